@@ -89,6 +89,10 @@ class Limits:
     # past it was answered RESOURCE_EXHAUSTED, and the same reads a minute later were refused again.
     # Ten calls stay free for a retry, the not-found read and another reader in the same minute.
     max_calls: int = 50
+    # Errors already under way where the window begins (a slow burn the alert caught late): the request
+    # log is read back this far before it, newest first, at most this many pages, to find where they began.
+    onset_lookback: timedelta = timedelta(hours=6)
+    max_onset_pages: int = 3
     # Runwarden's write steps under other incidents in the window (_read_other_writes): a few per write.
     max_other_write_pages: int = 2
     # Audit entries a Runwarden write itself causes land this soon after its `applied` line.
@@ -135,6 +139,7 @@ def build_timeline(incident_id: str, project: str, logs: LogPagesPort, now: date
     build.frame()
     build.read_changes()
     build.read_errors(monitoring)
+    build.reach_back()
     return build.result()
 
 
@@ -153,6 +158,7 @@ class _Build:
         self.errors = ErrorSeries()
         self.calls_left = limits.max_calls
         self.other_writes: dict[str, list[Step]] = {}     # Runwarden's write steps under other incidents
+        self.changes: dict[str, Change] = {}               # the audit entries kept, by operation or insertId
 
     # --- 1. Runwarden's steps ------------------------------------------------------------------------
 
@@ -407,41 +413,45 @@ class _Build:
         if not self.related.service:
             self.notes.append("Runwarden's steps do not name a Cloud Run service: no audit entries or errors read")
             return
-        changes: dict[str, Change] = {}
-        self._read_other_writes()
+        self._read_other_writes(self.start, self.end)
+        self._read_audit(self.start, self.end)
 
+    def _read_audit(self, start: datetime, end: datetime, label: str = "") -> None:
+        """The audit entries between `start` and `end` in the service's project and in each project a
+        dependency lives in; `label` names a read beyond the window's first reads."""
         def keep_in(project: str) -> Callable[[LoggedEntry], None]:
             def keep(entry: LoggedEntry) -> None:
                 change = change_of(entry, self.related)
                 if change is None:
                     return
                 key = change.operation_id or f"{change.insert_id}"
-                if key in changes:              # a long-running operation's start and end: one change
+                if key in self.changes:         # a long-running operation's start and end: one change
                     row = self.rows[("audit", key)]
                     row.last_at = max(row.last_at or row.at, change.at)
                     return
-                changes[key] = change
+                self.changes[key] = change
                 self._add(("audit", key), self._change_row(change, project))
             return keep
 
         r = self.related
-        queries = audit_filters(r.project, self.start, self.end, r.service, connectors=r.connectors,
+        queries = audit_filters(r.project, start, end, r.service, connectors=r.connectors,
                                 sql_instances=r.sql_instances, secrets=r.secrets)
         for part, query in enumerate(queries, 1):   # more than one only past Logging's filter length
-            self.reads.append(self._read("audit" + (f" (part {part})" if part > 1 else ""), query,
+            self.reads.append(self._read("audit" + (f" (part {part})" if part > 1 else "") + label, query,
                                          keep_in(r.project), project=r.project))
         for project, found in sorted(self.elsewhere.items()):
             try:
                 check_project(project)
             except BadInput:
-                self.notes.append(f"{project!r} is not a project id: changes to what the service uses there "
-                                  "are not read")
+                if not label:
+                    self.notes.append(f"{project!r} is not a project id: changes to what the service uses there "
+                                      "are not read")
                 continue
-            queries = audit_filters(project, self.start, self.end, r.service, connectors=found["connectors"],
+            queries = audit_filters(project, start, end, r.service, connectors=found["connectors"],
                                     sql_instances=found["sql"], with_service=False)
             for part, query in enumerate(queries, 1):
-                self.reads.append(self._read(f"audit {project}" + (f" (part {part})" if part > 1 else ""), query,
-                                             keep_in(project), project=project))
+                self.reads.append(self._read(f"audit {project}" + (f" (part {part})" if part > 1 else "") + label,
+                                             query, keep_in(project), project=project))
 
     def _change_row(self, change: Change, project: str) -> TimelineEntry:
         found = self._runwarden_write_near(change)
@@ -457,7 +467,7 @@ class _Build:
                              link=entry_link(project, change.insert_id, change.at), severity="NOTICE",
                              target=change.resource, marker="" if incident else "human")
 
-    def _read_other_writes(self) -> None:
+    def _read_other_writes(self, start: datetime, end: datetime, label: str = "") -> None:
         """Runwarden's writes under other incidents in the window: two policies on one service (its 5xx
         ratio and its latency) are two incidents, and an operator's manual action is one of its own
         (`command:ID`). Their audit entries are Runwarden's too; read against this incident's lines
@@ -472,10 +482,11 @@ class _Build:
             if step is not None:
                 found.setdefault(incident, []).append(step)
 
-        query = other_writes_filter(self.incident_id, self.start, self.end)
-        self.reads.append(self._read("runwarden (other incidents' writes)", query, keep,
+        query = other_writes_filter(self.incident_id, start, end)
+        self.reads.append(self._read("runwarden (other incidents' writes)" + label, query, keep,
                                      self.limits.max_other_write_pages))
-        self.other_writes = {incident: sorted(steps, key=lambda s: s.at) for incident, steps in found.items()}
+        for incident, steps in found.items():
+            self.other_writes[incident] = sorted(self.other_writes.get(incident, []) + steps, key=lambda s: s.at)
 
     def _runwarden_write_near(self, change: Change) -> tuple[str, bool] | None:
         """Runwarden's own write, as the audit log records it: (the incident it was made under, whether it
@@ -573,6 +584,69 @@ class _Build:
         known_from = self._retained_from() if source.startswith("Cloud Run request log") else None
         self.errors = ErrorSeries(source=source, minutes=self._every_minute(counts, known_until, known_from))
         self._platform_rows()
+
+    def reach_back(self) -> None:
+        """Errors already under way where the window begins (its first minute, within the onset's gaps) began
+        before it: a slow burn the alert caught late, or an alert whose policy waits an hour. The request log
+        is read back from there, newest first (`Limits.onset_lookback`, at most `Limits.max_onset_pages`,
+        within the request log's retention and the window's 24 hours), to the minute they began; the window
+        then begins `Limits.before` ahead of that minute, and the changes (the bad deploy that started it)
+        are read there too. Before, the window began 30 minutes before the incident's first line and the
+        onset, TTD, TTM and TTR were "not known" for any incident whose errors began earlier. Where the
+        read back still finds them failing, the onset stays not known, now said at the earlier instant."""
+        series = self.errors.minutes
+        if not self.related.service or not series or not self.errors.source.startswith("Cloud Run request log"):
+            return
+        detected = min((r.at for r in self.rows.values() if r.kind == "alert_opened"), default=None)
+        window_start = self.start.replace(second=0, microsecond=0)
+        if derive.earlier_onset(series, detected) is None or series[0].minute > window_start:
+            return      # began inside the window, or the series starts at the request log's retention edge
+        earliest = max(self.start - self.limits.onset_lookback, self.end - self.limits.max_span,
+                       self.now - self.limits.lookback)
+        if earliest >= self.start:
+            return
+        counts: dict[datetime, int] = {}
+        oldest: list[datetime] = []
+        service, old_start = self.related.service, self.start
+
+        def count(entry: LoggedEntry) -> None:
+            if entry.resource_labels.get("service_name") != service or not earliest <= entry.timestamp < old_start:
+                return
+            minute = entry.timestamp.replace(second=0, microsecond=0)
+            counts[minute] = counts.get(minute, 0) + 1
+            oldest[:] = [entry.timestamp]
+
+        query = request_errors_filter(self.related.project, service, earliest, old_start)
+        report = self._read("request_errors (before the window)", query, count, self.limits.max_onset_pages,
+                            project=self.related.project, order_by="timestamp desc")
+        self.reads.append(report)
+        if report.cut_short and not oldest:
+            return
+        # Read newest first: a read cut short knows every minute after the oldest entry it reached.
+        known_from = (oldest[0].replace(second=0, microsecond=0) + timedelta(minutes=1) if report.cut_short else
+                      earliest.replace(second=0, microsecond=0))
+        for m in series:
+            counts[m.minute] = counts.get(m.minute, 0) + m.errors
+        minutes, at = [], known_from
+        while at <= series[-1].minute:
+            minutes.append(ErrorMinute(minute=at, errors=counts.get(at, 0)))
+            at += timedelta(minutes=1)
+        start = derive.onset(minutes, detected)
+        begun = derive.earlier_onset(minutes, detected)
+        new_start = known_from if begun is not None or start is None else max(known_from, start.at - self.limits.before)
+        if new_start >= window_start:
+            return
+        self.start = new_start
+        self.errors = ErrorSeries(source=self.errors.source, minutes=[m for m in minutes if m.minute >= new_start])
+        self.rows.pop(("platform", "start"), None)
+        self._platform_rows()
+        after = "" if begun is not None else f", {duration(self.limits.before.total_seconds())} before the errors began"
+        self.notes.append(f"requests were already failing where the window first began "
+                          f"({window_start:%Y-%m-%d %H:%M}Z): the request log was read back from there, and the "
+                          f"window begins at {new_start:%Y-%m-%d %H:%M}Z{after}")
+        label = " (before the window)"
+        self._read_other_writes(new_start, old_start, label)
+        self._read_audit(new_start, old_start, label)
 
     def _request_count(self, monitoring: MonitoringPort) -> tuple[dict[datetime, int], str]:
         from shared.diagnosis.evidence import MetricQuery

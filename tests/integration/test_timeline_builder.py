@@ -812,3 +812,27 @@ def test_a_ci_accounts_update_service_in_runwardens_write_window_is_not_runwarde
     kinds = {e.actor.name: (e.actor.kind.value, e.marker) for e in timeline.entries if e.source.value == "audit"}
     assert kinds == {f"Runwarden ({RUNWARDEN_SA})": ("runwarden", ""), ci: ("person", "human")}, kinds
     assert timeline.people == [ci]
+
+
+def test_a_slow_burn_that_began_before_the_window_is_read_back_to_its_onset_and_its_deploy(standin, logs):
+    """alice deploys at 10:25 with gcloud; a trickle of 503s (3 a minute) starts at 10:30 and the alert, a
+    ratio over an hour, opens at 12:00. The window began at 11:30, 30 minutes before the first line, where
+    requests were already failing: the onset, TTD, TTM and TTR were "not known", and alice's deploy, the
+    change that started it, was not read. Through the real client, the stand-in answering newest first."""
+    from tests.integration.timeline_world import audit, request_errors
+    resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
+    audit(standin, T0 - timedelta(minutes=95), "google.cloud.run.v1.Services.ReplaceService",
+          f"namespaces/{PROJECT}/services/backend", "alice@example.com",
+          request={"service": {"spec": {"template": {"spec": {"containers": [{"image": "gcr.io/demo/backend:v7"}]}}}}})
+    request_errors(standin, T0 - timedelta(minutes=90), 100, 3)
+    step(standin, T0 + timedelta(seconds=60), "received", f"alert {INCIDENT} (open) from policy 'p'", message_id="17",
+         state="open", started_at=int(T0.timestamp()), resource=resource)
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+
+    assert timeline.milestones.onset.at == T0 - timedelta(minutes=90)
+    assert timeline.durations.ttd_seconds == 90 * 60
+    [deploy] = [e for e in timeline.entries if e.kind == "deploy"]
+    assert deploy.actor.name == "alice@example.com" and timeline.people_acted_first is False
+    assert timeline.window_start == T0 - timedelta(minutes=120)
+    assert any("read back" in n for n in timeline.notes) and not timeline.cut_short, timeline.notes
