@@ -261,6 +261,14 @@ def _run_kind(method: str, request: dict[str, Any] | None) -> tuple[str, str]:
     if mask and set(mask.replace(" ", "").split(",")) <= {"traffic"}:
         return "traffic_change", f"traffic change to {traffic or 'a new split'}"
     image = _image(spec.get("template"))
+    if image and traffic and method == "ReplaceService":
+        # v1 ReplaceService replaces the whole Service ("Replace a service", namespaces.services.replaceService,
+        # Cloud Run Admin API v1: the request body is the Service), so gcloud's `run deploy` and its
+        # `run services update-traffic` (the project's docs/timeline.md) both send a template and a traffic
+        # block. Which one moved is not in the entry: said as either. Read as a deploy, a person's
+        # `update-traffic --to-latest` after Runwarden's rollback left "traffic is pinned" standing.
+        return "service_change", (f"deploy of {image} or traffic change to {traffic} (a v1 ReplaceService sends "
+                                  "the whole service: which of the two it was is not in the audit entry)")
     if image:
         return "deploy", f"deploy of {image}" + (f" with traffic {traffic}" if traffic else "")
     if traffic:

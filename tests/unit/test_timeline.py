@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from shared.timeline import derive
-from shared.timeline.classify import Related, change_of
+from shared.timeline.classify import Related, Step, change_of
 from shared.timeline.entries import AuditInfo, LoggedEntry
 from shared.timeline.model import (ActionRow, Actor, ActorKind, Durations, ErrorMinute, ErrorSeries, EvidenceRow,
                                    IncidentTimeline, Milestone, Milestones, ReadReport, Source, TimelineEntry)
@@ -76,6 +76,14 @@ RELATED = Related(project="demo-project", service="backend", location="us-centra
 @pytest.mark.parametrize("method, resource, request_, kind", [
     ("google.cloud.run.v1.Services.ReplaceService", "namespaces/demo-project/services/backend",
      {"service": {"spec": {"template": {"spec": {"containers": [{"image": "img:2"}]}}}}}, "deploy"),
+    # gcloud's `run services update-traffic` and `run deploy` alike send the whole service (v1 ReplaceService):
+    # a template and a traffic block is either, and is said as either, never a deploy alone
+    ("google.cloud.run.v1.Services.ReplaceService", "namespaces/demo-project/services/backend",
+     {"service": {"spec": {"template": {"spec": {"containers": [{"image": "img:2"}]}},
+                           "traffic": [{"latestRevision": True, "percent": 100}]}}}, "service_change"),
+    # v2 UpdateService with a new image and no mask: a deploy
+    ("google.cloud.run.v2.Services.UpdateService", "projects/demo-project/locations/us-central1/services/backend",
+     {"service": {"template": {"containers": [{"image": "img:3"}]}}}, "deploy"),
     ("google.cloud.run.v2.Services.UpdateService", "projects/demo-project/locations/us-central1/services/backend",
      {"service": {"traffic": [{"revision": "r1", "percent": 100}]}, "updateMask": "traffic"}, "traffic_change"),
     ("google.cloud.run.v2.Services.UpdateService", "projects/demo-project/locations/us-central1/services/backend",
@@ -434,6 +442,28 @@ def test_a_persons_change_is_the_mitigation_only_when_the_errors_stopped_after_i
     unhelped = [minute for minute, kind in spec if kind.startswith("person:") and minute != mitigated_at
                 and (mitigated_at is None or minute < mitigated_at)]
     assert bool(notes) is bool(unhelped) and all("not counted as the mitigation" in n for n in notes), notes
+
+
+def test_a_persons_update_traffic_after_runwardens_rollback_says_the_pin_may_be_released():
+    """Runwarden rolled `backend` back (traffic pinned to backend-00001-abc); it escalated, and a person then
+    ran `gcloud run services update-traffic backend --to-latest`: a v1 ReplaceService whose logged request
+    carries the whole service, its template's image too. Read as a deploy, which does not move a pinned
+    split, the follow-up still said the traffic is pinned and new deploys get no traffic."""
+    entry = _audit("google.cloud.run.v1.Services.ReplaceService", "namespaces/demo-project/services/backend",
+                   {"service": {"spec": {"template": {"spec": {"containers": [{"image": "gcr.io/demo/backend:v2"}]}},
+                                         "traffic": [{"latestRevision": True, "percent": 100}]}}})
+    change = change_of(entry, RELATED)
+    row = TimelineEntry(at=T + timedelta(minutes=20), source=Source.AUDIT, kind=change.kind, summary=change.summary,
+                        actor=Actor(kind=ActorKind.PERSON, name="dana@example.com"))
+    planned = Step(at=T + timedelta(minutes=2), step="planned", trigger="alert", message="roll back", severity="INFO",
+                   details={"action": "rollback_traffic",
+                            "params": {"target": "backend", "to_revision": "backend-00001-abc"}},
+                   function="on_alert", insert_id="p")
+    applied = Step(at=T + timedelta(minutes=3), step="applied", trigger="alert", message="applied",
+                   severity="INFO", details={"status": "applied"}, function="on_alert", insert_id="a")
+
+    [pin] = [f for f in derive.follow_ups([planned, applied], [row]) if "backend-00001-abc" in f.text]
+    assert "may have released it" in pin.text and "dana@example.com" in pin.text, pin.text
 
 
 def test_a_write_with_no_verification_says_why_it_is_not_the_mitigation():
