@@ -24,8 +24,9 @@ from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, ErrorSeries, EvidenceRow,
                                    IncidentTimeline, ReadReport, Source, TimelineEntry)
 from shared.timeline.queries import (BadInput, audit_filters, check_incident_id, check_project, command_steps_filter,
-                                     entry_link, explorer_link, is_location, is_service_id, other_writes_filter,
-                                     request_errors_filter, runwarden_filter)
+                                     entry_link, explorer_link, is_location, is_service_id, near_ids,
+                                     other_writes_filter, received_alerts_filter, request_errors_filter,
+                                     runwarden_filter)
 from shared.timeline.words import duration
 from shared.timeline.writer import INCIDENT_LABEL
 
@@ -134,7 +135,8 @@ def build_timeline(incident_id: str, project: str, logs: LogPagesPort, now: date
                                "still gave a page token. Nothing says the incident is unknown; try again")
     if not build.steps:
         raise UnknownIncident(f"no Runwarden log entry for incident {incident_id} in project {project} "
-                              f"in the last {limits.lookback.days} days" + build.command_elsewhere())
+                              f"in the last {limits.lookback.days} days" + (build.command_elsewhere()
+                                                                            or build.near_incidents()))
     build.depend_on(depends_on(build.service_name()) if callable(depends_on) else depends_on)
     build.frame()
     build.read_changes()
@@ -333,6 +335,29 @@ class _Build:
                     f"'jsonPayload.runwarden.command_id=\"{command_id}\"' --project {self.project} "
                     f"--freshness={self.limits.lookback.days}d")
         return ""
+
+    def near_incidents(self) -> str:
+        """For an alert's id with no line: the incidents Runwarden received an alert for whose ids are within
+        two edits of it, ignoring case (a typo, a mis-cased id: Logging's filter matched it, the exact match
+        again did not), so a person is told which id was meant; when there is none, the other reason the
+        lines may be missing. One page of the newest `received` lines, on the not-found path only; a read
+        that fails leaves the answer as it was."""
+        if self.incident_id.startswith("command:"):
+            return ""
+        query = received_alerts_filter(self.now - self.limits.lookback, self.now)
+        try:
+            page = self.logs.read_page(self.project, query, page_size=self.limits.page_size,
+                                       order_by="timestamp desc")
+        except RunwardenError:
+            return ""
+        near = near_ids(self.incident_id, (e.labels.get(INCIDENT_LABEL, "") for e in page.entries
+                                           if e.labels.get(INCIDENT_LABEL)))
+        if near:
+            return (f"; did you mean {' or '.join(near)}? (runwarden timeline {near[0]} --project {self.project})")
+        # Entries an exclusion filter matches are not stored ("Exclusion filters", LogSink.exclusions /
+        # LogExclusion, google/logging/v2/logging_config.proto): Runwarden's lines of a real incident too.
+        return ("; if Runwarden did handle it, check that no exclusion filter of the _Default sink (or of a "
+                "LogExclusion) drops its lines: `gcloud logging sinks describe _Default`")
 
     def _learn(self, step: Step) -> None:
         """The service and what it depends on, from what Runwarden wrote about them."""

@@ -234,8 +234,20 @@ def test_lines_written_at_one_instant_stay_in_the_order_written(standin, logs):
 
 
 def test_an_unknown_incident_is_not_found(world, logs):
-    with pytest.raises(UnknownIncident, match="0.unknown"):
+    with pytest.raises(UnknownIncident, match="0.unknown") as raised:
         build_timeline("0.unknown", PROJECT, logs, NOW)
+    assert "did you mean" not in str(raised.value) and "exclusion filter" in str(raised.value), raised.value
+
+
+@pytest.mark.parametrize("asked", ["0.nrwotmyokd9m", "0.nrwotmyok9n", "0.NRWOTMYOKD9N"])
+def test_a_mistyped_or_miscased_incident_id_names_the_one_meant(world, logs, asked):
+    """A digit mistyped, a character dropped, an id upper-cased by a chat client: Cloud Logging's filter
+    ignores case, the builder's exact match does not, and a bare "no Runwarden log entry" read as "this
+    incident never reached Runwarden"."""
+    with pytest.raises(UnknownIncident) as raised:
+        build_timeline(asked, PROJECT, logs, NOW)
+    assert f"did you mean {INCIDENT}?" in str(raised.value), raised.value
+    assert f"runwarden timeline {INCIDENT} --project {PROJECT}" in str(raised.value)
 
 
 def busy_project(standin: LoggingStandIn, n: int = 3000) -> None:
