@@ -25,7 +25,7 @@ from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, Err
                                    IncidentTimeline, ReadReport, Source, TimelineEntry)
 from shared.timeline.queries import (BadInput, audit_filters, check_incident_id, check_project, command_steps_filter,
                                      entry_link, explorer_link, is_location, is_service_id, near_ids,
-                                     other_writes_filter, received_alerts_filter, request_errors_filter,
+                                     other_writes_filter, received_alerts_filter, reopened_filter, request_errors_filter,
                                      runwarden_filter)
 from shared.timeline.words import duration
 from shared.timeline.writer import INCIDENT_LABEL
@@ -142,6 +142,7 @@ def build_timeline(incident_id: str, project: str, logs: LogPagesPort, now: date
     build.read_changes()
     build.read_errors(monitoring)
     build.reach_back()
+    build.read_reopened()
     return build.result()
 
 
@@ -161,6 +162,7 @@ class _Build:
         self.calls_left = limits.max_calls
         self.other_writes: dict[str, list[Step]] = {}     # Runwarden's write steps under other incidents
         self.changes: dict[str, Change] = {}               # the audit entries kept, by operation or insertId
+        self.reopened: list[str] = []                      # notes: the policy opened again, as other incidents
 
     # --- 1. Runwarden's steps ------------------------------------------------------------------------
 
@@ -673,6 +675,37 @@ class _Build:
         self._read_other_writes(new_start, old_start, label)
         self._read_audit(new_start, old_start, label)
 
+    def read_reopened(self) -> None:
+        """The same policy opening again, for the same service, after this incident's alert closed: Monitoring
+        opens a new incident, with its own id, when a closed incident's condition is met again (a flapping
+        alert: opened, closed and opened again within the hour). Its lines carry that id, so this timeline
+        showed a recovery and nothing of the failure that followed it. One page of the `received` lines of
+        other incidents between the last close and the window's end; a read refused or spent is said as cut."""
+        closes = [s for s in self.steps if s.alert_state == "closed"]
+        policy = next((s.details.get("policy") for s in self.steps if s.alert_state and s.details.get("policy")), None)
+        if not closes or not policy or not self.related.service:
+            return
+        closed_at = max(s.at for s in closes)
+        found: dict[str, datetime] = {}
+
+        def keep(entry: LoggedEntry) -> None:
+            incident = entry.labels.get(INCIDENT_LABEL) or ""
+            step = step_of(entry, incident) if incident and incident != self.incident_id else None
+            resource = step.details.get("resource") if step is not None else None
+            if (step is None or step.alert_state != "open" or step.details.get("policy") != policy
+                    or not isinstance(resource, dict) or resource.get("service_name") != self.related.service):
+                return
+            found.setdefault(incident, step.at)
+
+        if closed_at >= self.end:
+            return
+        self.reads.append(self._read("runwarden (the policy opening again)", reopened_filter(
+            self.incident_id, closed_at, self.end), keep, 1))
+        for incident, at in sorted(found.items(), key=lambda kv: kv[1]):
+            self.reopened.append(f"the policy {policy!r} opened again for {self.related.service} after this incident's "
+                                 f"alert closed: incident {incident}, received {at:%Y-%m-%d %H:%M:%S}Z "
+                                 f"(runwarden timeline {incident} --project {self.project})")
+
     def _request_count(self, monitoring: MonitoringPort) -> tuple[dict[datetime, int], str]:
         from shared.diagnosis.evidence import MetricQuery
 
@@ -770,7 +803,9 @@ class _Build:
         rows, not_shown = _bounded(rows, self.limits.max_rows)      # after everything is derived from all
         diagnosed = next((s for s in reversed(steps) if s.step == "diagnosed"), None)
         notes = list(self.notes) + derive.unverified_writes(rows) + unhelped
-        notes += [n for n in [derive.onset_note(self.errors.minutes, milestones)] if n]
+        notes += [n for n in [derive.onset_note(self.errors.minutes, milestones),
+                              derive.failed_again(self.errors.minutes, milestones)] if n]
+        notes += self.reopened
         notes += [f"{r.name}: {r.why}" for r in self.reads if r.cut_short]
         return IncidentTimeline(
             incident_id=self.incident_id, project=self.project, service=self.service_name(), built_at=self.now,

@@ -222,6 +222,22 @@ def _failing_after(minutes: Sequence[ErrorMinute], at: datetime) -> bool:
     return any(m.errors and start <= m.minute < start + timedelta(minutes=HEALTHY_MINUTES) for m in minutes)
 
 
+def failed_again(minutes: Sequence[ErrorMinute], m: Milestones) -> str:
+    """Words for requests failing again after the recovery shown, "" otherwise. A recovery holds until the
+    alert's last close (`_recovery`); errors after it, in the minutes read past the incident's end, are a
+    service that failed again: under a policy that fires again, a new incident with its own id (a
+    flapping alert), which the recovery shown here does not speak for."""
+    if m.recovery is None:
+        return ""
+    after = _minute(m.recovery.at) + timedelta(minutes=1)
+    again = next((x for x in minutes if x.errors and x.minute >= after), None)
+    if again is None:
+        return ""
+    return (f"requests failed again from {again.minute:%Y-%m-%d %H:%M}Z ({again.errors} 5xx that minute), after the "
+            f"recovery shown ({m.recovery.at:%H:%M:%S}Z): the recovery held until this incident's alert closed, "
+            "not since")
+
+
 def durations(m: Milestones) -> Durations:
     def since_onset(end: Milestone | None) -> float | None:
         if m.onset is None or end is None:

@@ -97,6 +97,13 @@ def other_writes_filter(incident_id: str, start: datetime, end: datetime) -> str
            f"{window(start, end)}"
 
 
+def reopened_filter(incident_id: str, start: datetime, end: datetime) -> str:
+    """The alert notifications Runwarden received for every other incident in a time range: a policy that
+    opens again once its incident closed opens a new incident, with its own id."""
+    return (f"labels.{STEP_LABEL}={quote('received')} AND labels.runwarden_trigger={quote('alert')} AND "
+            f"labels.{INCIDENT_LABEL}:* AND NOT labels.{INCIDENT_LABEL}={quote(incident_id)} AND {window(start, end)}")
+
+
 def received_alerts_filter(start: datetime, end: datetime) -> str:
     """The `received` lines of every incident in a time range: the ids an id asked for may be a typo of."""
     return (f"labels.{STEP_LABEL}={quote('received')} AND labels.{INCIDENT_LABEL}:* AND "

@@ -848,3 +848,32 @@ def test_a_slow_burn_that_began_before_the_window_is_read_back_to_its_onset_and_
     assert deploy.actor.name == "alice@example.com" and timeline.people_acted_first is False
     assert timeline.window_start == T0 - timedelta(minutes=120)
     assert any("read back" in n for n in timeline.notes) and not timeline.cut_short, timeline.notes
+
+
+def test_a_flapping_alert_says_the_service_failed_again_and_names_the_incidents_that_followed(standin, logs):
+    """One policy on `backend` flaps: opened 12:00, closed 12:08; its condition met again, Monitoring opened a
+    new incident at 12:20 (closed 12:29), and another at 12:40. The first incident's timeline showed its
+    recovery (errors at zero from 12:08) and nothing of the failures that followed, under other ids."""
+    from tests.integration.timeline_world import request_errors
+    resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
+    episodes = [(INCIDENT, 0, 8), ("0.flap2", 20, 29), ("0.flap3", 40, 47)]
+    for incident, opened, closed in episodes:
+        request_errors(standin, T0 + timedelta(minutes=opened - 2), closed - opened + 1, 20)
+        step(standin, T0 + timedelta(minutes=opened, seconds=30), "received",
+             f"alert {incident} (open) from policy '5xx ratio'", incident=incident, message_id=f"{incident}-o",
+             state="open", policy="5xx ratio", started_at=int((T0 + timedelta(minutes=opened)).timestamp()),
+             resource=resource)
+        step(standin, T0 + timedelta(minutes=opened, seconds=40), "escalated", "no fix applies: a person decides",
+             incident=incident, status="escalated", severity="WARNING")
+        step(standin, T0 + timedelta(minutes=closed, seconds=10), "received",
+             f"alert {incident} (closed) from policy '5xx ratio'", incident=incident, message_id=f"{incident}-c",
+             state="closed", policy="5xx ratio", started_at=int((T0 + timedelta(minutes=opened)).timestamp()),
+             ended_at=int((T0 + timedelta(minutes=closed)).timestamp()), resource=resource)
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, T0 + timedelta(hours=2))
+
+    assert timeline.milestones.recovery is not None and timeline.milestones.recovery.at <= T0 + timedelta(minutes=9)
+    again = [n for n in timeline.notes if n.startswith("requests failed again")]
+    assert again and "2026-11-26 12:18Z" in again[0], timeline.notes
+    reopened = [n for n in timeline.notes if "opened again" in n]
+    assert len(reopened) == 1 and "0.flap2" in reopened[0] and "runwarden timeline 0.flap2" in reopened[0], reopened

@@ -678,3 +678,19 @@ def test_people_acted_first_while_requests_were_already_failing_where_the_series
     assert derive.people_acted_first(rows, m, since=derive.earlier_onset(series, m.detection.at))
     m = derive.milestones(before, steps, series, T + timedelta(hours=1))
     assert not derive.people_acted_first(before, m, since=derive.earlier_onset(series, m.detection.at))
+
+
+@pytest.mark.parametrize("counts, spec, again_at", [
+    # errors stop at 5, the alert closes at 6, and come back at 18 (the policy fired again): said
+    ([9] * 5 + [0] * 13 + [9] * 5 + [0] * 10, [(0.5, "alert_opened"), (6, "alert_closed")], 18),
+    # errors stop for good: nothing to say
+    ([9] * 5 + [0] * 30, [(0.5, "alert_opened"), (6, "alert_closed")], None),
+    # no recovery shown: nothing to qualify
+    ([9] * 30, [(0.5, "alert_opened")], None),
+])
+def test_requests_failing_again_after_the_recovery_shown_are_said(counts, spec, again_at):
+    m = derive.milestones(_rows(*spec), [], minutes(*counts), T + timedelta(hours=2))
+    note = derive.failed_again(minutes(*counts), m)
+    assert bool(note) is (again_at is not None), note
+    if again_at is not None:
+        assert f"{T + timedelta(minutes=again_at):%H:%M}Z" in note and "after the recovery shown" in note
