@@ -157,7 +157,7 @@ class _Build:
         # Connectors and Cloud SQL instances in another project than the service's (a Shared VPC
         # host project, a database project): their audit entries are in that project's log.
         self.elsewhere: dict[str, dict[str, set[str]]] = {}
-        self.start = self.end = now
+        self.start = self.end = self.changes_end = now
         self.errors = ErrorSeries()
         self.calls_left = limits.max_calls
         self.other_writes: dict[str, list[Step]] = {}     # Runwarden's write steps under other incidents
@@ -421,16 +421,19 @@ class _Build:
             self.elsewhere.setdefault(parts[1], {"connectors": set(), "sql": set()})["connectors"].add(parts[5])
 
     def frame(self) -> None:
-        """The window: from `before` ahead of the first sign of the incident to `after` its last."""
+        """The window: from `before` ahead of the first sign of the incident to `after` its last. Its errors
+        are read over at most `max_span` (a minute each: the series, the chart); the changes (audit entries,
+        few, each read bounded by its pages) over the whole incident, so who acted and what changed near the
+        end of an incident longer than that is shown (before, only its first 24 hours were read)."""
         times = [s.at for s in self.steps] + [r.at for r in self.rows.values()]
         start, end = min(times) - self.limits.before, min(self.now, max(times) + self.limits.after)
+        self.changes_end = end
         if end - start > self.limits.max_span:
             span, cut_at = duration(self.limits.max_span.total_seconds()), start + self.limits.max_span
-            # Said as a cut (a follow-up, like any read cut short): "no change by a person" is then
-            # true of the first 24 hours only.
-            self.notes.append(f"the incident spans more than {span}, and the window was cut short to its first {span}: "
-                              f"changes to the service and what it depends on, and its errors, after "
-                              f"{cut_at:%Y-%m-%d %H:%M}Z were not read (Runwarden's own lines are all shown)")
+            # Said as a cut (a follow-up, like any read cut short): no recovery is read from errors after it.
+            self.notes.append(f"the incident spans more than {span}, and its errors were cut short to its first {span}: "
+                              f"errors after {cut_at:%Y-%m-%d %H:%M}Z were not read (changes to the service and what it "
+                              f"depends on were read to {end:%Y-%m-%d %H:%M}Z, and Runwarden's own lines are all shown)")
             end = cut_at
         self.start, self.end = start, end
 
@@ -440,8 +443,8 @@ class _Build:
         if not self.related.service:
             self.notes.append("Runwarden's steps do not name a Cloud Run service: no audit entries or errors read")
             return
-        self._read_other_writes(self.start, self.end)
-        self._read_audit(self.start, self.end)
+        self._read_other_writes(self.start, self.changes_end)
+        self._read_audit(self.start, self.changes_end)
 
     def _read_audit(self, start: datetime, end: datetime, label: str = "") -> None:
         """The audit entries between `start` and `end` in the service's project and in each project a
@@ -697,10 +700,10 @@ class _Build:
                 return
             found.setdefault(incident, step.at)
 
-        if closed_at >= self.end:
+        if closed_at >= self.changes_end:
             return
         self.reads.append(self._read("runwarden (the policy opening again)", reopened_filter(
-            self.incident_id, closed_at, self.end), keep, 1))
+            self.incident_id, closed_at, self.changes_end), keep, 1))
         for incident, at in sorted(found.items(), key=lambda kv: kv[1]):
             self.reopened.append(f"the policy {policy!r} opened again for {self.related.service} after this incident's "
                                  f"alert closed: incident {incident}, received {at:%Y-%m-%d %H:%M:%S}Z "

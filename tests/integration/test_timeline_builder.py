@@ -50,7 +50,9 @@ def test_the_seeded_incident_reads_as_what_happened(world, logs):
 
     assert timeline.service == SERVICE_NAME
     assert kinds(timeline) == [
-        ("audit", "deploy"),                      # 11:56 alice's gcloud deploy (one row for the LRO's two entries)
+        # 11:56 alice's gcloud deploy (one row for the LRO's two entries): a v1 ReplaceService with an image and
+        # traffic to the latest revision, which `gcloud run services update-traffic --to-latest` sends too
+        ("audit", "service_change"),
         ("platform", "errors_started"),           # 11:57
         ("audit", "traffic_change"),              # 11:59 bob, by hand
         ("alert", "alert_opened"),                # 12:00 Monitoring's started_at

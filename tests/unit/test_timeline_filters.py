@@ -64,7 +64,8 @@ def test_every_name_is_in_exactly_one_filter_in_order_and_each_filter_is_within_
     ("0.NRWOTMYOKD9N", ["0.nrwotmyokd9n"], ["0.nrwotmyokd9n"]),                     # case alone
     ("0.nrwotmyokd9n", ["0.nrwotmyokd9n"], []),                                     # the id itself: no advice
     ("0.zzzzzzzzzzzz", ["0.nrwotmyokd9n"], []),                                     # nothing near
-    ("0.aaa", ["0.aab", "0.aaa1", "0.abb", "0.bbb"], ["0.aaa1", "0.aab", "0.abb"]),  # nearest first, at most 3
+    # nearest first, the newer first at one distance, at most 3
+    ("0.aaa", ["0.abb", "0.aab", "0.bbb", "0.aaa1"], ["0.aab", "0.aaa1", "0.abb"]),
 ])
 def test_near_ids_are_within_two_edits_ignoring_case(wanted, known, near):
     assert near_ids(wanted, known) == near

@@ -44,14 +44,15 @@ class Logging:
         return EntryPage(entries=tuple(found))
 
 
-def received(at: datetime, started_at: datetime) -> LoggedEntry:
+def received(at: datetime, started_at: datetime, state: str = "open") -> LoggedEntry:
     resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
-    return LoggedEntry(insert_id="received-0", timestamp=at, log_id="run.googleapis.com/stdout",
+    return LoggedEntry(insert_id=f"received-{state}", timestamp=at, log_id="run.googleapis.com/stdout",
                        labels={"runwarden_incident": INCIDENT, "runwarden_step": "received",
                                "runwarden_trigger": "alert"},
                        json_payload={"message": "alert", "runwarden": {
-                           "step": "received", "incident_id": INCIDENT, "state": "open",
-                           "started_at": started_at.timestamp(), "resource": resource}}, text="alert (open)")
+                           "step": "received", "incident_id": INCIDENT, "state": state,
+                           "started_at": started_at.timestamp(), "ended_at": at.timestamp(), "resource": resource}},
+                       text=f"alert ({state})")
 
 
 def failures(first: datetime, last: datetime, per_minute: int = 2) -> list[LoggedEntry]:
@@ -98,3 +99,18 @@ def test_errors_already_failing_where_the_window_begins_are_read_back_to_their_o
         assert m.onset is None and timeline.durations.ttd_seconds is None
         assert any("already failing" in n and "not known" in n for n in timeline.notes), timeline.notes
         assert timeline.errors.minutes[0].minute == T0 - timedelta(hours=6) - 30 * M, timeline.errors.minutes[0]
+
+
+def test_an_incident_longer_than_a_day_shows_the_changes_near_its_end():
+    """A 30-hour incident: the alert opened at 12:00, a person rolled the service back at 17:00 the next day,
+    and the alert closed at 18:00. Its errors are read over the first 24 hours (a minute each); its changes,
+    few, were cut there too, so the person's rollback near the end, and that anyone acted, were not shown."""
+    opened, closed = received(T0 + M, T0), received(T0 + timedelta(hours=30), T0, "closed")
+    rollback = deploy(T0 + timedelta(hours=29))
+    timeline = build_timeline(INCIDENT, PROJECT, Logging([opened, closed], [rollback], []), T0 + timedelta(hours=31))
+
+    assert [e.actor.name for e in timeline.entries if e.source.value == "audit"] == ["alice@example.com"]
+    assert timeline.people == ["alice@example.com"]
+    assert any("errors after 2026-11-27 11:30Z were not read" in f.text for f in timeline.follow_ups), timeline.follow_ups
+    # no error series was read past the cut: the change is not the mitigation on its own say
+    assert timeline.milestones.mitigation is None
