@@ -109,7 +109,7 @@ def _mitigation(rows: Sequence[TimelineEntry], since: datetime | None, minutes: 
         if since is not None and row.at < since:
             continue
         if row.source.value == "runwarden" and row.kind == "applied":
-            if _verdict(rows[i + 1:]) != "verified":
+            if _verdict(rows[i + 1:]) != "verified" or _a_person_fixed_it_after(row, rows[i + 1:], minutes, built_at):
                 continue
             return Milestone(at=row.at, what=f"Runwarden applied: {row.summary}", by=row.actor.name)
         if _is_persons_change(row) and _errors_stopped_after(row, rows[i + 1:], minutes, built_at):
@@ -135,6 +135,25 @@ def _errors_stopped_after(change: TimelineEntry, later: Sequence[TimelineEntry],
     following = next((r.at for r in later if r.at > change.at and (
         r.source.value == "audit" or (r.source.value == "runwarden" and r.kind == "applied"))), None)
     return following is None or healthy.at <= following
+
+
+def _a_person_fixed_it_after(write: TimelineEntry, later: Sequence[TimelineEntry], minutes: Sequence[ErrorMinute],
+                             built_at: datetime) -> bool:
+    """Runwarden's write, verified, did not stop the errors: requests still failed in a whole minute after
+    its own, up to a person's change made after it, and the errors stopped after that change
+    (`_errors_stopped_after`). The sweep's `verified` says the service was healthy when it judged, not
+    whose change made it so: a rollback to a revision that failed too, then a person's `gcloud run
+    services update-traffic` that worked, read as Runwarden's mitigation. A person's change within the
+    write's own minute leaves the write its credit."""
+    start = _minute(write.at) + timedelta(minutes=1)
+    for i, row in enumerate(later):
+        if not _is_persons_change(row) or row.at <= write.at:
+            continue
+        if not any(m.errors and start <= m.minute <= _minute(row.at) for m in minutes):
+            return False        # the errors had stopped before this person acted
+        if _errors_stopped_after(row, later[i + 1:], minutes, built_at):
+            return True
+    return False
 
 
 def unhelped_changes(rows: Sequence[TimelineEntry], m: Milestones) -> list[str]:

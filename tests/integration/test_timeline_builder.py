@@ -879,3 +879,40 @@ def test_a_flapping_alert_says_the_service_failed_again_and_names_the_incidents_
     assert again and "2026-11-26 12:18Z" in again[0], timeline.notes
     reopened = [n for n in timeline.notes if "opened again" in n]
     assert len(reopened) == 1 and "0.flap2" in reopened[0] and "runwarden timeline 0.flap2" in reopened[0], reopened
+
+
+def test_runwardens_rollback_that_did_not_help_and_a_persons_update_traffic_that_did(standin, logs):
+    """Runwarden rolled `backend` back at 12:01:35 to a revision that failed too (the bad change was in a
+    secret both read); the errors went on, dana ran `gcloud run services update-traffic` at 12:06 (a v1
+    ReplaceService with the whole service), the errors stopped, and the sweep then found the service healthy
+    and verified Runwarden's write. Before, the write was the mitigation (TTM from it) and dana's change a
+    deploy; now dana's change is the mitigation, shown as the deploy or traffic change it may be, and the
+    pin follow-up says it may have been released."""
+    from tests.integration.timeline_world import audit, request_errors
+    resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
+    request_errors(standin, T0 - timedelta(minutes=2), 9, 20)       # 11:58 .. 12:06
+    step(standin, T0 + timedelta(seconds=60), "received", f"alert {INCIDENT} (open) from policy 'p'", message_id="17",
+         state="open", started_at=int(T0.timestamp()), resource=resource)
+    step(standin, T0 + timedelta(seconds=70), "planned", "roll back", action="rollback_traffic",
+         params={"target": SERVICE_NAME, "to_revision": "backend-00004-abc"})
+    step(standin, T0 + timedelta(seconds=75), "claimed", "claimed")
+    audit(standin, T0 + timedelta(seconds=90), "google.cloud.run.v2.Services.UpdateService", SERVICE_NAME,
+          RUNWARDEN_SA, request={"service": {"traffic": [{"revision": "backend-00004-abc", "percent": 100}]},
+                                 "updateMask": "traffic"})
+    step(standin, T0 + timedelta(seconds=95), "applied", "rollback_traffic applied", status="applied")
+    audit(standin, T0 + timedelta(minutes=6), "google.cloud.run.v1.Services.ReplaceService",
+          f"namespaces/{PROJECT}/services/backend", "dana@example.com",
+          request={"service": {"spec": {"template": {"spec": {"containers": [{"image": "gcr.io/demo/backend:v5"}]}},
+                                        "traffic": [{"revisionName": "backend-00002-def", "percent": 100}]}}})
+    step(standin, T0 + timedelta(minutes=11), "verified", "rollback_traffic verified: healthy", status="verified",
+         trigger="command", function=ON_COMMAND)
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, T0 + timedelta(hours=1))
+
+    m = timeline.milestones
+    assert m.mitigation is not None and m.mitigation.by == "dana@example.com", m.mitigation
+    assert timeline.durations.ttm_seconds == 8 * 60
+    [dana] = [e for e in timeline.entries if e.actor.name == "dana@example.com"]
+    assert dana.kind == "service_change" and "backend-00002-def 100%" in dana.summary, dana
+    pin = [f.text for f in timeline.follow_ups if "backend-00004-abc" in f.text]
+    assert pin and "may have released it" in pin[0] and "dana@example.com" in pin[0], timeline.follow_ups

@@ -433,6 +433,13 @@ def test_only_a_write_the_sweep_verified_is_the_mitigation(spec, mitigated_at):
     ([], [(0.5, "alert_opened"), (10, "person:traffic_change")], None),
     # a person's change before Runwarden's verified write, errors stopping only after the write: the write
     ([9] * 13 + [0] * 20, [(0.5, "alert_opened"), (4, "person:deploy"), (12, "applied"), (15, "verified")], 12),
+    # Runwarden's rollback at 2 did not stop the errors; a person's update-traffic at 8 did, and the sweep
+    # then found the service healthy and verified the write: the person's change is the mitigation
+    ([9] * 9 + [0] * 20, [(0.5, "alert_opened"), (2, "applied"), (8, "person:service_change"), (12, "verified")], 8),
+    # a person's change in the write's own minute: the write keeps its credit
+    ([9] * 3 + [0] * 20, [(0.5, "alert_opened"), (2, "applied"), (2.5, "person:traffic_change"), (6, "verified")], 2),
+    # the errors stopped after the write; a person's change later is not the mitigation
+    ([9] * 3 + [0] * 20, [(0.5, "alert_opened"), (2, "applied"), (9, "person:deploy"), (12, "verified")], 2),
 ])
 def test_a_persons_change_is_the_mitigation_only_when_the_errors_stopped_after_it(counts, spec, mitigated_at):
     m = derive.milestones(_rows(*spec), [], minutes(*counts), T + timedelta(hours=2))
