@@ -451,6 +451,16 @@ def test_a_persons_change_is_the_mitigation_only_when_the_errors_stopped_after_i
     assert bool(notes) is bool(unhelped) and all("not counted as the mitigation" in n for n in notes), notes
 
 
+
+def test_a_persons_change_too_recent_to_judge_says_so():
+    """Built two minutes after a person's rollback: the errors that would show it helped have not arrived."""
+    rows = _rows((0.5, "alert_opened"), (10, "person:traffic_change"))
+    built = T + timedelta(minutes=12)
+    m = derive.milestones(rows, [], minutes(*([9] * 11 + [0])), built)
+    [note] = derive.unhelped_changes(rows, m, built)
+    assert m.mitigation is None and "too recent to judge" in note, note
+
+
 def test_a_persons_update_traffic_after_runwardens_rollback_says_the_pin_may_be_released():
     """Runwarden rolled `backend` back (traffic pinned to backend-00001-abc); it escalated, and a person then
     ran `gcloud run services update-traffic backend --to-latest`: a v1 ReplaceService whose logged request
