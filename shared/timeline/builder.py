@@ -679,35 +679,45 @@ class _Build:
         self._read_audit(new_start, old_start, label)
 
     def read_reopened(self) -> None:
-        """The same policy opening again, for the same service, after this incident's alert closed: Monitoring
-        opens a new incident, with its own id, when a closed incident's condition is met again (a flapping
-        alert: opened, closed and opened again within the hour). Its lines carry that id, so this timeline
-        showed a recovery and nothing of the failure that followed it. One page of the `received` lines of
-        other incidents between the last close and the window's end; a read refused or spent is said as cut."""
-        closes = [s for s in self.steps if s.alert_state == "closed"]
-        policy = next((s.details.get("policy") for s in self.steps if s.alert_state and s.details.get("policy")), None)
-        if not closes or not policy or not self.related.service:
+        """Other incidents of the same service in the window, from the alert notifications Runwarden received:
+        - the same policy opening again after this incident's alert closed: Monitoring opens a new incident,
+          with its own id, when a closed incident's condition is met again (a flapping alert: opened, closed
+          and opened again within the hour). Its lines carry that id, so this timeline showed a recovery and
+          nothing of the failure that followed it;
+        - another policy's incident of the service (its 5xx ratio and its latency, at once): its steps, and
+          a write it made that may be what fixed the service, are in its own timeline.
+        Each is named with its `runwarden timeline` command. One page of the `received` lines of other
+        incidents over the window; a read refused or spent is said as cut."""
+        if not self.related.service:
             return
-        closed_at = max(s.at for s in closes)
-        found: dict[str, datetime] = {}
+        own = [s for s in self.steps if s.alert_state]
+        policy = next((s.details.get("policy") for s in own if s.details.get("policy")), None)
+        closes = [s.at for s in own if s.alert_state == "closed"]
+        closed_at = max(closes) if closes else None
+        found: dict[str, tuple[datetime, str]] = {}
 
         def keep(entry: LoggedEntry) -> None:
             incident = entry.labels.get(INCIDENT_LABEL) or ""
             step = step_of(entry, incident) if incident and incident != self.incident_id else None
             resource = step.details.get("resource") if step is not None else None
-            if (step is None or step.alert_state != "open" or step.details.get("policy") != policy
-                    or not isinstance(resource, dict) or resource.get("service_name") != self.related.service):
+            if (step is None or step.alert_state != "open" or not isinstance(resource, dict)
+                    or resource.get("service_name") != self.related.service):
                 return
-            found.setdefault(incident, step.at)
+            found.setdefault(incident, (step.at, str(step.details.get("policy") or "")))
 
-        if closed_at >= self.changes_end:
-            return
-        self.reads.append(self._read("runwarden (the policy opening again)", reopened_filter(
-            self.incident_id, closed_at, self.changes_end), keep, 1))
-        for incident, at in sorted(found.items(), key=lambda kv: kv[1]):
-            self.reopened.append(f"the policy {policy!r} opened again for {self.related.service} after this incident's "
-                                 f"alert closed: incident {incident}, received {at:%Y-%m-%d %H:%M:%S}Z "
-                                 f"(runwarden timeline {incident} --project {self.project})")
+        self.reads.append(self._read("runwarden (other incidents of the service)", reopened_filter(
+            self.incident_id, self.start, self.changes_end), keep, 1))
+        command = f"--project {self.project})"
+        for incident, (at, other) in sorted(found.items(), key=lambda kv: kv[1][0]):
+            if policy and other == policy and closed_at is not None and at >= closed_at:
+                self.reopened.append(f"the policy {policy!r} opened again for {self.related.service} after this "
+                                     f"incident's alert closed: incident {incident}, received {at:%Y-%m-%d %H:%M:%S}Z "
+                                     f"(runwarden timeline {incident} {command}")
+            elif other != policy:
+                self.reopened.append(f"another policy's incident of {self.related.service} in this window: incident "
+                                     f"{incident}{f' (policy {other!r})' if other else ''}, received {at:%Y-%m-%d %H:%M:%S}Z; its steps, and "
+                                     f"any write it made, are in its own timeline (runwarden timeline {incident} "
+                                     f"{command}")
 
     def _request_count(self, monitoring: MonitoringPort) -> tuple[dict[datetime, int], str]:
         from shared.diagnosis.evidence import MetricQuery

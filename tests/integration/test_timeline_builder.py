@@ -777,7 +777,8 @@ def test_runwardens_write_under_another_incident_of_the_same_service_is_not_a_pe
     resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
     other = "0.latencyincident"
     step(standin, T0 + timedelta(seconds=50), "received", f"alert {other} (open) from policy 'latency'",
-         incident=other, message_id="16", state="open", started_at=int(T0.timestamp()), resource=resource)
+         incident=other, message_id="16", state="open", policy="latency", started_at=int(T0.timestamp()),
+         resource=resource)
     step(standin, T0 + timedelta(seconds=70), "planned", "roll back", incident=other, action="rollback_traffic",
          params={"target": SERVICE_NAME, "to_revision": "backend-00001-abc"})
     step(standin, T0 + timedelta(seconds=75), "claimed", "claimed", incident=other)
@@ -787,11 +788,14 @@ def test_runwardens_write_under_another_incident_of_the_same_service_is_not_a_pe
     step(standin, T0 + timedelta(seconds=95), "applied", "rollback_traffic applied", incident=other,
          status="applied")
     step(standin, T0 + timedelta(seconds=60), "received", f"alert {INCIDENT} (open) from policy '5xx ratio'",
-         message_id="17", state="open", started_at=int(T0.timestamp()), resource=resource)
+         message_id="17", state="open", policy="5xx ratio", started_at=int(T0.timestamp()), resource=resource)
     step(standin, T0 + timedelta(seconds=100), "skipped", "cooldown: backend was rolled back a minute ago",
          status="skipped")
 
     timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+    # the other incident is named, with its policy and the command for its own timeline
+    [named] = [n for n in timeline.notes if other in n and "another policy's incident" in n]
+    assert "(policy 'latency')" in named and f"runwarden timeline {other} --project {PROJECT}" in named, named
 
     [change] = [e for e in timeline.entries if e.source.value == "audit"]
     assert change.actor.kind.value == "runwarden" and other in change.actor.name, change
