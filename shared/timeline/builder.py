@@ -819,6 +819,14 @@ class _Build:
         notes += [n for n in [derive.onset_note(self.errors.minutes, milestones),
                               derive.failed_again(self.errors.minutes, milestones)] if n]
         notes += self.reopened
+        if not self.incident_id.startswith("command:") and not any(s.alert_state for s in steps):
+            # Runwarden writes each notification it receives at INFO (`received`): an exclusion filter on its
+            # functions' logs that drops INFO entries keeps its warnings and loses every alert row (entries an
+            # exclusion matches are not stored: LogSink.exclusions, google/logging/v2/logging_config.proto).
+            notes.append("no alert notification of this incident is among Runwarden's lines read (its `received` "
+                         "lines, written at INFO): the alert's opening and closing, and the detection, are not "
+                         "shown. An exclusion filter that drops Runwarden's INFO lines loses them; so does a read "
+                         "of its lines cut short")
         notes += [f"{r.name}: {r.why}" for r in self.reads if r.cut_short]
         return IncidentTimeline(
             incident_id=self.incident_id, project=self.project, service=self.service_name(), built_at=self.now,

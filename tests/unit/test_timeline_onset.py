@@ -114,3 +114,16 @@ def test_an_incident_longer_than_a_day_shows_the_changes_near_its_end():
     assert any("errors after 2026-11-27 11:30Z were not read" in f.text for f in timeline.follow_ups), timeline.follow_ups
     # no error series was read past the cut: the change is not the mitigation on its own say
     assert timeline.milestones.mitigation is None
+
+
+def test_lines_an_exclusion_filter_dropped_are_said_missing():
+    """A cost-saving exclusion on the functions' logs (`severity<NOTICE`) drops Runwarden's INFO lines: the
+    alert's `received` lines (the opening, the close, the service's name) are gone, its NOTICE `applied` and
+    WARNING `escalated` kept. The timeline showed no detection and no alert, and said nothing of why."""
+    applied = received(T0 + 2 * M, T0)
+    applied.labels["runwarden_step"] = "escalated"
+    applied.json_payload["runwarden"] = {"step": "escalated", "incident_id": INCIDENT, "status": "escalated"}
+    timeline = build_timeline(INCIDENT, PROJECT, Logging([applied], [], []), T0 + timedelta(hours=1))
+
+    assert timeline.milestones.detection is None
+    assert any("no alert notification" in n and "exclusion filter" in n for n in timeline.notes), timeline.notes
