@@ -812,7 +812,7 @@ class _Build:
         detected = milestones.detection.at if milestones.detection else None
         acted_first = derive.people_acted_first(rows, milestones,
                                                 since=derive.earlier_onset(self.errors.minutes, detected))
-        unhelped = derive.unhelped_changes(rows, milestones, self.now)
+        unhelped = derive.unhelped_changes(rows, milestones, self.now, self.errors.minutes)
         rows, not_shown = _bounded(rows, self.limits.max_rows)      # after everything is derived from all
         diagnosed = next((s for s in reversed(steps) if s.step == "diagnosed"), None)
         notes = list(self.notes) + derive.unverified_writes(rows) + unhelped

@@ -156,7 +156,8 @@ def _a_person_fixed_it_after(write: TimelineEntry, later: Sequence[TimelineEntry
     return False
 
 
-def unhelped_changes(rows: Sequence[TimelineEntry], m: Milestones, built_at: datetime | None = None) -> list[str]:
+def unhelped_changes(rows: Sequence[TimelineEntry], m: Milestones, built_at: datetime | None = None,
+                     minutes: Sequence[ErrorMinute] | None = None) -> list[str]:
     """A note when people changed things after the onset and none of it is the mitigation: the errors did
     not stop soon after any of their changes in the minutes read (or no errors were read)."""
     start = m.onset.at if m.onset is not None else None
@@ -166,9 +167,14 @@ def unhelped_changes(rows: Sequence[TimelineEntry], m: Milestones, built_at: dat
         return []
     first = changes[0]
     recent = built_at is not None and built_at - INGEST_LAG < changes[-1].at + PERSON_EFFECT
+    why = (f"after none of them did the errors read stop within {int(PERSON_EFFECT.total_seconds() // 60)} minutes "
+           "and before the next change")
+    if minutes is not None and not any(x.errors for x in minutes):
+        # A latency policy's incident, say: the series counts failed requests only.
+        why = ("no failed request (5xx) was read in the window, so nothing read shows that one helped (the "
+               "series counts failed requests: an incident of latency is not in it)")
     return [f"{len(changes)} change(s) by people after the onset (the first at {first.at:%H:%M:%S}Z by "
-            f"{first.actor.name}: {first.summary}) not counted as the mitigation: after none of them did the errors "
-            f"read stop within {int(PERSON_EFFECT.total_seconds() // 60)} minutes and before the next change"
+            f"{first.actor.name}: {first.summary}) not counted as the mitigation: {why}"
             + (f" (the last, at {changes[-1].at:%H:%M:%S}Z, is too recent to judge: its errors may not have "
                "arrived yet)" if recent else "")]
 

@@ -452,6 +452,16 @@ def test_a_persons_change_is_the_mitigation_only_when_the_errors_stopped_after_i
 
 
 
+def test_a_persons_change_with_no_failed_request_read_says_why_it_is_not_the_mitigation():
+    """A latency policy's incident: no 5xx at all, a person's rollback. Nothing read shows it helped, and the
+    note says that the series counts failed requests, not that the errors went on."""
+    rows = _rows((0.5, "alert_opened"), (10, "person:traffic_change"))
+    quiet = minutes(*([0] * 40))
+    m = derive.milestones(rows, [], quiet, T + timedelta(hours=2))
+    [note] = derive.unhelped_changes(rows, m, T + timedelta(hours=2), quiet)
+    assert m.mitigation is None and "no failed request (5xx) was read" in note and "latency" in note, note
+
+
 def test_a_persons_change_too_recent_to_judge_says_so():
     """Built two minutes after a person's rollback: the errors that would show it helped have not arrived."""
     rows = _rows((0.5, "alert_opened"), (10, "person:traffic_change"))
