@@ -160,7 +160,11 @@ def _build():
     # Runwarden's own service account joins self_principals: its changes are not a person's.
     from shared.gcp.identity import own_principal, with_own_principal
 
-    config = with_own_principal(config, own_principal())
+    from shared.timeline.writer import set_principal
+
+    principal = own_principal()
+    set_principal(principal)    # the timeline tells Runwarden's own writes by it (docs/timeline.md)
+    config = with_own_principal(config, principal)
     return config, google_adapters(config)
 
 

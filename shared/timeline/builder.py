@@ -24,8 +24,9 @@ from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, ErrorSeries, EvidenceRow,
                                    IncidentTimeline, ReadReport, Source, TimelineEntry)
 from shared.timeline.queries import (BadInput, audit_filters, check_incident_id, check_project, command_steps_filter,
-                                     entry_link, explorer_link, is_location, is_service_id, other_writes_filter,
-                                     request_errors_filter, runwarden_filter)
+                                     entry_link, explorer_link, is_location, is_service_id, near_ids,
+                                     other_writes_filter, received_alerts_filter, reopened_filter, request_errors_filter,
+                                     runwarden_filter)
 from shared.timeline.words import duration
 from shared.timeline.writer import INCIDENT_LABEL
 
@@ -89,6 +90,10 @@ class Limits:
     # past it was answered RESOURCE_EXHAUSTED, and the same reads a minute later were refused again.
     # Ten calls stay free for a retry, the not-found read and another reader in the same minute.
     max_calls: int = 50
+    # Errors already under way where the window begins (a slow burn the alert caught late): the request
+    # log is read back this far before it, newest first, at most this many pages, to find where they began.
+    onset_lookback: timedelta = timedelta(hours=6)
+    max_onset_pages: int = 3
     # Runwarden's write steps under other incidents in the window (_read_other_writes): a few per write.
     max_other_write_pages: int = 2
     # Audit entries a Runwarden write itself causes land this soon after its `applied` line.
@@ -130,11 +135,14 @@ def build_timeline(incident_id: str, project: str, logs: LogPagesPort, now: date
                                "still gave a page token. Nothing says the incident is unknown; try again")
     if not build.steps:
         raise UnknownIncident(f"no Runwarden log entry for incident {incident_id} in project {project} "
-                              f"in the last {limits.lookback.days} days" + build.command_elsewhere())
+                              f"in the last {limits.lookback.days} days" + (build.command_elsewhere()
+                                                                            or build.near_incidents()))
     build.depend_on(depends_on(build.service_name()) if callable(depends_on) else depends_on)
     build.frame()
     build.read_changes()
     build.read_errors(monitoring)
+    build.reach_back()
+    build.read_reopened()
     return build.result()
 
 
@@ -149,10 +157,12 @@ class _Build:
         # Connectors and Cloud SQL instances in another project than the service's (a Shared VPC
         # host project, a database project): their audit entries are in that project's log.
         self.elsewhere: dict[str, dict[str, set[str]]] = {}
-        self.start = self.end = now
+        self.start = self.end = self.changes_end = now
         self.errors = ErrorSeries()
         self.calls_left = limits.max_calls
         self.other_writes: dict[str, list[Step]] = {}     # Runwarden's write steps under other incidents
+        self.changes: dict[str, Change] = {}               # the audit entries kept, by operation or insertId
+        self.reopened: list[str] = []                      # notes: the policy opened again, as other incidents
 
     # --- 1. Runwarden's steps ------------------------------------------------------------------------
 
@@ -328,6 +338,29 @@ class _Build:
                     f"--freshness={self.limits.lookback.days}d")
         return ""
 
+    def near_incidents(self) -> str:
+        """For an alert's id with no line: the incidents Runwarden received an alert for whose ids are within
+        two edits of it, ignoring case (a typo, a mis-cased id: Logging's filter matched it, the exact match
+        again did not), so a person is told which id was meant; when there is none, the other reason the
+        lines may be missing. One page of the newest `received` lines, on the not-found path only; a read
+        that fails leaves the answer as it was."""
+        if self.incident_id.startswith("command:"):
+            return ""
+        query = received_alerts_filter(self.now - self.limits.lookback, self.now)
+        try:
+            page = self.logs.read_page(self.project, query, page_size=self.limits.page_size,
+                                       order_by="timestamp desc")
+        except RunwardenError:
+            return ""
+        near = near_ids(self.incident_id, (e.labels.get(INCIDENT_LABEL, "") for e in page.entries
+                                           if e.labels.get(INCIDENT_LABEL)))
+        if near:
+            return (f"; did you mean {' or '.join(near)}? (runwarden timeline {near[0]} --project {self.project})")
+        # Entries an exclusion filter matches are not stored ("Exclusion filters", LogSink.exclusions /
+        # LogExclusion, google/logging/v2/logging_config.proto): Runwarden's lines of a real incident too.
+        return ("; if Runwarden did handle it, check that no exclusion filter of the _Default sink (or of a "
+                "LogExclusion) drops its lines: `gcloud logging sinks describe _Default`")
+
     def _learn(self, step: Step) -> None:
         """The service and what it depends on, from what Runwarden wrote about them."""
         resource = step.details.get("resource")
@@ -388,16 +421,19 @@ class _Build:
             self.elsewhere.setdefault(parts[1], {"connectors": set(), "sql": set()})["connectors"].add(parts[5])
 
     def frame(self) -> None:
-        """The window: from `before` ahead of the first sign of the incident to `after` its last."""
+        """The window: from `before` ahead of the first sign of the incident to `after` its last. Its errors
+        are read over at most `max_span` (a minute each: the series, the chart); the changes (audit entries,
+        few, each read bounded by its pages) over the whole incident, so who acted and what changed near the
+        end of an incident longer than that is shown (before, only its first 24 hours were read)."""
         times = [s.at for s in self.steps] + [r.at for r in self.rows.values()]
         start, end = min(times) - self.limits.before, min(self.now, max(times) + self.limits.after)
+        self.changes_end = end
         if end - start > self.limits.max_span:
             span, cut_at = duration(self.limits.max_span.total_seconds()), start + self.limits.max_span
-            # Said as a cut (a follow-up, like any read cut short): "no change by a person" is then
-            # true of the first 24 hours only.
-            self.notes.append(f"the incident spans more than {span}, and the window was cut short to its first {span}: "
-                              f"changes to the service and what it depends on, and its errors, after "
-                              f"{cut_at:%Y-%m-%d %H:%M}Z were not read (Runwarden's own lines are all shown)")
+            # Said as a cut (a follow-up, like any read cut short): no recovery is read from errors after it.
+            self.notes.append(f"the incident spans more than {span}, and its errors were cut short to its first {span}: "
+                              f"errors after {cut_at:%Y-%m-%d %H:%M}Z were not read (changes to the service and what it "
+                              f"depends on were read to {end:%Y-%m-%d %H:%M}Z, and Runwarden's own lines are all shown)")
             end = cut_at
         self.start, self.end = start, end
 
@@ -407,54 +443,61 @@ class _Build:
         if not self.related.service:
             self.notes.append("Runwarden's steps do not name a Cloud Run service: no audit entries or errors read")
             return
-        changes: dict[str, Change] = {}
-        self._read_other_writes()
+        self._read_other_writes(self.start, self.changes_end)
+        self._read_audit(self.start, self.changes_end)
 
+    def _read_audit(self, start: datetime, end: datetime, label: str = "") -> None:
+        """The audit entries between `start` and `end` in the service's project and in each project a
+        dependency lives in; `label` names a read beyond the window's first reads."""
         def keep_in(project: str) -> Callable[[LoggedEntry], None]:
             def keep(entry: LoggedEntry) -> None:
                 change = change_of(entry, self.related)
                 if change is None:
                     return
                 key = change.operation_id or f"{change.insert_id}"
-                if key in changes:              # a long-running operation's start and end: one change
+                if key in self.changes:         # a long-running operation's start and end: one change
                     row = self.rows[("audit", key)]
                     row.last_at = max(row.last_at or row.at, change.at)
                     return
-                changes[key] = change
+                self.changes[key] = change
                 self._add(("audit", key), self._change_row(change, project))
             return keep
 
         r = self.related
-        queries = audit_filters(r.project, self.start, self.end, r.service, connectors=r.connectors,
+        queries = audit_filters(r.project, start, end, r.service, connectors=r.connectors,
                                 sql_instances=r.sql_instances, secrets=r.secrets)
         for part, query in enumerate(queries, 1):   # more than one only past Logging's filter length
-            self.reads.append(self._read("audit" + (f" (part {part})" if part > 1 else ""), query,
+            self.reads.append(self._read("audit" + (f" (part {part})" if part > 1 else "") + label, query,
                                          keep_in(r.project), project=r.project))
         for project, found in sorted(self.elsewhere.items()):
             try:
                 check_project(project)
             except BadInput:
-                self.notes.append(f"{project!r} is not a project id: changes to what the service uses there "
-                                  "are not read")
+                if not label:
+                    self.notes.append(f"{project!r} is not a project id: changes to what the service uses there "
+                                      "are not read")
                 continue
-            queries = audit_filters(project, self.start, self.end, r.service, connectors=found["connectors"],
+            queries = audit_filters(project, start, end, r.service, connectors=found["connectors"],
                                     sql_instances=found["sql"], with_service=False)
             for part, query in enumerate(queries, 1):
-                self.reads.append(self._read(f"audit {project}" + (f" (part {part})" if part > 1 else ""), query,
-                                             keep_in(project), project=project))
+                self.reads.append(self._read(f"audit {project}" + (f" (part {part})" if part > 1 else "") + label,
+                                             query, keep_in(project), project=project))
 
     def _change_row(self, change: Change, project: str) -> TimelineEntry:
-        incident = self._runwarden_write_near(change)
+        found = self._runwarden_write_near(change)
+        incident, by_time_alone = found if found else (None, False)
         under = "" if incident in (None, self.incident_id) else f", incident {incident}"
         actor = (Actor(kind=ActorKind.RUNWARDEN, name=f"Runwarden ({change.principal}{under})") if incident
                  else Actor(kind=ActorKind.PERSON, name=change.principal))
-        summary = change.summary + (f" — Runwarden's own write{' under incident ' + incident if under else ''}, "
+        how = ("taken as Runwarden's own write by its time alone (its lines do not name the account it acted as)"
+               if by_time_alone else "Runwarden's own write")
+        summary = change.summary + (f" — {how}{' under incident ' + incident if under else ''}, "
                                     "as the audit log records it" if incident else "")
         return TimelineEntry(at=change.at, source=Source.AUDIT, actor=actor, kind=change.kind, summary=summary,
                              link=entry_link(project, change.insert_id, change.at), severity="NOTICE",
                              target=change.resource, marker="" if incident else "human")
 
-    def _read_other_writes(self) -> None:
+    def _read_other_writes(self, start: datetime, end: datetime, label: str = "") -> None:
         """Runwarden's writes under other incidents in the window: two policies on one service (its 5xx
         ratio and its latency) are two incidents, and an operator's manual action is one of its own
         (`command:ID`). Their audit entries are Runwarden's too; read against this incident's lines
@@ -469,51 +512,68 @@ class _Build:
             if step is not None:
                 found.setdefault(incident, []).append(step)
 
-        query = other_writes_filter(self.incident_id, self.start, self.end)
-        self.reads.append(self._read("runwarden (other incidents' writes)", query, keep,
+        query = other_writes_filter(self.incident_id, start, end)
+        self.reads.append(self._read("runwarden (other incidents' writes)" + label, query, keep,
                                      self.limits.max_other_write_pages))
-        self.other_writes = {incident: sorted(steps, key=lambda s: s.at) for incident, steps in found.items()}
+        for incident, steps in found.items():
+            self.other_writes[incident] = sorted(self.other_writes.get(incident, []) + steps, key=lambda s: s.at)
 
-    def _runwarden_write_near(self, change: Change) -> str | None:
-        """Runwarden's own write, as the audit log records it, and the incident it was made under (None for
-        anyone else's): a service account's change of the kind
+    def _runwarden_write_near(self, change: Change) -> tuple[str, bool] | None:
+        """Runwarden's own write, as the audit log records it: (the incident it was made under, whether it
+        was matched by its time alone), or None for anyone else's. A service account's change of the kind
         one of Runwarden's writes makes (the service's UpdateService for a rollback or a restore, the
-        connector's update for a scale: _RUN_UPDATE, CONNECTOR_UPDATE, _WRITE_FAMILY), made between that write's
-        claim and the line Runwarden logged after it (the gate claims, writes, then logs `applied`; the
-        LRO's last audit entry may come a little later), under this incident or, for a write of the same
-        target, another (`_read_other_writes`). Anything else is someone else's: people are not
-        service accounts; gcloud's ReplaceService, a creation or a deletion is never Runwarden's write;
-        nor is a change of the connector while Runwarden rolled the service back. Another service
-        account's UpdateService of the same target in that interval cannot be told apart from
-        Runwarden's by the audit entry alone (`diagnosis.self_principals` may list other accounts than
-        Runwarden's, so it cannot rule one out): docs/timeline.md says so."""
-        if change.family not in ("run", "connector") or not change.principal.endswith(".gserviceaccount.com"):
+        connector's update for a scale: _RUN_UPDATE, CONNECTOR_UPDATE, _WRITE_FAMILY), made between that
+        write's claim and the line Runwarden logged after it (the gate claims, writes, then logs `applied`;
+        the LRO's last audit entry may come a little later), under this incident or, for a write of the
+        same target, another (`_read_other_writes`), by the account that write's lines name
+        (`runwarden.principal`, shared/timeline/writer.py). Anything else is someone else's: people are not
+        service accounts; gcloud's ReplaceService, a creation or a deletion is never Runwarden's write, nor
+        a deploy (Runwarden's Run writes send `update_mask` `traffic` alone, shared/gcp/run.py: a logged
+        request that carries a new image is not one), nor a change of the connector while Runwarden rolled
+        the service back, nor another service account's UpdateService in those minutes. Lines written
+        before they named their account (or by a process that could not find it) leave only the time:
+        such a change is taken as Runwarden's and its row says so."""
+        if change.family not in ("run", "connector") or not change.principal.lower().endswith(".gserviceaccount.com"):
             return None
         if change.method != _RUN_UPDATE and not CONNECTOR_UPDATE.match(change.method):
             return None
-        if self._within_a_write(self.steps, change, same_target=False):
-            return self.incident_id
-        return next((incident for incident, steps in sorted(self.other_writes.items())
-                     if self._within_a_write(steps, change, same_target=True)), None)
+        if change.kind == "deploy":
+            return None
+        match = self._within_a_write(self.steps, change, same_target=False)
+        if match is not None:
+            return self.incident_id, match
+        return next(((incident, match) for incident, steps in sorted(self.other_writes.items())
+                     if (match := self._within_a_write(steps, change, same_target=True)) is not None), None)
 
-    def _within_a_write(self, steps: list[Step], change: Change, *, same_target: bool) -> bool:
-        """`change` made between one of `steps`' claims and two minutes after its write, by an action that
-        changes what `change` changed (and, `same_target`, of the target its plan names)."""
-        slack, claimed_at, action, target = self.limits.own_write_slack, None, "", ""
+    def _within_a_write(self, steps: list[Step], change: Change, *, same_target: bool) -> bool | None:
+        """Whether `change` was made between one of `steps`' claims and two minutes after its write, by an
+        action that changes what `change` changed (and, `same_target`, of the target its plan names), by
+        the account that write's lines name: None when not; else whether it matched by its time alone
+        (the write's lines name no account). An audit entry names its caller in
+        `protoPayload.authenticationInfo.principalEmail` ("The email address of the authenticated user
+        ... making the request", AuthenticationInfo.principal_email, google/cloud/audit/audit_log.proto);
+        emails are compared without case (Google's account emails are not case-sensitive: UNCONFIRMED in
+        Google's words, and a case-only difference from Runwarden's own account is no one else's)."""
+        slack, claimed_at, action, target, principal = self.limits.own_write_slack, None, "", "", ""
         for s in sorted(steps, key=lambda s: s.at):
             if s.step == "planned":
                 params = s.details.get("params") if isinstance(s.details.get("params"), dict) else {}
                 action, target = str(s.details.get("action") or ""), str(params.get("target") or "")
             elif s.step == "claimed":
-                claimed_at = s.at
+                claimed_at, principal = s.at, s.principal
             elif s.step in WRITE_STEPS:
                 family = _WRITE_FAMILY.get(str(s.details.get("action") or action))
                 start = (claimed_at or s.at - slack) - timedelta(seconds=5)
                 if same_target and target.rsplit("/", 1)[-1] != change.resource.rstrip("/").rsplit("/", 1)[-1]:
                     continue
-                if family in (None, change.family) and start <= change.at <= s.at + s.may_be_later + slack:
+                if family not in (None, change.family) or not start <= change.at <= s.at + s.may_be_later + slack:
+                    continue
+                wrote_as = s.principal or principal
+                if not wrote_as:
                     return True
-        return False
+                if wrote_as.lower() == change.principal.lower():
+                    return False
+        return None
 
     # --- 3. errors per minute ---------------------------------------------------------------------------
 
@@ -554,6 +614,110 @@ class _Build:
         known_from = self._retained_from() if source.startswith("Cloud Run request log") else None
         self.errors = ErrorSeries(source=source, minutes=self._every_minute(counts, known_until, known_from))
         self._platform_rows()
+
+    def reach_back(self) -> None:
+        """Errors already under way where the window begins (its first minute, within the onset's gaps) began
+        before it: a slow burn the alert caught late, or an alert whose policy waits an hour. The request log
+        is read back from there, newest first (`Limits.onset_lookback`, at most `Limits.max_onset_pages`,
+        within the request log's retention and the window's 24 hours), to the minute they began; the window
+        then begins `Limits.before` ahead of that minute, and the changes (the bad deploy that started it)
+        are read there too. Before, the window began 30 minutes before the incident's first line and the
+        onset, TTD, TTM and TTR were "not known" for any incident whose errors began earlier. Where the
+        read back still finds them failing, the onset stays not known, now said at the earlier instant."""
+        series = self.errors.minutes
+        if not self.related.service or not series or not self.errors.source.startswith("Cloud Run request log"):
+            return
+        detected = min((r.at for r in self.rows.values() if r.kind == "alert_opened"), default=None)
+        window_start = self.start.replace(second=0, microsecond=0)
+        if derive.earlier_onset(series, detected) is None or series[0].minute > window_start:
+            return      # began inside the window, or the series starts at the request log's retention edge
+        earliest = max(self.start - self.limits.onset_lookback, self.end - self.limits.max_span,
+                       self.now - self.limits.lookback)
+        if earliest >= self.start:
+            return
+        counts: dict[datetime, int] = {}
+        oldest: list[datetime] = []
+        service, old_start = self.related.service, self.start
+
+        def count(entry: LoggedEntry) -> None:
+            if entry.resource_labels.get("service_name") != service or not earliest <= entry.timestamp < old_start:
+                return
+            minute = entry.timestamp.replace(second=0, microsecond=0)
+            counts[minute] = counts.get(minute, 0) + 1
+            oldest[:] = [entry.timestamp]
+
+        query = request_errors_filter(self.related.project, service, earliest, old_start)
+        report = self._read("request_errors (before the window)", query, count, self.limits.max_onset_pages,
+                            project=self.related.project, order_by="timestamp desc")
+        self.reads.append(report)
+        if report.cut_short and not oldest:
+            return
+        # Read newest first: a read cut short knows every minute after the oldest entry it reached.
+        known_from = (oldest[0].replace(second=0, microsecond=0) + timedelta(minutes=1) if report.cut_short else
+                      earliest.replace(second=0, microsecond=0))
+        for m in series:
+            counts[m.minute] = counts.get(m.minute, 0) + m.errors
+        minutes, at = [], known_from
+        while at <= series[-1].minute:
+            minutes.append(ErrorMinute(minute=at, errors=counts.get(at, 0)))
+            at += timedelta(minutes=1)
+        start = derive.onset(minutes, detected)
+        begun = derive.earlier_onset(minutes, detected)
+        new_start = known_from if begun is not None or start is None else max(known_from, start.at - self.limits.before)
+        if new_start >= window_start:
+            return
+        self.start = new_start
+        self.errors = ErrorSeries(source=self.errors.source, minutes=[m for m in minutes if m.minute >= new_start])
+        self.rows.pop(("platform", "start"), None)
+        self._platform_rows()
+        after = "" if begun is not None else f", {duration(self.limits.before.total_seconds())} before the errors began"
+        self.notes.append(f"requests were already failing where the window first began "
+                          f"({window_start:%Y-%m-%d %H:%M}Z): the request log was read back from there, and the "
+                          f"window begins at {new_start:%Y-%m-%d %H:%M}Z{after}")
+        label = " (before the window)"
+        self._read_other_writes(new_start, old_start, label)
+        self._read_audit(new_start, old_start, label)
+
+    def read_reopened(self) -> None:
+        """Other incidents of the same service in the window, from the alert notifications Runwarden received:
+        - the same policy opening again after this incident's alert closed: Monitoring opens a new incident,
+          with its own id, when a closed incident's condition is met again (a flapping alert: opened, closed
+          and opened again within the hour). Its lines carry that id, so this timeline showed a recovery and
+          nothing of the failure that followed it;
+        - another policy's incident of the service (its 5xx ratio and its latency, at once): its steps, and
+          a write it made that may be what fixed the service, are in its own timeline.
+        Each is named with its `runwarden timeline` command. One page of the `received` lines of other
+        incidents over the window; a read refused or spent is said as cut."""
+        if not self.related.service:
+            return
+        own = [s for s in self.steps if s.alert_state]
+        policy = next((s.details.get("policy") for s in own if s.details.get("policy")), None)
+        closes = [s.at for s in own if s.alert_state == "closed"]
+        closed_at = max(closes) if closes else None
+        found: dict[str, tuple[datetime, str]] = {}
+
+        def keep(entry: LoggedEntry) -> None:
+            incident = entry.labels.get(INCIDENT_LABEL) or ""
+            step = step_of(entry, incident) if incident and incident != self.incident_id else None
+            resource = step.details.get("resource") if step is not None else None
+            if (step is None or step.alert_state != "open" or not isinstance(resource, dict)
+                    or resource.get("service_name") != self.related.service):
+                return
+            found.setdefault(incident, (step.at, str(step.details.get("policy") or "")))
+
+        self.reads.append(self._read("runwarden (other incidents of the service)", reopened_filter(
+            self.incident_id, self.start, self.changes_end), keep, 1))
+        command = f"--project {self.project})"
+        for incident, (at, other) in sorted(found.items(), key=lambda kv: kv[1][0]):
+            if policy and other == policy and closed_at is not None and at >= closed_at:
+                self.reopened.append(f"the policy {policy!r} opened again for {self.related.service} after this "
+                                     f"incident's alert closed: incident {incident}, received {at:%Y-%m-%d %H:%M:%S}Z "
+                                     f"(runwarden timeline {incident} {command}")
+            elif other != policy:
+                self.reopened.append(f"another policy's incident of {self.related.service} in this window: incident "
+                                     f"{incident}{f' (policy {other!r})' if other else ''}, received {at:%Y-%m-%d %H:%M:%S}Z; its steps, and "
+                                     f"any write it made, are in its own timeline (runwarden timeline {incident} "
+                                     f"{command}")
 
     def _request_count(self, monitoring: MonitoringPort) -> tuple[dict[datetime, int], str]:
         from shared.diagnosis.evidence import MetricQuery
@@ -648,10 +812,21 @@ class _Build:
         detected = milestones.detection.at if milestones.detection else None
         acted_first = derive.people_acted_first(rows, milestones,
                                                 since=derive.earlier_onset(self.errors.minutes, detected))
+        unhelped = derive.unhelped_changes(rows, milestones, self.now, self.errors.minutes)
         rows, not_shown = _bounded(rows, self.limits.max_rows)      # after everything is derived from all
         diagnosed = next((s for s in reversed(steps) if s.step == "diagnosed"), None)
-        notes = list(self.notes) + derive.unverified_writes(rows)
-        notes += [n for n in [derive.onset_note(self.errors.minutes, milestones)] if n]
+        notes = list(self.notes) + derive.unverified_writes(rows) + unhelped
+        notes += [n for n in [derive.onset_note(self.errors.minutes, milestones),
+                              derive.failed_again(self.errors.minutes, milestones)] if n]
+        notes += self.reopened
+        if not self.incident_id.startswith("command:") and not any(s.alert_state for s in steps):
+            # Runwarden writes each notification it receives at INFO (`received`): an exclusion filter on its
+            # functions' logs that drops INFO entries keeps its warnings and loses every alert row (entries an
+            # exclusion matches are not stored: LogSink.exclusions, google/logging/v2/logging_config.proto).
+            notes.append("no alert notification of this incident is among Runwarden's lines read (its `received` "
+                         "lines, written at INFO): the alert's opening and closing, and the detection, are not "
+                         "shown. An exclusion filter that drops Runwarden's INFO lines loses them; so does a read "
+                         "of its lines cut short")
         notes += [f"{r.name}: {r.why}" for r in self.reads if r.cut_short]
         return IncidentTimeline(
             incident_id=self.incident_id, project=self.project, service=self.service_name(), built_at=self.now,

@@ -36,6 +36,7 @@ class Step:
     function: str
     insert_id: str
     writer: str = ""                       # the process that wrote it (writer.WRITER); "" before it was written
+    principal: str = ""                    # the account its process acted as (writer.set_principal); "" unknown
     received_at: datetime | None = None    # Cloud Logging's receipt time (LogEntry.receive_timestamp)
     # How much later than `at` it may really have been written: its writer's lines all reached Logging
     # this late, which a late delivery and a clock behind explain alike (builder._on_loggings_clock).
@@ -69,8 +70,9 @@ def step_of(entry: LoggedEntry, incident_id: str) -> Step | None:
     function = entry.resource_labels.get("service_name") or entry.resource_labels.get("function_name") or ""
     return Step(at=entry.timestamp, step=step, trigger=entry.labels.get("runwarden_trigger", ""),
                 message=entry.text or str(payload.get("message", "")), severity=entry.severity,
-                details={k: v for k, v in details.items() if k not in ("step", "incident_id", "writer")},
+                details={k: v for k, v in details.items() if k not in ("step", "incident_id", "writer", "principal")},
                 function=function, insert_id=entry.insert_id, writer=str(details.get("writer") or ""),
+                principal=str(details.get("principal") or ""),
                 received_at=entry.receive_timestamp)
 
 
@@ -259,6 +261,14 @@ def _run_kind(method: str, request: dict[str, Any] | None) -> tuple[str, str]:
     if mask and set(mask.replace(" ", "").split(",")) <= {"traffic"}:
         return "traffic_change", f"traffic change to {traffic or 'a new split'}"
     image = _image(spec.get("template"))
+    if image and traffic and method == "ReplaceService":
+        # v1 ReplaceService replaces the whole Service ("Replace a service", namespaces.services.replaceService,
+        # Cloud Run Admin API v1: the request body is the Service), so gcloud's `run deploy` and its
+        # `run services update-traffic` (the project's docs/timeline.md) both send a template and a traffic
+        # block. Which one moved is not in the entry: said as either. Read as a deploy, a person's
+        # `update-traffic --to-latest` after Runwarden's rollback left "traffic is pinned" standing.
+        return "service_change", (f"deploy of {image} or traffic change to {traffic} (a v1 ReplaceService sends "
+                                  "the whole service: which of the two it was is not in the audit entry)")
     if image:
         return "deploy", f"deploy of {image}" + (f" with traffic {traffic}" if traffic else "")
     if traffic:

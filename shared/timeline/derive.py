@@ -16,6 +16,10 @@ from shared.timeline.model import (ActorKind, Durations, ErrorMinute, FollowUp, 
 HEALTHY_MINUTES = 3                  # errors at zero this many minutes in a row: a healthy window
 ONSET_GAP_MINUTES = 2                # error-free minutes allowed inside one run of errors
 INGEST_LAG = timedelta(minutes=3)    # Cloud Run metrics and logs arrive up to ~3 min late (gcp-facts.md)
+# A person's change is the mitigation only when the errors stopped this soon after it (and before the next
+# change): a traffic move takes effect in seconds and a deploy's rollout in a minute or two, so errors that
+# stopped later than this, with nothing else changed, stopped for a reason the entries do not show.
+PERSON_EFFECT = timedelta(minutes=15)
 
 
 def onset(minutes: Sequence[ErrorMinute], detection: datetime | None) -> Milestone | None:
@@ -87,27 +91,92 @@ def milestones(rows: Sequence[TimelineEntry], steps: Sequence[Step], minutes: Se
     decision_step = next((s for s in steps if s.step in DECISION_STEPS and s.trigger == "alert"), None)
     decision = (Milestone(at=decision_step.at, what=f"Runwarden decided: {decision_step.step}", by="Runwarden")
                 if decision_step else None)
-    mitigation = _mitigation(rows, start.at if start else begun)
+    mitigation = _mitigation(rows, start.at if start else begun, minutes, built_at)
     recovery = _recovery(rows, minutes, mitigation or detection or start, built_at)
     return Milestones(onset=start, detection=detection, decision=decision, mitigation=mitigation, recovery=recovery)
 
 
-def _mitigation(rows: Sequence[TimelineEntry], since: datetime | None) -> Milestone | None:
+def _mitigation(rows: Sequence[TimelineEntry], since: datetime | None, minutes: Sequence[ErrorMinute],
+                built_at: datetime) -> Milestone | None:
     """The first change that could have fixed it, after the onset: Runwarden's applied write that its
-    sweep verified, or a person's change to the service or what it depends on. A write the sweep
-    undid (`undone`: not healthy by its deadline, the before-state restored), escalated without a
-    verification, or not judged yet mitigated nothing the timeline can show: only `verified` says
-    the service was healthy after it (shared/remediation/verification.py)."""
+    sweep verified, or a person's change to the service or what it depends on after which the errors
+    stopped (`_errors_stopped_after`). A write the sweep undid (`undone`: not healthy by its deadline,
+    the before-state restored), escalated without a verification, or not judged yet mitigated nothing
+    the timeline can show: only `verified` says the service was healthy after it
+    (shared/remediation/verification.py). A person's change is judged by the errors alone: a deploy or a
+    traffic move that did not help (or made it worse) is not the mitigation."""
     for i, row in enumerate(rows):
         if since is not None and row.at < since:
             continue
         if row.source.value == "runwarden" and row.kind == "applied":
-            if _verdict(rows[i + 1:]) != "verified":
+            if _verdict(rows[i + 1:]) != "verified" or _a_person_fixed_it_after(row, rows[i + 1:], minutes, built_at):
                 continue
             return Milestone(at=row.at, what=f"Runwarden applied: {row.summary}", by=row.actor.name)
-        if row.source.value == "audit" and row.actor.kind is ActorKind.PERSON:
+        if _is_persons_change(row) and _errors_stopped_after(row, rows[i + 1:], minutes, built_at):
             return Milestone(at=row.at, what=f"a person's change: {row.summary}", by=row.actor.name)
     return None
+
+
+def _is_persons_change(row: TimelineEntry) -> bool:
+    return row.source.value == "audit" and row.actor.kind is ActorKind.PERSON
+
+
+def _errors_stopped_after(change: TimelineEntry, later: Sequence[TimelineEntry], minutes: Sequence[ErrorMinute],
+                          built_at: datetime) -> bool:
+    """Requests were failing when `change` was made (in its minute or the HEALTHY_MINUTES before), and
+    errors at zero for HEALTHY_MINUTES began within PERSON_EFFECT after it, before the next change (a
+    person's, or a write of Runwarden's). No error series: nothing shows it helped."""
+    at = _minute(change.at)
+    if not any(m.errors and at - timedelta(minutes=HEALTHY_MINUTES) <= m.minute <= at for m in minutes):
+        return False
+    healthy = healthy_window(minutes, change.at, built_at)
+    if healthy is None or healthy.at > change.at + PERSON_EFFECT:
+        return False
+    following = next((r.at for r in later if r.at > change.at and (
+        r.source.value == "audit" or (r.source.value == "runwarden" and r.kind == "applied"))), None)
+    return following is None or healthy.at <= following
+
+
+def _a_person_fixed_it_after(write: TimelineEntry, later: Sequence[TimelineEntry], minutes: Sequence[ErrorMinute],
+                             built_at: datetime) -> bool:
+    """Runwarden's write, verified, did not stop the errors: requests still failed in a whole minute after
+    its own, up to a person's change made after it, and the errors stopped after that change
+    (`_errors_stopped_after`). The sweep's `verified` says the service was healthy when it judged, not
+    whose change made it so: a rollback to a revision that failed too, then a person's `gcloud run
+    services update-traffic` that worked, read as Runwarden's mitigation. A person's change within the
+    write's own minute leaves the write its credit."""
+    start = _minute(write.at) + timedelta(minutes=1)
+    for i, row in enumerate(later):
+        if not _is_persons_change(row) or row.at <= write.at:
+            continue
+        if not any(m.errors and start <= m.minute <= _minute(row.at) for m in minutes):
+            return False        # the errors had stopped before this person acted
+        if _errors_stopped_after(row, later[i + 1:], minutes, built_at):
+            return True
+    return False
+
+
+def unhelped_changes(rows: Sequence[TimelineEntry], m: Milestones, built_at: datetime | None = None,
+                     minutes: Sequence[ErrorMinute] | None = None) -> list[str]:
+    """A note when people changed things after the onset and none of it is the mitigation: the errors did
+    not stop soon after any of their changes in the minutes read (or no errors were read)."""
+    start = m.onset.at if m.onset is not None else None
+    changes = [r for r in rows if _is_persons_change(r) and (start is None or r.at >= start)
+               and (m.mitigation is None or r.at < m.mitigation.at)]
+    if not changes:
+        return []
+    first = changes[0]
+    recent = built_at is not None and built_at - INGEST_LAG < changes[-1].at + PERSON_EFFECT
+    why = (f"after none of them did the errors read stop within {int(PERSON_EFFECT.total_seconds() // 60)} minutes "
+           "and before the next change")
+    if minutes is not None and not any(x.errors for x in minutes):
+        # A latency policy's incident, say: the series counts failed requests only.
+        why = ("no failed request (5xx) was read in the window, so nothing read shows that one helped (the "
+               "series counts failed requests: an incident of latency is not in it)")
+    return [f"{len(changes)} change(s) by people after the onset (the first at {first.at:%H:%M:%S}Z by "
+            f"{first.actor.name}: {first.summary}) not counted as the mitigation: {why}"
+            + (f" (the last, at {changes[-1].at:%H:%M:%S}Z, is too recent to judge: its errors may not have "
+               "arrived yet)" if recent else "")]
 
 
 def _verdict(later: Sequence[TimelineEntry]) -> str:
@@ -179,6 +248,22 @@ def _failing_after(minutes: Sequence[ErrorMinute], at: datetime) -> bool:
     service still failing requests). Minutes the series does not hold count as unknown, not failing."""
     start = _minute(at) + timedelta(minutes=1)
     return any(m.errors and start <= m.minute < start + timedelta(minutes=HEALTHY_MINUTES) for m in minutes)
+
+
+def failed_again(minutes: Sequence[ErrorMinute], m: Milestones) -> str:
+    """Words for requests failing again after the recovery shown, "" otherwise. A recovery holds until the
+    alert's last close (`_recovery`); errors after it, in the minutes read past the incident's end, are a
+    service that failed again: under a policy that fires again, a new incident with its own id (a
+    flapping alert), which the recovery shown here does not speak for."""
+    if m.recovery is None:
+        return ""
+    after = _minute(m.recovery.at) + timedelta(minutes=1)
+    again = next((x for x in minutes if x.errors and x.minute >= after), None)
+    if again is None:
+        return ""
+    return (f"requests failed again from {again.minute:%Y-%m-%d %H:%M}Z ({again.errors} 5xx that minute), after the "
+            f"recovery shown ({m.recovery.at:%H:%M:%S}Z): the recovery held until this incident's alert closed, "
+            "not since")
 
 
 def durations(m: Milestones) -> Durations:

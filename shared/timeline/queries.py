@@ -97,6 +97,41 @@ def other_writes_filter(incident_id: str, start: datetime, end: datetime) -> str
            f"{window(start, end)}"
 
 
+def reopened_filter(incident_id: str, start: datetime, end: datetime) -> str:
+    """The alert notifications Runwarden received for every other incident in a time range: a policy that
+    opens again once its incident closed opens a new incident, with its own id."""
+    return (f"labels.{STEP_LABEL}={quote('received')} AND labels.runwarden_trigger={quote('alert')} AND "
+            f"labels.{INCIDENT_LABEL}:* AND NOT labels.{INCIDENT_LABEL}={quote(incident_id)} AND {window(start, end)}")
+
+
+def received_alerts_filter(start: datetime, end: datetime) -> str:
+    """The `received` lines of every incident in a time range: the ids an id asked for may be a typo of."""
+    return (f"labels.{STEP_LABEL}={quote('received')} AND labels.{INCIDENT_LABEL}:* AND "
+            f"labels.runwarden_trigger={quote('alert')} AND {window(start, end)}")
+
+
+def near_ids(wanted: str, known: Iterable[str], limit: int = 3) -> list[str]:
+    """The ids in `known` (newest first) within two edits of `wanted`, ignoring case (a mistyped or
+    mis-cased id: Logging's comparisons ignore case, the builder's exact match does not), nearest first."""
+    want = wanted.lower()
+    scored = [(_edits(want, k.lower()), i, k) for i, k in enumerate(dict.fromkeys(known)) if k != wanted]
+    return [k for d, _, k in sorted(s for s in scored if s[0] <= 2)][:limit]
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance, stopping early past 2 (only near ids matter)."""
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+        if min(row) > 2:
+            return 3
+    return row[-1]
+
+
 def command_steps_filter(command_id: str, start: datetime, end: datetime) -> str:
     """Every step line of one operator's command, whatever incident label it carries (an approve's
     steps carry its proposal's incident; a pause's or a status's carry none: docs/commands.md, "In the

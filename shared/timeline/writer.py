@@ -54,8 +54,21 @@ _TICK = timedelta(microseconds=1)
 # import: workers forked after it share it, and they share the machine's clock too.
 WRITER = uuid.uuid4().hex[:12]
 _STEP_BACK = timedelta(seconds=1)
+# The account this process acts as (shared/gcp/identity.py, set once by functions/runtime.py), named on
+# every line (`runwarden.principal`): Cloud Audit Logs name who made a change
+# (`protoPayload.authenticationInfo.principalEmail`, AuditLog.authentication_info, google/cloud/audit/
+# audit_log.proto), and the timeline tells Runwarden's own write from another service account's change
+# of the same target in the same minutes by it (shared/timeline/builder.py, `_within_a_write`).
+# None when it could not be found: the line then names none.
+_principal: str | None = None
 _last: datetime | None = None     # the time of the last line this process wrote
 _last_lock = threading.Lock()
+
+
+def set_principal(email: str | None) -> None:
+    """Names the account this process's writes are made as on every line it writes from now on."""
+    global _principal
+    _principal = email or None
 
 
 def line_time(now: datetime | None = None) -> datetime:
@@ -88,6 +101,8 @@ class Timeline:
             "logging.googleapis.com/labels": labels,
             "runwarden": {"step": step, "incident_id": self.incident_id, "writer": WRITER, **details},
         }
+        if _principal:
+            line["runwarden"]["principal"] = _principal
         text = _LINE(line)
         if len(text) > MAX_LINE_BYTES:
             text = _LINE(_cut(line, len(text)))
@@ -119,7 +134,7 @@ def _cut(line: dict[str, Any], size: int) -> dict[str, Any]:
                           "details": _fitted(details, _KEPT_DETAILS)}}
 
 
-_KEPT_WHOLE = ("step", "incident_id", "writer")
+_KEPT_WHOLE = ("step", "incident_id", "writer", "principal")
 
 
 def _fitted(text: str, budget: int) -> str:

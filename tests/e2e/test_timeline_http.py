@@ -59,7 +59,7 @@ def test_json(client):
     assert response.status_code == 200 and response.content_type == "application/json"
     body = response.get_json()
     assert body["incident_id"] == INCIDENT and body["durations"]["ttd_seconds"] == 180
-    assert [e["kind"] for e in body["entries"]][:3] == ["deploy", "errors_started", "traffic_change"]
+    assert [e["kind"] for e in body["entries"]][:3] == ["service_change", "errors_started", "traffic_change"]
 
 
 def test_the_functions_own_name_in_the_path_is_its_root(client):

@@ -34,7 +34,7 @@ def test_text(world):
     result = run(INCIDENT, "--project", PROJECT)
 
     assert result.exit_code == 0, result.output
-    assert "TTD 3 min 00 s · TTM 2 min 00 s · TTR 6 min 00 s" in result.output
+    assert "TTD 3 min 00 s · TTM 4 min 30 s · TTR 6 min 00 s" in result.output
     assert "alice@example.com" in result.output and "people acted before Runwarden" in result.output
 
 

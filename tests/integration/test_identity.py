@@ -118,3 +118,26 @@ def test_the_principal_is_added_to_the_configured_ones() -> None:
     assert with_own_principal(updated, RUNTIME_ACCOUNT) == updated
     assert with_own_principal(config, None) is config
     assert config.diagnosis.self_principals == ("deployer@p.iam.gserviceaccount.com",)
+
+
+def test_the_runtime_names_its_account_on_every_timeline_line(metadata_host: str, monkeypatch) -> None:
+    """The account found at start-up is named on every step line (`runwarden.principal`), so the timeline
+    tells Runwarden's own write in the audit log from another service account's (docs/timeline.md)."""
+    import io
+
+    import shared.config
+    import shared.pipeline
+    from functions import runtime
+    from shared.timeline import writer
+
+    monkeypatch.setenv("GCE_METADATA_HOST", metadata_host)
+    monkeypatch.setattr(shared.config, "load_config", lambda: _config())
+    monkeypatch.setattr(shared.pipeline, "google_adapters", lambda config: None)
+    monkeypatch.setattr(writer, "_principal", None)
+
+    config, _ = runtime._build()
+
+    out = io.StringIO()
+    writer.Timeline("0.abc", stream=out).step("claimed", "claimed")
+    assert json.loads(out.getvalue())["runwarden"]["principal"] == RUNTIME_ACCOUNT
+    assert RUNTIME_ACCOUNT in config.diagnosis.self_principals

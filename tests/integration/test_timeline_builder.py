@@ -50,7 +50,9 @@ def test_the_seeded_incident_reads_as_what_happened(world, logs):
 
     assert timeline.service == SERVICE_NAME
     assert kinds(timeline) == [
-        ("audit", "deploy"),                      # 11:56 alice's gcloud deploy (one row for the LRO's two entries)
+        # 11:56 alice's gcloud deploy (one row for the LRO's two entries): a v1 ReplaceService with an image and
+        # traffic to the latest revision, which `gcloud run services update-traffic --to-latest` sends too
+        ("audit", "service_change"),
         ("platform", "errors_started"),           # 11:57
         ("audit", "traffic_change"),              # 11:59 bob, by hand
         ("alert", "alert_opened"),                # 12:00 Monitoring's started_at
@@ -84,9 +86,12 @@ def test_milestones_and_measures(world, logs):
     assert m.onset.at == T0 - timedelta(minutes=3)
     assert m.detection.at == T0
     assert m.decision.at == T0 + timedelta(minutes=1.5)
-    assert m.mitigation.at == T0 - timedelta(minutes=1) and m.mitigation.by == "bob@example.com"
+    # bob's traffic move (11:59) was followed by three more minutes of errors, and by other changes: the
+    # errors stopped after Runwarden's rollback (12:01:30), which the sweep verified
+    assert m.mitigation.at == T0 + timedelta(minutes=1.5) and m.mitigation.by == "Runwarden (runwarden-on-alert)"
+    assert any("2 change(s) by people after the onset" in n and "bob@example.com" in n for n in timeline.notes)
     assert m.recovery.at == T0 + timedelta(minutes=3) and "zero" in m.recovery.what
-    assert (d.ttd_seconds, d.ttm_seconds, d.ttr_seconds) == (180, 120, 360)
+    assert (d.ttd_seconds, d.ttm_seconds, d.ttr_seconds) == (180, 270, 360)
     assert timeline.people == ["alice@example.com", "bob@example.com", "carol@example.com", "gina@example.com"]
     assert timeline.people_acted_first
     assert timeline.signature == "bad_revision"
@@ -231,8 +236,20 @@ def test_lines_written_at_one_instant_stay_in_the_order_written(standin, logs):
 
 
 def test_an_unknown_incident_is_not_found(world, logs):
-    with pytest.raises(UnknownIncident, match="0.unknown"):
+    with pytest.raises(UnknownIncident, match="0.unknown") as raised:
         build_timeline("0.unknown", PROJECT, logs, NOW)
+    assert "did you mean" not in str(raised.value) and "exclusion filter" in str(raised.value), raised.value
+
+
+@pytest.mark.parametrize("asked", ["0.nrwotmyokd9m", "0.nrwotmyok9n", "0.NRWOTMYOKD9N"])
+def test_a_mistyped_or_miscased_incident_id_names_the_one_meant(world, logs, asked):
+    """A digit mistyped, a character dropped, an id upper-cased by a chat client: Cloud Logging's filter
+    ignores case, the builder's exact match does not, and a bare "no Runwarden log entry" read as "this
+    incident never reached Runwarden"."""
+    with pytest.raises(UnknownIncident) as raised:
+        build_timeline(asked, PROJECT, logs, NOW)
+    assert f"did you mean {INCIDENT}?" in str(raised.value), raised.value
+    assert f"runwarden timeline {INCIDENT} --project {PROJECT}" in str(raised.value)
 
 
 def busy_project(standin: LoggingStandIn, n: int = 3000) -> None:
@@ -760,7 +777,8 @@ def test_runwardens_write_under_another_incident_of_the_same_service_is_not_a_pe
     resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
     other = "0.latencyincident"
     step(standin, T0 + timedelta(seconds=50), "received", f"alert {other} (open) from policy 'latency'",
-         incident=other, message_id="16", state="open", started_at=int(T0.timestamp()), resource=resource)
+         incident=other, message_id="16", state="open", policy="latency", started_at=int(T0.timestamp()),
+         resource=resource)
     step(standin, T0 + timedelta(seconds=70), "planned", "roll back", incident=other, action="rollback_traffic",
          params={"target": SERVICE_NAME, "to_revision": "backend-00001-abc"})
     step(standin, T0 + timedelta(seconds=75), "claimed", "claimed", incident=other)
@@ -770,13 +788,135 @@ def test_runwardens_write_under_another_incident_of_the_same_service_is_not_a_pe
     step(standin, T0 + timedelta(seconds=95), "applied", "rollback_traffic applied", incident=other,
          status="applied")
     step(standin, T0 + timedelta(seconds=60), "received", f"alert {INCIDENT} (open) from policy '5xx ratio'",
-         message_id="17", state="open", started_at=int(T0.timestamp()), resource=resource)
+         message_id="17", state="open", policy="5xx ratio", started_at=int(T0.timestamp()), resource=resource)
     step(standin, T0 + timedelta(seconds=100), "skipped", "cooldown: backend was rolled back a minute ago",
          status="skipped")
 
     timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+    # the other incident is named, with its policy and the command for its own timeline
+    [named] = [n for n in timeline.notes if other in n and "another policy's incident" in n]
+    assert "(policy 'latency')" in named and f"runwarden timeline {other} --project {PROJECT}" in named, named
 
     [change] = [e for e in timeline.entries if e.source.value == "audit"]
     assert change.actor.kind.value == "runwarden" and other in change.actor.name, change
     assert change.marker == "" and not timeline.people and not timeline.people_acted_first
     assert timeline.milestones.mitigation is None or "person" not in timeline.milestones.mitigation.what
+
+
+def test_a_ci_accounts_update_service_in_runwardens_write_window_is_not_runwardens(standin, logs, monkeypatch):
+    """Runwarden rolls `backend` back (claimed 12:01:15, applied 12:01:35), its lines naming the account
+    it acts as (the writer's `principal`, found at start-up), while a CI pipeline's service account shifts
+    the service's traffic with the v2 API (`UpdateService`, update_mask traffic) at 12:01:40. Before, the
+    CI account's change read as Runwarden's own write: nobody else acted."""
+    from shared.timeline import writer
+    from tests.integration.timeline_world import audit
+    ci = "ci-canary@demo-project.iam.gserviceaccount.com"
+    monkeypatch.setattr(writer, "_principal", RUNWARDEN_SA)
+    resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
+    step(standin, T0 + timedelta(seconds=60), "received", f"alert {INCIDENT} (open) from policy 'p'", message_id="17",
+         state="open", started_at=int(T0.timestamp()), resource=resource)
+    step(standin, T0 + timedelta(seconds=70), "planned", "roll back", action="rollback_traffic",
+         params={"target": SERVICE_NAME, "to_revision": "backend-00001-abc"})
+    step(standin, T0 + timedelta(seconds=75), "claimed", "claimed")
+    for at, who, split in ((90, RUNWARDEN_SA, [("backend-00001-abc", 100)]),
+                           (100, ci, [("backend-00003-new", 10), ("backend-00001-abc", 90)])):
+        audit(standin, T0 + timedelta(seconds=at), "google.cloud.run.v2.Services.UpdateService", SERVICE_NAME, who,
+              request={"service": {"traffic": [{"revision": r, "percent": p} for r, p in split]},
+                       "updateMask": "traffic"})
+    step(standin, T0 + timedelta(seconds=95), "applied", "rollback_traffic applied", status="applied")
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+
+    kinds = {e.actor.name: (e.actor.kind.value, e.marker) for e in timeline.entries if e.source.value == "audit"}
+    assert kinds == {f"Runwarden ({RUNWARDEN_SA})": ("runwarden", ""), ci: ("person", "human")}, kinds
+    assert timeline.people == [ci]
+
+
+def test_a_slow_burn_that_began_before_the_window_is_read_back_to_its_onset_and_its_deploy(standin, logs):
+    """alice deploys at 10:25 with gcloud; a trickle of 503s (3 a minute) starts at 10:30 and the alert, a
+    ratio over an hour, opens at 12:00. The window began at 11:30, 30 minutes before the first line, where
+    requests were already failing: the onset, TTD, TTM and TTR were "not known", and alice's deploy, the
+    change that started it, was not read. Through the real client, the stand-in answering newest first."""
+    from tests.integration.timeline_world import audit, request_errors
+    resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
+    audit(standin, T0 - timedelta(minutes=95), "google.cloud.run.v1.Services.ReplaceService",
+          f"namespaces/{PROJECT}/services/backend", "alice@example.com",
+          request={"service": {"spec": {"template": {"spec": {"containers": [{"image": "gcr.io/demo/backend:v7"}]}}}}})
+    request_errors(standin, T0 - timedelta(minutes=90), 100, 3)
+    step(standin, T0 + timedelta(seconds=60), "received", f"alert {INCIDENT} (open) from policy 'p'", message_id="17",
+         state="open", started_at=int(T0.timestamp()), resource=resource)
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+
+    assert timeline.milestones.onset.at == T0 - timedelta(minutes=90)
+    assert timeline.durations.ttd_seconds == 90 * 60
+    [deploy] = [e for e in timeline.entries if e.kind == "deploy"]
+    assert deploy.actor.name == "alice@example.com" and timeline.people_acted_first is False
+    assert timeline.window_start == T0 - timedelta(minutes=120)
+    assert any("read back" in n for n in timeline.notes) and not timeline.cut_short, timeline.notes
+
+
+def test_a_flapping_alert_says_the_service_failed_again_and_names_the_incidents_that_followed(standin, logs):
+    """One policy on `backend` flaps: opened 12:00, closed 12:08; its condition met again, Monitoring opened a
+    new incident at 12:20 (closed 12:29), and another at 12:40. The first incident's timeline showed its
+    recovery (errors at zero from 12:08) and nothing of the failures that followed, under other ids."""
+    from tests.integration.timeline_world import request_errors
+    resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
+    episodes = [(INCIDENT, 0, 8), ("0.flap2", 20, 29), ("0.flap3", 40, 47)]
+    for incident, opened, closed in episodes:
+        request_errors(standin, T0 + timedelta(minutes=opened - 2), closed - opened + 1, 20)
+        step(standin, T0 + timedelta(minutes=opened, seconds=30), "received",
+             f"alert {incident} (open) from policy '5xx ratio'", incident=incident, message_id=f"{incident}-o",
+             state="open", policy="5xx ratio", started_at=int((T0 + timedelta(minutes=opened)).timestamp()),
+             resource=resource)
+        step(standin, T0 + timedelta(minutes=opened, seconds=40), "escalated", "no fix applies: a person decides",
+             incident=incident, status="escalated", severity="WARNING")
+        step(standin, T0 + timedelta(minutes=closed, seconds=10), "received",
+             f"alert {incident} (closed) from policy '5xx ratio'", incident=incident, message_id=f"{incident}-c",
+             state="closed", policy="5xx ratio", started_at=int((T0 + timedelta(minutes=opened)).timestamp()),
+             ended_at=int((T0 + timedelta(minutes=closed)).timestamp()), resource=resource)
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, T0 + timedelta(hours=2))
+
+    assert timeline.milestones.recovery is not None and timeline.milestones.recovery.at <= T0 + timedelta(minutes=9)
+    again = [n for n in timeline.notes if n.startswith("requests failed again")]
+    assert again and "2026-11-26 12:18Z" in again[0], timeline.notes
+    reopened = [n for n in timeline.notes if "opened again" in n]
+    assert len(reopened) == 1 and "0.flap2" in reopened[0] and "runwarden timeline 0.flap2" in reopened[0], reopened
+
+
+def test_runwardens_rollback_that_did_not_help_and_a_persons_update_traffic_that_did(standin, logs):
+    """Runwarden rolled `backend` back at 12:01:35 to a revision that failed too (the bad change was in a
+    secret both read); the errors went on, dana ran `gcloud run services update-traffic` at 12:06 (a v1
+    ReplaceService with the whole service), the errors stopped, and the sweep then found the service healthy
+    and verified Runwarden's write. Before, the write was the mitigation (TTM from it) and dana's change a
+    deploy; now dana's change is the mitigation, shown as the deploy or traffic change it may be, and the
+    pin follow-up says it may have been released."""
+    from tests.integration.timeline_world import audit, request_errors
+    resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
+    request_errors(standin, T0 - timedelta(minutes=2), 9, 20)       # 11:58 .. 12:06
+    step(standin, T0 + timedelta(seconds=60), "received", f"alert {INCIDENT} (open) from policy 'p'", message_id="17",
+         state="open", started_at=int(T0.timestamp()), resource=resource)
+    step(standin, T0 + timedelta(seconds=70), "planned", "roll back", action="rollback_traffic",
+         params={"target": SERVICE_NAME, "to_revision": "backend-00004-abc"})
+    step(standin, T0 + timedelta(seconds=75), "claimed", "claimed")
+    audit(standin, T0 + timedelta(seconds=90), "google.cloud.run.v2.Services.UpdateService", SERVICE_NAME,
+          RUNWARDEN_SA, request={"service": {"traffic": [{"revision": "backend-00004-abc", "percent": 100}]},
+                                 "updateMask": "traffic"})
+    step(standin, T0 + timedelta(seconds=95), "applied", "rollback_traffic applied", status="applied")
+    audit(standin, T0 + timedelta(minutes=6), "google.cloud.run.v1.Services.ReplaceService",
+          f"namespaces/{PROJECT}/services/backend", "dana@example.com",
+          request={"service": {"spec": {"template": {"spec": {"containers": [{"image": "gcr.io/demo/backend:v5"}]}},
+                                        "traffic": [{"revisionName": "backend-00002-def", "percent": 100}]}}})
+    step(standin, T0 + timedelta(minutes=11), "verified", "rollback_traffic verified: healthy", status="verified",
+         trigger="command", function=ON_COMMAND)
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, T0 + timedelta(hours=1))
+
+    m = timeline.milestones
+    assert m.mitigation is not None and m.mitigation.by == "dana@example.com", m.mitigation
+    assert timeline.durations.ttm_seconds == 8 * 60
+    [dana] = [e for e in timeline.entries if e.actor.name == "dana@example.com"]
+    assert dana.kind == "service_change" and "backend-00002-def 100%" in dana.summary, dana
+    pin = [f.text for f in timeline.follow_ups if "backend-00004-abc" in f.text]
+    assert pin and "may have released it" in pin[0] and "dana@example.com" in pin[0], timeline.follow_ups

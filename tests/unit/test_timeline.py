@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from shared.timeline import derive
-from shared.timeline.classify import Related, change_of
+from shared.timeline.classify import Related, Step, change_of
 from shared.timeline.entries import AuditInfo, LoggedEntry
 from shared.timeline.model import (ActionRow, Actor, ActorKind, Durations, ErrorMinute, ErrorSeries, EvidenceRow,
                                    IncidentTimeline, Milestone, Milestones, ReadReport, Source, TimelineEntry)
@@ -76,6 +76,14 @@ RELATED = Related(project="demo-project", service="backend", location="us-centra
 @pytest.mark.parametrize("method, resource, request_, kind", [
     ("google.cloud.run.v1.Services.ReplaceService", "namespaces/demo-project/services/backend",
      {"service": {"spec": {"template": {"spec": {"containers": [{"image": "img:2"}]}}}}}, "deploy"),
+    # gcloud's `run services update-traffic` and `run deploy` alike send the whole service (v1 ReplaceService):
+    # a template and a traffic block is either, and is said as either, never a deploy alone
+    ("google.cloud.run.v1.Services.ReplaceService", "namespaces/demo-project/services/backend",
+     {"service": {"spec": {"template": {"spec": {"containers": [{"image": "img:2"}]}},
+                           "traffic": [{"latestRevision": True, "percent": 100}]}}}, "service_change"),
+    # v2 UpdateService with a new image and no mask: a deploy
+    ("google.cloud.run.v2.Services.UpdateService", "projects/demo-project/locations/us-central1/services/backend",
+     {"service": {"template": {"containers": [{"image": "img:3"}]}}}, "deploy"),
     ("google.cloud.run.v2.Services.UpdateService", "projects/demo-project/locations/us-central1/services/backend",
      {"service": {"traffic": [{"revision": "r1", "percent": 100}]}, "updateMask": "traffic"}, "traffic_change"),
     ("google.cloud.run.v2.Services.UpdateService", "projects/demo-project/locations/us-central1/services/backend",
@@ -404,10 +412,85 @@ def _rows(*spec: tuple[float, str]) -> list[TimelineEntry]:
     ([(2, "applied"), (12, "undone"), (20, "applied")], None),
 ])
 def test_only_a_write_the_sweep_verified_is_the_mitigation(spec, mitigated_at):
-    onset = [ErrorMinute(minute=T, errors=9)]
-    m = derive.milestones(_rows(*spec), [], onset, T + timedelta(hours=1))
+    failing_until_16 = minutes(*([9] * 16 + [0] * 20))
+    m = derive.milestones(_rows(*spec), [], failing_until_16, T + timedelta(hours=1))
     assert (m.mitigation.at if m.mitigation else None) == (
         T + timedelta(minutes=mitigated_at) if mitigated_at is not None else None), m.mitigation
+
+
+@pytest.mark.parametrize("counts, spec, mitigated_at", [
+    # errors stop a minute after a person's rollback: it is the mitigation
+    ([9] * 11 + [0] * 20, [(0.5, "alert_opened"), (10, "person:traffic_change")], 10),
+    # a person's deploy at minute 5 did not help (errors went on to minute 30): not the mitigation
+    ([9] * 31 + [0] * 20, [(0.5, "alert_opened"), (5, "person:deploy")], None),
+    # ... nor when the errors stopped on their own 40 minutes after it
+    ([9] * 45 + [0] * 20, [(0.5, "alert_opened"), (5, "person:deploy")], None),
+    # a deploy that did not help, then a traffic move after which the errors stopped: the traffic move
+    ([9] * 21 + [0] * 20, [(0.5, "alert_opened"), (5, "person:deploy"), (20, "person:traffic_change")], 20),
+    # a person's change after the errors had already stopped: nothing to mitigate
+    ([9] * 5 + [0] * 40, [(0.5, "alert_opened"), (20, "person:service_change")], None),
+    # no error series read: nothing shows that it helped
+    ([], [(0.5, "alert_opened"), (10, "person:traffic_change")], None),
+    # a person's change before Runwarden's verified write, errors stopping only after the write: the write
+    ([9] * 13 + [0] * 20, [(0.5, "alert_opened"), (4, "person:deploy"), (12, "applied"), (15, "verified")], 12),
+    # Runwarden's rollback at 2 did not stop the errors; a person's update-traffic at 8 did, and the sweep
+    # then found the service healthy and verified the write: the person's change is the mitigation
+    ([9] * 9 + [0] * 20, [(0.5, "alert_opened"), (2, "applied"), (8, "person:service_change"), (12, "verified")], 8),
+    # a person's change in the write's own minute: the write keeps its credit
+    ([9] * 3 + [0] * 20, [(0.5, "alert_opened"), (2, "applied"), (2.5, "person:traffic_change"), (6, "verified")], 2),
+    # the errors stopped after the write; a person's change later is not the mitigation
+    ([9] * 3 + [0] * 20, [(0.5, "alert_opened"), (2, "applied"), (9, "person:deploy"), (12, "verified")], 2),
+])
+def test_a_persons_change_is_the_mitigation_only_when_the_errors_stopped_after_it(counts, spec, mitigated_at):
+    m = derive.milestones(_rows(*spec), [], minutes(*counts), T + timedelta(hours=2))
+    assert (m.mitigation.at if m.mitigation else None) == (
+        T + timedelta(minutes=mitigated_at) if mitigated_at is not None else None), m.mitigation
+    notes = derive.unhelped_changes(_rows(*spec), m)
+    unhelped = [minute for minute, kind in spec if kind.startswith("person:") and minute != mitigated_at
+                and (mitigated_at is None or minute < mitigated_at)]
+    assert bool(notes) is bool(unhelped) and all("not counted as the mitigation" in n for n in notes), notes
+
+
+
+def test_a_persons_change_with_no_failed_request_read_says_why_it_is_not_the_mitigation():
+    """A latency policy's incident: no 5xx at all, a person's rollback. Nothing read shows it helped, and the
+    note says that the series counts failed requests, not that the errors went on."""
+    rows = _rows((0.5, "alert_opened"), (10, "person:traffic_change"))
+    quiet = minutes(*([0] * 40))
+    m = derive.milestones(rows, [], quiet, T + timedelta(hours=2))
+    [note] = derive.unhelped_changes(rows, m, T + timedelta(hours=2), quiet)
+    assert m.mitigation is None and "no failed request (5xx) was read" in note and "latency" in note, note
+
+
+def test_a_persons_change_too_recent_to_judge_says_so():
+    """Built two minutes after a person's rollback: the errors that would show it helped have not arrived."""
+    rows = _rows((0.5, "alert_opened"), (10, "person:traffic_change"))
+    built = T + timedelta(minutes=12)
+    m = derive.milestones(rows, [], minutes(*([9] * 11 + [0])), built)
+    [note] = derive.unhelped_changes(rows, m, built)
+    assert m.mitigation is None and "too recent to judge" in note, note
+
+
+def test_a_persons_update_traffic_after_runwardens_rollback_says_the_pin_may_be_released():
+    """Runwarden rolled `backend` back (traffic pinned to backend-00001-abc); it escalated, and a person then
+    ran `gcloud run services update-traffic backend --to-latest`: a v1 ReplaceService whose logged request
+    carries the whole service, its template's image too. Read as a deploy, which does not move a pinned
+    split, the follow-up still said the traffic is pinned and new deploys get no traffic."""
+    entry = _audit("google.cloud.run.v1.Services.ReplaceService", "namespaces/demo-project/services/backend",
+                   {"service": {"spec": {"template": {"spec": {"containers": [{"image": "gcr.io/demo/backend:v2"}]}},
+                                         "traffic": [{"latestRevision": True, "percent": 100}]}}})
+    change = change_of(entry, RELATED)
+    row = TimelineEntry(at=T + timedelta(minutes=20), source=Source.AUDIT, kind=change.kind, summary=change.summary,
+                        actor=Actor(kind=ActorKind.PERSON, name="dana@example.com"))
+    planned = Step(at=T + timedelta(minutes=2), step="planned", trigger="alert", message="roll back", severity="INFO",
+                   details={"action": "rollback_traffic",
+                            "params": {"target": "backend", "to_revision": "backend-00001-abc"}},
+                   function="on_alert", insert_id="p")
+    applied = Step(at=T + timedelta(minutes=3), step="applied", trigger="alert", message="applied",
+                   severity="INFO", details={"status": "applied"}, function="on_alert", insert_id="a")
+
+    [pin] = [f for f in derive.follow_ups([planned, applied], [row]) if "backend-00001-abc" in f.text]
+    assert "may have released it" in pin.text and "dana@example.com" in pin.text, pin.text
 
 
 def test_a_write_with_no_verification_says_why_it_is_not_the_mitigation():
@@ -622,3 +705,19 @@ def test_people_acted_first_while_requests_were_already_failing_where_the_series
     assert derive.people_acted_first(rows, m, since=derive.earlier_onset(series, m.detection.at))
     m = derive.milestones(before, steps, series, T + timedelta(hours=1))
     assert not derive.people_acted_first(before, m, since=derive.earlier_onset(series, m.detection.at))
+
+
+@pytest.mark.parametrize("counts, spec, again_at", [
+    # errors stop at 5, the alert closes at 6, and come back at 18 (the policy fired again): said
+    ([9] * 5 + [0] * 13 + [9] * 5 + [0] * 10, [(0.5, "alert_opened"), (6, "alert_closed")], 18),
+    # errors stop for good: nothing to say
+    ([9] * 5 + [0] * 30, [(0.5, "alert_opened"), (6, "alert_closed")], None),
+    # no recovery shown: nothing to qualify
+    ([9] * 30, [(0.5, "alert_opened")], None),
+])
+def test_requests_failing_again_after_the_recovery_shown_are_said(counts, spec, again_at):
+    m = derive.milestones(_rows(*spec), [], minutes(*counts), T + timedelta(hours=2))
+    note = derive.failed_again(minutes(*counts), m)
+    assert bool(note) is (again_at is not None), note
+    if again_at is not None:
+        assert f"{T + timedelta(minutes=again_at):%H:%M}Z" in note and "after the recovery shown" in note

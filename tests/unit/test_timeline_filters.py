@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from shared.timeline.queries import MAX_FILTER_CHARS, audit_filter, audit_filters
+from shared.timeline.queries import MAX_FILTER_CHARS, audit_filter, audit_filters, near_ids
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
@@ -56,3 +56,16 @@ def test_every_name_is_in_exactly_one_filter_in_order_and_each_filter_is_within_
     assert found == sorted(names)
     assert 'services/backend' in filters[0]        # the service's own group first
     assert audit_filter("my-project", T0, T0, "backend", secrets=names).count("db-password-") == len(names)
+
+
+@pytest.mark.parametrize("wanted, known, near", [
+    ("0.nrwotmyokd9m", ["0.nrwotmyokd9n", "0.abcdefghijk"], ["0.nrwotmyokd9n"]),   # one character wrong
+    ("0.nrwotmyok9n", ["0.nrwotmyokd9n"], ["0.nrwotmyokd9n"]),                      # one dropped
+    ("0.NRWOTMYOKD9N", ["0.nrwotmyokd9n"], ["0.nrwotmyokd9n"]),                     # case alone
+    ("0.nrwotmyokd9n", ["0.nrwotmyokd9n"], []),                                     # the id itself: no advice
+    ("0.zzzzzzzzzzzz", ["0.nrwotmyokd9n"], []),                                     # nothing near
+    # nearest first, the newer first at one distance, at most 3
+    ("0.aaa", ["0.abb", "0.aab", "0.bbb", "0.aaa1"], ["0.aab", "0.aaa1", "0.abb"]),
+])
+def test_near_ids_are_within_two_edits_ignoring_case(wanted, known, near):
+    assert near_ids(wanted, known) == near
