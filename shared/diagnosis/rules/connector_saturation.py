@@ -278,29 +278,31 @@ def _answered_at_once(facts: Facts, c: Citation, stressed: list[str]) -> str:
             "service's job on a shared one)")
 
 
-# What a person checks when the 503s are Cloud Run's own for instances that failed under them.
-INSTANCES_FAILED = ("look at the service's instances first: Cloud Run's system log (\"Memory limit of N MiB exceeded\", "
-                    "a container that exited) and the container's own last lines before it ended (a crash, an "
-                    "unhandled error, a response Cloud Run could not read); raise the connector's max instances "
-                    "only if requests still fail to cross it once the instances stay up")
+# What a person checks when the 503s are those of instances Cloud Run ended over their memory limit.
+INSTANCES_FAILED = ("look at the service's instances first: Cloud Run's system log (\"Memory limit of N MiB "
+                    "exceeded\") and what holds their memory (a request that loads a large result, a leak, more "
+                    "requests per instance); raise the memory limit or lower the concurrency, and raise the "
+                    "connector's max instances only if requests still fail to cross it once the instances stay up")
 
 
 def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> str:
-    """Why the connector is not shown to be the cause, or "": the 503s are Cloud Run's own for instances
-    that failed under the requests, and nothing shows a request failing to cross the connector (no hang,
-    no failing minute's p99 at hang_latency_seconds, fewer than db_error_logs_min errors of reaching the database, no refusal, fewer than
-    db_error_logs_min HTTP calls timed out on a named host). Cloud Run's own 503s are its request log's
-    "The request failed because either the HTTP response was malformed or connection to the instance
-    had an error" (Cloud Run's troubleshooting page: the container's connection ended or its answer
-    was unreadable: a crash, an exit, an instance ended) and its system log's "Memory limit of N MiB
-    exceeded" ("Cloud Run instances that exceed their allowed memory limit are terminated", "Configure
-    memory limits"; the requests in flight on them end as 503s), at least startup_failure_logs_min of
-    either in the failing minutes. A connector passes packets: a saturated one makes the application
-    wait on its dials and log them, and answer (its own 503) or hit the request timeout (504); it does
-    not end the instance's connection to Cloud Run. A crash the connector brought about (a driver's
-    unhandled "Connection terminated unexpectedly") logs its errors of reaching the database, which
-    leave the connector's case as it was. Another service's job on a shared connector can saturate it in
-    the same minutes: not ruled out (it competes), never scaled alone on such 503s."""
+    """Why the connector is not shown to be the cause, or "": Cloud Run ended instances over their memory
+    limit in the failing minutes (at least startup_failure_logs_min system-log lines "Memory limit of N
+    MiB exceeded": "Cloud Run instances that exceed their allowed memory limit are terminated",
+    "Configure memory limits"; the requests in flight on them end as Cloud Run's own 503, "The request
+    failed because either the HTTP response was malformed or connection to the instance had an error"),
+    and nothing shows a request failing to cross the connector: no hang, no failing minute's p99 at
+    hang_latency_seconds, fewer than db_error_logs_min errors of reaching the database, no refusal,
+    fewer than db_error_logs_min HTTP calls timed out on a named host. A saturated connector makes the
+    application wait on its dials and log them, then answer or reach the request timeout; Cloud Run
+    ends an instance for its memory alone. Another service's job on a shared connector can saturate it
+    in the same minutes: not ruled out (it competes: requests held up behind a slow path can pile up in
+    memory too), never scaled alone on them.
+
+    Cloud Run's own 503 text alone is not such a sign: its troubleshooting page names a downstream
+    network bottleneck, a Serverless VPC Access connector's among them, as one of its causes (gcp-facts.md,
+    the request log's texts), beside memory and a crashed or timed-out worker. So those lines are cited
+    beside the memory limit, never in its place."""
     s = facts.s
     failing = facts.failing_window
     if failing is None or facts.requests(facts.incident).share(code="503") < s.status_ratio:
@@ -309,25 +311,22 @@ def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> str:
     if (waited or hang_minutes(facts)[2] or _unreached(facts) >= s.db_error_logs_min or refusals(facts)
             or len(facts.log_matches(LogSignal.UPSTREAM_TIMEOUT)) >= s.db_error_logs_min):
         return ""
-    lines = {signal: [e for e in facts.log_matches(signal) if e.timestamp >= failing.start]
-             for signal in (LogSignal.CONNECTOR_503, LogSignal.MEMORY_LIMIT)}
-    said = {signal: len(entries) for signal, entries in lines.items() if len(entries) >= s.startup_failure_logs_min}
-    if not said:
+    killed = [e for e in facts.log_matches(LogSignal.MEMORY_LIMIT) if e.timestamp >= failing.start]
+    if len(killed) < s.startup_failure_logs_min:
         return ""
-    words = {LogSignal.CONNECTOR_503: "Cloud Run's own 503 \"connection to the instance had an error\"",
-             LogSignal.MEMORY_LIMIT: "\"Memory limit of N MiB exceeded\" (instances ended)"}
-    observed = ", ".join(f"{n}x {words[signal]}" for signal, n in said.items())
-    c.cite("log", "run.googleapis.com/requests, varlog/system: "
-           + "; ".join(pattern_of(signal) for signal in said),
+    ended = [e for e in facts.log_matches(LogSignal.CONNECTOR_503) if e.timestamp >= failing.start]
+    observed = (f"{len(killed)}x \"Memory limit of N MiB exceeded\" (instances ended)"
+                + (f", {len(ended)}x Cloud Run's own 503 \"connection to the instance had an error\"" if ended else ""))
+    c.cite("log", f"run.googleapis.com/varlog/system: {pattern_of(LogSignal.MEMORY_LIMIT)}",
            f"{observed} from {hms(failing.start)}; no hang, {_unreached(facts)} errors of reaching the database, "
            f"no refusal; the connector shows {', '.join(stressed)}",
            f"a request failing to cross the connector (a hang, >= {s.db_error_logs_min} errors of reaching the "
-           "database) for Cloud Run's own 503s to be the connector's", False, role="context")
-    return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but the 503s are Cloud Run's own "
-            f"for instances that failed under the requests ({observed}) and nothing shows a request failing to "
-            "cross it (no hang, no error of reaching the database): a saturated connector makes the application "
-            "wait and answer, it does not end the instances' connections; whatever else crosses it (another "
-            "service's job on a shared one) changes none of these 503s")
+           "database) for the 503s of instances ended over their memory to be the connector's", False, role="context")
+    return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but Cloud Run ended instances "
+            f"over their memory limit while the requests failed ({observed}) and nothing shows a request failing "
+            "to cross the connector (no hang, no error of reaching the database): their requests in flight end as "
+            "503s whatever the connector does, and whatever else crosses it (another service's job on a shared "
+            "one) changes none of them")
 
 
 # What a person checks when the serving revision was at its max instances while its requests hung.
