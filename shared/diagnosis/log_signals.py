@@ -38,6 +38,7 @@ class LogSignal(str, Enum):
     DB_POOL_WAIT = "db_pool_wait"             # the app gave up waiting for a connection from its OWN pool
     UPSTREAM_TIMEOUT = "upstream_http_timeout"  # the app's own HTTP call to a named host timed out
     DNS_FAILURE = "dns_failure"               # a name the application looked up did not resolve (no answer, or none such)
+    GOOGLE_API_WAIT = "google_api_wait"       # the app's own Google Cloud client library call ran out its deadline
 
 
 class DbErrorText(NamedTuple):
@@ -1202,6 +1203,26 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # NAME: C-ares status is not ARES_SUCCESS ..." (grpc src/core/.../dns_resolver_ares.cc; UNCONFIRMED
         # in a Cloud Run report).
         r"DNS resolution failed for [\w\[]",
+    ),
+    # The application's own call to a Google Cloud API (Firestore, Pub/Sub, Storage, Spanner, Secret
+    # Manager...) through Google's client libraries ran out its deadline: the API, or the way to it, did
+    # not answer in time. Their words are the client libraries' own and name Google's APIs only. Under
+    # PRIVATE_RANGES_ONLY egress such a call leaves by Cloud Run's own internet egress, unless the API's
+    # names resolve to a private endpoint (connector_saturation, _waits_on_google_api). Not asked for on
+    # stdout below WARNING (STDOUT_SIGNALS): the log query has no room left for their needles.
+    LogSignal.GOOGLE_API_WAIT: (
+        # Python google-api-core: DeadlineExceeded maps gRPC's DEADLINE_EXCEEDED (code 504,
+        # GoogleAPICallError.__str__ "{code} {message}": "504 Deadline Exceeded"); find_string ids
+        # 16448999889, 44898267430.
+        r"google\.api_core\.exceptions\.DeadlineExceeded: 504\b",
+        # Python google-api-core's retry wrapper at its overall deadline (retry_target: "Deadline of
+        # {:.1f}s exceeded while calling target function, last exception: ..."); find_string ids
+        # 66684945137, 71142826468.
+        r"google\.api_core\.exceptions\.RetryError: Deadline of [\d.]+s exceeded while calling",
+        # Java gax: DeadlineExceededException wrapping gRPC's DEADLINE_EXCEEDED ("...: io.grpc.
+        # StatusRuntimeException: DEADLINE_EXCEEDED: deadline exceeded after 9.96s"); find_string ids
+        # 9060724075, 32099457986.
+        r"com\.google\.api\.gax\.rpc\.DeadlineExceededException\b",
     ),
     # The database received the statement, ran it, and cancelled it at a timeout of its own: it is
     # slow or blocked, and the statement crossed the path to it (a saturated path shows as the

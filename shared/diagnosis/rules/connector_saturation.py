@@ -97,6 +97,9 @@ def evaluate(facts: Facts) -> Finding:
     unresolved = _names_not_resolved(facts, c)
     if unresolved:
         return c.doubt(unresolved, NAMES_NOT_RESOLVED)
+    google = _waits_on_google_api(facts, c)
+    if google:
+        return c.doubt(google, GOOGLE_API)
     busy = _database_saturated(facts, c)
     if busy:
         return c.doubt(busy, SLOW_DATABASE)
@@ -662,6 +665,47 @@ def _names_not_resolved(facts: Facts, c: Citation) -> str:
             f"errors of reaching the database: a request that cannot resolve its host dials nothing, through "
             f"connector {facts.b.connector.short_name} or elsewhere, so its stress is not shown to explain the "
             "failures")
+
+
+# What a person checks when the requests wait on a Google Cloud API the application calls.
+GOOGLE_API = ("check the Google Cloud API the application's client library calls time out on (Personalized Service "
+              "Health and the API's own latency in the console, its quotas) and where its names resolve: with egress "
+              "PRIVATE_RANGES_ONLY only private ranges cross the connector, so those calls leave by Cloud Run's own "
+              "egress unless the API is reached through a private endpoint (Private Service Connect); raise the "
+              "connector's max instances only if they are, and its CPU or throughput shows it is the bottleneck")
+
+
+def _waits_on_google_api(facts: Facts, c: Citation) -> str:
+    """Why the connector is not shown to be the cause, or "": at least db_error_logs_min of the
+    application's own calls to a Google Cloud API through Google's client libraries ran out their
+    deadline (signal google_api_wait: google-api-core's "DeadlineExceeded: 504", its retry's "Deadline of
+    Ns exceeded", Java gax's DeadlineExceededException), fewer than db_error_logs_min errors of reaching
+    the database, and every serving revision's egress is PRIVATE_RANGES_ONLY ("Only private IP ranges are
+    routed through the VPC connector", Cloud Run Admin v2 VpcAccess.VpcEgress). Google's APIs answer on
+    public addresses by default, so such calls leave by Cloud Run's own egress and a busy connector
+    (another service's job on a shared one) explains none of their waits. But a project may reach them
+    through a Private Service Connect endpoint, an internal address its private DNS gives the API's
+    names, which does cross the connector (UNCONFIRMED that every client library call follows that
+    DNS): not ruled out, it competes, and is never scaled alone. Under ALL_TRAFFIC (or an unset egress)
+    those calls cross the connector: this says nothing."""
+    s, serving = facts.s, facts.serving
+    if not serving or any(r.vpc_connector is None or r.vpc_egress != "PRIVATE_RANGES_ONLY" for r in serving):
+        return ""
+    waits = facts.log_matches(LogSignal.GOOGLE_API_WAIT)
+    unreached = _unreached(facts)
+    # Read over the window (Facts.logged_enough): the waits hold a connector move back.
+    if not facts.logged_enough(len(waits)) or unreached >= s.db_error_logs_min:
+        return ""
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.GOOGLE_API_WAIT)}",
+           f"{len(waits)} of the application's Google Cloud API calls ran out their deadline, e.g. "
+           f"{waits[0].text[:160]!r}; {unreached} errors of reaching the database; egress PRIVATE_RANGES_ONLY",
+           f"< {s.db_error_logs_min} Google API calls out of time: under PRIVATE_RANGES_ONLY they leave by Cloud Run's "
+           "own egress unless the API is reached through a private endpoint", False, role="context")
+    return (f"the application's own Google Cloud API calls run out their deadline ({len(waits)}x, e.g. "
+            f"{waits[0].text[:120]!r}), with {unreached} errors of reaching the database: under egress "
+            f"PRIVATE_RANGES_ONLY those calls leave by Cloud Run's own egress, not through connector "
+            f"{facts.b.connector.short_name}, unless the API is reached through a private endpoint, so its stress is "
+            "not shown to explain the failures")
 
 
 _REPLICA_CONFLICT = re.compile(REPLICA_CONFLICT, re.IGNORECASE)
