@@ -38,6 +38,7 @@ class LogSignal(str, Enum):
     DB_POOL_WAIT = "db_pool_wait"             # the app gave up waiting for a connection from its OWN pool
     UPSTREAM_TIMEOUT = "upstream_http_timeout"  # the app's own HTTP call to a named host timed out
     DNS_FAILURE = "dns_failure"               # a name the application looked up did not resolve (no answer, or none such)
+    GOOGLE_API_WAIT = "google_api_wait"       # the app's own Google Cloud client library call ran out its deadline
 
 
 class DbErrorText(NamedTuple):
@@ -85,6 +86,8 @@ class Refusal:
     NO_SUCH_HOST = "the database's host name does not resolve (DNS answered: no such host)"
     NO_SUCH_INSTANCE = ("the Cloud SQL instance the connection name names does not exist (deleted, or renamed "
                         "under the clients)")
+    ADMIN_API_QUOTA = ("the Cloud SQL Admin API refuses the connectors' calls at the project's quota (429 "
+                       "rateLimitExceeded): no connection to the database is dialled")
     NO_IP_OF_TYPE = ("the instance has no IP address of the type the client asks for (its public or private IP was "
                      "turned off, or the client asks for the wrong type)")
     PROXY_LIMIT = ("the Cloud SQL Auth Proxy's own --max-connections reached (it closes each connection over it in "
@@ -187,6 +190,18 @@ REFUSAL_ADVICE = {
     Refusal.NO_SUCH_INSTANCE: "the connection name every revision uses against the project's instances (gcloud sql "
                               "instances list) and who deleted or renamed the instance (its operations, the Admin "
                               "Activity audit log)",
+    # The Auth Proxy and the Cloud SQL connectors call the Admin API (connectSettings and
+    # generateEphemeralCert) when an instance first connects and again about once an hour
+    # (cloud-sql-go-connector internal/cloudsql/refresh.go, performRefresh; its issue #413: at the
+    # per-minute quota "no connection to cloudsql can be established"). "Quotas are applied
+    # per-project" and "apply to API calls only" (Cloud SQL docs, "Quotas and limits"): a scale-out
+    # of many instances at once spends the quota together, and every revision's calls share it.
+    Refusal.ADMIN_API_QUOTA: "the Cloud SQL Admin API's quota (the Quotas page, service sqladmin.googleapis.com: its "
+                             "per-minute limits) against the calls the Auth Proxy or Cloud SQL connector of every "
+                             "instance makes when it first connects and about once an hour after (connectSettings, "
+                             "generateEphemeralCert): how many instances started at once (a burst, min instances 0), "
+                             "one connector per process rather than per request, and a quota increase; the calls go "
+                             "to the Admin API, not to the database, so scaling the VPC connector changes none of them",
     # The connectors and the Auth Proxy v2 ask for the public IP unless told otherwise (the proxy's
     # --private-ip, the connectors' IP type option): a public IP turned off (ipv4Enabled false) fails
     # every new connection of a client that was never told, on every revision alike.
@@ -681,6 +696,47 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "was renamed (find_string id 58947982369: \"Cloud SQL Proxy process died ... Error 404: The Cloud SQL "
                 "instance does not exist., instanceDoesNotExist\"); the v2 refresh wording UNCONFIRMED",
                 Refusal.NO_SUCH_INSTANCE),
+    # The Admin API's 429 at the project's quota, in the Auth Proxy v2's log line ("[p:r:i] failed to
+    # connect to instance: ...", its Errorf on stderr) or pgx's frame around the Go connector's dial
+    # ("failed to connect to `user=... database=...`: ..."): the refresh wraps it (cloud-sql-go-connector
+    # internal/cloudsql/refresh.go: errtype.NewRefreshError("failed to get instance metadata", ...), then
+    # "failed to get instance: %w"; "create ephemeral cert failed", then "fetch ephemeral cert failed:
+    # %w"), and Go's googleapi prints "googleapi: Error 429: Quota exceeded for quota metric '...' and
+    # limit '...' of service 'sqladmin.googleapis.com' for consumer 'project_number:N'.,
+    # rateLimitExceeded" (cyrilgdn/terraform-provider-postgresql issue #163, the same API's 429 from Go;
+    # cloud-sql-go-connector issue #413: the connector's calls "fail with a 429 error"). Read only after
+    # "failed to connect to", which the proxy's and pgx's lines both start with: a googleapi 429 there is
+    # the refresh's, and its longest literal run stays that prefix, whose needle the stdout read already
+    # sends (stdout_needles; the query has no room for another: the \b after 429 keeps the API's words
+    # the shorter run). A Go client that prints the connector's
+    # error bare (database/sql with go-sql-driver/mysql) is not read; UNCONFIRMED in a Cloud Run thread.
+    DbErrorText("Cloud SQL Admin API via the Auth Proxy v2 / Go connector (429, quota)",
+                r"failed to connect to [^\n]*?\bgoogleapi: Error 429\b: [^\n]*?(?:Quota exceeded|rateLimitExceeded)",
+                "[p:r:i] failed to connect to instance: failed to get instance: Refresh error: failed to get instance "
+                "metadata (connection name = \"p:r:i\"): googleapi: Error 429: Quota exceeded for quota metric 'Connect "
+                "Queries' and limit 'Connect Queries per minute per user' of service 'sqladmin.googleapis.com' for "
+                "consumer 'project_number:418207365093'., rateLimitExceeded",
+                "GoogleCloudPlatform/cloud-sql-go-connector internal/cloudsql/refresh.go (the refresh's wrapping) and "
+                "issue #413 (the connector's Admin API calls refused with 429 at the per-minute quota); the googleapi "
+                "429 text as cyrilgdn/terraform-provider-postgresql issue #163 quotes it; UNCONFIRMED in a Cloud Run "
+                "thread", Refusal.ADMIN_API_QUOTA),
+    # The Java connector's failed refresh ("Failed to update metadata for Cloud SQL instance", its own
+    # row below, an error of reaching the database) when its cause, in the same entry (a stack trace
+    # logged as one entry: "Caused by: ..."), is the Admin API's 429: the API client's
+    # GoogleJsonResponseException "429 Too Many Requests" (cloud-sql-jdbc-socket-factory issue #979,
+    # "POST https://sqladmin.googleapis.com/sql/v1beta4/projects/.../instances/...:generateEphemeralCert"
+    # with reason rateLimitExceeded). Read only with the connector's own words before it, whose needle
+    # the stdout read already sends ("cloud sql instance"); the exception's words are split by \w and
+    # \b so that they are not the pattern's longest literal run (stdout_needles).
+    DbErrorText("Cloud SQL Java connector (429, quota)",
+                r"Failed to (?:update metadata for|create ephemeral certificate for the) Cloud SQL instance"
+                r"(?s:.*?)Json\w*Exception: 429\b Too Many Requests",
+                "java.lang.RuntimeException: [p:r:i] Failed to update metadata for Cloud SQL instance.\n"
+                "Caused by: com.google.api.client.googleapis.json.GoogleJsonResponseException: 429 Too Many Requests\n"
+                "GET https://sqladmin.googleapis.com/sql/v1beta4/projects/p/instances/i/connectSettings",
+                "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #979 (the Admin API's 429 \"Too Many "
+                "Requests\", rateLimitExceeded, to the connector's call) and core CloudSqlInstance.java "
+                "(addExceptionContext); UNCONFIRMED in a Cloud Run thread", Refusal.ADMIN_API_QUOTA),
     # The Admin API's own words for the same refusal, as any client passes them on: the Python
     # connector's aiohttp ClientResponseError ("403, message='boss::NOT_AUTHORIZED: ...', url=
     # 'https://sqladmin.googleapis.com/...'", a public runbook's log, find_string id 13200560332), with
@@ -1147,6 +1203,26 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # NAME: C-ares status is not ARES_SUCCESS ..." (grpc src/core/.../dns_resolver_ares.cc; UNCONFIRMED
         # in a Cloud Run report).
         r"DNS resolution failed for [\w\[]",
+    ),
+    # The application's own call to a Google Cloud API (Firestore, Pub/Sub, Storage, Spanner, Secret
+    # Manager...) through Google's client libraries ran out its deadline: the API, or the way to it, did
+    # not answer in time. Their words are the client libraries' own and name Google's APIs only. Under
+    # PRIVATE_RANGES_ONLY egress such a call leaves by Cloud Run's own internet egress, unless the API's
+    # names resolve to a private endpoint (connector_saturation, _waits_on_google_api). Not asked for on
+    # stdout below WARNING (STDOUT_SIGNALS): the log query has no room left for their needles.
+    LogSignal.GOOGLE_API_WAIT: (
+        # Python google-api-core: DeadlineExceeded maps gRPC's DEADLINE_EXCEEDED (code 504,
+        # GoogleAPICallError.__str__ "{code} {message}": "504 Deadline Exceeded"); find_string ids
+        # 16448999889, 44898267430.
+        r"google\.api_core\.exceptions\.DeadlineExceeded: 504\b",
+        # Python google-api-core's retry wrapper at its overall deadline (retry_target: "Deadline of
+        # {:.1f}s exceeded while calling target function, last exception: ..."); find_string ids
+        # 66684945137, 71142826468.
+        r"google\.api_core\.exceptions\.RetryError: Deadline of [\d.]+s exceeded while calling",
+        # Java gax: DeadlineExceededException wrapping gRPC's DEADLINE_EXCEEDED ("...: io.grpc.
+        # StatusRuntimeException: DEADLINE_EXCEEDED: deadline exceeded after 9.96s"); find_string ids
+        # 9060724075, 32099457986.
+        r"com\.google\.api\.gax\.rpc\.DeadlineExceededException\b",
     ),
     # The database received the statement, ran it, and cancelled it at a timeout of its own: it is
     # slow or blocked, and the statement crossed the path to it (a saturated path shows as the

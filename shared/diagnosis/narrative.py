@@ -143,6 +143,12 @@ def look_next(facts: Facts) -> str:
         # holding the connections, or a pool too small for what an instance runs at once.
         hints.append("the application's connection pool (its size per instance against the requests an instance "
                      "runs at once) and how long the database holds each connection (slow queries, lock waits)")
+    if len(facts.log_matches(LogSignal.GOOGLE_API_WAIT)) >= facts.s.db_error_logs_min:
+        # The application's own Google Cloud API calls ran out their client library's deadline
+        # (log_signals, LogSignal.GOOGLE_API_WAIT): that API's health and the way to it.
+        hints.append("the Google Cloud API the application's client library waits on (Personalized Service Health, "
+                     "the API's latency and quotas in the console) and whether it is reached through a private "
+                     "endpoint (Private Service Connect) or Cloud Run's own egress")
     if top_error_texts(facts):
         hints.append("the top error texts above in the service's stderr")
     hints.append("recent changes to " + _what_it_uses(facts))

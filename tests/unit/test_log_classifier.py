@@ -165,6 +165,15 @@ DATABASE = [(t.example, ({DB, REFUSED} if t.refusal else {DB}) | ({DNS} if t.sta
     ("java.net.UnknownHostException: api.paygate.example", {DNS}),
     ("14 UNAVAILABLE: DNS resolution failed for firestore.googleapis.com:443: C-ares status is not ARES_SUCCESS "
      "qtype=A name=firestore.googleapis.com is_balancer=0: Timeout while contacting DNS servers", {DNS}),
+    # The application's own Google Cloud API call ran out its client library's deadline.
+    ("google.api_core.exceptions.DeadlineExceeded: 504 Deadline Exceeded", {LogSignal.GOOGLE_API_WAIT}),
+    ("google.api_core.exceptions.RetryError: Deadline of 60.0s exceeded while calling target function, last "
+     "exception: 503 Socket closed", {LogSignal.GOOGLE_API_WAIT}),
+    ("google.api_core.exceptions.RetryError: Deadline of 300.0s exceeded while calling target function, last "
+     "exception: 503 DNS resolution failed for firestore.googleapis.com: C-ares status is not ARES_SUCCESS",
+     {LogSignal.GOOGLE_API_WAIT, DNS}),
+    ("Caused by: com.google.api.gax.rpc.DeadlineExceededException: io.grpc.StatusRuntimeException: "
+     "DEADLINE_EXCEEDED: deadline exceeded after 59.998734120s.", {LogSignal.GOOGLE_API_WAIT}),
 ]
 
 # Near misses: an anchor, or most of a pattern, without the rest of it.
@@ -215,6 +224,10 @@ NEGATIVE = [
     ("no available instances were harmed", set()),
     ("Failed to update metadata for the instance", set()),
     ("couldn't connect to cache: dial udp", set()),
+    # A gRPC deadline that names no Google API (any server, a private one across the connector too).
+    ("rpc error: code = DeadlineExceeded desc = context deadline exceeded", set()),
+    ("Error: 4 DEADLINE_EXCEEDED: Deadline exceeded", set()),
+    ("google.api_core.exceptions.NotFound: 404 No document to update", set()),
 ]
 
 # Lines that carry two signals, or a signal in another case or inside a longer line.

@@ -67,6 +67,9 @@ def evaluate(facts: Facts) -> Finding:
     at_once = _answered_at_once(facts, c, stressed)
     if at_once:
         return c.doubt(at_once, OWN_503S)
+    ended = _instances_failed(facts, c, stressed)
+    if ended:
+        return c.doubt(ended, INSTANCES_FAILED)
     peer = _clean_peer(facts, c, stressed)
     if peer:
         return c.doubt(peer, CLEAN_PEER)
@@ -94,6 +97,9 @@ def evaluate(facts: Facts) -> Finding:
     unresolved = _names_not_resolved(facts, c)
     if unresolved:
         return c.doubt(unresolved, NAMES_NOT_RESOLVED)
+    google = _waits_on_google_api(facts, c)
+    if google:
+        return c.doubt(google, GOOGLE_API)
     busy = _database_saturated(facts, c)
     if busy:
         return c.doubt(busy, SLOW_DATABASE)
@@ -273,6 +279,57 @@ def _answered_at_once(facts: Facts, c: Citation, stressed: list[str]) -> str:
             "failing to cross it (no hang, no error of reaching the database): a saturated connector makes requests "
             "wait; 503s answered at once are the application's own, whatever else crosses the connector (another "
             "service's job on a shared one)")
+
+
+# What a person checks when the 503s are those of instances Cloud Run ended over their memory limit.
+INSTANCES_FAILED = ("look at the service's instances first: Cloud Run's system log (\"Memory limit of N MiB "
+                    "exceeded\") and what holds their memory (a request that loads a large result, a leak, more "
+                    "requests per instance); raise the memory limit or lower the concurrency, and raise the "
+                    "connector's max instances only if requests still fail to cross it once the instances stay up")
+
+
+def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> str:
+    """Why the connector is not shown to be the cause, or "": Cloud Run ended instances over their memory
+    limit in the failing minutes (at least startup_failure_logs_min system-log lines "Memory limit of N
+    MiB exceeded": "Cloud Run instances that exceed their allowed memory limit are terminated",
+    "Configure memory limits"; the requests in flight on them end as Cloud Run's own 503, "The request
+    failed because either the HTTP response was malformed or connection to the instance had an error"),
+    and nothing shows a request failing to cross the connector: no hang, no failing minute's p99 at
+    hang_latency_seconds, fewer than db_error_logs_min errors of reaching the database, no refusal,
+    fewer than db_error_logs_min HTTP calls timed out on a named host. A saturated connector makes the
+    application wait on its dials and log them, then answer or reach the request timeout; Cloud Run
+    ends an instance for its memory alone. Another service's job on a shared connector can saturate it
+    in the same minutes: not ruled out (it competes: requests held up behind a slow path can pile up in
+    memory too), never scaled alone on them.
+
+    Cloud Run's own 503 text alone is not such a sign: its troubleshooting page names a downstream
+    network bottleneck, a Serverless VPC Access connector's among them, as one of its causes (gcp-facts.md,
+    the request log's texts), beside memory and a crashed or timed-out worker. So those lines are cited
+    beside the memory limit, never in its place."""
+    s = facts.s
+    failing = facts.failing_window
+    if failing is None or facts.requests(facts.incident).share(code="503") < s.status_ratio:
+        return ""
+    waited = any(v >= s.hang_latency_seconds for _, v in facts.p99_by_minute(failing))
+    if (waited or hang_minutes(facts)[2] or _unreached(facts) >= s.db_error_logs_min or refusals(facts)
+            or len(facts.log_matches(LogSignal.UPSTREAM_TIMEOUT)) >= s.db_error_logs_min):
+        return ""
+    killed = [e for e in facts.log_matches(LogSignal.MEMORY_LIMIT) if e.timestamp >= failing.start]
+    if len(killed) < s.startup_failure_logs_min:
+        return ""
+    ended = [e for e in facts.log_matches(LogSignal.CONNECTOR_503) if e.timestamp >= failing.start]
+    observed = (f"{len(killed)}x \"Memory limit of N MiB exceeded\" (instances ended)"
+                + (f", {len(ended)}x Cloud Run's own 503 \"connection to the instance had an error\"" if ended else ""))
+    c.cite("log", f"run.googleapis.com/varlog/system: {pattern_of(LogSignal.MEMORY_LIMIT)}",
+           f"{observed} from {hms(failing.start)}; no hang, {_unreached(facts)} errors of reaching the database, "
+           f"no refusal; the connector shows {', '.join(stressed)}",
+           f"a request failing to cross the connector (a hang, >= {s.db_error_logs_min} errors of reaching the "
+           "database) for the 503s of instances ended over their memory to be the connector's", False, role="context")
+    return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but Cloud Run ended instances "
+            f"over their memory limit while the requests failed ({observed}) and nothing shows a request failing "
+            "to cross the connector (no hang, no error of reaching the database): their requests in flight end as "
+            "503s whatever the connector does, and whatever else crosses it (another service's job on a shared "
+            "one) changes none of them")
 
 
 # What a person checks when the serving revision was at its max instances while its requests hung.
@@ -517,9 +574,11 @@ def _database_answers(facts: Facts, c: Citation) -> str:
             "scaling it would only bring more connections")
 
 
-# Refusals given inside the service's instance, before anything crosses the connector: the Auth
-# Proxy's own connection limit (log_signals, Refusal.PROXY_LIMIT).
-_BEFORE_THE_CONNECTOR = frozenset({Refusal.PROXY_LIMIT})
+# Refusals given before any connection to the database is dialled: the Auth Proxy's own connection
+# limit, inside the service's instance (log_signals, Refusal.PROXY_LIMIT), and the Cloud SQL Admin API's
+# 429 at the project's quota to the connectors' calls for connect settings and certificates
+# (Refusal.ADMIN_API_QUOTA): those calls go to sqladmin.googleapis.com, and the database is never dialled.
+_BEFORE_THE_CONNECTOR = frozenset({Refusal.PROXY_LIMIT, Refusal.ADMIN_API_QUOTA})
 # A connection pooler's own client limit (PgBouncer's max_client_conn): given by the pooler, in the
 # instance (a sidecar) or past the connector (a VM), never by the connector.
 _POOLER = frozenset({Refusal.POOLER_LIMIT})
@@ -606,6 +665,47 @@ def _names_not_resolved(facts: Facts, c: Citation) -> str:
             f"errors of reaching the database: a request that cannot resolve its host dials nothing, through "
             f"connector {facts.b.connector.short_name} or elsewhere, so its stress is not shown to explain the "
             "failures")
+
+
+# What a person checks when the requests wait on a Google Cloud API the application calls.
+GOOGLE_API = ("check the Google Cloud API the application's client library calls time out on (Personalized Service "
+              "Health and the API's own latency in the console, its quotas) and where its names resolve: with egress "
+              "PRIVATE_RANGES_ONLY only private ranges cross the connector, so those calls leave by Cloud Run's own "
+              "egress unless the API is reached through a private endpoint (Private Service Connect); raise the "
+              "connector's max instances only if they are, and its CPU or throughput shows it is the bottleneck")
+
+
+def _waits_on_google_api(facts: Facts, c: Citation) -> str:
+    """Why the connector is not shown to be the cause, or "": at least db_error_logs_min of the
+    application's own calls to a Google Cloud API through Google's client libraries ran out their
+    deadline (signal google_api_wait: google-api-core's "DeadlineExceeded: 504", its retry's "Deadline of
+    Ns exceeded", Java gax's DeadlineExceededException), fewer than db_error_logs_min errors of reaching
+    the database, and every serving revision's egress is PRIVATE_RANGES_ONLY ("Only private IP ranges are
+    routed through the VPC connector", Cloud Run Admin v2 VpcAccess.VpcEgress). Google's APIs answer on
+    public addresses by default, so such calls leave by Cloud Run's own egress and a busy connector
+    (another service's job on a shared one) explains none of their waits. But a project may reach them
+    through a Private Service Connect endpoint, an internal address its private DNS gives the API's
+    names, which does cross the connector (UNCONFIRMED that every client library call follows that
+    DNS): not ruled out, it competes, and is never scaled alone. Under ALL_TRAFFIC (or an unset egress)
+    those calls cross the connector: this says nothing."""
+    s, serving = facts.s, facts.serving
+    if not serving or any(r.vpc_connector is None or r.vpc_egress != "PRIVATE_RANGES_ONLY" for r in serving):
+        return ""
+    waits = facts.log_matches(LogSignal.GOOGLE_API_WAIT)
+    unreached = _unreached(facts)
+    # Read over the window (Facts.logged_enough): the waits hold a connector move back.
+    if not facts.logged_enough(len(waits)) or unreached >= s.db_error_logs_min:
+        return ""
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.GOOGLE_API_WAIT)}",
+           f"{len(waits)} of the application's Google Cloud API calls ran out their deadline, e.g. "
+           f"{waits[0].text[:160]!r}; {unreached} errors of reaching the database; egress PRIVATE_RANGES_ONLY",
+           f"< {s.db_error_logs_min} Google API calls out of time: under PRIVATE_RANGES_ONLY they leave by Cloud Run's "
+           "own egress unless the API is reached through a private endpoint", False, role="context")
+    return (f"the application's own Google Cloud API calls run out their deadline ({len(waits)}x, e.g. "
+            f"{waits[0].text[:120]!r}), with {unreached} errors of reaching the database: under egress "
+            f"PRIVATE_RANGES_ONLY those calls leave by Cloud Run's own egress, not through connector "
+            f"{facts.b.connector.short_name}, unless the API is reached through a private endpoint, so its stress is "
+            "not shown to explain the failures")
 
 
 _REPLICA_CONFLICT = re.compile(REPLICA_CONFLICT, re.IGNORECASE)

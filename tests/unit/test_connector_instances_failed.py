@@ -1,0 +1,73 @@
+"""503s of instances Cloud Run ended over their memory limit are not shown to be a connector's,
+whatever it shows: its system log's "Memory limit of N MiB exceeded" ("Configure memory limits": such
+instances are terminated; their requests in flight end as Cloud Run's own 503, "The request failed
+because either the HTTP response was malformed or connection to the instance had an error"). With no
+hang, no error of reaching the database and no refusal, a connector saturated in the same minutes by
+another service's job competes and is never scaled alone on them; with any of those, its case is as
+before. Cloud Run's 503 text alone says nothing of the kind: its troubleshooting page names a
+connector's bottleneck among its causes, so it leaves the connector's case as it was."""
+from __future__ import annotations
+
+import pytest
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.signatures import Signature
+from shared.remediation.planning import plan
+
+from tests.unit.builders import SQL, Evidence
+from tests.unit.test_diagnosis import OLD, PSYCOPG
+
+S = DiagnosisSettings()
+CONNECTION_ERROR = ("The request failed because either the HTTP response was malformed or connection to the instance "
+                    "had an error. Additional troubleshooting documentation can be found at: "
+                    "https://cloud.google.com/run/docs/troubleshooting#malformed-response-or-connection-error")
+MEMORY = ("Memory limit of 512 MiB exceeded with 537 MiB used. Consider increasing the memory limit, see "
+          "https://cloud.google.com/run/docs/configuring/memory-limits")
+REQUESTS, SYSTEM = "run.googleapis.com/requests", "run.googleapis.com/varlog/system"
+
+
+def busy_connector_and_503s(p99: float = 4.0, ended: int = 0, killed: int = 0, errors: str = "") -> Evidence:
+    """One revision for hours; from -6m a fifth of its requests 503 with the service's p99 at `p99`
+    seconds; another service's job takes the shared connector to its max with CPU 90% from -8m;
+    Cloud SQL up; `ended` of Cloud Run's own 503 request-log entries, `killed` memory-limit lines,
+    and 20 lines of `errors`, from -5m."""
+    e = (Evidence().revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 200)
+         .requests(OLD, -6, 5, 50, code="503").latency(OLD, -90, -6, 0.09).latency(OLD, -6, 5, p99)
+         .sql_up(-90, 5, 1).connector(max_instances=3).connector_metric("instances", -90, -8, 2)
+         .connector_metric("instances", -8, 5, 3).connector_metric("cpu", -90, -8, 0.2)
+         .connector_metric("cpu", -8, 5, 0.9).connector_metric("bytes", -90, 5, 4e6))
+    if ended:
+        e = e.log(-5, CONNECTION_ERROR, OLD, count=ended, log_id=REQUESTS, severity="ERROR", status=503)
+    if killed:
+        e = e.log(-5, MEMORY, OLD, count=killed, log_id=SYSTEM, severity="ERROR")
+    return e.log(-5, errors, OLD, count=20) if errors else e
+
+
+# situation -> the verdict, and the action planned
+CASES = {
+    "instances ended over their memory limit: not scaled": (
+        dict(killed=12), Signature.INCONCLUSIVE, None),
+    "Cloud Run's own 503 text alone (a connector bottleneck is among its causes): the connector (unchanged)": (
+        dict(ended=30), Signature.CONNECTOR_SATURATION, "scale_connector"),
+    "both: not scaled": (dict(ended=30, killed=12), Signature.INCONCLUSIVE, None),
+    "two memory-limit lines only: the connector (unchanged)": (
+        dict(killed=2), Signature.CONNECTOR_SATURATION, "scale_connector"),
+    "no such line: the connector (unchanged)": (dict(), Signature.CONNECTOR_SATURATION, "scale_connector"),
+    "instances ended and dial timeouts to the database: the connector (unchanged)": (
+        dict(ended=30, killed=12, errors=PSYCOPG), Signature.CONNECTOR_SATURATION, "scale_connector"),
+    "instances ended and requests hanging at 31 s: the connector (unchanged)": (
+        dict(ended=30, killed=12, p99=31.0), Signature.CONNECTOR_SATURATION, "scale_connector"),
+}
+
+
+@pytest.mark.parametrize("shape, signature, action", CASES.values(), ids=CASES.keys())
+def test_the_503s_of_instances_ended_over_their_memory_are_not_the_connectors(shape, signature, action):
+    bundle = busy_connector_and_503s(**shape).bundle()
+
+    result = diagnose(bundle, S)
+
+    assert result.signature is signature, result.summary
+    assert plan(result, bundle, S).action == action, result.summary
+    if signature is Signature.INCONCLUSIVE:
+        assert "ended instances over their memory limit" in result.summary, result.summary
