@@ -815,6 +815,15 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "MySQLdb.OperationalError: (2005, \"Unknown MySQL server host 'orders-db.db.internal.example' "
                 "(-2)\")", "MySQL client error 2005 (CR_UNKNOWN_HOST); UNCONFIRMED in a Cloud SQL thread",
                 Refusal.NO_SUCH_HOST),
+    # PyMySQL (and aiomysql, its asyncio port) raise 2003 around the OSError of the connect, the
+    # resolver's gaierror included: "Can't connect to MySQL server on %r (%s)" % (self.host, e)
+    # (PyMySQL pymysql/connections.py Connection.connect; find_string ids 3523443494, 114116556), so
+    # glibc's EAI_NONAME reads "([Errno -2] Name or service not known)" after the quoted host.
+    DbErrorText("PyMySQL host name not found",
+                r"Can't connect to MySQL server on '[^']*' \(\[Errno -2\] Name or service not known\)",
+                "pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on 'orders-db.db.internal.example' "
+                "([Errno -2] Name or service not known)\")", "PyMySQL's 2003 around socket.gaierror; UNCONFIRMED in "
+                "a Cloud SQL thread", Refusal.NO_SUCH_HOST),
     # The instance has no address of the type the client asks for: the connectors read the instance's
     # addresses from the Admin API (connectSettings) and refuse before any dial, with a config error
     # the same on every revision (a public IP turned off under clients that ask for it, the default).
@@ -1191,7 +1200,9 @@ def upstream_hosts(text: str) -> list[str]:
 # drivers' own words for an unknown host (DB_ERROR_TEXTS, Refusal.NO_SUCH_HOST) name it too: pgx's
 # "lookup H ...: no such host" is Go's text above; MySQL's client error 2005 CR_UNKNOWN_HOST is
 # "Unknown MySQL server host '%-.100s' (%d)" (MySQL Error Message Reference, "Client Error Message
-# Reference": Error number 2005; the number after the host is the resolver's own code).
+# Reference": Error number 2005; the number after the host is the resolver's own code); PyMySQL's
+# 2003 "Can't connect to MySQL server on 'H' ([Errno -2] ...)" names it around the resolver's gaierror
+# (the DB_ERROR_TEXTS row "PyMySQL host name not found").
 _LOOKUP_HOST = re.compile(
     r"getaddrinfo (?:EAI_AGAIN|ENOTFOUND|EAI_NONAME) ([\w.-]+)"
     r"|\blookup ([\w-]+\.[\w.-]+)(?: on [\w.:\[\]%-]+)?: "
@@ -1199,7 +1210,8 @@ _LOOKUP_HOST = re.compile(
     r"|DNS resolution failed for (?:dns:(?:///)?)?([\w.-]+)"
     r'|could not translate host name "([\w.-]+)" to address'
     r"|Cannot connect to host ([\w.-]+):\d+"
-    r"|Unknown MySQL server host '([\w.-]+)'", re.IGNORECASE)
+    r"|Unknown MySQL server host '([\w.-]+)'"
+    r"|Can't connect to MySQL server on '([\w.-]+)' \(\[Errno -[23]\]", re.IGNORECASE)
 
 
 def lookup_host(text: str) -> str:
@@ -1210,6 +1222,24 @@ def lookup_host(text: str) -> str:
         return ""
     host = next(group for group in found.groups() if group is not None)
     return host.rstrip(".").lower()
+
+
+# The resolver's answer that a name does not exist (NXDOMAIN), in the words that carry no host: glibc's
+# gai_strerror for EAI_NONAME, "Name or service not known" (sysdeps/posix/gai_strerror-strs.h), as
+# Python's socket.gaierror "[Errno -2]" prints it; Node's "getaddrinfo ENOTFOUND", the code Node gives
+# EAI_NONAME and EAI_NODATA (lib/internal/errors.js dnsException), or EAI_NONAME itself. Not the
+# resolver's trouble: EAI_AGAIN's "Temporary failure in name resolution" ("[Errno -3]"), Node's
+# "getaddrinfo EAI_AGAIN", Go's "server misbehaving" or a timeout say the resolver did not answer,
+# which a mistyped name does not cause and a rollback does not cure.
+_NO_SUCH_NAME = re.compile(r"Name or service not known|getaddrinfo (?:ENOTFOUND|EAI_NONAME)\b", re.IGNORECASE)
+_RESOLVER_TROUBLE = re.compile(r"Temporary failure in name resolution|EAI_AGAIN|server misbehaving|i/o timeout",
+                               re.IGNORECASE)
+
+
+def says_no_such_name(text: str) -> bool:
+    """Whether a failed lookup's line says the name does not exist (NXDOMAIN) and not that the
+    resolver failed to answer."""
+    return bool(_NO_SUCH_NAME.search(text)) and not _RESOLVER_TROUBLE.search(text)
 
 
 def without_port(authority: str) -> str:
