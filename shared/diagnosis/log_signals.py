@@ -681,6 +681,16 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "was renamed (find_string id 58947982369: \"Cloud SQL Proxy process died ... Error 404: The Cloud SQL "
                 "instance does not exist., instanceDoesNotExist\"); the v2 refresh wording UNCONFIRMED",
                 Refusal.NO_SUCH_INSTANCE),
+    # The same 404 as the Cloud SQL Python connector raises it: it sets the Admin API's error.message as
+    # the aiohttp ClientResponseError's reason, then raise_for_status (cloud-sql-python-connector
+    # google/cloud/sql/connector/client.py _get_metadata; find_string id 482959968), whose str() is
+    # "status, message='reason', url='…'" (aiohttp ClientResponseError.__str__). The message is the
+    # one googleapi quotes above; this form UNCONFIRMED in a Cloud Run log.
+    DbErrorText("Cloud SQL Python connector (404)", r"404, message='The Cloud SQL instance does not exist\.'",
+                "aiohttp.client_exceptions.ClientResponseError: 404, message='The Cloud SQL instance does not exist.', "
+                "url='https://sqladmin.googleapis.com/sql/v1beta4/projects/p/instances/i/connectSettings'",
+                "cloud-sql-python-connector client.py _get_metadata (find_string id 482959968) with the Admin API's "
+                "404 message (find_string id 58947982369)", Refusal.NO_SUCH_INSTANCE),
     # The Admin API's own words for the same refusal, as any client passes them on: the Python
     # connector's aiohttp ClientResponseError ("403, message='boss::NOT_AUTHORIZED: ...', url=
     # 'https://sqladmin.googleapis.com/...'", a public runbook's log, find_string id 13200560332), with
