@@ -150,3 +150,26 @@ def mentions_name(text: str, values: tuple[str, ...]) -> bool:
     lowered = text.lower()
     return any(re.search(rf"(?<![\w.-]){re.escape(n)}(?![\w-]|\.\w)", lowered)
                for v in values for n in looked_up_names(v))
+
+
+# A Cloud SQL instance connection name, "PROJECT:REGION:INSTANCE" (a domain-scoped project keeps its
+# "example.com:" part), whole or in the Unix socket path Cloud Run mounts, "/cloudsql/P:R:I" (Cloud
+# Run docs "Connect from Cloud Run to Cloud SQL"), wherever a value holds it (a DSN's host=, a
+# unix(...) address, a URL's ?host= or unix_socket=).
+_CONNECTION_NAME = re.compile(r"(?<![\w.:-])((?:[a-z0-9.-]+:)?[a-z][a-z0-9-]*):([a-z]+-[a-z]+\d+):([a-z0-9][a-z0-9-]*)"
+                              r"(?![\w:-])", re.IGNORECASE)
+
+
+def connection_names(values: Iterable[str]) -> set[tuple[str, str, str]]:
+    """The Cloud SQL instance connection names `values` hold, as (project, region, instance), lower case."""
+    return {tuple(g.lower() for g in found.groups()) for v in values for found in _CONNECTION_NAME.finditer(v)}
+
+
+def deploy_brought_instance(named: tuple[str, str, str], new: set[tuple[str, str, str]],
+                            before: set[tuple[str, str, str]]) -> bool:
+    """Whether the deploy brought the instance a refusal names (project, region, instance; region ""
+    when the line names none): one of `new`'s connection names is it and none of `before`'s is, and
+    `before` holds one of its own (the deploy put a name in place of another, not a name never read)."""
+    def same(name: tuple[str, str, str]) -> bool:
+        return name[0] == named[0] and name[2] == named[2] and named[1] in ("", name[1])
+    return bool(before) and any(map(same, new)) and not any(map(same, before))

@@ -1252,6 +1252,31 @@ def says_no_such_name(text: str) -> bool:
     return bool(_NO_SUCH_NAME.search(text)) and not _RESOLVER_TROUBLE.search(text)
 
 
+# The Cloud SQL instance a connector's refusal names: the Auth Proxy's and the Go connector's
+# 'connection name = "P:R:I"' (cloud-sql-go-connector errtype genericError.Error: "%v (connection name = %q)", find_string id 1378052810), the Auth
+# Proxy v2's "[P:R:I]" before its words, and the Python connector's Admin API URL, ".../projects/P/
+# instances/I/connectSettings" (client.py _get_metadata, find_string id 482959968), naming no region. A
+# domain-scoped project keeps its "example.com:" part (Cloud SQL connection names, gcp-facts §9).
+_CONNECTION_NAME = r"((?:[a-z0-9.-]+:)?[a-z][a-z0-9-]*):([a-z]+-[a-z]+\d+):([a-z0-9][a-z0-9-]*)"
+_INSTANCE_NAMED = re.compile(rf'connection name = "{_CONNECTION_NAME}"|\[{_CONNECTION_NAME}\]'
+                             r"|/projects/((?:[a-z0-9.-]+:)?[a-z][a-z0-9-]*)/instances/([a-z0-9][a-z0-9-]*)/connectSettings",
+                             re.IGNORECASE)
+
+
+def instance_named(text: str) -> tuple[str, str, str] | None:
+    """(project, region, instance) a connector's line names, lower case; region "" where the line
+    names none (the Python connector's URL); None when it names no instance."""
+    found = _INSTANCE_NAMED.search(text)
+    if found is None:
+        return None
+    g = [x.lower() if x else "" for x in found.groups()]
+    if found.group(1):
+        return g[0], g[1], g[2]
+    if found.group(4):
+        return g[3], g[4], g[5]
+    return g[6], "", g[7]
+
+
 def without_port(authority: str) -> str:
     """A URL authority's host: `h:443` -> `h`; an IPv6 literal keeps its brackets whole, `[2001:db8::1]:8080`
     -> `[2001:db8::1]` (RFC 3986 §3.2.2: "A host identified by an Internet Protocol literal address,

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from shared.diagnosis.env_hosts import deploy_brought, deploy_swapped_one_name, mentions_name
+from shared.diagnosis.env_hosts import (connection_names, deploy_brought, deploy_brought_instance,
+                                        deploy_swapped_one_name, mentions_name)
 from shared.diagnosis.evidence import LogRecord, Revision
 from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS
-from shared.diagnosis.log_signals import lookup_host, says_no_such_name
+from shared.diagnosis.log_signals import instance_named, lookup_host, says_no_such_name
 from shared.diagnosis.rules.base import Citation
 
 
@@ -99,3 +100,24 @@ def _cite_swapped_name(c: Citation, lookups: list[LogRecord], new: Revision, bef
            f"env gives one host name {before.short_name}'s does not, in place of one it dropped, every other the "
            "same; no line quotes a name of " + before.short_name + "'s env", threshold, passed)
     return SWAPPED_NAME
+
+
+def cite_instance_brought(c: Citation, refusals: Iterable[LogRecord], new: Revision, before: Revision,
+                          threshold: str, passed: bool) -> str:
+    """The Cloud SQL instances the connectors' "does not exist" refusals name ("p:r:i"), cited with
+    `threshold` and `passed`, when the deploy brought every one: each refusal names an instance
+    (log_signals.instance_named), which a connection name of `new` names (a plain env value, whole or
+    in a "/cloudsql/" path, or its Cloud SQL volume, Revision.volumes[].cloud_sql_instance.instances,
+    revision.proto) and none of `before`'s, which holds one of its own (env_hosts.deploy_brought_instance);
+    or "" (nothing cited). A connection name mistyped in the new revision (INSTANCE_CONNECTION_NAME) is
+    the Admin API's 404 on it alone, and the revision before asks for the instance that served. The
+    evidence names the instance as the log lines printed it, never an env value."""
+    named = {instance_named(e.text) for e in refusals}
+    new_names = connection_names((*new.env_values, *new.cloudsql_instances))
+    before_names = connection_names((*before.env_values, *before.cloudsql_instances))
+    if None in named or not named or not all(deploy_brought_instance(n, new_names, before_names) for n in named):
+        return ""
+    shown = ", ".join(sorted(":".join(p for p in n if p) for n in named))
+    c.cite("api", f"run.revisions.get {new.short_name}, {before.short_name}: containers[].env[], volumes[]",
+           f"{new.short_name} names Cloud SQL instance {shown}; {before.short_name} does not", threshold, passed)
+    return shown
