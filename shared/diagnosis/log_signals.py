@@ -684,9 +684,10 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # The same 404 as the Cloud SQL Python connector raises it: it sets the Admin API's error.message as
     # the aiohttp ClientResponseError's reason, then raise_for_status (cloud-sql-python-connector
     # google/cloud/sql/connector/client.py _get_metadata; find_string id 482959968), whose str() is
-    # "status, message='reason', url='…'" (aiohttp ClientResponseError.__str__). The message is the
-    # one googleapi quotes above; this form UNCONFIRMED in a Cloud Run log.
-    DbErrorText("Cloud SQL Python connector (404)", r"404, message='The Cloud SQL instance does not exist\.'",
+    # "status, message='reason', url='…'" (aiohttp ClientResponseError.__str__: the reason's repr, so
+    # its quote may be either). The message is the one googleapi quotes above; this form UNCONFIRMED
+    # in a Cloud Run log. The anchor the log query asks for is "cloud sql instance", as other rows'.
+    DbErrorText("Cloud SQL Python connector (404)", r"404, message=[\"'][^\"']*Cloud SQL instance does not exist\.",
                 "aiohttp.client_exceptions.ClientResponseError: 404, message='The Cloud SQL instance does not exist.', "
                 "url='https://sqladmin.googleapis.com/sql/v1beta4/projects/p/instances/i/connectSettings'",
                 "cloud-sql-python-connector client.py _get_metadata (find_string id 482959968) with the Admin API's "
@@ -828,9 +829,10 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # PyMySQL (and aiomysql, its asyncio port) raise 2003 around the OSError of the connect, the
     # resolver's gaierror included: "Can't connect to MySQL server on %r (%s)" % (self.host, e)
     # (PyMySQL pymysql/connections.py Connection.connect; find_string ids 3523443494, 114116556), so
-    # glibc's EAI_NONAME reads "([Errno -2] Name or service not known)" after the quoted host.
+    # glibc's EAI_NONAME reads "([Errno -2] Name or service not known)" after the quoted host (the
+    # errno part optional: older releases printed e.args[0] alone). Asked for by the 2003 row's anchor.
     DbErrorText("PyMySQL host name not found",
-                r"Can't connect to MySQL server on '[^']*' \(\[Errno -2\] Name or service not known\)",
+                r"Can't connect to MySQL server on '[^']*' \((?:\[Errno -2\] )?Name or service not known\)",
                 "pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on 'orders-db.db.internal.example' "
                 "([Errno -2] Name or service not known)\")", "PyMySQL's 2003 around socket.gaierror; UNCONFIRMED in "
                 "a Cloud SQL thread", Refusal.NO_SUCH_HOST),
