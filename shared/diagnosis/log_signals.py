@@ -1223,7 +1223,8 @@ _LOOKUP_HOST = re.compile(
     r'|could not translate host name "([\w.-]+)" to address'
     r"|Cannot connect to host ([\w.-]+):\d+"
     r"|Unknown MySQL server host '([\w.-]+)'"
-    r"|Can't connect to MySQL server on '([\w.-]+)' \(\[Errno -[23]\]", re.IGNORECASE)
+    r"|Can't connect to MySQL server on '([\w.-]+)' \((?:\[Errno -[23]\] )?"
+    r"(?:Name or service not known|Temporary failure in name resolution)", re.IGNORECASE)
 
 
 def lookup_host(text: str) -> str:

@@ -94,3 +94,9 @@ def test_the_instance_a_refusal_names(text, named):
 ])
 def test_connection_names(value, names):
     assert connection_names((value,)) == names
+
+
+def test_the_evidence_names_the_instance_as_the_line_printed_it():
+    bundle = deployed(PYTHON_TYPO, old_env=(f"/cloudsql/{SQL}",), new_env=(f"/cloudsql/{TYPO}",)).bundle()
+    said = diagnose(bundle, S).model_dump_json()
+    assert "names Cloud SQL instance projects/demo/instances/mian-db" in said

@@ -148,6 +148,7 @@ LINES = {
     LIBPQ: TYPO, PGX: TYPO, MYSQL: TYPO,
     "ERROR 2005 (HY000): Unknown MySQL server host 'Orders-DB.example' (-3)": "orders-db.example",
     PYMYSQL: TYPO, TRACEBACK: "", NODE_BARE: "", AGAIN: "",
+    "(2003, \"Can't connect to MySQL server on 'db.example' (Name or service not known)\")": "db.example",
     "pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on '10.0.0.5' (timed out)\")": "",
 }
 

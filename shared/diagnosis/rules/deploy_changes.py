@@ -117,7 +117,7 @@ def cite_instance_brought(c: Citation, refusals: Iterable[LogRecord], new: Revis
     before_names = connection_names((*before.env_values, *before.cloudsql_instances))
     if None in named or not named or not all(deploy_brought_instance(n, new_names, before_names) for n in named):
         return ""
-    shown = ", ".join(sorted(":".join(p for p in n if p) for n in named))
+    shown = ", ".join(sorted(":".join(n) if n[1] else f"projects/{n[0]}/instances/{n[2]}" for n in named))
     c.cite("api", f"run.revisions.get {new.short_name}, {before.short_name}: containers[].env[], volumes[]",
            f"{new.short_name} names Cloud SQL instance {shown}; {before.short_name} does not", threshold, passed)
     return shown
