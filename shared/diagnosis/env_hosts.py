@@ -75,13 +75,14 @@ def deploy_brought(hosts: Iterable[str], new: tuple[str, ...], before: tuple[str
 # ("1.4.2", "v2.0.1") is no name.
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _DOTTED_NAME = re.compile(rf"(?:{_LABEL}\.)+[a-z]{{2,63}}")
-# A dotted word that names a file, not a host ("logging.yaml", "app.properties"): the suffixes
-# configuration files carry. A heuristic on purpose (".py" and ".sh" are also country domains): a
+# A dotted word that names a file, not a host ("logging.yaml", "app.properties", a stack frame's
+# "InetAddress.java:1534"): the suffixes configuration and source files carry. A heuristic on purpose (".py" and ".sh" are also country domains): a
 # file name miscounted as a host only makes the count of names a deploy changed larger, which makes
 # deploy_swapped_one_name say no.
 _FILE_SUFFIXES = frozenset({"yaml", "yml", "json", "xml", "toml", "ini", "conf", "cfg", "properties", "env", "txt",
                             "pem", "crt", "cer", "key", "p12", "jks", "log", "sql", "csv", "html", "js", "mjs", "ts",
-                            "py", "rb", "jar", "war", "sh", "zip", "gz", "tar", "lock", "md"})
+                            "py", "rb", "jar", "war", "sh", "zip", "gz", "tar", "lock", "md", "java", "kt", "go",
+                            "scala", "cs", "php", "rs", "cjs"})
 
 
 def _dns_name(host: str) -> bool:
@@ -173,3 +174,13 @@ def deploy_brought_instance(named: tuple[str, str, str], new: set[tuple[str, str
     def same(name: tuple[str, str, str]) -> bool:
         return name[0] == named[0] and name[2] == named[2] and named[1] in ("", name[1])
     return bool(before) and any(map(same, new)) and not any(map(same, before))
+
+
+# A dotted name with a port after it, as clients print the address they dial ("H:6379", "H:443").
+_HOST_PORT = re.compile(rf"(?<![\w.-])((?:{_LABEL}\.)+[a-z]{{2,63}})\.?:\d{{1,5}}(?!\d)", re.IGNORECASE)
+
+
+def hosts_with_ports(text: str) -> set[str]:
+    """The DNS names `text` quotes with a port after them (lower case), file names left out: a line
+    that says it dialled one names a host, whether or not lookup_host reads its words."""
+    return {m.group(1).lower() for m in _HOST_PORT.finditer(text) if _dns_name(m.group(1).lower())}

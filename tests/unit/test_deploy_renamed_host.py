@@ -8,8 +8,8 @@ import pytest
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
-from shared.diagnosis.env_hosts import (deploy_brought, deploy_swapped_one_name, looked_up_names, mentions_name,
-                                        value_hosts)
+from shared.diagnosis.env_hosts import (deploy_brought, deploy_swapped_one_name, hosts_with_ports, looked_up_names,
+                                        mentions_name, value_hosts)
 from shared.diagnosis.log_signals import lookup_host, says_no_such_name
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
@@ -37,6 +37,8 @@ TRACEBACK = ('Traceback (most recent call last):\n  File "/usr/local/lib/python3
 NODE_BARE = "Error: getaddrinfo ENOTFOUND\n    at GetAddrInfoReqWrap.onlookup [as oncomplete] (node:dns:107:26)"
 PYMYSQL = ("sqlalchemy.exc.OperationalError: (pymysql.err.OperationalError) (2003, \"Can't connect to MySQL server "
            f"on '{TYPO}' ([Errno -2] Name or service not known)\")")
+JAVA_FRAMES = (f"java.net.UnknownHostException: {TYPO}: Name or service not known\n\tat java.base/java.net.Inet6AddressImpl."
+               "lookupAllHostAddr(Native Method)\n\tat java.base/java.net.InetAddress.getAllByName0(InetAddress.java:1534)")
 AGAIN = "socket.gaierror: [Errno -3] Temporary failure in name resolution"
 CACHE = "cache.internal.example"
 REDIS = f"redis.exceptions.ConnectionError: Error -2 connecting to {CACHE}:6379. Name or service not known."
@@ -105,6 +107,7 @@ CASES = {
     "bare gaierror, the revision before's env not read": ((), (TYPO,), BARE, ESCALATE),
     "bare EAI_AGAIN (the resolver did not answer), DB_HOST retyped": ((GOOD,), (TYPO,), AGAIN, ESCALATE),
     "redis-py's lookup of a name both hold, DB_HOST retyped": ((GOOD, CACHE), (TYPO, CACHE), REDIS, ESCALATE),
+    "redis-py's lookup of a name from a secret, DB_HOST retyped": ((GOOD,), (TYPO,), REDIS, ESCALATE),
     # A plain word is a host when a lookup names exactly it.
     "Node names the single-label host the deploy retyped": (("db",), ("dbx",), "Error: getaddrinfo ENOTFOUND dbx",
                                                             ROLLBACK),
@@ -235,3 +238,12 @@ def test_says_no_such_name(text, says):
 ])
 def test_mentions_name(text, mentions):
     assert mentions_name(text, (CACHE, "orders")) is mentions
+
+
+@pytest.mark.parametrize("text, hosts", [
+    (REDIS, {CACHE}), ("Cannot connect to host API.Example.:443 ssl:default", {"api.example"}),
+    (JAVA_FRAMES, set()), (NODE_BARE, set()), (TRACEBACK, set()), ("dial tcp 10.0.0.5:5432: i/o timeout", set()),
+    ("listening on 0.0.0.0:8080", set()), ("at main.go:42", set()),
+])
+def test_hosts_with_ports(text, hosts):
+    assert hosts_with_ports(text) == hosts

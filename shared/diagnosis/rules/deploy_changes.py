@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from shared.diagnosis.env_hosts import (connection_names, deploy_brought, deploy_brought_instance,
-                                        deploy_swapped_one_name, mentions_name)
+                                        deploy_swapped_one_name, hosts_with_ports, mentions_name)
 from shared.diagnosis.evidence import LogRecord, Revision
 from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS
 from shared.diagnosis.log_signals import instance_named, lookup_host, says_no_such_name
@@ -86,14 +86,17 @@ def _cite_swapped_name(c: Citation, lookups: list[LogRecord], new: Revision, bef
     record deleted under one of those would fail a name the revision before gives too), every
     hostless line says the name does not exist (log_signals.says_no_such_name; a resolver that does
     not answer is no typo's doing), none quotes a name the revision before's env gives
-    (env_hosts.mentions_name), and any line that names a host names that one. Otherwise "": the
+    (env_hosts.mentions_name) nor another name with a port after it (env_hosts.hosts_with_ports:
+    redis-py's "Error -2 connecting to H:6379." for a cache whose URL is a secret), and any line that
+    names a host names that one. Otherwise "": the
     lines may be of a name held in a secret, a file or the image, and the deploy keeps competing.
     The evidence counts names and lines; it quotes no env value."""
     swapped = deploy_swapped_one_name(new.env_values, before.env_values)
     hostless = [e for e in lookups if not lookup_host(e.text)]
     named = {lookup_host(e.text) for e in lookups} - {""}
     if (not swapped or not named <= {swapped} or not all(says_no_such_name(e.text) for e in hostless)
-            or any(mentions_name(e.text, before.env_values) for e in hostless)):
+            or any(mentions_name(e.text, before.env_values) or hosts_with_ports(e.text) - {swapped}
+                   for e in hostless)):
         return ""
     c.cite("api", f"run.revisions.get {new.short_name}, {before.short_name}: containers[].env[]",
            f"{len(hostless)} failed lookups on {new.short_name} name no host and say it does not exist; its plain "
