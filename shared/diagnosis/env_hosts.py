@@ -1,4 +1,5 @@
-"""Whether a revision's plain environment values name a host: pure, no I/O.
+"""Whether a revision's plain environment values name a host, which names a deploy swapped, and
+which Cloud SQL instance connection names they hold: pure, no I/O.
 
 A revision's env values can hold secrets (a password in a DSN): they are compared here and never
 quoted. What a caller may say is only the host it asked about, which the application's own log
@@ -10,6 +11,8 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
+
+from shared.gcp.identifiers import SqlInstance
 
 # libpq's keyword/value connection string: "host=H port=5432 dbname=D" (PostgreSQL docs, "Connection
 # Strings", 34.1.1.1 Keyword/Value Connection Strings); host may list several hosts, comma-separated.
@@ -76,9 +79,9 @@ def deploy_brought(hosts: Iterable[str], new: tuple[str, ...], before: tuple[str
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _DOTTED_NAME = re.compile(rf"(?:{_LABEL}\.)+[a-z]{{2,63}}")
 # A dotted word that names a file, not a host ("logging.yaml", "app.properties", a stack frame's
-# "InetAddress.java:1534"): the suffixes configuration and source files carry. A heuristic on purpose (".py" and ".sh" are also country domains): a
-# file name miscounted as a host only makes the count of names a deploy changed larger, which makes
-# deploy_swapped_one_name say no.
+# "InetAddress.java:1534"): the suffixes configuration and source files carry. A heuristic on
+# purpose (".py" and ".sh" are also country domains): a file name miscounted as a host only makes
+# the count of names a deploy changed larger, which makes deploy_swapped_one_name say no.
 _FILE_SUFFIXES = frozenset({"yaml", "yml", "json", "xml", "toml", "ini", "conf", "cfg", "properties", "env", "txt",
                             "pem", "crt", "cer", "key", "p12", "jks", "log", "sql", "csv", "html", "js", "mjs", "ts",
                             "py", "rb", "jar", "war", "sh", "zip", "gz", "tar", "lock", "md", "java", "kt", "go",
@@ -154,16 +157,22 @@ def mentions_name(text: str, values: tuple[str, ...]) -> bool:
 
 
 # A Cloud SQL instance connection name, "PROJECT:REGION:INSTANCE" (a domain-scoped project keeps its
-# "example.com:" part), whole or in the Unix socket path Cloud Run mounts, "/cloudsql/P:R:I" (Cloud
-# Run docs "Connect from Cloud Run to Cloud SQL"), wherever a value holds it (a DSN's host=, a
-# unix(...) address, a URL's ?host= or unix_socket=).
-_CONNECTION_NAME = re.compile(r"(?<![\w.:-])((?:[a-z0-9.-]+:)?[a-z][a-z0-9-]*):([a-z]+-[a-z]+\d+):([a-z0-9][a-z0-9-]*)"
-                              r"(?![\w:-])", re.IGNORECASE)
+# "example.com:" part; shared/gcp/identifiers.SqlInstance parses it), whole or in the Unix socket path
+# Cloud Run mounts, "/cloudsql/P:R:I" (Cloud Run docs "Connect from Cloud Run to Cloud SQL"),
+# wherever a value holds it (a DSN's host=, a unix(...) address, a URL's ?host= or unix_socket=).
+_COLON_TOKEN = re.compile(r"(?<![\w.:-])[\w.-]+(?::[\w.-]+){2,3}(?![\w:-])")
 
 
 def connection_names(values: Iterable[str]) -> set[tuple[str, str, str]]:
     """The Cloud SQL instance connection names `values` hold, as (project, region, instance), lower case."""
-    return {tuple(g.lower() for g in found.groups()) for v in values for found in _CONNECTION_NAME.finditer(v)}
+    names = set()
+    for token in (t.lower() for v in values for t in _COLON_TOKEN.findall(v)):
+        try:
+            sql = SqlInstance.parse(token)
+        except ValueError:
+            continue
+        names.add((sql.project, sql.region, sql.instance))
+    return names
 
 
 def deploy_brought_instance(named: tuple[str, str, str], new: set[tuple[str, str, str]],

@@ -1256,13 +1256,15 @@ def says_no_such_name(text: str) -> bool:
 
 
 # The Cloud SQL instance a connector's refusal names: the Auth Proxy's and the Go connector's
-# 'connection name = "P:R:I"' (cloud-sql-go-connector errtype genericError.Error: "%v (connection name = %q)", find_string id 1378052810), the Auth
-# Proxy v2's "[P:R:I]" before its words, and the Python connector's Admin API URL, ".../projects/P/
-# instances/I/connectSettings" (client.py _get_metadata, find_string id 482959968), naming no region. A
-# domain-scoped project keeps its "example.com:" part (Cloud SQL connection names, gcp-facts §9).
+# 'connection name = "P:R:I"' (cloud-sql-go-connector errtype genericError.Error: "%v (connection
+# name = %q)", find_string id 1378052810), the Auth Proxy v2's "[P:R:I]" before its words, and the
+# Python connector's Admin API URL, ".../projects/P/instances/I/connectSettings" (client.py
+# _get_metadata, find_string id 482959968), naming no region. A domain-scoped project keeps its
+# "example.com:" part (Cloud SQL connection names, gcp-facts §9).
 _CONNECTION_NAME = r"((?:[a-z0-9.-]+:)?[a-z][a-z0-9-]*):([a-z]+-[a-z]+\d+):([a-z0-9][a-z0-9-]*)"
 _INSTANCE_NAMED = re.compile(rf'connection name = "{_CONNECTION_NAME}"|\[{_CONNECTION_NAME}\]'
-                             r"|/projects/((?:[a-z0-9.-]+:)?[a-z][a-z0-9-]*)/instances/([a-z0-9][a-z0-9-]*)/connectSettings",
+                             r"|/projects/((?:[a-z0-9.-]+:)?[a-z][a-z0-9-]*)/instances/([a-z0-9][a-z0-9-]*)"
+                             r"/connectSettings",
                              re.IGNORECASE)
 
 

@@ -420,7 +420,7 @@ def _cite_instance_the_deploy_named(facts: Facts, c: Citation, suspect: Revision
     kind or another revision's."""
     refused = refusals(facts)
     deploy = facts.recent_deploy()
-    if not refused or refused.keys() != {Refusal.NO_SUCH_INSTANCE} or deploy is None or deploy[0].name != suspect.name:
+    if refused.keys() != {Refusal.NO_SUCH_INSTANCE} or deploy is None or deploy[0].name != suspect.name:
         return
     entries = refused[Refusal.NO_SUCH_INSTANCE]
     if all(e.resource_labels.get("revision_name") == suspect.short_name for e in entries):
