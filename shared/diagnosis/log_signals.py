@@ -716,6 +716,19 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r'"[^"]*"\. Reason: 403', "com.google.cloud.sql.core.TerminalException: [p:r:i] The Google Cloud SQL "
                 'Admin API failed for the project "p". Reason: 403 Forbidden',
                 "GoogleCloudPlatform/spring-cloud-gcp pull request #2923", Refusal.NOT_AUTHORIZED),
+    # The Java connector (cloud-sql-jdbc-socket-factory) on the Admin API's 403 with reason
+    # "notAuthorized": "This error occurs if the instance doesn't exist or the account isn't
+    # authorized", so its words say both (find_string ids 36911904657, 10927670893; its tests expect
+    # "[%s] The Cloud SQL Instance does not exist or your account is not authorized", id 36974756631).
+    # Read as the refusal of who connects, as the Admin API's other 403s; the connection name it
+    # brackets ties it to a deploy that retyped the name (database_unreachable). Its anchor starts at
+    # "Cloud SQL Instance", a needle the log query already sends.
+    DbErrorText("Cloud SQL Java connector (403, no such instance or not authorized)",
+                r"Cloud SQL Instance does not exist or your account is not authorized to access it",
+                "java.lang.RuntimeException: [p:r:i] The Cloud SQL Instance does not exist or your account is not "
+                "authorized to access it. Please verify the instance connection name and check the IAM permissions "
+                "for project \"p\" ", "cloud-sql-jdbc-socket-factory's message for the Admin API's notAuthorized "
+                "(find_string ids 36911904657, 10927670893); UNCONFIRMED in a Cloud Run log", Refusal.NOT_AUTHORIZED),
     DbErrorText("PostgreSQL server (read-only)", r"cannot execute \w+ in a read-only transaction",
                 "psycopg2.errors.ReadOnlySqlTransaction: cannot execute INSERT in a read-only transaction",
                 "PostgreSQL's 25006 read_only_sql_transaction (a read-only instance or a replica); UNCONFIRMED in "

@@ -52,6 +52,12 @@ ROLLBACK = (Signature.BAD_REVISION, "rollback_traffic")
 ESCALATE = (Signature.INCONCLUSIVE, None)
 PROXY_TYPO = PROXY_404.replace(SQL, TYPO)
 PYTHON_TYPO = PYTHON_404.replace("instances/main-db/", "instances/mian-db/").replace("projects/p/", "projects/demo/")
+JAVA_TYPO = (f"java.lang.RuntimeException: [{TYPO}] The Cloud SQL Instance does not exist or your account is not "
+             "authorized to access it. Please verify the instance connection name and check the IAM permissions for "
+             'project "demo" ')
+PROXY_403_TYPO = (f'[{TYPO}] failed to connect to instance: failed to get instance: Refresh error: failed to get '
+                  f'instance metadata (connection name = "{TYPO}"): googleapi: Error 403: The client is not authorized '
+                  "to make this request., notAuthorized")
 CASES = {
     "INSTANCE_CONNECTION_NAME retyped, the Auth Proxy's 404": (PROXY_TYPO, dict(old_env=(SQL,), new_env=(TYPO,)),
                                                                ROLLBACK),
@@ -65,6 +71,11 @@ CASES = {
     "the revision before gives no connection name": (PROXY_TYPO, dict(old_env=(), new_env=(TYPO,), old_sql=(),
                                                                       new_sql=()), ESCALATE),
     "another instance named in the Python URL": (PYTHON_404, dict(old_env=(SQL,), new_env=(TYPO,)), ESCALATE),
+    # The Admin API's 403 on the name (the Java connector says "does not exist or ... not authorized").
+    "retyped, the Java connector's words": (JAVA_TYPO, dict(old_env=(SQL,), new_env=(TYPO,)), ROLLBACK),
+    "retyped, the Auth Proxy's 403": (PROXY_403_TYPO, dict(old_env=(SQL,), new_env=(TYPO,)), ROLLBACK),
+    "the Java connector's words on a name both give (a role removed, or deleted)": (
+        JAVA_TYPO, dict(old_env=(TYPO,), new_env=(TYPO,), old_sql=(), new_sql=()), ESCALATE),
 }
 
 

@@ -10,8 +10,8 @@ from shared.diagnosis.facts import Facts, Requests, Window, hms, path_changed
 from shared.diagnosis.evidence import LogRecord, Revision
 from shared.diagnosis.log_signals import LogSignal, Refusal, pattern_of, refusal_of
 from shared.diagnosis.rules.base import Citation, duration, pct
-from shared.diagnosis.rules.deploy_changes import (DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES, cite_hosts_brought,
-                                                  cite_instance_brought, settings_changed)
+from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES,
+                                                  cite_hosts_brought, cite_instance_brought, settings_changed)
 from shared.diagnosis.rules.refusals import refusals
 from shared.diagnosis.signatures import Finding, Signature
 
@@ -413,19 +413,19 @@ def _deploy_named_the_hosts(c: Citation, lookups: list[LogRecord], suspect: Revi
 
 
 def _cite_instance_the_deploy_named(facts: Facts, c: Citation, suspect: Revision) -> None:
-    """Cite, as context, the Cloud SQL instance the connectors' "does not exist" refusals name when
-    the deploy brought it (deploy_changes.cite_instance_brought: a connection name only the new
-    revision gives, a typo in INSTANCE_CONNECTION_NAME): database_unreachable leaves those refusals
-    to this rule, and the person reading the rollback sees why. Nothing when any refusal is another
-    kind or another revision's."""
+    """Cite the Cloud SQL instance the Admin API's refusals name (ADMIN_API_REFUSALS: it does not
+    exist, or the caller may not reach it) when the deploy brought it (deploy_changes.
+    cite_instance_brought: a connection name only the new revision gives, a typo in
+    INSTANCE_CONNECTION_NAME): database_unreachable leaves those refusals to this rule, and the person
+    reading the rollback sees why. Nothing when any refusal is another kind or another revision's."""
     refused = refusals(facts)
     deploy = facts.recent_deploy()
-    if refused.keys() != {Refusal.NO_SUCH_INSTANCE} or deploy is None or deploy[0].name != suspect.name:
+    if not refused or not refused.keys() <= ADMIN_API_REFUSALS or deploy is None or deploy[0].name != suspect.name:
         return
-    entries = refused[Refusal.NO_SUCH_INSTANCE]
+    entries = [e for es in refused.values() for e in es]
     if all(e.resource_labels.get("revision_name") == suspect.short_name for e in entries):
         cite_instance_brought(c, entries, suspect, deploy[1],
-                              "an instance that does not exist, asked for only by the new revision", True)
+                              "an instance the Admin API refuses, asked for only by the new revision", True)
 
 
 def _served_beside(facts: Facts, suspect: Revision) -> bool:

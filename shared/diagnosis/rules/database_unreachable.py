@@ -11,7 +11,7 @@ from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_signs import dials_around_connector, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
-from shared.diagnosis.rules.deploy_changes import cite_hosts_brought, cite_instance_brought
+from shared.diagnosis.rules.deploy_changes import ADMIN_API_REFUSALS, cite_hosts_brought, cite_instance_brought
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
 
@@ -423,21 +423,18 @@ def _deploy_named_the_host(facts: Facts, c: Citation, refused: dict[str, list[Lo
             "revision's own (bad_revision)")
 
 
-# The connectors' "instance does not exist": the Admin API's 404 on the connection name.
-_NO_INSTANCE = frozenset({Refusal.NO_SUCH_INSTANCE})
-
-
 def _deploy_named_the_instance(facts: Facts, c: Citation, refused: dict[str, list[LogRecord]]) -> str:
-    """Why the connectors' "instance does not exist" answers are the new revision's own, or "": every
-    refusal is one (the Auth Proxy's and Go connector's "Error 404: The Cloud SQL instance does not
-    exist., instanceDoesNotExist", the Python connector's "404, message='The Cloud SQL instance does not
-    exist.'"), every one came from the newest serving revision, deployed within deploy_window_seconds,
-    and each names an instance that revision's connection names hold and the Ready revision before's
-    do not (deploy_changes.cite_instance_brought). An instance deleted or renamed fails the name the
-    revision before gives too (this says nothing, and the database side competes); a connection name
-    only the deploy holds (a typo in INSTANCE_CONNECTION_NAME) is cured by sending traffic back
-    (bad_revision)."""
-    if not refused.keys() <= _NO_INSTANCE:
+    """Why the Admin API's refusals of a connection name are the new revision's own, or "": every
+    refusal is one (ADMIN_API_REFUSALS: the Auth Proxy's and Go connector's "Error 404: The Cloud SQL
+    instance does not exist., instanceDoesNotExist", the Python connector's "404, message='The Cloud
+    SQL instance does not exist.'", the Java connector's "The Cloud SQL Instance does not exist or your
+    account is not authorized", the Admin API's other 403s), every one came from the newest serving
+    revision, deployed within deploy_window_seconds, and each names an instance that revision's
+    connection names hold and the Ready revision before's do not (deploy_changes.cite_instance_brought).
+    An instance deleted, or a role removed, fails the name the revision before gives too (this says
+    nothing, and the database side competes); a connection name only the deploy holds (a typo in
+    INSTANCE_CONNECTION_NAME) is cured by sending traffic back (bad_revision)."""
+    if not refused.keys() <= ADMIN_API_REFUSALS:
         return ""
     deploy = facts.recent_deploy()
     if deploy is None:
@@ -447,13 +444,13 @@ def _deploy_named_the_instance(facts: Facts, c: Citation, refused: dict[str, lis
     if any(e.resource_labels.get("revision_name") != suspect.short_name for e in entries):
         return ""
     named = cite_instance_brought(c, entries, suspect, previous,
-                                  "an instance that does not exist, asked for by the revision before as much as by "
+                                  "an instance the Admin API refuses, asked for by the revision before as much as by "
                                   "the new one", False)
     if not named:
         return ""
-    return (f"the Cloud SQL Admin API answers that instance {named} does not exist only to {suspect.short_name}, whose "
-            f"connection names hold it and {previous.short_name}'s do not: the deploy brought the name, so the answers "
-            "are the new revision's own (bad_revision)")
+    return (f"the Cloud SQL Admin API refuses instance {named} only to {suspect.short_name}, whose connection names "
+            f"hold it and {previous.short_name}'s do not: the deploy brought the name, so the refusals are the new "
+            "revision's own (bad_revision)")
 
 
 def _busier_instances(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:

@@ -12,7 +12,7 @@ from shared.diagnosis.env_hosts import (connection_names, deploy_brought, deploy
                                         deploy_swapped_one_name, hosts_with_ports, mentions_name)
 from shared.diagnosis.evidence import LogRecord, Revision
 from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS
-from shared.diagnosis.log_signals import instance_named, lookup_host, says_no_such_name
+from shared.diagnosis.log_signals import Refusal, instance_named, lookup_host, says_no_such_name
 from shared.diagnosis.rules.base import Citation
 
 
@@ -105,15 +105,23 @@ def _cite_swapped_name(c: Citation, lookups: list[LogRecord], new: Revision, bef
     return SWAPPED_NAME
 
 
+# The Cloud SQL Admin API's refusals of a connection name, as the connectors and the Auth Proxy pass
+# them on: its 404 (the instance does not exist) and its 403 (the caller is not authorized; the Java
+# connector: "This error occurs if the instance doesn't exist or the account isn't authorized",
+# cloud-sql-jdbc-socket-factory, find_string id 36911904657). Under either reading, a connection
+# name only the new revision gives is cured by sending traffic back to the one whose name served.
+ADMIN_API_REFUSALS = frozenset({Refusal.NO_SUCH_INSTANCE, Refusal.NOT_AUTHORIZED})
+
+
 def cite_instance_brought(c: Citation, refusals: Iterable[LogRecord], new: Revision, before: Revision,
                           threshold: str, passed: bool) -> str:
-    """The Cloud SQL instances the connectors' "does not exist" refusals name ("p:r:i"), cited with
+    """The Cloud SQL instances the Admin API's refusals (ADMIN_API_REFUSALS) name ("p:r:i"), cited with
     `threshold` and `passed`, when the deploy brought every one: each refusal names an instance
     (log_signals.instance_named), which a connection name of `new` names (a plain env value, whole or
     in a "/cloudsql/" path, or its Cloud SQL volume, Revision.volumes[].cloud_sql_instance.instances,
     revision.proto) and none of `before`'s, which holds one of its own (env_hosts.deploy_brought_instance);
     or "" (nothing cited). A connection name mistyped in the new revision (INSTANCE_CONNECTION_NAME) is
-    the Admin API's 404 on it alone, and the revision before asks for the instance that served. The
+    refused by the Admin API on it alone, and the revision before asks for the instance that served. The
     evidence names the instance as the log lines printed it, never an env value."""
     named = {instance_named(e.text) for e in refusals}
     new_names = connection_names((*new.env_values, *new.cloudsql_instances))
@@ -122,5 +130,6 @@ def cite_instance_brought(c: Citation, refusals: Iterable[LogRecord], new: Revis
         return ""
     shown = ", ".join(sorted(":".join(n) if n[1] else f"projects/{n[0]}/instances/{n[2]}" for n in named))
     c.cite("api", f"run.revisions.get {new.short_name}, {before.short_name}: containers[].env[], volumes[]",
-           f"{new.short_name} names Cloud SQL instance {shown}; {before.short_name} does not", threshold, passed)
+           f"{new.short_name} names Cloud SQL instance {shown}, which the Admin API refuses; {before.short_name} "
+           "does not", threshold, passed)
     return shown
