@@ -1,4 +1,5 @@
-"""Whether a revision's plain environment values name a host: pure, no I/O.
+"""Whether a revision's plain environment values name a host, which names a deploy swapped, and
+which Cloud SQL instance connection names they hold: pure, no I/O.
 
 A revision's env values can hold secrets (a password in a DSN): they are compared here and never
 quoted. What a caller may say is only the host it asked about, which the application's own log
@@ -6,9 +7,12 @@ lines already printed.
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
+
+from shared.gcp.identifiers import SqlInstance
 
 # libpq's keyword/value connection string: "host=H port=5432 dbname=D" (PostgreSQL docs, "Connection
 # Strings", 34.1.1.1 Keyword/Value Connection Strings); host may list several hosts, comma-separated.
@@ -65,3 +69,127 @@ def deploy_brought(hosts: Iterable[str], new: tuple[str, ...], before: tuple[str
     hosts = set(hosts)
     return (bool(hosts) and bool(before) and "" not in hosts
             and all(names_host(new, h) and not names_host(before, h) for h in hosts))
+
+
+# A DNS name as a plain env value holds it: two or more labels of letters, digits and hyphens, none
+# starting or ending with a hyphen, at most 63 characters each (RFC 1123 §2.1, RFC 1035 §2.3.1), the
+# last of letters only: a top-level domain is never all-numeric (RFC 3696 §2), and none has digits
+# (IANA's root zone; an IDN's "xn--" form is left out, UNCONFIRMED as an env value), so a version
+# ("1.4.2", "v2.0.1") is no name.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DOTTED_NAME = re.compile(rf"(?:{_LABEL}\.)+[a-z]{{2,63}}")
+# A dotted word that names a file, not a host ("logging.yaml", "app.properties", a stack frame's
+# "InetAddress.java:1534"): the suffixes configuration and source files carry. A heuristic on
+# purpose (".py" and ".sh" are also country domains): a file name miscounted as a host only makes
+# the count of names a deploy changed larger, which makes deploy_swapped_one_name say no.
+_FILE_SUFFIXES = frozenset({"yaml", "yml", "json", "xml", "toml", "ini", "conf", "cfg", "properties", "env", "txt",
+                            "pem", "crt", "cer", "key", "p12", "jks", "log", "sql", "csv", "html", "js", "mjs", "ts",
+                            "py", "rb", "jar", "war", "sh", "zip", "gz", "tar", "lock", "md", "java", "kt", "go",
+                            "scala", "cs", "php", "rs", "cjs"})
+
+
+def _dns_name(host: str) -> bool:
+    """Whether `host` (lower case, no port) is a dotted DNS name a resolver is asked for: not a plain
+    word, not an IP literal (getaddrinfo returns a numeric address without asking DNS: POSIX
+    getaddrinfo, "If the nodename argument is a numeric host address string, no name resolution is
+    done"; so a mistyped address fails a connection, never a lookup), not a file name."""
+    if not _DOTTED_NAME.fullmatch(host) or host.rpartition(".")[2] in _FILE_SUFFIXES:
+        return False
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return True
+    return False
+
+
+def looked_up_names(value: str) -> set[str]:
+    """The names one env value gives a resolver to look up, read from its shape alone: a URL's or
+    DSN's host (`scheme://…@host:port/…`, JDBC, libpq's `host=H`, Go MySQL's `tcp(H:P)`; a single
+    label there is a host by its place, resolved on Google Cloud only through the resolver's search
+    domains), or the whole value when it is a dotted DNS name (`_dns_name`). Not: a plain word
+    (`orders`, `debug`, `europe-west1`: a host only when a lookup line names exactly that word,
+    `names_host`), an IP literal (never looked up), a Unix socket directory (libpq's `host=/cloudsql/
+    P:R:I`: "If a host name looks like an absolute path name, it specifies Unix-domain
+    communication", PostgreSQL docs 34.1.2 Parameter Key Words), nor a Cloud SQL instance
+    connection name `P:R:I` (the Cloud SQL connectors and the Auth Proxy ask the Cloud SQL Admin
+    API's connectSettings for the instance's address, not DNS: a typo there is their "instance does
+    not exist", not a failed lookup)."""
+    structural = set(_url_hosts(value))
+    for found in (*_KEYWORD_HOST.finditer(value), *_GO_MYSQL.finditer(value)):
+        structural.update(_bare(h) for h in found.group(1).split(","))
+    whole = _bare(value)
+    names = {h for h in structural if h and not h.startswith("/") and _not_an_address(h)}
+    return names | ({whole} if _dns_name(whole) else set())
+
+
+def _not_an_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return ":" not in host    # a connection name P:R:I, or an address's remains
+    return False
+
+
+def deploy_swapped_one_name(new: tuple[str, ...], before: tuple[str, ...]) -> str:
+    """The one name the deploy put in place of another, or "": the new revision's plain env values
+    give exactly one name to look up (`looked_up_names`) that the revision before's do not, and
+    drop exactly one it gave: a host setting retyped (`DB_HOST`, a `DATABASE_URL`'s host), every
+    other name the same. "" when the revision before's plain env was not read, when no name changed
+    (an image-only deploy; a feature flag, a plain word, an address or a connection name changed),
+    when a name was only added or only dropped, or when more than one changed: a failed lookup that
+    names no host is then not shown to be of the name the deploy brought. The name is an env value:
+    the caller compares it and never shows it."""
+    if not before or not new:
+        return ""
+    old_names = {n for v in before for n in looked_up_names(v)}
+    new_names = {n for v in new for n in looked_up_names(v)}
+    brought, dropped = new_names - old_names, old_names - new_names
+    return next(iter(brought)) if len(brought) == 1 and len(dropped) == 1 else ""
+
+
+def mentions_name(text: str, values: tuple[str, ...]) -> bool:
+    """Whether `text` holds, whole, a name the env `values` give to look up (case-insensitive): a
+    line that quotes one in words lookup_host does not read (redis-py's "Error -2 connecting to
+    H:6379. Name or service not known.") may be about it."""
+    lowered = text.lower()
+    return any(re.search(rf"(?<![\w.-]){re.escape(n)}(?![\w-]|\.\w)", lowered)
+               for v in values for n in looked_up_names(v))
+
+
+# A Cloud SQL instance connection name, "PROJECT:REGION:INSTANCE" (a domain-scoped project keeps its
+# "example.com:" part; shared/gcp/identifiers.SqlInstance parses it), whole or in the Unix socket path
+# Cloud Run mounts, "/cloudsql/P:R:I" (Cloud Run docs "Connect from Cloud Run to Cloud SQL"),
+# wherever a value holds it (a DSN's host=, a unix(...) address, a URL's ?host= or unix_socket=).
+_COLON_TOKEN = re.compile(r"(?<![\w.:-])[\w.-]+(?::[\w.-]+){2,3}(?![\w:-])")
+
+
+def connection_names(values: Iterable[str]) -> set[tuple[str, str, str]]:
+    """The Cloud SQL instance connection names `values` hold, as (project, region, instance), lower case."""
+    names = set()
+    for token in (t.lower() for v in values for t in _COLON_TOKEN.findall(v)):
+        try:
+            sql = SqlInstance.parse(token)
+        except ValueError:
+            continue
+        names.add((sql.project, sql.region, sql.instance))
+    return names
+
+
+def deploy_brought_instance(named: tuple[str, str, str], new: set[tuple[str, str, str]],
+                            before: set[tuple[str, str, str]]) -> bool:
+    """Whether the deploy brought the instance a refusal names (project, region, instance; region ""
+    when the line names none): one of `new`'s connection names is it and none of `before`'s is, and
+    `before` holds one of its own (the deploy put a name in place of another, not a name never read)."""
+    def same(name: tuple[str, str, str]) -> bool:
+        return name[0] == named[0] and name[2] == named[2] and named[1] in ("", name[1])
+    return bool(before) and any(map(same, new)) and not any(map(same, before))
+
+
+# A dotted name with a port after it, as clients print the address they dial ("H:6379", "H:443").
+_HOST_PORT = re.compile(rf"(?<![\w.-])((?:{_LABEL}\.)+[a-z]{{2,63}})\.?:\d{{1,5}}(?!\d)", re.IGNORECASE)
+
+
+def hosts_with_ports(text: str) -> set[str]:
+    """The DNS names `text` quotes with a port after them (lower case), file names left out: a line
+    that says it dialled one names a host, whether or not lookup_host reads its words."""
+    return {m.group(1).lower() for m in _HOST_PORT.finditer(text) if _dns_name(m.group(1).lower())}

@@ -737,6 +737,17 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #979 (the Admin API's 429 \"Too Many "
                 "Requests\", rateLimitExceeded, to the connector's call) and core CloudSqlInstance.java "
                 "(addExceptionContext); UNCONFIRMED in a Cloud Run thread", Refusal.ADMIN_API_QUOTA),
+    # The same 404 as the Cloud SQL Python connector raises it: it sets the Admin API's error.message as
+    # the aiohttp ClientResponseError's reason, then raise_for_status (cloud-sql-python-connector
+    # google/cloud/sql/connector/client.py _get_metadata; find_string id 482959968), whose str() is
+    # "status, message='reason', url='…'" (aiohttp ClientResponseError.__str__: the reason's repr, so
+    # its quote may be either). The message is the one googleapi quotes above; this form UNCONFIRMED
+    # in a Cloud Run log. The anchor the log query asks for is "cloud sql instance", as other rows'.
+    DbErrorText("Cloud SQL Python connector (404)", r"404, message=[\"'][^\"']*Cloud SQL instance does not exist\.",
+                "aiohttp.client_exceptions.ClientResponseError: 404, message='The Cloud SQL instance does not exist.', "
+                "url='https://sqladmin.googleapis.com/sql/v1beta4/projects/p/instances/i/connectSettings'",
+                "cloud-sql-python-connector client.py _get_metadata (find_string id 482959968) with the Admin API's "
+                "404 message (find_string id 58947982369)", Refusal.NO_SUCH_INSTANCE),
     # The Admin API's own words for the same refusal, as any client passes them on: the Python
     # connector's aiohttp ClientResponseError ("403, message='boss::NOT_AUTHORIZED: ...', url=
     # 'https://sqladmin.googleapis.com/...'", a public runbook's log, find_string id 13200560332), with
@@ -761,6 +772,19 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r'"[^"]*"\. Reason: 403', "com.google.cloud.sql.core.TerminalException: [p:r:i] The Google Cloud SQL "
                 'Admin API failed for the project "p". Reason: 403 Forbidden',
                 "GoogleCloudPlatform/spring-cloud-gcp pull request #2923", Refusal.NOT_AUTHORIZED),
+    # The Java connector (cloud-sql-jdbc-socket-factory) on the Admin API's 403 with reason
+    # "notAuthorized": "This error occurs if the instance doesn't exist or the account isn't
+    # authorized", so its words say both (find_string ids 36911904657, 10927670893; its tests expect
+    # "[%s] The Cloud SQL Instance does not exist or your account is not authorized", id 36974756631).
+    # Read as the refusal of who connects, as the Admin API's other 403s; the connection name it
+    # brackets ties it to a deploy that retyped the name (database_unreachable). Its anchor starts at
+    # "Cloud SQL Instance", a needle the log query already sends.
+    DbErrorText("Cloud SQL Java connector (403, no such instance or not authorized)",
+                r"Cloud SQL Instance does not exist or your account is not authorized to access it",
+                "java.lang.RuntimeException: [p:r:i] The Cloud SQL Instance does not exist or your account is not "
+                "authorized to access it. Please verify the instance connection name and check the IAM permissions "
+                "for project \"p\" ", "cloud-sql-jdbc-socket-factory's message for the Admin API's notAuthorized "
+                "(find_string ids 36911904657, 10927670893); UNCONFIRMED in a Cloud Run log", Refusal.NOT_AUTHORIZED),
     DbErrorText("PostgreSQL server (read-only)", r"cannot execute \w+ in a read-only transaction",
                 "psycopg2.errors.ReadOnlySqlTransaction: cannot execute INSERT in a read-only transaction",
                 "PostgreSQL's 25006 read_only_sql_transaction (a read-only instance or a replica); UNCONFIRMED in "
@@ -871,6 +895,16 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "MySQLdb.OperationalError: (2005, \"Unknown MySQL server host 'orders-db.db.internal.example' "
                 "(-2)\")", "MySQL client error 2005 (CR_UNKNOWN_HOST); UNCONFIRMED in a Cloud SQL thread",
                 Refusal.NO_SUCH_HOST),
+    # PyMySQL (and aiomysql, its asyncio port) raise 2003 around the OSError of the connect, the
+    # resolver's gaierror included: "Can't connect to MySQL server on %r (%s)" % (self.host, e)
+    # (PyMySQL pymysql/connections.py Connection.connect; find_string ids 3523443494, 114116556), so
+    # glibc's EAI_NONAME reads "([Errno -2] Name or service not known)" after the quoted host (the
+    # errno part optional: older releases printed e.args[0] alone). Asked for by the 2003 row's anchor.
+    DbErrorText("PyMySQL host name not found",
+                r"Can't connect to MySQL server on '[^']*' \((?:\[Errno -2\] )?Name or service not known\)",
+                "pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on 'orders-db.db.internal.example' "
+                "([Errno -2] Name or service not known)\")", "PyMySQL's 2003 around socket.gaierror; UNCONFIRMED in "
+                "a Cloud SQL thread", Refusal.NO_SUCH_HOST),
     # The instance has no address of the type the client asks for: the connectors read the instance's
     # addresses from the Admin API (connectSettings) and refuse before any dial, with a config error
     # the same on every revision (a public IP turned off under clients that ask for it, the default).
@@ -1267,7 +1301,9 @@ def upstream_hosts(text: str) -> list[str]:
 # drivers' own words for an unknown host (DB_ERROR_TEXTS, Refusal.NO_SUCH_HOST) name it too: pgx's
 # "lookup H ...: no such host" is Go's text above; MySQL's client error 2005 CR_UNKNOWN_HOST is
 # "Unknown MySQL server host '%-.100s' (%d)" (MySQL Error Message Reference, "Client Error Message
-# Reference": Error number 2005; the number after the host is the resolver's own code).
+# Reference": Error number 2005; the number after the host is the resolver's own code); PyMySQL's
+# 2003 "Can't connect to MySQL server on 'H' ([Errno -2] ...)" names it around the resolver's gaierror
+# (the DB_ERROR_TEXTS row "PyMySQL host name not found").
 _LOOKUP_HOST = re.compile(
     r"getaddrinfo (?:EAI_AGAIN|ENOTFOUND|EAI_NONAME) ([\w.-]+)"
     r"|\blookup ([\w-]+\.[\w.-]+)(?: on [\w.:\[\]%-]+)?: "
@@ -1275,7 +1311,9 @@ _LOOKUP_HOST = re.compile(
     r"|DNS resolution failed for (?:dns:(?:///)?)?([\w.-]+)"
     r'|could not translate host name "([\w.-]+)" to address'
     r"|Cannot connect to host ([\w.-]+):\d+"
-    r"|Unknown MySQL server host '([\w.-]+)'", re.IGNORECASE)
+    r"|Unknown MySQL server host '([\w.-]+)'"
+    r"|Can't connect to MySQL server on '([\w.-]+)' \((?:\[Errno -[23]\] )?"
+    r"(?:Name or service not known|Temporary failure in name resolution)", re.IGNORECASE)
 
 
 def lookup_host(text: str) -> str:
@@ -1286,6 +1324,51 @@ def lookup_host(text: str) -> str:
         return ""
     host = next(group for group in found.groups() if group is not None)
     return host.rstrip(".").lower()
+
+
+# The resolver's answer that a name does not exist (NXDOMAIN), in the words that carry no host: glibc's
+# gai_strerror for EAI_NONAME, "Name or service not known" (sysdeps/posix/gai_strerror-strs.h), as
+# Python's socket.gaierror "[Errno -2]" prints it; Node's "getaddrinfo ENOTFOUND", the code Node gives
+# EAI_NONAME and EAI_NODATA (lib/internal/errors.js dnsException), or EAI_NONAME itself. Not the
+# resolver's trouble: EAI_AGAIN's "Temporary failure in name resolution" ("[Errno -3]"), Node's
+# "getaddrinfo EAI_AGAIN", Go's "server misbehaving" or a timeout say the resolver did not answer,
+# which a mistyped name does not cause and a rollback does not cure.
+_NO_SUCH_NAME = re.compile(r"Name or service not known|getaddrinfo (?:ENOTFOUND|EAI_NONAME)\b", re.IGNORECASE)
+_RESOLVER_TROUBLE = re.compile(r"Temporary failure in name resolution|EAI_AGAIN|server misbehaving|i/o timeout",
+                               re.IGNORECASE)
+
+
+def says_no_such_name(text: str) -> bool:
+    """Whether a failed lookup's line says the name does not exist (NXDOMAIN) and not that the
+    resolver failed to answer."""
+    return bool(_NO_SUCH_NAME.search(text)) and not _RESOLVER_TROUBLE.search(text)
+
+
+# The Cloud SQL instance a connector's refusal names: the Auth Proxy's and the Go connector's
+# 'connection name = "P:R:I"' (cloud-sql-go-connector errtype genericError.Error: "%v (connection
+# name = %q)", find_string id 1378052810), the Auth Proxy v2's "[P:R:I]" before its words, and the
+# Python connector's Admin API URL, ".../projects/P/instances/I/connectSettings" (client.py
+# _get_metadata, find_string id 482959968), naming no region. A domain-scoped project keeps its
+# "example.com:" part (Cloud SQL connection names, gcp-facts §9).
+_CONNECTION_NAME = r"((?:[a-z0-9.-]+:)?[a-z][a-z0-9-]*):([a-z]+-[a-z]+\d+):([a-z0-9][a-z0-9-]*)"
+_INSTANCE_NAMED = re.compile(rf'connection name = "{_CONNECTION_NAME}"|\[{_CONNECTION_NAME}\]'
+                             r"|/projects/((?:[a-z0-9.-]+:)?[a-z][a-z0-9-]*)/instances/([a-z0-9][a-z0-9-]*)"
+                             r"/connectSettings",
+                             re.IGNORECASE)
+
+
+def instance_named(text: str) -> tuple[str, str, str] | None:
+    """(project, region, instance) a connector's line names, lower case; region "" where the line
+    names none (the Python connector's URL); None when it names no instance."""
+    found = _INSTANCE_NAMED.search(text)
+    if found is None:
+        return None
+    g = [x.lower() if x else "" for x in found.groups()]
+    if found.group(1):
+        return g[0], g[1], g[2]
+    if found.group(4):
+        return g[3], g[4], g[5]
+    return g[6], "", g[7]
 
 
 def without_port(authority: str) -> str:

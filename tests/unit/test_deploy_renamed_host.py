@@ -8,8 +8,9 @@ import pytest
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
-from shared.diagnosis.env_hosts import deploy_brought, value_hosts
-from shared.diagnosis.log_signals import lookup_host
+from shared.diagnosis.env_hosts import (deploy_brought, deploy_swapped_one_name, hosts_with_ports, looked_up_names,
+                                        mentions_name, value_hosts)
+from shared.diagnosis.log_signals import lookup_host, says_no_such_name
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
 
@@ -28,6 +29,19 @@ PGX = (f"failed to connect to `host={TYPO} user=app database=orders`: hostname r
        "169.254.169.254:53: no such host)")
 MYSQL = f"MySQLdb.OperationalError: (2005, \"Unknown MySQL server host '{TYPO}' (-2)\")"
 PASSWORD = "s3cr3t-Pa55w0rd"
+# Failed lookups that name no host: glibc's EAI_NONAME as Python's socket.gaierror prints it at the end
+# of a traceback (asyncpg, aiohttp, urllib3), Node's with no host, and PyMySQL's 2003 around the bare
+# gaierror (its own host in quotes, read by no lookup_host pattern), as SQLAlchemy passes it on.
+TRACEBACK = ('Traceback (most recent call last):\n  File "/usr/local/lib/python3.11/socket.py", line 962, in '
+             "getaddrinfo\n    for res in _socket.getaddrinfo(host, port, family, type, proto, flags):\n" + BARE)
+NODE_BARE = "Error: getaddrinfo ENOTFOUND\n    at GetAddrInfoReqWrap.onlookup [as oncomplete] (node:dns:107:26)"
+PYMYSQL = ("sqlalchemy.exc.OperationalError: (pymysql.err.OperationalError) (2003, \"Can't connect to MySQL server "
+           f"on '{TYPO}' ([Errno -2] Name or service not known)\")")
+JAVA_FRAMES = (f"java.net.UnknownHostException: {TYPO}: Name or service not known\n\tat java.base/java.net.Inet6AddressImpl."
+               "lookupAllHostAddr(Native Method)\n\tat java.base/java.net.InetAddress.getAllByName0(InetAddress.java:1534)")
+AGAIN = "socket.gaierror: [Errno -3] Temporary failure in name resolution"
+CACHE = "cache.internal.example"
+REDIS = f"redis.exceptions.ConnectionError: Error -2 connecting to {CACHE}:6379. Name or service not known."
 
 
 def deployed(old_env: tuple[str, ...], new_env: tuple[str, ...], text: str = NODE) -> Evidence:
@@ -55,7 +69,7 @@ CASES = {
     "the host in neither revision's env (from a file, a secret)": ((GOOD,), (GOOD,), NODE, ESCALATE),
     "the revision before's env from secrets only (no plain value read)": ((), (TYPO,), NODE, ESCALATE),
     "the new revision's env not read": ((GOOD,), (), NODE, ESCALATE),
-    "the lookups name no host": ((GOOD,), (TYPO,), BARE, ESCALATE),
+    "the lookups name no host: the one name the deploy swapped": ((GOOD,), (TYPO,), BARE, ROLLBACK),
     "the host only a part of a longer name in the revision before": ((f"replica.{TYPO}",), (TYPO,), NODE, ROLLBACK),
     "DB_HOST typo, libpq's own words (psycopg2)": ((GOOD,), (TYPO,), LIBPQ, ROLLBACK),
     "DB_HOST typo, pgx's own words": ((GOOD,), (TYPO,), PGX, ROLLBACK),
@@ -68,6 +82,35 @@ CASES = {
     "libpq's own words, the revision before's env from secrets only": ((), (TYPO,), LIBPQ, ESCALATE),
     "MySQL's 2005, the new revision's env not read": ((GOOD,), (), MYSQL, ESCALATE),
     "MySQL's 2005, the host in neither revision's env": ((GOOD,), (GOOD,), MYSQL, ESCALATE),
+    # Lookups that name no host: tied to the deploy only when it swapped exactly one name to look up.
+    "bare gaierror, DB_HOST retyped beside plain words": ((GOOD, "orders", "debug"), (TYPO, "orders", "debug"),
+                                                          TRACEBACK, ROLLBACK),
+    "bare gaierror, DATABASE_URL's host retyped": ((f"postgresql://app:{PASSWORD}@{GOOD}:5432/orders",),
+                                                   (f"postgresql://app:{PASSWORD}@{TYPO}:5432/orders",), BARE,
+                                                   ROLLBACK),
+    "Node's ENOTFOUND naming no host, DB_HOST retyped": ((GOOD, "production"), (TYPO, "production"), NODE_BARE,
+                                                         ROLLBACK),
+    "PyMySQL's 2003 around a bare gaierror, DB_HOST retyped": ((GOOD,), (TYPO,), PYMYSQL, ROLLBACK),
+    "bare gaierror, an image-only deploy (a record deleted)": ((GOOD, "orders"), (GOOD, "orders"), BARE, ESCALATE),
+    "bare gaierror, a feature flag changed": ((GOOD, "false"), (GOOD, "true"), BARE, ESCALATE),
+    "bare gaierror, DB_NAME changed (a plain word)": ((GOOD, "orders"), (GOOD, "orders_v2"), BARE, ESCALATE),
+    "bare gaierror, REGION changed (a plain word)": ((GOOD, "europe-west1"), (GOOD, "europe-west4"), BARE, ESCALATE),
+    "bare gaierror, a version changed": ((GOOD, "1.4.2"), (GOOD, "1.4.3"), BARE, ESCALATE),
+    "bare gaierror, a config file renamed": ((GOOD, "logging.yaml"), (GOOD, "logging-v2.yaml"), BARE, ESCALATE),
+    "bare gaierror, an IP address changed (never looked up)": ((GOOD, "10.0.0.5"), (GOOD, "10.0.0.6"), BARE,
+                                                               ESCALATE),
+    "bare gaierror, a connection name changed (not DNS)": ((GOOD, "p:europe-west1:orders"),
+                                                           (GOOD, "p:europe-west1:ordres"), BARE, ESCALATE),
+    "bare gaierror, a single-label DB_HOST changed (a plain word)": (("db",), ("dbx",), BARE, ESCALATE),
+    "bare gaierror, two host names changed": ((GOOD, CACHE), (TYPO, "cache2.internal.example"), BARE, ESCALATE),
+    "bare gaierror, a host name added, none replaced": ((GOOD,), (GOOD, CACHE), BARE, ESCALATE),
+    "bare gaierror, the revision before's env not read": ((), (TYPO,), BARE, ESCALATE),
+    "bare EAI_AGAIN (the resolver did not answer), DB_HOST retyped": ((GOOD,), (TYPO,), AGAIN, ESCALATE),
+    "redis-py's lookup of a name both hold, DB_HOST retyped": ((GOOD, CACHE), (TYPO, CACHE), REDIS, ESCALATE),
+    "redis-py's lookup of a name from a secret, DB_HOST retyped": ((GOOD,), (TYPO,), REDIS, ESCALATE),
+    # A plain word is a host when a lookup names exactly it.
+    "Node names the single-label host the deploy retyped": (("db",), ("dbx",), "Error: getaddrinfo ENOTFOUND dbx",
+                                                            ROLLBACK),
 }
 
 
@@ -89,6 +132,15 @@ def test_the_evidence_names_the_host_never_an_env_value(text):
     assert PASSWORD not in repr(bundle) and PASSWORD not in bundle.model_dump_json()
 
 
+def test_a_swapped_name_is_never_shown():
+    bundle = deployed((f"postgresql://app:{PASSWORD}@{GOOD}:5432/orders",),
+                      (f"postgresql://app:{PASSWORD}@{TYPO}:5432/orders",), TRACEBACK).bundle()
+    result = diagnose(bundle, S)
+    said = result.model_dump_json()
+    assert result.signature == Signature.BAD_REVISION and "name no host" in said
+    assert PASSWORD not in said and TYPO not in said and GOOD not in said
+
+
 LINES = {
     NODE: TYPO, GO: TYPO, JAVA: TYPO, BARE: "",
     "getaddrinfo EAI_AGAIN Orders-DB.example.": "orders-db.example",
@@ -98,6 +150,9 @@ LINES = {
     "DNS resolution failed for pubsub.googleapis.com:443: C-ares status is not ARES_SUCCESS": "pubsub.googleapis.com",
     LIBPQ: TYPO, PGX: TYPO, MYSQL: TYPO,
     "ERROR 2005 (HY000): Unknown MySQL server host 'Orders-DB.example' (-3)": "orders-db.example",
+    PYMYSQL: TYPO, TRACEBACK: "", NODE_BARE: "", AGAIN: "",
+    "(2003, \"Can't connect to MySQL server on 'db.example' (Name or service not known)\")": "db.example",
+    "pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on '10.0.0.5' (timed out)\")": "",
 }
 
 
@@ -130,3 +185,65 @@ def test_the_hosts_an_env_value_names(value, hosts):
 ])
 def test_deploy_brought(hosts, new, before, brought):
     assert deploy_brought(hosts, new, before) is brought
+
+
+# What a value gives a resolver to look up, read from its shape: a dotted name, a URL's or DSN's
+# host; never a plain word, an address, a socket path, a connection name, a version or a file name.
+NAMES = {
+    "db.example": {"db.example"}, "DB.Example.:5432": {"db.example"},
+    "postgresql://u:p@db:5432/app": {"db"},                       # a single label, a host by its place
+    "jdbc:mysql://h1.example:3306,h2.example/app": {"h1.example", "h2.example"},
+    "host=db.example port=5432": {"db.example"}, "u:p@tcp(db.example:3306)/app": {"db.example"},
+    "https://key@o1.ingest.sentry.io/42": {"o1.ingest.sentry.io"},
+    "orders": set(), "debug": set(), "europe-west1": set(), "true": set(), "db": set(),
+    "10.20.0.3": set(), "10.20.0.3:5432": set(), "postgresql://u@[2001:db8::1]:5432/app": set(),
+    "proj:europe-west1:orders": set(), "example.com:proj:europe-west1:orders": set(),
+    "/cloudsql/proj:europe-west1:orders": set(), "host=/cloudsql/proj:europe-west1:orders dbname=app": set(),
+    "postgresql://u:p@/app?host=/cloudsql/proj:europe-west1:orders": set(),
+    "1.4.2": set(), "v2.0.1": set(), "logging.yaml": set(), "app.properties": set(), "a b.example": set(),
+}
+
+
+@pytest.mark.parametrize("value, names", NAMES.items())
+def test_the_names_a_value_gives_a_resolver(value, names):
+    assert looked_up_names(value) == names
+
+
+@pytest.mark.parametrize("new, before, swapped", [
+    ((TYPO, "orders"), (GOOD, "orders"), TYPO),
+    ((f"postgresql://u:p@{TYPO}/app",), (f"postgresql://u:p@{GOOD}/app",), TYPO),
+    ((GOOD, "true"), (GOOD, "false"), ""),                            # a feature flag
+    ((GOOD,), (GOOD,), ""),                                           # image only
+    ((TYPO, "cache2.example"), (GOOD, "cache.example"), ""),          # two names swapped
+    ((GOOD, "cache.example"), (GOOD,), ""),                           # one added, none dropped
+    ((TYPO,), (GOOD, "cache.example"), ""),                           # one swapped, one dropped
+    ((TYPO,), (), ""), ((), (GOOD,), ""),                             # env not read
+])
+def test_deploy_swapped_one_name(new, before, swapped):
+    assert deploy_swapped_one_name(new, before) == swapped
+
+
+@pytest.mark.parametrize("text, says", [
+    (BARE, True), (NODE_BARE, True), ("getaddrinfo EAI_NONAME", True), (PYMYSQL, True),
+    (AGAIN, False), ("Error: getaddrinfo EAI_AGAIN", False),
+    ("lookup db.example on 169.254.169.254:53: server misbehaving", False),
+])
+def test_says_no_such_name(text, says):
+    assert says_no_such_name(text) is says
+
+
+@pytest.mark.parametrize("text, mentions", [
+    (REDIS, True), (f"could not reach {CACHE}.", True), (BARE, False),
+    (f"x {CACHE}.org y", False), (f"x sub-{CACHE} y", False), (f"x sub.{CACHE} y", False),
+])
+def test_mentions_name(text, mentions):
+    assert mentions_name(text, (CACHE, "orders")) is mentions
+
+
+@pytest.mark.parametrize("text, hosts", [
+    (REDIS, {CACHE}), ("Cannot connect to host API.Example.:443 ssl:default", {"api.example"}),
+    (JAVA_FRAMES, set()), (NODE_BARE, set()), (TRACEBACK, set()), ("dial tcp 10.0.0.5:5432: i/o timeout", set()),
+    ("listening on 0.0.0.0:8080", set()), ("at main.go:42", set()),
+])
+def test_hosts_with_ports(text, hosts):
+    assert hosts_with_ports(text) == hosts

@@ -55,7 +55,7 @@ PLATFORM = [
 # One row per pattern alternative of every signal, from the examples the table carries.
 # A database's own refusal (DbErrorText.refusal) is also DB_REFUSED: it answered, so the path works.
 # A driver's own words for a name its resolver does not know are a failed lookup too.
-_DRIVER_LOOKUPS = {"pgx (Go) host name not found", "libpq host name not found"}
+_DRIVER_LOOKUPS = {"pgx (Go) host name not found", "libpq host name not found", "PyMySQL host name not found"}
 DATABASE = [(t.example, ({DB, REFUSED} if t.refusal else {DB}) | ({DNS} if t.stack in _DRIVER_LOOKUPS else set()))
             for t in DB_ERROR_TEXTS] + [
     # A wait for the application's own pool is neither an error of reaching the database nor a refusal.

@@ -181,7 +181,7 @@ from shared.diagnosis.log_signals import _PATTERNS, DB_ERROR_TEXTS, POOL_WAIT_TE
 _DOCS = _Path(__file__).resolve().parents[2] / "docs" / "signatures.md"
 
 
-_DRIVER_LOOKUPS = {"pgx (Go) host name not found", "libpq host name not found"}
+_DRIVER_LOOKUPS = {"pgx (Go) host name not found", "libpq host name not found", "PyMySQL host name not found"}
 
 
 @pytest.mark.parametrize("text", DB_ERROR_TEXTS, ids=lambda t: f"{t.stack}: {t.example[:40]}")

@@ -10,8 +10,9 @@ from shared.diagnosis.facts import Facts, Requests, Window, hms, path_changed
 from shared.diagnosis.evidence import LogRecord, Revision
 from shared.diagnosis.log_signals import LogSignal, Refusal, pattern_of, refusal_of
 from shared.diagnosis.rules.base import Citation, duration, pct
-from shared.diagnosis.rules.deploy_changes import (DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES, cite_hosts_brought,
-                                                  settings_changed)
+from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES,
+                                                  cite_hosts_brought, cite_instance_brought, settings_changed)
+from shared.diagnosis.rules.refusals import refusals
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -54,6 +55,7 @@ def evaluate(facts: Facts) -> Finding:
     unresolved = _names_unresolved_on_the_same_path(facts, c, suspect)
     if unresolved:
         return c.doubt(unresolved, NAMES_UNRESOLVED)
+    _cite_instance_the_deploy_named(facts, c, suspect)
     good, steps, why_none = _known_good(facts, c, suspect)
     counts = facts.requests(facts.since_deploy(suspect), suspect.short_name)
     confidence = 0.9 if counts.total >= 3 * s.min_requests else 0.75
@@ -408,6 +410,22 @@ def _deploy_named_the_hosts(c: Citation, lookups: list[LogRecord], suspect: Revi
     log lines printed them), never an env value."""
     return bool(cite_hosts_brought(c, lookups, suspect, previous,
                                    "a host the failed lookups name, set only by the deploy", True))
+
+
+def _cite_instance_the_deploy_named(facts: Facts, c: Citation, suspect: Revision) -> None:
+    """Cite the Cloud SQL instance the Admin API's refusals name (ADMIN_API_REFUSALS: it does not
+    exist, or the caller may not reach it) when the deploy brought it (deploy_changes.
+    cite_instance_brought: a connection name only the new revision gives, a typo in
+    INSTANCE_CONNECTION_NAME): database_unreachable leaves those refusals to this rule, and the person
+    reading the rollback sees why. Nothing when any refusal is another kind or another revision's."""
+    refused = refusals(facts)
+    deploy = facts.recent_deploy()
+    if not refused or not refused.keys() <= ADMIN_API_REFUSALS or deploy is None or deploy[0].name != suspect.name:
+        return
+    entries = [e for es in refused.values() for e in es]
+    if all(e.resource_labels.get("revision_name") == suspect.short_name for e in entries):
+        cite_instance_brought(c, entries, suspect, deploy[1],
+                              "an instance the Admin API refuses, asked for only by the new revision", True)
 
 
 def _served_beside(facts: Facts, suspect: Revision) -> bool:

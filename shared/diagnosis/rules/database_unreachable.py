@@ -11,7 +11,7 @@ from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_signs import dials_around_connector, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
-from shared.diagnosis.rules.deploy_changes import cite_hosts_brought
+from shared.diagnosis.rules.deploy_changes import ADMIN_API_REFUSALS, cite_hosts_brought, cite_instance_brought
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
 
@@ -74,7 +74,7 @@ def evaluate(facts: Facts) -> Finding:
                    "answers that depend on the path (a host name unresolved, a source host not admitted) only from a "
                    "new revision that reaches its VPC another way", False)
             return c.no(unresolved)
-        renamed = _deploy_named_the_host(facts, c, refused)
+        renamed = _deploy_named_the_host(facts, c, refused) or _deploy_named_the_instance(facts, c, refused)
         if renamed:
             return c.no(renamed)
         busier = _busier_instances(facts, refused)
@@ -428,6 +428,36 @@ def _deploy_named_the_host(facts: Facts, c: Citation, refused: dict[str, list[Lo
         return ""
     return (f"the database's host name {named} does not resolve only from {suspect.short_name}, whose env names it "
             f"and {previous.short_name}'s does not: the deploy brought the name, so the answers are the new "
+            "revision's own (bad_revision)")
+
+
+def _deploy_named_the_instance(facts: Facts, c: Citation, refused: dict[str, list[LogRecord]]) -> str:
+    """Why the Admin API's refusals of a connection name are the new revision's own, or "": every
+    refusal is one (ADMIN_API_REFUSALS: the Auth Proxy's and Go connector's "Error 404: The Cloud SQL
+    instance does not exist., instanceDoesNotExist", the Python connector's "404, message='The Cloud
+    SQL instance does not exist.'", the Java connector's "The Cloud SQL Instance does not exist or your
+    account is not authorized", the Admin API's other 403s), every one came from the newest serving
+    revision, deployed within deploy_window_seconds, and each names an instance that revision's
+    connection names hold and the Ready revision before's do not (deploy_changes.cite_instance_brought).
+    An instance deleted, or a role removed, fails the name the revision before gives too (this says
+    nothing, and the database side competes); a connection name only the deploy holds (a typo in
+    INSTANCE_CONNECTION_NAME) is cured by sending traffic back (bad_revision)."""
+    if not refused.keys() <= ADMIN_API_REFUSALS:
+        return ""
+    deploy = facts.recent_deploy()
+    if deploy is None:
+        return ""
+    suspect, previous, _ = deploy
+    entries = [e for es in refused.values() for e in es]
+    if any(e.resource_labels.get("revision_name") != suspect.short_name for e in entries):
+        return ""
+    named = cite_instance_brought(c, entries, suspect, previous,
+                                  "an instance the Admin API refuses, asked for by the revision before as much as by "
+                                  "the new one", False)
+    if not named:
+        return ""
+    return (f"the Cloud SQL Admin API refuses instance {named} only to {suspect.short_name}, whose connection names "
+            f"hold it and {previous.short_name}'s do not: the deploy brought the name, so the refusals are the new "
             "revision's own (bad_revision)")
 
 

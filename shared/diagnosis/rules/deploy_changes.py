@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from shared.diagnosis.env_hosts import deploy_brought
+from shared.diagnosis.env_hosts import (connection_names, deploy_brought, deploy_brought_instance,
+                                        deploy_swapped_one_name, hosts_with_ports, mentions_name)
 from shared.diagnosis.evidence import LogRecord, Revision
 from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS
-from shared.diagnosis.log_signals import lookup_host
+from shared.diagnosis.log_signals import Refusal, instance_named, lookup_host, says_no_such_name
 from shared.diagnosis.rules.base import Citation
 
 
@@ -57,12 +58,78 @@ def cite_hosts_brought(c: Citation, lookups: Iterable[LogRecord], new: Revision,
     """The hosts the failed lookups name ("a, b"), cited with `threshold` and `passed` as the calling rule
     reads them, when the deploy brought every one: each named by a plain env value of `new` and by none of
     `before`, whose plain env was read (env_hosts.deploy_brought; Cloud Run Admin v2
-    Revision.containers[].env[].value, k8s_min.proto EnvVar); or "" (nothing cited). The evidence names
-    the hosts, which the log lines printed, never an env value."""
+    Revision.containers[].env[].value, k8s_min.proto EnvVar); or, when some lines name no host,
+    _cite_swapped_name's words; or "" (nothing cited). The evidence names the hosts, which the log
+    lines printed, never an env value."""
+    lookups = list(lookups)
     hosts = {lookup_host(e.text) for e in lookups}
+    if "" in hosts:
+        return _cite_swapped_name(c, lookups, new, before, threshold, passed)
     if not deploy_brought(hosts, new.env_values, before.env_values):
         return ""
     named = ", ".join(sorted(hosts))
     c.cite("api", f"run.revisions.get {new.short_name}, {before.short_name}: containers[].env[]",
            f"{new.short_name}'s env names host {named}; {before.short_name}'s does not", threshold, passed)
     return named
+
+
+# What a summary calls the name when the lines name none: the value is an env value, never shown.
+SWAPPED_NAME = "the one host name the deploy's env put in place of another (its value not shown)"
+
+
+def _cite_swapped_name(c: Citation, lookups: list[LogRecord], new: Revision, before: Revision,
+                       threshold: str, passed: bool) -> str:
+    """SWAPPED_NAME, cited, when failed lookups that name no host (Python's bare "socket.gaierror:
+    [Errno -2] Name or service not known", Node's bare "getaddrinfo ENOTFOUND") are still the
+    deploy's: the deploy swapped exactly one name to look up in its plain env for another
+    (env_hosts.deploy_swapped_one_name: every other name both revisions give is the same, so a
+    record deleted under one of those would fail a name the revision before gives too), every
+    hostless line says the name does not exist (log_signals.says_no_such_name; a resolver that does
+    not answer is no typo's doing), none quotes a name the revision before's env gives
+    (env_hosts.mentions_name) nor another name with a port after it (env_hosts.hosts_with_ports:
+    redis-py's "Error -2 connecting to H:6379." for a cache whose URL is a secret), and any line that
+    names a host names that one. Otherwise "": the
+    lines may be of a name held in a secret, a file or the image, and the deploy keeps competing.
+    The evidence counts names and lines; it quotes no env value."""
+    swapped = deploy_swapped_one_name(new.env_values, before.env_values)
+    hostless = [e for e in lookups if not lookup_host(e.text)]
+    named = {lookup_host(e.text) for e in lookups} - {""}
+    if (not swapped or not named <= {swapped} or not all(says_no_such_name(e.text) for e in hostless)
+            or any(mentions_name(e.text, before.env_values) or hosts_with_ports(e.text) - {swapped}
+                   for e in hostless)):
+        return ""
+    c.cite("api", f"run.revisions.get {new.short_name}, {before.short_name}: containers[].env[]",
+           f"{len(hostless)} failed lookups on {new.short_name} name no host and say it does not exist; its plain "
+           f"env gives one host name {before.short_name}'s does not, in place of one it dropped, every other the "
+           "same; no line quotes a name of " + before.short_name + "'s env", threshold, passed)
+    return SWAPPED_NAME
+
+
+# The Cloud SQL Admin API's refusals of a connection name, as the connectors and the Auth Proxy pass
+# them on: its 404 (the instance does not exist) and its 403 (the caller is not authorized; the Java
+# connector: "This error occurs if the instance doesn't exist or the account isn't authorized",
+# cloud-sql-jdbc-socket-factory, find_string id 36911904657). Under either reading, a connection
+# name only the new revision gives is cured by sending traffic back to the one whose name served.
+ADMIN_API_REFUSALS = frozenset({Refusal.NO_SUCH_INSTANCE, Refusal.NOT_AUTHORIZED})
+
+
+def cite_instance_brought(c: Citation, refusals: Iterable[LogRecord], new: Revision, before: Revision,
+                          threshold: str, passed: bool) -> str:
+    """The Cloud SQL instances the Admin API's refusals (ADMIN_API_REFUSALS) name ("p:r:i"), cited with
+    `threshold` and `passed`, when the deploy brought every one: each refusal names an instance
+    (log_signals.instance_named), which a connection name of `new` names (a plain env value, whole or
+    in a "/cloudsql/" path, or its Cloud SQL volume, Revision.volumes[].cloud_sql_instance.instances,
+    revision.proto) and none of `before`'s, which holds one of its own (env_hosts.deploy_brought_instance);
+    or "" (nothing cited). A connection name mistyped in the new revision (INSTANCE_CONNECTION_NAME) is
+    refused by the Admin API on it alone, and the revision before asks for the instance that served. The
+    evidence names the instance as the log lines printed it, never an env value."""
+    named = {instance_named(e.text) for e in refusals}
+    new_names = connection_names((*new.env_values, *new.cloudsql_instances))
+    before_names = connection_names((*before.env_values, *before.cloudsql_instances))
+    if None in named or not named or not all(deploy_brought_instance(n, new_names, before_names) for n in named):
+        return ""
+    shown = ", ".join(sorted(":".join(n) if n[1] else f"projects/{n[0]}/instances/{n[2]}" for n in named))
+    c.cite("api", f"run.revisions.get {new.short_name}, {before.short_name}: containers[].env[], volumes[]",
+           f"{new.short_name} names Cloud SQL instance {shown}, which the Admin API refuses; {before.short_name} "
+           "does not", threshold, passed)
+    return shown
