@@ -1939,6 +1939,17 @@ def stdout_needles() -> tuple[str, ...]:
     return tuple(sorted(kept))
 
 
+@lru_cache(maxsize=1)
+def _needle_search() -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(needle) for needle in stdout_needles()), re.IGNORECASE)
+
+
+def holds_a_needle(text: str) -> bool:
+    """Whether `text` holds one of stdout_needles, letter case ignored: the test the service log
+    query's global restriction makes of each field of an entry (a substring, without case)."""
+    return _needle_search().search(text) is not None
+
+
 def needle_restriction(needles: Iterable[str]) -> str:
     """One global restriction finding any of `needles` in any field of an entry: each quoted (a quote
     or a backslash escaped), ORed, parenthesised ("Boolean expressions as global restrictions ...

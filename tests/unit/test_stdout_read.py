@@ -169,6 +169,18 @@ def test_a_failed_name_lookup_is_asked_for_on_stdout_at_any_severity(text):
         assert read(entry), form
 
 
+@pytest.mark.parametrize("row", DB_ERROR_TEXTS + POOL_WAIT_TEXTS, ids=lambda r: r.stack)
+def test_an_error_in_an_applications_own_key_is_read_and_classified(row):
+    """An application's own key (`dbError`, `cause`) at info: asked for by the global restriction, and
+    read into the entry's text by the adapter, classified as the message alone is."""
+    expected = classify(row.example)
+    for form, (text, payload) in written(row.example).items():
+        if form.startswith("app's own key"):
+            entry = stored(text=text, payload=payload)
+            assert read(entry), form
+            assert classify(record_from_entry(entry).text) >= expected, form
+
+
 def test_the_filter_asks_for_every_pattern_of_the_signals_it_serves():
     """Each alternative of each pattern has its needle: a line the pattern matches holds it."""
     lowered = [n.lower() for n in stdout_needles()]
@@ -240,9 +252,17 @@ def test_the_service_log_query_leaves_room_for_an_alerts_filter():
       "error.message": PG_REFUSAL, "error.stack_trace": f"java.sql.SQLException: {PG_REFUSAL}\n\tat x"},
      f"Request failed\n{PG_REFUSAL}\njava.sql.SQLException: {PG_REFUSAL}\n\tat x", "ERROR"),
     ({"log.level": "warn", "message": "x"}, "x", "WARNING"),
+    # An application's own keys: read when they hold a text the service log query asks for, in key order.
+    ({"level": "info", "msg": "query failed", "route": "/cart", "dbError": f"error: {PG_REFUSAL}"},
+     f"query failed\nerror: {PG_REFUSAL}", "INFO"),
+    ({"levelname": "INFO", "message": "retrying", "host": "10.40.0.3", "cause": PGX_DIAL, "attempt": 2},
+     f"retrying\n{PGX_DIAL}", "INFO"),
+    ({"level": "info", "msg": "served", "path": "/v1/connect", "dbState": "connection pool ready", "ms": 12},
+     "served", "INFO"),
 ], ids=["pino error", "pino warn", "zap error key", "slog err key", ".NET", "detail not repeated", "slog ERROR+2",
         "pino custom level", "number, no msg", "unknown word", "pino err object", "CLEF @x and @l", "CLEF @m first",
-        "python-json-logger", "CLEF verbose", "object without text", "ECS flattened error", "ECS log.level"])
+        "python-json-logger", "CLEF verbose", "object without text", "ECS flattened error", "ECS log.level",
+        "own key dbError", "own key cause", "own keys without a signal's text"])
 def test_the_adapter_reads_the_loggers_own_text_and_level(payload, text, severity):
     record = record_from_entry(stored(payload=payload))
     assert (record.text, record.severity) == (text, severity)
