@@ -34,7 +34,8 @@ def reference(raw) -> LogRecord:
         text = raw.text_payload
     elif payload == "json_payload":
         fields = MessageToDict(raw.json_payload)
-        own = [v for k, v in sorted(fields.items()) if k not in PAYLOAD_KEYS and isinstance(v, str) and holds_a_needle(v)]
+        own = [v for k, v in sorted(fields.items())
+               if k not in PAYLOAD_KEYS and isinstance(v, str) and holds_a_needle(v)]
         text = payload_text(fields.get, own)
     else:
         text = audit.method_name if audit is not None else ""

@@ -259,10 +259,13 @@ def test_the_service_log_query_leaves_room_for_an_alerts_filter():
      f"retrying\n{PGX_DIAL}", "INFO"),
     ({"level": "info", "msg": "served", "path": "/v1/connect", "dbState": "connection pool ready", "ms": 12},
      "served", "INFO"),
+    # Letter case and non-ASCII text around the needle: the payload's bytes are searched without ASCII case.
+    ({"level": "info", "msg": "requête échouée", "dbError": "FATAL: SORRY, TOO MANY CLIENTS ALREADY (réessai 2)"},
+     "requête échouée\nFATAL: SORRY, TOO MANY CLIENTS ALREADY (réessai 2)", "INFO"),
 ], ids=["pino error", "pino warn", "zap error key", "slog err key", ".NET", "detail not repeated", "slog ERROR+2",
         "pino custom level", "number, no msg", "unknown word", "pino err object", "CLEF @x and @l", "CLEF @m first",
         "python-json-logger", "CLEF verbose", "object without text", "ECS flattened error", "ECS log.level",
-        "own key dbError", "own key cause", "own keys without a signal's text"])
+        "own key dbError", "own key cause", "own keys without a signal's text", "own key, upper case, non-ASCII"])
 def test_the_adapter_reads_the_loggers_own_text_and_level(payload, text, severity):
     record = record_from_entry(stored(payload=payload))
     assert (record.text, record.severity) == (text, severity)
