@@ -41,7 +41,8 @@ import operator
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from itertools import chain
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import quote, unquote
 
 import grpc
@@ -254,7 +255,7 @@ def _audit_values(audit: Any) -> dict[tuple[str, ...], str]:
 # query      := and_expr
 # and_expr   := or_expr { ["AND"] or_expr }        (juxtaposition and newlines are AND)
 # or_expr    := unary { "OR" unary }
-# unary      := "NOT" unary | "(" and_expr ")" | "log_id" "(" string ")" | comparison
+# unary      := "NOT" unary | "(" and_expr ")" | "log_id" "(" string ")" | string | comparison
 # comparison := field op values
 # values     := value | "(" value { ("OR" | "AND" | juxtaposition) value } ")"
 #
@@ -355,6 +356,42 @@ class _Any:
 
     def mentions_timestamp(self) -> bool:
         return any(p.mentions_timestamp() for p in self.parts)
+
+
+@dataclass(frozen=True)
+class _Global:
+    """A quoted value standing alone, a global restriction: "Logging uses the has (:) operator to
+    determine if any field in a log entry, or if its payload, contains the global restriction"
+    (Logging query language page, "Global restrictions"; "they are all substring searches", "Finding
+    log entries quickly"). So a substring of any string field, letter case ignored as `:` ignores it:
+    the entry's own string fields the stand-in keeps (logName, resource, labels, textPayload, ...) and
+    every string in its jsonPayload, at any depth, list members included. How deep Logging reaches into
+    a payload, and whether it searches a number's digits, are not documented (UNCONFIRMED): the
+    stand-in reaches every depth and searches strings only, the has operator being "applicable to
+    string and bytes". An unquoted bare word (also a global restriction to Logging) stays refused: the
+    product always quotes, and a lower-case `and` read as a search term hides a mistake."""
+
+    text: str
+
+    def matches(self, stored: _Stored) -> bool:
+        needle = self.text.casefold()
+        fields = (v for v in stored.values.values() if isinstance(v, str))
+        return any(needle in value.casefold() for value in chain(fields, _strings(stored.json)))
+
+    def mentions_timestamp(self) -> bool:
+        return False
+
+
+def _strings(node: Any) -> Iterator[str]:
+    """Every string in a JSON value, at any depth."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
 
 
 @dataclass(frozen=True)
@@ -465,9 +502,11 @@ class _Parser:
             raise self._error(f"function {name}(...) is not supported by the stand-in")
         self._skip_space()
         op = next((o for o in _OPERATORS if self.text.startswith(o, self.pos)), None)
+        if op is None and self.text[start] == '"' and len(path) == 1:
+            return _Global(path[0])
         if op is None:
-            raise self._error(f"bare term {name!r} (a global search) is not supported by the stand-in; "
-                              "write FIELD OPERATOR VALUE (logical operators must be uppercase)")
+            raise self._error(f"bare term {name!r} (an unquoted global search) is not supported by the stand-in; "
+                              "quote it, or write FIELD OPERATOR VALUE (logical operators must be uppercase)")
         kind = _field_kind(path, name)
         self.pos += len(op)
         self._skip_space()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import operator
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from itertools import repeat
+from itertools import chain, repeat
 from typing import Any, Iterable, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -447,11 +447,14 @@ LEVEL_WORDS = {"trace": "DEBUG", "verbose": "DEBUG", "debug": "DEBUG", "info": "
                 "fatal": "CRITICAL", "critical": "CRITICAL"}
 
 
-def payload_text(get: Any) -> str:
+def payload_text(get: Any, own: Iterable[str] = ()) -> str:
     """The text of a JSON payload, `get(key)` giving each top-level key's value (None when absent): a
-    string or a number as itself, an object as a mapping with `.get` or as a getter like `get`."""
+    string or a number as itself, an object as a mapping with `.get` or as a getter like `get`.
+    `own`: strings of the payload's other top-level keys the caller chose to read, after the rest (an
+    application's own error key, `dbError`, `cause`: the adapter reads those holding a text the service
+    log query asks for, docs/signatures.md "How a line reaches the diagnosis")."""
     text = next((v for v in map(get, TEXT_KEYS) if isinstance(v, str) and v), "")
-    for detail in _details(get):
+    for detail in chain(_details(get), own):
         if detail and detail not in text:
             text = f"{text}\n{detail}" if text else detail
     return text

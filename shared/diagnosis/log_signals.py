@@ -485,9 +485,16 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "(provider: TCP Provider, error: 40 - Could not open a connection to SQL Server)",
                 "SqlClient's SNI connection error, as Microsoft's \"Troubleshoot connecting to the SQL Server Database "
                 "Engine\" quotes it (find_string ids 18638825908, 70778323138); UNCONFIRMED in a Cloud SQL thread"),
-    DbErrorText("Node: net (the Node connector's TLS dial to 3307, pg, mysql2)", rf"connect (?:ETIMEDOUT|ECONNREFUSED) [\d.]+:{_DB_PORT}",
+    # One row a code: as alternatives of one pattern their common start would be its anchor, "connect
+    # e", a word cut short (stdout_needles).
+    DbErrorText("Node: net (the Node connector's TLS dial to 3307, pg, mysql2)",
+                rf"connect ECONNREFUSED [\d.]+:{_DB_PORT}",
                 "Error: connect ECONNREFUSED 127.0.0.1:5432", "GoogleCloudPlatform/nodejs-docs-samples issue #523; "
                 "nodejs-getting-started issue #104"),
+    DbErrorText("Node: net dial timeout (the Node connector, pg, mysql2)", rf"connect ETIMEDOUT [\d.]+:{_DB_PORT}",
+                "Error: connect ETIMEDOUT 10.20.0.3:5432",
+                "Node's net errors (lib/internal/errors.js exceptionWithHostPort: "
+                "`${syscall} ${code} ${address}:${port}`, find_string id 14579320); the same sources as the row above"),
     DbErrorText("Cloud Run's Cloud SQL connection (the /cloudsql volume)",
                 r"connection to Cloud SQL instance at [\d.]+:3307 failed",
                 "Cloud SQL connection failed. Please see https://cloud.google.com/sql/docs/mysql/connect-run for "
@@ -555,10 +562,11 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # .CreateSessionAsync: throw new MySqlException(MySqlErrorCode.UnableToConnectToHost, "Connect Timeout
     # expired.")). Not its pool's form, " All pooled connections are in use." added when the pool was
     # empty: a wait for the application's own pool (POOL_WAIT_TEXTS). Nothing answered. The words
-    # after "Connect Timeout e" are a lookahead, in both rows, so that Logging is asked for "connect
-    # timeout e" once, for them and undici's "Connect Timeout Error" (stdout_needles keeps the shorter).
+    # after "Connect Timeout expired" are a lookahead, in both rows, so that Logging is asked for
+    # "connect timeout expired" once, for both (stdout_needles keeps one of two equal needles); each
+    # code in its own alternative, so that a needle is a whole word (stdout_needles).
     DbErrorText(".NET: MySqlConnector (connect timeout)",
-                r"MySqlException(?: \(0x[0-9A-Fa-f]+\))?:? Connect Timeout e(?=xpired\.(?! All pooled connections are in use))",
+                r"MySqlException(?: \(0x[0-9A-Fa-f]+\))?:? Connect Timeout expired(?=\.(?! All pooled connections are in use))",
                 "MySqlConnector.MySqlException (0x80004005): Connect Timeout expired.",
                 "mysql-net/MySqlConnector src/MySqlConnector/Core/ServerSession.cs (ConnectAsync, find_string id "
                 "59539185708) and MySqlConnection.cs (CreateSessionAsync, the pool's suffix, id 7364270297); "
@@ -1106,7 +1114,7 @@ POOL_WAIT_TEXTS: tuple[DbErrorText, ...] = (
                 "thread"),
     # MySqlConnector's pool: no session came free within Connect Timeout and the pool was empty (every
     # session checked out): MySqlConnection.CreateSessionAsync adds " All pooled connections are in use."
-    DbErrorText(".NET: MySqlConnector pool", r"Connect Timeout e(?=xpired\. All pooled connections are in use)",
+    DbErrorText(".NET: MySqlConnector pool", r"Connect Timeout expired(?=\. All pooled connections are in use)",
                 "MySqlConnector.MySqlException (0x80004005): Connect Timeout expired. All pooled connections are in "
                 "use.", "mysql-net/MySqlConnector src/MySqlConnector/MySqlConnection.cs (CreateSessionAsync: "
                 "messageSuffix when pool.IsEmpty; find_string id 7364270297)"),
@@ -1214,8 +1222,7 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     # driver's own DNS texts, which say the name is the database's, are DB_ERROR_TEXTS rows): the
     # resolver did not answer in time (EAI_AGAIN) or answered that the name does not exist (NXDOMAIN).
     # Nothing was dialled. They prove no cause on their own (which name, whose resolver), and hold a
-    # connector move back (connector_saturation). Not asked for on stdout below WARNING (STDOUT_SIGNALS):
-    # the log query has no room left for their needles.
+    # connector move back (connector_saturation). Asked for on stdout at any severity (STDOUT_SIGNALS).
     LogSignal.DNS_FAILURE: (
         # glibc's gai_strerror for EAI_AGAIN and EAI_NONAME, as Python's socket.gaierror ("[Errno -3]
         # Temporary failure in name resolution", "[Errno -2] Name or service not known"), libpq, curl,
@@ -1225,11 +1232,18 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         r"Name or service not known",
         # Node's dns.lookup errors: "getaddrinfo EAI_AGAIN host", "getaddrinfo ENOTFOUND host" (Node's
         # dns module docs, "Error codes": dns.TIMEOUT/ENOTFOUND; lib/internal/errors.js dnsException).
-        r"getaddrinfo (?:EAI_AGAIN|ENOTFOUND|EAI_NONAME)\b",
+        # One pattern a code, and one a Go ending below: as alternatives of one pattern their common
+        # start would be its anchor ("getaddrinfo e", "lookup "), a word cut short or a generic word
+        # to ask Logging for (stdout_needles).
+        r"getaddrinfo EAI_AGAIN\b",
+        r"getaddrinfo ENOTFOUND\b",
+        r"getaddrinfo EAI_NONAME\b",
         # Go's net.DNSError.Error(): "lookup NAME on SERVER: no such host" / "server misbehaving" /
         # a timeout (the Go standard library, net/net.go DNSError.Error; errNoSuchHost, errServerMisbehaving).
         # A name with a dot, as a host's is: "lookup table: i/o timeout" is no lookup of a name.
-        r"\blookup [\w-]+\.[\w.-]+(?: on [\w.:\[\]%-]+)?: (?:no such host|server misbehaving|[^\n]*?i/o timeout)",
+        r"\blookup [\w-]+\.[\w.-]+(?: on [\w.:\[\]%-]+)?: no such host",
+        r"\blookup [\w-]+\.[\w.-]+(?: on [\w.:\[\]%-]+)?: server misbehaving",
+        r"\blookup [\w-]+\.[\w.-]+(?: on [\w.:\[\]%-]+)?: [^\n]*?i/o timeout",
         # Java's java.net.UnknownHostException (InetAddress.getAllByName: the host, then the resolver's
         # words where the platform gives them).
         r"java\.net\.UnknownHostException: [\w\[]",
@@ -2018,50 +2032,68 @@ def _rfc3339(at: datetime) -> str:
 # `level`) is DEFAULT too, and the Auth Proxy v2 writes its refusal at its own --max-connections at
 # INFO. Reading every stdout line would let an application's INFO lines crowd the rest out of the
 # newest-first page of max_log_entries; asking Logging for these texts server side grows the read
-# only by the lines that matter to the database's rules and connector_saturation's check 5.
-STDOUT_SIGNALS = (LogSignal.DB_CONNECTION, LogSignal.DB_POOL_WAIT, LogSignal.DB_CANCELLED, LogSignal.UPSTREAM_TIMEOUT)
-# Where an entry's text is searched for the needles server side: textPayload, and the JSON keys most
-# loggers write a line's words or its error's in (evidence.TEXT_KEYS, DETAIL_KEYS: the first three and
-# the first two). A regex clause costs some 2,200 characters of Logging's 20,000, so the keys of
-# rarer loggers, an error object's members and an exception's own key are not searched: their
-# entries are asked for by what they are (stdout_error_filter), and their text read on the client.
-STDOUT_TEXT_FIELDS = ("textPayload", "jsonPayload.message", "jsonPayload.msg", "jsonPayload.Message",
-                      "jsonPayload.error", "jsonPayload.err")
-# The keys that hold an exception's text and nothing else (evidence.DETAIL_KEYS past `error` and
-# `err`): a logger writes them only when it logs an exception. Asked for by presence. ECS's flattened
-# "error.message" and "error.stack_trace" are one key each, sent quoted (`jsonPayload."error.message"`,
-# _json_field): whether Logging also resolves the unquoted path `jsonPayload.error.message` to such a
-# key is not documented (UNCONFIRMED), so the nested object's clause and the quoted key's are both asked.
-EXCEPTION_KEYS = ("@x", "stack_trace", "Exception", "exception", "exc_info", "stack", "error.message",
-                  "error.stack_trace")
-# The characters a needle never holds as themselves: RE2's (and Python's) metacharacters, and the
-# query language's string quote and backslash. Each is sent as `.` (any character but a newline, which
-# no anchor holds), so a needle is plain literals and dots: the same regex in RE2 and in Python's `re`
-# (Logging query language: "=~" takes a regular expression in RE2 syntax; `(?i)` makes it
-# case-insensitive, as the client-side patterns are). No lookaround, class or escape is ever sent:
-# the server returns a superset, and the client-side patterns decide.
-_METACHARACTERS = re.compile(r'[\\.+*?()|\[\]{}^$"]')
-# 22, not 24: with the error-object clauses (stdout_error_filter) and the rows since added, 24-character
-# needles took the query to 15,196 characters at its longest, past the 15,000 that leave a quarter of
-# Logging's 20,000 to a log-match alert's own filter. A shorter start of an anchor is still in every
-# line the anchor is: the server's superset grows a little, the client-side patterns decide. 21, not
-# 22: ECS's dotted keys, PgBouncer's client limit and the .NET and Rust drivers' connect failures took
-# the query to 15,194 characters with 22; 21 brings it to 14,522 (each needle is sent once per text field).
-_NEEDLE_LENGTH = 21
+# only by the lines that matter to the database's rules and connector_saturation's check 5, and the
+# failed name lookups that hold a connector move back (connector_saturation) or show what a deploy
+# broke (bad_revision): a runtime's resolver words printed below WARNING (Python's gaierror in a
+# logging.info, a retry loop's INFO line) are as much a failed lookup as at ERROR.
+STDOUT_SIGNALS = (LogSignal.DB_CONNECTION, LogSignal.DB_POOL_WAIT, LogSignal.DB_CANCELLED, LogSignal.UPSTREAM_TIMEOUT,
+                  LogSignal.DNS_FAILURE)
+# How the needles are asked for: one global restriction, the needles quoted and ORed, instead of a
+# regex clause per text field. The Logging query language page (cloud.google.com/logging/docs/view/
+# logging-query-language) settles the three facts this rests on:
+# - a bare quoted value is a global restriction, matched by substring in any field, without case:
+#   "If the comparison consists of a single value, it is called a global restriction. Logging uses the
+#   has (:) operator to determine if any field in a log entry, or if its payload, contains the global
+#   restriction" ("Global restrictions"); "Don't use a global search. For one reason, they are all
+#   substring searches", and `unicorn` "Finds log entries containing unicorn in any field, in any
+#   letter case" ("Finding log entries quickly", "Searching examples");
+# - the has operator is a substring test without case: "The substring operator (:) is applicable to
+#   string and bytes, and is handled like equality except that the right-hand operand need only equal
+#   some part of the left-hand field", and string comparisons ignore letter case (NFKC_CF normalised;
+#   "Comparison operators");
+# - `=~` takes one field: "Only fields of the string type can be matched with a regular expression"
+#   ("Using regular expressions"); no form applies a regex to several fields or to the whole entry,
+#   which is why the regex form cost a clause (some 2,200 characters) per key searched.
+# Token matching is the SEARCH function's and the console search bar's ("SEARCH performs exact matches
+# and not substring matches"), not a quoted global restriction's. Left open (UNCONFIRMED): how deep
+# "any field ... or its payload" reaches into nested JSON objects and lists, and whether a number's
+# digits are searched. Under any reading every string field of the entry itself (textPayload) and every
+# top-level string of its jsonPayload is searched, the six keys the regex clauses searched among them,
+# so no line they found is lost; a nested error object or an exception's key is still asked for by
+# what it is (stdout_error_filter). As a hedge for a token reading all the same, the length limit never
+# cuts a needle inside a word (_needle_of), patterns whose alternatives shared a start ending inside a
+# word are written one alternative a pattern, and each table row's line holds some needle's words as
+# words (tests/unit/test_stdout_read.py). Under the documented reading none of this matters.
+# The needles are the patterns' own specific texts, never a generic word: in any field of an INFO line
+# they are what an application prints when its database, its pool or an upstream failed, so an
+# application's ordinary INFO lines (a URL, a `timeout` setting, a `connection` key) are not asked for.
+# At least this many characters of each anchor (its whole when shorter), on to the end of the word the
+# cut falls in: a needle's length is paid once, not once per text field as the regex clauses' was.
+STDOUT_NEEDLE_MIN = 30
+_WORD = re.compile(r"\w")
+
+
+def _needle_of(anchor: str) -> str:
+    """The start of `anchor`: STDOUT_NEEDLE_MIN characters, then on to the end of the word they cut."""
+    text = anchor.strip()
+    end = min(STDOUT_NEEDLE_MIN, len(text))
+    while end < len(text) and _WORD.match(text[end - 1]) and _WORD.match(text[end]):
+        end += 1
+    return text[:end].strip()
 
 
 def stdout_needles() -> tuple[str, ...]:
     """For each alternative of each pattern of STDOUT_SIGNALS, the start of its literal anchor (a line
-    the alternative matches contains its anchor, so it contains the start), at most _NEEDLE_LENGTH
-    characters, lower-cased. A needle another needle holds is left out: the shorter finds every line
-    the longer does. So every line a client-side pattern matches is one the server-side filter returns."""
+    the alternative matches contains its anchor, so it contains the start), lower-cased (_needle_of).
+    A needle another needle holds is left out: the shorter finds every line the longer does. So every
+    line a client-side pattern matches is one the server-side filter returns."""
     pieces = set()
     for signal in STDOUT_SIGNALS:
         for pattern in _PATTERNS[signal]:
             for anchor in _anchors(pattern):
-                piece = anchor.strip()[:_NEEDLE_LENGTH].strip()
-                if len(piece) < 5:
-                    raise ValueError(f"{pattern!r}: no literal text of 5 characters to ask Logging for ({anchor!r})")
+                piece = _needle_of(anchor)
+                if len(piece) < 7:
+                    raise ValueError(f"{pattern!r}: no literal text of 7 characters to ask Logging for ({anchor!r})")
                 pieces.add(piece)
     kept: list[str] = []
     for piece in sorted(pieces, key=lambda p: (len(p), p)):
@@ -2070,18 +2102,56 @@ def stdout_needles() -> tuple[str, ...]:
     return tuple(sorted(kept))
 
 
-def needle_regex(needles: Iterable[str]) -> str:
-    """One case-insensitive RE2 regex finding any of `needles`: literals, `.` for a metacharacter, and `|`."""
-    return "(?i)" + "|".join(_METACHARACTERS.sub(".", needle) for needle in needles)
+@lru_cache(maxsize=1)
+def _needle_search() -> ahocorasick_rs.AhoCorasick:
+    """The lower-cased needles in one automaton (ahocorasick_rs, as for the anchors below): one pass
+    over a text whatever their number. A `re` alternation of them under IGNORECASE took up to 80 us a
+    short string, on every string key of every JSON entry."""
+    return ahocorasick_rs.AhoCorasick(list(stdout_needles()), matchkind=ahocorasick_rs.MatchKind.Standard)
+
+
+def holds_a_needle(text: str) -> bool:
+    """Whether `text` holds one of stdout_needles, letter case ignored: the test the service log
+    query's global restriction makes of each field of an entry (a substring, without case)."""
+    return bool(_needle_search().find_matches_as_indexes(text.lower()))
+
+
+@lru_cache(maxsize=1)
+def _needle_bytes_search() -> ahocorasick_rs.BytesAhoCorasick:
+    return ahocorasick_rs.BytesAhoCorasick([needle.encode("ascii") for needle in stdout_needles()],
+                                           matchkind=ahocorasick_rs.MatchKind.Standard)
+
+
+def bytes_hold_a_needle(data: bytes) -> bool:
+    """Whether UTF-8 `data` (a whole payload as its bytes) holds one of stdout_needles, ASCII letter
+    case ignored (the needles are ASCII): False proves that no string in it holds one, so a reader
+    may skip its strings one by one."""
+    return bool(_needle_bytes_search().find_matches_as_indexes(data.lower()))
+
+
+def needle_restriction(needles: Iterable[str]) -> str:
+    """One global restriction finding any of `needles` in any field of an entry: each quoted (a quote
+    or a backslash escaped), ORed, parenthesised ("Boolean expressions as global restrictions ...
+    should be parenthesized", Logging query language page, "Troubleshooting")."""
+    return "(" + " OR ".join(quote(needle) for needle in needles) + ")"
 
 
 @lru_cache(maxsize=1)
 def stdout_text_filter() -> str:
-    """The stdout entries whose text holds a needle: one case-insensitive regex of plain literals per
-    field; then the entries that carry an error where no needle is searched (stdout_error_filter).
+    """The stdout entries holding a needle in any field (one global restriction, needle_restriction);
+    then the entries that carry an error in a nested object or an exception's key (stdout_error_filter).
     Built once: the patterns are fixed, and every diagnosis's query holds it."""
-    regex = needle_regex(stdout_needles())
-    return " OR ".join([*(f"{field}=~{quote(regex)}" for field in STDOUT_TEXT_FIELDS), stdout_error_filter()])
+    return " OR ".join([needle_restriction(stdout_needles()), stdout_error_filter()])
+
+
+# The keys that hold an exception's text and nothing else (evidence.DETAIL_KEYS past `error` and
+# `err`): a logger writes them only when it logs an exception. Asked for by presence, at any depth the
+# global restriction reaches or not. ECS's flattened "error.message" and "error.stack_trace" are one key
+# each, sent quoted (`jsonPayload."error.message"`, _json_field): whether Logging also resolves the
+# unquoted path `jsonPayload.error.message` to such a key is not documented (UNCONFIRMED), so the nested
+# object's clause and the quoted key's are both asked.
+EXCEPTION_KEYS = ("@x", "stack_trace", "Exception", "exception", "exc_info", "stack", "error.message",
+                  "error.stack_trace")
 
 
 def _json_field(*keys: str) -> str:

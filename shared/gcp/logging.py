@@ -17,6 +17,7 @@ from urllib.parse import unquote
 
 from shared.errors import PermanentError
 from shared.diagnosis.evidence import PAYLOAD_KEYS, LogRecord, LogResult, decoded, payload_severity, payload_text
+from shared.diagnosis.log_signals import bytes_hold_a_needle, holds_a_needle
 from shared.gcp.endpoints import CallPolicy, call_with_retry, connect, logging_client
 
 MAX_PAGE_SIZE = 1000     # ListLogEntries rejects larger pages
@@ -244,7 +245,7 @@ def _text(raw: Any, payload: str | None, read: Any, audit: Any) -> str:
     if payload == "text_payload":
         return raw.text_payload
     if read is not None:
-        return payload_text(read)
+        return payload_text(read, _own_strings(raw.json_payload))
     return audit.method_name if audit is not None else ""
 
 
@@ -263,6 +264,25 @@ def _payload_keys(fields: Any) -> dict[str, Any]:
     each value as _value gives it. The struct's keys are walked once, in C, by the set intersection:
     asking the map for each of the 18 keys read cost about a fifth more per entry."""
     return {key: _value(fields[key]) for key in PAYLOAD_KEYS.intersection(fields)}
+
+
+def _own_strings(payload: Any) -> tuple[str, ...]:
+    """The strings of a JSON payload's other top-level keys (not PAYLOAD_KEYS) that hold a text the
+    service log query asks for (log_signals.holds_a_needle), in key order: an application's own error
+    key (`dbError`, `cause`), for which that query's global restriction returned the entry. Any other
+    string (a path, a host name, a setting) is left out of the entry's text. Most payloads hold no
+    needle anywhere: their serialised bytes, searched once, say so (a string's UTF-8 bytes stand
+    whole in a Struct's serialisation), and their keys are not walked one by one."""
+    if not bytes_hold_a_needle(payload.SerializeToString()):
+        return ()
+    fields = payload.fields
+    own = []
+    for key in sorted(fields):
+        if key not in PAYLOAD_KEYS:
+            value = fields[key]
+            if value.WhichOneof("kind") == "string_value" and holds_a_needle(value.string_value):
+                own.append(value.string_value)
+    return tuple(own)
 
 
 def _value(value: Any) -> Any:

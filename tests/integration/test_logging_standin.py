@@ -248,6 +248,32 @@ def test_filter_on_error_objects_and_logger_levels(client, logging_standin, filt
     assert ids(client, filter) == expected
 
 
+@pytest.mark.parametrize("filter, expected", [
+    ('"TOO MANY CLIENTS"', ["plain", "own-key", "nested"]),            # any field, without case
+    ('("too many clients" OR "i/o timeout")', ["plain", "own-key", "nested", "list"]),
+    ('"many clients" AND "orders"', ["own-key"]),                     # each restriction on any field
+    ('"backend-00002"', ["plain", "own-key", "nested", "list", "info"]),   # the entry's own fields too
+    ('"30"', []),                                                     # strings only: a number's digits are not searched
+    ('NOT "too many clients"', ["list", "info"]),
+])
+def test_a_quoted_value_alone_is_a_global_restriction(client, logging_standin, filter, expected):
+    """"Logging uses the has (:) operator to determine if any field in a log entry, or if its payload,
+    contains the global restriction" (Logging query language page, "Global restrictions"): a substring
+    of any string field, letter case ignored, in any key of the payload at any depth."""
+    stdout = log_name_for(PROJECT, "run.googleapis.com/stdout")
+    entry = lambda minutes, key, **kw: EntrySeed(stdout, at(minutes), resource_type="cloud_run_revision",
+                                                  resource_labels=BACKEND, insert_id=key, **kw)
+    logging_standin.add_entries([
+        entry(-5, "plain", text="FATAL: sorry, too many clients already"),
+        entry(-4, "own-key", json={"level": "info", "msg": "query failed", "table": "orders",
+                                   "dbError": "sorry, too many clients already"}),
+        entry(-3, "nested", json={"level": 30, "msg": "retrying", "cause": {"detail": {"text": "too many clients"}}}),
+        entry(-2, "list", json={"msg": "retrying", "attempts": ["dial tcp 10.0.0.3:5432: i/o timeout"]}),
+        entry(-1, "info", json={"level": 30, "msg": "request completed", "responseTime": 30}),
+    ])
+    assert ids(client, filter) == expected
+
+
 def test_or_binds_tighter_than_and(client, seeded):
     # Cloud Logging: a AND b OR c == a AND (b OR c), unlike SQL's (a AND b) OR c.
     filter = 'resource.labels.service_name="frontend" AND httpRequest.status=503 OR httpRequest.status=200'
@@ -285,8 +311,7 @@ def test_only_the_named_project(client, logging_standin):
     ("severity:ERROR", "operator ':' on severity"),
     ('httpRequest.status=~"5.."', "operator '=~' on httpRequest.status"),
     ('sample(insertId, 0.1)', "function sample(...)"),
-    ('"timeout"', "bare term '\"timeout\"'"),
-    ("timeout", "bare term 'timeout'"),
+    ("timeout", "bare term 'timeout' (an unquoted global search)"),
     ("severity>=ERROR and httpRequest.status=503", "bare term 'and'"),
     ('-severity=ERROR', "unary '-'"),
     ('resource.type=("a" OR ("b" OR "c"))', "nested list"),

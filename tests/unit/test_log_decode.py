@@ -14,8 +14,9 @@ from google.logging.type import log_severity_pb2
 from google.protobuf import struct_pb2
 from google.protobuf.json_format import MessageToDict
 
-from shared.diagnosis.evidence import (LogRecord, MetricPoint, MetricSeries, decoded, payload_severity,
+from shared.diagnosis.evidence import (PAYLOAD_KEYS, LogRecord, MetricPoint, MetricSeries, decoded, payload_severity,
                                      payload_text)
+from shared.diagnosis.log_signals import holds_a_needle
 from shared.gcp import logging as adapter
 from shared.gcp.logging import AUDIT_LOG_TYPE, log_id_of, record_from_entry
 
@@ -32,7 +33,10 @@ def reference(raw) -> LogRecord:
     if payload == "text_payload":
         text = raw.text_payload
     elif payload == "json_payload":
-        text = payload_text(MessageToDict(raw.json_payload).get)
+        fields = MessageToDict(raw.json_payload)
+        own = [v for k, v in sorted(fields.items())
+               if k not in PAYLOAD_KEYS and isinstance(v, str) and holds_a_needle(v)]
+        text = payload_text(fields.get, own)
     else:
         text = audit.method_name if audit is not None else ""
     try:

@@ -11,7 +11,8 @@ import pytest
 
 from sandbox.standins.logging import EntrySeed, _flatten, entry_from_seed, log_name_for, parse_filter
 from shared.diagnosis.log_signals import (DB_ERROR_TEXTS, MAX_FILTER_CHARS, POOL_WAIT_TEXTS, STDOUT_SIGNALS,
-                                          LogSignal, app_log_filter, classify, needle_regex, stdout_needles)
+                                          LogSignal, app_log_filter, classify, needle_restriction, stdout_needles,
+                                          stdout_text_filter)
 from shared.gcp.logging import record_from_entry
 
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)
@@ -46,6 +47,11 @@ def written(text: str) -> dict[str, tuple[str | None, dict | None]]:
         ".NET JSON console (Message, LogLevel)": (None, {"EventId": 0, "LogLevel": "Error", "Category": "Orders",
                                                          "Message": text}),
         "Google style (severity, message) at INFO": (None, {"message": text}),
+        # An application's own key, at info: pino's and zap's info level, a logging.info with an extra.
+        "app's own key at info (Node: dbError)": (None, {"level": "info", "msg": "query failed", "route": "/cart",
+                                                          "dbError": text}),
+        "app's own key at info (Python: cause)": (None, {"levelname": "INFO", "message": "retrying the query",
+                                                          "attempt": 2, "cause": text}),
     }
 
 
@@ -93,11 +99,28 @@ def written_apart(text: str) -> dict[str, dict]:
     }
 
 
-def test_every_needle_sent_is_plain_re2():
-    """Literals, `.` and `|` after `(?i)`: no lookaround, class, escape or repetition, so RE2 and
-    Python's `re` read the regex alike."""
-    regex = needle_regex(stdout_needles())
-    assert re.fullmatch(r"\(\?i\)[^\\()\[\]{}*+?^$|\"]+(?:\|[^\\()\[\]{}*+?^$|\"]+)*", regex), regex
+def test_the_needles_are_one_global_restriction_of_quoted_strings():
+    """Asked once, for any field (a global restriction), not once per text field: the query holds
+    each needle once, quoted, and no regular expression of them."""
+    query = app_log_filter("p", "orders", "us-central1", NOW - timedelta(minutes=30), NOW)
+    restriction = needle_restriction(stdout_needles())
+    assert restriction in query and query.count(restriction) == 1
+    assert stdout_text_filter().startswith(restriction)
+    assert "=~" not in stdout_text_filter()
+    for needle in stdout_needles():
+        assert query.count(needle.replace("\\", "\\\\").replace('"', '\\"')) == 1, needle
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+@pytest.mark.parametrize("row", DB_ERROR_TEXTS + POOL_WAIT_TEXTS, ids=lambda r: r.stack)
+def test_a_needle_is_whole_words_of_the_line(row):
+    """Logging matches a quoted global restriction as a substring (the has operator); the SEARCH
+    function matches tokens. Were a global restriction ever matched by tokens, each row's line would
+    still be found: some needle's words all stand as words in it (no needle ends in a word cut short)."""
+    assert any(_words(needle) <= _words(row.example) for needle in stdout_needles()), row.example
 
 
 @pytest.mark.parametrize("row", DB_ERROR_TEXTS + POOL_WAIT_TEXTS, ids=lambda r: r.stack)
@@ -118,6 +141,44 @@ def test_every_database_text_a_logger_keeps_apart_is_read_and_classified(row):
         entry = stored(payload=payload)
         assert read(entry), form
         assert classify(record_from_entry(entry).text) >= expected, form
+
+
+# A failed name lookup as each runtime prints it (log_signals, DNS_FAILURE's sources), as an application
+# may log it below WARNING: a retry loop's logging.info, a pino or zap info line.
+DNS_TEXTS = [
+    "socket.gaierror: [Errno -3] Temporary failure in name resolution",
+    "socket.gaierror: [Errno -2] Name or service not known",
+    "Error: getaddrinfo ENOTFOUND payments.internal.example",
+    "Error: getaddrinfo EAI_AGAIN orders-db.internal.example",
+    "dial tcp: lookup orders-db.internal.example on 169.254.169.254:53: no such host",
+    "Get \"https://api.example.com/v1\": dial tcp: lookup api.example.com on 169.254.169.254:53: server misbehaving",
+    "dial tcp: lookup api.example.com on 169.254.169.254:53: read udp 10.8.0.2:41234->169.254.169.254:53: i/o timeout",
+    "java.net.UnknownHostException: orders-db.internal.example: Name or service not known",
+    "DNS resolution failed for sqladmin.googleapis.com:443: C-ares status is not ARES_SUCCESS qtype=A "
+    "name=sqladmin.googleapis.com is_balancer=0: Timeout while contacting DNS servers",
+]
+
+
+@pytest.mark.parametrize("text", DNS_TEXTS)
+def test_a_failed_name_lookup_is_asked_for_on_stdout_at_any_severity(text):
+    """A lookup's failure below WARNING, in every form a logger writes it, is returned by the filter
+    and, read as the adapter reads it, is a failed lookup."""
+    assert LogSignal.DNS_FAILURE in classify(text)
+    for form, (plain, payload) in written(text).items():
+        entry = stored(text=plain, payload=payload)
+        assert read(entry), form
+
+
+@pytest.mark.parametrize("row", DB_ERROR_TEXTS + POOL_WAIT_TEXTS, ids=lambda r: r.stack)
+def test_an_error_in_an_applications_own_key_is_read_and_classified(row):
+    """An application's own key (`dbError`, `cause`) at info: asked for by the global restriction, and
+    read into the entry's text by the adapter, classified as the message alone is."""
+    expected = classify(row.example)
+    for form, (text, payload) in written(row.example).items():
+        if form.startswith("app's own key"):
+            entry = stored(text=text, payload=payload)
+            assert read(entry), form
+            assert classify(record_from_entry(entry).text) >= expected, form
 
 
 def test_the_filter_asks_for_every_pattern_of_the_signals_it_serves():
@@ -142,8 +203,15 @@ def test_the_filter_asks_for_every_pattern_of_the_signals_it_serves():
     (None, {"level": 30, "msg": "cache miss", "err": "key not found"}),
     (None, {"@timestamp": "2026-12-02T07:59:00Z", "log.level": "INFO", "message": "GET /cart 200 12ms",
             "ecs.version": "1.2.0", "log.logger": "RequestLog"}),
+    # Any key is searched now: an application's ordinary words in its own keys (a URL, a timeout setting,
+    # a pool's state, a table name) are not the patterns' texts.
+    (None, {"level": "info", "msg": "request completed", "url": "/v1/orders?timeout=30s&connect=1",
+            "connectTimeoutMs": 5000, "pool": "connection pool ready", "db": "database orders"}),
+    (None, {"levelname": "INFO", "message": "config loaded", "DB_HOST": "10.20.0.3", "DB_PORT": "5432",
+            "statement_timeout": "30s", "lookup": "db.internal", "retry": "on connection refused or timeout"}),
+    ("Connected to database orders at 10.20.0.3:5432 (pool size 10, connect timeout 5s)", None),
 ], ids=["plain", "pino info", "zap info", ".NET info", "CLEF information", "structlog info", "python-json-logger info",
-        "string err at info", "ECS info"])
+        "string err at info", "ECS info", "own keys, generic words", "config at info", "plain connect line"])
 def test_a_chatty_line_below_warning_is_not_read(text, payload):
     assert not read(stored(severity="DEFAULT", text=text, payload=payload))
 
@@ -184,9 +252,20 @@ def test_the_service_log_query_leaves_room_for_an_alerts_filter():
       "error.message": PG_REFUSAL, "error.stack_trace": f"java.sql.SQLException: {PG_REFUSAL}\n\tat x"},
      f"Request failed\n{PG_REFUSAL}\njava.sql.SQLException: {PG_REFUSAL}\n\tat x", "ERROR"),
     ({"log.level": "warn", "message": "x"}, "x", "WARNING"),
+    # An application's own keys: read when they hold a text the service log query asks for, in key order.
+    ({"level": "info", "msg": "query failed", "route": "/cart", "dbError": f"error: {PG_REFUSAL}"},
+     f"query failed\nerror: {PG_REFUSAL}", "INFO"),
+    ({"levelname": "INFO", "message": "retrying", "host": "10.40.0.3", "cause": PGX_DIAL, "attempt": 2},
+     f"retrying\n{PGX_DIAL}", "INFO"),
+    ({"level": "info", "msg": "served", "path": "/v1/connect", "dbState": "connection pool ready", "ms": 12},
+     "served", "INFO"),
+    # Letter case and non-ASCII text around the needle: the payload's bytes are searched without ASCII case.
+    ({"level": "info", "msg": "requête échouée", "dbError": "FATAL: SORRY, TOO MANY CLIENTS ALREADY (réessai 2)"},
+     "requête échouée\nFATAL: SORRY, TOO MANY CLIENTS ALREADY (réessai 2)", "INFO"),
 ], ids=["pino error", "pino warn", "zap error key", "slog err key", ".NET", "detail not repeated", "slog ERROR+2",
         "pino custom level", "number, no msg", "unknown word", "pino err object", "CLEF @x and @l", "CLEF @m first",
-        "python-json-logger", "CLEF verbose", "object without text", "ECS flattened error", "ECS log.level"])
+        "python-json-logger", "CLEF verbose", "object without text", "ECS flattened error", "ECS log.level",
+        "own key dbError", "own key cause", "own keys without a signal's text", "own key, upper case, non-ASCII"])
 def test_the_adapter_reads_the_loggers_own_text_and_level(payload, text, severity):
     record = record_from_entry(stored(payload=payload))
     assert (record.text, record.severity) == (text, severity)
