@@ -320,14 +320,18 @@ def too_few_to_tell(facts: Facts, record: ActionRecord, bar_ratio: float) -> str
     failures would be seen with the binomial chance P(X <= k | n, p) (each request failing on its own, an
     assumption: failures that come in runs make a clean stretch likelier still, so the bar is a floor,
     UNCONFIRMED). Over _STILL_FAILING_CHANCE the clean requests do not rule the failure out: a service
-    failing 10 % of 4 requests a minute answers the 20 requests of a 5-minute window with no failure 12 %
-    of the time (0.9 ** 20), and its rollback to a revision with the same fault was verified. A quiet
+    failing 10 % of 4 requests a minute answers the 20 requests of 5 minutes since the action with no
+    failure 12 % of the time (0.9 ** 20), and its rollback to a revision with the same fault was verified.
+    Judged on the whole minutes (`settled`) since the action settled, or since its connector change
+    took. A quiet
     service waits for more requests; by the deadline it is escalated, kept in place, never undone."""
     before = Window(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), record.applied_at)
     then = facts.requests(before)
     if not then.total or then.refused_ratio <= bar_ratio:
         return ""
-    window = facts.recent_since_incident
+    # Every whole minute since the action settled (or its change took), not only the recent ones `healthy`
+    # read at the bar: the failure before is ruled out on all the requests since, failures and all.
+    window = Window(facts.b.incident_started_at, facts.data_until or facts.b.collected_at)
     now = facts.requests(window)
     n, k, p = round(now.total), round(now.refused), then.refused_ratio
     chance = _at_most(k, n, p)
