@@ -98,6 +98,9 @@ _SLOW_FLOOR_SECONDS = 1.0
 # A way of failing (429, 504, another 5xx) at or above this share of the failures just before a rollback
 # was seen before it (`failure_moved`): failing since in ways not seen is the failure moved.
 _SEEN_KIND = 0.1
+# The chance, at most, that the requests judged `healthy` would have been that clean had the service still
+# failed at its share of failures just before the action (`too_few_to_tell`).
+_STILL_FAILING_CHANCE = 0.05
 
 
 class HealthKind(str, Enum):
@@ -245,7 +248,8 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                  or slower_than_before(facts, record) or requests_unfinished(facts, record)
                  or changed_by_others(facts, record) or served_elsewhere(facts, alert)
                  or _callers(facts, record, min_traffic_ratio, health_bar(alert, settings).error_ratio)
-                 or load_not_carried(facts, record, health_bar(alert, settings).error_ratio))
+                 or load_not_carried(facts, record, health_bar(alert, settings).error_ratio)
+                 or too_few_to_tell(facts, record, health_bar(alert, settings).error_ratio))
         if doubt:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
         unread = unread_condition(record.alert, settings)
@@ -304,6 +308,55 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
     return Health(HealthKind.UNCLEAR, f"not healthy, but not failing as before either: {measured}; "
                                       + (f"{unjudged}; " if unjudged else "")
                                       + f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
+
+
+def too_few_to_tell(facts: Facts, record: ActionRecord, bar_ratio: float) -> str:
+    """Why requests clean at the bar since the action do not show the failure gone, because they are too
+    few to tell it from the failure just before the action ("" if they are enough, or there is nothing to
+    tell apart). The failing share before is the service's 5xx and 429 over the lookback before
+    `applied_at` (the minutes the alert fired on, with any clean ones before them: a lower share, so more
+    requests are asked for); at or under the bar there is no failure to tell the clean requests from.
+    Requests fail one by one: were the service still failing at that share, n requests with at most k
+    failures would be seen with the binomial chance P(X <= k | n, p) (each request failing on its own, an
+    assumption: failures that come in runs make a clean stretch likelier still, so the bar is a floor,
+    UNCONFIRMED). Over _STILL_FAILING_CHANCE the clean requests do not rule the failure out: a service
+    failing 10 % of 4 requests a minute answers the 20 requests of 5 minutes since the action with no
+    failure 12 % of the time (0.9 ** 20), and its rollback to a revision with the same fault was verified.
+    Judged on the whole minutes (`settled`) since the action settled, or since its connector change
+    took. A quiet
+    service waits for more requests; by the deadline it is escalated, kept in place, never undone."""
+    before = Window(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), record.applied_at)
+    then = facts.requests(before)
+    if not then.total or then.refused_ratio <= bar_ratio:
+        return ""
+    # Every whole minute since the action settled (or its change took), not only the recent ones `healthy`
+    # read at the bar: the failure before is ruled out on all the requests since, failures and all.
+    window = Window(facts.b.incident_started_at, facts.data_until or facts.b.collected_at)
+    now = facts.requests(window)
+    n, k, p = round(now.total), round(now.refused), then.refused_ratio
+    chance = _at_most(k, n, p)
+    if chance <= _STILL_FAILING_CHANCE:
+        return ""
+    needed = math.ceil(math.log(_STILL_FAILING_CHANCE) / math.log(1.0 - p)) if p < 1 else 1
+    return (f"too few requests to tell it from the failure before the action: {k} of {n} requests 5xx or 429 in "
+            f"{window} would be seen {chance:.0%} of the time had it still failed at the {p:.1%} it failed in "
+            f"{before} ({then.total:.0f} requests); at least {needed} requests with none failing are needed to rule "
+            f"that out (a chance of {_STILL_FAILING_CHANCE:.0%} at most)")
+
+
+def _at_most(k: int, n: int, p: float) -> float:
+    """P(X <= k) for X binomial (n, p): the chance of at most k failures in n requests each failing with
+    chance p. Summed term by term in logs, so that n in the tens of thousands neither overflows nor
+    underflows to a wrong 0."""
+    if k >= n:
+        return 1.0
+    if p <= 0.0:
+        return 1.0
+    if p >= 1.0:
+        return 0.0
+    log_p, log_q = math.log(p), math.log1p(-p)
+    return min(1.0, sum(math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
+                                 + i * log_p + (n - i) * log_q) for i in range(k + 1)))
 
 
 def refired(record: ActionRecord) -> str:

@@ -671,3 +671,47 @@ def test_shapes_of_monitorings_answers_never_make_a_wrong_verdict(name, bundle, 
     judged = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
     then = next_step(record, judged, bundle.collected_at, TIMES)
     assert (judged.kind, then.kind) == (kind, step), judged.why
+
+
+def _quiet(now: float, *, per_minute: float, failing_before: float, failing_since: float = 0.0) -> Evidence:
+    """A quiet service: `per_minute` requests a minute before and since the rollback, `failing_before` of
+    them 5xx until it (the lookback's minutes), `failing_since` after it. Cloud Run counts whole
+    requests: a share of a request a minute stands for one request every few minutes."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -20)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -20, -5, per_minute * (1 - failing_before)).requests(NEW, -20, -5, per_minute * failing_before,
+                                                                         "500").latency(NEW, -20, -5, 0.2)
+    e.requests(OLD, -5, now, per_minute * (1 - failing_since)).latency(OLD, -5, now, 0.1)
+    if failing_since:
+        e.requests(OLD, -5, now, per_minute * failing_since, "500")
+    return e
+
+
+FEW_TO_TELL = [
+    # name, evidence, health, step at the sweep (its deadline a minute before: the verdict it leads to)
+    ("4 a minute, 10 % failing before, 20 clean in the 5 minutes since: seen 12 % of the time if it still failed so",
+     _quiet(5, per_minute=4, failing_before=0.1), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("8 a minute, 10 % failing before, 40 clean since: the failure would have shown",
+     _quiet(5, per_minute=8, failing_before=0.1), HealthKind.HEALTHY, StepKind.VERIFY),
+    ("4 a minute, 55 % failing before, 20 clean since: the failure would have shown",
+     _quiet(10, per_minute=4, failing_before=0.55), HealthKind.HEALTHY, StepKind.VERIFY),
+    ("100 a minute, 2 % failing before, 0.5 % since: 0.5 % and 2 % told apart on 500 requests",
+     _quiet(10, per_minute=100, failing_before=0.02, failing_since=0.005), HealthKind.HEALTHY, StepKind.VERIFY),
+    ("5 a minute, 2 % failing before, none since on 50: not told apart from 2 %",
+     _quiet(10, per_minute=5, failing_before=0.02), HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("20 a minute, 2 % failing before, none since: 200 requests since the settle time, not the last 100 alone",
+     _quiet(10, per_minute=20, failing_before=0.02), HealthKind.HEALTHY, StepKind.VERIFY),
+]
+
+
+@pytest.mark.parametrize("name,evidence,kind,step", FEW_TO_TELL, ids=[s[0] for s in FEW_TO_TELL])
+def test_clean_requests_too_few_to_tell_from_the_failure_before_are_not_healthy(name, evidence, kind, step):
+    """`healthy` needs enough requests since the action that the failure seen just before it, had it
+    stayed, would have shown: a service failing 10 % of 4 requests a minute answers 20 requests with no
+    failure 12 % of the time (0.9 ** 20), and its rollback to a revision with the same fault was verified."""
+    record = rollback().model_copy(update={"settle_at": at(0), "deadline_at": at(evidence.now - 1)})
+    bundle = swept(evidence).model_copy(update={"incident_started_at": record.settle_at})
+    health = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    assert health.kind is kind, health.why
+    assert ("too few requests" in health.why) is (kind is HealthKind.UNCLEAR), health.why
+    assert next_step(record, health, sweep_at(evidence), TIMES).kind is step
