@@ -51,3 +51,43 @@ def test_startup_failures_count_when_they_reach_callers(case):
     assert plan(result, bundle, S).action == case["action"]
     if case["signature"] is Signature.INCONCLUSIVE:
         assert "startup failures" in result.summary and "cleanly" in result.summary, result.summary
+
+
+# The rollback target's own new instances failing to start: its clean requests came from warm
+# instances a rollback does not bring back (a revision without traffic scales to zero), and both
+# failing to start points at something they share. Lines on the target, before or after the deploy.
+DEFAULT_PROBE = ('Default STARTUP TCP probe failed 1 time consecutively for container "app" on port 8080. '
+                 "The instance was not started.")
+LISTEN = ("The user-provided container failed to start and listen on the port defined provided by the PORT=8080 "
+          "environment variable within the allocated timeout.")
+TARGET_CASES = {
+    "the target's probe failed before the deploy: no target": dict(
+        minute=-12, text=DEFAULT_PROBE, count=6, action=None, target=None),
+    "the target's container failed to listen before the deploy: no target": dict(
+        minute=-12, text=LISTEN, count=4, action=None, target=None),
+    "the target's probe failed after the deploy: no target": dict(
+        minute=-4, text=DEFAULT_PROBE, count=3, action=None, target=None),
+    "one flap on the target, under startup_failure_logs_min: rolled back": dict(
+        minute=-12, text=DEFAULT_PROBE, count=1, action="rollback_traffic", target=OLD),
+    "no startup failure on the target: rolled back": dict(
+        minute=-12, text="", count=0, action="rollback_traffic", target=OLD),
+}
+
+
+@pytest.mark.parametrize("case", TARGET_CASES.values(), ids=TARGET_CASES.keys())
+def test_a_rollback_target_whose_own_instances_fail_to_start_is_no_known_good(case):
+    e = (Evidence().revision(OLD, -180).revision(NEW, -8).traffic(**{NEW: 100})
+         .requests(OLD, -90, -8, 40).latency(OLD, -20, -8, 0.2)
+         .requests(NEW, -8, 5, 20).requests(NEW, -8, 5, 20, code="503").latency(NEW, -8, 5, 0.4)
+         .log(-5, DEFAULT_PROBE, NEW, count=6, log_id="run.googleapis.com/varlog/system"))
+    if case["count"]:
+        e.log(case["minute"], case["text"], OLD, count=case["count"], log_id="run.googleapis.com/varlog/system")
+    bundle = quiet_connector(e).bundle()
+
+    result = diagnose(bundle, S)
+
+    assert result.signature is Signature.BAD_REVISION, result.summary
+    assert result.known_good_revision == case["target"], result.summary
+    assert plan(result, bundle, S).action == case["action"]
+    if case["target"] is None:
+        assert f"{OLD}'s own instances failed to start too" in result.summary, result.summary

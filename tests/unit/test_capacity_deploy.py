@@ -90,3 +90,35 @@ def test_a_service_level_max_instances_reached_is_capacity(case):
     assert plan(result, bundle, S).action is None
     if case["signature"] is Signature.CAPACITY:
         assert f"service-level max of {case['service_max']} instances" in result.summary, result.summary
+
+
+# Cloud Run's default of 100 instances a revision when none is set ("Configure maximum instances"),
+# and refusals that show only as its "no available instance" lines: the summary says what was seen.
+NO_INSTANCE_TEXT = "The request was aborted because there was no available instance."
+LIMIT_CASES = {
+    "unset max, 100 instances, 429s: at Cloud Run's default": dict(
+        max_instances=None, instances=100, code="429", signature=Signature.CAPACITY,
+        words=("at its 100 max instances (unset: Cloud Run's default)", "% 429")),
+    "max 10, at 10, only 500 'no available instance': the lines are named, not 0% 429": dict(
+        max_instances=10, instances=10, code="500", signature=Signature.CAPACITY,
+        words=("at its 10 max instances and refuses", "'no available instance' lines in the request log")),
+    "unset max, 60 instances: not at a limit": dict(
+        max_instances=None, instances=60, code="429", signature=Signature.INCONCLUSIVE, words=()),
+}
+
+
+@pytest.mark.parametrize("case", LIMIT_CASES.values(), ids=LIMIT_CASES.keys())
+def test_capacity_reads_the_default_limit_and_names_the_refusals_it_saw(case):
+    e = (Evidence().revision(OLD, -3000, max_instances=case["max_instances"]).traffic(**{OLD: 100})
+         .requests(OLD, -90, 5, 3000).requests(OLD, -12, 5, 1500, code=case["code"])
+         .instances(OLD, -90, -12, 40).instances(OLD, -12, 5, case["instances"]).latency(OLD, -90, 5, 0.3)
+         .log(-5, NO_INSTANCE_TEXT, OLD, count=20, log_id="run.googleapis.com/requests",
+              severity="WARNING" if case["code"] == "429" else "ERROR", status=int(case["code"])))
+    e.connector(max_instances=3).connector_metric("instances", -20, 5, 2).connector_metric("cpu", -20, 5, 0.3)
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is case["signature"], result.summary
+    for words in case["words"]:
+        assert words in result.summary, result.summary
+    assert "(0.0% 429)" not in result.summary, result.summary

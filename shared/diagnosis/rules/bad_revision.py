@@ -488,7 +488,7 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
                f">= {s.min_requests} requests and <= {s.healthy_error_ratio:.0%} failed (5xx, and 429 when Cloud "
                "Run's refusals)", clean)
         if clean:
-            late = _failing_just_before(facts, c, replaced, candidate)
+            late = _failing_just_before(facts, c, replaced, candidate) or _cannot_start(facts, c, candidate)
             if late:
                 # Clean over the hour, failing at its end: the failures began before the deploy, on
                 # the revision a rollback would bring back. Stepping past it goes further back than
@@ -554,6 +554,36 @@ def _failing_just_before(facts: Facts, c: Citation, replaced: Revision, candidat
         return ""
     return (f"{candidate.short_name} was already failing in the minutes just before {replaced.short_name}'s "
             f"deploy ({words} {window}): the failures began before {replaced.short_name}")
+
+
+def _cannot_start(facts: Facts, c: Citation, candidate: Revision) -> str:
+    """Why the candidate, clean in its requests, is no known-good revision: its own new instances
+    failed to start in the log read (at least `startup_failure_logs_min` of Cloud Run's startup texts
+    on it, signal startup_failure: "Default STARTUP TCP probe failed 1 time consecutively for container
+    ... The instance was not started.", "The user-provided container failed to start and listen on the
+    port defined provided by the PORT=8080 environment variable within the allocated timeout.": Cloud
+    Run's troubleshooting page, gcp-facts.md section 4); "" otherwise. Its requests stayed clean on
+    instances already warm, which a rollback does not bring back: "when a revision does not receive
+    any traffic, it is scaled down to zero instances by default" (Cloud Run, "About instance
+    autoscaling"; min instances keep a few idle ones, never the whole load), so after one most
+    requests need a new instance of it, and its starts fail as the suspect's do. Both revisions
+    failing to start points at something they share (a dependency read at start): a rollback is a
+    guess, a person decides. How soon a revision left at 0% loses its instances is not documented
+    (UNCONFIRMED): under any reading its starts were failing, so a rollback is not shown to help."""
+    lines = facts.log_matches(LogSignal.STARTUP_FAILURE, candidate.short_name)
+    failing = len(lines) >= facts.s.startup_failure_logs_min
+    if not lines:
+        return ""
+    c.cite("log", f"run.googleapis.com/varlog/system, stderr: {pattern_of(LogSignal.STARTUP_FAILURE)}",
+           f"{len(lines)} startup failures on {candidate.short_name}, e.g. {lines[0].text[:160]!r}",
+           f"< {facts.s.startup_failure_logs_min} startup failures on the rollback target: its new instances start",
+           not failing)
+    if not failing:
+        return ""
+    return (f"{candidate.short_name}'s own instances failed to start too ({len(lines)} startup failures, e.g. "
+            f"{lines[0].text[:120]!r}): its clean requests were served by warm instances a rollback does not bring "
+            "back, and both revisions failing to start points at something they share (a dependency read at "
+            "start)")
 
 
 def _failed_share(facts: Facts, candidate: Revision, counts: Requests, window: Window) -> tuple[float, str]:

@@ -25,30 +25,46 @@ def evaluate(facts: Facts) -> Finding:
     if not refused and not texts:
         return c.no("no 429s or 'no available instance' refusals")
     revision = facts.newest_serving
-    limit = revision.max_instance_count if revision else None
+    # Unset, with no service-level max either, is Cloud Run's default of 100 a revision ("Configure
+    # maximum instances"), as uncounted.py and deploy_changes read it: a revision at 100 with none
+    # set is at its limit. A service-level max set instead is judged as a total below.
+    default = None if facts.b.service.max_instance_count else DEFAULT_MAX_INSTANCES
+    limit = (revision.max_instance_count or default) if revision else None
+    unset = "" if revision is None or revision.max_instance_count else " (unset: Cloud Run's default)"
     seen = facts.max_instances_seen(facts.incident, revision.short_name) if revision else None
     at_max = limit is not None and seen is not None and seen >= limit
     c.cite("metric", query_of(facts.b.instances, "container/instance_count"),
            f"max {seen:.0f} instances" if seen is not None else "no data",
-           f">= max_instance_count {limit}" if limit else "max_instance_count unset", at_max)
+           f">= max_instance_count {limit}{unset}" if limit else "max_instance_count unset", at_max)
+    how = _refusals(share, texts)
     if not at_max and revision is not None:
         at_service_max = _at_service_max(facts, c)
         if at_service_max:
             return c.yes(0.85 if refused else 0.7, f"the service is at its service-level max of {at_service_max} "
-                                                  f"instances and refuses requests ({pct(share)} 429)",
+                                                  f"instances and refuses requests ({how})",
                          subject=revision.short_name,
                          recommendation=f"raise the service-level max instances above {at_service_max} (it applies "
                                         "at once, with no new revision) or lower per-request cost; check concurrency")
     if not at_max:
         return c.no("refusals, but the revision is not shown at its max instances")
     lowered, previous = _deploy_lowered(facts, c, revision)
-    summary = f"{revision.short_name} is at its {limit} max instances and refuses requests ({pct(share)} 429)"
+    summary = f"{revision.short_name} is at its {limit} max instances{unset} and refuses requests ({how})"
     if lowered:
         return c.yes(0.85 if refused else 0.7, f"{summary}; {lowered}", subject=revision.short_name,
                      recommendation=f"send traffic back to {previous} (its settings come back with it), or deploy "
                                     f"again with the limits {previous} had")
     return c.yes(0.85 if refused else 0.7, summary, subject=revision.short_name,
                  recommendation=f"raise max instances above {limit} or lower per-request cost; check concurrency")
+
+
+def _refusals(share: float, texts: list) -> str:
+    """How the refusals show, in words: the 429 share of request_count, or, with none there, Cloud
+    Run's "no available instance" lines in the request log (a 500 when it cannot place a request, or
+    429s request_count may not count: docs/signatures.md, "Are Cloud Run's own 429s in
+    `request_count`?"), never a bare "0.0% 429" beside refusals the logs show."""
+    if share > 0 or not texts:
+        return f"{pct(share)} 429"
+    return f"{len(texts)} 'no available instance' lines in the request log, no 429 counted"
 
 
 def _at_service_max(facts: Facts, c: Citation) -> int | None:
