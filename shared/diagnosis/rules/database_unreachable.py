@@ -4,6 +4,8 @@ refusal (connection limit, credentials, permission, read-only, restarting): an a
 path to it works, so a busy connector does not explain those."""
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
 from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, is_pooler_wait, pattern_of,
@@ -412,15 +414,10 @@ def _deploy_named_the_host(facts: Facts, c: Citation, refused: dict[str, list[Lo
     side competes); a name only the deploy's settings hold (a typo in DB_HOST) is cured by sending
     traffic back (bad_revision). The evidence names the host, which the driver printed, never an
     env value."""
-    if not refused.keys() <= _RESOLVER:
+    found = _only_from_the_new_revision(facts, refused, _RESOLVER)
+    if found is None:
         return ""
-    deploy = facts.recent_deploy()
-    if deploy is None:
-        return ""
-    suspect, previous, _ = deploy
-    entries = [e for es in refused.values() for e in es]
-    if any(e.resource_labels.get("revision_name") != suspect.short_name for e in entries):
-        return ""
+    suspect, previous, entries = found
     named = cite_hosts_brought(c, entries, suspect, previous,
                                "a host name that does not resolve, held by the revision before as much as by the "
                                "new one", False)
@@ -429,6 +426,23 @@ def _deploy_named_the_host(facts: Facts, c: Citation, refused: dict[str, list[Lo
     return (f"the database's host name {named} does not resolve only from {suspect.short_name}, whose env names it "
             f"and {previous.short_name}'s does not: the deploy brought the name, so the answers are the new "
             "revision's own (bad_revision)")
+
+
+def _only_from_the_new_revision(facts: Facts, refused: dict[str, list[LogRecord]],
+                                kinds: Collection[str]) -> tuple[Revision, Revision, list[LogRecord]] | None:
+    """(the newest serving revision, the Ready one before it, the refusals) when every refusal is of
+    `kinds` and came from that revision, deployed within deploy_window_seconds; else None. A refusal
+    from any other revision says the answers are not the deploy's own."""
+    if not refused.keys() <= kinds:
+        return None
+    deploy = facts.recent_deploy()
+    if deploy is None:
+        return None
+    suspect, previous, _ = deploy
+    entries = [e for es in refused.values() for e in es]
+    if any(e.resource_labels.get("revision_name") != suspect.short_name for e in entries):
+        return None
+    return suspect, previous, entries
 
 
 def _deploy_named_the_instance(facts: Facts, c: Citation, refused: dict[str, list[LogRecord]]) -> str:
@@ -442,15 +456,10 @@ def _deploy_named_the_instance(facts: Facts, c: Citation, refused: dict[str, lis
     An instance deleted, or a role removed, fails the name the revision before gives too (this says
     nothing, and the database side competes); a connection name only the deploy holds (a typo in
     INSTANCE_CONNECTION_NAME) is cured by sending traffic back (bad_revision)."""
-    if not refused.keys() <= ADMIN_API_REFUSALS:
+    found = _only_from_the_new_revision(facts, refused, ADMIN_API_REFUSALS)
+    if found is None:
         return ""
-    deploy = facts.recent_deploy()
-    if deploy is None:
-        return ""
-    suspect, previous, _ = deploy
-    entries = [e for es in refused.values() for e in es]
-    if any(e.resource_labels.get("revision_name") != suspect.short_name for e in entries):
-        return ""
+    suspect, previous, entries = found
     named = cite_instance_brought(c, entries, suspect, previous,
                                   "an instance the Admin API refuses, asked for by the revision before as much as by "
                                   "the new one", False)
