@@ -23,7 +23,7 @@ from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
 from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, notified_after_own_close, opened_after_close,
                                    unknown_schema, unknown_start)
 from shared.alerts.received import received
-from shared.errors import AttemptInProgress, PermanentError, TransientError
+from shared.errors import AttemptInProgress, PermanentError, TransientError, WriteInFlight
 from shared.remediation.guardrails import (CLAIMS, Gate, GateReads, InProgress, MaybeBehind, duplicate_result,
                                           restarted)
 from shared.remediation import intents
@@ -966,17 +966,24 @@ def retry_or_give_up(exc: Exception, message_id: str | None, attempt: int, confi
     An earlier attempt at the same message still in progress (`AttemptInProgress`) is waited out,
     never given up on: a `failed` now would contradict the outcome that attempt may yet publish. Its
     lease bounds the wait (then a delivery takes it over); in production the dead-letter policy
-    bounds it too."""
+    bounds it too. Not another message's write in flight on the target (`WriteInFlight`): that write
+    answers for its own message, never for this one, so this one is given up on at the limit, its answer
+    naming that write, before the dead-letter policy drops it unanswered (a write kept to its lease
+    after an unknown outcome holds the target ~12 min; 5 deliveries at Pub/Sub's 10 s minimum backoff
+    may span less: infra/locals.tf)."""
     limit = config.delivery.max_attempts
     transient = isinstance(exc, TransientError)
     why = (str(exc) if transient else f"{exc} [{exc.code}]" if isinstance(exc, PermanentError)
            else f"unexpected error: {type(exc).__name__}: {exc}")
-    if attempt < limit or isinstance(exc, AttemptInProgress):
+    waited_out = isinstance(exc, AttemptInProgress) and not isinstance(exc, WriteInFlight)
+    if attempt < limit or waited_out:
         timeline.step("deferred" if transient else "error",
                       f"{why}; delivery {attempt} of at most {limit}: answered non-2xx so that Pub/Sub redelivers it",
                       severity="WARNING" if transient else "ERROR", message_id=message_id, attempt=attempt,
                       max_attempts=limit, transient=transient)
         raise exc
+    if isinstance(exc, WriteInFlight):
+        why = f"nothing was written: {exc.busy} at its last delivery"
     reason = (f"gave up after {attempt} deliveries of message {message_id or 'unknown'} "
               f"(delivery.max_attempts {limit}): {why}; the {trigger}'s handling did not finish, a person must look "
               "(a report an attempt kept in its intent, if any, is still published by the verification sweep)")

@@ -167,3 +167,32 @@ def test_a_write_whose_outcome_is_unknown_keeps_the_targets_write_claim_until_it
     refused = _undo(refused_state, "sweep-1", RecordingRun(b.service, fail_with=PermanentError("denied",
                                                                                              code="PERMISSION_DENIED")))
     assert refused.status is OutcomeStatus.FAILED and refused_state.get(WRITING, SERVICE) is None
+
+
+def test_an_alert_held_back_by_another_write_for_every_delivery_is_answered_before_it_is_dead_lettered():
+    """Another incident's rollback of the service ended with its outcome unknown, so its write claim holds the
+    service until its lease (about 12 min). The alert's deliveries each raised WriteInFlight and were waited
+    out like an attempt at the same message, never given up on; but that write answers for its own message
+    only, and Pub/Sub's dead-letter policy (5 deliveries at 10 s minimum backoff can span 150 s) dropped
+    this alert with nothing published: nobody was told of the incident. Now every delivery but the last is
+    redelivered, and the last publishes one `failed` outcome naming the write in flight."""
+    from shared.alerts.delivery import DeliveryCounter
+    from shared.pipeline import handle_delivery
+
+    w = world(**NO_COOLDOWN)
+    service = w.config.services[0].name
+    lease = timedelta(seconds=w.config.guardrails.claim_ttl_seconds + 120)
+    w.state.claim(WRITING, service, "other-incident:a", lease, w.clock.now())
+    limit = w.config.delivery.max_attempts
+    message = w.alert("bad_revision", message_id="held-1")
+    for attempt in range(1, limit):
+        with pytest.raises(WriteInFlight):
+            handle_delivery(message, w.config, w.adapters, delivery_attempt=attempt, counter=DeliveryCounter())
+        assert w.published() == []
+    last = handle_delivery(message, w.config, w.adapters, delivery_attempt=limit, counter=DeliveryCounter())
+    assert last.status is OutcomeStatus.FAILED, last.reason
+    assert "other-incident:a" in last.reason and "in flight" in last.reason and "nothing was written" in last.reason
+    assert "delivered again" not in last.reason, last.reason
+    assert [o["status"] for o in w.published()] == ["failed"]
+    assert w.standins.run.count("UpdateService") == 0
+    assert w.state.get(WRITING, service).owner == "other-incident:a"   # the other write's claim left as it is
