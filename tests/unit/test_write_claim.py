@@ -196,3 +196,26 @@ def test_an_alert_held_back_by_another_write_for_every_delivery_is_answered_befo
     assert [o["status"] for o in w.published()] == ["failed"]
     assert w.standins.run.count("UpdateService") == 0
     assert w.state.get(WRITING, service).owner == "other-incident:a"   # the other write's claim left as it is
+
+
+def test_status_shows_a_write_in_flight_whose_and_since_when():
+    """At a cooldown of 0 a write being sent (or kept to its lease after an unknown outcome) held back every
+    other write to its target, and `status` showed nothing of it: no cooldown, no pending verification yet.
+    A person asking why their command was skipped, or why an alert keeps being delivered again, saw an
+    idle target. Now `status` lists the write claims held: the target, whose write, since and until when;
+    with a target, only that target's; a claim left to lapse is not listed as in flight."""
+    from tests.unit.test_command_inputs import SERVICE
+
+    w = _no_cooldown_connector()
+    now = w.clock.now()
+    lease = timedelta(seconds=w.config.guardrails.claim_ttl_seconds)
+    w.state.claim(WRITING, CONNECTOR, "17:a", lease, now - timedelta(minutes=3))
+    w.state.claim(WRITING, SERVICE, "dead:b", lease, now - lease - timedelta(seconds=1))   # lapsed
+    answer = send(w, "status", "st-1")
+    assert answer.status is OutcomeStatus.REPORTED, answer.reason
+    [held] = answer.snapshot["writes_in_flight"]
+    assert held["target"] == CONNECTOR and held["held_by"] == "17:a", held
+    assert held["since"] and held["until"], held
+    assert "1 write(s) in flight" in answer.reason, answer.reason
+    assert send(w, "status", "st-2", target=SERVICE).snapshot["writes_in_flight"] == []
+    assert len(send(w, "status", "st-3", target=CONNECTOR).snapshot["writes_in_flight"]) == 1
