@@ -219,3 +219,26 @@ def test_status_shows_a_write_in_flight_whose_and_since_when():
     assert "1 write(s) in flight" in answer.reason, answer.reason
     assert send(w, "status", "st-2", target=SERVICE).snapshot["writes_in_flight"] == []
     assert len(send(w, "status", "st-3", target=CONNECTOR).snapshot["writes_in_flight"]) == 1
+
+
+def test_a_write_claim_that_cannot_be_given_back_says_until_when_it_holds_the_target(capsys):
+    """The write ended (applied) and the release of its write claim failed (Firestore UNAVAILABLE past the
+    client's retries). The claim then holds the target until its lease, every other write to it held back,
+    and the timeline said only "it lapses with its lease", at INFO: nobody reading it learnt until when, or
+    that other writes wait. Now a WARNING names the target, until when, and what is held back."""
+    from dataclasses import replace as with_state
+
+    from tests.unit.fakes import FaultyStateStore
+
+    w = _no_cooldown_connector()
+    faulty = FaultyStateStore(w.state)
+    w.adapters = with_state(w.adapters, state=faulty)
+    faulty.fail_next("write", method="release")
+    applied = send(w, "scale_connector", "sc-kept", target=CONNECTOR, params={"max_instances": 5})
+    assert applied.status is OutcomeStatus.APPLIED, applied.reason
+    held = w.state.get(WRITING, CONNECTOR)
+    assert held is not None and ("release", "UNAVAILABLE", False) in faulty.injected
+    kept = [line for line in map(__import__("json").loads, filter(None, capsys.readouterr().out.splitlines()))
+            if line.get("runwarden", {}).get("step") == "write_claim_kept"]
+    assert len(kept) == 1 and kept[0]["severity"] == "WARNING", kept
+    assert f"until {held.expires_at:%H:%M:%S}Z" in kept[0]["message"] and "held back" in kept[0]["message"], kept
