@@ -1218,7 +1218,8 @@ class Gate:
                 f"{other.claimed_at:%H:%M:%S}Z, until {other.expires_at:%H:%M:%S}Z at the latest"
                 f"{self._under_way(target, held.claim[1] if held.claim else '')})")
         if manual is None:
-            raise WriteInFlight(f"{busy}: not written beside it; delivered again once it has ended", busy)
+            raise WriteInFlight(f"{busy}: not written beside it; delivered again once it has ended", busy, target=target,
+                                holder=other.owner)
         return (f"{busy}; two writes to one target are never sent at once"
                 + (" (override_limits sets aside the cooldown and the budgets, never a write in flight)"
                    if manual.override_limits else "")

@@ -242,3 +242,55 @@ def test_a_write_claim_that_cannot_be_given_back_says_until_when_it_holds_the_ta
             if line.get("runwarden", {}).get("step") == "write_claim_kept"]
     assert len(kept) == 1 and kept[0]["severity"] == "WARNING", kept
     assert f"until {held.expires_at:%H:%M:%S}Z" in kept[0]["message"] and "held back" in kept[0]["message"], kept
+
+
+def _api_calls(w: Any) -> int:
+    return sum(len(getattr(w.standins, name).calls) for name in ("run", "monitoring", "logging", "vpcaccess"))
+
+
+def test_a_redelivery_held_back_by_the_same_write_reads_no_evidence_until_it_has_ended():
+    """Each delivery of an alert held back by another write in flight read the alert's whole evidence (14 API
+    calls for a bad revision) before meeting that write's claim again at the gate: with the target held for
+    a lease of 12 min and deliveries without backoff (the local emulator), a storm of reads for nothing. Now
+    a delivery whose previous one here met that very write reads its claim first (one state read) and,
+    still held by it, is delivered again with no evidence read; once it is given back, the next delivery is
+    handled in full and acts on the service as that write left it. The last delivery is always handled in
+    full."""
+    from shared.alerts.delivery import DeliveryCounter
+    from shared.pipeline import handle_delivery
+
+    w = world(**NO_COOLDOWN)
+    service = w.config.services[0].name
+    w.state.claim(WRITING, service, "other-incident:a", timedelta(minutes=12), w.clock.now())
+    counter, message = DeliveryCounter(), w.alert("bad_revision", message_id="held-2")
+    with pytest.raises(WriteInFlight):
+        handle_delivery(message, w.config, w.adapters, counter=counter)
+    first = _api_calls(w)
+    assert first > 0
+    for _ in range(3):
+        with pytest.raises(WriteInFlight, match="no evidence read"):
+            handle_delivery(message, w.config, w.adapters, counter=counter)
+    assert _api_calls(w) == first                       # nothing read from Google's APIs meanwhile
+    w.state.release(WRITING, service, "other-incident:a")   # that write has ended
+    applied = handle_delivery(message, w.config, w.adapters, counter=counter)
+    assert applied.status is OutcomeStatus.APPLIED and w.standins.run.count("UpdateService") == 1, applied.reason
+
+
+def test_the_last_delivery_of_an_alert_held_back_is_handled_in_full():
+    """The shortcut never answers the last delivery: it reads the evidence as it is then and, the write
+    still in flight, gives up naming it (or answers as the evidence says)."""
+    from shared.alerts.delivery import DeliveryCounter
+    from shared.pipeline import handle_delivery
+
+    w = world(**NO_COOLDOWN)
+    service = w.config.services[0].name
+    w.state.claim(WRITING, service, "other-incident:a", timedelta(minutes=12), w.clock.now())
+    counter, message = DeliveryCounter(), w.alert("bad_revision", message_id="held-3")
+    limit = w.config.delivery.max_attempts
+    for _ in range(limit - 1):
+        with pytest.raises(WriteInFlight):
+            handle_delivery(message, w.config, w.adapters, counter=counter)
+    before = _api_calls(w)
+    last = handle_delivery(message, w.config, w.adapters, counter=counter)
+    assert _api_calls(w) > before
+    assert last.status is OutcomeStatus.FAILED and "other-incident:a" in last.reason, last.reason
