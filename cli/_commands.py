@@ -477,7 +477,8 @@ def render(outcome: dict[str, Any]) -> str:
 SNAPSHOT_SECTIONS = (("paused", "target", "reason"), ("pending_verifications", "action_id", "deadline_at"),
                      ("open_proposals", "proposal_id", "expires_at"),
                      ("approved_proposals", "proposal_id", "settled_by_sweep_after"),
-                     ("proposals_in_doubt", "proposal_id", "decided_by"), ("cooldowns", "target", "until"),
+                     ("proposals_in_doubt", "proposal_id", "decided_by"), ("writes_in_flight", "target", "held_by"),
+                     ("cooldowns", "target", "until"),
                      ("budgets", "scope", "used"), ("pinned", "service", "age_seconds"))
 
 
@@ -497,10 +498,12 @@ def render_snapshot(snap: dict[str, Any]) -> list[str]:
                     f"; approved by {item.get('decided_by')}"
             elif name == "pinned":
                 extra = f"{item.get('revision')}, pinned {int(extra or 0) // 3600} h {int(extra or 0) % 3600 // 60} min"
+            elif name == "writes_in_flight":
+                extra = f"held by {extra} since {item.get('since')}, until {item.get('until')} at the latest"
             elif name == "budgets":
                 extra = f"{extra}/{item.get('capacity')} in {item.get('bucket')}"
             lines.append(f"    {item.get(key)}  ({detail.replace('_', ' ')}: {extra})" if name not in
-                         ("pinned", "budgets", "approved_proposals") else f"    {item.get(key)}  ({extra})")
+                         ("pinned", "budgets", "approved_proposals", "writes_in_flight") else f"    {item.get(key)}  ({extra})")
     return lines
 
 

@@ -28,7 +28,21 @@ class WriteInFlight(AttemptInProgress):
     before it. Raised, with everything this attempt took given back, so that Pub/Sub delivers the
     message again (or the sweep tries its undo again) and the next attempt decides on the target as
     that write left it. Waited out like an attempt in progress: the other write's claim is given back
-    when it ends, and lapses with its lease if its instance dies, so the lease bounds the wait."""
+    when it ends, and lapses with its lease if its instance dies, so the lease bounds the wait.
+
+    Unlike an earlier attempt at the same message, that other write answers for its own message only:
+    nothing answers this one if it is never delivered again. So it is given up on at the delivery limit
+    like any transient fault (shared.pipeline `retry_or_give_up`): one `failed` outcome naming the write
+    in flight, published before Pub/Sub's dead-letter policy drops the message unanswered.
+    `busy`: that write, named (who holds its claim, since and until when); `target` and `holder`: the
+    target and that claim's holder, so that the message's next delivery checks that claim before reading
+    any evidence (shared.pipeline `_still_in_flight`)."""
+
+    def __init__(self, message: str, busy: str = "", target: str = "", holder: str = "") -> None:
+        super().__init__(message)
+        self.busy = busy or message
+        self.target = target
+        self.holder = holder
 
 
 class OutcomeUnknownError(TransientError):

@@ -23,9 +23,9 @@ from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
 from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, notified_after_own_close, opened_after_close,
                                    unknown_schema, unknown_start)
 from shared.alerts.received import received
-from shared.errors import AttemptInProgress, PermanentError, TransientError
-from shared.remediation.guardrails import (CLAIMS, Gate, GateReads, InProgress, MaybeBehind, duplicate_result,
-                                          restarted)
+from shared.errors import AttemptInProgress, PermanentError, TransientError, WriteInFlight
+from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, InProgress, MaybeBehind,
+                                          duplicate_result, restarted)
 from shared.remediation import intents
 from shared.remediation.held_reports import Holder
 from shared.remediation.intents import Verdict, look
@@ -926,23 +926,56 @@ def handle_delivery(event_data: Any, config: Config, adapters: Adapters, *, deli
     Except while an earlier attempt at the same message is in progress (`AttemptInProgress`): that
     is waited out, never given up on (`retry_or_give_up`).
     """
+    counter = counter if counter is not None else DELIVERIES
+
+    def failed(exc: Exception, message_id: str | None, attempt: int) -> Outcome:
+        if isinstance(exc, WriteInFlight):
+            counter.hold_back(message_id, exc.target, exc.holder)
+        return _retry_or_give_up(exc, event_data, message_id, attempt, config, adapters)
+
     return deliver_bounded(
-        handle_alert, event_data, config, adapters, counter if counter is not None else DELIVERIES,
-        delivery_attempt,
-        lambda exc, message_id, attempt: _retry_or_give_up(exc, event_data, message_id, attempt, config, adapters))
+        handle_alert, event_data, config, adapters, counter, delivery_attempt, failed,
+        ahead=lambda message_id, attempt, guarded: _still_in_flight(counter, message_id, attempt, config, guarded))
+
+
+def _still_in_flight(counter: DeliveryCounter, message_id: str | None, attempt: int, config: Config,
+                     adapters: Adapters) -> None:
+    """A delivery whose previous one here was held back by another write in flight (WriteInFlight) reads that
+    write's claim first (one read): still held by the same write, it raises WriteInFlight again before any
+    evidence is read, so that waiting out a write kept to its lease (12 min after an unknown outcome) costs
+    one read a delivery, not the alert's every read. Given back, taken by another, or lapsed: handled in
+    full. The last delivery is always handled in full, so that its answer rests on the evidence as it is
+    then (healthy by then, escalated, or given up on naming the write still in flight)."""
+    held = counter.held_back(message_id)
+    if held is None or attempt >= config.delivery.max_attempts:
+        return
+    target, holder = held
+    claim = adapters.state.get(WRITING, target)
+    if claim is None or claim.owner != holder or claim.expired(adapters.clock.now()):
+        counter.let_through(message_id)
+        return
+    busy = (f"another write to {target} is in flight (its write claim held by {holder} since "
+            f"{claim.claimed_at:%H:%M:%S}Z, until {claim.expires_at:%H:%M:%S}Z at the latest)")
+    raise WriteInFlight(f"{busy}, as at this message's previous delivery: not handled again (no evidence read) "
+                        "before it has ended", busy, target=target, holder=holder)
 
 
 def deliver_bounded(handle: Callable[[Any, Config, Adapters], Any], event_data: Any, config: Config,
                     adapters: Adapters, counter: DeliveryCounter, delivery_attempt: int | None,
-                    failed: Callable[[Exception, str | None, int], Any]) -> Any:
+                    failed: Callable[[Exception, str | None, int], Any],
+                    ahead: Callable[[str | None, int, Adapters], None] | None = None) -> Any:
     """One delivery of a message to `handle` (on_alert's or on_command's), counted per message,
     with the state store's faults labelled (GuardedState). A failure goes to `failed` with the
     message id and this attempt's number (it raises again, or gives up: `retry_or_give_up`); an
-    answer means Pub/Sub will not deliver the message again, so its count is forgotten."""
+    answer means Pub/Sub will not deliver the message again, so its count is forgotten. `ahead`, if
+    given, runs first (it may raise: a failure like the handler's)."""
     message_id = message_id_of(event_data)
     attempt = counter.attempt(message_id, delivery_attempt)
     try:
-        answer = handle(event_data, config, replace(adapters, state=GuardedState(adapters.state)))
+        guarded = replace(adapters, state=GuardedState(adapters.state))
+        if ahead is not None:
+            ahead(message_id, attempt, guarded)
+        answer = handle(event_data, config, guarded)
     except Exception as exc:  # noqa: BLE001 - every failure is either retried or reported, never lost
         return failed(exc, message_id, attempt)
     counter.forget(message_id)
@@ -966,17 +999,24 @@ def retry_or_give_up(exc: Exception, message_id: str | None, attempt: int, confi
     An earlier attempt at the same message still in progress (`AttemptInProgress`) is waited out,
     never given up on: a `failed` now would contradict the outcome that attempt may yet publish. Its
     lease bounds the wait (then a delivery takes it over); in production the dead-letter policy
-    bounds it too."""
+    bounds it too. Not another message's write in flight on the target (`WriteInFlight`): that write
+    answers for its own message, never for this one, so this one is given up on at the limit, its answer
+    naming that write, before the dead-letter policy drops it unanswered (a write kept to its lease
+    after an unknown outcome holds the target ~12 min; 5 deliveries at Pub/Sub's 10 s minimum backoff
+    may span less: infra/locals.tf)."""
     limit = config.delivery.max_attempts
     transient = isinstance(exc, TransientError)
     why = (str(exc) if transient else f"{exc} [{exc.code}]" if isinstance(exc, PermanentError)
            else f"unexpected error: {type(exc).__name__}: {exc}")
-    if attempt < limit or isinstance(exc, AttemptInProgress):
+    waited_out = isinstance(exc, AttemptInProgress) and not isinstance(exc, WriteInFlight)
+    if attempt < limit or waited_out:
         timeline.step("deferred" if transient else "error",
                       f"{why}; delivery {attempt} of at most {limit}: answered non-2xx so that Pub/Sub redelivers it",
                       severity="WARNING" if transient else "ERROR", message_id=message_id, attempt=attempt,
                       max_attempts=limit, transient=transient)
         raise exc
+    if isinstance(exc, WriteInFlight):
+        why = f"nothing was written: {exc.busy} at its last delivery"
     reason = (f"gave up after {attempt} deliveries of message {message_id or 'unknown'} "
               f"(delivery.max_attempts {limit}): {why}; the {trigger}'s handling did not finish, a person must look "
               "(a report an attempt kept in its intent, if any, is still published by the verification sweep)")

@@ -30,6 +30,9 @@ class DeliveryCounter:
     def __init__(self, capacity: int = 10_000) -> None:
         self._capacity = capacity
         self._seen: OrderedDict[str, int] = OrderedDict()
+        # A message's last delivery held back by another write in flight: (its target, that write's claim
+        # holder). Its next delivery here checks that claim first (shared.pipeline `_still_in_flight`).
+        self._held_back: dict[str, tuple[str, str]] = {}
         self._lock = threading.Lock()
 
     def attempt(self, message_id: str | None, reported: int | None = None) -> int:
@@ -40,8 +43,29 @@ class DeliveryCounter:
             count = max(self._seen.pop(message_id, 0) + 1, reported or 0)
             self._seen[message_id] = count
             while len(self._seen) > self._capacity:
-                self._seen.popitem(last=False)
+                dropped, _ = self._seen.popitem(last=False)
+                self._held_back.pop(dropped, None)
             return count
+
+    def hold_back(self, message_id: str | None, target: str, holder: str) -> None:
+        """The message's delivery met `holder`'s write in flight on `target` (WriteInFlight)."""
+        if message_id is None or not target or not holder:
+            return
+        with self._lock:
+            if message_id in self._seen:
+                self._held_back[message_id] = (target, holder)
+
+    def held_back(self, message_id: str | None) -> tuple[str, str] | None:
+        """(target, holder) of the write in flight that held back the message's last delivery here, if any."""
+        if message_id is None:
+            return None
+        with self._lock:
+            return self._held_back.get(message_id)
+
+    def let_through(self, message_id: str | None) -> None:
+        if message_id is not None:
+            with self._lock:
+                self._held_back.pop(message_id, None)
 
     def forget(self, message_id: str | None) -> None:
         """The message was answered with a 2xx: Pub/Sub will not deliver it again."""
@@ -49,6 +73,7 @@ class DeliveryCounter:
             return
         with self._lock:
             self._seen.pop(message_id, None)
+            self._held_back.pop(message_id, None)
 
 
 class StateStoreUnavailable(TransientError):

@@ -2,7 +2,7 @@
 the kill switch and per-target pauses, pending verifications, open proposals with their expiry,
 proposals approved and not yet settled (the write under way, or its approve's attempt ended: the
 sweep settles them once that command's record lapses), proposals approved whose write is in doubt
-(until the sweep judges it), cooldowns and budgets in use, and pinned services with the age of each
+(until the sweep judges it), writes in flight (the gate's write claims held), cooldowns and budgets in use, and pinned services with the age of each
 pin. Reads state only."""
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from shared.commands.pause import engaged_pauses
 from shared.outcomes import Outcome, OutcomeStatus
 from shared.ports import ClaimRecord
 from shared.remediation.approvals import settles_after
-from shared.remediation.guardrails import BUDGETS, COOLDOWNS, Gate, slot_keys
+from shared.remediation.guardrails import BUDGETS, COOLDOWNS, WRITING, Gate, slot_keys
 from shared.remediation.records import (ACTIONS, COMMANDS, PINS, PROPOSALS, ActionRecord, ActionState, PinRecord,
                                         ProposalRecord)
 
@@ -37,6 +37,10 @@ class Snapshot(BaseModel):
     approved_proposals: list[dict[str, Any]] = []
     # Approved, and the write in doubt (shared/commands/approval.py): until the sweep judges that write.
     proposals_in_doubt: list[dict[str, Any]] = []
+    # The targets' write claims held (guardrails.WRITING): a write being sent now, or one whose outcome was
+    # unknown, kept until its lease. With a cooldown of 0 nothing else shows it; while it is held every other
+    # write to the target is held back (a command `skipped`, an alert delivered again).
+    writes_in_flight: list[dict[str, Any]] = []
     cooldowns: list[dict[str, Any]] = []
     budgets: list[dict[str, Any]] = []
     pinned: list[dict[str, Any]] = []
@@ -54,6 +58,7 @@ def handle(run: CommandRun) -> Outcome:
                f"{len(snap.open_proposals)} open proposal(s), "
                + (f"{len(snap.approved_proposals)} approved and not yet applied, " if snap.approved_proposals else "")
                + (f"{len(snap.proposals_in_doubt)} approved with the write in doubt, " if snap.proposals_in_doubt else "")
+               + (f"{len(snap.writes_in_flight)} write(s) in flight, " if snap.writes_in_flight else "")
                + f"{len(snap.cooldowns)} cooldown(s), "
                f"{len(snap.pinned)} pinned service(s)")
     if snap.more_than_shown:
@@ -115,6 +120,7 @@ def snapshot(run: CommandRun) -> Snapshot:
         proposals_in_doubt=[{"proposal_id": p.proposal_id, "action": p.action, "target": p.target,
                              "decided_by": p.decided_by, "decided_at": p.decided_at, "command_id": p.command_id,
                              "note": p.note} for p in in_doubt],
+        writes_in_flight=_writes_in_flight(state, targets, now),
         cooldowns=_cooldowns(state, targets, now),
         budgets=_budgets(state, config, targets, now),
         pinned=[{"service": p.service, "revision": p.revision, "pinned_at": p.pinned_at,
@@ -163,6 +169,19 @@ def _cooldowns(state: Any, targets: list[str], now: datetime) -> list[dict[str, 
     return out
 
 
+def _writes_in_flight(state: Any, targets: list[str], now: datetime) -> list[dict[str, Any]]:
+    """The targets' write claims held, in one read: whose write (its attempt, `message_id:random`), since when,
+    and until when at the latest (its lease: it is given back as soon as the write ends)."""
+    found = state.get_many([(WRITING, target) for target in targets]) if targets else []
+    out = []
+    for target, data in zip(targets, found):
+        claim = ClaimRecord.model_validate(data) if data is not None else None
+        if claim is not None and not claim.expired(now):
+            out.append({"target": target, "held_by": claim.owner, "since": claim.claimed_at,
+                        "until": claim.expires_at})
+    return out
+
+
 def _budgets(state: Any, config: Any, targets: list[str], now: datetime) -> list[dict[str, Any]]:
     """Slots taken in the current buckets (the gate's budget records, each bucket in one read)."""
     g = config.guardrails
@@ -185,5 +204,5 @@ def _only(snap: Snapshot, target: str) -> Snapshot:
 
     return snap.model_copy(update={name: [i for i in getattr(snap, name) if mine(i)] for name in
                                    ("paused", "pending_verifications", "open_proposals", "approved_proposals",
-                                    "proposals_in_doubt",
+                                    "proposals_in_doubt", "writes_in_flight",
                                     "cooldowns", "budgets", "pinned")})

@@ -309,6 +309,7 @@ class _Held:
     claim: tuple[str, str] | None = None
     cooldown: str | None = None
     writing: str | None = None            # the target whose write claim (WRITING) this attempt holds
+    writing_until: datetime | None = None  # and when that claim lapses (its lease), said if it cannot be given back
     slots: list[str] = field(default_factory=list)
     record: ClaimRecord | None = None   # the claim as taken: its completion is guarded by it (`_settle`)
     intent: IntentRecord | None = None  # the plan stored before the write: closed with the record, or given back
@@ -692,6 +693,7 @@ class Gate:
         if taken is None:
             return None
         held.record = taken[0]   # claim_all answers in the order asked: the claim first
+        held.writing_until = taken[1].expires_at
         return held
 
     def _write(self, action: Action, params: Any, before: dict[str, Any], incident_id: str, adapters: Any,
@@ -1205,7 +1207,7 @@ class Gate:
         taken = self._claim(WRITING, target, skew_safe_lease(self.config.guardrails.claim_ttl_seconds),
                             self.clock.now())
         if taken.acquired:
-            held.writing = target
+            held.writing, held.writing_until = target, taken.record.expires_at
             if taken.took_over:
                 self._log("write_claim_taken_over", f"the write claim on {target} of {taken.record.owner} had "
                                                     "lapsed; taken over")
@@ -1216,7 +1218,8 @@ class Gate:
                 f"{other.claimed_at:%H:%M:%S}Z, until {other.expires_at:%H:%M:%S}Z at the latest"
                 f"{self._under_way(target, held.claim[1] if held.claim else '')})")
         if manual is None:
-            raise WriteInFlight(f"{busy}: not written beside it; delivered again once it has ended")
+            raise WriteInFlight(f"{busy}: not written beside it; delivered again once it has ended", busy, target=target,
+                                holder=other.owner)
         return (f"{busy}; two writes to one target are never sent at once"
                 + (" (override_limits sets aside the cooldown and the budgets, never a write in flight)"
                    if manual.override_limits else "")
@@ -1233,8 +1236,14 @@ class Gate:
             self.state.release(WRITING, held.writing, self.owner)
             held.writing = None
         except RunwardenError as exc:
-            self._log("write_claim_kept", f"could not give back the write claim on {held.writing} ({exc}); it "
-                                          "lapses with its lease")
+            # Said, with until when: every other write to the target (a command, an alert, the sweep's undo)
+            # is held back meanwhile, and a person asking why reads it here and in `status`.
+            until = f" until {held.writing_until:%H:%M:%S}Z at the latest" if held.writing_until else ""
+            if self.timeline is not None:
+                self.timeline.step("write_claim_kept", f"the write to {held.writing} has ended, but its write claim "
+                                   f"could not be given back ({exc}): it holds {held.writing}{until} (its lease), "
+                                   "and every other write to it is held back until then (an operator's command "
+                                   "`skipped` naming it, an alert delivered again)", severity="WARNING")
 
     def _complete(self, kind: str, key: str, result: GateResult, retain: timedelta | None = None) -> None:
         retain = retain if retain is not None else timedelta(seconds=self.config.guardrails.claim_retention_seconds)
