@@ -745,6 +745,39 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #979 (the Admin API's 429 \"Too Many "
                 "Requests\", rateLimitExceeded, to the connector's call) and core CloudSqlInstance.java "
                 "(addExceptionContext); UNCONFIRMED in a Cloud Run thread", Refusal.ADMIN_API_QUOTA),
+    # The same 429 from a Go client that prints the Go connector's error bare, without the Auth Proxy's
+    # or pgx's "failed to connect to" before it (database/sql with go-sql-driver/mysql and the
+    # connector's dialer): its RefreshError reads "Refresh error: MESSAGE (connection name = "p:r:i"):
+    # CAUSE" (cloud-sql-go-connector errtype/errors.go, RefreshError.Error; as the 403 and 404 rows
+    # quote it), MESSAGE "failed to get instance metadata" or "create ephemeral cert failed"
+    # (internal/cloudsql/refresh.go), one pattern each so that each anchor is the connector's own phrase
+    # (stdout_needles). UNCONFIRMED in a Cloud Run log.
+    *(DbErrorText(f"Cloud SQL Go connector, error printed bare ({what}: 429, quota)",
+                  rf'Refresh error: {message} \(connection name = "[^"]*"\): [^\n]*?googleapi: Error 429\b',
+                  f'Refresh error: {message} (connection name = "p:r:i"): {cause}googleapi: Error 429: Quota exceeded '
+                  "for quota metric 'Connect Queries' and limit 'Connect Queries per minute per user' of service "
+                  "'sqladmin.googleapis.com' for consumer 'project_number:418207365093'., rateLimitExceeded",
+                  "GoogleCloudPlatform/cloud-sql-go-connector errtype/errors.go (RefreshError.Error) and "
+                  "internal/cloudsql/refresh.go; the Admin API's 429 as issue #413 and cyrilgdn/terraform-provider-"
+                  "postgresql issue #163 quote it; UNCONFIRMED in a Cloud Run log", Refusal.ADMIN_API_QUOTA)
+      for what, message, cause in (("metadata", "failed to get instance metadata", ""),
+                                   ("certificate", "create ephemeral cert failed", "fetch ephemeral cert failed: "))),
+    # The same 429 from the Cloud SQL Python connector: its Admin API calls raise aiohttp's
+    # ClientResponseError (raise_for_status), whose str() is "429, message='REASON', url=URL('...')"
+    # (aiohttp before 3.9 wraps the url in URL(...); as logged for other APIs, find_string ids
+    # 48089137797, 160501894), the reason the Admin API's error.message where the connector sets it
+    # (client.py _get_metadata, find_string id 482959968), else "Too Many Requests". Read only for a
+    # url on sqladmin.googleapis.com, the Admin API's host: aiohttp's 429 from any other API is no
+    # Cloud SQL answer. The anchor the log query asks for is aiohttp's own "ClientResponseError: 429,
+    # message=" (stdout_needles). UNCONFIRMED in a Cloud Run log.
+    DbErrorText("Cloud SQL Python connector (429, quota)",
+                r"ClientResponseError: 429, message=[^\n]*?url=(?:URL\()?['\"]https://sqladmin\.googleapis\.com/",
+                "aiohttp.client_exceptions.ClientResponseError: 429, message='Too Many Requests', "
+                "url=URL('https://sqladmin.googleapis.com/sql/v1beta4/projects/p/instances/i/connectSettings')",
+                "aiohttp ClientResponseError.__str__ (as logged, find_string ids 48089137797, 160501894) with the "
+                "Cloud SQL Python connector's Admin API calls (client.py, find_string id 482959968); the Admin API's "
+                "429 as cloud-sql-go-connector issue #413 and cloud-sql-jdbc-socket-factory issue #979 describe it; "
+                "UNCONFIRMED in a Cloud Run log", Refusal.ADMIN_API_QUOTA),
     # The same 404 as the Cloud SQL Python connector raises it: it sets the Admin API's error.message as
     # the aiohttp ClientResponseError's reason, then raise_for_status (cloud-sql-python-connector
     # google/cloud/sql/connector/client.py _get_metadata; find_string id 482959968), whose str() is
@@ -1153,6 +1186,20 @@ _UPSTREAM_TIMEOUTS: tuple[tuple[str, str, str], ...] = (
     # its brackets (yarl writes it so). aiohttp's read timeout ("Timeout on reading data from socket")
     # names no host and is not read.
     (r"Connection timeout to host https?://", r"""[^/\s?#'"),;]+""", r""),
+    # Spring's RestTemplate on an I/O error: ResourceAccessException("I/O error on " + method + " request
+    # for \"" + url + "\": " + the cause's message) (spring-framework RestTemplate.
+    # createResourceAccessException), the cause a java.net.SocketTimeoutException at the read timeout
+    # ("Read timed out") or the connect timeout ("Connect timed out"; "connect timed out" before JDK 13),
+    # or the kernel's ETIMEDOUT ("Connection timed out"). As logged: find_string ids 13266343877 ("I/O
+    # error on GET request for \"https://postman-echo.com/delay/1\": Read timed out"), 55586050725
+    # ("...": Connect timed out"), 62747810763 ("...": Connection timed out: connect"); UNCONFIRMED in a
+    # Cloud Run log. One pattern a method: the method's word keeps the anchor a phrase of Spring's own
+    # ("I/O error on GET request for \""), not a generic "request for" (stdout_needles). The host is
+    # the URL's authority, port and all.
+    # No \s in them: a class without it is matched as ASCII (_ascii_alike).
+    *((rf'I/O error on {method} request for "https?://', r'[^/" \t\n]+',
+       r'[^" \t\n]*": (?:Read timed out|Connect timed out|Connection timed out)')
+      for method in ("GET", "POST", "PUT", "PATCH", "DELETE")),
 )
 # Which of _UPSTREAM_TIMEOUTS names its host as urllib3's pool does (no port), and which lists addresses.
 _POOL_HOST, _ATTEMPTED = 0, 2
@@ -1256,8 +1303,11 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     # Manager...) through Google's client libraries ran out its deadline: the API, or the way to it, did
     # not answer in time. Their words are the client libraries' own and name Google's APIs only. Under
     # PRIVATE_RANGES_ONLY egress such a call leaves by Cloud Run's own internet egress, unless the API's
-    # names resolve to a private endpoint (connector_saturation, _waits_on_google_api). Not asked for on
-    # stdout below WARNING (STDOUT_SIGNALS): the log query has no room left for their needles.
+    # names resolve to a private endpoint (connector_saturation, _waits_on_google_api). Asked for on
+    # stdout at any severity (STDOUT_SIGNALS): a retry loop's INFO line or a logger with no level prints
+    # them as much as a traceback on stderr does. Their needles are the exceptions' full class names
+    # (google.api_core.exceptions.DeadlineExceeded, ...RetryError, com.google.api.gax.rpc.
+    # DeadlineExceededException), which no ordinary line holds.
     LogSignal.GOOGLE_API_WAIT: (
         # Python google-api-core: DeadlineExceeded maps gRPC's DEADLINE_EXCEEDED (code 504,
         # GoogleAPICallError.__str__ "{code} {message}": "504 Deadline Exceeded"); find_string ids
@@ -2037,7 +2087,7 @@ def _rfc3339(at: datetime) -> str:
 # broke (bad_revision): a runtime's resolver words printed below WARNING (Python's gaierror in a
 # logging.info, a retry loop's INFO line) are as much a failed lookup as at ERROR.
 STDOUT_SIGNALS = (LogSignal.DB_CONNECTION, LogSignal.DB_POOL_WAIT, LogSignal.DB_CANCELLED, LogSignal.UPSTREAM_TIMEOUT,
-                  LogSignal.DNS_FAILURE)
+                  LogSignal.DNS_FAILURE, LogSignal.GOOGLE_API_WAIT)
 # How the needles are asked for: one global restriction, the needles quoted and ORed, instead of a
 # regex clause per text field. The Logging query language page (cloud.google.com/logging/docs/view/
 # logging-query-language) settles the three facts this rests on:
@@ -2187,9 +2237,18 @@ def stdout_error_filter() -> str:
 # Logging query language page: a query may be at most 20,000 characters); a longer one is refused whole.
 MAX_FILTER_CHARS = 20_000
 
-# Cloud Run's own words on requests it failed itself (request log textPayload, from Cloud Run's troubleshooting page).
+# Cloud Run's own words on requests it failed itself (request log textPayload, from Cloud Run's
+# troubleshooting page, docs.cloud.google.com/run/docs/troubleshooting; gcp-facts.md section 4): a
+# malformed answer or a broken connection (503), the request timeout (504), no instance to take it
+# (429/500), and an instance that never became ready: "The request failed because the instance failed
+# the readiness check" (503) and "... could not start successfully" (500), a revision's startup failing
+# as seen on the requests it turned away (field report, gcp-facts.md id 69377018517; their request-log
+# wording is UNCONFIRMED against Google's page). The other startup texts (STARTUP probe failed,
+# Container failed to start) are varlog/system's and the deploy's, read whole. Each is a specific
+# phrase of Cloud Run's, never a word an application's request line holds.
 PLATFORM_REQUEST_TEXTS = ("connection to the instance had an error", "maximum request timeout",
-                          "no available instance")
+                          "no available instance", "instance failed the readiness check",
+                          "could not start successfully")
 
 
 def app_log_filter(project: str, service: str, location: str, start: datetime, end: datetime,

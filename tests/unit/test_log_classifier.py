@@ -209,6 +209,26 @@ NEGATIVE = [
      "api.paygate.example:443, timeout: 10000ms)", {LogSignal.UPSTREAM_TIMEOUT}),
     ("aiohttp.client_exceptions.ConnectionTimeoutError: Connection timeout to host https://api.paygate.example/v2",
      {LogSignal.UPSTREAM_TIMEOUT}),
+    # Spring's RestTemplate at a read or connect timeout on a named host.
+    ('org.springframework.web.client.ResourceAccessException: I/O error on GET request for '
+     '"https://postman-echo.com/delay/1": Read timed out', {LogSignal.UPSTREAM_TIMEOUT}),
+    ('I/O error on POST request for "https://api.paygate.example:8443/v2/charges": Read timed out; nested exception '
+     'is java.net.SocketTimeoutException: Read timed out', {LogSignal.UPSTREAM_TIMEOUT}),
+    ('I/O error on GET request for "https://www.youtube.com/oembed": Connect timed out', {LogSignal.UPSTREAM_TIMEOUT}),
+    ('I/O error on GET request for "https://api.openweathermap.org/data/2.5/weather": Connection timed out: connect',
+     {LogSignal.UPSTREAM_TIMEOUT}),
+    ('I/O error on PUT request for "https://api.paygate.example/v2/carts/7": Read timed out',
+     {LogSignal.UPSTREAM_TIMEOUT}),
+    ('I/O error on PATCH request for "https://api.paygate.example/v2/carts/7": Read timed out',
+     {LogSignal.UPSTREAM_TIMEOUT}),
+    ('I/O error on DELETE request for "https://api.paygate.example/v2/carts/7": Connect timed out',
+     {LogSignal.UPSTREAM_TIMEOUT}),
+    # RestTemplate's other I/O errors are no timeout (a certificate, a refused connection).
+    ('I/O error on GET request for "https://swapi.dev/api/people/": PKIX path validation failed', set()),
+    ('I/O error on GET request for "http://10.20.0.7:8080/v1": Connection refused', set()),
+    # aiohttp's 429 from an API that is not Cloud SQL's Admin API: no Cloud SQL answer.
+    ("aiohttp.client_exceptions.ClientResponseError: 429, message='Too Many Requests', "
+     "url=URL('https://rest.ensembl.org/xrefs/id/ENST00000301012')", set()),
     ("Get https://registry-1.docker.io/v2/: net/http: request canceled while waiting for connection", set()),
     ("HTTPSConnectionPool(host='api.example.com', port=443): Max retries exceeded with url: /v2 (Caused by "
      "NewConnectionError('Failed to establish a new connection: [Errno 111] Connection refused'))", set()),
@@ -784,6 +804,21 @@ REFUSAL_ROWS = [(t.example, t.refusal) for t in DB_ERROR_TEXTS] + [
     ("FATAL:  sorry, too many clients already; then FATAL:  password authentication failed for user \"a\"",
      Refusal.CONNECTION_LIMIT),                                         # two kinds: the first in order
     ("ошибка: Too many connections", Refusal.CONNECTION_LIMIT),         # non-ASCII: the text alone
+    # The Admin API's 429 as the Python connector's aiohttp and a Go client printing the connector's
+    # error bare pass it on (newer aiohttp: the url without URL(...); the Admin API's own message).
+    ("aiohttp.client_exceptions.ClientResponseError: 429, message=\"Quota exceeded for quota metric 'Connect "
+     "Queries' and limit 'Connect Queries per minute per user' of service 'sqladmin.googleapis.com'.\", "
+     "url='https://sqladmin.googleapis.com/sql/v1beta4/projects/p/instances/i/connectSettings'",
+     Refusal.ADMIN_API_QUOTA),
+    ("aiohttp.client_exceptions.ClientResponseError: 429, message='Too Many Requests', "
+     "url=URL('https://sqladmin.googleapis.com/sql/v1beta4/projects/p/instances/i:generateEphemeralCert')",
+     Refusal.ADMIN_API_QUOTA),
+    ('Refresh error: failed to get instance metadata (connection name = "shop:us-central1:orders"): googleapi: '
+     "Error 429: Quota exceeded for quota metric 'Connect Queries', rateLimitExceeded", Refusal.ADMIN_API_QUOTA),
+    ('mysql: Refresh error: create ephemeral cert failed (connection name = "p:r:i"): fetch ephemeral cert failed: '
+     "googleapi: Error 429: Quota exceeded, rateLimitExceeded", Refusal.ADMIN_API_QUOTA),
+    ("aiohttp.client_exceptions.ClientResponseError: 429, message='Too Many Requests', "
+     "url=URL('https://huggingface.co/api/datasets/x')", ""),
     ("\u212anex: Timeout acquiring a connection", ""),
     ("Access denied for user", ""),
     ("", ""),
@@ -831,7 +866,7 @@ def test_the_one_search_names_the_refusals_it_classified(monkeypatch):
         assert refusals_of(order) == {text: refusal_of(text) for text in order}
         # Only what the search did not find refused is named again: the non-ASCII text, the others.
         refused = {t for t in order if t.isascii() and LogSignal.DB_REFUSED in classify(t)}
-        assert len(refused) == sum(1 for t in DB_ERROR_TEXTS if t.refusal) + 2
+        assert len(refused) == sum(1 for t in DB_ERROR_TEXTS if t.refusal) + 6   # the ASCII refusals added above
         assert searched and not refused & set(searched[0])
         monkeypatch.undo()
 

@@ -133,7 +133,7 @@ def test_filters_are_bounded_in_time_and_parenthesised():
     for text in (app, audit):
         assert 'timestamp>="2026-11-26T12:00:00Z"' in text and 'timestamp<="2026-11-26T12:00:00Z"' in text
     # OR binds tighter than AND in the Logging query language: the OR group is in parentheses.
-    assert "AND (logName=" in app and app.endswith('textPayload:"no available instance")))')
+    assert "AND (logName=" in app and app.endswith('textPayload:"could not start successfully")))')
     assert 'logName="projects/p/logs/run.googleapis.com%2Frequests" AND (textPayload:' in app
     assert 'logName="projects/p/logs/cloudaudit.googleapis.com%2Factivity"' in audit
 

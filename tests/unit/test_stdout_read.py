@@ -169,6 +169,57 @@ def test_a_failed_name_lookup_is_asked_for_on_stdout_at_any_severity(text):
         assert read(entry), form
 
 
+# A Google Cloud client library's call that ran out its deadline, as each library prints it
+# (log_signals, GOOGLE_API_WAIT's sources), as an application may log it below WARNING: a retry loop's
+# logging.info, a pino or zap info line, a plain line with no level.
+GOOGLE_API_TEXTS = [
+    "google.api_core.exceptions.DeadlineExceeded: 504 Deadline Exceeded",
+    "google.api_core.exceptions.RetryError: Deadline of 60.0s exceeded while calling target function, last "
+    "exception: 503 failed to connect to all addresses",
+    "com.google.api.gax.rpc.DeadlineExceededException: io.grpc.StatusRuntimeException: DEADLINE_EXCEEDED: deadline "
+    "exceeded after 9.96s",
+]
+
+
+@pytest.mark.parametrize("text", GOOGLE_API_TEXTS)
+def test_a_google_api_deadline_is_asked_for_on_stdout_at_any_severity(text):
+    """A Google API call's deadline below WARNING, in every form a logger writes it, is returned by the
+    filter and, read as the adapter reads it, is a wait on a Google API."""
+    assert LogSignal.GOOGLE_API_WAIT in classify(text)
+    assert any(_words(needle) <= _words(text) for needle in stdout_needles()), text
+    for form, (plain, payload) in written(text).items():
+        entry = stored(text=plain, payload=payload)
+        assert read(entry), form
+        assert LogSignal.GOOGLE_API_WAIT in classify(record_from_entry(entry).text), form
+
+
+# Cloud Run's own request-log texts for requests it failed itself (log_signals.PLATFORM_REQUEST_TEXTS;
+# Cloud Run's troubleshooting page, gcp-facts.md section 4), as the request log stores them: a
+# textPayload beside the request's httpRequest, at the status's severity.
+PLATFORM_TEXTS = [
+    ("The request failed because either the HTTP response was malformed or connection to the instance had an "
+     "error.", "ERROR", None),
+    ("The request has been terminated because it has reached the maximum request timeout.", "ERROR", None),
+    ("The request was aborted because there was no available instance.", "WARNING", LogSignal.NO_INSTANCE),
+    ("The request failed because the instance failed the readiness check.", "ERROR", LogSignal.STARTUP_FAILURE),
+    ("The request failed because the instance could not start successfully.", "ERROR", LogSignal.STARTUP_FAILURE),
+]
+
+
+@pytest.mark.parametrize("text, severity, signal", PLATFORM_TEXTS)
+def test_cloud_runs_own_request_texts_are_read(text, severity, signal):
+    """Each of Cloud Run's own texts on a request it failed is read from the request log, and the
+    startup ones are startup failures (bad_revision's evidence of a revision that cannot start)."""
+    assert read(stored(log="requests", severity=severity, text=text)), text
+    if signal is not None:
+        assert signal in classify(text)
+
+
+def test_a_plain_failed_request_is_not_read():
+    """A 5xx the application answered itself has no text of Cloud Run's: request_count counts it."""
+    assert not read(stored(log="requests", severity="ERROR", text=None))
+
+
 @pytest.mark.parametrize("row", DB_ERROR_TEXTS + POOL_WAIT_TEXTS, ids=lambda r: r.stack)
 def test_an_error_in_an_applications_own_key_is_read_and_classified(row):
     """An application's own key (`dbError`, `cause`) at info: asked for by the global restriction, and
