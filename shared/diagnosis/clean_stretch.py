@@ -8,22 +8,26 @@ Twenty clean requests (`min_requests`) show a busy service recovered, not a quie
   first minute over the bar (in the incident window, with its lookback before the incident's start)
   to the stretch: measured, the failure the alert fired on;
 - where no minute read failed (the failing minutes fell before the data read), the alert's own bar: a
-  ratio condition on 5xx or 429 above its threshold held (Cloud Monitoring, "Alerting policies with
-  MQL / ratio conditions": the condition is met when the ratio exceeds the threshold for its duration),
-  so the share was over the threshold;
+  ratio condition on 5xx or 429 above its threshold held (google/monitoring/v3/alert.proto,
+  `MetricThreshold`: the ratio of `filter` to `denominator_filter` compared with `threshold_value` by
+  `comparison` for `duration`), so the share was over the threshold; on the condition's own series,
+  which may be grouped by revision, not the service's (UNCONFIRMED that the two shares agree: the
+  measured share, read first, is the service's own);
 - nothing else: an alert on latency, or one whose failure no request share measures, is judged as before.
 The clean stretch is the newest run of minutes at or under the bar since the incident started (a
-quiet minute with one failure in four ends it); its requests are checked with the binomial test the
+quiet minute with one failure in four ends it; if the newest minute is such a one, the window judged); its requests are checked with the binomial test the
 sweep uses (shared/diagnosis/still_failing.py).
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from shared.diagnosis.facts import Facts, Window, refused_series
 from shared.diagnosis.health_bar import HealthBar, counts_only_server_errors
 from shared.diagnosis.still_failing import STILL_FAILING_CHANCE, too_few
 
+# A minute: (its end, all requests, 5xx and 429), as Facts.per_minute_where reads it.
+_Minute = tuple[datetime, float, float]
 _ABOVE = frozenset({"COMPARISON_GT", "COMPARISON_GE"})
 
 
@@ -32,7 +36,9 @@ def too_few_clean(facts: Facts, bar: HealthBar, until: Window) -> str:
     does, or if no failure share is known to rule out)."""
     minutes = facts.per_minute_where(Window(facts.incident.start, until.end), refused_series)
     since = facts.b.incident_started_at
-    run = _clean_run(minutes, bar.error_ratio, since)
+    # With its newest minute over the bar (one failure in a quiet minute), the whole window judged is
+    # the stretch: never no check at all.
+    run = _clean_run(minutes, bar.error_ratio, since) or [m for m in minutes if until.holds(m[0]) and m[1]]
     if not run:
         return ""
     start = run[0][0] - timedelta(seconds=60)
@@ -55,9 +61,9 @@ def too_few_clean(facts: Facts, bar: HealthBar, until: Window) -> str:
             f"of {STILL_FAILING_CHANCE:.0%} at most)")
 
 
-def _clean_run(minutes: list, bar: float, since) -> list:
+def _clean_run(minutes: list[_Minute], bar: float, since: datetime) -> list[_Minute]:
     """The newest minutes with requests, each at or under `bar`, that start at or after `since`."""
-    run: list = []
+    run: list[_Minute] = []
     for at, total, bad in reversed(minutes):
         if not total:
             continue
@@ -67,7 +73,7 @@ def _clean_run(minutes: list, bar: float, since) -> list:
     return run[::-1]
 
 
-def _failing_share(minutes: list, bar: float, start) -> tuple[float, float, Window] | None:
+def _failing_share(minutes: list[_Minute], bar: float, start: datetime) -> tuple[float, float, Window] | None:
     """(share, requests, from) over the minutes up to `start` from the first one over `bar` to the last;
     None if none is."""
     before = [(at, total, bad) for at, total, bad in minutes if at <= start and total]

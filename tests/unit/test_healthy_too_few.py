@@ -58,6 +58,8 @@ CASES = [
      _service(100), FIVE_XX, True, ""),
     ("4 a minute, latency alert, slow before and no 5xx: no failure share to rule out, healthy as before",
      _service(4, p99_before=6.0), SLOW, True, ""),
+    ("30 a minute, 2 % failing before, one 500 in the newest minute (0.7 % of 150): not ruled out, not healthy",
+     _service(30, failing_before=0.02).requests(REV, 4, 5, 1, "500"), None, False, "1 of 151 requests"),
     ("4 a minute, no alert, nothing failed before: healthy as before",
      _service(4), None, True, ""),
 ]
