@@ -60,6 +60,9 @@ CASES = [
      _service(4, p99_before=6.0), SLOW, True, ""),
     ("30 a minute, 2 % failing before, one 500 in the newest minute (0.7 % of 150): not ruled out, not healthy",
      _service(30, failing_before=0.02).requests(REV, 4, 5, 1, "500"), None, False, "1 of 151 requests"),
+    ("100 a minute, a usual background (2 500s in a minute now and then, 0.3 % in all): no failure, healthy",
+     _service(100).requests(REV, -15, -14, 2, "500").requests(REV, -3, -2, 2, "500").requests(REV, 4, 5, 2, "500"),
+     None, True, ""),
     ("4 a minute, no alert, nothing failed before: healthy as before",
      _service(4), None, True, ""),
 ]
