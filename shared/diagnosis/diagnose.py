@@ -19,6 +19,7 @@ from typing import Callable
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem, LogRecord, Revision
 from shared.diagnosis.facts import INGEST_LAG, Facts, Window, hms, refused_series
+from shared.diagnosis.clean_stretch import too_few_clean
 from shared.diagnosis.health_bar import HealthBar, health_bar
 from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
 from shared.diagnosis.request_callers import callers_failing
@@ -196,6 +197,18 @@ def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
                                     observed=observed, threshold=f"not judged healthy: {diluted}", passed=False,
                                     role="context", about=about))
         return None
+    # Clean requests too few to rule out the failure the alert is about (a quiet service failing 10 %
+    # shows 20 clean requests 12 % of the time): escalated with the figures, never skipped as healthy,
+    # and not handed to the rules either (the failure may have stopped: nothing acts on it).
+    few = too_few_clean(facts, bar, window)
+    if few:
+        item = EvidenceItem(source="metric", query=b.requests.query, observed=observed,
+                            threshold=f"not judged healthy: {few}", passed=False, role="context", about=about)
+        return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
+                         summary=f"the service's requests look clean since the incident started ({observed}), but "
+                                 f"{few}", evidence=tuple(context + [item]), api_calls=b.api_calls,
+                         recommendation="a person must judge whether the service still fails: watch its requests "
+                                        "until enough have been served, or check it directly")
     items = [EvidenceItem(source="metric", query=b.requests.query,
                           observed=f"{recent.total:.0f} requests over {minutes} minutes since the incident started, "
                                    f"{refused:.0f} ({recent.refused_ratio:.1%}) 5xx or 429 in {window}",

@@ -76,6 +76,7 @@ from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.signatures import Signature
+from shared.diagnosis.still_failing import STILL_FAILING_CHANCE, too_few
 from shared.remediation.actions.restore_traffic import serving_shares
 from shared.remediation.callers import callers_not_shown
 from shared.remediation.records import ActionRecord, PinRecord
@@ -98,9 +99,6 @@ _SLOW_FLOOR_SECONDS = 1.0
 # A way of failing (429, 504, another 5xx) at or above this share of the failures just before a rollback
 # was seen before it (`failure_moved`): failing since in ways not seen is the failure moved.
 _SEEN_KIND = 0.1
-# The chance, at most, that the requests judged `healthy` would have been that clean had the service still
-# failed at its share of failures just before the action (`too_few_to_tell`).
-_STILL_FAILING_CHANCE = 0.05
 
 
 class HealthKind(str, Enum):
@@ -316,10 +314,8 @@ def too_few_to_tell(facts: Facts, record: ActionRecord, bar_ratio: float) -> str
     tell apart). The failing share before is the service's 5xx and 429 over the lookback before
     `applied_at` (the minutes the alert fired on, with any clean ones before them: a lower share, so more
     requests are asked for); at or under the bar there is no failure to tell the clean requests from.
-    Requests fail one by one: were the service still failing at that share, n requests with at most k
-    failures would be seen with the binomial chance P(X <= k | n, p) (each request failing on its own, an
-    assumption: failures that come in runs make a clean stretch likelier still, so the bar is a floor,
-    UNCONFIRMED). Over _STILL_FAILING_CHANCE the clean requests do not rule the failure out: a service
+    The binomial check (shared/diagnosis/still_failing.py, shared with the alert path's `healthy`): over
+    STILL_FAILING_CHANCE the clean requests do not rule the failure out: a service
     failing 10 % of 4 requests a minute answers the 20 requests of 5 minutes since the action with no
     failure 12 % of the time (0.9 ** 20), and its rollback to a revision with the same fault was verified.
     Judged on the whole minutes (`settled`) since the action settled, or since its connector change
@@ -334,29 +330,13 @@ def too_few_to_tell(facts: Facts, record: ActionRecord, bar_ratio: float) -> str
     window = Window(facts.b.incident_started_at, facts.data_until or facts.b.collected_at)
     now = facts.requests(window)
     n, k, p = round(now.total), round(now.refused), then.refused_ratio
-    chance = _at_most(k, n, p)
-    if chance <= _STILL_FAILING_CHANCE:
+    few = too_few(k, n, p)
+    if few is None:
         return ""
-    needed = math.ceil(math.log(_STILL_FAILING_CHANCE) / math.log(1.0 - p)) if p < 1 else 1
     return (f"too few requests to tell it from the failure before the action: {k} of {n} requests 5xx or 429 in "
-            f"{window} would be seen {chance:.0%} of the time had it still failed at the {p:.1%} it failed in "
-            f"{before} ({then.total:.0f} requests); at least {needed} requests with none failing are needed to rule "
-            f"that out (a chance of {_STILL_FAILING_CHANCE:.0%} at most)")
-
-
-def _at_most(k: int, n: int, p: float) -> float:
-    """P(X <= k) for X binomial (n, p): the chance of at most k failures in n requests each failing with
-    chance p. Summed term by term in logs, so that n in the tens of thousands neither overflows nor
-    underflows to a wrong 0."""
-    if k >= n:
-        return 1.0
-    if p <= 0.0:
-        return 1.0
-    if p >= 1.0:
-        return 0.0
-    log_p, log_q = math.log(p), math.log1p(-p)
-    return min(1.0, sum(math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
-                                 + i * log_p + (n - i) * log_q) for i in range(k + 1)))
+            f"{window} would be seen {few.chance:.0%} of the time had it still failed at the {p:.1%} it failed in "
+            f"{before} ({then.total:.0f} requests); at least {few.needed} requests with none failing are needed to "
+            f"rule that out (a chance of {STILL_FAILING_CHANCE:.0%} at most)")
 
 
 def refired(record: ActionRecord) -> str:
