@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from shared.diagnosis.facts import Facts, Window, refused_series
 from shared.diagnosis.health_bar import HealthBar, counts_only_server_errors
-from shared.diagnosis.still_failing import STILL_FAILING_CHANCE, too_few
+from shared.diagnosis.still_failing import too_few
 
 # A minute: (its end, all requests, 5xx and 429), as Facts.per_minute_where reads it.
 _Minute = tuple[datetime, float, float]
@@ -55,10 +55,8 @@ def too_few_clean(facts: Facts, bar: HealthBar, until: Window) -> str:
     few = too_few(k, n, share)
     if few is None:
         return ""
-    return (f"too few requests to tell recovery from the failure: {k} of {n} requests 5xx or 429 in "
-            f"{Window(start, run[-1][0])} would be seen {few.chance:.0%} of the time had the service still failed "
-            f"at {source}; at least {few.needed} requests with none failing are needed to rule that out (a chance "
-            f"of {STILL_FAILING_CHANCE:.0%} at most)")
+    return ("too few requests to tell recovery from the failure: "
+            + few.says(k, n, Window(start, run[-1][0]), f"the service still failed at {source}"))
 
 
 def _clean_run(minutes: list[_Minute], bar: float, since: datetime) -> list[_Minute]:

@@ -27,6 +27,13 @@ class TooFew:
     chance: float
     needed: int
 
+    def says(self, failed: int, total: int, window: object, had: str) -> str:
+        """The figures in words: `had` is what the service would have had to go on doing ("the service
+        still failed at 10.0% ...")."""
+        return (f"{failed} of {total} requests 5xx or 429 in {window} would be seen {self.chance:.0%} of the time "
+                f"had {had}; at least {self.needed} requests with none failing are needed to rule that out (a chance "
+                f"of {STILL_FAILING_CHANCE:.0%} at most)")
+
 
 def too_few(failed: int, total: int, share: float) -> TooFew | None:
     """TooFew when `failed` of `total` requests would be seen more often than STILL_FAILING_CHANCE had

@@ -76,7 +76,7 @@ from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.signatures import Signature
-from shared.diagnosis.still_failing import STILL_FAILING_CHANCE, too_few
+from shared.diagnosis.still_failing import too_few
 from shared.remediation.actions.restore_traffic import serving_shares
 from shared.remediation.callers import callers_not_shown
 from shared.remediation.records import ActionRecord, PinRecord
@@ -333,10 +333,9 @@ def too_few_to_tell(facts: Facts, record: ActionRecord, bar_ratio: float) -> str
     few = too_few(k, n, p)
     if few is None:
         return ""
-    return (f"too few requests to tell it from the failure before the action: {k} of {n} requests 5xx or 429 in "
-            f"{window} would be seen {few.chance:.0%} of the time had it still failed at the {p:.1%} it failed in "
-            f"{before} ({then.total:.0f} requests); at least {few.needed} requests with none failing are needed to "
-            f"rule that out (a chance of {STILL_FAILING_CHANCE:.0%} at most)")
+    return ("too few requests to tell it from the failure before the action: "
+            + few.says(k, n, window,
+                       f"it still failed at the {p:.1%} it failed in {before} ({then.total:.0f} requests)"))
 
 
 def refired(record: ActionRecord) -> str:
