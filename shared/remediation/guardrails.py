@@ -1182,18 +1182,13 @@ class Gate:
         """For an operator's command held back by the cooldown: the write that took it, if it may still be
         under way, named (the same command sent from two terminals within a second: the second's sender
         reads whose write it is, not only "acted on at"). A read that fails names nothing."""
+        since = in_flight.lease_start(self.clock.now(), self.config.guardrails.claim_ttl_seconds)
         try:
-            listed, _ = self._others_listed(target, key)
+            others, _ = in_flight.others_on(self.state, target, since, key)
         except (TransientError, PermanentError):
             return ""
+        listed = "; ".join(in_flight.named(plan) for plan in sorted(others, key=lambda p: p.noted_at))
         return f"; under way now: {listed}" if listed else ""
-
-    def _others_listed(self, target: str, key: str) -> tuple[str, bool]:
-        """The other writes to `target` that may be under way now (in_flight.py), named, oldest first, or "";
-        and whether more plans were open than one read lists (one to `target` may be among those not read)."""
-        since = in_flight.lease_start(self.clock.now(), self.config.guardrails.claim_ttl_seconds)
-        others, more = in_flight.others_on(self.state, target, since, key)
-        return "; ".join(in_flight.named(plan) for plan in sorted(others, key=lambda p: p.noted_at)), more
 
     def _take_writing(self, target: str, held: _Held, manual: Manual | None) -> str:
         """The target's write claim (WRITING), taken right before the write where the one commit of the alert
