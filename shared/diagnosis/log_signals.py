@@ -16,12 +16,14 @@ from datetime import datetime
 from enum import Enum
 from functools import lru_cache
 from itertools import accumulate, compress, repeat
-from typing import Callable, Iterable, NamedTuple, Sequence
+from typing import Callable, Iterable, NamedTuple, Sequence, TypeVar
 from urllib.parse import quote as _url_quote
 
 import ahocorasick_rs
 
 from shared.diagnosis.evidence import LEVEL_KEYS, LEVEL_WORDS, OBJECT_KEYS, LogRecord
+
+_T = TypeVar("_T")
 
 
 class LogSignal(str, Enum):
@@ -1038,6 +1040,13 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
 # tells apart from the application's own pool.
 POOLER_WAIT = r"(?<![\w.])query_wait_timeout\b(?!\s*[=:])"
 _POOLER_WAIT_TEXT = re.compile(POOLER_WAIT, re.IGNORECASE)
+
+
+def per_text(read: Callable[[str], _T], entries: Iterable[LogRecord]) -> dict[str, _T]:
+    """`read` of each distinct text of `entries`, asked once: one failure repeats one text on every
+    request, so a read of max_log_entries lines holds a few distinct texts, and a regex asked of every
+    line costs a diagnosis hundreds of times what it needs (bench/diagnosis_speed.py, "scaled")."""
+    return {text: read(text) for text in dict.fromkeys(e.text for e in entries)}
 
 
 def is_pooler_wait(text: str) -> bool:

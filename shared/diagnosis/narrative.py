@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.diagnosis.evidence import EvidenceItem, LogRecord, short_name
-from shared.diagnosis.log_signals import LogSignal, is_pooler_wait, signals_in
+from shared.diagnosis.log_signals import LogSignal, is_pooler_wait, per_text, signals_in
 from shared.diagnosis.facts import Facts, hms
 from shared.diagnosis.rules.base import pct
 from shared.diagnosis.rules.deploy_changes import DEFAULT_MAX_INSTANCES
@@ -134,11 +134,12 @@ def look_next(facts: Facts) -> str:
     if r.share(code="429") >= facts.s.healthy_error_ratio:
         hints.append(_where_429s_come_from(facts))
     waits = facts.log_matches(LogSignal.DB_POOL_WAIT)
-    if sum(map(is_pooler_wait, (e.text for e in waits))) >= facts.s.db_error_logs_min:
+    pooler = per_text(is_pooler_wait, waits)
+    if sum(pooler[e.text] for e in waits) >= facts.s.db_error_logs_min:
         # PgBouncer kept clients waiting for its own server connections (log_signals.POOLER_WAIT).
         hints.append("the connection pooler (PgBouncer's SHOW POOLS: cl_waiting, maxwait; its default_pool_size "
                      "against every client) and how long the database holds each server connection")
-    if sum(not is_pooler_wait(e.text) for e in waits) >= facts.s.db_error_logs_min:
+    if sum(not pooler[e.text] for e in waits) >= facts.s.db_error_logs_min:
         # The application waited for its own pool (log_signals.POOL_WAIT_TEXTS): slow database work
         # holding the connections, or a pool too small for what an instance runs at once.
         hints.append("the application's connection pool (its size per instance against the requests an instance "

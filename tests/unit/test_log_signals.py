@@ -294,3 +294,20 @@ def test_the_hosts_an_upstream_timeout_names(text, hosts):
 def test_the_address_a_host_names(host, address):
     from shared.diagnosis.log_signals import host_address
     assert (str(host_address(host)) if host_address(host) else None) == address
+
+
+def test_per_text_asks_each_distinct_text_once_in_the_order_first_seen():
+    """One failure repeats one text on every request: a rule reads each distinct text once, however
+    many lines repeat it (the cost a read at its ceiling would otherwise multiply)."""
+    from shared.diagnosis.log_signals import per_text
+
+    asked: list[str] = []
+
+    def read(text: str) -> int:
+        asked.append(text)
+        return len(text)
+
+    lines = [_record(t) for t in ("b-text", "a", "b-text", "a", "b-text", "c")]
+    assert per_text(read, lines) == {"b-text": 6, "a": 1, "c": 1}
+    assert asked == ["b-text", "a", "c"]
+    assert per_text(read, []) == {}

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from shared.diagnosis.facts import Facts, Requests, Window, hms, path_changed
 from shared.diagnosis.evidence import LogRecord, Revision
-from shared.diagnosis.log_signals import LogSignal, Refusal, pattern_of, refusal_of
+from shared.diagnosis.log_signals import LogSignal, Refusal, pattern_of, per_text, refusals_of
 from shared.diagnosis.rules.base import Citation, duration, pct
 from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES,
                                                   cite_hosts_brought, cite_instance_brought, settings_changed)
@@ -198,6 +198,12 @@ _FAILED = frozenset({"ERROR", "CRITICAL", "ALERT", "EMERGENCY"})
 _RUN_APP_HOST = re.compile(r"https?://([^/\s'\"]+\.run\.app)", re.IGNORECASE)
 
 
+def _run_app_host(text: str) -> str:
+    """The run.app host a line calls (lower case), or ""."""
+    found = _RUN_APP_HOST.search(text)
+    return found.group(1).lower() if found else ""
+
+
 def _passed_on_from_another_service(facts: Facts, c: Citation, suspect: Revision) -> str:
     """Why the suspect's failures are not shown to be its own, or "": at least
     `startup_failure_logs_min` of its log lines, and at least half of its failure lines (its own
@@ -210,11 +216,11 @@ def _passed_on_from_another_service(facts: Facts, c: Citation, suspect: Revision
     # Read over the window (Facts.logged_enough): the calls hold a rollback back.
     if not facts.logged_enough(len(calls), facts.s.startup_failure_logs_min):
         return ""
-    failures = len(calls) + sum(
-        1 for e in facts.logs.entries
-        if e.resource_labels.get("revision_name") == suspect.short_name and e.log_id in _APP_LOGS
-        and e.severity in _FAILED and not _RUN_APP_HOST.search(e.text))
-    hosts = Counter(m.group(1).lower() for m in map(_RUN_APP_HOST.search, (e.text for e in calls)) if m)
+    failed = [e for e in facts.logs.entries if e.resource_labels.get("revision_name") == suspect.short_name
+              and e.log_id in _APP_LOGS and e.severity in _FAILED]
+    host_of = per_text(_run_app_host, (*failed, *calls))
+    failures = len(calls) + sum(1 for e in failed if not host_of[e.text])
+    hosts = Counter(host_of[e.text] for e in calls if host_of[e.text])
     named = ", ".join(host for host, _ in hosts.most_common(2))
     mostly = 2 * len(calls) >= failures
     c.cite("log", f"run.googleapis.com/stderr, stdout: {pattern_of(LogSignal.DOWNSTREAM_5XX)}",
@@ -392,8 +398,9 @@ def _failed_lookups(facts: Facts, revision: str) -> list[LogRecord]:
     each line once. The drivers' texts are the same failed lookup of the database's name."""
     lookups = facts.log_matches(LogSignal.DNS_FAILURE, revision)
     seen = {id(e) for e in lookups}
-    return lookups + [e for e in facts.log_matches(LogSignal.DB_REFUSED, revision)
-                      if id(e) not in seen and refusal_of(e.text) == Refusal.NO_SUCH_HOST]
+    refused = [e for e in facts.log_matches(LogSignal.DB_REFUSED, revision) if id(e) not in seen]
+    named = refusals_of(e.text for e in refused)    # each distinct text once
+    return lookups + [e for e in refused if named[e.text] == Refusal.NO_SUCH_HOST]
 
 
 def _deploy_named_the_hosts(c: Citation, lookups: list[LogRecord], suspect: Revision, previous: Revision) -> bool:

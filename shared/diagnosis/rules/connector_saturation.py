@@ -9,7 +9,7 @@ from datetime import timedelta
 from shared.diagnosis.evidence import LogRecord, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, Window, hms, path_changed, query_of
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, host_address, pattern_of,
-                                         upstream_hosts)
+                                         per_text, upstream_hosts)
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.connector_signs import (clean_before, dials_around_connector, either, hang_minutes,
                                                     stress, usual_hang)
@@ -609,7 +609,7 @@ def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
     # Read over the window (Facts.logged_enough): the timeouts hold a connector move back.
     if not facts.logged_enough(len(timeouts)) or _unreached(facts) >= s.db_error_logs_min:
         return "", False
-    hosts = sorted({host for e in timeouts for host in upstream_hosts(e.text)} - {""})
+    hosts = sorted({host for named in per_text(upstream_hosts, timeouts).values() for host in named} - {""})
     addresses = [a for a in map(host_address, hosts) if a is not None]
     # A private IPv4 address is in the ranges the connector carries: this says nothing. An IPv6 address
     # that is not global (fd00::/8, say) is private too, but whether a connector carries IPv6 at all is
@@ -729,7 +729,7 @@ def _statements_cancelled(facts: Facts, c: Citation) -> str:
            not alone, role="refutes" if alone else "context")
     if not alone:
         return ""
-    replica = any(_REPLICA_CONFLICT.search(e.text) for e in cancelled)
+    replica = any(_REPLICA_CONFLICT.search(text) for text in dict.fromkeys(e.text for e in cancelled))
     return (f"the database runs the application's statements and cancels them at its own timeout ({len(cancelled)}x, "
             f"e.g. {cancelled[0].text[:120]!r}): it is slow or blocked (a runaway query, lock waits, its CPU), and "
             f"the path through connector {facts.b.connector.short_name} works, so its stress does not explain the "

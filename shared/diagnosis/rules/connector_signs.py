@@ -156,8 +156,8 @@ def dials_around_connector(facts: Facts) -> str:
     if len(errors) < facts.s.db_error_logs_min:
         return ""
     public: set[str] = set()
-    for entry in errors:
-        named = [ipaddress.ip_address(a) for a in _IPV4.findall(entry.text) if _valid(a)]
+    for text in dict.fromkeys(entry.text for entry in errors):   # one failure repeats one text: read once
+        named = [ipaddress.ip_address(a) for a in _IPV4.findall(text) if _valid(a)]
         named = [a for a in named if not a.is_link_local]
         if not named or not all(a.is_global for a in named):
             return ""

@@ -9,7 +9,7 @@ from collections.abc import Collection
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
 from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, is_pooler_wait, pattern_of,
-                                          refusal_quote)
+                                          per_text, refusal_quote)
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_signs import dials_around_connector, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
@@ -234,7 +234,9 @@ def _pooler_waits(facts: Facts, c: Citation) -> str:
     waiting (busy server connections, or slow ones to open through the connector when PgBouncer is a
     sidecar) is not in the evidence: a deploy in the same minutes is not shown to be the cause, and
     the connector is not shown to be either; it competes, and a person chooses."""
-    waits = [e for e in facts.database_lines(LogSignal.DB_POOL_WAIT) if is_pooler_wait(e.text)]
+    lines = facts.database_lines(LogSignal.DB_POOL_WAIT)
+    pooler = per_text(is_pooler_wait, lines)
+    waits = [e for e in lines if pooler[e.text]]
     if len(waits) < facts.s.db_error_logs_min:
         return ""
     c.cite("log", f"stderr / stdout: {POOLER_WAIT}",

@@ -12,7 +12,7 @@ from shared.diagnosis.env_hosts import (connection_names, deploy_brought, deploy
                                         deploy_swapped_one_name, hosts_with_ports, mentions_name)
 from shared.diagnosis.evidence import LogRecord, Revision
 from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS
-from shared.diagnosis.log_signals import Refusal, instance_named, lookup_host, says_no_such_name
+from shared.diagnosis.log_signals import Refusal, instance_named, lookup_host, per_text, says_no_such_name
 from shared.diagnosis.rules.base import Citation
 
 
@@ -62,7 +62,7 @@ def cite_hosts_brought(c: Citation, lookups: Iterable[LogRecord], new: Revision,
     _cite_swapped_name's words; or "" (nothing cited). The evidence names the hosts, which the log
     lines printed, never an env value."""
     lookups = list(lookups)
-    hosts = {lookup_host(e.text) for e in lookups}
+    hosts = set(per_text(lookup_host, lookups).values())
     if "" in hosts:
         return _cite_swapped_name(c, lookups, new, before, threshold, passed)
     if not deploy_brought(hosts, new.env_values, before.env_values):
@@ -92,11 +92,13 @@ def _cite_swapped_name(c: Citation, lookups: list[LogRecord], new: Revision, bef
     lines may be of a name held in a secret, a file or the image, and the deploy keeps competing.
     The evidence counts names and lines; it quotes no env value."""
     swapped = deploy_swapped_one_name(new.env_values, before.env_values)
-    hostless = [e for e in lookups if not lookup_host(e.text)]
-    named = {lookup_host(e.text) for e in lookups} - {""}
-    if (not swapped or not named <= {swapped} or not all(says_no_such_name(e.text) for e in hostless)
-            or any(mentions_name(e.text, before.env_values) or hosts_with_ports(e.text) - {swapped}
-                   for e in hostless)):
+    host_of = per_text(lookup_host, lookups)
+    hostless = [e for e in lookups if not host_of[e.text]]
+    named = set(host_of.values()) - {""}
+    hostless_texts = {text for text, host in host_of.items() if not host}
+    if (not swapped or not named <= {swapped} or not all(map(says_no_such_name, hostless_texts))
+            or any(mentions_name(text, before.env_values) or hosts_with_ports(text) - {swapped}
+                   for text in hostless_texts)):
         return ""
     c.cite("api", f"run.revisions.get {new.short_name}, {before.short_name}: containers[].env[]",
            f"{len(hostless)} failed lookups on {new.short_name} name no host and say it does not exist; its plain "
@@ -123,7 +125,7 @@ def cite_instance_brought(c: Citation, refusals: Iterable[LogRecord], new: Revis
     or "" (nothing cited). A connection name mistyped in the new revision (INSTANCE_CONNECTION_NAME) is
     refused by the Admin API on it alone, and the revision before asks for the instance that served. The
     evidence names the instance as the log lines printed it, never an env value."""
-    named = {instance_named(e.text) for e in refusals}
+    named = set(per_text(instance_named, refusals).values())
     new_names = connection_names((*new.env_values, *new.cloudsql_instances))
     before_names = connection_names((*before.env_values, *before.cloudsql_instances))
     if None in named or not named or not all(deploy_brought_instance(n, new_names, before_names) for n in named):

@@ -6,7 +6,7 @@ import re
 
 from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.facts import Facts
-from shared.diagnosis.log_signals import LogSignal, pattern_of
+from shared.diagnosis.log_signals import LogSignal, pattern_of, per_text
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.signatures import Finding, Signature
 
@@ -70,7 +70,7 @@ def _secret_advice(secrets: list[LogRecord]) -> str:
     """What a person does about the secret failures, by what they say: IAM refusing the caller (a
     role to grant), or a version disabled, destroyed or missing (refused to every account alike, so
     no role helps)."""
-    denied = [bool(_DENIED.search(e.text)) for e in secrets]
+    denied = per_text(_denied, secrets).values()
     if all(denied):
         return "grant roles/secretmanager.secretAccessor on the secret to the revision's service account"
     if not any(denied):
@@ -86,6 +86,10 @@ _DENIED = re.compile(r"Permission denied on secret|secretmanager\.secretAccessor
                      r"Permission 'secretmanager\.versions\.access' denied", re.IGNORECASE)
 
 
+def _denied(text: str) -> bool:
+    return bool(_DENIED.search(text))
+
+
 def _deploy_changed_reader(facts: Facts, secrets: list[LogRecord]) -> str:
     """Why the secret failures are the new revision's own, or "": every one is IAM refusing the
     caller, from the newest serving revision, deployed within deploy_window_seconds, which runs as
@@ -93,7 +97,7 @@ def _deploy_changed_reader(facts: Facts, secrets: list[LogRecord]) -> str:
     deploy changed who reads the secret: bad_revision judges it, and sending traffic back undoes
     it. The same account on both (a binding removed from a shared account) stays a configuration
     failure, which the older revision would meet too."""
-    if not all(_DENIED.search(e.text) for e in secrets):
+    if not all(per_text(_denied, secrets).values()):
         return ""
     changed = facts.deploy_changed_account(secrets)
     if changed is None:
