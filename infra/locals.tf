@@ -7,21 +7,22 @@ locals {
   # The longest operation wait in the code is the VPC Access connector update: up to 300 s
   # (shared/gcp/vpcaccess.py, VpcAccessAdapter operation_timeout); Cloud Run's UpdateService
   # wait is 120 s (shared/gcp/run.py). The slowest alert that still finishes spends:
-  #   15 diagnosis reads at one 10 s call each (collection.MAX_API_CALLS + ALERT_READS,
-  #   the request log `healthy` may need; CallPolicy)                                  150 s
+  #   16 diagnosis reads at one 10 s call each (collection.MAX_API_CALLS + ALERT_READS,
+  #   the request log `healthy` may need, and the rollback target's startup read
+  #   after a full log page; CallPolicy)                                               160 s
   #   the PATCH: retries for at most 30 s, then one last 10 s call                       40 s
   #   the operation wait                                                                300 s
   #   the read-back, as the PATCH                                                        40 s
   #   the outcome publish (PubSubPublisher timeout)                                      30 s
-  # = 560 s; 560 s covers it, the gate's Firestore calls left to the 40 s before the ack deadline
+  # = 570 s; 570 s covers it, the gate's Firestore calls left to the 30 s before the ack deadline
   # (they normally take
   # milliseconds; each is bounded by FirestoreStateStore's 10 s timeout; a dozen of them all at
-  # their timeout together with every read above is not budgeted). Past 560 s the function is
+  # their timeout together with every read above is not budgeted). Past 570 s the function is
   # cut off, Pub/Sub redelivers, and the idempotency claim (claim_ttl_seconds, 600 s by default)
   # stops the redelivery from acting twice. The timeout cannot grow much: for push delivery the
   # ack deadline is the request timeout and must stay above it, and 600 s is its maximum.
   # tests/infra/test_settings.py recomputes this budget from the code.
-  function_timeout_seconds = 560
+  function_timeout_seconds = 570
   # For push subscriptions the ack deadline is also the push request's timeout (Pub/Sub
   # Subscription reference, ackDeadlineSeconds). Above the function timeout, so Pub/Sub never
   # redelivers a message a function is still handling; 600 s is the API's maximum.

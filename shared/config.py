@@ -212,11 +212,11 @@ class Guardrails(_Section):
     cooldown_seconds: int = Field(default=1800, ge=0, le=7 * 86400)
     # An in-progress claim expires after this (plus shared.clock.CLOCK_SKEW_ALLOWANCE), so a crashed
     # run does not block recovery.
-    # It must outlive the function's own timeout (560 s, infra/locals.tf function_timeout_seconds: an
+    # It must outlive the function's own timeout (570 s, infra/locals.tf function_timeout_seconds: an
     # HTTP function pushed to by Pub/Sub, below the push's 600 s ack deadline), even on an instance
     # whose clock runs the whole skew allowance ahead: otherwise a redelivery could take over the
     # claim of an attempt still running and write a second time.
-    claim_ttl_seconds: int = Field(default=600, ge=560, le=3600)
+    claim_ttl_seconds: int = Field(default=600, ge=570, le=3600)
     # A completed claim is kept this long, so redeliveries within Pub/Sub's retry window stay no-ops.
     # After it, the incident's action record (kept 30 days) still answers a re-notification.
     claim_retention_seconds: int = Field(default=86400, ge=600, le=30 * 86400)

@@ -1,6 +1,6 @@
 """Gathering evidence from live state. All the I/O of a diagnosis happens here, and only here.
 
-Cost of one collection, at most 14 API calls, 15 for an alert (CallBudget enforces it):
+Cost of one collection, at most 15 API calls, 16 for an alert (CallBudget enforces it):
   Cloud Run:   GetService, ListRevisions                                              2
   Monitoring:  request_count, request_latencies p99, container/instance_count          3
   Logging:     the service's stderr/stdout warnings and system log (with a log-match
@@ -13,6 +13,9 @@ Cost of one collection, at most 14 API calls, 15 for an alert (CallBudget enforc
   Monitoring:  cloudsql database/up, database/cpu/utilization                           2
   for an alert whose `healthy` is judged on a share of 5xx and 429 (`callers_may_decide`):
   Logging:     the service's request log over the minutes judged                        1
+  then, at most one of (one follows a log read refused, the other a full one):
+  Logging:     the service's log read again without a log-match alert's own filter, or
+               the rollback's candidate targets' startup failures (startup_candidates)    1
 Reads of optional sources that fail permanently (e.g. PERMISSION_DENIED on logs) become
 `gaps`; transient faults propagate, so the platform retries the whole event.
 """
@@ -23,18 +26,20 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Sequence, TypeVar
 
 from shared.config import DiagnosisSettings
-from shared.errors import PermanentError
-from shared.diagnosis.evidence import AlertContext, EvidenceBundle, LogResult, MetricQuery, Revision, Service
+from shared.errors import PermanentError, RunwardenError
+from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, LogResult, MetricQuery, Revision, Service,
+                                       StartupRead)
 from shared.diagnosis.facts import INGEST_LAG, whole_until
 from shared.diagnosis.health_bar import health_bar
-from shared.diagnosis.log_signals import MAX_FILTER_CHARS, app_log_filter, audit_filter, request_log_filter
+from shared.diagnosis.log_signals import (MAX_FILTER_CHARS, app_log_filter, audit_filter, request_log_filter,
+                                         target_startup_filter)
 from shared.gcp.identifiers import SqlInstance, is_connection_name, names_sql_instance
 from shared.gcp.logging import merge_operation_entries
 from shared.ports import LoggingPort, MonitoringPort, RunPort, VpcAccessPort
 from shared.workers import Workers
 
 T = TypeVar("T")
-MAX_API_CALLS = 14
+MAX_API_CALLS = 15
 # The verification sweep's reads beside a collection: its request log (`request_lines`).
 SWEEP_READS = 1
 # The alert path's reads beside the sweep's collection: its request log, when `healthy` may depend on who
@@ -160,7 +165,9 @@ class Readers:
 def collect(service_name: str, incident_started_at: datetime, readers: Readers, settings: DiagnosisSettings,
             now: datetime, sql_instances: tuple[str, ...] = (), alert: AlertContext | None = None) -> EvidenceBundle:
     """Two rounds of concurrent reads: the service and its revisions, then everything they point
-    at. Only a log read refused with the alert's own filter adds a third, sequential read."""
+    at. A third, sequential read follows only a log read refused with the alert's own filter (the
+    read again without it) or a log read whose page was full with a deploy the suspect (the rollback's
+    candidate targets' startup failures, `startup_candidates`): never both."""
     now = now.replace(microsecond=0)  # whole seconds: Monitoring aligns on them
     budget = CallBudget(MAX_API_CALLS + (ALERT_READS if alert is not None else 0))
     first = _Reads(budget)
@@ -219,6 +226,14 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
                                             logs(""))
             if found["logs"] is None:   # its gap goes next to the first attempt's
                 budget.gaps.insert(reads.gap_at["logs"] + 1, budget.gaps.pop())
+        candidates = startup_candidates(service, revisions, found["logs"], incident_started_at, settings)
+        if candidates and budget.used + 1 <= budget.limit:
+            found["target_startup"] = _target_startup(readers.logging, scope, budget, candidates, now)
+        elif candidates:
+            # Only after the read again without the alert's filter, which took the third read's place:
+            # the targets' startups are not known, and bad_revision escalates rather than guess.
+            budget.gaps.append("logging: the rollback's candidate targets' startup failures: not read (the log "
+                               f"read was made twice, and a collection makes at most {budget.limit} calls)")
         audit = found.pop("audit")
         # A long-running change logs two entries (start and end): one change, one record.
         found["audit"], found["connector_audit"] = split_audit(
@@ -227,6 +242,53 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
                           revisions=revisions, sql_instances=sql, gaps=tuple(budget.gaps), api_calls=budget.used,
                           alert=alert, judged_from=judged_from if judged_from != incident_started_at else None,
                           callers_asked=asked, **found)
+
+
+# The rollback's candidate targets whose startups the second read asks for (the newest Ready revisions
+# older than the suspect: bad_revision's known-good search steps back through them in that order), and
+# its page: a few entries are enough, since startup_failure_logs_min of them make a target unfit.
+STARTUP_CANDIDATES = 3
+STARTUP_PAGE = 50
+
+
+def startup_candidates(service: Service, revisions: Sequence[Revision], logs: LogResult | None,
+                       incident_started_at: datetime, settings: DiagnosisSettings) -> tuple[str, ...]:
+    """The revisions whose own startup failures are read apart (newest first), or () when that read
+    cannot matter: the service read's page was not full (it held every line of the window, so a target
+    with none there logged none), or no rollback can follow (the newest serving revision was not
+    deployed within deploy_window_seconds before the incident, bad_revision's suspect, or nothing
+    older is Ready). The service read is one newest-first page over every revision: a failing
+    revision's flood of lines pushes the target's older startup failures off it."""
+    if logs is None or not logs.truncated:
+        return ()
+    serving = [r for r in revisions if service.serving_percent(r.short_name) > 0]
+    suspect = max(serving, key=lambda r: r.create_time, default=None)
+    if suspect is None:
+        return ()
+    lead = (incident_started_at - suspect.create_time).total_seconds()
+    if not 0 <= lead <= settings.deploy_window_seconds:
+        return ()
+    older = sorted((r for r in revisions if r.ready and r.create_time < suspect.create_time),
+                   key=lambda r: r.create_time, reverse=True)
+    return tuple(r.short_name for r in older[:STARTUP_CANDIDATES])
+
+
+def _target_startup(logging: LoggingPort, scope: "_Scope", budget: CallBudget, candidates: tuple[str, ...],
+                    now: datetime) -> StartupRead:
+    """The candidates' startup failures over the service read's window, the newest STARTUP_PAGE. Any
+    failure once the adapter's retries are spent, a permanent refusal or a transient one (UNAVAILABLE,
+    or entries.list's per-project rate quota used up: RESOURCE_EXHAUSTED; Cloud Logging "Quotas and
+    limits", docs/timeline.md), is a gap and a read not made, never an event retried: the evidence
+    read so far stands, and bad_revision escalates rather than send traffic to a target whose starts
+    it could not see (precision first); the whole event again would spend the quota again."""
+    what = "logging: the rollback's candidate targets' startup failures"
+    budget.take(what)
+    query = target_startup_filter(scope.project, scope.service, scope.location, candidates, scope.start, now)
+    try:
+        return StartupRead(revisions=candidates, result=logging.list_entries(scope.project, query, STARTUP_PAGE))
+    except RunwardenError as exc:
+        budget.gaps.append(f"{what}: {exc}")
+        return StartupRead(revisions=candidates, failure=str(exc))
 
 
 def callers_may_decide(alert: AlertContext, settings: DiagnosisSettings) -> bool:

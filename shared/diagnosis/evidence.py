@@ -545,6 +545,17 @@ class LogResult(_Model):
         return Entries(entries)
 
 
+class StartupRead(_Model):
+    """The second, narrow Logging read: the startup failures of a rollback's candidate targets alone
+    (log_signals.target_startup_filter), made when the service read's page was full and the newest
+    serving revision is a deploy suspect (collection.startup_candidates). On the full page the failing
+    revision's own lines may have crowded the target's out; here they cannot."""
+
+    revisions: tuple[str, ...]            # the candidate targets asked for, newest first
+    result: LogResult | None = None       # None: the read failed (`failure` says why)
+    failure: str = ""
+
+
 # --- Serverless VPC Access --------------------------------------------------------------------
 
 
@@ -677,6 +688,9 @@ class EvidenceBundle(_Model):
     # The alert path asked for the request log for `healthy` (collection.callers_may_decide): None above
     # is then a read refused (its gap says why), never a read not needed.
     callers_asked: bool = False
+    # The rollback's candidate targets' own startup failures, read apart when the service read's page was
+    # full (`logs.truncated`) and a deploy is the suspect; None when no such read was needed.
+    target_startup: StartupRead | None = None
     alert: AlertContext | None = None                # what the alert said
     gaps: tuple[str, ...] = ()
     api_calls: int = 0

@@ -2289,6 +2289,39 @@ def app_log_filter(project: str, service: str, location: str, start: datetime, e
             + (f" OR (\n{alert_filter}\n)" if alert_filter.strip() else "") + ")")
 
 
+# Cloud Run's own startup failure texts, as they are asked for in the rollback target's startup read
+# (target_startup_filter): each a phrase of a STARTUP_FAILURE pattern written out (the probe's three
+# kinds one by one), so that every line the pattern matches holds one, and no application's ordinary
+# line does. "Default STARTUP TCP probe failed 1 time consecutively for container ...", "The
+# user-provided container failed to start and listen on the port defined provided by the PORT=8080
+# environment variable within the allocated timeout.": Cloud Run's troubleshooting page (gcp-facts.md
+# section 4); the request-log texts are PLATFORM_REQUEST_TEXTS'. "Container called exit(N)." is not
+# one: an instance shut down at scale-in exits too (exit(0)), so an exit alone says no start failed.
+STARTUP_NEEDLES = ("STARTUP TCP probe failed", "STARTUP HTTP probe failed", "STARTUP GRPC probe failed",
+                   "Container failed to start", "failed to start and listen on the port",
+                   "Failed to start and then listen on the port", "instance failed the readiness check",
+                   "could not start successfully")
+
+
+def target_startup_filter(project: str, service: str, location: str, revisions: Sequence[str], start: datetime,
+                          end: datetime) -> str:
+    """The startup failures of `revisions` alone (a rollback's candidate targets) in [start, end]: the
+    logs the service read takes them from (stderr, stdout at WARNING and above, the system log, the
+    request log), only the entries holding one of STARTUP_NEEDLES (a global restriction: a substring
+    in any field, without case; Logging query language page, "Global restrictions"). The service read's
+    newest-first page may be filled by the failing revision's own lines; this read is not."""
+    stderr = log_name(project, "run.googleapis.com/stderr")
+    stdout = log_name(project, "run.googleapis.com/stdout")
+    system = log_name(project, "run.googleapis.com/varlog/system")
+    requests = log_name(project, "run.googleapis.com/requests")
+    which = " OR ".join(f"resource.labels.revision_name={quote(r)}" for r in revisions)
+    return (f'resource.type="cloud_run_revision" AND resource.labels.service_name={quote(service)} '
+            f'AND resource.labels.location={quote(location)} AND ({which}) '
+            f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}" '
+            f'AND (logName="{stderr}" OR (logName="{stdout}" AND severity>=WARNING) OR logName="{system}" '
+            f'OR logName="{requests}") AND {needle_restriction(STARTUP_NEEDLES)}')
+
+
 def request_log_filter(project: str, service: str, location: str, revisions: Sequence[str], start: datetime,
                        end: datetime) -> str:
     """Every line of the service's request log (run.googleapis.com/requests: one a request Cloud Run

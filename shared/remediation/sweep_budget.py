@@ -1,6 +1,6 @@
 """How long a sweep may go on starting work: its function's timeout, less the longest single step.
 
-The sweep runs in on_command, which the platform cuts off at the function's timeout (560 s,
+The sweep runs in on_command, which the platform cuts off at the function's timeout (570 s,
 infra/locals.tf `function_timeout_seconds`; Cloud Run functions "Configure function timeout"). A cut
 mid-sweep loses what it did after the last record's guarded move (its outcomes unpublished until their
 hold lapses) and gets the message redelivered with the same slow work first in line. So the sweep
@@ -23,14 +23,14 @@ from shared.clock import Clock
 # knows the deployed timeout; tests/infra/test_settings.py checks both.
 FUNCTION_TIMEOUT_ENV = "RUNWARDEN_FUNCTION_TIMEOUT_SECONDS"
 # Where the variable is not set (the sandbox, a local run): the deployed default.
-DEFAULT_FUNCTION_TIMEOUT_SECONDS = 560.0
+DEFAULT_FUNCTION_TIMEOUT_SECONDS = 570.0
 # The longest one step of the sweep may take once started, at every call's timeout (read from the code,
 # not measured; tests/infra/test_settings.py recomputes it): a rollback's judgement reads its evidence
-# and its request log (diagnosis.collection.MAX_API_CALLS + SWEEP_READS x CallPolicy.call_timeout = 150 s), then its undo reads the service
+# and its request log (diagnosis.collection.MAX_API_CALLS + SWEEP_READS x CallPolicy.call_timeout = 160 s), then its undo reads the service
 # and its revisions (40 s each: CallPolicy.total_timeout + call_timeout), writes (40 s), waits on Cloud
-# Run's operation (CloudRunAdapter.operation_timeout, 120 s) and may read the service back (40 s): 430 s;
+# Run's operation (CloudRunAdapter.operation_timeout, 120 s) and may read the service back (40 s): 440 s;
 # plus one outcome publish (PubSubPublisher.timeout, 30 s) for the publishing after the last step.
-LONGEST_STEP_SECONDS = 460.0
+LONGEST_STEP_SECONDS = 470.0
 # What one step may spend on reads: the longest step less the outcome publish after it
 # (PubSubPublisher.timeout, 30 s). A connector change's judgement, which has no undo, reads the evidence
 # of every managed service behind the connector; it starts no read that could end past this
@@ -40,7 +40,7 @@ STEP_READS_SECONDS = LONGEST_STEP_SECONDS - 30.0
 # read: (MAX_API_CALLS + SWEEP_READS) x CallPolicy.call_timeout), and one service looked up to find whether it uses the connector
 # (collection.users_of: GetService and ListRevisions, each CallPolicy.total_timeout + call_timeout).
 # Read from the code, not measured; tests/infra/test_settings.py recomputes them.
-COLLECT_SECONDS = 150.0
+COLLECT_SECONDS = 160.0
 LOOKUP_SECONDS = 80.0
 
 T = TypeVar("T")

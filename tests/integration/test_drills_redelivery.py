@@ -27,7 +27,7 @@ pytestmark = pytest.mark.emulator
 def world(standin_env, firestore, pubsub, project_id, anchor):
     # The shortest claim TTL the config allows (the function's timeout), with the incident going on
     # past its lease, so that the redelivery after it expires still finds live data.
-    world = World(standin_env, pubsub, project_id, anchor, guardrails={"claim_ttl_seconds": 560})
+    world = World(standin_env, pubsub, project_id, anchor, guardrails={"claim_ttl_seconds": 570})
     seed(world.standins, sustained("bad_revision", 30), world.anchor)
     return world
 

@@ -383,7 +383,7 @@ def test_a_connector_changes_judgement_reads_no_service_past_one_steps_time(monk
 
     def health_of(self, record, service, *_a, **_k):
         read.append(service)
-        clock.advance(150)       # each at its longest ((MAX_API_CALLS + SWEEP_READS) x CallPolicy.call_timeout)
+        clock.advance(160)       # each at its longest ((MAX_API_CALLS + SWEEP_READS) x CallPolicy.call_timeout)
         return judging.Health(judging.HealthKind.HEALTHY, "healthy")
 
     monkeypatch.setattr(verification.Sweep, "_health_of", health_of)

@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from datetime import timedelta
 
-from shared.diagnosis.facts import Facts, Requests, Window, hms, path_changed
+from shared.diagnosis.facts import Facts, LogIndex, Requests, Window, hms, path_changed
 from shared.diagnosis.evidence import LogRecord, Revision
 from shared.diagnosis.log_signals import LogSignal, Refusal, pattern_of, per_text, refusals_of
 from shared.diagnosis.rules.base import Citation, duration, pct
@@ -577,8 +577,14 @@ def _cannot_start(facts: Facts, c: Citation, candidate: Revision) -> str:
     failing to start points at something they share (a dependency read at start): a rollback is a
     guess, a person decides. How soon a revision left at 0% loses its instances is not documented
     (UNCONFIRMED): under any reading its starts were failing, so a rollback is not shown to help."""
-    lines = facts.log_matches(LogSignal.STARTUP_FAILURE, candidate.short_name)
+    lines, unknown = _startups_read(facts, candidate)
     failing = len(lines) >= facts.s.startup_failure_logs_min
+    if unknown and not failing:
+        c.cite("log", f"run.googleapis.com/varlog/system, stderr, requests: {pattern_of(LogSignal.STARTUP_FAILURE)}",
+               f"{candidate.short_name}'s own startups not known: {unknown}",
+               f"{candidate.short_name}'s startup lines read whole: a rollback target whose new instances start", False)
+        return (f"whether {candidate.short_name}'s own instances start is not known ({unknown}); a revision "
+                "left without traffic scales to zero, so a rollback needs its starts")
     if not lines:
         return ""
     c.cite("log", f"run.googleapis.com/varlog/system, stderr: {pattern_of(LogSignal.STARTUP_FAILURE)}",
@@ -591,6 +597,32 @@ def _cannot_start(facts: Facts, c: Citation, candidate: Revision) -> str:
             f"{lines[0].text[:120]!r}): its clean requests were served by warm instances a rollback does not bring "
             "back, and both revisions failing to start points at something they share (a dependency read at "
             "start)")
+
+
+def _startups_read(facts: Facts, candidate: Revision) -> tuple[list[LogRecord], str]:
+    """The candidate's own startup failures as read, and why they are not known ("" when they are).
+    The service read is one newest-first page of every revision's lines: not full, it held every
+    line of the window, and none seen is none logged. Full (LogResult.truncated), the failing
+    revision's lines may have pushed the candidate's older ones off it, so the candidate's own
+    startup read (collection.startup_candidates) counts: its lines, whichever read holds more. Not
+    made, failed, or its own page full of the other candidates' lines with fewer than the bar on
+    this one: not known, never taken for none."""
+    seen = facts.log_matches(LogSignal.STARTUP_FAILURE, candidate.short_name)
+    logs, read = facts.b.logs, facts.b.target_startup
+    if logs is None or not logs.truncated or len(seen) >= facts.s.startup_failure_logs_min:
+        return seen, ""
+    full = f"the log read's page was full ({len(logs.entries)} entries, newest first, over every revision)"
+    if read is None or candidate.short_name not in read.revisions:
+        return seen, f"{full}, and its startup lines were not read apart"
+    if read.result is None:
+        return seen, f"{full}, and the read of its startup lines failed: {read.failure[:160]}"
+    found = [e for e in LogIndex(read.result.entries).by_signal.get(LogSignal.STARTUP_FAILURE, ())
+             if e.resource_labels.get("revision_name") == candidate.short_name]
+    lines = found if len(found) > len(seen) else seen
+    if read.result.truncated and len(lines) < facts.s.startup_failure_logs_min:
+        return lines, (f"{full}, and the read of its startup lines was full too ({len(read.result.entries)} "
+                       f"entries of {', '.join(read.revisions)})")
+    return lines, ""
 
 
 def _failed_share(facts: Facts, candidate: Revision, counts: Requests, window: Window) -> tuple[float, str]:
