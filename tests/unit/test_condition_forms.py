@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.alerts.incidents import parse_notification
+from shared.alerts.incidents import IncidentParseError, parse_notification
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.evidence import AlertContext
@@ -176,3 +176,17 @@ def test_the_trigger_and_group_by_are_read_from_the_condition(trigger, words):
 
     assert incident.trigger.startswith(words) and bool(incident.trigger) is bool(words)
     assert list(incident.group_by) == BY_REVISION
+
+
+@pytest.mark.parametrize("trigger, field", [({"count": "two"}, "trigger.count"), ({"percent": "half"}, "trigger.percent"),
+                                            ({"count": 2.5}, "trigger.count"), ("50%", "trigger")])
+def test_a_trigger_of_no_number_is_an_error_naming_it(trigger, field):
+    """A relay's malformed trigger is refused by its path, not read as the default {count: 1} (which would
+    judge a share on half the revisions as a share of one series)."""
+    doc = json.loads((FIXTURES / "run_5xx_ratio_half_the_revisions_open.json").read_text())
+    doc["incident"]["condition"]["conditionThreshold"]["trigger"] = trigger
+
+    with pytest.raises(IncidentParseError) as raised:
+        parse_notification(doc)
+
+    assert raised.value.field == f"incident.condition.condition_threshold.{field}"
