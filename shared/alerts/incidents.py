@@ -330,9 +330,31 @@ def _enum_named(names: Mapping[int, str]) -> Any:
 
 
 class _Aggregation(_Wire):
-    # google/monitoring/v3/common.proto, Aggregation: per_series_aligner and cross_series_reducer.
+    # google/monitoring/v3/common.proto, Aggregation: per_series_aligner, cross_series_reducer and
+    # group_by_fields ("The set of fields to preserve when cross_series_reducer is specified";
+    # "groupByFields": ["resource.label.revision_name"] in ProtoJSON).
     per_series_aligner: Annotated[str, _enum_named(_ALIGNERS)] = ""
     cross_series_reducer: Annotated[str, _enum_named(_REDUCERS)] = ""
+    group_by_fields: tuple[str, ...] = ()
+
+
+class _Trigger(_Wire):
+    """AlertPolicy.Condition.Trigger (google/monitoring/v3/alert.proto): "Specifies how many time series must
+    fail a predicate to trigger a condition. If not specified, then a {count: 1} trigger is used"; a oneof of
+    `count` ("The absolute number of time series that must fail the predicate") and `percent` ("The
+    percentage of time series that must fail the predicate"), google-cloud-monitoring types/alert.py."""
+
+    count: int | None = None
+    percent: float | None = None
+
+    def words(self) -> str:
+        """The trigger in words when it asks more than one series, "" for the default {count: 1} (or a
+        count of 0 or less, which ProtoJSON writes for an unset count: read as the default)."""
+        if self.percent is not None and self.percent > 0:
+            return f"{self.percent:g} % of its series (trigger.percent {self.percent:g})"
+        if self.count is not None and self.count > 1:
+            return f"{self.count} of its series (trigger.count {self.count})"
+        return ""
 
 
 class _ConditionBody(_Wire):
@@ -359,6 +381,10 @@ class _ConditionBody(_Wire):
     # conditions are evaluated when data stops arriving" (google-cloud-monitoring, types/alert.py): see
     # Incident.recovery_doubt. An enum: its name in ProtoJSON, its number in other writers.
     evaluation_missing_data: Annotated[str, _enum_named(_MISSING_DATA)] = ""
+    # MetricThreshold.trigger: "The number/percent of time series for which the comparison must hold in order
+    # for the condition to trigger. If unspecified, then the condition will trigger if the comparison is true
+    # for any of the time series" (google-cloud-monitoring, types/alert.py). Every sample says {"count": 1}.
+    trigger: _Trigger | None = None
 
 
 _KNOWN_CONDITION_KEYS = {
@@ -494,6 +520,11 @@ class Incident(BaseModel):
     aligner: str = ""
     reducer: str = ""
     evaluation_missing_data: str = ""   # the condition's EvaluationMissingData ("" when it carries none)
+    # The fields the condition's cross-series reducer keeps (its last reducing step's groupByFields; () when it
+    # reduces none away or carries no aggregation): whether its series are the service's or finer.
+    group_by: tuple[str, ...] = ()
+    # The condition's trigger in words when it fires on more than one series (`_Trigger.words`), "" otherwise.
+    trigger: str = ""
     metric_type: str = ""             # "" for log-match conditions
     metric_display_name: str = ""
     metric_labels: dict[str, str] = Field(default_factory=dict)
@@ -1044,9 +1075,11 @@ def _chained(body: _ConditionBody | None) -> _Aggregation:
         return steps[0] if steps else _Aggregation()
     aligners = [steps[0].per_series_aligner] + [s.per_series_aligner for s in steps[1:]
                                                 if s.per_series_aligner not in _NO_STEP]
-    reducers = [s.cross_series_reducer for s in steps if s.cross_series_reducer not in _NO_STEP]
+    reducing = [s for s in steps if s.cross_series_reducer not in _NO_STEP]
     return _Aggregation(per_series_aligner=", then ".join(a or "ALIGN_NONE" for a in aligners)
-                        if len(aligners) > 1 else aligners[0], cross_series_reducer=", then ".join(reducers))
+                        if len(aligners) > 1 else aligners[0],
+                        cross_series_reducer=", then ".join(s.cross_series_reducer for s in reducing),
+                        group_by_fields=reducing[-1].group_by_fields if reducing else ())
 
 
 def _to_incident(wire: _NotificationWire) -> Incident:
@@ -1069,6 +1102,8 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         aligner=_chained(i.condition.body).per_series_aligner,
         reducer=_chained(i.condition.body).cross_series_reducer,
         evaluation_missing_data=i.condition.body.evaluation_missing_data if i.condition.body else "",
+        group_by=_chained(i.condition.body).group_by_fields,
+        trigger=i.condition.body.trigger.words() if i.condition.body and i.condition.body.trigger else "",
         metric_type=i.metric.type,
         metric_display_name=i.metric.display_name,
         metric_labels=i.metric.labels,

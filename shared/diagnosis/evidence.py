@@ -614,6 +614,16 @@ class AlertContext(_Model):
     # percentile, a mean or a sum by them.
     aligner: str = ""
     reducer: str = ""
+    # The fields its cross-series reducer keeps (groupByFields of its reducing step; () when none): a
+    # condition grouped by revision_name compares each revision's own series with its threshold. A list, as
+    # the action's record keeps it (Firestore gives an array back as one).
+    group_by: list[str] = Field(default_factory=list)
+    # Its trigger in words when it fires on more than one series ("50 % of its series (trigger.percent 50)";
+    # "" for the default, any one series: shared/alerts/incidents._Trigger).
+    trigger: str = ""
+    # Its evaluationMissingData by name ("" when it carries none): EVALUATION_MISSING_DATA_ACTIVE holds the
+    # condition met while its data is missing (health_bar.py).
+    evaluation_missing_data: str = ""
     # The revision the alert names (resource.labels.revision_name), when its policy keeps the revision
     # (Runwarden's own group by it, infra/alerts.tf): its condition is that revision's, not the service's.
     revision: str = ""

@@ -22,7 +22,11 @@ alert's own:
   count, its unit is not stated (a share only from a ratio condition: AlertContext.ratio);
 - a request_count alert on a drop in requests (COMPARISON_LT) or on 4xx: not judged (volume and
   client errors are not what the check reads), nor one under ALIGN_PERCENT_CHANGE (a change between
-  periods: 4 5xx becoming 10 is +150 %, not 150 5xx); a share or a count whose numerator counts anything but
+  periods: 4 5xx becoming 10 is +150 %, not 150 5xx), nor one whose aggregation makes no count nor share of
+  requests (ALIGN_COUNT, a number of points; ALIGN_STDDEV; the GAUGE aligners ALIGN_NEXT_OLDER and
+  ALIGN_INTERPOLATE; REDUCE_COUNT, REDUCE_STDDEV, the BOOL reducers; a ratio reduced by anything but
+  REDUCE_SUM, a quotient of means or maxima: `share_of_requests`); a share whose trigger asks several series
+  finer than the service (`_share_per_series`); a share or a count whose numerator counts anything but
   5xx and 429 (`counts_only_server_errors`: non-2xx, `one_of("4xx", "5xx")`, 3xx, a code compared by a
   regular expression or negated) is not judged either, nor a share whose denominatorFilter selects by
   response code (5xx over 2xx is a larger share than over all requests) or counts another metric;
@@ -57,6 +61,9 @@ alert's own:
   end); a forecast condition (MetricThreshold.forecast_options): not judged (its threshold is
   predicted to be crossed, not crossed now);
 - a log-match alert: not judged (it fires on log entries; clean requests do not show they stopped);
+- a threshold condition that evaluates missing data as met (EVALUATION_MISSING_DATA_ACTIVE): not judged (its
+  incident may have opened, and stays open, on no data: clean requests show no breach, not its condition
+  cleared);
 - any other metric (memory, CPU, instance count, a log-based or custom metric): not judged.
 The condition's form decides on every resource, not on Cloud Run revisions alone: a forecast, a
 notification with no condition or whose parts name different conditions, a query (MQL, PromQL, SQL),
@@ -228,7 +235,23 @@ def _form_not_judged(alert: AlertContext, s: DiagnosisSettings) -> HealthBar | N
     if alert.log_filter:
         return _not_judged(s, f"the alert is a log-match condition (policy {alert.policy!r}): it fires on log "
                               "entries, and clean requests do not show that those entries stopped")
+    if alert.evaluation_missing_data.strip() in _MISSING_DATA_ACTIVE:
+        # EVALUATION_MISSING_DATA_ACTIVE: "If there is no data to evaluate the condition, then evaluate the
+        # condition as true" (google-cloud-monitoring, types/alert.py, Condition.EvaluationMissingData). The
+        # incident may have opened on no data at all (a 5xx series has no point while no 5xx is served, a
+        # response class or a route that stopped), and it holds on while the data stays missing: clean
+        # requests show no breach, not that the condition stopped holding. Nor is the incident a failure seen.
+        return _not_judged(s, f"the alert's condition is met while its data is missing (evaluationMissingData "
+                              f"EVALUATION_MISSING_DATA_ACTIVE, policy {alert.policy!r}): the incident may have "
+                              f"opened because {alert.metric_type or 'its metric'} stopped reporting, not on a "
+                              "breach, and clean requests do not show its condition cleared while that data is "
+                              "missing")
     return None
+
+
+# AlertPolicy.Condition.EvaluationMissingData.EVALUATION_MISSING_DATA_ACTIVE by name, or by number (2,
+# google-cloud-monitoring types/alert.py) should an AlertContext carry it so.
+_MISSING_DATA_ACTIVE = frozenset({"EVALUATION_MISSING_DATA_ACTIVE", "2"})
 
 
 def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar) -> HealthBar:
@@ -247,10 +270,17 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
         # ALIGN_PERCENT_CHANGE, a "rate of change" condition ("Align and convert to a percentage change",
         # Aggregation.Aligner; the console's name for it UNCONFIRMED): 4 5xx a window becoming 10 is
         # +150 %, met at a bar of 50 that, read as a count of 50 5xx, was `healthy`. A rise ended is not
-        # what clean requests show.
+        # what clean requests show. ALIGN_COUNT counts the points, not the requests: a 5xx share of points
+        # is 1.0 while one 5xx a minute among 1,000 requests is 0.1 %, read as a share of requests.
         return _not_judged(s, f"the alert compares {alert.aligner} of {REQUEST_COUNT} with its threshold "
-                              f"({alert.threshold}): a change between periods, not a count nor a share, which the "
-                              "health check does not read")
+                              f"({alert.threshold}): {_NOT_A_COUNT_ALIGNERS[alert.aligner]}, not a count of "
+                              "requests, a rate nor a share, which the health check does not read")
+    if alert.reducer not in (_SHARE_REDUCERS if alert.ratio else _COUNT_REDUCERS):
+        return _not_judged(s, f"the alert combines its {REQUEST_COUNT} series with {alert.reducer} before comparing "
+                              f"them with its threshold ({alert.threshold}): "
+                              f"{_REDUCED_WORDS.get(alert.reducer, 'a reduction not read here')}, not "
+                              f"{'the share of requests' if alert.ratio else 'a count of requests'} the health "
+                              "check reads")
     labels = alert.metric_labels
     client = (labels.get("response_code_class", "").lower() == "4xx"
               or (labels.get("response_code", "").startswith("4") and labels.get("response_code") != "429")
@@ -290,9 +320,39 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
         # A share of non-2xx (`!= "2xx"`, `one_of("4xx", "5xx")`, a negated 2xx) at 1 % held on 5 % of 404s
         # from a bad deploy while the 5xx and 429 the health check reads were clean: `healthy`.
         return _not_judged(s, _OTHER_RESPONSES.format(filter=alert.condition_filter[:160]))
+    finer = _share_per_series(alert)
+    if finer:
+        return _not_judged(s, finer)
     if threshold is not None and 0 < threshold < s.healthy_error_ratio and alert.ratio:
         return HealthBar(True, threshold, s.hang_latency_seconds, f"the alert's own threshold {threshold:g}")
     return default
+
+
+# The cloud_run_revision labels that name the service as a whole (Cloud Monitoring's monitored resource list);
+# revision_name, and any metric label, name a part of it. `resource.label.` and `resource.labels.` alike.
+_SERVICE_LABELS = frozenset({"project_id", "location", "service_name", "configuration_name"})
+
+
+def _share_per_series(alert: AlertContext) -> str:
+    """Why a share bar of the service's requests does not judge a condition that fires on several of its
+    series (a trigger other than one series), or "". Such a condition holds while that many series hold:
+    series finer than the service (grouped by revision_name, or not reduced at all) each have their own
+    share, which the service's does not bound (a canary at 1 % of the traffic failing 60 % is 0.6 % of
+    the service), and which of the series holding it the notification names, if one, is UNCONFIRMED (no
+    sample carries a trigger other than {"count": 1}), so the named revision's own share does not settle it
+    either. One series per service (a cross-series reducer keeping service labels alone) is judged as
+    any. A count or a latency bar is not affected: each series' 5xx count is at most the service's, and
+    each series' p99 at most the largest the health check reads."""
+    if not alert.trigger:
+        return ""
+    kept = {field.rsplit(".", 1)[-1].strip('"') for field in alert.group_by}
+    if alert.reducer not in ("", "REDUCE_NONE") and kept <= _SERVICE_LABELS:
+        return ""
+    finer = (f"grouped by {', '.join(alert.group_by)}" if alert.reducer not in ("", "REDUCE_NONE")
+             else "not reduced across series")
+    return (f"the alert fires when {alert.trigger} cross its threshold, and its series are finer than the service "
+            f"({finer}): each has its own share of requests, which the service's clean share does not bound, and "
+            "which series hold it is not in the notification")
 
 
 _OTHER_RESPONSES = ("the alert's numerator ({filter!r}) counts responses other than the 5xx and 429 the health "
@@ -304,15 +364,60 @@ _OTHER_RESPONSES = ("the alert's numerator ({filter!r}) counts responses other t
 # types/common.py, Aggregation.Aligner): ALIGN_PERCENT_CHANGE "returns ((current - previous)/previous) *
 # 100" over a 10-minute moving mean; ALIGN_COUNT_TRUE, ALIGN_COUNT_FALSE and ALIGN_FRACTION_TRUE are for
 # BOOL series, which request_count is not (a policy carrying one is not read either).
-_NOT_A_COUNT_ALIGNERS = frozenset({"ALIGN_PERCENT_CHANGE", "ALIGN_FRACTION_TRUE", "ALIGN_COUNT_TRUE",
-                                   "ALIGN_COUNT_FALSE"})
-# Every other Aligner of that enum: a count, a rate or a statistic of counts. A name outside the enum (a
-# number of no Aligner, which the notification's parse keeps as a number; a name of a later version) is
-# no known value: not read as a count either.
-_COUNT_ALIGNERS = frozenset({"ALIGN_NONE", "ALIGN_DELTA", "ALIGN_RATE", "ALIGN_INTERPOLATE", "ALIGN_NEXT_OLDER",
-                             "ALIGN_MIN", "ALIGN_MAX", "ALIGN_MEAN", "ALIGN_COUNT", "ALIGN_SUM", "ALIGN_STDDEV",
-                             "ALIGN_PERCENTILE_99", "ALIGN_PERCENTILE_95", "ALIGN_PERCENTILE_50",
+# ALIGN_COUNT "returns the number of values in each alignment period" (a count of points, whatever each
+# point counts: a 5xx series' points are the minutes it had any), ALIGN_STDDEV "the standard deviation of
+# the values" (a spread, 0 for a steady 50 5xx a minute); ALIGN_NEXT_OLDER and ALIGN_INTERPOLATE are
+# "valid for GAUGE metrics", which request_count (DELTA) is not: what Monitoring makes of a DELTA series
+# under them (an older minute's count moved to the period's end?) is UNCONFIRMED, so not read either way.
+_NOT_A_COUNT_ALIGNERS = {
+    "ALIGN_PERCENT_CHANGE": "a change between periods",
+    "ALIGN_FRACTION_TRUE": "a fraction of true values (an aligner for BOOL series)",
+    "ALIGN_COUNT_TRUE": "a number of true values (an aligner for BOOL series)",
+    "ALIGN_COUNT_FALSE": "a number of false values (an aligner for BOOL series)",
+    "ALIGN_COUNT": "the number of data points in each alignment period",
+    "ALIGN_STDDEV": "the standard deviation of the values in each alignment period",
+    "ALIGN_NEXT_OLDER": "a GAUGE aligner (the latest point moved to the period's end) on a DELTA metric",
+    "ALIGN_INTERPOLATE": "a GAUGE aligner (an interpolation at the period's boundary) on a DELTA metric",
+}
+# Every other Aligner of that enum: a count, a rate or a statistic of one alignment period's counts that
+# stays within them (the least, the most, the mean, a percentile), which the window's sum bounds. A name
+# outside the enum (a number of no Aligner, which the notification's parse keeps as a number; a name of a
+# later version) is no known value: not read as a count either.
+_COUNT_ALIGNERS = frozenset({"ALIGN_NONE", "ALIGN_DELTA", "ALIGN_RATE", "ALIGN_MIN", "ALIGN_MAX", "ALIGN_MEAN",
+                             "ALIGN_SUM", "ALIGN_PERCENTILE_99", "ALIGN_PERCENTILE_95", "ALIGN_PERCENTILE_50",
                              "ALIGN_PERCENTILE_05"})
+# Cross-series reducers (Aggregation.Reducer, google-cloud-monitoring types/common.py) whose value stays a
+# count of the service's 5xx or under it: their sum, or one series' count (the least, the most, the mean, a
+# percentile of them), which the window's sum of the service's 5xx and 429 bounds.
+_COUNT_REDUCERS = frozenset({"", "REDUCE_NONE", "REDUCE_SUM", "REDUCE_MIN", "REDUCE_MAX", "REDUCE_MEAN",
+                             "REDUCE_PERCENTILE_99", "REDUCE_PERCENTILE_95", "REDUCE_PERCENTILE_50",
+                             "REDUCE_PERCENTILE_05"})
+# ... and of a ratio: its numerator and denominator are each reduced, then divided ("the aggregations and
+# denominator_aggregations fields must use the same alignment period and produce time series that have the
+# same periodicity and labels", MetricThreshold.denominator_aggregations, Monitoring v3 REST reference), so
+# only a sum keeps it the share of requests: a mean of the one 5xx series over a mean of the five series of
+# every class is five times the share (10 5xx of 1,000 requests read 5 %). A per-series ratio (no reducer)
+# is read as before.
+_SHARE_REDUCERS = frozenset({"", "REDUCE_NONE", "REDUCE_SUM"})
+
+
+def share_of_requests(alert: AlertContext) -> bool:
+    """Whether a threshold condition's aggregation keeps its ratio the share of requests (its threshold a
+    share a rule may borrow): an aligner that counts requests (`_COUNT_ALIGNERS`, or none stated) and a
+    reducer that sums them (`_SHARE_REDUCERS`)."""
+    return (not alert.aligner or alert.aligner in _COUNT_ALIGNERS) and alert.reducer in _SHARE_REDUCERS
+
+
+_REDUCED_WORDS = {
+    "REDUCE_COUNT": "the number of data points across series, not what they count",
+    "REDUCE_STDDEV": "the standard deviation across series, a spread",
+    "REDUCE_COUNT_TRUE": "a number of true values (a reducer for BOOL series)",
+    "REDUCE_COUNT_FALSE": "a number of false values (a reducer for BOOL series)",
+    "REDUCE_FRACTION_TRUE": "a fraction of true values (a reducer for BOOL series)",
+    "REDUCE_MEAN": "numerator and denominator each averaged over their own series, a quotient of means",
+    "REDUCE_MIN": "numerator and denominator each the least of their own series",
+    "REDUCE_MAX": "numerator and denominator each the most of their own series",
+}
 
 
 def counts_server_errors(alert: AlertContext) -> bool:
@@ -396,6 +501,8 @@ def counts_504s(alert: AlertContext) -> bool:
         return ratio_query_covers_504(alert.condition_filter)
     if _denominator_narrowed(alert):
         return False    # 5xx per instance (instance_count under it) is no share of requests at all
+    if not share_of_requests(alert):
+        return False    # a share of points (ALIGN_COUNT) or a quotient of means: its 2 % is no 2 % of requests
     codes = numerator_codes(alert)
     if codes is None:
         return False

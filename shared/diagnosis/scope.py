@@ -45,7 +45,8 @@ def alert_context(incident: Incident) -> AlertContext:
                         metric_labels=incident.metric_labels, condition_filter=incident.condition_filter,
                         denominator_filter=incident.denominator_filter,
                         condition_kind=incident.condition_kind or CONDITION_UNSTATED, forecast=incident.forecast,
-                        aligner=incident.aligner, reducer=incident.reducer,
+                        aligner=incident.aligner, reducer=incident.reducer, group_by=list(incident.group_by),
+                        trigger=incident.trigger, evaluation_missing_data=incident.evaluation_missing_data,
                         revision=(incident.resource_labels.get("revision_name", "")
                                   if incident.resource_type == "cloud_run_revision" else ""))
 

@@ -757,3 +757,27 @@ def test_a_failing_caller_beside_clean_uptime_checks_is_not_healthy(world, tmp_p
         said = ("its callers' own requests still fail" if kept == "whole"
                 else "its callers' own share of failures is not shown under the bar")
         assert said in outcome.reason or any(said in e.threshold for e in outcome.diagnosis.evidence), outcome.reason
+
+
+_ALL_REQUESTS = 'metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision"'
+
+
+@pytest.mark.parametrize("form, field", [
+    ({"evaluationMissingData": "EVALUATION_MISSING_DATA_ACTIVE"}, "EVALUATION_MISSING_DATA_ACTIVE"),
+    ({"aggregations": [{"alignmentPeriod": "300s", "perSeriesAligner": "ALIGN_COUNT"}]}, "ALIGN_COUNT"),
+    ({"denominatorFilter": _ALL_REQUESTS, "aggregations": [{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_RATE",
+      "crossSeriesReducer": "REDUCE_MEAN", "groupByFields": ["resource.label.service_name"]}]}, "REDUCE_MEAN"),
+    ({"denominatorFilter": _ALL_REQUESTS, "trigger": {"percent": 50}}, "trigger.percent"),
+])
+def test_a_condition_whose_value_clean_requests_do_not_bound_reaches_a_person(world, form, field):
+    """The healthy scenario's service serves cleanly; the same 5xx policy met on missing data, counting points,
+    dividing means or firing on half its series is not cleared by that: escalated, naming the field, no write."""
+    world.seed("healthy")
+    notification = resolve_scenario("healthy").notification(world.anchor)
+    notification["incident"]["condition"]["conditionThreshold"].update(form)
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == "escalated" and field in outcome.reason, outcome.reason
+    assert outcome.diagnosis.signature == "inconclusive"
+    assert world.writes() == 0
