@@ -294,3 +294,72 @@ def test_the_last_delivery_of_an_alert_held_back_is_handled_in_full():
     last = handle_delivery(message, w.config, w.adapters, counter=counter)
     assert _api_calls(w) > before
     assert last.status is OutcomeStatus.FAILED and "other-incident:a" in last.reason, last.reason
+
+
+def _sweep(w: Any, sweep_id: str) -> list[Any]:
+    import json
+
+    from shared.commands import handle_command
+    from tests.integration.world import event
+
+    body = {"command": "sweep", "command_id": sweep_id, "requested_by": "scheduler"}
+    return handle_command(event(json.dumps(body).encode(), f"m-{sweep_id}"), w.config, w.adapters)
+
+
+def test_a_write_claim_kept_after_an_unknown_outcome_is_given_back_once_the_sweep_has_judged_that_write():
+    """Incident alpha's rollback of the service was sent and its answer lost (DEADLINE_EXCEEDED, the service
+    read back without the change): the gate kept the service's write claim until its lease (15 min here),
+    as the write might still land. The sweep judged that write at its settle time (escalated: the service
+    does not serve as the rollback would have left it), which settles the outcome the claim was kept for;
+    yet the claim held the service to its lease, and incident bravo's alert on it was delivered again and
+    again, for nothing, until then. Now the sweep's verdict gives the claim back, and bravo's next delivery
+    acts at once; nothing is written twice."""
+    import grpc
+
+    from shared.alerts.delivery import DeliveryCounter
+    from shared.pipeline import handle_delivery
+    from shared.remediation.records import ACTIONS
+
+    w = world(**NO_COOLDOWN)
+    service = w.config.services[0].name
+    w.standins.run.faults.fail_next(1, grpc.StatusCode.DEADLINE_EXCEEDED, method="UpdateService")
+    alpha = w.handle(w.alert("bad_revision", message_id="alpha-1", incident_id="0.alpha"))
+    assert alpha.status is OutcomeStatus.ESCALATED and "could not be confirmed" in alpha.reason, alpha.reason
+    kept = w.state.get(WRITING, service)
+    assert kept is not None and kept.owner.startswith("alpha-1:"), kept
+    counter, bravo = DeliveryCounter(), w.alert("bad_revision", message_id="bravo-1", incident_id="0.bravo")
+    w.clock.advance(60)
+    with pytest.raises(WriteInFlight, match=kept.owner):
+        handle_delivery(bravo, w.config, w.adapters, counter=counter)
+
+    w.clock.advance(w.config.verification.settle_seconds)          # alpha's write settles: the sweep judges it
+    judged = _sweep(w, "sweep-1")
+    assert any(o.status is OutcomeStatus.ESCALATED for o in judged), [o.reason for o in judged]
+    [record] = w.state.find_records(ACTIONS, "incident_id", "0.alpha")
+    assert record["state"] == "escalated", record
+    assert w.clock.now() < kept.expires_at and w.state.get(WRITING, service) is None
+
+    acted = handle_delivery(bravo, w.config, w.adapters, counter=counter)   # its next delivery, well before the lease
+    assert acted.status is OutcomeStatus.APPLIED, acted.reason
+    assert w.standins.run.count("UpdateService") == 2                 # alpha's lost one, bravo's: none twice
+    assert w.state.get(WRITING, service) is None
+    assert w.handle(w.alert("bad_revision", message_id="alpha-2", incident_id="0.alpha")).status \
+        is not OutcomeStatus.APPLIED
+    assert w.standins.run.count("UpdateService") == 2
+
+
+def test_the_sweeps_verdict_leaves_alone_a_write_claim_another_write_holds_now():
+    """The claim the unknown write kept lapsed and another write took the service since: the verdict on the
+    first write gives back only that write's own claim (owner-checked), never the one in flight now."""
+    import grpc
+
+    w = world(**NO_COOLDOWN)
+    service = w.config.services[0].name
+    w.standins.run.faults.fail_next(1, grpc.StatusCode.DEADLINE_EXCEEDED, method="UpdateService")
+    w.handle(w.alert("bad_revision", message_id="alpha-1", incident_id="0.alpha"))
+    kept = w.state.get(WRITING, service)
+    w.state.release(WRITING, service, kept.owner)                   # lapsed, then
+    w.state.claim(WRITING, service, "command-rb:1", timedelta(minutes=10), w.clock.now())   # another's write
+    w.clock.advance(w.config.verification.settle_seconds + 60)
+    _sweep(w, "sweep-1")
+    assert w.state.get(WRITING, service).owner == "command-rb:1"
