@@ -276,24 +276,60 @@ def test_a_redelivery_held_back_by_the_same_write_reads_no_evidence_until_it_has
     assert applied.status is OutcomeStatus.APPLIED and w.standins.run.count("UpdateService") == 1, applied.reason
 
 
-def test_the_last_delivery_of_an_alert_held_back_is_handled_in_full():
-    """The shortcut never answers the last delivery: it reads the evidence as it is then and, the write
-    still in flight, gives up naming it (or answers as the evidence says)."""
+def test_the_delivery_that_gives_up_on_an_alert_held_back_is_handled_in_full():
+    """The shortcut never answers the delivery that may give up: it reads the evidence as it is then and, the
+    write still in flight, gives up naming it (or answers as the evidence says). Where Pub/Sub counts the
+    deliveries that is the last (`delivery.max_attempts`); where only this instance counts them, the first at
+    or past that limit once the alert has been held back for a write claim's lease."""
+    from shared.alerts.delivery import DeliveryCounter
+    from shared.clock import skew_safe_lease
+    from shared.pipeline import handle_delivery
+    from tests.property.fast import FastWorld, seeded_copy
+    from tests.property.harness import ANCHOR
+
+    w = FastWorld(seeded_copy("bad_revision", 60), ANCHOR, **NO_COOLDOWN)    # the incident going on for an hour
+    service = w.config.services[0].name
+    w.state.claim(WRITING, service, "other-incident:a", timedelta(hours=1), w.clock.now())   # held and held again
+    counter, message = DeliveryCounter(), w.alert("bad_revision", message_id="held-3")
+    limit = w.config.delivery.max_attempts
+    for _ in range(limit):
+        with pytest.raises(WriteInFlight):
+            handle_delivery(message, w.config, w.adapters, counter=counter)
+    w.clock.advance(skew_safe_lease(w.config.guardrails.claim_ttl_seconds).total_seconds())
+    before = _api_calls(w)
+    last = handle_delivery(message, w.config, w.adapters, counter=counter)
+    assert _api_calls(w) > before
+    assert last.status is OutcomeStatus.FAILED and "other-incident:a" in last.reason, last.reason
+    assert [o["status"] for o in w.published()] == ["failed"]
+    again = handle_delivery(message, w.config, w.adapters, counter=counter)    # came again past its answer
+    assert again.status is OutcomeStatus.SKIPPED and "not sent to a person again" in again.reason, again.reason
+    assert [o["status"] for o in w.published()].count("failed") == 1     # one page, not one per delivery
+
+
+def test_an_alert_held_back_by_a_short_write_acts_after_it_whether_or_not_its_deliveries_come_with_backoff():
+    """Another incident's rollback of the service is being sent (its write claim taken a moment ago), and the
+    alert's deliveries come with no backoff between them (the local emulator, a subscription without a
+    dead-letter policy: this instance counts them). The tenth, a second after the first, answered `failed`
+    ("gave up after 10 deliveries"), where in production the subscription's backoff spaces them out and a
+    delivery after the write had ended acted. The give-up now depends on how long the alert has been held
+    back, against a write claim's lease, where nothing but this instance counts its deliveries: it waits
+    for the write and then acts, the same answer as with backoff."""
     from shared.alerts.delivery import DeliveryCounter
     from shared.pipeline import handle_delivery
 
     w = world(**NO_COOLDOWN)
     service = w.config.services[0].name
     w.state.claim(WRITING, service, "other-incident:a", timedelta(minutes=12), w.clock.now())
-    counter, message = DeliveryCounter(), w.alert("bad_revision", message_id="held-3")
-    limit = w.config.delivery.max_attempts
-    for _ in range(limit - 1):
+    counter, message = DeliveryCounter(), w.alert("bad_revision", message_id="held-4")
+    for _ in range(w.config.delivery.max_attempts + 2):
         with pytest.raises(WriteInFlight):
             handle_delivery(message, w.config, w.adapters, counter=counter)
-    before = _api_calls(w)
-    last = handle_delivery(message, w.config, w.adapters, counter=counter)
-    assert _api_calls(w) > before
-    assert last.status is OutcomeStatus.FAILED and "other-incident:a" in last.reason, last.reason
+    assert w.published() == []
+    w.clock.advance(5)
+    w.state.release(WRITING, service, "other-incident:a")   # that write has ended, seconds after it began
+    acted = handle_delivery(message, w.config, w.adapters, counter=counter)
+    assert acted.status is OutcomeStatus.APPLIED and w.standins.run.count("UpdateService") == 1, acted.reason
+    assert [o["status"] for o in w.published()] == ["applied"]
 
 
 def _sweep(w: Any, sweep_id: str) -> list[Any]:
