@@ -948,13 +948,15 @@ def handle_delivery(event_data: Any, config: Config, adapters: Adapters, *, deli
 def _gives_up(config: Config, attempt: int, dead_letters: bool, held_for: timedelta) -> bool:
     """Whether a delivery held back by another message's write in flight (WriteInFlight) is this message's
     last, answered `failed` naming that write. Only at `delivery.max_attempts`, and then: at once where
-    Pub/Sub counts the deliveries (`dead_letters`: its dead-letter policy drops the message after its
-    max_delivery_attempts, "the maximum number of delivery attempts for any message", Pub/Sub "Handle
-    message failures"), which come with the subscription's exponential backoff between them (its
-    RetryPolicy, minimum_backoff 10 s to maximum_backoff 600 s: infra/locals.tf; "Pub/Sub uses an
-    exponential backoff", same page; the exact curve is UNCONFIRMED); where nothing counts them but this
-    instance (the local emulator, a subscription without the policy: no backoff to space them out, ten
-    deliveries can come within a second), once the message has been held back for a write claim's lease
+    Pub/Sub counts the deliveries (`dead_letters`: its dead-letter policy forwards the message after
+    DeadLetterPolicy.max_delivery_attempts, google/pubsub/v1/pubsub.proto), which infra/ spaces out with
+    the subscription's RetryPolicy (minimum_backoff 10 s, maximum_backoff 600 s: infra/locals.tf; "Retry
+    delay will be exponential based on provided minimum and maximum backoffs", "implemented on a best
+    effort basis", RetryPolicy in the same proto, as google-cloud-pubsub's types document it: the exact
+    spacing is UNCONFIRMED); where nothing counts them but this instance (the local emulator, a
+    subscription without the policy, whose default is immediate redelivery: Pub/Sub "Subscription retry
+    policy"; ten deliveries can come within a second), once the message has been held back for a write
+    claim's lease
     (the claim's TTL with the clock-skew allowance), by when any one write has ended or lapsed. So an alert
     held back by a write of a few seconds acts after it, with or without backoff, where it answered `failed`
     after ten quick deliveries; and one held back for a whole lease (a write kept after an unknown outcome
