@@ -18,7 +18,8 @@ from functools import lru_cache
 from hypothesis import strategies as st
 
 from tests.property.harness import (CONNECTOR, OPERATOR, Advance, Approve, ApproveRace, Close, Concurrent, Crossing,
-                                    Fault, Jump, KillSwitch, Open, OperatorRestore, OperatorRollback, OperatorScale, Pause,
+                                    Fault, Jump, KillSwitch, Open, OperatorRestore, OperatorRollback, OperatorScale,
+                                    Pause,
                                     PersonConnector, PersonTraffic, PublishFault, Reject, Release, Renotify, Settle,
                                     Skewed, StoreFault, Sweep, Unreadable)
 
