@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from tests.property.harness import (CONNECTOR, OPERATOR, Advance, Approve, ApproveRace, Close, Concurrent, Crossing,
                                     Fault, Jump, KillSwitch, Open, OperatorRestore, OperatorRollback, OperatorScale,
-                                    Pause,
-                                    PersonConnector, PersonTraffic, PublishFault, Reject, Release, Renotify, Settle,
+                                    Pause, PersonConnector, PersonTraffic, PublishFault, Reject, Release, Renotify,
+                                    Settle,
                                     Skewed, StoreFault, Sweep, Unreadable)
 
 SCENARIOS = ("bad_revision", "connector_saturation")
