@@ -924,30 +924,58 @@ def handle_delivery(event_data: Any, config: Config, adapters: Adapters, *, deli
     by Pub/Sub's deliveryAttempt or per message in this instance) it stops asking for more and
     publishes one `failed` outcome that says it gave up and why; the function then answers 2xx.
     Except while an earlier attempt at the same message is in progress (`AttemptInProgress`): that
-    is waited out, never given up on (`retry_or_give_up`).
+    is waited out, never given up on (`retry_or_give_up`); nor, before a write claim's lease, while another
+    message's write holds the target (`_gives_up`).
     """
     counter = counter if counter is not None else DELIVERIES
+    # Pub/Sub reports the count only under a dead-letter policy, which drops the message after the last.
+    dead_letters = bool(delivery_attempt and delivery_attempt > 0)
 
     def failed(exc: Exception, message_id: str | None, attempt: int) -> Outcome:
+        waits = False
         if isinstance(exc, WriteInFlight):
-            counter.hold_back(message_id, exc.target, exc.holder)
-        return _retry_or_give_up(exc, event_data, message_id, attempt, config, adapters)
+            now = adapters.clock.now()
+            counter.hold_back(message_id, exc.target, exc.holder, now)
+            waits = not _gives_up(config, attempt, dead_letters, counter.held_for(message_id, now))
+        return _retry_or_give_up(exc, event_data, message_id, attempt, config, adapters, keeps_waiting=waits)
 
     return deliver_bounded(
         handle_alert, event_data, config, adapters, counter, delivery_attempt, failed,
-        ahead=lambda message_id, attempt, guarded: _still_in_flight(counter, message_id, attempt, config, guarded))
+        ahead=lambda message_id, attempt, guarded: _still_in_flight(counter, message_id, attempt, config, guarded,
+                                                                    dead_letters))
+
+
+def _gives_up(config: Config, attempt: int, dead_letters: bool, held_for: timedelta) -> bool:
+    """Whether a delivery held back by another message's write in flight (WriteInFlight) is this message's
+    last, answered `failed` naming that write. Only at `delivery.max_attempts`, and then: at once where
+    Pub/Sub counts the deliveries (`dead_letters`: its dead-letter policy forwards the message after
+    DeadLetterPolicy.max_delivery_attempts, google/pubsub/v1/pubsub.proto), which infra/ spaces out with
+    the subscription's RetryPolicy (minimum_backoff 10 s, maximum_backoff 600 s: infra/locals.tf; "Retry
+    delay will be exponential based on provided minimum and maximum backoffs", "implemented on a best
+    effort basis", RetryPolicy in the same proto, as google-cloud-pubsub's types document it: the exact
+    spacing is UNCONFIRMED); where nothing counts them but this instance (the local emulator, a
+    subscription without the policy, whose default is immediate redelivery: Pub/Sub "Subscription retry
+    policy"; ten deliveries can come within a second), once the message has been held back for a write
+    claim's lease
+    (the claim's TTL with the clock-skew allowance), by when any one write has ended or lapsed. So an alert
+    held back by a write of a few seconds acts after it, with or without backoff, where it answered `failed`
+    after ten quick deliveries; and one held back for a whole lease (a write kept after an unknown outcome
+    and never judged, or one write after another) is still answered once, naming the write in flight."""
+    if attempt < config.delivery.max_attempts:
+        return False
+    return dead_letters or held_for >= skew_safe_lease(config.guardrails.claim_ttl_seconds)
 
 
 def _still_in_flight(counter: DeliveryCounter, message_id: str | None, attempt: int, config: Config,
-                     adapters: Adapters) -> None:
+                     adapters: Adapters, dead_letters: bool = False) -> None:
     """A delivery whose previous one here was held back by another write in flight (WriteInFlight) reads that
     write's claim first (one read): still held by the same write, it raises WriteInFlight again before any
     evidence is read, so that waiting out a write kept to its lease (12 min after an unknown outcome) costs
     one read a delivery, not the alert's every read. Given back, taken by another, or lapsed: handled in
-    full. The last delivery is always handled in full, so that its answer rests on the evidence as it is
-    then (healthy by then, escalated, or given up on naming the write still in flight)."""
+    full. A delivery that may give up (`_gives_up`) is always handled in full, so that its answer rests on
+    the evidence as it is then (healthy by then, escalated, or given up on naming the write still in flight)."""
     held = counter.held_back(message_id)
-    if held is None or attempt >= config.delivery.max_attempts:
+    if held is None or _gives_up(config, attempt, dead_letters, counter.held_for(message_id, adapters.clock.now())):
         return
     target, holder = held
     claim = adapters.state.get(WRITING, target)
@@ -983,15 +1011,15 @@ def deliver_bounded(handle: Callable[[Any, Config, Adapters], Any], event_data: 
 
 
 def _retry_or_give_up(exc: Exception, event_data: Any, message_id: str | None, attempt: int, config: Config,
-                      adapters: Adapters) -> Outcome:
+                      adapters: Adapters, keeps_waiting: bool = False) -> Outcome:
     incident_id = _incident_id(event_data)
     return retry_or_give_up(exc, message_id, attempt, config, adapters, Timeline(incident_id),
-                            incident_id=incident_id, event_data=event_data)
+                            incident_id=incident_id, event_data=event_data, keeps_waiting=keeps_waiting)
 
 
 def retry_or_give_up(exc: Exception, message_id: str | None, attempt: int, config: Config, adapters: Adapters,
                      timeline: Any, *, trigger: str = "alert", incident_id: str | None = None,
-                     command_id: str | None = None, event_data: Any = None) -> Outcome:
+                     command_id: str | None = None, event_data: Any = None, keeps_waiting: bool = False) -> Outcome:
     """Raise `exc` again (so that Pub/Sub redelivers), with one timeline step saying why; or, on the
     last attempt, publish one `failed` outcome (about the incident, or the operator's command) that
     says it gave up and why.
@@ -1003,15 +1031,20 @@ def retry_or_give_up(exc: Exception, message_id: str | None, attempt: int, confi
     answers for its own message, never for this one, so this one is given up on at the limit, its answer
     naming that write, before the dead-letter policy drops it unanswered (a write kept to its lease
     after an unknown outcome holds the target ~12 min; 5 deliveries at Pub/Sub's 10 s minimum backoff
-    may span less: infra/locals.tf)."""
+    may span less: infra/locals.tf). `keeps_waiting`: such a write in flight, met past the limit where no
+    dead-letter policy counts the deliveries and before a write claim's lease (shared.pipeline `_gives_up`),
+    is waited for like the rest."""
     limit = config.delivery.max_attempts
     transient = isinstance(exc, TransientError)
     why = (str(exc) if transient else f"{exc} [{exc.code}]" if isinstance(exc, PermanentError)
            else f"unexpected error: {type(exc).__name__}: {exc}")
-    waited_out = isinstance(exc, AttemptInProgress) and not isinstance(exc, WriteInFlight)
+    waited_out = (isinstance(exc, AttemptInProgress) and not isinstance(exc, WriteInFlight)) or keeps_waiting
     if attempt < limit or waited_out:
+        count = (f"delivery {attempt}, past delivery.max_attempts {limit} (counted here, with no backoff between "
+                 "them): waiting for that write up to a write claim's lease" if keeps_waiting and attempt >= limit
+                 else f"delivery {attempt} of at most {limit}")
         timeline.step("deferred" if transient else "error",
-                      f"{why}; delivery {attempt} of at most {limit}: answered non-2xx so that Pub/Sub redelivers it",
+                      f"{why}; {count}: answered non-2xx so that Pub/Sub redelivers it",
                       severity="WARNING" if transient else "ERROR", message_id=message_id, attempt=attempt,
                       max_attempts=limit, transient=transient)
         raise exc

@@ -19,6 +19,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from shared.errors import PermanentError, TransientError
@@ -33,6 +34,10 @@ class DeliveryCounter:
         # A message's last delivery held back by another write in flight: (its target, that write's claim
         # holder). Its next delivery here checks that claim first (shared.pipeline `_still_in_flight`).
         self._held_back: dict[str, tuple[str, str]] = {}
+        # When a message was first held back so here: how long it has waited for writes in flight, which
+        # decides when it is given up on where no dead-letter policy counts its deliveries (shared.pipeline
+        # `_gives_up`). Kept until the message is answered, across the writes that held it.
+        self._held_since: dict[str, datetime] = {}
         self._lock = threading.Lock()
 
     def attempt(self, message_id: str | None, reported: int | None = None) -> int:
@@ -45,15 +50,26 @@ class DeliveryCounter:
             while len(self._seen) > self._capacity:
                 dropped, _ = self._seen.popitem(last=False)
                 self._held_back.pop(dropped, None)
+                self._held_since.pop(dropped, None)
             return count
 
-    def hold_back(self, message_id: str | None, target: str, holder: str) -> None:
-        """The message's delivery met `holder`'s write in flight on `target` (WriteInFlight)."""
+    def hold_back(self, message_id: str | None, target: str, holder: str, now: datetime | None = None) -> None:
+        """The message's delivery met `holder`'s write in flight on `target` (WriteInFlight) at `now`."""
         if message_id is None or not target or not holder:
             return
         with self._lock:
             if message_id in self._seen:
                 self._held_back[message_id] = (target, holder)
+                if now is not None:
+                    self._held_since.setdefault(message_id, now)
+
+    def held_for(self, message_id: str | None, now: datetime) -> timedelta:
+        """How long the message has been held back by writes in flight, as seen here (0 if it never was)."""
+        if message_id is None:
+            return timedelta(0)
+        with self._lock:
+            since = self._held_since.get(message_id)
+        return max(now - since, timedelta(0)) if since is not None else timedelta(0)
 
     def held_back(self, message_id: str | None) -> tuple[str, str] | None:
         """(target, holder) of the write in flight that held back the message's last delivery here, if any."""
@@ -74,6 +90,7 @@ class DeliveryCounter:
         with self._lock:
             self._seen.pop(message_id, None)
             self._held_back.pop(message_id, None)
+            self._held_since.pop(message_id, None)
 
 
 class StateStoreUnavailable(TransientError):

@@ -310,6 +310,7 @@ class _Held:
     cooldown: str | None = None
     writing: str | None = None            # the target whose write claim (WRITING) this attempt holds
     writing_until: datetime | None = None  # and when that claim lapses (its lease), said if it cannot be given back
+    writing_kept: bool = False             # kept past the write (its outcome unknown): named in its action record
     slots: list[str] = field(default_factory=list)
     record: ClaimRecord | None = None   # the claim as taken: its completion is guarded by it (`_settle`)
     intent: IntentRecord | None = None  # the plan stored before the write: closed with the record, or given back
@@ -832,6 +833,9 @@ class Gate:
             # Its operation finished (only what it left is in doubt): the write has ended. Any other unknown
             # outcome may still be landing, and keeps the target's write claim until its lease.
             self._end_writing(held)
+        # Still held (the write may be landing, or its release failed): the action record names it, so that
+        # the sweep's verdict on the write gives it back (verification.Sweep._move), not its lease alone.
+        held.writing_kept = held.writing is not None
         # A corrective action (an undo, a pin's release) has no action record: nothing verifies it later.
         kept = ("Not written again (it puts back Runwarden's own change: no record for the verification sweep)"
                 if action.corrective else "Recorded for the verification sweep, not written again")
@@ -1041,7 +1045,8 @@ class Gate:
         retain = timedelta(seconds=self.config.guardrails.claim_retention_seconds)
         outcome = self._completion(result.status, result.after)
         records = [] if action.corrective else self._records(action, params, before, result, incident_id, service,
-                                                             signature, manual, now, superseded)
+                                                             signature, manual, now, superseded,
+                                                             self.owner if held.writing_kept else "")
         if records and held.intent is not None:
             # An adopted intent is closed only if still open and owned as read: a judge that escalated
             # it meanwhile (it read the target a moment apart and found neither) is its one report.
@@ -1108,11 +1113,12 @@ class Gate:
 
     def _records(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,
                  service: str, signature: str, manual: Manual | None, now: datetime,
-                 superseded: str = "") -> list[RecordWrite]:
+                 superseded: str = "", write_claim: str = "") -> list[RecordWrite]:
         """The action record for the sweep, and the pin of a rollback to a named revision. `superseded`: the
         write was made and the target changed again since (adopt_write): the record is closed `escalated`
         at once with that note (the sweep never verifies or undoes it: the later change wins), and no pin
-        is written (the traffic no longer shows the rollback)."""
+        is written (the traffic no longer shows the rollback). `write_claim`: the holder of the target's
+        write claim this write left held (its outcome unknown), given back by the sweep's verdict."""
         v = self.config.verification
         record = ActionRecord(key=result.claim_key, incident_id=incident_id, target=params.target, service=service,
                               action=action.name, signature=signature, params=params.model_dump(mode="json"),
@@ -1121,7 +1127,7 @@ class Gate:
                               deadline_at=now + timedelta(seconds=v.deadline_seconds),
                               command_id=manual.command_id if manual else "",
                               requested_by=manual.requested_by if manual else "",
-                              command_digest=manual.digest if manual else "",
+                              command_digest=manual.digest if manual else "", write_claim=write_claim,
                               incident_started_at=None if manual else self.started_at,
                               # Its bar is all the sweep reads: not the documentation (up to 8 KB).
                               alert=self.alert.model_copy(update={"documentation": ""}) if self.alert else None)

@@ -124,6 +124,11 @@ class ActionRecord(KeptReport):
     # (verification.Sweep._tried): the stuck ones are tried in turn, the least recently tried first, and
     # a pause names an undo tried within a lease as possibly in flight (shared/commands/pause.py).
     tried_at: datetime | None = None
+    # The holder of the target's write claim (guardrails.WRITING) this write left held: its outcome was
+    # unknown, so the gate kept the claim until its lease, as the write might still be landing. The sweep's
+    # verdict on it (verified, escalated, or the move to its undo) settles that outcome, and gives the claim
+    # back then (verification.Sweep._move): the target's held writes proceed. "" when the write ended.
+    write_claim: str = ""
     # Its KeptReport: the verification sweep's outcome about it (verified, undone, escalated), stored
     # by the very update that moves its state (verification.Sweep._report).
 

@@ -61,7 +61,7 @@ from shared.diagnosis.evidence import TrafficTarget, short_name, split_text
 from shared.ports import ClaimRecord
 from shared.remediation import intents, judging
 from shared.remediation.approvals import Approvals
-from shared.remediation.guardrails import CLAIMS, Gate
+from shared.remediation.guardrails import CLAIMS, WRITING, Gate
 from shared.remediation.intents import Standing, Verdict
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation.actions.rollback_traffic import release_commands
@@ -599,8 +599,35 @@ class Sweep:
         changes: dict[str, Any] = {"state": to.value, "resolved_at": self.now, **(report or {})}
         if note:
             changes["note"] = note
-        return self.state.update_record(ACTIONS, record.key, changes, expect={
+        moved = self.state.update_record(ACTIONS, record.key, changes, expect={
             "state": expected.value, "unread_escalated_at": record.unread_escalated_at, **(guard or {})})
+        if moved and expected is ActionState.PENDING:
+            self._give_back_write_claim(record)
+        return moved
+
+    def _give_back_write_claim(self, record: ActionRecord) -> None:
+        """The target's write claim that a write of unknown outcome left held (`ActionRecord.write_claim`),
+        given back once the sweep has judged that write (verified, escalated, or moved to its undo, whose own
+        write takes the claim next): the verdict, made no sooner than the settle time after the write, on the
+        target as read then, settles the outcome the claim was kept for, and the writes held back by it (an
+        alert delivered again, a command, this very undo) proceed instead of waiting for the lease (12 min by
+        default). Only by the move that left `pending` (guarded, so one sweep), and only if the write's own
+        attempt still holds it: the release is owner-checked and its delete guarded by the claim's update
+        time as read (StateStore.release), so a claim lapsed and taken by another write is left alone. Best
+        effort: one not given back lapses with its lease, as before."""
+        if not record.write_claim:
+            return
+        try:
+            self.state.release(WRITING, record.target, record.write_claim)
+        except (TransientError, PermanentError) as exc:
+            Timeline(record.incident_id, "command").step(
+                "write_claim_kept", f"{record.key}: judged, but the write claim on {short_name(record.target)} it "
+                f"left held could not be given back ({exc}): it lapses with its lease", severity="WARNING",
+                key=record.key)
+            return
+        Timeline(record.incident_id, "command").step(
+            "write_claim_given_back", f"{record.key}: judged, so the write claim on {short_name(record.target)} "
+            "its unknown outcome kept is given back: other writes to it may proceed", key=record.key)
 
     def _report(self, record: ActionRecord, expected: ActionState, to: ActionState, status: OutcomeStatus,
                 reason: str, note: str = "", after: dict[str, Any] | None = None,

@@ -117,3 +117,30 @@ def test_an_alert_and_a_command_rolling_back_one_service_at_cooldown_0_send_one_
         assert alert.status.value == "applied", alert
         assert operator.status.value == "skipped" and "in flight" in operator.reason, operator.reason
     assert world.state.get(WRITING, SERVICE) is None
+
+
+def test_a_write_claim_kept_after_an_unknown_outcome_is_given_back_by_the_sweeps_verdict(service_world):
+    """On the Firestore emulator: incident alpha's rollback is sent and its answer lost (DEADLINE_EXCEEDED,
+    the service read back without it), so the service's write claim is kept, and incident bravo's alert is
+    held back by it (WriteInFlight). The sweep's verdict on alpha's write, at its settle time, gives the claim
+    back (owner-checked, its delete guarded by the claim's update time), long before its lease; bravo's
+    next delivery acts, and no write is sent twice."""
+    import grpc
+
+    world = service_world
+    world.standins.run.faults.fail_next(1, grpc.StatusCode.DEADLINE_EXCEEDED, method="UpdateService")
+    alpha = world.handle(world.alert("bad_revision", message_id="alpha-1", incident_id="0.alpha"))
+    assert alpha.status.value == "escalated" and "could not be confirmed" in alpha.reason, alpha.reason
+    kept = world.state.get(WRITING, SERVICE)
+    assert kept is not None and kept.owner.startswith("alpha-1:"), kept
+    bravo = world.alert("bad_revision", message_id="bravo-1", incident_id="0.bravo")
+    with pytest.raises(WriteInFlight, match=kept.owner):
+        world.handle(bravo)
+    world.at(2 + 1 + world.config.verification.settle_seconds / 60)
+    judged = world.command({"command": "sweep"})
+    assert "escalated" in [o.status.value for o in judged], [o.reason for o in judged]
+    assert world.clock.now() < kept.expires_at and world.state.get(WRITING, SERVICE) is None
+    acted = world.handle(bravo)
+    assert acted.status.value == "applied", acted.reason
+    assert world.standins.run.count("UpdateService") == 2
+    assert world.state.get(WRITING, SERVICE) is None

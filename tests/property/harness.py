@@ -18,7 +18,9 @@ import dataclasses
 import functools
 import os
 import threading
+import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,7 +33,7 @@ from sandbox.emulators import PubSubNamespace
 from sandbox.scenarios import seed
 from sandbox.standins.server import StandIns, start_standins
 from sandbox.standins.vpcaccess import RestRequest
-from shared.errors import AttemptInProgress, TransientError
+from shared.errors import AttemptInProgress, TransientError, WriteInFlight
 from shared.outcomes import Outcome
 from shared.pipeline import handle_alert
 from shared.remediation.records import ACTIONS
@@ -74,6 +76,17 @@ class Concurrent:
     def __str__(self) -> str:
         return (f"concurrent×{self.threads}({INCIDENTS[self.incident]}, "
                 f"{'same msg' if self.same_message else 'distinct msgs'} {self.message})")
+
+
+@dataclass(frozen=True)
+class Crossing(Concurrent):
+    """Both incidents' OPENs delivered at once from `threads` threads (thread i: incident i % 2, each its own
+    message id): two incidents writing one target at the same moment, which the target's write claim
+    (guardrails.WRITING) must keep apart at any cooldown. Observed as one Concurrent step per incident
+    (`Run._split_crossing`), each with the writes its own threads made."""
+
+    def __str__(self) -> str:
+        return f"crossing×{self.threads}(both incidents, msg {self.message})"
 
 
 @dataclass(frozen=True)
@@ -488,9 +501,61 @@ class Run:
     _current: Observation | None = None         # the step being run
     # When the world began to answer the rollback's traffic (`_follow_rollback`): T0 + minutes, or None.
     rolled_back_from: int | None = None
+    # Two of Runwarden's writes to one target in flight at once (set_traffic, update_connector), as seen
+    # around the adapters' write methods (`_note_writes`): each a description; never any (writes_never_overlap).
+    overlaps: list[str] = field(default_factory=list)
+    # Every alert delivery held back by another write in flight (WriteInFlight): (step index, message id, holder).
+    held_alerts: list[tuple[int, str, str]] = field(default_factory=list)
+    # Each alert delivery's end, by message id, in order: (step index, answered: an outcome, not raised).
+    delivery_ends: dict[str, list[tuple[int, bool]]] = field(default_factory=dict)
+    _in_flight: Counter = field(default_factory=Counter)
+    _write_lock: threading.Lock = field(default_factory=threading.Lock)
+    _writer: threading.local = field(default_factory=threading.local)
+    # During a Crossing step: each incident's writes, (UpdateService, PatchConnector calls, Run writes, VPC writes).
+    _crossed: dict[int, list[int]] | None = None
 
     def __post_init__(self) -> None:
         self._note_patches()
+        self._note_writes()
+
+    def _note_writes(self) -> None:
+        """Runwarden's writes watched at the adapters (an instance attribute over each write method): two to
+        one target in flight at once are noted in `overlaps`. Within a Crossing step each write is held a
+        moment (2 ms) once counted, so that two let through together are seen together, and what it did is
+        counted for the incident of the thread that made it."""
+        for adapter, method, target in ((self.world.adapters.run, "set_traffic", SERVICE),
+                                        (self.world.adapters.vpcaccess, "update_connector", CONNECTOR)):
+            setattr(adapter, method, self._watched(getattr(adapter, method), target))
+
+    def _watched(self, write: Any, target: str) -> Any:
+        def watched(*args: Any, **kwargs: Any) -> Any:
+            crossing = self._crossed is not None
+            with self._write_lock:
+                self._in_flight[target] += 1
+                if self._in_flight[target] > 1:
+                    self.overlaps.append(f"step #{len(self.trace)} {self._current.step if self._current else ''}: "
+                                         f"{self._in_flight[target]} writes to {target} in flight at once")
+                before = self._counters() if crossing else ()
+            try:
+                if crossing:
+                    time.sleep(0.002)
+                return write(*args, **kwargs)
+            finally:
+                with self._write_lock:
+                    self._in_flight[target] -= 1
+                    if crossing and self._crossed is not None:
+                        after = self._counters()
+                        calls = self._new_calls(before, after)
+                        done = self._crossed[getattr(self._writer, "incident", 0)]
+                        for i, n in enumerate((*calls, after[2] - before[2], after[3] - before[3])):
+                            done[i] += n
+        return watched
+
+    def _ended(self, message_id: str, answered: bool, exc: BaseException | None = None) -> None:
+        """A delivery's end noted (under the caller's lock where threads deliver)."""
+        self.delivery_ends.setdefault(message_id, []).append((len(self.trace), answered))
+        if isinstance(exc, WriteInFlight):
+            self.held_alerts.append((len(self.trace), message_id, exc.holder))
 
     @property
     def standins(self) -> StandIns:
@@ -644,6 +709,12 @@ class Run:
             self._deliver(obs, step.incident, message_id, closed)
             if closed and not obs.transient and not obs.errors:
                 self._closed.add(obs.incident)
+        elif isinstance(step, Crossing):
+            self._crossed = {0: [0, 0, 0, 0], 1: [0, 0, 0, 0]}
+            try:
+                self._deliver_concurrently(obs, step)
+            finally:
+                crossed, self._crossed = self._crossed, None
         elif isinstance(step, Concurrent):
             obs.incident = INCIDENTS[step.incident]
             self._deliver_concurrently(obs, step)
@@ -676,8 +747,33 @@ class Run:
         obs.final_generation = after[2]
         obs.store_faults = self._store_faults() - faults_before
         self._follow_rollback()
+        if isinstance(step, Crossing):
+            self.trace += self._split_crossing(obs, step, crossed)
+            return obs
         self.trace.append(obs)
         return obs
+
+    def _split_crossing(self, obs: Observation, step: Crossing, crossed: dict[int, list[int]]) -> list[Observation]:
+        """A Crossing step as one Concurrent observation per incident, each with its own threads' outcomes and
+        writes, so that every invariant counting an incident's writes reads them as before. A write not seen at
+        the adapters (none is expected) is counted for the first incident, never dropped."""
+        split = []
+        for i in (0, 1):
+            threads = len(range(i, step.threads, 2))
+            calls, patches, run_writes, vpc_writes = crossed[i]
+            split.append(dataclasses.replace(
+                obs, index=len(self.trace) + i, step=Concurrent(i, step.message, threads, False),
+                incident=INCIDENTS[i], outcomes=[o for o in obs.outcomes if o.incident_id == INCIDENTS[i]],
+                update_calls=calls, patch_calls=patches, run_writes=run_writes, vpc_writes=vpc_writes,
+                transient=sum(1 for n, *_ in self.failed_deliveries[-obs.transient:] if n == i) if obs.transient
+                else 0, errors=obs.errors if i == 0 else []))
+        first = split[0]
+        first.update_calls += obs.update_calls - sum(o.update_calls for o in split)
+        first.patch_calls += obs.patch_calls - sum(o.patch_calls for o in split)
+        first.run_writes += obs.run_writes - sum(o.run_writes for o in split)
+        first.vpc_writes += obs.vpc_writes - sum(o.vpc_writes for o in split)
+        first.outcomes += [o for o in obs.outcomes if o.incident_id not in INCIDENTS]
+        return split
 
     def _follow_rollback(self) -> None:
         """In a sustained bad_revision world, once the service serves all its traffic from the revision a
@@ -1036,7 +1132,9 @@ class Run:
                 obs.outcomes.append(handle_alert(event, self.world.config, adapters))
             else:
                 obs.outcomes.append(self.world.handle(event))
+            self._ended(message_id, True)
         except TransientError as exc:
+            self._ended(message_id, False, exc)
             obs.transient += 1  # the contract: raised so that the platform redelivers
             self.failed_deliveries.append((incident, message_id, closed))
             if isinstance(obs.step, _Redeliver) and isinstance(exc, AttemptInProgress):
@@ -1045,21 +1143,26 @@ class Run:
             obs.errors.append(f"{type(exc).__name__}: {exc}")
 
     def _deliver_concurrently(self, obs: Observation, step: Concurrent) -> None:
-        ids = [_message_id(Open(step.incident, step.message), False) + ("" if step.same_message else f"-t{i}")
-               for i in range(step.threads)]
-        events = [self._alert(step.incident, i, False) for i in ids]
+        crossing = isinstance(step, Crossing)   # thread i delivers incident i % 2, each its own message
+        incidents = [i % 2 if crossing else step.incident for i in range(step.threads)]
+        ids = [_message_id(Open(incidents[i], step.message), False)
+               + (f"-x{i}" if crossing else "" if step.same_message else f"-t{i}") for i in range(step.threads)]
+        events = [self._alert(incidents[i], ids[i], False) for i in range(step.threads)]
         lock, start = threading.Lock(), threading.Barrier(step.threads)
 
         def deliver(i: int) -> None:
+            self._writer.incident = incidents[i]
             start.wait()
             try:
                 outcome = self.world.handle(events[i])
                 with lock:
                     obs.outcomes.append(outcome)
-            except TransientError:
+                    self._ended(ids[i], True)
+            except TransientError as exc:
                 with lock:
                     obs.transient += 1
-                    self.failed_deliveries.append((step.incident, ids[i], False))
+                    self.failed_deliveries.append((incidents[i], ids[i], False))
+                    self._ended(ids[i], False, exc)
             except Exception as exc:  # noqa: BLE001
                 with lock:
                     obs.errors.append(f"{type(exc).__name__}: {exc}")

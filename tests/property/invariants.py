@@ -36,12 +36,39 @@ def check_all(run: Run) -> list[str]:
                   nothing_on_closed_incidents, no_writes_when_off, paused_targets_untouched,
                   one_way_needs_policy, outcomes_agree, one_write_per_incident, undo_keeps_person_change,
                   one_judgement_per_action, proposal_written_once, approvals_hold_their_world,
-                  connector_written_on_its_world, every_command_answered, refusals_reported_once):
+                  connector_written_on_its_world, every_command_answered, refusals_reported_once,
+                  writes_never_overlap, held_alerts_answered):
         problems += check(run)
     problems += splits_are_whole(run, records)
     problems += before_states_recorded(run, records)
     problems += every_outcome_published(run, published)
     problems += applied_outcomes_carry_before(published, "published")
+    return problems
+
+
+def writes_never_overlap(run: Run) -> list[str]:
+    """Two of Runwarden's writes to one target are never in flight at once, whichever incidents, commands or
+    sweeps make them, at any cooldown (the target's write claim, guardrails.WRITING)."""
+    return list(run.overlaps)
+
+
+def held_alerts_answered(run: Run) -> list[str]:
+    """Every alert delivery held back by another write in flight (WriteInFlight) is answered in the end: where
+    the platform delivers it again, its last delivery answers (acted, or whatever its evidence says then),
+    never left raising; and an answer that gave up names the write that held the target. A program whose
+    deliveries are dead-lettered leaves them to the sweep (Run.dead_letter)."""
+    if run.dead_lettered:
+        return []
+    problems = []
+    for index, message_id, holder in run.held_alerts:
+        ends = run.delivery_ends.get(message_id, [])
+        if not ends or not ends[-1][1]:
+            problems.append(f"step #{index}: delivery {message_id}, held back by {holder}'s write in flight, "
+                            "was never answered")
+    for obs in run.trace:
+        for o in obs.outcomes:
+            if o.status.value == "failed" and "in flight" in o.reason and "held by" not in o.reason:
+                problems.append(f"step #{obs.index}: a give-up for a write in flight names no holder: {o.reason}")
     return problems
 
 

@@ -2,7 +2,8 @@
 parts, `make soak`) and the real-parts tier (emulators and stand-ins) test the same programs.
 
 A program is a list of steps (tests/property/harness.py): deliveries (duplicates from a small
-pool of message ids, OPENs after their CLOSED, 2-4 threads racing on one incident, an instance
+pool of message ids, OPENs after their CLOSED, 2-4 threads racing on one incident or on both at once
+(two incidents writing one target), an instance
 whose clock is ±2 min off), time passing and the clock stepping back, faults at every API step
 (UNAVAILABLE, DEADLINE_EXCEEDED, PERMISSION_DENIED), the state store failing (reads, the claim's
 commit, later writes, a commit whose answer is lost) and the outcome publish failing, the scheduler's sweep, Google finishing
@@ -16,9 +17,10 @@ from functools import lru_cache
 
 from hypothesis import strategies as st
 
-from tests.property.harness import (CONNECTOR, OPERATOR, Advance, Approve, ApproveRace, Close, Concurrent, Fault,
-                                    Jump, KillSwitch, Open, OperatorRestore, OperatorRollback, OperatorScale, Pause,
-                                    PersonConnector, PersonTraffic, PublishFault, Reject, Release, Renotify, Settle,
+from tests.property.harness import (CONNECTOR, OPERATOR, Advance, Approve, ApproveRace, Close, Concurrent, Crossing,
+                                    Fault, Jump, KillSwitch, Open, OperatorRestore, OperatorRollback, OperatorScale,
+                                    Pause, PersonConnector, PersonTraffic, PublishFault, Reject, Release, Renotify,
+                                    Settle,
                                     Skewed, StoreFault, Sweep, Unreadable)
 
 SCENARIOS = ("bad_revision", "connector_saturation")
@@ -104,6 +106,8 @@ def steps(scenario: str, incidents: int) -> st.SearchStrategy:
         (1, _table([Jump(m) for m in (1, 2, 3)])),
         (1, st.just(Settle())),
     ]
+    if incidents == 2:   # both incidents' alerts at once: two writes to one target, which must never overlap
+        weighted.append((2, _table([Crossing(0, m, n, False) for m in message for n in (2, 3, 4)])))
     if scenario == "bad_revision":   # a person moving the service's traffic by hand, around a rollback
         weighted.append((2, _table([PersonTraffic(split, reads) for split in (0, 1) for reads in (0, 1, 2, 2, 3)])))
     else:

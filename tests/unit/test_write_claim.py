@@ -276,21 +276,126 @@ def test_a_redelivery_held_back_by_the_same_write_reads_no_evidence_until_it_has
     assert applied.status is OutcomeStatus.APPLIED and w.standins.run.count("UpdateService") == 1, applied.reason
 
 
-def test_the_last_delivery_of_an_alert_held_back_is_handled_in_full():
-    """The shortcut never answers the last delivery: it reads the evidence as it is then and, the write
-    still in flight, gives up naming it (or answers as the evidence says)."""
+def test_the_delivery_that_gives_up_on_an_alert_held_back_is_handled_in_full():
+    """The shortcut never answers the delivery that may give up: it reads the evidence as it is then and, the
+    write still in flight, gives up naming it (or answers as the evidence says). Where Pub/Sub counts the
+    deliveries that is the last (`delivery.max_attempts`); where only this instance counts them, the first at
+    or past that limit once the alert has been held back for a write claim's lease."""
+    from shared.alerts.delivery import DeliveryCounter
+    from shared.clock import skew_safe_lease
+    from shared.pipeline import handle_delivery
+    from tests.property.fast import FastWorld, seeded_copy
+    from tests.property.harness import ANCHOR
+
+    w = FastWorld(seeded_copy("bad_revision", 60), ANCHOR, **NO_COOLDOWN)    # the incident going on for an hour
+    service = w.config.services[0].name
+    w.state.claim(WRITING, service, "other-incident:a", timedelta(hours=1), w.clock.now())   # held and held again
+    counter, message = DeliveryCounter(), w.alert("bad_revision", message_id="held-3")
+    limit = w.config.delivery.max_attempts
+    for _ in range(limit):
+        with pytest.raises(WriteInFlight):
+            handle_delivery(message, w.config, w.adapters, counter=counter)
+    w.clock.advance(skew_safe_lease(w.config.guardrails.claim_ttl_seconds).total_seconds())
+    before = _api_calls(w)
+    last = handle_delivery(message, w.config, w.adapters, counter=counter)
+    assert _api_calls(w) > before
+    assert last.status is OutcomeStatus.FAILED and "other-incident:a" in last.reason, last.reason
+    assert [o["status"] for o in w.published()] == ["failed"]
+    again = handle_delivery(message, w.config, w.adapters, counter=counter)    # came again past its answer
+    assert again.status is OutcomeStatus.SKIPPED and "not sent to a person again" in again.reason, again.reason
+    assert [o["status"] for o in w.published()].count("failed") == 1     # one page, not one per delivery
+
+
+def test_an_alert_held_back_by_a_short_write_acts_after_it_whether_or_not_its_deliveries_come_with_backoff():
+    """Another incident's rollback of the service is being sent (its write claim taken a moment ago), and the
+    alert's deliveries come with no backoff between them (the local emulator, a subscription without a
+    dead-letter policy: this instance counts them). The tenth, a second after the first, answered `failed`
+    ("gave up after 10 deliveries"), where in production the subscription's backoff spaces them out and a
+    delivery after the write had ended acted. The give-up now depends on how long the alert has been held
+    back, against a write claim's lease, where nothing but this instance counts its deliveries: it waits
+    for the write and then acts, the same answer as with backoff."""
     from shared.alerts.delivery import DeliveryCounter
     from shared.pipeline import handle_delivery
 
     w = world(**NO_COOLDOWN)
     service = w.config.services[0].name
     w.state.claim(WRITING, service, "other-incident:a", timedelta(minutes=12), w.clock.now())
-    counter, message = DeliveryCounter(), w.alert("bad_revision", message_id="held-3")
-    limit = w.config.delivery.max_attempts
-    for _ in range(limit - 1):
+    counter, message = DeliveryCounter(), w.alert("bad_revision", message_id="held-4")
+    for _ in range(w.config.delivery.max_attempts + 2):
         with pytest.raises(WriteInFlight):
             handle_delivery(message, w.config, w.adapters, counter=counter)
-    before = _api_calls(w)
-    last = handle_delivery(message, w.config, w.adapters, counter=counter)
-    assert _api_calls(w) > before
-    assert last.status is OutcomeStatus.FAILED and "other-incident:a" in last.reason, last.reason
+    assert w.published() == []
+    w.clock.advance(5)
+    w.state.release(WRITING, service, "other-incident:a")   # that write has ended, seconds after it began
+    acted = handle_delivery(message, w.config, w.adapters, counter=counter)
+    assert acted.status is OutcomeStatus.APPLIED and w.standins.run.count("UpdateService") == 1, acted.reason
+    assert [o["status"] for o in w.published()] == ["applied"]
+
+
+def _sweep(w: Any, sweep_id: str) -> list[Any]:
+    import json
+
+    from shared.commands import handle_command
+    from tests.integration.world import event
+
+    body = {"command": "sweep", "command_id": sweep_id, "requested_by": "scheduler"}
+    return handle_command(event(json.dumps(body).encode(), f"m-{sweep_id}"), w.config, w.adapters)
+
+
+def test_a_write_claim_kept_after_an_unknown_outcome_is_given_back_once_the_sweep_has_judged_that_write():
+    """Incident alpha's rollback of the service was sent and its answer lost (DEADLINE_EXCEEDED, the service
+    read back without the change): the gate kept the service's write claim until its lease (15 min here),
+    as the write might still land. The sweep judged that write at its settle time (escalated: the service
+    does not serve as the rollback would have left it), which settles the outcome the claim was kept for;
+    yet the claim held the service to its lease, and incident bravo's alert on it was delivered again and
+    again, for nothing, until then. Now the sweep's verdict gives the claim back, and bravo's next delivery
+    acts at once; nothing is written twice."""
+    import grpc
+
+    from shared.alerts.delivery import DeliveryCounter
+    from shared.pipeline import handle_delivery
+    from shared.remediation.records import ACTIONS
+
+    w = world(**NO_COOLDOWN)
+    service = w.config.services[0].name
+    w.standins.run.faults.fail_next(1, grpc.StatusCode.DEADLINE_EXCEEDED, method="UpdateService")
+    alpha = w.handle(w.alert("bad_revision", message_id="alpha-1", incident_id="0.alpha"))
+    assert alpha.status is OutcomeStatus.ESCALATED and "could not be confirmed" in alpha.reason, alpha.reason
+    kept = w.state.get(WRITING, service)
+    assert kept is not None and kept.owner.startswith("alpha-1:"), kept
+    counter, bravo = DeliveryCounter(), w.alert("bad_revision", message_id="bravo-1", incident_id="0.bravo")
+    w.clock.advance(60)
+    with pytest.raises(WriteInFlight, match=kept.owner):
+        handle_delivery(bravo, w.config, w.adapters, counter=counter)
+
+    w.clock.advance(w.config.verification.settle_seconds)          # alpha's write settles: the sweep judges it
+    judged = _sweep(w, "sweep-1")
+    assert any(o.status is OutcomeStatus.ESCALATED for o in judged), [o.reason for o in judged]
+    [record] = w.state.find_records(ACTIONS, "incident_id", "0.alpha")
+    assert record["state"] == "escalated", record
+    assert w.clock.now() < kept.expires_at and w.state.get(WRITING, service) is None
+
+    acted = handle_delivery(bravo, w.config, w.adapters, counter=counter)   # its next delivery, well before the lease
+    assert acted.status is OutcomeStatus.APPLIED, acted.reason
+    assert w.standins.run.count("UpdateService") == 2                 # alpha's lost one, bravo's: none twice
+    assert w.state.get(WRITING, service) is None
+    assert w.handle(w.alert("bad_revision", message_id="alpha-2", incident_id="0.alpha")).status \
+        is not OutcomeStatus.APPLIED
+    assert w.standins.run.count("UpdateService") == 2
+
+
+def test_the_sweeps_verdict_leaves_alone_a_write_claim_another_write_holds_now():
+    """The claim the unknown write kept lapsed and another write took the service since: the verdict on the
+    first write gives back only that write's own claim (owner-checked), never the one in flight now."""
+    import grpc
+
+    w = world(**NO_COOLDOWN)
+    service = w.config.services[0].name
+    w.standins.run.faults.fail_next(1, grpc.StatusCode.DEADLINE_EXCEEDED, method="UpdateService")
+    w.handle(w.alert("bad_revision", message_id="alpha-1", incident_id="0.alpha"))
+    kept = w.state.get(WRITING, service)
+    w.state.release(WRITING, service, kept.owner)                   # lapsed, then
+    w.state.claim(WRITING, service, "command-rb:1", timedelta(minutes=10), w.clock.now())   # another's write
+    w.clock.advance(w.config.verification.settle_seconds + 60)
+    _sweep(w, "sweep-1")
+    assert w.state.get(WRITING, service).owner == "command-rb:1"
