@@ -79,7 +79,7 @@ from shared.diagnosis.signatures import Signature
 from shared.diagnosis.still_failing import too_few
 from shared.remediation.actions.restore_traffic import serving_shares
 from shared.remediation.callers import callers_not_shown
-from shared.remediation.records import ActionRecord, PinRecord
+from shared.remediation.records import ActionRecord, ActionState, PinRecord
 
 # Minutes of requests since the action settled that `failing` needs at least (as `healthy` does).
 _MIN_MINUTES = 2
@@ -1132,6 +1132,29 @@ def next_step(record: ActionRecord, health: Health, now: datetime, settings: Ver
             "it cannot be undone")
     return Step(StepKind.ESCALATE, f"{record.action} could not be verified by the deadline ({health.why}); {kept}; "
                                    "a person must look")
+
+
+# A run of failed reads of a pending action's evidence lasting this share of its verification period
+# (deadline - settle) is told to a person (`unread_notice_due`): half, 5 min with the defaults, so a
+# Monitoring outage is heard well before the deadline, and a single failed read (a blip the next sweep
+# reads past) never is, since the run starts at its first failure and only a later sweep can end it.
+UNREAD_NOTICE_SHARE = 0.5
+
+
+def unread_notice_due(record: ActionRecord, now: datetime) -> bool:
+    """Whether a person is to be told now that a pending action's evidence cannot be read: its reads
+    have failed in a row since `unread_since` for UNREAD_NOTICE_SHARE of its verification period, and
+    nobody was told so yet, early (`unread_told_at`) or past the deadline (`unread_escalated_at`). Not
+    within that same share of the escalation past the deadline (deadline + a period, verification
+    Sweep._unreadable), which says it anyway: two words of one outage minutes apart are one too many.
+    So a run that began by the deadline is told half a period after its first failure, and one that
+    began later by that escalation, at most a period after it began."""
+    if record.state is not ActionState.PENDING or record.unread_since is None:
+        return False
+    if record.unread_told_at is not None or record.unread_escalated_at is not None:
+        return False
+    share = (record.deadline_at - record.settle_at) * UNREAD_NOTICE_SHARE
+    return now - record.unread_since >= share and now <= record.deadline_at + share
 
 
 def _minutes(delta: timedelta) -> str:

@@ -11,8 +11,8 @@ import pytest
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import AlertContext, EvidenceBundle
 from shared.diagnosis.facts import INGEST_LAG
-from shared.remediation.judging import Health, HealthKind, StepKind, combine, judge, next_step
-from shared.remediation.records import ActionRecord
+from shared.remediation.judging import Health, HealthKind, StepKind, combine, judge, next_step, unread_notice_due
+from shared.remediation.records import ActionRecord, ActionState
 from tests.unit.builders import CONNECTOR, SERVICE, Evidence, at
 
 OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
@@ -715,3 +715,29 @@ def test_clean_requests_too_few_to_tell_from_the_failure_before_are_not_healthy(
     assert health.kind is kind, health.why
     assert ("too few requests" in health.why) is (kind is HealthKind.UNCLEAR), health.why
     assert next_step(record, health, sweep_at(evidence), TIMES).kind is step
+
+
+# A Monitoring outage while an action waits to be judged (judging.unread_notice_due): times as above,
+# so the verification period is 10 min and half of it 5 min; the escalation past the deadline is at +20.
+@pytest.mark.parametrize("since, told, escalated, now, due, why", [
+    (None, None, None, 8, False, "no failed read in a row noted"),
+    (0, None, None, 4, False, "a run of 4 min: maybe a blip, the next sweep may read it"),
+    (0, None, None, 5, True, "half the period: told, 15 min before the escalation past the deadline"),
+    (3, None, None, 9, True, "before the deadline"),
+    (10, None, None, 15, True, "began at the deadline: told at +15, still 5 min before +20"),
+    (10, None, None, 16, False, "within half a period of the escalation at +20, which says it anyway"),
+    (12, None, None, 19, False, "began after the deadline: the escalation at +20 says it"),
+    (0, 5, None, 9, False, "told once already"),
+    (0, None, 21, 22, False, "escalated past the deadline already"),
+])
+def test_a_person_is_told_once_when_the_evidence_stays_unreadable_for_half_the_period(since, told, escalated, now,
+                                                                                      due, why) -> None:
+    record = rollback().model_copy(update={
+        "unread_since": None if since is None else at(since), "unread_told_at": None if told is None else at(told),
+        "unread_escalated_at": None if escalated is None else at(escalated)})
+    assert unread_notice_due(record, at(now)) is due, why
+
+
+def test_no_notice_for_an_action_judged_already() -> None:
+    record = rollback().model_copy(update={"unread_since": at(0), "state": ActionState.VERIFIED})
+    assert unread_notice_due(record, at(6)) is False
