@@ -435,6 +435,9 @@ class Sweep:
         if step.kind is judging.StepKind.WAIT:
             if record.unread_since is not None and record.unread_told_at is None:
                 self._reads_again(record)
+            if self.now >= record.deadline_at:     # past it, for more requests only (judging.next_step)
+                Timeline(record.incident_id, "command").step("verify_waits", f"{record.key}: {step.why}",
+                                                             key=record.key)
             return None  # not yet: the next sweep looks again
         if step.kind is judging.StepKind.UNDO and record.unread_escalated_at is None:
             # (An action escalated as unreadable is past the undo's bar already: said kept as it is, it stays so.)

@@ -741,3 +741,52 @@ def test_a_person_is_told_once_when_the_evidence_stays_unreadable_for_half_the_p
 def test_no_notice_for_an_action_judged_already() -> None:
     record = rollback().model_copy(update={"unread_since": at(0), "state": ActionState.VERIFIED})
     assert unread_notice_due(record, at(6)) is False
+
+
+def batch(now: float, after: tuple[float, float] | None = None, failing_after: bool = False) -> Evidence:
+    """A service a batch job calls in 2-minute bursts: NEW failing half its 40 requests a minute in its
+    bursts before the rollback, (-22, -20] and (-7, -5], nothing between; after the rollback, one burst
+    at `after`, on OLD (failing as before with `failing_after`), or none."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -25).traffic(**{OLD: 100})
+    for start in (-22, -7):
+        e.requests(NEW, start, start + 2, 20).requests(NEW, start, start + 2, 20, "500").latency(NEW, start, start + 2,
+                                                                                                  0.12)
+    if after is not None:
+        e.requests(OLD, *after, 20 if failing_after else 40).latency(OLD, *after, 0.12)
+        if failing_after:
+            e.requests(OLD, *after, 20, "500")
+    return e
+
+
+# name, evidence (whole to 3 minutes before the sweep), when the sweep runs (minutes from settle), health, step, words
+BURSTS = [
+    ("no burst since the rollback by the deadline: waits for the next, saying so", batch(8), 11,
+     HealthKind.UNCLEAR, StepKind.WAIT, "idle between requests"),
+    ("the last sweep that may undo it, still no burst: waits", batch(17), 20, HealthKind.UNCLEAR, StepKind.WAIT,
+     "until"),
+    ("no burst a verification period past the deadline: escalated, saying it waited", batch(18), 21,
+     HealthKind.UNCLEAR, StepKind.ESCALATE, "waited a verification period past the deadline"),
+    ("the next burst, clean, after the deadline: verified", batch(14, after=(12, 14)), 17, HealthKind.HEALTHY,
+     StepKind.VERIFY, "healthy"),
+    ("the next burst fails as before, on time: undone", batch(14, after=(12, 14), failing_after=True), 17,
+     HealthKind.FAILING, StepKind.UNDO, "still failing"),
+]
+
+
+@pytest.mark.parametrize("name, evidence, now, health, step, words", BURSTS, ids=[b[0] for b in BURSTS])
+def test_a_bursty_service_is_waited_for_past_the_deadline_within_the_undos_bar(name, evidence, now, health, step,
+                                                                                words):
+    """A batch job calls the service every 15 minutes: between its bursts it has no request, and Cloud Run
+    writes no request_count point. Before, a rollback judged at its deadline between two bursts was
+    escalated as not verifiable, though its next burst was minutes away. Now an `unclear` for want of
+    requests on a service that went idle between requests before the action too waits past the deadline,
+    until the last sweep that may undo it (a verification period past it), and says what for; then it is
+    escalated, saying it waited. A service busy every minute before and silent since is not waited for
+    (`no point since the rollback at the deadline`, above)."""
+    record = rollback()
+    bundle = evidence.bundle().model_copy(update={"collected_at": at(now), "incident_started_at": record.settle_at,
+                                                  "request_lines": evidence.request_log(-6)})
+    judged = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    then = next_step(record, judged, at(now), TIMES)
+    assert (judged.kind, then.kind) == (health, step), (judged.why, then.why)
+    assert words in then.why, then.why
