@@ -436,7 +436,7 @@ class Sweep:
             if record.unread_since is not None and record.unread_told_at is None:
                 self._reads_again(record)
             if self.now >= record.deadline_at:     # past it, for more requests only (judging.next_step)
-                Timeline(record.incident_id, "command").step("verify_waits", f"{record.key}: {step.why}",
+                Timeline(record.incident_id, "command").step("verify_waits_for_requests", f"{record.key}: {step.why}",
                                                              key=record.key)
             return None  # not yet: the next sweep looks again
         if step.kind is judging.StepKind.UNDO and record.unread_escalated_at is None:
