@@ -736,6 +736,11 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
         return (f"the evidence read holds no request from before the action ({before}), so whether the service "
                 "kept its traffic cannot be told (the callers may have gone)")
     rate_before = facts.requests(before).total / minutes_before
+    onset = _before_onset(facts, record)
+    if onset is not None and onset[0] > rate_before:
+        # Callers that gave up while it failed lowered the rate before the action: the demand is the one
+        # before the failures began.
+        rate_before, before = onset
     spanned = max(minutes_after, _minutes_spanned(window))
     # The serving revisions' own requests (those with a share of the split, what the service's URL
     # reaches), where they are known: a tag URL's load is not the callers staying (`served_elsewhere`).
@@ -746,9 +751,28 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
         return ""
     idle = (f" ({spanned - minutes_after} of its {spanned} minutes without a request)"
             if spanned > minutes_after else "")
+    when = "before the failures began" if onset is not None and before == onset[1] else "before the action"
     return (f"its traffic is mostly gone: {rate_after:.0f} requests a minute in {window}{idle}, against "
-            f"{rate_before:.0f} a minute in {before} before the action (under {ratio:.0%} of it kept): whether "
+            f"{rate_before:.0f} a minute in {before} {when} (under {ratio:.0%} of it kept): whether "
             "the action helped or the callers went away cannot be told")
+
+
+def _before_onset(facts: Facts, record: ActionRecord) -> tuple[float, Window] | None:
+    """(requests a minute, over which minutes) in the lookback before the service's first failing minute
+    before the action (Facts.failing_since), in the evidence read; None where no minute failed before the action, or
+    none with requests came before the first that did (the onset before the sweep's query: not known).
+    Callers that give up while a service fails (a user closing the page, a client's circuit breaker) lower
+    the rate just before the action; the minutes before the onset show the demand the recovery must carry."""
+    since = facts.failing_since
+    if since is None or since >= record.applied_at:
+        return None
+    window = Window(max(facts.incident.start, since - timedelta(seconds=facts.s.lookback_seconds)), since)
+    if window.end <= window.start:
+        return None
+    minutes = facts.minutes_with_requests(window)
+    if not minutes:
+        return None
+    return facts.requests(window).total / minutes, window
 
 
 def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float) -> str:

@@ -790,3 +790,31 @@ def test_a_bursty_service_is_waited_for_past_the_deadline_within_the_undos_bar(n
     then = next_step(record, judged, at(now), TIMES)
     assert (judged.kind, then.kind) == (health, step), (judged.why, then.why)
     assert words in then.why, then.why
+
+
+def gave_up(after: float) -> Evidence:
+    """NEW serves 100 requests a minute cleanly from its deploy (-20) until -12, then fails 60 %, and its
+    callers give up: 30 a minute from -12 to the rollback (-5); OLD serves `after` a minute since, clean."""
+    e = Evidence(now=6).revision(OLD, -180).revision(NEW, -20).traffic(**{OLD: 100})
+    e.requests(NEW, -20, -12, 100).latency(NEW, -20, -12, 0.12)
+    e.requests(NEW, -12, -5, 12).requests(NEW, -12, -5, 18, "500").latency(NEW, -12, -5, 0.12)
+    return e.requests(OLD, -5, 6, after).latency(OLD, -5, 6, 0.12)
+
+
+@pytest.mark.parametrize("after, health, words", [
+    (8, HealthKind.UNCLEAR, "before the failures began"),
+    (40, HealthKind.HEALTHY, "healthy"),
+])
+def test_a_recovery_is_measured_against_the_demand_before_the_failures_began(after, health, words):
+    """Callers gave up while the deploy failed (100 requests a minute before, 30 while failing): the rate
+    over the lookback before the rollback, 67 a minute, made 8 a minute since a kept 12 %, over
+    `min_traffic_ratio`'s 10 %, and the rollback was verified on 8 % of the demand. The rate before the
+    failures began is the demand the recovery must carry: unclear, and the reason says against what."""
+    record = rollback()
+    evidence = gave_up(after)
+    bundle = evidence.bundle().model_copy(update={"collected_at": sweep_at(evidence),
+                                                  "incident_started_at": record.settle_at,
+                                                  "request_lines": evidence.request_log(-6)})
+    judged = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    assert judged.kind is health, judged.why
+    assert words in judged.why, judged.why
