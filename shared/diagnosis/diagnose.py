@@ -25,6 +25,7 @@ from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
 from shared.diagnosis.request_callers import callers_failing
 from shared.diagnosis.rules import RULES
 from shared.diagnosis.signatures import Diagnosis, Finding, Signature
+from shared.diagnosis.still_failing import too_few
 from shared.diagnosis.uncounted import refusals_uncounted
 
 RULE_SET = "runwarden rules v1 (docs/signatures.md)"
@@ -76,7 +77,10 @@ def _verdict(facts: Facts, context: list[EvidenceItem]) -> Diagnosis:
         # Failures that stopped before this diagnosis are no longer there to fix (a late delivery, a
         # long alignment period keeping the alert open): never acted on, never called healthy either.
         since = hms(stopped.since)
-        seen = (f"they stopped: the service has served cleanly in its newest {_HEALTHY_MIN_MINUTES} minutes (since "
+        seen = (f"they may have stopped: its newest {_HEALTHY_MIN_MINUTES} minutes (since {since}) look clean, but "
+                f"{stopped.few}; whether they stopped is not known, and nothing is done about failures that may have "
+                "stopped" if stopped.few else
+                f"they stopped: the service has served cleanly in its newest {_HEALTHY_MIN_MINUTES} minutes (since "
                 f"{since}); not judged healthy, since the minutes since the incident started still hold failures, "
                 "and nothing is done about failures that have stopped" if stopped.whole else
                 f"they may have stopped: its newest {_HEALTHY_MIN_MINUTES} minutes (since {since}) look clean, but "
@@ -235,6 +239,9 @@ class _Stopped:
     item: EvidenceItem
     since: datetime
     whole: bool
+    # Why the clean requests do not rule the failure out ("" if they do): too few, had it gone on at
+    # the share it failed at (shared/diagnosis/still_failing.py, the `healthy` check's own binomial test).
+    few: str = ""
 
 
 def _stopped_since(facts: Facts, found: Finding) -> _Stopped | None:
@@ -257,18 +264,40 @@ def _stopped_since(facts: Facts, found: Finding) -> _Stopped | None:
     if facts.data_until is None or facts.complete_until is None:
         return None
     item = _clean_newest(facts, found, facts.complete_until)
-    if item is not None:
-        return _Stopped(*item, whole=True)
-    if facts.complete_until < facts.data_until:
+    if item is None and facts.complete_until < facts.data_until:
         item = _clean_newest(facts, found, facts.data_until)
-        if item is not None:
-            return _Stopped(*item, whole=False)
-    return None
+    return _Stopped(*item) if item is not None else None
 
 
-def _clean_newest(facts: Facts, found: Finding, until: datetime) -> tuple[EvidenceItem, datetime] | None:
-    """(the evidence, when they stopped) when the newest minutes up to `until` are clean after the
-    failures (`_stopped_since`), else None."""
+def _too_few_to_say(facts: Facts, bar: HealthBar, window: Window, named: set[str]) -> str:
+    """Why the clean requests of `window` do not show the failures stopped ("" if they do): too few to
+    tell from the failure before them, for the service (clean_stretch.too_few_clean, the `healthy`
+    check's test) or for a revision the finding or the alert names, at the share its own requests failed
+    at from the service's first failing minute (or, none failing at the service's share, as a canary's
+    failures may not, from the incident window's start) to the clean minutes: a canary failing 50 % of
+    its 2 requests a minute shows 4 clean ones 6 % of the time had it gone on failing."""
+    few = too_few_clean(facts, bar, window)
+    start = facts.failing_since or facts.incident.start
+    if few or start >= window.start:
+        return few
+    before = Window(start, window.start)
+    for revision in sorted(named):
+        failed, now = facts.requests(before, revision), facts.requests(window, revision)
+        if not failed.total or failed.refused_ratio <= bar.error_ratio:
+            continue
+        k, n = round(now.refused), round(now.total)
+        odds = too_few(k, n, failed.refused_ratio)
+        if odds is not None:
+            return ("too few requests to tell recovery from the failure: " + odds.says(
+                k, n, window, f"{revision} still failed at the {failed.refused_ratio:.1%} 5xx or 429 it failed at "
+                              f"in {before} ({failed.total:.0f} requests)"))
+    return ""
+
+
+def _clean_newest(facts: Facts, found: Finding, until: datetime) -> tuple[EvidenceItem, datetime, bool, str] | None:
+    """(the evidence, when they stopped, whether read on whole minutes, why the clean requests are too
+    few to tell or "") when the newest minutes up to `until` are clean after the failures
+    (`_stopped_since`), else None."""
     s, b = facts.s, facts.b
     bar = health_bar(b.alert, s)
     minutes = [at for at, total, _ in facts.per_minute_where(Window(facts.incident.start, until), refused_series)
@@ -290,6 +319,7 @@ def _clean_newest(facts: Facts, found: Finding, until: datetime) -> tuple[Eviden
              and all(facts.requests(window, r).refused_ratio <= bar.error_ratio for r in named))
     if not clean:
         return None
+    few = _too_few_to_say(facts, bar, window, named)
     whole = until <= facts.complete_until
     item = EvidenceItem(source="metric", query=b.requests.query,
                         observed=f"{counts.total:.0f} requests in the newest {len(newest)} minutes {window}, "
@@ -301,9 +331,10 @@ def _clean_newest(facts: Facts, found: Finding, until: datetime) -> tuple[Eviden
                         threshold=f"each of the newest {_HEALTHY_MIN_MINUTES} minutes <= {bar.error_ratio:.1%} 5xx or "
                                   f"429 and p99 < {bar.p99_seconds:g} s ({bar.source}): the failures stopped; no action"
                                   + ("" if whole else " (read on minutes not yet whole: whether they stopped is not "
-                                                      "known; no action either)"),
+                                                      "known; no action either)")
+                                  + (f" ({few}: whether they stopped is not known; no action either)" if few else ""),
                         passed=True, role="context", about=Signature.INCONCLUSIVE.value)
-    return item, window.start
+    return item, window.start, whole, few
 
 
 def _named_revision_failing(facts: Facts, window: Window, bar: HealthBar) -> str:

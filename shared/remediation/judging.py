@@ -54,7 +54,8 @@ Both are read on whole minutes only (`settled`): each series of the request metr
 own, up to ~180 s after its minute, so newer minutes are left for a later sweep; as read, they can
 unmake a `healthy` or a `failing`, never make one (`newest_minutes_disagree`).
 2. What to do with that (`next_step`): verify a healthy one; escalate a changed one at once; before
-   the deadline wait; at the deadline undo only a reversible action whose service is `failing`, and
+   the deadline wait, and past it too while an `unclear` wants only requests a service idle between
+   them, or as busy as before, may yet send (`more_requests_likely`), up to the bar below; at the deadline undo only a reversible action whose service is `failing`, and
    only in a sweep on time (no later than one verification period after the deadline: a later
    sweep reads the service as it is now, not as the action left it); escalate everything else,
    nothing written. An undo is a write: it needs evidence that the action failed, never an absence
@@ -79,7 +80,7 @@ from shared.diagnosis.signatures import Signature
 from shared.diagnosis.still_failing import too_few
 from shared.remediation.actions.restore_traffic import serving_shares
 from shared.remediation.callers import callers_not_shown
-from shared.remediation.records import ActionRecord, PinRecord
+from shared.remediation.records import ActionRecord, ActionState, PinRecord
 
 # Minutes of requests since the action settled that `failing` needs at least (as `healthy` does).
 _MIN_MINUTES = 2
@@ -96,6 +97,10 @@ _CLIENT_RISE = 0.5
 # the revision traffic went back to lasts a minute or two, before the window judged (it starts at settle).
 _SLOWER = 3.0
 _SLOW_FLOOR_SECONDS = 1.0
+# A service serving at least this share of its rate before the action since it (per minute of the window
+# judged) is as busy as it was, quiet rather than left by its callers: an `unclear` for want of its
+# requests waits for more past the deadline (`more_requests_likely`).
+_AS_BUSY = 0.5
 # A way of failing (429, 504, another 5xx) at or above this share of the failures just before a rollback
 # was seen before it (`failure_moved`): failing since in ways not seen is the failure moved.
 _SEEN_KIND = 0.1
@@ -112,6 +117,11 @@ class HealthKind(str, Enum):
 class Health:
     kind: HealthKind
     why: str
+    # For an `unclear` for want of requests only (none since the action settled, or too few to judge or
+    # to tell from the failure before) on a service whose traffic before the action makes more likely
+    # (`waits_for`): why; "" otherwise. Such a verdict waits past the deadline, within the bar of an
+    # undo on time (`next_step`).
+    waits_for: str = ""
 
 
 class StepKind(str, Enum):
@@ -246,10 +256,13 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                  or slower_than_before(facts, record) or requests_unfinished(facts, record)
                  or changed_by_others(facts, record) or served_elsewhere(facts, alert)
                  or _callers(facts, record, min_traffic_ratio, health_bar(alert, settings).error_ratio)
-                 or load_not_carried(facts, record, health_bar(alert, settings).error_ratio)
-                 or too_few_to_tell(facts, record, health_bar(alert, settings).error_ratio))
+                 or load_not_carried(facts, record, health_bar(alert, settings).error_ratio))
         if doubt:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
+        few = too_few_to_tell(facts, record, health_bar(alert, settings).error_ratio)
+        if few:     # its traffic kept (`traffic_lost` above): more of it may settle it
+            return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {few}" + closed,
+                          waits_for=more_requests_likely(facts, record, min_traffic_ratio))
         unread = unread_condition(record.alert, settings)
         shown = recovery if closed_at is not None else ""
         again = refired(record) if unread else ""
@@ -270,7 +283,8 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
     facts = Facts(bundle, settings)
     stale = _unclear_data(facts, record)
     if stale:
-        return Health(HealthKind.UNCLEAR, stale + closed)
+        return Health(HealthKind.UNCLEAR, stale + closed, waits_for=more_requests_likely(facts, record,
+                                                                                          min_traffic_ratio, silent=True))
     window = facts.recent_since_incident
     recent = facts.requests(window)
     minutes = facts.minutes_with_requests(window)
@@ -278,7 +292,7 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
         return Health(HealthKind.UNCLEAR, f"too little traffic since the action settled to judge it: "
                                           f"{recent.total:.0f} requests over {minutes} minute(s) in {window} "
                                           f"(at least {settings.min_requests} over {_MIN_MINUTES} minutes needed)"
-                      + closed)
+                      + closed, waits_for=more_requests_likely(facts, record, min_traffic_ratio))
     p99 = facts.p99_seconds(window)
     hung = sum(1 for v in p99 if v >= settings.hang_latency_seconds)
     measured = (f"{recent.total:.0f} requests over {minutes} minutes in {window}, {recent.refused_ratio:.1%} 5xx or "
@@ -320,7 +334,8 @@ def too_few_to_tell(facts: Facts, record: ActionRecord, bar_ratio: float) -> str
     failure 12 % of the time (0.9 ** 20), and its rollback to a revision with the same fault was verified.
     Judged on the whole minutes (`settled`) since the action settled, or since its connector change
     took. A quiet
-    service waits for more requests; by the deadline it is escalated, kept in place, never undone."""
+    service waits for more requests (past the deadline, within the undo's bar: `next_step`); then it is
+    escalated, kept in place, never undone."""
     before = Window(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), record.applied_at)
     then = facts.requests(before)
     if not then.total or then.refused_ratio <= bar_ratio:
@@ -721,6 +736,11 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
         return (f"the evidence read holds no request from before the action ({before}), so whether the service "
                 "kept its traffic cannot be told (the callers may have gone)")
     rate_before = facts.requests(before).total / minutes_before
+    onset = _before_onset(facts, record)
+    if onset is not None and onset[0] > rate_before:
+        # Callers that gave up while it failed lowered the rate before the action: the demand is the one
+        # before the failures began.
+        rate_before, before = onset
     spanned = max(minutes_after, _minutes_spanned(window))
     # The serving revisions' own requests (those with a share of the split, what the service's URL
     # reaches), where they are known: a tag URL's load is not the callers staying (`served_elsewhere`).
@@ -731,9 +751,28 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
         return ""
     idle = (f" ({spanned - minutes_after} of its {spanned} minutes without a request)"
             if spanned > minutes_after else "")
+    when = "before the failures began" if onset is not None and before == onset[1] else "before the action"
     return (f"its traffic is mostly gone: {rate_after:.0f} requests a minute in {window}{idle}, against "
-            f"{rate_before:.0f} a minute in {before} before the action (under {ratio:.0%} of it kept): whether "
+            f"{rate_before:.0f} a minute in {before} {when} (under {ratio:.0%} of it kept): whether "
             "the action helped or the callers went away cannot be told")
+
+
+def _before_onset(facts: Facts, record: ActionRecord) -> tuple[float, Window] | None:
+    """(requests a minute, over which minutes) in the lookback before the service's first failing minute
+    before the action (Facts.failing_since), in the evidence read; None where no minute failed before the action, or
+    none with requests came before the first that did (the onset before the sweep's query: not known).
+    Callers that give up while a service fails (a user closing the page, a client's circuit breaker) lower
+    the rate just before the action; the minutes before the onset show the demand the recovery must carry."""
+    since = facts.failing_since
+    if since is None or since >= record.applied_at:
+        return None
+    window = Window(max(facts.incident.start, since - timedelta(seconds=facts.s.lookback_seconds)), since)
+    if window.end <= window.start:
+        return None
+    minutes = facts.minutes_with_requests(window)
+    if not minutes:
+        return None
+    return facts.requests(window).total / minutes, window
 
 
 def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float) -> str:
@@ -917,6 +956,35 @@ def _minutes_spanned(window: Window) -> int:
     newest point)."""
     seconds = (window.end - window.start).total_seconds()
     return max(1, math.ceil(seconds / 60))
+
+
+def more_requests_likely(facts: Facts, record: ActionRecord, ratio: float, silent: bool = False) -> str:
+    """Why waiting past the deadline for more requests may settle an `unclear` for want of them ("" if it
+    is not likely to): the service kept its own traffic since the action settled (at least _AS_BUSY of its
+    rate before, or `ratio` if higher, counted as `traffic_lost` counts it: it is quiet, not left), or it went without a request in
+    some minutes before the action too (Cloud Run writes no request_count point for a minute without
+    requests, gcp-facts.md §4, so a minute with no point in the evidence read is an idle one): a batch
+    job or a cron calling every 15 minutes shows no request between its bursts, and that is no sign its
+    callers went. A service busy every minute before the action and silent since is not waited for: its
+    callers may have gone, or its metrics stopped. `silent`: no request since its newest point, long ago
+    (`_unclear_data`): only the idle minutes before the action tell it from a service left."""
+    before = Window(max(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), facts.incident.start),
+                    record.applied_at)
+    busy = facts.minutes_with_requests(before)
+    spanned = _minutes_spanned(before)
+    if busy and busy < spanned:
+        return (f"it served requests in {busy} of the {spanned} minutes in {before} before the action: it goes "
+                "idle between requests, so its next ones may settle it")
+    window = facts.recent_since_incident
+    since = facts.minutes_with_requests(window)
+    if silent or not busy or not since:
+        return ""
+    rate_before = facts.requests(before).total / busy
+    rate_since = facts.requests(window).total / max(since, _minutes_spanned(window))
+    if rate_since < max(ratio, _AS_BUSY) * rate_before:
+        return ""
+    return (f"it serves {rate_since:.0f} requests a minute since the action, as it served {rate_before:.0f} before "
+            "it: a quiet service, whose next requests may settle it")
 
 
 def _unclear_data(facts: Facts, record: ActionRecord) -> str:
@@ -1103,8 +1171,11 @@ def combine(judged: list[tuple[str, Health]], caveat: str = "") -> Health:
         if hit:
             others = [f"{short_name(s)}: {h.kind.value}" for s, h in judged if h.kind is not kind]
             why = "; ".join(f"{short_name(s)}: {h.why}" for s, h in hit)
+            # Waited for only if every unclear one waits for requests: any other doubt is not settled so.
+            waits = ("; ".join(f"{short_name(s)}: {h.waits_for}" for s, h in hit)
+                     if all(h.waits_for for _, h in hit) else "")
             return Health(kind, why + (f" (also {', '.join(others)})" if others else "")
-                          + (f" [{caveat}]" if caveat else ""))
+                          + (f" [{caveat}]" if caveat else ""), waits_for=waits)
     return Health(HealthKind.HEALTHY, "every service behind the connector is healthy on live data since the action "
                                       "settled: " + "; ".join(f"{short_name(s)}: {h.why}" for s, h in judged)
                   + (f" [{caveat}]" if caveat else ""))
@@ -1120,6 +1191,12 @@ def next_step(record: ActionRecord, health: Health, now: datetime, settings: Ver
         return Step(StepKind.WAIT, health.why)
     period = record.deadline_at - record.settle_at
     late = now - record.deadline_at > period
+    if health.kind is HealthKind.UNCLEAR and health.waits_for and not late:
+        # Unclear for want of requests only, on a service that goes idle between them or kept its traffic:
+        # waiting costs nothing (the change stays as it is), and a sweep on time can still undo it.
+        return Step(StepKind.WAIT, f"{health.why}; waiting past the deadline, until "
+                                   f"{record.deadline_at + period:%H:%M:%S} (the last sweep that may undo it), for "
+                                   f"more requests: {health.waits_for}")
     if health.kind is HealthKind.FAILING and record.reversible and record.action == "rollback_traffic" and not late:
         return Step(StepKind.UNDO, health.why)
     if health.kind is HealthKind.FAILING:
@@ -1130,8 +1207,33 @@ def next_step(record: ActionRecord, health: Health, now: datetime, settings: Ver
                                        f"({health.why}); {kept}: a person must look")
     kept = ("kept in place, not undone: an undo needs evidence that it failed" if record.reversible else
             "it cannot be undone")
-    return Step(StepKind.ESCALATE, f"{record.action} could not be verified by the deadline ({health.why}); {kept}; "
-                                   "a person must look")
+    waited = (f"; it waited a verification period past the deadline for more requests ({health.waits_for}), and "
+              "they did not settle it" if health.waits_for else "")
+    return Step(StepKind.ESCALATE, f"{record.action} could not be verified by the deadline ({health.why}){waited}; "
+                                   f"{kept}; a person must look")
+
+
+# A run of failed reads of a pending action's evidence lasting this share of its verification period
+# (deadline - settle) is told to a person (`unread_notice_due`): half, 5 min with the defaults, so a
+# Monitoring outage is heard well before the deadline, and a single failed read (a blip the next sweep
+# reads past) never is, since the run starts at its first failure and only a later sweep can end it.
+UNREAD_NOTICE_SHARE = 0.5
+
+
+def unread_notice_due(record: ActionRecord, now: datetime) -> bool:
+    """Whether a person is to be told now that a pending action's evidence cannot be read: its reads
+    have failed in a row since `unread_since` for UNREAD_NOTICE_SHARE of its verification period, and
+    nobody was told so yet, early (`unread_told_at`) or past the deadline (`unread_escalated_at`). Not
+    within that same share of the escalation past the deadline (deadline + a period, verification
+    Sweep._unreadable), which says it anyway: two words of one outage minutes apart are one too many.
+    So a run that began by the deadline is told half a period after its first failure, and one that
+    began later by that escalation, at most a period after it began."""
+    if record.state is not ActionState.PENDING or record.unread_since is None:
+        return False
+    if record.unread_told_at is not None or record.unread_escalated_at is not None:
+        return False
+    share = (record.deadline_at - record.settle_at) * UNREAD_NOTICE_SHARE
+    return now - record.unread_since >= share and now <= record.deadline_at + share
 
 
 def _minutes(delta: timedelta) -> str:

@@ -120,6 +120,11 @@ class ActionRecord(KeptReport):
     # undo stayed unfinished for more than a verification period (Sweep._unfinished): escalated so once,
     # and a later judgement says it follows that escalation.
     unread_escalated_at: datetime | None = None
+    # The first of the failed reads of its evidence in a row, while `pending` (verification.Sweep._not_yet_read):
+    # cleared by a sweep that reads it again. Once the run has lasted half a verification period
+    # (judging.unread_notice_due), a person is told, once (`unread_told_at`), and the sweep keeps reading.
+    unread_since: datetime | None = None
+    unread_told_at: datetime | None = None
     # When a sweep last began to try it once escalated so, or began to retry its unfinished undo
     # (verification.Sweep._tried): the stuck ones are tried in turn, the least recently tried first, and
     # a pause names an undo tried within a lease as possibly in flight (shared/commands/pause.py).

@@ -176,7 +176,7 @@ class Sweep:
             except TransientError as exc:  # the next scheduled sweep tries again
                 Timeline(record.incident_id, "command").step("verify_deferred", f"{record.key}: {exc}",
                                                              severity="WARNING")
-                outcome = (self._unreadable(record, exc) if isinstance(exc, EvidenceUnread) else
+                outcome = (self._unread(record, exc) if isinstance(exc, EvidenceUnread) else
                            self._unfinished(record, exc) if isinstance(exc, UndoUnfinished) else None)
             if outcome is not None:
                 outcomes.append(outcome)
@@ -220,6 +220,48 @@ class Sweep:
                                            severity="WARNING")
 
     # --- actions ---------------------------------------------------------------------------------
+
+    def _unread(self, record: ActionRecord, exc: TransientError) -> Outcome | None:
+        """A pending action whose evidence this sweep could not read: escalated past its deadline
+        (`_unreadable`), else a person told early, once, when the reads have failed in a row for long
+        enough (`_not_yet_read`)."""
+        return self._unreadable(record, exc) or self._not_yet_read(record, exc)
+
+    def _not_yet_read(self, record: ActionRecord, exc: TransientError) -> Outcome | None:
+        """A Monitoring outage (ListTimeSeries UNAVAILABLE or DEADLINE_EXCEEDED sweep after sweep) kept the
+        action unjudged, and before, nobody heard of it until a verification period past its deadline (25
+        min after the write with the defaults). The first failed read of a run is noted (`unread_since`,
+        cleared by a sweep that reads it again: `_reads_again`); once the run has lasted half a
+        verification period (judging.unread_notice_due), a person is told once (`unread_told_at`, guarded
+        on no such notice before), the action kept `pending` as it is, nothing written: the sweep keeps
+        reading, and judges it as usual once it can. Past the deadline by a verification period the
+        escalation of `_unreadable` still comes; a verdict says it follows the notice (`_report`)."""
+        if record.state is not ActionState.PENDING or record.unread_escalated_at is not None \
+                or record.unread_told_at is not None:
+            return None
+        if record.unread_since is None:
+            self._note_unread(record, {"unread_since": self.now}, {"unread_since": None}, "unread_since_unnoted")
+            return None
+        if not judging.unread_notice_due(record, self.now):
+            return None
+        reason = (f"{record.action} on {record.target} cannot be verified yet: every read of its evidence since "
+                  f"{record.unread_since:%H:%M:%S} failed ({_minutes(self.now - record.unread_since)}, half its "
+                  f"verification period or more); the last one: {exc}. Nothing is written or undone meanwhile and it "
+                  f"is kept as it is: the sweep keeps reading, judges it as usual once it can (its deadline is "
+                  f"{record.deadline_at:%H:%M:%S}), and says so; if it still cannot by then, it says that once more. "
+                  f"A person may look at {record.service} and at why the read fails")
+        return self._escalate_as_it_is(record, reason, "its evidence not read yet", mark="unread_told_at")
+
+    def _reads_again(self, record: ActionRecord) -> None:
+        """The run of failed reads ended (this sweep read the evidence): a later outage starts its own.
+        Best effort: left, a later run is told up to half a period early."""
+        self._note_unread(record, {"unread_since": None}, {"unread_since": record.unread_since}, "unread_since_kept")
+
+    def _note_unread(self, record: ActionRecord, changes: dict[str, Any], expect: dict[str, Any], step: str) -> None:
+        try:
+            self.state.update_record(ACTIONS, record.key, changes, expect={"state": ActionState.PENDING.value, **expect})
+        except TransientError as exc:
+            Timeline(record.incident_id, "command").step(step, f"{record.key}: {exc}", severity="WARNING")
 
     def _unreadable(self, record: ActionRecord, exc: TransientError) -> Outcome | None:
         """A pending action whose evidence could not be read (a transient fault: `exc`, the last one) once
@@ -266,17 +308,21 @@ class Sweep:
                   f"{record.service}, which may still serve as the rollback left it, and at why the attempt fails")
         return self._escalate_as_it_is(record, reason, "its undo unfinished")
 
-    def _escalate_as_it_is(self, record: ActionRecord, reason: str, why: str) -> Outcome | None:
-        """`record` escalated once (`unread_escalated_at`), its state kept: the update is guarded on the
-        state as read and on no such escalation before, with the report kept in it as any other."""
+    def _escalate_as_it_is(self, record: ActionRecord, reason: str, why: str,
+                           mark: str = "unread_escalated_at") -> Outcome | None:
+        """`record` escalated once (`mark`: `unread_escalated_at`, or `unread_told_at` for the early notice
+        of `_not_yet_read`, which leaves its note alone), its state kept: the update is guarded on the state
+        as read and on no such escalation before, with the report kept in it as any other."""
         outcome = self._outcome(record, OutcomeStatus.ESCALATED, reason)
         earlier = self.kept.carried(record)
         if earlier is None:
             return None     # a report of it not yet published is another sweep's: it goes first
+        changes = {mark: self.now} | ({"note": reason} if mark == "unread_escalated_at" else {})
         try:
             if not self.kept.keep(outcome, ACTIONS, record.key, lambda kept: self.state.update_record(
-                    ACTIONS, record.key, {"unread_escalated_at": self.now, "note": reason} | kept,
-                    expect={"state": record.state.value, "unread_escalated_at": None} | earlier.expect), earlier):
+                    ACTIONS, record.key, changes | kept,
+                    expect={"state": record.state.value, "unread_escalated_at": None, mark: None} | earlier.expect),
+                    earlier):
                 return None     # judged, or escalated so, by another sweep meanwhile
         except TransientError as stored:
             Timeline(record.incident_id, "command").step(
@@ -387,6 +433,11 @@ class Sweep:
             return self._report(record, ActionState.PENDING, ActionState.VERIFIED, OutcomeStatus.VERIFIED,
                                 f"{record.action} verified: {step.why}")
         if step.kind is judging.StepKind.WAIT:
+            if record.unread_since is not None and record.unread_told_at is None:
+                self._reads_again(record)
+            if self.now >= record.deadline_at:     # past it, for more requests only (judging.next_step)
+                Timeline(record.incident_id, "command").step("verify_waits_for_requests", f"{record.key}: {step.why}",
+                                                             key=record.key)
             return None  # not yet: the next sweep looks again
         if step.kind is judging.StepKind.UNDO and record.unread_escalated_at is None:
             # (An action escalated as unreadable is past the undo's bar already: said kept as it is, it stays so.)
@@ -600,7 +651,8 @@ class Sweep:
         if note:
             changes["note"] = note
         moved = self.state.update_record(ACTIONS, record.key, changes, expect={
-            "state": expected.value, "unread_escalated_at": record.unread_escalated_at, **(guard or {})})
+            "state": expected.value, "unread_escalated_at": record.unread_escalated_at,
+            "unread_told_at": record.unread_told_at, **(guard or {})})
         if moved and expected is ActionState.PENDING:
             self._give_back_write_claim(record)
         return moved
@@ -642,6 +694,9 @@ class Sweep:
         elif record.unread_escalated_at is not None:
             reason += (f" (this follows the escalation at {record.unread_escalated_at:%H:%M:%S} that its evidence "
                        "could not be read: it is readable now, and nothing was written since)")
+        elif record.unread_told_at is not None:
+            reason += (f" (this follows the notice at {record.unread_told_at:%H:%M:%S} that its evidence could not be "
+                       "read yet: it is readable now)")
         outcome = self._outcome(record, status, reason, after, notes)
         # Behind any report of it this sweep took unpublished (`_judge` judges none another sweep holds).
         earlier = self.kept.carried(record) or Carried()

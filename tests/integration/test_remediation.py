@@ -482,6 +482,57 @@ def test_evidence_unreadable_long_past_the_deadline_is_escalated_once_and_judged
     assert [o["status"] for o in rolled_back.published(2)] == ["escalated", "verified"]
 
 
+def test_a_monitoring_outage_before_the_deadline_is_told_once_early_and_the_verdict_still_comes(rolled_back):
+    """Monitoring answers UNAVAILABLE to every read from the settle time (+7m). Before, nobody heard of
+    it until the escalation past the deadline (+17m) by a verification period: +28m, 21 minutes after
+    the first failed read. Now the first failed read is noted, and once the reads have failed for half a
+    period (5 min) a person is told, once, that it cannot be verified yet and why; the action stays
+    pending, nothing written. Readable again before the deadline, it is judged as usual, and the
+    verdict says it follows that notice."""
+    recovery(rolled_back, until="+20m")
+    faults = rolled_back.standins.monitoring.faults
+    faults.fail_next(100_000, grpc.StatusCode.UNAVAILABLE, method="ListTimeSeries")
+    rolled_back.at(7)
+    assert rolled_back.command({"command": "sweep"}) == []          # the first failed read: noted, no word yet
+    rolled_back.at(10)
+    assert rolled_back.command({"command": "sweep"}, message_id="c2") == []
+
+    rolled_back.at(12)
+    [told] = rolled_back.command({"command": "sweep"}, message_id="c3")
+
+    assert told.status.value == "escalated", told.reason
+    assert "cannot be verified yet" in told.reason and "since " in told.reason, told.reason
+    assert "ListTimeSeries" in told.reason and "UNAVAILABLE" in told.reason and "keeps reading" in told.reason
+    assert action_state(rolled_back) == "pending"
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+    rolled_back.at(14)
+    assert rolled_back.command({"command": "sweep"}, message_id="c4") == []      # once
+
+    faults.clear()
+    rolled_back.at(16)
+    [later] = rolled_back.command({"command": "sweep"}, message_id="c5")
+    assert later.status.value == "verified", later.reason
+    assert "follows the notice at" in later.reason, later.reason
+    assert [o["status"] for o in rolled_back.published(2)] == ["escalated", "verified"]
+
+
+def test_a_read_that_fails_once_is_not_told(rolled_back):
+    """One failed read (a blip) between sweeps that read the evidence: the run it began ends with the
+    next read, so a later failed read starts its own and nobody is told of two blips minutes apart."""
+    recovery(rolled_back, until="+9m")      # clean, but too few minutes to verify before +12m
+    faults = rolled_back.standins.monitoring.faults
+    faults.fail_next(100_000, grpc.StatusCode.DEADLINE_EXCEEDED, method="ListTimeSeries")
+    rolled_back.at(7)
+    assert rolled_back.command({"command": "sweep"}) == []
+    faults.clear()
+    rolled_back.at(8)
+    assert rolled_back.command({"command": "sweep"}, message_id="c2") == []      # read: the run ends
+    faults.fail_next(100_000, grpc.StatusCode.DEADLINE_EXCEEDED, method="ListTimeSeries")
+    rolled_back.at(13)
+    assert rolled_back.command({"command": "sweep"}, message_id="c3") == []      # a new run begins
+    assert action_state(rolled_back) == "pending"
+
+
 def test_clean_requests_after_most_of_the_traffic_vanished_do_not_verify_a_rollback(rolled_back):
     """About 1,000 requests a minute before the rollback, 25 a minute after it, all clean. Before, that
     was `verified` (20 requests is the minimum to judge). A recovery that lost 97 % of the service's own

@@ -526,16 +526,18 @@ def undo_keeps_person_change(run: Run) -> list[str]:
 
 _UNREADABLE = "could not be judged: no sweep since its deadline"
 _UNFINISHED = "is unfinished since"     # an undo decided and not finished (verification.Sweep._unfinished)
+_NOT_YET_READ = "cannot be verified yet: every read of its evidence"   # the early notice (Sweep._not_yet_read)
 _JUDGED = ("verified", "undone", "escalated")
 
 
 def one_judgement_per_action(run: Run) -> list[str]:
     """Per action record, the sweeps' outcomes: at most one escalation for evidence unreadable past
-    the deadline, at most one for an undo left unfinished, at most one judgement (verified, undone, or
+    the deadline, at most one notice that it cannot be read yet, at most one for an undo left unfinished, at most one judgement (verified, undone, or
     escalated), and nothing undone after it was escalated as unreadable (kept as it is: judged later,
     never undone)."""
     unread: Counter[str] = Counter()
     unfinished: Counter[str] = Counter()
+    told: Counter[str] = Counter()
     judged: dict[str, list[str]] = defaultdict(list)
     problems, seen = [], set()
     for obs in run.trace:
@@ -554,6 +556,9 @@ def one_judgement_per_action(run: Run) -> list[str]:
             if o.status.value == "escalated" and _UNFINISHED in o.reason and o.reason.startswith("the undo of"):
                 unfinished[key] += 1
                 continue
+            if o.status.value == "escalated" and _NOT_YET_READ in o.reason:
+                told[key] += 1
+                continue
             if "ended without recording" in o.reason:   # the backstop's report of an intent, not a judgement
                 continue
             if o.message_id is not None:
@@ -565,6 +570,7 @@ def one_judgement_per_action(run: Run) -> list[str]:
                 problems.append(f"step #{obs.index}: {key} undone after it was escalated as unreadable")
     problems += [f"{key}: escalated {n} times for unreadable evidence" for key, n in unread.items() if n > 1]
     problems += [f"{key}: escalated {n} times for an unfinished undo" for key, n in unfinished.items() if n > 1]
+    problems += [f"{key}: told {n} times that its evidence cannot be read yet" for key, n in told.items() if n > 1]
     problems += [f"{key}: judged {len(v)} times by the sweep ({', '.join(v)})"
                  for key, v in judged.items() if len(v) > 1]
     return problems

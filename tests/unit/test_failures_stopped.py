@@ -7,6 +7,7 @@ fast at the alert's bar, for the service and for the revision the finding names,
 `inconclusive`, with the finding and the clean minutes as evidence, and nothing is written."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -37,10 +38,11 @@ def deploy_failing_until(until: float, now: float = 6, canary: bool = False) -> 
     return quiet_connector(e.latency(NEW, -20, now, 0.3))
 
 
-def burst_until(until: float, now: float = 6) -> Evidence:
-    """A connector saturated from -13m (at max, CPU 95%), 503s at ~31 s until `until`, calm after."""
-    e = (Evidence(now=now).revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, now, 40)
-         .requests(OLD, -12, until, 20, code="503").latency(OLD, -90, -12, 0.2).latency(OLD, -12, until, 31)
+def burst_until(until: float, now: float = 6, ok: float = 40, refused: float = 20) -> Evidence:
+    """A connector saturated from -13m (at max, CPU 95%), `refused` 503s a minute (beside `ok` 200s) at
+    ~31 s until `until`, calm after."""
+    e = (Evidence(now=now).revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, now, ok)
+         .requests(OLD, -12, until, refused, code="503").latency(OLD, -90, -12, 0.2).latency(OLD, -12, until, 31)
          .latency(OLD, until, now, 0.2).connector(max_instances=3)
          .connector_metric("instances", -90, -13, 2).connector_metric("instances", -13, now, 3)
          .connector_metric("cpu", -90, -13, 0.3).connector_metric("cpu", -13, until, 0.95)
@@ -120,7 +122,6 @@ def test_failures_are_said_to_have_stopped_only_on_whole_minutes(read_after, sto
     stopped: the service has served cleanly in its newest 2 minutes" of failures that may still be going
     on. Read on whole minutes (Facts.complete_until) that is not known: nothing is done (the failures may
     have stopped), and the summary says so. Read once the minutes are whole, they stopped."""
-    from datetime import timedelta
     e = deploy_failing_until(3)
     bundle = e.bundle()
     bundle = bundle.model_copy(update={"alert": ON_THE_CANARY,
@@ -132,3 +133,41 @@ def test_failures_are_said_to_have_stopped_only_on_whole_minutes(read_after, sto
     assert ("the service has served cleanly in its newest 2 minutes" in result.summary) is stopped, result.summary
     assert ("they may have stopped" in result.summary) is not stopped, result.summary
     assert ("not whole yet" in result.summary) is not stopped, result.summary
+
+
+def quiet_canary(until: float, now: float = 6) -> Evidence:
+    """A quiet service: OLD 10 requests a minute, NEW (a 10 % canary) 1 a minute clean and 1 a minute 500
+    from -19m until `until`, then 2 clean a minute; data until `now`."""
+    e = Evidence(now=now).revision(OLD, -180, sql=(SQL,)).revision(NEW, -20, sql=(SQL,))
+    e = (e.traffic(**{OLD: 90, NEW: 10}).requests(OLD, -90, now, 10).requests(NEW, -20, now, 1)
+         .requests(NEW, -19, until, 1, code="500").requests(NEW, until, now, 1).latency(OLD, -90, now, 0.2))
+    return quiet_connector(e.latency(NEW, -20, now, 0.3))
+
+
+# situation -> whether the clean newest minutes show the failures stopped (never acted on either way)
+QUIET = {
+    "a quiet connector burst (1 503 in 11 a minute): 30 clean requests come 6 % of the time had it gone on": (
+        lambda: burst_until(3, ok=10, refused=1), False),
+    "a busy connector burst (20 503s in 60 a minute): its clean minutes rule it out": (lambda: burst_until(3), True),
+    "a quiet canary failing half its 2 requests a minute: 4 clean ones come 6 % of the time": (
+        lambda: quiet_canary(3), False),
+    "a busy canary (6 requests a minute, 4 failing): its 12 clean ones rule it out": (
+        lambda: deploy_failing_until(3, canary=True), True),
+}
+
+
+@pytest.mark.parametrize("build, shown", QUIET.values(), ids=QUIET.keys())
+def test_failures_are_said_to_have_stopped_only_when_the_clean_requests_rule_them_out(build, shown):
+    """`_stopped_since` said "they stopped" on 2 clean minutes with 20 requests whatever the failure
+    before them: a quiet service failing 9 % answers 30 requests with none failing 6 % of the time.
+    It never acts either way; now its words say what the numbers show (the binomial check of
+    still_failing.py, as the `healthy` check and the sweep use it), for the service and for the
+    revision the finding names."""
+    bundle = build().bundle()
+    bundle = bundle.model_copy(update={"alert": ON_THE_CANARY, "collected_at": bundle.collected_at + timedelta(minutes=3)})
+
+    result = diagnose(bundle, S)
+
+    assert result.signature is Signature.INCONCLUSIVE and plan(result, bundle, S).action is None, result.summary
+    assert ("the service has served cleanly in its newest 2 minutes" in result.summary) is shown, result.summary
+    assert ("too few requests to tell recovery from the failure" in result.summary) is not shown, result.summary

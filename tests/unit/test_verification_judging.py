@@ -11,8 +11,8 @@ import pytest
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import AlertContext, EvidenceBundle
 from shared.diagnosis.facts import INGEST_LAG
-from shared.remediation.judging import Health, HealthKind, StepKind, combine, judge, next_step
-from shared.remediation.records import ActionRecord
+from shared.remediation.judging import Health, HealthKind, StepKind, combine, judge, next_step, unread_notice_due
+from shared.remediation.records import ActionRecord, ActionState
 from tests.unit.builders import CONNECTOR, SERVICE, Evidence, at
 
 OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
@@ -715,3 +715,106 @@ def test_clean_requests_too_few_to_tell_from_the_failure_before_are_not_healthy(
     assert health.kind is kind, health.why
     assert ("too few requests" in health.why) is (kind is HealthKind.UNCLEAR), health.why
     assert next_step(record, health, sweep_at(evidence), TIMES).kind is step
+
+
+# A Monitoring outage while an action waits to be judged (judging.unread_notice_due): times as above,
+# so the verification period is 10 min and half of it 5 min; the escalation past the deadline is at +20.
+@pytest.mark.parametrize("since, told, escalated, now, due, why", [
+    (None, None, None, 8, False, "no failed read in a row noted"),
+    (0, None, None, 4, False, "a run of 4 min: maybe a blip, the next sweep may read it"),
+    (0, None, None, 5, True, "half the period: told, 15 min before the escalation past the deadline"),
+    (3, None, None, 9, True, "before the deadline"),
+    (10, None, None, 15, True, "began at the deadline: told at +15, still 5 min before +20"),
+    (10, None, None, 16, False, "within half a period of the escalation at +20, which says it anyway"),
+    (12, None, None, 19, False, "began after the deadline: the escalation at +20 says it"),
+    (0, 5, None, 9, False, "told once already"),
+    (0, None, 21, 22, False, "escalated past the deadline already"),
+])
+def test_a_person_is_told_once_when_the_evidence_stays_unreadable_for_half_the_period(since, told, escalated, now,
+                                                                                      due, why) -> None:
+    record = rollback().model_copy(update={
+        "unread_since": None if since is None else at(since), "unread_told_at": None if told is None else at(told),
+        "unread_escalated_at": None if escalated is None else at(escalated)})
+    assert unread_notice_due(record, at(now)) is due, why
+
+
+def test_no_notice_for_an_action_judged_already() -> None:
+    record = rollback().model_copy(update={"unread_since": at(0), "state": ActionState.VERIFIED})
+    assert unread_notice_due(record, at(6)) is False
+
+
+def batch(now: float, after: tuple[float, float] | None = None, failing_after: bool = False) -> Evidence:
+    """A service a batch job calls in 2-minute bursts: NEW failing half its 40 requests a minute in its
+    bursts before the rollback, (-22, -20] and (-7, -5], nothing between; after the rollback, one burst
+    at `after`, on OLD (failing as before with `failing_after`), or none."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -25).traffic(**{OLD: 100})
+    for start in (-22, -7):
+        e.requests(NEW, start, start + 2, 20).requests(NEW, start, start + 2, 20, "500").latency(NEW, start, start + 2,
+                                                                                                  0.12)
+    if after is not None:
+        e.requests(OLD, *after, 20 if failing_after else 40).latency(OLD, *after, 0.12)
+        if failing_after:
+            e.requests(OLD, *after, 20, "500")
+    return e
+
+
+# name, evidence (whole to 3 minutes before the sweep), when the sweep runs (minutes from settle), health, step, words
+BURSTS = [
+    ("no burst since the rollback by the deadline: waits for the next, saying so", batch(8), 11,
+     HealthKind.UNCLEAR, StepKind.WAIT, "idle between requests"),
+    ("the last sweep that may undo it, still no burst: waits", batch(17), 20, HealthKind.UNCLEAR, StepKind.WAIT,
+     "until"),
+    ("no burst a verification period past the deadline: escalated, saying it waited", batch(18), 21,
+     HealthKind.UNCLEAR, StepKind.ESCALATE, "waited a verification period past the deadline"),
+    ("the next burst, clean, after the deadline: verified", batch(14, after=(12, 14)), 17, HealthKind.HEALTHY,
+     StepKind.VERIFY, "healthy"),
+    ("the next burst fails as before, on time: undone", batch(14, after=(12, 14), failing_after=True), 17,
+     HealthKind.FAILING, StepKind.UNDO, "still failing"),
+]
+
+
+@pytest.mark.parametrize("name, evidence, now, health, step, words", BURSTS, ids=[b[0] for b in BURSTS])
+def test_a_bursty_service_is_waited_for_past_the_deadline_within_the_undos_bar(name, evidence, now, health, step,
+                                                                                words):
+    """A batch job calls the service every 15 minutes: between its bursts it has no request, and Cloud Run
+    writes no request_count point. Before, a rollback judged at its deadline between two bursts was
+    escalated as not verifiable, though its next burst was minutes away. Now an `unclear` for want of
+    requests on a service that went idle between requests before the action too waits past the deadline,
+    until the last sweep that may undo it (a verification period past it), and says what for; then it is
+    escalated, saying it waited. A service busy every minute before and silent since is not waited for
+    (`no point since the rollback at the deadline`, above)."""
+    record = rollback()
+    bundle = evidence.bundle().model_copy(update={"collected_at": at(now), "incident_started_at": record.settle_at,
+                                                  "request_lines": evidence.request_log(-6)})
+    judged = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    then = next_step(record, judged, at(now), TIMES)
+    assert (judged.kind, then.kind) == (health, step), (judged.why, then.why)
+    assert words in then.why, then.why
+
+
+def gave_up(after: float) -> Evidence:
+    """NEW serves 100 requests a minute cleanly from its deploy (-20) until -12, then fails 60 %, and its
+    callers give up: 30 a minute from -12 to the rollback (-5); OLD serves `after` a minute since, clean."""
+    e = Evidence(now=6).revision(OLD, -180).revision(NEW, -20).traffic(**{OLD: 100})
+    e.requests(NEW, -20, -12, 100).latency(NEW, -20, -12, 0.12)
+    e.requests(NEW, -12, -5, 12).requests(NEW, -12, -5, 18, "500").latency(NEW, -12, -5, 0.12)
+    return e.requests(OLD, -5, 6, after).latency(OLD, -5, 6, 0.12)
+
+
+@pytest.mark.parametrize("after, health, words", [
+    (8, HealthKind.UNCLEAR, "before the failures began"),
+    (40, HealthKind.HEALTHY, "healthy"),
+])
+def test_a_recovery_is_measured_against_the_demand_before_the_failures_began(after, health, words):
+    """Callers gave up while the deploy failed (100 requests a minute before, 30 while failing): the rate
+    over the lookback before the rollback, 67 a minute, made 8 a minute since a kept 12 %, over
+    `min_traffic_ratio`'s 10 %, and the rollback was verified on 8 % of the demand. The rate before the
+    failures began is the demand the recovery must carry: unclear, and the reason says against what."""
+    record = rollback()
+    evidence = gave_up(after)
+    bundle = evidence.bundle().model_copy(update={"collected_at": sweep_at(evidence),
+                                                  "incident_started_at": record.settle_at,
+                                                  "request_lines": evidence.request_log(-6)})
+    judged = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    assert judged.kind is health, judged.why
+    assert words in judged.why, judged.why
