@@ -139,13 +139,13 @@ def wire_worker(path: str, runs: int, decode: bool) -> None:
     import shared.gcp.monitoring  # noqa: F401
     from bench.diagnosis_speed import forget
 
-    from shared.diagnosis.log_signals import needles_in_bytes
+    from shared.diagnosis.log_signals import bytes_hold_a_needle
 
     wire = pickle.loads(Path(path).read_bytes())
     wire.evidence()
     for _ in range(runs):
         forget()
-        needles_in_bytes(b"")   # built once a process, not once a read: rebuilt after forget() outside the difference
+        bytes_hold_a_needle(b"")   # built once a process, not once a read: rebuilt after forget() outside the difference
         if decode:
             wire.evidence()
 

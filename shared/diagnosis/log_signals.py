@@ -2168,24 +2168,15 @@ def holds_a_needle(text: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _needle_bytes_search() -> ahocorasick_rs.BytesAhoCorasick:
-    needles = [needle.encode("ascii") for needle in stdout_needles()]
-    # needles_in_bytes's callers place each hit inside one entry of a serialised Struct: a needle
-    # with a control byte (such as the entries' tag, 0x0A) could span two.
-    if any(byte < 0x20 or byte == 0x7F for needle in needles for byte in needle):
-        raise ValueError("a needle holds a control character")
-    return ahocorasick_rs.BytesAhoCorasick(needles, matchkind=ahocorasick_rs.MatchKind.Standard)
+    return ahocorasick_rs.BytesAhoCorasick([needle.encode("ascii") for needle in stdout_needles()],
+                                           matchkind=ahocorasick_rs.MatchKind.Standard)
 
 
-def needles_in_bytes(data: bytes) -> list[tuple[int, int, int]]:
-    """Where stdout_needles occur in UTF-8 `data` (a whole payload as its bytes), ASCII letter case
-    ignored (the needles are ASCII): (needle, start, end) of each, non-overlapping, in the order of
-    their starts. Empty proves that no string in it holds one, so a reader may skip its strings one
-    by one. Every occurrence of a needle overlaps a hit (a non-overlapping search skips only text an
-    earlier hit covers), and no hit spans two entries of a serialised Struct's `fields` map (each
-    begins with its tag byte 0x0A, a control character, and no needle holds one): so the top-level
-    entry holding an occurrence holds a hit's start (`shared.gcp.logging._own_strings` reads only
-    those entries' keys)."""
-    return _needle_bytes_search().find_matches_as_indexes(data.lower())
+def bytes_hold_a_needle(data: bytes) -> bool:
+    """Whether UTF-8 `data` (a whole payload as its bytes) holds one of stdout_needles, ASCII letter
+    case ignored (the needles are ASCII): False proves that no string in it holds one, so a reader
+    may skip its strings one by one."""
+    return bool(_needle_bytes_search().find_matches_as_indexes(data.lower()))
 
 
 def needle_restriction(needles: Iterable[str]) -> str:

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 from shared.errors import PermanentError
 from shared.diagnosis.evidence import PAYLOAD_KEYS, LogRecord, LogResult, decoded, payload_severity, payload_text
-from shared.diagnosis.log_signals import holds_a_needle, needles_in_bytes
+from shared.diagnosis.log_signals import bytes_hold_a_needle, holds_a_needle
 from shared.gcp.endpoints import CallPolicy, call_with_retry, connect, logging_client
 
 MAX_PAGE_SIZE = 1000     # ListLogEntries rejects larger pages
@@ -292,93 +292,25 @@ def _own_strings(payload: Any, known: int) -> tuple[str, ...]:
     service log query asks for (log_signals.holds_a_needle), in key order: an application's own error
     key (`dbError`, `cause`), for which that query's global restriction returned the entry. Any other
     string (a path, a host name, a setting) is left out of the entry's text. `known`: how many of its
-    keys are PAYLOAD_KEYS (when all are, there is nothing to read).
+    keys are PAYLOAD_KEYS; when all are, there is no other key to read.
 
     Most payloads hold no needle anywhere: their serialised bytes, searched once, say so (a string's
-    UTF-8 bytes stand whole in a Struct's serialisation). When they hold one, only the keys whose
-    entries hold a hit are read (_keys_hit: a needle found in a string lies in that string's entry,
-    log_signals.needles_in_bytes); most such hits are in a key payload_text reads anyway (zap's
-    `error`, pino's `err`), and then no value is read here. A payload with a non-ASCII byte has every
-    key read, as `holds_a_needle` lowers text as Unicode (`str.lower`) where the bytes' search lowers
-    ASCII letters only."""
+    UTF-8 bytes stand whole in a Struct's serialisation), and their keys are not walked one by one.
+    That search is nearly all of this function's cost (about 20 thousand instructions for a 330-byte
+    payload: docs/performance.md, "One log entry's decoding"); walking the keys after a hit costs
+    about what finding the hit's own key in the bytes by its offset did (measured, not kept)."""
     fields = payload.fields
     if known == len(fields):
         return ()
-    data = payload.SerializeToString()
-    hits = needles_in_bytes(data)
-    if not hits:
+    if not bytes_hold_a_needle(payload.SerializeToString()):
         return ()
-    keys = _keys_hit(data, hits) if data.isascii() else None
     own = []
-    for key in sorted(fields if keys is None else keys):
+    for key in sorted(fields):
         if key not in PAYLOAD_KEYS:
             value = fields[key]
             if value.WhichOneof("kind") == "string_value" and holds_a_needle(value.string_value):
                 own.append(value.string_value)
     return tuple(own)
-
-
-# The wire format of a Struct (google/protobuf/struct.proto: `map<string, Value> fields = 1`): a map
-# field is encoded as a repeated message field, each entry a message whose field 1 is the key and
-# field 2 the value (protobuf.dev, "Encoding", "Maps"); a length-delimited field is its tag byte
-# (field << 3 | 2: 0x0A for field 1, 0x12 for field 2), a varint length, then that many bytes
-# ("Length-Delimited Records").
-_FIELD_1, _FIELD_2 = 0x0A, 0x12
-
-
-def _keys_hit(data: bytes, hits: list[tuple[int, int, int]]) -> set[str] | None:
-    """The keys of the entries of a serialised Struct (`data`) in which a hit (needle, start, end)
-    starts; `hits` in the order of their starts. None when the bytes are not read as expected (the
-    caller then reads every key)."""
-    keys: set[str] = set()
-    pending = iter(hits)
-    start = next(pending)[1]
-    pos, size = 0, len(data)
-    while pos < size:
-        if data[pos] != _FIELD_1:
-            return None
-        length, body = _varint(data, pos + 1)
-        pos = body + length
-        if start < pos:
-            key = _entry_key(data, body, pos)
-            if key is None:
-                return None
-            keys.add(key)
-            for _, start, _ in pending:
-                if start >= pos:
-                    break
-            else:
-                return keys
-    return None
-
-
-def _entry_key(data: bytes, pos: int, end: int) -> str | None:
-    """The key of a map entry's bytes data[pos:end] ("" when the entry leaves it out, as proto3 may
-    for a default value); None for a field other than the key and the value."""
-    key = ""
-    while pos < end:
-        tag = data[pos]
-        if tag != _FIELD_1 and tag != _FIELD_2:
-            return None
-        length, body = _varint(data, pos + 1)
-        if tag == _FIELD_1:
-            key = data[body:body + length].decode()
-        pos = body + length
-    return key if pos == end else None
-
-
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    """(the base-128 varint at data[pos], the position after it): seven bits a byte, least
-    significant group first, the high bit set on every byte but the last (protobuf.dev, "Encoding",
-    "Base 128 Varints")."""
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, pos
-        shift += 7
 
 
 def _value(value: Any) -> Any:
