@@ -125,8 +125,8 @@ def shape_worker(shape: str, decode: int) -> None:
 
     page = ListLogEntriesResponse.pb()(entries=[_entry(shape, i) for i in range(ENTRIES)])
     entries = type(page).FromString(page.SerializeToString()).entries   # parsed, as the wire path's are
-    # A read's first entry outside the difference: the imports, and what a process builds once (the
-    # needle automaton; forget() clears it too); the caches a read fills (labels, log ids) start empty.
+    # A read's first entry outside the difference: the imports, what a process builds once (the needle
+    # automaton; forget() clears it too) and what a read's first entry fills (its labels, its log id).
     forget()
     record_from_entry(_entry(shape, ENTRIES))
     for entry in entries[:decode]:
@@ -138,7 +138,6 @@ def wire_worker(path: str, runs: int, decode: bool) -> None:
     import shared.gcp.logging  # noqa: F401
     import shared.gcp.monitoring  # noqa: F401
     from bench.diagnosis_speed import forget
-
     from shared.diagnosis.log_signals import bytes_hold_a_needle
 
     wire = pickle.loads(Path(path).read_bytes())
