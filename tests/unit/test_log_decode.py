@@ -197,3 +197,52 @@ def test_decoded_builds_what_model_construct_builds(model):
     assert fast == constructed == model(**values)
     for slot in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"):
         assert getattr(fast, slot) == getattr(constructed, slot)
+
+
+# --- an application's own keys: read when one holds a needle, not at all when every key is a known one ---
+
+_NEEDLE = "dial tcp 10.8.0.3:5432: i/o timeout"
+_KELVIN = "\u212a"   # KELVIN SIGN: str.lower() gives the ASCII "k"; the bytes' search sees no letter
+OWN_KEYS = {
+    "a needle only in a key payload_text reads (zap's error)": {"level": "error", "msg": "acquire", "error": _NEEDLE,
+                                                                 "caller": "pool.go:88", "ts": 1.5},
+    "one own key among many holds it": {"msg": "retrying", "attempt": 2, "dbError": _NEEDLE, "orderId": "7731",
+                                        "path": "/api/orders", "host": "10.8.0.3"},
+    "several own keys, written out of key order": {"zeta": "connect ECONNREFUSED 10.8.0.3:5432", "msg": "x",
+                                                   "alpha": "too many connections", "mid": "fine"},
+    "a needle in a known key and in an own key": {"msg": "failed", "error": _NEEDLE, "cause": "sorry, too many clients already"},
+    "a needle in an own key's name only": {"msg": "x", "dial tcp": "fine", "other": "fine too"},
+    "a needle in an own key's nested object": {"msg": "x", "detail": {"cause": _NEEDLE}, "other": "fine"},
+    "a needle in an own key's list": {"msg": "x", "causes": [_NEEDLE], "other": "fine"},
+    "a needle in an own key's number-like neighbour": {"msg": "x", "n": 5432.0, "cause": _NEEDLE},
+    "an empty key holds it": {"": _NEEDLE, "msg": "x", "z": "fine"},
+    # 0x78 ('x') is the length byte of a 120-byte string: the bytes' search finds "x509: certificate"
+    # across it, and the string's own "certificate verify failed" is read from the string
+    "a hit across a length byte": {
+        "msg": "x", "tls": ("509: certificate verify failed: unable to get local issuer certificate" + " " * 120)[:120],
+        "zz": "fine"},
+    "long values (two- and three-byte lengths)": {"msg": "y" * 300, "big": "z" * 20_000 + _NEEDLE,
+                                                  "after": "connect ETIMEDOUT 10.8.0.3:5432", "tail": "w" * 200},
+    "every key a known one": {"msg": _NEEDLE, "level": "error", "error": "too many connections"},
+    "no needle anywhere": {"msg": "served", "path": "/api", "status": 200},
+    # non-ASCII: only the Unicode lowering finds the needle in `ownk`, once the bytes' search found one elsewhere
+    "non-ASCII text, a needle only Unicode lowering finds": {"msg": _NEEDLE, "ownk": f"{_KELVIN}nex: timeout acquiring a "
+                                                                                       "connection", "other": "é"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(OWN_KEYS))
+def test_own_keys_read_as_the_plain_decoding(case):
+    raw = entry(severity=0, json=_json(**OWN_KEYS[case]))
+    assert record_from_entry(raw) == reference(raw)
+
+
+def test_random_payloads_read_their_own_keys_as_the_plain_decoding():
+    rng = random.Random(11)
+    values = [_NEEDLE, "fine", "connect ETIMEDOUT 10.8.0.3:5432", "Too Many Connections", "é " + _NEEDLE, "x" * 130,
+              "q" * 17_000 + "sorry, too many clients already", 3.0, None, True, {"cause": _NEEDLE}, [_NEEDLE, "fine"]]
+    keys = ["msg", "error", "err", "level", "a", "b", "dbError", "cause", "zz", "dial tcp", "", "k" * 140]
+    for _ in range(400):
+        payload = {key: rng.choice(values) for key in rng.sample(keys, rng.randrange(1, len(keys)))}
+        raw = entry(severity=rng.choice((0, 500)), json=_json(**payload))
+        assert record_from_entry(raw) == reference(raw), payload
