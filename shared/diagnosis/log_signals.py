@@ -1408,6 +1408,63 @@ def says_no_such_name(text: str) -> bool:
     return bool(_NO_SUCH_NAME.search(text)) and not _RESOLVER_TROUBLE.search(text)
 
 
+# A connection the application opened to a dependency other than its database (a cache such as
+# Memorystore for Redis, an internal service behind an internal load balancer, a host over VPN or
+# Interconnect) got no answer, was refused, or found no route: the dial failed before any request was
+# sent. Read only where a rollback is about to be proposed (bad_revision), from the texts already
+# fetched (stderr whole, stdout at WARNING or above): no signal of its own, so the log query is
+# unchanged. The database's own ports are DB_ERROR_TEXTS rows (database_unreachable reads them), and
+# loopback (a sidecar in the same instance) crosses no network.
+# - Go's net package: OpError.Error() is op + " " + net + " " + addr + ": " + err, so "dial tcp
+#   10.60.0.4:6379: i/o timeout", "...: connect: connection refused", "...: connect: connection timed
+#   out", "...: connect: no route to host" (go/src/net/net.go, OpError.Error; the syscall's strerror).
+# - Node's net: exceptionWithHostPort builds `${syscall} ${code} ${address}:${port}` ("connect
+#   ETIMEDOUT 10.60.0.4:6379", ECONNREFUSED, EHOSTUNREACH, ENETUNREACH: lib/internal/errors.js, as the
+#   DB_ERROR_TEXTS row for 5432 cites). ioredis' own connect timeout is a bare "connect ETIMEDOUT"
+#   (ioredis lib/Redis.ts: new Error("connect ETIMEDOUT"); UNCONFIRMED against its source), read
+#   without a host.
+# - redis-py: AbstractConnection._error_message, "Error {errno} connecting to {host}:{port}.
+#   {strerror}." (redis/connection.py), with errno 110 ETIMEDOUT, 111 ECONNREFUSED, 113 EHOSTUNREACH
+#   (Linux errno numbers); a negative errno is the resolver's (gaierror: DNS_FAILURE, not a dial);
+#   and its socket_connect_timeout, raised as TimeoutError("Timeout connecting to server"), naming no
+#   host.
+# - Netty (Lettuce, reactor-netty, gRPC Java): AbstractNioChannel's ConnectTimeoutException
+#   "connection timed out: /10.60.0.4:6379" (newer: "connection timed out after 10000 ms: /..."), and
+#   AnnotatedConnectException "Connection refused: /10.60.0.4:6379" (netty transport, UNCONFIRMED
+#   word for word against each version).
+# - urllib3 (Python requests): "HTTPConnectionPool(host='H', port=P): Max retries exceeded with url:
+#   ... (Caused by ConnectTimeoutError(...))", or NewConnectionError "...: Failed to establish a new
+#   connection: [Errno 110|111|113] ..." (urllib3 connectionpool.py, connection.py).
+# - Java's socket connect at its timeout: java.net.SocketTimeoutException "connect timed out"
+#   (JDK 13+: "Connect timed out"; java.net.Socket.connect), naming no host.
+_DIAL_NAMED = re.compile(
+    rf"\bdial tcp ([\w.-]+):(?!{_DB_PORT}\b)(\d+): (?:i/o timeout|connect: (?:connection (?:refused|timed out)"
+    r"|no route to host))"
+    rf"|\bconnect (?:ETIMEDOUT|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH) ([\w.-]+):(?!{_DB_PORT}\b)(\d+)"
+    rf"|\bError (?:110|111|113) connecting to ([\w.-]+):(?!{_DB_PORT}\b)(\d+)\."
+    rf"|\bconnection (?:timed out(?: after \d+ ms)?|refused): [\w.-]*/([\d.]+):(?!{_DB_PORT}\b)(\d+)"
+    rf"|HTTPS?ConnectionPool\(host='([^']+)', port=(?!{_DB_PORT}\b)(\d+)\): Max retries exceeded with url: [^\n]*?"
+    r"\(Caused by (?:ConnectTimeoutError|NewConnectionError\([^\n]*?\[Errno (?:110|111|113)\])",
+    re.IGNORECASE)
+_DIAL_HOSTLESS = re.compile(r"\bTimeout connecting to server\b|\bconnect ETIMEDOUT\b(?! ?[\w.-]+:\d)"
+                            r"|java\.net\.SocketTimeoutException: connect timed out", re.IGNORECASE)
+_LOOPBACK = frozenset({"localhost", "ip6-localhost"})
+
+
+def dial_failure(text: str) -> str | None:
+    """The host a failed dial to a dependency other than the database names (lower case, no port), ""
+    when the line says a dial timed out but names no host, or None when the line is no such dial (or
+    one to loopback, or to a database port)."""
+    found = _DIAL_NAMED.search(text)
+    if found is not None:
+        host = next(group for group in found.groups() if group is not None).rstrip(".").lower()
+        address = host_address(host)
+        if host in _LOOPBACK or (address is not None and address.is_loopback):
+            return None
+        return host
+    return "" if _DIAL_HOSTLESS.search(text) else None
+
+
 # The Cloud SQL instance a connector's refusal names: the Auth Proxy's and the Go connector's
 # 'connection name = "P:R:I"' (cloud-sql-go-connector errtype genericError.Error: "%v (connection
 # name = %q)", find_string id 1378052810), the Auth Proxy v2's "[P:R:I]" before its words, and the
