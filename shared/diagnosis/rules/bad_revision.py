@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import timedelta
 
 from shared.diagnosis.facts import Facts, Requests, Window, hms, path_changed
-from shared.diagnosis.evidence import LogRecord, Revision
+from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.log_signals import LogSignal, Refusal, dial_failure, pattern_of, refusal_of
 from shared.diagnosis.rules.base import Citation, duration, pct
 from shared.diagnosis.env_hosts import deploy_brought
@@ -60,6 +60,9 @@ def evaluate(facts: Facts) -> Finding:
     good, steps, why_none = _known_good(facts, c, suspect)
     # With no rollback target the finding escalates anyway, saying why (the revision before cannot
     # start either, say); with one, failed dials the revision before would meet too hold it back.
+    gone = _connector_gone_for_both(facts, c, suspect, good) if good is not None else ""
+    if gone:
+        return c.doubt(gone, CONNECTOR_GONE)
     unreached = _dials_fail_on_the_same_path(facts, c, suspect) if good is not None else ""
     if unreached:
         return c.doubt(unreached, DIALS_FAIL)
@@ -441,6 +444,34 @@ def _dials_fail_on_the_same_path(facts: Facts, c: Citation, suspect: Revision) -
             f"{dials[0].text[:120]!r}) on the same path to the VPC as {previous.short_name}, which dials it the same "
             "way: a dependency down, a firewall rule or route changed, or a connector at its limit fails both, and "
             "only an address the deploy changed is cured by sending traffic back")
+
+
+# What a person does when the connector the revisions route through does not exist.
+CONNECTOR_GONE = ("find what happened to the connector (the VPC Access Admin Activity audit log: a DeleteConnector), "
+                  "then recreate it or deploy the service onto a connector that exists or onto Direct VPC egress; "
+                  "sending traffic back to a revision that names the same connector restores nothing")
+
+
+def _connector_gone_for_both(facts: Facts, c: Citation, suspect: Revision, good: Revision) -> str:
+    """Why a rollback cannot restore the path, or "": the connector the suspect routes through was read
+    and answered NOT_FOUND (vpcaccess.connectors.get: Google's Get methods answer NOT_FOUND for a
+    resource that does not exist, AIP-131 "Standard methods: Get"; the sweep reads a connector deleted
+    since its action the same way, judging.connector_gone), and the rollback target names the same
+    connector. Whatever the revisions do without it (Cloud Run's
+    behaviour for a revision whose connector was deleted under it is not documented: UNCONFIRMED), the
+    target would be sent its traffic over a path that is gone, as the suspect's is: a rollback restores
+    nothing, and a connector deleted in the same minutes as the deploy is the likelier cause. A target
+    on another connector, or on Direct VPC egress, reaches its VPC another way: this says nothing, and
+    the rollback restores the path that served (the suspect's deploy moved it: path_changed)."""
+    missing = facts.b.connector_not_found
+    if not missing or suspect.vpc_connector != missing or good.vpc_connector != missing:
+        return ""
+    c.cite("api", f"vpcaccess.connectors.get {missing}",
+           f"NOT_FOUND; {suspect.short_name} and the rollback target {good.short_name} both route through it",
+           "the connector exists, or the rollback target reaches its VPC another way", False)
+    return (f"connector {short_name(missing)}, which both {suspect.short_name} and {good.short_name} route through, "
+            "does not exist (its read answered NOT_FOUND: deleted, or not in that project and region): sending "
+            f"traffic back to {good.short_name} sends it over the same missing path, so a rollback restores nothing")
 
 
 def _failed_dials(facts: Facts, revision: str) -> list[LogRecord]:
