@@ -1465,6 +1465,47 @@ def dial_failure(text: str) -> str | None:
     return "" if _DIAL_HOSTLESS.search(text) else None
 
 
+# The application's HTTP client raising on an answer from a downstream: a 429 (the downstream's rate
+# limit) or a 5xx (its own failure). An answer proves that the path to that downstream carried the
+# request and the answer back, whatever the path is, so a connector on it explains none of them
+# (connector_saturation). Read only from the texts already fetched (no signal: the log query is
+# unchanged). Each client's words:
+# - aiohttp: ClientResponseError.__str__ is "{status}, message={message!r}, url={request_info.real_url!r}",
+#   "429, message='Too Many Requests', url=URL('https://...')" (aiohttp/client_exceptions.py), the class
+#   name printed or not (a logger given str(exc) prints none);
+# - Python requests: Response.raise_for_status, "503 Server Error: Service Unavailable for url: ..." and
+#   "429 Client Error: Too Many Requests for url: ..." (requests/models.py);
+# - urllib3's Retry giving up on statuses it retried: ResponseError "too many {status_code} error
+#   responses" (urllib3/util/retry.py, ResponseError.SPECIFIC_ERROR), inside requests' RetryError "Max
+#   retries exceeded with url: ... (Caused by ResponseError('too many 503 error responses'))";
+# - Node axios: settle() rejects with "Request failed with status code " + response.status (axios
+#   lib/core/settle.js);
+# - Retrofit (over OkHttp): HttpException's message "HTTP " + code + " " + message (retrofit2/HttpException.java);
+# - Spring's RestTemplate: HttpServerErrorException / HttpClientErrorException and their per-status
+#   subclasses ("HttpServerErrorException$ServiceUnavailable: 503 Service Unavailable: ..."), and
+#   WebClient's WebClientResponseException ("...$TooManyRequests: 429 Too Many Requests from GET ...");
+# - .NET HttpClient: EnsureSuccessStatusCode's HttpRequestException "Response status code does not
+#   indicate success: 503 (Service Unavailable)." (System.Net.Http SR.net_http_message_not_success_statuscode).
+# UNCONFIRMED word for word in a Cloud Run log for each; the status is what they all quote.
+_STATUS = r"(429|5\d\d)"
+_DOWNSTREAM_ANSWER = re.compile(
+    rf"\b{_STATUS}, message=['\"][^'\"\n]*['\"], url="
+    rf"|\b{_STATUS} (?:Client|Server) Error: [^\n]*? for url: "
+    rf"|\bResponseError\(['\"]too many {_STATUS} error responses"
+    rf"|\bRequest failed with status code {_STATUS}\b"
+    rf"|\bretrofit2\.HttpException: HTTP {_STATUS}\b"
+    rf"|\b(?:Http(?:Server|Client)ErrorException|WebClientResponseException)(?:\$\w+)?: {_STATUS}\b"
+    rf"|Response status code does not indicate success: {_STATUS}\b",
+    re.IGNORECASE)
+
+
+def downstream_answer(text: str) -> str:
+    """The HTTP status (429 or a 5xx) a downstream answered the application's own call with, as its
+    HTTP client's exception quotes it, or "" when the line quotes none."""
+    found = _DOWNSTREAM_ANSWER.search(text)
+    return next((group for group in found.groups() if group), "") if found else ""
+
+
 # The Cloud SQL instance a connector's refusal names: the Auth Proxy's and the Go connector's
 # 'connection name = "P:R:I"' (cloud-sql-go-connector errtype genericError.Error: "%v (connection
 # name = %q)", find_string id 1378052810), the Auth Proxy v2's "[P:R:I]" before its words, and the
