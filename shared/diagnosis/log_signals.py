@@ -1321,6 +1321,11 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # StatusRuntimeException: DEADLINE_EXCEEDED: deadline exceeded after 9.96s"); find_string ids
         # 9060724075, 32099457986.
         r"com\.google\.api\.gax\.rpc\.DeadlineExceededException\b",
+        # Node's google-gax (Pub/Sub, Firestore, Spanner, Datastore... clients) at a call's total timeout:
+        # "Total timeout of API google.pubsub.v1.Publisher exceeded 60000 milliseconds before any response
+        # was received." (with "retrying error ..." before the last words when it retried; google-gax
+        # normalCalls/retries.ts; as logged, find_string ids 52774300912, 48108463087). It names the API.
+        r"Total timeout of API google\.[\w.]+ exceeded \d+ milliseconds",
     ),
     # The database received the statement, ran it, and cancelled it at a timeout of its own: it is
     # slow or blocked, and the statement crossed the path to it (a saturated path shows as the

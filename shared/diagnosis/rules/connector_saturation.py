@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 
 from shared.diagnosis.evidence import LogRecord, short_name
-from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, Window, hms, path_changed, query_of
+from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, Window, egress_of, hms, path_changed, query_of
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, dial_failure, downstream_answer,
                                          host_address, pattern_of, upstream_hosts)
 from shared.diagnosis.rules.base import Citation, pct
@@ -654,7 +654,7 @@ def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
     connector busy with another service's traffic is never scaled for a dependency that stopped
     answering. A private address among them crosses the connector: this says nothing ("")."""
     s, serving = facts.s, facts.serving
-    if not serving or any(r.vpc_connector is None or r.vpc_egress != "PRIVATE_RANGES_ONLY" for r in serving):
+    if not serving or any(r.vpc_connector is None or egress_of(r) != "PRIVATE_RANGES_ONLY" for r in serving):
         return "", False
     timeouts = facts.log_matches(LogSignal.UPSTREAM_TIMEOUT)
     # Read over the window (Facts.logged_enough): the timeouts hold a connector move back.
@@ -737,10 +737,11 @@ def _waits_on_google_api(facts: Facts, c: Citation) -> str:
     (another service's job on a shared one) explains none of their waits. But a project may reach them
     through a Private Service Connect endpoint, an internal address its private DNS gives the API's
     names, which does cross the connector (UNCONFIRMED that every client library call follows that
-    DNS): not ruled out, it competes, and is never scaled alone. Under ALL_TRAFFIC (or an unset egress)
-    those calls cross the connector: this says nothing."""
+    DNS): not ruled out, it competes, and is never scaled alone. Under ALL_TRAFFIC ("All outbound traffic
+    is routed through the VPC connector", VpcAccess.VpcEgress) those calls cross the connector: this
+    says nothing. An unset egress is PRIVATE_RANGES_ONLY (facts.egress_of: the API's documented default)."""
     s, serving = facts.s, facts.serving
-    if not serving or any(r.vpc_connector is None or r.vpc_egress != "PRIVATE_RANGES_ONLY" for r in serving):
+    if not serving or any(r.vpc_connector is None or egress_of(r) != "PRIVATE_RANGES_ONLY" for r in serving):
         return ""
     waits = facts.log_matches(LogSignal.GOOGLE_API_WAIT)
     unreached = _unreached(facts)
