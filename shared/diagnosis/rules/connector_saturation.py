@@ -657,10 +657,17 @@ def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
     if not serving or any(r.vpc_connector is None or egress_of(r) != "PRIVATE_RANGES_ONLY" for r in serving):
         return "", False
     timeouts = facts.log_matches(LogSignal.UPSTREAM_TIMEOUT)
+    # Failed dials to a dependency other than the database that name the host dialled (Go's "dial tcp
+    # 34.117.59.81:443: i/o timeout" inside net/http's error, Node's "connect ETIMEDOUT H:P":
+    # log_signals.dial_failure) are waits on a named host too, as the database's dials to a public
+    # address are (dials_around_connector).
+    seen = {id(e) for e in timeouts}
+    dials = [e for e in facts.logs.entries if e.log_id in _APP_LOGS and id(e) not in seen and dial_failure(e.text)]
+    timeouts = timeouts + dials
     # Read over the window (Facts.logged_enough): the timeouts hold a connector move back.
     if not facts.logged_enough(len(timeouts)) or _unreached(facts) >= s.db_error_logs_min:
         return "", False
-    hosts = sorted({host for e in timeouts for host in upstream_hosts(e.text)} - {""})
+    hosts = sorted({host for e in timeouts for host in upstream_hosts(e.text) or [dial_failure(e.text) or ""]} - {""})
     addresses = [a for a in map(host_address, hosts) if a is not None]
     # A private IPv4 address is in the ranges the connector carries: this says nothing. An IPv6 address
     # that is not global (fd00::/8, say) is private too, but whether a connector carries IPv6 at all is
