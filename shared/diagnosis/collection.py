@@ -100,6 +100,7 @@ class _Reads:
         self.budget = budget
         self.planned: list[_Read] = []
         self.gap_at: dict[str, int] = {}   # where each failed read's gap is in budget.gaps
+        self.refused: dict[str, str] = {}  # each optional read refused for good: its error's code
 
     def add(self, key: str, what: str, fn: Callable[[], Any], optional: bool = True) -> None:
         self.budget.take(what)
@@ -120,6 +121,7 @@ class _Reads:
                 found[read.key] = value
             elif read.optional and isinstance(error, PermanentError):
                 self.gap_at[read.key] = len(self.budget.gaps)
+                self.refused[read.key] = error.code
                 self.budget.gaps.append(f"{read.what}: {error}")
                 found[read.key] = None
         for read, (_, error) in zip(self.planned, outcomes):
@@ -238,8 +240,11 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
         # A long-running change logs two entries (start and end): one change, one record.
         found["audit"], found["connector_audit"] = split_audit(
             merge_operation_entries(audit) if audit is not None else None)
+    # A connector that does not exist is a fact about the path, not a source missing: bad_revision reads it.
+    missing = connector_name if reads.refused.get("connector") == "NOT_FOUND" else None
     return EvidenceBundle(incident_started_at=incident_started_at, collected_at=now, service=service,
                           revisions=revisions, sql_instances=sql, gaps=tuple(budget.gaps), api_calls=budget.used,
+                          connector_not_found=missing,
                           alert=alert, judged_from=judged_from if judged_from != incident_started_at else None,
                           callers_asked=asked, **found)
 

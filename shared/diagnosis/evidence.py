@@ -681,6 +681,9 @@ class EvidenceBundle(_Model):
     latencies: MetricResult | None = None            # request_latencies p99 (ms) per minute by revision
     instances: MetricResult | None = None            # container/instance_count (max) per minute by revision
     connector: Connector | None = None
+    # The connector whose read answered NOT_FOUND (vpcaccess.connectors.get: deleted, or never in that
+    # project and region), by its full name; None when it was found, not read, or the read failed otherwise.
+    connector_not_found: str | None = None
     connector_instances: MetricResult | None = None  # connector/instances (max) per minute
     connector_cpu: MetricResult | None = None        # connector/cpu/utilizations p99 per minute
     connector_bytes: MetricResult | None = None      # connector/received_bytes_count, bytes/s per minute

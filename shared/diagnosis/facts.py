@@ -738,15 +738,19 @@ class Facts:
         return [e for e in self.log_matches(signal) if e.timestamp < failing.start]
 
 
-def _path(revision: Revision) -> tuple[str, str, tuple[str, ...]]:
-    """How a revision reaches its VPC: its connector, its egress, its Direct VPC egress interfaces.
-    Egress left unset is read as PRIVATE_RANGES_ONLY: gcloud run deploy's --vpc-egress names
-    private-ranges-only its default, while the proto (VpcAccess.VpcEgress) says only "Unspecified"
-    (that an unspecified value behaves as PRIVATE_RANGES_ONLY is UNCONFIRMED). With no VPC access the
-    egress setting means nothing."""
+def egress_of(revision: Revision) -> str:
+    """The revision's VPC egress, "" with no VPC access. Left unset it is PRIVATE_RANGES_ONLY: "Traffic
+    VPC egress settings. If not provided, it defaults to PRIVATE_RANGES_ONLY." (Cloud Run Admin API v2
+    discovery document, GoogleCloudRunV2VpcAccess.egress; find_string ids 27038653233, 16459377557),
+    as gcloud run deploy's --vpc-egress names private-ranges-only its default."""
     vpc = revision.vpc_connector or revision.vpc_network_interfaces
-    egress = (revision.vpc_egress or "PRIVATE_RANGES_ONLY") if vpc else ""
-    return revision.vpc_connector or "", egress, tuple(revision.vpc_network_interfaces)
+    return (revision.vpc_egress or "PRIVATE_RANGES_ONLY") if vpc else ""
+
+
+def _path(revision: Revision) -> tuple[str, str, tuple[str, ...]]:
+    """How a revision reaches its VPC: its connector, its egress (egress_of), its Direct VPC egress
+    interfaces. With no VPC access the egress setting means nothing."""
+    return revision.vpc_connector or "", egress_of(revision), tuple(revision.vpc_network_interfaces)
 
 
 def path_changed(before: Revision, after: Revision) -> str:

@@ -1330,6 +1330,11 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # StatusRuntimeException: DEADLINE_EXCEEDED: deadline exceeded after 9.96s"); find_string ids
         # 9060724075, 32099457986.
         r"com\.google\.api\.gax\.rpc\.DeadlineExceededException\b",
+        # Node's google-gax (Pub/Sub, Firestore, Spanner, Datastore... clients) at a call's total timeout:
+        # "Total timeout of API google.pubsub.v1.Publisher exceeded 60000 milliseconds before any response
+        # was received." (with "retrying error ..." before the last words when it retried; google-gax
+        # normalCalls/retries.ts; as logged, find_string ids 52774300912, 48108463087). It names the API.
+        r"Total timeout of API google\.[\w.]+ exceeded \d+ milliseconds",
     ),
     # The database received the statement, ran it, and cancelled it at a timeout of its own: it is
     # slow or blocked, and the statement crossed the path to it (a saturated path shows as the
@@ -1415,6 +1420,104 @@ def says_no_such_name(text: str) -> bool:
     """Whether a failed lookup's line says the name does not exist (NXDOMAIN) and not that the
     resolver failed to answer."""
     return bool(_NO_SUCH_NAME.search(text)) and not _RESOLVER_TROUBLE.search(text)
+
+
+# A connection the application opened to a dependency other than its database (a cache such as
+# Memorystore for Redis, an internal service behind an internal load balancer, a host over VPN or
+# Interconnect) got no answer, was refused, or found no route: the dial failed before any request was
+# sent. Read only where a rollback is about to be proposed (bad_revision), from the texts already
+# fetched (stderr whole, stdout at WARNING or above): no signal of its own, so the log query is
+# unchanged. The database's own ports are DB_ERROR_TEXTS rows (database_unreachable reads them), and
+# loopback (a sidecar in the same instance) crosses no network.
+# - Go's net package: OpError.Error() is op + " " + net + " " + addr + ": " + err, so "dial tcp
+#   10.60.0.4:6379: i/o timeout", "...: connect: connection refused", "...: connect: connection timed
+#   out", "...: connect: no route to host" (go/src/net/net.go, OpError.Error; the syscall's strerror).
+# - Node's net: exceptionWithHostPort builds `${syscall} ${code} ${address}:${port}` ("connect
+#   ETIMEDOUT 10.60.0.4:6379", ECONNREFUSED, EHOSTUNREACH, ENETUNREACH: lib/internal/errors.js, as the
+#   DB_ERROR_TEXTS row for 5432 cites). ioredis' own connect timeout is a bare "connect ETIMEDOUT"
+#   (ioredis lib/Redis.ts: new Error("connect ETIMEDOUT"); UNCONFIRMED against its source), read
+#   without a host.
+# - redis-py: AbstractConnection._error_message, "Error {errno} connecting to {host}:{port}.
+#   {strerror}." (redis/connection.py), with errno 110 ETIMEDOUT, 111 ECONNREFUSED, 113 EHOSTUNREACH
+#   (Linux errno numbers); a negative errno is the resolver's (gaierror: DNS_FAILURE, not a dial);
+#   and its socket_connect_timeout, raised as TimeoutError("Timeout connecting to server"), naming no
+#   host.
+# - Netty (Lettuce, reactor-netty, gRPC Java): AbstractNioChannel's ConnectTimeoutException
+#   "connection timed out: /10.60.0.4:6379" (newer: "connection timed out after 10000 ms: /..."), and
+#   AnnotatedConnectException "Connection refused: /10.60.0.4:6379" (netty transport, UNCONFIRMED
+#   word for word against each version).
+# - urllib3 (Python requests): "HTTPConnectionPool(host='H', port=P): Max retries exceeded with url:
+#   ... (Caused by ConnectTimeoutError(...))", or NewConnectionError "...: Failed to establish a new
+#   connection: [Errno 110|111|113] ..." (urllib3 connectionpool.py, connection.py).
+# - Java's socket connect at its timeout: java.net.SocketTimeoutException "connect timed out"
+#   (JDK 13+: "Connect timed out"; java.net.Socket.connect), naming no host.
+_DIAL_NAMED = re.compile(
+    rf"\bdial tcp ([\w.-]+):(?!{_DB_PORT}\b)(\d+): (?:i/o timeout|connect: (?:connection (?:refused|timed out)"
+    r"|no route to host))"
+    rf"|\bconnect (?:ETIMEDOUT|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH) ([\w.-]+):(?!{_DB_PORT}\b)(\d+)"
+    rf"|\bError (?:110|111|113) connecting to ([\w.-]+):(?!{_DB_PORT}\b)(\d+)\."
+    rf"|\bconnection (?:timed out(?: after \d+ ms)?|refused): [\w.-]*/([\d.]+):(?!{_DB_PORT}\b)(\d+)"
+    rf"|HTTPS?ConnectionPool\(host='([^']+)', port=(?!{_DB_PORT}\b)(\d+)\): Max retries exceeded with url: [^\n]*?"
+    r"\(Caused by (?:ConnectTimeoutError|NewConnectionError\([^\n]*?\[Errno (?:110|111|113)\])",
+    re.IGNORECASE)
+_DIAL_HOSTLESS = re.compile(r"\bTimeout connecting to server\b|\bconnect ETIMEDOUT\b(?! ?[\w.-]+:\d)"
+                            r"|java\.net\.SocketTimeoutException: connect timed out", re.IGNORECASE)
+_LOOPBACK = frozenset({"localhost", "ip6-localhost"})
+
+
+def dial_failure(text: str) -> str | None:
+    """The host a failed dial to a dependency other than the database names (lower case, no port), ""
+    when the line says a dial timed out but names no host, or None when the line is no such dial (or
+    one to loopback, or to a database port)."""
+    found = _DIAL_NAMED.search(text)
+    if found is not None:
+        host = next(group for group in found.groups() if group is not None).rstrip(".").lower()
+        address = host_address(host)
+        if host in _LOOPBACK or (address is not None and address.is_loopback):
+            return None
+        return host
+    return "" if _DIAL_HOSTLESS.search(text) else None
+
+
+# The application's HTTP client raising on an answer from a downstream: a 429 (the downstream's rate
+# limit) or a 5xx (its own failure). An answer proves that the path to that downstream carried the
+# request and the answer back, whatever the path is, so a connector on it explains none of them
+# (connector_saturation). Read only from the texts already fetched (no signal: the log query is
+# unchanged). Each client's words:
+# - aiohttp: ClientResponseError.__str__ is "{status}, message={message!r}, url={request_info.real_url!r}",
+#   "429, message='Too Many Requests', url=URL('https://...')" (aiohttp/client_exceptions.py), the class
+#   name printed or not (a logger given str(exc) prints none);
+# - Python requests: Response.raise_for_status, "503 Server Error: Service Unavailable for url: ..." and
+#   "429 Client Error: Too Many Requests for url: ..." (requests/models.py);
+# - urllib3's Retry giving up on statuses it retried: ResponseError "too many {status_code} error
+#   responses" (urllib3/util/retry.py, ResponseError.SPECIFIC_ERROR), inside requests' RetryError "Max
+#   retries exceeded with url: ... (Caused by ResponseError('too many 503 error responses'))";
+# - Node axios: settle() rejects with "Request failed with status code " + response.status (axios
+#   lib/core/settle.js);
+# - Retrofit (over OkHttp): HttpException's message "HTTP " + code + " " + message (retrofit2/HttpException.java);
+# - Spring's RestTemplate: HttpServerErrorException / HttpClientErrorException and their per-status
+#   subclasses ("HttpServerErrorException$ServiceUnavailable: 503 Service Unavailable: ..."), and
+#   WebClient's WebClientResponseException ("...$TooManyRequests: 429 Too Many Requests from GET ...");
+# - .NET HttpClient: EnsureSuccessStatusCode's HttpRequestException "Response status code does not
+#   indicate success: 503 (Service Unavailable)." (System.Net.Http SR.net_http_message_not_success_statuscode).
+# UNCONFIRMED word for word in a Cloud Run log for each; the status is what they all quote.
+_STATUS = r"(429|5\d\d)"
+_DOWNSTREAM_ANSWER = re.compile(
+    rf"\b{_STATUS}, message=['\"][^'\"\n]*['\"], url="
+    rf"|\b{_STATUS} (?:Client|Server) Error: [^\n]*? for url: "
+    rf"|\bResponseError\(['\"]too many {_STATUS} error responses"
+    rf"|\bRequest failed with status code {_STATUS}\b"
+    rf"|\bretrofit2\.HttpException: HTTP {_STATUS}\b"
+    rf"|\b(?:Http(?:Server|Client)ErrorException|WebClientResponseException)(?:\$\w+)?: {_STATUS}\b"
+    rf"|Response status code does not indicate success: {_STATUS}\b",
+    re.IGNORECASE)
+
+
+def downstream_answer(text: str) -> str:
+    """The HTTP status (429 or a 5xx) a downstream answered the application's own call with, as its
+    HTTP client's exception quotes it, or "" when the line quotes none."""
+    found = _DOWNSTREAM_ANSWER.search(text)
+    return next((group for group in found.groups() if group), "") if found else ""
 
 
 # The Cloud SQL instance a connector's refusal names: the Auth Proxy's and the Go connector's

@@ -28,7 +28,15 @@ JAVA = ("com.google.api.gax.rpc.DeadlineExceededException: io.grpc.StatusRuntime
         "142.250.78.202:443]]]")
 
 
-@pytest.mark.parametrize("text", [PYTHON, RETRY, JAVA], ids=["api_core", "api_core retry", "gax"])
+# Node's google-gax at a call's total timeout (google-gax normalCalls/retries.ts), with and without retries.
+NODE_GAX = ("Error: Total timeout of API google.pubsub.v1.Publisher exceeded 60000 milliseconds before any response "
+            "was received.\n    at repeat (/app/node_modules/google-gax/build/src/normalCalls/retries.js:66:31)")
+NODE_GAX_RETRIED = ("Error: Total timeout of API google.firestore.v1.Firestore exceeded 600000 milliseconds retrying "
+                    "error Error: 14 UNAVAILABLE: Connection dropped  before any response was received.")
+
+
+@pytest.mark.parametrize("text", [PYTHON, RETRY, JAVA, NODE_GAX, NODE_GAX_RETRIED],
+                         ids=["api_core", "api_core retry", "gax", "node gax", "node gax retried"])
 def test_a_google_client_librarys_deadline_is_read(text):
     assert LogSignal.GOOGLE_API_WAIT in classify(text)
     assert LogSignal.DB_CONNECTION not in classify(text)
@@ -66,8 +74,12 @@ CASES = {
     "Java gax: not scaled": (dict(text=JAVA), Signature.INCONCLUSIVE, None),
     "ALL_TRAFFIC: the calls cross the connector (unchanged)": (
         dict(egress="ALL_TRAFFIC"), Signature.CONNECTOR_SATURATION, "scale_connector"),
-    "egress unset: not known to be private ranges only (unchanged)": (
-        dict(egress=None), Signature.CONNECTOR_SATURATION, "scale_connector"),
+    # "If not provided, it defaults to PRIVATE_RANGES_ONLY" (Cloud Run Admin v2 VpcAccess.egress).
+    "egress unset: PRIVATE_RANGES_ONLY by the API's default, not scaled": (
+        dict(egress=None), Signature.INCONCLUSIVE, None),
+    "Node google-gax's total timeout (Pub/Sub): not scaled": (dict(text=NODE_GAX), Signature.INCONCLUSIVE, None),
+    "Node google-gax's total timeout, ALL_TRAFFIC: the calls cross the connector (unchanged)": (
+        dict(text=NODE_GAX, egress="ALL_TRAFFIC"), Signature.CONNECTOR_SATURATION, "scale_connector"),
     "dial timeouts to the database too: the connector (unchanged)": (
         dict(errors=PSYCOPG), Signature.CONNECTOR_SATURATION, "scale_connector"),
     "four deadlines only: the connector (unchanged)": (

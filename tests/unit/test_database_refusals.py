@@ -694,9 +694,10 @@ AROUND = {
         build=lambda e: (newly_saturated(egress(e, "PRIVATE_RANGES_ONLY")).log(-5, PUBLIC_DIAL, OLD, count=10)
                          .log(-4, PRIVATE_DIAL, OLD, count=10)),
         expect=Signature.CONNECTOR_SATURATION, action="scale_connector"),
-    "egress unknown: nothing claimed": dict(
+    # "If not provided, it defaults to PRIVATE_RANGES_ONLY" (Cloud Run Admin v2 VpcAccess.egress).
+    "egress unset is PRIVATE_RANGES_ONLY by the API's default: the same": dict(
         build=lambda e: newly_saturated(egress(e, None)).log(-5, PUBLIC_DIAL, OLD, count=20),
-        expect=Signature.CONNECTOR_SATURATION, action="scale_connector"),
+        expect=Signature.DATABASE_UNREACHABLE, names="does not cross the connector"),
 }
 
 

@@ -176,6 +176,8 @@ DATABASE = [(t.example, ({DB, REFUSED} if t.refusal else {DB}) | ({DNS} if t.sta
      {LogSignal.GOOGLE_API_WAIT, DNS}),
     ("Caused by: com.google.api.gax.rpc.DeadlineExceededException: io.grpc.StatusRuntimeException: "
      "DEADLINE_EXCEEDED: deadline exceeded after 59.998734120s.", {LogSignal.GOOGLE_API_WAIT}),
+    ("Error: Total timeout of API google.pubsub.v1.Publisher exceeded 60000 milliseconds before any response was "
+     "received.", {LogSignal.GOOGLE_API_WAIT}),
 ]
 
 # Near misses: an anchor, or most of a pattern, without the rest of it.

@@ -7,9 +7,10 @@ from collections import Counter
 from datetime import timedelta
 
 from shared.diagnosis.facts import Facts, LogIndex, Requests, Window, hms, path_changed
-from shared.diagnosis.evidence import LogRecord, Revision
-from shared.diagnosis.log_signals import LogSignal, Refusal, pattern_of, per_text, refusals_of
+from shared.diagnosis.evidence import LogRecord, Revision, short_name
+from shared.diagnosis.log_signals import LogSignal, Refusal, dial_failure, pattern_of, per_text, refusals_of
 from shared.diagnosis.rules.base import Citation, duration, pct
+from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES,
                                                   cite_hosts_brought, cite_instance_brought, settings_changed)
 from shared.diagnosis.rules.refusals import refusals
@@ -57,6 +58,14 @@ def evaluate(facts: Facts) -> Finding:
         return c.doubt(unresolved, NAMES_UNRESOLVED)
     _cite_instance_the_deploy_named(facts, c, suspect)
     good, steps, why_none = _known_good(facts, c, suspect)
+    # With no rollback target the finding escalates anyway, saying why (the revision before cannot
+    # start either, say); with one, failed dials the revision before would meet too hold it back.
+    gone = _connector_gone_for_both(facts, c, suspect, good) if good is not None else ""
+    if gone:
+        return c.doubt(gone, CONNECTOR_GONE)
+    unreached = _dials_fail_on_the_same_path(facts, c, suspect) if good is not None else ""
+    if unreached:
+        return c.doubt(unreached, DIALS_FAIL)
     counts = facts.requests(facts.since_deploy(suspect), suspect.short_name)
     confidence = 0.9 if counts.total >= 3 * s.min_requests else 0.75
     changed = _what_the_deploy_changed(facts, c, suspect, good)
@@ -388,6 +397,103 @@ def _names_unresolved_on_the_same_path(facts: Facts, c: Citation, suspect: Revis
             f"path to the VPC as {previous.short_name}, which asks the same resolver: a deleted record or a resolver "
             "that stops answering fails both, and only a host name the deploy changed is cured by sending "
             "traffic back")
+
+
+# What a person checks when the new revision cannot open connections to a dependency the revision
+# before reaches the same way.
+DIALS_FAIL = ("find why the dependency does not answer on the path both revisions share: the dependency itself (a "
+              "Memorystore instance scaling, failing over or under maintenance, an internal load balancer's "
+              "backends down, a VPN tunnel), a firewall rule or route that changed for the connector's range, or "
+              "the connector at its limit; send traffic back by hand only if the deploy changed what it dials")
+
+
+def _dials_fail_on_the_same_path(facts: Facts, c: Citation, suspect: Revision) -> str:
+    """Why the deploy is not shown to be the cause, or "": the new revision logged at least
+    db_error_logs_min failed dials to a dependency other than its database (log_signals.dial_failure:
+    a connect that timed out, was refused or found no route, to Memorystore, an internal load
+    balancer, a host over VPN), at least half of its failure lines (its own logs at ERROR or worse,
+    those with them), and it reaches its VPC the way the revision it replaced did (path_changed). A
+    connect that gets no answer is the network's or the dependency's, whatever code asks for it: the
+    revision before dials the same address over the same connector and egress, so a dependency down,
+    a firewall rule or route changed for the connector's range (the connector's subnet or
+    ipCidrRange, VPC Access v1 Connector), or a connector at its limit fails it too, and a rollback
+    cures none of those. It is cured only when the deploy changed what is dialled: every line names a
+    host the new revision's plain env names and the one before's does not (env_hosts.deploy_brought;
+    Cloud Run Admin v2 Revision.containers[].env[].value), or another revision served beside it in the
+    same minutes (a canary's split) with fewer such dials, so the dependency answered it. The
+    database's own dials are database_unreachable's, which competes the same way (scenario
+    asyncpg_connect_timeouts_after_deploy); a deploy that changed the path is the dials' likely cause,
+    and says nothing here ("")."""
+    dials = _failed_dials(facts, suspect.short_name)
+    deploy = facts.recent_deploy()
+    if not facts.logged_enough(len(dials)) or deploy is None or deploy[0].name != suspect.name:
+        return ""
+    previous = deploy[1]
+    failures = len(dials) + sum(1 for e in facts.logs.entries
+                                if e.resource_labels.get("revision_name") == suspect.short_name
+                                and e.log_id in _APP_LOGS and e.severity in _FAILED and dial_failure(e.text) is None)
+    if 2 * len(dials) < failures or path_changed(previous, suspect) or _dialled_beside(facts, suspect):
+        return ""
+    hosts = {dial_failure(e.text) or "" for e in dials}
+    named = ", ".join(sorted(hosts - {""})) or "no host named"
+    if deploy_brought(hosts, suspect.env_values, previous.env_values):
+        c.cite("api", f"run.revisions.get {suspect.short_name}, {previous.short_name}: containers[].env[]",
+               f"{suspect.short_name}'s env names host {named}, which its failed dials name; "
+               f"{previous.short_name}'s does not", "a host the failed dials name, set only by the deploy", True)
+        return ""
+    c.cite("log", "stderr / stdout: a dial to a dependency that timed out, was refused or found no route",
+           f"{len(dials)} of {suspect.short_name}'s {failures} failure lines are failed dials ({named}), e.g. "
+           f"{dials[0].text[:160]!r}; its path to the VPC is {previous.short_name}'s, and no host they name is one "
+           "only its env gives", "failed dials on a path the revision before shares: a rollback cures an address "
+           "the deploy changed, not the dependency, a firewall rule or the connector", False, role="context")
+    return (f"{suspect.short_name} cannot open connections to a dependency ({len(dials)} failed dials, {named}, e.g. "
+            f"{dials[0].text[:120]!r}) on the same path to the VPC as {previous.short_name}, which dials it the same "
+            "way: a dependency down, a firewall rule or route changed, or a connector at its limit fails both, and "
+            "only an address the deploy changed is cured by sending traffic back")
+
+
+# What a person does when the connector the revisions route through does not exist.
+CONNECTOR_GONE = ("find what happened to the connector (the VPC Access Admin Activity audit log: a DeleteConnector), "
+                  "then recreate it or deploy the service onto a connector that exists or onto Direct VPC egress; "
+                  "sending traffic back to a revision that names the same connector restores nothing")
+
+
+def _connector_gone_for_both(facts: Facts, c: Citation, suspect: Revision, good: Revision) -> str:
+    """Why a rollback cannot restore the path, or "": the connector the suspect routes through was read
+    and answered NOT_FOUND (vpcaccess.connectors.get: Google's Get methods answer NOT_FOUND for a
+    resource that does not exist, AIP-131 "Standard methods: Get"; the sweep reads a connector deleted
+    since its action the same way, judging.connector_gone), and the rollback target names the same
+    connector. Whatever the revisions do without it (Cloud Run's
+    behaviour for a revision whose connector was deleted under it is not documented: UNCONFIRMED), the
+    target would be sent its traffic over a path that is gone, as the suspect's is: a rollback restores
+    nothing, and a connector deleted in the same minutes as the deploy is the likelier cause. A target
+    on another connector, or on Direct VPC egress, reaches its VPC another way: this says nothing, and
+    the rollback restores the path that served (the suspect's deploy moved it: path_changed)."""
+    missing = facts.b.connector_not_found
+    if not missing or suspect.vpc_connector != missing or good.vpc_connector != missing:
+        return ""
+    c.cite("api", f"vpcaccess.connectors.get {missing}",
+           f"NOT_FOUND; {suspect.short_name} and the rollback target {good.short_name} both route through it",
+           "the connector exists, or the rollback target reaches its VPC another way", False)
+    return (f"connector {short_name(missing)}, which both {suspect.short_name} and {good.short_name} route through, "
+            "does not exist (its read answered NOT_FOUND: deleted, or not in that project and region): sending "
+            f"traffic back to {good.short_name} sends it over the same missing path, so a rollback restores nothing")
+
+
+def _failed_dials(facts: Facts, revision: str) -> list[LogRecord]:
+    """The revision's failed dials to a dependency other than its database, from its own logs."""
+    return [e for e in facts.logs.entries if e.resource_labels.get("revision_name") == revision
+            and e.log_id in _APP_LOGS and dial_failure(e.text) is not None]
+
+
+def _dialled_beside(facts: Facts, suspect: Revision) -> bool:
+    """Whether another revision served at least min_requests requests since the deploy (cleanly:
+    _errors_concentrated has checked it) with fewer than db_error_logs_min failed dials of its own:
+    the dependency answered it over the same path in the same minutes."""
+    s, window = facts.s, facts.since_deploy(suspect)
+    return any(facts.requests(window, name).total >= s.min_requests
+               and len(_failed_dials(facts, name)) < s.db_error_logs_min
+               for name in facts.revision_names_with_requests(window) if name != suspect.short_name)
 
 
 def _failed_lookups(facts: Facts, revision: str) -> list[LogRecord]:

@@ -7,9 +7,9 @@ import re
 from datetime import timedelta
 
 from shared.diagnosis.evidence import LogRecord, short_name
-from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, Window, hms, path_changed, query_of
-from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, host_address, pattern_of,
-                                         per_text, upstream_hosts)
+from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, Window, egress_of, hms, path_changed, query_of
+from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, dial_failure, downstream_answer,
+                                         host_address, pattern_of, per_text, upstream_hosts)
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.connector_signs import (clean_before, dials_around_connector, either, hang_minutes,
                                                     stress, usual_hang)
@@ -85,6 +85,9 @@ def evaluate(facts: Facts) -> Finding:
     answered = _database_answers(facts, c)
     if answered:
         return c.no(answered)
+    passed_on = _downstream_answers(facts, c)
+    if passed_on:
+        return c.doubt(passed_on, DOWNSTREAM_ANSWERS)
     around = dials_around_connector(facts)
     if around:
         c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}", around,
@@ -584,11 +587,64 @@ _BEFORE_THE_CONNECTOR = frozenset({Refusal.PROXY_LIMIT, Refusal.ADMIN_API_QUOTA}
 _POOLER = frozenset({Refusal.POOLER_LIMIT})
 
 
+# What a person checks when the application's calls are answered with 429s or 5xx by a downstream.
+DOWNSTREAM_ANSWERS = ("look at the downstream the application's HTTP calls are answered by (its status page, its own "
+                      "logs and limits: a 429 is its rate limit, a 5xx its own failure) and at how the application "
+                      "retries and passes the answers on; a bigger connector changes none of those answers")
+# The application's own logs, and the severities at which a line there says something failed.
+_APP_LOGS = frozenset({"run.googleapis.com/stderr", "run.googleapis.com/stdout"})
+_FAILED = frozenset({"ERROR", "CRITICAL", "ALERT", "EMERGENCY"})
+
+
+def _downstream_answers(facts: Facts, c: Citation) -> str:
+    """Why the connector is not shown to be the cause, or "": at least db_error_logs_min of the
+    application's log lines, and at least half of its failure lines (its own logs at ERROR or worse,
+    those with them), are its HTTP client raising on a 429 or a 5xx a downstream answered
+    (log_signals.downstream_answer: aiohttp's "429, message='Too Many Requests', url=...", requests'
+    "503 Server Error: ... for url:", urllib3's "too many 503 error responses", axios' "Request failed
+    with status code 503", Retrofit's "HTTP 429", Spring's HttpServerErrorException, .NET's
+    EnsureSuccessStatusCode), with fewer than db_error_logs_min errors of reaching the database and
+    of failed dials. An answer proves the path to the downstream carried the request and brought the
+    answer back, whichever path it is (a public API under PRIVATE_RANGES_ONLY egress never crosses the
+    connector; a private one answered through it): a downstream's rate limit or failure, passed on as
+    the service's own 5xx (slowly, when its client retries), is not the connector's, and a bigger
+    connector changes none of those answers, whatever the connector shows (another service's job on
+    a shared one). Not ruled out (it competes), never acted on alone."""
+    s = facts.s
+    answers = [e for e in facts.logs.entries if e.log_id in _APP_LOGS and downstream_answer(e.text)]
+    if not facts.logged_enough(len(answers)):
+        return ""
+    dials = sum(1 for e in facts.logs.entries if e.log_id in _APP_LOGS and dial_failure(e.text) is not None)
+    if _unreached(facts) >= s.db_error_logs_min or dials >= s.db_error_logs_min:
+        return ""
+    failures = len(answers) + sum(1 for e in facts.logs.entries if e.log_id in _APP_LOGS and e.severity in _FAILED
+                                  and not downstream_answer(e.text))
+    mostly = 2 * len(answers) >= failures
+    codes = sorted({downstream_answer(e.text) for e in answers})
+    c.cite("log", "stderr / stdout: an HTTP client raising on a downstream's 429 or 5xx",
+           f"{len(answers)} of the application's {failures} failure lines are its calls answered with "
+           f"{', '.join(codes)} by a downstream, e.g. {answers[0].text[:160]!r}; {_unreached(facts)} errors of "
+           f"reaching the database, {dials} failed dials",
+           "fewer than half of the failures: answers prove the path to the downstream works", not mostly,
+           role="context")
+    if not mostly:
+        return ""
+    return (f"the application's calls are answered by a downstream with {', '.join(codes)} ({len(answers)} of its "
+            f"{failures} failure lines, e.g. {answers[0].text[:120]!r}): an answer proves the path to it works, so "
+            f"connector {facts.b.connector.short_name}'s stress does not explain those failures, and scaling it "
+            "changes none of them")
+
+
 # What a person checks when the requests wait on an HTTP dependency the application names.
 NAMED_HOST = ("check the host the application's HTTP calls time out on (its status page, its latency from another "
               "network) and where its name resolves: with egress PRIVATE_RANGES_ONLY only private ranges cross the "
               "connector; raise the connector's max instances only if that host resolves to a private address and "
               "the connector's CPU or throughput shows it is the bottleneck")
+
+
+def _hosts_named(text: str) -> list[str]:
+    """The hosts an upstream timeout's line names, or the host its failed dial names ("" for none)."""
+    return upstream_hosts(text) or [dial_failure(text) or ""]
 
 
 def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
@@ -603,13 +659,20 @@ def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
     connector busy with another service's traffic is never scaled for a dependency that stopped
     answering. A private address among them crosses the connector: this says nothing ("")."""
     s, serving = facts.s, facts.serving
-    if not serving or any(r.vpc_connector is None or r.vpc_egress != "PRIVATE_RANGES_ONLY" for r in serving):
+    if not serving or any(r.vpc_connector is None or egress_of(r) != "PRIVATE_RANGES_ONLY" for r in serving):
         return "", False
     timeouts = facts.log_matches(LogSignal.UPSTREAM_TIMEOUT)
+    # Failed dials to a dependency other than the database that name the host dialled (Go's "dial tcp
+    # 34.117.59.81:443: i/o timeout" inside net/http's error, Node's "connect ETIMEDOUT H:P":
+    # log_signals.dial_failure) are waits on a named host too, as the database's dials to a public
+    # address are (dials_around_connector).
+    seen = {id(e) for e in timeouts}
+    dials = [e for e in facts.logs.entries if e.log_id in _APP_LOGS and id(e) not in seen and dial_failure(e.text)]
+    timeouts = timeouts + dials
     # Read over the window (Facts.logged_enough): the timeouts hold a connector move back.
     if not facts.logged_enough(len(timeouts)) or _unreached(facts) >= s.db_error_logs_min:
         return "", False
-    hosts = sorted({host for named in per_text(upstream_hosts, timeouts).values() for host in named} - {""})
+    hosts = sorted({host for named in per_text(_hosts_named, timeouts).values() for host in named} - {""})
     addresses = [a for a in map(host_address, hosts) if a is not None]
     # A private IPv4 address is in the ranges the connector carries: this says nothing. An IPv6 address
     # that is not global (fd00::/8, say) is private too, but whether a connector carries IPv6 at all is
@@ -686,10 +749,11 @@ def _waits_on_google_api(facts: Facts, c: Citation) -> str:
     (another service's job on a shared one) explains none of their waits. But a project may reach them
     through a Private Service Connect endpoint, an internal address its private DNS gives the API's
     names, which does cross the connector (UNCONFIRMED that every client library call follows that
-    DNS): not ruled out, it competes, and is never scaled alone. Under ALL_TRAFFIC (or an unset egress)
-    those calls cross the connector: this says nothing."""
+    DNS): not ruled out, it competes, and is never scaled alone. Under ALL_TRAFFIC ("All outbound traffic
+    is routed through the VPC connector", VpcAccess.VpcEgress) those calls cross the connector: this
+    says nothing. An unset egress is PRIVATE_RANGES_ONLY (facts.egress_of: the API's documented default)."""
     s, serving = facts.s, facts.serving
-    if not serving or any(r.vpc_connector is None or r.vpc_egress != "PRIVATE_RANGES_ONLY" for r in serving):
+    if not serving or any(r.vpc_connector is None or egress_of(r) != "PRIVATE_RANGES_ONLY" for r in serving):
         return ""
     waits = facts.log_matches(LogSignal.GOOGLE_API_WAIT)
     unreached = _unreached(facts)

@@ -10,7 +10,7 @@ import ipaddress
 import re
 from typing import Callable, Iterator
 
-from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, query_of
+from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, egress_of, query_of
 from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.signatures import Signature
@@ -150,7 +150,7 @@ def dials_around_connector(facts: Facts) -> str:
     then "". Whether privately used public ranges are sent through the connector under
     PRIVATE_RANGES_ONLY is UNCONFIRMED; a Cloud SQL public IP is Google's, never such a range."""
     serving = facts.serving
-    if not serving or any(r.vpc_connector is None or r.vpc_egress != "PRIVATE_RANGES_ONLY" for r in serving):
+    if not serving or any(r.vpc_connector is None or egress_of(r) != "PRIVATE_RANGES_ONLY" for r in serving):
         return ""
     errors = facts.database_lines(LogSignal.DB_CONNECTION)
     if len(errors) < facts.s.db_error_logs_min:
