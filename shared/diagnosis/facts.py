@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Iterator
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision,
                                        ascending, at_micros, micros)
-from shared.diagnosis.log_signals import SIGNAL_COMBINATIONS, LogSignal, classify_all, top_counted
+from shared.diagnosis.log_signals import SIGNAL_COMBINATIONS, LogSignal, classify_all, dials_and_answers, top_counted
 from shared.gcp.identifiers import SqlInstance
 
 # Saturation, or a database going down, can show a little before the failures cross the bar (and
@@ -805,6 +805,20 @@ class LogIndex:
                 matched[i].append(entry)
         self.by_signal = {signal: tuple(m) for signal, m in zip(_SIGNALS, matched) if m}
         self._top: dict[int, list[tuple[str, int]]] = {}
+
+    @cached_property
+    def _dials_and_answers(self) -> tuple[dict[str, str | None], dict[str, str]]:
+        return dials_and_answers(self._counts)
+
+    @property
+    def dials(self) -> dict[str, str | None]:
+        """`log_signals.dial_failure` of each distinct text, each asked once."""
+        return self._dials_and_answers[0]
+
+    @property
+    def answers(self) -> dict[str, str]:
+        """`log_signals.downstream_answer` of each distinct text, each asked once."""
+        return self._dials_and_answers[1]
 
     def error_texts(self) -> Iterator[str]:
         """The warning-or-worse texts, in the read's order (empty texts left out)."""

@@ -1454,9 +1454,13 @@ def says_no_such_name(text: str) -> bool:
 _DIAL_NAMED = re.compile(
     rf"\bdial tcp ([\w.-]+):(?!{_DB_PORT}\b)(\d+): (?:i/o timeout|connect: (?:connection (?:refused|timed out)"
     r"|no route to host))"
-    rf"|\bconnect (?:ETIMEDOUT|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH) ([\w.-]+):(?!{_DB_PORT}\b)(\d+)"
+    # Each error code its own alternative, and below each of "timed out" and "refused": each is then
+    # found by its own words (`_worded`), not by "connect e" or "connection " alone.
+    + "".join(rf"|\bconnect {code} ([\w.-]+):(?!{_DB_PORT}\b)(\d+)"
+              for code in ("ETIMEDOUT", "ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH")) +
     rf"|\bError (?:110|111|113) connecting to ([\w.-]+):(?!{_DB_PORT}\b)(\d+)\."
-    rf"|\bconnection (?:timed out(?: after \d+ ms)?|refused): [\w.-]*/([\d.]+):(?!{_DB_PORT}\b)(\d+)"
+    rf"|\bconnection timed out(?: after \d+ ms)?: [\w.-]*/([\d.]+):(?!{_DB_PORT}\b)(\d+)"
+    rf"|\bconnection refused: [\w.-]*/([\d.]+):(?!{_DB_PORT}\b)(\d+)"
     rf"|HTTPS?ConnectionPool\(host='([^']+)', port=(?!{_DB_PORT}\b)(\d+)\): Max retries exceeded with url: [^\n]*?"
     r"\(Caused by (?:ConnectTimeoutError|NewConnectionError\([^\n]*?\[Errno (?:110|111|113)\])",
     re.IGNORECASE)
@@ -1469,14 +1473,18 @@ def dial_failure(text: str) -> str | None:
     """The host a failed dial to a dependency other than the database names (lower case, no port), ""
     when the line says a dial timed out but names no host, or None when the line is no such dial (or
     one to loopback, or to a database port)."""
-    found = _DIAL_NAMED.search(text)
-    if found is not None:
-        host = next(group for group in found.groups() if group is not None).rstrip(".").lower()
+    return _dial_of(leftmost(_DIAL_NAMED_WORDED, text), lambda: leftmost(_DIAL_HOSTLESS_WORDED, text))
+
+
+def _dial_of(named: "re.Match[str] | None", hostless: Callable[[], object]) -> str | None:
+    """dial_failure's answer from _DIAL_NAMED's leftmost match, and _DIAL_HOSTLESS's asked only without one."""
+    if named is not None:
+        host = next(group for group in named.groups() if group is not None).rstrip(".").lower()
         address = host_address(host)
         if host in _LOOPBACK or (address is not None and address.is_loopback):
             return None
         return host
-    return "" if _DIAL_HOSTLESS.search(text) else None
+    return "" if hostless() else None
 
 
 # The application's HTTP client raising on an answer from a downstream: a 429 (the downstream's rate
@@ -1504,11 +1512,12 @@ def dial_failure(text: str) -> str | None:
 _STATUS = r"(429|5\d\d)"
 _DOWNSTREAM_ANSWER = re.compile(
     rf"\b{_STATUS}, message=['\"][^'\"\n]*['\"], url="
-    rf"|\b{_STATUS} (?:Client|Server) Error: [^\n]*? for url: "
+    rf"|\b{_STATUS} Client Error: [^\n]*? for url: |\b{_STATUS} Server Error: [^\n]*? for url: "
     rf"|\bResponseError\(['\"]too many {_STATUS} error responses"
     rf"|\bRequest failed with status code {_STATUS}\b"
     rf"|\bretrofit2\.HttpException: HTTP {_STATUS}\b"
-    rf"|\b(?:Http(?:Server|Client)ErrorException|WebClientResponseException)(?:\$\w+)?: {_STATUS}\b"
+    rf"|\bHttpServerErrorException(?:\$\w+)?: {_STATUS}\b|\bHttpClientErrorException(?:\$\w+)?: {_STATUS}\b"
+    rf"|\bWebClientResponseException(?:\$\w+)?: {_STATUS}\b"
     rf"|Response status code does not indicate success: {_STATUS}\b",
     re.IGNORECASE)
 
@@ -1516,8 +1525,121 @@ _DOWNSTREAM_ANSWER = re.compile(
 def downstream_answer(text: str) -> str:
     """The HTTP status (429 or a 5xx) a downstream answered the application's own call with, as its
     HTTP client's exception quotes it, or "" when the line quotes none."""
-    found = _DOWNSTREAM_ANSWER.search(text)
+    found = leftmost(_DOWNSTREAM_ANSWER_WORDED, text)
     return next((group for group in found.groups() if group), "") if found else ""
+
+
+class _Worded(NamedTuple):
+    """A pattern and, for each of its top-level alternatives, its anchor (its longest literal run that
+    a match begins a bounded width before, lower case: `_bounded_run`) and that width, as the one-pass
+    search reads `_PATTERNS` (`_anchor_of`, `_reach`); None when some alternative has no such run."""
+    pattern: re.Pattern[str]
+    anchors: tuple[tuple[str, int], ...] | None
+
+
+def _worded(pattern: re.Pattern[str]) -> _Worded:
+    anchors = []
+    for alternative in _alternatives(pattern.pattern):
+        bounded = _bounded_run(alternative)
+        if bounded is None:
+            return _Worded(pattern, None)
+        anchors.append(bounded)
+    return _Worded(pattern, tuple(anchors))
+
+
+def _bounded_run(alternative: list[tuple[object, object]]) -> tuple[str, int] | None:
+    """The alternative's longest literal run (lower case, ASCII) that a match begins a bounded width
+    before, and that width (the items before it, as the `re` module's parser measures them:
+    `SubPattern.getwidth`); None when none has (no literal, or only after a `*` or a `+`)."""
+    from re import _parser as sre_parse
+    from re._constants import LITERAL, MAXREPEAT
+
+    best: tuple[str, int] | None = None
+    i = 0
+    while i < len(alternative):
+        if alternative[i][0] is not LITERAL:
+            i += 1
+            continue
+        j = i
+        while j < len(alternative) and alternative[j][0] is LITERAL:
+            j += 1
+        run = "".join(chr(code) for _, code in alternative[i:j]).lower()
+        try:
+            widest = sre_parse.SubPattern(sre_parse.State(), list(alternative[:i])).getwidth()[1]
+        except Exception:   # a group reference's width is not known from the items before it alone
+            widest = MAXREPEAT
+        if widest >= MAXREPEAT:
+            break           # every later run lies past the same unbounded part
+        if run.isascii() and (best is None or len(run) > len(best[0])):
+            best = (run, widest)
+        i = j
+    return best
+
+
+def leftmost(worded: _Worded, text: str) -> "re.Match[str] | None":
+    """`worded.pattern.search(text)`, tried only where a match may begin: from each hit of an
+    alternative's anchor (in the lower-cased text) back as far as its reach, in order, so the first
+    position that matches is the leftmost match, as the search's (any match holds its alternative's
+    anchor no further than its reach after it begins). An ASCII text only, where lower-casing is
+    case-insensitive matching; otherwise, or when an anchor is unbounded, the search itself."""
+    if worded.anchors is None or not text.isascii():
+        return worded.pattern.search(text)
+    lowered, hits = text.lower(), []
+    for anchor, reach in worded.anchors:
+        at = lowered.find(anchor)
+        while at >= 0:
+            hits.append((at, reach))
+            at = lowered.find(anchor, at + 1)
+    return _leftmost_at(worded.pattern, text, hits)
+
+
+def _leftmost_at(pattern: re.Pattern[str], text: str, hits: Iterable[tuple[int, int]]) -> "re.Match[str] | None":
+    """The leftmost match of `pattern` in `text` that begins within some hit's reach before it (each hit:
+    where an alternative's anchor is in the text, and that alternative's reach)."""
+    best, limit = None, len(text) + 1
+    # By where a match may begin at the earliest: once that is past the best found, none can beat it.
+    for at, reach in sorted(hits, key=lambda hit: hit[0] - hit[1]):
+        if at - reach >= limit:
+            break
+        for start in range(max(0, at - reach), min(at + 1, limit)):
+            found = pattern.match(text, start)
+            if found is not None:
+                best, limit = found, start
+                break
+    return best
+
+
+@lru_cache(maxsize=None)
+def _words_search(words: tuple[str, ...]) -> ahocorasick_rs.AhoCorasick:
+    return ahocorasick_rs.AhoCorasick(list(words), matchkind=ahocorasick_rs.MatchKind.Standard)
+
+
+def dials_and_answers(distinct: Iterable[str]) -> tuple[dict[str, str | None], dict[str, str]]:
+    """`dial_failure` and `downstream_answer` of each of the `distinct` texts, each pattern tried only
+    where one of its alternatives' anchors is (`_WORDS`, found in one search over the ASCII texts
+    joined and lower-cased once, as `_search` finds anchors): None and "" for a text holding none. A
+    non-ASCII text is read whole (lower-casing is not case-insensitive matching there, see _classified)."""
+    distinct = list(distinct)
+    plain = [text for text in distinct if text.isascii()]
+    dials = {text: dial_failure(text) for text in distinct if not text.isascii()}
+    answers = {text: downstream_answer(text) for text in dials}
+    if plain:
+        lowered = _SEPARATOR.join(plain).lower()
+        starts = list(accumulate(map(operator.add, map(len, plain), repeat(len(_SEPARATOR))), initial=0))
+        hits: dict[int, tuple[list[tuple[int, int]], ...]] = {}
+        for word, at, _ in _words_search(_WORDS).find_matches_as_indexes(lowered, overlapping=True):
+            line = bisect_right(starts, at) - 1
+            kind, reach = _WORD_OWNERS[word]
+            hits.setdefault(line, ([], [], []))[kind].append((at - starts[line], reach))
+        dials.update(dict.fromkeys(plain))
+        answers.update(dict.fromkeys(plain, ""))
+        for line, (named, hostless, answered) in hits.items():
+            text = plain[line]
+            dials[text] = _dial_of(_leftmost_at(_DIAL_NAMED, text, named),
+                                   lambda: _leftmost_at(_DIAL_HOSTLESS, text, hostless))
+            found = _leftmost_at(_DOWNSTREAM_ANSWER, text, answered) if answered else None
+            answers[text] = next((group for group in found.groups() if group), "") if found else ""
+    return dials, answers
 
 
 # The Cloud SQL instance a connector's refusal names: the Auth Proxy's and the Go connector's
@@ -1559,6 +1681,7 @@ def without_port(authority: str) -> str:
     return host if colon and port.isdigit() else authority
 
 
+@lru_cache(maxsize=256)   # a host name is short, and a failure names a few hosts over and over
 def host_address(host: str) -> "ipaddress.IPv4Address | ipaddress.IPv6Address | None":
     """The IP address a host names (an IPv6 literal with or without its brackets), or None for a name."""
     try:
@@ -1898,6 +2021,20 @@ _BY_BITS = tuple(_shared(frozenset(signal for signal, bit in _BITS.items() if bi
                  for bits in range(1 << len(_BITS)))
 SIGNAL_COMBINATIONS: tuple[frozenset[LogSignal], ...] = _BY_BITS   # every set of signals a text can carry
 _ANCHORS = _anchored()
+# The failed dials' and downstream answers' patterns with their alternatives' anchors (`leftmost`), and
+# the anchors a line must hold to match any (`dials_and_answers`): the application's every line is
+# asked, most of which are neither, and a regex of several alternatives costs 10-20 us a line where
+# each anchor's hits cost about one.
+_DIAL_NAMED_WORDED = _worded(_DIAL_NAMED)
+_DIAL_HOSTLESS_WORDED = _worded(_DIAL_HOSTLESS)
+_DOWNSTREAM_ANSWER_WORDED = _worded(_DOWNSTREAM_ANSWER)
+# Every anchor of the three, and for each its pattern (0: _DIAL_NAMED, 1: _DIAL_HOSTLESS, 2:
+# _DOWNSTREAM_ANSWER) and its alternative's reach. Each pattern has an anchor per alternative (checked
+# at import: dials_and_answers tries a pattern only where one is).
+_WORDED = (_DIAL_NAMED_WORDED, _DIAL_HOSTLESS_WORDED, _DOWNSTREAM_ANSWER_WORDED)
+assert all(w.anchors for w in _WORDED), "an alternative of a dial or answer pattern has no bounded anchor"
+_WORDS = tuple(anchor for w in _WORDED for anchor, _ in w.anchors)
+_WORD_OWNERS = tuple((kind, reach) for kind, w in enumerate(_WORDED) for _, reach in w.anchors)
 _AUTOMATON: list = [None, None]   # [the anchors it was built of, _built(them)]
 
 

@@ -313,3 +313,72 @@ def test_per_text_asks_each_distinct_text_once_in_the_order_first_seen():
     assert per_text(read, lines) == {"b-text": 6, "a": 1, "c": 1}
     assert asked == ["b-text", "a", "c"]
     assert per_text(read, []) == {}
+
+
+# Failed dials and downstream answers as the readers see them, and lines holding two (the leftmost
+# names it), in other cases and beside non-ASCII words.
+_DIALS_AND_ANSWERS = [
+    "dial tcp 10.60.0.4:6379: i/o timeout",
+    "dial tcp 10.20.0.3:5432: i/o timeout",
+    'Get "https://api.partner.example/v1": dial tcp 34.117.59.81:443: connect: connection refused',
+    "Error: connect ETIMEDOUT 10.8.0.12:8080",
+    "Error: CONNECT ECONNREFUSED 127.0.0.1:9000",
+    "redis.exceptions.ConnectionError: Error 111 connecting to 10.60.0.4:6379. Connection refused.",
+    "io.netty.channel.ConnectTimeoutException: connection timed out after 3000 ms: inventory/10.9.0.7:8443",
+    "HTTPSConnectionPool(host='api.partner.example', port=443): Max retries exceeded with url: /v1 (Caused by "
+    "ConnectTimeoutError(<urllib3.connection.HTTPSConnection object>, 'Connection to api.partner.example timed out.'))",
+    "Timeout connecting to server",
+    "java.net.SocketTimeoutException: connect timed out",
+    "aiohttp.client_exceptions.ClientResponseError: 429, message='Too Many Requests', url='https://api.example/x'",
+    "requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: https://api.example/x",
+    "AxiosError: Request failed with status code 502",
+    "org.springframework.web.client.HttpServerErrorException$ServiceUnavailable: 503 Service Unavailable",
+    "Response status code does not indicate success: 503 (Service Unavailable).",
+    "dial tcp 10.1.1.1:8080: i/o timeout; then dial tcp 10.2.2.2:9090: i/o timeout",
+    "503, message='Service Unavailable', url='https://a.example' and 429, message='x', url='https://b.example'",
+    "Zeitüberschreitung: dial tcp 10.5.5.5:8080: i/o timeout",
+    "Fehler: Request failed with status code 503 (Dienst nicht verfügbar)",
+    "GET /healthz 200",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", _DIALS_AND_ANSWERS)
+def test_the_anchored_readers_answer_as_their_whole_patterns_would(text):
+    """`leftmost` tries a pattern only where an alternative's anchor lets a match begin: the same match
+    as the pattern's own search, the leftmost of two included, in any case and beside non-ASCII words."""
+    from shared.diagnosis import log_signals as ls
+
+    for worded in (ls._DIAL_NAMED_WORDED, ls._DIAL_HOSTLESS_WORDED, ls._DOWNSTREAM_ANSWER_WORDED):
+        searched, found = worded.pattern.search(text), ls.leftmost(worded, text)
+        assert (found and (found.span(), found.groups())) == (searched and (searched.span(), searched.groups()))
+
+
+def test_dials_and_answers_read_at_once_are_each_texts_own():
+    """The one search over every distinct text answers each as `dial_failure` and `downstream_answer` do
+    alone; a text holding no anchor is none of them."""
+    from shared.diagnosis.log_signals import dial_failure, dials_and_answers, downstream_answer
+
+    dials, answers = dials_and_answers(_DIALS_AND_ANSWERS)
+    assert dials == {text: dial_failure(text) for text in _DIALS_AND_ANSWERS}
+    assert answers == {text: downstream_answer(text) for text in _DIALS_AND_ANSWERS}
+    assert dials["dial tcp 10.1.1.1:8080: i/o timeout; then dial tcp 10.2.2.2:9090: i/o timeout"] == "10.1.1.1"
+    assert dials["Timeout connecting to server"] == ""
+    assert dials["dial tcp 10.20.0.3:5432: i/o timeout"] is None   # the database's own port
+    assert dials["Error: CONNECT ECONNREFUSED 127.0.0.1:9000"] is None   # loopback
+    assert answers["503, message='Service Unavailable', url='https://a.example' and 429, message='x', "
+                   "url='https://b.example'"] == "503"
+    assert answers["Fehler: Request failed with status code 503 (Dienst nicht verfügbar)"] == "503"
+    assert (dials["GET /healthz 200"], answers["GET /healthz 200"]) == (None, "")
+
+
+def test_the_leftmost_match_is_found_from_a_later_anchor_that_may_begin_earlier():
+    """Hits are tried by where a match may begin, not where the anchor is: a later anchor with a
+    longer reach can begin a match before an earlier one's."""
+    import re
+
+    from shared.diagnosis.log_signals import _leftmost_at
+
+    pattern = re.compile(r"zz|yy|a.{0,8}bbbb", re.IGNORECASE)
+    text = "azzyybbbb"   # "zz" at 1 and "yy" at 3 (reach 0), "bbbb" at 5 (reach 9): the match at 0 comes first
+    assert _leftmost_at(pattern, text, [(1, 0), (3, 0), (5, 9)]).span() == pattern.search(text).span() == (0, 9)

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from shared.diagnosis.facts import Facts, LogIndex, Requests, Window, hms, path_changed
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
-from shared.diagnosis.log_signals import LogSignal, Refusal, dial_failure, pattern_of, per_text, refusals_of
+from shared.diagnosis.log_signals import LogSignal, Refusal, pattern_of, per_text, refusals_of
 from shared.diagnosis.rules.base import Citation, duration, pct
 from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES,
@@ -429,12 +429,13 @@ def _dials_fail_on_the_same_path(facts: Facts, c: Citation, suspect: Revision) -
     if not facts.logged_enough(len(dials)) or deploy is None or deploy[0].name != suspect.name:
         return ""
     previous = deploy[1]
+    dialled = facts.logs.dials
     failures = len(dials) + sum(1 for e in facts.logs.entries
                                 if e.resource_labels.get("revision_name") == suspect.short_name
-                                and e.log_id in _APP_LOGS and e.severity in _FAILED and dial_failure(e.text) is None)
+                                and e.log_id in _APP_LOGS and e.severity in _FAILED and dialled[e.text] is None)
     if 2 * len(dials) < failures or path_changed(previous, suspect) or _dialled_beside(facts, suspect):
         return ""
-    hosts = {dial_failure(e.text) or "" for e in dials}
+    hosts = {dialled[e.text] or "" for e in dials}
     named = ", ".join(sorted(hosts - {""})) or "no host named"
     if deploy_brought(hosts, suspect.env_values, previous.env_values):
         c.cite("api", f"run.revisions.get {suspect.short_name}, {previous.short_name}: containers[].env[]",
@@ -482,8 +483,9 @@ def _connector_gone_for_both(facts: Facts, c: Citation, suspect: Revision, good:
 
 def _failed_dials(facts: Facts, revision: str) -> list[LogRecord]:
     """The revision's failed dials to a dependency other than its database, from its own logs."""
+    dialled = facts.logs.dials
     return [e for e in facts.logs.entries if e.resource_labels.get("revision_name") == revision
-            and e.log_id in _APP_LOGS and dial_failure(e.text) is not None]
+            and e.log_id in _APP_LOGS and dialled[e.text] is not None]
 
 
 def _dialled_beside(facts: Facts, suspect: Revision) -> bool:

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from shared.diagnosis.evidence import LogRecord, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, Window, egress_of, hms, path_changed, query_of
-from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, dial_failure, downstream_answer,
-                                         host_address, pattern_of, per_text, upstream_hosts)
+from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, dial_failure, host_address, pattern_of,
+                                         per_text, upstream_hosts)
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.connector_signs import (clean_before, dials_around_connector, either, hang_minutes,
                                                     stress, usual_hang)
@@ -611,16 +611,17 @@ def _downstream_answers(facts: Facts, c: Citation) -> str:
     connector changes none of those answers, whatever the connector shows (another service's job on
     a shared one). Not ruled out (it competes), never acted on alone."""
     s = facts.s
-    answers = [e for e in facts.logs.entries if e.log_id in _APP_LOGS and downstream_answer(e.text)]
+    answered, dialled = facts.logs.answers, facts.logs.dials
+    answers = [e for e in facts.logs.entries if e.log_id in _APP_LOGS and answered[e.text]]
     if not facts.logged_enough(len(answers)):
         return ""
-    dials = sum(1 for e in facts.logs.entries if e.log_id in _APP_LOGS and dial_failure(e.text) is not None)
+    dials = sum(1 for e in facts.logs.entries if e.log_id in _APP_LOGS and dialled[e.text] is not None)
     if _unreached(facts) >= s.db_error_logs_min or dials >= s.db_error_logs_min:
         return ""
     failures = len(answers) + sum(1 for e in facts.logs.entries if e.log_id in _APP_LOGS and e.severity in _FAILED
-                                  and not downstream_answer(e.text))
+                                  and not answered[e.text])
     mostly = 2 * len(answers) >= failures
-    codes = sorted({downstream_answer(e.text) for e in answers})
+    codes = sorted({answered[e.text] for e in answers})
     c.cite("log", "stderr / stdout: an HTTP client raising on a downstream's 429 or 5xx",
            f"{len(answers)} of the application's {failures} failure lines are its calls answered with "
            f"{', '.join(codes)} by a downstream, e.g. {answers[0].text[:160]!r}; {_unreached(facts)} errors of "
@@ -667,7 +668,8 @@ def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
     # log_signals.dial_failure) are waits on a named host too, as the database's dials to a public
     # address are (dials_around_connector).
     seen = {id(e) for e in timeouts}
-    dials = [e for e in facts.logs.entries if e.log_id in _APP_LOGS and id(e) not in seen and dial_failure(e.text)]
+    dialled = facts.logs.dials
+    dials = [e for e in facts.logs.entries if e.log_id in _APP_LOGS and id(e) not in seen and dialled[e.text]]
     timeouts = timeouts + dials
     # Read over the window (Facts.logged_enough): the timeouts hold a connector move back.
     if not facts.logged_enough(len(timeouts)) or _unreached(facts) >= s.db_error_logs_min:
