@@ -271,6 +271,21 @@ def test_a_denied_log_read_is_a_gap_not_a_failure(world):
     assert "not read" in first.observed and "logging" in first.observed
 
 
+def test_a_denied_log_read_never_rolls_back_onto_a_revision_whose_starts_were_not_read(world):
+    # The deploy fails on its metrics alone, but no log line was read: whether the previous
+    # revision's new instances start is not known, and a rollback needs them.
+    world.seed("bad_revision")
+    world.standins.logging.faults.deny()
+
+    outcome = world.handle(world.alert())
+
+    assert outcome.diagnosis.signature == "bad_revision"
+    assert "log read failed" in outcome.diagnosis.summary and "logging.logEntries.list" in outcome.diagnosis.summary
+    assert outcome.status.value == "escalated" and "no rollback target" in outcome.reason
+    assert world.standins.run.count("UpdateService") == 0
+    assert world.serving() == {"backend-00002-xyz": 100}
+
+
 def test_a_service_that_vanished_fails_without_retrying_forever(world):
     # Nothing seeded: the Run API answers NOT_FOUND, a permanent fault.
     outcome = world.handle(world.alert())

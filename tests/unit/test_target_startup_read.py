@@ -91,6 +91,37 @@ CASES = {
 }
 
 
+DENIED = ("logging: application and system log: PermissionDenied: 403 Permission 'logging.logEntries.list' "
+          "denied on resource 'projects/demo-project' (or it may not exist).")
+EXHAUSTED = ("logging: application and system log: ResourceExhausted: 429 Quota exceeded for quota metric "
+             "'Read requests' and limit 'Read requests per minute'")
+
+# (the service log read's gap, the target's state) -> target, action. The service read failed: no
+# line was read, no startup read is made (collection.startup_candidates); the target's clean requests
+# and its Ready condition do not show its new instances start.
+FAILED_READ = {
+    "service read denied, the target clean and Ready: not known, escalated": dict(
+        gap=DENIED, ready=True, target=None, action=None),
+    "service read out of quota, the target clean and Ready: not known, escalated": dict(
+        gap=EXHAUSTED, ready=True, target=None, action=None),
+}
+
+
+@pytest.mark.parametrize("case", FAILED_READ.values(), ids=FAILED_READ.keys())
+def test_a_failed_service_log_read_leaves_the_targets_startups_unknown(case):
+    bundle = quiet_connector(_deploy(None)).bundle()
+    bundle = bundle.model_copy(update={"logs": None, "target_startup": None, "gaps": (*bundle.gaps, case["gap"])})
+    assert next(r for r in bundle.revisions if r.short_name == OLD).ready is case["ready"]
+
+    result = diagnose(bundle, S)
+
+    assert result.signature is Signature.BAD_REVISION, result.summary
+    assert result.known_good_revision == case["target"], result.summary
+    assert plan(result, bundle, S).action == case["action"]
+    assert f"whether {OLD}'s own instances start is not known" in result.summary, result.summary
+    assert "log read failed" in result.summary and case["gap"][:60] in result.summary, result.summary
+
+
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_the_targets_startups_read_apart_decide_when_the_page_was_full(case):
     e = _deploy(case["failed_at"])

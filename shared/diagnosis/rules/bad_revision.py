@@ -714,10 +714,13 @@ def _startups_read(facts: Facts, candidate: Revision) -> tuple[list[LogRecord], 
     revision's lines may have pushed the candidate's older ones off it, so the candidate's own
     startup read (collection.startup_candidates) counts: its lines, whichever read holds more. Not
     made, failed, or its own page full of the other candidates' lines with fewer than the bar on
-    this one: not known, never taken for none."""
+    this one: not known, never taken for none. The service read itself failed (`logs` None): not
+    known either (_log_read_failed)."""
     seen = facts.log_matches(LogSignal.STARTUP_FAILURE, candidate.short_name)
     logs, read = facts.b.logs, facts.b.target_startup
-    if logs is None or not logs.truncated or len(seen) >= facts.s.startup_failure_logs_min:
+    if logs is None:
+        return seen, _log_read_failed(facts)
+    if not logs.truncated or len(seen) >= facts.s.startup_failure_logs_min:
         return seen, ""
     full = f"the log read's page was full ({len(logs.entries)} entries, newest first, over every revision)"
     if read is None or candidate.short_name not in read.revisions:
@@ -731,6 +734,25 @@ def _startups_read(facts: Facts, candidate: Revision) -> tuple[list[LogRecord], 
         return lines, (f"{full}, and the read of its startup lines was full too ({len(read.result.entries)} "
                        f"entries of {', '.join(read.revisions)})")
     return lines, ""
+
+
+def _log_read_failed(facts: Facts) -> str:
+    """Why the candidate's startups are not known when the service log read itself failed (a
+    permanent fault, PERMISSION_DENIED or RESOURCE_EXHAUSTED, recorded in the bundle's gaps by
+    collection; no startup read is made then, collection.startup_candidates): nothing was read, so
+    no startup failure seen is no startup known. Nothing else collected stands in for the read:
+    the candidate's clean request_count before the deploy was served by instances already warm
+    (startup_dependency_down_previous_cannot_start: clean requests, every new instance failing its
+    probe); its Ready condition (Cloud Run Admin v2 Revision.conditions, "Ready") says the revision
+    was deployed and could serve then, and it stays CONDITION_SUCCEEDED while later starts fail
+    (UNCONFIRMED that Cloud Run never flips it for failed autoscaling starts: under either reading a
+    Ready revision is not shown to start now); instance_count counts instances, not starts that
+    succeeded. A person who can read the logs decides."""
+    # The last attempt's gap: without the alert's filter when Logging refused that first.
+    gap = ([g for g in facts.b.gaps if g.startswith("logging: application and system log")] or [""])[-1]
+    # The status text only, not its details (an ErrorInfo printed after it, " [reason: ...").
+    gap = re.split(r"\s\[|\n", gap)[0].strip()[:200]
+    return f"the service's log read failed, so none of its startup lines were read{f' ({gap})' if gap else ''}"
 
 
 def _failed_share(facts: Facts, candidate: Revision, counts: Requests, window: Window) -> tuple[float, str]:
