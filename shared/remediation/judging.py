@@ -68,6 +68,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
+from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, MetricResult, Service, TrafficTarget,
                                        micros, short_name, split_text)
@@ -82,6 +83,8 @@ from shared.remediation.actions.restore_traffic import serving_shares
 from shared.remediation.callers import callers_not_shown
 from shared.remediation.records import ActionRecord, ActionState, PinRecord
 
+# The period of one point of the request metrics as the sweep reads them (one minute: after_write).
+SAMPLE_PERIOD = timedelta(seconds=60)
 # Minutes of requests since the action settled that `failing` needs at least (as `healthy` does).
 _MIN_MINUTES = 2
 # A share of 5xx and 429 since the action at or under this part of the share just before it is better
@@ -992,9 +995,9 @@ def _unclear_data(facts: Facts, record: ActionRecord) -> str:
     if facts.data_until is None:
         return ("no request_count data: metrics may be late (Cloud Run's are visible up to ~3 minutes after "
                 "sampling), or the service had no requests (Cloud Run writes no point for a minute without any)")
-    if facts.data_until <= record.settle_at:
+    if facts.data_until <= after_write(record):
         return (f"the newest request_count point ({hms(facts.data_until)}) is from before the action settled "
-                f"({hms(record.settle_at)}): metrics are late, or the service has had no requests since")
+                f"({hms(after_write(record))}): metrics are late, or the service has had no requests since")
     delay = facts.data_delay.total_seconds() if facts.data_delay else 0.0
     if delay > facts.s.max_data_delay_seconds:
         return (f"the newest request_count point is {delay:.0f} s old (more than {facts.s.max_data_delay_seconds} s): "
@@ -1070,13 +1073,31 @@ def judged_from(record: ActionRecord) -> datetime | None:
     recorded with the connector still UPDATING, and its clean minutes while the old instances alone carried
     the traffic verified the change. So such a change is judged from the first sweep that read it READY
     with the change (`took_at`, at or after the true end, which no read gives: the operation's end time is
-    not kept); one whose write read it back READY, from its settle time."""
+    not kept); one whose write read it back READY, from its settle time. Never before `after_write`."""
+    start = after_write(record)
     if record.action != "scale_connector":
-        return record.settle_at
+        return start
     if record.took_at is not None:
-        return max(record.settle_at, record.took_at)
+        return max(start, record.took_at)
     state = ((record.after or {}).get("connector") or {}).get("state")
-    return record.settle_at if state == "READY" else None
+    return start if state == "READY" else None
+
+
+def after_write(record: ActionRecord) -> datetime:
+    """The settle time, but never before the first whole minute surely after the write, in real time.
+    `applied_at` and `settle_at` are the writing instance's clock, which may be up to CLOCK_SKEW_ALLOWANCE
+    behind real time: with `settle_seconds` at its floor (60) and that clock 2 minutes slow, the window
+    began a minute before the write, and minutes of the failure before the action could read as after it
+    (a wrong `verified`, or a wrong undo). A point of Cloud Run's request metrics, as read aligned to a 60 s
+    period (collection `_Scope` asks alignment_seconds=60; "The value must be at least 60 seconds",
+    Aggregation.alignment_period, google/monitoring/v3/common.proto), stands for the minute ending at its end time, and the window holds every point ending
+    after its start (Facts.ends_in), so the start is a whole sample period past the latest real time the
+    write can have had: applied_at + CLOCK_SKEW_ALLOWANCE + SAMPLE_PERIOD. The writer's own server-side
+    time (Service.update_time in google/cloud/run/v2/service.proto; a v1 Connector has no such field, its
+    OperationMetadata.end_time in google/cloud/vpcaccess/v1/vpc_access.proto is not kept either) is not kept in the record: the Run adapter drops
+    OUTPUT_ONLY fields (shared/gcp/run.py), so the bound is by the allowance, which holds however the
+    writer's clock errs within it."""
+    return max(record.settle_at, record.applied_at + CLOCK_SKEW_ALLOWANCE + SAMPLE_PERIOD)
 
 
 def took_now(record: ActionRecord, bundle: EvidenceBundle) -> bool:
