@@ -83,8 +83,6 @@ from shared.remediation.actions.restore_traffic import serving_shares
 from shared.remediation.callers import callers_not_shown
 from shared.remediation.records import ActionRecord, ActionState, PinRecord
 
-# The period of one point of the request metrics as the sweep reads them (one minute: after_write).
-SAMPLE_PERIOD = timedelta(seconds=60)
 # Minutes of requests since the action settled that `failing` needs at least (as `healthy` does).
 _MIN_MINUTES = 2
 # A share of 5xx and 429 since the action at or under this part of the share just before it is better
@@ -1084,20 +1082,22 @@ def judged_from(record: ActionRecord) -> datetime | None:
 
 
 def after_write(record: ActionRecord) -> datetime:
-    """The settle time, but never before the first whole minute surely after the write, in real time.
-    `applied_at` and `settle_at` are the writing instance's clock, which may be up to CLOCK_SKEW_ALLOWANCE
-    behind real time: with `settle_seconds` at its floor (60) and that clock 2 minutes slow, the window
-    began a minute before the write, and minutes of the failure before the action could read as after it
-    (a wrong `verified`, or a wrong undo). A point of Cloud Run's request metrics, as read aligned to a 60 s
-    period (collection `_Scope` asks alignment_seconds=60; "The value must be at least 60 seconds",
-    Aggregation.alignment_period, google/monitoring/v3/common.proto), stands for the minute ending at its end time, and the window holds every point ending
-    after its start (Facts.ends_in), so the start is a whole sample period past the latest real time the
-    write can have had: applied_at + CLOCK_SKEW_ALLOWANCE + SAMPLE_PERIOD. The writer's own server-side
-    time (Service.update_time in google/cloud/run/v2/service.proto; a v1 Connector has no such field, its
-    OperationMetadata.end_time in google/cloud/vpcaccess/v1/vpc_access.proto is not kept either) is not kept in the record: the Run adapter drops
-    OUTPUT_ONLY fields (shared/gcp/run.py), so the bound is by the allowance, which holds however the
-    writer's clock errs within it."""
-    return max(record.settle_at, record.applied_at + CLOCK_SKEW_ALLOWANCE + SAMPLE_PERIOD)
+    """The settle time, but never before the write in real time. `applied_at` and `settle_at` are the
+    writing instance's clock, which may be behind real time by up to CLOCK_SKEW_ALLOWANCE: with
+    `settle_seconds` at its floor (60) and that clock 2 minutes slow, the window began a minute before the
+    write, and minutes of the failure before the action could read as after it (a wrong `verified`, or a
+    wrong undo). So the start is at least applied_at + CLOCK_SKEW_ALLOWANCE, which is the write or later
+    in real time for any skew within the allowance. A point of Cloud Run's request metrics, as read at a
+    60 s alignment (collection `_Scope` asks alignment_seconds=60; "The value must be at least 60 seconds",
+    Aggregation.alignment_period, google/monitoring/v3/common.proto), stands for the minute ending at its
+    end time, and the window holds every point ending after its start (Facts.ends_in): so its first point
+    began after the write for a writer up to CLOCK_SKEW_ALLOWANCE less that minute (4 min) slow, twice the
+    ±2 min the drills run (docs/behaviour.md, clock skew). The default settle time (300 s) is the floor
+    already, so defaults judge as before. The write's server-side time (Service.update_time in
+    google/cloud/run/v2/service.proto; a v1 Connector has no such field, and its operation's
+    OperationMetadata.end_time in google/cloud/vpcaccess/v1/vpc_access.proto is not kept) would need no
+    allowance, but the record does not keep it: the Run adapter drops OUTPUT_ONLY fields (shared/gcp/run.py)."""
+    return max(record.settle_at, record.applied_at + CLOCK_SKEW_ALLOWANCE)
 
 
 def took_now(record: ActionRecord, bundle: EvidenceBundle) -> bool:
