@@ -68,6 +68,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
+from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, MetricResult, Service, TrafficTarget,
                                        micros, short_name, split_text)
@@ -992,9 +993,9 @@ def _unclear_data(facts: Facts, record: ActionRecord) -> str:
     if facts.data_until is None:
         return ("no request_count data: metrics may be late (Cloud Run's are visible up to ~3 minutes after "
                 "sampling), or the service had no requests (Cloud Run writes no point for a minute without any)")
-    if facts.data_until <= record.settle_at:
+    if facts.data_until <= after_write(record):
         return (f"the newest request_count point ({hms(facts.data_until)}) is from before the action settled "
-                f"({hms(record.settle_at)}): metrics are late, or the service has had no requests since")
+                f"({hms(after_write(record))}): metrics are late, or the service has had no requests since")
     delay = facts.data_delay.total_seconds() if facts.data_delay else 0.0
     if delay > facts.s.max_data_delay_seconds:
         return (f"the newest request_count point is {delay:.0f} s old (more than {facts.s.max_data_delay_seconds} s): "
@@ -1070,13 +1071,33 @@ def judged_from(record: ActionRecord) -> datetime | None:
     recorded with the connector still UPDATING, and its clean minutes while the old instances alone carried
     the traffic verified the change. So such a change is judged from the first sweep that read it READY
     with the change (`took_at`, at or after the true end, which no read gives: the operation's end time is
-    not kept); one whose write read it back READY, from its settle time."""
+    not kept); one whose write read it back READY, from its settle time. Never before `after_write`."""
+    start = after_write(record)
     if record.action != "scale_connector":
-        return record.settle_at
+        return start
     if record.took_at is not None:
-        return max(record.settle_at, record.took_at)
+        return max(start, record.took_at)
     state = ((record.after or {}).get("connector") or {}).get("state")
-    return record.settle_at if state == "READY" else None
+    return start if state == "READY" else None
+
+
+def after_write(record: ActionRecord) -> datetime:
+    """The settle time, but never before the write in real time. `applied_at` and `settle_at` are the
+    writing instance's clock, which may be behind real time by up to CLOCK_SKEW_ALLOWANCE: with
+    `settle_seconds` at its floor (60) and that clock 2 minutes slow, the window began a minute before the
+    write, and minutes of the failure before the action could read as after it (a wrong `verified`, or a
+    wrong undo). So the start is at least applied_at + CLOCK_SKEW_ALLOWANCE, which is the write or later
+    in real time for any skew within the allowance. A point of Cloud Run's request metrics, as read at a
+    60 s alignment (collection `_Scope` asks alignment_seconds=60; "The value must be at least 60 seconds",
+    Aggregation.alignment_period, google/monitoring/v3/common.proto), stands for the minute ending at its
+    end time, and the window holds every point ending after its start (Facts.ends_in): so its first point
+    began after the write for a writer up to CLOCK_SKEW_ALLOWANCE less that minute (4 min) slow, twice the
+    ±2 min the drills run (docs/behaviour.md, clock skew). The default settle time (300 s) is the floor
+    already, so defaults judge as before. The write's server-side time (Service.update_time in
+    google/cloud/run/v2/service.proto; a v1 Connector has no such field, and its operation's
+    OperationMetadata.end_time in google/cloud/vpcaccess/v1/vpc_access.proto is not kept) would need no
+    allowance, but the record does not keep it: the Run adapter drops OUTPUT_ONLY fields (shared/gcp/run.py)."""
+    return max(record.settle_at, record.applied_at + CLOCK_SKEW_ALLOWANCE)
 
 
 def took_now(record: ActionRecord, bundle: EvidenceBundle) -> bool:

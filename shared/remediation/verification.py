@@ -501,7 +501,7 @@ class Sweep:
                    recovery: str = "") -> judging.Health:
         try:
             # From when the change took (judging.judged_from), or, not known yet, the settle time.
-            since = judging.judged_from(record) or record.settle_at
+            since = judging.judged_from(record) or judging.after_write(record)
             bundle = collect(service, since, readers, self.config.diagnosis, self.now)
         except PermanentError as exc:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
@@ -514,7 +514,7 @@ class Sweep:
             self._note_took(record)
         if readers.logging is not None:
             # Who sent the requests judged: request_count does not say (shared/remediation/callers.py).
-            lines, gap = request_lines(readers.logging, bundle, record.settle_at, self.config.diagnosis)
+            lines, gap = request_lines(readers.logging, bundle, judging.after_write(record), self.config.diagnosis)
             bundle = bundle.model_copy(update={"request_lines": lines, "gaps": bundle.gaps + ((gap,) if gap else ()),
                                                "api_calls": bundle.api_calls + 1})
         return judging.judge(record, bundle, self.config.diagnosis, closed, self.config.verification.min_traffic_ratio,
