@@ -5,6 +5,7 @@ ratios, percent of minutes) is written once and tested once.
 """
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
@@ -684,6 +685,22 @@ class Facts:
     @cached_property
     def logs(self) -> "LogIndex":
         return LogIndex(self.b.logs.entries if self.b.logs else ())
+
+    @cached_property
+    def logs_unread(self) -> str:
+        """Why the service's log read holds nothing, or "" when it was read: a permanent fault
+        (PERMISSION_DENIED, RESOURCE_EXHAUSTED) or UNAVAILABLE after the retries becomes a gap in the
+        bundle and leaves `logs` None (collection.py). Then no line seen is no line known: every
+        check that reads the logs to hold a finding back (a refusal, a failed lookup, another
+        service's 5xx) could not run, and a finding that acts must not rest on it."""
+        if self.b.logs is not None:
+            return ""
+        # The last attempt's gap: without the alert's filter when Logging refused that first.
+        gap = ([g for g in self.b.gaps if g.startswith("logging: application and system log")] or [""])[-1]
+        # The status text only, not its details (an ErrorInfo printed after it, " [reason: ...").
+        gap = re.split(r"\s\[|\n", gap)[0].strip()[:200]
+        return f"the service's log read failed{f' ({gap})' if gap else ''}" if gap else \
+            "the service's logs were not read"
 
     def logged_enough(self, count: int, needed: int | None = None) -> bool:
         """Whether `count` entries of a signal in the log read say it was logged at least

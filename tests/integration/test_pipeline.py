@@ -269,6 +269,10 @@ def test_a_denied_log_read_is_a_gap_not_a_failure(world):
     assert outcome.diagnosis.signature == "connector_saturation"   # the metrics still tell
     first = outcome.diagnosis.evidence[0]
     assert "not read" in first.observed and "logging" in first.observed
+    # But the checks that read the logs to hold the connector back never ran: stated, not scaled.
+    assert "log read failed" in outcome.diagnosis.summary and "not ruled out" in outcome.diagnosis.summary
+    assert outcome.status.value == "escalated" and "below act_min_confidence" in outcome.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 0
 
 
 def test_a_denied_log_read_never_rolls_back_onto_a_revision_whose_starts_were_not_read(world):

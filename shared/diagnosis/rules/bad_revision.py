@@ -9,7 +9,7 @@ from datetime import timedelta
 from shared.diagnosis.facts import Facts, LogIndex, Requests, Window, hms, path_changed
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.log_signals import LogSignal, Refusal, pattern_of, per_text, refusals_of
-from shared.diagnosis.rules.base import Citation, duration, pct
+from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, duration, pct, unread_rule_outs
 from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES,
                                                   cite_hosts_brought, cite_instance_brought, settings_changed)
@@ -68,7 +68,11 @@ def evaluate(facts: Facts) -> Finding:
         return c.doubt(unreached, DIALS_FAIL)
     counts = facts.requests(facts.since_deploy(suspect), suspect.short_name)
     confidence = 0.9 if counts.total >= 3 * s.min_requests else 0.75
-    changed = _what_the_deploy_changed(facts, c, suspect, good)
+    unread = unread_rule_outs(facts, c, _LOG_RULE_OUTS)
+    if unread:
+        # Cloud Run's refusals, another service's 5xx, a failed lookup were never read, not ruled out.
+        confidence = min(confidence, UNREAD_LOGS_CONFIDENCE)
+    changed = _what_the_deploy_changed(facts, c, suspect, good) + unread
     if good is None:
         # Still a bad revision: what is missing is somewhere to send its traffic. Say why, and escalate.
         return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx), "
@@ -82,6 +86,11 @@ def evaluate(facts: Facts) -> Finding:
                  subject=suspect.short_name, suspect_revision=suspect.short_name,
                  known_good_revision=good.short_name, steps_back=steps,
                  recommendation=f"send 100% of traffic back to {good.short_name}")
+
+
+# The checks above that read the service's logs to hold the finding back: blind when that read failed.
+_LOG_RULE_OUTS = ("Cloud Run's own refusals for want of an instance", "another Cloud Run service's 5xx passed on",
+                  "names not resolved on the same path")
 
 
 def _what_the_deploy_changed(facts: Facts, c: Citation, suspect: Revision, good: Revision | None) -> str:
@@ -748,11 +757,7 @@ def _log_read_failed(facts: Facts) -> str:
     (UNCONFIRMED that Cloud Run never flips it for failed autoscaling starts: under either reading a
     Ready revision is not shown to start now); instance_count counts instances, not starts that
     succeeded. A person who can read the logs decides."""
-    # The last attempt's gap: without the alert's filter when Logging refused that first.
-    gap = ([g for g in facts.b.gaps if g.startswith("logging: application and system log")] or [""])[-1]
-    # The status text only, not its details (an ErrorInfo printed after it, " [reason: ...").
-    gap = re.split(r"\s\[|\n", gap)[0].strip()[:200]
-    return f"the service's log read failed, so none of its startup lines were read{f' ({gap})' if gap else ''}"
+    return f"{facts.logs_unread}, so none of its startup lines were read"
 
 
 def _failed_share(facts: Facts, candidate: Revision, counts: Requests, window: Window) -> tuple[float, str]:

@@ -1,8 +1,17 @@
 """The small kit every rule uses to cite what it checked."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from shared.diagnosis.evidence import EvidenceItem, EvidenceRole, cited
 from shared.diagnosis.signatures import Finding, Signature
+
+if TYPE_CHECKING:
+    from shared.diagnosis.facts import Facts
+
+# A finding whose log-based rule-out checks never ran (the service's log read failed: Facts.logs_unread)
+# scores this, below act_min_confidence's default 0.8 as Cloud SQL's unknown state does: escalated.
+UNREAD_LOGS_CONFIDENCE = 0.6
 
 
 class Citation:
@@ -46,3 +55,14 @@ def duration(seconds: float) -> str:
     if seconds >= 60:
         return f"{sign}{seconds // 60}m{seconds % 60:02d}s"
     return f"{sign}{seconds}s"
+
+
+def unread_rule_outs(facts: "Facts", c: Citation, checks: tuple[str, ...]) -> str:
+    """When the service's log read failed (Facts.logs_unread), the rule's `checks` that read it to
+    hold the finding back, cited as not run, as a clause for the summary; "" when the logs were read."""
+    why = facts.logs_unread
+    if not why:
+        return ""
+    c.cite("log", "logging.entries.list: the service's application and system log", why,
+           "read: " + "; ".join(checks) + " ruled out", False, role="context")
+    return f"; but {why}, so these were not ruled out: {'; '.join(checks)} (confidence at most {UNREAD_LOGS_CONFIDENCE})"

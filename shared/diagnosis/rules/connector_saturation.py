@@ -10,7 +10,7 @@ from shared.diagnosis.evidence import LogRecord, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, Window, egress_of, hms, path_changed, query_of
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, dial_failure, host_address, pattern_of,
                                          per_text, upstream_hosts)
-from shared.diagnosis.rules.base import Citation, pct
+from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, pct, unread_rule_outs
 from shared.diagnosis.rules.connector_signs import (clean_before, dials_around_connector, either, hang_minutes,
                                                     stress, usual_hang)
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
@@ -108,10 +108,21 @@ def evaluate(facts: Facts) -> Finding:
         return c.doubt(busy, SLOW_DATABASE)
     # Saturation with the database confirmed up is clear; with its state unknown, a person decides.
     confidence = 0.7 + 0.1 * min(len(stressed), 2) if sql else 0.6
+    unread = unread_rule_outs(facts, c, _LOG_RULE_OUTS)
+    if unread:
+        # The database's own answers, another service's, a named host, a failed lookup were never
+        # read, not ruled out: scaling would rest on checks that did not run. A person decides.
+        confidence = min(confidence, UNREAD_LOGS_CONFIDENCE)
     return c.yes(confidence, f"connector {connector.short_name} ({connector.machine_type}, "
                              f"{connector.min_instances}-{connector.max_instances} instances) is saturated: "
-                             + ", ".join(stressed), subject=connector.name,
+                             + ", ".join(stressed) + unread, subject=connector.name,
                  recommendation=_recommendation(connector, stressed))
+
+
+# The checks above that read the service's logs to hold the finding back: blind when that read failed.
+_LOG_RULE_OUTS = ("instances ended over their memory limit", "the database's own answers (refusals, cancelled "
+                  "statements)", "another service's 5xx passed on", "errors of reaching the database around the "
+                  "connector", "waits on a named host or a Google API", "names not resolved")
 
 
 # Connector states in which its path is broken (vpcaccess.v1 Connector.state; ERROR is "manual
