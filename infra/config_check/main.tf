@@ -109,6 +109,11 @@ locals {
   # with an interval as long as the period or longer, a failing rollback may be escalated instead of
   # undone, on every action whose deadline falls late in an interval.
   verification_period = local.found.deadline_seconds - local.found.settle_seconds
+  # The shortest deadline under which an action can reach a verdict at all (shared/config.py,
+  # least_deadline_seconds, which the loader also enforces): its minutes are judged from the later of
+  # its settle time and the write plus the 300 s clock-skew allowance (judging.after_write), a verdict
+  # needs 2 whole minutes there, and request_count is visible up to 180 s after each minute.
+  least_deadline = max(local.found.settle_seconds, 300) + 2 * 60 + 180
 
   # The projects the config names Google Cloud resources in: each managed service's
   # (projects/P/locations/L/services/S), each bounded connector's (projects/P/.../connectors/C) and
@@ -181,6 +186,10 @@ output "checked" {
   precondition {
     condition     = !local.readable || length(local.connectors_without_max) == 0
     error_message = "${var.config_path}: bounds.connectors names ${join(", ", local.connectors_without_max)}, which connector_max_instances does not list: its \"at its max instances\" alert needs the connector's own max instances (gcloud compute networks vpc-access connectors describe CONNECTOR --region=REGION --format='value(maxInstances)'; docs/deploy.md, 'Connector alerts')."
+  }
+  precondition {
+    condition     = !local.readable || local.found.deadline_seconds >= local.least_deadline
+    error_message = "${var.config_path}: verification.deadline_seconds (${local.found.deadline_seconds}) leaves no time for a verdict after settle_seconds (${local.found.settle_seconds}): every action would end unclear and be escalated. Write deadline_seconds: ${local.least_deadline} or more (docs/configuration.md)."
   }
   precondition {
     condition     = !local.readable || var.sweep_interval_seconds < local.verification_period
