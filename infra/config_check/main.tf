@@ -139,6 +139,17 @@ locals {
   # at its ceiling.
   bounded_connectors     = try([for c in local.config.bounds.connectors : tostring(c.name)], [])
   connectors_without_max = [for c in local.bounded_connectors : c if !contains(keys(var.connector_max_instances), c)]
+  # A connector already above its policy's ceiling can never be scaled by automation: planning reads
+  # it as past the ceiling and escalates every saturation (shared/remediation/planning.py), the
+  # config's "never above" already broken by the connector itself. A ceiling at the connector's max is
+  # fine (automation scaled it there, or may still change its machine type). The default ceiling is
+  # shared/config.py's ConnectorPolicy.max_instances_ceiling (10).
+  connectors_above_ceiling = try([
+    for c in local.config.bounds.connectors :
+    "${c.name} (max instances ${var.connector_max_instances[c.name]}, ceiling ${try(tonumber(c.max_instances_ceiling), 10)})"
+    if contains(keys(var.connector_max_instances), tostring(c.name))
+    && try(var.connector_max_instances[c.name] > try(tonumber(c.max_instances_ceiling), 10), false)
+  ], [])
 }
 
 output "diagnosis" {
@@ -186,6 +197,10 @@ output "checked" {
   precondition {
     condition     = !local.readable || length(local.connectors_without_max) == 0
     error_message = "${var.config_path}: bounds.connectors names ${join(", ", local.connectors_without_max)}, which connector_max_instances does not list: its \"at its max instances\" alert needs the connector's own max instances (gcloud compute networks vpc-access connectors describe CONNECTOR --region=REGION --format='value(maxInstances)'; docs/deploy.md, 'Connector alerts')."
+  }
+  precondition {
+    condition     = !local.readable || length(local.connectors_above_ceiling) == 0
+    error_message = "${var.config_path}: bounds.connectors' max_instances_ceiling is below the connector's own max instances (connector_max_instances) for ${join(", ", local.connectors_above_ceiling)}: automation could never scale it, and every saturation would be escalated. Raise max_instances_ceiling to at least the connector's max instances, or correct connector_max_instances."
   }
   precondition {
     condition     = !local.readable || local.found.deadline_seconds >= local.least_deadline

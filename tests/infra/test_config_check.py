@@ -175,6 +175,19 @@ def test_the_plans_least_deadline_is_the_loaders(planner, settle) -> None:
     assert below.returncode != 0 and f"Write deadline_seconds: {least} or more" in _error(below), _error(below)
 
 
+def test_a_connector_already_above_its_policys_ceiling_stops_the_plan(planner) -> None:
+    """A policy ceiling of 6 on a connector whose own max instances is 8: planning could never scale it
+    (shared/remediation/planning.py), and every saturation would be escalated."""
+    text = WITH_CONNECTOR
+    assert "max_instances_ceiling: 6" in text, text
+    result = planner(text, connector_max_instances={BOUNDED: 8})
+    assert result.returncode != 0, "a connector above its ceiling planned"
+    assert f"for {BOUNDED} (max instances 8, ceiling 6)" in _error(result), _error(result)
+    assert planner(text, connector_max_instances={BOUNDED: 6}).returncode == 0     # at the ceiling: fine
+    default_ceiling = text.replace(", max_instances_ceiling: 6", "")
+    assert planner(default_ceiling, connector_max_instances={BOUNDED: 10}).returncode == 0   # default ceiling 10
+
+
 def test_the_sweep_check_is_the_judges_rule() -> None:
     """What the precondition protects: judging.next_step undoes a failing rollback only while the
     sweep is at most one period (deadline - settle) past the deadline."""
