@@ -373,6 +373,20 @@ class DiagnosisSettings(_Section):
                 raise ValueError(problem)
         return v
 
+    @field_validator("max_data_delay_seconds")
+    @classmethod
+    def _room_for_on_time_data(cls, v: int) -> int:
+        # A point is read once visible, up to METRIC_VISIBLE_SECONDS after its minute ends, and the next
+        # minute is not over yet: with metrics on time, the newest point can be that plus a minute old.
+        least = METRIC_VISIBLE_SECONDS + 60
+        if v < least:
+            raise ValueError(
+                f"{v} s would call Cloud Run's request data late while it is on time: request_count is visible "
+                f"up to {METRIC_VISIBLE_SECONDS} s after each minute ends, so the newest point can be "
+                f"{least - 1} s old at a read; diagnoses and verdicts would be refused as having no fresh data. "
+                f"Write max_data_delay_seconds: {least} or more (the default, 420, leaves margin)")
+        return v
+
     @model_validator(mode="after")
     def _ratios_ordered(self) -> "DiagnosisSettings":
         if self.healthy_error_ratio >= self.bad_error_ratio:

@@ -77,3 +77,18 @@ def test_the_least_deadline_is_where_the_judges_minutes_can_be_whole(settle) -> 
         "deadline_at": applied + timedelta(seconds=least)})
     needed = timedelta(minutes=judging._MIN_MINUTES) + facts.INGEST_LAG
     assert record.deadline_at - judging.after_write(record) == needed
+
+
+@pytest.mark.parametrize("delay, refused", [(60, True), (180, True), (239, True), (240, False), (420, False)])
+def test_a_data_delay_bar_below_the_metrics_own_delay_is_refused(delay, refused) -> None:
+    """max_data_delay_seconds under the documented ingest delay plus a minute calls on-time data late."""
+    data = {"project": "p", "outcomes_topic": "projects/p/topics/outcomes",
+            "diagnosis": {"max_data_delay_seconds": delay}}
+    if not refused:
+        assert parse_config(data).diagnosis.max_data_delay_seconds == delay
+        return
+    with pytest.raises(ConfigError) as err:
+        parse_config(data)
+    message = str(err.value)
+    assert ": diagnosis.max_data_delay_seconds:" in message and f"{delay} s" in message, message
+    assert "max_data_delay_seconds: 240 or more" in message, message
