@@ -274,7 +274,7 @@ class VerificationSettings(_Section):
                 f"after its write at the earliest (settle_seconds, or the {_SKEW_SECONDS} s clock-skew allowance "
                 f"if longer), and needs {VERDICT_MINUTES} whole minutes of requests there, visible up to "
                 f"{METRIC_VISIBLE_SECONDS} s after each minute: every action would end unclear and be escalated. "
-                f"write deadline_seconds: {least} or more" + _shorter_settle(self.settle_seconds, self.deadline_seconds))
+                f"Write deadline_seconds: {least} or more" + _shorter_settle(self.settle_seconds, self.deadline_seconds))
         return self
 
 
