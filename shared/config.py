@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.gcp.identifiers import is_connection_name
 
 CONFIG_ENV = "RUNWARDEN_CONFIG"
@@ -265,7 +266,49 @@ class VerificationSettings(_Section):
     def _deadline_after_settle(self) -> "VerificationSettings":
         if self.deadline_seconds <= self.settle_seconds:
             raise ValueError("deadline_seconds must be longer than settle_seconds")
+        least = least_deadline_seconds(self.settle_seconds)
+        if self.deadline_seconds < least:
+            raise ValueError(
+                f"deadline_seconds ({self.deadline_seconds}) leaves no time for a verdict after settle_seconds "
+                f"({self.settle_seconds}): an action is judged on minutes from {judged_after_seconds(self.settle_seconds)} s "
+                f"after its write at the earliest (settle_seconds, or the {_SKEW_SECONDS} s clock-skew allowance "
+                f"if longer), and needs {VERDICT_MINUTES} whole minutes of requests there, visible up to "
+                f"{METRIC_VISIBLE_SECONDS} s after each minute: every action would end unclear and be escalated. "
+                f"Write deadline_seconds: {least} or more" + _shorter_settle(self.settle_seconds, self.deadline_seconds))
         return self
+
+
+# What the judge needs before any verdict, for `least_deadline_seconds`. Held equal to the judge's own
+# constants by tests/unit/test_config_verification.py (this module cannot import them: they import it).
+# - The minutes judging an action start no earlier than the write plus the clock-skew allowance
+#   (shared/remediation/judging.after_write), or its settle time if later.
+# - A verdict, healthy or failing, needs at least 2 whole minutes of requests there (judging._MIN_MINUTES).
+# - Cloud Run's request_count is "Sampled every 60 seconds. After sampling, data is not visible for up
+#   to 180 seconds" (Cloud Monitoring, "Google Cloud metrics", run.googleapis.com/request_count;
+#   gcp-facts.md §4): a minute is read as whole only that long after its end (facts.INGEST_LAG).
+_SKEW_SECONDS = int(CLOCK_SKEW_ALLOWANCE.total_seconds())
+VERDICT_MINUTES = 2
+METRIC_VISIBLE_SECONDS = 180
+
+
+def _shorter_settle(settle_seconds: int, deadline_seconds: int) -> str:
+    """The other way out, where a shorter settle time alone would leave room for a verdict."""
+    room = deadline_seconds - VERDICT_MINUTES * 60 - METRIC_VISIBLE_SECONDS
+    return f", or settle_seconds: {room} or less" if _SKEW_SECONDS <= room < settle_seconds else ""
+
+
+def judged_after_seconds(settle_seconds: int) -> int:
+    """Seconds after the write from which its minutes are judged, at the earliest (judging.after_write)."""
+    return max(settle_seconds, _SKEW_SECONDS)
+
+
+def least_deadline_seconds(settle_seconds: int) -> int:
+    """The shortest deadline under which an action can be verified or found failing at all: the judged
+    minutes' start, the minutes a verdict needs (each point stands for the minute ending at its end time,
+    and the window holds every point ending after its start, so the second whole minute ends within
+    VERDICT_MINUTES minutes of the start), and their ingest delay. A shorter one makes every action
+    `unclear` at its deadline (judging.next_step escalates it), whatever the service does."""
+    return judged_after_seconds(settle_seconds) + VERDICT_MINUTES * 60 + METRIC_VISIBLE_SECONDS
 
 
 class DiagnosisSettings(_Section):
@@ -328,6 +371,20 @@ class DiagnosisSettings(_Section):
                 problem = f"{principal!r}: write it in lowercase, as audit logs carry a service account's email"
             if problem:
                 raise ValueError(problem)
+        return v
+
+    @field_validator("max_data_delay_seconds")
+    @classmethod
+    def _room_for_on_time_data(cls, v: int) -> int:
+        # A point is read once visible, up to METRIC_VISIBLE_SECONDS after its minute ends, and the next
+        # minute is not over yet: with metrics on time, the newest point can be that plus a minute old.
+        least = METRIC_VISIBLE_SECONDS + 60
+        if v < least:
+            raise ValueError(
+                f"{v} s would call Cloud Run's request data late while it is on time: request_count is visible "
+                f"up to {METRIC_VISIBLE_SECONDS} s after each minute ends, so the newest point can be "
+                f"{least - 1} s old at a read; diagnoses and verdicts would be refused as having no fresh data. "
+                f"Write max_data_delay_seconds: {least} or more (the default, 420, leaves margin)")
         return v
 
     @model_validator(mode="after")

@@ -109,6 +109,11 @@ locals {
   # with an interval as long as the period or longer, a failing rollback may be escalated instead of
   # undone, on every action whose deadline falls late in an interval.
   verification_period = local.found.deadline_seconds - local.found.settle_seconds
+  # The shortest deadline under which an action can reach a verdict at all (shared/config.py,
+  # least_deadline_seconds, which the loader also enforces): its minutes are judged from the later of
+  # its settle time and the write plus the 300 s clock-skew allowance (judging.after_write), a verdict
+  # needs 2 whole minutes there, and request_count is visible up to 180 s after each minute.
+  least_deadline = max(local.found.settle_seconds, 300) + 2 * 60 + 180
 
   # The projects the config names Google Cloud resources in: each managed service's
   # (projects/P/locations/L/services/S), each bounded connector's (projects/P/.../connectors/C) and
@@ -134,6 +139,17 @@ locals {
   # at its ceiling.
   bounded_connectors     = try([for c in local.config.bounds.connectors : tostring(c.name)], [])
   connectors_without_max = [for c in local.bounded_connectors : c if !contains(keys(var.connector_max_instances), c)]
+  # A connector already above its policy's ceiling can never be scaled by automation: planning reads
+  # it as past the ceiling and escalates every saturation (shared/remediation/planning.py), the
+  # config's "never above" already broken by the connector itself. A ceiling at the connector's max is
+  # fine (automation scaled it there, or may still change its machine type). The default ceiling is
+  # shared/config.py's ConnectorPolicy.max_instances_ceiling (10).
+  connectors_above_ceiling = try([
+    for c in local.config.bounds.connectors :
+    "${c.name} (max instances ${var.connector_max_instances[c.name]}, ceiling ${try(tonumber(c.max_instances_ceiling), 10)})"
+    if contains(keys(var.connector_max_instances), tostring(c.name))
+    && try(var.connector_max_instances[c.name] > try(tonumber(c.max_instances_ceiling), 10), false)
+  ], [])
 }
 
 output "diagnosis" {
@@ -181,6 +197,14 @@ output "checked" {
   precondition {
     condition     = !local.readable || length(local.connectors_without_max) == 0
     error_message = "${var.config_path}: bounds.connectors names ${join(", ", local.connectors_without_max)}, which connector_max_instances does not list: its \"at its max instances\" alert needs the connector's own max instances (gcloud compute networks vpc-access connectors describe CONNECTOR --region=REGION --format='value(maxInstances)'; docs/deploy.md, 'Connector alerts')."
+  }
+  precondition {
+    condition     = !local.readable || length(local.connectors_above_ceiling) == 0
+    error_message = "${var.config_path}: bounds.connectors' max_instances_ceiling is below the connector's own max instances (connector_max_instances) for ${join(", ", local.connectors_above_ceiling)}: automation could never scale it, and every saturation would be escalated. Raise max_instances_ceiling to at least the connector's max instances, or correct connector_max_instances."
+  }
+  precondition {
+    condition     = !local.readable || local.found.deadline_seconds >= local.least_deadline
+    error_message = "${var.config_path}: verification.deadline_seconds (${local.found.deadline_seconds}) leaves no time for a verdict after settle_seconds (${local.found.settle_seconds}): every action would end unclear and be escalated. Write deadline_seconds: ${local.least_deadline} or more (docs/configuration.md)."
   }
   precondition {
     condition     = !local.readable || var.sweep_interval_seconds < local.verification_period

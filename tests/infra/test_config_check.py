@@ -122,6 +122,10 @@ MISMATCHES = [
     ("a verification period no longer than the sweep interval",
      GOOD + "verification:\n  settle_seconds: 300\n  deadline_seconds: 600\n",
      "verification.deadline_seconds - settle_seconds is 300 s but the sweep runs every 300 s"),
+    # the loader refuses it too (shared/config.py, least_deadline_seconds(60) == 600): caught at plan
+    ("a deadline no verdict can reach", GOOD + "verification:\n  settle_seconds: 60\n  deadline_seconds: 480\n",
+     "verification.deadline_seconds (480) leaves no time for a verdict after settle_seconds (60): every action "
+     "would end unclear and be escalated. Write deadline_seconds: 600 or more"),
     ("a service in a project the functions have no role in",
      GOOD.replace("  - name: projects/my-project/", "  - name: projects/other-team/"),
      "names services, connectors or Cloud SQL instances in other-team"),
@@ -155,6 +159,33 @@ def test_a_sweep_interval_shorter_than_the_configs_period_plans(planner) -> None
     longer = GOOD + "verification:\n  settle_seconds: 300\n  deadline_seconds: 2101\n"
     result = planner(longer, sweep_interval_seconds=30 * 60)
     assert result.returncode == 0, _error(result)
+
+
+@pytest.mark.parametrize("settle", [60, 900])
+def test_the_plans_least_deadline_is_the_loaders(planner, settle) -> None:
+    """The plan refuses a deadline below shared.config.least_deadline_seconds and takes one at it, as
+    the loader does (a sweep every minute, so the sweep-interval check stands aside)."""
+    from shared.config import least_deadline_seconds
+
+    least = least_deadline_seconds(settle)
+    at_least = GOOD + f"verification:\n  settle_seconds: {settle}\n  deadline_seconds: {least}\n"
+    assert planner(at_least, sweep_interval_seconds=60).returncode == 0
+    below = planner(at_least.replace(f"deadline_seconds: {least}", f"deadline_seconds: {least - 1}"),
+                    sweep_interval_seconds=60)
+    assert below.returncode != 0 and f"Write deadline_seconds: {least} or more" in _error(below), _error(below)
+
+
+def test_a_connector_already_above_its_policys_ceiling_stops_the_plan(planner) -> None:
+    """A policy ceiling of 6 on a connector whose own max instances is 8: planning could never scale it
+    (shared/remediation/planning.py), and every saturation would be escalated."""
+    text = WITH_CONNECTOR
+    assert "max_instances_ceiling: 6" in text, text
+    result = planner(text, connector_max_instances={BOUNDED: 8})
+    assert result.returncode != 0, "a connector above its ceiling planned"
+    assert f"for {BOUNDED} (max instances 8, ceiling 6)" in _error(result), _error(result)
+    assert planner(text, connector_max_instances={BOUNDED: 6}).returncode == 0     # at the ceiling: fine
+    default_ceiling = text.replace(", max_instances_ceiling: 6", "")
+    assert planner(default_ceiling, connector_max_instances={BOUNDED: 10}).returncode == 0   # default ceiling 10
 
 
 def test_the_sweep_check_is_the_judges_rule() -> None:
