@@ -228,6 +228,9 @@ class Facts:
         # The database's refusals in the logs by what it said (rules/refusals.py), once known: both
         # database_unreachable and connector_saturation ask for them.
         self.db_refusals: dict[str, list[LogRecord]] | None = None
+        # How many errors of reaching the database the logs hold (connector_saturation._unreached), once
+        # known: six of its checks ask, each over every connection error.
+        self.db_unreached: int | None = None
 
     def points(self, result: MetricResult | None) -> tuple[Points, ...]:
         """The source's series, each indexed once per evidence (in the source's order)."""

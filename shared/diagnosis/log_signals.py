@@ -1609,11 +1609,6 @@ def _leftmost_at(pattern: re.Pattern[str], text: str, hits: Iterable[tuple[int, 
     return best
 
 
-@lru_cache(maxsize=None)
-def _words_search(words: tuple[str, ...]) -> ahocorasick_rs.AhoCorasick:
-    return ahocorasick_rs.AhoCorasick(list(words), matchkind=ahocorasick_rs.MatchKind.Standard)
-
-
 def dials_and_answers(distinct: Iterable[str]) -> tuple[dict[str, str | None], dict[str, str]]:
     """`dial_failure` and `downstream_answer` of each of the `distinct` texts, each pattern tried only
     where one of its alternatives' anchors is (`_WORDS`, found in one search over the ASCII texts
@@ -1627,7 +1622,9 @@ def dials_and_answers(distinct: Iterable[str]) -> tuple[dict[str, str | None], d
         lowered = _SEPARATOR.join(plain).lower()
         starts = list(accumulate(map(operator.add, map(len, plain), repeat(len(_SEPARATOR))), initial=0))
         hits: dict[int, tuple[list[tuple[int, int]], ...]] = {}
-        for word, at, _ in _words_search(_WORDS).find_matches_as_indexes(lowered, overlapping=True):
+        # Searched as bytes (ASCII: a byte's offset is its character's), by a DFA built at import, as
+        # _search's: a str haystack has ahocorasick_rs map every byte to its character at each call.
+        for word, at, _ in _WORDS_AUTOMATON.find_matches_as_indexes(lowered.encode("ascii"), overlapping=True):
             line = bisect_right(starts, at) - 1
             kind, reach = _WORD_OWNERS[word]
             hits.setdefault(line, ([], [], []))[kind].append((at - starts[line], reach))
@@ -2035,6 +2032,11 @@ _WORDED = (_DIAL_NAMED_WORDED, _DIAL_HOSTLESS_WORDED, _DOWNSTREAM_ANSWER_WORDED)
 assert all(w.anchors for w in _WORDED), "an alternative of a dial or answer pattern has no bounded anchor"
 _WORDS = tuple(anchor for w in _WORDED for anchor, _ in w.anchors)
 _WORD_OWNERS = tuple((kind, reach) for kind, w in enumerate(_WORDED) for _, reach in w.anchors)
+# Every occurrence of every anchor, one inside another included (MatchKind.Standard, overlapping: see
+# _built): the DFA, built once here.
+_WORDS_AUTOMATON = ahocorasick_rs.BytesAhoCorasick([word.encode("ascii") for word in _WORDS],
+                                                   matchkind=ahocorasick_rs.MatchKind.Standard,
+                                                   implementation=ahocorasick_rs.Implementation.DFA)
 _AUTOMATON: list = [None, None]   # [the anchors it was built of, _built(them)]
 
 

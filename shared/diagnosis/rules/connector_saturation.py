@@ -476,11 +476,13 @@ def _unreached(facts: Facts) -> int:
     refusal is also a connection error (its pattern is in both signals), the rest failed to reach it.
     A connection error whose text is a failed name lookup (pgjdbc's "Caused by:
     java.net.UnknownHostException", a driver's "Temporary failure in name resolution") dialled
-    nothing: it is not counted here, and `_names_not_resolved` reads it."""
-    answered = {id(e) for entries in refusals(facts).values() for e in entries}
-    unresolved = {id(e) for e in facts.log_matches(LogSignal.DNS_FAILURE)}
-    return sum(1 for e in facts.database_lines(LogSignal.DB_CONNECTION)
-               if id(e) not in answered and id(e) not in unresolved)
+    nothing: it is not counted here, and `_names_not_resolved` reads it. Counted once per diagnosis."""
+    if facts.db_unreached is None:
+        answered = {id(e) for entries in refusals(facts).values() for e in entries}
+        unresolved = {id(e) for e in facts.log_matches(LogSignal.DNS_FAILURE)}
+        facts.db_unreached = sum(1 for e in facts.database_lines(LogSignal.DB_CONNECTION)
+                                 if id(e) not in answered and id(e) not in unresolved)
+    return facts.db_unreached
 
 
 def _unread(facts: Facts) -> list[str]:
