@@ -97,10 +97,33 @@ LINES = {
     "requests.exceptions.ConnectTimeout: HTTPSConnectionPool(host='api.partner.example', port=443): Max retries "
     "exceeded with url: /v1 (Caused by ConnectTimeoutError(<urllib3.connection.HTTPSConnection object at 0x7f>, "
     "'Connection to api.partner.example timed out. (connect timeout=5)'))": "api.partner.example",
+    # Java clients: Lettuce's header (the InetSocketAddress as printed, resolved or not), Jedis's,
+    # OkHttp's on the JVM and Android's libcore; Jedis's every-address failure names no host.
+    "io.lettuce.core.RedisConnectionException: Unable to connect to cache.internal/10.60.0.4:6379":
+        "cache.internal",
+    "io.lettuce.core.RedisConnectionException: Unable to connect to 10.60.0.4:6379": "10.60.0.4",
+    "io.lettuce.core.RedisConnectionException: Unable to connect to /10.60.0.4:6379": "10.60.0.4",
+    "io.lettuce.core.RedisConnectionException: Unable to connect to cache.internal/<unresolved>:6379":
+        "cache.internal",
+    "redis.clients.jedis.exceptions.JedisConnectionException: Failed connecting to host 10.60.0.4:6379":
+        "10.60.0.4",
+    "redis.clients.jedis.exceptions.JedisConnectionException: Failed to connect to any host resolved for DNS "
+    "name.": "",
+    "java.net.ConnectException: Failed to connect to api.partner.example/34.117.59.81:443": "api.partner.example",
+    "java.net.SocketTimeoutException: failed to connect to inventory.internal/10.9.0.7 (port 8443) from "
+    "/10.0.2.16 (port 40122) after 10000ms": "inventory.internal",
+    "Caused by: io.grpc.netty.shaded.io.netty.channel.AbstractChannel$AnnotatedConnectException: Connection "
+    "refused: inventory.internal/10.9.0.7:8443": "10.9.0.7",
     # Not a failed dial to a dependency across the network: loopback, the database's ports (its own
     # rules read them), a lookup (DNS_FAILURE), an answer.
     SIDECAR: None, "dial tcp [::1]:4317: connect: connection refused": None,
     "dial tcp 10.20.0.3:5432: i/o timeout": None, "Error: connect ETIMEDOUT 10.20.0.3:3307": None,
+    "io.lettuce.core.RedisConnectionException: Unable to connect to localhost/<unresolved>:6379": None,
+    "Unable to connect to 10.20.0.3:5432": None, "Failed connecting to host 10.20.0.3:3306": None,
+    "java.net.ConnectException: Failed to connect to /127.0.0.1:8080": None,
+    "java.net.ConnectException: Failed to connect to sql.internal/10.20.0.3:1433": None,
+    # gRPC Java's status names no dial (a reset or a TLS failure says the same); its cause line does.
+    "io.grpc.StatusRuntimeException: UNAVAILABLE: io exception": None,
     "redis.exceptions.ConnectionError: Error -2 connecting to cache.internal:6379. Name or service not known.": None,
     'Get "http://10.30.0.8/x": dial tcp: lookup rules.internal on 169.254.169.254:53: no such host': None,
     "aiohttp.client_exceptions.ClientResponseError: 429, message='Too Many Requests', url=URL('https://x.example')":
