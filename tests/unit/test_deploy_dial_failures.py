@@ -29,6 +29,9 @@ NETTY_GKE = ("io.netty.channel.ConnectTimeoutException: connection timed out aft
 URLLIB3 = ("requests.exceptions.ConnectionError: HTTPConnectionPool(host='10.30.0.8', port=8080): Max retries exceeded "
            "with url: /v1/rules (Caused by NewConnectionError('<urllib3.connection.HTTPConnection object at "
            "0x7f3a2c1e5d90>: Failed to establish a new connection: [Errno 113] No route to host'))")
+LETTUCE = f"io.lettuce.core.RedisConnectionException: Unable to connect to redis.internal/{REDIS}:6379"
+JEDIS_ALL = ("redis.clients.jedis.exceptions.JedisConnectionException: Failed to connect to any host resolved "
+             "for DNS name.")
 SIDECAR = "Error: connect ECONNREFUSED 127.0.0.1:4317"
 OWN = "TypeError: Cannot read properties of undefined (reading 'total')"
 NEW_CONNECTOR = "projects/demo-project/locations/us-central1/connectors/other-conn"
@@ -56,6 +59,9 @@ CASES = {
     "Memorystore refuses, the deploy changed no address": ({}, ESCALATE),
     "an internal load balancer times out (Go)": ({"lines": ((GO_ILB, 20),)}, ESCALATE),
     "an on-prem host over VPN times out (Node)": ({"lines": ((NODE_VPN, 20),)}, ESCALATE),
+    "Memorystore refuses a Java service (Lettuce), the deploy changed no address": (
+        {"lines": ((LETTUCE, 20),)}, ESCALATE),
+    "Jedis dials every address of the name and fails (no host named)": ({"lines": ((JEDIS_ALL, 20),)}, ESCALATE),
     "a GKE internal service times out (netty)": ({"lines": ((NETTY_GKE, 20),)}, ESCALATE),
     "no route to an internal host (urllib3)": ({"lines": ((URLLIB3, 20),)}, ESCALATE),
     "redis-py's connect timeout names no host": ({"lines": ((REDIS_TIMEOUT, 20),)}, ESCALATE),
