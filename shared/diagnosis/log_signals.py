@@ -1451,6 +1451,28 @@ def says_no_such_name(text: str) -> bool:
 #   connection: [Errno 110|111|113] ..." (urllib3 connectionpool.py, connection.py).
 # - Java's socket connect at its timeout: java.net.SocketTimeoutException "connect timed out"
 #   (JDK 13+: "Connect timed out"; java.net.Socket.connect), naming no host.
+# - Lettuce: RedisConnectionException.create(SocketAddress, cause), String.format("Unable to connect
+#   to %s", remoteAddress) (lettuce-core io/lettuce/core/RedisConnectionException.java;
+#   AbstractRedisClient.getConnection formats ConnectionFuture.getRemoteAddress() the same way), the
+#   address as java.net.InetSocketAddress.toString prints it: "host/10.60.0.4:6379", "/10.60.0.4:6379",
+#   "host/<unresolved>:6379" (JDK 14+) or "host:6379" (older JDKs' unresolved). Lettuce raises it
+#   also when the handshake after the dial fails (AUTH, TLS: UNCONFIRMED which of its versions), so
+#   the host is one the application could not open a working connection to; only the host is read.
+#   Its netty cause line ("Caused by: ...ConnectTimeoutException: connection timed out: H/A:P") is
+#   read by the netty alternatives when the header is not in the same text.
+# - Jedis 2.x-3.x: Connection.connect, new JedisConnectionException("Failed connecting to host " +
+#   host + ":" + port, ex) (redis/clients/jedis/Connection.java); Jedis 3.6+ tries each address
+#   the name resolves to and, all failing, raises "Failed to connect to any host resolved for DNS
+#   name." (DefaultJedisSocketFactory.connectToFirstSuccessfulHost), naming no host: hostless. A
+#   name that does not resolve fails before it (InetAddress.getAllByName's UnknownHostException).
+# - OkHttp on the JVM: ConnectException("Failed to connect to ${route.socketAddress}")
+#   (okhttp3/internal/connection/RealConnection.connectSocket; ConnectPlan in 5.x), the
+#   InetSocketAddress as "host/10.9.0.7:443"; Android's libcore prints "failed to connect to
+#   host/10.9.0.7 (port 443) from /10.0.2.16 (port 40000) after 10000ms" (libcore IoBridge.connect;
+#   UNCONFIRMED word for word), read the same way.
+# - gRPC Java: "io.grpc.StatusRuntimeException: UNAVAILABLE: io exception" names neither a host nor a
+#   dial (a connection reset or a TLS failure says the same) and is not read; its cause, netty's
+#   AnnotatedConnectException "Connection refused: H/A:P", is.
 _DIAL_NAMED = re.compile(
     rf"\bdial tcp ([\w.-]+):(?!{_DB_PORT}\b)(\d+): (?:i/o timeout|connect: (?:connection (?:refused|timed out)"
     r"|no route to host))"
@@ -1461,11 +1483,15 @@ _DIAL_NAMED = re.compile(
     rf"|\bError (?:110|111|113) connecting to ([\w.-]+):(?!{_DB_PORT}\b)(\d+)\."
     rf"|\bconnection timed out(?: after \d+ ms)?: [\w.-]*/([\d.]+):(?!{_DB_PORT}\b)(\d+)"
     rf"|\bconnection refused: [\w.-]*/([\d.]+):(?!{_DB_PORT}\b)(\d+)"
+    rf"|\bUnable to connect to (?:([\w.-]+)(?:/(?:<unresolved>|[\d.]+))?|/([\d.]+)):(?!{_DB_PORT}\b)(\d+)"
+    rf"|\bFailed connecting to host ([\w.-]+):(?!{_DB_PORT}\b)(\d+)"
+    rf"|\bFailed to connect to (?:([\w.-]+)/|/)([\d.]+)(?::| \(port )(?!{_DB_PORT}\b)(\d+)"
     rf"|HTTPS?ConnectionPool\(host='([^']+)', port=(?!{_DB_PORT}\b)(\d+)\): Max retries exceeded with url: [^\n]*?"
     r"\(Caused by (?:ConnectTimeoutError|NewConnectionError\([^\n]*?\[Errno (?:110|111|113)\])",
     re.IGNORECASE)
 _DIAL_HOSTLESS = re.compile(r"\bTimeout connecting to server\b|\bconnect ETIMEDOUT\b(?! ?[\w.-]+:\d)"
-                            r"|java\.net\.SocketTimeoutException: connect timed out", re.IGNORECASE)
+                            r"|java\.net\.SocketTimeoutException: connect timed out"
+                            r"|\bFailed to connect to any host resolved for DNS name\b", re.IGNORECASE)
 _LOOPBACK = frozenset({"localhost", "ip6-localhost"})
 
 

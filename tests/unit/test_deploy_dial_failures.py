@@ -29,6 +29,9 @@ NETTY_GKE = ("io.netty.channel.ConnectTimeoutException: connection timed out aft
 URLLIB3 = ("requests.exceptions.ConnectionError: HTTPConnectionPool(host='10.30.0.8', port=8080): Max retries exceeded "
            "with url: /v1/rules (Caused by NewConnectionError('<urllib3.connection.HTTPConnection object at "
            "0x7f3a2c1e5d90>: Failed to establish a new connection: [Errno 113] No route to host'))")
+LETTUCE = f"io.lettuce.core.RedisConnectionException: Unable to connect to redis.internal/{REDIS}:6379"
+JEDIS_ALL = ("redis.clients.jedis.exceptions.JedisConnectionException: Failed to connect to any host resolved "
+             "for DNS name.")
 SIDECAR = "Error: connect ECONNREFUSED 127.0.0.1:4317"
 OWN = "TypeError: Cannot read properties of undefined (reading 'total')"
 NEW_CONNECTOR = "projects/demo-project/locations/us-central1/connectors/other-conn"
@@ -56,6 +59,9 @@ CASES = {
     "Memorystore refuses, the deploy changed no address": ({}, ESCALATE),
     "an internal load balancer times out (Go)": ({"lines": ((GO_ILB, 20),)}, ESCALATE),
     "an on-prem host over VPN times out (Node)": ({"lines": ((NODE_VPN, 20),)}, ESCALATE),
+    "Memorystore refuses a Java service (Lettuce), the deploy changed no address": (
+        {"lines": ((LETTUCE, 20),)}, ESCALATE),
+    "Jedis dials every address of the name and fails (no host named)": ({"lines": ((JEDIS_ALL, 20),)}, ESCALATE),
     "a GKE internal service times out (netty)": ({"lines": ((NETTY_GKE, 20),)}, ESCALATE),
     "no route to an internal host (urllib3)": ({"lines": ((URLLIB3, 20),)}, ESCALATE),
     "redis-py's connect timeout names no host": ({"lines": ((REDIS_TIMEOUT, 20),)}, ESCALATE),
@@ -97,10 +103,33 @@ LINES = {
     "requests.exceptions.ConnectTimeout: HTTPSConnectionPool(host='api.partner.example', port=443): Max retries "
     "exceeded with url: /v1 (Caused by ConnectTimeoutError(<urllib3.connection.HTTPSConnection object at 0x7f>, "
     "'Connection to api.partner.example timed out. (connect timeout=5)'))": "api.partner.example",
+    # Java clients: Lettuce's header (the InetSocketAddress as printed, resolved or not), Jedis's,
+    # OkHttp's on the JVM and Android's libcore; Jedis's every-address failure names no host.
+    "io.lettuce.core.RedisConnectionException: Unable to connect to cache.internal/10.60.0.4:6379":
+        "cache.internal",
+    "io.lettuce.core.RedisConnectionException: Unable to connect to 10.60.0.4:6379": "10.60.0.4",
+    "io.lettuce.core.RedisConnectionException: Unable to connect to /10.60.0.4:6379": "10.60.0.4",
+    "io.lettuce.core.RedisConnectionException: Unable to connect to cache.internal/<unresolved>:6379":
+        "cache.internal",
+    "redis.clients.jedis.exceptions.JedisConnectionException: Failed connecting to host 10.60.0.4:6379":
+        "10.60.0.4",
+    "redis.clients.jedis.exceptions.JedisConnectionException: Failed to connect to any host resolved for DNS "
+    "name.": "",
+    "java.net.ConnectException: Failed to connect to api.partner.example/34.117.59.81:443": "api.partner.example",
+    "java.net.SocketTimeoutException: failed to connect to inventory.internal/10.9.0.7 (port 8443) from "
+    "/10.0.2.16 (port 40122) after 10000ms": "inventory.internal",
+    "Caused by: io.grpc.netty.shaded.io.netty.channel.AbstractChannel$AnnotatedConnectException: Connection "
+    "refused: inventory.internal/10.9.0.7:8443": "10.9.0.7",
     # Not a failed dial to a dependency across the network: loopback, the database's ports (its own
     # rules read them), a lookup (DNS_FAILURE), an answer.
     SIDECAR: None, "dial tcp [::1]:4317: connect: connection refused": None,
     "dial tcp 10.20.0.3:5432: i/o timeout": None, "Error: connect ETIMEDOUT 10.20.0.3:3307": None,
+    "io.lettuce.core.RedisConnectionException: Unable to connect to localhost/<unresolved>:6379": None,
+    "Unable to connect to 10.20.0.3:5432": None, "Failed connecting to host 10.20.0.3:3306": None,
+    "java.net.ConnectException: Failed to connect to /127.0.0.1:8080": None,
+    "java.net.ConnectException: Failed to connect to sql.internal/10.20.0.3:1433": None,
+    # gRPC Java's status names no dial (a reset or a TLS failure says the same); its cause line does.
+    "io.grpc.StatusRuntimeException: UNAVAILABLE: io exception": None,
     "redis.exceptions.ConnectionError: Error -2 connecting to cache.internal:6379. Name or service not known.": None,
     'Get "http://10.30.0.8/x": dial tcp: lookup rules.internal on 169.254.169.254:53: no such host': None,
     "aiohttp.client_exceptions.ClientResponseError: 429, message='Too Many Requests', url=URL('https://x.example')":

@@ -329,6 +329,11 @@ _DIALS_AND_ANSWERS = [
     "ConnectTimeoutError(<urllib3.connection.HTTPSConnection object>, 'Connection to api.partner.example timed out.'))",
     "Timeout connecting to server",
     "java.net.SocketTimeoutException: connect timed out",
+    "io.lettuce.core.RedisConnectionException: Unable to connect to cache.internal/<unresolved>:6379",
+    "redis.clients.jedis.exceptions.JedisConnectionException: Failed connecting to host 10.60.0.4:6379",
+    "redis.clients.jedis.exceptions.JedisConnectionException: Failed to connect to any host resolved for DNS name.",
+    "java.net.ConnectException: Failed to connect to api.partner.example/34.117.59.81:443",
+    "failed to connect to /10.9.0.7 (port 8443) from /10.0.2.16 (port 40122) after 10000ms",
     "aiohttp.client_exceptions.ClientResponseError: 429, message='Too Many Requests', url='https://api.example/x'",
     "requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: https://api.example/x",
     "AxiosError: Request failed with status code 502",
@@ -364,6 +369,12 @@ def test_dials_and_answers_read_at_once_are_each_texts_own():
     assert answers == {text: downstream_answer(text) for text in _DIALS_AND_ANSWERS}
     assert dials["dial tcp 10.1.1.1:8080: i/o timeout; then dial tcp 10.2.2.2:9090: i/o timeout"] == "10.1.1.1"
     assert dials["Timeout connecting to server"] == ""
+    assert dials["io.lettuce.core.RedisConnectionException: Unable to connect to cache.internal/<unresolved>:6379"] \
+        == "cache.internal"
+    assert dials["redis.clients.jedis.exceptions.JedisConnectionException: Failed to connect to any host resolved "
+                 "for DNS name."] == ""
+    assert dials["failed to connect to /10.9.0.7 (port 8443) from /10.0.2.16 (port 40122) after 10000ms"] \
+        == "10.9.0.7"
     assert dials["dial tcp 10.20.0.3:5432: i/o timeout"] is None   # the database's own port
     assert dials["Error: CONNECT ECONNREFUSED 127.0.0.1:9000"] is None   # loopback
     assert answers["503, message='Service Unavailable', url='https://a.example' and 429, message='x', "
