@@ -22,6 +22,7 @@ from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Fiel
                       model_validator)
 
 from shared.alerts.incidents import IncidentParseError, PubSubMessage, _lone_surrogate, decode_message_published
+from shared.gcp.identifiers import written_name_problem
 from shared.outcomes import BIDI, C1
 
 SCHEMA = "runwarden.command/v1"
@@ -72,6 +73,24 @@ Principal = Annotated[str, Field(min_length=1, max_length=254, pattern=NON_BLANK
 Reason = Annotated[str, Field(min_length=1, max_length=1000, pattern=NON_BLANK,
                               description="Why: required for every command that writes."), _PLAIN_REASON]
 OptionalReason = Annotated[str, Field(default="", max_length=1000), _PLAIN_REASON]
+
+
+def _as_google_writes_it(value: str) -> str:
+    # The pattern checks the form alone: `[^/]+` let through "backend " and "backend\n" (a name copied
+    # with what followed it), "Backend-Conn" and a zone for a region. A service so named was answered
+    # "not in the inventory (the inventory has <the same name, as it looks>)", and a pause of a connector
+    # so named was taken on its word when VPC Access answered anything but NOT_FOUND for it (the answer
+    # to a malformed name is not documented: UNCONFIRMED), `applied` while nothing was held back.
+    problem = written_name_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+_WRITTEN = AfterValidator(_as_google_writes_it)
+ServiceName = Annotated[str, Field(pattern=SERVICE_PATTERN), _WRITTEN]
+ConnectorName = Annotated[str, Field(pattern=CONNECTOR_PATTERN), _WRITTEN]
+TargetName = Annotated[str, Field(pattern=TARGET_PATTERN), _WRITTEN]
 
 
 class _Model(BaseModel):
@@ -154,7 +173,7 @@ class Diagnose(_Command):
     """Read-only: diagnose a managed service now, and say what Runwarden would do."""
 
     command: Literal["diagnose"]
-    target: str = Field(pattern=SERVICE_PATTERN)
+    target: ServiceName
     params: NoParams = NoParams()
 
 
@@ -162,7 +181,7 @@ class RollbackTraffic(_Writing):
     """Send 100% of a service's traffic to a named (or the last known-good) revision."""
 
     command: Literal["rollback_traffic"]
-    target: str = Field(pattern=SERVICE_PATTERN)
+    target: ServiceName
     params: RollbackParams = RollbackParams()
     override_limits: bool = Field(default=False, description="Skip cooldown and budgets; only for `operators`.")
 
@@ -171,7 +190,7 @@ class RestoreTraffic(_Writing):
     """Put back the split recorded before an action, or release the pin (to_latest)."""
 
     command: Literal["restore_traffic"]
-    target: str = Field(pattern=SERVICE_PATTERN)
+    target: ServiceName
     params: RestoreParams
     override_limits: bool = False
 
@@ -180,7 +199,7 @@ class ScaleConnector(_Writing):
     """Set a connector's max_instances and/or machine type, within the API's rules and its policy."""
 
     command: Literal["scale_connector"]
-    target: str = Field(pattern=CONNECTOR_PATTERN)
+    target: ConnectorName
     params: ScaleParams
     override_limits: bool = False
 
@@ -189,7 +208,7 @@ class Approve(_Writing):
     """Apply a proposed action, after re-reading the live state. Only for `operators`."""
 
     command: Literal["approve"]
-    target: str | None = Field(default=None, pattern=TARGET_PATTERN)
+    target: TargetName | None = None
     params: ProposalParams
     override_limits: bool = False
 
@@ -198,7 +217,7 @@ class Reject(_Writing):
     """Close a proposed action without applying it. Only for `operators`."""
 
     command: Literal["reject"]
-    target: str | None = Field(default=None, pattern=TARGET_PATTERN)
+    target: TargetName | None = None
     params: ProposalParams
 
 
@@ -207,7 +226,7 @@ class Release(_Writing):
     person has checked that its write did not land. Only for `operators`."""
 
     command: Literal["release"]
-    target: str = Field(pattern=TARGET_PATTERN)
+    target: TargetName
     params: ReleaseParams
 
 
@@ -215,7 +234,7 @@ class Pause(_Writing):
     """Stop every write (no target) or every write to one target."""
 
     command: Literal["pause"]
-    target: str | None = Field(default=None, pattern=TARGET_PATTERN)
+    target: TargetName | None = None
     params: NoParams = NoParams()
 
 
@@ -223,7 +242,7 @@ class Resume(_Writing):
     """Allow writes again, everywhere (no target) or to one target. Needs a reason."""
 
     command: Literal["resume"]
-    target: str | None = Field(default=None, pattern=TARGET_PATTERN)
+    target: TargetName | None = None
     params: NoParams = NoParams()
 
 
@@ -231,7 +250,7 @@ class Status(_Command):
     """Publish a snapshot of what Runwarden holds."""
 
     command: Literal["status"]
-    target: str | None = Field(default=None, pattern=TARGET_PATTERN)
+    target: TargetName | None = None
     params: NoParams = NoParams()
 
 
