@@ -705,6 +705,44 @@ def test_a_late_resend_of_a_write_that_ran_is_its_duplicate_not_a_rejection():
     assert again.status is OutcomeStatus.SKIPPED and again.reason.startswith("duplicate: command rb-1"), again.reason
 
 
+@pytest.mark.parametrize("name, fields", [
+    ("pause", {}),
+    ("pause", {"target": SERVICE}),
+    ("reject", {"params": {"proposal_id": "p-0123456789ab"}}),
+])
+def test_a_command_replayed_after_its_record_lapsed_is_rejected_not_run_again(name, fields):
+    """A subscription keeps, and a seek replays, a message for up to 31 days; a command's record is kept
+    30. A pause answered, then resumed, and replayed a month on found no record and ran as new (as a
+    lapsed idempotency record is taken): the kill switch engaged again, stopping every write. Now it is
+    rejected by its publish_time, nothing written; within the record it is its duplicate, as before."""
+    from datetime import timedelta
+
+    from shared.remediation.guardrails import pause_key
+    from shared.remediation.records import FLAGS, KILL_SWITCH
+
+    w = world()
+    published = "2026-11-26T12:01:00Z"
+    first = sent_at(w, name, "c-old", published, **fields)
+    if name == "pause":
+        assert first.status is OutcomeStatus.APPLIED, first.reason
+        assert sent_at(w, "resume", "r-1", "2026-11-26T12:01:30Z", **fields).status is OutcomeStatus.APPLIED
+    w.clock.set(w.clock.now() + timedelta(days=29))
+    within = sent_at(w, name, "c-old", published, **fields)
+    assert within.status is not OutcomeStatus.APPLIED and within.reason.startswith("duplicate: command c-old"), \
+        within.reason
+    w.clock.set(w.clock.now() + timedelta(days=2))      # 31 days on: the record has lapsed
+    replayed = sent_at(w, name, "c-old", published, **fields)
+    assert replayed.status is OutcomeStatus.REJECTED, replayed.reason
+    assert replayed.reason.startswith("publish_time: the command was sent at 2026-11-26T12:01:00+00:00") and \
+        "31 days later: longer than a command's record is kept (30 days)" in replayed.reason, replayed.reason
+    flag = w.state.get_record(FLAGS, pause_key(SERVICE) if fields.get("target") else KILL_SWITCH) or {}
+    assert not flag.get("engaged")
+    # Still wanted, it is sent again under a new id, as the answer says: it runs.
+    if name == "pause":
+        again = sent_at(w, name, "c-new", w.clock.now().isoformat(), **fields)
+        assert again.status is OutcomeStatus.APPLIED, again.reason
+
+
 def _during_first_call(adapter: Any, method: str, send_meanwhile: Any) -> list[Any]:
     """`send_meanwhile()` run once, as `adapter.method`'s first call is about to be sent: another
     terminal's command (or an alert) landing while the first write is in flight."""
