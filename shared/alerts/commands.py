@@ -363,7 +363,7 @@ def parse_command(body: bytes | str) -> AnyCommand:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = "command.command" if first["type"].startswith("union_tag") else _field(first["loc"])
-        message = _unknown_name(first) or _message(first)
+        message = _unknown_name(first, data) or _message(first)
         if first["type"] == "missing":
             # {"proposal": "p-…"} for {"proposal_id": "p-…"}: the name given instead is the likelier mistake.
             given = [e["loc"][-1] for e in exc.errors() if e["type"] == "extra_forbidden"
@@ -480,10 +480,13 @@ _PATTERN_WORDS = {
 _MODELS: dict[str, type[BaseModel]] = {m.model_fields["command"].annotation.__args__[0]: m for m in AnyCommand.__args__}
 
 
-def _unknown_name(error: Any) -> str | None:
+def _unknown_name(error: Any, data: Mapping[str, Any] | None = None) -> str | None:
     """A name the schema does not know (a command, a field, a param), answered with the closest one it
     does and the names it takes: pydantic's own words ("Unable to extract tag using discriminator",
-    "Extra inputs are not permitted") do not say what to send instead. None for any other error."""
+    "Extra inputs are not permitted") do not say what to send instead. The closest is sought among the
+    names not given beside it in `data`: `{"min_instances": 3, "max_instances": 6}` was answered "did
+    you mean 'max_instances'?", a name the operator had sent, as though it were missing. None for any
+    other error."""
     kind, loc = error["type"], error["loc"]
     if kind == "union_tag_not_found":
         return f"is required: one of {', '.join(COMMAND_NAMES)}"
@@ -497,7 +500,17 @@ def _unknown_name(error: Any) -> str | None:
         return None
     what = "a param of" if "params" in loc[:-1] else "a field of"
     taken = ", ".join(fields) if fields else "none"
-    return (f"{str(loc[-1])[:60]!r} is not {what} {loc[0]}{_closest(str(loc[-1]), fields)}; it takes: {taken}")
+    given = _given_at(data, loc[1:-1])
+    unsent = [f for f in fields if f not in given]
+    return (f"{str(loc[-1])[:60]!r} is not {what} {loc[0]}{_closest(str(loc[-1]), unsent)}; it takes: {taken}")
+
+
+def _given_at(data: Mapping[str, Any] | None, path: tuple[Any, ...]) -> set[str]:
+    """The keys the message gives in the object at `path` (none when it cannot be followed)."""
+    node: Any = data
+    for part in path:
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return set(node) if isinstance(node, Mapping) else set()
 
 
 def _fields_at(loc: tuple[Any, ...]) -> list[str] | None:
