@@ -398,7 +398,9 @@ def _reject_malformed(error: CommandError, event_data: Any, config: Config, adap
     content = received(event_data)
     if isinstance(error, MisroutedAlert):
         return _reject_misrouted(error, event_data, config, adapters, received_at, content)
-    timeline = CommandTimeline(None, None)
+    # Labelled with the command_id when it can be read, as the outcome is: the CLI tells a sender with no
+    # answer to read the command's steps by `jsonPayload.runwarden.command_id`, which found none.
+    timeline = CommandTimeline(None, _command_id_of(event_data))
     timeline.step("rejected", f"malformed command rejected: {error}", severity="ERROR", field=error.field,
                   message_id=content.message_id, received=content.excerpt())
     outcome = Outcome(trigger="command", status=OutcomeStatus.REJECTED, reason=f"malformed command: {error}",

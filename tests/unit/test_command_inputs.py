@@ -223,6 +223,25 @@ def test_a_write_to_a_name_google_never_writes_says_what_is_wrong_with_it_not_th
     assert w.standins.run.count("UpdateService") == 0
 
 
+@pytest.mark.parametrize("fields", [
+    {"reason": "x" * 70_000},                                              # past 64 KiB
+    {"params": {"revision": OLD, "percent": 50}},                           # an unknown param
+    {"target": SERVICE + " "},                                              # a name Google never writes
+])
+def test_a_malformed_commands_rejected_step_carries_its_command_id_when_readable(fields, capsys):
+    """The outcome names the command_id, so the waiting CLI hears it; the `rejected` step did not, and the
+    steps the CLI says to read (`jsonPayload.runwarden.command_id="…"`) found nothing of it."""
+    w = world()
+    capsys.readouterr()
+    body = {"command": "rollback_traffic", "command_id": "rb-bad", "requested_by": OPERATOR, "reason": "INC-7",
+            "target": SERVICE, **fields}
+    outcome = deliver(w, json.dumps(body).encode())
+    assert outcome.status is OutcomeStatus.REJECTED and outcome.command_id == "rb-bad", outcome.reason
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    rejected = [line for line in lines if line["runwarden"].get("step") == "rejected"]
+    assert rejected and all(line["runwarden"]["command_id"] == "rb-bad" for line in rejected), rejected
+
+
 def test_a_command_sent_as_attributes_is_rejected_saying_the_body_is_read():
     w = world()
     data = event(b"", "m-attrs")
