@@ -242,6 +242,28 @@ def test_a_malformed_commands_rejected_step_carries_its_command_id_when_readable
     assert rejected and all(line["runwarden"]["command_id"] == "rb-bad" for line in rejected), rejected
 
 
+@pytest.mark.parametrize("state, said", [
+    ("UPDATING", "is UPDATING (VPC Access: \"The connector is being updated\"): nothing written; another change of "
+                 "it is under way, and it is scaled only once READY: see it with runwarden status --target"),
+    ("CREATING", "is CREATING (VPC Access: \"An Insert operation is in progress."),
+    ("ERROR", "is ERROR (VPC Access: \"Connector is in a bad state, manual deletion recommended\"): nothing "
+              "written; it cannot be scaled in that state"),
+])
+def test_a_scale_of_a_connector_not_ready_is_held_back_saying_why_and_its_dry_run_agrees(state, said):
+    """Answered "… is UPDATING: only a READY connector can be updated", a rule of no cited source that
+    said neither what the state means nor what to do; the dry run answers what the real run does."""
+    answers = []
+    for dry_run in (False, True):
+        w = world("connector_saturation", bounds={"connectors": [{"name": CONNECTOR}]})
+        w.standins.vpcaccess.set_state(CONNECTOR, state)
+        outcome = send(w, "scale_connector", f"sc-{dry_run}", target=CONNECTOR, params={"max_instances": 6},
+                       dry_run=dry_run)
+        assert outcome.status is OutcomeStatus.SKIPPED and said in outcome.reason, outcome.reason
+        assert patches(w) == 0
+        answers.append((outcome.status, outcome.reason))
+    assert answers[0] == answers[1]
+
+
 def test_a_command_sent_as_attributes_is_rejected_saying_the_body_is_read():
     w = world()
     data = event(b"", "m-attrs")
