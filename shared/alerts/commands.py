@@ -540,13 +540,31 @@ def _message(error: Any) -> str:
     if error["type"].startswith("datetime") or error["type"] == "timezone_aware":
         # Epoch milliseconds, a date alone, a time without its zone: say what is read.
         return f"{error['msg']}: send an RFC 3339 time with a zone, such as 2026-11-30T09:10:00Z"
-    words = _PATTERN_WORDS.get((error.get("ctx") or {}).get("pattern", "")) \
-        if error["type"] == "string_pattern_mismatch" else None
+    pattern = (error.get("ctx") or {}).get("pattern", "")
+    words = _PATTERN_WORDS.get(pattern) if error["type"] == "string_pattern_mismatch" else None
     if words is None:
         return error["msg"]
+    near = _nearly_a_name(str(error.get("input")), pattern)
+    if near:
+        return near
     if words.startswith("blank"):
         return f"{str(error.get('input'))[:120]!r} is {words}"
     return f"{str(error.get('input'))[:120]!r} is not {words}"
+
+
+def _nearly_a_name(value: str, pattern: str) -> str | None:
+    """What to fix in a full resource name that only a trailing slash or the spaces around it keep from its
+    form (a name copied from a URL path, or with what surrounded it): "is not a full service name … (not a
+    short name or a URL)" read as though the name itself were wrong. None for anything else."""
+    if pattern not in (SERVICE_PATTERN, CONNECTOR_PATTERN, TARGET_PATTERN):
+        return None
+    stripped = value.strip()
+    if stripped != value and re.fullmatch(pattern, stripped):
+        return f"{value[:160]!r} has spaces around it: write {stripped!r}"
+    trimmed = stripped.rstrip("/")
+    if trimmed != stripped and re.fullmatch(pattern, trimmed):
+        return f"{value[:160]!r} ends with '/': write {trimmed!r}"
+    return None
 
 
 def _field(loc: tuple[Any, ...]) -> str:

@@ -212,6 +212,9 @@ def test_a_pause_of_a_name_google_never_writes_is_rejected_whatever_vpc_access_a
     (SERVICE.replace("backend", "Backend"), f"holds capital letters: Google writes resource names in lowercase, "
                                             f"'{SERVICE}'"),
     (SERVICE.replace("backend", "backend-"), "'backend-' is not a service id as the API writes it"),
+    # Only a trailing slash or the spaces around it keep it from its form: said, not "not a full service name".
+    (SERVICE + "/", f"ends with '/': write '{SERVICE}'"),
+    (" " + SERVICE, f"has spaces around it: write '{SERVICE}'"),
 ])
 def test_a_write_to_a_name_google_never_writes_says_what_is_wrong_with_it_not_that_it_is_unmanaged(target, said):
     """Answered "… backend  is not in the inventory (the inventory has …/backend)", the two names looked
