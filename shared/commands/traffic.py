@@ -30,7 +30,7 @@ def rollback(run: CommandRun) -> Outcome:
     service = run.adapters.run.get_service(service_name)
     revisions = run.adapters.run.list_revisions(service_name)
     to = _named_revision(run, service, revisions) if run.command.params.revision else _known_good(run, service_name)
-    serving = _serving_most(service)
+    serving = _serving_most(service, besides=to.short_name)
     if _pinned_to(service, to.short_name):
         raise refused(f"{to.short_name} already serves 100% of {service.short_name}: nothing to do")
     from_revision = next((r for r in revisions if r.short_name == serving), to)
@@ -296,9 +296,15 @@ def _pinned_to(service: Service, revision: str) -> bool:
     return service.serving_percent(revision) == 100 and desired == 100
 
 
-def _serving_most(service: Service) -> str | None:
-    statuses = sorted(service.traffic_statuses, key=lambda t: t.percent, reverse=True)
-    return statuses[0].revision if statuses else None
+def _serving_most(service: Service, besides: str) -> str | None:
+    """The revision the rollback takes out of service (`from_revision`): the one serving most other than
+    the revision traffic goes to. Read without that exclusion, a rollback to the majority of a canary split
+    (OLD 60%, NEW 40%) recorded OLD as taken out: its outcome never said NEW no longer serves, and a later
+    alert's 5xx of OLD, the revision now serving everything, were read as those of a revision that "serves
+    nothing" since the rollback (shared/pipeline.py, a rollback's own failure still in the evidence)."""
+    statuses = sorted((t for t in service.traffic_statuses if t.percent and t.revision != besides),
+                      key=lambda t: t.percent, reverse=True)
+    return statuses[0].revision if statuses else besides
 
 
 def _rollbacks_of(run: CommandRun, service: str, shown: int = 3) -> str:

@@ -740,6 +740,22 @@ def test_a_rollback_to_the_revision_serving_while_the_service_is_moving_off_it_i
         again.reason
 
 
+def test_a_rollback_to_the_majority_of_a_split_records_the_revision_it_takes_out():
+    """OLD 60%, NEW 40% (a canary going wrong): the rollback to OLD takes NEW out of service. It was
+    recorded `from_revision` OLD, the revision serving most, which is the one traffic goes to, and its
+    outcome never said NEW no longer serves."""
+    w = world()
+    w.standins.run.set_traffic(SERVICE, [TrafficSeed(60, OLD), TrafficSeed(40, NEW)])
+
+    rolled = rollback(w, "rb-canary")
+
+    assert rolled.status is OutcomeStatus.APPLIED, rolled.reason
+    assert rolled.action.params["from_revision"] == NEW and rolled.action.params["to_revision"] == OLD
+    assert f"Traffic moved: {NEW} no longer serves; {OLD} serves 100%." in rolled.notes, rolled.notes
+    [record] = w.state.find_records(ACTIONS, "service", SERVICE)
+    assert record["params"]["from_revision"] == NEW
+
+
 def held_restore_claim(w: FastWorld, command_id: str) -> None:
     """The gate's claim of `command_id`'s restore, left held by an earlier attempt at it (its give-back
     failed): the next attempt's gate raises AttemptInProgress until the claim's lease lapses."""
