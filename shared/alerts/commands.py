@@ -489,7 +489,11 @@ def _unknown_name(error: Any, data: Mapping[str, Any] | None = None) -> str | No
     other error."""
     kind, loc = error["type"], error["loc"]
     if kind == "union_tag_not_found":
-        return f"is required: one of {', '.join(COMMAND_NAMES)}"
+        # {"Command": "pause"}: the key given instead is the likelier mistake, as for any field missing.
+        known = {f.alias or n for m in _MODELS.values() for n, f in m.model_fields.items()}
+        instead = [k for k in (data or {}) if k not in known and _closest(str(k), ["command"])]
+        given = f" (given instead: {', '.join(repr(str(k)[:60]) for k in instead)})" if instead else ""
+        return f"is required{given}: one of {', '.join(COMMAND_NAMES)}"
     if kind == "union_tag_invalid":
         given = (error.get("ctx") or {}).get("tag", error.get("input"))
         return f"{str(given)[:60]!r} is not a command{_closest(str(given), COMMAND_NAMES)}; one of {', '.join(COMMAND_NAMES)}"

@@ -165,6 +165,8 @@ def test_a_writing_command_without_a_reason_is_told_why_one_is_needed(reason):
 
 @pytest.mark.parametrize("fields, field, words", [
     ({}, "command.command", "is required: one of diagnose, rollback_traffic,"),
+    ({"Command": "pause"}, "command.command", "is required (given instead: 'Command'): one of diagnose,"),
+    ({"commnd": "pause"}, "command.command", "is required (given instead: 'commnd'): one of diagnose,"),
     ({"command": "rollback"}, "command.command", "'rollback' is not a command (did you mean 'rollback_traffic'?)"),
     ({"command": "Status"}, "command.command", "'Status' is not a command (did you mean 'status'?)"),
     ({"command": "status", "trget": SERVICE}, "command.trget",
