@@ -22,6 +22,7 @@ from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Fiel
                       model_validator)
 
 from shared.alerts.incidents import IncidentParseError, PubSubMessage, _lone_surrogate, decode_message_published
+from shared.gcp.identifiers import written_name_problem
 from shared.outcomes import BIDI, C1
 
 SCHEMA = "runwarden.command/v1"
@@ -72,6 +73,24 @@ Principal = Annotated[str, Field(min_length=1, max_length=254, pattern=NON_BLANK
 Reason = Annotated[str, Field(min_length=1, max_length=1000, pattern=NON_BLANK,
                               description="Why: required for every command that writes."), _PLAIN_REASON]
 OptionalReason = Annotated[str, Field(default="", max_length=1000), _PLAIN_REASON]
+
+
+def _as_google_writes_it(value: str) -> str:
+    # The pattern checks the form alone: `[^/]+` let through "backend " and "backend\n" (a name copied
+    # with what followed it), "Backend-Conn" and a zone for a region. A service so named was answered
+    # "not in the inventory (the inventory has <the same name, as it looks>)", and a pause of a connector
+    # so named was taken on its word when VPC Access answered anything but NOT_FOUND for it (the answer
+    # to a malformed name is not documented: UNCONFIRMED), `applied` while nothing was held back.
+    problem = written_name_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+_WRITTEN = AfterValidator(_as_google_writes_it)
+ServiceName = Annotated[str, Field(pattern=SERVICE_PATTERN), _WRITTEN]
+ConnectorName = Annotated[str, Field(pattern=CONNECTOR_PATTERN), _WRITTEN]
+TargetName = Annotated[str, Field(pattern=TARGET_PATTERN), _WRITTEN]
 
 
 class _Model(BaseModel):
@@ -154,7 +173,7 @@ class Diagnose(_Command):
     """Read-only: diagnose a managed service now, and say what Runwarden would do."""
 
     command: Literal["diagnose"]
-    target: str = Field(pattern=SERVICE_PATTERN)
+    target: ServiceName
     params: NoParams = NoParams()
 
 
@@ -162,7 +181,7 @@ class RollbackTraffic(_Writing):
     """Send 100% of a service's traffic to a named (or the last known-good) revision."""
 
     command: Literal["rollback_traffic"]
-    target: str = Field(pattern=SERVICE_PATTERN)
+    target: ServiceName
     params: RollbackParams = RollbackParams()
     override_limits: bool = Field(default=False, description="Skip cooldown and budgets; only for `operators`.")
 
@@ -171,7 +190,7 @@ class RestoreTraffic(_Writing):
     """Put back the split recorded before an action, or release the pin (to_latest)."""
 
     command: Literal["restore_traffic"]
-    target: str = Field(pattern=SERVICE_PATTERN)
+    target: ServiceName
     params: RestoreParams
     override_limits: bool = False
 
@@ -180,7 +199,7 @@ class ScaleConnector(_Writing):
     """Set a connector's max_instances and/or machine type, within the API's rules and its policy."""
 
     command: Literal["scale_connector"]
-    target: str = Field(pattern=CONNECTOR_PATTERN)
+    target: ConnectorName
     params: ScaleParams
     override_limits: bool = False
 
@@ -189,7 +208,7 @@ class Approve(_Writing):
     """Apply a proposed action, after re-reading the live state. Only for `operators`."""
 
     command: Literal["approve"]
-    target: str | None = Field(default=None, pattern=TARGET_PATTERN)
+    target: TargetName | None = None
     params: ProposalParams
     override_limits: bool = False
 
@@ -198,7 +217,7 @@ class Reject(_Writing):
     """Close a proposed action without applying it. Only for `operators`."""
 
     command: Literal["reject"]
-    target: str | None = Field(default=None, pattern=TARGET_PATTERN)
+    target: TargetName | None = None
     params: ProposalParams
 
 
@@ -207,7 +226,7 @@ class Release(_Writing):
     person has checked that its write did not land. Only for `operators`."""
 
     command: Literal["release"]
-    target: str = Field(pattern=TARGET_PATTERN)
+    target: TargetName
     params: ReleaseParams
 
 
@@ -215,7 +234,7 @@ class Pause(_Writing):
     """Stop every write (no target) or every write to one target."""
 
     command: Literal["pause"]
-    target: str | None = Field(default=None, pattern=TARGET_PATTERN)
+    target: TargetName | None = None
     params: NoParams = NoParams()
 
 
@@ -223,7 +242,7 @@ class Resume(_Writing):
     """Allow writes again, everywhere (no target) or to one target. Needs a reason."""
 
     command: Literal["resume"]
-    target: str | None = Field(default=None, pattern=TARGET_PATTERN)
+    target: TargetName | None = None
     params: NoParams = NoParams()
 
 
@@ -231,7 +250,7 @@ class Status(_Command):
     """Publish a snapshot of what Runwarden holds."""
 
     command: Literal["status"]
-    target: str | None = Field(default=None, pattern=TARGET_PATTERN)
+    target: TargetName | None = None
     params: NoParams = NoParams()
 
 
@@ -344,7 +363,7 @@ def parse_command(body: bytes | str) -> AnyCommand:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = "command.command" if first["type"].startswith("union_tag") else _field(first["loc"])
-        message = _unknown_name(first) or _message(first)
+        message = _unknown_name(first, data) or _message(first)
         if first["type"] == "missing":
             # {"proposal": "p-…"} for {"proposal_id": "p-…"}: the name given instead is the likelier mistake.
             given = [e["loc"][-1] for e in exc.errors() if e["type"] == "extra_forbidden"
@@ -461,13 +480,20 @@ _PATTERN_WORDS = {
 _MODELS: dict[str, type[BaseModel]] = {m.model_fields["command"].annotation.__args__[0]: m for m in AnyCommand.__args__}
 
 
-def _unknown_name(error: Any) -> str | None:
+def _unknown_name(error: Any, data: Mapping[str, Any] | None = None) -> str | None:
     """A name the schema does not know (a command, a field, a param), answered with the closest one it
     does and the names it takes: pydantic's own words ("Unable to extract tag using discriminator",
-    "Extra inputs are not permitted") do not say what to send instead. None for any other error."""
+    "Extra inputs are not permitted") do not say what to send instead. The closest is sought among the
+    names not given beside it in `data`: `{"min_instances": 3, "max_instances": 6}` was answered "did
+    you mean 'max_instances'?", a name the operator had sent, as though it were missing. None for any
+    other error."""
     kind, loc = error["type"], error["loc"]
     if kind == "union_tag_not_found":
-        return f"is required: one of {', '.join(COMMAND_NAMES)}"
+        # {"Command": "pause"}: the key given instead is the likelier mistake, as for any field missing.
+        known = {f.alias or n for m in _MODELS.values() for n, f in m.model_fields.items()}
+        instead = [k for k in (data or {}) if k not in known and _closest(str(k), ["command"])]
+        given = f" (given instead: {', '.join(repr(str(k)[:60]) for k in instead)})" if instead else ""
+        return f"is required{given}: one of {', '.join(COMMAND_NAMES)}"
     if kind == "union_tag_invalid":
         given = (error.get("ctx") or {}).get("tag", error.get("input"))
         return f"{str(given)[:60]!r} is not a command{_closest(str(given), COMMAND_NAMES)}; one of {', '.join(COMMAND_NAMES)}"
@@ -478,7 +504,17 @@ def _unknown_name(error: Any) -> str | None:
         return None
     what = "a param of" if "params" in loc[:-1] else "a field of"
     taken = ", ".join(fields) if fields else "none"
-    return (f"{str(loc[-1])[:60]!r} is not {what} {loc[0]}{_closest(str(loc[-1]), fields)}; it takes: {taken}")
+    given = _given_at(data, loc[1:-1])
+    unsent = [f for f in fields if f not in given]
+    return (f"{str(loc[-1])[:60]!r} is not {what} {loc[0]}{_closest(str(loc[-1]), unsent)}; it takes: {taken}")
+
+
+def _given_at(data: Mapping[str, Any] | None, path: tuple[Any, ...]) -> set[str]:
+    """The keys the message gives in the object at `path` (none when it cannot be followed)."""
+    node: Any = data
+    for part in path:
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return set(node) if isinstance(node, Mapping) else set()
 
 
 def _fields_at(loc: tuple[Any, ...]) -> list[str] | None:
@@ -508,13 +544,31 @@ def _message(error: Any) -> str:
     if error["type"].startswith("datetime") or error["type"] == "timezone_aware":
         # Epoch milliseconds, a date alone, a time without its zone: say what is read.
         return f"{error['msg']}: send an RFC 3339 time with a zone, such as 2026-11-30T09:10:00Z"
-    words = _PATTERN_WORDS.get((error.get("ctx") or {}).get("pattern", "")) \
-        if error["type"] == "string_pattern_mismatch" else None
+    pattern = (error.get("ctx") or {}).get("pattern", "")
+    words = _PATTERN_WORDS.get(pattern) if error["type"] == "string_pattern_mismatch" else None
     if words is None:
         return error["msg"]
+    near = _nearly_a_name(str(error.get("input")), pattern)
+    if near:
+        return near
     if words.startswith("blank"):
         return f"{str(error.get('input'))[:120]!r} is {words}"
     return f"{str(error.get('input'))[:120]!r} is not {words}"
+
+
+def _nearly_a_name(value: str, pattern: str) -> str | None:
+    """What to fix in a full resource name that only a trailing slash or the spaces around it keep from its
+    form (a name copied from a URL path, or with what surrounded it): "is not a full service name … (not a
+    short name or a URL)" read as though the name itself were wrong. None for anything else."""
+    if pattern not in (SERVICE_PATTERN, CONNECTOR_PATTERN, TARGET_PATTERN):
+        return None
+    stripped = value.strip()
+    if stripped != value and re.fullmatch(pattern, stripped):
+        return f"{value[:160]!r} has spaces around it: write {stripped!r}"
+    trimmed = stripped.rstrip("/")
+    if trimmed != stripped and re.fullmatch(pattern, trimmed):
+        return f"{value[:160]!r} ends with '/': write {trimmed!r}"
+    return None
 
 
 def _field(loc: tuple[Any, ...]) -> str:

@@ -16,8 +16,9 @@ A command's record (its claim, completed with the first answer) is kept `records
 command_id is a duplicate however late it comes within that. A resend that finds the record gone
 (its completion failed, or it was deleted) but the command's write recorded is a duplicate of that
 action record (recovery.py), never a second run. A command whose `expires_at` is further ahead than
-the record is kept is rejected; one without `expires_at`, resent after its record and intent are
-gone, is handled as a new command (docs/behaviour.md, "Each command").
+the record is kept is rejected, and so is any command that arrives longer after its Pub/Sub publish_time
+than the record is kept (a seek replaying a month-old pause); one without `expires_at`, sent again by a
+person after its record and intent are gone, is handled as a new command (docs/behaviour.md, "Each command").
 
 Malformed or out-of-bounds input is answered `rejected` naming the field, never raised, so that
 Pub/Sub does not redeliver it; transient faults are raised (after the command's claim is given
@@ -228,6 +229,9 @@ def _too_old(run: CommandRun) -> Outcome | None:
     is at most the bound and twice the allowance old, and is still judged on live state by the gate
     like any other (the bound holds back a backlog of hours, not a minute's doubt)."""
     command = run.command
+    beyond = _beyond_its_record(run)
+    if beyond is not None:
+        return beyond
     if command.command not in _AGE_BOUND or command.expires_at is not None or run.published_at is None:
         return None
     bound = timedelta(seconds=run.config.guardrails.command_max_age_seconds)
@@ -241,6 +245,30 @@ def _too_old(run: CommandRun) -> Outcome | None:
         "allowed for clock skew) is not run, since the world it was "
         "sent for may have changed; nothing done. Send it again if it is still wanted (a new command_id), or "
         "give it an expires_at of its own"), target=command.target)
+
+
+def _beyond_its_record(run: CommandRun) -> Outcome | None:
+    """`rejected` for any command that arrives longer after it was sent than its record is kept
+    (COMMAND_RETENTION, 30 days, less the clock-skew allowance): its first delivery's record may have
+    lapsed, so whether it already ran cannot be told, and taken as new (as an expired idempotency record
+    is) it would act twice. A subscription keeps an unacked message, and a seek replays one, for up to
+    31 days ("Cannot be more than 31 days", Subscription.message_retention_duration and
+    Topic.message_retention_duration, google/pubsub/v1/pubsub.proto), longer than the record: a pause
+    replayed so engaged the kill switch again a month on, long after its resume, stopping every write.
+    Checked only once no earlier answer or recorded write of it was found (a late resend of one that
+    ran is its duplicate); the age bound above covers writes within the month."""
+    if run.published_at is None:
+        return None
+    age = run.received_at - run.published_at
+    kept = max(timedelta(seconds=run.config.guardrails.claim_retention_seconds), COMMAND_RETENTION)
+    if age <= kept - CLOCK_SKEW_ALLOWANCE:
+        return None
+    return run.outcome(OutcomeStatus.REJECTED, (
+        f"publish_time: the command was sent at {run.published_at.isoformat()} and arrived at "
+        f"{run.received_at.isoformat()}, {age.days} days later: longer than a command's record is kept "
+        f"({kept.days} days), so whether it already ran cannot be told; it was not run, nothing done (a "
+        "subscription replayed by seek, or a backlog kept past that). Send it again with a new command_id if "
+        "it is still wanted"), target=run.command.target)
 
 
 def _span(delta: timedelta) -> str:
@@ -370,7 +398,9 @@ def _reject_malformed(error: CommandError, event_data: Any, config: Config, adap
     content = received(event_data)
     if isinstance(error, MisroutedAlert):
         return _reject_misrouted(error, event_data, config, adapters, received_at, content)
-    timeline = CommandTimeline(None, None)
+    # Labelled with the command_id when it can be read, as the outcome is: the CLI tells a sender with no
+    # answer to read the command's steps by `jsonPayload.runwarden.command_id`, which found none.
+    timeline = CommandTimeline(None, _command_id_of(event_data))
     timeline.step("rejected", f"malformed command rejected: {error}", severity="ERROR", field=error.field,
                   message_id=content.message_id, received=content.excerpt())
     outcome = Outcome(trigger="command", status=OutcomeStatus.REJECTED, reason=f"malformed command: {error}",

@@ -15,7 +15,7 @@ def handle(run: CommandRun) -> Outcome:
     name = known_connector(run)
     connector = run.adapters.vpcaccess.get_connector(name)
     if connector.state != "READY":
-        raise refused(f"connector {connector.short_name} is {connector.state}: only a READY connector can be updated")
+        raise refused(_not_ready(connector.short_name, connector.state, name))
     p = run.command.params
     params = ScaleConnectorParams(
         target=name, from_min_instances=connector.min_instances, from_max_instances=connector.max_instances,
@@ -28,3 +28,27 @@ def handle(run: CommandRun) -> Outcome:
         raise refused(f"{connector.short_name} is already {connector.machine_type}, {connector.min_instances}-"
                       f"{connector.max_instances} instances: nothing to do, nothing written")
     return through_gate(run, "scale_connector", params, connector_state(connector), name)
+
+
+# What each state means, in the words of the google.cloud.vpcaccess.v1 Connector.State docstring
+# (google-cloud-vpc-access, types.Connector.State). That a connector in any state but READY refuses a
+# patch is inferred, not documented (UNCONFIRMED; docs/api-contracts.md: a PATCH during UPDATING is
+# refused): an operator's scale is held back in each, and says why and what to do.
+_STATE_MEANS = {
+    "UPDATING": "The connector is being updated",
+    "CREATING": "An Insert operation is in progress. Transient condition",
+    "DELETING": "A Delete operation is in progress. Transient condition",
+    "ERROR": "Connector is in a bad state, manual deletion recommended",
+    "STATE_UNSPECIFIED": "Invalid state",
+}
+
+
+def _not_ready(short: str, state: str, name: str) -> str:
+    means = _STATE_MEANS.get(state)
+    said = f"connector {short} is {state}" + (f" (VPC Access: \"{means}\")" if means else "")
+    if state in ("UPDATING", "CREATING"):
+        then = (f"another change of it is under way, and it is scaled only once READY: see it with runwarden status "
+                f"--target {name}, and send this again with a new command_id once it is READY")
+    else:
+        then = "it cannot be scaled in that state; a person must look at it first"
+    return f"{said}: nothing written; {then}"

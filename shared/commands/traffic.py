@@ -30,11 +30,8 @@ def rollback(run: CommandRun) -> Outcome:
     service = run.adapters.run.get_service(service_name)
     revisions = run.adapters.run.list_revisions(service_name)
     to = _named_revision(run, service, revisions) if run.command.params.revision else _known_good(run, service_name)
-    serving = _serving_most(service)
-    # Already pinned there: every entry with a share names a revision (a tag kept at 0%, on LATEST or
-    # another revision, serves only its own URL).
-    if service.serving_percent(to.short_name) == 100 and all(t.type is TrafficType.REVISION
-                                                             for t in service.traffic if t.percent):
+    serving = _serving_most(service, besides=to.short_name)
+    if _pinned_to(service, to.short_name):
         raise refused(f"{to.short_name} already serves 100% of {service.short_name}: nothing to do")
     from_revision = next((r for r in revisions if r.short_name == serving), to)
     params = RollbackTrafficParams(target=service_name, to_revision=to.short_name, from_revision=from_revision.short_name,
@@ -286,9 +283,28 @@ def _known_good(run: CommandRun, service: str) -> Revision:
     return found
 
 
-def _serving_most(service: Service) -> str | None:
-    statuses = sorted(service.traffic_statuses, key=lambda t: t.percent, reverse=True)
-    return statuses[0].revision if statuses else None
+def _pinned_to(service: Service, revision: str) -> bool:
+    """Whether the service is pinned to `revision` already, as served and as desired: it receives 100%
+    (`traffic_statuses`) and the desired split sends it 100% by name (`traffic`; a tag kept at 0%, on
+    LATEST or another revision, serves only its own URL). What serves alone is not enough: while
+    `reconciling`, the statuses are transient, and after a failed reconcile they keep the revision that
+    served before while the desired split stays as sent (the service.proto comments on `reconciling`,
+    google/cloud/run/v2/service.proto; gcp-facts "Traffic to a revision that is not Ready"). A person's
+    `update-traffic` to another revision, still reconciling or failed, is then the split the service
+    serves next or keeps asking for, and "nothing to do" would leave it so."""
+    desired = sum(t.percent for t in service.traffic if t.type is TrafficType.REVISION and t.revision == revision)
+    return service.serving_percent(revision) == 100 and desired == 100
+
+
+def _serving_most(service: Service, besides: str) -> str | None:
+    """The revision the rollback takes out of service (`from_revision`): the one serving most other than
+    the revision traffic goes to. Read without that exclusion, a rollback to the majority of a canary split
+    (OLD 60%, NEW 40%) recorded OLD as taken out: its outcome never said NEW no longer serves, and a later
+    alert's 5xx of OLD, the revision now serving everything, were read as those of a revision that "serves
+    nothing" since the rollback (shared/pipeline.py, a rollback's own failure still in the evidence)."""
+    statuses = sorted((t for t in service.traffic_statuses if t.percent and t.revision != besides),
+                      key=lambda t: t.percent, reverse=True)
+    return statuses[0].revision if statuses else besides
 
 
 def _rollbacks_of(run: CommandRun, service: str, shown: int = 3) -> str:

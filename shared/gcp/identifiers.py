@@ -81,3 +81,48 @@ class LocationalName:
         if not match:
             raise ValueError(f"{name!r} is not a resource name of the form projects/P/locations/L/KIND/ID")
         return cls(match["project"], match["location"], match["kind"], match["id"])
+
+
+# A resource name as Google writes it: ASCII, lowercase, no space. Cloud Run service ids and VPC Access
+# connector ids are lowercase letters, digits and hyphens, starting with a letter (shared/config.py
+# `_RESOURCE_ID` cites the rule; the VPC Access stand-in holds connectors to it), regions are lowercase
+# (us-central1), and a project is named by its id (lowercase, possibly domain-scoped) or its number
+# (Cloud Run v2 Revision.vpc_access.connector: "{project} can be project id or number").
+_ZONE = re.compile(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$")            # us-central1-a: a zone, not a region
+_REGION = re.compile(r"^[a-z][a-z0-9-]*$")
+_ID = re.compile(r"^[a-z](?:[a-z0-9-]*[a-z0-9])?$")
+_PROJECT_OR_NUMBER = re.compile(r"^(?:[a-z0-9][a-z0-9.-]*:)?[a-z0-9][a-z0-9-]*$")   # loosely, as _PROJECT
+
+
+def written_name_problem(name: str) -> str | None:
+    """Why `name` (`projects/P/locations/L/KIND/ID`, its form already checked) cannot be a name Google
+    writes, or None. Each answer says what is wrong and what to write: a stray space, a line break or an
+    invisible character copied with the name is not seen in a terminal, where "X is not in the inventory
+    (the inventory has X)" reads as the same name twice; an uppercase letter or a zone is never the name
+    of anything, and a brake on it would hold nothing back."""
+    for index, char in enumerate(name):
+        if char.isspace() or not char.isprintable() or not char.isascii():
+            what = "a space" if char == " " else f"the character {char!r}" if char.isprintable() \
+                else f"the invisible character {ascii(char)}"
+            return (f"holds {what} (character {index + 1}), which no Google resource name holds: "
+                    f"write {_printable(name)!r}")
+    match = _RESOURCE.match(name)
+    if match is None:
+        return None
+    project, location, kind, id_ = match["project"], match["location"], match["kind"], match["id"]
+    if name != name.lower():
+        return f"holds capital letters: Google writes resource names in lowercase, {name.lower()!r}"
+    if not _PROJECT_OR_NUMBER.match(project):
+        return f"project {project!r} is not a project id or number (lowercase letters, digits and hyphens)"
+    if _ZONE.match(location):
+        return f"location {location!r} is a zone: write its region, {location.rsplit('-', 1)[0]}"
+    if not _REGION.match(location):
+        return f"location {location!r} is not a region such as us-central1"
+    if not _ID.match(id_):
+        return (f"{id_!r} is not a {kind.rstrip('s')} id as the API writes it: lowercase letters, digits and "
+                "hyphens, starting with a letter and not ending with a hyphen")
+    return None
+
+
+def _printable(name: str) -> str:
+    return "".join(c for c in name if c.isascii() and c.isprintable() and not c.isspace())

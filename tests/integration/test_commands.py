@@ -276,6 +276,33 @@ def test_a_resume_delivered_after_a_pause_sent_later_leaves_that_pause_engaged_i
     assert world.state.get_record(FLAGS, pause_key(SERVICE))["engaged"] is False
 
 
+def test_a_pause_replayed_after_its_record_lapsed_in_firestore_is_rejected_not_engaged_again(world):
+    """A subscription keeps and a seek replays a message for up to 31 days; a command's record is kept 30.
+    The record lapsed (past its expires_at; Firestore's TTL deletes it some time after, and the claim
+    takes over a lapsed record either way), the replayed pause ran as new and engaged again a month after
+    its resume. It is `rejected` by its publish_time now, the flag left released."""
+    from shared.commands import handle_command
+    from tests.integration.world import event
+
+    def sent(name: str, command_id: str, published: str):
+        body = {"command": name, "command_id": command_id, "requested_by": "alice@example.com",
+                "reason": "freeze", "target": SERVICE}
+        data = event(json.dumps(body).encode(), f"{command_id}-{next(_ids)}")
+        data["message"]["publishTime"] = published
+        [outcome] = handle_command(data, world.config, world.adapters)
+        return outcome
+
+    assert sent("pause", "p-old", "2026-11-26T12:01:00Z").status.value == "applied"
+    assert sent("resume", "r-old", "2026-11-26T12:01:30Z").status.value == "applied"
+    world.clock.set(world.clock.now() + timedelta(days=31))
+
+    replayed = sent("pause", "p-old", "2026-11-26T12:01:00Z")
+
+    assert replayed.status.value == "rejected", replayed.reason
+    assert "longer than a command's record is kept (30 days)" in replayed.reason, replayed.reason
+    assert world.state.get_record(FLAGS, pause_key(SERVICE))["engaged"] is False
+
+
 def test_pause_one_target_stops_automation_there_until_resumed(world):
     paused = command(world, "pause", target=SERVICE, reason="deploy freeze")
     assert paused.status.value == "applied"

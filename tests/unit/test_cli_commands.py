@@ -150,6 +150,11 @@ TOPICS = ("--topic", "projects/p/topics/commands", "--outcomes-topic", "projects
     # A key given twice: which value is meant is ambiguous (the message's own rule).
     (("command", "rollback_traffic", "--target", SERVICE, "--param", "revision=backend-00009-typ", "--param",
       "revision=backend-00001-abc", "--reason", "r", "--as", "alice", *TOPICS), "--param revision is given twice"),
+    # A name Google never writes (pasted with a trailing space, capitalised): a brake on it holds nothing back.
+    (("pause", "--target", "projects/p/locations/us-central1/connectors/Backend-Conn", "--reason", "r", "--as",
+      "alice", *TOPICS), "command.target: holds capital letters"),
+    (("command", "rollback_traffic", "--target", SERVICE + " ", "--reason", "r", "--as", "alice", *TOPICS),
+     "command.target: holds a space"),
 ])
 def test_inputs_the_cli_refuses_before_publishing(args, message):
     result = invoke(*args)

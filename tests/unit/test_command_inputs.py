@@ -175,6 +175,98 @@ def test_a_pause_of_a_connector_that_does_not_exist_is_rejected_never_a_brake_on
     assert send(w, "pause", "p-denied", target=other).status is OutcomeStatus.APPLIED
 
 
+@pytest.mark.parametrize("vpcaccess_answers", [None, "INVALID_ARGUMENT", "PERMISSION_DENIED"])
+@pytest.mark.parametrize("target, said", [
+    (CONNECTOR.replace("backend-conn", "Backend-Conn"), "holds capital letters: Google writes resource names in "
+                                                         f"lowercase, '{CONNECTOR}'"),
+    (CONNECTOR + " ", f"holds a space (character {len(CONNECTOR) + 1}), which no Google resource name holds: "
+                      f"write '{CONNECTOR}'"),
+    (CONNECTOR + "\n", f"holds the invisible character '\\n' (character {len(CONNECTOR) + 1})"),
+    (CONNECTOR.replace("backend-conn", "backend\u200bconn"), "holds the invisible character '\\u200b'"),
+    (CONNECTOR.replace("us-central1", "us-central1-a"), "location 'us-central1-a' is a zone: write its region, "
+                                                         "us-central1"),
+])
+def test_a_pause_of_a_name_google_never_writes_is_rejected_whatever_vpc_access_answers(target, said,
+                                                                                      vpcaccess_answers):
+    """`pause` takes a connector no policy names on its word unless VPC Access says NOT_FOUND; what it
+    answers for a malformed name is not documented. Under any other answer (INVALID_ARGUMENT, or
+    PERMISSION_DENIED for a project Runwarden cannot read) "Backend-Conn" was paused, `applied`, while
+    backend-conn stayed writable. Refused from its form, before any read, under every reading."""
+    import grpc
+
+    from shared.remediation.guardrails import pause_key
+    from shared.remediation.records import FLAGS
+
+    w = world()
+    if vpcaccess_answers:
+        w.standins.vpcaccess.faults.fail_next(10, getattr(grpc.StatusCode, vpcaccess_answers), method="GetConnector")
+    outcome = send(w, "pause", "p-case", target=target)
+    assert outcome.status is OutcomeStatus.REJECTED, outcome.reason
+    assert outcome.reason.startswith("malformed command: command.target: ") and said in outcome.reason, outcome.reason
+    assert w.state.get_record(FLAGS, pause_key(target)) is None
+
+
+@pytest.mark.parametrize("target, said", [
+    (SERVICE + " ", f"holds a space (character {len(SERVICE) + 1}), which no Google resource name holds: "
+                    f"write '{SERVICE}'"),
+    (SERVICE.replace("backend", "Backend"), f"holds capital letters: Google writes resource names in lowercase, "
+                                            f"'{SERVICE}'"),
+    (SERVICE.replace("backend", "backend-"), "'backend-' is not a service id as the API writes it"),
+    # Only a trailing slash or the spaces around it keep it from its form: said, not "not a full service name".
+    (SERVICE + "/", f"ends with '/': write '{SERVICE}'"),
+    (" " + SERVICE, f"has spaces around it: write '{SERVICE}'"),
+])
+def test_a_write_to_a_name_google_never_writes_says_what_is_wrong_with_it_not_that_it_is_unmanaged(target, said):
+    """Answered "… backend  is not in the inventory (the inventory has …/backend)", the two names looked
+    the same in a terminal: the operator under pressure is told what to fix instead."""
+    w = world()
+    outcome = send(w, "rollback_traffic", "rb-space", target=target, params={"revision": OLD})
+    assert outcome.status is OutcomeStatus.REJECTED, outcome.reason
+    assert outcome.reason.startswith("malformed command: command.target: ") and said in outcome.reason, outcome.reason
+    assert w.standins.run.count("UpdateService") == 0
+
+
+@pytest.mark.parametrize("fields", [
+    {"reason": "x" * 70_000},                                              # past 64 KiB
+    {"params": {"revision": OLD, "percent": 50}},                           # an unknown param
+    {"target": SERVICE + " "},                                              # a name Google never writes
+])
+def test_a_malformed_commands_rejected_step_carries_its_command_id_when_readable(fields, capsys):
+    """The outcome names the command_id, so the waiting CLI hears it; the `rejected` step did not, and the
+    steps the CLI says to read (`jsonPayload.runwarden.command_id="…"`) found nothing of it."""
+    w = world()
+    capsys.readouterr()
+    body = {"command": "rollback_traffic", "command_id": "rb-bad", "requested_by": OPERATOR, "reason": "INC-7",
+            "target": SERVICE, **fields}
+    outcome = deliver(w, json.dumps(body).encode())
+    assert outcome.status is OutcomeStatus.REJECTED and outcome.command_id == "rb-bad", outcome.reason
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    rejected = [line for line in lines if line["runwarden"].get("step") == "rejected"]
+    assert rejected and all(line["runwarden"]["command_id"] == "rb-bad" for line in rejected), rejected
+
+
+@pytest.mark.parametrize("state, said", [
+    ("UPDATING", "is UPDATING (VPC Access: \"The connector is being updated\"): nothing written; another change of "
+                 "it is under way, and it is scaled only once READY: see it with runwarden status --target"),
+    ("CREATING", "is CREATING (VPC Access: \"An Insert operation is in progress."),
+    ("ERROR", "is ERROR (VPC Access: \"Connector is in a bad state, manual deletion recommended\"): nothing "
+              "written; it cannot be scaled in that state"),
+])
+def test_a_scale_of_a_connector_not_ready_is_held_back_saying_why_and_its_dry_run_agrees(state, said):
+    """Answered "… is UPDATING: only a READY connector can be updated", a rule of no cited source that
+    said neither what the state means nor what to do; the dry run answers what the real run does."""
+    answers = []
+    for dry_run in (False, True):
+        w = world("connector_saturation", bounds={"connectors": [{"name": CONNECTOR}]})
+        w.standins.vpcaccess.set_state(CONNECTOR, state)
+        outcome = send(w, "scale_connector", f"sc-{dry_run}", target=CONNECTOR, params={"max_instances": 6},
+                       dry_run=dry_run)
+        assert outcome.status is OutcomeStatus.SKIPPED and said in outcome.reason, outcome.reason
+        assert patches(w) == 0
+        answers.append((outcome.status, outcome.reason))
+    assert answers[0] == answers[1]
+
+
 def test_a_command_sent_as_attributes_is_rejected_saying_the_body_is_read():
     w = world()
     data = event(b"", "m-attrs")
@@ -655,6 +747,44 @@ def test_a_late_resend_of_a_write_that_ran_is_its_duplicate_not_a_rejection():
     w.clock.set(w.clock.now() + timedelta(hours=1))    # the same message delivered again an hour on
     again = sent_at(w, "rollback_traffic", "rb-1", "2026-11-26T11:30:00Z", **body)
     assert again.status is OutcomeStatus.SKIPPED and again.reason.startswith("duplicate: command rb-1"), again.reason
+
+
+@pytest.mark.parametrize("name, fields", [
+    ("pause", {}),
+    ("pause", {"target": SERVICE}),
+    ("reject", {"params": {"proposal_id": "p-0123456789ab"}}),
+])
+def test_a_command_replayed_after_its_record_lapsed_is_rejected_not_run_again(name, fields):
+    """A subscription keeps, and a seek replays, a message for up to 31 days; a command's record is kept
+    30. A pause answered, then resumed, and replayed a month on found no record and ran as new (as a
+    lapsed idempotency record is taken): the kill switch engaged again, stopping every write. Now it is
+    rejected by its publish_time, nothing written; within the record it is its duplicate, as before."""
+    from datetime import timedelta
+
+    from shared.remediation.guardrails import pause_key
+    from shared.remediation.records import FLAGS, KILL_SWITCH
+
+    w = world()
+    published = "2026-11-26T12:01:00Z"
+    first = sent_at(w, name, "c-old", published, **fields)
+    if name == "pause":
+        assert first.status is OutcomeStatus.APPLIED, first.reason
+        assert sent_at(w, "resume", "r-1", "2026-11-26T12:01:30Z", **fields).status is OutcomeStatus.APPLIED
+    w.clock.set(w.clock.now() + timedelta(days=29))
+    within = sent_at(w, name, "c-old", published, **fields)
+    assert within.status is not OutcomeStatus.APPLIED and within.reason.startswith("duplicate: command c-old"), \
+        within.reason
+    w.clock.set(w.clock.now() + timedelta(days=2))      # 31 days on: the record has lapsed
+    replayed = sent_at(w, name, "c-old", published, **fields)
+    assert replayed.status is OutcomeStatus.REJECTED, replayed.reason
+    assert replayed.reason.startswith("publish_time: the command was sent at 2026-11-26T12:01:00+00:00") and \
+        "31 days later: longer than a command's record is kept (30 days)" in replayed.reason, replayed.reason
+    flag = w.state.get_record(FLAGS, pause_key(SERVICE) if fields.get("target") else KILL_SWITCH) or {}
+    assert not flag.get("engaged")
+    # Still wanted, it is sent again under a new id, as the answer says: it runs.
+    if name == "pause":
+        again = sent_at(w, name, "c-new", w.clock.now().isoformat(), **fields)
+        assert again.status is OutcomeStatus.APPLIED, again.reason
 
 
 def _during_first_call(adapter: Any, method: str, send_meanwhile: Any) -> list[Any]:

@@ -165,6 +165,8 @@ def test_a_writing_command_without_a_reason_is_told_why_one_is_needed(reason):
 
 @pytest.mark.parametrize("fields, field, words", [
     ({}, "command.command", "is required: one of diagnose, rollback_traffic,"),
+    ({"Command": "pause"}, "command.command", "is required (given instead: 'Command'): one of diagnose,"),
+    ({"commnd": "pause"}, "command.command", "is required (given instead: 'commnd'): one of diagnose,"),
     ({"command": "rollback"}, "command.command", "'rollback' is not a command (did you mean 'rollback_traffic'?)"),
     ({"command": "Status"}, "command.command", "'Status' is not a command (did you mean 'status'?)"),
     ({"command": "status", "trget": SERVICE}, "command.trget",
@@ -172,6 +174,11 @@ def test_a_writing_command_without_a_reason_is_told_why_one_is_needed(reason):
     ({"command": "rollback_traffic", "target": SERVICE, "params": {"revison": "backend-00001-abc"}},
      "command.params.revison", "'revison' is not a param of rollback_traffic (did you mean 'revision'?); it takes: "
                                "revision"),
+    # A likely meaning is never a name sent beside it: max_instances was given, so "did you mean
+    # 'max_instances'?" read as though it were missing.
+    ({"command": "scale_connector", "target": "projects/p/locations/l/connectors/c",
+      "params": {"min_instances": 3, "max_instances": 6}}, "command.params.min_instances",
+     "'min_instances' is not a param of scale_connector; it takes: max_instances, machine_type"),
     ({"command": "status", "params": {"verbose": True}}, "command.params.verbose",
      "'verbose' is not a param of status; it takes: none"),
     ({"command": "approve", "params": {"proposal": "p-3f9c2a1b7d40"}}, "command.params.proposal_id",

@@ -711,6 +711,51 @@ def test_a_restore_of_a_split_desired_but_not_yet_serving_is_written_not_refused
     assert restored.status is OutcomeStatus.APPLIED and updates(w) == 2, restored.reason
 
 
+def test_a_rollback_to_the_revision_serving_while_the_service_is_moving_off_it_is_written(monkeypatch):
+    """OLD serves 100% (traffic_statuses), but a person's gcloud has just sent the service to NEW and
+    Cloud Run is still reconciling it (Service.traffic, the desired split: NEW 100%). The operator's
+    rollback to OLD was answered `skipped`, "OLD already serves 100%: nothing to do", from what serves
+    alone, and a moment later NEW served everything. The desired split must be OLD's too for "nothing
+    to do": here the pin is written, and the service stays on OLD."""
+    from sandbox.standins import run as run_standin
+
+    w = world()
+    w.standins.run.set_traffic(SERVICE, [TrafficSeed(100, OLD)])          # a person's pin, reconciled
+    reconcile = run_standin.RunStandIn._reconcile
+    monkeypatch.setattr(run_standin.RunStandIn, "_reconcile", lambda self, name: None)
+    w.standins.run.set_traffic(SERVICE, [TrafficSeed(100, NEW)])          # then sent to NEW, still reconciling
+    monkeypatch.setattr(run_standin.RunStandIn, "_reconcile", reconcile)
+    service = w.standins.run.service(SERVICE)
+    assert [s.revision for s in service.traffic_statuses if s.percent] == [OLD]
+    assert [t.revision for t in service.traffic if t.percent] == [NEW]
+
+    pinned = rollback(w, "rb-moving")
+
+    assert pinned.status is OutcomeStatus.APPLIED and updates(w) == 1, pinned.reason
+    service = w.standins.run.service(SERVICE)
+    assert [t.revision for t in service.traffic if t.percent] == [OLD]
+    # Once the desired split is OLD's too, the same rollback again is nothing to do.
+    again = rollback(w, "rb-again")
+    assert again.status is OutcomeStatus.SKIPPED and "already serves 100%" in again.reason and updates(w) == 1, \
+        again.reason
+
+
+def test_a_rollback_to_the_majority_of_a_split_records_the_revision_it_takes_out():
+    """OLD 60%, NEW 40% (a canary going wrong): the rollback to OLD takes NEW out of service. It was
+    recorded `from_revision` OLD, the revision serving most, which is the one traffic goes to, and its
+    outcome never said NEW no longer serves."""
+    w = world()
+    w.standins.run.set_traffic(SERVICE, [TrafficSeed(60, OLD), TrafficSeed(40, NEW)])
+
+    rolled = rollback(w, "rb-canary")
+
+    assert rolled.status is OutcomeStatus.APPLIED, rolled.reason
+    assert rolled.action.params["from_revision"] == NEW and rolled.action.params["to_revision"] == OLD
+    assert f"Traffic moved: {NEW} no longer serves; {OLD} serves 100%." in rolled.notes, rolled.notes
+    [record] = w.state.find_records(ACTIONS, "service", SERVICE)
+    assert record["params"]["from_revision"] == NEW
+
+
 def held_restore_claim(w: FastWorld, command_id: str) -> None:
     """The gate's claim of `command_id`'s restore, left held by an earlier attempt at it (its give-back
     failed): the next attempt's gate raises AttemptInProgress until the claim's lease lapses."""
