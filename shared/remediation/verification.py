@@ -775,13 +775,24 @@ class Sweep:
 
     def _close_log_incident(self, incident: IncidentRecord) -> Outcome | None:
         """Closed, with its `resolved` outcome kept in it until published, once its action is verified or
-        its timeout passed; None if neither yet, or if another sweep (or its CLOSED) closed it first."""
+        its timeout passed; None if neither yet, or if another sweep (or its CLOSED) closed it first.
+
+        The timeout waits while an action taken for the incident is still pending (or its undo unfinished):
+        its verdict is what a person needs first, and a `resolved` before it reads as the incident over while
+        the fix is unjudged. A timeout shorter than the verification deadline, or an action written late in
+        the incident (a proposal approved near the timeout), closed it before its action's verdict."""
         timeout = timedelta(seconds=self.config.verification.log_incident_timeout_seconds)
-        by = "verification" if self._verified(incident.incident_id) else (
-            "timeout" if self.now >= incident.opened_at + timeout else "")
+        states = self._action_states(incident.incident_id)
+        unjudged = [key for key, state in states if state in (ActionState.PENDING.value, ActionState.UNDOING.value)]
+        by = "verification" if any(state == ActionState.VERIFIED.value for _, state in states) else (
+            "timeout" if self.now >= incident.opened_at + timeout and not unjudged else "")
         if not by:
             return None
-        reason = (f"log-based incident closed by Runwarden after {by}: log-based alert policies never send "
+        judged = [state for _, state in states if state != ActionState.VERIFIED.value]
+        # The verdict came first (the timeout waits for it): said, so a `resolved` is not read as the fix working.
+        waited = (f", and after the verdict on its action ({', '.join(sorted(set(judged)))})"
+                  if by == "timeout" and judged else "")
+        reason = (f"log-based incident closed by Runwarden after {by}{waited}: log-based alert policies never send "
                   "a CLOSED notification")
         outcome = Outcome(incident_id=incident.incident_id, trigger="command", target=incident.target,
                           status=OutcomeStatus.RESOLVED, reason=reason,
@@ -793,9 +804,10 @@ class Sweep:
         Timeline(incident.incident_id, "command").step("resolved", reason)
         return outcome
 
-    def _verified(self, incident_id: str) -> bool:
-        return any(d.get("state") == ActionState.VERIFIED.value
-                   for d in self.state.find_records(ACTIONS, "incident_id", incident_id))
+    def _action_states(self, incident_id: str) -> list[tuple[str, str]]:
+        """(key, state) of every action record taken for the incident."""
+        return [(str(d.get("key", "")), str(d.get("state", "")))
+                for d in self.state.find_records(ACTIONS, "incident_id", incident_id)]
 
 
     # --- pinned traffic -------------------------------------------------------------------------------
