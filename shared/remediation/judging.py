@@ -64,6 +64,7 @@ unmake a `healthy` or a `failing`, never make one (`newest_minutes_disagree`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -178,21 +179,57 @@ def unread_condition(alert: AlertContext | None, settings: DiagnosisSettings) ->
 
 
 def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSettings,
-          closed_at: datetime | None = None, min_traffic_ratio: float = 0.0, recovery: str = "") -> Health:
+          closed_at: datetime | None = None, min_traffic_ratio: float = 0.0, recovery: str = "",
+          others: Sequence[ActionRecord] = ()) -> Health:
     """The action's standing on one evidence bundle collected since it settled (with no alert: the
     action's own is put in here, `alert_bar`), diagnosed here. `closed_at`: when the incident's CLOSED
     notification came, if one did (cited, never enough alone); `recovery`: what that CLOSED showed of
     the condition's recovery ("" for nothing: a snooze, data that stopped or a close by hand may have
     closed it). `min_traffic_ratio`: a healthy service that kept less than this share of its traffic
-    is unclear, not healthy (`traffic_lost`)."""
+    is unclear, not healthy (`traffic_lost`). `others`: Runwarden's action records applied since this
+    one (any target; `later_own_writes` keeps those on this service's path)."""
+    later = later_own_writes(record, bundle, others)
     changed = target_changed(record, bundle)
     if changed is not None:
-        return changed
+        return changed if not later or changed.kind is not HealthKind.CHANGED else Health(
+            changed.kind, f"{changed.why} ({later})")
     health = _standing(record, settled(bundle), settings, closed_at, min_traffic_ratio, recovery)
     newest = newest_minutes_disagree(health, record, bundle, settings, alert_bar(record.alert, settings))
     if newest:
         return Health(HealthKind.UNCLEAR, f"{health.why}; but {newest}")
+    if later and health.kind in (HealthKind.HEALTHY, HealthKind.FAILING):
+        return Health(HealthKind.UNCLEAR, f"{health.why}; but {later}: the minutes since are both changes' doing, "
+                                          "so they neither verify this action nor show it failing")
     return health
+
+
+def later_own_writes(record: ActionRecord, bundle: EvidenceBundle, others: Sequence[ActionRecord]) -> str:
+    """Which of Runwarden's own actions wrote on the judged service's path after this one ("" if none): to
+    the same target, to the service, or to a connector its serving revisions use (or the one read).
+
+    The gate keeps two writes to one target a cooldown apart, but a cooldown shorter than the
+    verification deadline lets a second action on the target while the first is pending, and a
+    rollback of the service and a scale-up of its connector are two targets, each with its own cooldown.
+    The minutes after the later write are both changes' doing: judged as this action's, a rollback
+    was `verified` on the recovery its connector's scale-up made (and the service left pinned), or
+    undone, a write judged on minutes the later change shaped, under the later action still being
+    verified. Nor is a later write someone else's change (`changed_by_others` leaves Runwarden's own
+    principals out, rightly: its own writes are not a person's). A later action also means the alert path
+    found a failure to fix after this one, so a recovery is not this action's to claim, whenever the
+    later write landed. So `healthy` and `failing` become `unclear`: the sweep waits, and by the deadline
+    escalates, kept, never undone; the later action is judged on its own minutes, which begin after this
+    one (its own `before` holds this change)."""
+    serving = {r.vpc_connector for r in bundle.revisions
+               if r.vpc_connector and bundle.service.serving_percent(r.short_name) > 0}
+    path = {record.target, bundle.service.name} | serving | ({bundle.connector.name} if bundle.connector else set())
+    later = sorted((o for o in others if o.key != record.key and o.applied_at > record.applied_at and o.target in path),
+                   key=lambda o: o.applied_at)
+    if not later:
+        return ""
+    shown = "; ".join(f"{o.action} on {short_name(o.target)} at {hms(o.applied_at)} (incident {o.incident_id}, "
+                      f"{o.state.value})" for o in later[:3])
+    more = f"; {len(later) - 3} more" if len(later) > 3 else ""
+    return f"Runwarden's own later action(s) wrote on the same path after it: {shown}{more}"
 
 
 def newest_minutes_disagree(health: Health, record: ActionRecord, bundle: EvidenceBundle,

@@ -54,7 +54,7 @@ from pydantic import ValidationError
 from shared.remediation.actions import get_action
 from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve
 from shared.diagnosis.collection import collect, request_lines, users_of
-from shared.clock import skew_safe_lease
+from shared.clock import CLOCK_SKEW_ALLOWANCE, skew_safe_lease
 from shared.config import Config
 from shared.errors import PermanentError, TransientError
 from shared.diagnosis.evidence import TrafficTarget, short_name, split_text
@@ -480,12 +480,13 @@ class Sweep:
         except PermanentError as exc:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
         recovery = record.incident_recovery if closed else ""
+        others = self._applied_since(record)
         judged = []
         for service in services:
             if record.action == "scale_connector" and not step.fits(COLLECT_SECONDS):
                 judged.append((service, judging.Health(judging.HealthKind.UNCLEAR, _NOT_IN_TIME)))
                 continue
-            judged.append((service, self._health_of(record, service, readers, closed, recovery)))
+            judged.append((service, self._health_of(record, service, readers, closed, recovery, others)))
         cut = [short_name(s) for s, h in judged + unread if h.why.startswith(_NOT_IN_TIME)]
         if cut:
             Timeline(record.incident_id, "command").step(
@@ -497,8 +498,24 @@ class Sweep:
                                   "nothing to judge the change by" + (f" [{caveat}]" if caveat else ""))
         return judging.combine(judged + unread, caveat)
 
+    def _applied_since(self, record: ActionRecord) -> list[ActionRecord]:
+        """Runwarden's action records applied since this one (one range query on `applied_at`, at most
+        MAX_PER_SWEEP), for judging.later_own_writes: a later write on the same service's path makes the
+        minutes since both changes' doing. Read up to the sweep's clock plus the skew allowance, as a
+        writer's clock may run ahead of this one's. A transient fault raises: the next sweep judges."""
+        found = self.state.find_between(ACTIONS, "applied_at", record.applied_at, self.now + CLOCK_SKEW_ALLOWANCE,
+                                        MAX_PER_SWEEP)
+        others = []
+        for data in found:
+            try:
+                if data.get("key") != record.key:
+                    others.append(ActionRecord.model_validate(data))
+            except ValidationError:   # not a record this version reads: no write of its to compare
+                continue
+        return others
+
     def _health_of(self, record: ActionRecord, service: str, readers: Any, closed: datetime | None,
-                   recovery: str = "") -> judging.Health:
+                   recovery: str = "", others: list[ActionRecord] | None = None) -> judging.Health:
         try:
             # From when the change took (judging.judged_from), or, not known yet, the settle time.
             since = judging.judged_from(record) or judging.after_write(record)
@@ -518,7 +535,7 @@ class Sweep:
             bundle = bundle.model_copy(update={"request_lines": lines, "gaps": bundle.gaps + ((gap,) if gap else ()),
                                                "api_calls": bundle.api_calls + 1})
         return judging.judge(record, bundle, self.config.diagnosis, closed, self.config.verification.min_traffic_ratio,
-                             recovery)
+                             recovery, others or ())
 
     @staticmethod
     def _connector_gone(record: ActionRecord, bundle: Any, readers: Any) -> judging.Health | None:
