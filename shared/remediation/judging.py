@@ -66,7 +66,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 
 from shared.clock import CLOCK_SKEW_ALLOWANCE
@@ -797,20 +797,55 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
 
 def _before_onset(facts: Facts, record: ActionRecord) -> tuple[float, Window] | None:
     """(requests a minute, over which minutes) in the lookback before the service's first failing minute
-    before the action (Facts.failing_since), in the evidence read; None where no minute failed before the action, or
-    none with requests came before the first that did (the onset before the sweep's query: not known).
+    before the action, in the evidence read; None where no minute failed before the action, or none with
+    requests came before the first that did (the onset before the sweep's query: not known).
     Callers that give up while a service fails (a user closing the page, a client's circuit breaker) lower
-    the rate just before the action; the minutes before the onset show the demand the recovery must carry."""
-    since = facts.failing_since
-    if since is None or since >= record.applied_at:
+    the rate just before the action; the minutes before the onset show the demand the recovery must carry.
+
+    The onset is looked for from `onset_search_from` (the incident's start as its notification said it,
+    less a lookback), not only in the sweep's own incident window (a lookback before the settle time: 10
+    minutes before the write with the defaults): a failure that began longer before the write (an alert's
+    duration, a late approval) had its onset unseen, and the rate just before the action, callers already
+    gone, stood for the demand. The sweep reads request_count back that far (`reach_back`)."""
+    s = facts.s
+    search = Window(min(facts.incident.start, onset_search_from(record, s)), record.applied_at)
+    refused = [at for at, total, bad in facts.per_minute_where(search, refused_series)
+               if total and bad / total >= s.status_ratio]
+    hung = [at for at, p99 in facts.p99_by_minute(search) if p99 >= s.hang_latency_seconds]
+    first = min(refused[:1] + hung[:1], default=None)
+    if first is None:
         return None
-    window = Window(max(facts.incident.start, since - timedelta(seconds=facts.s.lookback_seconds)), since)
+    since = first - timedelta(seconds=60)   # a point stands for the minute ending at it
+    # Only minutes of the search before its first failing one: known not failing. A failure already under way
+    # at the search's start has its onset before it, not known (no minute before it here).
+    window = Window(max(search.start, since - timedelta(seconds=s.lookback_seconds)), since)
     if window.end <= window.start:
         return None
     minutes = facts.minutes_with_requests(window)
     if not minutes:
         return None
     return facts.requests(window).total / minutes, window
+
+
+def onset_search_from(record: ActionRecord, settings: DiagnosisSettings) -> datetime:
+    """Where the failure's onset before the action is looked for: a lookback before the incident's start as
+    its notification said it (`ActionRecord.incident_started_at`; Monitoring opens an incident once its
+    condition has held for its duration, so the failing minutes begin before it), but no further back than
+    `max_incident_window_seconds` and a lookback before the write (an incident open for hours: the demand of
+    hours ago is another time of day's, as `collection.judged_since` bounds the alert path's). With no start
+    recorded (an operator's command, an approved proposal's adopted write), a lookback before the write."""
+    lookback = timedelta(seconds=settings.lookback_seconds)
+    floor = record.applied_at - timedelta(seconds=settings.max_incident_window_seconds) - lookback
+    if record.incident_started_at is None:
+        return record.applied_at - lookback
+    started = datetime.fromtimestamp(record.incident_started_at, tz=timezone.utc)
+    return max(floor, min(started, record.applied_at) - lookback)
+
+
+def reach_back(record: ActionRecord, settings: DiagnosisSettings) -> datetime:
+    """How far back the sweep reads the request metrics: from `onset_search_from`, so an onset there, and the
+    clean minutes before it, are read (the same calls, more points)."""
+    return onset_search_from(record, settings)
 
 
 def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float) -> str:

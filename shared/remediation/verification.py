@@ -519,7 +519,9 @@ class Sweep:
         try:
             # From when the change took (judging.judged_from), or, not known yet, the settle time.
             since = judging.judged_from(record) or judging.after_write(record)
-            bundle = collect(service, since, readers, self.config.diagnosis, self.now)
+            # Request metrics from where the failure's onset before the action may lie (judging.reach_back).
+            bundle = collect(service, since, readers, self.config.diagnosis, self.now,
+                             reach_back=judging.reach_back(record, self.config.diagnosis))
         except PermanentError as exc:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
         if self.clock_ahead:
