@@ -21,7 +21,7 @@ Reads of optional sources that fail permanently (e.g. PERMISSION_DENIED on logs)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Sequence, TypeVar
 
@@ -165,11 +165,14 @@ class Readers:
 
 
 def collect(service_name: str, incident_started_at: datetime, readers: Readers, settings: DiagnosisSettings,
-            now: datetime, sql_instances: tuple[str, ...] = (), alert: AlertContext | None = None) -> EvidenceBundle:
+            now: datetime, sql_instances: tuple[str, ...] = (), alert: AlertContext | None = None,
+            reach_back: datetime | None = None) -> EvidenceBundle:
     """Two rounds of concurrent reads: the service and its revisions, then everything they point
     at. A third, sequential read follows only a log read refused with the alert's own filter (the
     read again without it) or a log read whose page was full with a deploy the suspect (the rollback's
-    candidate targets' startup failures, `startup_candidates`): never both."""
+    candidate targets' startup failures, `startup_candidates`): never both. `reach_back`: read the
+    request metrics (request_count, request_latencies) from at least this far back (the verification
+    sweep: where the failure's onset before the action may lie, judging.reach_back), the same calls."""
     now = now.replace(microsecond=0)  # whole seconds: Monitoring aligns on them
     budget = CallBudget(MAX_API_CALLS + (ALERT_READS if alert is not None else 0))
     first = _Reads(budget)
@@ -179,6 +182,8 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     service, revisions = read["service"], connectors_by_id(read["service"], read["revisions"])
     judged_from = judged_since(incident_started_at, settings, now)
     scope = _Scope.of(service, revisions, incident_started_at, settings, now, judged_from)
+    if reach_back is not None:
+        scope = replace(scope, reach_back=reach_back.replace(microsecond=0))
 
     reads = _Reads(budget)
     _run_metrics(reads, readers.monitoring, scope)
@@ -447,13 +452,15 @@ def _run_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope") -> 
     by_revision = ("resource.labels.revision_name",)
     # From the baseline before the suspect deploy to now, per minute: one call serves every window.
     reads.add("requests", "monitoring: run request_count", lambda: monitoring.query(scope.metric(
-        "run.googleapis.com/request_count", "cloud_run_revision", on_service, start=scope.requests_start,
+        "run.googleapis.com/request_count", "cloud_run_revision", on_service,
+        start=min(scope.requests_start, scope.reach_back or scope.requests_start),
         aligner="ALIGN_DELTA", reducer="REDUCE_SUM",
         group_by=(*by_revision, "metric.labels.response_code_class", "metric.labels.response_code"))))
     # From one lookback before the window: a p99 as long before the failures (a WebSocket lasts as
     # long as its connection) is how the service runs, not a hang (connector_saturation._usual_hang).
     reads.add("latencies", "monitoring: run request_latencies", lambda: monitoring.query(scope.metric(
-        "run.googleapis.com/request_latencies", "cloud_run_revision", on_service, start=scope.before,
+        "run.googleapis.com/request_latencies", "cloud_run_revision", on_service,
+        start=min(scope.before, scope.reach_back or scope.before),
         aligner="ALIGN_PERCENTILE_99", reducer="REDUCE_MAX", group_by=by_revision)))
     # Active instances only: instance_count is broken down by `state` (active, idle), and only
     # active ones are busy; summing per-state maxima would overstate how close to the limit it was.
@@ -525,6 +532,7 @@ class _Scope:
     end: datetime
     serving: tuple[Revision, ...]
     before: datetime           # one lookback before `start`: the connector's and the requests' prior state
+    reach_back: datetime | None = None   # the request metrics read from at least here (collect's `reach_back`)
 
     @classmethod
     def of(cls, service: Service, revisions: tuple[Revision, ...], started_at: datetime,

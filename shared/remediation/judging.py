@@ -64,8 +64,9 @@ unmake a `healthy` or a `failing`, never make one (`newest_minutes_disagree`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 
 from shared.clock import CLOCK_SKEW_ALLOWANCE
@@ -178,21 +179,57 @@ def unread_condition(alert: AlertContext | None, settings: DiagnosisSettings) ->
 
 
 def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSettings,
-          closed_at: datetime | None = None, min_traffic_ratio: float = 0.0, recovery: str = "") -> Health:
+          closed_at: datetime | None = None, min_traffic_ratio: float = 0.0, recovery: str = "",
+          others: Sequence[ActionRecord] = ()) -> Health:
     """The action's standing on one evidence bundle collected since it settled (with no alert: the
     action's own is put in here, `alert_bar`), diagnosed here. `closed_at`: when the incident's CLOSED
     notification came, if one did (cited, never enough alone); `recovery`: what that CLOSED showed of
     the condition's recovery ("" for nothing: a snooze, data that stopped or a close by hand may have
     closed it). `min_traffic_ratio`: a healthy service that kept less than this share of its traffic
-    is unclear, not healthy (`traffic_lost`)."""
+    is unclear, not healthy (`traffic_lost`). `others`: Runwarden's action records applied since this
+    one (any target; `later_own_writes` keeps those on this service's path)."""
+    later = later_own_writes(record, bundle, others)
     changed = target_changed(record, bundle)
     if changed is not None:
-        return changed
+        return changed if not later or changed.kind is not HealthKind.CHANGED else Health(
+            changed.kind, f"{changed.why} ({later})")
     health = _standing(record, settled(bundle), settings, closed_at, min_traffic_ratio, recovery)
     newest = newest_minutes_disagree(health, record, bundle, settings, alert_bar(record.alert, settings))
     if newest:
         return Health(HealthKind.UNCLEAR, f"{health.why}; but {newest}")
+    if later and health.kind in (HealthKind.HEALTHY, HealthKind.FAILING):
+        return Health(HealthKind.UNCLEAR, f"{health.why}; but {later}: the minutes since are both changes' doing, "
+                                          "so they neither verify this action nor show it failing")
     return health
+
+
+def later_own_writes(record: ActionRecord, bundle: EvidenceBundle, others: Sequence[ActionRecord]) -> str:
+    """Which of Runwarden's own actions wrote on the judged service's path after this one ("" if none): to
+    the same target, to the service, or to a connector its serving revisions use (or the one read).
+
+    The gate keeps two writes to one target a cooldown apart, but a cooldown shorter than the
+    verification deadline lets a second action on the target while the first is pending, and a
+    rollback of the service and a scale-up of its connector are two targets, each with its own cooldown.
+    The minutes after the later write are both changes' doing: judged as this action's, a rollback
+    was `verified` on the recovery its connector's scale-up made (and the service left pinned), or
+    undone, a write judged on minutes the later change shaped, under the later action still being
+    verified. Nor is a later write someone else's change (`changed_by_others` leaves Runwarden's own
+    principals out, rightly: its own writes are not a person's). A later action also means the alert path
+    found a failure to fix after this one, so a recovery is not this action's to claim, whenever the
+    later write landed. So `healthy` and `failing` become `unclear`: the sweep waits, and by the deadline
+    escalates, kept, never undone; the later action is judged on its own minutes, which begin after this
+    one (its own `before` holds this change)."""
+    serving = {r.vpc_connector for r in bundle.revisions
+               if r.vpc_connector and bundle.service.serving_percent(r.short_name) > 0}
+    path = {record.target, bundle.service.name} | serving | ({bundle.connector.name} if bundle.connector else set())
+    later = sorted((o for o in others if o.key != record.key and o.applied_at > record.applied_at and o.target in path),
+                   key=lambda o: o.applied_at)
+    if not later:
+        return ""
+    shown = "; ".join(f"{o.action} on {short_name(o.target)} at {hms(o.applied_at)} (incident {o.incident_id}, "
+                      f"{o.state.value})" for o in later[:3])
+    more = f"; {len(later) - 3} more" if len(later) > 3 else ""
+    return f"Runwarden's own later action(s) wrote on the same path after it: {shown}{more}"
 
 
 def newest_minutes_disagree(health: Health, record: ActionRecord, bundle: EvidenceBundle,
@@ -760,20 +797,55 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
 
 def _before_onset(facts: Facts, record: ActionRecord) -> tuple[float, Window] | None:
     """(requests a minute, over which minutes) in the lookback before the service's first failing minute
-    before the action (Facts.failing_since), in the evidence read; None where no minute failed before the action, or
-    none with requests came before the first that did (the onset before the sweep's query: not known).
+    before the action, in the evidence read; None where no minute failed before the action, or none with
+    requests came before the first that did (the onset before the sweep's query: not known).
     Callers that give up while a service fails (a user closing the page, a client's circuit breaker) lower
-    the rate just before the action; the minutes before the onset show the demand the recovery must carry."""
-    since = facts.failing_since
-    if since is None or since >= record.applied_at:
+    the rate just before the action; the minutes before the onset show the demand the recovery must carry.
+
+    The onset is looked for from `onset_search_from` (the incident's start as its notification said it,
+    less a lookback), not only in the sweep's own incident window (a lookback before the settle time: 10
+    minutes before the write with the defaults): a failure that began longer before the write (an alert's
+    duration, a late approval) had its onset unseen, and the rate just before the action, callers already
+    gone, stood for the demand. The sweep reads request_count back that far (`reach_back`)."""
+    s = facts.s
+    search = Window(min(facts.incident.start, onset_search_from(record, s)), record.applied_at)
+    refused = [at for at, total, bad in facts.per_minute_where(search, refused_series)
+               if total and bad / total >= s.status_ratio]
+    hung = [at for at, p99 in facts.p99_by_minute(search) if p99 >= s.hang_latency_seconds]
+    first = min(refused[:1] + hung[:1], default=None)
+    if first is None:
         return None
-    window = Window(max(facts.incident.start, since - timedelta(seconds=facts.s.lookback_seconds)), since)
+    since = first - timedelta(seconds=60)   # a point stands for the minute ending at it
+    # Only minutes of the search before its first failing one: known not failing. A failure already under way
+    # at the search's start has its onset before it, not known (no minute before it here).
+    window = Window(max(search.start, since - timedelta(seconds=s.lookback_seconds)), since)
     if window.end <= window.start:
         return None
     minutes = facts.minutes_with_requests(window)
     if not minutes:
         return None
     return facts.requests(window).total / minutes, window
+
+
+def onset_search_from(record: ActionRecord, settings: DiagnosisSettings) -> datetime:
+    """Where the failure's onset before the action is looked for: a lookback before the incident's start as
+    its notification said it (`ActionRecord.incident_started_at`; Monitoring opens an incident once its
+    condition has held for its duration, so the failing minutes begin before it), but no further back than
+    `max_incident_window_seconds` and a lookback before the write (an incident open for hours: the demand of
+    hours ago is another time of day's, as `collection.judged_since` bounds the alert path's). With no start
+    recorded (an operator's command, an approved proposal's adopted write), a lookback before the write."""
+    lookback = timedelta(seconds=settings.lookback_seconds)
+    floor = record.applied_at - timedelta(seconds=settings.max_incident_window_seconds) - lookback
+    if record.incident_started_at is None:
+        return record.applied_at - lookback
+    started = datetime.fromtimestamp(record.incident_started_at, tz=timezone.utc)
+    return max(floor, min(started, record.applied_at) - lookback)
+
+
+def reach_back(record: ActionRecord, settings: DiagnosisSettings) -> datetime:
+    """How far back the sweep reads the request metrics: from `onset_search_from`, so an onset there, and the
+    clean minutes before it, are read (the same calls, more points)."""
+    return onset_search_from(record, settings)
 
 
 def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float) -> str:

@@ -54,7 +54,7 @@ from pydantic import ValidationError
 from shared.remediation.actions import get_action
 from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve
 from shared.diagnosis.collection import collect, request_lines, users_of
-from shared.clock import skew_safe_lease
+from shared.clock import CLOCK_SKEW_ALLOWANCE, skew_safe_lease
 from shared.config import Config
 from shared.errors import PermanentError, TransientError
 from shared.diagnosis.evidence import TrafficTarget, short_name, split_text
@@ -480,12 +480,13 @@ class Sweep:
         except PermanentError as exc:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
         recovery = record.incident_recovery if closed else ""
+        others = self._applied_since(record)
         judged = []
         for service in services:
             if record.action == "scale_connector" and not step.fits(COLLECT_SECONDS):
                 judged.append((service, judging.Health(judging.HealthKind.UNCLEAR, _NOT_IN_TIME)))
                 continue
-            judged.append((service, self._health_of(record, service, readers, closed, recovery)))
+            judged.append((service, self._health_of(record, service, readers, closed, recovery, others)))
         cut = [short_name(s) for s, h in judged + unread if h.why.startswith(_NOT_IN_TIME)]
         if cut:
             Timeline(record.incident_id, "command").step(
@@ -497,12 +498,30 @@ class Sweep:
                                   "nothing to judge the change by" + (f" [{caveat}]" if caveat else ""))
         return judging.combine(judged + unread, caveat)
 
+    def _applied_since(self, record: ActionRecord) -> list[ActionRecord]:
+        """Runwarden's action records applied since this one (one range query on `applied_at`, at most
+        MAX_PER_SWEEP), for judging.later_own_writes: a later write on the same service's path makes the
+        minutes since both changes' doing. Read up to the sweep's clock plus the skew allowance, as a
+        writer's clock may run ahead of this one's. A transient fault raises: the next sweep judges."""
+        found = self.state.find_between(ACTIONS, "applied_at", record.applied_at, self.now + CLOCK_SKEW_ALLOWANCE,
+                                        MAX_PER_SWEEP)
+        others = []
+        for data in found:
+            try:
+                if data.get("key") != record.key:
+                    others.append(ActionRecord.model_validate(data))
+            except ValidationError:   # not a record this version reads: no write of its to compare
+                continue
+        return others
+
     def _health_of(self, record: ActionRecord, service: str, readers: Any, closed: datetime | None,
-                   recovery: str = "") -> judging.Health:
+                   recovery: str = "", others: list[ActionRecord] | None = None) -> judging.Health:
         try:
             # From when the change took (judging.judged_from), or, not known yet, the settle time.
             since = judging.judged_from(record) or judging.after_write(record)
-            bundle = collect(service, since, readers, self.config.diagnosis, self.now)
+            # Request metrics from where the failure's onset before the action may lie (judging.reach_back).
+            bundle = collect(service, since, readers, self.config.diagnosis, self.now,
+                             reach_back=judging.reach_back(record, self.config.diagnosis))
         except PermanentError as exc:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
         if self.clock_ahead:
@@ -518,7 +537,7 @@ class Sweep:
             bundle = bundle.model_copy(update={"request_lines": lines, "gaps": bundle.gaps + ((gap,) if gap else ()),
                                                "api_calls": bundle.api_calls + 1})
         return judging.judge(record, bundle, self.config.diagnosis, closed, self.config.verification.min_traffic_ratio,
-                             recovery)
+                             recovery, others or ())
 
     @staticmethod
     def _connector_gone(record: ActionRecord, bundle: Any, readers: Any) -> judging.Health | None:
@@ -775,13 +794,24 @@ class Sweep:
 
     def _close_log_incident(self, incident: IncidentRecord) -> Outcome | None:
         """Closed, with its `resolved` outcome kept in it until published, once its action is verified or
-        its timeout passed; None if neither yet, or if another sweep (or its CLOSED) closed it first."""
+        its timeout passed; None if neither yet, or if another sweep (or its CLOSED) closed it first.
+
+        The timeout waits while an action taken for the incident is still pending (or its undo unfinished):
+        its verdict is what a person needs first, and a `resolved` before it reads as the incident over while
+        the fix is unjudged. A timeout shorter than the verification deadline, or an action written late in
+        the incident (a proposal approved near the timeout), closed it before its action's verdict."""
         timeout = timedelta(seconds=self.config.verification.log_incident_timeout_seconds)
-        by = "verification" if self._verified(incident.incident_id) else (
-            "timeout" if self.now >= incident.opened_at + timeout else "")
+        states = self._action_states(incident.incident_id)
+        unjudged = [key for key, state in states if state in (ActionState.PENDING.value, ActionState.UNDOING.value)]
+        by = "verification" if any(state == ActionState.VERIFIED.value for _, state in states) else (
+            "timeout" if self.now >= incident.opened_at + timeout and not unjudged else "")
         if not by:
             return None
-        reason = (f"log-based incident closed by Runwarden after {by}: log-based alert policies never send "
+        judged = [state for _, state in states if state != ActionState.VERIFIED.value]
+        # The verdict came first (the timeout waits for it): said, so a `resolved` is not read as the fix working.
+        waited = (f", and after the verdict on its action ({', '.join(sorted(set(judged)))})"
+                  if by == "timeout" and judged else "")
+        reason = (f"log-based incident closed by Runwarden after {by}{waited}: log-based alert policies never send "
                   "a CLOSED notification")
         outcome = Outcome(incident_id=incident.incident_id, trigger="command", target=incident.target,
                           status=OutcomeStatus.RESOLVED, reason=reason,
@@ -793,9 +823,10 @@ class Sweep:
         Timeline(incident.incident_id, "command").step("resolved", reason)
         return outcome
 
-    def _verified(self, incident_id: str) -> bool:
-        return any(d.get("state") == ActionState.VERIFIED.value
-                   for d in self.state.find_records(ACTIONS, "incident_id", incident_id))
+    def _action_states(self, incident_id: str) -> list[tuple[str, str]]:
+        """(key, state) of every action record taken for the incident."""
+        return [(str(d.get("key", "")), str(d.get("state", "")))
+                for d in self.state.find_records(ACTIONS, "incident_id", incident_id)]
 
 
     # --- pinned traffic -------------------------------------------------------------------------------

@@ -230,6 +230,41 @@ def test_a_healthy_service_someone_else_changed_is_not_verified_as_the_rollbacks
     assert outcome.status.value == "escalated" and "no longer serves as the rollback left it" in outcome.reason
 
 
+def test_a_rollback_whose_connector_an_operator_scaled_through_runwarden_since_is_not_verified(
+        standin_env, firestore, pubsub, project_id, anchor):
+    """A rollback at +2; at +4 an operator scales the service's connector with Runwarden's own
+    `scale_connector` (a second action, on another target: its own cooldown), and the service serves
+    cleanly since. Runwarden's own writes are no one else's change (its principal is left out of the audit
+    check), so the rollback was `verified` on minutes the scale-up shaped as much, and the service stayed
+    pinned to the old revision. Now it is `escalated` at its deadline, kept in place, naming the later action;
+    the scale-up is judged on its own."""
+    world = World(standin_env, pubsub, project_id, anchor, operators=["alice@example.com"],
+                  bounds={"connectors": [{"name": _CONNECTOR, "max_instances_ceiling": 10}]})
+    world.seed("bad_revision")
+    assert world.handle(world.alert()).status.value == "applied"
+    recovery(world, until="+25m")
+    world.at(4)
+    [scaled] = world.command({"command": "scale_connector", "command_id": "cmd-scale", "requested_by": "alice@example.com",
+                              "target": _CONNECTOR, "params": {"max_instances": 6}, "reason": "pool waits"},
+                             message_id="cmd-scale")
+    assert scaled.status.value == "applied", scaled.reason
+
+    verdicts = {}
+    for minute in (12, 15, 18):
+        world.at(minute)
+        for outcome in world.command({"command": "sweep"}, message_id=f"s{minute}"):
+            verdicts.setdefault(outcome.action.name if outcome.action else "", []).append(outcome)
+
+    [rollback] = verdicts["rollback_traffic"]
+    assert rollback.status.value == "escalated", rollback.reason
+    assert "Runwarden's own later action(s)" in rollback.reason and "scale_connector" in rollback.reason, rollback.reason
+    assert world.serving() == {OLD: 100}     # kept, not undone
+    assert world.standins.run.count("UpdateService") == 1
+
+
+_CONNECTOR = "projects/demo-project/locations/us-central1/connectors/backend-conn"
+
+
 def test_a_rollback_is_verified_at_the_bar_of_the_alert_that_led_to_it(world):
     """The policy pages at 0.5 % 5xx. After the rollback 0.8 % still fail: the alert's condition holds.
     Before, the sweep judged at the settings' 1 % and said `verified` while the incident stayed open."""

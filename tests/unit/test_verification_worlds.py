@@ -810,3 +810,42 @@ def test_a_sweeper_whose_clock_is_ahead_does_not_read_a_minute_not_yet_whole_as_
     aware = judge(rollback(), read.model_copy(update={"clock_ahead": ahead}), SETTINGS, None, TIMES.min_traffic_ratio)
     assert aware.kind is HealthKind.UNCLEAR, aware.why
     assert unaware.kind is HealthKind.HEALTHY, unaware.why     # what a cut by the fast clock alone reads
+
+
+# --- the failure's onset long before the write ---------------------------------------------------------------
+# A deploy at -42 (minutes from T0, the settle time; the rollback written at -5) failing since -40: the
+# callers, 1,000 requests a minute before it, give up as it fails (circuit breakers, users leaving), 140 a
+# minute in the quarter hour before the rollback. The incident opened at -35 (its condition's duration) and
+# the rollback came 30 minutes later (a proposal approved late). The sweep looked for the onset only in a
+# lookback before the settle time (from -15): the rate before the failures began was unseen, and 20 clean
+# requests a minute, 2 % of the demand, kept more than 10 % of the 140 just before the action: `verified`.
+
+def _late_rollback() -> object:
+    return rollback().model_copy(update={"incident_started_at": int(at(-35).timestamp())})
+
+
+def _long_failure(now: float, after: float) -> Evidence:
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -42)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(OLD, -75, -42, 1000).latency(OLD, -75, -42, 0.12)
+    e.requests(NEW, -42, -40, 1000).requests(NEW, -40, -20, 405).requests(NEW, -40, -20, 495, "500")
+    e.requests(NEW, -20, -5, 63).requests(NEW, -20, -5, 77, "500").latency(NEW, -42, -5, 0.12)
+    e.requests(OLD, -5, now, after).latency(OLD, -5, now, 0.12)
+    return e
+
+
+ONSET = [
+    ("2 % of the demand back, the onset 35 minutes before the write: not verified", _late_rollback(),
+     _long_failure(11, after=20), HealthKind.UNCLEAR, StepKind.ESCALATE, "before the failures began"),
+    ("control: the callers back (800 a minute): verified", _late_rollback(), _long_failure(11, after=800),
+     HealthKind.HEALTHY, StepKind.VERIFY, "healthy"),
+    ("control: no incident start recorded (an operator's rollback): the rate before the action, as before",
+     rollback(), _long_failure(11, after=20), HealthKind.HEALTHY, StepKind.VERIFY, "healthy"),
+]
+
+
+@pytest.mark.parametrize("name, record, evidence, health, step, words", ONSET, ids=[c[0] for c in ONSET])
+def test_the_demand_before_an_onset_long_before_the_write_is_read(name, record, evidence, health, step, words):
+    got, next_ = judged(record, evidence)
+    assert (got.kind, next_.kind) == (health, step), got.why
+    assert words in got.why, got.why
