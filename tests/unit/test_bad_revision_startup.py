@@ -71,6 +71,17 @@ TARGET_CASES = {
         minute=-12, text=DEFAULT_PROBE, count=1, action="rollback_traffic", target=OLD),
     "no startup failure on the target: rolled back": dict(
         minute=-12, text="", count=0, action="rollback_traffic", target=OLD),
+    # Its process exited with an error as it started, and no probe line followed (Cloud Run's
+    # "Container called exit(1)." at WARNING in the system log).
+    "the target's container exited with 1 before the deploy: no target": dict(
+        minute=-12, text="Container called exit(1).", count=4, action=None, target=None),
+    "the target's container exited with 255 after the deploy: no target": dict(
+        minute=-4, text="Container called exit(255).", count=3, action=None, target=None),
+    # Instances shut down at scale-in exit too: 0, or SIGTERM's 143.
+    "the target's instances shut down at scale-in (exit 0): rolled back": dict(
+        minute=-12, text="Container called exit(0).", count=6, action="rollback_traffic", target=OLD),
+    "the target's instances ended by SIGTERM at scale-in (exit 143): rolled back": dict(
+        minute=-12, text="Container called exit(143).", count=6, action="rollback_traffic", target=OLD),
 }
 
 
