@@ -179,6 +179,32 @@ def test_the_startup_read_is_made_only_when_it_can_matter(case):
     assert found == case["expected"]
 
 
+# The request counts read: the Ready revisions older than the deploy that served a request in them
+# (the known-good search passes over the others without counting), the newest few of those.
+PREVIEWS = [("r1", True, -3000), ("r2", True, -900), ("p1", True, -60), ("p2", True, -50), ("p3", True, -40),
+            ("r3", True, -8)]
+SERVED = {
+    "three --no-traffic previews after the one that served: it is read, the previews are not": dict(
+        served=("r1", "r2", "r3"), expected=("r2", "r1")),
+    "a preview that served through its tag is read beside the one before": dict(
+        served=("r2", "p2", "r3"), expected=("p2", "r2")),
+    "no older revision served: no read": dict(served=("r3",), expected=()),
+}
+
+
+@pytest.mark.parametrize("case", SERVED.values(), ids=SERVED.keys())
+def test_the_startup_read_asks_for_the_revisions_that_served(case):
+    e = _revisions(*PREVIEWS).traffic(r3=100)
+    for name in case["served"]:
+        e.requests(name, -10, -1, 5)
+    bundle = e.bundle()
+
+    found = startup_candidates(bundle.service, bundle.revisions, FULL, bundle.incident_started_at, S,
+                               bundle.requests)
+
+    assert found == case["expected"]
+
+
 def test_the_startup_read_asks_for_the_targets_and_cloud_runs_startup_texts_only():
     start = at(-30)
     query = target_startup_filter("demo-project", "backend", "us-central1", ("backend-00002-b", "backend-00001-a"),
