@@ -29,8 +29,9 @@ def _which(ref: SecretRef) -> str:
 
 def secrets_changed(before: Revision, after: Revision) -> list[str]:
     """The secrets `after` reads differently from `before`, in words ("env DB_PASSWORD from db-password
-    version 4 to db-password version 5", "env API_KEY now read from api-key version latest"), keyed by
-    env var or volume name; [] when none."""
+    version 4 to db-password version 5", "env API_KEY now read from api-key version latest", "env
+    DB_PASSWORD no longer read from db-password version 4": a plain value, or none, in its place),
+    keyed by env var or volume name; [] when none."""
     old = {_key(r): r for r in before.secrets}
     changed = []
     for ref in after.secrets:
@@ -39,6 +40,8 @@ def secrets_changed(before: Revision, after: Revision) -> list[str]:
             changed.append(f"{_key(ref)} now read from {_which(ref)}")
         elif (was.secret, was.version) != (ref.secret, ref.version):
             changed.append(f"{_key(ref)} from {_which(was)} to {_which(ref)}")
+    kept = {_key(r) for r in after.secrets}
+    changed += [f"{key} no longer read from {_which(ref)}" for key, ref in old.items() if key not in kept]
     return changed
 
 

@@ -130,6 +130,7 @@ def test_secrets_that_may_name_hosts(refs, may):
     ((PASSWORD_4,), (PASSWORD_4, URL_SECRET), ["env DATABASE_URL now read from database-url version 3"], True),
     ((SecretRef(volume="config", secret="c", version="7"),), (SecretRef(volume="config", secret="c", version="8"),),
      ["volume config from c version 7 to c version 8"], True),
+    ((PASSWORD_4, URL_SECRET), (URL_SECRET,), ["env DB_PASSWORD no longer read from db-password version 4"], True),
     ((SecretRef(volume="config", secret="c"),), (SecretRef(volume="config", secret="c", version="8"),),
      ["volume config from c version unset to c version 8"], False),
 ])
