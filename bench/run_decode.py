@@ -70,7 +70,7 @@ def plain_revision(proto: Any) -> Any:
     (tests/unit/test_run_decode.py holds the adapter's to it, field by field)."""
     from google.cloud import run_v2
 
-    from shared.diagnosis.evidence import Condition, Revision
+    from shared.diagnosis.evidence import Condition, Revision, SecretRef
 
     def condition(c: Any) -> Condition:
         which = run_v2.Condition.pb(c).WhichOneof("reasons")
@@ -96,7 +96,14 @@ def plain_revision(proto: Any) -> Any:
         timeout_seconds=proto.timeout.total_seconds() if run_v2.Revision.pb(proto).HasField("timeout") else None,
         container_concurrency=proto.max_instance_request_concurrency or None, **_resources(proto.containers),
         env_values=tuple(e.value for c in proto.containers for e in c.env
-                         if run_v2.EnvVar.pb(e).WhichOneof("values") == "value" and e.value))
+                         if run_v2.EnvVar.pb(e).WhichOneof("values") == "value" and e.value),
+        secrets=tuple(SecretRef(env=e.name, secret=e.value_source.secret_key_ref.secret,
+                                version=e.value_source.secret_key_ref.version)
+                      for c in proto.containers for e in c.env if "value_source" in e and "secret_key_ref" in
+                      e.value_source) + tuple(SecretRef(volume=v.name, secret=v.secret.secret,
+                                                        version=item.version if item else "")
+                                              for v in proto.volumes if "secret" in v
+                                              for item in (list(v.secret.items) or [None])))
 
 
 def _resources(containers: Any) -> dict[str, Any]:

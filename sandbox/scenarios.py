@@ -95,6 +95,17 @@ class SecretRefSpec(_Spec):
     version: str = "latest"
 
 
+class SecretFileSpec(_Spec):
+    path: str                               # the file's name under the mount path
+    version: str = "latest"
+
+
+class SecretVolumeSpec(_Spec):
+    secret: str                             # a secret id, or projects/P/secrets/S
+    mount_path: str = Field(pattern=r"^/")
+    items: tuple[SecretFileSpec, ...] = ()  # none: one file named after the secret, its latest value
+
+
 class SidecarSpec(_Spec):
     name: str = Field(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
     memory: str | None = Field(default=None, pattern=r"^\d+(\.\d+)?(Ki|Mi|Gi|k|M|G)?$")
@@ -112,6 +123,8 @@ class RevisionSpec(_Spec):
     service_account: str = ""               # the revision's runtime service account (an email)
     env: dict[str, str] = Field(default_factory=dict)          # plain environment variables
     secret_env: dict[str, SecretRefSpec] = Field(default_factory=dict)  # NAME: {secret, version}
+    # Secrets mounted as files: VOLUME: {secret, mount_path, items: [{path, version}]} (volumes[].secret).
+    secret_volumes: dict[str, SecretVolumeSpec] = Field(default_factory=dict)
     cloudsql_instances: tuple[str, ...] = ()  # "project:region:instance", volumes[].cloud_sql_instance
     max_instances: int | None = Field(default=None, ge=1)        # scaling.max_instance_count
     timeout: Duration | None = None                              # the request timeout, e.g. 300s
@@ -434,6 +447,7 @@ class RevisionSeed:
     cpu: str | None = None
     cpu_idle: bool | None = None
     sidecars: tuple[tuple[str, str | None], ...] = ()
+    secret_volumes: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -557,7 +571,9 @@ class Scenario(_Spec):
                                        r.concurrency, tuple((n.network, n.subnetwork) for n in r.network_interfaces),
                                        r.service_account, tuple(r.env.items()),
                                        tuple((k, v.secret, v.version) for k, v in r.secret_env.items()), r.deleted,
-                                       r.memory, r.cpu, r.cpu_idle, tuple((c.name, c.memory) for c in r.sidecars))
+                                       r.memory, r.cpu, r.cpu_idle, tuple((c.name, c.memory) for c in r.sidecars),
+                                       tuple((k, v.secret, v.mount_path, tuple((i.path, i.version) for i in v.items))
+                                             for k, v in r.secret_volumes.items()))
                           for r in spec.revisions)
         traffic = tuple(TrafficSeed(t.percent, None if t.latest else t.revision, t.tag) for t in spec.traffic)
         return ServiceSeed(full, dict(spec.labels), revisions, traffic, spec.max_instances)
@@ -770,7 +786,7 @@ def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materializ
                                       max_instance_count=rev.max_instances, timeout=rev.timeout,
                                       concurrency=rev.concurrency, network_interfaces=rev.network_interfaces,
                                       service_account=rev.service_account, env=rev.env, secret_env=rev.secret_env,
-                                      memory=rev.memory, cpu=rev.cpu, cpu_idle=rev.cpu_idle, sidecars=rev.sidecars)
+                                      secret_volumes=rev.secret_volumes, memory=rev.memory, cpu=rev.cpu, cpu_idle=rev.cpu_idle, sidecars=rev.sidecars)
         if service.traffic:
             standins.run.set_traffic(service.name, service.traffic)
         for rev in service.revisions:

@@ -259,7 +259,9 @@ class RunStandIn(StandIn):
                      max_instance_count: int | None = None, timeout: timedelta | None = None,
                      concurrency: int | None = None, network_interfaces: Sequence[tuple[str, str]] = (),
                      service_account: str = "", env: Sequence[tuple[str, str]] = (),
-                     secret_env: Sequence[tuple[str, str, str]] = (), memory: str | None = None,
+                     secret_env: Sequence[tuple[str, str, str]] = (),
+                     secret_volumes: Sequence[tuple[str, str, str, Sequence[tuple[str, str]]]] = (),
+                     memory: str | None = None,
                      cpu: str | None = None, cpu_idle: bool | None = None,
                      sidecars: Sequence[tuple[str, str | None]] = ()) -> run_v2.Revision:
         """A revision (short name) of an existing service; updates latest_ready/created.
@@ -318,6 +320,13 @@ class RunStandIn(StandIn):
                 volumes.append(run_v2.Volume(name="cloudsql", cloud_sql_instance=run_v2.CloudSqlInstance(
                     instances=list(cloudsql_instances))))
                 container.volume_mounts = [run_v2.VolumeMount(name="cloudsql", mount_path="/cloudsql")]
+            # Secrets mounted as files (volume name, secret, mount path, (path, version) items): a Volume
+            # with SecretVolumeSource (`secret`; `items` of VersionToPath `path`, `version`; none: "a file
+            # whose name is the secret"), mounted by a VolumeMount (k8s.min.proto).
+            for volume, secret, mount_path, items in secret_volumes:
+                volumes.append(run_v2.Volume(name=volume, secret=run_v2.SecretVolumeSource(
+                    secret=secret, items=[run_v2.VersionToPath(path=path, version=version) for path, version in items])))
+                container.volume_mounts.append(run_v2.VolumeMount(name=volume, mount_path=mount_path))
             proto = run_v2.Revision(
                 name=name, uid=str(uuid.uuid4()), generation=1, observed_generation=1, service=service,
                 create_time=create_time, update_time=create_time, vpc_access=vpc_access,

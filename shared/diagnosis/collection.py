@@ -27,8 +27,8 @@ from typing import Any, Callable, Sequence, TypeVar
 
 from shared.config import DiagnosisSettings
 from shared.errors import PermanentError, RunwardenError
-from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, LogResult, MetricQuery, Revision, Service,
-                                       StartupRead)
+from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, LogResult, MetricQuery, MetricResult, Revision,
+                                       Service, StartupRead)
 from shared.diagnosis.facts import INGEST_LAG, whole_until
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.log_signals import (MAX_FILTER_CHARS, app_log_filter, audit_filter, request_log_filter,
@@ -233,7 +233,8 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
                                             logs(""))
             if found["logs"] is None:   # its gap goes next to the first attempt's
                 budget.gaps.insert(reads.gap_at["logs"] + 1, budget.gaps.pop())
-        candidates = startup_candidates(service, revisions, found["logs"], incident_started_at, settings)
+        candidates = startup_candidates(service, revisions, found["logs"], incident_started_at, settings,
+                                        found.get("requests"))
         if candidates and budget.used + 1 <= budget.limit:
             found["target_startup"] = _target_startup(readers.logging, scope, budget, candidates, now)
         elif candidates:
@@ -262,13 +263,18 @@ STARTUP_PAGE = 50
 
 
 def startup_candidates(service: Service, revisions: Sequence[Revision], logs: LogResult | None,
-                       incident_started_at: datetime, settings: DiagnosisSettings) -> tuple[str, ...]:
+                       incident_started_at: datetime, settings: DiagnosisSettings,
+                       requests: MetricResult | None = None) -> tuple[str, ...]:
     """The revisions whose own startup failures are read apart (newest first), or () when that read
     cannot matter: the service read's page was not full (it held every line of the window, so a target
     with none there logged none), or no rollback can follow (the newest serving revision was not
     deployed within deploy_window_seconds before the incident, bad_revision's suspect, or nothing
     older is Ready). The service read is one newest-first page over every revision: a failing
-    revision's flood of lines pushes the target's older startup failures off it."""
+    revision's flood of lines pushes the target's older startup failures off it. With the request
+    counts read (`requests`, from the baseline on), a Ready revision that served no request in them is
+    left out: bad_revision's known-good search passes over it without counting (a `--no-traffic`
+    preview, a revision traffic had left), so the few read are ones it can stop at; unread, the
+    newest Ready ones are read."""
     if logs is None or not logs.truncated:
         return ()
     serving = [r for r in revisions if service.serving_percent(r.short_name) > 0]
@@ -280,6 +286,9 @@ def startup_candidates(service: Service, revisions: Sequence[Revision], logs: Lo
         return ()
     older = sorted((r for r in revisions if r.ready and r.create_time < suspect.create_time),
                    key=lambda r: r.create_time, reverse=True)
+    if requests is not None:
+        served = {s.resource_labels.get("revision_name") for s in requests.series if any(s.values)}
+        older = [r for r in older if r.short_name in served]
     return tuple(r.short_name for r in older[:STARTUP_CANDIDATES])
 
 

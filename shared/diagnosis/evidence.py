@@ -80,6 +80,28 @@ class Condition(_Model):
     message: str = ""
 
 
+class SecretRef(_Model):
+    """One Secret Manager secret a revision's containers read (google/cloud/run/v2/k8s_min.proto): an env
+    var's EnvVarSource.secret_key_ref (SecretKeySelector: `secret`, `version`), or a secret volume's
+    SecretVolumeSource (`secret`, and each item's VersionToPath.version). Names and versions only: a
+    secret's value is never read (Runwarden does not call Secret Manager)."""
+    env: str = ""                   # the env var's name (EnvVar.name); "" for a volume
+    volume: str = ""                # the volume's name (Volume.name); "" for an env var
+    secret: str                     # a secret id, or projects/P/secrets/S in another project
+    # "latest", a version number or an alias ("Can be 'latest' for the latest version, an integer for a
+    # specific version, or a version alias", SecretKeySelector.version). "" when unset: read as latest
+    # (what Cloud Run resolves then is not documented, UNCONFIRMED), never as a pinned version.
+    version: str = ""
+
+    @property
+    def pinned(self) -> bool:
+        """Whether the version is fixed: not "latest" nor unset. An env var is "resolved at instance
+        startup time" (Cloud Run, "Configure secrets": Google recommends pinning "instead of using latest
+        as the version"), and a volume is read from Secret Manager whenever it is read: at "latest",
+        whatever Secret Manager holds then is what a new instance gets."""
+        return self.version.strip().lower() not in ("", "latest")
+
+
 class Revision(_Model):
     name: str                       # full resource name
     service: str                    # full resource name of the owning service
@@ -106,6 +128,9 @@ class Revision(_Model):
     # compared (shared/diagnosis/env_hosts.py), never printed: a value may hold a password. Left out
     # of dumps and reprs. (): none read.
     env_values: tuple[str, ...] = Field(default=(), exclude=True, repr=False)
+    # The secrets its containers read, as env vars and volumes (SecretRef: names and versions, no
+    # value). (): none, or none read.
+    secrets: tuple[SecretRef, ...] = ()
 
     @property
     def short_name(self) -> str:

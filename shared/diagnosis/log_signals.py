@@ -1236,6 +1236,13 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         r"Failed to start and then listen on the port",
         r"instance failed the readiness check",
         r"could not start successfully",
+        # Cloud Run's system log line when the container's process ends: "Container called exit(1)."
+        # (logged at WARNING beside the app's own error, the startup probe's failure after it or not:
+        # public incident notes, find_string ids 57120705024, 53880286301, 59142924053; the exact
+        # conditions under which the probe line follows are UNCONFIRMED). Not 0, 130, 137 nor 143: an
+        # instance shut down at scale-in exits too, with 0, or 128+N when the signal that asked it to
+        # stop ended it (SIGINT, SIGKILL, SIGTERM: the shells' convention), which says no start failed.
+        r"Container called exit\((?!(?:0|130|137|143)\))[0-9]+\)",
     ),
     # Cloud Run's system log line when it ends an instance over its memory limit: "Memory limit of 512
     # MiB exceeded with 524 MiB used." (the requests in flight end as 503s; public incident notes,
@@ -2563,12 +2570,14 @@ def app_log_filter(project: str, service: str, location: str, start: datetime, e
 # line does. "Default STARTUP TCP probe failed 1 time consecutively for container ...", "The
 # user-provided container failed to start and listen on the port defined provided by the PORT=8080
 # environment variable within the allocated timeout.": Cloud Run's troubleshooting page (gcp-facts.md
-# section 4); the request-log texts are PLATFORM_REQUEST_TEXTS'. "Container called exit(N)." is not
-# one: an instance shut down at scale-in exits too (exit(0)), so an exit alone says no start failed.
+# section 4); the request-log texts are PLATFORM_REQUEST_TEXTS'. "Container called exit(" is the one
+# needle that is no failure by itself: the pattern leaves out the codes of a shutdown at scale-in (0,
+# 130, 137, 143), which no substring can, and such a line the read brings only takes room on its page
+# (a page full of them leaves the target's starts not known: bad_revision escalates).
 STARTUP_NEEDLES = ("STARTUP TCP probe failed", "STARTUP HTTP probe failed", "STARTUP GRPC probe failed",
                    "Container failed to start", "failed to start and listen on the port",
                    "Failed to start and then listen on the port", "instance failed the readiness check",
-                   "could not start successfully")
+                   "could not start successfully", "Container called exit(")
 
 
 def target_startup_filter(project: str, service: str, location: str, revisions: Sequence[str], start: datetime,

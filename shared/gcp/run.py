@@ -68,7 +68,7 @@ from typing import Any, Sequence
 
 from shared.errors import (ChangedAroundWriteError, OutcomeUnknownError, PermanentError, StaleEvidenceError,
                            TransientError, classify)
-from shared.diagnosis.evidence import (Condition, Revision, Service, TrafficTarget, TrafficType, decoded,
+from shared.diagnosis.evidence import (Condition, Revision, SecretRef, Service, TrafficTarget, TrafficType, decoded,
                                       short_name, split_text)
 from shared.gcp.endpoints import (CallPolicy, call_with_retry, connect, run_revisions_client, run_services_client,
                                   status_code)
@@ -639,6 +639,7 @@ def revision_from_proto(proto: Any) -> Revision:
         "container_concurrency": proto.max_instance_request_concurrency or None,  # 0 = unset
         **_resources(proto.containers),
         "env_values": _plain_env_values(proto.containers),
+        "secrets": _secret_refs(proto),
     }, _REVISION_FIELDS)
 
 
@@ -647,6 +648,24 @@ def _plain_env_values(containers: Any) -> tuple[str, ...]:
     Container.env: EnvVar's `value` or its `value_source.secret_key_ref`; the oneof `values`, so a
     secret's variable has no value here). Empty values are left out."""
     return tuple(e.value for c in containers for e in c.env if e.WhichOneof("values") == "value" and e.value)
+
+
+def _secret_refs(proto: Any) -> tuple[SecretRef, ...]:
+    """The secrets the revision reads (k8s_min.proto): each container's env vars whose `values` oneof is
+    `value_source` (EnvVarSource.secret_key_ref: SecretKeySelector `secret`, `version`), then each volume
+    whose `volume_type` is `secret` (SecretVolumeSource `secret`; one ref per VersionToPath item, with
+    its `version`; no items: "a file whose name is the secret", its version not given, read as latest)."""
+    refs = [SecretRef(env=e.name, secret=e.value_source.secret_key_ref.secret,
+                      version=e.value_source.secret_key_ref.version)
+            for c in proto.containers for e in c.env
+            if e.WhichOneof("values") == "value_source" and e.value_source.HasField("secret_key_ref")]
+    for volume in proto.volumes:
+        if volume.WhichOneof("volume_type") != "secret":
+            continue
+        items = volume.secret.items or [None]
+        refs.extend(SecretRef(volume=volume.name, secret=volume.secret.secret, version=item.version if item else "")
+                    for item in items)
+    return tuple(refs)
 
 
 def _resources(containers: Any) -> dict[str, Any]:

@@ -132,3 +132,28 @@ def test_vpcaccess_patch(standin_env, anchor):
     standin_env.vpcaccess.reset_calls()
     vpc.update_connector(CONNECTOR, min_instances=connector.min_instances, max_instances=connector.max_instances + 1)
     _check("vpcaccess_patch_connector", _recorded(standin_env.vpcaccess, ("PatchConnector",)))
+
+
+def test_the_secrets_a_revision_reads_come_back_by_name_and_version(standin_env, anchor):
+    """The stand-in keeps secrets where Cloud Run v2 does (k8s_min.proto: EnvVar.value_source.secret_key_ref,
+    Volume.secret with VersionToPath items) and the adapter reads them back through the client: names
+    and versions, never a value."""
+    from shared.diagnosis.evidence import SecretRef
+
+    service = "projects/shop-prod/locations/us-central1/services/ledger"
+    standin_env.run.add_service(service, {"runwarden": "enabled"})
+    standin_env.run.add_revision(service, "ledger-00001-abc", anchor - timedelta(days=1),
+                                 env=(("DB_HOST", "10.20.0.5"),),
+                                 secret_env=(("DB_PASSWORD", "ledger-db-password", "4"),
+                                             ("DATABASE_URL", "projects/shared-prod/secrets/ledger-url", "latest")),
+                                 secret_volumes=(("config", "ledger-config", "/etc/ledger", (("app.json", "7"),)),
+                                                 ("tls", "ledger-tls", "/etc/tls", ())))
+
+    revision, = CloudRunAdapter(policy=QUICK).list_revisions(service)
+
+    assert revision.env_values == ("10.20.0.5",)
+    assert revision.secrets == (
+        SecretRef(env="DB_PASSWORD", secret="ledger-db-password", version="4"),
+        SecretRef(env="DATABASE_URL", secret="projects/shared-prod/secrets/ledger-url", version="latest"),
+        SecretRef(volume="config", secret="ledger-config", version="7"),
+        SecretRef(volume="tls", secret="ledger-tls", version=""))

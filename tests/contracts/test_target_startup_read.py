@@ -46,10 +46,12 @@ def test_the_startup_read_after_a_full_page(standin_env, anchor):
     assert bundle.logs.truncated and all(e.resource_labels["revision_name"] != TARGET for e in bundle.logs.entries)
     read = bundle.target_startup
     assert read.revisions == (TARGET,) and read.failure == ""
-    # Only the target's startup texts: its probe failures, not its exits nor its application's own lines.
-    assert len(read.result.entries) == 10 and not read.result.truncated
-    assert all(e.resource_labels["revision_name"] == TARGET and "STARTUP TCP probe failed" in e.text
-               for e in read.result.entries)
+    # Only the target's startup texts: its probe failures and its exits with an error ("Container called
+    # exit(1)."), not its application's own lines.
+    assert len(read.result.entries) == 20 and not read.result.truncated
+    assert all(e.resource_labels["revision_name"] == TARGET for e in read.result.entries)
+    assert sum("STARTUP TCP probe failed" in e.text for e in read.result.entries) == 10
+    assert sum(e.text == "Container called exit(1)." for e in read.result.entries) == 10
     assert bundle.api_calls == 13
     _check("logging_target_startup", _recorded(standin_env.logging), ordered=False)
 

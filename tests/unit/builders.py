@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from shared.diagnosis.evidence import (Condition, Connector, EvidenceBundle, LogRecord, LogResult, MetricPoint, MetricResult,
-                             MetricSeries, Revision, Service, TrafficTarget, TrafficType)
+                             MetricSeries, Revision, SecretRef, Service, TrafficTarget, TrafficType)
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 PROJECT = "demo"
@@ -58,13 +58,14 @@ class Evidence:
                  conditions: tuple[Condition, ...] | None = None, service_account: str = "",
                  concurrency: int | None = None, memory_mib: float | None = None,
                  egress: str | None = None, network_interfaces: tuple[str, ...] = (),
-                 env: tuple[str, ...] = ()) -> "Evidence":
+                 env: tuple[str, ...] = (), secrets: tuple[SecretRef, ...] = ()) -> "Evidence":
         self.revs.append(Revision(name=f"{SERVICE}/revisions/{name}", service=SERVICE, create_time=at(created),
                                   conditions=conditions if conditions is not None else (READY if ready else FAILED),
                                   vpc_connector=connector, cloudsql_instances=sql, timeout_seconds=timeout,
                                   max_instance_count=max_instances, service_account=service_account,
                                   container_concurrency=concurrency, memory_mib=memory_mib, vpc_egress=egress,
-                                  vpc_network_interfaces=network_interfaces, env_values=env))
+                                  vpc_network_interfaces=network_interfaces, env_values=env,
+                                  secrets=secrets))
         return self
 
     def traffic(self, **split: int) -> "Evidence":

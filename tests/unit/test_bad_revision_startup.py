@@ -71,6 +71,17 @@ TARGET_CASES = {
         minute=-12, text=DEFAULT_PROBE, count=1, action="rollback_traffic", target=OLD),
     "no startup failure on the target: rolled back": dict(
         minute=-12, text="", count=0, action="rollback_traffic", target=OLD),
+    # Its process exited with an error as it started, and no probe line followed (Cloud Run's
+    # "Container called exit(1)." at WARNING in the system log).
+    "the target's container exited with 1 before the deploy: no target": dict(
+        minute=-12, text="Container called exit(1).", count=4, action=None, target=None),
+    "the target's container exited with 255 after the deploy: no target": dict(
+        minute=-4, text="Container called exit(255).", count=3, action=None, target=None),
+    # Instances shut down at scale-in exit too: 0, or SIGTERM's 143.
+    "the target's instances shut down at scale-in (exit 0): rolled back": dict(
+        minute=-12, text="Container called exit(0).", count=6, action="rollback_traffic", target=OLD),
+    "the target's instances ended by SIGTERM at scale-in (exit 143): rolled back": dict(
+        minute=-12, text="Container called exit(143).", count=6, action="rollback_traffic", target=OLD),
 }
 
 
@@ -91,3 +102,37 @@ def test_a_rollback_target_whose_own_instances_fail_to_start_is_no_known_good(ca
     assert plan(result, bundle, S).action == case["action"]
     if case["target"] is None:
         assert f"{OLD}'s own instances failed to start too" in result.summary, result.summary
+
+
+@pytest.mark.parametrize("lines, starts", [
+    ((), 0), (("Container called exit(1).", DEFAULT_PROBE), 1),
+    (("Container called exit(1).", DEFAULT_PROBE) * 3, 3), (("Container called exit(1).",) * 4 + (DEFAULT_PROBE,), 4),
+    ((DEFAULT_PROBE, LISTEN, DEFAULT_PROBE), 3),
+])
+def test_an_exit_and_its_probe_failure_are_one_failed_start(lines, starts):
+    from shared.diagnosis.evidence import LogRecord
+    from shared.diagnosis.rules.bad_revision import failed_starts
+
+    from tests.unit.builders import at
+    assert failed_starts([LogRecord(timestamp=at(0), log_id="run.googleapis.com/varlog/system", text=t)
+                          for t in lines]) == starts
+
+
+def test_two_failed_starts_beside_cloud_runs_refusals_stay_in_doubt():
+    """A burst on a revision: Cloud Run's refusals for want of an instance, and two instances whose
+    process exited as they started, each logging its exit and its probe's failure. Two failed starts,
+    under startup_failure_logs_min (3): the refusals are not shown to be the revision's own."""
+    e = (Evidence().revision(OLD, -180).revision(NEW, -8).traffic(**{NEW: 100})
+         .requests(OLD, -90, -8, 40).latency(OLD, -20, -8, 0.2)
+         .requests(NEW, -8, 5, 20).requests(NEW, -8, 5, 20, code="500").latency(NEW, -8, 5, 0.4)
+         .log(-5, "The request was aborted because there was no available instance.", NEW, count=8,
+              log_id="run.googleapis.com/requests", status=500))
+    for minute in (-6, -4):
+        e.log(minute, "Container called exit(1).", NEW, log_id="run.googleapis.com/varlog/system", severity="WARNING")
+        e.log(minute, DEFAULT_PROBE, NEW, log_id="run.googleapis.com/varlog/system")
+    bundle = quiet_connector(e).bundle()
+
+    result = diagnose(bundle, S)
+
+    assert plan(result, bundle, S).action is None, result.summary
+    assert "refusals for want of an instance" in result.summary, result.summary

@@ -39,6 +39,13 @@ PLATFORM = [
      "instance failed the readiness check.", {STARTUP}),
     ("Ready condition status changed to False for Revision backend-00002-xyz: could not start successfully",
      {STARTUP}),
+    # The container's process ending with an error code; 0 and 128+N are a shutdown at scale-in.
+    ("Container called exit(1).", {STARTUP}),
+    ("Container called exit(255).", {STARTUP}),
+    ("Container called exit(0).", set()),
+    ("Container called exit(143).", set()),
+    ("Container called exit(137).", set()),
+    ("Container called exit(130).", set()),
     ("spec.template.spec.containers[0].env[0].value_from.secret_key_ref.name: Secret "
      "projects/1/secrets/s/versions/latest was not found", {SECRET}),
     ("Secret projects/123/secrets/db-password/versions/7 was not found", {SECRET}),

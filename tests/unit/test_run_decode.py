@@ -9,7 +9,7 @@ import pytest
 from google.cloud import run_v2
 
 from bench.run_decode import plain_revision
-from shared.diagnosis.evidence import Condition, Revision, Service, TrafficTarget, TrafficType, short_name
+from shared.diagnosis.evidence import Condition, Revision, SecretRef, Service, TrafficTarget, TrafficType, short_name
 from shared.gcp.run import cores, mebibytes, revision_from_proto, service_from_proto
 
 SERVICE = "projects/p/locations/us-central1/services/backend"
@@ -59,6 +59,11 @@ def random_revision(rng: random.Random, i: int) -> run_v2.Revision:
     for _ in range(rng.randrange(3)):
         proto.volumes.append(run_v2.Volume(name="cloudsql", cloud_sql_instance=run_v2.CloudSqlInstance(
             instances=rng.sample(["p:r:a", "p:r:b", "d.com:p:r:c"], rng.randrange(1, 3)))))
+    if rng.random() < 0.5:
+        # A secret volume: one file named after the secret, or items pinning versions (SecretVolumeSource).
+        items = rng.choice([[], [run_v2.VersionToPath(path="config.json", version=rng.choice(["latest", "7"]))]])
+        proto.volumes.append(run_v2.Volume(name="config", secret=run_v2.SecretVolumeSource(secret="app-config",
+                                                                                           items=items)))
     if rng.random() < 0.5:
         proto.scaling.max_instance_count = rng.randrange(1, 100)
     if rng.random() < 0.5:
@@ -170,3 +175,28 @@ def test_plain_env_values_are_read_from_every_container_and_a_secrets_never():
 
     assert revision.env_values == ("db.example", "http://api.example:8080")
     assert "db.example" not in repr(revision) and "env_values" not in revision.model_dump()
+
+
+def test_the_secrets_a_revision_reads_are_read_by_name_and_version_never_by_value():
+    """EnvVarSource.secret_key_ref (SecretKeySelector `secret`, `version`) and SecretVolumeSource (`secret`,
+    items[].version; no items: one file, no version given), google/cloud/run/v2/k8s_min.proto."""
+    def secret(name: str, version: str) -> run_v2.EnvVarSource:
+        return run_v2.EnvVarSource(secret_key_ref=run_v2.SecretKeySelector(secret=name, version=version))
+
+    proto = run_v2.Revision(name=f"{SERVICE}/revisions/r", containers=[
+        run_v2.Container(name="app", env=[run_v2.EnvVar(name="DB_HOST", value="db.example"),
+                                          run_v2.EnvVar(name="DB_PASSWORD", value_source=secret("db-password", "4")),
+                                          run_v2.EnvVar(name="API_TOKEN", value_source=secret(
+                                              "projects/other/secrets/api-token", "latest"))])],
+        volumes=[run_v2.Volume(name="tls", secret=run_v2.SecretVolumeSource(secret="tls-cert")),
+                 run_v2.Volume(name="config", secret=run_v2.SecretVolumeSource(
+                     secret="app-config", items=[run_v2.VersionToPath(path="app.json", version="12")])),
+                 run_v2.Volume(name="cloudsql", cloud_sql_instance=run_v2.CloudSqlInstance(instances=["p:r:i"]))])
+
+    revision = revision_from_proto(run_v2.Revision.pb(proto))
+
+    assert revision.secrets == (SecretRef(env="DB_PASSWORD", secret="db-password", version="4"),
+                                SecretRef(env="API_TOKEN", secret="projects/other/secrets/api-token", version="latest"),
+                                SecretRef(volume="tls", secret="tls-cert", version=""),
+                                SecretRef(volume="config", secret="app-config", version="12"))
+    assert [r.pinned for r in revision.secrets] == [True, False, False, True]

@@ -179,6 +179,32 @@ def test_the_startup_read_is_made_only_when_it_can_matter(case):
     assert found == case["expected"]
 
 
+# The request counts read: the Ready revisions older than the deploy that served a request in them
+# (the known-good search passes over the others without counting), the newest few of those.
+PREVIEWS = [("r1", True, -3000), ("r2", True, -900), ("p1", True, -60), ("p2", True, -50), ("p3", True, -40),
+            ("r3", True, -8)]
+SERVED = {
+    "three --no-traffic previews after the one that served: it is read, the previews are not": dict(
+        served=("r1", "r2", "r3"), expected=("r2", "r1")),
+    "a preview that served through its tag is read beside the one before": dict(
+        served=("r2", "p2", "r3"), expected=("p2", "r2")),
+    "no older revision served: no read": dict(served=("r3",), expected=()),
+}
+
+
+@pytest.mark.parametrize("case", SERVED.values(), ids=SERVED.keys())
+def test_the_startup_read_asks_for_the_revisions_that_served(case):
+    e = _revisions(*PREVIEWS).traffic(r3=100)
+    for name in case["served"]:
+        e.requests(name, -10, -1, 5)
+    bundle = e.bundle()
+
+    found = startup_candidates(bundle.service, bundle.revisions, FULL, bundle.incident_started_at, S,
+                               bundle.requests)
+
+    assert found == case["expected"]
+
+
 def test_the_startup_read_asks_for_the_targets_and_cloud_runs_startup_texts_only():
     start = at(-30)
     query = target_startup_filter("demo-project", "backend", "us-central1", ("backend-00002-b", "backend-00001-a"),
@@ -193,10 +219,15 @@ def test_the_startup_read_asks_for_the_targets_and_cloud_runs_startup_texts_only
 
 def test_every_startup_failure_pattern_is_asked_for_by_a_needle():
     """A line the classifier reads as a startup failure holds one of the needles the read asks for,
-    and every needle is itself such a line: the read finds what the rule counts, and no more."""
+    and every needle is itself such a line: the read finds what the rule counts, and no more; but for
+    Cloud Run's "Container called exit(", whose codes the pattern tells apart (a shutdown's 0 or 143 is
+    no failure) and a substring cannot."""
+    exits = "Container called exit("
     for needle in STARTUP_NEEDLES:
-        assert LogSignal.STARTUP_FAILURE in classify(needle), needle
+        assert LogSignal.STARTUP_FAILURE in classify(needle if needle != exits else exits + "1)."), needle
+    assert LogSignal.STARTUP_FAILURE not in classify(exits + "0).")
     for pattern in _PATTERNS[LogSignal.STARTUP_FAILURE]:
-        assert any(re.fullmatch(pattern, n, re.IGNORECASE) for n in STARTUP_NEEDLES), pattern
+        assert any(re.fullmatch(pattern, n, re.IGNORECASE) or re.fullmatch(pattern, n + "1)", re.IGNORECASE)
+                   for n in STARTUP_NEEDLES), pattern
     for kind in ("TCP", "HTTP", "GRPC"):   # the one pattern with alternatives, each written out
         assert any(f"STARTUP {kind} probe failed".lower() in n.lower() for n in STARTUP_NEEDLES)

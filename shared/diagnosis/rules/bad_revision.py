@@ -14,6 +14,7 @@ from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES,
                                                   cite_hosts_brought, cite_instance_brought, settings_changed)
 from shared.diagnosis.rules.refusals import refusals
+from shared.diagnosis.secret_refs import secrets_changed
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -100,10 +101,13 @@ def _what_the_deploy_changed(facts: Facts, c: Citation, suspect: Revision, good:
     changed = settings_changed(against, suspect) if against is not None else []
     path = path_changed(against, suspect) if against is not None else ""
     changed += [f"path to its VPC {path}"] if path else []
+    secrets = [f"secret {what}" for what in secrets_changed(against, suspect)] if against is not None else []
+    changed += secrets
     if not changed:
         return ""
     c.cite("api", "run.revisions.list: timeout, scaling, max_instance_request_concurrency, containers[].resources"
-           + (", vpc_access" if path else ""),
+           + (", vpc_access" if path else "")
+           + (", containers[].env[].value_source.secret_key_ref, volumes[].secret" if secrets else ""),
            f"{suspect.short_name} changed {', '.join(changed)} (against {against.short_name})", "context", None,
            role="context")
     return f"; its deploy changed the {', the '.join(changed)} (against {against.short_name})"
@@ -136,6 +140,21 @@ def _tag_only_failures(facts: Facts, c: Citation) -> str:
     return ("; " + "; ".join(found)) if found else ""
 
 
+# Cloud Run's line for a container whose process ended ("Container called exit(1)."): one failed start
+# may log it and the startup probe's failure both.
+_EXIT = "Container called exit("
+
+
+def failed_starts(lines: list[LogRecord]) -> int:
+    """How many failed starts `lines` (signal startup_failure) show at least: the exits and the other
+    startup texts counted apart, the larger of the two. An instance whose process exits as it starts
+    may log "Container called exit(1)." and then its probe's failure, and the log line carries no
+    instance to pair them by: counted once, never twice (a burst with two failed starts is not
+    three)."""
+    exits = sum(1 for e in lines if e.text.startswith(_EXIT))
+    return max(exits, len(lines) - exits)
+
+
 def _failing(facts: Facts, c: Citation, suspect: Revision) -> bool | str:
     """True, or why the suspect is not shown to fail."""
     s = facts.s
@@ -143,9 +162,9 @@ def _failing(facts: Facts, c: Citation, suspect: Revision) -> bool | str:
     counts = facts.requests(window, suspect.short_name)
     startups = facts.log_matches(LogSignal.STARTUP_FAILURE, suspect.short_name)
     query = facts.requests_query
-    if len(startups) >= s.startup_failure_logs_min:
+    if failed_starts(startups) >= s.startup_failure_logs_min:
         c.cite("log", f"run.googleapis.com/varlog/system, stderr: {pattern_of(LogSignal.STARTUP_FAILURE)}",
-               f"{len(startups)} startup failures on {suspect.short_name}, e.g. {startups[0].text[:160]!r}",
+               f"{failed_starts(startups)} startup failures on {suspect.short_name}, e.g. {startups[0].text[:160]!r}",
                f">= {s.startup_failure_logs_min}", True)
         # Instances that failed to start and were replaced fail no caller: Cloud Run starts others
         # (a startup probe's failures end that instance: "The instance was not started."). A
@@ -154,7 +173,7 @@ def _failing(facts: Facts, c: Citation, suspect: Revision) -> bool | str:
             c.cite("metric", query,
                    f"{suspect.short_name} {window}: {counts.total:.0f} requests, {pct(counts.refused_ratio)} 5xx or 429",
                    f"> {s.healthy_error_ratio:.0%} 5xx or 429: the startup failures reached callers", False)
-            return (f"{suspect.short_name} logged {len(startups)} startup failures, but served its "
+            return (f"{suspect.short_name} logged {failed_starts(startups)} startup failures, but served its "
                     f"{counts.total:.0f} requests cleanly since its deploy ({pct(counts.refused_ratio)} 5xx or 429): "
                     "instances that failed to start were replaced; no caller is shown failing")
         return True
@@ -195,7 +214,7 @@ def _refused_for_want_of_instances(facts: Facts, c: Citation, suspect: Revision)
     refusals = facts.log_matches(LogSignal.NO_INSTANCE, suspect.short_name)
     if len(refusals) < s.startup_failure_logs_min:
         return ""
-    if len(facts.log_matches(LogSignal.STARTUP_FAILURE, suspect.short_name)) >= s.startup_failure_logs_min:
+    if failed_starts(facts.log_matches(LogSignal.STARTUP_FAILURE, suspect.short_name)) >= s.startup_failure_logs_min:
         return ""
     if _killed_for_memory_the_deploy_took(facts, c, suspect):
         return ""
@@ -695,7 +714,7 @@ def _cannot_start(facts: Facts, c: Citation, candidate: Revision) -> str:
     guess, a person decides. How soon a revision left at 0% loses its instances is not documented
     (UNCONFIRMED): under any reading its starts were failing, so a rollback is not shown to help."""
     lines, unknown = _startups_read(facts, candidate)
-    failing = len(lines) >= facts.s.startup_failure_logs_min
+    failing = failed_starts(lines) >= facts.s.startup_failure_logs_min
     if unknown and not failing:
         c.cite("log", f"run.googleapis.com/varlog/system, stderr, requests: {pattern_of(LogSignal.STARTUP_FAILURE)}",
                f"{candidate.short_name}'s own startups not known: {unknown}",
@@ -705,13 +724,13 @@ def _cannot_start(facts: Facts, c: Citation, candidate: Revision) -> str:
     if not lines:
         return ""
     c.cite("log", f"run.googleapis.com/varlog/system, stderr: {pattern_of(LogSignal.STARTUP_FAILURE)}",
-           f"{len(lines)} startup failures on {candidate.short_name}, e.g. {lines[0].text[:160]!r}",
+           f"{failed_starts(lines)} startup failures on {candidate.short_name}, e.g. {lines[0].text[:160]!r}",
            f"< {facts.s.startup_failure_logs_min} startup failures on the rollback target: its new instances start",
            not failing)
     if not failing:
         return ""
-    return (f"{candidate.short_name}'s own instances failed to start too ({len(lines)} startup failures, e.g. "
-            f"{lines[0].text[:120]!r}): its clean requests were served by warm instances a rollback does not bring "
+    return (f"{candidate.short_name}'s own instances failed to start too ({failed_starts(lines)} startup failures, "
+            f"e.g. {lines[0].text[:120]!r}): its clean requests were served by warm instances a rollback does not bring "
             "back, and both revisions failing to start points at something they share (a dependency read at "
             "start)")
 
@@ -729,7 +748,7 @@ def _startups_read(facts: Facts, candidate: Revision) -> tuple[list[LogRecord], 
     logs, read = facts.b.logs, facts.b.target_startup
     if logs is None:
         return seen, _log_read_failed(facts)
-    if not logs.truncated or len(seen) >= facts.s.startup_failure_logs_min:
+    if not logs.truncated or failed_starts(seen) >= facts.s.startup_failure_logs_min:
         return seen, ""
     full = f"the log read's page was full ({len(logs.entries)} entries, newest first, over every revision)"
     if read is None or candidate.short_name not in read.revisions:
@@ -738,8 +757,8 @@ def _startups_read(facts: Facts, candidate: Revision) -> tuple[list[LogRecord], 
         return seen, f"{full}, and the read of its startup lines failed: {read.failure[:160]}"
     found = [e for e in LogIndex(read.result.entries).by_signal.get(LogSignal.STARTUP_FAILURE, ())
              if e.resource_labels.get("revision_name") == candidate.short_name]
-    lines = found if len(found) > len(seen) else seen
-    if read.result.truncated and len(lines) < facts.s.startup_failure_logs_min:
+    lines = found if failed_starts(found) > failed_starts(seen) else seen
+    if read.result.truncated and failed_starts(lines) < facts.s.startup_failure_logs_min:
         return lines, (f"{full}, and the read of its startup lines was full too ({len(read.result.entries)} "
                        f"entries of {', '.join(read.revisions)})")
     return lines, ""

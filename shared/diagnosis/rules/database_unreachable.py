@@ -14,6 +14,7 @@ from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_signs import dials_around_connector, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
 from shared.diagnosis.rules.deploy_changes import ADMIN_API_REFUSALS, cite_hosts_brought, cite_instance_brought
+from shared.diagnosis.secret_refs import pinned_secrets_changed
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
 
@@ -70,6 +71,12 @@ def evaluate(facts: Facts) -> Finding:
                    "refusals of the caller's identity only from a new revision that runs as another service account",
                    False)
             return c.no(changed)
+        resecret = _credentials_changed(facts, refused)
+        if resecret:
+            c.cite("api", "run.revisions.list: containers[].env[].value_source.secret_key_ref, volumes[].secret",
+                   resecret, "password refusals only from a new revision whose deploy changed the secret version it "
+                   "reads, against one that pins every secret", False)
+            return c.no(resecret)
         unresolved = _resolved_elsewhere(facts, refused)
         if unresolved:
             c.cite("api", "run.revisions.list: vpc_access (connector, egress, network_interfaces)", unresolved,
@@ -499,6 +506,33 @@ def _busier_instances(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
 # Refusals that depend on who connects, the revision's service account: a deploy that changed it
 # can cause them, and sending traffic back undoes that. A password refusal does not depend on it.
 _IDENTITY = frozenset({Refusal.NOT_AUTHORIZED, Refusal.IAM_USER})
+
+
+def _credentials_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
+    """Why the password refusals are the new revision's own, or "": every refusal is of the
+    credentials (Refusal.CREDENTIALS), every one came from the newest serving revision, deployed within
+    deploy_window_seconds of the incident, and its deploy changed a secret it reads against a revision
+    before it that pins every secret it reads (secret_refs.pinned_secrets_changed: DB_PASSWORD from
+    version 4 to version 5). The revision before gets, on every new instance, the very values it served
+    with (a pinned version is what Cloud Run resolves at instance startup, "Configure secrets"), so
+    sending traffic back restores the password that was accepted (bad_revision judges the deploy).
+    A revision before that reads any secret at "latest" gets whatever Secret Manager holds now (a
+    password rotated around the deploy breaks its new instances too), and the same versions on both
+    are not the deploy's doing: the refusals then compete with the deploy."""
+    if not refused.keys() <= {Refusal.CREDENTIALS}:
+        return ""
+    deploy = facts.recent_deploy()
+    if deploy is None:
+        return ""
+    suspect, previous, _ = deploy
+    if any(e.resource_labels.get("revision_name") != suspect.short_name for es in refused.values() for e in es):
+        return ""
+    changed = pinned_secrets_changed(previous, suspect)
+    if not changed:
+        return ""
+    return (f"the password refusals all come from {suspect.short_name}, whose deploy changed the secrets it reads "
+            f"({'; '.join(changed)}) against {previous.short_name}, which pins every secret it reads: they are the "
+            "new revision's own (bad_revision)")
 
 
 def _identity_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:

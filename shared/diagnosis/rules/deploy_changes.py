@@ -14,6 +14,7 @@ from shared.diagnosis.evidence import LogRecord, Revision
 from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS
 from shared.diagnosis.log_signals import Refusal, instance_named, lookup_host, per_text, says_no_such_name
 from shared.diagnosis.rules.base import Citation
+from shared.diagnosis.secret_refs import secrets_that_may_name_hosts
 
 
 def timeout_seconds(revision: Revision) -> float:
@@ -88,15 +89,20 @@ def _cite_swapped_name(c: Citation, lookups: list[LogRecord], new: Revision, bef
     not answer is no typo's doing), none quotes a name the revision before's env gives
     (env_hosts.mentions_name) nor another name with a port after it (env_hosts.hosts_with_ports:
     redis-py's "Error -2 connecting to H:6379." for a cache whose URL is a secret), and any line that
-    names a host names that one. Otherwise "": the
-    lines may be of a name held in a secret, a file or the image, and the deploy keeps competing.
-    The evidence counts names and lines; it quotes no env value."""
+    names a host names that one, and the new revision reads no secret whose value may hold a host
+    (secret_refs.secrets_that_may_name_hosts: a secret volume, or a secret env var whose name does not
+    say it is a credential alone, a DATABASE_URL from Secret Manager): a name such a secret gives is
+    looked up too, its value is never read, and a record deleted under it in the same minutes fails
+    lines that name no host just as the swapped name would. Otherwise "": the lines may be of a name
+    held in a secret, a file or the image, and the deploy keeps competing. The evidence counts names
+    and lines; it quotes no env value."""
     swapped = deploy_swapped_one_name(new.env_values, before.env_values)
     host_of = per_text(lookup_host, lookups)
     hostless = [e for e in lookups if not host_of[e.text]]
     named = set(host_of.values()) - {""}
     hostless_texts = {text for text, host in host_of.items() if not host}
-    if (not swapped or not named <= {swapped} or not all(map(says_no_such_name, hostless_texts))
+    if (not swapped or not named <= {swapped} or secrets_that_may_name_hosts(new)
+            or not all(map(says_no_such_name, hostless_texts))
             or any(mentions_name(text, before.env_values) or hosts_with_ports(text) - {swapped}
                    for text in hostless_texts)):
         return ""

@@ -1,0 +1,70 @@
+"""What a deploy changed in the Secret Manager secrets a revision reads, and which of them may hold a
+host name: pure, no I/O, names and versions only (a secret's value is never read).
+
+Cloud Run resolves a secret exposed as an env var when an instance starts: "Environment variables are
+resolved at instance startup time, so if you use this method, Google recommends that you pin the
+secret to a particular version instead of using latest as the version"; a secret mounted as a volume
+is fetched whenever it is read: "When reading a volume, Cloud Run always fetches the secret value from
+the Secret Manager to use the value with the latest version" (Cloud Run docs, "Configure secrets for
+services"). So a revision that reads a secret at "latest" gets, on every new instance, whatever
+Secret Manager holds then: a rollback to it brings back its settings, not the value it served with. A
+revision that pins every secret gets on a new instance the very values it served with (unless a
+version was disabled or destroyed since, which its new instances then fail on: Cloud Run's "is in
+DISABLED state", startup_config_failure's secret_failure signal).
+"""
+from __future__ import annotations
+
+import re
+
+from shared.diagnosis.evidence import Revision, SecretRef
+
+
+def _key(ref: SecretRef) -> str:
+    return f"env {ref.env}" if ref.env else f"volume {ref.volume}"
+
+
+def _which(ref: SecretRef) -> str:
+    return f"{ref.secret} version {ref.version or 'unset'}"
+
+
+def secrets_changed(before: Revision, after: Revision) -> list[str]:
+    """The secrets `after` reads differently from `before`, in words ("env DB_PASSWORD from db-password
+    version 4 to db-password version 5", "env API_KEY now read from api-key version latest", "env
+    DB_PASSWORD no longer read from db-password version 4": a plain value, or none, in its place),
+    keyed by env var or volume name; [] when none."""
+    old = {_key(r): r for r in before.secrets}
+    changed = []
+    for ref in after.secrets:
+        was = old.get(_key(ref))
+        if was is None:
+            changed.append(f"{_key(ref)} now read from {_which(ref)}")
+        elif (was.secret, was.version) != (ref.secret, ref.version):
+            changed.append(f"{_key(ref)} from {_which(was)} to {_which(ref)}")
+    kept = {_key(r) for r in after.secrets}
+    changed += [f"{key} no longer read from {_which(ref)}" for key, ref in old.items() if key not in kept]
+    return changed
+
+
+def pinned_secrets_changed(before: Revision, after: Revision) -> list[str]:
+    """secrets_changed, when it is a change a rollback undoes: `before` reads every secret at a pinned
+    version (SecretRef.pinned), so its new instances get the values it served with, and `after` reads
+    another secret or version for one of its env vars or volumes (or one `before` did not read from a
+    secret). [] when nothing changed, or when `before` reads any secret at "latest" or unset: its new
+    instances would get what Secret Manager holds now, which a rotation around the deploy may have
+    changed for both revisions (not shown either way)."""
+    return secrets_changed(before, after) if all(ref.pinned for ref in before.secrets) else []
+
+
+# An env var's name that says its value is a credential alone (DB_PASSWORD, API_TOKEN, STRIPE_KEY,
+# SESSION_SECRET, libpq's PGPASSWORD, MySQL's MYSQL_PWD): its last word. Such a value names no host to
+# look up. Read from the name alone, which the revision gives it (a heuristic: an env var named
+# DB_PASSWORD that holds a URL is miscounted as no host, the one way this can be wrong).
+_CREDENTIAL = re.compile(r"(?:PASSWORD|PASSWD|PASSPHRASE|(?:^|_)(?:PWD|PASS|TOKEN|KEY|SECRET))$", re.IGNORECASE)
+
+
+def secrets_that_may_name_hosts(revision: Revision) -> list[str]:
+    """The secrets `revision` reads whose value may hold a host name, as "env NAME" / "volume NAME": every
+    secret volume (a file: a config, a DSN, anything), and every secret env var whose name does not say
+    it holds a credential alone (DATABASE_URL, REDIS_DSN, CONFIG). A failed lookup that names no host
+    may be of a name such a secret gives."""
+    return [_key(r) for r in revision.secrets if r.volume or not _CREDENTIAL.search(r.env)]
