@@ -17,7 +17,8 @@ from typing import Callable, Iterable, Iterator
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision,
                                        ascending, at_micros, micros)
-from shared.diagnosis.log_signals import SIGNAL_COMBINATIONS, LogSignal, classify_all, dials_and_answers, top_counted
+from shared.diagnosis.log_signals import (SIGNAL_COMBINATIONS, LogSignal, classify_all, dials_and_answers,
+                                         downstream_waits, top_counted)
 from shared.gcp.identifiers import SqlInstance
 
 # Saturation, or a database going down, can show a little before the failures cross the bar (and
@@ -839,6 +840,11 @@ class LogIndex:
     def answers(self) -> dict[str, str]:
         """`log_signals.downstream_answer` of each distinct text, each asked once."""
         return self._dials_and_answers[1]
+
+    @cached_property
+    def waits(self) -> dict[str, str | None]:
+        """`log_signals.downstream_wait` of each distinct text, each asked once, when first asked for."""
+        return downstream_waits(self._counts)
 
     def error_texts(self) -> Iterator[str]:
         """The warning-or-worse texts, in the read's order (empty texts left out)."""

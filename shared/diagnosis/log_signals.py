@@ -1561,6 +1561,88 @@ def downstream_answer(text: str) -> str:
     found = leftmost(_DOWNSTREAM_ANSWER_WORDED, text)
     return next((group for group in found.groups() if group), "") if found else ""
 
+# The application's own call to a downstream (another service, an internal API, a partner's) ran out its
+# deadline, lost its connection, or was answered by a proxy on the way that the downstream did not answer,
+# in the words of its RPC or HTTP client (or the proxy's) rather than a dial's: the request was sent, or
+# sent for, and waited. Read, like the dials and answers above, only from the texts already fetched (no
+# signal: the log query is unchanged). The Google client libraries' own wrappers of the same gRPC codes
+# are GOOGLE_API_WAIT (connector_saturation reads those apart, with their own advice). Each client's words:
+# - grpc-go: status.Error's Error(), "rpc error: code = %s desc = %s" with codes.Code's String()
+#   ("DeadlineExceeded", "Unavailable"; google.golang.org/grpc internal/status/status.go, Error.Error, and
+#   codes/code_string.go; find_string ids 23071199, 6247095718), e.g. "rpc error: code = DeadlineExceeded
+#   desc = context deadline exceeded". An Unavailable that failed to dial holds Go's "dial tcp H:P: ..."
+#   in its desc (transport: Error while dialing), which dial_failure reads, host and all.
+# - grpcio (Python): _InactiveRpcError / _MultiThreadedRendezvous print _NON_OK_RENDEZVOUS_REPR_FORMAT,
+#   "<_InactiveRpcError of RPC that terminated with:\n\tstatus = StatusCode.DEADLINE_EXCEEDED\n\tdetails =
+#   ..." (grpc/_channel.py; as logged, find_string ids 54692403711, 35085968825), its debug_error_string
+#   naming the peer when the peer answered ("Error received from peer ipv4:10.9.0.7:443", find_string id
+#   25155255380).
+# - grpc-java: StatusRuntimeException's message, Status.formatThrowableMessage "CODE: description"
+#   ("DEADLINE_EXCEEDED: deadline exceeded after 4.999s. [closed=[], open=[[remote_addr=inventory.internal/
+#   10.9.0.7:8443]]]": ClientCallImpl's deadline text with its stream's insight, the remote_addr an
+#   InetSocketAddress's "name/address:port" or "/address:port"; UNCONFIRMED word for word across versions).
+# - @grpc/grpc-js: callErrorFromStatus, `${code} ${Status[code]}: ${details}` ("4 DEADLINE_EXCEEDED: Deadline
+#   exceeded after 5.001s,LB pick: 0.000s,remote_addr=10.9.0.7:443"; src/call.ts, the details' remote_addr
+#   from its load-balancing call; UNCONFIRMED word for word across versions).
+# - Envoy (a Cloud Service Mesh sidecar, an API gateway in front of the downstream): its router's local
+#   replies, "upstream request timeout" (504, response flag UT), "upstream connect error or
+#   disconnect/reset before headers. reset reason: connection timeout" (503, UF), "no healthy upstream"
+#   (503, UH) (envoyproxy/envoy source/common/router/router.cc; UNCONFIRMED word for word across versions).
+#   The proxy answered, and where the proxy runs (beside the application or past the connector) the words do
+#   not say: its upstream is unknown.
+# - Go's net/http: "net/http: timeout awaiting response headers" (Transport.ResponseHeaderTimeout), a Client
+#   timeout's "(Client.Timeout exceeded while awaiting headers)" without a quoted URL (Go before 1.14), and
+#   golang.org/x/net/http2's errClientConnLost "http2: client connection lost" (transport.go), inside the
+#   url.Error `Post "https://H/...": ...` that names the host when it is printed whole (a Client timeout
+#   while reading the body too: "(Client.Timeout exceeded while reading body)").
+# - Node's undici (fetch): HeadersTimeoutError "Headers Timeout Error" (UND_ERR_HEADERS_TIMEOUT),
+#   BodyTimeoutError (UND_ERR_BODY_TIMEOUT), ConnectTimeoutError's code UND_ERR_CONNECT_TIMEOUT (lib/core/
+#   errors.js; as logged under fetch's "TypeError: fetch failed", find_string ids 55100436312, 70980985227).
+# - The JDK's java.net.http.HttpClient: HttpTimeoutException "request timed out" at a request's timeout, and
+#   HttpConnectTimeoutException at its connect timeout (java.net.http; as thrown, find_string ids
+#   60257269174, 51837947688; the JDK's own source UNCONFIRMED here).
+# The codes of one client share an alternative, so its anchor is the client's own words before them
+# ("rpc error: code = ", "und_err_"): every anchor is in the one search's automaton, built again on
+# each cold start, whose cost grows with the anchors' total length (bench/diagnosis_speed.py).
+_DOWNSTREAM_WAIT = re.compile(
+    r"\brpc error: code = (?:DeadlineExceeded|Unavailable) desc = "
+    r"|\bstatus = StatusCode\.(?:DEADLINE_EXCEEDED|UNAVAILABLE)\b"
+    r"|\bStatusRuntimeException: (?:DEADLINE_EXCEEDED|UNAVAILABLE)\b"
+    r"|\b4 DEADLINE_EXCEEDED: |\b14 UNAVAILABLE: "
+    r"|\bupstream request timeout\b|\bupstream connect error or disconnect/reset\b|\bno healthy upstream\b"
+    r"|\bnet/http: timeout awaiting response\b|\(Client\.Timeout exceeded|\bhttp2: client connection lost\b"
+    r"|\bHeaders Timeout Error\b|\bUND_ERR_(?:HEADERS|BODY|CONNECT)_TIMEOUT\b"
+    r"|\bjava\.net\.http\.Http(?:Connect)?TimeoutException\b",
+    re.IGNORECASE)
+# The address or host such a line names, where its words name one: grpc-java's and grpc-js's remote_addr
+# (the address dialled, after grpc-java's "name/"), grpcio's peer, and Go's URL before http2's or
+# net/http's words. Asked only of a line _DOWNSTREAM_WAIT matched.
+_WAIT_HOST = re.compile(
+    r"\bremote_addr=(?:[\w.-]*/)?(\[[0-9a-f:]+\]|[\w.-]+):\d+"
+    r"|\bError received from peer ipv[46]:(\[[0-9a-f:]+\]|[\d.]+):\d+"
+    r'|"https?://([^/"\s]+)[^"\s]*": (?:http2: client connection lost|net/http: timeout awaiting response)',
+    re.IGNORECASE)
+
+
+def downstream_wait(text: str) -> str | None:
+    """The host a call that waited on a downstream names (lower case, no port), "" when the line says so
+    but names none (or names loopback: a proxy beside the application, whose upstream is unknown), or
+    None when the line is no such wait."""
+    return _wait_of(leftmost(_DOWNSTREAM_WAIT_WORDED, text), text)
+
+
+def _wait_of(found: "re.Match[str] | None", text: str) -> str | None:
+    if found is None:
+        return None
+    named = _WAIT_HOST.search(text)
+    if named is None:
+        return ""
+    host = next(group for group in named.groups() if group is not None).rstrip(".").lower()
+    host = host if named.group(3) is None else without_port(host)
+    address = host_address(host)
+    return "" if host in _LOOPBACK or (address is not None and address.is_loopback) else host
+
+
 
 class _Worded(NamedTuple):
     """A pattern and, for each of its top-level alternatives, its anchor (its longest literal run that
@@ -1670,6 +1752,30 @@ def dials_and_answers(distinct: Iterable[str]) -> tuple[dict[str, str | None], d
             found = _leftmost_at(_DOWNSTREAM_ANSWER, text, answered) if answered else None
             answers[text] = next((group for group in found.groups() if group), "") if found else ""
     return dials, answers
+
+
+def downstream_waits(distinct: Iterable[str]) -> dict[str, str | None]:
+    """`downstream_wait` of each of the `distinct` texts, the pattern tried only where one of its
+    alternatives' anchors is (`_WAIT_WORDS`, found in one search over the ASCII texts joined and
+    lower-cased once, as dials_and_answers does): None for a text holding none. A search of its own,
+    not a fourth kind of dials_and_answers': only connector_saturation's check of the waits asks it,
+    after the checks before it found nothing, so a diagnosis that stops before it pays nothing for it."""
+    distinct = list(distinct)
+    plain = [text for text in distinct if text.isascii()]
+    waits = {text: downstream_wait(text) for text in distinct if not text.isascii()}
+    waits.update(dict.fromkeys(plain))
+    if not plain:
+        return waits
+    lowered = _SEPARATOR.join(plain).lower()
+    starts = list(accumulate(map(operator.add, map(len, plain), repeat(len(_SEPARATOR))), initial=0))
+    hits: dict[int, list[tuple[int, int]]] = {}
+    for word, at, _ in _WAIT_AUTOMATON.find_matches_as_indexes(lowered.encode("ascii"), overlapping=True):
+        line = bisect_right(starts, at) - 1
+        hits.setdefault(line, []).append((at - starts[line], _WAIT_REACHES[word]))
+    for line, waited in hits.items():
+        text = plain[line]
+        waits[text] = _wait_of(_leftmost_at(_DOWNSTREAM_WAIT, text, waited), text)
+    return waits
 
 
 # The Cloud SQL instance a connector's refusal names: the Auth Proxy's and the Go connector's
@@ -2058,11 +2164,14 @@ _ANCHORS = _anchored()
 _DIAL_NAMED_WORDED = _worded(_DIAL_NAMED)
 _DIAL_HOSTLESS_WORDED = _worded(_DIAL_HOSTLESS)
 _DOWNSTREAM_ANSWER_WORDED = _worded(_DOWNSTREAM_ANSWER)
+_DOWNSTREAM_WAIT_WORDED = _worded(_DOWNSTREAM_WAIT)
 # Every anchor of the three, and for each its pattern (0: _DIAL_NAMED, 1: _DIAL_HOSTLESS, 2:
 # _DOWNSTREAM_ANSWER) and its alternative's reach. Each pattern has an anchor per alternative (checked
-# at import: dials_and_answers tries a pattern only where one is).
+# at import: dials_and_answers tries a pattern only where one is), and so has _DOWNSTREAM_WAIT's
+# (downstream_waits, its own search: _WAIT_WORDS).
 _WORDED = (_DIAL_NAMED_WORDED, _DIAL_HOSTLESS_WORDED, _DOWNSTREAM_ANSWER_WORDED)
-assert all(w.anchors for w in _WORDED), "an alternative of a dial or answer pattern has no bounded anchor"
+assert all(w.anchors for w in (*_WORDED, _DOWNSTREAM_WAIT_WORDED)), \
+    "an alternative of a dial, answer or wait pattern has no bounded anchor"
 _WORDS = tuple(anchor for w in _WORDED for anchor, _ in w.anchors)
 _WORD_OWNERS = tuple((kind, reach) for kind, w in enumerate(_WORDED) for _, reach in w.anchors)
 # Every occurrence of every anchor, one inside another included (MatchKind.Standard, overlapping: see
@@ -2070,6 +2179,11 @@ _WORD_OWNERS = tuple((kind, reach) for kind, w in enumerate(_WORDED) for _, reac
 _WORDS_AUTOMATON = ahocorasick_rs.BytesAhoCorasick([word.encode("ascii") for word in _WORDS],
                                                    matchkind=ahocorasick_rs.MatchKind.Standard,
                                                    implementation=ahocorasick_rs.Implementation.DFA)
+_WAIT_WORDS = tuple(anchor for anchor, _ in _DOWNSTREAM_WAIT_WORDED.anchors)
+_WAIT_REACHES = tuple(reach for _, reach in _DOWNSTREAM_WAIT_WORDED.anchors)
+_WAIT_AUTOMATON = ahocorasick_rs.BytesAhoCorasick([word.encode("ascii") for word in _WAIT_WORDS],
+                                                  matchkind=ahocorasick_rs.MatchKind.Standard,
+                                                  implementation=ahocorasick_rs.Implementation.DFA)
 _AUTOMATON: list = [None, None]   # [the anchors it was built of, _built(them)]
 
 

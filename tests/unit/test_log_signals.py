@@ -343,6 +343,10 @@ _DIALS_AND_ANSWERS = [
     "503, message='Service Unavailable', url='https://a.example' and 429, message='x', url='https://b.example'",
     "Zeitüberschreitung: dial tcp 10.5.5.5:8080: i/o timeout",
     "Fehler: Request failed with status code 503 (Dienst nicht verfügbar)",
+    "rpc error: code = DeadlineExceeded desc = context deadline exceeded",
+    "io.grpc.StatusRuntimeException: DEADLINE_EXCEEDED: deadline exceeded after 4.999s. [closed=[], "
+    "open=[[remote_addr=inventory.internal/10.9.0.7:8443]]]",
+    "Fehler: upstream request timeout (Zeitüberschreitung)",
     "GET /healthz 200",
     "",
 ]
@@ -354,19 +358,25 @@ def test_the_anchored_readers_answer_as_their_whole_patterns_would(text):
     as the pattern's own search, the leftmost of two included, in any case and beside non-ASCII words."""
     from shared.diagnosis import log_signals as ls
 
-    for worded in (ls._DIAL_NAMED_WORDED, ls._DIAL_HOSTLESS_WORDED, ls._DOWNSTREAM_ANSWER_WORDED):
+    for worded in (*ls._WORDED, ls._DOWNSTREAM_WAIT_WORDED):
         searched, found = worded.pattern.search(text), ls.leftmost(worded, text)
         assert (found and (found.span(), found.groups())) == (searched and (searched.span(), searched.groups()))
 
 
 def test_dials_and_answers_read_at_once_are_each_texts_own():
     """The one search over every distinct text answers each as `dial_failure` and `downstream_answer` do
-    alone; a text holding no anchor is none of them."""
-    from shared.diagnosis.log_signals import dial_failure, dials_and_answers, downstream_answer
+    alone, and downstream_waits' as `downstream_wait` does; a text holding no anchor is none of them."""
+    from shared.diagnosis.log_signals import (dial_failure, dials_and_answers, downstream_answer, downstream_wait,
+                                              downstream_waits)
 
     dials, answers = dials_and_answers(_DIALS_AND_ANSWERS)
+    waits = downstream_waits(_DIALS_AND_ANSWERS)
     assert dials == {text: dial_failure(text) for text in _DIALS_AND_ANSWERS}
     assert answers == {text: downstream_answer(text) for text in _DIALS_AND_ANSWERS}
+    assert waits == {text: downstream_wait(text) for text in _DIALS_AND_ANSWERS}
+    assert waits["rpc error: code = DeadlineExceeded desc = context deadline exceeded"] == ""
+    assert waits["Fehler: upstream request timeout (Zeitüberschreitung)"] == ""
+    assert waits["GET /healthz 200"] is None
     assert dials["dial tcp 10.1.1.1:8080: i/o timeout; then dial tcp 10.2.2.2:9090: i/o timeout"] == "10.1.1.1"
     assert dials["Timeout connecting to server"] == ""
     assert dials["io.lettuce.core.RedisConnectionException: Unable to connect to cache.internal/<unresolved>:6379"] \
@@ -393,3 +403,53 @@ def test_the_leftmost_match_is_found_from_a_later_anchor_that_may_begin_earlier(
     pattern = re.compile(r"zz|yy|a.{0,8}bbbb", re.IGNORECASE)
     text = "azzyybbbb"   # "zz" at 1 and "yy" at 3 (reach 0), "bbbb" at 5 (reach 9): the match at 0 comes first
     assert _leftmost_at(pattern, text, [(1, 0), (3, 0), (5, 9)]).span() == pattern.search(text).span() == (0, 9)
+
+
+@pytest.mark.parametrize("text, host", [
+    # grpc-go (status.Error): no host; an Unavailable that failed to dial is dial_failure's (its dial names it).
+    ("rpc error: code = DeadlineExceeded desc = context deadline exceeded", ""),
+    ('rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp '
+     '10.9.0.7:8443: i/o timeout"', ""),
+    # grpcio: the peer when it answered, none when the deadline was the client's own.
+    ('<_InactiveRpcError of RPC that terminated with:\n\tstatus = StatusCode.DEADLINE_EXCEEDED\n\tdetails = '
+     '"Deadline Exceeded"\n\tdebug_error_string = "UNKNOWN:Deadline Exceeded {grpc_status:4}"\n>', ""),
+    ('<_InactiveRpcError of RPC that terminated with:\n\tstatus = StatusCode.UNAVAILABLE\n\tdetails = "x"\n\t'
+     'debug_error_string = "UNKNOWN:Error received from peer ipv4:10.9.0.7:443 {grpc_status:14}"\n>', "10.9.0.7"),
+    # grpc-java: the address dialled, after the name and the slash, or alone.
+    ("io.grpc.StatusRuntimeException: DEADLINE_EXCEEDED: deadline exceeded after 4.999s. [closed=[], "
+     "open=[[remote_addr=inventory.internal/10.9.0.7:8443]]]", "10.9.0.7"),
+    ("io.grpc.StatusRuntimeException: DEADLINE_EXCEEDED: deadline exceeded after 4.999s. [remote_addr=/34.149.80.10:443]",
+     "34.149.80.10"),
+    ("io.grpc.StatusRuntimeException: UNAVAILABLE: io exception", ""),
+    ("io.grpc.StatusRuntimeException: UNAVAILABLE", ""),
+    # grpc-js: remote_addr in the details; loopback is a proxy beside the application: no host.
+    ("Error: 4 DEADLINE_EXCEEDED: Deadline exceeded after 5.001s,LB pick: 0.000s,remote_addr=10.9.0.7:443", "10.9.0.7"),
+    ("Error: 14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:15001", ""),
+    ("Error: 4 DEADLINE_EXCEEDED: Deadline exceeded after 5.001s,remote_addr=127.0.0.1:15001", ""),
+    # Envoy's local replies.
+    ("upstream request timeout", ""),
+    ("upstream connect error or disconnect/reset before headers. reset reason: connection timeout", ""),
+    ("no healthy upstream", ""),
+    # Go, undici, the JDK.
+    ('Post "https://inventory.svc.shop.internal:8443/v1/reserve": http2: client connection lost',
+     "inventory.svc.shop.internal"),
+    ("http2: client connection lost", ""),
+    ('Get "http://10.9.0.7:8080/v1": net/http: timeout awaiting response headers', "10.9.0.7"),
+    ("net/http: request canceled (Client.Timeout exceeded while awaiting headers)", ""),
+    ("TypeError: fetch failed [cause]: HeadersTimeoutError: Headers Timeout Error", ""),
+    ("code: 'UND_ERR_BODY_TIMEOUT'", ""),
+    ("java.net.http.HttpTimeoutException: request timed out", ""),
+    ("java.net.http.HttpConnectTimeoutException: HTTP connect timed out", ""),
+    # Not waits: another gRPC code (an answer), words of its own, a request log line.
+    ("rpc error: code = NotFound desc = sku 42 not found", None),
+    ("io.grpc.StatusRuntimeException: PERMISSION_DENIED: caller lacks inventory.reserve", None),
+    ("Error: 14 UNAVAILABLE_SOON is not a code", None),
+    ("request timed out after 30 s", None),
+    ("GET /healthz 200", None),
+])
+def test_a_wait_on_a_downstream_and_the_host_it_names(text, host):
+    """downstream_wait: the host a call that waited on a downstream names, "" for none (or loopback),
+    None for a line that is no such wait."""
+    from shared.diagnosis.log_signals import downstream_wait
+
+    assert downstream_wait(text) == host

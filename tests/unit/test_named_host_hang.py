@@ -146,3 +146,78 @@ def test_failed_name_lookups_alone_are_no_cause():
     result = diagnose(bundle, S)
 
     assert result.signature is Signature.INCONCLUSIVE and plan(result, bundle, S).action is None, result.summary
+
+
+# Calls that waited on a downstream in their RPC or HTTP client's own words (log_signals.downstream_wait),
+# most naming no host: where such a call went is as unknown as a host name's address.
+GRPC_GO_DEADLINE = "reserve stock: rpc error: code = DeadlineExceeded desc = context deadline exceeded"
+GRPCIO_DEADLINE = ('grpc._channel._InactiveRpcError: <_InactiveRpcError of RPC that terminated with:\n\tstatus = '
+                   'StatusCode.DEADLINE_EXCEEDED\n\tdetails = "Deadline Exceeded"\n\tdebug_error_string = '
+                   '"UNKNOWN:Deadline Exceeded {grpc_status:4, created_time:\\"2026-12-03T06:00:01+00:00\\"}"\n>')
+
+
+def _grpc_java(remote: str) -> str:
+    return ("io.grpc.StatusRuntimeException: DEADLINE_EXCEEDED: deadline exceeded after 4.999s. [closed=[], "
+            f"open=[[remote_addr={remote}]]]")
+
+
+@pytest.mark.parametrize("case, egress, text, dials, expected", [
+    ("grpc-go's deadline, no host", "PRIVATE_RANGES_ONLY", GRPC_GO_DEADLINE, 0, "competes"),
+    ("grpc-go's Unavailable, no host", "PRIVATE_RANGES_ONLY",
+     'rpc error: code = Unavailable desc = connection error: desc = "transport: authentication handshake failed: '
+     'context deadline exceeded"', 0, "competes"),
+    ("grpcio's deadline, no peer", "PRIVATE_RANGES_ONLY", GRPCIO_DEADLINE, 0, "competes"),
+    ("grpc-java's deadline on a private address", "PRIVATE_RANGES_ONLY",
+     _grpc_java("inventory.internal/10.9.0.7:8443"), 0, "scaled"),
+    ("grpc-java's deadline on a public address", "PRIVATE_RANGES_ONLY", _grpc_java("/34.149.80.10:443"), 0,
+     "ruled out"),
+    # A sidecar beside the application (loopback): its upstream is unknown.
+    ("grpc-java's deadline on a sidecar", "PRIVATE_RANGES_ONLY", _grpc_java("localhost/127.0.0.1:15001"), 0,
+     "competes"),
+    ("grpc-js's deadline on a public address", "PRIVATE_RANGES_ONLY",
+     "Error: 4 DEADLINE_EXCEEDED: Deadline exceeded after 5.001s,LB pick: 0.000s,remote_addr=34.149.80.10:443",
+     0, "ruled out"),
+    ("Envoy's upstream timeout", "PRIVATE_RANGES_ONLY",
+     "inventory answered 504: upstream request timeout", 0, "competes"),
+    ("Envoy's upstream connect timeout", "PRIVATE_RANGES_ONLY",
+     "rpc error: code = Unavailable desc = upstream connect error or disconnect/reset before headers. reset "
+     "reason: connection timeout", 0, "competes"),
+    ("undici's headers timeout", "PRIVATE_RANGES_ONLY",
+     "TypeError: fetch failed [cause]: HeadersTimeoutError: Headers Timeout Error code: 'UND_ERR_HEADERS_TIMEOUT'",
+     0, "competes"),
+    ("the JDK HttpClient's request timeout", "PRIVATE_RANGES_ONLY",
+     "java.net.http.HttpTimeoutException: request timed out", 0, "competes"),
+    ("Go's HTTP/2 connection lost on a name", "PRIVATE_RANGES_ONLY",
+     'Post "https://inventory.svc.shop.internal:8443/v1/reserve": http2: client connection lost', 0, "competes"),
+    ("Go's response header timeout, no URL", "PRIVATE_RANGES_ONLY", "net/http: timeout awaiting response headers",
+     0, "competes"),
+    ("egress ALL_TRAFFIC: everything crosses it", "ALL_TRAFFIC", GRPC_GO_DEADLINE, 0, "scaled"),
+    ("the database's dials time out too", "PRIVATE_RANGES_ONLY", GRPC_GO_DEADLINE, 10, "scaled"),
+])
+def test_a_wait_on_a_downstream_in_its_clients_words_is_not_put_on_the_connector(case, egress, text, dials,
+                                                                                  expected):
+    bundle = _hang_beside_busy_connector(Evidence(), egress, text, dials).bundle()
+
+    result = diagnose(bundle, S)
+    action = plan(result, bundle, S).action
+
+    if expected == "scaled":
+        assert result.signature is Signature.CONNECTOR_SATURATION, (case, result.summary)
+        return
+    assert result.signature is Signature.INCONCLUSIVE and action is None, (case, result.summary)
+    assert "the requests wait on " in result.summary, result.summary
+    cited = [i for i in result.evidence if i.about == "connector_saturation" and "calls timed out on" in i.observed]
+    assert cited and cited[0].role == ("refutes" if expected == "ruled out" else "context"), cited
+
+
+def test_a_google_client_librarys_deadline_is_read_as_a_google_api_wait_not_a_downstreams():
+    """gax wraps gRPC's own DEADLINE_EXCEEDED: the line is the Google API's, with its own advice."""
+    text = ("com.google.api.gax.rpc.DeadlineExceededException: io.grpc.StatusRuntimeException: DEADLINE_EXCEEDED: "
+            "deadline exceeded after 9.96s. [closed=[], open=[[remote_addr=firestore.googleapis.com/"
+            "142.250.1.95:443]]]")
+    bundle = _hang_beside_busy_connector(Evidence(), "PRIVATE_RANGES_ONLY", text).bundle()
+
+    result = diagnose(bundle, S)
+
+    assert result.signature is Signature.INCONCLUSIVE and plan(result, bundle, S).action is None, result.summary
+    assert "the requests wait on " not in result.summary, result.summary

@@ -656,9 +656,10 @@ NAMED_HOST = ("check the host the application's HTTP calls time out on (its stat
               "the connector's CPU or throughput shows it is the bottleneck")
 
 
-def _hosts_named(text: str) -> list[str]:
-    """The hosts an upstream timeout's line names, or the host its failed dial names ("" for none)."""
-    return upstream_hosts(text) or [dial_failure(text) or ""]
+def _hosts_named(text: str, dialled: dict[str, str | None], waited: dict[str, str | None]) -> list[str]:
+    """The hosts an upstream timeout's line names, or the host its failed dial names, or the host its wait on
+    a downstream names ("" for none), the last two as the log index read them (LogIndex.dials, .waits)."""
+    return upstream_hosts(text) or [dialled[text] or waited[text] or ""]
 
 
 def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
@@ -671,43 +672,63 @@ def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
     public addresses never crossed the connector: ruled out. A host name may resolve to a private
     address (a private zone) or not, which Runwarden cannot tell: not ruled out, it competes, so a
     connector busy with another service's traffic is never scaled for a dependency that stopped
-    answering. A private address among them crosses the connector: this says nothing ("")."""
+    answering. A private address among them crosses the connector: this says nothing ("").
+
+    Calls that waited on a downstream in their RPC or HTTP client's own words (log_signals.
+    downstream_wait: gRPC's DEADLINE_EXCEEDED and UNAVAILABLE from grpc-go, grpc-java, grpc-js and
+    grpcio, Envoy's "upstream request timeout", undici's "Headers Timeout Error", the JDK HttpClient's
+    "request timed out") count beside them, the Google client libraries' own (GOOGLE_API_WAIT, read
+    apart) left out. Most name no host, or only a proxy beside the application: where such a wait went
+    is as unknown as a name's address, so it competes as a name does, under PRIVATE_RANGES_ONLY: a
+    downstream that stopped answering is never scaled for. An Envoy's answer proves the path to the
+    Envoy, not past it: unknown under both readings of where it runs (a sidecar, a gateway past the
+    connector), so it competes too."""
     s, serving = facts.s, facts.serving
     if not serving or any(r.vpc_connector is None or egress_of(r) != "PRIVATE_RANGES_ONLY" for r in serving):
+        return "", False
+    if _unreached(facts) >= s.db_error_logs_min:
         return "", False
     timeouts = facts.log_matches(LogSignal.UPSTREAM_TIMEOUT)
     # Failed dials to a dependency other than the database that name the host dialled (Go's "dial tcp
     # 34.117.59.81:443: i/o timeout" inside net/http's error, Node's "connect ETIMEDOUT H:P":
     # log_signals.dial_failure) are waits on a named host too, as the database's dials to a public
     # address are (dials_around_connector).
-    seen = {id(e) for e in timeouts}
-    dialled = facts.logs.dials
-    dials = [e for e in facts.logs.entries if e.log_id in _APP_LOGS and id(e) not in seen and dialled[e.text]]
+    seen = {id(e) for e in timeouts} | {id(e) for e in facts.log_matches(LogSignal.GOOGLE_API_WAIT)}
+    dialled, waited = facts.logs.dials, facts.logs.waits
+    dials = [e for e in facts.logs.entries if e.log_id in _APP_LOGS and id(e) not in seen
+             and (dialled[e.text] or waited[e.text] is not None)]
     timeouts = timeouts + dials
     # Read over the window (Facts.logged_enough): the timeouts hold a connector move back.
-    if not facts.logged_enough(len(timeouts)) or _unreached(facts) >= s.db_error_logs_min:
+    if not facts.logged_enough(len(timeouts)):
         return "", False
-    hosts = sorted({host for named in per_text(_hosts_named, timeouts).values() for host in named} - {""})
+    every = {host for named in per_text(lambda text: _hosts_named(text, dialled, waited), timeouts).values()
+             for host in named}
+    hosts, unnamed = sorted(every - {""}), "" in every
     addresses = [a for a in map(host_address, hosts) if a is not None]
     # A private IPv4 address is in the ranges the connector carries: this says nothing. An IPv6 address
     # that is not global (fd00::/8, say) is private too, but whether a connector carries IPv6 at all is
     # not said by VpcEgress's docstring nor the connector's docs (UNCONFIRMED): it competes, as a name
     # does, which holds a connector move back under either reading.
-    if not hosts or any(not a.is_global for a in addresses if a.version == 4):
+    if not every or any(not a.is_global for a in addresses if a.version == 4):
         return "", False
-    public = len(addresses) == len(hosts) and all(a.is_global for a in addresses)
-    named = ", ".join(hosts)
+    public = not unnamed and len(addresses) == len(hosts) and all(a.is_global for a in addresses)
+    named = ", ".join(hosts + ["a downstream they do not name"] * unnamed)
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.UPSTREAM_TIMEOUT)}",
-           f"{len(timeouts)} of the application's HTTP calls timed out on {named}, e.g. {timeouts[0].text[:160]!r}; "
+           f"{len(timeouts)} of the application's {'gRPC or HTTP' if unnamed else 'HTTP'} calls timed out on {named}, e.g. {timeouts[0].text[:160]!r}; "
            f"{_unreached(facts)} errors of reaching the database; egress PRIVATE_RANGES_ONLY",
            "requests that wait on a dependency routed through the connector (a private address, or the database)",
            False, role="refutes" if public else "context")
     where = ("public addresses, which leave by Cloud Run's internet egress and never cross the connector" if public
+             else "unnamed in the client's words (a gRPC or HTTP client's deadline, or a proxy's answer that its "
+                  "upstream did not answer); whether that downstream is in a private range, the only traffic the "
+                  "connector carries under PRIVATE_RANGES_ONLY, is not known here" if unnamed
              else "a host name; whether it resolves to a private range, the only traffic the connector carries under "
                   "PRIVATE_RANGES_ONLY, is not known here" if len(addresses) < len(hosts)
              else "an IPv6 address outside the public internet; whether the connector carries IPv6 under "
                   "PRIVATE_RANGES_ONLY is not known here")
-    return (f"the requests wait on an HTTP dependency the application names: {len(timeouts)} of its calls to {named} "
+    waits_on = ("a downstream the application calls (gRPC or HTTP)" if unnamed
+                else "an HTTP dependency the application names")
+    return (f"the requests wait on {waits_on}: {len(timeouts)} of its calls to {named} "
             f"timed out, with {_unreached(facts)} errors of reaching the database; {named} is {where}: connector "
             f"{facts.b.connector.short_name}'s stress is not shown to be on their path"), public
 
