@@ -1602,8 +1602,8 @@ def downstream_answer(text: str) -> str:
 #   HttpConnectTimeoutException at its connect timeout (java.net.http; as thrown, find_string ids
 #   60257269174, 51837947688; the JDK's own source UNCONFIRMED here).
 # The codes of one client share an alternative, so its anchor is the client's own words before them
-# ("rpc error: code = ", "und_err_"): every anchor is in the one search's automaton, built again on
-# each cold start, whose cost grows with the anchors' total length (bench/diagnosis_speed.py).
+# ("rpc error: code = ", "und_err_"): fewer, longer anchors, and each one found is confirmed by a
+# `match` of the whole alternation (downstream_waits).
 _DOWNSTREAM_WAIT = re.compile(
     r"\brpc error: code = (?:DeadlineExceeded|Unavailable) desc = "
     r"|\bstatus = StatusCode\.(?:DEADLINE_EXCEEDED|UNAVAILABLE)\b"
