@@ -223,16 +223,24 @@ _FILTER_RESOURCE_TYPE = re.compile(r'(\bNOT\s+|-\s*)?\bresource\.type\s*=\s*"([^
 # "Monitoring filters": `resource.labels.zone = "us-central1-a"`; a log-match filter's the same way, Cloud
 # Logging's "Logging query language": `resource.labels.service_name="..."`; the key quoted,
 # `resource.label."service_name"`, as gcloud and Terraform policies often print it). Only an un-negated equality
-# with a quoted value is read: `!=`, `one_of(...)`, `starts_with(...)`, a regular expression are not.
-_FILTER_RESOURCE_LABEL = re.compile(r'(\bNOT\s+|-\s*)?\bresource\.labels?\."?(\w+)"?\s*=\s*"([^"]*)"')
+# with a quoted value, or with `one_of("a", "b")` ("Monitoring filters": `one_of` "matches any of the given
+# strings"; a policy on several services, `service_name = one_of("checkout", "cart")`), is read: `!=`,
+# `starts_with(...)`, a regular expression are not.
+_FILTER_RESOURCE_LABEL = re.compile(
+    r'(\bNOT\s+|-\s*)?\bresource\.labels?\."?(\w+)"?\s*=\s*(?:"([^"]*)"|one_of\s*\(([^()]*)\))')
+_QUOTED_VALUE = re.compile(r'"([^"]*)"')
 
 
 def _selected_labels(text: str) -> dict[str, set[str]]:
-    """The resource labels `text` selects by an equality, each with the values it names (several in an OR)."""
+    """The resource labels `text` selects by an equality or a `one_of`, each with the values it names (several
+    in an OR or a `one_of`)."""
     selected: dict[str, set[str]] = {}
     for found in _FILTER_RESOURCE_LABEL.finditer(text):
-        if not found.group(1):
-            selected.setdefault(found.group(2), set()).add(found.group(3))
+        if found.group(1):
+            continue
+        values = [found.group(3)] if found.group(3) is not None else _QUOTED_VALUE.findall(found.group(4))
+        if values:
+            selected.setdefault(found.group(2), set()).update(values)
     return selected
 
 
