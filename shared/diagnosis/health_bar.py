@@ -260,8 +260,10 @@ _MISSING_DATA_ACTIVE = frozenset({"EVALUATION_MISSING_DATA_ACTIVE", "2"})
 
 def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar) -> HealthBar:
     if alert.comparison in _BELOW:
-        # A drop in traffic, or a success ratio (2xx over all) falling below an SLO: which classes the
-        # numerator counts is not in the notification, so neither is judged.
+        # A drop in traffic, or a success ratio (2xx over all) falling below an SLO: neither is judged.
+        falling = _success_share_falling(alert)
+        if falling:
+            return _not_judged(s, falling)
         return _not_judged(s, f"the alert fires when a count or a ratio of requests falls below its threshold "
                               f"({alert.comparison} {alert.threshold}): the health check judges the share of 5xx and "
                               "429 and the latency, not the volume of requests nor a success ratio")
@@ -339,6 +341,21 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
         # denominator is 1 while it has a point. No 5xx nor 429 left clears it under both readings.
         return replace(bar, error_count=0, source=f"{bar.source}; {per_code}, so none may remain")
     return bar
+
+
+def _success_share_falling(alert: AlertContext) -> str:
+    """Why a ratio of some responses (2xx over all) falling below its threshold is not judged, naming the share
+    it fails at, or "" when the condition is no such ratio. Below 0.99 of 2xx is more than 1 % of requests
+    answered otherwise: 3xx and 4xx among them (a bad deploy's 404s, an expired key's 401s), which the share of
+    5xx and 429 the health check reads does not bound, so clean 5xx do not show it cleared."""
+    codes = numerator_codes(alert) if alert.ratio and alert.condition_kind != "other" else None
+    threshold = alert.threshold
+    if not codes or threshold is None or not 0 < threshold <= 1:
+        return ""
+    return (f"the alert fires when the share of {', '.join(sorted(codes))} responses falls below {threshold:g} "
+            f"({alert.comparison}): it fails while more than {1 - threshold:.2%} of requests are answered otherwise, "
+            "3xx and 4xx among them, and the health check reads the share of 5xx and 429 only, so clean 5xx do not "
+            "show its condition cleared")
 
 
 # The cloud_run_revision labels that name the service as a whole (Cloud Monitoring's monitored resource list);

@@ -150,3 +150,39 @@ def test_the_reduce_mean_fixture_names_its_denominator_too():
     alert = alert_context(parse_notification(json.loads((FIXTURES / "run_5xx_ratio_reduce_mean_open.json").read_text())))
 
     assert not health_bar(alert, S).judged
+
+
+TWO_XX = ALL + ' AND metric.labels.response_code_class="2xx"'
+
+
+@pytest.mark.parametrize("bar, failing", [(0.99, "1.00%"), (0.995, "0.50%")])
+def test_a_success_ratio_falling_below_its_bar_names_the_share_it_fails_at(bar, failing):
+    """2xx over all below 0.99 (an SLO's success ratio): more than 1 % of requests answered otherwise, 4xx among
+    them, which clean 5xx do not bound. Not judged (as before), the reason naming the failing share and why."""
+    condition = _ratio(_step(reducer="REDUCE_SUM"), _step(reducer="REDUCE_SUM"), filter_=TWO_XX)
+    condition["conditionThreshold"].update(comparison="COMPARISON_LT", thresholdValue=bar)
+    document = notification(condition, threshold=str(bar))
+    document["incident"].update(observed_value="0.97")
+    alert = alert_context(parse_notification(document))
+    bar_ = health_bar(alert, S)
+
+    result = diagnose(_serving(Evidence(), 0).bundle().model_copy(update={"alert": alert}), S)
+
+    assert not bar_.judged and result.signature is not Signature.HEALTHY
+    assert f"more than {failing} of requests are answered otherwise, 3xx and 4xx among them" in bar_.why_not, bar_
+    assert "the share of 2xx responses falls below" in result.summary, result.summary
+
+
+def test_a_realistic_availability_slo_notification_names_the_share_it_fails_at():
+    alert = alert_context(parse_notification(json.loads((FIXTURES / "run_2xx_share_below_open.json").read_text())))
+    bar = health_bar(alert, S)
+
+    assert alert.ratio and not bar.judged
+    assert "more than 1.00% of requests are answered otherwise" in bar.why_not, bar.why_not
+
+
+def test_a_realistic_notification_of_a_service_its_one_of_does_not_select_is_doubted():
+    incident = parse_notification(json.loads((FIXTURES / "run_5xx_ratio_one_of_services_open.json").read_text()))
+
+    assert "service_name 'payments', not the 'cart' or 'checkout'" in incident.condition_doubt, incident.condition_doubt
+    assert not health_bar(alert_context(incident), S).judged
