@@ -339,7 +339,7 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
     if per_code:
         # Read as a share, 0.5 % of 5xx cleared a 2 % bar; read series by series, each 5xx series over its own
         # denominator is 1 while it has a point. No 5xx nor 429 left clears it under both readings.
-        return replace(bar, error_count=0, source=f"{bar.source}; {per_code}, so none may remain")
+        return replace(bar, error_count=0, source=per_code if bar is default else f"{per_code}; {bar.source}")
     return bar
 
 
@@ -482,12 +482,14 @@ def denominator_per_code(alert: AlertContext) -> str:
     if not _ratio_threshold(alert):
         return ""
     if not alert.denominator_aggregated or alert.denominator_reducer in ("", "REDUCE_NONE"):
-        return "its denominatorAggregations combine no series, so each of them may be one response code's"
-    kept = {field.rsplit(".", 1)[-1].strip('"') for field in alert.denominator_group_by}
-    if kept & _CODE_FIELDS:
-        return (f"its denominatorAggregations keep {', '.join(sorted(kept & _CODE_FIELDS))}, so each 5xx series may be "
-                "divided by its own responses' series")
-    return ""
+        kept = "combine no series"
+    else:
+        codes = {field.rsplit(".", 1)[-1].strip('"') for field in alert.denominator_group_by} & _CODE_FIELDS
+        if not codes:
+            return ""
+        kept = f"keep {', '.join(sorted(codes))}"
+    return (f"the alert's ratio, whose denominatorAggregations {kept}: each 5xx series may be divided by its own "
+            "code's series, 1 while it has a point")
 
 
 _REDUCED_WORDS = {

@@ -103,6 +103,9 @@ def test_a_ratio_is_judged_as_a_share_only_when_its_denominator_is_the_services_
         assert "denominatorAggregations" in bar.why_not and "denominatorAggregations" in result.summary
     if verdict == "no 5xx left":
         assert "denominatorAggregations" in bar.source, bar.source
+        # The person hears what kept the service from `healthy`: the 5xx left, and the bar that needs them gone.
+        assert "5xx or 429 remain, over the 0 allowed by the alert's ratio, whose " \
+               "denominatorAggregations" in result.summary, result.summary
 
 
 @pytest.mark.parametrize("name", [n for n, (_, _, v) in RATIOS.items() if v != "healthy"])
