@@ -223,16 +223,24 @@ _FILTER_RESOURCE_TYPE = re.compile(r'(\bNOT\s+|-\s*)?\bresource\.type\s*=\s*"([^
 # "Monitoring filters": `resource.labels.zone = "us-central1-a"`; a log-match filter's the same way, Cloud
 # Logging's "Logging query language": `resource.labels.service_name="..."`; the key quoted,
 # `resource.label."service_name"`, as gcloud and Terraform policies often print it). Only an un-negated equality
-# with a quoted value is read: `!=`, `one_of(...)`, `starts_with(...)`, a regular expression are not.
-_FILTER_RESOURCE_LABEL = re.compile(r'(\bNOT\s+|-\s*)?\bresource\.labels?\."?(\w+)"?\s*=\s*"([^"]*)"')
+# with a quoted value, or with `one_of("a", "b")` ("Monitoring filters": `one_of` "matches any of the given
+# strings"; a policy on several services, `service_name = one_of("checkout", "cart")`), is read: `!=`,
+# `starts_with(...)`, a regular expression are not.
+_FILTER_RESOURCE_LABEL = re.compile(
+    r'(\bNOT\s+|-\s*)?\bresource\.labels?\."?(\w+)"?\s*=\s*(?:"([^"]*)"|one_of\s*\(([^()]*)\))')
+_QUOTED_VALUE = re.compile(r'"([^"]*)"')
 
 
 def _selected_labels(text: str) -> dict[str, set[str]]:
-    """The resource labels `text` selects by an equality, each with the values it names (several in an OR)."""
+    """The resource labels `text` selects by an equality or a `one_of`, each with the values it names (several
+    in an OR or a `one_of`)."""
     selected: dict[str, set[str]] = {}
     for found in _FILTER_RESOURCE_LABEL.finditer(text):
-        if not found.group(1):
-            selected.setdefault(found.group(2), set()).add(found.group(3))
+        if found.group(1):
+            continue
+        values = [found.group(3)] if found.group(3) is not None else _QUOTED_VALUE.findall(found.group(4))
+        if values:
+            selected.setdefault(found.group(2), set()).update(values)
     return selected
 
 
@@ -377,6 +385,13 @@ class _ConditionBody(_Wire):
     # the documented 1.2 sample, shared/reference/samples). A latency policy's value is a percentile,
     # a mean or a sum depending on them (shared/diagnosis/health_bar.py).
     aggregations: list[_Aggregation] = Field(default_factory=list)
+    # MetricThreshold.denominator_aggregations: "Specifies the alignment of data points in individual time
+    # series selected by denominatorFilter as well as how to combine the retrieved time series together ...
+    # When computing ratios, the aggregations and denominator_aggregations fields must use the same
+    # alignment period and produce time series that have the same periodicity and labels" (google/monitoring/
+    # v3/alert.proto; google-cloud-monitoring types/alert.py). None when the condition carries none (ProtoJSON
+    # omits an empty repeated field): the denominator's series are then not combined at all.
+    denominator_aggregations: list[_Aggregation] | None = None
     # MetricThreshold.evaluation_missing_data: "A condition control that determines how metric-threshold
     # conditions are evaluated when data stops arriving" (google-cloud-monitoring, types/alert.py): see
     # Incident.recovery_doubt. An enum: its name in ProtoJSON, its number in other writers.
@@ -525,6 +540,13 @@ class Incident(BaseModel):
     group_by: tuple[str, ...] = ()
     # The condition's trigger in words when it fires on more than one series (`_Trigger.words`), "" otherwise.
     trigger: str = ""
+    # A ratio condition's denominatorAggregations, chained as its aggregations are (`_chained`): its aligner,
+    # reducer and the fields that reducer keeps; `denominator_aggregated` False when the condition carries no
+    # denominatorAggregations (its denominator's series not combined: every label kept).
+    denominator_aligner: str = ""
+    denominator_reducer: str = ""
+    denominator_group_by: tuple[str, ...] = ()
+    denominator_aggregated: bool = False
     metric_type: str = ""             # "" for log-match conditions
     metric_display_name: str = ""
     metric_labels: dict[str, str] = Field(default_factory=dict)
@@ -1070,7 +1092,11 @@ def _chained(body: _ConditionBody | None) -> _Aggregation:
     and must not be ALIGN_NONE", Aggregation, types/common.py). If later steps need one, every chain
     carries a later aligner and is not judged; if not, the split is read as its pair. Either way no chain
     is judged as a value it does not compare."""
-    steps = body.aggregations if body is not None else []
+    return _chain(body.aggregations if body is not None else [])
+
+
+def _chain(steps: list[_Aggregation]) -> _Aggregation:
+    """`_chained` of any list of aggregation steps (a condition's aggregations or denominatorAggregations)."""
     if len(steps) <= 1:
         return steps[0] if steps else _Aggregation()
     aligners = [steps[0].per_series_aligner] + [s.per_series_aligner for s in steps[1:]
@@ -1080,6 +1106,11 @@ def _chained(body: _ConditionBody | None) -> _Aggregation:
                         if len(aligners) > 1 else aligners[0],
                         cross_series_reducer=", then ".join(s.cross_series_reducer for s in reducing),
                         group_by_fields=reducing[-1].group_by_fields if reducing else ())
+
+
+def _denominator(body: _ConditionBody | None) -> _Aggregation:
+    """The aggregation a ratio condition's denominatorAggregations make together (none: `_Aggregation()`)."""
+    return _chain(body.denominator_aggregations or []) if body is not None else _Aggregation()
 
 
 def _to_incident(wire: _NotificationWire) -> Incident:
@@ -1104,6 +1135,10 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         evaluation_missing_data=i.condition.body.evaluation_missing_data if i.condition.body else "",
         group_by=_chained(i.condition.body).group_by_fields,
         trigger=i.condition.body.trigger.words() if i.condition.body and i.condition.body.trigger else "",
+        denominator_aligner=_denominator(i.condition.body).per_series_aligner,
+        denominator_reducer=_denominator(i.condition.body).cross_series_reducer,
+        denominator_group_by=_denominator(i.condition.body).group_by_fields,
+        denominator_aggregated=bool(i.condition.body and i.condition.body.denominator_aggregations is not None),
         metric_type=i.metric.type,
         metric_display_name=i.metric.display_name,
         metric_labels=i.metric.labels,

@@ -154,6 +154,19 @@ def _insufficient(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None
 _HEALTHY_MIN_MINUTES = 2
 
 
+def _note_count_left(facts: Facts, context: list[EvidenceItem], bar: HealthBar, other_reason: bool,
+                     refused: float, window: Window) -> None:
+    """Says why requests clean by their share and fast are not `healthy` when the one thing missing is the
+    alert's count bar (`HealthBar.error_count`: a count of 5xx, or a bar that needs every 5xx gone): without
+    it the summary said only that no signature matched, not what kept the service from `healthy`."""
+    if other_reason or bar.error_count is None:
+        return
+    context.append(EvidenceItem(
+        source="metric", query=facts.b.requests.query, observed=f"{refused:.0f} 5xx or 429 in {window}",
+        threshold=f"not judged healthy: {refused:.0f} 5xx or 429 remain, over the {bar.error_count:g} allowed by "
+                  f"{bar.source}", passed=False, role="context", about=Signature.HEALTHY.value))
+
+
 def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
     """Healthy only on current data from after the incident started: the recent window is cut at
     the incident's start, so minutes before it (when the condition may not yet have held) never count.
@@ -171,6 +184,8 @@ def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
              and (bar.error_count is None or refused <= bar.error_count))
     fast = bool(p99) and max(p99) < bar.p99_seconds
     if not (clean and fast and minutes >= _HEALTHY_MIN_MINUTES):
+        _note_count_left(facts, context, bar, clean or recent.refused_ratio > bar.error_ratio or not fast
+                         or minutes < _HEALTHY_MIN_MINUTES or recent.total < s.min_requests, refused, window)
         return None
     about = Signature.HEALTHY.value
     failing = _named_revision_failing(facts, window, bar)

@@ -646,6 +646,14 @@ class AlertContext(_Model):
     # Its trigger in words when it fires on more than one series ("50 % of its series (trigger.percent 50)";
     # "" for the default, any one series: shared/alerts/incidents._Trigger).
     trigger: str = ""
+    # A ratio condition's denominatorAggregations, chained (shared/alerts/incidents._chained): aligner, reducer
+    # and the fields the reducer keeps (a list, as Firestore gives it back); `denominator_aggregated` False when
+    # the notification carries none, or when no notification said (a table, an older record). Whether the
+    # ratio is the share of the service's requests depends on them (health_bar.denominator_doubt).
+    denominator_aligner: str = ""
+    denominator_reducer: str = ""
+    denominator_group_by: list[str] = Field(default_factory=list)
+    denominator_aggregated: bool = False
     # Its evaluationMissingData by name ("" when it carries none): EVALUATION_MISSING_DATA_ACTIVE holds the
     # condition met while its data is missing (health_bar.py).
     evaluation_missing_data: str = ""

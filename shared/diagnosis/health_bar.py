@@ -29,7 +29,11 @@ alert's own:
   finer than the service (`_share_per_series`); a share or a count whose numerator counts anything but
   5xx and 429 (`counts_only_server_errors`: non-2xx, `one_of("4xx", "5xx")`, 3xx, a code compared by a
   regular expression or negated) is not judged either, nor a share whose denominatorFilter selects by
-  response code (5xx over 2xx is a larger share than over all requests) or counts another metric;
+  response code (5xx over 2xx is a larger share than over all requests) or counts another metric, nor one
+  whose denominatorAggregations align otherwise than its numerator or reduce by anything but REDUCE_SUM
+  (`_denominator_unread`); a share whose denominatorAggregations combine no series or keep a response-code
+  label is judged only with no 5xx nor 429 left (`denominator_per_code`: each 5xx series may be divided by
+  its own class's series, 1 while it has a point), and lends no bar to a rule;
 - a request_latencies alert above a threshold: judged, the threshold (in ms, the metric's unit:
   gcp-facts.md §4, "request_latencies: DISTRIBUTION, ms") is the p99 bar when below
   `hang_latency_seconds`; without a threshold: not judged; and judged only when the condition's
@@ -256,8 +260,10 @@ _MISSING_DATA_ACTIVE = frozenset({"EVALUATION_MISSING_DATA_ACTIVE", "2"})
 
 def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar) -> HealthBar:
     if alert.comparison in _BELOW:
-        # A drop in traffic, or a success ratio (2xx over all) falling below an SLO: which classes the
-        # numerator counts is not in the notification, so neither is judged.
+        # A drop in traffic, or a success ratio (2xx over all) falling below an SLO: neither is judged.
+        falling = _success_share_falling(alert)
+        if falling:
+            return _not_judged(s, falling)
         return _not_judged(s, f"the alert fires when a count or a ratio of requests falls below its threshold "
                               f"({alert.comparison} {alert.threshold}): the health check judges the share of 5xx and "
                               "429 and the latency, not the volume of requests nor a success ratio")
@@ -311,6 +317,9 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
         return _not_judged(s, f"the alert's threshold {threshold:g} is below 1 with no denominator (not a ratio "
                               "condition) and no aggregation: whether it is a share, a rate a second or a count is "
                               "not stated, so clean 5xx and p99 do not show its condition cleared")
+    unread = _denominator_unread(alert) if alert.ratio else ""
+    if unread:
+        return _not_judged(s, unread)
     if alert.ratio and _denominator_narrowed(alert):
         # 5xx over 2xx at 1 %: 1 % 5xx beside 30 % 4xx is 1.4 % of the 2xx, the condition still met.
         return _not_judged(s, f"the alert's denominator ({alert.denominator_filter[:160]!r}) "
@@ -323,9 +332,30 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
     finer = _share_per_series(alert)
     if finer:
         return _not_judged(s, finer)
+    bar = default
     if threshold is not None and 0 < threshold < s.healthy_error_ratio and alert.ratio:
-        return HealthBar(True, threshold, s.hang_latency_seconds, f"the alert's own threshold {threshold:g}")
-    return default
+        bar = HealthBar(True, threshold, s.hang_latency_seconds, f"the alert's own threshold {threshold:g}")
+    per_code = denominator_per_code(alert) if alert.ratio else ""
+    if per_code:
+        # Read as a share, 0.5 % of 5xx cleared a 2 % bar; read series by series, each 5xx series over its own
+        # denominator is 1 while it has a point. No 5xx nor 429 left clears it under both readings.
+        return replace(bar, error_count=0, source=per_code if bar is default else f"{per_code}; {bar.source}")
+    return bar
+
+
+def _success_share_falling(alert: AlertContext) -> str:
+    """Why a ratio of some responses (2xx over all) falling below its threshold is not judged, naming the share
+    it fails at, or "" when the condition is no such ratio. Below 0.99 of 2xx is more than 1 % of requests
+    answered otherwise: 3xx and 4xx among them (a bad deploy's 404s, an expired key's 401s), which the share of
+    5xx and 429 the health check reads does not bound, so clean 5xx do not show it cleared."""
+    codes = numerator_codes(alert) if alert.ratio and alert.condition_kind != "other" else None
+    threshold = alert.threshold
+    if not codes or threshold is None or not 0 < threshold <= 1:
+        return ""
+    return (f"the alert fires when the share of {', '.join(sorted(codes))} responses falls below {threshold:g} "
+            f"({alert.comparison}): it fails while more than {1 - threshold:.2%} of requests are answered otherwise, "
+            "3xx and 4xx among them, and the health check reads the share of 5xx and 429 only, so clean 5xx do not "
+            "show its condition cleared")
 
 
 # The cloud_run_revision labels that name the service as a whole (Cloud Monitoring's monitored resource list);
@@ -396,16 +426,70 @@ _COUNT_REDUCERS = frozenset({"", "REDUCE_NONE", "REDUCE_SUM", "REDUCE_MIN", "RED
 # denominator_aggregations fields must use the same alignment period and produce time series that have the
 # same periodicity and labels", MetricThreshold.denominator_aggregations, Monitoring v3 REST reference), so
 # only a sum keeps it the share of requests: a mean of the one 5xx series over a mean of the five series of
-# every class is five times the share (10 5xx of 1,000 requests read 5 %). A per-series ratio (no reducer)
-# is read as before.
+# every class is five times the share (10 5xx of 1,000 requests read 5 %). A per-series ratio (no reducer) is
+# read with its denominatorAggregations (`denominator_per_code`, `_denominator_unread`).
 _SHARE_REDUCERS = frozenset({"", "REDUCE_NONE", "REDUCE_SUM"})
 
 
 def share_of_requests(alert: AlertContext) -> bool:
     """Whether a threshold condition's aggregation keeps its ratio the share of requests (its threshold a
     share a rule may borrow): an aligner that counts requests (`_COUNT_ALIGNERS`, or none stated) and a
-    reducer that sums them (`_SHARE_REDUCERS`)."""
-    return (not alert.aligner or alert.aligner in _COUNT_ALIGNERS) and alert.reducer in _SHARE_REDUCERS
+    reducer that sums them (`_SHARE_REDUCERS`), a denominatorAggregations read the same way
+    (`_denominator_unread`) and a denominator whose series are not each one response code's
+    (`denominator_per_code`)."""
+    return ((not alert.aligner or alert.aligner in _COUNT_ALIGNERS) and alert.reducer in _SHARE_REDUCERS
+            and not _denominator_unread(alert) and not denominator_per_code(alert))
+
+
+# The request_count labels that name a response's code (gcp-facts.md §4: response_code, response_code_class).
+_CODE_FIELDS = frozenset({"response_code", "response_code_class"})
+
+
+def _ratio_threshold(alert: AlertContext) -> bool:
+    """A threshold condition with a denominatorFilter (a query condition's ratio is read by ratio_query)."""
+    return alert.condition_kind != "other" and bool(alert.denominator_filter.strip())
+
+
+def _denominator_unread(alert: AlertContext) -> str:
+    """Why a ratio condition's denominatorAggregations make its quotient no share of requests, or "": it
+    aligns its series otherwise than the numerator's (a count a minute over a rate a second is 60 times the
+    share), or combines them by anything but a sum (a sum of 5xx over the mean of the five classes' series is
+    five times the share: 0.5 % of 5xx read 2.5 %, over a 2 % bar, while the share read clean).
+    MetricThreshold.denominator_aggregations asks only for "the same alignment period" and series of "the same
+    periodicity and labels" (google/monitoring/v3/alert.proto): other aligners and reducers are accepted."""
+    if not _ratio_threshold(alert) or not alert.denominator_aggregated:
+        return ""
+    aligner, reducer = alert.denominator_aligner, alert.denominator_reducer
+    if aligner != alert.aligner or reducer not in _SHARE_REDUCERS:
+        return (f"the alert's ratio divides {alert.aligner or 'unaligned'}{' and ' + alert.reducer if alert.reducer else ''}"
+                f" 5xx by denominatorAggregations {aligner or 'unaligned'}{' and ' + reducer if reducer else ''}: a "
+                "quotient of two differently aggregated series, not the share of requests the health check reads, so "
+                "a clean share does not show its condition cleared")
+    return ""
+
+
+def denominator_per_code(alert: AlertContext) -> str:
+    """Why a ratio condition's denominator series may each be one response code's, or "": its
+    denominatorAggregations combine no series (none carried, or no cross-series reducer: every label kept,
+    response_code and response_code_class among them) or keep a response-code label (groupByFields). The
+    numerator's series are then divided by the denominator's series "that have the same ... labels"
+    (MetricThreshold.denominator_aggregations, google/monitoring/v3/alert.proto; "After aggregation, the labels
+    in the denominator time series must be the same as, or a subset of, the labels in the numerator time
+    series", Cloud Monitoring, "Ratios of metrics"): a 5xx series over the 5xx series of the same labels, 1
+    while it has a point. How Monitoring pairs series of the same labels is UNCONFIRMED (no page says it in
+    so many words, no sample carries such a ratio): read as the share of all requests, the condition clears at
+    its bar; read series by series, it holds while any 5xx remains. Judged, it is judged under both."""
+    if not _ratio_threshold(alert):
+        return ""
+    if not alert.denominator_aggregated or alert.denominator_reducer in ("", "REDUCE_NONE"):
+        kept = "combine no series"
+    else:
+        codes = {field.rsplit(".", 1)[-1].strip('"') for field in alert.denominator_group_by} & _CODE_FIELDS
+        if not codes:
+            return ""
+        kept = f"keep {', '.join(sorted(codes))}"
+    return (f"the alert's ratio, whose denominatorAggregations {kept}: each 5xx series may be divided by its own "
+            "code's series, 1 while it has a point")
 
 
 _REDUCED_WORDS = {

@@ -47,6 +47,10 @@ def alert_context(incident: Incident) -> AlertContext:
                         condition_kind=incident.condition_kind or CONDITION_UNSTATED, forecast=incident.forecast,
                         aligner=incident.aligner, reducer=incident.reducer, group_by=list(incident.group_by),
                         trigger=incident.trigger, evaluation_missing_data=incident.evaluation_missing_data,
+                        denominator_aligner=incident.denominator_aligner,
+                        denominator_reducer=incident.denominator_reducer,
+                        denominator_group_by=list(incident.denominator_group_by),
+                        denominator_aggregated=incident.denominator_aggregated,
                         revision=(incident.resource_labels.get("revision_name", "")
                                   if incident.resource_type == "cloud_run_revision" else ""))
 

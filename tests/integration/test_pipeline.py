@@ -761,9 +761,13 @@ def test_a_failing_caller_beside_clean_uptime_checks_is_not_healthy(world, tmp_p
                       agent="uptime" if whose_500 == "uptime" else None)
     world.at(9)
     notification = resolve_scenario("healthy").notification(world.anchor)
-    # A ratio condition (its denominatorFilter): the share of 5xx is the bar, at the settings' 1 %.
+    # A ratio condition (its denominatorFilter), both sides summed by service: the share of 5xx is the bar, at
+    # the settings' 1 %.
+    summed = [{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_RATE", "crossSeriesReducer": "REDUCE_SUM",
+               "groupByFields": ["resource.label.project_id", "resource.label.location", "resource.label.service_name"]}]
     notification["incident"]["condition"]["conditionThreshold"].update(
-        denominatorFilter='metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision"')
+        denominatorFilter='metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision"',
+        aggregations=summed, denominatorAggregations=summed)
 
     outcome = world.handle(event(json.dumps(notification).encode()))
 

@@ -12,6 +12,8 @@ response-code comparison of the numerator), and a share or count is judged only 
 counts 5xx or 429 and nothing else."""
 from __future__ import annotations
 
+import copy
+
 from typing import Any
 
 import pytest
@@ -49,13 +51,22 @@ def _mql(code: str) -> dict[str, Any]:
         "query": f"{FETCH} | {{filter {code} ; ident}} | {GROUP} | ratio | every 1m | condition val() > 0.02 '1'"}}
 
 
+def _by_code(condition: dict[str, Any]) -> dict[str, Any]:
+    """The share's numerator kept per response code (each code's share of the service's requests: its
+    denominator still summed by service)."""
+    body = copy.deepcopy(condition)["conditionThreshold"]
+    step = body["aggregations"][0]
+    body["aggregations"] = [{**step, "groupByFields": [*step["groupByFields"], "metric.label.response_code"]}]
+    return {"conditionThreshold": body}
+
+
 # name: (condition, the labels of its notification's metric, does its 2 % threshold bar the share of 504s)
 SHARES_504 = {
     "5xx over all": (share_of(_numerator('metric.labels.response_code_class="5xx"')),
                      {"response_code_class": "5xx"}, True),
     "504s over all": (share_of(_numerator('metric.labels.response_code="504"')), {"response_code": "504"}, True),
     "5xx over all, grouped by code (the 503 series fired)": (
-        share_of(_numerator('metric.labels.response_code_class="5xx"')),
+        _by_code(share_of(_numerator('metric.labels.response_code_class="5xx"'))),
         {"response_code_class": "5xx", "response_code": "503"}, True),
     "5xx over all, the label key quoted (as gcloud and Terraform policies print it)": (
         share_of(_numerator('metric.label."response_code_class"="5xx"')), {"response_code_class": "5xx"}, True),

@@ -45,6 +45,10 @@ def _count(aligner: str, reducer: str = "", bar: float = 3, **more) -> AlertCont
 
 def _share(aligner: str, reducer: str = "", bar: float = 0.02, **more) -> AlertContext:
     """A 5xx share condition (a denominatorFilter over all requests), above `bar`."""
+    more.setdefault("denominator_aggregated", True)
+    more.setdefault("denominator_aligner", aligner)
+    more.setdefault("denominator_reducer", reducer or "REDUCE_SUM")
+    more.setdefault("denominator_group_by", BY_SERVICE)
     return _count(aligner, reducer, bar, ratio=True, denominator_filter=ALL, **more)
 
 

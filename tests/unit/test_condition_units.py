@@ -62,11 +62,18 @@ def notification(condition: dict[str, Any], threshold: str = "0.02") -> dict[str
     return document
 
 
+BY_SERVICE = ["resource.label.project_id", "resource.label.location", "resource.label.service_name"]
+
+
 def threshold(aligner: str | None = "ALIGN_RATE", denominator: str = "", bar: float = 0.02) -> dict[str, Any]:
+    """A 5xx condition; with a `denominator`, its share of the service's requests: both summed by service, as a
+    share of requests is (each series divided by the denominator's of the same labels, health_bar.py)."""
     body: dict[str, Any] = {"filter": FIVE_XX, "comparison": "COMPARISON_GT", "thresholdValue": bar,
                             "duration": "60s"}
     if aligner:
         body["aggregations"] = [{"alignmentPeriod": "60s", "perSeriesAligner": aligner}]
+        if denominator:
+            body["aggregations"][0].update(crossSeriesReducer="REDUCE_SUM", groupByFields=BY_SERVICE)
     if denominator:
         body["denominatorFilter"] = denominator
         body["denominatorAggregations"] = body.get("aggregations", [])

@@ -171,6 +171,22 @@ def test_a_resource_its_condition_does_not_select_by_label_is_not_judged_healthy
     assert incident.target.name.endswith("/services/frontend")   # the violating series' resource, as ever
 
 
+@pytest.mark.parametrize("selection", [
+    'resource.labels.service_name=one_of("backend", "cart")',
+    'resource.label."service_name" = one_of("backend","cart")',
+], ids=["one-of", "one-of-key-quoted"])
+def test_a_resource_its_condition_does_not_select_by_one_of_is_not_judged_healthy(selection):
+    """A policy on several services (`service_name = one_of(...)`), its notification naming one it does not
+    select (frontend): the same doubt as an equality's. Before, `one_of` was not read: judged at its bar."""
+    document = other_services_condition()
+    condition(document)["conditionThreshold"]["filter"] = (
+        f'metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision" AND {selection}')
+    incident = parse_notification(document)
+    words = "the notification's resource has service_name 'frontend', not the 'backend' or 'cart' its condition"
+    assert words in incident.condition_doubt, incident.condition_doubt
+    assert not health_bar(alert_context(incident), S).judged
+
+
 def test_a_closed_on_a_resource_its_condition_does_not_select_shows_no_recovery():
     closed = other_services_condition()
     closed["incident"].update(state="closed", ended_at=closed["incident"]["started_at"] + 600, observed_value="0.01")
