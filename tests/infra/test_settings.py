@@ -327,3 +327,29 @@ def test_no_message_outlives_the_records_that_answer_its_redelivery() -> None:
         assert retention + CLOCK_SKEW_ALLOWANCE.total_seconds() <= memory.total_seconds(), (
             f"{where} keeps a message {retention:.0f} s; with the {CLOCK_SKEW_ALLOWANCE} clock allowance that "
             f"outlives the {memory} a redelivery's records are kept")
+
+
+def test_every_dead_lettered_message_is_kept_and_a_person_is_paged() -> None:
+    """A dead-letter topic with no subscription loses what it receives ("Users should ensure that there
+    is a subscription attached to this topic since messages published to a topic with no subscriptions
+    are lost", DeadLetterPolicy.dead_letter_topic, google/pubsub/v1/pubsub.proto). So the topic every
+    dead-letter policy names must have a pull subscription that keeps every message (no filter, never
+    expiring), and the watchdog's dead-letter alert, sent to people only, must watch that subscription's
+    backlog: a message that failed every delivery reaches a person."""
+    config = load_module()
+    subscriptions = config.of_type("google_pubsub_subscription")
+    topics = {single(body["dead_letter_policy"])["dead_letter_topic"]
+              for body in subscriptions.values() if "dead_letter_policy" in body}
+    assert topics == {'${google_pubsub_topic.topics["dead-letter"].id}'}, topics
+    alert = config.resource("google_monitoring_alert_policy", "dead_letter")
+    assert alert["notification_channels"] == "${var.human_notification_channels}"
+    watched = single(single(alert["conditions"])["condition_threshold"])["filter"]
+    for topic in topics:
+        holds = [name for name, body in subscriptions.items() if body["topic"] == topic]
+        assert holds, f"nothing subscribes to {topic}: dead-lettered messages are lost"
+        for name in holds:
+            body = subscriptions[name]
+            assert "push_config" not in body and "filter" not in body and "dead_letter_policy" not in body, name
+            assert single(body["expiration_policy"])["ttl"] == "", f"{name} may expire when quiet"
+            assert f"${{google_pubsub_subscription.{name}.name}}" in watched, f"the dead-letter alert does not watch {name}"
+        assert "num_undelivered_messages" in watched
