@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import functools
 import importlib
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +129,20 @@ def _lambda_default(node: ast.AST, lambdas: list[ast.Lambda]) -> bool:
     return isinstance(node, ast.Name) and any(node.id in [a.arg for a in lam.args.args] for lam in lambdas)
 
 
+def _queries_of(call: ast.Call, method: str, where: str, enclosing: ast.FunctionDef | None,
+                lambdas: list[ast.Lambda], module, trees) -> list[Query]:
+    """The query one call makes, once per collection and field its arguments may name (a helper called
+    with several gives each: an over-approximation, never a miss)."""
+    try:
+        kind_node = call.args[KIND_AT[method]]
+        kinds = [ANY] if _lambda_default(kind_node, lambdas) else _values(kind_node, enclosing, module, trees)
+        per_field = [_values(call.args[i], enclosing, module, trees) for i in FIELDS_AT[method]]
+    except (_Unreadable, IndexError) as exc:
+        pytest.fail(f"{where}: {method}'s collection or fields cannot be read from the source ({exc}): "
+                    "name them with constants so that this test can check their index")
+    return [Query(where, method, kind, fields) for kind in kinds for fields in itertools.product(*per_field)]
+
+
 def queries_in(path: Path, source: str | None = None, module=None,
                trees: list[tuple[ast.AST, object]] | None = None) -> list[Query]:
     """The queries made in one file; a parameter passed on to a query is followed to the calls of its
@@ -136,7 +151,7 @@ def queries_in(path: Path, source: str | None = None, module=None,
     module = module if module is not None else _module_of(path)
     tree = ast.parse(source)
     trees = trees if trees is not None else [(tree, module)]
-    found = []
+    found: list[Query] = []
 
     def visit(node: ast.AST, enclosing: ast.FunctionDef | None, aliases: dict[str, str],
               lambdas: list[ast.Lambda]) -> None:
@@ -146,17 +161,7 @@ def queries_in(path: Path, source: str | None = None, module=None,
             lambdas = [*lambdas, node]
         if isinstance(node, ast.Call) and (method := _method(node, aliases)) is not None:
             where = f"{path.relative_to(ROOT)}:{node.lineno}"
-            try:
-                kind_node = node.args[KIND_AT[method]]
-                kinds = [ANY] if _lambda_default(kind_node, lambdas) else _values(kind_node, enclosing, module, trees)
-                per_field = [_values(node.args[i], enclosing, module, trees) for i in FIELDS_AT[method]]
-            except (_Unreadable, IndexError) as exc:
-                pytest.fail(f"{where}: {method}'s collection or fields cannot be read from the source ({exc}): "
-                            "name them with constants so that this test can check their index")
-            combos: list[tuple[str, ...]] = [()]
-            for values in per_field:
-                combos = [c + (v,) for c in combos for v in values]
-            found.extend(Query(where, method, kind, fields) for kind in kinds for fields in combos)
+            found.extend(_queries_of(node, method, where, enclosing, lambdas, module, trees))
         for child in ast.iter_child_nodes(node):
             visit(child, enclosing, aliases, lambdas)
 
@@ -252,10 +257,12 @@ class _Kinds:
 
 @pytest.mark.parametrize("source, problem", [
     ('def f(s):\n    s.find_before(_Kinds.THINGS, "owner", 1, "seen_at", 2)\n',
-     "things: owner == ? AND seen_at range ORDER BY seen_at needs google_firestore_index things (owner ASC, seen_at ASC)"),
+     "things: owner == ? AND seen_at range ORDER BY seen_at needs google_firestore_index things "
+     "(owner ASC, seen_at ASC)"),
     ('def f(s):\n    find = getattr(s, "find_before", None)\n    find("things", "owner", 1, "seen_at", 2)\n',
      "needs google_firestore_index things (owner ASC, seen_at ASC)"),
-    ('def f(s):\n    s.find_records("things", "report", 1)\n', "find_records on things.report, whose indexes infra disables"),
+    ('def f(s):\n    s.find_records("things", "report", 1)\n',
+     "find_records on things.report, whose indexes infra disables"),
     ('def f(s, kinds):\n    for k in kinds:\n        g(lambda c=k: s.find_between(c, "report", 1, 2))\n',
      "find_between on *.report, whose indexes infra disables"),
     ('def f(s, field):\n    s.find_records("things", field, 1)\n\ndef g(s):\n    f(s, "report")\n',
