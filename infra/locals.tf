@@ -33,6 +33,17 @@ locals {
   # that is 260 s; a person waits that long only for a very busy incident, and the read stops
   # at its page limits rather than at this timeout. tests/infra/test_settings.py recomputes it.
   timeline_timeout_seconds = 300
+  # How long Pub/Sub keeps a message (every topic and subscription, pubsub.tf): a delivery or a seek's
+  # replay may come until then after the publish ("How long to retain unacknowledged messages in the
+  # subscription's backlog, from the moment a message is published"; a topic's retention is how far back
+  # a subscription may seek: Subscription and Topic message_retention_duration, google/pubsub/v1/pubsub.proto,
+  # 10 minutes to 31 days). A redelivery is answered by the records the handler wrote: the shortest-lived,
+  # an alert's or a command's intent, is kept 7 days from when the handler noted it by its own clock
+  # (shared/remediation/records.py, INTENT_RETENTION), which may lag Pub/Sub's by up to 5 minutes
+  # (shared/clock.py, CLOCK_SKEW_ALLOWANCE), and Firestore's TTL may delete it as soon as it expires. So
+  # 7 days less those 5 minutes: no message outlives the records that answer it.
+  # tests/infra/test_settings.py holds this to the code.
+  message_retention = "604500s"
   # Redelivery after a failure (non-2xx): exponential backoff between these bounds.
   retry_minimum_backoff = "10s"
   retry_maximum_backoff = "600s"

@@ -21,7 +21,7 @@ output "dead_letter_topic" {
 }
 
 output "dead_letter_subscription" {
-  description = "Subscription that keeps dead-lettered messages for 7 days (gcloud pubsub subscriptions pull)."
+  description = "Subscription that keeps dead-lettered messages for 7 days less 5 minutes (gcloud pubsub subscriptions pull)."
   value       = google_pubsub_subscription.dead_letter_hold.id
 }
 

@@ -28,8 +28,9 @@ resource "google_pubsub_topic" "topics" {
   project = var.project_id
   name    = "${var.name_prefix}-${each.value}"
   labels  = local.labels
-  # Seven days: a message that reached nobody can still be read while someone investigates.
-  message_retention_duration = "604800s"
+  # Seven days less the clock allowance (locals.tf, message_retention): a message that reached nobody can
+  # still be read while someone investigates, and none outlives the records that answer its redelivery.
+  message_retention_duration = local.message_retention
 
   depends_on = [google_project_service.apis]
 }
@@ -44,7 +45,7 @@ resource "google_pubsub_subscription" "push" {
   labels  = local.labels
 
   ack_deadline_seconds       = local.ack_deadline_seconds
-  message_retention_duration = "604800s"
+  message_retention_duration = local.message_retention
   # Never expire, however quiet the topic is.
   expiration_policy {
     ttl = ""
@@ -79,7 +80,7 @@ resource "google_pubsub_subscription" "dead_letter_hold" {
   labels  = local.labels
 
   ack_deadline_seconds       = 60
-  message_retention_duration = "604800s"
+  message_retention_duration = local.message_retention
   expiration_policy {
     ttl = ""
   }

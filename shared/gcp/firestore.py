@@ -97,8 +97,13 @@ class FirestoreStateStore:
     """`StateStore` on Firestore. Safe to share between threads; create one per instance."""
 
     # The IAM permission each method's calls need, from Firestore's "Required permissions for
-    # API methods": batchGet = get; commit with exists=false = create; with an update-time
-    # precondition = update; with none (set) = create and update; delete; runQuery = list.
+    # API methods": batchGet = get; commit with exists=false = create; with exists=true = update,
+    # and an update-time precondition (which requires the document to exist) taken as the same:
+    # UNCONFIRMED, the table does not name it; with no precondition (a set, a merge) = create,
+    # declared with update as well, since a merge onto an existing document is an update; delete
+    # = delete; runQuery = get (the table names get alone for runQuery, get and list for `list`):
+    # the queries also declare list, so that a reading of runQuery as a listing is covered too
+    # (UNCONFIRMED which one Firestore checks; a refused query would blind the sweep).
     iam_permissions = {
         "claim": ("datastore.entities.get", "datastore.entities.create", "datastore.entities.update"),
         "claim_all": ("datastore.entities.get", "datastore.entities.create"),

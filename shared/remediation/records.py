@@ -30,10 +30,10 @@ SETTLED = "settled"        # StateStore kind of what settled an incident's actio
 RECORD_RETENTION = timedelta(days=30)
 # How long an operator command's record (its COMMANDS claim, completed with the first answer) is
 # kept: as long as the action record the command may have made, and longer than Pub/Sub keeps the
-# message that carried it for redelivery or a replay by seek (7 days on the commands topic and its
-# subscription, infra/pubsub.tf; Pub/Sub allows at most 31 days: "Cannot be more than 31 days",
-# message_retention_duration of Topic and Subscription, Pub/Sub API reference, so keep them under
-# 30 days). A resend of the same command_id within this is a duplicate quoting the first
+# message that carried it for redelivery or a replay by seek (7 days less the clock allowance on
+# the commands topic and its subscription, infra/pubsub.tf; Pub/Sub allows at most 31 days: "Cannot
+# be more than 31 days", message_retention_duration of Topic and Subscription, Pub/Sub API
+# reference, so keep them under 30 days). A resend of the same command_id within this is a duplicate quoting the first
 # answer (shared/commands/__init__.py); a command whose `expires_at` lies further ahead than this is
 # rejected, so a command that carries one can never outlive its record and run again.
 COMMAND_RETENTION = RECORD_RETENTION
@@ -151,9 +151,12 @@ class ActionRecord(KeptReport):
         return tuple(TrafficTarget.model_validate(t) for t in self.before.get("traffic", []))
 
 
-# As long as a message can still be redelivered: a subscription keeps an unacknowledged message at
-# most 7 days ("message_retention_duration ... Cannot be more than 7 days", Pub/Sub Subscription
-# reference).
+# As long as a message can still be redelivered or replayed: infra/pubsub.tf keeps every message 7 days
+# less CLOCK_SKEW_ALLOWANCE (infra/locals.tf, message_retention), so that this record, dated by the
+# handler's clock, outlives every delivery. Pub/Sub itself would keep one up to 31 days ("Cannot be more
+# than 31 days or less than 10 minutes", Subscription and Topic message_retention_duration,
+# google/pubsub/v1/pubsub.proto): a longer retention needs a longer INTENT_RETENTION
+# (tests/infra/test_settings.py holds the two).
 INTENT_RETENTION = timedelta(days=7)
 
 

@@ -292,3 +292,64 @@ def test_a_failed_sweep_publish_is_retried_within_the_shortest_interval() -> Non
     allowed = config.variables["sweep_interval_minutes"]["validation"][0]["condition"]
     shortest = min(int(m) for m in allowed.split("[", 1)[1].split("]", 1)[0].split(","))
     assert sum(scheduler_retry_waits(retry)) < shortest * 60
+
+
+PUBSUB_MIN_RETENTION = 600               # Topic/Subscription.message_retention_duration: "less than 10 minutes" refused
+PUBSUB_MAX_RETENTION = 31 * 24 * 3600    # "Cannot be more than 31 days" (google/pubsub/v1/pubsub.proto, both)
+
+
+def _seconds(duration: str) -> float:
+    assert duration.endswith("s"), duration
+    return float(duration[:-1])
+
+
+def test_no_message_outlives_the_records_that_answer_its_redelivery() -> None:
+    """A message can be delivered again until message_retention_duration after it was published: a
+    redelivery, or a seek replaying it (the topic's retention is how far back a subscription may seek;
+    Topic.message_retention_duration, pubsub.proto). The handler's memory of it starts when it noted the
+    message by its own clock, which may lag Pub/Sub's by up to CLOCK_SKEW_ALLOWANCE, and Firestore's TTL
+    may delete a record as soon as it expires: an intent (records.INTENT_RETENTION, the shortest) is what
+    tells a redelivery that a write was in flight. So every retention, the allowance added, must end
+    before the shortest of those memories; Pub/Sub itself would keep a message up to 31 days."""
+    from shared.clock import CLOCK_SKEW_ALLOWANCE
+    from shared.remediation.records import COMMAND_RETENTION, INTENT_RETENTION, RECORD_RETENTION
+
+    memory = min(INTENT_RETENTION, COMMAND_RETENTION, RECORD_RETENTION)
+    config = load_module()
+    kept = {f"google_pubsub_topic.{name}": body for name, body in config.of_type("google_pubsub_topic").items()}
+    kept |= {f"google_pubsub_subscription.{name}": body
+             for name, body in config.of_type("google_pubsub_subscription").items()}
+    assert "google_pubsub_topic.topics" in kept and "google_pubsub_subscription.push" in kept
+    for where, body in kept.items():
+        assert "message_retention_duration" in body, f"{where}: Pub/Sub's default applies, unchecked"
+        retention = _seconds(evaluate(body["message_retention_duration"], config))
+        assert PUBSUB_MIN_RETENTION <= retention <= PUBSUB_MAX_RETENTION, (where, retention)
+        assert retention + CLOCK_SKEW_ALLOWANCE.total_seconds() <= memory.total_seconds(), (
+            f"{where} keeps a message {retention:.0f} s; with the {CLOCK_SKEW_ALLOWANCE} clock allowance that "
+            f"outlives the {memory} a redelivery's records are kept")
+
+
+def test_every_dead_lettered_message_is_kept_and_a_person_is_paged() -> None:
+    """A dead-letter topic with no subscription loses what it receives ("Users should ensure that there
+    is a subscription attached to this topic since messages published to a topic with no subscriptions
+    are lost", DeadLetterPolicy.dead_letter_topic, google/pubsub/v1/pubsub.proto). So the topic every
+    dead-letter policy names must have a pull subscription that keeps every message (no filter, never
+    expiring), and the watchdog's dead-letter alert, sent to people only, must watch that subscription's
+    backlog: a message that failed every delivery reaches a person."""
+    config = load_module()
+    subscriptions = config.of_type("google_pubsub_subscription")
+    topics = {single(body["dead_letter_policy"])["dead_letter_topic"]
+              for body in subscriptions.values() if "dead_letter_policy" in body}
+    assert topics == {'${google_pubsub_topic.topics["dead-letter"].id}'}, topics
+    alert = config.resource("google_monitoring_alert_policy", "dead_letter")
+    assert alert["notification_channels"] == "${var.human_notification_channels}"
+    watched = single(single(alert["conditions"])["condition_threshold"])["filter"]
+    for topic in topics:
+        holds = [name for name, body in subscriptions.items() if body["topic"] == topic]
+        assert holds, f"nothing subscribes to {topic}: dead-lettered messages are lost"
+        for name in holds:
+            body = subscriptions[name]
+            assert "push_config" not in body and "filter" not in body and "dead_letter_policy" not in body, name
+            assert single(body["expiration_policy"])["ttl"] == "", f"{name} may expire when quiet"
+            assert f"${{google_pubsub_subscription.{name}.name}}" in watched, f"the dead-letter alert does not watch {name}"
+        assert "num_undelivered_messages" in watched
