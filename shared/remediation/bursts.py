@@ -3,9 +3,9 @@ action on every whole minute since it settled, not only on the newest `recent_se
 
 Why. `healthy` reads the newest `recent_seconds` (300 s) of whole data and needs requests in two of
 its minutes. A burst's request_count point is readable only from about INGEST_LAG after its minute
-("Sampled every 60 seconds. After sampling, data is not visible for up to 180 seconds",
-run.googleapis.com/request_count, Cloud Monitoring's list of Google Cloud metrics; gcp-facts.md
-"Ingest delay ~180 s") until the newest point is older than `max_data_delay_seconds` (420 s), which
+(gcp-facts.md §4, "Ingest delay ~180 s", from a monitoring integration's config of
+run.googleapis.com/request_count; the per-metric sentence of Cloud Monitoring's list of Google Cloud
+metrics is UNCONFIRMED here) until the newest point is older than `max_data_delay_seconds` (420 s), which
 the check reads as metrics late: about 4 minutes out of a 5-minute sweep interval. A rollback whose
 service was then called by a cron for one minute every 5 or 10 minutes, every burst clean, was never
 verified, and escalated at the deadline.
