@@ -89,10 +89,11 @@ def idle_before(facts: Facts, search: Window) -> IdleBefore | None:
 
 
 def readable_until(facts: Facts) -> datetime:
-    """The end of the minutes read as they will stay (`facts` on the bundle cut at the whole minutes,
-    judging.settled): the whole line (facts.whole_until), or earlier where a series may still be arriving
-    (`Facts.complete_until` before the newest point). Minutes up to it with no point are idle; newer ones
-    are late."""
+    """The end of the minutes read as they will stay (`facts` on the bundle as read, every point in it):
+    the whole line (facts.whole_until), or earlier where a series may still be arriving (`Facts.complete_
+    until` before the newest point: a series whose newest point is past the line where it would have
+    stopped for sure). Minutes up to it with no point are idle; newer ones are late. The newest point
+    alone is never the end: old (the last burst long ago), the minutes after it are idle up to the line."""
     whole = whole_until(facts.b)
     if facts.complete_until is not None and facts.data_until is not None and facts.complete_until < facts.data_until:
         return min(whole, facts.complete_until)

@@ -197,7 +197,7 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
     whole = settled(bundle)
     health = _standing(record, whole, settings, closed_at, min_traffic_ratio, recovery)
     if health.kind is HealthKind.UNCLEAR and health.waits_for:
-        health = _between_bursts(record, whole, settings, closed_at, min_traffic_ratio, recovery, health)
+        health = _between_bursts(record, bundle, whole, settings, closed_at, min_traffic_ratio, recovery, health)
     newest = newest_minutes_disagree(health, record, bundle, settings, alert_bar(record.alert, settings))
     if newest:
         return Health(HealthKind.UNCLEAR, f"{health.why}; but {newest}")
@@ -207,7 +207,7 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
     return health
 
 
-def _between_bursts(record: ActionRecord, whole: EvidenceBundle, settings: DiagnosisSettings,
+def _between_bursts(record: ActionRecord, read: EvidenceBundle, whole: EvidenceBundle, settings: DiagnosisSettings,
                     closed_at: datetime | None, min_traffic_ratio: float, recovery: str, health: Health) -> Health:
     """`health` (unclear for want of requests) judged again on every readable minute since the action
     settled, for a service idle between requests before its failure began (bursts.py: the newest
@@ -220,19 +220,19 @@ def _between_bursts(record: ActionRecord, whole: EvidenceBundle, settings: Diagn
     idle = idle_between(facts, record)
     if idle is None:
         return health
-    start, end = whole.incident_started_at, readable_until(facts)
+    start, end = whole.incident_started_at, readable_until(Facts(read, settings))
     if end - start < timedelta(seconds=60 * _MIN_MINUTES):
         return health
-    wide = _standing(record, whole, widened(settings, start, end, whole.collected_at), closed_at, min_traffic_ratio,
-                     recovery, idle)
-    read = f"{minutes_read(facts, Window(start, end))}, newer ones not yet readable"
+    wide = _standing(record, cut_at(whole, end), widened(settings, start, end, whole.collected_at), closed_at,
+                     min_traffic_ratio, recovery, idle)
+    seen = f"{minutes_read(facts, Window(start, end))}, newer ones not yet readable"
     if wide.kind is HealthKind.HEALTHY:
-        return Health(HealthKind.HEALTHY, f"{wide.why} (every whole minute since the action settled judged: {read}; "
+        return Health(HealthKind.HEALTHY, f"{wide.why} (every whole minute since the action settled judged: {seen}; "
                                           f"{idle.says()})")
     if wide.kind is HealthKind.FAILING:
-        return Health(HealthKind.UNCLEAR, f"{health.why}; and on every whole minute since the action settled ({read}) "
+        return Health(HealthKind.UNCLEAR, f"{health.why}; and on every whole minute since the action settled ({seen}) "
                                           f"it still fails: {wide.why}")
-    return Health(HealthKind.UNCLEAR, f"on every whole minute since the action settled ({read}): {wide.why}",
+    return Health(HealthKind.UNCLEAR, f"on every whole minute since the action settled ({seen}): {wide.why}",
                   waits_for=wide.waits_for or health.waits_for)
 
 
@@ -457,7 +457,12 @@ def settled(bundle: EvidenceBundle) -> EvidenceBundle:
     (facts.whole_until): a sweeper whose clock is ahead cuts that much earlier. (The alert path cannot wait: its
     `healthy` reads the newest minutes as far as no series is missing from them,
     Facts.complete_until.)"""
-    until = micros(whole_until(bundle))
+    return cut_at(bundle, whole_until(bundle))
+
+
+def cut_at(bundle: EvidenceBundle, at: datetime) -> EvidenceBundle:
+    """The bundle with the request metrics' points ending after `at` left out (`settled`)."""
+    until = micros(at)
 
     def cut(result: MetricResult | None) -> MetricResult | None:
         if result is None:
