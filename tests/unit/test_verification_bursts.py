@@ -12,6 +12,8 @@ from __future__ import annotations
 import pytest
 
 from shared.config import DiagnosisSettings, VerificationSettings
+from shared.diagnosis.facts import Facts, Window
+from shared.remediation.bursts import idle_before
 from shared.remediation.judging import HealthKind, StepKind, judge, next_step
 from tests.unit.builders import Evidence, at
 from tests.unit.test_verification_judging import NEW, OLD, rollback
@@ -117,3 +119,31 @@ def test_a_service_busy_every_minute_whose_metrics_stopped_is_not_read_as_idle()
     health, step = verdict(e, 1, 0)
     assert (health.kind, step.kind) == (HealthKind.UNCLEAR, StepKind.ESCALATE), health.why
     assert "every whole minute since" not in health.why, health.why
+
+
+def _before(minutes_with_requests: list[int], failing_from: int) -> Facts:
+    """30 requests in each of `minutes_with_requests` (clean before `failing_from`, half 500 from it)."""
+    e = Evidence(now=0).revision(OLD, -180)
+    for m in minutes_with_requests:
+        bad = 0.5 if m >= failing_from else 0.0
+        e.requests(OLD, m - 1, m, 30 * (1 - bad)).latency(OLD, m - 1, m, 0.1)
+        if bad:
+            e.requests(OLD, m - 1, m, 30 * bad, "500")
+    return Facts(e.bundle(), SETTINGS)
+
+
+SEARCH = Window(at(-40), at(-5))
+IDLE = [
+    # name, facts, idle minutes before the onset (None: not idle between requests)
+    ("a cron every 10 minutes: 1 of the 15 minutes before the onset", _before([-38, -28, -18, -8], -18), (1, 15)),
+    ("no request at all in the 11 minutes read before the onset: idle", _before([-28, -18], -28), (0, 11)),
+    ("busy every minute before the onset: not idle", _before(list(range(-39, -4)), -15), None),
+    ("failing from the search's first minute: nothing before it known", _before(list(range(-39, -4)), -39), None),
+    ("no failing minute: no onset", _before([-38, -28, -18, -8], 0), None),
+]
+
+
+@pytest.mark.parametrize("name,facts,idle", IDLE, ids=[i[0] for i in IDLE])
+def test_idle_between_requests_is_read_from_the_minutes_before_the_onset(name, facts, idle):
+    found = idle_before(facts, SEARCH)
+    assert (None if found is None else (found.busy, found.spanned)) == idle, found
