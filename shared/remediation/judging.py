@@ -824,7 +824,10 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
         # Callers that gave up while it failed lowered the rate before the action: the demand is the one
         # before the failures began.
         rate_before, before = onset
-    spanned = max(minutes_after, _minutes_spanned(window))
+    # Judged on every minute since the action (`idle`), the minutes after the newest point up to the whole
+    # line are idle ones, read (bursts.readable_until): callers that stopped after two bursts count so.
+    spanned = max(minutes_after, _minutes_spanned(Window(window.start, max(window.end, whole_until(facts.b)))
+                                                  if idle else window))
     # The serving revisions' own requests (those with a share of the split, what the service's URL
     # reaches), where they are known: a tag URL's load is not the callers staying (`served_elsewhere`).
     serving = [r.short_name for r in facts.serving]

@@ -147,3 +147,14 @@ IDLE = [
 def test_idle_between_requests_is_read_from_the_minutes_before_the_onset(name, facts, idle):
     found = idle_before(facts, SEARCH)
     assert (None if found is None else (found.busy, found.spanned)) == idle, found
+
+
+def test_callers_that_stopped_after_two_bursts_are_counted_with_the_idle_minutes_since():
+    """60 requests every 5 minutes before the rollback (12 a minute); since, 10 clean at 2 and 7, then none up
+    to the last sweep on time (read at 23, whole to 20): 20 requests over 20 minutes, 1 a minute, is under
+    min_traffic_ratio (10 %). Counted only up to the newest point (7), 2.9 a minute read as kept."""
+    e = cron(23, 5, size=60, stops_at=-5)
+    for m in (2, 7):
+        e.requests(OLD, m - 1, m, 10).latency(OLD, m - 1, m, 0.1)
+    health, _ = verdict(e, 5)
+    assert health.kind is HealthKind.UNCLEAR and "traffic is mostly gone" in health.why, health.why
