@@ -50,6 +50,9 @@ Two questions, in order:
      condition the health check does not read, a CLOSED counts only with what it showed of the
      condition's recovery (`recovery`: Monitoring's value on the clear side of its bar,
      Incident.recovery_shown), never for its closing alone.
+A service idle between requests before its failure began (a cron's bursts: the newest minutes hold
+one burst at most) is judged, when unclear for want of requests, on every whole minute since the settle
+time (`_between_bursts`, bursts.py), its minutes told idle (readable, no point) or late.
 Both are read on whole minutes only (`settled`): each series of the request metrics arrives on its
 own, up to ~180 s after its minute, so newer minutes are left for a later sweep; as read, they can
 unmake a `healthy` or a `failing`, never make one (`newest_minutes_disagree`).
