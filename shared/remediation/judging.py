@@ -50,6 +50,9 @@ Two questions, in order:
      condition the health check does not read, a CLOSED counts only with what it showed of the
      condition's recovery (`recovery`: Monitoring's value on the clear side of its bar,
      Incident.recovery_shown), never for its closing alone.
+A service idle between requests before its failure began (a cron's bursts: the newest minutes hold
+one burst at most) is judged, when unclear for want of requests, on every whole minute since the settle
+time (`_between_bursts`, bursts.py), its minutes told idle (readable, no point) or late.
 Both are read on whole minutes only (`settled`): each series of the request metrics arrives on its
 own, up to ~180 s after its minute, so newer minutes are left for a later sweep; as read, they can
 unmake a `healthy` or a `failing`, never make one (`newest_minutes_disagree`).
@@ -81,6 +84,7 @@ from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.signatures import Signature
 from shared.diagnosis.still_failing import too_few
 from shared.remediation.actions.restore_traffic import serving_shares
+from shared.remediation.bursts import IdleBefore, idle_before, minutes_read, pre_onset, readable_until, widened
 from shared.remediation.callers import callers_not_shown
 from shared.remediation.records import ActionRecord, ActionState, PinRecord
 
@@ -193,7 +197,10 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
     if changed is not None:
         return changed if not later or changed.kind is not HealthKind.CHANGED else Health(
             changed.kind, f"{changed.why} ({later})")
-    health = _standing(record, settled(bundle), settings, closed_at, min_traffic_ratio, recovery)
+    whole = settled(bundle)
+    health = _standing(record, whole, settings, closed_at, min_traffic_ratio, recovery)
+    if health.kind is HealthKind.UNCLEAR and health.waits_for:
+        health = _between_bursts(record, bundle, whole, settings, closed_at, min_traffic_ratio, recovery, health)
     newest = newest_minutes_disagree(health, record, bundle, settings, alert_bar(record.alert, settings))
     if newest:
         return Health(HealthKind.UNCLEAR, f"{health.why}; but {newest}")
@@ -201,6 +208,35 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
         return Health(HealthKind.UNCLEAR, f"{health.why}; but {later}: the minutes since are both changes' doing, "
                                           "so they neither verify this action nor show it failing")
     return health
+
+
+def _between_bursts(record: ActionRecord, read: EvidenceBundle, whole: EvidenceBundle, settings: DiagnosisSettings,
+                    closed_at: datetime | None, min_traffic_ratio: float, recovery: str, health: Health) -> Health:
+    """`health` (unclear for want of requests) judged again on every readable minute since the action
+    settled, for a service idle between requests before its failure began (bursts.py: the newest
+    `recent_seconds` hold one burst at most, and a burst's point is readable for about 4 minutes of each 5).
+    `healthy` there is the verdict, with every check of `healthy` on that window, the binomial of
+    `too_few_to_tell` included; a failure seen there is no undo (a wider window than `failing` reads, and
+    an undo is a write): unclear, not waited for, escalated at the deadline; anything else stays unclear,
+    waiting as `health` did, and says what it read. Unchanged for any other service."""
+    facts = Facts(whole, settings)
+    idle = idle_between(facts, record)
+    if idle is None:
+        return health
+    start, end = whole.incident_started_at, readable_until(Facts(read, settings))
+    if end - start < timedelta(seconds=60 * _MIN_MINUTES):
+        return health
+    wide = _standing(record, cut_at(whole, end), widened(settings, start, end, whole.collected_at), closed_at,
+                     min_traffic_ratio, recovery, idle)
+    seen = f"{minutes_read(facts, Window(start, end))}, newer ones not yet readable"
+    if wide.kind is HealthKind.HEALTHY:
+        return Health(HealthKind.HEALTHY, f"{wide.why} (every whole minute since the action settled judged: {seen}; "
+                                          f"{idle.says()})")
+    if wide.kind is HealthKind.FAILING:
+        return Health(HealthKind.UNCLEAR, f"{health.why}; and on every whole minute since the action settled ({seen}) "
+                                          f"it still fails: {wide.why}")
+    return Health(HealthKind.UNCLEAR, f"on every whole minute since the action settled ({seen}): {wide.why}",
+                  waits_for=wide.waits_for or health.waits_for)
 
 
 def later_own_writes(record: ActionRecord, bundle: EvidenceBundle, others: Sequence[ActionRecord]) -> str:
@@ -278,8 +314,10 @@ def newest_minutes_disagree(health: Health, record: ActionRecord, bundle: Eviden
 
 
 def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSettings,
-              closed_at: datetime | None, min_traffic_ratio: float, recovery: str) -> Health:
-    """`judge` on the whole minutes of the request metrics (`settled`)."""
+              closed_at: datetime | None, min_traffic_ratio: float, recovery: str,
+              idle: IdleBefore | None = None) -> Health:
+    """`judge` on the whole minutes of the request metrics (`settled`). `idle`: judged on every minute since
+    the action, for a service idle between requests before its failure began (`_between_bursts`)."""
     alert = alert_bar(record.alert, settings)
     if alert is not None:
         bundle = bundle.model_copy(update={"alert": alert})
@@ -290,10 +328,10 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
         cited = "; ".join(f"{e.observed} ({e.threshold})" for e in diagnosis.evidence
                           if e.about == Signature.HEALTHY.value and e.passed)
         facts = Facts(bundle, settings)
-        doubt = (traffic_lost(facts, record, min_traffic_ratio) or client_errors_rose(facts, record, alert)
+        doubt = (traffic_lost(facts, record, min_traffic_ratio, idle=idle) or client_errors_rose(facts, record, alert)
                  or slower_than_before(facts, record) or requests_unfinished(facts, record)
                  or changed_by_others(facts, record) or served_elsewhere(facts, alert)
-                 or _callers(facts, record, min_traffic_ratio, health_bar(alert, settings).error_ratio)
+                 or _callers(facts, record, min_traffic_ratio, health_bar(alert, settings).error_ratio, idle=idle)
                  or load_not_carried(facts, record, health_bar(alert, settings).error_ratio))
         if doubt:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
@@ -422,7 +460,12 @@ def settled(bundle: EvidenceBundle) -> EvidenceBundle:
     (facts.whole_until): a sweeper whose clock is ahead cuts that much earlier. (The alert path cannot wait: its
     `healthy` reads the newest minutes as far as no series is missing from them,
     Facts.complete_until.)"""
-    until = micros(whole_until(bundle))
+    return cut_at(bundle, whole_until(bundle))
+
+
+def cut_at(bundle: EvidenceBundle, at: datetime) -> EvidenceBundle:
+    """The bundle with the request metrics' points ending after `at` left out (`settled`)."""
+    until = micros(at)
 
     def cut(result: MetricResult | None) -> MetricResult | None:
         if result is None:
@@ -739,7 +782,8 @@ def changed_by_others(facts: Facts, record: ActionRecord) -> str:
             "doing, not the action's")
 
 
-def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lost: bool = True) -> str:
+def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lost: bool = True,
+                 idle: IdleBefore | None = None) -> str:
     """Why clean requests since the action settled do not show recovery, because most of the service's
     traffic is gone ("" if it kept at least `ratio` of it). Measured against the service's own rate in the
     lookback before the action (its incident's minutes included: request_count counts every answered
@@ -760,7 +804,11 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
     load test on a tag URL at 4,000 requests a minute is not the callers coming back. Nor are a few
     failing requests left a failure shown; but there, with
     `unknown_is_lost` False, only a rate shown to have fallen counts: no request before the action in
-    the evidence read (a late sweep) is nothing to compare with, not traffic lost."""
+    the evidence read (a late sweep) is nothing to compare with, not traffic lost.
+    `idle`: a service idle between requests before its failure began (bursts.py), judged on every minute
+    since the action: its rate before is per minute of the minutes before the onset, idle ones too, or of
+    the lookback before the action if higher (like with like: a cron's 30 requests every 10 minutes is 3
+    a minute on either side, not 30 before against 3 since)."""
     if ratio <= 0:
         return ""
     window = facts.recent_since_incident
@@ -773,13 +821,16 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
             return ""
         return (f"the evidence read holds no request from before the action ({before}), so whether the service "
                 "kept its traffic cannot be told (the callers may have gone)")
-    rate_before = facts.requests(before).total / minutes_before
-    onset = _before_onset(facts, record)
+    rate_before = facts.requests(before).total / (_minutes_spanned(before) if idle else minutes_before)
+    onset = (idle.per_minute, idle.window) if idle else _before_onset(facts, record)
     if onset is not None and onset[0] > rate_before:
         # Callers that gave up while it failed lowered the rate before the action: the demand is the one
         # before the failures began.
         rate_before, before = onset
-    spanned = max(minutes_after, _minutes_spanned(window))
+    # Judged on every minute since the action (`idle`), the minutes after the newest point up to the whole
+    # line are idle ones, read (bursts.readable_until): callers that stopped after two bursts count so.
+    spanned = max(minutes_after, _minutes_spanned(Window(window.start, max(window.end, whole_until(facts.b)))
+                                                  if idle else window))
     # The serving revisions' own requests (those with a share of the split, what the service's URL
     # reaches), where they are known: a tag URL's load is not the callers staying (`served_elsewhere`).
     serving = [r.short_name for r in facts.serving]
@@ -807,24 +858,24 @@ def _before_onset(facts: Facts, record: ActionRecord) -> tuple[float, Window] | 
     minutes before the write with the defaults): a failure that began longer before the write (an alert's
     duration, a late approval) had its onset unseen, and the rate just before the action, callers already
     gone, stood for the demand. The sweep reads request_count back that far (`reach_back`)."""
-    s = facts.s
-    search = Window(min(facts.incident.start, onset_search_from(record, s)), record.applied_at)
-    refused = [at for at, total, bad in facts.per_minute_where(search, refused_series)
-               if total and bad / total >= s.status_ratio]
-    hung = [at for at, p99 in facts.p99_by_minute(search) if p99 >= s.hang_latency_seconds]
-    first = min(refused[:1] + hung[:1], default=None)
-    if first is None:
-        return None
-    since = first - timedelta(seconds=60)   # a point stands for the minute ending at it
-    # Only minutes of the search before its first failing one: known not failing. A failure already under way
-    # at the search's start has its onset before it, not known (no minute before it here).
-    window = Window(max(search.start, since - timedelta(seconds=s.lookback_seconds)), since)
-    if window.end <= window.start:
+    window = pre_onset(facts, onset_search(facts, record))
+    if window is None:
         return None
     minutes = facts.minutes_with_requests(window)
     if not minutes:
         return None
     return facts.requests(window).total / minutes, window
+
+
+def onset_search(facts: Facts, record: ActionRecord) -> Window:
+    """Where the failure's onset before the action is looked for (`onset_search_from`, and the sweep's
+    own incident window), up to the action."""
+    return Window(min(facts.incident.start, onset_search_from(record, facts.s)), record.applied_at)
+
+
+def idle_between(facts: Facts, record: ActionRecord) -> IdleBefore | None:
+    """The service's minutes before its failure began, where some had no request (bursts.idle_before)."""
+    return idle_before(facts, onset_search(facts, record))
 
 
 def onset_search_from(record: ActionRecord, settings: DiagnosisSettings) -> datetime:
@@ -900,7 +951,7 @@ def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float) -> 
 
 
 def _callers(facts: Facts, record: ActionRecord, ratio: float, error_ratio: float,
-             unknown_is_lost: bool = True) -> str:
+             unknown_is_lost: bool = True, idle: IdleBefore | None = None) -> str:
     """`callers.callers_not_shown` on the window judged, against the service's rate before the action as
     `traffic_lost` measures it (uptime checks before it included: a higher bar, never a lower one); ""
     where that rate is not known (`traffic_lost` says so, or, for a failing service, it says nothing)."""
@@ -908,7 +959,9 @@ def _callers(facts: Facts, record: ActionRecord, ratio: float, error_ratio: floa
     minutes_before = facts.minutes_with_requests(before)
     if not minutes_before:
         return ""
-    rate_before = facts.requests(before).total / minutes_before
+    rate_before = facts.requests(before).total / (_minutes_spanned(before) if idle else minutes_before)
+    if idle:    # per minute of every minute, as `traffic_lost` reads a service idle between requests
+        rate_before = max(rate_before, idle.per_minute)
     return callers_not_shown(facts, facts.recent_since_incident, rate_before, ratio, error_ratio, unknown_is_lost)
 
 
@@ -1048,6 +1101,11 @@ def more_requests_likely(facts: Facts, record: ActionRecord, ratio: float, silen
     if busy and busy < spanned:
         return (f"it served requests in {busy} of the {spanned} minutes in {before} before the action: it goes "
                 "idle between requests, so its next ones may settle it")
+    # Bursts further apart than that lookback (a cron every 10 or 15 minutes) leave it without a minute idle
+    # or none with a request: the minutes before the failure began tell (bursts.idle_before).
+    idle = idle_between(facts, record)
+    if idle is not None:
+        return f"{idle.says()}, so its next ones may settle it"
     window = facts.recent_since_incident
     since = facts.minutes_with_requests(window)
     if silent or not busy or not since:

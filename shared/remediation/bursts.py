@@ -1,0 +1,122 @@
+"""A service idle between its requests (a cron, a batch job, a webhook called in bursts), judged after an
+action on every whole minute since it settled, not only on the newest `recent_seconds`. Pure, no I/O.
+
+Why. `healthy` reads the newest `recent_seconds` (300 s) of whole data and needs requests in two of
+its minutes. A burst's request_count point is readable only from about INGEST_LAG after its minute
+(gcp-facts.md §4, "Ingest delay ~180 s", from a monitoring integration's config of
+run.googleapis.com/request_count; the per-metric sentence of Cloud Monitoring's list of Google Cloud
+metrics is UNCONFIRMED here) until the newest point is older than `max_data_delay_seconds` (420 s), which
+the check reads as metrics late: about 4 minutes out of a 5-minute sweep interval. A rollback whose
+service was then called by a cron for one minute every 5 or 10 minutes, every burst clean, was never
+verified, and escalated at the deadline.
+
+What counts as read. Cloud Run writes no request_count point for a minute without requests (gcp-facts.md
+§4), so a minute with no point is either idle or not visible yet. A minute is taken as readable once
+its point would be visible by the read (`readable_until`: at least INGEST_LAG old, by real time,
+`facts.whole_until`), and only if no series of the request metrics is still arriving past it
+(`Facts.complete_until`: a series whose newest point falls in the minute before the whole line may
+have more to come). Readable with no point: idle. Newer: late, left for a later sweep. So the newest
+point being old (the last burst long ago) says nothing either way: the minutes after it are idle where
+they are readable, late where not, and never read as clean (a minute with no request holds no clean
+request: only the requests seen count towards the binomial). That a point is visible within
+INGEST_LAG is the documented figure; Cloud Monitoring's "Retention and latency of metric data" gives
+up to 240 s for some metrics (UNCONFIRMED which applies): the newest minutes read as they stand can
+still unmake a verdict (judging.newest_minutes_disagree), never make one.
+
+Which services. Only one idle between requests before its failure began: some minute without a
+request in the lookback before the onset (the first failing minute before the action, looked for as
+judging._before_onset looks), so a busy service whose metrics stop is never read as a quiet one.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.facts import Facts, Window, refused_series, whole_until
+
+
+@dataclass(frozen=True)
+class IdleBefore:
+    """The service's minutes before its failure began: `busy` of the `spanned` minutes of `window` had a
+    request, `total` requests in all."""
+
+    window: Window
+    busy: int
+    spanned: int
+    total: float
+
+    @property
+    def per_minute(self) -> float:
+        """Requests a minute over every minute of the window, idle ones too: how a bursty caller's demand
+        compares with the minutes judged since (each counted, with or without a request)."""
+        return self.total / self.spanned
+
+    def says(self) -> str:
+        return (f"it served requests in {self.busy} of the {self.spanned} minutes in {self.window} before its "
+                "failure began: it goes idle between requests")
+
+
+def pre_onset(facts: Facts, search: Window) -> Window | None:
+    """The minutes of `search` before the first failing one in it (a share of 5xx and 429 at or above
+    `status_ratio`, or a p99 at the hang bar), at most a lookback of them: known not failing. None where no
+    minute failed, or the failure was under way at the search's start (nothing before it read)."""
+    s = facts.s
+    refused = [at for at, total, bad in facts.per_minute_where(search, refused_series)
+               if total and bad / total >= s.status_ratio]
+    hung = [at for at, p99 in facts.p99_by_minute(search) if p99 >= s.hang_latency_seconds]
+    first = min(refused[:1] + hung[:1], default=None)
+    if first is None:
+        return None
+    since = first - timedelta(seconds=60)   # a point stands for the minute ending at it
+    window = Window(max(search.start, since - timedelta(seconds=s.lookback_seconds)), since)
+    return window if window.end > window.start else None
+
+
+def idle_before(facts: Facts, search: Window) -> IdleBefore | None:
+    """The service's minutes before its failure began, where at least one of two or more had no request
+    (None otherwise: busy every minute, or nothing known). The sweep reads request_count from the start of
+    `search` (judging.reach_back), so a minute there with no point is one without a request."""
+    window = pre_onset(facts, search)
+    if window is None:
+        return None
+    spanned = minutes_spanned(window)
+    busy = facts.minutes_with_requests(window)
+    if spanned < 2 or busy >= spanned:
+        return None
+    return IdleBefore(window, busy, spanned, facts.requests(window).total)
+
+
+def readable_until(facts: Facts) -> datetime:
+    """The end of the minutes read as they will stay (`facts` on the bundle as read, every point in it):
+    the whole line (facts.whole_until), or earlier where a series may still be arriving (`Facts.complete_
+    until` before the newest point: a series whose newest point is past the line where it would have
+    stopped for sure). Minutes up to it with no point are idle; newer ones are late. The newest point
+    alone is never the end: old (the last burst long ago), the minutes after it are idle up to the line."""
+    whole = whole_until(facts.b)
+    if facts.complete_until is not None and facts.data_until is not None and facts.complete_until < facts.data_until:
+        return min(whole, facts.complete_until)
+    return whole
+
+
+def widened(settings: DiagnosisSettings, start: datetime, end: datetime, collected_at: datetime) -> DiagnosisSettings:
+    """The settings that make the health check read every minute of (start, end]: its recent window that
+    long, and a newest point up to the read's distance from `start` not taken as late (every minute after it
+    up to `end` is readable, `readable_until`; one from before `start` is still stale to the check)."""
+    span = max(settings.recent_seconds, 60 * math.ceil((end - start).total_seconds() / 60))
+    delay = max(settings.max_data_delay_seconds, math.ceil((collected_at - start).total_seconds()))
+    return settings.model_copy(update={"recent_seconds": span, "max_data_delay_seconds": delay})
+
+
+def minutes_spanned(window: Window) -> int:
+    """The per-minute points `window` can hold (request_count read aligned to 60 s, collection.py)."""
+    return max(1, math.ceil((window.end - window.start).total_seconds() / 60))
+
+
+def minutes_read(facts: Facts, window: Window) -> str:
+    """What the minutes of `window` held, in words: with requests, idle."""
+    busy = facts.minutes_with_requests(window)
+    spanned = minutes_spanned(window)
+    return (f"{busy} of the {spanned} whole minutes in {window} with requests, {spanned - busy} idle (readable, "
+            "no request)")

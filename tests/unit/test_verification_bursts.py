@@ -1,0 +1,160 @@
+"""A fixed service whose traffic comes in short bursts (a cron, a batch job), as the sweep judges it
+(shared/remediation/judging.py, bursts.py). Pure, no I/O.
+
+Times are minutes from the action's settle time (T0): the rollback applied at -5, settled at 0, deadline
+at +10, the last sweep that may undo it at +20; sweeps every 5 minutes. The cron calls the service for one
+minute every `every` minutes, from minute `phase` on that grid, with `size` requests: the revision rolled
+back to answered them cleanly until the deploy at -35; the new revision failed `failing_before` of each
+burst; since the rollback the old revision answers them (`failing_after` of each 500). A sweep at minute S
+reads every point up to S, and judges those up to S - 3 (a point is visible up to ~180 s after its minute)."""
+from __future__ import annotations
+
+import pytest
+
+from shared.config import DiagnosisSettings, VerificationSettings
+from shared.diagnosis.facts import Facts, Window
+from shared.remediation.bursts import idle_before
+from shared.remediation.judging import HealthKind, StepKind, judge, next_step
+from tests.unit.builders import Evidence, at
+from tests.unit.test_verification_judging import NEW, OLD, rollback
+
+SETTINGS = DiagnosisSettings()
+TIMES = VerificationSettings()
+
+
+def cron(sweep: float, every: int, *, phase: int = 2, size: int = 30, failing_before: float = 0.5,
+         failing_after: float = 0.0, stops_at: float | None = None) -> Evidence:
+    """The evidence a sweep at minute `sweep` reads; no burst after `stops_at` (callers gone)."""
+    e = Evidence(now=sweep).revision(OLD, -180).revision(NEW, -35)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    minute = phase - every * ((phase + 60) // every)
+    while minute <= sweep and (stops_at is None or minute <= stops_at):
+        if minute > -5:   # after the rollback
+            rev, bad = OLD, failing_after
+        else:
+            rev, bad = (NEW, failing_before) if minute > -35 else (OLD, 0.0)
+        e.requests(rev, minute - 1, minute, size * (1 - bad)).latency(rev, minute - 1, minute, 0.1)
+        if bad:
+            e.requests(rev, minute - 1, minute, size * bad, "500")
+        minute += every
+    return e
+
+
+def first_failing(every: int, phase: int) -> int:
+    minute = phase - every * ((phase + 60) // every)
+    while minute <= -35:
+        minute += every
+    return minute
+
+
+def verdict(evidence: Evidence, every: int, phase: int = 2):
+    # The alert's incident opened a minute after the first failing burst's point.
+    record = rollback().model_copy(update={
+        "incident_started_at": int(at(first_failing(every, phase) + 1).timestamp())})
+    bundle = evidence.bundle().model_copy(update={"incident_started_at": record.settle_at,
+                                                  "request_lines": evidence.request_log(-6)})
+    health = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    return health, next_step(record, health, at(evidence.now), TIMES)
+
+
+BURSTS = [
+    # name, every, phase, evidence, health, step, words in the reason
+    ("every 5 minutes, 3 clean bursts whole (2, 7, 12): verified", 5, 2, cron(15, 5),
+     HealthKind.HEALTHY, StepKind.VERIFY, "every whole minute since the action settled"),
+    ("every 5 minutes, 2 clean bursts whole by the deadline: verified", 5, 2, cron(10, 5),
+     HealthKind.HEALTHY, StepKind.VERIFY, "2 of the 7 whole minutes"),
+    ("every 10 minutes, one burst whole by the deadline: waits past it for the next", 10, 2, cron(10, 10),
+     HealthKind.UNCLEAR, StepKind.WAIT, "goes idle between requests"),
+    ("every 10 minutes, 2 clean bursts whole (2, 12): verified", 10, 2, cron(15, 10),
+     HealthKind.HEALTHY, StepKind.VERIFY, "2 of the 12 whole minutes"),
+    ("every 15 minutes, 2 clean bursts whole (2, 17) by the last sweep on time: verified", 15, 2, cron(20, 15),
+     HealthKind.HEALTHY, StepKind.VERIFY, "2 of the 17 whole minutes"),
+    ("every 15 minutes, none since before the deadline, none in the lookback before the action: waits", 15, 0,
+     cron(10, 15, phase=0), HealthKind.UNCLEAR, StepKind.WAIT, "before its failure began"),
+    ("every 15 minutes, one burst by the last sweep on time: too few, and then escalated, kept", 15, 0,
+     cron(25, 15, phase=0), HealthKind.UNCLEAR, StepKind.ESCALATE, "it waited a verification period"),
+    ("a burst newer than the whole line (12, read at 14) is late, not judged: one burst, waits", 10, 2,
+     cron(14, 10), HealthKind.UNCLEAR, StepKind.WAIT, "newer ones not yet readable"),
+    ("the bursts still fail (half 500): never verified, escalated, not undone", 5, 2,
+     cron(15, 5, failing_after=0.5), HealthKind.UNCLEAR, StepKind.ESCALATE, "still fails"),
+    ("the service stopped being called after the rollback: waits, never verified", 5, 2,
+     cron(15, 5, stops_at=-5), HealthKind.UNCLEAR, StepKind.WAIT, ""),
+    ("the same at the last sweep on time and after: escalated, kept", 5, 2, cron(25, 5, stops_at=-5),
+     HealthKind.UNCLEAR, StepKind.ESCALATE, "not undone"),
+    ("clean bursts too few to tell from a 10 % failure (2 bursts of 10): waits", 5, 2,
+     cron(10, 5, size=10, failing_before=0.1), HealthKind.UNCLEAR, StepKind.WAIT, "too few requests to tell"),
+    ("the same with 3 bursts of 10, 30 clean (0.9 ** 30 = 4 %): verified", 5, 2,
+     cron(15, 5, size=10, failing_before=0.1), HealthKind.HEALTHY, StepKind.VERIFY, ""),
+]
+
+
+@pytest.mark.parametrize("name,every,phase,evidence,health,step,words", BURSTS, ids=[b[0] for b in BURSTS])
+def test_a_service_called_in_bursts_is_judged_on_every_whole_minute_since_the_action(
+        name, every, phase, evidence, health, step, words):
+    """`healthy` reads the newest 300 s and needs requests in 2 of its minutes: one burst at most. Before,
+    every `verified` row here was left unclear until the deadline and escalated, and the row with no burst in
+    the lookback before the action escalated at the deadline without waiting at all."""
+    health_, step_ = verdict(evidence, every, phase)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert words in step_.why, step_.why
+
+
+def test_a_failing_burst_newer_than_the_whole_line_unmakes_the_verdict():
+    """Bursts at 2 and 7 clean (whole), the one at 12 read at 14, not whole yet, half 500: not verified."""
+    evidence = cron(14, 5)
+    evidence.requests(OLD, 11, 12, 15, "500")
+    health, step = verdict(evidence, 5)
+    assert (health.kind, step.kind) == (HealthKind.UNCLEAR, StepKind.ESCALATE), health.why
+    assert "show failures already" in health.why, health.why
+
+
+def test_a_service_busy_every_minute_whose_metrics_stopped_is_not_read_as_idle():
+    """Busy every minute before its failure, clean for 3 minutes after the rollback, then no point: the
+    minutes with no point are not read as idle ones (its metrics may have stopped), nothing verified."""
+    e = Evidence(now=15).revision(OLD, -180).revision(NEW, -35)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(OLD, -60, -35, 30).latency(OLD, -60, -35, 0.1)
+    e.requests(NEW, -35, -5, 15).requests(NEW, -35, -5, 15, "500").latency(NEW, -35, -5, 0.1)
+    e.requests(OLD, -5, 3, 30).latency(OLD, -5, 3, 0.1)
+    health, step = verdict(e, 1, 0)
+    assert (health.kind, step.kind) == (HealthKind.UNCLEAR, StepKind.ESCALATE), health.why
+    assert "every whole minute since" not in health.why, health.why
+
+
+def _before(minutes_with_requests: list[int], failing_from: int) -> Facts:
+    """30 requests in each of `minutes_with_requests` (clean before `failing_from`, half 500 from it)."""
+    e = Evidence(now=0).revision(OLD, -180)
+    for m in minutes_with_requests:
+        bad = 0.5 if m >= failing_from else 0.0
+        e.requests(OLD, m - 1, m, 30 * (1 - bad)).latency(OLD, m - 1, m, 0.1)
+        if bad:
+            e.requests(OLD, m - 1, m, 30 * bad, "500")
+    return Facts(e.bundle(), SETTINGS)
+
+
+SEARCH = Window(at(-40), at(-5))
+IDLE = [
+    # name, facts, idle minutes before the onset (None: not idle between requests)
+    ("a cron every 10 minutes: 1 of the 15 minutes before the onset", _before([-38, -28, -18, -8], -18), (1, 15)),
+    ("no request at all in the 11 minutes read before the onset: idle", _before([-28, -18], -28), (0, 11)),
+    ("busy every minute before the onset: not idle", _before(list(range(-39, -4)), -15), None),
+    ("failing from the search's first minute: nothing before it known", _before(list(range(-39, -4)), -39), None),
+    ("no failing minute: no onset", _before([-38, -28, -18, -8], 0), None),
+]
+
+
+@pytest.mark.parametrize("name,facts,idle", IDLE, ids=[i[0] for i in IDLE])
+def test_idle_between_requests_is_read_from_the_minutes_before_the_onset(name, facts, idle):
+    found = idle_before(facts, SEARCH)
+    assert (None if found is None else (found.busy, found.spanned)) == idle, found
+
+
+def test_callers_that_stopped_after_two_bursts_are_counted_with_the_idle_minutes_since():
+    """60 requests every 5 minutes before the rollback (12 a minute); since, 10 clean at 2 and 7, then none up
+    to the last sweep on time (read at 23, whole to 20): 20 requests over 20 minutes, 1 a minute, is under
+    min_traffic_ratio (10 %). Counted only up to the newest point (7), 2.9 a minute read as kept."""
+    e = cron(23, 5, size=60, stops_at=-5)
+    for m in (2, 7):
+        e.requests(OLD, m - 1, m, 10).latency(OLD, m - 1, m, 0.1)
+    health, _ = verdict(e, 5)
+    assert health.kind is HealthKind.UNCLEAR and "traffic is mostly gone" in health.why, health.why
