@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from shared.clock import CLOCK_SKEW_ALLOWANCE
-from shared.gcp.identifiers import is_connection_name
+from shared.gcp.identifiers import is_connection_name, location_or_id_problem
 
 CONFIG_ENV = "RUNWARDEN_CONFIG"
 
@@ -27,13 +27,6 @@ _NAME_PARTS = re.compile(r"^projects/(?P<project>[^/]*)/locations/(?P<location>[
 # Project ids: lowercase letters, digits and hyphens, starting with a letter, possibly after
 # "domain:" (Resource Manager, "Creating and managing projects"; shared/gcp/identifiers.py).
 _PROJECT_ID = re.compile(r"^(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]*$")
-_REGION = re.compile(r"^[a-z][a-z0-9-]*$")
-_ZONE = re.compile(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$")           # us-central1-a: a zone, not a region
-# Cloud Run: "Service name must use only letters, numbers and '-'. Must begin with a letter and
-# cannot end with a '-'" (the API's BadRequest, jamesward/cloud-run-button#4); "only lowercase
-# alphanumeric characters and dashes" (the rule as a deploy tool's docs quote it; UNCONFIRMED
-# against Google's own page). Connector ids are lowercase too (sandbox/standins/vpcaccess.py).
-_RESOURCE_ID = re.compile(r"^[a-z](?:[a-z0-9-]*[a-z0-9])?$")
 # Firestore: "4-63 characters. Valid characters are /[a-z][0-9]-/ with first character a letter
 # and the last a letter or a number ... '(default)' database ID is also valid" (REST
 # projects.databases.create, databaseId).
@@ -71,14 +64,7 @@ def _name_problem(value: str, kind: str, example: str) -> str | None:
                 f"(resource label project_id)")
     if not _PROJECT_ID.match(project):
         return f"project {project!r} is not a project id: lowercase letters, digits and hyphens, starting with a letter"
-    if _ZONE.match(location):
-        return f"location {location!r} is a zone: write its region, {location.rsplit('-', 1)[0]}"
-    if not _REGION.match(location):
-        return f"location {location!r} is not a region such as us-central1 (lowercase)"
-    if not _RESOURCE_ID.match(id_):
-        return (f"{id_!r} is not a {kind[:-1]} id as the API writes it: lowercase letters, digits and hyphens, "
-                f"starting with a letter")
-    return None
+    return location_or_id_problem(location, id_, kind)
 
 
 def _email_problem(value: str, what: str) -> str | None:

@@ -84,8 +84,11 @@ class LocationalName:
 
 
 # A resource name as Google writes it: ASCII, lowercase, no space. Cloud Run service ids and VPC Access
-# connector ids are lowercase letters, digits and hyphens, starting with a letter (shared/config.py
-# `_RESOURCE_ID` cites the rule; the VPC Access stand-in holds connectors to it), regions are lowercase
+# connector ids are lowercase letters, digits and hyphens, starting with a letter (Cloud Run: "Service
+# name must use only letters, numbers and '-'. Must begin with a letter and cannot end with a '-'", the
+# API's BadRequest, jamesward/cloud-run-button#4; "only lowercase alphanumeric characters and dashes",
+# the rule as a deploy tool's docs quote it, UNCONFIRMED against Google's own page; the VPC Access
+# stand-in holds connectors to it: sandbox/standins/vpcaccess.py), regions are lowercase
 # (us-central1), and a project is named by its id (lowercase, possibly domain-scoped) or its number
 # (Cloud Run v2 Revision.vpc_access.connector: "{project} can be project id or number").
 _ZONE = re.compile(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$")            # us-central1-a: a zone, not a region
@@ -114,10 +117,16 @@ def written_name_problem(name: str) -> str | None:
         return f"holds capital letters: Google writes resource names in lowercase, {name.lower()!r}"
     if not _PROJECT_OR_NUMBER.match(project):
         return f"project {project!r} is not a project id or number (lowercase letters, digits and hyphens)"
+    return location_or_id_problem(location, id_, kind)
+
+
+def location_or_id_problem(location: str, id_: str, kind: str) -> str | None:
+    """Why a name's location (a region) or its id (of `kind`, plural as in the name: "services") is not
+    one Google writes, or None: shared by the commands' targets and the config's names."""
     if _ZONE.match(location):
         return f"location {location!r} is a zone: write its region, {location.rsplit('-', 1)[0]}"
     if not _REGION.match(location):
-        return f"location {location!r} is not a region such as us-central1"
+        return f"location {location!r} is not a region such as us-central1 (lowercase)"
     if not _ID.match(id_):
         return (f"{id_!r} is not a {kind.rstrip('s')} id as the API writes it: lowercase letters, digits and "
                 "hyphens, starting with a letter and not ending with a hyphen")
