@@ -39,6 +39,9 @@ OUTCOME_TIMEOUT_S = 30.0
 TIMELINE_GRACE_S = 3.0                  # after the outcome arrives, for the last log line to follow
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 TIMELINE_DIR = Path(__file__).resolve().parent.parent / "build" / "demo"   # gitignored
+# The notification the demo publishes, kept so that a person's first `runwarden parse`, `diagnose`
+# and `replay` (README, "Two commands") have a real alert file to read.
+ALERT_FILE = TIMELINE_DIR / "alert.json"
 
 
 class DemoFailed(Exception):
@@ -106,6 +109,7 @@ def _play(console: Console, sandbox: Sandbox, function: FunctionServer, anchor: 
     notification = sandbox.scenario.notification(anchor)
     message_id = sandbox.publish_alert(notification)
     _show_alert(console, notification["incident"], message_id)
+    _keep_alert(console, notification)
     console.print("\n[bold]What Runwarden did[/] (from the function's structured log)")
     try:
         published, live = _narrate(console, sandbox, function)
@@ -294,6 +298,12 @@ def _show_alert(console: Console, incident: dict[str, Any], message_id: str) -> 
     console.print(Text(f"  {incident['policy_name']!r} on {service}: {incident['observed_value']} > "
                        f"{incident['threshold_value']}, incident {incident['incident_id']}, "
                        f"started {INCIDENT_AGE.seconds // 60} min ago"))
+
+
+def _keep_alert(console: Console, notification: dict[str, Any]) -> None:
+    TIMELINE_DIR.mkdir(parents=True, exist_ok=True)
+    ALERT_FILE.write_text(json.dumps(notification, indent=2) + "\n", encoding="utf-8")
+    console.print(Text(f"  the notification as published: {ALERT_FILE} (runwarden parse, diagnose and replay read it)"))
 
 
 # --- options and signals ---------------------------------------------------------------------

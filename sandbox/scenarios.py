@@ -613,7 +613,7 @@ class Scenario(_Spec):
         """A schema-1.2 Monitoring notification for the scenario's alert, started at `anchor`.
 
         A CLOSED says "returned to normal with a value of X", as the documented closed notification
-        does (shared/reference/samples); X is `closed_value`, the value Monitoring measured when the
+        does (tests/fixtures/samples); X is `closed_value`, the value Monitoring measured when the
         condition stopped holding, or, without one, the value the alert fired at: a closing that shows
         no recovery (a snooze on the policy, data that stopped arriving, a close by hand; which value
         such a CLOSED carries is unconfirmed)."""

@@ -82,7 +82,7 @@ def _json_kind(value: Any) -> str:
 
 
 # Monitoring sends `started_at` / `ended_at` in epoch seconds (gcp-facts.md §1; every sample in
-# shared/reference/samples). A value past this (2100-01-01T00:00:00Z) is no incident time: most
+# tests/fixtures/samples). A value past this (2100-01-01T00:00:00Z) is no incident time: most
 # likely epoch milliseconds from a relay, which would put the incident in the year ~58,000 and
 # fail every later step that turns it into a date. The console's test notification sends 0.
 _LATEST_EPOCH_SECONDS = 4_102_444_800
@@ -169,13 +169,13 @@ ConditionKind = Literal["threshold", "log_match", "absent", "other", ""]
 # Monitoring's words for an incident it closed because the policy's condition was deleted or
 # modified while the incident was open: "Incident cancelled because the alert policy condition was
 # deleted or modified while incident was active.", in `observed_value` and in the summary of the
-# real closed Pub/Sub sample (shared/reference/samples/monitoring_pubsub_threshold_closed_gce__
+# real closed Pub/Sub sample (tests/fixtures/samples/monitoring_pubsub_threshold_closed_gce__
 # flanksource.json; gcp-facts.md §1). Compared lower-case.
 CANCELLED_TEXT = "incident cancelled because"
 
 # The notification schema Runwarden reads: "1.2", the version of every real sample and of the
 # documented example (cloud.google.com/monitoring/support/notification-options#webhooks, copied in
-# shared/reference/samples), and "test", the console's test notification (cloudforet-io/tsc#8).
+# tests/fixtures/samples), and "test", the console's test notification (cloudforet-io/tsc#8).
 # What earlier versions (1.0, 1.1) held, and what a later one will, is UNCONFIRMED: the copies of
 # Google's page found show only 1.2, and no sample of another version is stored. A payload with another version
 # (or none: every sample carries one) is read field by field as 1.2 is, so a person can be shown
@@ -373,7 +373,7 @@ class _ConditionBody(_Wire):
     comparison: Annotated[str, _enum_named(_COMPARISONS)] = ""
     denominator_filter: str = ""
     # MetricThreshold.threshold_value, a number ("thresholdValue": 0.9 in the documented example,
-    # shared/reference/samples): the bar itself, when the incident's `threshold_value` string is absent.
+    # tests/fixtures/samples): the bar itself, when the incident's `threshold_value` string is absent.
     threshold_value: float | None = None
     # MetricThreshold.forecast_options: "When this field is present, the MetricThreshold condition
     # forecasts whether the time series is predicted to violate the threshold within the
@@ -382,7 +382,7 @@ class _ConditionBody(_Wire):
     forecast_options: dict[str, Any] | None = None
     # MetricThreshold.aggregations: how each series is aligned and the series combined before the
     # comparison ("aggregations": [{"alignmentPeriod": "120s", "perSeriesAligner": "ALIGN_MIN"}] in
-    # the documented 1.2 sample, shared/reference/samples). A latency policy's value is a percentile,
+    # the documented 1.2 sample, tests/fixtures/samples). A latency policy's value is a percentile,
     # a mean or a sum depending on them (shared/diagnosis/health_bar.py).
     aggregations: list[_Aggregation] = Field(default_factory=list)
     # MetricThreshold.denominator_aggregations: "Specifies the alignment of data points in individual time
@@ -617,7 +617,7 @@ class Incident(BaseModel):
         `condition`, one `condition_name`, one `metric` and one `observed_value`/`threshold_value`.
         Which condition those name in a policy of several, and whether all of them name the same one, is
         UNCONFIRMED: no sample comes from such a policy, and the payload has no combiner nor count of
-        conditions (shared/reference/samples). In every sample they agree: `condition_name` is the
+        conditions (tests/fixtures/samples). In every sample they agree: `condition_name` is the
         condition's displayName, and the notification's metric and resource type are the ones its filter
         names. When they do not, the bar, the comparison and the value may each be another condition's: a
         request_count metric judged at a latency condition's 500 ms read as "500 5xx", so nothing of the
@@ -776,7 +776,7 @@ class Incident(BaseModel):
         or "" when they agree (or either is no number). Both are the condition's bar: threshold_value a
         string ("2001", "0.9"), MetricThreshold.threshold_value a number (google/monitoring/v3/alert.proto;
         "thresholdValue": 2001 with "threshold_value": "2001", and 0.9 with "0.9", in every sample,
-        shared/reference/samples). They agree when the string is the number as far as the string's own
+        tests/fixtures/samples). They agree when the string is the number as far as the string's own
         digits go (it may be rounded: "0.835", "7679.000"). When they do not, the notification came through
         something that rewrote one (a relay, a template), or threshold_value is shown in another unit than
         the condition's (UNCONFIRMED: the documented sample's compute.googleapis.com/instance/cpu/utilization,
@@ -1043,7 +1043,7 @@ def _no_resource(incident: Incident) -> AlertTarget:
     must hear of it (rejected, as a policy to fix), with what it did carry. Seen from conditions whose
     result keeps no monitored resource: a PromQL or MQL query that aggregates it away, an SLO
     burn-rate condition (`select_slo_burn_rate`, about a service-level objective, not a resource);
-    which labels such notifications carry is UNCONFIRMED (no real sample: shared/reference/samples)."""
+    which labels such notifications carry is UNCONFIRMED (no real sample: tests/fixtures/samples)."""
     seen = {k: v for labels in (incident.metric_labels, incident.resource_labels) for k, v in labels.items()
             if k in _NAMING_LABELS or k == "monitored_resource"}
     carried = (f"; it carries {', '.join(f'{k}={v!r}' for k, v in sorted(seen.items()))} among its labels, "
@@ -1373,7 +1373,7 @@ class _DuplicateKey(ValueError):
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # Python's json keeps the last of a repeated key silently, other readers the first (RFC 8259 4:
     # names "SHOULD be unique"). Monitoring's serializer writes each field once (every sample in
-    # shared/reference/samples); a notification with `"state": "closed"` and then `"state": "open"`
+    # tests/fixtures/samples); a notification with `"state": "closed"` and then `"state": "open"`
     # came through something else, and must not be acted on for whichever came last.
     data = dict(pairs)
     if len(data) != len(pairs):

@@ -144,3 +144,19 @@ def test_demo_ends_with_the_timeline_read_back_from_the_logs(demo: subprocess.Co
     assert page, out
     html = Path(page.group(1)).read_text()
     assert '<svg class="chart"' in html and 'data-kind="alert_open"' in html and 'data-kind="action"' in html
+
+
+def test_demo_keeps_the_alert_it_published_for_the_first_commands(demo: subprocess.CompletedProcess[str]):
+    # README's first steps run `runwarden parse`, `diagnose` and `replay` on an alert file: the demo
+    # leaves the very notification it published, and each of those commands reads it.
+    kept = re.search(r"the notification as published:\s+(\S+\.json)", demo.stdout)
+    assert kept, demo.stdout
+    alert = Path(kept.group(1))
+    incident = json.loads(alert.read_text())["incident"]
+    assert incident["incident_id"] in demo.stdout
+    parsed = run("-m", "cli", "parse", str(alert))
+    assert parsed.returncode == 0, parsed.stderr
+    assert json.loads(parsed.stdout)["incident_id"] == incident["incident_id"]
+    diagnosed = run("-m", "cli", "diagnose", str(alert), "--scenario", "bad_revision", "--json")
+    assert diagnosed.returncode == 0, diagnosed.stderr
+    assert json.loads(diagnosed.stdout)["diagnosis"]["signature"] == "bad_revision"

@@ -9,7 +9,7 @@ value on the clear side (the one a missing point is taken for). Before, a clear-
 as Monitoring's measurement of recovery, and the sweep verified an action after an alert it cannot
 read (a connector's CPU, memory) on it. Likewise a CLOSED that ended before it started is no closing
 Monitoring measured. Now neither shows recovery, and the `resolved` reason says why; the documented
-closed notification (shared/reference/samples) still does."""
+closed notification (tests/fixtures/samples) still does."""
 from __future__ import annotations
 
 import pytest

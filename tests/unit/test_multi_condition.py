@@ -5,7 +5,7 @@ they are met on completely different resources"), OR or AND_WITH_MATCHING_RESOUR
 (ConditionCombinerType, google/monitoring/v3/alert.proto); a notification carries one `condition`,
 one `condition_name`, one `metric` and one value. Which condition each names in a policy of several
 is unconfirmed (no sample comes from one, and the payload carries no combiner). In every sample they
-agree (shared/reference/samples). Before, a notification whose `metric` was request_count 5xx and
+agree (tests/fixtures/samples). Before, a notification whose `metric` was request_count 5xx and
 whose `condition` a latency condition at 500 (ms) was judged `healthy` with up to 500 5xx in the
 window ("a number of 5xx"), and a CLOSED whose `condition_name` was not its condition's showed
 recovery by another condition's bar. Now such a notification is never judged healthy nor shows

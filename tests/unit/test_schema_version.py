@@ -1,7 +1,7 @@
 """A notification of another schema version than 1.2 is never acted on.
 
 Every real sample and the documented example say `"version": "1.2"`; the console's test notification
-says "test" (shared/reference/samples, cloudforet-io/tsc#8). What 1.0 and 1.1 held, and what a later
+says "test" (tests/fixtures/samples, cloudforet-io/tsc#8). What 1.0 and 1.1 held, and what a later
 version will, is unconfirmed: the same key may mean something else there. Before, the version was
 read and ignored: a `"version": "2.0"` notification of a failing revision was rolled back as a 1.2
 one. Now it is escalated before anything is read, naming the version, the policy and the resource,
