@@ -70,6 +70,8 @@ class Refusal:
     NOT_AUTHORIZED = ("not authorized: the service account may not connect to the instance "
                       "(cloudsql.instances.connect, roles/cloudsql.client)")
     READ_ONLY = "writes refused: the database is read-only (storage full, or a replica)"
+    WRAPAROUND = ("writes refused: the database stopped assigning transaction IDs to avoid wraparound data loss "
+                  "(PostgreSQL: VACUUM has not frozen its oldest rows)")
     NOT_ADMITTED = ("the database admits no connection of this kind (pg_hba.conf, or MySQL's require_secure_transport: "
                     "an unencrypted connection while the instance requires SSL/TLS, or the client's host or user not "
                     "admitted)")
@@ -128,6 +130,14 @@ REFUSAL_ADVICE = {
                             "on the instance's project, and the connection name",
     Refusal.READ_ONLY: "the instance's storage (disk full, automatic storage increase off) and whether the "
                        "application points at a read replica",
+    # Cloud SQL's "Overcome transaction ID (TXID) wraparound protection" page: find the oldest
+    # transaction ID's database (age(datfrozenxid)), end what holds VACUUM back (long transactions,
+    # old prepared transactions, stale replication slots), then VACUUM; cloudsql.enable_maintenance_mode
+    # gives 500,000 transaction IDs to do it. Nothing a rollback or a connector changes.
+    Refusal.WRAPAROUND: "the instance's transaction ID age (SELECT datname, age(datfrozenxid) FROM pg_database) and "
+                        "what holds VACUUM back (long-running or old prepared transactions, stale replication slots); "
+                        "Cloud SQL's \"Overcome transaction ID (TXID) wraparound protection\" page (VACUUM, "
+                        "cloudsql.enable_maintenance_mode)",
     # instances.rotateServerCa "Rotates the server certificate to one signed by the Certificate
     # Authority (CA) version previously added with the addServerCA method" (Cloud SQL Admin API
     # reference): a client that verifies against the old CA (sslrootcert / ssl-ca, sslmode verify-ca
@@ -1002,6 +1012,44 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "pymysql.err.OperationalError: (1114, \"The table 'orders' is full\")",
                 "MySQL server error 1114 (ER_RECORD_FILE_FULL), also raised when the disk is full; UNCONFIRMED in "
                 "a Cloud SQL thread", Refusal.READ_ONLY),
+    # The same full disk, met by a write that is not a relation's: PostgreSQL's write of a WAL segment
+    # (xlog.c XLogFileInit, "could not write to file \"%s\": %m" on pg_wal/xlogtemp.N, ERROR; a PANIC
+    # when XLogWrite itself fails) or of a sort's or hash's temporary file under base/pgsql_tmp, each
+    # with ENOSPC's strerror. The path is the server's data directory's own layout (pg_wal, pg_xlog
+    # before 10, base, global, pg_tblspc), so an application's own file is not read as the database's.
+    DbErrorText("PostgreSQL server (disk full: WAL or temporary file)",
+                r'could not write to file "(?:pg_wal|pg_xlog|base|global|pg_tblspc)/[^"\n]{1,200}": '
+                r"No space left on device",
+                'psycopg2.errors.DiskFull: could not write to file "pg_wal/xlogtemp.4121": No space left on device',
+                "PostgreSQL src/backend/access/transam/xlog.c (XLogFileInitInternal: errmsg(\"could not write to file "
+                "\\\"%s\\\": %m\"), ENOSPC's 53100 disk_full) and storage/file/buffile.c (temporary files under "
+                "base/pgsql_tmp); UNCONFIRMED in a Cloud SQL thread", Refusal.READ_ONLY),
+    # MySQL's mysys error EE_WRITE (client error 3 as the server passes it on), "Error writing file '%s'
+    # (Errcode: %d - %s)" up to 5.7 and "(OS errno %d - %s)" in 8.0 (mysql-server mysys/errors.c
+    # globerrs), and the storage engine's ENOSPC passed on as 1030 ER_GET_ERRNO ("Got error %d - '%s'
+    # from storage engine"; MariaDB's 'Got error 28 "No space left on device" from storage engine'):
+    # errno 28 is ENOSPC. A temporary table or a sort file on a full disk.
+    DbErrorText("MySQL server (disk full: errno 28)",
+                r"\((?:Errcode: |OS errno )28 - No space left on device\)"
+                r"|\bGot error 28 (?:- '|\")No space left on device['\"] from storage engine",
+                "pymysql.err.OperationalError: (3, \"Error writing file '/tmp/MYfd=58' (OS errno 28 - No space left "
+                "on device)\")", "mysql-server mysys/errors.c (globerrs: EE_WRITE) and share/messages_to_clients.txt "
+                "(ER_GET_ERRNO 1030); UNCONFIRMED in a Cloud SQL thread", Refusal.READ_ONLY),
+    # Transaction ID wraparound protection: PostgreSQL refuses every command that needs a new
+    # transaction ID (or MultiXactId) once the oldest unfrozen one is within its stop limit: "database
+    # is not accepting commands to avoid wraparound data loss in database \"%s\"" (varsup.c
+    # GetNewTransactionId, SQLSTATE 54000 program_limit_exceeded; 16+ says "... commands that assign
+    # new transaction IDs to avoid ..."; multixact.c "... commands that generate new MultiXactIds to
+    # avoid ..."). Cloud SQL's page "Overcome transaction ID (TXID) wraparound protection"
+    # (cloud.google.com/sql/docs/postgres/txid-wraparound) quotes it as the ERROR the clients see. The
+    # database answers, and every revision's writes the same.
+    DbErrorText("PostgreSQL server (transaction ID wraparound protection)",
+                r"database is not accepting commands (?:that (?:assign new transaction IDs|generate new MultiXactIds) )?"
+                r"to avoid wraparound data loss",
+                'org.postgresql.util.PSQLException: ERROR: database is not accepting commands to avoid wraparound data '
+                'loss in database "orders"',
+                "PostgreSQL src/backend/access/transam/varsup.c (GetNewTransactionId) and multixact.c; Cloud SQL docs "
+                "\"Overcome transaction ID (TXID) wraparound protection\"", Refusal.WRAPAROUND),
     # lib/pq (Go) prints the server's ErrorResponse as "pq: " + its message, with no severity or frame
     # (lib/pq error.go, Error.Error), so the FATAL row below cannot see it (beside it: the
     # first kind in the table's order names a line, and the specific kinds above come first): the database or the role
@@ -1541,8 +1589,21 @@ def _dial_of(named: "re.Match[str] | None", hostless: Callable[[], object]) -> s
 #   WebClient's WebClientResponseException ("...$TooManyRequests: 429 Too Many Requests from GET ...");
 # - .NET HttpClient: EnsureSuccessStatusCode's HttpRequestException "Response status code does not
 #   indicate success: 503 (Service Unavailable)." (System.Net.Http SR.net_http_message_not_success_statuscode).
+# - gRPC C-core clients (grpcio in Python, grpc C++, Ruby, PHP): the status a server (or a proxy on the
+#   way) sent names its peer, "Error received from peer ipv4:10.9.0.7:443" in the error's description,
+#   with the peer's code as grpc_status ("debug_error_string = \"UNKNOWN:Error received from peer
+#   ipv4:10.9.0.7:443 {grpc_message:\"...\", grpc_status:8, ...}\"", or the older JSON form
+#   '"description":"Error received from peer ipv4:...", ..., "grpc_status":14'; grpc src/core/lib/surface/
+#   call.cc; as logged, find_string id 25155255380). Only RESOURCE_EXHAUSTED (8), INTERNAL (13) and
+#   UNAVAILABLE (14), and only with those words: each is also raised by a client itself, with no peer
+#   ("Some status codes are generated by the gRPC library itself", grpc doc/statuscodes.md: RESOURCE_
+#   EXHAUSTED for a message over the client's limit, INTERNAL for a response it cannot parse, UNAVAILABLE
+#   when no connection could be made; grpc-go's status and grpc-java's Status carry no such mark), so
+#   grpc-go's "rpc error: code = ResourceExhausted" and grpc-java's "RESOURCE_EXHAUSTED: ..." are not read
+#   as answers. Answered as "gRPC" and the code's name (_GRPC_CODES).
 # UNCONFIRMED word for word in a Cloud Run log for each; the status is what they all quote.
 _STATUS = r"(429|5\d\d)"
+_GRPC_CODES = {"8": "gRPC RESOURCE_EXHAUSTED", "13": "gRPC INTERNAL", "14": "gRPC UNAVAILABLE"}
 _DOWNSTREAM_ANSWER = re.compile(
     rf"\b{_STATUS}, message=['\"][^'\"\n]*['\"], url="
     rf"|\b{_STATUS} Client Error: [^\n]*? for url: |\b{_STATUS} Server Error: [^\n]*? for url: "
@@ -1551,15 +1612,22 @@ _DOWNSTREAM_ANSWER = re.compile(
     rf"|\bretrofit2\.HttpException: HTTP {_STATUS}\b"
     rf"|\bHttpServerErrorException(?:\$\w+)?: {_STATUS}\b|\bHttpClientErrorException(?:\$\w+)?: {_STATUS}\b"
     rf"|\bWebClientResponseException(?:\$\w+)?: {_STATUS}\b"
-    rf"|Response status code does not indicate success: {_STATUS}\b",
+    rf"|Response status code does not indicate success: {_STATUS}\b"
+    r"|\bError received from peer ipv[46]:[^\n]{0,1000}?\bgrpc_status\"?:\s?(8|13|14)\b",
     re.IGNORECASE)
 
 
 def downstream_answer(text: str) -> str:
     """The HTTP status (429 or a 5xx) a downstream answered the application's own call with, as its
-    HTTP client's exception quotes it, or "" when the line quotes none."""
-    found = leftmost(_DOWNSTREAM_ANSWER_WORDED, text)
-    return next((group for group in found.groups() if group), "") if found else ""
+    HTTP client's exception quotes it, or the gRPC code a peer sent ("gRPC RESOURCE_EXHAUSTED"), or ""
+    when the line quotes none."""
+    return _answer_of(leftmost(_DOWNSTREAM_ANSWER_WORDED, text))
+
+
+def _answer_of(found: "re.Match[str] | None") -> str:
+    """downstream_answer's answer from _DOWNSTREAM_ANSWER's match: its status, a gRPC code by name."""
+    status = next((group for group in found.groups() if group), "") if found else ""
+    return _GRPC_CODES.get(status, status)
 
 # The application's own call to a downstream (another service, an internal API, a partner's) ran out its
 # deadline, lost its connection, or was answered by a proxy on the way that the downstream did not answer,
@@ -1749,8 +1817,7 @@ def dials_and_answers(distinct: Iterable[str]) -> tuple[dict[str, str | None], d
             text = plain[line]
             dials[text] = _dial_of(_leftmost_at(_DIAL_NAMED, text, named),
                                    lambda: _leftmost_at(_DIAL_HOSTLESS, text, hostless))
-            found = _leftmost_at(_DOWNSTREAM_ANSWER, text, answered) if answered else None
-            answers[text] = next((group for group in found.groups() if group), "") if found else ""
+            answers[text] = _answer_of(_leftmost_at(_DOWNSTREAM_ANSWER, text, answered) if answered else None)
     return dials, answers
 
 

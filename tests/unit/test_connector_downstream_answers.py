@@ -29,6 +29,22 @@ SPRING = "org.springframework.web.client.HttpServerErrorException$ServiceUnavail
 WEBCLIENT = ("org.springframework.web.reactive.function.client.WebClientResponseException$TooManyRequests: 429 Too Many "
              "Requests from GET https://api.partner.example/v2/quotes")
 DOTNET = "System.Net.Http.HttpRequestException: Response status code does not indicate success: 503 (Service Unavailable)."
+# grpcio's error for a status a peer sent: its debug_error_string names the peer and the peer's code.
+GRPC_PEER = ('reserve stock failed: <_InactiveRpcError of RPC that terminated with:\n\tstatus = '
+             'StatusCode.{name}\n\tdetails = "{details}"\n\tdebug_error_string = "UNKNOWN:Error received from peer '
+             'ipv4:10.9.0.7:443 {{grpc_message:"{details}", grpc_status:{code}, '
+             'created_time:"2026-12-01T21:51:04.118Z"}}"\n>')
+GRPC_QUOTA = GRPC_PEER.format(name="RESOURCE_EXHAUSTED", details="quota exceeded for reservations", code=8)
+GRPC_INTERNAL = GRPC_PEER.format(name="INTERNAL", details="stock ledger inconsistent", code=13)
+GRPC_SHEDDING = GRPC_PEER.format(name="UNAVAILABLE", details="inventory is shedding load", code=14)
+GRPC_JSON = ('{"created":"@1764625864.118","description":"Error received from peer ipv6:[fd20::7]:443","file":'
+             '"src/core/lib/surface/call.cc","file_line":1069,"grpc_message":"overloaded","grpc_status":14}')
+# The same codes with no peer named: a client raises them itself too (a message over its limit, a dial).
+GRPC_GO_QUOTA = "reserve stock: rpc error: code = ResourceExhausted desc = quota exceeded for reservations"
+GRPC_LOCAL = ('<_InactiveRpcError of RPC that terminated with:\n\tstatus = StatusCode.UNAVAILABLE\n\tdetails = '
+              '"failed to connect to all addresses; last error: UNKNOWN: ipv4:10.9.0.7:443: Failed to connect to '
+              'remote host: Connection timed out"\n\tdebug_error_string = "UNKNOWN:failed to connect to all '
+              'addresses {grpc_status:14, created_time:\"2026-12-01T21:51:04.118Z\"}"\n>')
 OWN = "TypeError: Cannot read properties of undefined (reading 'total')"
 REDIS_DIAL = "redis.exceptions.ConnectionError: Error 110 connecting to 10.60.0.4:6379. Connection timed out."
 
@@ -58,6 +74,10 @@ CASES = {
     "Spring RestTemplate's 503": (3.0, ((SPRING, 20),), ESCALATE),
     "Spring WebClient's 429": (3.0, ((WEBCLIENT, 20),), ESCALATE),
     ".NET's EnsureSuccessStatusCode 503": (3.0, ((DOTNET, 20),), ESCALATE),
+    # A gRPC peer's own status, as grpcio names the peer that sent it: the path carried the call.
+    "grpcio's RESOURCE_EXHAUSTED received from the peer, retried for 30 s": (30.0, ((GRPC_QUOTA, 20),), ESCALATE),
+    "grpcio's INTERNAL received from the peer": (3.0, ((GRPC_INTERNAL, 20),), ESCALATE),
+    "grpcio's UNAVAILABLE received from the peer (its load shedding)": (30.0, ((GRPC_SHEDDING, 20),), ESCALATE),
     # The connector stays in play when requests also fail to cross it, or the answers are a few.
     "answers beside dial timeouts to the database": (31.0, ((AXIOS, 20), (PSYCOPG, 20)), SCALE),
     "answers beside failed dials to Redis": (31.0, ((AXIOS, 20), (REDIS_DIAL, 20)), SCALE),
@@ -79,6 +99,12 @@ LINES = {
     "429 Client Error: Too Many Requests for url: https://api.partner.example/x": "429",
     # Not a downstream's 429 or 5xx: another status, the application's own 503, a dial, nothing.
     "AxiosError: Request failed with status code 404": "", "retrofit2.HttpException: HTTP 401 Unauthorized": "",
+    GRPC_QUOTA: "gRPC RESOURCE_EXHAUSTED", GRPC_INTERNAL: "gRPC INTERNAL", GRPC_SHEDDING: "gRPC UNAVAILABLE",
+    GRPC_JSON: "gRPC UNAVAILABLE",
+    # A gRPC code with no peer named is no answer: the client may have raised it itself.
+    GRPC_GO_QUOTA: "", GRPC_LOCAL: "",
+    "io.grpc.StatusRuntimeException: RESOURCE_EXHAUSTED: gRPC message exceeds maximum size 4194304: 5242880": "",
+    GRPC_PEER.format(name="NOT_FOUND", details="no such sku", code=5): "",
     "shedding load: 182 requests in flight, limit 160; answering 503 Service Unavailable": "",
     REDIS_DIAL: "", OWN: "",
 }

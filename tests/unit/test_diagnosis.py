@@ -72,6 +72,29 @@ CASES = {
                                                             '"base/16384/24591": No space left on device', NEW,
                                                         count=10)),
         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    # The database's own resources exhausted after a deploy, in other words than a relation's file: it
+    # answers every revision's writes so, and a rollback changes none of them.
+    "a new revision's writes refused, its WAL write refused by a full disk: the database competes": dict(
+        build=lambda e: quiet_connector(deployed(e).log(-4, 'sqlalchemy.exc.OperationalError: (psycopg2.errors.DiskFull) could not write to file "pg_wal/xlogtemp.4121": No space left on device', NEW, count=10)),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "a new revision's writes refused, a sort's temporary file refused by a full disk: the database competes": dict(
+        build=lambda e: quiet_connector(deployed(e).log(-4, 'psycopg2.errors.DiskFull: could not write to file "base/pgsql_tmp/pgsql_tmp8121.0": No space left on device', NEW, count=10)),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "a new revision's writes refused, MySQL's temporary file refused by a full disk (errno 28): the database competes": dict(
+        build=lambda e: quiet_connector(deployed(e).log(-4, 'pymysql.err.OperationalError: (3, "Error writing file \'/tmp/MYfd=58\' (OS errno 28 - No space left on device)")', NEW, count=10)),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "a new revision's writes refused, MySQL's storage engine out of disk (1030, errno 28): the database competes": dict(
+        build=lambda e: quiet_connector(deployed(e).log(-4, 'pymysql.err.OperationalError: (1030, \'Got error 28 "No space left on device" from storage engine\')', NEW, count=10)),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "a new revision's writes refused, transaction ID wraparound protection (PostgreSQL up to 15): the database competes": dict(
+        build=lambda e: quiet_connector(deployed(e).log(-4, 'org.postgresql.util.PSQLException: ERROR: database is not accepting commands to avoid wraparound data loss in database "orders"', NEW, count=10)),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "a new revision's writes refused, transaction ID wraparound protection (PostgreSQL 16+): the database competes": dict(
+        build=lambda e: quiet_connector(deployed(e).log(-4, 'sqlalchemy.exc.OperationalError: (psycopg2.errors.ProgramLimitExceeded) database is not accepting commands that assign new transaction IDs to avoid wraparound data loss in database "orders"', NEW, count=10)),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "a new revision's writes refused, MultiXactId wraparound protection: the database competes": dict(
+        build=lambda e: quiet_connector(deployed(e).log(-4, 'ERROR: database is not accepting commands that generate new MultiXactIds to avoid wraparound data loss in database "orders" (SQLSTATE 54000)', NEW, count=10)),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
     "connector saturation: 503s and a 30 s hang, connector at max and CPU-bound, SQL up": dict(
         build=lambda e: saturated_connector(long_running(e).requests(OLD, -15, 5, 20, code="503")
                                             .latency(OLD, -15, 5, 31)),

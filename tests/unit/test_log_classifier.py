@@ -854,6 +854,22 @@ def test_refusals_named_together_as_each_alone():
     ('pq: database "orders" does not exist', Refusal.SERVER_FATAL),
     ('pq: role "orders" does not exist', Refusal.SERVER_FATAL),
     ('pq: password authentication failed for user "orders"', Refusal.CREDENTIALS),
+    # The database's own resources exhausted: a full disk met by a WAL segment or a temporary file, MySQL's
+    # ENOSPC (errno 28), transaction ID wraparound protection. The database answered each.
+    ('PANIC:  could not write to file "pg_wal/xlogtemp.4121": No space left on device', Refusal.READ_ONLY),
+    ('ERROR: could not write to file "base/pgsql_tmp/pgsql_tmp8121.0": No space left on device (SQLSTATE 53100)',
+     Refusal.READ_ONLY),
+    ("(3, \"Error writing file '/tmp/MYfd=58' (Errcode: 28 - No space left on device)\")", Refusal.READ_ONLY),
+    ("(1030, \"Got error 28 - 'No space left on device' from storage engine\")", Refusal.READ_ONLY),
+    ('pq: database is not accepting commands to avoid wraparound data loss in database "orders"',
+     Refusal.WRAPAROUND),
+    ('database is not accepting commands that generate new MultiXactIds to avoid wraparound data loss in database "a"',
+     Refusal.WRAPAROUND),
+    # The application's own disk (a file of its own, Python's OSError, another errno) is no answer.
+    ('could not write to file "/tmp/upload-4121.bin": No space left on device', ""),
+    ("OSError: [Errno 28] No space left on device: '/tmp/cache/orders.json'", ""),
+    ("(3, \"Error writing file '/tmp/MYfd=58' (OS errno 5 - Input/output error)\")", ""),
+    ("WARNING:  database \"orders\" must be vacuumed within 10985967 transactions", ""),
     # Broken connections are no answer.
     ("Error: Connection terminated unexpectedly", ""),
     ("psycopg2.OperationalError: SSL SYSCALL error: EOF detected", ""),

@@ -347,6 +347,10 @@ _DIALS_AND_ANSWERS = [
     "io.grpc.StatusRuntimeException: DEADLINE_EXCEEDED: deadline exceeded after 4.999s. [closed=[], "
     "open=[[remote_addr=inventory.internal/10.9.0.7:8443]]]",
     "Fehler: upstream request timeout (Zeitüberschreitung)",
+    'status = StatusCode.RESOURCE_EXHAUSTED\n\tdebug_error_string = "UNKNOWN:Error received from peer ipv4:10.9.0.7:443 '
+    '{grpc_message:\"quota\", grpc_status:8}"',
+    '"description":"Error received from peer ipv4:10.9.0.7:443","grpc_message":"x","grpc_status":13',
+    "Fehler: Error received from peer ipv4:10.9.0.7:443 {grpc_status:14} (Dienst überlastet)",
     "GET /healthz 200",
     "",
 ]

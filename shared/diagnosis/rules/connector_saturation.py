@@ -601,8 +601,9 @@ _POOLER = frozenset({Refusal.POOLER_LIMIT})
 
 
 # What a person checks when the application's calls are answered with 429s or 5xx by a downstream.
-DOWNSTREAM_ANSWERS = ("look at the downstream the application's HTTP calls are answered by (its status page, its own "
-                      "logs and limits: a 429 is its rate limit, a 5xx its own failure) and at how the application "
+DOWNSTREAM_ANSWERS = ("look at the downstream the application's HTTP or gRPC calls are answered by (its status page, "
+                      "its own logs and limits: a 429 or RESOURCE_EXHAUSTED is its rate limit or quota, a 5xx, INTERNAL "
+                      "or UNAVAILABLE its own failure or load shedding) and at how the application "
                       "retries and passes the answers on; a bigger connector changes none of those answers")
 # The application's own logs, and the severities at which a line there says something failed.
 _APP_LOGS = frozenset({"run.googleapis.com/stderr", "run.googleapis.com/stdout"})
@@ -616,7 +617,8 @@ def _downstream_answers(facts: Facts, c: Citation) -> str:
     (log_signals.downstream_answer: aiohttp's "429, message='Too Many Requests', url=...", requests'
     "503 Server Error: ... for url:", urllib3's "too many 503 error responses", axios' "Request failed
     with status code 503", Retrofit's "HTTP 429", Spring's HttpServerErrorException, .NET's
-    EnsureSuccessStatusCode), with fewer than db_error_logs_min errors of reaching the database and
+    EnsureSuccessStatusCode; a gRPC C-core client's RESOURCE_EXHAUSTED, INTERNAL or UNAVAILABLE "received
+    from peer"), with fewer than db_error_logs_min errors of reaching the database and
     of failed dials. An answer proves the path to the downstream carried the request and brought the
     answer back, whichever path it is (a public API under PRIVATE_RANGES_ONLY egress never crosses the
     connector; a private one answered through it): a downstream's rate limit or failure, passed on as
@@ -635,7 +637,7 @@ def _downstream_answers(facts: Facts, c: Citation) -> str:
                                   and not answered[e.text])
     mostly = 2 * len(answers) >= failures
     codes = sorted({answered[e.text] for e in answers})
-    c.cite("log", "stderr / stdout: an HTTP client raising on a downstream's 429 or 5xx",
+    c.cite("log", "stderr / stdout: an HTTP or gRPC client raising on a downstream's 429 or 5xx (or gRPC code)",
            f"{len(answers)} of the application's {failures} failure lines are its calls answered with "
            f"{', '.join(codes)} by a downstream, e.g. {answers[0].text[:160]!r}; {_unreached(facts)} errors of "
            f"reaching the database, {dials} failed dials",
