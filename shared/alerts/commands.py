@@ -549,7 +549,7 @@ def _closest(given: str, known: Any, scope: str = "") -> str:
 # would have the sender do the reverse of what was asked.
 _INSTEAD = {
     ("scale_connector", "max_instances"): (
-        "min_instances is not settable by scale_connector, and max_instances means the opposite: the command "
+        "{given} is not settable by scale_connector, and max_instances means otherwise: the command "
         "only raises max_instances (the most instances the connector may scale out to) and/or the machine type, "
         "and keeps min_instances as read (shared/remediation/actions/scale_connector.py), since VPC Access never "
         "lowers either again: gcloud `compute networks vpc-access connectors update` wants each at least its "
@@ -567,10 +567,12 @@ _INSTEAD = {
 }
 
 # Words that reverse the name they are added to or that stand for its opposite ("min" for "max").
+# Words of age (old, previous) reverse only "latest" (_PAIRS): rollback_traffic's `revision` is an older one.
 _REVERSING = frozenset({"no", "not", "non", "dont", "never", "without", "skip", "min", "minimum", "down", "lower",
-                        "decrease", "reduce", "off", "undo", "reverse", "old", "oldest", "earliest", "previous"})
+                        "decrease", "reduce", "off", "undo", "reverse"})
 _NEGATING_PREFIXES = ("un", "dis", "non", "de", "no")
 _PAIRS = (("min", "max"), ("down", "up"), ("forward", "back"), ("old", "latest"), ("early", "latest"),
+          ("previous", "latest"), ("first", "latest"),
           ("from", "to"))
 
 
@@ -582,7 +584,7 @@ def _opposite_of(given: str, known: Any, scope: str) -> str | None:
     found = difflib.get_close_matches(given.lower(), list(known), n=1, cutoff=0.6)
     if not found or not _reverses(given, found[0]):
         return None
-    instead = _INSTEAD.get((scope, found[0]))
+    instead = _INSTEAD.get((scope, found[0]), "").replace("{given}", given[:60])
     return (f" ({instead})" if instead
             else f" (not {found[0]!r}, which means the opposite)")
 
