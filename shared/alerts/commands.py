@@ -496,7 +496,8 @@ def _unknown_name(error: Any, data: Mapping[str, Any] | None = None) -> str | No
         return f"is required{given}: one of {', '.join(COMMAND_NAMES)}"
     if kind == "union_tag_invalid":
         given = (error.get("ctx") or {}).get("tag", error.get("input"))
-        return f"{str(given)[:60]!r} is not a command{_closest(str(given), COMMAND_NAMES)}; one of {', '.join(COMMAND_NAMES)}"
+        return (f"{str(given)[:60]!r} is not a command{_closest(str(given), COMMAND_NAMES, scope='command')}; "
+                f"one of {', '.join(COMMAND_NAMES)}")
     if kind != "extra_forbidden" or not loc:
         return None
     fields = _fields_at(loc[:-1])
@@ -506,7 +507,10 @@ def _unknown_name(error: Any, data: Mapping[str, Any] | None = None) -> str | No
     taken = ", ".join(fields) if fields else "none"
     given = _given_at(data, loc[1:-1])
     unsent = [f for f in fields if f not in given]
-    return (f"{str(loc[-1])[:60]!r} is not {what} {loc[0]}{_closest(str(loc[-1]), unsent)}; it takes: {taken}")
+    # A name meaning the opposite of a known one is answered as such even beside it ({"min_instances": 3,
+    # "max_instances": 6}); any other likely meaning is sought among the names not sent.
+    hint = _opposite_of(str(loc[-1]), fields, str(loc[0])) or _closest(str(loc[-1]), unsent)
+    return f"{str(loc[-1])[:60]!r} is not {what} {loc[0]}{hint}; it takes: {taken}"
 
 
 def _given_at(data: Mapping[str, Any] | None, path: tuple[Any, ...]) -> set[str]:
@@ -531,11 +535,76 @@ def _fields_at(loc: tuple[Any, ...]) -> list[str] | None:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
-def _closest(given: str, known: Any) -> str:
+def _closest(given: str, known: Any, scope: str = "") -> str:
     import difflib
 
     found = difflib.get_close_matches(given.lower(), list(known), n=1, cutoff=0.6)
-    return f" (did you mean {found[0]!r}?)" if found else ""
+    if not found:
+        return ""
+    return _opposite_of(given, found, scope) or f" (did you mean {found[0]!r}?)"
+
+
+# What to send instead of a name whose nearest known name means the opposite, by (command or
+# "command", that name). "did you mean 'max_instances'?" for min_instances, or "'pause'?" for unpause,
+# would have the sender do the reverse of what was asked.
+_INSTEAD = {
+    ("scale_connector", "max_instances"): (
+        "{given} is not settable by scale_connector, and max_instances means otherwise: the command "
+        "only raises max_instances (the most instances the connector may scale out to) and/or the machine type, "
+        "and keeps min_instances as read (shared/remediation/actions/scale_connector.py), since VPC Access never "
+        "lowers either again: gcloud `compute networks vpc-access connectors update` wants each at least its "
+        "current value; for more room send max_instances above the current one, or machine_type; a new minimum "
+        "is a person's change with that gcloud command"),
+    ("command", "scale_connector"): (
+        "no command scales a connector down: VPC Access only raises its instances and machine type (gcloud "
+        "`compute networks vpc-access connectors update`); scale_connector only raises them"),
+    ("command", "pause"): "to allow writes again, send 'resume'",
+    ("command", "approve"): "to close a proposal without applying it, send 'reject'",
+    ("command", "rollback_traffic"): "to send traffic back to the latest revision, send 'restore_traffic' with "
+                                     "params {\"to_latest\": true}",
+    ("restore_traffic", "to_latest"): "to put back the split before an action, send 'action_id'; to send traffic "
+                                      "to an older revision, send 'rollback_traffic' with its 'revision'",
+}
+
+# Words that reverse the name they are added to or that stand for its opposite ("min" for "max").
+# Words of age (old, previous) reverse only "latest" (_PAIRS): rollback_traffic's `revision` is an older one.
+_REVERSING = frozenset({"no", "not", "non", "dont", "never", "without", "skip", "min", "minimum", "down", "lower",
+                        "decrease", "reduce", "off", "undo", "reverse"})
+_NEGATING_PREFIXES = ("un", "dis", "non", "de", "no")
+_PAIRS = (("min", "max"), ("down", "up"), ("forward", "back"), ("old", "latest"), ("early", "latest"),
+          ("previous", "latest"), ("first", "latest"),
+          ("from", "to"))
+
+
+def _opposite_of(given: str, known: Any, scope: str) -> str | None:
+    """When the known name nearest `given` means its opposite, say so and what to send instead (never
+    "did you mean" it); None otherwise."""
+    import difflib
+
+    found = difflib.get_close_matches(given.lower(), list(known), n=1, cutoff=0.6)
+    if not found or not _reverses(given, found[0]):
+        return None
+    instead = _INSTEAD.get((scope, found[0]), "").replace("{given}", given[:60])
+    return (f" ({instead})" if instead
+            else f" (not {found[0]!r}, which means the opposite)")
+
+
+def _words(name: str) -> list[str]:
+    """A name's words, however written: minInstances, min-instances, MIN_INSTANCES."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    return [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
+
+
+def _reverses(given: str, found: str) -> bool:
+    """Whether `given` is `found` negated or turned round (unpause/pause, min_instances/max_instances,
+    scale_down_connector/scale_connector, to_oldest/to_latest), not a misspelling of it."""
+    theirs = _words(found)
+    for word in (w for w in _words(given) if w not in theirs):
+        if word in _REVERSING or any(word == p + t for p in _NEGATING_PREFIXES for t in theirs):
+            return True
+        if any(a in word and b in t and a not in t for a, b in _PAIRS for t in theirs):
+            return True
+    return False
 
 
 def _message(error: Any) -> str:

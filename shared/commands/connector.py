@@ -8,7 +8,7 @@ from shared.commands.context import CommandRun, refused
 from shared.commands.inventory import known_connector
 from shared.commands.traffic import through_gate
 from shared.outcomes import Outcome
-from shared.remediation.actions.scale_connector import ScaleConnectorParams, connector_state
+from shared.remediation.actions.scale_connector import ScaleConnectorParams, connector_state, not_ready_answer
 
 
 def handle(run: CommandRun) -> Outcome:
@@ -30,25 +30,6 @@ def handle(run: CommandRun) -> Outcome:
     return through_gate(run, "scale_connector", params, connector_state(connector), name)
 
 
-# What each state means, in the words of the google.cloud.vpcaccess.v1 Connector.State docstring
-# (google-cloud-vpc-access, types.Connector.State). That a connector in any state but READY refuses a
-# patch is inferred, not documented (UNCONFIRMED; docs/api-contracts.md: a PATCH during UPDATING is
-# refused): an operator's scale is held back in each, and says why and what to do.
-_STATE_MEANS = {
-    "UPDATING": "The connector is being updated",
-    "CREATING": "An Insert operation is in progress. Transient condition",
-    "DELETING": "A Delete operation is in progress. Transient condition",
-    "ERROR": "Connector is in a bad state, manual deletion recommended",
-    "STATE_UNSPECIFIED": "Invalid state",
-}
-
-
 def _not_ready(short: str, state: str, name: str) -> str:
-    means = _STATE_MEANS.get(state)
-    said = f"connector {short} is {state}" + (f" (VPC Access: \"{means}\")" if means else "")
-    if state in ("UPDATING", "CREATING"):
-        then = (f"another change of it is under way, and it is scaled only once READY: see it with runwarden status "
-                f"--target {name}, and send this again with a new command_id once it is READY")
-    else:
-        then = "it cannot be scaled in that state; a person must look at it first"
-    return f"{said}: nothing written; {then}"
+    return not_ready_answer(short, state, name, "nothing written",
+                            "send this again with a new command_id once it is READY")

@@ -46,7 +46,7 @@ def restore(run: CommandRun) -> Outcome:
     p = run.command.params
     if p.to_latest:
         if all(t.type is TrafficType.LATEST for t in service.traffic if t.percent):
-            raise refused(f"{service.short_name} already sends all traffic to the latest revision: no pin to release")
+            raise refused(_nothing_pinned(run, service))
         params = RestoreTrafficParams(target=service_name, to_latest=True, keep_tags=tagged_targets(service))
     else:
         record = _recorded_action(run, p.action_id, service_name)
@@ -85,6 +85,42 @@ def restore(run: CommandRun) -> Outcome:
                                  f"sweep may still remind of the pin of {service_name}, and the rollback it "
                                  "undid is still open to the sweep's judgement; a person must check them")
     return outcome
+
+
+
+def _nothing_pinned(run: CommandRun, service: Service) -> str:
+    """Why to_latest writes nothing when LATEST is already the desired split, and what the service shows.
+    LATEST is "the Service's latest ready Revision" (TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST,
+    google/cloud/run/v2/traffic_target.proto), `latest_ready_revision` "the latest revision that is
+    serving traffic" and `latest_created_revision` "the last created revision" (google/cloud/run/v2/
+    service.proto): when they differ, the newest revision's rollout failed or is still under way, and
+    writing LATEST again serves it no sooner. Saying only "no pin to release" read as though the latest
+    revision served."""
+    said = f"{service.short_name} already sends all traffic to LATEST: no pin to release, nothing written"
+    created, ready = service.latest_created_revision, service.latest_ready_revision
+    if not created or created == ready:
+        return said
+    revision = next((r for r in run.adapters.run.list_revisions(service.name) if r.short_name == created), None)
+    serves = f"LATEST serves {ready} (latest_ready_revision)" if ready else "no revision is Ready to serve LATEST"
+    return (f"{said}; but its newest revision {created} (latest_created_revision) {_not_ready(revision)}, and "
+            f"{serves}: writing LATEST again would not serve {created}. Fix {created} and deploy again, or send "
+            f"rollback_traffic with a Ready revision to pin one")
+
+
+def _not_ready(revision: Revision | None) -> str:
+    """The newest revision's Ready condition as the Revision shows it (google/cloud/run/v2/revision.proto,
+    `conditions`): failed, or not Ready yet (its rollout under way)."""
+    if revision is None:
+        return "is not among its revisions any more"
+    ready = next((c for c in revision.conditions if c.type == "Ready"), None)
+    if ready is None:
+        return "shows no Ready condition yet"
+    why = ": ".join(part for part in (ready.reason, ready.message[:300]) if part)
+    if ready.state == "CONDITION_FAILED":
+        return f"failed to become Ready ({why})" if why else "failed to become Ready"
+    if ready.state == "CONDITION_SUCCEEDED":
+        return "is Ready but does not serve yet (the service's rollout of it has not finished)"
+    return f"is not Ready yet ({ready.state}{': ' + why if why else ''})"
 
 
 def _noted_and_gated(run: CommandRun, action: Any, params: RestoreTrafficParams, before: dict[str, Any],

@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.remediation.actions.rollback_traffic import (RollbackTraffic, RollbackTrafficParams, tagged_targets,
                                                          traffic_state)
-from shared.remediation.actions.scale_connector import ScaleConnector, ScaleConnectorParams, connector_state
+from shared.remediation.actions.scale_connector import (ScaleConnector, ScaleConnectorParams, connector_state,
+                                                         not_ready_answer)
 from shared.config import Bounds, ConnectorPolicy, DiagnosisSettings
 from shared.diagnosis.evidence import Connector, EvidenceBundle
 from shared.diagnosis.rules.connector_saturation import BEYOND_THE_CEILING
@@ -140,8 +141,8 @@ def _scale_connector(diagnosis: Diagnosis, bundle: EvidenceBundle, bounds: Bound
         return Plan(reason=f"the service's serving revision does not route through {connector.short_name} "
                            f"({path}): no connector action")
     if connector.state != "READY":
-        return Plan(reason=f"connector {connector.short_name} is {connector.state}: only a READY connector can be "
-                           f"updated; a person must check it")
+        return Plan(reason=not_ready_answer(connector.short_name, connector.state, name, "no scale planned",
+                                            "if it is still saturated then, scale it with a scale_connector command"))
     policy = bounds.connector(name)
     cpu_bound = _cpu_bound(diagnosis)
     if cpu_bound and connector.machine_type in _SHARED_CORE and _BIG_MACHINE in policy.allowed_machine_types:

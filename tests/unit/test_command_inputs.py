@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from shared.commands import handle_command
 from shared.outcomes import OutcomeStatus
 from shared.remediation.records import PROPOSALS
+from sandbox.standins.run import ConditionSeed, TrafficSeed
 from tests.integration.world import SERVICE, event
 from tests.property.fast import FastWorld, seeded_copy
 from tests.property.harness import ANCHOR, CONNECTOR
@@ -960,3 +962,37 @@ def test_a_resend_of_a_pause_a_later_resume_released_quotes_it_and_says_so():
     assert late.status is OutcomeStatus.SKIPPED and late.reason.startswith("duplicate: command p-alice"), late.reason
     [note] = [n for n in late.notes if n.startswith("since this pause was answered")]
     assert "resumed by bob@example.com (done; command r-bob" in note and "no longer holds" in note, note
+
+
+FAILED_PROBE = ("The user-provided container failed the configured startup probe checks.")
+
+
+@pytest.mark.parametrize("ready, said", [
+    (ConditionSeed("Ready", "CONDITION_FAILED", "HEALTH_CHECK_CONTAINER_ERROR", FAILED_PROBE),
+     f"failed to become Ready (HEALTH_CHECK_CONTAINER_ERROR: {FAILED_PROBE})"),
+    (ConditionSeed("Ready", "CONDITION_RECONCILING", "", "Deploying revision."),
+     "is not Ready yet (CONDITION_RECONCILING: Deploying revision.)"),
+])
+def test_a_release_of_latest_whose_newest_revision_never_served_says_what_the_service_shows(ready, said):
+    """Answered "already sends all traffic to the latest revision: no pin to release" off the desired
+    split alone, while the newest revision's rollout had failed and LATEST still served the one before:
+    the operator read that the latest revision served."""
+    w = world()
+    w.standins.run.set_traffic(SERVICE, [TrafficSeed(100)])
+    new = "backend-00003-qrs"
+    w.standins.run.add_revision(SERVICE, new, ANCHOR - timedelta(minutes=2), conditions=(ready,))
+    writes = w.standins.run.count("UpdateService")
+    outcome = send(w, "restore_traffic", "rt-latest", target=SERVICE, params={"to_latest": True})
+    assert outcome.status is OutcomeStatus.SKIPPED, outcome.reason
+    assert (f"its newest revision {new} (latest_created_revision) {said}" in outcome.reason
+            and "LATEST serves backend-00002-xyz (latest_ready_revision)" in outcome.reason
+            and f"writing LATEST again would not serve {new}" in outcome.reason), outcome.reason
+    assert w.standins.run.count("UpdateService") == writes
+
+
+def test_a_release_of_latest_that_serves_the_newest_revision_says_only_no_pin():
+    w = world()
+    w.standins.run.set_traffic(SERVICE, [TrafficSeed(100)])
+    outcome = send(w, "restore_traffic", "rt-latest", target=SERVICE, params={"to_latest": True})
+    assert outcome.status is OutcomeStatus.SKIPPED and outcome.reason.endswith(
+        "already sends all traffic to LATEST: no pin to release, nothing written"), outcome.reason

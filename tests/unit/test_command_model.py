@@ -178,7 +178,13 @@ def test_a_writing_command_without_a_reason_is_told_why_one_is_needed(reason):
     # 'max_instances'?" read as though it were missing.
     ({"command": "scale_connector", "target": "projects/p/locations/l/connectors/c",
       "params": {"min_instances": 3, "max_instances": 6}}, "command.params.min_instances",
-     "'min_instances' is not a param of scale_connector; it takes: max_instances, machine_type"),
+     "'min_instances' is not a param of scale_connector (min_instances is not settable by scale_connector"),
+    ({"command": "scale_connector", "target": "projects/p/locations/l/connectors/c",
+      "params": {"max_instance": 6}}, "command.params.max_instance",
+     "'max_instance' is not a param of scale_connector (did you mean 'max_instances'?)"),
+    # A word of age reverses only "latest": rollback_traffic's revision is the older one meant.
+    ({"command": "rollback_traffic", "target": SERVICE, "params": {"old_revision": "backend-00001-abc"}},
+     "command.params.old_revision", "'old_revision' is not a param of rollback_traffic (did you mean 'revision'?)"),
     ({"command": "status", "params": {"verbose": True}}, "command.params.verbose",
      "'verbose' is not a param of status; it takes: none"),
     ({"command": "approve", "params": {"proposal": "p-3f9c2a1b7d40"}}, "command.params.proposal_id",
@@ -190,6 +196,38 @@ def test_a_name_the_schema_does_not_know_is_answered_with_the_one_meant(fields, 
     with pytest.raises(CommandError) as caught:
         parse_command(json.dumps({"command_id": "x", "requested_by": "a", "reason": "r", **fields}))
     assert caught.value.field == field and words in caught.value.reason, caught.value.reason
+
+
+
+CONNECTOR_NAME = "projects/p/locations/l/connectors/c"
+
+
+@pytest.mark.parametrize("fields, field, words", [
+    # The nearest known name means the reverse: "did you mean 'max_instances'?" would have the sender
+    # raise the ceiling when a floor was asked for.
+    ({"command": "scale_connector", "target": CONNECTOR_NAME, "params": {"min_instances": 3}},
+     "command.params.min_instances", ["min_instances is not settable by scale_connector",
+                                      "only raises max_instances", "send max_instances above the current one"]),
+    ({"command": "scale_connector", "target": CONNECTOR_NAME, "params": {"minInstances": 3}},
+     "command.params.minInstances", ["minInstances is not settable by scale_connector"]),
+    ({"command": "scale_connector", "target": CONNECTOR_NAME, "params": {"lower_max_instances": 3}},
+     "command.params.lower_max_instances", ["lower_max_instances is not settable by scale_connector"]),
+    ({"command": "unpause"}, "command.command", ["to allow writes again, send 'resume'"]),
+    ({"command": "disapprove"}, "command.command", ["send 'reject'"]),
+    ({"command": "scale_down_connector"}, "command.command", ["no command scales a connector down"]),
+    ({"command": "rollforward_traffic"}, "command.command", ["send 'restore_traffic' with params"]),
+    ({"command": "restore_traffic", "target": "projects/p/locations/l/services/s", "params": {"to_oldest": True}},
+     "command.params.to_oldest", ["send 'rollback_traffic' with its 'revision'"]),
+    ({"command": "status", "no_dry_run": True}, "command.no_dry_run", ["not 'dry_run', which means the opposite"]),
+])
+def test_a_name_meaning_the_opposite_of_a_known_one_is_never_suggested_as_it(fields, field, words):
+    """A near-miss whose nearest known name reverses it (min/max, unpause/pause, a scale down) was
+    answered "did you mean" that name: the sender would have done the opposite of what was asked."""
+    with pytest.raises(CommandError) as caught:
+        parse_command(json.dumps({"command_id": "x", "requested_by": "a", "reason": "r", **fields}))
+    assert caught.value.field == field, caught.value.field
+    assert "did you mean" not in caught.value.reason and all(w in caught.value.reason for w in words), \
+        caught.value.reason
 
 
 STATUS = {"command": "status", "command_id": "x", "requested_by": "a"}

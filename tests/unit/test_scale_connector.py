@@ -281,7 +281,17 @@ NO_PLANS = {
     "a connector named for throughput at the policy's ceiling, neither CPU nor throughput the bottleneck": dict(
         e=saturated(cpu=0.3, max_instances=6, name=THROUGHPUT_NAMED), policy=dict(max_instances_ceiling=6),
         why=["ceiling of 6", "neither CPU nor throughput is the bottleneck", "a person must decide"]),
-    "the connector is mid-update": dict(e=saturated(state="UPDATING"), why=["is UPDATING"]),
+    # The same words as the command path's (the v1 Connector.State docstring, what to do), not "only a
+    # READY connector can be updated", cited nowhere and saying neither.
+    "the connector is mid-update": dict(e=saturated(state="UPDATING"), why=[
+        "is UPDATING (VPC Access: \"The connector is being updated\"): no scale planned; another change of it is "
+        "under way, and it is scaled only once READY: see it with runwarden status --target "
+        f"{CONNECTOR}, and if it is still saturated then, scale it with a scale_connector command"]),
+    "the connector is being created": dict(e=saturated(state="CREATING"), why=[
+        "is CREATING (VPC Access: \"An Insert operation is in progress. Transient condition\"): no scale planned"]),
+    "the connector is in ERROR": dict(e=saturated(state="ERROR"), why=[
+        "is ERROR (VPC Access: \"Connector is in a bad state, manual deletion recommended\"): no scale planned; "
+        "it cannot be scaled in that state; a person must look at it first"]),
     "a ceiling below what the connector already has is named as such, never as reached": dict(
         e=saturated(cpu=0.3, max_instances=8), policy=dict(max_instances_ceiling=6),
         why=["at 8 max instances, above its policy's ceiling of 6", "raise it to at least 8",

@@ -52,6 +52,33 @@ def connector_state(connector: Connector) -> dict[str, Any]:
                           "min_instances": connector.min_instances, "max_instances": connector.max_instances}}
 
 
+
+# What each state means, in the words of the google.cloud.vpcaccess.v1 Connector.State docstring
+# (google-cloud-vpc-access, types.Connector.State). That a connector in any state but READY refuses a
+# patch is inferred, not documented (UNCONFIRMED; docs/api-contracts.md: a PATCH during UPDATING is
+# refused): neither an alert's plan nor an operator's scale touches it in any of them.
+_STATE_MEANS = {
+    "UPDATING": "The connector is being updated",
+    "CREATING": "An Insert operation is in progress. Transient condition",
+    "DELETING": "A Delete operation is in progress. Transient condition",
+    "ERROR": "Connector is in a bad state, manual deletion recommended",
+    "STATE_UNSPECIFIED": "Invalid state",
+}
+
+
+def not_ready_answer(short: str, state: str, name: str, done: str, once_ready: str) -> str:
+    """Why a connector not READY is not scaled and what to do, the same on the alert path and the command
+    path: `done` says what was not done, `once_ready` what to do once a change under way ends."""
+    means = _STATE_MEANS.get(state)
+    said = f"connector {short} is {state}" + (f" (VPC Access: \"{means}\")" if means else "")
+    if state in ("UPDATING", "CREATING"):
+        then = (f"another change of it is under way, and it is scaled only once READY: see it with runwarden status "
+                f"--target {name}, and {once_ready}")
+    else:
+        then = "it cannot be scaled in that state; a person must look at it first"
+    return f"{said}: {done}; {then}"
+
+
 def gcloud_command(params: ScaleConnectorParams) -> str:
     """The command a person would run to make the same change by hand."""
     match = _CONNECTOR_NAME.match(params.target)
