@@ -612,10 +612,11 @@ def failure_moved(facts: Facts, record: ActionRecord, window: Window) -> str:
     specified, the request ends and an error 504 is returned": Set request timeout for services), any other
     5xx, and hanging (p99 at the hang bar). A rollback whose 500s stopped while its revision, scaled to a
     lower max instances, turns a third of its callers away with 429 (or times them out with 504), or hangs
-    where the revision rolled back from answered fast 500s, still failed `bad_error_ratio` and was undone:
-    the traffic went back to the 500s. The rollback changed the failure, and which is worse the evidence
-    does not rank; an undo brings back the known one, so a person judges it. The service failing as before too (its failures of
-    a kind seen before at `bad_error_ratio` or more, or hanging then and now) is not moved: undone."""
+    where the revision rolled back from answered fast 500s, still failed `bad_error_ratio` and was undone: the
+    traffic went back to the 500s. The rollback changed the failure, and which is worse the evidence does not
+    rank; an undo brings back the known one, so a person judges it. The service failing as before too (its
+    failures of a kind seen before at `bad_error_ratio` or more, or hanging then and now) is not moved:
+    undone."""
     if record.action != "rollback_traffic":
         return ""
     s = facts.s
