@@ -237,9 +237,9 @@ resource "google_monitoring_alert_policy" "connector" {
 
 # "At its instance ceiling" is each connector's own max instances: Connector.maxInstances, set per
 # connector (VPC Access v1 REST reference, projects.locations.connectors: "Maximum value of instances
-# in autoscaling group underlying the connector"; gcloud's --max-instances takes 3-10,
-# gcp-facts.md section 3), and what the diagnosis compares connector/instances with ("reaches the
-# connector's max_instances", docs/signatures.md, connector_saturation). One bar for all would
+# in autoscaling group underlying the connector"; gcloud's --max-instances takes 3-10: gcloud reference,
+# compute networks vpc-access connectors update), and what the diagnosis compares connector/instances with
+# ("reaches the connector's max_instances", docs/signatures.md, connector_saturation). One bar for all would
 # never fire for a connector whose max is under it. No metric carries a connector's max, so the
 # threshold comes from connector_max_instances, one policy per connector (a policy holds at most
 # six conditions). The count is a whole number; the bar sits half an instance under the max, so

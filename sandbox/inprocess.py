@@ -408,8 +408,9 @@ class InProcessPublisher:
             return str(len(self.messages))
 
 
-# Pub/Sub's "Message size (the data field): 10MB" (Pub/Sub, "Quotas and limits"; UNCONFIRMED in retrieved
-# text, gcp-facts.md §7); the attribute limits are shared/outcomes.py's.
+# Pub/Sub's "Message size (the data field): 10MB" (Pub/Sub, "Quotas and limits",
+# cloud.google.com/pubsub/quotas#resource_limits; UNCONFIRMED: not checked against the page's text); the
+# attribute limits are shared/outcomes.py's.
 MAX_MESSAGE_BYTES = 10 * 1000 * 1000
 
 

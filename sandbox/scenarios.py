@@ -387,8 +387,8 @@ class AlertSpec(_Spec):
     denominator_filter: str | None = None   # a ratio policy's denominator
     comparison: Literal["above", "below"] = "above"
     # The condition's aggregation (perSeriesAligner, crossSeriesReducer). Default: ALIGN_PERCENTILE_99
-    # on request_latencies (a distribution: ALIGN_PERCENTILE_* applies, gcp-facts.md §9), ALIGN_RATE
-    # otherwise.
+    # on request_latencies (a distribution: ALIGN_PERCENTILE_* applies, Aggregation.Aligner,
+    # google/monitoring/v3/common.proto), ALIGN_RATE otherwise.
     aligner: str | None = None
     reducer: str | None = None
     log_match: str | None = None            # a log-match condition's filter

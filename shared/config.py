@@ -20,9 +20,9 @@ CONFIG_ENV = "RUNWARDEN_CONFIG"
 
 _TOPIC_NAME = re.compile(r"^projects/[^/]+/topics/[A-Za-z][\w.~+%-]{2,254}$")
 # A config names a resource exactly as Google's alerts and APIs name it, or never matches it: the
-# alert's resource labels (project_id, location, service_name; gcp-facts §4) are lowercase ids, so
-# a project number, a capital letter, a zone or a stray space would leave the resource silently
-# unmanaged (or, for a connector, under the default policy instead of the one written).
+# alert's resource labels (project_id, location, service_name: monitored resource cloud_run_revision) are
+# lowercase ids, so a project number, a capital letter, a zone or a stray space would leave the resource
+# silently unmanaged (or, for a connector, under the default policy instead of the one written).
 _NAME_PARTS = re.compile(r"^projects/(?P<project>[^/]*)/locations/(?P<location>[^/]*)/(?P<kind>[^/]*)/(?P<id>[^/]*)$")
 # Project ids: lowercase letters, digits and hyphens, starting with a letter, possibly after
 # "domain:" (Resource Manager, "Creating and managing projects"; shared/gcp/identifiers.py).
@@ -270,8 +270,8 @@ class VerificationSettings(_Section):
 #   (shared/remediation/judging.after_write), or its settle time if later.
 # - A verdict, healthy or failing, needs at least 2 whole minutes of requests there (judging._MIN_MINUTES).
 # - Cloud Run's request_count is "Sampled every 60 seconds. After sampling, data is not visible for up
-#   to 180 seconds" (Cloud Monitoring, "Google Cloud metrics", run.googleapis.com/request_count;
-#   gcp-facts.md §4): a minute is read as whole only that long after its end (facts.INGEST_LAG).
+#   to 180 seconds" (Cloud Monitoring, "Google Cloud metrics", run.googleapis.com/request_count):
+#   a minute is read as whole only that long after its end (facts.INGEST_LAG).
 _SKEW_SECONDS = int(CLOCK_SKEW_ALLOWANCE.total_seconds())
 VERDICT_MINUTES = 2
 METRIC_VISIBLE_SECONDS = 180

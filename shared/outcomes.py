@@ -90,9 +90,10 @@ INVISIBLE = ("\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200d\u2028\u202
 
 # Pub/Sub's limits on a message's attributes: "Attributes per message: 100", "Attribute key size: 256
 # bytes", "Attribute value size: 1024 bytes" (Pub/Sub, "Quotas and limits", resource limits; the numbers
-# UNCONFIRMED in retrieved text, gcp-facts.md §7; the limits themselves are named by the API's own
-# IngestionFailureEvent.ApiViolationReason: "the API message limits ... Other attribute limits"). A
-# publish over them is refused (INVALID_ARGUMENT) by Pub/Sub; the emulator does not check them.
+# UNCONFIRMED against the page's text, cloud.google.com/pubsub/quotas#resource_limits; the limits themselves
+# are named by the API's own IngestionFailureEvent.ApiViolationReason: "the API message limits ... Other
+# attribute limits"). A publish over them is refused (INVALID_ARGUMENT) by Pub/Sub; the emulator does not
+# check them.
 MAX_ATTRIBUTES = 100
 MAX_ATTRIBUTE_KEY_BYTES = 256
 MAX_ATTRIBUTE_VALUE_BYTES = 1024

@@ -327,8 +327,9 @@ class _AlertRun:
             return None
         if closed.closed_by in OWN_CLOSINGS:
             # Closed by Runwarden's own sweep, not by Monitoring: a log-based incident, which never sends
-            # CLOSED (gcp-facts.md §1). A new notification of it says Monitoring holds it open and its
-            # entries matched again (after a verified fix, too): dropped as closed, nobody heard of it.
+            # CLOSED (AlertPolicy.AlertStrategy.notification_prompts, google-cloud-monitoring-v3: "always
+            # [OPENED]"). A new notification of it says Monitoring holds it open and its entries matched again
+            # (after a verified fix, too): dropped as closed, nobody heard of it.
             return self.outcome(OutcomeStatus.ESCALATED, notified_after_own_close(self.incident, closed), target=target)
         policy = self.incident.policy_resource
         if policy and closed.policy and closed.policy != policy:

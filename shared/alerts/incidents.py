@@ -81,10 +81,11 @@ def _json_kind(value: Any) -> str:
     return type(value).__name__
 
 
-# Monitoring sends `started_at` / `ended_at` in epoch seconds (gcp-facts.md §1; every sample in
-# tests/fixtures/samples). A value past this (2100-01-01T00:00:00Z) is no incident time: most
-# likely epoch milliseconds from a relay, which would put the incident in the year ~58,000 and
-# fail every later step that turns it into a date. The console's test notification sends 0.
+# Monitoring sends `started_at` / `ended_at` in epoch seconds (Cloud Monitoring's schema 1.2 example,
+# cloud.google.com/monitoring/support/notification-options; every sample in tests/fixtures/samples). A value
+# past this (2100-01-01T00:00:00Z) is no incident time: most likely epoch milliseconds from a relay, which
+# would put the incident in the year ~58,000 and fail every later step that turns it into a date. The
+# console's test notification sends 0.
 _LATEST_EPOCH_SECONDS = 4_102_444_800
 
 # A start before 2015-01-01T00:00:00Z is no 1.2 incident's: the earliest sample starts at 1577840461
@@ -170,7 +171,7 @@ ConditionKind = Literal["threshold", "log_match", "absent", "other", ""]
 # modified while the incident was open: "Incident cancelled because the alert policy condition was
 # deleted or modified while incident was active.", in `observed_value` and in the summary of the
 # real closed Pub/Sub sample (tests/fixtures/samples/monitoring_pubsub_threshold_closed_gce__
-# flanksource.json; gcp-facts.md §1). Compared lower-case.
+# flanksource.json, a payload flanksource/canary-checker captured). Compared lower-case.
 CANCELLED_TEXT = "incident cancelled because"
 
 # The notification schema Runwarden reads: "1.2", the version of every real sample and of the
@@ -1282,8 +1283,8 @@ def _parse_notification(payload: bytes | str | Mapping[str, Any], where: str) ->
 def _consistent(incident: Incident) -> Incident:
     """The incident, unless it is open and ended at once: IncidentParseError naming
     `incident.ended_at`. Monitoring sends `ended_at: null` while an incident is open and the end
-    once it closed (gcp-facts.md §1; every sample): an open one with an end came through something
-    else (a relay, a hand-written payload), and which state holds is unknown. Only an open incident
+    once it closed (Cloud Monitoring's schema 1.2 example; every sample): an open one with an end came through
+    something else (a relay, a hand-written payload), and which state holds is unknown. Only an open incident
     may lead to an action, so it is not guessed open. (A closed one is taken as it says, whatever
     its times: a close only ever holds actions back.) The console's test notification says
     `"ended_at": 0` while OPEN: its placeholder, not an end. So does a relay that writes an unset end as

@@ -65,14 +65,14 @@ def notified_after_own_close(incident: Incident, closed: Any) -> str:
 
 def opened_after_close(incident: Incident, closed: Any, about: str) -> str:
     """Why an OPEN that started after its incident's CLOSED ended is escalated undiagnosed. Every
-    notification of one incident carries its one start (`started_at`, gcp-facts.md §1), and an incident
-    ends after it starts: an OPEN delivered after the CLOSED that overtook it (Pub/Sub does not order
-    them) starts before that end, and is rightly dropped as closed. One that starts after the end is no
-    such OPEN: an incident opened again under the same id. Monitoring gives each incident its own id
-    (a condition met again opens a new incident: tests/integration/test_alert_orderings.py); whether it
-    ever reopens one under its id is UNCONFIRMED (no sample, no page found), and a relay or a hand-written
-    payload may reuse ids. Dropped as closed, a failure that came back after the close reached nobody
-    through Runwarden; acted on, it would be acted on under the closed incident's claims and actions.
+    notification of one incident carries its one start (`started_at`: Cloud Monitoring's schema 1.2 example,
+    every sample), and an incident ends after it starts: an OPEN delivered after the CLOSED that overtook it
+    (Pub/Sub does not order them) starts before that end, and is rightly dropped as closed. One that starts
+    after the end is no such OPEN: an incident opened again under the same id. Monitoring gives each incident
+    its own id (a condition met again opens a new incident: tests/integration/test_alert_orderings.py);
+    whether it ever reopens one under its id is UNCONFIRMED (no sample, no page found), and a relay or a
+    hand-written payload may reuse ids. Dropped as closed, a failure that came back after the close reached
+    nobody through Runwarden; acted on, it would be acted on under the closed incident's claims and actions.
     So nothing is diagnosed or done, and a person hears of it."""
     ended = closed.ended_at
     summary = f"; its summary: {quoted(incident.summary, 240)}" if incident.summary.strip() else ""
@@ -90,8 +90,8 @@ def _utc(seconds: int) -> str:
 
 def unknown_start(incident: Incident, about: str) -> str:
     """Why an open incident whose `started_at` is 0 (or before 2015: Incident.start_unknown) is escalated undiagnosed. Monitoring sends the
-    incident's start in epoch seconds (gcp-facts.md §1; every real sample), and 0 only in the
-    console's test notification (`version: "test"`, cloudforet-io/tsc#8), where it is a placeholder;
+    incident's start in epoch seconds (Cloud Monitoring's schema 1.2 example; every real sample), and 0 only
+    in the console's test notification (`version: "test"`, cloudforet-io/tsc#8), where it is a placeholder;
     in a 1.2 notification it is no time (a relay or a serializer that wrote an unset field as 0:
     ProtoJSON omits a zero int64 rather than writing it). Taken as a time, the incident was "open
     since 00:00:00" on 1970-01-01: every revision of the service was "deployed before the incident",

@@ -15,9 +15,9 @@ message said, not the secret.
 
 The whole is carried: a notification is at most 256 KiB and a command 64 KiB before it is refused
 (shared/alerts/incidents.py, shared/alerts/commands.py), and an outcome may be up to Pub/Sub's
-10 MB message limit (gcp-facts.md §7, UNCONFIRMED in retrieved text); the push envelope Runwarden
-accepts is bounded by the push request itself. A larger data is cut to what takes `MAX_KEPT_BYTES` on
-the outcome (JSON, non-ASCII escaped), said so.
+10 MB message limit (cloud.google.com/pubsub/quotas#resource_limits; UNCONFIRMED against the page's text); the
+push envelope Runwarden accepts is bounded by the push request itself. A larger data is cut to what takes
+`MAX_KEPT_BYTES` on the outcome (JSON, non-ASCII escaped), said so.
 """
 from __future__ import annotations
 

@@ -325,7 +325,7 @@ def _pinned_to(service: Service, revision: str) -> bool:
     LATEST or another revision, serves only its own URL). What serves alone is not enough: while
     `reconciling`, the statuses are transient, and after a failed reconcile they keep the revision that
     served before while the desired split stays as sent (the service.proto comments on `reconciling`,
-    google/cloud/run/v2/service.proto; gcp-facts "Traffic to a revision that is not Ready"). A person's
+    google/cloud/run/v2/service.proto). A person's
     `update-traffic` to another revision, still reconciling or failed, is then the split the service
     serves next or keeps asking for, and "nothing to do" would leave it so."""
     desired = sum(t.percent for t in service.traffic if t.type is TrafficType.REVISION and t.revision == revision)

@@ -46,7 +46,7 @@ SWEEP_READS = 1
 # sent the requests (`callers_may_decide`). The sweep collects with no alert and reads its own.
 ALERT_READS = 1
 # The most request-log lines one read takes: ListLogEntries' largest page ("page_size ... the maximum
-# value is 1000": ListLogEntriesRequest, google/logging/v2/logging.proto; gcp-facts.md §9).
+# value is 1000": ListLogEntriesRequest, google/logging/v2/logging.proto).
 REQUEST_LINES = 1000
 
 

@@ -110,7 +110,7 @@ class Revision(_Model):
     vpc_connector: str | None = None  # the revision's vpc_access.connector (collection: by full name, by id)
     vpc_egress: str | None = None     # ALL_TRAFFIC | PRIVATE_RANGES_ONLY
     # Direct VPC egress: vpc_access.network_interfaces as "network/subnetwork" (never with a connector:
-    # the API wants exactly one of the two, gcp-facts.md §8).
+    # "one and only one of connector and network_interfaces must be set", googleapis/google-cloud-node#4731).
     vpc_network_interfaces: tuple[str, ...] = ()
     service_account: str = ""
     cloudsql_instances: tuple[str, ...] = ()   # volumes[].cloud_sql_instance.instances ("project:region:instance")

@@ -34,10 +34,11 @@ DEFAULT_REQUEST_TIMEOUT_SECONDS = 300.0
 CONNECTOR_MBPS_PER_INSTANCE = {"f1-micro": 50, "e2-micro": 100, "e2-standard-4": 1600}
 
 
-# Cloud Run's request metrics are sampled every 60 s and become visible up to ~180 s later (gcp-facts.md
-# §4, "Ingest delay ~180 s"; Cloud Monitoring, "Retention and latency of metric data": "Sampled every 60
-# seconds. After sampling, data is not visible for up to 240 seconds", the figure varying by metric). A
-# point ending within this long before the read may not be visible yet (Facts.complete_until).
+# Cloud Run's request metrics are sampled every 60 s and become visible up to ~180 s later (UNCONFIRMED:
+# a third-party config, dynatrace-gcp-monitor src/config/cloud_run_revision.yml, "Ingest delay ~180 s"; Cloud
+# Monitoring, "Retention and latency of metric data": "Sampled every 60 seconds. After sampling, data is not
+# visible for up to 240 seconds", the figure varying by metric). A point ending within this long before the
+# read may not be visible yet (Facts.complete_until).
 INGEST_LAG = timedelta(seconds=180)
 
 
@@ -49,9 +50,10 @@ def whole_until(bundle: EvidenceBundle) -> datetime:
     return bundle.collected_at - INGEST_LAG - bundle.clock_ahead
 
 
-# database/up is sampled every 60 s and visible up to 210 s later (gcp-facts.md §5, "Ingest delay
-# ~210 s"); the window ends at the newest request_count point, which lags too. A series with no point
-# in its last 5 minutes has stopped reporting, not merely lagged.
+# database/up is sampled every 60 s and visible up to 210 s later (UNCONFIRMED: a third-party
+# config, dynatrace-gcp-monitor src/config/cloudsql_database.yml, "Ingest delay ~210 s"); the window ends at
+# the newest request_count point, which lags too. A series with no point in its last 5 minutes has stopped
+# reporting, not merely lagged.
 SQL_SILENT_SECONDS = 300
 
 

@@ -35,8 +35,8 @@ alert's own:
   label is judged only with no 5xx nor 429 left (`denominator_per_code`: each 5xx series may be divided by
   its own class's series, 1 while it has a point), and lends no bar to a rule;
 - a request_latencies alert above a threshold: judged, the threshold (in ms, the metric's unit:
-  gcp-facts.md §4, "request_latencies: DISTRIBUTION, ms") is the p99 bar when below
-  `hang_latency_seconds`; without a threshold: not judged; and judged only when the condition's
+  a third-party copy, dynatrace-gcp-monitor cloud_run_revision.yml: DISTRIBUTION, ms; UNCONFIRMED) is the p99
+  bar when below `hang_latency_seconds`; without a threshold: not judged; and judged only when the condition's
   value is a percentile of the 99th or below (`_percentile_value`), which the p99 read bounds: a
   mean (ALIGN_MEAN) is pulled over its threshold by a tail of less than 1 % that p99 never shows
   (0.5 % of requests at 60 s is a 0.3 s mean under a 0.1 s p99), and a sum across series
@@ -441,7 +441,7 @@ def share_of_requests(alert: AlertContext) -> bool:
             and not _denominator_unread(alert) and not denominator_per_code(alert))
 
 
-# The request_count labels that name a response's code (gcp-facts.md §4: response_code, response_code_class).
+# The request_count labels that name a response's code (Cloud Monitoring, "Google Cloud metrics").
 _CODE_FIELDS = frozenset({"response_code", "response_code_class"})
 
 
@@ -629,7 +629,7 @@ def latency_codes(alert: AlertContext) -> frozenset[str] | None:
     """The response classes and codes a request_latencies condition's value is the latency of (lower case),
     empty for all requests, None when its filter compares a code in a way not read (`!=`, a regular
     expression, a negation: `numerator_codes`). request_latencies carries the labels response_code and
-    response_code_class (gcp-facts.md §4, from dynatrace-gcp-monitor cloud_run_revision.yml), so a
+    response_code_class (UNCONFIRMED: a third-party copy, dynatrace-gcp-monitor cloud_run_revision.yml), so a
     filter on them selects those responses' latency alone; and a filter naming none may still measure one
     class or code: the violating series' labels name it when the condition groups by it or does not
     reduce across series (google-cloud-monitoring, types/common.py, Aggregation.group_by_fields: "Fields

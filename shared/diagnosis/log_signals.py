@@ -257,7 +257,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "GoogleCloudPlatform/cloud-sql-proxy issues #1840, #2436"),
     DbErrorText("Cloud SQL Go connector (cloudsqlconn)", r'failed to dial \(connection name = "[^"]+"\)',
                 'dial error: failed to dial (connection name = "p:r:i"): dial tcp 10.20.0.3:3307: i/o timeout',
-                "GoogleCloudPlatform/cloud-sql-proxy issue #2467 (lower-case form); gcp-facts.md §9"),
+                "GoogleCloudPlatform/cloud-sql-proxy issue #2467 (lower-case form); "
+                "GoogleCloudPlatform/cloud-sql-go-connector errtype/errors.go (`%v (connection name = %q)`)"),
     DbErrorText("Cloud SQL Go connector (cloudsqlconn)", r"Dial error: handshake failed \(connection name",
                 'failed to connect to instance: Dial error: handshake failed (connection name = "p:r:i"): '
                 "context deadline exceeded", "GoogleCloudPlatform/cloud-sql-proxy issue #2081"),
@@ -269,7 +270,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "GoogleCloudPlatform/cloud-sql-proxy issues #164, #271; terraform-google-sql-db issue #197"),
     DbErrorText("Go net (any driver)", rf"dial tcp [\d.]+:{_DB_PORT}: (?:i/o timeout|connect: connection refused"
                 r"|connect: connection timed out|getsockopt: connection timed out)",
-                "dial tcp 10.20.0.3:3307: i/o timeout", "gcp-facts.md §8 (terradart PR #232)"),
+                "dial tcp 10.20.0.3:3307: i/o timeout", "nozomi-koborinai/terradart PR #232; "
+                "GoogleCloudPlatform/cloud-sql-proxy issue #2436"),
     # Not when what failed it is PgBouncer's query_wait_timeout at login (a wait: POOL_WAIT_TEXTS).
     DbErrorText("libpq (psycopg2 / psycopg 3)", r'connection to server at ".*".*failed(?!: FATAL:\s+query_wait_timeout\b)',
                 'connection to server at "127.0.0.1", port 5432 failed: Connection refused',
@@ -1850,7 +1852,7 @@ def downstream_waits(distinct: Iterable[str]) -> dict[str, str | None]:
 # name = %q)", code search id 1378052810), the Auth Proxy v2's "[P:R:I]" before its words, and the
 # Python connector's Admin API URL, ".../projects/P/instances/I/connectSettings" (client.py
 # _get_metadata, code search id 482959968), naming no region. A domain-scoped project keeps its
-# "example.com:" part (Cloud SQL connection names, gcp-facts §9).
+# "example.com:" part (UNCONFIRMED: no Google page found on domain-scoped connection names).
 _CONNECTION_NAME = r"((?:[a-z0-9.-]+:)?[a-z][a-z0-9-]*):([a-z]+-[a-z]+\d+):([a-z0-9][a-z0-9-]*)"
 _INSTANCE_NAMED = re.compile(rf'connection name = "{_CONNECTION_NAME}"|\[{_CONNECTION_NAME}\]'
                              r"|/projects/((?:[a-z0-9.-]+:)?[a-z][a-z0-9-]*)/instances/([a-z0-9][a-z0-9-]*)"
@@ -2703,11 +2705,11 @@ def stdout_error_filter() -> str:
 MAX_FILTER_CHARS = 20_000
 
 # Cloud Run's own words on requests it failed itself (request log textPayload, from Cloud Run's
-# troubleshooting page, docs.cloud.google.com/run/docs/troubleshooting; gcp-facts.md section 4): a
+# troubleshooting page, docs.cloud.google.com/run/docs/troubleshooting): a
 # malformed answer or a broken connection (503), the request timeout (504), no instance to take it
 # (429/500), and an instance that never became ready: "The request failed because the instance failed
 # the readiness check" (503) and "... could not start successfully" (500), a revision's startup failing
-# as seen on the requests it turned away (field report, gcp-facts.md id 69377018517; their request-log
+# as seen on the requests it turned away (a public incident note's request log; their request-log
 # wording is UNCONFIRMED against Google's page). The other startup texts (STARTUP probe failed,
 # Container failed to start) are varlog/system's and the deploy's, read whole. Each is a specific
 # phrase of Cloud Run's, never a word an application's request line holds.
@@ -2750,11 +2752,11 @@ def app_log_filter(project: str, service: str, location: str, start: datetime, e
 # kinds one by one), so that every line the pattern matches holds one, and no application's ordinary
 # line does. "Default STARTUP TCP probe failed 1 time consecutively for container ...", "The
 # user-provided container failed to start and listen on the port defined provided by the PORT=8080
-# environment variable within the allocated timeout.": Cloud Run's troubleshooting page (gcp-facts.md
-# section 4); the request-log texts are PLATFORM_REQUEST_TEXTS'. "Container called exit(" is the one
-# needle that is no failure by itself: the pattern leaves out the codes of a shutdown at scale-in (0,
-# 130, 137, 143), which no substring can, and such a line the read brings only takes room on its page
-# (a page full of them leaves the target's starts not known: bad_revision escalates).
+# environment variable within the allocated timeout.": Cloud Run's troubleshooting page
+# (docs.cloud.google.com/run/docs/troubleshooting); the request-log texts are PLATFORM_REQUEST_TEXTS'.
+# "Container called exit(" is the one needle that is no failure by itself: the pattern leaves out the codes of
+# a shutdown at scale-in (0, 130, 137, 143), which no substring can, and such a line the read brings only
+# takes room on its page (a page full of them leaves the target's starts not known: bad_revision escalates).
 STARTUP_NEEDLES = ("STARTUP TCP probe failed", "STARTUP HTTP probe failed", "STARTUP GRPC probe failed",
                    "Container failed to start", "failed to start and listen on the port",
                    "Failed to start and then listen on the port", "instance failed the readiness check",
@@ -2796,7 +2798,8 @@ def request_log_filter(project: str, service: str, location: str, revisions: Seq
 
 
 # v1 (gcloud's historical path) and v2 method names: "google.cloud.run.v1.Services.ReplaceService",
-# "google.cloud.run.v2.Services.UpdateService" (gcp-facts §6; Cloud Run audit logging page).
+# "google.cloud.run.v2.Services.UpdateService" (Cloud Run audit logging page; the exact
+# strings as third-party audit-log consumers match them, UNCONFIRMED against Google's text).
 # `[.]`, not a backslash-escaped dot: a bracket means a literal dot whatever the query language does with
 # backslashes in a quoted string (Logging query language: "Regular expressions" uses RE2 syntax).
 AUDIT_METHODS = r"Services[.](ReplaceService|UpdateService|CreateService)$"

@@ -4,7 +4,7 @@ may depend on them) and by the verification sweep (collection.request_lines; sha
 
 Cloud Run's request_count has no label that names who sent a request (its labels are response_code,
 response_code_class and route: Cloud Monitoring's list of Google Cloud metrics, run.googleapis.com/
-request_count; gcp-facts.md §4). An uptime check on the service's URL sends a request from each of its
+request_count). An uptime check on the service's URL sends a request from each of its
 checker locations every period (UptimeCheckConfig.period: 60 s, 300 s, 600 s or 900 s;
 UptimeCheckConfig.selected_regions, google/monitoring/v3/uptime.proto), to a health path that answers
 200 by design: beside a few failing callers those clean answers make the share of 5xx look clean.
@@ -67,8 +67,8 @@ def count(read: LogResult, window: Window, serving: tuple[str, ...], before: tim
     point's minute up to its end; `before` 0: in the window only), on the serving revisions (their URL's
     callers: a tag's are not).
     Whether a request line's timestamp is when the request came or when it ended is UNCONFIRMED (request
-    _count counts it at its end, gcp-facts.md §4): a slow request at the window's edge may be counted a
-    minute apart from its line, a few lines either way."""
+    _count counting it at its end is the project's reading, UNCONFIRMED too): a slow request at the window's
+    edge may be counted a minute apart from its line, a few lines either way."""
     span = Window(window.start - before, window.end)
     covers = span
     if read.truncated and read.entries:

@@ -19,9 +19,9 @@ def refusals_uncounted(facts: Facts, window: Window, error_ratio: float) -> str:
     """Why clean requests in `window` do not show the callers served, because Cloud Run may have turned
     some away for want of an instance ("" if nothing says so), at the share `error_ratio` called clean:
     - the request log's "no available instance" lines in the window (Cloud Run's own refusal, logged at
-      WARNING for a 429, ERROR for a 500: gcp-facts.md §4; read with the evidence,
-      log_signals.PLATFORM_REQUEST_TEXTS), counted as refusals the metric may not hold: over the share
-      called clean of the requests and them together (if the metric does count them, the share read
+      WARNING for a 429, ERROR for a 500: docs.cloud.google.com/run/docs/troubleshooting; read with the
+      evidence, log_signals.PLATFORM_REQUEST_TEXTS), counted as refusals the metric may not hold: over the
+      share called clean of the requests and them together (if the metric does count them, the share read
       already held them, and this adds nothing);
     - a serving revision whose active instances (container/instance_count, the most in a minute)
       reached its max_instance_count (unset: Cloud Run's default of 100 a revision), or serving

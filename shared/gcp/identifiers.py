@@ -4,7 +4,8 @@ A project id may be domain-scoped: `example.com:my-project` ("Domain-scoped proj
 Manager documentation, cloud.google.com/resource-manager/docs/creating-managing-projects). Such an
 id carries a colon, so anything that splits on ":" must count from the right:
 - a Cloud SQL connection name is `PROJECT:REGION:INSTANCE`, so `example.com:my-project:us-central1:db`
-  (the Cloud SQL connectors' documentation; gcp-facts §9);
+  (`{project}:{location}:{instance}`: CloudSqlInstance.instances, google/cloud/run/v2/k8s.min.proto;
+  the domain-scoped form UNCONFIRMED: no Google page found on it);
 - Cloud SQL's monitored resource `cloudsql_database` labels `database_id` as `PROJECT:INSTANCE`
   (Cloud SQL metrics list, cloud.google.com/monitoring/api/metrics_gcp#gcp-cloudsql);
 - resource names (`projects/PROJECT/locations/L/services/S`) split on "/", which a project id never holds.

@@ -3,22 +3,22 @@ action on every whole minute since it settled, not only on the newest `recent_se
 
 Why. `healthy` reads the newest `recent_seconds` (300 s) of whole data and needs requests in two of
 its minutes. A burst's request_count point is readable only from about INGEST_LAG after its minute
-(gcp-facts.md §4, "Ingest delay ~180 s", from a monitoring integration's config of
-run.googleapis.com/request_count; the per-metric sentence of Cloud Monitoring's list of Google Cloud
-metrics is UNCONFIRMED here) until the newest point is older than `max_data_delay_seconds` (420 s), which
-the check reads as metrics late: about 4 minutes out of a 5-minute sweep interval. A rollback whose
-service was then called by a cron for one minute every 5 or 10 minutes, every burst clean, was never
-verified, and escalated at the deadline.
+("Ingest delay ~180 s", a third-party config: dynatrace-oss/dynatrace-gcp-monitor
+src/config/cloud_run_revision.yml, run.googleapis.com/request_count; the per-metric sentence of Cloud
+Monitoring's list of Google Cloud metrics is UNCONFIRMED here) until the newest point is older than
+`max_data_delay_seconds` (420 s), which the check reads as metrics late: about 4 minutes out of a 5-minute
+sweep interval. A rollback whose service was then called by a cron for one minute every 5 or 10 minutes, every
+burst clean, was never verified, and escalated at the deadline.
 
-What counts as read. Cloud Run writes no request_count point for a minute without requests (gcp-facts.md
-§4), so a minute with no point is either idle or not visible yet. A minute is taken as readable once
-its point would be visible by the read (`readable_until`: at least INGEST_LAG old, by real time,
-`facts.whole_until`), and only if no series of the request metrics is still arriving past it
-(`Facts.complete_until`: a series whose newest point falls in the minute before the whole line may
-have more to come). Readable with no point: idle. Newer: late, left for a later sweep. So the newest
-point being old (the last burst long ago) says nothing either way: the minutes after it are idle where
-they are readable, late where not, and never read as clean (a minute with no request holds no clean
-request: only the requests seen count towards the binomial). That a point is visible within
+What counts as read. Cloud Run writes no request_count point for a minute without requests
+(GoogleCloudPlatform/cloud-run-release-manager PR #64; UNCONFIRMED on Google's pages), so a minute with no
+point is either idle or not visible yet. A minute is taken as readable once its point would be visible by the
+read (`readable_until`: at least INGEST_LAG old, by real time, `facts.whole_until`), and only if no series of
+the request metrics is still arriving past it (`Facts.complete_until`: a series whose newest point falls in
+the minute before the whole line may have more to come). Readable with no point: idle. Newer: late, left for a
+later sweep. So the newest point being old (the last burst long ago) says nothing either way: the minutes
+after it are idle where they are readable, late where not, and never read as clean (a minute with no request
+holds no clean request: only the requests seen count towards the binomial). That a point is visible within
 INGEST_LAG is the documented figure; Cloud Monitoring's "Retention and latency of metric data" gives
 up to 240 s for some metrics (UNCONFIRMED which applies): the newest minutes read as they stand can
 still unmake a verdict (judging.newest_minutes_disagree), never make one.

@@ -258,11 +258,11 @@ def restarted(acted: str, first: int, started_at: int) -> str:
     acted on for, is escalated, not answered as a duplicate. Monitoring opens an incident "when the
     condition of an alerting policy is met", and a new one, with its own id, when it is met again
     (Cloud Monitoring, "Incidents for metric-based alerting policies"); every re-notification of an open
-    incident (renotifyInterval) and every redelivery repeats its start (gcp-facts.md §1: `incident_id`
-    "stays the same across the open and closed notifications of one incident"). Whether Monitoring ever
-    restates an incident's start under its id is UNCONFIRMED: no doc nor sample says so. Under either
-    reading nothing is written again (one incident is acted on once); but if the id was reused (a relay,
-    a payload written by hand) or the CLOSED between two episodes was lost, this OPEN is a new failure
+    incident (renotifyInterval) and every redelivery repeats its start (the same `incident_id` in
+    an incident's open and closed notifications: Cloud Monitoring's schema 1.2 example, every sample). Whether
+    Monitoring ever restates an incident's start under its id is UNCONFIRMED: no doc nor sample says so. Under
+    either reading nothing is written again (one incident is acted on once); but if the id was reused (a
+    relay, a payload written by hand) or the CLOSED between two episodes was lost, this OPEN is a new failure
     after the first one's fix, and a `skipped` duplicate dropped it where nobody hears of it. So a person
     is told, with both starts."""
     return (f"this incident id was already answered ({acted}) for a notification saying it started at {first} "

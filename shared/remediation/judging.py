@@ -491,7 +491,8 @@ def others_failing(facts: Facts, record: ActionRecord, window: Window) -> str:
     its failing share is theirs; the undo would send the traffic back to the revision that fails.
     Else, on at least `min_requests` of its own that do not fail, what fails is another revision's: requests
     the revision rolled back from took before the traffic moved and that end since (Cloud Run lets
-    in-flight requests complete after a traffic change, gcp-facts.md "Rollback"; a request counted once
+    in-flight requests complete after a traffic change: Cloud Run, "Rollbacks, gradual rollouts, and
+    traffic migration", cloud.google.com/run/docs/rollouts-rollbacks-traffic-migration; a request counted once
     it ends, under a request timeout of 15 minutes, keeps adding that revision's 504s for 15 minutes after
     the rollback), or a tagged URL's. An undo then sends the traffic back to the revision that fails."""
     if record.action != "rollback_traffic":
@@ -605,16 +606,17 @@ def failure_moved(facts: Facts, record: ActionRecord, window: Window) -> str:
     """Why a rollback's service failing in `window` does not show that the rollback did not help, because
     it fails there only in a way it did not fail just before it ("" if not, for another action, or with
     fewer than `min_requests` requests in the `recent_seconds` before `applied_at` to compare with): the
-    failure moved. Cloud Run's own answers tell the ways apart (gcp-facts.md, "Request-log error
-    strings"): 429 "no available instance" at max instances (About maximum instances), 504 at the
-    request timeout ("If a response isn't returned within the time specified, the request ends and an
-    error 504 is returned": Set request timeout for services), any other 5xx, and hanging (p99 at the
-    hang bar). A rollback whose 500s stopped while its revision, scaled to a lower max instances, turns
-    a third of its callers away with 429 (or times them out with 504), or hangs where the revision rolled
-    back from answered fast 500s, still failed `bad_error_ratio` and was undone: the traffic went back to
-    the 500s. The rollback changed the failure, and which is worse the evidence does not rank; an undo
-    brings back the known one, so a person judges it. The service failing as before too (its failures of
-    a kind seen before at `bad_error_ratio` or more, or hanging then and now) is not moved: undone."""
+    failure moved. Cloud Run's own answers tell the ways apart (the request log's texts,
+    docs.cloud.google.com/run/docs/troubleshooting): 429 "no available instance" at max instances (About
+    maximum instances), 504 at the request timeout ("If a response isn't returned within the time
+    specified, the request ends and an error 504 is returned": Set request timeout for services), any other
+    5xx, and hanging (p99 at the hang bar). A rollback whose 500s stopped while its revision, scaled to a
+    lower max instances, turns a third of its callers away with 429 (or times them out with 504), or hangs
+    where the revision rolled back from answered fast 500s, still failed `bad_error_ratio` and was undone: the
+    traffic went back to the 500s. The rollback changed the failure, and which is worse the evidence does not
+    rank; an undo brings back the known one, so a person judges it. The service failing as before too (its
+    failures of a kind seen before at `bad_error_ratio` or more, or hanging then and now) is not moved:
+    undone."""
     if record.action != "rollback_traffic":
         return ""
     s = facts.s
@@ -651,10 +653,10 @@ def failure_moved(facts: Facts, record: ActionRecord, window: Window) -> str:
 def _failure_kinds(requests, no_instance_500s: int = 0) -> dict[str, float]:
     """The failures among `requests` by the way Cloud Run's answer tells (`failure_moved`): Cloud Run's
     own capacity refusals (429 at max instances, and its 500 "no available instance" when it cannot
-    scale fast enough: gcp-facts.md §4, "Request and system log signatures", from Cloud Run's
-    troubleshooting page), 504, and any other 5xx. request_count's 500s do not say whose they are: the
-    request log's "no available instance" lines at 500 (`no_instance_500s`, at most the 500s counted) are
-    Cloud Run's, the rest the application's. A rollback to a revision idle for hours scales from zero, and
+    scale fast enough: Cloud Run's troubleshooting page, docs.cloud.google.com/run/docs/troubleshooting),
+    504, and any other 5xx. request_count's 500s do not say whose they are: the request log's "no available
+    instance" lines at 500 (`no_instance_500s`, at most the 500s counted) are Cloud Run's, the rest
+    the application's. A rollback to a revision idle for hours scales from zero, and
     Cloud Run's 500s while it does were read as the application's 500s seen before it: `failing as
     before`, undone back into the bad revision."""
     timeouts, refused = requests.by_code.get("504", 0), requests.by_code.get("429", 0)
@@ -792,7 +794,7 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
     minute without a point there may be one not read, and an idle minute lowers nothing. The rate since
     is per minute of the window judged, with or without requests (`_minutes_spanned`): that window ends
     at the newest point and lies inside the query, and Cloud Run writes no request_count point for a
-    minute without requests (gcp-facts.md §4), so a minute there without a point is a minute nobody was
+    minute without requests (UNCONFIRMED), so a minute there without a point is a minute nobody was
     answered (cloud-run-release-manager PR #64, GoogleCloudPlatform: no request in an interval, no
     data). Per minute with requests, 25 requests in each of 2 of 5 minutes read as 25 a minute when
     the service answered 10: callers that gave up and retry now and then looked like a service that
@@ -970,7 +972,7 @@ def client_errors_rose(facts: Facts, record: ActionRecord, alert: AlertContext |
     errors (4xx, 429 left out: it is counted with the 5xx as a refusal) rose by more than the share of
     failures the check calls clean ("" if not). Cloud Run's request_count carries every answered request
     with its `response_code` and `response_code_class` ("2xx", "4xx", "5xx": the metric's labels, Cloud
-    Monitoring's list of Google Cloud metrics, run.googleapis.com/request_count; gcp-facts.md §4), so the
+    Monitoring's list of Google Cloud metrics, run.googleapis.com/request_count), so the
     mix of answers is read, not only the 5xx in it. A rollback to a revision that lacks a route the
     clients call since the deploy turns that route's 5xx into 404s: the 5xx share is clean, the callers
     still fail. Measured against the service's own share in the lookback before the action (the incident's
@@ -1089,8 +1091,8 @@ def more_requests_likely(facts: Facts, record: ActionRecord, ratio: float, silen
     is not likely to): the service kept its own traffic since the action settled (at least _AS_BUSY of its
     rate before, or `ratio` if higher, counted as `traffic_lost` counts it: it is quiet, not left), or it went without a request in
     some minutes before the action too (Cloud Run writes no request_count point for a minute without
-    requests, gcp-facts.md §4, so a minute with no point in the evidence read is an idle one): a batch
-    job or a cron calling every 15 minutes shows no request between its bursts, and that is no sign its
+    requests, UNCONFIRMED: see traffic_lost, so a minute with no point in the evidence read is an idle one): a
+    batch job or a cron calling every 15 minutes shows no request between its bursts, and that is no sign its
     callers went. A service busy every minute before the action and silent since is not waited for: its
     callers may have gone, or its metrics stopped. `silent`: no request since its newest point, long ago
     (`_unclear_data`): only the idle minutes before the action tell it from a service left."""
@@ -1263,7 +1265,7 @@ def desired_not_served(to: str, service: Service) -> bool:
     (`traffic_statuses`, what serves) does not serve it: the write took as the desired state and Cloud
     Run has not, or could not, put it into effect. google/cloud/run/v2/service.proto: `traffic` is the
     desired split, `traffic_statuses` the status of each target; after a failed reconcile the statuses
-    keep the last serving revision (reference: gcp-facts.md, "Traffic to a revision that is not Ready").
+    keep the last serving revision (the service.proto comments on `reconciling`).
     Not a change by someone else: the spec is the one the rollback wrote."""
     return (serving_shares(service.traffic) == {to: 100}
             and any(t.revision and t.percent for t in service.traffic_statuses)

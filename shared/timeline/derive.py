@@ -15,7 +15,9 @@ from shared.timeline.model import (ActorKind, Durations, ErrorMinute, FollowUp, 
 
 HEALTHY_MINUTES = 3                  # errors at zero this many minutes in a row: a healthy window
 ONSET_GAP_MINUTES = 2                # error-free minutes allowed inside one run of errors
-INGEST_LAG = timedelta(minutes=3)    # Cloud Run metrics and logs arrive up to ~3 min late (gcp-facts.md)
+# Cloud Run metrics arrive up to ~3 min late (GoogleCloudPlatform/cloud-run-release-manager README); logs are
+# taken to lag as much (UNCONFIRMED).
+INGEST_LAG = timedelta(minutes=3)
 # A person's change is the mitigation only when the errors stopped this soon after it (and before the next
 # change): a traffic move takes effect in seconds and a deploy's rollout in a minute or two, so errors that
 # stopped later than this, with nothing else changed, stopped for a reason the entries do not show.

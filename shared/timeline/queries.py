@@ -19,7 +19,7 @@ from shared.timeline.writer import INCIDENT_LABEL, STEP_LABEL
 # it). Anything else is refused before any filter is built.
 INCIDENT_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._\-]{0,127}|command:[A-Za-z0-9][A-Za-z0-9._:@\-]{0,127})$")
 # A Google Cloud project id: 6-30 lowercase letters, digits and dashes, optionally with a domain
-# prefix ("example.com:my-project", gcp-facts.md, "Project ids").
+# prefix ("example.com:my-project"; UNCONFIRMED: no Google page found on it, accepted all the same).
 PROJECT_ID = re.compile(r"^(?:[a-z0-9.\-]+:)?[a-z][a-z0-9\-]{4,28}[a-z0-9]$")
 
 # A Cloud Run service id: "Service name must use only letters, numbers and '-'. Must begin with a

@@ -43,7 +43,7 @@ def test_an_open_with_an_unset_end_is_diagnosed_and_acted_on(ended_at):
 
 def _log_match(incident: dict) -> None:
     """A log-match condition on the service's panics: no metric, no observed nor threshold value, the
-    boilerplate summary (gcp-facts.md §1)."""
+    boilerplate summary (UNCONFIRMED: a third-party handler's payloads, hughbrien/frontend app.py)."""
     incident["condition"] = {"name": incident["condition"]["name"], "displayName": "panics",
                              "conditionMatchedLog": {"filter": 'resource.type="cloud_run_revision" AND '
                                                                'textPayload:"panic"'}}

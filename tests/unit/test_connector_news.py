@@ -17,7 +17,7 @@ from tests.unit.test_diagnosis import OLD
 S = DiagnosisSettings()
 
 
-# The Cloud SQL Go connector's dial timeout (gcp-facts.md, the table of database errors): a request
+# The Cloud SQL Go connector's dial timeout (docs/signatures.md, the table of database errors): a request
 # that fails to cross a saturated connector.
 DIAL = ('cloudsqlconn: failed to connect to instance: Dial error: failed to dial (connection name = '
         '"demo:us-central1:main-db"): dial tcp 10.40.0.3:3307: i/o timeout')

@@ -428,10 +428,10 @@ def _class_latency_alert(select: str = "", labels: dict[str, str] | None = None)
                         condition_filter=filter_, metric_labels=labels or {})
 
 
-# A latency policy's response-code selection (request_latencies carries response_code and
-# response_code_class: gcp-facts.md §4), against requests whose p99 of ALL requests is 0.2 s (under
-# the 2 s bar) and which hold `500s` 500s a minute of 40 (0.4 of 40.4 is 1.0 %, clean by the share).
-# The p99 of all requests does not bound one class's: 2xx slow at 30 s behind fast 503s, or 504s at
+# A latency policy's response-code selection (request_latencies carries response_code and response_code_class:
+# UNCONFIRMED, dynatrace-gcp-monitor cloud_run_revision.yml), against requests whose p99 of ALL requests is
+# 0.2 s (under the 2 s bar) and which hold `500s` 500s a minute of 40 (0.4 of 40.4 is 1.0 %, clean by the
+# share). The p99 of all requests does not bound one class's: 2xx slow at 30 s behind fast 503s, or 504s at
 # 60 s rarer than 1 %, both read 0.2 s. (name: (alert, 500s a minute, judged, healthy))
 LATENCY_SELECTIONS = {
     "no code selected (all requests)": (_class_latency_alert(), 0, True, True),

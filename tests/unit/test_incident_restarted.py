@@ -3,7 +3,7 @@
 Monitoring repeats an incident's start in every notification of it: a re-notification (renotifyInterval)
 and a redelivery carry the same `incident_id` and `started_at`, and a condition met again after a close
 opens a new incident with its own id (Cloud Monitoring, "Incidents for metric-based alerting policies";
-gcp-facts.md §1). Whether it ever restates a start under the same id is unconfirmed. Before, an OPEN of
+its schema 1.2 example). Whether it ever restates a start under the same id is unconfirmed. Before, an OPEN of
 an id acted on was a `skipped` duplicate whatever its start: an id reused by a relay, or an episode whose
 CLOSED was lost, was a new failure after the first one's fix, dropped where nobody hears of it. Now the
 claim and the action record keep the start they were taken for, and an OPEN that says another one is

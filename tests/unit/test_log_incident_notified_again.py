@@ -1,10 +1,10 @@
 """A log-based incident Runwarden closed itself, notified again, reaches a person.
 
-Log-based policies never send CLOSED (gcp-facts.md §1), so the sweep closes their incidents itself,
-after its action is verified or after `log_incident_timeout_seconds`. Monitoring keeps the incident open
-until its autoClose, and a new notification of it says so: its entries matched again. Before, that
-notification was answered `skipped` ("incident already closed at ... (timeout)"), as a CLOSED that
-overtook an OPEN is, and nobody heard that the errors were back. Now it is escalated, naming when and
+Log-based policies never send CLOSED (AlertPolicy.AlertStrategy.notification_prompts), so the sweep closes
+their incidents itself, after its action is verified or after `log_incident_timeout_seconds`. Monitoring keeps
+the incident open until its autoClose, and a new notification of it says so: its entries matched again.
+Before, that notification was answered `skipped` ("incident already closed at ... (timeout)"), as a CLOSED
+that overtook an OPEN is, and nobody heard that the errors were back. Now it is escalated, naming when and
 why Runwarden closed it; nothing is acted on again. A CLOSED from Monitoring still wins over a later
 OPEN. In-process parts (tests/property/fast.py) through the pipeline's own entry points."""
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """An OPEN that started after its incident's CLOSED ended reaches a person; a late OPEN stays dropped.
 
 Every notification of one incident carries its one `started_at`, and an incident ends after it starts
-(gcp-facts.md §1; the samples in tests/fixtures/samples). Pub/Sub does not order messages: an OPEN
-the CLOSED overtook starts before the CLOSED's `ended_at`, and is dropped as closed. Before, any OPEN
-under a closed incident's id was dropped the same way (`skipped`, "incident already closed"), also
+(Cloud Monitoring's schema 1.2 example; the samples in tests/fixtures/samples). Pub/Sub does not order
+messages: an OPEN the CLOSED overtook starts before the CLOSED's `ended_at`, and is dropped as closed. Before,
+any OPEN under a closed incident's id was dropped the same way (`skipped`, "incident already closed"), also
 one that started after the close: an incident opened again under the same id (a relay that reuses ids;
 whether Monitoring ever reopens an incident under its id is unconfirmed), a failure that came back,
 which reached nobody. Now the incident's record keeps the CLOSED's own end, and such an OPEN is

@@ -194,8 +194,8 @@ def test_a_google_api_deadline_is_asked_for_on_stdout_at_any_severity(text):
 
 
 # Cloud Run's own request-log texts for requests it failed itself (log_signals.PLATFORM_REQUEST_TEXTS;
-# Cloud Run's troubleshooting page, gcp-facts.md section 4), as the request log stores them: a
-# textPayload beside the request's httpRequest, at the status's severity.
+# Cloud Run's troubleshooting page, docs.cloud.google.com/run/docs/troubleshooting), as the request log stores
+# them: a textPayload beside the request's httpRequest, at the status's severity.
 PLATFORM_TEXTS = [
     ("The request failed because either the HTTP response was malformed or connection to the instance had an "
      "error.", "ERROR", None),

@@ -1,8 +1,8 @@
 """An open incident whose `started_at` is 0 is escalated undiagnosed, saying its start is unknown.
 
-Monitoring sends the start in epoch seconds (gcp-facts.md §1, every real sample), and 0 only in the
-console's test notification, as a placeholder (cloudforet-io/tsc#8). Before, a 1.2 notification with
-`started_at: 0` was diagnosed as an incident "open since 00:00:00" on 1970-01-01: every revision was
+Monitoring sends the start in epoch seconds (Cloud Monitoring's schema 1.2 example, every real sample), and 0
+only in the console's test notification, as a placeholder (cloudforet-io/tsc#8). Before, a 1.2 notification
+with `started_at: 0` was diagnosed as an incident "open since 00:00:00" on 1970-01-01: every revision was
 "deployed before the incident", the window silently became the last 30 minutes, and the failing
 revision was rolled back on a deploy correlation that nothing showed. Now nothing is read or written,
 and the person paged is told why, which policy and what it is about. In-process parts

@@ -206,10 +206,10 @@ def _refused_for_want_of_instances(facts: Facts, c: Citation, suspect: Revision)
     """Why the suspect's failures are not shown to be its own, or "": Cloud Run itself refused its
     requests for want of an instance ("The request was aborted because there was no available
     instance.": a 500 when it cannot scale fast enough, a 429 at max instances; Cloud Run's
-    troubleshooting page, gcp-facts.md), and no startup failed. A burst of traffic on a service that
-    scales from zero does that to any revision: the previous one, with no instance left, would
-    cold-start the same way, so rolling back is a guess. A revision that starts slower does it too,
-    which would be the deploy's fault: not ruled out, a person compares."""
+    troubleshooting page, docs.cloud.google.com/run/docs/troubleshooting), and no startup failed. A burst of
+    traffic on a service that scales from zero does that to any revision: the previous one, with no instance
+    left, would cold-start the same way, so rolling back is a guess. A revision that starts slower does it
+    too, which would be the deploy's fault: not ruled out, a person compares."""
     s = facts.s
     refusals = facts.log_matches(LogSignal.NO_INSTANCE, suspect.short_name)
     if len(refusals) < s.startup_failure_logs_min:
@@ -705,9 +705,9 @@ def _cannot_start(facts: Facts, c: Citation, candidate: Revision) -> str:
     on it, signal startup_failure: "Default STARTUP TCP probe failed 1 time consecutively for container
     ... The instance was not started.", "The user-provided container failed to start and listen on the
     port defined provided by the PORT=8080 environment variable within the allocated timeout.": Cloud
-    Run's troubleshooting page, gcp-facts.md section 4); "" otherwise. Its requests stayed clean on
-    instances already warm, which a rollback does not bring back: "when a revision does not receive
-    any traffic, it is scaled down to zero instances by default" (Cloud Run, "About instance
+    Run's troubleshooting page, docs.cloud.google.com/run/docs/troubleshooting); "" otherwise. Its requests
+    stayed clean on instances already warm, which a rollback does not bring back: "when a revision does not
+    receive any traffic, it is scaled down to zero instances by default" (Cloud Run, "About instance
     autoscaling"; min instances keep a few idle ones, never the whole load), so after one most
     requests need a new instance of it, and its starts fail as the suspect's do. Both revisions
     failing to start points at something they share (a dependency read at start): a rollback is a

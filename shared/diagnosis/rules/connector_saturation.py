@@ -317,9 +317,9 @@ def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> str:
     memory too), never scaled alone on them.
 
     Cloud Run's own 503 text alone is not such a sign: its troubleshooting page names a downstream
-    network bottleneck, a Serverless VPC Access connector's among them, as one of its causes (gcp-facts.md,
-    the request log's texts), beside memory and a crashed or timed-out worker. So those lines are cited
-    beside the memory limit, never in its place."""
+    network bottleneck, a Serverless VPC Access connector's among them, as one of its causes
+    (docs.cloud.google.com/run/docs/troubleshooting, the request log's texts), beside memory and a crashed or
+    timed-out worker. So those lines are cited beside the memory limit, never in its place."""
     s = facts.s
     failing = facts.failing_window
     if failing is None or facts.requests(facts.incident).share(code="503") < s.status_ratio:
