@@ -1,6 +1,7 @@
-"""What the timeline reads back of steps the product writes since its newest verdicts: an action left
-unjudged because a later action of Runwarden's own shaped its minutes (`judging.later_own_writes`), a
-log-based incident resolved after its action's verdict. The lines are written by the product's own step
+"""What the timeline reads back of steps the product writes since its newest verdicts and answers: an
+action left unjudged because a later action of Runwarden's own shaped its minutes
+(`judging.later_own_writes`), a log-based incident resolved after its action's verdict, a command rejected
+before it took an incident (a malformed target, a replay after its record lapsed). The lines are written by the product's own step
 writer (shared/timeline/writer.Timeline) and lifted into entries as Cloud Run's agent does
 (`time`, `logging.googleapis.com/labels`, the rest as `jsonPayload`); the builder reads them from an
 in-memory answer, no Logging call."""
@@ -124,3 +125,66 @@ def test_a_log_based_incident_resolved_after_its_actions_verdict_is_no_recovery(
     kinds = [e.kind for e in timeline.entries if e.source.value == "runwarden"]
     assert kinds.index("escalated") < kinds.index("resolved"), kinds
     assert timeline.milestones.mitigation is None and timeline.milestones.recovery is None, timeline.milestones
+
+
+def _malformed_target_rejection() -> str:
+    """The words the commands function writes for a pause whose target Google never writes (a trailing
+    space pasted with it): the product's own parser's error, in `_reject_malformed`'s form."""
+    import base64
+
+    from shared.alerts.commands import CommandError, parse_command_published
+
+    body = {"command": "pause", "command_id": "pz-7", "requested_by": "alice@example.com", "reason": "db maintenance",
+            "target": "projects/demo-project/locations/us-central1/connectors/run-conn "}
+    event = {"message": {"data": base64.b64encode(json.dumps(body).encode()).decode(), "messageId": "m-7",
+                         "publishTime": "2026-11-26T12:00:00Z"}, "subscription": "projects/p/subscriptions/s"}
+    with pytest.raises(CommandError) as raised:
+        parse_command_published(event)
+    return f"malformed command rejected: {raised.value}"
+
+
+LAPSED = ("publish_time: the command was sent at 2026-10-20T09:00:00+00:00 and arrived at 2026-11-26T12:00:00+00:00, "
+          "37 days later: longer than a command's record is kept (30 days), so whether it already ran cannot be told; "
+          "it was not run, nothing done (a subscription replayed by seek, or a backlog kept past that). Send it again "
+          "with a new command_id if it is still wanted")
+
+
+@pytest.mark.parametrize("command_id, spec, said", [
+    # A pause whose target carries a trailing space: rejected before it is read, no `received` step.
+    ("pz-7", lambda: [(0, "rejected", _malformed_target_rejection(), {"field": "target", "message_id": "m-7"})],
+     "rejected: malformed command rejected: command.target: holds a space"),
+    # A pause replayed by a seek 37 days after it was sent: received, then rejected, nothing done.
+    ("pz-8", lambda: [(0, "received", "command pause from alice@example.com", {"command": "pause"}),
+                      (0.1, "rejected", LAPSED, {"status": "rejected"})],
+     "rejected: publish_time: the command was sent at 2026-10-20"),
+])
+def test_a_rejected_commands_timeline_answer_says_it_was_rejected_and_why(command_id, spec, said):
+    """`runwarden timeline command:ID` for a command rejected before it took an incident: its steps carry
+    the command id and no incident, so the answer is "not found" with where its steps are; it now also
+    quotes the command's outcome, which the sender waiting on that id was told nothing else of."""
+    from shared.commands.context import CommandTimeline
+    from shared.timeline.builder import UnknownIncident
+
+    entries = []
+    for n, (minute, step, message, details) in enumerate(spec()):
+        stream = io.StringIO()
+        timeline = CommandTimeline(None, command_id)
+        timeline._stream = stream
+        timeline.step(step, message, severity="ERROR" if step == "rejected" else "INFO", **details)
+        line = json.loads(stream.getvalue())
+        at = T0 + timedelta(minutes=minute)
+        entries.append(LoggedEntry(insert_id=f"c{n}", timestamp=at, log_id="run.googleapis.com/stdout",
+                                   severity=line["severity"], labels=line["logging.googleapis.com/labels"],
+                                   json_payload={k: v for k, v in line.items() if k not in ("time", "severity")},
+                                   text=line["message"]))
+
+    class CommandPages:
+        def read_page(self, project, filter, *, page_size, page_token="", order_by="timestamp asc"):
+            found = "jsonPayload.runwarden.command_id" in filter
+            return EntryPage(entries=tuple(entries) if found else ())
+
+    with pytest.raises(UnknownIncident) as raised:
+        build_timeline(f"command:{command_id}", PROJECT, CommandPages(), T0 + timedelta(hours=1))
+    message = str(raised.value)
+    assert f"command {command_id}" in message and "has steps, under no incident" in message, message
+    assert f"its last outcome, {said}" in message, message
