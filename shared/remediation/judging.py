@@ -239,6 +239,10 @@ def _between_bursts(record: ActionRecord, read: EvidenceBundle, whole: EvidenceB
                   waits_for=wide.waits_for or health.waits_for)
 
 
+# The words an escalation for a later own write begins its cause with (the timeline and tests read them).
+LATER_OWN_WRITES = "Runwarden's own later action(s) wrote on the same path"
+
+
 def later_own_writes(record: ActionRecord, bundle: EvidenceBundle, others: Sequence[ActionRecord]) -> str:
     """Which of Runwarden's own actions wrote on the judged service's path after this one ("" if none): to
     the same target, to the service, or to a connector its serving revisions use (or the one read).
@@ -265,7 +269,7 @@ def later_own_writes(record: ActionRecord, bundle: EvidenceBundle, others: Seque
     shown = "; ".join(f"{o.action} on {short_name(o.target)} at {hms(o.applied_at)} (incident {o.incident_id}, "
                       f"{o.state.value})" for o in later[:3])
     more = f"; {len(later) - 3} more" if len(later) > 3 else ""
-    return f"Runwarden's own later action(s) wrote on the same path after it: {shown}{more}"
+    return f"{LATER_OWN_WRITES} after it: {shown}{more}"
 
 
 def newest_minutes_disagree(health: Health, record: ActionRecord, bundle: EvidenceBundle,

@@ -27,7 +27,7 @@ from shared.timeline.queries import (BadInput, audit_filters, check_incident_id,
                                      entry_link, explorer_link, is_location, is_service_id, near_ids,
                                      other_writes_filter, received_alerts_filter, reopened_filter, request_errors_filter,
                                      runwarden_filter)
-from shared.timeline.words import duration
+from shared.timeline.words import duration, visible
 from shared.timeline.writer import INCIDENT_LABEL
 
 PLATFORM = Actor(kind=ActorKind.PLATFORM, name="Cloud Run")
@@ -41,6 +41,10 @@ _WRITE_FAMILY = {"rollback_traffic": "run", "restore_traffic": "run", "scale_con
 # the "Serverless VPC Access audit logging" page, its other readings UNCONFIRMED (classify.CONNECTOR_UPDATE).
 _RUN_UPDATE = "google.cloud.run.v2.Services.UpdateService"
 ACTION_STEPS = frozenset({"applied", "dry_run", "proposed", "verified", "undone", "escalated", "failed", "skipped"})
+
+
+# How much of a command's outcome the not-found answer quotes: a summary row's length.
+DECIDED_SHOWN = 240
 
 
 class UnknownIncident(LookupError):
@@ -313,12 +317,17 @@ class _Build:
         incidents: dict[str, None] = {}
         names: dict[str, None] = {}
         matched = False
+        decided = ""
         for entry in page.entries:
             details = (entry.json_payload or {}).get("runwarden")
             # Filter comparisons are not case sensitive (Logging query language page): matched again.
             if not isinstance(details, dict) or details.get("command_id") != command_id:
                 continue
             matched = True
+            if str(details.get("step") or "") in DECISION_STEPS:
+                # Its answer, in its own words: a command rejected before it was read (malformed, or replayed
+                # after its record lapsed) has no `command` to name, and the sender was told only that.
+                decided = f"{details['step']}: {visible(one_line(entry.text, DECIDED_SHOWN))}"
             if details.get("command"):
                 names[str(details["command"])] = None
             if entry.labels.get(INCIDENT_LABEL):
@@ -335,7 +344,7 @@ class _Build:
                     "once it plans its change; a refused one, and a pause, a status or a diagnose, carry none): "
                     "gcloud logging read "
                     f"'jsonPayload.runwarden.command_id=\"{command_id}\"' --project {self.project} "
-                    f"--freshness={self.limits.lookback.days}d")
+                    f"--freshness={self.limits.lookback.days}d" + (f"; its last outcome, {decided}" if decided else ""))
         return ""
 
     def near_incidents(self) -> str:

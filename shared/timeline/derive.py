@@ -111,7 +111,8 @@ def _mitigation(rows: Sequence[TimelineEntry], since: datetime | None, minutes: 
         if since is not None and row.at < since:
             continue
         if row.source.value == "runwarden" and row.kind == "applied":
-            if _verdict(rows[i + 1:]) != "verified" or _a_person_fixed_it_after(row, rows[i + 1:], minutes, built_at):
+            if (_verdict(rows[i + 1:]) != "verified" or _unjudged_before(rows, i) is not None
+                    or _a_person_fixed_it_after(row, rows[i + 1:], minutes, built_at)):
                 continue
             return Milestone(at=row.at, what=f"Runwarden applied: {row.summary}", by=row.actor.name)
         if _is_persons_change(row) and _errors_stopped_after(row, rows[i + 1:], minutes, built_at):
@@ -194,13 +195,42 @@ def _verdict(later: Sequence[TimelineEntry]) -> str:
     return "undone" if "undone" in verdicts else "verified" if verdicts else ""
 
 
+_JUDGED = ("verified", "undone", "escalated")
+
+
+def _unjudged_before(rows: Sequence[TimelineEntry], i: int) -> TimelineEntry | None:
+    """An earlier write of Runwarden's in this incident with no verdict (`verified`, `undone`, `escalated`)
+    among the rows before the write at `i`: it was still pending when this one landed. The minutes after
+    both are both writes' doing (a rollback, then the connector's scale-up a cooldown of another target
+    later): the sweep leaves the earlier one unjudged for it (`judging.later_own_writes`, escalated at its
+    deadline naming the later action), and the later one's `verified` says the service was healthy, not
+    which write made it so. Neither is the mitigation the timeline can show."""
+    pending = None
+    for row in rows[:i]:
+        if row.source.value != "runwarden":
+            continue
+        if row.kind == "applied":
+            pending = row
+        elif row.kind in _JUDGED:
+            pending = None
+    return pending
+
+
 def unverified_writes(rows: Sequence[TimelineEntry]) -> list[str]:
-    """Notes for Runwarden's writes not counted as the mitigation for want of a verification."""
+    """Notes for Runwarden's writes not counted as the mitigation for want of a verification, or
+    verified on minutes an earlier write of its own, still unjudged, shaped as much."""
     notes = []
     for i, row in enumerate(rows):
-        if row.source.value == "runwarden" and row.kind == "applied" and not _verdict(rows[i + 1:]):
+        if row.source.value != "runwarden" or row.kind != "applied":
+            continue
+        if not _verdict(rows[i + 1:]):
             notes.append(f"Runwarden's write at {row.at:%H:%M:%S}Z ({row.summary}) has no verification in the "
                          "entries read (not judged yet, or escalated): it is not counted as the mitigation")
+        elif (earlier := _unjudged_before(rows, i)) is not None and _verdict(rows[i + 1:]) == "verified":
+            notes.append(f"Runwarden's write at {row.at:%H:%M:%S}Z ({row.summary}) was verified, but it was made "
+                         f"while its write at {earlier.at:%H:%M:%S}Z ({earlier.summary}) was not yet judged: the "
+                         "minutes after are both writes' doing, so it is not counted as the mitigation, nor is "
+                         "the earlier one")
     return notes
 
 
