@@ -39,8 +39,25 @@ GRPC_INTERNAL = GRPC_PEER.format(name="INTERNAL", details="stock ledger inconsis
 GRPC_SHEDDING = GRPC_PEER.format(name="UNAVAILABLE", details="inventory is shedding load", code=14)
 GRPC_JSON = ('{"created":"@1764625864.118","description":"Error received from peer ipv6:[fd20::7]:443","file":'
              '"src/core/lib/surface/call.cc","file_line":1069,"grpc_message":"overloaded","grpc_status":14}')
-# The same codes with no peer named: a client raises them itself too (a message over its limit, a dial).
+# A code no network failure is ever raised as, with no peer named: the server answered it (a quota, a
+# refusal) or the client raised it itself over a message it received (larger than its limit). Either way
+# the call crossed the path.
 GRPC_GO_QUOTA = "reserve stock: rpc error: code = ResourceExhausted desc = quota exceeded for reservations"
+GRPC_GO_DENIED = ("reserve stock: rpc error: code = PermissionDenied desc = caller does not have permission "
+                  "inventory.reserve")
+GRPC_JAVA_TOO_BIG = ("io.grpc.StatusRuntimeException: RESOURCE_EXHAUSTED: gRPC message exceeds maximum size 4194304: "
+                     "5242880")
+GRPC_JS_QUOTA = "Error: 8 RESOURCE_EXHAUSTED: quota exceeded for reservations\n    at callErrorFromStatus (/app/x.js:1:1)"
+GRPC_JS_AUTH = "Error: 16 UNAUTHENTICATED: Request had invalid authentication credentials."
+GRPCIO_NOT_FOUND = ('<_InactiveRpcError of RPC that terminated with:\n\tstatus = StatusCode.NOT_FOUND\n\tdetails = '
+                    '"no such sku"\n\tdebug_error_string = "UNKNOWN: {grpc_status:5}"\n>')
+# Google's client libraries over the same codes: google-api-core's GoogleAPICallError ("{code} {message}"),
+# Java gax wrapping grpc-java's exception.
+API_CORE_QUOTA = ("google.api_core.exceptions.ResourceExhausted: 429 Quota exceeded for quota metric 'Read requests' "
+                  "and limit 'Read requests per minute' of service 'sheets.googleapis.com'")
+API_CORE_DENIED = "google.api_core.exceptions.PermissionDenied: 403 Missing or insufficient permissions."
+GAX_QUOTA = ("com.google.api.gax.rpc.ResourceExhaustedException: io.grpc.StatusRuntimeException: RESOURCE_EXHAUSTED: "
+             "Quota exceeded.")
 GRPC_LOCAL = ('<_InactiveRpcError of RPC that terminated with:\n\tstatus = StatusCode.UNAVAILABLE\n\tdetails = '
               '"failed to connect to all addresses; last error: UNKNOWN: ipv4:10.9.0.7:443: Failed to connect to '
               'remote host: Connection timed out"\n\tdebug_error_string = "UNKNOWN:failed to connect to all '
@@ -78,6 +95,19 @@ CASES = {
     "grpcio's RESOURCE_EXHAUSTED received from the peer, retried for 30 s": (30.0, ((GRPC_QUOTA, 20),), ESCALATE),
     "grpcio's INTERNAL received from the peer": (3.0, ((GRPC_INTERNAL, 20),), ESCALATE),
     "grpcio's UNAVAILABLE received from the peer (its load shedding)": (30.0, ((GRPC_SHEDDING, 20),), ESCALATE),
+    # A code no network failure raises, whoever raised it, no peer named.
+    "grpc-go's ResourceExhausted, retried for 30 s": (30.0, ((GRPC_GO_QUOTA, 20),), ESCALATE),
+    "grpc-go's PermissionDenied": (3.0, ((GRPC_GO_DENIED, 20),), ESCALATE),
+    "grpc-java's RESOURCE_EXHAUSTED over its own size limit": (3.0, ((GRPC_JAVA_TOO_BIG, 20),), ESCALATE),
+    "grpc-js's 8 RESOURCE_EXHAUSTED": (30.0, ((GRPC_JS_QUOTA, 20),), ESCALATE),
+    "grpc-js's 16 UNAUTHENTICATED": (3.0, ((GRPC_JS_AUTH, 20),), ESCALATE),
+    "grpcio's NOT_FOUND without its peer": (3.0, ((GRPCIO_NOT_FOUND, 20),), ESCALATE),
+    "google-api-core's 429 Quota exceeded": (30.0, ((API_CORE_QUOTA, 20),), ESCALATE),
+    "google-api-core's 403 PermissionDenied": (3.0, ((API_CORE_DENIED, 20),), ESCALATE),
+    "gax's ResourceExhaustedException": (30.0, ((GAX_QUOTA, 20),), ESCALATE),
+    # The connector stays in play when requests also fail to cross it.
+    "grpc-go's ResourceExhausted beside dial timeouts to the database": (31.0, ((GRPC_GO_QUOTA, 20), (PSYCOPG, 20)),
+                                                                          SCALE),
     # The connector stays in play when requests also fail to cross it, or the answers are a few.
     "answers beside dial timeouts to the database": (31.0, ((AXIOS, 20), (PSYCOPG, 20)), SCALE),
     "answers beside failed dials to Redis": (31.0, ((AXIOS, 20), (REDIS_DIAL, 20)), SCALE),
@@ -101,10 +131,32 @@ LINES = {
     "AxiosError: Request failed with status code 404": "", "retrofit2.HttpException: HTTP 401 Unauthorized": "",
     GRPC_QUOTA: "gRPC RESOURCE_EXHAUSTED", GRPC_INTERNAL: "gRPC INTERNAL", GRPC_SHEDDING: "gRPC UNAVAILABLE",
     GRPC_JSON: "gRPC UNAVAILABLE",
-    # A gRPC code with no peer named is no answer: the client may have raised it itself.
-    GRPC_GO_QUOTA: "", GRPC_LOCAL: "",
-    "io.grpc.StatusRuntimeException: RESOURCE_EXHAUSTED: gRPC message exceeds maximum size 4194304: 5242880": "",
-    GRPC_PEER.format(name="NOT_FOUND", details="no such sku", code=5): "",
+    # A code no network failure is raised as, peer named or not, in each client's words.
+    GRPC_GO_QUOTA: "gRPC RESOURCE_EXHAUSTED", GRPC_GO_DENIED: "gRPC PERMISSION_DENIED",
+    GRPC_JAVA_TOO_BIG: "gRPC RESOURCE_EXHAUSTED", GRPC_JS_QUOTA: "gRPC RESOURCE_EXHAUSTED",
+    GRPC_JS_AUTH: "gRPC UNAUTHENTICATED", GRPCIO_NOT_FOUND: "gRPC NOT_FOUND",
+    GRPC_PEER.format(name="NOT_FOUND", details="no such sku", code=5): "gRPC NOT_FOUND",
+    "rpc error: code = InvalidArgument desc = sku must be set": "gRPC INVALID_ARGUMENT",
+    "rpc error: code = Unimplemented desc = unknown method Reserve": "gRPC UNIMPLEMENTED",
+    "rpc error: code = FailedPrecondition desc = x": "gRPC FAILED_PRECONDITION",
+    "rpc error: code = AlreadyExists desc = x": "gRPC ALREADY_EXISTS",
+    "rpc error: code = OutOfRange desc = x": "gRPC OUT_OF_RANGE",
+    "io.grpc.StatusRuntimeException: PERMISSION_DENIED: caller lacks inventory.reserve": "gRPC PERMISSION_DENIED",
+    "Error: 5 NOT_FOUND: no such sku": "gRPC NOT_FOUND", "Error: 12 UNIMPLEMENTED: x": "gRPC UNIMPLEMENTED",
+    API_CORE_QUOTA: "429", API_CORE_DENIED: "403", GAX_QUOTA: "gRPC RESOURCE_EXHAUSTED",
+    "google.api_core.exceptions.NotFound: 404 Document not found": "404",
+    # A network failure's code, or one a library raises on a broken path, with no peer named: no answer (the
+    # client may have raised it itself: UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL, CANCELLED, UNKNOWN).
+    GRPC_LOCAL: "", "rpc error: code = Unavailable desc = connection closed before server preface received": "",
+    "rpc error: code = DeadlineExceeded desc = context deadline exceeded": "",
+    "rpc error: code = Internal desc = stream terminated by RST_STREAM with error code: PROTOCOL_ERROR": "",
+    "io.grpc.StatusRuntimeException: UNAVAILABLE: io exception": "", "14 UNAVAILABLE: No connection established": "",
+    "4 DEADLINE_EXCEEDED: Deadline exceeded": "", "rpc error: code = Canceled desc = context canceled": "",
+    "google.api_core.exceptions.DeadlineExceeded: 504 Deadline Exceeded": "",
+    "google.api_core.exceptions.ServiceUnavailable: 503 failed to connect to all addresses": "",
+    # A number that is not its code's, or words that are no client's.
+    "Error: 14 RESOURCE_EXHAUSTED: x": "", "status = StatusCode.RESOURCE_EXHAUSTEDX": "",
+    "the quota is RESOURCE_EXHAUSTED for now": "",
     "shedding load: 182 requests in flight, limit 160; answering 503 Service Unavailable": "",
     REDIS_DIAL: "", OWN: "",
 }

@@ -351,6 +351,15 @@ _DIALS_AND_ANSWERS = [
     '{grpc_message:\"quota\", grpc_status:8}"',
     '"description":"Error received from peer ipv4:10.9.0.7:443","grpc_message":"x","grpc_status":13',
     "Fehler: Error received from peer ipv4:10.9.0.7:443 {grpc_status:14} (Dienst überlastet)",
+    # gRPC codes no network failure is raised as, in each client's words, and Google's libraries over them.
+    "reserve: rpc error: code = ResourceExhausted desc = quota; then rpc error: code = NotFound desc = x",
+    "Fehler: rpc error: code = PermissionDenied desc = verweigert (Zugriff)",
+    "io.grpc.StatusRuntimeException: RESOURCE_EXHAUSTED: gRPC message exceeds maximum size 4194304: 5242880",
+    "Error: 8 RESOURCE_EXHAUSTED: quota\nError: 16 UNAUTHENTICATED: bad token",
+    "<_InactiveRpcError of RPC that terminated with:\n\tstatus = StatusCode.OUT_OF_RANGE\n\tdetails = \"x\"\n>",
+    "google.api_core.exceptions.ResourceExhausted: 429 Quota exceeded for quota metric 'Read requests'",
+    "com.google.api.gax.rpc.NotFoundException: io.grpc.StatusRuntimeException: NOT_FOUND: no such topic",
+    "Error: 14 RESOURCE_EXHAUSTED: a number that is not its code's",
     "GET /healthz 200",
     "",
 ]
@@ -446,6 +455,9 @@ def test_the_leftmost_match_is_found_from_a_later_anchor_that_may_begin_earlier(
     ("java.net.http.HttpConnectTimeoutException: HTTP connect timed out", ""),
     # Not waits: another gRPC code (an answer), words of its own, a request log line.
     ("rpc error: code = NotFound desc = sku 42 not found", None),
+    ("rpc error: code = ResourceExhausted desc = quota exceeded for reservations", None),
+    ("Error: 8 RESOURCE_EXHAUSTED: quota exceeded", None),
+    ("status = StatusCode.UNAUTHENTICATED", None),
     ("io.grpc.StatusRuntimeException: PERMISSION_DENIED: caller lacks inventory.reserve", None),
     ("Error: 14 UNAVAILABLE_SOON is not a code", None),
     ("request timed out after 30 s", None),

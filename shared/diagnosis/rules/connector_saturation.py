@@ -602,9 +602,11 @@ _POOLER = frozenset({Refusal.POOLER_LIMIT})
 
 # What a person checks when the application's calls are answered with 429s or 5xx by a downstream.
 DOWNSTREAM_ANSWERS = ("look at the downstream the application's HTTP or gRPC calls are answered by (its status page, "
-                      "its own logs and limits: a 429 or RESOURCE_EXHAUSTED is its rate limit or quota, a 5xx, INTERNAL "
-                      "or UNAVAILABLE its own failure or load shedding) and at how the application "
-                      "retries and passes the answers on; a bigger connector changes none of those answers")
+                      "its own logs and limits: a 429 or RESOURCE_EXHAUSTED is its rate limit or quota, or a message "
+                      "over the client's size limit, a 5xx, INTERNAL or UNAVAILABLE its own failure or load shedding, "
+                      "a 401, 403, PERMISSION_DENIED or UNAUTHENTICATED the application's credentials, another gRPC "
+                      "code its request) and at how the application retries and passes the answers on; a bigger "
+                      "connector changes none of those answers")
 # The application's own logs, and the severities at which a line there says something failed.
 _APP_LOGS = frozenset({"run.googleapis.com/stderr", "run.googleapis.com/stdout"})
 _FAILED = frozenset({"ERROR", "CRITICAL", "ALERT", "EMERGENCY"})
@@ -617,8 +619,10 @@ def _downstream_answers(facts: Facts, c: Citation) -> str:
     (log_signals.downstream_answer: aiohttp's "429, message='Too Many Requests', url=...", requests'
     "503 Server Error: ... for url:", urllib3's "too many 503 error responses", axios' "Request failed
     with status code 503", Retrofit's "HTTP 429", Spring's HttpServerErrorException, .NET's
-    EnsureSuccessStatusCode; a gRPC C-core client's RESOURCE_EXHAUSTED, INTERNAL or UNAVAILABLE "received
-    from peer"), with fewer than db_error_logs_min errors of reaching the database and
+    EnsureSuccessStatusCode; a gRPC C-core client's INTERNAL or UNAVAILABLE "received from peer"; a gRPC
+    code no network failure is raised as, RESOURCE_EXHAUSTED, PERMISSION_DENIED, NOT_FOUND and the like,
+    in grpc-go's, grpcio's, grpc-java's or grpc-js's words, peer named or not, and google-api-core's
+    "ResourceExhausted: 429 ..."), with fewer than db_error_logs_min errors of reaching the database and
     of failed dials. An answer proves the path to the downstream carried the request and brought the
     answer back, whichever path it is (a public API under PRIVATE_RANGES_ONLY egress never crosses the
     connector; a private one answered through it): a downstream's rate limit or failure, passed on as
