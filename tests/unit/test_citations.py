@@ -32,11 +32,20 @@ def test_outside_citations_are_found(text, lines):
     assert outside_citations(text) == lines
 
 
+# Trees a source tree holds that are not the project's own files: environments, caches, build output.
+_NOT_OURS = {".git", ".venv", ".venv-checkov", "build", "node_modules", "__pycache__", ".terraform"}
+
+
 def _tracked() -> list[Path]:
-    """The repository's tracked files outside tests/ (git's own list: nothing untracked or ignored)."""
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
-    return [ROOT / name for name in listed.decode().split("\0")
-            if name and not name.startswith("tests/")]
+    """The repository's tracked files outside tests/ (git's own list: nothing untracked or ignored); in a
+    tree that is not a git checkout (an archive of it), every file outside tests/ and the trees above."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True)
+    if listed.returncode == 0:
+        return [ROOT / name for name in listed.stdout.decode().split("\0")
+                if name and not name.startswith("tests/")]
+    return [path for path in ROOT.rglob("*") if path.is_file()
+            and not _NOT_OURS.intersection(path.relative_to(ROOT).parts)
+            and path.relative_to(ROOT).parts[0] != "tests"]
 
 
 def test_no_tracked_file_cites_notes_outside_the_repository():
