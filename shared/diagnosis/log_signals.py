@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import Enum
 from functools import lru_cache
 from itertools import accumulate, compress, repeat
-from typing import Callable, Iterable, NamedTuple, Sequence, TypeVar
+from typing import Callable, Iterable, Iterator, NamedTuple, Sequence, TypeVar
 from urllib.parse import quote as _url_quote
 
 import ahocorasick_rs
@@ -1833,6 +1833,26 @@ def _leftmost_at(pattern: re.Pattern[str], text: str, hits: Iterable[tuple[int, 
     return best
 
 
+def _dfa(words: Iterable[str]) -> ahocorasick_rs.BytesAhoCorasick:
+    """An automaton reporting every occurrence of every one of the ASCII `words`, one inside another
+    included (MatchKind.Standard, asked for overlapping matches: see _built), as ahocorasick_rs's DFA over
+    bytes, built once at import: a functools cache would be cleared with the per-text caches."""
+    return ahocorasick_rs.BytesAhoCorasick([word.encode("ascii") for word in words],
+                                           matchkind=ahocorasick_rs.MatchKind.Standard,
+                                           implementation=ahocorasick_rs.Implementation.DFA)
+
+
+def _line_hits(plain: list[str], automaton: ahocorasick_rs.BytesAhoCorasick) -> Iterator[tuple[int, int, int]]:
+    """(line, offset in that line, word number) of every hit of `automaton` (`_dfa`) in the ASCII `plain`
+    texts, joined and lower-cased once and searched as bytes: a byte's offset is its character's, and a
+    str haystack has ahocorasick_rs map every byte to its character at each call."""
+    lowered = _SEPARATOR.join(plain).lower()
+    starts = list(accumulate(map(operator.add, map(len, plain), repeat(len(_SEPARATOR))), initial=0))
+    for word, at, _ in automaton.find_matches_as_indexes(lowered.encode("ascii"), overlapping=True):
+        line = bisect_right(starts, at) - 1
+        yield line, at - starts[line], word
+
+
 def dials_and_answers(distinct: Iterable[str]) -> tuple[dict[str, str | None], dict[str, str]]:
     """`dial_failure` and `downstream_answer` of each of the `distinct` texts, each pattern tried only
     where one of its alternatives' anchors is (`_WORDS`, found in one search over the ASCII texts
@@ -1843,15 +1863,10 @@ def dials_and_answers(distinct: Iterable[str]) -> tuple[dict[str, str | None], d
     dials = {text: dial_failure(text) for text in distinct if not text.isascii()}
     answers = {text: downstream_answer(text) for text in dials}
     if plain:
-        lowered = _SEPARATOR.join(plain).lower()
-        starts = list(accumulate(map(operator.add, map(len, plain), repeat(len(_SEPARATOR))), initial=0))
         hits: dict[int, tuple[list[tuple[int, int]], ...]] = {}
-        # Searched as bytes (ASCII: a byte's offset is its character's), by a DFA built at import, as
-        # _search's: a str haystack has ahocorasick_rs map every byte to its character at each call.
-        for word, at, _ in _WORDS_AUTOMATON.find_matches_as_indexes(lowered.encode("ascii"), overlapping=True):
-            line = bisect_right(starts, at) - 1
+        for line, at, word in _line_hits(plain, _WORDS_AUTOMATON):
             kind, reach = _WORD_OWNERS[word]
-            hits.setdefault(line, ([], [], []))[kind].append((at - starts[line], reach))
+            hits.setdefault(line, ([], [], []))[kind].append((at, reach))
         dials.update(dict.fromkeys(plain))
         answers.update(dict.fromkeys(plain, ""))
         for line, (named, hostless, answered) in hits.items():
@@ -1874,12 +1889,9 @@ def downstream_waits(distinct: Iterable[str]) -> dict[str, str | None]:
     waits.update(dict.fromkeys(plain))
     if not plain:
         return waits
-    lowered = _SEPARATOR.join(plain).lower()
-    starts = list(accumulate(map(operator.add, map(len, plain), repeat(len(_SEPARATOR))), initial=0))
     hits: dict[int, list[tuple[int, int]]] = {}
-    for word, at, _ in _WAIT_AUTOMATON.find_matches_as_indexes(lowered.encode("ascii"), overlapping=True):
-        line = bisect_right(starts, at) - 1
-        hits.setdefault(line, []).append((at - starts[line], _WAIT_REACHES[word]))
+    for line, at, word in _line_hits(plain, _WAIT_AUTOMATON):
+        hits.setdefault(line, []).append((at, _WAIT_REACHES[word]))
     for line, waited in hits.items():
         text = plain[line]
         waits[text] = _wait_of(_leftmost_at(_DOWNSTREAM_WAIT, text, waited), text)
@@ -2282,16 +2294,10 @@ assert all(w.anchors for w in (*_WORDED, _DOWNSTREAM_WAIT_WORDED)), \
     "an alternative of a dial, answer or wait pattern has no bounded anchor"
 _WORDS = tuple(anchor for w in _WORDED for anchor, _ in w.anchors)
 _WORD_OWNERS = tuple((kind, reach) for kind, w in enumerate(_WORDED) for _, reach in w.anchors)
-# Every occurrence of every anchor, one inside another included (MatchKind.Standard, overlapping: see
-# _built): the DFA, built once here.
-_WORDS_AUTOMATON = ahocorasick_rs.BytesAhoCorasick([word.encode("ascii") for word in _WORDS],
-                                                   matchkind=ahocorasick_rs.MatchKind.Standard,
-                                                   implementation=ahocorasick_rs.Implementation.DFA)
+_WORDS_AUTOMATON = _dfa(_WORDS)
 _WAIT_WORDS = tuple(anchor for anchor, _ in _DOWNSTREAM_WAIT_WORDED.anchors)
 _WAIT_REACHES = tuple(reach for _, reach in _DOWNSTREAM_WAIT_WORDED.anchors)
-_WAIT_AUTOMATON = ahocorasick_rs.BytesAhoCorasick([word.encode("ascii") for word in _WAIT_WORDS],
-                                                  matchkind=ahocorasick_rs.MatchKind.Standard,
-                                                  implementation=ahocorasick_rs.Implementation.DFA)
+_WAIT_AUTOMATON = _dfa(_WAIT_WORDS)
 _AUTOMATON: list = [None, None]   # [the anchors it was built of, _built(them)]
 
 
@@ -2395,9 +2401,7 @@ def _built(anchors: tuple[_Anchor, ...]) -> tuple[ahocorasick_rs.BytesAhoCorasic
         by_text.setdefault(a.text, []).append((a.bit, confirm, a.leads and not a.whole, reach))
     unanchored = tuple((a.bit, a.pattern) for a in anchors if not a.text)
     by_text.pop("", None)
-    automaton = ahocorasick_rs.BytesAhoCorasick([text.encode("ascii") for text in by_text],
-                                                matchkind=ahocorasick_rs.MatchKind.Standard,
-                                                implementation=ahocorasick_rs.Implementation.DFA)
+    automaton = _dfa(by_text)
     return automaton, tuple(map(tuple, by_text.values())), unanchored
 
 
