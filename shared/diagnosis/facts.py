@@ -705,8 +705,7 @@ class Facts:
         gap = ([g for g in self.b.gaps if g.startswith("logging: application and system log")] or [""])[-1]
         # The status text only, not its details (an ErrorInfo printed after it, " [reason: ...").
         gap = re.split(r"\s\[|\n", gap)[0].strip()[:200]
-        return f"the service's log read failed{f' ({gap})' if gap else ''}" if gap else \
-            "the service's logs were not read"
+        return f"the service's log read failed ({gap})" if gap else "the service's logs were not read"
 
     def logged_enough(self, count: int, needed: int | None = None) -> bool:
         """Whether `count` entries of a signal in the log read say it was logged at least

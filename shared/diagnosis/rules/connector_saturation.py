@@ -720,7 +720,8 @@ def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
     public = not unnamed and len(addresses) == len(hosts) and all(a.is_global for a in addresses)
     named = ", ".join(hosts + ["a downstream they do not name"] * unnamed)
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.UPSTREAM_TIMEOUT)}",
-           f"{len(timeouts)} of the application's {'gRPC or HTTP' if unnamed else 'HTTP'} calls timed out on {named}, e.g. {timeouts[0].text[:160]!r}; "
+           f"{len(timeouts)} of the application's {'gRPC or HTTP' if unnamed else 'HTTP'} calls timed out on "
+           f"{named}, e.g. {timeouts[0].text[:160]!r}; "
            f"{_unreached(facts)} errors of reaching the database; egress PRIVATE_RANGES_ONLY",
            "requests that wait on a dependency routed through the connector (a private address, or the database)",
            False, role="refutes" if public else "context")
