@@ -709,7 +709,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 '[p:r:i] failed to connect to instance: failed to get instance: Refresh error: failed to get instance '
                 'metadata (connection name = "p:r:i"): googleapi: Error 403: boss::NOT_AUTHORIZED: Not authorized to '
                 "access resource. Possibly missing permission cloudsql.instances.get on resource instances/i., "
-                "forbidden", "a public Cloud SQL Auth Proxy v2 log (repository and path UNCONFIRMED)",
+                "forbidden", "a public Cloud SQL Auth Proxy v2 log (NK28116/web-PJ docs/deployErrorLog.md)",
                 Refusal.NOT_AUTHORIZED),
     # The connection name names no instance (deleted, or renamed under the clients): the Admin API's
     # 404, in the Auth Proxy's and the Go connector's refresh error, or the proxy v1's config error.
