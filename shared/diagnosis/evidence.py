@@ -438,8 +438,10 @@ class MetricResult(_Model):
 #   `event` (its JSONRenderer keeps the event dict's key).
 # - the ECS error fields and level as dotted top-level keys, one key each: the ECS logging spec writes
 #   `log.level` so in every ECS logger, and ecs-logging-java's EcsJsonSerializer writes the exception as
-#   "error.type", "error.message" and "error.stack_trace" (code search ids 12341951867, 19342307265,
-#   and its formatter tests' expected lines, 38749577027); Cloud Run's agent keeps such a key as written.
+#   "error.type", "error.message" and "error.stack_trace" (elastic/ecs-logging-java
+#   ecs-logging-core/src/main/java/co/elastic/logging/EcsJsonSerializer.java, and its formatter tests'
+#   expected lines, jboss-logmanager-ecs-formatter/src/test/java/co/elastic/logging/jboss/logmanager/
+#   EcsFormatterTest.java); Cloud Run's agent keeps such a key as written.
 #   A nested `error` object (ecs-logging-nodejs, -python) is the OBJECT_KEYS case above.
 # zap's `errorVerbose` (the error's %+v, beside its `error`) repeats `error` with a stack, and zap's
 # `stacktrace` is the logging call's own stack, not the error's: neither is read.

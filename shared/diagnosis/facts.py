@@ -763,7 +763,8 @@ class Facts:
 def egress_of(revision: Revision) -> str:
     """The revision's VPC egress, "" with no VPC access. Left unset it is PRIVATE_RANGES_ONLY: "Traffic
     VPC egress settings. If not provided, it defaults to PRIVATE_RANGES_ONLY." (Cloud Run Admin API v2
-    discovery document, GoogleCloudRunV2VpcAccess.egress; code search ids 27038653233, 16459377557),
+    discovery document, GoogleCloudRunV2VpcAccess.egress; googleapis/google-api-python-client
+    googleapiclient/discovery_cache/documents/run.v2.json),
     as gcloud run deploy's --vpc-egress names private-ranges-only its default."""
     vpc = revision.vpc_connector or revision.vpc_network_interfaces
     return (revision.vpc_egress or "PRIVATE_RANGES_ONLY") if vpc else ""

@@ -307,7 +307,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 'line 2328, in connect\n    async with compat.timeout(timeout):\n  File "/usr/local/lib/python3.12/asyncio/'
                 'timeouts.py", line 115, in __aexit__\n    raise TimeoutError from exc_val\nTimeoutError',
                 "MagicStack/asyncpg asyncpg/connection.py connect (`async with compat.timeout(timeout)`); public "
-                "tracebacks ending so (code search ids 60382089801, 21139959931, 68391458177)"),
+                "tracebacks ending so (their repositories and paths UNCONFIRMED)"),
     DbErrorText("asyncpg connect timeout (asyncpg <= 0.27)",
                 r'asyncpg[/\\]connect_utils\.py", line \d+, in _?_connect_addr(?:\n[ \t]+[^\n]*)*\n'
                 r"(?:asyncio\.(?:exceptions\.)?)?TimeoutError\b",
@@ -327,9 +327,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "Error: connect ETIMEDOUT\n    at Connection._handleTimeoutError (/app/node_modules/mysql2/lib/"
                 "connection.js:205:17)\n    at listOnTimeout (node:internal/timers:573:17)",
                 "sidorares/node-mysql2 lib/connection.js _handleTimeoutError (`new Error('connect ETIMEDOUT')`, "
-                "errorno, code ETIMEDOUT, syscall connect) and mysqljs/mysql lib/Connection.js _handleConnectTimeout "
-                "(code search id 367382908); public logs of it (code search ids 34915735959, 2736551711); UNCONFIRMED "
-                "in a Cloud SQL thread"),
+                "errorno, code ETIMEDOUT, syscall connect) and mysqljs/mysql lib/Connection.js _handleConnectTimeout; "
+                "public logs of it (their repositories and paths UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread"),
     DbErrorText("asyncpg", r"ConnectionDoesNotExistError", "asyncpg.exceptions.ConnectionDoesNotExistError: "
                 "connection was closed in the middle of operation", "asyncpg's exception name"),
     DbErrorText("psycopg", r"OperationalError: the connection is closed",
@@ -338,17 +337,17 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # OperationalError): a connect that outlasts connect_timeout with no answer from the server.
     DbErrorText("psycopg 3 (connect timeout)", r"(?:ConnectionTimeout|OperationalError): connection timeout expired",
                 "psycopg.errors.ConnectionTimeout: connection timeout expired",
-                "psycopg/psycopg generators.py _connect: raise e.ConnectionTimeout(\"connection timeout expired\") "
-                "(code search id 856819062)"),
+                "psycopg/psycopg psycopg/psycopg/generators.py _connect: raise e.ConnectionTimeout(\"connection "
+                "timeout expired\")"),
     # Go's database/sql: a driver's connection "in a bad state (such as the server having earlier
     # closed the connection)", after database/sql's own retries on new connections failed too.
     DbErrorText("Go database/sql (any driver)", r"\bdriver: bad connection\b",
                 "query orders: driver: bad connection",
-                "golang/go database/sql/driver: ErrBadConn = errors.New(\"driver: bad connection\") and its doc "
-                "comment (code search id 42469082360)"),
+                "golang/go src/database/sql/driver/driver.go: ErrBadConn = errors.New(\"driver: bad connection\") "
+                "and its doc comment"),
     # Prisma's query engine names its own errors (P1001, P1002) whatever the driver said beneath.
     # Newer engines put host and port in one pair of backticks ("at `host:5432`"), or name the host
-    # alone; both are P1001's words (public logs, code search ids 2250811227, 48637214877, 71019824052).
+    # alone; both are P1001's words (public logs; their repositories and paths UNCONFIRMED).
     DbErrorText("Prisma (P1001, database not reachable)", r"Can't reach database server at `[^`\n]*`(?::`\d+`)?",
                 "PrismaClientInitializationError: Can't reach database server at `10.40.0.7`:`5432` Please make "
                 "sure your database server is running at `10.40.0.7`:`5432`.",
@@ -396,8 +395,9 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # restarting, an HA failover moving the address to the standby): ConnectionFactoryImpl throws
     # PSQLException(GT.tr("Connection to {0} refused. Check that the hostname and port are correct and
     # that the postmaster is accepting TCP/IP connections.", hostSpec), CONNECTION_UNABLE_TO_CONNECT)
-    # (code search id 4843607459); drivers before 9.4 said "Connection refused. Check that ..." without
-    # the address (ids 22673739974, 11183613270). Not the database's answer: a refused dial says
+    # (pgjdbc/pgjdbc pgjdbc/src/main/java/org/postgresql/core/v3/ConnectionFactoryImpl.java); drivers
+    # before 9.4 said "Connection refused. Check that ..." without the address (as public logs quote it;
+    # their repositories and paths UNCONFIRMED). Not the database's answer: a refused dial says
     # nothing answered on the port, and whether a connector under load could refuse one is not
     # documented (UNCONFIRMED), so it is read as the dial errors are, never as a refusal.
     DbErrorText("Java: pgjdbc (connection refused)",
@@ -405,17 +405,18 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r"postmaster is accepting TCP/IP connections",
                 "org.postgresql.util.PSQLException: Connection to 10.40.0.7:5432 refused. Check that the hostname "
                 "and port are correct and that the postmaster is accepting TCP/IP connections.",
-                "pgjdbc core/v3/ConnectionFactoryImpl.java (code search id 4843607459); UNCONFIRMED in a Cloud SQL "
-                "thread"),
+                "pgjdbc/pgjdbc pgjdbc/src/main/java/org/postgresql/core/v3/ConnectionFactoryImpl.java; UNCONFIRMED "
+                "in a Cloud SQL thread"),
     # pgjdbc when the socket of an open connection fails under a statement (reset by a failover or a
     # restart, cut on the path, or its socketTimeout passed): QueryExecutorImpl wraps the IOException
     # as PSQLException(GT.tr("An I/O error occurred while sending to the backend."), CONNECTION_FAILURE)
-    # (code search ids 18071103566, 65767739457; the socketTimeout form, 08006 with "Read timed out" as
-    # the cause, id 70335197562). Nothing answered: not a refusal.
+    # (pgjdbc/pgjdbc pgjdbc/src/main/java/org/postgresql/core/v3/QueryExecutorImpl.java; the socketTimeout
+    # form, 08006 with "Read timed out" as the cause, in a public log whose repository and path are
+    # UNCONFIRMED). Nothing answered: not a refusal.
     DbErrorText("Java: pgjdbc (connection broken)", r"An I/O error occurred while sending to the backend",
                 "org.postgresql.util.PSQLException: An I/O error occurred while sending to the backend.",
-                "pgjdbc core/v3/QueryExecutorImpl.java (code search id 18071103566); UNCONFIRMED in a Cloud SQL "
-                "thread"),
+                "pgjdbc/pgjdbc pgjdbc/src/main/java/org/postgresql/core/v3/QueryExecutorImpl.java; UNCONFIRMED in "
+                "a Cloud SQL thread"),
     # MySQL Connector/J's CommunicationsException when it can name no better reason (no packet from
     # the server, or the connection lost): ExceptionFactory.createLinkFailureMessageBasedOnHeuristics
     # falls back to Messages "CommunicationsException.20=Communications link failure"
@@ -433,8 +434,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "SQLSTATE[HY000] [2002] Connection timed out (Connection: mysql, SQL: select * from orders where "
                 "id = 42 limit 1)",
                 "PDO's \"SQLSTATE[%s] [%d] %s\" with mysqlnd's CR_CONNECTION_ERROR (2002); Laravel's "
-                "DetectsLostConnections lists both texts (copies of its list: code search ids 8035702883, 47199363175); "
-                "UNCONFIRMED in a Cloud SQL thread"),
+                "DetectsLostConnections lists both texts (laravel/framework "
+                "src/Illuminate/Database/DetectsLostConnections.php); UNCONFIRMED in a Cloud SQL thread"),
     # node-postgres: a NEW client whose connect outlasted connectionTimeoutMillis (pg-pool newClient
     # destroys its stream and raises this, brianc/node-postgres packages/pg-pool/index.js): the
     # dial or the startup got no answer in time. Not a wait for a pool slot ("timeout exceeded when
@@ -465,32 +466,32 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # The .NET MySQL drivers' one text for a connection that could not be opened, whatever the socket
     # said (refused, timed out, a name not resolved): MySqlConnector's and Oracle's MySql.Data's
     # MySqlException "Unable to connect to any of the specified MySQL hosts." (MySql.Data's
-    # NativeDriver.Open in a public stack, code search id 355750644; MySqlConnector callers match the
-    # same words, ids 41782066554, 26064372054). Nothing answered: a refusal by the server is its own
+    # NativeDriver.Open in a public stack; MySqlConnector callers match the same words; the stack's and
+    # the callers' repositories and paths UNCONFIRMED). Nothing answered: a refusal by the server is its own
     # MySqlException with the server's words (1040, 1045, 1130), read by their rows.
     DbErrorText(".NET: MySqlConnector / MySql.Data connect failure",
                 r"Unable to connect to any of the specified MySQL hosts",
                 "MySqlConnector.MySqlException (0x80004005): Unable to connect to any of the specified MySQL hosts.",
-                "MySqlConnector and MySql.Data MySqlException (MySql.Data NativeDriver.Open, code search id "
-                "355750644; callers matching it, ids 41782066554, 26064372054); UNCONFIRMED in a Cloud SQL thread"),
+                "MySqlConnector and MySql.Data MySqlException (MySql.Data NativeDriver.Open in a public stack, and "
+                "callers matching it; their repositories and paths UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread"),
     # Npgsql before 6 wrapped a failed socket connect to the last endpoint (a timeout, a refusal) as
-    # NpgsqlException("Exception while connecting", e) (NpgsqlConnector.Connect, code search ids
-    # 9726471094, 8006266974); a server's refusal inside it is printed as the inner exception and read
+    # NpgsqlException("Exception while connecting", e) (npgsql/npgsql src/Npgsql/NpgsqlConnector.cs,
+    # Connect, before 6); a server's refusal inside it is printed as the inner exception and read
     # by its own row.
     DbErrorText("Npgsql (.NET, before 6) connect failure", r"NpgsqlException[^\n]*: Exception while connecting\b",
                 "Npgsql.NpgsqlException (0x80004005): Exception while connecting",
                 "npgsql/npgsql src/Npgsql/NpgsqlConnector.cs before 6 (Connect: throw new NpgsqlException(\"Exception "
-                "while connecting\", e), code search ids 9726471094, 8006266974); UNCONFIRMED in a Cloud SQL thread"),
+                "while connecting\", e)); UNCONFIRMED in a Cloud SQL thread"),
     # sqlx (Rust): an I/O error on the database's socket, sqlx::Error::Io, "error communicating with
-    # database: {0}" (launchbadge/sqlx sqlx-core/src/error.rs, code search id 66335846310), read only
+    # database: {0}" (launchbadge/sqlx sqlx-core/src/error.rs), read only
     # with a network error's OS code after it (Rust's io::Error shows "(os error N)"): 111 refused,
     # 110 timed out, 104 reset, 113 no route, 32 broken pipe. Other libraries reuse the words for
     # other stores (a Redis client's "Error communicating with database: ..."): the OS code ties
     # them to a socket, and sqlx's own pool timeout is a pool wait (below).
     DbErrorText("Rust: sqlx I/O error", r"error communicating with database: [^\n]*\(os error (?:32|104|110|111|113)\)",
                 "error communicating with database: Connection refused (os error 111)",
-                "launchbadge/sqlx sqlx-core/src/error.rs (Error::Io, \"error communicating with database: {0}\"; "
-                "code search id 66335846310) with Rust's io::Error Display; UNCONFIRMED in a Cloud SQL thread"),
+                "launchbadge/sqlx sqlx-core/src/error.rs (Error::Io, \"error communicating with database: {0}\") "
+                "with Rust's io::Error Display; UNCONFIRMED in a Cloud SQL thread"),
     DbErrorText("SQL Server: Microsoft.Data.SqlClient / System.Data.SqlClient",
                 r"A network-related or instance-specific error occurred while establishing a connection to SQL Server",
                 "Microsoft.Data.SqlClient.SqlException (0x80131904): A network-related or instance-specific error "
@@ -498,7 +499,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "Verify that the instance name is correct and that SQL Server is configured to allow remote connections. "
                 "(provider: TCP Provider, error: 40 - Could not open a connection to SQL Server)",
                 "SqlClient's SNI connection error, as Microsoft's \"Troubleshoot connecting to the SQL Server Database "
-                "Engine\" quotes it (code search ids 18638825908, 70778323138); UNCONFIRMED in a Cloud SQL thread"),
+                "Engine\" (learn.microsoft.com) quotes it; UNCONFIRMED in a Cloud SQL thread"),
     # One row a code: as alternatives of one pattern their common start would be its anchor, "connect
     # e", a word cut short (stdout_needles).
     DbErrorText("Node: net (the Node connector's TLS dial to 3307, pg, mysql2)",
@@ -507,14 +508,14 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "nodejs-getting-started issue #104"),
     DbErrorText("Node: net dial timeout (the Node connector, pg, mysql2)", rf"connect ETIMEDOUT [\d.]+:{_DB_PORT}",
                 "Error: connect ETIMEDOUT 10.20.0.3:5432",
-                "Node's net errors (lib/internal/errors.js exceptionWithHostPort: "
-                "`${syscall} ${code} ${address}:${port}`, code search id 14579320); the same sources as the row above"),
+                "Node's net errors (nodejs/node lib/internal/errors.js exceptionWithHostPort: "
+                "`${syscall} ${code} ${address}:${port}`); the same sources as the row above"),
     DbErrorText("Cloud Run's Cloud SQL connection (the /cloudsql volume)",
                 r"connection to Cloud SQL instance at [\d.]+:3307 failed",
                 "Cloud SQL connection failed. Please see https://cloud.google.com/sql/docs/mysql/connect-run for "
                 "additional details: connection to Cloud SQL instance at 34.170.24.96:3307 failed: timed out after 10s",
-                "public reproducer and incident notes quoting Cloud Run's message (code search ids 34838121340, "
-                "67366604100, 30710900342); its \"dial error: failed to dial (connection name = ...)\" and \"Error 403\" "
+                "public reproducer and incident notes quoting Cloud Run's message (their repositories and paths "
+                "UNCONFIRMED); its \"dial error: failed to dial (connection name = ...)\" and \"Error 403\" "
                 "forms match the rows of those texts"),
     # Failover and maintenance: the instance ends its connections (30-90 s), seen as resets.
     DbErrorText("MySQL client (failover)", r"Lost connection to MySQL server",
@@ -550,8 +551,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r"SSL SYSCALL error: (?:EOF detected|Connection reset by peer|Connection timed out)",
                 "sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) SSL SYSCALL error: EOF detected",
                 "postgres src/interfaces/libpq/fe-secure-openssl.c (pgtls_read, pgtls_write); public logs of it "
-                "(code search ids 40064244929, 5378307569, 70461308159; PDO pgsql's 'SQLSTATE[HY000]: General "
-                "error: 7 SSL SYSCALL error: EOF detected', id 18458761724); UNCONFIRMED in a Cloud SQL thread"),
+                "(and PDO pgsql's 'SQLSTATE[HY000]: General error: 7 SSL SYSCALL error: EOF detected'; their "
+                "repositories and paths UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread"),
     # node-postgres: the client's stream ended without the client's own end() (pg lib/client.js, the
     # 'end' handler: `this._ending ? new Error('Connection terminated') : new Error('Connection
     # terminated unexpectedly')`), given to every queued query and to a connect in progress: the
@@ -560,8 +561,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # terminated" once, for this row and the connect timeout's (stdout_needles keeps the shorter).
     DbErrorText("Node: node-postgres (connection ended)", r"\bConnection terminated(?= unexpectedly\b)",
                 "Error: Connection terminated unexpectedly",
-                "brianc/node-postgres packages/pg/lib/client.js (the stream's 'end' handler; code search id "
-                "482894512); UNCONFIRMED in a Cloud SQL thread"),
+                "brianc/node-postgres packages/pg/lib/client.js (the stream's 'end' handler); UNCONFIRMED in a "
+                "Cloud SQL thread"),
     # Not after PgBouncer's query_wait_timeout: the pooler closes a client it kept waiting for a server
     # connection and libpq reports its FATAL and then the closed socket (psycopg2 strips the severity:
     # "query_wait_timeout\nserver closed the connection unexpectedly"): a wait, read in POOL_WAIT_TEXTS.
@@ -582,8 +583,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText(".NET: MySqlConnector (connect timeout)",
                 r"MySqlException(?: \(0x[0-9A-Fa-f]+\))?:? Connect Timeout expired(?=\.(?! All pooled connections are in use))",
                 "MySqlConnector.MySqlException (0x80004005): Connect Timeout expired.",
-                "mysql-net/MySqlConnector src/MySqlConnector/Core/ServerSession.cs (ConnectAsync, code search id "
-                "59539185708) and MySqlConnection.cs (CreateSessionAsync, the pool's suffix, id 7364270297); "
+                "mysql-net/MySqlConnector src/MySqlConnector/Core/ServerSession.cs (ConnectAsync) and "
+                "src/MySqlConnector/MySqlConnection.cs (CreateSessionAsync, the pool's suffix); "
                 "UNCONFIRMED in a Cloud SQL thread"),
     # The Cloud SQL Python connector reaches the Cloud SQL Admin API (sqladmin.googleapis.com, its
     # connectSettings and generateEphemeralCert calls) with aiohttp before any dial to the instance
@@ -602,15 +603,16 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "GoogleCloudPlatform/cloud-sql-python-connector google/cloud/sql/connector/client.py (aiohttp to "
                 "sqladmin.googleapis.com); aio-libs/aiohttp aiohttp/client_exceptions.py (ClientConnectorError."
                 "__str__); the certificate form in "
-                "public notes (code search id 16486567236); UNCONFIRMED in a Cloud SQL thread"),
+                "public notes (repository and path UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread"),
     # The database answered, and refused: the path to it works (DbErrorText.refusal).
     # MySQL 1053 (ER_SERVER_SHUTDOWN), "Server shutdown in progress": the server is stopping (a restart,
     # maintenance, a failover) and says so to the sessions and connects it ends. The server answered.
     DbErrorText("MySQL server (shutting down)", r"\bServer shutdown(?= in progress\b)",
                 "pymysql.err.OperationalError: (1053, 'Server shutdown in progress')",
                 "MySQL server error 1053 (ER_SERVER_SHUTDOWN, SQLSTATE 08S01), as MySQL's error reference and "
-                "Connector/J's MysqlErrorNumbers list it (code search id 55355946337 lists it among transient "
-                "errors); UNCONFIRMED in a Cloud SQL thread", Refusal.RESTARTING),
+                "Connector/J's MysqlErrorNumbers list it (mysql/mysql-connector-j src/main/core-api/java/com/mysql/"
+                "cj/exceptions/MysqlErrorNumbers.java; a public list of transient errors names it, its repository "
+                "and path UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread", Refusal.RESTARTING),
     DbErrorText("PostgreSQL server (restarting)", r"terminating connection due to administrator command",
                 "sqlalchemy.exc.OperationalError: (psycopg2.errors.AdminShutdown) terminating connection due to "
                 "administrator command", "timescale/timescaledb issue #3088 (the message); PostgreSQL's 57P01 "
@@ -622,7 +624,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r"terminating connection because of crash of another server process",
                 "psycopg2.OperationalError: terminating connection because of crash of another server process",
                 "PostgreSQL's quickdie (ERRCODE_CRASH_SHUTDOWN, 57P02), as server logs and clients quote it "
-                "(code search ids 6756359316, 49696231911, 67240135940); UNCONFIRMED in a Cloud SQL thread",
+                "(their repositories and paths UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread",
                 Refusal.CRASHED),
     DbErrorText("PostgreSQL server (starting or stopping)",
                 r"the database system is (?:starting up|shutting down|in recovery mode)",
@@ -632,18 +634,19 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # a failover or a crash restart, a replica starting): the same 57P03 in other words, "the database
     # system is not yet accepting connections" (DETAIL "Consistent recovery state has not been yet
     # reached.") or, with hot standby off, "... is not accepting connections" (DETAIL "Hot standby mode
-    # is disabled."). Public server logs show it right after "redo starts" (code search ids
-    # 58735900052, 55889630297). An answer: the server is there and refuses for now.
+    # is disabled."). Public server logs show it right after "redo starts" (their repositories and
+    # paths UNCONFIRMED). An answer: the server is there and refuses for now.
     DbErrorText("PostgreSQL server (recovering, 14+)", r"the database system is not (?:yet )?accepting connections",
                 'psycopg2.OperationalError: connection to server at "10.40.0.7", port 5432 failed: FATAL:  the '
                 "database system is not yet accepting connections",
                 "PostgreSQL 14+ postmaster (CAC_NOTCONSISTENT, SQLSTATE 57P03 cannot_connect_now) as public server logs "
-                "print it (code search ids 58735900052, 55889630297); UNCONFIRMED in a Cloud SQL thread",
+                "print it (their repositories and paths UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread",
                 Refusal.RESTARTING),
-    # A role's or a database's own CONNECTION LIMIT (postinit.c: ereport(FATAL, ERRCODE_TOO_MANY_CONNECTIONS,
-    # 'too many connections for role "%s"') when CountUserBackends exceeds rolconnlimit; 'too many
-    # connections for database "%s"' past datconnlimit; code search ids 18483361861, 8562141), printed
-    # bare by lib/pq ("pq: ...") and in libpq's, pgx's and pgjdbc's frames.
+    # A role's or a database's own CONNECTION LIMIT (postgres/postgres src/backend/utils/init/miscinit.c
+    # InitializeSessionUserId: ereport(FATAL, ERRCODE_TOO_MANY_CONNECTIONS, 'too many connections for role
+    # "%s"') when CountUserBackends exceeds rolconnlimit; src/backend/utils/init/postinit.c CheckMyDatabase:
+    # 'too many connections for database "%s"' past datconnlimit), printed bare by lib/pq ("pq: ...") and
+    # in libpq's, pgx's and pgjdbc's frames.
     DbErrorText("PostgreSQL server (role or database connection limit)",
                 r'too many connections for (?:role|database) "',
                 'psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: FATAL:  too many '
@@ -669,19 +672,19 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("MySQL server (host blocked)", r"Host '[^']*' is blocked because of many connection errors",
                 "pymysql.err.OperationalError: (1129, \"Host '10.8.0.2' is blocked because of many connection errors; "
                 "unblock with 'mysqladmin flush-hosts'\")",
-                "MySQL server error 1129 (ER_HOST_IS_BLOCKED) at max_connect_errors, as clients log it (code search "
-                "ids 382102870, 27905811296, 44677318135); UNCONFIRMED in a Cloud SQL thread", Refusal.HOST_BLOCKED),
+                "MySQL server error 1129 (ER_HOST_IS_BLOCKED) at max_connect_errors, as clients log it (their "
+                "repositories and paths UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread", Refusal.HOST_BLOCKED),
     # MySQL server error 1130 (ER_HOST_NOT_PRIVILEGED): no account of the user matches the host the
     # connection comes from. The server sends it as an error packet in place of its greeting, before
-    # authentication (a packet dump: code search id 231781789), so the connection reached the server:
+    # authentication (a public packet dump; repository and path UNCONFIRMED), so the connection reached the server:
     # the path (and any connector on it) carried it. MariaDB names itself in the same words.
     DbErrorText("MySQL server (source host not allowed)",
                 r"Host '[^'\n]*' is not allowed to connect to this (?:MySQL|MariaDB) server",
                 "pymysql.err.OperationalError: (1130, \"Host '10.8.0.3' is not allowed to connect to this MySQL "
                 "server\")",
                 "MySQL server error 1130 (ER_HOST_NOT_PRIVILEGED), \"Host '%s' is not allowed to connect to this MySQL "
-                "server\" (MySQL Server Error Message Reference), as clients print it (code search ids 42044578894: "
-                "\"ERROR 1130 (HY000): Host '10.1.88.32' ...\", 53386186249: PyMySQL's OperationalError); "
+                "server\" (MySQL Server Error Message Reference), as clients print it (\"ERROR 1130 (HY000): Host "
+                "'10.1.88.32' ...\", PyMySQL's OperationalError; their repositories and paths UNCONFIRMED); "
                 "UNCONFIRMED in a Cloud SQL thread", Refusal.SOURCE_NOT_ALLOWED),
     DbErrorText("MySQL server (authentication)", r"Access denied for user '[^']*'@",
                 "Error 1045 (28000): Access denied for user 'tavern2'@'cloudsqlproxy~34.34.234.112' (using "
@@ -692,7 +695,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # reason, on purpose.
     DbErrorText("SQL Server (authentication)", r"Login failed for user '[^']*'",
                 "Microsoft.Data.SqlClient.SqlException (0x80131904): Login failed for user 'sqlserver'.",
-                "SQL Server error 18456, as clients quote it (code search ids 36713508448, 66697417273); UNCONFIRMED "
+                "SQL Server error 18456, as clients quote it (their repositories and paths UNCONFIRMED); UNCONFIRMED "
                 "in a Cloud SQL thread", Refusal.CREDENTIALS),
     DbErrorText("Cloud SQL Admin API via the Auth Proxy / Go connector (403)",
                 r"Error 403: The client is not authorized to make this request",
@@ -706,7 +709,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 '[p:r:i] failed to connect to instance: failed to get instance: Refresh error: failed to get instance '
                 'metadata (connection name = "p:r:i"): googleapi: Error 403: boss::NOT_AUTHORIZED: Not authorized to '
                 "access resource. Possibly missing permission cloudsql.instances.get on resource instances/i., "
-                "forbidden", "a public Cloud SQL Auth Proxy v2 log (code search id 52482524131)",
+                "forbidden", "a public Cloud SQL Auth Proxy v2 log (NK28116/web-PJ docs/deployErrorLog.md)",
                 Refusal.NOT_AUTHORIZED),
     # The connection name names no instance (deleted, or renamed under the clients): the Admin API's
     # 404, in the Auth Proxy's and the Go connector's refresh error, or the proxy v1's config error.
@@ -715,8 +718,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 '[p:r:i] failed to connect to instance: failed to get instance: Refresh error: failed to get instance '
                 'metadata (connection name = "p:r:i"): googleapi: Error 404: The Cloud SQL instance does not exist., '
                 "instanceDoesNotExist", "the Admin API's 404 as public notes quote the Auth Proxy after an instance "
-                "was renamed (code search id 58947982369: \"Cloud SQL Proxy process died ... Error 404: The Cloud SQL "
-                "instance does not exist., instanceDoesNotExist\"); the v2 refresh wording UNCONFIRMED",
+                "was renamed (\"Cloud SQL Proxy process died ... Error 404: The Cloud SQL instance does not exist., "
+                "instanceDoesNotExist\"; repository and path UNCONFIRMED); the v2 refresh wording UNCONFIRMED",
                 Refusal.NO_SUCH_INSTANCE),
     # The Admin API's 429 at the project's quota, in the Auth Proxy v2's log line ("[p:r:i] failed to
     # connect to instance: ...", its Errorf on stderr) or pgx's frame around the Go connector's dial
@@ -778,9 +781,10 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                                    ("certificate", "create ephemeral cert failed", "fetch ephemeral cert failed: "))),
     # The same 429 from the Cloud SQL Python connector: its Admin API calls raise aiohttp's
     # ClientResponseError (raise_for_status), whose str() is "429, message='REASON', url=URL('...')"
-    # (aiohttp before 3.9 wraps the url in URL(...); as logged for other APIs, code search ids
-    # 48089137797, 160501894), the reason the Admin API's error.message where the connector sets it
-    # (client.py _get_metadata, code search id 482959968), else "Too Many Requests". Read only for a
+    # (aiohttp before 3.9 wraps the url in URL(...); as logged for other APIs, repositories and paths
+    # UNCONFIRMED), the reason the Admin API's error.message where the connector sets it (GoogleCloudPlatform/
+    # cloud-sql-python-connector google/cloud/sql/connector/client.py _get_metadata), else "Too Many
+    # Requests". Read only for a
     # url on sqladmin.googleapis.com, the Admin API's host: aiohttp's 429 from any other API is no
     # Cloud SQL answer. The anchor the log query asks for is aiohttp's own "ClientResponseError: 429,
     # message=" (stdout_needles). UNCONFIRMED in a Cloud Run log.
@@ -788,33 +792,35 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r"ClientResponseError: 429, message=[^\n]*?url=(?:URL\()?['\"]https://sqladmin\.googleapis\.com/",
                 "aiohttp.client_exceptions.ClientResponseError: 429, message='Too Many Requests', "
                 "url=URL('https://sqladmin.googleapis.com/sql/v1beta4/projects/p/instances/i/connectSettings')",
-                "aiohttp ClientResponseError.__str__ (as logged, code search ids 48089137797, 160501894) with the "
-                "Cloud SQL Python connector's Admin API calls (client.py, code search id 482959968); the Admin API's "
+                "aiohttp ClientResponseError.__str__ (as logged; repositories and paths UNCONFIRMED) with the "
+                "Cloud SQL Python connector's Admin API calls (cloud-sql-python-connector "
+                "google/cloud/sql/connector/client.py); the Admin API's "
                 "429 as cloud-sql-go-connector issue #413 and cloud-sql-jdbc-socket-factory issue #979 describe it; "
                 "UNCONFIRMED in a Cloud Run log", Refusal.ADMIN_API_QUOTA),
     # The same 404 as the Cloud SQL Python connector raises it: it sets the Admin API's error.message as
     # the aiohttp ClientResponseError's reason, then raise_for_status (cloud-sql-python-connector
-    # google/cloud/sql/connector/client.py _get_metadata; code search id 482959968), whose str() is
+    # google/cloud/sql/connector/client.py _get_metadata), whose str() is
     # "status, message='reason', url='…'" (aiohttp ClientResponseError.__str__: the reason's repr, so
     # its quote may be either). The message is the one googleapi quotes above; this form UNCONFIRMED
     # in a Cloud Run log. The anchor the log query asks for is "cloud sql instance", as other rows'.
     DbErrorText("Cloud SQL Python connector (404)", r"404, message=[\"'][^\"']*Cloud SQL instance does not exist\.",
                 "aiohttp.client_exceptions.ClientResponseError: 404, message='The Cloud SQL instance does not exist.', "
                 "url='https://sqladmin.googleapis.com/sql/v1beta4/projects/p/instances/i/connectSettings'",
-                "cloud-sql-python-connector client.py _get_metadata (code search id 482959968) with the Admin API's "
-                "404 message (code search id 58947982369)", Refusal.NO_SUCH_INSTANCE),
+                "GoogleCloudPlatform/cloud-sql-python-connector google/cloud/sql/connector/client.py _get_metadata "
+                "with the Admin API's 404 message (as public notes quote it; repository and path UNCONFIRMED)",
+                Refusal.NO_SUCH_INSTANCE),
     # The Admin API's own words for the same refusal, as any client passes them on: the Python
     # connector's aiohttp ClientResponseError ("403, message='boss::NOT_AUTHORIZED: ...', url=
-    # 'https://sqladmin.googleapis.com/...'", a public runbook's log, code search id 13200560332), with
-    # no "Error 403:" before them (googleapi's Go form). "boss::NOT_AUTHORIZED" then the message or its
-    # second sentence, whichever a client kept (code search ids 58238763440, 52510956757).
+    # 'https://sqladmin.googleapis.com/...'", a public runbook's log, repository and path UNCONFIRMED),
+    # with no "Error 403:" before them (googleapi's Go form). "boss::NOT_AUTHORIZED" then the message or
+    # its second sentence, whichever a client kept (public notes; repositories and paths UNCONFIRMED).
     DbErrorText("Cloud SQL Admin API, any client (403, permission missing)",
                 r"boss::NOT_AUTHORIZED: (?:Not authorized to access resource|Possibly missing permission cloudsql\.)",
                 "aiohttp.client_exceptions.ClientResponseError: 403, message='boss::NOT_AUTHORIZED: Not authorized to "
                 "access resource. Possibly missing permission cloudsql.instances.get on resource instances/i.', "
                 "url='https://sqladmin.googleapis.com/sql/v1beta4/projects/p/instances/i/connectSettings'",
-                "the Cloud SQL Python connector's 403 as a public runbook logs it (code search id 13200560332); the "
-                "short form in public notes (code search ids 58238763440, 52510956757)", Refusal.NOT_AUTHORIZED),
+                "the Cloud SQL Python connector's 403 as a public runbook logs it; the short form in public notes "
+                "(their repositories and paths UNCONFIRMED)", Refusal.NOT_AUTHORIZED),
     DbErrorText("Cloud SQL Python connector (403)",
                 r"Authenticated IAM principal does not see+m authorized to make API request",
                 "aiohttp.client_exceptions.ClientResponseError: 403, message=\"Forbidden: Authenticated IAM principal "
@@ -829,8 +835,10 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "GoogleCloudPlatform/spring-cloud-gcp pull request #2923", Refusal.NOT_AUTHORIZED),
     # The Java connector (cloud-sql-jdbc-socket-factory) on the Admin API's 403 with reason
     # "notAuthorized": "This error occurs if the instance doesn't exist or the account isn't
-    # authorized", so its words say both (code search ids 36911904657, 10927670893; its tests expect
-    # "[%s] The Cloud SQL Instance does not exist or your account is not authorized", id 36974756631).
+    # authorized", so its words say both (GoogleCloudPlatform/cloud-sql-jdbc-socket-factory
+    # core/src/main/java/com/google/cloud/sql/core/CloudSqlInstance.java, addExceptionContext; its tests
+    # expect "[%s] The Cloud SQL Instance does not exist or your account is not authorized",
+    # core/src/test/java/com/google/cloud/sql/core/InternalConnectorRegistryTest.java, create_notAuthorized).
     # Read as the refusal of who connects, as the Admin API's other 403s; the connection name it
     # brackets ties it to a deploy that retyped the name (database_unreachable). Its anchor starts at
     # "Cloud SQL Instance", a needle the log query already sends.
@@ -839,7 +847,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "java.lang.RuntimeException: [p:r:i] The Cloud SQL Instance does not exist or your account is not "
                 "authorized to access it. Please verify the instance connection name and check the IAM permissions "
                 "for project \"p\" ", "cloud-sql-jdbc-socket-factory's message for the Admin API's notAuthorized "
-                "(code search ids 36911904657, 10927670893); UNCONFIRMED in a Cloud Run log", Refusal.NOT_AUTHORIZED),
+                "(core/src/main/java/com/google/cloud/sql/core/CloudSqlInstance.java); UNCONFIRMED in a Cloud Run log",
+                Refusal.NOT_AUTHORIZED),
     DbErrorText("PostgreSQL server (read-only)", r"cannot execute \w+ in a read-only transaction",
                 "psycopg2.errors.ReadOnlySqlTransaction: cannot execute INSERT in a read-only transaction",
                 "PostgreSQL's 25006 read_only_sql_transaction (a read-only instance or a replica); UNCONFIRMED in "
@@ -851,7 +860,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("MySQL server (super read-only)", r"running with the --(?:super-)?read-only option",
                 "pymysql.err.OperationalError: (1290, 'The MySQL server is running with the --super-read-only option "
                 "so it cannot execute this statement')", "MySQL server error 1290 with super_read_only set (a "
-                "replica), as PyMySQL raises it (code search id 5745088501); UNCONFIRMED in a Cloud SQL thread",
+                "replica), as PyMySQL raises it (a public log; repository and path UNCONFIRMED); UNCONFIRMED in a "
+                "Cloud SQL thread",
                 Refusal.READ_ONLY),
     # The server refused an ENCRYPTED connection by its pg_hba.conf rules (PostgreSQL 12+ ends the message
     # with "SSL encryption" or "GSS encryption", older servers with "SSL on"; a server built without SSL
@@ -868,27 +878,28 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 'database "orders", SSL encryption',
                 "PostgreSQL's auth.c ClientAuthentication (errmsg \"no pg_hba.conf entry for host \\\"%s\\\", user "
                 "\\\"%s\\\", database \\\"%s\\\", %s\" with the encryption state: \"SSL encryption\", \"GSS "
-                "encryption\", \"no encryption\" since PostgreSQL 12, \"SSL on\" / \"SSL off\" before; code search "
-                "ids 300448634, 23202437054); UNCONFIRMED in a Cloud SQL thread", Refusal.HBA_NO_ENTRY),
+                "encryption\", \"no encryption\" since PostgreSQL 12, \"SSL on\" / \"SSL off\" before; "
+                "postgres/postgres src/backend/libpq/auth.c); UNCONFIRMED in a Cloud SQL thread", Refusal.HBA_NO_ENTRY),
     # The server refused the connection by its pg_hba.conf rules: no entry for the client's host, user,
     # database and encryption (an unencrypted connection to an instance that requires SSL/TLS).
     DbErrorText("PostgreSQL server (pg_hba.conf)", r"no pg_hba\.conf entry for host|pg_hba\.conf rejects connection",
                 'psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: FATAL:  no pg_hba.conf '
                 'entry for host "10.8.0.5", user "app", database "orders", no encryption',
                 "PostgreSQL's auth.c ClientAuthentication (errmsg \"no pg_hba.conf entry for host \\\"%s\\\", user ..., %s\", "
-                "SSL on / SSL off, code search id 300448634; \"no encryption\" in newer servers, ids 23202437054, "
-                "8858198759); that Cloud SQL's SSL mode answers with it is UNCONFIRMED", Refusal.NOT_ADMITTED),
+                "SSL on / SSL off before PostgreSQL 12, \"no encryption\" since; postgres/postgres "
+                "src/backend/libpq/auth.c); that Cloud SQL's SSL mode answers with it is UNCONFIRMED",
+                Refusal.NOT_ADMITTED),
     # MySQL's counterpart: with require_secure_transport ON the server ends an unencrypted connection
     # after the handshake with ER_SECURE_TRANSPORT_REQUIRED (3159) (MySQL WL#7709: "non-SSL connection
-    # attempts will be terminated by the server"; its words as clients print them, code search ids
-    # 13267855943, 66329320778, 39743690771). That Cloud SQL for MySQL enforces SSL mode ENCRYPTED_ONLY
+    # attempts will be terminated by the server"; its words as clients print them, their repositories and
+    # paths UNCONFIRMED). That Cloud SQL for MySQL enforces SSL mode ENCRYPTED_ONLY
     # this way is UNCONFIRMED; the flag set by hand gives the same answer. Either way the server answered.
     DbErrorText("MySQL server (secure transport required)",
                 r"Connections using insecure transport are prohibited while --require_secure_transport=ON",
                 "Error 3159 (HY000): Connections using insecure transport are prohibited while "
                 "--require_secure_transport=ON.",
-                "MySQL server error 3159 (ER_SECURE_TRANSPORT_REQUIRED), as clients print it (code search ids "
-                "13267855943, 66329320778); UNCONFIRMED in a Cloud SQL thread", Refusal.NOT_ADMITTED),
+                "MySQL server error 3159 (ER_SECURE_TRANSPORT_REQUIRED), as clients print it (their repositories "
+                "and paths UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread", Refusal.NOT_ADMITTED),
     # The server presented a certificate the client does not trust: the TLS handshake reached the
     # server, so the path to it works. Only the drivers' own words for a database connection: a bare
     # "certificate verify failed" is any HTTPS client's (Python's ssl, requests) and says nothing
@@ -898,8 +909,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 'sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) connection to server at "10.20.0.3", '
                 "port 5432 failed: SSL error: certificate verify failed",
                 "libpq's \"SSL error: %s\" with OpenSSL's reason (a public note quoting pg_basebackup: \"connection to "
-                "server at ..., port 5432 failed: SSL error: certificate verify failed\", code search id 68646202423; "
-                "psycopg2's form, ids 57174934362, 70908028422); UNCONFIRMED in a Cloud SQL thread",
+                "server at ..., port 5432 failed: SSL error: certificate verify failed\", and psycopg2's form; their "
+                "repositories and paths UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread",
                 Refusal.CERTIFICATE),
     # pgx (Go): the server's certificate failed verification in the TLS handshake (sslmode verify-ca
     # or verify-full). v5's perDialConnectError "ADDR (HOST): tls error: ..." and v4's connectError
@@ -912,13 +923,13 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "failed to verify certificate: x509: certificate signed by unknown authority",
                 "jackc/pgx pgconn/pgconn.go connectOne (newPerDialConnectError(\"tls error\", err)) and "
                 "pgconn/errors.go (ConnectError \"failed to connect to `user=%s database=%s`:\", perDialConnectError "
-                "\"%s (%s): %s\"; v4's connectError, code search id 9159565307); UNCONFIRMED in a Cloud SQL thread",
+                "\"%s (%s): %s\"; v4's connectError: jackc/pgconn errors.go); UNCONFIRMED in a Cloud SQL thread",
                 Refusal.CERTIFICATE),
     DbErrorText("MySQL client (server certificate not trusted)",
                 r"SSL connection error: [^\n]*certificate verify failed",
                 "ERROR 2026 (HY000): SSL connection error: error:0A000086:SSL routines::certificate verify failed",
-                "MySQL client error 2026 (CR_SSL_CONNECTION_ERROR) with OpenSSL's reason (code search ids "
-                "58189163589, 2555536415); UNCONFIRMED in a Cloud SQL thread", Refusal.CERTIFICATE),
+                "MySQL client error 2026 (CR_SSL_CONNECTION_ERROR) with OpenSSL's reason (as public logs print it; "
+                "their repositories and paths UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread", Refusal.CERTIFICATE),
     # A stopped instance (activation policy NEVER) or a suspended one: Cloud SQL's Admin API answers
     # requests about it with 400 "Invalid request: Invalid request since instance is not running."
     # (seen from gcloud and Terraform on stopped and suspended instances: terraform-google-modules/
@@ -937,14 +948,16 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("pgx (Go) host name not found", r"hostname resolving error \(lookup [^)]*: no such host\)",
                 "failed to connect to `host=orders-db.db.internal.example user=app database=orders`: hostname "
                 "resolving error (lookup orders-db.db.internal.example on 169.254.169.254:53: no such host)",
-                "pgx's connect error (code search ids 434406672, 71584568803: \"failed to connect to `host=... "
+                "pgx's connect error (jackc/pgconn pgconn.go connect and errors.go connectError; as public logs "
+                "print it, repositories and paths UNCONFIRMED: \"failed to connect to `host=... "
                 "user=... database=...`: hostname resolving error (lookup ...: no such host)\")",
                 Refusal.NO_SUCH_HOST),
     DbErrorText("libpq host name not found",
                 r'could not translate host name "[^"]*" to address: Name or service not known',
                 'psycopg2.OperationalError: could not translate host name "orders-db.db.internal.example" to '
                 "address: Name or service not known",
-                "libpq's message for a name getaddrinfo does not know (code search ids 46104853969, 12457413289)",
+                "libpq's message for a name getaddrinfo does not know (as public logs print it; their repositories "
+                "and paths UNCONFIRMED)",
                 Refusal.NO_SUCH_HOST),
     DbErrorText("MySQL client host name not found", r"Unknown MySQL server host '[^']*'",
                 "MySQLdb.OperationalError: (2005, \"Unknown MySQL server host 'orders-db.db.internal.example' "
@@ -952,7 +965,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 Refusal.NO_SUCH_HOST),
     # PyMySQL (and aiomysql, its asyncio port) raise 2003 around the OSError of the connect, the
     # resolver's gaierror included: "Can't connect to MySQL server on %r (%s)" % (self.host, e)
-    # (PyMySQL pymysql/connections.py Connection.connect; code search ids 3523443494, 114116556), so
+    # (PyMySQL/PyMySQL pymysql/connections.py Connection.connect), so
     # glibc's EAI_NONAME reads "([Errno -2] Name or service not known)" after the quoted host (the
     # errno part optional: older releases printed e.args[0] alone). Asked for by the 2003 row's anchor.
     DbErrorText("PyMySQL host name not found",
@@ -974,9 +987,10 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r"does not have any IP addresses matching preference",
                 "java.lang.IllegalArgumentException: [p:r:i] Cloud SQL instance  does not have any IP addresses "
                 "matching preferences (PUBLIC)",
-                "cloud-sql-jdbc-socket-factory's CloudSqlInstance.getPreferredIp (code search id 37409967787); the "
-                "Python connector's CloudSQLIPTypeError \"... matching preference: PRIMARY\" (code search id "
-                "70140322306), UNCONFIRMED against its source", Refusal.NO_IP_OF_TYPE),
+                "cloud-sql-jdbc-socket-factory's CloudSqlInstance.getPreferredIp (core/src/main/java/com/google/cloud/"
+                "sql/core/CloudSqlInstance.java); the Python connector's CloudSQLIPTypeError \"... matching "
+                "preference: PRIMARY\" (public notes, repository and path UNCONFIRMED), UNCONFIRMED against its "
+                "source", Refusal.NO_IP_OF_TYPE),
     # The Auth Proxy v2 at its own --max-connections: Client.serveSocketMount logs
     # c.logger.Infof("max connections (%v) exceeded, refusing new connection", c.conf.MaxConnections) and
     # closes the client's socket before dialing (cloud-sql-proxy internal/proxy/proxy.go). Infof goes to
@@ -991,18 +1005,19 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "GoogleCloudPlatform/cloud-sql-proxy internal/proxy/proxy.go (Client.serveSocketMount) and "
                 "internal/log/log.go (StdLogger, StructuredLogger: Infof to stdout)", Refusal.PROXY_LIMIT),
     # PgBouncer in front of the database at its own client limit: src/client.c closes a new client with
-    # disconnect_client(client, true, "no more connections allowed (max_client_conn)") (code search id
-    # 868879707), an ErrorResponse with SQLSTATE 08P01 the client prints in its own frame (psycopg2's
-    # "FATAL: ...", code search id 68921714826; tokio-postgres' SqlState(E08P01), id 11784181179).
+    # disconnect_client(client, true, "no more connections allowed (max_client_conn)") (pgbouncer/pgbouncer
+    # src/client.c), an ErrorResponse with SQLSTATE 08P01 the client prints in its own frame (psycopg2's
+    # "FATAL: ...", tokio-postgres' SqlState(E08P01), as public logs print them; repositories and paths
+    # UNCONFIRMED).
     # PgBouncer 1.24's per-database and per-user client limits say "client connections exceeded
     # (max_db_client_connections)" / "(max_user_client_connections)" (their words as a public list of
-    # PgBouncer's errors quotes them, code search id 58715877639; UNCONFIRMED against its source). The
+    # PgBouncer's errors quotes them, its repository and path UNCONFIRMED; UNCONFIRMED against its source). The
     # pooler answered: wherever it runs (a VM in the VPC, a sidecar), a busy connector did not refuse.
     DbErrorText("PgBouncer (its own client limit)",
                 r"no more connections allowed \(max_client_conn\)"
                 r"|client connections exceeded \(max_(?:db|user)_client_connections\)",
                 "error: no more connections allowed (max_client_conn)",
-                "PgBouncer src/client.c (disconnect_client at max_client_conn, code search id 868879707); "
+                "pgbouncer/pgbouncer src/client.c (disconnect_client at max_client_conn); "
                 "node-postgres prints the ErrorResponse's message after \"error: \"; UNCONFIRMED in a Cloud SQL "
                 "thread", Refusal.POOLER_LIMIT),
     # The disk full (automatic storage increase off): the server answers each write with its own error.
@@ -1157,7 +1172,7 @@ POOL_WAIT_TEXTS: tuple[DbErrorText, ...] = (
     # or a connection the pool was still opening).
     DbErrorText("Python: psycopg_pool", r"couldn't get a connection after [\d.]+ sec",
                 "psycopg_pool.PoolTimeout: couldn't get a connection after 30.00 sec",
-                "psycopg/psycopg psycopg_pool/pool.py WaitingClient.wait (PoolTimeout; code search id 22134248090)"),
+                "psycopg/psycopg psycopg_pool/psycopg_pool/pool.py WaitingClient.wait (PoolTimeout)"),
     # sqlx (Rust): Pool::acquire outlasted acquire_timeout, "due to connections not becoming available
     # or because another task encountered too many errors while trying to open a new connection"
     # (sqlx-core/src/error.rs, Error::PoolTimedOut): a slot, or connections being opened.
@@ -1201,15 +1216,15 @@ POOL_WAIT_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("PgBouncer (query_wait_timeout)", POOLER_WAIT,
                 "org.postgresql.util.PSQLException: FATAL: query_wait_timeout",
                 "pgbouncer/pgbouncer src/janitor.c (pool_client_maint) and src/objects.c (disconnect_client_sqlstate); "
-                "PgBouncer's configuration docs (query_wait_timeout); public reports of it (code search id "
-                "55644080631, \"ProtocolViolation: query_wait_timeout\" from asyncpg); UNCONFIRMED in a Cloud SQL "
+                "PgBouncer's configuration docs (query_wait_timeout); public reports of it (\"ProtocolViolation: "
+                "query_wait_timeout\" from asyncpg; repository and path UNCONFIRMED); UNCONFIRMED in a Cloud SQL "
                 "thread"),
     # MySqlConnector's pool: no session came free within Connect Timeout and the pool was empty (every
     # session checked out): MySqlConnection.CreateSessionAsync adds " All pooled connections are in use."
     DbErrorText(".NET: MySqlConnector pool", r"Connect Timeout expired(?=\. All pooled connections are in use)",
                 "MySqlConnector.MySqlException (0x80004005): Connect Timeout expired. All pooled connections are in "
                 "use.", "mysql-net/MySqlConnector src/MySqlConnector/MySqlConnection.cs (CreateSessionAsync: "
-                "messageSuffix when pool.IsEmpty; code search id 7364270297)"),
+                "messageSuffix when pool.IsEmpty)"),
     # pg-pool Pool.connect: set only on a request queued because the pool is full (or an idle client
     # is about to be handed out), when connectionTimeoutMillis passes before a client is released.
     DbErrorText("Node: node-postgres pool (pg-pool)", r"timeout exceeded when trying to connect",
@@ -1224,24 +1239,25 @@ _UPSTREAM_TIMEOUTS: tuple[tuple[str, str, str], ...] = (
     # ReadTimeoutError(self, url, f"Read timed out. (read timeout={timeout_value})"), shown as
     # "HTTPSConnectionPool(host='H', port=P): Read timed out. (read timeout=30)"; a connect that
     # times out ends in "Max retries exceeded with url: ... (Caused by ConnectTimeoutError(...))"
-    # (urllib3 connectionpool.py; code search ids 145380953, 70996194180).
+    # (urllib3/urllib3 src/urllib3/connectionpool.py).
     (r"HTTPS?ConnectionPool\(host='", r"[^']+", r"', port=\d+\): (?:Read timed out|Max retries exceeded with url: "
                                                 r"[^\n]*?\(Caused by (?:ConnectTimeoutError|ReadTimeoutError))"),
     # Go's net/http client at its Timeout: `Get "https://H/...": context deadline exceeded
-    # (Client.Timeout exceeded while awaiting headers)` (code search ids 71068396589, 66140147384);
+    # (Client.Timeout exceeded while awaiting headers)` (as public logs print it; repositories and paths
+    # UNCONFIRMED);
     # the unquoted URL of Go before 1.14 is not read. The host is the URL's authority, port and all.
     (r'"https?://', r'[^/"\s]+', r'[^"\s]*": (?:context deadline exceeded|net/http: request canceled)[^\n]*?'
                                  r"\(Client\.Timeout exceeded"),
     # Node's fetch (undici) at its connect timeout: onConnectTimeout builds "Connect Timeout Error
     # (attempted address: HOST:PORT, timeout: Nms)", or with autoSelectFamily "(attempted
     # addresses: IP:PORT, IP:PORT, timeout: Nms)" naming the addresses it resolved (nodejs/undici
-    # lib/core/connect.js; code search ids 55117991168, 61437493404).
+    # lib/core/connect.js).
     (r"Connect Timeout Error \(attempted address(?:es)?: ", r"[^)]*?", r", timeout: \d+ms\)"),
     # aiohttp's ClientSession._request at its connect timeout (ClientTimeout.connect: the pool wait and
     # the dial): `raise ConnectionTimeoutError(f"Connection timeout to host {url}")`, the request's whole
     # URL (aio-libs/aiohttp aiohttp/client.py; ConnectionTimeoutError, a ServerTimeoutError, since 3.10,
-    # ServerTimeoutError with the same words before: aiohttp/client_exceptions.py; as logged, code search
-    # ids 6137419610, 55702361674). The host is the URL's authority, port and all; an IPv6 literal keeps
+    # ServerTimeoutError with the same words before: aiohttp/client_exceptions.py; as logged, repositories
+    # and paths UNCONFIRMED). The host is the URL's authority, port and all; an IPv6 literal keeps
     # its brackets (yarl writes it so). aiohttp's read timeout ("Timeout on reading data from socket")
     # names no host and is not read.
     (r"Connection timeout to host https?://", r"""[^/\s?#'"),;]+""", r""),
@@ -1249,12 +1265,11 @@ _UPSTREAM_TIMEOUTS: tuple[tuple[str, str, str], ...] = (
     # for \"" + url + "\": " + the cause's message) (spring-framework RestTemplate.
     # createResourceAccessException), the cause a java.net.SocketTimeoutException at the read timeout
     # ("Read timed out") or the connect timeout ("Connect timed out"; "connect timed out" before JDK 13),
-    # or the kernel's ETIMEDOUT ("Connection timed out"). As logged: code search ids 13266343877 ("I/O
-    # error on GET request for \"https://postman-echo.com/delay/1\": Read timed out"), 55586050725
-    # ("...": Connect timed out"), 62747810763 ("...": Connection timed out: connect"); UNCONFIRMED in a
-    # Cloud Run log. One pattern a method: the method's word keeps the anchor a phrase of Spring's own
-    # ("I/O error on GET request for \""), not a generic "request for" (stdout_needles). The host is
-    # the URL's authority, port and all.
+    # or the kernel's ETIMEDOUT ("Connection timed out"). As logged (repositories and paths UNCONFIRMED):
+    # "I/O error on GET request for \"https://postman-echo.com/delay/1\": Read timed out", "...": Connect
+    # timed out", "...": Connection timed out: connect"; UNCONFIRMED in a Cloud Run log. One pattern a
+    # method: the method's word keeps the anchor a phrase of Spring's own ("I/O error on GET request for
+    # \""), not a generic "request for" (stdout_needles). The host is the URL's authority, port and all.
     # No \s in them: a class without it is matched as ASCII (_ascii_alike).
     *((rf'I/O error on {method} request for "https?://', r'[^/" \t\n]+',
        r'[^" \t\n]*": (?:Read timed out|Connect timed out|Connection timed out)')
@@ -1288,7 +1303,7 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         r"could not start successfully",
         # Cloud Run's system log line when the container's process ends: "Container called exit(1)."
         # (logged at WARNING beside the app's own error, the startup probe's failure after it or not:
-        # public incident notes, code search ids 57120705024, 53880286301, 59142924053; the exact
+        # public incident notes, repositories and paths UNCONFIRMED; the exact
         # conditions under which the probe line follows are UNCONFIRMED). Not 0, 130, 137 nor 143: an
         # instance shut down at scale-in exits too, with 0, or 128+N when the signal that asked it to
         # stop ended it (SIGINT, SIGKILL, SIGTERM: the shells' convention), which says no start failed.
@@ -1296,7 +1311,7 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     ),
     # Cloud Run's system log line when it ends an instance over its memory limit: "Memory limit of 512
     # MiB exceeded with 524 MiB used." (the requests in flight end as 503s; public incident notes,
-    # code search ids 58730900756, 62281565321).
+    # repositories and paths UNCONFIRMED).
     LogSignal.MEMORY_LIMIT: (
         r"Memory limit of \d+ MiB exceeded",
     ),
@@ -1305,7 +1320,7 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     # https://SERVICE-HASH-REGION.a.run.app): Python requests' raise_for_status, "503 Server Error:
     # Service Unavailable for url: https://..." (requests/models.py, Response.raise_for_status), and
     # Spring WebClient's WebClientResponseException, "503 Service Unavailable from GET https://..."
-    # (as logged in public code, code search ids 61969063206, 53264240667; the class's message
+    # (as logged in public code, repositories and paths UNCONFIRMED; the class's message
     # format is UNCONFIRMED against its source). Other clients word it otherwise and are not read.
     LogSignal.DOWNSTREAM_5XX: (
         r"\b5\d\d Server Error: [^\n]*? for url: https?://[^/\s]+\.run\.app",
@@ -1317,15 +1332,15 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         r"Permission denied on secret",
         r"secretmanager\.secretAccessor",
         # A secret version disabled or destroyed under a revision that reads it: its new instances abort
-        # (encoredev/encore issue #2202; the DISABLED form in a public incident note, code search).
+        # (encoredev/encore issue #2202; the DISABLED form in a public incident note, repository and path
+        # UNCONFIRMED).
         r"Could not fetch secret",
         r"Secret Version \[[^\]]*\] is in (?:DISABLED|DESTROYED) state",
         # The application reading a secret itself with the client library (not a revision secret, so
         # Cloud Run's own startup check never sees it): IAM's PERMISSION_DENIED on the access call,
         # "Permission 'secretmanager.versions.access' denied for resource 'projects/P/secrets/S/versions/V'
-        # (or it may not exist)" (gcloud and the client libraries; code search ids 54973830785,
-        # 62510514260, 59146896563: "a 500 ... with Permission 'secretmanager.versions.access' denied in
-        # Cloud Run logs").
+        # (or it may not exist)" (gcloud and the client libraries; public notes, "a 500 ... with Permission
+        # 'secretmanager.versions.access' denied in Cloud Run logs", repositories and paths UNCONFIRMED).
         r"Permission 'secretmanager\.versions\.access' denied",
     ),
     # The application's own HTTP client gave up on a named host (UPSTREAM_HOST below reads the host):
@@ -1376,21 +1391,22 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     # DeadlineExceededException), which no ordinary line holds.
     LogSignal.GOOGLE_API_WAIT: (
         # Python google-api-core: DeadlineExceeded maps gRPC's DEADLINE_EXCEEDED (code 504,
-        # GoogleAPICallError.__str__ "{code} {message}": "504 Deadline Exceeded"); code search ids
-        # 16448999889, 44898267430.
+        # GoogleAPICallError.__str__ "{code} {message}": "504 Deadline Exceeded"; googleapis/python-api-core
+        # google/api_core/exceptions.py); as logged, repositories and paths UNCONFIRMED.
         r"google\.api_core\.exceptions\.DeadlineExceeded: 504\b",
         # Python google-api-core's retry wrapper at its overall deadline (retry_target: "Deadline of
-        # {:.1f}s exceeded while calling target function, last exception: ..."); code search ids
-        # 66684945137, 71142826468.
+        # {:.1f}s exceeded while calling target function, last exception: ..."; googleapis/python-api-core
+        # google/api_core/retry.py); as logged, repositories and paths UNCONFIRMED.
         r"google\.api_core\.exceptions\.RetryError: Deadline of [\d.]+s exceeded while calling",
         # Java gax: DeadlineExceededException wrapping gRPC's DEADLINE_EXCEEDED ("...: io.grpc.
-        # StatusRuntimeException: DEADLINE_EXCEEDED: deadline exceeded after 9.96s"); code search ids
-        # 9060724075, 32099457986.
+        # StatusRuntimeException: DEADLINE_EXCEEDED: deadline exceeded after 9.96s"); as logged,
+        # repositories and paths UNCONFIRMED.
         r"com\.google\.api\.gax\.rpc\.DeadlineExceededException\b",
         # Node's google-gax (Pub/Sub, Firestore, Spanner, Datastore... clients) at a call's total timeout:
         # "Total timeout of API google.pubsub.v1.Publisher exceeded 60000 milliseconds before any response
         # was received." (with "retrying error ..." before the last words when it retried; google-gax
-        # normalCalls/retries.ts; as logged, code search ids 52774300912, 48108463087). It names the API.
+        # (googleapis/gax-nodejs src/normalCalls/retries.ts; as logged, repositories and paths UNCONFIRMED).
+        # It names the API.
         r"Total timeout of API google\.[\w.]+ exceeded \d+ milliseconds",
     ),
     # The database received the statement, ran it, and cancelled it at a timeout of its own: it is
@@ -1398,16 +1414,18 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     # client's own dial or read errors). Not an error of reaching it: database_unreachable does not
     # count these, connector_saturation takes them as the database's answers.
     LogSignal.DB_CANCELLED: (
-        # PostgreSQL 57014 query_canceled at statement_timeout or lock_timeout (code search ids
-        # 61539593039, 59824913174: "57014 canceling statement due to statement timeout").
+        # PostgreSQL 57014 query_canceled at statement_timeout or lock_timeout (as public logs print it,
+        # "57014 canceling statement due to statement timeout"; repositories and paths UNCONFIRMED).
         r"canceling statement due to (?:statement|lock) timeout",
-        # MySQL 3024 ER_QUERY_TIMEOUT at max_execution_time (code search ids 8843355689, 66440316117).
+        # MySQL 3024 ER_QUERY_TIMEOUT at max_execution_time (as public logs print it; repositories and
+        # paths UNCONFIRMED).
         r"maximum statement execution time exceeded",
-        # MySQL 1205 ER_LOCK_WAIT_TIMEOUT at innodb_lock_wait_timeout (code search ids 21151102586, 38045815466).
+        # MySQL 1205 ER_LOCK_WAIT_TIMEOUT at innodb_lock_wait_timeout (as public logs print it; repositories
+        # and paths UNCONFIRMED).
         r"Lock wait timeout exceeded; try restarting transaction",
         # A PostgreSQL read replica (hot standby) cancels a query that holds back the replay of the
         # primary's changes past max_standby_streaming_delay (40001, "User query might have needed to see
-        # row versions that must be removed"; code search ids 44643867702, 23276553343, 59941177378): the
+        # row versions that must be removed"; as public logs print it, repositories and paths UNCONFIRMED): the
         # replica answered, so the statement crossed the path. REPLICA_CONFLICT names it in the advice.
         REPLICA_CONFLICT,
     ),
@@ -1596,7 +1614,7 @@ def _dial_of(named: "re.Match[str] | None", hostless: Callable[[], object]) -> s
 #   with the peer's code as grpc_status ("debug_error_string = \"UNKNOWN:Error received from peer
 #   ipv4:10.9.0.7:443 {grpc_message:\"...\", grpc_status:8, ...}\"", or the older JSON form
 #   '"description":"Error received from peer ipv4:...", ..., "grpc_status":14'; grpc src/core/lib/surface/
-#   call.cc; as logged, code search id 25155255380). INTERNAL (13) and UNAVAILABLE (14) are read only with
+#   call.cc; as logged, repository and path UNCONFIRMED). INTERNAL (13) and UNAVAILABLE (14) are read only with
 #   those words: the library raises each itself on a broken path, with no peer ("Some status codes are
 #   generated by the gRPC library itself", grpc doc/statuscodes.md, "Status codes and their use in gRPC":
 #   INTERNAL for a response it cannot parse or a flow-control violation, UNAVAILABLE when no connection
@@ -1606,7 +1624,7 @@ def _dial_of(named: "re.Match[str] | None", hostless: Callable[[], object]) -> s
 # - gRPC's codes no network failure is raised as (_GRPC_ANSWERED), peer named or not, in every client's
 #   words: grpc-go's "rpc error: code = ResourceExhausted desc = ", grpcio's "status = StatusCode.NOT_FOUND",
 #   grpc-java's "StatusRuntimeException: PERMISSION_DENIED", grpc-js's "8 RESOURCE_EXHAUSTED: " (their
-#   formats as _DOWNSTREAM_WAIT's comment cites them). grpc doc/statuscodes.md (code search id 672816260):
+#   formats as _DOWNSTREAM_WAIT's comment cites them). grpc/grpc doc/statuscodes.md:
 #   "The following status codes are never generated by the library: INVALID_ARGUMENT, NOT_FOUND,
 #   ALREADY_EXISTS, FAILED_PRECONDITION, ABORTED, OUT_OF_RANGE, DATA_LOSS": a server answered them. The
 #   library's own RESOURCE_EXHAUSTED is a message "larger than configured limit" (it arrived) or
@@ -1677,15 +1695,15 @@ def _answer_of(found: "re.Match[str] | None") -> str:
 # signal: the log query is unchanged). The Google client libraries' own wrappers of the same gRPC codes
 # are GOOGLE_API_WAIT (connector_saturation reads those apart, with their own advice). Each client's words:
 # - grpc-go: status.Error's Error(), "rpc error: code = %s desc = %s" with codes.Code's String()
-#   ("DeadlineExceeded", "Unavailable"; google.golang.org/grpc internal/status/status.go, Error.Error, and
-#   codes/code_string.go; code search ids 23071199, 6247095718), e.g. "rpc error: code = DeadlineExceeded
+#   ("DeadlineExceeded", "Unavailable"; grpc/grpc-go internal/status/status.go, Error.Error, and
+#   codes/code_string.go), e.g. "rpc error: code = DeadlineExceeded
 #   desc = context deadline exceeded". An Unavailable that failed to dial holds Go's "dial tcp H:P: ..."
 #   in its desc (transport: Error while dialing), which dial_failure reads, host and all.
 # - grpcio (Python): _InactiveRpcError / _MultiThreadedRendezvous print _NON_OK_RENDEZVOUS_REPR_FORMAT,
 #   "<_InactiveRpcError of RPC that terminated with:\n\tstatus = StatusCode.DEADLINE_EXCEEDED\n\tdetails =
-#   ..." (grpc/_channel.py; as logged, code search ids 54692403711, 35085968825), its debug_error_string
-#   naming the peer when the peer answered ("Error received from peer ipv4:10.9.0.7:443", code search id
-#   25155255380).
+#   ..." (grpc/grpc src/python/grpcio/grpc/_channel.py; as logged, repositories and paths UNCONFIRMED),
+#   its debug_error_string naming the peer when the peer answered ("Error received from peer
+#   ipv4:10.9.0.7:443", likewise as logged).
 # - grpc-java: StatusRuntimeException's message, Status.formatThrowableMessage "CODE: description"
 #   ("DEADLINE_EXCEEDED: deadline exceeded after 4.999s. [closed=[], open=[[remote_addr=inventory.internal/
 #   10.9.0.7:8443]]]": ClientCallImpl's deadline text with its stream's insight, the remote_addr an
@@ -1706,10 +1724,10 @@ def _answer_of(found: "re.Match[str] | None") -> str:
 #   while reading the body too: "(Client.Timeout exceeded while reading body)").
 # - Node's undici (fetch): HeadersTimeoutError "Headers Timeout Error" (UND_ERR_HEADERS_TIMEOUT),
 #   BodyTimeoutError (UND_ERR_BODY_TIMEOUT), ConnectTimeoutError's code UND_ERR_CONNECT_TIMEOUT (lib/core/
-#   errors.js; as logged under fetch's "TypeError: fetch failed", code search ids 55100436312, 70980985227).
+#   errors.js; as logged under fetch's "TypeError: fetch failed", repositories and paths UNCONFIRMED).
 # - The JDK's java.net.http.HttpClient: HttpTimeoutException "request timed out" at a request's timeout, and
-#   HttpConnectTimeoutException at its connect timeout (java.net.http; as thrown, code search ids
-#   60257269174, 51837947688; the JDK's own source UNCONFIRMED here).
+#   HttpConnectTimeoutException at its connect timeout (java.net.http; as thrown in public logs, their
+#   repositories and paths UNCONFIRMED; the JDK's own source UNCONFIRMED here).
 # The codes of one client share an alternative, so its anchor is the client's own words before them
 # ("rpc error: code = ", "und_err_"): fewer, longer anchors, and each one found is confirmed by a
 # `match` of the whole alternation (downstream_waits).
@@ -1900,9 +1918,10 @@ def downstream_waits(distinct: Iterable[str]) -> dict[str, str | None]:
 
 # The Cloud SQL instance a connector's refusal names: the Auth Proxy's and the Go connector's
 # 'connection name = "P:R:I"' (cloud-sql-go-connector errtype genericError.Error: "%v (connection
-# name = %q)", code search id 1378052810), the Auth Proxy v2's "[P:R:I]" before its words, and the
-# Python connector's Admin API URL, ".../projects/P/instances/I/connectSettings" (client.py
-# _get_metadata, code search id 482959968), naming no region. A domain-scoped project keeps its
+# name = %q)", GoogleCloudPlatform/cloud-sql-go-connector errtype/errors.go), the Auth Proxy v2's "[P:R:I]"
+# before its words, and the Python connector's Admin API URL, ".../projects/P/instances/I/connectSettings"
+# (cloud-sql-python-connector google/cloud/sql/connector/client.py _get_metadata), naming no region. A
+# domain-scoped project keeps its
 # "example.com:" part (UNCONFIRMED: no Google page found on domain-scoped connection names).
 _CONNECTION_NAME = r"((?:[a-z0-9.-]+:)?[a-z][a-z0-9-]*):([a-z]+-[a-z]+\d+):([a-z0-9][a-z0-9-]*)"
 _INSTANCE_NAMED = re.compile(rf'connection name = "{_CONNECTION_NAME}"|\[{_CONNECTION_NAME}\]'

@@ -165,7 +165,7 @@ DATABASE = [(t.example, ({DB, REFUSED} if t.refusal else {DB}) | ({DNS} if t.sta
     ("socket.gaierror: [Errno -2] Name or service not known", {DNS}),
     ("Error: getaddrinfo EAI_AGAIN api.paygate.example", {DNS}),
     ("Error: getaddrinfo ENOTFOUND api.paygate.example", {DNS}),
-    # As other projects' fixtures write Node's EAI_NONAME form (code search ids 69667701143, 60497312233).
+    # As other projects' fixtures write Node's EAI_NONAME form (their repositories and paths UNCONFIRMED).
     ("Error: getaddrinfo EAI_NONAME api.paygate.example", {DNS}),
     ('Post "https://api.paygate.example/v2": dial tcp: lookup api.paygate.example on 169.254.169.254:53: '
      "server misbehaving", {DNS}),

@@ -116,8 +116,9 @@ def _cite_swapped_name(c: Citation, lookups: list[LogRecord], new: Revision, bef
 # The Cloud SQL Admin API's refusals of a connection name, as the connectors and the Auth Proxy pass
 # them on: its 404 (the instance does not exist) and its 403 (the caller is not authorized; the Java
 # connector: "This error occurs if the instance doesn't exist or the account isn't authorized",
-# cloud-sql-jdbc-socket-factory, code search id 36911904657). Under either reading, a connection
-# name only the new revision gives is cured by sending traffic back to the one whose name served.
+# GoogleCloudPlatform/cloud-sql-jdbc-socket-factory core/src/main/java/com/google/cloud/sql/core/
+# CloudSqlInstance.java). Under either reading, a connection name only the new revision gives is cured
+# by sending traffic back to the one whose name served.
 ADMIN_API_REFUSALS = frozenset({Refusal.NO_SUCH_INSTANCE, Refusal.NOT_AUTHORIZED})
 
 

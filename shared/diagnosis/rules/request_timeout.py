@@ -64,7 +64,7 @@ def evaluate(facts: Facts) -> Finding:
 
 # Cloud Run's system log line when it starts an instance: "Starting new instance. Reason: AUTOSCALING -
 # Instance started due to configured scaling factors (e.g. CPU utilization, request throughput, etc.)
-# or no existing capacity for current traffic." (public logs, code search ids 6708286680, 58832531070:
+# or no existing capacity for current traffic." (public logs, their repositories and paths UNCONFIRMED:
 # a request that waited 28 s for a start of ~29 s). A request that arrives with no instance free waits
 # for one to start, and the request timeout counts that wait.
 _INSTANCE_START = "Starting new instance"
