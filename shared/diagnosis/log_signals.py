@@ -1398,6 +1398,12 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # {:.1f}s exceeded while calling target function, last exception: ..."; googleapis/python-api-core
         # google/api_core/retry.py); as logged, repositories and paths UNCONFIRMED.
         r"google\.api_core\.exceptions\.RetryError: Deadline of [\d.]+s exceeded while calling",
+        # ... and since its retry module was split (googleapis/python-api-core
+        # google/api_core/retry/retry_base.py, build_retry_error: RetryError(f"Timeout {timeout_val_str}exceeded")
+        # with "of {timeout_val:0.1f}s " when a timeout was set; RetryError.__str__ "{message}, last exception:
+        # {cause}"; google-api-core 2.44.0 as installed here): "RetryError: Timeout of 60.0s exceeded, last
+        # exception: 503 ...". The needle Logging is asked for ("...exceptions.RetryError") holds both.
+        r"google\.api_core\.exceptions\.RetryError: Timeout (?:of [\d.]+s )?exceeded, last exception",
         # Java gax: DeadlineExceededException wrapping gRPC's DEADLINE_EXCEEDED ("...: io.grpc.
         # StatusRuntimeException: DEADLINE_EXCEEDED: deadline exceeded after 9.96s"); as logged,
         # repositories and paths UNCONFIRMED.

@@ -23,6 +23,9 @@ S = DiagnosisSettings()
 PYTHON = "google.api_core.exceptions.DeadlineExceeded: 504 Deadline Exceeded"
 RETRY = ("google.api_core.exceptions.RetryError: Deadline of 60.0s exceeded while calling target function, last "
          "exception: 503 failed to connect to all addresses; last error: UNKNOWN: ipv4:142.250.78.202:443: Socket closed")
+# The same wait in google-api-core's newer words (google/api_core/retry/retry_base.py build_retry_error).
+RETRY_NEW = ("google.api_core.exceptions.RetryError: Timeout of 60.0s exceeded, last exception: 503 failed to connect "
+             "to all addresses; last error: UNKNOWN: ipv4:142.250.78.202:443: Socket closed")
 JAVA = ("com.google.api.gax.rpc.DeadlineExceededException: io.grpc.StatusRuntimeException: DEADLINE_EXCEEDED: deadline "
         "exceeded after 59.998734120s. [closed=[], open=[[buffered_nanos=31260, remote_addr=firestore.googleapis.com/"
         "142.250.78.202:443]]]")
@@ -35,8 +38,9 @@ NODE_GAX_RETRIED = ("Error: Total timeout of API google.firestore.v1.Firestore e
                     "error Error: 14 UNAVAILABLE: Connection dropped  before any response was received.")
 
 
-@pytest.mark.parametrize("text", [PYTHON, RETRY, JAVA, NODE_GAX, NODE_GAX_RETRIED],
-                         ids=["api_core", "api_core retry", "gax", "node gax", "node gax retried"])
+@pytest.mark.parametrize("text", [PYTHON, RETRY, RETRY_NEW, JAVA, NODE_GAX, NODE_GAX_RETRIED],
+                         ids=["api_core", "api_core retry", "api_core retry, newer words", "gax", "node gax",
+                              "node gax retried"])
 def test_a_google_client_librarys_deadline_is_read(text):
     assert LogSignal.GOOGLE_API_WAIT in classify(text)
     assert LogSignal.DB_CONNECTION not in classify(text)
@@ -71,6 +75,7 @@ def hang_on_google_api(egress: str | None = "PRIVATE_RANGES_ONLY", text: str = P
 CASES = {
     "Firestore deadlines, PRIVATE_RANGES_ONLY: not scaled": (dict(), Signature.INCONCLUSIVE, None),
     "the retry's deadline: not scaled": (dict(text=RETRY), Signature.INCONCLUSIVE, None),
+    "the retry's deadline in newer words: not scaled": (dict(text=RETRY_NEW), Signature.INCONCLUSIVE, None),
     "Java gax: not scaled": (dict(text=JAVA), Signature.INCONCLUSIVE, None),
     "ALL_TRAFFIC: the calls cross the connector (unchanged)": (
         dict(egress="ALL_TRAFFIC"), Signature.CONNECTOR_SATURATION, "scale_connector"),

@@ -181,6 +181,8 @@ DATABASE = [(t.example, ({DB, REFUSED} if t.refusal else {DB}) | ({DNS} if t.sta
     ("google.api_core.exceptions.RetryError: Deadline of 300.0s exceeded while calling target function, last "
      "exception: 503 DNS resolution failed for firestore.googleapis.com: C-ares status is not ARES_SUCCESS",
      {LogSignal.GOOGLE_API_WAIT, DNS}),
+    ("google.api_core.exceptions.RetryError: Timeout of 600.0s exceeded, last exception: 503 Connection reset by "
+     "peer", {LogSignal.GOOGLE_API_WAIT}),
     ("Caused by: com.google.api.gax.rpc.DeadlineExceededException: io.grpc.StatusRuntimeException: "
      "DEADLINE_EXCEEDED: deadline exceeded after 59.998734120s.", {LogSignal.GOOGLE_API_WAIT}),
     ("Error: Total timeout of API google.pubsub.v1.Publisher exceeded 60000 milliseconds before any response was "

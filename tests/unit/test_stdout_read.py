@@ -176,6 +176,8 @@ GOOGLE_API_TEXTS = [
     "google.api_core.exceptions.DeadlineExceeded: 504 Deadline Exceeded",
     "google.api_core.exceptions.RetryError: Deadline of 60.0s exceeded while calling target function, last "
     "exception: 503 failed to connect to all addresses",
+    "google.api_core.exceptions.RetryError: Timeout of 60.0s exceeded, last exception: 503 failed to connect to all "
+    "addresses",
     "com.google.api.gax.rpc.DeadlineExceededException: io.grpc.StatusRuntimeException: DEADLINE_EXCEEDED: deadline "
     "exceeded after 9.96s",
 ]
