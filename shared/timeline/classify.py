@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from shared.remediation.records import JUDGED_STATES, claim_key
 from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import Actor, ActorKind, Source, TimelineEntry
 from shared.timeline.queries import entry_link
@@ -20,6 +21,8 @@ MONITORING = Actor(kind=ActorKind.MONITORING, name="Cloud Monitoring")
 DECISION_STEPS = frozenset({"applied", "dry_run", "skipped", "failed", "escalated", "proposed", "rejected"})
 # Steps in which Runwarden wrote to Google Cloud (the gate's `applied`; the sweep's `undone`).
 WRITE_STEPS = frozenset({"applied", "undone"})
+# The sweep's steps that may be its verdict on a write (verification.step_on_record).
+VERDICT_STEPS = frozenset({"verified", "undone", "escalated"})
 _ALERT_STATE = re.compile(r"^alert \S+ \((open|closed)\)")
 
 
@@ -90,7 +93,35 @@ def row_of_step(step: Step, project: str) -> TimelineEntry:
     marker = "action" if step.step in WRITE_STEPS and step.status in ("", "applied", "undone") else ""
     return TimelineEntry(at=step.at, source=Source.RUNWARDEN, actor=runwarden_actor(step), kind=kind,
                          summary=_one_line(step.message), link=entry_link(project, step.insert_id, step.at),
-                         severity=step.severity, target=str(step.details.get("target") or ""), marker=marker)
+                         severity=step.severity, target=str(step.details.get("target") or ""), marker=marker,
+                         verdict_on=verdict_on(step))
+
+
+def verdict_on(step: Step) -> str:
+    """The action record a line of the sweep judges (its `key`), when the line is a verdict: it leaves the
+    record verified, undone or escalated (`record_state`, verification.step_on_record). An escalation that
+    keeps the record pending or undoing (its evidence unreadable past its deadline, an undo unfinished) is a
+    notice, not a verdict: the sweep still judges the write later. A line of an earlier version names no
+    state: its `verified` and `undone` are verdicts (only a verdict writes them), its `escalated` is not
+    taken as one (either may be; not taking it leaves a later write uncredited, never one credited wrongly)."""
+    key = step.details.get("key")
+    if step.step not in VERDICT_STEPS or not isinstance(key, str) or not key:
+        return ""
+    state = step.details.get("record_state")
+    if state is None:
+        return key if step.step != "escalated" else ""
+    return key if state in JUDGED_STATES else ""
+
+
+def write_key(incident_id: str, planned: Step | None) -> str:
+    """The key of the action record a write makes (its claim key), from the `planned` line of its attempt:
+    the action and its target (shared/pipeline.py writes both on it). "" with no such line."""
+    if planned is None:
+        return ""
+    params = planned.details.get("params")
+    target = str(params.get("target") or "") if isinstance(params, dict) else ""
+    action = str(planned.details.get("action") or "")
+    return claim_key(incident_id, target, action) if target and action else ""
 
 
 def step_key(step: Step) -> tuple:
