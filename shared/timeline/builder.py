@@ -168,6 +168,7 @@ class _Build:
         self.errors = ErrorSeries()
         self.monitoring: MonitoringPort | None = None
         self.demand: dict[datetime, float] | None = None   # requests per minute, every answer (_demand)
+        self.demand_until = now                            # the end of the minutes it was read over
         self.calls_left = limits.max_calls
         self.other_writes: dict[str, list[Step]] = {}     # Runwarden's write steps under other incidents
         self.changes: dict[str, Change] = {}               # the audit entries kept, by operation or insertId
@@ -685,14 +686,18 @@ class _Build:
             at += timedelta(minutes=1)
         start = derive.onset(minutes, detected)
         begun = derive.earlier_onset(minutes, detected)
-        new_start = known_from if begun is not None or start is None else max(known_from, start.at - self.limits.before)
+        new_start = known_from if begun is not None or start is None else max(known_from, min(
+            start.at - self.limits.before, derive.read_from_before(minutes, start.at) or start.at))
         if new_start >= window_start:
             return
         self.start = new_start
         self.errors = ErrorSeries(source=self.errors.source, minutes=[m for m in minutes if m.minute >= new_start])
         self.rows.pop(("platform", "start"), None)
         self._platform_rows()
-        after = "" if begun is not None else f", {duration(self.limits.before.total_seconds())} before the errors began"
+        after = ("" if begun is not None else f", {duration(self.limits.before.total_seconds())} before the errors began"
+                 if new_start >= start.at - self.limits.before else
+                 f", where {derive.ONSET_GAP_MINUTES + 1} minutes with requests came before the errors began (the "
+                 "service is idle between its requests)")
         self.notes.append(f"requests were already failing where the window first began "
                           f"({window_start:%Y-%m-%d %H:%M}Z): the request log was read back from there, and the "
                           f"window begins at {new_start:%Y-%m-%d %H:%M}Z{after}")
@@ -802,7 +807,7 @@ class _Build:
         minute old enough to be readable, it was idle; newer, not known (shared/remediation/idle.py)."""
         if self.demand is None:
             return ErrorMinute(minute=minute, errors=errors)
-        requests = requests_in(minute, self.demand, self.now - derive.INGEST_LAG)
+        requests = requests_in(minute, self.demand, min(self.now - derive.INGEST_LAG, self.demand_until))
         return ErrorMinute(minute=minute, errors=errors, requests=None if requests is None else round(requests))
 
     def _demand(self, start: datetime, end: datetime) -> dict[datetime, float] | None:
@@ -817,6 +822,10 @@ class _Build:
             return None
         from shared.diagnosis.evidence import MetricQuery
 
+        # To the end of the window's last minute: a point stands for the minute ending at it, so one read to
+        # the window's own end would leave its last minute with no point, read as idle.
+        end = end.replace(second=0, microsecond=0) + (timedelta(minutes=1) if end.second or end.microsecond
+                                                      else timedelta(0))
         query = MetricQuery(project=self.related.project, metric_type="run.googleapis.com/request_count",
                             resource_type="cloud_run_revision",
                             labels={"resource.labels.service_name": self.related.service},
@@ -836,6 +845,7 @@ class _Build:
                     seen[minute] = seen.get(minute, 0.0) + float(point.value)
         self.reads.append(ReadReport(name="request_count (every answer)", filter=result.query, pages=1,
                                      entries=sum(len(s.points) for s in result.series)))
+        self.demand_until = end
         return seen
 
     def _platform_rows(self) -> None:

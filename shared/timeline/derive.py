@@ -64,6 +64,16 @@ def at_the_start(minutes: Sequence[ErrorMinute], at: datetime) -> bool:
                                                              at) <= ONSET_GAP_MINUTES
 
 
+def read_from_before(minutes: Sequence[ErrorMinute], at: datetime) -> datetime | None:
+    """The minute from which the series holds more than ONSET_GAP_MINUTES minutes that were not idle before
+    `at` (so that an onset at `at` is not `at_the_start`), or None when it does not hold that many. A
+    service called every 15 minutes has two calls in the half hour before its onset."""
+    if not minutes:
+        return None
+    found = _Read(minutes).read_back(_minute(at) - timedelta(minutes=1), ONSET_GAP_MINUTES + 1, minutes[0].minute)
+    return found[-1] if len(found) > ONSET_GAP_MINUTES else None
+
+
 class _Read:
     """The series by minute: its errors, and which minutes were idle (no request at all, read so:
     shared/remediation/idle.py). Minutes it does not hold are not idle: what they held is not known."""
