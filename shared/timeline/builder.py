@@ -20,8 +20,8 @@ from shared.ports import LogPagesPort, MonitoringPort
 from shared.remediation.idle import requests_in
 from shared.timeline import derive
 from shared.timeline.classify import (CONNECTOR_UPDATE, DECISION_STEPS, Change, Related, Step, WRITE_STEPS, alert_key,
-                                      alert_row, change_of, is_attempt, one_line, row_of_step, step_key, step_of,
-                                      write_key)
+                                      alert_row, change_of, is_attempt, line_identity, one_line, row_of_step,
+                                      step_key, step_of, write_key)
 from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, ErrorSeries, EvidenceRow,
                                    IncidentTimeline, ReadReport, Source, TimelineEntry)
@@ -183,7 +183,7 @@ class _Build:
         first, back to where the first read stopped (`_read_newest`). Every line is kept as a Step
         first (with the position it was read at), then read on Cloud Logging's clock where its
         writer's was minutes off (`_on_loggings_clock`), and only then made into rows, in time order."""
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple] = set()
         read_at: list[datetime] = []         # the times of the entries read, earliest and latest
         placed: list[tuple[Step, int]] = []  # each step and where it was read: ties keep the written order
         position = [0, 1]                    # the next position, and its direction (-1: newest first)
@@ -192,9 +192,12 @@ class _Build:
             read_at[:] = [min(read_at[0], entry.timestamp), max(read_at[1], entry.timestamp)] if read_at \
                 else [entry.timestamp, entry.timestamp]
             step = step_of(entry, self.incident_id)
-            if step is None or (entry.log_id, entry.insert_id) in seen:
+            if step is None:
                 return
-            seen.add((entry.log_id, entry.insert_id))
+            keys = line_identity(entry, step)
+            if any(key in seen for key in keys):
+                return          # the same line, read again
+            seen.update(keys)
             placed.append((step, position[0]))
             position[0] += position[1]
             self._learn(step)

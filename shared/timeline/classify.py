@@ -125,12 +125,30 @@ def write_key(incident_id: str, planned: Step | None) -> str:
 
 
 def step_key(step: Step) -> tuple:
-    """Two step lines with this key are the same event written twice (a redelivered message). A
-    line that counts its delivery (`attempt`: the pipeline's `deferred`, `error` and `gave_up`
-    lines say "delivery N of at most L") is one event however many deliveries wrote it: a storm of
-    redeliveries is one row with a count, not a row per delivery."""
-    message = _DELIVERY.sub("delivery # of", step.message) if is_attempt(step) else step.message
+    """The row a step line goes in. Each line is an event of its own: two deliveries escalated with the same
+    reason, two commands in the same words, are two rows (duplicates of one entry are dropped as they are
+    read: `line_identity`). Only a line that counts its delivery (`attempt`: the pipeline's `deferred`,
+    `error` and `gave_up` lines say "delivery N of at most L") shares a row with the other deliveries of its
+    message: a storm of redeliveries is one row with a count, not a row per delivery."""
+    if not is_attempt(step):
+        return ("runwarden", "line", step.writer, step.at, step.insert_id)
+    message = _DELIVERY.sub("delivery # of", step.message)
     return ("runwarden", step.step, _one_line(message), str(step.details.get("message_id") or ""))
+
+
+def line_identity(entry: LoggedEntry, step: Step) -> tuple[tuple, ...]:
+    """The keys under which a line read twice is the same line. Logging's own: "Logging considers other log
+    entries in the same project, with the same `timestamp`, and with the same `insert_id` to be duplicates
+    which are removed in a single query result. However, there are no guarantees of de-duplication in the
+    export of logs" (LogEntry.insert_id, google/logging/v2/log_entry.proto): an entry the oldest-first and
+    the newest-first reads both reach, or one repeated across pages, is one. The writer's: one process
+    never writes two lines at one `time` (writer.line_time), so a line of one writer at one time and step,
+    in the same words, is the same line, whatever id it was stored under. Lines of earlier versions (no
+    writer) have Logging's key alone."""
+    keys: tuple[tuple, ...] = (("entry", entry.timestamp, entry.insert_id),)
+    if step.writer:
+        keys += (("line", step.writer, entry.timestamp, step.step, step.message),)
+    return keys
 
 
 _DELIVERY = re.compile(r"\bdelivery \d+ of")
