@@ -635,7 +635,7 @@ class _Build:
                               "request log stopped: the chart ends there and no recovery is read from it")
         known_from = self._retained_from() if source.startswith("Cloud Run request log") else None
         self.monitoring = monitoring
-        self.demand = self._demand(self.start, self.end)
+        self.demand = self._agreeing(self._demand(self.start, self.end), counts)
         self.errors = ErrorSeries(source=source, minutes=self._every_minute(counts, known_until, known_from))
         self._platform_rows()
 
@@ -682,7 +682,7 @@ class _Build:
         for m in series:
             counts[m.minute] = counts.get(m.minute, 0) + m.errors
         if self.demand is not None:
-            self.demand = self._demand(known_from, self.end)
+            self.demand = self._agreeing(self._demand(known_from, self.end), counts)
         minutes, at = [], known_from
         while at <= series[-1].minute:
             minutes.append(self._minute(at, counts.get(at, 0)))
@@ -812,6 +812,22 @@ class _Build:
             return ErrorMinute(minute=minute, errors=errors)
         requests = requests_in(minute, self.demand, min(self.now - derive.INGEST_LAG, self.demand_until))
         return ErrorMinute(minute=minute, errors=errors, requests=None if requests is None else round(requests))
+
+    def _agreeing(self, demand: dict[datetime, float] | None, failed: dict[datetime, int]) -> dict[datetime, float] | None:
+        """`demand`, unless it has no request in a minute (or the one either side: the two are counted on
+        two clocks) in which requests failed: then it is not the service's (a metric not written, or read
+        elsewhere), no minute is read as idle from it, and a note says so."""
+        if demand is None:
+            return None
+        one = timedelta(minutes=1)
+        missing = sorted(m for m, n in failed.items() if n and not any(
+            demand.get(m + d) for d in (-one, timedelta(0), one)) and m + one <= self.demand_until)
+        if not missing:
+            return demand
+        self.notes.append(f"Monitoring's request_count shows no request in {len(missing)} minute(s) in which the request "
+                          f"log shows failed requests (the first {missing[0]:%Y-%m-%d %H:%M}Z): it is not read for "
+                          "idle minutes, and a minute with no failed request is taken as clean")
+        return None
 
     def _demand(self, start: datetime, end: datetime) -> dict[datetime, float] | None:
         """Every request of the service per minute, whatever its answer: Monitoring's

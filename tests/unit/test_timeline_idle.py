@@ -150,3 +150,20 @@ def test_a_busy_service_reads_as_before():
 
     assert (m.onset.at, m.mitigation.at, m.recovery.at) == (T0, applied, T0 + timedelta(minutes=8))
     assert not any(x.idle for x in timeline.errors.minutes)
+
+
+def test_a_request_count_with_no_request_where_requests_failed_is_not_read_for_idle_minutes():
+    """Monitoring's request_count has no point in the minutes the request log shows failing (a metric not
+    written for the service, or read where it is not): it is not the service's demand, so no minute is read
+    as idle from it (all of them would be, and the onset would read as not known), and a note says so."""
+    started, applied = T0 + timedelta(minutes=5), T0 + timedelta(minutes=7)
+    minutes = {T0 + timedelta(minutes=i): (60, 40 if 0 <= i < 8 else 0) for i in range(-120, 60)}
+    spec = opened(started) + write(7, ROLLBACK) + [verdict(16, "verified", KEY_A, "rollback_traffic")]
+    world = World(lines(spec), minutes)
+    silent = World([], {})
+
+    timeline = build_timeline(INCIDENT, PROJECT, world, T0 + timedelta(minutes=50), monitoring=silent)
+
+    assert timeline.milestones.onset.at == T0 and timeline.milestones.recovery.at == T0 + timedelta(minutes=8)
+    assert not any(x.idle for x in timeline.errors.minutes)
+    assert any("request_count shows no request" in n for n in timeline.notes), timeline.notes
