@@ -34,7 +34,8 @@ def rows(timeline, kind: str) -> list:
     # Monitoring notified the open incident again 30 minutes later, and each notification was escalated with
     # the same reason: two deliveries, two escalations a person was told of.
     ("two deliveries escalated alike", OPENED + [escalated_alert(1), escalated_alert(31)], "escalated", [1]),
-    # alice approved twice (two commands, the second after the first's answer): same words, two commands.
+    # alice approved twice (two commands, the second after the first's answer): same words, two commands (their
+    # receipts carry their messages' ids, which kept them apart before too).
     ("two commands in the same words", OPENED + [approve(3, "ap-1"), approve(9, "ap-2")], "command", [1]),
     # Control: a storm of redeliveries of one message is one row, counted.
     ("one message delivered five times", OPENED + [deferred(1 + n, n + 1) for n in range(5)], "deferred", [5]),
