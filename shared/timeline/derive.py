@@ -37,7 +37,7 @@ def onset(minutes: Sequence[ErrorMinute], detection: datetime | None) -> Milesto
     before = [m for m in erroring if m.minute <= limit]
     if not before:
         return None
-    read = _Read(minutes)
+    read = _read(minutes)
     first = before[-1]
     for m in reversed(before[:-1]):
         if read.not_idle_between(m.minute, first.minute) > ONSET_GAP_MINUTES:
@@ -60,7 +60,7 @@ def earlier_onset(minutes: Sequence[ErrorMinute], detection: datetime | None) ->
 def at_the_start(minutes: Sequence[ErrorMinute], at: datetime) -> bool:
     """`at` is within a gap of the series' first minute: at most ONSET_GAP_MINUTES minutes before it in
     the series were not idle, so a run of errors from `at` may have begun before the series did."""
-    return bool(minutes) and _Read(minutes).not_idle_between(minutes[0].minute - timedelta(minutes=1),
+    return bool(minutes) and _read(minutes).not_idle_between(minutes[0].minute - timedelta(minutes=1),
                                                              at) <= ONSET_GAP_MINUTES
 
 
@@ -70,8 +70,21 @@ def read_from_before(minutes: Sequence[ErrorMinute], at: datetime) -> datetime |
     service called every 15 minutes has two calls in the half hour before its onset."""
     if not minutes:
         return None
-    found = _Read(minutes).read_back(_minute(at) - timedelta(minutes=1), ONSET_GAP_MINUTES + 1, minutes[0].minute)
+    found = _read(minutes).read_back(_minute(at) - timedelta(minutes=1), ONSET_GAP_MINUTES + 1, minutes[0].minute)
     return found[-1] if len(found) > ONSET_GAP_MINUTES else None
+
+
+_last_read: list = []    # [(the series, its _Read)]: the series is read by every derivation, often in loops
+
+
+def _read(minutes: Sequence[ErrorMinute]) -> "_Read":
+    """The series' _Read, built once per series (the one last asked for, held so its id is not reused)."""
+    cached = next(iter(_last_read), None)      # read once: another thread may replace it meanwhile
+    if cached is not None and cached[0] is minutes and cached[1] == len(minutes):
+        return cached[2]
+    read = _Read(minutes)
+    _last_read[:] = [(minutes, len(minutes), read)]
+    return read
 
 
 class _Read:
@@ -126,7 +139,7 @@ def healthy_window(minutes: Sequence[ErrorMinute], after: datetime, built_at: da
     neither failing nor clean: skipped, never counted among them (a cron's idle minutes between its
     calls showed a recovery no request had shown). Minutes the series does not hold are unknown."""
     settled = built_at - INGEST_LAG
-    read = _Read(minutes)
+    read = _read(minutes)
     if not read.errors:
         return None
     start, last = max(_minute(after), min(read.errors)), max(read.errors)
@@ -193,7 +206,7 @@ def _errors_stopped_after(change: TimelineEntry, later: Sequence[TimelineEntry],
     """Requests were failing when `change` was made (in its minute or the HEALTHY_MINUTES before), and
     errors at zero for HEALTHY_MINUTES began within PERSON_EFFECT after it, before the next change (a
     person's, or a write of Runwarden's). No error series: nothing shows it helped."""
-    read = _Read(minutes)
+    read = _read(minutes)
     at = _minute(change.at)
     # Its minute and the HEALTHY_MINUTES before, idle ones skipped (a caller every 10 minutes failed at its
     # last call before the change), within the hour before it.
@@ -346,7 +359,7 @@ def _failing_after(minutes: Sequence[ErrorMinute], at: datetime) -> bool:
     then is not the recovery (an alert on a ratio closes when the ratio drops under its threshold, with the
     service still failing requests; a caller every 10 minutes failed again at its next call). Minutes the
     series does not hold count as unknown, not failing."""
-    read = _Read(minutes)
+    read = _read(minutes)
     if not read.errors:
         return False
     following = read.read_from(_minute(at) + timedelta(minutes=1), HEALTHY_MINUTES, max(read.errors))
