@@ -18,7 +18,8 @@ the request metrics is still arriving past it (`Facts.complete_until`: a series 
 the minute before the whole line may have more to come). Readable with no point: idle. Newer: late, left for a
 later sweep. So the newest point being old (the last burst long ago) says nothing either way: the minutes
 after it are idle where they are readable, late where not, and never read as clean (a minute with no request
-holds no clean request: only the requests seen count towards the binomial). That a point is visible within
+holds no clean request: only the requests seen count towards the binomial). The rule is `shared/remediation/
+idle.py`'s, which the incident timeline reads its minutes by too. That a point is visible within
 INGEST_LAG is the documented figure; Cloud Monitoring's "Retention and latency of metric data" gives
 up to 240 s for some metrics (UNCONFIRMED which applies): the newest minutes read as they stand can
 still unmake a verdict (judging.newest_minutes_disagree), never make one.
@@ -35,6 +36,7 @@ from datetime import datetime, timedelta
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.facts import Facts, Window, refused_series, whole_until
+from shared.remediation.idle import minutes_between
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ def widened(settings: DiagnosisSettings, start: datetime, end: datetime, collect
 
 def minutes_spanned(window: Window) -> int:
     """The per-minute points `window` can hold (request_count read aligned to 60 s, collection.py)."""
-    return max(1, math.ceil((window.end - window.start).total_seconds() / 60))
+    return minutes_between(window.start, window.end)
 
 
 def minutes_read(facts: Facts, window: Window) -> str:

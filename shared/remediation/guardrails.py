@@ -49,7 +49,7 @@ from shared.remediation.plans import Siblings, guard, held_as, release_hint, sib
 from shared.remediation.refusals import denied_permission, permission_advice
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENT_RETENTION, INTENTS, KILL_SWITCH, PINS,
                                         PROPOSALS, SETTLED, ActionRecord, ActionState, IncidentRecord, IntentRecord,
-                                        IntentState, ProposalRecord, SettledEntry, settled_field)
+                                        IntentState, ProposalRecord, SettledEntry, claim_key, settled_field)
 from shared.timeline.words import duration
 from shared.timeline.writer import Timeline
 from shared.workers import Workers
@@ -112,10 +112,6 @@ def pause_key(target: str) -> str:
 def command_incident(command_id: str) -> str:
     """The incident id a manual command's claim and records carry: its command_id."""
     return f"command:{command_id}"
-
-
-def claim_key(incident_id: str, target: str, action: str) -> str:
-    return f"{incident_id}|{target}|{action}"
 
 
 def proposal_id_for(key: str) -> str:

@@ -39,12 +39,22 @@ RECORD_RETENTION = timedelta(days=30)
 COMMAND_RETENTION = RECORD_RETENTION
 
 
+def claim_key(incident_id: str, target: str, action: str) -> str:
+    """The key of an attempt's claim and of the action record it leaves (ActionRecord.key): the sweep's
+    step lines on that record name it (`key`), and the incident timeline matches them to the write."""
+    return f"{incident_id}|{target}|{action}"
+
+
 class ActionState(str, Enum):
     PENDING = "pending"        # applied; waiting for the settle time, then for health
     UNDOING = "undoing"        # a sweep owns the undo (a crashed undo is retried after the claim TTL)
     VERIFIED = "verified"      # healthy on live data after the settle time
     UNDONE = "undone"          # not healthy by the deadline; the before-state was restored
     ESCALATED = "escalated"    # not healthy by the deadline, and not reversible (or the undo failed)
+
+
+# The states a verdict leaves an action record in: the sweep judged it, and is done with it.
+JUDGED_STATES = frozenset({ActionState.VERIFIED.value, ActionState.UNDONE.value, ActionState.ESCALATED.value})
 
 
 class KeptReport(BaseModel):

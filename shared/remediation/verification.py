@@ -96,6 +96,17 @@ _NO_LATER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
 _NOT_IN_TIME = "not read in this sweep's time for one judgement"
 
 
+def step_on_record(incident_id: str, step: str, reason: str, *, action: str, key: str, left: ActionState,
+                   severity: str = "INFO") -> None:
+    """The sweep's step line on an action record: `record_state` is the state the record is left in. A
+    verdict leaves it verified, undone or escalated (JUDGED_STATES); an escalation that keeps it as it is
+    (its evidence unreadable past the deadline, an undo unfinished: `_escalate_as_it_is`) leaves it pending
+    or undoing, and the sweep still judges it later. The incident timeline tells the two apart by it: only
+    a verdict ends the span in which that write is unjudged (shared/timeline/derive.py)."""
+    Timeline(incident_id, "command").step(step, reason, severity=severity, action=action, key=key,
+                                          record_state=left.value)
+
+
 class EvidenceUnread(TransientError):
     """A pending action's evidence could not be read (a transient fault of one of its reads, named in
     the message): the next sweep tries again, and past a bound it is escalated (`Sweep._unreadable`)."""
@@ -329,8 +340,8 @@ class Sweep:
                 "escalation_deferred", f"{record.key}: {why}, and the escalation could "
                 f"not be stored ({stored}); the next sweep tries again", severity="WARNING")
             return None
-        Timeline(record.incident_id, "command").step("escalated", reason, severity="WARNING", action=record.action,
-                                                     key=record.key)
+        step_on_record(record.incident_id, "escalated", reason, action=record.action, key=record.key,
+                       left=record.state, severity="WARNING")
         return outcome
 
     def _due(self) -> tuple[list[ActionRecord], list[str]]:
@@ -723,7 +734,7 @@ class Sweep:
                               lambda kept: self._move(record, expected, to, note, report=kept, guard=earlier.expect),
                               earlier):
             return None
-        Timeline(record.incident_id, "command").step(status.value, reason, action=record.action, key=record.key)
+        step_on_record(record.incident_id, status.value, reason, action=record.action, key=record.key, left=to)
         if record.command_id:
             self._end_proposal(record, to, reason)
         return outcome

@@ -17,9 +17,11 @@ from typing import Callable, Iterable
 
 from shared.errors import PermanentError, RunwardenError, cause_status
 from shared.ports import LogPagesPort, MonitoringPort
+from shared.remediation.idle import requests_in
 from shared.timeline import derive
 from shared.timeline.classify import (CONNECTOR_UPDATE, DECISION_STEPS, Change, Related, Step, WRITE_STEPS, alert_key,
-                                      alert_row, change_of, is_attempt, one_line, row_of_step, step_key, step_of)
+                                      alert_row, change_of, is_attempt, line_identity, one_line, row_of_step,
+                                      step_key, step_of, write_key)
 from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, ErrorSeries, EvidenceRow,
                                    IncidentTimeline, ReadReport, Source, TimelineEntry)
@@ -154,6 +156,7 @@ class _Build:
     def __init__(self, incident_id: str, project: str, logs: LogPagesPort, now: datetime, limits: Limits) -> None:
         self.incident_id, self.project, self.logs, self.now, self.limits = incident_id, project, logs, now, limits
         self.steps: list[Step] = []
+        self.planned: dict[str, Step] = {}        # each writer's last `planned` line read so far
         self.rows: dict[tuple, TimelineEntry] = {}
         self.reads: list[ReadReport] = []
         self.notes: list[str] = []
@@ -163,6 +166,9 @@ class _Build:
         self.elsewhere: dict[str, dict[str, set[str]]] = {}
         self.start = self.end = self.changes_end = now
         self.errors = ErrorSeries()
+        self.monitoring: MonitoringPort | None = None
+        self.demand: dict[datetime, float] | None = None   # requests per minute, every answer (_demand)
+        self.demand_until = now                            # the end of the minutes it was read over
         self.calls_left = limits.max_calls
         self.other_writes: dict[str, list[Step]] = {}     # Runwarden's write steps under other incidents
         self.changes: dict[str, Change] = {}               # the audit entries kept, by operation or insertId
@@ -177,7 +183,7 @@ class _Build:
         first, back to where the first read stopped (`_read_newest`). Every line is kept as a Step
         first (with the position it was read at), then read on Cloud Logging's clock where its
         writer's was minutes off (`_on_loggings_clock`), and only then made into rows, in time order."""
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple] = set()
         read_at: list[datetime] = []         # the times of the entries read, earliest and latest
         placed: list[tuple[Step, int]] = []  # each step and where it was read: ties keep the written order
         position = [0, 1]                    # the next position, and its direction (-1: newest first)
@@ -186,9 +192,12 @@ class _Build:
             read_at[:] = [min(read_at[0], entry.timestamp), max(read_at[1], entry.timestamp)] if read_at \
                 else [entry.timestamp, entry.timestamp]
             step = step_of(entry, self.incident_id)
-            if step is None or (entry.log_id, entry.insert_id) in seen:
+            if step is None:
                 return
-            seen.add((entry.log_id, entry.insert_id))
+            keys = line_identity(entry, step)
+            if any(key in seen for key in keys):
+                return          # the same line, read again
+            seen.update(keys)
             placed.append((step, position[0]))
             position[0] += position[1]
             self._learn(step)
@@ -205,6 +214,8 @@ class _Build:
 
     def _add_step(self, step: Step) -> None:
         self.steps.append(step)
+        if step.step == "planned":
+            self.planned[step.writer] = step        # a process plans, claims and writes one attempt at a time
         if step.alert_state is not None:
             row = alert_row(step, self.project)
             self._add(alert_key(step, row), row)
@@ -214,7 +225,9 @@ class _Build:
         # and its Logs Explorer link, are never built.
         kept = self.rows.get(key)
         if kept is None:
-            self.rows[key] = row_of_step(step, self.project)
+            row = self.rows[key] = row_of_step(step, self.project)
+            if step.step == "applied":
+                row.action_key = write_key(self.incident_id, self.planned.get(step.writer))
         else:
             self._repeat(kept, step.at, one_line(step.message) if is_attempt(step) else None)
 
@@ -621,6 +634,8 @@ class _Build:
             self.notes.append(f"errors per minute are known only until {known_until:%H:%M}Z, where the read of the "
                               "request log stopped: the chart ends there and no recovery is read from it")
         known_from = self._retained_from() if source.startswith("Cloud Run request log") else None
+        self.monitoring = monitoring
+        self.demand = self._agreeing(self._demand(self.start, self.end), counts)
         self.errors = ErrorSeries(source=source, minutes=self._every_minute(counts, known_until, known_from))
         self._platform_rows()
 
@@ -666,20 +681,26 @@ class _Build:
                       earliest.replace(second=0, microsecond=0))
         for m in series:
             counts[m.minute] = counts.get(m.minute, 0) + m.errors
+        if self.demand is not None:
+            self.demand = self._agreeing(self._demand(known_from, self.end), counts)
         minutes, at = [], known_from
         while at <= series[-1].minute:
-            minutes.append(ErrorMinute(minute=at, errors=counts.get(at, 0)))
+            minutes.append(self._minute(at, counts.get(at, 0)))
             at += timedelta(minutes=1)
         start = derive.onset(minutes, detected)
         begun = derive.earlier_onset(minutes, detected)
-        new_start = known_from if begun is not None or start is None else max(known_from, start.at - self.limits.before)
+        new_start = known_from if begun is not None or start is None else max(known_from, min(
+            start.at - self.limits.before, derive.read_from_before(minutes, start.at) or start.at))
         if new_start >= window_start:
             return
         self.start = new_start
         self.errors = ErrorSeries(source=self.errors.source, minutes=[m for m in minutes if m.minute >= new_start])
         self.rows.pop(("platform", "start"), None)
         self._platform_rows()
-        after = "" if begun is not None else f", {duration(self.limits.before.total_seconds())} before the errors began"
+        after = ("" if begun is not None else f", {duration(self.limits.before.total_seconds())} before the errors began"
+                 if new_start >= start.at - self.limits.before else
+                 f", where {derive.ONSET_GAP_MINUTES + 1} minutes with requests came before the errors began (the "
+                 "service is idle between its requests)")
         self.notes.append(f"requests were already failing where the window first began "
                           f"({window_start:%Y-%m-%d %H:%M}Z): the request log was read back from there, and the "
                           f"window begins at {new_start:%Y-%m-%d %H:%M}Z{after}")
@@ -780,9 +801,71 @@ class _Build:
             last = min(last, known_until - timedelta(minutes=1))
         out = []
         while minute <= last:
-            out.append(ErrorMinute(minute=minute, errors=counts.get(minute, 0)))
+            out.append(self._minute(minute, counts.get(minute, 0)))
             minute += timedelta(minutes=1)
         return out
+
+    def _minute(self, minute: datetime, errors: int) -> ErrorMinute:
+        """One minute of the series, with its requests where they were read (`_demand`): none read for a
+        minute old enough to be readable, it was idle; newer, not known (shared/remediation/idle.py)."""
+        if self.demand is None:
+            return ErrorMinute(minute=minute, errors=errors)
+        requests = requests_in(minute, self.demand, min(self.now - derive.INGEST_LAG, self.demand_until))
+        return ErrorMinute(minute=minute, errors=errors, requests=None if requests is None else round(requests))
+
+    def _agreeing(self, demand: dict[datetime, float] | None, failed: dict[datetime, int]) -> dict[datetime, float] | None:
+        """`demand`, unless it has no request in a minute (or the one either side: the two are counted on
+        two clocks) in which requests failed: then it is not the service's (a metric not written, or read
+        elsewhere), no minute is read as idle from it, and a note says so."""
+        if demand is None:
+            return None
+        one = timedelta(minutes=1)
+        missing = sorted(m for m, n in failed.items() if n and not any(
+            demand.get(m + d) for d in (-one, timedelta(0), one)) and m + one <= self.demand_until)
+        if not missing:
+            return demand
+        self.notes.append(f"Monitoring's request_count shows no request in {len(missing)} minute(s) in which the request "
+                          f"log shows failed requests (the first {missing[0]:%Y-%m-%d %H:%M}Z): it is not read for "
+                          "idle minutes, and a minute with no failed request is taken as clean")
+        return None
+
+    def _demand(self, start: datetime, end: datetime) -> dict[datetime, float] | None:
+        """Every request of the service per minute, whatever its answer: Monitoring's
+        run.googleapis.com/request_count ("Number of requests reaching the revision", Cloud Monitoring's
+        list of Google Cloud metrics) aligned per minute and summed over its series (ALIGN_DELTA,
+        REDUCE_SUM: Aggregation, google/monitoring/v3/common.proto). A minute with no failed request is
+        clean only if it had requests: a service idle between its callers (a cron, a batch job every 5 to
+        15 minutes) showed a recovery on its idle minutes and an onset at its last failing call. None
+        when Monitoring is not given or cannot be read (then said): every minute is read as before."""
+        if self.monitoring is None:
+            return None
+        from shared.diagnosis.evidence import MetricQuery
+
+        # To the end of the window's last minute: a point stands for the minute ending at it, so one read to
+        # the window's own end would leave its last minute with no point, read as idle.
+        end = end.replace(second=0, microsecond=0) + (timedelta(minutes=1) if end.second or end.microsecond
+                                                      else timedelta(0))
+        query = MetricQuery(project=self.related.project, metric_type="run.googleapis.com/request_count",
+                            resource_type="cloud_run_revision",
+                            labels={"resource.labels.service_name": self.related.service},
+                            start=start, end=end, alignment_seconds=60, aligner="ALIGN_DELTA", reducer="REDUCE_SUM")
+        try:
+            result = self.monitoring.query(query)
+        except RunwardenError as exc:
+            self.notes.append(f"requests per minute (every answer) could not be read from Monitoring, so a minute "
+                              f"with no failed request is taken as clean, though the service may have had no "
+                              f"request then: {exc}")
+            return None
+        seen: dict[datetime, float] = {}
+        for series in result.series:
+            for point in series.points:
+                minute = _utc(point.end).replace(second=0, microsecond=0) - timedelta(minutes=1)
+                if isinstance(point.value, (int, float)) and not isinstance(point.value, bool):
+                    seen[minute] = seen.get(minute, 0.0) + float(point.value)
+        self.reads.append(ReadReport(name="request_count (every answer)", filter=result.query, pages=1,
+                                     entries=sum(len(s.points) for s in result.series)))
+        self.demand_until = end
+        return seen
 
     def _platform_rows(self) -> None:
         """The errors starting and stopping, as rows (what the service showed)."""
@@ -791,7 +874,7 @@ class _Build:
             return
         query = request_errors_filter(self.related.project, self.related.service, self.start, self.end)
         first = erroring[0]
-        already = first.minute - self.errors.minutes[0].minute <= timedelta(minutes=derive.ONSET_GAP_MINUTES)
+        already = derive.at_the_start(self.errors.minutes, first.minute)
         self._add(("platform", "start"), TimelineEntry(
             at=first.minute, source=Source.PLATFORM, actor=PLATFORM, kind="errors_started",
             summary=(f"{first.errors} failed requests (5xx) in the first minute read, already failing where the "

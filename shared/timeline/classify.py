@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from shared.remediation.records import JUDGED_STATES, claim_key
 from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import Actor, ActorKind, Source, TimelineEntry
 from shared.timeline.queries import entry_link
@@ -20,6 +21,8 @@ MONITORING = Actor(kind=ActorKind.MONITORING, name="Cloud Monitoring")
 DECISION_STEPS = frozenset({"applied", "dry_run", "skipped", "failed", "escalated", "proposed", "rejected"})
 # Steps in which Runwarden wrote to Google Cloud (the gate's `applied`; the sweep's `undone`).
 WRITE_STEPS = frozenset({"applied", "undone"})
+# The sweep's steps that may be its verdict on a write (verification.step_on_record).
+VERDICT_STEPS = frozenset({"verified", "undone", "escalated"})
 _ALERT_STATE = re.compile(r"^alert \S+ \((open|closed)\)")
 
 
@@ -90,16 +93,62 @@ def row_of_step(step: Step, project: str) -> TimelineEntry:
     marker = "action" if step.step in WRITE_STEPS and step.status in ("", "applied", "undone") else ""
     return TimelineEntry(at=step.at, source=Source.RUNWARDEN, actor=runwarden_actor(step), kind=kind,
                          summary=_one_line(step.message), link=entry_link(project, step.insert_id, step.at),
-                         severity=step.severity, target=str(step.details.get("target") or ""), marker=marker)
+                         severity=step.severity, target=str(step.details.get("target") or ""), marker=marker,
+                         verdict_on=verdict_on(step))
+
+
+def verdict_on(step: Step) -> str:
+    """The action record a line of the sweep judges (its `key`), when the line is a verdict: it leaves the
+    record verified, undone or escalated (`record_state`, verification.step_on_record). An escalation that
+    keeps the record pending or undoing (its evidence unreadable past its deadline, an undo unfinished) is a
+    notice, not a verdict: the sweep still judges the write later. A line of an earlier version names no
+    state: its `verified` and `undone` are verdicts (only a verdict writes them), its `escalated` is not
+    taken as one (either may be; not taking it leaves a later write uncredited, never one credited wrongly)."""
+    key = step.details.get("key")
+    if step.step not in VERDICT_STEPS or not isinstance(key, str) or not key:
+        return ""
+    state = step.details.get("record_state")
+    if state is None:
+        return key if step.step != "escalated" else ""
+    return key if state in JUDGED_STATES else ""
+
+
+def write_key(incident_id: str, planned: Step | None) -> str:
+    """The key of the action record a write makes (its claim key), from the `planned` line of its attempt:
+    the action and its target (shared/pipeline.py writes both on it). "" with no such line."""
+    if planned is None:
+        return ""
+    params = planned.details.get("params")
+    target = str(params.get("target") or "") if isinstance(params, dict) else ""
+    action = str(planned.details.get("action") or "")
+    return claim_key(incident_id, target, action) if target and action else ""
 
 
 def step_key(step: Step) -> tuple:
-    """Two step lines with this key are the same event written twice (a redelivered message). A
-    line that counts its delivery (`attempt`: the pipeline's `deferred`, `error` and `gave_up`
-    lines say "delivery N of at most L") is one event however many deliveries wrote it: a storm of
-    redeliveries is one row with a count, not a row per delivery."""
-    message = _DELIVERY.sub("delivery # of", step.message) if is_attempt(step) else step.message
+    """The row a step line goes in. Each line is an event of its own: two deliveries escalated with the same
+    reason, two commands in the same words, are two rows (duplicates of one entry are dropped as they are
+    read: `line_identity`). Only a line that counts its delivery (`attempt`: the pipeline's `deferred`,
+    `error` and `gave_up` lines say "delivery N of at most L") shares a row with the other deliveries of its
+    message: a storm of redeliveries is one row with a count, not a row per delivery."""
+    if not is_attempt(step):
+        return ("runwarden", "line", step.writer, step.at, step.insert_id)
+    message = _DELIVERY.sub("delivery # of", step.message)
     return ("runwarden", step.step, _one_line(message), str(step.details.get("message_id") or ""))
+
+
+def line_identity(entry: LoggedEntry, step: Step) -> tuple[tuple, ...]:
+    """The keys under which a line read twice is the same line. Logging's own: "Logging considers other log
+    entries in the same project, with the same `timestamp`, and with the same `insert_id` to be duplicates
+    which are removed in a single query result. However, there are no guarantees of de-duplication in the
+    export of logs" (LogEntry.insert_id, google/logging/v2/log_entry.proto): an entry the oldest-first and
+    the newest-first reads both reach, or one repeated across pages, is one. The writer's: one process
+    never writes two lines at one `time` (writer.line_time), so a line of one writer at one time and step,
+    in the same words, is the same line, whatever id it was stored under. Lines of earlier versions (no
+    writer) have Logging's key alone."""
+    keys: tuple[tuple, ...] = (("entry", entry.timestamp, entry.insert_id),)
+    if step.writer:
+        keys += (("line", step.writer, entry.timestamp, step.step, step.message),)
+    return keys
 
 
 _DELIVERY = re.compile(r"\bdelivery \d+ of")

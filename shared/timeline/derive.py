@@ -5,6 +5,7 @@ Durations follow the SRE book's convention: each is measured from the onset of i
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import datetime, timedelta
 from typing import Sequence
 
@@ -26,7 +27,9 @@ PERSON_EFFECT = timedelta(minutes=15)
 
 def onset(minutes: Sequence[ErrorMinute], detection: datetime | None) -> Milestone | None:
     """The first minute of the run of errors that led to the alert: walking back from the
-    detection minute while errors continue (gaps of ONSET_GAP_MINUTES tolerated)."""
+    detection minute while errors continue (gaps of ONSET_GAP_MINUTES tolerated). A gap counts the
+    minutes between that were not idle: a service called every 10 minutes, failing at each call, is
+    one run of errors, not a new one at each call (its idle minutes are neither failing nor clean)."""
     erroring = [m for m in minutes if m.errors > 0]
     if not erroring:
         return None
@@ -34,9 +37,10 @@ def onset(minutes: Sequence[ErrorMinute], detection: datetime | None) -> Milesto
     before = [m for m in erroring if m.minute <= limit]
     if not before:
         return None
+    read = _read(minutes)
     first = before[-1]
     for m in reversed(before[:-1]):
-        if first.minute - m.minute > timedelta(minutes=ONSET_GAP_MINUTES + 1):
+        if read.not_idle_between(m.minute, first.minute) > ONSET_GAP_MINUTES:
             break
         first = m
     return Milestone(at=first.minute, what=f"first minute of errors ({first.errors} 5xx)")
@@ -44,14 +48,80 @@ def onset(minutes: Sequence[ErrorMinute], detection: datetime | None) -> Milesto
 
 def earlier_onset(minutes: Sequence[ErrorMinute], detection: datetime | None) -> datetime | None:
     """Where the series begins, when the run of errors that led to the alert was already under way there
-    (its first minute within a gap of the series' first): the errors began before the minutes read
-    (before the window, or before the request log's retention), so the onset is not known. None when
-    the run began inside the series."""
+    (its first minute within a gap of the series' first, idle minutes not counted): the errors began
+    before the minutes read (before the window, or before the request log's retention), so the onset is
+    not known. None when the run began inside the series."""
     start = onset(minutes, detection)
     if start is None or not minutes:
         return None
-    first = minutes[0].minute
-    return first if start.at - first <= timedelta(minutes=ONSET_GAP_MINUTES) else None
+    return minutes[0].minute if at_the_start(minutes, start.at) else None
+
+
+def at_the_start(minutes: Sequence[ErrorMinute], at: datetime) -> bool:
+    """`at` is within a gap of the series' first minute: at most ONSET_GAP_MINUTES minutes before it in
+    the series were not idle, so a run of errors from `at` may have begun before the series did."""
+    return bool(minutes) and _read(minutes).not_idle_between(minutes[0].minute - timedelta(minutes=1),
+                                                             at) <= ONSET_GAP_MINUTES
+
+
+def read_from_before(minutes: Sequence[ErrorMinute], at: datetime) -> datetime | None:
+    """The minute from which the series holds more than ONSET_GAP_MINUTES minutes that were not idle before
+    `at` (so that an onset at `at` is not `at_the_start`), or None when it does not hold that many. A
+    service called every 15 minutes has two calls in the half hour before its onset."""
+    if not minutes:
+        return None
+    found = _read(minutes).read_back(_minute(at) - timedelta(minutes=1), ONSET_GAP_MINUTES + 1, minutes[0].minute)
+    return found[-1] if len(found) > ONSET_GAP_MINUTES else None
+
+
+_last_read: list = []    # [(the series, its _Read)]: the series is read by every derivation, often in loops
+
+
+def _read(minutes: Sequence[ErrorMinute]) -> "_Read":
+    """The series' _Read, built once per series (the one last asked for, held so its id is not reused)."""
+    cached = next(iter(_last_read), None)      # read once: another thread may replace it meanwhile
+    if cached is not None and cached[0] is minutes and cached[1] == len(minutes):
+        return cached[2]
+    read = _Read(minutes)
+    _last_read[:] = [(minutes, len(minutes), read)]
+    return read
+
+
+class _Read:
+    """The series by minute: its errors, and which minutes were idle (no request at all, read so:
+    shared/remediation/idle.py). Minutes it does not hold are not idle: what they held is not known."""
+
+    def __init__(self, minutes: Sequence[ErrorMinute]) -> None:
+        self.errors = {m.minute: m.errors for m in minutes}
+        self.idle = sorted(m.minute for m in minutes if m.idle)
+        self._idle = set(self.idle)
+
+    def is_idle(self, minute: datetime) -> bool:
+        return minute in self._idle
+
+    def not_idle_between(self, start: datetime, end: datetime) -> int:
+        """The minutes strictly between `start` and `end` (minute starts) that were not idle."""
+        inside = int((end - start).total_seconds() // 60) - 1
+        return max(0, inside - (bisect_right(self.idle, end - timedelta(minutes=1)) - bisect_right(self.idle, start)))
+
+    def read_from(self, at: datetime, n: int, until: datetime) -> list[datetime]:
+        """The first `n` minutes at or after `at`, up to `until`, that were not idle (fewer when the
+        minutes run out first)."""
+        out = []
+        while len(out) < n and at <= until:
+            if at not in self._idle:
+                out.append(at)
+            at += timedelta(minutes=1)
+        return out
+
+    def read_back(self, at: datetime, n: int, since: datetime) -> list[datetime]:
+        """The last `n` minutes at or before `at`, back to `since`, that were not idle."""
+        out = []
+        while len(out) < n and at >= since:
+            if at not in self._idle:
+                out.append(at)
+            at -= timedelta(minutes=1)
+        return out
 
 
 def onset_note(minutes: Sequence[ErrorMinute], m: Milestones) -> str:
@@ -65,17 +135,24 @@ def onset_note(minutes: Sequence[ErrorMinute], m: Milestones) -> str:
 
 def healthy_window(minutes: Sequence[ErrorMinute], after: datetime, built_at: datetime) -> Milestone | None:
     """The first minute at or after `after` that starts HEALTHY_MINUTES error-free minutes, all of
-    them old enough for their data to have arrived."""
+    them old enough for their data to have arrived. Minutes with no request at all (idle, read so) are
+    neither failing nor clean: skipped, never counted among them (a cron's idle minutes between its
+    calls showed a recovery no request had shown). Minutes the series does not hold are unknown."""
     settled = built_at - INGEST_LAG
-    by_minute = {m.minute: m.errors for m in minutes}
-    if not by_minute:
+    read = _read(minutes)
+    if not read.errors:
         return None
-    start = max(_minute(after), min(by_minute))
+    start, last = max(_minute(after), min(read.errors)), max(read.errors)
+    limit = min(last, settled - timedelta(minutes=1))
     at = start
-    while at + timedelta(minutes=HEALTHY_MINUTES) <= settled and at <= max(by_minute):
-        window = [by_minute.get(at + timedelta(minutes=i), 0) for i in range(HEALTHY_MINUTES)]
-        if not any(window) and any(by_minute.get(at - timedelta(minutes=i), 0) for i in range(1, 60)):
-            return Milestone(at=at, what=f"errors at zero for {HEALTHY_MINUTES} minutes from here")
+    while at + timedelta(minutes=HEALTHY_MINUTES) <= settled and at <= last:
+        window = read.read_from(at, HEALTHY_MINUTES, limit) if not read.is_idle(at) else []
+        if (len(window) == HEALTHY_MINUTES and not any(read.errors.get(t, 0) for t in window)
+                and any(read.errors.get(at - timedelta(minutes=i), 0) for i in range(1, 60))):
+            skipped = (window[-1] - window[0]).total_seconds() // 60 + 1 - HEALTHY_MINUTES
+            return Milestone(at=at, what=f"errors at zero for {HEALTHY_MINUTES} minutes from here" + (
+                f" with requests ({int(skipped)} idle minute(s) between, with no request at all, not counted)"
+                if skipped else ""))
         at += timedelta(minutes=1)
     return None
 
@@ -129,8 +206,11 @@ def _errors_stopped_after(change: TimelineEntry, later: Sequence[TimelineEntry],
     """Requests were failing when `change` was made (in its minute or the HEALTHY_MINUTES before), and
     errors at zero for HEALTHY_MINUTES began within PERSON_EFFECT after it, before the next change (a
     person's, or a write of Runwarden's). No error series: nothing shows it helped."""
+    read = _read(minutes)
     at = _minute(change.at)
-    if not any(m.errors and at - timedelta(minutes=HEALTHY_MINUTES) <= m.minute <= at for m in minutes):
+    # Its minute and the HEALTHY_MINUTES before, idle ones skipped (a caller every 10 minutes failed at its
+    # last call before the change), within the hour before it.
+    if not any(read.errors.get(t, 0) for t in read.read_back(at, HEALTHY_MINUTES + 1, at - timedelta(minutes=60))):
         return False
     healthy = healthy_window(minutes, change.at, built_at)
     if healthy is None or healthy.at > change.at + PERSON_EFFECT:
@@ -195,25 +275,25 @@ def _verdict(later: Sequence[TimelineEntry]) -> str:
     return "undone" if "undone" in verdicts else "verified" if verdicts else ""
 
 
-_JUDGED = ("verified", "undone", "escalated")
-
-
 def _unjudged_before(rows: Sequence[TimelineEntry], i: int) -> TimelineEntry | None:
-    """An earlier write of Runwarden's in this incident with no verdict (`verified`, `undone`, `escalated`)
-    among the rows before the write at `i`: it was still pending when this one landed. The minutes after
-    both are both writes' doing (a rollback, then the connector's scale-up a cooldown of another target
-    later): the sweep leaves the earlier one unjudged for it (`judging.later_own_writes`, escalated at its
-    deadline naming the later action), and the later one's `verified` says the service was healthy, not
-    which write made it so. Neither is the mitigation the timeline can show."""
-    pending = None
-    for row in rows[:i]:
+    """An earlier write of Runwarden's in this incident with no verdict among the rows before the write at
+    `i`: it was still pending when this one landed. The minutes after both are both writes' doing (a
+    rollback, then the connector's scale-up a cooldown of another target later): the sweep leaves the
+    earlier one unjudged for it (`judging.later_own_writes`, escalated at its deadline naming the later
+    action), and the later one's `verified` says the service was healthy, not which write made it so.
+    Neither is the mitigation the timeline can show. Only the sweep's verdict on that write ends its span
+    (`verdict_on`, matched to the write's `action_key`): an alert escalated for another reason, or an
+    escalation that keeps the write pending (its evidence unreadable), judged nothing. A write whose record
+    is not known (no `planned` line read before it) stays unjudged. The latest pending write is named."""
+    pending: dict[str, TimelineEntry] = {}
+    for n, row in enumerate(rows[:i]):
         if row.source.value != "runwarden":
             continue
         if row.kind == "applied":
-            pending = row
-        elif row.kind in _JUDGED:
-            pending = None
-    return pending
+            pending[row.action_key or f"#{n}"] = row
+        elif row.verdict_on:
+            pending.pop(row.verdict_on, None)
+    return max(pending.values(), key=lambda r: r.at, default=None)
 
 
 def unverified_writes(rows: Sequence[TimelineEntry]) -> list[str]:
@@ -275,11 +355,15 @@ def _failing_between(minutes: Sequence[ErrorMinute], at: datetime, end: datetime
 
 
 def _failing_after(minutes: Sequence[ErrorMinute], at: datetime) -> bool:
-    """Errors in the HEALTHY_MINUTES whole minutes after `at`: a close or a verification then is not
-    the recovery (an alert on a ratio closes when the ratio drops under its threshold, with the
-    service still failing requests). Minutes the series does not hold count as unknown, not failing."""
-    start = _minute(at) + timedelta(minutes=1)
-    return any(m.errors and start <= m.minute < start + timedelta(minutes=HEALTHY_MINUTES) for m in minutes)
+    """Errors in the HEALTHY_MINUTES whole minutes after `at` that were not idle: a close or a verification
+    then is not the recovery (an alert on a ratio closes when the ratio drops under its threshold, with the
+    service still failing requests; a caller every 10 minutes failed again at its next call). Minutes the
+    series does not hold count as unknown, not failing."""
+    read = _read(minutes)
+    if not read.errors:
+        return False
+    following = read.read_from(_minute(at) + timedelta(minutes=1), HEALTHY_MINUTES, max(read.errors))
+    return any(read.errors.get(t, 0) for t in following)
 
 
 def failed_again(minutes: Sequence[ErrorMinute], m: Milestones) -> str:

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from shared.remediation.idle import is_idle
+
 
 def _as_utc(at: datetime) -> datetime:
     """Every time in UTC: the renderers print hours and minutes labelled UTC, and entries from
@@ -58,11 +60,27 @@ class TimelineEntry(_Model):
     severity: str = "INFO"
     target: str = ""          # the resource the event concerns, when it names one
     marker: str = ""          # chart marker: alert_open | alert_close | action | human | recovery | ""
+    # A write of Runwarden's and the sweep's verdict on it, matched by the action record's key (its claim
+    # key, shared/remediation/records.claim_key): on an `applied` row, the record that write made (from the
+    # `planned` line before it); on a `verified`, `undone` or `escalated` row, the record it judged, when
+    # the line leaves that record judged (`record_state`, shared/remediation/verification.step_on_record).
+    # "" when not known, or not a verdict (an alert escalated for another reason, an escalation that keeps
+    # the record pending).
+    action_key: str = ""
+    verdict_on: str = ""
 
 
 class ErrorMinute(_Model):
     minute: Utc          # the start of the minute (UTC)
     errors: int
+    # Every request that minute, whatever its answer (Monitoring's run.googleapis.com/request_count):
+    # 0 for a minute with none (idle: neither failing nor clean, shared/remediation/idle.py), None where
+    # they were not read or not readable yet (a minute with no failed request is then taken as clean).
+    requests: int | None = None
+
+    @property
+    def idle(self) -> bool:
+        return is_idle(self.errors, self.requests)
 
 
 class ErrorSeries(_Model):

@@ -60,7 +60,9 @@ def test_the_seeded_incident_reads_as_what_happened(world, logs):
         ("runwarden", "diagnosed"), ("runwarden", "planned"), ("runwarden", "claimed"),
         ("audit", "service_change"),              # gina, while Runwarden held its claim
         ("audit", "traffic_change"),              # Runwarden's own write, in the audit log
-        ("runwarden", "applied"), ("runwarden", "outcome_published"), ("runwarden", "skipped"),
+        ("runwarden", "applied"),
+        ("runwarden", "diagnosed"),               # the redelivery's own diagnosis: a second event, its own row
+        ("runwarden", "outcome_published"), ("runwarden", "skipped"),
         ("platform", "errors_stopped"),           # 12:03: three minutes at zero
         ("runwarden", "override:kill_switch"),
         ("alert", "alert_closed"), ("runwarden", "verified")]
@@ -69,13 +71,14 @@ def test_the_seeded_incident_reads_as_what_happened(world, logs):
     assert deploy.count == 1 and deploy.last_at == deploy.at + timedelta(seconds=20)
     opened = timeline.entries[3]
     assert opened.at == T0 and opened.count == 2       # delivered twice, one row
-    diagnosed = timeline.entries[5]
-    assert diagnosed.count == 2 and diagnosed.last_at == diagnosed.at + timedelta(seconds=30)
+    diagnosed = [e for e in timeline.entries if e.kind == "diagnosed"]
+    assert [(d.count, d.at) for d in diagnosed] == [(1, T0 + timedelta(minutes=1.1)),
+                                                   (1, T0 + timedelta(minutes=1.1, seconds=30))]
     gina, own = timeline.entries[8], timeline.entries[9]
     assert gina.actor.name == "gina@example.com" and gina.actor.kind.value == "person" and gina.marker == "human"
     assert own.actor.kind.value == "runwarden" and RUNWARDEN_SA in own.actor.name and own.marker == ""
     assert timeline.entries[2].marker == "human" and timeline.entries[10].marker == "action"
-    command = timeline.entries[14]
+    command = timeline.entries[15]
     assert command.actor.name == "carol@example.com" and command.actor.kind.value == "person"
 
 

@@ -382,16 +382,26 @@ def test_a_read_cut_short_never_reads_as_nothing_happened():
 
 
 def _rows(*spec: tuple[float, str]) -> list[TimelineEntry]:
-    """Rows from (minute, kind): `alert_*` from the alert, `person:*` a person's audit entry, the rest Runwarden's."""
-    out = []
+    """Rows from (minute, kind): `alert_*` from the alert, `person:*` a person's audit entry, the rest Runwarden's.
+    Each `applied` makes an action record of its own; a `verified`, `undone` or `escalated` after it is the
+    sweep's verdict on the latest, as the builder matches them (`action_key`, `verdict_on`), and `notice:KIND`
+    a line of that kind that judged nothing (an escalation that keeps the record pending)."""
+    out: list[TimelineEntry] = []
+    key = ""
     for minute, kind in spec:
         at = T + timedelta(minutes=minute)
         if kind.startswith("alert_"):
             out.append(_row(at, Source.ALERT, kind, ActorKind.MONITORING))
         elif kind.startswith("person:"):
             out.append(_row(at, Source.AUDIT, kind.removeprefix("person:"), ActorKind.PERSON))
+        elif kind.startswith("notice:"):
+            out.append(_row(at, Source.RUNWARDEN, kind.removeprefix("notice:")))
         else:
-            out.append(_row(at, Source.RUNWARDEN, kind))
+            out.append(row := _row(at, Source.RUNWARDEN, kind))
+            if kind == "applied":
+                key = row.action_key = f"0.x|target-{len(out)}|rollback_traffic"
+            elif kind in ("verified", "undone", "escalated"):
+                row.verdict_on = key
     return out
 
 
@@ -407,7 +417,7 @@ def _rows(*spec: tuple[float, str]) -> list[TimelineEntry]:
     # no verdict yet (the timeline built while the write settles): not shown as mitigated
     ([(2, "applied")], None),
     # the evidence unreadable at first (escalated, state kept), verified by a later sweep
-    ([(2, "applied"), (12, "escalated"), (14, "verified")], 2),
+    ([(2, "applied"), (12, "notice:escalated"), (14, "verified")], 2),
     # a verification belongs to the write before it, not to an earlier one
     ([(2, "applied"), (12, "undone"), (20, "applied")], None),
 ])

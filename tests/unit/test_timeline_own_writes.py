@@ -7,6 +7,7 @@ writer (shared/timeline/writer.Timeline) and lifted into entries as Cloud Run's 
 in-memory answer, no Logging call."""
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from datetime import datetime, timedelta, timezone
@@ -14,6 +15,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from shared.remediation.judging import LATER_OWN_WRITES
+from shared.remediation.records import ActionState, claim_key
+from shared.remediation.verification import step_on_record
 from shared.timeline.builder import build_timeline
 from shared.timeline.entries import EntryPage, LoggedEntry
 from shared.timeline.writer import Timeline
@@ -26,7 +29,7 @@ CONNECTOR = f"projects/{PROJECT}/locations/us-central1/connectors/run-conn"
 RESOURCE = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
 ROLLBACK = {"action": "rollback_traffic", "params": {"target": SERVICE, "to_revision": "backend-00001-abc"}}
 SCALE = {"action": "scale_connector", "params": {"target": CONNECTOR, "min_instances": 3, "max_instances": 6}}
-KEY_A, KEY_B = "0.ownwrites:rollback_traffic:backend", "0.ownwrites:scale_connector:run-conn"
+KEY_A, KEY_B = claim_key(INCIDENT, SERVICE, "rollback_traffic"), claim_key(INCIDENT, CONNECTOR, "scale_connector")
 LATER = (f"{KEY_A}: healthy: 5xx share 0.00% under 2.00% since the action settled; but {LATER_OWN_WRITES} after it: "
          "scale_connector on run-conn at 12:04:00 (incident 0.ownwrites, verified): the minutes since are both "
          "changes' doing, so they neither verify this action nor show it failing")
@@ -34,11 +37,16 @@ LATER = (f"{KEY_A}: healthy: 5xx share 0.00% under 2.00% since the action settle
 
 def lines(spec: list[tuple[float, str, str, str, dict]]) -> list[LoggedEntry]:
     """(minute, trigger, step, message, details) written by the product's step writer, each line lifted
-    into an entry as the logging agent lifts it, at the scenario's minute."""
+    into an entry as the logging agent lifts it, at the scenario's minute. Trigger `sweep`: the sweep's
+    own line on an action record (verification.step_on_record, details `action`, `key`, `left`)."""
     out = []
     for n, (minute, trigger, step, message, details) in enumerate(spec):
         stream = io.StringIO()
-        Timeline(INCIDENT, trigger, stream=stream).step(step, message, **details)
+        if trigger == "sweep":
+            with contextlib.redirect_stdout(stream):
+                step_on_record(INCIDENT, step, message, **details)
+        else:
+            Timeline(INCIDENT, trigger, stream=stream).step(step, message, **details)
         line = json.loads(stream.getvalue())
         at = T0 + timedelta(minutes=minute)
         out.append(LoggedEntry(insert_id=f"{n:04d}", timestamp=at, receive_timestamp=at + timedelta(seconds=1),
@@ -66,10 +74,11 @@ OPENED = [(0.2, "alert", "received", "alert 0.ownwrites (open)", {"resource": RE
 
 def write(minute: float, plan: dict) -> list[tuple[float, str, str, str, dict]]:
     """One decision of the alert path, in the words the pipeline writes for each action."""
+    name = plan["params"]["target"].rsplit("/", 1)[-1]
     said = {"rollback_traffic": ("bad_revision (confidence 0.90): errors began with backend-00002-xyz",
                                  "traffic of backend moved to backend-00001-abc (100%)"),
-            "scale_connector": ("connector_saturation (confidence 0.85): run-conn at its max instances",
-                                "connector run-conn scaled to min 3, max 6 instances")}[plan["action"]]
+            "scale_connector": (f"connector_saturation (confidence 0.85): {name} at its max instances",
+                                f"connector {name} scaled to min 3, max 6 instances")}[plan["action"]]
     return [(minute - 0.4, "alert", "diagnosed", said[0], {}),
             (minute - 0.3, "alert", "planned", f"{plan['action']} {plan['params']['target']}", plan),
             (minute - 0.2, "alert", "claimed", f"claimed {plan['action']} on {plan['params']['target']}", {}),
@@ -77,7 +86,28 @@ def write(minute: float, plan: dict) -> list[tuple[float, str, str, str, dict]]:
 
 
 def verdict(minute: float, status: str, key: str, action: str, reason: str = "") -> tuple:
-    return (minute, "command", status, reason or f"{key}: {status}", {"action": action, "key": key})
+    """The sweep's verdict on an action record: it leaves the record `status` (verified, undone, escalated)."""
+    return (minute, "sweep", status, reason or f"{key}: {status}", {"action": action, "key": key,
+                                                                     "left": ActionState(status)})
+
+
+def unreadable(minute: float, key: str, action: str) -> tuple:
+    """The sweep's escalation of a pending action whose evidence no sweep could read past its deadline
+    (verification.Sweep._unreadable): the record is kept pending, and judged by a later sweep."""
+    reason = (f"{action} on {SERVICE} could not be judged: no sweep since its deadline (12:12:00) could read its "
+              "evidence, now 11 min past it (more than the verification period of 10 min). The last read failed: "
+              "Monitoring unavailable. It is kept as it is, neither verified nor undone; the sweep keeps reading, "
+              "and says so if it can judge it later. A person must look at backend and at why the read fails")
+    return (minute, "sweep", "escalated", reason, {"action": action, "key": key, "left": ActionState.PENDING})
+
+
+def escalated_alert(minute: float) -> tuple:
+    """A later notification of the incident escalated by the alert path for a reason of its own, as the
+    pipeline writes its decision (`_AlertRun.stepped`): no action record judged."""
+    return (minute, "alert", "escalated", "no managed service read uses projects/demo-project/locations/us-central1/"
+            "connectors/run-conn, but 1 managed service(s) could not be read (worker: PERMISSION_DENIED): one of them "
+            "may be behind it, so nothing was diagnosed or done; a person must look at it",
+            {"severity": "WARNING", "status": "escalated", "after": None})
 
 
 @pytest.mark.parametrize("name, spec, mitigated_at", [
@@ -93,6 +123,21 @@ def verdict(minute: float, status: str, key: str, action: str, reason: str = "")
     # write of this incident is the mitigation, as before.
     ("the later write under another incident", OPENED + write(2, ROLLBACK) + [
         verdict(17, "escalated", KEY_A, "rollback_traffic", LATER)], None),
+    # An escalation that is no verdict on the rollback does not end its unjudged span: the alert path escalating
+    # another notification of the incident for a reason of its own, between the two writes ...
+    ("an alert escalated between the writes", OPENED + write(2, ROLLBACK) + [escalated_alert(3)] + write(4, SCALE) + [
+        verdict(10, "verified", KEY_B, "scale_connector")], None),
+    # ... the sweep telling that the rollback's evidence could not be read past its deadline (kept pending) ...
+    ("the rollback's reads failed, it is kept pending", OPENED + write(2, ROLLBACK) + [
+        unreadable(23, KEY_A, "rollback_traffic")] + write(25, SCALE) + [
+        verdict(33, "verified", KEY_B, "scale_connector"),
+        verdict(36, "escalated", KEY_A, "rollback_traffic", LATER)], None),
+    # ... or a verdict on another action of the incident (a scale-up judged before the rollback).
+    ("a verdict on another write", OPENED + write(1, SCALE) + write(2, ROLLBACK) + [
+        verdict(8, "escalated", KEY_B, "scale_connector", f"{KEY_B}: not healthy by its deadline")]
+        + write(9, dict(SCALE, params=dict(SCALE["params"], target=CONNECTOR + "-b")))
+        + [verdict(15, "verified", claim_key(INCIDENT, CONNECTOR + "-b", "scale_connector"), "scale_connector")],
+     None),
     # Controls: one write, verified; two writes, the second after the first's verdict.
     ("one write, verified", OPENED + write(2, ROLLBACK) + [verdict(9, "verified", KEY_A, "rollback_traffic")], 2),
     ("a second write after the first was judged", OPENED + write(2, ROLLBACK) + [
@@ -104,8 +149,9 @@ def test_a_write_made_while_another_of_runwardens_was_unjudged_is_not_the_mitiga
 
     m = timeline.milestones.mitigation
     assert (m.at if m else None) == (T0 + timedelta(minutes=mitigated_at) if mitigated_at is not None else None), m
-    if mitigated_at is None and sum(1 for s in spec if s[2] == "applied") == 2:
-        assert any("both" in n and "12:04:00Z" in n and "not counted as the mitigation" in n
+    applied = [T0 + timedelta(minutes=s[0]) for s in spec if s[2] == "applied"]
+    if mitigated_at is None and len(applied) == 2:
+        assert any("both" in n and f"{applied[1]:%H:%M:%S}Z" in n and "not counted as the mitigation" in n
                    for n in timeline.notes), timeline.notes
     escalation = [e for e in timeline.entries if e.kind == "escalated"]
     assert all(e.source.value == "runwarden" for e in escalation)

@@ -1,0 +1,60 @@
+"""Which of Runwarden's lines are one row: each line is an event (two deliveries escalated with the same
+reason, two commands in the same words are two rows), a line read twice is one (the same entry on two
+pages, or under two ids: LogEntry.insert_id, and the writer's own time), and a storm of redeliveries of one
+message is one counted row. Lines written by the product's own step writer (test_timeline_own_writes.lines)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from shared.timeline.builder import build_timeline
+from tests.unit.test_timeline_own_writes import INCIDENT, OPENED, PROJECT, T0, Pages, escalated_alert, lines
+
+
+def approve(minute: float, command_id: str) -> tuple:
+    """An operator's approve of the incident's proposal, as the commands function writes its receipt."""
+    return (minute, "command", "received", "command approve from alice@example.com",
+            {"message_id": f"m-{command_id}", "command_id": command_id, "requested_by": "alice@example.com",
+             "command": "approve", "by": "alice@example.com"})
+
+
+def deferred(minute: float, attempt: int) -> tuple:
+    """A delivery of one message answered non-2xx (shared/pipeline.py `_failed_delivery`)."""
+    return (minute, "alert", "deferred", f"Firestore unavailable; delivery {attempt} of at most 5: answered non-2xx "
+            "so that Pub/Sub redelivers it", {"severity": "WARNING", "message_id": "m-1", "attempt": attempt,
+                                               "max_attempts": 5, "transient": True})
+
+
+def rows(timeline, kind: str) -> list:
+    return [e for e in timeline.entries if e.kind == kind]
+
+
+@pytest.mark.parametrize("name, spec, kind, expected", [
+    # Monitoring notified the open incident again 30 minutes later, and each notification was escalated with
+    # the same reason: two deliveries, two escalations a person was told of.
+    ("two deliveries escalated alike", OPENED + [escalated_alert(1), escalated_alert(31)], "escalated", [1]),
+    # alice approved twice (two commands, the second after the first's answer): same words, two commands (their
+    # receipts carry their messages' ids, which kept them apart before too).
+    ("two commands in the same words", OPENED + [approve(3, "ap-1"), approve(9, "ap-2")], "command", [1]),
+    # Control: a storm of redeliveries of one message is one row, counted.
+    ("one message delivered five times", OPENED + [deferred(1 + n, n + 1) for n in range(5)], "deferred", [5]),
+])
+def test_distinct_lines_are_distinct_rows(name, spec, kind, expected):
+    timeline = build_timeline(INCIDENT, PROJECT, Pages(lines(spec)), T0 + timedelta(hours=1))
+
+    found = rows(timeline, kind)
+    assert [r.count for r in found] == expected * (1 if expected == [5] else 2), [(r.at, r.count) for r in found]
+
+
+@pytest.mark.parametrize("how", ["the same entry twice", "one line under two insertIds"])
+def test_a_line_read_twice_is_one_row(how):
+    """The same entry returned on two pages (its insertId and timestamp: Logging's duplicate), or one line of
+    one writer stored twice under two ids (its writer, time, step and words): one row, not two."""
+    entries = lines(OPENED + [escalated_alert(1), approve(3, "ap-1")])
+    again = [e if how == "the same entry twice" else e.model_copy(update={"insert_id": e.insert_id + "-again"})
+             for e in entries[1:]]
+    timeline = build_timeline(INCIDENT, PROJECT, Pages(entries + again), T0 + timedelta(hours=1))
+
+    assert [r.count for r in rows(timeline, "escalated")] == [1]
+    assert [r.count for r in rows(timeline, "command")] == [1]
