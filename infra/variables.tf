@@ -88,6 +88,14 @@ variable "function_memory" {
   description = "Memory of each function (Cloud Run syntax, e.g. 512Mi)."
   type        = string
   default     = "512Mi"
+
+  validation {
+    # ServiceConfig.available_memory: "Supported units are k, M, G, Mi, Gi. If no unit is supplied the
+    # value is interpreted as bytes" (google/cloud/functions/v2/functions.proto). "512MB" is refused by the
+    # API only when the function is created, after its build.
+    condition     = can(regex("^[1-9][0-9]*(k|M|G|Mi|Gi)$", var.function_memory))
+    error_message = "function_memory must be a whole number with one of the units k, M, G, Mi or Gi, e.g. 512Mi or 1Gi (not 512MB, nor a bare number of bytes)."
+  }
 }
 
 variable "function_cpu" {

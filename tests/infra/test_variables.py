@@ -18,7 +18,7 @@ import pytest
 
 from shared import config as runwarden_config
 from shared.gcp import identifiers
-from tests.infra.terraform import MODULE, require_tool, terraform_in
+from tests.infra.terraform import EXAMPLES, MODULE, require_tool, terraform_in
 
 REQUIRED = {"project_id": "my-project", "region": "us-central1", "source_dir": "/src",
             "firestore_location": "nam5",
@@ -144,3 +144,21 @@ def test_a_watched_service_is_a_short_name(plan_with, value: str) -> None:
 @pytest.mark.parametrize("name, value", [("min_instances", 1.5), ("max_instances", 2.5)])
 def test_instance_counts_are_whole(plan_with, name: str, value: float) -> None:
     assert not _accepted(plan_with, name, value)
+
+
+@pytest.mark.parametrize("value, expected", [("512Mi", True), ("1Gi", True), ("2G", True), ("512MB", False),
+                                             ("512", False), ("0.5Gi", False), ("512 Mi", False)])
+def test_the_function_memory_is_written_as_the_functions_api_takes_it(plan_with, value: str, expected: bool) -> None:
+    assert _accepted(plan_with, "function_memory", value) is expected, value
+
+
+@pytest.mark.parametrize("value, expected", [("sre-oncall@example.com", True), ("sre-oncall", False),
+                                             ("a@example.com, b@example.com", False), ("", False)])
+def test_the_examples_oncall_address_is_one_address(tmp_path, value: str, expected: bool) -> None:
+    terraform = require_tool("terraform", "terraform is not on the PATH: the example's validation is not run")
+    (tmp_path / "variables.tf").write_text((EXAMPLES / "basic" / "variables.tf").read_text())
+    (tmp_path / "terraform.tfvars.json").write_text(json.dumps({"project_id": "my-project", "oncall_email": value}))
+    result = terraform_in(terraform, tmp_path)("plan", "-input=false", "-lock=false", "-no-color")
+    assert (result.returncode == 0) is expected, _said(result)
+    if not expected:
+        assert "var.oncall_email" in _said(result)
