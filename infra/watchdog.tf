@@ -165,6 +165,34 @@ resource "google_monitoring_alert_policy" "heartbeat" {
     }
   }
 
+  # A metric-absence condition never fires for a metric that never had a point ("The condition won't
+  # trigger when the subsystem that writes metric data has never written a data point"; it needs one
+  # "within the maximum duration window after the policy was installed or modified", Cloud Monitoring
+  # "Create metric-absence alerting policies"): a Runwarden whose sweep never completed after the first
+  # apply, or after an apply that changed this policy, was never reported. This condition counts a
+  # period without data as failing ("If there is no data to evaluate the condition, then evaluate the
+  # condition as true", AlertPolicy.Condition.EvaluationMissingData.EVALUATION_MISSING_DATA_ACTIVE).
+  # Whether that holds for a filter that never matched any time series is UNCONFIRMED; the absence
+  # condition above covers a heartbeat that stops, so with OR the policy is never quieter than before.
+  conditions {
+    display_name = "Fewer than one completed sweep for 3 sweep periods, no data counted as none"
+    condition_threshold {
+      filter                  = "metric.type = \"logging.googleapis.com/user/${google_logging_metric.sweep_heartbeat.name}\" AND ${local.own_metric_resource}"
+      comparison              = "COMPARISON_LT"
+      threshold_value         = 1
+      duration                = "${var.sweep_interval_minutes * 60 * 3}s"
+      evaluation_missing_data = "EVALUATION_MISSING_DATA_ACTIVE"
+      aggregations {
+        alignment_period     = "${var.sweep_interval_minutes * 60}s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
   documentation {
     subject   = "Runwarden's verification sweep has stopped"
     mime_type = "text/markdown"

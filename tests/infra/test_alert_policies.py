@@ -185,8 +185,32 @@ def test_the_notify_alert_matches_the_commands_contract() -> None:
     assert "severity >= WARNING" in rendered
 
 
+def test_the_heartbeat_fires_even_if_no_sweep_ever_completed() -> None:
+    """A metric-absence condition never fires for a metric that never had a point: "The condition won't
+    trigger when the subsystem that writes metric data has never written a data point", and it needs one
+    "within the maximum duration window after the policy was installed or modified" (Cloud Monitoring,
+    "Create metric-absence alerting policies"). A Runwarden whose sweep never completed after its first
+    apply (the Scheduler refused the publish, every sweep failing), or after an apply that modified the
+    policy, was never reported missing. So the policy also holds a threshold condition on the same
+    metric, fewer than one sweep for the same three periods, that counts a period without data as
+    failing (EVALUATION_MISSING_DATA_ACTIVE: "If there is no data to evaluate the condition, then
+    evaluate the condition as true", AlertPolicy.Condition.EvaluationMissingData)."""
+    policy = parse("heartbeat")
+    assert policy.combiner == monitoring_v3.AlertPolicy.ConditionCombinerType.OR
+    kinds = {monitoring_v3.AlertPolicy.Condition.pb(c).WhichOneof("condition"): c for c in policy.conditions}
+    assert set(kinds) == {"condition_absent", "condition_threshold"}, set(kinds)
+    absent, threshold = kinds["condition_absent"].condition_absent, kinds["condition_threshold"].condition_threshold
+    assert threshold.filter == absent.filter
+    assert threshold.evaluation_missing_data == (
+        monitoring_v3.AlertPolicy.Condition.EvaluationMissingData.EVALUATION_MISSING_DATA_ACTIVE)
+    assert threshold.comparison == monitoring_v3.ComparisonType.COMPARISON_LT and threshold.threshold_value == 1
+    assert threshold.duration == absent.duration
+    assert list(threshold.aggregations) == list(absent.aggregations)
+
+
 def test_the_heartbeat_is_absent_for_three_sweep_periods() -> None:
-    condition = parse("heartbeat").conditions[0].condition_absent
+    condition = next(c.condition_absent for c in parse("heartbeat").conditions
+                     if monitoring_v3.AlertPolicy.Condition.pb(c).WhichOneof("condition") == "condition_absent")
     period = evaluate("${var.sweep_interval_minutes}") * 60
     assert condition.duration.total_seconds() == 3 * period
     metric = load_module().resource("google_logging_metric", "sweep_heartbeat")
