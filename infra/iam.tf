@@ -19,6 +19,10 @@ resource "google_project_iam_custom_role" "functions" {
   title       = "Runwarden ${each.key}"
   description = "Exactly what Runwarden's ${each.key} code declares it calls (functions/permissions.py)."
   permissions = each.value
+
+  # Upgrading from a version whose project role held Firestore's permissions: narrow it only once the
+  # database-scoped grant exists, so the functions are never left without their state by the apply's order.
+  depends_on = [google_project_iam_member.state]
 }
 
 resource "google_project_iam_member" "functions" {

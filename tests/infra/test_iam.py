@@ -260,6 +260,9 @@ def test_firestore_is_granted_on_runwardens_database_only() -> None:
     assert single(binding["condition"])["expression"] == "${local.state_condition}"
     assert config.locals["state_database"] == (
         "projects/${var.project_id}/databases/${google_firestore_database.runwarden.name}")
+    # An upgrade narrows the old project role only after the new grant exists.
+    assert "${google_project_iam_member.state}" in config.resource("google_project_iam_custom_role", "functions").get(
+        "depends_on", []), "the apply may take Firestore from the project role before granting it on the database"
     # Any other project binding of a custom role holding Firestore's permissions would widen it again.
     for name, body in config.of_type("google_project_iam_member").items():
         if name != "state":
