@@ -28,6 +28,8 @@ locals {
   # "rejected" is written as a notify line for an alert only (a malformed one, a policy to fix).
   notify_statuses      = ["escalated", "proposed", "undone", "failed", "reminder", "rejected"]
   notify_status_filter = join(" OR ", [for s in local.notify_statuses : "labels.runwarden_status = \"${s}\""])
+  # The push subscriptions that dead-letter (pubsub.tf), quoted for a one_of(...).
+  push_subscription_ids = join(", ", [for s in google_pubsub_subscription.push : "\"${s.name}\""])
 }
 
 resource "google_monitoring_alert_policy" "dead_letter" {
@@ -47,6 +49,33 @@ resource "google_monitoring_alert_policy" "dead_letter" {
       aggregations {
         alignment_period   = "60s"
         per_series_aligner = "ALIGN_MAX"
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  # The condition above opens one incident and holds it until every held message is acknowledged, and
+  # an incident notifies when it opens: a second alert dead-lettered while the first is held reached
+  # nobody. This one counts the messages Pub/Sub forwards from each push subscription ("use the
+  # subscription/dead_letter_message_count metric. This metric shows the number of undeliverable
+  # messages that Pub/Sub forwards from a subscription", Pub/Sub "Monitor forwarded undeliverable
+  # messages"); with no data read as none, its incident closes once no more arrive, and the next burst
+  # opens (and notifies) a new one, naming the subscription: alerts or commands.
+  conditions {
+    display_name = "Messages forwarded to the dead-letter topic, by push subscription"
+    condition_threshold {
+      filter                  = "metric.type = \"pubsub.googleapis.com/subscription/dead_letter_message_count\" AND resource.type = \"pubsub_subscription\" AND resource.label.subscription_id = one_of(${local.push_subscription_ids})"
+      comparison              = "COMPARISON_GT"
+      threshold_value         = 0
+      duration                = "0s"
+      evaluation_missing_data = "EVALUATION_MISSING_DATA_INACTIVE"
+      aggregations {
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["resource.label.subscription_id"]
       }
       trigger {
         count = 1

@@ -185,6 +185,34 @@ def test_the_notify_alert_matches_the_commands_contract() -> None:
     assert "severity >= WARNING" in rendered
 
 
+def test_every_dead_lettered_burst_is_notified_not_only_the_first() -> None:
+    """The backlog condition (undelivered messages on the hold subscription above 0) opens one incident
+    and keeps it open until someone acknowledges every held message; a Monitoring incident notifies when
+    it opens, so an alert dead-lettered an hour after the first, still unhandled, reached nobody. The
+    policy also counts what Pub/Sub forwards from each push subscription ("use the
+    subscription/dead_letter_message_count metric. This metric shows the number of undeliverable
+    messages that Pub/Sub forwards from a subscription", Pub/Sub "Monitor forwarded undeliverable
+    messages"), per subscription, with no data read as none (EVALUATION_MISSING_DATA_INACTIVE): its
+    incident closes once no more arrive, and the next burst opens, and notifies, a new one."""
+    policy = parse("dead_letter")
+    assert policy.combiner == monitoring_v3.AlertPolicy.ConditionCombinerType.OR
+    counted = [c.condition_threshold for c in policy.conditions
+               if "subscription/dead_letter_message_count" in c.condition_threshold.filter]
+    assert len(counted) == 1, "no condition counts messages as they are dead-lettered"
+    condition = counted[0]
+    assert 'resource.type = "pubsub_subscription"' in condition.filter
+    # one_of(every push subscription's name), as Terraform renders local.push_subscription_ids
+    assert 'one_of(${join(", ", [for s in google_pubsub_subscription.push : ' in condition.filter, condition.filter
+    assert condition.comparison == monitoring_v3.ComparisonType.COMPARISON_GT and condition.threshold_value == 0
+    assert condition.evaluation_missing_data == (
+        monitoring_v3.AlertPolicy.Condition.EvaluationMissingData.EVALUATION_MISSING_DATA_INACTIVE)
+    (aggregation,) = condition.aggregations
+    assert list(aggregation.group_by_fields) == ["resource.label.subscription_id"]
+    assert aggregation.per_series_aligner == monitoring_v3.Aggregation.Aligner.ALIGN_DELTA
+    assert any("num_undelivered_messages" in c.condition_threshold.filter for c in policy.conditions), \
+        "the backlog condition (a message still held) is kept"
+
+
 def test_the_heartbeat_fires_even_if_no_sweep_ever_completed() -> None:
     """A metric-absence condition never fires for a metric that never had a point: "The condition won't
     trigger when the subsystem that writes metric data has never written a data point", and it needs one

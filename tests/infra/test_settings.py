@@ -359,7 +359,10 @@ def test_every_dead_lettered_message_is_kept_and_a_person_is_paged() -> None:
     assert topics == {'${google_pubsub_topic.topics["dead-letter"].id}'}, topics
     alert = config.resource("google_monitoring_alert_policy", "dead_letter")
     assert alert["notification_channels"] == "${var.human_notification_channels}"
-    watched = single(single(alert["conditions"])["condition_threshold"])["filter"]
+    backlogs = [single(c["condition_threshold"])["filter"] for c in alert["conditions"]
+                if "num_undelivered_messages" in single(c["condition_threshold"])["filter"]]
+    assert len(backlogs) == 1, "no condition watches the hold subscription's backlog"
+    watched = backlogs[0]
     for topic in topics:
         holds = [name for name, body in subscriptions.items() if body["topic"] == topic]
         assert holds, f"nothing subscribes to {topic}: dead-lettered messages are lost"
