@@ -11,7 +11,8 @@ ListRevisions (reads only).
 The deployment (infra/) grants exactly this, split by where each permission applies:
   - on the outcomes topic only: `pubsub.topics.publish`;
   - on the managed services' runtime service accounts only: `iam.serviceAccounts.actAs`;
-  - in Runwarden's own project only: Firestore (`datastore.*`);
+  - on Runwarden's own Firestore database only (a role binding in its project, conditioned on the
+    database's name): Firestore (`datastore.*`, `state_role`);
   - only in the projects that hold a service the config manages: the Cloud Run writes no read makes
     (`service_writes`: UpdateService and the wait on its operation);
   - in its own project and in every watched project: the rest.
@@ -27,8 +28,10 @@ from shared.remediation.actions import all_actions
 # Granted on one resource, never on a project.
 ON_OUTCOMES_TOPIC = frozenset({"pubsub.topics.publish"})
 ON_RUNTIME_SERVICE_ACCOUNTS = frozenset({"iam.serviceAccounts.actAs"})
-# Runwarden's own state lives in its own project; watched projects never need these.
-HOME_PROJECT_ONLY_PREFIXES = ("datastore.",)
+# Runwarden's own state: one Firestore database in its own project. Granted on that database only
+# (infra/iam.tf, `state`: a project binding with an IAM condition on the database's resource name);
+# watched projects never need these.
+STATE_DATABASE_PREFIXES = ("datastore.",)
 
 # The port methods the diagnosis readers and the sweep's health checks call (shared.diagnosis.collection).
 READ_METHODS = {
@@ -111,10 +114,16 @@ def required_permissions(needs: FunctionNeeds) -> frozenset[str]:
     return frozenset(found)
 
 
+def state_role(needs: FunctionNeeds) -> frozenset[str]:
+    """The custom role granted on Runwarden's Firestore database only: every Firestore permission."""
+    return frozenset(p for p in required_permissions(needs) if p.startswith(STATE_DATABASE_PREFIXES))
+
+
 def project_role(needs: FunctionNeeds) -> frozenset[str]:
-    """The custom role in Runwarden's own project: everything not granted on a single resource, nor
-    only where a managed service lives."""
-    return required_permissions(needs) - ON_OUTCOMES_TOPIC - ON_RUNTIME_SERVICE_ACCOUNTS - service_writes()
+    """The custom role in Runwarden's own project, unconditioned: everything not granted on a single
+    resource (a topic, the runtime accounts, the state database), nor only where a managed service lives."""
+    return (required_permissions(needs) - ON_OUTCOMES_TOPIC - ON_RUNTIME_SERVICE_ACCOUNTS - service_writes()
+            - state_role(needs))
 
 
 def service_project_role(needs: FunctionNeeds) -> frozenset[str]:
@@ -123,10 +132,10 @@ def service_project_role(needs: FunctionNeeds) -> frozenset[str]:
 
 
 def watched_project_role(needs: FunctionNeeds) -> frozenset[str]:
-    """The custom role in each watched project: the project role without Runwarden's own state."""
+    """The custom role in each watched project: the project role (which holds no Firestore permission)."""
     if not needs.watches_other_projects:
         return frozenset()
-    return frozenset(p for p in project_role(needs) if not p.startswith(HOME_PROJECT_ONLY_PREFIXES))
+    return project_role(needs)
 
 
 def resource_grants(needs: FunctionNeeds) -> dict[str, frozenset[str]]:

@@ -19,6 +19,10 @@ resource "google_project_iam_custom_role" "functions" {
   title       = "Runwarden ${each.key}"
   description = "Exactly what Runwarden's ${each.key} code declares it calls (functions/permissions.py)."
   permissions = each.value
+
+  # Upgrading from a version whose project role held Firestore's permissions: narrow it only once the
+  # database-scoped grant exists, so the functions are never left without their state by the apply's order.
+  depends_on = [google_project_iam_member.state]
 }
 
 resource "google_project_iam_member" "functions" {
@@ -29,7 +33,50 @@ resource "google_project_iam_member" "functions" {
   member  = "serviceAccount:${google_service_account.functions[each.key].email}"
 }
 
-# Watched projects: the same reads and writes, without Firestore.
+# Firestore on Runwarden's database only. A project-wide grant let the functions read, change and
+# delete every document of every other database in the project, which no call needs. Firestore documents
+# per-database access as a project binding with an IAM condition on the database's resource name:
+# `resource.name=="projects/PROJECT_ID/databases/DATABASE_ID"` (Firestore "Manage databases", "Configure
+# per-database access permissions", whose example binds roles/datastore.user, i.e. datastore.entities.*
+# among others), and IAM lists firestore.googleapis.com among the services that recognise resource
+# attributes in a condition (IAM "Resource attributes for IAM Conditions"). That a custom role of those
+# same permissions is scoped alike is inferred, UNCONFIRMED. The docs do not say whether an entity
+# permission is checked on the database or on a document under it (projects/P/databases/D/documents/...),
+# so the condition admits both for Runwarden's database; any other database of the project is refused;
+# and a check on anything that is not one of the project's databases (had Firestore checked the project,
+# or named it by number: neither is documented) is still granted, so an undocumented reading can widen
+# the grant back to what it was, never blind the functions. Its own permissions: locals.tf,
+# state_role_permissions. tests/infra/test_iam.py evaluates the condition.
+locals {
+  state_database  = "projects/${var.project_id}/databases/${google_firestore_database.runwarden.name}"
+  state_condition = "resource.name == \"${local.state_database}\" || resource.name.startsWith(\"${local.state_database}/\") || !resource.name.startsWith(\"projects/${var.project_id}/databases/\")"
+}
+
+resource "google_project_iam_custom_role" "state" {
+  for_each = local.state_role_permissions
+
+  project     = var.project_id
+  role_id     = "${local.role_prefix}_${each.key}_state"
+  title       = "Runwarden ${each.key}: its Firestore state"
+  description = "The Firestore calls Runwarden's ${each.key} code declares (functions/permissions.py), granted on its own database only."
+  permissions = each.value
+}
+
+resource "google_project_iam_member" "state" {
+  for_each = local.state_role_permissions
+
+  project = var.project_id
+  role    = google_project_iam_custom_role.state[each.key].id
+  member  = "serviceAccount:${google_service_account.functions[each.key].email}"
+
+  condition {
+    title       = "runwarden-state-database-only"
+    description = "Only Runwarden's own Firestore database (${google_firestore_database.runwarden.name})."
+    expression  = local.state_condition
+  }
+}
+
+# Watched projects: the same reads and writes (the project role holds no Firestore permission).
 resource "google_project_iam_custom_role" "watched" {
   for_each = local.watched_pairs
 

@@ -75,15 +75,10 @@ locals {
   # --- Custom roles: exactly what functions/permissions.py derives from the code -----------
   # Project-level roles in Runwarden's own project (resource-scoped permissions excluded:
   # pubsub.topics.publish is granted on the outcomes topic, iam.serviceAccounts.actAs on the
-  # managed services' runtime accounts; and the Cloud Run writes, granted only where a managed
-  # service lives: service_write_permissions below).
+  # managed services' runtime accounts, Firestore's on Runwarden's database only: state_role_permissions
+  # below; and the Cloud Run writes, granted only where a managed service lives: service_write_permissions).
   role_permissions = {
     on_alert = [
-      "datastore.entities.create",
-      "datastore.entities.delete",
-      "datastore.entities.get",
-      "datastore.entities.list",
-      "datastore.entities.update",
       "logging.logEntries.list",
       "monitoring.timeSeries.list",
       "run.revisions.list",
@@ -93,11 +88,6 @@ locals {
       "vpcaccess.operations.get",
     ]
     on_command = [
-      "datastore.entities.create",
-      "datastore.entities.delete",
-      "datastore.entities.get",
-      "datastore.entities.list",
-      "datastore.entities.update",
       "logging.logEntries.list",
       "monitoring.timeSeries.list",
       "run.revisions.list",
@@ -113,7 +103,33 @@ locals {
     ]
   }
 
-  # The same roles without Firestore, in each watched project (all three functions read there).
+  # Firestore's, granted on Runwarden's database only (iam.tf, `state`: a binding in project_id whose
+  # IAM condition names the database). What each call needs, from Firestore's "Security for server
+  # client libraries", "Required permissions for API methods": batchGet `datastore.entities.get`; commit
+  # with exists=false `create`, with exists=true `update`, with no precondition `create` and `update`,
+  # a delete `delete`; runQuery (the sweep's queries: FirestoreStateStore.find_*) `get` and `list`, as
+  # runAggregationQuery and partitionQuery. An older copy of that page listed runQuery with `get` alone;
+  # the current one names both, so `list` stays: without it every query is refused and the sweep is
+  # blind. beginTransaction and rollback need `datastore.databases.get`, which no call here makes
+  # (shared/gcp/firestore.py: preconditions, never transactions), so it is not granted.
+  state_role_permissions = {
+    on_alert = [
+      "datastore.entities.create",
+      "datastore.entities.delete",
+      "datastore.entities.get",
+      "datastore.entities.list",
+      "datastore.entities.update",
+    ]
+    on_command = [
+      "datastore.entities.create",
+      "datastore.entities.delete",
+      "datastore.entities.get",
+      "datastore.entities.list",
+      "datastore.entities.update",
+    ]
+  }
+
+  # The same roles in each watched project (all three functions read there; Firestore is never granted there).
   watched_role_permissions = {
     on_alert = [
       "logging.logEntries.list",

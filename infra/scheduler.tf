@@ -18,6 +18,9 @@ resource "google_cloud_scheduler_job" "sweep" {
   # be skipped if the retries continue through that time" (same page). A second delivery of one
   # sweep is harmless: two sweeps judge an action once (docs/behaviour.md). The page does not limit
   # retries to HTTP targets; that a Pub/Sub target's failed publish is retried alike is UNCONFIRMED.
+  # No attempt_deadline: "For PubSub targets, this field is ignored" (Job.attempt_deadline, Cloud
+  # Scheduler v1beta1 Job). An attempt ends with the publish; the sweep itself is bounded by its delivery
+  # to on_command (the push subscription's ack deadline, above the function timeout it bounds itself by).
   retry_config {
     retry_count          = 3
     min_backoff_duration = "5s"

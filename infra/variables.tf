@@ -1,13 +1,30 @@
 # Every input of the Runwarden module. docs/deploy.md explains each in context.
 
 variable "project_id" {
-  description = "The project Runwarden runs in: its functions, topics, Firestore state and alert policies."
+  description = "The project Runwarden runs in: its functions, topics, Firestore state and alert policies (its id, e.g. my-project, not its number)."
   type        = string
+
+  validation {
+    # A project id: 6-30 lowercase letters, digits or hyphens, starting with a letter, not ending with a
+    # hyphen (Resource Manager, "Creating and managing projects"). The config, the alerts' resource labels
+    # and every name built here (topics, roles, the Firestore condition) use the id, never the number. A
+    # domain-scoped id (example.com:p) is refused too: the source bucket is named after the project, and a
+    # bucket name takes no colon (Cloud Storage, "Bucket names").
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a project id: 6-30 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen (e.g. my-project; not the project number or its display name). A domain-scoped project (example.com:p) cannot host Runwarden: its source bucket is named after the project, and bucket names take no colon."
+  }
 }
 
 variable "region" {
   description = "Region of the functions, the Scheduler job and the function source bucket, e.g. us-central1."
   type        = string
+
+  validation {
+    # A region is lowercase words and a number (us-central1, northamerica-northeast2); a zone adds
+    # "-a" (shared/gcp/identifiers.py, _ZONE), a multi-region such as nam5 is a Firestore location only.
+    condition     = can(regex("^[a-z]+(-[a-z]+)+[0-9]+$", var.region))
+    error_message = "region must be a Cloud region such as us-central1: not a zone (us-central1-a) nor a multi-region (nam5, which firestore_location may be)."
+  }
 }
 
 variable "name_prefix" {
@@ -40,8 +57,8 @@ variable "min_instances" {
   default     = 0
 
   validation {
-    condition     = var.min_instances >= 0 && var.min_instances <= 3
-    error_message = "min_instances must be between 0 and 3."
+    condition     = var.min_instances >= 0 && var.min_instances <= 3 && floor(var.min_instances) == var.min_instances
+    error_message = "min_instances must be a whole number between 0 and 3."
   }
 }
 
@@ -51,8 +68,8 @@ variable "max_instances" {
   default     = 5
 
   validation {
-    condition     = var.max_instances >= 1 && var.max_instances <= 100
-    error_message = "max_instances must be between 1 and 100."
+    condition     = var.max_instances >= 1 && var.max_instances <= 100 && floor(var.max_instances) == var.max_instances
+    error_message = "max_instances must be a whole number between 1 and 100."
   }
 }
 
@@ -71,6 +88,14 @@ variable "function_memory" {
   description = "Memory of each function (Cloud Run syntax, e.g. 512Mi)."
   type        = string
   default     = "512Mi"
+
+  validation {
+    # ServiceConfig.available_memory: "Supported units are k, M, G, Mi, Gi. If no unit is supplied the
+    # value is interpreted as bytes" (google/cloud/functions/v2/functions.proto). "512MB" is refused by the
+    # API only when the function is created, after its build.
+    condition     = can(regex("^[1-9][0-9]*(k|M|G|Mi|Gi)$", var.function_memory))
+    error_message = "function_memory must be a whole number with one of the units k, M, G, Mi or Gi, e.g. 512Mi or 1Gi (not 512MB, nor a bare number of bytes)."
+  }
 }
 
 variable "function_cpu" {
@@ -115,12 +140,26 @@ variable "firestore_database" {
   description = "Name of the Firestore database created for Runwarden's state; the config's state.database must match."
   type        = string
   default     = "runwarden"
+
+  validation {
+    # The config loader's pattern (shared/config.py, _DATABASE_ID: Firestore's databaseId rule, REST
+    # projects.databases.create); tests/infra/test_variables.py holds the two together.
+    condition     = can(regex("^(\\(default\\)|[a-z][a-z0-9-]{2,61}[a-z0-9])$", var.firestore_database))
+    error_message = "firestore_database must be a Firestore database id: 4-63 lowercase letters, digits or hyphens, starting with a letter and ending with a letter or digit (or \"(default)\"), as the config's state.database must be."
+  }
 }
 
 variable "collection_prefix" {
   description = "Prefix of Runwarden's Firestore collections; the config's state.collection_prefix must match."
   type        = string
   default     = "runwarden"
+
+  validation {
+    # The config loader's pattern (shared/config.py, StateSettings.collection_prefix): a prefix it refuses
+    # would deploy functions that refuse their config on every delivery.
+    condition     = can(regex("^[a-z][a-z0-9_]{0,40}$", var.collection_prefix))
+    error_message = "collection_prefix must be 1-41 lowercase letters, digits or underscores, starting with a letter, as the config's state.collection_prefix must be."
+  }
 }
 
 variable "managed_runtime_service_accounts" {
@@ -133,6 +172,13 @@ variable "watched_projects" {
   description = "Other projects holding a watched Cloud Run service, its VPC connector (e.g. a Shared VPC host project) or its Cloud SQL instance: each function gets its role there without Firestore (the timeline's read-only), and the project joins project_id's metrics scope (add_watched_projects_to_metrics_scope)."
   type        = list(string)
   default     = []
+
+  validation {
+    # Project ids, possibly domain-scoped (shared/config.py, _PROJECT_ID): the alerts' resource labels and
+    # the config name a project so; a number or a full name matches neither, and nothing is granted there.
+    condition     = alltrue([for p in var.watched_projects : can(regex("^([a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]*$", p))])
+    error_message = "watched_projects lists project ids (shop-prod, or example.com:shop-db for a domain-scoped one), not project numbers or projects/... names."
+  }
 }
 
 variable "add_watched_projects_to_metrics_scope" {
@@ -145,12 +191,26 @@ variable "watched_services" {
   description = "Short names of the Cloud Run services the alert policies cover; empty covers every service in the metrics scope but Runwarden's own functions (never watched: listing one stops the plan)."
   type        = list(string)
   default     = []
+
+  validation {
+    # The policies match resource.label.service_name, the service's id (shared/gcp/identifiers.py, _ID):
+    # a full name (projects/.../services/S) or a capital never matches, and that service is never alerted on.
+    condition     = alltrue([for s in var.watched_services : can(regex("^[a-z]([a-z0-9-]*[a-z0-9])?$", s))])
+    error_message = "watched_services lists Cloud Run service ids, the short name (backend), not projects/P/locations/L/services/S: lowercase letters, digits and hyphens, starting with a letter."
+  }
 }
 
 variable "request_timeout_seconds" {
   description = "The request timeout of the watched services not in service_request_timeouts: their latency alert fires when p99 latency reaches 90% of it (Cloud Run's default is 300)."
   type        = number
   default     = 300
+
+  validation {
+    # RevisionTemplate.timeout: up to 60 minutes (Cloud Run Admin API v2), in whole seconds. 0 put the
+    # latency bar at 0 ms (every request paged); above 3600 no p99 ever reaches it (never paged).
+    condition     = var.request_timeout_seconds >= 1 && var.request_timeout_seconds <= 3600 && floor(var.request_timeout_seconds) == var.request_timeout_seconds
+    error_message = "request_timeout_seconds must be a whole number of seconds from 1 to 3600 (Cloud Run's maximum request timeout is 60 minutes)."
+  }
 }
 
 variable "service_request_timeouts" {
@@ -163,12 +223,25 @@ variable "service_request_timeouts" {
     condition     = alltrue([for s, t in var.service_request_timeouts : t >= 1 && t <= 3600])
     error_message = "service_request_timeouts takes timeouts from 1 to 3600 seconds (Cloud Run's maximum request timeout is 60 minutes)."
   }
+
+  validation {
+    # By service id, as watched_services (a full name would never match resource.label.service_name).
+    condition     = alltrue([for s, t in var.service_request_timeouts : can(regex("^[a-z]([a-z0-9-]*[a-z0-9])?$", s))])
+    error_message = "service_request_timeouts is keyed by Cloud Run service id, the short name (backend), not projects/P/locations/L/services/S."
+  }
 }
 
 variable "operators_group" {
   description = "Email of the operators' Google group: may publish commands (docs/commands.md), wait for their outcomes, and invoke the timeline function. Empty: nobody but Scheduler."
   type        = string
   default     = ""
+
+  validation {
+    # The module writes the IAM member itself ("group:${var.operators_group}"); the address alone, as the
+    # config's e-mails are written (shared/config.py, _EMAIL).
+    condition     = var.operators_group == "" || can(regex("^[^@\\s:/]+@[^@\\s:/]+\\.[^@\\s:/]+$", var.operators_group))
+    error_message = "operators_group must be the group's e-mail address (sre@example.com), without the group: prefix, or empty."
+  }
 }
 
 variable "human_notification_channels" {
@@ -178,6 +251,14 @@ variable "human_notification_channels" {
   validation {
     condition     = length(var.human_notification_channels) > 0
     error_message = "At least one human notification channel is needed: nobody would hear the watchdog otherwise."
+  }
+
+  validation {
+    # AlertPolicy.notification_channels: "projects/[PROJECT_ID_OR_NUMBER]/notificationChannels/[CHANNEL_ID]"
+    # (google/monitoring/v3/alert.proto). An e-mail address here is refused by Monitoring at apply, after
+    # everything else was created. A channel made in the same apply is not known at plan and passes.
+    condition     = alltrue([for c in var.human_notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", c))])
+    error_message = "human_notification_channels lists notification channel names, projects/P/notificationChannels/N (gcloud beta monitoring channels list --format='value(name)'), not e-mail addresses: create an e-mail channel for an address, as infra/examples/basic does."
   }
 }
 

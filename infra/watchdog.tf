@@ -28,6 +28,8 @@ locals {
   # "rejected" is written as a notify line for an alert only (a malformed one, a policy to fix).
   notify_statuses      = ["escalated", "proposed", "undone", "failed", "reminder", "rejected"]
   notify_status_filter = join(" OR ", [for s in local.notify_statuses : "labels.runwarden_status = \"${s}\""])
+  # The push subscriptions that dead-letter (pubsub.tf), quoted for a one_of(...).
+  push_subscription_ids = join(", ", [for s in google_pubsub_subscription.push : "\"${s.name}\""])
 }
 
 resource "google_monitoring_alert_policy" "dead_letter" {
@@ -47,6 +49,33 @@ resource "google_monitoring_alert_policy" "dead_letter" {
       aggregations {
         alignment_period   = "60s"
         per_series_aligner = "ALIGN_MAX"
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  # The condition above opens one incident and holds it until every held message is acknowledged, and
+  # an incident notifies when it opens: a second alert dead-lettered while the first is held reached
+  # nobody. This one counts the messages Pub/Sub forwards from each push subscription ("use the
+  # subscription/dead_letter_message_count metric. This metric shows the number of undeliverable
+  # messages that Pub/Sub forwards from a subscription", Pub/Sub "Monitor forwarded undeliverable
+  # messages"); with no data read as none, its incident closes once no more arrive, and the next burst
+  # opens (and notifies) a new one, naming the subscription: alerts or commands.
+  conditions {
+    display_name = "Messages forwarded to the dead-letter topic, by push subscription"
+    condition_threshold {
+      filter                  = "metric.type = \"pubsub.googleapis.com/subscription/dead_letter_message_count\" AND resource.type = \"pubsub_subscription\" AND resource.label.subscription_id = one_of(${local.push_subscription_ids})"
+      comparison              = "COMPARISON_GT"
+      threshold_value         = 0
+      duration                = "0s"
+      evaluation_missing_data = "EVALUATION_MISSING_DATA_INACTIVE"
+      aggregations {
+        alignment_period     = "60s"
+        per_series_aligner   = "ALIGN_DELTA"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["resource.label.subscription_id"]
       }
       trigger {
         count = 1
@@ -154,6 +183,34 @@ resource "google_monitoring_alert_policy" "heartbeat" {
     condition_absent {
       filter   = "metric.type = \"logging.googleapis.com/user/${google_logging_metric.sweep_heartbeat.name}\" AND ${local.own_metric_resource}"
       duration = "${var.sweep_interval_minutes * 60 * 3}s"
+      aggregations {
+        alignment_period     = "${var.sweep_interval_minutes * 60}s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  # A metric-absence condition never fires for a metric that never had a point ("The condition won't
+  # trigger when the subsystem that writes metric data has never written a data point"; it needs one
+  # "within the maximum duration window after the policy was installed or modified", Cloud Monitoring
+  # "Create metric-absence alerting policies"): a Runwarden whose sweep never completed after the first
+  # apply, or after an apply that changed this policy, was never reported. This condition counts a
+  # period without data as failing ("If there is no data to evaluate the condition, then evaluate the
+  # condition as true", AlertPolicy.Condition.EvaluationMissingData.EVALUATION_MISSING_DATA_ACTIVE).
+  # Whether that holds for a filter that never matched any time series is UNCONFIRMED; the absence
+  # condition above covers a heartbeat that stops, so with OR the policy is never quieter than before.
+  conditions {
+    display_name = "Fewer than one completed sweep for 3 sweep periods, no data counted as none"
+    condition_threshold {
+      filter                  = "metric.type = \"logging.googleapis.com/user/${google_logging_metric.sweep_heartbeat.name}\" AND ${local.own_metric_resource}"
+      comparison              = "COMPARISON_LT"
+      threshold_value         = 1
+      duration                = "${var.sweep_interval_minutes * 60 * 3}s"
+      evaluation_missing_data = "EVALUATION_MISSING_DATA_ACTIVE"
       aggregations {
         alignment_period     = "${var.sweep_interval_minutes * 60}s"
         per_series_aligner   = "ALIGN_SUM"

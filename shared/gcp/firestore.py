@@ -96,14 +96,13 @@ def document_id(key: str) -> str:
 class FirestoreStateStore:
     """`StateStore` on Firestore. Safe to share between threads; create one per instance."""
 
-    # The IAM permission each method's calls need, from Firestore's "Required permissions for
-    # API methods": batchGet = get; commit with exists=false = create; with exists=true = update,
-    # and an update-time precondition (which requires the document to exist) taken as the same:
-    # UNCONFIRMED, the table does not name it; with no precondition (a set, a merge) = create,
-    # declared with update as well, since a merge onto an existing document is an update; delete
-    # = delete; runQuery = get (the table names get alone for runQuery, get and list for `list`):
-    # the queries also declare list, so that a reading of runQuery as a listing is covered too
-    # (UNCONFIRMED which one Firestore checks; a refused query would blind the sweep).
+    # The IAM permission each method's calls need, from Firestore's "Security for server client
+    # libraries", "Required permissions for API methods": batchGet = get; commit with exists=false =
+    # create; with exists=true = update, and an update-time precondition (which requires the document
+    # to exist) taken as the same: UNCONFIRMED, the table does not name it; with no precondition (a set,
+    # a merge) = create and update; delete = delete; runQuery = get and list (an older copy of the page
+    # named get alone; the current one names both, as for runAggregationQuery: without list the sweep's
+    # queries are refused). beginTransaction needs datastore.databases.get: never called here.
     iam_permissions = {
         "claim": ("datastore.entities.get", "datastore.entities.create", "datastore.entities.update"),
         "claim_all": ("datastore.entities.get", "datastore.entities.create"),

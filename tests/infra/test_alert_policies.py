@@ -185,8 +185,60 @@ def test_the_notify_alert_matches_the_commands_contract() -> None:
     assert "severity >= WARNING" in rendered
 
 
+def test_every_dead_lettered_burst_is_notified_not_only_the_first() -> None:
+    """The backlog condition (undelivered messages on the hold subscription above 0) opens one incident
+    and keeps it open until someone acknowledges every held message; a Monitoring incident notifies when
+    it opens, so an alert dead-lettered an hour after the first, still unhandled, reached nobody. The
+    policy also counts what Pub/Sub forwards from each push subscription ("use the
+    subscription/dead_letter_message_count metric. This metric shows the number of undeliverable
+    messages that Pub/Sub forwards from a subscription", Pub/Sub "Monitor forwarded undeliverable
+    messages"), per subscription, with no data read as none (EVALUATION_MISSING_DATA_INACTIVE): its
+    incident closes once no more arrive, and the next burst opens, and notifies, a new one."""
+    policy = parse("dead_letter")
+    assert policy.combiner == monitoring_v3.AlertPolicy.ConditionCombinerType.OR
+    counted = [c.condition_threshold for c in policy.conditions
+               if "subscription/dead_letter_message_count" in c.condition_threshold.filter]
+    assert len(counted) == 1, "no condition counts messages as they are dead-lettered"
+    condition = counted[0]
+    assert 'resource.type = "pubsub_subscription"' in condition.filter
+    # one_of(every push subscription's name), as Terraform renders local.push_subscription_ids
+    assert 'one_of(${join(", ", [for s in google_pubsub_subscription.push : ' in condition.filter, condition.filter
+    assert condition.comparison == monitoring_v3.ComparisonType.COMPARISON_GT and condition.threshold_value == 0
+    assert condition.evaluation_missing_data == (
+        monitoring_v3.AlertPolicy.Condition.EvaluationMissingData.EVALUATION_MISSING_DATA_INACTIVE)
+    (aggregation,) = condition.aggregations
+    assert list(aggregation.group_by_fields) == ["resource.label.subscription_id"]
+    assert aggregation.per_series_aligner == monitoring_v3.Aggregation.Aligner.ALIGN_DELTA
+    assert any("num_undelivered_messages" in c.condition_threshold.filter for c in policy.conditions), \
+        "the backlog condition (a message still held) is kept"
+
+
+def test_the_heartbeat_fires_even_if_no_sweep_ever_completed() -> None:
+    """A metric-absence condition never fires for a metric that never had a point: "The condition won't
+    trigger when the subsystem that writes metric data has never written a data point", and it needs one
+    "within the maximum duration window after the policy was installed or modified" (Cloud Monitoring,
+    "Create metric-absence alerting policies"). A Runwarden whose sweep never completed after its first
+    apply (the Scheduler refused the publish, every sweep failing), or after an apply that modified the
+    policy, was never reported missing. So the policy also holds a threshold condition on the same
+    metric, fewer than one sweep for the same three periods, that counts a period without data as
+    failing (EVALUATION_MISSING_DATA_ACTIVE: "If there is no data to evaluate the condition, then
+    evaluate the condition as true", AlertPolicy.Condition.EvaluationMissingData)."""
+    policy = parse("heartbeat")
+    assert policy.combiner == monitoring_v3.AlertPolicy.ConditionCombinerType.OR
+    kinds = {monitoring_v3.AlertPolicy.Condition.pb(c).WhichOneof("condition"): c for c in policy.conditions}
+    assert set(kinds) == {"condition_absent", "condition_threshold"}, set(kinds)
+    absent, threshold = kinds["condition_absent"].condition_absent, kinds["condition_threshold"].condition_threshold
+    assert threshold.filter == absent.filter
+    assert threshold.evaluation_missing_data == (
+        monitoring_v3.AlertPolicy.Condition.EvaluationMissingData.EVALUATION_MISSING_DATA_ACTIVE)
+    assert threshold.comparison == monitoring_v3.ComparisonType.COMPARISON_LT and threshold.threshold_value == 1
+    assert threshold.duration == absent.duration
+    assert list(threshold.aggregations) == list(absent.aggregations)
+
+
 def test_the_heartbeat_is_absent_for_three_sweep_periods() -> None:
-    condition = parse("heartbeat").conditions[0].condition_absent
+    condition = next(c.condition_absent for c in parse("heartbeat").conditions
+                     if monitoring_v3.AlertPolicy.Condition.pb(c).WhichOneof("condition") == "condition_absent")
     period = evaluate("${var.sweep_interval_minutes}") * 60
     assert condition.duration.total_seconds() == 3 * period
     metric = load_module().resource("google_logging_metric", "sweep_heartbeat")

@@ -16,7 +16,7 @@ import pytest
 
 from functions.permissions import (ON_OUTCOMES_TOPIC, ON_RUNTIME_SERVICE_ACCOUNTS, READ_METHODS, _adapter_classes,
                                    function_needs, project_role, required_permissions, resource_grants,
-                                   service_project_role, service_writes, watched_project_role)
+                                   service_project_role, service_writes, state_role, watched_project_role)
 from shared.remediation.actions import all_actions
 from tests.infra.terraform import INFRA, ROOT, load_module, single
 
@@ -156,6 +156,7 @@ def test_every_permission_is_a_real_one() -> None:
     config = load_module()
     in_terraform = {p for perms in config.locals["role_permissions"].values() for p in perms}
     in_terraform |= {p for perms in config.locals["watched_role_permissions"].values() for p in perms}
+    in_terraform |= {p for perms in config.locals["state_role_permissions"].values() for p in perms}
     in_terraform |= set(config.locals["act_as_permissions"]) | set(config.locals["publish_permissions"])
     in_terraform |= set(config.locals["service_write_permissions"])
     unknown = sorted((declared | in_terraform) - KNOWN_PERMISSIONS)
@@ -174,6 +175,98 @@ def test_each_project_role_is_exactly_the_derived_set(function: str) -> None:
     derived = set(project_role(function_needs()[function]))
     assert terraform == derived, (f"{function}: Terraform grants {sorted(terraform - derived)} more and "
                                   f"{sorted(derived - terraform)} fewer than the code declares")
+
+
+def test_each_state_role_is_exactly_the_derived_set() -> None:
+    terraform = {k: set(v) for k, v in load_module().locals["state_role_permissions"].items()}
+    derived = {name: set(state_role(needs)) for name, needs in function_needs().items() if state_role(needs)}
+    assert terraform == derived
+    assert derived, "no function declares a Firestore permission: the derivation is wrong"
+
+
+# --- Firestore on Runwarden's database only ---------------------------------------------------------
+
+_CEL_TOKENS = re.compile(r'\s*(resource\.name\.startsWith\(|resource\.name|"[^"\\]*"|==|!=|\|\||&&|!|\(|\))')
+_CEL_AS_PYTHON = {"resource.name.startsWith(": "name.startswith(", "resource.name": "name", "==": "==",
+                  "!=": "!=", "||": " or ", "&&": " and ", "!": " not ", "(": "(", ")": ")"}
+
+
+def cel_allows(expression: str, name: str) -> bool:
+    """Evaluates the small part of CEL an IAM condition on `resource.name` is written in (==, !=,
+    startsWith, !, &&, ||, parentheses, string literals); anything else is refused, not guessed."""
+    python, position = [], 0
+    while position < len(expression.rstrip()):
+        token = _CEL_TOKENS.match(expression, position)
+        assert token, f"not understood at {expression[position:]!r}"
+        text = token.group(1)
+        python.append(text if text.startswith('"') else _CEL_AS_PYTHON[text])
+        position = token.end()
+    return bool(eval("".join(python), {"__builtins__": {}}, {"name": name}))  # noqa: S307 (tokens checked above)
+
+
+def _state_condition(project: str, database: str) -> str:
+    config = load_module()
+    database_name = config.locals["state_database"].replace("${var.project_id}", project).replace(
+        "${google_firestore_database.runwarden.name}", database)
+    rendered = (config.locals["state_condition"].replace("${local.state_database}", database_name)
+                .replace("${var.project_id}", project))
+    assert "${" not in rendered, rendered
+    return rendered
+
+
+@pytest.mark.parametrize("name, allowed", [
+    ("projects/shop-ops/databases/runwarden", True),                       # the documented form
+    ("projects/shop-ops/databases/runwarden/documents/runwarden_claims/x", True),
+    ("projects/shop-ops/databases/(default)", False),
+    ("projects/shop-ops/databases/payments", False),
+    ("projects/shop-ops/databases/runwarden2", False),                     # a name that starts as ours
+    ("projects/shop-ops/databases/runwarden2/documents/orders/1", False),
+    ("projects/shop-ops/databases/payments/documents/runwarden/x", False),
+    ("projects/shop-ops", True),               # an undocumented project-level check keeps the old grant
+])
+def test_the_state_grant_admits_runwardens_database_and_no_other(name: str, allowed: bool) -> None:
+    assert cel_allows(_state_condition("shop-ops", "runwarden"), name) is allowed
+
+
+def test_the_condition_evaluator_can_refuse() -> None:
+    assert cel_allows('resource.name == "a" || !resource.name.startsWith("b/")', "c")
+    assert not cel_allows('resource.name == "a" || !resource.name.startsWith("b/")', "b/c")
+    with pytest.raises(AssertionError):
+        cel_allows('resource.type == "x"', "a")
+
+
+def test_firestore_is_granted_on_runwardens_database_only() -> None:
+    """A project binding of Firestore's permissions, unconditioned, let each function read, change and
+    delete every document of every database in the project. Every role binding that holds a `datastore.`
+    permission must carry the condition on Runwarden's database (Firestore "Manage databases", "Configure
+    per-database access permissions"), and no unconditioned role may hold one."""
+    config = load_module()
+    unconditioned = {"role_permissions", "watched_role_permissions"}
+    for local in unconditioned:
+        for function, permissions in config.locals[local].items():
+            firestore = [p for p in permissions if p.startswith("datastore.")]
+            assert not firestore, f"{local}[{function}] grants {firestore} without the database's condition"
+    for local in ("act_as_permissions", "publish_permissions", "service_write_permissions",
+                  "operator_project_permissions", "operator_outcomes_topic_permissions"):
+        assert not [p for p in config.locals[local] if p.startswith("datastore.")], local
+    role = config.resource("google_project_iam_custom_role", "state")
+    assert role["for_each"] == "${local.state_role_permissions}" and role["permissions"] == "${each.value}"
+    assert role["project"] == "${var.project_id}"
+    binding = config.resource("google_project_iam_member", "state")
+    assert binding["for_each"] == "${local.state_role_permissions}" and binding["project"] == "${var.project_id}"
+    assert binding["role"] == "${google_project_iam_custom_role.state[each.key].id}"
+    assert binding["member"] == "serviceAccount:${google_service_account.functions[each.key].email}"
+    assert "condition" in binding, "the Firestore grant is project-wide: every database of the project"
+    assert single(binding["condition"])["expression"] == "${local.state_condition}"
+    assert config.locals["state_database"] == (
+        "projects/${var.project_id}/databases/${google_firestore_database.runwarden.name}")
+    # An upgrade narrows the old project role only after the new grant exists.
+    assert "${google_project_iam_member.state}" in config.resource("google_project_iam_custom_role", "functions").get(
+        "depends_on", []), "the apply may take Firestore from the project role before granting it on the database"
+    # Any other project binding of a custom role holding Firestore's permissions would widen it again.
+    for name, body in config.of_type("google_project_iam_member").items():
+        if name != "state":
+            assert "custom_role.state" not in body["role"], name
 
 
 def test_each_watched_project_role_is_exactly_the_derived_set() -> None:

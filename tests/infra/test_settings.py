@@ -257,6 +257,22 @@ def test_the_scheduler_publishes_a_sweep_on_the_commands_topic_that_on_command_p
     assert body and isinstance(parse_command(json.dumps(body).encode()), Sweep), body
 
 
+def test_the_sweeps_deadline_is_its_delivery_not_the_scheduler_job() -> None:
+    """A Pub/Sub job's attempt ends with the publish: "For PubSub targets, this field is ignored"
+    (Job.attempt_deadline, Cloud Scheduler v1beta1 Job, as the client library documents it). So the
+    sweep's own deadline is its delivery to on_command: the commands push subscription's ack deadline,
+    above the function timeout the sweep bounds itself by (sweep_budget), not a Scheduler setting, which
+    must stay unset rather than suggest a bound that does not hold."""
+    config = load_module()
+    job = config.resource("google_cloud_scheduler_job", "sweep")
+    assert "pubsub_target" in job and "http_target" not in job
+    assert "attempt_deadline" not in job, "ignored for a Pub/Sub target: it bounds nothing"
+    push = config.resource("google_pubsub_subscription", "push")
+    assert config.locals["functions"]["on_command"]["topic"] == "commands"
+    assert push["ack_deadline_seconds"] == "${local.ack_deadline_seconds}"
+    assert evaluate(config.locals["ack_deadline_seconds"]) > evaluate(config.locals["function_timeout_seconds"])
+
+
 SCHEDULER_MAX_RETRY_COUNT = 5   # Cloud Scheduler RetryConfig.retryCount: "Values greater than 5 and negative values are not allowed"
 
 
@@ -343,7 +359,10 @@ def test_every_dead_lettered_message_is_kept_and_a_person_is_paged() -> None:
     assert topics == {'${google_pubsub_topic.topics["dead-letter"].id}'}, topics
     alert = config.resource("google_monitoring_alert_policy", "dead_letter")
     assert alert["notification_channels"] == "${var.human_notification_channels}"
-    watched = single(single(alert["conditions"])["condition_threshold"])["filter"]
+    backlogs = [single(c["condition_threshold"])["filter"] for c in alert["conditions"]
+                if "num_undelivered_messages" in single(c["condition_threshold"])["filter"]]
+    assert len(backlogs) == 1, "no condition watches the hold subscription's backlog"
+    watched = backlogs[0]
     for topic in topics:
         holds = [name for name, body in subscriptions.items() if body["topic"] == topic]
         assert holds, f"nothing subscribes to {topic}: dead-lettered messages are lost"

@@ -12,6 +12,13 @@ variable "region" {
 variable "oncall_email" {
   description = "E-mail address that receives Runwarden's own alerts (the watchdog) and its escalations."
   type        = string
+
+  validation {
+    # The e-mail channel's email_address label; a wrong one is refused by Monitoring only at apply, or
+    # accepted and never delivered: the watchdog would page nobody.
+    condition     = can(regex("^[^@\\s:/,]+@[^@\\s:/,]+\\.[^@\\s:/,]+$", var.oncall_email))
+    error_message = "oncall_email must be one e-mail address (sre-oncall@example.com); for several people use a group's address."
+  }
 }
 
 variable "operators_group" {

@@ -1,0 +1,164 @@
+"""Every input of the module refuses, at plan and with a message naming it, a value that would deploy a
+Runwarden that fails later (at apply, at its first alert, or silently never).
+
+The module's own `variable` blocks (infra/variables.tf, copied whole) are planned by terraform in a root
+of their own: a variable's validation needs no provider, so this runs where the google provider cannot
+be downloaded. Where the code already decides what a value may be (the config's patterns for the state
+database, the collection prefix, project ids and e-mails), the samples are judged by the code's own
+pattern, so the two cannot drift apart.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from typing import Iterator
+
+import pytest
+
+from shared import config as runwarden_config
+from shared.gcp import identifiers
+from tests.infra.terraform import EXAMPLES, MODULE, require_tool, terraform_in
+
+REQUIRED = {"project_id": "my-project", "region": "us-central1", "source_dir": "/src",
+            "firestore_location": "nam5",
+            "human_notification_channels": ["projects/my-project/notificationChannels/123"]}
+
+
+@pytest.fixture(scope="module")
+def plan_with(tmp_path_factory) -> Iterator:
+    terraform = require_tool("terraform", "terraform is not on the PATH: the variables' validations are not run")
+    root = tmp_path_factory.mktemp("variables")
+    (root / "variables.tf").write_text((MODULE / "variables.tf").read_text())
+    run = terraform_in(terraform, root)
+
+    def plan(**values) -> subprocess.CompletedProcess[str]:
+        given = {**REQUIRED, **values}
+        (root / "terraform.tfvars.json").write_text(json.dumps(given))
+        return run("plan", "-input=false", "-lock=false", "-no-color")
+
+    yield plan
+
+
+def _said(result: subprocess.CompletedProcess[str]) -> str:
+    return re.sub(r"\s+", " ", result.stdout + result.stderr)
+
+
+def _accepted(plan, name: str, value) -> bool:
+    result = plan(**{name: value})
+    if result.returncode == 0:
+        return True
+    said = _said(result)
+    assert "Invalid value for variable" in said and f"var.{name}" in said, said
+    return False
+
+
+def test_the_defaults_and_the_required_values_plan(plan_with) -> None:
+    result = plan_with()
+    assert result.returncode == 0, _said(result)
+
+
+# The state's names: the config loader's own patterns (shared/config.py, StateSettings) decide. A name the
+# module accepted and the loader refuses deployed functions that refuse their config on every delivery.
+_DATABASE = runwarden_config.StateSettings.model_fields["database"].metadata
+_PREFIX = runwarden_config.StateSettings.model_fields["collection_prefix"].metadata
+
+
+def _pattern(metadata) -> re.Pattern[str]:
+    found = [m.pattern for m in metadata if getattr(m, "pattern", None)]
+    assert len(found) == 1, metadata
+    return re.compile(found[0])
+
+
+@pytest.mark.parametrize("value", ["runwarden", "(default)", "rw-state-2", "abcd", "Runwarden", "rw", "2state",
+                                   "state-", "run_warden", "default", "a" * 63, "a" * 64])
+def test_the_firestore_database_is_a_name_the_config_may_carry(plan_with, value: str) -> None:
+    assert _accepted(plan_with, "firestore_database", value) is bool(_pattern(_DATABASE).match(value)), value
+
+
+@pytest.mark.parametrize("value", ["runwarden", "rw_prod", "r", "Runwarden", "run-warden", "1rw", "a" * 41, "a" * 42])
+def test_the_collection_prefix_is_one_the_config_may_carry(plan_with, value: str) -> None:
+    assert _accepted(plan_with, "collection_prefix", value) is bool(_pattern(_PREFIX).match(value)), value
+
+
+# Projects: alerts and the config name a project by its id (shared/config.py, _PROJECT_ID).
+@pytest.mark.parametrize("value", ["shop-prod", "example.com:shop-db", "123456789012", "Shop-Prod",
+                                   "projects/shop-prod", " shop-prod"])
+def test_a_watched_project_is_a_project_id(plan_with, value: str) -> None:
+    expected = bool(runwarden_config._PROJECT_ID.match(value))
+    assert _accepted(plan_with, "watched_projects", [value]) is expected, value
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("my-project", True), ("shop-ops-1", True),
+    ("123456789012", False),            # the number: every name built from it is wrong
+    ("My Project", False), ("my-project-", False), ("proj", False),
+    ("example.com:shop-ops", False),    # its source bucket, named after it, could not be created
+])
+def test_the_project_is_a_project_id_a_bucket_can_be_named_after(plan_with, value: str, expected: bool) -> None:
+    assert _accepted(plan_with, "project_id", value) is expected, value
+
+
+@pytest.mark.parametrize("value, expected", [("us-central1", True), ("europe-west4", True),
+                                             ("northamerica-northeast2", True), ("us-central1-a", False),
+                                             ("nam5", False), ("US-CENTRAL1", False), ("", False)])
+def test_the_region_is_a_region(plan_with, value: str, expected: bool) -> None:
+    assert _accepted(plan_with, "region", value) is expected, value
+
+
+@pytest.mark.parametrize("value", ["sre@example.com", "", "group:sre@example.com", "sre", "sre@example"])
+def test_the_operators_group_is_an_email_without_its_iam_prefix(plan_with, value: str) -> None:
+    expected = value == "" or bool(runwarden_config._EMAIL.match(value))
+    assert _accepted(plan_with, "operators_group", value) is expected, value
+
+
+@pytest.mark.parametrize("value, expected", [
+    (["projects/my-project/notificationChannels/123"], True),
+    (["sre-oncall@example.com"], False),     # an address, not the channel made for it
+    (["123"], False),
+    ([], False),
+])
+def test_the_human_channels_are_channel_names(plan_with, value: list[str], expected: bool) -> None:
+    assert _accepted(plan_with, "human_notification_channels", value) is expected, value
+
+
+# The request timeout: a Cloud Run revision's is 1 s to 60 min (RevisionTemplate.timeout, Cloud Run Admin
+# API v2), the same range service_request_timeouts takes. 0 put the latency bar at 0 ms (every request
+# paged); 7200 put it above any p99 (never paged).
+@pytest.mark.parametrize("value, expected", [(300, True), (1, True), (3600, True), (0, False), (-5, False),
+                                             (7200, False), (299.5, False)])
+def test_the_request_timeout_is_one_cloud_run_allows(plan_with, value, expected: bool) -> None:
+    assert _accepted(plan_with, "request_timeout_seconds", value) is expected, value
+
+
+@pytest.mark.parametrize("value", ["backend", "api-2", "projects/my-project/locations/us-central1/services/backend",
+                                   "Backend", "backend-", "backend api"])
+def test_a_watched_service_is_a_short_name(plan_with, value: str) -> None:
+    # The alert policies match resource.label.service_name, the service's id (shared/gcp/identifiers.py, _ID):
+    # a full name never matches, and the service it meant was never alerted on.
+    expected = bool(identifiers._ID.match(value))
+    assert _accepted(plan_with, "watched_services", [value]) is expected, value
+    assert _accepted(plan_with, "service_request_timeouts", {value: 60}) is expected, value
+
+
+@pytest.mark.parametrize("name, value", [("min_instances", 1.5), ("max_instances", 2.5)])
+def test_instance_counts_are_whole(plan_with, name: str, value: float) -> None:
+    assert not _accepted(plan_with, name, value)
+
+
+@pytest.mark.parametrize("value, expected", [("512Mi", True), ("1Gi", True), ("2G", True), ("512MB", False),
+                                             ("512", False), ("0.5Gi", False), ("512 Mi", False)])
+def test_the_function_memory_is_written_as_the_functions_api_takes_it(plan_with, value: str, expected: bool) -> None:
+    assert _accepted(plan_with, "function_memory", value) is expected, value
+
+
+@pytest.mark.parametrize("value, expected", [("sre-oncall@example.com", True), ("sre-oncall", False),
+                                             ("a@example.com, b@example.com", False), ("", False)])
+def test_the_examples_oncall_address_is_one_address(tmp_path, value: str, expected: bool) -> None:
+    terraform = require_tool("terraform", "terraform is not on the PATH: the example's validation is not run")
+    (tmp_path / "variables.tf").write_text((EXAMPLES / "basic" / "variables.tf").read_text())
+    (tmp_path / "terraform.tfvars.json").write_text(json.dumps({"project_id": "my-project", "oncall_email": value}))
+    result = terraform_in(terraform, tmp_path)("plan", "-input=false", "-lock=false", "-no-color")
+    assert (result.returncode == 0) is expected, _said(result)
+    if not expected:
+        assert "var.oncall_email" in _said(result)
