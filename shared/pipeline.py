@@ -21,7 +21,7 @@ from shared.diagnosis.scope import (alert_context, combine, diagnose_service, se
 from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
 from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, notified_after_own_close, opened_after_close,
-                                   unknown_schema, unknown_start)
+                                   test_notification, unknown_schema, unknown_start)
 from shared.alerts.received import received
 from shared.errors import AttemptInProgress, PermanentError, TransientError, WriteInFlight
 from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, InProgress, MaybeBehind,
@@ -170,13 +170,14 @@ class _AlertRun:
         incident = self.incident
         state, now = self.adapters.state, self.adapters.clock.now()
         target = incident.target
+        if incident.is_test:
+            # First, before anything is written: a test's CLOSED recorded closed a real incident of its id.
+            return self.outcome(OutcomeStatus.SKIPPED, test_notification(incident))
         if not incident.is_open:
             note_closed(state, incident, now)
             self.adapters.settled.forget(incident.incident_id)
             return self.outcome(OutcomeStatus.RESOLVED, closed_reason(incident),
                                 step="resolved", target=incident.cloud_run_service or target.name or None)
-        if incident.is_test:
-            return self.outcome(OutcomeStatus.SKIPPED, "test notification; nothing to diagnose")
         if not incident.schema_known:
             # Read as 1.2 is, to show a person what it said; never acted on (incidents.SCHEMA_VERSION).
             return self.outcome(OutcomeStatus.ESCALATED, unknown_schema(incident),

@@ -33,6 +33,22 @@ def closed_reason(incident: Incident) -> str:
             "close by hand close an incident too), so an action of it is still verified on live data")
 
 
+def test_notification(incident: Incident) -> str:
+    """The answer to the console's test notification ("Send test notification" on a notification channel):
+    `"version": "test"`, `"state": "OPEN"`, `started_at` and `ended_at` 0, incident "12345" on an
+    `example_resource` in the only copy of its payload found (cloudforet-io/tsc#8, a webhook channel's;
+    that a Pub/Sub channel's test carries the same payload is UNCONFIRMED, as is whether a test ever says
+    CLOSED or names a real resource or incident id). No part of it is an incident: it says that
+    Monitoring reaches Runwarden over this channel, so that is what the answer says, whatever state,
+    incident id or resource it carries. Nothing is read or written: a test that said CLOSED under an
+    open incident's id was recorded as that incident's closing, and its later notifications dropped."""
+    about = incident.resource_type or "no resource"
+    return (f"test notification (version {quoted(incident.version, 20)}, as the console's \"Send test "
+            f"notification\" sends): it reached Runwarden over this notification channel; it is no incident "
+            f"(id {quoted(incident.incident_id, 40)}, state {incident.state.value}, {about}, policy "
+            f"{quoted(incident.policy_name, 80)}), so nothing was read, diagnosed or recorded")
+
+
 def unknown_schema(incident: Incident) -> str:
     """Why a notification of another schema version than 1.2 is escalated, with what it said."""
     version = f"version {quoted(incident.version, 60)}" if incident.version else "no version"
