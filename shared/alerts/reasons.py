@@ -79,6 +79,34 @@ def notified_after_own_close(incident: Incident, closed: Any) -> str:
             "again; a person must look at it")
 
 
+def notified_after_verdict(incident: Incident, record: Any) -> str:
+    """Why a later notification of an incident whose action the sweep has judged is not acted on, naming the
+    verdict. Monitoring notifies an open incident again at the policy's renotify_interval ("The frequency at
+    which to send reminder notifications for open incidents", AlertPolicy.AlertStrategy.
+    NotificationChannelStrategy, google/monitoring/v3/alert.proto), with its id and start: so a reminder
+    hours after the verdict says the incident is still open in Monitoring. Whether a reminder differs from
+    the first notification in any field is UNCONFIRMED (no sample of one); it is told apart by its message
+    only. Before, it was answered "duplicate: ... already completed (applied)", or named the sweep's
+    restore, never the verdict; after `verified`, a person never heard that Monitoring still held open an
+    incident whose fix Runwarden called verified."""
+    action = (f"{record.action} on {record.target} (action {record.key}, applied at "
+              f"{record.applied_at:%Y-%m-%d %H:%M:%S} UTC)")
+    when = f"{record.resolved_at:%Y-%m-%d %H:%M:%S} UTC" if record.resolved_at else "an unrecorded time"
+    again = (f"incident {incident.incident_id} was notified again, still open in Monitoring (a reminder at its "
+             f"policy's renotifyInterval, or another notification of it; policy {incident.policy_name!r})")
+    if record.state.value == "verified":
+        return (f"{again}, after {action} was verified at {when}: Monitoring's condition may still hold where the "
+                "sweep judged the fix to work (or its window still holds the minutes before the fix); nothing was "
+                "diagnosed or written again (one incident is acted on once); a person must look")
+    verdict = ("undone" if record.state.value == "undone" else "escalated by the sweep")
+    why = ("the service still failed after it, so the split before it was restored; an undone change is never "
+           "made again without a person" if record.state.value == "undone" else
+           "its effect could not be verified")
+    return (f"duplicate: {again}, after {action} was {verdict} at {when} ({why}; that outcome reached a person "
+            "then); nothing was diagnosed or written again (one incident is acted on once); a person decides what "
+            "comes next")
+
+
 def opened_after_close(incident: Incident, closed: Any, about: str) -> str:
     """Why an OPEN that started after its incident's CLOSED ended is escalated undiagnosed. Every
     notification of one incident carries its one start (`started_at`: Cloud Monitoring's schema 1.2 example,
