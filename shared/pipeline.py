@@ -20,12 +20,12 @@ from shared.diagnosis.scope import (alert_context, combine, diagnose_service, se
                                    users)
 from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
-from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, notified_after_own_close, opened_after_close,
-                                   unknown_schema, unknown_start)
+from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, notified_after_own_close, notified_after_verdict,
+                                   opened_after_close, test_notification, unknown_schema, unknown_start)
 from shared.alerts.received import received
 from shared.errors import AttemptInProgress, PermanentError, TransientError, WriteInFlight
 from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, InProgress, MaybeBehind,
-                                          duplicate_result, restarted)
+                                          duplicate_result, message_of, restarted)
 from shared.remediation import intents
 from shared.remediation.held_reports import Holder
 from shared.remediation.intents import Verdict, look
@@ -170,13 +170,14 @@ class _AlertRun:
         incident = self.incident
         state, now = self.adapters.state, self.adapters.clock.now()
         target = incident.target
+        if incident.is_test:
+            # First, before anything is written: a test's CLOSED recorded closed a real incident of its id.
+            return self.outcome(OutcomeStatus.SKIPPED, test_notification(incident))
         if not incident.is_open:
             note_closed(state, incident, now)
             self.adapters.settled.forget(incident.incident_id)
             return self.outcome(OutcomeStatus.RESOLVED, closed_reason(incident),
                                 step="resolved", target=incident.cloud_run_service or target.name or None)
-        if incident.is_test:
-            return self.outcome(OutcomeStatus.SKIPPED, "test notification; nothing to diagnose")
         if not incident.schema_known:
             # Read as 1.2 is, to show a person what it said; never acted on (incidents.SCHEMA_VERSION).
             return self.outcome(OutcomeStatus.ESCALATED, unknown_schema(incident),
@@ -539,6 +540,8 @@ class _AlertRun:
             return None
         record = ActionRecord.model_validate(max(prior.actions, key=lambda r: r.get("applied_at")))
         first, now_start = record.incident_started_at, self.incident.started_at
+        if record.state in _VERDICTS and (first is None or first == now_start):
+            return self.after_verdict(record, report)
         if first is not None and first != now_start:
             # Acted on for a notification that said another start: perhaps a new episode (restarted).
             return self.outcome(OutcomeStatus.ESCALATED, restarted(
@@ -576,8 +579,39 @@ class _AlertRun:
     def answer_duplicate(self, settled: Settled, report: DiagnosisReport | None = None) -> Outcome:
         result = duplicate_result(settled.action, settled.target, settled.key, settled.record,
                                   self.incident.policy_resource, self.message_id, self.incident.started_at)
+        judged = self.judged_since(settled.record) if result.status is OutcomeStatus.SKIPPED else None
+        if judged is not None:
+            return self.after_verdict(judged, report)
         return self.outcome(result.status, result.reason, target=settled.target, diagnosis=report,
                             action=ActionReport(name=settled.action, after=result.after))
+
+    def judged_since(self, claim: ClaimRecord) -> ActionRecord | None:
+        """The incident's action the sweep has judged since `claim` was taken (verified, undone, escalated), when
+        this is another message than the one that took it: Monitoring notifying the incident again while it
+        stays open (AlertPolicy.AlertStrategy.NotificationChannelStrategy.renotify_interval, "The frequency at
+        which to send reminder notifications for open incidents", google/monitoring/v3/alert.proto), or
+        publishing it twice. None for a redelivery of that very message, and before the claim's settle time
+        (no sweep judges an action earlier: VerificationSettings.settle_seconds), so a storm of deliveries
+        costs no read; otherwise one query of the incident's action records."""
+        if message_of(claim.owner) == (self.message_id or "unknown"):
+            return None
+        now = self.adapters.clock.now()
+        if now < claim.claimed_at + timedelta(seconds=self.config.verification.settle_seconds):
+            return None
+        found = [ActionRecord.model_validate(r) for r in self.adapters.state.find_records(
+                 ACTIONS, "incident_id", self.incident.incident_id) if r.get("state") in _VERDICT_NAMES]
+        same = [r for r in found if r.incident_started_at in (None, self.incident.started_at)]
+        return max(same, key=lambda r: r.resolved_at or r.applied_at, default=None)
+
+    def after_verdict(self, record: ActionRecord, report: DiagnosisReport | None) -> Outcome:
+        """The answer to a notification of an incident whose action the sweep has judged: never acted on again
+        (one incident is acted on once; an undone change is never made again without a person), and pointing
+        to that verdict. After `verified` it is escalated: Monitoring still holds open an incident whose fix the
+        sweep called verified, so a person hears that the two disagree. After `undone` or `escalated`, whose
+        outcome paged a person already, `skipped`. Told once per message (no action id: `publish_once`)."""
+        status = OutcomeStatus.ESCALATED if record.state is ActionState.VERIFIED else OutcomeStatus.SKIPPED
+        return self.outcome(status, notified_after_verdict(self.incident, record), target=record.target,
+                            diagnosis=report, action=ActionReport(name=record.action))
 
     def outcome(self, status: OutcomeStatus, reason: str, *, step: str | None = None, target: str | None = None,
                 diagnosis: DiagnosisReport | None = None, action: ActionReport | None = None,
@@ -619,6 +653,11 @@ class _AlertRun:
                 return publish_once(outcome, message_key(self.event_data), self.config, self.adapters, self.timeline)
             return publish(outcome)
         return self._holder.publish(outcome, publish, self.timeline)   # a held report: marked once published
+
+
+# The sweep's verdicts on an action (records.ActionState): the action is over, judged on live data.
+_VERDICTS = frozenset({ActionState.VERIFIED, ActionState.UNDONE, ActionState.ESCALATED})
+_VERDICT_NAMES = frozenset(v.value for v in _VERDICTS)
 
 
 def _reports_a_write(outcome: Outcome) -> bool:

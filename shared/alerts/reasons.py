@@ -33,6 +33,22 @@ def closed_reason(incident: Incident) -> str:
             "close by hand close an incident too), so an action of it is still verified on live data")
 
 
+def test_notification(incident: Incident) -> str:
+    """The answer to the console's test notification ("Send test notification" on a notification channel):
+    `"version": "test"`, `"state": "OPEN"`, `started_at` and `ended_at` 0, incident "12345" on an
+    `example_resource` in the only copy of its payload found (cloudforet-io/tsc#8, a webhook channel's;
+    that a Pub/Sub channel's test carries the same payload is UNCONFIRMED, as is whether a test ever says
+    CLOSED or names a real resource or incident id). No part of it is an incident: it says that
+    Monitoring reaches Runwarden over this channel, so that is what the answer says, whatever state,
+    incident id or resource it carries. Nothing is read or written: a test that said CLOSED under an
+    open incident's id was recorded as that incident's closing, and its later notifications dropped."""
+    about = incident.resource_type or "no resource"
+    return (f"test notification (version {quoted(incident.version, 20)}, as the console's \"Send test "
+            f"notification\" sends): it reached Runwarden over this notification channel; it is no incident "
+            f"(id {quoted(incident.incident_id, 40)}, state {incident.state.value}, {about}, policy "
+            f"{quoted(incident.policy_name, 80)}), so nothing was read, diagnosed or recorded")
+
+
 def unknown_schema(incident: Incident) -> str:
     """Why a notification of another schema version than 1.2 is escalated, with what it said."""
     version = f"version {quoted(incident.version, 60)}" if incident.version else "no version"
@@ -61,6 +77,34 @@ def notified_after_own_close(incident: Incident, closed: Any) -> str:
             f"{closed.closed_at:%Y-%m-%d %H:%M:%S} ({why}; log-based policies never send CLOSED): Monitoring holds it "
             f"open, and entries matching policy {incident.policy_name!r} may be back; nothing was diagnosed or done "
             "again; a person must look at it")
+
+
+def notified_after_verdict(incident: Incident, record: Any) -> str:
+    """Why a later notification of an incident whose action the sweep has judged is not acted on, naming the
+    verdict. Monitoring notifies an open incident again at the policy's renotify_interval ("The frequency at
+    which to send reminder notifications for open incidents", AlertPolicy.AlertStrategy.
+    NotificationChannelStrategy, google/monitoring/v3/alert.proto), with its id and start: so a reminder
+    hours after the verdict says the incident is still open in Monitoring. Whether a reminder differs from
+    the first notification in any field is UNCONFIRMED (no sample of one); it is told apart by its message
+    only. Before, it was answered "duplicate: ... already completed (applied)", or named the sweep's
+    restore, never the verdict; after `verified`, a person never heard that Monitoring still held open an
+    incident whose fix Runwarden called verified."""
+    action = (f"{record.action} on {record.target} (action {record.key}, applied at "
+              f"{record.applied_at:%Y-%m-%d %H:%M:%S} UTC)")
+    when = f"{record.resolved_at:%Y-%m-%d %H:%M:%S} UTC" if record.resolved_at else "an unrecorded time"
+    again = (f"incident {incident.incident_id} was notified again, still open in Monitoring (a reminder at its "
+             f"policy's renotifyInterval, or another notification of it; policy {incident.policy_name!r})")
+    if record.state.value == "verified":
+        return (f"{again}, after {action} was verified at {when}: Monitoring's condition may still hold where the "
+                "sweep judged the fix to work (or its window still holds the minutes before the fix); nothing was "
+                "diagnosed or written again (one incident is acted on once); a person must look")
+    verdict = ("undone" if record.state.value == "undone" else "escalated by the sweep")
+    why = ("the service still failed after it, so the split before it was restored; an undone change is never "
+           "made again without a person" if record.state.value == "undone" else
+           "its effect could not be verified")
+    return (f"duplicate: {again}, after {action} was {verdict} at {when} ({why}; that outcome reached a person "
+            "then); nothing was diagnosed or written again (one incident is acted on once); a person decides what "
+            "comes next")
 
 
 def opened_after_close(incident: Incident, closed: Any, about: str) -> str:

@@ -277,9 +277,12 @@ def _still(record: Mapping[str, Any] | None, expect: Mapping[str, Any]) -> bool:
     return record is not None and all(record.get(name) == value for name, value in expect.items())
 
 
-def _message_of(owner: str) -> str:
+def message_of(owner: str) -> str:
     """The message part of an attempt's owner ("MESSAGE_ID:ATTEMPT")."""
     return owner.rpartition(":")[0]
+
+
+_message_of = message_of
 
 
 class InProgress(AttemptInProgress):

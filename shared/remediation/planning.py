@@ -53,7 +53,7 @@ def plan(diagnosis: Diagnosis, bundle: EvidenceBundle, settings: DiagnosisSettin
 
 
 def _plan(diagnosis: Diagnosis, bundle: EvidenceBundle, settings: DiagnosisSettings, bounds: Bounds | None) -> Plan:
-    refusal = _why_not(diagnosis, settings)
+    refusal = _why_not(diagnosis, settings) or _named_revision_elsewhere(diagnosis, bundle)
     if refusal:
         return Plan(reason=refusal)
     if diagnosis.signature is Signature.BAD_REVISION:
@@ -79,6 +79,38 @@ def _why_not(diagnosis: Diagnosis, settings: DiagnosisSettings) -> str:
         return (f"{diagnosis.signature.value} at confidence {diagnosis.confidence:.2f}, below "
                 f"act_min_confidence {settings.act_min_confidence:.2f}: {diagnosis.summary}")
     return ""
+
+
+def _named_revision_elsewhere(diagnosis: Diagnosis, bundle: EvidenceBundle) -> str:
+    """Why the alert's own revision rules the planned action out, or "". A `cloud_run_revision` notification
+    that keeps `revision_name` (a policy grouped by it, as Runwarden's own are: infra/alerts.tf) says its
+    condition held on that revision's own series (Cloud Monitoring's monitored resource list:
+    cloud_run_revision's labels; Aggregation.group_by_fields, "Fields not specified in groupByFields are
+    aggregated away", google/monitoring/v3/common.proto). A rollback is about the revision it takes traffic
+    from: planned for another one (the alert's revision clean in the evidence, or no longer serving), it
+    sent all traffic to the revision the alert named as failing, or acted under an incident whose condition
+    it cannot clear. A connector scale is judged on the requests that serve now: the alert's revision must be
+    among them. Either way the alert's bar is not the evidence's, so a person decides."""
+    named = bundle.alert.revision if bundle.alert is not None else ""
+    if not named or diagnosis.signature not in (Signature.BAD_REVISION, Signature.CONNECTOR_SATURATION):
+        return ""
+    serving = bundle.service.serving_percent(named)
+    where = f"serving {serving}% now" if serving else "which no longer serves (0% in the traffic statuses)"
+    alert = (f"the alert names revision {named} (resource.labels.revision_name), {where}: its condition held on "
+             f"that revision's own requests")
+    if diagnosis.signature is Signature.BAD_REVISION:
+        if named == diagnosis.suspect_revision:
+            return ""
+        if named == diagnosis.known_good_revision:
+            return (f"bad_revision blames {diagnosis.suspect_revision}, but {alert}, and the rollback would send all "
+                    f"traffic to {named}; not rolling back toward the revision the alert names: a person must look")
+        return (f"bad_revision blames {diagnosis.suspect_revision}, but {alert}, not on "
+                f"{diagnosis.suspect_revision}'s: a rollback would not be about the alert's failure, nor judged at its "
+                "bar; a person must look")
+    if serving:
+        return ""
+    return (f"connector_saturation on {diagnosis.subject or 'the connector'}, but {alert}: scaling the connector "
+            "would be judged on the requests that serve now, not the alert's; a person must look")
 
 
 def _rollback(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Plan:

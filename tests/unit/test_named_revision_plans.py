@@ -1,0 +1,69 @@
+"""A `cloud_run_revision` alert that keeps `revision_name` (a policy grouped by revision, as Runwarden's own
+are) is about that revision's own requests. Before, planning never looked at it: an alert naming the
+revision that had served cleanly until a deploy (no longer serving, or clean in the evidence) had all
+traffic rolled back to that very revision, and a connector was scaled under an incident of a revision
+that no longer served. Now an action is planned only where it concerns the alert's revision: a rollback
+away from it (it is the revision the diagnosis blames), a connector scale while it serves; otherwise a
+person decides, told which revision the alert names and where it serves. Pure: planning on built
+evidence."""
+from __future__ import annotations
+
+import pytest
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.evidence import AlertContext
+from shared.diagnosis.signatures import Signature
+from shared.remediation.planning import plan
+from tests.unit.builders import Evidence
+from tests.unit.test_diagnosis import NEW, OLD, deployed, long_running, quiet_connector, saturated_connector
+
+S = DiagnosisSettings()
+GONE = "backend-00000-old"   # an earlier revision, deleted or serving nothing
+
+
+def _alert(revision: str) -> AlertContext:
+    return AlertContext(policy="backend 5xx ratio by revision", resource_type="cloud_run_revision",
+                        metric_type="run.googleapis.com/request_count", comparison="COMPARISON_GT", threshold=0.05,
+                        ratio=True, revision=revision)
+
+
+def _bad_deploy(revision: str):
+    bundle = quiet_connector(deployed(Evidence())).bundle()
+    return bundle.model_copy(update={"alert": _alert(revision)})
+
+
+def _saturated(revision: str):
+    bundle = saturated_connector(long_running(Evidence()).requests(OLD, -15, 5, 20, code="503")
+                                 .latency(OLD, -15, 5, 31)).bundle()
+    return bundle.model_copy(update={"alert": _alert(revision)})
+
+
+@pytest.mark.parametrize("bundle, signature, refused", [
+    (_bad_deploy(OLD), Signature.BAD_REVISION,
+     f"the alert names revision {OLD} (resource.labels.revision_name), which no longer serves (0% in the traffic "
+     f"statuses): its condition held on that revision's own requests, and the rollback would send all traffic to "
+     f"{OLD}; not rolling back toward the revision the alert names"),
+    (_bad_deploy(GONE), Signature.BAD_REVISION,
+     f"bad_revision blames {NEW}, but the alert names revision {GONE} (resource.labels.revision_name), which no "
+     f"longer serves (0% in the traffic statuses): its condition held on that revision's own requests, not on {NEW}'s"),
+    (_saturated(GONE), Signature.CONNECTOR_SATURATION,
+     f"the alert names revision {GONE} (resource.labels.revision_name), which no longer serves"),
+], ids=["rollback toward the named revision", "rollback for another revision's alert",
+        "connector scaled for a revision that no longer serves"])
+def test_an_action_not_about_the_alerts_revision_is_left_to_a_person(bundle, signature, refused):
+    diagnosis = diagnose(bundle, S)
+    assert diagnosis.signature is signature, diagnosis.summary
+    proposal = plan(diagnosis, bundle, S)
+    assert proposal.action is None, proposal.reason
+    assert refused in proposal.reason and "a person must look" in proposal.reason, proposal.reason
+
+
+@pytest.mark.parametrize("bundle, action", [
+    (_bad_deploy(NEW), "rollback_traffic"),                                    # the revision the rollback leaves
+    (_bad_deploy(NEW).model_copy(update={"alert": _alert("")}), "rollback_traffic"),   # no revision named
+    (_saturated(OLD), "scale_connector"),                                     # the revision serving now
+], ids=["names the blamed revision", "names none", "names the serving revision"])
+def test_an_action_about_the_alerts_revision_is_planned_as_before(bundle, action):
+    proposal = plan(diagnose(bundle, S), bundle, S)
+    assert proposal.action == action, proposal.reason
