@@ -1462,7 +1462,7 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # printed with its stack ("error: deadlock detected\n    at Parser.parseErrorMessage", pg-protocol
         # dist/parser.js). The bare words, or after a bare "error:", need one of those frames: other
         # software says "deadlock detected" of its own locks.
-        r"(?:DeadlockDetected(?:Error)?|PSQLException: ERROR|40P01):\s+deadlock detected\b"
+        r"(?:DeadlockDetected(?:Error)?[:)]|PSQLException: ERROR:|40P01:)\s+deadlock detected\b"
         r"|\bdeadlock detected(?: \(SQLSTATE 40P01\)|\s+at Parser\.parseErrorMessage\b)",
         # MySQL 1213 ER_LOCK_DEADLOCK, "Deadlock found when trying to get lock; try restarting
         # transaction" (MySQL Server Error Message Reference; the InnoDB victim's transaction is rolled back).
@@ -1477,7 +1477,7 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # ("OutOfMemoryError: ..."), pgjdbc ("PSQLException: ERROR: ..."), Npgsql ("53200: ...") and pgx
         # ("... (SQLSTATE 53200)") raise it. The words alone, or after a bare "error:", are other
         # software's too (a GPU's shared memory): read only in those frames.
-        r"(?:OutOfMemory(?:Error)?|PSQLException: ERROR|53200):\s+out of shared memory\b"
+        r"(?:OutOfMemory(?:Error)?[:)]|PSQLException: ERROR:|53200:)\s+out of shared memory\b"
         r"|\bout of shared memory \(SQLSTATE 53200\)",
         # PostgreSQL's dynamic shared memory for a parallel query or a hash (src/backend/storage/ipc/
         # dsm_impl.c, dsm_impl_posix_resize: errmsg("could not resize shared memory segment \"%s\" to %zu
