@@ -1128,11 +1128,19 @@ _CLOSED_CONNECTION = re.compile("|".join(f"(?:{p})" for p in CLOSED_CONNECTION_T
 _WAITED = re.compile(r"\btimed out\b|\btimeout expired\b|\bi/o timeout\b|\bdeadline exceeded\b", re.IGNORECASE)
 
 
+# A word every CLOSED_CONNECTION_TEXTS match holds, lower-cased: a text with none of them is ruled out
+# by substring tests before any regex runs (most database errors are dial failures).
+_CLOSED_WORDS = ("connectiondoesnotexisterror", "the connection is closed", "bad connection", "to the backend",
+                 "lost connection to mysql", "closed the connection", "gone away", "ssl syscall error",
+                 "connection terminated unexpectedly", "[mysql] ")
+
+
 def closed_connection(text: str) -> bool:
     """Whether a database error's text says only that an open connection was found closed or broken
     (CLOSED_CONNECTION_TEXTS), with no word of a wait and no failed dial in it."""
-    return (_CLOSED_CONNECTION.search(text) is not None and _WAITED.search(text) is None
-            and dial_failure(text) is None)
+    low = text.lower()
+    return (any(word in low for word in _CLOSED_WORDS) and _CLOSED_CONNECTION.search(text) is not None
+            and _WAITED.search(text) is None and dial_failure(text) is None)
 
 
 def is_pooler_wait(text: str) -> bool:

@@ -285,20 +285,24 @@ def _answered_at_once(facts: Facts, c: Citation, stressed: list[str]) -> tuple[s
     s = facts.s
     if facts.requests(facts.incident).share(code="503") < s.status_ratio or facts.failing_window is None:
         return "", ""
-    unreached, closed = _unreached(facts), _closed(facts)
-    if hang_minutes(facts)[2] or unreached - closed >= s.db_error_logs_min or refusals(facts):
+    if hang_minutes(facts)[2] or refusals(facts):
         return "", ""
     failing = [v for at, v in facts.p99_by_minute(facts.failing_window) if at > facts.failing_since]
     if not failing or max(failing) >= ANSWERED_AT_ONCE_SECONDS:
         return "", ""
+    unreached = _unreached(facts)
+    closed = _closed(facts) if unreached >= s.db_error_logs_min else 0
+    if unreached - closed >= s.db_error_logs_min:
+        return "", ""
     stale = closed >= s.db_error_logs_min
     c.cite("metric", facts.latencies_query,
            f"p99 max {max(failing) * 1000:.0f} ms in the {len(failing)} failing minutes, no hang, "
-           f"{unreached} errors of reaching the database ({closed} of them an open connection found closed); the "
-           f"connector shows {', '.join(stressed)}",
+           f"{unreached} errors of reaching the database"
+           + (f" ({closed} of them an open connection found closed)" if closed else "")
+           + f"; the connector shows {', '.join(stressed)}",
            f"a wait (p99 >= {ANSWERED_AT_ONCE_SECONDS:g} s, a hang, or >= {s.db_error_logs_min} errors of reaching "
-           "the database other than a connection found closed) for 503s to be the connector's", False,
-           role="context")
+           "the database" + (" other than a connection found closed" if closed else "") + ") for 503s to be the "
+           "connector's", False, role="context")
     if stale:
         return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but the 503s are answered at "
                 f"once (p99 at most {max(failing) * 1000:.0f} ms in the failing minutes) and the database errors say "
@@ -533,19 +537,22 @@ def _unreached(facts: Facts) -> int:
     if facts.db_unreached is None:
         answered = {id(e) for entries in refusals(facts).values() for e in entries}
         unresolved = {id(e) for e in facts.log_matches(LogSignal.DNS_FAILURE)}
-        unreached = [e for e in facts.database_lines(LogSignal.DB_CONNECTION)
-                     if id(e) not in answered and id(e) not in unresolved]
-        closed = per_text(closed_connection, unreached)
-        facts.db_unreached = len(unreached)
-        facts.db_closed = sum(1 for e in unreached if closed[e.text])
+        facts.db_unreached_lines = [e for e in facts.database_lines(LogSignal.DB_CONNECTION)
+                                    if id(e) not in answered and id(e) not in unresolved]
+        facts.db_unreached = len(facts.db_unreached_lines)
     return facts.db_unreached
 
 
 def _closed(facts: Facts) -> int:
     """How many of the errors of reaching the database (`_unreached`) say only that an open connection
-    was found closed or broken (log_signals.closed_connection): no wait, no failed dial."""
-    _unreached(facts)
-    return facts.db_closed or 0
+    was found closed or broken (log_signals.closed_connection): no wait, no failed dial. Counted once
+    per diagnosis, and only where asked (`_answered_at_once`, past its cheaper checks)."""
+    if facts.db_closed is None:
+        _unreached(facts)
+        lines = facts.db_unreached_lines or []
+        closed = per_text(closed_connection, lines)
+        facts.db_closed = sum(1 for e in lines if closed[e.text])
+    return facts.db_closed
 
 
 def _unread(facts: Facts) -> list[str]:

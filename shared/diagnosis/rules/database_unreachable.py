@@ -119,8 +119,7 @@ def evaluate(facts: Facts) -> Finding:
         if state != "READY":
             # connector_saturation names the broken connector as a cause not ruled out (it competes).
             return c.no(f"the connector is {state}: the connection errors may be its fault, not the database's")
-        closed = per_text(closed_connection, errors)
-        if all(closed.values()):
+        if all(map(closed_connection, dict.fromkeys(e.text for e in errors))):   # stops at the first that is not
             # Connections found closed at once are no sign of saturation (connector_saturation's
             # `_answered_at_once` says whether they came at once): the server or the path closed them.
             return c.no("the connector is saturated, but the connection errors say only that open connections were "
