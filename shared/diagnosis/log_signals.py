@@ -1468,8 +1468,10 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # deadlock detected", pgjdbc's "PSQLException: ERROR: deadlock detected", Npgsql's "40P01:
         # deadlock detected", pgx's "ERROR: deadlock detected (SQLSTATE 40P01)", node-postgres' error
         # printed with its stack ("error: deadlock detected\n    at Parser.parseErrorMessage", pg-protocol
-        # dist/parser.js). The bare words, or after a bare "error:", need one of those frames: other
-        # software says "deadlock detected" of its own locks.
+        # dist/parser.js). SQLAlchemy wraps the driver's class in parentheses, "(psycopg2.errors.
+        # DeadlockDetected) deadlock detected" (as logged, code search ids 38914366298, 63330032237). The
+        # bare words, or after a bare "error:", need one of those frames: other software says
+        # "deadlock detected" of its own locks.
         r"(?:DeadlockDetected(?:Error)?[:)]|PSQLException: ERROR:|40P01:)\s+deadlock detected\b"
         r"|\bdeadlock detected(?: \(SQLSTATE 40P01\)|\s+at Parser\.parseErrorMessage\b)",
         # MySQL 1213 ER_LOCK_DEADLOCK, "Deadlock found when trying to get lock; try restarting
@@ -1477,7 +1479,8 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         r"Deadlock found when trying to get lock",
         # PostgreSQL 53400 configuration_limit_exceeded at temp_file_limit: src/backend/storage/file/fd.c
         # (FileWriteV), errmsg("temporary file size exceeds temp_file_limit (%dkB)"); PostgreSQL 17 quotes
-        # the setting's name ("temporary file size exceeds \"temp_file_limit\" (%dkB)").
+        # the setting's name ("temporary file size exceeds \"temp_file_limit\" (%dkB)", code search id
+        # 58633294428; as sqlx prints it, "error returned from database: ...", id 53475282336).
         r'temporary file size exceeds "?temp_file_limit"? \(',
         # PostgreSQL 53200 out_of_memory in the lock table: src/backend/storage/lmgr/lock.c
         # (LockAcquireExtended), errmsg("out of shared memory"), errhint("You might need to increase

@@ -334,10 +334,10 @@ INSTANCES_CRASHED = ("look at the service's instances first: the application's l
 
 # Cloud Run's system-log line when the container's process ends (LogSignal.STARTUP_FAILURE's pattern
 # of it, whose comment cites it: not 0, 130, 137 nor 143, the codes of an instance asked to stop). An
-# instance whose process ends mid-request (a Go panic exits 2, a fatal signal ends it) drops its
-# requests in flight as Cloud Run's own 503 ("either the HTTP response was malformed or connection to
-# the instance had an error", the troubleshooting page's request-log text). The connector answers
-# nothing and ends no process.
+# instance whose process ends mid-request (a Go panic exits 2: golang/go src/runtime/panic.go,
+# fatalpanic, exit(2); a fatal signal ends it) drops its requests in flight as Cloud Run's own 503
+# ("either the HTTP response was malformed or connection to the instance had an error", the
+# troubleshooting page's request-log text). The connector answers nothing and ends no process.
 _EXITED = re.compile(r"Container called exit\((?!(?:0|130|137|143)\))[0-9]+\)", re.IGNORECASE)
 
 
