@@ -234,6 +234,10 @@ class Facts:
         # How many errors of reaching the database the logs hold (connector_saturation._unreached), once
         # known: six of its checks ask, each over every connection error.
         self.db_unreached: int | None = None
+        self.db_unreached_lines: list[LogRecord] | None = None
+        # How many of those say only that an open connection was found closed (log_signals.
+        # closed_connection), once asked.
+        self.db_closed: int | None = None
 
     def points(self, result: MetricResult | None) -> tuple[Points, ...]:
         """The source's series, each indexed once per evidence (in the source's order)."""

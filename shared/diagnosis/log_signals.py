@@ -35,6 +35,7 @@ class LogSignal(str, Enum):
     STARTUP_FAILURE = "startup_failure"       # probes failing, container not listening
     SECRET_FAILURE = "secret_failure"         # a secret missing or not accessible
     DB_CANCELLED = "db_statement_cancelled"   # the database ran a statement and cancelled it (a timeout of its own)
+    DB_STATEMENT_FAILED = "db_statement_failed"  # the database ran a statement and ended it (a deadlock, a limit of its own)
     MEMORY_LIMIT = "memory_limit_exceeded"    # Cloud Run killed an instance for exceeding its memory limit
     DOWNSTREAM_5XX = "downstream_run_5xx"     # another Cloud Run service answered the app's own call with a 5xx
     DB_POOL_WAIT = "db_pool_wait"             # the app gave up waiting for a connection from its OWN pool
@@ -1114,6 +1115,49 @@ def per_text(read: Callable[[str], _T], entries: Iterable[LogRecord]) -> dict[st
     return {text: read(text) for text in dict.fromkeys(e.text for e in entries)}
 
 
+# The DB_ERROR_TEXTS that say a connection already open was found closed or broken under a statement
+# (its peer's FIN or RST), not that a connect or a read waited: each is its row's pattern, less any
+# timeout alternative. Who closed it the words do not say: the server (MySQL's wait_timeout ends a
+# session idle 8 hours by default, "Server System Variables"; a failover or a restart), or something on
+# the path that forgot an idle flow (UNCONFIRMED for a Serverless VPC Access connector: its idle
+# timeout for a TCP flow is not documented). Either way the peer answered at once: a saturated
+# connector drops or delays packets (requests wait, "causing timeouts", Cloud Run's VPC connector
+# page), so such errors answered at once are no sign of saturation (connector_saturation's
+# `_answered_at_once`). Sources: the rows of DB_ERROR_TEXTS with the same words.
+CLOSED_CONNECTION_TEXTS = (
+    r"ConnectionDoesNotExistError",                          # asyncpg
+    r"OperationalError: the connection is closed",           # psycopg
+    r"\bdriver: bad connection\b",                           # Go database/sql (ErrBadConn)
+    r"An I/O error occurred while sending to the backend",   # pgjdbc (less its socketTimeout form, below)
+    r"Lost connection to MySQL server",                      # MySQL client 2013 (CR_SERVER_LOST)
+    r"\bServer has closed the connection\b",                 # Prisma P1017
+    r"MySQL server has gone away",                           # MySQL client 2006 (CR_SERVER_GONE_ERROR)
+    r"SSL SYSCALL error: (?:EOF detected|Connection reset by peer)",   # libpq over SSL
+    r"\bConnection terminated unexpectedly\b",               # node-postgres
+    r"(?<!query_wait_timeout\s)server closed the connection unexpectedly",   # libpq
+    r"\[mysql\] \d{4}/\d\d/\d\d \d\d:\d\d:\d\d (?:\w+\.go:\d+: )?(?:unexpected EOF|read tcp [^\n]*connection reset by peer)",
+)
+_CLOSED_CONNECTION = re.compile("|".join(f"(?:{p})" for p in CLOSED_CONNECTION_TEXTS), re.IGNORECASE)
+# A closed-connection text that also says something waited (pgjdbc's socketTimeout, "Read timed out";
+# a connect timeout printed beside it) is a wait, not a connection found closed.
+_WAITED = re.compile(r"\btimed out\b|\btimeout expired\b|\bi/o timeout\b|\bdeadline exceeded\b", re.IGNORECASE)
+
+
+# A word every CLOSED_CONNECTION_TEXTS match holds, lower-cased: a text with none of them is ruled out
+# by substring tests before any regex runs (most database errors are dial failures).
+_CLOSED_WORDS = ("connectiondoesnotexisterror", "the connection is closed", "bad connection", "to the backend",
+                 "lost connection to mysql", "closed the connection", "gone away", "ssl syscall error",
+                 "connection terminated unexpectedly", "[mysql] ")
+
+
+def closed_connection(text: str) -> bool:
+    """Whether a database error's text says only that an open connection was found closed or broken
+    (CLOSED_CONNECTION_TEXTS), with no word of a wait and no failed dial in it."""
+    low = text.lower()
+    return (any(word in low for word in _CLOSED_WORDS) and _CLOSED_CONNECTION.search(text) is not None
+            and _WAITED.search(text) is None and dial_failure(text) is None)
+
+
 def is_pooler_wait(text: str) -> bool:
     """Whether a DB_POOL_WAIT text is PgBouncer's query_wait_timeout (the pooler's pool, shared by
     every revision), not the application's own pool."""
@@ -1434,6 +1478,48 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # row versions that must be removed"; as public logs print it, repositories and paths UNCONFIRMED): the
         # replica answered, so the statement crossed the path. REPLICA_CONFLICT names it in the advice.
         REPLICA_CONFLICT,
+    ),
+    # The database received the statement, ran it, and ended it with an error of its own that is not
+    # a timeout: a deadlock it broke, or a resource limit of its own the statement ran into. Like a
+    # cancelled statement, it crossed the path both ways (the client's error carries the server's
+    # SQLSTATE), so a saturated connector explains none of them; a bigger connector changes none, and a
+    # rollback only helps where the deploy brought the statement (bad_revision judges that by onset).
+    LogSignal.DB_STATEMENT_FAILED: (
+        # PostgreSQL 40P01 deadlock_detected: src/backend/storage/lmgr/deadlock.c DeadLockReport,
+        # ereport(ERROR, errcode(ERRCODE_T_R_DEADLOCK_DETECTED), errmsg("deadlock detected"), with the
+        # DETAIL "Process %d waits for %s; blocked by process %d."), as the drivers raise it: psycopg2's
+        # "psycopg2.errors.DeadlockDetected: deadlock detected", asyncpg's "DeadlockDetectedError:
+        # deadlock detected", pgjdbc's "PSQLException: ERROR: deadlock detected", Npgsql's "40P01:
+        # deadlock detected", pgx's "ERROR: deadlock detected (SQLSTATE 40P01)", node-postgres' error
+        # printed with its stack ("error: deadlock detected\n    at Parser.parseErrorMessage", pg-protocol
+        # dist/parser.js). SQLAlchemy wraps the driver's class in parentheses, "(psycopg2.errors.
+        # DeadlockDetected) deadlock detected" (as logged; their repositories and paths UNCONFIRMED). The
+        # bare words, or after a bare "error:", need one of those frames: other software says
+        # "deadlock detected" of its own locks.
+        r"(?:DeadlockDetected(?:Error)?[:)]|PSQLException: ERROR:|40P01:)\s+deadlock detected\b"
+        r"|\bdeadlock detected(?: \(SQLSTATE 40P01\)|\s+at Parser\.parseErrorMessage\b)",
+        # MySQL 1213 ER_LOCK_DEADLOCK, "Deadlock found when trying to get lock; try restarting
+        # transaction" (MySQL Server Error Message Reference; the InnoDB victim's transaction is rolled back).
+        r"Deadlock found when trying to get lock",
+        # PostgreSQL 53400 configuration_limit_exceeded at temp_file_limit: src/backend/storage/file/fd.c
+        # (FileWriteV), errmsg("temporary file size exceeds temp_file_limit (%dkB)"); PostgreSQL 17 quotes
+        # the setting's name ("temporary file size exceeds \"temp_file_limit\" (%dkB)", postgres/postgres
+        # src/backend/storage/file/fd.c of that release; as sqlx prints it, "error returned from database:
+        # ...", launchbadge/sqlx sqlx-core/src/error.rs).
+        r'temporary file size exceeds "?temp_file_limit"? \(',
+        # PostgreSQL 53200 out_of_memory in the lock table: src/backend/storage/lmgr/lock.c
+        # (LockAcquireExtended), errmsg("out of shared memory"), errhint("You might need to increase
+        # max_locks_per_transaction."), as psycopg2 ("OutOfMemory: out of shared memory"), asyncpg
+        # ("OutOfMemoryError: ..."), pgjdbc ("PSQLException: ERROR: ..."), Npgsql ("53200: ...") and pgx
+        # ("... (SQLSTATE 53200)") raise it. The words alone, or after a bare "error:", are other
+        # software's too (a GPU's shared memory): read only in those frames.
+        r"(?:OutOfMemory(?:Error)?[:)]|PSQLException: ERROR:|53200:)\s+out of shared memory\b"
+        r"|\bout of shared memory \(SQLSTATE 53200\)",
+        # PostgreSQL's dynamic shared memory for a parallel query or a hash (src/backend/storage/ipc/
+        # dsm_impl.c, dsm_impl_posix_resize: errmsg("could not resize shared memory segment \"%s\" to %zu
+        # bytes: %m"), 53200 or, for ENOSPC, 53100 through errcode_for_file_access): the instance's
+        # shared memory is full, not its disk (the storage's own texts are Refusal.READ_ONLY's).
+        r'could not resize shared memory segment "[^"\n]{1,100}" to \d+ bytes',
     ),
 }
 # The hosts an UPSTREAM_TIMEOUT line names: the same patterns, each with its host captured.
@@ -2621,8 +2707,9 @@ def _rfc3339(at: datetime) -> str:
 # failed name lookups that hold a connector move back (connector_saturation) or show what a deploy
 # broke (bad_revision): a runtime's resolver words printed below WARNING (Python's gaierror in a
 # logging.info, a retry loop's INFO line) are as much a failed lookup as at ERROR.
-STDOUT_SIGNALS = (LogSignal.DB_CONNECTION, LogSignal.DB_POOL_WAIT, LogSignal.DB_CANCELLED, LogSignal.UPSTREAM_TIMEOUT,
-                  LogSignal.DNS_FAILURE, LogSignal.GOOGLE_API_WAIT)
+STDOUT_SIGNALS = (LogSignal.DB_CONNECTION, LogSignal.DB_POOL_WAIT, LogSignal.DB_CANCELLED,
+                  LogSignal.DB_STATEMENT_FAILED, LogSignal.UPSTREAM_TIMEOUT, LogSignal.DNS_FAILURE,
+                  LogSignal.GOOGLE_API_WAIT)
 # How the needles are asked for: one global restriction, the needles quoted and ORed, instead of a
 # regex clause per text field. The Logging query language page (cloud.google.com/logging/docs/view/
 # logging-query-language) settles the three facts this rests on:

@@ -21,6 +21,7 @@ DB, C503, TIMEOUT, NO_INSTANCE, STARTUP, SECRET, REFUSED, POOL = (
     LogSignal.DB_CONNECTION, LogSignal.CONNECTOR_503, LogSignal.REQUEST_TIMEOUT, LogSignal.NO_INSTANCE,
     LogSignal.STARTUP_FAILURE, LogSignal.SECRET_FAILURE, LogSignal.DB_REFUSED, LogSignal.DB_POOL_WAIT)
 DNS = LogSignal.DNS_FAILURE
+FAILED = LogSignal.DB_STATEMENT_FAILED
 
 # Cloud Run's own texts (troubleshooting page) and the startup and secret texts the platform logs.
 PLATFORM = [
@@ -156,6 +157,31 @@ DATABASE = [(t.example, ({DB, REFUSED} if t.refusal else {DB}) | ({DNS} if t.sta
      "with recovery", {LogSignal.DB_CANCELLED}),
     ("java.lang.RuntimeException: [p:r:i] Failed to create ephemeral certificate for the Cloud SQL instance.",
      {DB}),
+    # The database ran the statement and ended it with an error of its own (a deadlock, a limit):
+    # not an error of reaching it.
+    ("psycopg2.errors.DeadlockDetected: deadlock detected\nDETAIL:  Process 4121 waits for ShareLock on transaction "
+     "9183; blocked by process 4133.", {FAILED}),
+    ("asyncpg.exceptions.DeadlockDetectedError: deadlock detected", {FAILED}),
+    ("org.postgresql.util.PSQLException: ERROR: deadlock detected", {FAILED}),
+    ("ERROR: deadlock detected (SQLSTATE 40P01)", {FAILED}),
+    ("error: deadlock detected\n    at Parser.parseErrorMessage (/app/node_modules/pg-protocol/dist/parser.js:287:98)",
+     {FAILED}),
+    ("ERROR: out of shared memory (SQLSTATE 53200)", {FAILED}),
+    ("Npgsql.PostgresException (0x80004005): 40P01: deadlock detected", {FAILED}),
+    ("pymysql.err.OperationalError: (1213, 'Deadlock found when trying to get lock; try restarting transaction')",
+     {FAILED}),
+    ("psycopg2.errors.ConfigurationLimitExceeded: temporary file size exceeds temp_file_limit (1048576kB)", {FAILED}),
+    ('ERROR: temporary file size exceeds "temp_file_limit" (1048576kB) (SQLSTATE 53400)', {FAILED}),
+    ("psycopg2.errors.OutOfMemory: out of shared memory\nHINT:  You might need to increase "
+     "max_locks_per_transaction.", {FAILED}),
+    ("asyncpg.exceptions.OutOfMemoryError: out of shared memory", {FAILED}),
+    ('psycopg2.errors.DiskFull: could not resize shared memory segment "/PostgreSQL.1450751626" to 50438144 bytes: '
+     "No space left on device", {FAILED}),
+    # Other software's deadlocks and shared memory are not the database's answers.
+    ("fatal error: all goroutines are asleep - deadlock!", set()),
+    ("worker 3: deadlock detected in job queue, restarting", set()),
+    ("CUDA error: out of shared memory", set()),
+    ("lock manager error: deadlock detected", set()),
     # A lookup that timed out is no answer (and names no port): not the database's refusal, nor its error;
     # a failed name lookup, whatever the name was for.
     ("failed to connect to `host=db.internal user=app database=orders`: hostname resolving error (lookup "

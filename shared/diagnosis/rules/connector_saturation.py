@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from shared.diagnosis.evidence import LogRecord, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, Window, egress_of, hms, path_changed, query_of
-from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, dial_failure, host_address, pattern_of,
-                                         per_text, upstream_hosts)
+from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, dial_failure,
+                                         host_address, pattern_of, per_text, upstream_hosts)
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, pct, unread_rule_outs
 from shared.diagnosis.rules.connector_signs import (clean_before, dials_around_connector, either, hang_minutes,
                                                     stress, usual_hang)
@@ -64,12 +64,12 @@ def evaluate(facts: Facts) -> Finding:
     high_water, look = _high_water_mark_alone(facts, c, stressed)
     if high_water:
         return c.doubt(high_water, look)
-    at_once = _answered_at_once(facts, c, stressed)
+    at_once, look = _answered_at_once(facts, c, stressed)
     if at_once:
-        return c.doubt(at_once, OWN_503S)
-    ended = _instances_failed(facts, c, stressed)
+        return c.doubt(at_once, look)
+    ended, look = _instances_failed(facts, c, stressed)
     if ended:
-        return c.doubt(ended, INSTANCES_FAILED)
+        return c.doubt(ended, look)
     peer = _clean_peer(facts, c, stressed)
     if peer:
         return c.doubt(peer, CLEAN_PEER)
@@ -265,34 +265,80 @@ def _high_water_mark_alone(facts: Facts, c: Citation, stressed: list[str]) -> tu
 ANSWERED_AT_ONCE_SECONDS = 1.0
 
 
-def _answered_at_once(facts: Facts, c: Citation, stressed: list[str]) -> str:
-    """Why the connector is not shown to be the cause, or "": the failures are 503s answered at once
-    (every failing minute's p99 under ANSWERED_AT_ONCE_SECONDS), with no hang, fewer than
-    db_error_logs_min errors of reaching the database and no refusal, whatever the connector shows
-    (its CPU or throughput too, not only its instance count: `_high_water_mark_alone`). A connector
-    passes packets and answers nothing; one saturated drops them, and the requests that cross it
-    wait (retransmits, dial and read timeouts: "causing timeouts", Cloud Run's VPC connector page).
-    503s answered at once are the application's own (a readiness or overload handler), and another
-    service's traffic on a shared connector (a batch job) can saturate it in the same minutes: a
-    bigger connector changes none of these 503s. Not ruled out (it competes), not acted on alone."""
+def _answered_at_once(facts: Facts, c: Citation, stressed: list[str]) -> tuple[str, str]:
+    """Why the connector is not shown to be the cause and where to look, or ("", ""): the failures are
+    503s answered at once (every failing minute's p99 under ANSWERED_AT_ONCE_SECONDS), with no hang,
+    fewer than db_error_logs_min errors of reaching the database that are not a connection found
+    closed, and no refusal, whatever the connector shows (its CPU or throughput too, not only its
+    instance count: `_high_water_mark_alone`). A connector passes packets and answers nothing; one
+    saturated drops them, and the requests that cross it wait (retransmits, dial and read timeouts:
+    "causing timeouts", Cloud Run's VPC connector page). 503s answered at once are the application's
+    own (a readiness or overload handler), and another service's traffic on a shared connector (a batch
+    job) can saturate it in the same minutes: a bigger connector changes none of these 503s.
+
+    An open connection found closed or broken at once (log_signals.closed_connection: "server closed
+    the connection unexpectedly", "Connection terminated unexpectedly", MySQL's 2006 and 2013) waited
+    on nothing either: its peer's FIN or RST came back at once, from the server (MySQL's wait_timeout
+    after a quiet night, a restart) or from something on the path that forgot an idle flow. Stale
+    pooled connections fail so on their first use; a saturated connector delays, it does not close.
+    Such errors do not make the 503s the connector's. Not ruled out (it competes), not acted on alone."""
     s = facts.s
     if facts.requests(facts.incident).share(code="503") < s.status_ratio or facts.failing_window is None:
-        return ""
-    if hang_minutes(facts)[2] or _unreached(facts) >= s.db_error_logs_min or refusals(facts):
-        return ""
+        return "", ""
+    if hang_minutes(facts)[2] or refusals(facts):
+        return "", ""
     failing = [v for at, v in facts.p99_by_minute(facts.failing_window) if at > facts.failing_since]
     if not failing or max(failing) >= ANSWERED_AT_ONCE_SECONDS:
-        return ""
+        return "", ""
+    unreached = _unreached(facts)
+    closed = _closed(facts) if unreached >= s.db_error_logs_min else 0
+    if unreached - closed >= s.db_error_logs_min:
+        return "", ""
+    stale = closed >= s.db_error_logs_min
     c.cite("metric", facts.latencies_query,
            f"p99 max {max(failing) * 1000:.0f} ms in the {len(failing)} failing minutes, no hang, "
-           f"{_unreached(facts)} errors of reaching the database; the connector shows {', '.join(stressed)}",
+           f"{unreached} errors of reaching the database"
+           + (f" ({closed} of them an open connection found closed)" if closed else "")
+           + f"; the connector shows {', '.join(stressed)}",
            f"a wait (p99 >= {ANSWERED_AT_ONCE_SECONDS:g} s, a hang, or >= {s.db_error_logs_min} errors of reaching "
-           "the database) for 503s to be the connector's", False, role="context")
+           "the database" + (" other than a connection found closed" if closed else "") + ") for 503s to be the "
+           "connector's", False, role="context")
+    if stale:
+        return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but the 503s are answered at "
+                f"once (p99 at most {max(failing) * 1000:.0f} ms in the failing minutes) and the database errors say "
+                f"only that open connections were found closed ({closed}x): their peer closed or reset them at once "
+                "(the server, or something on the path that forgot an idle flow), where a saturated connector makes "
+                "requests wait; stale pooled connections fail so on their first use, whatever else crosses the "
+                "connector", STALE_CONNECTIONS)
     return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but the 503s are answered at "
             f"once (p99 at most {max(failing) * 1000:.0f} ms in the failing minutes) and nothing shows a request "
             "failing to cross it (no hang, no error of reaching the database): a saturated connector makes requests "
             "wait; 503s answered at once are the application's own, whatever else crosses the connector (another "
-            "service's job on a shared one)")
+            "service's job on a shared one)", OWN_503S)
+
+
+# What a person checks when pooled connections are found closed at once.
+STALE_CONNECTIONS = ("look at how the application's pool keeps idle connections: validate them before use (SQLAlchemy "
+                     "pool_pre_ping, HikariCP's keepaliveTime, node-postgres idleTimeoutMillis) and retire them before "
+                     "the server's or the path's idle timeout (MySQL wait_timeout; pool_recycle, maxLifetime), and at "
+                     "the database's log for sessions it ended; raise the connector's max instances only if requests "
+                     "wait to cross it")
+
+
+# What a person checks when the 503s are those of instances whose container's process exited.
+INSTANCES_CRASHED = ("look at the service's instances first: the application's last lines before Cloud Run's \"Container "
+                     "called exit(N)\" (a panic, a fatal signal, an unhandled error) and the request that brought it; "
+                     "roll back if a deploy brought the crash, and raise the connector's max instances only if "
+                     "requests still fail to cross it once the instances stay up")
+
+
+# Cloud Run's system-log line when the container's process ends (LogSignal.STARTUP_FAILURE's pattern
+# of it, whose comment cites it: not 0, 130, 137 nor 143, the codes of an instance asked to stop). An
+# instance whose process ends mid-request (a Go panic exits 2: golang/go src/runtime/panic.go,
+# fatalpanic, exit(2); a fatal signal ends it) drops its requests in flight as Cloud Run's own 503
+# ("either the HTTP response was malformed or connection to the instance had an error", the
+# troubleshooting page's request-log text). The connector answers nothing and ends no process.
+_EXITED = re.compile(r"Container called exit\((?!(?:0|130|137|143)\))[0-9]+\)", re.IGNORECASE)
 
 
 # What a person checks when the 503s are those of instances Cloud Run ended over their memory limit.
@@ -302,9 +348,10 @@ INSTANCES_FAILED = ("look at the service's instances first: Cloud Run's system l
                     "connector's max instances only if requests still fail to cross it once the instances stay up")
 
 
-def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> str:
-    """Why the connector is not shown to be the cause, or "": Cloud Run ended instances over their memory
-    limit in the failing minutes (at least startup_failure_logs_min system-log lines "Memory limit of N
+def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> tuple[str, str]:
+    """Why the connector is not shown to be the cause and where to look, or ("", ""): Cloud Run ended
+    instances over their memory limit, or their container's process exited (`_EXITED`: a panic, a fatal
+    signal), in the failing minutes (at least startup_failure_logs_min system-log lines "Memory limit of N
     MiB exceeded": "Cloud Run instances that exceed their allowed memory limit are terminated",
     "Configure memory limits"; the requests in flight on them end as Cloud Run's own 503, "The request
     failed because either the HTTP response was malformed or connection to the instance had an error"),
@@ -323,27 +370,37 @@ def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> str:
     s = facts.s
     failing = facts.failing_window
     if failing is None or facts.requests(facts.incident).share(code="503") < s.status_ratio:
-        return ""
+        return "", ""
     waited = any(v >= s.hang_latency_seconds for _, v in facts.p99_by_minute(failing))
     if (waited or hang_minutes(facts)[2] or _unreached(facts) >= s.db_error_logs_min or refusals(facts)
             or len(facts.log_matches(LogSignal.UPSTREAM_TIMEOUT)) >= s.db_error_logs_min):
-        return ""
+        return "", ""
     killed = [e for e in facts.log_matches(LogSignal.MEMORY_LIMIT) if e.timestamp >= failing.start]
-    if len(killed) < s.startup_failure_logs_min:
-        return ""
+    exited = [e for e in facts.log_matches(LogSignal.STARTUP_FAILURE)
+              if e.timestamp >= failing.start and _EXITED.search(e.text)]
+    if len(killed) + len(exited) < s.startup_failure_logs_min:
+        return "", ""
     ended = [e for e in facts.log_matches(LogSignal.CONNECTOR_503) if e.timestamp >= failing.start]
-    observed = (f"{len(killed)}x \"Memory limit of N MiB exceeded\" (instances ended)"
-                + (f", {len(ended)}x Cloud Run's own 503 \"connection to the instance had an error\"" if ended else ""))
-    c.cite("log", f"run.googleapis.com/varlog/system: {pattern_of(LogSignal.MEMORY_LIMIT)}",
+    observed = ", ".join(part for part in (
+        f"{len(killed)}x \"Memory limit of N MiB exceeded\" (instances ended)" if killed else "",
+        f"{len(exited)}x \"Container called exit(N)\" (the container's process ended: a crash, a panic)" if exited
+        else "",
+        f"{len(ended)}x Cloud Run's own 503 \"connection to the instance had an error\"" if ended else "") if part)
+    c.cite("log", f"run.googleapis.com/varlog/system: {pattern_of(LogSignal.MEMORY_LIMIT)}"
+           + (f"; {_EXITED.pattern}" if exited else ""),
            f"{observed} from {hms(failing.start)}; no hang, {_unreached(facts)} errors of reaching the database, "
            f"no refusal; the connector shows {', '.join(stressed)}",
            f"a request failing to cross the connector (a hang, >= {s.db_error_logs_min} errors of reaching the "
-           "database) for the 503s of instances ended over their memory to be the connector's", False, role="context")
-    return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but Cloud Run ended instances "
-            f"over their memory limit while the requests failed ({observed}) and nothing shows a request failing "
+           "database) for the 503s of instances ended over their memory" + (" or exited" if exited else "")
+           + " to be the connector's", False, role="context")
+    how = ("instances ended over their memory limit or their container's process exited" if killed and exited
+           else "Cloud Run ended instances over their memory limit" if killed
+           else "the instances' container process exited (a crash: a panic, a segmentation fault, a worker killed)")
+    return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but {how} while the requests "
+            f"failed ({observed}) and nothing shows a request failing "
             "to cross the connector (no hang, no error of reaching the database): their requests in flight end as "
             "503s whatever the connector does, and whatever else crosses it (another service's job on a shared "
-            "one) changes none of them")
+            "one) changes none of them", INSTANCES_FAILED if killed else INSTANCES_CRASHED)
 
 
 # What a person checks when the serving revision was at its max instances while its requests hung.
@@ -480,9 +537,22 @@ def _unreached(facts: Facts) -> int:
     if facts.db_unreached is None:
         answered = {id(e) for entries in refusals(facts).values() for e in entries}
         unresolved = {id(e) for e in facts.log_matches(LogSignal.DNS_FAILURE)}
-        facts.db_unreached = sum(1 for e in facts.database_lines(LogSignal.DB_CONNECTION)
-                                 if id(e) not in answered and id(e) not in unresolved)
+        facts.db_unreached_lines = [e for e in facts.database_lines(LogSignal.DB_CONNECTION)
+                                    if id(e) not in answered and id(e) not in unresolved]
+        facts.db_unreached = len(facts.db_unreached_lines)
     return facts.db_unreached
+
+
+def _closed(facts: Facts) -> int:
+    """How many of the errors of reaching the database (`_unreached`) say only that an open connection
+    was found closed or broken (log_signals.closed_connection): no wait, no failed dial. Counted once
+    per diagnosis, and only where asked (`_answered_at_once`, past its cheaper checks)."""
+    if facts.db_closed is None:
+        _unreached(facts)
+        lines = facts.db_unreached_lines or []
+        closed = per_text(closed_connection, lines)
+        facts.db_closed = sum(1 for e in lines if closed[e.text])
+    return facts.db_closed
 
 
 def _unread(facts: Facts) -> list[str]:
@@ -820,22 +890,33 @@ _REPLICA_CONFLICT = re.compile(REPLICA_CONFLICT, re.IGNORECASE)
 
 def _statements_cancelled(facts: Facts, c: Citation) -> str:
     """Why the connector explains nothing when the database ran the application's statements and
-    cancelled them at a timeout of its own (PostgreSQL's statement or lock timeout, MySQL's
-    max_execution_time or lock wait timeout) and nothing failed to reach it: the database is slow or
-    blocked (a runaway query, locks), and the statements crossed the connector both ways. "" otherwise."""
+    ended them itself, and nothing failed to reach it: cancelled at a timeout of its own (PostgreSQL's
+    statement or lock timeout, MySQL's max_execution_time or lock wait timeout: it is slow or blocked),
+    or failed with an error of its own (a deadlock it broke, temp_file_limit, its shared memory full:
+    LogSignal.DB_STATEMENT_FAILED). Either way the statements crossed the connector both ways and the
+    server answered them. "" otherwise."""
     s = facts.s
     cancelled = facts.log_matches(LogSignal.DB_CANCELLED)
-    if not facts.logged_enough(len(cancelled)):   # read over the window: they hold a connector move back
+    failed = facts.log_matches(LogSignal.DB_STATEMENT_FAILED)
+    ended = cancelled + failed
+    if not facts.logged_enough(len(ended)):   # read over the window: they hold a connector move back
         return ""
     unreached = _unreached(facts)
     alone = unreached < s.db_error_logs_min
-    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CANCELLED)}",
-           f"{len(cancelled)} statements the database cancelled, e.g. {cancelled[0].text[:160]!r}; {unreached} "
-           "errors of reaching the database",
-           f"statements the database cancelled with < {s.db_error_logs_min} errors of reaching it: the path works",
-           not alone, role="refutes" if alone else "context")
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CANCELLED)}"
+           + (f"; {pattern_of(LogSignal.DB_STATEMENT_FAILED)}" if failed else ""),
+           f"{len(ended)} statements the database {'cancelled' if not failed else 'cancelled or failed'}, e.g. "
+           f"{ended[0].text[:160]!r}; {unreached} errors of reaching the database",
+           f"statements the database {'cancelled' if not failed else 'ended'} with < {s.db_error_logs_min} errors "
+           "of reaching it: the path works", not alone, role="refutes" if alone else "context")
     if not alone:
         return ""
+    if not facts.logged_enough(len(cancelled)):
+        return (f"the database runs the application's statements and fails them with errors of its own "
+                f"({len(failed)}x, e.g. {failed[0].text[:120]!r}: a deadlock, a limit such as temp_file_limit, its "
+                f"shared memory): the path through connector {facts.b.connector.short_name} works, so its stress "
+                "does not explain the failures; look at the statements that fail (their locks' order, their sorts "
+                "and hashes, a recent deploy that brought them) and the instance's settings")
     replica = any(_REPLICA_CONFLICT.search(text) for text in dict.fromkeys(e.text for e in cancelled))
     return (f"the database runs the application's statements and cancels them at its own timeout ({len(cancelled)}x, "
             f"e.g. {cancelled[0].text[:120]!r}): it is slow or blocked (a runaway query, lock waits, its CPU), and "
@@ -843,7 +924,9 @@ def _statements_cancelled(facts: Facts, c: Citation) -> str:
             "failures; look at the instance's CPU, its slow queries and lock waits"
             + ("; a read replica cancels the queries that hold back the replay of the primary's changes (\"conflict "
                "with recovery\"): look at the replica the application reads from, its lag, max_standby_streaming_delay "
-               "and hot_standby_feedback" if replica else ""))
+               "and hot_standby_feedback" if replica else "")
+            + (f"; it also fails statements with errors of its own ({len(failed)}x, e.g. {failed[0].text[:80]!r})"
+               if failed else ""))
 
 
 def _database_saturated(facts: Facts, c: Citation) -> str:

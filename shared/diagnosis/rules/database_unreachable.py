@@ -8,8 +8,8 @@ from collections.abc import Collection
 
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
-from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, is_pooler_wait, pattern_of,
-                                          per_text, refusal_quote)
+from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, closed_connection,
+                                          is_pooler_wait, pattern_of, per_text, refusal_quote)
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_signs import dials_around_connector, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
@@ -119,6 +119,12 @@ def evaluate(facts: Facts) -> Finding:
         if state != "READY":
             # connector_saturation names the broken connector as a cause not ruled out (it competes).
             return c.no(f"the connector is {state}: the connection errors may be its fault, not the database's")
+        if all(map(closed_connection, dict.fromkeys(e.text for e in errors))):   # stops at the first that is not
+            # Connections found closed at once are no sign of saturation (connector_saturation's
+            # `_answered_at_once` says whether they came at once): the server or the path closed them.
+            return c.no("the connector is saturated, but the connection errors say only that open connections were "
+                        "found closed (the server ended them, or the path forgot them): not the database "
+                        "unreachable")
         return c.no("the connector is saturated: the connection errors are its symptom")
     # Logs alone, with the connector's health unknown, leave the path to the database in doubt.
     confidence = 0.8 if healthy else 0.6
