@@ -33,7 +33,7 @@ HOME_PROJECT_ONLY_PREFIXES = ("datastore.",)
 # The port methods the diagnosis readers and the sweep's health checks call (shared.diagnosis.collection).
 READ_METHODS = {
     "run": ("get_service", "list_revisions"),
-    "monitoring": ("query",),
+    "monitoring": ("query", "histograms"),
     "logging": ("list_entries",),
     "vpcaccess": ("get_connector",),
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 import operator
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from itertools import chain, repeat
+from itertools import accumulate, chain, repeat
 from typing import Any, Iterable, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -413,24 +413,31 @@ class MetricResult(_Model):
 
 class Histogram(tuple):
     """One distribution point's histogram as Monitoring gives it (google/api/distribution.proto,
-    Distribution.bucket_options and bucket_counts): `(bounds, counts)`. `bounds` are the finite
+    Distribution.bucket_options and bucket_counts): `(bounds, running)`. `bounds` are the finite
     bucket boundaries b[0] < ... < b[N]: bucket 0 is the underflow (-inf, b[0]), bucket i is
     [b[i-1], b[i]), bucket N+1 the overflow [b[N], +inf) (BucketOptions' Linear, Exponential and
-    Explicit upper and lower bounds). `counts` follows that numbering; "If you supply fewer than N
-    values, the remaining values are assumed to be 0" (Distribution.bucket_counts). A plain pair:
-    a day of minutes is 1,440 of them per series, so no model per point."""
+    Explicit upper and lower bounds). `running[i]` is the number of samples in buckets 0 to i, the
+    buckets numbered so: the running sums are what a percentile is read from (a bisection for its
+    rank), taken once when the point is decoded. "If you supply fewer than N values, the remaining
+    values are assumed to be 0" (Distribution.bucket_counts): past its end the sum stays at its last.
+    A plain pair: a day of minutes is 1,440 of them per series, so no model per point."""
 
     __slots__ = ()
 
-    def __new__(cls, bounds: tuple[float, ...], counts: tuple[int, ...]) -> "Histogram":
-        return super().__new__(cls, (bounds, counts))
+    def __new__(cls, bounds: tuple[float, ...], running: tuple[int, ...]) -> "Histogram":
+        return super().__new__(cls, (bounds, running))
+
+    @classmethod
+    def of(cls, bounds: tuple[float, ...], counts: Iterable[int]) -> "Histogram":
+        """From the counts per bucket, as Distribution.bucket_counts gives them."""
+        return cls(bounds, tuple(accumulate(counts)))
 
     @property
     def bounds(self) -> tuple[float, ...]:
         return self[0]
 
     @property
-    def counts(self) -> tuple[int, ...]:
+    def running(self) -> tuple[int, ...]:
         return self[1]
 
 

@@ -21,7 +21,8 @@ scenarios' figures are tested under all three (tests/unit/test_percentiles.py).
 from __future__ import annotations
 
 import bisect
-import itertools
+import functools
+import operator
 from enum import Enum
 from typing import Iterable, Sequence
 
@@ -44,8 +45,7 @@ def percentile(histogram: Histogram, percent: float, reading: Reading = Reading.
     The rank is percent/100 x the count; the bucket that holds it is the first whose running count
     reaches it. The underflow and overflow buckets have one finite edge each, and a rank there answers
     that edge (Distribution.range is optional and carries no more: google/api/distribution.proto)."""
-    bounds, counts = histogram
-    running = list(itertools.accumulate(counts))
+    bounds, running = histogram
     if not running or running[-1] <= 0:
         return None
     rank = percent / 100.0 * running[-1]
@@ -60,19 +60,22 @@ def percentile(histogram: Histogram, percent: float, reading: Reading = Reading.
     if reading is Reading.UPPER:
         return upper
     below = running[i - 1]
-    return lower + (upper - lower) * max(0.0, rank - below) / counts[i]
+    return lower + (upper - lower) * max(0.0, rank - below) / (running[i] - below)
 
 
 def merged(histograms: Sequence[Histogram]) -> Histogram | None:
-    """The histogram of all their samples, bucket by bucket; None when their buckets differ (a
-    percentile across them would mix bucket edges: not known, never guessed)."""
+    """The histogram of all their samples, bucket by bucket (their running sums added: a sum's running
+    sum is the sum of theirs); None when their buckets differ (a percentile across them would mix
+    bucket edges: not known, never guessed)."""
     bounds = histograms[0].bounds
     if any(h.bounds != bounds for h in histograms[1:]):
         return None
     if len(histograms) == 1:
         return histograms[0]
-    counts = [sum(column) for column in itertools.zip_longest(*(h.counts for h in histograms), fillvalue=0)]
-    return Histogram(bounds, tuple(counts))
+    width = max(len(h.running) for h in histograms)
+    padded = [h.running + h.running[-1:] * (width - len(h.running)) if h.running else (0,) * width
+              for h in histograms]
+    return Histogram(bounds, tuple(functools.reduce(lambda a, b: list(map(operator.add, a, b)), padded)))
 
 
 def revision_latencies(result: HistogramResult, p99_query: str, p50_query: str,

@@ -113,9 +113,9 @@ def describe_query(query: MetricQuery) -> str:
 class CloudMonitoringAdapter:
     """MonitoringPort over Cloud Monitoring v3 (or its stand-in, via MONITORING_EMULATOR_HOST)."""
 
-    # query is one ListTimeSeries call (its permission and source: docs/deploy.md, "Each call and
+    # query and histograms are one ListTimeSeries call each (its permission and source: docs/deploy.md, "Each call and
     # the permission Google checks", held to this map by tests/infra/test_iam.py).
-    iam_permissions = {"query": ("monitoring.timeSeries.list",)}
+    iam_permissions = {"query": ("monitoring.timeSeries.list",), "histograms": ("monitoring.timeSeries.list",)}
 
     def __init__(self, *, policy: CallPolicy = CallPolicy()) -> None:
         self._policy = policy
@@ -376,9 +376,24 @@ def _joined(first: MetricSeries, second: MetricSeries) -> MetricSeries:
 
 
 _HISTOGRAM_SERIES_FIELDS = {"metric_labels", "resource_labels", "end_us", "histograms"}
-_LAYOUTS: dict[bytes, tuple[float, ...]] = {}
+_LAYOUTS: dict[tuple[Any, ...], tuple[float, ...] | None] = {}
 _BUCKET_COUNTS = operator.attrgetter("value.distribution_value.bucket_counts")
 _OPTIONS = operator.attrgetter("value.distribution_value.bucket_options")
+_WHICH_LAYOUT = operator.methodcaller("WhichOneof", "options")
+
+
+def _layout_key(options: Any) -> tuple[Any, ...]:
+    """What names a bucket layout, read from its own fields (each point carries its options)."""
+    which = _WHICH_LAYOUT(options)
+    if which == "exponential_buckets":
+        exp = options.exponential_buckets
+        return which, exp.num_finite_buckets, exp.growth_factor, exp.scale
+    if which == "linear_buckets":
+        lin = options.linear_buckets
+        return which, lin.num_finite_buckets, lin.width, lin.offset
+    if which == "explicit_buckets":
+        return which, *options.explicit_buckets.bounds
+    return (which,)
 
 
 def bucket_bounds(options: Any) -> tuple[float, ...] | None:
@@ -387,29 +402,30 @@ def bucket_bounds(options: Any) -> tuple[float, ...] | None:
     "scale * (growth_factor ^ i)", Explicit "bounds[i]", for i in 0..N (N finite buckets); None when
     the options name no layout (a distribution without a histogram). Kept per layout: one metric's
     points share one."""
-    key = options.SerializeToString(deterministic=True)
-    known = _LAYOUTS.get(key)
-    if known is None:
-        which = options.WhichOneof("options")
-        if which == "linear_buckets":
-            lin = options.linear_buckets
-            known = tuple(lin.offset + lin.width * i for i in range(lin.num_finite_buckets + 1))
-        elif which == "exponential_buckets":
-            exp = options.exponential_buckets
-            known = tuple(exp.scale * exp.growth_factor ** i for i in range(exp.num_finite_buckets + 1))
-        elif which == "explicit_buckets":
-            known = tuple(float(b) for b in options.explicit_buckets.bounds)
-        else:
-            return None
-        _LAYOUTS[key] = known
-    return known or None
+    key = _layout_key(options)
+    if key in _LAYOUTS:
+        return _LAYOUTS[key]
+    which = key[0]
+    if which == "exponential_buckets":
+        num, growth, scale = key[1:]
+        bounds: tuple[float, ...] | None = tuple(scale * growth ** i for i in range(num + 1))
+    elif which == "linear_buckets":
+        num, width, offset = key[1:]
+        bounds = tuple(offset + width * i for i in range(num + 1))
+    elif which == "explicit_buckets":
+        bounds = tuple(float(b) for b in key[1:])
+    else:
+        bounds = None
+    _LAYOUTS[key] = bounds = bounds or None
+    return bounds
 
 
 def histogram_series_from_proto(proto: Any) -> HistogramSeries:
     """A distribution-valued TimeSeries as a HistogramSeries, points oldest first. A point whose
     distribution holds no sample, or no histogram (no bucket_options or no bucket_counts: "If the
     distribution does not have a histogram, then omit this field", Distribution.bucket_counts), is left
-    out: no percentile can be read from it. A point of another value type is refused."""
+    out: no percentile can be read from it. A point of another value type is refused. Each point's
+    counts are summed as they are read (Histogram.running), in C: one pass over the repeated field."""
     proto = _plain(proto)
     points = proto.points
     if any(which != "distribution_value" for which in map(_WHICH, map(_TYPED, points))):
@@ -417,15 +433,13 @@ def histogram_series_from_proto(proto: Any) -> HistogramSeries:
                              code="INVALID_ARGUMENT")
     end_us = list(map(operator.add, map(operator.mul, map(_END_SECONDS, points), itertools.repeat(1_000_000)),
                       map(operator.floordiv, map(_END_NANOS, points), itertools.repeat(1000))))
-    histograms: list[Histogram | None] = []
-    for counts, options in zip(map(_BUCKET_COUNTS, points), map(_OPTIONS, points)):
-        bounds = bucket_bounds(options) if counts else None
-        histograms.append(Histogram(bounds, tuple(counts)) if bounds and any(counts) else None)
-    kept = [i for i, h in enumerate(histograms) if h is not None]
-    end_us, kept_histograms = _oldest_first([end_us[i] for i in kept], [histograms[i] for i in kept])
+    running = list(map(tuple, map(itertools.accumulate, map(_BUCKET_COUNTS, points))))
+    bounds = list(map(bucket_bounds, map(_OPTIONS, points)))
+    kept = [i for i, (b, r) in enumerate(zip(bounds, running)) if b and r and r[-1] > 0]
+    end_us, histograms = _oldest_first([end_us[i] for i in kept], [Histogram(bounds[i], running[i]) for i in kept])
     return decoded(HistogramSeries, {"metric_labels": dict(proto.metric.labels),
                                      "resource_labels": dict(proto.resource.labels),
-                                     "end_us": OldestFirst(end_us), "histograms": tuple(kept_histograms)},
+                                     "end_us": OldestFirst(end_us), "histograms": tuple(histograms)},
                    _HISTOGRAM_SERIES_FIELDS)
 
 

@@ -20,19 +20,19 @@ BOUNDS = (100.0, 200.0, 400.0, 800.0)   # underflow (-inf, 100), [100, 200), [20
 
 def histogram(samples: list[tuple[float, int]]) -> Histogram:
     dist = distribution_from_samples(samples)
-    return Histogram(bucket_bounds(dist.bucket_options), tuple(dist.bucket_counts))
+    return Histogram.of(bucket_bounds(dist.bucket_options), dist.bucket_counts)
 
 
 PERCENTILES = {
-    "the rank in a middle bucket, linear": (Histogram(BOUNDS, (0, 50, 50, 0, 0)), 50.0, Reading.LINEAR, 200.0),
-    "half-way into a bucket, linear": (Histogram(BOUNDS, (0, 0, 100, 0, 0)), 50.0, Reading.LINEAR, 300.0),
-    "half-way into a bucket, its lower edge": (Histogram(BOUNDS, (0, 0, 100, 0, 0)), 50.0, Reading.LOWER, 200.0),
-    "half-way into a bucket, its upper edge": (Histogram(BOUNDS, (0, 0, 100, 0, 0)), 50.0, Reading.UPPER, 400.0),
-    "the underflow: its one finite edge": (Histogram(BOUNDS, (10,)), 99.0, Reading.LINEAR, 100.0),
-    "the overflow: its one finite edge": (Histogram(BOUNDS, (0, 0, 0, 0, 4)), 99.0, Reading.LINEAR, 800.0),
-    "trailing buckets left out count as 0": (Histogram(BOUNDS, (0, 4)), 99.0, Reading.LINEAR, 199.0),
-    "no sample: no percentile": (Histogram(BOUNDS, (0, 0, 0)), 50.0, Reading.LINEAR, None),
-    "no counts at all: no percentile": (Histogram(BOUNDS, ()), 50.0, Reading.LINEAR, None),
+    "the rank in a middle bucket, linear": (Histogram.of(BOUNDS, (0, 50, 50, 0, 0)), 50.0, Reading.LINEAR, 200.0),
+    "half-way into a bucket, linear": (Histogram.of(BOUNDS, (0, 0, 100, 0, 0)), 50.0, Reading.LINEAR, 300.0),
+    "half-way into a bucket, its lower edge": (Histogram.of(BOUNDS, (0, 0, 100, 0, 0)), 50.0, Reading.LOWER, 200.0),
+    "half-way into a bucket, its upper edge": (Histogram.of(BOUNDS, (0, 0, 100, 0, 0)), 50.0, Reading.UPPER, 400.0),
+    "the underflow: its one finite edge": (Histogram.of(BOUNDS, (10,)), 99.0, Reading.LINEAR, 100.0),
+    "the overflow: its one finite edge": (Histogram.of(BOUNDS, (0, 0, 0, 0, 4)), 99.0, Reading.LINEAR, 800.0),
+    "trailing buckets left out count as 0": (Histogram.of(BOUNDS, (0, 4)), 99.0, Reading.LINEAR, 199.0),
+    "no sample: no percentile": (Histogram.of(BOUNDS, (0, 0, 0)), 50.0, Reading.LINEAR, None),
+    "no counts at all: no percentile": (Histogram.of(BOUNDS, ()), 50.0, Reading.LINEAR, None),
 }
 
 
@@ -71,8 +71,11 @@ def test_the_slow_tail_scenarios_figures_stand_off_the_bars_under_every_reading(
 
 
 def test_histograms_with_other_buckets_are_not_added():
-    assert merged([Histogram(BOUNDS, (1,)), Histogram((1.0, 2.0), (1,))]) is None
-    assert merged([Histogram(BOUNDS, (1, 2)), Histogram(BOUNDS, (0, 1, 3))]) == Histogram(BOUNDS, (1, 3, 3))
+    assert merged([Histogram.of(BOUNDS, (1,)), Histogram.of((1.0, 2.0), (1,))]) is None
+    assert merged([Histogram.of(BOUNDS, (1, 2)), Histogram.of(BOUNDS, (0, 1, 3))]) == Histogram.of(BOUNDS, (1, 3, 3))
+    # Trailing buckets left out count as 0: the running sum stays at its last past them.
+    assert merged([Histogram.of(BOUNDS, (1,)), Histogram.of(BOUNDS, (0, 0, 2, 1))]) == Histogram.of(BOUNDS, (1, 0, 2, 1))
+    assert merged([Histogram.of(BOUNDS, ()), Histogram.of(BOUNDS, (0, 2))]) == Histogram.of(BOUNDS, (0, 2))
 
 
 def _series(revision: str, code_class: str, histograms: list[Histogram]) -> HistogramSeries:
@@ -122,7 +125,7 @@ def test_distribution_points_decode_as_histograms_oldest_first():
     series = histogram_series_from_proto(proto)
 
     assert series.end_us == (int(T0.timestamp() * 1e6), int((T0 + timedelta(minutes=3)).timestamp() * 1e6))
-    assert series.histograms[0] == Histogram(bucket_bounds(DEFAULT_BUCKET_OPTIONS), tuple(full.bucket_counts))
+    assert series.histograms[0] == Histogram.of(bucket_bounds(DEFAULT_BUCKET_OPTIONS), full.bucket_counts)
     assert histograms_from_series("q", [proto, proto]).series[0].histograms == series.histograms * 2
 
 
