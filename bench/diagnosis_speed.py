@@ -126,8 +126,10 @@ def points_of(bundle) -> int:
     return sum(len(s.end_us) for r in _series_results(bundle) if r for s in r.series)
 
 
-_SERIES_FIELDS = ("requests", "latencies", "instances", "connector_instances", "connector_cpu", "connector_bytes",
-                  "connector_sent_bytes", "sql_up", "sql_cpu")
+# latencies_p50 comes from the latencies answer (collection.latency_percentiles): the answer is matched to
+# `latencies`, which comes first.
+_SERIES_FIELDS = ("requests", "latencies", "latencies_p50", "instances", "connector_instances", "connector_cpu",
+                  "connector_bytes", "connector_sent_bytes", "sql_up", "sql_cpu")
 
 
 def _series_results(bundle):
@@ -179,7 +181,8 @@ class Wire:
         from shared.diagnosis.collection import split_audit
         from shared.diagnosis.evidence import EvidenceBundle, LogResult
         from shared.gcp.logging import merge_operation_entries, record_from_entry
-        from shared.gcp.monitoring import result_from_series
+        from shared.diagnosis.collection import P99_NOTE, latency_percentiles
+        from shared.gcp.monitoring import histograms_from_series, result_from_series
 
         page_of, series_of = ListLogEntriesResponse.pb().FromString, monitoring_v3.ListTimeSeriesResponse.pb().FromString
         b = self.bundle
@@ -191,7 +194,12 @@ class Wire:
             logs[query] = LogResult(query=query, entries=tuple(entries), truncated=truncated)
         fields = {name: result_from_series(getattr(b, name).query,
                                            [s for page in pages for s in series_of(page).time_series])
-                  for name, pages in self.metrics.items()}
+                  for name, pages in self.metrics.items() if name != "latencies"}
+        if "latencies" in self.metrics:   # read as histograms, both percentiles computed from them
+            histograms = histograms_from_series(
+                b.latencies.query.removesuffix(P99_NOTE),
+                [s for page in self.metrics["latencies"] for s in series_of(page).time_series])
+            fields["latencies"], fields["latencies_p50"] = latency_percentiles(histograms)
         audit, connector_audit = split_audit(merge_operation_entries(logs[b.audit.query]))
         return EvidenceBundle(**{**dict(b), **fields, "logs": logs[b.logs.query], "audit": audit,
                                  "connector_audit": connector_audit})
@@ -226,6 +234,9 @@ class Wire:
                     for kind in set(map(which, map(value, points))):
                         if kind in ("int64_value", "double_value"):
                             total += sum(map(attrgetter("value." + kind), points))
+                        elif kind == "distribution_value":   # request_latencies: each point's buckets, once
+                            total += sum(map(sum, map(attrgetter("value.distribution_value.bucket_counts"),
+                                                      points)))
             return total
         return run
 

@@ -36,7 +36,7 @@ STATE_DATABASE_PREFIXES = ("datastore.",)
 # The port methods the diagnosis readers and the sweep's health checks call (shared.diagnosis.collection).
 READ_METHODS = {
     "run": ("get_service", "list_revisions"),
-    "monitoring": ("query",),
+    "monitoring": ("query", "histograms"),
     "logging": ("list_entries",),
     "vpcaccess": ("get_connector",),
 }

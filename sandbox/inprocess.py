@@ -30,11 +30,12 @@ import grpc
 
 from shared.gcp.endpoints import CallPolicy
 from shared.gcp.logging import MAX_PAGE_SIZE, CloudLoggingAdapter, record_from_entry
-from shared.gcp.monitoring import (CloudMonitoringAdapter, IncompleteAnswerError, check_complete, describe_query,
+from shared.gcp.monitoring import (DISTRIBUTION_ALIGNERS, DISTRIBUTION_REDUCERS, CloudMonitoringAdapter,
+                                   IncompleteAnswerError, check_complete, describe_query, histograms_from_series,
                                    list_time_series_request, missing_evidence, result_from_series, validate_query)
 from shared.gcp.run import CloudRunAdapter
 from shared.gcp.vpcaccess import ApiStatusError, VpcAccessAdapter
-from shared.diagnosis.evidence import LogRecord, MetricQuery, MetricResult
+from shared.diagnosis.evidence import HistogramResult, LogRecord, MetricQuery, MetricResult
 from shared.errors import PermanentError
 from shared.outcomes import MAX_ATTRIBUTE_KEY_BYTES, MAX_ATTRIBUTE_VALUE_BYTES, MAX_ATTRIBUTES
 from sandbox.standins.base import ApiError, Call, Rpc, StandIn, denial_text, resource_of
@@ -280,6 +281,33 @@ class InProcessMonitoring(CloudMonitoringAdapter):
         except IncompleteAnswerError as exc:
             raise missing_evidence(exc) from exc
         return MetricResult(query=description, series=series)
+
+    def histograms(self, query: MetricQuery) -> HistogramResult:
+        """CloudMonitoringAdapter.histograms, with `histograms_from_series` applied once per distinct
+        answer (as `query` keeps its series)."""
+        from shared.gcp.endpoints import call_with_retry
+
+        if query.aligner not in DISTRIBUTION_ALIGNERS or query.reducer not in DISTRIBUTION_REDUCERS:
+            return super().histograms(query)   # refused there, with its reason
+        request, description = self._request(query)
+
+        def read() -> tuple[Any, ...]:
+            answer = self._pages(request)
+            series = self._converted.get(("histograms", *answer))
+            if series is None:
+                from google.cloud import monitoring_v3
+
+                pages = [monitoring_v3.ListTimeSeriesResponse.pb().FromString(page) for page in answer]
+                check_complete(pages, query)
+                protos = [p for page in pages for p in page.time_series]
+                series = self._converted[("histograms", *answer)] = histograms_from_series(description, protos).series
+            return series
+
+        try:
+            series = call_with_retry(read, what=f"ListTimeSeries {query.metric_type}", policy=self._policy)
+        except IncompleteAnswerError as exc:
+            raise missing_evidence(exc) from exc
+        return HistogramResult(query=description, series=series)
 
     def _list(self, query: MetricQuery) -> list[Any]:
         from google.cloud import monitoring_v3

@@ -12,7 +12,7 @@ from typing import Any, Protocol, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.diagnosis.evidence import (Connector, LogResult, MetricQuery, MetricResult, Revision,
+from shared.diagnosis.evidence import (Connector, HistogramResult, LogResult, MetricQuery, MetricResult, Revision,
                              Service, TrafficTarget)
 from shared.timeline.entries import EntryPage
 
@@ -39,6 +39,11 @@ class MonitoringPort(Protocol):
 
     def query(self, query: MetricQuery) -> MetricResult:
         """One ListTimeSeries call, aligned and reduced as the query says, every page read."""
+        ...
+
+    def histograms(self, query: MetricQuery) -> HistogramResult:
+        """One ListTimeSeries call whose points are distributions kept as they are (ALIGN_DELTA or
+        ALIGN_SUM, REDUCE_NONE or REDUCE_SUM): each point's bucket bounds and counts, every page read."""
         ...
 
 

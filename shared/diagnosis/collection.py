@@ -2,7 +2,7 @@
 
 Cost of one collection, at most 15 API calls, 16 for an alert (CallBudget enforces it):
   Cloud Run:   GetService, ListRevisions                                              2
-  Monitoring:  request_count, request_latencies p99, container/instance_count          3
+  Monitoring:  request_count, request_latencies (p99, p50), container/instance_count   3
   Logging:     the service's stderr/stdout warnings and system log (with a log-match
                alert's own filter); audit entries of the service and its connector       2
   if the serving revision uses a VPC connector:
@@ -27,12 +27,13 @@ from typing import Any, Callable, Sequence, TypeVar
 
 from shared.config import DiagnosisSettings
 from shared.errors import PermanentError, RunwardenError
-from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, LogResult, MetricQuery, MetricResult, Revision,
-                                       Service, StartupRead)
+from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, HistogramResult, LogResult, MetricQuery,
+                                       MetricResult, Revision, Service, StartupRead)
 from shared.diagnosis.facts import INGEST_LAG, whole_until
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.log_signals import (MAX_FILTER_CHARS, app_log_filter, audit_filter, request_log_filter,
                                          target_startup_filter)
+from shared.diagnosis.percentiles import revision_latencies
 from shared.gcp.identifiers import SqlInstance, is_connection_name, names_sql_instance
 from shared.gcp.logging import merge_operation_entries
 from shared.ports import LoggingPort, MonitoringPort, RunPort, VpcAccessPort
@@ -246,6 +247,7 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
         # A long-running change logs two entries (start and end): one change, one record.
         found["audit"], found["connector_audit"] = split_audit(
             merge_operation_entries(audit) if audit is not None else None)
+    found["latencies"], found["latencies_p50"] = latency_percentiles(found["latencies"])
     # A connector that does not exist is a fact about the path, not a source missing: bad_revision reads it.
     missing = connector_name if reads.refused.get("connector") == "NOT_FOUND" else None
     return EvidenceBundle(incident_started_at=incident_started_at, collected_at=now, service=service,
@@ -467,16 +469,39 @@ def _run_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope") -> 
         group_by=(*by_revision, "metric.labels.response_code_class", "metric.labels.response_code"))))
     # From one lookback before the window: a p99 as long before the failures (a WebSocket lasts as
     # long as its connection) is how the service runs, not a hang (connector_saturation._usual_hang).
-    reads.add("latencies", "monitoring: run request_latencies", lambda: monitoring.query(scope.metric(
+    # Read as histograms (ALIGN_DELTA keeps a distribution, REDUCE_SUM adds them: Aggregation.Aligner and
+    # Reducer, google/monitoring/v3/common.proto), one series per revision and per each of the metric's
+    # labels (response_code, response_code_class, route: cloud.google.com/monitoring/api/metrics_gcp,
+    # run), so that one call gives both the revision's p99 (its series' largest, as ALIGN_PERCENTILE_99
+    # then REDUCE_MAX gave it) and the median of all its requests (percentiles.revision_latencies):
+    # a p99 at a hang with the median where it was is a slow tail, not a connector (connector_saturation).
+    reads.add("latencies", "monitoring: run request_latencies", lambda: monitoring.histograms(scope.metric(
         "run.googleapis.com/request_latencies", "cloud_run_revision", on_service,
         start=min(scope.before, scope.reach_back or scope.before),
-        aligner="ALIGN_PERCENTILE_99", reducer="REDUCE_MAX", group_by=by_revision)))
+        aligner="ALIGN_DELTA", reducer="REDUCE_SUM", group_by=(*by_revision, *LATENCY_LABELS))))
     # Active instances only: instance_count is broken down by `state` (active, idle), and only
     # active ones are busy; summing per-state maxima would overstate how close to the limit it was.
     reads.add("instances", "monitoring: run container/instance_count", lambda: monitoring.query(
         scope.metric("run.googleapis.com/container/instance_count", "cloud_run_revision",
                      {**on_service, "metric.labels.state": "active"},
                      aligner="ALIGN_MAX", reducer="REDUCE_SUM", group_by=by_revision)))
+
+
+# request_latencies' metric labels: one series each, so that the revision's p99 is its series' largest.
+LATENCY_LABELS = ("metric.labels.response_code_class", "metric.labels.response_code", "metric.labels.route")
+
+
+def latency_percentiles(read: HistogramResult | None) -> tuple[MetricResult | None, MetricResult | None]:
+    """(p99, p50) per revision per minute, in ms, from the request_latencies histograms; (None, None)
+    when they were not read. Each cites the request as sent, and how its percentile was taken."""
+    if read is None:
+        return None, None
+    return revision_latencies(read, read.query + P99_NOTE, read.query + P50_NOTE)
+
+
+# How each percentile was taken from the one read, after the request as sent (the evidence's query).
+P99_NOTE = " | p99 per revision: its series' largest, from the buckets"
+P50_NOTE = " | p50 per revision: its series' buckets added"
 
 
 def _connector_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope", connector: str) -> None:

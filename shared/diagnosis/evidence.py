@@ -8,7 +8,7 @@ from __future__ import annotations
 import operator
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from itertools import chain, repeat
+from itertools import accumulate, chain, repeat
 from typing import Any, Iterable, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -411,6 +411,65 @@ class MetricResult(_Model):
         return at_micros(newest) if newest is not None else None
 
 
+class Histogram(tuple):
+    """One distribution point's histogram as Monitoring gives it (google/api/distribution.proto,
+    Distribution.bucket_options and bucket_counts): `(bounds, running)`. `bounds` are the finite
+    bucket boundaries b[0] < ... < b[N]: bucket 0 is the underflow (-inf, b[0]), bucket i is
+    [b[i-1], b[i]), bucket N+1 the overflow [b[N], +inf) (BucketOptions' Linear, Exponential and
+    Explicit upper and lower bounds). `running[i]` is the number of samples in buckets 0 to i, the
+    buckets numbered so: the running sums are what a percentile is read from (a bisection for its
+    rank), taken once when the point is decoded. "If you supply fewer than N values, the remaining
+    values are assumed to be 0" (Distribution.bucket_counts): past its end the sum stays at its last.
+    A plain pair: a day of minutes is 1,440 of them per series, so no model per point."""
+
+    __slots__ = ()
+
+    def __new__(cls, bounds: tuple[float, ...], running: tuple[int, ...]) -> "Histogram":
+        return super().__new__(cls, (bounds, running))
+
+    @classmethod
+    def of(cls, bounds: tuple[float, ...], counts: Iterable[int]) -> "Histogram":
+        """From the counts per bucket, as Distribution.bucket_counts gives them."""
+        return cls(bounds, tuple(accumulate(counts)))
+
+    @property
+    def bounds(self) -> tuple[float, ...]:
+        return self[0]
+
+    @property
+    def running(self) -> tuple[int, ...]:
+        return self[1]
+
+
+class HistogramSeries(_Model):
+    """One distribution-valued time series, its points as two columns oldest first: each point's end
+    time (microseconds since the epoch) and its histogram (a point whose distribution has no samples
+    or no histogram is left out)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    metric_labels: dict[str, str] = Field(default_factory=dict)
+    resource_labels: dict[str, str] = Field(default_factory=dict)
+    end_us: tuple[int, ...] = ()
+    histograms: tuple[Histogram, ...] = ()
+
+    def label(self, key: str) -> str:
+        """A label by its group-by path ("resource.labels.x" / "metric.labels.x")."""
+        if key.startswith("resource.labels."):
+            return self.resource_labels.get(key.removeprefix("resource.labels."), "")
+        return self.metric_labels.get(key.removeprefix("metric.labels."), "")
+
+
+class HistogramResult(_Model):
+    """A ListTimeSeries answer whose points are distributions kept as they are (ALIGN_DELTA, REDUCE_SUM:
+    "The value_type of the aligned result is the same as the value_type of the input", Aggregation.Aligner
+    and Reducer, google/monitoring/v3/common.proto), for percentiles computed here
+    (shared/diagnosis/percentiles.py)."""
+
+    query: str                            # the request as sent, readable and re-runnable
+    series: tuple[HistogramSeries, ...] = ()
+
+
 # --- Cloud Logging --------------------------------------------------------------------------
 
 
@@ -714,6 +773,8 @@ class EvidenceBundle(_Model):
     revisions: tuple[Revision, ...]                  # oldest first
     requests: MetricResult | None = None             # request_count per minute by revision, class, code
     latencies: MetricResult | None = None            # request_latencies p99 (ms) per minute by revision
+    # request_latencies p50 (ms) per minute by revision, from the same read as `latencies` (percentiles.py)
+    latencies_p50: MetricResult | None = None
     instances: MetricResult | None = None            # container/instance_count (max) per minute by revision
     connector: Connector | None = None
     # The connector whose read answered NOT_FOUND (vpcaccess.connectors.get: deleted, or never in that

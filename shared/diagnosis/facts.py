@@ -531,6 +531,16 @@ class Facts:
             known = self._p99s[window] = tuple((at_micros(k), per_minute[k]) for k in sorted(per_minute))
         return known
 
+    def p50_by_minute(self, window: Window) -> tuple[tuple[datetime, float], ...]:
+        """(minute end, the service's median latency in seconds, max over revisions), oldest first: each
+        revision's p50 is that of all its requests (request_latencies' buckets added: percentiles.py),
+        from the same read as the p99. Empty when it was not read."""
+        per_minute: dict[int, float] = {}
+        for points in self.points(self.b.latencies_p50):
+            for at, value in zip(*points.columns_in(window)):
+                per_minute[at] = max(per_minute.get(at, 0.0), value / 1000.0)
+        return tuple((at_micros(k), per_minute[k]) for k in sorted(per_minute))
+
     # --- instances --------------------------------------------------------------------------
 
     def max_instances_seen(self, window: Window, revision: str) -> float | None:

@@ -22,7 +22,8 @@ from datetime import timedelta
 from typing import Any
 
 from shared.errors import PermanentError, TransientError
-from shared.diagnosis.evidence import Floats, MetricQuery, MetricResult, MetricSeries, OldestFirst, decoded
+from shared.diagnosis.evidence import (Floats, Histogram, HistogramResult, HistogramSeries, MetricQuery, MetricResult,
+                                       MetricSeries, OldestFirst, decoded)
 from shared.gcp.endpoints import CallPolicy, call_with_retry, connect, metric_service_client
 
 _LABEL_KEY = re.compile(r"^(resource|metric)\.labels\.[A-Za-z_]\w*$")
@@ -38,6 +39,14 @@ REDUCERS = frozenset({
     "REDUCE_NONE", "REDUCE_MEAN", "REDUCE_MIN", "REDUCE_MAX", "REDUCE_SUM", "REDUCE_STDDEV", "REDUCE_COUNT",
     "REDUCE_COUNT_TRUE", "REDUCE_COUNT_FALSE", "REDUCE_FRACTION_TRUE", "REDUCE_PERCENTILE_99",
     "REDUCE_PERCENTILE_95", "REDUCE_PERCENTILE_50", "REDUCE_PERCENTILE_05"})
+
+
+# The aligners and reducers whose output keeps a distribution a distribution: ALIGN_DELTA and ALIGN_SUM
+# ("The value_type of the aligned result is the same as the value_type of the input"), REDUCE_SUM ("The
+# value_type of the output is the same as the value_type of the input"), REDUCE_NONE (no reduction):
+# Aggregation.Aligner and Aggregation.Reducer, google/monitoring/v3/common.proto.
+DISTRIBUTION_ALIGNERS = frozenset({"ALIGN_DELTA", "ALIGN_SUM"})
+DISTRIBUTION_REDUCERS = frozenset({"REDUCE_NONE", "REDUCE_SUM"})
 
 
 def _refuse(message: str) -> PermanentError:
@@ -104,9 +113,9 @@ def describe_query(query: MetricQuery) -> str:
 class CloudMonitoringAdapter:
     """MonitoringPort over Cloud Monitoring v3 (or its stand-in, via MONITORING_EMULATOR_HOST)."""
 
-    # query is one ListTimeSeries call (its permission and source: docs/deploy.md, "Each call and
+    # query and histograms are one ListTimeSeries call each (its permission and source: docs/deploy.md, "Each call and
     # the permission Google checks", held to this map by tests/infra/test_iam.py).
-    iam_permissions = {"query": ("monitoring.timeSeries.list",)}
+    iam_permissions = {"query": ("monitoring.timeSeries.list",), "histograms": ("monitoring.timeSeries.list",)}
 
     def __init__(self, *, policy: CallPolicy = CallPolicy()) -> None:
         self._policy = policy
@@ -122,6 +131,21 @@ class CloudMonitoringAdapter:
         except IncompleteAnswerError as exc:
             raise missing_evidence(exc) from exc
         return result_from_series(describe_query(query), protos)
+
+    def histograms(self, query: MetricQuery) -> HistogramResult:
+        """One ListTimeSeries question whose distribution points are kept as histograms (their bucket
+        bounds and counts), not read as their means: percentiles are computed from them
+        (shared/diagnosis/percentiles.py)."""
+        validate_query(query)
+        if query.aligner not in DISTRIBUTION_ALIGNERS or query.reducer not in DISTRIBUTION_REDUCERS:
+            raise _refuse(f"{query.aligner} / {query.reducer} does not keep distributions: ask with "
+                          f"{sorted(DISTRIBUTION_ALIGNERS)} and {sorted(DISTRIBUTION_REDUCERS)}")
+        try:
+            protos = call_with_retry(lambda: self._list(query), what=f"ListTimeSeries {query.metric_type}",
+                                     policy=self._policy)
+        except IncompleteAnswerError as exc:
+            raise missing_evidence(exc) from exc
+        return histograms_from_series(describe_query(query), protos)
 
     def warm(self) -> None:
         """Builds the client and its call and opens the connection now (no call is made);
@@ -346,3 +370,95 @@ def _joined(first: MetricSeries, second: MetricSeries) -> MetricSeries:
     return decoded(MetricSeries, {"metric_labels": first.metric_labels, "resource_labels": first.resource_labels,
                                   "end_us": OldestFirst(end_us),
                                   "values": Floats(values) if numeric else tuple(values)}, _SERIES_FIELDS)
+
+
+# --- distributions kept as histograms ------------------------------------------------------------
+
+
+_HISTOGRAM_SERIES_FIELDS = {"metric_labels", "resource_labels", "end_us", "histograms"}
+_LAYOUTS: dict[tuple[Any, ...], tuple[float, ...] | None] = {}
+_BUCKET_COUNTS = operator.attrgetter("value.distribution_value.bucket_counts")
+_OPTIONS = operator.attrgetter("value.distribution_value.bucket_options")
+_WHICH_LAYOUT = operator.methodcaller("WhichOneof", "options")
+
+
+def _layout_key(options: Any) -> tuple[Any, ...]:
+    """What names a bucket layout, read from its own fields (each point carries its options)."""
+    which = _WHICH_LAYOUT(options)
+    if which == "exponential_buckets":
+        exp = options.exponential_buckets
+        return which, exp.num_finite_buckets, exp.growth_factor, exp.scale
+    if which == "linear_buckets":
+        lin = options.linear_buckets
+        return which, lin.num_finite_buckets, lin.width, lin.offset
+    if which == "explicit_buckets":
+        return which, *options.explicit_buckets.bounds
+    return (which,)
+
+
+def bucket_bounds(options: Any) -> tuple[float, ...] | None:
+    """The finite bucket boundaries b[0] < ... < b[N] of a Distribution.BucketOptions, as
+    google/api/distribution.proto gives them: Linear "offset + (width * i)", Exponential
+    "scale * (growth_factor ^ i)", Explicit "bounds[i]", for i in 0..N (N finite buckets); None when
+    the options name no layout (a distribution without a histogram). Kept per layout: one metric's
+    points share one."""
+    key = _layout_key(options)
+    if key in _LAYOUTS:
+        return _LAYOUTS[key]
+    which = key[0]
+    if which == "exponential_buckets":
+        num, growth, scale = key[1:]
+        bounds: tuple[float, ...] | None = tuple(scale * growth ** i for i in range(num + 1))
+    elif which == "linear_buckets":
+        num, width, offset = key[1:]
+        bounds = tuple(offset + width * i for i in range(num + 1))
+    elif which == "explicit_buckets":
+        bounds = tuple(float(b) for b in key[1:])
+    else:
+        bounds = None
+    _LAYOUTS[key] = bounds = bounds or None
+    return bounds
+
+
+def histogram_series_from_proto(proto: Any) -> HistogramSeries:
+    """A distribution-valued TimeSeries as a HistogramSeries, points oldest first. A point whose
+    distribution holds no sample, or no histogram (no bucket_options or no bucket_counts: "If the
+    distribution does not have a histogram, then omit this field", Distribution.bucket_counts), is left
+    out: no percentile can be read from it. A point of another value type is refused. Each point's
+    counts are summed as they are read (Histogram.running), in C: one pass over the repeated field."""
+    proto = _plain(proto)
+    points = proto.points
+    if any(which != "distribution_value" for which in map(_WHICH, map(_TYPED, points))):
+        raise PermanentError("ListTimeSeries: a point that is not a distribution where histograms were asked for",
+                             code="INVALID_ARGUMENT")
+    end_us = list(map(operator.add, map(operator.mul, map(_END_SECONDS, points), itertools.repeat(1_000_000)),
+                      map(operator.floordiv, map(_END_NANOS, points), itertools.repeat(1000))))
+    running = list(map(tuple, map(itertools.accumulate, map(_BUCKET_COUNTS, points))))
+    bounds = list(map(bucket_bounds, map(_OPTIONS, points)))
+    kept = [i for i, (b, r) in enumerate(zip(bounds, running)) if b and r and r[-1] > 0]
+    end_us, histograms = _oldest_first([end_us[i] for i in kept], [Histogram(bounds[i], running[i]) for i in kept])
+    return decoded(HistogramSeries, {"metric_labels": dict(proto.metric.labels),
+                                     "resource_labels": dict(proto.resource.labels),
+                                     "end_us": OldestFirst(end_us), "histograms": tuple(histograms)},
+                   _HISTOGRAM_SERIES_FIELDS)
+
+
+def histograms_from_series(query: str, protos: Any) -> HistogramResult:
+    """The HistogramResult of a ListTimeSeries answer (every page): series sorted by their labels, the
+    parts of one series cut across pages joined (as `result_from_series`)."""
+    keyed = sorted(((_identity(s), s) for s in map(histogram_series_from_proto, protos)),
+                   key=operator.itemgetter(0))
+    series: list[HistogramSeries] = []
+    last: Any = None
+    for key, one in keyed:
+        if series and key == last:
+            first = series[-1]
+            end_us, histograms = _oldest_first([*first.end_us, *one.end_us], [*first.histograms, *one.histograms])
+            series[-1] = decoded(HistogramSeries, {"metric_labels": first.metric_labels,
+                                                   "resource_labels": first.resource_labels,
+                                                   "end_us": OldestFirst(end_us), "histograms": tuple(histograms)},
+                                 _HISTOGRAM_SERIES_FIELDS)
+        else:
+            series.append(one)
+        last = key
+    return HistogramResult(query=query, series=tuple(series))

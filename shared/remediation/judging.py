@@ -453,7 +453,7 @@ def refired(record: ActionRecord) -> str:
 
 
 def settled(bundle: EvidenceBundle) -> EvidenceBundle:
-    """The bundle with Cloud Run's request metrics (request_count, request_latencies) cut at the points
+    """The bundle with Cloud Run's request metrics (request_count, request_latencies' p99 and p50) cut at the points
     that are surely whole: those ending at least INGEST_LAG before the read. Each series is ingested on
     its own, up to ~180 s after its minute (facts.INGEST_LAG), so a newer minute may hold its 200s and
     not yet its 500s (read as clean: a wrong `verified`), or its 500s and not yet its 200s (read as
@@ -481,7 +481,8 @@ def cut_at(bundle: EvidenceBundle, at: datetime) -> EvidenceBundle:
                                                    if end <= until)})
             for series in result.series)})
 
-    return bundle.model_copy(update={"requests": cut(bundle.requests), "latencies": cut(bundle.latencies)})
+    return bundle.model_copy(update={"requests": cut(bundle.requests), "latencies": cut(bundle.latencies),
+                                     "latencies_p50": cut(bundle.latencies_p50)})
 
 
 def others_failing(facts: Facts, record: ActionRecord, window: Window) -> str:

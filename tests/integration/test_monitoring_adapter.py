@@ -11,7 +11,7 @@ from sandbox.standins.monitoring import DEFAULT_BUCKET_OPTIONS, bucket_bounds
 from shared.errors import PermanentError, TransientError
 from shared.diagnosis.evidence import MetricQuery, MetricResult
 from shared.gcp.endpoints import CallPolicy
-from shared.gcp.monitoring import CloudMonitoringAdapter
+from shared.gcp.monitoring import CloudMonitoringAdapter, describe_query
 
 QUICK = CallPolicy(call_timeout=5, attempts=3, initial_backoff=0.01, max_backoff=0.05, total_timeout=5)
 
@@ -214,6 +214,46 @@ def test_request_latency_percentile_per_series_and_mean_when_unaligned(adapter, 
     merged = ask(adapter, anchor, "run.googleapis.com/request_latencies", "cloud_run_revision",
                  labels={**REV, "metric.labels.response_code": "200"}, alignment_seconds=300, aligner="ALIGN_DELTA")
     assert merged.series[0].points[0].value == pytest.approx((28 * 120 + 2 * 900) / 30)
+
+
+def test_request_latencies_as_histograms_give_the_aligners_p99_and_the_revisions_median(adapter, world, anchor):
+    """The collection's one latency read (ALIGN_DELTA, REDUCE_SUM by revision and label, kept as histograms):
+    the revision's p99 per minute is the one ALIGN_PERCENTILE_99 then REDUCE_MAX answers, to the bit, and its
+    median that of all its requests, which REDUCE_PERCENTILE_50 over the revision answers."""
+    from shared.diagnosis.collection import LATENCY_LABELS, latency_percentiles
+
+    query = MetricQuery(project=PROJECT, metric_type="run.googleapis.com/request_latencies",
+                        resource_type="cloud_run_revision", labels=REV, start=anchor - timedelta(minutes=5),
+                        end=anchor, aligner="ALIGN_DELTA", reducer="REDUCE_SUM",
+                        group_by=("resource.labels.revision_name", *LATENCY_LABELS))
+    histograms = adapter.histograms(query)
+    assert sorted(s.label("metric.labels.response_code") for s in histograms.series) == ["200", "504"]
+    assert all(len(s.histograms) == 5 for s in histograms.series)
+    p99, p50 = latency_percentiles(histograms)
+
+    by_aligner = ask(adapter, anchor, "run.googleapis.com/request_latencies", "cloud_run_revision", labels=REV,
+                     aligner="ALIGN_PERCENTILE_99", reducer="REDUCE_MAX", group_by=("resource.labels.revision_name",))
+    assert [s.values for s in p99.series] == [s.values for s in by_aligner.series]
+    assert [s.end_us for s in p99.series] == [s.end_us for s in by_aligner.series]
+    median = ask(adapter, anchor, "run.googleapis.com/request_latencies", "cloud_run_revision", labels=REV,
+                 aligner="ALIGN_DELTA", reducer="REDUCE_PERCENTILE_50", group_by=("resource.labels.revision_name",))
+    assert [s.values for s in p50.series] == [s.values for s in median.series]
+    # A minute: 12 timeouts at 30 s, 28 answers at 120 ms and 2 at 900 ms: the p99 is the timeouts', the
+    # median the 200s'.
+    assert all(abs(v - 30000) < bucket_width_at(30000) for v in p99.series[0].values)
+    assert all(abs(v - 120) < bucket_width_at(120) for v in p50.series[0].values)
+    assert p99.query.startswith(describe_query(query)) and p50.query.startswith(describe_query(query))
+
+
+def test_a_histograms_read_asks_an_aggregation_that_keeps_distributions(adapter, standins, world, anchor):
+    with pytest.raises(PermanentError, match="does not keep distributions") as caught:
+        adapter.histograms(MetricQuery(project=PROJECT, metric_type="run.googleapis.com/request_latencies",
+                                       resource_type="cloud_run_revision", labels=REV,
+                                       start=anchor - timedelta(minutes=5), end=anchor,
+                                       aligner="ALIGN_PERCENTILE_99", reducer="REDUCE_MAX",
+                                       group_by=("resource.labels.revision_name",)))
+    assert caught.value.code == "INVALID_ARGUMENT"
+    assert standins.monitoring.count("ListTimeSeries") == 0
 
 
 def test_instance_count_max_per_state(adapter, world, anchor):

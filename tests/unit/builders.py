@@ -41,6 +41,7 @@ class Evidence:
         self.req: dict[tuple[str, str], dict[int, float]] = {}
         self.uptime_req: dict[tuple[str, str], dict[int, float]] = {}   # the part of `req` uptime checks sent
         self.lat: dict[str, dict[int, float]] = {}
+        self.lat_p50: dict[str, dict[int, float]] = {}
         self.inst: dict[str, dict[int, float]] = {}
         self.conn: Connector | None = None
         # "bytes": received_bytes_count, "sent_bytes": sent_bytes_count (bytes/s per minute)
@@ -127,6 +128,12 @@ class Evidence:
             self.lat.setdefault(revision, {})[m] = p99_seconds * 1000
         return self
 
+    def median(self, revision: str, start: float, end: float, p50_seconds: float) -> "Evidence":
+        """The revision's median latency per minute (request_latencies p50, from the p99's read)."""
+        for m in _minutes(start, min(end, self.now)):
+            self.lat_p50.setdefault(revision, {})[m] = p50_seconds * 1000
+        return self
+
     def instances(self, revision: str, start: float, end: float, count: float) -> "Evidence":
         for m in _minutes(start, min(end, self.now)):
             self.inst.setdefault(revision, {})[m] = count
@@ -186,6 +193,8 @@ class Evidence:
             revisions=tuple(sorted(self.revs, key=lambda r: r.create_time)),
             requests=self._requests() if "requests" in self.collected else None,
             latencies=self._by_revision("request_latencies", self.lat) if "latencies" in self.collected else None,
+            latencies_p50=(self._by_revision("request_latencies p50", self.lat_p50)
+                           if "latencies" in self.collected and self.lat_p50 else None),
             instances=self._by_revision("instance_count", self.inst) if "instances" in self.collected else None,
             connector=self.conn,
             connector_instances=self._single("connector/instances", self.conn_series["instances"]),

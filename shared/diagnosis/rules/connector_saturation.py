@@ -106,6 +106,9 @@ def evaluate(facts: Facts) -> Finding:
     busy = _database_saturated(facts, c)
     if busy:
         return c.doubt(busy, SLOW_DATABASE)
+    tail = _slow_tail(facts, c, stressed)
+    if tail:
+        return c.doubt(tail, SLOW_TAIL)
     # Saturation with the database confirmed up is clear; with its state unknown, a person decides.
     confidence = 0.7 + 0.1 * min(len(stressed), 2) if sql else 0.6
     unread = unread_rule_outs(facts, c, _LOG_RULE_OUTS)
@@ -956,6 +959,80 @@ def _database_saturated(facts: Facts, c: Citation) -> str:
             f"({named} of its reserved CPU in {window}): a saturated database makes every statement and the requests "
             "that wait on it slow, and its queued requests open more connections through the connector; a bigger "
             "connector changes nothing of the database's")
+
+
+# What a person checks when the slowest requests hang while the median stays where it was.
+SLOW_TAIL = ("find which requests wait (the request log's latency by URL: one endpoint, one query, a lock on some "
+             "rows) and what they wait for; raise the connector's max instances only if the median latency of the "
+             "requests that cross it rises too")
+# What one lost packet adds to a request: TCP resends an unanswered SYN after its initial retransmission
+# timeout of 1 s, then doubles it (RFC 6298, 2.1 and 5.5).
+ONE_RETRANSMISSION_SECONDS = 1.0
+# A connector that queues rather than drops slows every request that crosses it by its queue: a median
+# that doubled has most requests slowed too. Runwarden's own bar (no documented figure): a median risen
+# to this many times its usual, or by ONE_RETRANSMISSION_SECONDS, whichever is less, has risen.
+MEDIAN_RISE_RATIO = 2.0
+
+
+def _risen_bar(usual: float | None) -> float:
+    """The median (s) at or above which it has risen with the hang: its usual plus the less of what a
+    queue (MEDIAN_RISE_RATIO) and a lost packet (ONE_RETRANSMISSION_SECONDS) add; with no usual known
+    (no minute before the window), one resend alone."""
+    if usual is None:
+        return ONE_RETRANSMISSION_SECONDS
+    return usual + min(ONE_RETRANSMISSION_SECONDS, usual * (MEDIAN_RISE_RATIO - 1))
+
+
+def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
+    """Why the hang is not shown to be the connector's, or "": the symptom is a hang alone (p99 in the
+    band, no 503 or 504 share at status_ratio: a share proves the failures whatever the median does), and
+    in most of the hung minutes the median latency (p50, all the revision's requests: percentiles.py)
+    stayed under `_risen_bar`: short of twice its usual (the before window's median p50) and of its usual
+    plus ONE_RETRANSMISSION_SECONDS.
+    A connector that drops enough to hold a request 25-30 s needs four or five losses of one packet in a
+    row (1 + 2 + 4 + 8 + 16 s, RFC 6298), a loss rate at which most requests that cross it lose one and
+    wait a second or more; one that queues that long slows every request that crosses it: either way the
+    median rises (scenario memorystore_pool_limit_busy_connector: 35 ms to ~900 ms). A few percent of requests waiting while the
+    rest answer as usual is a slow tail (a slow query, a lock on some rows, one slow endpoint). Not ruled
+    out: requests that never cross the connector (an endpoint that reads no database) keep the median down
+    under any connector, so it competes, and is never scaled alone on a p99. A median not read keeps the
+    finding as it was (the p99 comes from the same read, so this is a layout that could not be added)."""
+    s = facts.s
+    requests = facts.requests(facts.incident)
+    if requests.total >= s.min_requests and max(requests.share(code="503"),
+                                                requests.share(code="504")) >= s.status_ratio:
+        return ""
+    if not hang_minutes(facts)[2]:
+        return ""
+    timeout = facts.request_timeout_seconds
+    hung = {at for at, v in facts.p99_by_minute(facts.incident) if s.hang_latency_seconds <= v < 0.9 * timeout}
+    medians = [v for at, v in facts.p50_by_minute(facts.incident) if at in hung]
+    if not medians:
+        return ""
+    before = sorted(v for _, v in facts.p50_by_minute(facts.before))
+    usual = before[len(before) // 2] if before else None
+    bar = _risen_bar(usual)
+    usual_text = f"{usual * 1000:.0f} ms" if usual is not None else "unknown"
+    rose = [v for v in medians if v >= bar]
+    p99 = max(v for at, v in facts.p99_by_minute(facts.incident) if at in hung)
+    observed = (f"p99 in the hang band in {len(hung)} minutes (max {p99:.1f} s), median max {max(medians) * 1000:.0f} "
+                f"ms there (usual {usual_text} in {facts.before}); at {bar:.2f} s or more in "
+                f"{len(rose)} of {len(medians)}")
+    risen = 2 * len(rose) >= len(medians)
+    c.cite("metric", query_of(facts.b.latencies_p50, "request_latencies p50"), observed,
+           f"a median at >= {bar:.2f} s (twice its usual, or {ONE_RETRANSMISSION_SECONDS:g} s more, whichever is "
+           "less) in at least half of the hung minutes: a connector that holds requests that long slows most of "
+           "those that cross it", risen,
+           role="context" if risen else "refutes")
+    if risen:
+        return ""
+    typical = sorted(medians)[len(medians) // 2]
+    return (f"requests hang (p99 up to {p99:.1f} s in {len(hung)} minutes) while the median held (median at "
+            f"{typical * 1000:.0f} ms, usual {usual_text}; {bar:.2f} s or more in {len(rose)} of "
+            f"{len(medians)} minutes): a slow tail (a slow query, a lock "
+            f"on some rows, one slow endpoint), not shown to be connector {facts.b.connector.short_name}'s, which "
+            f"shows {', '.join(stressed)}: a connector that holds requests 25 s or more (four or five resends of a "
+            "lost packet) makes most requests that cross it wait a second or more")
 
 
 def _sql_up(facts: Facts, c: Citation) -> bool | None:
