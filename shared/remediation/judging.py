@@ -336,7 +336,7 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                  or slower_than_before(facts, record) or requests_unfinished(facts, record)
                  or changed_by_others(facts, record) or served_elsewhere(facts, alert)
                  or _callers(facts, record, min_traffic_ratio, health_bar(alert, settings).error_ratio, idle=idle)
-                 or load_not_carried(facts, record, health_bar(alert, settings).error_ratio))
+                 or load_not_carried(facts, record, health_bar(alert, settings).error_ratio, idle))
         if doubt:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
         few = too_few_to_tell(facts, record, health_bar(alert, settings).error_ratio)
@@ -905,7 +905,7 @@ def reach_back(record: ActionRecord, settings: DiagnosisSettings) -> datetime:
     return onset_search_from(record, settings)
 
 
-def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float) -> str:
+def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float, idle: IdleBefore | None = None) -> str:
     """Why clean requests since a connector change do not show that it gave the connector the room it
     lacked, because the load since is one the old connector is not shown to fail at ("" if it is, for
     another action, or with no failing minute before the action in the evidence read). Two ways a minute
@@ -923,7 +923,13 @@ def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float) -> 
     counts whatever was answered (5xx and 429 too, as `traffic_lost` reads it). The rate since is the
     serving revisions' own requests per minute of the window judged, as `traffic_lost` counts it. A
     rollback is not judged so: a failing revision fails at any load. Per service: a connector's other
-    users, which did not fail, have no failing minute here."""
+    users, which did not fail, have no failing minute here.
+    `idle`: a service idle between requests before its failure began (bursts.py), judged on every minute
+    since the action. Its load comes in bursts, so a rate averaged over its idle minutes is no load the
+    connector ever carried at once (30 requests every 5 minutes is 6 a minute, under the 15 the saturated
+    connector answered of a burst of 30): a scale-up whose every burst since was clean was escalated, never
+    verified. Its load is then read minute by minute as the limit is (`_burst_load`: the busiest minute
+    since that is clean on its own)."""
     if record.action != "scale_connector":
         return ""
     s = facts.s
@@ -939,8 +945,13 @@ def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float) -> 
     if not (refused or hung) or not minutes:
         return ""
     serving = [r.short_name for r in facts.serving]
-    since = (sum(facts.requests(window, r).total for r in serving) if serving else facts.requests(window).total)
-    rate = since / max(minutes, _minutes_spanned(window))
+    if idle:
+        rate = _burst_load(facts, window, serving, error_ratio)
+        load = f"{rate:.0f} requests in its busiest minute clean on its own in {window} (a service called in bursts)"
+    else:
+        since = (sum(facts.requests(window, r).total for r in serving) if serving else facts.requests(window).total)
+        rate = since / max(minutes, _minutes_spanned(window))
+        load = f"{rate:.0f} requests a minute in {window}"
     carried = max(refused, key=lambda m: m[1]) if refused else None
     hung_at = min(hung, key=lambda m: m[1]) if hung else None
     if (carried is not None and rate > carried[1]) or (hung_at is not None and rate >= hung_at[1]):
@@ -949,11 +960,26 @@ def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float) -> 
         ([f"{carried[1]:.0f} answered without a 5xx or 429 in the minute to {hms(carried[0])} while the rest "
           "failed (more is needed)"] if carried else [])
         + ([f"{hung_at[1]:.0f} hanging in the minute to {hms(hung_at[0])} (as many is needed)"] if hung_at else []))
-    return (f"its load fell to what the connector carried before the change: {rate:.0f} requests a minute in "
-            f"{window}, against {shown} ({len(refused) + len(hung)} failing minute(s) in {before}); the connector "
-            "before the change is not shown to fail at this load, so clean minutes at it do not show the change "
-            "helped (the demand fell: the night, a client stopped or went elsewhere); verified only once the "
-            "load exceeds it")
+    return (f"its load fell to what the connector carried before the change: {load}, against {shown} "
+            f"({len(refused) + len(hung)} failing minute(s) in {before}); the connector before the change is not shown to fail at this load, so clean "
+            "minutes at it do not show the change helped (the demand fell: the night, a client stopped or went "
+            "elsewhere); verified only once the load exceeds it")
+
+
+def _burst_load(facts: Facts, window: Window, serving: list[str], error_ratio: float) -> float:
+    """The most requests of the serving revisions (all revisions', none known) in one minute of `window`
+    that is clean on its own: its share of 5xx and 429 at or under `error_ratio`, its p99, where read, under
+    the hang bar. A minute is the unit the old connector's limit is read in (`load_not_carried`); the
+    window's share being clean does not make each of its minutes clean, so each is asked."""
+    p99 = dict(facts.p99_by_minute(window))
+    own: dict[datetime, float] = {}
+    for name in serving:
+        for at, total, _ in facts.revision_minutes(window, name):
+            own[at] = own.get(at, 0.0) + total
+    clean = [(own.get(at, 0.0) if serving else total) for at, total, refused in
+             facts.per_minute_where(window, refused_series)
+             if total and refused / total <= error_ratio and p99.get(at, 0.0) < facts.s.hang_latency_seconds]
+    return max(clean, default=0.0)
 
 
 def _callers(facts: Facts, record: ActionRecord, ratio: float, error_ratio: float,

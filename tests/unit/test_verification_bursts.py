@@ -16,7 +16,7 @@ from shared.diagnosis.facts import Facts, Window
 from shared.remediation.bursts import idle_before
 from shared.remediation.judging import HealthKind, StepKind, judge, next_step
 from tests.unit.builders import Evidence, at
-from tests.unit.test_verification_judging import NEW, OLD, rollback
+from tests.unit.test_verification_judging import NEW, OLD, rollback, scale_up
 
 SETTINGS = DiagnosisSettings()
 TIMES = VerificationSettings()
@@ -158,3 +158,78 @@ def test_callers_that_stopped_after_two_bursts_are_counted_with_the_idle_minutes
         e.requests(OLD, m - 1, m, 10).latency(OLD, m - 1, m, 0.1)
     health, _ = verdict(e, 5)
     assert health.kind is HealthKind.UNCLEAR and "traffic is mostly gone" in health.why, health.why
+
+
+def connector_cron(sweep: float, every: int, *, phase: int = 2, size: float = 30, failing: float = 0.5,
+                   hang: bool = False, since: tuple[float, ...] = ()) -> Evidence:
+    """A cron's bursts of `size` requests every `every` minutes through a saturated connector, scaled at -5
+    (scale_up): from -35 to the scale-up the connector failed `failing` of each burst with 503 (or, `hang`,
+    let each burst wait 30 s); since, the bursts are answered cleanly, their sizes `since` (one a burst, the
+    last one repeated), or `size`. The revision serving never changed."""
+    e = Evidence(now=sweep).revision(OLD, -180).traffic(**{OLD.replace("-", "_"): 100})
+    e.connector("e2-standard-4", 2, 4)
+    minute, after = phase - every * ((phase + 60) // every), 0
+    while minute <= sweep:
+        if minute > -5:
+            n = since[min(after, len(since) - 1)] if since else size
+            e.requests(OLD, minute - 1, minute, n).latency(OLD, minute - 1, minute, 0.1)
+            after += 1
+        else:
+            bad = failing if -35 < minute and not hang else 0.0
+            e.requests(OLD, minute - 1, minute, size * (1 - bad))
+            e.latency(OLD, minute - 1, minute, 30.0 if hang and -35 < minute else 0.1)
+            if bad:
+                e.requests(OLD, minute - 1, minute, size * bad, "503")
+        minute += every
+    return e
+
+
+def connector_verdict(evidence: Evidence, every: int, phase: int = 2):
+    record = scale_up().model_copy(update={
+        "incident_started_at": int(at(first_failing(every, phase) + 1).timestamp())})
+    bundle = evidence.bundle().model_copy(update={"incident_started_at": record.settle_at,
+                                                  "request_lines": evidence.request_log(-6)})
+    health = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    return health, next_step(record, health, at(evidence.now), TIMES)
+
+
+CONNECTOR_BURSTS = [
+    # name, every, evidence, health, step, words in the reason
+    ("every 5 minutes, 3 clean bursts of 30 (15 answered of each before): verified", 5, connector_cron(15, 5),
+     HealthKind.HEALTHY, StepKind.VERIFY, "every whole minute since the action settled"),
+    ("every 10 minutes, 2 clean bursts of 30: verified", 10, connector_cron(15, 10),
+     HealthKind.HEALTHY, StepKind.VERIFY, "2 of the 12 whole minutes"),
+    ("every 5 minutes, bursts hanging 30 s before, 3 fast bursts of 30 since: verified", 5,
+     connector_cron(15, 5, hang=True), HealthKind.HEALTHY, StepKind.VERIFY, ""),
+    ("bursts of 12 since, under the 15 the connector answered of each: waits", 5,
+     connector_cron(15, 5, since=(12,)), HealthKind.UNCLEAR, StepKind.WAIT, "its busiest minute clean"),
+    ("the same at the last sweep on time: escalated, kept", 5, connector_cron(25, 5, since=(12,)),
+     HealthKind.UNCLEAR, StepKind.ESCALATE, "its load fell to what the connector carried"),
+    ("bursts of 20 since, under the 30 it hung at: escalated at the last sweep on time", 5,
+     connector_cron(25, 5, hang=True, since=(20,)), HealthKind.UNCLEAR, StepKind.ESCALATE, "hanging in the minute"),
+]
+
+
+@pytest.mark.parametrize("name,every,evidence,health,step,words", CONNECTOR_BURSTS,
+                         ids=[b[0] for b in CONNECTOR_BURSTS])
+def test_a_connector_scaled_for_a_service_called_in_bursts_is_judged_burst_by_burst(
+        name, every, evidence, health, step, words):
+    """The old connector's limit is read per minute (the most it answered in a failing minute, the least
+    load it hung at); the load since was read per minute of every minute judged, idle ones too: 90 clean
+    requests in 3 bursts over 12 minutes is 8 a minute, under the 15 answered of a burst of 30, so every
+    `verified` row here was escalated, never verified. A burst is compared with a failing minute now."""
+    health_, step_ = connector_verdict(evidence, every)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert words in health_.why, health_.why
+
+
+def test_a_burst_over_the_old_load_that_failed_on_its_own_does_not_show_the_change_helped():
+    """Bursts of 14 since (under the 15 carried), and one of 60 at 17 with a 503 (1.7 %, over the 1 % bar):
+    the window's share is 1 in 102 (0.98 %, clean), but the one burst larger than what the old connector
+    carried was not clean itself, so it shows no load carried."""
+    e = connector_cron(20, 5, since=(14, 14, 14, 14, 59))
+    e.requests(OLD, 16, 17, 1, "503")
+    health, step = connector_verdict(e, 5)
+    assert (health.kind, step.kind) == (HealthKind.UNCLEAR, StepKind.WAIT), health.why
+    assert "14 requests in its busiest minute clean on its own" in health.why, health.why
+
