@@ -835,7 +835,7 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
         rate_before, before = onset
     # Judged on every minute since the action (`idle`), the minutes after the newest point up to the whole
     # line are idle ones, read (bursts.readable_until): callers that stopped after two bursts count so.
-    spanned = max(minutes_after, _minutes_spanned(Window(window.start, max(window.end, whole_until(facts.b)))
+    spanned = max(minutes_after, _minutes_spanned(Window(window.start, max(window.end, readable_until(facts)))
                                                   if idle else window))
     # The serving revisions' own requests (those with a share of the split, what the service's URL
     # reaches), where they are known: a tag URL's load is not the callers staying (`served_elsewhere`).

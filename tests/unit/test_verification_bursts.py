@@ -9,11 +9,13 @@ burst; since the rollback the old revision answers them (`failing_after` of each
 reads every point up to S, and judges those up to S - 3 (a point is visible up to ~180 s after its minute)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.facts import Facts, Window
-from shared.remediation.bursts import idle_before
+from shared.remediation.bursts import idle_before, readable_until
 from shared.remediation.judging import HealthKind, StepKind, judge, next_step
 from tests.unit.builders import Evidence, at
 from tests.unit.test_verification_judging import NEW, OLD, rollback, scale_up
@@ -233,3 +235,49 @@ def test_a_burst_over_the_old_load_that_failed_on_its_own_does_not_show_the_chan
     assert (health.kind, step.kind) == (HealthKind.UNCLEAR, StepKind.WAIT), health.why
     assert "14 requests in its busiest minute clean on its own" in health.why, health.why
 
+
+
+def _read(now: float, *, ahead: float = 0, newest_500: float | None = None) -> Facts:
+    """A service answering 30 requests a minute (one 500 among them) up to `now`, read at `now` (minutes from
+    T0; points end on whole minutes), by a clock `ahead` seconds ahead of real time; the 500 series' newest
+    point at `newest_500` (None: as the others'), a series not yet arrived past it."""
+    e = Evidence(now=now).revision(OLD, -180).traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(OLD, -10, now, 29).latency(OLD, -10, now, 0.1)
+    e.requests(OLD, -10, now if newest_500 is None else newest_500, 1, "500")
+    return Facts(e.bundle().model_copy(update={"clock_ahead": timedelta(seconds=ahead)}), SETTINGS)
+
+
+READABLE = [
+    # name, facts, readable until (minutes from T0)
+    ("read on the minute: the whole line (3 minutes before) is a point's end", _read(15), 12),
+    ("read 20 s after the minute: the newest minute ending before the line", _read(15 + 20 / 60), 12),
+    ("a clock 1 s ahead: the line falls 1 s before a point, whose minute is not readable", _read(15, ahead=1), 11),
+    ("a clock 90 s ahead", _read(15, ahead=90), 10),
+    ("the 500s still arriving after the line (newest at 13, the 200s at 15): the line", _read(15, newest_500=13), 12),
+    ("the 500s still arriving, their newest point on the line (12): the line", _read(15, newest_500=12), 12),
+    ("the same read 20 s after the minute: their newest point (12)", _read(15 + 20 / 60, newest_500=12), 12),
+    ("the 500s stopped long before the line (newest at 5): the line, their minutes since read as none",
+     _read(15, newest_500=5), 12),
+]
+
+
+@pytest.mark.parametrize("name,facts,until", READABLE, ids=[r[0] for r in READABLE])
+def test_the_minutes_readable_end_at_a_point_at_or_before_the_whole_line(name, facts, until):
+    """`readable_until` ends where a minute of the points ends: every minute up to it is whole in every series
+    (each is visible INGEST_LAG after its minute), a series still arriving included (its newest point lies in
+    the minute before the line or after it, `Facts.complete_until`), and no minute after it is. Ending at the
+    line itself, off the points' minutes (a read between two minutes, a clock ahead by any part of a minute),
+    it counted a minute more than the points can hold: one idle minute that never was."""
+    assert readable_until(facts) == at(until), readable_until(facts)
+
+
+def test_the_minutes_judged_between_bursts_are_counted_on_the_points_minutes():
+    """A cron's 120 requests every 5 minutes (24 a minute, every minute counted) before the rollback, 10 a
+    burst since (2, 7, 12), read at 15 min 20 s: 30 requests in the 12 readable minutes, 2.5 a minute, over
+    the 10 % `min_traffic_ratio` asks (2.4). Counted to the whole line (12 min 20 s) as 13 minutes, 2.3 a
+    minute: its traffic read as gone, and a fix whose callers kept calling was escalated."""
+    e = cron(15 + 20 / 60, 5, size=120)
+    e.req[(OLD, "200")].update({m: 10 for m in (2, 7, 12)})
+    health, step = verdict(e, 5)
+    assert (health.kind, step.kind) == (HealthKind.HEALTHY, StepKind.VERIFY), health.why
+    assert "3 of the 12 whole minutes" in health.why, health.why
