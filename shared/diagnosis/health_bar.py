@@ -9,7 +9,7 @@ alert's own:
   PromQL or MQL 5xx share of the same requests, Incident.is_ratio; a query condition is not
   judged, below): judged;
   a ratio threshold below `healthy_error_ratio` is the bar (a policy that pages at 0.5 % has said
-  0.5 % matters);
+  0.5 % matters; one that pages over 0, that any 5xx or 429 does);
 - a request_count alert on a number of 5xx (a threshold of 1 or more: a rate per second or a count
   per alignment period, which the notification does not tell apart): judged, and the 5xx and 429
   counted over the whole recent window must not exceed the threshold (that sum is at least the
@@ -333,7 +333,9 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
     if finer:
         return _not_judged(s, finer)
     bar = default
-    if threshold is not None and 0 < threshold < s.healthy_error_ratio and alert.ratio:
+    # 0 included: a share over 0 is any 5xx or 429 at all, a bar as tight as any (left out, it fell to the
+    # settings' share, looser than the alert's own).
+    if threshold is not None and 0 <= threshold < s.healthy_error_ratio and alert.ratio:
         bar = HealthBar(True, threshold, s.hang_latency_seconds, f"the alert's own threshold {threshold:g}")
     per_code = denominator_per_code(alert) if alert.ratio else ""
     if per_code:
