@@ -79,7 +79,7 @@ from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, 
 from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, hms, whole_until,
                                     refused_series)
 from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar
-from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.diagnose import count_allowed, diagnose
 from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.signatures import Signature
 from shared.diagnosis.still_failing import too_few
@@ -305,7 +305,8 @@ def newest_minutes_disagree(health: Health, record: ActionRecord, bundle: Eviden
         bar = health_bar(alert, s)
         # A count bar (a count of 5xx, or none left after a latency alert on 5xx alone: health_bar.py) is
         # unmade by the newest minutes' own 5xx and 429 over it: they come on top of the whole minutes'.
-        over_count = bar.error_count is not None and newest.refused > bar.error_count
+        allowed = count_allowed(bar, window)
+        over_count = allowed is not None and newest.refused > allowed
         if newest.refused_ratio > bar.error_ratio or over_count or (p99 and max(p99) >= bar.p99_seconds):
             return (f"the newest minutes, not yet whole (a point is visible up to {INGEST_LAG.total_seconds():.0f} s "
                     f"after its minute), show failures already: {seen}")
@@ -961,9 +962,9 @@ def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float, idl
           "failed (more is needed)"] if carried else [])
         + ([f"{hung_at[1]:.0f} hanging in the minute to {hms(hung_at[0])} (as many is needed)"] if hung_at else []))
     return (f"its load fell to what the connector carried before the change: {load}, against {shown} "
-            f"({len(refused) + len(hung)} failing minute(s) in {before}); the connector before the change is not shown to fail at this load, so clean "
-            "minutes at it do not show the change helped (the demand fell: the night, a client stopped or went "
-            "elsewhere); verified only once the load exceeds it")
+            f"({len(refused) + len(hung)} failing minute(s) in {before}); the connector before the change is not "
+            "shown to fail at this load, so clean minutes at it do not show the change helped (the demand fell: the "
+            "night, a client stopped or went elsewhere); verified only once the load exceeds it")
 
 
 def _burst_load(facts: Facts, window: Window, serving: list[str], error_ratio: float) -> float:
