@@ -122,6 +122,22 @@ def minutes_spanned(window: Window) -> int:
     return max(1, math.ceil((window.end - window.start).total_seconds() / 60))
 
 
+def minutes_held(facts: Facts, window: Window) -> int:
+    """The per-minute points `window` can hold on the points' own minutes (`readable_until`), whatever its
+    ends: `minutes_spanned` counts them right only for a window ending on a point. Both ends between two
+    points (the action's time, a start a lookback before a connector update's `took_at`), it counted one
+    minute more whenever the end fell further into its minute than the start: a service busy every minute
+    read as one idle between requests. With no point read, `minutes_spanned`."""
+    if facts.data_until is None:
+        return minutes_spanned(window)
+    minute = timedelta(seconds=60)
+
+    def index(at: datetime) -> int:
+        return math.floor((at - facts.data_until) / minute)
+
+    return max(1, index(window.end) - index(window.start))
+
+
 def minutes_read(facts: Facts, window: Window) -> str:
     """What the minutes of `window` held, in words: with requests, idle."""
     busy = facts.minutes_with_requests(window)

@@ -84,7 +84,8 @@ from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.signatures import Signature
 from shared.diagnosis.still_failing import too_few
 from shared.remediation.actions.restore_traffic import serving_shares
-from shared.remediation.bursts import IdleBefore, idle_before, minutes_read, pre_onset, readable_until, widened
+from shared.remediation.bursts import (IdleBefore, idle_before, minutes_held, minutes_read, pre_onset, readable_until,
+                                      widened)
 from shared.remediation.callers import callers_not_shown
 from shared.remediation.records import ActionRecord, ActionState, PinRecord
 
@@ -1130,7 +1131,7 @@ def more_requests_likely(facts: Facts, record: ActionRecord, ratio: float, silen
     before = Window(max(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), facts.incident.start),
                     record.applied_at)
     busy = facts.minutes_with_requests(before)
-    spanned = _minutes_spanned(before)
+    spanned = minutes_held(facts, before)    # its ends between points: the action's time, the incident window's
     if busy and busy < spanned:
         return (f"it served requests in {busy} of the {spanned} minutes in {before} before the action: it goes "
                 "idle between requests, so its next ones may settle it")

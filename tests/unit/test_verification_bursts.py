@@ -281,3 +281,20 @@ def test_the_minutes_judged_between_bursts_are_counted_on_the_points_minutes():
     health, step = verdict(e, 5)
     assert (health.kind, step.kind) == (HealthKind.HEALTHY, StepKind.VERIFY), health.why
     assert "3 of the 12 whole minutes" in health.why, health.why
+
+
+def test_a_service_busy_every_minute_before_the_action_is_not_read_as_idle_by_an_uneven_window():
+    """Busy every minute until the scale-up at -5.5, silent since; its update outlived the write's wait and took
+    at 3.25 (`took_at`), so the minutes before the action read are (-11.75, -5.5]: 6 minutes of points, all with
+    requests. Counted as 6.25 minutes rounded up, 7, one minute read as idle made the service one that goes
+    idle between requests, and the sweep at the deadline waited a period more for requests a busy service's
+    silence gives no reason to expect, instead of telling a person."""
+    e = Evidence(now=10).revision(OLD, -180).traffic(**{OLD.replace("-", "_"): 100})
+    e.connector("e2-standard-4", 2, 4)
+    e.requests(OLD, -60, -6, 40).latency(OLD, -60, -6, 0.1)
+    record = scale_up().model_copy(update={"applied_at": at(-5.5), "settle_at": at(-0.5), "deadline_at": at(9.5),
+                                           "took_at": at(3.25)})
+    bundle = e.bundle().model_copy(update={"incident_started_at": at(3.25)})
+    health = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    step = next_step(record, health, at(10), TIMES)
+    assert (health.kind, health.waits_for, step.kind) == (HealthKind.UNCLEAR, "", StepKind.ESCALATE), health
