@@ -345,6 +345,20 @@ class _Aggregation(_Wire):
     per_series_aligner: Annotated[str, _enum_named(_ALIGNERS)] = ""
     cross_series_reducer: Annotated[str, _enum_named(_REDUCERS)] = ""
     group_by_fields: tuple[str, ...] = ()
+    # Aggregation.alignment_period, a Duration ("alignmentPeriod": "120s" in the documented 1.2 sample): the
+    # period a count (ALIGN_DELTA, ALIGN_SUM) is a count over (`alignment_seconds`).
+    alignment_period: str = ""
+
+
+def alignment_seconds(period: str) -> float | None:
+    """A Duration as ProtoJSON writes it ("300s", "1.5s": "Generated output always contains 0, 3, 6, or 9
+    fractional digits ... followed by the suffix 's'", google/protobuf/duration.proto) in seconds; None when
+    absent or in any other form (the count's period is then not known, as before it was read)."""
+    match = _DURATION.fullmatch(period.strip())
+    return float(match.group(1)) if match else None
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)s")
 
 
 class _Trigger(_Wire):
@@ -535,6 +549,9 @@ class Incident(BaseModel):
     # The condition's aggregation, its steps chained (`_chained`; "" when it carries none): ALIGN_PERCENTILE_99, ...
     aligner: str = ""
     reducer: str = ""
+    # Its first step's alignment period in seconds (None when it carries none, or not as a Duration): what a
+    # count of 5xx per period (ALIGN_DELTA, ALIGN_SUM) is counted over (shared/diagnosis/health_bar.py).
+    alignment_seconds: float | None = None
     evaluation_missing_data: str = ""   # the condition's EvaluationMissingData ("" when it carries none)
     # The fields the condition's cross-series reducer keeps (its last reducing step's groupByFields; () when it
     # reduces none away or carries no aggregation): whether its series are the service's or finer.
@@ -1106,7 +1123,8 @@ def _chain(steps: list[_Aggregation]) -> _Aggregation:
     return _Aggregation(per_series_aligner=", then ".join(a or "ALIGN_NONE" for a in aligners)
                         if len(aligners) > 1 else aligners[0],
                         cross_series_reducer=", then ".join(s.cross_series_reducer for s in reducing),
-                        group_by_fields=reducing[-1].group_by_fields if reducing else ())
+                        group_by_fields=reducing[-1].group_by_fields if reducing else (),
+                        alignment_period=steps[0].alignment_period)
 
 
 def _denominator(body: _ConditionBody | None) -> _Aggregation:
@@ -1133,6 +1151,7 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         forecast=bool(i.condition.body and i.condition.body.forecast_options is not None),
         aligner=_chained(i.condition.body).per_series_aligner,
         reducer=_chained(i.condition.body).cross_series_reducer,
+        alignment_seconds=alignment_seconds(_chained(i.condition.body).alignment_period),
         evaluation_missing_data=i.condition.body.evaluation_missing_data if i.condition.body else "",
         group_by=_chained(i.condition.body).group_by_fields,
         trigger=i.condition.body.trigger.words() if i.condition.body and i.condition.body.trigger else "",

@@ -12,6 +12,7 @@ In order:
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
@@ -159,12 +160,19 @@ def _note_count_left(facts: Facts, context: list[EvidenceItem], bar: HealthBar, 
     """Says why requests clean by their share and fast are not `healthy` when the one thing missing is the
     alert's count bar (`HealthBar.error_count`: a count of 5xx, or a bar that needs every 5xx gone): without
     it the summary said only that no signature matched, not what kept the service from `healthy`."""
-    if other_reason or bar.error_count is None:
+    allowed = count_allowed(bar, window)
+    if other_reason or allowed is None:
         return
     context.append(EvidenceItem(
         source="metric", query=facts.b.requests.query, observed=f"{refused:.0f} 5xx or 429 in {window}",
-        threshold=f"not judged healthy: {refused:.0f} 5xx or 429 remain, over the {bar.error_count:g} allowed by "
+        threshold=f"not judged healthy: {refused:.0f} 5xx or 429 remain, over the {allowed:g} allowed by "
                   f"{bar.source}", passed=False, role="context", about=Signature.HEALTHY.value))
+
+
+def count_allowed(bar: HealthBar, window: Window) -> float | None:
+    """HealthBar.count_allowed for the minutes `window` holds (its points end a minute apart, the last at its
+    end: the minutes it spans, whole)."""
+    return bar.count_allowed(60 * math.ceil((window.end - window.start).total_seconds() / 60))
 
 
 def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
@@ -180,8 +188,9 @@ def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
     recent = facts.requests(window)
     p99 = facts.p99_seconds(window)
     refused = recent.refused
+    allowed = count_allowed(bar, window)
     clean = (recent.total >= s.min_requests and recent.refused_ratio <= bar.error_ratio
-             and (bar.error_count is None or refused <= bar.error_count))
+             and (allowed is None or refused <= allowed))
     fast = bool(p99) and max(p99) < bar.p99_seconds
     if not (clean and fast and minutes >= _HEALTHY_MIN_MINUTES):
         _note_count_left(facts, context, bar, clean or recent.refused_ratio > bar.error_ratio or not fast
@@ -233,7 +242,7 @@ def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
                                    f"{refused:.0f} ({recent.refused_ratio:.1%}) 5xx or 429 in {window}",
                           threshold=f">= {s.min_requests} requests over >= {_HEALTHY_MIN_MINUTES} minutes after the "
                                     f"incident start and <= {bar.error_ratio:.1%} 5xx or 429"
-                                    + (f", <= {bar.error_count:g} of them" if bar.error_count is not None else "")
+                                    + (f", <= {allowed:g} of them" if allowed is not None else "")
                                     + f" ({bar.source})",
                           passed=True, about=about),
              EvidenceItem(source="metric", query=b.latencies.query, observed=f"p99 max {max(p99):.1f} s",
@@ -329,7 +338,7 @@ def _clean_newest(facts: Facts, found: Finding, until: datetime) -> tuple[Eviden
     refused = counts.refused
     named = {r for r in (found.suspect_revision, b.alert.revision if b.alert else "") if r}
     clean = (counts.total >= s.min_requests and all(share <= bar.error_ratio for share in shares)
-             and (bar.error_count is None or refused <= bar.error_count)
+             and (count_allowed(bar, window) is None or refused <= count_allowed(bar, window))
              and bool(p99) and max(p99) < bar.p99_seconds
              and all(facts.requests(window, r).refused_ratio <= bar.error_ratio for r in named))
     if not clean:
@@ -363,8 +372,8 @@ def _named_revision_failing(facts: Facts, window: Window, bar: HealthBar) -> str
         return ""
     own = facts.requests(window, revision)
     refused = own.refused
-    if not own.total or (own.refused_ratio <= bar.error_ratio
-                         and (bar.error_count is None or refused <= bar.error_count)):
+    allowed = count_allowed(bar, window)
+    if not own.total or (own.refused_ratio <= bar.error_ratio and (allowed is None or refused <= allowed)):
         return ""
     return (f"{revision}, the revision the alert names, still fails: {refused:.0f} of {own.total:.0f} requests "
             f"5xx or 429 ({own.refused_ratio:.1%}) in {window}, while the service as a whole looks clean")

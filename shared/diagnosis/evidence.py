@@ -700,6 +700,9 @@ class AlertContext(_Model):
     # percentile, a mean or a sum by them.
     aligner: str = ""
     reducer: str = ""
+    # The condition's alignment period in seconds (None when not stated: a table, an older record): a count of
+    # 5xx per period (ALIGN_DELTA, ALIGN_SUM) is a count over that many seconds (health_bar.py).
+    alignment_seconds: float | None = None
     # The fields its cross-series reducer keeps (groupByFields of its reducing step; () when none): a
     # condition grouped by revision_name compares each revision's own series with its threshold. A list, as
     # the action's record keeps it (Firestore gives an array back as one).

@@ -9,11 +9,13 @@ alert's own:
   PromQL or MQL 5xx share of the same requests, Incident.is_ratio; a query condition is not
   judged, below): judged;
   a ratio threshold below `healthy_error_ratio` is the bar (a policy that pages at 0.5 % has said
-  0.5 % matters);
+  0.5 % matters; one that pages over 0, that any 5xx or 429 does);
 - a request_count alert on a number of 5xx (a threshold of 1 or more: a rate per second or a count
   per alignment period, which the notification does not tell apart): judged, and the 5xx and 429
   counted over the whole recent window must not exceed the threshold (that sum is at least the
-  per-minute count and the per-second rate, so it holds the bar under either reading); a number
+  per-minute count and the per-second rate, so it holds the bar under either reading; a count per
+  alignment period longer than the window, ALIGN_DELTA or ALIGN_SUM over 5 minutes or an hour, is
+  scaled to the window's part of the period, `HealthBar.count_allowed`); a number
   of requests of any class above a threshold is a volume alert: not judged; a threshold below 1
   with no denominator is a number too when the condition names its aligner (0.1 5xx a second under
   ALIGN_RATE is 0.5 % of 6,000 requests a minute, under the share called clean; 0 is "any 5xx"):
@@ -141,12 +143,26 @@ class HealthBar:
     source: str = "settings"  # where the bars come from, for the evidence
     why_not: str = ""
     error_count: float | None = None   # the most 5xx-or-429 the recent window may hold (a count alert)
+    # The seconds `error_count` is a count over, when longer than a minute (a count of 5xx per alignment
+    # period: ALIGN_DELTA, ALIGN_SUM); None: the whole window read (`count_allowed`).
+    count_seconds: float | None = None
     # Judged only if the service's own requests showed a failure around the incident's start (an
     # uptime check: see the module docstring); `why_not` then says why, should they not.
     saw_failure_needed: bool = False
     # Judged only if Cloud SQL's database/up stayed at 1 over the minutes judged (a database/up
     # alert on the instance); `why_not` then says why, should it not.
     sql_up_needed: bool = False
+
+    def count_allowed(self, seconds: float) -> float | None:
+        """The most 5xx and 429 a window of `seconds` may hold (None: no count bar). A count per period longer
+        than the window is scaled to the window's part of it: the condition compares the period's count, which
+        a steady 3 5xx a minute makes 15 over 5 minutes, 180 over an hour, while the few minutes read hold 9.
+        Read against the whole count, "over 50 5xx an hour" was cleared by 3 a minute. So the window's 5xx may
+        come at most at the condition's pace; minutes of the period before the window (failures before the
+        fix, ageing out of it) are not read, as for any other condition judged on the newest minutes."""
+        if self.error_count is None or self.count_seconds is None or seconds >= self.count_seconds:
+            return self.error_count
+        return self.error_count * seconds / self.count_seconds
 
 
 def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
@@ -307,8 +323,17 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
         # (at least any minute's count) must not exceed; a count stays the count (either reading).
         count = threshold * 60 if threshold < 1 and alert.aligner == "ALIGN_RATE" else threshold
         per = " a second" if count != threshold else ""
+        # A count per alignment period (ALIGN_DELTA, ALIGN_SUM: `_PER_PERIOD_ALIGNERS`) longer than a minute is a
+        # count over that period (`count_allowed`); a rate is per second whatever its period (ALIGN_RATE: "rate =
+        # (y1 - y0)/(t1 - t0)", types/common.py), and the other aligners keep a mean, a least, a most or a
+        # percentile of the period's points, each a minute's count (request_count sampled every 60 s:
+        # UNCONFIRMED, facts.INGEST_LAG), which the window's sum bounds.
+        period = alert.alignment_seconds if alert.aligner in _PER_PERIOD_ALIGNERS else None
+        if period is not None and period > 60:
+            per = f" in {period:g} s"
         return HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds,
-                         f"the alert's own threshold of {threshold:g} 5xx{per}", error_count=count)
+                         f"the alert's own threshold of {threshold:g} 5xx{per}", error_count=count,
+                         count_seconds=period if period is not None and period > 60 else None)
     if threshold is not None and 0 <= threshold < 1 and not alert.ratio:
         # Below 1, with no denominator and no aggregation (the branch above read an aligner's): a share,
         # a rate a second or a count, which the notification does not say. Read as a share, a policy
@@ -333,7 +358,9 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
     if finer:
         return _not_judged(s, finer)
     bar = default
-    if threshold is not None and 0 < threshold < s.healthy_error_ratio and alert.ratio:
+    # 0 included: a share over 0 is any 5xx or 429 at all, a bar as tight as any (left out, it fell to the
+    # settings' share, looser than the alert's own).
+    if threshold is not None and 0 <= threshold < s.healthy_error_ratio and alert.ratio:
         bar = HealthBar(True, threshold, s.hang_latency_seconds, f"the alert's own threshold {threshold:g}")
     per_code = denominator_per_code(alert) if alert.ratio else ""
     if per_code:
@@ -399,6 +426,11 @@ _OTHER_RESPONSES = ("the alert's numerator ({filter!r}) counts responses other t
 # the values" (a spread, 0 for a steady 50 5xx a minute); ALIGN_NEXT_OLDER and ALIGN_INTERPOLATE are
 # "valid for GAUGE metrics", which request_count (DELTA) is not: what Monitoring makes of a DELTA series
 # under them (an older minute's count moved to the period's end?) is UNCONFIRMED, so not read either way.
+# Aligners whose value is a count over the whole alignment period (Aggregation.Aligner, google-cloud-monitoring
+# types/common.py): ALIGN_SUM "returning the sum of the values in each alignment period"; ALIGN_DELTA "Align and
+# convert to DELTA. The output is delta = y1 - y0", over the period, which for a DELTA metric such as
+# request_count is read as the period's sum (UNCONFIRMED in those words: the two read alike either way here).
+_PER_PERIOD_ALIGNERS = frozenset({"ALIGN_DELTA", "ALIGN_SUM"})
 _NOT_A_COUNT_ALIGNERS = {
     "ALIGN_PERCENT_CHANGE": "a change between periods",
     "ALIGN_FRACTION_TRUE": "a fraction of true values (an aligner for BOOL series)",

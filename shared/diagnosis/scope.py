@@ -46,6 +46,7 @@ def alert_context(incident: Incident) -> AlertContext:
                         denominator_filter=incident.denominator_filter,
                         condition_kind=incident.condition_kind or CONDITION_UNSTATED, forecast=incident.forecast,
                         aligner=incident.aligner, reducer=incident.reducer, group_by=list(incident.group_by),
+                        alignment_seconds=incident.alignment_seconds,
                         trigger=incident.trigger, evaluation_missing_data=incident.evaluation_missing_data,
                         denominator_aligner=incident.denominator_aligner,
                         denominator_reducer=incident.denominator_reducer,

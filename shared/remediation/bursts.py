@@ -13,9 +13,9 @@ burst clean, was never verified, and escalated at the deadline.
 What counts as read. Cloud Run writes no request_count point for a minute without requests
 (GoogleCloudPlatform/cloud-run-release-manager PR #64; UNCONFIRMED on Google's pages), so a minute with no
 point is either idle or not visible yet. A minute is taken as readable once its point would be visible by the
-read (`readable_until`: at least INGEST_LAG old, by real time, `facts.whole_until`), and only if no series of
-the request metrics is still arriving past it (`Facts.complete_until`: a series whose newest point falls in
-the minute before the whole line may have more to come). Readable with no point: idle. Newer: late, left for a
+read (`readable_until`: at least INGEST_LAG old, by real time, `facts.whole_until`, on the points' own
+minutes; a series still arriving, `Facts.complete_until`, has its newest point past the minutes before the
+line, so they are whole in it too). Readable with no point: idle. Newer: late, left for a
 later sweep. So the newest point being old (the last burst long ago) says nothing either way: the minutes
 after it are idle where they are readable, late where not, and never read as clean (a minute with no request
 holds no clean request: only the requests seen count towards the binomial). The rule is `shared/remediation/
@@ -91,15 +91,23 @@ def idle_before(facts: Facts, search: Window) -> IdleBefore | None:
 
 
 def readable_until(facts: Facts) -> datetime:
-    """The end of the minutes read as they will stay (`facts` on the bundle as read, every point in it):
-    the whole line (facts.whole_until), or earlier where a series may still be arriving (`Facts.complete_
-    until` before the newest point: a series whose newest point is past the line where it would have
-    stopped for sure). Minutes up to it with no point are idle; newer ones are late. The newest point
-    alone is never the end: old (the last burst long ago), the minutes after it are idle up to the line."""
+    """The end of the minutes read as they will stay (`facts` on the bundle as read, every point in it): the
+    end of the newest minute of the points at or before the whole line (facts.whole_until). Minutes up to it
+    with no point are idle; newer ones are late. The newest point alone is never the end: old (the last burst
+    long ago), the minutes after it are idle up to the line.
+    On the points' own minutes, not at the line itself: the line is the read's time less INGEST_LAG and how
+    far its clock may be ahead, seconds into a minute (a clock ahead by any part of a second), while the
+    points end a whole minute apart (request_count read aligned to 60 s; where their minutes begin, at the
+    query's end or on the clock's minutes, Aggregation.alignment_period in google/monitoring/v3/common.proto
+    does not say, so it is taken from the newest point). Ended at the line, the window counted one minute more
+    than its points can hold, a minute idle that never was (`minutes_spanned`), lowering the rate since.
+    A series still arriving (`Facts.complete_until` before the newest point) needs no cut of its own: its
+    newest point is within the minute before the line or after it, so every minute up to the line is whole
+    in it too (each visible INGEST_LAG after its minute)."""
     whole = whole_until(facts.b)
-    if facts.complete_until is not None and facts.data_until is not None and facts.complete_until < facts.data_until:
-        return min(whole, facts.complete_until)
-    return whole
+    if facts.data_until is None:
+        return whole
+    return whole - (whole - facts.data_until) % timedelta(seconds=60)
 
 
 def widened(settings: DiagnosisSettings, start: datetime, end: datetime, collected_at: datetime) -> DiagnosisSettings:
@@ -114,6 +122,22 @@ def widened(settings: DiagnosisSettings, start: datetime, end: datetime, collect
 def minutes_spanned(window: Window) -> int:
     """The per-minute points `window` can hold (request_count read aligned to 60 s, collection.py)."""
     return minutes_between(window.start, window.end)
+
+
+def minutes_held(facts: Facts, window: Window) -> int:
+    """The per-minute points `window` can hold on the points' own minutes (`readable_until`), whatever its
+    ends: `minutes_spanned` counts them right only for a window ending on a point. Both ends between two
+    points (the action's time, a start a lookback before a connector update's `took_at`), it counted one
+    minute more whenever the end fell further into its minute than the start: a service busy every minute
+    read as one idle between requests. With no point read, `minutes_spanned`."""
+    if facts.data_until is None:
+        return minutes_spanned(window)
+    minute = timedelta(seconds=60)
+
+    def index(at: datetime) -> int:
+        return math.floor((at - facts.data_until) / minute)
+
+    return max(1, index(window.end) - index(window.start))
 
 
 def minutes_read(facts: Facts, window: Window) -> str:

@@ -79,12 +79,13 @@ from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, 
 from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, hms, whole_until,
                                     refused_series)
 from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar
-from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.diagnose import count_allowed, diagnose
 from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.signatures import Signature
 from shared.diagnosis.still_failing import too_few
 from shared.remediation.actions.restore_traffic import serving_shares
-from shared.remediation.bursts import IdleBefore, idle_before, minutes_read, pre_onset, readable_until, widened
+from shared.remediation.bursts import (IdleBefore, idle_before, minutes_held, minutes_read, pre_onset, readable_until,
+                                      widened)
 from shared.remediation.callers import callers_not_shown
 from shared.remediation.records import ActionRecord, ActionState, PinRecord
 
@@ -305,7 +306,8 @@ def newest_minutes_disagree(health: Health, record: ActionRecord, bundle: Eviden
         bar = health_bar(alert, s)
         # A count bar (a count of 5xx, or none left after a latency alert on 5xx alone: health_bar.py) is
         # unmade by the newest minutes' own 5xx and 429 over it: they come on top of the whole minutes'.
-        over_count = bar.error_count is not None and newest.refused > bar.error_count
+        allowed = count_allowed(bar, window)
+        over_count = allowed is not None and newest.refused > allowed
         if newest.refused_ratio > bar.error_ratio or over_count or (p99 and max(p99) >= bar.p99_seconds):
             return (f"the newest minutes, not yet whole (a point is visible up to {INGEST_LAG.total_seconds():.0f} s "
                     f"after its minute), show failures already: {seen}")
@@ -336,7 +338,7 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                  or slower_than_before(facts, record) or requests_unfinished(facts, record)
                  or changed_by_others(facts, record) or served_elsewhere(facts, alert)
                  or _callers(facts, record, min_traffic_ratio, health_bar(alert, settings).error_ratio, idle=idle)
-                 or load_not_carried(facts, record, health_bar(alert, settings).error_ratio))
+                 or load_not_carried(facts, record, health_bar(alert, settings).error_ratio, idle))
         if doubt:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
         few = too_few_to_tell(facts, record, health_bar(alert, settings).error_ratio)
@@ -836,7 +838,7 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
         rate_before, before = onset
     # Judged on every minute since the action (`idle`), the minutes after the newest point up to the whole
     # line are idle ones, read (bursts.readable_until): callers that stopped after two bursts count so.
-    spanned = max(minutes_after, _minutes_spanned(Window(window.start, max(window.end, whole_until(facts.b)))
+    spanned = max(minutes_after, _minutes_spanned(Window(window.start, max(window.end, readable_until(facts)))
                                                   if idle else window))
     # The serving revisions' own requests (those with a share of the split, what the service's URL
     # reaches), where they are known: a tag URL's load is not the callers staying (`served_elsewhere`).
@@ -906,7 +908,7 @@ def reach_back(record: ActionRecord, settings: DiagnosisSettings) -> datetime:
     return onset_search_from(record, settings)
 
 
-def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float) -> str:
+def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float, idle: IdleBefore | None = None) -> str:
     """Why clean requests since a connector change do not show that it gave the connector the room it
     lacked, because the load since is one the old connector is not shown to fail at ("" if it is, for
     another action, or with no failing minute before the action in the evidence read). Two ways a minute
@@ -924,7 +926,13 @@ def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float) -> 
     counts whatever was answered (5xx and 429 too, as `traffic_lost` reads it). The rate since is the
     serving revisions' own requests per minute of the window judged, as `traffic_lost` counts it. A
     rollback is not judged so: a failing revision fails at any load. Per service: a connector's other
-    users, which did not fail, have no failing minute here."""
+    users, which did not fail, have no failing minute here.
+    `idle`: a service idle between requests before its failure began (bursts.py), judged on every minute
+    since the action. Its load comes in bursts, so a rate averaged over its idle minutes is no load the
+    connector ever carried at once (30 requests every 5 minutes is 6 a minute, under the 15 the saturated
+    connector answered of a burst of 30): a scale-up whose every burst since was clean was escalated, never
+    verified. Its load is then read minute by minute as the limit is (`_burst_load`: the busiest minute
+    since that is clean on its own)."""
     if record.action != "scale_connector":
         return ""
     s = facts.s
@@ -940,8 +948,13 @@ def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float) -> 
     if not (refused or hung) or not minutes:
         return ""
     serving = [r.short_name for r in facts.serving]
-    since = (sum(facts.requests(window, r).total for r in serving) if serving else facts.requests(window).total)
-    rate = since / max(minutes, _minutes_spanned(window))
+    if idle:
+        rate = _burst_load(facts, window, serving, error_ratio)
+        load = f"{rate:.0f} requests in its busiest minute clean on its own in {window} (a service called in bursts)"
+    else:
+        since = (sum(facts.requests(window, r).total for r in serving) if serving else facts.requests(window).total)
+        rate = since / max(minutes, _minutes_spanned(window))
+        load = f"{rate:.0f} requests a minute in {window}"
     carried = max(refused, key=lambda m: m[1]) if refused else None
     hung_at = min(hung, key=lambda m: m[1]) if hung else None
     if (carried is not None and rate > carried[1]) or (hung_at is not None and rate >= hung_at[1]):
@@ -950,11 +963,26 @@ def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float) -> 
         ([f"{carried[1]:.0f} answered without a 5xx or 429 in the minute to {hms(carried[0])} while the rest "
           "failed (more is needed)"] if carried else [])
         + ([f"{hung_at[1]:.0f} hanging in the minute to {hms(hung_at[0])} (as many is needed)"] if hung_at else []))
-    return (f"its load fell to what the connector carried before the change: {rate:.0f} requests a minute in "
-            f"{window}, against {shown} ({len(refused) + len(hung)} failing minute(s) in {before}); the connector "
-            "before the change is not shown to fail at this load, so clean minutes at it do not show the change "
-            "helped (the demand fell: the night, a client stopped or went elsewhere); verified only once the "
-            "load exceeds it")
+    return (f"its load fell to what the connector carried before the change: {load}, against {shown} "
+            f"({len(refused) + len(hung)} failing minute(s) in {before}); the connector before the change is not "
+            "shown to fail at this load, so clean minutes at it do not show the change helped (the demand fell: the "
+            "night, a client stopped or went elsewhere); verified only once the load exceeds it")
+
+
+def _burst_load(facts: Facts, window: Window, serving: list[str], error_ratio: float) -> float:
+    """The most requests of the serving revisions (all revisions', none known) in one minute of `window`
+    that is clean on its own: its share of 5xx and 429 at or under `error_ratio`, its p99, where read, under
+    the hang bar. A minute is the unit the old connector's limit is read in (`load_not_carried`); the
+    window's share being clean does not make each of its minutes clean, so each is asked."""
+    p99 = dict(facts.p99_by_minute(window))
+    own: dict[datetime, float] = {}
+    for name in serving:
+        for at, total, _ in facts.revision_minutes(window, name):
+            own[at] = own.get(at, 0.0) + total
+    clean = [(own.get(at, 0.0) if serving else total) for at, total, refused in
+             facts.per_minute_where(window, refused_series)
+             if total and refused / total <= error_ratio and p99.get(at, 0.0) < facts.s.hang_latency_seconds]
+    return max(clean, default=0.0)
 
 
 def _callers(facts: Facts, record: ActionRecord, ratio: float, error_ratio: float,
@@ -1104,7 +1132,7 @@ def more_requests_likely(facts: Facts, record: ActionRecord, ratio: float, silen
     before = Window(max(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), facts.incident.start),
                     record.applied_at)
     busy = facts.minutes_with_requests(before)
-    spanned = _minutes_spanned(before)
+    spanned = minutes_held(facts, before)    # its ends between points: the action's time, the incident window's
     if busy and busy < spanned:
         return (f"it served requests in {busy} of the {spanned} minutes in {before} before the action: it goes "
                 "idle between requests, so its next ones may settle it")

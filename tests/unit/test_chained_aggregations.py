@@ -93,3 +93,22 @@ def test_the_usual_split_of_a_5xx_rate_is_read_as_one_aggregation():
         COUNT, [_step("ALIGN_RATE"), _step(reducer="REDUCE_SUM")], 0.5, ' AND metric.labels.response_code_class = "5xx"'))
     assert (incident.aligner, incident.reducer) == ("ALIGN_RATE", "REDUCE_SUM")
     assert health_bar(alert_context(incident), S).judged
+
+
+def _period(steps: list[dict]) -> float | None:
+    return parse_notification(_notification(COUNT, steps, 50)).alignment_seconds
+
+
+@pytest.mark.parametrize("steps, seconds", [
+    ([{"alignmentPeriod": "3600s", "perSeriesAligner": "ALIGN_SUM"}], 3600.0),
+    ([{"alignmentPeriod": "300s", "perSeriesAligner": "ALIGN_DELTA"}, _step(reducer="REDUCE_SUM")], 300.0),
+    ([{"alignmentPeriod": "90.500s", "perSeriesAligner": "ALIGN_DELTA"}], 90.5),
+    ([{"perSeriesAligner": "ALIGN_DELTA"}], None),
+    ([{"alignmentPeriod": "5m", "perSeriesAligner": "ALIGN_DELTA"}], None),
+    ([], None),
+])
+def test_the_period_a_count_is_over_is_the_first_steps_alignment_period(steps, seconds):
+    """The aligner's own step sets the period its count is over (a later step's reducer combines series already
+    aligned; its own period is not read); a Duration in ProtoJSON's form only ("300s";
+    google/protobuf/duration.proto), anything else is not stated."""
+    assert _period(steps) == seconds

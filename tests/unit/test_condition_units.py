@@ -222,3 +222,47 @@ def test_a_closed_notification_whose_two_bars_disagree_shows_no_recovery():
 def test_agreeing_bars_are_read_as_before():
     incident = parse_notification(notification(threshold("ALIGN_RATE", ALL, bar=0.02), threshold="0.02"))
     assert incident.threshold == 0.02 and incident.condition_doubt == "" and alert_context(incident).ratio
+
+
+def per_period(aligner: str, period: str, bar: float) -> dict[str, Any]:
+    """5xx counted per `period` (a Duration: "300s", "3600s") by `aligner`, over `bar`."""
+    condition = threshold(aligner, bar=bar)
+    condition["conditionThreshold"]["aggregations"][0]["alignmentPeriod"] = period
+    return condition
+
+
+def _steady_500s(per_minute: float) -> Evidence:
+    """2,000 requests a minute since long before the incident, `per_minute` of them 500 throughout (0.15 %
+    at 3: under the share called clean); read 3 minutes after the incident began (the recent window since
+    its start: 3 minutes)."""
+    e = Evidence(now=3).revision("backend-00001-abc", -300).traffic(backend_00001_abc=100)
+    e.requests("backend-00001-abc", -90, 3, 2000).latency("backend-00001-abc", -90, 3, 0.2)
+    return e.requests("backend-00001-abc", -90, 3, per_minute, code="500") if per_minute else e
+
+
+# name: (condition, 500s a minute, healthy)
+PER_PERIOD = {
+    "over 10 in 5 minutes (ALIGN_DELTA, 300 s), 3 a minute (15 in 5 minutes): still met": (
+        per_period("ALIGN_DELTA", "300s", 10), 3, False),
+    "over 50 an hour (ALIGN_SUM, 3600 s), 3 a minute (180 an hour): still met": (
+        per_period("ALIGN_SUM", "3600s", 50), 3, False),
+    "over 10 in 5 minutes, 1 a minute (5 in 5 minutes): cleared": (per_period("ALIGN_DELTA", "300s", 10), 1, True),
+    "over 50 an hour, none: cleared": (per_period("ALIGN_SUM", "3600s", 50), 0, True),
+    "over 10 a minute (ALIGN_DELTA, 60 s), 3 a minute: cleared": (per_period("ALIGN_DELTA", "60s", 10), 3, True),
+    "over 0.5 a second (ALIGN_RATE, 300 s), 3 a minute: a rate, cleared": (
+        per_period("ALIGN_RATE", "300s", 0.5), 3, True),
+}
+
+
+@pytest.mark.parametrize("name", PER_PERIOD)
+def test_a_count_of_5xx_per_period_is_judged_per_period(name):
+    """A count of 5xx per alignment period longer than the minutes read: the window's own 5xx must stay
+    under the condition's count for that part of its period (a steady 3 a minute, 9 in the 3 minutes read,
+    is 15 in 5 minutes, 180 in an hour). Read against the whole count, "over 50 an hour" was cleared by 3
+    500s a minute: `healthy`, and a sweep's `verified`, while the condition held. A rate (ALIGN_RATE) is per
+    second whatever its period."""
+    condition, errors, healthy = PER_PERIOD[name]
+    alert = alert_context(parse_notification(notification(condition, threshold=str(
+        condition["conditionThreshold"]["thresholdValue"]))))
+    result = diagnose(_steady_500s(errors).bundle().model_copy(update={"alert": alert}), S)
+    assert (result.signature is Signature.HEALTHY) is healthy, result.summary

@@ -467,3 +467,19 @@ def test_a_latency_alert_on_one_response_class_is_not_judged_on_the_p99_of_all(n
     assert (result.signature is Signature.HEALTHY) is healthy, result.summary
     if not judged:
         assert "not of all requests" in bar.why_not and "not judged healthy" in str(result.evidence)
+
+
+@pytest.mark.parametrize("errors, healthy", [(0.2, False), (0, True)])
+def test_a_ratio_alert_on_any_share_of_5xx_is_judged_at_none(errors, healthy):
+    """A policy on the share of 5xx over 0 (any 5xx at all pages), with its denominatorAggregations summed: its
+    bar is its own threshold, 0, as a tighter threshold than `healthy_error_ratio` is. Read as no threshold of
+    its own, it fell to the settings' 1 %, and 0.2 500s a minute of 40.2 (0.5 %) was `healthy` while the
+    condition still held."""
+    any_5xx = AlertContext(resource_type=RUN, metric_type=COUNT, comparison="COMPARISON_GT", threshold=0.0,
+                           ratio=True, metric_labels={"response_code_class": "5xx"}, condition_kind="threshold",
+                           denominator_filter=f'metric.type="{COUNT}"', denominator_aggregated=True,
+                           aligner="ALIGN_RATE", reducer="REDUCE_SUM", denominator_aligner="ALIGN_RATE",
+                           denominator_reducer="REDUCE_SUM")
+    result = _diagnose(_serving(Evidence(), error_per_minute=errors), any_5xx)
+    assert (result.signature is Signature.HEALTHY) is healthy, result.summary
+    assert health_bar(any_5xx, S).error_ratio == 0

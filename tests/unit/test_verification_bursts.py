@@ -9,14 +9,16 @@ burst; since the rollback the old revision answers them (`failing_after` of each
 reads every point up to S, and judges those up to S - 3 (a point is visible up to ~180 s after its minute)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.facts import Facts, Window
-from shared.remediation.bursts import idle_before
+from shared.remediation.bursts import idle_before, readable_until
 from shared.remediation.judging import HealthKind, StepKind, judge, next_step
 from tests.unit.builders import Evidence, at
-from tests.unit.test_verification_judging import NEW, OLD, rollback
+from tests.unit.test_verification_judging import NEW, OLD, rollback, scale_up
 
 SETTINGS = DiagnosisSettings()
 TIMES = VerificationSettings()
@@ -158,3 +160,141 @@ def test_callers_that_stopped_after_two_bursts_are_counted_with_the_idle_minutes
         e.requests(OLD, m - 1, m, 10).latency(OLD, m - 1, m, 0.1)
     health, _ = verdict(e, 5)
     assert health.kind is HealthKind.UNCLEAR and "traffic is mostly gone" in health.why, health.why
+
+
+def connector_cron(sweep: float, every: int, *, phase: int = 2, size: float = 30, failing: float = 0.5,
+                   hang: bool = False, since: tuple[float, ...] = ()) -> Evidence:
+    """A cron's bursts of `size` requests every `every` minutes through a saturated connector, scaled at -5
+    (scale_up): from -35 to the scale-up the connector failed `failing` of each burst with 503 (or, `hang`,
+    let each burst wait 30 s); since, the bursts are answered cleanly, their sizes `since` (one a burst, the
+    last one repeated), or `size`. The revision serving never changed."""
+    e = Evidence(now=sweep).revision(OLD, -180).traffic(**{OLD.replace("-", "_"): 100})
+    e.connector("e2-standard-4", 2, 4)
+    minute, after = phase - every * ((phase + 60) // every), 0
+    while minute <= sweep:
+        if minute > -5:
+            n = since[min(after, len(since) - 1)] if since else size
+            e.requests(OLD, minute - 1, minute, n).latency(OLD, minute - 1, minute, 0.1)
+            after += 1
+        else:
+            bad = failing if -35 < minute and not hang else 0.0
+            e.requests(OLD, minute - 1, minute, size * (1 - bad))
+            e.latency(OLD, minute - 1, minute, 30.0 if hang and -35 < minute else 0.1)
+            if bad:
+                e.requests(OLD, minute - 1, minute, size * bad, "503")
+        minute += every
+    return e
+
+
+def connector_verdict(evidence: Evidence, every: int, phase: int = 2):
+    record = scale_up().model_copy(update={
+        "incident_started_at": int(at(first_failing(every, phase) + 1).timestamp())})
+    bundle = evidence.bundle().model_copy(update={"incident_started_at": record.settle_at,
+                                                  "request_lines": evidence.request_log(-6)})
+    health = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    return health, next_step(record, health, at(evidence.now), TIMES)
+
+
+CONNECTOR_BURSTS = [
+    # name, every, evidence, health, step, words in the reason
+    ("every 5 minutes, 3 clean bursts of 30 (15 answered of each before): verified", 5, connector_cron(15, 5),
+     HealthKind.HEALTHY, StepKind.VERIFY, "every whole minute since the action settled"),
+    ("every 10 minutes, 2 clean bursts of 30: verified", 10, connector_cron(15, 10),
+     HealthKind.HEALTHY, StepKind.VERIFY, "2 of the 12 whole minutes"),
+    ("every 5 minutes, bursts hanging 30 s before, 3 fast bursts of 30 since: verified", 5,
+     connector_cron(15, 5, hang=True), HealthKind.HEALTHY, StepKind.VERIFY, ""),
+    ("bursts of 12 since, under the 15 the connector answered of each: waits", 5,
+     connector_cron(15, 5, since=(12,)), HealthKind.UNCLEAR, StepKind.WAIT, "its busiest minute clean"),
+    ("the same at the last sweep on time: escalated, kept", 5, connector_cron(25, 5, since=(12,)),
+     HealthKind.UNCLEAR, StepKind.ESCALATE, "its load fell to what the connector carried"),
+    ("bursts of 20 since, under the 30 it hung at: escalated at the last sweep on time", 5,
+     connector_cron(25, 5, hang=True, since=(20,)), HealthKind.UNCLEAR, StepKind.ESCALATE, "hanging in the minute"),
+]
+
+
+@pytest.mark.parametrize("name,every,evidence,health,step,words", CONNECTOR_BURSTS,
+                         ids=[b[0] for b in CONNECTOR_BURSTS])
+def test_a_connector_scaled_for_a_service_called_in_bursts_is_judged_burst_by_burst(
+        name, every, evidence, health, step, words):
+    """The old connector's limit is read per minute (the most it answered in a failing minute, the least
+    load it hung at); the load since was read per minute of every minute judged, idle ones too: 90 clean
+    requests in 3 bursts over 12 minutes is 8 a minute, under the 15 answered of a burst of 30, so every
+    `verified` row here was escalated, never verified. A burst is compared with a failing minute now."""
+    health_, step_ = connector_verdict(evidence, every)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert words in health_.why, health_.why
+
+
+def test_a_burst_over_the_old_load_that_failed_on_its_own_does_not_show_the_change_helped():
+    """Bursts of 14 since (under the 15 carried), and one of 60 at 17 with a 503 (1.7 %, over the 1 % bar):
+    the window's share is 1 in 102 (0.98 %, clean), but the one burst larger than what the old connector
+    carried was not clean itself, so it shows no load carried."""
+    e = connector_cron(20, 5, since=(14, 14, 14, 14, 59))
+    e.requests(OLD, 16, 17, 1, "503")
+    health, step = connector_verdict(e, 5)
+    assert (health.kind, step.kind) == (HealthKind.UNCLEAR, StepKind.WAIT), health.why
+    assert "14 requests in its busiest minute clean on its own" in health.why, health.why
+
+
+
+def _read(now: float, *, ahead: float = 0, newest_500: float | None = None) -> Facts:
+    """A service answering 30 requests a minute (one 500 among them) up to `now`, read at `now` (minutes from
+    T0; points end on whole minutes), by a clock `ahead` seconds ahead of real time; the 500 series' newest
+    point at `newest_500` (None: as the others'), a series not yet arrived past it."""
+    e = Evidence(now=now).revision(OLD, -180).traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(OLD, -10, now, 29).latency(OLD, -10, now, 0.1)
+    e.requests(OLD, -10, now if newest_500 is None else newest_500, 1, "500")
+    return Facts(e.bundle().model_copy(update={"clock_ahead": timedelta(seconds=ahead)}), SETTINGS)
+
+
+READABLE = [
+    # name, facts, readable until (minutes from T0)
+    ("read on the minute: the whole line (3 minutes before) is a point's end", _read(15), 12),
+    ("read 20 s after the minute: the newest minute ending before the line", _read(15 + 20 / 60), 12),
+    ("a clock 1 s ahead: the line falls 1 s before a point, whose minute is not readable", _read(15, ahead=1), 11),
+    ("a clock 90 s ahead", _read(15, ahead=90), 10),
+    ("the 500s still arriving after the line (newest at 13, the 200s at 15): the line", _read(15, newest_500=13), 12),
+    ("the 500s still arriving, their newest point on the line (12): the line", _read(15, newest_500=12), 12),
+    ("the same read 20 s after the minute: their newest point (12)", _read(15 + 20 / 60, newest_500=12), 12),
+    ("the 500s stopped long before the line (newest at 5): the line, their minutes since read as none",
+     _read(15, newest_500=5), 12),
+]
+
+
+@pytest.mark.parametrize("name,facts,until", READABLE, ids=[r[0] for r in READABLE])
+def test_the_minutes_readable_end_at_a_point_at_or_before_the_whole_line(name, facts, until):
+    """`readable_until` ends where a minute of the points ends: every minute up to it is whole in every series
+    (each is visible INGEST_LAG after its minute), a series still arriving included (its newest point lies in
+    the minute before the line or after it, `Facts.complete_until`), and no minute after it is. Ending at the
+    line itself, off the points' minutes (a read between two minutes, a clock ahead by any part of a minute),
+    it counted a minute more than the points can hold: one idle minute that never was."""
+    assert readable_until(facts) == at(until), readable_until(facts)
+
+
+def test_the_minutes_judged_between_bursts_are_counted_on_the_points_minutes():
+    """A cron's 120 requests every 5 minutes (24 a minute, every minute counted) before the rollback, 10 a
+    burst since (2, 7, 12), read at 15 min 20 s: 30 requests in the 12 readable minutes, 2.5 a minute, over
+    the 10 % `min_traffic_ratio` asks (2.4). Counted to the whole line (12 min 20 s) as 13 minutes, 2.3 a
+    minute: its traffic read as gone, and a fix whose callers kept calling was escalated."""
+    e = cron(15 + 20 / 60, 5, size=120)
+    e.req[(OLD, "200")].update({m: 10 for m in (2, 7, 12)})
+    health, step = verdict(e, 5)
+    assert (health.kind, step.kind) == (HealthKind.HEALTHY, StepKind.VERIFY), health.why
+    assert "3 of the 12 whole minutes" in health.why, health.why
+
+
+def test_a_service_busy_every_minute_before_the_action_is_not_read_as_idle_by_an_uneven_window():
+    """Busy every minute until the scale-up at -5.5, silent since; its update outlived the write's wait and took
+    at 3.25 (`took_at`), so the minutes before the action read are (-11.75, -5.5]: 6 minutes of points, all with
+    requests. Counted as 6.25 minutes rounded up, 7, one minute read as idle made the service one that goes
+    idle between requests, and the sweep at the deadline waited a period more for requests a busy service's
+    silence gives no reason to expect, instead of telling a person."""
+    e = Evidence(now=10).revision(OLD, -180).traffic(**{OLD.replace("-", "_"): 100})
+    e.connector("e2-standard-4", 2, 4)
+    e.requests(OLD, -60, -6, 40).latency(OLD, -60, -6, 0.1)
+    record = scale_up().model_copy(update={"applied_at": at(-5.5), "settle_at": at(-0.5), "deadline_at": at(9.5),
+                                           "took_at": at(3.25)})
+    bundle = e.bundle().model_copy(update={"incident_started_at": at(3.25)})
+    health = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    step = next_step(record, health, at(10), TIMES)
+    assert (health.kind, health.waits_for, step.kind) == (HealthKind.UNCLEAR, "", StepKind.ESCALATE), health
