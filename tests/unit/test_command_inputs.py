@@ -133,6 +133,21 @@ def test_a_malformed_command_is_answered_under_the_id_its_sender_waits_on_and_on
     assert published["command_id"] == command_id and w.standins.run.count("UpdateService") == 0
 
 
+@pytest.mark.parametrize("data, said", [
+    ("!!!" + "e30=", "'!' at character 0 is not in the standard base64 alphabet"),
+    ("eyJjb21tYW5kIjoic3RhdHVzIn0", "27 characters, not a multiple of 4: its '=' padding is missing"),
+    ("e3-9", "'-' at character 2 is not in the standard base64 alphabet"),
+])
+def test_a_body_whose_base64_does_not_decode_is_answered_saying_why(data, said):
+    """Answered "not valid base64" alone, which left the sender to find what was wrong."""
+    w = world()
+    push = event(b"{}", "m-b64")
+    push["message"]["data"] = data
+    [outcome] = handle_command(push, w.config, w.adapters)
+    assert outcome.status is OutcomeStatus.REJECTED and said in outcome.reason, outcome.reason
+    assert outcome.received is not None and outcome.received.data == data
+
+
 def test_an_alert_on_a_connector_not_ready_plans_again_when_renotified_once_it_is_ready():
     """The escalation says a notification of the incident arriving once the connector is READY plans the
     scale again: it does, once, and the one after is a duplicate."""
