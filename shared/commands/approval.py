@@ -16,7 +16,7 @@ from shared.commands.context import CommandRun, Refused, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.traffic import action_outcome
 from shared.diagnosis.collection import Users, users_of
-from shared.errors import TransientError
+from shared.errors import PermanentError, TransientError
 from shared.outcomes import Outcome, OutcomeStatus
 from shared.ports import RecordWrite
 from shared.remediation.actions import get_action
@@ -205,7 +205,7 @@ def decided_since(run: CommandRun, proposal_id: str) -> str:
     operator whose approve or reject lost, at 3 a.m., not knowing whether the connector was being scaled."""
     try:
         data = run.adapters.state.get_record(PROPOSALS, proposal_id)
-    except TransientError:
+    except (TransientError, PermanentError):   # words only: the answer stands without them
         data = None
     if not data:
         return " (see its state: runwarden command status)"
