@@ -339,7 +339,7 @@ def parse_command(body: bytes | str) -> AnyCommand:
     try:
         data = json.loads(body, object_pairs_hook=_unique_keys)
     except _DuplicateKey as exc:
-        raise CommandError("message.data", f"the key {exc.key!r} appears twice in one object: which value is "
+        raise CommandError("message.data", f"the key {exc.key!r} appears twice{_twice_said(body)}: which value is "
                            "meant is ambiguous, so neither is used") from None
     except RecursionError:
         raise CommandError("message.data", "not JSON: nested too deeply") from None
@@ -462,6 +462,77 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return data
 
 
+class _Seen(dict):
+    """A JSON object as parsed, with every value each key was given (`all`), in order."""
+    all: dict[str, list[Any]]
+
+
+def _every_value(pairs: list[tuple[str, Any]]) -> _Seen:
+    seen = _Seen(pairs)
+    seen.all = {}
+    for key, value in pairs:
+        seen.all.setdefault(key, []).append(value)
+    return seen
+
+
+def _loads_every_value(body: bytes | str) -> Any:
+    return json.loads(body, object_pairs_hook=_every_value)
+
+
+def _first_twice(node: Any, path: tuple[str, ...] = ()) -> tuple[tuple[str, ...], list[Any]] | None:
+    """The path of the first key given twice in `node` (parsed by `_loads_every_value`), with its values."""
+    if isinstance(node, _Seen):
+        for key, values in node.all.items():
+            if len(values) > 1:
+                return (*path, key), values
+        children: Any = [((*path, key), value) for key, value in node.items()]
+    elif isinstance(node, list):
+        children = [((*path, str(i)), value) for i, value in enumerate(node)]
+    else:
+        return None
+    for where, child in children:
+        found = _first_twice(child, where)
+        if found is not None:
+            return found
+    return None
+
+
+def _twice_said(body: bytes | str) -> str:
+    """Where the key given twice is and what each time said ("in params: 'backend-00001-abc', then
+    'backend-00002-xyz'"): "in one object" left the sender to find which of a command's objects, and
+    which two values, disagreed."""
+    try:
+        found = _first_twice(_loads_every_value(body))
+    except (ValueError, RecursionError):
+        found = None
+    if found is None:
+        return " in one object"
+    path, values = found
+    where = "at the top level" if len(path) == 1 else f"in {'.'.join(path[:-1])[:80]}"
+    said = ", then ".join(json.dumps(v)[:80] for v in values[:4])
+    return f" ({where}: {said})"
+
+
+def sent_command_id(body: bytes) -> object:
+    """The `command_id` a body that is not a valid command gives at its top level, for its rejection to
+    carry (shared/commands `_command_id_of`): None when it cannot be read without guessing. Given twice
+    with different values, the sender may wait on either: Python's json kept the last silently, and the
+    rejection named an id the sender may never have meant. A body that is not UTF-8 (a Latin-1 "é" in a
+    reason typed in a terminal) still gives it: an id is ASCII (`COMMAND_ID_PATTERN`), read the same
+    whatever the bytes around it, and was lost with the rest."""
+    try:
+        try:
+            doc = _loads_every_value(body)   # bytes: UTF-8, or UTF-16/32 by their byte order marks
+        except UnicodeDecodeError:
+            doc = _loads_every_value(bytes(body).decode("utf-8", errors="replace"))
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(doc, _Seen):
+        return None
+    values = doc.all.get("command_id", [])
+    return values[0] if values and all(v == values[0] for v in values) else None
+
+
 # What each pattern asks for, in words: an operator who typed a short name or a URL reads what to
 # send instead of a regular expression.
 _PATTERN_WORDS = {
@@ -536,12 +607,73 @@ def _fields_at(loc: tuple[Any, ...]) -> list[str] | None:
 
 
 def _closest(given: str, known: Any, scope: str = "") -> str:
-    import difflib
-
-    found = difflib.get_close_matches(given.lower(), list(known), n=1, cutoff=0.6)
-    if not found:
+    """" (did you mean X?)" when `given` is a misspelling of X (`_misspelt`), or what to send instead when
+    the name nearest it means its opposite; "" when neither: the caller then lists every name taken. Nearest by
+    letters alone (difflib's ratio, 0.6) offered names that only look alike: 'freeze' was answered "did you
+    mean 'release'?" (which lets writes happen again), 'revert' "'reject'?", 'start' "'status'?"."""
+    known = list(known)
+    reversal = _opposite_of(given, known, scope)
+    if reversal:
+        return reversal
+    found = _misspelt(given, known)
+    if found is None:
         return ""
-    return _opposite_of(given, found, scope) or f" (did you mean {found[0]!r}?)"
+    return _reversal(given, found, scope) or f" (did you mean {found!r}?)"
+
+
+def _edits(a: str, b: str) -> int:
+    """The optimal string alignment distance: insertions, deletions, substitutions and transpositions of two
+    adjacent letters (the typos of a hand on a keyboard: 'puase', 'stauts')."""
+    rows = [list(range(len(b) + 1))]
+    for i, x in enumerate(a, 1):
+        row = [i] + [0] * len(b)
+        for j, y in enumerate(b, 1):
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (x != y))
+            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
+
+
+def _allowed(word: str) -> int:
+    """The typos a known word of this length may carry and still be taken for it: none in a word of three
+    letters or fewer (min/max, to/no differ by fewer), one up to six, two beyond."""
+    return 0 if len(word) <= 3 else 1 if len(word) <= 6 else 2
+
+
+def _typo_cost(given: list[str], known: list[str]) -> int | None:
+    """How far the words `given` are from the name made of `known`, when `given` is that name misspelt
+    (whole: 'scaleconnector', 'trget') or that name's words, each misspelt at most `_allowed`, some left out
+    ('rollback', 'proposal') and at most one word added ('old_revision', 'resume_writes'); None otherwise.
+    A whole-name misspelling ranks before a name matched word by word."""
+    whole = _edits("".join(given), "".join(known))
+    if whole <= _allowed("".join(known)):
+        return whole
+    joined = "".join(given)
+    if len(given) > 1 and any(_edits(joined, k) <= _allowed(k) for k in known):
+        return 10 + len(known) - 1          # one word of the name split ('roll_back')
+    cost, matched, added = 10, 0, 0
+    for word in given:
+        distance, nearest = min(((_edits(word, k), k) for k in known), default=(99, ""))
+        if distance <= _allowed(nearest):
+            cost, matched = cost + distance, matched + 1
+        else:
+            added += 1
+    if matched == 0 or added > 1:
+        return None
+    return cost + added + len(known) - matched
+
+
+def _misspelt(given: str, known: list[str]) -> str | None:
+    """The one known name `given` is a misspelling or a shortening of (`_typo_cost`); None when none is, or
+    when two are equally near ('traffic': rollback_traffic or restore_traffic), as a guess could be either."""
+    words = _words(given)
+    costs = {name: c for name in known if (c := _typo_cost(words, _words(name))) is not None}
+    if not costs:
+        return None
+    least = min(costs.values())
+    nearest = [name for name, c in costs.items() if c == least]
+    return nearest[0] if len(nearest) == 1 else None
 
 
 # What to send instead of a name whose nearest known name means the opposite, by (command or
@@ -582,11 +714,16 @@ def _opposite_of(given: str, known: Any, scope: str) -> str | None:
     import difflib
 
     found = difflib.get_close_matches(given.lower(), list(known), n=1, cutoff=0.6)
-    if not found or not _reverses(given, found[0]):
+    return _reversal(given, found[0], scope) if found else None
+
+
+def _reversal(given: str, found: str, scope: str) -> str | None:
+    """What to send instead of `given`, which reverses the known name `found`; None when it does not."""
+    if not _reverses(given, found):
         return None
-    instead = _INSTEAD.get((scope, found[0]), "").replace("{given}", given[:60])
+    instead = _INSTEAD.get((scope, found), "").replace("{given}", given[:60])
     return (f" ({instead})" if instead
-            else f" (not {found[0]!r}, which means the opposite)")
+            else f" (not {found!r}, which means the opposite)")
 
 
 def _words(name: str) -> list[str]:
@@ -600,7 +737,11 @@ def _reverses(given: str, found: str) -> bool:
     scale_down_connector/scale_connector, to_oldest/to_latest), not a misspelling of it."""
     theirs = _words(found)
     for word in (w for w in _words(given) if w not in theirs):
-        if word in _REVERSING or any(word == p + t for p in _NEGATING_PREFIXES for t in theirs):
+        # A reversing word alone ('un-pause', 'de_scale'), or glued before or after a word of the name
+        # ('unpause', 'downscale', 'scaledown'): 'un-pause' was answered "did you mean 'pause'?".
+        if word in _REVERSING or word in _NEGATING_PREFIXES:
+            return True
+        if any(word in (r + t, t + r) for r in (*_REVERSING, *_NEGATING_PREFIXES) for t in theirs):
             return True
         if any(a in word and b in t and a not in t for a, b in _PAIRS for t in theirs):
             return True

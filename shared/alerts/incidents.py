@@ -1408,7 +1408,22 @@ def _b64decode(value: Any, field: str) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise IncidentParseError(field, "not valid base64") from None
+        raise IncidentParseError(field, f"not valid base64: {_why_not_base64(value)}") from None
+
+
+def _why_not_base64(value: str) -> str:
+    """What keeps `value` from decoding, so a sender can fix it: "not valid base64" alone left them to
+    find it. A push's `message.data` is the ProtoJSON form of `bytes`, "standard base64 encoding with
+    paddings" (protobuf docs, "ProtoJSON Format"; the same page lets a parser also accept URL-safe and
+    unpadded forms). That Pub/Sub's push never sends those is UNCONFIRMED; a body in them came from
+    something other than a push and is refused as before, now saying why."""
+    stray = next(((i, c) for i, c in enumerate(value) if not (c.isascii() and (c.isalnum() or c in "+/="))), None)
+    if stray is not None:
+        return (f"{stray[1]!r} at character {stray[0]} is not in the standard base64 alphabet "
+                "(A-Z, a-z, 0-9, + and /, = to pad)")
+    if len(value) % 4:
+        return f"{len(value)} characters, not a multiple of 4: its '=' padding is missing or it was cut short"
+    return "'=' may only pad its end"
 
 
 def _validate(model: type[BaseModel], data: Any, prefix: str = "") -> Any:

@@ -429,16 +429,14 @@ def _command_id_of(event_data: Any) -> str | None:
     """The command_id of a command that failed validation, when it can be read, so that the
     sender waiting on its id hears the rejection."""
     import base64
-    import json
 
-    from shared.alerts.commands import readable_command_id
+    from shared.alerts.commands import readable_command_id, sent_command_id
 
     try:
-        body = json.loads(base64.b64decode(event_data["message"]["data"]))
-        value = body.get("command_id")
+        body = base64.b64decode(event_data["message"]["data"])
     except Exception:  # noqa: BLE001 - any malformed shape simply has no readable id
         return None
-    return readable_command_id(value)
+    return readable_command_id(sent_command_id(body))
 
 
 __all__ = ["handle_command", "HANDLERS"]

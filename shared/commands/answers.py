@@ -86,6 +86,9 @@ def _undecided(run: CommandRun, outcome: Outcome) -> Outcome:
     """The answer when the decisions are left out: `run.undecided`, or `outcome` (a copy) whose notes say
     each decision is not recorded."""
     if run.undecided is not None:
+        if run.meanwhile is not None:   # read now, once the decision that won has landed
+            run.undecided = run.undecided.model_copy(update={"reason": run.undecided.reason + run.meanwhile()})
+            run.meanwhile = None
         return run.undecided
     return outcome.model_copy(update={"notes": [
         *outcome.notes, *(f"{d.key} was decided by another command meanwhile: this command's decision "

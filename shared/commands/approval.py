@@ -16,7 +16,7 @@ from shared.commands.context import CommandRun, Refused, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.traffic import action_outcome
 from shared.diagnosis.collection import Users, users_of
-from shared.errors import TransientError
+from shared.errors import PermanentError, TransientError
 from shared.outcomes import Outcome, OutcomeStatus
 from shared.ports import RecordWrite
 from shared.remediation.actions import get_action
@@ -52,7 +52,8 @@ def approve(run: CommandRun) -> Outcome:
     params = action.params_model.model_validate(proposal.params)
     dry_run = run.command.dry_run
     if not dry_run and not _decide(run, proposal, "approved"):
-        raise refused(f"proposal {proposal.proposal_id} was decided by someone else meanwhile")
+        raise refused(f"proposal {proposal.proposal_id} was decided by someone else meanwhile: this approve wrote "
+                      f"nothing{decided_since(run, proposal.proposal_id)}")
     run.timeline.step("approved", f"{proposal.proposal_id} ({proposal.action} on {proposal.target}) approved by "
                       f"{run.command.requested_by}: {run.command.reason}", proposal_id=proposal.proposal_id,
                       **({"override": True} if run.command.override_limits else {}))
@@ -170,6 +171,7 @@ def reject(run: CommandRun) -> Outcome:
     if not run.command.dry_run:
         run.decisions.append(_decision(run, proposal, "rejected", run.command.reason))
         run.undecided = run.build(OutcomeStatus.SKIPPED, _decided_meanwhile(proposal), target=proposal.target)
+        run.meanwhile = lambda: decided_since(run, proposal.proposal_id)
     return run.outcome(OutcomeStatus.DRY_RUN if run.command.dry_run else OutcomeStatus.APPLIED,
                        f"proposal {proposal.proposal_id} ({proposal.action} on {proposal.target}) {word} by "
                        f"{run.command.requested_by} without applying it: {run.command.reason}",
@@ -177,8 +179,43 @@ def reject(run: CommandRun) -> Outcome:
 
 
 def _decided_meanwhile(proposal: ProposalRecord) -> str:
-    return (f"proposal {proposal.proposal_id} was decided by someone else meanwhile: this reject closed nothing "
-            "(see its state: runwarden command status)")
+    return f"proposal {proposal.proposal_id} was decided by someone else meanwhile: this reject closed nothing"
+
+
+# What a proposal's state, read after another command decided it, means for the operator whose decision
+# lost: whether anything was or will be written, and what still holds it back.
+_NOW_MEANS = {
+    "approved": "its write may be under way; nothing can close it now, but a pause still holds it back before the "
+                "write: runwarden pause --target {target} --reason '...'",
+    "applied": "its change was written",
+    "in_doubt": "its write is in doubt; the verification sweep ends it once it judges that write",
+    "rejected": "closed without applying it; nothing was written",
+    "refused": "refused: the world changed since the proposal; nothing was written",
+    "superseded": "closed as superseded; nothing was written",
+    "failed": "its write failed",
+    "expired": "expired undecided; nothing was written",
+    "open": "open again (the approve that took it wrote nothing: a brake held it back); decide it again with a new "
+            "command_id",
+}
+
+
+def decided_since(run: CommandRun, proposal_id: str) -> str:
+    """What another command decided, read now: "; it is now rejected by bob@… (command rj-b at 03:01:02 UTC):
+    closed without applying it; nothing was written". "was decided by someone else meanwhile" alone left the
+    operator whose approve or reject lost, at 3 a.m., not knowing whether the connector was being scaled."""
+    try:
+        data = run.adapters.state.get_record(PROPOSALS, proposal_id)
+    except (TransientError, PermanentError):   # words only: the answer stands without them
+        data = None
+    if not data:
+        return " (see its state: runwarden command status)"
+    proposal = ProposalRecord.model_validate(data)
+    who = f" by {proposal.decided_by}" if proposal.decided_by else ""
+    how = f"command {proposal.command_id}" if proposal.command_id and proposal.state != "open" else ""
+    when = f"at {proposal.decided_at:%Y-%m-%d %H:%M:%S} UTC" if proposal.decided_at and proposal.state != "open" else ""
+    said = ", ".join(p for p in (how, when) if p)
+    means = _NOW_MEANS.get(proposal.state, "see it: runwarden command status").replace("{target}", proposal.target)
+    return f"; it is now {proposal.state}{who}{f' ({said})' if said else ''}: {means}"
 
 
 def _open_proposal(run: CommandRun) -> ProposalRecord:

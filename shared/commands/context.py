@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from shared.alerts.commands import AnyCommand, command_digest
 from shared.clock import skew_safe_lease
@@ -88,6 +88,9 @@ class CommandRun:
     # decided the proposal meanwhile) and the answer as made would then be false (a reject's "closed").
     # None: the answer stands, its notes saying the decision is not recorded (an approve's refusal).
     undecided: Outcome | None = None
+    # What the decision that won says, read when `undecided` is answered (appended to its reason): who decided
+    # the proposal meanwhile, how, and what that means. None: `undecided` as built.
+    meanwhile: Callable[[], str] | None = None
 
     @property
     def command_id(self) -> str | None:

@@ -173,8 +173,15 @@ def _scale_connector(diagnosis: Diagnosis, bundle: EvidenceBundle, bounds: Bound
         return Plan(reason=f"the service's serving revision does not route through {connector.short_name} "
                            f"({path}): no connector action")
     if connector.state != "READY":
-        return Plan(reason=not_ready_answer(connector.short_name, connector.state, name, "no scale planned",
-                                            "if it is still saturated then, scale it with a scale_connector command"))
+        # A later notification of the incident is diagnosed afresh (this answer wrote nothing and holds no
+        # claim): once READY it plans again. Cloud Monitoring sends one only at the policy's renotifyInterval
+        # (AlertPolicy.AlertStrategy.NotificationChannelStrategy, Cloud Monitoring v3 reference), which
+        # infra/ leaves unset, and whether it applies to a Pub/Sub channel is UNCONFIRMED: so the answer
+        # says both ways, and never that one will come.
+        return Plan(reason=not_ready_answer(connector.short_name, connector.state, name, "no scale planned", (
+            "if it is still saturated then, a notification of this incident that arrives once it is READY "
+            "plans the scale again (Cloud Monitoring repeats one only at its policy's renotifyInterval, if "
+            "set); without one, scale it with a scale_connector command")))
     policy = bounds.connector(name)
     cpu_bound = _cpu_bound(diagnosis)
     if cpu_bound and connector.machine_type in _SHARED_CORE and _BIG_MACHINE in policy.allowed_machine_types:

@@ -1010,3 +1010,55 @@ def test_an_override_sent_while_another_rollback_is_in_flight_writes_nothing_and
     assert held.status.value == "skipped" and "under way" in held.reason and "command rb-alice" in held.reason, \
         held.reason
     assert world.standins.run.count("UpdateService") == 1
+
+
+@pytest.mark.parametrize("senders", [
+    (("approve", "ap-a"), ("reject", "rj-b")),
+    (("approve", "ap-a"), ("approve", "ap-b")),
+    (("approve", "ap-a"), ("approve", "ap-b"), ("reject", "rj-c")),
+])
+def test_operators_deciding_one_proposal_at_once_decide_it_once_and_each_hears_what_happened(proposed, senders):
+    """Two on-call engineers, two terminals, one proposal, at the same instant on the Firestore emulator:
+    exactly one decision takes (the move from `open` is a guarded update), the connector is patched at most
+    once, and every sender is answered under its own command_id, the losers told that it was decided and
+    how, never `applied` for a decision that did not take."""
+    import threading
+
+    world, proposal_id = proposed
+    start = threading.Barrier(len(senders))
+    answers: dict[str, object] = {}
+
+    def send(name: str, command_id: str) -> None:
+        start.wait()
+        answers[command_id] = command(world, name, command_id=command_id, params={"proposal_id": proposal_id},
+                                      reason=f"{name} at 3 a.m.")
+
+    threads = [threading.Thread(target=send, args=sender) for sender in senders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(answers) == len(senders), answers
+
+    state = world.state.get_record(PROPOSALS, proposal_id)["state"]
+    won = [i for i, o in answers.items() if o.status.value == "applied"]
+    assert len(won) == 1, {i: (o.status.value, o.reason) for i, o in answers.items()}
+    winner = next(name for name, i in senders if i == won[0])
+    assert state == ("applied" if winner == "approve" else "rejected"), state
+    assert world.standins.vpcaccess.count("PatchConnector") == (1 if winner == "approve" else 0)
+    # "was decided by someone else meanwhile" alone did not say whether the connector was being scaled. A
+    # loser reads the proposal when it loses: an approve that won may still hold it `approved`, its write
+    # under way. One that read it decided before its own move is `rejected` as "already ...".
+    told = {"applied": "its change was written", "approved": "its write may be under way",
+            "rejected": "closed without applying it; nothing was written"}
+    seen = ("applied", "approved") if state == "applied" else (state,)
+    for command_id, outcome in answers.items():
+        assert outcome.command_id == command_id
+        if command_id == won[0]:
+            continue
+        if outcome.status.value == "rejected":
+            assert any(f"is already {s} by alice@example.com" in outcome.reason for s in seen), outcome.reason
+            continue
+        assert outcome.status.value == "skipped", outcome.reason
+        assert any(f"it is now {s} by alice@example.com (command {won[0]}" in outcome.reason and told[s] in
+                   outcome.reason for s in seen), outcome.reason

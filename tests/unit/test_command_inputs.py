@@ -109,6 +109,61 @@ def test_a_message_that_sets_dry_run_twice_is_rejected_and_writes_nothing():
     assert w.standins.run.count("UpdateService") == 0
 
 
+@pytest.mark.parametrize("data, command_id, said", [
+    # Two different ids: the sender may wait on either. Python's json kept the last, and the rejection
+    # named "rb-b", an id the sender may never have meant; it names none now, and both in its reason.
+    (b'{"command":"status","command_id":"rb-a","requested_by":"alice@example.com","command_id":"rb-b"}', None,
+     'the key \'command_id\' appears twice (at the top level: "rb-a", then "rb-b")'),
+    (b'{"command":"status","command_id":"rb-a","requested_by":"alice@example.com","command_id":"rb-a"}', "rb-a",
+     "the key 'command_id' appears twice"),
+    (b'{"command":"rollback_traffic","command_id":"rb-c","requested_by":"a","reason":"r","target":"t","params":'
+     b'{"revision":"backend-00001-abc","revision":"backend-00002-xyz"}}', "rb-c",
+     'the key \'revision\' appears twice (in params: "backend-00001-abc", then "backend-00002-xyz")'),
+    # A reason typed in a Latin-1 terminal: not UTF-8, and its (ASCII) id was lost with the rest.
+    ('{"command":"pause","command_id":"p-jose","requested_by":"jose@example.com","reason":"Jos\u00e9: migration"}'
+     .encode("latin-1"), "p-jose", "not UTF-8 text"),
+    (b"\xff\xfe" + '{"command":"status","command_id":"st-16"}'.encode("utf-16-le"), "st-16", "not UTF-8 text"),
+])
+def test_a_malformed_command_is_answered_under_the_id_its_sender_waits_on_and_only_that(data, command_id, said):
+    w = world()
+    outcome = deliver(w, data)
+    assert outcome.status is OutcomeStatus.REJECTED and said in outcome.reason, outcome.reason
+    assert outcome.command_id == command_id
+    [published] = w.published()
+    assert published["command_id"] == command_id and w.standins.run.count("UpdateService") == 0
+
+
+@pytest.mark.parametrize("data, said", [
+    ("!!!" + "e30=", "'!' at character 0 is not in the standard base64 alphabet"),
+    ("eyJjb21tYW5kIjoic3RhdHVzIn0", "27 characters, not a multiple of 4: its '=' padding is missing"),
+    ("e3-9", "'-' at character 2 is not in the standard base64 alphabet"),
+])
+def test_a_body_whose_base64_does_not_decode_is_answered_saying_why(data, said):
+    """Answered "not valid base64" alone, which left the sender to find what was wrong."""
+    w = world()
+    push = event(b"{}", "m-b64")
+    push["message"]["data"] = data
+    [outcome] = handle_command(push, w.config, w.adapters)
+    assert outcome.status is OutcomeStatus.REJECTED and said in outcome.reason, outcome.reason
+    assert outcome.received is not None and outcome.received.data == data
+
+
+def test_an_alert_on_a_connector_not_ready_plans_again_when_renotified_once_it_is_ready():
+    """The escalation says a notification of the incident arriving once the connector is READY plans the
+    scale again: it does, once, and the one after is a duplicate."""
+    w = world("connector_saturation", bounds={"connectors": [{"name": CONNECTOR, "allow_one_way": True}]})
+    w.standins.vpcaccess.set_state(CONNECTOR, "UPDATING")
+    held = w.handle(w.alert("connector_saturation", message_id="n-1"))
+    assert held.status is OutcomeStatus.ESCALATED and "plans the scale again" in held.reason, held.reason
+    assert patches(w) == 0
+    w.standins.vpcaccess.set_state(CONNECTOR, "READY")
+    again = w.handle(w.alert("connector_saturation", message_id="n-2"))
+    assert again.status is OutcomeStatus.APPLIED and patches(w) == 1, again.reason
+    third = w.handle(w.alert("connector_saturation", message_id="n-3"))
+    assert third.status is OutcomeStatus.SKIPPED and third.reason.startswith("duplicate:"), third.reason
+    assert patches(w) == 1
+
+
 def test_a_sweep_a_person_sends_with_an_id_is_answered_and_the_schedulers_stays_silent():
     """With nothing to verify the sweep publishes no verdict: the person waiting on their
     command_id must still hear that it ran. The scheduler's fixed body publishes nothing extra."""

@@ -219,6 +219,12 @@ CONNECTOR_NAME = "projects/p/locations/l/connectors/c"
     ({"command": "restore_traffic", "target": "projects/p/locations/l/services/s", "params": {"to_oldest": True}},
      "command.params.to_oldest", ["send 'rollback_traffic' with its 'revision'"]),
     ({"command": "status", "no_dry_run": True}, "command.no_dry_run", ["not 'dry_run', which means the opposite"]),
+    # The reversing word written apart, or glued to the name's word: answered "did you mean 'pause'?" and
+    # "did you mean 'scale_connector'?".
+    ({"command": "un-pause"}, "command.command", ["to allow writes again, send 'resume'"]),
+    ({"command": "Un_Approve"}, "command.command", ["send 'reject'"]),
+    ({"command": "downscale_connector"}, "command.command", ["no command scales a connector down"]),
+    ({"command": "connector_scaledown"}, "command.command", ["no command scales a connector down"]),
 ])
 def test_a_name_meaning_the_opposite_of_a_known_one_is_never_suggested_as_it(fields, field, words):
     """A near-miss whose nearest known name reverses it (min/max, unpause/pause, a scale down) was
@@ -286,3 +292,27 @@ def test_a_reason_may_span_lines():
     command = parse_command(json.dumps({"command": "pause", "command_id": "x", "requested_by": "a",
                                         "reason": "INC-7:\n\tmigration window"}))
     assert command.reason == "INC-7:\n\tmigration window"
+
+
+@pytest.mark.parametrize("name", ["freeze", "revert", "start", "halt", "deny", "rejection", "kill_switch", "unfreeze",
+                                  "traffic"])
+def test_a_command_name_that_only_looks_like_a_known_one_is_answered_with_every_name_and_no_guess(name):
+    """Nearest by letters alone (difflib, 0.6), 'freeze' was answered "did you mean 'release'?" (which lets
+    writes happen again), 'revert' "'reject'?" and 'start' "'status'?": not misspellings, other words. When
+    no name is a misspelling of it, or two are ('traffic'), the answer lists the names and guesses none."""
+    with pytest.raises(CommandError) as caught:
+        parse_command(json.dumps({"command": name, "command_id": "x", "requested_by": "a", "reason": "r"}))
+    assert caught.value.reason.startswith(f"{name!r} is not a command; one of diagnose, rollback_traffic"), \
+        caught.value.reason
+
+
+@pytest.mark.parametrize("name, meant", [
+    ("puase", "pause"), ("stauts", "status"), ("aproove", "approve"), ("rejct", "reject"), ("relase", "release"),
+    ("diagnosis", "diagnose"), ("roll_back", "rollback_traffic"), ("restore", "restore_traffic"),
+    ("scaleconnector", "scale_connector"), ("Resume", "resume"), ("pause_writes", "pause"),
+    ("resume_writes", "resume"), ("approve_proposal", "approve"), ("sweeep", "sweep"),
+])
+def test_a_misspelt_or_shortened_command_name_is_answered_with_the_one_meant(name, meant):
+    with pytest.raises(CommandError) as caught:
+        parse_command(json.dumps({"command": name, "command_id": "x", "requested_by": "a", "reason": "r"}))
+    assert f"(did you mean {meant!r}?)" in caught.value.reason, caught.value.reason

@@ -286,7 +286,9 @@ NO_PLANS = {
     "the connector is mid-update": dict(e=saturated(state="UPDATING"), why=[
         "is UPDATING (VPC Access: \"The connector is being updated\"): no scale planned; another change of it is "
         "under way, and it is scaled only once READY: see it with runwarden status --target "
-        f"{CONNECTOR}, and if it is still saturated then, scale it with a scale_connector command"]),
+        f"{CONNECTOR}, and if it is still saturated then, a notification of this incident that arrives once it "
+        "is READY plans the scale again (Cloud Monitoring repeats one only at its policy's renotifyInterval, if "
+        "set); without one, scale it with a scale_connector command"]),
     "the connector is being created": dict(e=saturated(state="CREATING"), why=[
         "is CREATING (VPC Access: \"An Insert operation is in progress. Transient condition\"): no scale planned"]),
     "the connector is in ERROR": dict(e=saturated(state="ERROR"), why=[
