@@ -191,6 +191,18 @@ class Outcome(BaseModel):
         return self.incident_id or ""
 
 
+def applied_record(outcome: Outcome) -> dict[str, str]:
+    """What an `applied` decision line names of the write (its action, and `key`: the action record it made,
+    the gate's claim key), for the incident timeline to match the sweep's verdict on that record to it
+    (shared/timeline/classify.written_on). The alert path writes a `planned` line before its attempt, but
+    an approved proposal's write has none (shared/commands/approval.py), so the line itself says it. {} for
+    any other decision: only a write the gate applied made a record the sweep judges."""
+    action = outcome.action
+    if outcome.status is not OutcomeStatus.APPLIED or action is None or not action.action_id:
+        return {}
+    return {"action": action.name, "key": action.action_id}
+
+
 def notify_severity(outcome: Outcome) -> str | None:
     """The notify line's severity, or None when no person need hear of the outcome. A rejected
     alert is heard too: the alert could not be handled at all (a malformed notification, a policy

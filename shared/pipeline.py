@@ -46,6 +46,7 @@ from shared.outcomes import (
     Outcome,
     OutcomeStatus,
     Timestamps,
+    applied_record,
     notify,
     notify_severity,
 )
@@ -625,7 +626,7 @@ class _AlertRun:
         severity = {OutcomeStatus.FAILED: "ERROR", OutcomeStatus.ESCALATED: "WARNING", OutcomeStatus.UNDONE: "WARNING",
                     OutcomeStatus.PROPOSED: "NOTICE"}.get(status, "INFO")
         self.timeline.step(step or status.value, outcome.reason, severity=severity, status=status.value,
-                           after=action.after if action else None)
+                           after=action.after if action else None, **applied_record(outcome))
         return outcome
 
     def build(self, status: OutcomeStatus, reason: str, *, target: str | None = None,

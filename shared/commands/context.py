@@ -10,7 +10,7 @@ from typing import Any, Callable
 from shared.alerts.commands import AnyCommand, command_digest
 from shared.clock import skew_safe_lease
 from shared.config import Config
-from shared.outcomes import ActionReport, DiagnosisReport, Outcome, OutcomeStatus, Timestamps
+from shared.outcomes import ActionReport, DiagnosisReport, Outcome, OutcomeStatus, Timestamps, applied_record
 from shared.ports import ClaimRecord, RecordWrite
 from shared.remediation.guardrails import Gate, Manual, command_incident
 from shared.remediation.held_reports import Holder
@@ -140,7 +140,8 @@ class CommandRun:
         override = bool(action and action.overrides)
         self.timeline.step(status.value, outcome.reason, severity=severity, status=status.value,
                            command=self.command.command, requested_by=self.command.requested_by,
-                           target=outcome.target, **({"override": True} if override else {}))
+                           target=outcome.target, **applied_record(outcome),
+                           **({"override": True} if override else {}))
         return outcome
 
     def holder(self) -> Holder:

@@ -156,7 +156,7 @@ class _Build:
     def __init__(self, incident_id: str, project: str, logs: LogPagesPort, now: datetime, limits: Limits) -> None:
         self.incident_id, self.project, self.logs, self.now, self.limits = incident_id, project, logs, now, limits
         self.steps: list[Step] = []
-        self.planned: dict[str, Step] = {}        # each writer's last `planned` line read so far
+        self.planned: dict[str, Step] = {}        # each writer's `planned` line of the attempt under way
         self.rows: dict[tuple, TimelineEntry] = {}
         self.reads: list[ReadReport] = []
         self.notes: list[str] = []
@@ -226,8 +226,13 @@ class _Build:
         kept = self.rows.get(key)
         if kept is None:
             row = self.rows[key] = row_of_step(step, self.project)
-            if step.step == "applied":
+            if step.step == "applied" and not row.action_key:
+                # A line of an earlier version names no record: the one its attempt's `planned` line makes.
                 row.action_key = write_key(self.incident_id, self.planned.get(step.writer))
+            if step.step == "applied":
+                # A plan is written once: a later line naming no record (an earlier version's approve, which
+                # writes no `planned` line, in the same process) is not given this write's record.
+                self.planned.pop(step.writer, None)
         else:
             self._repeat(kept, step.at, one_line(step.message) if is_attempt(step) else None)
 

@@ -94,7 +94,16 @@ def row_of_step(step: Step, project: str) -> TimelineEntry:
     return TimelineEntry(at=step.at, source=Source.RUNWARDEN, actor=runwarden_actor(step), kind=kind,
                          summary=_one_line(step.message), link=entry_link(project, step.insert_id, step.at),
                          severity=step.severity, target=str(step.details.get("target") or ""), marker=marker,
-                         verdict_on=verdict_on(step))
+                         verdict_on=verdict_on(step), action_key=written_on(step))
+
+
+def written_on(step: Step) -> str:
+    """The action record a write of Runwarden's made (its claim key), as its `applied` line names it
+    (`key`, shared/outcomes.applied_record: the alert path's write, an operator's command's, an approved
+    proposal's alike). "" when it names none (a line of an earlier version: the builder then reads it from
+    the attempt's `planned` line, `write_key`)."""
+    key = step.details.get("key")
+    return key if step.step == "applied" and isinstance(key, str) else ""
 
 
 def verdict_on(step: Step) -> str:

@@ -187,14 +187,22 @@ def _mitigation(rows: Sequence[TimelineEntry], since: datetime | None, minutes: 
     for i, row in enumerate(rows):
         if since is not None and row.at < since:
             continue
-        if row.source.value == "runwarden" and row.kind == "applied":
-            if (_verdict(rows[i + 1:]) != "verified" or _unjudged_before(rows, i) is not None
+        if _is_write(row):
+            if (_verdict(row, rows[i + 1:]) != "verified" or _unjudged_before(rows, i) is not None
+                    or _written_before_verdict(rows, i) is not None
                     or _a_person_fixed_it_after(row, rows[i + 1:], minutes, built_at)):
                 continue
             return Milestone(at=row.at, what=f"Runwarden applied: {row.summary}", by=row.actor.name)
         if _is_persons_change(row) and _errors_stopped_after(row, rows[i + 1:], minutes, built_at):
             return Milestone(at=row.at, what=f"a person's change: {row.summary}", by=row.actor.name)
     return None
+
+
+def _is_write(row: TimelineEntry) -> bool:
+    """A write of Runwarden's that made an action record: its `applied` line, an operator's override's too
+    (`override:applied`, classify.row_of_step), whichever path made it (the alert path, an approved
+    proposal)."""
+    return row.source.value == "runwarden" and row.kind in ("applied", "override:applied")
 
 
 def _is_persons_change(row: TimelineEntry) -> bool:
@@ -216,7 +224,7 @@ def _errors_stopped_after(change: TimelineEntry, later: Sequence[TimelineEntry],
     if healthy is None or healthy.at > change.at + PERSON_EFFECT:
         return False
     following = next((r.at for r in later if r.at > change.at and (
-        r.source.value == "audit" or (r.source.value == "runwarden" and r.kind == "applied"))), None)
+        r.source.value == "audit" or _is_write(r))), None)
     return following is None or healthy.at <= following
 
 
@@ -262,17 +270,39 @@ def unhelped_changes(rows: Sequence[TimelineEntry], m: Milestones, built_at: dat
                "arrived yet)" if recent else "")]
 
 
-def _verdict(later: Sequence[TimelineEntry]) -> str:
-    """The sweep's verdict on a write, among Runwarden's rows before its next `applied`: `undone` if it
-    restored the before-state, else `verified` if it found the service healthy after it, else "" (an
-    escalation, or no verdict yet: a write not shown to have mitigated anything)."""
-    verdicts = set()
+def _verdict(write: TimelineEntry, later: Sequence[TimelineEntry]) -> str:
+    """The sweep's verdict on `write` (`_verdict_row`): `verified`, `undone`, `escalated`, or "" (none yet,
+    or none that can be tied to it)."""
+    row = _verdict_row(write, later)
+    return row.kind if row is not None else ""
+
+
+def _verdict_row(write: TimelineEntry, later: Sequence[TimelineEntry]) -> TimelineEntry | None:
+    """The sweep's verdict on `write` among the rows after it: only a verdict on the action record that
+    write made counts (`verdict_on` == its `action_key`). A verification or an undo of another record of
+    the incident (an earlier write's, judged after this one landed; an approved proposal's write on another
+    target) says nothing of this one. A write whose record is not known (its line, of an earlier version,
+    names none, and no `planned` line of its attempt was read) gets no verdict (`unverified_writes` says
+    so); nor does a verdict line that names no record. A later write under the same key (its record made
+    again) takes the verdicts from there on."""
+    if not write.action_key:
+        return None
     for row in later:
-        if row.source.value == "runwarden" and row.kind == "applied":
-            break
-        if row.source.value == "runwarden" and row.kind in ("undone", "verified"):
-            verdicts.add(row.kind)
-    return "undone" if "undone" in verdicts else "verified" if verdicts else ""
+        if _is_write(row) and row.action_key == write.action_key:
+            return None
+        if row.source.value == "runwarden" and row.verdict_on == write.action_key:
+            return row
+    return None
+
+
+def _written_before_verdict(rows: Sequence[TimelineEntry], i: int) -> TimelineEntry | None:
+    """Another write of Runwarden's in this incident made after the write at `i` and before the sweep's
+    verdict on it (or since, while it has none): the minutes the verdict was read on are both writes'
+    doing (`_unjudged_before`, seen from the earlier write), so the verdict does not say which one helped."""
+    write = rows[i]
+    verdict = _verdict_row(write, rows[i + 1:])
+    return next((r for r in rows[i + 1:] if _is_write(r) and r.action_key != write.action_key
+                 and (verdict is None or r.at < verdict.at)), None)
 
 
 def _unjudged_before(rows: Sequence[TimelineEntry], i: int) -> TimelineEntry | None:
@@ -289,7 +319,7 @@ def _unjudged_before(rows: Sequence[TimelineEntry], i: int) -> TimelineEntry | N
     for n, row in enumerate(rows[:i]):
         if row.source.value != "runwarden":
             continue
-        if row.kind == "applied":
+        if _is_write(row):
             pending[row.action_key or f"#{n}"] = row
         elif row.verdict_on:
             pending.pop(row.verdict_on, None)
@@ -297,20 +327,32 @@ def _unjudged_before(rows: Sequence[TimelineEntry], i: int) -> TimelineEntry | N
 
 
 def unverified_writes(rows: Sequence[TimelineEntry]) -> list[str]:
-    """Notes for Runwarden's writes not counted as the mitigation for want of a verification, or
-    verified on minutes an earlier write of its own, still unjudged, shaped as much."""
+    """Notes for Runwarden's writes not counted as the mitigation for want of a verification (or of a
+    record to tie one to), or verified on minutes another write of its own, made while it was unjudged,
+    shaped as much."""
     notes = []
     for i, row in enumerate(rows):
-        if row.source.value != "runwarden" or row.kind != "applied":
+        if not _is_write(row):
             continue
-        if not _verdict(rows[i + 1:]):
-            notes.append(f"Runwarden's write at {row.at:%H:%M:%S}Z ({row.summary}) has no verification in the "
-                         "entries read (not judged yet, or escalated): it is not counted as the mitigation")
-        elif (earlier := _unjudged_before(rows, i)) is not None and _verdict(rows[i + 1:]) == "verified":
-            notes.append(f"Runwarden's write at {row.at:%H:%M:%S}Z ({row.summary}) was verified, but it was made "
-                         f"while its write at {earlier.at:%H:%M:%S}Z ({earlier.summary}) was not yet judged: the "
-                         "minutes after are both writes' doing, so it is not counted as the mitigation, nor is "
-                         "the earlier one")
+        verdict = _verdict(row, rows[i + 1:])
+        said = f"Runwarden's write at {row.at:%H:%M:%S}Z ({row.summary})"
+        if not row.action_key:
+            notes.append(f"{said} names no action record (a line of an earlier version, with no `planned` line of "
+                         "its attempt read): no verdict of the sweep can be tied to it, so it is not counted as the "
+                         "mitigation")
+        elif verdict in ("", "escalated"):
+            notes.append(f"{said} has no verification in the entries read (not judged yet, or escalated): it is not "
+                         "counted as the mitigation")
+        elif verdict != "verified":
+            continue
+        elif (earlier := _unjudged_before(rows, i)) is not None:
+            notes.append(f"{said} was verified, but it was made while its write at {earlier.at:%H:%M:%S}Z "
+                         f"({earlier.summary}) was not yet judged: the minutes after are both writes' doing, so it "
+                         "is not counted as the mitigation, nor is the earlier one")
+        elif (later := _written_before_verdict(rows, i)) is not None:
+            notes.append(f"{said} was verified, but its write at {later.at:%H:%M:%S}Z ({later.summary}) was made "
+                         "before that verdict: the minutes it was judged on are both writes' doing, so it is not "
+                         "counted as the mitigation")
     return notes
 
 

@@ -424,6 +424,22 @@ def test_approve_applies_a_proposal_once(proposed):
     assert world.standins.vpcaccess.count("PatchConnector") == 1
 
 
+def test_an_approved_write_names_the_action_record_it_made_on_its_applied_line(proposed, capsys):
+    """An approve writes no `planned` line (the proposal's is the alert path's, another function's): its
+    `applied` line names the record (`key`) the sweep's verdict will name, or the incident timeline could
+    never tie a verdict to the approved write."""
+    world, proposal_id = proposed
+    capsys.readouterr()
+    approved = command(world, "approve", params={"proposal_id": proposal_id}, reason="looks right")
+    assert approved.status.value == "applied", approved.reason
+    lines = [json.loads(raw)["runwarden"] for raw in capsys.readouterr().out.splitlines() if raw.startswith("{")]
+    assert "planned" not in [line.get("step") for line in lines]
+    [applied] = [line for line in lines if line.get("step") == "applied"]
+    assert applied["key"] == approved.action.action_id and applied["action"] == "scale_connector", applied
+    record = world.state.get_record(ACTIONS, applied["key"])
+    assert record is not None and record["incident_id"] == applied["incident_id"], record
+
+
 def test_an_approve_whose_write_is_in_doubt_ends_its_proposal_with_the_sweeps_judgement(proposed):
     """The approved patch lands and its answer is lost: the approve is escalated and its write recorded
     for the sweep. Before, the proposal stayed `approved` for good, whatever the sweep found. Now the

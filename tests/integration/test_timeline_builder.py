@@ -13,8 +13,8 @@ from shared.gcp.logging import CloudLogPagesAdapter
 from shared.timeline.builder import Dependencies, Limits, SearchIncomplete, UnknownIncident, build_timeline
 from shared.timeline.queries import BadInput, runwarden_filter
 from shared.timeline.render import render
-from tests.integration.timeline_world import (AUDIT_LOG, INCIDENT, NOW, ON_COMMAND, PROJECT, RUNWARDEN_SA, SERVICE_NAME, T0,
-                                              seed_incident, step)
+from tests.integration.timeline_world import (AUDIT_LOG, INCIDENT, NOW, ON_COMMAND, PROJECT, ROLLBACK_KEY, RUNWARDEN_SA,
+                                              SERVICE_NAME, T0, seed_incident, step)
 
 QUICK = CallPolicy(call_timeout=5, attempts=3, initial_backoff=0.01, max_backoff=0.05, total_timeout=5)
 
@@ -620,9 +620,10 @@ def storm_then_end(standin, deliveries: int) -> None:
         step(standin, at + timedelta(milliseconds=5), "deferred", f"delivery {n} of at most 5: an earlier attempt is in progress",
              severity="WARNING", message_id="17", attempt=n, transient=True)
     end = T0 + timedelta(seconds=deliveries / 4 + 60)
-    step(standin, end, "applied", "rollback_traffic applied", status="applied", action="rollback_traffic")
+    step(standin, end, "applied", "rollback_traffic applied", status="applied", action="rollback_traffic",
+         key=ROLLBACK_KEY)
     step(standin, end + timedelta(minutes=6), "verified", "rollback_traffic verified: healthy", trigger="command",
-         function=ON_COMMAND, action="rollback_traffic", key="k")
+         function=ON_COMMAND, action="rollback_traffic", key=ROLLBACK_KEY)
     step(standin, end + timedelta(minutes=7), "received", f"alert {INCIDENT} (closed) from policy 'p'",
          message_id="31", resource=resource, state="closed", started_at=int(T0.timestamp()),
          ended_at=int((end + timedelta(minutes=6, seconds=30)).timestamp()))
@@ -912,7 +913,7 @@ def test_runwardens_rollback_that_did_not_help_and_a_persons_update_traffic_that
           request={"service": {"spec": {"template": {"spec": {"containers": [{"image": "gcr.io/demo/backend:v5"}]}},
                                         "traffic": [{"revisionName": "backend-00002-def", "percent": 100}]}}})
     step(standin, T0 + timedelta(minutes=11), "verified", "rollback_traffic verified: healthy", status="verified",
-         trigger="command", function=ON_COMMAND)
+         trigger="command", function=ON_COMMAND, action="rollback_traffic", key=ROLLBACK_KEY)
 
     timeline = build_timeline(INCIDENT, PROJECT, logs, T0 + timedelta(hours=1))
 

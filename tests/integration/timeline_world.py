@@ -9,6 +9,7 @@ from typing import Any
 
 from sandbox.log_agent import FunctionResource, entry_for_line
 from sandbox.standins.logging import AuditSeed, EntrySeed, LoggingStandIn, OperationSeed, log_name_for
+from shared.remediation.records import claim_key
 from shared.timeline.writer import Timeline
 
 PROJECT, REGION, SERVICE = "demo-project", "us-central1", "backend"
@@ -16,6 +17,7 @@ INCIDENT = "0.nrwotmyokd9n"
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)     # the alert's started_at
 NOW = T0 + timedelta(minutes=30)
 SERVICE_NAME = f"projects/{PROJECT}/locations/{REGION}/services/{SERVICE}"
+ROLLBACK_KEY = claim_key(INCIDENT, SERVICE_NAME, "rollback_traffic")   # the record the seeded rollback makes
 RUNWARDEN_SA = "runwarden@demo-project.iam.gserviceaccount.com"
 ON_ALERT = FunctionResource(PROJECT, REGION, "runwarden-on-alert")
 ON_COMMAND = FunctionResource(PROJECT, REGION, "runwarden-on-command")
@@ -105,8 +107,9 @@ def seed_incident(standin: LoggingStandIn, t0: datetime = T0) -> None:
     step(standin, s(1.7), "skipped", "duplicate: rollback_traffic already applied", status="skipped")
     step(standin, s(4), "kill_switch", "kill switch engaged by carol", trigger="command", function=ON_COMMAND,
          command_id="cmd-7", by="carol@example.com", override=True)
+    # the sweep's verdict names the action record the rollback made (its claim key), as the sweep writes it
     step(standin, s(8), "verified", "rollback_traffic verified: healthy", trigger="command", function=ON_COMMAND,
-         action="rollback_traffic", key="k")
+         action="rollback_traffic", key=ROLLBACK_KEY)
     step(standin, s(9), "received", f"alert {INCIDENT} (closed) from policy 'backend 5xx ratio'", message_id="31",
          policy="backend 5xx ratio", resource=resource, state="closed", started_at=int(t0.timestamp()),
          ended_at=int((t0 + timedelta(minutes=7)).timestamp()))
