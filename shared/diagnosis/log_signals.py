@@ -1672,12 +1672,18 @@ def dial_failure(text: str) -> str | None:
 def _dial_of(named: "re.Match[str] | None", hostless: Callable[[], object]) -> str | None:
     """dial_failure's answer from _DIAL_NAMED's leftmost match, and _DIAL_HOSTLESS's asked only without one."""
     if named is not None:
-        host = next(group for group in named.groups() if group is not None).rstrip(".").lower()
-        address = host_address(host)
-        if host in _LOOPBACK or (address is not None and address.is_loopback):
-            return None
-        return host
+        return _dialled(next(group for group in named.groups() if group is not None))
     return "" if hostless() else None
+
+
+@lru_cache(maxsize=256)
+def _dialled(host: str) -> str | None:
+    """The host as a dial names it, lower case and without a trailing dot, or None for loopback: asked
+    once per host written alike (a read's failed dials name a few hosts many times, and an address's
+    `is_loopback` is a Python-level network test each time)."""
+    host = host.rstrip(".").lower()
+    address = host_address(host)
+    return None if host in _LOOPBACK or (address is not None and address.is_loopback) else host
 
 
 # The application's HTTP client raising on an answer from a downstream: a 429 (the downstream's rate
@@ -1866,9 +1872,11 @@ def _wait_of(found: "re.Match[str] | None", text: str) -> str | None:
 class _Worded(NamedTuple):
     """A pattern and, for each of its top-level alternatives, its anchor (its longest literal run that
     a match begins a bounded width before, lower case: `_bounded_run`) and that width, as the one-pass
-    search reads `_PATTERNS` (`_anchor_of`, `_reach`); None when some alternative has no such run."""
+    search reads `_PATTERNS` (`_anchor_of`, `_reach`); None when some alternative has no such run.
+    `alone`: each alternative compiled by itself (`_alone`), for ASCII text only."""
     pattern: re.Pattern[str]
     anchors: tuple[tuple[str, int], ...] | None
+    alone: tuple[re.Pattern[str], ...] = ()
 
 
 def _worded(pattern: re.Pattern[str]) -> _Worded:
@@ -1878,7 +1886,25 @@ def _worded(pattern: re.Pattern[str]) -> _Worded:
         if bounded is None:
             return _Worded(pattern, None)
         anchors.append(bounded)
-    return _Worded(pattern, tuple(anchors))
+    return _Worded(pattern, tuple(anchors), _alone(pattern))
+
+
+def _alone(pattern: re.Pattern[str]) -> tuple[re.Pattern[str], ...]:
+    """Each top-level alternative of `pattern` (case-insensitive) compiled by itself, as the `re` module's
+    own compiler compiles the parsed pattern (`re._compiler.compile` takes a parsed `SubPattern`), with
+    the whole pattern's groups: a match of one has the groups, span and text the whole pattern's match
+    has when that alternative is the one that matched, the other alternatives' groups None. Applied to
+    ASCII text only, so compiled with re.ASCII where that changes nothing there (`_ascii_alike`): a
+    letter is case-folded by a table, not Unicode's. At a given start the whole pattern's match is its
+    first alternative that matches there (nothing follows the alternation), which `_leftmost_alone`
+    relies on."""
+    from re import _compiler as sre_compile
+    from re import _parser as sre_parse
+
+    flags = re.IGNORECASE | (re.ASCII if _ascii_alike(pattern.pattern) else 0)
+    whole = sre_parse.parse(pattern.pattern, flags)
+    return tuple(sre_compile.compile(sre_parse.SubPattern(whole.state, alternative), flags)
+                 for alternative in _alternatives_of(list(whole)))
 
 
 def _bounded_run(alternative: list[tuple[object, object]]) -> tuple[str, int] | None:
@@ -1912,33 +1938,41 @@ def _bounded_run(alternative: list[tuple[object, object]]) -> tuple[str, int] | 
 
 def leftmost(worded: _Worded, text: str) -> "re.Match[str] | None":
     """`worded.pattern.search(text)`, tried only where a match may begin: from each hit of an
-    alternative's anchor (in the lower-cased text) back as far as its reach, in order, so the first
-    position that matches is the leftmost match, as the search's (any match holds its alternative's
-    anchor no further than its reach after it begins). An ASCII text only, where lower-casing is
-    case-insensitive matching; otherwise, or when an anchor is unbounded, the search itself."""
+    alternative's anchor (in the lower-cased text) back as far as its reach, that alternative alone
+    (`_leftmost_alone`): any match holds its alternative's anchor no further than its reach after it
+    begins. An ASCII text only, where lower-casing is case-insensitive matching; otherwise, or when an
+    anchor is unbounded, the search itself."""
     if worded.anchors is None or not text.isascii():
         return worded.pattern.search(text)
     lowered, hits = text.lower(), []
-    for anchor, reach in worded.anchors:
+    for alternative, (anchor, reach) in enumerate(worded.anchors):
         at = lowered.find(anchor)
         while at >= 0:
-            hits.append((at, reach))
+            hits.append((at - reach, alternative, at))
             at = lowered.find(anchor, at + 1)
-    return _leftmost_at(worded.pattern, text, hits)
+    return _leftmost_alone(worded, text, hits)
 
 
-def _leftmost_at(pattern: re.Pattern[str], text: str, hits: Iterable[tuple[int, int]]) -> "re.Match[str] | None":
-    """The leftmost match of `pattern` in `text` that begins within some hit's reach before it (each hit:
-    where an alternative's anchor is in the text, and that alternative's reach)."""
-    best, limit = None, len(text) + 1
-    # By where a match may begin at the earliest: once that is past the best found, none can beat it.
-    for at, reach in sorted(hits, key=lambda hit: hit[0] - hit[1]):
-        if at - reach >= limit:
+def _leftmost_alone(worded: _Worded, text: str, hits: list[tuple[int, int, int]]) -> "re.Match[str] | None":
+    """The match `worded.pattern.search(text)` finds, from its hits: (where a match may begin at the
+    earliest, the alternative whose anchor it is, where the anchor is), in any order. The whole
+    pattern's leftmost match begins at the least start where some alternative matches, and is the
+    first such alternative there (`_alone`), which holds its anchor within its reach: so the least
+    (start, alternative) of a hit's that matches is it. Each hit tries its own alternative alone,
+    from its earliest start to its anchor, the hits by earliest start, until none can come first (a
+    match of the whole alternation at each start cost several times as much: every alternative tried)."""
+    best, best_start, best_alternative = None, len(text) + 1, 0
+    alone = worded.alone
+    for earliest, alternative, at in sorted(hits):
+        if earliest > best_start:
             break
-        for start in range(max(0, at - reach), min(at + 1, limit)):
-            found = pattern.match(text, start)
+        match = alone[alternative].match
+        for start in range(earliest if earliest > 0 else 0, at + 1):
+            if start > best_start or (start == best_start and alternative >= best_alternative):
+                break
+            found = match(text, start)
             if found is not None:
-                best, limit = found, start
+                best, best_start, best_alternative = found, start, alternative
                 break
     return best
 
@@ -1973,17 +2007,18 @@ def dials_and_answers(distinct: Iterable[str]) -> tuple[dict[str, str | None], d
     dials = {text: dial_failure(text) for text in distinct if not text.isascii()}
     answers = {text: downstream_answer(text) for text in dials}
     if plain:
-        hits: dict[int, tuple[list[tuple[int, int]], ...]] = {}
+        hits: dict[int, tuple[list[tuple[int, int, int]], ...]] = {}
         for line, at, word in _line_hits(plain, _WORDS_AUTOMATON):
-            kind, reach = _WORD_OWNERS[word]
-            hits.setdefault(line, ([], [], []))[kind].append((at, reach))
+            kind, reach, alternative = _WORD_OWNERS[word]
+            hits.setdefault(line, ([], [], []))[kind].append((at - reach, alternative, at))
         dials.update(dict.fromkeys(plain))
         answers.update(dict.fromkeys(plain, ""))
         for line, (named, hostless, answered) in hits.items():
             text = plain[line]
-            dials[text] = _dial_of(_leftmost_at(_DIAL_NAMED, text, named),
-                                   lambda: _leftmost_at(_DIAL_HOSTLESS, text, hostless))
-            answers[text] = _answer_of(_leftmost_at(_DOWNSTREAM_ANSWER, text, answered) if answered else None)
+            dials[text] = _dial_of(_leftmost_alone(_DIAL_NAMED_WORDED, text, named),
+                                   lambda: _leftmost_alone(_DIAL_HOSTLESS_WORDED, text, hostless))
+            answers[text] = _answer_of(_leftmost_alone(_DOWNSTREAM_ANSWER_WORDED, text, answered)
+                                       if answered else None)
     return dials, answers
 
 
@@ -1999,12 +2034,12 @@ def downstream_waits(distinct: Iterable[str]) -> dict[str, str | None]:
     waits.update(dict.fromkeys(plain))
     if not plain:
         return waits
-    hits: dict[int, list[tuple[int, int]]] = {}
+    hits: dict[int, list[tuple[int, int, int]]] = {}
     for line, at, word in _line_hits(plain, _WAIT_AUTOMATON):
-        hits.setdefault(line, []).append((at, _WAIT_REACHES[word]))
+        hits.setdefault(line, []).append((at - _WAIT_REACHES[word], word, at))   # its word is its alternative
     for line, waited in hits.items():
         text = plain[line]
-        waits[text] = _wait_of(_leftmost_at(_DOWNSTREAM_WAIT, text, waited), text)
+        waits[text] = _wait_of(_leftmost_alone(_DOWNSTREAM_WAIT_WORDED, text, waited), text)
     return waits
 
 
@@ -2397,14 +2432,15 @@ _DIAL_HOSTLESS_WORDED = _worded(_DIAL_HOSTLESS)
 _DOWNSTREAM_ANSWER_WORDED = _worded(_DOWNSTREAM_ANSWER)
 _DOWNSTREAM_WAIT_WORDED = _worded(_DOWNSTREAM_WAIT)
 # Every anchor of the three, and for each its pattern (0: _DIAL_NAMED, 1: _DIAL_HOSTLESS, 2:
-# _DOWNSTREAM_ANSWER) and its alternative's reach. Each pattern has an anchor per alternative (checked
+# _DOWNSTREAM_ANSWER), its alternative's reach and number. Each pattern has an anchor per alternative (checked
 # at import: dials_and_answers tries a pattern only where one is), and so has _DOWNSTREAM_WAIT's
 # (downstream_waits, its own search: _WAIT_WORDS).
 _WORDED = (_DIAL_NAMED_WORDED, _DIAL_HOSTLESS_WORDED, _DOWNSTREAM_ANSWER_WORDED)
 assert all(w.anchors for w in (*_WORDED, _DOWNSTREAM_WAIT_WORDED)), \
     "an alternative of a dial, answer or wait pattern has no bounded anchor"
 _WORDS = tuple(anchor for w in _WORDED for anchor, _ in w.anchors)
-_WORD_OWNERS = tuple((kind, reach) for kind, w in enumerate(_WORDED) for _, reach in w.anchors)
+_WORD_OWNERS = tuple((kind, reach, alternative) for kind, w in enumerate(_WORDED)
+                     for alternative, (_, reach) in enumerate(w.anchors))
 _WORDS_AUTOMATON = _dfa(_WORDS)
 _WAIT_WORDS = tuple(anchor for anchor, _ in _DOWNSTREAM_WAIT_WORDED.anchors)
 _WAIT_REACHES = tuple(reach for _, reach in _DOWNSTREAM_WAIT_WORDED.anchors)

@@ -411,11 +411,33 @@ def test_the_leftmost_match_is_found_from_a_later_anchor_that_may_begin_earlier(
     longer reach can begin a match before an earlier one's."""
     import re
 
-    from shared.diagnosis.log_signals import _leftmost_at
+    from shared.diagnosis.log_signals import _leftmost_alone, _worded
 
-    pattern = re.compile(r"zz|yy|a.{0,8}bbbb", re.IGNORECASE)
+    worded = _worded(re.compile(r"zz|yy|a.{0,8}bbbb", re.IGNORECASE))
     text = "azzyybbbb"   # "zz" at 1 and "yy" at 3 (reach 0), "bbbb" at 5 (reach 9): the match at 0 comes first
-    assert _leftmost_at(pattern, text, [(1, 0), (3, 0), (5, 9)]).span() == pattern.search(text).span() == (0, 9)
+    hits = [(1, 0, 1), (3, 1, 3), (5 - 9, 2, 5)]
+    assert _leftmost_alone(worded, text, hits).span() == worded.pattern.search(text).span() == (0, 9)
+
+
+def test_two_alternatives_matching_at_one_start_answer_as_the_whole_pattern_does():
+    """Each alternative is tried alone: where two match at the same start, the first alternative's match
+    is the whole pattern's, its groups numbered as the whole pattern's, even when the later
+    alternative's hit is tried first (its anchor's reach is longer, so it may begin earlier)."""
+    import re
+
+    from shared.diagnosis.log_signals import _leftmost_alone, _worded
+
+    worded = _worded(re.compile(r"(x)\d{0,3}abc|(\w)\w{0,8}xyz|x(\d+)", re.IGNORECASE))
+    assert worded.anchors == (("abc", 4), ("xyz", 9), ("x", 0))
+    for text, expected in (("x12abcxyz", ((0, 6), ("x", None, None))),    # the first and the second at 0
+                           ("q12abcxyz", ((0, 9), (None, "q", None))),    # only the second at 0
+                           ("y x77", ((2, 5), (None, None, "77")))):
+        hits = [(at - reach, alternative, at) for alternative, (anchor, reach) in enumerate(worded.anchors)
+                for at in range(len(text)) if text.lower().startswith(anchor, at)]
+        searched = worded.pattern.search(text)
+        for ordered in (hits, hits[::-1]):
+            found = _leftmost_alone(worded, text, ordered)
+            assert (found.span(), found.groups()) == (searched.span(), searched.groups()) == expected
 
 
 @pytest.mark.parametrize("text, host", [
