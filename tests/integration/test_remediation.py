@@ -262,6 +262,38 @@ def test_a_rollback_whose_connector_an_operator_scaled_through_runwarden_since_i
     assert world.standins.run.count("UpdateService") == 1
 
 
+def test_a_rollback_whose_connector_was_scaled_after_it_on_an_instance_whose_clock_ran_behind_is_not_verified(
+        standin_env, firestore, pubsub, project_id, anchor):
+    """As above, but the operator's `scale_connector` ran on an instance whose clock was 3 minutes behind
+    the alert's: made after the rollback, its record is dated a minute before it. Before, the sweep read
+    only records dated after the rollback's and `verified` it on minutes the scale-up shaped as much. Now
+    a record dated within the clock-skew allowance of the rollback's is read too: escalated at its
+    deadline, kept, naming both writes and saying the clocks cannot tell their order."""
+    world = World(standin_env, pubsub, project_id, anchor, operators=["alice@example.com"],
+                  bounds={"connectors": [{"name": _CONNECTOR, "max_instances_ceiling": 10}]})
+    world.seed("bad_revision")
+    assert world.handle(world.alert()).status.value == "applied"
+    recovery(world, until="+25m")
+    world.at(1)     # real time +4, on a clock 3 minutes behind
+    [scaled] = world.command({"command": "scale_connector", "command_id": "cmd-scale", "requested_by": "alice@example.com",
+                              "target": _CONNECTOR, "params": {"max_instances": 6}, "reason": "pool waits"},
+                             message_id="cmd-scale")
+    assert scaled.status.value == "applied", scaled.reason
+
+    verdicts = {}
+    for minute in (12, 15, 18):
+        world.at(minute)
+        for outcome in world.command({"command": "sweep"}, message_id=f"s{minute}"):
+            verdicts.setdefault(outcome.action.name if outcome.action else "", []).append(outcome)
+
+    [rollback] = verdicts["rollback_traffic"]
+    assert rollback.status.value == "escalated", rollback.reason
+    assert "scale_connector on backend-conn" in rollback.reason, rollback.reason
+    assert "the clocks cannot tell which write came first" in rollback.reason, rollback.reason
+    assert world.serving() == {OLD: 100}     # kept, not undone
+    assert world.standins.run.count("UpdateService") == 1
+
+
 _CONNECTOR = "projects/demo-project/locations/us-central1/connectors/backend-conn"
 
 
