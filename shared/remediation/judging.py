@@ -245,8 +245,9 @@ LATER_OWN_WRITES = "Runwarden's own later action(s) wrote on the same path"
 
 
 def later_own_writes(record: ActionRecord, bundle: EvidenceBundle, others: Sequence[ActionRecord]) -> str:
-    """Which of Runwarden's own actions wrote on the judged service's path after this one ("" if none): to
-    the same target, to the service, or to a connector its serving revisions use (or the one read).
+    """Which of Runwarden's own actions wrote on the judged service's path after this one, or may have
+    ("" if none): to the same target, to the service, or to a connector its serving revisions use (or the
+    one read).
 
     The gate keeps two writes to one target a cooldown apart, but a cooldown shorter than the
     verification deadline lets a second action on the target while the first is pending, and a
@@ -259,18 +260,45 @@ def later_own_writes(record: ActionRecord, bundle: EvidenceBundle, others: Seque
     found a failure to fix after this one, so a recovery is not this action's to claim, whenever the
     later write landed. So `healthy` and `failing` become `unclear`: the sweep waits, and by the deadline
     escalates, kept, never undone; the later action is judged on its own minutes, which begin after this
-    one (its own `before` holds this change)."""
-    serving = {r.vpc_connector for r in bundle.revisions
-               if r.vpc_connector and bundle.service.serving_percent(r.short_name) > 0}
-    path = {record.target, bundle.service.name} | serving | ({bundle.connector.name} if bundle.connector else set())
-    later = sorted((o for o in others if o.key != record.key and o.applied_at > record.applied_at and o.target in path),
+    one (its own `before` holds this change).
+
+    Which write came first is told by `applied_at`, each the clock of the instance that wrote it, and two
+    instances' clocks may differ by up to CLOCK_SKEW_ALLOWANCE: a later write made on an instance whose
+    clock ran behind carries an `applied_at` before this one's. So a write on the path dated within the
+    allowance of this one's, before or after it, may be the later one (`_order_unknown`); only one dated
+    more than the allowance before is surely earlier, its change already in this action's `before`. Of a
+    close pair each is then unclear for the other, and both are escalated at their deadlines: which change
+    the minutes since answer to cannot be told, so neither is verified nor undone on them."""
+    path = _own_write_path(record, bundle)
+    earliest = record.applied_at - CLOCK_SKEW_ALLOWANCE
+    later = sorted((o for o in others if o.key != record.key and o.applied_at >= earliest and o.target in path),
                    key=lambda o: o.applied_at)
     if not later:
         return ""
     shown = "; ".join(f"{o.action} on {short_name(o.target)} at {hms(o.applied_at)} (incident {o.incident_id}, "
-                      f"{o.state.value})" for o in later[:3])
+                      f"{o.state.value}{_order_unknown(record, o)})" for o in later[:3])
     more = f"; {len(later) - 3} more" if len(later) > 3 else ""
-    return f"{LATER_OWN_WRITES} after it: {shown}{more}"
+    return (f"{LATER_OWN_WRITES} after it, or may have: {shown}{more}"
+            if any(_order_unknown(record, o) for o in later[:3]) else f"{LATER_OWN_WRITES} after it: {shown}{more}")
+
+
+def _own_write_path(record: ActionRecord, bundle: EvidenceBundle) -> set[str]:
+    """The targets a write of Runwarden's changes the judged service through: this action's own, the
+    service, and the connectors its serving revisions use (or the one read)."""
+    serving = {r.vpc_connector for r in bundle.revisions
+               if r.vpc_connector and bundle.service.serving_percent(r.short_name) > 0}
+    return {record.target, bundle.service.name} | serving | ({bundle.connector.name} if bundle.connector else set())
+
+
+def _order_unknown(record: ActionRecord, other: ActionRecord) -> str:
+    """", its order with this one's ... unknown" when the two writes' `applied_at` lie within the clock-skew
+    allowance of each other (each is its writing instance's own clock: which came first cannot be told), or
+    "" when `other` is dated more than the allowance after this one (surely later)."""
+    if abs(other.applied_at - record.applied_at) > CLOCK_SKEW_ALLOWANCE:
+        return ""
+    return (f"; within the {CLOCK_SKEW_ALLOWANCE.total_seconds() / 60:.0f}-minute clock-skew allowance of this "
+            f"{record.action} on {short_name(record.target)} at {hms(record.applied_at)}: each time is its own "
+            "instance's clock, so the clocks cannot tell which write came first")
 
 
 def newest_minutes_disagree(health: Health, record: ActionRecord, bundle: EvidenceBundle,

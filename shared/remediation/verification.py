@@ -510,12 +510,15 @@ class Sweep:
         return judging.combine(judged + unread, caveat)
 
     def _applied_since(self, record: ActionRecord) -> list[ActionRecord]:
-        """Runwarden's action records applied since this one (one range query on `applied_at`, at most
-        MAX_PER_SWEEP), for judging.later_own_writes: a later write on the same service's path makes the
-        minutes since both changes' doing. Read up to the sweep's clock plus the skew allowance, as a
-        writer's clock may run ahead of this one's. A transient fault raises: the next sweep judges."""
-        found = self.state.find_between(ACTIONS, "applied_at", record.applied_at, self.now + CLOCK_SKEW_ALLOWANCE,
-                                        MAX_PER_SWEEP)
+        """Runwarden's action records applied since this one, or dated so near it that they may have been
+        (one range query on `applied_at`, at most MAX_PER_SWEEP), for judging.later_own_writes: a later
+        write on the same service's path makes the minutes since both changes' doing. Each `applied_at` is
+        its writer's clock, so the read begins the clock-skew allowance before this record's (a later write
+        made on an instance whose clock ran behind is dated before it) and ends at the sweep's clock plus
+        the allowance (a writer's clock may run ahead of this one's). A transient fault raises: the next
+        sweep judges."""
+        found = self.state.find_between(ACTIONS, "applied_at", record.applied_at - CLOCK_SKEW_ALLOWANCE,
+                                        self.now + CLOCK_SKEW_ALLOWANCE, MAX_PER_SWEEP)
         others = []
         for data in found:
             try:

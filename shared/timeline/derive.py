@@ -310,7 +310,8 @@ def _unjudged_before(rows: Sequence[TimelineEntry], i: int) -> TimelineEntry | N
     `i`: it was still pending when this one landed. The minutes after both are both writes' doing (a
     rollback, then the connector's scale-up a cooldown of another target later): the sweep leaves the
     earlier one unjudged for it (`judging.later_own_writes`, escalated at its deadline naming the later
-    action), and the later one's `verified` says the service was healthy, not which write made it so.
+    action), and the later one's `verified` says the service was healthy, not which write made it so (two
+    writes dated within the clock-skew allowance of each other are both escalated: neither is verified).
     Neither is the mitigation the timeline can show. Only the sweep's verdict on that write ends its span
     (`verdict_on`, matched to the write's `action_key`): an alert escalated for another reason, or an
     escalation that keeps the write pending (its evidence unreadable), judged nothing. A write whose record

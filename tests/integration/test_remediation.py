@@ -262,6 +262,38 @@ def test_a_rollback_whose_connector_an_operator_scaled_through_runwarden_since_i
     assert world.standins.run.count("UpdateService") == 1
 
 
+def test_a_rollback_whose_connector_was_scaled_after_it_on_an_instance_whose_clock_ran_behind_is_not_verified(
+        standin_env, firestore, pubsub, project_id, anchor):
+    """As above, but the operator's `scale_connector` ran on an instance whose clock was 3 minutes behind
+    the alert's: made after the rollback, its record is dated a minute before it. Before, the sweep read
+    only records dated after the rollback's and `verified` it on minutes the scale-up shaped as much. Now
+    a record dated within the clock-skew allowance of the rollback's is read too: escalated at its
+    deadline, kept, naming both writes and saying the clocks cannot tell their order."""
+    world = World(standin_env, pubsub, project_id, anchor, operators=["alice@example.com"],
+                  bounds={"connectors": [{"name": _CONNECTOR, "max_instances_ceiling": 10}]})
+    world.seed("bad_revision")
+    assert world.handle(world.alert()).status.value == "applied"
+    recovery(world, until="+25m")
+    world.at(1)     # real time +4, on a clock 3 minutes behind
+    [scaled] = world.command({"command": "scale_connector", "command_id": "cmd-scale", "requested_by": "alice@example.com",
+                              "target": _CONNECTOR, "params": {"max_instances": 6}, "reason": "pool waits"},
+                             message_id="cmd-scale")
+    assert scaled.status.value == "applied", scaled.reason
+
+    verdicts = {}
+    for minute in (12, 15, 18):
+        world.at(minute)
+        for outcome in world.command({"command": "sweep"}, message_id=f"s{minute}"):
+            verdicts.setdefault(outcome.action.name if outcome.action else "", []).append(outcome)
+
+    [rollback] = verdicts["rollback_traffic"]
+    assert rollback.status.value == "escalated", rollback.reason
+    assert "scale_connector on backend-conn" in rollback.reason, rollback.reason
+    assert "the clocks cannot tell which write came first" in rollback.reason, rollback.reason
+    assert world.serving() == {OLD: 100}     # kept, not undone
+    assert world.standins.run.count("UpdateService") == 1
+
+
 _CONNECTOR = "projects/demo-project/locations/us-central1/connectors/backend-conn"
 
 
@@ -1454,7 +1486,10 @@ def test_a_sweep_past_its_time_budget_leaves_the_rest_to_the_next_sweep_each_jud
     """Several actions due at once (the rollback, and two more records as other incidents' rollbacks of
     the same service would be stored), each judgement taking 60 s, and 100 s to start steps in before the
     function's timeout less the longest step. Before, the sweep went on whatever the time (on Cloud Run,
-    cut off mid-sweep at the timeout); now it stops between judgements, and the next sweep finishes."""
+    cut off mid-sweep at the timeout); now it stops between judgements, and the next sweep finishes.
+    Three writes on one service dated in the same second are each unclear for the others (the clocks
+    cannot tell their order: judging.later_own_writes), so the sweeps run past the deadline, where each
+    is judged once: escalated."""
     recovery(rolled_back)
     [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
     keys = [record["key"]]
@@ -1465,15 +1500,16 @@ def test_a_sweep_past_its_time_budget_leaves_the_rest_to_the_next_sweep_each_jud
     rolled_back.adapters = _SlowReads(**{f.name: getattr(rolled_back.adapters, f.name) for f in fields(Adapters)},
                                       seconds=60)
     monkeypatch.setenv(FUNCTION_TIMEOUT_ENV, str(LONGEST_STEP_SECONDS + 100))
-    rolled_back.at(12)
+    rolled_back.at(18)      # past the deadline (applied at +2, 900 s)
 
     first = rolled_back.command({"command": "sweep"})
 
-    assert [o.status.value for o in first] == ["verified", "verified"]     # judged at 0 s and 60 s; not at 120 s
+    assert [o.status.value for o in first] == ["escalated", "escalated"]   # judged at 0 s and 60 s; not at 120 s
+    assert all("the clocks cannot tell which write came first" in o.reason for o in first), first
     [left] = [k for k in keys if rolled_back.state.get_record(ACTIONS, k)["state"] == "pending"]
-    rolled_back.at(17)      # the next scheduled sweep
+    rolled_back.at(23)      # the next scheduled sweep
     second = rolled_back.command({"command": "sweep"}, message_id="c2")
-    assert [(o.status.value, o.action.action_id) for o in second] == [("verified", left)]
+    assert [(o.status.value, o.action.action_id) for o in second] == [("escalated", left)]
     assert rolled_back.command({"command": "sweep"}, message_id="c3") == []
     judged = [o.action.action_id for o in first + second]
     assert sorted(judged) == sorted(keys)       # every one judged, none twice
