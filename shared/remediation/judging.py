@@ -78,7 +78,7 @@ from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, 
                                        micros, short_name, split_text)
 from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, hms, whole_until,
                                     refused_series)
-from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar
+from shared.diagnosis.health_bar import REQUEST_LATENCIES, HealthBar, health_bar
 from shared.diagnosis.diagnose import count_allowed, diagnose
 from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.signatures import Signature
@@ -311,12 +311,30 @@ def newest_minutes_disagree(health: Health, record: ActionRecord, bundle: Eviden
         if newest.refused_ratio > bar.error_ratio or over_count or (p99 and max(p99) >= bar.p99_seconds):
             return (f"the newest minutes, not yet whole (a point is visible up to {INGEST_LAG.total_seconds():.0f} s "
                     f"after its minute), show failures already: {seen}")
-        return ""
+        return _named_failing_newest(facts, window, alert, bar)
     hung = sum(v >= s.hang_latency_seconds for v in p99)
     if newest.refused_ratio >= s.bad_error_ratio or (p99 and hung / len(p99) >= s.hang_minutes_ratio):
         return ""
     return (f"the newest minutes, not yet whole (a point is visible up to {INGEST_LAG.total_seconds():.0f} s after "
             f"its minute), do not show it failing: {seen}; an undo needs the service failing now")
+
+
+def _named_failing_newest(facts: Facts, window: Window, alert: AlertContext | None, bar: HealthBar) -> str:
+    """Why the newest minutes unmake `healthy` on the revision the alert names ("" if they do not): a condition
+    on each revision's own series (grouped by revision_name, any one series: health_bar._any_series) is that
+    revision's share, which `healthy` reads on the whole minutes (diagnose._named_revision_failing) and the
+    service's share does not bound: a canary at 5 % of the split failing 9 % is 0.5 % of the service."""
+    revision = alert.revision if alert is not None else ""
+    own = facts.requests(window, revision) if revision else None
+    if own is None or not own.total:
+        return ""
+    allowed = count_allowed(bar, window)
+    if own.refused_ratio <= bar.error_ratio and (allowed is None or own.refused <= allowed):
+        return ""
+    return (f"the newest minutes, not yet whole (a point is visible up to {INGEST_LAG.total_seconds():.0f} s after "
+            f"its minute), show failures already on {revision}, the revision the alert names: {own.refused:.0f} of "
+            f"{own.total:.0f} requests 5xx or 429 ({own.refused_ratio:.1%}) in {window}, over the bar "
+            f"({bar.error_ratio:.1%}), while the service's share is clean")
 
 
 def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSettings,
