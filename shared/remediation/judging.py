@@ -55,7 +55,8 @@ one burst at most) is judged, when unclear for want of requests, on every whole 
 time (`_between_bursts`, bursts.py), its minutes told idle (readable, no point) or late.
 Both are read on whole minutes only (`settled`): each series of the request metrics arrives on its
 own, up to ~180 s after its minute, so newer minutes are left for a later sweep; as read, they can
-unmake a `healthy` or a `failing`, never make one (`newest_minutes_disagree`).
+unmake a `healthy` or a `failing`, never make one (`newest_minutes_disagree`; a `healthy` on the requests
+of the revision the alert names too, as the whole minutes are read).
 2. What to do with that (`next_step`): verify a healthy one; escalate a changed one at once; before
    the deadline wait, and past it too while an `unclear` wants only requests a service idle between
    them, or as busy as before, may yet send (`more_requests_likely`), up to the bar below; at the deadline undo only a reversible action whose service is `failing`, and
@@ -279,7 +280,8 @@ def newest_minutes_disagree(health: Health, record: ActionRecord, bundle: Eviden
     say otherwise ("" if they do not, or hold no request). They are not whole, so they never make a
     verdict, but they can unmake one: a visible 5xx point is a failure, whatever may still be missing
     beside it, and a clean newest minute may be a recovery the whole minutes do not show yet. So
-    `healthy` needs them no worse than the bar (5xx and 429 share, p99), and `failing`, which leads to
+    `healthy` needs them no worse than the bar (5xx and 429 share, p99), on the service and on the revision
+    the alert names (`_named_failing_newest`), and `failing`, which leads to
     an undo (a write), needs them failing too: a rollback failing 40 % until three minutes ago and
     serving cleanly since was undone on the whole minutes alone, while the service had recovered. For a
     rollback, `failing` is read on the requests of the revision it sent the traffic to, where it has
