@@ -28,7 +28,9 @@ alert's own:
   requests (ALIGN_COUNT, a number of points; ALIGN_STDDEV; the GAUGE aligners ALIGN_NEXT_OLDER and
   ALIGN_INTERPOLATE; REDUCE_COUNT, REDUCE_STDDEV, the BOOL reducers; a ratio reduced by anything but
   REDUCE_SUM, a quotient of means or maxima: `share_of_requests`); a share whose trigger asks several series
-  finer than the service (`_share_per_series`); a share or a count whose numerator counts anything but
+  finer than the service, or, with no trigger or {count: 1}, any one series whose denominator is finer than the
+  service by a label the health check does not read (a route; a revision the notification does not name:
+  `_share_per_series`); a share or a count whose numerator counts anything but
   5xx and 429 (`counts_only_server_errors`: non-2xx, `one_of("4xx", "5xx")`, 3xx, a code compared by a
   regular expression or negated) is not judged either, nor a share whose denominatorFilter selects by
   response code (5xx over 2xx is a larger share than over all requests) or counts another metric, nor one
@@ -387,10 +389,29 @@ def _success_share_falling(alert: AlertContext) -> str:
 
 # The cloud_run_revision labels that name the service as a whole (Cloud Monitoring's monitored resource list);
 # revision_name, and any metric label, name a part of it. `resource.label.` and `resource.labels.` alike.
+# configuration_name among them: "Each Service is defined by a Route and a Configuration that have the same name
+# as the service" (knative.dev, "About Knative Services"; Cloud Run's v1 API is serving.knative.dev/v1, Cloud Run
+# REST reference, namespaces.services), so grouped by it a series is one service's (that Cloud Run keeps that
+# one-to-one in its metrics is UNCONFIRMED in its own words).
 _SERVICE_LABELS = frozenset({"project_id", "location", "service_name", "configuration_name"})
 
 
+def _field_label(field: str) -> str:
+    """The label a groupByFields entry names: `metric.label.route`, `metric.labels."route"` -> route."""
+    return field.rsplit(".", 1)[-1].strip('"')
+
+
 def _share_per_series(alert: AlertContext) -> str:
+    """Why a share bar of the service's requests does not judge a condition on series finer than the
+    service, or "". A trigger other than one series (`_several_series`), or the default one: "If unspecified,
+    then the condition will trigger if the comparison is true for any of the time series that have been
+    identified by filter and aggregations, or by the ratio" (MetricThreshold.trigger, google/monitoring/v3/
+    alert.proto, as the Terraform and Pulumi references quote it; "If not specified, then a {count: 1} trigger
+    is used", AlertPolicy.Condition.Trigger), `_any_series`."""
+    return _several_series(alert) if alert.trigger else _any_series(alert)
+
+
+def _several_series(alert: AlertContext) -> str:
     """Why a share bar of the service's requests does not judge a condition that fires on several of its
     series (a trigger other than one series), or "". Such a condition holds while that many series hold:
     series finer than the service (grouped by revision_name, or not reduced at all) each have their own
@@ -400,9 +421,7 @@ def _share_per_series(alert: AlertContext) -> str:
     either. One series per service (a cross-series reducer keeping service labels alone) is judged as
     any. A count or a latency bar is not affected: each series' 5xx count is at most the service's, and
     each series' p99 at most the largest the health check reads."""
-    if not alert.trigger:
-        return ""
-    kept = {field.rsplit(".", 1)[-1].strip('"') for field in alert.group_by}
+    kept = {_field_label(field) for field in alert.group_by}
     if alert.reducer not in ("", "REDUCE_NONE") and kept <= _SERVICE_LABELS:
         return ""
     finer = (f"grouped by {', '.join(alert.group_by)}" if alert.reducer not in ("", "REDUCE_NONE")
@@ -410,6 +429,46 @@ def _share_per_series(alert: AlertContext) -> str:
     return (f"the alert fires when {alert.trigger} cross its threshold, and its series are finer than the service "
             f"({finer}): each has its own share of requests, which the service's clean share does not bound, and "
             "which series hold it is not in the notification")
+
+
+def _any_series(alert: AlertContext) -> str:
+    """Why a ratio condition that fires on any one of its series (no trigger, or {count: 1}) is not judged by
+    the share of the service's requests, or "". Each series' share is its 5xx over its denominator series, so
+    what bounds it is the label the denominatorAggregations keep (after aggregation the denominator's labels
+    are "the same as, or a subset of" the numerator's, Cloud Monitoring, "Ratios of metrics"; "the same ...
+    labels", MetricThreshold.denominator_aggregations, Monitoring v3 REST reference: under either reading a
+    numerator series finer than its denominator series is a part of it, its share at most that series'):
+    - the service's labels alone: one share per service, the one the health check reads;
+    - response_code or response_code_class, or no combining at all: `denominator_per_code` (none may remain);
+    - revision_name: judged when the notification names the revision (resource.labels.revision_name), whose own
+      requests `healthy` reads at the same bar (diagnose._named_revision_failing); naming none, not judged;
+    - any other label (request_count's `route`, a user label): not judged. Its series is a part of the
+      service's requests the evidence does not read (request_count is read by revision and response code,
+      collection._run_metrics), and the service's share does not bound it: one route at 2 % of the traffic
+      failing 50 % is 1 % of the service, under a 5 % bar while the condition on that route still holds.
+      The notification's metric labels name the series that fired (schema 1.2: `incident.metric.labels`,
+      "with metric labels {...}" in its summary, tests/fixtures/samples), shown in the reason."""
+    if (not _ratio_threshold(alert) or not alert.denominator_aggregated
+            or alert.denominator_reducer in ("", "REDUCE_NONE")):
+        return ""
+    kept = {_field_label(field) for field in alert.denominator_group_by} - _SERVICE_LABELS - _CODE_FIELDS
+    if alert.revision:
+        kept.discard("revision_name")
+    if not kept:
+        return ""
+    fields = [field for field in alert.denominator_group_by if _field_label(field) in kept]
+    named = {k: v for k, v in {**alert.metric_labels, **({"revision_name": alert.revision} if alert.revision else {})}
+             .items() if k in kept}
+    which = (f"the series it names ({', '.join(f'{k}={v!r}' for k, v in sorted(named.items()))})" if named
+             else "the series that fired (the notification does not name it)")
+    unread = sorted(kept - {"revision_name"})
+    why = (f"the health check reads {REQUEST_COUNT} by revision and response code, not by {', '.join(unread)}"
+           if unread else "the notification names no revision (resource.labels.revision_name) to read it on")
+    return (f"the alert fires when any one of its series crosses its threshold (no trigger, or trigger.count 1), and "
+            f"each series' share is of a part of the service's requests (denominatorAggregations grouped by "
+            f"{', '.join(fields)}): {which} has its own share, which the service's clean share does not bound (one "
+            f"{_field_label(fields[0])} with a small part of the traffic failing half of it is a small share of the "
+            f"service), and {why}")
 
 
 _OTHER_RESPONSES = ("the alert's numerator ({filter!r}) counts responses other than the 5xx and 429 the health "

@@ -55,7 +55,8 @@ one burst at most) is judged, when unclear for want of requests, on every whole 
 time (`_between_bursts`, bursts.py), its minutes told idle (readable, no point) or late.
 Both are read on whole minutes only (`settled`): each series of the request metrics arrives on its
 own, up to ~180 s after its minute, so newer minutes are left for a later sweep; as read, they can
-unmake a `healthy` or a `failing`, never make one (`newest_minutes_disagree`).
+unmake a `healthy` or a `failing`, never make one (`newest_minutes_disagree`; a `healthy` on the requests
+of the revision the alert names too, as the whole minutes are read).
 2. What to do with that (`next_step`): verify a healthy one; escalate a changed one at once; before
    the deadline wait, and past it too while an `unclear` wants only requests a service idle between
    them, or as busy as before, may yet send (`more_requests_likely`), up to the bar below; at the deadline undo only a reversible action whose service is `failing`, and
@@ -78,7 +79,7 @@ from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, 
                                        micros, short_name, split_text)
 from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, hms, whole_until,
                                     refused_series)
-from shared.diagnosis.health_bar import REQUEST_LATENCIES, health_bar
+from shared.diagnosis.health_bar import REQUEST_LATENCIES, HealthBar, health_bar
 from shared.diagnosis.diagnose import count_allowed, diagnose
 from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.signatures import Signature
@@ -307,7 +308,8 @@ def newest_minutes_disagree(health: Health, record: ActionRecord, bundle: Eviden
     say otherwise ("" if they do not, or hold no request). They are not whole, so they never make a
     verdict, but they can unmake one: a visible 5xx point is a failure, whatever may still be missing
     beside it, and a clean newest minute may be a recovery the whole minutes do not show yet. So
-    `healthy` needs them no worse than the bar (5xx and 429 share, p99), and `failing`, which leads to
+    `healthy` needs them no worse than the bar (5xx and 429 share, p99), on the service and on the revision
+    the alert names (`_named_failing_newest`), and `failing`, which leads to
     an undo (a write), needs them failing too: a rollback failing 40 % until three minutes ago and
     serving cleanly since was undone on the whole minutes alone, while the service had recovered. For a
     rollback, `failing` is read on the requests of the revision it sent the traffic to, where it has
@@ -339,12 +341,30 @@ def newest_minutes_disagree(health: Health, record: ActionRecord, bundle: Eviden
         if newest.refused_ratio > bar.error_ratio or over_count or (p99 and max(p99) >= bar.p99_seconds):
             return (f"the newest minutes, not yet whole (a point is visible up to {INGEST_LAG.total_seconds():.0f} s "
                     f"after its minute), show failures already: {seen}")
-        return ""
+        return _named_failing_newest(facts, window, alert, bar)
     hung = sum(v >= s.hang_latency_seconds for v in p99)
     if newest.refused_ratio >= s.bad_error_ratio or (p99 and hung / len(p99) >= s.hang_minutes_ratio):
         return ""
     return (f"the newest minutes, not yet whole (a point is visible up to {INGEST_LAG.total_seconds():.0f} s after "
             f"its minute), do not show it failing: {seen}; an undo needs the service failing now")
+
+
+def _named_failing_newest(facts: Facts, window: Window, alert: AlertContext | None, bar: HealthBar) -> str:
+    """Why the newest minutes unmake `healthy` on the revision the alert names ("" if they do not): a condition
+    on each revision's own series (grouped by revision_name, any one series: health_bar._any_series) is that
+    revision's share, which `healthy` reads on the whole minutes (diagnose._named_revision_failing) and the
+    service's share does not bound: a canary at 5 % of the split failing 9 % is 0.5 % of the service."""
+    revision = alert.revision if alert is not None else ""
+    own = facts.requests(window, revision) if revision else None
+    if own is None or not own.total:
+        return ""
+    allowed = count_allowed(bar, window)
+    if own.refused_ratio <= bar.error_ratio and (allowed is None or own.refused <= allowed):
+        return ""
+    return (f"the newest minutes, not yet whole (a point is visible up to {INGEST_LAG.total_seconds():.0f} s after "
+            f"its minute), show failures already on {revision}, the revision the alert names: {own.refused:.0f} of "
+            f"{own.total:.0f} requests 5xx or 429 ({own.refused_ratio:.1%}) in {window}, over the bar "
+            f"({bar.error_ratio:.1%}), while the service's share is clean")
 
 
 def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSettings,

@@ -21,6 +21,7 @@ from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.rules.request_timeout import share_bar
 from shared.diagnosis.scope import alert_context
 from shared.diagnosis.signatures import Signature
+from shared.remediation.judging import alert_bar, unread_condition
 
 from tests.unit.builders import Evidence
 from tests.unit.test_condition_units import _serving
@@ -34,6 +35,8 @@ FIVE_XX = ('metric.type="run.googleapis.com/request_count" AND resource.type="cl
 ALL = 'metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision"'
 BY_SERVICE = ["resource.label.service_name"]
 BY_REVISION = ["resource.label.service_name", "resource.label.revision_name"]
+BY_ROUTE = ["resource.label.service_name", "metric.label.route"]
+ROUTE = {"route": "/api/payments/confirm"}
 
 
 def _count(aligner: str, reducer: str = "", bar: float = 3, **more) -> AlertContext:
@@ -79,6 +82,20 @@ NOT_JUDGED = {
         "trigger.percent"),
     "5xx share on 2 series, not reduced (trigger.count)": (
         _share("ALIGN_DELTA", trigger="2 of its series (trigger.count 2)"), "trigger.count"),
+    # Trigger absent or {count: 1}: "the condition will trigger if the comparison is true for any of the time
+    # series" (alert.proto). Each route's share is its own, which the service's does not bound, and the
+    # health check does not read request_count by route.
+    "5xx share on any one route (no trigger)": (
+        _share("ALIGN_DELTA", "REDUCE_SUM", 0.05, group_by=BY_ROUTE, denominator_group_by=BY_ROUTE,
+               metric_labels=ROUTE), "metric.label.route"),
+    "5xx share on any one route (the route's label quoted)": (
+        _share("ALIGN_DELTA", "REDUCE_SUM", 0.05, group_by=BY_ROUTE, metric_labels=ROUTE,
+               denominator_group_by=["resource.label.service_name", 'metric.label."route"']), "route"),
+    "5xx series each over its route's requests (numerator not reduced)": (
+        _share("ALIGN_DELTA", "", 0.05, denominator_group_by=BY_ROUTE), "metric.label.route"),
+    "5xx share on any one revision, the notification naming none": (
+        _share("ALIGN_DELTA", "REDUCE_SUM", 0.05, group_by=BY_REVISION, denominator_group_by=BY_REVISION),
+        "names no revision"),
     # EvaluationMissingData: "evaluate the condition as true" when there is no data.
     "5xx count met on missing data": (_count("ALIGN_DELTA", "REDUCE_SUM", 10,
                                              evaluation_missing_data="EVALUATION_MISSING_DATA_ACTIVE"),
@@ -112,6 +129,20 @@ JUDGED = {
         "ALIGN_DELTA", "REDUCE_SUM", trigger="50 % of its series (trigger.percent 50)", group_by=BY_REVISION),
     "5xx share on half of one series a service (grouped by service)": _share(
         "ALIGN_DELTA", "REDUCE_SUM", trigger="50 % of its series (trigger.percent 50)"),
+    # Any one series (no trigger): a series per configuration is one per service (a service's one
+    # configuration has its name); a series per revision is judged on the revision the notification names too
+    # (diagnose._named_revision_failing); a numerator finer than its denominator (5xx per route or per code
+    # over all the service's requests) is a part of the service's share, at most it.
+    "5xx share on any one configuration (configuration_name)": _share(
+        "ALIGN_DELTA", "REDUCE_SUM", 0.05, group_by=[*BY_SERVICE, "resource.label.configuration_name"],
+        denominator_group_by=[*BY_SERVICE, "resource.label.configuration_name"]),
+    "5xx share on any one revision, the notification naming it": _share(
+        "ALIGN_DELTA", "REDUCE_SUM", 0.05, group_by=BY_REVISION, denominator_group_by=BY_REVISION,
+        revision="backend-00001-abc"),
+    "5xx per route over all the service's requests": _share(
+        "ALIGN_DELTA", "REDUCE_SUM", 0.05, group_by=BY_ROUTE, metric_labels=ROUTE),
+    "5xx per response code over all the service's requests": _share(
+        "ALIGN_DELTA", "REDUCE_SUM", 0.05, group_by=[*BY_SERVICE, "metric.label.response_code"]),
     "5xx count, missing data as not met": _count("ALIGN_DELTA", "REDUCE_SUM",
                                                  evaluation_missing_data="EVALUATION_MISSING_DATA_INACTIVE"),
     # Each revision's p99 is at most the largest the health check reads (max over revisions).
@@ -151,6 +182,7 @@ FIXTURE_FORMS = {
     "run_5xx_ratio_reduce_mean_open.json": "REDUCE_MEAN",
     "run_5xx_ratio_half_the_revisions_open.json": "trigger.percent",
     "run_5xx_count_missing_data_active_open.json": "EVALUATION_MISSING_DATA_ACTIVE",
+    "run_5xx_ratio_by_route_open.json": "metric.label.route",
 }
 
 
@@ -194,3 +226,41 @@ def test_a_trigger_of_no_number_is_an_error_naming_it(trigger, field):
         parse_notification(doc)
 
     assert raised.value.field == f"incident.condition.condition_threshold.{field}"
+
+
+def _by_route(trigger: dict | None) -> AlertContext:
+    doc = json.loads((FIXTURES / "run_5xx_ratio_by_route_open.json").read_text())
+    body = doc["incident"]["condition"]["conditionThreshold"]
+    body.pop("trigger")
+    if trigger is not None:
+        body["trigger"] = trigger
+    return alert_context(parse_notification(doc))
+
+
+@pytest.mark.parametrize("trigger", [{"count": 1}, None], ids=["trigger.count 1", "no trigger"])
+def test_a_share_on_any_one_route_is_not_cleared_by_the_services_share(trigger):
+    """The policy pages when any one route's 5xx share passes 5 %: /api/payments/confirm fails half of its
+    requests, 1 % of the service's 3,000 a minute. The service's share (30 500s a minute, 1 %) is under the
+    bar; before, it cleared the alert as `healthy` while the route the notification names still failed. Now
+    it is not judged, the reason naming the grouping and the route; the same policy summed over the service
+    is still cleared by the same requests."""
+    alert = _by_route(trigger)
+    service = alert.model_copy(update={"group_by": BY_SERVICE, "denominator_group_by": BY_SERVICE, "metric_labels": {}})
+
+    bar = health_bar(alert, S)
+    result = diagnose(_serving(Evidence(), 30).bundle().model_copy(update={"alert": alert}), S)
+    control = diagnose(_serving(Evidence(), 30).bundle().model_copy(update={"alert": service}), S)
+
+    assert not bar.judged, bar.source
+    assert "metric.label.route" in bar.why_not and "route='/api/payments/confirm'" in bar.why_not, bar.why_not
+    assert result.signature is not Signature.HEALTHY and "metric.label.route" in result.summary, result.summary
+    assert control.signature is Signature.HEALTHY, control.summary
+
+
+def test_the_sweep_does_not_verify_on_the_services_share_after_a_share_on_any_one_route():
+    """The sweep judges an action after this alert at the bar health_bar gives (judging.alert_bar): not at the
+    service's share, but only with the incident's CLOSED showing the condition's recovery (unread_condition)."""
+    alert = _by_route({"count": 1})
+
+    assert alert_bar(alert, S) is None
+    assert "metric.label.route" in unread_condition(alert, S)

@@ -849,3 +849,41 @@ def test_the_demand_before_an_onset_long_before_the_write_is_read(name, record, 
     got, next_ = judged(record, evidence)
     assert (got.kind, next_.kind) == (health, step), got.why
     assert words in got.why, got.why
+
+
+def canary_failing_lately(now: float, failing: float = 2) -> Evidence:
+    """Before a connector scale-up, both revisions on the saturated connector failed 15 % to 25 % with 503 at a
+    4 s p99; after it, backend-00002-xyz (a canary at 5 % of the split, on the same connector) and
+    backend-00001-abc serve cleanly until +7; in the three newest minutes, not yet whole, the canary fails
+    2 of its 22 requests a minute with 503 (9 %), the service 2 of 422 (0.5 %, under the 1 % bar)."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -20)
+    e.traffic(**{OLD.replace("-", "_"): 95, NEW.replace("-", "_"): 5})
+    e.requests(OLD, -30, -5, 340).requests(OLD, -30, -5, 60, "503").latency(OLD, -30, -5, 4.0)
+    e.requests(NEW, -30, -5, 15).requests(NEW, -30, -5, 5, "503").latency(NEW, -30, -5, 4.0)
+    e.requests(OLD, -5, now, 400).latency(OLD, -5, now, 0.12)
+    e.requests(NEW, -5, now, 20).latency(NEW, -5, now, 0.12)
+    if failing:
+        e.requests(NEW, 7, now, failing, "503")
+    return e.connector("e2-standard-4", 2, 4)
+
+
+def test_a_verdict_after_an_alert_naming_a_revision_needs_that_revisions_newest_minutes_no_worse_than_the_bar():
+    """The alert was a 5xx share per revision (any one series, grouped by revision_name) naming the canary:
+    its condition is the canary's own share, which `healthy` reads on the whole minutes
+    (diagnose._named_revision_failing). The newest minutes, not yet whole, were read on the service alone: the
+    canary's 503s there (9 % of its requests, 0.5 % of the service's) left a `verified` standing. Now they unmake
+    it, as the service's own failures there do."""
+    per_revision = RATIO_5XX.model_copy(update={
+        "revision": NEW, "group_by": ["resource.label.service_name", "resource.label.revision_name"],
+        "denominator_filter": 'metric.type="run.googleapis.com/request_count"', "denominator_aggregated": True,
+        "denominator_reducer": "REDUCE_SUM",
+        "denominator_group_by": ["resource.label.service_name", "resource.label.revision_name"]})
+    record = scale_up().model_copy(update={"alert": per_revision})
+    e, clean = canary_failing_lately(10), canary_failing_lately(10, failing=0)
+
+    health = judge(record, read_at_newest(e), SETTINGS, None, TIMES.min_traffic_ratio)
+    control = judge(record, read_at_newest(clean), SETTINGS, None, TIMES.min_traffic_ratio)
+
+    assert control.kind is HealthKind.HEALTHY, control.why
+    assert health.kind is HealthKind.UNCLEAR and "show failures already" in health.why, health.why
+    assert NEW in health.why, health.why
