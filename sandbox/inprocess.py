@@ -259,55 +259,42 @@ class InProcessMonitoring(CloudMonitoringAdapter):
     def query(self, query: MetricQuery) -> MetricResult:
         """CloudMonitoringAdapter.query, with `result_from_series` applied once per distinct answer
         (a pure function of the answer's bytes; proto-plus makes it the dearest step here)."""
-        from shared.gcp.endpoints import call_with_retry
-
         request, description = self._request(query)
-
-        def read() -> tuple[Any, ...]:
-            answer = self._pages(request)
-            series = self._converted.get(answer)
-            if series is None:
-                from google.cloud import monitoring_v3
-
-                pages = [monitoring_v3.ListTimeSeriesResponse.pb().FromString(page) for page in answer]
-                check_complete(pages, query)   # as the adapter's _list
-                protos = [p for page in pages for p in page.time_series]
-                # result_from_series as the adapter applies it (a series cut across pages joined).
-                series = self._converted[answer] = result_from_series(description, protos).series
-            return series
-
-        try:
-            series = call_with_retry(read, what=f"ListTimeSeries {query.metric_type}", policy=self._policy)
-        except IncompleteAnswerError as exc:
-            raise missing_evidence(exc) from exc
+        series = self._series(query, request, (), lambda protos: result_from_series(description, protos).series)
         return MetricResult(query=description, series=series)
 
     def histograms(self, query: MetricQuery) -> HistogramResult:
         """CloudMonitoringAdapter.histograms, with `histograms_from_series` applied once per distinct
         answer (as `query` keeps its series)."""
-        from shared.gcp.endpoints import call_with_retry
-
         if query.aligner not in DISTRIBUTION_ALIGNERS or query.reducer not in DISTRIBUTION_REDUCERS:
             return super().histograms(query)   # refused there, with its reason
         request, description = self._request(query)
+        series = self._series(query, request, ("histograms",),
+                              lambda protos: histograms_from_series(description, protos).series)
+        return HistogramResult(query=description, series=series)
+
+    def _series(self, query: MetricQuery, request: Any, kind: tuple[str, ...],
+                convert: Callable[[list[Any]], tuple[Any, ...]]) -> tuple[Any, ...]:
+        """The answer's series, converted once per distinct answer (kept under `kind` and its pages) and
+        retried as the adapter's _list is; an answer cut short is missing evidence, as there."""
+        from shared.gcp.endpoints import call_with_retry
 
         def read() -> tuple[Any, ...]:
             answer = self._pages(request)
-            series = self._converted.get(("histograms", *answer))
+            series = self._converted.get((*kind, *answer))
             if series is None:
                 from google.cloud import monitoring_v3
 
                 pages = [monitoring_v3.ListTimeSeriesResponse.pb().FromString(page) for page in answer]
-                check_complete(pages, query)
-                protos = [p for page in pages for p in page.time_series]
-                series = self._converted[("histograms", *answer)] = histograms_from_series(description, protos).series
+                check_complete(pages, query)   # as the adapter's _list
+                # The adapter's conversion (a series cut across pages joined).
+                series = self._converted[(*kind, *answer)] = convert([p for page in pages for p in page.time_series])
             return series
 
         try:
-            series = call_with_retry(read, what=f"ListTimeSeries {query.metric_type}", policy=self._policy)
+            return call_with_retry(read, what=f"ListTimeSeries {query.metric_type}", policy=self._policy)
         except IncompleteAnswerError as exc:
             raise missing_evidence(exc) from exc
-        return HistogramResult(query=description, series=series)
 
     def _list(self, query: MetricQuery) -> list[Any]:
         from google.cloud import monitoring_v3

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from shared.errors import PermanentError, RunwardenError, cause_status
 from shared.ports import LogPagesPort, MonitoringPort
@@ -31,6 +31,9 @@ from shared.timeline.queries import (BadInput, audit_filters, check_incident_id,
                                      runwarden_filter)
 from shared.timeline.words import duration, visible
 from shared.timeline.writer import INCIDENT_LABEL
+
+if TYPE_CHECKING:
+    from shared.diagnosis.evidence import MetricResult
 
 PLATFORM = Actor(kind=ActorKind.PLATFORM, name="Cloud Run")
 # What each of Runwarden's writes changes, as the audit log records it (shared/remediation/actions/):
@@ -768,15 +771,21 @@ class _Build:
         except RunwardenError as exc:
             self.notes.append(f"errors per minute from Monitoring could not be read: {exc}")
             return {}, ""
-        counts: dict[datetime, int] = {}
+        counts = {minute: int(value) for minute, value in self._per_minute(result, "request_count").items()}
+        return counts, f"Cloud Monitoring: {result.query}"
+
+    def _per_minute(self, result: MetricResult, name: str) -> dict[datetime, float]:
+        """A request_count read's points summed per minute over its series, each keyed by the minute it
+        stands for (the one ending at the point's end time); the read reported as `name`."""
+        summed: dict[datetime, float] = {}
         for series in result.series:
             for point in series.points:
                 minute = _utc(point.end).replace(second=0, microsecond=0) - timedelta(minutes=1)
                 if isinstance(point.value, (int, float)) and not isinstance(point.value, bool):
-                    counts[minute] = counts.get(minute, 0) + int(point.value)
-        self.reads.append(ReadReport(name="request_count", filter=result.query, pages=1,
+                    summed[minute] = summed.get(minute, 0.0) + float(point.value)
+        self.reads.append(ReadReport(name=name, filter=result.query, pages=1,
                                      entries=sum(len(s.points) for s in result.series)))
-        return counts, f"Cloud Monitoring: {result.query}"
+        return summed
 
     def _retained_from(self) -> datetime | None:
         """The first whole minute the request log still holds, when the window begins before it. The
@@ -861,14 +870,7 @@ class _Build:
                               f"with no failed request is taken as clean, though the service may have had no "
                               f"request then: {exc}")
             return None
-        seen: dict[datetime, float] = {}
-        for series in result.series:
-            for point in series.points:
-                minute = _utc(point.end).replace(second=0, microsecond=0) - timedelta(minutes=1)
-                if isinstance(point.value, (int, float)) and not isinstance(point.value, bool):
-                    seen[minute] = seen.get(minute, 0.0) + float(point.value)
-        self.reads.append(ReadReport(name="request_count (every answer)", filter=result.query, pages=1,
-                                     entries=sum(len(s.points) for s in result.series)))
+        seen = self._per_minute(result, "request_count (every answer)")
         self.demand_until = end
         return seen
 
