@@ -260,7 +260,8 @@ class InProcessMonitoring(CloudMonitoringAdapter):
         """CloudMonitoringAdapter.query, with `result_from_series` applied once per distinct answer
         (a pure function of the answer's bytes; proto-plus makes it the dearest step here)."""
         request, description = self._request(query)
-        series = self._series(query, request, (), lambda protos: result_from_series(description, protos).series)
+        series = self._converted_series(query, request, (),
+                                        lambda protos: result_from_series(description, protos).series)
         return MetricResult(query=description, series=series)
 
     def histograms(self, query: MetricQuery) -> HistogramResult:
@@ -269,12 +270,12 @@ class InProcessMonitoring(CloudMonitoringAdapter):
         if query.aligner not in DISTRIBUTION_ALIGNERS or query.reducer not in DISTRIBUTION_REDUCERS:
             return super().histograms(query)   # refused there, with its reason
         request, description = self._request(query)
-        series = self._series(query, request, ("histograms",),
-                              lambda protos: histograms_from_series(description, protos).series)
+        series = self._converted_series(query, request, ("histograms",),
+                                        lambda protos: histograms_from_series(description, protos).series)
         return HistogramResult(query=description, series=series)
 
-    def _series(self, query: MetricQuery, request: Any, kind: tuple[str, ...],
-                convert: Callable[[list[Any]], tuple[Any, ...]]) -> tuple[Any, ...]:
+    def _converted_series(self, query: MetricQuery, request: Any, kind: tuple[str, ...],
+                          convert: Callable[[list[Any]], tuple[Any, ...]]) -> tuple[Any, ...]:
         """The answer's series, converted once per distinct answer (kept under `kind` and its pages) and
         retried as the adapter's _list is; an answer cut short is missing evidence, as there."""
         from shared.gcp.endpoints import call_with_retry

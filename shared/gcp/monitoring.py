@@ -125,12 +125,7 @@ class CloudMonitoringAdapter:
 
     def query(self, query: MetricQuery) -> MetricResult:
         validate_query(query)
-        try:
-            protos = call_with_retry(lambda: self._list(query), what=f"ListTimeSeries {query.metric_type}",
-                                     policy=self._policy)
-        except IncompleteAnswerError as exc:
-            raise missing_evidence(exc) from exc
-        return result_from_series(describe_query(query), protos)
+        return result_from_series(describe_query(query), self._series(query))
 
     def histograms(self, query: MetricQuery) -> HistogramResult:
         """One ListTimeSeries question whose distribution points are kept as histograms (their bucket
@@ -140,12 +135,16 @@ class CloudMonitoringAdapter:
         if query.aligner not in DISTRIBUTION_ALIGNERS or query.reducer not in DISTRIBUTION_REDUCERS:
             raise _refuse(f"{query.aligner} / {query.reducer} does not keep distributions: ask with "
                           f"{sorted(DISTRIBUTION_ALIGNERS)} and {sorted(DISTRIBUTION_REDUCERS)}")
+        return histograms_from_series(describe_query(query), self._series(query))
+
+    def _series(self, query: MetricQuery) -> list[Any]:
+        """The answer's series (every page), retried as the call policy says; an answer cut short is
+        missing evidence."""
         try:
-            protos = call_with_retry(lambda: self._list(query), what=f"ListTimeSeries {query.metric_type}",
-                                     policy=self._policy)
+            return call_with_retry(lambda: self._list(query), what=f"ListTimeSeries {query.metric_type}",
+                                   policy=self._policy)
         except IncompleteAnswerError as exc:
             raise missing_evidence(exc) from exc
-        return histograms_from_series(describe_query(query), protos)
 
     def warm(self) -> None:
         """Builds the client and its call and opens the connection now (no call is made);
