@@ -329,7 +329,9 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "connection.js:205:17)\n    at listOnTimeout (node:internal/timers:573:17)",
                 "sidorares/node-mysql2 lib/connection.js _handleTimeoutError (`new Error('connect ETIMEDOUT')`, "
                 "errorno, code ETIMEDOUT, syscall connect) and mysqljs/mysql lib/Connection.js _handleConnectTimeout; "
-                "public logs of it (their repositories and paths UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread"),
+                "as sidorares/node-mysql2 issues #1039 and #1020 quote it (and soapgu/PlayPen issue #279, "
+                "PoolConnection._handleTimeoutError in mysql2/lib/base/connection.js); UNCONFIRMED in a Cloud SQL "
+                "thread"),
     DbErrorText("asyncpg", r"ConnectionDoesNotExistError", "asyncpg.exceptions.ConnectionDoesNotExistError: "
                 "connection was closed in the middle of operation", "asyncpg's exception name"),
     DbErrorText("psycopg", r"OperationalError: the connection is closed",
@@ -347,8 +349,9 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "golang/go src/database/sql/driver/driver.go: ErrBadConn = errors.New(\"driver: bad connection\") "
                 "and its doc comment"),
     # Prisma's query engine names its own errors (P1001, P1002) whatever the driver said beneath.
-    # Newer engines put host and port in one pair of backticks ("at `host:5432`"), or name the host
-    # alone; both are P1001's words (public logs; their repositories and paths UNCONFIRMED).
+    # Newer engines put host and port in one pair of backticks ("at `host:5432`": papermark/papermark
+    # issue #817, "Error: P1001: Can't reach database server at `ep-...neon.tech:5432`"), or name the
+    # host alone (public logs; their repositories and paths UNCONFIRMED); both are P1001's words.
     DbErrorText("Prisma (P1001, database not reachable)", r"Can't reach database server at `[^`\n]*`(?::`\d+`)?",
                 "PrismaClientInitializationError: Can't reach database server at `10.40.0.7`:`5432` Please make "
                 "sure your database server is running at `10.40.0.7`:`5432`.",
@@ -412,8 +415,9 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # restart, cut on the path, or its socketTimeout passed): QueryExecutorImpl wraps the IOException
     # as PSQLException(GT.tr("An I/O error occurred while sending to the backend."), CONNECTION_FAILURE)
     # (pgjdbc/pgjdbc pgjdbc/src/main/java/org/postgresql/core/v3/QueryExecutorImpl.java; the socketTimeout
-    # form, 08006 with "Read timed out" as the cause, in a public log whose repository and path are
-    # UNCONFIRMED). Nothing answered: not a refusal.
+    # form, with java.net.SocketTimeoutException "Read timed out" as the cause, as alibaba/druid issue
+    # #5098 quotes it, and SQL state 08006, as dbeaver/dbeaver issue #11391 does). Nothing answered: not a
+    # refusal.
     DbErrorText("Java: pgjdbc (connection broken)", r"An I/O error occurred while sending to the backend",
                 "org.postgresql.util.PSQLException: An I/O error occurred while sending to the backend.",
                 "pgjdbc/pgjdbc pgjdbc/src/main/java/org/postgresql/core/v3/QueryExecutorImpl.java; UNCONFIRMED in "
@@ -466,15 +470,18 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # TCP connect that failed or timed out, a name not resolved); no answer from SQL Server.
     # The .NET MySQL drivers' one text for a connection that could not be opened, whatever the socket
     # said (refused, timed out, a name not resolved): MySqlConnector's and Oracle's MySql.Data's
-    # MySqlException "Unable to connect to any of the specified MySQL hosts." (MySql.Data's
-    # NativeDriver.Open in a public stack; MySqlConnector callers match the same words; the stack's and
-    # the callers' repositories and paths UNCONFIRMED). Nothing answered: a refusal by the server is its own
+    # MySqlException "Unable to connect to any of the specified MySQL hosts." (MySqlConnector's, from
+    # MySqlConnector.Core.ServerSession.ConnectAsync, as skoruba/IdentityServer4.Admin issue #1013 and
+    # mysql-net/MySqlConnector issue #1507 quote it; MySql.Data's as AdKats/AdKats issue #145 does; its
+    # NativeDriver.Open frame in a public stack, repository and path UNCONFIRMED). Nothing answered: a
+    # refusal by the server is its own
     # MySqlException with the server's words (1040, 1045, 1130), read by their rows.
     DbErrorText(".NET: MySqlConnector / MySql.Data connect failure",
                 r"Unable to connect to any of the specified MySQL hosts",
                 "MySqlConnector.MySqlException (0x80004005): Unable to connect to any of the specified MySQL hosts.",
-                "MySqlConnector and MySql.Data MySqlException (MySql.Data NativeDriver.Open in a public stack, and "
-                "callers matching it; their repositories and paths UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread"),
+                "MySqlConnector and MySql.Data MySqlException (as skoruba/IdentityServer4.Admin issue #1013, "
+                "mysql-net/MySqlConnector issue #1507 and AdKats/AdKats issue #145 quote it); UNCONFIRMED in a "
+                "Cloud SQL thread"),
     # Npgsql before 6 wrapped a failed socket connect to the last endpoint (a timeout, a refusal) as
     # NpgsqlException("Exception while connecting", e) (npgsql/npgsql src/Npgsql/NpgsqlConnector.cs,
     # Connect, before 6); a server's refusal inside it is printed as the inner exception and read
@@ -551,9 +558,9 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("libpq over SSL (connection broken)",
                 r"SSL SYSCALL error: (?:EOF detected|Connection reset by peer|Connection timed out)",
                 "sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) SSL SYSCALL error: EOF detected",
-                "postgres src/interfaces/libpq/fe-secure-openssl.c (pgtls_read, pgtls_write); public logs of it "
-                "(and PDO pgsql's 'SQLSTATE[HY000]: General error: 7 SSL SYSCALL error: EOF detected'; their "
-                "repositories and paths UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread"),
+                "postgres src/interfaces/libpq/fe-secure-openssl.c (pgtls_read, pgtls_write); as dagster-io/dagster "
+                "issue #7787 quotes it (and PDO pgsql's 'SQLSTATE[HY000]: General error: 7 SSL SYSCALL error: EOF "
+                "detected', as nextcloud/server issue #32825 does); UNCONFIRMED in a Cloud SQL thread"),
     # node-postgres: the client's stream ended without the client's own end() (pg lib/client.js, the
     # 'end' handler: `this._ending ? new Error('Connection terminated') : new Error('Connection
     # terminated unexpectedly')`), given to every queued query and to a connect in progress: the
@@ -1354,8 +1361,9 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         r"Container called exit\((?!(?:0|130|137|143)\))[0-9]+\)",
     ),
     # Cloud Run's system log line when it ends an instance over its memory limit: "Memory limit of 512
-    # MiB exceeded with 524 MiB used." (the requests in flight end as 503s; public incident notes,
-    # repositories and paths UNCONFIRMED).
+    # MiB exceeded with 524 MiB used." (the requests in flight end as 503s; as dart-lang/pub-dev issue
+    # #9554 quotes it, "Memory limit of 512 MiB exceeded with 516 MiB used.", and SkyTruth/cerulean-cloud
+    # issue #90, "Memory limit of 5120 MiB exceeded with 5261 MiB used.").
     LogSignal.MEMORY_LIMIT: (
         r"Memory limit of \d+ MiB exceeded",
     ),
