@@ -400,8 +400,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # PSQLException(GT.tr("Connection to {0} refused. Check that the hostname and port are correct and
     # that the postmaster is accepting TCP/IP connections.", hostSpec), CONNECTION_UNABLE_TO_CONNECT)
     # (pgjdbc/pgjdbc pgjdbc/src/main/java/org/postgresql/core/v3/ConnectionFactoryImpl.java); drivers
-    # before 9.4 said "Connection refused. Check that ..." without the address (as public logs quote it;
-    # their repositories and paths UNCONFIRMED). Not the database's answer: a refused dial says
+    # before 9.4 said "Connection refused. Check that ..." without the address (as systers/automated-testing
+    # issue #71 quotes it). Not the database's answer: a refused dial says
     # nothing answered on the port, and whether a connector under load could refuse one is not
     # documented (UNCONFIRMED), so it is read as the dial errors are, never as a refusal.
     DbErrorText("Java: pgjdbc (connection refused)",
@@ -1294,9 +1294,9 @@ _UPSTREAM_TIMEOUTS: tuple[tuple[str, str, str], ...] = (
     (r"HTTPS?ConnectionPool\(host='", r"[^']+", r"', port=\d+\): (?:Read timed out|Max retries exceeded with url: "
                                                 r"[^\n]*?\(Caused by (?:ConnectTimeoutError|ReadTimeoutError))"),
     # Go's net/http client at its Timeout: `Get "https://H/...": context deadline exceeded
-    # (Client.Timeout exceeded while awaiting headers)` (as public logs print it; repositories and paths
-    # UNCONFIRMED);
-    # the unquoted URL of Go before 1.14 is not read. The host is the URL's authority, port and all.
+    # (Client.Timeout exceeded while awaiting headers)` (as projectdiscovery/httpx issue #1814 and
+    # gwen001/github-endpoints issue #2 quote it; its `net/http: request canceled` form UNCONFIRMED in a
+    # public log); the unquoted URL of Go before 1.14 is not read. The host is the URL's authority, port and all.
     (r'"https?://', r'[^/"\s]+', r'[^"\s]*": (?:context deadline exceeded|net/http: request canceled)[^\n]*?'
                                  r"\(Client\.Timeout exceeded"),
     # Node's fetch (undici) at its connect timeout: onConnectTimeout builds "Connect Timeout Error
@@ -1472,18 +1472,20 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     # client's own dial or read errors). Not an error of reaching it: database_unreachable does not
     # count these, connector_saturation takes them as the database's answers.
     LogSignal.DB_CANCELLED: (
-        # PostgreSQL 57014 query_canceled at statement_timeout or lock_timeout (as public logs print it,
-        # "57014 canceling statement due to statement timeout"; repositories and paths UNCONFIRMED).
+        # PostgreSQL 57014 query_canceled at statement_timeout or lock_timeout ("psycopg2.errors.
+        # QueryCanceled: canceling statement due to statement timeout", as conbench/conbench issue #1009
+        # quotes it; the lock_timeout form seen in no public log, UNCONFIRMED).
         r"canceling statement due to (?:statement|lock) timeout",
-        # MySQL 3024 ER_QUERY_TIMEOUT at max_execution_time (as public logs print it; repositories and
-        # paths UNCONFIRMED).
+        # MySQL 3024 ER_QUERY_TIMEOUT at max_execution_time ("(3024, 'Query execution was interrupted,
+        # maximum statement execution time exceeded')", as hhyo/Archery issue #2986 quotes MySQLdb's OperationalError).
         r"maximum statement execution time exceeded",
-        # MySQL 1205 ER_LOCK_WAIT_TIMEOUT at innodb_lock_wait_timeout (as public logs print it; repositories
-        # and paths UNCONFIRMED).
+        # MySQL 1205 ER_LOCK_WAIT_TIMEOUT at innodb_lock_wait_timeout ("Error 1205: Lock wait timeout
+        # exceeded; try restarting transaction", as beego/beego issue #4238 quotes it).
         r"Lock wait timeout exceeded; try restarting transaction",
         # A PostgreSQL read replica (hot standby) cancels a query that holds back the replay of the
         # primary's changes past max_standby_streaming_delay (40001, "User query might have needed to see
-        # row versions that must be removed"; as public logs print it, repositories and paths UNCONFIRMED): the
+        # row versions that must be removed"; as hiero-ledger/hiero-mirror-node issue #11928 and onaio/onadata
+        # issue #906 quote it): the
         # replica answered, so the statement crossed the path. REPLICA_CONFLICT names it in the advice.
         REPLICA_CONFLICT,
     ),
