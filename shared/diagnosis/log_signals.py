@@ -725,9 +725,11 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r"Error 404: The Cloud SQL instance does not exist\., instanceDoesNotExist",
                 '[p:r:i] failed to connect to instance: failed to get instance: Refresh error: failed to get instance '
                 'metadata (connection name = "p:r:i"): googleapi: Error 404: The Cloud SQL instance does not exist., '
-                "instanceDoesNotExist", "the Admin API's 404 as public notes quote the Auth Proxy after an instance "
-                "was renamed (\"Cloud SQL Proxy process died ... Error 404: The Cloud SQL instance does not exist., "
-                "instanceDoesNotExist\"; repository and path UNCONFIRMED); the v2 refresh wording UNCONFIRMED",
+                "instanceDoesNotExist", "the Admin API's 404 as GoogleCloudPlatform/cloud-sql-proxy issue #2244 "
+                "quotes the Auth Proxy's config error (\"errors parsing config: googleapi: Error 404: The Cloud SQL "
+                "instance does not exist., instanceDoesNotExist\"); the v2 refresh wording around it as NK28116/web-PJ "
+                "docs/deployErrorLog.md (the 403 row) and GoogleCloudPlatform/cloud-sql-proxy issue #2281 show it, "
+                "with a 404 inside UNCONFIRMED",
                 Refusal.NO_SUCH_INSTANCE),
     # The Admin API's 429 at the project's quota, in the Auth Proxy v2's log line ("[p:r:i] failed to
     # connect to instance: ...", its Errorf on stderr) or pgx's frame around the Go connector's dial
