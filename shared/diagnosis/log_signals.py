@@ -619,8 +619,9 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "pymysql.err.OperationalError: (1053, 'Server shutdown in progress')",
                 "MySQL server error 1053 (ER_SERVER_SHUTDOWN, SQLSTATE 08S01), as MySQL's error reference and "
                 "Connector/J's MysqlErrorNumbers list it (mysql/mysql-connector-j src/main/core-api/java/com/mysql/"
-                "cj/exceptions/MysqlErrorNumbers.java; a public list of transient errors names it, its repository "
-                "and path UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread", Refusal.RESTARTING),
+                "cj/exceptions/MysqlErrorNumbers.java; a server shutting down answers it, as sysown/proxysql issue #476 "
+                "logs it, \"error 1053 (Server shutdown in progress)\"); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.RESTARTING),
     DbErrorText("PostgreSQL server (restarting)", r"terminating connection due to administrator command",
                 "sqlalchemy.exc.OperationalError: (psycopg2.errors.AdminShutdown) terminating connection due to "
                 "administrator command", "timescale/timescaledb issue #3088 (the message); PostgreSQL's 57P01 "
@@ -642,13 +643,15 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # a failover or a crash restart, a replica starting): the same 57P03 in other words, "the database
     # system is not yet accepting connections" (DETAIL "Consistent recovery state has not been yet
     # reached.") or, with hot standby off, "... is not accepting connections" (DETAIL "Hot standby mode
-    # is disabled."). Public server logs show it right after "redo starts" (their repositories and
-    # paths UNCONFIRMED). An answer: the server is there and refuses for now.
+    # is disabled."). The first and its DETAIL as cloudnative-pg/cloudnative-pg issues #3344 and #1566
+    # quote a server's log (57P03) while it recovered; that it follows "redo starts" is UNCONFIRMED.
+    # An answer: the server is there and refuses for now.
     DbErrorText("PostgreSQL server (recovering, 14+)", r"the database system is not (?:yet )?accepting connections",
                 'psycopg2.OperationalError: connection to server at "10.40.0.7", port 5432 failed: FATAL:  the '
                 "database system is not yet accepting connections",
-                "PostgreSQL 14+ postmaster (CAC_NOTCONSISTENT, SQLSTATE 57P03 cannot_connect_now) as public server logs "
-                "print it (their repositories and paths UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread",
+                "PostgreSQL 14+ postmaster (CAC_NOTCONSISTENT, SQLSTATE 57P03 cannot_connect_now) as "
+                "cloudnative-pg/cloudnative-pg issues #3344 and #1566 quote a server's log of it; UNCONFIRMED in a "
+                "Cloud SQL thread",
                 Refusal.RESTARTING),
     # A role's or a database's own CONNECTION LIMIT (postgres/postgres src/backend/utils/init/miscinit.c
     # InitializeSessionUserId: ereport(FATAL, ERRCODE_TOO_MANY_CONNECTIONS, 'too many connections for role
@@ -870,8 +873,9 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("MySQL server (super read-only)", r"running with the --(?:super-)?read-only option",
                 "pymysql.err.OperationalError: (1290, 'The MySQL server is running with the --super-read-only option "
                 "so it cannot execute this statement')", "MySQL server error 1290 with super_read_only set (a "
-                "replica), as PyMySQL raises it (a public log; repository and path UNCONFIRMED); UNCONFIRMED in a "
-                "Cloud SQL thread",
+                "replica): the server's words as openark/orchestrator issue #1448 (\"Error 1290: The MySQL server is "
+                "running with the --super-read-only option ...\") and Qihoo360/Atlas issue #215 quote them; PyMySQL's "
+                "tuple form UNCONFIRMED in a public log; UNCONFIRMED in a Cloud SQL thread",
                 Refusal.READ_ONLY),
     # The server refused an ENCRYPTED connection by its pg_hba.conf rules (PostgreSQL 12+ ends the message
     # with "SSL encryption" or "GSS encryption", older servers with "SSL on"; a server built without SSL
