@@ -695,8 +695,9 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "server\")",
                 "MySQL server error 1130 (ER_HOST_NOT_PRIVILEGED), \"Host '%s' is not allowed to connect to this MySQL "
                 "server\" (MySQL Server Error Message Reference), as clients print it (\"ERROR 1130 (HY000): Host "
-                "'10.1.88.32' ...\", PyMySQL's OperationalError; their repositories and paths UNCONFIRMED); "
-                "UNCONFIRMED in a Cloud SQL thread", Refusal.SOURCE_NOT_ALLOWED),
+                "'172.19.0.9' ...\" as overhangio/tutor issue #160 quotes the mysql client, mysql.connector's as "
+                "LuciferJack/python-mysql-pool issue #9 does; PyMySQL's OperationalError UNCONFIRMED in a public "
+                "log); UNCONFIRMED in a Cloud SQL thread", Refusal.SOURCE_NOT_ALLOWED),
     DbErrorText("MySQL server (authentication)", r"Access denied for user '[^']*'@",
                 "Error 1045 (28000): Access denied for user 'tavern2'@'cloudsqlproxy~34.34.234.112' (using "
                 "password: YES)", "spellshift/realm issue #800; forseti-security/forseti-security issue #2363",
@@ -942,8 +943,10 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("MySQL client (server certificate not trusted)",
                 r"SSL connection error: [^\n]*certificate verify failed",
                 "ERROR 2026 (HY000): SSL connection error: error:0A000086:SSL routines::certificate verify failed",
-                "MySQL client error 2026 (CR_SSL_CONNECTION_ERROR) with OpenSSL's reason (as public logs print it; "
-                "their repositories and paths UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread", Refusal.CERTIFICATE),
+                "MySQL client error 2026 (CR_SSL_CONNECTION_ERROR) with OpenSSL's reason (as shogo82148/"
+                "actions-setup-mysql issue #1180 quotes it, word for word; OpenSSL 1.1's \"error:1416F086:SSL "
+                "routines:tls_process_server_certificate:certificate verify failed\" as sysown/proxysql issue #2622 "
+                "does); UNCONFIRMED in a Cloud SQL thread", Refusal.CERTIFICATE),
     # A stopped instance (activation policy NEVER) or a suspended one: Cloud SQL's Admin API answers
     # requests about it with 400 "Invalid request: Invalid request since instance is not running."
     # (seen from gcloud and Terraform on stopped and suspended instances: terraform-google-modules/
@@ -970,8 +973,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r'could not translate host name "[^"]*" to address: Name or service not known',
                 'psycopg2.OperationalError: could not translate host name "orders-db.db.internal.example" to '
                 "address: Name or service not known",
-                "libpq's message for a name getaddrinfo does not know (as public logs print it; their repositories "
-                "and paths UNCONFIRMED)",
+                "libpq's message for a name getaddrinfo does not know (as psycopg/psycopg2 issue #1416 and "
+                "ThetaTau/CMT issue #557 quote it)",
                 Refusal.NO_SUCH_HOST),
     DbErrorText("MySQL client host name not found", r"Unknown MySQL server host '[^']*'",
                 "MySQLdb.OperationalError: (2005, \"Unknown MySQL server host 'orders-db.db.internal.example' "
