@@ -1024,8 +1024,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # PgBouncer in front of the database at its own client limit: src/client.c closes a new client with
     # disconnect_client(client, true, "no more connections allowed (max_client_conn)") (pgbouncer/pgbouncer
     # src/client.c), an ErrorResponse with SQLSTATE 08P01 the client prints in its own frame (psycopg2's
-    # "FATAL: ...", tokio-postgres' SqlState(E08P01), as public logs print them; repositories and paths
-    # UNCONFIRMED).
+    # "psycopg2.OperationalError: ERROR:  no more connections allowed (max_client_conn)", as
+    # pgbouncer/pgbouncer issue #293 quotes it; tokio-postgres' SqlState(E08P01) UNCONFIRMED in a public log).
     # PgBouncer 1.24's per-database and per-user client limits say "client connections exceeded
     # (max_db_client_connections)" / "(max_user_client_connections)" (their words as a public list of
     # PgBouncer's errors quotes them, its repository and path UNCONFIRMED; UNCONFIRMED against its source). The
@@ -1393,15 +1393,17 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         r"Permission denied on secret",
         r"secretmanager\.secretAccessor",
         # A secret version disabled or destroyed under a revision that reads it: its new instances abort
-        # (encoredev/encore issue #2202; the DISABLED form in a public incident note, repository and path
-        # UNCONFIRMED).
+        # (encoredev/encore issue #2202; Secret Manager's "Secret Version [.../versions/4] is in DESTROYED
+        # state." as google-github-actions/get-secretmanager-secrets issue #268 quotes it; the DISABLED form
+        # in a public incident note, repository and path UNCONFIRMED).
         r"Could not fetch secret",
         r"Secret Version \[[^\]]*\] is in (?:DISABLED|DESTROYED) state",
         # The application reading a secret itself with the client library (not a revision secret, so
         # Cloud Run's own startup check never sees it): IAM's PERMISSION_DENIED on the access call,
         # "Permission 'secretmanager.versions.access' denied for resource 'projects/P/secrets/S/versions/V'
-        # (or it may not exist)" (gcloud and the client libraries; public notes, "a 500 ... with Permission
-        # 'secretmanager.versions.access' denied in Cloud Run logs", repositories and paths UNCONFIRMED).
+        # (or it may not exist)" (gcloud and the client libraries; as googleapis/python-secret-manager issue
+        # #389 quotes it from an application on Cloud Run, "PermissionDenied: 403 Permission
+        # 'secretmanager.versions.access' denied for resource '...' (or it may not exist).")).
         r"Permission 'secretmanager\.versions\.access' denied",
     ),
     # The application's own HTTP client gave up on a named host (UPSTREAM_HOST below reads the host):
