@@ -287,7 +287,8 @@ def test_the_configs_delivery_range_is_the_modules() -> None:
 
     condition = load_module().variables["max_delivery_attempts"]["validation"][0]["condition"]
     low, high = map(int, re.fullmatch(r"\$\{var\.max_delivery_attempts >= (\d+) && "
-                                      r"var\.max_delivery_attempts <= (\d+)\}", condition).groups())
+                                      r"var\.max_delivery_attempts <= (\d+) && floor\(var\.max_delivery_attempts\) == "
+                                      r"var\.max_delivery_attempts\}", condition).groups())
     assert (low, high) == DEAD_LETTER_ATTEMPTS == (5, 100)
     for accepted in (low, high):
         assert DeliverySettings(max_attempts=accepted).max_attempts == accepted
