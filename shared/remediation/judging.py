@@ -882,10 +882,10 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
     if demand is None:
         if not unknown_is_lost:
             return ""
-        return (f"the evidence read holds no request from before the action: no request in all the evidence read "
-                f"before the action ({onset_search(facts, record)}: the lookback before it, and back to a lookback "
-                "before the incident's start where one is recorded), so there is no demand to compare the requests "
-                "since with, and whether they are the callers that failed cannot be told")
+        return (f"the evidence read holds no request from before the action, none in all the minutes read before "
+                f"it ({onset_search(facts, record)}: the lookback before it, and back to a lookback before the "
+                "incident's start where one is recorded), so there is no demand to compare the requests since with, "
+                "and whether they are the callers that failed cannot be told")
     # Judged on every minute since the action (`idle`), the minutes after the newest point up to the whole
     # line are idle ones, read (bursts.readable_until): callers that stopped after two bursts count so.
     spanned = max(minutes_after, _minutes_spanned(Window(window.start, max(window.end, readable_until(facts)))

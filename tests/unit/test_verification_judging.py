@@ -371,7 +371,7 @@ CALLED_BACK = [
     ("none in the lookback, 10 a minute failing 10 %, 10 clean a minute since: told from it",
      _called_back(10, rate=10, failing=0.1, onset_seen=False), -38, HealthKind.HEALTHY, "healthy on live data"),
     ("an operator's command: none in the lookback, nothing earlier read", _called_back(150), None,
-     HealthKind.UNCLEAR, "no request in all the evidence read before the action"),
+     HealthKind.UNCLEAR, "none in all the minutes read before it ((-20, -5]"),
 ]
 
 
