@@ -9,6 +9,7 @@ from bisect import bisect_right
 from datetime import datetime, timedelta
 from typing import Sequence
 
+from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.remediation.actions.rollback_traffic import release_commands
 from shared.timeline.classify import DECISION_STEPS, Step
 from shared.timeline.model import (ActorKind, Durations, ErrorMinute, FollowUp, Milestone, Milestones, Source,
@@ -297,34 +298,50 @@ def _verdict_row(write: TimelineEntry, later: Sequence[TimelineEntry]) -> Timeli
 
 def _written_before_verdict(rows: Sequence[TimelineEntry], i: int) -> TimelineEntry | None:
     """Another write of Runwarden's in this incident made after the write at `i` and before the sweep's
-    verdict on it (or since, while it has none): the minutes the verdict was read on are both writes'
-    doing (`_unjudged_before`, seen from the earlier write), so the verdict does not say which one helped."""
+    verdict on it (or since, while it has none), or dated so near the verdict that it may have been
+    (`_unordered`): the minutes the verdict was read on are both writes' doing (`_unjudged_before`, seen
+    from the earlier write), so the verdict does not say which one helped."""
     write = rows[i]
     verdict = _verdict_row(write, rows[i + 1:])
     return next((r for r in rows[i + 1:] if _is_write(r) and r.action_key != write.action_key
-                 and (verdict is None or r.at < verdict.at)), None)
+                 and (verdict is None or r.at < verdict.at or _unordered(r, verdict))), None)
 
 
 def _unjudged_before(rows: Sequence[TimelineEntry], i: int) -> TimelineEntry | None:
     """An earlier write of Runwarden's in this incident with no verdict among the rows before the write at
-    `i`: it was still pending when this one landed. The minutes after both are both writes' doing (a
-    rollback, then the connector's scale-up a cooldown of another target later): the sweep leaves the
-    earlier one unjudged for it (`judging.later_own_writes`, escalated at its deadline naming the later
-    action), and the later one's `verified` says the service was healthy, not which write made it so (two
-    writes dated within the clock-skew allowance of each other are both escalated: neither is verified).
-    Neither is the mitigation the timeline can show. Only the sweep's verdict on that write ends its span
-    (`verdict_on`, matched to the write's `action_key`): an alert escalated for another reason, or an
-    escalation that keeps the write pending (its evidence unreadable), judged nothing. A write whose record
-    is not known (no `planned` line read before it) stays unjudged. The latest pending write is named."""
+    `i`: it was still pending when this one landed, or may have been. The minutes after both are both
+    writes' doing (a rollback, then the connector's scale-up a cooldown of another target later): the sweep
+    leaves the earlier one unjudged for it (`judging.later_own_writes`, escalated at its deadline naming the
+    later action), and the later one's `verified` says the service was healthy, not which write made it so
+    (two writes dated within the clock-skew allowance of each other are both escalated: neither is
+    verified). Neither is the mitigation the timeline can show. Only the sweep's verdict on that write ends
+    its span (`verdict_on`, matched to the write's `action_key`): an alert escalated for another reason, or
+    an escalation that keeps the write pending (its evidence unreadable), judged nothing. A write whose
+    record is not known (no `planned` line read before it) stays unjudged. The latest pending write is named.
+
+    Each row's time is the clock of the instance that wrote it (the sweep's verdict, the alert path's or a
+    command's write), and two instances' clocks may differ by up to CLOCK_SKEW_ALLOWANCE, as the sweep
+    allows for between two writes' `applied_at` (judging.later_own_writes): so a verdict ends a span only
+    when dated more than it before this write (`_unordered`). With two clocks 3 minutes apart, a verdict at
+    12:12 and a write at 12:13 made at 12:10 read as the earlier write judged first, and both were counted.
+    (A write dated after this one, within the allowance, may have come first too: `_written_before_verdict`
+    keeps this one from being counted, and this rule the other.)"""
+    write = rows[i]
     pending: dict[str, TimelineEntry] = {}
     for n, row in enumerate(rows[:i]):
         if row.source.value != "runwarden":
             continue
-        if _is_write(row):
+        if _is_write(row) and n < i:
             pending[row.action_key or f"#{n}"] = row
-        elif row.verdict_on:
+        elif row.verdict_on and not _unordered(row, write):
             pending.pop(row.verdict_on, None)
     return max(pending.values(), key=lambda r: r.at, default=None)
+
+
+def _unordered(one: TimelineEntry, other: TimelineEntry) -> bool:
+    """The two rows are dated within the clock-skew allowance of each other: each time is its writing
+    instance's clock, so which came first cannot be told (judging._order_unknown's rule)."""
+    return abs(one.at - other.at) <= CLOCK_SKEW_ALLOWANCE
 
 
 def unverified_writes(rows: Sequence[TimelineEntry]) -> list[str]:
@@ -348,13 +365,25 @@ def unverified_writes(rows: Sequence[TimelineEntry]) -> list[str]:
             continue
         elif (earlier := _unjudged_before(rows, i)) is not None:
             notes.append(f"{said} was verified, but it was made while its write at {earlier.at:%H:%M:%S}Z "
-                         f"({earlier.summary}) was not yet judged: the minutes after are both writes' doing, so it "
-                         "is not counted as the mitigation, nor is the earlier one")
+                         f"({earlier.summary}) was not yet judged{_maybe(rows, earlier, row)}: the minutes after are "
+                         "both writes' doing, so it is not counted as the mitigation, nor is the earlier one")
         elif (later := _written_before_verdict(rows, i)) is not None:
             notes.append(f"{said} was verified, but its write at {later.at:%H:%M:%S}Z ({later.summary}) was made "
-                         "before that verdict: the minutes it was judged on are both writes' doing, so it is not "
-                         "counted as the mitigation")
+                         f"before that verdict{_maybe(rows, row, later)}: the minutes it was judged on are both "
+                         "writes' doing, so it is not counted as the mitigation")
     return notes
+
+
+def _maybe(rows: Sequence[TimelineEntry], earlier: TimelineEntry, later: TimelineEntry) -> str:
+    """", or may have been (...)" when the order of `later` with `earlier` or its verdict is told only by
+    clocks within the clock-skew allowance of each other (`_unordered`); "" when the rows order them."""
+    verdict = _verdict_row(earlier, rows[rows.index(earlier) + 1:])
+    if later.at < earlier.at or (verdict is not None and verdict.at <= later.at):
+        minutes = CLOCK_SKEW_ALLOWANCE.total_seconds() / 60
+        return (f", or may have been (dated within the {minutes:.0f}-minute clock-skew allowance of "
+                f"{'that write' if later.at < earlier.at else 'its verdict'}: each time is its own instance's "
+                "clock, so which came first cannot be told)")
+    return ""
 
 
 def _recovery(rows: Sequence[TimelineEntry], minutes: Sequence[ErrorMinute], after: Milestone | None,
