@@ -903,8 +903,10 @@ class _Build:
                                           milestones.recovery.at)))
             rows.sort(key=_in_order)
         elif milestones.recovery is not None:
+            # The row the recovery stands for: the fix's verification (derive._fix_verified), else the close.
+            kind = "verified" if milestones.recovery.by == "Runwarden" else "alert_closed"
             for row in rows:
-                if row.at == milestones.recovery.at and row.kind in ("verified", "alert_closed"):
+                if row.at == milestones.recovery.at and row.kind == kind:
                     row.marker = "recovery"
                     break
         people = sorted({r.actor.name for r in rows if r.actor.kind is ActorKind.PERSON})

@@ -170,13 +170,21 @@ def milestones(rows: Sequence[TimelineEntry], steps: Sequence[Step], minutes: Se
     decision_step = next((s for s in steps if s.step in DECISION_STEPS and s.trigger == "alert"), None)
     decision = (Milestone(at=decision_step.at, what=f"Runwarden decided: {decision_step.step}", by="Runwarden")
                 if decision_step else None)
-    mitigation = _mitigation(rows, start.at if start else begun, minutes, built_at)
-    recovery = _recovery(rows, minutes, mitigation or detection or start, built_at)
+    fix = _mitigating(rows, start.at if start else begun, minutes, built_at)
+    mitigation = _as_mitigation(fix)
+    recovery = _recovery(rows, minutes, mitigation or detection or start, built_at, fix)
     return Milestones(onset=start, detection=detection, decision=decision, mitigation=mitigation, recovery=recovery)
 
 
-def _mitigation(rows: Sequence[TimelineEntry], since: datetime | None, minutes: Sequence[ErrorMinute],
-                built_at: datetime) -> Milestone | None:
+def _as_mitigation(fix: TimelineEntry | None) -> Milestone | None:
+    if fix is None:
+        return None
+    what = f"Runwarden applied: {fix.summary}" if _is_write(fix) else f"a person's change: {fix.summary}"
+    return Milestone(at=fix.at, what=what, by=fix.actor.name)
+
+
+def _mitigating(rows: Sequence[TimelineEntry], since: datetime | None, minutes: Sequence[ErrorMinute],
+                built_at: datetime) -> TimelineEntry | None:
     """The first change that could have fixed it, after the onset: Runwarden's applied write that its
     sweep verified, or a person's change to the service or what it depends on after which the errors
     stopped (`_errors_stopped_after`). A write the sweep undid (`undone`: not healthy by its deadline,
@@ -192,9 +200,9 @@ def _mitigation(rows: Sequence[TimelineEntry], since: datetime | None, minutes: 
                     or _written_before_verdict(rows, i) is not None
                     or _a_person_fixed_it_after(row, rows[i + 1:], minutes, built_at)):
                 continue
-            return Milestone(at=row.at, what=f"Runwarden applied: {row.summary}", by=row.actor.name)
+            return row
         if _is_persons_change(row) and _errors_stopped_after(row, rows[i + 1:], minutes, built_at):
-            return Milestone(at=row.at, what=f"a person's change: {row.summary}", by=row.actor.name)
+            return row
     return None
 
 
@@ -358,16 +366,17 @@ def unverified_writes(rows: Sequence[TimelineEntry]) -> list[str]:
 
 
 def _recovery(rows: Sequence[TimelineEntry], minutes: Sequence[ErrorMinute], after: Milestone | None,
-              built_at: datetime) -> Milestone | None:
-    """The earliest of: errors at zero for HEALTHY_MINUTES, Runwarden's verification, the alert's
-    close; each one that held. Not one before the alert's last opening (an incident re-opened under
-    the same id did not recover when it first closed), nor one followed by failed requests before
-    the incident ended (the alert's last close; while it is still open, the end of the series): a
-    service that failed again had not recovered."""
+              built_at: datetime, fix: TimelineEntry | None = None) -> Milestone | None:
+    """The earliest of: errors at zero for HEALTHY_MINUTES, the sweep's verification of the fix (`fix`, the
+    mitigation's row: `_fix_verified`), the alert's close; each one that held. Not one before the alert's
+    last opening (an incident re-opened under the same id did not recover when it first closed), nor one
+    followed by failed requests before the incident ended (the alert's last close; while it is still open,
+    the end of the series): a service that failed again had not recovered."""
     if after is None:
         return None
     opened = [r.at for r in rows if r.kind == "alert_opened"]
     since = max([after.at, *opened[-1:]]) if opened else after.at
+    verified = _fix_verified(rows, fix, opened[-1] if opened else None)
     closes = [r.at for r in rows if r.kind == "alert_closed" and (not opened or r.at >= max(opened))]
     end = max(closes) if closes else None
 
@@ -383,11 +392,26 @@ def _recovery(rows: Sequence[TimelineEntry], minutes: Sequence[ErrorMinute], aft
     for row in rows:
         if row.at < since or not held(row.at):
             continue
-        if row.kind == "verified":
+        if row is verified:
             candidates.append(Milestone(at=row.at, what="Runwarden verified the fix", by="Runwarden"))
         elif row.kind == "alert_closed":
             candidates.append(Milestone(at=row.at, what="the alert closed", by="Cloud Monitoring"))
     return min(candidates, key=lambda m: m.at) if candidates else None
+
+
+def _fix_verified(rows: Sequence[TimelineEntry], fix: TimelineEntry | None,
+                  last_opened: datetime | None) -> TimelineEntry | None:
+    """The sweep's `verified` row on the write that is the incident's mitigation (`_verdict_row`: its
+    `verdict_on` names that write's action record), or None. Any other verification says the service was
+    healthy when the sweep judged another write, not that this incident recovered through its fix: a write
+    verified on minutes another write of Runwarden's shaped (not the mitigation, `unverified_writes`), a
+    write of another target (an approved proposal's), or a write made before the alert's last opening (an
+    earlier opening's fix, which did not hold: the incident opened again after it)."""
+    if fix is None or not _is_write(fix) or (last_opened is not None and fix.at < last_opened):
+        return None
+    i = next(n for n, row in enumerate(rows) if row is fix)
+    verdict = _verdict_row(fix, rows[i + 1:])
+    return verdict if verdict is not None and verdict.kind == "verified" else None
 
 
 def _failing_between(minutes: Sequence[ErrorMinute], at: datetime, end: datetime | None) -> bool:
