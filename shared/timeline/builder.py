@@ -20,8 +20,8 @@ from shared.ports import LogPagesPort, MonitoringPort
 from shared.remediation.idle import requests_in
 from shared.timeline import derive
 from shared.timeline.classify import (CONNECTOR_UPDATE, DECISION_STEPS, Change, Related, Step, WRITE_STEPS, alert_key,
-                                      alert_row, change_of, is_attempt, line_identity, one_line, row_of_step,
-                                      step_key, step_of, write_key)
+                                      alert_row, change_of, is_attempt, line_identity, one_line, recorded_again,
+                                      row_of_step, step_key, step_of, write_key)
 from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, ErrorSeries, EvidenceRow,
                                    IncidentTimeline, ReadReport, Source, TimelineEntry)
@@ -45,7 +45,8 @@ _WRITE_FAMILY = {"rollback_traffic": "run", "restore_traffic": "run", "scale_con
 # (shared/gcp/vpcaccess.py), listed as google.cloud.vpcaccess.v1.VpcAccessService.UpdateConnector on
 # the "Serverless VPC Access audit logging" page, its other readings UNCONFIRMED (classify.CONNECTOR_UPDATE).
 _RUN_UPDATE = "google.cloud.run.v2.Services.UpdateService"
-ACTION_STEPS = frozenset({"applied", "dry_run", "proposed", "verified", "undone", "escalated", "failed", "skipped"})
+ACTION_STEPS = frozenset({"applied", "adopted", "dry_run", "proposed", "verified", "undone", "escalated", "failed",
+                          "skipped"})
 
 
 # How much of a command's outcome the not-found answer quotes: a summary row's length.
@@ -160,6 +161,7 @@ class _Build:
         self.incident_id, self.project, self.logs, self.now, self.limits = incident_id, project, logs, now, limits
         self.steps: list[Step] = []
         self.planned: dict[str, Step] = {}        # each writer's `planned` line of the attempt under way
+        self.writes: dict[str, TimelineEntry] = {}  # the write row of each action record not yet judged
         self.rows: dict[tuple, TimelineEntry] = {}
         self.reads: list[ReadReport] = []
         self.notes: list[str] = []
@@ -236,8 +238,31 @@ class _Build:
                 # A plan is written once: a later line naming no record (an earlier version's approve, which
                 # writes no `planned` line, in the same process) is not given this write's record.
                 self.planned.pop(step.writer, None)
+            self._one_row_per_write(row)
         else:
             self._repeat(kept, step.at, one_line(step.message) if is_attempt(step) else None)
+
+    def _one_row_per_write(self, row: TimelineEntry) -> None:
+        """A write is shown once. The gate's `adopted` line records a write an attempt made and could not
+        record (Gate.adopt_write): alone, it is that write's row; beside the writer's own `applied` line of
+        the same record (its write outlived its claim and the sweep recorded it meanwhile), read in either
+        order, it is the recording of that write, not a second one (classify.recorded_again). The sweep's
+        verdict on the record ends its span: a write under the same key after it is another write."""
+        if row.verdict_on:
+            self.writes.pop(row.verdict_on, None)
+            return
+        if row.kind not in ("applied", "override:applied", "adopted") or not row.action_key:
+            return
+        earlier = self.writes.get(row.action_key)
+        recording = recorded_again(earlier, row) if earlier is not None else None
+        if recording is None:
+            self.writes[row.action_key] = row
+            return
+        write = earlier if recording is row else row
+        recording.summary = one_line(f"{recording.summary} (the write it recorded is the row of "
+                                     f"{write.at:%H:%M:%S}Z, its writer's own line)")
+        recording.action_key, recording.marker = "", ""
+        self.writes[write.action_key] = write
 
     def _on_loggings_clock(self, steps: list[Step]) -> list[Step]:
         """The steps, those of a writer whose clock was off read at Cloud Logging's time.

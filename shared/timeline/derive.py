@@ -179,7 +179,9 @@ def milestones(rows: Sequence[TimelineEntry], steps: Sequence[Step], minutes: Se
 def _as_mitigation(fix: TimelineEntry | None) -> Milestone | None:
     if fix is None:
         return None
-    what = f"Runwarden applied: {fix.summary}" if _is_write(fix) else f"a person's change: {fix.summary}"
+    what = (f"Runwarden's write, made by an attempt that could not record it, recorded when found: {fix.summary}"
+            if fix.kind == "adopted" else f"Runwarden applied: {fix.summary}" if _is_write(fix)
+            else f"a person's change: {fix.summary}")
     return Milestone(at=fix.at, what=what, by=fix.actor.name)
 
 
@@ -209,8 +211,10 @@ def _mitigating(rows: Sequence[TimelineEntry], since: datetime | None, minutes: 
 def _is_write(row: TimelineEntry) -> bool:
     """A write of Runwarden's that made an action record: its `applied` line, an operator's override's too
     (`override:applied`, classify.row_of_step), whichever path made it (the alert path, an approved
-    proposal)."""
-    return row.source.value == "runwarden" and row.kind in ("applied", "override:applied")
+    proposal); or the gate's `adopted` line naming the record it made for a write an attempt made and could
+    not record (Gate.adopt_write), unless the writer's own line of it is shown (classify.recorded_again)."""
+    return row.source.value == "runwarden" and (row.kind in ("applied", "override:applied")
+                                                 or (row.kind == "adopted" and bool(row.action_key)))
 
 
 def _is_persons_change(row: TimelineEntry) -> bool:
