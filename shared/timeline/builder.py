@@ -27,8 +27,8 @@ from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, Err
                                    IncidentTimeline, ReadReport, Source, TimelineEntry)
 from shared.timeline.queries import (BadInput, audit_filters, check_incident_id, check_project, command_steps_filter,
                                      entry_link, explorer_link, is_location, is_service_id, near_ids,
-                                     other_writes_filter, received_alerts_filter, reopened_filter, request_errors_filter,
-                                     runwarden_filter)
+                                     other_writes_filter, received_alerts_filter, reopened_filter,
+                                     request_errors_filter, runwarden_filter)
 from shared.timeline.words import duration, visible
 from shared.timeline.writer import INCIDENT_LABEL
 
@@ -300,7 +300,8 @@ class _Build:
         for writer, offset in off.items():
             self.notes.append(
                 f"Runwarden's lines written by {self._functions(writer, steps)} (writer {writer}) carry a "
-                f"clock {duration(abs(offset).total_seconds())} {'behind' if offset > timedelta(0) else 'ahead of'} Cloud "
+                f"clock {duration(abs(offset).total_seconds())} "
+                f"{'behind' if offset > timedelta(0) else 'ahead of'} Cloud "
                 "Logging's receipt times: they are shown at Logging's time, as received")
         for writer, offset in unsure.items():
             self.notes.append(
@@ -486,9 +487,10 @@ class _Build:
         if end - start > self.limits.max_span:
             span, cut_at = duration(self.limits.max_span.total_seconds()), start + self.limits.max_span
             # Said as a cut (a follow-up, like any read cut short): no recovery is read from errors after it.
-            self.notes.append(f"the incident spans more than {span}, and its errors were cut short to its first {span}: "
-                              f"errors after {cut_at:%Y-%m-%d %H:%M}Z were not read (changes to the service and what it "
-                              f"depends on were read to {end:%Y-%m-%d %H:%M}Z, and Runwarden's own lines are all shown)")
+            self.notes.append(f"the incident spans more than {span}, and its errors were cut short to its first "
+                              f"{span}: errors after {cut_at:%Y-%m-%d %H:%M}Z were not read (changes to the service "
+                              f"and what it depends on were read to {end:%Y-%m-%d %H:%M}Z, and Runwarden's own lines "
+                              "are all shown)")
             end = cut_at
         self.start, self.end = start, end
 
@@ -730,7 +732,8 @@ class _Build:
         self.errors = ErrorSeries(source=self.errors.source, minutes=[m for m in minutes if m.minute >= new_start])
         self.rows.pop(("platform", "start"), None)
         self._platform_rows()
-        after = ("" if begun is not None else f", {duration(self.limits.before.total_seconds())} before the errors began"
+        after = ("" if begun is not None else
+                 f", {duration(self.limits.before.total_seconds())} before the errors began"
                  if new_start >= start.at - self.limits.before else
                  f", where {derive.ONSET_GAP_MINUTES + 1} minutes with requests came before the errors began (the "
                  "service is idle between its requests)")
@@ -778,7 +781,8 @@ class _Build:
                                      f"(runwarden timeline {incident} {command}")
             elif other != policy:
                 self.reopened.append(f"another policy's incident of {self.related.service} in this window: incident "
-                                     f"{incident}{f' (policy {other!r})' if other else ''}, received {at:%Y-%m-%d %H:%M:%S}Z; its steps, and "
+                                     f"{incident}{f' (policy {other!r})' if other else ''}, received "
+                                     f"{at:%Y-%m-%d %H:%M:%S}Z; its steps, and "
                                      f"any write it made, are in its own timeline (runwarden timeline {incident} "
                                      f"{command}")
 
@@ -826,7 +830,8 @@ class _Build:
         first = edge.replace(second=0, microsecond=0) + (timedelta(minutes=1) if edge.second or edge.microsecond
                                                           else timedelta(0))
         self.notes.append(f"the request log keeps {self.limits.lookback.days} days (the _Default bucket's default "
-                          f"retention): errors before {first:%Y-%m-%d %H:%M}Z are not known, and the chart begins there")
+                          f"retention): errors before {first:%Y-%m-%d %H:%M}Z are not known, and the chart begins "
+                          "there")
         return first
 
     def _every_minute(self, counts: dict[datetime, int], known_until: datetime | None = None,
@@ -852,7 +857,8 @@ class _Build:
         requests = requests_in(minute, self.demand, min(self.now - derive.INGEST_LAG, self.demand_until))
         return ErrorMinute(minute=minute, errors=errors, requests=None if requests is None else round(requests))
 
-    def _agreeing(self, demand: dict[datetime, float] | None, failed: dict[datetime, int]) -> dict[datetime, float] | None:
+    def _agreeing(self, demand: dict[datetime, float] | None,
+                  failed: dict[datetime, int]) -> dict[datetime, float] | None:
         """`demand`, unless it has no request in a minute (or the one either side: the two are counted on
         two clocks) in which requests failed: then it is not the service's (a metric not written, or read
         elsewhere), no minute is read as idle from it, and a note says so."""
@@ -863,9 +869,9 @@ class _Build:
             demand.get(m + d) for d in (-one, timedelta(0), one)) and m + one <= self.demand_until)
         if not missing:
             return demand
-        self.notes.append(f"Monitoring's request_count shows no request in {len(missing)} minute(s) in which the request "
-                          f"log shows failed requests (the first {missing[0]:%Y-%m-%d %H:%M}Z): it is not read for "
-                          "idle minutes, and a minute with no failed request is taken as clean")
+        self.notes.append(f"Monitoring's request_count shows no request in {len(missing)} minute(s) in which the "
+                          f"request log shows failed requests (the first {missing[0]:%Y-%m-%d %H:%M}Z): it is not "
+                          "read for idle minutes, and a minute with no failed request is taken as clean")
         return None
 
     def _demand(self, start: datetime, end: datetime) -> dict[datetime, float] | None:
@@ -1041,7 +1047,8 @@ def _unread(exc: RunwardenError, project: str) -> str:
     if cause_status(exc) == "RESOURCE_EXHAUSTED":
         return (f"Cloud Logging's read quota (ListLogEntries per minute) was used up; build the timeline again in "
                 f"a minute to read the rest: {exc}")
-    return f"Cloud Logging did not answer the read in project {project}; build the timeline again to read the rest: {exc}"
+    return (f"Cloud Logging did not answer the read in project {project}; build the timeline again to read the "
+            f"rest: {exc}")
 
 
 # At one instant: what the service showed, then the alert, then the changes, then Runwarden's steps.

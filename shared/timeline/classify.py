@@ -197,7 +197,8 @@ def alert_row(step: Step, project: str) -> TimelineEntry:
     policy = step.details.get("policy") or "?"
     summary = (f"alert {'opened' if opened else 'closed'}: policy {policy!r}"
                f" (notification received {step.at:%H:%M:%S}Z)")
-    return TimelineEntry(at=at, source=Source.ALERT, actor=MONITORING, kind="alert_opened" if opened else "alert_closed",
+    return TimelineEntry(at=at, source=Source.ALERT, actor=MONITORING,
+                         kind="alert_opened" if opened else "alert_closed",
                          summary=summary, link=entry_link(project, step.insert_id, step.at), severity=step.severity,
                          marker="alert_open" if opened else "alert_close")
 
@@ -271,7 +272,8 @@ class Change:
 
     at: datetime
     family: str              # run | connector | sql | secret
-    kind: str                # deploy | traffic_change | service_change | connector_change | sql_operation | secret_version
+    # deploy | traffic_change | service_change | connector_change | sql_operation | secret_version
+    kind: str
     method: str
     resource: str
     principal: str
@@ -314,7 +316,8 @@ def _is_service(resource: str, related: Related) -> bool:
     # v2: projects/P/locations/L/services/S; v1: namespaces/P/services/S (P an id or a number).
     parts = resource.split("/")
     if len(parts) >= 2 and parts[-2] == "services" and parts[-1] == related.service:
-        return not (related.location and "locations" in parts and parts[parts.index("locations") + 1] != related.location)
+        return not (related.location and "locations" in parts
+                    and parts[parts.index("locations") + 1] != related.location)
     return False
 
 

@@ -160,7 +160,8 @@ def healthy_window(minutes: Sequence[ErrorMinute], after: datetime, built_at: da
 def milestones(rows: Sequence[TimelineEntry], steps: Sequence[Step], minutes: Sequence[ErrorMinute],
                built_at: datetime) -> Milestones:
     detection_row = next((r for r in rows if r.kind == "alert_opened"), None)
-    detection = Milestone(at=detection_row.at, what="the alert opened", by="Cloud Monitoring") if detection_row else None
+    detection = (Milestone(at=detection_row.at, what="the alert opened", by="Cloud Monitoring") if detection_row
+                 else None)
     start = onset(minutes, detection.at if detection else None)
     begun = earlier_onset(minutes, detection.at if detection else None)
     if begun is not None:

@@ -108,8 +108,10 @@ def to_markdown(t: IncidentTimeline) -> str:
             f"- {measures(t)}", "",
             "| milestone | time (UTC) | how it was determined |", "|---|---|---|"]
     for name, ms in milestone_lines(t):
-        out.append(f"| {name} | {clock(ms.at) if ms else 'unknown'} | {_cell(ms.what + (f' ({ms.by})' if ms.by else '')) if ms else ''} |")
-    out += ["", "## Timeline", "", "| time (UTC) | source | actor | event | summary | log |", "|---|---|---|---|---|---|"]
+        how = _cell(ms.what + (f' ({ms.by})' if ms.by else '')) if ms else ''
+        out.append(f"| {name} | {clock(ms.at) if ms else 'unknown'} | {how} |")
+    out += ["", "## Timeline", "", "| time (UTC) | source | actor | event | summary | log |",
+            "|---|---|---|---|---|---|"]
     for e in t.entries:
         out.append(f"| {_cell(entry_when(e, dated(t)))} | {e.source.value} | {_cell(e.actor.name)} | {_cell(e.kind)} | "
                    f"{_cell(e.summary)} | {_link(e.link)} |")
@@ -137,8 +139,8 @@ def to_markdown(t: IncidentTimeline) -> str:
         out += ["", "## Notes on this draft", ""] + [f"- {_cell(n)}" for n in t.notes]
     out += ["", "## Lessons learned", "", "- What went well: _to fill in_", "- What went wrong: _to fill in_",
             "- Where we got lucky: _to fill in_", "", "## Sources", ""]
-    out += [f"- {markdown_code(r.name)}: {r.pages} page(s), {r.entries} entries{' (cut short)' if r.cut_short else ''}: "
-            f"{markdown_code(r.filter, MAX_FILTER_CHARS)}" for r in t.reads]
+    out += [f"- {markdown_code(r.name)}: {r.pages} page(s), {r.entries} entries"
+            f"{' (cut short)' if r.cut_short else ''}: {markdown_code(r.filter, MAX_FILTER_CHARS)}" for r in t.reads]
     return "\n".join(out) + "\n"
 
 
