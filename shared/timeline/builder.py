@@ -926,12 +926,13 @@ class _Build:
         rows = sorted(self.rows.values(), key=_in_order)
         steps = sorted(self.steps, key=lambda s: s.at)
         milestones = derive.milestones(rows, steps, self.errors.minutes, self.now)
+        if milestones.onset is not None and not milestones.onset.link and self.related.service:
+            milestones.onset.link = self._errors_link(milestones.onset.at)     # its minute, as errors_started
         if milestones.recovery is not None and milestones.recovery.what.startswith("errors at zero"):
+            milestones.recovery.link = self._errors_link(milestones.recovery.at)
             rows.append(TimelineEntry(at=milestones.recovery.at, source=Source.PLATFORM, actor=PLATFORM,
                                       kind="errors_stopped", summary=milestones.recovery.what, marker="recovery",
-                                      link=explorer_link(self.related.project, request_errors_filter(
-                                          self.related.project, self.related.service, self.start, self.end),
-                                          milestones.recovery.at)))
+                                      link=milestones.recovery.link))
             rows.sort(key=_in_order)
         elif milestones.recovery is not None:
             # The row the recovery stands for: the fix's verification (derive._fix_verified), else the close.
@@ -945,6 +946,7 @@ class _Build:
         acted_first = derive.people_acted_first(rows, milestones,
                                                 since=derive.earlier_onset(self.errors.minutes, detected))
         unhelped = derive.unhelped_changes(rows, milestones, self.now, self.errors.minutes)
+        still_open = derive.open_since(rows)
         rows, not_shown = _bounded(rows, self.limits.max_rows)      # after everything is derived from all
         diagnosed = next((s for s in reversed(steps) if s.step == "diagnosed"), None)
         notes = list(self.notes) + derive.unverified_writes(rows) + unhelped
@@ -969,7 +971,12 @@ class _Build:
             actions=_actions(steps), people=people, people_acted_first=acted_first,
             follow_ups=derive.follow_ups(steps, rows) + [f"The timeline was cut short: {n}" for n in notes + [not_shown]
                                                          if n and ("cut short" in n or "stopped after" in n)],
-            reads=self.reads, notes=notes, rows_not_shown=not_shown)
+            reads=self.reads, notes=notes, rows_not_shown=not_shown, open_since=still_open)
+
+    def _errors_link(self, at: datetime) -> str:
+        """The request log's failed requests of the window, in the Logs Explorer at `at`."""
+        r = self.related
+        return explorer_link(r.project, request_errors_filter(r.project, r.service, self.start, self.end), at)
 
     def service_name(self) -> str:
         r = self.related

@@ -160,17 +160,18 @@ def healthy_window(minutes: Sequence[ErrorMinute], after: datetime, built_at: da
 def milestones(rows: Sequence[TimelineEntry], steps: Sequence[Step], minutes: Sequence[ErrorMinute],
                built_at: datetime) -> Milestones:
     detection_row = next((r for r in rows if r.kind == "alert_opened"), None)
-    detection = (Milestone(at=detection_row.at, what="the alert opened", by="Cloud Monitoring") if detection_row
-                 else None)
+    detection = (Milestone(at=detection_row.at, what="the alert opened", by="Cloud Monitoring",
+                           link=detection_row.link) if detection_row else None)
     start = onset(minutes, detection.at if detection else None)
     begun = earlier_onset(minutes, detection.at if detection else None)
     if begun is not None:
         start = None        # not the onset: the errors began before the minutes read (onset_note)
     elif start is None and detection is not None:
-        start = Milestone(at=detection.at, what="the alert's start (no earlier errors in the series)")
+        start = Milestone(at=detection.at, what="the alert's start (no earlier errors in the series)",
+                          link=detection.link)
     decision_step = next((s for s in steps if s.step in DECISION_STEPS and s.trigger == "alert"), None)
-    decision = (Milestone(at=decision_step.at, what=f"Runwarden decided: {decision_step.step}", by="Runwarden")
-                if decision_step else None)
+    decision = (Milestone(at=decision_step.at, what=f"Runwarden decided: {decision_step.step}", by="Runwarden",
+                          link=_row_of(rows, decision_step)) if decision_step else None)
     fix = _mitigating(rows, start.at if start else begun, minutes, built_at)
     mitigation = _as_mitigation(fix)
     recovery = _recovery(rows, minutes, mitigation or detection or start, built_at, fix)
@@ -183,7 +184,24 @@ def _as_mitigation(fix: TimelineEntry | None) -> Milestone | None:
     what = (f"Runwarden's write, made by an attempt that could not record it, recorded when found: {fix.summary}"
             if fix.kind == "adopted" else f"Runwarden applied: {fix.summary}" if _is_write(fix)
             else f"a person's change: {fix.summary}")
-    return Milestone(at=fix.at, what=what, by=fix.actor.name)
+    return Milestone(at=fix.at, what=what, by=fix.actor.name, link=fix.link)
+
+
+def _row_of(rows: Sequence[TimelineEntry], step: Step) -> str:
+    """The link of the row a step line of Runwarden's is shown in ("" when none is: classify.row_of_step)."""
+    return next((r.link for r in rows if r.source is Source.RUNWARDEN and r.at == step.at
+                 and r.kind.rsplit(":", 1)[-1] == step.step), "")
+
+
+def open_since(rows: Sequence[TimelineEntry]) -> datetime | None:
+    """The alert's last opening, when no close of it follows (at or after it) among the rows: the incident
+    was still open when the timeline was built. A notification of an opening redelivered after the close
+    carries the opening's own time (Monitoring's `started_at`), so it does not re-open it; an incident
+    re-opened under the same id, closed before, is open from its last opening. None for a closed incident,
+    or one with no alert row (an operator's command)."""
+    alerts = sorted((r for r in rows if r.kind in ("alert_opened", "alert_closed")),
+                    key=lambda r: (r.at, r.kind == "alert_closed"))
+    return alerts[-1].at if alerts and alerts[-1].kind == "alert_opened" else None
 
 
 def _mitigating(rows: Sequence[TimelineEntry], since: datetime | None, minutes: Sequence[ErrorMinute],
@@ -398,9 +416,9 @@ def _recovery(rows: Sequence[TimelineEntry], minutes: Sequence[ErrorMinute], aft
         if row.at < since or not held(row.at):
             continue
         if row is verified:
-            candidates.append(Milestone(at=row.at, what="Runwarden verified the fix", by="Runwarden"))
+            candidates.append(Milestone(at=row.at, what="Runwarden verified the fix", by="Runwarden", link=row.link))
         elif row.kind == "alert_closed":
-            candidates.append(Milestone(at=row.at, what="the alert closed", by="Cloud Monitoring"))
+            candidates.append(Milestone(at=row.at, what="the alert closed", by="Cloud Monitoring", link=row.link))
     return min(candidates, key=lambda m: m.at) if candidates else None
 
 

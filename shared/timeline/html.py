@@ -16,7 +16,7 @@ from html import escape as _html_escape
 from shared.timeline.model import IncidentTimeline, TimelineEntry
 from shared.timeline.queries import MAX_FILTER_CHARS
 from shared.timeline.words import (MAX_SHOWN, clock, cut, dated, duration, entry_when, milestone_lines, none_found,
-                                   visible, when)
+                                   still_open, visible, when)
 
 WIDTH, HEIGHT, PAD_L, PAD_B, PAD_T = 720, 220, 40, 24, 14
 MARKER_LABELS = {"alert_open": "alert opened", "alert_close": "alert closed", "action": "Runwarden's action",
@@ -91,6 +91,8 @@ def to_html(t: IncidentTimeline) -> str:
     ]
     if t.cut_short:
         parts.append('<p class="warn" id="cut-short"><strong>Incomplete:</strong> ' + escape(t.incomplete) + "</p>")
+    if t.open_since is not None:
+        parts.append('<p class="warn" id="still-open"><strong>Still open:</strong> ' + escape(still_open(t)) + "</p>")
     d = t.durations
     parts.append('<p class="measures" id="measures">'
                  f"<span>TTD {escape(duration(d.ttd_seconds))}</span><span>TTM {escape(duration(d.ttm_seconds))}</span>"
@@ -171,10 +173,11 @@ def _milestones(t: IncidentTimeline) -> str:
     rows = "".join(
         f'<tr><td data-label="milestone">{name}</td>'
         f'<td data-label="time">{escape(clock(m.at) if m else "unknown")}</td>'
-        f'<td data-label="how">{escape((m.what + (f" ({m.by})" if m.by else "")) if m else "")}</td></tr>'
+        f'<td data-label="how">{escape((m.what + (f" ({m.by})" if m.by else "")) if m else "")}</td>'
+        f'<td data-label="log">{_link(m.link) if m else ""}</td></tr>'
         for name, m in milestone_lines(t))
     return ('<table class="timeline" id="milestones"><thead><tr><th>milestone</th><th>time (UTC)</th><th>how</th>'
-            f"</tr></thead><tbody>{rows}</tbody></table>")
+            f"<th>log</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
 def _table(entries: list[TimelineEntry], with_date: bool) -> str:

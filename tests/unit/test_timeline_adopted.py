@@ -101,8 +101,9 @@ def test_an_adopted_write_is_shown_once_and_judged_by_its_record(name, lines, wr
     at = T0 + timedelta(minutes=write_at)
     assert timeline.milestones.mitigation is not None and timeline.milestones.mitigation.at == at, (
         name, timeline.milestones)
-    assert timeline.milestones.recovery is not None and (timeline.milestones.recovery.what, timeline.milestones.recovery.at) \
-        == ("Runwarden verified the fix", T0 + timedelta(minutes=14)), (name, timeline.milestones)
+    recovery = timeline.milestones.recovery
+    assert recovery is not None and (recovery.what, recovery.at) == (
+        "Runwarden verified the fix", T0 + timedelta(minutes=14)), (name, timeline.milestones)
     assert not [n for n in timeline.notes if n.startswith("Runwarden's write at")], (name, timeline.notes)
     adopted = [r for r in timeline.entries if r.kind == "adopted"]
     assert len(adopted) == 1 and KEY in adopted[0].summary, name     # the adoption is shown, as one row
