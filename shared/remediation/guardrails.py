@@ -1530,9 +1530,11 @@ class Gate:
                             intent.signature, held, manual, adopted=True, superseded=superseded):
             return self._adopted_elsewhere(intent, claim, result)
         # `key`, `action`, `target`: the write this line records, for the incident timeline to show it as
-        # Runwarden's write and tie the sweep's verdict to it (shared/timeline/classify.written_on).
+        # Runwarden's write and tie the sweep's verdict to it (shared/timeline/classify.written_on);
+        # `superseded`: recorded with no pin (shared/timeline/derive._pinned_revision).
         self._log("adopted", f"recorded {intent.claim_key}, written by {intent.owner}: {reason}",
-                  key=intent.claim_key, action=intent.action, target=intent.target)
+                  key=intent.claim_key, action=intent.action, target=intent.target,
+                  **({"superseded": True} if superseded else {}))
         if intent.proposal_id and not superseded:
             self._end_approved(intent)
         return result

@@ -542,7 +542,10 @@ def _unfinished(steps: Sequence[Step]) -> Step | None:
 
 def _pinned_revision(steps: Sequence[Step]) -> tuple[str, str, datetime | None]:
     """(the revision a rollback pinned traffic to, the service, when), unless it was undone or its
-    pin released since (the sweep's `released`: an operator's restore it recognised)."""
+    pin released since (the sweep's `released`: an operator's restore it recognised). A rollback an attempt
+    wrote and could not record pinned it too once recorded (the gate's `adopted` line of a rollback:
+    Gate.adopt_write writes the pin), unless recorded as superseded (changed again since: no pin); an
+    earlier version's `adopted` line names no action, and no pin is claimed from it."""
     planned = pinned = service = ""
     at = None
     for s in steps:
@@ -551,7 +554,8 @@ def _pinned_revision(steps: Sequence[Step]) -> tuple[str, str, datetime | None]:
             is_rollback = s.details.get("action") == "rollback_traffic"
             planned = str(params.get("to_revision") or "") if is_rollback else ""
             service = str(params.get("target") or "") if is_rollback else service
-        elif s.step == "applied" and planned:
+        elif planned and (s.step == "applied" or (s.step == "adopted" and not s.details.get("superseded")
+                                                   and s.details.get("action") == "rollback_traffic")):
             pinned, at = planned, s.at
         elif s.step in ("undone", "released"):
             pinned = ""

@@ -23,6 +23,8 @@ from shared.remediation.guardrails import Gate
 from shared.remediation.records import ActionState
 from shared.remediation.verification import Sweep, step_on_record
 from shared.timeline.builder import build_timeline
+from shared.timeline.classify import Step
+from shared.timeline.derive import follow_ups
 from shared.timeline.entries import AuditInfo, EntryPage, LoggedEntry
 from shared.timeline.writer import Timeline
 
@@ -165,3 +167,33 @@ def test_the_audit_entry_of_an_adopted_write_is_runwardens_own():
     [change] = [r for r in timeline.entries if r.source.value == "audit"]
     assert change.actor.kind.value == "runwarden" and change.marker == "", change
     assert timeline.people == [] and not timeline.people_acted_first
+
+
+def _step(minute: float, step: str, **details: Any) -> Step:
+    return Step(at=T0 + timedelta(minutes=minute), step=step, trigger="alert", message=step, severity="INFO",
+                details=details, function="on_alert", insert_id=f"{step}-{minute}")
+
+
+ROLLBACK_PLAN = _step(1, "planned", action="rollback_traffic",
+                      params={"target": SERVICE, "to_revision": "backend-00001-abc"})
+
+
+@pytest.mark.parametrize("name, steps, pinned", [
+    # An adopted rollback wrote its pin (Gate.adopt_write, as the gate's own write does): traffic is pinned.
+    ("an adopted rollback", [ROLLBACK_PLAN, _step(2, "claimed"), _step(9, "adopted", action="rollback_traffic",
+                                                                        key=KEY)], True),
+    # Adopted as superseded (the service was changed again after the write): no pin is written.
+    ("an adopted rollback, superseded", [ROLLBACK_PLAN, _step(9, "adopted", action="rollback_traffic", key=KEY,
+                                                               superseded=True)], False),
+    # The adoption of another action (the connector's scale-up) pins nothing.
+    ("an adopted scale-up", [ROLLBACK_PLAN, _step(3, "failed"), _step(9, "adopted", action="scale_connector",
+                                                                      key="k")], False),
+    # An adoption undone by the sweep since: the pin went with it.
+    ("an adopted rollback, undone", [ROLLBACK_PLAN, _step(9, "adopted", action="rollback_traffic", key=KEY),
+                                     _step(20, "undone", key=KEY)], False),
+    # Controls: the writer's own write.
+    ("a rollback applied", [ROLLBACK_PLAN, _step(2, "applied", status="applied")], True),
+])
+def test_an_adopted_rollbacks_pin_is_a_follow_up(name, steps, pinned):
+    said = [f.text for f in follow_ups(steps, []) if "backend-00001-abc" in f.text]
+    assert bool(said) is pinned, (name, said)
