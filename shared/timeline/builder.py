@@ -621,7 +621,9 @@ class _Build:
             elif s.step in WRITE_STEPS:
                 family = _WRITE_FAMILY.get(str(s.details.get("action") or action))
                 start = (claimed_at or s.at - slack) - timedelta(seconds=5)
-                if same_target and target.rsplit("/", 1)[-1] != change.resource.rstrip("/").rsplit("/", 1)[-1]:
+                # The gate's `adopted` line names its target itself (Gate.adopt_write); the others, their plan.
+                wrote_on = str(s.details.get("target") or target)
+                if same_target and wrote_on.rsplit("/", 1)[-1] != change.resource.rstrip("/").rsplit("/", 1)[-1]:
                     continue
                 if family not in (None, change.family) or not start <= change.at <= s.at + s.may_be_later + slack:
                     continue

@@ -197,3 +197,45 @@ ROLLBACK_PLAN = _step(1, "planned", action="rollback_traffic",
 def test_an_adopted_rollbacks_pin_is_a_follow_up(name, steps, pinned):
     said = [f.text for f in follow_ups(steps, []) if "backend-00001-abc" in f.text]
     assert bool(said) is pinned, (name, said)
+
+
+class OtherIncident(Pages):
+    """This incident's lines; another incident's write lines, answered as Cloud Logging answers the read of
+    other incidents' writes (only the steps its filter names); and the audit log's one entry."""
+
+    def __init__(self, steps, others, audit) -> None:
+        super().__init__(THIS, steps)
+        self.others, self.audit = others, audit
+
+    def read_page(self, project, filter, *, page_size, page_token="", order_by="timestamp asc"):
+        if "cloudaudit.googleapis.com" in filter:
+            return EntryPage(entries=(self.audit,))
+        if f'NOT labels.runwarden_incident="{THIS}"' in filter:
+            return EntryPage(entries=tuple(e for e in self.others
+                                           if f'labels.runwarden_step="{e.labels["runwarden_step"]}"' in filter))
+        return super().read_page(project, filter, page_size=page_size, page_token=page_token, order_by=order_by)
+
+
+THIS = "0.latency"
+
+
+def test_an_adopted_write_under_another_incident_is_runwardens_own():
+    """Two policies on one service are two incidents: the 5xx incident's rollback (inc-1) was written by an
+    attempt that died, and adopted by the sweep. In the latency incident's timeline its audit entry is
+    Runwarden's write under inc-1, not a person's change by Runwarden's account."""
+    resource = {"project_id": "demo", "location": "us-central1", "service_name": "backend"}
+    this = entries([(0.2, "on_alert", lambda: Timeline(THIS, "alert").step(
+        "received", f"alert {THIS} (open)", resource=resource, state="open", started_at=int(T0.timestamp())))])
+    others = entries(spec((2, "write_and_die"), (9, "sweep")))
+    audit = LoggedEntry(timestamp=T0 + timedelta(minutes=2, seconds=3), log_id="cloudaudit.googleapis.com/activity",
+                        insert_id="audit-1",
+                        audit=AuditInfo(method_name="google.cloud.run.v2.Services.UpdateService",
+                                        resource_name=SERVICE, principal="runwarden@demo.iam.gserviceaccount.com",
+                                        request={"service": {"traffic": [{"revision": "backend-00001-abc",
+                                                                          "percent": 100}]},
+                                                 "updateMask": "traffic"}))
+    timeline = build_timeline(THIS, PROJECT, OtherIncident(this, others, audit), T0 + timedelta(hours=1))
+
+    [change] = [r for r in timeline.entries if r.source.value == "audit"]
+    assert change.actor.kind.value == "runwarden" and "incident inc-1" in change.actor.name, change
+    assert timeline.people == []
