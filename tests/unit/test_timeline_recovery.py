@@ -79,9 +79,15 @@ RECENT = [9] * 8 + [0, 0]
     ("the mitigation verified", RECENT, 10,
      [(0.5, "alert_opened"), (7, "applied:R"), (9, "verified:R"), (9.5, "alert_closed")],
      9, "Runwarden verified the fix"),
+    # The later write dated more than the clock-skew allowance (5 min) after the earlier one's verdict.
     ("the later write verified, the earlier one judged first", NO_SERIES, 60,
+     [(0.5, "alert_opened"), (2, "applied:R"), (8, "undone:R"), (14, "applied:S"), (19, "verified:S"),
+      (22, "alert_closed")], 19, "Runwarden verified the fix"),
+    # Within the allowance of that verdict, the two writes' order cannot be told (the instances' clocks):
+    # neither is the mitigation, so the recovery is the alert's close.
+    ("the later write dated within the allowance of the earlier one's verdict", NO_SERIES, 60,
      [(0.5, "alert_opened"), (2, "applied:R"), (8, "undone:R"), (10, "applied:S"), (15, "verified:S"),
-      (22, "alert_closed")], 15, "Runwarden verified the fix"),
+      (22, "alert_closed")], 22, "the alert closed"),
     # An incident re-opened, then mitigated in its last opening: that write's verification counts.
     ("a re-opened incident's last write", NO_SERIES, 60,
      [(0.5, "alert_opened"), (3, "alert_closed"), (6, "alert_opened"), (7, "applied:S"), (12, "verified:S"),
