@@ -13,7 +13,7 @@ import pytest
 
 from shared.commands import handle_command
 from shared.outcomes import OutcomeStatus
-from shared.remediation.records import PROPOSALS
+from shared.remediation.records import FLAGS, KILL_SWITCH, PROPOSALS
 from sandbox.standins.run import ConditionSeed, TrafficSeed
 from tests.integration.world import SERVICE, event
 from tests.property.fast import FastWorld, seeded_copy
@@ -110,10 +110,6 @@ def test_a_message_that_sets_dry_run_twice_is_rejected_and_writes_nothing():
 
 
 @pytest.mark.parametrize("data, command_id, said", [
-    # Two different ids: the sender may wait on either. Python's json kept the last, and the rejection
-    # named "rb-b", an id the sender may never have meant; it names none now, and both in its reason.
-    (b'{"command":"status","command_id":"rb-a","requested_by":"alice@example.com","command_id":"rb-b"}', None,
-     'the key \'command_id\' appears twice (at the top level: "rb-a", then "rb-b")'),
     (b'{"command":"status","command_id":"rb-a","requested_by":"alice@example.com","command_id":"rb-a"}', "rb-a",
      "the key 'command_id' appears twice"),
     (b'{"command":"rollback_traffic","command_id":"rb-c","requested_by":"a","reason":"r","target":"t","params":'
@@ -131,6 +127,43 @@ def test_a_malformed_command_is_answered_under_the_id_its_sender_waits_on_and_on
     assert outcome.command_id == command_id
     [published] = w.published()
     assert published["command_id"] == command_id and w.standins.run.count("UpdateService") == 0
+
+
+def _with_ids(head: str, ids: list[Any], tail: str = "") -> bytes:
+    """A command body giving `command_id` once per id, in order (what a hand-edited body holds)."""
+    given = ",".join(f'"command_id":{json.dumps(i)}' for i in ids)
+    return ("{" + head + "," + given + tail + "}").encode("utf-8")
+
+
+@pytest.mark.parametrize("data, answered", [
+    # Two different ids: each sender may wait on either. Python's json kept the last, and the rejection
+    # named "rb-b", an id the sender may never have meant; then it named none, and both senders timed out.
+    (_with_ids('"command":"status","requested_by":"alice@example.com"', ["rb-a", "rb-b"]), ["rb-a", "rb-b"]),
+    (_with_ids('"command":"pause","requested_by":"bob@example.com","reason":"r"', ["p-2", "p-1", "p-2"]),
+     ["p-2", "p-1"]),
+    (_with_ids('"command":"rollback_traffic","requested_by":"a","reason":"r","target":"' + SERVICE + '"',
+               ["rb-x", "rb-y", "rb-z"], ',"params":{"revision":"' + OLD + '"}'), ["rb-x", "rb-y", "rb-z"]),
+    # One id no command may carry (no sender can wait on it: no outcome carries it): the others are answered.
+    (_with_ids('"command":"resume","requested_by":"a","reason":"r"', ["bad id", "rs-1"]), ["rs-1"]),
+    (_with_ids('"command":"resume","requested_by":"a","reason":"r"', [7, "x" * 200, "rs-2"]), ["rs-2"]),
+    # Not UTF-8 as well (a Latin-1 reason): the ids are ASCII, read the same.
+    ('{"command":"pause","command_id":"p-a","requested_by":"jose@example.com","reason":"Jos\u00e9",'
+     '"command_id":"p-b"}'.encode("latin-1"), ["p-a", "p-b"]),
+])
+def test_a_command_giving_two_ids_is_rejected_once_under_each_naming_both(data, answered):
+    """Neither id is a guess: each sender waits on the one it gave, and hears the rejection under it,
+    once, saying why and naming the others; nothing is run."""
+    w = world()
+    outcomes = handle_command(event(data, "m-two-ids"), w.config, w.adapters)
+    assert [o.command_id for o in outcomes] == answered
+    for outcome in outcomes:
+        assert outcome.status is OutcomeStatus.REJECTED and outcome.reason.startswith("malformed command: message.data: ")
+        assert "command_id is given more than once, with different values" in outcome.reason, outcome.reason
+        assert all(repr(i) in outcome.reason for i in answered), outcome.reason
+        assert "answered under each id" in outcome.reason and "nothing was run" in outcome.reason, outcome.reason
+    assert [p["command_id"] for p in w.published()] == answered
+    assert [a[2].get("command_id") for a in w.publisher.messages] == answered
+    assert w.standins.run.calls == [] and w.state.get_record(FLAGS, KILL_SWITCH) is None
 
 
 @pytest.mark.parametrize("data, said", [
