@@ -147,7 +147,7 @@ def _connector_exists(run: CommandRun, target: str) -> None:
 
 
 def _under_way(run: CommandRun, target: str | None) -> str:
-    """The writes a pause cannot stop, said: one already past the gate's last check when the flag
+    """The writes a pause may not stop, said: one already past the gate's last check when the flag
     landed is sent all the same (a rollback waits on Cloud Run's operation, a connector's patch on VPC
     Access's), and "no writes until resumed" alone would tell the operator who paused to stop it that
     nothing more would change. Every write leaves a note before it is sent, and those noted within a
@@ -178,8 +178,12 @@ def _under_way(run: CommandRun, target: str | None) -> str:
     said = ""
     if found:
         listed = "; ".join(text for _, text in sorted(found))
-        said = (f"; {len(found)} write(s) already under way when it landed are not stopped by it (sent, or past the "
-                f"gate's last check): {listed}; each is answered as it ends")
+        # "May": a plan noted before the pause may be past the gate's last check (not stopped) or not yet (held
+        # back by this very flag, `_stop_before_write`); which, the pause cannot tell from its note. Said as
+        # "not stopped" alone, it was false for a write the pause did hold back.
+        said = (f"; {len(found)} write(s) may already be under way when it landed: {listed}; one already sent, or "
+                "past the gate's last check, is not stopped by it, and one not yet past that check is held back by "
+                "it; each is answered as it ends")
     if unsaid:
         said += "; " + "; ".join(unsaid) + ": one sent before it is not stopped"
     return said
