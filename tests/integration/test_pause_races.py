@@ -185,3 +185,36 @@ def test_a_pause_and_a_resume_landing_while_the_sweeps_undo_is_written_undo_once
     assert during["resume"].status.value == "applied" and "writes allowed again" in during["resume"].reason
     assert world.state.get_record(FLAGS, KILL_SWITCH)["engaged"] is False
     assert answers(world, 3) == {"pz-u": ["applied"], "rs-u": ["applied"], "sweep": ["undone"]}
+
+
+def test_a_pause_landing_before_the_undos_last_check_holds_it_back_and_a_person_hears_it(world, monkeypatch):
+    """The sweep decides to undo; a pause lands before its write's last check. The undo is held back, nothing
+    sent, and escalated with the refusal (docs/behaviour.md: "an undo it refuses is `escalated` with the
+    refusal"), which pages; the pause's answer names the undo. A resume then, and the sweeps after it, write
+    nothing more: the escalation left it to a person, and nothing is sent twice."""
+    assert world.handle(world.alert()).status.value == "applied"
+    world.published()
+    still_failing(world)
+    world.at(18)
+    real = guardrails.Gate._stop_before_write
+    fire, landed = once(lambda: pause(world, "pz-h"))
+
+    def check(self: Any, *args: Any, **kwargs: Any) -> str:
+        fire()
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(guardrails.Gate, "_stop_before_write", check)
+    [held] = world.command({"command": "sweep"})
+    monkeypatch.setattr(guardrails.Gate, "_stop_before_write", real)
+    paused = landed["answer"]
+
+    assert held.status.value == "escalated" and "the undo did not happen: kill switch engaged" in held.reason, \
+        held.reason
+    assert world.standins.run.count("UpdateService") == 1 and world.serving() == {OLD: 100}
+    assert paused.status.value == "applied" and "the sweep's undo of rollback_traffic" in paused.reason, paused.reason
+    assert "not yet past that check is held back by it" in paused.reason, paused.reason
+    resumed = command(world, "resume", command_id="rs-h", reason="go on")
+    assert resumed.status.value == "applied", resumed.reason
+    world.at(20)
+    assert world.command({"command": "sweep"}) == [] and world.standins.run.count("UpdateService") == 1
+    assert answers(world, 3) == {"pz-h": ["applied"], "sweep": ["escalated"], "rs-h": ["applied"]}
