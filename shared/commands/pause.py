@@ -257,6 +257,10 @@ def _still_off(run: CommandRun, target: str | None) -> str:
     `guardrails.kill_switch` is set (which no command releases)."""
     if run.config.guardrails.kill_switch:
         return "; but writes are still off: the config sets guardrails.kill_switch: true (change the config to allow them)"
+    if run.config.dry_run:
+        # The config's mode holds every write to Google Cloud back as a dry run, whatever the flags say.
+        return ("; but nothing is written to Google Cloud: the config's mode is dry_run (every write is a dry run "
+                "until the config's mode is enforce)")
     if target is None:
         return ""
     held = Gate(run.config, run.adapters.state, run.adapters.clock, owner="resume").kill_switch()

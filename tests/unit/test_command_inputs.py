@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from shared.commands import handle_command
+from shared.config import Mode
 from shared.outcomes import OutcomeStatus
 from shared.remediation.records import FLAGS, KILL_SWITCH, PROPOSALS
 from sandbox.standins.run import ConditionSeed, TrafficSeed
@@ -1084,3 +1085,63 @@ def test_a_release_of_latest_that_serves_the_newest_revision_says_only_no_pin():
     outcome = send(w, "restore_traffic", "rt-latest", target=SERVICE, params={"to_latest": True})
     assert outcome.status is OutcomeStatus.SKIPPED and outcome.reason.endswith(
         "already sends all traffic to LATEST: no pin to release, nothing written"), outcome.reason
+
+
+# What a write held back says: which brake, that this command wrote nothing, what would have changed, and how
+# to go on. "dry-run: everything but the write" and "kill switch engaged: no writes" alone left the sender to
+# guess whether anything changed, whose dry run it was (their flag, or the config's mode) and whether
+# resending the same command would run it (a resend of the id only repeats its first answer).
+_WRITES = {
+    "rollback": ("bad_revision", "rollback_traffic", {"target": SERVICE, "params": {"revision": OLD}},
+                 "backend-00001-abc: absent -> 100%"),
+    "restore": ("bad_revision", "restore_traffic", {"target": SERVICE, "params": {"to_latest": True}},
+                "LATEST: absent -> 100%"),
+    "scale": ("connector_saturation", "scale_connector", {"target": CONNECTOR, "params": {"max_instances": 6}},
+              "max_instances: 3 -> 6"),
+}
+
+
+@pytest.mark.parametrize("write", _WRITES)
+@pytest.mark.parametrize("brake, status, said", [
+    ("dry_run", "dry_run", ["dry-run (asked by this command's dry_run: true): nothing written",
+                            "it would change: "]),
+    ("config", "dry_run", ["dry-run (the config's mode is dry_run): nothing written", "it would change: "]),
+    ("kill", "skipped", ["kill switch engaged", "this {command} wrote nothing: once resumed, send it again with a "
+                         "new command_id (a resend under command_id {id} only repeats this answer)"]),
+])
+def test_a_write_held_back_says_plainly_that_nothing_was_written_and_why(write, brake, status, said):
+    scenario, name, fields, change = _WRITES[write]
+    w = world(scenario, bounds={"connectors": [{"name": CONNECTOR}]}, **({"mode": "dry_run"} if brake == "config" else {}))
+    if brake == "kill":
+        assert send(w, "pause", "pz-1").status is OutcomeStatus.APPLIED
+    outcome = send(w, name, "w-1", **fields, **({"dry_run": True} if brake == "dry_run" else {}))
+    assert outcome.status.value == status, outcome.reason
+    for words in said:
+        assert words.format(command=name, id="w-1") in outcome.reason, outcome.reason
+    if status == "dry_run":
+        assert change in outcome.reason, outcome.reason
+    assert w.standins.run.count("UpdateService") == 0 and patches(w) == 0
+
+
+@pytest.mark.parametrize("brake, said", [
+    ("dry_run", "dry-run (asked by this command's dry_run: true): nothing written"),
+    ("config", "dry-run (the config's mode is dry_run): nothing written"),
+])
+def test_an_approve_run_dry_says_nothing_was_written_and_the_proposal_stays_open(brake, said):
+    w, proposal_id = proposed()
+    if brake == "config":
+        w.config = w.config.model_copy(update={"mode": Mode.DRY_RUN})
+    outcome = send(w, "approve", "ap-d", params={"proposal_id": proposal_id},
+                   **({"dry_run": True} if brake == "dry_run" else {}))
+    assert outcome.status is OutcomeStatus.DRY_RUN and said in outcome.reason, outcome.reason
+    assert "it would change: machine_type: e2-micro -> " in outcome.reason and f"proposal {proposal_id} stays open" in \
+        outcome.reason
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "open" and patches(w) == 0
+
+
+def test_a_resume_under_the_configs_dry_run_mode_does_not_say_writes_are_allowed_unqualified():
+    w = world(mode="dry_run")
+    assert send(w, "pause", "pz-c").status is OutcomeStatus.APPLIED
+    resumed = send(w, "resume", "rs-c")
+    assert resumed.status is OutcomeStatus.APPLIED, resumed.reason
+    assert "but nothing is written to Google Cloud: the config's mode is dry_run" in resumed.reason, resumed.reason
