@@ -79,6 +79,30 @@ def answers(world: World, count: int) -> dict[str, list[str]]:
     return found
 
 
+def at_operation_poll(world: World, monkeypatch: pytest.MonkeyPatch, fire: Callable[[], None]) -> None:
+    """`fire()` when Cloud Run's operation is polled (GetOperation, on the stand-in): the write sent, its
+    answer awaited."""
+    faults = world.standins.run.faults
+    real_call = faults.before_call
+
+    def before_call(method: str) -> Any:
+        if method == "GetOperation":
+            fire()
+        return real_call(method)
+    monkeypatch.setattr(faults, "before_call", before_call)
+
+
+def at_last_check(monkeypatch: pytest.MonkeyPatch, fire: Callable[[], None]) -> Callable[[], None]:
+    """`fire()` right before the gate's last check (`_stop_before_write`); the way back to the real check."""
+    real = guardrails.Gate._stop_before_write
+
+    def check(self: Any, *args: Any, **kwargs: Any) -> str:
+        fire()
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(guardrails.Gate, "_stop_before_write", check)
+    return lambda: monkeypatch.setattr(guardrails.Gate, "_stop_before_write", real)
+
+
 def pause(world: World, command_id: str, **fields: Any):
     return meanwhile(lambda: command(world, "pause", command_id=command_id, reason="stop it", **fields))
 
@@ -92,14 +116,8 @@ def test_a_pause_landing_before_the_gates_last_check_holds_the_write_back_and_sa
     """The rollback's claim and plan are stored; the pause lands before the check right before the write.
     The write is held back (`skipped`, the kill switch named), nothing is sent. The pause found the plan
     open and names it, but it may not say the write is "not stopped": it was."""
-    real = guardrails.Gate._stop_before_write
     fire, landed = once(lambda: (wait_for_plan(world), pause(world, "pz-a"))[1])
-
-    def check(self: Any, *args: Any, **kwargs: Any) -> str:
-        fire()
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(guardrails.Gate, "_stop_before_write", check)
+    at_last_check(monkeypatch, fire)
     rolled = rollback(world, "rb-a")
     paused = landed["answer"]
 
@@ -124,14 +142,7 @@ def test_a_pause_landing_after_the_gates_last_check_does_not_stop_the_write_and_
             return real(*args, **kwargs)
         monkeypatch.setattr(world.adapters.run, "set_traffic", write)
     else:
-        faults = world.standins.run.faults
-        real_call = faults.before_call
-
-        def before_call(method: str) -> Any:
-            if method == "GetOperation":
-                fire()
-            return real_call(method)
-        monkeypatch.setattr(faults, "before_call", before_call)
+        at_operation_poll(world, monkeypatch, fire)
 
     rolled = rollback(world, "rb-b")
     paused = landed["answer"]
@@ -165,14 +176,7 @@ def test_a_pause_and_a_resume_landing_while_the_sweeps_undo_is_written_undo_once
         return {"pause": paused, "resume": resumed, "sweep": swept}
 
     fire, landed = once(during_undo)
-    faults = world.standins.run.faults
-    real_call = faults.before_call
-
-    def before_call(method: str) -> Any:
-        if method == "GetOperation":
-            fire()
-        return real_call(method)
-    monkeypatch.setattr(faults, "before_call", before_call)
+    at_operation_poll(world, monkeypatch, fire)
 
     [undone] = world.command({"command": "sweep"})
     during = landed["answer"]
@@ -196,16 +200,10 @@ def test_a_pause_landing_before_the_undos_last_check_holds_it_back_and_a_person_
     world.published()
     still_failing(world)
     world.at(18)
-    real = guardrails.Gate._stop_before_write
     fire, landed = once(lambda: pause(world, "pz-h"))
-
-    def check(self: Any, *args: Any, **kwargs: Any) -> str:
-        fire()
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(guardrails.Gate, "_stop_before_write", check)
+    restore = at_last_check(monkeypatch, fire)
     [held] = world.command({"command": "sweep"})
-    monkeypatch.setattr(guardrails.Gate, "_stop_before_write", real)
+    restore()
     paused = landed["answer"]
 
     assert held.status.value == "escalated" and "the undo did not happen: kill switch engaged" in held.reason, \
