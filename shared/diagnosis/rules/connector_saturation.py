@@ -984,11 +984,10 @@ def _risen_bar(usual: float | None) -> float:
 
 
 def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
-    """Why the hang is not shown to be the connector's, or "": the symptom is a hang alone (p99 in the
-    band, no 503 or 504 share at status_ratio: a share proves the failures whatever the median does), and
-    in most of the hung minutes the median latency (p50, all the revision's requests: percentiles.py)
-    stayed under `_risen_bar`: short of twice its usual (the before window's median p50) and of its usual
-    plus ONE_RETRANSMISSION_SECONDS.
+    """Why the hang is not shown to be the connector's, or "": the symptom is a hang (p99 in the band) or
+    504s (no 503 share at status_ratio: a 503 share is judged as before), and in most of the hung minutes
+    the median latency (p50, all the revision's requests: percentiles.py) stayed under `_risen_bar`: short
+    of twice its usual (the before window's median p50) and of its usual plus ONE_RETRANSMISSION_SECONDS.
     A connector that drops enough to hold a request 25-30 s needs four or five losses of one packet in a
     row (1 + 2 + 4 + 8 + 16 s, RFC 6298), a loss rate at which most requests that cross it lose one and
     wait a second or more; one that queues that long slows every request that crosses it: either way the
@@ -996,16 +995,25 @@ def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
     rest answer as usual is a slow tail (a slow query, a lock on some rows, one slow endpoint). Not ruled
     out: requests that never cross the connector (an endpoint that reads no database) keep the median down
     under any connector, so it competes, and is never scaled alone on a p99. A median not read keeps the
-    finding as it was (the p99 comes from the same read, so this is a layout that could not be added)."""
+    finding as it was (the p99 comes from the same read, so this is a layout that could not be added).
+
+    A 504 share says requests failed, not where they waited: the application's own handler timeout (an
+    Express or Spring async timeout, a deadline of its own), or Cloud Run's request timeout reached by one
+    route alone, ends one endpoint's slow requests as 504s while the rest answer as usual (scenario
+    own_handler_504s_one_route_shared_connector_export). So with 504s the hung minutes are those whose p99
+    reached hang_latency_seconds, at the timeout or under it, and the median is read there as for a hang:
+    504s that are most of the requests put the median at the timeout, which has risen."""
     s = facts.s
     requests = facts.requests(facts.incident)
-    if requests.total >= s.min_requests and max(requests.share(code="503"),
-                                                requests.share(code="504")) >= s.status_ratio:
+    counted = requests.total >= s.min_requests
+    if counted and requests.share(code="503") >= s.status_ratio:
         return ""
-    if not hang_minutes(facts)[2]:
+    cut = counted and requests.share(code="504") >= s.status_ratio
+    if not cut and not hang_minutes(facts)[2]:
         return ""
     timeout = facts.request_timeout_seconds
-    hung = {at for at, v in facts.p99_by_minute(facts.incident) if s.hang_latency_seconds <= v < 0.9 * timeout}
+    ceiling = float("inf") if cut else 0.9 * timeout
+    hung = {at for at, v in facts.p99_by_minute(facts.incident) if s.hang_latency_seconds <= v < ceiling}
     medians = [v for at, v in facts.p50_by_minute(facts.incident) if at in hung]
     if not medians:
         return ""
@@ -1015,9 +1023,10 @@ def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
     usual_text = f"{usual * 1000:.0f} ms" if usual is not None else "unknown"
     rose = [v for v in medians if v >= bar]
     p99 = max(v for at, v in facts.p99_by_minute(facts.incident) if at in hung)
-    observed = (f"p99 in the hang band in {len(hung)} minutes (max {p99:.1f} s), median max {max(medians) * 1000:.0f} "
+    failed = f"; {pct(requests.share(code='504'))} of the requests 504" if cut else ""
+    observed = (f"p99 {'at a hang' if cut else 'in the hang band'} in {len(hung)} minutes (max {p99:.1f} s), median max {max(medians) * 1000:.0f} "
                 f"ms there (usual {usual_text} in {facts.before}); at {bar:.2f} s or more in "
-                f"{len(rose)} of {len(medians)}")
+                f"{len(rose)} of {len(medians)}{failed}")
     risen = 2 * len(rose) >= len(medians)
     c.cite("metric", query_of(facts.b.latencies_p50, "request_latencies p50"), observed,
            f"a median at >= {bar:.2f} s (twice its usual, or {ONE_RETRANSMISSION_SECONDS:g} s more, whichever is "
@@ -1027,9 +1036,12 @@ def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
     if risen:
         return ""
     typical = sorted(medians)[len(medians) // 2]
+    ended = (f", with {pct(requests.share(code='504'))} of the requests 504: requests cut at a timeout (the "
+             "application's own handler or framework timeout, or the request timeout reached by one route), which "
+             "says they failed, not where they waited") if cut else ""
     return (f"requests hang (p99 up to {p99:.1f} s in {len(hung)} minutes) while the median held (median at "
             f"{typical * 1000:.0f} ms, usual {usual_text}; {bar:.2f} s or more in {len(rose)} of "
-            f"{len(medians)} minutes): a slow tail (a slow query, a lock "
+            f"{len(medians)} minutes){ended}: a slow tail (a slow query, a lock "
             f"on some rows, one slow endpoint), not shown to be connector {facts.b.connector.short_name}'s, which "
             f"shows {', '.join(stressed)}: a connector that holds requests 25 s or more (four or five resends of a "
             "lost packet) makes most requests that cross it wait a second or more")
