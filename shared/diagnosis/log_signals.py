@@ -42,6 +42,7 @@ class LogSignal(str, Enum):
     UPSTREAM_TIMEOUT = "upstream_http_timeout"  # the app's own HTTP call to a named host timed out
     DNS_FAILURE = "dns_failure"               # a name the application looked up did not resolve (no answer, or none such)
     GOOGLE_API_WAIT = "google_api_wait"       # the app's own Google Cloud client library call ran out its deadline
+    WORKER_TIMEOUT = "app_worker_timeout"     # the app's own server ended a worker stuck past its timeout (or killed)
 
 
 class DbErrorText(NamedTuple):
@@ -1358,6 +1359,18 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     # repositories and paths UNCONFIRMED).
     LogSignal.MEMORY_LIMIT: (
         r"Memory limit of \d+ MiB exceeded",
+    ),
+    # The application's own server ended a worker: gunicorn's arbiter found one that had not notified
+    # it within --timeout (murder_workers: self.log.critical("WORKER TIMEOUT (pid:%s)", pid), then
+    # SIGABRT, then SIGKILL), or reaped one a SIGKILL ended (reap_workers: "Worker (pid:{}) was sent
+    # {}!" and, for SIGKILL, " Perhaps out of memory?", logged as an error): benoitc/gunicorn
+    # gunicorn/arbiter.py. Either says a worker was stuck (or out of memory), not on what; its
+    # request ends without an answer. uvicorn and hypercorn have no per-request worker timeout to
+    # log (UNCONFIRMED beyond their settings pages: uvicorn's --timeout-keep-alive and
+    # --timeout-graceful-shutdown end idle or draining connections, not a stuck request).
+    LogSignal.WORKER_TIMEOUT: (
+        r"\bWORKER TIMEOUT \(pid:\d+\)",
+        r"\bWorker \(pid:\d+\) was sent SIGKILL! Perhaps out of memory\?",
     ),
     # The application's HTTP client raising on a 5xx answer from a `run.app` URL, another Cloud Run
     # service's (the deterministic https://SERVICE-PROJECT_NUMBER.REGION.run.app or the legacy

@@ -106,6 +106,9 @@ def evaluate(facts: Facts) -> Finding:
     busy = _database_saturated(facts, c)
     if busy:
         return c.doubt(busy, SLOW_DATABASE)
+    stuck = _workers_stuck(facts, c)
+    if stuck:
+        return c.doubt(stuck, WORKERS_STUCK)
     tail = _slow_tail(facts, c, stressed)
     if tail:
         return c.doubt(tail, SLOW_TAIL)
@@ -125,7 +128,8 @@ def evaluate(facts: Facts) -> Finding:
 # The checks above that read the service's logs to hold the finding back: blind when that read failed.
 _LOG_RULE_OUTS = ("instances ended over their memory limit", "the database's own answers (refusals, cancelled "
                   "statements)", "another service's 5xx passed on", "errors of reaching the database around the "
-                  "connector", "waits on a named host or a Google API", "names not resolved")
+                  "connector", "waits on a named host or a Google API", "names not resolved",
+                  "workers the application's server timed out")
 
 
 # Connector states in which its path is broken (vpcaccess.v1 Connector.state; ERROR is "manual
@@ -959,6 +963,48 @@ def _database_saturated(facts: Facts, c: Citation) -> str:
             f"({named} of its reserved CPU in {window}): a saturated database makes every statement and the requests "
             "that wait on it slow, and its queued requests open more connections through the connector; a bigger "
             "connector changes nothing of the database's")
+
+
+# What a person checks when the application's server timed its own workers out.
+WORKERS_STUCK = ("find where the workers were stuck: gunicorn aborts a timed-out worker (SIGABRT) before it kills it, "
+                 "so its worker_abort hook, or faulthandler registered for SIGABRT, logs the stuck request's stack "
+                 "(py-spy dump on a live instance shows it too); look for a call with no timeout of its own (an HTTP "
+                 "call, a lock, a query) or CPU-bound work on a sync worker; raise the connector's max instances only "
+                 "if the stacks show workers waiting on a dial or a read through it")
+
+
+def _workers_stuck(facts: Facts, c: Citation) -> str:
+    """Why the connector is not shown to be the cause, or "": the application's own server ended at
+    least startup_failure_logs_min of its workers while the requests failed (signal app_worker_timeout:
+    gunicorn's "WORKER TIMEOUT (pid:N)", a worker that did not notify the arbiter within --timeout, and
+    "Worker (pid:N) was sent SIGKILL! Perhaps out of memory?"; benoitc/gunicorn gunicorn/arbiter.py,
+    murder_workers and reap_workers), and nothing shows a wait on the database path: fewer than
+    db_error_logs_min errors of reaching the database and waits for a pooled connection together, and no
+    refusal. A worker timeout says a worker was stuck, not on what: a slow handler, a lock, a call with
+    no timeout to any dependency, CPU; its request ends unanswered (Cloud Run's own 503, or a hang at
+    the worker timeout). A connector that holds a worker's dial or read makes the application log the
+    wait (a dial timeout, a pool that ran out): without one, a connector busy with another service's
+    traffic is not shown to be what the workers waited on. Not ruled out (a read with no timeout of its
+    own waits silently through a saturated connector too), it competes, and is never scaled alone."""
+    s = facts.s
+    failing = facts.failing_window
+    lines = [e for e in facts.log_matches(LogSignal.WORKER_TIMEOUT) if failing is None or e.timestamp >= failing.start]
+    if not facts.logged_enough(len(lines), s.startup_failure_logs_min) or refusals(facts):
+        return ""
+    unreached, pooled = _unreached(facts), len(facts.database_lines(LogSignal.DB_POOL_WAIT))
+    waited = unreached + pooled >= s.db_error_logs_min
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.WORKER_TIMEOUT)}",
+           f"{len(lines)} workers the application's server timed out or killed, e.g. {lines[0].text[:160]!r}; "
+           f"{unreached} errors of reaching the database, {pooled} waits for a pooled connection",
+           f">= {s.db_error_logs_min} errors of reaching the database or pool waits beside them: a worker stuck on "
+           "the database path", waited, role="context")
+    if waited:
+        return ""
+    return (f"the application's server timed its own workers out ({len(lines)}x, e.g. {lines[0].text[:120]!r}): "
+            f"each was stuck past its application server's timeout, which says it was stuck, not on what, and with "
+            f"{unreached} errors of reaching the database and {pooled} waits for a pooled connection nothing shows "
+            f"it waiting on the path through connector {facts.b.connector.short_name}, so its stress is not shown to "
+            "explain the failures")
 
 
 # What a person checks when the slowest requests hang while the median stays where it was.
