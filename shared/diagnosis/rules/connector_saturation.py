@@ -9,7 +9,7 @@ from datetime import timedelta
 from shared.diagnosis.evidence import LogRecord, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, Window, egress_of, hms, path_changed, query_of
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, dial_failure,
-                                         host_address, pattern_of, per_text, upstream_hosts)
+                                         host_address, pattern_of, per_text, read_timed_out, upstream_hosts)
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, pct, unread_rule_outs
 from shared.diagnosis.rules.connector_signs import (clean_before, dials_around_connector, either, hang_minutes,
                                                     stress, usual_hang)
@@ -106,6 +106,9 @@ def evaluate(facts: Facts) -> Finding:
     busy = _database_saturated(facts, c)
     if busy:
         return c.doubt(busy, SLOW_DATABASE)
+    stale = _reads_timed_out(facts, c)
+    if stale:
+        return c.doubt(stale, STALE_READS)
     stuck = _workers_stuck(facts, c)
     if stuck:
         return c.doubt(stuck, WORKERS_STUCK)
@@ -129,7 +132,7 @@ def evaluate(facts: Facts) -> Finding:
 _LOG_RULE_OUTS = ("instances ended over their memory limit", "the database's own answers (refusals, cancelled "
                   "statements)", "another service's 5xx passed on", "errors of reaching the database around the "
                   "connector", "waits on a named host or a Google API", "names not resolved",
-                  "workers the application's server timed out")
+                  "reads on established connections that timed out", "workers the application's server timed out")
 
 
 # Connector states in which its path is broken (vpcaccess.v1 Connector.state; ERROR is "manual
@@ -963,6 +966,64 @@ def _database_saturated(facts: Facts, c: Citation) -> str:
             f"({named} of its reserved CPU in {window}): a saturated database makes every statement and the requests "
             "that wait on it slow, and its queued requests open more connections through the connector; a bigger "
             "connector changes nothing of the database's")
+
+
+# What a person checks when reads on pooled connections time out and new connections open.
+STALE_READS = ("look at how long the application's pool keeps a connection idle against the idle timeout of the path "
+               "to the database (a NAT's, a firewall's, a connector's: a flow dropped without a reset hangs its next "
+               "query until a timeout): validate connections before use (SQLAlchemy pool_pre_ping, HikariCP's "
+               "keepaliveTime), retire idle ones sooner (pool_recycle, maxLifetime, idleTimeout, Go's "
+               "SetConnMaxIdleTime), and turn TCP keepalives on (libpq's keepalives_idle, pgjdbc's tcpKeepAlive) so "
+               "a dropped flow fails in seconds; if the reads time out on busy connections too, look at the "
+               "database's slow queries; raise the connector's max instances only if new connections fail to cross it")
+
+
+def _reads_timed_out(facts: Facts, c: Citation) -> str:
+    """Why the connector is not shown to be the cause, or "": at least db_error_logs_min of the errors of
+    reaching the database are reads on established connections that timed out (log_signals.read_timed_out:
+    libpq's "could not receive data from server: Connection timed out", over SSL "SSL SYSCALL error:
+    Connection timed out", pgjdbc's socketTimeout "Read timed out" under "An I/O error occurred while
+    sending to the backend", PyMySQL's "Lost connection to MySQL server during query (timed out)", Go's
+    "read tcp A->B:5432: i/o timeout"), and beside them fewer than db_error_logs_min other errors of
+    reaching the database (a dial that timed out, a reset; a connection found closed at once is the same
+    stale pool's, `_answered_at_once`) and waits for a pooled connection together, and no refusal.
+
+    A read that times out waited on a connection that had answered before. A flow that a NAT, a firewall or
+    a connector forgot while it sat idle in the pool, with no reset sent, hangs its next query until the
+    driver's read timer or the kernel's retransmissions give up (the kernel's "Connection timed out" on a
+    read: its data was never acknowledged); the pool then dials a new connection, and that one works. A
+    path saturated enough to hang reads hangs new dials too: dial timeouts and pool waits pile up beside
+    the reads. So reads that time out while new connections open without a failed dial are a stale pool's
+    (or a slow server's, for a driver's read timer), not shown to be the connector's, whatever it shows
+    (another service's job on a shared one). Not ruled out (a connector that drops an established flow's
+    packets and not a new one's is not excluded): it competes, and is never scaled alone."""
+    s = facts.s
+    _unreached(facts)
+    lines = facts.db_unreached_lines or []
+    if not lines or refusals(facts):
+        return ""
+    timed = per_text(read_timed_out, lines)
+    reads = [e for e in lines if timed[e.text]]
+    if not facts.logged_enough(len(reads)):
+        return ""
+    closed = per_text(closed_connection, lines)
+    others = sum(1 for e in lines if not timed[e.text] and not closed[e.text])
+    pooled = len(facts.database_lines(LogSignal.DB_POOL_WAIT))
+    alone = others + pooled < s.db_error_logs_min
+    c.cite("log", "stderr / stdout: a read on an established connection to the database that timed out "
+           "(log_signals.READ_TIMEOUT_TEXTS)",
+           f"{len(reads)} reads on established connections timed out, e.g. {reads[0].text[:160]!r}; {others} other "
+           f"errors of reaching the database, {pooled} waits for a pooled connection",
+           f"a read on an established connection that timed out, with < {s.db_error_logs_min} failed dials and pool "
+           "waits beside it: the path carries new connections", not alone, role="context")
+    if not alone:
+        return ""
+    return (f"reads on established connections to the database timed out ({len(reads)}x, e.g. "
+            f"{reads[0].text[:120]!r}) while new connections opened without a failed dial ({others} other errors of "
+            f"reaching the database, {pooled} waits for a pooled connection): pooled connections whose flow was "
+            "dropped while idle (a NAT's, a firewall's or a connector's idle timeout, no reset sent) hang their next "
+            "query until a timeout, and a path saturated enough to hang reads fails new dials too, so connector "
+            f"{facts.b.connector.short_name}'s stress is not shown to explain them")
 
 
 # What a person checks when the application's server timed its own workers out.
