@@ -42,6 +42,7 @@ class LogSignal(str, Enum):
     UPSTREAM_TIMEOUT = "upstream_http_timeout"  # the app's own HTTP call to a named host timed out
     DNS_FAILURE = "dns_failure"               # a name the application looked up did not resolve (no answer, or none such)
     GOOGLE_API_WAIT = "google_api_wait"       # the app's own Google Cloud client library call ran out its deadline
+    WORKER_TIMEOUT = "app_worker_timeout"     # the app's own server ended a worker stuck past its timeout (or killed)
 
 
 class DbErrorText(NamedTuple):
@@ -561,6 +562,25 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "postgres src/interfaces/libpq/fe-secure-openssl.c (pgtls_read, pgtls_write); as dagster-io/dagster "
                 "issue #7787 quotes it (and PDO pgsql's 'SQLSTATE[HY000]: General error: 7 SSL SYSCALL error: EOF "
                 "detected', as nextcloud/server issue #32825 does); UNCONFIRMED in a Cloud SQL thread"),
+    # libpq when a read on an open connection fails with the system's words (pqsecure_raw_read:
+    # "could not receive data from server: %s", SOCK_STRERROR; postgres src/interfaces/libpq/fe-secure.c):
+    # ETIMEDOUT ("Connection timed out", glibc's strerror) is the kernel giving up on data its peer never
+    # acknowledged (TCP retransmissions, or keepalive probes, unanswered): a flow the path forgot. Only
+    # the timeout: its reset is not read here. Nothing answered: not a refusal.
+    DbErrorText("libpq (read on an open connection timed out)",
+                r"could not receive data from server: Connection timed out",
+                "psycopg2.OperationalError: could not receive data from server: Connection timed out",
+                "postgres src/interfaces/libpq/fe-secure.c (pqsecure_raw_read); UNCONFIRMED in a Cloud SQL thread"),
+    # Go's net package on a read of an open connection to the database's port: net.OpError.Error writes
+    # Op, Net, Source "->" Addr, then the error (golang/go src/net/net.go), "read tcp 10.8.0.3:43210->
+    # 10.20.0.5:5432: i/o timeout" at a deadline the driver set (os.ErrDeadlineExceeded's "i/o timeout",
+    # golang/go src/internal/poll/fd.go), or "read: connection timed out" from the kernel (ETIMEDOUT).
+    # pgx and database/sql pass it up inside their own words. Nothing answered: not a refusal.
+    DbErrorText("Go net (read on an open connection timed out)",
+                rf"\bread tcp [\w.:\[\]%-]+->[\w.\[\]%-]+:{_DB_PORT}: (?:i/o timeout|read: connection timed out)",
+                "failed to load cart 81723: read tcp 10.8.0.3:43210->10.20.0.5:5432: i/o timeout",
+                "golang/go src/net/net.go (OpError.Error) and src/internal/poll/fd.go (DeadlineExceededError); "
+                "UNCONFIRMED in a Cloud SQL thread"),
     # node-postgres: the client's stream ended without the client's own end() (pg lib/client.js, the
     # 'end' handler: `this._ending ? new Error('Connection terminated') : new Error('Connection
     # terminated unexpectedly')`), given to every queued query and to a connect in progress: the
@@ -1159,6 +1179,35 @@ _CLOSED_CONNECTION = re.compile("|".join(f"(?:{p})" for p in CLOSED_CONNECTION_T
 _WAITED = re.compile(r"\btimed out\b|\btimeout expired\b|\bi/o timeout\b|\bdeadline exceeded\b", re.IGNORECASE)
 
 
+# A read on an established connection to the database that timed out: the driver's read timer or the
+# kernel's retransmissions gave up on a connection that had answered before, where a new connection's
+# dial is another text (DB_ERROR_TEXTS' dial rows, log_signals.dial_failure). A flow a NAT, a firewall
+# or a connector's idle timeout dropped without a reset hangs its next query so; so does a path that
+# drops everything, which fails new dials too (connector_saturation reads the two apart).
+READ_TIMEOUT_TEXTS = (
+    r"could not receive data from server: Connection timed out",      # libpq (fe-secure.c)
+    r"SSL SYSCALL error: Connection timed out",                        # libpq over SSL (fe-secure-openssl.c)
+    # PyMySQL's _read_bytes: f"Lost connection to MySQL server during query ({e})" on an OSError, the
+    # socket's timeout "timed out" (PyMySQL pymysql/connections.py); aiomysql's the same.
+    r"Lost connection to MySQL server during query \(timed out\)",
+    rf"\bread tcp [\w.:\[\]%-]+->[\w.\[\]%-]+:{_DB_PORT}: (?:i/o timeout|read: connection timed out)",   # Go net
+)
+_READ_TIMEOUT = re.compile("|".join(f"(?:{p})" for p in READ_TIMEOUT_TEXTS), re.IGNORECASE)
+# pgjdbc's socketTimeout: the wrapper "An I/O error occurred while sending to the backend" and, as its
+# cause in the same entry's stack trace, java.net.SocketTimeoutException's "Read timed out" (the JDK's
+# NioSocketImpl.timedRead; pgjdbc/pgjdbc QueryExecutorImpl.java wraps it).
+_PGJDBC_BROKEN = re.compile(r"An I/O error occurred while sending to the backend", re.IGNORECASE)
+_READ_TIMED_OUT = re.compile(r"SocketTimeoutException: Read timed out", re.IGNORECASE)
+
+
+def read_timed_out(text: str) -> bool:
+    """Whether a database error's text is a read on an established connection that timed out
+    (READ_TIMEOUT_TEXTS, or pgjdbc's I/O error caused by a read that timed out), not a dial."""
+    if _READ_TIMEOUT.search(text) is not None:
+        return True
+    return _PGJDBC_BROKEN.search(text) is not None and _READ_TIMED_OUT.search(text) is not None
+
+
 # A word every CLOSED_CONNECTION_TEXTS match holds, lower-cased: a text with none of them is ruled out
 # by substring tests before any regex runs (most database errors are dial failures).
 _CLOSED_WORDS = ("connectiondoesnotexisterror", "the connection is closed", "bad connection", "to the backend",
@@ -1375,6 +1424,18 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     # issue #90, "Memory limit of 5120 MiB exceeded with 5261 MiB used.").
     LogSignal.MEMORY_LIMIT: (
         r"Memory limit of \d+ MiB exceeded",
+    ),
+    # The application's own server ended a worker: gunicorn's arbiter found one that had not notified
+    # it within --timeout (murder_workers: self.log.critical("WORKER TIMEOUT (pid:%s)", pid), then
+    # SIGABRT, then SIGKILL), or reaped one a SIGKILL ended (reap_workers: "Worker (pid:{}) was sent
+    # {}!" and, for SIGKILL, " Perhaps out of memory?", logged as an error): benoitc/gunicorn
+    # gunicorn/arbiter.py. Either says a worker was stuck (or out of memory), not on what; its
+    # request ends without an answer. uvicorn and hypercorn have no per-request worker timeout to
+    # log (UNCONFIRMED beyond their settings pages: uvicorn's --timeout-keep-alive and
+    # --timeout-graceful-shutdown end idle or draining connections, not a stuck request).
+    LogSignal.WORKER_TIMEOUT: (
+        r"\bWORKER TIMEOUT \(pid:\d+\)",
+        r"\bWorker \(pid:\d+\) was sent SIGKILL! Perhaps out of memory\?",
     ),
     # The application's HTTP client raising on a 5xx answer from a `run.app` URL, another Cloud Run
     # service's (the deterministic https://SERVICE-PROJECT_NUMBER.REGION.run.app or the legacy
