@@ -2,7 +2,7 @@
 (with --where) where they are made.
 
 CPython starts a young collection when the objects it tracks, allocated less freed since the last
-collection, pass the first threshold (700 by default: `gc.get_threshold`, the `gc` module's docs). So a
+collection, pass the first threshold (700 by default: the Python docs, `gc.set_threshold`). So a
 diagnosis whose own peak of such objects passes what is left of that count sets one off; on evidence just
 decoded (the decoder's objects already counted) one started in every run ("Where the LARGE case's time
 went since 6f3d529", docs/performance.md). Counted here without a clock, so a loaded machine moves nothing:
