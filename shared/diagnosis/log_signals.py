@@ -15,7 +15,7 @@ from collections import Counter
 from datetime import datetime
 from enum import Enum
 from functools import lru_cache
-from itertools import accumulate, compress, repeat
+from itertools import accumulate, compress, islice, repeat
 from typing import Callable, Iterable, Iterator, NamedTuple, Sequence, TypeVar
 from urllib.parse import quote as _url_quote
 
@@ -2070,13 +2070,57 @@ def _dfa(words: Iterable[str]) -> ahocorasick_rs.BytesAhoCorasick:
 
 def _line_hits(plain: list[str], automaton: ahocorasick_rs.BytesAhoCorasick) -> Iterator[tuple[int, int, int]]:
     """(line, offset in that line, word number) of every hit of `automaton` (`_dfa`) in the ASCII `plain`
-    texts, joined and lower-cased once and searched as bytes: a byte's offset is its character's, and a
-    str haystack has ahocorasick_rs map every byte to its character at each call."""
-    lowered = _SEPARATOR.join(plain).lower()
-    starts = list(accumulate(map(operator.add, map(len, plain), repeat(len(_SEPARATOR))), initial=0))
-    for word, at, _ in automaton.find_matches_as_indexes(lowered.encode("ascii"), overlapping=True):
-        line = bisect_right(starts, at) - 1
-        yield line, at - starts[line], word
+    texts, joined and lower-cased once (`_haystack`) and searched as bytes (a byte's offset is its
+    character's, and a str haystack has ahocorasick_rs map every byte to its character at each call),
+    line by line (`_in_line_order`)."""
+    key = tuple(plain)
+    lowered, starts = _haystack(key)
+    hits: _WordHits = ([], [], [])
+    _file_hits(automaton.find_matches_as_indexes(lowered, overlapping=True), starts, hits)
+    return _in_line_order(hits)
+
+
+# Hits of words as three columns of ints (which the garbage collector does not track): each hit's line,
+# its offset in that line, and the word's number.
+_WordHits = tuple[list[int], list[int], list[int]]
+
+
+def _file_hits(found: list[tuple[int, int, int]], starts: list[int], hits: _WordHits) -> None:
+    """Each of the automaton's hits `found` (word number, start, end) filed by its line, found by
+    stepping from the line of the hit before (they come by their ends: `_search`) or, for a hit
+    before that line, by bisection."""
+    lines, ats, words = hits
+    line = 0
+    for word, at, _ in found:
+        if at < starts[line]:
+            line = bisect_right(starts, at) - 1
+        while at >= starts[line + 1]:
+            line += 1
+        lines.append(line)
+        ats.append(at - starts[line])
+        words.append(word)
+
+
+def _in_line_order(hits: _WordHits) -> Iterator[tuple[int, int, int]]:
+    """(line, offset, word) of each of `hits`, line by line: a reader answers each line when its last
+    hit is read, holding one line's hits only. Hits that come by their ends come by line already (no
+    word holds the separator); in any other order they are sorted by line, each line's in their order."""
+    lines = hits[0]
+    if any(map(operator.gt, lines, islice(lines, 1, None))):
+        return iter(sorted(zip(*hits), key=operator.itemgetter(0)))
+    return zip(*hits)
+
+
+@lru_cache(maxsize=1)
+def _haystack(plain: tuple[str, ...]) -> tuple[bytes, list[int]]:
+    """The ASCII `plain` texts joined by `_SEPARATOR` and lower-cased, as bytes, and where each starts
+    (and one past the last): the one search (`_search`), the dials' and answers' and the waits' ask it
+    of the same distinct texts in one diagnosis, so the last one asked is kept (and cleared with the
+    per-text caches). The starts are each line and its separator summed in C (operator's functions,
+    not bound methods of an int such as `(1).__add__`, whose every call builds a tuple of its
+    arguments)."""
+    lowered = _SEPARATOR.join(plain).lower().encode("ascii")
+    return lowered, list(accumulate(map(operator.add, map(len, plain), repeat(len(_SEPARATOR))), initial=0))
 
 
 def dials_and_answers(distinct: Iterable[str]) -> tuple[dict[str, str | None], dict[str, str]]:
@@ -2089,19 +2133,41 @@ def dials_and_answers(distinct: Iterable[str]) -> tuple[dict[str, str | None], d
     dials = {text: dial_failure(text) for text in distinct if not text.isascii()}
     answers = {text: downstream_answer(text) for text in dials}
     if plain:
-        hits: dict[int, tuple[list[tuple[int, int, int]], ...]] = {}
-        for line, at, word in _line_hits(plain, _WORDS_AUTOMATON):
-            kind, reach, alternative = _WORD_OWNERS[word]
-            hits.setdefault(line, ([], [], []))[kind].append((at - reach, alternative, at))
         dials.update(dict.fromkeys(plain))
         answers.update(dict.fromkeys(plain, ""))
-        for line, (named, hostless, answered) in hits.items():
-            text = plain[line]
-            dials[text] = _dial_of(_leftmost_alone(_DIAL_NAMED_WORDED, text, named),
-                                   lambda: _leftmost_alone(_DIAL_HOSTLESS_WORDED, text, hostless))
-            answers[text] = _answer_of(_leftmost_alone(_DOWNSTREAM_ANSWER_WORDED, text, answered)
-                                       if answered else None)
+        # Each line answered as soon as its last hit is read (the hits come line by line): only one
+        # line's hits are held, not every hit line's lists at once (objects the collector counts).
+        current, kinds = -1, None
+        for line, at, word in _dial_and_answer_hits(plain):
+            if line != current:
+                if kinds is not None:
+                    _answer_line(plain[current], kinds, dials, answers)
+                current, kinds = line, ([], [], [])
+            kind, reach, alternative = _WORD_OWNERS[word]
+            kinds[kind].append((at - reach, alternative, at))
+        if kinds is not None:
+            _answer_line(plain[current], kinds, dials, answers)
     return dials, answers
+
+
+def _dial_and_answer_hits(plain: list[str]) -> Iterator[tuple[int, int, int]]:
+    """(line, offset, word number in _WORDS) of each hit of a dial's or answer's word in the ASCII `plain`
+    texts, line by line: those the one search (`_search`) filed as it walked the same texts (the log
+    index's distinct texts, all new to it: a cold read), else from a search of their own."""
+    kept = _WORD_HITS[0]   # read once: another thread may replace it meanwhile
+    if kept is not None and kept[0] == tuple(plain):
+        return _in_line_order(kept[1])
+    return _line_hits(plain, _WORDS_AUTOMATON)
+
+
+def _answer_line(text: str, kinds: tuple[list[tuple[int, int, int]], ...], dials: dict[str, str | None],
+                 answers: dict[str, str]) -> None:
+    """dials_and_answers' answers for one line, from its hits of each kind (named dials, hostless dials,
+    answers)."""
+    named, hostless, answered = kinds
+    dials[text] = _dial_of(_leftmost_alone(_DIAL_NAMED_WORDED, text, named),
+                           lambda: _leftmost_alone(_DIAL_HOSTLESS_WORDED, text, hostless))
+    answers[text] = _answer_of(_leftmost_alone(_DOWNSTREAM_ANSWER_WORDED, text, answered) if answered else None)
 
 
 def downstream_waits(distinct: Iterable[str]) -> dict[str, str | None]:
@@ -2305,9 +2371,10 @@ _NAMED: dict[str, str] = {}
 
 
 def _forget() -> None:
-    """Both memories start again empty."""
+    """Every memory of texts starts again empty."""
     _KNOWN.clear()
     _NAMED.clear()
+    _WORD_HITS[0] = None
 
 
 classify_all.cache_clear = _forget   # type: ignore[attr-defined]  # as functools' caches have it
@@ -2528,6 +2595,9 @@ _WAIT_WORDS = tuple(anchor for anchor, _ in _DOWNSTREAM_WAIT_WORDED.anchors)
 _WAIT_REACHES = tuple(reach for _, reach in _DOWNSTREAM_WAIT_WORDED.anchors)
 _WAIT_AUTOMATON = _dfa(_WAIT_WORDS)
 _AUTOMATON: list = [None, None]   # [the anchors it was built of, _built(them)]
+# The last search's texts (a tuple) and the hits of _WORDS it filed in them (`_search`, read by
+# dials_and_answers): one slot, replaced whole.
+_WORD_HITS: list = [None]
 
 
 # Each refusal kind's anchors, as (text, whole, leads, its pattern) from _ANCHORS: a text none of
@@ -2543,22 +2613,24 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
     """Each of `texts` (distinct, ASCII) and its signals, in their order."""
     if not texts:
         return {}
-    lowered = _SEPARATOR.join(texts).lower()
-    # Where each line starts in `lowered`, and one past the end: each line and its separator (in C;
-    # operator's functions, not bound methods of an int such as `(1).__add__`, whose every call
-    # builds a tuple of its arguments: some 700 instructions a call, 542 lines here).
-    starts = list(accumulate(map(operator.add, map(len, texts), repeat(len(_SEPARATOR))), initial=0))
+    # The texts joined and lower-cased as bytes, and where each line starts in them (and one past the
+    # end): kept for the dials' and answers' search of the same texts (`_haystack`).
+    key = tuple(texts)
+    lowered, starts = _haystack(key)
     # Each line's signals so far as bits (_BITS, and its refusal kinds above them): ints, which the
     # garbage collector does not track.
     found = [0] * len(texts)
-    automaton, confirms, unanchored = _automaton()
+    automaton, confirms, unanchored, worded = _automaton()
+    # The hits of the dials' and answers' words (_WORDS), filed for dials_and_answers (`_WORD_HITS`).
+    word_hits: _WordHits = ([], [], [])
+    word_lines, word_ats, word_numbers = word_hits
     # For each anchor text, the line of its last hit: a regex searched from the line's first hit (less
     # its reach) sees every later hit in the line, so a later hit needs no second search.
     last = [-1] * len(confirms)
     # Searched as bytes: the text is ASCII, so a byte's offset is its character's (a str haystack
     # has ahocorasick_rs build a byte-to-character map of the whole text at every call).
     line = 0
-    for number, at, _ in automaton.find_matches_as_indexes(lowered.encode("ascii"), overlapping=True):
+    for number, at, _ in automaton.find_matches_as_indexes(lowered, overlapping=True):
         # The hit's line. An overlapping search's state "will advance through the haystack itself"
         # (the crate's docs, `automaton::OverlappingState`): a hit is reported when the walk reaches
         # its end, so its line is its predecessor's or a later one (that they come by their ends is
@@ -2571,6 +2643,10 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
             line += 1
         first = last[number] != line
         last[number] = line
+        for word in worded[number]:
+            word_lines.append(line)
+            word_ats.append(at - starts[line])
+            word_numbers.append(word)
         for bit, confirm, leads, reach in confirms[number]:
             signals = found[line]
             if signals & bit == bit or not (first or leads):
@@ -2593,6 +2669,7 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
     for line in compress(range(len(texts)), map(operator.and_, found, repeat(_REFUSED_BIT))):
         kinds = found[line] >> len(_BITS)
         _NAMED[texts[line]] = _KINDS[(kinds & -kinds).bit_length() - 1]
+    _WORD_HITS[0] = (key, word_hits)
     return dict(zip(texts, map(_BY_BITS.__getitem__, map(operator.and_, found, repeat(_SIGNAL_BITS)))))
 
 
@@ -2603,10 +2680,12 @@ _Confirms = tuple[tuple[tuple[int, Callable[[str, int], object] | None, bool, in
 _UNBOUNDED = sys.maxsize   # a reach that always starts the search at the line's start
 
 
-def _automaton() -> tuple[ahocorasick_rs.BytesAhoCorasick, _Confirms, tuple[tuple[int, re.Pattern[str]], ...]]:
-    """The automaton of `_ANCHORS` (built at import, and again only if `_ANCHORS` is another tuple:
-    tests replace it), each anchor text's confirmations by its number in the automaton, and (bit,
-    pattern) of each anchor with no text, which the automaton cannot report."""
+def _automaton() -> tuple[ahocorasick_rs.BytesAhoCorasick, _Confirms, tuple[tuple[int, re.Pattern[str]], ...],
+                          tuple[tuple[int, ...], ...]]:
+    """The automaton of `_ANCHORS` and `_WORDS` (built at import, and again only if `_ANCHORS` is another
+    tuple: tests replace it), each anchor text's confirmations by its number in the automaton, (bit,
+    pattern) of each anchor with no text, which the automaton cannot report, and the numbers in
+    `_WORDS` of each text by its number in the automaton (none for most)."""
     anchors, built = _AUTOMATON
     if anchors is not _ANCHORS:
         built = _built(_ANCHORS)
@@ -2615,14 +2694,16 @@ def _automaton() -> tuple[ahocorasick_rs.BytesAhoCorasick, _Confirms, tuple[tupl
 
 
 def _built(anchors: tuple[_Anchor, ...]) -> tuple[ahocorasick_rs.BytesAhoCorasick, _Confirms,
-                                                  tuple[tuple[int, re.Pattern[str]], ...]]:
+                                                  tuple[tuple[int, re.Pattern[str]], ...], tuple[tuple[int, ...], ...]]:
     """Two patterns may share an anchor text: it is one pattern of the automaton, and one hit
     serves both. The automaton is ahocorasick_rs's DFA (the Rust aho-corasick crate's, built once
     here), asked for overlapping matches. The crate's docs (enum `MatchKind`): Standard "is the only
     one that supports overlapping matches", and "when searching for overlapping matches, then all
     possible matches are reported": every occurrence of every anchor, one inside another and
     overlapping ones included. ahocorasick_rs returns each as (pattern index, start, end); anchors
-    are ASCII (`_anchor_of`), searched in ASCII text, so the bytes' offsets are the characters'."""
+    are ASCII (`_anchor_of`), searched in ASCII text, so the bytes' offsets are the characters'. The
+    dials' and answers' words (`_WORDS`) are texts of the same automaton, with no confirmation of
+    their own where no anchor is the same text: one walk over the texts finds both (`_search`)."""
     by_text: dict[str, list[tuple[int, Callable[[str, int], object] | None, bool, int]]] = {}
     for a in anchors:
         confirm = None if a.whole else a.pattern.match if a.leads else a.pattern.search
@@ -2630,8 +2711,12 @@ def _built(anchors: tuple[_Anchor, ...]) -> tuple[ahocorasick_rs.BytesAhoCorasic
         by_text.setdefault(a.text, []).append((a.bit, confirm, a.leads and not a.whole, reach))
     unanchored = tuple((a.bit, a.pattern) for a in anchors if not a.text)
     by_text.pop("", None)
+    worded: dict[str, tuple[int, ...]] = dict.fromkeys(by_text, ())   # each text's numbers in _WORDS
+    for number, word in enumerate(_WORDS):
+        by_text.setdefault(word, [])
+        worded[word] = (*worded.get(word, ()), number)
     automaton = _dfa(by_text)
-    return automaton, tuple(map(tuple, by_text.values())), unanchored
+    return automaton, tuple(map(tuple, by_text.values())), unanchored, tuple(worded[text] for text in by_text)
 
 
 _REFUSED_BIT = _BITS[LogSignal.DB_REFUSED]

@@ -580,9 +580,9 @@ class _LinesInReverse:
 def test_hits_before_their_predecessors_line_are_bisected(monkeypatch):
     """A hit in an earlier line than the hit before it (an order the automaton does not report) is
     bisected to its line: stepping alone would leave it in the later line and lose its signals."""
-    automaton, confirms, unanchored = log_signals._automaton()
+    automaton, confirms, unanchored, worded = log_signals._automaton()
     monkeypatch.setattr(log_signals, "_AUTOMATON",
-                        [log_signals._ANCHORS, (_LinesInReverse(automaton), confirms, unanchored)])
+                        [log_signals._ANCHORS, (_LinesInReverse(automaton), confirms, unanchored, worded)])
     assert _fresh(_STEPPED) == {text: signals_by_pattern(text) for text in _STEPPED}
 
 

@@ -406,6 +406,45 @@ def test_dials_and_answers_read_at_once_are_each_texts_own():
     assert (dials["GET /healthz 200"], answers["GET /healthz 200"]) == (None, "")
 
 
+class _NoSecondSearch:
+    """The dials' and answers' own automaton, where it must not be asked."""
+
+    def find_matches_as_indexes(self, haystack, overlapping):
+        raise AssertionError("the same texts searched a second time")
+
+
+class _Shuffled:
+    """An automaton's hits in an order by neither their ends nor their lines (one it does not report): a
+    line's hits come apart, among other lines'."""
+
+    def __init__(self, automaton) -> None:
+        self.automaton = automaton
+
+    def find_matches_as_indexes(self, haystack, overlapping):
+        return sorted(self.automaton.find_matches_as_indexes(haystack, overlapping=overlapping),
+                      key=lambda hit: hit[1] % 7)
+
+
+@pytest.mark.parametrize("read", ["cold", "hits shuffled", "another read"])
+def test_dials_and_answers_read_the_one_searchs_hits(monkeypatch, read):
+    """After the one search classified the same texts (a cold read), their dials and answers come from the
+    hits of the dials' and answers' words it filed, with no search of their own, each text's own answer,
+    in any order of hits; after a search of other texts, from a search of their own."""
+    from shared.diagnosis import log_signals as ls
+
+    ls.classify_all.cache_clear()
+    if read == "hits shuffled":
+        automaton, *rest = ls._automaton()
+        monkeypatch.setattr(ls, "_AUTOMATON", [ls._ANCHORS, (_Shuffled(automaton), *rest)])
+    ls.classify_all(_DIALS_AND_ANSWERS[::2] if read == "another read" else _DIALS_AND_ANSWERS)
+    if read != "another read":
+        monkeypatch.setattr(ls, "_WORDS_AUTOMATON", _NoSecondSearch())
+    dials, answers = ls.dials_and_answers(_DIALS_AND_ANSWERS)
+    assert dials == {text: ls.dial_failure(text) for text in _DIALS_AND_ANSWERS}
+    assert answers == {text: ls.downstream_answer(text) for text in _DIALS_AND_ANSWERS}
+    ls.classify_all.cache_clear()
+
+
 def test_the_leftmost_match_is_found_from_a_later_anchor_that_may_begin_earlier():
     """Hits are tried by where a match may begin, not where the anchor is: a later anchor with a
     longer reach can begin a match before an earlier one's."""
