@@ -20,8 +20,9 @@ from shared.diagnosis.scope import (alert_context, combine, diagnose_service, se
                                    users)
 from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
-from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, notified_after_own_close, notified_after_verdict,
-                                   opened_after_close, test_notification, unknown_schema, unknown_start)
+from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, notified_after_own_close,
+                                   notified_after_verdict, opened_after_close, test_notification, unknown_schema,
+                                   unknown_start)
 from shared.alerts.received import received
 from shared.errors import AttemptInProgress, PermanentError, TransientError, WriteInFlight
 from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, InProgress, MaybeBehind,
@@ -34,6 +35,7 @@ from shared.remediation.history import (
     note_closed,
     note_opened,
     note_refired,
+    note_seen,
     recent_undone_action,
     recent_verified_fix,
     service_actions,
@@ -175,10 +177,14 @@ class _AlertRun:
             # First, before anything is written: a test's CLOSED recorded closed a real incident of its id.
             return self.outcome(OutcomeStatus.SKIPPED, test_notification(incident))
         if not incident.is_open:
-            note_closed(state, incident, now)
+            record = note_closed(state, incident, now)
             self.adapters.settled.forget(incident.incident_id)
-            return self.outcome(OutcomeStatus.RESOLVED, closed_reason(incident),
-                                step="resolved", target=incident.cloud_run_service or target.name or None)
+            about = incident.cloud_run_service or target.name or None
+            handled = self.handled_target()
+            if record.open_unseen and handled is not None:
+                # Its OPEN never reached Runwarden (or not yet): nobody heard of this incident through it.
+                return self.outcome(OutcomeStatus.ESCALATED, never_opened(incident, handled), target=about)
+            return self.outcome(OutcomeStatus.RESOLVED, closed_reason(incident), step="resolved", target=about)
         if not incident.schema_known:
             # Read as 1.2 is, to show a person what it said; never acted on (incidents.SCHEMA_VERSION).
             return self.outcome(OutcomeStatus.ESCALATED, unknown_schema(incident),
@@ -207,6 +213,21 @@ class _AlertRun:
             return self.for_service(target.name)
         return self.for_shared(target)
 
+    def handled_target(self) -> str | None:
+        """The target whose OPEN of this incident `note_opened` would have recorded (a managed service, by
+        its resource or its uptime host; a connector or Cloud SQL instance), or None: an OPEN Runwarden
+        answers before that (another schema, an unroutable policy, a service it does not manage) leaves no
+        record, so its CLOSED says nothing about whether the OPEN came."""
+        target = self.incident.target
+        if not self.incident.schema_known or target.kind is TargetKind.UNROUTABLE:
+            return None
+        if target.kind is TargetKind.UPTIME:
+            service = service_for_host(target.name, self.config)
+            return service if service is not None and self.config.manages(service) else None
+        if target.kind is TargetKind.SERVICE:
+            return target.name if self.config.manages(target.name) else None
+        return target.name
+
     def for_service(self, service: str) -> Outcome:
         state, now = self.adapters.state, self.adapters.clock.now()
         if not self.config.manages(service):
@@ -223,7 +244,22 @@ class _AlertRun:
         if closed is not None:
             return closed
         note_opened(state, self.incident, service, now, existing=prior.incident)
-        return self.diagnose_and_act(gate, service, prior)
+        return self.seen(self.diagnose_and_act(gate, service, prior), service, prior)
+
+    def seen(self, outcome: Outcome, target: str, prior: _Prior) -> Outcome:
+        """`outcome`, once the incident's OPEN is on record (history.note_seen): so that its CLOSED is not
+        taken for one whose OPEN never came. Written after the decision, and only when nothing else records
+        it: no record of the incident was read, no action of it is recorded, and this outcome wrote none
+        (`applied`). A state store that cannot take it costs the outcome nothing: its CLOSED may then say,
+        wrongly, that no OPEN came, and the timeline holds this one."""
+        if prior.incident is not None or prior.recorded or outcome.status is OutcomeStatus.APPLIED:
+            return outcome
+        try:
+            note_seen(self.adapters.state, self.incident, target, self.adapters.clock.now())
+        except (TransientError, PermanentError) as exc:
+            self.timeline.step("seen_unrecorded", f"the OPEN was not recorded as seen ({exc}): its CLOSED may be "
+                               "answered as one whose OPEN never reached Runwarden", severity="WARNING")
+        return outcome
 
     def prior(self, gate: Gate, target: str) -> _Prior:
         """What state says about this incident before anything is read live, in one batched read:
@@ -413,6 +449,10 @@ class _AlertRun:
             return closed
         now = self.adapters.clock.now()
         note_opened(self.adapters.state, self.incident, target.name, now, existing=prior.incident)
+        return self.seen(self.shared_opened(gate, target, prior, now), target.name, prior)
+
+    def shared_opened(self, gate: Gate, target: AlertTarget, prior: _Prior, now: datetime) -> Outcome:
+        """`for_shared` past what state says of the incident: its users diagnosed, and the connector acted on."""
         duplicate = self.duplicate(gate, target.name, prior=prior)
         if duplicate is not None:
             return duplicate

@@ -189,8 +189,9 @@ def test_a_taken_cooldown_falls_back_to_one_claim_at_a_time_and_says_why(world, 
     assert outcome.status.value == "skipped" and outcome.reason.startswith("cooldown:"), outcome.reason
     assert world.writes() == 0
     # The read showed the cooldown taken, so no commit of everything: the claim alone (a duplicate
-    # must say so rather than "cooldown"), the cooldown's create refused, and the claim given back.
-    assert counter.by_method()["Commit"] == 3
+    # must say so rather than "cooldown"), the cooldown's create refused, and the claim given back; after
+    # the decision, the OPEN noted seen (no action records it: history.note_seen).
+    assert counter.by_method()["Commit"] == 4
 
 
 def test_later_deliveries_are_answered_from_memory_with_no_firestore_call(world, counter):
