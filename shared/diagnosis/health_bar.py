@@ -496,7 +496,12 @@ def _any_series(alert: AlertContext) -> str:
       collection._run_metrics), and the service's share does not bound it: one route at 2 % of the traffic
       failing 50 % is 1 % of the service, under a 5 % bar while the condition on that route still holds.
       The notification's metric labels name the series that fired (schema 1.2: `incident.metric.labels`,
-      "with metric labels {...}" in its summary, tests/fixtures/samples), shown in the reason."""
+      "with metric labels {...}" in its summary, tests/fixtures/samples), shown in the reason. That
+      request_count carries a `route` label at all is from a third-party copy of its descriptor
+      (dynatrace-oss/dynatrace-gcp-monitor src/config/cloud_run_revision.yml: response_code,
+      response_code_class, route); what Cloud Run writes in it (a path, a traffic tag, nothing) is UNCONFIRMED
+      (no Google page nor sample found says), so no read by it is made: a per-route share read by a label
+      whose values are not known could only be guessed at, and the condition stays escalated."""
     if (not _ratio_threshold(alert) or not alert.denominator_aggregated
             or alert.denominator_reducer in ("", "REDUCE_NONE")):
         return ""
