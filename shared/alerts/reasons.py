@@ -42,12 +42,13 @@ def never_opened(incident: Incident, about: str) -> str:
     this answer tells a person; it is recorded closed, so the OPEN, if it comes, is not acted on."""
     ended = f"ended at {_utc(incident.ended_at)}" if incident.ended_at is not None else "no end given"
     summary = f"; its summary: {quoted(incident.summary, 240)}" if incident.summary.strip() else ""
-    return (f"incident {incident.incident_id} closed, but no OPEN of incident {incident.incident_id} reached Runwarden "
-            f"(none is on record, nor any action of it): it started at {_utc(incident.started_at)}, {ended}, on "
-            f"{about}, policy {incident.policy_name!r}; nothing was diagnosed or done. It is recorded closed, so its "
-            "OPEN, if it still arrives late, is not acted on. The OPEN may have been dropped or dead-lettered, sent "
-            "before Runwarden was deployed, or sent only to another channel: a person must look at what happened "
-            f"then (`runwarden timeline {incident.incident_id}`, the policy's incident in the console){summary}")
+    return (f"incident {incident.incident_id} closed, but no OPEN of incident {incident.incident_id} is on record at "
+            f"Runwarden (no record that one was handled, nor any action of it): it started at "
+            f"{_utc(incident.started_at)}, {ended}, on {about}, policy {incident.policy_name!r}; nothing was "
+            "diagnosed or done for it. It is recorded closed, so its OPEN, if it still arrives or is being handled "
+            "now, is not acted on. The OPEN may have been dropped or dead-lettered, sent before Runwarden was "
+            "deployed, or sent only to another channel: a person must look at what happened then (`runwarden "
+            f"timeline {incident.incident_id}`, the policy's incident in the console){summary}")
 
 
 def test_notification(incident: Incident) -> str:

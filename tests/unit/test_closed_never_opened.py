@@ -113,3 +113,25 @@ def test_a_redelivery_of_the_closed_pages_once():
     again = handle(w, closing(), "c-1")
     assert first.status is OutcomeStatus.ESCALATED
     assert again.status is OutcomeStatus.SKIPPED, again.reason
+
+
+def test_a_closed_that_comes_while_the_open_is_handled_stays_recorded_closed():
+    """The OPEN's record is created after its decision, only if there is none: a CLOSED recorded meanwhile
+    (here while the OPEN's evidence is read) is not overwritten, so a later OPEN is still dropped as closed."""
+    w = world("healthy")
+    run, done = w.adapters.run, []
+
+    class ClosedMeanwhile:
+        def __getattr__(self, name):
+            if not done:
+                done.append(handle(w, closing("healthy"), "c-1"))
+            return getattr(run, name)
+
+    w.adapters.run = ClosedMeanwhile()
+    first = handle(w, notification("healthy"), "o-1")
+    w.adapters.run = run
+    assert [o.status for o in done] == [OutcomeStatus.ESCALATED], first.reason
+    record = w.state.get_record(INCIDENTS, notification("healthy")["incident"]["incident_id"])
+    assert record["state"] == "closed", record
+    again = handle(w, notification("healthy"), "o-2")
+    assert again.status is OutcomeStatus.SKIPPED and "incident already closed" in again.reason, again.reason
