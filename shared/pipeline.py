@@ -168,6 +168,7 @@ class _AlertRun:
         self.timeline = timeline
         self.received_at = received_at
         self._holder: Holder | None = None   # the report this delivery holds the publish of, if any
+        self._seen: Future | None = None     # the create recording its OPEN seen (note_seen), while under way
 
     def decide(self) -> Outcome:
         incident = self.incident
@@ -244,21 +245,33 @@ class _AlertRun:
         if closed is not None:
             return closed
         note_opened(state, self.incident, service, now, existing=prior.incident)
-        return self.seen(self.diagnose_and_act(gate, service, prior), service, prior)
+        self.note_seen(service, prior)
+        return self.seen_written(self.diagnose_and_act(gate, service, prior))
 
-    def seen(self, outcome: Outcome, target: str, prior: _Prior) -> Outcome:
-        """`outcome`, once the incident's OPEN is on record (history.note_seen): so that its CLOSED is not
-        taken for one whose OPEN never came. Written after the decision, and only when nothing else records
-        it: no record of the incident was read, no action of it is recorded, and this outcome wrote none
-        (`applied`). A state store that cannot take it costs the outcome nothing: its CLOSED may then say,
-        wrongly, that no OPEN came, and the timeline holds this one."""
-        if prior.incident is not None or prior.recorded or outcome.status is OutcomeStatus.APPLIED:
-            return outcome
+    def note_seen(self, target: str, prior: _Prior) -> None:
+        """Records that this incident's OPEN reached Runwarden (history.note_seen), so that its CLOSED is not
+        taken for one whose OPEN never came, unless state already holds a record of it or an action of it.
+        One create, on a thread of its own while the evidence is read (`seen_written` waits for it before
+        anything is decided), so a CLOSED handled from then on finds it, and the handler does not wait on it."""
+        if prior.incident is not None or prior.recorded or self.incident.is_log_match:
+            return
+        self._seen = _SEEN.submit(self._write_seen, target, self.adapters.clock.now())
+
+    def _write_seen(self, target: str, now: datetime) -> None:
         try:
-            note_seen(self.adapters.state, self.incident, target, self.adapters.clock.now())
+            note_seen(self.adapters.state, self.incident, target, now)
         except (TransientError, PermanentError) as exc:
+            # Costs the outcome nothing: its CLOSED may then say, wrongly, that no OPEN came, and the timeline
+            # holds this one.
             self.timeline.step("seen_unrecorded", f"the OPEN was not recorded as seen ({exc}): its CLOSED may be "
                                "answered as one whose OPEN never reached Runwarden", severity="WARNING")
+
+    def seen_written(self, outcome: Outcome | None = None) -> Outcome | None:
+        """Waits for `note_seen`'s create, if one was started (a function's CPU may be throttled once it has
+        answered, so nothing is left running behind the answer); `outcome` passed through."""
+        if self._seen is not None:
+            _quietly(self._seen.result)
+            self._seen = None
         return outcome
 
     def prior(self, gate: Gate, target: str) -> _Prior:
@@ -403,6 +416,7 @@ class _AlertRun:
             result = diagnose_service(service, self.incident, self.config, self.adapters.readers(), now)
         except PermanentError as exc:  # e.g. the service is gone, or Runwarden may not read it
             return self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc} [{exc.code}]", target=service)
+        self.seen_written()   # recorded before anything is decided (long done: the evidence took longer)
         bundle, diagnosis = result.bundle, result.diagnosis
         other = (unserved_host(self.incident.target.name, self.config, bundle.service)
                  if self.incident.target.kind is TargetKind.UPTIME else "")
@@ -449,7 +463,8 @@ class _AlertRun:
             return closed
         now = self.adapters.clock.now()
         note_opened(self.adapters.state, self.incident, target.name, now, existing=prior.incident)
-        return self.seen(self.shared_opened(gate, target, prior, now), target.name, prior)
+        self.note_seen(target.name, prior)
+        return self.seen_written(self.shared_opened(gate, target, prior, now))
 
     def shared_opened(self, gate: Gate, target: AlertTarget, prior: _Prior, now: datetime) -> Outcome:
         """`for_shared` past what state says of the incident: its users diagnosed, and the connector acted on."""
@@ -480,6 +495,7 @@ class _AlertRun:
             caveat = f"; {found.caveat}" if found.caveat else ""
             return self.outcome(OutcomeStatus.SKIPPED, f"no managed service's serving revision uses {target.name} "
                                 f"(looked at {len(found.looked_at)} managed service(s){caveat})", target=target.name)
+        self.seen_written()
         diagnosis, primary = combine(target, results, found.api_calls, found.caveat)
         report = self.diagnosed(diagnosis)
         if target.kind is TargetKind.CLOUDSQL or primary is None:
@@ -867,6 +883,8 @@ class _ReadAhead:
 # The read-ahead's threads, kept for the instance's life (shared/workers.py); more than one so that
 # concurrent deliveries in one process do not wait for each other's reads.
 _READ_AHEAD = Workers("read-ahead", 4)
+# The threads that record an OPEN seen while its evidence is read (`_AlertRun.note_seen`).
+_SEEN = Workers("incident-seen", 4)
 
 
 def _read_ahead(state: StateStore, gate: Gate, service: str, now: datetime,

@@ -396,7 +396,7 @@ def _complement(alert: AlertContext) -> AlertContext | None:
     reading. The health check counts 429 with the 5xx, which the policy counts as success: a bar no looser
     than the policy's own."""
     threshold = alert.threshold
-    if (not _ratio_threshold(alert) or threshold is None or not 0 < threshold <= 1
+    if (not alert.ratio or not _ratio_threshold(alert) or threshold is None or not 0 < threshold <= 1
             or set(alert.metric_labels) & _CODE_FIELDS):
         return None
     terms = list(_CODE_TERM.finditer(alert.condition_filter))
@@ -404,8 +404,9 @@ def _complement(alert: AlertContext) -> AlertContext | None:
         return None
     term = terms[0]
     value = (term.group("value") or "").strip("\"'").lower()
-    negated = term.group("op") == "!=" if not term.group("neg") else term.group("op") in ("=", "==")
-    if not negated or value != "5xx" or (term.group("neg") and term.group("op") == "!="):
+    # `!= "5xx"`, or `NOT` / `-` before `= "5xx"` (a negated `!=` is an equality, not read as one here).
+    negated = term.group("op") in ("=", "==") if term.group("neg") else term.group("op") == "!="
+    if not negated or value != "5xx":
         return None
     flipped = alert.condition_filter[:term.start()] + _FIVE_XX + alert.condition_filter[term.end():]
     return alert.model_copy(update={"condition_filter": flipped, "comparison": _FLIPPED[alert.comparison],

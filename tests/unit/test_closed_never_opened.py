@@ -4,7 +4,7 @@ The OPEN may have been dropped, dead-lettered, sent before Runwarden was deploye
 or be still on its way (Pub/Sub does not order messages). Before, such a CLOSED was answered `resolved`
 ("incident closed; recorded, no action taken"), like any other: nobody heard that an incident on a managed
 target opened and closed with nothing diagnosed. Now every OPEN Runwarden reads for a target it handles
-leaves the incident's record (IncidentRecord, state `seen`), and a CLOSED that finds neither that record nor
+leaves the incident's record (IncidentRecord, state `seen`; created beside its evidence reads), and a CLOSED that finds neither that record nor
 an action of the incident is `escalated`, naming the incident's start, end and policy and that nothing was
 done; it is still recorded closed, so the OPEN, delivered late, is never acted on. In-process parts
 (tests/property/fast.py) through the pipeline's own entry point."""
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from typing import Any
 
 import pytest
@@ -115,23 +116,43 @@ def test_a_redelivery_of_the_closed_pages_once():
     assert again.status is OutcomeStatus.SKIPPED, again.reason
 
 
-def test_a_closed_that_comes_while_the_open_is_handled_stays_recorded_closed():
-    """The OPEN's record is created after its decision, only if there is none: a CLOSED recorded meanwhile
-    (here while the OPEN's evidence is read) is not overwritten, so a later OPEN is still dropped as closed."""
+def test_a_closed_that_comes_while_the_open_is_recorded_stays_recorded_closed():
+    """The OPEN's record is created only if there is none: a CLOSED recorded between the OPEN's read of
+    state and that create is not overwritten, so a later OPEN is still dropped as closed."""
     w = world("healthy")
-    run, done = w.adapters.run, []
+    create, done = w.state.create_record, []
 
-    class ClosedMeanwhile:
-        def __getattr__(self, name):
-            if not done:
-                done.append(handle(w, closing("healthy"), "c-1"))
-            return getattr(run, name)
+    def create_record(kind, key, data):
+        if kind == INCIDENTS and not done:
+            done.append(handle(w, closing("healthy"), "c-1"))
+        return create(kind, key, data)
 
-    w.adapters.run = ClosedMeanwhile()
-    first = handle(w, notification("healthy"), "o-1")
-    w.adapters.run = run
-    assert [o.status for o in done] == [OutcomeStatus.ESCALATED], first.reason
+    w.state.create_record = create_record
+    handle(w, notification("healthy"), "o-1")
+    assert [o.status for o in done] == [OutcomeStatus.ESCALATED], [o.reason for o in done]
     record = w.state.get_record(INCIDENTS, notification("healthy")["incident"]["incident_id"])
     assert record["state"] == "closed", record
     again = handle(w, notification("healthy"), "o-2")
     assert again.status is OutcomeStatus.SKIPPED and "incident already closed" in again.reason, again.reason
+
+
+def test_a_closed_that_comes_while_the_evidence_is_read_is_resolved():
+    """The OPEN is recorded beside its evidence reads, before anything is decided: a CLOSED handled from
+    then on (Pub/Sub delivering both at once after a backlog) finds it, and is `resolved`, not escalated."""
+    w = world("healthy")
+    run, done = w.adapters.run, []
+    incident_id = notification("healthy")["incident"]["incident_id"]
+
+    class ClosedMeanwhile:
+        def __getattr__(self, name):
+            if not done:
+                deadline = time.monotonic() + 10
+                while w.state.get_record(INCIDENTS, incident_id) is None and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                done.append(handle(w, closing("healthy"), "c-1"))
+            return getattr(run, name)
+
+    w.adapters.run = ClosedMeanwhile()
+    handle(w, notification("healthy"), "o-1")
+    w.adapters.run = run
+    assert [o.status for o in done] == [OutcomeStatus.RESOLVED], [o.reason for o in done]

@@ -102,3 +102,10 @@ def test_a_success_ratio_not_read_exactly_stays_escalated(name):
     assert judged.why_not
     result = _diagnose(_serving(Evidence()), NOT_JUDGED[name])
     assert result.signature is Signature.INCONCLUSIVE, result.summary
+
+
+@pytest.mark.parametrize("numerator", ['NOT metric.label.response_code_class != "5xx"',
+                                       'metric.label.response_code_class = one_of("5xx")',
+                                       'metric.label.response_code != "500"'])
+def test_a_double_negation_a_list_or_one_code_is_no_complement_read(numerator):
+    assert not health_bar(success(numerator), S).judged
