@@ -109,3 +109,54 @@ def test_a_success_ratio_not_read_exactly_stays_escalated(name):
                                        'metric.label.response_code != "500"'])
 def test_a_double_negation_a_list_or_one_code_is_no_complement_read(numerator):
     assert not health_bar(success(numerator), S).judged
+
+
+def _availability(scenario: str, numerator: str) -> dict:
+    """The scenario's notification as a success-ratio policy's: `numerator` over all of the service's requests,
+    below 0.99 (the notification's parts agreeing, as Monitoring would send them)."""
+    import copy
+
+    from tests.property.fast import scenario_model
+    from tests.property.harness import ANCHOR
+
+    document = copy.deepcopy(scenario_model(scenario).notification(ANCHOR))
+    incident = document["incident"]
+    select = incident["condition"]["conditionThreshold"]["filter"]
+    incident["condition"]["conditionThreshold"].update(
+        filter=f"{select} AND {numerator}", denominatorFilter=select, comparison="COMPARISON_LT", thresholdValue=0.99,
+        denominatorAggregations=incident["condition"]["conditionThreshold"]["aggregations"])
+    incident["condition"]["displayName"] = incident["condition_name"] = "availability below 99%"
+    incident["policy_name"] = "backend availability"
+    incident["metric"]["labels"] = {}
+    incident.update(threshold_value="0.99", observed_value="0.75",
+                    summary=incident["summary"].replace(" with metric labels {response_code_class=5xx}", "")
+                    .replace("above the threshold of 0.05 with a value of 0.25",
+                             "below the threshold of 0.99 with a value of 0.75"))
+    return document
+
+
+@pytest.mark.parametrize("scenario, numerator, judged", [
+    ("healthy", 'metric.label.response_code_class != "5xx"', True),     # failures stopped: healthy, nothing done
+    ("healthy", 'metric.label.response_code_class = "2xx"', False),     # 3xx and 4xx unread: escalated
+    ("bad_revision", 'metric.label.response_code_class != "5xx"', None),  # still failing: acted on as before
+])
+def test_a_success_ratio_alert_through_the_pipeline(scenario, numerator, judged):
+    import json
+
+    from shared.outcomes import OutcomeStatus
+    from shared.pipeline import handle_alert
+    from tests.integration.world import event
+    from tests.property.fast import FastWorld, seeded_copy
+    from tests.property.harness import ANCHOR
+
+    w = FastWorld(seeded_copy(scenario, None), ANCHOR)
+    outcome = handle_alert(event(json.dumps(_availability(scenario, numerator)).encode(), "1"), w.config, w.adapters)
+    signature = outcome.diagnosis.signature if outcome.diagnosis else None
+    if judged is None:
+        assert outcome.status is OutcomeStatus.APPLIED and signature == "bad_revision", outcome.reason
+    elif judged:
+        assert signature == "healthy" and outcome.status is OutcomeStatus.SKIPPED, outcome.reason
+        assert "complement" in json.dumps([e.model_dump() for e in outcome.diagnosis.evidence]), outcome.reason
+    else:
+        assert signature == "inconclusive" and outcome.status is OutcomeStatus.ESCALATED, outcome.reason
+    assert w.standins.run.count("UpdateService") == (1 if judged is None else 0)
