@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 import time
 from typing import Any
 
@@ -143,13 +144,16 @@ def test_a_closed_that_comes_while_the_evidence_is_read_is_resolved():
     run, done = w.adapters.run, []
     incident_id = notification("healthy")["incident"]["incident_id"]
 
+    once = threading.Lock()   # the evidence is read on several threads at once
+
     class ClosedMeanwhile:
         def __getattr__(self, name):
-            if not done:
-                deadline = time.monotonic() + 10
-                while w.state.get_record(INCIDENTS, incident_id) is None and time.monotonic() < deadline:
-                    time.sleep(0.01)
-                done.append(handle(w, closing("healthy"), "c-1"))
+            with once:
+                if not done:
+                    deadline = time.monotonic() + 10
+                    while w.state.get_record(INCIDENTS, incident_id) is None and time.monotonic() < deadline:
+                        time.sleep(0.01)
+                    done.append(handle(w, closing("healthy"), "c-1"))
             return getattr(run, name)
 
     w.adapters.run = ClosedMeanwhile()
