@@ -20,8 +20,9 @@ from shared.diagnosis.scope import (alert_context, combine, diagnose_service, se
                                    users)
 from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
-from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, notified_after_own_close, notified_after_verdict,
-                                   opened_after_close, test_notification, unknown_schema, unknown_start)
+from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, notified_after_own_close,
+                                   notified_after_verdict, opened_after_close, test_notification, unknown_schema,
+                                   unknown_start)
 from shared.alerts.received import received
 from shared.errors import AttemptInProgress, PermanentError, TransientError, WriteInFlight
 from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, InProgress, MaybeBehind,
@@ -34,6 +35,7 @@ from shared.remediation.history import (
     note_closed,
     note_opened,
     note_refired,
+    note_seen,
     recent_undone_action,
     recent_verified_fix,
     service_actions,
@@ -166,6 +168,7 @@ class _AlertRun:
         self.timeline = timeline
         self.received_at = received_at
         self._holder: Holder | None = None   # the report this delivery holds the publish of, if any
+        self._seen: Future | None = None     # the create recording its OPEN seen (note_seen), while under way
 
     def decide(self) -> Outcome:
         incident = self.incident
@@ -175,10 +178,14 @@ class _AlertRun:
             # First, before anything is written: a test's CLOSED recorded closed a real incident of its id.
             return self.outcome(OutcomeStatus.SKIPPED, test_notification(incident))
         if not incident.is_open:
-            note_closed(state, incident, now)
+            record = note_closed(state, incident, now)
             self.adapters.settled.forget(incident.incident_id)
-            return self.outcome(OutcomeStatus.RESOLVED, closed_reason(incident),
-                                step="resolved", target=incident.cloud_run_service or target.name or None)
+            about = incident.cloud_run_service or target.name or None
+            handled = self.handled_target()
+            if record.open_unseen and handled is not None:
+                # Its OPEN never reached Runwarden (or not yet): nobody heard of this incident through it.
+                return self.outcome(OutcomeStatus.ESCALATED, never_opened(incident, handled), target=about)
+            return self.outcome(OutcomeStatus.RESOLVED, closed_reason(incident), step="resolved", target=about)
         if not incident.schema_known:
             # Read as 1.2 is, to show a person what it said; never acted on (incidents.SCHEMA_VERSION).
             return self.outcome(OutcomeStatus.ESCALATED, unknown_schema(incident),
@@ -207,6 +214,21 @@ class _AlertRun:
             return self.for_service(target.name)
         return self.for_shared(target)
 
+    def handled_target(self) -> str | None:
+        """The target whose OPEN of this incident `note_opened` would have recorded (a managed service, by
+        its resource or its uptime host; a connector or Cloud SQL instance), or None: an OPEN Runwarden
+        answers before that (another schema, an unroutable policy, a service it does not manage) leaves no
+        record, so its CLOSED says nothing about whether the OPEN came."""
+        target = self.incident.target
+        if not self.incident.schema_known or target.kind is TargetKind.UNROUTABLE:
+            return None
+        if target.kind is TargetKind.UPTIME:
+            service = service_for_host(target.name, self.config)
+            return service if service is not None and self.config.manages(service) else None
+        if target.kind is TargetKind.SERVICE:
+            return target.name if self.config.manages(target.name) else None
+        return target.name
+
     def for_service(self, service: str) -> Outcome:
         state, now = self.adapters.state, self.adapters.clock.now()
         if not self.config.manages(service):
@@ -223,7 +245,34 @@ class _AlertRun:
         if closed is not None:
             return closed
         note_opened(state, self.incident, service, now, existing=prior.incident)
-        return self.diagnose_and_act(gate, service, prior)
+        self.note_seen(service, prior)
+        return self.seen_written(self.diagnose_and_act(gate, service, prior))
+
+    def note_seen(self, target: str, prior: _Prior) -> None:
+        """Records that this incident's OPEN reached Runwarden (history.note_seen), so that its CLOSED is not
+        taken for one whose OPEN never came, unless state already holds a record of it or an action of it.
+        One create, on a thread of its own while the evidence is read (`seen_written` waits for it before
+        anything is decided), so a CLOSED handled from then on finds it, and the handler does not wait on it."""
+        if prior.incident is not None or prior.recorded or self.incident.is_log_match:
+            return
+        self._seen = _SEEN.submit(self._write_seen, target, self.adapters.clock.now())
+
+    def _write_seen(self, target: str, now: datetime) -> None:
+        try:
+            note_seen(self.adapters.state, self.incident, target, now)
+        except (TransientError, PermanentError) as exc:
+            # Costs the outcome nothing: its CLOSED may then say, wrongly, that no OPEN came, and the timeline
+            # holds this one.
+            self.timeline.step("seen_unrecorded", f"the OPEN was not recorded as seen ({exc}): its CLOSED may be "
+                               "answered as one whose OPEN never reached Runwarden", severity="WARNING")
+
+    def seen_written(self, outcome: Outcome | None = None) -> Outcome | None:
+        """Waits for `note_seen`'s create, if one was started (a function's CPU may be throttled once it has
+        answered, so nothing is left running behind the answer); `outcome` passed through."""
+        if self._seen is not None:
+            _quietly(self._seen.result)
+            self._seen = None
+        return outcome
 
     def prior(self, gate: Gate, target: str) -> _Prior:
         """What state says about this incident before anything is read live, in one batched read:
@@ -367,6 +416,7 @@ class _AlertRun:
             result = diagnose_service(service, self.incident, self.config, self.adapters.readers(), now)
         except PermanentError as exc:  # e.g. the service is gone, or Runwarden may not read it
             return self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc} [{exc.code}]", target=service)
+        self.seen_written()   # recorded before anything is decided (long done: the evidence took longer)
         bundle, diagnosis = result.bundle, result.diagnosis
         other = (unserved_host(self.incident.target.name, self.config, bundle.service)
                  if self.incident.target.kind is TargetKind.UPTIME else "")
@@ -413,6 +463,11 @@ class _AlertRun:
             return closed
         now = self.adapters.clock.now()
         note_opened(self.adapters.state, self.incident, target.name, now, existing=prior.incident)
+        self.note_seen(target.name, prior)
+        return self.seen_written(self.shared_opened(gate, target, prior, now))
+
+    def shared_opened(self, gate: Gate, target: AlertTarget, prior: _Prior, now: datetime) -> Outcome:
+        """`for_shared` past what state says of the incident: its users diagnosed, and the connector acted on."""
         duplicate = self.duplicate(gate, target.name, prior=prior)
         if duplicate is not None:
             return duplicate
@@ -440,6 +495,7 @@ class _AlertRun:
             caveat = f"; {found.caveat}" if found.caveat else ""
             return self.outcome(OutcomeStatus.SKIPPED, f"no managed service's serving revision uses {target.name} "
                                 f"(looked at {len(found.looked_at)} managed service(s){caveat})", target=target.name)
+        self.seen_written()
         diagnosis, primary = combine(target, results, found.api_calls, found.caveat)
         report = self.diagnosed(diagnosis)
         if target.kind is TargetKind.CLOUDSQL or primary is None:
@@ -836,6 +892,8 @@ class _ReadAhead:
 # The read-ahead's threads, kept for the instance's life (shared/workers.py); more than one so that
 # concurrent deliveries in one process do not wait for each other's reads.
 _READ_AHEAD = Workers("read-ahead", 4)
+# The threads that record an OPEN seen while its evidence is read (`_AlertRun.note_seen`).
+_SEEN = Workers("incident-seen", 4)
 
 
 def _read_ahead(state: StateStore, gate: Gate, service: str, now: datetime,

@@ -33,6 +33,24 @@ def closed_reason(incident: Incident) -> str:
             "close by hand close an incident too), so an action of it is still verified on live data")
 
 
+def never_opened(incident: Incident, about: str) -> str:
+    """Why a CLOSED whose incident Runwarden holds no OPEN of (no record of one, no action of it) is escalated.
+    The OPEN was lost to Runwarden (dropped, dead-lettered after its delivery attempts, sent before
+    Runwarden was deployed, or only to another channel), or is still on its way: Pub/Sub does not order
+    messages without an ordering key, and Monitoring's notifications carry none (UNCONFIRMED: no attribute
+    is seen in any sample). Either way the incident opened and closed with nothing diagnosed, which only
+    this answer tells a person; it is recorded closed, so the OPEN, if it comes, is not acted on."""
+    ended = f"ended at {_utc(incident.ended_at)}" if incident.ended_at is not None else "no end given"
+    summary = f"; its summary: {quoted(incident.summary, 240)}" if incident.summary.strip() else ""
+    return (f"incident {incident.incident_id} closed, but no OPEN of incident {incident.incident_id} is on record at "
+            f"Runwarden (no record that one was handled, nor any action of it): it started at "
+            f"{_utc(incident.started_at)}, {ended}, on {about}, policy {incident.policy_name!r}; nothing was "
+            "diagnosed or done for it. It is recorded closed, so its OPEN, if it still arrives or is being handled "
+            "now, is not acted on. The OPEN may have been dropped or dead-lettered, sent before Runwarden was "
+            "deployed, or sent only to another channel: a person must look at what happened then (`runwarden "
+            f"timeline {incident.incident_id}`, the policy's incident in the console){summary}")
+
+
 def test_notification(incident: Incident) -> str:
     """The answer to the console's test notification ("Send test notification" on a notification channel):
     `"version": "test"`, `"state": "OPEN"`, `started_at` and `ended_at` 0, incident "12345" on an

@@ -278,6 +278,9 @@ _MISSING_DATA_ACTIVE = frozenset({"EVALUATION_MISSING_DATA_ACTIVE", "2"})
 
 def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar) -> HealthBar:
     if alert.comparison in _BELOW:
+        complement = _complement(alert)
+        if complement is not None:
+            return _as_complement(_request_count(complement, s, default), alert, complement)
         # A drop in traffic, or a success ratio (2xx over all) falling below an SLO: neither is judged.
         falling = _success_share_falling(alert)
         if falling:
@@ -372,6 +375,53 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
     return bar
 
 
+_FLIPPED = {"COMPARISON_LT": "COMPARISON_GT", "COMPARISON_LE": "COMPARISON_GE"}
+_FIVE_XX = 'metric.label.response_code_class = "5xx"'
+
+
+def _complement(alert: AlertContext) -> AlertContext | None:
+    """A success ratio falling below t, as the share of 5xx rising above 1 - t, or None when it is not
+    exactly that. Exactly: a threshold ratio condition (a denominatorFilter) whose filter compares a response
+    code once, and that once is "not the 5xx class" (`response_code_class != "5xx"`, or `NOT` / `-` before
+    `response_code_class = "5xx"`: "Monitoring filters", its `!=` and `NOT`), at a threshold of a share
+    (0 < t <= 1), with no response-code label on the series that fired. Its non-5xx requests over all of them
+    fall below t exactly while 5xx over all of them rise above 1 - t (a ratio taken series by series, of the
+    same labels: MetricThreshold.denominator_aggregations, google/monitoring/v3/alert.proto). The complement is
+    then read as any 5xx share is: its denominator (narrowed, aligned or reduced otherwise, per code, per
+    route), its trigger and its reducer each keep it unjudged where they would a 5xx share. Not a complement,
+    and left to the reasons below: 2xx over all (3xx and 4xx fail it too, which the share of 5xx and 429 does
+    not bound), non-4xx or non-3xx, two negations (non-5xx and non-429), a regular expression. A denominator
+    whose series may each be one response code's (`denominator_per_code`: each class's non-5xx over its own
+    series is 1) is judged as its 5xx share is, only with no 5xx nor 429 left, which clears it under either
+    reading. The health check counts 429 with the 5xx, which the policy counts as success: a bar no looser
+    than the policy's own."""
+    threshold = alert.threshold
+    if (not alert.ratio or not _ratio_threshold(alert) or threshold is None or not 0 < threshold <= 1
+            or set(alert.metric_labels) & _CODE_FIELDS):
+        return None
+    terms = list(_CODE_TERM.finditer(alert.condition_filter))
+    if len(terms) != 1 or terms[0].group("label").lower() != "response_code_class":
+        return None
+    term = terms[0]
+    value = (term.group("value") or "").strip("\"'").lower()
+    # `!= "5xx"`, or `NOT` / `-` before `= "5xx"` (a negated `!=` is an equality, not read as one here).
+    negated = term.group("op") in ("=", "==") if term.group("neg") else term.group("op") == "!="
+    if not negated or value != "5xx":
+        return None
+    flipped = alert.condition_filter[:term.start()] + _FIVE_XX + alert.condition_filter[term.end():]
+    return alert.model_copy(update={"condition_filter": flipped, "comparison": _FLIPPED[alert.comparison],
+                                    "threshold": round(1 - threshold, 12)})
+
+
+def _as_complement(bar: HealthBar, alert: AlertContext, complement: AlertContext) -> HealthBar:
+    """The complement's bar, saying that it is one: the success ratio below t read as 5xx above 1 - t."""
+    read = (f"the alert's success ratio (non-5xx requests over all) below {alert.threshold:g}, read as its "
+            f"complement, the share of 5xx above {complement.threshold:g}")
+    if not bar.judged:
+        return replace(bar, why_not=f"{read}: {bar.why_not}")
+    return replace(bar, source=f"{read}: {bar.source}")
+
+
 def _success_share_falling(alert: AlertContext) -> str:
     """Why a ratio of some responses (2xx over all) falling below its threshold is not judged, naming the share
     it fails at, or "" when the condition is no such ratio. Below 0.99 of 2xx is more than 1 % of requests
@@ -447,7 +497,12 @@ def _any_series(alert: AlertContext) -> str:
       collection._run_metrics), and the service's share does not bound it: one route at 2 % of the traffic
       failing 50 % is 1 % of the service, under a 5 % bar while the condition on that route still holds.
       The notification's metric labels name the series that fired (schema 1.2: `incident.metric.labels`,
-      "with metric labels {...}" in its summary, tests/fixtures/samples), shown in the reason."""
+      "with metric labels {...}" in its summary, tests/fixtures/samples), shown in the reason. That
+      request_count carries a `route` label at all is from a third-party copy of its descriptor
+      (dynatrace-oss/dynatrace-gcp-monitor src/config/cloud_run_revision.yml: response_code,
+      response_code_class, route); what Cloud Run writes in it (a path, a traffic tag, nothing) is UNCONFIRMED
+      (no Google page nor sample found says), so no read by it is made: a per-route share read by a label
+      whose values are not known could only be guessed at, and the condition stays escalated."""
     if (not _ratio_threshold(alert) or not alert.denominator_aggregated
             or alert.denominator_reducer in ("", "REDUCE_NONE")):
         return ""

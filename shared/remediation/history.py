@@ -37,18 +37,31 @@ def note_opened(state: StateStore, incident: Incident, service: str | None, now:
     state.put_record(INCIDENTS, incident.incident_id, record.model_dump(mode="python"))
 
 
-def note_closed(state: StateStore, incident: Incident, now: datetime, by: str = "notification") -> None:
+def note_seen(state: StateStore, incident: Incident, target: str, now: datetime) -> None:
+    """Remembers that an OPEN of an incident Monitoring closes itself (not log-based) reached Runwarden, so its
+    CLOSED is not taken for one whose OPEN never came (`note_closed`, reasons.never_opened). A create (one
+    commit) that leaves a record already there as it is: a CLOSED that came meanwhile stays closed."""
+    if incident.is_log_match:
+        return
+    record = IncidentRecord(incident_id=incident.incident_id, target=target, opened_at=now, state="seen")
+    state.create_record(INCIDENTS, incident.incident_id, record.model_dump(mode="python"))
+
+
+def note_closed(state: StateStore, incident: Incident, now: datetime, by: str = "notification") -> IncidentRecord:
     """Closed wins over any later (reordered or redelivered) OPEN of the same incident. The incident's
     actions are marked with when it closed and what the CLOSED showed of recovery
     (`Incident.recovery_shown`, "" for none), which the sweep cites and never takes as recovery alone
     (shared/remediation/judging.py); a cancelled one (`Incident.is_cancelled`: the policy was edited
     or deleted) closes the incident and leaves its actions unmarked, as does one of another policy
-    (`_same_policy`) or that says another start (`_same_start`)."""
+    (`_same_policy`) or that says another start (`_same_start`). Returns the incident's record, whose
+    `open_unseen` says that neither an OPEN of it (`note_opened`) nor an action of it was on record when
+    its first CLOSED came."""
     cancelled = incident.is_cancelled
     existing = state.get_record(INCIDENTS, incident.incident_id)
+    actions = None if existing and cancelled else state.find_records(ACTIONS, "incident_id", incident.incident_id)
     record = IncidentRecord.model_validate(existing) if existing else IncidentRecord(
         incident_id=incident.incident_id, target=incident.cloud_run_service, log_based=incident.is_log_match,
-        opened_at=now)
+        opened_at=now, open_unseen=not actions)
     if record.state != "closed":
         record = record.model_copy(update={"state": "closed", "closed_at": now,
                                            "closed_by": "cancelled" if cancelled else by,
@@ -57,11 +70,12 @@ def note_closed(state: StateStore, incident: Incident, now: datetime, by: str = 
                                            "ended_at": _measured_end(incident)})
         state.put_record(INCIDENTS, incident.incident_id, record.model_dump(mode="python"))
     if cancelled:
-        return
-    for data in state.find_records(ACTIONS, "incident_id", incident.incident_id):
+        return record
+    for data in actions or ():
         if data.get("incident_closed_at") is None and _same_policy(data, incident) and _same_start(data, incident):
             state.update_record(ACTIONS, data["key"], {"incident_closed_at": now,
                                                        "incident_recovery": incident.recovery_shown})
+    return record
 
 
 def note_refired(state: StateStore, incident: Incident, now: datetime, field: str, value: str,

@@ -427,8 +427,8 @@ class PinRecord(KeptReport):
 
 
 class IncidentRecord(KeptReport):
-    """An incident Runwarden has seen open. Log-based alerts never send CLOSED, so the sweep closes
-    them; its KeptReport is then the `resolved` outcome, stored by the update that closes it."""
+    """An incident Runwarden has seen open, or seen closed. Log-based alerts never send CLOSED, so the
+    sweep closes them; its KeptReport is then the `resolved` outcome, stored by the update that closes it."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -436,7 +436,9 @@ class IncidentRecord(KeptReport):
     target: str | None = None
     log_based: bool = False
     opened_at: datetime
-    state: str = "open"        # open | closed
+    # open (log-based: the sweep closes it) | seen (an OPEN reached Runwarden; Monitoring's CLOSED closes
+    # it) | closed
+    state: str = "open"
     closed_at: datetime | None = None
     closed_by: str = ""        # "notification", "cancelled", "verification" or "timeout"
     # What Monitoring's CLOSED showed of the condition's recovery (Incident.recovery_shown), "" for
@@ -449,6 +451,9 @@ class IncidentRecord(KeptReport):
     # clock; None when it gave none, or the sweep closed it): an OPEN that started after it is no
     # earlier notification of this incident delivered late (shared/alerts/reasons.py `opened_after_close`).
     ended_at: int | None = None
+    # Closed by a CLOSED that found no record of the incident's OPEN (`seen`) and no action of it: the OPEN
+    # never reached Runwarden, or not yet (history.note_closed; reasons.never_opened).
+    open_unseen: bool = False
     expires_at: datetime | None = None   # Firestore's TTL deletes the record after this
 
     @property

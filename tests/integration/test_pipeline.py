@@ -122,9 +122,22 @@ def test_a_closed_notification_is_recorded_and_never_acts(world):
 
     outcome = world.handle(world.alert(state="closed", ended_at=world.anchor + timedelta(minutes=5)))
 
-    assert outcome.status.value == "resolved"
+    # Alone, with no OPEN of it on record: it reaches a person (tests/unit/test_closed_never_opened.py).
+    assert outcome.status.value == "escalated" and "no OPEN of incident" in outcome.reason, outcome.reason
     assert world.standins.run.calls == [] and world.standins.monitoring.calls == []
-    assert world.published()[0]["status"] == "resolved"
+    assert world.published()[0]["status"] == "escalated"
+
+
+def test_a_closed_after_its_open_is_recorded_as_resolved_and_never_acts(world):
+    world.seed("healthy")
+    assert world.handle(world.alert("healthy", message_id="1")).status.value != "applied"
+    calls = (len(world.standins.run.calls), len(world.standins.monitoring.calls))
+
+    outcome = world.handle(world.alert("healthy", message_id="2", state="closed",
+                                       ended_at=world.anchor + timedelta(minutes=1)))
+
+    assert outcome.status.value == "resolved", outcome.reason
+    assert (len(world.standins.run.calls), len(world.standins.monitoring.calls)) == calls
 
 
 def test_a_cancelled_closed_is_recorded_but_never_taken_as_the_actions_recovery(world):
@@ -653,7 +666,7 @@ def test_an_incident_closed_before_the_write_reaches_a_person_unless_it_recovere
     world.state.get_many = get_many
     outcome = world.handle(world.alert(message_id="1"))
 
-    assert [o.status.value for o in done] == ["resolved"]
+    assert [o.status.value for o in done] == ["resolved"]   # its OPEN was recorded seen before the write
     assert outcome.status.value == status and "before the write" in outcome.reason, outcome.reason
     assert world.standins.run.count("UpdateService") == 0
     paged = [json.loads(line) for line in capsys.readouterr().out.splitlines()

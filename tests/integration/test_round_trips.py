@@ -95,8 +95,9 @@ def test_a_connector_write_for_a_services_alert_reads_the_services_pause_with_it
     first = world.handle(world.alert("connector_saturation", message_id="1"))
 
     assert first.status.value == "applied", first.reason
-    # The three commits of the first write, and one more after it: its write claim given back (`_end_writing`).
-    assert counter.by_method() == {"BatchGetDocuments": 4, "RunQuery": 3, "Commit": 4}, counter.by_method()
+    # The three commits of the first write, and one more after it: its write claim given back (`_end_writing`);
+    # and, beside the evidence reads, the incident's record created (its OPEN seen: history.note_seen).
+    assert counter.by_method() == {"BatchGetDocuments": 4, "RunQuery": 3, "Commit": 5}, counter.by_method()
 
 
 def _forget_settled(world) -> None:
@@ -161,7 +162,9 @@ def test_the_first_write_takes_its_claim_cooldown_and_budgets_in_one_commit(worl
     # on a third thread, one commit creates the intent (what is about to be written: intents.py)
     # only if there is none at its key: another attempt's plan that may still be live is never
     # replaced (Gate._note_intent), and it is read only when the create finds one.
-    assert run.before == {"RunQuery": 2, "BatchGetDocuments": 3, "Commit": 2}, run.before
+    # One of the commits: the incident's record, created on a thread of its own while the evidence is read
+    # and waited for before anything is decided (its OPEN seen: history.note_seen).
+    assert run.before == {"RunQuery": 2, "BatchGetDocuments": 3, "Commit": 3}, run.before
     assert run.ahead == {"RunQuery": 1, "BatchGetDocuments": 1}, run.ahead
     assert run.check == {"BatchGetDocuments": 1}, run.check
     assert run.intent == {"Commit": 1}, run.intent
@@ -171,7 +174,7 @@ def test_the_first_write_takes_its_claim_cooldown_and_budgets_in_one_commit(worl
     # create answered with), the action record, the pin and what settled the incident; beside it, on
     # a thread of its own, one commit and no read: the target's write claim given back (a delete
     # guarded by the update time its create answered with).
-    assert counter.by_method() == {"RunQuery": 2, "BatchGetDocuments": 3, "Commit": 4}
+    assert counter.by_method() == {"RunQuery": 2, "BatchGetDocuments": 3, "Commit": 5}
     from shared.remediation.guardrails import WRITING
     assert world.state.get(WRITING, "projects/demo-project/locations/us-central1/services/backend") is None
 
@@ -189,8 +192,9 @@ def test_a_taken_cooldown_falls_back_to_one_claim_at_a_time_and_says_why(world, 
     assert outcome.status.value == "skipped" and outcome.reason.startswith("cooldown:"), outcome.reason
     assert world.writes() == 0
     # The read showed the cooldown taken, so no commit of everything: the claim alone (a duplicate
-    # must say so rather than "cooldown"), the cooldown's create refused, and the claim given back.
-    assert counter.by_method()["Commit"] == 3
+    # must say so rather than "cooldown"), the cooldown's create refused, and the claim given back; and the
+    # incident's record, its OPEN seen (history.note_seen).
+    assert counter.by_method()["Commit"] == 4
 
 
 def test_later_deliveries_are_answered_from_memory_with_no_firestore_call(world, counter):

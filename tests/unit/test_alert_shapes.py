@@ -65,10 +65,10 @@ CANCELLED = ("Incident cancelled because the alert policy condition was deleted 
 SHAPES = {
     "a CLOSED, lowercase as Monitoring writes it": (
         lambda i: i.update(state="closed", ended_at=i["started_at"] + 60, observed_value="0.001"),
-        OutcomeStatus.RESOLVED, 0, "below the condition's bar"),
+        OutcomeStatus.ESCALATED, 0, "no OPEN of incident"),   # alone: its OPEN never reached Runwarden
     "a CLOSED of a deleted policy": (
         lambda i: i.update(state="closed", ended_at=i["started_at"] + 60, observed_value=CANCELLED),
-        OutcomeStatus.RESOLVED, 0, "not taken as recovery"),
+        OutcomeStatus.ESCALATED, 0, "nothing was diagnosed or done"),
     "a Cloud Run job": (
         lambda i: i.update(resource={"type": "cloud_run_job", "labels": {
             "project_id": "demo-project", "location": "us-central1", "job_name": "backend"}}, metric={

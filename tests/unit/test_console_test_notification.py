@@ -68,3 +68,33 @@ def test_a_test_closed_under_an_acted_on_incidents_id_leaves_that_incident_open(
     assert (w.state.get_record(INCIDENTS, incident_id) or {}).get("state") != "closed"
     assert all(a.get("incident_closed_at") is None for a in w.state.find_records(ACTIONS, "incident_id", incident_id))
     assert writes(w) == 1
+
+
+# The other reading of a Pub/Sub channel's test (UNCONFIRMED either way: shared/alerts/reasons.test_notification):
+# the same dummy incident under schema "1.2", or a normal-looking incident with a dummy id. Nothing in it may be
+# acted on or called healthy: its resource is none Runwarden reads, or its start is 0 (no time an incident began).
+AS_1_2 = {
+    "the sample, version 1.2, OPEN": lambda: documented(),
+    "the sample, version 1.2, open": lambda: documented(state="open"),
+    "the sample, version 1.2, CLOSED": lambda: documented(state="CLOSED"),
+    "a managed service's incident, dummy id, start 0": lambda: {
+        **scenario_model("bad_revision").notification(ANCHOR),
+        "incident": {**scenario_model("bad_revision").notification(ANCHOR)["incident"], "incident_id": "12345",
+                     "started_at": 0}},
+    "a managed service's incident, dummy id, start 0, closed": lambda: {
+        **scenario_model("bad_revision").notification(ANCHOR),
+        "incident": {**scenario_model("bad_revision").notification(ANCHOR)["incident"], "incident_id": "12345",
+                     "started_at": 0, "ended_at": 0, "state": "CLOSED"}},
+}
+
+
+@pytest.mark.parametrize("name", AS_1_2)
+def test_a_test_under_schema_1_2_is_never_acted_on_nor_called_healthy(name):
+    w = FastWorld(seeded_copy("bad_revision", None), ANCHOR)
+    document = AS_1_2[name]()
+    document["version"] = "1.2"
+    outcome = handle(w, document, "t-1")
+    assert writes(w) == 0
+    assert outcome.status in (OutcomeStatus.ESCALATED, OutcomeStatus.REJECTED, OutcomeStatus.RESOLVED), outcome.reason
+    assert outcome.diagnosis is None or outcome.diagnosis.signature != "healthy", outcome.reason
+    assert w.state.find_records(ACTIONS, "incident_id", "12345") == []
