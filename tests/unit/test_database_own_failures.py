@@ -1,0 +1,127 @@
+"""The database's and the configuration's own failures beside a busy connector or a deploy: a full
+disk in each engine's and driver's words, a read replica behind its primary, a Secret Manager version
+a revision pins that is gone. None is the connector's nor the deploy's: no scale-up, no rollback that
+would not help, and the advice names what to look at (the instance's storage, the replica, the
+secret version)."""
+from __future__ import annotations
+
+import pytest
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.signatures import Signature
+from shared.remediation.planning import plan
+
+from tests.unit.builders import Evidence
+from tests.unit.test_database_refusals import OLD, NEW, SYSTEM, deployed, newly_saturated, quiet, serving
+
+S = DiagnosisSettings()
+BOTH = {"bad_revision", "database_unreachable"}
+
+# MySQL's ER_DISK_FULL (1021), "Disk full (%s); waiting for someone to free some space... (errno: %d -
+# %s)" (mysql-server share/messages_to_clients.txt; MySQL Connector/J MysqlErrorNumbers.ER_DISK_FULL),
+# in PyMySQL's, go-sql-driver/mysql's and PHP PDO's frames; older servers end at "...".
+DISK_FULL_PY = ('pymysql.err.OperationalError: (1021, "Disk full (/tmp/#sql_1f2c_0.MAI); waiting for someone to free '
+                'some space... (errno: 28 - No space left on device)")')
+DISK_FULL_GO = ("Error 1021 (HY000): Disk full (./orders/order_items.MYD); waiting for someone to free some space... "
+                "(errno: 28 - No space left on device)")
+DISK_FULL_PDO = ("SQLSTATE[HY000]: General error: 1021 Disk full (/tmp/#sql-128a_1.MAI); waiting for someone to free "
+                 "some space...")
+# MariaDB 11's words for the same full disk when it does not wait (MariaDB/server commit "MDEV-33813"):
+# "Disk got full writing '%s' (Errcode: %M)", the errno's words in double quotes.
+DISK_GOT_FULL = ("(1021, 'Disk got full writing \\'orders.order_items\\' (Errcode: 28 \"No space left on device\")')")
+# PostgreSQL's short write when a relation's file is extended (md.c mdextend: "could not extend file
+# \"%s\": wrote only %d of %d bytes at block %u", 53100 disk_full, HINT "Check free disk space.").
+PG_SHORT_WRITE = ('ERROR: could not extend file "base/16384/24591": wrote only 4096 of 8192 bytes at block 91827 '
+                  "(SQLSTATE 53100)")
+TABLE_FULL_JAVA = "java.sql.SQLException: The table '/tmp/#sql1_2a5_0' is full"
+
+DISK = {
+    "MySQL 1021 (PyMySQL) at a newly saturated connector: the instance's storage, no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, DISK_FULL_PY, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="automatic storage increase"),
+    "MySQL 1021 (go-sql-driver) with statements hanging at a newly saturated connector: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="504", latency=60)).log(-5, DISK_FULL_GO, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="automatic storage increase"),
+    "MySQL 1021 (PHP PDO, older server) just after a deploy: every revision writes to the same disk, no rollback":
+    dict(build=lambda e: quiet(deployed(e, at=-8)).log(-6, DISK_FULL_PDO, NEW, count=20),
+         expect=Signature.INCONCLUSIVE, competing=BOTH, names="storage"),
+    "MariaDB's disk got full just after a deploy: no rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, DISK_GOT_FULL, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing=BOTH, names="storage"),
+    "PostgreSQL's short write extending a relation at a newly saturated connector: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, PG_SHORT_WRITE, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="automatic storage increase"),
+    "MySQL 1114 (Connector/J, a temporary table) just after a deploy: no rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, TABLE_FULL_JAVA, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing=BOTH, names="storage"),
+}
+
+# A PostgreSQL read replica (hot standby) cancelling a read that holds back the replay of the primary's
+# changes (40001), in psycopg2's and pgx's words: the replica answered, whatever the revision.
+REPLICA_PY = ("psycopg2.errors.SerializationFailure: canceling statement due to conflict with recovery\nDETAIL:  User "
+              "query might have needed to see row versions that must be removed.")
+REPLICA_PGX = "ERROR: canceling statement due to conflict with recovery (SQLSTATE 40001)"
+REPLICA = {
+    "a replica's recovery conflicts just after a deploy: the revision before reads the same replica, no rollback":
+    dict(build=lambda e: quiet(deployed(e, at=-8)).log(-6, REPLICA_PY, NEW, count=20),
+         expect=Signature.INCONCLUSIVE, names="replica"),
+    "the same in pgx's words: no rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, REPLICA_PGX, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, names="max_standby_streaming_delay"),
+    "a replica's recovery conflicts with a quiet connector: the replica is named": dict(
+        build=lambda e: quiet(serving(e, code="500", latency=8)).log(-5, REPLICA_PGX, OLD, count=25),
+        expect=Signature.INCONCLUSIVE, names="replica"),
+}
+
+# A secret version the revision pins, disabled or destroyed since: Cloud Run's own words as the
+# revision's condition and its system log give them, in both of their forms.
+SECRET_DISABLED = ("spec.template.spec.containers[0].env[1].value_from.secret_key_ref.name: Secret "
+                   "projects/123456789/secrets/DB_PASSWORD/versions/3 is in DISABLED state.")
+SECRET_MISSING = ("spec.template.spec.containers[0].env[1].value_from.secret_key_ref.name: Secret "
+                  "projects/123456789/secrets/DB_PASSWORD/versions/3 was not found")
+SECRET_FETCH = ('Could not fetch secret "projects/123456789/secrets/DB_PASSWORD/versions/3" for environment variable '
+                '"DB_PASSWORD". Instance startup will now abort: Secret Version [DB_PASSWORD/versions/3] is in '
+                "DESTROYED state.")
+SECRETS = {
+    "the serving revision's pinned version disabled: its new instances abort, the version is named": dict(
+        build=lambda e: quiet(serving(e, failing=12, code="503")).log(-6, SECRET_DISABLED, OLD, count=6,
+                                                                      log_id=SYSTEM),
+        expect=Signature.STARTUP_CONFIG_FAILURE, names="db_password/versions/3"),
+    "the same version not found just after a deploy: configuration, no rollback, the version named": dict(
+        build=lambda e: quiet(deployed(e, at=-8, code="503")).log(-6, SECRET_MISSING, NEW, count=6, log_id=SYSTEM),
+        expect=Signature.STARTUP_CONFIG_FAILURE, names="db_password/versions/3"),
+    "a destroyed version (Could not fetch secret): the version named": dict(
+        build=lambda e: quiet(deployed(e, at=-8, code="503")).log(-6, SECRET_FETCH, NEW, count=6, log_id=SYSTEM),
+        expect=Signature.STARTUP_CONFIG_FAILURE, names="db_password/versions/3"),
+}
+
+
+def _check(case):
+    bundle = case["build"](Evidence()).bundle()
+    result = diagnose(bundle, S)
+    chosen = plan(result, bundle, S)
+    assert result.signature is case["expect"], result.summary
+    assert chosen.action == case.get("action"), chosen.reason
+    if "competing" in case:
+        assert set(result.competing) == case["competing"], result.summary
+    if "names" in case:
+        assert case["names"] in (result.summary + " " + result.recommendation).lower(), (
+            result.summary + " || " + result.recommendation)
+
+
+@pytest.mark.parametrize("case", DISK.values(), ids=DISK.keys())
+def test_a_full_disk_is_the_instances_storage(case):
+    _check(case)
+
+
+@pytest.mark.parametrize("case", REPLICA.values(), ids=REPLICA.keys())
+def test_a_replica_behind_its_primary(case):
+    _check(case)
+
+
+@pytest.mark.parametrize("case", SECRETS.values(), ids=SECRETS.keys())
+def test_a_pinned_secret_version_gone(case):
+    _check(case)
+
+
