@@ -1404,7 +1404,14 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # (encoredev/encore issue #2202; the DISABLED form in a public incident note, repository and path
         # UNCONFIRMED).
         r"Could not fetch secret",
+        # Secret Manager's own FAILED_PRECONDITION for such a version, "Secret Version [<path>/versions/4]
+        # is in DESTROYED state." (google-github-actions/get-secretmanager-secrets issue #268).
         r"Secret Version \[[^\]]*\] is in (?:DISABLED|DESTROYED) state",
+        # The same refusal in the words of Cloud Run's check of a revision's secret_key_ref, as its "was
+        # not found" reads ("...secret_key_ref.name: Secret projects/N/secrets/S/versions/latest was not
+        # found", mindset-ai/memex-ai pull request #520); the DISABLED / DESTROYED form of it is
+        # UNCONFIRMED (the form operators quote, no public log of it found).
+        r"Secret projects/\S+ is in (?:DISABLED|DESTROYED) state",
         # The application reading a secret itself with the client library (not a revision secret, so
         # Cloud Run's own startup check never sees it): IAM's PERMISSION_DENIED on the access call,
         # "Permission 'secretmanager.versions.access' denied for resource 'projects/P/secrets/S/versions/V'

@@ -9,6 +9,7 @@ from datetime import datetime
 from shared.diagnosis.evidence import EvidenceItem, LogRecord, short_name
 from shared.diagnosis.log_signals import LogSignal, is_pooler_wait, per_text, signals_in
 from shared.diagnosis.facts import Facts, hms
+from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import pct
 from shared.diagnosis.rules.deploy_changes import DEFAULT_MAX_INSTANCES
 
@@ -150,6 +151,9 @@ def look_next(facts: Facts) -> str:
         hints.append("the Google Cloud API the application's client library waits on (Personalized Service Health, "
                      "the API's latency and quotas in the console) and whether it is reached through a private "
                      "endpoint (Private Service Connect) or Cloud Run's own egress")
+    if facts.logged_enough(len(replica_conflicts(facts))):
+        # A read replica cancelled the reads (replica.py): the replica's lag, not the service's code.
+        hints.append(REPLICA_ADVICE)
     if top_error_texts(facts):
         hints.append("the top error texts above in the service's stderr")
     hints.append("recent changes to " + _what_it_uses(facts))

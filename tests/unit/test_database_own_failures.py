@@ -9,10 +9,11 @@ import pytest
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.evidence import SecretRef
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
 
-from tests.unit.builders import Evidence
+from tests.unit.builders import SQL, Evidence
 from tests.unit.test_database_refusals import OLD, NEW, SYSTEM, deployed, newly_saturated, quiet, serving
 
 S = DiagnosisSettings()
@@ -62,6 +63,22 @@ DISK = {
 REPLICA_PY = ("psycopg2.errors.SerializationFailure: canceling statement due to conflict with recovery\nDETAIL:  User "
               "query might have needed to see row versions that must be removed.")
 REPLICA_PGX = "ERROR: canceling statement due to conflict with recovery (SQLSTATE 40001)"
+
+
+def moved_reads(e: Evidence, at: float = -8) -> Evidence:
+    """As `deployed`, but the deploy changed the database host the revision reads (plain env)."""
+    return (e.revision(OLD, -300, sql=(SQL,), env=("10.40.0.7",)).revision(NEW, at, sql=(SQL,), env=("10.40.0.8",))
+            .traffic(**{NEW: 100}).requests(OLD, -90, at, 40).latency(OLD, -90, at, 0.2).requests(NEW, at, 5, 14)
+            .requests(NEW, at, 5, 20, code="500").latency(NEW, at, 5, 0.5))
+
+
+def canary(e: Evidence, at: float = -6) -> Evidence:
+    """NEW took 20 % of the traffic at `at` and fails 60 %; OLD serves the other 80 % cleanly."""
+    return (e.revision(OLD, -300, sql=(SQL,)).revision(NEW, at, sql=(SQL,)).traffic(**{OLD: 80, NEW: 20})
+            .requests(OLD, -90, 5, 40).latency(OLD, -90, 5, 0.2).requests(NEW, at, 5, 6)
+            .requests(NEW, at, 5, 9, code="500").latency(NEW, at, 5, 0.5))
+
+
 REPLICA = {
     "a replica's recovery conflicts just after a deploy: the revision before reads the same replica, no rollback":
     dict(build=lambda e: quiet(deployed(e, at=-8)).log(-6, REPLICA_PY, NEW, count=20),
@@ -69,6 +86,13 @@ REPLICA = {
     "the same in pgx's words: no rollback": dict(
         build=lambda e: quiet(deployed(e, at=-8)).log(-6, REPLICA_PGX, NEW, count=20),
         expect=Signature.INCONCLUSIVE, names="max_standby_streaming_delay"),
+    # The deploy's own: it pointed the reads at the replica, or only the canary's reads are cancelled.
+    "a deploy that moved the reads to another host meets the replica's conflicts: rolled back": dict(
+        build=lambda e: quiet(moved_reads(e)).log(-6, REPLICA_PY, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "a canary's reads cancelled while the revision beside it reads the same replica cleanly: rolled back": dict(
+        build=lambda e: quiet(canary(e)).log(-5, REPLICA_PGX, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
     "a replica's recovery conflicts with a quiet connector: the replica is named": dict(
         build=lambda e: quiet(serving(e, code="500", latency=8)).log(-5, REPLICA_PGX, OLD, count=25),
         expect=Signature.INCONCLUSIVE, names="replica"),
@@ -87,14 +111,32 @@ SECRETS = {
     "the serving revision's pinned version disabled: its new instances abort, the version is named": dict(
         build=lambda e: quiet(serving(e, failing=12, code="503")).log(-6, SECRET_DISABLED, OLD, count=6,
                                                                       log_id=SYSTEM),
-        expect=Signature.STARTUP_CONFIG_FAILURE, names="db_password/versions/3"),
+        expect=Signature.STARTUP_CONFIG_FAILURE, names="db_password version 3"),
     "the same version not found just after a deploy: configuration, no rollback, the version named": dict(
         build=lambda e: quiet(deployed(e, at=-8, code="503")).log(-6, SECRET_MISSING, NEW, count=6, log_id=SYSTEM),
-        expect=Signature.STARTUP_CONFIG_FAILURE, names="db_password/versions/3"),
+        expect=Signature.STARTUP_CONFIG_FAILURE, names="db_password version 3"),
     "a destroyed version (Could not fetch secret): the version named": dict(
         build=lambda e: quiet(deployed(e, at=-8, code="503")).log(-6, SECRET_FETCH, NEW, count=6, log_id=SYSTEM),
-        expect=Signature.STARTUP_CONFIG_FAILURE, names="db_password/versions/3"),
+        expect=Signature.STARTUP_CONFIG_FAILURE, names="db_password version 3"),
+    # A deploy that changed something else, both revisions pinning the version since disabled: sending
+    # traffic back would start instances that meet the same refusal.
+    "both revisions pin the version since disabled: the advice says a rollback meets the same refusal": dict(
+        build=lambda e: quiet(pinned_both(e)).log(-6, SECRET_DISABLED, NEW, count=6, log_id=SYSTEM),
+        expect=Signature.STARTUP_CONFIG_FAILURE, names="sending traffic back to it would meet the same refusal"),
+    "the revision before pins another version: nothing said of a rollback": dict(
+        build=lambda e: quiet(pinned_both(e, before="2")).log(-6, SECRET_DISABLED, NEW, count=6, log_id=SYSTEM),
+        expect=Signature.STARTUP_CONFIG_FAILURE, names="db_password version 3", not_said="would meet the same"),
 }
+
+
+def pinned_both(e: Evidence, before: str = "3", at: float = -8) -> Evidence:
+    """As `deployed` (NEW failing 60 % with 503s), both revisions reading DB_PASSWORD from Secret Manager,
+    NEW at version 3 and OLD at `before`."""
+    ref = SecretRef(env="DB_PASSWORD", secret="projects/123456789/secrets/DB_PASSWORD", version="3")
+    old = SecretRef(env="DB_PASSWORD", secret="DB_PASSWORD", version=before)
+    return (e.revision(OLD, -300, sql=(SQL,), secrets=(old,)).revision(NEW, at, sql=(SQL,), secrets=(ref,))
+            .traffic(**{NEW: 100}).requests(OLD, -90, at, 40).latency(OLD, -90, at, 0.2).requests(NEW, at, 5, 14)
+            .requests(NEW, at, 5, 20, code="503").latency(NEW, at, 5, 0.5))
 
 
 def _check(case):
@@ -108,6 +150,8 @@ def _check(case):
     if "names" in case:
         assert case["names"] in (result.summary + " " + result.recommendation).lower(), (
             result.summary + " || " + result.recommendation)
+    if "not_said" in case:
+        assert case["not_said"] not in result.recommendation, result.recommendation
 
 
 @pytest.mark.parametrize("case", DISK.values(), ids=DISK.keys())
