@@ -9,11 +9,12 @@ import pytest
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
-from shared.diagnosis.evidence import SecretRef
+from shared.diagnosis.evidence import Revision, SecretRef
+from shared.diagnosis.secret_refs import plain_credentials_changed
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
 
-from tests.unit.builders import SQL, Evidence
+from tests.unit.builders import SQL, T0, Evidence
 from tests.unit.test_database_refusals import OLD, NEW, SYSTEM, deployed, newly_saturated, quiet, serving
 
 S = DiagnosisSettings()
@@ -151,7 +152,7 @@ def _check(case):
         assert case["names"] in (result.summary + " " + result.recommendation).lower(), (
             result.summary + " || " + result.recommendation)
     if "not_said" in case:
-        assert case["not_said"] not in result.recommendation, result.recommendation
+        assert case["not_said"] not in result.recommendation + result.model_dump_json(), result.recommendation
 
 
 @pytest.mark.parametrize("case", DISK.values(), ids=DISK.keys())
@@ -169,3 +170,76 @@ def test_a_pinned_secret_version_gone(case):
     _check(case)
 
 
+# A password in a plain env var: a deploy that changed it brings the refusals (its own configuration, a
+# rollback restores the accepted value); a password changed on the database with no deploy is refused to
+# every revision alike.
+PG_AUTH = 'psycopg2.OperationalError: FATAL:  password authentication failed for user "orders"'
+MYSQL_AUTH = "Error 1045 (28000): Access denied for user 'orders'@'10.8.0.5' (using password: YES)"
+
+
+def plain_password(e: Evidence, old: str, new: str, at: float = -8, name: str = "DB_PASSWORD") -> Evidence:
+    """As `deployed`, the two revisions' plain env `name` holding `old` and `new`, DB_HOST the same."""
+    return (e.revision(OLD, -300, sql=(SQL,), plain_env=(("DB_HOST", "10.40.0.7"), (name, old)))
+            .revision(NEW, at, sql=(SQL,), plain_env=(("DB_HOST", "10.40.0.7"), (name, new)))
+            .traffic(**{NEW: 100}).requests(OLD, -90, at, 40).latency(OLD, -90, at, 0.2).requests(NEW, at, 5, 14)
+            .requests(NEW, at, 5, 20, code="500").latency(NEW, at, 5, 0.5))
+
+
+PASSWORDS = {
+    "a deploy changed the password in a plain env var (libpq): rolled back": dict(
+        build=lambda e: quiet(plain_password(e, "s3cret-2025", "s3cret-2026")).log(-6, PG_AUTH, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic", names="its deploy changed the plain env db_password",
+        not_said="s3cret"),
+    "a deploy changed the DSN's password (MySQL 1045): rolled back": dict(
+        build=lambda e: quiet(plain_password(e, "mysql://orders:hunter2@10.40.0.7/orders",
+                                             "mysql://orders:hunter3@10.40.0.7/orders", name="DATABASE_URL"))
+        .log(-6, MYSQL_AUTH, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "a deploy changed libpq's keyword password in a plain DSN (asyncpg): rolled back": dict(
+        build=lambda e: quiet(plain_password(e, "host=10.40.0.7 user=orders password=a1", "host=10.40.0.7 "
+                                             "user=orders password=b2", name="PG_DSN")).log(-6, PG_AUTH, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    # A deploy that changed another plain value (a log level) is no sign of the password: the database's
+    # password changed meanwhile is as likely, and every revision meets it.
+    "a deploy changed a plain value that holds no credential: escalated": dict(
+        build=lambda e: quiet(plain_password(e, "info", "debug", name="LOG_LEVEL")).log(-6, PG_AUTH, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing=BOTH),
+    "a deploy changed the DSN's host but not its password: escalated": dict(
+        build=lambda e: quiet(plain_password(e, "postgres://orders:pw@10.40.0.7/orders",
+                                             "postgres://orders:pw@10.40.0.9/orders", name="DATABASE_URL"))
+        .log(-6, PG_AUTH, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing=BOTH),
+    "the same plain env on both revisions (the database's password changed): escalated": dict(
+        build=lambda e: quiet(plain_password(e, "s3cret-2025", "s3cret-2025")).log(-6, PG_AUTH, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing=BOTH),
+    "the password rotated on the database, no deploy: escalated, no rollback": dict(
+        build=lambda e: quiet(serving(e)).log(-5, MYSQL_AUTH, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="password"),
+}
+
+
+@pytest.mark.parametrize("case", PASSWORDS.values(), ids=PASSWORDS.keys())
+def test_a_password_a_deploy_changed_or_not(case):
+    _check(case)
+
+
+
+def _rev(*plain: tuple[str, str]) -> Revision:
+    return Revision(name="s/revisions/r", service="s", create_time=T0, plain_env=plain)
+
+
+@pytest.mark.parametrize("before, after, said", [
+    ((("DB_PASSWORD", "a"),), (("DB_PASSWORD", "b"),), ["plain env DB_PASSWORD"]),
+    ((("STRIPE_API_KEY", "a"),), (("STRIPE_API_KEY", "b"),), ["plain env STRIPE_API_KEY"]),
+    ((("DATABASE_URL", "postgres://u:a@h/d"),), (("DATABASE_URL", "postgres://u:b@h/d"),),
+     ["password in the plain env DATABASE_URL"]),
+    ((("JDBC_URL", "jdbc:mysql://h/d?user=u&password=a"),), (("JDBC_URL", "jdbc:mysql://h/d?user=u&password=b"),),
+     ["password in the plain env JDBC_URL"]),
+    ((), (("DB_PASS", "a"),), ["plain env DB_PASS"]),                       # a credential the deploy brought
+    ((("DB_PASSWORD", "a"),), (("DB_PASSWORD", "a"),), []),                 # the same value
+    ((("DATABASE_URL", "postgres://u:a@h1/d"),), (("DATABASE_URL", "postgres://u:a@h2/d"),), []),   # the host only
+    ((("LOG_LEVEL", "info"),), (("LOG_LEVEL", "debug"),), []),              # no credential
+    ((("DB_PASSWORD", "a"),), (), []),                                      # none left to compare
+])
+def test_which_plain_credential_a_deploy_changed_by_name_never_by_value(before, after, said):
+    assert plain_credentials_changed(_rev(*before), _rev(*after)) == said

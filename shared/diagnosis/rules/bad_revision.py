@@ -15,7 +15,7 @@ from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES,
                                                   cite_hosts_brought, cite_instance_brought, settings_changed)
 from shared.diagnosis.rules.refusals import refusals
-from shared.diagnosis.secret_refs import secrets_changed
+from shared.diagnosis.secret_refs import plain_credentials_changed, secrets_changed
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -106,12 +106,14 @@ def _what_the_deploy_changed(facts: Facts, c: Citation, suspect: Revision, good:
     path = path_changed(against, suspect) if against is not None else ""
     changed += [f"path to its VPC {path}"] if path else []
     secrets = [f"secret {what}" for what in secrets_changed(against, suspect)] if against is not None else []
-    changed += secrets
+    plain = plain_credentials_changed(against, suspect) if against is not None else []
+    changed += secrets + plain
     if not changed:
         return ""
     c.cite("api", "run.revisions.list: timeout, scaling, max_instance_request_concurrency, containers[].resources"
            + (", vpc_access" if path else "")
-           + (", containers[].env[].value_source.secret_key_ref, volumes[].secret" if secrets else ""),
+           + (", containers[].env[].value_source.secret_key_ref, volumes[].secret" if secrets else "")
+           + (", containers[].env[].value" if plain else ""),
            f"{suspect.short_name} changed {', '.join(changed)} (against {against.short_name})", "context", None,
            role="context")
     return f"; its deploy changed the {', the '.join(changed)} (against {against.short_name})"
