@@ -9,7 +9,7 @@ import pytest
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
-from shared.diagnosis.evidence import Revision, SecretRef
+from shared.diagnosis.evidence import AlertContext, Condition, Revision, SecretRef
 from shared.diagnosis.secret_refs import plain_credentials_changed
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
@@ -243,3 +243,50 @@ def _rev(*plain: tuple[str, str]) -> Revision:
 ])
 def test_which_plain_credential_a_deploy_changed_by_name_never_by_value(before, after, said):
     assert plain_credentials_changed(_rev(*before), _rev(*after)) == said
+
+
+# A rollout Cloud Run did not complete: the new revision's Ready condition failed (its System Event audit
+# log says "Ready condition status changed to False for Revision R with message: ..."), traffic stays on
+# the Ready revision, and a log-match alert on that line fires. Never `healthy` (the alert is on log
+# entries), nothing to act on, and the revision that is not Ready is named with its condition.
+NOT_STARTED = ("The user-provided container failed to start and listen on the port defined provided by the "
+               "PORT=8080 environment variable within the allocated timeout.")
+ROLLOUT_ALERT = AlertContext(policy="Failed Revision Rollout", resource_type="cloud_run_revision",
+                             condition_kind="log_match",
+                             log_filter='resource.type="cloud_run_revision" severity=ERROR '
+                                        'protoPayload.status.message:"Ready condition status changed to False"')
+
+
+def rollout(e: Evidence, state: str = "CONDITION_FAILED", reason: str = "HEALTH_CHECK_CONTAINER_ERROR",
+            message: str = NOT_STARTED) -> Evidence:
+    """OLD serves every request cleanly; NEW, created 6 minutes ago, has no traffic and its Ready
+    condition in `state`; Cloud Run's system event for it logged once."""
+    ready = (Condition(type="Ready", state=state, reason=reason, message=message),)
+    return quiet(e.revision(OLD, -300, sql=(SQL,)).revision(NEW, -6, sql=(SQL,), conditions=ready)
+                 .traffic(**{OLD: 100}).requests(OLD, -90, 5, 40).latency(OLD, -90, 5, 0.2)
+                 .log(-5, f"Ready condition status changed to False for Revision {NEW} with message: {message}", NEW,
+                      log_id="cloudaudit.googleapis.com/system_event"))
+
+
+ROLLOUTS = {
+    "a new revision that never became Ready: escalated, the revision and its condition named": dict(
+        build=rollout, said="backend-00002-xyz, whose ready condition failed (health_check_container_error"),
+    "the same for an image gone: its reason named": dict(
+        build=lambda e: rollout(e, reason="CONTAINER_MISSING", message="Image 'europe-docker.pkg.dev/p/r/app:v7' not "
+                                                                       "found."),
+        said="(container_missing: image"),
+    "a new revision still becoming Ready is not called failed": dict(
+        build=lambda e: rollout(e, state="CONDITION_PENDING", reason="", message=""), not_said="ready condition failed"),
+}
+
+
+@pytest.mark.parametrize("case", ROLLOUTS.values(), ids=ROLLOUTS.keys())
+def test_a_rollout_cloud_run_did_not_complete(case):
+    bundle = case["build"](Evidence()).bundle().model_copy(update={"alert": ROLLOUT_ALERT})
+    result = diagnose(bundle, S)
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    assert plan(result, bundle, S).action is None
+    if "said" in case:
+        assert case["said"] in result.recommendation.lower(), result.recommendation
+    if "not_said" in case:
+        assert case["not_said"] not in result.recommendation.lower(), result.recommendation
