@@ -538,9 +538,9 @@ def _credentials_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> s
         return ""
     plain = plain_credentials_changed(previous, suspect)
     if plain:
-        return (f"the password refusals all come from {suspect.short_name}, whose deploy changed "
-                f"the {', the '.join(plain)} against {previous.short_name} (a plain value, which comes back with the revision "
-                "that holds it): they are the new revision's own (bad_revision)")
+        return (f"the password refusals all come from {suspect.short_name}, whose deploy changed the "
+                f"{', the '.join(plain)} against {previous.short_name} (a plain value, which comes back with the "
+                "revision that holds it): they are the new revision's own (bad_revision)")
     changed = pinned_secrets_changed(previous, suspect)
     if not changed:
         return ""

@@ -100,8 +100,9 @@ def _versions_advice(facts: Facts, secrets: list[LogRecord]) -> str:
             if ref.pinned and (ref.secret.rsplit("/", 1)[-1], ref.version) in named]
     if not same:
         return f"; the lines name {said}"
-    return (f"; the lines name {said}, which {before.short_name} pins too ({', '.join(sorted({ref.secret for ref in same}))}): "
-            "sending traffic back to it would meet the same refusal on its new instances")
+    pinned = ", ".join(sorted({ref.secret for ref in same}))
+    return (f"; the lines name {said}, which {before.short_name} pins too ({pinned}): sending traffic back to it "
+            "would meet the same refusal on its new instances")
 
 
 # IAM refusing the caller's service account a secret: Cloud Run's own startup check, and the
