@@ -38,15 +38,22 @@ resource "google_project_iam_member" "functions" {
 # per-database access as a project binding with an IAM condition on the database's resource name:
 # `resource.name=="projects/PROJECT_ID/databases/DATABASE_ID"` (Firestore "Manage databases", "Configure
 # per-database access permissions", whose example binds roles/datastore.user, i.e. datastore.entities.*
-# among others), and IAM lists firestore.googleapis.com among the services that recognise resource
-# attributes in a condition (IAM "Resource attributes for IAM Conditions"). That a custom role of those
-# same permissions is scoped alike is inferred, UNCONFIRMED. The docs do not say whether an entity
-# permission is checked on the database or on a document under it (projects/P/databases/D/documents/...),
-# so the condition admits both for Runwarden's database; any other database of the project is refused;
-# and a check on anything that is not one of the project's databases (had Firestore checked the project,
-# or named it by number: neither is documented) is still granted, so an undocumented reading can widen
-# the grant back to what it was, never blind the functions. Its own permissions: locals.tf,
-# state_role_permissions. tests/infra/test_iam.py evaluates the condition.
+# among others, with that equality alone), and IAM lists firestore.googleapis.com among the services
+# that recognise resource attributes in a condition (IAM "Resource attributes for IAM Conditions").
+# A custom role is scoped alike: a condition is evaluated on the resource a permission is checked on,
+# whatever role holds it, and only legacy basic roles (or a grant to all users) take none
+# (IAM "Overview of IAM Conditions", Conditions in allow policies). Which resource an entity permission
+# is checked on: the database, not a document under it, for reads — a Data Access audit entry of
+# google.firestore.v1.Firestore.Listen shows datastore.entities.get and .list checked on
+# "projects/P/databases/(default)", resourceAttributes type firestore.googleapis.com/Database, for a
+# query of documents (puf/puf.io "notes/posts/Counting document reads in Firestore.md"). For the writes
+# (Commit: create, update, delete) no such entry was found, so the database there too is UNCONFIRMED,
+# implied only by the page's example. So the condition also admits a document of Runwarden's database;
+# any other database of the project is refused; and a check on anything that is not one of the
+# project's databases (the project, or a database named by project number: neither seen) is still
+# granted, so an undocumented reading can widen the grant back to what it was, never blind the
+# functions. Its own permissions: locals.tf, state_role_permissions. tests/infra/test_iam.py evaluates
+# the condition.
 locals {
   state_database  = "projects/${var.project_id}/databases/${google_firestore_database.runwarden.name}"
   state_condition = "resource.name == \"${local.state_database}\" || resource.name.startsWith(\"${local.state_database}/\") || !resource.name.startsWith(\"projects/${var.project_id}/databases/\")"

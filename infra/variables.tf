@@ -115,8 +115,9 @@ variable "max_delivery_attempts" {
   default     = 10
 
   validation {
-    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
-    error_message = "max_delivery_attempts must be between 5 and 100 (Pub/Sub's DeadLetterPolicy range)."
+    # DeadLetterPolicy.max_delivery_attempts: an int32 from 5 to 100 (google/pubsub/v1/pubsub.proto).
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100 && floor(var.max_delivery_attempts) == var.max_delivery_attempts
+    error_message = "max_delivery_attempts must be a whole number between 5 and 100 (Pub/Sub's DeadLetterPolicy range)."
   }
 }
 
@@ -134,6 +135,27 @@ variable "sweep_interval_minutes" {
 variable "firestore_location" {
   description = "Location of Runwarden's Firestore database (a region such as us-central1, or a multi-region such as nam5)."
   type        = string
+
+  validation {
+    # The multi-regions and regions on Firestore's "Locations" page (its Standard and Enterprise
+    # editions list the same ones). An App Engine location id (us-central, europe-west), a zone or
+    # another product's multi-region (US, EU) passed plan and failed at apply, when CreateDatabase
+    # refused it after the topics, accounts and roles were made. A region Firestore adds later is
+    # refused here until it is added to this list.
+    condition = contains([
+      "nam5", "nam7", "eur3",
+      "us-west1", "us-west2", "us-west3", "us-west4", "us-central1", "us-east1", "us-east4", "us-east5", "us-south1",
+      "northamerica-northeast1", "northamerica-northeast2", "northamerica-south1",
+      "southamerica-west1", "southamerica-east1",
+      "europe-west1", "europe-west2", "europe-west3", "europe-west4", "europe-west6", "europe-west8", "europe-west9",
+      "europe-west10", "europe-west12", "europe-southwest1", "europe-north1", "europe-north2", "europe-central2",
+      "me-central1", "me-central2", "me-west1",
+      "asia-south1", "asia-south2", "asia-southeast1", "asia-southeast2", "asia-east1", "asia-east2",
+      "asia-northeast1", "asia-northeast2", "asia-northeast3",
+      "australia-southeast1", "australia-southeast2", "africa-south1",
+    ], var.firestore_location)
+    error_message = "firestore_location must be a Firestore location: a multi-region (nam5, nam7, eur3) or a region Firestore offers, such as us-central1 or europe-west4 (Firestore \"Locations\"); not an App Engine location id (us-central, europe-west), a zone, nor US or EU."
+  }
 }
 
 variable "firestore_database" {
@@ -166,6 +188,17 @@ variable "managed_runtime_service_accounts" {
   description = "Emails of the runtime service accounts of the Cloud Run services Runwarden manages: it may act as these (iam.serviceAccounts.actAs) and no others. Each lives in project_id or a watched project (a Compute Engine default account is matched by project number)."
   type        = list(string)
   default     = []
+
+  validation {
+    # The three forms of service account e-mail infra/account_projects reads (IAM, "Service
+    # accounts", types of service accounts); a user-managed account's id is 6-30 lowercase letters,
+    # digits or hyphens (projects.serviceAccounts.create, accountId). The module writes the member
+    # itself: an IAM member ("serviceAccount:..."), a resource name or a user's address passed plan
+    # and failed at apply, after the functions were deployed.
+    condition = alltrue([for a in var.managed_runtime_service_accounts : can(regex(
+    "^([a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\\.iam\\.gserviceaccount\\.com|[0-9]+-compute@developer\\.gserviceaccount\\.com|[a-z][a-z0-9-]{4,28}[a-z0-9]@appspot\\.gserviceaccount\\.com)$", a))])
+    error_message = "managed_runtime_service_accounts lists service account e-mails: NAME@PROJECT.iam.gserviceaccount.com, NUMBER-compute@developer.gserviceaccount.com or PROJECT@appspot.gserviceaccount.com; without the serviceAccount: prefix, not projects/.../serviceAccounts/... names."
+  }
 }
 
 variable "watched_projects" {
@@ -219,9 +252,10 @@ variable "service_request_timeouts" {
   default     = {}
 
   validation {
-    # RevisionTemplate.timeout: up to 60 minutes (Cloud Run Admin API v2).
-    condition     = alltrue([for s, t in var.service_request_timeouts : t >= 1 && t <= 3600])
-    error_message = "service_request_timeouts takes timeouts from 1 to 3600 seconds (Cloud Run's maximum request timeout is 60 minutes)."
+    # RevisionTemplate.timeout: up to 60 minutes (Cloud Run Admin API v2), in whole seconds as
+    # request_timeout_seconds.
+    condition     = alltrue([for s, t in var.service_request_timeouts : t >= 1 && t <= 3600 && floor(t) == t])
+    error_message = "service_request_timeouts takes whole numbers of seconds from 1 to 3600 (Cloud Run's maximum request timeout is 60 minutes)."
   }
 
   validation {
@@ -269,9 +303,30 @@ variable "enable_apis" {
 }
 
 variable "labels" {
-  description = "Labels put on every labelled resource."
+  description = "Labels put on every labelled resource (with the module's own managed-by and app)."
   type        = map(string)
   default     = {}
+
+  validation {
+    # Resource Manager, "Creating and managing labels", Requirements for labels: keys 1-63 characters
+    # starting with a lowercase letter, values 0-63, both only lowercase letters (international ones
+    # allowed), digits, underscores and dashes; as regular expressions, [\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}
+    # and [\p{Ll}\p{Lo}\p{N}_-]{0,63} (google/cloud/secretmanager/v1/resources.proto, Secret.labels, as
+    # the google-cloud-secret-manager client's docstring quotes it). Its other bound, 128 bytes of UTF-8,
+    # is not checked: 63 characters exceed it only with international ones. A bad label passed plan and
+    # failed at apply on the first labelled resource.
+    condition = alltrue([for k, v in var.labels :
+    can(regex("^[\\p{Ll}\\p{Lo}][\\p{Ll}\\p{Lo}\\p{N}_-]{0,62}$", k)) && can(regex("^[\\p{Ll}\\p{Lo}\\p{N}_-]{0,63}$", v))])
+    error_message = "labels must be Google Cloud labels: keys of 1-63 lowercase letters, digits, underscores or dashes starting with a lowercase letter, values of 0-63 of the same (Resource Manager, \"Requirements for labels\")."
+  }
+
+  validation {
+    # At most 64 labels on a resource (same page): the module's own two (locals.tf, labels) and the
+    # google provider's goog-terraform-provisioned (its add_terraform_attribution_label, on by default)
+    # count too, so 61 keys of one's own at most.
+    condition     = length(setunion(keys(var.labels), ["managed-by", "app", "goog-terraform-provisioned"])) <= 64
+    error_message = "labels takes at most 61 keys besides managed-by and app: a resource carries at most 64 labels, and the module and the google provider add three."
+  }
 }
 
 variable "runbook_url" {

@@ -297,6 +297,12 @@ def least_deadline_seconds(settle_seconds: int) -> int:
     return judged_after_seconds(settle_seconds) + VERDICT_MINUTES * 60 + METRIC_VISIBLE_SECONDS
 
 
+# The DiagnosisSettings durations that are the length of a window read per minute: whole minutes only.
+# (Durations that are compared with a time, not read as a window of points, take any whole second:
+# max_data_delay_seconds, deploy_window_seconds, manual_change_window_seconds.)
+PER_MINUTE_WINDOWS = ("lookback_seconds", "baseline_seconds", "max_incident_window_seconds", "recent_seconds")
+
+
 class DiagnosisSettings(_Section):
     """Thresholds of the signature rules. docs/signatures.md justifies each default."""
 
@@ -357,6 +363,26 @@ class DiagnosisSettings(_Section):
                 problem = f"{principal!r}: write it in lowercase, as audit logs carry a service account's email"
             if problem:
                 raise ValueError(problem)
+        return v
+
+    @field_validator(*PER_MINUTE_WINDOWS)
+    @classmethod
+    def _whole_minutes(cls, v: int, info: ValidationInfo) -> int:
+        # Each of these is the length of a window of Cloud Run's request metrics, read per minute (collection
+        # `_Scope.metric` asks alignment_seconds=60; "The value must be at least 60 seconds",
+        # Aggregation.alignment_period, google/monitoring/v3/common.proto), and a window holds the points
+        # ending inside it (Facts.ends_in): 900 s always holds 15, but 90 s holds one or two, depending on
+        # where the minute falls, so the same setting judged on a different number of minutes each time.
+        if v % 60:
+            low, high = 60 * (v // 60), 60 * (v // 60 + 1)
+            field = DiagnosisSettings.model_fields[str(info.field_name)].metadata
+            least = next((m.ge for m in field if getattr(m, "ge", None) is not None), 60)
+            most = next((m.le for m in field if getattr(m, "le", None) is not None), high)
+            nearest = " or ".join(str(n) for n in (low, high) if least <= n <= most)
+            raise ValueError(f"{v} is not a whole number of minutes: {info.field_name} is the length of a window of "
+                             "Cloud Run's request metrics, which are read per minute (a point a minute), so a part of a "
+                             f"minute is judged on one minute more or less depending on where the minute falls: "
+                             f"write {nearest}")
         return v
 
     @field_validator("max_data_delay_seconds")

@@ -700,28 +700,37 @@ def publish_outcome(outcome: Outcome, config: Config, adapters: Adapters, timeli
 
 def _reject(error: IncidentParseError, event_data: Any, config: Config, adapters: Adapters,
             received_at: datetime) -> Outcome:
+    """The rejection of a message that is no notification, published (the first, when there are several).
+    An operator's command sent here (the topics swapped) is read as the commands path reads it, whatever
+    kept it from being a notification (not UTF-8, a key given twice), and answered once under each id it
+    gives (`SentIds.answerable`): its sender waits on that id, and hears that it was not run instead of
+    timing out on an answer that never comes and being told the command is running."""
+    from shared.alerts.commands import published_body, sent_command
+    from shared.alerts.incidents import MisroutedCommand
+
+    sent = sent_command(published_body(event_data))
+    if sent is None:
+        return _reject_once(error, None, "", event_data, config, adapters, received_at)
+    misrouted, ids = MisroutedCommand(sent.name, sent.problem), sent.ids
+    return [_reject_once(misrouted, command_id, ids.ambiguity(), event_data, config, adapters, received_at)
+            for command_id in ids.answerable or (None,)][0]
+
+
+def _reject_once(error: IncidentParseError, command_id: str | None, also: str, event_data: Any, config: Config,
+                 adapters: Adapters, received_at: datetime) -> Outcome:
     message_id = message_id_of(event_data)
     # Acknowledged, so never delivered again: the message travels with its rejection, whole on the
     # outcome and as an excerpt in the `rejected` and `notify` lines (shared/alerts/received.py).
     content = received(event_data)
     timeline = Timeline(None)
-    timeline.step("rejected", f"malformed alert rejected: {error}", severity="ERROR",
-                  field=error.field, message_id=message_id, received=content.excerpt())
-    outcome = Outcome(status=OutcomeStatus.REJECTED, reason=f"malformed alert: {error}", message_id=message_id,
-                      received=content, command_id=_misrouted_command_id(error),
+    timeline.step("rejected", f"malformed alert rejected: {error}{also}", severity="ERROR",
+                  field=error.field, message_id=message_id, received=content.excerpt(), command_id=command_id)
+    outcome = Outcome(status=OutcomeStatus.REJECTED, reason=f"malformed alert: {error}{also}", message_id=message_id,
+                      received=content, command_id=command_id,
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
-    return publish_once(outcome, message_key(event_data), config, adapters, timeline)
-
-
-def _misrouted_command_id(error: IncidentParseError) -> str | None:
-    """The command_id of an operator's command sent to the alerts topic, when it is one a command may
-    carry: its rejection then carries it (and so the outcome's `command_id` attribute), and a sender
-    waiting on that id hears that the command was not run, instead of timing out on an answer that
-    never comes and being told the command is running."""
-    from shared.alerts.commands import readable_command_id
-    from shared.alerts.incidents import MisroutedCommand
-
-    return readable_command_id(error.command_id) if isinstance(error, MisroutedCommand) else None
+    # Told once per message, and per id when it gives several (each id's sender is told under its own).
+    key = message_key(event_data) + (f"/{command_id}" if also and command_id else "")
+    return publish_once(outcome, key, config, adapters, timeline)
 
 
 # --- what a message tells a person, told once --------------------------------------------------------------------

@@ -103,6 +103,16 @@ locals {
     bad_error_ratio          = try(tonumber(local.config.diagnosis.bad_error_ratio), local.defaults.bad_error_ratio)
     connector_cpu_saturation = try(tonumber(local.config.diagnosis.connector_cpu_saturation), local.defaults.connector_cpu_saturation)
   }
+  # The diagnosis durations that are windows of Cloud Run's request metrics, read a point a minute
+  # (shared/config.py, PER_MINUTE_WINDOWS, which the loader refuses off whole minutes too): 90 s holds
+  # one point or two depending on where the minute falls. A field left out takes its default, a
+  # whole number of minutes.
+  per_minute_windows = ["lookback_seconds", "baseline_seconds", "max_incident_window_seconds", "recent_seconds"]
+  not_whole_minutes = [
+    for k in sort(local.per_minute_windows) :
+    "diagnosis.${k} (${local.config.diagnosis[k]})"
+    if try(tonumber(local.config.diagnosis[k]) % 60 != 0, false)
+  ]
   # A sweep more than one verification period (deadline - settle) after an action's deadline judges
   # the service as it is then and never undoes (shared/remediation/judging.py, next_step: `late`).
   # The first sweep after a deadline comes up to one interval later, plus its own delivery's delay:
@@ -205,6 +215,10 @@ output "checked" {
   precondition {
     condition     = !local.readable || local.found.deadline_seconds >= local.least_deadline
     error_message = "${var.config_path}: verification.deadline_seconds (${local.found.deadline_seconds}) leaves no time for a verdict after settle_seconds (${local.found.settle_seconds}): every action would end unclear and be escalated. Write deadline_seconds: ${local.least_deadline} or more (docs/configuration.md)."
+  }
+  precondition {
+    condition     = !local.readable || length(local.not_whole_minutes) == 0
+    error_message = "${var.config_path}: ${join(", ", local.not_whole_minutes)} is not a whole number of minutes: each is the length of a window of Cloud Run's request metrics, read a point a minute, so a part of a minute is judged on one minute more or less depending on where the minute falls. Write a multiple of 60 (runwarden check-config names the two nearest; docs/configuration.md)."
   }
   precondition {
     condition     = !local.readable || var.sweep_interval_seconds < local.verification_period

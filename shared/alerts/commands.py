@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, Mapping, Union
 
@@ -40,7 +41,7 @@ NON_BLANK = r"\S"
 def readable_command_id(value: object) -> str | None:
     """`value` if it is an id a command may carry (the whole of it: `re.match` let "rb-1\n" through),
     else None: what a rejection of a message that failed validation may name, so that a sender
-    waiting on that id hears it (shared/commands `_command_id_of`, shared/pipeline `_misrouted_command_id`)."""
+    waiting on that id hears it (`SentIds.answerable`)."""
     return value if isinstance(value, str) and re.fullmatch(COMMAND_ID_PATTERN, value) else None
 
 # Characters a terminal or a page acts on instead of showing (C0 and C1 controls: ESC starts a terminal's
@@ -513,24 +514,87 @@ def _twice_said(body: bytes | str) -> str:
     return f" ({where}: {said})"
 
 
-def sent_command_id(body: bytes) -> object:
-    """The `command_id` a body that is not a valid command gives at its top level, for its rejection to
-    carry (shared/commands `_command_id_of`): None when it cannot be read without guessing. Given twice
-    with different values, the sender may wait on either: Python's json kept the last silently, and the
-    rejection named an id the sender may never have meant. A body that is not UTF-8 (a Latin-1 "é" in a
-    reason typed in a terminal) still gives it: an id is ASCII (`COMMAND_ID_PATTERN`), read the same
-    whatever the bytes around it, and was lost with the rest."""
+def _read_leniently(body: bytes | str) -> Any:
+    """The body parsed by `_loads_every_value`, however it fails as a command: not UTF-8 (a Latin-1 "é" in
+    a reason typed in a terminal: an id and a command's name are ASCII, read the same whatever the bytes
+    around them), a key given twice (every value kept). None when it is not JSON at all."""
     try:
         try:
-            doc = _loads_every_value(body)   # bytes: UTF-8, or UTF-16/32 by their byte order marks
+            return _loads_every_value(body)   # bytes: UTF-8, or UTF-16/32 by their byte order marks
         except UnicodeDecodeError:
-            doc = _loads_every_value(bytes(body).decode("utf-8", errors="replace"))
+            return _loads_every_value(bytes(body).decode("utf-8", errors="replace"))
     except (ValueError, RecursionError):
         return None
-    if not isinstance(doc, _Seen):
+
+
+@dataclass(frozen=True)
+class SentIds:
+    """Every `command_id` a body gives at its top level, in order, for the rejection of a body that is not a
+    valid command to be answered under (shared/commands `_reject_malformed`, shared/pipeline `_reject`)."""
+    given: tuple[Any, ...] = ()
+
+    @property
+    def answerable(self) -> tuple[str, ...]:
+        """The distinct ids given that a command may carry, in order: one answer under each. Given twice with
+        different values, the sender may wait on either: Python's json kept the last silently, and the
+        rejection named an id the sender may never have meant; naming none left both senders to time out.
+        An id no command may carry is answered under none: no outcome can carry it, so no sender waits on it."""
+        return tuple(dict.fromkeys(v for v in self.given if readable_command_id(v) is not None))
+
+    def ambiguity(self) -> str:
+        """What the answer says when the body gives different ids ("" when it gives one, or one again)."""
+        if len(set(map(repr, self.given))) < 2:
+            return ""
+        answered = ", ".join(repr(i) for i in self.answerable) or "none: no command may carry any of them"
+        return (f"; command_id is given more than once, with different values "
+                f"({', '.join(repr(v)[:60] for v in self.given[:4])}): which is meant is ambiguous, so this is "
+                f"answered under each id a command may carry ({answered}), once, as its sender may wait on any; "
+                "nothing was run")
+
+
+def sent_ids(body: bytes | str) -> SentIds:
+    """The `command_id`s a body gives at its top level, read as leniently as `_read_leniently` reads."""
+    doc = _read_leniently(body)
+    return SentIds(tuple(doc.all.get("command_id", []))) if isinstance(doc, _Seen) else SentIds()
+
+
+def published_body(event_data: Any) -> bytes | None:
+    """A messagePublished event's `message.data`, decoded from base64; None when there is none to read."""
+    import base64
+
+    try:
+        return base64.b64decode(event_data["message"]["data"])
+    except Exception:  # noqa: BLE001 - any malformed shape simply has no body to read
         return None
-    values = doc.all.get("command_id", [])
-    return values[0] if values and all(v == values[0] for v in values) else None
+
+
+@dataclass(frozen=True)
+class SentCommand:
+    """A body shaped as a command (its top level names a `command`, and it has no `incident`), read as far
+    as it can be: what it names, the ids it gives, and the commands path's own rejection of it as sent
+    (`problem`, None when it is a valid command)."""
+    name: str
+    ids: SentIds
+    problem: str | None
+
+
+def sent_command(body: bytes | None) -> SentCommand | None:
+    """The command a body on the alerts topic holds (an operator's mistake: the topics swapped), or None
+    when it is not shaped as one. Read with the commands path's own parsing (`parse_command`), so the alert
+    path answers it as the commands path would, whatever keeps it from being a notification (not UTF-8, a
+    key given twice), never losing the ids its sender waits on."""
+    doc = _read_leniently(body) if body is not None else None
+    if not isinstance(doc, _Seen) or "incident" in doc:
+        return None
+    names = [name for name in doc.all.get("command", []) if isinstance(name, str)]
+    if not names:
+        return None
+    try:
+        parse_command(body)
+        problem = None
+    except CommandError as exc:
+        problem = str(exc)
+    return SentCommand(names[0], sent_ids(body), problem)
 
 
 # What each pattern asks for, in words: an operator who typed a short name or a URL reads what to

@@ -52,13 +52,14 @@ class IncidentParseError(PermanentError, ValueError):
 class MisroutedCommand(IncidentParseError):
     """An operator's command (`{"command": ..., "command_id": ...}`) on the alerts topic: a sender with
     the topics swapped. Its sender may be waiting on its `command_id` (the CLI listens on the outcomes
-    topic for that attribute), so the rejection carries the id as the sender wrote it; the pipeline
-    checks it before using it (shared/pipeline.py `_reject`)."""
+    topic for that attribute): the pipeline reads the body as the commands path does (shared/alerts/commands.py
+    `sent_command`), whatever keeps it from being a notification, and answers under each id it gives
+    (shared/pipeline.py `_reject`), saying what the commands topic would answer it as sent (`problem`)."""
 
-    def __init__(self, command: str, command_id: object) -> None:
+    def __init__(self, command: str, problem: str | None = None) -> None:
+        also = f"; as sent, the commands topic would reject it too: malformed command: {problem}" if problem else ""
         super().__init__("incident", f"is required: this is a Runwarden command ({command[:40]!r}), not a Monitoring "
-                                     "notification; it was not run: publish it to the commands topic")
-        self.command_id = command_id
+                                     f"notification; it was not run: publish it to the commands topic{also}")
 
 
 # --- Value types ------------------------------------------------------------------------
@@ -1292,7 +1293,7 @@ def _parse_notification(payload: bytes | str | Mapping[str, Any], where: str) ->
     if "incident" not in doc:
         if isinstance(doc.get("command"), str):
             # An operator's command published to the alerts topic: say where it belongs.
-            raise MisroutedCommand(doc["command"], doc.get("command_id"))
+            raise MisroutedCommand(doc["command"])
         raise IncidentParseError("incident", "is required (is this a Monitoring notification?)")
     if not isinstance(doc["incident"], Mapping):
         raise IncidentParseError("incident", f"expected an object, got {_json_kind(doc['incident'])}")

@@ -30,8 +30,8 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from shared.alerts.commands import (AnyCommand, CommandError, MisroutedAlert, Sweep, command_digest, duplicate_reason,
-                                    parse_command_published)
+from shared.alerts.commands import (AnyCommand, CommandError, MisroutedAlert, SentIds, Sweep, command_digest,
+                                    duplicate_reason, parse_command_published, published_body, sent_ids)
 from shared.commands import answers, approval, connector, diagnose, hold, pause, recovery, status, sweep, traffic
 from shared.commands.context import CommandRun, CommandTimeline, Refused, command_owner
 from shared.clock import CLOCK_SKEW_ALLOWANCE, ahead_of_server, skew_safe_lease
@@ -87,7 +87,7 @@ def handle_command(event_data: Any, config: Config, adapters: Adapters) -> list[
     try:
         message, command = parse_command_published(event_data)
     except CommandError as exc:
-        return [_reject_malformed(exc, event_data, config, adapters, received_at)]
+        return _reject_malformed(exc, event_data, config, adapters, received_at)
     timeline = CommandTimeline(None, command.command_id)
     timeline.step("received", f"command {command.command} from {command.requested_by}", message_id=message.message_id,
                   command=command.command, requested_by=command.requested_by, target=command.target,
@@ -392,19 +392,28 @@ class CommandInProgress(AttemptInProgress):
 
 
 def _reject_malformed(error: CommandError, event_data: Any, config: Config, adapters: Adapters,
-                      received_at: Any) -> Outcome:
+                      received_at: Any) -> list[Outcome]:
     # The sender may not be waiting (gcloud, a script) or may not be named (no readable command_id):
     # the message travels with its rejection, as a rejected alert's does (shared/alerts/received.py).
     content = received(event_data)
     if isinstance(error, MisroutedAlert):
-        return _reject_misrouted(error, event_data, config, adapters, received_at, content)
+        return [_reject_misrouted(error, event_data, config, adapters, received_at, content)]
+    ids = _sent_ids(event_data)
+    # Answered once under each id it gives (a body giving two different ids: its sender may wait on either),
+    # or under none when it gives none a command may carry.
+    return [_reject_as(command_id, f"{error}{ids.ambiguity()}", error.field, event_data, config, adapters,
+                       received_at, content) for command_id in ids.answerable or (None,)]
+
+
+def _reject_as(command_id: str | None, problem: str, field: str, event_data: Any, config: Config, adapters: Adapters,
+               received_at: Any, content: Any) -> Outcome:
     # Labelled with the command_id when it can be read, as the outcome is: the CLI tells a sender with no
     # answer to read the command's steps by `jsonPayload.runwarden.command_id`, which found none.
-    timeline = CommandTimeline(None, _command_id_of(event_data))
-    timeline.step("rejected", f"malformed command rejected: {error}", severity="ERROR", field=error.field,
+    timeline = CommandTimeline(None, command_id)
+    timeline.step("rejected", f"malformed command rejected: {problem}", severity="ERROR", field=field,
                   message_id=content.message_id, received=content.excerpt())
-    outcome = Outcome(trigger="command", status=OutcomeStatus.REJECTED, reason=f"malformed command: {error}",
-                      message_id=message_id_of(event_data), command_id=_command_id_of(event_data), received=content,
+    outcome = Outcome(trigger="command", status=OutcomeStatus.REJECTED, reason=f"malformed command: {problem}",
+                      message_id=message_id_of(event_data), command_id=command_id, received=content,
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
     return publish_outcome(outcome, config, adapters, timeline)
 
@@ -425,18 +434,17 @@ def _reject_misrouted(error: MisroutedAlert, event_data: Any, config: Config, ad
     return publish_once(outcome, message_key(event_data), config, adapters, timeline)   # it pages: once a message
 
 
+def _sent_ids(event_data: Any) -> SentIds:
+    """The command_ids a command that failed validation gives, so that a sender waiting on its id hears
+    the rejection."""
+    body = published_body(event_data)
+    return sent_ids(body) if body is not None else SentIds()
+
+
 def _command_id_of(event_data: Any) -> str | None:
-    """The command_id of a command that failed validation, when it can be read, so that the
-    sender waiting on its id hears the rejection."""
-    import base64
-
-    from shared.alerts.commands import readable_command_id, sent_command_id
-
-    try:
-        body = base64.b64decode(event_data["message"]["data"])
-    except Exception:  # noqa: BLE001 - any malformed shape simply has no readable id
-        return None
-    return readable_command_id(sent_command_id(body))
+    """The one command_id a command gives that a command may carry; None when it gives none, or several."""
+    answerable = _sent_ids(event_data).answerable
+    return answerable[0] if len(answerable) == 1 else None
 
 
 __all__ = ["handle_command", "HANDLERS"]

@@ -84,6 +84,8 @@ def approve(run: CommandRun) -> Outcome:
                              f"{proposal.expires_at:%Y-%m-%d %H:%M:%S} UTC: approve it again once this is cleared")
     if superseded:
         outcome.notes.append(_superseded_note(proposal))
+    if outcome.status is OutcomeStatus.DRY_RUN:
+        outcome.reason += f"; proposal {proposal.proposal_id} stays open: nothing decided"
     return outcome
 
 

@@ -147,7 +147,7 @@ def _connector_exists(run: CommandRun, target: str) -> None:
 
 
 def _under_way(run: CommandRun, target: str | None) -> str:
-    """The writes a pause cannot stop, said: one already past the gate's last check when the flag
+    """The writes a pause may not stop, said: one already past the gate's last check when the flag
     landed is sent all the same (a rollback waits on Cloud Run's operation, a connector's patch on VPC
     Access's), and "no writes until resumed" alone would tell the operator who paused to stop it that
     nothing more would change. Every write leaves a note before it is sent, and those noted within a
@@ -178,8 +178,12 @@ def _under_way(run: CommandRun, target: str | None) -> str:
     said = ""
     if found:
         listed = "; ".join(text for _, text in sorted(found))
-        said = (f"; {len(found)} write(s) already under way when it landed are not stopped by it (sent, or past the "
-                f"gate's last check): {listed}; each is answered as it ends")
+        # "May": a plan noted before the pause may be past the gate's last check (not stopped) or not yet (held
+        # back by this very flag, `_stop_before_write`); which, the pause cannot tell from its note. Said as
+        # "not stopped" alone, it was false for a write the pause did hold back.
+        said = (f"; {len(found)} write(s) may already be under way when it landed: {listed}; one already sent, or "
+                "past the gate's last check, is not stopped by it, and one not yet past that check is held back by "
+                "it; each is answered as it ends")
     if unsaid:
         said += "; " + "; ".join(unsaid) + ": one sent before it is not stopped"
     return said
@@ -253,6 +257,10 @@ def _still_off(run: CommandRun, target: str | None) -> str:
     `guardrails.kill_switch` is set (which no command releases)."""
     if run.config.guardrails.kill_switch:
         return "; but writes are still off: the config sets guardrails.kill_switch: true (change the config to allow them)"
+    if run.config.dry_run:
+        # The config's mode holds every write to Google Cloud back as a dry run, whatever the flags say.
+        return ("; but nothing is written to Google Cloud: the config's mode is dry_run (every write is a dry run "
+                "until the config's mode is enforce)")
     if target is None:
         return ""
     held = Gate(run.config, run.adapters.state, run.adapters.clock, owner="resume").kill_switch()

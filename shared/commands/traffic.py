@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared.commands import restore_notes
+from shared.commands import held, restore_notes
 from shared.commands.context import CommandRun, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.inventory import managed_service
@@ -287,12 +287,17 @@ def action_outcome(run: CommandRun, action: Any, params: Any, before: dict[str, 
     """The outcome of a gated write: the change, what changed, overrides and the pin's release."""
     report = ActionReport(name=action.name, params=params.model_dump(mode="json"), reversible=action.reversible,
                           before=before, after=result.after, action_id=result.claim_key, overrides=result.overrides)
-    notes = list(result.notes)
+    notes, reason = list(result.notes), result.reason
+    if result.status is OutcomeStatus.DRY_RUN:
+        reason = held.dry_run_said(reason, asked=run.command.dry_run, config_dry_run=run.config.dry_run,
+                                   action=action.name, before=before, after=result.after)
+    elif result.status is OutcomeStatus.SKIPPED:
+        reason = held.kill_switch_said(reason, run.command.command, run.command_id)
     if result.status is OutcomeStatus.APPLIED:
         notes = action.notes(params) + notes
         if "traffic" in before and result.after:
             notes += [f"Changed: {line}" for line in traffic_changes(before, result.after)]
-    return run.outcome(result.status, result.reason, target=target, action=report, notes=notes)
+    return run.outcome(result.status, reason, target=target, action=report, notes=notes)
 
 
 def _named_revision(run: CommandRun, service: Service, revisions: list[Revision]) -> Revision:

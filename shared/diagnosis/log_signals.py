@@ -42,6 +42,7 @@ class LogSignal(str, Enum):
     UPSTREAM_TIMEOUT = "upstream_http_timeout"  # the app's own HTTP call to a named host timed out
     DNS_FAILURE = "dns_failure"               # a name the application looked up did not resolve (no answer, or none such)
     GOOGLE_API_WAIT = "google_api_wait"       # the app's own Google Cloud client library call ran out its deadline
+    WORKER_TIMEOUT = "app_worker_timeout"     # the app's own server ended a worker stuck past its timeout (or killed)
 
 
 class DbErrorText(NamedTuple):
@@ -329,7 +330,9 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "connection.js:205:17)\n    at listOnTimeout (node:internal/timers:573:17)",
                 "sidorares/node-mysql2 lib/connection.js _handleTimeoutError (`new Error('connect ETIMEDOUT')`, "
                 "errorno, code ETIMEDOUT, syscall connect) and mysqljs/mysql lib/Connection.js _handleConnectTimeout; "
-                "public logs of it (their repositories and paths UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread"),
+                "as sidorares/node-mysql2 issues #1039 and #1020 quote it (and soapgu/PlayPen issue #279, "
+                "PoolConnection._handleTimeoutError in mysql2/lib/base/connection.js); UNCONFIRMED in a Cloud SQL "
+                "thread"),
     DbErrorText("asyncpg", r"ConnectionDoesNotExistError", "asyncpg.exceptions.ConnectionDoesNotExistError: "
                 "connection was closed in the middle of operation", "asyncpg's exception name"),
     DbErrorText("psycopg", r"OperationalError: the connection is closed",
@@ -347,8 +350,9 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "golang/go src/database/sql/driver/driver.go: ErrBadConn = errors.New(\"driver: bad connection\") "
                 "and its doc comment"),
     # Prisma's query engine names its own errors (P1001, P1002) whatever the driver said beneath.
-    # Newer engines put host and port in one pair of backticks ("at `host:5432`"), or name the host
-    # alone; both are P1001's words (public logs; their repositories and paths UNCONFIRMED).
+    # Newer engines put host and port in one pair of backticks ("at `host:5432`": papermark/papermark
+    # issue #817, "Error: P1001: Can't reach database server at `ep-...neon.tech:5432`"), or name the
+    # host alone (public logs; their repositories and paths UNCONFIRMED); both are P1001's words.
     DbErrorText("Prisma (P1001, database not reachable)", r"Can't reach database server at `[^`\n]*`(?::`\d+`)?",
                 "PrismaClientInitializationError: Can't reach database server at `10.40.0.7`:`5432` Please make "
                 "sure your database server is running at `10.40.0.7`:`5432`.",
@@ -397,8 +401,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # PSQLException(GT.tr("Connection to {0} refused. Check that the hostname and port are correct and
     # that the postmaster is accepting TCP/IP connections.", hostSpec), CONNECTION_UNABLE_TO_CONNECT)
     # (pgjdbc/pgjdbc pgjdbc/src/main/java/org/postgresql/core/v3/ConnectionFactoryImpl.java); drivers
-    # before 9.4 said "Connection refused. Check that ..." without the address (as public logs quote it;
-    # their repositories and paths UNCONFIRMED). Not the database's answer: a refused dial says
+    # before 9.4 said "Connection refused. Check that ..." without the address (as systers/automated-testing
+    # issue #71 quotes it). Not the database's answer: a refused dial says
     # nothing answered on the port, and whether a connector under load could refuse one is not
     # documented (UNCONFIRMED), so it is read as the dial errors are, never as a refusal.
     DbErrorText("Java: pgjdbc (connection refused)",
@@ -412,8 +416,9 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # restart, cut on the path, or its socketTimeout passed): QueryExecutorImpl wraps the IOException
     # as PSQLException(GT.tr("An I/O error occurred while sending to the backend."), CONNECTION_FAILURE)
     # (pgjdbc/pgjdbc pgjdbc/src/main/java/org/postgresql/core/v3/QueryExecutorImpl.java; the socketTimeout
-    # form, 08006 with "Read timed out" as the cause, in a public log whose repository and path are
-    # UNCONFIRMED). Nothing answered: not a refusal.
+    # form, with java.net.SocketTimeoutException "Read timed out" as the cause, as alibaba/druid issue
+    # #5098 quotes it, and SQL state 08006, as dbeaver/dbeaver issue #11391 does). Nothing answered: not a
+    # refusal.
     DbErrorText("Java: pgjdbc (connection broken)", r"An I/O error occurred while sending to the backend",
                 "org.postgresql.util.PSQLException: An I/O error occurred while sending to the backend.",
                 "pgjdbc/pgjdbc pgjdbc/src/main/java/org/postgresql/core/v3/QueryExecutorImpl.java; UNCONFIRMED in "
@@ -466,15 +471,18 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # TCP connect that failed or timed out, a name not resolved); no answer from SQL Server.
     # The .NET MySQL drivers' one text for a connection that could not be opened, whatever the socket
     # said (refused, timed out, a name not resolved): MySqlConnector's and Oracle's MySql.Data's
-    # MySqlException "Unable to connect to any of the specified MySQL hosts." (MySql.Data's
-    # NativeDriver.Open in a public stack; MySqlConnector callers match the same words; the stack's and
-    # the callers' repositories and paths UNCONFIRMED). Nothing answered: a refusal by the server is its own
+    # MySqlException "Unable to connect to any of the specified MySQL hosts." (MySqlConnector's, from
+    # MySqlConnector.Core.ServerSession.ConnectAsync, as skoruba/IdentityServer4.Admin issue #1013 and
+    # mysql-net/MySqlConnector issue #1507 quote it; MySql.Data's as AdKats/AdKats issue #145 does; its
+    # NativeDriver.Open frame in a public stack, repository and path UNCONFIRMED). Nothing answered: a
+    # refusal by the server is its own
     # MySqlException with the server's words (1040, 1045, 1130), read by their rows.
     DbErrorText(".NET: MySqlConnector / MySql.Data connect failure",
                 r"Unable to connect to any of the specified MySQL hosts",
                 "MySqlConnector.MySqlException (0x80004005): Unable to connect to any of the specified MySQL hosts.",
-                "MySqlConnector and MySql.Data MySqlException (MySql.Data NativeDriver.Open in a public stack, and "
-                "callers matching it; their repositories and paths UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread"),
+                "MySqlConnector and MySql.Data MySqlException (as skoruba/IdentityServer4.Admin issue #1013, "
+                "mysql-net/MySqlConnector issue #1507 and AdKats/AdKats issue #145 quote it); UNCONFIRMED in a "
+                "Cloud SQL thread"),
     # Npgsql before 6 wrapped a failed socket connect to the last endpoint (a timeout, a refusal) as
     # NpgsqlException("Exception while connecting", e) (npgsql/npgsql src/Npgsql/NpgsqlConnector.cs,
     # Connect, before 6); a server's refusal inside it is printed as the inner exception and read
@@ -551,9 +559,28 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("libpq over SSL (connection broken)",
                 r"SSL SYSCALL error: (?:EOF detected|Connection reset by peer|Connection timed out)",
                 "sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) SSL SYSCALL error: EOF detected",
-                "postgres src/interfaces/libpq/fe-secure-openssl.c (pgtls_read, pgtls_write); public logs of it "
-                "(and PDO pgsql's 'SQLSTATE[HY000]: General error: 7 SSL SYSCALL error: EOF detected'; their "
-                "repositories and paths UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread"),
+                "postgres src/interfaces/libpq/fe-secure-openssl.c (pgtls_read, pgtls_write); as dagster-io/dagster "
+                "issue #7787 quotes it (and PDO pgsql's 'SQLSTATE[HY000]: General error: 7 SSL SYSCALL error: EOF "
+                "detected', as nextcloud/server issue #32825 does); UNCONFIRMED in a Cloud SQL thread"),
+    # libpq when a read on an open connection fails with the system's words (pqsecure_raw_read:
+    # "could not receive data from server: %s", SOCK_STRERROR; postgres src/interfaces/libpq/fe-secure.c):
+    # ETIMEDOUT ("Connection timed out", glibc's strerror) is the kernel giving up on data its peer never
+    # acknowledged (TCP retransmissions, or keepalive probes, unanswered): a flow the path forgot. Only
+    # the timeout: its reset is not read here. Nothing answered: not a refusal.
+    DbErrorText("libpq (read on an open connection timed out)",
+                r"could not receive data from server: Connection timed out",
+                "psycopg2.OperationalError: could not receive data from server: Connection timed out",
+                "postgres src/interfaces/libpq/fe-secure.c (pqsecure_raw_read); UNCONFIRMED in a Cloud SQL thread"),
+    # Go's net package on a read of an open connection to the database's port: net.OpError.Error writes
+    # Op, Net, Source "->" Addr, then the error (golang/go src/net/net.go), "read tcp 10.8.0.3:43210->
+    # 10.20.0.5:5432: i/o timeout" at a deadline the driver set (os.ErrDeadlineExceeded's "i/o timeout",
+    # golang/go src/internal/poll/fd.go), or "read: connection timed out" from the kernel (ETIMEDOUT).
+    # pgx and database/sql pass it up inside their own words. Nothing answered: not a refusal.
+    DbErrorText("Go net (read on an open connection timed out)",
+                rf"\bread tcp [\w.:\[\]%-]+->[\w.\[\]%-]+:{_DB_PORT}: (?:i/o timeout|read: connection timed out)",
+                "failed to load cart 81723: read tcp 10.8.0.3:43210->10.20.0.5:5432: i/o timeout",
+                "golang/go src/net/net.go (OpError.Error) and src/internal/poll/fd.go (DeadlineExceededError); "
+                "UNCONFIRMED in a Cloud SQL thread"),
     # node-postgres: the client's stream ended without the client's own end() (pg lib/client.js, the
     # 'end' handler: `this._ending ? new Error('Connection terminated') : new Error('Connection
     # terminated unexpectedly')`), given to every queued query and to a connect in progress: the
@@ -612,8 +639,9 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "pymysql.err.OperationalError: (1053, 'Server shutdown in progress')",
                 "MySQL server error 1053 (ER_SERVER_SHUTDOWN, SQLSTATE 08S01), as MySQL's error reference and "
                 "Connector/J's MysqlErrorNumbers list it (mysql/mysql-connector-j src/main/core-api/java/com/mysql/"
-                "cj/exceptions/MysqlErrorNumbers.java; a public list of transient errors names it, its repository "
-                "and path UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread", Refusal.RESTARTING),
+                "cj/exceptions/MysqlErrorNumbers.java; a server shutting down answers it, as sysown/proxysql issue #476 "
+                "logs it, \"error 1053 (Server shutdown in progress)\"); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.RESTARTING),
     DbErrorText("PostgreSQL server (restarting)", r"terminating connection due to administrator command",
                 "sqlalchemy.exc.OperationalError: (psycopg2.errors.AdminShutdown) terminating connection due to "
                 "administrator command", "timescale/timescaledb issue #3088 (the message); PostgreSQL's 57P01 "
@@ -635,13 +663,15 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # a failover or a crash restart, a replica starting): the same 57P03 in other words, "the database
     # system is not yet accepting connections" (DETAIL "Consistent recovery state has not been yet
     # reached.") or, with hot standby off, "... is not accepting connections" (DETAIL "Hot standby mode
-    # is disabled."). Public server logs show it right after "redo starts" (their repositories and
-    # paths UNCONFIRMED). An answer: the server is there and refuses for now.
+    # is disabled."). The first and its DETAIL as cloudnative-pg/cloudnative-pg issues #3344 and #1566
+    # quote a server's log (57P03) while it recovered; that it follows "redo starts" is UNCONFIRMED.
+    # An answer: the server is there and refuses for now.
     DbErrorText("PostgreSQL server (recovering, 14+)", r"the database system is not (?:yet )?accepting connections",
                 'psycopg2.OperationalError: connection to server at "10.40.0.7", port 5432 failed: FATAL:  the '
                 "database system is not yet accepting connections",
-                "PostgreSQL 14+ postmaster (CAC_NOTCONSISTENT, SQLSTATE 57P03 cannot_connect_now) as public server logs "
-                "print it (their repositories and paths UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread",
+                "PostgreSQL 14+ postmaster (CAC_NOTCONSISTENT, SQLSTATE 57P03 cannot_connect_now) as "
+                "cloudnative-pg/cloudnative-pg issues #3344 and #1566 quote a server's log of it; UNCONFIRMED in a "
+                "Cloud SQL thread",
                 Refusal.RESTARTING),
     # A role's or a database's own CONNECTION LIMIT (postgres/postgres src/backend/utils/init/miscinit.c
     # InitializeSessionUserId: ereport(FATAL, ERRCODE_TOO_MANY_CONNECTIONS, 'too many connections for role
@@ -685,8 +715,9 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "server\")",
                 "MySQL server error 1130 (ER_HOST_NOT_PRIVILEGED), \"Host '%s' is not allowed to connect to this MySQL "
                 "server\" (MySQL Server Error Message Reference), as clients print it (\"ERROR 1130 (HY000): Host "
-                "'10.1.88.32' ...\", PyMySQL's OperationalError; their repositories and paths UNCONFIRMED); "
-                "UNCONFIRMED in a Cloud SQL thread", Refusal.SOURCE_NOT_ALLOWED),
+                "'172.19.0.9' ...\" as overhangio/tutor issue #160 quotes the mysql client, mysql.connector's as "
+                "LuciferJack/python-mysql-pool issue #9 does; PyMySQL's OperationalError UNCONFIRMED in a public "
+                "log); UNCONFIRMED in a Cloud SQL thread", Refusal.SOURCE_NOT_ALLOWED),
     DbErrorText("MySQL server (authentication)", r"Access denied for user '[^']*'@",
                 "Error 1045 (28000): Access denied for user 'tavern2'@'cloudsqlproxy~34.34.234.112' (using "
                 "password: YES)", "spellshift/realm issue #800; forseti-security/forseti-security issue #2363",
@@ -718,9 +749,11 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r"Error 404: The Cloud SQL instance does not exist\., instanceDoesNotExist",
                 '[p:r:i] failed to connect to instance: failed to get instance: Refresh error: failed to get instance '
                 'metadata (connection name = "p:r:i"): googleapi: Error 404: The Cloud SQL instance does not exist., '
-                "instanceDoesNotExist", "the Admin API's 404 as public notes quote the Auth Proxy after an instance "
-                "was renamed (\"Cloud SQL Proxy process died ... Error 404: The Cloud SQL instance does not exist., "
-                "instanceDoesNotExist\"; repository and path UNCONFIRMED); the v2 refresh wording UNCONFIRMED",
+                "instanceDoesNotExist", "the Admin API's 404 as GoogleCloudPlatform/cloud-sql-proxy issue #2244 "
+                "quotes the Auth Proxy's config error (\"errors parsing config: googleapi: Error 404: The Cloud SQL "
+                "instance does not exist., instanceDoesNotExist\"); the v2 refresh wording around it as NK28116/web-PJ "
+                "docs/deployErrorLog.md (the 403 row) and GoogleCloudPlatform/cloud-sql-proxy issue #2281 show it, "
+                "with a 404 inside UNCONFIRMED",
                 Refusal.NO_SUCH_INSTANCE),
     # The Admin API's 429 at the project's quota, in the Auth Proxy v2's log line ("[p:r:i] failed to
     # connect to instance: ...", its Errorf on stderr) or pgx's frame around the Go connector's dial
@@ -861,8 +894,9 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("MySQL server (super read-only)", r"running with the --(?:super-)?read-only option",
                 "pymysql.err.OperationalError: (1290, 'The MySQL server is running with the --super-read-only option "
                 "so it cannot execute this statement')", "MySQL server error 1290 with super_read_only set (a "
-                "replica), as PyMySQL raises it (a public log; repository and path UNCONFIRMED); UNCONFIRMED in a "
-                "Cloud SQL thread",
+                "replica): the server's words as openark/orchestrator issue #1448 (\"Error 1290: The MySQL server is "
+                "running with the --super-read-only option ...\") and Qihoo360/Atlas issue #215 quote them; PyMySQL's "
+                "tuple form UNCONFIRMED in a public log; UNCONFIRMED in a Cloud SQL thread",
                 Refusal.READ_ONLY),
     # The server refused an ENCRYPTED connection by its pg_hba.conf rules (PostgreSQL 12+ ends the message
     # with "SSL encryption" or "GSS encryption", older servers with "SSL on"; a server built without SSL
@@ -929,8 +963,10 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("MySQL client (server certificate not trusted)",
                 r"SSL connection error: [^\n]*certificate verify failed",
                 "ERROR 2026 (HY000): SSL connection error: error:0A000086:SSL routines::certificate verify failed",
-                "MySQL client error 2026 (CR_SSL_CONNECTION_ERROR) with OpenSSL's reason (as public logs print it; "
-                "their repositories and paths UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread", Refusal.CERTIFICATE),
+                "MySQL client error 2026 (CR_SSL_CONNECTION_ERROR) with OpenSSL's reason (as shogo82148/"
+                "actions-setup-mysql issue #1180 quotes it, word for word; OpenSSL 1.1's \"error:1416F086:SSL "
+                "routines:tls_process_server_certificate:certificate verify failed\" as sysown/proxysql issue #2622 "
+                "does); UNCONFIRMED in a Cloud SQL thread", Refusal.CERTIFICATE),
     # A stopped instance (activation policy NEVER) or a suspended one: Cloud SQL's Admin API answers
     # requests about it with 400 "Invalid request: Invalid request since instance is not running."
     # (seen from gcloud and Terraform on stopped and suspended instances: terraform-google-modules/
@@ -957,8 +993,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r'could not translate host name "[^"]*" to address: Name or service not known',
                 'psycopg2.OperationalError: could not translate host name "orders-db.db.internal.example" to '
                 "address: Name or service not known",
-                "libpq's message for a name getaddrinfo does not know (as public logs print it; their repositories "
-                "and paths UNCONFIRMED)",
+                "libpq's message for a name getaddrinfo does not know (as psycopg/psycopg2 issue #1416 and "
+                "ThetaTau/CMT issue #557 quote it)",
                 Refusal.NO_SUCH_HOST),
     DbErrorText("MySQL client host name not found", r"Unknown MySQL server host '[^']*'",
                 "MySQLdb.OperationalError: (2005, \"Unknown MySQL server host 'orders-db.db.internal.example' "
@@ -1008,8 +1044,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # PgBouncer in front of the database at its own client limit: src/client.c closes a new client with
     # disconnect_client(client, true, "no more connections allowed (max_client_conn)") (pgbouncer/pgbouncer
     # src/client.c), an ErrorResponse with SQLSTATE 08P01 the client prints in its own frame (psycopg2's
-    # "FATAL: ...", tokio-postgres' SqlState(E08P01), as public logs print them; repositories and paths
-    # UNCONFIRMED).
+    # "psycopg2.OperationalError: ERROR:  no more connections allowed (max_client_conn)", as
+    # pgbouncer/pgbouncer issue #293 quotes it; tokio-postgres' SqlState(E08P01) UNCONFIRMED in a public log).
     # PgBouncer 1.24's per-database and per-user client limits say "client connections exceeded
     # (max_db_client_connections)" / "(max_user_client_connections)" (their words as a public list of
     # PgBouncer's errors quotes them, its repository and path UNCONFIRMED; UNCONFIRMED against its source). The
@@ -1168,6 +1204,35 @@ _CLOSED_CONNECTION = re.compile("|".join(f"(?:{p})" for p in CLOSED_CONNECTION_T
 _WAITED = re.compile(r"\btimed out\b|\btimeout expired\b|\bi/o timeout\b|\bdeadline exceeded\b", re.IGNORECASE)
 
 
+# A read on an established connection to the database that timed out: the driver's read timer or the
+# kernel's retransmissions gave up on a connection that had answered before, where a new connection's
+# dial is another text (DB_ERROR_TEXTS' dial rows, log_signals.dial_failure). A flow a NAT, a firewall
+# or a connector's idle timeout dropped without a reset hangs its next query so; so does a path that
+# drops everything, which fails new dials too (connector_saturation reads the two apart).
+READ_TIMEOUT_TEXTS = (
+    r"could not receive data from server: Connection timed out",      # libpq (fe-secure.c)
+    r"SSL SYSCALL error: Connection timed out",                        # libpq over SSL (fe-secure-openssl.c)
+    # PyMySQL's _read_bytes: f"Lost connection to MySQL server during query ({e})" on an OSError, the
+    # socket's timeout "timed out" (PyMySQL pymysql/connections.py); aiomysql's the same.
+    r"Lost connection to MySQL server during query \(timed out\)",
+    rf"\bread tcp [\w.:\[\]%-]+->[\w.\[\]%-]+:{_DB_PORT}: (?:i/o timeout|read: connection timed out)",   # Go net
+)
+_READ_TIMEOUT = re.compile("|".join(f"(?:{p})" for p in READ_TIMEOUT_TEXTS), re.IGNORECASE)
+# pgjdbc's socketTimeout: the wrapper "An I/O error occurred while sending to the backend" and, as its
+# cause in the same entry's stack trace, java.net.SocketTimeoutException's "Read timed out" (the JDK's
+# NioSocketImpl.timedRead; pgjdbc/pgjdbc QueryExecutorImpl.java wraps it).
+_PGJDBC_BROKEN = re.compile(r"An I/O error occurred while sending to the backend", re.IGNORECASE)
+_READ_TIMED_OUT = re.compile(r"SocketTimeoutException: Read timed out", re.IGNORECASE)
+
+
+def read_timed_out(text: str) -> bool:
+    """Whether a database error's text is a read on an established connection that timed out
+    (READ_TIMEOUT_TEXTS, or pgjdbc's I/O error caused by a read that timed out), not a dial."""
+    if _READ_TIMEOUT.search(text) is not None:
+        return True
+    return _PGJDBC_BROKEN.search(text) is not None and _READ_TIMED_OUT.search(text) is not None
+
+
 # A word every CLOSED_CONNECTION_TEXTS match holds, lower-cased: a text with none of them is ruled out
 # by substring tests before any regex runs (most database errors are dial failures).
 _CLOSED_WORDS = ("connectiondoesnotexisterror", "the connection is closed", "bad connection", "to the backend",
@@ -1312,9 +1377,9 @@ _UPSTREAM_TIMEOUTS: tuple[tuple[str, str, str], ...] = (
     (r"HTTPS?ConnectionPool\(host='", r"[^']+", r"', port=\d+\): (?:Read timed out|Max retries exceeded with url: "
                                                 r"[^\n]*?\(Caused by (?:ConnectTimeoutError|ReadTimeoutError))"),
     # Go's net/http client at its Timeout: `Get "https://H/...": context deadline exceeded
-    # (Client.Timeout exceeded while awaiting headers)` (as public logs print it; repositories and paths
-    # UNCONFIRMED);
-    # the unquoted URL of Go before 1.14 is not read. The host is the URL's authority, port and all.
+    # (Client.Timeout exceeded while awaiting headers)` (as projectdiscovery/httpx issue #1814 and
+    # gwen001/github-endpoints issue #2 quote it; its `net/http: request canceled` form UNCONFIRMED in a
+    # public log); the unquoted URL of Go before 1.14 is not read. The host is the URL's authority, port and all.
     (r'"https?://', r'[^/"\s]+', r'[^"\s]*": (?:context deadline exceeded|net/http: request canceled)[^\n]*?'
                                  r"\(Client\.Timeout exceeded"),
     # Node's fetch (undici) at its connect timeout: onConnectTimeout builds "Connect Timeout Error
@@ -1379,10 +1444,23 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         r"Container called exit\((?!(?:0|130|137|143)\))[0-9]+\)",
     ),
     # Cloud Run's system log line when it ends an instance over its memory limit: "Memory limit of 512
-    # MiB exceeded with 524 MiB used." (the requests in flight end as 503s; public incident notes,
-    # repositories and paths UNCONFIRMED).
+    # MiB exceeded with 524 MiB used." (the requests in flight end as 503s; as dart-lang/pub-dev issue
+    # #9554 quotes it, "Memory limit of 512 MiB exceeded with 516 MiB used.", and SkyTruth/cerulean-cloud
+    # issue #90, "Memory limit of 5120 MiB exceeded with 5261 MiB used.").
     LogSignal.MEMORY_LIMIT: (
         r"Memory limit of \d+ MiB exceeded",
+    ),
+    # The application's own server ended a worker: gunicorn's arbiter found one that had not notified
+    # it within --timeout (murder_workers: self.log.critical("WORKER TIMEOUT (pid:%s)", pid), then
+    # SIGABRT, then SIGKILL), or reaped one a SIGKILL ended (reap_workers: "Worker (pid:{}) was sent
+    # {}!" and, for SIGKILL, " Perhaps out of memory?", logged as an error): benoitc/gunicorn
+    # gunicorn/arbiter.py. Either says a worker was stuck (or out of memory), not on what; its
+    # request ends without an answer. uvicorn and hypercorn have no per-request worker timeout to
+    # log (UNCONFIRMED beyond their settings pages: uvicorn's --timeout-keep-alive and
+    # --timeout-graceful-shutdown end idle or draining connections, not a stuck request).
+    LogSignal.WORKER_TIMEOUT: (
+        r"\bWORKER TIMEOUT \(pid:\d+\)",
+        r"\bWorker \(pid:\d+\) was sent SIGKILL! Perhaps out of memory\?",
     ),
     # The application's HTTP client raising on a 5xx answer from a `run.app` URL, another Cloud Run
     # service's (the deterministic https://SERVICE-PROJECT_NUMBER.REGION.run.app or the legacy
@@ -1401,11 +1479,10 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         r"Permission denied on secret",
         r"secretmanager\.secretAccessor",
         # A secret version disabled or destroyed under a revision that reads it: its new instances abort
-        # (encoredev/encore issue #2202; the DISABLED form in a public incident note, repository and path
-        # UNCONFIRMED).
+        # (encoredev/encore issue #2202; Secret Manager's "Secret Version [.../versions/4] is in DESTROYED
+        # state." as google-github-actions/get-secretmanager-secrets issue #268 quotes it; the DISABLED form
+        # in a public incident note, repository and path UNCONFIRMED).
         r"Could not fetch secret",
-        # Secret Manager's own FAILED_PRECONDITION for such a version, "Secret Version [<path>/versions/4]
-        # is in DESTROYED state." (google-github-actions/get-secretmanager-secrets issue #268).
         r"Secret Version \[[^\]]*\] is in (?:DISABLED|DESTROYED) state",
         # The same refusal in the words of Cloud Run's check of a revision's secret_key_ref, as its "was
         # not found" reads ("...secret_key_ref.name: Secret projects/N/secrets/S/versions/latest was not
@@ -1415,8 +1492,9 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # The application reading a secret itself with the client library (not a revision secret, so
         # Cloud Run's own startup check never sees it): IAM's PERMISSION_DENIED on the access call,
         # "Permission 'secretmanager.versions.access' denied for resource 'projects/P/secrets/S/versions/V'
-        # (or it may not exist)" (gcloud and the client libraries; public notes, "a 500 ... with Permission
-        # 'secretmanager.versions.access' denied in Cloud Run logs", repositories and paths UNCONFIRMED).
+        # (or it may not exist)" (gcloud and the client libraries; as googleapis/python-secret-manager issue
+        # #389 quotes it from an application on Cloud Run, "PermissionDenied: 403 Permission
+        # 'secretmanager.versions.access' denied for resource '...' (or it may not exist).")).
         r"Permission 'secretmanager\.versions\.access' denied",
     ),
     # The application's own HTTP client gave up on a named host (UPSTREAM_HOST below reads the host):
@@ -1496,18 +1574,20 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     # client's own dial or read errors). Not an error of reaching it: database_unreachable does not
     # count these, connector_saturation takes them as the database's answers.
     LogSignal.DB_CANCELLED: (
-        # PostgreSQL 57014 query_canceled at statement_timeout or lock_timeout (as public logs print it,
-        # "57014 canceling statement due to statement timeout"; repositories and paths UNCONFIRMED).
+        # PostgreSQL 57014 query_canceled at statement_timeout or lock_timeout ("psycopg2.errors.
+        # QueryCanceled: canceling statement due to statement timeout", as conbench/conbench issue #1009
+        # quotes it; the lock_timeout form seen in no public log, UNCONFIRMED).
         r"canceling statement due to (?:statement|lock) timeout",
-        # MySQL 3024 ER_QUERY_TIMEOUT at max_execution_time (as public logs print it; repositories and
-        # paths UNCONFIRMED).
+        # MySQL 3024 ER_QUERY_TIMEOUT at max_execution_time ("(3024, 'Query execution was interrupted,
+        # maximum statement execution time exceeded')", as hhyo/Archery issue #2986 quotes MySQLdb's OperationalError).
         r"maximum statement execution time exceeded",
-        # MySQL 1205 ER_LOCK_WAIT_TIMEOUT at innodb_lock_wait_timeout (as public logs print it; repositories
-        # and paths UNCONFIRMED).
+        # MySQL 1205 ER_LOCK_WAIT_TIMEOUT at innodb_lock_wait_timeout ("Error 1205: Lock wait timeout
+        # exceeded; try restarting transaction", as beego/beego issue #4238 quotes it).
         r"Lock wait timeout exceeded; try restarting transaction",
         # A PostgreSQL read replica (hot standby) cancels a query that holds back the replay of the
         # primary's changes past max_standby_streaming_delay (40001, "User query might have needed to see
-        # row versions that must be removed"; as public logs print it, repositories and paths UNCONFIRMED): the
+        # row versions that must be removed"; as hiero-ledger/hiero-mirror-node issue #11928 and onaio/onadata
+        # issue #906 quote it): the
         # replica answered, so the statement crossed the path. REPLICA_CONFLICT names it in the advice.
         REPLICA_CONFLICT,
     ),

@@ -1415,9 +1415,9 @@ class Gate:
         except RunwardenError as exc:
             self._log("intent_open", f"could not close the plan of {intent.claim_key} ({exc}); the sweep closes it")
 
-    def _log(self, step: str, message: str) -> None:
+    def _log(self, step: str, message: str, **details: Any) -> None:
         if self.timeline is not None:
-            self.timeline.step(step, message)
+            self.timeline.step(step, message, **details)
 
     # --- intents: what an attempt is about to write (shared/remediation/intents.py) ----------------
 
@@ -1529,7 +1529,12 @@ class Gate:
         if not self._settle(action, params, intent.before, result, intent.incident_id, intent.service,
                             intent.signature, held, manual, adopted=True, superseded=superseded):
             return self._adopted_elsewhere(intent, claim, result)
-        self._log("adopted", f"recorded {intent.claim_key}, written by {intent.owner}: {reason}")
+        # `key`, `action`, `target`: the write this line records, for the incident timeline to show it as
+        # Runwarden's write and tie the sweep's verdict to it (shared/timeline/classify.written_on);
+        # `superseded`: recorded with no pin (shared/timeline/derive._pinned_revision).
+        self._log("adopted", f"recorded {intent.claim_key}, written by {intent.owner}: {reason}",
+                  key=intent.claim_key, action=intent.action, target=intent.target,
+                  **({"superseded": True} if superseded else {}))
         if intent.proposal_id and not superseded:
             self._end_approved(intent)
         return result

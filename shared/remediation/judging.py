@@ -457,7 +457,8 @@ def too_few_to_tell(facts: Facts, record: ActionRecord, bar_ratio: float) -> str
     few to tell it from the failure just before the action ("" if they are enough, or there is nothing to
     tell apart). The failing share before is the service's 5xx and 429 over the lookback before
     `applied_at` (the minutes the alert fired on, with any clean ones before them: a lower share, so more
-    requests are asked for); at or under the bar there is no failure to tell the clean requests from.
+    requests are asked for), or, with no request there, over all the minutes the sweep read before the
+    action (`onset_search`); at or under the bar there is no failure to tell the clean requests from.
     The binomial check (shared/diagnosis/still_failing.py, shared with the alert path's `healthy`): over
     STILL_FAILING_CHANCE the clean requests do not rule the failure out: a service
     failing 10 % of 4 requests a minute answers the 20 requests of 5 minutes since the action with no
@@ -468,6 +469,11 @@ def too_few_to_tell(facts: Facts, record: ActionRecord, bar_ratio: float) -> str
     escalated, kept in place, never undone."""
     before = Window(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), record.applied_at)
     then = facts.requests(before)
+    if not then.total:
+        # No request in the lookback before the action (its callers stopped while it failed): the failure
+        # as the sweep read it further back (`demand_before`), not none to tell the clean requests from.
+        before = onset_search(facts, record)
+        then = facts.requests(before)
     if not then.total or then.refused_ratio <= bar_ratio:
         return ""
     # Every whole minute since the action settled (or its change took), not only the recent ones `healthy`
@@ -842,26 +848,26 @@ def changed_by_others(facts: Facts, record: ActionRecord) -> str:
 def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lost: bool = True,
                  idle: IdleBefore | None = None) -> str:
     """Why clean requests since the action settled do not show recovery, because most of the service's
-    traffic is gone ("" if it kept at least `ratio` of it). Measured against the service's own rate in the
-    lookback before the action (its incident's minutes included: request_count counts every answered
-    request, 5xx and 429 too, so failing minutes still show the callers' demand).
-    The rate before is per minute with requests: the sweep's query may start inside that window, so a
-    minute without a point there may be one not read, and an idle minute lowers nothing. The rate since
-    is per minute of the window judged, with or without requests (`_minutes_spanned`): that window ends
-    at the newest point and lies inside the query, and Cloud Run writes no request_count point for a
-    minute without requests (UNCONFIRMED), so a minute there without a point is a minute nobody was
+    traffic is gone ("" if it kept at least `ratio` of it). Measured against the service's own demand
+    before the action (`demand_before`: its rate in the lookback before the action, its incident's minutes
+    included, since request_count counts every answered request, 5xx and 429 too, so failing minutes
+    still show the callers' demand; or, where higher, its rate before the failures began).
+    The rate since is per minute of the window judged, with or without requests (`_minutes_spanned`): that
+    window ends at the newest point and lies inside the query, and Cloud Run writes no request_count point
+    for a minute without requests (UNCONFIRMED), so a minute there without a point is a minute nobody was
     answered (cloud-run-release-manager PR #64, GoogleCloudPlatform: no request in an interval, no
     data). Per minute with requests, 25 requests in each of 2 of 5 minutes read as 25 a minute when
     the service answered 10: callers that gave up and retry now and then looked like a service that
-    kept its traffic. With no request before the action in the evidence read (a sweep so late that its
-    query starts after the action), there is nothing to compare with: not shown, so unclear.
+    kept its traffic. With no request before the action in all the evidence read (an operator's command on
+    a service with no request in the lookback before it), there is nothing to compare with: not shown, so
+    unclear, and said so with the minutes read.
     25 clean requests a minute after 1,000 a minute before is not a recovery shown: the callers may have
     stopped, backed off or gone elsewhere (another region, a fallback), and the few left may not be the
     ones that failed. The rate since is of the serving revisions' own requests where they are known: a
     load test on a tag URL at 4,000 requests a minute is not the callers coming back. Nor are a few
     failing requests left a failure shown; but there, with
     `unknown_is_lost` False, only a rate shown to have fallen counts: no request before the action in
-    the evidence read (a late sweep) is nothing to compare with, not traffic lost.
+    the evidence read is nothing to compare with, not traffic lost.
     `idle`: a service idle between requests before its failure began (bursts.py), judged on every minute
     since the action: its rate before is per minute of the minutes before the onset, idle ones too, or of
     the lookback before the action if higher (like with like: a cron's 30 requests every 10 minutes is 3
@@ -869,21 +875,17 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
     if ratio <= 0:
         return ""
     window = facts.recent_since_incident
-    before = Window(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), record.applied_at)
-    minutes_before, minutes_after = facts.minutes_with_requests(before), facts.minutes_with_requests(window)
+    minutes_after = facts.minutes_with_requests(window)
     if not minutes_after:
         return ""
-    if not minutes_before:
+    demand = demand_before(facts, record, idle)
+    if demand is None:
         if not unknown_is_lost:
             return ""
-        return (f"the evidence read holds no request from before the action ({before}), so whether the service "
-                "kept its traffic cannot be told (the callers may have gone)")
-    rate_before = facts.requests(before).total / (_minutes_spanned(before) if idle else minutes_before)
-    onset = (idle.per_minute, idle.window) if idle else _before_onset(facts, record)
-    if onset is not None and onset[0] > rate_before:
-        # Callers that gave up while it failed lowered the rate before the action: the demand is the one
-        # before the failures began.
-        rate_before, before = onset
+        return (f"the evidence read holds no request from before the action, none in all the minutes read before "
+                f"it ({onset_search(facts, record)}: the lookback before it, and back to a lookback before the "
+                "incident's start where one is recorded), so there is no demand to compare the requests since with, "
+                "and whether they are the callers that failed cannot be told")
     # Judged on every minute since the action (`idle`), the minutes after the newest point up to the whole
     # line are idle ones, read (bursts.readable_until): callers that stopped after two bursts count so.
     spanned = max(minutes_after, _minutes_spanned(Window(window.start, max(window.end, readable_until(facts)))
@@ -893,14 +895,54 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
     serving = [r.short_name for r in facts.serving]
     after = (sum(facts.requests(window, r).total for r in serving) if serving else facts.requests(window).total)
     rate_after = after / spanned
-    if rate_after >= ratio * rate_before:
+    if rate_after >= ratio * demand.per_minute:
         return ""
-    idle = (f" ({spanned - minutes_after} of its {spanned} minutes without a request)"
-            if spanned > minutes_after else "")
-    when = "before the failures began" if onset is not None and before == onset[1] else "before the action"
-    return (f"its traffic is mostly gone: {rate_after:.0f} requests a minute in {window}{idle}, against "
-            f"{rate_before:.0f} a minute in {before} {when} (under {ratio:.0%} of it kept): whether "
-            "the action helped or the callers went away cannot be told")
+    idle_minutes = (f" ({spanned - minutes_after} of its {spanned} minutes without a request)"
+                    if spanned > minutes_after else "")
+    return (f"its traffic is mostly gone: {rate_after:.0f} requests a minute in {window}{idle_minutes}, against "
+            f"{demand.per_minute:.0f} a minute in {demand.window} {demand.when} (under {ratio:.0%} of it kept): "
+            "whether the action helped or the callers went away cannot be told")
+
+
+@dataclass(frozen=True)
+class Demand:
+    """The service's requests a minute before the action, over which minutes, and what those were, in words."""
+
+    per_minute: float
+    window: Window
+    when: str
+
+
+def demand_before(facts: Facts, record: ActionRecord, idle: IdleBefore | None = None) -> Demand | None:
+    """The service's demand before the action, as `traffic_lost` and `_callers` compare the requests since
+    with; None where the evidence read holds no request before the action at all.
+    - The lookback before the action, per minute with requests (the sweep's query may start inside it, so a
+      minute without a point there may be one not read, and an idle minute lowers nothing); `idle`: per
+      minute of every minute (a service idle between requests: like with like).
+    - The minutes before the failure began (`_before_onset`; `idle`'s own), where higher: callers that gave
+      up while it failed lowered the rate just before the action.
+    - With no request in the lookback before the action (every caller stopped while it failed: a client's
+      circuit breaker open; a webhook called less often than a lookback; an approval or an alert's duration
+      that put the action long after the incident's start), the service's minutes the sweep read further
+      back, from where it reads request_count (`reach_back`: a lookback before the incident's start): its
+      failing minutes are its callers' demand too. Per minute with requests, or, for a service idle between
+      requests, per minute of every minute. Before, such a sweep said only that whether the service kept
+      its traffic "cannot be told", for a service whose callers came back in full as for one they left."""
+    before = Window(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), record.applied_at)
+    minutes = facts.minutes_with_requests(before)
+    rate = facts.requests(before).total / (_minutes_spanned(before) if idle else minutes) if minutes else 0.0
+    onset = (idle.per_minute, idle.window) if idle else _before_onset(facts, record)
+    if onset is not None and onset[0] > rate:
+        return Demand(onset[0], onset[1], "before the failures began"
+                      + ("" if minutes else " (none in the lookback before the action)"))
+    if minutes:
+        return Demand(rate, before, "before the action")
+    earlier = onset_search(facts, record)
+    busy = facts.minutes_with_requests(earlier)
+    if not busy:
+        return None
+    return Demand(facts.requests(earlier).total / (_minutes_spanned(earlier) if idle else busy), earlier,
+                  "earlier in the incident (none in the lookback before the action)")
 
 
 def _before_onset(facts: Facts, record: ActionRecord) -> tuple[float, Window] | None:
@@ -1035,17 +1077,14 @@ def _burst_load(facts: Facts, window: Window, serving: list[str], error_ratio: f
 
 def _callers(facts: Facts, record: ActionRecord, ratio: float, error_ratio: float,
              unknown_is_lost: bool = True, idle: IdleBefore | None = None) -> str:
-    """`callers.callers_not_shown` on the window judged, against the service's rate before the action as
-    `traffic_lost` measures it (uptime checks before it included: a higher bar, never a lower one); ""
-    where that rate is not known (`traffic_lost` says so, or, for a failing service, it says nothing)."""
-    before = Window(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), record.applied_at)
-    minutes_before = facts.minutes_with_requests(before)
-    if not minutes_before:
+    """`callers.callers_not_shown` on the window judged, against the service's demand before the action as
+    `traffic_lost` measures it (`demand_before`; uptime checks before it included: a higher bar, never a lower
+    one); "" where it is not known (`traffic_lost` says so, or, for a failing service, it says nothing)."""
+    demand = demand_before(facts, record, idle)
+    if demand is None:
         return ""
-    rate_before = facts.requests(before).total / (_minutes_spanned(before) if idle else minutes_before)
-    if idle:    # per minute of every minute, as `traffic_lost` reads a service idle between requests
-        rate_before = max(rate_before, idle.per_minute)
-    return callers_not_shown(facts, facts.recent_since_incident, rate_before, ratio, error_ratio, unknown_is_lost)
+    return callers_not_shown(facts, facts.recent_since_incident, demand.per_minute, ratio, error_ratio,
+                             unknown_is_lost)
 
 
 def client_errors_rose(facts: Facts, record: ActionRecord, alert: AlertContext | None) -> str:

@@ -20,15 +20,15 @@ from shared.ports import LogPagesPort, MonitoringPort
 from shared.remediation.idle import requests_in
 from shared.timeline import derive
 from shared.timeline.classify import (CONNECTOR_UPDATE, DECISION_STEPS, Change, Related, Step, WRITE_STEPS, alert_key,
-                                      alert_row, change_of, is_attempt, line_identity, one_line, row_of_step,
-                                      step_key, step_of, write_key)
+                                      alert_row, change_of, is_attempt, line_identity, one_line, recorded_again,
+                                      row_of_step, step_key, step_of, write_key)
 from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, ErrorSeries, EvidenceRow,
                                    IncidentTimeline, ReadReport, Source, TimelineEntry)
 from shared.timeline.queries import (BadInput, audit_filters, check_incident_id, check_project, command_steps_filter,
                                      entry_link, explorer_link, is_location, is_service_id, near_ids,
-                                     other_writes_filter, received_alerts_filter, reopened_filter, request_errors_filter,
-                                     runwarden_filter)
+                                     other_writes_filter, received_alerts_filter, reopened_filter,
+                                     request_errors_filter, runwarden_filter)
 from shared.timeline.words import duration, visible
 from shared.timeline.writer import INCIDENT_LABEL
 
@@ -45,7 +45,8 @@ _WRITE_FAMILY = {"rollback_traffic": "run", "restore_traffic": "run", "scale_con
 # (shared/gcp/vpcaccess.py), listed as google.cloud.vpcaccess.v1.VpcAccessService.UpdateConnector on
 # the "Serverless VPC Access audit logging" page, its other readings UNCONFIRMED (classify.CONNECTOR_UPDATE).
 _RUN_UPDATE = "google.cloud.run.v2.Services.UpdateService"
-ACTION_STEPS = frozenset({"applied", "dry_run", "proposed", "verified", "undone", "escalated", "failed", "skipped"})
+ACTION_STEPS = frozenset({"applied", "adopted", "dry_run", "proposed", "verified", "undone", "escalated", "failed",
+                          "skipped"})
 
 
 # How much of a command's outcome the not-found answer quotes: a summary row's length.
@@ -160,6 +161,7 @@ class _Build:
         self.incident_id, self.project, self.logs, self.now, self.limits = incident_id, project, logs, now, limits
         self.steps: list[Step] = []
         self.planned: dict[str, Step] = {}        # each writer's `planned` line of the attempt under way
+        self.writes: dict[str, TimelineEntry] = {}  # the write row of each action record not yet judged
         self.rows: dict[tuple, TimelineEntry] = {}
         self.reads: list[ReadReport] = []
         self.notes: list[str] = []
@@ -236,8 +238,31 @@ class _Build:
                 # A plan is written once: a later line naming no record (an earlier version's approve, which
                 # writes no `planned` line, in the same process) is not given this write's record.
                 self.planned.pop(step.writer, None)
+            self._one_row_per_write(row)
         else:
             self._repeat(kept, step.at, one_line(step.message) if is_attempt(step) else None)
+
+    def _one_row_per_write(self, row: TimelineEntry) -> None:
+        """A write is shown once. The gate's `adopted` line records a write an attempt made and could not
+        record (Gate.adopt_write): alone, it is that write's row; beside the writer's own `applied` line of
+        the same record (its write outlived its claim and the sweep recorded it meanwhile), read in either
+        order, it is the recording of that write, not a second one (classify.recorded_again). The sweep's
+        verdict on the record ends its span: a write under the same key after it is another write."""
+        if row.verdict_on:
+            self.writes.pop(row.verdict_on, None)
+            return
+        if row.kind not in ("applied", "override:applied", "adopted") or not row.action_key:
+            return
+        earlier = self.writes.get(row.action_key)
+        recording = recorded_again(earlier, row) if earlier is not None else None
+        if recording is None:
+            self.writes[row.action_key] = row
+            return
+        write = earlier if recording is row else row
+        recording.summary = one_line(f"{recording.summary} (the write it recorded is the row of "
+                                     f"{write.at:%H:%M:%S}Z, its writer's own line)")
+        recording.action_key, recording.marker = "", ""
+        self.writes[write.action_key] = write
 
     def _on_loggings_clock(self, steps: list[Step]) -> list[Step]:
         """The steps, those of a writer whose clock was off read at Cloud Logging's time.
@@ -275,7 +300,8 @@ class _Build:
         for writer, offset in off.items():
             self.notes.append(
                 f"Runwarden's lines written by {self._functions(writer, steps)} (writer {writer}) carry a "
-                f"clock {duration(abs(offset).total_seconds())} {'behind' if offset > timedelta(0) else 'ahead of'} Cloud "
+                f"clock {duration(abs(offset).total_seconds())} "
+                f"{'behind' if offset > timedelta(0) else 'ahead of'} Cloud "
                 "Logging's receipt times: they are shown at Logging's time, as received")
         for writer, offset in unsure.items():
             self.notes.append(
@@ -461,9 +487,10 @@ class _Build:
         if end - start > self.limits.max_span:
             span, cut_at = duration(self.limits.max_span.total_seconds()), start + self.limits.max_span
             # Said as a cut (a follow-up, like any read cut short): no recovery is read from errors after it.
-            self.notes.append(f"the incident spans more than {span}, and its errors were cut short to its first {span}: "
-                              f"errors after {cut_at:%Y-%m-%d %H:%M}Z were not read (changes to the service and what it "
-                              f"depends on were read to {end:%Y-%m-%d %H:%M}Z, and Runwarden's own lines are all shown)")
+            self.notes.append(f"the incident spans more than {span}, and its errors were cut short to its first "
+                              f"{span}: errors after {cut_at:%Y-%m-%d %H:%M}Z were not read (changes to the service "
+                              f"and what it depends on were read to {end:%Y-%m-%d %H:%M}Z, and Runwarden's own lines "
+                              "are all shown)")
             end = cut_at
         self.start, self.end = start, end
 
@@ -594,7 +621,9 @@ class _Build:
             elif s.step in WRITE_STEPS:
                 family = _WRITE_FAMILY.get(str(s.details.get("action") or action))
                 start = (claimed_at or s.at - slack) - timedelta(seconds=5)
-                if same_target and target.rsplit("/", 1)[-1] != change.resource.rstrip("/").rsplit("/", 1)[-1]:
+                # The gate's `adopted` line names its target itself (Gate.adopt_write); the others, their plan.
+                wrote_on = str(s.details.get("target") or target)
+                if same_target and wrote_on.rsplit("/", 1)[-1] != change.resource.rstrip("/").rsplit("/", 1)[-1]:
                     continue
                 if family not in (None, change.family) or not start <= change.at <= s.at + s.may_be_later + slack:
                     continue
@@ -705,7 +734,8 @@ class _Build:
         self.errors = ErrorSeries(source=self.errors.source, minutes=[m for m in minutes if m.minute >= new_start])
         self.rows.pop(("platform", "start"), None)
         self._platform_rows()
-        after = ("" if begun is not None else f", {duration(self.limits.before.total_seconds())} before the errors began"
+        after = ("" if begun is not None else
+                 f", {duration(self.limits.before.total_seconds())} before the errors began"
                  if new_start >= start.at - self.limits.before else
                  f", where {derive.ONSET_GAP_MINUTES + 1} minutes with requests came before the errors began (the "
                  "service is idle between its requests)")
@@ -753,7 +783,8 @@ class _Build:
                                      f"(runwarden timeline {incident} {command}")
             elif other != policy:
                 self.reopened.append(f"another policy's incident of {self.related.service} in this window: incident "
-                                     f"{incident}{f' (policy {other!r})' if other else ''}, received {at:%Y-%m-%d %H:%M:%S}Z; its steps, and "
+                                     f"{incident}{f' (policy {other!r})' if other else ''}, received "
+                                     f"{at:%Y-%m-%d %H:%M:%S}Z; its steps, and "
                                      f"any write it made, are in its own timeline (runwarden timeline {incident} "
                                      f"{command}")
 
@@ -801,7 +832,8 @@ class _Build:
         first = edge.replace(second=0, microsecond=0) + (timedelta(minutes=1) if edge.second or edge.microsecond
                                                           else timedelta(0))
         self.notes.append(f"the request log keeps {self.limits.lookback.days} days (the _Default bucket's default "
-                          f"retention): errors before {first:%Y-%m-%d %H:%M}Z are not known, and the chart begins there")
+                          f"retention): errors before {first:%Y-%m-%d %H:%M}Z are not known, and the chart begins "
+                          "there")
         return first
 
     def _every_minute(self, counts: dict[datetime, int], known_until: datetime | None = None,
@@ -827,7 +859,8 @@ class _Build:
         requests = requests_in(minute, self.demand, min(self.now - derive.INGEST_LAG, self.demand_until))
         return ErrorMinute(minute=minute, errors=errors, requests=None if requests is None else round(requests))
 
-    def _agreeing(self, demand: dict[datetime, float] | None, failed: dict[datetime, int]) -> dict[datetime, float] | None:
+    def _agreeing(self, demand: dict[datetime, float] | None,
+                  failed: dict[datetime, int]) -> dict[datetime, float] | None:
         """`demand`, unless it has no request in a minute (or the one either side: the two are counted on
         two clocks) in which requests failed: then it is not the service's (a metric not written, or read
         elsewhere), no minute is read as idle from it, and a note says so."""
@@ -838,9 +871,9 @@ class _Build:
             demand.get(m + d) for d in (-one, timedelta(0), one)) and m + one <= self.demand_until)
         if not missing:
             return demand
-        self.notes.append(f"Monitoring's request_count shows no request in {len(missing)} minute(s) in which the request "
-                          f"log shows failed requests (the first {missing[0]:%Y-%m-%d %H:%M}Z): it is not read for "
-                          "idle minutes, and a minute with no failed request is taken as clean")
+        self.notes.append(f"Monitoring's request_count shows no request in {len(missing)} minute(s) in which the "
+                          f"request log shows failed requests (the first {missing[0]:%Y-%m-%d %H:%M}Z): it is not "
+                          "read for idle minutes, and a minute with no failed request is taken as clean")
         return None
 
     def _demand(self, start: datetime, end: datetime) -> dict[datetime, float] | None:
@@ -895,16 +928,19 @@ class _Build:
         rows = sorted(self.rows.values(), key=_in_order)
         steps = sorted(self.steps, key=lambda s: s.at)
         milestones = derive.milestones(rows, steps, self.errors.minutes, self.now)
+        if milestones.onset is not None and not milestones.onset.link and self.related.service:
+            milestones.onset.link = self._errors_link(milestones.onset.at)     # its minute, as errors_started
         if milestones.recovery is not None and milestones.recovery.what.startswith("errors at zero"):
+            milestones.recovery.link = self._errors_link(milestones.recovery.at)
             rows.append(TimelineEntry(at=milestones.recovery.at, source=Source.PLATFORM, actor=PLATFORM,
                                       kind="errors_stopped", summary=milestones.recovery.what, marker="recovery",
-                                      link=explorer_link(self.related.project, request_errors_filter(
-                                          self.related.project, self.related.service, self.start, self.end),
-                                          milestones.recovery.at)))
+                                      link=milestones.recovery.link))
             rows.sort(key=_in_order)
         elif milestones.recovery is not None:
+            # The row the recovery stands for: the fix's verification (derive._fix_verified), else the close.
+            kind = "verified" if milestones.recovery.by == "Runwarden" else "alert_closed"
             for row in rows:
-                if row.at == milestones.recovery.at and row.kind in ("verified", "alert_closed"):
+                if row.at == milestones.recovery.at and row.kind == kind:
                     row.marker = "recovery"
                     break
         people = sorted({r.actor.name for r in rows if r.actor.kind is ActorKind.PERSON})
@@ -912,6 +948,7 @@ class _Build:
         acted_first = derive.people_acted_first(rows, milestones,
                                                 since=derive.earlier_onset(self.errors.minutes, detected))
         unhelped = derive.unhelped_changes(rows, milestones, self.now, self.errors.minutes)
+        still_open = derive.open_since(rows)
         rows, not_shown = _bounded(rows, self.limits.max_rows)      # after everything is derived from all
         diagnosed = next((s for s in reversed(steps) if s.step == "diagnosed"), None)
         notes = list(self.notes) + derive.unverified_writes(rows) + unhelped
@@ -936,7 +973,12 @@ class _Build:
             actions=_actions(steps), people=people, people_acted_first=acted_first,
             follow_ups=derive.follow_ups(steps, rows) + [f"The timeline was cut short: {n}" for n in notes + [not_shown]
                                                          if n and ("cut short" in n or "stopped after" in n)],
-            reads=self.reads, notes=notes, rows_not_shown=not_shown)
+            reads=self.reads, notes=notes, rows_not_shown=not_shown, open_since=still_open)
+
+    def _errors_link(self, at: datetime) -> str:
+        """The request log's failed requests of the window, in the Logs Explorer at `at`."""
+        r = self.related
+        return explorer_link(r.project, request_errors_filter(r.project, r.service, self.start, self.end), at)
 
     def service_name(self) -> str:
         r = self.related
@@ -1014,7 +1056,8 @@ def _unread(exc: RunwardenError, project: str) -> str:
     if cause_status(exc) == "RESOURCE_EXHAUSTED":
         return (f"Cloud Logging's read quota (ListLogEntries per minute) was used up; build the timeline again in "
                 f"a minute to read the rest: {exc}")
-    return f"Cloud Logging did not answer the read in project {project}; build the timeline again to read the rest: {exc}"
+    return (f"Cloud Logging did not answer the read in project {project}; build the timeline again to read the "
+            f"rest: {exc}")
 
 
 # At one instant: what the service showed, then the alert, then the changes, then Runwarden's steps.

@@ -19,8 +19,12 @@ MONITORING = Actor(kind=ActorKind.MONITORING, name="Cloud Monitoring")
 
 # Steps after which Runwarden has decided (the pipeline's outcome steps, docs/messages.md).
 DECISION_STEPS = frozenset({"applied", "dry_run", "skipped", "failed", "escalated", "proposed", "rejected"})
-# Steps in which Runwarden wrote to Google Cloud (the gate's `applied`; the sweep's `undone`).
-WRITE_STEPS = frozenset({"applied", "undone"})
+# Steps in which Runwarden wrote to Google Cloud (the gate's `applied`; the sweep's `undone`), or recorded
+# a write an attempt made and could not record (the gate's `adopted`, Gate.adopt_write).
+WRITE_STEPS = frozenset({"applied", "undone", "adopted"})
+# The gate's words on an adopted write (shared/remediation/guardrails.py `adopt_write`): "recorded KEY,
+# written by OWNER: ...". A line of an earlier version names its record only there.
+_ADOPTED = re.compile(r"^recorded (\S+), written by ")
 # The sweep's steps that may be its verdict on a write (verification.step_on_record).
 VERDICT_STEPS = frozenset({"verified", "undone", "escalated"})
 _ALERT_STATE = re.compile(r"^alert \S+ \((open|closed)\)")
@@ -100,10 +104,26 @@ def row_of_step(step: Step, project: str) -> TimelineEntry:
 def written_on(step: Step) -> str:
     """The action record a write of Runwarden's made (its claim key), as its `applied` line names it
     (`key`, shared/outcomes.applied_record: the alert path's write, an operator's command's, an approved
-    proposal's alike). "" when it names none (a line of an earlier version: the builder then reads it from
-    the attempt's `planned` line, `write_key`)."""
+    proposal's alike), or as the gate's `adopted` line does for a write an attempt made and could not
+    record (`key`, Gate.adopt_write; a line of an earlier version names it in its words only). "" when it
+    names none (an `applied` line of an earlier version: the builder then reads it from the attempt's
+    `planned` line, `write_key`)."""
     key = step.details.get("key")
+    if step.step == "adopted":
+        found = _ADOPTED.match(step.message)
+        return key if isinstance(key, str) and key else found.group(1) if found else ""
     return key if step.step == "applied" and isinstance(key, str) else ""
+
+
+def recorded_again(first: TimelineEntry, then: TimelineEntry) -> TimelineEntry | None:
+    """Of two write rows naming one action record with no verdict on it between them, the one that only
+    recorded the other's write: an `adopted` row (the gate recorded a write an attempt made, Gate.adopt_write)
+    beside the writer's own `applied` line (its write outlived its claim, and the sweep recorded it
+    meanwhile), or the later of two adoptions. The write is the writer's line: the one written when it was
+    made. None when neither is an adoption (the record made again by another write, as before)."""
+    if then.kind == "adopted":
+        return then
+    return first if first.kind == "adopted" else None
 
 
 def verdict_on(step: Step) -> str:
@@ -177,7 +197,8 @@ def alert_row(step: Step, project: str) -> TimelineEntry:
     policy = step.details.get("policy") or "?"
     summary = (f"alert {'opened' if opened else 'closed'}: policy {policy!r}"
                f" (notification received {step.at:%H:%M:%S}Z)")
-    return TimelineEntry(at=at, source=Source.ALERT, actor=MONITORING, kind="alert_opened" if opened else "alert_closed",
+    return TimelineEntry(at=at, source=Source.ALERT, actor=MONITORING,
+                         kind="alert_opened" if opened else "alert_closed",
                          summary=summary, link=entry_link(project, step.insert_id, step.at), severity=step.severity,
                          marker="alert_open" if opened else "alert_close")
 
@@ -251,7 +272,8 @@ class Change:
 
     at: datetime
     family: str              # run | connector | sql | secret
-    kind: str                # deploy | traffic_change | service_change | connector_change | sql_operation | secret_version
+    # deploy | traffic_change | service_change | connector_change | sql_operation | secret_version
+    kind: str
     method: str
     resource: str
     principal: str
@@ -294,7 +316,8 @@ def _is_service(resource: str, related: Related) -> bool:
     # v2: projects/P/locations/L/services/S; v1: namespaces/P/services/S (P an id or a number).
     parts = resource.split("/")
     if len(parts) >= 2 and parts[-2] == "services" and parts[-1] == related.service:
-        return not (related.location and "locations" in parts and parts[parts.index("locations") + 1] != related.location)
+        return not (related.location and "locations" in parts
+                    and parts[parts.index("locations") + 1] != related.location)
     return False
 
 

@@ -9,6 +9,7 @@ from bisect import bisect_right
 from datetime import datetime, timedelta
 from typing import Sequence
 
+from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.remediation.actions.rollback_traffic import release_commands
 from shared.timeline.classify import DECISION_STEPS, Step
 from shared.timeline.model import (ActorKind, Durations, ErrorMinute, FollowUp, Milestone, Milestones, Source,
@@ -160,23 +161,52 @@ def healthy_window(minutes: Sequence[ErrorMinute], after: datetime, built_at: da
 def milestones(rows: Sequence[TimelineEntry], steps: Sequence[Step], minutes: Sequence[ErrorMinute],
                built_at: datetime) -> Milestones:
     detection_row = next((r for r in rows if r.kind == "alert_opened"), None)
-    detection = Milestone(at=detection_row.at, what="the alert opened", by="Cloud Monitoring") if detection_row else None
+    detection = (Milestone(at=detection_row.at, what="the alert opened", by="Cloud Monitoring",
+                           link=detection_row.link) if detection_row else None)
     start = onset(minutes, detection.at if detection else None)
     begun = earlier_onset(minutes, detection.at if detection else None)
     if begun is not None:
         start = None        # not the onset: the errors began before the minutes read (onset_note)
     elif start is None and detection is not None:
-        start = Milestone(at=detection.at, what="the alert's start (no earlier errors in the series)")
+        start = Milestone(at=detection.at, what="the alert's start (no earlier errors in the series)",
+                          link=detection.link)
     decision_step = next((s for s in steps if s.step in DECISION_STEPS and s.trigger == "alert"), None)
-    decision = (Milestone(at=decision_step.at, what=f"Runwarden decided: {decision_step.step}", by="Runwarden")
-                if decision_step else None)
-    mitigation = _mitigation(rows, start.at if start else begun, minutes, built_at)
-    recovery = _recovery(rows, minutes, mitigation or detection or start, built_at)
+    decision = (Milestone(at=decision_step.at, what=f"Runwarden decided: {decision_step.step}", by="Runwarden",
+                          link=_row_of(rows, decision_step)) if decision_step else None)
+    fix = _mitigating(rows, start.at if start else begun, minutes, built_at)
+    mitigation = _as_mitigation(fix)
+    recovery = _recovery(rows, minutes, mitigation or detection or start, built_at, fix)
     return Milestones(onset=start, detection=detection, decision=decision, mitigation=mitigation, recovery=recovery)
 
 
-def _mitigation(rows: Sequence[TimelineEntry], since: datetime | None, minutes: Sequence[ErrorMinute],
-                built_at: datetime) -> Milestone | None:
+def _as_mitigation(fix: TimelineEntry | None) -> Milestone | None:
+    if fix is None:
+        return None
+    what = (f"Runwarden's write, made by an attempt that could not record it, recorded when found: {fix.summary}"
+            if fix.kind == "adopted" else f"Runwarden applied: {fix.summary}" if _is_write(fix)
+            else f"a person's change: {fix.summary}")
+    return Milestone(at=fix.at, what=what, by=fix.actor.name, link=fix.link)
+
+
+def _row_of(rows: Sequence[TimelineEntry], step: Step) -> str:
+    """The link of the row a step line of Runwarden's is shown in ("" when none is: classify.row_of_step)."""
+    return next((r.link for r in rows if r.source is Source.RUNWARDEN and r.at == step.at
+                 and r.kind.rsplit(":", 1)[-1] == step.step), "")
+
+
+def open_since(rows: Sequence[TimelineEntry]) -> datetime | None:
+    """The alert's last opening, when no close of it follows (at or after it) among the rows: the incident
+    was still open when the timeline was built. A notification of an opening redelivered after the close
+    carries the opening's own time (Monitoring's `started_at`), so it does not re-open it; an incident
+    re-opened under the same id, closed before, is open from its last opening. None for a closed incident,
+    or one with no alert row (an operator's command)."""
+    alerts = sorted((r for r in rows if r.kind in ("alert_opened", "alert_closed")),
+                    key=lambda r: (r.at, r.kind == "alert_closed"))
+    return alerts[-1].at if alerts and alerts[-1].kind == "alert_opened" else None
+
+
+def _mitigating(rows: Sequence[TimelineEntry], since: datetime | None, minutes: Sequence[ErrorMinute],
+                built_at: datetime) -> TimelineEntry | None:
     """The first change that could have fixed it, after the onset: Runwarden's applied write that its
     sweep verified, or a person's change to the service or what it depends on after which the errors
     stopped (`_errors_stopped_after`). A write the sweep undid (`undone`: not healthy by its deadline,
@@ -192,17 +222,19 @@ def _mitigation(rows: Sequence[TimelineEntry], since: datetime | None, minutes: 
                     or _written_before_verdict(rows, i) is not None
                     or _a_person_fixed_it_after(row, rows[i + 1:], minutes, built_at)):
                 continue
-            return Milestone(at=row.at, what=f"Runwarden applied: {row.summary}", by=row.actor.name)
+            return row
         if _is_persons_change(row) and _errors_stopped_after(row, rows[i + 1:], minutes, built_at):
-            return Milestone(at=row.at, what=f"a person's change: {row.summary}", by=row.actor.name)
+            return row
     return None
 
 
 def _is_write(row: TimelineEntry) -> bool:
     """A write of Runwarden's that made an action record: its `applied` line, an operator's override's too
     (`override:applied`, classify.row_of_step), whichever path made it (the alert path, an approved
-    proposal)."""
-    return row.source.value == "runwarden" and row.kind in ("applied", "override:applied")
+    proposal); or the gate's `adopted` line naming the record it made for a write an attempt made and could
+    not record (Gate.adopt_write), unless the writer's own line of it is shown (classify.recorded_again)."""
+    return row.source.value == "runwarden" and (row.kind in ("applied", "override:applied")
+                                                 or (row.kind == "adopted" and bool(row.action_key)))
 
 
 def _is_persons_change(row: TimelineEntry) -> bool:
@@ -297,34 +329,50 @@ def _verdict_row(write: TimelineEntry, later: Sequence[TimelineEntry]) -> Timeli
 
 def _written_before_verdict(rows: Sequence[TimelineEntry], i: int) -> TimelineEntry | None:
     """Another write of Runwarden's in this incident made after the write at `i` and before the sweep's
-    verdict on it (or since, while it has none): the minutes the verdict was read on are both writes'
-    doing (`_unjudged_before`, seen from the earlier write), so the verdict does not say which one helped."""
+    verdict on it (or since, while it has none), or dated so near the verdict that it may have been
+    (`_unordered`): the minutes the verdict was read on are both writes' doing (`_unjudged_before`, seen
+    from the earlier write), so the verdict does not say which one helped."""
     write = rows[i]
     verdict = _verdict_row(write, rows[i + 1:])
     return next((r for r in rows[i + 1:] if _is_write(r) and r.action_key != write.action_key
-                 and (verdict is None or r.at < verdict.at)), None)
+                 and (verdict is None or r.at < verdict.at or _unordered(r, verdict))), None)
 
 
 def _unjudged_before(rows: Sequence[TimelineEntry], i: int) -> TimelineEntry | None:
     """An earlier write of Runwarden's in this incident with no verdict among the rows before the write at
-    `i`: it was still pending when this one landed. The minutes after both are both writes' doing (a
-    rollback, then the connector's scale-up a cooldown of another target later): the sweep leaves the
-    earlier one unjudged for it (`judging.later_own_writes`, escalated at its deadline naming the later
-    action), and the later one's `verified` says the service was healthy, not which write made it so (two
-    writes dated within the clock-skew allowance of each other are both escalated: neither is verified).
-    Neither is the mitigation the timeline can show. Only the sweep's verdict on that write ends its span
-    (`verdict_on`, matched to the write's `action_key`): an alert escalated for another reason, or an
-    escalation that keeps the write pending (its evidence unreadable), judged nothing. A write whose record
-    is not known (no `planned` line read before it) stays unjudged. The latest pending write is named."""
+    `i`: it was still pending when this one landed, or may have been. The minutes after both are both
+    writes' doing (a rollback, then the connector's scale-up a cooldown of another target later): the sweep
+    leaves the earlier one unjudged for it (`judging.later_own_writes`, escalated at its deadline naming the
+    later action), and the later one's `verified` says the service was healthy, not which write made it so
+    (two writes dated within the clock-skew allowance of each other are both escalated: neither is
+    verified). Neither is the mitigation the timeline can show. Only the sweep's verdict on that write ends
+    its span (`verdict_on`, matched to the write's `action_key`): an alert escalated for another reason, or
+    an escalation that keeps the write pending (its evidence unreadable), judged nothing. A write whose
+    record is not known (no `planned` line read before it) stays unjudged. The latest pending write is named.
+
+    Each row's time is the clock of the instance that wrote it (the sweep's verdict, the alert path's or a
+    command's write), and two instances' clocks may differ by up to CLOCK_SKEW_ALLOWANCE, as the sweep
+    allows for between two writes' `applied_at` (judging.later_own_writes): so a verdict ends a span only
+    when dated more than it before this write (`_unordered`). With two clocks 3 minutes apart, a verdict at
+    12:12 and a write at 12:13 made at 12:10 read as the earlier write judged first, and both were counted.
+    (A write dated after this one, within the allowance, may have come first too: `_written_before_verdict`
+    keeps this one from being counted, and this rule the other.)"""
+    write = rows[i]
     pending: dict[str, TimelineEntry] = {}
     for n, row in enumerate(rows[:i]):
         if row.source.value != "runwarden":
             continue
-        if _is_write(row):
+        if _is_write(row) and n < i:
             pending[row.action_key or f"#{n}"] = row
-        elif row.verdict_on:
+        elif row.verdict_on and not _unordered(row, write):
             pending.pop(row.verdict_on, None)
     return max(pending.values(), key=lambda r: r.at, default=None)
+
+
+def _unordered(one: TimelineEntry, other: TimelineEntry) -> bool:
+    """The two rows are dated within the clock-skew allowance of each other: each time is its writing
+    instance's clock, so which came first cannot be told (judging._order_unknown's rule)."""
+    return abs(one.at - other.at) <= CLOCK_SKEW_ALLOWANCE
 
 
 def unverified_writes(rows: Sequence[TimelineEntry]) -> list[str]:
@@ -348,26 +396,39 @@ def unverified_writes(rows: Sequence[TimelineEntry]) -> list[str]:
             continue
         elif (earlier := _unjudged_before(rows, i)) is not None:
             notes.append(f"{said} was verified, but it was made while its write at {earlier.at:%H:%M:%S}Z "
-                         f"({earlier.summary}) was not yet judged: the minutes after are both writes' doing, so it "
-                         "is not counted as the mitigation, nor is the earlier one")
+                         f"({earlier.summary}) was not yet judged{_maybe(rows, earlier, row)}: the minutes after are "
+                         "both writes' doing, so it is not counted as the mitigation, nor is the earlier one")
         elif (later := _written_before_verdict(rows, i)) is not None:
             notes.append(f"{said} was verified, but its write at {later.at:%H:%M:%S}Z ({later.summary}) was made "
-                         "before that verdict: the minutes it was judged on are both writes' doing, so it is not "
-                         "counted as the mitigation")
+                         f"before that verdict{_maybe(rows, row, later)}: the minutes it was judged on are both "
+                         "writes' doing, so it is not counted as the mitigation")
     return notes
 
 
+def _maybe(rows: Sequence[TimelineEntry], earlier: TimelineEntry, later: TimelineEntry) -> str:
+    """", or may have been (...)" when the order of `later` with `earlier` or its verdict is told only by
+    clocks within the clock-skew allowance of each other (`_unordered`); "" when the rows order them."""
+    verdict = _verdict_row(earlier, rows[rows.index(earlier) + 1:])
+    if later.at < earlier.at or (verdict is not None and verdict.at <= later.at):
+        minutes = CLOCK_SKEW_ALLOWANCE.total_seconds() / 60
+        return (f", or may have been (dated within the {minutes:.0f}-minute clock-skew allowance of "
+                f"{'that write' if later.at < earlier.at else 'its verdict'}: each time is its own instance's "
+                "clock, so which came first cannot be told)")
+    return ""
+
+
 def _recovery(rows: Sequence[TimelineEntry], minutes: Sequence[ErrorMinute], after: Milestone | None,
-              built_at: datetime) -> Milestone | None:
-    """The earliest of: errors at zero for HEALTHY_MINUTES, Runwarden's verification, the alert's
-    close; each one that held. Not one before the alert's last opening (an incident re-opened under
-    the same id did not recover when it first closed), nor one followed by failed requests before
-    the incident ended (the alert's last close; while it is still open, the end of the series): a
-    service that failed again had not recovered."""
+              built_at: datetime, fix: TimelineEntry | None = None) -> Milestone | None:
+    """The earliest of: errors at zero for HEALTHY_MINUTES, the sweep's verification of the fix (`fix`, the
+    mitigation's row: `_fix_verified`), the alert's close; each one that held. Not one before the alert's
+    last opening (an incident re-opened under the same id did not recover when it first closed), nor one
+    followed by failed requests before the incident ended (the alert's last close; while it is still open,
+    the end of the series): a service that failed again had not recovered."""
     if after is None:
         return None
     opened = [r.at for r in rows if r.kind == "alert_opened"]
     since = max([after.at, *opened[-1:]]) if opened else after.at
+    verified = _fix_verified(rows, fix, opened[-1] if opened else None)
     closes = [r.at for r in rows if r.kind == "alert_closed" and (not opened or r.at >= max(opened))]
     end = max(closes) if closes else None
 
@@ -383,11 +444,26 @@ def _recovery(rows: Sequence[TimelineEntry], minutes: Sequence[ErrorMinute], aft
     for row in rows:
         if row.at < since or not held(row.at):
             continue
-        if row.kind == "verified":
-            candidates.append(Milestone(at=row.at, what="Runwarden verified the fix", by="Runwarden"))
+        if row is verified:
+            candidates.append(Milestone(at=row.at, what="Runwarden verified the fix", by="Runwarden", link=row.link))
         elif row.kind == "alert_closed":
-            candidates.append(Milestone(at=row.at, what="the alert closed", by="Cloud Monitoring"))
+            candidates.append(Milestone(at=row.at, what="the alert closed", by="Cloud Monitoring", link=row.link))
     return min(candidates, key=lambda m: m.at) if candidates else None
+
+
+def _fix_verified(rows: Sequence[TimelineEntry], fix: TimelineEntry | None,
+                  last_opened: datetime | None) -> TimelineEntry | None:
+    """The sweep's `verified` row on the write that is the incident's mitigation (`_verdict_row`: its
+    `verdict_on` names that write's action record), or None. Any other verification says the service was
+    healthy when the sweep judged another write, not that this incident recovered through its fix: a write
+    verified on minutes another write of Runwarden's shaped (not the mitigation, `unverified_writes`), a
+    write of another target (an approved proposal's), or a write made before the alert's last opening (an
+    earlier opening's fix, which did not hold: the incident opened again after it)."""
+    if fix is None or not _is_write(fix) or (last_opened is not None and fix.at < last_opened):
+        return None
+    i = next(n for n, row in enumerate(rows) if row is fix)
+    verdict = _verdict_row(fix, rows[i + 1:])
+    return verdict if verdict is not None and verdict.kind == "verified" else None
 
 
 def _failing_between(minutes: Sequence[ErrorMinute], at: datetime, end: datetime | None) -> bool:
@@ -495,7 +571,10 @@ def _unfinished(steps: Sequence[Step]) -> Step | None:
 
 def _pinned_revision(steps: Sequence[Step]) -> tuple[str, str, datetime | None]:
     """(the revision a rollback pinned traffic to, the service, when), unless it was undone or its
-    pin released since (the sweep's `released`: an operator's restore it recognised)."""
+    pin released since (the sweep's `released`: an operator's restore it recognised). A rollback an attempt
+    wrote and could not record pinned it too once recorded (the gate's `adopted` line of a rollback:
+    Gate.adopt_write writes the pin), unless recorded as superseded (changed again since: no pin); an
+    earlier version's `adopted` line names no action, and no pin is claimed from it."""
     planned = pinned = service = ""
     at = None
     for s in steps:
@@ -504,7 +583,8 @@ def _pinned_revision(steps: Sequence[Step]) -> tuple[str, str, datetime | None]:
             is_rollback = s.details.get("action") == "rollback_traffic"
             planned = str(params.get("to_revision") or "") if is_rollback else ""
             service = str(params.get("target") or "") if is_rollback else service
-        elif s.step == "applied" and planned:
+        elif planned and (s.step == "applied" or (s.step == "adopted" and not s.details.get("superseded")
+                                                   and s.details.get("action") == "rollback_traffic")):
             pinned, at = planned, s.at
         elif s.step in ("undone", "released"):
             pinned = ""

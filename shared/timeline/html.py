@@ -16,7 +16,7 @@ from html import escape as _html_escape
 from shared.timeline.model import IncidentTimeline, TimelineEntry
 from shared.timeline.queries import MAX_FILTER_CHARS
 from shared.timeline.words import (MAX_SHOWN, clock, cut, dated, duration, entry_when, milestone_lines, none_found,
-                                   visible, when)
+                                   still_open, visible, when)
 
 WIDTH, HEIGHT, PAD_L, PAD_B, PAD_T = 720, 220, 40, 24, 14
 MARKER_LABELS = {"alert_open": "alert opened", "alert_close": "alert closed", "action": "Runwarden's action",
@@ -91,6 +91,8 @@ def to_html(t: IncidentTimeline) -> str:
     ]
     if t.cut_short:
         parts.append('<p class="warn" id="cut-short"><strong>Incomplete:</strong> ' + escape(t.incomplete) + "</p>")
+    if t.open_since is not None:
+        parts.append('<p class="warn" id="still-open"><strong>Still open:</strong> ' + escape(still_open(t)) + "</p>")
     d = t.durations
     parts.append('<p class="measures" id="measures">'
                  f"<span>TTD {escape(duration(d.ttd_seconds))}</span><span>TTM {escape(duration(d.ttm_seconds))}</span>"
@@ -126,7 +128,8 @@ def _chart(t: IncidentTimeline) -> str:
     peak = t.errors.peak or 1
     bar_w = max(1.0, (WIDTH - PAD_L - 8) / max(1, len(t.errors.minutes)) - 1)
     out = [f'<figure><svg class="chart" id="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-           f'aria-label="{escape(t.errors.metric)}, peak {peak if t.errors.peak else 0}" xmlns="http://www.w3.org/2000/svg">',
+           f'aria-label="{escape(t.errors.metric)}, peak {peak if t.errors.peak else 0}" '
+           'xmlns="http://www.w3.org/2000/svg">',
            f'<line class="axis" x1="{PAD_L}" y1="{base}" x2="{WIDTH - 8}" y2="{base}"/>',
            f'<text x="4" y="{top + 8}">{t.errors.peak}</text><text x="4" y="{base}">0</text>']
     for m in t.errors.minutes:
@@ -143,7 +146,8 @@ def _chart(t: IncidentTimeline) -> str:
             x = _x(t, e.at)
             label = f"{when(e.at, dated(t))}Z {MARKER_LABELS.get(e.marker, e.marker)}: {e.summary}"
             out.append(f'<g class="marker marker-{escape(e.marker)}" data-kind="{escape(e.marker)}">'
-                       f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{base}"/><title>{escape(label)}</title></g>')
+                       f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{base}"/>'
+                       f'<title>{escape(label)}</title></g>')
     ends = "%Y-%m-%d %H:%M" if t.window_start.date() != t.window_end.date() else "%H:%M"
     out.append(f'<text x="{PAD_L}" y="{HEIGHT - 6}">{t.window_start.strftime(ends)}Z</text>'
                f'<text x="{WIDTH - 8}" y="{HEIGHT - 6}" text-anchor="end">{t.window_end.strftime(ends)}Z</text>')
@@ -153,7 +157,8 @@ def _chart(t: IncidentTimeline) -> str:
     if t.errors.source:
         origin, _, query = t.errors.source.partition(": ")
         out.append(f'<figcaption class="muted">{escape(t.errors.metric)}, from {escape(origin)} '
-                   f"<details><summary>query</summary><code>{escape(query, limit=MAX_FILTER_CHARS)}</code></details></figcaption>")
+                   f"<details><summary>query</summary><code>{escape(query, limit=MAX_FILTER_CHARS)}</code></details>"
+                   "</figcaption>")
     out.append("</figure>")
     return "".join(out)
 
@@ -166,11 +171,13 @@ def _legend() -> str:
 
 def _milestones(t: IncidentTimeline) -> str:
     rows = "".join(
-        f'<tr><td data-label="milestone">{name}</td><td data-label="time">{escape(clock(m.at) if m else "unknown")}</td>'
-        f'<td data-label="how">{escape((m.what + (f" ({m.by})" if m.by else "")) if m else "")}</td></tr>'
+        f'<tr><td data-label="milestone">{name}</td>'
+        f'<td data-label="time">{escape(clock(m.at) if m else "unknown")}</td>'
+        f'<td data-label="how">{escape((m.what + (f" ({m.by})" if m.by else "")) if m else "")}</td>'
+        f'<td data-label="log">{_link(m.link) if m else ""}</td></tr>'
         for name, m in milestone_lines(t))
     return ('<table class="timeline" id="milestones"><thead><tr><th>milestone</th><th>time (UTC)</th><th>how</th>'
-            f"</tr></thead><tbody>{rows}</tbody></table>")
+            f"<th>log</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
 def _table(entries: list[TimelineEntry], with_date: bool) -> str:

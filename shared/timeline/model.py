@@ -97,6 +97,7 @@ class Milestone(_Model):
     at: Utc
     what: str                 # how it was determined, in words
     by: str = ""              # who, when someone acted
+    link: str = ""            # its evidence: the Logs Explorer link of the row (or the request-log query) read
 
 
 class Milestones(_Model):
@@ -177,6 +178,9 @@ class IncidentTimeline(_Model):
     reads: list[ReadReport] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     rows_not_shown: str = ""          # when the rows were too many to show: which were left out, in words
+    # The alert's last opening, when no close of it follows among the entries read: the incident was still
+    # open when the timeline was built, so its recovery and TTR are not final (derive.open_since).
+    open_since: Utc | None = None
 
     @property
     def cut_short(self) -> bool:

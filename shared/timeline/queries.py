@@ -90,9 +90,11 @@ def runwarden_filter(incident_id: str, start: datetime, end: datetime) -> str:
 
 
 def other_writes_filter(incident_id: str, start: datetime, end: datetime) -> str:
-    """The lines of Runwarden's writes (planned, claimed, applied, undone) under every other incident in
-    the window: the labels the writer puts on each."""
-    steps = " OR ".join(f"labels.{STEP_LABEL}={quote(step)}" for step in ("planned", "claimed", "applied", "undone"))
+    """The lines of Runwarden's writes (planned, claimed, applied, undone, and the gate's `adopted`: a write
+    an attempt made and could not record, recorded since) under every other incident in the window: the
+    labels the writer puts on each."""
+    steps = " OR ".join(f"labels.{STEP_LABEL}={quote(step)}"
+                        for step in ("planned", "claimed", "applied", "undone", "adopted"))
     return f"({steps}) AND labels.{INCIDENT_LABEL}:* AND NOT labels.{INCIDENT_LABEL}={quote(incident_id)} AND " \
            f"{window(start, end)}"
 

@@ -10,7 +10,7 @@ from shared.timeline.html import to_html
 from shared.timeline.model import IncidentTimeline
 from shared.timeline.queries import MAX_FILTER_CHARS
 from shared.timeline.words import (MAX_SHOWN, clock, dated, duration, entry_when, markdown_code, markdown_text,
-                                   measures, milestone_lines, none_found, one_line, when)
+                                   measures, milestone_lines, none_found, one_line, still_open, when)
 
 FORMATS = ("text", "json", "markdown", "html")
 
@@ -45,6 +45,8 @@ def to_text(t: IncidentTimeline) -> str:
     lines = [f"Incident {t.incident_id} — {_line(t.service_short or 'service unknown')} ({t.project})",
              f"Window {clock(t.window_start)} .. {clock(t.window_end)}",
              measures(t)]
+    if t.open_since is not None:
+        lines.append(f"STILL OPEN: {still_open(t)}")
     for name, m in milestone_lines(t):
         lines.append(f"  {name:<10} {clock(m.at) if m else 'unknown':<21} {_line(m.what) if m else ''}"
                      + (f" [{_line(m.by)}]" if m and m.by else ""))
@@ -97,6 +99,8 @@ def to_markdown(t: IncidentTimeline) -> str:
            "Blameless: it names what happened and who acted, to learn, not to blame.", ""]
     if t.cut_short:
         out += ["> **Incomplete:** " + _cell(t.incomplete), ""]
+    if t.open_since is not None:
+        out += ["> **Still open:** " + _cell(still_open(t)), ""]
     out += ["## Summary", "",
             f"{_cell(t.service or 'The service')} in project `{t.project}`. "
             + (f"Runwarden's diagnosis, **{_cell(t.signature)}**: {_cell(t.diagnosis)}" if t.signature else
@@ -106,10 +110,12 @@ def to_markdown(t: IncidentTimeline) -> str:
             f"{clock(m.recovery.at if m.recovery else None)}",
             f"- Peak errors: {t.errors.peak} failed requests (5xx) a minute",
             f"- {measures(t)}", "",
-            "| milestone | time (UTC) | how it was determined |", "|---|---|---|"]
+            "| milestone | time (UTC) | how it was determined | log |", "|---|---|---|---|"]
     for name, ms in milestone_lines(t):
-        out.append(f"| {name} | {clock(ms.at) if ms else 'unknown'} | {_cell(ms.what + (f' ({ms.by})' if ms.by else '')) if ms else ''} |")
-    out += ["", "## Timeline", "", "| time (UTC) | source | actor | event | summary | log |", "|---|---|---|---|---|---|"]
+        how = _cell(ms.what + (f' ({ms.by})' if ms.by else '')) if ms else ''
+        out.append(f"| {name} | {clock(ms.at) if ms else 'unknown'} | {how} | {_link(ms.link) if ms else ''} |")
+    out += ["", "## Timeline", "", "| time (UTC) | source | actor | event | summary | log |",
+            "|---|---|---|---|---|---|"]
     for e in t.entries:
         out.append(f"| {_cell(entry_when(e, dated(t)))} | {e.source.value} | {_cell(e.actor.name)} | {_cell(e.kind)} | "
                    f"{_cell(e.summary)} | {_link(e.link)} |")
@@ -137,8 +143,8 @@ def to_markdown(t: IncidentTimeline) -> str:
         out += ["", "## Notes on this draft", ""] + [f"- {_cell(n)}" for n in t.notes]
     out += ["", "## Lessons learned", "", "- What went well: _to fill in_", "- What went wrong: _to fill in_",
             "- Where we got lucky: _to fill in_", "", "## Sources", ""]
-    out += [f"- {markdown_code(r.name)}: {r.pages} page(s), {r.entries} entries{' (cut short)' if r.cut_short else ''}: "
-            f"{markdown_code(r.filter, MAX_FILTER_CHARS)}" for r in t.reads]
+    out += [f"- {markdown_code(r.name)}: {r.pages} page(s), {r.entries} entries"
+            f"{' (cut short)' if r.cut_short else ''}: {markdown_code(r.filter, MAX_FILTER_CHARS)}" for r in t.reads]
     return "\n".join(out) + "\n"
 
 

@@ -48,6 +48,16 @@ def measures(t: IncidentTimeline) -> str:
     return f"TTD {duration(d.ttd_seconds)} · TTM {duration(d.ttm_seconds)} · TTR {duration(d.ttr_seconds)}"
 
 
+def still_open(t: IncidentTimeline) -> str:
+    """Words for a timeline built while the incident's alert was still open ("" otherwise): what it shows is
+    the incident so far, and its recovery and TTR are not final."""
+    if t.open_since is None:
+        return ""
+    return (f"the incident is still open: its alert opened at {clock(t.open_since)} and no close of it was read by "
+            f"{clock(t.built_at)}, when this timeline was built. It shows the incident so far; its recovery and TTR "
+            "are not final" + ("; some reads were cut short, so a close may not have been read" if t.cut_short else ""))
+
+
 def milestone_lines(t: IncidentTimeline) -> list[tuple[str, Milestone | None]]:
     m = t.milestones
     return [("Onset", m.onset), ("Detection", m.detection), ("Decision", m.decision), ("Mitigation", m.mitigation),

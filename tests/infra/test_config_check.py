@@ -126,6 +126,14 @@ MISMATCHES = [
     ("a deadline no verdict can reach", GOOD + "verification:\n  settle_seconds: 60\n  deadline_seconds: 480\n",
      "verification.deadline_seconds (480) leaves no time for a verdict after settle_seconds (60): every action "
      "would end unclear and be escalated. Write deadline_seconds: 600 or more"),
+    # the loader refuses these too (shared/config.py, PER_MINUTE_WINDOWS): caught at plan
+    ("a lookback that is not whole minutes", GOOD + "diagnosis:\n  lookback_seconds: 90\n",
+     "diagnosis.lookback_seconds (90) is not a whole number of minutes"),
+    ("a recent window and a baseline off whole minutes",
+     GOOD + "diagnosis:\n  recent_seconds: 150\n  baseline_seconds: 3601\n",
+     "diagnosis.baseline_seconds (3601), diagnosis.recent_seconds (150) is not a whole number of minutes"),
+    ("an incident window bound off whole minutes", GOOD + "diagnosis:\n  max_incident_window_seconds: 1830\n",
+     "diagnosis.max_incident_window_seconds (1830)"),
     ("a service in a project the functions have no role in",
      GOOD.replace("  - name: projects/my-project/", "  - name: projects/other-team/"),
      "names services, connectors or Cloud SQL instances in other-team"),
@@ -173,6 +181,15 @@ def test_the_plans_least_deadline_is_the_loaders(planner, settle) -> None:
     below = planner(at_least.replace(f"deadline_seconds: {least}", f"deadline_seconds: {least - 1}"),
                     sweep_interval_seconds=60)
     assert below.returncode != 0 and f"Write deadline_seconds: {least} or more" in _error(below), _error(below)
+
+
+def test_the_plans_per_minute_windows_are_the_loaders() -> None:
+    """The plan checks the very settings the loader reads as windows of whole minutes."""
+    from shared.config import PER_MINUTE_WINDOWS
+
+    text = (Path(__file__).parents[2] / "infra" / "config_check" / "main.tf").read_text()
+    listed = re.search(r"per_minute_windows = \[([^\]]*)\]", text).group(1)
+    assert sorted(re.findall(r'"(\w+)"', listed)) == sorted(PER_MINUTE_WINDOWS)
 
 
 def test_a_connector_already_above_its_policys_ceiling_stops_the_plan(planner) -> None:
@@ -287,7 +304,8 @@ def test_the_configs_delivery_range_is_the_modules() -> None:
 
     condition = load_module().variables["max_delivery_attempts"]["validation"][0]["condition"]
     low, high = map(int, re.fullmatch(r"\$\{var\.max_delivery_attempts >= (\d+) && "
-                                      r"var\.max_delivery_attempts <= (\d+)\}", condition).groups())
+                                      r"var\.max_delivery_attempts <= (\d+) && floor\(var\.max_delivery_attempts\) == "
+                                      r"var\.max_delivery_attempts\}", condition).groups())
     assert (low, high) == DEAD_LETTER_ATTEMPTS == (5, 100)
     for accepted in (low, high):
         assert DeliverySettings(max_attempts=accepted).max_attempts == accepted

@@ -215,7 +215,7 @@ def _state_condition(project: str, database: str) -> str:
 
 
 @pytest.mark.parametrize("name, allowed", [
-    ("projects/shop-ops/databases/runwarden", True),                       # the documented form
+    ("projects/shop-ops/databases/runwarden", True),   # the documented form, and what reads are checked on
     ("projects/shop-ops/databases/runwarden/documents/runwarden_claims/x", True),
     ("projects/shop-ops/databases/(default)", False),
     ("projects/shop-ops/databases/payments", False),

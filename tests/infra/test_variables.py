@@ -162,3 +162,65 @@ def test_the_examples_oncall_address_is_one_address(tmp_path, value: str, expect
     assert (result.returncode == 0) is expected, _said(result)
     if not expected:
         assert "var.oncall_email" in _said(result)
+
+
+# Firestore's locations: the multi-regions and regions on Firestore's "Locations" page (Standard and
+# Enterprise editions list the same). An App Engine location name (us-central, europe-west), a zone,
+# a multi-region of another product (US, EU) or a capital passed plan and failed at apply, when
+# CreateDatabase refused it, after the topics, accounts and roles were made.
+@pytest.mark.parametrize("value, expected", [
+    ("nam5", True), ("nam7", True), ("eur3", True),
+    ("us-central1", True), ("europe-west4", True), ("asia-northeast1", True), ("africa-south1", True),
+    ("europe-west12", True), ("northamerica-south1", True), ("me-central2", True),
+    ("us-central", False), ("europe-west", False),      # App Engine's location ids, not Firestore's
+    ("nam6", False), ("eur4", False), ("US", False), ("EU", False), ("NAM5", False),
+    ("us-central1-a", False), ("us-central2", False),   # a zone; a private region, only inside nam5
+    ("europe-west7", False), ("", False), (" nam5", False),
+])
+def test_the_firestore_location_is_one_firestore_offers(plan_with, value: str, expected: bool) -> None:
+    assert _accepted(plan_with, "firestore_location", value) is expected, value
+
+
+# Labels: keys 1-63 characters, lowercase letters (international ones too), digits, _ and -, starting
+# with a lowercase letter; values 0-63 of the same; at most 64 on a resource (Resource Manager,
+# "Creating and managing labels", Requirements for labels). The module adds its own (managed-by, app)
+# and the google provider its attribution label, so 61 more keys at most. A bad label passed plan and
+# failed at apply on the first labelled resource.
+@pytest.mark.parametrize("value, expected", [
+    ({}, True), ({"team": "sre"}, True), ({"cost_center": "cc-123"}, True), ({"env": ""}, True),
+    ({"équipe": "sre"}, True), ({"k" * 63: "v" * 63}, True),
+    ({"app": "shop"}, True),                                  # overrides the module's own, adds none
+    ({"Team": "sre"}, False), ({"team": "SRE"}, False), ({"1team": "sre"}, False),
+    ({"_team": "sre"}, False), ({"": "sre"}, False), ({"team": "s r e"}, False),
+    ({"team.name": "sre"}, False), ({"team": "sre/ops"}, False),
+    ({"k" * 64: "v"}, False), ({"team": "v" * 64}, False),
+    ({f"k{i}": "v" for i in range(61)}, True), ({f"k{i}": "v" for i in range(62)}, False),
+])
+def test_the_labels_are_labels_google_cloud_accepts(plan_with, value: dict, expected: bool) -> None:
+    assert _accepted(plan_with, "labels", value) is expected, value
+
+
+# The managed services' runtime accounts are e-mails of one of the three forms of service account
+# (infra/account_projects): an IAM member ("serviceAccount:..."), a user's address or a name passed
+# plan and failed at apply, after the functions were deployed.
+@pytest.mark.parametrize("value, expected", [
+    ("backend-sa@shop-prod.iam.gserviceaccount.com", True),
+    ("123456789012-compute@developer.gserviceaccount.com", True),
+    ("shop-prod@appspot.gserviceaccount.com", True),
+    ("serviceAccount:backend-sa@shop-prod.iam.gserviceaccount.com", False),
+    ("alice@example.com", False), ("backend-sa", False), ("Backend-SA@shop-prod.iam.gserviceaccount.com", False),
+    ("projects/shop-prod/serviceAccounts/backend-sa@shop-prod.iam.gserviceaccount.com", False),
+])
+def test_a_managed_runtime_account_is_a_service_account_email(plan_with, value: str, expected: bool) -> None:
+    assert _accepted(plan_with, "managed_runtime_service_accounts", [value]) is expected, value
+
+
+# Whole numbers where the API takes one: DeadLetterPolicy.max_delivery_attempts is an int32
+# (google/pubsub/v1/pubsub.proto) and RevisionTemplate.timeout whole seconds, as request_timeout_seconds
+# already checks. 7.5 passed plan and failed at apply; 59.5 put a latency bar at a timeout no service has.
+@pytest.mark.parametrize("name, value, expected", [
+    ("max_delivery_attempts", 7, True), ("max_delivery_attempts", 7.5, False),
+    ("service_request_timeouts", {"backend": 60}, True), ("service_request_timeouts", {"backend": 59.5}, False),
+])
+def test_counts_and_timeouts_are_whole(plan_with, name: str, value, expected: bool) -> None:
+    assert _accepted(plan_with, name, value) is expected, value

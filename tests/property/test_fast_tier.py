@@ -12,6 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shared.clock import CLOCK_SKEW_ALLOWANCE
+from shared.remediation.judging import HealthKind, StepKind, judge, next_step
 from shared.remediation.records import PROPOSALS
 from tests.property.fast import fast_run, run_sample
 from tests.property.harness import (CONNECTOR, OPERATOR, SERVICE, ApprovalTry, Approve, Close, Concurrent, Fault,
@@ -550,3 +552,78 @@ def test_two_incidents_alerting_at_once_never_write_one_target_together(scenario
     # gate after it has ended (and decides on the target as it left it) is the threads' timing: either way
     # no two writes overlap and every held alert is answered.
     assert not problems, explain(run, problems)
+
+
+# --- the clock-skew rule for two of Runwarden's own writes (judging.later_own_writes) --------------
+#
+# Each record's `applied_at` is its writing instance's clock, and two instances' clocks may differ by up to
+# CLOCK_SKEW_ALLOWANCE (shared/clock.py): a write made after this one on an instance whose clock runs behind
+# is dated before it. Pure: the sweep's judgement (judge, next_step) of one action record, against the other
+# records as the sweep reads them (Sweep._applied_since), on fixed evidence that verifies or undoes it alone.
+
+_ALLOWANCE = int(CLOCK_SKEW_ALLOWANCE.total_seconds())
+
+
+@st.composite
+def _own_writes(draw: st.DrawFn) -> tuple[str, str, list[tuple[str, int, int]]]:
+    """(the judged action, its evidence, others): each other write as (action, seconds it was made after the
+    judged one in real time, seconds its date lies after the judged one's date): 1-3 others, each on an
+    instance whose clock is off the judged one's by up to ±allowance, made from 20 min before the judged
+    write to 15 min after it (before the sweep's read)."""
+    # The bounds drawn often: the rule's edge is a write made at once on a clock the whole allowance behind.
+    skews = st.one_of(st.sampled_from([-_ALLOWANCE, _ALLOWANCE]), st.integers(-_ALLOWANCE, _ALLOWANCE))
+    judged = draw(st.sampled_from(["rollback_traffic", "scale_connector"]))
+    evidence = draw(st.sampled_from(["healthy", "failing"]))
+    others = []
+    for _ in range(draw(st.integers(1, 3))):
+        action = draw(st.sampled_from(["rollback_traffic", "scale_connector", "rollback_elsewhere"]))
+        made = draw(st.one_of(st.sampled_from([0, 1, -1]), st.integers(-1200, 900)))
+        others.append((action, made, made + draw(skews)))
+    return judged, evidence, others
+
+
+def _skew_judged(judged: str, evidence: str, others: list[tuple[str, int, int]]):
+    from tests.unit.test_verification_judging import rollback, scale_up, served, sweep_at, swept, SETTINGS, TIMES
+    from tests.unit.builders import CONNECTOR as CONN, SERVICE as SVC
+    from tests.unit.test_verification_overlap import OTHER_SERVICE, later
+
+    record = rollback() if judged == "rollback_traffic" else scale_up()
+    seen = served(11) if evidence == "healthy" else served(11, ok=20, errors=20)
+    if judged == "scale_connector":
+        seen = seen.connector("e2-standard-4", 2, 4)
+    target = {"rollback_traffic": SVC, "scale_connector": CONN, "rollback_elsewhere": OTHER_SERVICE}
+    records = [later("rollback_traffic" if a == "rollback_elsewhere" else a, target[a], -5 + dated / 60,
+                     incident=f"j{n}").model_copy(update={"key": f"j{n}|{target[a]}|{a}"})
+               for n, (a, _, dated) in enumerate(others)]
+    bundle = swept(seen).model_copy(update={"incident_started_at": record.settle_at})
+
+    def step(among):
+        health = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio, "", among)
+        return health, next_step(record, health, sweep_at(seen), TIMES)
+
+    return step(records), step(()), records
+
+
+@pytest.mark.timeout(300)
+@_settings(max(1, EXAMPLES // 3))
+@given(case=_own_writes())
+def test_a_write_is_never_verified_or_undone_on_minutes_another_own_write_may_have_shaped(case) -> None:
+    """Of the judged write and the others on its path (its service, its connector): one made after it in real
+    time, whatever the clocks, or dated within the allowance of it (which came first cannot be told), leaves it
+    neither verified nor undone (unclear, escalated at the deadline, kept); with every one dated more than the
+    allowance before it (surely earlier, its change in this one's `before`), or off its path, it is judged
+    as if alone: verified when healthy, undone when a rollback fails. Fails with the rule's bound strict
+    (`>` for `>=`: a write made later on a clock the full allowance behind goes unseen, and the judged one is
+    verified or undone on minutes it shaped) or without the allowance."""
+    judged, evidence, others = case
+    (health, step), (alone, alone_step), records = _skew_judged(judged, evidence, others)
+    on_path = [(a, made, dated) for a, made, dated in others if a != "rollback_elsewhere"]
+    shaped = [o for o in on_path if o[1] >= 0 or abs(o[2]) <= _ALLOWANCE]
+    said = f"{judged} on {evidence} evidence, others (action, made s, dated s): {others}: {step.kind.value}: {health.why}"
+    assert alone_step.kind in (StepKind.VERIFY, StepKind.UNDO, StepKind.ESCALATE), said
+    if shaped:
+        assert step.kind not in (StepKind.VERIFY, StepKind.UNDO), said
+        assert health.kind in (HealthKind.UNCLEAR, HealthKind.CHANGED), said
+        assert step.kind is StepKind.ESCALATE, said      # at the deadline: kept, a person told
+    elif all(dated < -_ALLOWANCE for _, _, dated in on_path):
+        assert (health.kind, step.kind) == (alone.kind, alone_step.kind), said

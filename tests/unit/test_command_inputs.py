@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from shared.commands import handle_command
+from shared.config import Mode
 from shared.outcomes import OutcomeStatus
-from shared.remediation.records import PROPOSALS
+from shared.remediation.records import FLAGS, KILL_SWITCH, PROPOSALS
 from sandbox.standins.run import ConditionSeed, TrafficSeed
 from tests.integration.world import SERVICE, event
 from tests.property.fast import FastWorld, seeded_copy
@@ -110,10 +111,6 @@ def test_a_message_that_sets_dry_run_twice_is_rejected_and_writes_nothing():
 
 
 @pytest.mark.parametrize("data, command_id, said", [
-    # Two different ids: the sender may wait on either. Python's json kept the last, and the rejection
-    # named "rb-b", an id the sender may never have meant; it names none now, and both in its reason.
-    (b'{"command":"status","command_id":"rb-a","requested_by":"alice@example.com","command_id":"rb-b"}', None,
-     'the key \'command_id\' appears twice (at the top level: "rb-a", then "rb-b")'),
     (b'{"command":"status","command_id":"rb-a","requested_by":"alice@example.com","command_id":"rb-a"}', "rb-a",
      "the key 'command_id' appears twice"),
     (b'{"command":"rollback_traffic","command_id":"rb-c","requested_by":"a","reason":"r","target":"t","params":'
@@ -131,6 +128,43 @@ def test_a_malformed_command_is_answered_under_the_id_its_sender_waits_on_and_on
     assert outcome.command_id == command_id
     [published] = w.published()
     assert published["command_id"] == command_id and w.standins.run.count("UpdateService") == 0
+
+
+def _with_ids(head: str, ids: list[Any], tail: str = "") -> bytes:
+    """A command body giving `command_id` once per id, in order (what a hand-edited body holds)."""
+    given = ",".join(f'"command_id":{json.dumps(i)}' for i in ids)
+    return ("{" + head + "," + given + tail + "}").encode("utf-8")
+
+
+@pytest.mark.parametrize("data, answered", [
+    # Two different ids: each sender may wait on either. Python's json kept the last, and the rejection
+    # named "rb-b", an id the sender may never have meant; then it named none, and both senders timed out.
+    (_with_ids('"command":"status","requested_by":"alice@example.com"', ["rb-a", "rb-b"]), ["rb-a", "rb-b"]),
+    (_with_ids('"command":"pause","requested_by":"bob@example.com","reason":"r"', ["p-2", "p-1", "p-2"]),
+     ["p-2", "p-1"]),
+    (_with_ids('"command":"rollback_traffic","requested_by":"a","reason":"r","target":"' + SERVICE + '"',
+               ["rb-x", "rb-y", "rb-z"], ',"params":{"revision":"' + OLD + '"}'), ["rb-x", "rb-y", "rb-z"]),
+    # One id no command may carry (no sender can wait on it: no outcome carries it): the others are answered.
+    (_with_ids('"command":"resume","requested_by":"a","reason":"r"', ["bad id", "rs-1"]), ["rs-1"]),
+    (_with_ids('"command":"resume","requested_by":"a","reason":"r"', [7, "x" * 200, "rs-2"]), ["rs-2"]),
+    # Not UTF-8 as well (a Latin-1 reason): the ids are ASCII, read the same.
+    ('{"command":"pause","command_id":"p-a","requested_by":"jose@example.com","reason":"Jos\u00e9",'
+     '"command_id":"p-b"}'.encode("latin-1"), ["p-a", "p-b"]),
+])
+def test_a_command_giving_two_ids_is_rejected_once_under_each_naming_both(data, answered):
+    """Neither id is a guess: each sender waits on the one it gave, and hears the rejection under it,
+    once, saying why and naming the others; nothing is run."""
+    w = world()
+    outcomes = handle_command(event(data, "m-two-ids"), w.config, w.adapters)
+    assert [o.command_id for o in outcomes] == answered
+    for outcome in outcomes:
+        assert outcome.status is OutcomeStatus.REJECTED and outcome.reason.startswith("malformed command: message.data: ")
+        assert "command_id is given more than once, with different values" in outcome.reason, outcome.reason
+        assert all(repr(i) in outcome.reason for i in answered), outcome.reason
+        assert "answered under each id" in outcome.reason and "nothing was run" in outcome.reason, outcome.reason
+    assert [p["command_id"] for p in w.published()] == answered
+    assert [a[2].get("command_id") for a in w.publisher.messages] == answered
+    assert w.standins.run.calls == [] and w.state.get_record(FLAGS, KILL_SWITCH) is None
 
 
 @pytest.mark.parametrize("data, said", [
@@ -491,7 +525,7 @@ def test_a_pause_says_which_writes_it_cannot_stop_already_under_way(target):
     fields = {"target": target} if target else {}
     paused = send(w, "pause", "pz-1", **fields)
     assert paused.status is OutcomeStatus.APPLIED, paused.reason
-    assert "already under way" in paused.reason and "rollback_traffic" in paused.reason, paused.reason
+    assert "may already be under way" in paused.reason and "rollback_traffic" in paused.reason, paused.reason
     assert "0.inflight" in paused.reason
 
 
@@ -539,11 +573,11 @@ def test_a_pause_names_a_corrective_restore_under_way(target):
     w = world()
     key = undo_in_flight(w)
     paused = send(w, "pause", "pz-u", **fields).reason
-    assert "1 write(s) already under way" in paused and "the sweep's undo" in paused and key in paused, paused
+    assert "1 write(s) may already be under way" in paused and "the sweep's undo" in paused and key in paused, paused
     w = world()
     restore_in_flight(w)
     paused = send(w, "pause", "pz-r", **fields).reason
-    assert "1 write(s) already under way" in paused and "command rt-9 by carol@example.com" in paused, paused
+    assert "1 write(s) may already be under way" in paused and "command rt-9 by carol@example.com" in paused, paused
 
 
 def test_a_pause_names_no_restore_that_ended_or_is_of_another_target():
@@ -563,7 +597,7 @@ def test_a_pause_says_when_more_plans_are_open_than_it_read():
     for i in range(25):
         in_flight(w, incident=f"0.inflight-{i}")
     paused = send(w, "pause", "pz-m").reason
-    assert "20 write(s) already under way" in paused, paused
+    assert "20 write(s) may already be under way" in paused, paused
     assert "more than 20 writes with a plan are open" in paused and "may not be named" in paused, paused
 
 
@@ -1051,3 +1085,63 @@ def test_a_release_of_latest_that_serves_the_newest_revision_says_only_no_pin():
     outcome = send(w, "restore_traffic", "rt-latest", target=SERVICE, params={"to_latest": True})
     assert outcome.status is OutcomeStatus.SKIPPED and outcome.reason.endswith(
         "already sends all traffic to LATEST: no pin to release, nothing written"), outcome.reason
+
+
+# What a write held back says: which brake, that this command wrote nothing, what would have changed, and how
+# to go on. "dry-run: everything but the write" and "kill switch engaged: no writes" alone left the sender to
+# guess whether anything changed, whose dry run it was (their flag, or the config's mode) and whether
+# resending the same command would run it (a resend of the id only repeats its first answer).
+_WRITES = {
+    "rollback": ("bad_revision", "rollback_traffic", {"target": SERVICE, "params": {"revision": OLD}},
+                 "backend-00001-abc: absent -> 100%"),
+    "restore": ("bad_revision", "restore_traffic", {"target": SERVICE, "params": {"to_latest": True}},
+                "LATEST: absent -> 100%"),
+    "scale": ("connector_saturation", "scale_connector", {"target": CONNECTOR, "params": {"max_instances": 6}},
+              "max_instances: 3 -> 6"),
+}
+
+
+@pytest.mark.parametrize("write", _WRITES)
+@pytest.mark.parametrize("brake, status, said", [
+    ("dry_run", "dry_run", ["dry-run (asked by this command's dry_run: true): nothing written",
+                            "it would change: "]),
+    ("config", "dry_run", ["dry-run (the config's mode is dry_run): nothing written", "it would change: "]),
+    ("kill", "skipped", ["kill switch engaged", "this {command} wrote nothing: once resumed, send it again with a "
+                         "new command_id (a resend under command_id {id} only repeats this answer)"]),
+])
+def test_a_write_held_back_says_plainly_that_nothing_was_written_and_why(write, brake, status, said):
+    scenario, name, fields, change = _WRITES[write]
+    w = world(scenario, bounds={"connectors": [{"name": CONNECTOR}]}, **({"mode": "dry_run"} if brake == "config" else {}))
+    if brake == "kill":
+        assert send(w, "pause", "pz-1").status is OutcomeStatus.APPLIED
+    outcome = send(w, name, "w-1", **fields, **({"dry_run": True} if brake == "dry_run" else {}))
+    assert outcome.status.value == status, outcome.reason
+    for words in said:
+        assert words.format(command=name, id="w-1") in outcome.reason, outcome.reason
+    if status == "dry_run":
+        assert change in outcome.reason, outcome.reason
+    assert w.standins.run.count("UpdateService") == 0 and patches(w) == 0
+
+
+@pytest.mark.parametrize("brake, said", [
+    ("dry_run", "dry-run (asked by this command's dry_run: true): nothing written"),
+    ("config", "dry-run (the config's mode is dry_run): nothing written"),
+])
+def test_an_approve_run_dry_says_nothing_was_written_and_the_proposal_stays_open(brake, said):
+    w, proposal_id = proposed()
+    if brake == "config":
+        w.config = w.config.model_copy(update={"mode": Mode.DRY_RUN})
+    outcome = send(w, "approve", "ap-d", params={"proposal_id": proposal_id},
+                   **({"dry_run": True} if brake == "dry_run" else {}))
+    assert outcome.status is OutcomeStatus.DRY_RUN and said in outcome.reason, outcome.reason
+    assert "it would change: machine_type: e2-micro -> " in outcome.reason and f"proposal {proposal_id} stays open" in \
+        outcome.reason
+    assert w.state.get_record(PROPOSALS, proposal_id)["state"] == "open" and patches(w) == 0
+
+
+def test_a_resume_under_the_configs_dry_run_mode_does_not_say_writes_are_allowed_unqualified():
+    w = world(mode="dry_run")
+    assert send(w, "pause", "pz-c").status is OutcomeStatus.APPLIED
+    resumed = send(w, "resume", "rs-c")
+    assert resumed.status is OutcomeStatus.APPLIED, resumed.reason
+    assert "but nothing is written to Google Cloud: the config's mode is dry_run" in resumed.reason, resumed.reason

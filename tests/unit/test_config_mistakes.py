@@ -73,6 +73,20 @@ MISTAKES = [
      "  max_actions_per_target_per_day: 2\n", 6, "guardrails", ["swapped"]),
     ("a percentage for a fraction", "diagnosis:\n  act_min_confidence: 80\n", 7, "diagnosis.act_min_confidence",
      ["fraction of 1", "80% is 0.8"]),
+    # Durations read as whole minutes: every window of the request metrics is read per minute (alignment
+    # 60 s), so a window of 90 s holds one point or two, depending on where the minute falls.
+    ("a lookback that is not whole minutes", "diagnosis:\n  lookback_seconds: 90\n", 7, "diagnosis.lookback_seconds",
+     ["90 is not a whole number of minutes", "per minute", "write 60 or 120"]),
+    ("a lookback a second short of its minutes", "diagnosis:\n  lookback_seconds: 899\n", 7,
+     "diagnosis.lookback_seconds", ["899 is not a whole number of minutes", "write 840 or 900"]),
+    ("a recent window of two and a half minutes", "diagnosis:\n  recent_seconds: 150\n", 7,
+     "diagnosis.recent_seconds", ["150 is not a whole number of minutes", "write 120 or 180"]),
+    ("a baseline of an hour and a few seconds", "diagnosis:\n  baseline_seconds: 3601\n", 7,
+     "diagnosis.baseline_seconds", ["3601 is not a whole number of minutes", "write 3600 or 3660"]),
+    ("an incident window bound not whole minutes", "diagnosis:\n  max_incident_window_seconds: 1830\n", 7,
+     "diagnosis.max_incident_window_seconds", ["1830 is not a whole number of minutes", "write 1800 or 1860"]),
+    ("a lookback at its ceiling plus a few seconds is out of range first", "diagnosis:\n  lookback_seconds: 21630\n",
+     7, "diagnosis.lookback_seconds", ["less than or equal to 21600"]),
     # Who is who.
     ("an operator with an IAM prefix", "operators: ['user:alice@example.com']\n", 6, "operators",
      ["IAM prefix", "'alice@example.com'"]),
@@ -161,6 +175,13 @@ def test_a_relative_path_that_is_missing_names_the_working_directory(tmp_path, m
      lambda c: [p.max_instances_ceiling for p in c.bounds.connectors] == [5, 5]),
     ("    domains: [API.Example.com.]\n", lambda c: c.services[0].domains == ("API.Example.com.",)),
     ("operators: [Alice@Example.com]\n", lambda c: c.is_operator("alice@example.com")),
+    ("diagnosis:\n  lookback_seconds: 1200\n  recent_seconds: 120\n  baseline_seconds: 7200\n"
+     "  max_incident_window_seconds: 3600\n",
+     lambda c: (c.diagnosis.lookback_seconds, c.diagnosis.recent_seconds, c.diagnosis.baseline_seconds,
+                c.diagnosis.max_incident_window_seconds) == (1200, 120, 7200, 3600)),
+    # Durations not read per minute take any whole number of seconds.
+    ("diagnosis:\n  max_data_delay_seconds: 450\n  deploy_window_seconds: 1830\n",
+     lambda c: (c.diagnosis.max_data_delay_seconds, c.diagnosis.deploy_window_seconds) == (450, 1830)),
 ])
 def test_what_means_what_it_says_is_accepted(tmp_path, extra, check):
     path = _write(tmp_path, extra)

@@ -54,6 +54,12 @@ PLATFORM = [
      {SECRET}),
     ("grant roles/secretmanager.secretAccessor to the service account", {SECRET}),
     ("Memory limit of 512 MiB exceeded with 524 MiB used.", {LogSignal.MEMORY_LIMIT}),
+    # gunicorn's arbiter ending a worker (gunicorn/arbiter.py); its other reaps are not read.
+    ("[2026-12-03 11:52:31 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:8)", {LogSignal.WORKER_TIMEOUT}),
+    ("[2026-12-03 11:52:32 +0000] [1] [ERROR] Worker (pid:8) was sent SIGKILL! Perhaps out of memory?",
+     {LogSignal.WORKER_TIMEOUT}),
+    ("[2026-12-03 11:52:32 +0000] [1] [WARNING] Worker (pid:8) was sent SIGTERM!", set()),
+    ("[2026-12-03 11:52:32 +0000] [1] [ERROR] Worker (pid:8) exited with code 1.", set()),
     ("requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: "
      "https://inventory-418273645012.us-central1.run.app/v1/stock", {LogSignal.DOWNSTREAM_5XX}),
     ("WebClientResponseException$BadGateway: 502 Bad Gateway from POST https://pricing-3xk2vq7abc-ew.a.run.app/q",

@@ -228,6 +228,43 @@ def test_a_command_on_the_alerts_topic_is_told_where_it_belongs():
     assert w.publisher.messages[0][2].get("command_id") == "p-1"
 
 
+_PAUSE = '"command":"pause","requested_by":"jose@example.com"'
+
+
+@pytest.mark.parametrize("data, ids, said", [
+    # A reason typed in a Latin-1 terminal: the alert path read "not UTF-8" and lost the command and its id.
+    (("{" + _PAUSE + ',"command_id":"p-jose","reason":"Jos\u00e9: migration"}').encode("latin-1"), ["p-jose"],
+     "message.data: not UTF-8 text (byte"),
+    (b"\xff\xfe" + ("{" + _PAUSE + ',"command_id":"p-16","reason":"r"}').encode("utf-16-le"), ["p-16"],
+     "message.data: not UTF-8 text (byte"),
+    # A key given twice: the alert path read "appears twice in one object" and lost both.
+    (("{" + _PAUSE + ',"command_id":"p-2","reason":"r","dry_run":true,"dry_run":false}').encode(), ["p-2"],
+     "the key 'dry_run' appears twice (at the top level: true, then false)"),
+    (("{" + _PAUSE + ',"command_id":"p-a","reason":"r","command_id":"p-b"}').encode(), ["p-a", "p-b"],
+     "command_id is given more than once, with different values ('p-a', 'p-b')"),
+    # Read as a command, and one the commands topic would refuse as well: said, so it is fixed once.
+    (("{" + _PAUSE + ',"command_id":"p-9","reason":"   "}').encode(), ["p-9"], "command.reason"),
+])
+def test_a_command_on_the_alerts_topic_is_answered_as_the_commands_path_reads_it(data, ids, said):
+    """Whatever keeps the body from being read as a notification, a body that names a command at its top
+    level is answered as one sent to the wrong topic, under each id its sender may wait on, with what the
+    commands topic would answer it as sent; nothing is run."""
+    w = world()
+    _, logged = lines(lambda: w.handle(event(data, "m-12")))
+    published = w.published()
+    assert [p["command_id"] for p in published] == ids
+    assert [m[2].get("command_id") for m in w.publisher.messages] == ids
+    for outcome in published:
+        assert outcome["status"] == "rejected" and outcome["trigger"] == "alert"
+        assert "this is a Runwarden command ('pause'), not a Monitoring notification; it was not run: publish it " \
+               "to the commands topic" in outcome["reason"], outcome["reason"]
+        assert said in outcome["reason"], outcome["reason"]
+        kept = outcome["received"]
+        assert kept["data"] == (b64(data) if kept["data_form"] == "base64" else data.decode()), kept
+    assert [line for line in logged if line["runwarden"]["step"] == "notify"]
+    assert w.standins.run.calls == [] and w.state.get_record("flags", "kill_switch") is None
+
+
 @pytest.mark.parametrize("command_id", ["bad id", "p-1\n", "", 7, None, "x" * 200])
 def test_a_command_on_the_alerts_topic_with_no_usable_command_id_is_rejected_without_one(command_id):
     w = world()

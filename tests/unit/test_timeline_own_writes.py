@@ -138,11 +138,30 @@ def escalated_alert(minute: float) -> tuple:
         + write(9, dict(SCALE, params=dict(SCALE["params"], target=CONNECTOR + "-b")))
         + [verdict(15, "verified", claim_key(INCIDENT, CONNECTOR + "-b", "scale_connector"), "scale_connector")],
      None),
-    # Controls: one write, verified; two writes, the second after the first's verdict.
+    # Each row's time is the clock of the instance that wrote it, and two instances' clocks may differ by up to
+    # the clock-skew allowance (5 min, shared/clock.py): a verdict and a write dated within it of each other
+    # cannot be ordered, so the write may have been made while the earlier one was still unjudged. The
+    # rollback verified at +12 by a sweeper, the scale-up at +13 by an alert path whose clock runs 3 minutes
+    # ahead (made at +10, while the rollback was pending): neither is the mitigation ...
+    ("the earlier write verified a minute before the later one, by other clocks", OPENED + write(2, ROLLBACK) + [
+        verdict(12, "verified", KEY_A, "rollback_traffic")] + write(13, SCALE) + [
+        verdict(21, "verified", KEY_B, "scale_connector")], None),
+    ("the earlier write escalated 4 minutes before the later one, by other clocks", OPENED + write(2, ROLLBACK) + [
+        verdict(12, "escalated", KEY_A, "rollback_traffic", f"{KEY_A}: not healthy by its deadline")]
+        + write(16, SCALE) + [verdict(24, "verified", KEY_B, "scale_connector")], None),
+    ("the earlier write undone 5 minutes before the later one, by other clocks", OPENED + write(2, ROLLBACK) + [
+        verdict(12, "undone", KEY_A, "rollback_traffic", f"{KEY_A}: still failing at its deadline")]
+        + write(17, SCALE) + [verdict(25, "verified", KEY_B, "scale_connector")], None),
+    # ... nor is a write whose later neighbour is dated less than the allowance after its verdict.
+    ("a verified write, the next write 3 minutes after its verdict", OPENED + write(2, ROLLBACK) + [
+        verdict(9, "verified", KEY_A, "rollback_traffic")] + write(12, SCALE), None),
+    # Controls: one write, verified; two writes, the second after the first's verdict by more than the allowance.
     ("one write, verified", OPENED + write(2, ROLLBACK) + [verdict(9, "verified", KEY_A, "rollback_traffic")], 2),
     ("a second write after the first was judged", OPENED + write(2, ROLLBACK) + [
         verdict(12, "escalated", KEY_A, "rollback_traffic", f"{KEY_A}: not healthy by its deadline")]
-        + write(14, SCALE) + [verdict(22, "verified", KEY_B, "scale_connector")], 14),
+        + write(18, SCALE) + [verdict(26, "verified", KEY_B, "scale_connector")], 18),
+    ("a verified write, the next write 6 minutes after its verdict", OPENED + write(2, ROLLBACK) + [
+        verdict(9, "verified", KEY_A, "rollback_traffic")] + write(15, SCALE), 2),
 ])
 def test_a_write_made_while_another_of_runwardens_was_unjudged_is_not_the_mitigation(name, spec, mitigated_at):
     timeline = build_timeline(INCIDENT, PROJECT, Pages(lines(spec)), T0 + timedelta(hours=1))

@@ -152,18 +152,20 @@ def mitigated(timeline) -> float | None:
      None, ["12:04:00Z (rollback_traffic applied) has no verification",
             "12:02:00Z (scale_connector applied) was verified, but its write at 12:04:00Z"]),
     # The scale-up not healthy by its deadline (escalated); an operator's approve with override_limits rolled
-    # back, verified: the rollback is the mitigation, not the escalated scale-up.
+    # back, verified: the rollback is the mitigation, not the escalated scale-up. (Each later write comes more
+    # than the 5-minute clock-skew allowance after the verdict before it: one dated nearer cannot be ordered
+    # with it, test_timeline_own_writes.)
     ("an escalated write, then an override approve verified",
      OPENED + alert_write(2, SCALE) + [verdict(12, "escalated", KEY_S, "scale_connector")]
-     + approve_write(14, ROLLBACK, override=True) + [verdict(22, "verified", KEY_R, "rollback_traffic")],
-     14, ["12:02:00Z (scale_connector applied) has no verification"]),
+     + approve_write(18, ROLLBACK, override=True) + [verdict(26, "verified", KEY_R, "rollback_traffic")],
+     18, ["12:02:00Z (scale_connector applied) has no verification"]),
     # An approved rollback not healthy by its deadline, then the connector's scale-up, verified: the approved
     # write was judged (its record named on its line), so the scale-up is the mitigation.
     ("an approved write judged, then a later write verified",
      OPENED + alert_proposal(1, ROLLBACK) + approve_write(5, ROLLBACK)
-     + [verdict(12, "escalated", KEY_R, "rollback_traffic")] + alert_write(14, SCALE)
-     + [verdict(22, "verified", KEY_S, "scale_connector")],
-     14, ["12:05:00Z (rollback_traffic applied) has no verification"]),
+     + [verdict(12, "escalated", KEY_R, "rollback_traffic")] + alert_write(18, SCALE)
+     + [verdict(26, "verified", KEY_S, "scale_connector")],
+     18, ["12:05:00Z (rollback_traffic applied) has no verification"]),
     # An approved write verified: judged like an automatic one.
     ("an approved write verified",
      OPENED + alert_proposal(1, ROLLBACK) + approve_write(5, ROLLBACK) + [verdict(12, "verified", KEY_R, "rollback_traffic")],

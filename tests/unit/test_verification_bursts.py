@@ -83,6 +83,14 @@ BURSTS = [
      cron(15, 5, stops_at=-5), HealthKind.UNCLEAR, StepKind.WAIT, ""),
     ("the same at the last sweep on time and after: escalated, kept", 5, 2, cron(25, 5, stops_at=-5),
      HealthKind.UNCLEAR, StepKind.ESCALATE, "not undone"),
+    # No burst in the lookback before the action ((-20, -5]): the demand is read where the sweep reads back to
+    # (a lookback before the incident's start), the failing burst at -24 or -22, like with like, per minute.
+    ("every 20 minutes, no burst in the lookback before the action, clean bursts at 16 and 36: verified", 20, 16,
+     cron(40, 20, phase=16), HealthKind.HEALTHY, StepKind.VERIFY, "2 of the 37 whole minutes"),
+    ("every 18 minutes, no burst in the lookback before the action, clean bursts at 14 and 32: verified", 18, 14,
+     cron(35, 18, phase=14), HealthKind.HEALTHY, StepKind.VERIFY, "2 of the 32 whole minutes"),
+    ("every 20 minutes, no burst in the lookback, one burst since the settle time: waits", 20, 16,
+     cron(20, 20, phase=16), HealthKind.UNCLEAR, StepKind.WAIT, "goes idle between requests"),
     ("clean bursts too few to tell from a 10 % failure (2 bursts of 10): waits", 5, 2,
      cron(10, 5, size=10, failing_before=0.1), HealthKind.UNCLEAR, StepKind.WAIT, "too few requests to tell"),
     ("the same with 3 bursts of 10, 30 clean (0.9 ** 30 = 4 %): verified", 5, 2,

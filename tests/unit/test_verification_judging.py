@@ -331,6 +331,80 @@ def test_no_request_before_the_action_in_the_evidence_is_not_a_traffic_kept():
     assert health.kind is HealthKind.UNCLEAR and "no request from before the action" in health.why, health.why
 
 
+def _called_back(after: float, *, onset_seen: bool = True, now: float = 6, rate: float = 200,
+                 failing: float = 0.25) -> Evidence:
+    """200 requests a minute until the callers stopped at -20 (all of them: a client's circuit breaker open),
+    none in the lookback before the rollback at -5 ((-20, -5]), then the rolled-back-to revision answering
+    `after` clean requests a minute (`rate` and `failing`: the demand and the share failing, other than 200
+    and a quarter). `onset_seen`: the deploy at -41 failing a quarter of them, after clean
+    minutes the sweep reads (it reads request_count back to a lookback before the incident's start, -38:
+    judging.reach_back); else failing since -70, before anything read."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -41 if onset_seen else -70)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    failing_from = -41 if onset_seen else -70
+    if onset_seen:
+        e.requests(OLD, -60, failing_from, rate).latency(OLD, -60, failing_from, 0.1)
+    e.requests(NEW, failing_from, -20, rate * (1 - failing)).requests(NEW, failing_from, -20, rate * failing, "500")
+    e.latency(NEW, failing_from, -20, 0.2)
+    if after:
+        e.requests(OLD, -5, now, after).latency(OLD, -5, now, 0.1)
+    return e
+
+
+CALLED_BACK = [
+    # name, evidence, incident's start (minute; None: an operator's command), health, words in the reason
+    ("none in the lookback, 200 a minute before the onset, 150 since: kept", _called_back(150), -38,
+     HealthKind.HEALTHY, "healthy on live data"),
+    ("none in the lookback, 200 a minute before the onset, 190 since: kept", _called_back(190), -38,
+     HealthKind.HEALTHY, "healthy on live data"),
+    ("none in the lookback, 200 a minute before the onset, 10 since: lost", _called_back(10), -38,
+     HealthKind.UNCLEAR, "200 a minute in (-50, -41] before the failures began"),
+    ("none in the lookback, 200 a minute before the onset, 15 since: lost", _called_back(15), -38,
+     HealthKind.UNCLEAR, "before the failures began (none in the lookback before the action)"),
+    ("none in the lookback, failing since before the read, 150 since: kept", _called_back(150, onset_seen=False),
+     -38, HealthKind.HEALTHY, "healthy on live data"),
+    ("none in the lookback, failing since before the read, 12 since: lost", _called_back(12, onset_seen=False),
+     -38, HealthKind.UNCLEAR, "200 a minute in (-50, -5] earlier in the incident"),
+    ("none in the lookback, 10 a minute failing 10 %, 4 clean a minute since: too few to tell from it",
+     _called_back(4, rate=10, failing=0.1, onset_seen=False), -38, HealthKind.UNCLEAR,
+     "too few requests to tell it from the failure before the action"),
+    ("none in the lookback, 10 a minute failing 10 %, 10 clean a minute since: told from it",
+     _called_back(10, rate=10, failing=0.1, onset_seen=False), -38, HealthKind.HEALTHY, "healthy on live data"),
+    ("an operator's command: none in the lookback, nothing earlier read", _called_back(150), None,
+     HealthKind.UNCLEAR, "none in all the minutes read before it ((-20, -5]"),
+]
+
+
+@pytest.mark.parametrize("name,evidence,started,kind,words", CALLED_BACK, ids=[c[0] for c in CALLED_BACK])
+def test_no_request_in_the_lookback_before_the_action_compares_with_the_demand_read_earlier(
+        name, evidence, started, kind, words):
+    """The sweep reads request_count back to a lookback before the incident's start (judging.reach_back):
+    callers that stopped altogether in the lookback before the action left their demand in the minutes
+    before the onset, or in the incident's own failing minutes (request_count counts 5xx too). Before, each
+    row was unclear with "cannot be told", the kept traffic of the first rows and the lost traffic of the
+    others alike."""
+    record = rollback().model_copy(update={
+        "incident_started_at": None if started is None else int(at(started).timestamp())})
+    bundle = swept(evidence).model_copy(update={"incident_started_at": record.settle_at})
+    health = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    shown = health.why.replace(str(at(0).date()), "")
+    assert health.kind is kind, health.why
+    assert words in _minutes_shown(shown), health.why
+    assert "cannot be told (the callers may have gone)" not in health.why, health.why
+
+
+def _minutes_shown(why: str) -> str:
+    """`why` with each time of day written as minutes from T0, as the rows name them."""
+    import re
+    from tests.unit.builders import T0
+
+    def minute(match: re.Match) -> str:
+        h, m, sec = (int(x) for x in match.group(0).split(":"))
+        delta = (h * 3600 + m * 60 + sec) - (T0.hour * 3600 + T0.minute * 60 + T0.second)
+        return f"{delta / 60:g}"
+    return re.sub(r"\b\d\d:\d\d:\d\d\b", minute, why)
+
+
 def _relapse(clean_until: float, failing_from: float, *, now: float = 11, p99_after: float = 0.12,
              code: str = "503") -> Evidence:
     """The rolled-back-to revision serving 40 clean requests a minute from the rollback (-5), then from

@@ -9,7 +9,7 @@ from datetime import timedelta
 from shared.diagnosis.evidence import LogRecord, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, Window, egress_of, hms, path_changed, query_of
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, dial_failure,
-                                         host_address, pattern_of, per_text, upstream_hosts)
+                                         host_address, pattern_of, per_text, read_timed_out, upstream_hosts)
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, pct, unread_rule_outs
 from shared.diagnosis.rules.connector_signs import (clean_before, dials_around_connector, either, hang_minutes,
                                                     stress, usual_hang)
@@ -106,6 +106,12 @@ def evaluate(facts: Facts) -> Finding:
     busy = _database_saturated(facts, c)
     if busy:
         return c.doubt(busy, SLOW_DATABASE)
+    stale = _reads_timed_out(facts, c)
+    if stale:
+        return c.doubt(stale, STALE_READS)
+    stuck = _workers_stuck(facts, c)
+    if stuck:
+        return c.doubt(stuck, WORKERS_STUCK)
     tail = _slow_tail(facts, c, stressed)
     if tail:
         return c.doubt(tail, SLOW_TAIL)
@@ -125,7 +131,8 @@ def evaluate(facts: Facts) -> Finding:
 # The checks above that read the service's logs to hold the finding back: blind when that read failed.
 _LOG_RULE_OUTS = ("instances ended over their memory limit", "the database's own answers (refusals, cancelled "
                   "statements)", "another service's 5xx passed on", "errors of reaching the database around the "
-                  "connector", "waits on a named host or a Google API", "names not resolved")
+                  "connector", "waits on a named host or a Google API", "names not resolved",
+                  "reads on established connections that timed out", "workers the application's server timed out")
 
 
 # Connector states in which its path is broken (vpcaccess.v1 Connector.state; ERROR is "manual
@@ -961,6 +968,106 @@ def _database_saturated(facts: Facts, c: Citation) -> str:
             "connector changes nothing of the database's")
 
 
+# What a person checks when reads on pooled connections time out and new connections open.
+STALE_READS = ("look at how long the application's pool keeps a connection idle against the idle timeout of the path "
+               "to the database (a NAT's, a firewall's, a connector's: a flow dropped without a reset hangs its next "
+               "query until a timeout): validate connections before use (SQLAlchemy pool_pre_ping, HikariCP's "
+               "keepaliveTime), retire idle ones sooner (pool_recycle, maxLifetime, idleTimeout, Go's "
+               "SetConnMaxIdleTime), and turn TCP keepalives on (libpq's keepalives_idle, pgjdbc's tcpKeepAlive) so "
+               "a dropped flow fails in seconds; if the reads time out on busy connections too, look at the "
+               "database's slow queries; raise the connector's max instances only if new connections fail to cross it")
+
+
+def _reads_timed_out(facts: Facts, c: Citation) -> str:
+    """Why the connector is not shown to be the cause, or "": at least db_error_logs_min of the errors of
+    reaching the database are reads on established connections that timed out (log_signals.read_timed_out:
+    libpq's "could not receive data from server: Connection timed out", over SSL "SSL SYSCALL error:
+    Connection timed out", pgjdbc's socketTimeout "Read timed out" under "An I/O error occurred while
+    sending to the backend", PyMySQL's "Lost connection to MySQL server during query (timed out)", Go's
+    "read tcp A->B:5432: i/o timeout"), and beside them fewer than db_error_logs_min other errors of
+    reaching the database (a dial that timed out, a reset; a connection found closed at once is the same
+    stale pool's, `_answered_at_once`) and waits for a pooled connection together, and no refusal.
+
+    A read that times out waited on a connection that had answered before. A flow that a NAT, a firewall or
+    a connector forgot while it sat idle in the pool, with no reset sent, hangs its next query until the
+    driver's read timer or the kernel's retransmissions give up (the kernel's "Connection timed out" on a
+    read: its data was never acknowledged); the pool then dials a new connection, and that one works. A
+    path saturated enough to hang reads hangs new dials too: dial timeouts and pool waits pile up beside
+    the reads. So reads that time out while new connections open without a failed dial are a stale pool's
+    (or a slow server's, for a driver's read timer), not shown to be the connector's, whatever it shows
+    (another service's job on a shared one). Not ruled out (a connector that drops an established flow's
+    packets and not a new one's is not excluded): it competes, and is never scaled alone."""
+    s = facts.s
+    _unreached(facts)
+    lines = facts.db_unreached_lines or []
+    if not lines or refusals(facts):
+        return ""
+    timed = per_text(read_timed_out, lines)
+    reads = [e for e in lines if timed[e.text]]
+    if not facts.logged_enough(len(reads)):
+        return ""
+    closed = per_text(closed_connection, lines)
+    others = sum(1 for e in lines if not timed[e.text] and not closed[e.text])
+    pooled = len(facts.database_lines(LogSignal.DB_POOL_WAIT))
+    alone = others + pooled < s.db_error_logs_min
+    c.cite("log", "stderr / stdout: a read on an established connection to the database that timed out "
+           "(log_signals.READ_TIMEOUT_TEXTS)",
+           f"{len(reads)} reads on established connections timed out, e.g. {reads[0].text[:160]!r}; {others} other "
+           f"errors of reaching the database, {pooled} waits for a pooled connection",
+           f"a read on an established connection that timed out, with < {s.db_error_logs_min} failed dials and pool "
+           "waits beside it: the path carries new connections", not alone, role="context")
+    if not alone:
+        return ""
+    return (f"reads on established connections to the database timed out ({len(reads)}x, e.g. "
+            f"{reads[0].text[:120]!r}) while new connections opened without a failed dial ({others} other errors of "
+            f"reaching the database, {pooled} waits for a pooled connection): pooled connections whose flow was "
+            "dropped while idle (a NAT's, a firewall's or a connector's idle timeout, no reset sent) hang their next "
+            "query until a timeout, and a path saturated enough to hang reads fails new dials too, so connector "
+            f"{facts.b.connector.short_name}'s stress is not shown to explain them")
+
+
+# What a person checks when the application's server timed its own workers out.
+WORKERS_STUCK = ("find where the workers were stuck: gunicorn aborts a timed-out worker (SIGABRT) before it kills it, "
+                 "so its worker_abort hook, or faulthandler registered for SIGABRT, logs the stuck request's stack "
+                 "(py-spy dump on a live instance shows it too); look for a call with no timeout of its own (an HTTP "
+                 "call, a lock, a query) or CPU-bound work on a sync worker; raise the connector's max instances only "
+                 "if the stacks show workers waiting on a dial or a read through it")
+
+
+def _workers_stuck(facts: Facts, c: Citation) -> str:
+    """Why the connector is not shown to be the cause, or "": the application's own server ended at
+    least startup_failure_logs_min of its workers while the requests failed (signal app_worker_timeout:
+    gunicorn's "WORKER TIMEOUT (pid:N)", a worker that did not notify the arbiter within --timeout, and
+    "Worker (pid:N) was sent SIGKILL! Perhaps out of memory?"; benoitc/gunicorn gunicorn/arbiter.py,
+    murder_workers and reap_workers), and nothing shows a wait on the database path: fewer than
+    db_error_logs_min errors of reaching the database and waits for a pooled connection together, and no
+    refusal. A worker timeout says a worker was stuck, not on what: a slow handler, a lock, a call with
+    no timeout to any dependency, CPU; its request ends unanswered (Cloud Run's own 503, or a hang at
+    the worker timeout). A connector that holds a worker's dial or read makes the application log the
+    wait (a dial timeout, a pool that ran out): without one, a connector busy with another service's
+    traffic is not shown to be what the workers waited on. Not ruled out (a read with no timeout of its
+    own waits silently through a saturated connector too), it competes, and is never scaled alone."""
+    s = facts.s
+    failing = facts.failing_window
+    lines = [e for e in facts.log_matches(LogSignal.WORKER_TIMEOUT) if failing is None or e.timestamp >= failing.start]
+    if not facts.logged_enough(len(lines), s.startup_failure_logs_min) or refusals(facts):
+        return ""
+    unreached, pooled = _unreached(facts), len(facts.database_lines(LogSignal.DB_POOL_WAIT))
+    waited = unreached + pooled >= s.db_error_logs_min
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.WORKER_TIMEOUT)}",
+           f"{len(lines)} workers the application's server timed out or killed, e.g. {lines[0].text[:160]!r}; "
+           f"{unreached} errors of reaching the database, {pooled} waits for a pooled connection",
+           f">= {s.db_error_logs_min} errors of reaching the database or pool waits beside them: a worker stuck on "
+           "the database path", waited, role="context")
+    if waited:
+        return ""
+    return (f"the application's server timed its own workers out ({len(lines)}x, e.g. {lines[0].text[:120]!r}): "
+            f"each was stuck past its application server's timeout, which says it was stuck, not on what, and with "
+            f"{unreached} errors of reaching the database and {pooled} waits for a pooled connection nothing shows "
+            f"it waiting on the path through connector {facts.b.connector.short_name}, so its stress is not shown to "
+            "explain the failures")
+
+
 # What a person checks when the slowest requests hang while the median stays where it was.
 SLOW_TAIL = ("find which requests wait (the request log's latency by URL: one endpoint, one query, a lock on some "
              "rows) and what they wait for; raise the connector's max instances only if the median latency of the "
@@ -984,11 +1091,10 @@ def _risen_bar(usual: float | None) -> float:
 
 
 def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
-    """Why the hang is not shown to be the connector's, or "": the symptom is a hang alone (p99 in the
-    band, no 503 or 504 share at status_ratio: a share proves the failures whatever the median does), and
-    in most of the hung minutes the median latency (p50, all the revision's requests: percentiles.py)
-    stayed under `_risen_bar`: short of twice its usual (the before window's median p50) and of its usual
-    plus ONE_RETRANSMISSION_SECONDS.
+    """Why the hang is not shown to be the connector's, or "": the symptom is a hang (p99 in the band) or
+    504s (no 503 share at status_ratio: a 503 share is judged as before), and in most of the hung minutes
+    the median latency (p50, all the revision's requests: percentiles.py) stayed under `_risen_bar`: short
+    of twice its usual (the before window's median p50) and of its usual plus ONE_RETRANSMISSION_SECONDS.
     A connector that drops enough to hold a request 25-30 s needs four or five losses of one packet in a
     row (1 + 2 + 4 + 8 + 16 s, RFC 6298), a loss rate at which most requests that cross it lose one and
     wait a second or more; one that queues that long slows every request that crosses it: either way the
@@ -996,16 +1102,25 @@ def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
     rest answer as usual is a slow tail (a slow query, a lock on some rows, one slow endpoint). Not ruled
     out: requests that never cross the connector (an endpoint that reads no database) keep the median down
     under any connector, so it competes, and is never scaled alone on a p99. A median not read keeps the
-    finding as it was (the p99 comes from the same read, so this is a layout that could not be added)."""
+    finding as it was (the p99 comes from the same read, so this is a layout that could not be added).
+
+    A 504 share says requests failed, not where they waited: the application's own handler timeout (an
+    Express or Spring async timeout, a deadline of its own), or Cloud Run's request timeout reached by one
+    route alone, ends one endpoint's slow requests as 504s while the rest answer as usual (scenario
+    own_handler_504s_one_route_shared_connector_export). So with 504s the hung minutes are those whose p99
+    reached hang_latency_seconds, at the timeout or under it, and the median is read there as for a hang:
+    504s that are most of the requests put the median at the timeout, which has risen."""
     s = facts.s
     requests = facts.requests(facts.incident)
-    if requests.total >= s.min_requests and max(requests.share(code="503"),
-                                                requests.share(code="504")) >= s.status_ratio:
+    counted = requests.total >= s.min_requests
+    if counted and requests.share(code="503") >= s.status_ratio:
         return ""
-    if not hang_minutes(facts)[2]:
+    cut = counted and requests.share(code="504") >= s.status_ratio
+    if not cut and not hang_minutes(facts)[2]:
         return ""
     timeout = facts.request_timeout_seconds
-    hung = {at for at, v in facts.p99_by_minute(facts.incident) if s.hang_latency_seconds <= v < 0.9 * timeout}
+    ceiling = float("inf") if cut else 0.9 * timeout
+    hung = {at for at, v in facts.p99_by_minute(facts.incident) if s.hang_latency_seconds <= v < ceiling}
     medians = [v for at, v in facts.p50_by_minute(facts.incident) if at in hung]
     if not medians:
         return ""
@@ -1015,9 +1130,10 @@ def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
     usual_text = f"{usual * 1000:.0f} ms" if usual is not None else "unknown"
     rose = [v for v in medians if v >= bar]
     p99 = max(v for at, v in facts.p99_by_minute(facts.incident) if at in hung)
-    observed = (f"p99 in the hang band in {len(hung)} minutes (max {p99:.1f} s), median max {max(medians) * 1000:.0f} "
+    failed = f"; {pct(requests.share(code='504'))} of the requests 504" if cut else ""
+    observed = (f"p99 {'at a hang' if cut else 'in the hang band'} in {len(hung)} minutes (max {p99:.1f} s), median max {max(medians) * 1000:.0f} "
                 f"ms there (usual {usual_text} in {facts.before}); at {bar:.2f} s or more in "
-                f"{len(rose)} of {len(medians)}")
+                f"{len(rose)} of {len(medians)}{failed}")
     risen = 2 * len(rose) >= len(medians)
     c.cite("metric", query_of(facts.b.latencies_p50, "request_latencies p50"), observed,
            f"a median at >= {bar:.2f} s (twice its usual, or {ONE_RETRANSMISSION_SECONDS:g} s more, whichever is "
@@ -1027,9 +1143,12 @@ def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
     if risen:
         return ""
     typical = sorted(medians)[len(medians) // 2]
+    ended = (f", with {pct(requests.share(code='504'))} of the requests 504: requests cut at a timeout (the "
+             "application's own handler or framework timeout, or the request timeout reached by one route), which "
+             "says they failed, not where they waited") if cut else ""
     return (f"requests hang (p99 up to {p99:.1f} s in {len(hung)} minutes) while the median held (median at "
             f"{typical * 1000:.0f} ms, usual {usual_text}; {bar:.2f} s or more in {len(rose)} of "
-            f"{len(medians)} minutes): a slow tail (a slow query, a lock "
+            f"{len(medians)} minutes){ended}: a slow tail (a slow query, a lock "
             f"on some rows, one slow endpoint), not shown to be connector {facts.b.connector.short_name}'s, which "
             f"shows {', '.join(stressed)}: a connector that holds requests 25 s or more (four or five resends of a "
             "lost packet) makes most requests that cross it wait a second or more")

@@ -1,0 +1,47 @@
+"""What an operator's write held back says, plainly: whose brake held it, that this command wrote nothing,
+what it would have changed, and how to go on. Pure: no I/O.
+
+The gate's own words ("dry-run: everything but the write", "kill switch engaged: no writes (…)") are
+automation's too; an operator reading them was left to guess whether anything changed, whose dry run it
+was (their command's `dry_run`, or the config's mode), and whether sending the same command again would
+run it: a resend of its command_id only repeats its first answer (docs/commands.md)."""
+from __future__ import annotations
+
+from typing import Any
+
+from shared.remediation.actions.rollback_traffic import traffic_changes
+
+_CONNECTOR_FIELDS = ("machine_type", "min_instances", "max_instances")
+
+
+def dry_run_said(reason: str, *, asked: bool, config_dry_run: bool, action: str, before: dict[str, Any],
+                 after: dict[str, Any] | None) -> str:
+    """A dry run's answer: which brake made it one, that nothing was written, and the change it would make."""
+    if asked:
+        whose = "asked by this command's dry_run: true"
+    elif config_dry_run:
+        whose = "the config's mode is dry_run"
+    else:
+        whose = f"shadow mode for {action}: the config's actions.{action}.mode is dry_run"
+    would = changes(before, after or {})
+    return (f"dry-run ({whose}): nothing written; everything but the write was checked"
+            + (f"; it would change: {'; '.join(would)}" if would else "")
+            + (f" ({reason})" if not reason.startswith(("dry-run:", "shadow mode for")) else ""))
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """What a write changes, one line per field or traffic target: a split's shares, a connector's size."""
+    if "traffic" in before or "traffic" in after:
+        return traffic_changes(before, after)
+    old, new = before.get("connector") or {}, after.get("connector") or {}
+    return [f"{field}: {old.get(field)} -> {new.get(field)}" for field in _CONNECTOR_FIELDS
+            if field in new and old.get(field) != new.get(field)]
+
+
+def kill_switch_said(reason: str, command: str, command_id: str | None) -> str:
+    """A write the kill switch or a pause held back: that this command wrote nothing, and how to send it once
+    released (a new command_id: the same one only repeats this answer)."""
+    if not reason.startswith("kill switch engaged"):
+        return reason
+    resend = f" (a resend under command_id {command_id} only repeats this answer)" if command_id else ""
+    return (f"{reason}; this {command} wrote nothing: once resumed, send it again with a new command_id{resend}")

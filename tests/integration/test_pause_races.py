@@ -1,0 +1,218 @@
+"""A pause or a resume landing while a write is under way, on real parts: the Firestore emulator holds the
+flags, claims and plans, the Pub/Sub emulator carries every answer, and the Cloud Run stand-in answers
+UpdateService with an operation polled to its end, as Google's API does. Each command lands at a set point
+of the write, deterministically: it is delivered (on a thread of its own, as another instance would take it)
+from a hook at that point, and the write goes on only once it has been answered.
+
+The points, and what docs/commands.md promises at each (`pause`): a pause that lands before the gate's last
+check holds the write back; one that lands after it (the write about to be sent, or sent and waiting on
+Cloud Run's operation) does not stop it, and names it. In every case: no write is sent twice, each command
+is answered with the state it found, and every answer is published."""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from typing import Any, Callable
+
+import pytest
+
+from shared.remediation import guardrails, in_flight
+from shared.remediation.records import FLAGS, KILL_SWITCH
+from tests.integration.test_commands import NEW, OLD, command
+from tests.integration.test_remediation import still_failing
+from tests.integration.world import SERVICE, World
+
+OPERATOR = "alice@example.com"
+
+
+@pytest.fixture
+def world(standin_env, firestore, pubsub, project_id, anchor):
+    w = World(standin_env, pubsub, project_id, anchor, operators=[OPERATOR])
+    w.seed("bad_revision")
+    return w
+
+
+def meanwhile(fn: Callable[[], Any]) -> Any:
+    """`fn()` on a thread of its own (another instance's delivery), waited for: its answer."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["answer"] = fn()
+        except Exception as exc:   # noqa: BLE001 - the answer under test
+            box["answer"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=60)
+    return box["answer"]
+
+
+def once(hook: Callable[[], Any]) -> tuple[Callable[[], None], dict[str, Any]]:
+    """A callable that runs `hook` the first time only, keeping its answer in the dict returned."""
+    landed: dict[str, Any] = {}
+
+    def fire() -> None:
+        if "answer" not in landed:
+            landed["answer"] = None   # not again, from a call the hook itself makes
+            landed["answer"] = hook()
+    return fire, landed
+
+
+def wait_for_plan(world: World) -> None:
+    """Until the write's plan (its open intent, stored beside the gate's claim) is in Firestore."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        plans, _ = in_flight.plans_since(world.state, world.clock.now() - timedelta(hours=1))
+        if plans:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the write's plan was never stored")
+
+
+def answers(world: World, count: int) -> dict[str, list[str]]:
+    """The answers published on the outcomes topic, by command_id (the sweep's verdicts under `sweep`)."""
+    found: dict[str, list[str]] = {}
+    for outcome in world.published(count):
+        found.setdefault(outcome.get("command_id") or "sweep", []).append(outcome["status"])
+    return found
+
+
+def at_operation_poll(world: World, monkeypatch: pytest.MonkeyPatch, fire: Callable[[], None]) -> None:
+    """`fire()` when Cloud Run's operation is polled (GetOperation, on the stand-in): the write sent, its
+    answer awaited."""
+    faults = world.standins.run.faults
+    real_call = faults.before_call
+
+    def before_call(method: str) -> Any:
+        if method == "GetOperation":
+            fire()
+        return real_call(method)
+    monkeypatch.setattr(faults, "before_call", before_call)
+
+
+def at_last_check(monkeypatch: pytest.MonkeyPatch, fire: Callable[[], None]) -> Callable[[], None]:
+    """`fire()` right before the gate's last check (`_stop_before_write`); the way back to the real check."""
+    real = guardrails.Gate._stop_before_write
+
+    def check(self: Any, *args: Any, **kwargs: Any) -> str:
+        fire()
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(guardrails.Gate, "_stop_before_write", check)
+    return lambda: monkeypatch.setattr(guardrails.Gate, "_stop_before_write", real)
+
+
+def pause(world: World, command_id: str, **fields: Any):
+    return meanwhile(lambda: command(world, "pause", command_id=command_id, reason="stop it", **fields))
+
+
+def rollback(world: World, command_id: str, revision: str = OLD, **fields: Any):
+    return command(world, "rollback_traffic", command_id=command_id, target=SERVICE, params={"revision": revision},
+                   reason="INC-7", **fields)
+
+
+def test_a_pause_landing_before_the_gates_last_check_holds_the_write_back_and_says_it_may(world, monkeypatch):
+    """The rollback's claim and plan are stored; the pause lands before the check right before the write.
+    The write is held back (`skipped`, the kill switch named), nothing is sent. The pause found the plan
+    open and names it, but it may not say the write is "not stopped": it was."""
+    fire, landed = once(lambda: (wait_for_plan(world), pause(world, "pz-a"))[1])
+    at_last_check(monkeypatch, fire)
+    rolled = rollback(world, "rb-a")
+    paused = landed["answer"]
+
+    assert rolled.status.value == "skipped" and "kill switch engaged" in rolled.reason, rolled.reason
+    assert world.standins.run.count("UpdateService") == 0
+    assert paused.status.value == "applied", paused.reason
+    assert "command rb-a" in paused.reason, paused.reason
+    assert "not yet past that check is held back by it" in paused.reason, paused.reason
+    assert answers(world, 2) == {"pz-a": ["applied"], "rb-a": ["skipped"]}
+
+
+@pytest.mark.parametrize("point", ["about to be sent", "waiting on its operation"])
+def test_a_pause_landing_after_the_gates_last_check_does_not_stop_the_write_and_names_it(world, monkeypatch, point):
+    """Past the check: the write is sent once and answered `applied`; the pause names it as under way and
+    not stopped, and every write after the pause is held back."""
+    fire, landed = once(lambda: pause(world, "pz-b"))
+    if point == "about to be sent":
+        real = world.adapters.run.set_traffic
+
+        def write(*args: Any, **kwargs: Any) -> Any:
+            fire()
+            return real(*args, **kwargs)
+        monkeypatch.setattr(world.adapters.run, "set_traffic", write)
+    else:
+        at_operation_poll(world, monkeypatch, fire)
+
+    rolled = rollback(world, "rb-b")
+    paused = landed["answer"]
+
+    assert rolled.status.value == "applied", rolled.reason
+    assert world.standins.run.count("UpdateService") == 1 and world.serving() == {OLD: 100}
+    assert paused.status.value == "applied", paused.reason
+    assert "rollback_traffic on " + SERVICE in paused.reason and "command rb-b" in paused.reason, paused.reason
+    assert "already sent, or past the gate's last check, is not stopped by it" in paused.reason, paused.reason
+    # After the pause, no write: the operator's next rollback (limits overridden) is held back by it.
+    held = rollback(world, "rb-c", revision=NEW, override_limits=True)
+    assert held.status.value == "skipped" and "kill switch engaged" in held.reason, held.reason
+    assert world.standins.run.count("UpdateService") == 1
+    assert answers(world, 3) == {"pz-b": ["applied"], "rb-b": ["applied"], "rb-c": ["skipped"]}
+
+
+def test_a_pause_and_a_resume_landing_while_the_sweeps_undo_is_written_undo_once(world, monkeypatch):
+    """The sweep undoes an alert's rollback that did not help; while its write waits on Cloud Run's
+    operation, a pause lands (naming the undo under way), then a resume releasing it, then another sweep.
+    The undo is sent once and published once (`undone`); the second sweep finds it being written and sends
+    nothing; the pause and the resume each say what they found."""
+    assert world.handle(world.alert()).status.value == "applied"
+    world.published()   # the alert's answer
+    still_failing(world)
+    world.at(18)        # past the verification deadline: the rollback is undone
+
+    def during_undo() -> dict[str, Any]:
+        paused = pause(world, "pz-u")
+        resumed = meanwhile(lambda: command(world, "resume", command_id="rs-u", reason="undo is fine"))
+        swept = meanwhile(lambda: world.command({"command": "sweep"}))
+        return {"pause": paused, "resume": resumed, "sweep": swept}
+
+    fire, landed = once(during_undo)
+    at_operation_poll(world, monkeypatch, fire)
+
+    [undone] = world.command({"command": "sweep"})
+    during = landed["answer"]
+
+    assert undone.status.value == "undone", undone.reason
+    assert world.standins.run.count("UpdateService") == 2 and world.serving() == {NEW: 100}
+    assert during["sweep"] == [], during["sweep"]
+    assert during["pause"].status.value == "applied" and "the sweep's undo of rollback_traffic" in \
+        during["pause"].reason, during["pause"].reason
+    assert during["resume"].status.value == "applied" and "writes allowed again" in during["resume"].reason
+    assert world.state.get_record(FLAGS, KILL_SWITCH)["engaged"] is False
+    assert answers(world, 3) == {"pz-u": ["applied"], "rs-u": ["applied"], "sweep": ["undone"]}
+
+
+def test_a_pause_landing_before_the_undos_last_check_holds_it_back_and_a_person_hears_it(world, monkeypatch):
+    """The sweep decides to undo; a pause lands before its write's last check. The undo is held back, nothing
+    sent, and escalated with the refusal (docs/behaviour.md: "an undo it refuses is `escalated` with the
+    refusal"), which pages; the pause's answer names the undo. A resume then, and the sweeps after it, write
+    nothing more: the escalation left it to a person, and nothing is sent twice."""
+    assert world.handle(world.alert()).status.value == "applied"
+    world.published()
+    still_failing(world)
+    world.at(18)
+    fire, landed = once(lambda: pause(world, "pz-h"))
+    restore = at_last_check(monkeypatch, fire)
+    [held] = world.command({"command": "sweep"})
+    restore()
+    paused = landed["answer"]
+
+    assert held.status.value == "escalated" and "the undo did not happen: kill switch engaged" in held.reason, \
+        held.reason
+    assert world.standins.run.count("UpdateService") == 1 and world.serving() == {OLD: 100}
+    assert paused.status.value == "applied" and "the sweep's undo of rollback_traffic" in paused.reason, paused.reason
+    assert "not yet past that check is held back by it" in paused.reason, paused.reason
+    resumed = command(world, "resume", command_id="rs-h", reason="go on")
+    assert resumed.status.value == "applied", resumed.reason
+    world.at(20)
+    assert world.command({"command": "sweep"}) == [] and world.standins.run.count("UpdateService") == 1
+    assert answers(world, 3) == {"pz-h": ["applied"], "sweep": ["escalated"], "rs-h": ["applied"]}

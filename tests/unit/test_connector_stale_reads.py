@@ -1,0 +1,125 @@
+"""Pooled connections a path dropped while idle (no RST: a NAT's, a firewall's or a connector's idle
+timeout forgot the flow) hang their next query until the driver's read timer or the kernel's
+retransmissions give up: libpq's "could not receive data from server: Connection timed out" (and over
+SSL "SSL SYSCALL error: Connection timed out"), pgjdbc's socketTimeout "Read timed out" under "An I/O
+error occurred while sending to the backend", PyMySQL's 2013 "... during query (timed out)", Go's "read
+tcp A->B:5432: i/o timeout". Each is a read on an established connection; the pool then opens a new one,
+and when no dial fails and no request waits for the pool, the path carries new connections: a connector
+busy with another service's traffic is not shown to be what the reads waited on. It competes and is never
+scaled alone; with dial failures or pool waits beside the reads, its case is as before."""
+from __future__ import annotations
+
+import pytest
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.facts import Facts
+from shared.diagnosis.log_signals import closed_connection, read_timed_out
+from shared.diagnosis.rules import connector_saturation
+from shared.diagnosis.signatures import Signature
+from shared.remediation.planning import plan
+
+from tests.unit.builders import SQL, Evidence
+from tests.unit.test_diagnosis import OLD, PSYCOPG
+
+S = DiagnosisSettings()
+LIBPQ = ("psycopg2.OperationalError: could not receive data from server: Connection timed out\n"
+         "\n"
+         "The above exception was the direct cause of the following exception:")
+LIBPQ_SSL = "sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) SSL SYSCALL error: Connection timed out"
+PGJDBC = ("org.postgresql.util.PSQLException: An I/O error occurred while sending to the backend.\n"
+          "\tat org.postgresql.core.v3.QueryExecutorImpl.execute(QueryExecutorImpl.java:395)\n"
+          "Caused by: java.net.SocketTimeoutException: Read timed out\n"
+          "\tat java.base/sun.nio.ch.NioSocketImpl.timedRead(NioSocketImpl.java:288)")
+PYMYSQL = "pymysql.err.OperationalError: (2013, 'Lost connection to MySQL server during query (timed out)')"
+PGX = "failed to load cart 81723: read tcp 10.8.0.3:43210->10.20.0.5:5432: i/o timeout"
+GO_MYSQL = "[mysql] 2026/12/03 11:50:02 packets.go:37: read tcp 10.8.0.3:43210->10.20.0.5:3306: i/o timeout"
+KERNEL = "query failed: read tcp 10.8.0.3:51544->10.20.0.5:5432: read: connection timed out"
+GO_DIAL = "failed to connect to `host=10.20.0.5 user=app database=shop`: dial tcp 10.20.0.5:5432: i/o timeout"
+QUEUEPOOL = ("sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed out, "
+             "timeout 30.00 (Background on this error at: https://sqlalche.me/e/20/3o7r)")
+
+
+def busy_connector(reads: str = "", count: int = 20, errors: str = "") -> Evidence:
+    """One revision for hours; from -6m a fifth of its requests 503 with the p99 at 31 s; another
+    service's job takes the shared connector to its max with CPU 90% from -8m; Cloud SQL up; `count`
+    lines of `reads` and 20 of `errors` from -5m."""
+    e = (Evidence().revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 200)
+         .requests(OLD, -6, 5, 50, code="503").latency(OLD, -90, -6, 0.09).latency(OLD, -6, 5, 31.0)
+         .sql_up(-90, 5, 1).connector(max_instances=3).connector_metric("instances", -90, -8, 2)
+         .connector_metric("instances", -8, 5, 3).connector_metric("cpu", -90, -8, 0.2)
+         .connector_metric("cpu", -8, 5, 0.9).connector_metric("bytes", -90, 5, 4e6))
+    if reads:
+        e = e.log(-5, reads, OLD, count=count)
+    return e.log(-4, errors, OLD, count=20) if errors else e
+
+
+# situation -> the verdict, and the action planned
+CASES = {
+    "libpq's read timed out by the kernel (psycopg2): not scaled": (
+        dict(reads=LIBPQ), Signature.INCONCLUSIVE, None),
+    "libpq over SSL, the same: not scaled": (dict(reads=LIBPQ_SSL), Signature.INCONCLUSIVE, None),
+    "pgjdbc's socketTimeout under a statement: not scaled": (dict(reads=PGJDBC), Signature.INCONCLUSIVE, None),
+    "PyMySQL's 2013 after its read_timeout: not scaled": (dict(reads=PYMYSQL), Signature.INCONCLUSIVE, None),
+    "pgx's read past its deadline: not scaled": (dict(reads=PGX, count=9), Signature.INCONCLUSIVE, None),
+    "go-sql-driver/mysql's read past its readTimeout: not scaled": (
+        dict(reads=GO_MYSQL), Signature.INCONCLUSIVE, None),
+    "Go's read that the kernel timed out: not scaled": (dict(reads=KERNEL), Signature.INCONCLUSIVE, None),
+    "reads timed out and new dials timed out too: the connector (unchanged)": (
+        dict(reads=LIBPQ, errors=PSYCOPG), Signature.CONNECTOR_SATURATION, "scale_connector"),
+    "reads timed out and Go dials timed out too: the connector (unchanged)": (
+        dict(reads=PGX, errors=GO_DIAL), Signature.CONNECTOR_SATURATION, "scale_connector"),
+    "three reads only: the connector (unchanged)": (
+        dict(reads=LIBPQ, count=3), Signature.CONNECTOR_SATURATION, "scale_connector"),
+    "dial timeouts alone: the connector (unchanged)": (
+        dict(reads=GO_DIAL), Signature.CONNECTOR_SATURATION, "scale_connector"),
+}
+
+
+@pytest.mark.parametrize("shape, signature, action", CASES.values(), ids=CASES.keys())
+def test_reads_on_connections_dropped_while_idle_are_not_put_on_a_busy_connector(shape, signature, action):
+    bundle = busy_connector(**shape).bundle()
+
+    result = diagnose(bundle, S)
+
+    assert result.signature is signature, result.summary
+    assert plan(result, bundle, S).action == action, result.summary
+    if signature is Signature.INCONCLUSIVE:
+        assert "reads on established connections" in result.summary, result.summary
+
+
+def test_reads_beside_pool_waits_are_judged_as_before():
+    with_reads = busy_connector(reads=LIBPQ, errors=QUEUEPOOL).bundle()
+    without = busy_connector(errors=QUEUEPOOL).bundle()
+
+    held, before = (connector_saturation.evaluate(Facts(b, S)) for b in (with_reads, without))
+
+    assert held.matched == before.matched and held.not_ruled_out == before.not_ruled_out
+
+
+def test_the_held_back_finding_cites_the_reads_and_the_dials_and_advises_the_pool():
+    connector = connector_saturation.evaluate(Facts(busy_connector(reads=PYMYSQL).bundle(), S))
+
+    assert connector.not_ruled_out and "20" in connector.summary, connector.summary
+    assert "pre_ping" in connector.recommendation and "keepalive" in connector.recommendation
+    cited = [i for i in connector.evidence if "read on an established connection" in i.threshold]
+    assert cited and "0 other errors of reaching the database" in cited[0].observed, cited
+
+
+# text -> whether it is a read on an established connection that timed out, and whether it is one found closed
+TEXTS = {
+    LIBPQ: (True, False), LIBPQ_SSL: (True, False), PGJDBC: (True, False), PYMYSQL: (True, False),
+    PGX: (True, False), GO_MYSQL: (True, False), KERNEL: (True, False),
+    GO_DIAL: (False, False), PSYCOPG: (False, False),
+    "psycopg2.OperationalError: server closed the connection unexpectedly": (False, True),
+    "pymysql.err.OperationalError: (2013, 'Lost connection to MySQL server during query')": (False, True),
+    "org.postgresql.util.PSQLException: An I/O error occurred while sending to the backend.": (False, True),
+    "psycopg2.OperationalError: could not receive data from server: Connection reset by peer": (False, False),
+    "psycopg2.OperationalError: could not receive data from server: Connection timed out to 10.20.0.5": (True, False),
+    "read tcp 10.8.0.3:43210->34.117.59.81:443: i/o timeout": (False, False),   # an HTTPS peer, not the database
+}
+
+
+@pytest.mark.parametrize("text, expected", TEXTS.items(), ids=[t[:60] for t in TEXTS])
+def test_which_texts_are_reads_that_timed_out(text, expected):
+    assert (read_timed_out(text), closed_connection(text)) == expected
