@@ -1081,8 +1081,10 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r"\bDisk full \([^)\n]{1,300}\); waiting for someone to free some space",
                 'pymysql.err.OperationalError: (1021, "Disk full (/tmp/#sql_1f2c_0.MAI); waiting for someone to free '
                 'some space... (errno: 28 - No space left on device)")',
-                "mysql-server share/messages_to_clients.txt (ER_DISK_FULL, 1021); MySQL Reference Manual \"How MySQL "
-                "Handles a Full Disk\"; UNCONFIRMED in a Cloud SQL thread", Refusal.READ_ONLY),
+                "mysql-server share/messages_to_clients.txt (ER_DISK_FULL, 1021); mysql/mysql-connector-j "
+                "src/main/core-api/java/com/mysql/cj/exceptions/MysqlErrorNumbers.java (ER_DISK_FULL's message); MySQL "
+                "Reference Manual \"How MySQL Handles a Full Disk\"; UNCONFIRMED in a Cloud SQL thread",
+                Refusal.READ_ONLY),
     DbErrorText("MariaDB server (disk full, not waiting)", r"\bDisk got full writing \S",
                 "(1021, 'Disk got full writing \\'orders.order_items\\' (Errcode: 28 \"No space left on device\")')",
                 "MariaDB/server commit for MDEV-33813 (\"Disk got full writing\", ER_DISK_FULL's words when the server "

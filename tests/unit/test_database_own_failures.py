@@ -21,7 +21,7 @@ S = DiagnosisSettings()
 BOTH = {"bad_revision", "database_unreachable"}
 
 # MySQL's ER_DISK_FULL (1021), "Disk full (%s); waiting for someone to free some space... (errno: %d -
-# %s)" (mysql-server share/messages_to_clients.txt; MySQL Connector/J MysqlErrorNumbers.ER_DISK_FULL),
+# %s)" (mysql-server share/messages_to_clients.txt; mysql/mysql-connector-j MysqlErrorNumbers.java, ER_DISK_FULL),
 # in PyMySQL's, go-sql-driver/mysql's and PHP PDO's frames; older servers end at "...".
 DISK_FULL_PY = ('pymysql.err.OperationalError: (1021, "Disk full (/tmp/#sql_1f2c_0.MAI); waiting for someone to free '
                 'some space... (errno: 28 - No space left on device)")')
