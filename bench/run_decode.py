@@ -97,6 +97,8 @@ def plain_revision(proto: Any) -> Any:
         container_concurrency=proto.max_instance_request_concurrency or None, **_resources(proto.containers),
         env_values=tuple(e.value for c in proto.containers for e in c.env
                          if run_v2.EnvVar.pb(e).WhichOneof("values") == "value" and e.value),
+        plain_env=tuple((e.name, e.value) for c in proto.containers for e in c.env
+                        if run_v2.EnvVar.pb(e).WhichOneof("values") == "value" and e.value),
         secrets=tuple(SecretRef(env=e.name, secret=e.value_source.secret_key_ref.secret,
                                 version=e.value_source.secret_key_ref.version)
                       for c in proto.containers for e in c.env if "value_source" in e and "secret_key_ref" in

@@ -128,6 +128,10 @@ class Revision(_Model):
     # compared (shared/diagnosis/env_hosts.py), never printed: a value may hold a password. Left out
     # of dumps and reprs. (): none read.
     env_values: tuple[str, ...] = Field(default=(), exclude=True, repr=False)
+    # The same plain env vars with their names, (EnvVar.name, EnvVar.value): which credential a deploy
+    # changed is told by name (secret_refs.plain_credentials_changed), never by value. Left out of dumps
+    # and reprs as env_values is. (): none read.
+    plain_env: tuple[tuple[str, str], ...] = Field(default=(), exclude=True, repr=False)
     # The secrets its containers read, as env vars and volumes (SecretRef: names and versions, no
     # value). (): none, or none read.
     secrets: tuple[SecretRef, ...] = ()

@@ -1062,6 +1062,33 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 'psycopg2.errors.DiskFull: could not extend file "base/16384/24591": No space left on device',
                 "PostgreSQL's 53100 disk_full, raised when a relation's file cannot grow (md.c, with the hint "
                 '"Check free disk space."); UNCONFIRMED in a Cloud SQL thread', Refusal.READ_ONLY),
+    # The same relation's file extended by fewer bytes than asked, the last blocks of a full disk:
+    # md.c mdextend's "could not extend file \"%s\": wrote only %d of %d bytes at block %u", also 53100
+    # disk_full with the hint "Check free disk space." (PostgreSQL src/backend/storage/smgr/md.c).
+    DbErrorText("PostgreSQL server (disk full: a short write)",
+                r'could not extend file "[^"\n]{1,200}": wrote only \d+ of \d+ bytes at block \d+',
+                'ERROR: could not extend file "base/16384/24591": wrote only 4096 of 8192 bytes at block 91827 '
+                "(SQLSTATE 53100)", "PostgreSQL src/backend/storage/smgr/md.c (mdextend: errhint \"Check free disk "
+                'space.\", 53100 disk_full); UNCONFIRMED in a Cloud SQL thread', Refusal.READ_ONLY),
+    # MySQL's ER_DISK_FULL (1021): "Disk full (%s); waiting for someone to free some space... (errno: %d
+    # - %s)" (mysql-server share/messages_to_clients.txt; mysql/mysql-connector-j MysqlErrorNumbers
+    # ER_DISK_FULL; older servers end at "..."). The server waits for space, checking once a minute
+    # (MySQL Reference Manual, "How MySQL Handles a Full Disk"), so statements hang before any error;
+    # MariaDB 11 says "Disk got full writing '%s' (Errcode: %M)" when it does not wait (MariaDB/server
+    # commit for MDEV-33813). Either is the instance's storage, whatever crossed the connector. Two rows,
+    # as one pattern's alternatives would share "Disk " as their anchor.
+    DbErrorText("MySQL server (disk full: 1021)",
+                r"\bDisk full \([^)\n]{1,300}\); waiting for someone to free some space",
+                'pymysql.err.OperationalError: (1021, "Disk full (/tmp/#sql_1f2c_0.MAI); waiting for someone to free '
+                'some space... (errno: 28 - No space left on device)")',
+                "mysql-server share/messages_to_clients.txt (ER_DISK_FULL, 1021); mysql/mysql-connector-j "
+                "src/main/core-api/java/com/mysql/cj/exceptions/MysqlErrorNumbers.java (ER_DISK_FULL's message); MySQL "
+                "Reference Manual \"How MySQL Handles a Full Disk\"; UNCONFIRMED in a Cloud SQL thread",
+                Refusal.READ_ONLY),
+    DbErrorText("MariaDB server (disk full, not waiting)", r"\bDisk got full writing \S",
+                "(1021, 'Disk got full writing \\'orders.order_items\\' (Errcode: 28 \"No space left on device\")')",
+                "MariaDB/server commit for MDEV-33813 (\"Disk got full writing\", ER_DISK_FULL's words when the server "
+                "does not wait); UNCONFIRMED in a Cloud SQL thread", Refusal.READ_ONLY),
     DbErrorText("MySQL server (table full)", r"The table '[^']*' is full",
                 "pymysql.err.OperationalError: (1114, \"The table 'orders' is full\")",
                 "MySQL server error 1114 (ER_RECORD_FILE_FULL), also raised when the disk is full; UNCONFIRMED in "
@@ -1459,6 +1486,11 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # in a public incident note, repository and path UNCONFIRMED).
         r"Could not fetch secret",
         r"Secret Version \[[^\]]*\] is in (?:DISABLED|DESTROYED) state",
+        # The same refusal in the words of Cloud Run's check of a revision's secret_key_ref, as its "was
+        # not found" reads ("...secret_key_ref.name: Secret projects/N/secrets/S/versions/latest was not
+        # found", mindset-ai/memex-ai pull request #520); the DISABLED / DESTROYED form of it is
+        # UNCONFIRMED (the form operators quote, no public log of it found).
+        r"Secret projects/\S+ is in (?:DISABLED|DESTROYED) state",
         # The application reading a secret itself with the client library (not a revision secret, so
         # Cloud Run's own startup check never sees it): IAM's PERMISSION_DENIED on the access call,
         # "Permission 'secretmanager.versions.access' denied for resource 'projects/P/secrets/S/versions/V'

@@ -9,6 +9,7 @@ from datetime import datetime
 from shared.diagnosis.evidence import EvidenceItem, LogRecord, short_name
 from shared.diagnosis.log_signals import LogSignal, is_pooler_wait, per_text, signals_in
 from shared.diagnosis.facts import Facts, hms
+from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import pct
 from shared.diagnosis.rules.deploy_changes import DEFAULT_MAX_INSTANCES
 
@@ -150,10 +151,36 @@ def look_next(facts: Facts) -> str:
         hints.append("the Google Cloud API the application's client library waits on (Personalized Service Health, "
                      "the API's latency and quotas in the console) and whether it is reached through a private "
                      "endpoint (Private Service Connect) or Cloud Run's own egress")
+    failed = _rollout_not_ready(facts)
+    if failed:
+        hints.append(failed)
+    if facts.logged_enough(len(replica_conflicts(facts))):
+        # A read replica cancelled the reads (replica.py): the replica's lag, not the service's code.
+        hints.append(REPLICA_ADVICE)
     if top_error_texts(facts):
         hints.append("the top error texts above in the service's stderr")
     hints.append("recent changes to " + _what_it_uses(facts))
     return "look next at " + ", ".join(hints)
+
+
+def _rollout_not_ready(facts: Facts) -> str:
+    """The newest revision when its Ready condition failed and it serves no traffic, named with the
+    condition's reason and message; "" otherwise. Cloud Run keeps traffic on the Ready revisions when
+    a new one does not become Ready (Revision.conditions, Condition type "Ready", state
+    CONDITION_FAILED; Cloud Run Admin API v2), and says so in its System Event audit log, "Ready
+    condition status changed to False for Revision R with message: ..." (as public logs print it,
+    their repositories and paths UNCONFIRMED), the line a log-match alert on a failed rollout fires
+    on. Nothing serves from it, so nothing is acted on: a person looks at that revision."""
+    newest = max(facts.b.revisions, key=lambda r: r.create_time, default=None)
+    if newest is None or facts.b.service.serving_percent(newest.short_name) > 0:
+        return ""
+    ready = next((c for c in newest.conditions if c.type == "Ready"), None)
+    if ready is None or ready.state != "CONDITION_FAILED":
+        return ""
+    said = ": ".join(part for part in (ready.reason, ready.message[:200]) if part)
+    return (f"revision {newest.short_name}, whose Ready condition failed" + (f" ({said})" if said else "")
+            + " and which serves no traffic (Cloud Run keeps it on the Ready revisions): its image, its "
+              "configuration and its startup logs")
 
 
 def _where_503s_come_from(facts: Facts) -> str:

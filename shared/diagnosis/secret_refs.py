@@ -68,3 +68,35 @@ def secrets_that_may_name_hosts(revision: Revision) -> list[str]:
     it holds a credential alone (DATABASE_URL, REDIS_DSN, CONFIG). A failed lookup that names no host
     may be of a name such a secret gives."""
     return [_key(r) for r in revision.secrets if r.volume or not _CREDENTIAL.search(r.env)]
+
+
+# A credential inside a plain env value that is not named as one: a URL's or DSN's password
+# (scheme://user:PASSWORD@host, RFC 3986 userinfo), libpq's keyword form (password=...), JDBC's
+# query parameter (?password=... / &password=...).
+_URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^:/@\s]*:([^@\s]*)@", re.IGNORECASE)
+_KEYWORD_PASSWORD = re.compile(r"(?:^|[\s?&;])password=([^\s&;]*)", re.IGNORECASE)
+
+
+def _credential_of(name: str, value: str) -> str | None:
+    """The credential a plain env var holds: its whole value when its name says it is one
+    (_CREDENTIAL), else the password part of a URL or DSN value; None when it holds none."""
+    if _CREDENTIAL.search(name):
+        return value
+    found = _URL_PASSWORD.search(value) or _KEYWORD_PASSWORD.search(value)
+    return found.group(1) if found else None
+
+
+def plain_credentials_changed(before: Revision, after: Revision) -> list[str]:
+    """The plain env vars (Revision.plain_env) whose credential `after` holds differently from
+    `before`, in words and by name only ("plain env DB_PASSWORD", "password in the plain env
+    DATABASE_URL"); [] when none. A plain value comes back exactly with the revision that holds it
+    (Cloud Run keeps it in the revision, EnvVar.value), so a credential the deploy changed this way is
+    restored by sending traffic back, whatever the database or Secret Manager hold."""
+    old = {name: _credential_of(name, value) for name, value in before.plain_env}
+    changed = []
+    for name, value in after.plain_env:
+        credential = _credential_of(name, value)
+        if credential is None or old.get(name) == credential:
+            continue
+        changed.append(f"plain env {name}" if _CREDENTIAL.search(name) else f"password in the plain env {name}")
+    return changed

@@ -639,6 +639,8 @@ def revision_from_proto(proto: Any) -> Revision:
         "container_concurrency": proto.max_instance_request_concurrency or None,  # 0 = unset
         **_resources(proto.containers),
         "env_values": _plain_env_values(proto.containers),
+        "plain_env": tuple((e.name, e.value) for c in proto.containers for e in c.env
+                           if e.WhichOneof("values") == "value" and e.value),
         "secrets": _secret_refs(proto),
     }, _REVISION_FIELDS)
 

@@ -59,13 +59,15 @@ class Evidence:
                  conditions: tuple[Condition, ...] | None = None, service_account: str = "",
                  concurrency: int | None = None, memory_mib: float | None = None,
                  egress: str | None = None, network_interfaces: tuple[str, ...] = (),
-                 env: tuple[str, ...] = (), secrets: tuple[SecretRef, ...] = ()) -> "Evidence":
+                 env: tuple[str, ...] = (), secrets: tuple[SecretRef, ...] = (),
+                 plain_env: tuple[tuple[str, str], ...] = ()) -> "Evidence":
         self.revs.append(Revision(name=f"{SERVICE}/revisions/{name}", service=SERVICE, create_time=at(created),
                                   conditions=conditions if conditions is not None else (READY if ready else FAILED),
                                   vpc_connector=connector, cloudsql_instances=sql, timeout_seconds=timeout,
                                   max_instance_count=max_instances, service_account=service_account,
                                   container_concurrency=concurrency, memory_mib=memory_mib, vpc_egress=egress,
-                                  vpc_network_interfaces=network_interfaces, env_values=env,
+                                  vpc_network_interfaces=network_interfaces,
+                                  env_values=env or tuple(value for _, value in plain_env), plain_env=plain_env,
                                   secrets=secrets))
         return self
 

@@ -140,6 +140,10 @@ DATABASE = [(t.example, ({DB, REFUSED} if t.refusal else {DB}) | ({DNS} if t.sta
     ("Could not fetch secret \"projects/1/secrets/s/versions/243\" for environment variable \"S\". Instance "
      "startup will now abort: Secret Version [s/versions/243] is in DESTROYED state.", {SECRET}),
     ("Secret Version [STRIPE_API_KEY/versions/1] is in DISABLED state. Instance startup will now abort", {SECRET}),
+    # The same refusal in the words of Cloud Run's check of a revision's secret_key_ref.
+    ("spec.template.spec.containers[0].env[1].value_from.secret_key_ref.name: Secret "
+     "projects/123456789/secrets/DB_PASSWORD/versions/3 is in DISABLED state.", {SECRET}),
+    ("Secret projects/123456789/secrets/DB_PASSWORD/versions/3 is in DESTROYED state.", {SECRET}),
     ("google.api_core.exceptions.PermissionDenied: 403 Permission 'secretmanager.versions.access' denied for "
      "resource 'projects/p/secrets/s/versions/latest' (or it may not exist).", {SECRET}),
     ('failed to connect to instance: Config error: instance does not have IP of type "PRIVATE" (connection name = '
@@ -283,6 +287,7 @@ NEGATIVE = [
     ("Access denied for user", set()),                               # MySQL's names the user and host
     ("cannot execute statements in a read-only mode", set()),         # not PostgreSQL's words
     ("Secret Version [s/versions/2] is in ENABLED state", set()),
+    ("Secret projects/1/secrets/s/versions/2 is in ENABLED state", set()),
     ("the request timeout is 300 s", set()),
     ("STARTUP UDP probe failed", set()),
     ("secret_key_ref: value is fine", set()),

@@ -174,7 +174,9 @@ def test_plain_env_values_are_read_from_every_container_and_a_secrets_never():
     revision = revision_from_proto(proto)
 
     assert revision.env_values == ("db.example", "http://api.example:8080")
+    assert revision.plain_env == (("DB_HOST", "db.example"), ("UPSTREAM", "http://api.example:8080"))
     assert "db.example" not in repr(revision) and "env_values" not in revision.model_dump()
+    assert "plain_env" not in revision.model_dump()
 
 
 def test_the_secrets_a_revision_reads_are_read_by_name_and_version_never_by_value():

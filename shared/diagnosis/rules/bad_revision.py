@@ -8,13 +8,14 @@ from datetime import timedelta
 
 from shared.diagnosis.facts import Facts, LogIndex, Requests, Window, hms, path_changed
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
-from shared.diagnosis.log_signals import LogSignal, Refusal, pattern_of, per_text, refusals_of
+from shared.diagnosis.log_signals import REPLICA_CONFLICT, LogSignal, Refusal, pattern_of, per_text, refusals_of
+from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, duration, pct, unread_rule_outs
 from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES,
                                                   cite_hosts_brought, cite_instance_brought, settings_changed)
 from shared.diagnosis.rules.refusals import refusals
-from shared.diagnosis.secret_refs import secrets_changed
+from shared.diagnosis.secret_refs import plain_credentials_changed, secrets_changed
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -57,6 +58,9 @@ def evaluate(facts: Facts) -> Finding:
     unresolved = _names_unresolved_on_the_same_path(facts, c, suspect)
     if unresolved:
         return c.doubt(unresolved, NAMES_UNRESOLVED)
+    replica = _replica_conflicts_on_the_same_replica(facts, c, suspect)
+    if replica:
+        return c.doubt(replica, REPLICA_CONFLICTS)
     _cite_instance_the_deploy_named(facts, c, suspect)
     good, steps, why_none = _known_good(facts, c, suspect)
     # With no rollback target the finding escalates anyway, saying why (the revision before cannot
@@ -102,12 +106,14 @@ def _what_the_deploy_changed(facts: Facts, c: Citation, suspect: Revision, good:
     path = path_changed(against, suspect) if against is not None else ""
     changed += [f"path to its VPC {path}"] if path else []
     secrets = [f"secret {what}" for what in secrets_changed(against, suspect)] if against is not None else []
-    changed += secrets
+    plain = plain_credentials_changed(against, suspect) if against is not None else []
+    changed += secrets + plain
     if not changed:
         return ""
     c.cite("api", "run.revisions.list: timeout, scaling, max_instance_request_concurrency, containers[].resources"
            + (", vpc_access" if path else "")
-           + (", containers[].env[].value_source.secret_key_ref, volumes[].secret" if secrets else ""),
+           + (", containers[].env[].value_source.secret_key_ref, volumes[].secret" if secrets else "")
+           + (", containers[].env[].value" if plain else ""),
            f"{suspect.short_name} changed {', '.join(changed)} (against {against.short_name})", "context", None,
            role="context")
     return f"; its deploy changed the {', the '.join(changed)} (against {against.short_name})"
@@ -425,6 +431,54 @@ def _names_unresolved_on_the_same_path(facts: Facts, c: Citation, suspect: Revis
             f"path to the VPC as {previous.short_name}, which asks the same resolver: a deleted record or a resolver "
             "that stops answering fails both, and only a host name the deploy changed is cured by sending "
             "traffic back")
+
+
+REPLICA_CONFLICTS = ("look at " + REPLICA_ADVICE + "; send traffic back by hand only if the deploy brought longer "
+                     "reads to the replica")
+
+
+def _replica_conflicts_on_the_same_replica(facts: Facts, c: Citation, suspect: Revision) -> str:
+    """Why the deploy is not shown to be the cause, or "": the new revision logged at least
+    db_error_logs_min reads a read replica cancelled for conflicting with its recovery
+    (replica.replica_conflicts), at least half of its failure lines (its own logs at ERROR or worse),
+    and its deploy changed none of the settings that say which database it reads (its plain env
+    values, its Cloud SQL connections, its secrets), nor did another revision serve beside it in the
+    same minutes with fewer of them (a canary's split: then its own reads are the conflicts'). The
+    replica cancels a read that holds back the replay of the primary's changes past
+    max_standby_streaming_delay (PostgreSQL docs, "Hot Standby"): the primary's VACUUM or a bulk
+    change brings that on as much as a longer read does, and the revision before reads the same
+    replica, so a rollback is not shown to help. The deploy is not ruled out either (it may have
+    brought the longer reads): it competes, and a person chooses."""
+    lines = replica_conflicts(facts, suspect.short_name)
+    deploy = facts.recent_deploy()
+    if not facts.logged_enough(len(lines)) or deploy is None or deploy[0].name != suspect.name:
+        return ""
+    previous = deploy[1]
+    failures = sum(1 for e in facts.logs.entries if e.resource_labels.get("revision_name") == suspect.short_name
+                   and e.log_id in _APP_LOGS and e.severity in _FAILED)
+    same_database = (set(suspect.env_values) == set(previous.env_values)
+                     and set(suspect.cloudsql_instances) == set(previous.cloudsql_instances)
+                     and not secrets_changed(previous, suspect))
+    if 2 * len(lines) < failures or not same_database or _conflicts_beside(facts, suspect):
+        return ""
+    c.cite("log", f"stderr / stdout: {REPLICA_CONFLICT!r}",
+           f"{len(lines)} reads a read replica cancelled on {suspect.short_name}, e.g. {lines[0].text[:160]!r}; "
+           f"{failures} failure lines; its database settings are {previous.short_name}'s",
+           "reads cancelled by a replica's recovery, at least half of the failure lines, on the database the "
+           "revision before reads", True, role="refutes")
+    return (f"{suspect.short_name}'s failures are reads a read replica cancelled for conflicting with its recovery "
+            f"({len(lines)}x, e.g. {lines[0].text[:120]!r}), and its deploy changed no setting that says which "
+            f"database it reads: {previous.short_name} reads the same replica, which cancels reads that hold back "
+            "the replay of the primary's changes whatever revision sends them, so a rollback is not shown to help")
+
+
+def _conflicts_beside(facts: Facts, suspect: Revision) -> bool:
+    """Whether another revision served at least min_requests requests since the deploy with fewer
+    than db_error_logs_min replica conflicts of its own: the replica answered its reads."""
+    s, window = facts.s, facts.since_deploy(suspect)
+    return any(facts.requests(window, name).total >= s.min_requests
+               and len(replica_conflicts(facts, name)) < s.db_error_logs_min
+               for name in facts.revision_names_with_requests(window) if name != suspect.short_name)
 
 
 # What a person checks when the new revision cannot open connections to a dependency the revision

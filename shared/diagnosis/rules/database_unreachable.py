@@ -14,7 +14,7 @@ from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_signs import dials_around_connector, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
 from shared.diagnosis.rules.deploy_changes import ADMIN_API_REFUSALS, cite_hosts_brought, cite_instance_brought
-from shared.diagnosis.secret_refs import pinned_secrets_changed
+from shared.diagnosis.secret_refs import pinned_secrets_changed, plain_credentials_changed
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
 
@@ -524,7 +524,10 @@ def _credentials_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> s
     sending traffic back restores the password that was accepted (bad_revision judges the deploy).
     A revision before that reads any secret at "latest" gets whatever Secret Manager holds now (a
     password rotated around the deploy breaks its new instances too), and the same versions on both
-    are not the deploy's doing: the refusals then compete with the deploy."""
+    are not the deploy's doing: the refusals then compete with the deploy. A credential the deploy changed
+    in a plain env var (secret_refs.plain_credentials_changed: DB_PASSWORD's value, or the password in
+    DATABASE_URL, compared by name, never shown) is the deploy's own in the same way: the revision before
+    holds its accepted value in itself (Revision.containers[].env[].value, k8s_min.proto)."""
     if not refused.keys() <= {Refusal.CREDENTIALS}:
         return ""
     deploy = facts.recent_deploy()
@@ -533,6 +536,11 @@ def _credentials_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> s
     suspect, previous, _ = deploy
     if any(e.resource_labels.get("revision_name") != suspect.short_name for es in refused.values() for e in es):
         return ""
+    plain = plain_credentials_changed(previous, suspect)
+    if plain:
+        return (f"the password refusals all come from {suspect.short_name}, whose deploy changed the "
+                f"{', the '.join(plain)} against {previous.short_name} (a plain value, which comes back with the "
+                "revision that holds it): they are the new revision's own (bad_revision)")
     changed = pinned_secrets_changed(previous, suspect)
     if not changed:
         return ""

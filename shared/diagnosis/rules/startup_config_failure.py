@@ -47,7 +47,7 @@ def evaluate(facts: Facts) -> Finding:
         revision = secrets[0].resource_labels.get("revision_name") or newest.short_name
         return c.yes(0.8, f"{revision} cannot read a secret ({len(secrets)} log entries)", subject=revision,
                      suspect_revision=revision,
-                     recommendation=_secret_advice(secrets))
+                     recommendation=_secret_advice(secrets) + _versions_advice(facts, secrets))
     return c.no("no configuration failure in the revision's conditions or logs")
 
 
@@ -77,6 +77,32 @@ def _secret_advice(secrets: list[LogRecord]) -> str:
         return ("enable the secret version the revision reads again (or restore the secret), or pin a version "
                 "that is enabled: a version disabled, destroyed or missing is refused to every account alike")
     return "restore the secret or grant roles/secretmanager.secretAccessor to the revision's service account"
+
+
+# A secret version as the refusals name it: "projects/N/secrets/S/versions/V" (Cloud Run's check, "Could
+# not fetch secret \"...\"", the client library's resource) or "S/versions/V" inside Secret Manager's
+# "Secret Version [...]". Names only: a secret's value is never in a log line Runwarden reads.
+_VERSION = re.compile(r"(?:projects/[^/\s\"'\]]+/secrets/|Secret Version \[)([^/\s\"'\]]+)/versions/([^\s\"'\].,]+)")
+
+
+def _versions_advice(facts: Facts, secrets: list[LogRecord]) -> str:
+    """The secret versions the failures name ("; the lines name DB_PASSWORD version 3"), and whether
+    the revision the newest replaced reads one of them pinned (SecretRef.pinned; secret ids compared
+    by their last path segment, as a secret may be named by id or by projects/P/secrets/S): then
+    sending traffic back would meet the same refusal on every new instance. "" when no line names one."""
+    named = sorted({(m.group(1), m.group(2)) for e in secrets for m in _VERSION.finditer(e.text)})
+    if not named:
+        return ""
+    said = ", ".join(f"{secret} version {version}" for secret, version in named[:3])
+    deploy = facts.recent_deploy()
+    before = deploy[1] if deploy is not None else None
+    same = [ref for ref in (before.secrets if before is not None else ())
+            if ref.pinned and (ref.secret.rsplit("/", 1)[-1], ref.version) in named]
+    if not same:
+        return f"; the lines name {said}"
+    pinned = ", ".join(sorted({ref.secret for ref in same}))
+    return (f"; the lines name {said}, which {before.short_name} pins too ({pinned}): sending traffic back to it "
+            "would meet the same refusal on its new instances")
 
 
 # IAM refusing the caller's service account a secret: Cloud Run's own startup check, and the
