@@ -100,7 +100,7 @@ _CONNECTOR_RESOURCE = "vpc_access_connector"
 # A share of 4xx since the action that rose by more than half the share before it (and by more than the
 # share of failures called clean) is a changed mix of answers (`client_errors_rose`).
 _CLIENT_RISE = 0.5
-# A p99 since the action over this many times the highest per-minute p99 in the lookback before it, and
+# A p99 since the action over this many times the highest per-minute p99 before it (`read_before`), and
 # over _SLOW_FLOOR_SECONDS, in most minutes, is slower than before (`slower_than_before`). A cold start of
 # the revision traffic went back to lasts a minute or two, before the window judged (it starts at settle).
 _SLOWER = 3.0
@@ -938,10 +938,8 @@ def demand_before(facts: Facts, record: ActionRecord, idle: IdleBefore | None = 
     if onset is not None and onset[0] > rate:
         return Demand(onset[0], onset[1], "before the failures began"
                       + ("" if lookback else " (none in the lookback before the action)"))
-    if lookback:
-        return Demand(rate, before, "before the action")
-    return Demand(facts.requests(before).total / spanned, before,
-                  "earlier in the incident (none in the lookback before the action)")
+    return Demand(rate if lookback else facts.requests(before).total / spanned, before,
+                  _read_before_words(facts, record, before))
 
 
 def lookback_before(facts: Facts, record: ActionRecord) -> Window:
