@@ -308,20 +308,14 @@ def test_a_service_busy_every_minute_before_the_action_is_not_read_as_idle_by_an
     assert (health.kind, health.waits_for, step.kind) == (HealthKind.UNCLEAR, "", StepKind.ESCALATE), health
 
 
-def _stopped(stops_at: int, since: float, *, rate: float = 200, now: float = 6) -> Facts:
-    """A service busy every minute (`rate` a minute), failing a quarter of them from the deploy at -41, whose
+def _stopped(stops_at: int, since: float, *, now: float = 6) -> Facts:
+    """A service busy every minute (200 a minute), failing a quarter of them from the deploy at -41, whose
     callers all stopped after minute `stops_at` (a client's circuit breaker open), then `since` requests a
-    minute from the revision rolled back to after the action at -5, as a sweep reads it."""
-    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -41)
-    e.traffic(**{OLD.replace("-", "_"): 100})
-    e.requests(OLD, -60, -41, rate).latency(OLD, -60, -41, 0.1)
-    e.requests(NEW, -41, stops_at, rate * 0.75).requests(NEW, -41, stops_at, rate * 0.25, "500")
-    e.latency(NEW, -41, stops_at, 0.2)
-    if since:
-        e.requests(OLD, -5, now, since).latency(OLD, -5, now, 0.1)
-    record = _stopped_record()
-    bundle = e.bundle().model_copy(update={"incident_started_at": record.settle_at,
-                                           "collected_at": at(now) + timedelta(minutes=3)})
+    minute from the revision rolled back to after the action at -5, as a sweep reads it
+    (test_verification_judging._called_back)."""
+    from tests.unit.test_verification_judging import _called_back
+    bundle = _called_back(since, now=now, stops_at=stops_at).bundle().model_copy(update={
+        "incident_started_at": _stopped_record().settle_at, "collected_at": at(now) + timedelta(minutes=3)})
     return Facts(bundle, SETTINGS)
 
 

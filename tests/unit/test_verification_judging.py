@@ -332,21 +332,23 @@ def test_no_request_before_the_action_in_the_evidence_is_not_a_traffic_kept():
 
 
 def _called_back(after: float, *, onset_seen: bool = True, now: float = 6, rate: float = 200,
-                 failing: float = 0.25, p99_after: float = 0.1, not_found: float = 0.0) -> Evidence:
+                 failing: float = 0.25, p99_after: float = 0.1, not_found: float = 0.0,
+                 stops_at: float = -20) -> Evidence:
     """200 requests a minute until the callers stopped at -20 (all of them: a client's circuit breaker open),
     none in the lookback before the rollback at -5 ((-20, -5]), then the rolled-back-to revision answering
     `after` clean requests a minute (`rate` and `failing`: the demand and the share failing, other than 200
     and a quarter). `onset_seen`: the deploy at -41 failing a quarter of them, after clean
     minutes the sweep reads (it reads request_count back to a lookback before the incident's start, -38:
     judging.reach_back); else failing since -70, before anything read. `p99_after`: the rolled-back-to
-    revision's p99 since; `not_found`: the share of its answers since that are 404s."""
+    revision's p99 since; `not_found`: the share of its answers since that are 404s; `stops_at`: the minute
+    after which the callers stopped, other than -20."""
     e = Evidence(now=now).revision(OLD, -180).revision(NEW, -41 if onset_seen else -70)
     e.traffic(**{OLD.replace("-", "_"): 100})
     failing_from = -41 if onset_seen else -70
     if onset_seen:
         e.requests(OLD, -60, failing_from, rate).latency(OLD, -60, failing_from, 0.1)
-    e.requests(NEW, failing_from, -20, rate * (1 - failing)).requests(NEW, failing_from, -20, rate * failing, "500")
-    e.latency(NEW, failing_from, -20, 0.2)
+    e.requests(NEW, failing_from, stops_at, rate * (1 - failing))
+    e.requests(NEW, failing_from, stops_at, rate * failing, "500").latency(NEW, failing_from, stops_at, 0.2)
     if after:
         e.requests(OLD, -5, now, after * (1 - not_found)).latency(OLD, -5, now, p99_after)
     if after and not_found:
