@@ -76,7 +76,7 @@ from enum import Enum
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, MetricResult, Service, TrafficTarget,
-                                       micros, short_name, split_text)
+                                       at_micros, micros, short_name, split_text)
 from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, hms, whole_until,
                                     refused_series)
 from shared.diagnosis.health_bar import REQUEST_LATENCIES, HealthBar, health_bar
@@ -100,7 +100,7 @@ _CONNECTOR_RESOURCE = "vpc_access_connector"
 # A share of 4xx since the action that rose by more than half the share before it (and by more than the
 # share of failures called clean) is a changed mix of answers (`client_errors_rose`).
 _CLIENT_RISE = 0.5
-# A p99 since the action over this many times the highest per-minute p99 in the lookback before it, and
+# A p99 since the action over this many times the highest per-minute p99 before it (`read_before`), and
 # over _SLOW_FLOOR_SECONDS, in most minutes, is slower than before (`slower_than_before`). A cold start of
 # the revision traffic went back to lasts a minute or two, before the window judged (it starts at settle).
 _SLOWER = 3.0
@@ -467,13 +467,12 @@ def too_few_to_tell(facts: Facts, record: ActionRecord, bar_ratio: float) -> str
     took. A quiet
     service waits for more requests (past the deadline, within the undo's bar: `next_step`); then it is
     escalated, kept in place, never undone."""
-    before = Window(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), record.applied_at)
+    # No request in the lookback before the action (its callers stopped while it failed): the failure as
+    # the sweep read it further back (`read_before`), not none to tell the clean requests from.
+    before = read_before(facts, record)
+    if before is None:
+        return ""
     then = facts.requests(before)
-    if not then.total:
-        # No request in the lookback before the action (its callers stopped while it failed): the failure
-        # as the sweep read it further back (`demand_before`), not none to tell the clean requests from.
-        before = onset_search(facts, record)
-        then = facts.requests(before)
     if not then.total or then.refused_ratio <= bar_ratio:
         return ""
     # Every whole minute since the action settled (or its change took), not only the recent ones `healthy`
@@ -928,21 +927,44 @@ def demand_before(facts: Facts, record: ActionRecord, idle: IdleBefore | None = 
       failing minutes are its callers' demand too. Per minute with requests, or, for a service idle between
       requests, per minute of every minute. Before, such a sweep said only that whether the service kept
       its traffic "cannot be told", for a service whose callers came back in full as for one they left."""
-    before = Window(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), record.applied_at)
+    before = read_before(facts, record)
+    if before is None:
+        return None     # no request before the action read: none before the onset either
+    lookback = before == lookback_before(facts, record)
     minutes = facts.minutes_with_requests(before)
-    rate = facts.requests(before).total / (_minutes_spanned(before) if idle else minutes) if minutes else 0.0
+    spanned = _minutes_spanned(before) if idle else minutes
+    rate = facts.requests(before).total / spanned if lookback else 0.0
     onset = (idle.per_minute, idle.window) if idle else _before_onset(facts, record)
     if onset is not None and onset[0] > rate:
         return Demand(onset[0], onset[1], "before the failures began"
-                      + ("" if minutes else " (none in the lookback before the action)"))
-    if minutes:
-        return Demand(rate, before, "before the action")
+                      + ("" if lookback else " (none in the lookback before the action)"))
+    return Demand(rate if lookback else facts.requests(before).total / spanned, before,
+                  _read_before_words(facts, record, before))
+
+
+def lookback_before(facts: Facts, record: ActionRecord) -> Window:
+    """The lookback before the action: the minutes the alert fired on, with any clean ones before them."""
+    return Window(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), record.applied_at)
+
+
+def read_before(facts: Facts, record: ActionRecord) -> Window | None:
+    """The minutes before the action that the checks comparing with "before" read (`demand_before`,
+    `too_few_to_tell`, `client_errors_rose`, `slower_than_before`): the lookback before it where it holds a
+    request; with none there (every caller stopped while the service failed, a webhook called less often
+    than a lookback, an action long after the incident's start), every minute the sweep read before it
+    (`onset_search`, read from `reach_back`), the incident's failing minutes included (request_count counts
+    5xx too, request_latencies their latency); None where no request before the action was read at all."""
+    lookback = lookback_before(facts, record)
+    if facts.minutes_with_requests(lookback):
+        return lookback
     earlier = onset_search(facts, record)
-    busy = facts.minutes_with_requests(earlier)
-    if not busy:
-        return None
-    return Demand(facts.requests(earlier).total / (_minutes_spanned(earlier) if idle else busy), earlier,
-                  "earlier in the incident (none in the lookback before the action)")
+    return earlier if facts.minutes_with_requests(earlier) else None
+
+
+def _read_before_words(facts: Facts, record: ActionRecord, window: Window) -> str:
+    """Which minutes `read_before` read, in words."""
+    return ("before the action" if window == lookback_before(facts, record) else
+            "earlier in the incident (none in the lookback before the action)")
 
 
 def _before_onset(facts: Facts, record: ActionRecord) -> tuple[float, Window] | None:
@@ -1095,25 +1117,35 @@ def client_errors_rose(facts: Facts, record: ActionRecord, alert: AlertContext |
     Monitoring's list of Google Cloud metrics, run.googleapis.com/request_count), so the
     mix of answers is read, not only the 5xx in it. A rollback to a revision that lacks a route the
     clients call since the deploy turns that route's 5xx into 404s: the 5xx share is clean, the callers
-    still fail. Measured against the service's own share in the lookback before the action (the incident's
-    minutes included, when those calls were answered 5xx). A rise above both the bar's share of 5xx and
+    still fail. Measured against the service's own share before the action (`read_before`: the lookback
+    before it, the incident's minutes included, when those calls were answered 5xx; with no request there,
+    every minute the sweep read before it). A rise above both the bar's share of 5xx and
     half the share before (`_CLIENT_RISE`: a share of 10 % moving to 12 % is the usual spread of a few
     hundred requests, not a new failure) is not recovery shown: `unclear`, never `failing` (4xx are
-    the callers' answers as much as the service's: an undo on them would be a write on doubt)."""
-    window = facts.recent_since_incident
-    before = Window(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), record.applied_at)
-    then, now = facts.requests(before), facts.requests(window)
-    if not then.total or not now.total:
+    the callers' answers as much as the service's: an undo on them would be a write on doubt). With no
+    request read before the action at all, a share since above the bar has nothing to be told from (no
+    share since under the bar can have risen past it): unknown, so `unclear`, said so."""
+    now = facts.requests(facts.recent_since_incident)
+    if not now.total:
         return ""
-    share_then, share_now = _client_share(then), _client_share(now)
+    share_now = _client_share(now)
     bar = health_bar(alert, facts.s).error_ratio
+    before = read_before(facts, record)
+    if before is None:
+        if share_now <= bar:
+            return ""
+        return (f"{share_now:.1%} of its requests are 4xx since (429 left out), above {bar:.1%}, the share of failures "
+                f"called clean, and no request read before the action ({onset_search(facts, record)}: every minute "
+                "read before it) shows its share then: whether failures turned into client errors cannot be told")
+    then = facts.requests(before)
+    share_then = _client_share(then)
     if share_now - share_then <= max(bar, _CLIENT_RISE * share_then):
         return ""
     return (f"the mix of answers changed: {share_now:.1%} of its requests are 4xx since (429 left out), against "
-            f"{share_then:.1%} of {then.total:.0f} in {before} before the action (a rise above {bar:.1%}, the share of "
-            "failures called clean, and above half the share before): failures that turned into client errors (a "
-            "route the revision served to lacks, say) are not a recovery; request_count by response_code_class "
-            "shows them")
+            f"{share_then:.1%} of {then.total:.0f} in {before} {_read_before_words(facts, record, before)} (a rise "
+            f"above {bar:.1%}, the share of failures called clean, and above half the share before): failures that "
+            "turned into client errors (a route the revision served to lacks, say) are not a recovery; request_count "
+            "by response_code_class shows them")
 
 
 def _client_share(requests) -> float:
@@ -1130,27 +1162,35 @@ def slower_than_before(facts: Facts, record: ActionRecord) -> str:
     aggregation is not read, `unread_condition`). After an alert on 5xx (or none) the p99 bar is the
     hang bar (`hang_latency_seconds`, 25 s by default): a fix that turned fast 503s into 20 s waits was
     `healthy`. So, where no latency alert sets the bar, the
-    p99 since the action must not exceed `_SLOWER` times the highest per-minute p99 in the lookback
-    before the action (the incident's minutes included: the slowest the service was, failures and all),
-    and `_SLOW_FLOOR_SECONDS`, in `hang_minutes_ratio` of the minutes judged or more. With no latency read
-    before the action there is nothing to compare with: not shown (the request rate check says so when
-    the requests are missing too)."""
+    p99 since the action must not exceed `_SLOWER` times the highest per-minute p99 before the action
+    (`read_before`: the lookback before it, the incident's minutes included: the slowest the service was,
+    failures and all; with no request there, every minute the sweep read before it), and
+    `_SLOW_FLOOR_SECONDS`, in `hang_minutes_ratio` of the minutes judged or more. With no latency read
+    before the action at all, a p99 since over the floor in that many minutes has no bar to be judged at
+    (one under the floor is never slower): unknown, so `unclear`, said so. Before, no request in the
+    lookback (callers stopped while it failed, a late sweep) left no bar, and a rollback answering at 8 s
+    after 0.2 s 500s was verified."""
     s = facts.s
     if record.alert is not None and record.alert.metric_type == REQUEST_LATENCIES:
         return ""      # the alert's own latency condition is the bar
-    before = Window(record.applied_at - timedelta(seconds=s.lookback_seconds), record.applied_at)
-    then = facts.p99_seconds(before)
     now = facts.p99_seconds(facts.recent_since_incident)
-    if not then or not now:
+    if not now:
         return ""
-    bar = max(_SLOWER * max(then), _SLOW_FLOOR_SECONDS)
+    before = read_before(facts, record)
+    then = facts.p99_seconds(before) if before is not None else []
+    bar = max(_SLOWER * max(then, default=0.0), _SLOW_FLOOR_SECONDS)
     slow = [v for v in now if v > bar]
     if len(slow) / len(now) < s.hang_minutes_ratio:
         return ""
+    if before is None or not then:
+        return (f"its p99 is over {bar:.1f} s in {len(slow)} of {len(now)} minutes since (max {max(now):.1f} s), and "
+                f"no latency read before the action ({onset_search(facts, record)}: every minute read before it) "
+                "gives a bar to judge it at: whether fast failures turned into slow answers cannot be told")
     return (f"it is much slower than before the action: p99 over {bar:.1f} s in {len(slow)} of {len(now)} minutes "
-            f"since (max {max(now):.1f} s), against at most {max(then):.1f} s in {before} ({_SLOWER:g} times that, "
-            f"and at least {_SLOW_FLOOR_SECONDS:g} s): under the hang bar of {s.hang_latency_seconds:g} s, but fast "
-            "failures turned into slow answers are not a recovery")
+            f"since (max {max(now):.1f} s), against at most {max(then):.1f} s in {before} "
+            f"{_read_before_words(facts, record, before)} ({_SLOWER:g} times that, and at least "
+            f"{_SLOW_FLOOR_SECONDS:g} s): under the hang bar of {s.hang_latency_seconds:g} s, but fast failures "
+            "turned into slow answers are not a recovery")
 
 
 def requests_unfinished(facts: Facts, record: ActionRecord) -> str:
@@ -1208,21 +1248,24 @@ def _minutes_spanned(window: Window) -> int:
 
 def more_requests_likely(facts: Facts, record: ActionRecord, ratio: float, silent: bool = False) -> str:
     """Why waiting past the deadline for more requests may settle an `unclear` for want of them ("" if it
-    is not likely to): the service kept its own traffic since the action settled (at least _AS_BUSY of its
-    rate before, or `ratio` if higher, counted as `traffic_lost` counts it: it is quiet, not left), or it went without a request in
-    some minutes before the action too (Cloud Run writes no request_count point for a minute without
-    requests, UNCONFIRMED: see traffic_lost, so a minute with no point in the evidence read is an idle one): a
-    batch job or a cron calling every 15 minutes shows no request between its bursts, and that is no sign its
-    callers went. A service busy every minute before the action and silent since is not waited for: its
-    callers may have gone, or its metrics stopped. `silent`: no request since its newest point, long ago
-    (`_unclear_data`): only the idle minutes before the action tell it from a service left."""
+    is not likely to): the service went without a request in some minutes before the action between ones
+    with requests (Cloud Run writes no request_count point for a minute without requests, UNCONFIRMED: see
+    traffic_lost, so a minute with no point in the evidence read is an idle one): a batch job or a cron
+    calling every 15 minutes shows no request between its bursts, and that is no sign its callers went; or
+    it kept its own traffic since the action settled (at least _AS_BUSY of its demand before, or `ratio`
+    if higher, counted as `traffic_lost` counts it, against `demand_before`: it is quiet, not left).
+    Minutes without a request after the last one before the action are not a service idle between
+    requests: a service busy every minute whose callers all stopped during the lookback (a client's
+    circuit breaker open while it failed) shows them too, and read so it waited at 4 requests a minute
+    since as at 150. A service busy every minute before the action and silent since, or serving far less
+    than its demand, is not waited for: its callers may have gone, or its metrics stopped. `silent`: no
+    request since its newest point, long ago (`_unclear_data`): only the idle minutes before the action
+    tell it from a service left."""
     before = Window(max(record.applied_at - timedelta(seconds=facts.s.lookback_seconds), facts.incident.start),
                     record.applied_at)
-    busy = facts.minutes_with_requests(before)
-    spanned = minutes_held(facts, before)    # its ends between points: the action's time, the incident window's
-    if busy and busy < spanned:
-        return (f"it served requests in {busy} of the {spanned} minutes in {before} before the action: it goes "
-                "idle between requests, so its next ones may settle it")
+    between = _idle_between_requests(facts, before)
+    if between:
+        return f"{between}: it goes idle between requests, so its next ones may settle it"
     # Bursts further apart than that lookback (a cron every 10 or 15 minutes) leave it without a minute idle
     # or none with a request: the minutes before the failure began tell (bursts.idle_before).
     idle = idle_between(facts, record)
@@ -1230,14 +1273,29 @@ def more_requests_likely(facts: Facts, record: ActionRecord, ratio: float, silen
         return f"{idle.says()}, so its next ones may settle it"
     window = facts.recent_since_incident
     since = facts.minutes_with_requests(window)
-    if silent or not busy or not since:
+    demand = demand_before(facts, record)
+    if silent or demand is None or not since:
         return ""
-    rate_before = facts.requests(before).total / busy
     rate_since = facts.requests(window).total / max(since, _minutes_spanned(window))
-    if rate_since < max(ratio, _AS_BUSY) * rate_before:
+    if rate_since < max(ratio, _AS_BUSY) * demand.per_minute:
         return ""
-    return (f"it serves {rate_since:.0f} requests a minute since the action, as it served {rate_before:.0f} before "
-            "it: a quiet service, whose next requests may settle it")
+    return (f"it serves {rate_since:.0f} requests a minute since the action, as it served {demand.per_minute:.0f} a "
+            f"minute in {demand.window} {demand.when}: a quiet service, whose next requests may settle it")
+
+
+def _idle_between_requests(facts: Facts, window: Window) -> str:
+    """The minutes of `window` up to its last one with requests, where some had none, in words ("" where
+    every one had requests, or none did). Idle minutes after the last request are left out: callers that
+    stopped leave those as well as a service idle between requests."""
+    ends = sorted({end for series in facts.points(facts.b.requests) for end in series.ends_in(window)})
+    if not ends:
+        return ""
+    upto = Window(window.start, at_micros(ends[-1]))
+    held = minutes_held(facts, upto)    # its ends on a point and between two: the minutes it holds
+    if len(ends) >= held:
+        return ""
+    return (f"it served requests in {len(ends)} of the {held} minutes in {upto} before the action, up to its last "
+            "request then")
 
 
 def _unclear_data(facts: Facts, record: ActionRecord) -> str:

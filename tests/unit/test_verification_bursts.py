@@ -306,3 +306,49 @@ def test_a_service_busy_every_minute_before_the_action_is_not_read_as_idle_by_an
     health = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
     step = next_step(record, health, at(10), TIMES)
     assert (health.kind, health.waits_for, step.kind) == (HealthKind.UNCLEAR, "", StepKind.ESCALATE), health
+
+
+def _stopped(stops_at: int, since: float, *, now: float = 6) -> Facts:
+    """A service busy every minute (200 a minute), failing a quarter of them from the deploy at -41, whose
+    callers all stopped after minute `stops_at` (a client's circuit breaker open), then `since` requests a
+    minute from the revision rolled back to after the action at -5, as a sweep reads it
+    (test_verification_judging._called_back)."""
+    from tests.unit.test_verification_judging import _called_back
+    bundle = _called_back(since, now=now, stops_at=stops_at).bundle().model_copy(update={
+        "incident_started_at": _stopped_record().settle_at, "collected_at": at(now) + timedelta(minutes=3)})
+    return Facts(bundle, SETTINGS)
+
+
+def _stopped_record():
+    return rollback().model_copy(update={"incident_started_at": int(at(-38).timestamp())})
+
+
+CALLERS_STOPPED = [
+    # name, callers stopped after (minute), requests a minute since the action, waits, words in the reason
+    ("stopped inside the lookback, none since: callers gone, not idle between requests", -10, 0, False, ""),
+    ("stopped inside the lookback, 4 a minute since: callers gone", -10, 4, False, ""),
+    ("stopped inside the lookback, 150 a minute since: quiet, as busy as before", -10, 150, True,
+     "as it served 200 a minute in (-20, -5] before the action"),
+    ("stopped before the lookback, 150 a minute since: quiet, as busy as earlier", -20, 150, True,
+     "as it served 200 a minute in (-50, -41] before the failures began"),
+    ("stopped before the lookback, 120 a minute since: as busy as earlier", -20, 120, True,
+     "requests a minute since the action"),
+    ("stopped before the lookback, 10 a minute since: callers gone", -20, 10, False, ""),
+    ("stopped just before the action, 30 a minute since: callers gone", -6, 30, False, ""),
+]
+
+
+@pytest.mark.parametrize("name,stops_at,since,waits,words", CALLERS_STOPPED, ids=[c[0] for c in CALLERS_STOPPED])
+def test_a_service_busy_every_minute_whose_callers_stopped_waits_only_if_it_is_as_busy_since(
+        name, stops_at, since, waits, words):
+    """Idle minutes after the last request in the lookback before the action are callers that stopped, not a
+    service idle between requests: it waits past the deadline only when it serves at least half its demand
+    since (`demand_before`: before the failures began, or the incident's own minutes), and says so. Before,
+    callers that stopped inside the lookback read as "it goes idle between requests" (waited, at 4 requests a
+    minute as at 150), and ones that stopped before it were never waited for."""
+    from shared.remediation.judging import more_requests_likely
+    from tests.unit.test_verification_judging import _minutes_shown
+    why = more_requests_likely(_stopped(stops_at, since), _stopped_record(), TIMES.min_traffic_ratio)
+    assert bool(why) is waits, why
+    assert "idle between requests" not in why, why
+    assert words in _minutes_shown(why.replace(str(at(0).date()), "")), why

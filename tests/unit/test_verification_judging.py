@@ -332,22 +332,27 @@ def test_no_request_before_the_action_in_the_evidence_is_not_a_traffic_kept():
 
 
 def _called_back(after: float, *, onset_seen: bool = True, now: float = 6, rate: float = 200,
-                 failing: float = 0.25) -> Evidence:
+                 failing: float = 0.25, p99_after: float = 0.1, not_found: float = 0.0,
+                 stops_at: float = -20) -> Evidence:
     """200 requests a minute until the callers stopped at -20 (all of them: a client's circuit breaker open),
     none in the lookback before the rollback at -5 ((-20, -5]), then the rolled-back-to revision answering
     `after` clean requests a minute (`rate` and `failing`: the demand and the share failing, other than 200
     and a quarter). `onset_seen`: the deploy at -41 failing a quarter of them, after clean
     minutes the sweep reads (it reads request_count back to a lookback before the incident's start, -38:
-    judging.reach_back); else failing since -70, before anything read."""
+    judging.reach_back); else failing since -70, before anything read. `p99_after`: the rolled-back-to
+    revision's p99 since; `not_found`: the share of its answers since that are 404s; `stops_at`: the minute
+    after which the callers stopped, other than -20."""
     e = Evidence(now=now).revision(OLD, -180).revision(NEW, -41 if onset_seen else -70)
     e.traffic(**{OLD.replace("-", "_"): 100})
     failing_from = -41 if onset_seen else -70
     if onset_seen:
         e.requests(OLD, -60, failing_from, rate).latency(OLD, -60, failing_from, 0.1)
-    e.requests(NEW, failing_from, -20, rate * (1 - failing)).requests(NEW, failing_from, -20, rate * failing, "500")
-    e.latency(NEW, failing_from, -20, 0.2)
+    e.requests(NEW, failing_from, stops_at, rate * (1 - failing))
+    e.requests(NEW, failing_from, stops_at, rate * failing, "500").latency(NEW, failing_from, stops_at, 0.2)
     if after:
-        e.requests(OLD, -5, now, after).latency(OLD, -5, now, 0.1)
+        e.requests(OLD, -5, now, after * (1 - not_found)).latency(OLD, -5, now, p99_after)
+    if after and not_found:
+        e.requests(OLD, -5, now, after * not_found, "404")
     return e
 
 
@@ -391,6 +396,47 @@ def test_no_request_in_the_lookback_before_the_action_compares_with_the_demand_r
     assert health.kind is kind, health.why
     assert words in _minutes_shown(shown), health.why
     assert "cannot be told (the callers may have gone)" not in health.why, health.why
+
+
+NO_BAR_IN_THE_LOOKBACK = [
+    # name, evidence, incident's start (None: an operator's command), min_traffic_ratio, health, words
+    ("none in the lookback, fast 500s before, p99 8 s since: slower", _called_back(150, p99_after=8.0), -38,
+     TIMES.min_traffic_ratio, HealthKind.UNCLEAR, "much slower than before the action"),
+    ("none in the lookback, failing since before the read, p99 12 s since: slower",
+     _called_back(180, onset_seen=False, p99_after=12.0), -38, TIMES.min_traffic_ratio, HealthKind.UNCLEAR,
+     "against at most 0.2 s in (-50, -5] earlier in the incident"),
+    ("none in the lookback, p99 0.4 s since: as fast as before", _called_back(150, p99_after=0.4), -38,
+     TIMES.min_traffic_ratio, HealthKind.HEALTHY, "healthy on live data"),
+    ("none in the lookback, 40 % 404 since: the mix changed", _called_back(160, not_found=0.4), -38,
+     TIMES.min_traffic_ratio, HealthKind.UNCLEAR, "the mix of answers changed"),
+    ("none in the lookback, failing since before the read, 25 % 404 since: the mix changed",
+     _called_back(200, onset_seen=False, not_found=0.25), -38, TIMES.min_traffic_ratio, HealthKind.UNCLEAR,
+     "earlier in the incident"),
+    ("nothing read before, traffic check off, p99 8 s since: no bar, not verified",
+     _called_back(150, p99_after=8.0), None, 0.0, HealthKind.UNCLEAR, "no latency read before the action"),
+    ("nothing read before, traffic check off, 30 % 404 since: no share before, not verified",
+     _called_back(150, not_found=0.3), None, 0.0, HealthKind.UNCLEAR, "no request read before the action"),
+    ("nothing read before, traffic check off, p99 0.1 s and no 4xx since: nothing to doubt",
+     _called_back(150), None, 0.0, HealthKind.HEALTHY, "healthy on live data"),
+]
+
+
+@pytest.mark.parametrize("name,evidence,started,ratio,kind,words", NO_BAR_IN_THE_LOOKBACK,
+                         ids=[c[0] for c in NO_BAR_IN_THE_LOOKBACK])
+def test_no_request_in_the_lookback_before_the_action_still_sets_the_latency_and_4xx_bars(
+        name, evidence, started, ratio, kind, words):
+    """`slower_than_before` and `client_errors_rose` read their "before" as `demand_before` reads the demand:
+    the lookback before the action, or, with no request there, every minute the sweep read before it. With
+    nothing read before the action at all, a p99 over the floor or a 4xx share over the bar is unknown, not
+    clean. Before, with no request in the lookback, neither had a bar, and a rollback to answers 40 times
+    slower, or 40 % 404s, was verified."""
+    record = rollback().model_copy(update={
+        "incident_started_at": None if started is None else int(at(started).timestamp())})
+    bundle = swept(evidence).model_copy(update={"incident_started_at": record.settle_at})
+    health = judge(record, bundle, SETTINGS, None, ratio)
+    shown = health.why.replace(str(at(0).date()), "")
+    assert health.kind is kind, health.why
+    assert words in _minutes_shown(shown), health.why
 
 
 def _minutes_shown(why: str) -> str:
