@@ -52,7 +52,7 @@ def by_hand(refusal: str, *, service: str, action_id: str, action: str,
             else "once a resume allows writes again")
     cli, _ = restore_commands(service, action_id, action, None)
     split = split_text(traffic_before) or "no split recorded"
-    return (f". Runwarden will not retry this undo, after the resume or ever: {when}, undo it by hand with "
-            f"`{cli}` (the CLI gives it a fresh command_id; a message published otherwise needs a new "
+    return (f". Runwarden will not retry this undo, not even once writes are allowed again: {when}, undo it "
+            f"by hand with `{cli}` (the CLI gives it a fresh command_id; a message published otherwise needs a new "
             f"command_id of its own), which puts back the split recorded before {action}, {split}, if "
             f"{short_name(service)} still serves as {action} left it")
