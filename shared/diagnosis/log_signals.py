@@ -1448,9 +1448,15 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     # Cloud Run's system log line when it ends an instance over its memory limit: "Memory limit of 512
     # MiB exceeded with 524 MiB used." (the requests in flight end as 503s; as dart-lang/pub-dev issue
     # #9554 quotes it, "Memory limit of 512 MiB exceeded with 516 MiB used.", and SkyTruth/cerulean-cloud
-    # issue #90, "Memory limit of 5120 MiB exceeded with 5261 MiB used.").
+    # issue #90, "Memory limit of 5120 MiB exceeded with 5261 MiB used."). Its older wording writes the
+    # units "M", no space: "Memory limit of 512M exceeded with 526M used. Consider increasing the memory
+    # limit, see https://cloud.google.com/run/docs/configuring/memory-limits" (googleapis/repo-automation-bots
+    # issue #2418, 2021) and "Memory limit of 953M exceeded with 967M used." (the same repository, issue
+    # #3105, 2022). Both are read, exactly so: an application's own "512MB" or "512 MiB reached" is not
+    # Cloud Run's line. A limit written in G or GiB is in no line found (a 5 GiB limit is "5120 MiB" above):
+    # UNCONFIRMED, so not read.
     LogSignal.MEMORY_LIMIT: (
-        r"Memory limit of \d+ MiB exceeded",
+        r"Memory limit of \d+(?: MiB|M) exceeded",
     ),
     # The application's own server ended a worker: gunicorn's arbiter found one that had not notified
     # it within --timeout (murder_workers: self.log.critical("WORKER TIMEOUT (pid:%s)", pid), then

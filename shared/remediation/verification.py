@@ -59,7 +59,7 @@ from shared.config import Config
 from shared.errors import PermanentError, TransientError
 from shared.diagnosis.evidence import TrafficTarget, short_name, split_text
 from shared.ports import ClaimRecord
-from shared.remediation import intents, judging
+from shared.remediation import intents, judging, undo_by_hand
 from shared.remediation.approvals import Approvals
 from shared.remediation.guardrails import CLAIMS, WRITING, Gate
 from shared.remediation.intents import Standing, Verdict
@@ -667,14 +667,22 @@ class Sweep:
         """An undo the gate did not report applied: escalated, and never called undone. Either nothing was
         written (the kill switch, a refusal, a service changed since the check: StaleEvidenceError), or the
         write was sent and its effect is in doubt (its answer lost, or another change landed around it:
-        ChangedAroundWriteError; the gate completed its claim, so nothing writes it again)."""
+        ChangedAroundWriteError; the gate completed its claim, so nothing writes it again). Held back by the
+        kill switch or a pause, it is never retried (the record leaves `undoing`): the person it pages is
+        given the command that performs it once writes are allowed again (undo_by_hand)."""
+        notes = None
         if result.written:
             reason = (f"{record.action} did not help ({why}); its undo was sent but is not confirmed as done: "
                       f"{result.reason}; not claimed as undone: a person must check {record.service} as it is now")
         else:
-            reason = f"{record.action} did not help ({why}) and the undo did not happen: {result.reason}"
+            reason = (f"{record.action} did not help ({why}) and the undo did not happen: {result.reason}"
+                      + undo_by_hand.by_hand(result.reason, service=record.service, action_id=record.key,
+                                             action=record.action, traffic_before=record.traffic_before))
+            if undo_by_hand.held_by_brake(result.reason):
+                notes = list(undo_by_hand.restore_commands(record.service, record.key, record.action,
+                                                           self.config.commands_topic))
         return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED, reason,
-                            note=f"{why}; undo: {result.reason}")
+                            note=f"{why}; undo: {result.reason}", notes=notes)
 
     def _move(self, record: ActionRecord, expected: ActionState, to: ActionState, note: str = "",
               report: dict[str, Any] | None = None, guard: dict[str, Any] | None = None) -> bool:

@@ -208,6 +208,13 @@ def test_a_pause_landing_before_the_undos_last_check_holds_it_back_and_a_person_
 
     assert held.status.value == "escalated" and "the undo did not happen: kill switch engaged" in held.reason, \
         held.reason
+    # Never retried (below), so the person paged is told so, and given the command that performs it by hand.
+    by_hand = (f"runwarden command restore_traffic --target {SERVICE} --param "
+               f"'action_id={held.action.action_id}'")
+    assert "Runwarden will not retry this undo" in held.reason and "once a resume allows writes again" in held.reason \
+        and by_hand in held.reason and f"{NEW} 100%" in held.reason, held.reason
+    assert held.notes and held.notes[0].startswith(by_hand) and "gcloud pubsub topics publish" in held.notes[1], \
+        held.notes
     assert world.standins.run.count("UpdateService") == 1 and world.serving() == {OLD: 100}
     assert paused.status.value == "applied" and "the sweep's undo of rollback_traffic" in paused.reason, paused.reason
     assert "not yet past that check is held back by it" in paused.reason, paused.reason

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shlex
 from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any
@@ -712,6 +713,21 @@ def test_the_kill_switch_stops_an_undo_and_says_so(rolled_back):
     assert outcome.status.value == "escalated" and "the undo did not happen" in outcome.reason, outcome.reason
     assert "kill switch" in outcome.reason
     assert rolled_back.serving() == {OLD: 100}
+    # Never retried: the escalation names the command that undoes it by hand, and once resumed that very
+    # command (the CLI line in its notes, as a person would send it) puts back the split from before.
+    assert "Runwarden will not retry this undo" in outcome.reason and outcome.notes, outcome.reason
+    rolled_back.command({"command": "resume", "command_id": "r1", "requested_by": "alice", "reason": "done"},
+                        message_id="c3")
+    rolled_back.at(20)
+    assert rolled_back.command({"command": "sweep"}, message_id="c4") == [] and rolled_back.serving() == {OLD: 100}
+    argv = shlex.split(outcome.notes[0])
+    assert argv[:3] == ["runwarden", "command", "restore_traffic"], argv
+    key, value = argv[argv.index("--param") + 1].split("=", 1)
+    [restored] = rolled_back.command({"command": "restore_traffic", "command_id": "undo-1", "requested_by": "alice",
+                                      "target": argv[argv.index("--target") + 1], "params": {key: value},
+                                      "reason": argv[argv.index("--reason") + 1]}, message_id="c5")
+    assert restored.status.value == "applied", restored.reason
+    assert rolled_back.serving() == {NEW: 100}
 
 
 def test_a_sweep_hours_late_does_not_undo_on_a_failure_of_now(rolled_back):

@@ -17,6 +17,10 @@ from tests.unit.test_diagnosis import NEW, OLD, quiet_connector
 S = DiagnosisSettings()
 KILLED = ("Memory limit of 256 MiB exceeded with 263 MiB used. Consider increasing the memory limit, see "
           "https://cloud.google.com/run/docs/configuring/memory-limits")
+# The same line in Cloud Run's older wording, its units written "M" (googleapis/repo-automation-bots
+# issues #2418 and #3105).
+KILLED_M = ("Memory limit of 256M exceeded with 263M used. Consider increasing the memory limit, see "
+            "https://cloud.google.com/run/docs/configuring/memory-limits")
 NO_INSTANCE = "The request was aborted because there was no available instance."
 
 CASES = {
@@ -26,6 +30,9 @@ CASES = {
         old=1024, new=256, killed=20, refused=0, signature=Signature.BAD_REVISION, action="rollback_traffic"),
     "memory unchanged, instances killed, refusals: in doubt": dict(
         old=256, new=256, killed=20, refused=20, signature=Signature.INCONCLUSIVE, action=None),
+    "memory lowered, instances killed (the older wording, 256M), refusals follow: rolled back": dict(
+        old=1024, new=256, killed=20, refused=20, text=KILLED_M, signature=Signature.BAD_REVISION,
+        action="rollback_traffic"),
     "memory lowered, refusals but no instance killed: in doubt": dict(
         old=1024, new=256, killed=0, refused=20, signature=Signature.INCONCLUSIVE, action=None),
     "requests per instance raised 80 to 250, memory unchanged: rolled back": dict(
@@ -53,7 +60,7 @@ def test_refusals_after_memory_kills_are_the_deploys_when_it_lowered_the_limit(c
     if case.get("preview"):
         e.revision("backend-00000-pre", -60, memory_mib=case["preview"])
     if case["killed"]:
-        e.log(-6, KILLED, NEW, count=case["killed"], log_id="run.googleapis.com/varlog/system")
+        e.log(-6, case.get("text", KILLED), NEW, count=case["killed"], log_id="run.googleapis.com/varlog/system")
     if case["refused"]:
         e.log(-6, NO_INSTANCE, NEW, count=case["refused"], log_id="run.googleapis.com/requests")
     e = quiet_connector(e)

@@ -24,14 +24,23 @@ CONNECTION_ERROR = ("The request failed because either the HTTP response was mal
                     "https://cloud.google.com/run/docs/troubleshooting#malformed-response-or-connection-error")
 MEMORY = ("Memory limit of 512 MiB exceeded with 537 MiB used. Consider increasing the memory limit, see "
           "https://cloud.google.com/run/docs/configuring/memory-limits")
+# The same line in Cloud Run's older wording, its units written "M" (googleapis/repo-automation-bots issues
+# #2418 and #3105).
+MEMORY_M = ("Memory limit of 512M exceeded with 526M used. Consider increasing the memory limit, see "
+            "https://cloud.google.com/run/docs/configuring/memory-limits")
+MEMORY_953M = ("Memory limit of 953M exceeded with 967M used. Consider increasing the memory limit, see "
+               "https://cloud.google.com/run/docs/configuring/memory-limits")
+# An application's own words for its memory limit: not Cloud Run ending an instance.
+APP_MEMORY = "job 42 failed: Memory limit of 512MB exceeded, input too large"
 REQUESTS, SYSTEM = "run.googleapis.com/requests", "run.googleapis.com/varlog/system"
 
 
-def busy_connector_and_503s(p99: float = 4.0, ended: int = 0, killed: int = 0, errors: str = "") -> Evidence:
+def busy_connector_and_503s(p99: float = 4.0, ended: int = 0, killed: int = 0, errors: str = "",
+                            memory: str = MEMORY) -> Evidence:
     """One revision for hours; from -6m a fifth of its requests 503 with the service's p99 at `p99`
     seconds; another service's job takes the shared connector to its max with CPU 90% from -8m;
-    Cloud SQL up; `ended` of Cloud Run's own 503 request-log entries, `killed` memory-limit lines,
-    and 20 lines of `errors`, from -5m."""
+    Cloud SQL up; `ended` of Cloud Run's own 503 request-log entries, `killed` memory-limit lines
+    (`memory`'s wording), and 20 lines of `errors`, from -5m."""
     e = (Evidence().revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 200)
          .requests(OLD, -6, 5, 50, code="503").latency(OLD, -90, -6, 0.09).latency(OLD, -6, 5, p99)
          .sql_up(-90, 5, 1).connector(max_instances=3).connector_metric("instances", -90, -8, 2)
@@ -40,7 +49,7 @@ def busy_connector_and_503s(p99: float = 4.0, ended: int = 0, killed: int = 0, e
     if ended:
         e = e.log(-5, CONNECTION_ERROR, OLD, count=ended, log_id=REQUESTS, severity="ERROR", status=503)
     if killed:
-        e = e.log(-5, MEMORY, OLD, count=killed, log_id=SYSTEM, severity="ERROR")
+        e = e.log(-5, memory, OLD, count=killed, log_id=SYSTEM, severity="ERROR")
     return e.log(-5, errors, OLD, count=20) if errors else e
 
 
@@ -51,6 +60,12 @@ CASES = {
     "Cloud Run's own 503 text alone (a connector bottleneck is among its causes): the connector (unchanged)": (
         dict(ended=30), Signature.CONNECTOR_SATURATION, "scale_connector"),
     "both: not scaled": (dict(ended=30, killed=12), Signature.INCONCLUSIVE, None),
+    "instances ended, the line in its older wording (512M): not scaled": (
+        dict(killed=12, memory=MEMORY_M), Signature.INCONCLUSIVE, None),
+    "both, the line in its older wording (953M): not scaled": (
+        dict(ended=30, killed=5, memory=MEMORY_953M), Signature.INCONCLUSIVE, None),
+    "the application's own memory-limit words, in the system log: the connector (unchanged)": (
+        dict(ended=30, killed=12, memory=APP_MEMORY), Signature.CONNECTOR_SATURATION, "scale_connector"),
     "two memory-limit lines only: the connector (unchanged)": (
         dict(killed=2), Signature.CONNECTOR_SATURATION, "scale_connector"),
     "no such line: the connector (unchanged)": (dict(), Signature.CONNECTOR_SATURATION, "scale_connector"),

@@ -60,6 +60,18 @@ PLATFORM = [
      {LogSignal.WORKER_TIMEOUT}),
     ("[2026-12-03 11:52:32 +0000] [1] [WARNING] Worker (pid:8) was sent SIGTERM!", set()),
     ("[2026-12-03 11:52:32 +0000] [1] [ERROR] Worker (pid:8) exited with code 1.", set()),
+    ("Memory limit of 5120 MiB exceeded with 5261 MiB used.", {LogSignal.MEMORY_LIMIT}),
+    # Its older wording, the units written "M" (googleapis/repo-automation-bots issues #2418 and #3105).
+    ("Memory limit of 512M exceeded with 526M used. Consider increasing the memory limit, see "
+     "https://cloud.google.com/run/docs/configuring/memory-limits", {LogSignal.MEMORY_LIMIT}),
+    ("Memory limit of 953M exceeded with 967M used. Consider increasing the memory limit, see "
+     "https://cloud.google.com/run/docs/configuring/memory-limits", {LogSignal.MEMORY_LIMIT}),
+    ("Memory limit of 128M exceeded with 131M used.", {LogSignal.MEMORY_LIMIT}),
+    # An application's own words for a memory limit: not Cloud Run ending an instance.
+    ("job 42 failed: Memory limit of 512MB exceeded, input too large", set()),
+    ("Memory limit of the result cache exceeded: evicting 120 entries", set()),
+    ("worker memory limit of 256 MiB reached, pausing intake", set()),
+    ("PHP Fatal error:  Allowed memory size of 134217728 bytes exhausted (tried to allocate 20480 bytes)", set()),
     ("requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: "
      "https://inventory-418273645012.us-central1.run.app/v1/stock", {LogSignal.DOWNSTREAM_5XX}),
     ("WebClientResponseException$BadGateway: 502 Bad Gateway from POST https://pricing-3xk2vq7abc-ew.a.run.app/q",
