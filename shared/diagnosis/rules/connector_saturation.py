@@ -1092,7 +1092,7 @@ def _risen_bar(usual: float | None) -> float:
 
 def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
     """Why the hang is not shown to be the connector's, or "": the symptom is a hang (p99 in the band) or
-    504s (no 503 share at status_ratio: a 503 share is judged as before), and in most of the hung minutes
+    504s (a 503 share only with the application's own timeout logged for it: below), and in most of the hung minutes
     the median latency (p50, all the revision's requests: percentiles.py) stayed under `_risen_bar`: short
     of twice its usual (the before window's median p50) and of its usual plus ONE_RETRANSMISSION_SECONDS.
     A connector that drops enough to hold a request 25-30 s needs four or five losses of one packet in a
@@ -1109,7 +1109,9 @@ def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
     route alone, ends one endpoint's slow requests as 504s while the rest answer as usual (scenario
     own_handler_504s_one_route_shared_connector_export). So with 504s the hung minutes are those whose p99
     reached hang_latency_seconds, at the timeout or under it, and the median is read there as for a hang:
-    504s that are most of the requests put the median at the timeout, which has risen."""
+    504s that are most of the requests put the median at the timeout, which has risen. 503s are read so
+    only when the application logged its own framework's timeout for them (_own_timeout_503s); otherwise a
+    503 share is judged as before: a saturated connector's failures end as 503s too."""
     s = facts.s
     requests = facts.requests(facts.incident)
     counted = requests.total >= s.min_requests
