@@ -1472,8 +1472,11 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     # as a 503 error" (getStatusCode() returns HttpStatus.SERVICE_UNAVAILABLE; spring-projects/spring-framework
     # spring-web/src/main/java/org/springframework/web/context/request/async/AsyncRequestTimeoutException.java),
     # logged by DefaultHandlerExceptionResolver as "Resolved [org.springframework...AsyncRequestTimeoutException]"
-    # at WARN (that the resolver's warn log category is set by default is UNCONFIRMED: as seen in
-    # public logs). Go's http.TimeoutHandler answers 503 Service Unavailable with its own body, and
+    # at WARN (its constructor sets its warn log category, spring-webmvc/src/main/java/org/springframework/
+    # web/servlet/mvc/support/DefaultHandlerExceptionResolver.java; the words are buildLogMessage's, "Resolved
+    # [" + LogFormatUtils.formatValue(ex, -1, true) + "]", spring-webmvc/src/main/java/org/springframework/
+    # web/servlet/handler/AbstractHandlerExceptionResolver.java; Spring Boot logs WARN by default, its
+    # "Logging" reference page). An application's own @ExceptionHandler for it logs what it chooses. Go's http.TimeoutHandler answers 503 Service Unavailable with its own body, and
     # the handler's later writes return ErrHandlerTimeout, errors.New("http: Handler timeout")
     # (golang/go src/net/http/server.go): in the logs only when the application logs that error.
     # ASP.NET Core's request timeouts middleware answers 504 by default and Envoy's (ESPv2's)
