@@ -43,6 +43,7 @@ class LogSignal(str, Enum):
     DNS_FAILURE = "dns_failure"               # a name the application looked up did not resolve (no answer, or none such)
     GOOGLE_API_WAIT = "google_api_wait"       # the app's own Google Cloud client library call ran out its deadline
     WORKER_TIMEOUT = "app_worker_timeout"     # the app's own server ended a worker stuck past its timeout (or killed)
+    APP_TIMEOUT_503 = "app_timeout_503"       # the app's own framework timed a request out and answers it 503
 
 
 class DbErrorText(NamedTuple):
@@ -1466,6 +1467,25 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     # request ends without an answer. uvicorn and hypercorn have no per-request worker timeout to
     # log (UNCONFIRMED beyond their settings pages: uvicorn's --timeout-keep-alive and
     # --timeout-graceful-shutdown end idle or draining connections, not a stuck request).
+    # The application's own framework timed a request out, and answers it 503 (not Cloud Run, not a
+    # connector). Spring MVC's AsyncRequestTimeoutException: "By default the exception will be handled
+    # as a 503 error" (getStatusCode() returns HttpStatus.SERVICE_UNAVAILABLE; spring-projects/spring-framework
+    # spring-web/src/main/java/org/springframework/web/context/request/async/AsyncRequestTimeoutException.java),
+    # logged by DefaultHandlerExceptionResolver as "Resolved [org.springframework...AsyncRequestTimeoutException]"
+    # at WARN (its constructor sets its warn log category, spring-webmvc/src/main/java/org/springframework/
+    # web/servlet/mvc/support/DefaultHandlerExceptionResolver.java; the words are buildLogMessage's, "Resolved
+    # [" + LogFormatUtils.formatValue(ex, -1, true) + "]", spring-webmvc/src/main/java/org/springframework/
+    # web/servlet/handler/AbstractHandlerExceptionResolver.java; Spring Boot logs WARN by default, its
+    # "Logging" reference page). An application's own @ExceptionHandler for it logs what it chooses. Go's http.TimeoutHandler answers 503 Service Unavailable with its own body, and
+    # the handler's later writes return ErrHandlerTimeout, errors.New("http: Handler timeout")
+    # (golang/go src/net/http/server.go): in the logs only when the application logs that error.
+    # ASP.NET Core's request timeouts middleware answers 504 by default and Envoy's (ESPv2's)
+    # "upstream request timeout" is a 504 too (both UNCONFIRMED against their sources): 504s are
+    # read as a hang already, so neither is listed here.
+    LogSignal.APP_TIMEOUT_503: (
+        r"\bAsyncRequestTimeoutException\b",
+        r"\bhttp: Handler timeout\b",
+    ),
     LogSignal.WORKER_TIMEOUT: (
         r"\bWORKER TIMEOUT \(pid:\d+\)",
         r"\bWorker \(pid:\d+\) was sent SIGKILL! Perhaps out of memory\?",
@@ -2920,6 +2940,13 @@ _DELETE_MASK_CHARS = str.maketrans("", "", "0123456789.:N")
 def pattern_of(signal: LogSignal) -> str:
     """The alternatives a signal matches, for evidence a person can check."""
     return " | ".join(_PATTERNS[signal])
+
+
+def words_of(signal: LogSignal, text: str) -> str:
+    """The words of `text` a signal matched ("" when none): what a summary quotes of a long line whose
+    prefix (timestamp, thread, logger) says nothing."""
+    found = (re.search(pattern, text, re.IGNORECASE) for pattern in _PATTERNS[signal])
+    return next((m.group(0) for m in found if m), "")
 
 
 # --- the queries ------------------------------------------------------------------------------

@@ -54,6 +54,11 @@ PLATFORM = [
      {SECRET}),
     ("grant roles/secretmanager.secretAccessor to the service account", {SECRET}),
     ("Memory limit of 512 MiB exceeded with 524 MiB used.", {LogSignal.MEMORY_LIMIT}),
+    # The application's own framework answering its timeout 503 (log_signals.py, APP_TIMEOUT_503).
+    ("2026-12-03T14:10:02.311Z  WARN 1 --- [nio-8080-exec-7] .w.s.m.s.DefaultHandlerExceptionResolver : Resolved "
+     "[org.springframework.web.context.request.async.AsyncRequestTimeoutException]", {LogSignal.APP_TIMEOUT_503}),
+    ("export handler: write response: http: Handler timeout", {LogSignal.APP_TIMEOUT_503}),
+    ("request timed out after 30 s: AsyncRequestTimeoutExceptions counter reset", set()),
     # gunicorn's arbiter ending a worker (gunicorn/arbiter.py); its other reaps are not read.
     ("[2026-12-03 11:52:31 +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:8)", {LogSignal.WORKER_TIMEOUT}),
     ("[2026-12-03 11:52:32 +0000] [1] [ERROR] Worker (pid:8) was sent SIGKILL! Perhaps out of memory?",

@@ -9,7 +9,7 @@ from datetime import timedelta
 from shared.diagnosis.evidence import LogRecord, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, Window, egress_of, hms, path_changed, query_of
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, dial_failure,
-                                         host_address, pattern_of, per_text, read_timed_out, upstream_hosts)
+                                         host_address, pattern_of, per_text, read_timed_out, upstream_hosts, words_of)
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, pct, unread_rule_outs
 from shared.diagnosis.rules.connector_signs import (clean_before, dials_around_connector, either, hang_minutes,
                                                     stress, usual_hang)
@@ -1092,7 +1092,7 @@ def _risen_bar(usual: float | None) -> float:
 
 def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
     """Why the hang is not shown to be the connector's, or "": the symptom is a hang (p99 in the band) or
-    504s (no 503 share at status_ratio: a 503 share is judged as before), and in most of the hung minutes
+    504s (a 503 share only with the application's own timeout logged for it: below), and in most of the hung minutes
     the median latency (p50, all the revision's requests: percentiles.py) stayed under `_risen_bar`: short
     of twice its usual (the before window's median p50) and of its usual plus ONE_RETRANSMISSION_SECONDS.
     A connector that drops enough to hold a request 25-30 s needs four or five losses of one packet in a
@@ -1109,13 +1109,17 @@ def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
     route alone, ends one endpoint's slow requests as 504s while the rest answer as usual (scenario
     own_handler_504s_one_route_shared_connector_export). So with 504s the hung minutes are those whose p99
     reached hang_latency_seconds, at the timeout or under it, and the median is read there as for a hang:
-    504s that are most of the requests put the median at the timeout, which has risen."""
+    504s that are most of the requests put the median at the timeout, which has risen. 503s are read so
+    only when the application logged its own framework's timeout for them (_own_timeout_503s); otherwise a
+    503 share is judged as before: a saturated connector's failures end as 503s too."""
     s = facts.s
     requests = facts.requests(facts.incident)
     counted = requests.total >= s.min_requests
-    if counted and requests.share(code="503") >= s.status_ratio:
+    own = _own_timeout_503s(facts, c) if counted and requests.share(code="503") >= s.status_ratio else None
+    if own == []:
         return ""
-    cut = counted and requests.share(code="504") >= s.status_ratio
+    code = "503" if own else "504"
+    cut = counted and requests.share(code=code) >= s.status_ratio
     if not cut and not hang_minutes(facts)[2]:
         return ""
     timeout = facts.request_timeout_seconds
@@ -1130,7 +1134,7 @@ def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
     usual_text = f"{usual * 1000:.0f} ms" if usual is not None else "unknown"
     rose = [v for v in medians if v >= bar]
     p99 = max(v for at, v in facts.p99_by_minute(facts.incident) if at in hung)
-    failed = f"; {pct(requests.share(code='504'))} of the requests 504" if cut else ""
+    failed = f"; {pct(requests.share(code=code))} of the requests {code}" if cut else ""
     observed = (f"p99 {'at a hang' if cut else 'in the hang band'} in {len(hung)} minutes (max {p99:.1f} s), median max {max(medians) * 1000:.0f} "
                 f"ms there (usual {usual_text} in {facts.before}); at {bar:.2f} s or more in "
                 f"{len(rose)} of {len(medians)}{failed}")
@@ -1146,12 +1150,44 @@ def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
     ended = (f", with {pct(requests.share(code='504'))} of the requests 504: requests cut at a timeout (the "
              "application's own handler or framework timeout, or the request timeout reached by one route), which "
              "says they failed, not where they waited") if cut else ""
+    if own:
+        ended = (f", with {pct(requests.share(code='503'))} of the requests 503 and the application's own timeout "
+                 f"logged ({len(own)}x, {_framework_words(own)}): requests its own framework timed out and "
+                 "answered 503, which says they failed, not where they waited")
     return (f"requests hang (p99 up to {p99:.1f} s in {len(hung)} minutes) while the median held (median at "
             f"{typical * 1000:.0f} ms, usual {usual_text}; {bar:.2f} s or more in {len(rose)} of "
             f"{len(medians)} minutes){ended}: a slow tail (a slow query, a lock "
             f"on some rows, one slow endpoint), not shown to be connector {facts.b.connector.short_name}'s, which "
             f"shows {', '.join(stressed)}: a connector that holds requests 25 s or more (four or five resends of a "
             "lost packet) makes most requests that cross it wait a second or more")
+
+
+def _own_timeout_503s(facts: Facts, c: Citation) -> list[LogRecord]:
+    """With a 503 share: the application's own words for a timeout it answered 503 (signal app_timeout_503:
+    Spring MVC's AsyncRequestTimeoutException, Go's "http: Handler timeout"; log_signals.py), at least
+    db_error_logs_min of them while the requests failed, and fewer than db_error_logs_min errors of
+    reaching the database and waits for a pooled connection together; else [] (the 503s are judged as
+    before: a saturated connector's failures end as 503s too). A 503 share alone does not say whose the
+    503s are; the framework's own line does, and a wait logged on the database path puts them back on it."""
+    s = facts.s
+    failing = facts.failing_window
+    lines = [e for e in facts.log_matches(LogSignal.APP_TIMEOUT_503)
+             if failing is None or e.timestamp >= failing.start]
+    if not lines or not facts.logged_enough(len(lines)):
+        return []
+    unreached, pooled = _unreached(facts), len(facts.database_lines(LogSignal.DB_POOL_WAIT))
+    waited = unreached + pooled >= s.db_error_logs_min
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.APP_TIMEOUT_503)}",
+           f"{len(lines)} requests the application's own framework timed out (answered 503), e.g. "
+           f"{lines[0].text[:160]!r}; {unreached} errors of reaching the database, {pooled} waits for a pooled "
+           "connection", f">= {s.db_error_logs_min} errors of reaching the database or pool waits beside them: a "
+           "request that waited on the database path", waited, role="context")
+    return [] if waited else lines
+
+
+def _framework_words(lines: list[LogRecord]) -> str:
+    """The framework's own words the lines hold (its exception's or error's name), for the summary."""
+    return ", ".join(sorted({words_of(LogSignal.APP_TIMEOUT_503, e.text) for e in lines} - {""}))
 
 
 def _sql_up(facts: Facts, c: Citation) -> bool | None:
