@@ -33,7 +33,8 @@ _SET_IN_CONFIG = "(set in config)"
 _COOLDOWN = re.compile(r"cooldown: .+; next action after (?P<after>\S+)$")
 _BUDGET = re.compile(r"budget exhausted: \d+ actions for \S+ in (?P<bucket>\S+)$")
 _APPROVAL = "proposed, not applied: "
-_CHANGED = re.compile(r"^\w+ not written: .*\. The decision was made on evidence read before that change")
+_CHANGED = re.compile(r"^\w+ not written: .*\. The decision was made on evidence read before that change",
+                      re.DOTALL)
 
 
 def held_by_brake(refusal: str) -> bool:
