@@ -2949,6 +2949,19 @@ def words_of(signal: LogSignal, text: str) -> str:
     return next((m.group(0) for m in found if m), "")
 
 
+# Cloud Run's memory-limit line in either wording (LogSignal.MEMORY_LIMIT): its unit, " MiB" or "M".
+_MEMORY_UNIT = re.compile(r"Memory limit of \d+( MiB|M) exceeded")
+
+
+def memory_limit_wordings(texts: Iterable[str]) -> list[tuple[str, int]]:
+    """(the line as a person finds it, with N for the numbers, and how many lines said it so) for each
+    wording of Cloud Run's memory-limit line among `texts`, in the unit the log wrote: "Memory limit of N
+    MiB exceeded" (its current wording) or "Memory limit of NM exceeded" (its older one), in order of
+    first appearance; a text in neither wording is left out."""
+    counts = Counter(f"Memory limit of N{m[1]} exceeded" for m in map(_MEMORY_UNIT.search, texts) if m)
+    return list(counts.items())
+
+
 # --- the queries ------------------------------------------------------------------------------
 
 

@@ -1,6 +1,9 @@
-"""What the sweep's escalation says when the kill switch or a pause held its undo back: that Runwarden will
-not try the undo again, and the exact operator command that performs it by hand once writes are allowed
-again. Pure: no I/O.
+"""What the sweep's escalation says when the gate held its undo back: that Runwarden will not try the undo
+again, and, per refusal, what a person needs. Held back by the kill switch or a pause: the exact operator
+command that performs it by hand once writes are allowed again. By a cooldown or a budget: when that passes
+by itself, and the same command. By an approval required: the same command, which is that approval. By a
+change to the service since the check: that a restore would write over that change, and no command.
+Pure: no I/O.
 
 The sweep's undo of a rollback that did not help is a corrective write; held back by a brake it is escalated
 with the refusal, and never retried (docs/behaviour.md, "Each sweep"): a resume releases the brake,
@@ -13,6 +16,7 @@ rollback only while the rollback's traffic stands")."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from typing import Iterable
 
@@ -20,6 +24,17 @@ from shared.diagnosis.evidence import TrafficTarget, short_name, split_text
 
 _HELD = "kill switch engaged"      # the gate's words for the kill switch and a pause (guardrails._stop_before_write)
 _SET_IN_CONFIG = "(set in config)"
+# The gate's words for its other refusals (shared/remediation/guardrails.py): Gate._cooldown ("cooldown: T was
+# acted on at A; next action after B"), Gate._budgets ("budget exhausted: N actions for SCOPE in BUCKET", the
+# bucket a UTC hour or day: budget_buckets), plan_refusal ("proposed, not applied: WHY") and Gate._write on a
+# StaleEvidenceError ("ACTION not written: ... The decision was made on evidence read before that change ...").
+# The undo (restore_traffic) is corrective, which Gate._claimed holds back by no cooldown nor budget today;
+# their words are read all the same, so that a gate that one day does is not left saying nothing.
+_COOLDOWN = re.compile(r"cooldown: .+; next action after (?P<after>\S+)$")
+_BUDGET = re.compile(r"budget exhausted: \d+ actions for \S+ in (?P<bucket>\S+)$")
+_APPROVAL = "proposed, not applied: "
+_CHANGED = re.compile(r"^\w+ not written: .*\. The decision was made on evidence read before that change",
+                      re.DOTALL)
 
 
 def held_by_brake(refusal: str) -> bool:
@@ -41,18 +56,42 @@ def restore_commands(service: str, action_id: str, action: str, topic: str | Non
     return cli, f"gcloud pubsub topics publish {topic or 'COMMANDS_TOPIC'} --message {shlex.quote(body)}"
 
 
+def gives_command(refusal: str) -> bool:
+    """Whether the escalation of an undo so refused gives the command that performs it by hand."""
+    return bool(held_by_brake(refusal) or _COOLDOWN.match(refusal) or _BUDGET.match(refusal)
+                or refusal.startswith(_APPROVAL))
+
+
+def _when(refusal: str) -> str:
+    """When the undo can be done by hand, for a refusal that gives the command ("" for any other)."""
+    if held_by_brake(refusal):
+        return ("once guardrails.kill_switch is false in the config again" if refusal.endswith(_SET_IN_CONFIG)
+                else "once a resume allows writes again")
+    if cooldown := _COOLDOWN.match(refusal):
+        return f"the cooldown passes by itself: after {cooldown['after']}"
+    if budget := _BUDGET.match(refusal):
+        return f"the budget passes by itself: once its bucket {budget['bucket']} (UTC) is over"
+    if refusal.startswith(_APPROVAL):
+        return "it waits for a person's approval: if you approve it, your command is that approval"
+    return ""
+
+
 def by_hand(refusal: str, *, service: str, action_id: str, action: str,
             traffic_before: Iterable[TrafficTarget]) -> str:
-    """What follows an undo's refusal in its escalation: "" unless a brake held it back (any other refusal
-    says its own way on); else that it is not retried, when writes are allowed again, the command that
-    undoes it by hand, and the split that command puts back."""
-    if not held_by_brake(refusal):
+    """What follows an undo's refusal in its escalation: that it is not retried and, where a command can do
+    it (gives_command), when, the command that undoes it by hand, and the split that command puts back; for a
+    change since the check, that a restore would write over it, and no command; "" for any other refusal
+    (blast radius, bounds, a failed write: each says its own way on)."""
+    if _CHANGED.match(refusal):
+        return (f". Runwarden will not retry this undo: {short_name(service)} no longer serves as {action} left it, "
+                f"so restoring the split recorded before {action} now would write over that change; no command is "
+                "given: a person must judge the service as it is now")
+    when = _when(refusal)
+    if not when:
         return ""
-    when = ("once guardrails.kill_switch is false in the config again" if refusal.endswith(_SET_IN_CONFIG)
-            else "once a resume allows writes again")
     cli, _ = restore_commands(service, action_id, action, None)
     split = split_text(traffic_before) or "no split recorded"
-    return (f". Runwarden will not retry this undo, not even once writes are allowed again: {when}, undo it "
+    return (f". Runwarden will not retry this undo, not even once it could be written: {when}, undo it "
             f"by hand with `{cli}` (the CLI gives it a fresh command_id; a message published otherwise needs a new "
             f"command_id of its own), which puts back the split recorded before {action}, {split}, if "
             f"{short_name(service)} still serves as {action} left it")

@@ -668,8 +668,10 @@ class Sweep:
         written (the kill switch, a refusal, a service changed since the check: StaleEvidenceError), or the
         write was sent and its effect is in doubt (its answer lost, or another change landed around it:
         ChangedAroundWriteError; the gate completed its claim, so nothing writes it again). Held back by the
-        kill switch or a pause, it is never retried (the record leaves `undoing`): the person it pages is
-        given the command that performs it once writes are allowed again (undo_by_hand)."""
+        gate, it is never retried (the record leaves `undoing`): the person it pages is told, per refusal,
+        what they need (undo_by_hand): by the kill switch, a pause, a cooldown, a budget or an approval
+        required, when it can be done and the command that performs it; by a change since the check, that a
+        restore would write over that change, and no command."""
         notes = None
         if result.written:
             reason = (f"{record.action} did not help ({why}); its undo was sent but is not confirmed as done: "
@@ -678,7 +680,7 @@ class Sweep:
             reason = (f"{record.action} did not help ({why}) and the undo did not happen: {result.reason}"
                       + undo_by_hand.by_hand(result.reason, service=record.service, action_id=record.key,
                                              action=record.action, traffic_before=record.traffic_before))
-            if undo_by_hand.held_by_brake(result.reason):
+            if undo_by_hand.gives_command(result.reason):
                 notes = list(undo_by_hand.restore_commands(record.service, record.key, record.action,
                                                            self.config.commands_topic))
         return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED, reason,

@@ -493,6 +493,9 @@ def test_a_persons_change_landing_just_before_the_undos_write_is_never_written_o
     else:
         assert "changed after it was read" in outcome.reason and f"[{code.name}]" in outcome.reason
         assert "the undo did not happen" in outcome.reason
+        # undo_by_hand: a restore now would write over that change, so no command is given
+        assert "would write over that change" in outcome.reason and "no command is given" in outcome.reason
+        assert "runwarden command" not in outcome.reason and not outcome.notes, (outcome.reason, outcome.notes)
         assert rolled_back.serving() == {OLD: 50, NEW: 50}            # theirs stands
     assert rolled_back.command({"command": "sweep"}, message_id="c2") == []
     assert rolled_back.standins.run.count("UpdateService") == 2

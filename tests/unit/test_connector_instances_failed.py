@@ -86,3 +86,29 @@ def test_the_503s_of_instances_ended_over_their_memory_are_not_the_connectors(sh
     assert plan(result, bundle, S).action == action, result.summary
     if signature is Signature.INCONCLUSIVE:
         assert "ended instances over their memory limit" in result.summary, result.summary
+
+
+# the memory-limit lines read (wordings, each with its count) -> what the summary must quote, and must not
+WORDINGS = {
+    "the current wording: MiB": ([(MEMORY, 12)], ['12x "Memory limit of N MiB exceeded"'], ["NM exceeded"]),
+    "the older wording, 512M: its unit, M": ([(MEMORY_M, 12)], ['12x "Memory limit of NM exceeded"'], ["MiB"]),
+    "the older wording, 953M, five lines": ([(MEMORY_953M, 5)], ['5x "Memory limit of NM exceeded"'], ["MiB"]),
+    "both wordings: each quoted with its own count": (
+        [(MEMORY, 4), (MEMORY_M, 7)], ['4x "Memory limit of N MiB exceeded"', '7x "Memory limit of NM exceeded"'],
+        ["11x"]),
+}
+
+
+@pytest.mark.parametrize("lines, quoted, never", WORDINGS.values(), ids=WORDINGS.keys())
+def test_the_summary_quotes_the_memory_limit_line_in_the_unit_the_log_used(lines, quoted, never):
+    e = busy_connector_and_503s(ended=30)
+    for text, count in lines:
+        e = e.log(-5, text, OLD, count=count, log_id=SYSTEM, severity="ERROR")
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    for words in quoted:
+        assert words in result.summary, (words, result.summary)
+    for words in never:
+        assert words not in result.summary, (words, result.summary)

@@ -11,7 +11,7 @@ import pytest
 
 from shared.alerts.commands import RestoreTraffic, parse_command
 from shared.diagnosis.evidence import TrafficTarget, TrafficType
-from shared.remediation.undo_by_hand import by_hand, held_by_brake, restore_commands
+from shared.remediation.undo_by_hand import by_hand, gives_command, held_by_brake, restore_commands
 
 BACKEND = "projects/my-project/locations/us-central1/services/backend"
 ORDERS = "projects/shop-prod/locations/europe-west1/services/orders"
@@ -68,13 +68,56 @@ def test_the_gcloud_line_publishes_that_restore_once_given_a_new_command_id(serv
     assert isinstance(command, RestoreTraffic) and command.target == service and command.params.action_id == key
 
 
+# The gate's other refusals of the undo (guardrails: Gate._cooldown, Gate._budgets, plan_refusal's approval,
+# Gate._write on StaleEvidenceError): (refusal, words the answer must hold, words it must not, a command given)
+OTHER = {
+    "a cooldown: passes by itself, and says when": (
+        f"cooldown: {BACKEND} was acted on at 2026-12-03T10:02:00+00:00; next action after 2026-12-03T10:07:00+00:00",
+        ["Runwarden will not retry this undo", "the cooldown passes by itself", "after 2026-12-03T10:07:00+00:00",
+         "backend-00002-xyz 100%"], ["once a resume"], True),
+    "a cooldown of another target, other times": (
+        f"cooldown: {ORDERS} was acted on at 2026-05-01T23:59:30+00:00; next action after 2026-05-02T00:04:30+00:00",
+        ["the cooldown passes by itself", "after 2026-05-02T00:04:30+00:00"], ["10:07"], True),
+    "an hour's budget spent: passes when its hour is over": (
+        f"budget exhausted: 3 actions for target|{BACKEND} in 2026-12-03T10",
+        ["Runwarden will not retry this undo", "budget", "2026-12-03T10", "is over"], ["once a resume"], True),
+    "a day's global budget spent": (
+        "budget exhausted: 20 actions for global in 2026-12-03",
+        ["Runwarden will not retry this undo", "2026-12-03", "is over"], [], True),
+    "an approval required: a person's command is that approval": (
+        "proposed, not applied: restore_traffic moves traffic of a service another team owns",
+        ["Runwarden will not retry this undo", "approval", "your command is that approval"], ["once a resume"], True),
+    "a change since the check (the etag refused): no command, it would write over that change": (
+        "restore_traffic not written: the service changed since it was read [ABORTED]. The decision was made on "
+        f"evidence read before that change, so it does not stand; a person must check {BACKEND}",
+        ["Runwarden will not retry this undo", "no longer serves as rollback_traffic left it",
+         "would write over that change", "no command is given"], ["runwarden command", "restore_traffic --target"],
+        False),
+    "a change since the check, another wording of the API's": (
+        "restore_traffic not written: etag mismatch (generation 7 -> 8) [FAILED_PRECONDITION]. The decision was made "
+        f"on evidence read before that change, so it does not stand; a person must check {ORDERS}",
+        ["would write over that change", "no command is given"], ["runwarden command"], False),
+}
+
+
+@pytest.mark.parametrize("refusal,words,never,command", OTHER.values(), ids=OTHER.keys())
+def test_each_other_refusal_says_what_a_person_needs(refusal, words, never, command):
+    said = by_hand(refusal, service=BACKEND, action_id=KEY_BACKEND, action="rollback_traffic", traffic_before=ONE)
+    for word in words:
+        assert word in said, (word, said)
+    for word in never:
+        assert word not in said, (word, said)
+    cli, _ = restore_commands(BACKEND, KEY_BACKEND, "rollback_traffic", None)
+    assert (f"`{cli}`" in said) is command and gives_command(refusal) is command, said
+
+
 @pytest.mark.parametrize("refusal", [
-    "cooldown: projects/p/locations/l/services/backend was written at 10:02:00; next write allowed after 10:07:00",
-    "budget exhausted: 3 writes to backend this hour (guardrails.budget)",
     "the incident closed at 10:03:00 (Monitoring CLOSED, value 0.01 on the clear side of 0.05): nothing written",
-    "stale evidence: backend changed since it was read (generation 7 -> 8)",
+    f"outside bounds: {BACKEND} is not a managed service",
+    "restore_traffic failed: permission denied [PERMISSION_DENIED]",
     "a pause of backend is recorded (kill switch engaged earlier)",    # the words, not the gate's prefix
+    "waiting on cooldown: something else",                             # the words, not the gate's prefix
 ])
 def test_any_other_refusal_adds_nothing(refusal):
-    assert not held_by_brake(refusal)
+    assert not held_by_brake(refusal) and not gives_command(refusal)
     assert by_hand(refusal, service=BACKEND, action_id=KEY_BACKEND, action="rollback_traffic", traffic_before=ONE) == ""

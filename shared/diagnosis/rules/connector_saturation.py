@@ -9,7 +9,8 @@ from datetime import timedelta
 from shared.diagnosis.evidence import LogRecord, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, Window, egress_of, hms, path_changed, query_of
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, dial_failure,
-                                         host_address, pattern_of, per_text, read_timed_out, upstream_hosts, words_of)
+                                         host_address, memory_limit_wordings, pattern_of, per_text,
+                                         read_timed_out, upstream_hosts, words_of)
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, pct, unread_rule_outs
 from shared.diagnosis.rules.connector_signs import (clean_before, dials_around_connector, either, hang_minutes,
                                                     stress, usual_hang)
@@ -353,7 +354,7 @@ _EXITED = re.compile(r"Container called exit\((?!(?:0|130|137|143)\))[0-9]+\)", 
 
 # What a person checks when the 503s are those of instances Cloud Run ended over their memory limit.
 INSTANCES_FAILED = ("look at the service's instances first: Cloud Run's system log (\"Memory limit of N MiB "
-                    "exceeded\") and what holds their memory (a request that loads a large result, a leak, more "
+                    "exceeded\", or \"Memory limit of NM exceeded\" in its older wording) and what holds their memory (a request that loads a large result, a leak, more "
                     "requests per instance); raise the memory limit or lower the concurrency, and raise the "
                     "connector's max instances only if requests still fail to cross it once the instances stay up")
 
@@ -362,7 +363,7 @@ def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> tuple[s
     """Why the connector is not shown to be the cause and where to look, or ("", ""): Cloud Run ended
     instances over their memory limit, or their container's process exited (`_EXITED`: a panic, a fatal
     signal), in the failing minutes (at least startup_failure_logs_min system-log lines "Memory limit of N
-    MiB exceeded": "Cloud Run instances that exceed their allowed memory limit are terminated",
+    MiB exceeded", or "NM" in the older wording, quoted in the summary as the log wrote it: "Cloud Run instances that exceed their allowed memory limit are terminated",
     "Configure memory limits"; the requests in flight on them end as Cloud Run's own 503, "The request
     failed because either the HTTP response was malformed or connection to the instance had an error"),
     and nothing shows a request failing to cross the connector: no hang, no failing minute's p99 at
@@ -392,7 +393,9 @@ def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> tuple[s
         return "", ""
     ended = [e for e in facts.log_matches(LogSignal.CONNECTOR_503) if e.timestamp >= failing.start]
     observed = ", ".join(part for part in (
-        f"{len(killed)}x \"Memory limit of N MiB exceeded\" (instances ended)" if killed else "",
+        # quoted in the unit the log wrote ("MiB", or "M" in the older wording: log_signals.MEMORY_LIMIT)
+        ", ".join(f"{count}x \"{line}\"" for line, count in memory_limit_wordings(e.text for e in killed))
+        + " (instances ended)" if killed else "",
         f"{len(exited)}x \"Container called exit(N)\" (the container's process ended: a crash, a panic)" if exited
         else "",
         f"{len(ended)}x Cloud Run's own 503 \"connection to the instance had an error\"" if ended else "") if part)
