@@ -1121,7 +1121,8 @@ def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float, idl
           "failed (more is needed)"] if carried else [])
         + ([f"{hung_at[1]:.0f} hanging in the minute to {hms(hung_at[0])} (as many is needed)"] if hung_at else []))
     return (f"its load fell to what the connector carried before the change: {load}, against {shown} "
-            f"({len(refused) + len(hung)} failing minute(s) in {before}); the connector before the change is not "
+            f"({len(refused) + len(hung)} failing minute(s) in {before}{_earlier(facts, record, before)}); the "
+            "connector before the change is not "
             "shown to fail at this load, so clean minutes at it do not show the change helped (the demand fell: the "
             "night, a client stopped or went elsewhere); verified only once the load exceeds it")
 

@@ -475,7 +475,7 @@ NOT_IN_THE_RECENT_MINUTES = [
      "150 answered without a 5xx or 429 in the minute to"),
     ("none in the lookback, 45 of 100 answered earlier, 40 clean since: load not shown carried", scale_up,
      _called_back(40, now=11, rate=100, failing=0.55, onset_seen=False), -38, HealthKind.UNCLEAR, StepKind.ESCALATE,
-     "its load fell to what the connector carried before the change"),
+     "in (-50, -5] earlier in the incident (none in the lookback before the action)"),
     ("none in the lookback, 150 of 200 answered earlier, 190 clean since: more than carried, verified",
      scale_up, _called_back(190, now=11), -38, HealthKind.HEALTHY, StepKind.VERIFY, "healthy on live data"),
 ]
