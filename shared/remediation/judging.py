@@ -640,9 +640,12 @@ def helped_partly(facts: Facts, record: ActionRecord, window: Window) -> str:
     An undo puts back the split from before the action, and with it the worse failure: a rollback that
     cut 55 % 5xx to 25 % was undone, and the service went back to 55 %. Better but not clean is for a
     person to judge, as below `bad_error_ratio` already was. Fewer 5xx but hanging where it did not hang
-    before is a trade, not shown better: undone, as before."""
+    before is a trade, not shown better: undone, as before. With too few requests in those minutes (every
+    caller stopped while it failed), "before" is what `read_before` reads (`just_before`)."""
     s = facts.s
-    before = Window(record.applied_at - timedelta(seconds=s.recent_seconds), record.applied_at)
+    before = just_before(facts, record)
+    if before is None:
+        return ""
     then, now = facts.requests(before), facts.requests(window)
     if then.total < s.min_requests:
         return ""
@@ -651,12 +654,14 @@ def helped_partly(facts: Facts, record: ActionRecord, window: Window) -> str:
     if now.refused_ratio <= _HELPED * then.refused_ratio and (
             hung_now is None or hung_now <= (hung_before or 0.0) or hanging_then):
         return (f"it is better than just before the action: {now.refused_ratio:.1%} 5xx or 429 since, against "
-                f"{then.refused_ratio:.1%} of {then.total:.0f} requests in {before} (at or under {_HELPED:.0%} of it): "
+                f"{then.refused_ratio:.1%} of {then.total:.0f} requests in {before}{_earlier(facts, record, before)} "
+                f"(at or under {_HELPED:.0%} of it): "
                 "an undo would bring back the worse failure; what still fails is for a person to judge")
     if hanging_then and hung_now is not None and hung_now <= _HELPED * hung_before \
             and now.refused_ratio <= then.refused_ratio:
         return (f"it is better than just before the action: p99 at or above {s.hang_latency_seconds:g} s in "
-                f"{hung_now:.0%} of the minutes since, against {hung_before:.0%} in {before} (at or under "
+                f"{hung_now:.0%} of the minutes since, against {hung_before:.0%} in {before}"
+                f"{_earlier(facts, record, before)} (at or under "
                 f"{_HELPED:.0%} of it), with {now.refused_ratio:.1%} 5xx or 429 since against {then.refused_ratio:.1%}: "
                 "an undo would bring back the hangs; what still fails is for a person to judge")
     return ""
@@ -676,11 +681,14 @@ def failure_moved(facts: Facts, record: ActionRecord, window: Window) -> str:
     traffic went back to the 500s. The rollback changed the failure, and which is worse the evidence does not
     rank; an undo brings back the known one, so a person judges it. The service failing as before too (its
     failures of a kind seen before at `bad_error_ratio` or more, or hanging then and now) is not moved:
-    undone."""
+    undone. With too few requests in the `recent_seconds` before the action (every caller stopped while it
+    failed), "before" is what `read_before` reads (`just_before`)."""
     if record.action != "rollback_traffic":
         return ""
     s = facts.s
-    before = Window(record.applied_at - timedelta(seconds=s.recent_seconds), record.applied_at)
+    before = just_before(facts, record)
+    if before is None:
+        return ""
     # Since: the revision the rollback sent the traffic to, on its own requests where it has any (the
     # leftovers of the revision rolled back from, ending since, fail as before: `others_failing`).
     to = str(record.params.get("to_revision") or "")
@@ -703,7 +711,8 @@ def failure_moved(facts: Facts, record: ActionRecord, window: Window) -> str:
     now_text = ", ".join(f"{k} {n / now.total:.1%}" for k, n in kinds_now.items() if n) or "no 5xx or 429"
     return (f"the failure moved: since, {now_text}" + (f", p99 at or above {s.hang_latency_seconds:g} s in "
                                                         f"{hung_now:.0%} of minutes" if hanging_now else "")
-            + f"; just before the action, in {before}, {then_text} of {then.total:.0f} requests"
+            + f"; just before the action, in {before}{_earlier(facts, record, before)}, {then_text} of "
+              f"{then.total:.0f} requests"
             + (f", p99 at or above {s.hang_latency_seconds:g} s in {hung_before:.0%} of minutes" if hanging_then else "")
             + ": it fails in another way than before (429 or 500 no available instance: Cloud Run's own capacity, "
               "turned away at max instances or while it scales; 504: the request timeout; hanging), not as it did, and an undo would bring back the failure it had; which is worse "
@@ -953,7 +962,9 @@ def read_before(facts: Facts, record: ActionRecord) -> Window | None:
     request; with none there (every caller stopped while the service failed, a webhook called less often
     than a lookback, an action long after the incident's start), every minute the sweep read before it
     (`onset_search`, read from `reach_back`), the incident's failing minutes included (request_count counts
-    5xx too, request_latencies their latency); None where no request before the action was read at all."""
+    5xx too, request_latencies their latency); None where no request before the action was read at all.
+    `load_not_carried` looks for its failing minutes here too, and `helped_partly` and `failure_moved` read
+    it where the minutes just before the action hold too few requests (`just_before`)."""
     lookback = lookback_before(facts, record)
     if facts.minutes_with_requests(lookback):
         return lookback
@@ -965,6 +976,34 @@ def _read_before_words(facts: Facts, record: ActionRecord, window: Window) -> st
     """Which minutes `read_before` read, in words."""
     return ("before the action" if window == lookback_before(facts, record) else
             "earlier in the incident (none in the lookback before the action)")
+
+
+def just_before(facts: Facts, record: ActionRecord) -> Window | None:
+    """The minutes `helped_partly` and `failure_moved` compare the failure since with: the `recent_seconds`
+    before the action (the minutes the alert fired on and the diagnosis read) where they hold `min_requests`
+    requests; with fewer (every caller stopped while the service failed), what `read_before` reads, from the
+    failure's first minute where the minutes before it were read (`pre_onset`): the failure is what is
+    compared with, and clean minutes before it would lower its share, so a rollback that cut it was undone
+    as no better. Before, with no request in the recent minutes, neither check had anything to compare with,
+    and a rollback that cut the failures, or changed their kind, was undone into the failure it ended."""
+    recent = _recent_before(facts, record)
+    if facts.requests(recent).total >= facts.s.min_requests:
+        return recent
+    before = read_before(facts, record)
+    clean = pre_onset(facts, before) if before is not None else None
+    return Window(clean.end, before.end) if before is not None and clean is not None else before
+
+
+def _recent_before(facts: Facts, record: ActionRecord) -> Window:
+    """The `recent_seconds` before the action: the minutes the alert fired on and the diagnosis read."""
+    return Window(record.applied_at - timedelta(seconds=facts.s.recent_seconds), record.applied_at)
+
+
+def _earlier(facts: Facts, record: ActionRecord, window: Window) -> str:
+    """Said of a "before" (`just_before`) that begins before the lookback before the action."""
+    if window == _recent_before(facts, record) or window.start >= lookback_before(facts, record).start:
+        return ""
+    return " " + _read_before_words(facts, record, window)
 
 
 def _before_onset(facts: Facts, record: ActionRecord) -> tuple[float, Window] | None:
@@ -1044,11 +1083,17 @@ def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float, idl
     connector ever carried at once (30 requests every 5 minutes is 6 a minute, under the 15 the saturated
     connector answered of a burst of 30): a scale-up whose every burst since was clean was escalated, never
     verified. Its load is then read minute by minute as the limit is (`_burst_load`: the busiest minute
-    since that is clean on its own)."""
+    since that is clean on its own).
+    Its failing minutes are looked for where `read_before` reads "before": the lookback before the action,
+    or, with no request there (every caller stopped while it failed), every minute the sweep read before
+    it. Before, with none in the lookback, no failing minute was seen, and a scale-up whose load since was
+    one the old connector had answered was verified."""
     if record.action != "scale_connector":
         return ""
     s = facts.s
-    before = Window(record.applied_at - timedelta(seconds=s.lookback_seconds), record.applied_at)
+    before = read_before(facts, record)
+    if before is None:
+        return ""
     p99 = dict(facts.p99_by_minute(before))
     minutes_before = [(at, total, refused) for at, total, refused in facts.per_minute_where(before, refused_series)
                       if total]
@@ -1076,7 +1121,8 @@ def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float, idl
           "failed (more is needed)"] if carried else [])
         + ([f"{hung_at[1]:.0f} hanging in the minute to {hms(hung_at[0])} (as many is needed)"] if hung_at else []))
     return (f"its load fell to what the connector carried before the change: {load}, against {shown} "
-            f"({len(refused) + len(hung)} failing minute(s) in {before}); the connector before the change is not "
+            f"({len(refused) + len(hung)} failing minute(s) in {before}{_earlier(facts, record, before)}); the "
+            "connector before the change is not "
             "shown to fail at this load, so clean minutes at it do not show the change helped (the demand fell: the "
             "night, a client stopped or went elsewhere); verified only once the load exceeds it")
 

@@ -333,7 +333,7 @@ def test_no_request_before_the_action_in_the_evidence_is_not_a_traffic_kept():
 
 def _called_back(after: float, *, onset_seen: bool = True, now: float = 6, rate: float = 200,
                  failing: float = 0.25, p99_after: float = 0.1, not_found: float = 0.0,
-                 stops_at: float = -20) -> Evidence:
+                 stops_at: float = -20, failing_after: float = 0.0, code_after: str = "500") -> Evidence:
     """200 requests a minute until the callers stopped at -20 (all of them: a client's circuit breaker open),
     none in the lookback before the rollback at -5 ((-20, -5]), then the rolled-back-to revision answering
     `after` clean requests a minute (`rate` and `failing`: the demand and the share failing, other than 200
@@ -341,7 +341,8 @@ def _called_back(after: float, *, onset_seen: bool = True, now: float = 6, rate:
     minutes the sweep reads (it reads request_count back to a lookback before the incident's start, -38:
     judging.reach_back); else failing since -70, before anything read. `p99_after`: the rolled-back-to
     revision's p99 since; `not_found`: the share of its answers since that are 404s; `stops_at`: the minute
-    after which the callers stopped, other than -20."""
+    after which the callers stopped, other than -20; `failing_after`: the share of its answers since that fail
+    with `code_after`."""
     e = Evidence(now=now).revision(OLD, -180).revision(NEW, -41 if onset_seen else -70)
     e.traffic(**{OLD.replace("-", "_"): 100})
     failing_from = -41 if onset_seen else -70
@@ -350,9 +351,11 @@ def _called_back(after: float, *, onset_seen: bool = True, now: float = 6, rate:
     e.requests(NEW, failing_from, stops_at, rate * (1 - failing))
     e.requests(NEW, failing_from, stops_at, rate * failing, "500").latency(NEW, failing_from, stops_at, 0.2)
     if after:
-        e.requests(OLD, -5, now, after * (1 - not_found)).latency(OLD, -5, now, p99_after)
+        e.requests(OLD, -5, now, after * (1 - not_found - failing_after)).latency(OLD, -5, now, p99_after)
     if after and not_found:
         e.requests(OLD, -5, now, after * not_found, "404")
+    if after and failing_after:
+        e.requests(OLD, -5, now, after * failing_after, code_after)
     return e
 
 
@@ -437,6 +440,63 @@ def test_no_request_in_the_lookback_before_the_action_still_sets_the_latency_and
     shown = health.why.replace(str(at(0).date()), "")
     assert health.kind is kind, health.why
     assert words in _minutes_shown(shown), health.why
+
+
+NOT_IN_THE_RECENT_MINUTES = [
+    # name, record, evidence, incident's start, health, step, words in the reason
+    ("none in the lookback, 55 % 5xx earlier, 25 % since: better, not undone", rollback,
+     _called_back(150, now=11, onset_seen=False, failing=0.55, failing_after=0.25), -38, HealthKind.UNCLEAR,
+     StepKind.ESCALATE, "better than just before the action"),
+    ("none in the lookback, 60 % 5xx earlier, 40 % since: better, not undone", rollback,
+     _called_back(120, now=11, onset_seen=False, rate=150, failing=0.6, failing_after=0.4), -38, HealthKind.UNCLEAR,
+     StepKind.ESCALATE, "earlier in the incident (none in the lookback before the action)"),
+    ("none in the lookback, 55 % 5xx from the onset after clean minutes, 40 % since: better, not undone",
+     rollback, _called_back(150, now=11, failing=0.55, failing_after=0.4), -38, HealthKind.UNCLEAR,
+     StepKind.ESCALATE, "against 55.0% of 4200 requests in (-41, -5]"),
+    ("none in the lookback, 40 % 5xx from the onset after clean minutes, 35 % since: no better, undone",
+     rollback, _called_back(150, now=11, failing=0.4, failing_after=0.35), -38, HealthKind.FAILING,
+     StepKind.UNDO, "still failing"),
+    ("none in the lookback, 55 % 5xx earlier, 50 % since: no better, undone", rollback,
+     _called_back(150, now=11, onset_seen=False, failing=0.55, failing_after=0.5), -38, HealthKind.FAILING,
+     StepKind.UNDO, "still failing"),
+    ("none in the lookback, 500s earlier, 30 % 429 since: the failure moved, not undone", rollback,
+     _called_back(150, now=11, onset_seen=False, failing_after=0.3, code_after="429"), -38, HealthKind.UNCLEAR,
+     StepKind.ESCALATE, "the failure moved"),
+    ("none in the lookback, 500s earlier, 35 % 504 since: the failure moved, not undone", rollback,
+     _called_back(100, now=11, onset_seen=False, rate=120, failing_after=0.35, code_after="504"), -38,
+     HealthKind.UNCLEAR, StepKind.ESCALATE, "the failure moved"),
+    ("none in the lookback, 500s earlier, 30 % 500 since: failing as before, undone", rollback,
+     _called_back(150, now=11, onset_seen=False, failing_after=0.3), -38, HealthKind.FAILING, StepKind.UNDO,
+     "still failing"),
+    ("an operator's command, nothing read before, 30 % 500 since: nothing to compare, undone", rollback,
+     _called_back(150, now=11, failing_after=0.3), None, HealthKind.FAILING, StepKind.UNDO, "still failing"),
+    ("none in the lookback, 150 of 200 answered earlier, 150 clean since: load not shown carried", scale_up,
+     _called_back(150, now=11), -38, HealthKind.UNCLEAR, StepKind.ESCALATE,
+     "150 answered without a 5xx or 429 in the minute to"),
+    ("none in the lookback, 45 of 100 answered earlier, 40 clean since: load not shown carried", scale_up,
+     _called_back(40, now=11, rate=100, failing=0.55, onset_seen=False), -38, HealthKind.UNCLEAR, StepKind.ESCALATE,
+     "in (-50, -5] earlier in the incident (none in the lookback before the action)"),
+    ("none in the lookback, 150 of 200 answered earlier, 190 clean since: more than carried, verified",
+     scale_up, _called_back(190, now=11), -38, HealthKind.HEALTHY, StepKind.VERIFY, "healthy on live data"),
+]
+
+
+@pytest.mark.parametrize("name,record,evidence,started,health,step,words", NOT_IN_THE_RECENT_MINUTES,
+                         ids=[c[0] for c in NOT_IN_THE_RECENT_MINUTES])
+def test_no_request_in_the_lookback_before_the_action_still_tells_better_moved_and_carried(
+        name, record, evidence, started, health, step, words):
+    """`helped_partly`, `failure_moved` and `load_not_carried` read their "before" as `demand_before` does
+    when the minutes just before the action hold no request (`read_before`: every minute the sweep read
+    before it). Before, with no request there, none of them had anything to compare with: a rollback that
+    cut 55 % 5xx to 25 %, or traded 500s for 429s, was undone into the failure it ended, and a scale-up
+    whose load since was one the old connector had answered was verified."""
+    action = record().model_copy(update={
+        "incident_started_at": None if started is None else int(at(started).timestamp())})
+    judged = judge(action, swept(evidence).model_copy(update={"incident_started_at": action.settle_at}),
+                   SETTINGS, None, TIMES.min_traffic_ratio)
+    then = next_step(action, judged, sweep_at(evidence), TIMES)
+    assert (judged.kind, then.kind) == (health, step), judged.why
+    assert words in _minutes_shown(judged.why.replace(str(at(0).date()), "")), judged.why
 
 
 def _minutes_shown(why: str) -> str:
