@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.remediation.actions.rollback_traffic import traffic_changes
+from shared.remediation.refusals import held_by_brake
 
 _CONNECTOR_FIELDS = ("machine_type", "min_instances", "max_instances")
 
@@ -41,7 +42,7 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 def kill_switch_said(reason: str, command: str, command_id: str | None) -> str:
     """A write the kill switch or a pause held back: that this command wrote nothing, and how to send it once
     released (a new command_id: the same one only repeats this answer)."""
-    if not reason.startswith("kill switch engaged"):
+    if not held_by_brake(reason):
         return reason
     resend = f" (a resend under command_id {command_id} only repeats this answer)" if command_id else ""
     return (f"{reason}; this {command} wrote nothing: once resumed, send it again with a new command_id{resend}")

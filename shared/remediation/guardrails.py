@@ -46,7 +46,7 @@ from shared.remediation import in_flight
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
 from shared.remediation.plans import Siblings, guard, held_as, release_hint, siblings, unjudged
-from shared.remediation.refusals import denied_permission, permission_advice
+from shared.remediation.refusals import SET_IN_CONFIG, braked, denied_permission, permission_advice
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENT_RETENTION, INTENTS, KILL_SWITCH, PINS,
                                         PROPOSALS, SETTLED, ActionRecord, ActionState, IncidentRecord, IntentRecord,
                                         IntentState, ProposalRecord, SettledEntry, claim_key, settled_field)
@@ -574,7 +574,7 @@ class Gate:
             found = self.read_ahead(params.target, now, paused).found if fresh else reads.found
         switch = self.kill_switch(params.target, found, paused)
         if switch:
-            return GateResult(OutcomeStatus.SKIPPED, f"kill switch engaged: no writes ({switch})"), None
+            return GateResult(OutcomeStatus.SKIPPED, braked(switch)), None
         return None, found
 
     def _unrecorded_change(self, action: Action, target: str, changes: tuple[OwnChange, ...], now: datetime,
@@ -896,12 +896,12 @@ class Gate:
         whether the incident closed. All in one batched read, so the check adds one round trip to
         the write, not three."""
         if self.config.guardrails.kill_switch:
-            return "kill switch engaged: no writes (set in config)"
+            return braked(SET_IN_CONFIG)
         reads = [*_switch_reads(paused), (INCIDENTS, incident_id)]
         found = dict(zip(reads, self.state.get_many(reads)))
         switch = _switch_reason(paused, found)
         if switch:
-            return f"kill switch engaged: no writes ({switch})"
+            return braked(switch)
         closed = closed_incident(found[(INCIDENTS, incident_id)])
         if closed is not None:
             return closed_before_write(closed, self.policy)

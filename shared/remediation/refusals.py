@@ -1,4 +1,6 @@
-"""What a person needs to fix a write refused PERMISSION_DENIED: the permission, named.
+"""What a person needs to fix a write refused PERMISSION_DENIED: the permission, named; and the gate's
+words for a write its brakes held back (`braked`, `held_by_brake`), written here once for the gate that
+says them and the answers that read them back.
 
 Pure: reads the error Runwarden raised (and the Google error it was raised from), imports nothing
 from Google.
@@ -18,6 +20,23 @@ from __future__ import annotations
 
 import re
 from typing import Any, Sequence
+
+# The gate's words for a write the kill switch or a pause held back (Gate._claimed's early check and
+# Gate._stop_before_write): the operator's answer (shared/commands/held.py) and the sweep's held undo
+# (shared/remediation/undo_by_hand.py) recognise the refusal by them.
+BRAKE = "kill switch engaged"
+SET_IN_CONFIG = "set in config"
+
+
+def braked(switch: str) -> str:
+    """The gate's refusal of a write held back by `switch` (the config's kill switch, or a pause's words)."""
+    return f"{BRAKE}: no writes ({switch})"
+
+
+def held_by_brake(refusal: str) -> bool:
+    """Whether the gate held the write back for the kill switch or a pause (and for nothing else)."""
+    return refusal.startswith(BRAKE)
+
 
 _NAMED = re.compile(r"Permission '([a-z][A-Za-z0-9_.]*)' denied")
 # Granted on the managed services' runtime service accounts, not on the project

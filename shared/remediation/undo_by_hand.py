@@ -21,9 +21,8 @@ import shlex
 from typing import Iterable
 
 from shared.diagnosis.evidence import TrafficTarget, short_name, split_text
+from shared.remediation.refusals import SET_IN_CONFIG, held_by_brake
 
-_HELD = "kill switch engaged"      # the gate's words for the kill switch and a pause (guardrails._stop_before_write)
-_SET_IN_CONFIG = "(set in config)"
 # The gate's words for its other refusals (shared/remediation/guardrails.py): Gate._cooldown ("cooldown: T was
 # acted on at A; next action after B"), Gate._budgets ("budget exhausted: N actions for SCOPE in BUCKET", the
 # bucket a UTC hour or day: budget_buckets), plan_refusal ("proposed, not applied: WHY") and Gate._write on a
@@ -35,11 +34,6 @@ _BUDGET = re.compile(r"budget exhausted: \d+ actions for \S+ in (?P<bucket>\S+)$
 _APPROVAL = "proposed, not applied: "
 _CHANGED = re.compile(r"^\w+ not written: .*\. The decision was made on evidence read before that change",
                       re.DOTALL)
-
-
-def held_by_brake(refusal: str) -> bool:
-    """Whether the gate held the write back for the kill switch or a pause (and for nothing else)."""
-    return refusal.startswith(_HELD)
 
 
 def restore_commands(service: str, action_id: str, action: str, topic: str | None) -> tuple[str, str]:
@@ -65,7 +59,7 @@ def gives_command(refusal: str) -> bool:
 def _when(refusal: str) -> str:
     """When the undo can be done by hand, for a refusal that gives the command ("" for any other)."""
     if held_by_brake(refusal):
-        return ("once guardrails.kill_switch is false in the config again" if refusal.endswith(_SET_IN_CONFIG)
+        return ("once guardrails.kill_switch is false in the config again" if refusal.endswith(f"({SET_IN_CONFIG})")
                 else "once a resume allows writes again")
     if cooldown := _COOLDOWN.match(refusal):
         return f"the cooldown passes by itself: after {cooldown['after']}"
