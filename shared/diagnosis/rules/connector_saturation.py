@@ -556,13 +556,24 @@ def _unreached(facts: Facts) -> int:
     return facts.db_unreached
 
 
+def _unreached_lines(facts: Facts) -> list[LogRecord]:
+    """The errors of reaching the database `_unreached` counts, the lines themselves."""
+    _unreached(facts)
+    return facts.db_unreached_lines or []
+
+
+def _path_waits(facts: Facts) -> tuple[int, int]:
+    """(errors of reaching the database, waits for a pooled connection): what a request logs when it waited
+    on the database path; together at db_error_logs_min or more, a wait there is shown."""
+    return _unreached(facts), len(facts.database_lines(LogSignal.DB_POOL_WAIT))
+
+
 def _closed(facts: Facts) -> int:
     """How many of the errors of reaching the database (`_unreached`) say only that an open connection
     was found closed or broken (log_signals.closed_connection): no wait, no failed dial. Counted once
     per diagnosis, and only where asked (`_answered_at_once`, past its cheaper checks)."""
     if facts.db_closed is None:
-        _unreached(facts)
-        lines = facts.db_unreached_lines or []
+        lines = _unreached_lines(facts)
         closed = per_text(closed_connection, lines)
         facts.db_closed = sum(1 for e in lines if closed[e.text])
     return facts.db_closed
@@ -1001,8 +1012,7 @@ def _reads_timed_out(facts: Facts, c: Citation) -> str:
     (another service's job on a shared one). Not ruled out (a connector that drops an established flow's
     packets and not a new one's is not excluded): it competes, and is never scaled alone."""
     s = facts.s
-    _unreached(facts)
-    lines = facts.db_unreached_lines or []
+    lines = _unreached_lines(facts)
     if not lines or refusals(facts):
         return ""
     timed = per_text(read_timed_out, lines)
@@ -1055,7 +1065,7 @@ def _workers_stuck(facts: Facts, c: Citation) -> str:
     lines = [e for e in facts.log_matches(LogSignal.WORKER_TIMEOUT) if failing is None or e.timestamp >= failing.start]
     if not facts.logged_enough(len(lines), s.startup_failure_logs_min) or refusals(facts):
         return ""
-    unreached, pooled = _unreached(facts), len(facts.database_lines(LogSignal.DB_POOL_WAIT))
+    unreached, pooled = _path_waits(facts)
     waited = unreached + pooled >= s.db_error_logs_min
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.WORKER_TIMEOUT)}",
            f"{len(lines)} workers the application's server timed out or killed, e.g. {lines[0].text[:160]!r}; "
@@ -1101,11 +1111,12 @@ def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
     A connector that drops enough to hold a request 25-30 s needs four or five losses of one packet in a
     row (1 + 2 + 4 + 8 + 16 s, RFC 6298), a loss rate at which most requests that cross it lose one and
     wait a second or more; one that queues that long slows every request that crosses it: either way the
-    median rises (scenario memorystore_pool_limit_busy_connector: 35 ms to ~900 ms). A few percent of requests waiting while the
-    rest answer as usual is a slow tail (a slow query, a lock on some rows, one slow endpoint). Not ruled
-    out: requests that never cross the connector (an endpoint that reads no database) keep the median down
-    under any connector, so it competes, and is never scaled alone on a p99. A median not read keeps the
-    finding as it was (the p99 comes from the same read, so this is a layout that could not be added).
+    median rises (scenario memorystore_pool_limit_busy_connector: 35 ms to ~900 ms). A few percent of requests
+    waiting while the rest answer as usual is a slow tail (a slow query, a lock on some rows, one slow
+    endpoint). Not ruled out: requests that never cross the connector (an endpoint that reads no database)
+    keep the median down under any connector, so it competes, and is never scaled alone on a p99. A median
+    not read keeps the finding as it was (the p99 comes from the same read, so this is a layout that could
+    not be added).
 
     A 504 share says requests failed, not where they waited: the application's own handler timeout (an
     Express or Spring async timeout, a deadline of its own), or Cloud Run's request timeout reached by one
@@ -1138,9 +1149,9 @@ def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
     rose = [v for v in medians if v >= bar]
     p99 = max(v for at, v in facts.p99_by_minute(facts.incident) if at in hung)
     failed = f"; {pct(requests.share(code=code))} of the requests {code}" if cut else ""
-    observed = (f"p99 {'at a hang' if cut else 'in the hang band'} in {len(hung)} minutes (max {p99:.1f} s), median max {max(medians) * 1000:.0f} "
-                f"ms there (usual {usual_text} in {facts.before}); at {bar:.2f} s or more in "
-                f"{len(rose)} of {len(medians)}{failed}")
+    observed = (f"p99 {'at a hang' if cut else 'in the hang band'} in {len(hung)} minutes (max {p99:.1f} s), "
+                f"median max {max(medians) * 1000:.0f} ms there (usual {usual_text} in {facts.before}); "
+                f"at {bar:.2f} s or more in {len(rose)} of {len(medians)}{failed}")
     risen = 2 * len(rose) >= len(medians)
     c.cite("metric", query_of(facts.b.latencies_p50, "request_latencies p50"), observed,
            f"a median at >= {bar:.2f} s (twice its usual, or {ONE_RETRANSMISSION_SECONDS:g} s more, whichever is "
@@ -1178,7 +1189,7 @@ def _own_timeout_503s(facts: Facts, c: Citation) -> list[LogRecord]:
              if failing is None or e.timestamp >= failing.start]
     if not lines or not facts.logged_enough(len(lines)):
         return []
-    unreached, pooled = _unreached(facts), len(facts.database_lines(LogSignal.DB_POOL_WAIT))
+    unreached, pooled = _path_waits(facts)
     waited = unreached + pooled >= s.db_error_logs_min
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.APP_TIMEOUT_503)}",
            f"{len(lines)} requests the application's own framework timed out (answered 503), e.g. "
