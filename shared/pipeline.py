@@ -246,7 +246,10 @@ class _AlertRun:
             return closed
         note_opened(state, self.incident, service, now, existing=prior.incident)
         self.note_seen(service, prior)
-        return self.seen_written(self.diagnose_and_act(gate, service, prior))
+        try:
+            return self.diagnose_and_act(gate, service, prior)
+        finally:
+            self.seen_written()   # also when the run raises (an attempt under way, a transient fault)
 
     def note_seen(self, target: str, prior: _Prior) -> None:
         """Records that this incident's OPEN reached Runwarden (history.note_seen), so that its CLOSED is not
@@ -266,13 +269,12 @@ class _AlertRun:
             self.timeline.step("seen_unrecorded", f"the OPEN was not recorded as seen ({exc}): its CLOSED may be "
                                "answered as one whose OPEN never reached Runwarden", severity="WARNING")
 
-    def seen_written(self, outcome: Outcome | None = None) -> Outcome | None:
+    def seen_written(self) -> None:
         """Waits for `note_seen`'s create, if one was started (a function's CPU may be throttled once it has
-        answered, so nothing is left running behind the answer); `outcome` passed through."""
+        answered, so nothing is left running behind the answer, nor behind a raise that ends the attempt)."""
         if self._seen is not None:
             _quietly(self._seen.result)
             self._seen = None
-        return outcome
 
     def prior(self, gate: Gate, target: str) -> _Prior:
         """What state says about this incident before anything is read live, in one batched read:
@@ -464,7 +466,10 @@ class _AlertRun:
         now = self.adapters.clock.now()
         note_opened(self.adapters.state, self.incident, target.name, now, existing=prior.incident)
         self.note_seen(target.name, prior)
-        return self.seen_written(self.shared_opened(gate, target, prior, now))
+        try:
+            return self.shared_opened(gate, target, prior, now)
+        finally:
+            self.seen_written()
 
     def shared_opened(self, gate: Gate, target: AlertTarget, prior: _Prior, now: datetime) -> Outcome:
         """`for_shared` past what state says of the incident: its users diagnosed, and the connector acted on."""

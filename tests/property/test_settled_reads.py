@@ -5,6 +5,8 @@ before the entries existed): the one read never answers differently, only with f
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -157,6 +159,31 @@ def test_a_claim_held_by_an_earlier_attempt_at_this_message_still_waits():
     outcome, calls = again(w, "bad_revision", "2")   # another message: a duplicate of the claim in progress
     assert outcome.reason.startswith("duplicate") and "already claimed" in outcome.reason, outcome.reason
     assert calls == Counter({"get_many": 1})
+
+
+def test_the_seen_create_is_waited_for_when_the_attempt_raises():
+    """An attempt that ends in AttemptInProgress leaves nothing running behind it: its OPEN's `seen` create
+    (on a thread of its own while the evidence is read) has landed when the raise reaches the caller."""
+    w = world()
+    w.handle(w.alert(message_id="0"))
+    incident_id = incident_of(w)
+    w.state.documents.clear()
+    w.state.records.clear()
+    w.state.claim(CLAIMS, claim_key(incident_id, SERVICE, "rollback_traffic"), "1:earlier", timedelta(minutes=10),
+                  w.clock.now())
+    landed = threading.Event()
+
+    class SlowCreate(Counting):
+        def create_record(self, *args: Any, **kwargs: Any) -> bool:
+            time.sleep(0.2)   # a slow commit: the raise comes long before it, unless it is waited for
+            created = self.inner.create_record(*args, **kwargs)
+            landed.set()
+            return created
+
+    w.adapters = dataclasses.replace(w.adapters, settled=SettledIncidents(), state=SlowCreate(w.state))
+    with pytest.raises(AttemptInProgress):
+        w.handle(w.alert(message_id="1"))
+    assert landed.is_set()
 
 
 def test_a_first_delivery_is_never_a_skip():
