@@ -946,7 +946,7 @@ def demand_before(facts: Facts, record: ActionRecord, idle: IdleBefore | None = 
     onset = (idle.per_minute, idle.window) if idle else _before_onset(facts, record)
     if onset is not None and onset[0] > rate:
         return Demand(onset[0], onset[1], "before the failures began"
-                      + ("" if lookback else " (none in the lookback before the action)"))
+                      + ("" if lookback else f" ({_lookback_held(facts, record)})"))
     return Demand(rate if lookback else facts.requests(before).total / spanned, before,
                   _read_before_words(facts, record, before))
 
@@ -958,24 +958,41 @@ def lookback_before(facts: Facts, record: ActionRecord) -> Window:
 
 def read_before(facts: Facts, record: ActionRecord) -> Window | None:
     """The minutes before the action that the checks comparing with "before" read (`demand_before`,
-    `too_few_to_tell`, `client_errors_rose`, `slower_than_before`): the lookback before it where it holds a
-    request; with none there (every caller stopped while the service failed, a webhook called less often
-    than a lookback, an action long after the incident's start), every minute the sweep read before it
-    (`onset_search`, read from `reach_back`), the incident's failing minutes included (request_count counts
-    5xx too, request_latencies their latency); None where no request before the action was read at all.
+    `too_few_to_tell`, `client_errors_rose`, `slower_than_before`): the lookback before it where it holds
+    `min_requests` requests; with fewer (none: every caller stopped while the service failed, a webhook called
+    less often than a lookback, an action long after the incident's start; or a few: a caller's retry now and
+    then, a probe), every minute the sweep read before it (`onset_search`, read from `reach_back`), the
+    incident's failing minutes included (request_count counts 5xx too, request_latencies their latency),
+    where those hold `min_requests`, or where the lookback holds none and they hold some; else the lookback's
+    few; None where no request before the action was read at all. The reason names the minutes read and why
+    (`_read_before_words`). Before, any request in the lookback kept it: the checks that need `min_requests`
+    (`helped_partly`, `failure_moved`) said nothing, and the others read 3 clean requests as the demand, 3
+    404s as the share of 4xx before, or a few clean minutes as no failure before.
     `load_not_carried` looks for its failing minutes here too, and `helped_partly` and `failure_moved` read
     it where the minutes just before the action hold too few requests (`just_before`)."""
     lookback = lookback_before(facts, record)
-    if facts.minutes_with_requests(lookback):
+    held = facts.requests(lookback).total
+    if held >= facts.s.min_requests:
         return lookback
     earlier = onset_search(facts, record)
-    return earlier if facts.minutes_with_requests(earlier) else None
+    if not facts.minutes_with_requests(earlier):
+        return None
+    return earlier if not held or facts.requests(earlier).total >= facts.s.min_requests else lookback
 
 
 def _read_before_words(facts: Facts, record: ActionRecord, window: Window) -> str:
-    """Which minutes `read_before` read, in words."""
+    """Which minutes `read_before` read, and why, in words."""
     return ("before the action" if window == lookback_before(facts, record) else
-            "earlier in the incident (none in the lookback before the action)")
+            f"earlier in the incident ({_lookback_held(facts, record)})")
+
+
+def _lookback_held(facts: Facts, record: ActionRecord) -> str:
+    """Why `read_before` read before the lookback before the action: what the lookback held, in words."""
+    held = facts.requests(lookback_before(facts, record)).total
+    if not held:
+        return "none in the lookback before the action"
+    return (f"only {held:.0f} request{'' if held == 1 else 's'} in the lookback before the action, under "
+            f"{facts.s.min_requests} (min_requests)")
 
 
 def just_before(facts: Facts, record: ActionRecord) -> Window | None:
