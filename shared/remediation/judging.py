@@ -457,8 +457,8 @@ def too_few_to_tell(facts: Facts, record: ActionRecord, bar_ratio: float) -> str
     few to tell it from the failure just before the action ("" if they are enough, or there is nothing to
     tell apart). The failing share before is the service's 5xx and 429 over the lookback before
     `applied_at` (the minutes the alert fired on, with any clean ones before them: a lower share, so more
-    requests are asked for), or, with no request there, over all the minutes the sweep read before the
-    action (`onset_search`); at or under the bar there is no failure to tell the clean requests from.
+    requests are asked for), or, with fewer than `min_requests` there, over all the minutes the sweep read
+    before the action (`read_before`); at or under the bar there is no failure to tell the clean requests from.
     The binomial check (shared/diagnosis/still_failing.py, shared with the alert path's `healthy`): over
     STILL_FAILING_CHANCE the clean requests do not rule the failure out: a service
     failing 10 % of 4 requests a minute answers the 20 requests of 5 minutes since the action with no
@@ -467,8 +467,9 @@ def too_few_to_tell(facts: Facts, record: ActionRecord, bar_ratio: float) -> str
     took. A quiet
     service waits for more requests (past the deadline, within the undo's bar: `next_step`); then it is
     escalated, kept in place, never undone."""
-    # No request in the lookback before the action (its callers stopped while it failed): the failure as
-    # the sweep read it further back (`read_before`), not none to tell the clean requests from.
+    # Fewer than min_requests in the lookback before the action (its callers stopped while it failed, a
+    # retry left): the failure as the sweep read it further back (`read_before`), not 2 clean requests'
+    # share of none to tell the clean requests from.
     before = read_before(facts, record)
     if before is None:
         return ""
@@ -929,10 +930,12 @@ def demand_before(facts: Facts, record: ActionRecord, idle: IdleBefore | None = 
       minute of every minute (a service idle between requests: like with like).
     - The minutes before the failure began (`_before_onset`; `idle`'s own), where higher: callers that gave
       up while it failed lowered the rate just before the action.
-    - With no request in the lookback before the action (every caller stopped while it failed: a client's
-      circuit breaker open; a webhook called less often than a lookback; an approval or an alert's duration
-      that put the action long after the incident's start), the service's minutes the sweep read further
-      back, from where it reads request_count (`reach_back`: a lookback before the incident's start): its
+    - With fewer than `min_requests` requests in the lookback before the action (none, or a retry now and
+      then: every caller stopped while it failed, a client's circuit breaker open; a webhook called less
+      often than a lookback; an approval or an alert's duration that put the action long after the
+      incident's start), the service's minutes the sweep read further back, where they hold that many (with
+      none in the lookback, any), from where it reads request_count (`reach_back`: a lookback before the
+      incident's start): its
       failing minutes are its callers' demand too. Per minute with requests, or, for a service idle between
       requests, per minute of every minute. Before, such a sweep said only that whether the service kept
       its traffic "cannot be told", for a service whose callers came back in full as for one they left."""
@@ -1102,8 +1105,8 @@ def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float, idl
     verified. Its load is then read minute by minute as the limit is (`_burst_load`: the busiest minute
     since that is clean on its own).
     Its failing minutes are looked for where `read_before` reads "before": the lookback before the action,
-    or, with no request there (every caller stopped while it failed), every minute the sweep read before
-    it. Before, with none in the lookback, no failing minute was seen, and a scale-up whose load since was
+    or, with fewer than `min_requests` requests there (every caller stopped while it failed, a few retries
+    left), every minute the sweep read before it. Before, with none in the lookback, no failing minute was seen, and a scale-up whose load since was
     one the old connector had answered was verified."""
     if record.action != "scale_connector":
         return ""
@@ -1181,8 +1184,8 @@ def client_errors_rose(facts: Facts, record: ActionRecord, alert: AlertContext |
     mix of answers is read, not only the 5xx in it. A rollback to a revision that lacks a route the
     clients call since the deploy turns that route's 5xx into 404s: the 5xx share is clean, the callers
     still fail. Measured against the service's own share before the action (`read_before`: the lookback
-    before it, the incident's minutes included, when those calls were answered 5xx; with no request there,
-    every minute the sweep read before it). A rise above both the bar's share of 5xx and
+    before it, the incident's minutes included, when those calls were answered 5xx; with fewer than
+    `min_requests` there, every minute the sweep read before it: 3 404s of a probe are no share). A rise above both the bar's share of 5xx and
     half the share before (`_CLIENT_RISE`: a share of 10 % moving to 12 % is the usual spread of a few
     hundred requests, not a new failure) is not recovery shown: `unclear`, never `failing` (4xx are
     the callers' answers as much as the service's: an undo on them would be a write on doubt). With no
@@ -1227,7 +1230,7 @@ def slower_than_before(facts: Facts, record: ActionRecord) -> str:
     `healthy`. So, where no latency alert sets the bar, the
     p99 since the action must not exceed `_SLOWER` times the highest per-minute p99 before the action
     (`read_before`: the lookback before it, the incident's minutes included: the slowest the service was,
-    failures and all; with no request there, every minute the sweep read before it), and
+    failures and all; with fewer than `min_requests` there, every minute the sweep read before it), and
     `_SLOW_FLOOR_SECONDS`, in `hang_minutes_ratio` of the minutes judged or more. With no latency read
     before the action at all, a p99 since over the floor in that many minutes has no bar to be judged at
     (one under the floor is never slower): unknown, so `unclear`, said so. Before, no request in the
