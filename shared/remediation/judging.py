@@ -457,8 +457,8 @@ def too_few_to_tell(facts: Facts, record: ActionRecord, bar_ratio: float) -> str
     few to tell it from the failure just before the action ("" if they are enough, or there is nothing to
     tell apart). The failing share before is the service's 5xx and 429 over the lookback before
     `applied_at` (the minutes the alert fired on, with any clean ones before them: a lower share, so more
-    requests are asked for), or, with no request there, over all the minutes the sweep read before the
-    action (`onset_search`); at or under the bar there is no failure to tell the clean requests from.
+    requests are asked for), or, with fewer than `min_requests` there, over all the minutes the sweep read
+    before the action (`read_before`); at or under the bar there is no failure to tell the clean requests from.
     The binomial check (shared/diagnosis/still_failing.py, shared with the alert path's `healthy`): over
     STILL_FAILING_CHANCE the clean requests do not rule the failure out: a service
     failing 10 % of 4 requests a minute answers the 20 requests of 5 minutes since the action with no
@@ -467,8 +467,9 @@ def too_few_to_tell(facts: Facts, record: ActionRecord, bar_ratio: float) -> str
     took. A quiet
     service waits for more requests (past the deadline, within the undo's bar: `next_step`); then it is
     escalated, kept in place, never undone."""
-    # No request in the lookback before the action (its callers stopped while it failed): the failure as
-    # the sweep read it further back (`read_before`), not none to tell the clean requests from.
+    # Fewer than min_requests in the lookback before the action (its callers stopped while it failed, a
+    # retry left): the failure as the sweep read it further back (`read_before`), not 2 clean requests'
+    # share of none to tell the clean requests from.
     before = read_before(facts, record)
     if before is None:
         return ""
@@ -929,10 +930,12 @@ def demand_before(facts: Facts, record: ActionRecord, idle: IdleBefore | None = 
       minute of every minute (a service idle between requests: like with like).
     - The minutes before the failure began (`_before_onset`; `idle`'s own), where higher: callers that gave
       up while it failed lowered the rate just before the action.
-    - With no request in the lookback before the action (every caller stopped while it failed: a client's
-      circuit breaker open; a webhook called less often than a lookback; an approval or an alert's duration
-      that put the action long after the incident's start), the service's minutes the sweep read further
-      back, from where it reads request_count (`reach_back`: a lookback before the incident's start): its
+    - With fewer than `min_requests` requests in the lookback before the action (none, or a retry now and
+      then: every caller stopped while it failed, a client's circuit breaker open; a webhook called less
+      often than a lookback; an approval or an alert's duration that put the action long after the
+      incident's start), the service's minutes the sweep read further back, where they hold that many (with
+      none in the lookback, any), from where it reads request_count (`reach_back`: a lookback before the
+      incident's start): its
       failing minutes are its callers' demand too. Per minute with requests, or, for a service idle between
       requests, per minute of every minute. Before, such a sweep said only that whether the service kept
       its traffic "cannot be told", for a service whose callers came back in full as for one they left."""
@@ -946,7 +949,7 @@ def demand_before(facts: Facts, record: ActionRecord, idle: IdleBefore | None = 
     onset = (idle.per_minute, idle.window) if idle else _before_onset(facts, record)
     if onset is not None and onset[0] > rate:
         return Demand(onset[0], onset[1], "before the failures began"
-                      + ("" if lookback else " (none in the lookback before the action)"))
+                      + ("" if lookback else f" ({_lookback_held(facts, record)})"))
     return Demand(rate if lookback else facts.requests(before).total / spanned, before,
                   _read_before_words(facts, record, before))
 
@@ -958,24 +961,41 @@ def lookback_before(facts: Facts, record: ActionRecord) -> Window:
 
 def read_before(facts: Facts, record: ActionRecord) -> Window | None:
     """The minutes before the action that the checks comparing with "before" read (`demand_before`,
-    `too_few_to_tell`, `client_errors_rose`, `slower_than_before`): the lookback before it where it holds a
-    request; with none there (every caller stopped while the service failed, a webhook called less often
-    than a lookback, an action long after the incident's start), every minute the sweep read before it
-    (`onset_search`, read from `reach_back`), the incident's failing minutes included (request_count counts
-    5xx too, request_latencies their latency); None where no request before the action was read at all.
+    `too_few_to_tell`, `client_errors_rose`, `slower_than_before`): the lookback before it where it holds
+    `min_requests` requests; with fewer (none: every caller stopped while the service failed, a webhook called
+    less often than a lookback, an action long after the incident's start; or a few: a caller's retry now and
+    then, a probe), every minute the sweep read before it (`onset_search`, read from `reach_back`), the
+    incident's failing minutes included (request_count counts 5xx too, request_latencies their latency),
+    where those hold `min_requests`, or where the lookback holds none and they hold some; else the lookback's
+    few; None where no request before the action was read at all. The reason names the minutes read and why
+    (`_read_before_words`). Before, any request in the lookback kept it: the checks that need `min_requests`
+    (`helped_partly`, `failure_moved`) said nothing, and the others read 3 clean requests as the demand, 3
+    404s as the share of 4xx before, or a few clean minutes as no failure before.
     `load_not_carried` looks for its failing minutes here too, and `helped_partly` and `failure_moved` read
     it where the minutes just before the action hold too few requests (`just_before`)."""
     lookback = lookback_before(facts, record)
-    if facts.minutes_with_requests(lookback):
+    held = facts.requests(lookback).total
+    if held >= facts.s.min_requests:
         return lookback
     earlier = onset_search(facts, record)
-    return earlier if facts.minutes_with_requests(earlier) else None
+    if not facts.minutes_with_requests(earlier):
+        return None
+    return earlier if not held or facts.requests(earlier).total >= facts.s.min_requests else lookback
 
 
 def _read_before_words(facts: Facts, record: ActionRecord, window: Window) -> str:
-    """Which minutes `read_before` read, in words."""
+    """Which minutes `read_before` read, and why, in words."""
     return ("before the action" if window == lookback_before(facts, record) else
-            "earlier in the incident (none in the lookback before the action)")
+            f"earlier in the incident ({_lookback_held(facts, record)})")
+
+
+def _lookback_held(facts: Facts, record: ActionRecord) -> str:
+    """Why `read_before` read before the lookback before the action: what the lookback held, in words."""
+    held = facts.requests(lookback_before(facts, record)).total
+    if not held:
+        return "none in the lookback before the action"
+    return (f"only {held:.0f} request{'' if held == 1 else 's'} in the lookback before the action, under "
+            f"{facts.s.min_requests} (min_requests)")
 
 
 def just_before(facts: Facts, record: ActionRecord) -> Window | None:
@@ -1085,8 +1105,8 @@ def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float, idl
     verified. Its load is then read minute by minute as the limit is (`_burst_load`: the busiest minute
     since that is clean on its own).
     Its failing minutes are looked for where `read_before` reads "before": the lookback before the action,
-    or, with no request there (every caller stopped while it failed), every minute the sweep read before
-    it. Before, with none in the lookback, no failing minute was seen, and a scale-up whose load since was
+    or, with fewer than `min_requests` requests there (every caller stopped while it failed, a few retries
+    left), every minute the sweep read before it. Before, with none in the lookback, no failing minute was seen, and a scale-up whose load since was
     one the old connector had answered was verified."""
     if record.action != "scale_connector":
         return ""
@@ -1164,8 +1184,8 @@ def client_errors_rose(facts: Facts, record: ActionRecord, alert: AlertContext |
     mix of answers is read, not only the 5xx in it. A rollback to a revision that lacks a route the
     clients call since the deploy turns that route's 5xx into 404s: the 5xx share is clean, the callers
     still fail. Measured against the service's own share before the action (`read_before`: the lookback
-    before it, the incident's minutes included, when those calls were answered 5xx; with no request there,
-    every minute the sweep read before it). A rise above both the bar's share of 5xx and
+    before it, the incident's minutes included, when those calls were answered 5xx; with fewer than
+    `min_requests` there, every minute the sweep read before it: 3 404s of a probe are no share). A rise above both the bar's share of 5xx and
     half the share before (`_CLIENT_RISE`: a share of 10 % moving to 12 % is the usual spread of a few
     hundred requests, not a new failure) is not recovery shown: `unclear`, never `failing` (4xx are
     the callers' answers as much as the service's: an undo on them would be a write on doubt). With no
@@ -1210,7 +1230,7 @@ def slower_than_before(facts: Facts, record: ActionRecord) -> str:
     `healthy`. So, where no latency alert sets the bar, the
     p99 since the action must not exceed `_SLOWER` times the highest per-minute p99 before the action
     (`read_before`: the lookback before it, the incident's minutes included: the slowest the service was,
-    failures and all; with no request there, every minute the sweep read before it), and
+    failures and all; with fewer than `min_requests` there, every minute the sweep read before it), and
     `_SLOW_FLOOR_SECONDS`, in `hang_minutes_ratio` of the minutes judged or more. With no latency read
     before the action at all, a p99 since over the floor in that many minutes has no bar to be judged at
     (one under the floor is never slower): unknown, so `unclear`, said so. Before, no request in the

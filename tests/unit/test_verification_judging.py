@@ -499,6 +499,83 @@ def test_no_request_in_the_lookback_before_the_action_still_tells_better_moved_a
     assert words in _minutes_shown(judged.why.replace(str(at(0).date()), "")), judged.why
 
 
+def _trickled(evidence: Evidence, requests: float, code: str = "200", p99: float | None = None,
+              minute: float = -12) -> Evidence:
+    """`evidence` with `requests` more in one minute of the lookback before the rollback ((-20, -5]), ending at
+    `minute`, answered `code` by the revision rolled back from (`p99`: their latency, where read): a caller's
+    retry now and then, a probe, after the callers stopped at -20."""
+    evidence.requests(NEW, minute - 1, minute, requests, code)
+    if p99 is not None:
+        evidence.latency(NEW, minute - 1, minute, p99)
+    return evidence
+
+
+A_FEW_IN_THE_LOOKBACK = [
+    # name, record, evidence, health, step, words in the reason (the incident started at -38: the sweep reads
+    # request_count from -53). min_requests is 20; the lookback before the action is (-20, -5].
+    ("3 clean in the lookback, 200 a minute earlier, 12 clean since: traffic lost", rollback,
+     _trickled(_called_back(12, onset_seen=False), 3), HealthKind.UNCLEAR, StepKind.WAIT,
+     "a minute in (-50, -5] earlier in the incident (only 3 requests in the lookback before the action"),
+    ("1 clean in the lookback, 150 a minute earlier, 14 clean since: traffic lost", rollback,
+     _trickled(_called_back(14, onset_seen=False, rate=150), 1), HealthKind.UNCLEAR, StepKind.WAIT,
+     "traffic is mostly gone"),
+    ("19 clean in the lookback, 200 a minute earlier, 15 clean since: traffic lost", rollback,
+     _trickled(_called_back(15, onset_seen=False), 19), HealthKind.UNCLEAR, StepKind.WAIT,
+     "under 20 (min_requests)"),
+    ("2 clean in the lookback, 10 a minute failing 10 % earlier, 4 clean a minute since: too few to tell", rollback,
+     _trickled(_called_back(4, rate=10, failing=0.1, onset_seen=False), 2), HealthKind.UNCLEAR, StepKind.WAIT,
+     "too few requests to tell it from the failure before the action"),
+    ("3 404s in the lookback (a probe), 40 % 404 since: the mix changed", rollback,
+     _trickled(_called_back(160, not_found=0.4), 3, "404"), HealthKind.UNCLEAR, StepKind.WAIT,
+     "the mix of answers changed"),
+    ("5 404s in the lookback, none earlier, 30 % 404 since: the mix changed", rollback,
+     _trickled(_called_back(150, onset_seen=False, not_found=0.3), 5, "404"), HealthKind.UNCLEAR, StepKind.WAIT,
+     "against 0.1% of 6005 in (-50, -5] earlier in the incident (only 5 requests in the lookback"),
+    ("2 clean in the lookback, 23 % 404 earlier, 30 % 404 since: the mix as before, verified", rollback,
+     _trickled(_called_back(150, onset_seen=False, not_found=0.3).requests(NEW, -70, -20, 60, "404"), 2),
+     HealthKind.HEALTHY, StepKind.VERIFY, "healthy on live data"),
+    ("2 fast in the lookback, 2 s p99 while failing earlier, 2.5 s since: as slow as before, verified", rollback,
+     _trickled(_called_back(150, onset_seen=False, p99_after=2.5).latency(NEW, -70, -20, 2.0), 2, p99=0.1),
+     HealthKind.HEALTHY, StepKind.VERIFY, "healthy on live data"),
+    ("6 fast in the lookback, 0.2 s p99 while failing earlier, 3 s since: slower", rollback,
+     _trickled(_called_back(150, onset_seen=False, p99_after=3.0), 6, p99=0.1), HealthKind.UNCLEAR,
+     StepKind.WAIT, "against at most 0.2 s in (-50, -5] earlier in the incident (only 6 requests in the lookback"),
+    ("4 clean in the lookback, 150 of 200 answered earlier, 150 clean since: load not shown carried", scale_up,
+     _trickled(_called_back(150, now=11), 4), HealthKind.UNCLEAR, StepKind.ESCALATE,
+     "150 answered without a 5xx or 429 in the minute to"),
+    ("3 clean in the lookback, 55 % 5xx earlier, 25 % since: better, not undone", rollback,
+     _trickled(_called_back(150, now=11, onset_seen=False, failing=0.55, failing_after=0.25), 3),
+     HealthKind.UNCLEAR, StepKind.ESCALATE, "better than just before the action"),
+    ("1 500 in the lookback, 500s earlier, 30 % 429 since: the failure moved, not undone", rollback,
+     _trickled(_called_back(150, now=11, onset_seen=False, failing_after=0.3, code_after="429"), 1, "500"),
+     HealthKind.UNCLEAR, StepKind.ESCALATE, "the failure moved"),
+    ("20 in the lookback failing 55 %: enough there, 25 % since: better, not undone, on the lookback", rollback,
+     _trickled(_trickled(_called_back(150, now=11, onset_seen=False, failing=0.55, failing_after=0.25), 9), 11,
+               "500"), HealthKind.UNCLEAR, StepKind.ESCALATE, "against 55.0% of 20 requests in (-13, -5] (at or under"),
+    ("7 clean in the lookback, 500s earlier, 30 % 500 since: failing as before, undone", rollback,
+     _trickled(_called_back(150, now=11, onset_seen=False, failing_after=0.3), 7), HealthKind.FAILING,
+     StepKind.UNDO, "still failing"),
+]
+
+
+@pytest.mark.parametrize("name,record,evidence,health,step,words", A_FEW_IN_THE_LOOKBACK,
+                         ids=[c[0] for c in A_FEW_IN_THE_LOOKBACK])
+def test_a_few_requests_in_the_lookback_before_the_action_give_way_to_the_minutes_read_earlier(
+        name, record, evidence, health, step, words):
+    """`read_before` reads the lookback before the action where it holds `min_requests` requests; with fewer
+    (a caller's retry now and then after the callers stopped, a probe), every minute the sweep read before
+    the action where those hold `min_requests`, and the reason says so. Before, any request in the lookback
+    kept it: the checks needing `min_requests` said nothing (a rollback that cut 55 % 5xx to 25 %, or traded
+    500s for 429s, was undone), and the others read a few requests as the whole "before" (3 clean a minute as
+    the demand, 3 404s as the share of 4xx, a few clean minutes as no failure before: verified)."""
+    action = record().model_copy(update={"incident_started_at": int(at(-38).timestamp())})
+    judged = judge(action, swept(evidence).model_copy(update={"incident_started_at": action.settle_at}),
+                   SETTINGS, None, TIMES.min_traffic_ratio)
+    then = next_step(action, judged, sweep_at(evidence), TIMES)
+    assert (judged.kind, then.kind) == (health, step), judged.why
+    assert words in _minutes_shown(judged.why.replace(str(at(0).date()), "")), judged.why
+
+
 def _minutes_shown(why: str) -> str:
     """`why` with each time of day written as minutes from T0, as the rows name them."""
     import re
