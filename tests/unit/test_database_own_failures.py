@@ -160,6 +160,65 @@ def test_a_full_disk_is_the_instances_storage(case):
     _check(case)
 
 
+# A full disk and a read-only database are two refusals a person acts on differently (free or add
+# storage; point the application at the primary, or lift a read-only flag): each says its own, in the
+# summary, the evidence and the advice, and never the other's. The actions stay as they were.
+_FULL_SAYS, _RO_SAYS = "storage is full", "read-only"
+# The advice, in its own words: the storage's growth for a full disk, the replica for a read-only one.
+_ADVICE = {_FULL_SAYS: ("automatic storage increase", "read replica"), "storage": ("automatic storage increase",
+                                                                                  "read replica"),
+           _RO_SAYS: ("read replica", "automatic storage increase")}
+WORDS = {
+    "PostgreSQL's relation that cannot grow, the connector newly saturated": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(
+            -5, 'psycopg2.errors.DiskFull: could not extend file "base/16384/24591": No space left on device', OLD,
+            count=25), says=_FULL_SAYS, never=_RO_SAYS),
+    "PostgreSQL's short write, no deploy, the connector quiet": dict(
+        build=lambda e: quiet(serving(e)).log(-5, PG_SHORT_WRITE, OLD, count=30), says=_FULL_SAYS, never=_RO_SAYS),
+    "PostgreSQL's WAL segment on a full disk, just after a deploy": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(
+            -6, 'sqlalchemy.exc.OperationalError: (psycopg2.errors.DiskFull) could not write to file '
+                '"pg_wal/xlogtemp.4121": No space left on device', NEW, count=20), says=_FULL_SAYS, never=_RO_SAYS),
+    "MySQL 1021 waiting for space, statements hanging": dict(
+        build=lambda e: newly_saturated(serving(e, code="504", latency=60)).log(-5, DISK_FULL_GO, OLD, count=25),
+        says=_FULL_SAYS, never=_RO_SAYS),
+    "MariaDB's disk got full, just after a deploy": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, DISK_GOT_FULL, NEW, count=20),
+        says=_FULL_SAYS, never=_RO_SAYS),
+    "MySQL errno 28 on a temporary file": dict(
+        build=lambda e: quiet(serving(e)).log(
+            -5, "pymysql.err.OperationalError: (3, \"Error writing file '/tmp/MYfd=58' (OS errno 28 - No space left "
+                "on device)\")", OLD, count=30), says=_FULL_SAYS, never=_RO_SAYS),
+    "MySQL 1114, a table full (Connector/J)": dict(
+        build=lambda e: quiet(serving(e)).log(-5, TABLE_FULL_JAVA, OLD, count=30), says="storage", never=_RO_SAYS),
+    "PostgreSQL's read-only transaction (a replica or a read-only instance)": dict(
+        build=lambda e: quiet(serving(e)).log(
+            -5, "psycopg2.errors.ReadOnlySqlTransaction: cannot execute INSERT in a read-only transaction", OLD,
+            count=30), says=_RO_SAYS, never=_FULL_SAYS),
+    "MySQL's --super-read-only (a replica), the connector newly saturated": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(
+            -5, "pymysql.err.OperationalError: (1290, 'The MySQL server is running with the --super-read-only option "
+                "so it cannot execute this statement')", OLD, count=25), says=_RO_SAYS, never=_FULL_SAYS),
+    "MySQL's --read-only, just after a deploy": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(
+            -6, "ERROR 1290 (HY000): The MySQL server is running with the --read-only option so it cannot execute "
+                "this statement", NEW, count=20), says=_RO_SAYS, never=_FULL_SAYS),
+}
+
+
+@pytest.mark.parametrize("case", WORDS.values(), ids=WORDS.keys())
+def test_a_full_disk_and_a_read_only_database_each_say_their_own(case):
+    bundle = case["build"](Evidence()).bundle()
+    result = diagnose(bundle, S)
+    assert plan(result, bundle, S).action is None, result.summary
+    observed = " ".join(e.observed for e in result.evidence if e.source == "log")
+    for where, text in (("summary", result.summary), ("evidence", observed)):
+        assert case["says"] in text.lower(), f"{where}: {text}"
+        assert case["never"] not in text.lower().replace(case["says"], ""), f"{where}: {text}"
+    says, never = _ADVICE[case["says"]]
+    assert says in result.recommendation.lower() and never not in result.recommendation.lower(), result.recommendation
+
+
 @pytest.mark.parametrize("case", REPLICA.values(), ids=REPLICA.keys())
 def test_a_replica_behind_its_primary(case):
     _check(case)
