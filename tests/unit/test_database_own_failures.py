@@ -271,6 +271,34 @@ PASSWORDS = {
     "the same plain env on both revisions (the database's password changed): escalated": dict(
         build=lambda e: quiet(plain_password(e, "s3cret-2025", "s3cret-2025")).log(-6, PG_AUTH, NEW, count=20),
         expect=Signature.INCONCLUSIVE, competing=BOTH),
+    # A deploy that took the password out of the DSN: the new revision connects with none (MySQL answers
+    # "(using password: NO)"), the revision before holds the accepted one in itself. Its refusals are its own.
+    "a deploy removed the password from the DSN's URL (MySQL 1045, using password: NO): rolled back": dict(
+        build=lambda e: quiet(plain_password(e, "mysql://orders:hunter2@10.40.0.7/orders",
+                                             "mysql://orders@10.40.0.7/orders", name="DATABASE_URL"))
+        .log(-6, MYSQL_AUTH.replace("YES", "NO"), NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic", names="password in the plain env database_url",
+        not_said="hunter2"),
+    "a deploy removed the password from a JDBC URL's parameters: rolled back": dict(
+        build=lambda e: quiet(plain_password(e, "jdbc:mysql://10.40.0.7/orders?user=orders&password=Zq9-x",
+                                             "jdbc:mysql://10.40.0.7/orders?user=orders", name="JDBC_URL"))
+        .log(-6, "java.sql.SQLException: Access denied for user 'orders'@'10.8.0.5' (using password: NO)", NEW,
+             count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic", not_said="Zq9-x"),
+    "a deploy removed DB_PASSWORD from the plain env, DB_HOST still there: rolled back": dict(
+        build=lambda e: quiet(e.revision(OLD, -300, sql=(SQL,), plain_env=(("DB_HOST", "10.40.0.7"),
+                                                                           ("DB_PASSWORD", "k7-rotated")))
+                              .revision(NEW, -8, sql=(SQL,), plain_env=(("DB_HOST", "10.40.0.7"),))
+                              .traffic(**{NEW: 100}).requests(OLD, -90, -8, 40).latency(OLD, -90, -8, 0.2)
+                              .requests(NEW, -8, 5, 14).requests(NEW, -8, 5, 20, code="500")
+                              .latency(NEW, -8, 5, 0.5)).log(-6, MYSQL_AUTH.replace("YES", "NO"), NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic", not_said="k7-rotated"),
+    # An empty password taken out is no change of the credential: escalated as before.
+    "a deploy dropped an empty password from the DSN: escalated": dict(
+        build=lambda e: quiet(plain_password(e, "mysql://orders:@10.40.0.7/orders", "mysql://orders@10.40.0.7/orders",
+                                             name="DATABASE_URL")).log(-6, MYSQL_AUTH.replace("YES", "NO"), NEW,
+                                                                       count=20),
+        expect=Signature.INCONCLUSIVE, competing=BOTH),
     "the password rotated on the database, no deploy: escalated, no rollback": dict(
         build=lambda e: quiet(serving(e)).log(-5, MYSQL_AUTH, OLD, count=25),
         expect=Signature.DATABASE_UNREACHABLE, names="password"),
@@ -299,6 +327,20 @@ def _rev(*plain: tuple[str, str]) -> Revision:
     ((("DATABASE_URL", "postgres://u:a@h1/d"),), (("DATABASE_URL", "postgres://u:a@h2/d"),), []),   # the host only
     ((("LOG_LEVEL", "info"),), (("LOG_LEVEL", "debug"),), []),              # no credential
     ((("DB_PASSWORD", "a"),), (), []),                                      # none left to compare
+    # A password the deploy took out: the new revision connects without the one accepted before.
+    ((("DATABASE_URL", "postgres://app:secret@10.0.0.3/db"),), (("DATABASE_URL", "postgres://app@10.0.0.3/db"),),
+     ["password in the plain env DATABASE_URL (removed)"]),
+    ((("PG_DSN", "host=h user=u password=a"),), (("PG_DSN", "host=h user=u"),),
+     ["password in the plain env PG_DSN (removed)"]),
+    ((("JDBC_URL", "jdbc:mysql://h/d?user=u&password=a"),), (("JDBC_URL", "jdbc:mysql://h/d?user=u"),),
+     ["password in the plain env JDBC_URL (removed)"]),
+    ((("DATABASE_URL", "mysql://u:a@h1/d"),), (("DATABASE_URL", "mysql://u@h2/d"),),     # and the host moved
+     ["password in the plain env DATABASE_URL (removed)"]),
+    ((("DB_PASSWORD", "a"), ("DB_HOST", "h")), (("DB_HOST", "h"),), ["plain env DB_PASSWORD (removed)"]),
+    ((("DB_PASSWORD", "a"),), (("DB_PASSWORD", ""),), ["plain env DB_PASSWORD"]),         # emptied in place
+    ((("DATABASE_URL", "postgres://u:@h/d"),), (("DATABASE_URL", "postgres://u@h/d"),), []),   # empty before
+    ((("DATABASE_URL", "postgres://u@h/d"),), (("DATABASE_URL", "postgres://u@h/d"),), []),    # none on either
+    ((("DB_PASSWORD", ""), ("DB_HOST", "h")), (("DB_HOST", "h"),), []),                   # an empty one gone
 ])
 def test_which_plain_credential_a_deploy_changed_by_name_never_by_value(before, after, said):
     assert plain_credentials_changed(_rev(*before), _rev(*after)) == said
