@@ -72,7 +72,11 @@ class Refusal:
                 "cloudsql.instances.login, or its access token expired)")
     NOT_AUTHORIZED = ("not authorized: the service account may not connect to the instance "
                       "(cloudsql.instances.connect, roles/cloudsql.client)")
-    READ_ONLY = "writes refused: the database is read-only (storage full, or a replica)"
+    # A read replica, or an instance set read-only: the server refuses writes, whatever its disk holds.
+    READ_ONLY = "writes refused: the database is read-only (a read replica, or an instance set read-only)"
+    # The disk full: each engine says so in its own words (no space left on device, disk full, a short
+    # write, a table full), and a person frees or adds storage, not a replica's host.
+    STORAGE_FULL = "writes refused: the instance's storage is full (no space left for the database's files)"
     WRAPAROUND = ("writes refused: the database stopped assigning transaction IDs to avoid wraparound data loss "
                   "(PostgreSQL: VACUUM has not frozen its oldest rows)")
     NOT_ADMITTED = ("the database admits no connection of this kind (pg_hba.conf, or MySQL's require_secure_transport: "
@@ -131,8 +135,20 @@ REFUSAL_ADVICE = {
                       "connector or the Auth Proxy refreshes it)",
     Refusal.NOT_AUTHORIZED: "the revision's service account's roles/cloudsql.client (cloudsql.instances.connect) "
                             "on the instance's project, and the connection name",
-    Refusal.READ_ONLY: "the instance's storage (disk full, automatic storage increase off) and whether the "
-                       "application points at a read replica",
+    # MySQL's read_only and super_read_only flags and PostgreSQL's default_transaction_read_only make a
+    # primary refuse writes as a replica does (MySQL Reference Manual, "Server System Variables";
+    # PostgreSQL docs, "Client Connection Defaults"). That Cloud SQL sets an instance read-only as its
+    # storage runs out is UNCONFIRMED: the disk is named last.
+    Refusal.READ_ONLY: "whether the application points at a read replica (its host or instance connection name "
+                       "against the primary's), and the instance's read-only settings and who changed them "
+                       "(MySQL's read_only and super_read_only flags, PostgreSQL's default_transaction_read_only); "
+                       "then its disk utilization",
+    # Cloud SQL's disk metrics (cloudsql.googleapis.com/database/disk/utilization and .../disk/quota,
+    # Google Cloud metrics list) and its automatic storage increase setting (settings.storageAutoResize,
+    # Cloud SQL Admin API v1 reference) say how full it is and whether it would have grown.
+    Refusal.STORAGE_FULL: "the instance's storage (database/disk/utilization against database/disk/quota; automatic "
+                          "storage increase off, or at its limit) and what filled it (an import, a sort's or a "
+                          "temporary table's files, binary logs or WAL held back)",
     # Cloud SQL's "Overcome transaction ID (TXID) wraparound protection" page: find the oldest
     # transaction ID's database (age(datfrozenxid)), end what holds VACUUM back (long transactions,
     # old prepared transactions, stale replication slots), then VACUUM; cloudsql.enable_maintenance_mode
@@ -1062,7 +1078,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("PostgreSQL server (disk full)", r"could not extend file .*No space left on device",
                 'psycopg2.errors.DiskFull: could not extend file "base/16384/24591": No space left on device',
                 "PostgreSQL's 53100 disk_full, raised when a relation's file cannot grow (md.c, with the hint "
-                '"Check free disk space."); UNCONFIRMED in a Cloud SQL thread', Refusal.READ_ONLY),
+                '"Check free disk space."); UNCONFIRMED in a Cloud SQL thread', Refusal.STORAGE_FULL),
     # The same relation's file extended by fewer bytes than asked, the last blocks of a full disk:
     # md.c mdextend's "could not extend file \"%s\": wrote only %d of %d bytes at block %u", also 53100
     # disk_full with the hint "Check free disk space." (PostgreSQL src/backend/storage/smgr/md.c).
@@ -1070,7 +1086,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r'could not extend file "[^"\n]{1,200}": wrote only \d+ of \d+ bytes at block \d+',
                 'ERROR: could not extend file "base/16384/24591": wrote only 4096 of 8192 bytes at block 91827 '
                 "(SQLSTATE 53100)", "PostgreSQL src/backend/storage/smgr/md.c (mdextend: errhint \"Check free disk "
-                'space.\", 53100 disk_full); UNCONFIRMED in a Cloud SQL thread', Refusal.READ_ONLY),
+                'space.\", 53100 disk_full); UNCONFIRMED in a Cloud SQL thread', Refusal.STORAGE_FULL),
     # MySQL's ER_DISK_FULL (1021): "Disk full (%s); waiting for someone to free some space... (errno: %d
     # - %s)" (mysql-server share/messages_to_clients.txt; mysql/mysql-connector-j MysqlErrorNumbers
     # ER_DISK_FULL; older servers end at "..."). The server waits for space, checking once a minute
@@ -1085,15 +1101,15 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "mysql-server share/messages_to_clients.txt (ER_DISK_FULL, 1021); mysql/mysql-connector-j "
                 "src/main/core-api/java/com/mysql/cj/exceptions/MysqlErrorNumbers.java (ER_DISK_FULL's message); MySQL "
                 "Reference Manual \"How MySQL Handles a Full Disk\"; UNCONFIRMED in a Cloud SQL thread",
-                Refusal.READ_ONLY),
+                Refusal.STORAGE_FULL),
     DbErrorText("MariaDB server (disk full, not waiting)", r"\bDisk got full writing \S",
                 "(1021, 'Disk got full writing \\'orders.order_items\\' (Errcode: 28 \"No space left on device\")')",
                 "MariaDB/server commit for MDEV-33813 (\"Disk got full writing\", ER_DISK_FULL's words when the server "
-                "does not wait); UNCONFIRMED in a Cloud SQL thread", Refusal.READ_ONLY),
+                "does not wait); UNCONFIRMED in a Cloud SQL thread", Refusal.STORAGE_FULL),
     DbErrorText("MySQL server (table full)", r"The table '[^']*' is full",
                 "pymysql.err.OperationalError: (1114, \"The table 'orders' is full\")",
                 "MySQL server error 1114 (ER_RECORD_FILE_FULL), also raised when the disk is full; UNCONFIRMED in "
-                "a Cloud SQL thread", Refusal.READ_ONLY),
+                "a Cloud SQL thread", Refusal.STORAGE_FULL),
     # The same full disk, met by a write that is not a relation's: PostgreSQL's write of a WAL segment
     # (xlog.c XLogFileInit, "could not write to file \"%s\": %m" on pg_wal/xlogtemp.N, ERROR; a PANIC
     # when XLogWrite itself fails) or of a sort's or hash's temporary file under base/pgsql_tmp, each
@@ -1105,7 +1121,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 'psycopg2.errors.DiskFull: could not write to file "pg_wal/xlogtemp.4121": No space left on device',
                 "PostgreSQL src/backend/access/transam/xlog.c (XLogFileInitInternal: errmsg(\"could not write to file "
                 "\\\"%s\\\": %m\"), ENOSPC's 53100 disk_full) and storage/file/buffile.c (temporary files under "
-                "base/pgsql_tmp); UNCONFIRMED in a Cloud SQL thread", Refusal.READ_ONLY),
+                "base/pgsql_tmp); UNCONFIRMED in a Cloud SQL thread", Refusal.STORAGE_FULL),
     # MySQL's mysys error EE_WRITE (client error 3 as the server passes it on), "Error writing file '%s'
     # (Errcode: %d - %s)" up to 5.7 and "(OS errno %d - %s)" in 8.0 (mysql-server mysys/errors.c
     # globerrs), and the storage engine's ENOSPC passed on as 1030 ER_GET_ERRNO ("Got error %d - '%s'
@@ -1116,7 +1132,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r"|\bGot error 28 (?:- '|\")No space left on device['\"] from storage engine",
                 "pymysql.err.OperationalError: (3, \"Error writing file '/tmp/MYfd=58' (OS errno 28 - No space left "
                 "on device)\")", "mysql-server mysys/errors.c (globerrs: EE_WRITE) and share/messages_to_clients.txt "
-                "(ER_GET_ERRNO 1030); UNCONFIRMED in a Cloud SQL thread", Refusal.READ_ONLY),
+                "(ER_GET_ERRNO 1030); UNCONFIRMED in a Cloud SQL thread", Refusal.STORAGE_FULL),
     # Transaction ID wraparound protection: PostgreSQL refuses every command that needs a new
     # transaction ID (or MultiXactId) once the oldest unfrozen one is within its stop limit: "database
     # is not accepting commands to avoid wraparound data loss in database \"%s\"" (varsup.c
@@ -1658,7 +1674,7 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # PostgreSQL's dynamic shared memory for a parallel query or a hash (src/backend/storage/ipc/
         # dsm_impl.c, dsm_impl_posix_resize: errmsg("could not resize shared memory segment \"%s\" to %zu
         # bytes: %m"), 53200 or, for ENOSPC, 53100 through errcode_for_file_access): the instance's
-        # shared memory is full, not its disk (the storage's own texts are Refusal.READ_ONLY's).
+        # shared memory is full, not its disk (the storage's own texts are Refusal.STORAGE_FULL's).
         r'could not resize shared memory segment "[^"\n]{1,100}" to \d+ bytes',
     ),
 }

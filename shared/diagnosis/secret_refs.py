@@ -89,14 +89,27 @@ def _credential_of(name: str, value: str) -> str | None:
 def plain_credentials_changed(before: Revision, after: Revision) -> list[str]:
     """The plain env vars (Revision.plain_env) whose credential `after` holds differently from
     `before`, in words and by name only ("plain env DB_PASSWORD", "password in the plain env
-    DATABASE_URL"); [] when none. A plain value comes back exactly with the revision that holds it
-    (Cloud Run keeps it in the revision, EnvVar.value), so a credential the deploy changed this way is
-    restored by sending traffic back, whatever the database or Secret Manager hold."""
+    DATABASE_URL"), or no longer holds ("password in the plain env DATABASE_URL (removed)": the
+    password taken out of its DSN, or the variable gone); [] when none. A plain value comes back exactly
+    with the revision that holds it (Cloud Run keeps it in the revision, EnvVar.value), so a credential
+    the deploy changed or removed this way is restored by sending traffic back, whatever the database
+    or Secret Manager hold: a revision that connects with no password is refused for its own doing as
+    one that connects with another. A variable gone is told only when `after`'s plain env was read
+    (() is none read), and an empty credential gone is no change."""
     old = {name: _credential_of(name, value) for name, value in before.plain_env}
     changed = []
     for name, value in after.plain_env:
         credential = _credential_of(name, value)
         if credential is None or old.get(name) == credential:
             continue
-        changed.append(f"plain env {name}" if _CREDENTIAL.search(name) else f"password in the plain env {name}")
+        changed.append(_credential_named(name))
+    if after.plain_env:
+        held = {name for name, value in after.plain_env if _credential_of(name, value) is not None}
+        changed += [f"{_credential_named(name)} (removed)" for name, credential in old.items()
+                    if credential and name not in held]
     return changed
+
+
+def _credential_named(name: str) -> str:
+    """A plain env var's credential in words, by its name only (never its value)."""
+    return f"plain env {name}" if _CREDENTIAL.search(name) else f"password in the plain env {name}"

@@ -186,6 +186,20 @@ def test_the_firestore_location_is_one_firestore_offers(plan_with, value: str, e
 # "Creating and managing labels", Requirements for labels). The module adds its own (managed-by, app)
 # and the google provider its attribution label, so 61 more keys at most. A bad label passed plan and
 # failed at apply on the first labelled resource.
+#
+# Bytes: each key and value "is limited to 63 Unicode characters or 128 bytes, whichever is smaller"
+# (google/monitoring/v3/alert.proto, AlertPolicy.user_labels, as the google-cloud-monitoring client's
+# docstring quotes it; every alert policy carries these labels). 63 characters pass 128 bytes of UTF-8
+# only with international ones of 3 or 4 bytes: CJK (値, ひ: 3), Devanagari digits (३: 3), a
+# supplementary-plane ideograph (𠀀: 4). Two-byte ones (é, д, ٣) reach 126 bytes at 63 characters.
+_CJK, _HIRA, _DEVA_3, _SUPP = "\u5024", "\u3072", "\u0969", "\U00020000"
+_BYTES = [
+    ({"team": _CJK * 42}, True), ({"team": _CJK * 42 + "ab"}, True), ({"team": _CJK * 42 + "abc"}, False),
+    ({"team": _HIRA * 43}, False), ({"team": "v" + _DEVA_3 * 42 + "a"}, True),
+    ({"team": "v" + _DEVA_3 * 43}, False), ({"team": _SUPP * 32}, True), ({"team": _SUPP * 33}, False),
+    ({_CJK * 42 + "ab": "sre"}, True), ({_HIRA * 42 + "abc": "sre"}, False), ({"k" + _SUPP * 32: "sre"}, False),
+    ({"\u00e9quipe": "\u00e9" * 63}, True), ({"\u0434" * 63: "\u0663" * 63}, True), ({"team": "\u00e9" * 64}, False),
+]
 @pytest.mark.parametrize("value, expected", [
     ({}, True), ({"team": "sre"}, True), ({"cost_center": "cc-123"}, True), ({"env": ""}, True),
     ({"équipe": "sre"}, True), ({"k" * 63: "v" * 63}, True),
@@ -195,6 +209,7 @@ def test_the_firestore_location_is_one_firestore_offers(plan_with, value: str, e
     ({"team.name": "sre"}, False), ({"team": "sre/ops"}, False),
     ({"k" * 64: "v"}, False), ({"team": "v" * 64}, False),
     ({f"k{i}": "v" for i in range(61)}, True), ({f"k{i}": "v" for i in range(62)}, False),
+    *_BYTES,
 ])
 def test_the_labels_are_labels_google_cloud_accepts(plan_with, value: dict, expected: bool) -> None:
     assert _accepted(plan_with, "labels", value) is expected, value

@@ -160,6 +160,65 @@ def test_a_full_disk_is_the_instances_storage(case):
     _check(case)
 
 
+# A full disk and a read-only database are two refusals a person acts on differently (free or add
+# storage; point the application at the primary, or lift a read-only flag): each says its own, in the
+# summary, the evidence and the advice, and never the other's. The actions stay as they were.
+_FULL_SAYS, _RO_SAYS = "storage is full", "read-only"
+# The advice, in its own words: the storage's growth for a full disk, the replica for a read-only one.
+_ADVICE = {_FULL_SAYS: ("automatic storage increase", "read replica"), "storage": ("automatic storage increase",
+                                                                                  "read replica"),
+           _RO_SAYS: ("read replica", "automatic storage increase")}
+WORDS = {
+    "PostgreSQL's relation that cannot grow, the connector newly saturated": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(
+            -5, 'psycopg2.errors.DiskFull: could not extend file "base/16384/24591": No space left on device', OLD,
+            count=25), says=_FULL_SAYS, never=_RO_SAYS),
+    "PostgreSQL's short write, no deploy, the connector quiet": dict(
+        build=lambda e: quiet(serving(e)).log(-5, PG_SHORT_WRITE, OLD, count=30), says=_FULL_SAYS, never=_RO_SAYS),
+    "PostgreSQL's WAL segment on a full disk, just after a deploy": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(
+            -6, 'sqlalchemy.exc.OperationalError: (psycopg2.errors.DiskFull) could not write to file '
+                '"pg_wal/xlogtemp.4121": No space left on device', NEW, count=20), says=_FULL_SAYS, never=_RO_SAYS),
+    "MySQL 1021 waiting for space, statements hanging": dict(
+        build=lambda e: newly_saturated(serving(e, code="504", latency=60)).log(-5, DISK_FULL_GO, OLD, count=25),
+        says=_FULL_SAYS, never=_RO_SAYS),
+    "MariaDB's disk got full, just after a deploy": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, DISK_GOT_FULL, NEW, count=20),
+        says=_FULL_SAYS, never=_RO_SAYS),
+    "MySQL errno 28 on a temporary file": dict(
+        build=lambda e: quiet(serving(e)).log(
+            -5, "pymysql.err.OperationalError: (3, \"Error writing file '/tmp/MYfd=58' (OS errno 28 - No space left "
+                "on device)\")", OLD, count=30), says=_FULL_SAYS, never=_RO_SAYS),
+    "MySQL 1114, a table full (Connector/J)": dict(
+        build=lambda e: quiet(serving(e)).log(-5, TABLE_FULL_JAVA, OLD, count=30), says="storage", never=_RO_SAYS),
+    "PostgreSQL's read-only transaction (a replica or a read-only instance)": dict(
+        build=lambda e: quiet(serving(e)).log(
+            -5, "psycopg2.errors.ReadOnlySqlTransaction: cannot execute INSERT in a read-only transaction", OLD,
+            count=30), says=_RO_SAYS, never=_FULL_SAYS),
+    "MySQL's --super-read-only (a replica), the connector newly saturated": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(
+            -5, "pymysql.err.OperationalError: (1290, 'The MySQL server is running with the --super-read-only option "
+                "so it cannot execute this statement')", OLD, count=25), says=_RO_SAYS, never=_FULL_SAYS),
+    "MySQL's --read-only, just after a deploy": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(
+            -6, "ERROR 1290 (HY000): The MySQL server is running with the --read-only option so it cannot execute "
+                "this statement", NEW, count=20), says=_RO_SAYS, never=_FULL_SAYS),
+}
+
+
+@pytest.mark.parametrize("case", WORDS.values(), ids=WORDS.keys())
+def test_a_full_disk_and_a_read_only_database_each_say_their_own(case):
+    bundle = case["build"](Evidence()).bundle()
+    result = diagnose(bundle, S)
+    assert plan(result, bundle, S).action is None, result.summary
+    observed = " ".join(e.observed for e in result.evidence if e.source == "log")
+    for where, text in (("summary", result.summary), ("evidence", observed)):
+        assert case["says"] in text.lower(), f"{where}: {text}"
+        assert case["never"] not in text.lower().replace(case["says"], ""), f"{where}: {text}"
+    says, never = _ADVICE[case["says"]]
+    assert says in result.recommendation.lower() and never not in result.recommendation.lower(), result.recommendation
+
+
 @pytest.mark.parametrize("case", REPLICA.values(), ids=REPLICA.keys())
 def test_a_replica_behind_its_primary(case):
     _check(case)
@@ -212,6 +271,34 @@ PASSWORDS = {
     "the same plain env on both revisions (the database's password changed): escalated": dict(
         build=lambda e: quiet(plain_password(e, "s3cret-2025", "s3cret-2025")).log(-6, PG_AUTH, NEW, count=20),
         expect=Signature.INCONCLUSIVE, competing=BOTH),
+    # A deploy that took the password out of the DSN: the new revision connects with none (MySQL answers
+    # "(using password: NO)"), the revision before holds the accepted one in itself. Its refusals are its own.
+    "a deploy removed the password from the DSN's URL (MySQL 1045, using password: NO): rolled back": dict(
+        build=lambda e: quiet(plain_password(e, "mysql://orders:hunter2@10.40.0.7/orders",
+                                             "mysql://orders@10.40.0.7/orders", name="DATABASE_URL"))
+        .log(-6, MYSQL_AUTH.replace("YES", "NO"), NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic", names="password in the plain env database_url",
+        not_said="hunter2"),
+    "a deploy removed the password from a JDBC URL's parameters: rolled back": dict(
+        build=lambda e: quiet(plain_password(e, "jdbc:mysql://10.40.0.7/orders?user=orders&password=Zq9-x",
+                                             "jdbc:mysql://10.40.0.7/orders?user=orders", name="JDBC_URL"))
+        .log(-6, "java.sql.SQLException: Access denied for user 'orders'@'10.8.0.5' (using password: NO)", NEW,
+             count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic", not_said="Zq9-x"),
+    "a deploy removed DB_PASSWORD from the plain env, DB_HOST still there: rolled back": dict(
+        build=lambda e: quiet(e.revision(OLD, -300, sql=(SQL,), plain_env=(("DB_HOST", "10.40.0.7"),
+                                                                           ("DB_PASSWORD", "k7-rotated")))
+                              .revision(NEW, -8, sql=(SQL,), plain_env=(("DB_HOST", "10.40.0.7"),))
+                              .traffic(**{NEW: 100}).requests(OLD, -90, -8, 40).latency(OLD, -90, -8, 0.2)
+                              .requests(NEW, -8, 5, 14).requests(NEW, -8, 5, 20, code="500")
+                              .latency(NEW, -8, 5, 0.5)).log(-6, MYSQL_AUTH.replace("YES", "NO"), NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic", not_said="k7-rotated"),
+    # An empty password taken out is no change of the credential: escalated as before.
+    "a deploy dropped an empty password from the DSN: escalated": dict(
+        build=lambda e: quiet(plain_password(e, "mysql://orders:@10.40.0.7/orders", "mysql://orders@10.40.0.7/orders",
+                                             name="DATABASE_URL")).log(-6, MYSQL_AUTH.replace("YES", "NO"), NEW,
+                                                                       count=20),
+        expect=Signature.INCONCLUSIVE, competing=BOTH),
     "the password rotated on the database, no deploy: escalated, no rollback": dict(
         build=lambda e: quiet(serving(e)).log(-5, MYSQL_AUTH, OLD, count=25),
         expect=Signature.DATABASE_UNREACHABLE, names="password"),
@@ -240,6 +327,20 @@ def _rev(*plain: tuple[str, str]) -> Revision:
     ((("DATABASE_URL", "postgres://u:a@h1/d"),), (("DATABASE_URL", "postgres://u:a@h2/d"),), []),   # the host only
     ((("LOG_LEVEL", "info"),), (("LOG_LEVEL", "debug"),), []),              # no credential
     ((("DB_PASSWORD", "a"),), (), []),                                      # none left to compare
+    # A password the deploy took out: the new revision connects without the one accepted before.
+    ((("DATABASE_URL", "postgres://app:secret@10.0.0.3/db"),), (("DATABASE_URL", "postgres://app@10.0.0.3/db"),),
+     ["password in the plain env DATABASE_URL (removed)"]),
+    ((("PG_DSN", "host=h user=u password=a"),), (("PG_DSN", "host=h user=u"),),
+     ["password in the plain env PG_DSN (removed)"]),
+    ((("JDBC_URL", "jdbc:mysql://h/d?user=u&password=a"),), (("JDBC_URL", "jdbc:mysql://h/d?user=u"),),
+     ["password in the plain env JDBC_URL (removed)"]),
+    ((("DATABASE_URL", "mysql://u:a@h1/d"),), (("DATABASE_URL", "mysql://u@h2/d"),),     # and the host moved
+     ["password in the plain env DATABASE_URL (removed)"]),
+    ((("DB_PASSWORD", "a"), ("DB_HOST", "h")), (("DB_HOST", "h"),), ["plain env DB_PASSWORD (removed)"]),
+    ((("DB_PASSWORD", "a"),), (("DB_PASSWORD", ""),), ["plain env DB_PASSWORD"]),         # emptied in place
+    ((("DATABASE_URL", "postgres://u:@h/d"),), (("DATABASE_URL", "postgres://u@h/d"),), []),   # empty before
+    ((("DATABASE_URL", "postgres://u@h/d"),), (("DATABASE_URL", "postgres://u@h/d"),), []),    # none on either
+    ((("DB_PASSWORD", ""), ("DB_HOST", "h")), (("DB_HOST", "h"),), []),                   # an empty one gone
 ])
 def test_which_plain_credential_a_deploy_changed_by_name_never_by_value(before, after, said):
     assert plain_credentials_changed(_rev(*before), _rev(*after)) == said

@@ -194,7 +194,7 @@ CASES = {
     "the shared service account lost roles/cloudsql.client": dict(
         build=lambda e: quiet(serving(e)).log(-6, NOT_AUTHORIZED, OLD, count=20),
         expect=Signature.DATABASE_UNREACHABLE, names="cloudsql.instances.connect"),
-    "storage full: the instance is read-only": dict(
+    "a read-only instance or a replica: its writes refused": dict(
         build=lambda e: quiet(serving(e)).log(-5, READ_ONLY, OLD, count=30),
         expect=Signature.DATABASE_UNREACHABLE, names="read-only"),
     "a deploy in the minute of a failover that database/up missed: no rollback": dict(

@@ -912,11 +912,11 @@ def test_refusals_named_together_as_each_alone():
     ('pq: password authentication failed for user "orders"', Refusal.CREDENTIALS),
     # The database's own resources exhausted: a full disk met by a WAL segment or a temporary file, MySQL's
     # ENOSPC (errno 28), transaction ID wraparound protection. The database answered each.
-    ('PANIC:  could not write to file "pg_wal/xlogtemp.4121": No space left on device', Refusal.READ_ONLY),
+    ('PANIC:  could not write to file "pg_wal/xlogtemp.4121": No space left on device', Refusal.STORAGE_FULL),
     ('ERROR: could not write to file "base/pgsql_tmp/pgsql_tmp8121.0": No space left on device (SQLSTATE 53100)',
-     Refusal.READ_ONLY),
-    ("(3, \"Error writing file '/tmp/MYfd=58' (Errcode: 28 - No space left on device)\")", Refusal.READ_ONLY),
-    ("(1030, \"Got error 28 - 'No space left on device' from storage engine\")", Refusal.READ_ONLY),
+     Refusal.STORAGE_FULL),
+    ("(3, \"Error writing file '/tmp/MYfd=58' (Errcode: 28 - No space left on device)\")", Refusal.STORAGE_FULL),
+    ("(1030, \"Got error 28 - 'No space left on device' from storage engine\")", Refusal.STORAGE_FULL),
     ('pq: database is not accepting commands to avoid wraparound data loss in database "orders"',
      Refusal.WRAPAROUND),
     ('database is not accepting commands that generate new MultiXactIds to avoid wraparound data loss in database "a"',
