@@ -706,6 +706,16 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 'FATAL:  password authentication failed for user "superset"',
                 "bengen343/superset-on-gcp-cloud-run issue #4; GoogleCloudPlatform/cloud-sql-proxy issue #1991",
                 Refusal.CREDENTIALS),
+    # The client had no password to give when the server asked for one: said by the client before any
+    # refusal of the server's (a password emptied or taken out of the DSN by a deploy).
+    DbErrorText("PostgreSQL client (no password supplied)",
+                r"fe_sendauth: no password supplied|The server requested (?:SCRAM|password)-based authentication, "
+                r"but no password was provided",
+                'psycopg2.OperationalError: connection to server at "10.40.0.7", port 5432 failed: fe_sendauth: no '
+                'password supplied',
+                "postgres/postgres src/interfaces/libpq/libpq-fe.h (PQnoPasswordSupplied); pgjdbc/pgjdbc "
+                "pgjdbc/src/main/java/org/postgresql/core/v3/ConnectionFactoryImpl.java (doAuthentication); "
+                "UNCONFIRMED in a Cloud SQL thread", Refusal.CREDENTIALS),
     DbErrorText("Cloud SQL IAM database authentication", r"Cloud SQL IAM (?:service account|user) authentication "
                 r"failed for user", 'FATAL: Cloud SQL IAM service account authentication failed for user '
                 '"470754621570-compute@developer"', "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #727",

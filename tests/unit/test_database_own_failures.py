@@ -293,6 +293,28 @@ PASSWORDS = {
                               .requests(NEW, -8, 5, 14).requests(NEW, -8, 5, 20, code="500")
                               .latency(NEW, -8, 5, 0.5)).log(-6, MYSQL_AUTH.replace("YES", "NO"), NEW, count=20),
         expect=Signature.BAD_REVISION, action="rollback_traffic", not_said="k7-rotated"),
+    # PostgreSQL's clients say so before the server can refuse: libpq (psycopg2/3) "fe_sendauth: no password
+    # supplied", pgjdbc "The server requested SCRAM-based authentication, but no password was provided."
+    "a deploy removed the password from a PostgreSQL DSN (libpq: fe_sendauth): rolled back": dict(
+        build=lambda e: quiet(plain_password(e, "postgresql://orders:hunter2@10.40.0.7/orders",
+                                             "postgresql://orders@10.40.0.7/orders", name="DATABASE_URL"))
+        .log(-6, 'psycopg2.OperationalError: connection to server at "10.40.0.7", port 5432 failed: '
+                 "fe_sendauth: no password supplied", NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic", names="password in the plain env database_url",
+        not_said="hunter2"),
+    "a deploy removed DB_PASSWORD, pgjdbc connects with none (SCRAM): rolled back": dict(
+        build=lambda e: quiet(e.revision(OLD, -300, sql=(SQL,), plain_env=(("DB_HOST", "10.40.0.7"),
+                                                                           ("DB_PASSWORD", "k7-rotated")))
+                              .revision(NEW, -8, sql=(SQL,), plain_env=(("DB_HOST", "10.40.0.7"),))
+                              .traffic(**{NEW: 100}).requests(OLD, -90, -8, 40).latency(OLD, -90, -8, 0.2)
+                              .requests(NEW, -8, 5, 14).requests(NEW, -8, 5, 20, code="500")
+                              .latency(NEW, -8, 5, 0.5))
+        .log(-6, "org.postgresql.util.PSQLException: The server requested SCRAM-based authentication, but no "
+                 "password was provided.", NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic", not_said="k7-rotated"),
+    "no password supplied with no deploy (the secret emptied): escalated, no rollback": dict(
+        build=lambda e: quiet(serving(e)).log(-5, "FATAL: fe_sendauth: no password supplied", OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE, names="password"),
     # An empty password taken out is no change of the credential: escalated as before.
     "a deploy dropped an empty password from the DSN: escalated": dict(
         build=lambda e: quiet(plain_password(e, "mysql://orders:@10.40.0.7/orders", "mysql://orders@10.40.0.7/orders",
