@@ -28,6 +28,7 @@ from pydantic_core import PydanticCustomError
 
 from shared.alerts.ratio_query import ratio_query
 from shared.clock import CLOCK_SKEW_ALLOWANCE
+from shared.gcp.identifiers import resource_label_problem
 from shared.errors import PermanentError
 
 # Real notifications are a few KB; documentation content is capped at 10 KB by Monitoring.
@@ -1042,6 +1043,8 @@ def _malformed(incident: Incident) -> AlertTarget | None:
             problem = "is no Google Cloud resource id (ASCII letters, digits, '-', '.', ':' or '_', at most 253)"
         elif field == "database_id" and not _INSTANCE_ID.fullmatch(value):
             problem = "is not Cloud SQL's 'project:instance'"
+        else:
+            problem = resource_label_problem(field, value) or ""
         if problem:
             return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
                 f"policy {quoted(incident.policy_name)}: the notification's {incident.resource_type} label {field} "
