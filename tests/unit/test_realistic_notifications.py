@@ -250,3 +250,53 @@ def test_a_well_formed_resource_is_still_named_as_it_was(resource_type, labels, 
     target = parse_notification(_notification(resource_type, labels)).target
 
     assert target.kind is not TargetKind.UNROUTABLE and target.name == name, target
+
+
+# A condition holds one kind: AlertPolicy.Condition's `condition` is a oneof (condition_threshold, condition_absent,
+# condition_matched_log, condition_monitoring_query_language, condition_prometheus_query_language, condition_sql:
+# google/monitoring/v3/alert.proto). One that carries two was merged or rewritten on its way (a relay, a template),
+# and which of them fired, with its bar and value, is unknown. Before, the threshold was read and judged as if it
+# were the only one: a clean service was `healthy` at the threshold's bar while the absence or the query that may
+# have fired was never looked at, and a CLOSED at a value under the bar was taken as recovery.
+SECOND_KIND = {
+    "and a metric absence": ("conditionAbsent", {"filter": REQUESTS, "duration": "300s"}),
+    "and a PromQL query": ("conditionPrometheusQueryLanguage", {"query": PROMQL}),
+    "and an MQL query (snake_case)": ("condition_monitoring_query_language", {"query": MQL}),
+    "and a log match": ("conditionMatchedLog", {"filter": 'resource.type="cloud_run_revision" AND severity>=ERROR'}),
+}
+
+
+def _two_kinds(key: str, body: dict):
+    return lambda incident: incident["condition"].update({key: body})
+
+
+@pytest.mark.parametrize("key, body", SECOND_KIND.values(), ids=SECOND_KIND.keys())
+def test_a_condition_of_two_kinds_is_never_judged_healthy(key, body):
+    document = copy.deepcopy(scenario_model("healthy").notification(ANCHOR))
+    _two_kinds(key, body)(document["incident"])
+    world = FastWorld(seeded_copy("healthy", None), ANCHOR)
+
+    answer = handle_alert(event(json.dumps(document).encode(), "1"), world.config, world.adapters)
+
+    assert answer.status is OutcomeStatus.ESCALATED, answer.reason
+    assert "carries 2 condition kinds" in answer.reason and "conditionThreshold" in answer.reason, answer.reason
+
+
+@pytest.mark.parametrize("key, body", SECOND_KIND.values(), ids=SECOND_KIND.keys())
+def test_a_closed_of_a_condition_of_two_kinds_shows_no_recovery(key, body):
+    document = copy.deepcopy(scenario_model("healthy").notification(ANCHOR))
+    incident = document["incident"]
+    _two_kinds(key, body)(incident)
+    incident.update(state="closed", ended_at=incident["started_at"] + 600, observed_value="0.001")
+
+    closed = parse_notification(document)
+
+    assert closed.recovery_shown == "" and "carries 2 condition kinds" in closed.recovery_doubt
+
+
+def test_a_closed_of_a_condition_of_one_kind_still_shows_recovery():
+    document = copy.deepcopy(scenario_model("healthy").notification(ANCHOR))
+    incident = document["incident"]
+    incident.update(state="closed", ended_at=incident["started_at"] + 600, observed_value="0.001")
+
+    assert "Monitoring closed it with a value of 0.001" in parse_notification(document).recovery_shown
