@@ -28,8 +28,8 @@ from pydantic_core import PydanticCustomError
 
 from shared.alerts.ratio_query import ratio_query
 from shared.clock import CLOCK_SKEW_ALLOWANCE
-from shared.gcp.identifiers import resource_label_problem
 from shared.errors import PermanentError
+from shared.gcp.identifiers import resource_label_problem
 
 # Real notifications are a few KB; documentation content is capped at 10 KB by Monitoring.
 # Anything near this size is not a Monitoring notification, so refuse it before parsing.
