@@ -1,8 +1,8 @@
 """Realistic Cloud Monitoring notifications (schema 1.2) that no bundled scenario sends, through the pipeline's own
 entry point on in-process parts (tests/property/fast.py): what each is answered, and why.
 
-The fields varied are the ones schema 1.2 carries (docs: Cloud Monitoring, "Notification content", its schema 1.2
-example; /work's gcp-facts list them): `condition` with its `conditionThreshold`, `conditionAbsent`,
+The fields varied are the ones schema 1.2 carries (Cloud Monitoring, "Notification content", its schema 1.2
+example): `condition` with its `conditionThreshold`, `conditionAbsent`,
 `conditionMatchedLog`, `conditionMonitoringQueryLanguage` or `conditionPrometheusQueryLanguage`
 (AlertPolicy.Condition, google/monitoring/v3/alert.proto), `resource` and its labels, `observed_value`,
 `threshold_value`, `ended_at`, `documentation`, `policy_user_labels`. What a query condition's notification
