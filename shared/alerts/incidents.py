@@ -29,6 +29,7 @@ from pydantic_core import PydanticCustomError
 from shared.alerts.ratio_query import ratio_query
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.errors import PermanentError
+from shared.gcp.identifiers import resource_label_problem
 
 # Real notifications are a few KB; documentation content is capped at 10 KB by Monitoring.
 # Anything near this size is not a Monitoring notification, so refuse it before parsing.
@@ -425,6 +426,9 @@ _KNOWN_CONDITION_KEYS = {
 }
 
 
+_CAMEL_HUMP = re.compile(r"_([a-z])")
+
+
 class _Condition(_Wire):
     name: str = ""
     display_name: str = ""
@@ -432,16 +436,23 @@ class _Condition(_Wire):
     condition_absent: _ConditionBody | None = None
     condition_matched_log: _ConditionBody | None = None
     other: _ConditionBody | None = None  # any other condition kind, e.g. conditionPrometheusQueryLanguage
+    # Every condition kind the object carries, by its ProtoJSON name (conditionThreshold, ...): AlertPolicy.
+    # Condition's `condition` is a oneof (google/monitoring/v3/alert.proto), so a condition Monitoring wrote
+    # carries one; see Incident.condition_kinds.
+    kinds: tuple[str, ...] = ()
 
     @model_validator(mode="before")
     @classmethod
-    def _collect_other_kind(cls, data: Any) -> Any:
-        if not isinstance(data, Mapping) or _KNOWN_CONDITION_KEYS & data.keys():
+    def _collect_kinds(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
             return data
-        other = next(
-            (v for k, v in data.items() if str(k).startswith("condition") and isinstance(v, Mapping)), None
-        )
-        return {**data, "other": other} if other is not None else data
+        keys = [k for k, v in data.items() if str(k).startswith("condition") and isinstance(v, Mapping)]
+        # camelCase or snake_case, one kind once (the same kind in both spellings is read as _Wire reads any field).
+        kinds = tuple(dict.fromkeys(_CAMEL_HUMP.sub(lambda m: m.group(1).upper(), str(k)) for k in keys))
+        data = {**data, "kinds": kinds}
+        if _KNOWN_CONDITION_KEYS & data.keys() or not keys:
+            return data
+        return {**data, "other": data[keys[0]]}
 
     @property
     def kind(self) -> ConditionKind:
@@ -544,6 +555,9 @@ class Incident(BaseModel):
     condition_resource_name: str = ""
     condition_filter: str = ""
     condition_kind: ConditionKind = ""
+    # Every condition kind the `condition` object carries (conditionThreshold, conditionAbsent, ...): one, or
+    # none, from Monitoring; see `condition_doubt`.
+    condition_kinds: tuple[str, ...] = ()
     comparison: str = ""              # COMPARISON_GT, COMPARISON_LT, ... ("" when not a threshold)
     denominator_filter: str = ""      # a ratio policy's denominator ("" otherwise)
     forecast: bool = False            # a forecast condition: the threshold is predicted to be crossed, not crossed
@@ -642,6 +656,13 @@ class Incident(BaseModel):
         request_count metric judged at a latency condition's 500 ms read as "500 5xx", so nothing of the
         condition is used (no `healthy`, no recovery, no rule's bar): the person sees why."""
         named, shown = self.condition_name.strip(), self.condition_display_name.strip()
+        if len(self.condition_kinds) > 1:
+            # AlertPolicy.Condition's `condition` is a oneof (google/monitoring/v3/alert.proto): ProtoJSON writes
+            # one member of it. Two came through something that merged or rewrote the condition (a relay, a
+            # template), and the kind read (the threshold first) may not be the one that fired.
+            return (f"the notification's condition {quoted(shown or named)} carries {len(self.condition_kinds)} "
+                    f"condition kinds ({', '.join(self.condition_kinds)}), where a condition holds one (its "
+                    "`condition` oneof): which one fired, and so its bar and value, is unknown")
         if named and shown and named != shown:
             return (f"the notification names condition {quoted(named)} but carries condition {quoted(shown)}: "
                     "its policy may have several conditions, and which one its bar and value are is unknown")
@@ -1042,6 +1063,8 @@ def _malformed(incident: Incident) -> AlertTarget | None:
             problem = "is no Google Cloud resource id (ASCII letters, digits, '-', '.', ':' or '_', at most 253)"
         elif field == "database_id" and not _INSTANCE_ID.fullmatch(value):
             problem = "is not Cloud SQL's 'project:instance'"
+        else:
+            problem = resource_label_problem(field, value) or ""
         if problem:
             return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
                 f"policy {quoted(incident.policy_name)}: the notification's {incident.resource_type} label {field} "
@@ -1147,6 +1170,7 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         condition_resource_name=i.condition.name,
         condition_filter=i.condition.filter,
         condition_kind=i.condition.kind,
+        condition_kinds=i.condition.kinds,
         comparison=i.condition.body.comparison if i.condition.body else "",
         denominator_filter=i.condition.body.denominator_filter if i.condition.body else "",
         forecast=bool(i.condition.body and i.condition.body.forecast_options is not None),

@@ -121,6 +121,55 @@ def written_name_problem(name: str) -> str | None:
     return location_or_id_problem(location, id_, kind)
 
 
+# A project id as a config names one (shared/config.py `_PROJECT_ID`): lowercase letters, digits and hyphens,
+# starting with a letter, possibly after "domain:".
+_PROJECT_ID = re.compile(r"^(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]*$")
+_LABELLED_IDS = frozenset({"project_id", "location", "region", "service_name", "connector_name", "database_id"})
+_ID_RULE = "lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen"
+
+
+def resource_label_problem(field: str, value: str) -> str | None:
+    """Why `value`, a notification's identifying resource label `field` (project_id, location, region,
+    service_name, connector_name, database_id: Cloud Monitoring's monitored resource list for
+    cloud_run_revision, vpc_access_connector and cloudsql_database), is in a form no resource of its
+    type is labelled with, or None. Capitals, a zone, a project number name nothing the config manages
+    (it names projects by id, resources in lowercase, locations by region: shared/config.py), so an alert
+    built of them was answered "not a managed service", which reaches nobody. That Monitoring itself never
+    writes a project number in `project_id` is UNCONFIRMED (the list calls it the project's identifier; no
+    sample holds one); a log entry's writer sets its entry's resource labels (LogEntry.resource), and a
+    relay may rewrite them."""
+    if field not in _LABELLED_IDS:
+        return None     # a host name is not case-sensitive (uptime_url's `host` is read lowercased)
+    if value != value.lower():
+        return f"holds capital letters, which no resource of its type is labelled with ({value.lower()!r} would be)"
+    if field == "project_id":
+        return _project_problem(value)
+    if field in ("location", "region"):
+        return _region_problem(value)
+    if field in ("service_name", "connector_name"):
+        return None if _ID.match(value) else f"is not a resource id: {_ID_RULE}"
+    if field == "database_id":
+        project, _, instance = value.rpartition(":")
+        return _project_problem(project) or (None if _ID.match(instance) else
+                                             f"holds instance {instance!r}, no Cloud SQL instance id: {_ID_RULE}")
+    return None
+
+
+def _project_problem(project: str) -> str | None:
+    if project.isdigit():
+        return (f"is a project number, not a project id: the config names projects by id, so {project!r} matches "
+                "no managed project")
+    if not _PROJECT_ID.match(project):
+        return f"holds project {project!r}, no project id (lowercase letters, digits and hyphens, starting with a letter)"
+    return None
+
+
+def _region_problem(location: str) -> str | None:
+    if _ZONE.match(location):
+        return f"is a zone: resources are labelled with their region, {location.rsplit('-', 1)[0]}"
+    return None if _REGION.match(location) else "is not a region such as us-central1"
+
+
 def location_or_id_problem(location: str, id_: str, kind: str) -> str | None:
     """Why a name's location (a region) or its id (of `kind`, plural as in the name: "services") is not
     one Google writes, or None: shared by the commands' targets and the config's names."""
