@@ -49,6 +49,7 @@ from shared.outcomes import (
     OutcomeStatus,
     Timestamps,
     applied_record,
+    message_outcome_id,
     notify,
     notify_severity,
 )
@@ -788,6 +789,8 @@ def _reject_once(error: IncidentParseError, command_id: str | None, also: str, e
                   field=error.field, message_id=message_id, received=content.excerpt(), command_id=command_id)
     outcome = Outcome(status=OutcomeStatus.REJECTED, reason=f"malformed alert: {error}{also}", message_id=message_id,
                       received=content, command_id=command_id,
+                      # One id on every delivery of the message (message_outcome_id): a repeat is dropped.
+                      outcome_id=message_outcome_id(message_key(event_data), "alert-rejected", command_id),
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
     # Told once per message, and per id when it gives several (each id's sender is told under its own).
     key = message_key(event_data) + (f"/{command_id}" if also and command_id else "")
@@ -1167,15 +1170,17 @@ def retry_or_give_up(exc: Exception, message_id: str | None, attempt: int, confi
               f"(delivery.max_attempts {limit}): {why}; the {trigger}'s handling did not finish, a person must look "
               "(a report an attempt kept in its intent, if any, is still published by the verification sweep)")
     now = adapters.clock.now()
+    # Answered 2xx, the message may still come again past the limit, and give up again: one page, and one
+    # outcome_id for the give-up on every delivery (message_outcome_id), so that a repeat is dropped.
+    key = message_key(event_data) if event_data is not None else message_id
     # Answered 2xx now, so never delivered again: the message travels with the give-up, as with a rejection.
     outcome = Outcome(incident_id=incident_id, trigger=trigger, command_id=command_id, status=OutcomeStatus.FAILED,
                       reason=reason, message_id=message_id,
                       received=received(event_data) if event_data is not None else None,
-                      timestamps=Timestamps(received_at=now, decided_at=now, completed_at=now))
+                      timestamps=Timestamps(received_at=now, decided_at=now, completed_at=now),
+                      **({"outcome_id": message_outcome_id(key, "gave-up", trigger)} if key is not None else {}))
     timeline.step("gave_up", reason, severity="ERROR", message_id=message_id, attempt=attempt, max_attempts=limit,
                   transient=transient)
-    # Answered 2xx, the message may still come again past the limit, and give up again: one page.
-    key = message_key(event_data) if event_data is not None else message_id
     if key is None:
         return publish_outcome(outcome, config, adapters, timeline)
     return publish_once(outcome, key, config, adapters, timeline)

@@ -37,7 +37,7 @@ from shared.commands.context import CommandRun, CommandTimeline, Refused, comman
 from shared.clock import CLOCK_SKEW_ALLOWANCE, ahead_of_server, skew_safe_lease
 from shared.config import Config
 from shared.errors import AttemptInProgress, PermanentError, TransientError
-from shared.outcomes import Outcome, OutcomeStatus, Timestamps
+from shared.outcomes import Outcome, OutcomeStatus, Timestamps, message_outcome_id
 from shared.alerts.delivery import DeliveryCounter, message_key
 from shared.alerts.received import received
 from shared.pipeline import (Adapters, deliver_bounded, message_id_of, publish_once, publish_outcome,
@@ -412,7 +412,9 @@ def _reject_as(command_id: str | None, problem: str, field: str, event_data: Any
     timeline = CommandTimeline(None, command_id)
     timeline.step("rejected", f"malformed command rejected: {problem}", severity="ERROR", field=field,
                   message_id=content.message_id, received=content.excerpt())
+    # The message alone decides this answer: each delivery of it publishes it under one id (message_outcome_id).
     outcome = Outcome(trigger="command", status=OutcomeStatus.REJECTED, reason=f"malformed command: {problem}",
+                      outcome_id=message_outcome_id(message_key(event_data), "command-rejected", command_id),
                       message_id=message_id_of(event_data), command_id=command_id, received=content,
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
     return publish_outcome(outcome, config, adapters, timeline)
@@ -428,6 +430,7 @@ def _reject_misrouted(error: MisroutedAlert, event_data: Any, config: Config, ad
     timeline.step("rejected", f"misrouted alert rejected: {error}", severity="ERROR", field=error.field,
                   message_id=content.message_id, received=content.excerpt())
     outcome = Outcome(trigger="alert", status=OutcomeStatus.REJECTED, incident_id=error.incident_id,
+                      outcome_id=message_outcome_id(message_key(event_data), "misrouted-alert"),
                       reason=f"misrouted alert: {error.reason}", message_id=message_id_of(event_data),
                       received=content,
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
