@@ -97,3 +97,32 @@ def test_a_give_up_whose_publish_lost_its_answer_is_published_again_under_the_sa
     failed = [json.loads(data) for _, data, _ in w.publisher.messages]
     failed = [o for o in failed if o["status"] == "failed"]
     assert len(failed) == 2 and failed[0]["outcome_id"] == failed[1]["outcome_id"], failed
+
+
+@pytest.mark.parametrize("topic", ["commands", "alerts"])
+@pytest.mark.parametrize("body, ids", [
+    (b'{"command":"pause","command_id":"p-a","requested_by":"a@b.c","reason":"r","command_id":"p-b"}', ["p-a", "p-b"]),
+    (b'{"command_id":"rb-1","command":"rollback_traffic","command_id":"rb-2","command_id":"rb-3"}',
+     ["rb-1", "rb-2", "rb-3"]),
+    # an id no command may carry is answered under none: two answers, not three
+    (b'{"command":"status","command_id":"st-a","command_id":"st b","command_id":"st-c"}', ["st-a", "st-c"]),
+])
+def test_an_answer_to_a_body_giving_several_ids_names_every_answer_it_published(body, ids, topic):
+    """Either topic answers a command-shaped body once under each id it gives; on_alert returns one outcome:
+    the first. The others were published and logged, but the caller saw only the first; now each answer
+    names every other one published for the message (its command_id and outcome_id), so whichever is read
+    (the CLI reads the one under its own id), none is missed."""
+    w = _world()
+    if topic == "alerts":
+        returned = handle_alert(event(body, "m-ids"), w.config, w.adapters)
+    else:
+        returned = handle_command(event(body, "m-ids"), w.config, w.adapters)[0]
+    published = [json.loads(data) for _, data, _ in w.publisher.messages]
+    assert [o["command_id"] for o in published] == ids and returned.command_id == ids[0]
+    assert returned.outcome_id == published[0]["outcome_id"]
+    for outcome in published:
+        others = [o for o in published if o is not outcome]
+        for other in others:
+            assert any(other["command_id"] in note and other["outcome_id"] in note for note in outcome["notes"]), \
+                outcome["notes"]
+    assert returned.notes == published[0]["notes"]
