@@ -877,6 +877,8 @@ def _nearly_a_name(value: str, pattern: str) -> str | None:
     """What to fix in a full resource name that only a trailing slash or the spaces around it keep from its
     form (a name copied from a URL path, or with what surrounded it): "is not a full service name … (not a
     short name or a URL)" read as though the name itself were wrong. None for anything else."""
+    if pattern == REVISION_PATTERN:
+        return _nearly_a_revision(value)
     if pattern not in (SERVICE_PATTERN, CONNECTOR_PATTERN, TARGET_PATTERN):
         return None
     stripped = value.strip()
@@ -886,6 +888,19 @@ def _nearly_a_name(value: str, pattern: str) -> str | None:
     if trimmed != stripped and re.fullmatch(pattern, trimmed):
         return f"{value[:160]!r} ends with '/': write {trimmed!r}"
     return None
+
+
+def _nearly_a_revision(value: str) -> str | None:
+    """What to write for a revision given by its full name (`projects/P/locations/L/services/S/revisions/R`, as
+    the console and `gcloud run revisions describe` show it: Revision.name, google/cloud/run/v2/revision.proto),
+    or with spaces around it: its short name. None for anything else."""
+    stripped = value.strip()
+    short = stripped.rsplit("/revisions/", 1)[-1] if stripped.startswith("projects/") else stripped
+    if short == value or not re.fullmatch(REVISION_PATTERN, short):
+        return None
+    if short != stripped:
+        return f"{value[:200]!r} is the revision's full name: write its short name, {short!r}"
+    return f"{value[:160]!r} has spaces around it: write {short!r}"
 
 
 def _field(loc: tuple[Any, ...]) -> str:

@@ -201,9 +201,13 @@ def _aware(when: datetime | None) -> datetime | None:
 
 def _expired(run: CommandRun) -> Outcome:
     command = run.command
+    # Told in UTC beside the arrival (UTC too): a local time as sent ("12:10+01:00") read beside "12:02+00:00"
+    # looks unexpired. The time as sent follows, so that the sender finds what they wrote.
+    expired = command.expires_at.astimezone(timezone.utc)
+    sent = "" if command.expires_at.utcoffset() == timedelta(0) else f" ({command.expires_at.isoformat()} as sent)"
     return run.outcome(OutcomeStatus.REJECTED, f"expires_at: the command expired at "
-                       f"{command.expires_at.isoformat()} and arrived at {run.received_at.isoformat()}; "
-                       "nothing done", target=command.target)
+                       f"{expired.isoformat()}{sent} and arrived at "
+                       f"{run.received_at.astimezone(timezone.utc).isoformat()}; nothing done", target=command.target)
 
 
 # The commands that write to Google Cloud, or let writes happen again: run late, each acts on a world its

@@ -124,3 +124,33 @@ def test_a_byte_order_mark_and_crlf_line_ends_are_read_past():
     body = b"\xef\xbb\xbf" + GOOD.replace(",", ",\r\n").encode() + b"\r\n"
     [outcome] = _deliver(w, body)
     assert outcome.status is OutcomeStatus.APPLIED and outcome.command_id == "pz-7", outcome.reason
+
+
+@pytest.mark.parametrize("revision, said", [
+    (SERVICE + "/revisions/backend-00001-abc", "is the revision's full name: write its short name, 'backend-00001-abc'"),
+    ("projects/demo-project/locations/us-central1/revisions/backend-00001-abc",
+     "is the revision's full name: write its short name, 'backend-00001-abc'"),
+    ("backend-00001-abc ", "has spaces around it: write 'backend-00001-abc'"),
+])
+def test_a_revision_copied_with_its_full_name_or_spaces_says_what_to_write(revision, said):
+    """The console and `gcloud run revisions describe` show a revision's full name; the command takes its
+    short name (`Revision.name`'s last segment, google/cloud/run/v2/revision.proto)."""
+    w = _world()
+    body = {"command": "rollback_traffic", "command_id": "rb-5", "requested_by": OPERATOR, "reason": "r",
+            "target": SERVICE, "params": {"revision": revision}}
+    [outcome] = _deliver(w, json.dumps(body).encode())
+    assert outcome.status is OutcomeStatus.REJECTED and said in outcome.reason, outcome.reason
+    assert w.writes() == 0
+
+
+@pytest.mark.parametrize("expires_at, utc", [
+    ("2026-11-26T12:10:00+01:00", "2026-11-26T11:10:00+00:00"),   # a local time: 12:10 read beside 12:02 UTC
+    ("2026-11-26T06:30:00-05:00", "2026-11-26T11:30:00+00:00"),
+])
+def test_an_expiry_sent_in_local_time_is_told_in_utc_beside_the_arrival(expires_at, utc):
+    w = _world()
+    body = {"command": "pause", "command_id": "pz-9", "requested_by": OPERATOR, "reason": "r", "expires_at": expires_at}
+    [outcome] = _deliver(w, json.dumps(body).encode())
+    assert outcome.status is OutcomeStatus.REJECTED, outcome.reason
+    assert f"expired at {utc} ({expires_at} as sent)" in outcome.reason, outcome.reason
+    assert "arrived at 2026-11-26T12:02:00+00:00" in outcome.reason, outcome.reason
