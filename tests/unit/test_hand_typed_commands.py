@@ -154,3 +154,16 @@ def test_an_expiry_sent_in_local_time_is_told_in_utc_beside_the_arrival(expires_
     assert outcome.status is OutcomeStatus.REJECTED, outcome.reason
     assert f"expired at {utc} ({expires_at} as sent)" in outcome.reason, outcome.reason
     assert "arrived at 2026-11-26T12:02:00+00:00" in outcome.reason, outcome.reason
+
+
+@pytest.mark.parametrize("broken", ["trailing comma", "single quotes", "wrapped in the shell's quotes"])
+def test_the_body_corrected_under_the_same_id_runs_once(broken):
+    """A refused body decided nothing and recorded nothing: its sender fixes the typo and sends it again
+    under the same id, and it runs, once; a resend of the corrected one is its duplicate."""
+    w = _world()
+    [refused] = _deliver(w, NOT_JSON[broken][0].encode())
+    assert refused.status is OutcomeStatus.REJECTED and refused.command_id == "pz-7"
+    [fixed] = _deliver(w, GOOD.encode())
+    assert fixed.status is OutcomeStatus.APPLIED, fixed.reason
+    [again] = _deliver(w, GOOD.encode())
+    assert again.status is OutcomeStatus.SKIPPED and again.reason.startswith("duplicate"), again.reason
