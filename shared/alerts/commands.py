@@ -522,7 +522,8 @@ def _twice_said(body: bytes | str) -> str:
 def _read_leniently(body: bytes | str) -> Any:
     """The body parsed by `_loads_every_value`, however it fails as a command: not UTF-8 (a Latin-1 "é" in
     a reason typed in a terminal: an id and a command's name are ASCII, read the same whatever the bytes
-    around them), a key given twice (every value kept). None when it is not JSON at all."""
+    around them), a key given twice (every value kept), and broken by hand in a way `hand_typed.as_meant`
+    undoes (read for the ids only: `parse_command` refuses it as sent). None when it is not JSON even so."""
     try:
         try:
             doc = _loads_every_value(body)   # bytes: UTF-8, or UTF-16/32 by their byte order marks
