@@ -532,7 +532,8 @@ def test_a_manual_scale_within_the_policy_ceiling(proposed):
 
 
 def test_a_manual_scale_above_the_ceiling_is_rejected(standin_env, firestore, pubsub, project_id, anchor):
-    world = World(standin_env, pubsub, project_id, anchor,
+    # An operator's: without allow_one_way, a manual scale is an operator's decision (shared/commands/connector.py).
+    world = World(standin_env, pubsub, project_id, anchor, operators=["alice@example.com"],
                   bounds={"connectors": [{"name": CONNECTOR, "max_instances_ceiling": 6}]})
     world.seed("connector_saturation")
     outcome = command(world, "scale_connector", target=CONNECTOR, params={"max_instances": 8}, reason="r")
