@@ -5,6 +5,7 @@ subscription filters and the incident id as ordering key.
 """
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from enum import Enum
@@ -18,6 +19,25 @@ from shared.timeline.writer import Timeline, sorted_json
 SCHEMA = "runwarden.outcome/v1"
 # `json.dumps(..., sort_keys=True)`, built once (shared/timeline/writer.py `sorted_json`).
 _JSON = sorted_json()
+
+
+# The namespace of the outcome ids derived from a message (`message_outcome_id`).
+_MESSAGE_ANSWERS = uuid.uuid5(uuid.NAMESPACE_URL, "https://runwarden/outcome/v1/message-answer")
+
+
+def message_outcome_id(key: str, answer: str, part: str | None = None) -> str:
+    """The outcome_id of an answer that the message alone decides (a rejection of what it carries, a give-up on
+    it), derived from the message's `key` (shared.alerts.delivery `message_key`: its Pub/Sub message id and a
+    digest of what it carries, the same on every delivery), the kind of `answer`, and `part` (the command_id it
+    is answered under, when a body gives several). Such an answer is published again whenever the message is
+    delivered again: a publish whose answer was lost (DEADLINE_EXCEEDED after Pub/Sub took it) raises, so that
+    Pub/Sub delivers the message again, and "the service may redeliver the message, even after a successful ack"
+    (google-cloud-cpp pubsub, PullResponse). Under one id each time, a reader drops the repeat, as it drops a
+    kept answer published again (shared/commands/answers.py); under a fresh uuid4 each time it read as a second
+    rejection. A name-based UUID ("generate a UUID based on the SHA-1 hash of a namespace identifier ... and a
+    name", Python docs, uuid.uuid5), as hex: the shape of the uuid4 hex of every other outcome."""
+    name = json.dumps([key, answer, part or ""])   # the parts kept apart: "a/b" + "c" is not "a" + "b/c"
+    return uuid.uuid5(_MESSAGE_ANSWERS, name).hex
 
 
 class OutcomeStatus(str, Enum):

@@ -49,6 +49,7 @@ from shared.outcomes import (
     OutcomeStatus,
     Timestamps,
     applied_record,
+    message_outcome_id,
     notify,
     notify_severity,
 )
@@ -765,7 +766,9 @@ def _reject(error: IncidentParseError, event_data: Any, config: Config, adapters
     An operator's command sent here (the topics swapped) is read as the commands path reads it, whatever
     kept it from being a notification (not UTF-8, a key given twice), and answered once under each id it
     gives (`SentIds.answerable`): its sender waits on that id, and hears that it was not run instead of
-    timing out on an answer that never comes and being told the command is running."""
+    timing out on an answer that never comes and being told the command is running. Each of several answers
+    names the others (`_also_answered`): the caller is returned the first alone, and a reader of any one
+    finds every other by its outcome_id."""
     from shared.alerts.commands import published_body, sent_command
     from shared.alerts.incidents import MisroutedCommand
 
@@ -773,12 +776,31 @@ def _reject(error: IncidentParseError, event_data: Any, config: Config, adapters
     if sent is None:
         return _reject_once(error, None, "", event_data, config, adapters, received_at)
     misrouted, ids = MisroutedCommand(sent.name, sent.problem), sent.ids
-    return [_reject_once(misrouted, command_id, ids.ambiguity(), event_data, config, adapters, received_at)
-            for command_id in ids.answerable or (None,)][0]
+    answered = ids.answerable or (None,)
+    return [_reject_once(misrouted, command_id, ids.ambiguity(), event_data, config, adapters, received_at,
+                         notes=_also_answered(event_data, command_id, answered))
+            for command_id in answered][0]
+
+
+def _rejection_id(event_data: Any, command_id: str | None) -> str:
+    """A rejection's outcome_id: one on every delivery of the message, per id it is answered under."""
+    return message_outcome_id(message_key(event_data), "alert-rejected", command_id)
+
+
+def _also_answered(event_data: Any, command_id: str | None, answered: Sequence[str | None]) -> list[str]:
+    return also_answered(command_id, answered, lambda other: _rejection_id(event_data, other))
+
+
+def also_answered(command_id: str | None, answered: Sequence[str | None],
+                  outcome_id: Callable[[str | None], str]) -> list[str]:
+    """What an answer under `command_id` to a body giving several ids says of the message's other answers:
+    each one's command_id and outcome_id (derived from the message, so known before it is published)."""
+    return [f"also answered under command_id {other!r}: outcome {outcome_id(other)}"
+            for other in answered if other != command_id]
 
 
 def _reject_once(error: IncidentParseError, command_id: str | None, also: str, event_data: Any, config: Config,
-                 adapters: Adapters, received_at: datetime) -> Outcome:
+                 adapters: Adapters, received_at: datetime, notes: Sequence[str] = ()) -> Outcome:
     message_id = message_id_of(event_data)
     # Acknowledged, so never delivered again: the message travels with its rejection, whole on the
     # outcome and as an excerpt in the `rejected` and `notify` lines (shared/alerts/received.py).
@@ -787,7 +809,9 @@ def _reject_once(error: IncidentParseError, command_id: str | None, also: str, e
     timeline.step("rejected", f"malformed alert rejected: {error}{also}", severity="ERROR",
                   field=error.field, message_id=message_id, received=content.excerpt(), command_id=command_id)
     outcome = Outcome(status=OutcomeStatus.REJECTED, reason=f"malformed alert: {error}{also}", message_id=message_id,
-                      received=content, command_id=command_id,
+                      received=content, command_id=command_id, notes=list(notes),
+                      # One id on every delivery of the message (message_outcome_id): a repeat is dropped.
+                      outcome_id=_rejection_id(event_data, command_id),
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
     # Told once per message, and per id when it gives several (each id's sender is told under its own).
     key = message_key(event_data) + (f"/{command_id}" if also and command_id else "")
@@ -1167,15 +1191,17 @@ def retry_or_give_up(exc: Exception, message_id: str | None, attempt: int, confi
               f"(delivery.max_attempts {limit}): {why}; the {trigger}'s handling did not finish, a person must look "
               "(a report an attempt kept in its intent, if any, is still published by the verification sweep)")
     now = adapters.clock.now()
+    # Answered 2xx, the message may still come again past the limit, and give up again: one page, and one
+    # outcome_id for the give-up on every delivery (message_outcome_id), so that a repeat is dropped.
+    key = message_key(event_data) if event_data is not None else message_id
     # Answered 2xx now, so never delivered again: the message travels with the give-up, as with a rejection.
     outcome = Outcome(incident_id=incident_id, trigger=trigger, command_id=command_id, status=OutcomeStatus.FAILED,
                       reason=reason, message_id=message_id,
                       received=received(event_data) if event_data is not None else None,
-                      timestamps=Timestamps(received_at=now, decided_at=now, completed_at=now))
+                      timestamps=Timestamps(received_at=now, decided_at=now, completed_at=now),
+                      **({"outcome_id": message_outcome_id(key, "gave-up", trigger)} if key is not None else {}))
     timeline.step("gave_up", reason, severity="ERROR", message_id=message_id, attempt=attempt, max_attempts=limit,
                   transient=transient)
-    # Answered 2xx, the message may still come again past the limit, and give up again: one page.
-    key = message_key(event_data) if event_data is not None else message_id
     if key is None:
         return publish_outcome(outcome, config, adapters, timeline)
     return publish_once(outcome, key, config, adapters, timeline)

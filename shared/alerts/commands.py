@@ -22,6 +22,7 @@ from typing import Annotated, Any, ClassVar, Literal, Mapping, Union
 from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
                       model_validator)
 
+from shared.alerts.hand_typed import as_meant, json_mistake, wrapped_said, wrapping_quote
 from shared.alerts.incidents import IncidentParseError, PubSubMessage, _lone_surrogate, decode_message_published
 from shared.gcp.identifiers import written_name_problem
 from shared.outcomes import BIDI, C1
@@ -345,7 +346,11 @@ def parse_command(body: bytes | str) -> AnyCommand:
     except RecursionError:
         raise CommandError("message.data", "not JSON: nested too deeply") from None
     except ValueError as exc:   # UnicodeDecodeError, JSONDecodeError, or a number past 4,300 digits
-        raise CommandError("message.data", f"not JSON: {str(exc)[:200]}") from None
+        mistake = json_mistake(body, exc) if isinstance(exc, json.JSONDecodeError) else ""
+        raise CommandError("message.data", f"not JSON: {str(exc)[:200]}" + (f": {mistake}" if mistake else "")) \
+            from None
+    if isinstance(data, str) and wrapping_quote(body):
+        raise CommandError("message.data", wrapped_said(wrapping_quote(body)))
     if not isinstance(data, dict):
         raise CommandError("command", f"expected a JSON object, got {type(data).__name__}")
     if "command" not in data and isinstance(data.get("incident"), dict):
@@ -517,12 +522,26 @@ def _twice_said(body: bytes | str) -> str:
 def _read_leniently(body: bytes | str) -> Any:
     """The body parsed by `_loads_every_value`, however it fails as a command: not UTF-8 (a Latin-1 "é" in
     a reason typed in a terminal: an id and a command's name are ASCII, read the same whatever the bytes
-    around them), a key given twice (every value kept). None when it is not JSON at all."""
+    around them), a key given twice (every value kept), and broken by hand in a way `hand_typed.as_meant`
+    undoes (read for the ids only: `parse_command` refuses it as sent). None when it is not JSON even so."""
     try:
         try:
-            return _loads_every_value(body)   # bytes: UTF-8, or UTF-16/32 by their byte order marks
+            doc = _loads_every_value(body)   # bytes: UTF-8, or UTF-16/32 by their byte order marks
         except UnicodeDecodeError:
-            return _loads_every_value(bytes(body).decode("utf-8", errors="replace"))
+            doc = _loads_every_value(bytes(body).decode("utf-8", errors="replace"))
+        if not isinstance(doc, str):
+            return doc
+    except (ValueError, RecursionError):
+        pass
+    # Broken by hand (a trailing comma, single quotes, the shell's quotes sent with it, making it one JSON
+    # string): read as meant, for the ids its rejection is answered under only (shared/alerts/hand_typed.py);
+    # the command is refused as sent.
+    if len(body) > MAX_COMMAND_BYTES:
+        return None
+    text = body if isinstance(body, str) else bytes(body).decode("utf-8-sig", errors="replace")
+    meant = as_meant(text)
+    try:
+        return json.loads(meant, object_pairs_hook=_every_value, strict=False) if meant is not None else None
     except (ValueError, RecursionError):
         return None
 
@@ -821,7 +840,7 @@ def _message(error: Any) -> str:
     pattern = (error.get("ctx") or {}).get("pattern", "")
     words = _PATTERN_WORDS.get(pattern) if error["type"] == "string_pattern_mismatch" else None
     if words is None:
-        return error["msg"]
+        return error["msg"] + _sent_as(error)
     near = _nearly_a_name(str(error.get("input")), pattern)
     if near:
         return near
@@ -830,10 +849,37 @@ def _message(error: Any) -> str:
     return f"{str(error.get('input'))[:120]!r} is not {words}"
 
 
+# pydantic's error types for a number or a flag of another JSON type (pydantic docs, "Validation Errors").
+_WANTED = {"int_type": int, "int_from_float": int, "bool_type": bool}
+
+
+def _sent_as(error: Any) -> str:
+    """What was sent where a whole number or a flag was wanted, and what to send: a value quoted by the shell or
+    by habit ("10", "true") is the likeliest, and "Input should be a valid integer" read as though 10 were wrong.
+    "" for any other error."""
+    wanted = _WANTED.get(error["type"])
+    if wanted is None or "input" not in error:
+        return ""
+    given = error["input"]
+    if isinstance(given, str):
+        try:
+            meant = json.loads(given)
+        except ValueError:
+            meant = None
+        if type(meant) is wanted:
+            return f" (got the string {given!r}: send {json.dumps(meant)}, without quotes)"
+        return f" (got the string {given[:60]!r})"
+    if wanted is int and isinstance(given, float) and given.is_integer():
+        return f" (got {given}: send a whole number, {int(given)})"
+    return f" (got {json.dumps(given)[:60]})"
+
+
 def _nearly_a_name(value: str, pattern: str) -> str | None:
     """What to fix in a full resource name that only a trailing slash or the spaces around it keep from its
     form (a name copied from a URL path, or with what surrounded it): "is not a full service name … (not a
     short name or a URL)" read as though the name itself were wrong. None for anything else."""
+    if pattern == REVISION_PATTERN:
+        return _nearly_a_revision(value)
     if pattern not in (SERVICE_PATTERN, CONNECTOR_PATTERN, TARGET_PATTERN):
         return None
     stripped = value.strip()
@@ -843,6 +889,19 @@ def _nearly_a_name(value: str, pattern: str) -> str | None:
     if trimmed != stripped and re.fullmatch(pattern, trimmed):
         return f"{value[:160]!r} ends with '/': write {trimmed!r}"
     return None
+
+
+def _nearly_a_revision(value: str) -> str | None:
+    """What to write for a revision given by its full name (`projects/P/locations/L/services/S/revisions/R`, as
+    the console and `gcloud run revisions describe` show it: Revision.name, google/cloud/run/v2/revision.proto),
+    or with spaces around it: its short name. None for anything else."""
+    stripped = value.strip()
+    short = stripped.rsplit("/revisions/", 1)[-1] if stripped.startswith("projects/") else stripped
+    if short == value or not re.fullmatch(REVISION_PATTERN, short):
+        return None
+    if short != stripped:
+        return f"{value[:200]!r} is the revision's full name: write its short name, {short!r}"
+    return f"{value[:160]!r} has spaces around it: write {short!r}"
 
 
 def _field(loc: tuple[Any, ...]) -> str:

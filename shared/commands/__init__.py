@@ -37,11 +37,11 @@ from shared.commands.context import CommandRun, CommandTimeline, Refused, comman
 from shared.clock import CLOCK_SKEW_ALLOWANCE, ahead_of_server, skew_safe_lease
 from shared.config import Config
 from shared.errors import AttemptInProgress, PermanentError, TransientError
-from shared.outcomes import Outcome, OutcomeStatus, Timestamps
+from shared.outcomes import Outcome, OutcomeStatus, Timestamps, message_outcome_id
 from shared.alerts.delivery import DeliveryCounter, message_key
 from shared.alerts.received import received
-from shared.pipeline import (Adapters, deliver_bounded, message_id_of, publish_once, publish_outcome,
-                             retry_or_give_up)
+from shared.pipeline import (Adapters, also_answered, deliver_bounded, message_id_of, publish_once,
+                             publish_outcome, retry_or_give_up)
 from shared.ports import ClaimRecord
 from shared.remediation import switch_since
 from shared.remediation.records import COMMAND_RETENTION, COMMANDS
@@ -201,9 +201,13 @@ def _aware(when: datetime | None) -> datetime | None:
 
 def _expired(run: CommandRun) -> Outcome:
     command = run.command
+    # Told in UTC beside the arrival (UTC too): a local time as sent ("12:10+01:00") read beside "12:02+00:00"
+    # looks unexpired. The time as sent follows, so that the sender finds what they wrote.
+    expired = command.expires_at.astimezone(timezone.utc)
+    sent = "" if command.expires_at.utcoffset() == timedelta(0) else f" ({command.expires_at.isoformat()} as sent)"
     return run.outcome(OutcomeStatus.REJECTED, f"expires_at: the command expired at "
-                       f"{command.expires_at.isoformat()} and arrived at {run.received_at.isoformat()}; "
-                       "nothing done", target=command.target)
+                       f"{expired.isoformat()}{sent} and arrived at "
+                       f"{run.received_at.astimezone(timezone.utc).isoformat()}; nothing done", target=command.target)
 
 
 # The commands that write to Google Cloud, or let writes happen again: run late, each acts on a world its
@@ -400,19 +404,29 @@ def _reject_malformed(error: CommandError, event_data: Any, config: Config, adap
         return [_reject_misrouted(error, event_data, config, adapters, received_at, content)]
     ids = _sent_ids(event_data)
     # Answered once under each id it gives (a body giving two different ids: its sender may wait on either),
-    # or under none when it gives none a command may carry.
+    # or under none when it gives none a command may carry; each answer names the others (also_answered).
+    answered = ids.answerable or (None,)
     return [_reject_as(command_id, f"{error}{ids.ambiguity()}", error.field, event_data, config, adapters,
-                       received_at, content) for command_id in ids.answerable or (None,)]
+                       received_at, content, also_answered(command_id, answered,
+                                                           lambda other: _rejection_id(event_data, other)))
+            for command_id in answered]
+
+
+def _rejection_id(event_data: Any, command_id: str | None) -> str:
+    """A malformed command's rejection's outcome_id: the message alone decides the answer, so each delivery of
+    it publishes the answer under one id (message_outcome_id), per id it is answered under."""
+    return message_outcome_id(message_key(event_data), "command-rejected", command_id)
 
 
 def _reject_as(command_id: str | None, problem: str, field: str, event_data: Any, config: Config, adapters: Adapters,
-               received_at: Any, content: Any) -> Outcome:
+               received_at: Any, content: Any, notes: list[str]) -> Outcome:
     # Labelled with the command_id when it can be read, as the outcome is: the CLI tells a sender with no
     # answer to read the command's steps by `jsonPayload.runwarden.command_id`, which found none.
     timeline = CommandTimeline(None, command_id)
     timeline.step("rejected", f"malformed command rejected: {problem}", severity="ERROR", field=field,
                   message_id=content.message_id, received=content.excerpt())
     outcome = Outcome(trigger="command", status=OutcomeStatus.REJECTED, reason=f"malformed command: {problem}",
+                      outcome_id=_rejection_id(event_data, command_id), notes=notes,
                       message_id=message_id_of(event_data), command_id=command_id, received=content,
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
     return publish_outcome(outcome, config, adapters, timeline)
@@ -428,6 +442,7 @@ def _reject_misrouted(error: MisroutedAlert, event_data: Any, config: Config, ad
     timeline.step("rejected", f"misrouted alert rejected: {error}", severity="ERROR", field=error.field,
                   message_id=content.message_id, received=content.excerpt())
     outcome = Outcome(trigger="alert", status=OutcomeStatus.REJECTED, incident_id=error.incident_id,
+                      outcome_id=message_outcome_id(message_key(event_data), "misrouted-alert"),
                       reason=f"misrouted alert: {error.reason}", message_id=message_id_of(event_data),
                       received=content,
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))

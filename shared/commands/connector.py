@@ -1,7 +1,9 @@
 """scale_connector by an operator's command: an explicit max_instances and/or machine_type, within
 the API's rules (3-10 instances, scale-up only, known machine types) and the connector's policy
 (ceiling, allowed machine types), through the gate. An operator's command is the person's
-decision, so it is applied rather than proposed."""
+decision, so it is applied rather than proposed; where the policy leaves the one-way change to a person
+(no `allow_one_way`), that decision is the one an `approve` of its proposal would be, so only `operators`
+may make it."""
 from __future__ import annotations
 
 from shared.commands.context import CommandRun, refused
@@ -13,6 +15,9 @@ from shared.remediation.actions.scale_connector import ScaleConnectorParams, con
 
 def handle(run: CommandRun) -> Outcome:
     name = known_connector(run)
+    if not run.config.bounds.connector(name).allow_one_way:
+        run.require_operator(f"scale {name.rsplit('/', 1)[-1]}: its policy does not allow_one_way, so the change is "
+                             "a person's decision, as an approve of its proposal is")
     connector = run.adapters.vpcaccess.get_connector(name)
     if connector.state != "READY":
         raise refused(_not_ready(connector.short_name, connector.state, name))

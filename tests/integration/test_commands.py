@@ -532,7 +532,8 @@ def test_a_manual_scale_within_the_policy_ceiling(proposed):
 
 
 def test_a_manual_scale_above_the_ceiling_is_rejected(standin_env, firestore, pubsub, project_id, anchor):
-    world = World(standin_env, pubsub, project_id, anchor,
+    # An operator's: without allow_one_way, a manual scale is an operator's decision (shared/commands/connector.py).
+    world = World(standin_env, pubsub, project_id, anchor, operators=["alice@example.com"],
                   bounds={"connectors": [{"name": CONNECTOR, "max_instances_ceiling": 6}]})
     world.seed("connector_saturation")
     outcome = command(world, "scale_connector", target=CONNECTOR, params={"max_instances": 8}, reason="r")
@@ -1101,3 +1102,41 @@ def test_a_body_giving_two_ids_is_answered_on_pubsub_once_under_each(world, topi
         assert "'p-alice', 'p-bob'" in reason and "nothing was run" in reason, reason
         assert message.attributes["status"] == "rejected"
     assert world.state.get_record(FLAGS, "kill_switch") is None and writes(world) == 0
+
+
+@pytest.mark.parametrize("topic", ["commands", "alerts"])
+@pytest.mark.parametrize("body, answered", [
+    (b'{"command":"scale_connector","command_id":"sc-7","requested_by":"alice@example.com","reason":"r",'
+     b'"params":{"max_instances":"10"}}', ["sc-7"]),
+    (b'{"command":"pause","command_id":"p-a","requested_by":"a@b.c","reason":"r","command_id":"p-b"}',
+     ["p-a", "p-b"]),
+], ids=["a number sent as a string", "two ids"])
+def test_a_rejection_whose_publish_lost_its_answer_reaches_pubsub_under_one_outcome_id(world, topic, body, answered):
+    """The rejection's publish is taken by the Pub/Sub emulator and its answer lost (DEADLINE_EXCEEDED): the
+    delivery raises, Pub/Sub delivers the message again, and it is answered again. Every answer under one id
+    carries one outcome_id, so a reader (the CLI, a subscriber) drops the repeat instead of reading a second
+    rejection."""
+    import dataclasses
+
+    from shared.commands import handle_command
+    from shared.errors import TransientError
+    from shared.pipeline import handle_alert
+    from tests.integration.world import event
+    from tests.unit.fakes import FaultyPublisher
+
+    handle = handle_command if topic == "commands" else handle_alert
+    publisher = FaultyPublisher(world.adapters.publisher)
+    adapters = dataclasses.replace(world.adapters, publisher=publisher)
+    delivered = event(body, f"m-lost-{topic}")
+    publisher.lose_next_answer(1)
+    with pytest.raises(TransientError):
+        handle(delivered, world.config, adapters)
+    handle(delivered, world.config, adapters)
+
+    pulled = [json.loads(m.data) for m in world.pubsub.pull(world.subscription, 10, timeout=10)]
+    rejected = [o for o in pulled if o["status"] == "rejected"]
+    assert sorted({o["command_id"] for o in rejected}) == answered, pulled
+    assert len(rejected) == len(answered) + 1, pulled      # the first answered twice: the lost answer's, and again
+    for command_id in answered:
+        assert len({o["outcome_id"] for o in rejected if o["command_id"] == command_id}) == 1, rejected
+    assert writes(world) == 0

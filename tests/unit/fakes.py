@@ -415,11 +415,14 @@ class LosesProposalMove:
 
 class FaultyPublisher:
     """A PublisherPort whose next `n` publishes fail as PubSubPublisher fails when Pub/Sub answers
-    UNAVAILABLE: TransientError, and nothing is published."""
+    UNAVAILABLE: TransientError, and nothing is published. `lose_next_answer`: the next publishes land
+    and their answer is lost (DEADLINE_EXCEEDED after Pub/Sub took the message): TransientError all
+    the same, the message published."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self._failures = 0
+        self._lost_answers = 0
         self._lock = threading.Lock()
         self.injected = 0
 
@@ -427,9 +430,14 @@ class FaultyPublisher:
         with self._lock:
             self._failures += n
 
+    def lose_next_answer(self, n: int = 1) -> None:
+        with self._lock:
+            self._lost_answers += n
+
     def clear(self) -> None:
         with self._lock:
             self._failures = 0
+            self._lost_answers = 0
 
     def publish(self, topic: str, data: bytes, attributes: dict[str, str], ordering_key: str = "") -> str:
         with self._lock:
@@ -439,7 +447,15 @@ class FaultyPublisher:
                 self.injected += 1
         if fail:
             raise transient_error("UNAVAILABLE", f"Publish to {topic}")
-        return self.inner.publish(topic, data, attributes, ordering_key=ordering_key)
+        message_id = self.inner.publish(topic, data, attributes, ordering_key=ordering_key)
+        with self._lock:
+            lose = self._lost_answers > 0
+            if lose:
+                self._lost_answers -= 1
+                self.injected += 1
+        if lose:
+            raise transient_error("DEADLINE_EXCEEDED", f"Publish to {topic} (message {message_id} taken)")
+        return message_id
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

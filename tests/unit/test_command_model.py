@@ -139,7 +139,10 @@ def test_json_no_parser_can_hold_is_refused_naming_the_data(data, words):
     ({"command": "pause", "target": "backend"}, "is not a full resource name"),
     ({"command": "approve", "params": {"proposal_id": "P-3F9C"}}, "'P-3F9C' is not a proposal id"),
     ({"command": "rollback_traffic", "target": SERVICE,
-      "params": {"revision": f"{SERVICE}/revisions/backend-00001-abc"}}, "is not a revision's short name"),
+      "params": {"revision": f"{SERVICE}/revisions/backend-00001-abc"}},
+     "is the revision's full name: write its short name, 'backend-00001-abc'"),
+    ({"command": "rollback_traffic", "target": SERVICE, "params": {"revision": "Backend-00001-abc"}},
+     "is not a revision's short name"),
 ])
 def test_a_value_of_the_wrong_form_is_answered_with_the_form_expected(fields, words):
     with pytest.raises(CommandError) as caught:
