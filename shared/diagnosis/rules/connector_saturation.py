@@ -4,6 +4,7 @@ and Cloud SQL itself is up. The connector is the serving revision's, never the c
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 from shared.diagnosis.evidence import LogRecord, short_name
@@ -918,11 +919,8 @@ def _http_reads_timed_out(facts: Facts, c: Citation) -> str:
     never scaled alone."""
     s = facts.s
     timeouts = facts.log_matches(LogSignal.UPSTREAM_TIMEOUT)
-    if not timeouts or refusals(facts):
-        return ""
-    late = per_text(upstream_read_timed_out, timeouts)
-    reads = [e for e in timeouts if late[e.text]]
-    if not facts.logged_enough(len(reads)):
+    reads = _reads_among(facts, timeouts, upstream_read_timed_out)
+    if not reads:
         return ""
     read_ids = {id(e) for e in reads}
     dialled = facts.logs.dials
@@ -1108,6 +1106,17 @@ STALE_READS = ("look at how long the application's pool keeps a connection idle 
                "database's slow queries; raise the connector's max instances only if new connections fail to cross it")
 
 
+def _reads_among(facts: Facts, lines: list[LogRecord], timed_out: Callable[[str], bool]) -> list[LogRecord]:
+    """The `lines` whose text `timed_out` reads as a read on an established connection that timed out,
+    when they are enough read over the window (Facts.logged_enough) and the database refused nothing
+    (a refusal is read first, as an answer); else []."""
+    if not lines or refusals(facts):
+        return []
+    timed = per_text(timed_out, lines)
+    reads = [e for e in lines if timed[e.text]]
+    return reads if facts.logged_enough(len(reads)) else []
+
+
 def _reads_timed_out(facts: Facts, c: Citation) -> str:
     """Why the connector is not shown to be the cause, or "": at least db_error_logs_min of the errors of
     reaching the database are reads on established connections that timed out (log_signals.read_timed_out:
@@ -1129,14 +1138,12 @@ def _reads_timed_out(facts: Facts, c: Citation) -> str:
     packets and not a new one's is not excluded): it competes, and is never scaled alone."""
     s = facts.s
     lines = _unreached_lines(facts)
-    if not lines or refusals(facts):
+    reads = _reads_among(facts, lines, read_timed_out)
+    if not reads:
         return ""
-    timed = per_text(read_timed_out, lines)
-    reads = [e for e in lines if timed[e.text]]
-    if not facts.logged_enough(len(reads)):
-        return ""
+    read_ids = {id(e) for e in reads}
     closed = per_text(closed_connection, lines)
-    others = sum(1 for e in lines if not timed[e.text] and not closed[e.text])
+    others = sum(1 for e in lines if id(e) not in read_ids and not closed[e.text])
     pooled = len(facts.database_lines(LogSignal.DB_POOL_WAIT))
     alone = others + pooled < s.db_error_logs_min
     c.cite("log", "stderr / stdout: a read on an established connection to the database that timed out "
