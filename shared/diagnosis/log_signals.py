@@ -37,6 +37,7 @@ class LogSignal(str, Enum):
     DB_CANCELLED = "db_statement_cancelled"   # the database ran a statement and cancelled it (a timeout of its own)
     DB_STATEMENT_FAILED = "db_statement_failed"  # the database ran a statement and ended it (a deadlock, a limit of its own)
     MEMORY_LIMIT = "memory_limit_exceeded"    # Cloud Run killed an instance for exceeding its memory limit
+    LIVENESS_SHUTDOWN = "liveness_shutdown"   # Cloud Run shut an instance down after its liveness probe failed
     DOWNSTREAM_5XX = "downstream_run_5xx"     # another Cloud Run service answered the app's own call with a 5xx
     DB_POOL_WAIT = "db_pool_wait"             # the app gave up waiting for a connection from its OWN pool
     UPSTREAM_TIMEOUT = "upstream_http_timeout"  # the app's own HTTP call to a named host timed out
@@ -1485,6 +1486,19 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     LogSignal.MEMORY_LIMIT: (
         r"Memory limit of \d+(?: MiB|M) exceeded",
     ),
+    # Cloud Run's system-log line when it shuts an instance down after its liveness probe failed:
+    # 'LIVENESS HTTP probe failed 3 times consecutively for container "agent" on port 8080 path "/livez".
+    # The instance has been shut down.' (as public incident notes quote it, at ERROR in
+    # run.googleapis.com/varlog/system; their repositories and paths UNCONFIRMED, and the line is not on
+    # Google's pages). Liveness probes "determine whether to restart a container", "such as catching a
+    # deadlock where a service is running, but is unable to make progress" (Cloud Run, "Configure
+    # container health checks for services"): an instance that stopped answering its own probe. The
+    # TCP and gRPC kinds are read by the startup probe's forms ("STARTUP TCP probe failed 1 time
+    # consecutively ..."), UNCONFIRMED for liveness. The words up to "for container" are read, so another
+    # program's own "liveness http probe failed for HOST" is not Cloud Run's line.
+    LogSignal.LIVENESS_SHUTDOWN: (
+        r"LIVENESS (?:TCP|HTTP|GRPC) probe failed \d+ times? consecutively for container",
+    ),
     # The application's own server ended a worker: gunicorn's arbiter found one that had not notified
     # it within --timeout (murder_workers: self.log.critical("WORKER TIMEOUT (pid:%s)", pid), then
     # SIGABRT, then SIGKILL), or reaped one a SIGKILL ended (reap_workers: "Worker (pid:{}) was sent
@@ -1702,6 +1716,25 @@ def upstream_hosts(text: str) -> list[str]:
     if which == _ATTEMPTED:
         return [without_port(address) for address in host.split(", ") if address]
     return [host if which == _POOL_HOST else without_port(host)]
+
+
+# An UPSTREAM_TIMEOUT line that says the call timed out reading the answer on a connection it had made:
+# urllib3's "Read timed out. (read timeout=N)" (`HTTPConnectionPool._raise_timeout`, and its retries'
+# "(Caused by ReadTimeoutError(...))", urllib3/urllib3 `src/urllib3/connectionpool.py`) and Spring's
+# RestTemplate with a SocketTimeoutException's "Read timed out" (its sources in the UPSTREAM_TIMEOUT rows
+# of docs/signatures.md). Not when the same line also says a dial timed out (urllib3's
+# ConnectTimeoutError, Spring's "Connect timed out" or the kernel's "Connection timed out"), nor Go's
+# "Client.Timeout exceeded while awaiting headers" (its timer spans the dial too), undici's connect
+# timeout or aiohttp's "Connection timeout to host": each of those may have waited on the dial.
+_UPSTREAM_READ = re.compile(r"Read timed out", re.IGNORECASE)
+_UPSTREAM_DIAL = re.compile(r"ConnectTimeoutError|Connect timed out|Connection timed out|Connect Timeout Error"
+                            r"|Connection timeout to host|Client\.Timeout exceeded", re.IGNORECASE)
+
+
+def upstream_read_timed_out(text: str) -> bool:
+    """Whether an UPSTREAM_TIMEOUT line's call timed out reading the answer on a connection it had made
+    (`_UPSTREAM_READ`), with no word of a dial that timed out (`_UPSTREAM_DIAL`)."""
+    return _UPSTREAM_READ.search(text) is not None and _UPSTREAM_DIAL.search(text) is None
 
 
 # The host a DNS_FAILURE line names, where its words name one (each from the same source as its

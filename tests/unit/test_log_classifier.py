@@ -72,6 +72,13 @@ PLATFORM = [
     ("Memory limit of 953M exceeded with 967M used. Consider increasing the memory limit, see "
      "https://cloud.google.com/run/docs/configuring/memory-limits", {LogSignal.MEMORY_LIMIT}),
     ("Memory limit of 128M exceeded with 131M used.", {LogSignal.MEMORY_LIMIT}),
+    # Cloud Run shutting an instance down after its liveness probe failed (log_signals.py, LIVENESS_SHUTDOWN);
+    # another program's words about its own probe are not read.
+    ('LIVENESS HTTP probe failed 3 times consecutively for container "agent" on port 8080 path "/livez". The '
+     "instance has been shut down.", {LogSignal.LIVENESS_SHUTDOWN}),
+    ('LIVENESS TCP probe failed 1 time consecutively for container "worker" on port 9000. The instance has been '
+     "shut down.", {LogSignal.LIVENESS_SHUTDOWN}),
+    ("liveness http probe failed for 10.0.0.5:8080 path /healthz", set()),
     # An application's own words for a memory limit: not Cloud Run ending an instance.
     ("job 42 failed: Memory limit of 512MB exceeded, input too large", set()),
     ("Memory limit of the result cache exceeded: evicting 120 entries", set()),

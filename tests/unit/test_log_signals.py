@@ -42,6 +42,10 @@ LINES = {
     "Memory limit of 512 MiB exceeded with 524 MiB used.": LogSignal.MEMORY_LIMIT,
     "Memory limit of 256 MiB exceeded with 263 MiB used. Consider increasing the memory limit, see "
     "https://cloud.google.com/run/docs/configuring/memory-limits": LogSignal.MEMORY_LIMIT,
+    'LIVENESS HTTP probe failed 3 times consecutively for container "agent" on port 8080 path "/livez". The '
+    "instance has been shut down.": LogSignal.LIVENESS_SHUTDOWN,
+    'LIVENESS GRPC probe failed 1 time consecutively for container "ledger-1" on port 8080. The instance has been '
+    "shut down.": LogSignal.LIVENESS_SHUTDOWN,
     # The application's own call to another Cloud Run service answered with a 5xx.
     "requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: "
     "https://inventory-418273645012.us-central1.run.app/v1/stock?sku=A-17": LogSignal.DOWNSTREAM_5XX,
@@ -57,6 +61,8 @@ def test_each_known_string_gives_its_signal(text, signal):
 
 @pytest.mark.parametrize("text", [
     "GET /healthz 200", "INFO: connected to database", "Listening on port 8080",
+    # Another program's words about its own probe, not Cloud Run shutting an instance down.
+    "liveness http probe failed for 127.0.0.1:8080 path /healthz",
     # A client error from another service, and a server error from a host that is not Cloud Run's.
     "requests.exceptions.HTTPError: 404 Client Error: Not Found for url: https://inventory-4182.us-central1.run.app/x",
     "requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: https://api.partner.example/v2",

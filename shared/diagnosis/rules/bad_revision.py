@@ -222,6 +222,8 @@ def _refused_for_want_of_instances(facts: Facts, c: Citation, suspect: Revision)
         return ""
     if failed_starts(facts.log_matches(LogSignal.STARTUP_FAILURE, suspect.short_name)) >= s.startup_failure_logs_min:
         return ""
+    if _shut_down_by_its_liveness_probe(facts, c, suspect):
+        return ""
     if _killed_for_memory_the_deploy_took(facts, c, suspect):
         return ""
     if _fewer_requests_per_instance_under_the_same_load(facts, c, suspect):
@@ -275,6 +277,29 @@ def _passed_on_from_another_service(facts: Facts, c: Citation, suspect: Revision
     return (f"{suspect.short_name}'s failures are mostly another Cloud Run service's, passed on: {len(calls)} of its "
             f"{failures} failure lines are its calls to {named} answered with a 5xx; that service may have changed "
             "in the same minutes, and whether the deploy caused the failures is not shown")
+
+
+def _shut_down_by_its_liveness_probe(facts: Facts, c: Citation, suspect: Revision) -> bool:
+    """Whether Cloud Run shut the suspect's own instances down after their liveness probe failed: at least
+    `startup_failure_logs_min` system-log lines of LogSignal.LIVENESS_SHUTDOWN on it ("LIVENESS HTTP probe
+    failed 3 times consecutively for container ... The instance has been shut down."). Liveness probes
+    "determine whether to restart a container" (Cloud Run, "Configure container health checks for
+    services"), and "when a service experiences repeated startup or liveness probe failures, Cloud Run
+    limits instance restarts to prevent uncontrolled crash loops" (the same page): the revision's instances
+    are ended as they serve, as after its startup failures, so Cloud Run's refusals for want of an instance
+    follow from its own failures (a probe on a path the new image does not serve, a handler that blocks
+    the event loop). The revision it replaced served cleanly before the deploy with its own probe
+    (`_known_good`), so sending traffic back restores instances that stay up. Shutdowns logged by another
+    revision say nothing of this one's."""
+    s = facts.s
+    shut = facts.log_matches(LogSignal.LIVENESS_SHUTDOWN, suspect.short_name)
+    if len(shut) < s.startup_failure_logs_min:
+        return False
+    c.cite("log", f"run.googleapis.com/varlog/system: {pattern_of(LogSignal.LIVENESS_SHUTDOWN)}",
+           f"{len(shut)} instances of {suspect.short_name} shut down after their liveness probe failed, e.g. "
+           f"{shut[0].text[:140]!r}", f">= {s.startup_failure_logs_min}: Cloud Run's refusals follow the revision's own "
+           "failures", True)
+    return True
 
 
 def _killed_for_memory_the_deploy_took(facts: Facts, c: Citation, suspect: Revision) -> bool:

@@ -4,13 +4,14 @@ and Cloud SQL itself is up. The connector is the serving revision's, never the c
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 from shared.diagnosis.evidence import LogRecord, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, Window, egress_of, hms, path_changed, query_of
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, dial_failure,
                                          host_address, memory_limit_wordings, pattern_of, per_text,
-                                         read_timed_out, upstream_hosts, words_of)
+                                         read_timed_out, upstream_hosts, upstream_read_timed_out, words_of)
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, pct, unread_rule_outs
 from shared.diagnosis.rules.connector_signs import (clean_before, dials_around_connector, either, hang_minutes,
                                                     stress, usual_hang)
@@ -71,6 +72,9 @@ def evaluate(facts: Facts) -> Finding:
     ended, look = _instances_failed(facts, c, stressed)
     if ended:
         return c.doubt(ended, look)
+    unresponsive = _instances_unresponsive(facts, c, stressed)
+    if unresponsive:
+        return c.doubt(unresponsive, INSTANCES_UNRESPONSIVE)
     peer = _clean_peer(facts, c, stressed)
     if peer:
         return c.doubt(peer, CLEAN_PEER)
@@ -98,6 +102,9 @@ def evaluate(facts: Facts) -> Finding:
     elsewhere, ruled_out = _waits_on_named_host(facts, c)
     if elsewhere:
         return c.no(elsewhere) if ruled_out else c.doubt(elsewhere, NAMED_HOST)
+    late = _http_reads_timed_out(facts, c)
+    if late:
+        return c.doubt(late, LATE_ANSWERS)
     unresolved = _names_not_resolved(facts, c)
     if unresolved:
         return c.doubt(unresolved, NAMES_NOT_RESOLVED)
@@ -133,7 +140,9 @@ def evaluate(facts: Facts) -> Finding:
 _LOG_RULE_OUTS = ("instances ended over their memory limit", "the database's own answers (refusals, cancelled "
                   "statements)", "another service's 5xx passed on", "errors of reaching the database around the "
                   "connector", "waits on a named host or a Google API", "names not resolved",
-                  "reads on established connections that timed out", "workers the application's server timed out")
+                  "reads on established connections that timed out", "workers the application's server timed out",
+                  "instances shut down after their liveness probe failed",
+                  "HTTP calls that timed out reading an answer on a connection made")
 
 
 # Connector states in which its path is broken (vpcaccess.v1 Connector.state; ERROR is "manual
@@ -414,6 +423,55 @@ def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> tuple[s
             "to cross the connector (no hang, no error of reaching the database): their requests in flight end as "
             "503s whatever the connector does, and whatever else crosses it (another service's job on a shared "
             "one) changes none of them", INSTANCES_FAILED if killed else INSTANCES_CRASHED)
+
+
+# What a person checks when Cloud Run shut instances down after their liveness probe failed.
+INSTANCES_UNRESPONSIVE = ("look at the service's instances first: what kept them from answering their liveness probe "
+                          "(an event loop blocked by CPU-bound work, a deadlock, a lock held, or a dependency the "
+                          "probe's route checks) in the application's last lines before Cloud Run's \"LIVENESS ... "
+                          "probe failed ... The instance has been shut down.\"; roll back if a deploy brought it, and "
+                          "raise the connector's max instances only if requests still fail to cross it once the "
+                          "instances stay up")
+
+
+def _instances_unresponsive(facts: Facts, c: Citation, stressed: list[str]) -> str:
+    """Why the connector is not shown to be the cause, or "": Cloud Run shut instances down after their
+    liveness probe failed (at least startup_failure_logs_min system-log lines of LogSignal.
+    LIVENESS_SHUTDOWN in the failing minutes), and nothing shows a request failing to cross the
+    connector: fewer than db_error_logs_min errors of reaching the database, no refusal, fewer than
+    db_error_logs_min HTTP calls timed out on a named host.
+
+    A liveness probe is Cloud Run's own call into the container, on its own port: it crosses no
+    connector. It fails when the instance stops answering ("catching a deadlock where a service is
+    running, but is unable to make progress", Cloud Run, "Configure container health checks for
+    services"): an event loop blocked, a lock never released. The requests in flight on that instance
+    waited, then end as Cloud Run's own 503 when it is shut down, so a hang is no sign against this, as
+    it is against a memory kill (`_instances_failed`). A liveness route that checks the database through
+    a saturated connector fails with it, but the application's requests then log the dials that failed
+    (at least db_error_logs_min), and the connector's case stands. Not ruled out (an application that
+    logs nothing of its waits is not excluded): it competes, and is never scaled alone."""
+    s = facts.s
+    failing = facts.failing_window
+    if failing is None:
+        return ""
+    shut = [e for e in facts.log_matches(LogSignal.LIVENESS_SHUTDOWN) if e.timestamp >= failing.start]
+    if len(shut) < s.startup_failure_logs_min:
+        return ""
+    unreached, timed_out = _unreached(facts), len(facts.log_matches(LogSignal.UPSTREAM_TIMEOUT))
+    if unreached >= s.db_error_logs_min or refusals(facts) or timed_out >= s.db_error_logs_min:
+        return ""
+    c.cite("log", f"run.googleapis.com/varlog/system: {pattern_of(LogSignal.LIVENESS_SHUTDOWN)}",
+           f"{len(shut)}x instances shut down after their liveness probe failed from {hms(failing.start)}, e.g. "
+           f"{shut[0].text[:160]!r}; {unreached} errors of reaching the database, {timed_out} HTTP calls timed out, "
+           f"no refusal; the connector shows {', '.join(stressed)}",
+           f"a request failing to cross the connector (>= {s.db_error_logs_min} errors of reaching the database or "
+           "HTTP calls timed out) for the 503s of instances shut down by their liveness probe to be the connector's",
+           False, role="context")
+    return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but Cloud Run shut instances "
+            f"down after their liveness probe failed ({len(shut)}x, e.g. {shut[0].text[:120]!r}) while the requests "
+            f"failed, and nothing shows a request failing to cross the connector ({unreached} errors of reaching the "
+            "database, no refusal): the probe is Cloud Run's own call into the instance, which crosses no "
+            "connector; the requests in flight on an instance that stopped answering wait, then end as 503s")
 
 
 # What a person checks when the serving revision was at its max instances while its requests hung.
@@ -834,6 +892,62 @@ def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
             f"{facts.b.connector.short_name}'s stress is not shown to be on their path"), public
 
 
+# What a person checks when the application's HTTP calls timed out reading the answer.
+LATE_ANSWERS = ("look at the host the application's HTTP calls time out reading from: its own latency and its "
+                "dependencies (another Cloud Run service's request latencies, an internal load balancer's "
+                "backends), and the client's read timeout; raise the connector's max instances only if dials "
+                "through it fail too, or its CPU or throughput shows it is the bottleneck")
+
+
+def _http_reads_timed_out(facts: Facts, c: Citation) -> str:
+    """Why the connector is not shown to be the cause, or "": at least db_error_logs_min of the
+    application's HTTP calls timed out reading the answer on a connection they had made
+    (log_signals.upstream_read_timed_out: urllib3's and Spring's "Read timed out"), read over the window
+    (Facts.logged_enough), and beside them fewer than db_error_logs_min failed dials together (HTTP calls
+    that timed out otherwise, dials that failed to any host, errors of reaching the database), and no
+    refusal. Under any egress: under ALL_TRAFFIC every call crosses the connector ("All outbound traffic
+    is routed through the VPC connector", Cloud Run Admin v2 VpcAccess.VpcEgress), and a private address
+    does under PRIVATE_RANGES_ONLY too (`_waits_on_named_host` says nothing of either).
+
+    A read that timed out was sent on a connection the path carried; the downstream's answer came late.
+    urllib3 drops a connection whose read timed out, so the next call dials a new one: a path saturated
+    enough to hold answers back fails those dials too, and connect timeouts pile up beside the reads, as
+    `_reads_timed_out` reads the database's. Reads alone, with the dials crossing, are a slow downstream's
+    (another Cloud Run service, a backend behind an internal load balancer), not shown to be the
+    connector's, whatever it shows (another service's job on a shared one). Not ruled out (a connector
+    that delays an established flow's packets and not a new one's is not excluded): it competes, and is
+    never scaled alone."""
+    s = facts.s
+    timeouts = facts.log_matches(LogSignal.UPSTREAM_TIMEOUT)
+    reads = _reads_among(facts, timeouts, upstream_read_timed_out)
+    if not reads:
+        return ""
+    read_ids = {id(e) for e in reads}
+    dialled = facts.logs.dials
+    failed_dials = [e for e in facts.logs.entries if e.log_id in _APP_LOGS and id(e) not in read_ids
+                    and dialled[e.text]]
+    others = len(timeouts) - len(reads)
+    dials = len({id(e) for e in failed_dials} | {id(e) for e in timeouts if id(e) not in read_ids})
+    unreached = _unreached(facts)
+    alone = dials + unreached < s.db_error_logs_min
+    hosts = sorted({host for named in per_text(upstream_hosts, reads).values() for host in named})
+    named = ", ".join(hosts) or "a host the lines do not name"
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.UPSTREAM_TIMEOUT)} (a read timed out: "
+           "log_signals.upstream_read_timed_out)",
+           f"{len(reads)} of the application's HTTP calls to {named} timed out reading the answer, e.g. "
+           f"{reads[0].text[:160]!r}; {others} timed out otherwise, {dials} failed dials in all, {unreached} errors of "
+           "reaching the database",
+           f"reads that timed out with < {s.db_error_logs_min} failed dials and errors of reaching the database "
+           "beside them: the path carries new connections", not alone, role="context")
+    if not alone:
+        return ""
+    return (f"the application's HTTP calls to {named} timed out reading the answer on connections they had made "
+            f"({len(reads)}x, e.g. {reads[0].text[:120]!r}) while new connections crossed ({dials} failed dials, "
+            f"{unreached} errors of reaching the database): the downstream answered late, and a path saturated "
+            f"enough to hold answers back fails new dials too, so connector {facts.b.connector.short_name}'s stress "
+            "is not shown to explain them")
+
+
 # What a person checks when the application's name lookups fail.
 NAMES_NOT_RESOLVED = ("check the names the application fails to resolve and who answers for them: a Cloud DNS private "
                       "zone's records and the networks it is visible to, a recent change of a host setting, the "
@@ -992,6 +1106,17 @@ STALE_READS = ("look at how long the application's pool keeps a connection idle 
                "database's slow queries; raise the connector's max instances only if new connections fail to cross it")
 
 
+def _reads_among(facts: Facts, lines: list[LogRecord], timed_out: Callable[[str], bool]) -> list[LogRecord]:
+    """The `lines` whose text `timed_out` reads as a read on an established connection that timed out,
+    when they are enough read over the window (Facts.logged_enough) and the database refused nothing
+    (a refusal is read first, as an answer); else []."""
+    if not lines or refusals(facts):
+        return []
+    timed = per_text(timed_out, lines)
+    reads = [e for e in lines if timed[e.text]]
+    return reads if facts.logged_enough(len(reads)) else []
+
+
 def _reads_timed_out(facts: Facts, c: Citation) -> str:
     """Why the connector is not shown to be the cause, or "": at least db_error_logs_min of the errors of
     reaching the database are reads on established connections that timed out (log_signals.read_timed_out:
@@ -1013,14 +1138,12 @@ def _reads_timed_out(facts: Facts, c: Citation) -> str:
     packets and not a new one's is not excluded): it competes, and is never scaled alone."""
     s = facts.s
     lines = _unreached_lines(facts)
-    if not lines or refusals(facts):
+    reads = _reads_among(facts, lines, read_timed_out)
+    if not reads:
         return ""
-    timed = per_text(read_timed_out, lines)
-    reads = [e for e in lines if timed[e.text]]
-    if not facts.logged_enough(len(reads)):
-        return ""
+    read_ids = {id(e) for e in reads}
     closed = per_text(closed_connection, lines)
-    others = sum(1 for e in lines if not timed[e.text] and not closed[e.text])
+    others = sum(1 for e in lines if id(e) not in read_ids and not closed[e.text])
     pooled = len(facts.database_lines(LogSignal.DB_POOL_WAIT))
     alone = others + pooled < s.db_error_logs_min
     c.cite("log", "stderr / stdout: a read on an established connection to the database that timed out "
