@@ -34,7 +34,7 @@ class LogSignal(str, Enum):
     NO_INSTANCE = "no_available_instance"     # Cloud Run's 429/500 text at max instances
     STARTUP_FAILURE = "startup_failure"       # probes failing, container not listening
     SECRET_FAILURE = "secret_failure"         # a secret missing or not accessible
-    DB_CANCELLED = "db_statement_cancelled"   # the database ran a statement and cancelled it (a timeout of its own)
+    DB_CANCELLED = "db_statement_cancelled"   # the database ran a statement and cancelled it (its or the client's timeout)
     DB_STATEMENT_FAILED = "db_statement_failed"  # the database ran a statement and ended it (a deadlock, a limit of its own)
     MEMORY_LIMIT = "memory_limit_exceeded"    # Cloud Run killed an instance for exceeding its memory limit
     LIVENESS_SHUTDOWN = "liveness_shutdown"   # Cloud Run shut an instance down after its liveness probe failed
@@ -580,6 +580,26 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "postgres src/interfaces/libpq/fe-secure-openssl.c (pgtls_read, pgtls_write); as dagster-io/dagster "
                 "issue #7787 quotes it (and PDO pgsql's 'SQLSTATE[HY000]: General error: 7 SSL SYSCALL error: EOF "
                 "detected', as nextcloud/server issue #32825 does); UNCONFIRMED in a Cloud SQL thread"),
+    # libpq when the server ends its TLS session under a statement (a failover, a restart, a session it
+    # ended): pgtls_read and pgtls_write on SSL_ERROR_ZERO_RETURN, "SSL connection has been closed
+    # unexpectedly" (postgres src/interfaces/libpq/fe-secure-openssl.c, "only returned for a clean
+    # connection closure"), as psycopg2 and psycopg 3 ("consuming input failed: ...") raise it. The close
+    # is the TLS peer's; whether anything on the path but the server could end the session so is
+    # UNCONFIRMED, so it is read as its siblings are: a connection broken, no answer. UNCONFIRMED in a
+    # Cloud SQL thread.
+    DbErrorText("libpq over SSL (session closed)", r"SSL connection has been closed unexpectedly",
+                "psycopg2.OperationalError: SSL connection has been closed unexpectedly",
+                "postgres src/interfaces/libpq/fe-secure-openssl.c (pgtls_read, pgtls_write: SSL_ERROR_ZERO_RETURN); "
+                "UNCONFIRMED in a Cloud SQL thread"),
+    # Node's mysql2 and mysql when the socket closes under a connection the client did not end: "Connection
+    # lost: The server closed the connection." (code PROTOCOL_CONNECTION_LOST; sidorares/node-mysql2
+    # lib/connection.js, the stream's 'close' handler; mysqljs/mysql lib/protocol/Protocol.js, Protocol.end).
+    # The words blame the server, but a socket closed by anything (a failover, wait_timeout, a reset on the
+    # path) is said so: no answer. UNCONFIRMED in a Cloud SQL thread.
+    DbErrorText("Node: mysql2 / mysql (connection lost)", r"\bConnection lost: The server closed the connection\b",
+                "Error: Connection lost: The server closed the connection.",
+                "sidorares/node-mysql2 lib/connection.js (the stream's close handler, PROTOCOL_CONNECTION_LOST); "
+                "mysqljs/mysql lib/protocol/Protocol.js (Protocol.end); UNCONFIRMED in a Cloud SQL thread"),
     # libpq when a read on an open connection fails with the system's words (pqsecure_raw_read:
     # "could not receive data from server: %s", SOCK_STRERROR; postgres src/interfaces/libpq/fe-secure.c):
     # ETIMEDOUT ("Connection timed out", glibc's strerror) is the kernel giving up on data its peer never
@@ -1224,6 +1244,8 @@ CLOSED_CONNECTION_TEXTS = (
     r"\bServer has closed the connection\b",                 # Prisma P1017
     r"MySQL server has gone away",                           # MySQL client 2006 (CR_SERVER_GONE_ERROR)
     r"SSL SYSCALL error: (?:EOF detected|Connection reset by peer)",   # libpq over SSL
+    r"SSL connection has been closed unexpectedly",          # libpq over SSL (the server's TLS close)
+    r"\bConnection lost: The server closed the connection\b",   # Node's mysql2 and mysql
     r"\bConnection terminated unexpectedly\b",               # node-postgres
     r"(?<!query_wait_timeout\s)server closed the connection unexpectedly",   # libpq
     r"\[mysql\] \d{4}/\d\d/\d\d \d\d:\d\d:\d\d (?:\w+\.go:\d+: )?(?:unexpected EOF|read tcp [^\n]*connection reset by peer)",
@@ -1267,7 +1289,8 @@ def read_timed_out(text: str) -> bool:
 # by substring tests before any regex runs (most database errors are dial failures).
 _CLOSED_WORDS = ("connectiondoesnotexisterror", "the connection is closed", "bad connection", "to the backend",
                  "lost connection to mysql", "closed the connection", "gone away", "ssl syscall error",
-                 "connection terminated unexpectedly", "[mysql] ")
+                 "connection terminated unexpectedly", "[mysql] ",
+                 "ssl connection has been closed")
 
 
 def closed_connection(text: str) -> bool:
@@ -1637,8 +1660,9 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # It names the API.
         r"Total timeout of API google\.[\w.]+ exceeded \d+ milliseconds",
     ),
-    # The database received the statement, ran it, and cancelled it at a timeout of its own: it is
-    # slow or blocked, and the statement crossed the path to it (a saturated path shows as the
+    # The database received the statement, ran it, and cancelled it at a timeout of its own, or at the
+    # client's cancel request while it still ran it: it is slow or blocked, and the statement crossed the
+    # path to it (a saturated path shows as the
     # client's own dial or read errors). Not an error of reaching it: database_unreachable does not
     # count these, connector_saturation takes them as the database's answers.
     LogSignal.DB_CANCELLED: (
@@ -1652,6 +1676,25 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # MySQL 1205 ER_LOCK_WAIT_TIMEOUT at innodb_lock_wait_timeout ("Error 1205: Lock wait timeout
         # exceeded; try restarting transaction", as beego/beego issue #4238 quotes it).
         r"Lock wait timeout exceeded; try restarting transaction",
+        # A statement the client's own timer cancelled while the database still ran it. PostgreSQL 57014 at
+        # the protocol's CancelRequest (ProcessInterrupts: errmsg("canceling statement due to user request"),
+        # postgres src/backend/tcop/postgres.c): pgjdbc's setQueryTimeout, lib/pq's context ("We need to let
+        # PostgreSQL know the query is cancelled", lib/pq conn.go watchCancel; "pq: " + the message, error.go),
+        # a person's pg_cancel_backend. The server still ran the statement when the cancel came, or it would
+        # have answered it: the statement crossed the path, and the database was slow or blocked.
+        r"canceling statement due to user request",
+        # MySQL 1317 ER_QUERY_INTERRUPTED, "Query execution was interrupted" (mysql/mysql-connector-j
+        # MysqlErrorNumbers.java: "[70100] Query execution was interrupted"), the server's answer to a KILL QUERY
+        # (a client's timeout, pt-kill, a person). 3024's longer words begin the same.
+        r"\bQuery execution was interrupted\b",
+        # MySQL Connector/J at its query timeout (setQueryTimeout): CancelQueryTaskImpl opens a new session to
+        # the server and sends "KILL QUERY <id>", then marks the statement CANCELED_BY_TIMEOUT, and the statement
+        # throws CJTimeoutException, "Statement cancelled due to timeout or client request"
+        # (mysql/mysql-connector-j src/main/core-impl/java/com/mysql/cj/CancelQueryTaskImpl.java,
+        # AbstractQuery.checkCancelTimeout; LocalizedErrorMessages.properties MySQLTimeoutException.0). Only under
+        # the non-default queryTimeoutKillsConnection=true is the server not asked (UNCONFIRMED how often it is
+        # set); a cancelled statement only ever holds an action back (escalated), never brings one.
+        r"Statement cancelled due to timeout or client request",
         # A PostgreSQL read replica (hot standby) cancels a query that holds back the replay of the
         # primary's changes past max_standby_streaming_delay (40001, "User query might have needed to see
         # row versions that must be removed"; as hiero-ledger/hiero-mirror-node issue #11928 and onaio/onadata

@@ -29,6 +29,19 @@ NOT_AUTHORIZED = ('failed to get instance: Refresh error: failed to get instance
                   '"demo:us-central1:main-db"): googleapi: Error 403: The client is not authorized to make this '
                   'request., notAuthorized')
 READ_ONLY = "psycopg2.errors.ReadOnlySqlTransaction: cannot execute INSERT in a read-only transaction"
+# Statements the client's own timer cancelled while the server still ran them (PostgreSQL 57014 at the
+# protocol's cancel request; MySQL 1317 at KILL QUERY; Connector/J's words once its KILL QUERY went out).
+PGJDBC_CANCELLED = ("org.springframework.dao.QueryTimeoutException: could not execute statement; nested exception is "
+                    "org.hibernate.QueryTimeoutException\nCaused by: org.postgresql.util.PSQLException: ERROR: "
+                    "canceling statement due to user request")
+LIBPQ_CANCELLED = 'level=error msg="load quote" err="pq: canceling statement due to user request (57014)"'
+CONNECTORJ_TIMEOUT = ("com.mysql.cj.jdbc.exceptions.MySQLTimeoutException: Statement cancelled due to timeout or "
+                      "client request")
+MYSQL_INTERRUPTED = "MySQLdb.OperationalError: (1317, 'Query execution was interrupted')"
+# A failover's ended sessions in libpq's words for the server's TLS close, and in Node's mysql2's.
+SSL_CLOSED = "psycopg2.OperationalError: SSL connection has been closed unexpectedly"
+PSYCOPG3_SSL_CLOSED = "psycopg.OperationalError: consuming input failed: SSL connection has been closed unexpectedly"
+MYSQL2_LOST = "Error: Connection lost: The server closed the connection."
 RESTARTING = "FATAL:  the database system is starting up"
 LOST = "pymysql.err.OperationalError: (2013, 'Lost connection to MySQL server during query')"
 ABORTED = ("[demo:us-central1:main-db] connection aborted - error reading from instance: read tcp "
@@ -241,6 +254,25 @@ CASES = {
     "the database's CPU pegged: statements cancelled at its timeout while the connector is newly at max: no scale-up": dict(
         build=lambda e: newly_saturated(serving(e, code="503", latency=30.1)).log(-5, STATEMENT_TIMEOUT, OLD, count=25),
         expect=Signature.INCONCLUSIVE, names="cancels them at its own timeout"),
+    "pgjdbc's query timeout cancelling statements held by a lock, the connector newly at max: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503", latency=30.1)).log(-5, PGJDBC_CANCELLED, OLD, count=25),
+        expect=Signature.INCONCLUSIVE, names="the client's cancel request"),
+    "lib/pq's context cancelling statements on a slow database while the connector is newly at max: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503", latency=28)).log(-5, LIBPQ_CANCELLED, OLD, count=9),
+        expect=Signature.INCONCLUSIVE, names="cancels them at its own timeout"),
+    "Connector/J's query timeout (KILL QUERY) while the connector is newly at max: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503", latency=25.1)).log(-5, CONNECTORJ_TIMEOUT, OLD,
+                                                                               count=12),
+        expect=Signature.INCONCLUSIVE, names="cancels them"),
+    "MySQL 1317 for statements a person killed while the connector is newly at max: no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503", latency=40)).log(-5, MYSQL_INTERRUPTED, OLD, count=7),
+        expect=Signature.INCONCLUSIVE, names="cancels them"),
+    "a failover a minute after a deploy, in libpq's SSL words and mysql2's: no rollback": dict(
+        build=lambda e: (quiet(deployed(e)).log(-4, SSL_CLOSED, NEW, count=8).log(-4, MYSQL2_LOST, NEW, count=6)),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
+    "a failover in psycopg 3's SSL words alone, a minute after a deploy: no rollback": dict(
+        build=lambda e: quiet(deployed(e)).log(-4, PSYCOPG3_SSL_CLOSED, NEW, count=12),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}),
     "a read replica cancelling reads that conflict with recovery while the connector is newly at max: no scale-up, "
     "the replica named": dict(
         build=lambda e: newly_saturated(serving(e, code="503", latency=30.1)).log(-5, REPLICA_CONFLICT, OLD, count=25),

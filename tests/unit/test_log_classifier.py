@@ -127,6 +127,19 @@ DATABASE = [(t.example, ({DB, REFUSED} if t.refusal else {DB}) | ({DNS} if t.sta
     ("SQLSTATE[HY000]: General error: 7 SSL SYSCALL error: EOF detected", {DB}),
     ("psycopg2.OperationalError: SSL SYSCALL error: Connection reset by peer", {DB}),
     ("could not receive data from server: SSL SYSCALL error: Connection timed out", {DB}),
+    # libpq's SSL connection ended by the server with no message it could read (a failover, a restart):
+    # no answer. node-mysql2's and mysqljs/mysql's socket closed under the connection. Nothing answered.
+    ("psycopg2.OperationalError: SSL connection has been closed unexpectedly", {DB}),
+    ("sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) SSL connection has been closed unexpectedly\n\n"
+     "[SQL: SELECT employees.id FROM employees]", {DB}),
+    ("psycopg.OperationalError: consuming input failed: SSL connection has been closed unexpectedly", {DB}),
+    ("Error: Connection lost: The server closed the connection.", {DB}),
+    ("Error: Connection lost: The server closed the connection.\n    at Socket.<anonymous> "
+     "(/app/node_modules/mysql2/lib/connection.js:117:31)", {DB}),
+    # The connection a mysql2 pool handed out was already closed: the words of a consequence, not read.
+    ("Error: Can't add new command when connection is in closed state", set()),
+    # An application's own words for a closed TLS connection of its own name no database.
+    ("tls: use of closed connection", set()),
     # Prisma's P1001 as newer engines write it: host and port in one pair of backticks, or the host alone.
     ("Error: P1001: Can't reach database server at `10.40.0.7:5432`", {DB}),
     ("PrismaClientInitializationError: Can't reach database server at `orders-db.internal`", {DB}),
@@ -186,6 +199,22 @@ DATABASE = [(t.example, ({DB, REFUSED} if t.refusal else {DB}) | ({DNS} if t.sta
      {LogSignal.DB_CANCELLED}),
     ("MySQLdb.OperationalError: (1205, 'Lock wait timeout exceeded; try restarting transaction')",
      {LogSignal.DB_CANCELLED}),
+    # A statement the client's own timeout cancelled while the database still ran it: PostgreSQL's 57014
+    # at the protocol's cancel request (pgjdbc's setQueryTimeout, lib/pq's context, a DBA's
+    # pg_cancel_backend), MySQL's 1317 at KILL QUERY, and Connector/J's own words once its KILL QUERY was
+    # sent on a new connection: the server answered, not an error of reaching it.
+    ("org.postgresql.util.PSQLException: ERROR: canceling statement due to user request", {LogSignal.DB_CANCELLED}),
+    ("pq: canceling statement due to user request", {LogSignal.DB_CANCELLED}),
+    ("pq: canceling statement due to user request (57014)", {LogSignal.DB_CANCELLED}),
+    ("ERROR: canceling statement due to user request (SQLSTATE 57014)", {LogSignal.DB_CANCELLED}),
+    ("asyncpg.exceptions.QueryCanceledError: canceling statement due to user request", {LogSignal.DB_CANCELLED}),
+    ("com.mysql.cj.jdbc.exceptions.MySQLTimeoutException: Statement cancelled due to timeout or client request",
+     {LogSignal.DB_CANCELLED}),
+    ("pymysql.err.OperationalError: (1317, 'Query execution was interrupted')", {LogSignal.DB_CANCELLED}),
+    ("Error 1317 (70100): Query execution was interrupted", {LogSignal.DB_CANCELLED}),
+    # An application's own words for its own timeout name no database answer.
+    ("context canceled: request cancelled due to timeout", set()),
+    ("job 42 was interrupted by the scheduler", set()),
     # A read replica cancelling a query that holds back the primary's changes: the replica answered.
     ("sqlalchemy.exc.OperationalError: (psycopg2.errors.SerializationFailure) canceling statement due to conflict "
      "with recovery", {LogSignal.DB_CANCELLED}),
@@ -254,7 +283,7 @@ NEGATIVE = [
     # Go's words for a word "lookup" that names no host: no name lookup.
     ("cache lookup table: i/o timeout", set()),
     ("lookup failed: no such host entry in table", set()),
-    ("ERROR:  canceling statement due to user request", set()),   # the client cancelled it, not a timeout
+    ("canceling statement due to user", set()),                   # the server's words cut short
     ("", set()),
     ("GET /healthz 200", set()),
     ("INFO: connected to database", set()),
@@ -935,6 +964,8 @@ def test_refusals_named_together_as_each_alone():
     ("WARNING:  database \"orders\" must be vacuumed within 10985967 transactions", ""),
     # Broken connections are no answer.
     ("Error: Connection terminated unexpectedly", ""),
+    ("psycopg2.OperationalError: SSL connection has been closed unexpectedly", ""),
+    ("Error: Connection lost: The server closed the connection.", ""),
     ("psycopg2.OperationalError: SSL SYSCALL error: EOF detected", ""),
 ])
 def test_the_kind_of_refusal_each_driver_text_names(text, refusal):

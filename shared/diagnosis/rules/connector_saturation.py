@@ -1029,7 +1029,9 @@ _REPLICA_CONFLICT = re.compile(REPLICA_CONFLICT, re.IGNORECASE)
 def _statements_cancelled(facts: Facts, c: Citation) -> str:
     """Why the connector explains nothing when the database ran the application's statements and
     ended them itself, and nothing failed to reach it: cancelled at a timeout of its own (PostgreSQL's
-    statement or lock timeout, MySQL's max_execution_time or lock wait timeout: it is slow or blocked),
+    statement or lock timeout, MySQL's max_execution_time or lock wait timeout: it is slow or blocked) or
+    at the client's cancel request while it still ran them (PostgreSQL's "due to user request", MySQL's
+    1317 after a KILL QUERY, Connector/J's query timeout),
     or failed with an error of its own (a deadlock it broke, temp_file_limit, its shared memory full:
     LogSignal.DB_STATEMENT_FAILED). Either way the statements crossed the connector both ways and the
     server answered them. "" otherwise."""
@@ -1056,7 +1058,8 @@ def _statements_cancelled(facts: Facts, c: Citation) -> str:
                 "does not explain the failures; look at the statements that fail (their locks' order, their sorts "
                 "and hashes, a recent deploy that brought them) and the instance's settings")
     replica = any(_REPLICA_CONFLICT.search(text) for text in dict.fromkeys(e.text for e in cancelled))
-    return (f"the database runs the application's statements and cancels them at its own timeout ({len(cancelled)}x, "
+    return (f"the database runs the application's statements and cancels them at its own timeout or at the client's "
+            f"cancel request ({len(cancelled)}x, "
             f"e.g. {cancelled[0].text[:120]!r}): it is slow or blocked (a runaway query, lock waits, its CPU), and "
             f"the path through connector {facts.b.connector.short_name} works, so its stress does not explain the "
             "failures; look at the instance's CPU, its slow queries and lock waits"
