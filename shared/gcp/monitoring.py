@@ -266,8 +266,8 @@ def _value(value: Any) -> float | str | bool | None:
 # and filled the older generations, whose full collections then cost tens of milliseconds
 # (docs/performance.md, "diagnose() alone: grouping, allocations and the p99 tail"). Read through a
 # dotted attrgetter, each is freed as soon as its field is read.
-_END_SECONDS = operator.attrgetter("interval.end_time.seconds")
-_END_NANOS = operator.attrgetter("interval.end_time.nanos")
+_END_TIME = operator.attrgetter("interval.end_time")
+_SECONDS_NANOS = operator.attrgetter("seconds", "nanos")
 _TYPED = operator.attrgetter("value")
 _WHICH = operator.methodcaller("WhichOneof", "value")
 # The oneof cases read as a column when every point of a series holds the same one: Monitoring
@@ -275,6 +275,20 @@ _WHICH = operator.methodcaller("WhichOneof", "value")
 # every point is still checked (see _numbers), so a point holding another is never read as a zero.
 _NUMBER = {"int64_value": operator.attrgetter("value.int64_value"),
            "double_value": operator.attrgetter("value.double_value")}
+
+
+def _end_us(points: Any) -> list[int]:
+    """Each point's end time in microseconds since the epoch (google.protobuf.Timestamp: seconds, and
+    nanos in 0..999,999,999, so microseconds are nanos // 1000). The interval and its end time are
+    read once per point, both fields taken from them as a pair; the pairs are flattened as they come
+    (`chain.from_iterable` drops each once read), so neither the messages nor the pairs are held as
+    a column for the collector (docs/performance.md, "The wire's Monitoring decoding")."""
+    flat = list(itertools.chain.from_iterable(map(_SECONDS_NANOS, map(_END_TIME, points))))
+    end_us = list(map(operator.mul, flat[0::2], itertools.repeat(1_000_000)))
+    nanos = flat[1::2]
+    if any(nanos):
+        end_us = list(map(operator.add, end_us, map(operator.floordiv, nanos, itertools.repeat(1000))))
+    return end_us
 
 
 def _numbers(points: Any) -> list[float] | None:
@@ -305,10 +319,7 @@ def series_from_proto(proto: Any) -> MetricSeries:
     stable sort by end time whatever the order, so equal end times keep the answer's order."""
     proto = _plain(proto)
     points = proto.points
-    end_us = list(map(operator.mul, map(_END_SECONDS, points), itertools.repeat(1_000_000)))
-    nanos = list(map(_END_NANOS, points))
-    if any(nanos):   # google.protobuf.Timestamp nanos are 0..999,999,999: microseconds are nanos // 1000
-        end_us = list(map(operator.add, end_us, map(operator.floordiv, nanos, itertools.repeat(1000))))
+    end_us = _end_us(points)
     values = _numbers(points)
     numeric = values is not None   # every value then made by float(): said by the column's type (Floats)
     if values is None:   # not one numeric case throughout: each point as _value reads it
@@ -378,6 +389,12 @@ _HISTOGRAM_SERIES_FIELDS = {"metric_labels", "resource_labels", "end_us", "histo
 _LAYOUTS: dict[tuple[Any, ...], tuple[float, ...] | None] = {}
 _BUCKET_COUNTS = operator.attrgetter("value.distribution_value.bucket_counts")
 _OPTIONS = operator.attrgetter("value.distribution_value.bucket_options")
+# A repeated field's elements as one list, made by its container's slice in C (about half the
+# CPU of iterating it: an iterator's call per element).
+_ALL = operator.itemgetter(slice(None))
+_SERIALIZED = operator.methodcaller("SerializeToString")
+_LAYOUT_BYTES: dict[bytes, tuple[float, ...] | None] = {}
+_LAYOUT_BYTES_KEPT = 64
 _WHICH_LAYOUT = operator.methodcaller("WhichOneof", "options")
 
 
@@ -424,22 +441,44 @@ def histogram_series_from_proto(proto: Any) -> HistogramSeries:
     distribution holds no sample, or no histogram (no bucket_options or no bucket_counts: "If the
     distribution does not have a histogram, then omit this field", Distribution.bucket_counts), is left
     out: no percentile can be read from it. A point of another value type is refused. Each point's
-    counts are summed as they are read (Histogram.running), in C: one pass over the repeated field."""
+    counts are summed as they are read (Histogram.running), in C: one pass over the repeated field.
+
+    A point of another value type reads as an empty distribution there (its oneof's default, proto3),
+    which has no counts and no layout: so only the points left out have their case checked."""
     proto = _plain(proto)
     points = proto.points
-    if any(which != "distribution_value" for which in map(_WHICH, map(_TYPED, points))):
+    end_us = _end_us(points)
+    running = list(map(tuple, map(itertools.accumulate, map(_ALL, map(_BUCKET_COUNTS, points)))))
+    bounds = _bounds_column(points)
+    kept = [i for i, (b, r) in enumerate(zip(bounds, running)) if b and r and r[-1] > 0]
+    if len(kept) < len(points) and any(
+            which != "distribution_value"
+            for which in map(_WHICH, map(_TYPED, map(points.__getitem__, set(range(len(points))).difference(kept))))):
         raise PermanentError("ListTimeSeries: a point that is not a distribution where histograms were asked for",
                              code="INVALID_ARGUMENT")
-    end_us = list(map(operator.add, map(operator.mul, map(_END_SECONDS, points), itertools.repeat(1_000_000)),
-                      map(operator.floordiv, map(_END_NANOS, points), itertools.repeat(1000))))
-    running = list(map(tuple, map(itertools.accumulate, map(_BUCKET_COUNTS, points))))
-    bounds = list(map(bucket_bounds, map(_OPTIONS, points)))
-    kept = [i for i, (b, r) in enumerate(zip(bounds, running)) if b and r and r[-1] > 0]
     end_us, histograms = _oldest_first([end_us[i] for i in kept], [Histogram(bounds[i], running[i]) for i in kept])
     return decoded(HistogramSeries, {"metric_labels": dict(proto.metric.labels),
                                      "resource_labels": dict(proto.resource.labels),
                                      "end_us": OldestFirst(end_us), "histograms": tuple(histograms)},
                    _HISTOGRAM_SERIES_FIELDS)
+
+
+def _bounds_column(points: Any) -> list[tuple[float, ...] | None]:
+    """Each point's bucket bounds, known by its BucketOptions' serialised bytes: one call in C a point
+    where `_layout_key` reads three or four fields through Python (each point carries its options;
+    a series' points share one layout). Bytes not seen before are parsed back into the options they
+    came from and read as `bucket_bounds` reads them, so a layout's bounds are the same whichever
+    bytes name it."""
+    keys = list(map(_SERIALIZED, map(_OPTIONS, points)))
+    unseen = set(keys).difference(_LAYOUT_BYTES)
+    if unseen:
+        from google.api import distribution_pb2   # on first use: cold starts import no more
+
+        if len(_LAYOUT_BYTES) + len(unseen) > _LAYOUT_BYTES_KEPT:
+            _LAYOUT_BYTES.clear()
+        for key in unseen:
+            _LAYOUT_BYTES[key] = bucket_bounds(distribution_pb2.Distribution.BucketOptions.FromString(key))
+    return list(map(_LAYOUT_BYTES.__getitem__, keys))
 
 
 def histograms_from_series(query: str, protos: Any) -> HistogramResult:
