@@ -14,6 +14,7 @@ the same. `MetricResult.query` records the request as sent (filter, interval, ag
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import operator
 import re
@@ -387,11 +388,8 @@ def _joined(first: MetricSeries, second: MetricSeries) -> MetricSeries:
 
 _HISTOGRAM_SERIES_FIELDS = {"metric_labels", "resource_labels", "end_us", "histograms"}
 _LAYOUTS: dict[tuple[Any, ...], tuple[float, ...] | None] = {}
-_BUCKET_COUNTS = operator.attrgetter("value.distribution_value.bucket_counts")
 _OPTIONS = operator.attrgetter("value.distribution_value.bucket_options")
-# A repeated field's elements as one list, made by its container's slice in C (about half the
-# CPU of iterating it: an iterator's call per element).
-_ALL = operator.itemgetter(slice(None))
+_DISTRIBUTION = operator.attrgetter("value.distribution_value")
 _SERIALIZED = operator.methodcaller("SerializeToString")
 _LAYOUT_BYTES: dict[bytes, tuple[float, ...] | None] = {}
 _LAYOUT_BYTES_KEPT = 64
@@ -448,7 +446,7 @@ def histogram_series_from_proto(proto: Any) -> HistogramSeries:
     proto = _plain(proto)
     points = proto.points
     end_us = _end_us(points)
-    running = list(map(tuple, map(itertools.accumulate, map(_ALL, map(_BUCKET_COUNTS, points)))))
+    running = list(map(_running, map(_DISTRIBUTION, points)))
     bounds = _bounds_column(points)
     kept = [i for i, (b, r) in enumerate(zip(bounds, running)) if b and r and r[-1] > 0]
     if len(kept) < len(points) and any(
@@ -461,6 +459,47 @@ def histogram_series_from_proto(proto: Any) -> HistogramSeries:
                                      "resource_labels": dict(proto.resource.labels),
                                      "end_us": OldestFirst(end_us), "histograms": tuple(histograms)},
                    _HISTOGRAM_SERIES_FIELDS)
+
+
+def _running(distribution: Any) -> tuple[int, ...]:
+    """A Distribution's bucket counts summed as they run (Histogram.running).
+
+    Read from the packed field's own bytes when every count is under 128: repeated int64
+    bucket_counts = 7 (google/api/distribution.proto) is packed, its elements "concatenated" in one
+    length-delimited record, each a base-128 varint whose byte has its most significant bit set only
+    when more bytes follow (protobuf.dev, "Encoding": "Packed Repeated Fields", "Base 128 Varints").
+    Every element takes at least one byte, so a record of as many bytes as the field has elements is
+    one byte per element, each a count under 128, and the runs of zero buckets before the first
+    sample and after the last (an exponential layout's small buckets below the fastest request) are
+    found in C (`lstrip`, `rstrip`) and repeated, not converted and summed one by one. Any other
+    record (a count of 128 or more, a negative one, none where a serialiser wrote the field unpacked)
+    is read element by element, as before: the same sums either way (tests/unit/test_percentiles.py)."""
+    counts = distribution.bucket_counts
+    packed = _counts_view()(distribution.SerializeToString()).bucket_counts
+    if len(packed) != len(counts):
+        return tuple(itertools.accumulate(counts[:]))   # the container's slice, a list made in C
+    head = packed.lstrip(b"\0")
+    if not head:
+        return (0,) * len(packed)
+    sums = tuple(itertools.accumulate(head.rstrip(b"\0")))
+    return (0,) * (len(packed) - len(head)) + sums + sums[-1:] * (len(head) - len(sums))
+
+
+@functools.cache
+def _counts_view() -> Any:
+    """The parser of a message whose field 7 is `bytes`: fed a serialised Distribution, it keeps
+    bucket_counts' packed record as it is (a length-delimited record is read as bytes whatever it
+    holds; the other fields stay unknown). Built once, in a pool of its own, on first use."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+    file = descriptor_pb2.FileDescriptorProto(name="runwarden/counts_view.proto", package="runwarden.view",
+                                              syntax="proto3")
+    file.message_type.add(name="CountsView").field.add(
+        name="bucket_counts", number=7, type=descriptor_pb2.FieldDescriptorProto.TYPE_BYTES,
+        label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL)
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(file)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("runwarden.view.CountsView")).FromString
 
 
 def _bounds_column(points: Any) -> list[tuple[float, ...] | None]:
