@@ -439,7 +439,7 @@ def histogram_series_from_proto(proto: Any) -> HistogramSeries:
     distribution holds no sample, or no histogram (no bucket_options or no bucket_counts: "If the
     distribution does not have a histogram, then omit this field", Distribution.bucket_counts), is left
     out: no percentile can be read from it. A point of another value type is refused. Each point's
-    counts are summed as they are read (Histogram.running), in C: one pass over the repeated field.
+    counts are summed once, as they are read (Histogram.running; `_running`).
 
     A point of another value type reads as an empty distribution there (its oneof's default, proto3),
     which has no counts and no layout: so only the points left out have their case checked."""
