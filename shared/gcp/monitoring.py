@@ -393,6 +393,7 @@ _DISTRIBUTION = operator.attrgetter("value.distribution_value")
 _SERIALIZED = operator.methodcaller("SerializeToString")
 _LAYOUT_BYTES: dict[bytes, tuple[float, ...] | None] = {}
 _LAYOUT_BYTES_KEPT = 64
+_UNSEEN = object()
 _WHICH_LAYOUT = operator.methodcaller("WhichOneof", "options")
 
 
@@ -472,8 +473,9 @@ def _running(distribution: Any) -> tuple[int, ...]:
     one byte per element, each a count under 128, and the runs of zero buckets before the first
     sample and after the last (an exponential layout's small buckets below the fastest request) are
     found in C (`lstrip`, `rstrip`) and repeated, not converted and summed one by one. Any other
-    record (a count of 128 or more, a negative one, none where a serialiser wrote the field unpacked)
-    is read element by element, as before: the same sums either way (tests/unit/test_percentiles.py)."""
+    record (a count of 128 or more, a negative one; none, were the field ever written unpacked: the
+    installed runtime's descriptor says `is_packed`) is read element by element, as before: the same
+    sums either way (tests/unit/test_percentiles.py)."""
     counts = distribution.bucket_counts
     packed = _counts_view()(distribution.SerializeToString()).bucket_counts
     if len(packed) != len(counts):
@@ -489,7 +491,8 @@ def _running(distribution: Any) -> tuple[int, ...]:
 def _counts_view() -> Any:
     """The parser of a message whose field 7 is `bytes`: fed a serialised Distribution, it keeps
     bucket_counts' packed record as it is (a length-delimited record is read as bytes whatever it
-    holds; the other fields stay unknown). Built once, in a pool of its own, on first use."""
+    holds; the other fields stay unknown). Built once, in a pool of its own, on first use
+    (google.protobuf's descriptor_pool.DescriptorPool.Add and message_factory.GetMessageClass)."""
     from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
     file = descriptor_pb2.FileDescriptorProto(name="runwarden/counts_view.proto", package="runwarden.view",
@@ -509,15 +512,17 @@ def _bounds_column(points: Any) -> list[tuple[float, ...] | None]:
     came from and read as `bucket_bounds` reads them, so a layout's bounds are the same whichever
     bytes name it."""
     keys = list(map(_SERIALIZED, map(_OPTIONS, points)))
-    unseen = set(keys).difference(_LAYOUT_BYTES)
-    if unseen:
-        from google.api import distribution_pb2   # on first use: cold starts import no more
+    bounds: dict[bytes, Any] = {}   # this answer's own: another reader thread may clear the kept ones
+    for key in set(keys):
+        bounds[key] = _LAYOUT_BYTES.get(key, _UNSEEN)
+        if bounds[key] is _UNSEEN:
+            from google.api import distribution_pb2   # on first use: cold starts import no more
 
-        if len(_LAYOUT_BYTES) + len(unseen) > _LAYOUT_BYTES_KEPT:
-            _LAYOUT_BYTES.clear()
-        for key in unseen:
-            _LAYOUT_BYTES[key] = bucket_bounds(distribution_pb2.Distribution.BucketOptions.FromString(key))
-    return list(map(_LAYOUT_BYTES.__getitem__, keys))
+            if len(_LAYOUT_BYTES) >= _LAYOUT_BYTES_KEPT:
+                _LAYOUT_BYTES.clear()
+            options = distribution_pb2.Distribution.BucketOptions.FromString(key)
+            bounds[key] = _LAYOUT_BYTES[key] = bucket_bounds(options)
+    return list(map(bounds.__getitem__, keys))
 
 
 def histograms_from_series(query: str, protos: Any) -> HistogramResult:
