@@ -89,10 +89,14 @@ def revision_latencies(result: HistogramResult, p99_query: str, p50_query: str,
         by_revision.setdefault(series.label(_REVISION), []).append(series)
     p99s, p50s = [], []
     for revision in sorted(by_revision):
-        minutes = _by_minute(by_revision[revision])
+        ats, groups = tuple(zip(*_by_minute(by_revision[revision]))) or ((), ())
         labels = {"revision_name": revision} if revision else {}
-        p99s.append(_series(labels, ((at, _largest(hs, 99.0, reading)) for at, hs in minutes)))
-        p50s.append(_series(labels, ((at, _median(hs, reading)) for at, hs in minutes)))
+        # A minute of one histogram (a revision read as one series) is read directly: its own p99 is
+        # the largest, its buckets all there are to add (what _largest and _median answer for it).
+        p99s.append(_series(labels, zip(ats, [percentile(hs[0], 99.0, reading) if len(hs) == 1
+                                              else _largest(hs, 99.0, reading) for hs in groups])))
+        p50s.append(_series(labels, zip(ats, [percentile(hs[0], 50.0, reading) if len(hs) == 1
+                                              else _median(hs, reading) for hs in groups])))
     return (MetricResult(query=p99_query, series=tuple(p99s)), MetricResult(query=p50_query, series=tuple(p50s)))
 
 

@@ -14,6 +14,7 @@ the same. `MetricResult.query` records the request as sent (filter, interval, ag
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import operator
 import re
@@ -266,8 +267,8 @@ def _value(value: Any) -> float | str | bool | None:
 # and filled the older generations, whose full collections then cost tens of milliseconds
 # (docs/performance.md, "diagnose() alone: grouping, allocations and the p99 tail"). Read through a
 # dotted attrgetter, each is freed as soon as its field is read.
-_END_SECONDS = operator.attrgetter("interval.end_time.seconds")
-_END_NANOS = operator.attrgetter("interval.end_time.nanos")
+_END_TIME = operator.attrgetter("interval.end_time")
+_SECONDS_NANOS = operator.attrgetter("seconds", "nanos")
 _TYPED = operator.attrgetter("value")
 _WHICH = operator.methodcaller("WhichOneof", "value")
 # The oneof cases read as a column when every point of a series holds the same one: Monitoring
@@ -275,6 +276,20 @@ _WHICH = operator.methodcaller("WhichOneof", "value")
 # every point is still checked (see _numbers), so a point holding another is never read as a zero.
 _NUMBER = {"int64_value": operator.attrgetter("value.int64_value"),
            "double_value": operator.attrgetter("value.double_value")}
+
+
+def _end_us(points: Any) -> list[int]:
+    """Each point's end time in microseconds since the epoch (google.protobuf.Timestamp: seconds, and
+    nanos in 0..999,999,999, so microseconds are nanos // 1000). The interval and its end time are
+    read once per point, both fields taken from them as a pair; the pairs are flattened as they come
+    (`chain.from_iterable` drops each once read), so neither the messages nor the pairs are held as
+    a column for the collector (docs/performance.md, "The wire's Monitoring decoding")."""
+    flat = list(itertools.chain.from_iterable(map(_SECONDS_NANOS, map(_END_TIME, points))))
+    end_us = list(map(operator.mul, flat[0::2], itertools.repeat(1_000_000)))
+    nanos = flat[1::2]
+    if any(nanos):
+        end_us = list(map(operator.add, end_us, map(operator.floordiv, nanos, itertools.repeat(1000))))
+    return end_us
 
 
 def _numbers(points: Any) -> list[float] | None:
@@ -305,10 +320,7 @@ def series_from_proto(proto: Any) -> MetricSeries:
     stable sort by end time whatever the order, so equal end times keep the answer's order."""
     proto = _plain(proto)
     points = proto.points
-    end_us = list(map(operator.mul, map(_END_SECONDS, points), itertools.repeat(1_000_000)))
-    nanos = list(map(_END_NANOS, points))
-    if any(nanos):   # google.protobuf.Timestamp nanos are 0..999,999,999: microseconds are nanos // 1000
-        end_us = list(map(operator.add, end_us, map(operator.floordiv, nanos, itertools.repeat(1000))))
+    end_us = _end_us(points)
     values = _numbers(points)
     numeric = values is not None   # every value then made by float(): said by the column's type (Floats)
     if values is None:   # not one numeric case throughout: each point as _value reads it
@@ -376,8 +388,12 @@ def _joined(first: MetricSeries, second: MetricSeries) -> MetricSeries:
 
 _HISTOGRAM_SERIES_FIELDS = {"metric_labels", "resource_labels", "end_us", "histograms"}
 _LAYOUTS: dict[tuple[Any, ...], tuple[float, ...] | None] = {}
-_BUCKET_COUNTS = operator.attrgetter("value.distribution_value.bucket_counts")
 _OPTIONS = operator.attrgetter("value.distribution_value.bucket_options")
+_DISTRIBUTION = operator.attrgetter("value.distribution_value")
+_SERIALIZED = operator.methodcaller("SerializeToString")
+_LAYOUT_BYTES: dict[bytes, tuple[float, ...] | None] = {}
+_LAYOUT_BYTES_KEPT = 64
+_UNSEEN = object()
 _WHICH_LAYOUT = operator.methodcaller("WhichOneof", "options")
 
 
@@ -424,22 +440,89 @@ def histogram_series_from_proto(proto: Any) -> HistogramSeries:
     distribution holds no sample, or no histogram (no bucket_options or no bucket_counts: "If the
     distribution does not have a histogram, then omit this field", Distribution.bucket_counts), is left
     out: no percentile can be read from it. A point of another value type is refused. Each point's
-    counts are summed as they are read (Histogram.running), in C: one pass over the repeated field."""
+    counts are summed once, as they are read (Histogram.running; `_running`).
+
+    A point of another value type reads as an empty distribution there (its oneof's default, proto3),
+    which has no counts and no layout: so only the points left out have their case checked."""
     proto = _plain(proto)
     points = proto.points
-    if any(which != "distribution_value" for which in map(_WHICH, map(_TYPED, points))):
+    end_us = _end_us(points)
+    running = list(map(_running, map(_DISTRIBUTION, points)))
+    bounds = _bounds_column(points)
+    kept = [i for i, (b, r) in enumerate(zip(bounds, running)) if b and r and r[-1] > 0]
+    if len(kept) < len(points) and any(
+            which != "distribution_value"
+            for which in map(_WHICH, map(_TYPED, map(points.__getitem__, set(range(len(points))).difference(kept))))):
         raise PermanentError("ListTimeSeries: a point that is not a distribution where histograms were asked for",
                              code="INVALID_ARGUMENT")
-    end_us = list(map(operator.add, map(operator.mul, map(_END_SECONDS, points), itertools.repeat(1_000_000)),
-                      map(operator.floordiv, map(_END_NANOS, points), itertools.repeat(1000))))
-    running = list(map(tuple, map(itertools.accumulate, map(_BUCKET_COUNTS, points))))
-    bounds = list(map(bucket_bounds, map(_OPTIONS, points)))
-    kept = [i for i, (b, r) in enumerate(zip(bounds, running)) if b and r and r[-1] > 0]
     end_us, histograms = _oldest_first([end_us[i] for i in kept], [Histogram(bounds[i], running[i]) for i in kept])
     return decoded(HistogramSeries, {"metric_labels": dict(proto.metric.labels),
                                      "resource_labels": dict(proto.resource.labels),
                                      "end_us": OldestFirst(end_us), "histograms": tuple(histograms)},
                    _HISTOGRAM_SERIES_FIELDS)
+
+
+def _running(distribution: Any) -> tuple[int, ...]:
+    """A Distribution's bucket counts summed as they run (Histogram.running).
+
+    Read from the packed field's own bytes when every count is under 128: repeated int64
+    bucket_counts = 7 (google/api/distribution.proto) is packed, its elements "concatenated" in one
+    length-delimited record, each a base-128 varint whose byte has its most significant bit set only
+    when more bytes follow (protobuf.dev, "Encoding": "Packed Repeated Fields", "Base 128 Varints").
+    Every element takes at least one byte, so a record of as many bytes as the field has elements is
+    one byte per element, each a count under 128, and the runs of zero buckets before the first
+    sample and after the last (an exponential layout's small buckets below the fastest request) are
+    found in C (`lstrip`, `rstrip`) and repeated, not converted and summed one by one. Any other
+    record (a count of 128 or more, a negative one; none, were the field ever written unpacked: the
+    installed runtime's descriptor says `is_packed`) is read element by element, as before: the same
+    sums either way (tests/unit/test_percentiles.py)."""
+    counts = distribution.bucket_counts
+    packed = _counts_view()(distribution.SerializeToString()).bucket_counts
+    if len(packed) != len(counts):
+        return tuple(itertools.accumulate(counts[:]))   # the container's slice, a list made in C
+    head = packed.lstrip(b"\0")
+    if not head:
+        return (0,) * len(packed)
+    sums = tuple(itertools.accumulate(head.rstrip(b"\0")))
+    return (0,) * (len(packed) - len(head)) + sums + sums[-1:] * (len(head) - len(sums))
+
+
+@functools.cache
+def _counts_view() -> Any:
+    """The parser of a message whose field 7 is `bytes`: fed a serialised Distribution, it keeps
+    bucket_counts' packed record as it is (a length-delimited record is read as bytes whatever it
+    holds; the other fields stay unknown). Built once, in a pool of its own, on first use
+    (google.protobuf's descriptor_pool.DescriptorPool.Add and message_factory.GetMessageClass)."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+    file = descriptor_pb2.FileDescriptorProto(name="runwarden/counts_view.proto", package="runwarden.view",
+                                              syntax="proto3")
+    file.message_type.add(name="CountsView").field.add(
+        name="bucket_counts", number=7, type=descriptor_pb2.FieldDescriptorProto.TYPE_BYTES,
+        label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL)
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(file)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("runwarden.view.CountsView")).FromString
+
+
+def _bounds_column(points: Any) -> list[tuple[float, ...] | None]:
+    """Each point's bucket bounds, known by its BucketOptions' serialised bytes: one call in C a point
+    where `_layout_key` reads three or four fields through Python (each point carries its options;
+    a series' points share one layout). Bytes not seen before are parsed back into the options they
+    came from and read as `bucket_bounds` reads them, so a layout's bounds are the same whichever
+    bytes name it."""
+    keys = list(map(_SERIALIZED, map(_OPTIONS, points)))
+    bounds: dict[bytes, Any] = {}   # this answer's own: another reader thread may clear the kept ones
+    for key in set(keys):
+        bounds[key] = _LAYOUT_BYTES.get(key, _UNSEEN)
+        if bounds[key] is _UNSEEN:
+            from google.api import distribution_pb2   # on first use: cold starts import no more
+
+            if len(_LAYOUT_BYTES) >= _LAYOUT_BYTES_KEPT:
+                _LAYOUT_BYTES.clear()
+            options = distribution_pb2.Distribution.BucketOptions.FromString(key)
+            bounds[key] = _LAYOUT_BYTES[key] = bucket_bounds(options)
+    return list(map(bounds.__getitem__, keys))
 
 
 def histograms_from_series(query: str, protos: Any) -> HistogramResult:

@@ -150,3 +150,122 @@ def test_bucket_bounds_of_each_layout(options, expected):
     """google/api/distribution.proto: Linear offset + width * i, Exponential scale * growth_factor ^ i,
     Explicit bounds[i], i in 0..N."""
     assert bucket_bounds(options) == expected
+
+
+def _plain_histograms(proto: monitoring_v3.TimeSeries) -> tuple[tuple[int, ...], tuple[Histogram, ...]]:
+    """The plain decoding, point by point: each point's end time from its Timestamp, its layout's bounds
+    from google/api/distribution.proto's definitions (not the decoder's), its counts summed as they come."""
+    kept = []
+    for p in monitoring_v3.TimeSeries.pb(proto).points:
+        assert p.value.WhichOneof("value") == "distribution_value"
+        dist, options = p.value.distribution_value, p.value.distribution_value.bucket_options
+        which = options.WhichOneof("options")
+        if which == "linear_buckets":
+            lin = options.linear_buckets
+            bounds = tuple(lin.offset + lin.width * i for i in range(lin.num_finite_buckets + 1))
+        elif which == "exponential_buckets":
+            exp = options.exponential_buckets
+            bounds = tuple(exp.scale * exp.growth_factor ** i for i in range(exp.num_finite_buckets + 1))
+        elif which == "explicit_buckets":
+            bounds = tuple(float(b) for b in options.explicit_buckets.bounds)
+        else:
+            bounds = ()
+        running, total = [], 0
+        for count in dist.bucket_counts:
+            total += count
+            running.append(total)
+        if bounds and running and running[-1] > 0:
+            end = p.interval.end_time
+            kept.append((end.seconds * 1_000_000 + end.nanos // 1000, Histogram(bounds, tuple(running))))
+    kept.sort(key=lambda one: one[0])   # stable: equal end times keep the answer's order
+    return tuple(at for at, _ in kept), tuple(h for _, h in kept)
+
+
+LAYOUTS = (DEFAULT_BUCKET_OPTIONS,
+           distribution_pb2.Distribution.BucketOptions(linear_buckets={"num_finite_buckets": 3, "width": 10,
+                                                                       "offset": 5}),
+           distribution_pb2.Distribution.BucketOptions(exponential_buckets={"num_finite_buckets": 4,
+                                                                            "growth_factor": 2, "scale": 1}),
+           distribution_pb2.Distribution.BucketOptions(explicit_buckets={"bounds": [1, 10, 100]}),
+           distribution_pb2.Distribution.BucketOptions(explicit_buckets={"bounds": [1, 10, 1000]}),
+           distribution_pb2.Distribution.BucketOptions())
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_distribution_answers_decode_as_the_plain_decoding(seed):
+    """Layouts mixed within one series or one per series, counts sparse and dense, small and beyond a
+    varint's byte and 2**32, trailing buckets left out, no samples, no layout; end times newest first,
+    oldest first, shuffled, repeated, with nanos beyond the microsecond."""
+    import random
+
+    rng = random.Random(seed)
+    layouts = rng.choice((LAYOUTS[:1], LAYOUTS[1:2], LAYOUTS[3:5], LAYOUTS))
+    top = rng.choice((3, 127, 128, 300, 2**33))
+    points = []
+    ends = [rng.randrange(40) for _ in range(rng.randrange(50))]
+    ends.sort(reverse=rng.random() < 0.5)
+    if rng.random() < 0.3:
+        rng.shuffle(ends)
+    for minute in ends:
+        dense = rng.random() < 0.3
+        counts = [rng.randrange(top + 1) if dense or rng.random() < 0.05 else 0 for _ in range(rng.randrange(12))]
+        dist = distribution_pb2.Distribution(count=sum(counts), bucket_counts=counts)
+        dist.bucket_options.CopyFrom(rng.choice(layouts))
+        point = _proto_point(minute, dist)
+        monitoring_v3.Point.pb(point).interval.end_time.nanos = rng.choice((0, 0, 0, 999, 1_000, 123_456_789))
+        points.append(point)
+    proto = monitoring_v3.TimeSeries(resource={"type": "cloud_run_revision", "labels": {"revision_name": "a"}},
+                                     points=points)
+
+    series = histogram_series_from_proto(monitoring_v3.TimeSeries.pb(proto))
+
+    assert (series.end_us, series.histograms) == _plain_histograms(proto)
+    assert all(type(c) is int for h in series.histograms for c in h.running)
+
+
+def test_a_point_that_is_no_distribution_among_distributions_is_refused():
+    from shared.errors import PermanentError
+
+    full = distribution_from_samples([(140, 9)])
+    for odd in (monitoring_v3.TypedValue(double_value=0.0), monitoring_v3.TypedValue(int64_value=3),
+                monitoring_v3.TypedValue()):
+        proto = monitoring_v3.TimeSeries(points=[
+            _proto_point(2, full), monitoring_v3.Point(interval=monitoring_v3.TimeInterval(end_time=T0), value=odd),
+            _proto_point(0, full)])
+        with pytest.raises(PermanentError, match="not a distribution"):
+            histogram_series_from_proto(proto)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_each_revisions_minutes_read_as_the_plain_definitions(seed):
+    """Revisions of no series, one series (minutes of one histogram, or two at a repeated end time) and
+    several; each minute's p99 the largest of its histograms' own, its p50 that of them all added."""
+    import random
+
+    rng = random.Random(seed)
+    series = []
+    for revision in rng.sample(("a", "b", ""), rng.randrange(1, 4)):
+        for code_class in rng.sample(("2xx", "5xx", "4xx"), rng.randrange(0, 3)):
+            minutes = sorted(rng.randrange(6) for _ in range(rng.randrange(8)))
+            histograms = [Histogram.of(BOUNDS, [rng.choice((0, 0, 1, 7, 300)) for _ in range(rng.randrange(6))])
+                          for _ in minutes]
+            series.append(HistogramSeries(metric_labels={"response_code_class": code_class},
+                                          resource_labels={"revision_name": revision} if revision else {},
+                                          end_us=tuple(m * 60_000_000 for m in minutes), histograms=tuple(histograms)))
+        if not any(s.resource_labels.get("revision_name", "") == revision for s in series):
+            series.append(HistogramSeries(resource_labels={"revision_name": revision} if revision else {}))
+
+    p99, p50 = revision_latencies(HistogramResult(query="q", series=tuple(series)), "p99", "p50")
+
+    for revision, got99, got50 in zip(sorted({s.resource_labels.get("revision_name", "") for s in series}),
+                                      p99.series, p50.series):
+        minutes: dict[int, list[Histogram]] = {}
+        for one in (s for s in series if s.resource_labels.get("revision_name", "") == revision):
+            for at, h in zip(one.end_us, one.histograms):
+                minutes.setdefault(at, []).append(h)
+        largest = [(at, max(v for v in (percentile(h, 99.0) for h in hs) if v is not None))
+                   for at, hs in sorted(minutes.items()) if any(percentile(h, 99.0) is not None for h in hs)]
+        medians = [(at, percentile(merged(hs), 50.0)) for at, hs in sorted(minutes.items())
+                   if percentile(merged(hs), 50.0) is not None]
+        assert list(zip(got99.end_us, got99.values)) == largest
+        assert list(zip(got50.end_us, got50.values)) == medians
