@@ -138,7 +138,8 @@ def handle_alert(event_data: Any, config: Config, adapters: Adapters) -> Outcome
 class _Prior:
     """The incident's state, read before diagnosis (see `_AlertRun.prior`)."""
 
-    incident: dict[str, Any] | None                       # its IncidentRecord, if any
+    # Its IncidentRecord, if any: a dict, or a record decoded as far as it is read (`_closed_record`).
+    incident: Any
     targets: list[str]                                    # the alert's target, then its actions' targets
     found: Mapping[tuple[str, str], dict[str, Any] | None]   # every claim read, by (kind, key)
     recorded: frozenset[str] = frozenset()                # the keys of its action records
@@ -286,7 +287,8 @@ class _AlertRun:
         incident_id = self.incident.incident_id
         intent = [(INTENTS, intent_key(incident_id, self.message_id))] if self.message_id else []
         reads = [(INCIDENTS, incident_id), (SETTLED, incident_id), *intent, *gate.claim_reads(incident_id, target)]
-        read = dict(zip(reads, _read_many(self.adapters.state, reads, deferred=[(SETTLED, incident_id), *intent])))
+        deferred = [(INCIDENTS, incident_id), (SETTLED, incident_id), *intent]
+        read = dict(zip(reads, _read_many(self.adapters.state, reads, deferred=deferred)))
         # An entry's copy of a claim read here too is not decoded: the claim as read stands for it.
         settled = SettledState.parse(read.pop((SETTLED, incident_id)), covered=read)
         # The intent apart: it is no claim, and it is read whole only when its claim is not recorded.
@@ -375,7 +377,7 @@ class _AlertRun:
         return ClaimRecord.model_validate(data) if data is not None else None
 
     def closed(self, target: str, prior: _Prior) -> Outcome | None:
-        closed = closed_incident(prior.incident)
+        closed = _closed_record(prior.incident)
         if closed is None:
             return None
         if closed.closed_by in OWN_CLOSINGS:
@@ -917,6 +919,15 @@ def _read_many(state: StateStore, reads: list[tuple[str, str]], deferred: list[t
         if callable(read_deferred):
             return read_deferred(reads, deferred)
     return state.get_many(reads)
+
+
+def _closed_record(record: Any) -> Any:
+    """`closed_incident` of the incident's record as `prior` read it: decoded whole only when its
+    `state` says closed. Any other record answers None there whatever else it holds (an open or seen
+    incident's 20 fields and their validation were most of a duplicate's decoding)."""
+    if record is None or record.get("state") != "closed":
+        return None
+    return closed_incident(_record_data(record))
 
 
 def _record_data(record: Any) -> Any:
