@@ -54,7 +54,7 @@ from shared.outcomes import (
 )
 from shared.remediation.planning import Plan, plan
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, REPORT_PENDING, SETTLED, ActionRecord,
-                                        ActionState, IntentRecord, intent_key)
+                                        ActionState, IncidentRecord, IntentRecord, intent_key)
 from shared.remediation.settled import Settled, SettledIncidents, SettledState
 from shared.diagnosis.evidence import EvidenceBundle
 from shared.diagnosis.facts import Facts
@@ -921,7 +921,7 @@ def _read_many(state: StateStore, reads: list[tuple[str, str]], deferred: list[t
     return state.get_many(reads)
 
 
-def _closed_record(record: Any) -> Any:
+def _closed_record(record: Any) -> IncidentRecord | None:
     """`closed_incident` of the incident's record as `prior` read it: decoded whole only when its
     `state` says closed. Any other record answers None there whatever else it holds (an open or seen
     incident's 20 fields and their validation were most of a duplicate's decoding)."""
