@@ -55,7 +55,7 @@ from shared.outcomes import (
 )
 from shared.remediation.planning import Plan, plan
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, REPORT_PENDING, SETTLED, ActionRecord,
-                                        ActionState, IntentRecord, intent_key)
+                                        ActionState, IncidentRecord, IntentRecord, intent_key)
 from shared.remediation.settled import Settled, SettledIncidents, SettledState
 from shared.diagnosis.evidence import EvidenceBundle
 from shared.diagnosis.facts import Facts
@@ -139,7 +139,8 @@ def handle_alert(event_data: Any, config: Config, adapters: Adapters) -> Outcome
 class _Prior:
     """The incident's state, read before diagnosis (see `_AlertRun.prior`)."""
 
-    incident: dict[str, Any] | None                       # its IncidentRecord, if any
+    # Its IncidentRecord, if any: a dict, or a record decoded as far as it is read (`_closed_record`).
+    incident: Any
     targets: list[str]                                    # the alert's target, then its actions' targets
     found: Mapping[tuple[str, str], dict[str, Any] | None]   # every claim read, by (kind, key)
     recorded: frozenset[str] = frozenset()                # the keys of its action records
@@ -287,7 +288,8 @@ class _AlertRun:
         incident_id = self.incident.incident_id
         intent = [(INTENTS, intent_key(incident_id, self.message_id))] if self.message_id else []
         reads = [(INCIDENTS, incident_id), (SETTLED, incident_id), *intent, *gate.claim_reads(incident_id, target)]
-        read = dict(zip(reads, _read_many(self.adapters.state, reads, deferred=[(SETTLED, incident_id), *intent])))
+        deferred = [(INCIDENTS, incident_id), (SETTLED, incident_id), *intent]
+        read = dict(zip(reads, _read_many(self.adapters.state, reads, deferred=deferred)))
         # An entry's copy of a claim read here too is not decoded: the claim as read stands for it.
         settled = SettledState.parse(read.pop((SETTLED, incident_id)), covered=read)
         # The intent apart: it is no claim, and it is read whole only when its claim is not recorded.
@@ -376,7 +378,7 @@ class _AlertRun:
         return ClaimRecord.model_validate(data) if data is not None else None
 
     def closed(self, target: str, prior: _Prior) -> Outcome | None:
-        closed = closed_incident(prior.incident)
+        closed = _closed_record(prior.incident)
         if closed is None:
             return None
         if closed.closed_by in OWN_CLOSINGS:
@@ -941,6 +943,15 @@ def _read_many(state: StateStore, reads: list[tuple[str, str]], deferred: list[t
         if callable(read_deferred):
             return read_deferred(reads, deferred)
     return state.get_many(reads)
+
+
+def _closed_record(record: Any) -> IncidentRecord | None:
+    """`closed_incident` of the incident's record as `prior` read it: decoded whole only when its
+    `state` says closed. Any other record answers None there whatever else it holds (an open or seen
+    incident's 20 fields and their validation were most of a duplicate's decoding)."""
+    if record is None or record.get("state") != "closed":
+        return None
+    return closed_incident(_record_data(record))
 
 
 def _record_data(record: Any) -> Any:

@@ -840,6 +840,11 @@ class DeferredRecord:
     def data(self) -> dict[str, Any]:
         return _visible_of(self._snapshot.decoded())
 
+    def __bool__(self) -> bool:
+        """As `bool(data())`: a record with no field of its own is as empty as its dict (what
+        history.note_opened asks of the incident's record), read without decoding a value."""
+        return bool(self.names())
+
 
 def _visible_of(fields: dict[str, Any]) -> dict[str, Any]:
     """`_visible` of a dict no one else holds, in place: the same dict, in the same order."""

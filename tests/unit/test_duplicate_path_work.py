@@ -61,3 +61,86 @@ def test_each_attempt_owns_its_claims_under_an_owner_of_its_own():
     assert len(owners) == 1000
     assert all(re.fullmatch(r"m-1:[0-9a-f]{12}", owner) for owner in owners)
     assert re.fullmatch(r"unknown:[0-9a-f]{12}", pipeline._attempt_owner(None))
+
+
+# --- the incident's record: decoded only as far as a duplicate reads it -------------------------------
+
+class _Spied:
+    """A record as `get_many_deferred` returns it (shared/gcp/firestore.py `DeferredRecord`), over the
+    dict, counting what is read of it: each field by name, and the whole."""
+
+    def __init__(self, data, reads):
+        self._data, self._reads = data, reads
+
+    def get(self, name, default=None, leave=()):
+        self._reads.append(name)
+        return self._data.get(name, default)
+
+    def names(self):
+        return list(self._data)
+
+    def data(self):
+        self._reads.append("(whole)")
+        return dict(self._data)
+
+    def __bool__(self):
+        return bool(self._data)
+
+
+class _DeferringState:
+    """The in-memory store with `get_many_deferred`, as the Firestore store reads in one call."""
+
+    def __init__(self, inner):
+        self._inner, self.reads = inner, {}
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def get_many_deferred(self, keys, deferred):
+        answers = self._inner.get_many(keys)
+        return [_Spied(a, self.reads.setdefault(k, [])) if a is not None and k in deferred else a
+                for k, a in zip(keys, answers)]
+
+
+def _incident_reads(world, data, message_id):
+    """What a fresh instance's delivery of `data` reads of the incident's record, and its answer."""
+    from shared.remediation.records import INCIDENTS
+
+    world.adapters.settled = SettledIncidents()
+    spied = _DeferringState(world.adapters.state)
+    world.adapters.state = spied
+    try:
+        answer = pipeline.handle_alert(event(data, message_id), world.config, world.adapters)
+    finally:
+        world.adapters.state = spied._inner
+    incident_id = json.loads(data)["incident"]["incident_id"]
+    return answer, spied.reads.get((INCIDENTS, incident_id))
+
+
+def test_a_duplicate_reads_the_state_of_the_incidents_record_and_nothing_else_of_it():
+    world = FastWorld(seeded_copy("bad_revision", None), ANCHOR)
+    notification = copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR))
+    data = json.dumps(notification).encode()
+    written = pipeline.handle_alert(event(data, "1"), world.config, world.adapters)
+    assert written.status is OutcomeStatus.APPLIED, written.reason
+
+    for message_id in ("1", "2", "3"):   # a redelivery of the message, and other messages of the incident
+        duplicate, reads = _incident_reads(world, data, message_id)
+        assert duplicate.status is OutcomeStatus.SKIPPED and duplicate.reason.startswith("duplicate"), duplicate
+        assert reads == ["state"], reads   # read deferred, and only its state
+
+
+def test_a_closed_incidents_record_is_read_whole_and_answers_as_before():
+    world = FastWorld(seeded_copy("bad_revision", None), ANCHOR)
+    notification = copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR))
+    data = json.dumps(notification).encode()
+    closing = copy.deepcopy(notification)
+    closing["incident"].update(state="closed", ended_at=notification["incident"]["started_at"] + 60)
+    closed = pipeline.handle_alert(event(json.dumps(closing).encode(), "c"), world.config, world.adapters)
+    assert closed.status is not OutcomeStatus.REJECTED, closed.reason
+
+    for message_id in ("o", "p"):
+        answer, reads = _incident_reads(world, data, message_id)
+        # The OPEN that the CLOSED overtook: skipped as closed, from the record read whole.
+        assert answer.status is OutcomeStatus.SKIPPED and "already closed" in answer.reason, answer.reason
+        assert reads == ["state", "(whole)"], reads

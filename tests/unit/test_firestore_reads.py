@@ -139,6 +139,7 @@ INTENT = {"claim_key": "0.abc|projects/p/locations/l/services/s|rollback_traffic
     {"claim_key": "only"},                                             # one field: decoded whole
     {"__type__": "other", "claim_key": "k", "n": 1},                   # a `__type__` field: decoded whole
     {"claim_key": {"__type__": "__vector__", "value": [1.0, 2.0]}, "b": 1},   # a vector field
+    {firestore.KEY_FIELD: "k", firestore.WRITE_FIELD: "w"},            # no field of its own: empty
 ])
 def test_a_deferred_record_reads_as_the_record(wire, data):
     from shared.gcp.firestore_wire import Snapshot
@@ -151,6 +152,7 @@ def test_a_deferred_record_reads_as_the_record(wire, data):
         assert _same(deferred.get(name, "default"), whole.get(name, "default")), name
     assert _same(deferred.data(), whole)
     assert deferred.data() is not deferred.data()   # a dict of its own each time
+    assert bool(deferred) is bool(whole)            # empty as its dict is (history.note_opened asks)
 
 
 def test_a_deferred_record_can_be_told_apart(wire):
