@@ -244,6 +244,14 @@ def plain_password(e: Evidence, old: str, new: str, at: float = -8, name: str = 
             .requests(NEW, at, 5, 20, code="500").latency(NEW, at, 5, 0.5))
 
 
+def password_dropped(e: Evidence) -> Evidence:
+    """As `plain_password`, the new revision's plain env without DB_PASSWORD (DB_HOST the same)."""
+    return (e.revision(OLD, -300, sql=(SQL,), plain_env=(("DB_HOST", "10.40.0.7"), ("DB_PASSWORD", "k7-rotated")))
+            .revision(NEW, -8, sql=(SQL,), plain_env=(("DB_HOST", "10.40.0.7"),))
+            .traffic(**{NEW: 100}).requests(OLD, -90, -8, 40).latency(OLD, -90, -8, 0.2).requests(NEW, -8, 5, 14)
+            .requests(NEW, -8, 5, 20, code="500").latency(NEW, -8, 5, 0.5))
+
+
 PASSWORDS = {
     "a deploy changed the password in a plain env var (libpq): rolled back": dict(
         build=lambda e: quiet(plain_password(e, "s3cret-2025", "s3cret-2026")).log(-6, PG_AUTH, NEW, count=20),
@@ -286,12 +294,7 @@ PASSWORDS = {
              count=20),
         expect=Signature.BAD_REVISION, action="rollback_traffic", not_said="Zq9-x"),
     "a deploy removed DB_PASSWORD from the plain env, DB_HOST still there: rolled back": dict(
-        build=lambda e: quiet(e.revision(OLD, -300, sql=(SQL,), plain_env=(("DB_HOST", "10.40.0.7"),
-                                                                           ("DB_PASSWORD", "k7-rotated")))
-                              .revision(NEW, -8, sql=(SQL,), plain_env=(("DB_HOST", "10.40.0.7"),))
-                              .traffic(**{NEW: 100}).requests(OLD, -90, -8, 40).latency(OLD, -90, -8, 0.2)
-                              .requests(NEW, -8, 5, 14).requests(NEW, -8, 5, 20, code="500")
-                              .latency(NEW, -8, 5, 0.5)).log(-6, MYSQL_AUTH.replace("YES", "NO"), NEW, count=20),
+        build=lambda e: quiet(password_dropped(e)).log(-6, MYSQL_AUTH.replace("YES", "NO"), NEW, count=20),
         expect=Signature.BAD_REVISION, action="rollback_traffic", not_said="k7-rotated"),
     # PostgreSQL's clients say so before the server can refuse: libpq (psycopg2/3) "fe_sendauth: no password
     # supplied", pgjdbc "The server requested SCRAM-based authentication, but no password was provided."
@@ -303,12 +306,7 @@ PASSWORDS = {
         expect=Signature.BAD_REVISION, action="rollback_traffic", names="password in the plain env database_url",
         not_said="hunter2"),
     "a deploy removed DB_PASSWORD, pgjdbc connects with none (SCRAM): rolled back": dict(
-        build=lambda e: quiet(e.revision(OLD, -300, sql=(SQL,), plain_env=(("DB_HOST", "10.40.0.7"),
-                                                                           ("DB_PASSWORD", "k7-rotated")))
-                              .revision(NEW, -8, sql=(SQL,), plain_env=(("DB_HOST", "10.40.0.7"),))
-                              .traffic(**{NEW: 100}).requests(OLD, -90, -8, 40).latency(OLD, -90, -8, 0.2)
-                              .requests(NEW, -8, 5, 14).requests(NEW, -8, 5, 20, code="500")
-                              .latency(NEW, -8, 5, 0.5))
+        build=lambda e: quiet(password_dropped(e))
         .log(-6, "org.postgresql.util.PSQLException: The server requested SCRAM-based authentication, but no "
                  "password was provided.", NEW, count=20),
         expect=Signature.BAD_REVISION, action="rollback_traffic", not_said="k7-rotated"),
