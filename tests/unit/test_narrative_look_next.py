@@ -108,6 +108,16 @@ def test_look_next_says_whose_429s_they_are(seen, limit, logged, truncated, name
         assert words not in advice, (words, advice)
 
 
+def _advises(e: Evidence, named: list[str], unnamed: list[str]) -> None:
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    for words in named:
+        assert words in result.recommendation, (words, result.recommendation)
+    for words in unnamed:
+        assert words not in result.recommendation, (words, result.recommendation)
+
+
 MEMORY = ("Memory limit of 512 MiB exceeded with 530 MiB used. Consider increasing the memory limit, see "
           "https://cloud.google.com/run/docs/configuring/memory-limits")
 
@@ -122,13 +132,7 @@ def test_look_next_on_503s_names_the_memory_kills_cloud_run_logged(killed, named
     e = _inconclusive_503s("connector", sql=False)
     if killed:
         e = e.log(-5, MEMORY, OLD, count=3, log_id="run.googleapis.com/varlog/system")
-    result = diagnose(e.bundle(), S)
-
-    assert result.signature is Signature.INCONCLUSIVE, result.summary
-    for words in named:
-        assert words in result.recommendation, (words, result.recommendation)
-    for words in unnamed:
-        assert words not in result.recommendation, (words, result.recommendation)
+    _advises(e, named, unnamed)
 
 
 LIVENESS_HTTP = ('LIVENESS HTTP probe failed 3 times consecutively for container "backend" on port 8080 path '
@@ -163,10 +167,4 @@ def test_look_next_on_503s_names_the_liveness_shutdowns_cloud_run_logged(shut, k
         e = e.log(minute, text, OLD, count=count, log_id=SYSTEM)
     if killed:
         e = e.log(-5, MEMORY, OLD, count=3, log_id=SYSTEM)
-    result = diagnose(e.bundle(), S)
-
-    assert result.signature is Signature.INCONCLUSIVE, result.summary
-    for words in named:
-        assert words in result.recommendation, (words, result.recommendation)
-    for words in unnamed:
-        assert words not in result.recommendation, (words, result.recommendation)
+    _advises(e, named, unnamed)
