@@ -20,6 +20,7 @@ from shared.errors import PermanentError, TransientError
 from shared.outcomes import Outcome, OutcomeStatus
 from shared.ports import RecordWrite
 from shared.remediation.actions import get_action
+from shared.remediation.actions.scale_connector import manual_sender
 from shared.remediation.approvals import ABANDONED
 from shared.remediation.guardrails import PROPOSAL_IN_DOUBT, Manual, MaybeBehind, end_approval_applied
 from shared.remediation.history import incident_closed
@@ -83,7 +84,7 @@ def approve(run: CommandRun) -> Outcome:
         outcome.notes.append(f"proposal {proposal.proposal_id} stays open until "
                              f"{proposal.expires_at:%Y-%m-%d %H:%M:%S} UTC: approve it again once this is cleared")
     if superseded:
-        outcome.notes.append(_superseded_note(proposal))
+        outcome.notes.append(_superseded_note(run, proposal))
     if outcome.status is OutcomeStatus.DRY_RUN:
         outcome.reason += f"; proposal {proposal.proposal_id} stays open: nothing decided"
     return outcome
@@ -106,12 +107,12 @@ def _decided_by_this_command(run: CommandRun, proposal: ProposalRecord) -> Refus
         return refused(_world_changed_reason(proposal, proposal.note))
     if proposal.state == "superseded":
         return Refused(OutcomeStatus.ESCALATED, f"{proposal.action} not written: {proposal.note}. "
-                       + _superseded_note(proposal))
+                       + _superseded_note(run, proposal))
     if proposal.state == ABANDONED:
         # Closed by the sweep once this command's attempt had ended without writing (shared/remediation/
         # approvals.py), its record completed with that answer: a resend meets it only once that record is gone.
         return Refused(OutcomeStatus.ESCALATED, f"{proposal.action} not written: {proposal.note}. "
-                       + _superseded_note(proposal).replace("superseded", ABANDONED))
+                       + _superseded_note(run, proposal).replace("superseded", ABANDONED))
     return None
 
 
@@ -150,7 +151,7 @@ def _end_with_answer(run: CommandRun, proposal: ProposalRecord, state: str, reas
                                      expect={"state": "approved", "command_id": run.command_id}))
 
 
-def _superseded_note(proposal: ProposalRecord) -> str:
+def _superseded_note(run: CommandRun, proposal: ProposalRecord) -> str:
     """What a person does next: look at the target as it is now, and decide afresh by a command of
     their own, which the gate checks against the live target (a re-notification of the incident
     finds this proposal closed and does not make another)."""
@@ -158,7 +159,16 @@ def _superseded_note(proposal: ProposalRecord) -> str:
     return (f"proposal {proposal.proposal_id} is closed as superseded: nothing was written, and the decision made "
             f"at {proposal.proposed_at:%H:%M:%S} no longer holds, so it cannot be approved again. See {service} as "
             f"it is now: runwarden command diagnose --target {service}; to make a change, send it as a command of "
-            f"its own: runwarden command {proposal.action} --target {proposal.target} --param ... --reason '...'")
+            f"its own: runwarden command {proposal.action} --target {proposal.target} --param ... --reason '...'"
+            + _who_sends(run, proposal))
+
+
+def _who_sends(run: CommandRun, proposal: ProposalRecord) -> str:
+    """Who must send the scale_connector command a note advises, where the connector's policy leaves the
+    one-way change to a person (scale_connector.manual_sender); "" for any other action."""
+    if proposal.action != "scale_connector":
+        return ""
+    return manual_sender(run.config.bounds.connector(proposal.target).allow_one_way, proposal.target)
 
 
 def reject(run: CommandRun) -> Outcome:
@@ -265,7 +275,8 @@ def _world_changed(run: CommandRun, proposal: ProposalRecord, behind: Users | No
     if closed is not None:
         return f"incident {proposal.incident_id} closed at {closed.closed_at:%H:%M:%S} ({closed.closed_by})"
     if proposal.action == "scale_connector":
-        changed = _connector_changed(run, proposal.params) or _moved_onto(proposal, behind)
+        changed = (_connector_changed(run, proposal.params)
+                   or _moved_onto(proposal, behind, _who_sends(run, proposal)))
         if changed:
             return changed
     if proposal.service and "/services/" in proposal.service:
@@ -295,12 +306,13 @@ def _behind_now(run: CommandRun, proposal: ProposalRecord) -> Users | None:
     return users_of(run.adapters.readers(), managed, connector=connector)
 
 
-def _moved_onto(proposal: ProposalRecord, behind: Users | None) -> str:
+def _moved_onto(proposal: ProposalRecord, behind: Users | None, sender: str) -> str:
     """A managed service behind the connector now whose state the proposal was not decided on: it moved onto
     the connector since (a deploy), or could not be read when the alert came. The proposal's decision is the
     combined verdict of the services behind the connector then; scaling it now changes the path of a service
     never diagnosed for it, whose own failure (a bad revision, its database) the scale would not fix and might
-    hide. So the approval is refused (closed `refused`) with the reason; a person decides afresh."""
+    hide. So the approval is refused (closed `refused`) with the reason; a person decides afresh (an operator,
+    where the connector's policy lacks `allow_one_way`: `sender`, _who_sends)."""
     if behind is None:
         return ""
     weighed = {proposal.service, *proposal.on_behalf} - set(proposal.maybe_behind)
@@ -312,7 +324,8 @@ def _moved_onto(proposal: ProposalRecord, behind: Users | None) -> str:
             f"and {'its' if len(moved) == 1 else 'their'} state was not part of the decision: the proposal was "
             f"made for {', '.join(sorted(weighed))} alone. See it first: runwarden command diagnose --target "
             f"{moved[0]}; to scale the connector all the same, send it as a command of its own: runwarden command "
-            f"scale_connector --target {proposal.target} --param ... --reason '...'")
+            f"scale_connector --target {proposal.target} --param ... --reason '...'"
+            + sender)
 
 
 def _unread_now(proposal: ProposalRecord, behind: Users | None) -> list[str]:

@@ -185,19 +185,44 @@ def _rollout_not_ready(facts: Facts) -> str:
 
 def _where_503s_come_from(facts: Facts) -> str:
     """Where to look for the 503s. Cloud Run's system log saying it ended instances over their
-    memory limit (LogSignal.MEMORY_LIMIT: the requests in flight on them end as 503s) names the
-    instances' memory, not a connector a person would otherwise be sent to; without it, a
-    connector is a place to look only when a serving revision routes through one (not on Direct
-    VPC egress or with no VPC access at all)."""
-    killed = facts.log_matches(LogSignal.MEMORY_LIMIT)
-    if killed:
-        # The line does not say which container went over (a sidecar's own limit counts too).
-        return (f"the instances' memory (Cloud Run ended instances over a memory limit: {len(killed)} 'Memory "
-                f"limit ... exceeded' entries in its system log; their requests in flight end as 503s): each "
-                f"container's memory limit against what it holds, and the request log's 503 texts (503s)")
+    memory limit (LogSignal.MEMORY_LIMIT), or shut them down after their liveness probe failed in the
+    failing minutes (LogSignal.LIVENESS_SHUTDOWN, counted as the rules count it), names the instances
+    (the requests in flight on them end as 503s), not a connector a person would otherwise be sent to;
+    without either, a connector is a place to look only when a serving revision routes through one (not
+    on Direct VPC egress or with no VPC access at all)."""
+    ended = [part for part in (_memory_kills(facts), _liveness_shutdowns(facts)) if part]
+    if ended:
+        return "; ".join(ended) + ", and the request log's 503 texts (503s)"
     connectors = _serving_connectors(facts)
     return (f"the request log's 503 texts and the metrics of connector {', '.join(connectors)} (503s)"
             if connectors else "the request log's 503 texts (503s)")
+
+
+def _memory_kills(facts: Facts) -> str:
+    killed = facts.log_matches(LogSignal.MEMORY_LIMIT)
+    if not killed:
+        return ""
+    # The line does not say which container went over (a sidecar's own limit counts too).
+    return (f"the instances' memory (Cloud Run ended instances over a memory limit: {len(killed)} 'Memory "
+            f"limit ... exceeded' entries in its system log; their requests in flight end as 503s): each "
+            f"container's memory limit against what it holds")
+
+
+def _liveness_shutdowns(facts: Facts) -> str:
+    """The instances' liveness probe, when Cloud Run shut instances down after it failed in the
+    failing minutes. Its line names the container, port and (HTTP) path; the settings that decide
+    when it fails are the probe's path, periodSeconds and failureThreshold (Cloud Run, "Configure
+    container health checks for services"), against what kept the instance from answering."""
+    failing = facts.failing_window
+    shut = [e for e in facts.log_matches(LogSignal.LIVENESS_SHUTDOWN)
+            if failing is not None and e.timestamp >= failing.start]
+    if not shut:
+        return ""
+    return (f"the instances' liveness probe (Cloud Run shut instances down after it failed: {len(shut)} 'LIVENESS "
+            f"... probe failed ... shut down' entries in its system log, e.g. {shut[0].text[:160]!r}; their "
+            f"requests in flight end as 503s): the probe's path, period and failure threshold against how long "
+            f"the instances take to answer it, and what kept them from answering (a blocked event loop, a "
+            f"deadlock, a dependency the probe's route checks)")
 
 
 def _where_429s_come_from(facts: Facts) -> str:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from shared.remediation.actions.rollback_traffic import (RollbackTraffic, RollbackTrafficParams, tagged_targets,
                                                          traffic_state)
 from shared.remediation.actions.scale_connector import (ScaleConnector, ScaleConnectorParams, connector_state,
-                                                         not_ready_answer)
+                                                         manual_sender, not_ready_answer)
 from shared.config import Bounds, ConnectorPolicy, DiagnosisSettings
 from shared.diagnosis.evidence import Connector, EvidenceBundle
 from shared.diagnosis.rules.connector_saturation import BEYOND_THE_CEILING
@@ -181,7 +181,8 @@ def _scale_connector(diagnosis: Diagnosis, bundle: EvidenceBundle, bounds: Bound
         return Plan(reason=not_ready_answer(connector.short_name, connector.state, name, "no scale planned", (
             "if it is still saturated then, a notification of this incident that arrives once it is READY "
             "plans the scale again (Cloud Monitoring repeats one only at its policy's renotifyInterval, if "
-            "set); without one, scale it with a scale_connector command")))
+            "set); without one, scale it with a scale_connector command"
+            + manual_sender(bounds.connector(name).allow_one_way, name))))
     policy = bounds.connector(name)
     cpu_bound = _cpu_bound(diagnosis)
     if cpu_bound and connector.machine_type in _SHARED_CORE and _BIG_MACHINE in policy.allowed_machine_types:

@@ -520,6 +520,9 @@ def test_a_superseded_approves_resend_after_its_answer_was_lost_publishes_that_v
     again = send(w, "approve", "appr-10", params={"proposal_id": proposal_id})
     assert again.status is OutcomeStatus.ESCALATED and again.outcome_id == kept["outcome_id"], again.reason
     assert any("closed as superseded" in n for n in again.notes), again.notes
+    # The connector's policy lacks allow_one_way: the scale it advises is an operator's command.
+    assert any(f"scale_connector --target {CONNECTOR} --param ... --reason '...' sent by one of operators (its "
+               "requested_by)" in n for n in again.notes), again.notes
     assert w.standins.vpcaccess.count("PatchConnector") == 1     # the person's change alone
 
 

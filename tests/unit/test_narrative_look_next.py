@@ -108,6 +108,16 @@ def test_look_next_says_whose_429s_they_are(seen, limit, logged, truncated, name
         assert words not in advice, (words, advice)
 
 
+def _advises(e: Evidence, named: list[str], unnamed: list[str]) -> None:
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    for words in named:
+        assert words in result.recommendation, (words, result.recommendation)
+    for words in unnamed:
+        assert words not in result.recommendation, (words, result.recommendation)
+
+
 MEMORY = ("Memory limit of 512 MiB exceeded with 530 MiB used. Consider increasing the memory limit, see "
           "https://cloud.google.com/run/docs/configuring/memory-limits")
 
@@ -122,10 +132,39 @@ def test_look_next_on_503s_names_the_memory_kills_cloud_run_logged(killed, named
     e = _inconclusive_503s("connector", sql=False)
     if killed:
         e = e.log(-5, MEMORY, OLD, count=3, log_id="run.googleapis.com/varlog/system")
-    result = diagnose(e.bundle(), S)
+    _advises(e, named, unnamed)
 
-    assert result.signature is Signature.INCONCLUSIVE, result.summary
-    for words in named:
-        assert words in result.recommendation, (words, result.recommendation)
-    for words in unnamed:
-        assert words not in result.recommendation, (words, result.recommendation)
+
+LIVENESS_HTTP = ('LIVENESS HTTP probe failed 3 times consecutively for container "backend" on port 8080 path '
+                 '"/livez". The instance has been shut down.')
+LIVENESS_TCP = ('LIVENESS TCP probe failed 1 time consecutively for container "api" on port 9000. The instance '
+                'has been shut down.')
+SYSTEM = "run.googleapis.com/varlog/system"
+
+
+# (liveness lines: (minute, text, count), memory kills) -> what the advice must name, and must not.
+# A shutdown counts only in the failing minutes (Facts.failing_window), as the rules read it.
+@pytest.mark.parametrize("shut, killed, named, unnamed", [
+    ([(-5, LIVENESS_HTTP, 3)], False,
+     ["the instances' liveness probe", "3 'LIVENESS ... probe failed ... shut down' entries", 'path "/livez"',
+      "the probe's path, period and failure threshold", "the request log's 503 texts (503s)"],
+     ["metrics of connector", "the instances' memory"]),
+    ([(-9, LIVENESS_TCP, 2)], False,
+     ["the instances' liveness probe", "2 'LIVENESS ... probe failed ... shut down' entries", "on port 9000",
+      "the probe's path, period and failure threshold"], ["metrics of connector"]),
+    ([(-7, LIVENESS_HTTP, 1)], True,
+     ["the instances' memory", "3 'Memory limit ... exceeded' entries", "the instances' liveness probe",
+      "1 'LIVENESS ... probe failed ... shut down' entries", "the request log's 503 texts (503s)"],
+     ["metrics of connector"]),
+    # Shut down long before the requests failed (the failing minutes begin about 15 min before the read): not theirs.
+    ([(-40, LIVENESS_HTTP, 3)], False, ["the request log's 503 texts and the metrics of connector backend-conn"],
+     ["liveness"]),
+    ([], False, ["the request log's 503 texts and the metrics of connector backend-conn"], ["liveness"]),
+], ids=["http shutdowns", "tcp shutdowns", "with memory kills", "before the failing minutes", "none"])
+def test_look_next_on_503s_names_the_liveness_shutdowns_cloud_run_logged(shut, killed, named, unnamed):
+    e = _inconclusive_503s("connector", sql=False)
+    for minute, text, count in shut:
+        e = e.log(minute, text, OLD, count=count, log_id=SYSTEM)
+    if killed:
+        e = e.log(-5, MEMORY, OLD, count=3, log_id=SYSTEM)
+    _advises(e, named, unnamed)

@@ -289,6 +289,17 @@ NO_PLANS = {
         f"{CONNECTOR}, and if it is still saturated then, a notification of this incident that arrives once it "
         "is READY plans the scale again (Cloud Monitoring repeats one only at its policy's renotifyInterval, if "
         "set); without one, scale it with a scale_connector command"]),
+    # A manual scale of a connector whose policy lacks allow_one_way is an operator's decision
+    # (shared/commands/connector.py): the advice says who must send it, and only then.
+    "mid-update, the policy leaves the one-way change to a person": dict(e=saturated(state="UPDATING"), why=[
+        "scale it with a scale_connector command sent by one of operators (its requested_by): the policy of "
+        f"{CONNECTOR} does not allow_one_way"]),
+    "being created, more instances to give": dict(
+        e=saturated(state="CREATING", max_instances=4), policy=dict(max_instances_ceiling=8), why=[
+            "scale it with a scale_connector command sent by one of operators (its requested_by)"]),
+    "mid-update, the policy allows the one-way change": dict(
+        e=saturated(state="UPDATING"), policy=dict(allow_one_way=True),
+        why=["without one, scale it with a scale_connector command"], unsaid=["operators", "requested_by"]),
     "the connector is being created": dict(e=saturated(state="CREATING"), why=[
         "is CREATING (VPC Access: \"An Insert operation is in progress. Transient condition\"): no scale planned"]),
     "the connector is in ERROR": dict(e=saturated(state="ERROR"), why=[
@@ -307,6 +318,8 @@ def test_planning_leaves_it_to_a_person(case):
     assert proposal.action is None and proposal.targets == []
     for words in case["why"]:
         assert words in proposal.reason, proposal.reason
+    for words in case.get("unsaid", ()):
+        assert words not in proposal.reason, proposal.reason
 
 
 def test_planning_needs_the_connector_the_diagnosis_names():

@@ -79,6 +79,16 @@ def not_ready_answer(short: str, state: str, name: str, done: str, once_ready: s
     return f"{said}: {done}; {then}"
 
 
+def manual_sender(allow_one_way: bool, name: str) -> str:
+    """Who must send the scale_connector command an escalation advises: where the connector's policy
+    leaves the one-way change to a person (no `allow_one_way`), only a principal in `operators` may
+    (shared/commands/connector.py), named as the command's `requested_by` (the CLI's --as); "" otherwise."""
+    if allow_one_way:
+        return ""
+    return (f" sent by one of operators (its requested_by): the policy of {name} does not allow_one_way, so the "
+            "change is a person's decision")
+
+
 def gcloud_command(params: ScaleConnectorParams) -> str:
     """The command a person would run to make the same change by hand."""
     match = _CONNECTOR_NAME.match(params.target)
