@@ -1160,6 +1160,9 @@ def _to_incident(wire: _NotificationWire) -> Incident:
     # Validated again, on purpose: pydantic's validation in Rust (about 6 us here) is cheaper than
     # `model_construct`, which fills the fields in Python (about 13 us).
     i = wire.incident
+    body = i.condition.body   # a property: each condition kind tried in turn
+    # The chains built once each (a chain of none is a new _Aggregation): every delivery, duplicates too, parses.
+    chained, denominator = _chained(body), _denominator(body)
     return Incident(
         incident_id=i.incident_id,
         state=i.state,
@@ -1171,19 +1174,19 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         condition_filter=i.condition.filter,
         condition_kind=i.condition.kind,
         condition_kinds=i.condition.kinds,
-        comparison=i.condition.body.comparison if i.condition.body else "",
-        denominator_filter=i.condition.body.denominator_filter if i.condition.body else "",
-        forecast=bool(i.condition.body and i.condition.body.forecast_options is not None),
-        aligner=_chained(i.condition.body).per_series_aligner,
-        reducer=_chained(i.condition.body).cross_series_reducer,
-        alignment_seconds=alignment_seconds(_chained(i.condition.body).alignment_period),
-        evaluation_missing_data=i.condition.body.evaluation_missing_data if i.condition.body else "",
-        group_by=_chained(i.condition.body).group_by_fields,
-        trigger=i.condition.body.trigger.words() if i.condition.body and i.condition.body.trigger else "",
-        denominator_aligner=_denominator(i.condition.body).per_series_aligner,
-        denominator_reducer=_denominator(i.condition.body).cross_series_reducer,
-        denominator_group_by=_denominator(i.condition.body).group_by_fields,
-        denominator_aggregated=bool(i.condition.body and i.condition.body.denominator_aggregations is not None),
+        comparison=body.comparison if body else "",
+        denominator_filter=body.denominator_filter if body else "",
+        forecast=bool(body and body.forecast_options is not None),
+        aligner=chained.per_series_aligner,
+        reducer=chained.cross_series_reducer,
+        alignment_seconds=alignment_seconds(chained.alignment_period),
+        evaluation_missing_data=body.evaluation_missing_data if body else "",
+        group_by=chained.group_by_fields,
+        trigger=body.trigger.words() if body and body.trigger else "",
+        denominator_aligner=denominator.per_series_aligner,
+        denominator_reducer=denominator.cross_series_reducer,
+        denominator_group_by=denominator.group_by_fields,
+        denominator_aggregated=bool(body and body.denominator_aggregations is not None),
         metric_type=i.metric.type,
         metric_display_name=i.metric.display_name,
         metric_labels=i.metric.labels,
@@ -1194,7 +1197,7 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         observed_value=i.observed_value,
         threshold_value=i.threshold_value,
         condition_threshold=_condition_bar(i.condition),
-        condition_threshold_stated=bool(i.condition.body and i.condition.body.threshold_value is not None),
+        condition_threshold_stated=bool(body and body.threshold_value is not None),
         documentation=i.documentation,
         policy_user_labels=i.policy_user_labels,
         summary=i.summary,

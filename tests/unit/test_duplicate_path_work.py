@@ -13,6 +13,9 @@ import copy
 import json
 import re
 
+import pytest
+
+import shared.alerts.incidents as incidents
 import shared.pipeline as pipeline
 from shared.diagnosis.scope import alert_context
 from shared.outcomes import OutcomeStatus
@@ -144,3 +147,47 @@ def test_a_closed_incidents_record_is_read_whole_and_answers_as_before():
         # The OPEN that the CLOSED overtook: skipped as closed, from the record read whole.
         assert answer.status is OutcomeStatus.SKIPPED and "already closed" in answer.reason, answer.reason
         assert reads == ["state", "(whole)"], reads
+
+
+# A ratio condition: aggregations and denominatorAggregations, of one step or chained (docs/performance.md,
+# "Where a fresh duplicate's own instructions grew since they were first counted").
+_ONE = [{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_RATE"}]
+_TWO = [{"alignmentPeriod": "300s", "perSeriesAligner": "ALIGN_DELTA"},
+        {"crossSeriesReducer": "REDUCE_SUM", "groupByFields": ["resource.label.service_name"]}]
+
+
+@pytest.mark.parametrize("aggregations, denominator", [
+    (None, None),      # the scenario's notification as it is
+    (_ONE, None),
+    (_TWO, _ONE),
+    (_ONE, _TWO),
+    ([], []),
+])
+def test_a_notification_builds_each_aggregation_chain_once(monkeypatch, aggregations, denominator):
+    """Every delivery parses its notification, a duplicate's too: the condition's chain and its denominator's
+    are built once each (they were built seven times, four and three), and the incident reads the same."""
+    notification = copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR))
+    threshold = notification["incident"]["condition"]["conditionThreshold"]
+    if aggregations is not None:
+        threshold["aggregations"] = aggregations
+    if denominator is not None:
+        threshold["denominatorAggregations"] = denominator
+    steps = [incidents._Aggregation.model_validate(s) for s in threshold.get("aggregations", [])]
+    over = [incidents._Aggregation.model_validate(s) for s in threshold.get("denominatorAggregations", [])]
+    chains: list[object] = []
+
+    def counted(steps):
+        chains.append(steps)
+        return chain(steps)
+
+    chain = incidents._chain
+    monkeypatch.setattr(incidents, "_chain", counted)
+    parsed = incidents.parse_notification(json.dumps(notification))
+    assert len(chains) == 2
+    ours, theirs = chain(steps), chain(over)
+    assert (parsed.aligner, parsed.reducer, parsed.group_by) == (
+        ours.per_series_aligner, ours.cross_series_reducer, ours.group_by_fields)
+    assert parsed.alignment_seconds == incidents.alignment_seconds(ours.alignment_period)
+    assert (parsed.denominator_aligner, parsed.denominator_reducer, parsed.denominator_group_by) == (
+        theirs.per_series_aligner, theirs.cross_series_reducer, theirs.group_by_fields)
+    assert parsed.denominator_aggregated is ("denominatorAggregations" in threshold)
