@@ -387,7 +387,6 @@ def _joined(first: MetricSeries, second: MetricSeries) -> MetricSeries:
 
 
 _HISTOGRAM_SERIES_FIELDS = {"metric_labels", "resource_labels", "end_us", "histograms"}
-_LAYOUTS: dict[tuple[Any, ...], tuple[float, ...] | None] = {}
 _OPTIONS = operator.attrgetter("value.distribution_value.bucket_options")
 _DISTRIBUTION = operator.attrgetter("value.distribution_value")
 _SERIALIZED = operator.methodcaller("SerializeToString")
@@ -397,42 +396,25 @@ _UNSEEN = object()
 _WHICH_LAYOUT = operator.methodcaller("WhichOneof", "options")
 
 
-def _layout_key(options: Any) -> tuple[Any, ...]:
-    """What names a bucket layout, read from its own fields (each point carries its options)."""
-    which = _WHICH_LAYOUT(options)
-    if which == "exponential_buckets":
-        exp = options.exponential_buckets
-        return which, exp.num_finite_buckets, exp.growth_factor, exp.scale
-    if which == "linear_buckets":
-        lin = options.linear_buckets
-        return which, lin.num_finite_buckets, lin.width, lin.offset
-    if which == "explicit_buckets":
-        return which, *options.explicit_buckets.bounds
-    return (which,)
-
-
 def bucket_bounds(options: Any) -> tuple[float, ...] | None:
     """The finite bucket boundaries b[0] < ... < b[N] of a Distribution.BucketOptions, as
     google/api/distribution.proto gives them: Linear "offset + (width * i)", Exponential
     "scale * (growth_factor ^ i)", Explicit "bounds[i]", for i in 0..N (N finite buckets); None when
-    the options name no layout (a distribution without a histogram). Kept per layout: one metric's
-    points share one."""
-    key = _layout_key(options)
-    if key in _LAYOUTS:
-        return _LAYOUTS[key]
-    which = key[0]
+    the options name no layout (a distribution without a histogram). Computed afresh: `_bounds_column`
+    keeps each layout's bounds by its options' bytes (one metric's points share one)."""
+    which = _WHICH_LAYOUT(options)
     if which == "exponential_buckets":
-        num, growth, scale = key[1:]
-        bounds: tuple[float, ...] | None = tuple(scale * growth ** i for i in range(num + 1))
+        exp = options.exponential_buckets
+        bounds: tuple[float, ...] = tuple(exp.scale * exp.growth_factor ** i
+                                          for i in range(exp.num_finite_buckets + 1))
     elif which == "linear_buckets":
-        num, width, offset = key[1:]
-        bounds = tuple(offset + width * i for i in range(num + 1))
+        lin = options.linear_buckets
+        bounds = tuple(lin.offset + lin.width * i for i in range(lin.num_finite_buckets + 1))
     elif which == "explicit_buckets":
-        bounds = tuple(float(b) for b in key[1:])
+        bounds = tuple(float(b) for b in options.explicit_buckets.bounds)
     else:
-        bounds = None
-    _LAYOUTS[key] = bounds = bounds or None
-    return bounds
+        return None
+    return bounds or None
 
 
 def histogram_series_from_proto(proto: Any) -> HistogramSeries:
@@ -507,7 +489,7 @@ def _counts_view() -> Any:
 
 def _bounds_column(points: Any) -> list[tuple[float, ...] | None]:
     """Each point's bucket bounds, known by its BucketOptions' serialised bytes: one call in C a point
-    where `_layout_key` reads three or four fields through Python (each point carries its options;
+    where reading the layout's three or four fields goes through Python (each point carries its options;
     a series' points share one layout). Bytes not seen before are parsed back into the options they
     came from and read as `bucket_bounds` reads them, so a layout's bounds are the same whichever
     bytes name it."""
