@@ -91,12 +91,8 @@ def revision_latencies(result: HistogramResult, p99_query: str, p50_query: str,
     for revision in sorted(by_revision):
         ats, groups = tuple(zip(*_by_minute(by_revision[revision]))) or ((), ())
         labels = {"revision_name": revision} if revision else {}
-        # A minute of one histogram (a revision read as one series) is read directly: its own p99 is
-        # the largest, its buckets all there are to add (what _largest and _median answer for it).
-        p99s.append(_series(labels, zip(ats, [percentile(hs[0], 99.0, reading) if len(hs) == 1
-                                              else _largest(hs, 99.0, reading) for hs in groups])))
-        p50s.append(_series(labels, zip(ats, [percentile(hs[0], 50.0, reading) if len(hs) == 1
-                                              else _median(hs, reading) for hs in groups])))
+        p99s.append(_series(labels, zip(ats, [_largest(hs, 99.0, reading) for hs in groups])))
+        p50s.append(_series(labels, zip(ats, [_median(hs, reading) for hs in groups])))
     return (MetricResult(query=p99_query, series=tuple(p99s)), MetricResult(query=p50_query, series=tuple(p50s)))
 
 
@@ -109,11 +105,17 @@ def _by_minute(series: Iterable[HistogramSeries]) -> list[tuple[int, list[Histog
 
 
 def _largest(histograms: list[Histogram], percent: float, reading: Reading) -> float | None:
+    """The largest of the histograms' own percentiles. A minute of one (a revision read as one series,
+    the usual case) is read directly, here and in `_median`."""
+    if len(histograms) == 1:
+        return percentile(histograms[0], percent, reading)
     values = [v for v in (percentile(h, percent, reading) for h in histograms) if v is not None]
     return max(values) if values else None
 
 
 def _median(histograms: list[Histogram], reading: Reading) -> float | None:
+    if len(histograms) == 1:
+        return percentile(histograms[0], 50.0, reading)
     whole = merged(histograms)
     return percentile(whole, 50.0, reading) if whole is not None else None
 
