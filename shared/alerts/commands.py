@@ -349,8 +349,8 @@ def parse_command(body: bytes | str) -> AnyCommand:
         mistake = json_mistake(body, exc) if isinstance(exc, json.JSONDecodeError) else ""
         raise CommandError("message.data", f"not JSON: {str(exc)[:200]}" + (f": {mistake}" if mistake else "")) \
             from None
-    if isinstance(data, str) and wrapping_quote(body):
-        raise CommandError("message.data", wrapped_said(wrapping_quote(body)))
+    if isinstance(data, str) and (quote := wrapping_quote(body)):
+        raise CommandError("message.data", wrapped_said(quote))
     if not isinstance(data, dict):
         raise CommandError("command", f"expected a JSON object, got {type(data).__name__}")
     if "command" not in data and isinstance(data.get("incident"), dict):

@@ -69,12 +69,13 @@ def as_meant(text: str) -> str | None:
     with `strict=False` (a raw line break in a string allowed): read only for the ids a rejection is answered
     under, never run (the command is refused as sent). None when it is still not JSON."""
     meant = text.strip()
-    if wrapping_quote(meant) == '"':
+    quote = wrapping_quote(meant)
+    if quote == '"':
         try:
             meant = json.loads(meant)     # a JSON string holding the command: its escapes undone
         except ValueError:
             meant = meant[1:-1]
-    elif wrapping_quote(meant):
+    elif quote:
         meant = meant[1:-1]
     meant = _SINGLE_QUOTED.sub(r'"\1"', meant.translate(_STRAIGHT))
     meant = _TRAILING_COMMA.sub(r"\1", meant)

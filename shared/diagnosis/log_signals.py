@@ -208,9 +208,9 @@ REFUSAL_ADVICE = {
     # PostgreSQL of the project's own (a VM behind the connector) is where entries by range are written.
     Refusal.HBA_NO_ENTRY: "the address, user and database the refusal names against the server's pg_hba.conf "
                           "entries (a PostgreSQL of the project's own, as on a VM behind the connector: its host "
-                          "lines' address ranges) and who changed them, against the address the connections come from: the connector's range "
-                          "(ipCidrRange), the Direct VPC egress subnet's range; and whether the revision's path to "
-                          "the VPC (vpc_access) changed",
+                          "lines' address ranges) and who changed them, against the address the connections come "
+                          "from: the connector's range (ipCidrRange), the Direct VPC egress subnet's range; and "
+                          "whether the revision's path to the VPC (vpc_access) changed",
     Refusal.NOT_RUNNING: "the instance's state and activation policy (gcloud sql instances describe: STOPPED "
                          "or SUSPENDED, settings.activationPolicy NEVER) and who stopped it (its operations, "
                          "the Admin Activity audit log); start it with activation policy ALWAYS if it should run",

@@ -1106,8 +1106,8 @@ def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float, idl
     since that is clean on its own).
     Its failing minutes are looked for where `read_before` reads "before": the lookback before the action,
     or, with fewer than `min_requests` requests there (every caller stopped while it failed, a few retries
-    left), every minute the sweep read before it. Before, with none in the lookback, no failing minute was seen, and a scale-up whose load since was
-    one the old connector had answered was verified."""
+    left), every minute the sweep read before it. Before, with none in the lookback, no failing minute was
+    seen, and a scale-up whose load since was one the old connector had answered was verified."""
     if record.action != "scale_connector":
         return ""
     s = facts.s
@@ -1185,8 +1185,8 @@ def client_errors_rose(facts: Facts, record: ActionRecord, alert: AlertContext |
     clients call since the deploy turns that route's 5xx into 404s: the 5xx share is clean, the callers
     still fail. Measured against the service's own share before the action (`read_before`: the lookback
     before it, the incident's minutes included, when those calls were answered 5xx; with fewer than
-    `min_requests` there, every minute the sweep read before it: 3 404s of a probe are no share). A rise above both the bar's share of 5xx and
-    half the share before (`_CLIENT_RISE`: a share of 10 % moving to 12 % is the usual spread of a few
+    `min_requests` there, every minute the sweep read before it: 3 404s of a probe are no share). A rise
+    above both the bar's share of 5xx and half the share before (`_CLIENT_RISE`: a share of 10 % moving to 12 % is the usual spread of a few
     hundred requests, not a new failure) is not recovery shown: `unclear`, never `failing` (4xx are
     the callers' answers as much as the service's: an undo on them would be a write on doubt). With no
     request read before the action at all, a share since above the bar has nothing to be told from (no

@@ -306,8 +306,8 @@ def _killed_for_memory_the_deploy_took(facts: Facts, c: Citation, suspect: Revis
     """Whether the suspect's instances are ended over a memory limit its deploy made tighter: at
     least `startup_failure_logs_min` of Cloud Run's "Memory limit of N MiB exceeded" lines on it (or
     "NM" in its older wording: LogSignal.MEMORY_LIMIT; the citation quotes the line as read, and the
-    summary's MiB are the revisions' configured limits, not the log's) ("Cloud Run instances that exceed their allowed memory limit are terminated", docs "Configure
-    memory limits"), and, against the revision it replaced (Facts.replaced), a lower memory limit,
+    summary's MiB are the revisions' configured limits, not the log's) ("Cloud Run instances that exceed
+    their allowed memory limit are terminated", docs "Configure memory limits"), and, against the revision it replaced (Facts.replaced), a lower memory limit,
     or more requests per instance sharing no more memory (each concurrent request holds its own
     memory). Instances ended as they work leave Cloud Run short of instances, so its refusals
     follow: they are the deploy's, and sending traffic back restores the settings. Otherwise (a

@@ -363,17 +363,18 @@ _EXITED = re.compile(r"Container called exit\((?!(?:0|130|137|143)\))[0-9]+\)", 
 
 # What a person checks when the 503s are those of instances Cloud Run ended over their memory limit.
 INSTANCES_FAILED = ("look at the service's instances first: Cloud Run's system log (\"Memory limit of N MiB "
-                    "exceeded\", or \"Memory limit of NM exceeded\" in its older wording) and what holds their memory (a request that loads a large result, a leak, more "
-                    "requests per instance); raise the memory limit or lower the concurrency, and raise the "
-                    "connector's max instances only if requests still fail to cross it once the instances stay up")
+                    "exceeded\", or \"Memory limit of NM exceeded\" in its older wording) and what holds their "
+                    "memory (a request that loads a large result, a leak, more requests per instance); raise the "
+                    "memory limit or lower the concurrency, and raise the connector's max instances only if "
+                    "requests still fail to cross it once the instances stay up")
 
 
 def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> tuple[str, str]:
     """Why the connector is not shown to be the cause and where to look, or ("", ""): Cloud Run ended
     instances over their memory limit, or their container's process exited (`_EXITED`: a panic, a fatal
     signal), in the failing minutes (at least startup_failure_logs_min system-log lines "Memory limit of N
-    MiB exceeded", or "NM" in the older wording, quoted in the summary as the log wrote it: "Cloud Run instances that exceed their allowed memory limit are terminated",
-    "Configure memory limits"; the requests in flight on them end as Cloud Run's own 503, "The request
+    MiB exceeded", or "NM" in the older wording, quoted in the summary as the log wrote it: "Cloud Run
+    instances that exceed their allowed memory limit are terminated", "Configure memory limits"; the requests in flight on them end as Cloud Run's own 503, "The request
     failed because either the HTTP response was malformed or connection to the instance had an error"),
     and nothing shows a request failing to cross the connector: no hang, no failing minute's p99 at
     hang_latency_seconds, fewer than db_error_logs_min errors of reaching the database, no refusal,
