@@ -15,6 +15,7 @@ from shared.commands.diagnose import read_diagnosis
 from shared.commands.inventory import managed_service
 from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType, split_text
 from shared.errors import AttemptInProgress, RunwardenError, TransientError
+from shared.operators import OVERRIDE_LIMITS
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation.actions import get_action
 from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve, serving_shares
@@ -279,7 +280,7 @@ def gated(run: CommandRun, action: Any, params: Any, before: dict[str, Any], ser
 
 def _check_override(run: CommandRun) -> None:
     if getattr(run.command, "override_limits", False):
-        run.require_operator("override_limits")
+        run.require_operator(OVERRIDE_LIMITS)
 
 
 def action_outcome(run: CommandRun, action: Any, params: Any, before: dict[str, Any], result: GateResult,
