@@ -27,7 +27,8 @@ OPERATOR_ONLY = (APPROVE, REJECT, RELEASE, OVERRIDE_LIMITS, ONE_WAY_SCALE)
 
 # requested_by is the sender's own statement (docs/commands.md): a sender told "not in operators" must
 # know which field that is and how the CLI fills it (cli/_commands.py: --as, else the active gcloud account).
-SENDER = "requested_by (the runwarden CLI's --as PRINCIPAL; without it, the active gcloud account)"
+CLI_SENDER = "the runwarden CLI's --as PRINCIPAL; without it, the active gcloud account"
+SENDER = f"requested_by ({CLI_SENDER})"
 
 
 def not_an_operator(requested_by: str, rule: OperatorOnly, detail: str = "") -> str:
