@@ -201,3 +201,22 @@ def test_a_command_replayed_a_day_later_under_its_id_is_the_first_answer_not_a_s
     assert "applied" in again.reason and _writes(w) == 1
     other = _send(w, {**body, "params": {"max_instances": 6}})
     assert other.status is REJECTED and "sc-replayed was already used" in other.reason and _writes(w) == 1
+
+
+@pytest.mark.parametrize("scenario, first, second", [
+    ("connector_saturation", _scale(max_instances=5), _scale(max_instances=6)),
+    ("bad_revision", _rollback("backend-00001-abc"), _rollback("backend-00002-xyz")),
+], ids=["two operators scaling one connector", "two operators rolling one service back"])
+def test_a_second_operators_write_held_by_the_cooldown_names_the_write_that_took_it(scenario, first, second):
+    """The second of two on-call engineers, minutes apart: "acted on at 12:02" alone did not say by whom, to
+    what, or that an operator may override it; they could not tell whether their own change was still needed."""
+    w = _world(scenario)
+    done = _send(w, {**first, "command_id": "first-1"})
+    assert done.status is APPLIED, done.reason
+    w.at(10)
+    held = _send(w, {**second, "requested_by": "bob@example.com"})
+    assert held.status is SKIPPED and held.reason.startswith("cooldown:"), held.reason
+    said = (f"the last write recorded on it: {first['command']}", f"by {OPERATOR} (command first-1)",
+            f"action {done.action.action_id}", "override_limits: true")
+    assert [words for words in said if words not in held.reason] == [], held.reason
+    assert _writes(w) == 1
