@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterator
 
 import click
 
-from shared.operators import operator_only
+from shared.alerts.operators import operator_only
 
 EXIT_DONE, EXIT_ENVIRONMENT, EXIT_BAD_INPUT, EXIT_REJECTED, EXIT_TIMEOUT = 0, 1, 2, 3, 4
 EXIT_HELD_BACK, EXIT_ESCALATED, EXIT_FAILED = 5, 6, 7

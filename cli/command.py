@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from cli._commands import parse_params, send, send_options
-from shared.operators import operators_help
+from shared.alerts.operators import operators_help
 
 EXAMPLE = """
 \b

@@ -25,7 +25,7 @@ from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Fiel
 from shared.alerts.hand_typed import as_meant, json_mistake, wrapped_said, wrapping_quote
 from shared.alerts.incidents import IncidentParseError, PubSubMessage, _lone_surrogate, decode_message_published
 from shared.gcp.identifiers import written_name_problem
-from shared.operators import CLI_SENDER
+from shared.alerts.operators import CLI_SENDER
 from shared.outcomes import BIDI, C1
 
 SCHEMA = "runwarden.command/v1"

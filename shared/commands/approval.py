@@ -12,12 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from shared.alerts.commands import command_digest
+from shared.alerts.operators import APPROVE, REJECT
 from shared.commands.context import CommandRun, Refused, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.traffic import action_outcome
 from shared.diagnosis.collection import Users, users_of
 from shared.errors import PermanentError, TransientError
-from shared.operators import APPROVE, REJECT
 from shared.outcomes import Outcome, OutcomeStatus
 from shared.ports import RecordWrite
 from shared.remediation.actions import get_action

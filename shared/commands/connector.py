@@ -6,10 +6,10 @@ decision, so it is applied rather than proposed; where the policy leaves the one
 may make it."""
 from __future__ import annotations
 
+from shared.alerts.operators import ONE_WAY_SCALE
 from shared.commands.context import CommandRun, refused
 from shared.commands.inventory import known_connector
 from shared.commands.traffic import through_gate
-from shared.operators import ONE_WAY_SCALE
 from shared.outcomes import Outcome
 from shared.remediation.actions.scale_connector import ScaleConnectorParams, connector_state, not_ready_answer
 

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any, Callable
 
 from shared.alerts.commands import AnyCommand, command_digest
+from shared.alerts.operators import OperatorOnly, not_an_operator
 from shared.clock import skew_safe_lease
 from shared.config import Config
-from shared.operators import OperatorOnly, not_an_operator
 from shared.outcomes import ActionReport, DiagnosisReport, Outcome, OutcomeStatus, Timestamps, applied_record
 from shared.ports import ClaimRecord, RecordWrite
 from shared.remediation.guardrails import Gate, Manual, command_incident
@@ -123,7 +123,7 @@ class CommandRun:
         self.timeline.incident_id = incident_id
 
     def require_operator(self, rule: OperatorOnly, detail: str = "") -> None:
-        """Refuses a sender not in operators what `rule` leaves to them (shared/operators.py, the one list the
+        """Refuses a sender not in operators what `rule` leaves to them (shared/alerts/operators.py, the one list the
         CLI's help reads too)."""
         if not self.config.is_operator(self.command.requested_by):
             raise rejected("requested_by", not_an_operator(self.command.requested_by, rule, detail))

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from shared.alerts.operators import RELEASE
 from shared.commands.context import CommandRun, rejected
-from shared.operators import RELEASE
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus, RecordWrite
 from shared.remediation import plans

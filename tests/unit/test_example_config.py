@@ -1,7 +1,7 @@
 import re
 from pathlib import Path
 
-from shared import operators
+from shared.alerts import operators
 
 from shared.config import load_config
 
@@ -37,7 +37,7 @@ def test_the_operators_comments_name_everything_only_an_operator_may_do():
 
 
 def test_every_operator_only_command_is_in_the_list():
-    """Each `require_operator` call names a rule of shared/operators.py (the list the CLI's help and the
+    """Each `require_operator` call names a rule of shared/alerts/operators.py (the list the CLI's help and the
     refusal read), and each rule is checked somewhere; a new one must be added to _OPERATOR_ONLY (and to the
     comments)."""
     root = Path(__file__).resolve().parents[2]
