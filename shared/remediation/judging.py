@@ -431,7 +431,7 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
     if recent.refused_ratio >= settings.bad_error_ratio or (p99 and hung / len(p99) >= settings.hang_minutes_ratio):
         recovered = (others_failing(facts, record, window) or recovered_first(facts, record, window)
                      or helped_partly(facts, record, window) or failure_moved(facts, record, window)
-                     or changed_since(record, bundle.service)
+                     or changed_since(record, bundle.service) or nothing_to_undo_against(facts, record)
                      or traffic_lost(facts, record, min_traffic_ratio, unknown_is_lost=False)
                      or _callers(facts, record, min_traffic_ratio, 1.0, unknown_is_lost=False))
         if recovered:
@@ -720,6 +720,23 @@ def failure_moved(facts: Facts, record: ActionRecord, window: Window) -> str:
               "is for a person to judge")
 
 
+def nothing_to_undo_against(facts: Facts, record: ActionRecord) -> str:
+    """Why a rollback's service failing since does not show the rollback made it no better, because there is
+    no "before" to compare with (`read_before` is None: no request, or fewer than `min_requests`, in all the
+    minutes read before it; "" otherwise, and for any other action). `helped_partly` and `failure_moved` then
+    compare with nothing: 5 500s before are no failure rate, and the failure before may have been worse (all
+    of it, or hangs) or of another kind. An undo is a write that needs evidence the rollback failed, and
+    failing since is not that where "before" is unknown: escalated, the evidence named, a person judges.
+    Before, such a rollback was undone on its failure since alone, into a failure nobody measured."""
+    if record.action != "rollback_traffic":
+        return ""
+    unknown = before_unknown(facts, record)
+    if not unknown:
+        return ""
+    return (f"{unknown}: whether it fails worse than before the rollback, or in another way, cannot be told, and an "
+            "undo would be a write on that doubt")
+
+
 def _failure_kinds(requests, no_instance_500s: int = 0) -> dict[str, float]:
     """The failures among `requests` by the way Cloud Run's answer tells (`failure_moved`): Cloud Run's
     own capacity refusals (429 at max instances, and its 500 "no available instance" when it cannot
@@ -891,10 +908,8 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
     if demand is None:
         if not unknown_is_lost:
             return ""
-        return (f"the evidence read holds no request from before the action, none in all the minutes read before "
-                f"it ({onset_search(facts, record)}: the lookback before it, and back to a lookback before the "
-                "incident's start where one is recorded), so there is no demand to compare the requests since with, "
-                "and whether they are the callers that failed cannot be told")
+        return (f"{before_unknown(facts, record)}, so there is no demand to compare the requests since with, and "
+                "whether they are the callers that failed cannot be told")
     # Judged on every minute since the action (`idle`), the minutes after the newest point up to the whole
     # line are idle ones, read (bursts.readable_until): callers that stopped after two bursts count so.
     spanned = max(minutes_after, _minutes_spanned(Window(window.start, max(window.end, readable_until(facts)))
@@ -966,21 +981,38 @@ def read_before(facts: Facts, record: ActionRecord) -> Window | None:
     less often than a lookback, an action long after the incident's start; or a few: a caller's retry now and
     then, a probe), every minute the sweep read before it (`onset_search`, read from `reach_back`), the
     incident's failing minutes included (request_count counts 5xx too, request_latencies their latency),
-    where those hold `min_requests`, or where the lookback holds none and they hold some; else the lookback's
-    few; None where no request before the action was read at all. The reason names the minutes read and why
+    where those hold `min_requests`; else None: no "before" to judge against (`before_unknown` says why: no
+    request read before the action, or too few). The reason names the minutes read and why
     (`_read_before_words`). Before, any request in the lookback kept it: the checks that need `min_requests`
     (`helped_partly`, `failure_moved`) said nothing, and the others read 3 clean requests as the demand, 3
-    404s as the share of 4xx before, or a few clean minutes as no failure before.
+    404s as the share of 4xx before, or a few clean minutes as no failure before. And where every minute
+    read before the action held fewer than `min_requests` (a retry or a probe after callers that stopped
+    longer ago than the sweep reads), those few stood as the "before": a probe's 3 404s were the share of
+    4xx a rollback answering 40 % 404 was measured against, 2 slow requests the latency bar, 4 requests the
+    demand, and such rollbacks were verified, or undone against 5 500s.
     `load_not_carried` looks for its failing minutes here too, and `helped_partly` and `failure_moved` read
     it where the minutes just before the action hold too few requests (`just_before`)."""
     lookback = lookback_before(facts, record)
-    held = facts.requests(lookback).total
-    if held >= facts.s.min_requests:
+    if facts.requests(lookback).total >= facts.s.min_requests:
         return lookback
     earlier = onset_search(facts, record)
-    if not facts.minutes_with_requests(earlier):
-        return None
-    return earlier if not held or facts.requests(earlier).total >= facts.s.min_requests else lookback
+    return earlier if facts.requests(earlier).total >= facts.s.min_requests else None
+
+
+def before_unknown(facts: Facts, record: ActionRecord) -> str:
+    """Why there is no "before" to judge the action against (`read_before` is None), in words: no request
+    read before the action, or fewer than `min_requests` in all the minutes read before it; "" if there is."""
+    if read_before(facts, record) is not None:
+        return ""
+    window = onset_search(facts, record)
+    held = facts.requests(window).total
+    where = (f"{window}: the lookback before it, and back to a lookback before the incident's start where one is "
+             "recorded")
+    if not held:
+        return f"no request read before the action, none in all the minutes read before it ({where})"
+    return (f"only {held:.0f} request{'' if held == 1 else 's'} read before the action, in all the minutes read "
+            f"before it ({where}), under {facts.s.min_requests} (min_requests): too few to stand for what it "
+            "served before")
 
 
 def _read_before_words(facts: Facts, record: ActionRecord, window: Window) -> str:
@@ -1201,8 +1233,8 @@ def client_errors_rose(facts: Facts, record: ActionRecord, alert: AlertContext |
         if share_now <= bar:
             return ""
         return (f"{share_now:.1%} of its requests are 4xx since (429 left out), above {bar:.1%}, the share of failures "
-                f"called clean, and no request read before the action ({onset_search(facts, record)}: every minute "
-                "read before it) shows its share then: whether failures turned into client errors cannot be told")
+                f"called clean, with no share before to tell it from ({before_unknown(facts, record)}): whether "
+                "failures turned into client errors cannot be told")
     then = facts.requests(before)
     share_then = _client_share(then)
     if share_now - share_then <= max(bar, _CLIENT_RISE * share_then):
@@ -1249,9 +1281,10 @@ def slower_than_before(facts: Facts, record: ActionRecord) -> str:
     if len(slow) / len(now) < s.hang_minutes_ratio:
         return ""
     if before is None or not then:
+        unread = before_unknown(facts, record) or f"no latency read in {before}"
         return (f"its p99 is over {bar:.1f} s in {len(slow)} of {len(now)} minutes since (max {max(now):.1f} s), and "
-                f"no latency read before the action ({onset_search(facts, record)}: every minute read before it) "
-                "gives a bar to judge it at: whether fast failures turned into slow answers cannot be told")
+                f"no latency before the action gives a bar to judge it at ({unread}): whether fast failures turned "
+                "into slow answers cannot be told")
     return (f"it is much slower than before the action: p99 over {bar:.1f} s in {len(slow)} of {len(now)} minutes "
             f"since (max {max(now):.1f} s), against at most {max(then):.1f} s in {before} "
             f"{_read_before_words(facts, record, before)} ({_SLOWER:g} times that, and at least "
