@@ -1450,6 +1450,19 @@ def target_changed(record: ActionRecord, bundle: EvidenceBundle) -> Health | Non
     return None
 
 
+def service_gone(record: ActionRecord, refusal: str) -> Health:
+    """`changed` for a rollback whose service the API no longer holds (its GET answered NOT_FOUND: "Some
+    requested entity (e.g., file or directory) was not found", google.rpc.Code): deleted since, by a person
+    or a pipeline, with every revision of it ("Deletes a Service. This will cause the Service to stop
+    serving traffic and will delete all revisions": Cloud Run Admin API v2, projects.locations.services
+    .delete). Nothing of the rollback is left to verify or undo, and the minutes Monitoring still shows are
+    not its doing. A permanent fault: escalated at once, never read again sweep after sweep. Before, each
+    sweep read "cannot read the evidence" and waited, and only the deadline escalated it."""
+    return Health(HealthKind.CHANGED, f"{short_name(record.service)} no longer exists (its read answered NOT_FOUND: "
+                                      f"{refusal}): deleted since the {record.action}, with its revisions, by a person "
+                                      "or a pipeline; not undone, there is nothing left to write back to")
+
+
 def connector_gone(record: ActionRecord, refusal: str) -> Health:
     """`changed` for a connector change whose connector the API no longer holds (its GET answered
     NOT_FOUND: "Some requested entity (e.g., file or directory) was not found", google.rpc.Code): deleted

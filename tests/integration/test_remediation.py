@@ -681,6 +681,26 @@ def test_a_failing_service_someone_changed_since_the_rollback_is_not_undone(roll
     assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
 
 
+@pytest.mark.parametrize("failing", [False, True], ids=["clean since", "failing since"])
+def test_a_rollback_whose_service_was_deleted_since_is_escalated_at_once(rolled_back, failing):
+    """A person deletes the service during the rollback's verification (to recreate it, or by mistake):
+    Cloud Run answers NOT_FOUND for it, a permanent fault. Its minutes since, clean or failing, are no
+    longer the rollback's doing, and there is nothing left to undo: escalated at the first sweep, naming
+    the refusal, nothing written. Before, each sweep until the deadline read "cannot read the evidence"
+    and waited, and only the deadline escalated it."""
+    still_failing(rolled_back) if failing else recovery(rolled_back)
+    rolled_back.standins.run.delete_service(SERVICE)
+    rolled_back.at(12)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "no longer exists" in outcome.reason, outcome.reason
+    assert "NOT_FOUND" in outcome.reason and "not undone" in outcome.reason, outcome.reason
+    assert rolled_back.standins.run.count("UpdateService") == 1
+    assert action_state(rolled_back) == "escalated"
+    assert rolled_back.command({"command": "sweep"}, message_id="c2") == []     # judged once
+
+
 @pytest.mark.parametrize("gone", [True, False], ids=["deleted since", "no longer Ready"])
 def test_an_undo_whose_recorded_revision_cannot_serve_is_escalated_not_written(rolled_back, gone):
     """The rollback did not help, and the revision it rolled back from was deleted since (or stopped
