@@ -1062,6 +1062,25 @@ def test_a_connector_update_that_outlived_the_writes_wait_is_judged_from_when_it
     assert "in (12:12:00, 12:14:00]" in outcome.reason, outcome.reason     # judged from when it took
 
 
+@pytest.mark.parametrize("failing", [False, True], ids=["clean after", "failing after"])
+def test_a_dry_run_leaves_nothing_for_the_sweep_to_verify_or_undo(standin_env, firestore, pubsub, project_id,
+                                                                   anchor, failing):
+    """A rollback in dry-run mode wrote nothing: no action record, so the sweep has nothing to verify, and
+    nothing to undo when the service keeps failing (an undo of a write that never happened would be the
+    only write). The dry run's own outcome told a person what would have been written."""
+    world = World(standin_env, pubsub, project_id, anchor, mode="dry_run")
+    world.seed("bad_revision")
+    outcome = world.handle(world.alert())
+    assert outcome.status.value == "dry_run", outcome.reason
+    still_failing(world) if failing else recovery(world)
+    world.at(18)
+
+    assert world.command({"command": "sweep"}) == []
+
+    assert world.state.find_records(ACTIONS, "service", SERVICE) == []
+    assert world.standins.run.count("UpdateService") == 0 and world.serving() == {NEW: 100}
+
+
 def test_shadow_mode_for_one_action_writes_nothing(standin_env, firestore, pubsub, project_id, anchor):
     world = World(standin_env, pubsub, project_id, anchor, actions={"scale_connector": {"mode": "dry_run"}},
                   bounds={"connectors": [{"name": CONNECTOR, "allow_one_way": True}]})

@@ -651,6 +651,102 @@ def test_too_little_before_the_action_anywhere_read_is_said_so_never_verified_or
     assert words in _minutes_shown(judged.why.replace(str(at(0).date()), "")) + then.why, judged.why
 
 
+THIRD = "backend-00003-new"
+
+
+def _someone_deployed(now: float, *, failing: bool = False) -> Evidence:
+    """After the rollback to OLD, someone deploys a third revision at +2 that takes all the traffic."""
+    e = served(now, until=2, split={THIRD: 100}).revision(THIRD, 2)
+    e.requests(THIRD, 2, now, 20 if failing else 40).latency(THIRD, 2, now, 0.1)
+    if failing:
+        e.requests(THIRD, 2, now, 20, "500")
+    return e
+
+
+def _trade(now: float = 11) -> Evidence:
+    """Before the rollback: the new revision failing 55 % with a p99 of 30 s (hanging at a client's
+    timeout); since: the revision rolled back to answering fast (0.1 s) but failing 70 % with 500s."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -20).traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -30, -5, 20).requests(NEW, -30, -5, 25, "500").latency(NEW, -30, -5, 30.0)
+    e.requests(OLD, -5, now, 12).requests(OLD, -5, now, 28, "500").latency(OLD, -5, now, 0.1)
+    return e
+
+
+def _partial(now: float, *, whole_failing: bool) -> tuple[Evidence, float]:
+    """The newest minute to `now` holds one series only (each series arrives on its own, up to ~180 s
+    after its minute: facts.INGEST_LAG), read 30 s after it: its 200s alone after failing minutes, or its
+    500s alone after clean ones. Returns the evidence and when the sweep reads it (minutes from T0)."""
+    e = served(now, ok=20 if whole_failing else 40)
+    if whole_failing:
+        e.requests(OLD, -5, now - 1, 20, "500")
+    else:
+        e = served(now, ok=40, until=now - 1).requests(OLD, now - 1, now, 5, "500")
+    return e, now + 0.5
+
+
+RED_TEAM = [
+    # name, record, evidence, health, steps it must not be, words in the reason
+    ("traffic vanished a minute after the rollback: not healthy", rollback, served(11, until=1),
+     HealthKind.UNCLEAR, (StepKind.VERIFY, StepKind.UNDO), "or the service has had no requests since"),
+    ("no request at all since the rollback: not healthy, not undone", rollback, served(11, ok=0),
+     HealthKind.UNCLEAR, (StepKind.VERIFY, StepKind.UNDO), "not undone"),
+    ("someone deployed a third revision that takes the traffic, clean: changed", rollback, _someone_deployed(6),
+     HealthKind.CHANGED, (StepKind.VERIFY, StepKind.UNDO), "no longer serves as the rollback left it"),
+    ("someone deployed a third revision that takes the traffic, failing: changed, not undone", rollback,
+     _someone_deployed(11, failing=True), HealthKind.CHANGED, (StepKind.VERIFY, StepKind.UNDO), "nothing written"),
+    ("5xx fell only because requests fell: 3 clean a minute of 45", rollback, served(11, ok=3), HealthKind.UNCLEAR,
+     (StepKind.VERIFY, StepKind.UNDO), "too little traffic"),
+    ("5xx count fell with the requests, the share as before on 5 a minute: not undone", rollback,
+     served(11, ok=3, errors=2), HealthKind.UNCLEAR, (StepKind.VERIFY, StepKind.UNDO), "not undone"),
+    ("fast since but 70 % 500 against 55 % hanging before: failing, a trade (undone, as helped_partly says)",
+     rollback, _trade(), HealthKind.FAILING, (StepKind.VERIFY, StepKind.ESCALATE), "still failing"),
+    ("the old revision fails too (the deploy was not the cause): failing, undone, said so", rollback,
+     served(11, ok=20, errors=20), HealthKind.FAILING, (StepKind.VERIFY, StepKind.ESCALATE), "still failing"),
+    ("the connector's update still running at the deadline: escalated, never verified", scale_up,
+     served(11).connector("e2-micro", 2, 3, state="UPDATING"), HealthKind.UNCLEAR, (StepKind.VERIFY, StepKind.UNDO),
+     "still being updated"),
+    ("the connector deleted since: changed, not verified on its services' clean requests", scale_up,
+     served(6), None, (StepKind.VERIFY, StepKind.UNDO), ""),
+]
+
+
+@pytest.mark.parametrize("name,record,evidence,health,never,words", RED_TEAM, ids=[c[0] for c in RED_TEAM])
+def test_thin_or_odd_traffic_after_an_action_never_makes_a_wrong_verdict(name, record, evidence, health, never,
+                                                                         words):
+    """What a sweep meets after an action on a real service: traffic that vanished, someone else's deploy,
+    5xx that fell only with the requests, a trade of hangs for 500s, a revision rolled back to that fails
+    too, a connector still updating. None is verified, and none is undone unless the service fails as
+    before. (The connector deleted since is read by name in the sweep: judging.connector_gone.)"""
+    action = record()
+    if health is None:      # the sweep's own read of a deleted connector (verification._connector_gone)
+        from shared.remediation.judging import connector_gone
+        judged = connector_gone(action, "404 Connector not found")
+        health = HealthKind.CHANGED
+    else:
+        judged, _ = verdict(action, evidence)
+    then = next_step(action, judged, sweep_at(evidence), TIMES)
+    assert judged.kind is health and then.kind not in never, (judged.why, then.why)
+    assert words in judged.why + then.why, (judged.why, then.why)
+
+
+@pytest.mark.parametrize("whole_failing", [True, False], ids=["failing, 200s alone newest", "clean, 500s alone newest"])
+def test_a_partial_newest_minute_never_makes_the_verdict(whole_failing):
+    """The newest minute, read 30 s after it ended, holds one series only. The whole minutes decide; the
+    partial one can only unmake a verdict: failing minutes with a late 500 series are still failing, and
+    clean minutes with the 500s alone visible in the newest are not verified."""
+    evidence, read_at = _partial(12, whole_failing=whole_failing)
+    action = rollback()
+    bundle = evidence.bundle().model_copy(update={"collected_at": at(read_at), "incident_started_at": action.settle_at,
+                                                  "request_lines": evidence.request_log(-6)})
+    judged = judge(action, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    then = next_step(action, judged, at(read_at), TIMES)
+    if whole_failing:
+        assert (judged.kind, then.kind) == (HealthKind.FAILING, StepKind.UNDO), judged.why
+    else:
+        assert judged.kind is HealthKind.UNCLEAR and then.kind is not StepKind.VERIFY, judged.why
+        assert "show failures already" in judged.why, judged.why
+
+
 def _minutes_shown(why: str) -> str:
     """`why` with each time of day written as minutes from T0, as the rows name them."""
     import re
