@@ -884,7 +884,8 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
     answered (cloud-run-release-manager PR #64, GoogleCloudPlatform: no request in an interval, no
     data). Per minute with requests, 25 requests in each of 2 of 5 minutes read as 25 a minute when
     the service answered 10: callers that gave up and retry now and then looked like a service that
-    kept its traffic. With no request before the action in all the evidence read (an operator's command on
+    kept its traffic. With fewer than `min_requests`, or no, request before the action in all the evidence
+    read (`before_unknown`; an operator's command on
     a service with no request in the lookback before it), there is nothing to compare with: not shown, so
     unclear, and said so with the minutes read.
     25 clean requests a minute after 1,000 a minute before is not a recovery shown: the callers may have
@@ -948,10 +949,10 @@ def demand_before(facts: Facts, record: ActionRecord, idle: IdleBefore | None = 
     - With fewer than `min_requests` requests in the lookback before the action (none, or a retry now and
       then: every caller stopped while it failed, a client's circuit breaker open; a webhook called less
       often than a lookback; an approval or an alert's duration that put the action long after the
-      incident's start), the service's minutes the sweep read further back, where they hold that many (with
-      none in the lookback, any), from where it reads request_count (`reach_back`: a lookback before the
-      incident's start): its
-      failing minutes are its callers' demand too. Per minute with requests, or, for a service idle between
+      incident's start), the service's minutes the sweep read further back, where they hold that many (none
+      where they do not: `read_before`, `before_unknown`), from where it reads request_count (`reach_back`:
+      a lookback before the incident's start): its failing minutes are its callers' demand too. Per minute
+      with requests, or, for a service idle between
       requests, per minute of every minute. Before, such a sweep said only that whether the service kept
       its traffic "cannot be told", for a service whose callers came back in full as for one they left."""
     before = read_before(facts, record)
@@ -1221,8 +1222,9 @@ def client_errors_rose(facts: Facts, record: ActionRecord, alert: AlertContext |
     above both the bar's share of 5xx and half the share before (`_CLIENT_RISE`: a share of 10 % moving to 12 % is the usual spread of a few
     hundred requests, not a new failure) is not recovery shown: `unclear`, never `failing` (4xx are
     the callers' answers as much as the service's: an undo on them would be a write on doubt). With no
-    request read before the action at all, a share since above the bar has nothing to be told from (no
-    share since under the bar can have risen past it): unknown, so `unclear`, said so."""
+    request read before the action at all (or too few: `before_unknown`), a share since above the bar has
+    nothing to be told from (no share since under the bar can have risen past it): unknown, so `unclear`,
+    said so."""
     now = facts.requests(facts.recent_since_incident)
     if not now.total:
         return ""
@@ -1264,7 +1266,8 @@ def slower_than_before(facts: Facts, record: ActionRecord) -> str:
     (`read_before`: the lookback before it, the incident's minutes included: the slowest the service was,
     failures and all; with fewer than `min_requests` there, every minute the sweep read before it), and
     `_SLOW_FLOOR_SECONDS`, in `hang_minutes_ratio` of the minutes judged or more. With no latency read
-    before the action at all, a p99 since over the floor in that many minutes has no bar to be judged at
+    before the action at all (or fewer than `min_requests` requests: `before_unknown`), a p99 since over the
+    floor in that many minutes has no bar to be judged at
     (one under the floor is never slower): unknown, so `unclear`, said so. Before, no request in the
     lookback (callers stopped while it failed, a late sweep) left no bar, and a rollback answering at 8 s
     after 0.2 s 500s was verified."""
