@@ -698,6 +698,8 @@ def test_a_rollback_whose_service_was_deleted_since_is_escalated_at_once(rolled_
     assert "NOT_FOUND" in outcome.reason and "not undone" in outcome.reason, outcome.reason
     assert rolled_back.standins.run.count("UpdateService") == 1
     assert action_state(rolled_back) == "escalated"
+    [published] = rolled_back.published()      # a person hears of it
+    assert published["status"] == "escalated" and "no longer exists" in published["reason"], published
     assert rolled_back.command({"command": "sweep"}, message_id="c2") == []     # judged once
 
 
