@@ -13,10 +13,12 @@ from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
 
 from tests.unit.builders import SQL, Evidence
+from tests.unit.test_database_own_failures import REPLICA_PGX, REPLICA_PY
 from tests.unit.test_database_refusals import SQL_UP_ALERT, clean_user
 from tests.unit.test_diagnosis import OLD, deployed
 
 S = DiagnosisSettings()
+REPLICA = "demo:us-central1:main-db-replica"   # a read replica's own connection name
 
 
 def _deploy(at: float) -> Evidence:
@@ -26,10 +28,10 @@ def _deploy(at: float) -> Evidence:
             .connector_metric("cpu", -20, 5, 0.3).connector_metric("bytes", -20, 5, 2e6))
 
 
-def _busy_connector(cpu: float) -> Evidence:
-    """One revision for hours; from -8m a fifth of its requests 503 with p99 at 20 s; the connector
-    newly at max from -9m with CPU at `cpu`."""
-    return (Evidence().revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 200)
+def _busy_connector(cpu: float, sql: tuple[str, ...] = (SQL,)) -> Evidence:
+    """One revision (naming the instances `sql`) for hours; from -8m a fifth of its requests 503 with
+    p99 at 20 s; the connector newly at max from -9m with CPU at `cpu`."""
+    return (Evidence().revision(OLD, -300, sql=sql).traffic(**{OLD: 100}).requests(OLD, -90, 5, 200)
             .requests(OLD, -8, 5, 50, code="503").latency(OLD, -90, -8, 0.09).latency(OLD, -8, 5, 20)
             .connector(max_instances=3).connector_metric("instances", -90, -9, 2)
             .connector_metric("instances", -9, 5, 3).connector_metric("cpu", -90, -9, 0.2)
@@ -67,6 +69,24 @@ CASES = {
 }
 
 
+# A service that reads from a lagging read replica. Lag itself fails no request: a hot standby cancels
+# the reads that hold its replay back, and those cancellations are logged (replica.py); the replica's
+# own lag metric (database/replication/replica_lag) is not read, and need not be, for any of these.
+REPLICA_CASES = {
+    "busy connector, the replica cancels reads (psycopg2): no scale-up": dict(
+        build=lambda: _busy_connector(0.95).sql_up(-90, 5, 1).log(-6, REPLICA_PY, OLD, count=20),
+        expect=Signature.INCONCLUSIVE, action=None, competing=None),
+    "busy connector, the replica cancels reads (pgx): no scale-up": dict(
+        build=lambda: _busy_connector(0.91).sql_up(-90, 5, 1).log(-6, REPLICA_PGX, OLD, count=12),
+        expect=Signature.INCONCLUSIVE, action=None, competing=None),
+    "busy connector, the named replica promoted (its database/up silent -5..-1): not the connector's": dict(
+        build=lambda: _busy_connector(0.95, (SQL, REPLICA)).sql_up(-90, 5, 1).sql_up(-90, -5, 1, db=REPLICA)
+        .sql_up(-2, 5, 1, db=REPLICA),
+        expect=Signature.DATABASE_UNREACHABLE, action=None, competing=None),
+}
+CASES.update(REPLICA_CASES)
+
+
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_minutes_database_up_skipped_are_not_up(case):
     bundle = case["build"]().bundle()
@@ -77,7 +97,7 @@ def test_minutes_database_up_skipped_are_not_up(case):
     assert plan(result, bundle, S).action == case["action"], result.summary
     if case["competing"]:
         assert set(result.competing) == case["competing"], result.summary
-    if case["action"] is None:
+    if case["expect"] is Signature.DATABASE_UNREACHABLE or case["competing"]:
         assert "no point from" in result.summary, result.summary
 
 
