@@ -57,9 +57,10 @@ def whole_until(bundle: EvidenceBundle) -> datetime:
 SQL_SILENT_SECONDS = 300
 # ... and one whose points inside the window are more than this far apart skipped at least two whole
 # minutes: an instance restarting (maintenance, an out-of-memory restart, a stop and start) may leave
-# no point rather than a 0 (UNCONFIRMED which: Cloud Monitoring's list of Cloud SQL metrics documents
-# database/up as "Indicates if the server is up or not", sampled every 60 seconds, and says nothing of
-# a restart). One minute without a point is a sample that slipped into the next minute, not a gap.
+# no point rather than a 0 (UNCONFIRMED which: Cloud SQL's metrics reference,
+# cloud.google.com/sql/docs/postgres/admin-api/metrics, samples its cloudsql_database gauges every 60
+# seconds and says nothing of a restart). One minute without a point is a sample that slipped into the
+# next minute, not a gap.
 SQL_GAP_SECONDS = 120
 
 
