@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
+from shared.diagnosis.evidence import EvidenceItem
 from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, egress_of, query_of
 from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.rules.base import Citation, pct
@@ -223,8 +224,8 @@ def _signs(facts: Facts, c: Citation) -> list[str]:
     instances = facts.connector_values(facts.b.connector_instances, window)
     at_max = bool(instances) and max(instances) >= connector.max_instances
     c.cite("metric", query_of(facts.b.connector_instances, "connector/instances"),
-           f"max {max(instances):.0f} instances" if instances else "no data",
-           f">= max_instances {connector.max_instances}", at_max, role=either(at_max))
+           _peak_observed(max(instances)) if instances else "no data",
+           at_max_threshold(connector.max_instances), at_max, role=either(at_max))
     if at_max:
         signs.append(f"at max instances ({connector.max_instances})")
     cpu = facts.connector_cpu(window)
@@ -249,6 +250,29 @@ def _signs(facts: Facts, c: Citation) -> list[str]:
     if connector.state != "READY":
         c.cite("api", f"vpcaccess.connectors.get {connector.name}: state", connector.state, "READY", False)
     return signs
+
+
+def at_max_threshold(max_instances: int) -> str:
+    """The threshold of the instances check `_signs` cites: planning finds that check by it."""
+    return f">= max_instances {max_instances}"
+
+
+def _peak_observed(peak: float) -> str:
+    return f"max {peak:.0f} instances"
+
+
+_PEAK = re.compile(r"max (\d+) instances")
+
+
+def instances_peak(evidence: Iterable[EvidenceItem], max_instances: int) -> int | None:
+    """The most instances the connector ran in the incident window, as the instances check of `_signs`
+    read it against `max_instances`; None when that check is not in `evidence` or read no point."""
+    threshold = at_max_threshold(max_instances)
+    for item in evidence:
+        if item.source == "metric" and item.threshold == threshold:
+            peak = _PEAK.fullmatch(item.observed)
+            return int(peak.group(1)) if peak else None
+    return None
 
 
 def either(met: bool) -> str:
