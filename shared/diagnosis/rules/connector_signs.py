@@ -10,7 +10,7 @@ import ipaddress
 import re
 from typing import Callable, Iterable, Iterator
 
-from shared.diagnosis.evidence import EvidenceItem
+from shared.diagnosis.evidence import EvidenceItem, short_name
 from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, egress_of, query_of
 from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.rules.base import Citation, pct
@@ -250,6 +250,20 @@ def _signs(facts: Facts, c: Citation) -> list[str]:
     if connector.state != "READY":
         c.cite("api", f"vpcaccess.connectors.get {connector.name}: state", connector.state, "READY", False)
     return signs
+
+
+def still_on_a_connector(facts: Facts) -> str:
+    """When the newest serving revision routes through no connector (Direct VPC egress, or no VPC
+    access) while older serving revisions still do, those revisions with their share of the traffic
+    and connector ("OLD (50% of traffic) still routes through connector C"); else "". Each serving
+    revision takes its own path (Cloud Run v2 Revision.vpc_access), so their traffic still crosses
+    that connector: neither "no connector to scale" nor a verdict on the newest path alone is true."""
+    newest = facts.newest_serving
+    if newest is None or newest.vpc_connector:
+        return ""
+    service = facts.b.service
+    return "; ".join(f"{r.short_name} ({service.serving_percent(r.short_name):g}% of traffic) still routes through "
+                     f"connector {short_name(r.vpc_connector)}" for r in facts.serving if r.vpc_connector)
 
 
 def at_max_threshold(max_instances: int) -> str:
