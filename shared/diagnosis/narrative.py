@@ -11,6 +11,7 @@ from shared.diagnosis.log_signals import LogSignal, is_pooler_wait, per_text, si
 from shared.diagnosis.facts import Facts, hms
 from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import pct
+from shared.diagnosis.rules.connector_signs import still_on_a_connector
 from shared.diagnosis.rules.deploy_changes import DEFAULT_MAX_INSTANCES
 
 # VPC Access v1 Connector.state (vpcaccess.v1 discovery document): ERROR is "manual deletion recommended".
@@ -57,7 +58,10 @@ def path_notes(facts: Facts) -> PathNotes:
             source="api", query=f"run.revisions.get {revision.short_name}: vpc_access.network_interfaces",
             observed=f"Direct VPC egress through {egress} (egress {revision.vpc_egress or 'default'}); no connector",
             threshold="the egress path", role="context", about="egress"))
-        notes.sentences.append(f"the service reaches its VPC by Direct VPC egress ({egress}): no connector to scale")
+        older = still_on_a_connector(facts)
+        notes.sentences.append(f"the service reaches its VPC by Direct VPC egress ({egress}): no connector to scale"
+                               if not older else
+                               f"{revision.short_name} reaches its VPC by Direct VPC egress ({egress}), while {older}")
     connector = facts.b.connector
     if connector is None:
         return notes

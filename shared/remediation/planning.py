@@ -14,6 +14,7 @@ from shared.remediation.actions.scale_connector import (ScaleConnector, ScaleCon
 from shared.config import Bounds, ConnectorPolicy, DiagnosisSettings
 from shared.diagnosis.evidence import Connector, EvidenceBundle
 from shared.diagnosis.rules.connector_saturation import BEYOND_THE_CEILING
+from shared.diagnosis.rules.connector_signs import instances_peak
 from shared.diagnosis.signatures import Diagnosis, Signature
 from shared.remediation.own_changes import OwnChange, own_changes
 
@@ -147,7 +148,10 @@ def _scale_connector(diagnosis: Diagnosis, bundle: EvidenceBundle, bounds: Bound
     1. CPU-bound on a shared-core machine (e2-micro, f1-micro) and the policy allows e2-standard-4:
        move to e2-standard-4, min and max unchanged. More shared-core instances would each run
        out of CPU credits the same way; a bigger machine removes the cause.
-    2. Otherwise, below the policy's ceiling: raise max_instances by the policy's step, capped at
+    2. Otherwise, if its instances peaked below the max it has in the incident window
+       (connector/instances, as connector_saturation cites it): no action (`_max_not_reached`);
+       a higher max changes nothing when the one it has was never reached.
+       Otherwise, below the policy's ceiling: raise max_instances by the policy's step, capped at
        the ceiling; min unchanged (the API wants both, so both are sent).
     3. Otherwise, at the ceiling with throughput near its limit on a shared-core machine and the
        policy allows e2-standard-4: move to it. More instances are not to be had, and each
@@ -189,6 +193,9 @@ def _scale_connector(diagnosis: Diagnosis, bundle: EvidenceBundle, bounds: Bound
         return _scale_plan(connector, f"CPU-bound {connector.machine_type}", machine_type=_BIG_MACHINE,
                            how=f"move from {connector.machine_type} to {_BIG_MACHINE}, "
                                f"keeping {connector.min_instances}-{connector.max_instances} instances")
+    peak = instances_peak(diagnosis.evidence, connector.max_instances)
+    if peak is not None and peak < connector.max_instances:
+        return _max_not_reached(connector, policy, peak, cpu_bound)
     if connector.max_instances < policy.max_instances_ceiling:
         new_max = min(connector.max_instances + policy.max_instances_step, policy.max_instances_ceiling)
         return _scale_plan(connector, _stress_reason(diagnosis, connector, cpu_bound), max_instances=new_max,
@@ -211,6 +218,21 @@ def _scale_connector(diagnosis: Diagnosis, bundle: EvidenceBundle, bounds: Bound
     return Plan(reason=f"connector {connector.short_name} ({connector.machine_type}) is saturated {where}"
                        f"{_no_machine_move(connector, policy, cpu_bound)}: a person must decide: "
                        f"{_what_a_person_can_do(connector, policy)}")
+
+
+def _max_not_reached(connector: Connector, policy: ConnectorPolicy, peak: int, cpu_bound: bool) -> Plan:
+    """No plan: the connector ran at most `peak` instances in the incident window, below the max it
+    already has (connector/instances, the check connector_saturation cites), so the max is not what
+    held it back and a higher one changes nothing: the stress is on the instances it runs (a hot CPU on
+    an e2-standard-4, or on a shared-core machine the policy keeps). Why its autoscaling added no
+    instance (it scales "as traffic increases", cloud.google.com/vpc/docs/serverless-vpc-access,
+    Scaling; what else it reads is UNCONFIRMED) is a person's question."""
+    options = ([f"move it to {_BIG_MACHINE}"] if connector.machine_type in _SHARED_CORE else []) + [BEYOND_THE_CEILING]
+    return Plan(reason=f"connector {connector.short_name} ({connector.machine_type}) is saturated, but its instances "
+                       f"peaked at {peak} of its {connector.max_instances} max instances in the incident window "
+                       f"(connector/instances): the max is not what holds it back, so raising the max changes "
+                       f"nothing{_no_machine_move(connector, policy, cpu_bound)}: a person must decide: "
+                       + "; or ".join(options))
 
 
 def _egress_path(bundle: EvidenceBundle) -> str:

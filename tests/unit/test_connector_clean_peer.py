@@ -103,3 +103,58 @@ def test_a_deploy_that_changed_the_path_onto_the_connector(case):
     assert result.signature is case["signature"], result.summary
     assert plan(result, bundle, S).action == case["action"], result.summary
     assert case["names"] in result.summary.lower(), result.summary
+
+
+# --- a split whose newest revision left the connector -------------------------------------------
+
+
+def left_the_connector(new_share: int, new_path: dict, old_connector: str | None = None) -> Evidence:
+    """NEW, deployed two days ago, takes `new_share` % and reaches its VPC as `new_path` says, serving
+    cleanly; OLD keeps the rest through its connector and from -8m hangs at 31 s with a third of its
+    requests 503, the connector newly at max instances with CPU 95 %; Cloud SQL up."""
+    where = {"connector": old_connector} if old_connector else {}
+    return (Evidence().revision(OLD, -3000, sql=(SQL,), **where).revision(NEW, -2880, sql=(SQL,), **new_path)
+            .traffic(**{OLD: 100 - new_share, NEW: new_share})
+            .requests(OLD, -90, 5, 40).latency(OLD, -90, -8, 0.2).requests(OLD, -8, 5, 20, code="503")
+            .latency(OLD, -8, 5, 31).requests(NEW, -90, 5, 30).latency(NEW, -90, 5, 0.2)
+            .sql_up(-90, 5, 1).connector(max_instances=3).connector_metric("instances", -90, -9, 2)
+            .connector_metric("instances", -9, 5, 3).connector_metric("cpu", -90, -9, 0.3)
+            .connector_metric("cpu", -9, 5, 0.95).connector_metric("bytes", -90, 5, 2e6))
+
+
+DIRECT = dict(connector=None, network_interfaces=("default/run-direct",))
+LEFT = {
+    "the newest half on Direct VPC egress, the older half through the connector": dict(
+        e=left_the_connector(50, DIRECT), names=[f"{OLD} (50% of traffic) still routes through connector backend-conn"]),
+    "a fifth on Direct VPC egress in another network": dict(
+        e=left_the_connector(20, dict(connector=None, network_interfaces=("apps-vpc/run-egress",))),
+        names=[f"{OLD} (80% of traffic) still routes through connector backend-conn"]),
+    "the older revision through another connector": dict(
+        e=left_the_connector(30, DIRECT, old_connector=OTHER_CONNECTOR),
+        names=[f"{OLD} (70% of traffic) still routes through connector legacy-conn"]),
+    "the newest revision with no VPC access at all": dict(
+        e=left_the_connector(40, dict(connector=None)),
+        names=[f"{OLD} (60% of traffic) still routes through connector backend-conn"]),
+}
+
+
+@pytest.mark.parametrize("case", LEFT.values(), ids=LEFT.keys())
+def test_a_split_whose_newest_revision_left_the_connector_never_says_there_is_none(case):
+    """The newest serving revision left the connector, but an older one still takes its share of the
+    traffic through it: the answer never says there is "no connector to scale" nor that "the serving
+    revision" uses none; it names the revision and connector still on that path. Nothing is scaled."""
+    bundle = case["e"].bundle()
+
+    result = diagnose(bundle, S)
+
+    assert result.signature is not Signature.HEALTHY
+    assert plan(result, bundle, S).action is None
+    assert "no connector to scale" not in result.summary, result.summary
+    assert "the serving revision does not use a VPC connector" not in result.summary, result.summary
+    for words in case["names"]:
+        assert words in result.summary, result.summary
+
+
+def test_every_serving_revision_on_direct_egress_still_says_no_connector_to_scale():
+    bundle = left_the_connector(100, DIRECT).bundle()
+    assert "no connector to scale" in diagnose(bundle, S).summary

@@ -198,12 +198,14 @@ def test_notes_say_the_change_is_one_way():
 
 
 def saturated(machine_type="e2-micro", max_instances=3, cpu=0.95, state="READY", sql=True,
-              bytes_per_second=2e6, name=CONNECTOR) -> Evidence:
-    """One long-running revision answering 503s and hanging at 31 s; the connector at its max."""
+              bytes_per_second=2e6, name=CONNECTOR, instances=None) -> Evidence:
+    """One long-running revision answering 503s and hanging at 31 s; the connector at its max
+    (or at `instances`)."""
     e = (Evidence().revision(OLD, -300, sql=(SQL,), connector=name).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
          .requests(OLD, -15, 5, 20, code="503").latency(OLD, -15, 5, 31)
          .connector(machine_type=machine_type, max_instances=max_instances, state=state, name=name)
-         .connector_metric("instances", -20, 5, max_instances).connector_metric("cpu", -20, 5, cpu)
+         .connector_metric("instances", -20, 5, max_instances if instances is None else instances)
+         .connector_metric("cpu", -20, 5, cpu)
          .connector_metric("bytes", -20, 5, bytes_per_second))
     return e.sql_up(-20, 5, 1) if sql else e
 
@@ -248,6 +250,10 @@ PLANS = {
         e=saturated(cpu=0.3, max_instances=6, bytes_per_second=BANDWIDTH_BOUND * 0.6), expect=("e2-micro", 2, 8)),
     "a bigger step from the policy": dict(
         e=saturated(cpu=0.3), policy=dict(max_instances_step=4), expect=("e2-micro", 2, 7)),
+    "CPU-bound e2-micro below its max still moves to e2-standard-4 (the machine is the limit)": dict(
+        e=saturated(max_instances=6, instances=3), expect=("e2-standard-4", 2, 6), reason="CPU-bound e2-micro"),
+    "CPU-bound e2-standard-4 that reached its max in some minute raises max": dict(
+        e=saturated(machine_type="e2-standard-4", max_instances=6, instances=6), expect=("e2-standard-4", 2, 8)),
 }
 
 
@@ -305,6 +311,21 @@ NO_PLANS = {
     "the connector is in ERROR": dict(e=saturated(state="ERROR"), why=[
         "is ERROR (VPC Access: \"Connector is in a bad state, manual deletion recommended\"): no scale planned; "
         "it cannot be scaled in that state; a person must look at it first"]),
+    # The instance count never reached the max it has: the max is not what holds the connector back,
+    # so raising it changes nothing (a CPU-bound shared-core machine still moves to e2-standard-4).
+    "CPU-bound e2-standard-4 whose instances stayed below its max": dict(
+        e=saturated(machine_type="e2-standard-4", max_instances=6, instances=3),
+        why=["peaked at 3 of its 6 max instances", "raising the max changes nothing", "a person must decide"]),
+    "CPU-bound e2-standard-4 one instance short of its max": dict(
+        e=saturated(machine_type="e2-standard-4", max_instances=4, instances=3),
+        why=["peaked at 3 of its 4 max instances", "raising the max changes nothing"]),
+    "CPU-bound e2-micro below its max, e2-standard-4 not allowed": dict(
+        e=saturated(max_instances=5, instances=2), policy=dict(allowed_machine_types=("e2-micro",)),
+        why=["peaked at 2 of its 5 max instances", "raising the max changes nothing",
+             "does not allow e2-standard-4"]),
+    "CPU-bound f1-micro below its max, only shared-core machines allowed": dict(
+        e=saturated(machine_type="f1-micro", max_instances=8, instances=5),
+        policy=dict(allowed_machine_types=("f1-micro", "e2-micro")), why=["peaked at 5 of its 8 max instances"]),
     "a ceiling below what the connector already has is named as such, never as reached": dict(
         e=saturated(cpu=0.3, max_instances=8), policy=dict(max_instances_ceiling=6),
         why=["at 8 max instances, above its policy's ceiling of 6", "raise it to at least 8",

@@ -14,7 +14,7 @@ from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, 
                                          read_timed_out, upstream_hosts, upstream_read_timed_out, words_of)
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, pct, unread_rule_outs
 from shared.diagnosis.rules.connector_signs import (clean_before, dials_around_connector, either, hang_minutes,
-                                                    stress, usual_hang)
+                                                    still_on_a_connector, stress, usual_hang)
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
 from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY
 from shared.diagnosis.rules.refusals import refusals, refused_observed
@@ -30,7 +30,11 @@ def evaluate(facts: Facts) -> Finding:
     if not c.cite("api", f"run.revisions.get {revision.short_name if revision else '-'}: vpc_access.connector",
                   uses or "no connector (direct VPC egress or none)", "a Serverless VPC Access connector",
                   uses is not None):
-        return c.no("the serving revision does not use a VPC connector")
+        older = still_on_a_connector(facts)
+        return c.no("the serving revision does not use a VPC connector" if not older else
+                    f"the newest serving revision, {revision.short_name}, does not use a VPC connector, while "
+                    f"{older}: whether that connector is saturated is not judged here (this rule reads the newest "
+                    "revision's path), so a person looks at it")
     if connector is None:
         c.cite("api", f"vpcaccess.connectors.get {uses}", "not read", "connector state and limits", False)
         return c.no(f"connector {uses} could not be read")

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
+from shared.diagnosis.evidence import EvidenceItem, short_name
 from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, egress_of, query_of
 from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.rules.base import Citation, pct
@@ -223,8 +224,8 @@ def _signs(facts: Facts, c: Citation) -> list[str]:
     instances = facts.connector_values(facts.b.connector_instances, window)
     at_max = bool(instances) and max(instances) >= connector.max_instances
     c.cite("metric", query_of(facts.b.connector_instances, "connector/instances"),
-           f"max {max(instances):.0f} instances" if instances else "no data",
-           f">= max_instances {connector.max_instances}", at_max, role=either(at_max))
+           _peak_observed(max(instances)) if instances else "no data",
+           at_max_threshold(connector.max_instances), at_max, role=either(at_max))
     if at_max:
         signs.append(f"at max instances ({connector.max_instances})")
     cpu = facts.connector_cpu(window)
@@ -249,6 +250,43 @@ def _signs(facts: Facts, c: Citation) -> list[str]:
     if connector.state != "READY":
         c.cite("api", f"vpcaccess.connectors.get {connector.name}: state", connector.state, "READY", False)
     return signs
+
+
+def still_on_a_connector(facts: Facts) -> str:
+    """When the newest serving revision routes through no connector (Direct VPC egress, or no VPC
+    access) while older serving revisions still do, those revisions with their share of the traffic
+    and connector ("OLD (50% of traffic) still routes through connector C"); else "". Each serving
+    revision takes its own path (Cloud Run v2 Revision.vpc_access), so their traffic still crosses
+    that connector: neither "no connector to scale" nor a verdict on the newest path alone is true."""
+    newest = facts.newest_serving
+    if newest is None or newest.vpc_connector:
+        return ""
+    service = facts.b.service
+    return "; ".join(f"{r.short_name} ({service.serving_percent(r.short_name):g}% of traffic) still routes through "
+                     f"connector {short_name(r.vpc_connector)}" for r in facts.serving if r.vpc_connector)
+
+
+def at_max_threshold(max_instances: int) -> str:
+    """The threshold of the instances check `_signs` cites: planning finds that check by it."""
+    return f">= max_instances {max_instances}"
+
+
+def _peak_observed(peak: float) -> str:
+    return f"max {peak:.0f} instances"
+
+
+_PEAK = re.compile(r"max (\d+) instances")
+
+
+def instances_peak(evidence: Iterable[EvidenceItem], max_instances: int) -> int | None:
+    """The most instances the connector ran in the incident window, as the instances check of `_signs`
+    read it against `max_instances`; None when that check is not in `evidence` or read no point."""
+    threshold = at_max_threshold(max_instances)
+    for item in evidence:
+        if item.source == "metric" and item.threshold == threshold:
+            peak = _PEAK.fullmatch(item.observed)
+            return int(peak.group(1)) if peak else None
+    return None
 
 
 def either(met: bool) -> str:
