@@ -32,6 +32,8 @@ from typing import Any, Callable, Iterator
 
 import click
 
+from shared.alerts.operators import operator_only
+
 EXIT_DONE, EXIT_ENVIRONMENT, EXIT_BAD_INPUT, EXIT_REJECTED, EXIT_TIMEOUT = 0, 1, 2, 3, 4
 EXIT_HELD_BACK, EXIT_ESCALATED, EXIT_FAILED = 5, 6, 7
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143     # 128 + the signal's number, as shells report a killed process
@@ -94,7 +96,8 @@ def send_options(f: Callable) -> Callable:
     """The options every command-sending CLI command shares."""
     options = [
         click.option("--as", "requested_by", metavar="PRINCIPAL",
-                     help="Who asks (requested_by); default: the active gcloud account."),
+                     help="Who asks (requested_by); default: the active gcloud account. It must be in the config's "
+                     f"operators to {operator_only()}."),
         click.option("--dry-run", is_flag=True, help="Everything but the write."),
         click.option("--wait", "wait_seconds", default=60.0, show_default=True, metavar="SECONDS",
                      type=click.FloatRange(min=0, min_open=True), help="How long to wait for the outcome."),

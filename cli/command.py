@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from cli._commands import parse_params, send, send_options
+from shared.alerts.operators import operators_help
 
 EXAMPLE = """
 \b
@@ -17,8 +18,10 @@ Examples:
       --param max_instances=6 --reason "saturated" --dry-run
   runwarden command reject --param proposal_id=p-0123456789ab --reason "not now"
 
+{operators}
+
 Exit codes: 0 done, 3 rejected, 4 timed out (the command WAS published), 5 held back\n(nothing written), 6 escalated or proposed, 7 failed; 2 bad input, 1 environment,\n130/143 interrupted.
-"""
+""".format(operators=operators_help())
 
 
 @click.command("command", epilog=EXAMPLE)

@@ -853,7 +853,7 @@ def publish_once(outcome: Outcome, key: str, config: Config, adapters: Adapters,
                       severity="WARNING", message_id=outcome.message_id)
         return publish_outcome(outcome, config, adapters, timeline)
     if not taken.acquired:
-        told = _told_before(outcome, taken.record)
+        told = _told_before(outcome, taken.record, claim_key)
         timeline.step("skipped", told.reason, status=told.status.value, message_id=outcome.message_id)
         return publish_outcome(told, config, adapters, timeline)
     try:
@@ -872,9 +872,14 @@ def publish_once(outcome: Outcome, key: str, config: Config, adapters: Adapters,
     return published
 
 
-def _told_before(outcome: Outcome, record: ClaimRecord) -> Outcome:
+def _told_before(outcome: Outcome, record: ClaimRecord, page: str) -> Outcome:
     """The `skipped` answer of a delivery whose page an earlier delivery of the message sent (or is
-    sending now: if its publish fails, it gives the claim back and its own redelivery sends it)."""
+    sending now: if its publish fails, it gives the claim back and its own redelivery sends it).
+    It is one answer however often the message comes again ("this message's <status> was told to a
+    person already"), so it has one outcome_id, derived from the `page` claimed (the message, the
+    status and the proposal: message_outcome_id); a reader that drops repeats by outcome_id hears it
+    once. Its text may differ between deliveries (the first answer's id once recorded, what this
+    delivery found): the fact it states does not."""
     first = record.result.get("outcome_id") if record.status is ClaimStatus.COMPLETED else None
     when = f"at {record.claimed_at:%H:%M:%S}"
     told = (f"an earlier delivery answered it {outcome.status.value} {when} (outcome {first}) and a person was told"
@@ -883,7 +888,7 @@ def _told_before(outcome: Outcome, record: ClaimRecord) -> Outcome:
     # a redelivery minutes later may see more than the first did.
     return Outcome(incident_id=outcome.incident_id, trigger=outcome.trigger, command_id=outcome.command_id,
                    target=outcome.target, status=OutcomeStatus.SKIPPED, message_id=outcome.message_id,
-                   diagnosis=outcome.diagnosis,
+                   diagnosis=outcome.diagnosis, outcome_id=message_outcome_id(page, "told-before"),
                    reason=f"message {outcome.message_id or '(no id)'} delivered again (Pub/Sub delivers at least "
                           f"once): {told}; not sent to a person again. This delivery's answer: "
                           f"{outcome.status.value}: {outcome.reason}",

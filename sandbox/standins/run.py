@@ -345,6 +345,19 @@ class RunStandIn(StandIn):
             self._refresh_status(service)
             return _copy(self._revisions[name])
 
+    def delete_service(self, name: str) -> None:
+        """An out-of-band delete that has already ended (a person's `gcloud run services delete`): the service
+        and every revision of it are gone ("Deletes a Service. This will cause the Service to stop serving
+        traffic and will delete all revisions": Cloud Run Admin API v2, projects.locations.services.delete),
+        and GET answers NOT_FOUND, as for any name the API does not hold."""
+        with self.lock:
+            self._require_service(name)
+            del self._services[name]
+            self._serving.pop(name, None)
+            for revision in [r for r in self._revisions if r.startswith(f"{name}/revisions/")]:
+                del self._revisions[revision]
+                self._templates.pop(revision, None)
+
     def delete_revision(self, service: str, revision: str) -> None:
         """Deletes a revision (as DeleteRevision or the 1,000-revision limit would): it is no longer
         listed. One that the traffic split names, by share or by tag, cannot be deleted (UNCONFIRMED:

@@ -25,6 +25,7 @@ from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Fiel
 from shared.alerts.hand_typed import as_meant, json_mistake, wrapped_said, wrapping_quote
 from shared.alerts.incidents import IncidentParseError, PubSubMessage, _lone_surrogate, decode_message_published
 from shared.gcp.identifiers import written_name_problem
+from shared.alerts.operators import CLI_SENDER
 from shared.outcomes import BIDI, C1
 
 SCHEMA = "runwarden.command/v1"
@@ -378,9 +379,22 @@ def parse_command(body: bytes | str) -> AnyCommand:
                 message += f" (given instead: {', '.join(repr(str(g)[:60]) for g in given)})"
         if field == "command.reason" and first["type"] in ("missing", "string_too_short", "string_pattern_mismatch"):
             message += ": a command that writes needs a reason, recorded with everything it does"
+        if field == "command.requested_by" and first["type"] in _NO_WORD:
+            message = _no_sender(first["type"], message)
         raise CommandError(field, message) from None
     except RecursionError:  # deeply nested JSON
         raise CommandError("message.data", "nested too deeply") from None
+
+
+# pydantic's error types for a string left out, empty, or of spaces (pydantic docs, "Validation Errors").
+_NO_WORD = ("missing", "string_too_short", "string_pattern_mismatch")
+
+
+def _no_sender(kind: str, message: str) -> str:
+    """A command that names no sender: what requested_by is and how the CLI fills it, not pydantic's "String
+    should have at least 1 character" (the blank one already reads "'   ' is blank: it needs a word")."""
+    said = "'' is empty" if kind == "string_too_short" else message
+    return f"{said}: it names who sends the command, recorded and checked against operators ({CLI_SENDER})"
 
 
 def parse_command_published(data: Mapping[str, Any]) -> tuple[PubSubMessage, AnyCommand]:

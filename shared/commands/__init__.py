@@ -34,6 +34,7 @@ from shared.alerts.commands import (AnyCommand, CommandError, MisroutedAlert, Se
                                     duplicate_reason, parse_command_published, published_body, sent_ids)
 from shared.commands import answers, approval, connector, diagnose, hold, pause, recovery, status, sweep, traffic
 from shared.commands.context import CommandRun, CommandTimeline, Refused, command_owner
+from shared.commands.inventory import missing_target
 from shared.clock import CLOCK_SKEW_ALLOWANCE, ahead_of_server, skew_safe_lease
 from shared.config import Config
 from shared.errors import AttemptInProgress, PermanentError, TransientError
@@ -299,6 +300,9 @@ def _dispatch(run: CommandRun) -> Outcome:
     except Refused as exc:
         return run.outcome(exc.status, exc.reason, target=run.command.target)
     except PermanentError as exc:  # e.g. the target does not exist, or Runwarden may not read it
+        missing = missing_target(run, exc)
+        if missing is not None:
+            return run.outcome(missing.status, missing.reason, target=run.command.target)
         return run.outcome(OutcomeStatus.FAILED, f"{run.command.command} failed: {exc}"
                            + (f" [{exc.code}]" if exc.code else ""), target=run.command.target)
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.alerts.commands import command_digest
+from shared.alerts.operators import APPROVE, REJECT
 from shared.commands.context import CommandRun, Refused, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.traffic import action_outcome
@@ -40,7 +41,7 @@ IN_DOUBT = PROPOSAL_IN_DOUBT
 
 
 def approve(run: CommandRun) -> Outcome:
-    run.require_operator("approve a proposal")
+    run.require_operator(APPROVE)
     proposal = _open_proposal(run)
     behind = _behind_now(run, proposal)
     changed = _world_changed(run, proposal, behind)
@@ -177,7 +178,7 @@ def reject(run: CommandRun) -> Outcome:
     could land with its answer lost: the handler raised before the answer was kept, and a command never
     delivered again left the proposal closed with no one told. If another command decides the proposal
     between this read and that commit, its decision stands and the answer says this reject closed nothing."""
-    run.require_operator("reject a proposal")
+    run.require_operator(REJECT)
     proposal = _open_proposal(run)
     word = "would be closed (dry-run)" if run.command.dry_run else "closed"
     if not run.command.dry_run:

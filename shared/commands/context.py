@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from shared.alerts.commands import AnyCommand, command_digest
+from shared.alerts.operators import OperatorOnly, not_an_operator
 from shared.clock import skew_safe_lease
 from shared.config import Config
 from shared.outcomes import ActionReport, DiagnosisReport, Outcome, OutcomeStatus, Timestamps, applied_record
@@ -121,10 +122,11 @@ class CommandRun:
         self.incident_id = incident_id
         self.timeline.incident_id = incident_id
 
-    def require_operator(self, what: str) -> None:
+    def require_operator(self, rule: OperatorOnly, detail: str = "") -> None:
+        """Refuses a sender not in operators what `rule` leaves to them (shared/alerts/operators.py, the one list the
+        CLI's help reads too)."""
         if not self.config.is_operator(self.command.requested_by):
-            raise rejected("requested_by", f"{self.command.requested_by!r} is not in operators: only operators "
-                                            f"may {what}")
+            raise rejected("requested_by", not_an_operator(self.command.requested_by, rule, detail))
 
     def outcome(self, status: OutcomeStatus, reason: str, *, target: str | None = None,
                 action: ActionReport | None = None, diagnosis: DiagnosisReport | None = None,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from shared.alerts.operators import RELEASE
 from shared.commands.context import CommandRun, rejected
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus, RecordWrite
@@ -24,7 +25,7 @@ from shared.remediation.records import ACTIONS, INTENTS, SETTLED, IntentRecord, 
 
 
 def release(run: CommandRun) -> Outcome:
-    run.require_operator("release an escalated plan's hold")
+    run.require_operator(RELEASE)
     plan, twins, others = _held_plan(run)
     run.use_incident(plan.incident_id)
     report = ActionReport(name="release", params={"intent": plan.key, "claim": plan.claim_key})

@@ -4,7 +4,8 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from shared.commands.context import CommandRun, rejected
+from shared.commands.context import CommandRun, Refused, rejected
+from shared.errors import PermanentError, TransientError
 
 
 def managed_service(run: CommandRun) -> str:
@@ -21,6 +22,34 @@ def known_connector(run: CommandRun) -> str:
         raise rejected("target", f"{target} is not in the inventory: bounds.connectors has no policy for it"
                        + _nearest(target, [c.name for c in run.config.bounds.connectors]))
     return target
+
+
+def missing_target(run: CommandRun, exc: PermanentError) -> Refused | None:
+    """The `rejected` answer when a read refused NOT_FOUND (`exc`) because the command's target, which the
+    config names, does not exist: deleted, renamed, or named in the config under another project or region.
+    Nothing can be written to it, so it is the command's answer, naming the target and the config, not a
+    `failed` write (the CLI's exit 7, "the API refused the write"). Which resource the NOT_FOUND was about is
+    not read from its words: the target is read again, and only a NOT_FOUND of that read says so (a missing
+    revision or record leaves the command's own answer). None otherwise."""
+    target = run.command.target
+    if exc.code != "NOT_FOUND" or not target or not in_inventory(run.config, target):
+        return None
+    service = run.config.manages(target)
+    adapter = run.adapters.run if service else run.adapters.vpcaccess
+    if adapter is None:
+        return None
+    try:
+        adapter.get_service(target) if service else adapter.get_connector(target)
+    except PermanentError as again:
+        if again.code == "NOT_FOUND":
+            api, listed = ("Cloud Run", "services list") if service else ("VPC Access", "bounds.connectors")
+            return rejected("target", f"{target} does not exist ({api} answers NOT_FOUND: {again}); nothing written. "
+                            f"The config's {listed} names it: it may have been deleted or renamed, or its "
+                            "project or region is wrong; correct the config, then send the command again with a new "
+                            "command_id")
+    except TransientError:
+        pass
+    return None
 
 
 def _nearest(target: str | None, names: list[str]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from shared.alerts.operators import OVERRIDE_LIMITS
 from shared.commands import held, restore_notes
 from shared.commands.context import CommandRun, refused, rejected
 from shared.commands.diagnose import read_diagnosis
@@ -279,7 +280,7 @@ def gated(run: CommandRun, action: Any, params: Any, before: dict[str, Any], ser
 
 def _check_override(run: CommandRun) -> None:
     if getattr(run.command, "override_limits", False):
-        run.require_operator("override_limits")
+        run.require_operator(OVERRIDE_LIMITS)
 
 
 def action_outcome(run: CommandRun, action: Any, params: Any, before: dict[str, Any], result: GateResult,

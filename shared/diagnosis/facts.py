@@ -55,6 +55,13 @@ def whole_until(bundle: EvidenceBundle) -> datetime:
 # the newest request_count point, which lags too. A series with no point in its last 5 minutes has stopped
 # reporting, not merely lagged.
 SQL_SILENT_SECONDS = 300
+# ... and one whose points inside the window are more than this far apart skipped at least two whole
+# minutes: an instance restarting (maintenance, an out-of-memory restart, a stop and start) may leave
+# no point rather than a 0 (UNCONFIRMED which: Cloud SQL's metrics reference,
+# cloud.google.com/sql/docs/postgres/admin-api/metrics, samples its cloudsql_database gauges every 60
+# seconds and says nothing of a restart). One minute without a point is a sample that slipped into the
+# next minute, not a gap.
+SQL_GAP_SECONDS = 120
 
 
 # A Cloud SQL instance whose CPU is at or above this share of its reserved CPU in a minute
@@ -680,14 +687,35 @@ class Facts:
         values = {db: vals for db, vals in self.sql_up_values(window).items() if vals}
         if not values:
             return None
-        silent = self._sql_silent(window, values)
-        down = sorted(db for db, vals in values.items() if min(vals) < 1 or db in silent)
+        silent, gaps = self._sql_silent(window, values), self.sql_gaps(window)
+        down = sorted(db for db, vals in values.items() if min(vals) < 1 or db in silent or db in gaps)
         unread = self.sql_unread(values)
         if unread and not down:
             return None   # the others up says nothing of an instance whose series was not read
         return down, "; ".join([f"{db}: min {min(vals):.0f}"
+                                + (f", no point from {hms(gaps[db][0])} to {hms(gaps[db][1])}" if db in gaps else "")
                                 + (f", no point since {hms(silent[db])}" if db in silent else "")
                                 for db, vals in values.items()] + [f"{db}: no point (unread)" for db in unread])
+
+    def sql_gaps(self, window: Window) -> dict[str, tuple[datetime, datetime]]:
+        """The instances the service uses whose database/up has two points more than SQL_GAP_SECONDS
+        apart with minutes of `window` between them (the earlier may be the last before it, the later
+        the first after it), with the first such pair: minutes the instance did not report are not
+        minutes it was up. Silence up to the window's end with no point after it is `_sql_silent`'s."""
+        limit, (low, high) = SQL_GAP_SECONDS * 1_000_000, window.micros
+        named, gaps = self.sql_named, {}
+        for series in self.points(self.b.sql_up):
+            db = series.label("resource.labels.database_id")
+            if (named and db not in named) or db in gaps:
+                continue
+            ends = series.ends if series.ordered else tuple(sorted(series.ends))
+            first, last = bisect_right(ends, low), bisect_right(ends, high)
+            start, stop = max(first - 1, 0), last + 1
+            gap = next(((a, b) for a, b in zip(ends[start:stop], ends[start + 1:stop]) if b - a > limit and a < high),
+                       None)
+            if gap:
+                gaps[db] = (at_micros(gap[0]), at_micros(gap[1]))
+        return gaps
 
     def _sql_silent(self, window: Window, values: dict[str, list[float]]) -> dict[str, datetime]:
         """The instances whose database/up has no point in the last SQL_SILENT_SECONDS of the

@@ -84,7 +84,8 @@ stopped crossing it) is not judged: its users' clean requests do not show it cro
 forecast is not judged on any resource: a connector predicted to saturate is not busy yet.
 An alert on a Cloud SQL instance measures the instance, which its users' clean requests do not
 show (a cache, a path that seldom reads, a quiet hour): `database/up` is judged only when that
-series (which the evidence reads) stayed at 1 over the minutes judged, besides the users' requests
+series (which the evidence reads) stayed at 1 over the minutes judged, every minute reported
+(Facts.sql_gaps), besides the users' requests
 (`sql_up_needed`); any other Cloud SQL metric (connections, CPU, disk, memory, replication) is not
 read, so its alert is not judged.
 An uptime check (resource `uptime_url`, or an uptime check metric on the service's own

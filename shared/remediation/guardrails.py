@@ -544,7 +544,7 @@ class Gate:
                              or self._budgets(params.target, now, dry_run, held))
                 if hold_back:
                     self._give_back(held)
-                    result.reason = hold_back + (self._under_way(params.target, key) if manual is not None
+                    result.reason = hold_back + (self._cooled_by(params.target, key) if manual is not None
                                                  and hold_back.startswith("cooldown:") else "")
                     return result
 
@@ -1182,6 +1182,22 @@ class Gate:
         if self.timeline is not None:
             self.timeline.step("override", result.notes[-1], severity="NOTICE", override=True,
                                command_id=manual.command_id, requested_by=manual.requested_by, skipped=skipped)
+
+    def _cooled_by(self, target: str, key: str) -> str:
+        """For an operator's command held back by the cooldown: the write that took it, if it may still be
+        under way (`_under_way`), else the newest one recorded on the target since the cooldown began (a
+        second operator minutes after the first reads what was done, by whom and its action id, not only
+        "acted on at"); and that an operator may override it. A read that fails names nothing."""
+        named = self._under_way(target, key)
+        if not named:
+            lease = self.config.guardrails.cooldown_seconds
+            since = self.clock.now() - timedelta(seconds=lease) - CLOCK_SKEW_ALLOWANCE
+            try:
+                named = in_flight.last_recorded(self.state.find_records(ACTIONS, "target", target), since)
+            except (TransientError, PermanentError):
+                named = ""
+        return (f"{named}; to write within the cooldown, an operator may send it again with override_limits: true "
+                "(and a new command_id)")
 
     def _under_way(self, target: str, key: str) -> str:
         """For an operator's command held back by the cooldown: the write that took it, if it may still be

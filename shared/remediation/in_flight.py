@@ -73,3 +73,27 @@ def named(plan: IntentRecord) -> str:
     return (f"{plan.action} on {plan.target} (incident {plan.incident_id}"
             + (f", command {plan.command_id} by {plan.requested_by}" if plan.command_id else "")
             + f", planned at {plan.noted_at:%H:%M:%S}Z)")
+
+
+def last_recorded(records: list[dict[str, Any]], since: datetime) -> str:
+    """The newest write recorded on a target (its action records, `records`) since the cooldown it took began
+    (`since`), named for an operator's command that cooldown holds back: what, by whom, its action id (a
+    restore_traffic's `action_id`) and where it stands. "" when none is found: the records are read unordered
+    and at most a page of them (StateStore.find_records), so the one that took the cooldown may be past it;
+    then nothing is named rather than an older write."""
+    def applied(record: dict[str, Any]) -> datetime | None:
+        value = record.get("applied_at")
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if not isinstance(value, datetime):
+            return None
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+    recent = [(when, r) for r in records if (when := applied(r)) is not None and when >= since]
+    if not recent:
+        return ""
+    when, record = max(recent, key=lambda pair: pair[0])
+    who = (f"by {record.get('requested_by') or '?'} (command {record.get('command_id')})" if record.get("command_id")
+           else f"by Runwarden (incident {record.get('incident_id') or '?'})")
+    return (f"; the last write recorded on it: {record.get('action')} {who}, applied at {when:%H:%M:%S}Z, "
+            f"action {record.get('key')} ({record.get('state')})")

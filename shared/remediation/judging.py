@@ -431,7 +431,7 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
     if recent.refused_ratio >= settings.bad_error_ratio or (p99 and hung / len(p99) >= settings.hang_minutes_ratio):
         recovered = (others_failing(facts, record, window) or recovered_first(facts, record, window)
                      or helped_partly(facts, record, window) or failure_moved(facts, record, window)
-                     or changed_since(record, bundle.service)
+                     or changed_since(record, bundle.service) or nothing_to_undo_against(facts, record)
                      or traffic_lost(facts, record, min_traffic_ratio, unknown_is_lost=False)
                      or _callers(facts, record, min_traffic_ratio, 1.0, unknown_is_lost=False))
         if recovered:
@@ -720,6 +720,23 @@ def failure_moved(facts: Facts, record: ActionRecord, window: Window) -> str:
               "is for a person to judge")
 
 
+def nothing_to_undo_against(facts: Facts, record: ActionRecord) -> str:
+    """Why a rollback's service failing since does not show the rollback made it no better, because there is
+    no "before" to compare with (`read_before` is None: no request, or fewer than `min_requests`, in all the
+    minutes read before it; "" otherwise, and for any other action). `helped_partly` and `failure_moved` then
+    compare with nothing: 5 500s before are no failure rate, and the failure before may have been worse (all
+    of it, or hangs) or of another kind. An undo is a write that needs evidence the rollback failed, and
+    failing since is not that where "before" is unknown: escalated, the evidence named, a person judges.
+    Before, such a rollback was undone on its failure since alone, into a failure nobody measured."""
+    if record.action != "rollback_traffic":
+        return ""
+    unknown = before_unknown(facts, record)
+    if not unknown:
+        return ""
+    return (f"{unknown}: whether it fails worse than before the rollback, or in another way, cannot be told, and an "
+            "undo would be a write on that doubt")
+
+
 def _failure_kinds(requests, no_instance_500s: int = 0) -> dict[str, float]:
     """The failures among `requests` by the way Cloud Run's answer tells (`failure_moved`): Cloud Run's
     own capacity refusals (429 at max instances, and its 500 "no available instance" when it cannot
@@ -867,7 +884,8 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
     answered (cloud-run-release-manager PR #64, GoogleCloudPlatform: no request in an interval, no
     data). Per minute with requests, 25 requests in each of 2 of 5 minutes read as 25 a minute when
     the service answered 10: callers that gave up and retry now and then looked like a service that
-    kept its traffic. With no request before the action in all the evidence read (an operator's command on
+    kept its traffic. With fewer than `min_requests`, or no, request before the action in all the evidence
+    read (`before_unknown`; an operator's command on
     a service with no request in the lookback before it), there is nothing to compare with: not shown, so
     unclear, and said so with the minutes read.
     25 clean requests a minute after 1,000 a minute before is not a recovery shown: the callers may have
@@ -891,10 +909,8 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
     if demand is None:
         if not unknown_is_lost:
             return ""
-        return (f"the evidence read holds no request from before the action, none in all the minutes read before "
-                f"it ({onset_search(facts, record)}: the lookback before it, and back to a lookback before the "
-                "incident's start where one is recorded), so there is no demand to compare the requests since with, "
-                "and whether they are the callers that failed cannot be told")
+        return (f"{before_unknown(facts, record)}, so there is no demand to compare the requests since with, and "
+                "whether they are the callers that failed cannot be told")
     # Judged on every minute since the action (`idle`), the minutes after the newest point up to the whole
     # line are idle ones, read (bursts.readable_until): callers that stopped after two bursts count so.
     spanned = max(minutes_after, _minutes_spanned(Window(window.start, max(window.end, readable_until(facts)))
@@ -933,10 +949,10 @@ def demand_before(facts: Facts, record: ActionRecord, idle: IdleBefore | None = 
     - With fewer than `min_requests` requests in the lookback before the action (none, or a retry now and
       then: every caller stopped while it failed, a client's circuit breaker open; a webhook called less
       often than a lookback; an approval or an alert's duration that put the action long after the
-      incident's start), the service's minutes the sweep read further back, where they hold that many (with
-      none in the lookback, any), from where it reads request_count (`reach_back`: a lookback before the
-      incident's start): its
-      failing minutes are its callers' demand too. Per minute with requests, or, for a service idle between
+      incident's start), the service's minutes the sweep read further back, where they hold that many (none
+      where they do not: `read_before`, `before_unknown`), from where it reads request_count (`reach_back`:
+      a lookback before the incident's start): its failing minutes are its callers' demand too. Per minute
+      with requests, or, for a service idle between
       requests, per minute of every minute. Before, such a sweep said only that whether the service kept
       its traffic "cannot be told", for a service whose callers came back in full as for one they left."""
     before = read_before(facts, record)
@@ -966,21 +982,38 @@ def read_before(facts: Facts, record: ActionRecord) -> Window | None:
     less often than a lookback, an action long after the incident's start; or a few: a caller's retry now and
     then, a probe), every minute the sweep read before it (`onset_search`, read from `reach_back`), the
     incident's failing minutes included (request_count counts 5xx too, request_latencies their latency),
-    where those hold `min_requests`, or where the lookback holds none and they hold some; else the lookback's
-    few; None where no request before the action was read at all. The reason names the minutes read and why
+    where those hold `min_requests`; else None: no "before" to judge against (`before_unknown` says why: no
+    request read before the action, or too few). The reason names the minutes read and why
     (`_read_before_words`). Before, any request in the lookback kept it: the checks that need `min_requests`
     (`helped_partly`, `failure_moved`) said nothing, and the others read 3 clean requests as the demand, 3
-    404s as the share of 4xx before, or a few clean minutes as no failure before.
+    404s as the share of 4xx before, or a few clean minutes as no failure before. And where every minute
+    read before the action held fewer than `min_requests` (a retry or a probe after callers that stopped
+    longer ago than the sweep reads), those few stood as the "before": a probe's 3 404s were the share of
+    4xx a rollback answering 40 % 404 was measured against, 2 slow requests the latency bar, 4 requests the
+    demand, and such rollbacks were verified, or undone against 5 500s.
     `load_not_carried` looks for its failing minutes here too, and `helped_partly` and `failure_moved` read
     it where the minutes just before the action hold too few requests (`just_before`)."""
     lookback = lookback_before(facts, record)
-    held = facts.requests(lookback).total
-    if held >= facts.s.min_requests:
+    if facts.requests(lookback).total >= facts.s.min_requests:
         return lookback
     earlier = onset_search(facts, record)
-    if not facts.minutes_with_requests(earlier):
-        return None
-    return earlier if not held or facts.requests(earlier).total >= facts.s.min_requests else lookback
+    return earlier if facts.requests(earlier).total >= facts.s.min_requests else None
+
+
+def before_unknown(facts: Facts, record: ActionRecord) -> str:
+    """Why there is no "before" to judge the action against (`read_before` is None), in words: no request
+    read before the action, or fewer than `min_requests` in all the minutes read before it; "" if there is."""
+    if read_before(facts, record) is not None:
+        return ""
+    window = onset_search(facts, record)
+    held = facts.requests(window).total
+    where = (f"{window}: the lookback before it, and back to a lookback before the incident's start where one is "
+             "recorded")
+    if not held:
+        return f"no request read before the action, none in all the minutes read before it ({where})"
+    return (f"only {held:.0f} request{'' if held == 1 else 's'} read before the action, in all the minutes read "
+            f"before it ({where}), under {facts.s.min_requests} (min_requests): too few to stand for what it "
+            "served before")
 
 
 def _read_before_words(facts: Facts, record: ActionRecord, window: Window) -> str:
@@ -1189,8 +1222,9 @@ def client_errors_rose(facts: Facts, record: ActionRecord, alert: AlertContext |
     above both the bar's share of 5xx and half the share before (`_CLIENT_RISE`: a share of 10 % moving to 12 % is the usual spread of a few
     hundred requests, not a new failure) is not recovery shown: `unclear`, never `failing` (4xx are
     the callers' answers as much as the service's: an undo on them would be a write on doubt). With no
-    request read before the action at all, a share since above the bar has nothing to be told from (no
-    share since under the bar can have risen past it): unknown, so `unclear`, said so."""
+    request read before the action at all (or too few: `before_unknown`), a share since above the bar has
+    nothing to be told from (no share since under the bar can have risen past it): unknown, so `unclear`,
+    said so."""
     now = facts.requests(facts.recent_since_incident)
     if not now.total:
         return ""
@@ -1201,8 +1235,8 @@ def client_errors_rose(facts: Facts, record: ActionRecord, alert: AlertContext |
         if share_now <= bar:
             return ""
         return (f"{share_now:.1%} of its requests are 4xx since (429 left out), above {bar:.1%}, the share of failures "
-                f"called clean, and no request read before the action ({onset_search(facts, record)}: every minute "
-                "read before it) shows its share then: whether failures turned into client errors cannot be told")
+                f"called clean, with no share before to tell it from ({before_unknown(facts, record)}): whether "
+                "failures turned into client errors cannot be told")
     then = facts.requests(before)
     share_then = _client_share(then)
     if share_now - share_then <= max(bar, _CLIENT_RISE * share_then):
@@ -1232,7 +1266,8 @@ def slower_than_before(facts: Facts, record: ActionRecord) -> str:
     (`read_before`: the lookback before it, the incident's minutes included: the slowest the service was,
     failures and all; with fewer than `min_requests` there, every minute the sweep read before it), and
     `_SLOW_FLOOR_SECONDS`, in `hang_minutes_ratio` of the minutes judged or more. With no latency read
-    before the action at all, a p99 since over the floor in that many minutes has no bar to be judged at
+    before the action at all (or fewer than `min_requests` requests: `before_unknown`), a p99 since over the
+    floor in that many minutes has no bar to be judged at
     (one under the floor is never slower): unknown, so `unclear`, said so. Before, no request in the
     lookback (callers stopped while it failed, a late sweep) left no bar, and a rollback answering at 8 s
     after 0.2 s 500s was verified."""
@@ -1249,9 +1284,10 @@ def slower_than_before(facts: Facts, record: ActionRecord) -> str:
     if len(slow) / len(now) < s.hang_minutes_ratio:
         return ""
     if before is None or not then:
+        unread = before_unknown(facts, record) or f"no latency read in {before}"
         return (f"its p99 is over {bar:.1f} s in {len(slow)} of {len(now)} minutes since (max {max(now):.1f} s), and "
-                f"no latency read before the action ({onset_search(facts, record)}: every minute read before it) "
-                "gives a bar to judge it at: whether fast failures turned into slow answers cannot be told")
+                f"no latency before the action gives a bar to judge it at ({unread}): whether fast failures turned "
+                "into slow answers cannot be told")
     return (f"it is much slower than before the action: p99 over {bar:.1f} s in {len(slow)} of {len(now)} minutes "
             f"since (max {max(now):.1f} s), against at most {max(then):.1f} s in {before} "
             f"{_read_before_words(facts, record, before)} ({_SLOWER:g} times that, and at least "
@@ -1415,6 +1451,19 @@ def target_changed(record: ActionRecord, bundle: EvidenceBundle) -> Health | Non
                                               "it took is not known: its minutes are judged from now on, by a later "
                                               "sweep")
     return None
+
+
+def service_gone(record: ActionRecord, refusal: str) -> Health:
+    """`changed` for a rollback whose service the API no longer holds (its GET answered NOT_FOUND: "Some
+    requested entity (e.g., file or directory) was not found", google.rpc.Code): deleted since, by a person
+    or a pipeline, with every revision of it ("Deletes a Service. This will cause the Service to stop
+    serving traffic and will delete all revisions": Cloud Run Admin API v2, projects.locations.services
+    .delete). Nothing of the rollback is left to verify or undo, and the minutes Monitoring still shows are
+    not its doing. A permanent fault: escalated at once, never read again sweep after sweep. Before, each
+    sweep read "cannot read the evidence" and waited, and only the deadline escalated it."""
+    return Health(HealthKind.CHANGED, f"{short_name(record.service)} no longer exists (its read answered NOT_FOUND: "
+                                      f"{refusal}): deleted since the {record.action}, with its revisions, by a person "
+                                      "or a pipeline; not undone, there is nothing left to write back to")
 
 
 def connector_gone(record: ActionRecord, refusal: str) -> Health:

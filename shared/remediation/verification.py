@@ -537,7 +537,8 @@ class Sweep:
             bundle = collect(service, since, readers, self.config.diagnosis, self.now,
                              reach_back=judging.reach_back(record, self.config.diagnosis))
         except PermanentError as exc:
-            return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
+            return self._service_gone(record, service, exc, readers) or judging.Health(
+                judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
         if self.clock_ahead:
             bundle = bundle.model_copy(update={"clock_ahead": self.clock_ahead})
         gone = self._connector_gone(record, bundle, readers)
@@ -552,6 +553,21 @@ class Sweep:
                                                "api_calls": bundle.api_calls + 1})
         return judging.judge(record, bundle, self.config.diagnosis, closed, self.config.verification.min_traffic_ratio,
                              recovery, others or ())
+
+    @staticmethod
+    def _service_gone(record: ActionRecord, service: str, refusal: PermanentError,
+                      readers: Any) -> judging.Health | None:
+        """A rollback whose evidence read was refused NOT_FOUND reads its service once more, by name, to tell
+        a service deleted since (NOT_FOUND again: judging.service_gone) from another resource not found (a
+        log bucket, a project's metrics: judged as before, the refusal named). None otherwise, and for a
+        connector change (its other services judge it); a transient fault raises (the next sweep reads again)."""
+        if refusal.code != "NOT_FOUND" or record.action != "rollback_traffic" or service != record.service:
+            return None
+        try:
+            readers.run.get_service(service)
+        except PermanentError as exc:
+            return judging.service_gone(record, str(exc)) if exc.code == "NOT_FOUND" else None
+        return None
 
     @staticmethod
     def _connector_gone(record: ActionRecord, bundle: Any, readers: Any) -> judging.Health | None:

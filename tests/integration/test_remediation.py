@@ -681,6 +681,28 @@ def test_a_failing_service_someone_changed_since_the_rollback_is_not_undone(roll
     assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
 
 
+@pytest.mark.parametrize("failing", [False, True], ids=["clean since", "failing since"])
+def test_a_rollback_whose_service_was_deleted_since_is_escalated_at_once(rolled_back, failing):
+    """A person deletes the service during the rollback's verification (to recreate it, or by mistake):
+    Cloud Run answers NOT_FOUND for it, a permanent fault. Its minutes since, clean or failing, are no
+    longer the rollback's doing, and there is nothing left to undo: escalated at the first sweep, naming
+    the refusal, nothing written. Before, each sweep until the deadline read "cannot read the evidence"
+    and waited, and only the deadline escalated it."""
+    still_failing(rolled_back) if failing else recovery(rolled_back)
+    rolled_back.standins.run.delete_service(SERVICE)
+    rolled_back.at(12)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "no longer exists" in outcome.reason, outcome.reason
+    assert "NOT_FOUND" in outcome.reason and "not undone" in outcome.reason, outcome.reason
+    assert rolled_back.standins.run.count("UpdateService") == 1
+    assert action_state(rolled_back) == "escalated"
+    [published] = rolled_back.published()      # a person hears of it
+    assert published["status"] == "escalated" and "no longer exists" in published["reason"], published
+    assert rolled_back.command({"command": "sweep"}, message_id="c2") == []     # judged once
+
+
 @pytest.mark.parametrize("gone", [True, False], ids=["deleted since", "no longer Ready"])
 def test_an_undo_whose_recorded_revision_cannot_serve_is_escalated_not_written(rolled_back, gone):
     """The rollback did not help, and the revision it rolled back from was deleted since (or stopped
@@ -1040,6 +1062,25 @@ def test_a_connector_update_that_outlived_the_writes_wait_is_judged_from_when_it
 
     assert outcome.status.value == "verified", outcome.reason
     assert "in (12:12:00, 12:14:00]" in outcome.reason, outcome.reason     # judged from when it took
+
+
+@pytest.mark.parametrize("failing", [False, True], ids=["clean after", "failing after"])
+def test_a_dry_run_leaves_nothing_for_the_sweep_to_verify_or_undo(standin_env, firestore, pubsub, project_id,
+                                                                   anchor, failing):
+    """A rollback in dry-run mode wrote nothing: no action record, so the sweep has nothing to verify, and
+    nothing to undo when the service keeps failing (an undo of a write that never happened would be the
+    only write). The dry run's own outcome told a person what would have been written."""
+    world = World(standin_env, pubsub, project_id, anchor, mode="dry_run")
+    world.seed("bad_revision")
+    outcome = world.handle(world.alert())
+    assert outcome.status.value == "dry_run", outcome.reason
+    still_failing(world) if failing else recovery(world)
+    world.at(18)
+
+    assert world.command({"command": "sweep"}) == []
+
+    assert world.state.find_records(ACTIONS, "service", SERVICE) == []
+    assert world.standins.run.count("UpdateService") == 0 and world.serving() == {NEW: 100}
 
 
 def test_shadow_mode_for_one_action_writes_nothing(standin_env, firestore, pubsub, project_id, anchor):

@@ -231,3 +231,17 @@ def test_an_outcome_shown_in_a_terminal_sends_no_control_character():
     assert not any(c in text for c in "\x1b\x07\u202e\r"), text
     assert "\\x1b]52;c;" in text and "\\u202e" in text and "\\r" in text
     assert len(text.splitlines()) == len(shown("plain").splitlines())
+
+
+# What only an operator may ask for, as an operator reads it in the help: each with the flag that sets
+# requested_by. The one a person misses most: a manual scale_connector of a connector whose policy lacks
+# allow_one_way (docs/commands.md, "Who may do what").
+@pytest.mark.parametrize("args, said", [
+    (("command", "--help"), ("scale_connector", "allow_one_way", "operators", "--as", "requested_by")),
+    (("command", "--help"), ("approve", "reject", "release", "override_limits")),
+    (("approve", "--help"), ("operators", "--as")),
+])
+def test_the_help_says_who_may_send_what_and_how_requested_by_is_set(args, said):
+    text = " ".join(invoke(*args).output.split())
+    assert [word for word in said if word not in text] == [], text
+    assert "lacks allow_one_way" in text or args[0] != "command", text

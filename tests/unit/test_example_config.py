@@ -1,4 +1,7 @@
+import re
 from pathlib import Path
+
+from shared.alerts import operators
 
 from shared.config import load_config
 
@@ -34,7 +37,13 @@ def test_the_operators_comments_name_everything_only_an_operator_may_do():
 
 
 def test_every_operator_only_command_is_in_the_list():
-    """A new `require_operator` call must be added to _OPERATOR_ONLY (and to the comments)."""
+    """Each `require_operator` call names a rule of shared/alerts/operators.py (the list the CLI's help and the
+    refusal read), and each rule is checked somewhere; a new one must be added to _OPERATOR_ONLY (and to the
+    comments)."""
     root = Path(__file__).resolve().parents[2]
-    calls = sum(p.read_text().count("require_operator(") for p in (root / "shared" / "commands").glob("*.py"))
-    assert calls - 1 == 5, "a new operator-only command: name it in the operators comments and in _OPERATOR_ONLY"
+    text = "".join(p.read_text() for p in (root / "shared" / "commands").glob("*.py"))
+    called = [name for name in re.findall(r"require_operator\((\w+)", text) if name != "self"]   # not the def
+    rules = {name for name, value in vars(operators).items() if isinstance(value, operators.OperatorOnly)}
+    assert sorted(called) == sorted(rules) and len(rules) == len(operators.OPERATOR_ONLY) == 5, called
+    assert all(any(word in rule.may for word in _OPERATOR_ONLY) for rule in operators.OPERATOR_ONLY), \
+        "a new operator-only command: name it in the operators comments and in _OPERATOR_ONLY"

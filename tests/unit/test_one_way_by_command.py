@@ -35,4 +35,6 @@ def test_a_one_way_scale_the_policy_leaves_to_a_person_is_an_operators_decision(
     if status is OutcomeStatus.REJECTED:
         assert outcome.reason.startswith(f"requested_by: {requested_by!r} is not in operators"), outcome.reason
         assert "allow_one_way" in outcome.reason and "approve" in outcome.reason, outcome.reason
+        # What to do about it: who the sender says they are is requested_by, which the CLI sets with --as.
+        assert "--as PRINCIPAL" in outcome.reason and "new command_id" in outcome.reason, outcome.reason
     assert w.standins.vpcaccess.count("PatchConnector") == (1 if status is OutcomeStatus.APPLIED else 0)

@@ -141,3 +141,27 @@ def test_a_give_up_answered_2xx_and_delivered_again_pages_once():
         outcomes.append(outcome.status)
         pages += len(notified(logged))
     assert outcomes == [OutcomeStatus.FAILED, OutcomeStatus.SKIPPED] and pages == 1
+
+
+@pytest.mark.parametrize("scenario, message, topic, status", CASES.values(), ids=CASES.keys())
+def test_every_delivery_told_it_was_answered_before_gets_one_outcome_id(scenario, message, topic, status):
+    """The `skipped` "told before" answer is one answer however often the message comes again: the same
+    outcome_id on each (derived from the message, its status and its proposal), so a reader that drops
+    repeats by outcome_id hears it once, and never under the first answer's id."""
+    w = world(scenario)
+    first, _ = deliver(w, message(), topic)
+    again = [deliver(w, message(), topic)[0] for _ in range(3)]
+    assert [o.status for o in again] == [OutcomeStatus.SKIPPED] * 3
+    assert len({o.outcome_id for o in again}) == 1 and again[0].outcome_id != first.outcome_id
+    assert [o["outcome_id"] for o in w.published()[1:]] == [again[0].outcome_id] * 3
+
+
+def test_the_told_before_answers_of_two_messages_with_the_same_content_differ():
+    """Monitoring's re-notification is a message of its own: its repeats are not taken for another's."""
+    w = world()
+    ids = []
+    for message_id in ("r-15", "r-16"):
+        for _ in range(2):
+            answer, _ = deliver(w, event(b"{this is not json", message_id))
+        ids.append(answer.outcome_id)
+    assert ids[0] != ids[1]

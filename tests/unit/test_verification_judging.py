@@ -328,7 +328,7 @@ def test_no_request_before_the_action_in_the_evidence_is_not_a_traffic_kept():
     evidence.req = {k: {m: v for m, v in points.items() if m > -5} for k, points in evidence.req.items()}
     bundle = swept(evidence).model_copy(update={"incident_started_at": rollback().settle_at})
     health = judge(rollback(), bundle, SETTINGS, None, TIMES.min_traffic_ratio)
-    assert health.kind is HealthKind.UNCLEAR and "no request from before the action" in health.why, health.why
+    assert health.kind is HealthKind.UNCLEAR and "no request read before the action" in health.why, health.why
 
 
 def _called_back(after: float, *, onset_seen: bool = True, now: float = 6, rate: float = 200,
@@ -416,7 +416,7 @@ NO_BAR_IN_THE_LOOKBACK = [
      _called_back(200, onset_seen=False, not_found=0.25), -38, TIMES.min_traffic_ratio, HealthKind.UNCLEAR,
      "earlier in the incident"),
     ("nothing read before, traffic check off, p99 8 s since: no bar, not verified",
-     _called_back(150, p99_after=8.0), None, 0.0, HealthKind.UNCLEAR, "no latency read before the action"),
+     _called_back(150, p99_after=8.0), None, 0.0, HealthKind.UNCLEAR, "no latency before the action gives a bar"),
     ("nothing read before, traffic check off, 30 % 404 since: no share before, not verified",
      _called_back(150, not_found=0.3), None, 0.0, HealthKind.UNCLEAR, "no request read before the action"),
     ("nothing read before, traffic check off, p99 0.1 s and no 4xx since: nothing to doubt",
@@ -468,8 +468,9 @@ NOT_IN_THE_RECENT_MINUTES = [
     ("none in the lookback, 500s earlier, 30 % 500 since: failing as before, undone", rollback,
      _called_back(150, now=11, onset_seen=False, failing_after=0.3), -38, HealthKind.FAILING, StepKind.UNDO,
      "still failing"),
-    ("an operator's command, nothing read before, 30 % 500 since: nothing to compare, undone", rollback,
-     _called_back(150, now=11, failing_after=0.3), None, HealthKind.FAILING, StepKind.UNDO, "still failing"),
+    ("an operator's command, nothing read before, 30 % 500 since: nothing to compare, not undone", rollback,
+     _called_back(150, now=11, failing_after=0.3), None, HealthKind.UNCLEAR, StepKind.ESCALATE,
+     "an undo would be a write on that doubt"),
     ("none in the lookback, 150 of 200 answered earlier, 150 clean since: load not shown carried", scale_up,
      _called_back(150, now=11), -38, HealthKind.UNCLEAR, StepKind.ESCALATE,
      "150 answered without a 5xx or 429 in the minute to"),
@@ -574,6 +575,176 @@ def test_a_few_requests_in_the_lookback_before_the_action_give_way_to_the_minute
     then = next_step(action, judged, sweep_at(evidence), TIMES)
     assert (judged.kind, then.kind) == (health, step), judged.why
     assert words in _minutes_shown(judged.why.replace(str(at(0).date()), "")), judged.why
+
+
+def _thin(after: float, trickle: float, *, code: str = "200", p99: float | None = None, earlier: float = 0,
+          now: float = 11, p99_after: float = 0.1, not_found: float = 0.0, failing_after: float = 0.0) -> Evidence:
+    """Too little "before" anywhere the sweep reads (the incident started at -38: request_count from -53): the
+    callers stopped before -53 (an incident open long before its alert's approval), leaving `trickle`
+    requests answered `code` in the minute to -12 of the lookback before the rollback at -5 (a caller's retry,
+    a probe; `p99`: their latency), and `earlier` clean ones in the minute to -45; then the rolled-back-to
+    revision answering `after` requests a minute (`not_found`, `failing_after`: shares of 404 and 500 since)."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -41)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    if earlier:
+        e.requests(NEW, -46, -45, earlier).latency(NEW, -46, -45, 0.1)
+    e = _trickled(e, trickle, code, p99)
+    e.requests(OLD, -5, now, after * (1 - not_found - failing_after)).latency(OLD, -5, now, p99_after)
+    if not_found:
+        e.requests(OLD, -5, now, after * not_found, "404")
+    if failing_after:
+        e.requests(OLD, -5, now, after * failing_after, "500")
+    return e
+
+
+TOO_LITTLE_BEFORE = [
+    # name, evidence, min_traffic_ratio, health, step, words in the reason. min_requests is 20.
+    ("3 404s read before (a probe), 40 % 404 since: no share to compare, not verified",
+     _thin(160, 3, code="404", not_found=0.4), TIMES.min_traffic_ratio, HealthKind.UNCLEAR, StepKind.ESCALATE,
+     "only 3 requests read before the action"),
+    ("3 404s read before, traffic check off, 40 % 404 since: not verified either",
+     _thin(160, 3, code="404", not_found=0.4), 0.0, HealthKind.UNCLEAR, StepKind.ESCALATE,
+     "whether failures turned into client errors cannot be told"),
+    ("2 requests at 10 s read before, traffic check off, p99 8 s since: no latency bar, not verified",
+     _thin(150, 2, p99=10.0, p99_after=8.0), 0.0, HealthKind.UNCLEAR, StepKind.ESCALATE,
+     "only 2 requests read before the action"),
+    ("4 clean read before, 25 clean a minute since: no demand to compare, not verified",
+     _thin(25, 4), TIMES.min_traffic_ratio, HealthKind.UNCLEAR, StepKind.ESCALATE,
+     "too few to stand for what it served before"),
+    ("3 in the lookback and 16 earlier (19 read before), 150 clean since: not verified",
+     _thin(150, 3, earlier=16), TIMES.min_traffic_ratio, HealthKind.UNCLEAR, StepKind.ESCALATE,
+     "only 19 requests read before the action"),
+    ("5 500s read before, 30 % 500 since: worse or better than before cannot be told, not undone",
+     _thin(150, 5, code="500", failing_after=0.3), TIMES.min_traffic_ratio, HealthKind.UNCLEAR, StepKind.ESCALATE,
+     "an undo would be a write on that doubt"),
+    ("1 500 read before, 60 % 500 since: not undone",
+     _thin(150, 1, code="500", failing_after=0.6), TIMES.min_traffic_ratio, HealthKind.UNCLEAR, StepKind.ESCALATE,
+     "only 1 request read before the action"),
+    ("control: 20 clean in the lookback, 150 clean since: verified", _thin(150, 20), TIMES.min_traffic_ratio,
+     HealthKind.HEALTHY, StepKind.VERIFY, "healthy on live data"),
+    ("control: 5 in the lookback and 15 earlier (20 read before), 150 clean since: verified",
+     _thin(150, 5, earlier=15), TIMES.min_traffic_ratio, HealthKind.HEALTHY, StepKind.VERIFY, "healthy on live data"),
+    ("control: 20 in the lookback, 8 of them 500s, 35 % 500 since: failing as before, undone",
+     _trickled(_thin(150, 12, failing_after=0.35), 8, "500", minute=-10), TIMES.min_traffic_ratio,
+     HealthKind.FAILING, StepKind.UNDO, "still failing"),
+]
+
+
+@pytest.mark.parametrize("name,evidence,ratio,health,step,words", TOO_LITTLE_BEFORE,
+                         ids=[c[0] for c in TOO_LITTLE_BEFORE])
+def test_too_little_before_the_action_anywhere_read_is_said_so_never_verified_or_undone_on(
+        name, evidence, ratio, health, step, words):
+    """Where every minute the sweep read before the action holds fewer than `min_requests` requests (the
+    lookback's few, and the earlier minutes' few), there is no "before" to compare with (`read_before` is
+    None, `before_unknown` says why): the share of 4xx, the latency bar and the demand are not read off a
+    handful of requests, clean requests since are judged at the absolute bars alone (the bar's share of
+    failures, `_SLOW_FLOOR_SECONDS`) and not verified while the demand is unknown, and a service failing
+    since is escalated, not undone: whether the rollback made it worse than before cannot be told. Before,
+    the lookback's few stood as the "before": 3 404s of a probe made 40 % 404s since no rise, 2 slow
+    requests made 8 s answers no slower, 4 requests were the demand 25 a minute kept, and a rollback was
+    undone against 5 500s."""
+    action = rollback().model_copy(update={"incident_started_at": int(at(-38).timestamp())})
+    judged = judge(action, swept(evidence).model_copy(update={"incident_started_at": action.settle_at}),
+                   SETTINGS, None, ratio)
+    then = next_step(action, judged, sweep_at(evidence), TIMES)
+    assert (judged.kind, then.kind) == (health, step), judged.why
+    assert words in _minutes_shown(judged.why.replace(str(at(0).date()), "")) + then.why, judged.why
+
+
+THIRD = "backend-00003-new"
+
+
+def _someone_deployed(now: float, *, failing: bool = False) -> Evidence:
+    """After the rollback to OLD, someone deploys a third revision at +2 that takes all the traffic."""
+    e = served(now, until=2, split={THIRD: 100}).revision(THIRD, 2)
+    e.requests(THIRD, 2, now, 20 if failing else 40).latency(THIRD, 2, now, 0.1)
+    if failing:
+        e.requests(THIRD, 2, now, 20, "500")
+    return e
+
+
+def _trade(now: float = 11) -> Evidence:
+    """Before the rollback: the new revision failing 55 % with a p99 of 30 s (hanging at a client's
+    timeout); since: the revision rolled back to answering fast (0.1 s) but failing 70 % with 500s."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -20).traffic(**{OLD.replace("-", "_"): 100})
+    e.requests(NEW, -30, -5, 20).requests(NEW, -30, -5, 25, "500").latency(NEW, -30, -5, 30.0)
+    e.requests(OLD, -5, now, 12).requests(OLD, -5, now, 28, "500").latency(OLD, -5, now, 0.1)
+    return e
+
+
+def _partial(now: float, *, whole_failing: bool) -> tuple[Evidence, float]:
+    """The newest minute to `now` holds one series only (each series arrives on its own, up to ~180 s
+    after its minute: facts.INGEST_LAG), read 30 s after it: its 200s alone after failing minutes, or its
+    500s alone after clean ones. Returns the evidence and when the sweep reads it (minutes from T0)."""
+    e = served(now, ok=20 if whole_failing else 40)
+    if whole_failing:
+        e.requests(OLD, -5, now - 1, 20, "500")
+    else:
+        e = served(now, ok=40, until=now - 1).requests(OLD, now - 1, now, 5, "500")
+    return e, now + 0.5
+
+
+RED_TEAM = [
+    # name, record, evidence, health, steps it must not be, words in the reason
+    ("traffic vanished a minute after the rollback: not healthy", rollback, served(11, until=1),
+     HealthKind.UNCLEAR, (StepKind.VERIFY, StepKind.UNDO), "or the service has had no requests since"),
+    ("no request at all since the rollback: not healthy, not undone", rollback, served(11, ok=0),
+     HealthKind.UNCLEAR, (StepKind.VERIFY, StepKind.UNDO), "not undone"),
+    ("someone deployed a third revision that takes the traffic, clean: changed", rollback, _someone_deployed(6),
+     HealthKind.CHANGED, (StepKind.VERIFY, StepKind.UNDO), "no longer serves as the rollback left it"),
+    ("someone deployed a third revision that takes the traffic, failing: changed, not undone", rollback,
+     _someone_deployed(11, failing=True), HealthKind.CHANGED, (StepKind.VERIFY, StepKind.UNDO), "nothing written"),
+    ("5xx fell only because requests fell: 3 clean a minute of 45", rollback, served(11, ok=3), HealthKind.UNCLEAR,
+     (StepKind.VERIFY, StepKind.UNDO), "too little traffic"),
+    ("5xx count fell with the requests, the share as before on 5 a minute: not undone", rollback,
+     served(11, ok=3, errors=2), HealthKind.UNCLEAR, (StepKind.VERIFY, StepKind.UNDO), "not undone"),
+    ("fast since but 70 % 500 against 55 % hanging before: failing, a trade (undone, as helped_partly says)",
+     rollback, _trade(), HealthKind.FAILING, (StepKind.VERIFY, StepKind.ESCALATE), "still failing"),
+    ("the old revision fails too (the deploy was not the cause): failing, undone, said so", rollback,
+     served(11, ok=20, errors=20), HealthKind.FAILING, (StepKind.VERIFY, StepKind.ESCALATE), "still failing"),
+    ("the connector's update still running at the deadline: escalated, never verified", scale_up,
+     served(11).connector("e2-micro", 2, 3, state="UPDATING"), HealthKind.UNCLEAR, (StepKind.VERIFY, StepKind.UNDO),
+     "still being updated"),
+    ("the connector deleted since: changed, not verified on its services' clean requests", scale_up,
+     served(6), None, (StepKind.VERIFY, StepKind.UNDO), ""),
+]
+
+
+@pytest.mark.parametrize("name,record,evidence,health,never,words", RED_TEAM, ids=[c[0] for c in RED_TEAM])
+def test_thin_or_odd_traffic_after_an_action_never_makes_a_wrong_verdict(name, record, evidence, health, never,
+                                                                         words):
+    """What a sweep meets after an action on a real service: traffic that vanished, someone else's deploy,
+    5xx that fell only with the requests, a trade of hangs for 500s, a revision rolled back to that fails
+    too, a connector still updating. None is verified, and none is undone unless the service fails as
+    before. (The connector deleted since is read by name in the sweep: judging.connector_gone.)"""
+    action = record()
+    if health is None:      # the sweep's own read of a deleted connector (verification._connector_gone)
+        from shared.remediation.judging import connector_gone
+        judged = connector_gone(action, "404 Connector not found")
+        health = HealthKind.CHANGED
+    else:
+        judged, _ = verdict(action, evidence)
+    then = next_step(action, judged, sweep_at(evidence), TIMES)
+    assert judged.kind is health and then.kind not in never, (judged.why, then.why)
+    assert words in judged.why + then.why, (judged.why, then.why)
+
+
+@pytest.mark.parametrize("whole_failing", [True, False], ids=["failing, 200s alone newest", "clean, 500s alone newest"])
+def test_a_partial_newest_minute_never_makes_the_verdict(whole_failing):
+    """The newest minute, read 30 s after it ended, holds one series only. The whole minutes decide; the
+    partial one can only unmake a verdict: failing minutes with a late 500 series are still failing, and
+    clean minutes with the 500s alone visible in the newest are not verified."""
+    evidence, read_at = _partial(12, whole_failing=whole_failing)
+    action = rollback()
+    bundle = evidence.bundle().model_copy(update={"collected_at": at(read_at), "incident_started_at": action.settle_at,
+                                                  "request_lines": evidence.request_log(-6)})
+    judged = judge(action, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    then = next_step(action, judged, at(read_at), TIMES)
+    if whole_failing:
+        assert (judged.kind, then.kind) == (HealthKind.FAILING, StepKind.UNDO), judged.why
+    else:
+        assert judged.kind is HealthKind.UNCLEAR and then.kind is not StepKind.VERIFY, judged.why
+        assert "show failures already" in judged.why, judged.why
 
 
 def _minutes_shown(why: str) -> str:
