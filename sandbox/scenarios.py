@@ -27,6 +27,7 @@ from sandbox.standins.metric_catalogue import series_problems
 from sandbox.standins.monitoring import Distribution, PointSeed, SeriesSeed, distribution_from_samples
 from sandbox.standins.run import ConditionSeed, TrafficSeed, hashed_run_app_url, project_number
 from sandbox.standins.server import StandIns, start_standins
+from shared.config import strict_yaml_loader
 from shared.gcp.identifiers import SqlInstance, is_connection_name
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
@@ -731,7 +732,9 @@ def _incident(scenario: Scenario, alert: AlertSpec, anchor: datetime, incident_i
 def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        # The config's loader: a key given twice (a second `notes:`, a second `logs:`) is refused,
+        # where plain YAML keeps the last and drops the first unseen.
+        data = yaml.load(path.read_text(), Loader=strict_yaml_loader())  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as err:
         raise ScenarioError(f"{path}: not valid YAML: {err}") from err
     if not isinstance(data, dict):

@@ -600,7 +600,7 @@ def _read(path: str | os.PathLike) -> tuple[Any, Any]:
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
         raise ConfigError(f"{path}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x}): save the file as UTF-8")
-    loader = _strict_loader()(text)
+    loader = strict_yaml_loader()(text)
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
@@ -619,7 +619,7 @@ _LOADER: Any = None
 MAX_CONFIG_BYTES = 1 << 20
 
 
-def _strict_loader() -> Any:
+def strict_yaml_loader() -> Any:
     """yaml.SafeLoader, refusing duplicate keys and YAML 1.1's surprising numbers (see above)."""
     global _LOADER
     if _LOADER is not None:

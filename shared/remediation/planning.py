@@ -176,6 +176,7 @@ def _scale_connector(diagnosis: Diagnosis, bundle: EvidenceBundle, bounds: Bound
         # Direct VPC egress (network interfaces) or another connector: scaling this one changes nothing.
         return Plan(reason=f"the service's serving revision does not route through {connector.short_name} "
                            f"({path}): no connector action")
+    policy = bounds.connector(name)
     if connector.state != "READY":
         # A later notification of the incident is diagnosed afresh (this answer wrote nothing and holds no
         # claim): once READY it plans again. Cloud Monitoring sends one only at the policy's renotifyInterval
@@ -186,8 +187,7 @@ def _scale_connector(diagnosis: Diagnosis, bundle: EvidenceBundle, bounds: Bound
             "if it is still saturated then, a notification of this incident that arrives once it is READY "
             "plans the scale again (Cloud Monitoring repeats one only at its policy's renotifyInterval, if "
             "set); without one, scale it with a scale_connector command"
-            + manual_sender(bounds.connector(name).allow_one_way, name))))
-    policy = bounds.connector(name)
+            + manual_sender(policy.allow_one_way, name))))
     cpu_bound = _cpu_bound(diagnosis)
     if cpu_bound and connector.machine_type in _SHARED_CORE and _BIG_MACHINE in policy.allowed_machine_types:
         return _scale_plan(connector, f"CPU-bound {connector.machine_type}", machine_type=_BIG_MACHINE,
