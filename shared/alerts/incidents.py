@@ -16,6 +16,7 @@ import binascii
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -26,6 +27,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from shared.alerts.query_names import QueryNames, query_names
 from shared.alerts.ratio_query import ratio_query
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.errors import PermanentError
@@ -508,9 +510,36 @@ def _key_sized(value: str) -> str:
     return value
 
 
+# What a character inside an incident id is called in its refusal (any other by its code point).
+_INVISIBLE_NAMES = {" ": "a space", "\t": "a tab", "\n": "a line break", "\r": "a carriage return"}
+
+
+def _incident_id(value: Any) -> Any:
+    """The id without the whitespace around it; refused when whitespace or an invisible character is inside.
+    Monitoring writes its ids itself, short and of letters, digits and '.' ("0.nrwotmyokd9n", every sample);
+    a relayed or hand-typed notification may carry spaces, a line break or a no-break space around one. Kept
+    as it came, " 0.abc" and "0.abc" keyed two claims (shared/gcp/firestore.document_id), and one incident
+    could be acted on twice. Around the id nothing is meant, so it is dropped (str.strip: every Unicode
+    whitespace). Inside it, which of two ids is meant cannot be told: refused, naming the character. A
+    zero-width space or a byte-order mark (Unicode categories Cf, Cc) is invisible and not whitespace to
+    str.strip, so it is refused wherever it stands."""
+    if not isinstance(value, str):
+        return value
+    stripped = value.strip()
+    for at, char in enumerate(stripped):
+        if char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp"):
+            raise PydanticCustomError("incident_id_character", (
+                "{id} holds {what} at character {at}: an incident id has no whitespace nor invisible character "
+                "inside (Monitoring's look like '0.nrwotmyokd9n'), and which id is meant cannot be told"),
+                {"id": quoted(stripped, 60), "at": at,
+                 "what": _INVISIBLE_NAMES.get(char, f"U+{ord(char):04X}")})
+    return stripped
+
+
 class _IncidentWire(_Wire):
     # Field order is the order errors are reported in: identity first.
-    incident_id: Annotated[str, BeforeValidator(_non_empty), AfterValidator(_key_sized)]
+    incident_id: Annotated[str, BeforeValidator(_non_empty), BeforeValidator(_incident_id),
+                           AfterValidator(_key_sized)]
     state: Annotated[IncidentState, BeforeValidator(_state)]
     started_at: EpochSeconds
     ended_at: OptionalEpochSeconds = None
@@ -778,6 +807,12 @@ class Incident(BaseModel):
         return ""
 
     @property
+    def observed_unread(self) -> bool:
+        """The notification carries an `observed_value` that is no plain finite number ("0.5 s", "83.5%",
+        "0,835", prose): read as none, no unit guessed."""
+        return bool((self.observed_value or "").strip()) and _number(self.observed_value) is None
+
+    @property
     def is_cancelled(self) -> bool:
         """Closed because the policy's condition was deleted or modified while the incident was open,
         not because the condition stopped holding: no evidence of recovery."""
@@ -1026,8 +1061,8 @@ def alert_target(incident: Incident) -> AlertTarget:
     # channel, and if that is its only channel nobody else hears of it. So a person is told (escalated).
     return AlertTarget(kind=TargetKind.UNROUTABLE, reason=(
         f"not Runwarden's: resource type {kind!r} is not one Runwarden diagnoses (cloud_run_revision, "
-        f"vpc_access_connector, cloudsql_database, uptime_url), so nothing was read or done; a person must look at "
-        f"it. Policy {incident.policy_name!r} sends it to Runwarden's notification channel: if no person's channel "
+        f"vpc_access_connector, cloudsql_database, uptime_url), so nothing was read or done; "
+        f"{_query_said(incident)}a person must look at it. Policy {incident.policy_name!r} sends it to Runwarden's notification channel: if no person's channel "
         "is on the policy too, add one"))
 
 
@@ -1097,10 +1132,31 @@ def _no_resource(incident: Incident) -> AlertTarget:
     said = f"; its summary: {summary[:240]!r}" if summary else ""
     return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
         f"policy {incident.policy_name!r}: the notification names no monitored resource (resource.type is empty), "
-        f"so Runwarden cannot tell which service, connector or instance alerted{carried}{said}; {what}alert Runwarden "
+        f"so Runwarden cannot tell which service, connector or instance alerted{carried}{said}; "
+        f"{_query_said(incident)}{what}alert Runwarden "
         "with a metric condition on the resource (cloud_run_revision grouped by resource.label.project_id, "
         "location and service_name; vpc_access_connector; cloudsql_database; uptime_url), or route this policy "
         "to a person's channel"))
+
+
+def _query_said(incident: Incident) -> str:
+    """For a query condition (PromQL, MQL) whose notification names no resource Runwarden reads: the Cloud
+    Run services its query selects by name, said so a person knows which managed service it may be about
+    (shared/pipeline.py `query_named_services` names the managed ones), "" when it selects none. A
+    prometheus_target (project_id, location, cluster, namespace, job, instance: Managed Service for
+    Prometheus's monitored resource) or no resource is no Cloud Run service, and a query's selection is not
+    its result's resource (it may sum several services, or compare one with another): nothing is acted on
+    by it."""
+    names = query_names(incident.condition_filter) if incident.condition_kind == "other" else QueryNames()
+    if not names:
+        return ""
+    where = "".join(f", {label} {' or '.join(quoted(v, 40) for v in values)}"
+                    for label, values in (("location", names.locations), ("project_id", names.projects)) if values)
+    services = " or ".join(quoted(s, 60) for s in names.services)
+    return (f"its query selects Cloud Run service_name {services}{where}: the alert may be about that service, but "
+            "a query's selection does not say which resource its result is about (it may sum several), so nothing "
+            "was read or done on that guess (`runwarden command diagnose --target SERVICE` reads a service's live "
+            "evidence now); ")
 
 
 def _condition_bar(condition: _Condition) -> float | None:
@@ -1471,6 +1527,12 @@ def _reason(error: Mapping[str, Any]) -> str:
         return f"expected an RFC 3339 timestamp, got {_shown(error.get('input'))}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"expected an object, got {got}"
+    if kind == "string_type" and error["loc"][-1:] in (("threshold_value",), ("observed_value",)):
+        # Schema 1.2 writes both as strings ("threshold_value": "0.9", "observed_value": "0.835": the documented
+        # example, every sample); a number is read as its text (coerce_numbers_to_str).
+        shown = json.dumps(error.get("input"), default=str)
+        return (f"expected the value as a string (like \"0.9\") or a number, got {got} "
+                f"{shown if len(shown) <= 60 else shown[:57] + '...'}")
     if kind in ("string_type", "tuple_type", "list_type", "int_type", "bool_type"):
         expected = {"string_type": "a string", "int_type": "an integer", "bool_type": "a boolean"}.get(kind, "an array")
         return f"expected {expected}, got {got}"
