@@ -558,9 +558,14 @@ class _IncidentWire(_Wire):
     documentation: Documentation | None = None
 
 
+def _stripped(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
 class _NotificationWire(_Wire):
     incident: _IncidentWire
-    version: str = ""
+    # " 1.2 " (a relay's or a hand's whitespace) is 1.2: it was escalated as another schema, "' 1.2 ', not 1.2".
+    version: Annotated[str, BeforeValidator(_stripped)] = ""
 
 
 # --- The domain model -----------------------------------------------------------------

@@ -162,3 +162,15 @@ def test_a_query_with_no_resource_at_all_names_its_service_too():
     assert incident.target.fix_policy
     assert "its query selects Cloud Run service_name 'backend'" in incident.target.reason
     assert "projects/p/locations/us-central1/services/backend" in query_named_services(incident, CONFIG)
+
+
+# --- the schema version --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version, read", [(" 1.2 ", "1.2"), ("1.2\n", "1.2"), (1.2, "1.2"), ("1.1", "1.1"),
+                                           ("1.3", "1.3"), (" 1.3", "1.3"), ("test ", "test")])
+def test_the_version_is_read_without_the_whitespace_around_it(version, read):
+    """" 1.2 " is 1.2: escalated as another schema, its person was told of a version "' 1.2 ', not 1.2"."""
+    incident = parse_notification({**documented(), "version": version})
+    assert incident.version == read
+    assert incident.schema_known is (read in ("1.2", "test"))
