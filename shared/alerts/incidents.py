@@ -718,7 +718,7 @@ class Incident(BaseModel):
         policy of one condition per service, its notification carrying the other service's condition, or
         a relay that rewrote the labels), or "". Its bar, comparison and value are then another resource's:
         a `healthy` judged at backend's bar on frontend."""
-        for label, values in _selected_labels(self.condition_filter).items():
+        for label, values in self._selected_by_condition().items():
             value = self.resource_labels.get(label, "")
             if value and value not in values:
                 return (f"the notification's resource has {label} {quoted(value, 60)}, not the "
@@ -726,6 +726,19 @@ class Incident(BaseModel):
                         "filters on: its policy may have several conditions, and which one its bar and value are "
                         "is unknown")
         return ""
+
+    def _selected_by_condition(self) -> dict[str, set[str]]:
+        """The resource labels the condition selects by value: a filter's `resource.labels.L = "v"`, or a query
+        condition's equality matchers on a Cloud Run metric (shared/alerts/query_names.py), where a query that
+        selects `service_name="backend"` notified on frontend's revision is the same disagreement."""
+        selected = _selected_labels(self.condition_filter)
+        if self.condition_kind == "other":
+            names = query_names(self.condition_filter)
+            for label, values in (("service_name", names.services), ("location", names.locations),
+                                  ("project_id", names.projects)):
+                if values:
+                    selected.setdefault(label, set()).update(values)
+        return selected
 
     @property
     def recovery_shown(self) -> str:

@@ -174,3 +174,31 @@ def test_the_version_is_read_without_the_whitespace_around_it(version, read):
     incident = parse_notification({**documented(), "version": version})
     assert incident.version == read
     assert incident.schema_known is (read in ("1.2", "test"))
+
+
+RUN_FRONTEND = {"type": "cloud_run_revision", "labels": {
+    "project_id": "p", "location": "us-central1", "service_name": "frontend", "revision_name": "frontend-00002"}}
+
+
+@pytest.mark.parametrize("query, doubt", [
+    ('sum by (project_id, location, service_name) (rate(run_googleapis_com:request_count{service_name="backend",'
+     'response_code_class="5xx"}[5m])) > 1', "service_name 'frontend', not the 'backend' its condition"),
+    ('sum by (project_id, location, service_name) (rate(run_googleapis_com:request_count{location="europe-west1",'
+     'response_code_class="5xx"}[5m])) > 1', "location 'us-central1', not the 'europe-west1' its condition"),
+    ("fetch cloud_run_revision | metric 'run.googleapis.com/request_count' | filter resource.service_name == "
+     "'backend' | every 1m | condition val() > 1", "service_name 'frontend', not the 'backend'"),
+    # The resource's own service: no doubt.
+    ('sum by (project_id, location, service_name) (rate(run_googleapis_com:request_count{service_name="frontend"}'
+     '[5m])) > 1', ""),
+    ('sum by (project_id, location, service_name) (rate(run_googleapis_com:request_count{service_name=~"front.*"}'
+     '[5m])) > 1', ""),
+])
+def test_a_query_selecting_another_service_than_the_notifications_resource_is_a_doubt(query, doubt):
+    """The query's selection and the resource disagree (a policy of several conditions, a relay that rewrote the
+    labels): nothing of the condition is used, as for a filter's `resource.labels.service_name`."""
+    incident = parse_notification(promql(query, resource=RUN_FRONTEND))
+    assert incident.cloud_run_service == "projects/p/locations/us-central1/services/frontend"
+    if doubt:
+        assert doubt in incident.condition_doubt, incident.condition_doubt
+    else:
+        assert incident.condition_doubt == ""
