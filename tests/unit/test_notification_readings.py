@@ -202,3 +202,12 @@ def test_a_query_selecting_another_service_than_the_notifications_resource_is_a_
         assert doubt in incident.condition_doubt, incident.condition_doubt
     else:
         assert incident.condition_doubt == ""
+
+
+def test_a_notification_on_the_commands_topic_is_answered_under_its_id_without_the_whitespace():
+    """The misrouted alert's answer carries its incident id as the alerts path reads it: one incident."""
+    from shared.alerts.commands import MisroutedAlert, parse_command
+    with pytest.raises(MisroutedAlert) as error:
+        parse_command(json.dumps(documented(incident_id=" 0.opqiw61fsv7p\n")))
+    assert error.value.incident_id == "0.opqiw61fsv7p"
+    assert "(incident 0.opqiw61fsv7p, policy" in error.value.reason
