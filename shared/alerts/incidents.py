@@ -27,7 +27,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from shared.alerts.query_names import QueryNames, query_names
+from shared.alerts.query_names import query_names
 from shared.alerts.ratio_query import ratio_query
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.errors import PermanentError
@@ -1080,8 +1080,8 @@ def alert_target(incident: Incident) -> AlertTarget:
     return AlertTarget(kind=TargetKind.UNROUTABLE, reason=(
         f"not Runwarden's: resource type {kind!r} is not one Runwarden diagnoses (cloud_run_revision, "
         f"vpc_access_connector, cloudsql_database, uptime_url), so nothing was read or done; "
-        f"{_query_said(incident)}a person must look at it. Policy {incident.policy_name!r} sends it to Runwarden's notification channel: if no person's channel "
-        "is on the policy too, add one"))
+        f"{_query_said(incident)}a person must look at it. Policy {incident.policy_name!r} sends it to Runwarden's "
+        "notification channel: if no person's channel is on the policy too, add one"))
 
 
 # The resource labels each monitored-resource type Runwarden reads builds its target's name from.
@@ -1151,13 +1151,13 @@ def _no_resource(incident: Incident) -> AlertTarget:
     return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
         f"policy {incident.policy_name!r}: the notification names no monitored resource (resource.type is empty), "
         f"so Runwarden cannot tell which service, connector or instance alerted{carried}{said}; "
-        f"{_query_said(incident)}{what}alert Runwarden "
+        f"{_query_said(incident, result_labels=False)}{what}alert Runwarden "
         "with a metric condition on the resource (cloud_run_revision grouped by resource.label.project_id, "
         "location and service_name; vpc_access_connector; cloudsql_database; uptime_url), or route this policy "
         "to a person's channel"))
 
 
-def _query_said(incident: Incident) -> str:
+def _query_said(incident: Incident, result_labels: bool = True) -> str:
     """For a query condition (PromQL, MQL) whose notification names no resource Runwarden reads: the Cloud
     Run services its query selects by name, said so a person knows which managed service it may be about
     (shared/pipeline.py `query_named_services` names the managed ones), "" when it selects none. A
@@ -1165,9 +1165,15 @@ def _query_said(incident: Incident) -> str:
     Prometheus's monitored resource) or no resource is no Cloud Run service, and a query's selection is not
     its result's resource (it may sum several services, or compare one with another): nothing is acted on
     by it."""
-    names = query_names(incident.condition_filter) if incident.condition_kind == "other" else QueryNames()
-    if not names:
+    if incident.condition_kind != "other":
         return ""
+    names = query_names(incident.condition_filter)
+    if not names:
+        # `sum by (service_name) (...)` selects none by name, but its result keeps the label: shown, never read
+        # (`_no_resource` shows them itself: result_labels False).
+        kept = {k: v for k, v in incident.metric_labels.items() if k in _NAMING_LABELS and v and result_labels}
+        return (f"its result carries {', '.join(f'{k}={v!r}' for k, v in sorted(kept.items()))} among its labels, "
+                "not read as a resource (a query's result labels may name anything); ") if kept else ""
     where = "".join(f", {label} {' or '.join(quoted(v, 40) for v in values)}"
                     for label, values in (("location", names.locations), ("project_id", names.projects)) if values)
     services = " or ".join(quoted(s, 60) for s in names.services)

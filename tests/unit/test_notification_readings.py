@@ -211,3 +211,14 @@ def test_a_notification_on_the_commands_topic_is_answered_under_its_id_without_t
         parse_command(json.dumps(documented(incident_id=" 0.opqiw61fsv7p\n")))
     assert error.value.incident_id == "0.opqiw61fsv7p"
     assert "(incident 0.opqiw61fsv7p, policy" in error.value.reason
+
+
+def test_a_prometheus_target_alert_whose_result_labels_name_a_service_says_what_it_carried():
+    """`sum by (service_name) (...)` selects no service by name but keeps it in its result's labels (the
+    notification's metric labels): shown, never read as the resource."""
+    doc = promql('sum by (service_name) (rate(run_googleapis_com:request_count{response_code_class="5xx"}[5m])) > 1')
+    doc["incident"]["metric"]["labels"] = {"service_name": "backend", "alertname": "5xx"}
+    target = parse_notification(doc).target
+    assert target.kind is TargetKind.UNROUTABLE and not target.name
+    assert "its result carries service_name='backend' among its labels, not read as a resource" in target.reason, \
+        target.reason
