@@ -157,8 +157,8 @@ def test_a_query_naming_no_cloud_run_service_by_equality_names_none(query):
 
 
 def test_a_query_with_no_resource_at_all_names_its_service_too():
-    incident = parse_notification(promql(
-        'sum(rate(run_googleapis_com:request_count{service_name="backend"}[5m])) > 1', resource={"type": "", "labels": {}}))
+    incident = parse_notification(promql('sum(rate(run_googleapis_com:request_count{service_name="backend"}[5m])) > 1',
+                                         resource={"type": "", "labels": {}}))
     assert incident.target.fix_policy
     assert "its query selects Cloud Run service_name 'backend'" in incident.target.reason
     assert "projects/p/locations/us-central1/services/backend" in query_named_services(incident, CONFIG)
