@@ -41,7 +41,8 @@ from shared.remediation.history import (
     service_actions,
 )
 from shared.alerts.incidents import (AlertTarget, Incident, IncidentParseError, TargetKind,
-                                    check_not_ahead, parse_message_published)
+                                    check_not_ahead, parse_message_published, quoted)
+from shared.alerts.query_names import query_names
 from shared.outcomes import (
     ActionReport,
     DiagnosisReport,
@@ -198,7 +199,8 @@ class _AlertRun:
             # Runwarden can do nothing with it. A resource Runwarden does not read is nobody's fault,
             # and is escalated: it too reaches a person, whom it may otherwise never reach.
             status = OutcomeStatus.REJECTED if target.fix_policy else OutcomeStatus.ESCALATED
-            return self.outcome(status, target.reason + same_name_services(incident, self.config))
+            return self.outcome(status, target.reason + same_name_services(incident, self.config)
+                                + query_named_services(incident, self.config))
         if target.kind is TargetKind.UPTIME:
             service = service_for_host(target.name, self.config)
             if service is None:
@@ -1229,3 +1231,20 @@ def _incident_id(event_data: Any) -> str | None:
         return parse_message_published(event_data)[1].incident_id
     except Exception:  # noqa: BLE001 - only a label for the give-up outcome
         return None
+
+
+def query_named_services(incident: Incident, config: Config) -> str:
+    """For a query condition whose notification names no resource Runwarden reads (Incident.target's
+    `_query_said`): the managed services its query selects by name, in the locations and projects it selects
+    them in, if it says; "" when it selects none. Named so a person knows which service it may be about;
+    never acted on (shared/alerts/query_names.py)."""
+    names = query_names(incident.condition_filter) if incident.condition_kind == "other" else None
+    if not names or incident.target.kind is not TargetKind.UNROUTABLE:
+        return ""
+    found = [s.name for s in config.services if s.name.rsplit("/", 1)[-1] in names.services
+             and (not names.projects or s.name.split("/")[1] in names.projects)
+             and (not names.locations or s.name.split("/")[3] in names.locations)]
+    if not found:
+        return f"; no managed service is named {' or '.join(quoted(s, 60) for s in names.services)}"
+    return (f"; managed service{'s' if len(found) > 1 else ''} of that name: {', '.join(found)}; nothing was read or "
+            "done on any of them")

@@ -296,7 +296,8 @@ class MisroutedAlert(CommandError):
 
     def __init__(self, incident: Mapping[str, Any]) -> None:
         value = incident.get("incident_id")
-        self.incident_id = value if isinstance(value, str) and value.strip() else None
+        # Without the whitespace around it, as the alerts path reads it (incidents.py `_incident_id`).
+        self.incident_id = value.strip() if isinstance(value, str) and value.strip() else None
         policy = incident.get("policy_name")
         parts = ([f"incident {self.incident_id}"] if self.incident_id else []) + \
             ([f"policy {str(policy)[:120]!r}"] if policy else [])

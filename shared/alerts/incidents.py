@@ -16,6 +16,7 @@ import binascii
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -26,6 +27,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from shared.alerts.query_names import query_names
 from shared.alerts.ratio_query import ratio_query
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.errors import PermanentError
@@ -508,9 +510,36 @@ def _key_sized(value: str) -> str:
     return value
 
 
+# What a character inside an incident id is called in its refusal (any other by its code point).
+_INVISIBLE_NAMES = {" ": "a space", "\t": "a tab", "\n": "a line break", "\r": "a carriage return"}
+
+
+def _incident_id(value: Any) -> Any:
+    """The id without the whitespace around it; refused when whitespace or an invisible character is inside.
+    Monitoring writes its ids itself, short and of letters, digits and '.' ("0.nrwotmyokd9n", every sample);
+    a relayed or hand-typed notification may carry spaces, a line break or a no-break space around one. Kept
+    as it came, " 0.abc" and "0.abc" keyed two claims (shared/gcp/firestore.document_id), and one incident
+    could be acted on twice. Around the id nothing is meant, so it is dropped (str.strip: every Unicode
+    whitespace). Inside it, which of two ids is meant cannot be told: refused, naming the character. A
+    zero-width space or a byte-order mark (Unicode categories Cf, Cc) is invisible and not whitespace to
+    str.strip, so it is refused wherever it stands."""
+    if not isinstance(value, str):
+        return value
+    stripped = value.strip()
+    for at, char in enumerate(stripped):
+        if char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp"):
+            raise PydanticCustomError("incident_id_character", (
+                "{id} holds {what} at character {at}: an incident id has no whitespace nor invisible character "
+                "inside (Monitoring's look like '0.nrwotmyokd9n'), and which id is meant cannot be told"),
+                {"id": quoted(stripped, 60), "at": at,
+                 "what": _INVISIBLE_NAMES.get(char, f"U+{ord(char):04X}")})
+    return stripped
+
+
 class _IncidentWire(_Wire):
     # Field order is the order errors are reported in: identity first.
-    incident_id: Annotated[str, BeforeValidator(_non_empty), AfterValidator(_key_sized)]
+    incident_id: Annotated[str, BeforeValidator(_non_empty), BeforeValidator(_incident_id),
+                           AfterValidator(_key_sized)]
     state: Annotated[IncidentState, BeforeValidator(_state)]
     started_at: EpochSeconds
     ended_at: OptionalEpochSeconds = None
@@ -529,9 +558,14 @@ class _IncidentWire(_Wire):
     documentation: Documentation | None = None
 
 
+def _stripped(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
 class _NotificationWire(_Wire):
     incident: _IncidentWire
-    version: str = ""
+    # " 1.2 " (a relay's or a hand's whitespace) is 1.2: it was escalated as another schema, "' 1.2 ', not 1.2".
+    version: Annotated[str, BeforeValidator(_stripped)] = ""
 
 
 # --- The domain model -----------------------------------------------------------------
@@ -684,7 +718,7 @@ class Incident(BaseModel):
         policy of one condition per service, its notification carrying the other service's condition, or
         a relay that rewrote the labels), or "". Its bar, comparison and value are then another resource's:
         a `healthy` judged at backend's bar on frontend."""
-        for label, values in _selected_labels(self.condition_filter).items():
+        for label, values in self._selected_by_condition().items():
             value = self.resource_labels.get(label, "")
             if value and value not in values:
                 return (f"the notification's resource has {label} {quoted(value, 60)}, not the "
@@ -692,6 +726,19 @@ class Incident(BaseModel):
                         "filters on: its policy may have several conditions, and which one its bar and value are "
                         "is unknown")
         return ""
+
+    def _selected_by_condition(self) -> dict[str, set[str]]:
+        """The resource labels the condition selects by value: a filter's `resource.labels.L = "v"`, or a query
+        condition's equality matchers on a Cloud Run metric (shared/alerts/query_names.py), where a query that
+        selects `service_name="backend"` notified on frontend's revision is the same disagreement."""
+        selected = _selected_labels(self.condition_filter)
+        if self.condition_kind == "other":
+            names = query_names(self.condition_filter)
+            for label, values in (("service_name", names.services), ("location", names.locations),
+                                  ("project_id", names.projects)):
+                if values:
+                    selected.setdefault(label, set()).update(values)
+        return selected
 
     @property
     def recovery_shown(self) -> str:
@@ -776,6 +823,12 @@ class Incident(BaseModel):
                     "EVALUATION_MISSING_DATA_INACTIVE), so it also closes when its data stops arriving, with a value "
                     "that is not known to be measured")
         return ""
+
+    @property
+    def observed_unread(self) -> bool:
+        """The notification carries an `observed_value` that is no plain finite number ("0.5 s", "83.5%",
+        "0,835", prose): read as none, no unit guessed."""
+        return bool((self.observed_value or "").strip()) and _number(self.observed_value) is None
 
     @property
     def is_cancelled(self) -> bool:
@@ -1026,9 +1079,9 @@ def alert_target(incident: Incident) -> AlertTarget:
     # channel, and if that is its only channel nobody else hears of it. So a person is told (escalated).
     return AlertTarget(kind=TargetKind.UNROUTABLE, reason=(
         f"not Runwarden's: resource type {kind!r} is not one Runwarden diagnoses (cloud_run_revision, "
-        f"vpc_access_connector, cloudsql_database, uptime_url), so nothing was read or done; a person must look at "
-        f"it. Policy {incident.policy_name!r} sends it to Runwarden's notification channel: if no person's channel "
-        "is on the policy too, add one"))
+        f"vpc_access_connector, cloudsql_database, uptime_url), so nothing was read or done; "
+        f"{_query_said(incident)}a person must look at it. Policy {incident.policy_name!r} sends it to Runwarden's "
+        "notification channel: if no person's channel is on the policy too, add one"))
 
 
 # The resource labels each monitored-resource type Runwarden reads builds its target's name from.
@@ -1097,10 +1150,37 @@ def _no_resource(incident: Incident) -> AlertTarget:
     said = f"; its summary: {summary[:240]!r}" if summary else ""
     return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
         f"policy {incident.policy_name!r}: the notification names no monitored resource (resource.type is empty), "
-        f"so Runwarden cannot tell which service, connector or instance alerted{carried}{said}; {what}alert Runwarden "
+        f"so Runwarden cannot tell which service, connector or instance alerted{carried}{said}; "
+        f"{_query_said(incident, result_labels=False)}{what}alert Runwarden "
         "with a metric condition on the resource (cloud_run_revision grouped by resource.label.project_id, "
         "location and service_name; vpc_access_connector; cloudsql_database; uptime_url), or route this policy "
         "to a person's channel"))
+
+
+def _query_said(incident: Incident, result_labels: bool = True) -> str:
+    """For a query condition (PromQL, MQL) whose notification names no resource Runwarden reads: the Cloud
+    Run services its query selects by name, said so a person knows which managed service it may be about
+    (shared/pipeline.py `query_named_services` names the managed ones), "" when it selects none. A
+    prometheus_target (project_id, location, cluster, namespace, job, instance: Managed Service for
+    Prometheus's monitored resource) or no resource is no Cloud Run service, and a query's selection is not
+    its result's resource (it may sum several services, or compare one with another): nothing is acted on
+    by it."""
+    if incident.condition_kind != "other":
+        return ""
+    names = query_names(incident.condition_filter)
+    if not names:
+        # `sum by (service_name) (...)` selects none by name, but its result keeps the label: shown, never read
+        # (`_no_resource` shows them itself: result_labels False).
+        kept = {k: v for k, v in incident.metric_labels.items() if k in _NAMING_LABELS and v and result_labels}
+        return (f"its result carries {', '.join(f'{k}={v!r}' for k, v in sorted(kept.items()))} among its labels, "
+                "not read as a resource (a query's result labels may name anything); ") if kept else ""
+    where = "".join(f", {label} {' or '.join(quoted(v, 40) for v in values)}"
+                    for label, values in (("location", names.locations), ("project_id", names.projects)) if values)
+    services = " or ".join(quoted(s, 60) for s in names.services)
+    return (f"its query selects Cloud Run service_name {services}{where}: the alert may be about that service, but "
+            "a query's selection does not say which resource its result is about (it may sum several), so nothing "
+            "was read or done on that guess (`runwarden command diagnose --target SERVICE` reads a service's live "
+            "evidence now); ")
 
 
 def _condition_bar(condition: _Condition) -> float | None:
@@ -1471,6 +1551,12 @@ def _reason(error: Mapping[str, Any]) -> str:
         return f"expected an RFC 3339 timestamp, got {_shown(error.get('input'))}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"expected an object, got {got}"
+    if kind == "string_type" and error["loc"][-1:] in (("threshold_value",), ("observed_value",)):
+        # Schema 1.2 writes both as strings ("threshold_value": "0.9", "observed_value": "0.835": the documented
+        # example, every sample); a number is read as its text (coerce_numbers_to_str).
+        shown = json.dumps(error.get("input"), default=str)
+        return (f"expected the value as a string (like \"0.9\") or a number, got {got} "
+                f"{shown if len(shown) <= 60 else shown[:57] + '...'}")
     if kind in ("string_type", "tuple_type", "list_type", "int_type", "bool_type"):
         expected = {"string_type": "a string", "int_type": "an integer", "bool_type": "a boolean"}.get(kind, "an array")
         return f"expected {expected}, got {got}"

@@ -28,6 +28,13 @@ def closed_reason(incident: Incident) -> str:
         shows = f"so its {value} shows nothing" if incident.observed_value else "and it carries no observed_value"
         return (f"incident closed; recorded, no action taken; not taken as recovery: {unread}, {shows}; an action of "
                 "it is still verified on live data")
+    if incident.observed_unread:
+        # "0.5 s", "83.5%", "0,835": a unit or a form float() does not read. Which unit, and so which side of
+        # the bar the value is on, is not guessed (the bar is in the metric's own unit, which the notification
+        # does not state); it was called "not on the clear side of the bar", which it may well be.
+        return (f"incident closed; recorded, no action taken; not taken as recovery: its {value} is no plain number "
+                "(a unit, a decimal comma, prose: no unit is guessed), so it shows nothing; an action of it is "
+                "still verified on live data")
     return ("incident closed; recorded, no action taken; not taken as recovery: it carries " + value + " and no "
             "value on the clear side of the condition's bar (a snooze on the policy, data that stopped arriving or a "
             "close by hand close an incident too), so an action of it is still verified on live data")

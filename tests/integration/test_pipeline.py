@@ -644,6 +644,28 @@ def test_a_promql_policy_that_sums_over_regions_is_told_to_fix_its_query(world):
     assert "crossSeriesReducer" not in outcome.reason and world.writes() == 0 and world.reads() == 0
 
 
+def test_a_promql_alert_on_a_prometheus_target_names_the_managed_service_its_query_selects(world, capsys):
+    """A PromQL alert's resource is a prometheus_target (Managed Service for Prometheus), not the service: its
+    query selecting backend is told to a person, with the managed service of that name, and nothing is read
+    or written on that guess."""
+    world.seed("bad_revision")
+    notification = resolve_scenario("bad_revision").notification(world.anchor)
+    notification["incident"]["resource"] = {"type": "prometheus_target", "labels": {
+        "project_id": "demo-project", "location": "us-central1", "cluster": "__run__", "namespace": "", "job": "",
+        "instance": ""}}
+    notification["incident"]["condition"] = {"displayName": "5xx rate", "conditionPrometheusQueryLanguage": {
+        "query": 'sum(rate(run_googleapis_com:request_count{service_name="backend",response_code_class="5xx"}[5m]))'
+                 " > 1", "duration": "60s"}}
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "its query selects Cloud Run service_name 'backend'" in outcome.reason, outcome.reason
+    assert f"managed service of that name: {SERVICE}; nothing was read or done on any of them" in outcome.reason
+    assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
+    assert world.reads() == 0 and world.writes() == 0
+
+
 @pytest.mark.parametrize("closed_value, status", [(None, "escalated"), ("0.001", "skipped")],
                          ids=["closed showing no recovery (a snooze)", "closed showing recovery"])
 def test_an_incident_closed_before_the_write_reaches_a_person_unless_it_recovered(world, capsys, closed_value,

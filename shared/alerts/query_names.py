@@ -1,0 +1,63 @@
+"""Which Cloud Run services a query condition's query (PromQL, MQL) selects by name. Pure.
+
+Read only to tell a person which managed service an alert may be about when its notification names no
+resource Runwarden reads (a `prometheus_target`, the monitored resource of Managed Service for Prometheus
+data, or none): never to act. A query's selection says which series it reads, not which resource its
+result is about, and the result may sum several services.
+
+Sources:
+- Cloud Monitoring, "Mapping Cloud Monitoring metrics to PromQL": replace the metric type's first `/` with
+  `:` and every other special character with `_` (`run.googleapis.com/request_count` is
+  `run_googleapis_com:request_count`); a metric's and its monitored resource's labels are PromQL labels
+  (`service_name`, `location`, `project_id` of cloud_run_revision). The UTF-8 spelling
+  `{"__name__"="run.googleapis.com/request_count"}` is UNCONFIRMED for Cloud Monitoring and read too, as in
+  shared/alerts/ratio_query.py.
+- Prometheus, "Querying basics": a selector `name{label="value", ...}`, matchers `=`, `!=`, `=~`, `!~`; a
+  label name may be quoted in the UTF-8 form. Only `=` names one value: a pattern or a negation names none.
+- Monitoring Query Language reference: `fetch cloud_run_revision`, and a resource label compared in a
+  `filter` as `resource.service_name == 'backend'` (`==` only, for the same reason).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# A selector's braces, with the metric name written before them, if any.
+_SELECTOR = re.compile(r'([A-Za-z_:][\w:]*)?\s*\{([^{}]*)\}')
+_MATCHER = re.compile(r'"?([A-Za-z_][\w.]*)"?\s*(=~|!=|!~|=)\s*"((?:[^"\\]|\\.)*)"')
+_RUN_METRIC = ("run_googleapis_com:", "run.googleapis.com/")
+_NAMING = ("service_name", "location", "project_id")
+_MQL_FETCH = re.compile(r"\bfetch\s+cloud_run_revision\b")
+_MQL_LABEL = re.compile(r"\bresource\.(service_name|location|project_id)\s*==\s*(?:'([^']*)'|\"([^\"]*)\")")
+
+
+@dataclass(frozen=True)
+class QueryNames:
+    """The Cloud Run services a query selects by name, and the locations and projects it selects them in
+    (empty when it names none)."""
+
+    services: tuple[str, ...] = ()
+    locations: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.services)
+
+
+def query_names(query: str) -> QueryNames:
+    """The services, locations and projects `query` selects by equality on a Cloud Run metric."""
+    found: dict[str, list[str]] = {label: [] for label in _NAMING}
+    for name, body in _SELECTOR.findall(query):
+        matchers = _MATCHER.findall(body)
+        names = [name] + [value for label, op, value in matchers if label == "__name__" and op == "="]
+        if not any(n.startswith(_RUN_METRIC) for n in names if n):
+            continue
+        for label, op, value in matchers:
+            if op == "=" and label in found and value and value not in found[label]:
+                found[label].append(value)
+    if _MQL_FETCH.search(query):
+        for label, single, double in _MQL_LABEL.findall(query):
+            value = single or double
+            if value and value not in found[label]:
+                found[label].append(value)
+    return QueryNames(*(tuple(found[label]) for label in _NAMING))
