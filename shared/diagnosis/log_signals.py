@@ -671,6 +671,32 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 r"connection unexpectedly",
                 "psycopg2.OperationalError: server closed the connection unexpectedly",
                 "GoogleCloudPlatform/cloud-sql-proxy issue #79"),
+    # A pool that hands out a connection already broken (a failover, a restart or a reset ended it while
+    # it sat idle, and the pool neither validated nor dropped it): the driver refuses to use it, in its own
+    # words, before anything is sent. Nothing answered; the connection was found closed, as the rows above
+    # say it. Each in its driver's frame only: "connection already closed" and "connection is closed" are
+    # any library's words (a websocket's, a graph database's).
+    DbErrorText("Java: pgjdbc (a closed connection used again)", r"PSQLException: This connection has been closed\.",
+                "org.postgresql.util.PSQLException: This connection has been closed.",
+                "pgjdbc/pgjdbc pgjdbc/src/main/java/org/postgresql/jdbc/PgConnection.java (checkClosed, SQL state "
+                "08003 connection_does_not_exist); its path UNCONFIRMED against the source; UNCONFIRMED in a Cloud "
+                "SQL thread"),
+    DbErrorText("psycopg2 (a closed connection used again)",
+                r"\(psycopg2\.InterfaceError\) connection already closed"
+                r"|psycopg2\.InterfaceError: connection already closed",
+                "sqlalchemy.exc.InterfaceError: (psycopg2.InterfaceError) connection already closed",
+                "psycopg/psycopg2's InterfaceError \"connection already closed\" (its source path UNCONFIRMED), as "
+                "SQLAlchemy wraps it; UNCONFIRMED in a Cloud SQL thread"),
+    DbErrorText("asyncpg (a closed connection used again)",
+                r"asyncpg\.exceptions\._base\.InterfaceError'?>?: connection is closed",
+                "asyncpg.exceptions._base.InterfaceError: connection is closed",
+                "MagicStack/asyncpg asyncpg/connection.py (exceptions.InterfaceError('connection is closed') on a "
+                "closed connection); UNCONFIRMED in a Cloud SQL thread"),
+    DbErrorText("Node: mysql2 (a closed connection used again)",
+                r"Can't add new command when connection is in closed state",
+                "Error: Can't add new command when connection is in closed state",
+                "sidorares/node-mysql2 lib/connection.js (_addCommandClosedState, err.fatal = true); UNCONFIRMED in a "
+                "Cloud SQL thread"),
     DbErrorText("Cloud SQL Auth Proxy v2 (connection reset)", r"connection aborted - error reading from instance",
                 "[p:r:i] connection aborted - error reading from instance: read tcp 169.254.8.1:60699->"
                 "10.20.0.3:3307: read: connection reset by peer", "GoogleCloudPlatform/cloud-sql-proxy issue #2453"),
@@ -1292,6 +1318,11 @@ CLOSED_CONNECTION_TEXTS = (
     r"server closed the connection unexpectedly",   # libpq
     r"\[mysql\] \d{4}/\d\d/\d\d \d\d:\d\d:\d\d (?:\w+\.go:\d+: )?(?:unexpected EOF|read tcp [^\n]*connection reset by peer)",
     rf"\bread tcp [\w.:\[\]%-]+->[\w.\[\]%-]+:{_DB_PORT}: read: connection reset by peer",   # Go net
+    r"PSQLException: This connection has been closed\.",    # pgjdbc, a closed connection used again
+    r"\(psycopg2\.InterfaceError\) connection already closed"   # psycopg2, the same
+    r"|psycopg2\.InterfaceError: connection already closed",
+    r"asyncpg\.exceptions\._base\.InterfaceError'?>?: connection is closed",   # asyncpg, the same
+    r"Can't add new command when connection is in closed state",   # Node's mysql2, the same
     rf"\bwrite tcp [\w.:\[\]%-]+->[\w.\[\]%-]+:{_DB_PORT}: write: (?:broken pipe|connection reset by peer)",
 )
 _CLOSED_CONNECTION = re.compile("|".join(f"(?:{p})" for p in CLOSED_CONNECTION_TEXTS), re.IGNORECASE)
@@ -1334,7 +1365,9 @@ def read_timed_out(text: str) -> bool:
 _CLOSED_WORDS = ("connectiondoesnotexisterror", "the connection is closed", "bad connection", "to the backend",
                  "lost connection to mysql", "closed the connection", "gone away", "ssl syscall error",
                  "connection terminated unexpectedly", "[mysql] ",
-                 "ssl connection has been closed", "connection reset by peer", "broken pipe")
+                 "ssl connection has been closed", "connection reset by peer", "broken pipe",
+                 "this connection has been closed", "connection already closed", "connection is closed",
+                 "connection is in closed state")
 
 
 def closed_connection(text: str) -> bool:

@@ -69,6 +69,16 @@ TX_TIMEOUT = "org.postgresql.util.PSQLException: FATAL: terminating connection d
 PG_NO_PASSWORD = "Error: SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string"
 PG_EMPTY_PASSWORD = "Error: SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a non-empty string"
 
+# A pool that hands out a connection a failover broke while it sat idle: each driver refuses to use it.
+PGJDBC_CLOSED = "org.postgresql.util.PSQLException: This connection has been closed."
+PSYCOPG2_CLOSED = "sqlalchemy.exc.InterfaceError: (psycopg2.InterfaceError) connection already closed"
+ASYNCPG_CLOSED = ("sqlalchemy.exc.InterfaceError: (sqlalchemy.dialects.postgresql.asyncpg.InterfaceError) <class "
+                  "'asyncpg.exceptions._base.InterfaceError'>: connection is closed")
+MYSQL2_CLOSED = "Error: Can't add new command when connection is in closed state"
+# Other libraries' words for their own closed connections.
+WEBSOCKET_CLOSED = "websockets.exceptions.ConnectionClosedError: connection already closed"
+NEO4J_CLOSED = "neo4j.exceptions.ServiceUnavailable: Connection is closed"
+
 C, R, F = LogSignal.DB_CONNECTION, LogSignal.DB_REFUSED, LogSignal.DB_STATEMENT_FAILED
 
 # text -> (signals among C, R, F; the refusal named; read as a broken connection)
@@ -90,6 +100,12 @@ READS = {
     "idle in transaction, libpq over SSL after it": (IDLE_TX_LIBPQ_SSL, {F}, "", False),
     "idle session, asyncpg": (IDLE_SESSION, {F}, "", False),
     "transaction timeout (PostgreSQL 17), pgjdbc": (TX_TIMEOUT, {F}, "", False),
+    "pgjdbc, a closed connection used again": (PGJDBC_CLOSED, {C}, "", True),
+    "psycopg2 under SQLAlchemy, the same": (PSYCOPG2_CLOSED, {C}, "", True),
+    "asyncpg under SQLAlchemy, the same": (ASYNCPG_CLOSED, {C}, "", True),
+    "mysql2, the same": (MYSQL2_CLOSED, {C}, "", True),
+    "a websocket's closed connection": (WEBSOCKET_CLOSED, set(), "", False),
+    "a graph database's closed connection": (NEO4J_CLOSED, set(), "", False),
     "node-postgres with no password": (PG_NO_PASSWORD, {C, R}, Refusal.CREDENTIALS, False),
     "node-postgres with an empty password": (PG_EMPTY_PASSWORD, {C, R}, Refusal.CREDENTIALS, False),
 }
@@ -145,6 +161,21 @@ INCIDENTS = {
         expect=Signature.INCONCLUSIVE),
     "transaction-timeout kills at a newly saturated connector: the statements crossed it, no scale-up": dict(
         build=lambda e: newly_saturated(serving(e, code="503")).log(-5, TX_TIMEOUT, OLD, count=25),
+        expect=Signature.INCONCLUSIVE),
+    # A pool that keeps the connections a failover broke (no validation, no pre-ping): the failures go on
+    # after the database is back, on any revision whose pool holds them.
+    "pgjdbc's pool hands out closed connections, no deploy: the database's path, escalated": dict(
+        build=lambda e: quiet(serving(e)).log(-5, PGJDBC_CLOSED, OLD, count=25),
+        expect=Signature.DATABASE_UNREACHABLE),
+    "mysql2's closed connections a minute after a deploy (a failover): no rollback": dict(
+        build=lambda e: quiet(deployed(e)).log(-4, MYSQL2_CLOSED, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing=BOTH),
+    "psycopg2's and asyncpg's closed connections a minute after a deploy: no rollback": dict(
+        build=lambda e: quiet(deployed(e)).log(-4, PSYCOPG2_CLOSED, NEW, count=10).log(-4, ASYNCPG_CLOSED, NEW,
+                                                                                        count=10),
+        expect=Signature.INCONCLUSIVE, competing=BOTH),
+    "asyncpg's closed connections at a newly saturated connector: found closed at once, no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, ASYNCPG_CLOSED, OLD, count=25),
         expect=Signature.INCONCLUSIVE),
     # node-postgres with no password to give.
     "a deploy removed DB_PASSWORD, node-postgres has none to give: rolled back": dict(

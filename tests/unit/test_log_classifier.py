@@ -135,6 +135,13 @@ DATABASE = [(t.example, ({DB, REFUSED} if t.refusal else {DB}) | ({DNS} if t.sta
     ("write tcp 10.8.0.5:43210->10.20.0.9:6379: write: broken pipe", set()),
     ("Error: read ECONNRESET", set()),
     ("java.net.SocketException: Connection reset", set()),
+    # A pool handing out a connection a failover broke: each driver's own words, and other libraries' not.
+    ("org.postgresql.util.PSQLException: This connection has been closed.", {DB}),
+    ("psycopg2.InterfaceError: connection already closed", {DB}),
+    ("asyncpg.exceptions._base.InterfaceError: connection is closed", {DB}),
+    ("Error: Can't add new command when connection is in closed state", {DB}),
+    ("websockets.exceptions.ConnectionClosedError: connection already closed", set()),
+    ("neo4j.exceptions.ServiceUnavailable: Connection is closed", set()),
     # node-postgres with no password to give when the server asks for SCRAM (brianc/node-postgres
     # packages/pg/lib/crypto/sasl.js): the credentials.
     ("Error: SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string", {DB, REFUSED}),
@@ -153,8 +160,6 @@ DATABASE = [(t.example, ({DB, REFUSED} if t.refusal else {DB}) | ({DNS} if t.sta
     ("Error: Connection lost: The server closed the connection.", {DB}),
     ("Error: Connection lost: The server closed the connection.\n    at Socket.<anonymous> "
      "(/app/node_modules/mysql2/lib/connection.js:117:31)", {DB}),
-    # The connection a mysql2 pool handed out was already closed: the words of a consequence, not read.
-    ("Error: Can't add new command when connection is in closed state", set()),
     # An application's own words for a closed TLS connection of its own name no database.
     ("tls: use of closed connection", set()),
     # Prisma's P1001 as newer engines write it: host and port in one pair of backticks, or the host alone.
