@@ -20,17 +20,12 @@ from __future__ import annotations
 
 import pytest
 
-from shared.config import DiagnosisSettings
-from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.log_signals import LogSignal, Refusal, classify, closed_connection, refusal_of
 from shared.diagnosis.signatures import Signature
-from shared.remediation.planning import plan
 
-from tests.unit.builders import Evidence
-from tests.unit.test_database_own_failures import password_dropped, plain_password
+from tests.unit.test_database_own_failures import _check, password_dropped, plain_password
 from tests.unit.test_database_refusals import NEW, OLD, deployed, newly_saturated, quiet, serving
 
-S = DiagnosisSettings()
 BOTH = {"bad_revision", "database_unreachable"}
 
 # Go's net.OpError on a read of an open connection the peer reset (golang/go src/net/net.go,
@@ -116,19 +111,6 @@ def test_how_each_text_is_read(text, signals, refusal, closed):
     assert set(classify(text)) & {C, R, F} == signals
     assert refusal_of(text) == refusal
     assert closed_connection(text) is closed
-
-
-def _check(case):
-    bundle = case["build"](Evidence()).bundle()
-    result = diagnose(bundle, S)
-    chosen = plan(result, bundle, S)
-    assert result.signature is case["expect"], result.summary
-    assert chosen.action == case.get("action"), chosen.reason
-    if "competing" in case:
-        assert set(result.competing) == case["competing"], result.summary
-    if "names" in case:
-        assert case["names"] in (result.summary + " " + result.recommendation).lower(), (
-            result.summary + " || " + result.recommendation)
 
 
 INCIDENTS = {
