@@ -270,6 +270,16 @@ REFUSAL_ADVICE = {
 # "connection refused" from some other dependency says nothing about the database.
 _DB_PORT = r"(?:5432|3306|3307|1433)"
 
+# PostgreSQL ending a session at a limit of its own on how long the application may leave it idle:
+# ProcessInterrupts' FATALs "terminating connection due to idle-in-transaction timeout" (25P03,
+# idle_in_transaction_session_timeout), "... due to idle-session timeout" (57P05, idle_session_timeout,
+# PostgreSQL 14+) and "... due to transaction timeout" (25P04, transaction_timeout, PostgreSQL 17+)
+# (postgres/postgres src/backend/tcop/postgres.c; the codes in src/backend/utils/errcodes.txt). The
+# server ran nothing too long and refused nothing: the application held a session (or a transaction)
+# open and idle past the limit, its own behaviour (a transaction leak, a slow call made inside a
+# transaction). Read as DB_STATEMENT_FAILED, never as a refusal or an error of reaching the database.
+SESSION_TIMEOUT = r"terminating connection due to (?:idle-in-transaction|idle-session|transaction) timeout"
+
 DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("Cloud SQL Auth Proxy v2 / Go connector", r"failed to connect to instance: Dial error",
                 'failed to connect to instance: Dial error: failed to dial (connection name = "p:r:i"): '
@@ -587,7 +597,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # is the TLS peer's; whether anything on the path but the server could end the session so is
     # UNCONFIRMED, so it is read as its siblings are: a connection broken, no answer. UNCONFIRMED in a
     # Cloud SQL thread.
-    DbErrorText("libpq over SSL (session closed)", r"SSL connection has been closed unexpectedly",
+    DbErrorText("libpq over SSL (session closed)",
+                r"(?<!transaction timeout\s)(?<!idle-session timeout\s)SSL connection has been closed unexpectedly",
                 "psycopg2.OperationalError: SSL connection has been closed unexpectedly",
                 "postgres src/interfaces/libpq/fe-secure-openssl.c (pgtls_read, pgtls_write: SSL_ERROR_ZERO_RETURN); "
                 "UNCONFIRMED in a Cloud SQL thread"),
@@ -619,6 +630,27 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "failed to load cart 81723: read tcp 10.8.0.3:43210->10.20.0.5:5432: i/o timeout",
                 "golang/go src/net/net.go (OpError.Error) and src/internal/poll/fd.go (DeadlineExceededError); "
                 "UNCONFIRMED in a Cloud SQL thread"),
+    # The same read (or a write) on an open connection to the database's port that the peer reset
+    # (ECONNRESET, "connection reset by peer"; on a write to a socket already reset, EPIPE, "broken
+    # pipe": glibc's strerror words, as Go's syscall.Errno prints them), in net.OpError's own form
+    # (golang/go src/net/net.go): pgx ("failed to receive message: ..."), database/sql and
+    # go-sql-driver/mysql (its "invalid connection" beside it) pass it up. The connection was open: a
+    # broken connection, as libpq's "SSL connection has been closed unexpectedly" is, never a refusal.
+    # Who reset it the words do not say: the server (a failover, a restart, a session it ended), the
+    # Auth Proxy, or something on the path that forgot the flow (a connector's instance replaced;
+    # UNCONFIRMED how a Serverless VPC Access connector ends flows). Only a database port: another
+    # dependency's reset ("->34.117.59.81:443") is not the database's.
+    DbErrorText("Go net (open connection reset)",
+                rf"\bread tcp [\w.:\[\]%-]+->[\w.\[\]%-]+:{_DB_PORT}: read: connection reset by peer",
+                "failed to receive message: read tcp 10.8.0.5:43210->10.20.0.3:5432: read: connection reset by peer",
+                "golang/go src/net/net.go (OpError.Error); the system's ECONNRESET words; UNCONFIRMED in a Cloud "
+                "SQL thread"),
+    # Its write half, one row a verb (their common start would be a needle cut short, stdout_needles).
+    DbErrorText("Go net (open connection broken, on a write)",
+                rf"\bwrite tcp [\w.:\[\]%-]+->[\w.\[\]%-]+:{_DB_PORT}: write: (?:broken pipe|connection reset by peer)",
+                "write tcp 10.8.0.5:43210->10.20.0.3:5432: write: broken pipe",
+                "golang/go src/net/net.go (OpError.Error); the system's EPIPE and ECONNRESET words; UNCONFIRMED in a "
+                "Cloud SQL thread"),
     # node-postgres: the client's stream ended without the client's own end() (pg lib/client.js, the
     # 'end' handler: `this._ending ? new Error('Connection terminated') : new Error('Connection
     # terminated unexpectedly')`), given to every queued query and to a connect in progress: the
@@ -632,9 +664,39 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # Not after PgBouncer's query_wait_timeout: the pooler closes a client it kept waiting for a server
     # connection and libpq reports its FATAL and then the closed socket (psycopg2 strips the severity:
     # "query_wait_timeout\nserver closed the connection unexpectedly"): a wait, read in POOL_WAIT_TEXTS.
-    DbErrorText("libpq (connection ended)", r"(?<!query_wait_timeout\s)server closed the connection unexpectedly",
+    # Nor after the server's own session timeouts (SESSION_TIMEOUT, below): libpq reports the server's
+    # FATAL and then the closed socket, and the FATAL says why (the application left its session idle).
+    DbErrorText("libpq (connection ended)",
+                r"(?<!query_wait_timeout\s)(?<!transaction timeout\s)(?<!idle-session timeout\s)server closed the "
+                r"connection unexpectedly",
                 "psycopg2.OperationalError: server closed the connection unexpectedly",
                 "GoogleCloudPlatform/cloud-sql-proxy issue #79"),
+    # A pool that hands out a connection already broken (a failover, a restart or a reset ended it while
+    # it sat idle, and the pool neither validated nor dropped it): the driver refuses to use it, in its own
+    # words, before anything is sent. Nothing answered; the connection was found closed, as the rows above
+    # say it. Each in its driver's frame only: "connection already closed" and "connection is closed" are
+    # any library's words (a websocket's, a graph database's).
+    DbErrorText("Java: pgjdbc (a closed connection used again)", r"PSQLException: This connection has been closed\.",
+                "org.postgresql.util.PSQLException: This connection has been closed.",
+                "pgjdbc/pgjdbc pgjdbc/src/main/java/org/postgresql/jdbc/PgConnection.java (checkClosed, SQL state "
+                "08003 connection_does_not_exist); its path UNCONFIRMED against the source; UNCONFIRMED in a Cloud "
+                "SQL thread"),
+    DbErrorText("psycopg2 (a closed connection used again)",
+                r"\(psycopg2\.InterfaceError\) connection already closed"
+                r"|psycopg2\.InterfaceError: connection already closed",
+                "sqlalchemy.exc.InterfaceError: (psycopg2.InterfaceError) connection already closed",
+                "psycopg/psycopg2's InterfaceError \"connection already closed\" (its source path UNCONFIRMED), as "
+                "SQLAlchemy wraps it; UNCONFIRMED in a Cloud SQL thread"),
+    DbErrorText("asyncpg (a closed connection used again)",
+                r"asyncpg\.exceptions\._base\.InterfaceError'?>?: connection is closed",
+                "asyncpg.exceptions._base.InterfaceError: connection is closed",
+                "MagicStack/asyncpg asyncpg/connection.py (exceptions.InterfaceError('connection is closed') on a "
+                "closed connection); UNCONFIRMED in a Cloud SQL thread"),
+    DbErrorText("Node: mysql2 (a closed connection used again)",
+                r"Can't add new command when connection is in closed state",
+                "Error: Can't add new command when connection is in closed state",
+                "sidorares/node-mysql2 lib/connection.js (_addCommandClosedState, err.fatal = true); UNCONFIRMED in a "
+                "Cloud SQL thread"),
     DbErrorText("Cloud SQL Auth Proxy v2 (connection reset)", r"connection aborted - error reading from instance",
                 "[p:r:i] connection aborted - error reading from instance: read tcp 169.254.8.1:60699->"
                 "10.20.0.3:3307: read: connection reset by peer", "GoogleCloudPlatform/cloud-sql-proxy issue #2453"),
@@ -731,12 +793,15 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # refusal of the server's (a password emptied or taken out of the DSN by a deploy).
     DbErrorText("PostgreSQL client (no password supplied)",
                 r"fe_sendauth: no password supplied|The server requested (?:SCRAM|password)-based authentication, "
-                r"but no password was provided",
+                r"but no password was provided"
+                r"|SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a (?:non-empty )?string",
                 'psycopg2.OperationalError: connection to server at "10.40.0.7", port 5432 failed: fe_sendauth: no '
                 'password supplied',
                 "postgres/postgres src/interfaces/libpq/libpq-fe.h (PQnoPasswordSupplied); pgjdbc/pgjdbc "
                 "pgjdbc/src/main/java/org/postgresql/core/v3/ConnectionFactoryImpl.java (doAuthentication); "
-                "UNCONFIRMED in a Cloud SQL thread", Refusal.CREDENTIALS),
+                "brianc/node-postgres packages/pg/lib/crypto/sasl.js (continueSession: a password not a string, "
+                "or empty, when the server asks for SCRAM-SHA-256); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.CREDENTIALS),
     DbErrorText("Cloud SQL IAM database authentication", r"Cloud SQL IAM (?:service account|user) authentication "
                 r"failed for user", 'FATAL: Cloud SQL IAM service account authentication failed for user '
                 '"470754621570-compute@developer"', "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #727",
@@ -1187,7 +1252,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 'pq: database "orders" does not exist',
                 "lib/pq error.go (Error.Error: 'pq: ' + Message); PostgreSQL postinit.c ('database \"%s\" does not "
                 "exist', 'role \"%s\" does not exist'); UNCONFIRMED in a Cloud SQL thread", Refusal.SERVER_FATAL),
-    # Any other error the PostgreSQL server sent at FATAL severity, in the drivers' own frames: libpq
+    # Any other error the PostgreSQL server sent at FATAL severity (but a session it ended at its own idle or
+    # transaction timeout, SESSION_TIMEOUT: the application's behaviour), in the drivers' own frames: libpq
     # (PostgreSQL 14+) puts the server's severity after 'connection to server at "H" (IP), port P
     # failed: ' (and before 14 'FATAL:  ...' bare, not read: an application's own logger may say
     # FATAL too); pgx v5's perDialConnectError wraps a PgError as "server error: FATAL: MSG (SQLSTATE
@@ -1199,9 +1265,9 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # (the port or socket libpq names, pgx's SQLSTATE, pgjdbc's class): matching is case-insensitive,
     # and another tool's "failed: fatal: ..." (git's) is not the database's.
     DbErrorText("PostgreSQL server (any other FATAL, libpq 14+ / pgx / pgjdbc)",
-                r"(?:port \d+|\.s\.PGSQL\.\d+\") failed: FATAL:\s(?!\s*query_wait_timeout\b)"
-                r"|\bserver error: FATAL: (?!query_wait_timeout\b)[^\n]*\(SQLSTATE [0-9A-Z]{5}\)"
-                r"|PSQLException: FATAL:\s(?!\s*query_wait_timeout\b)",
+                rf"(?:port \d+|\.s\.PGSQL\.\d+\") failed: FATAL:\s(?!\s*(?:query_wait_timeout\b|{SESSION_TIMEOUT}))"
+                rf"|\bserver error: FATAL: (?!query_wait_timeout\b|{SESSION_TIMEOUT})[^\n]*\(SQLSTATE [0-9A-Z]{{5}}\)"
+                rf"|PSQLException: FATAL:\s(?!\s*(?:query_wait_timeout\b|{SESSION_TIMEOUT}))",
                 'failed to connect to `user=orders database=orders`: 10.40.0.3:5432 (10.40.0.3): server error: FATAL: '
                 'permission denied for database "orders" (SQLSTATE 42501)',
                 "the drivers' frames around the server's ErrorResponse: libpq's \"connection to server at ... failed: \" "
@@ -1244,11 +1310,20 @@ CLOSED_CONNECTION_TEXTS = (
     r"\bServer has closed the connection\b",                 # Prisma P1017
     r"MySQL server has gone away",                           # MySQL client 2006 (CR_SERVER_GONE_ERROR)
     r"SSL SYSCALL error: (?:EOF detected|Connection reset by peer)",   # libpq over SSL
-    r"SSL connection has been closed unexpectedly",          # libpq over SSL (the server's TLS close)
+    # libpq over SSL (the server's TLS close), not after the server's own session timeout (SESSION_TIMEOUT)
+    r"(?<!transaction timeout\s)(?<!idle-session timeout\s)SSL connection has been closed unexpectedly",
     r"\bConnection lost: The server closed the connection\b",   # Node's mysql2 and mysql
     r"\bConnection terminated unexpectedly\b",               # node-postgres
-    r"(?<!query_wait_timeout\s)server closed the connection unexpectedly",   # libpq
+    r"(?<!query_wait_timeout\s)(?<!transaction timeout\s)(?<!idle-session timeout\s)"
+    r"server closed the connection unexpectedly",   # libpq
     r"\[mysql\] \d{4}/\d\d/\d\d \d\d:\d\d:\d\d (?:\w+\.go:\d+: )?(?:unexpected EOF|read tcp [^\n]*connection reset by peer)",
+    rf"\bread tcp [\w.:\[\]%-]+->[\w.\[\]%-]+:{_DB_PORT}: read: connection reset by peer",   # Go net
+    r"PSQLException: This connection has been closed\.",    # pgjdbc, a closed connection used again
+    r"\(psycopg2\.InterfaceError\) connection already closed"   # psycopg2, the same
+    r"|psycopg2\.InterfaceError: connection already closed",
+    r"asyncpg\.exceptions\._base\.InterfaceError'?>?: connection is closed",   # asyncpg, the same
+    r"Can't add new command when connection is in closed state",   # Node's mysql2, the same
+    rf"\bwrite tcp [\w.:\[\]%-]+->[\w.\[\]%-]+:{_DB_PORT}: write: (?:broken pipe|connection reset by peer)",
 )
 _CLOSED_CONNECTION = re.compile("|".join(f"(?:{p})" for p in CLOSED_CONNECTION_TEXTS), re.IGNORECASE)
 # A closed-connection text that also says something waited (pgjdbc's socketTimeout, "Read timed out";
@@ -1290,7 +1365,9 @@ def read_timed_out(text: str) -> bool:
 _CLOSED_WORDS = ("connectiondoesnotexisterror", "the connection is closed", "bad connection", "to the backend",
                  "lost connection to mysql", "closed the connection", "gone away", "ssl syscall error",
                  "connection terminated unexpectedly", "[mysql] ",
-                 "ssl connection has been closed")
+                 "ssl connection has been closed", "connection reset by peer", "broken pipe",
+                 "this connection has been closed", "connection already closed", "connection is closed",
+                 "connection is in closed state")
 
 
 def closed_connection(text: str) -> bool:
@@ -1743,6 +1820,10 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # bytes: %m"), 53200 or, for ENOSPC, 53100 through errcode_for_file_access): the instance's
         # shared memory is full, not its disk (the storage's own texts are Refusal.STORAGE_FULL's).
         r'could not resize shared memory segment "[^"\n]{1,100}" to \d+ bytes',
+        # The server ended a session the application left idle, in a transaction or at all, past its own
+        # limit (SESSION_TIMEOUT): the statements crossed the path, and the cause is in the application
+        # (a transaction leak, a slow call made inside a transaction), not in the database's refusal.
+        SESSION_TIMEOUT,
     ),
 }
 # The hosts an UPSTREAM_TIMEOUT line names: the same patterns, each with its host captured.

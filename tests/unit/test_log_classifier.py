@@ -123,6 +123,30 @@ DATABASE = [(t.example, ({DB, REFUSED} if t.refusal else {DB}) | ({DNS} if t.sta
     ("Error: Connection terminated unexpectedly\n    at Connection.<anonymous> (/app/node_modules/pg/lib/client.js:"
      "132:73)\n    at Object.onceWrapper (node:events:634:26)", {DB}),
     ("Error: Connection terminated", set()),                      # the client's own end(): not read
+    # Go's net package: an open connection to a database port reset by its peer, or written into once
+    # broken (golang/go src/net/net.go, OpError.Error); another port's reset, and a reset that names no
+    # database (Node's bare ECONNRESET, Java's bare SocketException), are not read.
+    ("read tcp 10.8.0.5:43210->10.20.0.3:5432: read: connection reset by peer", {DB}),
+    ("Error 1105: read tcp 10.8.0.7:51544->10.40.0.9:3306: read: connection reset by peer", {DB}),
+    ("write tcp 10.8.0.5:43210->10.20.0.3:3307: write: connection reset by peer", {DB}),
+    ("write tcp 10.8.0.5:43210->10.20.0.3:5432: write: broken pipe", {DB}),
+    ('Post "https://api.carrier.example/v2/rates": read tcp 10.8.0.5:43210->34.117.59.81:443: read: connection '
+     "reset by peer", set()),
+    ("write tcp 10.8.0.5:43210->10.20.0.9:6379: write: broken pipe", set()),
+    ("Error: read ECONNRESET", set()),
+    ("java.net.SocketException: Connection reset", set()),
+    # A pool handing out a connection a failover broke: each driver's own words, and other libraries' not.
+    ("org.postgresql.util.PSQLException: This connection has been closed.", {DB}),
+    ("psycopg2.InterfaceError: connection already closed", {DB}),
+    ("asyncpg.exceptions._base.InterfaceError: connection is closed", {DB}),
+    ("Error: Can't add new command when connection is in closed state", {DB}),
+    ("websockets.exceptions.ConnectionClosedError: connection already closed", set()),
+    ("neo4j.exceptions.ServiceUnavailable: Connection is closed", set()),
+    # node-postgres with no password to give when the server asks for SCRAM (brianc/node-postgres
+    # packages/pg/lib/crypto/sasl.js): the credentials.
+    ("Error: SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string", {DB, REFUSED}),
+    ("Error: SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a non-empty string", {DB, REFUSED}),
+    ("Error: SASL: SCRAM-SERVER-FINAL-MESSAGE: server signature does not match", set()),
     ("psycopg2.OperationalError: SSL SYSCALL error: EOF detected", {DB}),
     ("SQLSTATE[HY000]: General error: 7 SSL SYSCALL error: EOF detected", {DB}),
     ("psycopg2.OperationalError: SSL SYSCALL error: Connection reset by peer", {DB}),
@@ -136,8 +160,6 @@ DATABASE = [(t.example, ({DB, REFUSED} if t.refusal else {DB}) | ({DNS} if t.sta
     ("Error: Connection lost: The server closed the connection.", {DB}),
     ("Error: Connection lost: The server closed the connection.\n    at Socket.<anonymous> "
      "(/app/node_modules/mysql2/lib/connection.js:117:31)", {DB}),
-    # The connection a mysql2 pool handed out was already closed: the words of a consequence, not read.
-    ("Error: Can't add new command when connection is in closed state", set()),
     # An application's own words for a closed TLS connection of its own name no database.
     ("tls: use of closed connection", set()),
     # Prisma's P1001 as newer engines write it: host and port in one pair of backticks, or the host alone.
@@ -240,6 +262,13 @@ DATABASE = [(t.example, ({DB, REFUSED} if t.refusal else {DB}) | ({DNS} if t.sta
     ("asyncpg.exceptions.OutOfMemoryError: out of shared memory", {FAILED}),
     ('psycopg2.errors.DiskFull: could not resize shared memory segment "/PostgreSQL.1450751626" to 50438144 bytes: '
      "No space left on device", {FAILED}),
+    # PostgreSQL ending a session the application left idle (postgres/postgres src/backend/tcop/postgres.c,
+    # ProcessInterrupts): the application's behaviour, never a refusal nor a connection broken.
+    ("org.postgresql.util.PSQLException: FATAL: terminating connection due to idle-in-transaction timeout", {FAILED}),
+    ("psycopg2.OperationalError: terminating connection due to idle-in-transaction timeout\nserver closed the "
+     "connection unexpectedly", {FAILED}),
+    ("asyncpg.exceptions.IdleSessionTimeoutError: terminating connection due to idle-session timeout", {FAILED}),
+    ("FATAL: terminating connection due to transaction timeout (SQLSTATE 25P04)", {FAILED}),
     # Other software's deadlocks and shared memory are not the database's answers.
     ("fatal error: all goroutines are asleep - deadlock!", set()),
     ("worker 3: deadlock detected in job queue, restarting", set()),
