@@ -68,7 +68,7 @@ def evaluate(facts: Facts) -> Finding:
         return c.doubt(high_water, look)
     at_once, look = _answered_at_once(facts, c, stressed)
     if at_once:
-        return c.doubt(at_once, look)
+        return c.doubt(*_idle_cpu(facts, c, at_once, look)) if look is STALE_CONNECTIONS else c.doubt(at_once, look)
     ended, look = _instances_failed(facts, c, stressed)
     if ended:
         return c.doubt(ended, look)
@@ -116,7 +116,7 @@ def evaluate(facts: Facts) -> Finding:
         return c.doubt(busy, SLOW_DATABASE)
     stale = _reads_timed_out(facts, c)
     if stale:
-        return c.doubt(stale, STALE_READS)
+        return c.doubt(*_idle_cpu(facts, c, stale, STALE_READS))
     stuck = _workers_stuck(facts, c)
     if stuck:
         return c.doubt(stuck, WORKERS_STUCK)
@@ -1168,6 +1168,34 @@ def _reads_timed_out(facts: Facts, c: Citation) -> str:
             "dropped while idle (a NAT's, a firewall's or a connector's idle timeout, no reset sent) hang their next "
             "query until a timeout, and a path saturated enough to hang reads fails new dials too, so connector "
             f"{facts.b.connector.short_name}'s stress is not shown to explain them")
+
+
+# Said beside a stale pool's advice when the revision's CPU is allocated only during requests.
+IDLE_CPU = ("set the revision's CPU always allocated (instance-based billing, Cloud Run's \"Billing settings\"), or "
+            "keep the pool's background work inside requests: with CPU only during requests, a pool's housekeeping, "
+            "validation and keepalives are starved between them, so idle connections go stale and the first queries "
+            "after a quiet spell wait on them; then ")
+
+
+def _idle_cpu(facts: Facts, c: Citation, why: str, look: str) -> tuple[str, str]:
+    """A stale pool's doubt (`why`, `look`), with the revision's CPU allocation named when it is only during
+    requests: Revision.containers[].resources.cpu_idle ("Determines whether CPU is only allocated during
+    requests", google/cloud/run/v2/k8s.min.proto ResourceRequirements), and then "when the Cloud Run
+    service finishes handling a request, the instance's access to CPU will be disabled or severely limited"
+    (Cloud Run, "General development tips", Background activity). A pool's housekeeper (HikariCP's, which
+    logs "Thread starvation or clock leap detected (housekeeper delta=...)" when it ran late,
+    brettwooldridge/HikariCP src/main/java/com/zaxxer/hikari/pool/HikariPool.java), its idle checks and
+    keepalives run between requests: starved, they retire and validate nothing, and the first request after
+    a quiet spell meets the connections the path or the server dropped meanwhile. Unset or always allocated
+    (False, None: not read where the revision sets no limits): as it was."""
+    revision = facts.newest_serving
+    if revision is None or revision.cpu_idle is not True:
+        return why, look
+    c.cite("api", f"run.revisions.get {revision.short_name}: containers[].resources.cpu_idle", "true (CPU only "
+           "during requests)", "context: work between requests (a pool's housekeeping and keepalives) is starved",
+           None, role="context")
+    return (f"{why}; {revision.short_name} allocates CPU only during requests (cpu_idle), which starves a pool's "
+            "housekeeping and keepalives between them"), IDLE_CPU + look
 
 
 # What a person checks when the application's server timed its own workers out.
