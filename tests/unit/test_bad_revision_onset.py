@@ -49,9 +49,10 @@ def test_failures_that_begin_as_traffic_reaches_the_revision_are_still_the_deplo
 
 def test_a_late_failing_deploy_still_competes_with_a_cause_that_matched_alone():
     # A leak in the new revision fails late and saturates the connector as it does: neither acts alone.
-    # Its 503s wait on the saturated path (10 s: a dial timeout), as a connector's failures do.
+    # Its 503s wait on the saturated path (10 s: a dial timeout, logged), as a connector's failures do;
+    # 503s at 10 s with no wait logged would not be shown to be the connector's (connector_saturation).
     e = (_deployed_at_minus_25(Evidence(), failing_from=-10).requests(NEW, -10, 5, 20, code="503")
-         .latency(NEW, -10, 5, 10.0)
+         .latency(NEW, -10, 5, 10.0).log(-9, "dial tcp 10.20.0.3:5432: i/o timeout", NEW, count=6)
          .connector_metric("instances", -90, -10, 2).connector_metric("instances", -10, 5, 3)
          .connector_metric("cpu", -90, -10, 0.3).connector_metric("cpu", -10, 5, 0.95))
 

@@ -57,18 +57,19 @@ def busy_connector_and_503s(p99: float = 4.0, ended: int = 0, killed: int = 0, e
 CASES = {
     "instances ended over their memory limit: not scaled": (
         dict(killed=12), Signature.INCONCLUSIVE, None),
-    "Cloud Run's own 503 text alone (a connector bottleneck is among its causes): the connector (unchanged)": (
-        dict(ended=30), Signature.CONNECTOR_SATURATION, "scale_connector"),
+    # 503s in 4 s with no wait logged on any path are in doubt of their own (test_connector_unlogged_503s.py):
+    # these rows say the memory's doubt is not the one given.
+    "Cloud Run's own 503 text alone (a connector bottleneck is among its causes): not the memory's": (
+        dict(ended=30), Signature.INCONCLUSIVE, None),
     "both: not scaled": (dict(ended=30, killed=12), Signature.INCONCLUSIVE, None),
     "instances ended, the line in its older wording (512M): not scaled": (
         dict(killed=12, memory=MEMORY_M), Signature.INCONCLUSIVE, None),
     "both, the line in its older wording (953M): not scaled": (
         dict(ended=30, killed=5, memory=MEMORY_953M), Signature.INCONCLUSIVE, None),
-    "the application's own memory-limit words, in the system log: the connector (unchanged)": (
-        dict(ended=30, killed=12, memory=APP_MEMORY), Signature.CONNECTOR_SATURATION, "scale_connector"),
-    "two memory-limit lines only: the connector (unchanged)": (
-        dict(killed=2), Signature.CONNECTOR_SATURATION, "scale_connector"),
-    "no such line: the connector (unchanged)": (dict(), Signature.CONNECTOR_SATURATION, "scale_connector"),
+    "the application's own memory-limit words, in the system log: not the memory's": (
+        dict(ended=30, killed=12, memory=APP_MEMORY), Signature.INCONCLUSIVE, None),
+    "two memory-limit lines only: not the memory's": (dict(killed=2), Signature.INCONCLUSIVE, None),
+    "no such line: not the memory's": (dict(), Signature.INCONCLUSIVE, None),
     "instances ended and dial timeouts to the database: the connector (unchanged)": (
         dict(ended=30, killed=12, errors=PSYCOPG), Signature.CONNECTOR_SATURATION, "scale_connector"),
     "instances ended and requests hanging at 31 s: the connector (unchanged)": (
@@ -77,7 +78,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("shape, signature, action", CASES.values(), ids=CASES.keys())
-def test_the_503s_of_instances_ended_over_their_memory_are_not_the_connectors(shape, signature, action):
+def test_the_503s_of_instances_ended_over_their_memory_are_not_the_connectors(shape, signature, action, request):
     bundle = busy_connector_and_503s(**shape).bundle()
 
     result = diagnose(bundle, S)
@@ -85,7 +86,8 @@ def test_the_503s_of_instances_ended_over_their_memory_are_not_the_connectors(sh
     assert result.signature is signature, result.summary
     assert plan(result, bundle, S).action == action, result.summary
     if signature is Signature.INCONCLUSIVE:
-        assert "ended instances over their memory limit" in result.summary, result.summary
+        memory = "ended instances over their memory limit" in result.summary
+        assert memory is ("not the memory's" not in request.node.callspec.id), result.summary
 
 
 # the memory-limit lines read (wordings, each with its count) -> what the summary must quote, and must not

@@ -28,7 +28,7 @@ def _bandwidth_bound(busy: str, quiet: str | None) -> Evidence:
     (QUIET before), the other QUIET throughout (or not read)."""
     e = (Evidence().revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 40)
          .requests(OLD, -15, 5, 20, code="503").latency(OLD, -90, -15, 0.3).latency(OLD, -15, 5, 10.0)
-         .sql_up(-90, 5, 1)
+         .log(-14, "dial tcp 10.20.0.3:5432: i/o timeout", OLD, count=6).sql_up(-90, 5, 1)
          .connector(max_instances=3).connector_metric("instances", -90, -15, 2).connector_metric("instances", -15, 5, 3)
          .connector_metric("cpu", -90, 5, 0.4)
          .connector_metric(busy, -90, -15, QUIET).connector_metric(busy, -15, 5, BUSY))

@@ -72,7 +72,7 @@ def evaluate(facts: Facts) -> Finding:
         return c.doubt(high_water, look)
     at_once, look = _answered_at_once(facts, c, stressed)
     if at_once:
-        return c.doubt(at_once, look)
+        return c.doubt(*_idle_cpu(facts, c, at_once, look)) if look is STALE_CONNECTIONS else c.doubt(at_once, look)
     ended, look = _instances_failed(facts, c, stressed)
     if ended:
         return c.doubt(ended, look)
@@ -120,13 +120,16 @@ def evaluate(facts: Facts) -> Finding:
         return c.doubt(busy, SLOW_DATABASE)
     stale = _reads_timed_out(facts, c)
     if stale:
-        return c.doubt(stale, STALE_READS)
+        return c.doubt(*_idle_cpu(facts, c, stale, STALE_READS))
     stuck = _workers_stuck(facts, c)
     if stuck:
         return c.doubt(stuck, WORKERS_STUCK)
     tail = _slow_tail(facts, c, stressed)
     if tail:
         return c.doubt(tail, SLOW_TAIL)
+    unlogged = _unlogged_503s(facts, c, stressed)
+    if unlogged:
+        return c.doubt(unlogged, UNLOGGED_503S)
     # Saturation with the database confirmed up is clear; with its state unknown, a person decides.
     confidence = 0.7 + 0.1 * min(len(stressed), 2) if sql else 0.6
     unread = unread_rule_outs(facts, c, _LOG_RULE_OUTS)
@@ -146,6 +149,7 @@ _LOG_RULE_OUTS = ("instances ended over their memory limit", "the database's own
                   "connector", "waits on a named host or a Google API", "names not resolved",
                   "reads on established connections that timed out", "workers the application's server timed out",
                   "instances shut down after their liveness probe failed",
+                  "503s with no wait logged on any path",
                   "HTTP calls that timed out reading an answer on a connection made")
 
 
@@ -1170,6 +1174,34 @@ def _reads_timed_out(facts: Facts, c: Citation) -> str:
             f"{facts.b.connector.short_name}'s stress is not shown to explain them")
 
 
+# Said beside a stale pool's advice when the revision's CPU is allocated only during requests.
+IDLE_CPU = ("set the revision's CPU always allocated (instance-based billing, Cloud Run's \"Billing settings\"), or "
+            "keep the pool's background work inside requests: with CPU only during requests, a pool's housekeeping, "
+            "validation and keepalives are starved between them, so idle connections go stale and the first queries "
+            "after a quiet spell wait on them; then ")
+
+
+def _idle_cpu(facts: Facts, c: Citation, why: str, look: str) -> tuple[str, str]:
+    """A stale pool's doubt (`why`, `look`), with the revision's CPU allocation named when it is only during
+    requests: Revision.containers[].resources.cpu_idle ("Determines whether CPU is only allocated during
+    requests", google/cloud/run/v2/k8s.min.proto ResourceRequirements), and then "when the Cloud Run
+    service finishes handling a request, the instance's access to CPU will be disabled or severely limited"
+    (Cloud Run, "General development tips", Background activity). A pool's housekeeper (HikariCP's, which
+    logs "Thread starvation or clock leap detected (housekeeper delta=...)" when it ran late,
+    brettwooldridge/HikariCP src/main/java/com/zaxxer/hikari/pool/HikariPool.java), its idle checks and
+    keepalives run between requests: starved, they retire and validate nothing, and the first request after
+    a quiet spell meets the connections the path or the server dropped meanwhile. Unset or always allocated
+    (False, None: not read where the revision sets no limits): as it was."""
+    revision = facts.newest_serving
+    if revision is None or revision.cpu_idle is not True:
+        return why, look
+    c.cite("api", f"run.revisions.get {revision.short_name}: containers[].resources.cpu_idle", "true (CPU only "
+           "during requests)", "context: work between requests (a pool's housekeeping and keepalives) is starved",
+           None, role="context")
+    return (f"{why}; {revision.short_name} allocates CPU only during requests (cpu_idle), which starves a pool's "
+            "housekeeping and keepalives between them"), IDLE_CPU + look
+
+
 # What a person checks when the application's server timed its own workers out.
 WORKERS_STUCK = ("find where the workers were stuck: gunicorn aborts a timed-out worker (SIGABRT) before it kills it, "
                  "so its worker_abort hook, or faulthandler registered for SIGABRT, logs the stuck request's stack "
@@ -1305,6 +1337,72 @@ def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
             f"on some rows, one slow endpoint), not shown to be connector {facts.b.connector.short_name}'s, which "
             f"shows {', '.join(stressed)}: a connector that holds requests 25 s or more (four or five resends of a "
             "lost packet) makes most requests that cross it wait a second or more")
+
+
+# What a person checks when 503s end at a fixed latency under the hang bar and nothing logs a wait.
+UNLOGGED_503S = ("find what ends the requests at that latency: a timeout of the application's own that answers 503 "
+                 "and logs nothing (Go's http.TimeoutHandler, Express's connect-timeout, Spring MVC's async request "
+                 "timeout, a proxy's or a sidecar's), and what the timed-out handlers wait for (log their database "
+                 "and HTTP calls' errors and durations); raise the connector's max instances only if those calls "
+                 "show waits to cross it (dial or read timeouts, a pool that ran out)")
+
+
+def _waits_logged(facts: Facts) -> int:
+    """How many lines the application logged of a wait on any path while the requests failed: errors of
+    reaching the database and waits for a pooled connection (`_path_waits`), HTTP and RPC calls that timed
+    out or failed to dial (UPSTREAM_TIMEOUT, log_signals.dial_failure and downstream_wait), Google API
+    deadlines, names not resolved."""
+    unreached, pooled = _path_waits(facts)
+    seen = {id(e) for signal in (LogSignal.UPSTREAM_TIMEOUT, LogSignal.GOOGLE_API_WAIT, LogSignal.DNS_FAILURE)
+            for e in facts.log_matches(signal)}
+    dialled, waited = facts.logs.dials, facts.logs.waits
+    dials = sum(1 for e in facts.logs.entries if e.log_id in _APP_LOGS and id(e) not in seen
+                and (dialled[e.text] or waited[e.text] is not None))
+    return unreached + pooled + len(seen) + dials
+
+
+def _unlogged_503s(facts: Facts, c: Citation, stressed: list[str]) -> str:
+    """Why the 503s are not shown to be the connector's, or "": a 503 share, no failing minute's p99 at
+    hang_latency_seconds (the requests end at a latency of their own, under a client timeout's), no refusal,
+    and fewer than db_error_logs_min lines of a wait on any path (`_waits_logged`), with the service's logs
+    read. A connector passes packets and answers nothing: a request it holds waits on a dial or a read,
+    and the application then logs that wait (a dial or read timeout, a pool that ran out, an HTTP call
+    timed out), or the request hangs at a client timeout. 503s ended at a latency of the application's
+    choosing with none of that are a timeout of its own that logs nothing: Go's http.TimeoutHandler
+    "responds with a 503 Service Unavailable error and the given message in its body" and logs nothing
+    itself (golang/go src/net/http/server.go); Express's connect-timeout passes `createError(503, 'Response
+    timeout', {code: 'ETIMEDOUT'})` to next() (expressjs/timeout index.js), logged only as the application's
+    error handler chooses;
+    Spring MVC's async request timeout answers 503 (its resolver's WARN line, `app_timeout_503`, is read
+    by `_own_timeout_503s`; an application that raised that logger's level logs nothing). The handler a
+    timeout cut may wait on anything, the connector among them: not ruled out, it competes, and is never
+    scaled alone on 503s nothing shows waiting to cross it. With the logs unread nothing is known of what
+    was logged: this says nothing ("")."""
+    s = facts.s
+    requests = facts.requests(facts.incident)
+    if facts.b.logs is None or facts.failing_window is None or refusals(facts):
+        return ""
+    if requests.total < s.min_requests or requests.share(code="503") < s.status_ratio:
+        return ""
+    failing = [v for at, v in facts.p99_by_minute(facts.failing_window) if at > facts.failing_since]
+    if not failing or max(failing) >= s.hang_latency_seconds:
+        return ""
+    waits = _waits_logged(facts)
+    if facts.logged_enough(waits):
+        return ""
+    c.cite("metric", facts.latencies_query,
+           f"p99 {min(failing):.1f}-{max(failing):.1f} s in the {len(failing)} failing minutes, with "
+           f"{pct(requests.share(code='503'))} of the requests 503; {waits} lines of a wait on any path logged "
+           f"(errors of reaching the database, pool waits, HTTP or RPC calls timed out); the connector shows "
+           f"{', '.join(stressed)}",
+           f"a wait logged (>= {s.db_error_logs_min} lines) or a hang (p99 >= {s.hang_latency_seconds:g} s) for 503s "
+           "to be the connector's", False, role="context")
+    return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but the 503s "
+            f"({pct(requests.share(code='503'))} of the requests) end at p99 {min(failing):.1f}-{max(failing):.1f} s, "
+            f"under the hang bar of {s.hang_latency_seconds:g} s, and the application logged no wait on any path "
+            f"({waits} errors of reaching the database, pool waits or timed-out calls): a timeout of its own that "
+            "answers 503 and logs nothing ends requests so; a request a saturated connector holds logs its dial or "
+            "read timing out, or hangs at a client timeout")
 
 
 def _own_timeout_503s(facts: Facts, c: Citation) -> list[LogRecord]:
