@@ -407,9 +407,10 @@ def main() -> int:
         bare_cpu: dict[str, list[float]] = {method: [] for method in bare}
         rounds: dict[str, list[float]] = {"concurrent": [], "sequential": []}
         loads = [os.getloadavg()[0]]
+        concurrent = collection.MAX_CONCURRENT_READS   # the product's own
         for _ in range(args.runs):   # interleaved, so a noisy neighbour slows both alike
             loads.append(os.getloadavg()[0])
-            collection.MAX_CONCURRENT_READS = 6
+            collection.MAX_CONCURRENT_READS = concurrent
             rounds["concurrent"].append(first_write())
             collection.MAX_CONCURRENT_READS = 1
             rounds["sequential"].append(first_write())
@@ -420,7 +421,7 @@ def main() -> int:
                     start_cpu = time.process_time()
                     bare_rt[method].append(_timed(fn))
                     bare_cpu[method].append(time.process_time() - start_cpu)
-        collection.MAX_CONCURRENT_READS = 6
+        collection.MAX_CONCURRENT_READS = concurrent
 
         firestore.reset()
         duplicates = _duplicates(handle_delivery, alert_event, config, adapters, counter, project, topic, args.runs)

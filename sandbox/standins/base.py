@@ -185,7 +185,10 @@ class StandIn:
         """Serves on 127.0.0.1 (port 0 = a free one); returns "127.0.0.1:PORT"."""
         if self._server is not None:
             raise RuntimeError(f"{type(self).__name__} already started at {self.address}")
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+        # Google's APIs serve a client's concurrent calls concurrently: with 8 workers the ninth
+        # Monitoring read of one evidence round (up to MAX_API_CALLS in flight, shared/diagnosis/
+        # collection.py) waited here for a worker, a wait the real API does not impose.
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
         server.add_generic_rpc_handlers(self._generic_handlers())
         bound = server.add_insecure_port(f"127.0.0.1:{port}")
         if bound == 0:

@@ -55,7 +55,12 @@ class BudgetExceeded(RuntimeError):
     """A bug guard: collection planned more calls than a diagnosis may make."""
 
 
-MAX_CONCURRENT_READS = 6   # independent reads in flight at once (per process: one pool serves every collection)
+# Independent reads in flight at once (per process: one pool serves every collection). As many as the
+# budget allows a diagnosis, so no read of a round waits for another of its round to finish: the
+# round's reads need nothing from each other, and a smaller pool (6 before) split a second round of
+# 12 reads into two waves, one more read's latency before the diagnosis (docs/performance.md, "The
+# warm first write, wait by wait and thread by thread").
+MAX_CONCURRENT_READS = MAX_API_CALLS
 
 
 @dataclass

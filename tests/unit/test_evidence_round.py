@@ -1,0 +1,38 @@
+"""shared/diagnosis/collection.py: every read one round of the evidence plans is in flight at once.
+
+A round's reads are independent (the service and its revisions; then everything they point at), so
+none of them need wait for another's answer. Each read below waits at a barrier until all of the
+round's reads have started: it completes only if they are all in flight together, and breaks (the
+round raises) when the pool holds some back until others finish, as a pool smaller than the round
+did (6 threads for a second round of 12 reads: a second wave, one more read's latency)."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from shared.diagnosis import collection
+from shared.diagnosis.collection import MAX_API_CALLS, CallBudget, _Reads
+
+BARRIER_SECONDS = 3.0
+
+
+@pytest.mark.parametrize("reads", [
+    2,                    # the first round: the service and its revisions
+    7,                    # one more than the pool held before
+    12,                   # a bad_revision alert's second round on the stand-ins
+    MAX_API_CALLS - 2,    # the largest second round the budget allows after the first
+    MAX_API_CALLS,        # a round as large as the whole budget
+])
+def test_every_read_of_a_round_is_in_flight_at_once(reads: int) -> None:
+    barrier = threading.Barrier(reads, timeout=BARRIER_SECONDS)
+    round_ = _Reads(CallBudget())
+    for i in range(reads):
+        round_.add(f"read{i}", f"read {i}", lambda i=i: (barrier.wait(), i)[1])
+    found = round_.run()
+    assert found == {f"read{i}": i for i in range(reads)}
+
+
+def test_the_pool_covers_the_budget() -> None:
+    """No read the budget allows is ever queued behind another of its round."""
+    assert collection.MAX_CONCURRENT_READS >= MAX_API_CALLS
