@@ -18,6 +18,7 @@ def handle(run: CommandRun) -> Outcome:
     name = known_connector(run)
     if not run.config.bounds.connector(name).allow_one_way:
         run.require_operator(ONE_WAY_SCALE, lacks_one_way(name))
+    run.require_own_override()
     connector = run.adapters.vpcaccess.get_connector(name)
     if connector.state != "READY":
         raise refused(_not_ready(connector.short_name, connector.state, name))
