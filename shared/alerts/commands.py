@@ -895,6 +895,8 @@ def _nearly_a_name(value: str, pattern: str) -> str | None:
     short name or a URL)" read as though the name itself were wrong. None for anything else."""
     if pattern == REVISION_PATTERN:
         return _nearly_a_revision(value)
+    if pattern == PROPOSAL_ID_PATTERN:
+        return _nearly_a_proposal_id(value)
     if pattern not in (SERVICE_PATTERN, CONNECTOR_PATTERN, TARGET_PATTERN):
         return None
     stripped = value.strip()
@@ -904,6 +906,19 @@ def _nearly_a_name(value: str, pattern: str) -> str | None:
     if trimmed != stripped and re.fullmatch(pattern, trimmed):
         return f"{value[:160]!r} ends with '/': write {trimmed!r}"
     return None
+
+
+def _nearly_a_proposal_id(value: str) -> str | None:
+    """The proposal id a value typed in capitals (or with spaces around it) names. Ids are "p-" and 12 hex
+    digits of a sha256 (`proposal_id_for`, shared/remediation/guardrails.py), and only an id matching
+    PROPOSAL_ID_PATTERN, lower case alone, can be approved or rejected: so the lower-case form is the one id it
+    can name. Only said, never acted on: the sender sends it again. None for anything else."""
+    meant = value.strip().lower()
+    if meant == value or not re.fullmatch(PROPOSAL_ID_PATTERN, meant):
+        return None
+    why = " (proposal ids are lower case)" if meant != value.strip() else " (without the spaces)"
+    return (f"{value[:120]!r} is not {_PATTERN_WORDS[PROPOSAL_ID_PATTERN]}: did you mean {meant!r}? send it again "
+            f"with that id{why}")
 
 
 def _nearly_a_revision(value: str) -> str | None:

@@ -109,16 +109,28 @@ def _epoch_seconds(value: Any) -> int:
     return seconds
 
 
+# Schema 1.2 sends a JSON integer (the documented example and every sample). A relay that quotes every
+# value sends the same number as a string: "1746178794", or "1746178794.0" where it had read the number as
+# a float, as JSON parsers that keep one number type do. Read the same as the number; any other string
+# (a fraction, an exponent, an ISO time) is refused as the number it spells would be. Whether a relay in
+# the field sends the decimal form is UNCONFIRMED: it is read because its meaning is not in doubt.
+_SECONDS_STRING = re.compile(r"\s*(\d+)(?:\.0+)?\s*")
+
+
 def _integer_seconds(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    spelt = _SECONDS_STRING.fullmatch(value) if isinstance(value, str) else None
+    if spelt:
+        return int(spelt.group(1))
+    fraction = isinstance(value, float) and math.isfinite(value)
+    got = repr(value) if fraction else _shown(value)
+    send = "whole seconds" if fraction else "the time as a JSON number of seconds since 1970"
     raise PydanticCustomError(
-        "epoch_seconds", "expected epoch seconds (an integer), got {got}", {"got": _shown(value)}
-    )
+        "epoch_seconds", "expected epoch seconds (an integer), got {got}: send {send}, such as 1746178794",
+        {"got": got, "send": send})
 
 
 def _optional_epoch_seconds(value: Any) -> int | None:

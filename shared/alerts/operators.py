@@ -39,6 +39,18 @@ def not_an_operator(requested_by: str, rule: OperatorOnly, detail: str = "") -> 
             f"{SENDER}: have a principal in operators send it, under a new command_id")
 
 
+def lacks_one_way(connector: str) -> str:
+    """The detail ONE_WAY_SCALE's refusal and advice add: which connector's policy lacks allow_one_way."""
+    return f" (as {connector.rsplit('/', 1)[-1]}'s does)"
+
+
+def sent_by_operator(rule: OperatorOnly, detail: str = "") -> str:
+    """What advice to send a command `rule` leaves to operators adds after "… command": who must send it,
+    in the field the refusal names, and why, in the words of the refusal itself."""
+    why = f": {rule.why}" if rule.why else ""
+    return f" sent by a principal in operators, as its {SENDER}: only operators may {rule.may}{detail}{why}"
+
+
 def operator_only() -> str:
     """Everything only operators may do, as one phrase."""
     return "; ".join(rule.may for rule in OPERATOR_ONLY)

@@ -6,7 +6,7 @@ decision, so it is applied rather than proposed; where the policy leaves the one
 may make it."""
 from __future__ import annotations
 
-from shared.alerts.operators import ONE_WAY_SCALE
+from shared.alerts.operators import ONE_WAY_SCALE, lacks_one_way
 from shared.commands.context import CommandRun, refused
 from shared.commands.inventory import known_connector
 from shared.commands.traffic import through_gate
@@ -17,7 +17,8 @@ from shared.remediation.actions.scale_connector import ScaleConnectorParams, con
 def handle(run: CommandRun) -> Outcome:
     name = known_connector(run)
     if not run.config.bounds.connector(name).allow_one_way:
-        run.require_operator(ONE_WAY_SCALE, f" (as {name.rsplit('/', 1)[-1]}'s does)")
+        run.require_operator(ONE_WAY_SCALE, lacks_one_way(name))
+    run.require_own_override()
     connector = run.adapters.vpcaccess.get_connector(name)
     if connector.state != "READY":
         raise refused(_not_ready(connector.short_name, connector.state, name))

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from shared.alerts.commands import AnyCommand, command_digest
-from shared.alerts.operators import OperatorOnly, not_an_operator
+from shared.alerts.operators import OVERRIDE_LIMITS, OperatorOnly, not_an_operator
 from shared.clock import skew_safe_lease
 from shared.config import Config
 from shared.outcomes import ActionReport, DiagnosisReport, Outcome, OutcomeStatus, Timestamps, applied_record
@@ -127,6 +127,12 @@ class CommandRun:
         CLI's help reads too)."""
         if not self.config.is_operator(self.command.requested_by):
             raise rejected("requested_by", not_an_operator(self.command.requested_by, rule, detail))
+
+    def require_own_override(self) -> None:
+        """Refuses an `override_limits` a sender not in operators set. Checked first by every write that takes it,
+        before any "nothing to do": a `skipped` would hide from the sender that the override was not theirs."""
+        if getattr(self.command, "override_limits", False):
+            self.require_operator(OVERRIDE_LIMITS)
 
     def outcome(self, status: OutcomeStatus, reason: str, *, target: str | None = None,
                 action: ActionReport | None = None, diagnosis: DiagnosisReport | None = None,

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared.alerts.operators import OVERRIDE_LIMITS
 from shared.commands import held, restore_notes
 from shared.commands.context import CommandRun, refused, rejected
 from shared.commands.diagnose import read_diagnosis
@@ -27,6 +26,7 @@ from shared.remediation.records import ACTIONS, PINS, ActionRecord, ActionState,
 
 
 def rollback(run: CommandRun) -> Outcome:
+    run.require_own_override()
     service_name = managed_service(run)
     service = run.adapters.run.get_service(service_name)
     revisions = run.adapters.run.list_revisions(service_name)
@@ -42,6 +42,7 @@ def rollback(run: CommandRun) -> Outcome:
 
 
 def restore(run: CommandRun) -> Outcome:
+    run.require_own_override()
     service_name = managed_service(run)
     service = run.adapters.run.get_service(service_name)
     p = run.command.params
@@ -266,7 +267,7 @@ def checked(run: CommandRun, name: str, params: Any) -> Any:
     violations = action.bounds_violations(params, run.config, run.now)
     if violations:
         raise rejected("params", "outside bounds: " + "; ".join(violations))
-    _check_override(run)
+    run.require_own_override()      # each handler checks it first; here too, for any write that comes through
     return action
 
 
@@ -276,11 +277,6 @@ def gated(run: CommandRun, action: Any, params: Any, before: dict[str, Any], ser
                       action=action.name, params=params.model_dump(mode="json"))
     return run.gate().execute(action, params, before, incident, run.adapters, service=service,
                               signature="manual", manual=run.manual())
-
-
-def _check_override(run: CommandRun) -> None:
-    if getattr(run.command, "override_limits", False):
-        run.require_operator(OVERRIDE_LIMITS)
 
 
 def action_outcome(run: CommandRun, action: Any, params: Any, before: dict[str, Any], result: GateResult,

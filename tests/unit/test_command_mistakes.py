@@ -123,6 +123,26 @@ MISTAKES: dict[str, tuple[str, Callable[[FastWorld], None], dict[str, Any], Outc
     "an override by someone not in operators": (
         "bad_revision", _nothing, _rollback("backend-00001-abc", override_limits=True, requested_by="bob@example.com"),
         REJECTED, ("requested_by: 'bob@example.com' is not in operators", "override_limits", "--as PRINCIPAL")),
+    # An override not the sender's to use is refused before any "nothing to do": the sender learns it was not
+    # theirs, whatever the target's state (nothing is written either way).
+    "an override by someone not in operators, to the revision already serving": (
+        "bad_revision", _nothing, _rollback("backend-00002-xyz", override_limits=True, requested_by="bob@example.com"),
+        REJECTED, ("requested_by: 'bob@example.com' is not in operators", "override_limits")),
+    "an override by someone not in operators, a dry run to the revision already serving": (
+        "bad_revision", _nothing, _rollback("backend-00002-xyz", override_limits=True, dry_run=True,
+                                            requested_by="carol@example.org"),
+        REJECTED, ("requested_by: 'carol@example.org' is not in operators", "override_limits")),
+    "an override by someone not in operators, the connector exactly as it is": (
+        "connector_saturation", _nothing, {**_scale(max_instances=3), "override_limits": True,
+                                           "requested_by": "bob@example.com"},
+        REJECTED, ("requested_by: 'bob@example.com' is not in operators", "override_limits")),
+    "an override by someone not in operators, a restore to LATEST with nothing pinned": (
+        "bad_revision", _nothing, {"command": "restore_traffic", "target": SERVICE, "params": {"to_latest": True},
+                                   "override_limits": True, "requested_by": "dave@example.com"},
+        REJECTED, ("requested_by: 'dave@example.com' is not in operators", "override_limits")),
+    "an operator's override to the revision already serving": (
+        "bad_revision", _nothing, _rollback("backend-00002-xyz", override_limits=True), SKIPPED,
+        ("already serves 100%", "nothing to do")),
     # The config names a target Google says does not exist (deleted, renamed, another project): nothing can be
     # written, so the answer is the command's `rejected` naming the target and the config, not a `failed` write.
     "a rollback of a managed service Cloud Run does not have": (

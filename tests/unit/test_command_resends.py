@@ -521,8 +521,8 @@ def test_a_superseded_approves_resend_after_its_answer_was_lost_publishes_that_v
     assert again.status is OutcomeStatus.ESCALATED and again.outcome_id == kept["outcome_id"], again.reason
     assert any("closed as superseded" in n for n in again.notes), again.notes
     # The connector's policy lacks allow_one_way: the scale it advises is an operator's command.
-    assert any(f"scale_connector --target {CONNECTOR} --param ... --reason '...' sent by one of operators (its "
-               "requested_by)" in n for n in again.notes), again.notes
+    assert any(f"scale_connector --target {CONNECTOR} --param ... --reason '...' sent by a principal in operators, "
+               "as its requested_by" in n for n in again.notes), again.notes
     assert w.standins.vpcaccess.count("PatchConnector") == 1     # the person's change alone
 
 

@@ -102,8 +102,10 @@ def test_an_approve_is_refused_when_a_managed_service_moved_onto_the_connector_s
     assert patches(w) == 0, refused.reason
     assert f"{LEDGER} now uses {SHARED}" in refused.reason, refused.reason
     # Its policy lacks allow_one_way: the scale it advises is an operator's command (shared/commands/connector.py).
-    assert (f"runwarden command scale_connector --target {SHARED} --param ... --reason '...' sent by one of "
-            f"operators (its requested_by): the policy of {SHARED} does not allow_one_way") in refused.reason, \
+    assert (f"runwarden command scale_connector --target {SHARED} --param ... --reason '...' sent by a principal "
+            f"in operators, as its requested_by") in refused.reason, refused.reason
+    assert (f"only operators may scale_connector a connector whose policy lacks allow_one_way (as "
+            f"{SHARED.rsplit('/', 1)[-1]}'s does)") in refused.reason, \
         refused.reason
     assert w.state.get_record(PROPOSALS, proposal["proposal_id"])["state"] == "refused"
 

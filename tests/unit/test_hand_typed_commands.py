@@ -167,3 +167,32 @@ def test_the_body_corrected_under_the_same_id_runs_once(broken):
     assert fixed.status is OutcomeStatus.APPLIED, fixed.reason
     [again] = _deliver(w, GOOD.encode())
     assert again.status is OutcomeStatus.SKIPPED and again.reason.startswith("duplicate"), again.reason
+
+
+# Only a lower-case id matches PROPOSAL_ID_PATTERN, so only such an id can name a proposal: the same id
+# typed in capitals names that one and no other, and the answer can say which (never acting on it).
+# Anything that is not such an id once lower-cased is not offered as one.
+@pytest.mark.parametrize("command, proposal_id, meant", [
+    ("approve", "P-3F9C2A1B7D40", "p-3f9c2a1b7d40"),
+    ("reject", "P-3F9C2A1B7D40", "p-3f9c2a1b7d40"),
+    ("approve", "p-3F9C2A1B7D40", "p-3f9c2a1b7d40"),
+    ("approve", "P-0a1b2c3d4e5f", "p-0a1b2c3d4e5f"),
+    ("reject", "p-00000000ABCD", "p-00000000abcd"),
+    ("approve", " P-3F9C2A1B7D40 ", "p-3f9c2a1b7d40"),
+    ("approve", " p-3f9c2a1b7d40", "p-3f9c2a1b7d40"),
+    ("approve", "P-3F9C2A1B7D4", None),       # a digit short: no id it could be
+    ("approve", "P-3G9C2A1B7D40", None),      # G is no hex digit
+    ("approve", "Q-3F9C2A1B7D40", None),
+])
+def test_a_proposal_id_in_capitals_is_answered_with_the_id_it_names_and_nothing_runs(command, proposal_id, meant):
+    w = _world()
+    body = {"command": command, "command_id": "ap-3", "requested_by": OPERATOR, "reason": "r",
+            "params": {"proposal_id": proposal_id}}
+    [outcome] = _deliver(w, json.dumps(body).encode())
+    assert outcome.status is OutcomeStatus.REJECTED and outcome.command_id == "ap-3", outcome.reason
+    assert "such as p-3f9c2a1b7d40" in outcome.reason, outcome.reason
+    if meant:
+        assert f"did you mean {meant!r}? send it again with that id" in outcome.reason, outcome.reason
+    else:
+        assert "did you mean" not in outcome.reason, outcome.reason
+    assert w.writes() == 0

@@ -399,9 +399,40 @@ def test_a_closed_incidents_zero_end_is_kept_and_shows_no_recovery() -> None:
 
 
 @pytest.mark.parametrize("started_at, expected", [(1746178794, 1746178794), ("1746178794", 1746178794),
-                                                  (1746178794.0, 1746178794)])
+                                                  (1746178794.0, 1746178794),
+                                                  # The number as a string is read as the number is: a relay
+                                                  # that quotes every value quotes 1746178794.0 too.
+                                                  ("1746178794.0", 1746178794), (" 1746178794.000 ", 1746178794),
+                                                  ("1577840461.00", 1577840461)])
 def test_started_at_accepts_integers_and_numeric_strings(started_at: Any, expected: int) -> None:
     assert notification_with(started_at=started_at).started_at == expected
+
+
+@pytest.mark.parametrize("ended_at, expected", [("1746178854.0", 1746178854), ("1746178854", 1746178854),
+                                                (1746178854.0, 1746178854)])
+def test_ended_at_reads_the_number_as_a_string_as_the_number(ended_at: Any, expected: int) -> None:
+    incident = parse_notification(minimal(state="closed", ended_at=ended_at))
+    assert incident.ended_at == expected
+
+
+# A string that is no whole number of seconds is refused as the number it spells would be, saying to send
+# the number: a fraction of a second, an exponent, a time of day, milliseconds.
+@pytest.mark.parametrize("field, value, said", [
+    ("started_at", "1746178794.5", "expected epoch seconds (an integer), got '1746178794.5': send"),
+    ("started_at", "1.746178794e9", "expected epoch seconds (an integer), got '1.746178794e9': send"),
+    ("started_at", "2026-01-01T00:00:00Z", "got '2026-01-01T00:00:00Z': send"),
+    ("ended_at", "1746178854.25", "got '1746178854.25': send"),
+    ("started_at", "1746178794123.0", "got 1746178794123 (epoch milliseconds?)"),
+    ("started_at", 1746178794.5, "expected epoch seconds (an integer), got 1746178794.5: send whole seconds, such "
+                                 "as 1746178794"),
+])
+def test_a_time_that_is_no_whole_number_of_seconds_says_to_send_the_number(field: str, value: Any, said: str) -> None:
+    with pytest.raises(IncidentParseError) as caught:
+        parse_notification(minimal(**{"state": "closed" if field == "ended_at" else "open", field: value}))
+    assert caught.value.field == f"incident.{field}" and said in caught.value.reason, caught.value.reason
+    if said.endswith("send"):
+        assert "as a JSON number of seconds since 1970, such as 1746178794" in caught.value.reason, \
+            caught.value.reason
 
 
 def test_numbers_become_strings() -> None:
@@ -633,7 +664,8 @@ def test_bad_input_names_the_field(parser: Callable[[Any], Any], payload: Any, f
 
 
 @pytest.mark.parametrize("payload, reason", [
-    (minimal(started_at="yesterday"), "expected epoch seconds (an integer), got 'yesterday'"),
+    (minimal(started_at="yesterday"), "expected epoch seconds (an integer), got 'yesterday': send the time as a "
+                                      "JSON number of seconds since 1970, such as 1746178794"),
     (minimal(state="maybe"), "expected 'open' or 'closed', got 'maybe'"),
     (minimal(started_at=1746178794123),
      "expected epoch seconds from 1970 to 2100, got 1746178794123 (epoch milliseconds?)"),

@@ -298,11 +298,13 @@ NO_PLANS = {
     # A manual scale of a connector whose policy lacks allow_one_way is an operator's decision
     # (shared/commands/connector.py): the advice says who must send it, and only then.
     "mid-update, the policy leaves the one-way change to a person": dict(e=saturated(state="UPDATING"), why=[
-        "scale it with a scale_connector command sent by one of operators (its requested_by): the policy of "
-        f"{CONNECTOR} does not allow_one_way"]),
+        "scale it with a scale_connector command sent by a principal in operators, as its requested_by (the "
+        "runwarden CLI's --as PRINCIPAL; without it, the active gcloud account): only operators may "
+        f"scale_connector a connector whose policy lacks allow_one_way (as {CONNECTOR.rsplit('/', 1)[-1]}'s does): "
+        "that one-way change is a person's decision"]),
     "being created, more instances to give": dict(
         e=saturated(state="CREATING", max_instances=4), policy=dict(max_instances_ceiling=8), why=[
-            "scale it with a scale_connector command sent by one of operators (its requested_by)"]),
+            "scale it with a scale_connector command sent by a principal in operators, as its requested_by"]),
     "mid-update, the policy allows the one-way change": dict(
         e=saturated(state="UPDATING"), policy=dict(allow_one_way=True),
         why=["without one, scale it with a scale_connector command"], unsaid=["operators", "requested_by"]),

@@ -11,6 +11,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from shared.alerts.operators import ONE_WAY_SCALE, lacks_one_way, sent_by_operator
 from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
 from shared.config import MACHINE_TYPES, Config
@@ -82,11 +83,11 @@ def not_ready_answer(short: str, state: str, name: str, done: str, once_ready: s
 def manual_sender(allow_one_way: bool, name: str) -> str:
     """Who must send the scale_connector command an escalation advises: where the connector's policy
     leaves the one-way change to a person (no `allow_one_way`), only a principal in `operators` may
-    (shared/commands/connector.py), named as the command's `requested_by` (the CLI's --as); "" otherwise."""
+    (shared/commands/connector.py), named as the command's `requested_by`; "" otherwise."""
     if allow_one_way:
         return ""
-    return (f" sent by one of operators (its requested_by): the policy of {name} does not allow_one_way, so the "
-            "change is a person's decision")
+    # The same rule and words as the command path's refusal (shared/alerts/operators.py), not a second wording.
+    return sent_by_operator(ONE_WAY_SCALE, lacks_one_way(name))
 
 
 def gcloud_command(params: ScaleConnectorParams) -> str:
