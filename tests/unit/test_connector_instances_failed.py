@@ -57,17 +57,17 @@ def busy_connector_and_503s(p99: float = 4.0, ended: int = 0, killed: int = 0, e
 CASES = {
     "instances ended over their memory limit: not scaled": (
         dict(killed=12), Signature.INCONCLUSIVE, None),
-    # 503s in 4 s with no wait logged on any path are in doubt of their own (test_connector_unlogged_503s.py):
-    # these rows say the memory's doubt is not the one given.
-    "Cloud Run's own 503 text alone (a connector bottleneck is among its causes): not the memory's": (
-        dict(ended=30), Signature.INCONCLUSIVE, None),
+    # 503s in 4 s with no wait logged on any path and none of Cloud Run's own 503 lines are in doubt of their
+    # own (test_connector_unlogged_503s.py): the rows "not the memory's" say the memory's doubt is not given.
+    "Cloud Run's own 503 text alone (a connector bottleneck is among its causes): the connector (unchanged)": (
+        dict(ended=30), Signature.CONNECTOR_SATURATION, "scale_connector"),
     "both: not scaled": (dict(ended=30, killed=12), Signature.INCONCLUSIVE, None),
     "instances ended, the line in its older wording (512M): not scaled": (
         dict(killed=12, memory=MEMORY_M), Signature.INCONCLUSIVE, None),
     "both, the line in its older wording (953M): not scaled": (
         dict(ended=30, killed=5, memory=MEMORY_953M), Signature.INCONCLUSIVE, None),
-    "the application's own memory-limit words, in the system log: not the memory's": (
-        dict(ended=30, killed=12, memory=APP_MEMORY), Signature.INCONCLUSIVE, None),
+    "the application's own memory-limit words, in the system log: the connector (unchanged)": (
+        dict(ended=30, killed=12, memory=APP_MEMORY), Signature.CONNECTOR_SATURATION, "scale_connector"),
     "two memory-limit lines only: not the memory's": (dict(killed=2), Signature.INCONCLUSIVE, None),
     "no such line: not the memory's": (dict(), Signature.INCONCLUSIVE, None),
     "instances ended and dial timeouts to the database: the connector (unchanged)": (

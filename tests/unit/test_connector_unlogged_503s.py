@@ -27,6 +27,12 @@ POOL = "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reach
 HIKARI = ("java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, request timed out "
           "after 10004ms.")
 UNRELATED = "payment declined for order 4411: card expired"
+# Cloud Run's own 503 in the request log: Cloud Run answered, not a timeout of the application's; its
+# troubleshooting page names a connector bottleneck among the causes (docs.cloud.google.com/run/docs/troubleshooting).
+CLOUD_RUN_503 = ("The request failed because either the HTTP response was malformed or connection to the instance "
+                 "had an error. Additional troubleshooting documentation can be found at: "
+                 "https://cloud.google.com/run/docs/troubleshooting#malformed-response-or-connection-error")
+REQUESTS = "run.googleapis.com/requests"
 
 # p99: the 503s' latency (s); slow: 503s per minute beside 40 of 200; cpu: the connector's CPU p99 while
 # they fail; lines: (text, count) the application logged in the failing minutes; scaled: the scale-up is
@@ -50,6 +56,10 @@ CASES = {
         p99=30.2, slow=10, cpu=0.92, lines=[], scaled=True),
     "503s at 10 s beside SQLAlchemy's pool waits, 60 % 503: the connector": dict(
         p99=10.0, slow=60, cpu=0.95, lines=[(POOL, 5)], scaled=True),
+    "503s at 10 s that Cloud Run's request log says it answered itself: the connector": dict(
+        p99=10.0, slow=10, cpu=0.92, lines=[], cloud_run_503s=2, scaled=True),
+    "503s at 5 s, Cloud Run's own 503 once a minute (fewer than db_error_logs_min): in doubt": dict(
+        p99=5.0, slow=20, cpu=0.92, lines=[], cloud_run_503s=0.2, scaled=False),
 }
 
 
@@ -65,6 +75,9 @@ def _evidence(case: dict) -> Evidence:
     for text, count in case["lines"]:
         for minute in range(-14, 0, 3):
             e.log(minute, text, revision=OLD, count=count)
+    per_minute = case.get("cloud_run_503s", 0)
+    if per_minute:   # that many a minute over the 15 failing minutes (0.2: three in all)
+        e.log(-5, CLOUD_RUN_503, OLD, count=round(per_minute * 15), log_id=REQUESTS, severity="ERROR", status=503)
     return e
 
 

@@ -1364,9 +1364,10 @@ def _waits_logged(facts: Facts) -> int:
 def _unlogged_503s(facts: Facts, c: Citation, stressed: list[str]) -> str:
     """Why the 503s are not shown to be the connector's, or "": a 503 share, no failing minute's p99 at
     hang_latency_seconds (the requests end at a latency of their own, under a client timeout's), no refusal,
-    and fewer than db_error_logs_min lines of a wait on any path (`_waits_logged`), with the service's logs
-    read. A connector passes packets and answers nothing: a request it holds waits on a dial or a read,
-    and the application then logs that wait (a dial or read timeout, a pool that ran out, an HTTP call
+    fewer than db_error_logs_min lines of a wait on any path (`_waits_logged`) and fewer than that many of
+    Cloud Run's own 503 lines (`_platform_503s`: those answers are Cloud Run's, not the application's), with
+    the service's logs read. A connector passes packets and answers nothing: a request it holds waits on a
+    dial or a read, and the application then logs that wait (a dial or read timeout, a pool that ran out, an HTTP call
     timed out), or the request hangs at a client timeout. 503s ended at a latency of the application's
     choosing with none of that are a timeout of its own that logs nothing: Go's http.TimeoutHandler
     "responds with a 503 Service Unavailable error and the given message in its body" and logs nothing
@@ -1388,7 +1389,7 @@ def _unlogged_503s(facts: Facts, c: Citation, stressed: list[str]) -> str:
     if not failing or max(failing) >= s.hang_latency_seconds:
         return ""
     waits = _waits_logged(facts)
-    if facts.logged_enough(waits):
+    if facts.logged_enough(waits) or facts.logged_enough(_platform_503s(facts)):
         return ""
     c.cite("metric", facts.latencies_query,
            f"p99 {min(failing):.1f}-{max(failing):.1f} s in the {len(failing)} failing minutes, with "
@@ -1403,6 +1404,17 @@ def _unlogged_503s(facts: Facts, c: Citation, stressed: list[str]) -> str:
             f"({waits} errors of reaching the database, pool waits or timed-out calls): a timeout of its own that "
             "answers 503 and logs nothing ends requests so; a request a saturated connector holds logs its dial or "
             "read timing out, or hangs at a client timeout")
+
+
+def _platform_503s(facts: Facts) -> int:
+    """Cloud Run's own 503 lines in the failing minutes ("The request failed because either the HTTP
+    response was malformed or connection to the instance had an error": LogSignal.CONNECTOR_503). Cloud Run
+    wrote those answers, not a timeout of the application's: its troubleshooting page names a downstream
+    network bottleneck, a Serverless VPC Access connector's among them, as one of their causes
+    (docs.cloud.google.com/run/docs/troubleshooting, the request log's texts), so they never make the 503s
+    the application's own."""
+    failing = facts.failing_window
+    return sum(1 for e in facts.log_matches(LogSignal.CONNECTOR_503) if failing is None or e.timestamp >= failing.start)
 
 
 def _own_timeout_503s(facts: Facts, c: Citation) -> list[LogRecord]:
