@@ -454,7 +454,7 @@ class Sweep:
             # (An action escalated as unreadable is past the undo's bar already: said kept as it is, it stays so.)
             if not self._move(record, ActionState.PENDING, ActionState.UNDOING):
                 return None
-            return self._undo(record, step.why)
+            return self._undo(record, step.why, step.shows)
         return self._report(record, ActionState.PENDING, ActionState.ESCALATED, OutcomeStatus.ESCALATED, step.why,
                             note=step.why)
 
@@ -624,13 +624,15 @@ class Sweep:
                                                      key=record.key)
         return True
 
-    def _undo(self, record: ActionRecord, why: str) -> Outcome | None:
+    def _undo(self, record: ActionRecord, why: str, shows: str = "") -> Outcome | None:
         """The rollback undone (the record `undoing`): the service read and checked (`judging.undo_overtaken`:
         it serves as the rollback left it, or, on a retry only, as the undo restores it), then the recorded split written on
         that very read, its etag sent (RestoreTrafficParams.expected_etag): a person's change landing
         between the check and the write is refused by Cloud Run, or, where the etag is not enforced, shows
         in the generation (ChangedAroundWriteError). Either way the outcome is `escalated` and nothing is
-        claimed as undone (`_undo_not_done`)."""
+        claimed as undone (`_undo_not_done`). `shows`: what the failing rollback shows of the cause
+        (judging.deploy_not_the_cause: the revision before the deploy fails too), said in the outcome; a
+        retry of an unfinished undo has only its record, which does not keep it."""
         try:
             service = self.adapters.run.get_service(record.service)
         except PermanentError:
@@ -660,7 +662,7 @@ class Sweep:
         if result.status is OutcomeStatus.APPLIED or result.reason.startswith("duplicate"):
             outcome = self._report(record, ActionState.UNDOING, ActionState.UNDONE, OutcomeStatus.UNDONE,
                                    f"{record.action} did not help by the deadline ({why}); the recorded split is "
-                                   "restored and the incident escalated to a person",
+                                   "restored and the incident escalated to a person" + (f": {shows}" if shows else ""),
                                    note=why, after=result.after, notes=action.notes(params))
             self.state.update_record(PINS, record.service, {"pinned": False, "released_at": self.now,
                                                             "released_by": "undo"}, expect={"action_id": record.key})

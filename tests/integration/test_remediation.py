@@ -136,6 +136,10 @@ def test_still_unhealthy_at_the_deadline_undoes_the_rollback_and_escalates(rolle
     [outcome] = rolled_back.command({"command": "sweep"})
 
     assert outcome.status.value == "undone" and "escalated" in outcome.reason
+    # The revision before the deploy failed too: the deploy was not the cause, said with both revisions.
+    assert "the deploy was not the cause" in outcome.reason and OLD in outcome.reason and NEW in outcome.reason
+    [published] = [p for p in rolled_back.published() if p["status"] == "undone"]
+    assert "look elsewhere" in published["reason"], published["reason"]
     assert outcome.action.action_id == action_key(rolled_back)
     assert rolled_back.serving() == {NEW: 100}  # the recorded split is back
     assert action_state(rolled_back) == "undone"

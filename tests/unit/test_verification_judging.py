@@ -1246,3 +1246,30 @@ def test_a_recovery_is_measured_against_the_demand_before_the_failures_began(aft
     judged = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
     assert judged.kind is health, judged.why
     assert words in judged.why, judged.why
+
+
+# The rollback undone because the revision it went back to fails too: the deploy was not the cause, so the
+# undo says so, naming both revisions and their failure shares (NEW failed 25 of 45 before, in `served`).
+NOT_THE_DEPLOY = [
+    ("as before, 500s", served(11, ok=20, errors=20), [f"{OLD}", "50.0%", f"{NEW}", "55.6%"]),
+    ("worse since, 503s", served(11, ok=10, errors=30, code="503"), [f"{OLD}", "75.0%", f"{NEW}", "55.6%"]),
+    ("hanging with the 500s", served(11, ok=20, errors=20, p99=30.0), [f"{OLD}", "50.0%", "p99", f"{NEW}"]),
+    ("a sweep a few minutes late, 60%", served(16, ok=16, errors=24), [f"{OLD}", "60.0%", f"{NEW}", "55.6%"]),
+]
+
+
+@pytest.mark.parametrize("name,evidence,words", NOT_THE_DEPLOY, ids=[c[0] for c in NOT_THE_DEPLOY])
+def test_an_undone_rollback_says_the_revision_before_the_deploy_fails_too(name, evidence, words):
+    judged, then = verdict(rollback(), evidence)
+    assert (judged.kind, then.kind) == (HealthKind.FAILING, StepKind.UNDO), judged.why
+    assert then.shows.startswith("the deploy was not the cause"), then.shows
+    assert "look elsewhere" in then.shows, then.shows
+    for word in words:
+        assert word in then.shows, then.shows
+
+
+def test_only_an_undo_carries_what_the_failing_rollback_shows():
+    judged, then = verdict(rollback(), served(6, ok=20, errors=20))   # before the deadline: waits
+    assert then.kind is StepKind.WAIT and then.shows == ""
+    judged, then = verdict(scale_up(), served(11, ok=20, errors=20, code="503").connector("e2-standard-4", 2, 4))
+    assert then.kind is StepKind.ESCALATE and judged.shows == ""
