@@ -1497,7 +1497,16 @@ def service_gone(record: ActionRecord, refusal: str) -> Health:
     serving traffic and will delete all revisions": Cloud Run Admin API v2, projects.locations.services
     .delete). Nothing of the rollback is left to verify or undo, and the minutes Monitoring still shows are
     not its doing. A permanent fault: escalated at once, never read again sweep after sweep. Before, each
-    sweep read "cannot read the evidence" and waited, and only the deadline escalated it."""
+    sweep read "cannot read the evidence" and waited, and only the deadline escalated it. A connector
+    change made for the service is escalated so too: it can no longer be judged on the service it was made
+    for, and its scale stays (the connector is not the service's: other services may use it)."""
+    if record.action == "scale_connector":
+        return Health(HealthKind.CHANGED, f"{short_name(record.service)} no longer exists (its read answered "
+                                          f"NOT_FOUND: {refusal}): deleted since the connector change, with its "
+                                          "revisions, by a person or a pipeline, so the change cannot be judged on "
+                                          f"the service it was made for; the connector's scale stays as it is "
+                                          f"({short_name(record.target)} is not the service's: other services may "
+                                          "use it)")
     return Health(HealthKind.CHANGED, f"{short_name(record.service)} no longer exists (its read answered NOT_FOUND: "
                                       f"{refusal}): deleted since the {record.action}, with its revisions, by a person "
                                       "or a pipeline; not undone, there is nothing left to write back to")

@@ -557,11 +557,13 @@ class Sweep:
     @staticmethod
     def _service_gone(record: ActionRecord, service: str, refusal: PermanentError,
                       readers: Any) -> judging.Health | None:
-        """A rollback whose evidence read was refused NOT_FOUND reads its service once more, by name, to tell
-        a service deleted since (NOT_FOUND again: judging.service_gone) from another resource not found (a
-        log bucket, a project's metrics: judged as before, the refusal named). None otherwise, and for a
-        connector change (its other services judge it); a transient fault raises (the next sweep reads again)."""
-        if refusal.code != "NOT_FOUND" or record.action != "rollback_traffic" or service != record.service:
+        """A rollback or connector change whose evidence read of its own service (the one it was made for) was
+        refused NOT_FOUND reads that service once more, by name, to tell a service deleted since (NOT_FOUND
+        again: judging.service_gone) from another resource not found (a log bucket, a project's metrics:
+        judged as before, the refusal named). None otherwise, and for a connector change's other services
+        (unclear, as before); a transient fault raises (the next sweep reads again)."""
+        if (refusal.code != "NOT_FOUND" or record.action not in ("rollback_traffic", "scale_connector")
+                or service != record.service):
             return None
         try:
             readers.run.get_service(service)

@@ -1017,6 +1017,26 @@ def test_a_scaled_connector_deleted_since_is_not_verified(scaled):
     assert action_state(scaled) == "escalated"
 
 
+@pytest.mark.parametrize("failing", [False, True], ids=["clean before", "failing before"])
+def test_a_scaled_connectors_service_deleted_since_is_escalated_at_once(scaled, failing):
+    """A person deletes the service the connector was scaled for, during the change's verification. Its read
+    answers NOT_FOUND, read again by name: the service is gone, so the change can no longer be judged on it.
+    Escalated at the first sweep, naming the refusal; the connector's scale stays (the connector is not the
+    service's), nothing written. Before, each sweep until the deadline read "cannot read the evidence"."""
+    connector_recovery(scaled) if not failing else None
+    scaled.standins.run.delete_service(SERVICE)
+    scaled.at(14)
+
+    [outcome] = scaled.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "no longer exists" in outcome.reason and "NOT_FOUND" in outcome.reason, outcome.reason
+    assert "connector's scale stays" in outcome.reason, outcome.reason
+    assert action_state(scaled) == "escalated"
+    assert scaled.standins.vpcaccess.count("PatchConnector") == 1       # the scale-up alone, never undone
+    assert scaled.command({"command": "sweep"}, message_id="c3") == []  # judged once
+
+
 def test_a_connector_scaled_back_down_since_is_not_verified(scaled):
     """Terraform (or a person) puts the connector back as it was; the load has dropped and the service
     is fine. Before, the sweep said the scale-up was verified, for a change no longer in place."""

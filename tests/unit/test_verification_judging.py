@@ -11,7 +11,8 @@ import pytest
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import AlertContext, EvidenceBundle
 from shared.diagnosis.facts import INGEST_LAG
-from shared.remediation.judging import Health, HealthKind, StepKind, combine, judge, next_step, unread_notice_due
+from shared.remediation.judging import (Health, HealthKind, StepKind, combine, judge, next_step, service_gone,
+                                       unread_notice_due)
 from shared.remediation.records import ActionRecord, ActionState
 from tests.unit.builders import CONNECTOR, SERVICE, Evidence, at
 
@@ -1273,3 +1274,14 @@ def test_only_an_undo_carries_what_the_failing_rollback_shows():
     assert then.kind is StepKind.WAIT and then.shows == ""
     judged, then = verdict(scale_up(), served(11, ok=20, errors=20, code="503").connector("e2-standard-4", 2, 4))
     assert then.kind is StepKind.ESCALATE and judged.shows == ""
+
+
+@pytest.mark.parametrize("record,words", [
+    (rollback(), "not undone, there is nothing left to write back to"),
+    (scale_up(), "the connector's scale stays as it is"),
+], ids=["a rollback", "a connector change"])
+def test_a_service_deleted_since_is_escalated_at_once_saying_what_stays(record, words):
+    gone = service_gone(record, "404 Service backend not found")
+    step = next_step(record, gone, at(3), TIMES)       # before the deadline: at once
+    assert (gone.kind, step.kind) == (HealthKind.CHANGED, StepKind.ESCALATE), step.why
+    assert words in step.why and "NOT_FOUND" in step.why and "nothing written" in step.why, step.why
