@@ -133,6 +133,8 @@ class Health:
     # For a rollback `failing` on the revision it went back to: what that shows of the failure's cause
     # (`deploy_not_the_cause`), told with its undo; "" otherwise.
     shows: str = ""
+    # The action's service confirmed deleted (`service_gone`): nothing of it is left, its pin included.
+    gone: bool = False
 
 
 class StepKind(str, Enum):
@@ -1506,10 +1508,10 @@ def service_gone(record: ActionRecord, refusal: str) -> Health:
                                           "revisions, by a person or a pipeline, so the change cannot be judged on "
                                           f"the service it was made for; the connector's scale stays as it is "
                                           f"({short_name(record.target)} is not the service's: other services may "
-                                          "use it)")
+                                          "use it)", gone=True)
     return Health(HealthKind.CHANGED, f"{short_name(record.service)} no longer exists (its read answered NOT_FOUND: "
                                       f"{refusal}): deleted since the {record.action}, with its revisions, by a person "
-                                      "or a pipeline; not undone, there is nothing left to write back to")
+                                      "or a pipeline; not undone, there is nothing left to write back to", gone=True)
 
 
 def connector_gone(record: ActionRecord, refusal: str) -> Health:

@@ -455,8 +455,10 @@ class Sweep:
             if not self._move(record, ActionState.PENDING, ActionState.UNDOING):
                 return None
             return self._undo(record, step.why, step.shows)
-        return self._report(record, ActionState.PENDING, ActionState.ESCALATED, OutcomeStatus.ESCALATED, step.why,
-                            note=step.why)
+        outcome = self._report(record, ActionState.PENDING, ActionState.ESCALATED, OutcomeStatus.ESCALATED, step.why,
+                               note=step.why)
+        self._unpin_gone(record, health)
+        return outcome
 
     def _health(self, record: ActionRecord) -> judging.Health:
         """The action's standing on evidence collected since it settled: of its service, and for a
@@ -895,7 +897,13 @@ class Sweep:
         return outcomes
 
     def _remind(self, pin: PinRecord) -> Outcome | None:
-        service = self.adapters.run.get_service(pin.service)
+        try:
+            service = self.adapters.run.get_service(pin.service)
+        except PermanentError as exc:
+            if exc.code != "NOT_FOUND":
+                raise
+            self._release_gone(pin, exc)
+            return None
         if any(t.revision is None and t.percent for t in service.traffic) or service.serving_percent(pin.revision) < 100:
             # Someone released or moved the pin by other means: nothing to remind of any more.
             self.state.update_record(PINS, pin.service, {"pinned": False, "released_at": self.now,
@@ -921,6 +929,34 @@ class Sweep:
                                        revision=pin.revision, action_id=pin.action_id)
         return outcome
 
+
+    def _release_gone(self, pin: PinRecord, refusal: PermanentError) -> None:
+        """The pinned service's own read, by name, answered NOT_FOUND: deleted since, with its revisions
+        ("Deletes a Service. This will cause the Service to stop serving traffic and will delete all
+        revisions": Cloud Run Admin API v2, projects.locations.services.delete). Nothing is pinned any more,
+        and a reminder to release it would ask for a write to a service that does not exist: the pin is
+        released, the refusal its reason, once (never read again, never a failed reminder every sweep).
+        Not told as an outcome: whoever deleted the service ended its pin, and a rollback pending on it was
+        escalated by its own sweep, which released the pin then (`_unpin_gone`)."""
+        why = (f"{short_name(pin.service)} no longer exists (its read answered NOT_FOUND: {refusal}): deleted "
+               f"since it was pinned to {pin.revision}, with its revisions; the pin is released")
+        data = self.state.get_record(ACTIONS, pin.action_id) or {}
+        self._unpin(pin.service, pin.action_id, why, data.get("incident_id"))
+
+    def _unpin_gone(self, record: ActionRecord, health: judging.Health) -> None:
+        """A rollback escalated because its service was deleted (judging.service_gone) leaves no traffic
+        pinned: its pin is released with that reason at once, so neither the reminder nor the incident's
+        timeline asks a person to release a pin of a service that does not exist."""
+        if health.gone and record.action == "rollback_traffic":
+            self._unpin(record.service, record.key, f"{health.why}; the pin is released", record.incident_id)
+
+    def _unpin(self, service: str, action_id: str, why: str, incident_id: str | None) -> None:
+        """The pin of `service` taken by `action_id` released for its service's deletion, said on the
+        rollback's incident's timeline (`released`: shared/timeline/derive.py then shows no pin)."""
+        if self.state.update_record(PINS, service, {"pinned": False, "released_at": self.now,
+                                                    "released_by": "service deleted", "released_why": why},
+                                    expect={"action_id": action_id, "pinned": True}):
+            Timeline(incident_id, "command").step("released", why, service=service, action_id=action_id)
 
     # --- intents no attempt recorded (shared/remediation/intents.py) -----------------------------------
 

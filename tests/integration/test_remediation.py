@@ -21,7 +21,7 @@ from shared.config import parse_config
 from shared.errors import TransientError
 from shared.pipeline import Adapters
 from shared.remediation.sweep_budget import FUNCTION_TIMEOUT_ENV, LONGEST_STEP_SECONDS
-from shared.remediation.records import ACTIONS, INCIDENTS
+from shared.remediation.records import ACTIONS, INCIDENTS, PINS
 from tests.integration.world import SERVICE, World, concurrently, event
 
 OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
@@ -705,6 +705,10 @@ def test_a_rollback_whose_service_was_deleted_since_is_escalated_at_once(rolled_
     [published] = rolled_back.published()      # a person hears of it
     assert published["status"] == "escalated" and "no longer exists" in published["reason"], published
     assert rolled_back.command({"command": "sweep"}, message_id="c2") == []     # judged once
+    # Nothing is pinned any more: the pin is released with that reason, so no reminder reads the missing service.
+    pin = rolled_back.state.get_record(PINS, SERVICE)
+    assert pin["pinned"] is False and pin["released_by"] == "service deleted", pin
+    assert "no longer exists" in pin["released_why"], pin
 
 
 @pytest.mark.parametrize("gone", [True, False], ids=["deleted since", "no longer Ready"])
