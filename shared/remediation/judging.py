@@ -130,6 +130,11 @@ class Health:
     # (`waits_for`): why; "" otherwise. Such a verdict waits past the deadline, within the bar of an
     # undo on time (`next_step`).
     waits_for: str = ""
+    # For a rollback `failing` on the revision it went back to: what that shows of the failure's cause
+    # (`deploy_not_the_cause`), told with its undo; "" otherwise.
+    shows: str = ""
+    # The action's service confirmed deleted (`service_gone`): nothing of it is left, its pin included.
+    gone: bool = False
 
 
 class StepKind(str, Enum):
@@ -143,6 +148,8 @@ class StepKind(str, Enum):
 class Step:
     kind: StepKind
     why: str = ""
+    # An undo's: what the failing rollback shows of the cause (Health.shows), said in its outcome.
+    shows: str = ""
 
 
 def alert_bar(alert: AlertContext | None, settings: DiagnosisSettings) -> AlertContext | None:
@@ -441,7 +448,8 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                                           f">= {settings.bad_error_ratio:.0%} 5xx or 429, or p99 >= "
                                           f"{settings.hang_latency_seconds:g} s in >= "
                                           f"{settings.hang_minutes_ratio:.0%} of minutes); "
-                                          f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
+                                          f"{diagnosis.signature.value}: {diagnosis.summary}" + closed,
+                      shows=deploy_not_the_cause(facts, record, window))
     # Why the diagnosis did not call the clean requests healthy (diagnose._healthy: callers turned away at
     # max instances, a revision the alert names still failing), said first: the summary may not say it.
     unjudged = next((e.threshold for e in diagnosis.evidence
@@ -450,6 +458,37 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
     return Health(HealthKind.UNCLEAR, f"not healthy, but not failing as before either: {measured}; "
                                       + (f"{unjudged}; " if unjudged else "")
                                       + f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
+
+
+def deploy_not_the_cause(facts: Facts, record: ActionRecord, window: Window) -> str:
+    """What a rollback failing on its own revision shows ("" for any other action): the revision it sent
+    the traffic to, the one serving before the deploy, fails too (`others_failing` found it failing on its
+    own requests in `window`), so the deploy was not the failure's cause, and undoing the rollback only
+    puts the traffic back where it was. Said with both revisions' shares of 5xx and 429: the one rolled
+    back from just before the rollback (`just_before`, on its own requests where it has any there, else
+    the service's), the one rolled back to since. A person must look at the causes the evidence holds
+    beside the deploy (the database, the connector: docs/signatures.md)."""
+    to = str(record.params.get("to_revision") or "") if record.action == "rollback_traffic" else ""
+    if not to:
+        return ""
+    s = facts.s
+    frm = str(record.params.get("from_revision") or "") or "the revision rolled back from"
+    own = facts.requests(window, to)
+    hung = sum(v >= s.hang_latency_seconds for v in _own_p99(facts, window, to))
+    since = (f"{own.refused:.0f} of {own.total:.0f} requests 5xx or 429 ({own.refused_ratio:.1%}) in {window}"
+             + (f", p99 at or above {s.hang_latency_seconds:g} s in {hung} minute(s)" if hung else ""))
+    before_window = just_before(facts, record)
+    before = facts.requests(before_window, frm) if before_window is not None else None
+    whose = ""
+    if before_window is not None and before is not None and not before.total:
+        before, whose = facts.requests(before_window), f"the service's: no request of {frm}'s own read there; "
+    was = (f"{whose}{before.refused:.0f} of {before.total:.0f} requests 5xx or 429 ({before.refused_ratio:.1%}) in "
+           f"{before_window} before the rollback" if before_window is not None and before is not None and before.total
+           else "its share before the rollback not read")
+    return (f"the deploy was not the cause: {to}, the revision serving before it, fails too since the rollback "
+            f"({since}), as did {frm}, the revision rolled back from ({was}); the undo puts the traffic back on "
+            f"{frm}, and a person must look elsewhere: the causes the evidence holds beside the deploy (the "
+            "database, the connector)")
 
 
 def too_few_to_tell(facts: Facts, record: ActionRecord, bar_ratio: float) -> str:
@@ -1460,10 +1499,19 @@ def service_gone(record: ActionRecord, refusal: str) -> Health:
     serving traffic and will delete all revisions": Cloud Run Admin API v2, projects.locations.services
     .delete). Nothing of the rollback is left to verify or undo, and the minutes Monitoring still shows are
     not its doing. A permanent fault: escalated at once, never read again sweep after sweep. Before, each
-    sweep read "cannot read the evidence" and waited, and only the deadline escalated it."""
+    sweep read "cannot read the evidence" and waited, and only the deadline escalated it. A connector
+    change made for the service is escalated so too: it can no longer be judged on the service it was made
+    for, and its scale stays (the connector is not the service's: other services may use it)."""
+    if record.action == "scale_connector":
+        return Health(HealthKind.CHANGED, f"{short_name(record.service)} no longer exists (its read answered "
+                                          f"NOT_FOUND: {refusal}): deleted since the connector change, with its "
+                                          "revisions, by a person or a pipeline, so the change cannot be judged on "
+                                          f"the service it was made for; the connector's scale stays as it is "
+                                          f"({short_name(record.target)} is not the service's: other services may "
+                                          "use it)", gone=True)
     return Health(HealthKind.CHANGED, f"{short_name(record.service)} no longer exists (its read answered NOT_FOUND: "
                                       f"{refusal}): deleted since the {record.action}, with its revisions, by a person "
-                                      "or a pipeline; not undone, there is nothing left to write back to")
+                                      "or a pipeline; not undone, there is nothing left to write back to", gone=True)
 
 
 def connector_gone(record: ActionRecord, refusal: str) -> Health:
@@ -1644,7 +1692,7 @@ def next_step(record: ActionRecord, health: Health, now: datetime, settings: Ver
                                    f"{record.deadline_at + period:%H:%M:%S} (the last sweep that may undo it), for "
                                    f"more requests: {health.waits_for}")
     if health.kind is HealthKind.FAILING and record.reversible and record.action == "rollback_traffic" and not late:
-        return Step(StepKind.UNDO, health.why)
+        return Step(StepKind.UNDO, health.why, shows=health.shows)
     if health.kind is HealthKind.FAILING:
         kept = ("it cannot be undone" if not record.reversible else
                 f"not undone: this sweep came {_minutes(now - record.deadline_at)} after the deadline, and judges "

@@ -419,6 +419,7 @@ class PinRecord(KeptReport):
     reminded_at: datetime | None = None
     released_at: datetime | None = None
     released_by: str = ""
+    released_why: str = ""                 # why the sweep released it itself (its service deleted), else ""
     restoring: RestoreMark | None = None   # the last operator's restore sent, written or not
 
     @property

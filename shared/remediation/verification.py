@@ -454,9 +454,11 @@ class Sweep:
             # (An action escalated as unreadable is past the undo's bar already: said kept as it is, it stays so.)
             if not self._move(record, ActionState.PENDING, ActionState.UNDOING):
                 return None
-            return self._undo(record, step.why)
-        return self._report(record, ActionState.PENDING, ActionState.ESCALATED, OutcomeStatus.ESCALATED, step.why,
-                            note=step.why)
+            return self._undo(record, step.why, step.shows)
+        outcome = self._report(record, ActionState.PENDING, ActionState.ESCALATED, OutcomeStatus.ESCALATED, step.why,
+                               note=step.why)
+        self._unpin_gone(record, health)
+        return outcome
 
     def _health(self, record: ActionRecord) -> judging.Health:
         """The action's standing on evidence collected since it settled: of its service, and for a
@@ -557,11 +559,13 @@ class Sweep:
     @staticmethod
     def _service_gone(record: ActionRecord, service: str, refusal: PermanentError,
                       readers: Any) -> judging.Health | None:
-        """A rollback whose evidence read was refused NOT_FOUND reads its service once more, by name, to tell
-        a service deleted since (NOT_FOUND again: judging.service_gone) from another resource not found (a
-        log bucket, a project's metrics: judged as before, the refusal named). None otherwise, and for a
-        connector change (its other services judge it); a transient fault raises (the next sweep reads again)."""
-        if refusal.code != "NOT_FOUND" or record.action != "rollback_traffic" or service != record.service:
+        """A rollback or connector change whose evidence read of its own service (the one it was made for) was
+        refused NOT_FOUND reads that service once more, by name, to tell a service deleted since (NOT_FOUND
+        again: judging.service_gone) from another resource not found (a log bucket, a project's metrics:
+        judged as before, the refusal named). None otherwise, and for a connector change's other services
+        (unclear, as before); a transient fault raises (the next sweep reads again)."""
+        if (refusal.code != "NOT_FOUND" or record.action not in ("rollback_traffic", "scale_connector")
+                or service != record.service):
             return None
         try:
             readers.run.get_service(service)
@@ -624,13 +628,15 @@ class Sweep:
                                                      key=record.key)
         return True
 
-    def _undo(self, record: ActionRecord, why: str) -> Outcome | None:
+    def _undo(self, record: ActionRecord, why: str, shows: str = "") -> Outcome | None:
         """The rollback undone (the record `undoing`): the service read and checked (`judging.undo_overtaken`:
         it serves as the rollback left it, or, on a retry only, as the undo restores it), then the recorded split written on
         that very read, its etag sent (RestoreTrafficParams.expected_etag): a person's change landing
         between the check and the write is refused by Cloud Run, or, where the etag is not enforced, shows
         in the generation (ChangedAroundWriteError). Either way the outcome is `escalated` and nothing is
-        claimed as undone (`_undo_not_done`)."""
+        claimed as undone (`_undo_not_done`). `shows`: what the failing rollback shows of the cause
+        (judging.deploy_not_the_cause: the revision before the deploy fails too), said in the outcome; a
+        retry of an unfinished undo has only its record, which does not keep it."""
         try:
             service = self.adapters.run.get_service(record.service)
         except PermanentError:
@@ -660,7 +666,7 @@ class Sweep:
         if result.status is OutcomeStatus.APPLIED or result.reason.startswith("duplicate"):
             outcome = self._report(record, ActionState.UNDOING, ActionState.UNDONE, OutcomeStatus.UNDONE,
                                    f"{record.action} did not help by the deadline ({why}); the recorded split is "
-                                   "restored and the incident escalated to a person",
+                                   "restored and the incident escalated to a person" + (f": {shows}" if shows else ""),
                                    note=why, after=result.after, notes=action.notes(params))
             self.state.update_record(PINS, record.service, {"pinned": False, "released_at": self.now,
                                                             "released_by": "undo"}, expect={"action_id": record.key})
@@ -891,7 +897,13 @@ class Sweep:
         return outcomes
 
     def _remind(self, pin: PinRecord) -> Outcome | None:
-        service = self.adapters.run.get_service(pin.service)
+        try:
+            service = self.adapters.run.get_service(pin.service)
+        except PermanentError as exc:
+            if exc.code != "NOT_FOUND":
+                raise
+            self._release_gone(pin, exc)
+            return None
         if any(t.revision is None and t.percent for t in service.traffic) or service.serving_percent(pin.revision) < 100:
             # Someone released or moved the pin by other means: nothing to remind of any more.
             self.state.update_record(PINS, pin.service, {"pinned": False, "released_at": self.now,
@@ -917,6 +929,34 @@ class Sweep:
                                        revision=pin.revision, action_id=pin.action_id)
         return outcome
 
+
+    def _release_gone(self, pin: PinRecord, refusal: PermanentError) -> None:
+        """The pinned service's own read, by name, answered NOT_FOUND: deleted since, with its revisions
+        ("Deletes a Service. This will cause the Service to stop serving traffic and will delete all
+        revisions": Cloud Run Admin API v2, projects.locations.services.delete). Nothing is pinned any more,
+        and a reminder to release it would ask for a write to a service that does not exist: the pin is
+        released, the refusal its reason, once (never read again, never a failed reminder every sweep).
+        Not told as an outcome: whoever deleted the service ended its pin, and a rollback pending on it was
+        escalated by its own sweep, which released the pin then (`_unpin_gone`)."""
+        why = (f"{short_name(pin.service)} no longer exists (its read answered NOT_FOUND: {refusal}): deleted "
+               f"since it was pinned to {pin.revision}, with its revisions; the pin is released")
+        data = self.state.get_record(ACTIONS, pin.action_id) or {}
+        self._unpin(pin.service, pin.action_id, why, data.get("incident_id"))
+
+    def _unpin_gone(self, record: ActionRecord, health: judging.Health) -> None:
+        """A rollback escalated because its service was deleted (judging.service_gone) leaves no traffic
+        pinned: its pin is released with that reason at once, so neither the reminder nor the incident's
+        timeline asks a person to release a pin of a service that does not exist."""
+        if health.gone and record.action == "rollback_traffic":
+            self._unpin(record.service, record.key, f"{health.why}; the pin is released", record.incident_id)
+
+    def _unpin(self, service: str, action_id: str, why: str, incident_id: str | None) -> None:
+        """The pin of `service` taken by `action_id` released for its service's deletion, said on the
+        rollback's incident's timeline (`released`: shared/timeline/derive.py then shows no pin)."""
+        if self.state.update_record(PINS, service, {"pinned": False, "released_at": self.now,
+                                                    "released_by": "service deleted", "released_why": why},
+                                    expect={"action_id": action_id, "pinned": True}):
+            Timeline(incident_id, "command").step("released", why, service=service, action_id=action_id)
 
     # --- intents no attempt recorded (shared/remediation/intents.py) -----------------------------------
 

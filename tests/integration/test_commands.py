@@ -1140,3 +1140,21 @@ def test_a_rejection_whose_publish_lost_its_answer_reaches_pubsub_under_one_outc
     for command_id in answered:
         assert len({o["outcome_id"] for o in rejected if o["command_id"] == command_id}) == 1, rejected
     assert writes(world) == 0
+
+
+def test_a_pin_on_a_service_deleted_since_is_released_once_saying_so(world):
+    """A person deletes the pinned service. The reminder's read of it answers NOT_FOUND, read again by name:
+    the pin is released, with the refusal as its reason, once; no reminder, and no failed read every sweep
+    after (before, each sweep's reminder failed on the missing service and the pin stayed)."""
+    _pinned_a_day(world)
+    world.standins.run.delete_service(SERVICE)
+
+    assert world.command({"command": "sweep"}) == []
+
+    pin = world.state.get_record(PINS, SERVICE)
+    assert pin["pinned"] is False and pin["released_by"] == "service deleted", pin
+    assert "NOT_FOUND" in pin["released_why"] and "no longer exists" in pin["released_why"], pin
+    gets = world.standins.run.count("GetService")
+    world.at(60 * 50)
+    assert world.command({"command": "sweep"}, message_id="c2") == []
+    assert world.standins.run.count("GetService") == gets     # never read again for the pin

@@ -21,7 +21,7 @@ from shared.config import parse_config
 from shared.errors import TransientError
 from shared.pipeline import Adapters
 from shared.remediation.sweep_budget import FUNCTION_TIMEOUT_ENV, LONGEST_STEP_SECONDS
-from shared.remediation.records import ACTIONS, INCIDENTS
+from shared.remediation.records import ACTIONS, INCIDENTS, PINS
 from tests.integration.world import SERVICE, World, concurrently, event
 
 OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
@@ -136,6 +136,10 @@ def test_still_unhealthy_at_the_deadline_undoes_the_rollback_and_escalates(rolle
     [outcome] = rolled_back.command({"command": "sweep"})
 
     assert outcome.status.value == "undone" and "escalated" in outcome.reason
+    # The revision before the deploy failed too: the deploy was not the cause, said with both revisions.
+    assert "the deploy was not the cause" in outcome.reason and OLD in outcome.reason and NEW in outcome.reason
+    [published] = [p for p in rolled_back.published() if p["status"] == "undone"]
+    assert "look elsewhere" in published["reason"], published["reason"]
     assert outcome.action.action_id == action_key(rolled_back)
     assert rolled_back.serving() == {NEW: 100}  # the recorded split is back
     assert action_state(rolled_back) == "undone"
@@ -701,6 +705,10 @@ def test_a_rollback_whose_service_was_deleted_since_is_escalated_at_once(rolled_
     [published] = rolled_back.published()      # a person hears of it
     assert published["status"] == "escalated" and "no longer exists" in published["reason"], published
     assert rolled_back.command({"command": "sweep"}, message_id="c2") == []     # judged once
+    # Nothing is pinned any more: the pin is released with that reason, so no reminder reads the missing service.
+    pin = rolled_back.state.get_record(PINS, SERVICE)
+    assert pin["pinned"] is False and pin["released_by"] == "service deleted", pin
+    assert "no longer exists" in pin["released_why"], pin
 
 
 @pytest.mark.parametrize("gone", [True, False], ids=["deleted since", "no longer Ready"])
@@ -1011,6 +1019,26 @@ def test_a_scaled_connector_deleted_since_is_not_verified(scaled):
     assert outcome.status.value == "escalated", outcome.reason
     assert "no longer exists" in outcome.reason and "NOT_FOUND" in outcome.reason, outcome.reason
     assert action_state(scaled) == "escalated"
+
+
+@pytest.mark.parametrize("failing", [False, True], ids=["clean before", "failing before"])
+def test_a_scaled_connectors_service_deleted_since_is_escalated_at_once(scaled, failing):
+    """A person deletes the service the connector was scaled for, during the change's verification. Its read
+    answers NOT_FOUND, read again by name: the service is gone, so the change can no longer be judged on it.
+    Escalated at the first sweep, naming the refusal; the connector's scale stays (the connector is not the
+    service's), nothing written. Before, each sweep until the deadline read "cannot read the evidence"."""
+    connector_recovery(scaled) if not failing else None
+    scaled.standins.run.delete_service(SERVICE)
+    scaled.at(14)
+
+    [outcome] = scaled.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "no longer exists" in outcome.reason and "NOT_FOUND" in outcome.reason, outcome.reason
+    assert "connector's scale stays" in outcome.reason, outcome.reason
+    assert action_state(scaled) == "escalated"
+    assert scaled.standins.vpcaccess.count("PatchConnector") == 1       # the scale-up alone, never undone
+    assert scaled.command({"command": "sweep"}, message_id="c3") == []  # judged once
 
 
 def test_a_connector_scaled_back_down_since_is_not_verified(scaled):

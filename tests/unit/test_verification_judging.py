@@ -11,7 +11,8 @@ import pytest
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.evidence import AlertContext, EvidenceBundle
 from shared.diagnosis.facts import INGEST_LAG
-from shared.remediation.judging import Health, HealthKind, StepKind, combine, judge, next_step, unread_notice_due
+from shared.remediation.judging import (Health, HealthKind, StepKind, combine, judge, next_step, service_gone,
+                                       unread_notice_due)
 from shared.remediation.records import ActionRecord, ActionState
 from tests.unit.builders import CONNECTOR, SERVICE, Evidence, at
 
@@ -1246,3 +1247,41 @@ def test_a_recovery_is_measured_against_the_demand_before_the_failures_began(aft
     judged = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
     assert judged.kind is health, judged.why
     assert words in judged.why, judged.why
+
+
+# The rollback undone because the revision it went back to fails too: the deploy was not the cause, so the
+# undo says so, naming both revisions and their failure shares (NEW failed 25 of 45 before, in `served`).
+NOT_THE_DEPLOY = [
+    ("as before, 500s", served(11, ok=20, errors=20), [f"{OLD}", "50.0%", f"{NEW}", "55.6%"]),
+    ("worse since, 503s", served(11, ok=10, errors=30, code="503"), [f"{OLD}", "75.0%", f"{NEW}", "55.6%"]),
+    ("hanging with the 500s", served(11, ok=20, errors=20, p99=30.0), [f"{OLD}", "50.0%", "p99", f"{NEW}"]),
+    ("a sweep a few minutes late, 60%", served(16, ok=16, errors=24), [f"{OLD}", "60.0%", f"{NEW}", "55.6%"]),
+]
+
+
+@pytest.mark.parametrize("name,evidence,words", NOT_THE_DEPLOY, ids=[c[0] for c in NOT_THE_DEPLOY])
+def test_an_undone_rollback_says_the_revision_before_the_deploy_fails_too(name, evidence, words):
+    judged, then = verdict(rollback(), evidence)
+    assert (judged.kind, then.kind) == (HealthKind.FAILING, StepKind.UNDO), judged.why
+    assert then.shows.startswith("the deploy was not the cause"), then.shows
+    assert "look elsewhere" in then.shows, then.shows
+    for word in words:
+        assert word in then.shows, then.shows
+
+
+def test_only_an_undo_carries_what_the_failing_rollback_shows():
+    judged, then = verdict(rollback(), served(6, ok=20, errors=20))   # before the deadline: waits
+    assert then.kind is StepKind.WAIT and then.shows == ""
+    judged, then = verdict(scale_up(), served(11, ok=20, errors=20, code="503").connector("e2-standard-4", 2, 4))
+    assert then.kind is StepKind.ESCALATE and judged.shows == ""
+
+
+@pytest.mark.parametrize("record,words", [
+    (rollback(), "not undone, there is nothing left to write back to"),
+    (scale_up(), "the connector's scale stays as it is"),
+], ids=["a rollback", "a connector change"])
+def test_a_service_deleted_since_is_escalated_at_once_saying_what_stays(record, words):
+    gone = service_gone(record, "404 Service backend not found")
+    step = next_step(record, gone, at(3), TIMES)       # before the deadline: at once
+    assert (gone.kind, step.kind) == (HealthKind.CHANGED, StepKind.ESCALATE), step.why
+    assert words in step.why and "NOT_FOUND" in step.why and "nothing written" in step.why, step.why
