@@ -89,7 +89,10 @@ def path_notes(facts: Facts) -> PathNotes:
 
 # Cloud Audit Logs' AuthenticationInfo.principalEmail (google/cloud/audit/audit_log.proto): "the email
 # address of the authenticated user (or service account on behalf of third party principal)".
-# A service account's email ends in .gserviceaccount.com (IAM "Service accounts overview").
+# A service account's email ends in .gserviceaccount.com (IAM "Service accounts overview": user-managed
+# NAME@PROJECT.iam.gserviceaccount.com; the Compute Engine and App Engine defaults and service agents
+# under developer., appspot. and gcp-sa-*.iam.gserviceaccount.com). That no other suffix exists is
+# UNCONFIRMED: one that did would read as "a person", as every principal did before.
 _SERVICE_ACCOUNT_SUFFIX = ".gserviceaccount.com"
 
 
