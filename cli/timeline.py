@@ -32,7 +32,7 @@ def command(incident_id: str, project: str | None, fmt: str, out: str | None) ->
 
     config = _config()
     try:
-        check_incident_id(incident_id)
+        incident_id = check_incident_id(incident_id)
         project = check_project(project or os.environ.get("GOOGLE_CLOUD_PROJECT") or (config.project if config else ""))
         timeline = read_timeline(incident_id, project, config)
     except BadInput as e:

@@ -59,7 +59,7 @@ def _answer(incident_id: str, fmt: str) -> tuple[str, int, dict[str, str]]:
     from shared.timeline.render import render
 
     try:
-        check_incident_id(incident_id)
+        incident_id = check_incident_id(incident_id)
         config = load_config()
         timeline = read_timeline(incident_id, config.project, config)
     except BadInput as exc:

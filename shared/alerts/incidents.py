@@ -16,7 +16,6 @@ import binascii
 import json
 import math
 import re
-import unicodedata
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -31,7 +30,8 @@ from shared.alerts.query_names import query_names
 from shared.alerts.ratio_query import ratio_query
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.errors import PermanentError
-from shared.gcp.identifiers import resource_label_problem
+from shared.gcp.identifiers import (INCIDENT_ID_CHARACTER, IncidentIdCharacter, resource_label_problem,
+                                    stripped_incident_id)
 
 # Real notifications are a few KB; documentation content is capped at 10 KB by Monitoring.
 # Anything near this size is not a Monitoring notification, so refuse it before parsing.
@@ -522,30 +522,15 @@ def _key_sized(value: str) -> str:
     return value
 
 
-# What a character inside an incident id is called in its refusal (any other by its code point).
-_INVISIBLE_NAMES = {" ": "a space", "\t": "a tab", "\n": "a line break", "\r": "a carriage return"}
-
-
 def _incident_id(value: Any) -> Any:
-    """The id without the whitespace around it; refused when whitespace or an invisible character is inside.
-    Monitoring writes its ids itself, short and of letters, digits and '.' ("0.nrwotmyokd9n", every sample);
-    a relayed or hand-typed notification may carry spaces, a line break or a no-break space around one. Kept
-    as it came, " 0.abc" and "0.abc" keyed two claims (shared/gcp/firestore.document_id), and one incident
-    could be acted on twice. Around the id nothing is meant, so it is dropped (str.strip: every Unicode
-    whitespace). Inside it, which of two ids is meant cannot be told: refused, naming the character. A
-    zero-width space or a byte-order mark (Unicode categories Cf, Cc) is invisible and not whitespace to
-    str.strip, so it is refused wherever it stands."""
+    """The id without the whitespace around it, refused when whitespace or an invisible character is
+    inside: the one reading every entry point shares (shared/gcp/identifiers.stripped_incident_id)."""
     if not isinstance(value, str):
         return value
-    stripped = value.strip()
-    for at, char in enumerate(stripped):
-        if char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp"):
-            raise PydanticCustomError("incident_id_character", (
-                "{id} holds {what} at character {at}: an incident id has no whitespace nor invisible character "
-                "inside (Monitoring's look like '0.nrwotmyokd9n'), and which id is meant cannot be told"),
-                {"id": quoted(stripped, 60), "at": at,
-                 "what": _INVISIBLE_NAMES.get(char, f"U+{ord(char):04X}")})
-    return stripped
+    try:
+        return stripped_incident_id(value)
+    except IncidentIdCharacter as e:
+        raise PydanticCustomError("incident_id_character", INCIDENT_ID_CHARACTER, e.context) from None
 
 
 class _IncidentWire(_Wire):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.diagnosis.evidence import EvidenceItem, LogRecord, short_name
+from shared.diagnosis.evidence import Connector, EvidenceItem, LogRecord, short_name
 from shared.diagnosis.log_signals import LogSignal, is_pooler_wait, per_text, signals_in
 from shared.diagnosis.facts import Facts, hms
 from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
@@ -76,16 +76,50 @@ def path_notes(facts: Facts) -> PathNotes:
     if people:
         latest = max(people, key=lambda e: e.timestamp)
         who = f"{latest.principal or 'unknown'} ({latest.method_name} at {hms(latest.timestamp)})"
-        notes.sentences.append(f"connector {connector.short_name} is being changed by a person, {who}: "
-                               "let that change finish and check with them before anyone scales it")
+        notes.sentences.append(_change_sentence(connector, latest))
         notes.stand_down = f"connector {connector.short_name} changed by {who}"
         for entry in sorted(people, key=lambda e: e.timestamp):
             notes.items.append(EvidenceItem(
                 source="log", query=facts.b.connector_audit.query,
                 observed=f"{entry.method_name} by {entry.principal or 'unknown'} at {hms(entry.timestamp)} on "
-                         f"{entry.resource_name}", threshold="a person changing the connector stands automation down",
+                         f"{entry.resource_name}", threshold="a change to the connector by anyone but Runwarden stands automation down",
                 passed=True, role="supports", about="stand_down"))
     return notes
+
+
+# Cloud Audit Logs' AuthenticationInfo.principalEmail (google/cloud/audit/audit_log.proto): "the email
+# address of the authenticated user (or service account on behalf of third party principal)".
+# A service account's email ends in .gserviceaccount.com (IAM "Service accounts overview": user-managed
+# NAME@PROJECT.iam.gserviceaccount.com; the Compute Engine and App Engine defaults and service agents
+# under developer., appspot. and gcp-sa-*.iam.gserviceaccount.com). That no other suffix exists is
+# UNCONFIRMED: one that did would read as "a person", as every principal did before.
+_SERVICE_ACCOUNT_SUFFIX = ".gserviceaccount.com"
+
+
+def _principal_words(principal: str | None) -> str:
+    """Who made a change, as a person reads it: a service account (Terraform, a CI job) is not a person."""
+    if not principal:
+        return "an unknown principal"
+    if principal.lower().endswith(_SERVICE_ACCOUNT_SUFFIX):
+        return f"service account {principal}"
+    return f"a person, {principal}"
+
+
+def _change_sentence(connector: Connector, entry: LogRecord) -> str:
+    """Who changed the connector and whether that change is over: the operation's last audit entry
+    (LogEntry.operation.last) says it ended, with its status; without it the connector's state
+    does (UPDATING: in progress; any other: no change is running on it now)."""
+    who = f"{_principal_words(entry.principal)} ({entry.method_name} at {hms(entry.timestamp)})"
+    name = connector.short_name
+    if entry.operation_last:
+        failed = f", with error code {entry.status_code}" if entry.status_code else ""
+        return (f"connector {name} was changed by {who}, a change that has finished{failed}: "
+                "check with its owner before anyone scales it")
+    if connector.state == "UPDATING":
+        return (f"connector {name} is being changed by {who}, in progress (the connector is UPDATING): "
+                "let that change finish and check with its owner before anyone scales it")
+    return (f"connector {name} was changed by {who}, a change that has finished (the connector is "
+            f"{connector.state}): check with its owner before anyone scales it")
 
 
 # --- what an inconclusive diagnosis saw -------------------------------------------------------------

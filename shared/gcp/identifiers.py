@@ -14,6 +14,7 @@ Nothing here imports anything: the bottom layers (config) use it too.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 # A project id: 6-30 lowercase letters, digits, hyphens, optionally after "domain:" (the domain
@@ -185,3 +186,38 @@ def location_or_id_problem(location: str, id_: str, kind: str) -> str | None:
 
 def _printable(name: str) -> str:
     return "".join(c for c in name if c.isascii() and c.isprintable() and not c.isspace())
+
+
+# --- Monitoring incident ids -------------------------------------------------------------------------
+
+# What a character inside an incident id is called in its refusal (any other by its code point).
+_INVISIBLE_NAMES = {" ": "a space", "\t": "a tab", "\n": "a line break", "\r": "a carriage return"}
+INCIDENT_ID_CHARACTER = ("{id} holds {what} at character {at}: an incident id has no whitespace nor invisible "
+                         "character inside (Monitoring's look like '0.nrwotmyokd9n'), and which id is meant cannot "
+                         "be told")
+
+
+class IncidentIdCharacter(ValueError):
+    """Whitespace or an invisible character inside an incident id; `context` fills INCIDENT_ID_CHARACTER."""
+
+    def __init__(self, stripped: str, at: int, char: str) -> None:
+        shown = repr(stripped if len(stripped) <= 60 else stripped[:57] + "...")
+        self.context = {"id": shown, "at": at, "what": _INVISIBLE_NAMES.get(char, f"U+{ord(char):04X}")}
+        super().__init__(INCIDENT_ID_CHARACTER.format(**self.context))
+
+
+def stripped_incident_id(value: str) -> str:
+    """An incident id as every entry point reads it (a notification, `runwarden timeline`, the timeline
+    function): without the whitespace around it; IncidentIdCharacter when whitespace or an invisible
+    character is inside. Monitoring writes its ids itself, short and of letters, digits and '.'
+    ("0.nrwotmyokd9n", every sample); a relayed, pasted or hand-typed one may carry spaces, a line
+    break or a no-break space around it. Kept as it came, " 0.abc" and "0.abc" keyed two claims
+    (shared/gcp/firestore.document_id), and one incident could be acted on twice. Around the id
+    nothing is meant, so it is dropped (str.strip: every Unicode whitespace). Inside it, which of two
+    ids is meant cannot be told. A zero-width space or a byte-order mark (Unicode categories Cf, Cc)
+    is invisible and not whitespace to str.strip, so it is refused wherever it stands."""
+    stripped = value.strip()
+    for at, char in enumerate(stripped):
+        if char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp"):
+            raise IncidentIdCharacter(stripped, at, char)
+    return stripped

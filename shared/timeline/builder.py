@@ -134,7 +134,7 @@ def build_timeline(incident_id: str, project: str, logs: LogPagesPort, now: date
     (learned from Runwarden's steps) to it. Raises BadInput for a malformed id or project,
     UnknownIncident when nothing is found, and TransientError / PermanentError when Cloud
     Logging fails."""
-    check_incident_id(incident_id)
+    incident_id = check_incident_id(incident_id)
     check_project(project)
     build = _Build(incident_id, project, logs, now, limits)
     build.read_steps()

@@ -51,6 +51,21 @@ def test_the_project_from_the_environment(world, monkeypatch):
     assert run(INCIDENT, "--format", "markdown").output.startswith("# Postmortem (draft)")
 
 
+@pytest.mark.parametrize("padded", [f" {INCIDENT}", f"{INCIDENT}\n", f"\u00a0{INCIDENT}\t"])
+def test_whitespace_around_the_id_reads_the_same_incident(world, padded):
+    """Read as the alerts path reads a notification's id (shared/gcp/identifiers.stripped_incident_id)."""
+    result = run(padded, "--project", PROJECT, "--format", "json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["incident_id"] == INCIDENT
+
+
+def test_whitespace_inside_the_id_is_refused_by_name(world):
+    result = CliRunner().invoke(runwarden, ["timeline", "0.ab c", "--project", PROJECT])
+
+    assert result.exit_code == 2 and "a space at character 4" in result.output, result.output
+
+
 @pytest.mark.parametrize("args, message", [
     (['0.x" OR x', "--project", PROJECT], "incident_id"),
     ([INCIDENT], "no project"),

@@ -128,7 +128,7 @@ def test_incident_ids_of_the_right_shape(good):
     assert check_incident_id(good) == good
 
 
-@pytest.mark.parametrize("bad", ['0."x"', "0.x\\y", "a b", "a\tb", "(x)", "x:*", "-x", ".x", "0.x\n", None, 5,
+@pytest.mark.parametrize("bad", ['0."x"', "0.x\\y", "a b", "a\tb", "(x)", "x:*", "-x", ".x", "0.\u200bx", None, 5,
                                  "command:", "command:*", "command:a b", 'command:a"b', "command:-x", "other:x"])
 def test_incident_ids_of_the_wrong_shape(bad):
     with pytest.raises(BadInput) as caught:

@@ -15,7 +15,8 @@ from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, 
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, pct, unread_rule_outs
 from shared.diagnosis.rules.connector_signs import (clean_before, dials_around_connector, either, hang_minutes,
                                                     still_on_a_connector, stress, usual_hang)
-from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
+from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, sql_down_while_failing, sql_unreported,
+                                                  sql_unreported_words)
 from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
@@ -137,9 +138,11 @@ def evaluate(facts: Facts) -> Finding:
         # The database's own answers, another service's, a named host, a failed lookup were never
         # read, not ruled out: scaling would rest on checks that did not run. A person decides.
         confidence = min(confidence, UNREAD_LOGS_CONFIDENCE)
+    unreported = sql_unreported(facts) if sql is None else None
+    silent = f"; {sql_unreported_words(unreported)}" if unreported else ""
     return c.yes(confidence, f"connector {connector.short_name} ({connector.machine_type}, "
                              f"{connector.min_instances}-{connector.max_instances} instances) is saturated: "
-                             + ", ".join(stressed) + unread, subject=connector.name,
+                             + ", ".join(stressed) + unread + silent, subject=connector.name,
                  recommendation=_recommendation(connector, stressed))
 
 
@@ -1450,8 +1453,10 @@ def _sql_up(facts: Facts, c: Citation) -> bool | None:
     down, None if unknown (sql_down_while_failing)."""
     sql = sql_down_while_failing(facts, c)
     if sql is None:
-        c.cite("metric", query_of(facts.b.sql_up, "cloudsql database/up"),
-               "unknown (no Cloud SQL instance named, or no data)", "up = 1 throughout", None)
+        unreported = sql_unreported(facts)
+        observed = (f"no point for {', '.join(unreported[0])} in {unreported[1]}: unknown" if unreported else
+                    "unknown (no Cloud SQL instance named, or no data)")
+        c.cite("metric", query_of(facts.b.sql_up, "cloudsql database/up"), observed, "up = 1 throughout", None)
         return None
     down, seen = sql
     c.cite("metric", facts.b.sql_up.query, seen, "up = 1 throughout", not down)

@@ -3,7 +3,7 @@ database_unreachable both judge it: whether one went down in the failing minutes
 checks when one is saturated. Neither rule imports the other."""
 from __future__ import annotations
 
-from shared.diagnosis.facts import FAILING_LEAD, Facts
+from shared.diagnosis.facts import FAILING_LEAD, Facts, Window
 from shared.diagnosis.rules.base import Citation
 
 # What a person checks when the database's own CPU is saturated beside a busy connector.
@@ -13,14 +13,41 @@ SLOW_DATABASE = ("look at the Cloud SQL instance first: its CPU, its slow querie
                  "and requests still wait")
 
 
+def sql_judged_window(facts: Facts) -> Window:
+    """The minutes database/up is judged over: the failing ones (Facts.failing_window), or the incident
+    window when none failed or they began with it (sql_down_while_failing)."""
+    failing = facts.failing_window
+    return facts.incident if failing is None or failing.start <= facts.incident.start else failing
+
+
+def sql_unreported(facts: Facts) -> tuple[list[str], Window] | None:
+    """The instances the service uses (by database_id) whose database/up holds no point in the window
+    judged, with that window, when database/up was read; None when it was not read (a gap of its own)
+    or every instance reported. What such an instance would say is unread: a stopped instance may
+    report nothing (whether it reports 0 instead is UNCONFIRMED, Facts.sql_down), and a series of
+    another project than the one read is not in the answer. A person looks at the instance."""
+    if facts.b.sql_up is None:
+        return None
+    window = sql_judged_window(facts)
+    unread = facts.sql_unread({db: vals for db, vals in facts.sql_up_values(window).items() if vals})
+    return (unread, window) if unread else None
+
+
+def sql_unreported_words(unreported: tuple[list[str], Window]) -> str:
+    """What a summary says of `sql_unreported`: which instance, which metric, which window, what to do."""
+    dbs, window = unreported
+    return (f"Cloud SQL's state unknown: database/up had no point for {', '.join(dbs)} in {window} (a stopped "
+            "instance may report nothing): look at the instance before the connector is scaled")
+
+
 def sql_down_while_failing(facts: Facts, c: Citation) -> tuple[list[str], str] | None:
     """Facts.sql_down over the failing minutes (Facts.failing_window), or over the incident window when
     none failed (a database/up alert while requests are clean). A maintenance restart or a failover
     is a blip of a minute or so ("certain system updates require a brief service interruption", Cloud
     SQL docs, "About maintenance on Cloud SQL instances"): one that ended before the failures began
     explains none of them, and is cited as context, never as the cause."""
-    failing = facts.failing_window
-    if failing is None or failing.start <= facts.incident.start:
+    failing = sql_judged_window(facts)
+    if failing is facts.incident:
         return facts.sql_down(facts.incident)
     sql = facts.sql_down(failing)
     earlier = facts.sql_down(facts.incident)
