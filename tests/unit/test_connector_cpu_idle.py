@@ -11,13 +11,9 @@ from __future__ import annotations
 import pytest
 
 from shared.config import DiagnosisSettings
-from shared.diagnosis.diagnose import diagnose
-from shared.diagnosis.facts import Facts
-from shared.diagnosis.rules import connector_saturation
-from shared.diagnosis.signatures import Signature
-from shared.remediation.planning import plan
 
 from tests.unit.builders import SQL, Evidence
+from tests.unit.test_connector_own_timeout_503s import scaled_or_held
 from tests.unit.test_connector_stale_reads import GO_DIAL, LIBPQ, PGJDBC, busy_connector
 from tests.unit.test_diagnosis import OLD
 
@@ -59,18 +55,7 @@ def _evidence(case: dict) -> Evidence:
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_a_stale_pool_under_cpu_only_during_requests_is_advised_its_cpu_allocation(case):
-    e = _evidence(case)
-
-    result = diagnose(e.bundle(), S)
-
-    connector = connector_saturation.evaluate(Facts(e.bundle(), S))
-    if case["scaled"]:
-        assert result.signature is Signature.CONNECTOR_SATURATION, result.summary
-        assert plan(result, e.bundle(), S).action == "scale_connector", result.summary
-    else:
-        assert result.signature is Signature.INCONCLUSIVE, result.summary
-        assert plan(result, e.bundle(), S).action is None, result.summary
-        assert connector.not_ruled_out, connector.summary
+    connector = scaled_or_held(_evidence(case), case["scaled"])
     advice = connector.recommendation or ""
     assert ("CPU always allocated" in advice) is case["advised"], advice
     assert ("only during requests" in connector.summary) is case["advised"], connector.summary

@@ -11,7 +11,7 @@ from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.rules import connector_saturation
-from shared.diagnosis.signatures import Signature
+from shared.diagnosis.signatures import Finding, Signature
 from shared.remediation.planning import plan
 
 from tests.unit.builders import Evidence
@@ -61,21 +61,25 @@ def _evidence(case: dict) -> Evidence:
     return e
 
 
-@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
-def test_503s_the_application_timed_out_itself_with_a_flat_median_are_not_put_on_a_busy_connector(case):
-    e = _evidence(case)
-
+def scaled_or_held(e: Evidence, scaled: bool, held_says: str = "") -> Finding:
+    """Diagnose and plan `e`: scaled, connector_saturation matched and a scale planned; else inconclusive,
+    nothing planned, the connector not ruled out (its summary holding `held_says`). The connector's finding."""
     result = diagnose(e.bundle(), S)
-
     connector = connector_saturation.evaluate(Facts(e.bundle(), S))
-    if case["scaled"]:
+    if scaled:
         assert result.signature is Signature.CONNECTOR_SATURATION, result.summary
         assert plan(result, e.bundle(), S).action == "scale_connector", result.summary
         assert connector.matched, connector.summary
     else:
         assert result.signature is Signature.INCONCLUSIVE, result.summary
         assert plan(result, e.bundle(), S).action is None, result.summary
-        assert connector.not_ruled_out and "a slow tail" in connector.summary, connector.summary
+        assert connector.not_ruled_out and held_says in connector.summary, connector.summary
+    return connector
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_503s_the_application_timed_out_itself_with_a_flat_median_are_not_put_on_a_busy_connector(case):
+    scaled_or_held(_evidence(case), case["scaled"], "a slow tail")
 
 
 def test_the_held_back_finding_quotes_the_503s_and_the_applications_own_words():

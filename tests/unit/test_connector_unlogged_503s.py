@@ -9,13 +9,11 @@ from __future__ import annotations
 import pytest
 
 from shared.config import DiagnosisSettings
-from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.rules import connector_saturation
-from shared.diagnosis.signatures import Signature
-from shared.remediation.planning import plan
 
 from tests.unit.builders import Evidence
+from tests.unit.test_connector_own_timeout_503s import scaled_or_held
 from tests.unit.test_diagnosis import OLD, SQL
 
 S = DiagnosisSettings()
@@ -83,19 +81,7 @@ def _evidence(case: dict) -> Evidence:
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_503s_at_a_fixed_latency_with_no_wait_logged_are_not_put_on_a_busy_connector(case):
-    e = _evidence(case)
-
-    result = diagnose(e.bundle(), S)
-
-    connector = connector_saturation.evaluate(Facts(e.bundle(), S))
-    if case["scaled"]:
-        assert result.signature is Signature.CONNECTOR_SATURATION, result.summary
-        assert plan(result, e.bundle(), S).action == "scale_connector", result.summary
-        assert connector.matched, connector.summary
-    else:
-        assert result.signature is Signature.INCONCLUSIVE, result.summary
-        assert plan(result, e.bundle(), S).action is None, result.summary
-        assert connector.not_ruled_out and "no wait" in connector.summary, connector.summary
+    scaled_or_held(_evidence(case), case["scaled"], "no wait")
 
 
 def test_the_503s_logs_unread_keep_the_finding_as_it_was():
