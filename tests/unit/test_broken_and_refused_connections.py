@@ -7,7 +7,8 @@
   failover a minute later looks alike), at a saturated connector it names no saturation (a reset is
   answered at once). A reset that names no database (Node's bare "read ECONNRESET", Java's bare
   "SocketException: Connection reset") is any socket's and stays unread; under pgjdbc's own wrapper
-  it is read by the wrapper's row.
+  it is read by the wrapper's row, and under the driver's own frames in the same entry (node-postgres,
+  mysql2, pgjdbc, Connector/J, HikariCP) as a broken connection; under an HTTP client's, never.
 - PostgreSQL's "terminating connection due to idle-in-transaction timeout" (25P03), "... due to
   idle-session timeout" (57P05) and "... due to transaction timeout" (25P04) are the server ending a
   session the application left idle (in a transaction, or at all) past the server's own limit: the
