@@ -270,6 +270,17 @@ REFUSAL_ADVICE = {
 # "connection refused" from some other dependency says nothing about the database.
 _DB_PORT = r"(?:5432|3306|3307|1433)"
 
+# A bare reset (one that names no port) read only under the database driver's own frames, in the same
+# entry: the stack lines right below it (Node's emit site after "Emitted 'error' event on ... instance
+# at:" among them), never past another exception ("Caused by:", "[cause]:") or a line that is no frame.
+# Node: a frame in node_modules/pg, pg-protocol or mysql2 (either path separator, as the mysql2 connect
+# timeout's row writes it); Java: a frame of pgjdbc (org.postgresql), Connector/J (com.mysql.cj) or
+# HikariCP (com.zaxxer.hikari). DB_ERROR_TEXTS cites the wordings.
+_NODE_DRIVER_RESET = (r"\bread ECONNRESET\r?\n(?:[ \t]+at [^\n]*\n|Emitted 'error' event on \w+ instance at:\n)*?"
+                      r"[ \t]+at [^\n]*?node_modules[/\\](?:pg|pg-protocol|mysql2)[/\\]")
+_JAVA_DRIVER_RESET = (r"\bSocketException: Connection reset(?: by peer)?\n(?:[ \t]+at [^\n]*\n)*?"
+                      r"[ \t]+at (?:org\.postgresql\.|com\.mysql\.cj\.|com\.zaxxer\.hikari\.)")
+
 # PostgreSQL ending a session at a limit of its own on how long the application may leave it idle:
 # ProcessInterrupts' FATALs "terminating connection due to idle-in-transaction timeout" (25P03,
 # idle_in_transaction_session_timeout), "... due to idle-session timeout" (57P05, idle_session_timeout,
@@ -651,6 +662,34 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "write tcp 10.8.0.5:43210->10.20.0.3:5432: write: broken pipe",
                 "golang/go src/net/net.go (OpError.Error); the system's EPIPE and ECONNRESET words; UNCONFIRMED in a "
                 "Cloud SQL thread"),
+    # The same reset where the error names no port (Node's "Error: read ECONNRESET", its net error;
+    # Java's "java.net.SocketException: Connection reset", the JDK's NioSocketImpl) is any socket's (an
+    # HTTP call's as well): read only when the entry's own stack, below the reset and before any other
+    # exception, passes through the database driver's frames. Node prints an unhandled 'error' event's
+    # emit site so ("Emitted 'error' event on Client instance at:", then pg's frames through
+    # Socket.reportStreamError in pg/lib/connection.js, as brianc/node-postgres issue #2162 quotes it;
+    # brianc/node-postgres packages/pg/lib/connection.js, the stream's 'error' handler, passes the
+    # socket's error on unchanged); mysql2 passes it on through lib/connection.js _handleNetworkError
+    # and _handleFatalError (err.fatal = true; sidorares/node-mysql2 lib/connection.js). pg-protocol's
+    # and mysql2's frame names in such a stack are UNCONFIRMED beyond those two sources.
+    DbErrorText("Node: node-postgres / mysql2 (open connection reset)", _NODE_DRIVER_RESET,
+                "Error: read ECONNRESET\n    at TCP.onStreamRead (node:internal/stream_base_commons:217:20)\n"
+                "Emitted 'error' event on Client instance at:\n    at Socket.reportStreamError "
+                "(/app/node_modules/pg/lib/connection.js:58:12)",
+                "brianc/node-postgres issue #2162 and packages/pg/lib/connection.js (reportStreamError); "
+                "sidorares/node-mysql2 lib/connection.js (_handleNetworkError, _handleFatalError); UNCONFIRMED "
+                "in a Cloud SQL thread"),
+    # Java: the reset under pgjdbc's reading frames (org.postgresql.core.VisibleBufferedInputStream
+    # .readMore, PGStream), Connector/J's (com.mysql.cj.protocol.ReadAheadInputStream.fill, as
+    # brettwooldridge/HikariCP issue #2117 quotes it), or HikariCP's proxies (com.zaxxer.hikari.pool).
+    # pgjdbc's own wrapper, when logged, is read by its row above.
+    DbErrorText("Java: pgjdbc / Connector/J / HikariCP (open connection reset)", _JAVA_DRIVER_RESET,
+                "java.net.SocketException: Connection reset\n\tat java.base/sun.nio.ch.NioSocketImpl.implRead("
+                "NioSocketImpl.java:318)\n\tat org.postgresql.core.VisibleBufferedInputStream.readMore("
+                "VisibleBufferedInputStream.java:161)",
+                "brettwooldridge/HikariCP issue #2117 (Connector/J's frames under the reset); pgjdbc/pgjdbc "
+                "org/postgresql/core/VisibleBufferedInputStream.java (readMore; its path UNCONFIRMED against the "
+                "source); UNCONFIRMED in a Cloud SQL thread"),
     # node-postgres: the client's stream ended without the client's own end() (pg lib/client.js, the
     # 'end' handler: `this._ending ? new Error('Connection terminated') : new Error('Connection
     # terminated unexpectedly')`), given to every queued query and to a connect in progress: the
@@ -1324,6 +1363,8 @@ CLOSED_CONNECTION_TEXTS = (
     r"asyncpg\.exceptions\._base\.InterfaceError'?>?: connection is closed",   # asyncpg, the same
     r"Can't add new command when connection is in closed state",   # Node's mysql2, the same
     rf"\bwrite tcp [\w.:\[\]%-]+->[\w.\[\]%-]+:{_DB_PORT}: write: (?:broken pipe|connection reset by peer)",
+    _NODE_DRIVER_RESET,   # Node: a bare reset under node-postgres's or mysql2's frames
+    _JAVA_DRIVER_RESET,   # Java: a bare reset under pgjdbc's, Connector/J's or HikariCP's frames
 )
 _CLOSED_CONNECTION = re.compile("|".join(f"(?:{p})" for p in CLOSED_CONNECTION_TEXTS), re.IGNORECASE)
 # A closed-connection text that also says something waited (pgjdbc's socketTimeout, "Read timed out";
@@ -1367,7 +1408,7 @@ _CLOSED_WORDS = ("connectiondoesnotexisterror", "the connection is closed", "bad
                  "connection terminated unexpectedly", "[mysql] ",
                  "ssl connection has been closed", "connection reset by peer", "broken pipe",
                  "this connection has been closed", "connection already closed", "connection is closed",
-                 "connection is in closed state")
+                 "connection is in closed state", "read econnreset", "socketexception: connection reset")
 
 
 def closed_connection(text: str) -> bool:

@@ -7,7 +7,8 @@
   failover a minute later looks alike), at a saturated connector it names no saturation (a reset is
   answered at once). A reset that names no database (Node's bare "read ECONNRESET", Java's bare
   "SocketException: Connection reset") is any socket's and stays unread; under pgjdbc's own wrapper
-  it is read by the wrapper's row.
+  it is read by the wrapper's row, and under the driver's own frames in the same entry (node-postgres,
+  mysql2, pgjdbc, Connector/J, HikariCP) as a broken connection; under an HTTP client's, never.
 - PostgreSQL's "terminating connection due to idle-in-transaction timeout" (25P03), "... due to
   idle-session timeout" (57P05) and "... due to transaction timeout" (25P04) are the server ending a
   session the application left idle (in a transaction, or at all) past the server's own limit: the
@@ -44,6 +45,59 @@ NODE_RESET = "Error: read ECONNRESET\n    at TCP.onStreamRead (node:internal/str
 JAVA_RESET = "java.net.SocketException: Connection reset"
 PGJDBC_RESET = ("org.postgresql.util.PSQLException: An I/O error occurred while sending to the backend.\nCaused by: "
                 "java.net.SocketException: Connection reset")
+
+# The same bare resets where the entry's own stack names the database driver: Node prints an unhandled
+# 'error' event's emit site below the error ("Emitted 'error' event on Client instance at:", as
+# brianc/node-postgres issue #2162 quotes it, through Socket.reportStreamError in pg/lib/connection.js);
+# mysql2 passes the socket's error on through lib/connection.js _handleNetworkError and
+# _handleFatalError (fatal: true); Java's reset under the driver's own reading frames (pgjdbc's
+# VisibleBufferedInputStream, Connector/J's com.mysql.cj.protocol, HikariCP's proxies).
+NODE_PG_RESET = ("node:events:497\n      throw er; // Unhandled 'error' event\n      ^\n\nError: read ECONNRESET\n"
+                 "    at TCP.onStreamRead (node:internal/stream_base_commons:217:20)\n"
+                 "Emitted 'error' event on Client instance at:\n"
+                 "    at Client._handleErrorEvent (/app/node_modules/pg/lib/client.js:336:10)\n"
+                 "    at Connection.emit (node:events:519:28)\n"
+                 "    at Socket.reportStreamError (/app/node_modules/pg/lib/connection.js:58:12)\n"
+                 "    at Socket.emit (node:events:519:28) {\n  errno: -104,\n  code: 'ECONNRESET',\n  syscall: 'read'\n}")
+NODE_PG_PROTOCOL_RESET = ("Error: read ECONNRESET\n    at TCP.onStreamRead (node:internal/stream_base_commons:218:20)\n"
+                          "Emitted 'error' event on Connection instance at:\n"
+                          "    at Socket.reportStreamError (C:\\srv\\api\\node_modules\\pg\\lib\\connection.js:73:10)")
+NODE_MYSQL2_RESET = ("Error: read ECONNRESET\n    at TCP.onStreamRead (node:internal/stream_base_commons:217:20)\n"
+                     "Emitted 'error' event on Connection instance at:\n"
+                     "    at Connection._notifyError (/srv/app/node_modules/mysql2/lib/connection.js:252:12)\n"
+                     "    at Connection._handleFatalError (/srv/app/node_modules/mysql2/lib/connection.js:183:10)\n"
+                     "    at Connection._handleNetworkError (/srv/app/node_modules/mysql2/lib/connection.js:196:10) {\n"
+                     "  errno: -104,\n  code: 'ECONNRESET',\n  syscall: 'read',\n  fatal: true\n}")
+JAVA_PGJDBC_RESET = ("java.net.SocketException: Connection reset\n"
+                     "\tat java.base/sun.nio.ch.NioSocketImpl.implRead(NioSocketImpl.java:318)\n"
+                     "\tat java.base/java.net.Socket$SocketInputStream.read(Socket.java:1099)\n"
+                     "\tat org.postgresql.core.VisibleBufferedInputStream.readMore(VisibleBufferedInputStream.java:161)\n"
+                     "\tat org.postgresql.core.PGStream.receiveChar(PGStream.java:467)")
+JAVA_MYSQL_RESET = ("Caused by: java.net.SocketException: Connection reset\n"
+                    "\tat java.base/sun.nio.ch.NioSocketImpl.implRead(NioSocketImpl.java:313)\n"
+                    "\tat java.base/java.net.Socket$SocketInputStream.read(Socket.java:1025)\n"
+                    "\tat com.mysql.cj.protocol.ReadAheadInputStream.fill(ReadAheadInputStream.java:107)\n"
+                    "\t... 80 common frames omitted")
+JAVA_HIKARI_RESET = ("java.net.SocketException: Connection reset by peer\n"
+                     "\tat java.base/sun.nio.ch.NioSocketImpl.implWrite(NioSocketImpl.java:425)\n"
+                     "\tat com.zaxxer.hikari.pool.ProxyStatement.executeQuery(ProxyStatement.java:110)")
+# Near misses: the same resets under an HTTP client's frames, or a database frame only above the reset.
+NODE_AXIOS_RESET = ("Error: read ECONNRESET\n    at TLSWrap.onStreamRead (node:internal/stream_base_commons:217:20)\n"
+                    "    at Function.AxiosError.from (/app/node_modules/axios/lib/core/AxiosError.js:89:14)\n"
+                    "    at RedirectableRequest.handleRequestError (/app/node_modules/axios/lib/adapters/http.js:610:25)")
+NODE_UNDICI_RESET = ("TypeError: fetch failed\n    at node:internal/deps/undici/undici:13502:13\n  [cause]: Error: read "
+                     "ECONNRESET\n      at TLSWrap.onStreamRead (node:internal/stream_base_commons:216:20) {\n"
+                     "    errno: -104,\n    code: 'ECONNRESET',\n    syscall: 'read'\n  }")
+NODE_PG_ABOVE = ("Error: read ECONNRESET\n    at TLSWrap.onStreamRead (node:internal/stream_base_commons:217:20)\n"
+                 "after query in /app/node_modules/pg/lib/client.js handled")
+JAVA_OKHTTP_RESET = ("java.net.SocketException: Connection reset\n"
+                     "\tat java.base/sun.nio.ch.NioSocketImpl.implRead(NioSocketImpl.java:318)\n"
+                     "\tat okio.InputStreamSource.read(JvmOkio.kt:93)\n"
+                     "\tat okhttp3.internal.http1.Http1ExchangeCodec.readResponseHeaders(Http1ExchangeCodec.kt:180)")
+JAVA_RESET_UNDER_HTTP = ("org.springframework.dao.DataAccessResourceFailureException: rates\n"
+                         "\tat com.zaxxer.hikari.pool.ProxyStatement.executeQuery(ProxyStatement.java:110)\n"
+                         "Caused by: java.net.SocketException: Connection reset\n"
+                         "\tat okhttp3.internal.http1.Http1ExchangeCodec.readResponseHeaders(Http1ExchangeCodec.kt:180)")
 
 # PostgreSQL's own words for a session it ended at a limit of its own (postgres/postgres
 # src/backend/tcop/postgres.c, ProcessInterrupts), in the drivers' frames.
@@ -87,6 +141,17 @@ READS = {
     "Node: a bare read ECONNRESET names no database": (NODE_RESET, set(), "", False),
     "Java: a bare Connection reset names no database": (JAVA_RESET, set(), "", False),
     "pgjdbc's wrapper around a reset": (PGJDBC_RESET, {C}, "", True),
+    "Node: a reset, node-postgres's unhandled error event": (NODE_PG_RESET, {C}, "", True),
+    "Node: a reset, node-postgres's connection on Windows paths": (NODE_PG_PROTOCOL_RESET, {C}, "", True),
+    "Node: a reset, mysql2's fatal network error": (NODE_MYSQL2_RESET, {C}, "", True),
+    "Java: a reset under pgjdbc's reading frames": (JAVA_PGJDBC_RESET, {C}, "", True),
+    "Java: a reset under Connector/J's protocol frames": (JAVA_MYSQL_RESET, {C}, "", True),
+    "Java: a reset by peer under HikariCP's proxy": (JAVA_HIKARI_RESET, {C}, "", True),
+    "Node: a reset under axios: not the database": (NODE_AXIOS_RESET, set(), "", False),
+    "Node: a reset under undici's fetch: not the database": (NODE_UNDICI_RESET, set(), "", False),
+    "Node: a pg path in a line after the stack: not a frame": (NODE_PG_ABOVE, set(), "", False),
+    "Java: a reset under OkHttp: not the database": (JAVA_OKHTTP_RESET, set(), "", False),
+    "Java: a Hikari frame above, the reset caused under OkHttp": (JAVA_RESET_UNDER_HTTP, set(), "", False),
     "idle in transaction, pgjdbc FATAL": (IDLE_TX_PGJDBC, {F}, "", False),
     "idle in transaction, pgx": (IDLE_TX_PGX, {F}, "", False),
     "idle in transaction, node-postgres": (IDLE_TX_NODE, {F}, "", False),
@@ -125,6 +190,16 @@ INCIDENTS = {
         build=lambda e: quiet(deployed(e)).log(-4, GO_RESET_MYSQL, NEW, count=10).log(-4, GO_RESET_WRITE, NEW,
                                                                                       count=10),
         expect=Signature.INCONCLUSIVE, competing=BOTH),
+    "node-postgres's resets (unhandled) a minute after a deploy (a failover): no rollback": dict(
+        build=lambda e: quiet(deployed(e)).log(-4, NODE_PG_RESET, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing=BOTH),
+    "mysql2's and Connector/J's resets with the connector quiet, no deploy: the database, escalated": dict(
+        build=lambda e: quiet(serving(e)).log(-5, NODE_MYSQL2_RESET, OLD, count=12).log(-5, JAVA_MYSQL_RESET, OLD,
+                                                                                         count=12),
+        expect=Signature.DATABASE_UNREACHABLE),
+    "pgjdbc's resets at a newly saturated connector: answered at once, no scale-up": dict(
+        build=lambda e: newly_saturated(serving(e, code="503")).log(-5, JAVA_PGJDBC_RESET, OLD, count=25),
+        expect=Signature.INCONCLUSIVE),
     "resets on 5432 at a newly saturated connector: answered at once, no scale-up": dict(
         build=lambda e: newly_saturated(serving(e, code="503")).log(-5, GO_RESET_BARE, OLD, count=25),
         expect=Signature.INCONCLUSIVE),
