@@ -24,7 +24,7 @@ from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Fiel
 
 from shared.alerts.hand_typed import as_meant, json_mistake, wrapped_said, wrapping_quote
 from shared.alerts.incidents import IncidentParseError, PubSubMessage, _lone_surrogate, decode_message_published
-from shared.gcp.identifiers import written_name_problem
+from shared.gcp.identifiers import IncidentIdCharacter, stripped_incident_id, written_name_problem
 from shared.alerts.operators import CLI_SENDER
 from shared.outcomes import BIDI, C1
 
@@ -295,16 +295,27 @@ class MisroutedAlert(CommandError):
     of that channel is lost."""
 
     def __init__(self, incident: Mapping[str, Any]) -> None:
-        value = incident.get("incident_id")
-        # Without the whitespace around it, as the alerts path reads it (incidents.py `_incident_id`).
-        self.incident_id = value.strip() if isinstance(value, str) and value.strip() else None
+        self.incident_id, refused = _misrouted_incident_id(incident.get("incident_id"))
         policy = incident.get("policy_name")
         parts = ([f"incident {self.incident_id}"] if self.incident_id else []) + \
             ([f"policy {str(policy)[:120]!r}"] if policy else [])
         named = f" ({', '.join(parts)})" if parts else ""
         super().__init__("message.data", (
             f"a Cloud Monitoring notification{named} arrived on the commands topic: it was not handled as an "
-            "alert; point the notification channel at the alerts topic (docs/deploy.md)"))
+            "alert; point the notification channel at the alerts topic (docs/deploy.md)"
+            + (f"; its incident_id {refused}" if refused else "")))
+
+
+def _misrouted_incident_id(value: Any) -> tuple[str | None, str]:
+    """A misrouted notification's incident id as the alerts path reads it (one rule,
+    shared/gcp/identifiers.stripped_incident_id), and why none is named when the alerts path refuses it:
+    kept as it came, an id with a zero-width space inside labelled a timeline no alert of it could share."""
+    if not isinstance(value, str):
+        return None, ""
+    try:
+        return stripped_incident_id(value) or None, ""
+    except IncidentIdCharacter as e:
+        return None, str(e)
 
 
 def command_json_schema() -> dict[str, Any]:

@@ -467,7 +467,9 @@ def deploy_not_the_cause(facts: Facts, record: ActionRecord, window: Window) -> 
     puts the traffic back where it was. Said with both revisions' shares of 5xx and 429: the one rolled
     back from just before the rollback (`just_before`, on its own requests where it has any there, else
     the service's), the one rolled back to since. A person must look at the causes the evidence holds
-    beside the deploy (the database, the connector: docs/signatures.md)."""
+    beside the deploy (the database, the connector: docs/signatures.md). Judged before the undo is tried,
+    so worded true whether it is done or escalated (a person's change since, a revision that can no longer
+    serve, the gate refusing it): the sweep says it with either (verification.py `_undo`)."""
     to = str(record.params.get("to_revision") or "") if record.action == "rollback_traffic" else ""
     if not to:
         return ""
@@ -486,9 +488,9 @@ def deploy_not_the_cause(facts: Facts, record: ActionRecord, window: Window) -> 
            f"{before_window} before the rollback" if before_window is not None and before is not None and before.total
            else "its share before the rollback not read")
     return (f"the deploy was not the cause: {to}, the revision serving before it, fails too since the rollback "
-            f"({since}), as did {frm}, the revision rolled back from ({was}); the undo puts the traffic back on "
-            f"{frm}, and a person must look elsewhere: the causes the evidence holds beside the deploy (the "
-            "database, the connector)")
+            f"({since}), as did {frm}, the revision rolled back from ({was}); undoing the rollback can only put the "
+            f"traffic back on {frm}, and a person must look elsewhere: the causes the evidence holds beside the "
+            "deploy (the database, the connector)")
 
 
 def too_few_to_tell(facts: Facts, record: ActionRecord, bar_ratio: float) -> str:

@@ -635,8 +635,10 @@ class Sweep:
         between the check and the write is refused by Cloud Run, or, where the etag is not enforced, shows
         in the generation (ChangedAroundWriteError). Either way the outcome is `escalated` and nothing is
         claimed as undone (`_undo_not_done`). `shows`: what the failing rollback shows of the cause
-        (judging.deploy_not_the_cause: the revision before the deploy fails too), said in the outcome; a
-        retry of an unfinished undo has only its record, which does not keep it."""
+        (judging.deploy_not_the_cause: the revision before the deploy fails too), said in the outcome,
+        the undo done or escalated (`_shown`): the evidence shows it either way, and a person paged for an
+        undo not done must look elsewhere too; a retry of an unfinished undo has only its record, which
+        does not keep it."""
         try:
             service = self.adapters.run.get_service(record.service)
         except PermanentError:
@@ -645,16 +647,16 @@ class Sweep:
         retry = record.state is ActionState.UNDOING
         overtaken = judging.undo_overtaken(record, service, retry) if service is not None else ""
         if overtaken:   # a person moved traffic since the rollback, or while the undo was unfinished: theirs stands
-            reason = (f"{record.action} did not help ({why}), and it is not undone: {overtaken}; nothing written, a "
-                      "person must judge the service as it is now")
+            reason = _shown(f"{record.action} did not help ({why}), and it is not undone: {overtaken}; nothing "
+                            "written, a person must judge the service as it is now", shows)
             return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
                                 reason, note=reason)
         traffic = record.traffic_before
         unservable = self._unservable(record, traffic) if service is not None else ""
         if unservable:  # Cloud Run would fail the write's operation and leave the failed split desired
-            reason = (f"{record.action} did not help ({why}), and it is not undone: {unservable}; nothing written. "
-                      f"A person can send restore_traffic with to_latest: true to release the pin of "
-                      f"{record.service}, or rollback_traffic to a Ready revision")
+            reason = _shown(f"{record.action} did not help ({why}), and it is not undone: {unservable}; nothing "
+                            f"written. A person can send restore_traffic with to_latest: true to release the pin of "
+                            f"{record.service}, or rollback_traffic to a Ready revision", shows)
             return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
                                 reason, note=reason)
         action = get_action("restore_traffic")
@@ -671,7 +673,7 @@ class Sweep:
             self.state.update_record(PINS, record.service, {"pinned": False, "released_at": self.now,
                                                             "released_by": "undo"}, expect={"action_id": record.key})
             return outcome
-        return self._undo_not_done(record, why, result)
+        return self._undo_not_done(record, why, result, shows)
 
     def _unservable(self, record: ActionRecord, traffic: tuple[TrafficTarget, ...]) -> str:
         """Why the recorded split cannot be put back now (restore_traffic.cannot_serve: a revision of it
@@ -685,7 +687,7 @@ class Sweep:
         why = cannot_serve(traffic, revisions)
         return f"the split recorded before it cannot be put back: {why} in {short_name(record.service)}" if why else ""
 
-    def _undo_not_done(self, record: ActionRecord, why: str, result: Any) -> Outcome | None:
+    def _undo_not_done(self, record: ActionRecord, why: str, result: Any, shows: str = "") -> Outcome | None:
         """An undo the gate did not report applied: escalated, and never called undone. Either nothing was
         written (the kill switch, a refusal, a service changed since the check: StaleEvidenceError), or the
         write was sent and its effect is in doubt (its answer lost, or another change landed around it:
@@ -693,7 +695,7 @@ class Sweep:
         gate, it is never retried (the record leaves `undoing`): the person it pages is told, per refusal,
         what they need (undo_by_hand): by the kill switch, a pause, a cooldown, a budget or an approval
         required, when it can be done and the command that performs it; by a change since the check, that a
-        restore would write over that change, and no command."""
+        restore would write over that change, and no command. `shows` as `_undo`'s, said last."""
         notes = None
         if result.written:
             reason = (f"{record.action} did not help ({why}); its undo was sent but is not confirmed as done: "
@@ -705,8 +707,8 @@ class Sweep:
             if undo_by_hand.gives_command(result.reason):
                 notes = list(undo_by_hand.restore_commands(record.service, record.key, record.action,
                                                            self.config.commands_topic))
-        return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED, reason,
-                            note=f"{why}; undo: {result.reason}", notes=notes)
+        return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
+                            _shown(reason, shows), note=f"{why}; undo: {result.reason}", notes=notes)
 
     def _move(self, record: ActionRecord, expected: ActionState, to: ActionState, note: str = "",
               report: dict[str, Any] | None = None, guard: dict[str, Any] | None = None) -> bool:
@@ -1199,3 +1201,9 @@ def sweep(config: Config, adapters: Any) -> list[Outcome]:
     return Sweep(config, adapters).run()
 
 
+
+
+def _shown(reason: str, shows: str) -> str:
+    """An escalated undo's reason with what the failing rollback shows of the cause said last
+    (judging.deploy_not_the_cause), or the reason alone when it shows nothing."""
+    return f"{reason.rstrip('. ')}; {shows}" if shows else reason

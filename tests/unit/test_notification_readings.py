@@ -204,13 +204,26 @@ def test_a_query_selecting_another_service_than_the_notifications_resource_is_a_
         assert incident.condition_doubt == ""
 
 
-def test_a_notification_on_the_commands_topic_is_answered_under_its_id_without_the_whitespace():
-    """The misrouted alert's answer carries its incident id as the alerts path reads it: one incident."""
+@pytest.mark.parametrize("sent, incident_id, said", [
+    (" 0.opqiw61fsv7p\n", "0.opqiw61fsv7p", "(incident 0.opqiw61fsv7p, policy"),
+    ("\u00a00.k2m9xq\t", "0.k2m9xq", "(incident 0.k2m9xq, policy"),
+    # Whitespace or an invisible character inside: which incident is meant cannot be told, so none is named
+    # and the answer says why, as the alerts path refuses it (shared/gcp/identifiers.stripped_incident_id).
+    ("0.opqiw\u200b61fsv7p", None, "holds U+200B at character 7"),
+    ("0.abc\ufeff", None, "holds U+FEFF at character 5"),
+    (" 0.ab c ", None, "holds a space at character 4"),
+    ("0.ab\ncd", None, "holds a line break at character 4"),
+])
+def test_a_notification_on_the_commands_topic_is_answered_under_its_id_as_the_alerts_path_reads_it(
+        sent, incident_id, said):
+    """The misrouted alert's answer carries its incident id as the alerts path reads it (one rule): one
+    incident; an id the alerts path refuses names no incident, and the answer says what is inside it."""
     from shared.alerts.commands import MisroutedAlert, parse_command
     with pytest.raises(MisroutedAlert) as error:
-        parse_command(json.dumps(documented(incident_id=" 0.opqiw61fsv7p\n")))
-    assert error.value.incident_id == "0.opqiw61fsv7p"
-    assert "(incident 0.opqiw61fsv7p, policy" in error.value.reason
+        parse_command(json.dumps(documented(incident_id=sent)))
+    assert error.value.incident_id == incident_id
+    assert said in error.value.reason, error.value.reason
+    assert "arrived on the commands topic" in error.value.reason
 
 
 def test_a_prometheus_target_alert_whose_result_labels_name_a_service_says_what_it_carried():

@@ -1,0 +1,97 @@
+"""A failing rollback whose undo is escalated instead of done says what its evidence shows, as an undo
+done does: the revision serving before the deploy fails too, so the deploy was not the cause
+(judging.deploy_not_the_cause). Each way the undo is escalated (a person's change of traffic since the
+check, a recorded revision that can no longer serve, the gate refusing it, a write whose effect is in
+doubt), on real parts: stand-ins and emulators, no mocks."""
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable
+
+import grpc
+import pytest
+
+from sandbox.standins.run import ConditionSeed, TrafficSeed
+from tests.integration.test_remediation import (NEW, OLD, action_state, rolled_back, still_failing,  # noqa: F401
+                                                world)
+from tests.integration.test_stale_evidence import ChangedMeanwhile
+from tests.integration.world import SERVICE, World
+
+HALF = [TrafficSeed(50, OLD), TrafficSeed(50, NEW)]
+
+
+class _MovedBeforeTheUndosRead:
+    """The Run port, a person's split landing after the sweep judged the rollback and before its undo reads
+    the service to check it (`_undo`, named by its caller's frame): the undo finds it overtaken."""
+
+    def __init__(self, world: World) -> None:
+        self.world, self.run, self.moved = world, world.adapters.run, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.run, name)
+
+    def get_service(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.moved and sys._getframe(1).f_code.co_name == "_undo":
+            self.moved = True
+            self.world.standins.run.set_traffic(SERVICE, HALF)
+        return self.run.get_service(*args, **kwargs)
+
+
+def _overtaken(world: World) -> None:
+    world.adapters.run = _MovedBeforeTheUndosRead(world)
+
+
+def _deleted(world: World) -> None:
+    world.standins.run.delete_revision(SERVICE, NEW)
+
+
+def _not_ready(world: World) -> None:
+    world.standins.run.set_conditions(f"{SERVICE}/revisions/{NEW}",
+                                      [ConditionSeed("Ready", "CONDITION_FAILED", "CONTAINER_MISSING", "image gone")])
+
+
+def _paused(world: World) -> None:
+    world.command({"command": "pause", "command_id": "p1", "requested_by": "alice", "reason": "maintenance"})
+
+
+def _changed_around(code: grpc.StatusCode | None) -> Callable[[World], None]:
+    def change(world: World) -> None:
+        world.standins.run.stale_etag_code = code
+        world.adapters.run = ChangedMeanwhile(world.adapters.run, lambda: world.standins.run.set_traffic(SERVICE, HALF))
+    return change
+
+
+# (why the undo is escalated, the world's change, 5xx of 40 a minute on OLD since the rollback, words of that way)
+ESCALATED_UNDOS = [
+    ("traffic moved since the check", _overtaken, 20, "serves neither as the rollback left it"),
+    ("recorded revision deleted", _deleted, 30, f"{NEW} no longer exists"),
+    ("recorded revision not Ready", _not_ready, 36, f"{NEW} is not Ready"),
+    ("kill switch", _paused, 24, "kill switch"),
+    ("a change refused by its etag (ABORTED)", _changed_around(grpc.StatusCode.ABORTED), 20,
+     "changed after it was read"),
+    ("a change refused by its etag (FAILED_PRECONDITION)", _changed_around(grpc.StatusCode.FAILED_PRECONDITION), 32,
+     "changed after it was read"),
+    ("written, its effect in doubt (etag not enforced)", _changed_around(None), 28, "another change around it"),
+]
+
+
+@pytest.mark.parametrize("name,change,errors,words", ESCALATED_UNDOS, ids=[c[0] for c in ESCALATED_UNDOS])
+def test_an_escalated_undo_of_a_failing_rollback_says_the_deploy_was_not_the_cause(rolled_back, name, change, errors,
+                                                                                    words):
+    still_failing(rolled_back, errors=errors)
+    change(rolled_back)
+    rolled_back.at(18)
+
+    [outcome] = rolled_back.command({"command": "sweep"}, message_id="c2")
+
+    assert outcome.status.value == "escalated" and words in outcome.reason, outcome.reason
+    assert action_state(rolled_back) == "escalated"
+    # OLD's own 5xx since the rollback (5 whole minutes of 40 requests), as the evidence holds them.
+    shown = f"fails too since the rollback ({errors * 5} of 200 requests 5xx or 429 ({errors / 40:.1%})"
+    [published] = [p for p in rolled_back.published() if p["status"] == "escalated"]
+    for reason in (outcome.reason, published["reason"]):
+        assert "the deploy was not the cause" in reason and "look elsewhere" in reason, reason
+        assert f"{OLD}, the revision serving before it, {shown}" in reason, reason
+        assert f"as did {NEW}, the revision rolled back from" in reason, reason
+        # Nothing says the traffic was put back: the undo was not done.
+        assert "the undo puts the traffic back" not in reason, reason
