@@ -14,7 +14,7 @@ from shared.remediation.actions.scale_connector import (ScaleConnector, ScaleCon
 from shared.config import Bounds, ConnectorPolicy, DiagnosisSettings
 from shared.diagnosis.evidence import Connector, EvidenceBundle
 from shared.diagnosis.rules.connector_saturation import BEYOND_THE_CEILING
-from shared.diagnosis.rules.connector_signs import instances_peak
+from shared.diagnosis.rules.connector_signs import max_not_reached, max_not_reached_words
 from shared.diagnosis.signatures import Diagnosis, Signature
 from shared.remediation.own_changes import OwnChange, own_changes
 
@@ -193,8 +193,8 @@ def _scale_connector(diagnosis: Diagnosis, bundle: EvidenceBundle, bounds: Bound
         return _scale_plan(connector, f"CPU-bound {connector.machine_type}", machine_type=_BIG_MACHINE,
                            how=f"move from {connector.machine_type} to {_BIG_MACHINE}, "
                                f"keeping {connector.min_instances}-{connector.max_instances} instances")
-    peak = instances_peak(diagnosis.evidence, connector.max_instances)
-    if peak is not None and peak < connector.max_instances:
+    peak = max_not_reached(diagnosis.evidence, connector.max_instances)
+    if peak is not None:
         return _max_not_reached(connector, policy, peak, cpu_bound)
     if connector.max_instances < policy.max_instances_ceiling:
         new_max = min(connector.max_instances + policy.max_instances_step, policy.max_instances_ceiling)
@@ -228,10 +228,9 @@ def _max_not_reached(connector: Connector, policy: ConnectorPolicy, peak: int, c
     instance (it scales "as traffic increases", cloud.google.com/vpc/docs/serverless-vpc-access,
     Scaling; what else it reads is UNCONFIRMED) is a person's question."""
     options = ([f"move it to {_BIG_MACHINE}"] if connector.machine_type in _SHARED_CORE else []) + [BEYOND_THE_CEILING]
-    return Plan(reason=f"connector {connector.short_name} ({connector.machine_type}) is saturated, but its instances "
-                       f"peaked at {peak} of its {connector.max_instances} max instances in the incident window "
-                       f"(connector/instances): the max is not what holds it back, so raising the max changes "
-                       f"nothing{_no_machine_move(connector, policy, cpu_bound)}: a person must decide: "
+    return Plan(reason=f"connector {connector.short_name} ({connector.machine_type}) is saturated, but "
+                       f"{max_not_reached_words(peak, connector.max_instances)}"
+                       f"{_no_machine_move(connector, policy, cpu_bound)}: a person must decide: "
                        + "; or ".join(options))
 
 

@@ -386,3 +386,54 @@ def test_a_claim_on_a_target_that_is_no_connector_can_never_exist_so_it_is_not_r
         "restore_traffic", "rollback_traffic"]
     assert [key.rsplit("|", 1)[1] for _, key in gate.claim_reads("inc-1", CONNECTOR)] == [
         "restore_traffic", "rollback_traffic", "scale_connector"]
+
+
+# --- the diagnosis's recommendation agrees with what planning does ------------------------------
+
+# A person reads the diagnosis's recommendation and the outcome's reason side by side: where planning
+# refuses for a fact the diagnosis read too (the instances' peak below the max, a connector not READY),
+# the recommendation says what planning says, never to do what planning will not. said: words in both
+# the recommendation and planning's reason; unsaid: words the recommendation must not hold.
+AGREES = {
+    "CPU-bound e2-standard-4 whose instances peaked at 3 of 6": dict(
+        e=saturated(machine_type="e2-standard-4", max_instances=6, instances=3),
+        said=["peaked at 3 of its 6 max instances", "raising the max changes nothing"],
+        unsaid=["max instances above"]),
+    "CPU-bound e2-standard-4 one instance short of its 4": dict(
+        e=saturated(machine_type="e2-standard-4", max_instances=4, instances=3),
+        said=["peaked at 3 of its 4 max instances"], unsaid=["max instances above"]),
+    "CPU-bound e2-micro at 2 of 5, e2-standard-4 not allowed": dict(
+        e=saturated(max_instances=5, instances=2), policy=dict(allowed_machine_types=("e2-micro",)),
+        said=["peaked at 2 of its 5 max instances"], unsaid=["max instances above"], rec=["move backend-conn from"]),
+    "UPDATING at its max: scaled once READY": dict(
+        e=saturated(cpu=0.3, state="UPDATING"), said=["is UPDATING", "once READY"],
+        unsaid=[]),
+    "CREATING, CPU-bound e2-micro": dict(
+        e=saturated(state="CREATING", max_instances=4), said=["is CREATING", "once READY"], unsaid=[]),
+    "ERROR at its max: a person looks at it first": dict(
+        e=saturated(cpu=0.3, state="ERROR"), said=["is ERROR", "a person must look at it first"],
+        unsaid=["raise backend-conn max", "move backend-conn"]),
+    # Where planning acts, the recommendation is the same step as before.
+    "at its max, READY, not CPU-bound: raise the max": dict(
+        e=saturated(cpu=0.3), acts=True, rec=["raise backend-conn max instances above 3 (ceiling 10)"], said=[],
+        unsaid=["peaked"]),
+    "CPU-bound e2-micro below its max: move it": dict(
+        e=saturated(max_instances=6, instances=4), acts=True, said=[],
+        rec=["move backend-conn from e2-micro to e2-standard-4"], unsaid=["max instances above"]),
+}
+
+
+@pytest.mark.parametrize("case", AGREES.values(), ids=AGREES.keys())
+def test_the_recommendation_says_what_planning_does(case):
+    b = case["e"].bundle()
+    diagnosis = diagnose(b, S)
+    assert diagnosis.signature is Signature.CONNECTOR_SATURATION, diagnosis.summary
+    proposal = plan(diagnosis, b, S, Bounds(connectors=(ConnectorPolicy(name=CONNECTOR, **case.get("policy", {})),)))
+    advice = diagnosis.recommendation or ""
+    assert (proposal.action is not None) is case.get("acts", False), proposal.reason
+    for words in case["said"]:
+        assert words in advice and words in proposal.reason, (advice, proposal.reason)
+    for words in case.get("rec", ()):
+        assert words in advice, advice
+    for words in case["unsaid"]:
+        assert words not in advice, advice

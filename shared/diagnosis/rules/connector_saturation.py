@@ -7,14 +7,15 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
-from shared.diagnosis.evidence import LogRecord, short_name
+from shared.diagnosis.evidence import EvidenceItem, LogRecord, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, Window, egress_of, hms, path_changed, query_of
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, dial_failure,
                                          host_address, memory_limit_wordings, pattern_of, per_text,
                                          read_timed_out, upstream_hosts, upstream_read_timed_out, words_of)
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, pct, unread_rule_outs
-from shared.diagnosis.rules.connector_signs import (clean_before, dials_around_connector, either, hang_minutes,
-                                                    still_on_a_connector, stress, usual_hang)
+from shared.diagnosis.rules.connector_signs import (CANNOT_SCALE, CHANGE_UNDER_WAY, clean_before,
+                                                    dials_around_connector, either, hang_minutes, max_not_reached,
+                                                    max_not_reached_words, still_on_a_connector, stress, usual_hang)
 from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, sql_down_while_failing, sql_unreported,
                                                   sql_unreported_words)
 from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY
@@ -143,7 +144,7 @@ def evaluate(facts: Facts) -> Finding:
     return c.yes(confidence, f"connector {connector.short_name} ({connector.machine_type}, "
                              f"{connector.min_instances}-{connector.max_instances} instances) is saturated: "
                              + ", ".join(stressed) + unread + silent, subject=connector.name,
-                 recommendation=_recommendation(connector, stressed))
+                 recommendation=_recommendation(connector, stressed, c.items))
 
 
 # The checks above that read the service's logs to hold the finding back: blind when that read failed.
@@ -1469,15 +1470,35 @@ BEYOND_THE_CEILING = ("add a second connector and move some services to it, move
                       "egress, or shrink each instance's connection pool so fewer connections cross the connector")
 
 
-def _recommendation(connector, stressed: list[str]) -> str:
-    """Agrees with the connector as it is: never a move to the machine type it already has."""
+def _recommendation(connector, stressed: list[str], evidence: list[EvidenceItem]) -> str:
+    """Agrees with the connector as it is and with what planning then does from the same facts
+    (shared/remediation/planning.py, _scale_connector): never a scale of a connector not READY, never a
+    move to the machine type it already has, never a higher max its instances never reached."""
+    if connector.state == "READY":
+        return _next_step(connector, stressed, evidence)
+    if connector.state in CHANGE_UNDER_WAY:
+        return (f"{connector.short_name} is {connector.state}: another change of it is under way; scale it only "
+                f"once READY: {_next_step(connector, stressed, evidence)}")
+    return f"{connector.short_name} is {connector.state}: {CANNOT_SCALE}"
+
+
+def _next_step(connector, stressed: list[str], evidence: list[EvidenceItem]) -> str:
     cpu = any(s.startswith("CPU") for s in stressed)
-    if connector.machine_type in ("e2-micro", "f1-micro") and cpu:
-        return f"move {connector.short_name} from {connector.machine_type} to e2-standard-4 (packet rate exhausts CPU)"
+    shared_core = connector.machine_type in ("e2-micro", "f1-micro")
+    peak = max_not_reached(evidence, connector.max_instances)
+    below = max_not_reached_words(peak, connector.max_instances) if peak is not None else ""
+    if shared_core and cpu:
+        return (f"move {connector.short_name} from {connector.machine_type} to e2-standard-4 (packet rate exhausts "
+                "CPU)" + (f"; {below}" if below else ""))
+    if below:
+        return (f"{connector.short_name}: {below}: " + ("move it to e2-standard-4, or " if shared_core else "")
+                + BEYOND_THE_CEILING)
     if connector.max_instances < 10:
         return f"raise {connector.short_name} max instances above {connector.max_instances} (ceiling 10)"
-    if connector.machine_type in ("e2-micro", "f1-micro"):
+    if shared_core:
         return (f"{connector.short_name} is at the API's ceiling of 10 instances: move it to e2-standard-4, or "
                 + BEYOND_THE_CEILING)
+    return (f"{connector.short_name} is already {connector.machine_type} at the API's ceiling of 10 instances: "
+            + BEYOND_THE_CEILING)
     return (f"{connector.short_name} is already {connector.machine_type} at the API's ceiling of 10 instances: "
             + BEYOND_THE_CEILING)

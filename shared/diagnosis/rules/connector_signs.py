@@ -289,6 +289,28 @@ def instances_peak(evidence: Iterable[EvidenceItem], max_instances: int) -> int 
     return None
 
 
+def max_not_reached(evidence: Iterable[EvidenceItem], max_instances: int) -> int | None:
+    """The instances' peak when the connector ran fewer than the max it has in the incident window
+    (the instances check of `_signs`), else None (the max reached, or that check read no point). A
+    higher max then changes nothing: planning plans no max raise for it, and the diagnosis's
+    recommendation says so, both from this one test."""
+    peak = instances_peak(evidence, max_instances)
+    return peak if peak is not None and peak < max_instances else None
+
+
+def max_not_reached_words(peak: int, max_instances: int) -> str:
+    """Why a max that was never reached is not raised, in the words planning and the recommendation share."""
+    return (f"its instances peaked at {peak} of its {max_instances} max instances in the incident window "
+            "(connector/instances): the max is not what holds it back, so raising the max changes nothing")
+
+
+# Connector states in which a change of the connector is under way and ends by itself (VPC Access v1
+# Connector.State: UPDATING "The connector is being updated", CREATING "An Insert operation is in
+# progress. Transient condition"): it is scaled once READY. In any other state but READY it is not scaled.
+CHANGE_UNDER_WAY = ("UPDATING", "CREATING")
+CANNOT_SCALE = "it cannot be scaled in that state; a person must look at it first"
+
+
 def either(met: bool) -> str:
     """One of several alternative signs: met, it supports the claim; unmet, it refutes nothing."""
     return "supports" if met else "context"

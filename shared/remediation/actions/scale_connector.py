@@ -17,6 +17,7 @@ from shared.remediation.actions.base import Action, ActionParams
 from shared.config import MACHINE_TYPES, Config
 from shared.errors import NotShownAfterWriteError, StaleEvidenceError
 from shared.diagnosis.evidence import Connector, short_name
+from shared.diagnosis.rules.connector_signs import CANNOT_SCALE, CHANGE_UNDER_WAY
 
 # The API's own ranges (gcloud `connectors update`): min 2-9, max 3-10, min < max.
 MIN_INSTANCES = (2, 9)
@@ -72,11 +73,11 @@ def not_ready_answer(short: str, state: str, name: str, done: str, once_ready: s
     path: `done` says what was not done, `once_ready` what to do once a change under way ends."""
     means = _STATE_MEANS.get(state)
     said = f"connector {short} is {state}" + (f" (VPC Access: \"{means}\")" if means else "")
-    if state in ("UPDATING", "CREATING"):
+    if state in CHANGE_UNDER_WAY:
         then = (f"another change of it is under way, and it is scaled only once READY: see it with runwarden status "
                 f"--target {name}, and {once_ready}")
     else:
-        then = "it cannot be scaled in that state; a person must look at it first"
+        then = CANNOT_SCALE
     return f"{said}: {done}; {then}"
 
 
