@@ -278,7 +278,7 @@ def test_a_search_that_did_not_finish_is_never_an_unknown_incident(world, logs):
 
 
 @pytest.mark.parametrize("bad", ['0.x" OR labels.runwarden_incident:*', "0.x\\", 'a"b', "0.x AND severity>=ERROR",
-                                 "", " ", "0.x)", "labels.a=*", "x" * 200, "0.x\n"])
+                                 "", " ", "0.x)", "labels.a=*", "x" * 200, "0.\u200bx"])
 def test_a_malformed_incident_id_is_refused_before_any_read(bad):
     class NoReads:
         def read_page(self, *args, **kwargs):
