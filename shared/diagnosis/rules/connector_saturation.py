@@ -413,7 +413,7 @@ def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> tuple[s
               if e.timestamp >= failing.start and _EXITED.search(e.text)]
     if len(killed) + len(exited) < s.startup_failure_logs_min:
         return "", ""
-    ended = [e for e in facts.log_matches(LogSignal.CONNECTOR_503) if e.timestamp >= failing.start]
+    ended = _platform_503s(facts)
     observed = ", ".join(part for part in (
         # quoted in the unit the log wrote ("MiB", or "M" in the older wording: log_signals.MEMORY_LIMIT)
         ", ".join(f"{count}x \"{line}\"" for line, count in memory_limit_wordings(e.text for e in killed))
@@ -1393,7 +1393,7 @@ def _unlogged_503s(facts: Facts, c: Citation, stressed: list[str]) -> str:
     if not failing or max(failing) >= s.hang_latency_seconds:
         return ""
     waits = _waits_logged(facts)
-    if facts.logged_enough(waits) or facts.logged_enough(_platform_503s(facts)):
+    if facts.logged_enough(waits) or facts.logged_enough(len(_platform_503s(facts))):
         return ""
     c.cite("metric", facts.latencies_query,
            f"p99 {min(failing):.1f}-{max(failing):.1f} s in the {len(failing)} failing minutes, with "
@@ -1410,7 +1410,7 @@ def _unlogged_503s(facts: Facts, c: Citation, stressed: list[str]) -> str:
             "read timing out, or hangs at a client timeout")
 
 
-def _platform_503s(facts: Facts) -> int:
+def _platform_503s(facts: Facts) -> list[LogRecord]:
     """Cloud Run's own 503 lines in the failing minutes ("The request failed because either the HTTP
     response was malformed or connection to the instance had an error": LogSignal.CONNECTOR_503). Cloud Run
     wrote those answers, not a timeout of the application's: its troubleshooting page names a downstream
@@ -1418,7 +1418,7 @@ def _platform_503s(facts: Facts) -> int:
     (docs.cloud.google.com/run/docs/troubleshooting, the request log's texts), so they never make the 503s
     the application's own."""
     failing = facts.failing_window
-    return sum(1 for e in facts.log_matches(LogSignal.CONNECTOR_503) if failing is None or e.timestamp >= failing.start)
+    return [e for e in facts.log_matches(LogSignal.CONNECTOR_503) if failing is None or e.timestamp >= failing.start]
 
 
 def _own_timeout_503s(facts: Facts, c: Citation) -> list[LogRecord]:
