@@ -3,6 +3,7 @@ the Firestore emulator for claims and the Pub/Sub emulator for outcomes. No Goog
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import grpc
@@ -75,6 +76,11 @@ def test_each_scenario_reaches_its_expected_outcome(standin_env, firestore, pubs
         if expect.target:
             assert published["target"] == expect.target
         assert world.reads() == diagnosis["api_calls"]  # the budget counts every call made
+    if diagnosis["signature"] == "connector_saturation" and "a person must decide" in published["reason"]:
+        # Planning turned the connector down (the policy's bounds, a max never reached): the outcome
+        # recommends no scale step that refusal contradicts.
+        assert not re.search(r"raise \S+ max instances above|move \S+ from", diagnosis["recommendation"]), (
+            diagnosis["recommendation"], published["reason"])
     for item in diagnosis["evidence"]:
         assert item["source"] in {"api", "metric", "log"} and item["query"] and item["observed"]
         assert item["role"] in {"supports", "refutes", "context"}
