@@ -424,12 +424,17 @@ AGREES = {
 }
 
 
-@pytest.mark.parametrize("case", AGREES.values(), ids=AGREES.keys())
-def test_the_recommendation_says_what_planning_does(case):
+def diagnosed_and_planned(case):
+    """A table row's diagnosis (connector_saturation) and planning's answer under the row's policy."""
     b = case["e"].bundle()
     diagnosis = diagnose(b, S)
     assert diagnosis.signature is Signature.CONNECTOR_SATURATION, diagnosis.summary
-    proposal = plan(diagnosis, b, S, Bounds(connectors=(ConnectorPolicy(name=CONNECTOR, **case.get("policy", {})),)))
+    return diagnosis, plan(diagnosis, b, S, Bounds(connectors=(ConnectorPolicy(name=CONNECTOR, **case.get("policy", {})),)))
+
+
+@pytest.mark.parametrize("case", AGREES.values(), ids=AGREES.keys())
+def test_the_recommendation_says_what_planning_does(case):
+    diagnosis, proposal = diagnosed_and_planned(case)
     advice = diagnosis.recommendation or ""
     assert (proposal.action is not None) is case.get("acts", False), proposal.reason
     for words in case["said"]:
@@ -483,10 +488,7 @@ POLICY_REFUSES = {
 
 @pytest.mark.parametrize("case", POLICY_REFUSES.values(), ids=POLICY_REFUSES.keys())
 def test_the_outcome_recommends_nothing_the_policy_refuses(case):
-    b = case["e"].bundle()
-    diagnosis = diagnose(b, S)
-    assert diagnosis.signature is Signature.CONNECTOR_SATURATION, diagnosis.summary
-    proposal = plan(diagnosis, b, S, Bounds(connectors=(ConnectorPolicy(name=CONNECTOR, **case.get("policy", {})),)))
+    diagnosis, proposal = diagnosed_and_planned(case)
     advice = advised(report_of(diagnosis), proposal).recommendation
     assert (proposal.action is not None) is case.get("acts", False), proposal.reason
     if case.get("kept"):
