@@ -85,6 +85,8 @@ def run_diagnosis(alert, scenario, config=None) -> dict[str, Any]:
         return report
     report["diagnosis"] = verdict.diagnosis.model_dump(mode="json")
     proposal = plan(verdict.diagnosis, verdict.bundle, config.diagnosis, config.bounds) if verdict.bundle else None
+    if proposal is not None and proposal.advice:   # the policy's refusal in place of the step it refuses
+        report["diagnosis"]["recommendation"] = proposal.advice
     report["would"] = {"action": proposal.action if proposal else None,
                        "reason": proposal.reason if proposal else "Runwarden never writes to Cloud SQL; escalated",
                        "params": proposal.params.model_dump(mode="json") if proposal and proposal.params else None,

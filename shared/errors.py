@@ -86,7 +86,15 @@ class StaleEvidenceError(PermanentError):
 
 
 # gRPC status names that a retry may fix. ABORTED is here because an etag race is
-# resolved by re-reading and trying again.
+# resolved by re-reading and trying again. DEADLINE_EXCEEDED is retried on a read (endpoints.call_with_retry,
+# within the call's attempts and total time; then the alert is redelivered): reads are idempotent, and
+# Logging v2's generated client retries ListLogEntries on DeadlineExceeded by default (google-cloud-logging
+# 3.17, google/cloud/logging_v2/services/logging_service_v2/transports/base.py, `_prep_wrapped_messages`).
+# That is wider than google.api_core's generic predicate, which leaves DeadlineExceeded out
+# (google-api-core 2.44, google/api_core/retry/retry_base.py, `if_transient_error`), and than the default
+# retries of Monitoring v3's ListTimeSeries and Run v2's GetService (ServiceUnavailable only, their
+# transports/base.py). Writes pass their own codes, those that prove nothing was applied (run.py
+# WRITE_RETRY_CODES, vpcaccess.py PATCH_RETRY_CODES): a write whose answer a deadline lost is never re-sent.
 TRANSIENT_CODES = frozenset(
     {"UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL", "RESOURCE_EXHAUSTED", "ABORTED", "UNKNOWN"}
 )

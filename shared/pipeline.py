@@ -54,7 +54,7 @@ from shared.outcomes import (
     notify,
     notify_severity,
 )
-from shared.remediation.planning import Plan, plan
+from shared.remediation.planning import Plan, advised, plan
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, REPORT_PENDING, SETTLED, ActionRecord,
                                         ActionState, IncidentRecord, IntentRecord, intent_key)
 from shared.remediation.settled import Settled, SettledIncidents, SettledState
@@ -446,6 +446,7 @@ class _AlertRun:
         if own is not None:
             return self.outcome(OutcomeStatus.SKIPPED, own, target=service, diagnosis=report)
         proposal = plan(diagnosis, bundle, self.config.diagnosis, self.config.bounds)
+        report = advised(report, proposal)
         if proposal.action is None:
             # A concurrent delivery may have acted while this one read state; that is no escalation.
             return self.duplicate(gate, service, report) or self.no_action(diagnosis, proposal, service, report)
@@ -518,6 +519,7 @@ class _AlertRun:
                                 + (f"; recommended: {diagnosis.recommendation}" if diagnosis.recommendation else ""),
                                 target=target.name, diagnosis=report)
         proposal = plan(diagnosis, primary.bundle, self.config.diagnosis, self.config.bounds)
+        report = advised(report, proposal)
         if proposal.action is None:
             return self.duplicate(gate, target.name, report) or self.no_action(diagnosis, proposal, target.name,
                                                                                 report)

@@ -11,7 +11,7 @@ from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.signatures import Diagnosis
 from shared.outcomes import ActionReport, DiagnosisReport, Outcome, OutcomeStatus
 from shared.remediation.actions import get_action
-from shared.remediation.planning import plan
+from shared.remediation.planning import advised, plan
 
 
 def report_of(diagnosis: Diagnosis) -> DiagnosisReport:
@@ -43,7 +43,7 @@ def handle(run: CommandRun) -> Outcome:
     proposal = plan(diagnosis, bundle, run.config.diagnosis, run.config.bounds)
     if proposal.action is None:
         return run.outcome(OutcomeStatus.REPORTED, f"diagnosis only, nothing written: no action ({proposal.reason})",
-                           target=service, diagnosis=report_of(diagnosis))
+                           target=service, diagnosis=advised(report_of(diagnosis), proposal))
     action = get_action(proposal.action)
     would = ActionReport(name=action.name, params=proposal.params.model_dump(mode="json"),
                          reversible=action.reversible, before=proposal.before,
@@ -51,7 +51,7 @@ def handle(run: CommandRun) -> Outcome:
     return run.outcome(OutcomeStatus.REPORTED, f"diagnosis only, nothing written: Runwarden would "
                        f"{proposal.reason}{_held_back(run, action.name, proposal.params.target, service)}",
                        target=service,
-                       diagnosis=report_of(diagnosis), action=would)
+                       diagnosis=advised(report_of(diagnosis), proposal), action=would)
 
 
 def _held_back(run: CommandRun, action: str, target: str, service: str) -> str:

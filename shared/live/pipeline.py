@@ -63,7 +63,8 @@ class LiveReport:
         return {"mode": "live (read-only)", "incident_id": self.target.incident_id, "service": self.target.service,
                 "source": self.target.source, "started_at": self.target.started_at.isoformat(),
                 "diagnosed_at": self.diagnosed_at.isoformat(), "notes": list(self.target.notes),
-                "diagnosis": self.diagnosis.model_dump(mode="json"),
+                "diagnosis": self.diagnosis.model_dump(mode="json")
+                | ({"recommendation": self.plan.advice} if self.plan.advice else {}),   # the policy's refusal
                 "would": {"action": self.plan.action, "reason": self.plan.reason, "params": params},
                 "wrote": "nothing"}
 

@@ -16,6 +16,7 @@ from shared.diagnosis.evidence import Connector, EvidenceBundle
 from shared.diagnosis.rules.connector_saturation import BEYOND_THE_CEILING
 from shared.diagnosis.rules.connector_signs import max_not_reached, max_not_reached_words
 from shared.diagnosis.signatures import Diagnosis, Signature
+from shared.outcomes import DiagnosisReport
 from shared.remediation.own_changes import OwnChange, own_changes
 
 
@@ -31,6 +32,11 @@ class Plan(BaseModel):
     # Runwarden's own changes of the target in the audit log read with the evidence, newest first:
     # the gate holds back if its state has no record of them (shared/remediation/own_changes.py).
     own_changes: tuple[OwnChange, ...] = ()
+    # What a person should do, said on the outcome in place of the diagnosis's recommendation, where
+    # planning turned a READY connector on the service's path down: the diagnosis does not read the
+    # policy (its ceiling, its machine types), so its step may be one the policy refuses. Empty: the
+    # diagnosis's recommendation stands.
+    advice: str = ""
 
     @property
     def targets(self) -> list[str]:
@@ -51,6 +57,11 @@ def plan(diagnosis: Diagnosis, bundle: EvidenceBundle, settings: DiagnosisSettin
         return chosen
     found = own_changes(bundle.connector_audit.entries, chosen.params.target, settings.self_principals)
     return chosen.model_copy(update={"own_changes": found}) if found else chosen
+
+
+def advised(report: DiagnosisReport, proposal: Plan) -> DiagnosisReport:
+    """The diagnosis as an outcome carries it: planning's advice, where it has one, as its recommendation."""
+    return report.model_copy(update={"recommendation": proposal.advice}) if proposal.advice else report
 
 
 def _plan(diagnosis: Diagnosis, bundle: EvidenceBundle, settings: DiagnosisSettings, bounds: Bounds | None) -> Plan:
@@ -215,9 +226,9 @@ def _scale_connector(diagnosis: Diagnosis, bundle: EvidenceBundle, bounds: Bound
              f"at {connector.max_instances} max instances, above its policy's ceiling of "
              f"{policy.max_instances_ceiling} (bounds.connectors max_instances_ceiling: raise it to at least "
              f"{connector.max_instances} for automation to scale it)")
-    return Plan(reason=f"connector {connector.short_name} ({connector.machine_type}) is saturated {where}"
-                       f"{_no_machine_move(connector, policy, cpu_bound)}: a person must decide: "
-                       f"{_what_a_person_can_do(connector, policy)}")
+    return _refused(f"connector {connector.short_name} ({connector.machine_type}) is saturated {where}"
+                    f"{_no_machine_move(connector, policy, cpu_bound)}: a person must decide: "
+                    f"{_what_a_person_can_do(connector, policy)}")
 
 
 def _max_not_reached(connector: Connector, policy: ConnectorPolicy, peak: int, cpu_bound: bool) -> Plan:
@@ -228,10 +239,17 @@ def _max_not_reached(connector: Connector, policy: ConnectorPolicy, peak: int, c
     instance (it scales "as traffic increases", cloud.google.com/vpc/docs/serverless-vpc-access,
     Scaling; what else it reads is UNCONFIRMED) is a person's question."""
     options = ([f"move it to {_BIG_MACHINE}"] if connector.machine_type in _SHARED_CORE else []) + [BEYOND_THE_CEILING]
-    return Plan(reason=f"connector {connector.short_name} ({connector.machine_type}) is saturated, but "
-                       f"{max_not_reached_words(peak, connector.max_instances)}"
-                       f"{_no_machine_move(connector, policy, cpu_bound)}: a person must decide: "
-                       + "; or ".join(options))
+    return _refused(f"connector {connector.short_name} ({connector.machine_type}) is saturated, but "
+                    f"{max_not_reached_words(peak, connector.max_instances)}"
+                    f"{_no_machine_move(connector, policy, cpu_bound)}: a person must decide: " + "; or ".join(options))
+
+
+def _refused(reason: str) -> Plan:
+    """No scale of a READY connector on the service's path, for the policy or the instances' peak: the
+    refusal is also what the outcome recommends. The diagnosis's own step, read without the policy, may
+    be one the policy refuses ("raise max instances above 6 (ceiling 10)" under a ceiling of 6, a move to
+    e2-standard-4 the policy does not allow): a person would read a step and its refusal side by side."""
+    return Plan(reason=reason, advice=reason)
 
 
 def _egress_path(bundle: EvidenceBundle) -> str:

@@ -3,6 +3,7 @@ the Firestore emulator for claims and the Pub/Sub emulator for outcomes. No Goog
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import grpc
@@ -12,7 +13,7 @@ from sandbox.scenarios import list_bundled_scenarios, resolve_scenario
 from shared.diagnosis.collection import ALERT_READS, MAX_API_CALLS
 from shared.errors import TransientError
 from shared.remediation.guardrails import CLAIMS, COOLDOWNS
-from tests.integration.world import SERVICE, World, concurrently, event
+from tests.integration.world import FAST, SERVICE, World, concurrently, event
 
 @pytest.fixture
 def world(standin_env, firestore, pubsub, project_id, anchor):
@@ -75,6 +76,11 @@ def test_each_scenario_reaches_its_expected_outcome(standin_env, firestore, pubs
         if expect.target:
             assert published["target"] == expect.target
         assert world.reads() == diagnosis["api_calls"]  # the budget counts every call made
+    if diagnosis["signature"] == "connector_saturation" and "a person must decide" in published["reason"]:
+        # Planning turned the connector down (the policy's bounds, a max never reached): the outcome
+        # recommends no scale step that refusal contradicts.
+        assert not re.search(r"raise \S+ max instances above|move \S+ from", diagnosis["recommendation"]), (
+            diagnosis["recommendation"], published["reason"])
     for item in diagnosis["evidence"]:
         assert item["source"] in {"api", "metric", "log"} and item["query"] and item["observed"]
         assert item["role"] in {"supports", "refutes", "context"}
@@ -249,6 +255,32 @@ def test_an_unavailable_read_is_transient_too(world):
     with pytest.raises(TransientError):
         world.handle(world.alert())
     assert world.standins.run.count("UpdateService") == 0
+
+
+# A read answered late, as a loaded machine answers (the stand-ins serve in the test's own process): past
+# the 5 s these tests once gave a call, within the product's own per-call deadline (CallPolicy). A read
+# that hangs past that deadline is still a transient fault: the alert is redelivered, nothing written.
+LATE_UNDER_LOAD = 5.5
+
+
+def test_a_read_answered_late_within_the_products_deadline_still_reaches_its_outcome(world):
+    world.seed("bad_revision")
+    world.standins.run.faults.add_latency(LATE_UNDER_LOAD, method="ListRevisions")
+
+    outcome = world.handle(world.alert())
+
+    assert outcome.status.value == "applied", outcome.reason
+    assert outcome.action.name == "rollback_traffic"
+
+
+def test_a_read_that_hangs_past_its_deadline_is_redelivered_and_writes_nothing(world):
+    world.seed("bad_revision")
+    world.standins.run.faults.add_latency(FAST.call_timeout + 2, method="ListRevisions")
+
+    with pytest.raises(TransientError, match="ListRevisions"):
+        world.handle(world.alert())
+
+    assert world.writes() == 0
 
 
 def test_a_denied_write_fails_with_the_api_error(world):

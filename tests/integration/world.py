@@ -22,7 +22,15 @@ from shared.commands import handle_command
 from shared.pipeline import Adapters, handle_alert
 
 SERVICE = "projects/demo-project/locations/us-central1/services/backend"
-FAST = CallPolicy(call_timeout=5, attempts=3, initial_backoff=0.01, max_backoff=0.05, total_timeout=5)
+# The product's own per-call deadline (CallPolicy's call_timeout): the stand-ins serve in the test's own
+# process, and on a loaded machine a read took longer than the 5 s these tests once gave it
+# (DEADLINE_EXCEEDED, raised as a transient fault, a test failed for nothing wrong). A read that hangs still
+# fails at that deadline (test_pipeline's hang test). No new attempt after a call that used the whole
+# deadline (total_timeout the same): a read answered late but counted by the stand-in, then read again,
+# would count twice against the budget a test checks (World.reads). Backoffs short: nothing here waits
+# on a network.
+FAST = CallPolicy(call_timeout=CallPolicy().call_timeout, attempts=3, initial_backoff=0.01, max_backoff=0.05,
+                  total_timeout=CallPolicy().call_timeout)
 
 
 class World:

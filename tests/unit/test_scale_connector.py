@@ -9,7 +9,8 @@ from shared.config import MACHINE_TYPES, Bounds, ConnectorPolicy, DiagnosisSetti
 from shared.diagnosis.diagnose import diagnose
 from shared.errors import NotShownAfterWriteError, StaleEvidenceError
 from shared.diagnosis.evidence import Connector
-from shared.remediation.planning import plan
+from shared.remediation.planning import advised, plan
+from shared.commands.diagnose import report_of
 from shared.diagnosis.signatures import Signature
 
 from tests.unit.builders import CONNECTOR, SQL, T0, Evidence
@@ -423,17 +424,76 @@ AGREES = {
 }
 
 
-@pytest.mark.parametrize("case", AGREES.values(), ids=AGREES.keys())
-def test_the_recommendation_says_what_planning_does(case):
+def diagnosed_and_planned(case):
+    """A table row's diagnosis (connector_saturation) and planning's answer under the row's policy."""
     b = case["e"].bundle()
     diagnosis = diagnose(b, S)
     assert diagnosis.signature is Signature.CONNECTOR_SATURATION, diagnosis.summary
-    proposal = plan(diagnosis, b, S, Bounds(connectors=(ConnectorPolicy(name=CONNECTOR, **case.get("policy", {})),)))
+    return diagnosis, plan(diagnosis, b, S, Bounds(connectors=(ConnectorPolicy(name=CONNECTOR, **case.get("policy", {})),)))
+
+
+@pytest.mark.parametrize("case", AGREES.values(), ids=AGREES.keys())
+def test_the_recommendation_says_what_planning_does(case):
+    diagnosis, proposal = diagnosed_and_planned(case)
     advice = diagnosis.recommendation or ""
     assert (proposal.action is not None) is case.get("acts", False), proposal.reason
     for words in case["said"]:
         assert words in advice and words in proposal.reason, (advice, proposal.reason)
     for words in case.get("rec", ()):
         assert words in advice, advice
+    for words in case["unsaid"]:
+        assert words not in advice, advice
+
+
+# --- the outcome's recommendation agrees with the policy planning read -----------------------------
+
+# The diagnosis does not read the policy; planning does. Where the policy turns down the step the diagnosis
+# recommends (its ceiling reached or below the max, a machine type it does not allow), the outcome carries
+# planning's refusal as its recommendation, never the step refused. said: words the outcome's recommendation
+# and planning's reason both hold; unsaid: words the outcome's recommendation must not hold. kept: the
+# diagnosis's own recommendation stands (planning acts, or a fact both read already answers).
+POLICY_REFUSES = {
+    "e2-standard-4 at 6, the policy's ceiling 6": dict(
+        e=saturated(machine_type="e2-standard-4", max_instances=6, cpu=0.3), policy=dict(max_instances_ceiling=6),
+        said=["policy's ceiling of 6"], unsaid=["max instances above 6"]),
+    "e2-micro at 4, the policy's ceiling 4, not CPU-bound": dict(
+        e=saturated(max_instances=4, cpu=0.3), policy=dict(max_instances_ceiling=4),
+        said=["policy's ceiling of 4", "raise the policy's ceiling"], unsaid=["max instances above 4"]),
+    "e2-standard-4 at 8, above the policy's ceiling 5": dict(
+        e=saturated(machine_type="e2-standard-4", max_instances=8, cpu=0.3), policy=dict(max_instances_ceiling=5),
+        said=["above its policy's ceiling of 5"], unsaid=["max instances above 8"]),
+    "CPU-bound e2-micro at 6, ceiling 6, e2-standard-4 not allowed": dict(
+        e=saturated(max_instances=6), policy=dict(max_instances_ceiling=6, allowed_machine_types=("e2-micro",)),
+        said=["does not allow e2-standard-4"], unsaid=["move backend-conn from", "max instances above"]),
+    "CPU-bound f1-micro at its max 3, ceiling 3, only f1-micro allowed": dict(
+        e=saturated(machine_type="f1-micro"), policy=dict(max_instances_ceiling=3, allowed_machine_types=("f1-micro",)),
+        said=["does not allow e2-standard-4"], unsaid=["move backend-conn from", "max instances above"]),
+    "CPU-bound e2-micro at 2 of 5, e2-standard-4 not allowed": dict(
+        e=saturated(max_instances=5, instances=2), policy=dict(allowed_machine_types=("e2-micro",)),
+        said=["peaked at 2 of its 5 max instances", "does not allow e2-standard-4"],
+        unsaid=["move backend-conn from"]),
+    # Controls: planning acts as the diagnosis recommends, or refuses for a fact the diagnosis read too.
+    "at its max 3, default policy: raised": dict(
+        e=saturated(cpu=0.3), acts=True, kept=True, said=[], unsaid=[]),
+    "at 6 under a ceiling of 8: raised to 8": dict(
+        e=saturated(machine_type="e2-standard-4", max_instances=6, cpu=0.3), policy=dict(max_instances_ceiling=8),
+        acts=True, kept=True, said=[], unsaid=[]),
+    "CPU-bound e2-micro, e2-standard-4 allowed: moved": dict(
+        e=saturated(), acts=True, kept=True, said=[], unsaid=[]),
+    "UPDATING at its max 4, ceiling 4: scaled once READY": dict(
+        e=saturated(max_instances=4, cpu=0.3, state="UPDATING"), policy=dict(max_instances_ceiling=4), kept=True,
+        said=["is UPDATING", "once READY"], unsaid=[]),
+}
+
+
+@pytest.mark.parametrize("case", POLICY_REFUSES.values(), ids=POLICY_REFUSES.keys())
+def test_the_outcome_recommends_nothing_the_policy_refuses(case):
+    diagnosis, proposal = diagnosed_and_planned(case)
+    advice = advised(report_of(diagnosis), proposal).recommendation
+    assert (proposal.action is not None) is case.get("acts", False), proposal.reason
+    if case.get("kept"):
+        assert advice == diagnosis.recommendation
+    for words in case["said"]:
+        assert words in advice and words in proposal.reason, (advice, proposal.reason)
     for words in case["unsaid"]:
         assert words not in advice, advice
