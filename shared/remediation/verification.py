@@ -485,8 +485,11 @@ class Sweep:
                 found = users_of(readers, [(m.name, m.cloudsql_instances) for m in self.config.services],
                                  connector=record.target, stop=lambda: not step.fits(LOOKUP_SECONDS))
                 services += [s for s in found.services if s != record.service]
+                # `unreadable` holds "name: refusal"; the change's own service is judged on its own read below
+                # (a deletion since is told there, `_service_gone`), never a second time as a user not read.
                 unread = [(name, judging.Health(judging.HealthKind.UNCLEAR, "cannot be read, so whether it uses the "
-                                                "connector is not known")) for name in found.unreadable]
+                                                "connector is not known")) for name in found.unreadable
+                          if not name.startswith(f"{record.service}: ")]
                 unread += [(name, judging.Health(judging.HealthKind.UNCLEAR, _NOT_IN_TIME + ", so whether it uses the "
                                                  "connector is not known")) for name in found.cut if name != record.service]
                 caveat = f"{found.not_looked_at} managed service(s) not looked at" if found.not_looked_at else ""
