@@ -1116,6 +1116,26 @@ def test_a_scaled_connectors_deleted_service_leaves_the_verdict_to_the_services_
     assert world.standins.vpcaccess.count("PatchConnector") == 1       # the scale-up alone, never undone
 
 
+def test_a_managed_service_that_no_longer_exists_does_not_hold_back_a_connector_changes_verdict(
+        standin_env, firestore, pubsub, project_id, anchor):
+    """The config still lists reports, deleted last week (its GET answers NOT_FOUND). A service that does not
+    exist serves nothing through the connector. Before, it was "cannot be read, so whether it uses the
+    connector is not known": every connector change stayed unclear and was escalated at the deadline while
+    backend, the one it was made for, had recovered. Now it is verified, the verdict naming reports as gone."""
+    world = World(standin_env, pubsub, project_id, anchor, services=(SERVICE, REPORTS),
+                  bounds={"connectors": [{"name": CONNECTOR, "allow_one_way": True}]})
+    world.seed("connector_saturation")
+    assert world.handle(world.alert("connector_saturation")).status.value == "applied"
+    world.published()
+    connector_recovery(world)
+    world.at(14)
+
+    [outcome] = world.command({"command": "sweep"})
+
+    assert outcome.status.value == "verified", outcome.reason
+    assert "reports" in outcome.reason and "no longer exists" in outcome.reason, outcome.reason
+
+
 def test_a_connector_scaled_back_down_since_is_not_verified(scaled):
     """Terraform (or a person) puts the connector back as it was; the load has dropped and the service
     is fine. Before, the sweep said the scale-up was verified, for a change no longer in place."""
