@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import pytest
 
+from shared.diagnosis.evidence import LogRecord, LogResult
 from shared.remediation.judging import Health, HealthKind, StepKind, combine, judge, next_step, service_gone
-from tests.unit.builders import Evidence, at
-from tests.unit.test_verification_judging import OLD, SETTINGS, TIMES, scale_up, served, sweep_at, swept
+from tests.unit.builders import CONNECTOR, Evidence, at
+from tests.unit.test_verification_judging import OLD, SETTINGS, TIMES, rollback, scale_up, served, sweep_at, swept
 
 BACKEND = "projects/demo/locations/us-central1/services/backend"
 PAYMENTS = "projects/demo/locations/us-central1/services/payments"
@@ -90,3 +91,78 @@ def test_a_connector_change_whose_service_was_deleted_is_judged_on_the_services_
     assert health.kind is not HealthKind.HEALTHY and step_.kind not in (StepKind.VERIFY, StepKind.UNDO)
     for word in words:
         assert word in step_.why, (word, step_.why)
+
+
+def _judged(record, evidence: Evidence, **update):
+    bundle = swept(evidence).model_copy(update={"incident_started_at": record.settle_at, **update})
+    health = judge(record, bundle, SETTINGS, None, TIMES.min_traffic_ratio)
+    return health, next_step(record, health, sweep_at(evidence), TIMES)
+
+
+def _on_connector(minute: float, method: str, principal: str = "alice@example.com") -> LogRecord:
+    """An Admin Activity audit entry on the connector (AuditLog.methodName, as Serverless VPC Access writes
+    it: google.cloud.vpcaccess.v1.VpcAccessService.<Method>)."""
+    return LogRecord(timestamp=at(minute), log_id="cloudaudit.googleapis.com/activity", severity="NOTICE",
+                     text=method, method_name=f"google.cloud.vpcaccess.v1.VpcAccessService.{method}",
+                     resource_name=CONNECTOR, principal=principal)
+
+
+# A connector deleted and made again under the same name (Terraform's replace, a person's fix): a v1
+# Connector has no uid, create time or etag to tell the new one from the old (its fields: name, network,
+# ip_cidr_range, state, min_throughput, max_throughput, connected_projects, subnet, machine_type,
+# min_instances, max_instances: google/cloud/vpcaccess/v1/vpc_access.proto, message Connector). Only its
+# settings and the audit log tell.
+RECREATED = LogResult(query="audit", entries=(_on_connector(2, "DeleteConnector"), _on_connector(4, "CreateConnector")))
+
+
+def _recreated_service(now: float) -> Evidence:
+    """backend deleted and deployed again under its name after the change: its only revision, created at +2,
+    serves cleanly since."""
+    e = Evidence(now=now).revision("backend-00001-new", 2)
+    e.traffic(backend_00001_new=100)
+    e.requests("backend-00001-new", 2, now, 40).latency("backend-00001-new", 2, now, 0.1)
+    return _scaled(e.requests(OLD, -30, -5, 20).requests(OLD, -30, -5, 25, "500"))
+
+
+# name, record, evidence, bundle fields replaced, kind, step, words: worlds the sweep already judges right
+# (each row passes on the code before this table), kept so they stay so.
+ALREADY_RIGHT = [
+    ("a connector recreated with the change's settings, after the change: not credited to it", scale_up(),
+     clean(6), {"connector_audit": RECREATED}, HealthKind.UNCLEAR, StepKind.WAIT, "DeleteConnector"),
+    ("the same at the deadline: escalated, nothing written", scale_up(), clean(12), {"connector_audit": RECREATED},
+     HealthKind.UNCLEAR, StepKind.ESCALATE, "CreateConnector"),
+    ("a connector recreated with its old settings: the change is gone", scale_up(),
+     served(6).connector(machine_type="e2-micro", min_instances=2, max_instances=3), {}, HealthKind.CHANGED,
+     StepKind.ESCALATE, "machine_type e2-micro"),
+    ("the revision scaled to zero since +1 (no requests): demand unknown, not healthy", scale_up(),
+     _scaled(served(6, until=1)), {}, HealthKind.UNCLEAR, StepKind.WAIT, "no requests since"),
+    ("the same at the deadline: escalated, never verified", scale_up(), _scaled(served(12, until=1)), {},
+     HealthKind.UNCLEAR, StepKind.ESCALATE, "could not be verified"),
+    ("points late at the deadline (Monitoring's newest minutes not in yet): not verified on the old ones",
+     scale_up(), _scaled(served(12, until=4)), {}, HealthKind.UNCLEAR, StepKind.ESCALATE, "metrics are late"),
+    ("a rollback's points late at the deadline: not undone", rollback(), served(12, until=4), {},
+     HealthKind.UNCLEAR, StepKind.ESCALATE, "not undone"),
+    ("the service deleted and deployed again under its name: its recovery not credited to the change",
+     scale_up(), _recreated_service(8), {}, HealthKind.UNCLEAR, StepKind.ESCALATE, "backend-00001-new"),
+]
+
+
+@pytest.mark.parametrize("name,record,evidence,update,kind,step,words", ALREADY_RIGHT,
+                         ids=[r[0] for r in ALREADY_RIGHT])
+def test_worlds_around_a_connector_change_already_judged_right(name, record, evidence, update, kind, step, words):
+    health, step_ = _judged(record, evidence, **update)
+    assert (health.kind, step_.kind) == (kind, step), step_.why
+    assert words in step_.why, step_.why
+
+
+def test_a_second_service_failing_after_the_scale_while_the_first_recovered_is_never_verified_nor_undone():
+    """A machine-type move restarts the connector's instances: backend, the one it was made for, recovers,
+    while payments, clean before on the same connector, answers half its requests 503 since. Judged on
+    every service behind the connector (combine): failing, waited for, escalated at the deadline with
+    payments' evidence; a connector change is never undone (already so before this table)."""
+    early = combine([(BACKEND, peer(clean(6))), (PAYMENTS, peer(broke_after(6)))])
+    late = combine([(BACKEND, peer(clean(12))), (PAYMENTS, peer(broke_after(12)))])
+    assert next_step(scale_up(), early, at(9), TIMES).kind is StepKind.WAIT
+    step = next_step(scale_up(), late, at(15), TIMES)
+    assert (late.kind, step.kind) == (HealthKind.FAILING, StepKind.ESCALATE), step.why
+    assert "payments" in step.why and "50.0% 5xx or 429" in step.why and "cannot be undone" in step.why
