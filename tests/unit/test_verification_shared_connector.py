@@ -124,6 +124,15 @@ def _recreated_service(now: float) -> Evidence:
     return _scaled(e.requests(OLD, -30, -5, 20).requests(OLD, -30, -5, 25, "500"))
 
 
+def _moved_off(now: float) -> Evidence:
+    """A person moved backend's traffic during the verification to an older revision that uses another
+    connector: it serves cleanly there since +1."""
+    e = Evidence(now=now).revision(OLD, -180, connector=CONNECTOR + "-2").revision("backend-00002-xyz", -20)
+    e.traffic(backend_00001_abc=100)
+    e.requests("backend-00002-xyz", -30, 1, 20).requests("backend-00002-xyz", -30, 1, 25, "503")
+    return _scaled(e.requests(OLD, 1, now, 40).latency(OLD, 1, now, 0.1))
+
+
 # name, record, evidence, bundle fields replaced, kind, step, words: worlds the sweep already judges right
 # (each row passes on the code before this table), kept so they stay so.
 ALREADY_RIGHT = [
@@ -142,6 +151,8 @@ ALREADY_RIGHT = [
      scale_up(), _scaled(served(12, until=4)), {}, HealthKind.UNCLEAR, StepKind.ESCALATE, "metrics are late"),
     ("a rollback's points late at the deadline: not undone", rollback(), served(12, until=4), {},
      HealthKind.UNCLEAR, StepKind.ESCALATE, "not undone"),
+    ("traffic moved by a person onto a revision on another connector: not the change's doing", scale_up(),
+     _moved_off(6), {}, HealthKind.UNCLEAR, StepKind.WAIT, "backend-conn-2"),
     ("the service deleted and deployed again under its name: its recovery not credited to the change",
      scale_up(), _recreated_service(8), {}, HealthKind.UNCLEAR, StepKind.ESCALATE, "backend-00001-new"),
 ]
