@@ -418,6 +418,10 @@ class Users:
     # The managed services within the fan-out not read because the caller's `stop` said so (its time
     # ran out): whether they use the resource is not known.
     cut: tuple[str, ...] = ()
+    # The managed services whose read answered NOT_FOUND (also in `unreadable`, with the refusal): no
+    # such service exists, so none of its revisions serves through anything. The sweep judges a change
+    # without them (verification.Sweep._health); the diagnosis keeps them as `maybe`, as before.
+    gone: tuple[str, ...] = ()
 
     @property
     def caveat(self) -> str:
@@ -437,7 +441,7 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
     it uses the instance when a serving revision mounts it, or when the config names it (a private
     IP connection through the connector has no Cloud SQL volume). `stop`, asked before each service:
     once it says so, the services left are not read (`Users.cut`, and `maybe`)."""
-    users, unreadable, looked, maybe, cut = [], [], [], [], []
+    users, unreadable, looked, maybe, cut, gone = [], [], [], [], [], []
     managed = list(managed)
     for name, configured in managed[:MAX_FAN_OUT_SERVICES]:
         if cut or (stop is not None and stop()):
@@ -451,6 +455,7 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
         except PermanentError as exc:
             unreadable.append(f"{name}: {exc}")
             maybe.append(name)
+            gone += [name] if exc.code == "NOT_FOUND" else []
             continue
         serving = [r for r in connectors_by_id(service, revisions) if service.serving_percent(r.short_name) > 0]
         if connector and any(r.vpc_connector == connector for r in serving):
@@ -460,7 +465,8 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
             users.append(name)
     maybe += [name for name, _ in managed[MAX_FAN_OUT_SERVICES:]]
     return Users(tuple(users), tuple(looked), tuple(unreadable), api_calls=2 * len(looked),
-                 not_looked_at=max(0, len(managed) - MAX_FAN_OUT_SERVICES), maybe=tuple(maybe), cut=tuple(cut))
+                 not_looked_at=max(0, len(managed) - MAX_FAN_OUT_SERVICES), maybe=tuple(maybe), cut=tuple(cut),
+                 gone=tuple(gone))
 
 
 def _run_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope") -> None:

@@ -1659,7 +1659,12 @@ def combine(judged: list[tuple[str, Health]], caveat: str = "") -> Health:
     change is verified only when all of them are healthy, as the connector's alert closes only when
     all of its users recover; changed (the connector itself) or failing on any one of them says so;
     anything else is unclear. One service alone is its own standing. `caveat`: managed services not
-    looked at (past the fan-out limit), named in a verdict."""
+    looked at (past the fan-out limit), named in a verdict. A service confirmed deleted since
+    (`service_gone`) is no standing of the change: the services still behind the connector judge it
+    (`without_the_gone`)."""
+    gone = [(s, h) for s, h in judged if h.gone]
+    if gone:
+        return without_the_gone(gone[0][1], [(s, h) for s, h in judged if not h.gone], caveat)
     if len(judged) == 1 and not caveat:
         return judged[0][1]
     for kind in (HealthKind.CHANGED, HealthKind.FAILING, HealthKind.UNCLEAR):
@@ -1675,6 +1680,38 @@ def combine(judged: list[tuple[str, Health]], caveat: str = "") -> Health:
     return Health(HealthKind.HEALTHY, "every service behind the connector is healthy on live data since the action "
                                       "settled: " + "; ".join(f"{short_name(s)}: {h.why}" for s, h in judged)
                   + (f" [{caveat}]" if caveat else ""))
+
+
+def without_the_gone(gone: Health, rest: list[tuple[str, Health]], caveat: str = "") -> Health:
+    """A connector change whose own service was deleted since (`gone`, from `service_gone`), judged on the
+    other managed services behind the connector (`rest`: those whose serving revision uses it now, and
+    those not read; `combine`). The deletion alone said "the scale stays" at once, ahead of what the
+    change did to the services still using the connector: a person learnt the service was gone, not
+    whether the scale helped or hurt the rest. Now:
+    - none left behind it: `changed` at once, saying so (nothing left to judge the change by);
+    - their standing `unclear` (too few minutes, no requests, not read): `unclear`, waited for as any
+      change is, and escalated at the deadline naming what was read; never `healthy` on no evidence;
+    - `failing`: `failing` with their evidence, waited for until the deadline as any change is; a
+      connector change is never undone (it is one-way, and they may depend on it now): escalated then;
+    - `healthy`, or the connector `changed` since: `changed` at once, with what they show. Healthy
+      services behind it show the change did not hurt them, not that it did what it was made for: the
+      failure it was made for ended with its service, so a person decides whether the scale is still
+      needed (a larger connector costs more)."""
+    if not rest:
+        return Health(HealthKind.CHANGED, f"{gone.why}; no other managed service uses the connector now, so "
+                                          "nothing is left to judge the change by"
+                      + (f" [{caveat}]" if caveat else ""), gone=True)
+    others = combine(rest, caveat)
+    # One service alone is its own standing (`combine`): named here, as several are named there.
+    said = others.why if len(rest) > 1 or caveat else f"{short_name(rest[0][0])}: {others.why}"
+    read = f"{gone.why}; the change is judged on the other managed services behind the connector: {said}"
+    if others.kind is HealthKind.HEALTHY:
+        return Health(HealthKind.CHANGED, f"{read}; so the change did not hurt them, but what it was made for "
+                                          "ended with the deleted service: not verified, a person decides whether "
+                                          "the scale is still needed", gone=True)
+    if others.kind is HealthKind.CHANGED:
+        return Health(HealthKind.CHANGED, read, gone=True)
+    return Health(others.kind, read, waits_for=others.waits_for, gone=True)
 
 
 def next_step(record: ActionRecord, health: Health, now: datetime, settings: VerificationSettings) -> Step:

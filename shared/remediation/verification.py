@@ -482,14 +482,8 @@ class Sweep:
             unread: list[tuple[str, judging.Health]] = []
             caveat = ""
             if record.action == "scale_connector":
-                found = users_of(readers, [(m.name, m.cloudsql_instances) for m in self.config.services],
-                                 connector=record.target, stop=lambda: not step.fits(LOOKUP_SECONDS))
-                services += [s for s in found.services if s != record.service]
-                unread = [(name, judging.Health(judging.HealthKind.UNCLEAR, "cannot be read, so whether it uses the "
-                                                "connector is not known")) for name in found.unreadable]
-                unread += [(name, judging.Health(judging.HealthKind.UNCLEAR, _NOT_IN_TIME + ", so whether it uses the "
-                                                 "connector is not known")) for name in found.cut if name != record.service]
-                caveat = f"{found.not_looked_at} managed service(s) not looked at" if found.not_looked_at else ""
+                more, unread, caveat = self._behind(record, readers, step)
+                services += more
         except PermanentError as exc:
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
         recovery = record.incident_recovery if closed else ""
@@ -510,6 +504,30 @@ class Sweep:
             return judging.Health(judging.HealthKind.UNCLEAR, f"no managed service uses {record.target} now: "
                                   "nothing to judge the change by" + (f" [{caveat}]" if caveat else ""))
         return judging.combine(judged + unread, caveat)
+
+    def _behind(self, record: ActionRecord, readers: Any,
+                step: StepTime) -> tuple[list[str], list[tuple[str, judging.Health]], str]:
+        """The managed services behind a connector change's connector now, besides its own service: those
+        whose serving revision uses it, those whether it does is not known (unclear, each with why), and
+        the verdict's caveat (managed services not looked at, or no longer existing)."""
+        found = users_of(readers, [(m.name, m.cloudsql_instances) for m in self.config.services],
+                         connector=record.target, stop=lambda: not step.fits(LOOKUP_SECONDS))
+        # `unreadable` holds "name: refusal". The change's own service is judged on its own read below
+        # (a deletion since is told there, `_service_gone`), never a second time as a user not read.
+        # A managed service whose read answered NOT_FOUND does not exist (deleted, the config not yet
+        # updated): it serves nothing through the connector, so it holds no verdict back (before, it
+        # kept every change on the connector unclear until the deadline); the verdict names it.
+        unread = [(name, judging.Health(judging.HealthKind.UNCLEAR, "cannot be read, so whether it uses the "
+                                        "connector is not known")) for name in found.unreadable
+                  if not any(name.startswith(f"{s}: ") for s in (record.service, *found.gone))]
+        missing = [short_name(s) for s in found.gone if s != record.service]
+        unread += [(name, judging.Health(judging.HealthKind.UNCLEAR, _NOT_IN_TIME + ", so whether it uses the "
+                                         "connector is not known")) for name in found.cut if name != record.service]
+        caveat = "; ".join(c for c in (
+            f"{found.not_looked_at} managed service(s) not looked at" if found.not_looked_at else "",
+            *(f"managed service {m} no longer exists (its read answered NOT_FOUND): it uses no connector"
+              for m in missing)) if c)
+        return [s for s in found.services if s != record.service], unread, caveat
 
     def _applied_since(self, record: ActionRecord) -> list[ActionRecord]:
         """Runwarden's action records applied since this one, or dated so near it that they may have been

@@ -1041,6 +1041,101 @@ def test_a_scaled_connectors_service_deleted_since_is_escalated_at_once(scaled, 
     assert scaled.command({"command": "sweep"}, message_id="c3") == []  # judged once
 
 
+REPORTS = "projects/demo-project/locations/us-central1/services/reports"
+REPORTS_REVISION = "reports-00003-kiv"
+
+
+def _reports_behind_the_connector(world: World, failing_from: str | None) -> None:
+    """A second managed service, `reports`, whose serving revision uses backend-conn too: 40 requests a
+    minute, clean and fast from -30m, and from `failing_from` on (None: never) half of them answered 503."""
+    until = failing_from or "+20m"
+    lines = [("200", "2xx", "-30m", until, 40)] + ([("200", "2xx", failing_from, "+20m", 20),
+                                                    ("503", "5xx", failing_from, "+20m", 20)] if failing_from else [])
+    for code, _, start, end, count in lines:
+        request_lines(world, REPORTS_REVISION, start, end, count, status=int(code), service="reports")
+    series = "".join(f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: reports, revision_name: {REPORTS_REVISION}}}}}
+    labels: {{response_code_class: {cls}, response_code: "{code}"}}
+    points: [{{from: {start}, to: {end}, every: 60s, value: {count}}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: reports, revision_name: {REPORTS_REVISION}}}}}
+    labels: {{response_code_class: {cls}}}
+    points: [{{from: {start}, to: {end}, every: 60s, value: {{samples: [[90, {count}]]}}}}]""" for code, cls, start, end, count in lines)
+    extra = yaml.safe_load(f"""
+name: later
+project: demo-project
+region: us-central1
+services:
+  - name: reports
+    revisions:
+      - name: {REPORTS_REVISION}
+        created: -72h
+        ready: true
+        vpc_connector: {CONNECTOR}
+    traffic:
+      - {{revision: {REPORTS_REVISION}, percent: 100}}
+timeseries:{series}
+""")
+    seed(world.standins, Scenario.model_validate(extra), world.anchor)
+
+
+@pytest.mark.parametrize("failing", [False, True], ids=["reports clean", "reports failing since the change"])
+def test_a_scaled_connectors_deleted_service_leaves_the_verdict_to_the_services_still_behind_it(
+        standin_env, firestore, pubsub, project_id, anchor, failing):
+    """backend, for which the connector was scaled, is deleted during the verification; reports uses the
+    same connector. Before, the deletion was escalated at once with "also reports: healthy" (or failing)
+    and none of reports' evidence. Now a clean reports is named with its evidence (escalated at once: the
+    change did not hurt it, not verified); a reports failing since the change is judged as any change is,
+    escalated at the deadline with its evidence; the scale is never undone."""
+    world = World(standin_env, pubsub, project_id, anchor, services=(SERVICE, REPORTS),
+                  bounds={"connectors": [{"name": CONNECTOR, "allow_one_way": True}]})
+    world.seed("connector_saturation")
+    _reports_behind_the_connector(world, "+3m" if failing else None)
+    assert world.handle(world.alert("connector_saturation")).status.value == "applied"
+    world.published()
+    world.standins.run.delete_service(SERVICE)
+    world.at(14)
+
+    outcomes = world.command({"command": "sweep"})
+
+    if failing:
+        assert outcomes == [], outcomes[0].reason            # failing since, before the deadline: waits
+        world.at(20)
+        [outcome] = world.command({"command": "sweep"}, message_id="c2")
+        assert "reports: still failing since the action settled" in outcome.reason, outcome.reason
+        assert "cannot be undone" in outcome.reason, outcome.reason
+    else:
+        [outcome] = outcomes
+        assert "reports: healthy on live data since the action settled" in outcome.reason, outcome.reason
+        assert "did not hurt them" in outcome.reason and "not verified" in outcome.reason, outcome.reason
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "backend no longer exists" in outcome.reason and "NOT_FOUND" in outcome.reason, outcome.reason
+    assert action_state(world) == "escalated"
+    assert world.standins.vpcaccess.count("PatchConnector") == 1       # the scale-up alone, never undone
+
+
+def test_a_managed_service_that_no_longer_exists_does_not_hold_back_a_connector_changes_verdict(
+        standin_env, firestore, pubsub, project_id, anchor):
+    """The config still lists reports, deleted last week (its GET answers NOT_FOUND). A service that does not
+    exist serves nothing through the connector. Before, it was "cannot be read, so whether it uses the
+    connector is not known": every connector change stayed unclear and was escalated at the deadline while
+    backend, the one it was made for, had recovered. Now it is verified, the verdict naming reports as gone."""
+    world = World(standin_env, pubsub, project_id, anchor, services=(SERVICE, REPORTS),
+                  bounds={"connectors": [{"name": CONNECTOR, "allow_one_way": True}]})
+    world.seed("connector_saturation")
+    assert world.handle(world.alert("connector_saturation")).status.value == "applied"
+    world.published()
+    connector_recovery(world)
+    world.at(14)
+
+    [outcome] = world.command({"command": "sweep"})
+
+    assert outcome.status.value == "verified", outcome.reason
+    assert "reports" in outcome.reason and "no longer exists" in outcome.reason, outcome.reason
+
+
 def test_a_connector_scaled_back_down_since_is_not_verified(scaled):
     """Terraform (or a person) puts the connector back as it was; the load has dropped and the service
     is fine. Before, the sweep said the scale-up was verified, for a change no longer in place."""
