@@ -64,5 +64,6 @@ def operator_only() -> str:
 
 def operators_help() -> str:
     """The CLI's paragraph on who may send what."""
-    return (f"Operators only: {SENDER} must be in the config's operators to {operator_only()}. "
+    return (f"Operators only: {SENDER}, the email alone as operators lists it (not IAM's member form, "
+            f"user:EMAIL or serviceAccount:EMAIL), must be in the config's operators to {operator_only()}. "
             "Anyone else is rejected (exit 3), and nothing is written.")

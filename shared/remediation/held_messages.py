@@ -5,8 +5,11 @@ The gate gives back the incident's claim when a brake holds its write back: a ne
 incident (Monitoring re-notifying an open incident at its policy's renotify interval, AlertPolicy.
 AlertStrategy.NotificationChannelStrategy.renotify_interval in google/monitoring/v3/alert.proto; or another
 message) is free to act once writes are allowed again, as is a person's command. Pub/Sub delivering the very
-message again is neither: it delivers at least once, also after a 2xx ("Exactly-once delivery", Pub/Sub
-docs), and the pipeline retries a delivery whose answer's publish failed. Without this record such a
+message again is neither: a push subscription has no exactly-once delivery ("Push and export subscriptions
+don't support exactly-once delivery", Pub/Sub docs, "Exactly-once delivery"), and without it "the service may
+redeliver the message, even after a successful handler.ack()" (google-cloud-cpp's pubsub reference,
+PullResponse; for a push, after the 2xx: UNCONFIRMED in those words); and a delivery whose answer's publish
+failed is answered 5xx and delivered again. Without this record such a
 delivery, arriving after the resume, acted on a notification the switch had refused: a write the operator
 who held it back never saw coming, released by no one.
 
