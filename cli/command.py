@@ -18,6 +18,11 @@ Examples:
       --param max_instances=6 --reason "saturated" --dry-run
   runwarden command reject --param proposal_id=p-0123456789ab --reason "not now"
 
+The kill switch is no command of its own: `runwarden pause` (no --target) engages it and
+`runwarden resume --reason ...` releases it. A write already past the gate's last check when it
+engages is not stopped (its answer says so); a notification it held back is not acted on by the
+resume: only a new notification of the incident or a person's command acts.
+
 {operators}
 
 Exit codes: 0 done, 3 rejected, 4 timed out (the command WAS published), 5 held back\n(nothing written), 6 escalated or proposed, 7 failed; 2 bad input, 1 environment,\n130/143 interrupted.

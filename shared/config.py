@@ -516,6 +516,16 @@ class Config(_Section):
     def is_operator(self, principal: str) -> bool:
         return principal.strip().lower() in {o.strip().lower() for o in self.operators}
 
+    def operator_in_member_form(self, principal: str) -> str | None:
+        """The operator `principal` names in IAM's member form ("user:alice@example.com", "serviceAccount:…",
+        IAM docs "Principal identifiers"), whose email alone is in operators; None otherwise. Never taken for
+        that operator: the refusal names it, so the sender learns what to write (the check stays one rule)."""
+        prefix = _IAM_PREFIX.match(principal.strip())
+        if prefix is None or prefix.group(1).lower() not in ("user", "serviceaccount"):
+            return None
+        email = principal.strip()[prefix.end():]
+        return email if self.is_operator(email) else None
+
     def manages(self, service_name: str) -> bool:
         return self.service(service_name) is not None
 

@@ -25,10 +25,12 @@ from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, no
                                    unknown_start)
 from shared.alerts.received import received
 from shared.errors import AttemptInProgress, PermanentError, TransientError, WriteInFlight
-from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, InProgress, MaybeBehind,
+from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, GateResult, InProgress, MaybeBehind,
                                           duplicate_result, message_of, restarted)
 from shared.remediation import intents
+from shared.remediation.held_messages import held_again, held_key, held_record
 from shared.remediation.held_reports import Holder
+from shared.remediation.refusals import held_by_brake
 from shared.remediation.intents import Verdict, look
 from shared.remediation.history import (
     closed_incident,
@@ -156,6 +158,8 @@ class _Prior:
     # The incident's claims held with no action record (a refusal or an escalation kept: SettledEntry.held),
     # from its SETTLED entries: the query finds no record of them, so `full` keeps them.
     held: SettledState = SettledState()
+    # This message's record of a write the kill switch or a pause held back (held_messages.py), if any.
+    held_message: Any = None
 
 
 class _AlertRun:
@@ -245,7 +249,7 @@ class _AlertRun:
         earlier = self.earlier_attempt(gate, prior)
         if earlier is not None:
             return earlier
-        closed = self.closed(service, prior)
+        closed = self.closed(service, prior) or self.held_before(service, prior)
         if closed is not None:
             return closed
         note_opened(state, self.incident, service, now, existing=prior.incident)
@@ -289,16 +293,19 @@ class _AlertRun:
         intent whose claim no entry records is read in full at once: it may need the live target."""
         incident_id = self.incident.incident_id
         intent = [(INTENTS, intent_key(incident_id, self.message_id))] if self.message_id else []
-        reads = [(INCIDENTS, incident_id), (SETTLED, incident_id), *intent, *gate.claim_reads(incident_id, target)]
+        braked = [(CLAIMS, self.held_key())] if self.event_data is not None else []
+        reads = [(INCIDENTS, incident_id), (SETTLED, incident_id), *intent, *gate.claim_reads(incident_id, target),
+                 *braked]
         deferred = [(INCIDENTS, incident_id), (SETTLED, incident_id), *intent]
         read = dict(zip(reads, _read_many(self.adapters.state, reads, deferred=deferred)))
         # An entry's copy of a claim read here too is not decoded: the claim as read stands for it.
         settled = SettledState.parse(read.pop((SETTLED, incident_id)), covered=read)
         # The intent apart: it is no claim, and it is read whole only when its claim is not recorded.
         found_intent = read.pop(intent[0]) if intent else None
+        held_message = read.pop(braked[0]) if braked else None   # no claim of the incident's either
         prior = _Prior(incident=read[(INCIDENTS, incident_id)], targets=[target, *settled.targets()],
                        found=settled.claims() | read, recorded=settled.recorded,
-                       intent=found_intent, partial=True, read=read, held=settled.held())
+                       intent=found_intent, partial=True, read=read, held=settled.held(), held_message=held_message)
         if prior.intent is not None and str(prior.intent.get("claim_key")) not in prior.recorded:
             return self.full(gate, prior)
         return prior
@@ -318,7 +325,7 @@ class _AlertRun:
             found.update(zip(missing, self.adapters.state.get_many(missing)))
         return _Prior(incident=prior.incident, targets=targets, found=found,
                       recorded=frozenset(str(r.get("key")) for r in actions), intent=prior.intent, read=found,
-                      actions=tuple(actions), held=prior.held)
+                      actions=tuple(actions), held=prior.held, held_message=prior.held_message)
 
     def earlier_attempt(self, gate: Gate, prior: _Prior) -> Outcome | None:
         """An earlier attempt at this message that may have written and not recorded it (its intent
@@ -405,6 +412,29 @@ class _AlertRun:
         return self.outcome(OutcomeStatus.SKIPPED, f"incident already closed at {closed.closed_at:%H:%M:%S} "
                             f"({closed.closed_by}); no action on a closed incident", target=target)
 
+    def held_key(self) -> str:
+        return held_key(message_key(self.event_data))
+
+    def held_before(self, target: str, prior: _Prior) -> Outcome | None:
+        """This very message delivered again after the kill switch or a pause held its write back: held again,
+        nothing diagnosed or written, even after a resume (held_messages.py)."""
+        again = held_again(_record_data(prior.held_message), self.message_id) if prior.held_message else ""
+        return self.outcome(OutcomeStatus.SKIPPED, again, target=target) if again else None
+
+    def note_held(self, result: GateResult, target: str, service: str) -> None:
+        """Keeps, best effort, that the brake held this message's write back (held_messages.py). A store that
+        fails costs the answer nothing; the timeline says what a delivery after a resume may then do."""
+        if self.event_data is None or result.status is not OutcomeStatus.SKIPPED or not held_by_brake(result.reason):
+            return
+        key, now = self.held_key(), self.adapters.clock.now()
+        retain = timedelta(seconds=self.config.guardrails.claim_retention_seconds)
+        try:
+            self.adapters.state.put_record(CLAIMS, key, held_record(key, _attempt_owner(self.message_id), now, retain,
+                                                                    result.reason, target, service))
+        except (TransientError, PermanentError) as exc:
+            self.timeline.step("held_unrecorded", f"held back by a brake, but not recorded as held ({exc}): a "
+                               "delivery of this message again after a resume may act on it", severity="WARNING")
+
     def gate(self) -> Gate:
         return Gate(self.config, self.adapters.state, self.adapters.clock, owner=_attempt_owner(self.message_id),
                     timeline=self.timeline, message_id=self.message_id,
@@ -466,7 +496,7 @@ class _AlertRun:
         earlier = self.earlier_attempt(gate, prior)
         if earlier is not None:
             return earlier
-        closed = self.closed(target.name, prior)
+        closed = self.closed(target.name, prior) or self.held_before(target.name, prior)
         if closed is not None:
             return closed
         now = self.adapters.clock.now()
@@ -583,6 +613,7 @@ class _AlertRun:
                                      proposal_expires_at=result.proposal.expires_at if result.proposal else None)
         notes = action.notes(proposal.params) if result.status is OutcomeStatus.APPLIED else result.notes
         written = proposal.targets[0] if proposal.targets else service
+        self.note_held(result, written, service)
         return self.outcome(result.status, result.reason, target=written, diagnosis=report,
                             action=action_report, notes=notes, decided_at=now)
 

@@ -676,8 +676,8 @@ def _unknown_name(error: Any, data: Mapping[str, Any] | None = None) -> str | No
         return f"is required{given}: one of {', '.join(COMMAND_NAMES)}"
     if kind == "union_tag_invalid":
         given = (error.get("ctx") or {}).get("tag", error.get("input"))
-        return (f"{str(given)[:60]!r} is not a command{_closest(str(given), COMMAND_NAMES, scope='command')}; "
-                f"one of {', '.join(COMMAND_NAMES)}")
+        hint = _switch_named(str(given), data) or _closest(str(given), COMMAND_NAMES, scope='command')
+        return f"{str(given)[:60]!r} is not a command{hint}; one of {', '.join(COMMAND_NAMES)}"
     if kind != "extra_forbidden" or not loc:
         return None
     fields = _fields_at(loc[:-1])
@@ -691,6 +691,57 @@ def _unknown_name(error: Any, data: Mapping[str, Any] | None = None) -> str | No
     # "max_instances": 6}); any other likely meaning is sought among the names not sent.
     hint = _opposite_of(str(loc[-1]), fields, str(loc[0])) or _closest(str(loc[-1]), unsent)
     return f"{str(loc[-1])[:60]!r} is not {what} {loc[0]}{hint}; it takes: {taken}"
+
+
+# The kill switch named as a command ('kill_switch', 'killSwitch', 'disable_kill_switch'), as the config names
+# it (guardrails.kill_switch), with the way it is to be turned: its name's words, or a flag sent beside it
+# ({"params": {"enabled": "false"}}). No command is named so: `pause` without a target engages it and `resume`
+# releases it. Such a command was answered with the list of commands alone; and "did you mean" either would be
+# a guess at the one thing that must not be guessed.
+_SWITCH_WORDS = (("kill", "switch"), ("killswitch",))
+_ON_WORDS = frozenset({"on", "enable", "enabled", "engage", "engaged", "set", "activate", "true"})
+_OFF_WORDS = frozenset({"off", "disable", "disabled", "disengage", "release", "unset", "clear", "deactivate", "false"})
+_FLAG_KEYS = ("enabled", "engaged", "enable", "on", "value", "state", "active")
+
+
+def _switch_named(given: str, data: Mapping[str, Any] | None) -> str:
+    """What to send instead of a command named after the kill switch (`_SWITCH_WORDS`), or ""."""
+    words = _words(given)
+    if not any(all(w in words for w in switch) for switch in _SWITCH_WORDS):
+        return ""
+    ways = {"pause" for w in words if w in _ON_WORDS} | {"resume" for w in words if w in _OFF_WORDS}
+    flag, sent = _switch_flag(data)
+    if flag is not None:
+        ways.add("pause" if flag else "resume")
+    how = ("the kill switch is engaged by 'pause' without a target and released by 'resume' (with a reason); "
+           "this runs neither")
+    if len(ways) != 1:
+        return f" ({how}{'; its name and ' + sent + ' ask for both' if len(ways) > 1 else ''})"
+    [way] = ways
+    asked = f"{sent} asks to {'engage' if way == 'pause' else 'release'} it" if sent else (
+        f"its name asks to {'engage' if way == 'pause' else 'release'} it")
+    return f" ({how}; {asked}: send {{\"command\": \"{way}\", \"reason\": \"...\"}}, or runwarden {way})"
+
+
+def _switch_flag(data: Mapping[str, Any] | None) -> tuple[bool | None, str]:
+    """The on/off flag sent beside a kill-switch command (top level or in params), and how it was sent; a
+    string ('false') or a number is read for what it says, and said to be one."""
+    for where, node in (("", data), ("params.", (data or {}).get("params"))):
+        if not isinstance(node, Mapping):
+            continue
+        for key in _FLAG_KEYS:
+            if key not in node:
+                continue
+            value = node[key]
+            said = f"{where}{key} {json.dumps(value)[:40]}"
+            if isinstance(value, bool):
+                return value, said
+            text = str(value).strip().lower()
+            if text in _ON_WORDS or text == "1":
+                return True, f"{said} (a {type(value).__name__}, not a JSON boolean)"
+            if text in _OFF_WORDS or text == "0":
+                return False, f"{said} (a {type(value).__name__}, not a JSON boolean)"
+    return None, ""
 
 
 def _given_at(data: Mapping[str, Any] | None, path: tuple[Any, ...]) -> set[str]:

@@ -31,10 +31,16 @@ CLI_SENDER = "the runwarden CLI's --as PRINCIPAL; without it, the active gcloud 
 SENDER = f"requested_by ({CLI_SENDER})"
 
 
-def not_an_operator(requested_by: str, rule: OperatorOnly, detail: str = "") -> str:
+def not_an_operator(requested_by: str, rule: OperatorOnly, detail: str = "", member_of: str | None = None) -> str:
     """The refusal of `rule` asked by `requested_by`, with what to do: another sender, under a new id (the
-    same id with another body is an id reused for another command, and rejected)."""
+    same id with another body is an id reused for another command, and rejected). `member_of`: the operator
+    `requested_by` names in IAM's member form ("user:alice@example.com"), whose email alone operators lists:
+    the sender is told to write that email, not to find another sender."""
     why = f": {rule.why}" if rule.why else ""
+    if member_of:
+        return (f"{requested_by!r} is not in operators: only operators may {rule.may}{detail}{why}; it is IAM's "
+                f"member form of {member_of!r}, which is in operators: send it again with requested_by "
+                f"{member_of!r}, the email alone as operators lists it ({CLI_SENDER}), under a new command_id")
     return (f"{requested_by!r} is not in operators: only operators may {rule.may}{detail}{why}; the sender is "
             f"{SENDER}: have a principal in operators send it, under a new command_id")
 
@@ -58,5 +64,6 @@ def operator_only() -> str:
 
 def operators_help() -> str:
     """The CLI's paragraph on who may send what."""
-    return (f"Operators only: {SENDER} must be in the config's operators to {operator_only()}. "
+    return (f"Operators only: {SENDER}, the email alone as operators lists it (not IAM's member form, "
+            f"user:EMAIL or serviceAccount:EMAIL), must be in the config's operators to {operator_only()}. "
             "Anyone else is rejected (exit 3), and nothing is written.")

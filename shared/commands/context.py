@@ -126,7 +126,9 @@ class CommandRun:
         """Refuses a sender not in operators what `rule` leaves to them (shared/alerts/operators.py, the one list the
         CLI's help reads too)."""
         if not self.config.is_operator(self.command.requested_by):
-            raise rejected("requested_by", not_an_operator(self.command.requested_by, rule, detail))
+            raise rejected("requested_by", not_an_operator(self.command.requested_by, rule, detail,
+                                                           self.config.operator_in_member_form(
+                                                               self.command.requested_by)))
 
     def require_own_override(self) -> None:
         """Refuses an `override_limits` a sender not in operators set. Checked first by every write that takes it,

@@ -46,7 +46,7 @@ from shared.remediation import in_flight
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
 from shared.remediation.plans import Siblings, guard, held_as, release_hint, siblings, unjudged
-from shared.remediation.refusals import SET_IN_CONFIG, braked, denied_permission, permission_advice
+from shared.remediation.refusals import BRAKE, SET_IN_CONFIG, braked, denied_permission, permission_advice
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENT_RETENTION, INTENTS, KILL_SWITCH, PINS,
                                         PROPOSALS, SETTLED, ActionRecord, ActionState, IncidentRecord, IntentRecord,
                                         IntentState, ProposalRecord, SettledEntry, claim_key, settled_field)
@@ -161,16 +161,31 @@ def _switch_reads(paused: Sequence[str]) -> list[tuple[str, str]]:
     return [(FLAGS, KILL_SWITCH), *((FLAGS, pause_key(name)) for name in paused)]
 
 
+def _flag_by(flag: Mapping[str, Any]) -> str:
+    """Who engaged a switch, and when: "since when" is what a person held back checks first (a pause left on
+    since yesterday, or one sent a minute ago for this incident). The flag's `at` is the command's time
+    (shared/commands/pause.py), a Firestore timestamp or, as text, an ISO time."""
+    by = str(flag.get("by") or "an operator")
+    at = flag.get("at")
+    if isinstance(at, str):
+        try:
+            at = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except ValueError:
+            at = None
+    return f"{by} at {at.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC" if isinstance(at, datetime) and at.tzinfo \
+        else by
+
+
 def _switch_reason(paused: Sequence[str], found: Mapping[tuple[str, str], dict[str, Any] | None]) -> str:
     """Why the switches read in `found` hold the write back, or "". `paused`: `held_by(...)`, the
     write's target first."""
     flag = found.get((FLAGS, KILL_SWITCH))
     if flag and flag.get("engaged"):
-        return f"set by {flag.get('by') or 'an operator'}: {flag.get('reason') or 'no reason given'}"
+        return f"set by {_flag_by(flag)}: {flag.get('reason') or 'no reason given'}"
     for name in paused:
         flag = found.get((FLAGS, pause_key(name)))
         if flag and flag.get("engaged"):
-            why = f"{name} paused by {flag.get('by') or 'an operator'}: {flag.get('reason') or 'no reason given'}"
+            why = f"{name} paused by {_flag_by(flag)}: {flag.get('reason') or 'no reason given'}"
             if isinstance(name, MaybeBehind):
                 why += (f"; {name} could not be read during the alert, so it may be behind {paused[0]} (or may "
                         f"not): the write to {paused[0]} may be made for its alert, and a pause of a service holds "
@@ -752,8 +767,10 @@ class Gate:
         result.reason = f"{action.name} applied: the API confirmed the change; " + (
             "it undoes a change of Runwarden's and is not verified later" if action.corrective
             else "the sweep verifies its effect")
-        # The write has ended: its target's write claim is given back beside the commit that records it.
+        # The write has ended: its target's write claim is given back beside the commit that records it, and
+        # the switches are read again beside it (`_landed_meanwhile`), for no round trip of their own.
         given_back = _GATE_CHECK.submit(self._end_writing, held)
+        meanwhile = _GATE_CHECK.submit(self._landed_meanwhile, params.target, paused, action.corrective)
         try:
             self._settle(action, params, before, result, incident_id, service or params.target, signature, held,
                          manual)
@@ -762,8 +779,26 @@ class Gate:
             # unrecorded as a transient one: escaping the gate, it was answered `failed` for a change that took.
             return self._unrecorded(action, params, result, exc, held.intent is not None)
         finally:
-            wait([given_back])
+            wait([given_back, meanwhile])
+        result.reason += meanwhile.result()
         return result
+
+    def _landed_meanwhile(self, target: str, paused: tuple[str, ...], corrective: bool) -> str:
+        """What the answer of a write applied adds when a brake engaged while it was under way ("" when none):
+        the kill switch or a pause landed after the gate's last check, which it passed, so the write was sent
+        and is not undone by it (docs/commands.md, "The kill switch and writes in flight"). The person who
+        engaged it learns this one went through, and when it was engaged. A read that fails says nothing: the
+        write's answer is what matters, and the pause's own answer names the writes it found under way."""
+        try:
+            switch = self.kill_switch(target, on_behalf=paused)
+        except (TransientError, PermanentError):
+            return ""
+        if not switch:
+            return ""
+        return (f"; {BRAKE} while it was under way ({switch}): it landed when this write was already past the "
+                "gate's last check, so the write was sent and is not undone by it" + (
+                    "" if corrective else "; the sweep still verifies it, and an undo the sweep decides is held back "
+                    "while it stays engaged"))
 
     def _refused(self, action: Action, held: _Held, result: GateResult, manual: Manual | None, target: str,
                  incident_id: str) -> GateResult:

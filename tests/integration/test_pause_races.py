@@ -223,3 +223,53 @@ def test_a_pause_landing_before_the_undos_last_check_holds_it_back_and_a_person_
     world.at(20)
     assert world.command({"command": "sweep"}) == [] and world.standins.run.count("UpdateService") == 1
     assert answers(world, 3) == {"pz-h": ["applied"], "sweep": ["escalated"], "rs-h": ["applied"]}
+
+
+def test_an_alerts_write_held_at_its_last_check_is_not_released_by_the_resume_but_a_new_notification_acts(
+        world, monkeypatch):
+    """An alert's rollback has its claim and plan stored; a pause lands before the gate's last check. Held back
+    (`skipped`, naming who paused and when). After a resume, Pub/Sub delivers that very notification again: a
+    resume releases nothing by itself, so it is held again and nothing is written. Monitoring's re-notification
+    of the incident (another message) is diagnosed afresh and acts, once."""
+    world.at(1)
+    fire, landed = once(lambda: (wait_for_plan(world), pause(world, "pz-al"))[1])
+    restore = at_last_check(monkeypatch, fire)
+    alert = world.alert(message_id="al-1")
+    held = world.handle(alert)
+    restore()
+    assert held.status.value == "skipped" and "kill switch engaged" in held.reason, held.reason
+    assert "set by alice@example.com at 2026-11-26 12:01:00 UTC" in held.reason, held.reason
+    assert landed["answer"].status.value == "applied" and world.standins.run.count("UpdateService") == 0
+
+    world.at(4)
+    assert command(world, "resume", command_id="rs-al", reason="go on").status.value == "applied"
+    world.at(5)
+    again = world.handle(alert)
+    assert again.status.value == "skipped" and "a resume does not release it" in again.reason, again.reason
+    assert "message al-1 delivered again" in again.reason and "held back at 2026-11-26 12:01:00" in again.reason
+    assert world.standins.run.count("UpdateService") == 0
+
+    renotified = world.handle(world.alert(message_id="al-2"))
+    assert renotified.status.value == "applied", renotified.reason
+    assert world.standins.run.count("UpdateService") == 1 and world.serving() == {OLD: 100}
+    published = answers(world, 5)   # the alert's three answers carry no command_id
+    assert {k: sorted(v) for k, v in published.items()} == {"pz-al": ["applied"], "rs-al": ["applied"],
+                                                             "sweep": ["applied", "skipped", "skipped"]}
+
+
+def test_a_pause_landing_while_an_alerts_write_waits_on_its_operation_is_named_in_the_applied_answer(
+        world, monkeypatch):
+    """The alert's rollback is sent and Cloud Run's operation polled when the pause lands: the write is not
+    stopped or undone, and its `applied` answer says the switch landed while it was under way, by whom and when,
+    so the person who paused learns that this one went through."""
+    world.at(2)
+    fire, landed = once(lambda: pause(world, "pz-op", target=SERVICE))
+    at_operation_poll(world, monkeypatch, fire)
+    done = world.handle(world.alert(message_id="op-1"))
+
+    assert done.status.value == "applied", done.reason
+    assert ("kill switch engaged while it was under way (" + SERVICE + " paused by alice@example.com at "
+            "2026-11-26 12:02:00 UTC: stop it)") in done.reason, done.reason
+    assert "already past the gate's last check, so the write was sent and is not undone by it" in done.reason
+    assert landed["answer"].status.value == "applied", landed["answer"].reason
+    assert world.standins.run.count("UpdateService") == 1 and world.serving() == {OLD: 100}

@@ -1330,7 +1330,9 @@ def test_a_paused_services_own_alert_does_not_scale_its_connector(standin_env, f
     held = world.handle(world.alert("connector_saturation"))
 
     assert held.status.value == "skipped" and held.target == CONNECTOR, held.reason
-    assert f"{SERVICE} paused by alice: maintenance" in held.reason and f"the write to {CONNECTOR}" in held.reason
+    # Who paused it, when (the pinned clock's time, when the pause was sent) and why.
+    assert f"{SERVICE} paused by alice at {world.clock.now():%Y-%m-%d %H:%M:%S} UTC: maintenance" in held.reason \
+        and f"the write to {CONNECTOR}" in held.reason, held.reason
     assert world.standins.vpcaccess.count("PatchConnector") == 0
 
     world.command({"command": "resume", "command_id": "r1", "requested_by": "alice", "reason": "done",
@@ -1359,7 +1361,8 @@ def test_a_connector_alert_is_held_back_when_any_service_behind_it_is_paused(sta
     held = world.handle(world.alert("connector_alert_shared"))
 
     assert held.status.value == "skipped" and held.target == shared, held.reason
-    assert f"{service} paused by alice: maintenance" in held.reason, held.reason
+    assert f"{service} paused by alice at {world.clock.now():%Y-%m-%d %H:%M:%S} UTC: maintenance" in held.reason, \
+        held.reason
     assert world.standins.vpcaccess.count("PatchConnector") == 0
 
 

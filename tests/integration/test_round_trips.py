@@ -96,8 +96,9 @@ def test_a_connector_write_for_a_services_alert_reads_the_services_pause_with_it
 
     assert first.status.value == "applied", first.reason
     # The three commits of the first write, and one more after it: its write claim given back (`_end_writing`);
-    # and, beside the evidence reads, the incident's record created (its OPEN seen: history.note_seen).
-    assert counter.by_method() == {"BatchGetDocuments": 4, "RunQuery": 3, "Commit": 5}, counter.by_method()
+    # and, beside the evidence reads, the incident's record created (its OPEN seen: history.note_seen). After
+    # the write, beside its commit, one read of the switches again (`Gate._landed_meanwhile`).
+    assert counter.by_method() == {"BatchGetDocuments": 5, "RunQuery": 3, "Commit": 5}, counter.by_method()
 
 
 def _forget_settled(world) -> None:
@@ -173,8 +174,10 @@ def test_the_first_write_takes_its_claim_cooldown_and_budgets_in_one_commit(worl
     # After it, one commit and no read: the claim completed (an update guarded by the update time its
     # create answered with), the action record, the pin and what settled the incident; beside it, on
     # a thread of its own, one commit and no read: the target's write claim given back (a delete
-    # guarded by the update time its create answered with).
-    assert counter.by_method() == {"RunQuery": 2, "BatchGetDocuments": 3, "Commit": 5}
+    # guarded by the update time its create answered with); and, on another, one batched read: the switches
+    # read again, so that a brake engaged while the write was under way is named in its answer
+    # (`Gate._landed_meanwhile`). Neither is waited for beyond the commit that records the write.
+    assert counter.by_method() == {"RunQuery": 2, "BatchGetDocuments": 4, "Commit": 5}
     from shared.remediation.guardrails import WRITING
     assert world.state.get(WRITING, "projects/demo-project/locations/us-central1/services/backend") is None
 

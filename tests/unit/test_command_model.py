@@ -297,8 +297,9 @@ def test_a_reason_may_span_lines():
     assert command.reason == "INC-7:\n\tmigration window"
 
 
-@pytest.mark.parametrize("name", ["freeze", "revert", "start", "halt", "deny", "rejection", "kill_switch", "unfreeze",
-                                  "traffic"])
+# 'kill_switch' names the switch itself: answered with both commands that turn it, and no guess between them
+# (tests/unit/test_command_red_team.py).
+@pytest.mark.parametrize("name", ["freeze", "revert", "start", "halt", "deny", "rejection", "unfreeze", "traffic"])
 def test_a_command_name_that_only_looks_like_a_known_one_is_answered_with_every_name_and_no_guess(name):
     """Nearest by letters alone (difflib, 0.6), 'freeze' was answered "did you mean 'release'?" (which lets
     writes happen again), 'revert' "'reject'?" and 'start' "'status'?": not misspellings, other words. When

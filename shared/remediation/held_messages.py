@@ -1,0 +1,57 @@
+"""A notification whose write the kill switch or a pause held back, kept by its Pub/Sub message, so that a
+resume never releases that write on its own (docs/commands.md, "The kill switch and writes in flight").
+
+The gate gives back the incident's claim when a brake holds its write back: a new notification of the
+incident (Monitoring re-notifying an open incident at its policy's renotify interval, AlertPolicy.
+AlertStrategy.NotificationChannelStrategy.renotify_interval in google/monitoring/v3/alert.proto; or another
+message) is free to act once writes are allowed again, as is a person's command. Pub/Sub delivering the very
+message again is neither: a push subscription has no exactly-once delivery ("Push and export subscriptions
+don't support exactly-once delivery", Pub/Sub docs, "Exactly-once delivery"), and without it "the service may
+redeliver the message, even after a successful handler.ack()" (google-cloud-cpp's pubsub reference,
+PullResponse; for a push, after the 2xx: UNCONFIRMED in those words); and a delivery whose answer's publish
+failed is answered 5xx and delivered again. Without this record such a
+delivery, arriving after the resume, acted on a notification the switch had refused: a write the operator
+who held it back never saw coming, released by no one.
+
+Pure but for the record's shape: the pipeline reads the record in its batched read of the incident
+(`_AlertRun.prior`) and writes it, best effort, when the gate answers a brake."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+
+from shared.ports import ClaimRecord, ClaimStatus
+
+# In the claims collection (its TTL policy removes it), beside the pages' once-only records.
+_PREFIX = "held/"
+
+
+def held_key(message: str) -> str:
+    """The record of a message held back: `message` is its key (shared.alerts.delivery `message_key`)."""
+    return f"{_PREFIX}{message}"
+
+
+def held_record(key: str, owner: str, now: datetime, retain: timedelta, refusal: str, target: str,
+                service: str) -> dict[str, Any]:
+    """The record kept: a completed claim (the claims collection's shape), its result the gate's refusal, the
+    write's target and the service the alert was diagnosed for."""
+    record = ClaimRecord(key=key, owner=owner, status=ClaimStatus.COMPLETED, claimed_at=now, expires_at=now + retain,
+                         result={"refusal": refusal, "target": target, "service": service})
+    return record.model_dump()
+
+
+def held_again(found: Mapping[str, Any] | None, message_id: str | None) -> str:
+    """The answer to a delivery of a message held back before ("" when `found`, its record, is none):
+    held again, whatever the switches say now."""
+    if not found:
+        return ""
+    record = ClaimRecord.model_validate(found)
+    refusal = str(record.result.get("refusal") or "the kill switch or a pause")
+    target = str(record.result.get("target") or "its target")
+    service = str(record.result.get("service") or target)
+    return (f"message {message_id or '(no id)'} delivered again (Pub/Sub delivers at least once): its write to "
+            f"{target} was held back at {record.claimed_at:%Y-%m-%d %H:%M:%S} UTC ({refusal}); a resume does not "
+            "release it, whether or not writes are allowed now: nothing was diagnosed or written. A new notification "
+            "of the incident (Monitoring re-notifies an open incident at its policy's renotify interval) is "
+            "diagnosed afresh and may act, or a person acts by a command (runwarden command diagnose --target "
+            f"{service}, then the change it names)")

@@ -1,0 +1,240 @@
+"""Operators' mistakes and races with the kill switch, pauses and approvals, each answered specifically under
+its command_id, acting at most once and within bounds (docs/commands.md). Through the real entry point
+(`handle_command` on a Pub/Sub push's data), on in-process parts (tests/property/fast.py). The races on
+Firestore itself (two operators deciding one proposal at once, a pause landing mid-write) are in
+tests/integration/test_commands.py and test_pause_races.py; a command redelivered while its first delivery
+runs is in tests/unit/test_command_resends.py.
+
+The list:
+ 1. the kill switch sent as a command of its own, `kill_switch`, with `enabled: "false"` (a string), or true,
+    or no flag, or named for the way to turn it (`disable_kill_switch`);
+ 2. `requested_by` in IAM's member form (`user:alice@example.com`) for an operator listed by email alone, and a
+    service account's (`serviceAccount:…`);
+ 3. a service account not in operators approving;
+ 4. a command published with attributes and an empty body;
+ 5. a pause of a service Runwarden does not manage;
+ 6. a scale of a connector below its current instances;
+ 7. an approve and a reject of one proposal within the same second;
+ 8. an approve arriving after the proposal's incident closed;
+ 9. a resume sent as a dry run (which must not release the switch);
+10. an approve held back by the kill switch, then the resume: the proposal stays open, applied only by a
+    person's approve sent again, never by the sweep."""
+from __future__ import annotations
+
+import contextlib
+import io
+import itertools
+import json
+from typing import Any
+
+import pytest
+
+from shared.commands import handle_command
+from shared.outcomes import Outcome, OutcomeStatus
+from shared.remediation.records import FLAGS, KILL_SWITCH
+from tests.integration.world import SERVICE, event
+from tests.property.fast import FastWorld, seeded_copy
+from tests.property.harness import ANCHOR, CONNECTOR
+
+OPERATOR = "alice@example.com"
+SCHEDULER = "runwarden-ops@demo-project.iam.gserviceaccount.com"
+OTHER_SERVICE = SERVICE.replace("/services/backend", "/services/frontend")
+REJECTED, SKIPPED, APPLIED, DRY_RUN = (OutcomeStatus.REJECTED, OutcomeStatus.SKIPPED, OutcomeStatus.APPLIED,
+                                       OutcomeStatus.DRY_RUN)
+_ids = itertools.count(1)
+
+
+def _world(scenario: str = "connector_saturation", one_way: bool = True) -> FastWorld:
+    return FastWorld(seeded_copy(scenario, None), ANCHOR, operators=[OPERATOR, SCHEDULER],
+                     bounds={"connectors": [{"name": CONNECTOR, "allow_one_way": one_way,
+                                             "max_instances_ceiling": 6}]})
+
+
+def _data(w: FastWorld, body: Any, attributes: dict[str, str] | None = None) -> dict[str, Any]:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    data = event(raw, f"m-{next(_ids)}")
+    data["message"]["publishTime"] = w.clock.now().isoformat().replace("+00:00", "Z")
+    if attributes:
+        data["message"]["attributes"] = attributes
+    return data
+
+
+def _send(w: FastWorld, body: dict[str, Any], attributes: dict[str, str] | None = None) -> Outcome:
+    full = {"command_id": f"rt-{next(_ids)}", "requested_by": OPERATOR, "reason": "INC-9", **body}
+    with contextlib.redirect_stdout(io.StringIO()):
+        [outcome] = handle_command(_data(w, full, attributes), w.config, w.adapters)
+    assert outcome.command_id == full["command_id"]
+    return outcome
+
+
+def _writes(w: FastWorld) -> int:
+    return w.standins.vpcaccess.count("PatchConnector") + w.standins.run.count("UpdateService")
+
+
+def _switch_engaged(w: FastWorld) -> bool:
+    flag = w.state.get_record(FLAGS, KILL_SWITCH)
+    return bool(flag and flag.get("engaged"))
+
+
+def _proposed(w: FastWorld) -> str:
+    with contextlib.redirect_stdout(io.StringIO()):
+        outcome = w.handle(w.alert("connector_saturation"))
+    assert outcome.status is OutcomeStatus.PROPOSED, outcome.reason
+    return outcome.action.proposal_id
+
+
+def _approve(proposal: str, **extra: Any) -> dict[str, Any]:
+    return {"command": "approve", "params": {"proposal_id": proposal}, **extra}
+
+
+# (the body, its status, what the answer must say, the kill switch engaged after it)
+SWITCH_NAMES: dict[str, tuple[dict[str, Any], OutcomeStatus, tuple[str, ...], bool]] = {
+    "kill_switch with enabled: \"false\" (a string)": (
+        {"command": "kill_switch", "params": {"enabled": "false"}}, REJECTED,
+        ("'kill_switch' is not a command", "released by 'resume'", "params.enabled \"false\" (a str, not a JSON "
+         "boolean) asks to release it", "send {\"command\": \"resume\""), True),
+    "kill_switch with enabled: true": (
+        {"command": "kill_switch", "params": {"enabled": True}}, REJECTED,
+        ("'kill_switch' is not a command", "params.enabled true asks to engage it", "send {\"command\": \"pause\""),
+        True),
+    "killSwitch with engaged: 0 at the top level": (
+        {"command": "killSwitch", "engaged": 0}, REJECTED,
+        ("engaged 0 (a int, not a JSON boolean) asks to release it", "runwarden resume"), True),
+    "kill_switch with no flag": (
+        {"command": "kill_switch"}, REJECTED,
+        ("engaged by 'pause' without a target and released by 'resume'", "this runs neither"), True),
+    "disable_kill_switch": (
+        {"command": "disable_kill_switch"}, REJECTED, ("its name asks to release it", "runwarden resume"), True),
+    "enable_kill_switch with enabled: false": (
+        {"command": "enable_kill_switch", "params": {"enabled": False}}, REJECTED,
+        ("its name and params.enabled false ask for both", "this runs neither"), True),
+}
+
+
+@pytest.mark.parametrize("body, status, said, engaged_after", SWITCH_NAMES.values(), ids=SWITCH_NAMES.keys())
+def test_the_kill_switch_named_as_a_command_says_which_command_turns_it_that_way(body, status, said, engaged_after):
+    w = _world()
+    assert _send(w, {"command": "pause"}).status is APPLIED
+    outcome = _send(w, body)
+    assert outcome.status is status, outcome.reason
+    assert [words for words in said if words not in outcome.reason] == [], outcome.reason
+    assert _switch_engaged(w) is engaged_after   # nothing run: the switch stays as it was
+
+
+# (requested_by, what the answer must say, what it must not)
+MEMBER_FORMS = {
+    "an operator's email in IAM's user: form": (
+        "user:alice@example.com", ("'user:alice@example.com' is not in operators", "IAM's member form of "
+                                   "'alice@example.com', which is in operators", "requested_by 'alice@example.com'"),
+        "have a principal in operators"),
+    "an operator service account in IAM's serviceAccount: form": (
+        f"serviceAccount:{SCHEDULER}", (f"IAM's member form of '{SCHEDULER}'", f"requested_by '{SCHEDULER}'"),
+        "have a principal in operators"),
+    "a service account not in operators": (
+        "deployer@demo-project.iam.gserviceaccount.com",
+        ("'deployer@demo-project.iam.gserviceaccount.com' is not in operators", "have a principal in operators"),
+        "member form"),
+    "a user: form of someone not in operators": (
+        "user:mallory@example.com", ("'user:mallory@example.com' is not in operators",
+                                     "have a principal in operators"), "member form"),
+}
+
+
+@pytest.mark.parametrize("requested_by, said, unsaid", MEMBER_FORMS.values(), ids=MEMBER_FORMS.keys())
+def test_an_approve_from_a_principal_in_iams_member_form_is_refused_naming_the_email_to_send(requested_by, said,
+                                                                                             unsaid):
+    w = _world(one_way=False)
+    proposal = _proposed(w)
+    outcome = _send(w, _approve(proposal, requested_by=requested_by))
+    assert outcome.status is REJECTED, outcome.reason
+    assert [words for words in said if words not in outcome.reason] == [], outcome.reason
+    assert unsaid not in outcome.reason, outcome.reason
+    assert _writes(w) == 0
+    assert _send(w, _approve(proposal)).status is APPLIED and _writes(w) == 1   # the operator's own: once
+
+
+def test_attributes_with_an_empty_body_are_rejected_saying_to_put_the_command_in_the_body():
+    w = _world()
+    data = _data(w, b"", {"command": "pause", "command_id": "pz-attr", "requested_by": OPERATOR})
+    with contextlib.redirect_stdout(io.StringIO()):
+        [outcome] = handle_command(data, w.config, w.adapters)
+    assert outcome.status is REJECTED and "put the command in the message body" in outcome.reason, outcome.reason
+    assert not _switch_engaged(w)
+
+
+def test_a_pause_of_a_service_not_managed_is_rejected_naming_the_one_managed_and_pauses_nothing():
+    w = _world("bad_revision")
+    outcome = _send(w, {"command": "pause", "target": OTHER_SERVICE})
+    assert outcome.status is REJECTED and "frontend is not in the inventory" in outcome.reason, outcome.reason
+    assert f"(the inventory has {SERVICE})" in outcome.reason
+    assert _send(w, {"command": "status"}).status is OutcomeStatus.REPORTED
+    assert not _switch_engaged(w)
+
+
+@pytest.mark.parametrize("current, asked, said", [
+    ({"maxInstances": 5}, 4, "max_instances would go down from 5 to 4"),
+    ({"minInstances": 3, "maxInstances": 4}, 3, "min_instances 3 is not below max_instances 3"),
+], ids=["below its max", "down to its min"])
+def test_a_scale_below_the_connectors_current_instances_is_rejected_and_nothing_written(current, asked, said):
+    w = _world()
+    w.standins.vpcaccess.set_connector(CONNECTOR, **current)
+    outcome = _send(w, {"command": "scale_connector", "target": CONNECTOR, "params": {"max_instances": asked}})
+    assert outcome.status is REJECTED and said in outcome.reason, outcome.reason
+    assert _writes(w) == 0
+
+
+@pytest.mark.parametrize("first", ["reject", "approve"])
+def test_an_approve_and_a_reject_within_one_second_decide_once_and_the_second_names_the_first(first):
+    w = _world(one_way=False)
+    proposal = _proposed(w)
+    second = "approve" if first == "reject" else "reject"
+    decided = _send(w, {"command": first, "params": {"proposal_id": proposal}})
+    late = _send(w, {"command": second, "params": {"proposal_id": proposal}, "requested_by": SCHEDULER})
+    assert decided.status is (APPLIED if first == "approve" else OutcomeStatus.REJECTED) or \
+        decided.status.value == "applied", decided.reason
+    assert late.status is REJECTED and f"{proposal} is already" in late.reason and OPERATOR in late.reason, \
+        late.reason
+    assert _writes(w) == (1 if first == "approve" else 0)
+
+
+def test_an_approve_after_its_incident_closed_is_held_back_and_writes_nothing():
+    w = _world(one_way=False)
+    proposal = _proposed(w)
+    w.at(10)
+    with contextlib.redirect_stdout(io.StringIO()):
+        closed = w.handle(w.alert("connector_saturation", message_id="closed", state="closed",
+                                  ended_at=ANCHOR.replace(minute=9)))
+    assert closed.status.value == "resolved", closed.reason
+    outcome = _send(w, _approve(proposal))
+    assert outcome.status is SKIPPED and "closed" in outcome.reason, outcome.reason
+    assert _writes(w) == 0
+
+
+def test_a_resume_sent_as_a_dry_run_leaves_the_kill_switch_engaged_and_says_so():
+    w = _world()
+    _send(w, {"command": "pause"})
+    outcome = _send(w, {"command": "resume", "dry_run": True})
+    assert outcome.status is DRY_RUN and "nothing written" in outcome.reason, outcome.reason
+    assert _switch_engaged(w)
+    held = _send(w, {"command": "scale_connector", "target": CONNECTOR, "params": {"max_instances": 5}})
+    assert held.status is SKIPPED and "kill switch engaged" in held.reason and _writes(w) == 0
+
+
+def test_an_approve_held_by_the_switch_is_not_applied_by_the_resume_or_the_sweep_only_by_a_person():
+    w = _world(one_way=False)
+    proposal = _proposed(w)
+    _send(w, {"command": "pause"})
+    held = _send(w, _approve(proposal))
+    assert held.status is SKIPPED and "kill switch engaged" in held.reason, held.reason
+    w.at(3)
+    _send(w, {"command": "resume"})
+    w.at(4)
+    with contextlib.redirect_stdout(io.StringIO()):
+        w.command({"command": "sweep"})
+    assert _writes(w) == 0   # the resume and the sweep release nothing
+    status = _send(w, {"command": "status"})
+    assert proposal in status.reason or proposal in json.dumps(status.model_dump(mode="json")), status.reason
+    again = _send(w, _approve(proposal))
+    assert again.status is APPLIED and _writes(w) == 1, again.reason
+
+
