@@ -16,6 +16,15 @@ Sources:
   label name may be quoted in the UTF-8 form. Only `=` names one value: a pattern or a negation names none.
 - Monitoring Query Language reference: `fetch cloud_run_revision`, and a resource label compared in a
   `filter` as `resource.service_name == 'backend'` (`==` only, for the same reason).
+- An application's own metric names its service in a label its writer chose, never a Cloud Run resource
+  label (`workload_names`): Managed Service for Prometheus's sidecar for Cloud Run writes to the
+  `prometheus_target` resource with `cluster` "__run__" and `namespace` the Cloud Run service's name
+  (GoogleCloudPlatform/run-gmp-sidecar `confgenerator/agentmetrics.go`, `AddMetricLabel("namespace",
+  r.Service)` and `AddMetricLabel("cluster", "__run__")`, promoted to resource labels by `GroupByGMPAttrs`
+  in `confgenerator/otel/processors.go`; that the application pipeline labels the same is UNCONFIRMED);
+  an OpenTelemetry collector's Google Managed Prometheus exporter writes a resource's `service.name` as
+  `job` (UNCONFIRMED here), and an application may label `service_name` or `service` itself. A `namespace`
+  selected beside a `cluster` other than "__run__" is a GKE namespace, not a Cloud Run service.
 """
 from __future__ import annotations
 
@@ -42,6 +51,36 @@ class QueryNames:
 
     def __bool__(self) -> bool:
         return bool(self.services)
+
+
+# The labels an application's own metric may name its Cloud Run service by (`workload_names`).
+_WORKLOAD_LABELS = ("namespace", "job", "service_name", "service")
+RUN_CLUSTER = "__run__"     # the `cluster` of a Cloud Run sidecar's prometheus_target (run-gmp-sidecar)
+
+
+def workload_names(query: str, resource_labels: dict[str, str] | None = None) -> tuple[tuple[str, str], ...]:
+    """The (label, value) pairs naming a service on an application's own metric: equality matchers on
+    `_WORKLOAD_LABELS` in a selector that reads no Cloud Run metric (`query_names` reads those), and the
+    notification's own prometheus_target `namespace` when its `cluster` is a Cloud Run sidecar's. Told to a
+    person only: the writer of an application metric chose its labels."""
+    found: list[tuple[str, str]] = []
+    for name, body in _SELECTOR.findall(query):
+        matchers = _MATCHER.findall(body)
+        names = [name] + [value for label, op, value in matchers if label == "__name__" and op == "="]
+        if any(n.startswith(_RUN_METRIC) for n in names if n):
+            continue
+        clusters = {value for label, op, value in matchers if label == "cluster" and op == "="}
+        for label, op, value in matchers:
+            if op != "=" or label not in _WORKLOAD_LABELS or not value or (label, value) in found:
+                continue
+            if label == "namespace" and clusters - {RUN_CLUSTER}:
+                continue    # a GKE cluster's namespace
+            found.append((label, value))
+    labels = resource_labels or {}
+    namespace = labels.get("namespace", "")
+    if labels.get("cluster") == RUN_CLUSTER and namespace and ("namespace", namespace) not in found:
+        found.append(("namespace", namespace))
+    return tuple(found)
 
 
 def query_names(query: str) -> QueryNames:

@@ -142,8 +142,8 @@ def test_a_query_naming_a_cloud_run_service_says_so_and_acts_on_nothing(query, n
 
 
 @pytest.mark.parametrize("query", [
-    # Not a Cloud Run metric: a service_name label of an application's own metric may name anything.
-    'sum(rate(http_requests_total{service_name="backend"}[5m])) > 1',
+    # (An application metric's service_name, namespace or job is told as its writer's label, never read as
+    # Cloud Run's: tests/unit/test_alert_payloads_red_team.py.)
     # Not an equality: a pattern, a negation.
     'sum(rate(run_googleapis_com:request_count{service_name=~"back.*"}[5m])) > 1',
     'sum(rate(run_googleapis_com:request_count{service_name!="backend"}[5m])) > 1',
