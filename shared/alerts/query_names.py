@@ -53,6 +53,17 @@ class QueryNames:
         return bool(self.services)
 
 
+def _selectors(query: str) -> list[tuple[bool, list[tuple[str, str, str]]]]:
+    """Each selector of `query`: whether it reads a Cloud Run metric (by the name before its braces or its
+    `__name__` matcher), and its (label, operator, value) matchers."""
+    read = []
+    for name, body in _SELECTOR.findall(query):
+        matchers = _MATCHER.findall(body)
+        names = [name] + [value for label, op, value in matchers if label == "__name__" and op == "="]
+        read.append((any(n.startswith(_RUN_METRIC) for n in names if n), matchers))
+    return read
+
+
 # The labels an application's own metric may name its Cloud Run service by (`workload_names`).
 _WORKLOAD_LABELS = ("namespace", "job", "service_name", "service")
 RUN_CLUSTER = "__run__"     # the `cluster` of a Cloud Run sidecar's prometheus_target (run-gmp-sidecar)
@@ -64,10 +75,8 @@ def workload_names(query: str, resource_labels: dict[str, str] | None = None) ->
     notification's own prometheus_target `namespace` when its `cluster` is a Cloud Run sidecar's. Told to a
     person only: the writer of an application metric chose its labels."""
     found: list[tuple[str, str]] = []
-    for name, body in _SELECTOR.findall(query):
-        matchers = _MATCHER.findall(body)
-        names = [name] + [value for label, op, value in matchers if label == "__name__" and op == "="]
-        if any(n.startswith(_RUN_METRIC) for n in names if n):
+    for run_metric, matchers in _selectors(query):
+        if run_metric:
             continue
         clusters = {value for label, op, value in matchers if label == "cluster" and op == "="}
         for label, op, value in matchers:
@@ -86,10 +95,8 @@ def workload_names(query: str, resource_labels: dict[str, str] | None = None) ->
 def query_names(query: str) -> QueryNames:
     """The services, locations and projects `query` selects by equality on a Cloud Run metric."""
     found: dict[str, list[str]] = {label: [] for label in _NAMING}
-    for name, body in _SELECTOR.findall(query):
-        matchers = _MATCHER.findall(body)
-        names = [name] + [value for label, op, value in matchers if label == "__name__" and op == "="]
-        if not any(n.startswith(_RUN_METRIC) for n in names if n):
+    for run_metric, matchers in _selectors(query):
+        if not run_metric:
             continue
         for label, op, value in matchers:
             if op == "=" and label in found and value and value not in found[label]:
