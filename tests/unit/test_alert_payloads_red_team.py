@@ -29,6 +29,7 @@ from shared.outcomes import OutcomeStatus
 from shared.pipeline import handle_alert, query_named_services
 from shared.remediation.records import claim_key
 from tests.integration.world import event
+from tests.unit import test_notification_readings as readings
 from tests.property.fast import FastWorld, scenario_model, seeded_copy
 from tests.property.harness import ANCHOR
 
@@ -89,14 +90,9 @@ def test_one_incident_under_ids_differing_only_in_case_is_acted_on_once_and_said
 
 
 def promql(query: str, labels: dict[str, str] | None = None) -> dict:
-    resource = {"type": "prometheus_target", "labels": {
-        "project_id": "p", "location": "us-central1", "cluster": "__run__", "namespace": "", "job": "",
-        "instance": "", **(labels or {})}}
-    return {"version": "1.2", "incident": {
-        "incident_id": "0.prom", "state": "open", "started_at": 1764158400, "policy_name": "5xx (PromQL)",
-        "resource": resource, "metric": {"type": "prometheus.googleapis.com/ALERTS/gauge", "labels": {}},
-        "condition": {"name": "projects/p/alertPolicies/1/conditions/2", "displayName": "5xx",
-                      "conditionPrometheusQueryLanguage": {"query": query, "duration": "60s"}}}}
+    """A PromQL condition's notification on a Cloud Run sidecar's prometheus_target (cluster "__run__")."""
+    return readings.promql(query, resource={"type": "prometheus_target",
+                                            "labels": {**readings.PROMETHEUS_TARGET["labels"], **(labels or {})}})
 
 
 @pytest.mark.parametrize("query, labels, said, managed", [
