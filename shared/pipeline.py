@@ -44,7 +44,7 @@ from shared.remediation.history import (
 )
 from shared.alerts.incidents import (AlertTarget, Incident, IncidentParseError, TargetKind,
                                     check_not_ahead, parse_message_published, quoted)
-from shared.alerts.query_names import query_names
+from shared.alerts.query_names import QueryNames, query_names
 from shared.outcomes import (
     ActionReport,
     DiagnosisReport,
@@ -732,8 +732,10 @@ class _AlertRun:
               diagnosis: DiagnosisReport | None = None, action: ActionReport | None = None,
               notes: list[str] | None = None, decided_at: datetime | None = None) -> Outcome:
         """The outcome, with nothing written to the timeline yet."""
+        # An id read lower-cased is said on every outcome of it (Incident.id_note): it may have merged two incidents.
+        notes = [*(notes or []), *([self.incident.id_note] if self.incident.id_note else [])]
         return Outcome(incident_id=self.incident.incident_id, target=target, diagnosis=diagnosis, action=action,
-                       status=status, reason=reason, notes=notes or [], message_id=self.message_id,
+                       status=status, reason=reason, notes=notes, message_id=self.message_id,
                        timestamps=Timestamps(received_at=self.received_at, decided_at=decided_at or self.adapters.clock.now(),
                                              completed_at=self.adapters.clock.now()))
 
@@ -1272,8 +1274,14 @@ def query_named_services(incident: Incident, config: Config) -> str:
     them in, if it says; "" when it selects none. Named so a person knows which service it may be about;
     never acted on (shared/alerts/query_names.py)."""
     names = query_names(incident.condition_filter) if incident.condition_kind == "other" else None
-    if not names or incident.target.kind is not TargetKind.UNROUTABLE:
+    if incident.target.kind is not TargetKind.UNROUTABLE:
         return ""
+    if not names:
+        # An application metric's service label (Incident.named_workloads), in any location or project.
+        services = tuple(dict.fromkeys(value for _, value in incident.named_workloads))
+        if not services:
+            return ""
+        names = QueryNames(services=services)
     found = [s.name for s in config.services if s.name.rsplit("/", 1)[-1] in names.services
              and (not names.projects or s.name.split("/")[1] in names.projects)
              and (not names.locations or s.name.split("/")[3] in names.locations)]

@@ -24,7 +24,7 @@ from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Fiel
 
 from shared.alerts.hand_typed import as_meant, json_mistake, wrapped_said, wrapping_quote
 from shared.alerts.incidents import IncidentParseError, PubSubMessage, _lone_surrogate, decode_message_published
-from shared.gcp.identifiers import IncidentIdCharacter, stripped_incident_id, written_name_problem
+from shared.gcp.identifiers import IncidentIdCharacter, folded_incident_id, stripped_incident_id, written_name_problem
 from shared.alerts.operators import CLI_SENDER
 from shared.outcomes import BIDI, C1
 
@@ -308,12 +308,12 @@ class MisroutedAlert(CommandError):
 
 def _misrouted_incident_id(value: Any) -> tuple[str | None, str]:
     """A misrouted notification's incident id as the alerts path reads it (one rule,
-    shared/gcp/identifiers.stripped_incident_id), and why none is named when the alerts path refuses it:
+    shared/gcp/identifiers.stripped_incident_id, then folded_incident_id), and why none is named when the alerts path refuses it:
     kept as it came, an id with a zero-width space inside labelled a timeline no alert of it could share."""
     if not isinstance(value, str):
         return None, ""
     try:
-        return stripped_incident_id(value) or None, ""
+        return folded_incident_id(stripped_incident_id(value)) or None, ""
     except IncidentIdCharacter as e:
         return None, str(e)
 

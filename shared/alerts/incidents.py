@@ -26,12 +26,12 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from shared.alerts.query_names import query_names
+from shared.alerts.query_names import query_names, workload_names
 from shared.alerts.ratio_query import ratio_query
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.errors import PermanentError
-from shared.gcp.identifiers import (INCIDENT_ID_CHARACTER, IncidentIdCharacter, resource_label_problem,
-                                    stripped_incident_id)
+from shared.gcp.identifiers import (INCIDENT_ID_CHARACTER, IncidentIdCharacter, folded_incident_id,
+                                    resource_label_problem, stripped_incident_id)
 
 # Real notifications are a few KB; documentation content is capped at 10 KB by Monitoring.
 # Anything near this size is not a Monitoring notification, so refuse it before parsing.
@@ -574,6 +574,9 @@ class Incident(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     incident_id: str = Field(min_length=1)
+    # The id as the notification wrote it when that is not how Runwarden keys it (its letters in capitals:
+    # shared/gcp/identifiers.folded_incident_id), "" otherwise: see `id_note`.
+    incident_id_as_sent: str = ""
     state: IncidentState
     version: str = ""                 # "1.2"; "test" for the console's test notification
     policy_name: str = ""             # the policy's display name, not its resource name
@@ -633,6 +636,25 @@ class Incident(BaseModel):
     @property
     def is_open(self) -> bool:
         return self.state is IncidentState.OPEN
+
+    @property
+    def named_workloads(self) -> tuple[tuple[str, str], ...]:
+        """For a query condition: the (label, value) pairs its application metric or its Cloud Run sidecar's
+        prometheus_target names a service by (shared/alerts/query_names.workload_names); told, never read."""
+        if self.condition_kind != "other":
+            return ()
+        return workload_names(self.condition_filter,
+                              self.resource_labels if self.resource_type == "prometheus_target" else None)
+
+    @property
+    def id_note(self) -> str:
+        """What a person must know when the id was read lower-cased, "" when it came so: another incident whose
+        id differs from it only in case is taken for this one (shared/gcp/identifiers.folded_incident_id)."""
+        if not self.incident_id_as_sent:
+            return ""
+        return (f"incident id {quoted(self.incident_id_as_sent)} was read as {self.incident_id!r}: every Monitoring "
+                "incident id seen is lowercase, and an id differing only in case is taken for the same incident, never acted on "
+                "twice; if two incidents' ids differ only in case, the later one was not handled on its own")
 
     @property
     def is_test(self) -> bool:
@@ -1165,6 +1187,8 @@ def _query_said(incident: Incident, result_labels: bool = True) -> str:
     if incident.condition_kind != "other":
         return ""
     names = query_names(incident.condition_filter)
+    if not names and incident.named_workloads:
+        return _workloads_said(incident.named_workloads)
     if not names:
         # `sum by (service_name) (...)` selects none by name, but its result keeps the label: shown, never read
         # (`_no_resource` shows them itself: result_labels False).
@@ -1178,6 +1202,16 @@ def _query_said(incident: Incident, result_labels: bool = True) -> str:
             "a query's selection does not say which resource its result is about (it may sum several), so nothing "
             "was read or done on that guess (`runwarden command diagnose --target SERVICE` reads a service's live "
             "evidence now); ")
+
+
+def _workloads_said(workloads: tuple[tuple[str, str], ...]) -> str:
+    """`_query_said` for an application's own metric naming a service (query_names.workload_names)."""
+    said = " and ".join(f"{label} {quoted(value, 60)}" for label, value in workloads)
+    return (f"its query or its Cloud Run sidecar's prometheus_target names {said} (Managed Service for Prometheus's "
+            "sidecar for Cloud Run writes the service's name as namespace; an OpenTelemetry collector or the "
+            "application may write it as job or service_name): the alert may be about that service, but an "
+            "application metric's labels are its writer's, so nothing was read or done on that guess (`runwarden "
+            "command diagnose --target SERVICE` reads a service's live evidence now); ")
 
 
 def _condition_bar(condition: _Condition) -> float | None:
@@ -1240,8 +1274,10 @@ def _to_incident(wire: _NotificationWire) -> Incident:
     body = i.condition.body   # a property: each condition kind tried in turn
     # The chains built once each (a chain of none is a new _Aggregation): every delivery, duplicates too, parses.
     chained, denominator = _chained(body), _denominator(body)
+    keyed = folded_incident_id(i.incident_id)
     return Incident(
-        incident_id=i.incident_id,
+        incident_id=keyed,
+        incident_id_as_sent="" if keyed == i.incident_id else i.incident_id,
         state=i.state,
         version=wire.version,
         policy_name=i.policy_name,

@@ -221,3 +221,19 @@ def stripped_incident_id(value: str) -> str:
         if char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp"):
             raise IncidentIdCharacter(stripped, at, char)
     return stripped
+
+
+# Whether Monitoring's `incident_id` is case-sensitive is UNCONFIRMED: the "Notification content" page
+# (cloud.google.com/monitoring/support/notification-options, schema 1.2) gives it as a string and says no
+# more, and every id seen is lowercase letters, digits and '.' ("0.nrwotmyokd9n": its example and every
+# sample in tests/fixtures/samples). A relay or a hand may change its case. Read as it came, "0.NRWOTMYOKD9N"
+# and "0.nrwotmyokd9n" keyed two claims (shared/remediation/records.claim_key) and one incident could be
+# acted on twice; folded, two incidents whose ids differ only in case are one, which precision prefers
+# (nothing acts twice) and which is said on each outcome of the id that was folded (Incident.id_note).
+COMMAND_INCIDENT_PREFIX = "command:"
+
+
+def folded_incident_id(value: str) -> str:
+    """An incident id (read by `stripped_incident_id`) as Runwarden keys it: its letters lower-cased. An
+    operator's manual action ("command:COMMAND_ID") is kept as it is: a command id is the operator's own."""
+    return value if value.startswith(COMMAND_INCIDENT_PREFIX) else value.lower()

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable
 from urllib.parse import quote as url_quote
 
-from shared.gcp.identifiers import IncidentIdCharacter, stripped_incident_id
+from shared.gcp.identifiers import IncidentIdCharacter, folded_incident_id, stripped_incident_id
 from shared.timeline.writer import INCIDENT_LABEL, STEP_LABEL
 
 # Monitoring incident ids look like "0.nrwotmyokd9n" (the samples in docs/messages.md): letters,
@@ -45,11 +45,13 @@ class BadInput(ValueError):
 
 def check_incident_id(value: object) -> str:
     """The id as the alerts path reads it (whitespace around it dropped, inside it refused by name:
-    shared/gcp/identifiers.stripped_incident_id), then of INCIDENT_ID's shape. Use the id returned."""
+    shared/gcp/identifiers.stripped_incident_id, lower-cased by folded_incident_id), then of INCIDENT_ID's shape.
+    Use the id returned."""
     if not isinstance(value, str) or not value.strip():
         raise BadInput("incident_id", "is required (the Monitoring incident id, like 0.nrwotmyokd9n)")
     try:
-        value = stripped_incident_id(value)
+        # Lower-cased as the alerts path keys it (folded_incident_id): its timeline is written under that.
+        value = folded_incident_id(stripped_incident_id(value))
     except IncidentIdCharacter as e:
         raise BadInput("incident_id", str(e)) from None
     if not INCIDENT_ID.fullmatch(value):

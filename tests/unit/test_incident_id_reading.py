@@ -38,6 +38,16 @@ def test_an_operator_s_manual_action_id_is_read_the_same_way():
     assert check_incident_id("  command:rb-inc42\n") == "command:rb-inc42"
 
 
+@pytest.mark.parametrize("raw, meant", [("0.NRWOTMYOKD9N", "0.nrwotmyokd9n"), (" 0.OpQiw61 ", "0.opqiw61"),
+                                        ("command:RB-Inc42", "command:RB-Inc42")])
+def test_an_incident_id_in_capitals_is_read_lower_cased_both_ways_a_command_s_as_it_is(raw, meant):
+    """An alert's id is keyed lower-cased (shared/gcp/identifiers.folded_incident_id), so its timeline is
+    asked for by that; a manual action's command id is the operator's own, kept."""
+    assert check_incident_id(raw) == meant
+    if not raw.startswith("command:"):
+        assert parse_notification(notified(raw)).incident_id == meant
+
+
 INSIDE = [
     ("0.opq iw61", "a space at character 5"),
     (" 0.opq\tiw61 ", "a tab at character 5"),       # counted in the id without what is around it

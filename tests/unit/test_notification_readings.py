@@ -142,8 +142,8 @@ def test_a_query_naming_a_cloud_run_service_says_so_and_acts_on_nothing(query, n
 
 
 @pytest.mark.parametrize("query", [
-    # Not a Cloud Run metric: a service_name label of an application's own metric may name anything.
-    'sum(rate(http_requests_total{service_name="backend"}[5m])) > 1',
+    # (An application metric's service_name, namespace or job is told as its writer's label, never read as
+    # Cloud Run's: tests/unit/test_alert_payloads_red_team.py.)
     # Not an equality: a pattern, a negation.
     'sum(rate(run_googleapis_com:request_count{service_name=~"back.*"}[5m])) > 1',
     'sum(rate(run_googleapis_com:request_count{service_name!="backend"}[5m])) > 1',
@@ -207,6 +207,7 @@ def test_a_query_selecting_another_service_than_the_notifications_resource_is_a_
 @pytest.mark.parametrize("sent, incident_id, said", [
     (" 0.opqiw61fsv7p\n", "0.opqiw61fsv7p", "(incident 0.opqiw61fsv7p, policy"),
     ("\u00a00.k2m9xq\t", "0.k2m9xq", "(incident 0.k2m9xq, policy"),
+    ("0.K2M9XQ", "0.k2m9xq", "(incident 0.k2m9xq, policy"),     # lower-cased as the alerts path keys it
     # Whitespace or an invisible character inside: which incident is meant cannot be told, so none is named
     # and the answer says why, as the alerts path refuses it (shared/gcp/identifiers.stripped_incident_id).
     ("0.opqiw\u200b61fsv7p", None, "holds U+200B at character 7"),
