@@ -9,11 +9,12 @@ from collections.abc import Collection
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
 from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, closed_connection,
-                                          is_pooler_wait, pattern_of, per_text, refusal_quote)
+                                          is_pooler_wait, pattern_of, per_text, pool_size, refusal_quote)
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_signs import dials_around_connector, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
 from shared.diagnosis.rules.deploy_changes import ADMIN_API_REFUSALS, cite_hosts_brought, cite_instance_brought
+from shared.diagnosis.pool_settings import pool_size_raised
 from shared.diagnosis.secret_refs import pinned_secrets_changed, plain_credentials_changed
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
@@ -92,14 +93,22 @@ def evaluate(facts: Facts) -> Finding:
                    "refusals at the Auth Proxy's own limit only from a new revision that runs more requests at once "
                    "in each instance", False)
             return c.no(busier)
+        pooled = _pool_raised(facts, refused)
+        if pooled:
+            c.cite("api", "run.revisions.list: containers[].env[].value", pooled,
+                   "refusals at a connection limit only from a new revision whose deploy raised its pool's size",
+                   False)
+            return c.no(pooled)
         # The most said first, at most _NAMED of them in words (the evidence item counts every kind).
         named = list(refused.items())[:_NAMED]
         more = len(refused) - len(named)
-        raised = _raised_max_instances(facts, c) if refused.keys() & _LIMITS else ""
+        limited = bool(refused.keys() & _LIMITS)
+        raised = _raised_max_instances(facts, c) if limited else ""
+        held = _pools_held(facts, c) if limited else ""
         return c.yes(0.8, _who_answered(refused) + ": " + "; ".join(
                          f"{kind} ({len(entries)}x, e.g. {refusal_quote(entries[0].text)!r})" for kind, entries in named)
                      + (f"; and {more} other kinds of refusal (see the evidence)" if more else "")
-                     + (f"; {raised}" if raised else ""),
+                     + (f"; {raised}" if raised else "") + (f"; {held}" if held else ""),
                      recommendation="no automatic action (Runwarden never writes to Cloud SQL); check "
                                     + "; and ".join(_refusal_advice(facts, kind) for kind, _ in named))
     moved = facts.deploy_changed_path(errors)
@@ -378,6 +387,28 @@ def _raised_max_instances(facts: Facts, c: Citation) -> str:
     return said
 
 
+def _pools_held(facts: Facts, c: Citation) -> str:
+    """At the connection limit, the arithmetic a person checks first, where the evidence has both
+    figures: the most instances the serving revisions ran at once in the incident (instance_count)
+    times the connections one pool may hold, read from the pool's own words in its waits
+    (log_signals.pool_size, the largest said). Each process holds its own pool, so it is a floor with
+    several per instance; the database's max_connections is not read, so nothing is concluded from
+    it: the figure is context for the escalation, never a reason to act. "" without either figure."""
+    instances = facts.max_total_instances_seen(facts.incident, (r.short_name for r in facts.serving))
+    sizes = [found for found in map(pool_size, dict.fromkeys(e.text for e in facts.log_matches(LogSignal.DB_POOL_WAIT)))
+             if found]
+    if not instances or not sizes:
+        return ""
+    size, words = max(sizes)
+    peak = int(instances)
+    said = (f"{peak} instances x up to {size} connections = {peak * size} connections its pools may hold at the peak "
+            f"(the pool's own words: {words!r}; one pool per process, so more with several per instance), against "
+            "the database's max_connections, which Runwarden does not read")
+    c.cite("metric", query_of(facts.b.instances, "run.googleapis.com/container/instance_count"), said, "context", None,
+           role="context")
+    return said
+
+
 def _deploy_raised(facts: Facts, setting: str) -> tuple[Revision, Revision, float] | None:
     """The recent deploy (`Facts.recent_deploy`: the newest serving revision, the Ready revision before
     it, the seconds from its creation to the incident) when it raised `setting`, a Revision field read
@@ -507,6 +538,31 @@ def _busier_instances(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
             f"requests each instance runs at once from {previous.container_concurrency} ({previous.short_name}) to "
             f"{suspect.container_concurrency}: the proxy runs in each instance, so they are the new revision's own "
             "(bad_revision)")
+
+
+def _pool_raised(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
+    """Why refusals at a connection limit are the new revision's own, or "": every refusal is at one
+    (_LIMITS: max_connections, a role's or database's CONNECTION LIMIT, a pooler's max_client_conn),
+    every one came from the newest serving revision, deployed within deploy_window_seconds, and its
+    deploy raised its pool's size in its plain env over the Ready revision before it, lowering none
+    (pool_settings.pool_size_raised: both set, by the same name). Each of its instances then holds
+    more connections, and sending traffic back restores the size that fit (bad_revision judges the
+    deploy). A size the env does not show (a library's default, a secret's DSN), the same size, or an
+    older revision refused too competes instead: something else holds the connections."""
+    if not refused.keys() <= _LIMITS:
+        return ""
+    deploy = facts.recent_deploy()
+    if deploy is None:
+        return ""
+    suspect, previous, _ = deploy
+    if any(e.resource_labels.get("revision_name") != suspect.short_name for es in refused.values() for e in es):
+        return ""
+    raised = pool_size_raised(previous, suspect)
+    if not raised:
+        return ""
+    return (f"the refusals at the connection limit all come from {suspect.short_name}, whose deploy raised its "
+            f"connection pool's size ({'; '.join(raised)}, against {previous.short_name}): each instance holds more "
+            "connections, so they are the new revision's own (bad_revision)")
 
 
 # Refusals that depend on who connects, the revision's service account: a deploy that changed it
