@@ -4,7 +4,7 @@ refusal (connection limit, credentials, permission, read-only, restarting): an a
 path to it works, so a busy connector does not explain those."""
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
@@ -66,39 +66,14 @@ def evaluate(facts: Facts) -> Finding:
         # The database answered: whatever the connector shows, it carried these.
         c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_REFUSED)}", refused_observed(facts),
                f">= {s.db_error_logs_min} refusals: the database answered, so the path to it works", True)
-        changed = _identity_changed(facts, refused)
-        if changed:
-            c.cite("api", "run.revisions.list: service_account", changed,
-                   "refusals of the caller's identity only from a new revision that runs as another service account",
-                   False)
-            return c.no(changed)
-        resecret = _credentials_changed(facts, refused)
-        if resecret:
-            c.cite("api", "run.revisions.list: containers[].env[].value_source.secret_key_ref, volumes[].secret",
-                   resecret, "password refusals only from a new revision whose deploy changed the secret version it "
-                   "reads, against one that pins every secret", False)
-            return c.no(resecret)
-        unresolved = _resolved_elsewhere(facts, refused)
-        if unresolved:
-            c.cite("api", "run.revisions.list: vpc_access (connector, egress, network_interfaces)", unresolved,
-                   "answers that depend on the path (a host name unresolved, a source host not admitted) only from a "
-                   "new revision that reaches its VPC another way", False)
-            return c.no(unresolved)
+        for own, query, threshold in _DEPLOYS_OWN:
+            why = own(facts, refused)
+            if why:
+                c.cite("api", query, why, threshold, False)
+                return c.no(why)
         renamed = _deploy_named_the_host(facts, c, refused) or _deploy_named_the_instance(facts, c, refused)
         if renamed:
             return c.no(renamed)
-        busier = _busier_instances(facts, refused)
-        if busier:
-            c.cite("api", "run.revisions.list: max_instance_request_concurrency", busier,
-                   "refusals at the Auth Proxy's own limit only from a new revision that runs more requests at once "
-                   "in each instance", False)
-            return c.no(busier)
-        pooled = _pool_raised(facts, refused)
-        if pooled:
-            c.cite("api", "run.revisions.list: containers[].env[].value", pooled,
-                   "refusals at a connection limit only from a new revision whose deploy raised its pool's size",
-                   False)
-            return c.no(pooled)
         # The most said first, at most _NAMED of them in words (the evidence item counts every kind).
         named = list(refused.items())[:_NAMED]
         more = len(refused) - len(named)
@@ -526,14 +501,10 @@ def _busier_instances(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     through it, and sending traffic back restores the concurrency that fit (bad_revision judges the
     deploy). The same concurrency on both (a burst of load, a larger pool the revision's settings
     do not show) competes instead."""
-    if not refused.keys() <= _PROXY:
+    found = _only_from_the_new_revision(facts, refused, _PROXY)
+    if found is None or _deploy_raised(facts, "container_concurrency") is None:
         return ""
-    deploy = _deploy_raised(facts, "container_concurrency")
-    if deploy is None:
-        return ""
-    suspect, previous, _ = deploy
-    if any(e.resource_labels.get("revision_name") != suspect.short_name for es in refused.values() for e in es):
-        return ""
+    suspect, previous, _ = found
     return (f"the Auth Proxy's refusals at its own limit all come from {suspect.short_name}, whose deploy raised the "
             f"requests each instance runs at once from {previous.container_concurrency} ({previous.short_name}) to "
             f"{suspect.container_concurrency}: the proxy runs in each instance, so they are the new revision's own "
@@ -549,14 +520,10 @@ def _pool_raised(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     more connections, and sending traffic back restores the size that fit (bad_revision judges the
     deploy). A size the env does not show (a library's default, a secret's DSN), the same size, or an
     older revision refused too competes instead: something else holds the connections."""
-    if not refused.keys() <= _LIMITS:
+    found = _only_from_the_new_revision(facts, refused, _LIMITS)
+    if found is None:
         return ""
-    deploy = facts.recent_deploy()
-    if deploy is None:
-        return ""
-    suspect, previous, _ = deploy
-    if any(e.resource_labels.get("revision_name") != suspect.short_name for es in refused.values() for e in es):
-        return ""
+    suspect, previous, _ = found
     raised = pool_size_raised(previous, suspect)
     if not raised:
         return ""
@@ -620,3 +587,25 @@ def _identity_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     return (f"the refusals ({', '.join(refused)}) all come from {suspect.short_name}, deployed as "
             f"{suspect.service_account}; {previous.short_name} ran as {previous.service_account}: the deploy changed "
             "who connects, so they are the new revision's own (bad_revision)")
+
+
+# The refusals a deploy brought about itself, each check in this order with what it read and the
+# condition it held: when one says why, the refusals are the new revision's own, this rule does not
+# match, and bad_revision judges the deploy. Each asks for refusals of its own kinds only, none of
+# them the resolver's or the Admin API's that _deploy_named_the_host and _deploy_named_the_instance
+# read after them.
+_DEPLOYS_OWN: tuple[tuple[Callable[[Facts, dict[str, list[LogRecord]]], str], str, str], ...] = (
+    (_identity_changed, "run.revisions.list: service_account",
+     "refusals of the caller's identity only from a new revision that runs as another service account"),
+    (_credentials_changed, "run.revisions.list: containers[].env[].value_source.secret_key_ref, volumes[].secret",
+     "password refusals only from a new revision whose deploy changed the secret version it reads, against one "
+     "that pins every secret"),
+    (_resolved_elsewhere, "run.revisions.list: vpc_access (connector, egress, network_interfaces)",
+     "answers that depend on the path (a host name unresolved, a source host not admitted) only from a new "
+     "revision that reaches its VPC another way"),
+    (_busier_instances, "run.revisions.list: max_instance_request_concurrency",
+     "refusals at the Auth Proxy's own limit only from a new revision that runs more requests at once in each "
+     "instance"),
+    (_pool_raised, "run.revisions.list: containers[].env[].value",
+     "refusals at a connection limit only from a new revision whose deploy raised its pool's size"),
+)
