@@ -13,7 +13,8 @@ Two forms are read:
   SPRING_DATASOURCE_HIKARI_MAXIMUMPOOLSIZE (Spring Boot reference, "Binding From Environment
   Variables"); and RAILS_MAX_THREADS, which the database.yml Rails generates reads as the pool
   (rails/rails railties/lib/rails/generators/rails/app/templates/config/databases/postgresql.yml.tt,
-  `pool: <%= ENV.fetch("RAILS_MAX_THREADS") { 5 } %>`; later versions' wording UNCONFIRMED). A
+  `pool: <%= ENV.fetch("RAILS_MAX_THREADS") { 5 } %>`, as generated apps' database.yml show it; the
+  template's path and later versions' wording UNCONFIRMED). A
   thread pool's, an HTTP client's or a Redis pool's size names no database and is not read.
 - a pool parameter inside a connection string (any variable): Prisma's `connection_limit`
   (prisma/prisma-engines, the P2024 text's "connection limit"), pgx's `pool_max_conns`
