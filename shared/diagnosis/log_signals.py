@@ -1444,8 +1444,14 @@ POOL_WAIT_TEXTS: tuple[DbErrorText, ...] = (
                 "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed "
                 "out, timeout 30.00", "sqlalchemy/pool/impl.py QueuePool._do_get (TimeoutError, code 3o7r)"),
     # HikariPool.getConnection -> createTimeoutException: connectionBag.borrow timed out after
-    # connectionTimeout; the last failure to open a connection, if any, is attached as its cause.
-    DbErrorText("Java: HikariCP", r"HikariPool-\d+ - Connection is not available, request timed out",
+    # connectionTimeout; the last failure to open a connection, if any, is attached as its cause. The
+    # words begin with the pool's name, `poolName + " - Connection is not available, request timed out
+    # after " + elapsedMillis(startTime) + "ms"` (brettwooldridge/HikariCP
+    # src/main/java/com/zaxxer/hikari/pool/HikariPool.java): "HikariPool-N" only by default, so any name
+    # is read (a Spring Boot spring.datasource.hikari.pool-name, a framework's datasource name). Since
+    # HikariCP 5.1 the counts follow, "ms (total=10, active=10, idle=0, waiting=42)" (the version
+    # UNCONFIRMED against its changelog).
+    DbErrorText("Java: HikariCP", r" - Connection is not available, request timed out after \d+ ?ms\b",
                 "java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, request "
                 "timed out after 30000ms.", "brettwooldridge/HikariCP HikariPool.createTimeoutException; its "
                 "issues #1111, #1905"),
@@ -1536,6 +1542,37 @@ POOL_WAIT_TEXTS: tuple[DbErrorText, ...] = (
                 "Error: timeout exceeded when trying to connect", "brianc/node-postgres packages/pg-pool/index.js "
                 "Pool.connect (the queued request's timeout)"),
 )
+
+# How many connections one pool may hold, read from its own words where its timeout says (what a
+# person multiplies by the instances at the connection limit): each as (the words, how the size is
+# read from the groups). Rails, pg-pool, knex and the others say no size, and Go's database/sql says
+# nothing at all (a wait at SetMaxOpenConns ends as the caller's "context deadline exceeded").
+_POOL_SIZES: tuple[tuple[re.Pattern[str], Callable[[tuple[str, ...]], int]], ...] = (
+    # SQLAlchemy: "QueuePool limit of size %d overflow %d reached" (sqlalchemy/sqlalchemy
+    # lib/sqlalchemy/pool/impl.py, QueuePool._do_get): pool_size + max_overflow checked out.
+    (re.compile(r"QueuePool limit of size (\d+) overflow (\d+) reached"), lambda g: int(g[0]) + int(g[1])),
+    # HikariCP 5.1+: "(total=N, active=N, idle=N, waiting=N)", the connections the pool held at the
+    # timeout (brettwooldridge/HikariCP src/main/java/com/zaxxer/hikari/pool/HikariPool.java).
+    (re.compile(r"Connection is not available, request timed out after \d+ ?ms \(total=(\d+),"),
+     lambda g: int(g[0])),
+    # Prisma's P2024: "(Current connection pool timeout: {timeout}, connection limit: {connection_limit})"
+    # (prisma/prisma-engines libs/user-facing-errors/src/query_engine/mod.rs, PoolTimeout).
+    (re.compile(r"Timed out fetching a new connection from the connection pool\b[^\n]*?connection limit: (\d+)"),
+     lambda g: int(g[0])),
+    # Npgsql: "either raise 'Max Pool Size' (currently {max})" (npgsql/npgsql src/Npgsql/PoolingDataSource.cs).
+    (re.compile(r"either raise 'Max Pool Size' \(currently (\d+)\)"), lambda g: int(g[0])),
+)
+
+
+def pool_size(text: str) -> tuple[int, str] | None:
+    """(the connections one pool may hold, the words that say so) from a pool wait's own text
+    (_POOL_SIZES), or None where the text names no size."""
+    for words, size in _POOL_SIZES:
+        found = words.search(text)
+        if found:
+            return size(found.groups()), found.group(0)
+    return None
+
 
 # The application's own HTTP client giving up on a named host, each pattern as (before the host, the
 # host, after it): UPSTREAM_TIMEOUT matches them whole, UPSTREAM_HOST reads the host out of the same text.

@@ -15,6 +15,7 @@ from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES,
                                                   cite_hosts_brought, cite_instance_brought, settings_changed)
 from shared.diagnosis.rules.refusals import refusals
+from shared.diagnosis.pool_settings import pool_size_changed
 from shared.diagnosis.secret_refs import plain_credentials_changed, secrets_changed
 from shared.diagnosis.signatures import Finding, Signature
 
@@ -107,6 +108,8 @@ def _what_the_deploy_changed(facts: Facts, c: Citation, suspect: Revision, good:
     changed += [f"path to its VPC {path}"] if path else []
     secrets = [f"secret {what}" for what in secrets_changed(against, suspect)] if against is not None else []
     plain = plain_credentials_changed(against, suspect) if against is not None else []
+    plain += [f"connection pool's size {key} from {old} to {new}"
+              for key, old, new in (pool_size_changed(against, suspect) if against is not None else [])]
     changed += secrets + plain
     if not changed:
         return ""

@@ -4,16 +4,17 @@ refusal (connection limit, credentials, permission, read-only, restarting): an a
 path to it works, so a busy connector does not explain those."""
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
 from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, closed_connection,
-                                          is_pooler_wait, pattern_of, per_text, refusal_quote)
+                                          is_pooler_wait, pattern_of, per_text, pool_size, refusal_quote)
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_signs import dials_around_connector, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
 from shared.diagnosis.rules.deploy_changes import ADMIN_API_REFUSALS, cite_hosts_brought, cite_instance_brought
+from shared.diagnosis.pool_settings import pool_size_raised
 from shared.diagnosis.secret_refs import pinned_secrets_changed, plain_credentials_changed
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
@@ -65,41 +66,24 @@ def evaluate(facts: Facts) -> Finding:
         # The database answered: whatever the connector shows, it carried these.
         c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_REFUSED)}", refused_observed(facts),
                f">= {s.db_error_logs_min} refusals: the database answered, so the path to it works", True)
-        changed = _identity_changed(facts, refused)
-        if changed:
-            c.cite("api", "run.revisions.list: service_account", changed,
-                   "refusals of the caller's identity only from a new revision that runs as another service account",
-                   False)
-            return c.no(changed)
-        resecret = _credentials_changed(facts, refused)
-        if resecret:
-            c.cite("api", "run.revisions.list: containers[].env[].value_source.secret_key_ref, volumes[].secret",
-                   resecret, "password refusals only from a new revision whose deploy changed the secret version it "
-                   "reads, against one that pins every secret", False)
-            return c.no(resecret)
-        unresolved = _resolved_elsewhere(facts, refused)
-        if unresolved:
-            c.cite("api", "run.revisions.list: vpc_access (connector, egress, network_interfaces)", unresolved,
-                   "answers that depend on the path (a host name unresolved, a source host not admitted) only from a "
-                   "new revision that reaches its VPC another way", False)
-            return c.no(unresolved)
+        for own, query, threshold in _DEPLOYS_OWN:
+            why = own(facts, refused)
+            if why:
+                c.cite("api", query, why, threshold, False)
+                return c.no(why)
         renamed = _deploy_named_the_host(facts, c, refused) or _deploy_named_the_instance(facts, c, refused)
         if renamed:
             return c.no(renamed)
-        busier = _busier_instances(facts, refused)
-        if busier:
-            c.cite("api", "run.revisions.list: max_instance_request_concurrency", busier,
-                   "refusals at the Auth Proxy's own limit only from a new revision that runs more requests at once "
-                   "in each instance", False)
-            return c.no(busier)
         # The most said first, at most _NAMED of them in words (the evidence item counts every kind).
         named = list(refused.items())[:_NAMED]
         more = len(refused) - len(named)
-        raised = _raised_max_instances(facts, c) if refused.keys() & _LIMITS else ""
+        limited = bool(refused.keys() & _LIMITS)
+        raised = _raised_max_instances(facts, c) if limited else ""
+        held = _pools_held(facts, c) if limited else ""
         return c.yes(0.8, _who_answered(refused) + ": " + "; ".join(
                          f"{kind} ({len(entries)}x, e.g. {refusal_quote(entries[0].text)!r})" for kind, entries in named)
                      + (f"; and {more} other kinds of refusal (see the evidence)" if more else "")
-                     + (f"; {raised}" if raised else ""),
+                     + (f"; {raised}" if raised else "") + (f"; {held}" if held else ""),
                      recommendation="no automatic action (Runwarden never writes to Cloud SQL); check "
                                     + "; and ".join(_refusal_advice(facts, kind) for kind, _ in named))
     moved = facts.deploy_changed_path(errors)
@@ -378,6 +362,28 @@ def _raised_max_instances(facts: Facts, c: Citation) -> str:
     return said
 
 
+def _pools_held(facts: Facts, c: Citation) -> str:
+    """At the connection limit, the arithmetic a person checks first, where the evidence has both
+    figures: the most instances the serving revisions ran at once in the incident (instance_count)
+    times the connections one pool may hold, read from the pool's own words in its waits
+    (log_signals.pool_size, the largest said). Each process holds its own pool, so it is a floor with
+    several per instance; the database's max_connections is not read, so nothing is concluded from
+    it: the figure is context for the escalation, never a reason to act. "" without either figure."""
+    instances = facts.max_total_instances_seen(facts.incident, (r.short_name for r in facts.serving))
+    sizes = [found for found in map(pool_size, dict.fromkeys(e.text for e in facts.log_matches(LogSignal.DB_POOL_WAIT)))
+             if found]
+    if not instances or not sizes:
+        return ""
+    size, words = max(sizes)
+    peak = int(instances)
+    said = (f"{peak} instances x up to {size} connections = {peak * size} connections its pools may hold at the peak "
+            f"(the pool's own words: {words!r}; one pool per process, so more with several per instance), against "
+            "the database's max_connections, which Runwarden does not read")
+    c.cite("metric", query_of(facts.b.instances, "run.googleapis.com/container/instance_count"), said, "context", None,
+           role="context")
+    return said
+
+
 def _deploy_raised(facts: Facts, setting: str) -> tuple[Revision, Revision, float] | None:
     """The recent deploy (`Facts.recent_deploy`: the newest serving revision, the Ready revision before
     it, the seconds from its creation to the incident) when it raised `setting`, a Revision field read
@@ -495,18 +501,35 @@ def _busier_instances(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     through it, and sending traffic back restores the concurrency that fit (bad_revision judges the
     deploy). The same concurrency on both (a burst of load, a larger pool the revision's settings
     do not show) competes instead."""
-    if not refused.keys() <= _PROXY:
+    found = _only_from_the_new_revision(facts, refused, _PROXY)
+    if found is None or _deploy_raised(facts, "container_concurrency") is None:
         return ""
-    deploy = _deploy_raised(facts, "container_concurrency")
-    if deploy is None:
-        return ""
-    suspect, previous, _ = deploy
-    if any(e.resource_labels.get("revision_name") != suspect.short_name for es in refused.values() for e in es):
-        return ""
+    suspect, previous, _ = found
     return (f"the Auth Proxy's refusals at its own limit all come from {suspect.short_name}, whose deploy raised the "
             f"requests each instance runs at once from {previous.container_concurrency} ({previous.short_name}) to "
             f"{suspect.container_concurrency}: the proxy runs in each instance, so they are the new revision's own "
             "(bad_revision)")
+
+
+def _pool_raised(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
+    """Why refusals at a connection limit are the new revision's own, or "": every refusal is at one
+    (_LIMITS: max_connections, a role's or database's CONNECTION LIMIT, a pooler's max_client_conn),
+    every one came from the newest serving revision, deployed within deploy_window_seconds, and its
+    deploy raised its pool's size in its plain env over the Ready revision before it, lowering none
+    (pool_settings.pool_size_raised: both set, by the same name). Each of its instances then holds
+    more connections, and sending traffic back restores the size that fit (bad_revision judges the
+    deploy). A size the env does not show (a library's default, a secret's DSN), the same size, or an
+    older revision refused too competes instead: something else holds the connections."""
+    found = _only_from_the_new_revision(facts, refused, _LIMITS)
+    if found is None:
+        return ""
+    suspect, previous, _ = found
+    raised = pool_size_raised(previous, suspect)
+    if not raised:
+        return ""
+    return (f"the refusals at the connection limit all come from {suspect.short_name}, whose deploy raised its "
+            f"connection pool's size ({'; '.join(raised)}, against {previous.short_name}): each instance holds more "
+            "connections, so they are the new revision's own (bad_revision)")
 
 
 # Refusals that depend on who connects, the revision's service account: a deploy that changed it
@@ -564,3 +587,25 @@ def _identity_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     return (f"the refusals ({', '.join(refused)}) all come from {suspect.short_name}, deployed as "
             f"{suspect.service_account}; {previous.short_name} ran as {previous.service_account}: the deploy changed "
             "who connects, so they are the new revision's own (bad_revision)")
+
+
+# The refusals a deploy brought about itself, each check in this order with what it read and the
+# condition it held: when one says why, the refusals are the new revision's own, this rule does not
+# match, and bad_revision judges the deploy. Each asks for refusals of its own kinds only, none of
+# them the resolver's or the Admin API's that _deploy_named_the_host and _deploy_named_the_instance
+# read after them.
+_DEPLOYS_OWN: tuple[tuple[Callable[[Facts, dict[str, list[LogRecord]]], str], str, str], ...] = (
+    (_identity_changed, "run.revisions.list: service_account",
+     "refusals of the caller's identity only from a new revision that runs as another service account"),
+    (_credentials_changed, "run.revisions.list: containers[].env[].value_source.secret_key_ref, volumes[].secret",
+     "password refusals only from a new revision whose deploy changed the secret version it reads, against one "
+     "that pins every secret"),
+    (_resolved_elsewhere, "run.revisions.list: vpc_access (connector, egress, network_interfaces)",
+     "answers that depend on the path (a host name unresolved, a source host not admitted) only from a new "
+     "revision that reaches its VPC another way"),
+    (_busier_instances, "run.revisions.list: max_instance_request_concurrency",
+     "refusals at the Auth Proxy's own limit only from a new revision that runs more requests at once in each "
+     "instance"),
+    (_pool_raised, "run.revisions.list: containers[].env[].value",
+     "refusals at a connection limit only from a new revision whose deploy raised its pool's size"),
+)
