@@ -172,8 +172,10 @@ def _scale_connector(diagnosis: Diagnosis, bundle: EvidenceBundle, bounds: Bound
         read = connector.name if connector else "none"
         return Plan(reason=f"connector {name} was not read with the evidence (read: {read}): not scaling it blind")
     path = _egress_path(bundle)
-    if path != name:
-        # Direct VPC egress (network interfaces) or another connector: scaling this one changes nothing.
+    if path != name and not _still_routed(bundle, name):
+        # Direct VPC egress (network interfaces) or another connector on every serving revision:
+        # scaling this one changes nothing. A split whose older revision still routes through it (the
+        # one connector_saturation judged for carrying the failing traffic) keeps it on the path.
         return Plan(reason=f"the service's serving revision does not route through {connector.short_name} "
                            f"({path}): no connector action")
     policy = bounds.connector(name)
@@ -232,6 +234,12 @@ def _max_not_reached(connector: Connector, policy: ConnectorPolicy, peak: int, c
                        f"{max_not_reached_words(peak, connector.max_instances)}"
                        f"{_no_machine_move(connector, policy, cpu_bound)}: a person must decide: "
                        + "; or ".join(options))
+
+
+def _still_routed(bundle: EvidenceBundle, connector: str) -> bool:
+    """Whether a serving revision (a share in traffic_statuses) routes through `connector`."""
+    return any(r.vpc_connector == connector for r in bundle.revisions
+               if bundle.service.serving_percent(r.short_name) > 0)
 
 
 def _egress_path(bundle: EvidenceBundle) -> str:
