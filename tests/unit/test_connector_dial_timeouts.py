@@ -72,6 +72,12 @@ CASES = {
         dict(sql_up=0), Signature.DATABASE_UNREACHABLE, None),
     "pgjdbc names no address and nothing says where it dialled (PRIVATE_RANGES_ONLY): not acted on": (
         dict(line=PGJDBC), Signature.INCONCLUSIVE, None),
+    "the connector's signs rose only 5 minutes after the dials began timing out (retries): not acted on": (
+        dict(busy_from=-4), Signature.INCONCLUSIVE, None),
+    "the same 7 minutes after, with psycopg2: not acted on": (
+        dict(line=PSYCOPG2, busy_from=-2), Signature.INCONCLUSIVE, None),
+    "the signs rose a minute before the dials began: the connector": (
+        dict(busy_from=-10), Signature.CONNECTOR_SATURATION, "scale_connector"),
     "too few dial timeouts logged: not the connector's": (
         dict(lines=3), Signature.INCONCLUSIVE, None),
     "500s but the failures are a small share (3 %, under status_ratio): no symptom": (

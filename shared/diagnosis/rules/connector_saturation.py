@@ -16,8 +16,8 @@ from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, 
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, pct, unread_rule_outs
 from shared.diagnosis.rules.connector_dials import DialPath, dial_path
 from shared.diagnosis.rules.connector_signs import (CANNOT_SCALE, CHANGE_UNDER_WAY, clean_before,
-                                                    dials_around_connector, either, hang_minutes, max_not_reached,
-                                                    max_not_reached_words, still_on_a_connector, stress, usual_hang)
+                                                    dials_around_connector, either, hang_minutes, held_at_onset,
+                                                    max_not_reached, max_not_reached_words, still_on_a_connector, stress, usual_hang)
 from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, sql_down_while_failing, sql_unreported,
                                                   sql_unreported_words)
 from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY
@@ -79,6 +79,8 @@ def evaluate(facts: Facts) -> Finding:
                        if before else "")
                     + (" (at its max instances only since load that has gone: connectors don't scale in)"
                        if stale else ""))
+    if dialled and held_at_onset(facts, stressed) is False:
+        return c.doubt(_dials_before_the_stress(facts, c, stressed), DIALS_BEFORE_STRESS)
     if dialled and len(stressed) == 1 and stressed[0].startswith("at max"):
         return c.doubt(_dials_beside_a_high_water_mark(facts, c, stressed[0]), HANG_ELSEWHERE)
     high_water, look = _high_water_mark_alone(facts, c, stressed)
@@ -765,6 +767,27 @@ def _dials_timed_out(facts: Facts, c: Citation, revision) -> DialPath | None:
            f"under PRIVATE_RANGES_ONLY, any under ALL_TRAFFIC), with >= {s.status_ratio:.0%} 5xx",
            path.crosses is True, role="supports" if path.crosses else "refutes" if path.crosses is False else "context")
     return path
+
+
+# What a person checks when the dials timed out before the connector showed any sign.
+DIALS_BEFORE_STRESS = ("find where the dials' packets are dropped (firewall rules and routes from the connector's "
+                       "range to the database's address, the database's own state); the connector's load rose after "
+                       "the failures began, as the application's retries raise it")
+
+
+def _dials_before_the_stress(facts: Facts, c: Citation, stressed: list[str]) -> str:
+    """Why dials that timed out are not put on the connector when its signs rose only after they began
+    (none held from FAILING_LEAD before the first failing minute to twice that after it): a cause comes
+    before its effect, and an application whose dials time out retries them, which loads the connector.
+    Not ruled out (it competes), never acted on alone."""
+    since = hms(facts.failing_since) if facts.failing_since else "-"
+    c.cite("metric", query_of(facts.b.connector_instances, "connector/instances"),
+           f"{', '.join(stressed)} only later than the failures' onset ({since})",
+           "a sign at the onset of the dials that timed out (from 2 min before the first failing minute to 4 min "
+           "into it)", False, role="refutes")
+    return (f"the database dials time out from {since}, but connector {facts.b.connector.short_name}'s signs "
+            f"({', '.join(stressed)}) rose only minutes later: its load followed the failures (retries), so the "
+            "drops began elsewhere on the path")
 
 
 def _dials_words(facts: Facts, path: DialPath) -> str:
