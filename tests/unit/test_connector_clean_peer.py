@@ -62,7 +62,7 @@ def test_a_revision_clean_through_the_same_connector(shape, signature, action):
     assert plan(result, bundle, S).action == action, result.summary
     if signature is Signature.INCONCLUSIVE and "old_connector" in shape:
         # The failing revision's own connector is judged: not the one read, so unknown.
-        assert f"{OLD} (80% of traffic" in result.summary and "legacy-conn, which was not read" in result.summary
+        assert f"{OLD} (80% of traffic" in result.summary and "connector legacy-conn, not read" in result.summary
     elif signature is Signature.INCONCLUSIVE:
         assert f"{NEW} served" in result.summary, result.summary
 
@@ -129,17 +129,17 @@ DIRECT = dict(connector=None, network_interfaces=("default/run-direct",))
 # The failing traffic is OLD's: its path is judged (the connector when it is the one read, scaled).
 LEFT = {
     "the newest half on Direct VPC egress, the older half through the connector": dict(
-        e=left_the_connector(50, DIRECT), names=[f"{OLD} (50% of traffic", "routes through connector backend-conn"],
+        e=left_the_connector(50, DIRECT), names=[f"{OLD} (50% of traffic", "connector backend-conn"],
         action="scale_connector"),
     "a fifth on Direct VPC egress in another network": dict(
         e=left_the_connector(20, dict(connector=None, network_interfaces=("apps-vpc/run-egress",))),
-        names=[f"{OLD} (80% of traffic", "routes through connector backend-conn"], action="scale_connector"),
+        names=[f"{OLD} (80% of traffic", "connector backend-conn"], action="scale_connector"),
     "the older revision through another connector (not the one read)": dict(
         e=left_the_connector(30, DIRECT, old_connector=OTHER_CONNECTOR),
         names=[f"{OLD} (70% of traffic) still routes through connector legacy-conn"], action=None),
     "the newest revision with no VPC access at all": dict(
         e=left_the_connector(40, dict(connector=None)),
-        names=[f"{OLD} (60% of traffic", "routes through connector backend-conn"], action="scale_connector"),
+        names=[f"{OLD} (60% of traffic", "connector backend-conn"], action="scale_connector"),
 }
 
 

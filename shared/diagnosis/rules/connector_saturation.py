@@ -35,7 +35,8 @@ def evaluate(facts: Facts) -> Finding:
                   uses or "no connector (direct VPC egress or none)", "a Serverless VPC Access connector",
                   uses is not None):
         if carried:
-            return c.no(f"{carried}, does not use a VPC connector: the connector explains none of its failures")
+            return c.no(f"the failing traffic is {carried}, and it does not use a VPC connector: no connector "
+                        "explains its failures")
         older = still_on_a_connector(facts)
         return c.no("the serving revision does not use a VPC connector" if not older else
                     f"the newest serving revision, {revision.short_name}, does not use a VPC connector, while "
@@ -45,8 +46,9 @@ def evaluate(facts: Facts) -> Finding:
         c.cite("api", f"vpcaccess.connectors.get {uses}", "not read", "connector state and limits", False)
         if connector is not None:
             # The one connector read is the newest serving revision's (collection); the failing one's is another.
-            return c.no(f"{carried}, routes through connector {short_name(uses)}, which was not read (the connector "
-                        f"read is {connector.short_name}, the newest revision's): whether it is saturated is unknown")
+            return c.no(f"the failing traffic is {carried}, which routes through connector {short_name(uses)}, not "
+                        f"read (the one read is {connector.short_name}, the newest revision's): whether it is "
+                        "saturated is unknown")
         return c.no(f"connector {uses} could not be read")
 
     symptom = _symptom(facts, c)
@@ -160,10 +162,10 @@ def evaluate(facts: Facts) -> Finding:
         confidence = min(confidence, UNREAD_LOGS_CONFIDENCE)
     unreported = sql_unreported(facts) if sql is None else None
     silent = f"; {sql_unreported_words(unreported)}" if unreported else ""
-    return c.yes(confidence, (f"{carried}, routes through " if carried else "")
-                 + f"connector {connector.short_name} ({connector.machine_type}, "
+    return c.yes(confidence, f"connector {connector.short_name} ({connector.machine_type}, "
                              f"{connector.min_instances}-{connector.max_instances} instances) is saturated: "
                              + ", ".join(stressed) + (_dials_words(facts, dialled) if dialled else "")
+                             + (f"; judged on the path of {carried}, which routes through it" if carried else "")
                              + unread + silent, subject=connector.name,
                  recommendation=_recommendation(connector, stressed, c.items))
 
