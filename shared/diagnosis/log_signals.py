@@ -1401,6 +1401,39 @@ def read_timed_out(text: str) -> bool:
     return _PGJDBC_BROKEN.search(text) is not None and _READ_TIMED_OUT.search(text) is not None
 
 
+# A new connection to the database whose dial (or the connect under it) got no answer before the
+# driver's own connect timeout: nothing answered, so the packets went unanswered somewhere on the path
+# (a saturated connector drops them, as a firewall or a stopped server does). The words, as each
+# stack gives up (the same sources as their DB_ERROR_TEXTS rows):
+# - Go net: "dial tcp A:P: i/o timeout" at the dialer's deadline (golang/go src/internal/poll/fd.go
+#   ErrDeadlineExceeded's "i/o timeout"), "connect: connection timed out" from the kernel (ETIMEDOUT);
+#   pgx through the Go connector: "dial error: timeout: context deadline exceeded".
+# - libpq (psycopg2, and SQLAlchemy quoting it): "... failed: timeout expired" at connect_timeout
+#   (postgres/postgres src/interfaces/libpq/fe-connect.c, "timeout expired"); psycopg 3: "connection
+#   timeout expired" (psycopg/psycopg psycopg/psycopg/generators.py).
+# - node-postgres: "Connection terminated due to connection timeout" (brianc/node-postgres
+#   packages/pg-pool/index.js newClient at connectionTimeoutMillis).
+# - Java: "SocketTimeoutException: connect timed out" (the JDK's socket connect at its timeout; pgjdbc's
+#   "The connection attempt failed." carries it as its cause).
+# - Node net and mysql2: "connect ETIMEDOUT" (nodejs/node lib/internal/errors.js; sidorares/node-mysql2
+#   lib/connection.js _handleTimeoutError).
+# A read on an established connection that timed out (READ_TIMEOUT_TEXTS) and a failed name lookup
+# ("lookup H on R:53: i/o timeout") are not dials; a wait for a pooled connection names none of these.
+_DIAL_TIMED_OUT = re.compile(
+    r"\bdial tcp [\w.:\[\]%-]+: (?:i/o timeout|connect: connection timed out)"
+    r"|\bdial error: timeout: context deadline exceeded"
+    r"|\bfailed: timeout expired\b|\bconnection timeout expired\b"
+    r"|\bConnection terminated due to connection timeout\b"
+    r"|\bSocketTimeoutException: connect timed out\b"
+    r"|\bconnect ETIMEDOUT\b", re.IGNORECASE)
+
+
+def dial_timed_out(text: str) -> bool:
+    """Whether a database error's text says a new connection's dial timed out (_DIAL_TIMED_OUT), not a
+    read on an established one (`read_timed_out`)."""
+    return _DIAL_TIMED_OUT.search(text) is not None and not read_timed_out(text)
+
+
 # A word every CLOSED_CONNECTION_TEXTS match holds, lower-cased: a text with none of them is ruled out
 # by substring tests before any regex runs (most database errors are dial failures).
 _CLOSED_WORDS = ("connectiondoesnotexisterror", "the connection is closed", "bad connection", "to the backend",

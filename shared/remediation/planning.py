@@ -183,8 +183,10 @@ def _scale_connector(diagnosis: Diagnosis, bundle: EvidenceBundle, bounds: Bound
         read = connector.name if connector else "none"
         return Plan(reason=f"connector {name} was not read with the evidence (read: {read}): not scaling it blind")
     path = _egress_path(bundle)
-    if path != name:
-        # Direct VPC egress (network interfaces) or another connector: scaling this one changes nothing.
+    if path != name and not _still_routed(bundle, name):
+        # Direct VPC egress (network interfaces) or another connector on every serving revision:
+        # scaling this one changes nothing. A split whose older revision still routes through it (the
+        # one connector_saturation judged for carrying the failing traffic) keeps it on the path.
         return Plan(reason=f"the service's serving revision does not route through {connector.short_name} "
                            f"({path}): no connector action")
     policy = bounds.connector(name)
@@ -250,6 +252,12 @@ def _refused(reason: str) -> Plan:
     be one the policy refuses ("raise max instances above 6 (ceiling 10)" under a ceiling of 6, a move to
     e2-standard-4 the policy does not allow): a person would read a step and its refusal side by side."""
     return Plan(reason=reason, advice=reason)
+
+
+def _still_routed(bundle: EvidenceBundle, connector: str) -> bool:
+    """Whether a serving revision (a share in traffic_statuses) routes through `connector`."""
+    return any(r.vpc_connector == connector for r in bundle.revisions
+               if bundle.service.serving_percent(r.short_name) > 0)
 
 
 def _egress_path(bundle: EvidenceBundle) -> str:

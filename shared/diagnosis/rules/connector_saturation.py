@@ -7,15 +7,17 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
-from shared.diagnosis.evidence import EvidenceItem, LogRecord, short_name
+from shared.diagnosis.env_hosts import deploy_brought
+from shared.diagnosis.evidence import EvidenceItem, LogRecord, Revision, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, Window, egress_of, hms, path_changed, query_of
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, dial_failure,
-                                         host_address, memory_limit_wordings, pattern_of, per_text,
+                                         dial_timed_out, host_address, memory_limit_wordings, pattern_of, per_text,
                                          read_timed_out, upstream_hosts, upstream_read_timed_out, words_of)
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, pct, unread_rule_outs
+from shared.diagnosis.rules.connector_dials import DialPath, dial_path
 from shared.diagnosis.rules.connector_signs import (CANNOT_SCALE, CHANGE_UNDER_WAY, clean_before,
-                                                    dials_around_connector, either, hang_minutes, max_not_reached,
-                                                    max_not_reached_words, still_on_a_connector, stress, usual_hang)
+                                                    dials_around_connector, either, hang_minutes, held_at_onset,
+                                                    max_not_reached, max_not_reached_words, still_on_a_connector, stress, usual_hang)
 from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, sql_down_while_failing, sql_unreported,
                                                   sql_unreported_words)
 from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY
@@ -27,21 +29,31 @@ def evaluate(facts: Facts) -> Finding:
     b = facts.b
     c = Citation(Signature.CONNECTOR_SATURATION)
     connector = b.connector
-    revision = facts.newest_serving
+    revision, carried = _failing_revision(facts, c)
     uses = revision.vpc_connector if revision else None
     if not c.cite("api", f"run.revisions.get {revision.short_name if revision else '-'}: vpc_access.connector",
                   uses or "no connector (direct VPC egress or none)", "a Serverless VPC Access connector",
                   uses is not None):
+        if carried:
+            return c.no(f"the failing traffic is {carried}, and it does not use a VPC connector: no connector "
+                        "explains its failures")
         older = still_on_a_connector(facts)
         return c.no("the serving revision does not use a VPC connector" if not older else
                     f"the newest serving revision, {revision.short_name}, does not use a VPC connector, while "
                     f"{older}: whether that connector is saturated is not judged here (this rule reads the newest "
                     "revision's path), so a person looks at it")
-    if connector is None:
+    if connector is None or connector.name != uses:
         c.cite("api", f"vpcaccess.connectors.get {uses}", "not read", "connector state and limits", False)
+        if connector is not None:
+            # The one connector read is the newest serving revision's (collection); the failing one's is another.
+            return c.no(f"the failing traffic is {carried}, which routes through connector {short_name(uses)}, not "
+                        f"read (the one read is {connector.short_name}, the newest revision's): whether it is "
+                        "saturated is unknown")
         return c.no(f"connector {uses} could not be read")
 
-    if not _symptom(facts, c):
+    symptom = _symptom(facts, c)
+    dialled = None if symptom else _dials_timed_out(facts, c, revision)
+    if not symptom and dialled is None:
         return c.no("no 503s or hangs at a client timeout")
     stressed = stress(facts, c)
     if not stressed and (connector.state in _BROKEN_STATES or _unowned_update(facts)):
@@ -69,6 +81,10 @@ def evaluate(facts: Facts) -> Finding:
                        if before else "")
                     + (" (at its max instances only since load that has gone: connectors don't scale in)"
                        if stale else ""))
+    if dialled and held_at_onset(facts, stressed) is False:
+        return c.doubt(_dials_before_the_stress(facts, c, stressed), DIALS_BEFORE_STRESS)
+    if dialled and len(stressed) == 1 and stressed[0].startswith("at max"):
+        return c.doubt(_dials_beside_a_high_water_mark(facts, c, stressed[0]), HANG_ELSEWHERE)
     high_water, look = _high_water_mark_alone(facts, c, stressed)
     if high_water:
         return c.doubt(high_water, look)
@@ -90,6 +106,9 @@ def evaluate(facts: Facts) -> Finding:
     moved = _deploy_moved_onto(facts, c)
     if moved:
         return c.no(moved)
+    brought = _deploy_brought_dialled(facts, c, dialled) if dialled else ""
+    if brought:
+        return c.no(brought)
     sql = _sql_up(facts, c)
     if sql is False:
         return c.no("Cloud SQL is down: the database, not the connector, explains the failures")
@@ -132,6 +151,8 @@ def evaluate(facts: Facts) -> Finding:
     unlogged = _unlogged_503s(facts, c, stressed)
     if unlogged:
         return c.doubt(unlogged, UNLOGGED_503S)
+    if dialled and dialled.crosses is None:
+        return c.doubt(_dials_unplaced(facts, dialled), DIALS_UNPLACED)
     # Saturation with the database confirmed up is clear; with its state unknown, a person decides.
     confidence = 0.7 + 0.1 * min(len(stressed), 2) if sql else 0.6
     unread = unread_rule_outs(facts, c, _LOG_RULE_OUTS)
@@ -143,8 +164,37 @@ def evaluate(facts: Facts) -> Finding:
     silent = f"; {sql_unreported_words(unreported)}" if unreported else ""
     return c.yes(confidence, f"connector {connector.short_name} ({connector.machine_type}, "
                              f"{connector.min_instances}-{connector.max_instances} instances) is saturated: "
-                             + ", ".join(stressed) + unread + silent, subject=connector.name,
+                             + ", ".join(stressed) + (_dials_words(facts, dialled) if dialled else "")
+                             + (f"; judged on the path of {carried}, which routes through it" if carried else "")
+                             + unread + silent, subject=connector.name,
                  recommendation=_recommendation(connector, stressed, c.items))
+
+
+def _failing_revision(facts: Facts, c: Citation) -> tuple[Revision | None, str]:
+    """The serving revision whose path is judged, and, when the traffic is split, the words that name
+    it with its share: the one that carries the most failing requests in the failing minutes (5xx and
+    429 answers, a p99 at hang_latency_seconds counting all its requests), else the newest serving one.
+    Each revision takes its own path to its VPC (Cloud Run v2 Revision.vpc_access: connector, egress,
+    network_interfaces, google/cloud/run/v2/revision.proto and vendor_settings.proto), and its share is
+    Service.traffic_statuses' (google/cloud/run/v2/service.proto): in a split (a gradual rollout, a
+    migration to Direct VPC egress) the newest revision's path says nothing of the failing one's."""
+    s, window, newest = facts.s, facts.failing_window, facts.newest_serving
+    if window is None or len(facts.serving) < 2:
+        return newest, ""
+    def failing(revision: Revision) -> float:
+        counts = facts.requests(window, revision.short_name)
+        hung = max(_revision_p99(facts, window, revision.short_name), default=0.0) >= s.hang_latency_seconds
+        return counts.total if hung else counts.refused
+    judged = max(facts.serving, key=lambda r: (failing(r), r.create_time))
+    total = sum(map(failing, facts.serving))
+    if not total:
+        return newest, ""
+    share = facts.b.service.serving_percent(judged.short_name)
+    words = f"{judged.short_name} ({share:g}% of traffic, {failing(judged):.0f} of the {total:.0f} failing requests)"
+    c.cite("metric", f"run.services.get: traffic_statuses; {facts.requests_query}",
+           f"{words} in {window}", "the path judged is the serving revision's that carries the most failing "
+           "requests", None, role="context")
+    return judged, words
 
 
 # The checks above that read the service's logs to hold the finding back: blind when that read failed.
@@ -681,6 +731,108 @@ def _symptom(facts: Facts, c: Citation) -> bool:
         c.cite("log", f"run.googleapis.com logs: {pattern_of(LogSignal.CONNECTOR_503)}",
                f"{len(texts)} entries", "context", None)
     return (requests.total >= s.min_requests and share_503 >= s.status_ratio) or hang
+
+
+# What a person checks when the dials that timed out name no address the connector is known to carry.
+DIALS_UNPLACED = ("find the address the application dials (its connection settings, a secret's DSN) and whether it is "
+                  "in a private range the connector carries; scale the connector only if it is, and its signs "
+                  "rose with the failures")
+
+
+def _dials_timed_out(facts: Facts, c: Citation, revision) -> DialPath | None:
+    """The path of the database dials that timed out, when they are the symptom: no 503 share and no
+    hang (`_symptom`), but at least status_ratio of the requests 5xx (a framework answers a driver's
+    connect timeout as 500, a proxy as 502, at the connect timeout: under hang_latency_seconds), and at
+    least db_error_logs_min errors of reaching the database in the failing minutes whose text says a
+    new connection's dial timed out (log_signals.dial_timed_out). A saturated connector drops the
+    packets it cannot forward: a dial waits out the driver's connect timeout, as through a firewall
+    that drops them or to a server that is down (the rules after this tell those apart). None when
+    there is no such symptom."""
+    s = facts.s
+    requests = facts.requests(facts.incident)
+    share = requests.share(code_class="5xx")
+    if requests.total < s.min_requests or share < s.status_ratio:
+        return None
+    timed_out = per_text(dial_timed_out, _unreached_lines(facts))
+    lines = [e for e in _unreached_lines(facts) if timed_out[e.text]]
+    if len(lines) < s.db_error_logs_min:
+        return None
+    path = dial_path(dict.fromkeys(e.text for e in lines), revision.env_values if revision else (),
+                     egress_of(revision) if revision else "")
+    where = (f"to {', '.join(path.addresses)} (read from {path.read_from})" if path.addresses
+             else "naming no address")
+    p99 = facts.p99_seconds(facts.failing_window or facts.incident)
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}",
+           f"{len(lines)} database dials timed out {where}, e.g. {lines[0].text[:160]!r}; {pct(share)} of "
+           f"{requests.total:.0f} requests 5xx, p99 max {max(p99, default=0):.1f} s",
+           f">= {s.db_error_logs_min} dials timed out to an address that crosses the connector (a private one "
+           f"under PRIVATE_RANGES_ONLY, any under ALL_TRAFFIC), with >= {s.status_ratio:.0%} 5xx",
+           path.crosses is True, role="supports" if path.crosses else "refutes" if path.crosses is False else "context")
+    return path
+
+
+# What a person checks when the dials timed out before the connector showed any sign.
+DIALS_BEFORE_STRESS = ("find where the dials' packets are dropped (firewall rules and routes from the connector's "
+                       "range to the database's address, the database's own state); the connector's load rose after "
+                       "the failures began, as the application's retries raise it")
+
+
+def _dials_before_the_stress(facts: Facts, c: Citation, stressed: list[str]) -> str:
+    """Why dials that timed out are not put on the connector when its signs rose only after they began
+    (none held from FAILING_LEAD before the first failing minute to twice that after it): a cause comes
+    before its effect, and an application whose dials time out retries them, which loads the connector.
+    Not ruled out (it competes), never acted on alone."""
+    since = hms(facts.failing_since) if facts.failing_since else "-"
+    c.cite("metric", query_of(facts.b.connector_instances, "connector/instances"),
+           f"{', '.join(stressed)} only later than the failures' onset ({since})",
+           "a sign at the onset of the dials that timed out (from 2 min before the first failing minute to 4 min "
+           "into it)", False, role="refutes")
+    return (f"the database dials time out from {since}, but connector {facts.b.connector.short_name}'s signs "
+            f"({', '.join(stressed)}) rose only minutes later: its load followed the failures (retries), so the "
+            "drops began elsewhere on the path")
+
+
+def _dials_words(facts: Facts, path: DialPath) -> str:
+    """The dials a finding rests on, in its summary."""
+    return (f"; the database dials time out ({', '.join(path.addresses) or 'every address, egress ALL_TRAFFIC'}) "
+            f"and {pct(facts.requests(facts.incident).share(code_class='5xx'))} of the requests answer 5xx")
+
+
+def _dials_beside_a_high_water_mark(facts: Facts, c: Citation, sign: str) -> str:
+    """Why dials that timed out are not put on the connector when its one sign is its instance count
+    at max: connectors don't scale in, so the count is a high-water mark (`_high_water_mark_alone`),
+    and a dial that times out is what any drop on the path causes (a firewall, a server that is down)."""
+    c.cite("metric", query_of(facts.b.connector_instances, "connector/instances"),
+           f"{sign} is the only sign while the database dials time out",
+           "CPU or throughput near saturation to act on dials that time out", False, role="context")
+    return (f"the database dials time out, and connector {facts.b.connector.short_name} shows only its instance "
+            f"count at max ({sign}): a high-water mark, not saturation; the drops may be anywhere on the path")
+
+
+def _deploy_brought_dialled(facts: Facts, c: Citation, path: DialPath) -> str:
+    """Why the dials that time out are the deploy's, or "": the newest revision, deployed within
+    deploy_window_seconds, names in its plain env every address the dials time out on, and the Ready
+    revision before it named none of them (env_hosts.deploy_brought): the deploy changed where the
+    application connects, so sending traffic back restores the host that answered (bad_revision)."""
+    deploy = facts.recent_deploy()
+    if deploy is None or not path.addresses:
+        return ""
+    suspect, previous, _ = deploy
+    if not deploy_brought(path.addresses, suspect.env_values, previous.env_values):
+        return ""
+    c.cite("api", "run.revisions.list: containers[].env[].value",
+           f"{suspect.short_name} names {', '.join(path.addresses)}, which {previous.short_name} did not",
+           "dials that time out on an address the revision before the deploy also used", False)
+    return (f"the database dials time out on {', '.join(path.addresses)}, an address {suspect.short_name}'s deploy "
+            f"brought (against {previous.short_name}): the deploy changed where the application connects, so the "
+            "connector's saturation does not explain them (bad_revision)")
+
+
+def _dials_unplaced(facts: Facts, path: DialPath) -> str:
+    return (f"connector {facts.b.connector.short_name} is saturated and the database dials time out, but "
+            + ("they name no address and the revision's env names none" if not path.addresses else
+               f"they go to {', '.join(path.addresses)}, not all in private ranges")
+            + ": under PRIVATE_RANGES_ONLY only private ranges cross the connector, so whether these did is unknown")
 
 
 def _hang(facts: Facts, c: Citation) -> bool:

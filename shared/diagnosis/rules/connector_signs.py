@@ -199,6 +199,18 @@ def _series_of(facts: Facts, signs: list[str], window: Window
                    lambda v: v * 8 / 1e6 >= s.connector_throughput_ratio * ceiling)
 
 
+def held_at_onset(facts: Facts, signs: list[str]) -> bool | None:
+    """Whether one of `signs` held in a minute from FAILING_LEAD before the first failing minute to
+    FAILING_LEAD after it: at the failures' onset, not only once they had gone on. None when no sign
+    has a value there (unread, not yet ingested) or nothing failed: that cannot be told."""
+    since = facts.failing_since
+    if since is None:
+        return None
+    onset = Window(max(since - FAILING_LEAD, facts.incident.start), min(since + 2 * FAILING_LEAD, facts.incident.end))
+    read = [(values, held) for _, _, values, held in _series_of(facts, signs, onset) if values]
+    return any(held(v) for values, held in read for v in values) if read else None
+
+
 def clean_before(facts: Facts) -> str | None:
     """What the requests were before the incident window, if the service served cleanly then."""
     s = facts.s
