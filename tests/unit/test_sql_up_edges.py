@@ -59,6 +59,9 @@ CASES = {
     "busy connector, last point -13m (before the failing minutes), read +2m: stopped: not the connector's": dict(
         build=lambda: _busy_connector(0.95).sql_up(-90, -13, 1), read=None,
         expect=Signature.DATABASE_UNREACHABLE, action=None),
+    "busy connector, last point an hour old (-60m), read +2m: stopped long before: not the connector's": dict(
+        build=lambda: _busy_connector(0.95).sql_up(-70, -60, 1), read=None,
+        expect=Signature.DATABASE_UNREACHABLE, action=None),
     "busy connector, first point -4m (none before: restarting): not the connector's": dict(
         build=lambda: _busy_connector(0.95).sql_up(-4, 5, 1), read=None,
         expect=Signature.DATABASE_UNREACHABLE, action=None),
