@@ -395,10 +395,12 @@ def _callers_failing(facts: Facts, window: Window, bar: HealthBar) -> str:
 
 def _sql_stayed_up(facts: Facts, window: Window) -> bool:
     """Whether every known Cloud SQL instance's database/up stayed at 1 in `window`, with at least
-    _HEALTHY_MIN_MINUTES points each and no minutes skipped between them (Facts.sql_gaps): an alert
-    on database/up is cleared by its own series only, never by unknown data."""
+    _HEALTHY_MIN_MINUTES points each and no minutes skipped between them, at the window's start or
+    its end (Facts.sql_gaps, Facts.sql_trailing): an alert on database/up is cleared by its own
+    series only, never by unknown data."""
     values = facts.sql_up_values(window)
     return (bool(values) and not facts.sql_unread(values) and not facts.sql_gaps(window)
+            and not any(facts.sql_trailing(window))
             and all(len(v) >= _HEALTHY_MIN_MINUTES and min(v) >= 1 for v in values.values()))
 
 

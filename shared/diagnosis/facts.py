@@ -50,10 +50,16 @@ def whole_until(bundle: EvidenceBundle) -> datetime:
     return bundle.collected_at - INGEST_LAG - bundle.clock_ahead
 
 
-# database/up is sampled every 60 s and visible up to 210 s later (UNCONFIRMED: a third-party
-# config, dynatrace-gcp-monitor src/config/cloudsql_database.yml, "Ingest delay ~210 s"); the window ends at
-# the newest request_count point, which lags too. A series with no point in its last 5 minutes has stopped
-# reporting, not merely lagged.
+# database/up is "Sampled every 60 seconds. After sampling, data is not visible for up to 165 seconds"
+# (Cloud SQL metrics reference, docs.cloud.google.com/sql/docs/postgres/admin-api/metrics, database/up); a
+# third-party config says up to 210 s (dynatrace-gcp-monitor src/config/cloudsql_database.yml, "Ingest delay
+# ~210 s"). The larger is kept: a point that may still be arriving is never read as a stop. A series whose
+# newest point, plus a sample that slipped (SQL_GAP_SECONDS), is older than this at the read (less the
+# reading clock's lead) has stopped reporting; a newer one may merely lag, and the minutes after it are
+# unknown, neither up nor down (Facts.sql_trailing).
+SQL_INGEST_LAG = timedelta(seconds=210)
+# ... and the window ends at the newest request_count point, which lags too: a series with no point in
+# the window's last 5 minutes has stopped reporting, whatever the read's time.
 SQL_SILENT_SECONDS = 300
 # ... and one whose points inside the window are more than this far apart skipped at least two whole
 # minutes: an instance restarting (maintenance, an out-of-memory restart, a stop and start) may leave
@@ -685,23 +691,32 @@ class Facts:
 
     def _sql_down_in(self, window: Window) -> tuple[list[str], str] | None:
         values = {db: vals for db, vals in self.sql_up_values(window).items() if vals}
-        if not values:
+        stopped, lagging = self.sql_trailing(window)
+        if not values and not stopped:
             return None
-        silent, gaps = self._sql_silent(window, values), self.sql_gaps(window)
-        down = sorted(db for db, vals in values.items() if min(vals) < 1 or db in silent or db in gaps)
-        unread = self.sql_unread(values)
-        if unread and not down:
-            return None   # the others up says nothing of an instance whose series was not read
+        gaps = self.sql_gaps(window)
+        down = sorted({db for db, vals in values.items() if min(vals) < 1 or db in gaps} | stopped.keys())
+        unread = [db for db in self.sql_unread(values) if db not in stopped]
+        if (unread or lagging) and not down:
+            return None   # the others up says nothing of an instance whose series was not read (or not yet)
         return down, "; ".join([f"{db}: min {min(vals):.0f}"
                                 + (f", no point from {hms(gaps[db][0])} to {hms(gaps[db][1])}" if db in gaps else "")
-                                + (f", no point since {hms(silent[db])}" if db in silent else "")
-                                for db, vals in values.items()] + [f"{db}: no point (unread)" for db in unread])
+                                + (f", no point since {hms(stopped[db])}" if db in stopped else "")
+                                + (f", no point since {hms(lagging[db])} (within database/up's "
+                                   f"{SQL_INGEST_LAG.seconds} s ingestion delay: unknown)" if db in lagging else "")
+                                for db, vals in values.items()]
+                               + [f"{db}: no point since {hms(at)} (stopped)" for db, at in stopped.items()
+                                  if db not in values]
+                               + [f"{db}: no point (unread)" for db in unread])
 
     def sql_gaps(self, window: Window) -> dict[str, tuple[datetime, datetime]]:
         """The instances the service uses whose database/up has two points more than SQL_GAP_SECONDS
         apart with minutes of `window` between them (the earlier may be the last before it, the later
         the first after it), with the first such pair: minutes the instance did not report are not
-        minutes it was up. Silence up to the window's end with no point after it is `_sql_silent`'s."""
+        minutes it was up. With no point before the window (the read starts with the incident
+        window), its start stands for the earlier: a first point more than SQL_GAP_SECONDS into the
+        window leaves its first minutes unreported (an instance restarting, or stopped, since before
+        it). Silence up to the window's end with no point after it is `sql_trailing`'s."""
         limit, (low, high) = SQL_GAP_SECONDS * 1_000_000, window.micros
         named, gaps = self.sql_named, {}
         for series in self.points(self.b.sql_up):
@@ -710,6 +725,9 @@ class Facts:
                 continue
             ends = series.ends if series.ordered else tuple(sorted(series.ends))
             first, last = bisect_right(ends, low), bisect_right(ends, high)
+            if first == 0 and last > 0 and ends[0] - low > limit:
+                gaps[db] = (window.start, at_micros(ends[0]))
+                continue
             start, stop = max(first - 1, 0), last + 1
             gap = next(((a, b) for a, b in zip(ends[start:stop], ends[start + 1:stop]) if b - a > limit and a < high),
                        None)
@@ -717,16 +735,28 @@ class Facts:
                 gaps[db] = (at_micros(gap[0]), at_micros(gap[1]))
         return gaps
 
-    def _sql_silent(self, window: Window, values: dict[str, list[float]]) -> dict[str, datetime]:
-        """The instances whose database/up has no point in the last SQL_SILENT_SECONDS of the
-        window, with the time of their last point."""
-        latest: dict[str, datetime] = {}
+    def sql_trailing(self, window: Window) -> tuple[dict[str, datetime], dict[str, datetime]]:
+        """(stopped, lagging): the instances whose database/up has no point after its newest one in or
+        before `window`, that newest point more than SQL_GAP_SECONDS before the window's end, each
+        with that point's time. Stopped: the points after it would be visible by now (SQL_INGEST_LAG),
+        or it is more than SQL_SILENT_SECONDS before the window's end; the minutes after it are not
+        up. Lagging: they may still be arriving; the minutes after it are unknown, neither up nor
+        down. An instance with no point at all up to the window's end is `sql_unread`'s."""
+        limit, high = SQL_GAP_SECONDS * 1_000_000, window.micros[1]
+        settled = micros(self.b.collected_at - self.b.clock_ahead - SQL_INGEST_LAG)
+        silent = high - SQL_SILENT_SECONDS * 1_000_000
+        named, stopped, lagging = self.sql_named, {}, {}
         for series in self.points(self.b.sql_up):
-            db, last = series.label("resource.labels.database_id"), series.latest
-            if db in values and last is not None and (db not in latest or last > latest[db]):
-                latest[db] = last
-        quiet_since = window.end - timedelta(seconds=SQL_SILENT_SECONDS)
-        return {db: last for db, last in latest.items() if last < quiet_since}
+            db = series.label("resource.labels.database_id")
+            if named and db not in named:
+                continue
+            ends = series.ends if series.ordered else tuple(sorted(series.ends))
+            last = bisect_right(ends, high)
+            if last == 0 or last < len(ends) or high - ends[last - 1] <= limit:
+                continue   # no point yet, a point after the window (a gap is sql_gaps'), or a sample behind
+            newest = ends[last - 1]
+            (stopped if newest + limit <= settled or newest < silent else lagging)[db] = at_micros(newest)
+        return stopped, lagging
 
     # --- logs -------------------------------------------------------------------------------
 

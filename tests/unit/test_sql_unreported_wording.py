@@ -48,8 +48,6 @@ CASES = {
         silent=[ORDERS], up=[]),
     "two instances, one up and one in another project unread: the unread one is named": dict(
         build=lambda: saturated((SQL, DATA)).sql_up(-40, 5, 1), bundle=lambda b: b, silent=[DATA], up=[SQL]),
-    "an instance whose last point is an hour old: no point in the window": dict(
-        build=lambda: saturated((SQL,)).sql_up(-70, -60, 1), bundle=lambda b: b, silent=[SQL], up=[]),
 }
 
 

@@ -18,8 +18,8 @@ from shared.diagnosis.rules.connector_dials import DialPath, dial_path
 from shared.diagnosis.rules.connector_signs import (CANNOT_SCALE, CHANGE_UNDER_WAY, clean_before,
                                                     dials_around_connector, either, hang_minutes, held_at_onset,
                                                     max_not_reached, max_not_reached_words, still_on_a_connector, stress, usual_hang)
-from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, sql_down_while_failing, sql_unreported,
-                                                  sql_unreported_words)
+from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, sql_down_while_failing, sql_lagging,
+                                                  sql_unreported, sql_unreported_words)
 from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
@@ -161,7 +161,8 @@ def evaluate(facts: Facts) -> Finding:
         # read, not ruled out: scaling would rest on checks that did not run. A person decides.
         confidence = min(confidence, UNREAD_LOGS_CONFIDENCE)
     unreported = sql_unreported(facts) if sql is None else None
-    silent = f"; {sql_unreported_words(unreported)}" if unreported else ""
+    lagging = sql_lagging(facts) if sql is None else ""
+    silent = (f"; {sql_unreported_words(unreported)}" if unreported else "") + (f"; {lagging}" if lagging else "")
     return c.yes(confidence, f"connector {connector.short_name} ({connector.machine_type}, "
                              f"{connector.min_instances}-{connector.max_instances} instances) is saturated: "
                              + ", ".join(stressed) + (_dials_words(facts, dialled) if dialled else "")
@@ -1606,9 +1607,9 @@ def _sql_up(facts: Facts, c: Citation) -> bool | None:
     down, None if unknown (sql_down_while_failing)."""
     sql = sql_down_while_failing(facts, c)
     if sql is None:
-        unreported = sql_unreported(facts)
+        unreported, lagging = sql_unreported(facts), sql_lagging(facts)
         observed = (f"no point for {', '.join(unreported[0])} in {unreported[1]}: unknown" if unreported else
-                    "unknown (no Cloud SQL instance named, or no data)")
+                    lagging or "unknown (no Cloud SQL instance named, or no data)")
         c.cite("metric", query_of(facts.b.sql_up, "cloudsql database/up"), observed, "up = 1 throughout", None)
         return None
     down, seen = sql

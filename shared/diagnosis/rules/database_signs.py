@@ -3,7 +3,7 @@ database_unreachable both judge it: whether one went down in the failing minutes
 checks when one is saturated. Neither rule imports the other."""
 from __future__ import annotations
 
-from shared.diagnosis.facts import FAILING_LEAD, Facts, Window
+from shared.diagnosis.facts import FAILING_LEAD, SQL_INGEST_LAG, Facts, Window, hms
 from shared.diagnosis.rules.base import Citation
 
 # What a person checks when the database's own CPU is saturated beside a busy connector.
@@ -38,6 +38,18 @@ def sql_unreported_words(unreported: tuple[list[str], Window]) -> str:
     dbs, window = unreported
     return (f"Cloud SQL's state unknown: database/up had no point for {', '.join(dbs)} in {window} (a stopped "
             "instance may report nothing): look at the instance before the connector is scaled")
+
+
+def sql_lagging(facts: Facts) -> str:
+    """What database/up leaves unknown at the end of the window judged (Facts.sql_trailing's lagging
+    instances: the newest point more than a sample before the window's end, within database/up's
+    ingestion delay at the read), or "": the minutes after it are neither up nor down yet."""
+    if facts.b.sql_up is None:
+        return ""
+    lagging = facts.sql_trailing(sql_judged_window(facts))[1]
+    return "; ".join(f"Cloud SQL's state unknown since {hms(at)}: database/up's newest point for {db}, within its "
+                     f"{SQL_INGEST_LAG.seconds} s ingestion delay (look at the instance before the connector is "
+                     "scaled)" for db, at in lagging.items())
 
 
 def sql_down_while_failing(facts: Facts, c: Citation) -> tuple[list[str], str] | None:
