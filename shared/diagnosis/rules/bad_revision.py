@@ -16,6 +16,7 @@ from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_C
                                                   cite_hosts_brought, cite_instance_brought, settings_changed)
 from shared.diagnosis.rules.refusals import refusals
 from shared.diagnosis.secret_refs import plain_credentials_changed, secrets_changed
+from shared.diagnosis.tls_settings import tls_settings_changed
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -106,7 +107,8 @@ def _what_the_deploy_changed(facts: Facts, c: Citation, suspect: Revision, good:
     path = path_changed(against, suspect) if against is not None else ""
     changed += [f"path to its VPC {path}"] if path else []
     secrets = [f"secret {what}" for what in secrets_changed(against, suspect)] if against is not None else []
-    plain = plain_credentials_changed(against, suspect) if against is not None else []
+    plain = plain_credentials_changed(against, suspect) + tls_settings_changed(against, suspect) \
+        if against is not None else []
     changed += secrets + plain
     if not changed:
         return ""
