@@ -22,10 +22,14 @@
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
+from shared.diagnosis.evidence import Revision
 from shared.diagnosis.log_signals import LogSignal, Refusal, classify, closed_connection, refusal_of
 from shared.diagnosis.signatures import Signature
+from shared.diagnosis.tls_settings import tls_settings_changed
 
 from tests.unit.test_database_own_failures import _check, plain_password
 from tests.unit.test_database_refusals import NEW, OLD, SQL, deployed, newly_saturated, quiet, serving
@@ -96,7 +100,8 @@ LIBPQ_UNSUPPORTED = ('sqlalchemy.exc.OperationalError: (psycopg2.OperationalErro
                      '"10.20.0.3", port 5432 failed: SSL error: unsupported protocol')
 LIBPQ_ALERT = ('psycopg.OperationalError: connection failed: connection to server at "10.20.0.3", port 5432 failed: '
                "SSL error: tlsv1 alert protocol version")
-PG_NO_SSL = "Error: The server does not support SSL connections\n    at Socket.<anonymous> (/app/node_modules/pg/lib/connection.js:77:37)"
+PG_NO_SSL = ("Error: The server does not support SSL connections\n"
+             "    at Socket.<anonymous> (/app/node_modules/pg/lib/connection.js:77:37)")
 PGJDBC_NO_SSL = "org.postgresql.util.PSQLException: The server does not support SSL."
 PGJDBC_NO_PROTOCOL = ("org.postgresql.util.PSQLException: SSL error: No appropriate protocol (protocol is disabled or "
                       "cipher suites are inappropriate)")
@@ -259,3 +264,45 @@ INCIDENTS = {
 @pytest.mark.parametrize("case", INCIDENTS.values(), ids=INCIDENTS.keys())
 def test_driver_and_pool_incidents(case):
     _check(case)
+
+
+def _revision(env: tuple[tuple[str, str], ...]) -> Revision:
+    return Revision(name=f"projects/p/locations/r/services/s/revisions/{OLD}",
+                    service="projects/p/locations/r/services/s",
+                    create_time=datetime(2026, 12, 3, tzinfo=timezone.utc), plain_env=env)
+
+
+URL = "postgresql://orders@127.0.0.1:5432/orders"
+# (the revision before's plain env, the new one's) -> where a TLS setting changed, by name only
+TLS_SETTINGS = {
+    "sslmode in a DSN, disable to require": ((("DATABASE_URL", URL + "?sslmode=disable"),),
+                                             (("DATABASE_URL", URL + "?sslmode=require"),),
+                                             ["sslmode in the plain env DATABASE_URL"]),
+    "the same DSN, its letter case changed only": ((("DATABASE_URL", URL + "?sslmode=REQUIRE"),),
+                                                   (("DATABASE_URL", URL + "?sslmode=require"),), []),
+    "sslmode added to a DSN": ((("DATABASE_URL", URL),), (("DATABASE_URL", URL + "?sslmode=verify-full"),),
+                               ["sslmode in the plain env DATABASE_URL (added)"]),
+    "libpq's keyword form": ((("DSN", "host=10.40.0.3 sslmode=prefer dbname=orders"),),
+                             (("DSN", "host=10.40.0.3 sslmode=require dbname=orders"),),
+                             ["sslmode in the plain env DSN"]),
+    "PGSSLMODE added": ((("DB_HOST", "10.40.0.3"),), (("DB_HOST", "10.40.0.3"), ("PGSSLMODE", "require")),
+                        ["plain env PGSSLMODE (added)"]),
+    "an SSL variable removed": ((("DB_HOST", "10.40.0.3"), ("DB_SSL", "false")), (("DB_HOST", "10.40.0.3"),),
+                                ["plain env DB_SSL (removed)"]),
+    "Connector/J's protocols pinned": ((("SPRING_DATASOURCE_URL", "jdbc:mysql://10.40.0.7/o?sslMode=REQUIRED"),),
+                                       (("SPRING_DATASOURCE_URL", "jdbc:mysql://10.40.0.7/o?sslMode=REQUIRED&"
+                                                                  "enabledTLSProtocols=TLSv1.3"),),
+                                       ["enabledTLSProtocols in the plain env SPRING_DATASOURCE_URL (added)"]),
+    "a key file's path changed (named, never shown)": ((("DB_SSL_KEY", "/run/a.pem"),), (("DB_SSL_KEY", "/run/b.pem"),),
+                                                       ["plain env DB_SSL_KEY"]),
+    "only the host changed": ((("DB_HOST", "10.40.0.3"),), (("DB_HOST", "10.40.0.9"),), []),
+    "the new revision's env not read": ((("DB_SSL", "false"),), (), []),
+    "the revision before's env not read": ((), (("PGSSLMODE", "require"),), []),
+}
+
+
+@pytest.mark.parametrize("before, after, changed", TLS_SETTINGS.values(), ids=TLS_SETTINGS.keys())
+def test_which_tls_setting_a_deploy_changed(before, after, changed):
+    said = tls_settings_changed(_revision(before), _revision(after))
+    assert said == changed
+    assert not any(value in " ".join(said) for _, value in after + before if "/" in value or "=" in value)
