@@ -85,6 +85,8 @@ class Refusal:
                     "admitted)")
     CERTIFICATE = ("the server's TLS certificate is not trusted (certificate verify failed: a rotated server CA, "
                    "or a CA file the client pins that no longer matches)")
+    TLS_MISMATCH = ("the client and the server agree on no TLS (the client requires SSL/TLS the server, or a local "
+                    "proxy, does not offer; or the two have no TLS version in common)")
     RESTARTING = "the database is restarting (maintenance, failover or a restart ended the connections)"
     SOURCE_NOT_ALLOWED = ("the database has no account for the user at the connections' source address (MySQL: the "
                           "host is not allowed to connect)")
@@ -175,6 +177,18 @@ REFUSAL_ADVICE = {
                           "require_secure_transport flag) and who changed it, against the client's sslmode or TLS "
                           "setting (the Cloud SQL connectors and the Auth Proxy always "
                           "encrypt); and the address the connections come from",
+    # The server answered (PostgreSQL's 'N' to the client's SSLRequest, a TLS alert, or a version the
+    # client's TLS library will not speak): the path works. The Cloud SQL Auth Proxy and the connectors
+    # take plain connections locally and encrypt themselves, so a client that requires SSL of them is
+    # refused ("sslmode=disable" toward them: GoogleCloudPlatform/cloud-sql-go-connector issue #889;
+    # that the Auth Proxy answers 'N' is UNCONFIRMED in its source); a client library upgraded to a TLS
+    # floor the server does not reach, or one whose TLS versions were disabled (Connector/J against
+    # older JDKs), has no version in common.
+    Refusal.TLS_MISMATCH: "the client's TLS settings (sslmode, ssl, ssl-mode, enabledTLSProtocols) and its TLS "
+                          "library's lowest version, against the instance's SSL mode (settings.ipConfiguration."
+                          "sslMode) and the TLS versions it accepts, and who changed either; a client that dials the "
+                          "Cloud SQL Auth Proxy or a connector locally must not ask it for SSL (sslmode=disable "
+                          "toward it): they encrypt themselves",
     Refusal.RESTARTING: "the instance's operations and maintenance events (a failover or maintenance ends in "
                         "30-90 s; the pools must reconnect)",
     # The postmaster ends every session when one server process dies abnormally (an out-of-memory
@@ -280,6 +294,24 @@ _NODE_DRIVER_RESET = (r"\bread ECONNRESET\r?\n(?:[ \t]+at [^\n]*\n|Emitted 'erro
                       r"[ \t]+at [^\n]*?node_modules[/\\](?:pg|pg-protocol|mysql2)[/\\]")
 _JAVA_DRIVER_RESET = (r"\bSocketException: Connection reset(?: by peer)?\n(?:[ \t]+at [^\n]*\n)*?"
                       r"[ \t]+at (?:org\.postgresql\.|com\.mysql\.cj\.|com\.zaxxer\.hikari\.)")
+# node-postgres's pool (pg-pool) sets `err.client = client` on an idle client's error before it emits
+# it on the pool (brianc/node-postgres packages/pg-pool/index.js, makeIdleListener); the application's
+# 'error' handler logs it (the "pg.Pool" docs' `console.error('Unexpected error on idle client', err)`,
+# in words of its own), and Node prints the error's own properties after its frames, the pool's
+# `client: Client {` among them (a `<ref *1>` mark when the client refers back to itself). That mark
+# names the database; the application's words do not. Only the error's own properties (indented two
+# spaces), never those of an error nested under it ("[cause]:", indented deeper).
+_NODE_POOL_IDLE_RESET = (r"\bread ECONNRESET\r?\n(?:[ \t]+at [^\n]*\n)*[ \t]+at [^\n]*\{\r?\n(?:  \w+: [^\n]*\n)*?"
+                         r"  client: (?:<ref \*\d+> )?Client \{")
+# HikariCP evicts a connection whose statement failed with a connection exception, SQLSTATE class 08
+# (ProxyConnection.checkException: `sqlState.startsWith("08")`, then "{} - Connection {} marked as broken
+# because of SQLSTATE({}), ErrorCode({})"; HikariCP 2's "Connection {} ({}) marked as broken ..."). Only
+# the states of a connection that existed and broke: 08000 (connection exception), 08003 (connection
+# does not exist), 08006 (connection failure), 08007 (failure during a transaction), 08S01 (MySQL's
+# communication link failure). Its other eviction states (57P01 the server's shutdown, whose own words
+# their row reads; 0A000; a timeout's null) are not read.
+_HIKARI_BROKEN = (r"\bConnection \S+(?: \([^)\n]*\))? marked as broken because of "
+                  r"SQLSTATE\(08(?:000|003|006|007|S01)\)")
 
 # PostgreSQL ending a session at a limit of its own on how long the application may leave it idle:
 # ProcessInterrupts' FATALs "terminating connection due to idle-in-transaction timeout" (25P03,
@@ -722,10 +754,30 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "SQL thread"),
     DbErrorText("psycopg2 (a closed connection used again)",
                 r"\(psycopg2\.InterfaceError\) connection already closed"
-                r"|psycopg2\.InterfaceError: connection already closed",
+                r"|(?:psycopg2|django\.db\.utils)\.InterfaceError: connection already closed",
                 "sqlalchemy.exc.InterfaceError: (psycopg2.InterfaceError) connection already closed",
                 "psycopg/psycopg2's InterfaceError \"connection already closed\" (its source path UNCONFIRMED), as "
-                "SQLAlchemy wraps it; UNCONFIRMED in a Cloud SQL thread"),
+                "SQLAlchemy wraps it, and as Django re-raises it under its own class with the driver's words "
+                "(django/django django/db/utils.py, DatabaseErrorWrapper: dj_exc_type(*exc_value.args)); "
+                "UNCONFIRMED in a Cloud SQL thread"),
+    # node-postgres's pool: an idle client's reset, as the application's pool 'error' handler logs it
+    # with the client pg-pool set on it (_NODE_POOL_IDLE_RESET). The socket under an idle connection
+    # was reset (a failover, a restart, the path): a broken connection, as the Go reset's row reads it.
+    DbErrorText("Node: node-postgres's pool (an idle client reset)", _NODE_POOL_IDLE_RESET,
+                "Unexpected error on idle client Error: read ECONNRESET\n    at TCP.onStreamRead (node:internal/"
+                "stream_base_commons:217:20) {\n  errno: -104,\n  code: 'ECONNRESET',\n  syscall: 'read',\n  client: "
+                "Client {\n",
+                "brianc/node-postgres packages/pg-pool/index.js (makeIdleListener: err.client = client, then "
+                "pool.emit('error', err, client)) and its \"pg.Pool\" docs (docs/pages/apis/pool.mdx: the idle "
+                "clients emit their errors through the pool's 'error' event); Node's util.inspect prints an "
+                "error's own properties after its stack; UNCONFIRMED in a Cloud SQL thread"),
+    # HikariCP's eviction of a connection broken under a statement (_HIKARI_BROKEN): found broken, as
+    # pgjdbc's and Connector/J's own words below it say, nothing answered.
+    DbErrorText("Java: HikariCP (a connection marked as broken)", _HIKARI_BROKEN,
+                "HikariPool-1 - Connection org.postgresql.jdbc.PgConnection@1a2b3c marked as broken because of "
+                "SQLSTATE(08006), ErrorCode(0)",
+                "brettwooldridge/HikariCP src/main/java/com/zaxxer/hikari/pool/ProxyConnection.java "
+                "(checkException); UNCONFIRMED in a Cloud SQL thread"),
     DbErrorText("asyncpg (a closed connection used again)",
                 r"asyncpg\.exceptions\._base\.InterfaceError'?>?: connection is closed",
                 "asyncpg.exceptions._base.InterfaceError: connection is closed",
@@ -1119,6 +1171,65 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "actions-setup-mysql issue #1180 quotes it, word for word; OpenSSL 1.1's \"error:1416F086:SSL "
                 "routines:tls_process_server_certificate:certificate verify failed\" as sysown/proxysql issue #2622 "
                 "does); UNCONFIRMED in a Cloud SQL thread", Refusal.CERTIFICATE),
+    # TLS the two ends do not agree on: the client requires SSL/TLS the server (or a local proxy) does not
+    # offer, or their TLS versions meet nowhere (a client upgraded to a higher floor, a JDK that disabled
+    # the versions the server speaks). The server answered (PostgreSQL's 'N' to the SSLRequest, MySQL's
+    # greeting, a TLS alert), so the path to it works: configuration, never the connector's. Each in its
+    # driver's own words only: a bare "unsupported protocol" or "No appropriate protocol" is any HTTPS
+    # client's (Python's ssl, Node's EPROTO, OkHttp) and says nothing about the database.
+    DbErrorText("PostgreSQL drivers (SSL required, the server offers none)",
+                r"\bserver does not support SSL(?:, but (?:SSL|it) was required| connections\b|\.)",
+                'psycopg2.OperationalError: connection to server at "127.0.0.1", port 5432 failed: server does not '
+                "support SSL, but SSL was required",
+                "postgres/postgres src/interfaces/libpq/fe-connect.c (\"server does not support SSL, but SSL was "
+                "required\" when the server answers 'N' to the SSLRequest); brianc/node-postgres "
+                "packages/pg/lib/connection.js (\"The server does not support SSL connections\"); pgjdbc's "
+                "\"The server does not support SSL.\" (as xtdb/xtdb issue #4002 quotes it; its path in pgjdbc/pgjdbc "
+                "UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread", Refusal.TLS_MISMATCH),
+    # The same answer in other drivers' words, one row each (a pattern's alternatives that share a start
+    # are read by the re parser as one, with no anchor of its own to ask Logging for).
+    DbErrorText("pgx (SSL required, the server offers none)", r"\bserver refused TLS connection\b",
+                "failed to connect to `user=orders database=orders`: 127.0.0.1:5432 (127.0.0.1): server refused TLS "
+                "connection",
+                "jackc/pgx pgconn/pgconn.go (ErrTLSRefused, \"server refused TLS connection\", when the answer to "
+                "the SSLRequest is not 'S'); UNCONFIRMED in a Cloud SQL thread", Refusal.TLS_MISMATCH),
+    DbErrorText("lib/pq (SSL required, the server offers none)", r"\bpq: SSL is not enabled on the server\b",
+                "pq: SSL is not enabled on the server",
+                "lib/pq's ErrSSLNotSupported as applications quote it (its path in lib/pq UNCONFIRMED against the "
+                "source); UNCONFIRMED in a Cloud SQL thread", Refusal.TLS_MISMATCH),
+    DbErrorText("asyncpg (SSL required, the server offers none)",
+                r'PostgreSQL server at "[^"\n]*" rejected SSL upgrade\b',
+                'ConnectionError: PostgreSQL server at "127.0.0.1:5432" rejected SSL upgrade',
+                "asyncpg's ConnectionError as applications quote it (its path in MagicStack/asyncpg, "
+                "asyncpg/connect_utils.py, UNCONFIRMED against the source); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.TLS_MISMATCH),
+    DbErrorText("libpq / pgjdbc (no TLS version in common)",
+                r"(?:failed|OperationalError\)?|PSQLException):\s+SSL error: (?:unsupported protocol|tlsv1 alert "
+                r"protocol version|no protocols available|No appropriate protocol)",
+                'sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) connection to server at "10.20.0.3", '
+                "port 5432 failed: SSL error: unsupported protocol",
+                "libpq's \"SSL error: %s\" with OpenSSL's reason, as the certificate row reads it (postgres/postgres "
+                "src/interfaces/libpq/fe-secure-openssl.c); pgjdbc's \"SSL error: {0}\" with the JDK's message "
+                "(its path in pgjdbc/pgjdbc UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread", Refusal.TLS_MISMATCH),
+    DbErrorText("MySQL client (no TLS version in common)",
+                r"SSL connection error: [^\n]*(?:unsupported protocol|tlsv1 alert protocol version|no protocols "
+                r"available)",
+                "ERROR 2026 (HY000): SSL connection error: error:0A000102:SSL routines::unsupported protocol",
+                "MySQL client error 2026 (CR_SSL_CONNECTION_ERROR) with OpenSSL's reason, as the certificate row "
+                "reads it; UNCONFIRMED in a Cloud SQL thread", Refusal.TLS_MISMATCH),
+    # Connector/J: the JDK refuses to start a handshake with no TLS version both it and the connection
+    # allow (HandshakeContext: "No appropriate protocol (protocol is disabled or cipher suites are
+    # inappropriate)"), under Connector/J's TLS frames (com.mysql.cj.protocol.ExportControlled
+    # .performTlsHandshake, after the server's greeting; as nextgenhealthcare/connect issue #6009 and
+    # MyCollab/mycollab issue #60 quote it); its "Communications link failure" above it is no dial.
+    DbErrorText("Java: Connector/J (no TLS version in common)",
+                r"SSLHandshakeException: No appropriate protocol[^\n]*\n(?:[ \t]+at [^\n]*\n)*?[ \t]+at com\.mysql\.cj\.",
+                "Caused by: javax.net.ssl.SSLHandshakeException: No appropriate protocol (protocol is disabled or "
+                "cipher suites are inappropriate)\n\tat java.base/sun.security.ssl.HandshakeContext.<init>("
+                "HandshakeContext.java:170)\n\tat com.mysql.cj.protocol.ExportControlled.performTlsHandshake("
+                "ExportControlled.java:316)",
+                "nextgenhealthcare/connect issue #6009 and MyCollab/mycollab issue #60 (the JDK's words under "
+                "Connector/J's frames); UNCONFIRMED in a Cloud SQL thread", Refusal.TLS_MISMATCH),
     # A stopped instance (activation policy NEVER) or a suspended one: Cloud SQL's Admin API answers
     # requests about it with 400 "Invalid request: Invalid request since instance is not running."
     # (seen from gcloud and Terraform on stopped and suspended instances: terraform-google-modules/
@@ -1358,13 +1469,15 @@ CLOSED_CONNECTION_TEXTS = (
     r"\[mysql\] \d{4}/\d\d/\d\d \d\d:\d\d:\d\d (?:\w+\.go:\d+: )?(?:unexpected EOF|read tcp [^\n]*connection reset by peer)",
     rf"\bread tcp [\w.:\[\]%-]+->[\w.\[\]%-]+:{_DB_PORT}: read: connection reset by peer",   # Go net
     r"PSQLException: This connection has been closed\.",    # pgjdbc, a closed connection used again
-    r"\(psycopg2\.InterfaceError\) connection already closed"   # psycopg2, the same
-    r"|psycopg2\.InterfaceError: connection already closed",
+    r"\(psycopg2\.InterfaceError\) connection already closed"   # psycopg2 (and under Django), the same
+    r"|(?:psycopg2|django\.db\.utils)\.InterfaceError: connection already closed",
     r"asyncpg\.exceptions\._base\.InterfaceError'?>?: connection is closed",   # asyncpg, the same
     r"Can't add new command when connection is in closed state",   # Node's mysql2, the same
     rf"\bwrite tcp [\w.:\[\]%-]+->[\w.\[\]%-]+:{_DB_PORT}: write: (?:broken pipe|connection reset by peer)",
     _NODE_DRIVER_RESET,   # Node: a bare reset under node-postgres's or mysql2's frames
     _JAVA_DRIVER_RESET,   # Java: a bare reset under pgjdbc's, Connector/J's or HikariCP's frames
+    _NODE_POOL_IDLE_RESET,   # Node: an idle client's reset, node-postgres's pool's client printed with it
+    _HIKARI_BROKEN,   # Java: HikariCP's eviction of a connection broken (SQLSTATE class 08)
 )
 _CLOSED_CONNECTION = re.compile("|".join(f"(?:{p})" for p in CLOSED_CONNECTION_TEXTS), re.IGNORECASE)
 # A closed-connection text that also says something waited (pgjdbc's socketTimeout, "Read timed out";
@@ -1441,7 +1554,8 @@ _CLOSED_WORDS = ("connectiondoesnotexisterror", "the connection is closed", "bad
                  "connection terminated unexpectedly", "[mysql] ",
                  "ssl connection has been closed", "connection reset by peer", "broken pipe",
                  "this connection has been closed", "connection already closed", "connection is closed",
-                 "connection is in closed state", "read econnreset", "socketexception: connection reset")
+                 "connection is in closed state", "read econnreset", "socketexception: connection reset",
+                 "marked as broken")
 
 
 def closed_connection(text: str) -> bool:

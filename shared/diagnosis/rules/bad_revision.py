@@ -17,6 +17,7 @@ from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_C
 from shared.diagnosis.rules.refusals import refusals
 from shared.diagnosis.pool_settings import pool_size_changed
 from shared.diagnosis.secret_refs import plain_credentials_changed, secrets_changed
+from shared.diagnosis.tls_settings import tls_settings_changed
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -107,7 +108,8 @@ def _what_the_deploy_changed(facts: Facts, c: Citation, suspect: Revision, good:
     path = path_changed(against, suspect) if against is not None else ""
     changed += [f"path to its VPC {path}"] if path else []
     secrets = [f"secret {what}" for what in secrets_changed(against, suspect)] if against is not None else []
-    plain = plain_credentials_changed(against, suspect) if against is not None else []
+    plain = plain_credentials_changed(against, suspect) + tls_settings_changed(against, suspect) \
+        if against is not None else []
     plain += [f"connection pool's size {key} from {old} to {new}"
               for key, old, new in (pool_size_changed(against, suspect) if against is not None else [])]
     changed += secrets + plain

@@ -16,6 +16,7 @@ from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_
 from shared.diagnosis.rules.deploy_changes import ADMIN_API_REFUSALS, cite_hosts_brought, cite_instance_brought
 from shared.diagnosis.pool_settings import pool_size_raised
 from shared.diagnosis.secret_refs import pinned_secrets_changed, plain_credentials_changed
+from shared.diagnosis.tls_settings import tls_settings_changed
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
 
@@ -572,6 +573,27 @@ def _credentials_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> s
             "new revision's own (bad_revision)")
 
 
+def _tls_settings_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
+    """Why the TLS refusals are the new revision's own, or "": every refusal is TLS the two ends do not
+    agree on (Refusal.TLS_MISMATCH), every one came from the newest serving revision, deployed within
+    deploy_window_seconds, and its deploy changed a TLS setting in its plain env against the Ready
+    revision before it (tls_settings.tls_settings_changed: sslmode in DATABASE_URL, PGSSLMODE). The
+    revision before holds its accepted settings in itself, so sending traffic back restores them
+    (bad_revision). The same settings on both (the instance's SSL mode or TLS versions changed, a
+    client library's TLS floor raised by a base image the settings do not show), or an env not read,
+    compete instead: the revision before's pooled connections, opened before a change, say nothing."""
+    found = _only_from_the_new_revision(facts, refused, {Refusal.TLS_MISMATCH})
+    if found is None:
+        return ""
+    suspect, previous, _ = found
+    changed = tls_settings_changed(previous, suspect)
+    if not changed:
+        return ""
+    return (f"the TLS refusals all come from {suspect.short_name}, whose deploy changed the "
+            f"{', the '.join(changed)} against {previous.short_name} (a plain value, which comes back with the "
+            "revision that holds it): they are the new revision's own (bad_revision)")
+
+
 def _identity_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     """Why the refusals are the new revision's own, or "": every refusal is of the caller's identity,
     every one came from the newest serving revision, deployed within deploy_window_seconds of the
@@ -600,6 +622,8 @@ _DEPLOYS_OWN: tuple[tuple[Callable[[Facts, dict[str, list[LogRecord]]], str], st
     (_credentials_changed, "run.revisions.list: containers[].env[].value_source.secret_key_ref, volumes[].secret",
      "password refusals only from a new revision whose deploy changed the secret version it reads, against one "
      "that pins every secret"),
+    (_tls_settings_changed, "run.revisions.list: containers[].env[].value",
+     "TLS refusals only from a new revision whose deploy changed a TLS setting in its plain env"),
     (_resolved_elsewhere, "run.revisions.list: vpc_access (connector, egress, network_interfaces)",
      "answers that depend on the path (a host name unresolved, a source host not admitted) only from a new "
      "revision that reaches its VPC another way"),
