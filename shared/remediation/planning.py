@@ -270,7 +270,9 @@ def _machine_refusal(policy: ConnectorPolicy) -> str:
 
 
 def _ceiling_refusal(connector: Connector, policy: ConnectorPolicy) -> str:
-    return (f"{connector.short_name} is at the policy's ceiling of {policy.max_instances_ceiling} "
+    """Why the policy rules out a higher max: its ceiling reached, or below the max set by hand."""
+    where = "at" if connector.max_instances == policy.max_instances_ceiling else "above"
+    return (f"{connector.short_name} is {where} the policy's ceiling of {policy.max_instances_ceiling} "
             "(bounds.connectors max_instances_ceiling)")
 
 

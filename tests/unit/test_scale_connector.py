@@ -494,6 +494,11 @@ POLICY_REFUSES = {
         policy=dict(max_instances_ceiling=6), acts=True, said=["move from e2-micro to e2-standard-4"],
         told=["max instances not raised above 6", "the policy's ceiling of 6 (bounds.connectors "
               "max_instances_ceiling)"], unsaid=["raise backend-conn max instances above"]),
+    "throughput-bound e2-micro at 7, above the policy's ceiling 6: moved, not raised": dict(
+        e=saturated(cpu=0.3, max_instances=7, bytes_per_second=BANDWIDTH_BOUND * 0.7),
+        policy=dict(max_instances_ceiling=6), acts=True, said=["move from e2-micro to e2-standard-4"],
+        told=["max instances not raised above 7", "is above the policy's ceiling of 6"],
+        unsaid=["raise backend-conn max instances above"]),
     # Controls: planning acts as the diagnosis recommends, or refuses for a fact the diagnosis read too.
     "at its max 3, default policy: raised": dict(
         e=saturated(cpu=0.3), acts=True, kept=True, said=[], unsaid=[]),
