@@ -188,7 +188,9 @@ class Bounds(_Section):
 
 
 class Guardrails(_Section):
-    kill_switch: bool = False                   # also a Firestore flag, set by the kill_switch command
+    # Also a Firestore flag, which the `pause` command with no target engages and `resume` with no target
+    # releases (docs/commands.md); no command releases this config setting.
+    kill_switch: bool = False
     # A service is managed only if the config lists it; with this, it must also carry the label.
     require_label: bool = False                 # runwarden=enabled on the Cloud Run service
     # Budgets: actions applied per target per hour and per day, and across all targets per hour.

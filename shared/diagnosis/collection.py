@@ -28,7 +28,7 @@ from typing import Any, Callable, Sequence, TypeVar
 from shared.config import DiagnosisSettings
 from shared.errors import PermanentError, RunwardenError
 from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, HistogramResult, LogResult, MetricQuery,
-                                       MetricResult, Revision, Service, StartupRead)
+                                       MetricResult, Revision, Service, StartupRead, short_name)
 from shared.diagnosis.facts import INGEST_LAG, whole_until
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.log_signals import (MAX_FILTER_CHARS, app_log_filter, audit_filter, request_log_filter,
@@ -419,8 +419,12 @@ class Users:
     # ran out): whether they use the resource is not known.
     cut: tuple[str, ...] = ()
     # The managed services whose read answered NOT_FOUND (also in `unreadable`, with the refusal): no
-    # such service exists, so none of its revisions serves through anything. The sweep judges a change
-    # without them (verification.Sweep._health); the diagnosis keeps them as `maybe`, as before.
+    # such service exists ("Some requested entity (e.g., file or directory) was not found", google.rpc.Code
+    # NOT_FOUND; a deleted service goes with every revision: judging.service_gone), so none of its
+    # revisions serves through anything. They use the resource no more than a service read and found
+    # elsewhere: never in `maybe`, so their pauses hold back no write made for the resource's users (the
+    # alert's, an approve's), and the caveat names them as gone. The sweep judges a change without them
+    # too (verification.Sweep._behind). Any other refusal (PERMISSION_DENIED, ...) leaves a service `maybe`.
     gone: tuple[str, ...] = ()
 
     @property
@@ -428,8 +432,11 @@ class Users:
         parts = []
         if self.not_looked_at:
             parts.append(f"{self.not_looked_at} more managed service(s) not read (at most {MAX_FAN_OUT_SERVICES})")
-        if self.unreadable:
-            parts.append("not readable: " + "; ".join(self.unreadable))
+        unread = [refusal for refusal in self.unreadable if not any(refusal.startswith(f"{g}: ") for g in self.gone)]
+        if unread:
+            parts.append("not readable: " + "; ".join(unread))
+        parts += [f"managed service {short_name(g)} no longer exists (its read answered NOT_FOUND): it uses no "
+                  "connector and mounts no Cloud SQL instance" for g in self.gone]
         return "; ".join(parts)
 
 
@@ -454,8 +461,7 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
             revisions = readers.run.list_revisions(name)
         except PermanentError as exc:
             unreadable.append(f"{name}: {exc}")
-            maybe.append(name)
-            gone += [name] if exc.code == "NOT_FOUND" else []
+            (gone if exc.code == "NOT_FOUND" else maybe).append(name)
             continue
         serving = [r for r in connectors_by_id(service, revisions) if service.serving_percent(r.short_name) > 0]
         if connector and any(r.vpc_connector == connector for r in serving):

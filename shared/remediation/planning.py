@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.remediation.actions.rollback_traffic import (RollbackTraffic, RollbackTrafficParams, tagged_targets,
                                                          traffic_state)
-from shared.remediation.actions.scale_connector import (ScaleConnector, ScaleConnectorParams, connector_state,
-                                                         manual_sender, not_ready_answer)
+from shared.remediation.actions.scale_connector import (MAX_INSTANCES, ScaleConnector, ScaleConnectorParams,
+                                                         connector_state, manual_sender, not_ready_answer)
 from shared.config import Bounds, ConnectorPolicy, DiagnosisSettings
 from shared.diagnosis.evidence import Connector, EvidenceBundle
 from shared.diagnosis.rules.connector_saturation import BEYOND_THE_CEILING
@@ -211,16 +211,26 @@ def _scale_connector(diagnosis: Diagnosis, bundle: EvidenceBundle, bounds: Bound
         return _max_not_reached(connector, policy, peak, cpu_bound)
     if connector.max_instances < policy.max_instances_ceiling:
         new_max = min(connector.max_instances + policy.max_instances_step, policy.max_instances_ceiling)
-        return _scale_plan(connector, _stress_reason(diagnosis, connector, cpu_bound), max_instances=new_max,
-                           how=f"raise max instances from {connector.max_instances} to {new_max} "
-                               f"(policy step {policy.max_instances_step}, ceiling {policy.max_instances_ceiling})")
+        raised = _scale_plan(connector, _stress_reason(diagnosis, connector, cpu_bound), max_instances=new_max,
+                             how=f"raise max instances from {connector.max_instances} to {new_max} "
+                                 f"(policy step {policy.max_instances_step}, ceiling {policy.max_instances_ceiling})")
+        # The diagnosis recommends the move for a CPU-bound shared-core machine (connector_saturation
+        # `_next_step`), without reading the policy: the step taken is another one.
+        moved_instead = cpu_bound and connector.machine_type in _SHARED_CORE
+        return _instead(raised, f"not moved to {_BIG_MACHINE} (the remedy for a CPU-bound "
+                                f"shared-core machine): {_machine_refusal(policy)}" if moved_instead else "")
     if (_throughput_bound(diagnosis) and connector.machine_type in _SHARED_CORE
             and _BIG_MACHINE in policy.allowed_machine_types and connector.max_instances >= policy.max_instances_ceiling):
-        return _scale_plan(connector, f"throughput-bound {connector.machine_type} at its max instances",
-                           machine_type=_BIG_MACHINE,
-                           how=f"move from {connector.machine_type} to {_BIG_MACHINE} (no more instances within the "
-                               f"policy's ceiling of {policy.max_instances_ceiling}), keeping "
-                               f"{connector.min_instances}-{connector.max_instances} instances")
+        moved = _scale_plan(connector, f"throughput-bound {connector.machine_type} at its max instances",
+                            machine_type=_BIG_MACHINE,
+                            how=f"move from {connector.machine_type} to {_BIG_MACHINE} (no more instances within the "
+                                f"policy's ceiling of {policy.max_instances_ceiling}), keeping "
+                                f"{connector.min_instances}-{connector.max_instances} instances")
+        # Below the API's 10 instances the diagnosis recommends a higher max (`_next_step`): the policy's
+        # ceiling rules it out.
+        return _instead(moved, f"max instances not raised above {connector.max_instances}: "
+                               f"{_ceiling_refusal(connector, policy)}"
+                        if connector.max_instances < MAX_INSTANCES[1] else "")
     # A ceiling below what the connector already has (set by hand, or a config written for a
     # smaller connector) is said as it is, never as "at the ceiling": the policy itself is wrong.
     where = (f"at the policy's ceiling of {policy.max_instances_ceiling} max instances"
@@ -244,6 +254,26 @@ def _max_not_reached(connector: Connector, policy: ConnectorPolicy, peak: int, c
     return _refused(f"connector {connector.short_name} ({connector.machine_type}) is saturated, but "
                     f"{max_not_reached_words(peak, connector.max_instances)}"
                     f"{_no_machine_move(connector, policy, cpu_bound)}: a person must decide: " + "; or ".join(options))
+
+
+def _instead(chosen: Plan, why_not: str) -> Plan:
+    """`chosen`, a step other than the one the diagnosis recommends where `why_not` says why that one was not
+    taken (the policy rules it out): both are the outcome's recommendation (`Plan.advice`), never the step
+    refused beside the action taken. `why_not` empty: the diagnosis's recommendation is the step taken."""
+    return chosen.model_copy(update={"advice": f"{chosen.reason}; {why_not}"}) if why_not else chosen
+
+
+def _machine_refusal(policy: ConnectorPolicy) -> str:
+    """Why the policy rules out the move to the big machine type, in the words every answer uses."""
+    return (f"its policy does not allow {_BIG_MACHINE}: it allows only "
+            f"{', '.join(policy.allowed_machine_types)} (bounds.connectors allowed_machine_types)")
+
+
+def _ceiling_refusal(connector: Connector, policy: ConnectorPolicy) -> str:
+    """Why the policy rules out a higher max: its ceiling reached, or below the max set by hand."""
+    where = "at" if connector.max_instances == policy.max_instances_ceiling else "above"
+    return (f"{connector.short_name} is {where} the policy's ceiling of {policy.max_instances_ceiling} "
+            "(bounds.connectors max_instances_ceiling)")
 
 
 def _refused(reason: str) -> Plan:
@@ -338,7 +368,7 @@ def _no_machine_move(connector: Connector, policy: ConnectorPolicy, cpu_bound: b
     if connector.machine_type not in _SHARED_CORE:
         return f", already {connector.machine_type}"
     if _BIG_MACHINE not in policy.allowed_machine_types:
-        return f", and its policy does not allow {_BIG_MACHINE}"
+        return f", and {_machine_refusal(policy)}"
     if not cpu_bound:
         return ", and neither CPU nor throughput is the bottleneck"
     return ""

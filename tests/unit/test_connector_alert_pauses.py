@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import grpc
+import pytest
+
 from sandbox.scenarios import resolve_scenario
 from shared.commands import handle_command
 from shared.config import parse_config
@@ -22,14 +25,16 @@ ORDERS, PAYMENTS, LEDGER = (f"{PREFIX}/services/{name}" for name in ("orders", "
 OPERATOR = "alice@example.com"
 
 
-def world(*services: str, one_way: bool = False) -> FastWorld:
-    """The scenario's own config (as World.for_scenario), with `services` managed beside its own."""
+def world(*services: str, one_way: bool = False, first: bool = False) -> FastWorld:
+    """The scenario's own config (as World.for_scenario), with `services` managed beside its own (read
+    before them when `first`: the connector's users are read in the config's order)."""
     scenario = resolve_scenario(SCENARIO)
     data = scenario.config_data("projects/x/topics/x", "enforce")
     overrides = {k: v for k, v in data.items() if k not in ("project", "mode", "outcomes_topic", "services", "bounds")}
     w = FastWorld(seeded_copy(SCENARIO, None), ANCHOR, services=(), operators=[OPERATOR],
                   bounds={"connectors": [{"name": SHARED, "allow_one_way": one_way}]}, **overrides)
-    managed = [*data["services"], *({"name": name} for name in services)]
+    extra = [{"name": name} for name in services]
+    managed = [*extra, *data["services"]] if first else [*data["services"], *extra]
     w.config = w.config.model_copy(update={"services": parse_config(
         {**data, "services": managed, "outcomes_topic": w.outcomes_topic}).services})
     w.clock.set(ANCHOR + scenario.delivered)
@@ -66,16 +71,70 @@ def test_an_approve_of_a_connector_alerts_proposal_is_held_back_by_any_service_b
 
 
 def test_a_managed_service_that_could_not_be_read_holds_a_connector_alerts_write_by_its_pause() -> None:
-    """`ledger` is managed and cannot be read (here: Cloud Run does not find it): whether it is behind the
-    connector is unknown. It was not counted, so its pause could not hold the scale back."""
-    w = world(LEDGER, one_way=True)
+    """`ledger` is managed and cannot be read (Cloud Run refuses the caller: PERMISSION_DENIED): whether it
+    is behind the connector is unknown. It was not counted, so its pause could not hold the scale back."""
+    w = world(LEDGER, one_way=True, first=True)
+    w.standins.run.add_service(LEDGER)
     assert send(w, "pause", "p-1", target=LEDGER).status is OutcomeStatus.APPLIED
+    w.standins.run.faults.fail_next(1, grpc.StatusCode.PERMISSION_DENIED, method="GetService")  # ledger's, read first
     held = w.handle(w.alert(SCENARIO))
     assert held.status is OutcomeStatus.SKIPPED and f"{LEDGER} paused by {OPERATOR}" in held.reason, held.reason
+    assert "could not be read during the alert" in held.reason, held.reason
     assert patches(w) == 0
     assert send(w, "resume", "r-1", target=LEDGER).status is OutcomeStatus.APPLIED
     applied = w.handle(w.alert(SCENARIO, message_id="2"))
     assert applied.status is OutcomeStatus.APPLIED and patches(w) == 1, applied.reason
+
+
+# A managed service whose read answers NOT_FOUND (deleted, the config not yet updated) exists nowhere, so no
+# revision of it serves through the connector: its pause no longer holds back a write made for the
+# connector's users, on the alert's path or on an approve; the diagnosis names it as gone. Any other refusal
+# leaves it unknown, and its pause holds the write back (the test above, and the rows below).
+@pytest.mark.parametrize("code, held", [
+    (None, False),                                     # NOT_FOUND: the stand-in holds no such service
+    (grpc.StatusCode.PERMISSION_DENIED, True),
+    (grpc.StatusCode.FAILED_PRECONDITION, True),
+])
+def test_a_deleted_managed_service_does_not_hold_back_a_connector_alerts_write(code, held) -> None:
+    w = world(LEDGER, one_way=True, first=True)
+    if code is not None:
+        w.standins.run.add_service(LEDGER)
+        w.standins.run.faults.fail_next(1, code, method="GetService")
+    assert send(w, "pause", "p-1", target=LEDGER).status is OutcomeStatus.APPLIED
+    outcome = w.handle(w.alert(SCENARIO))
+    if held:
+        assert outcome.status is OutcomeStatus.SKIPPED and f"{LEDGER} paused by" in outcome.reason, outcome.reason
+        assert patches(w) == 0
+        return
+    assert outcome.status is OutcomeStatus.APPLIED and patches(w) == 1, outcome.reason
+    summary = outcome.diagnosis.summary
+    assert "ledger no longer exists (its read answered NOT_FOUND)" in summary, summary
+    assert "not readable" not in summary, summary
+
+
+@pytest.mark.parametrize("code, held", [
+    (None, False),
+    (grpc.StatusCode.PERMISSION_DENIED, True),
+])
+def test_a_deleted_managed_service_does_not_hold_back_an_approve(code, held) -> None:
+    """The proposal is made with `ledger` on another connector; by the approve it is deleted (NOT_FOUND) or
+    cannot be read, and paused."""
+    w = world(LEDGER, first=True)
+    w.standins.run.add_service(LEDGER)
+    _deploy(w, LEDGER, "ledger-00001-aaa", -60, None)
+    proposed = w.handle(w.alert(SCENARIO))
+    assert proposed.status is OutcomeStatus.PROPOSED, proposed.reason
+    assert send(w, "pause", "p-1", target=LEDGER).status is OutcomeStatus.APPLIED
+    if code is None:
+        w.standins.run.delete_service(LEDGER)
+    else:
+        w.standins.run.faults.fail_next(1, code, method="GetService")
+    outcome = send(w, "approve", "a-1", params={"proposal_id": proposed.action.proposal_id})
+    if held:
+        assert outcome.status is OutcomeStatus.SKIPPED and f"{LEDGER} paused by" in outcome.reason, outcome.reason
+        assert patches(w) == 0
+    else:
+        assert outcome.status is OutcomeStatus.APPLIED and patches(w) == 1, outcome.reason
 
 
 def _deploy(w: FastWorld, service: str, revision: str, minutes: int, connector: str | None) -> None:

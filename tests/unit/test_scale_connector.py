@@ -472,6 +472,33 @@ POLICY_REFUSES = {
         e=saturated(max_instances=5, instances=2), policy=dict(allowed_machine_types=("e2-micro",)),
         said=["peaked at 2 of its 5 max instances", "does not allow e2-standard-4"],
         unsaid=["move backend-conn from"]),
+    # Planning acts, but takes another step than the one recommended, the policy ruling that one out: the
+    # outcome says what planning does and why the recommended step was not taken (told: words in the outcome's
+    # recommendation alone).
+    "CPU-bound e2-micro at its max 3, only e2-micro allowed: raised, not moved": dict(
+        e=saturated(), policy=dict(allowed_machine_types=("e2-micro",)), acts=True,
+        said=["raise max instances from 3 to 5"],
+        told=["not moved to e2-standard-4", "allows only e2-micro (bounds.connectors allowed_machine_types)"],
+        unsaid=["move backend-conn from"]),
+    "CPU-bound f1-micro at its max 3, f1-micro and e2-micro allowed: raised, not moved": dict(
+        e=saturated(machine_type="f1-micro"), policy=dict(allowed_machine_types=("f1-micro", "e2-micro")),
+        acts=True, said=["raise max instances from 3 to 5"],
+        told=["not moved to e2-standard-4", "allows only f1-micro, e2-micro"], unsaid=["move backend-conn from"]),
+    "CPU-bound e2-micro at its max 5, ceiling 8, step 2, only e2-micro allowed: raised to 7": dict(
+        e=saturated(max_instances=5), acts=True,
+        policy=dict(max_instances_ceiling=8, max_instances_step=2, allowed_machine_types=("e2-micro",)),
+        said=["raise max instances from 5 to 7"], told=["not moved to e2-standard-4", "allows only e2-micro"],
+        unsaid=["move backend-conn from"]),
+    "throughput-bound e2-micro at the policy's ceiling 6: moved, not raised": dict(
+        e=saturated(cpu=0.3, max_instances=6, bytes_per_second=BANDWIDTH_BOUND * 0.6),
+        policy=dict(max_instances_ceiling=6), acts=True, said=["move from e2-micro to e2-standard-4"],
+        told=["max instances not raised above 6", "the policy's ceiling of 6 (bounds.connectors "
+              "max_instances_ceiling)"], unsaid=["raise backend-conn max instances above"]),
+    "throughput-bound e2-micro at 7, above the policy's ceiling 6: moved, not raised": dict(
+        e=saturated(cpu=0.3, max_instances=7, bytes_per_second=BANDWIDTH_BOUND * 0.7),
+        policy=dict(max_instances_ceiling=6), acts=True, said=["move from e2-micro to e2-standard-4"],
+        told=["max instances not raised above 7", "is above the policy's ceiling of 6"],
+        unsaid=["raise backend-conn max instances above"]),
     # Controls: planning acts as the diagnosis recommends, or refuses for a fact the diagnosis read too.
     "at its max 3, default policy: raised": dict(
         e=saturated(cpu=0.3), acts=True, kept=True, said=[], unsaid=[]),
@@ -495,5 +522,7 @@ def test_the_outcome_recommends_nothing_the_policy_refuses(case):
         assert advice == diagnosis.recommendation
     for words in case["said"]:
         assert words in advice and words in proposal.reason, (advice, proposal.reason)
+    for words in case.get("told", ()):
+        assert words in advice, advice
     for words in case["unsaid"]:
         assert words not in advice, advice

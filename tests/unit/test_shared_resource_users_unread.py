@@ -41,6 +41,21 @@ def test_a_connector_alert_whose_only_managed_service_could_not_be_read_reaches_
     assert w.standins.vpcaccess.count("PatchConnector") == 0
 
 
+def test_a_connector_alert_whose_only_managed_service_no_longer_exists_is_skipped_naming_it():
+    """Cloud Run answers NOT_FOUND for catalog: deleted, the config not yet updated. No such service serves
+    through anything, so no managed service uses the connector (before: escalated as "could not be read",
+    as if it might be behind it); the answer names it as gone."""
+    w = _world()
+    w.standins.run.faults.fail_next(50, grpc.StatusCode.NOT_FOUND, method="GetService")
+
+    outcome = _connector_alert(w)
+
+    assert outcome.status.value == "skipped", outcome.reason
+    assert "catalog no longer exists (its read answered NOT_FOUND)" in outcome.reason, outcome.reason
+    assert "could not be read" not in outcome.reason, outcome.reason
+    assert w.standins.vpcaccess.count("PatchConnector") == 0
+
+
 def test_a_connector_alert_no_managed_service_uses_is_still_skipped():
     """Every managed service read, none behind the connector: not Runwarden's to answer (docs/behaviour.md)."""
     w = _world()
