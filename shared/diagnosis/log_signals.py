@@ -1748,6 +1748,9 @@ _POOL_SIZES: tuple[tuple[re.Pattern[str], Callable[[tuple[str, ...]], int]], ...
     # (prisma/prisma-engines libs/user-facing-errors/src/query_engine/mod.rs, PoolTimeout).
     (re.compile(r"Timed out fetching a new connection from the connection pool\b[^\n]*?connection limit: (\d+)"),
      lambda g: int(g[0])),
+    # Tomcat JDBC: "none available[size:N; busy:N; ...]", the connections the pool held at the timeout,
+    # every one busy (apache/tomcat modules/jdbc-pool/.../pool/ConnectionPool.java, borrowConnection).
+    (re.compile(r"Unable to fetch a connection in \d+ seconds, none available\[size:(\d+);"), lambda g: int(g[0])),
     # Npgsql: "either raise 'Max Pool Size' (currently {max})" (npgsql/npgsql src/Npgsql/PoolingDataSource.cs).
     (re.compile(r"either raise 'Max Pool Size' \(currently (\d+)\)"), lambda g: int(g[0])),
 )
