@@ -410,7 +410,10 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "psycopg.OperationalError: the connection is closed", "psycopg's message"),
     # psycopg 3 (and Django over it, which re-raises the driver's message as its own
     # OperationalError): a connect that outlasts connect_timeout with no answer from the server.
-    DbErrorText("psycopg 3 (connect timeout)", r"(?:ConnectionTimeout|OperationalError): connection timeout expired",
+    # SQLAlchemy names the driver's error in brackets before its words, "(%s.%s) %s" with no colon
+    # (sqlalchemy/sqlalchemy lib/sqlalchemy/exc.py, DBAPIError.__init__): "(psycopg.errors.
+    # ConnectionTimeout) connection timeout expired" is the same connect, read the same.
+    DbErrorText("psycopg 3 (connect timeout)", r"(?:ConnectionTimeout|OperationalError)[:)] connection timeout expired",
                 "psycopg.errors.ConnectionTimeout: connection timeout expired",
                 "psycopg/psycopg psycopg/psycopg/generators.py _connect: raise e.ConnectionTimeout(\"connection "
                 "timeout expired\")"),
@@ -1683,6 +1686,45 @@ POOL_WAIT_TEXTS: tuple[DbErrorText, ...] = (
                 "MySqlConnector.MySqlException (0x80004005): Connect Timeout expired. All pooled connections are in "
                 "use.", "mysql-net/MySqlConnector src/MySqlConnector/MySqlConnection.cs (CreateSessionAsync: "
                 "messageSuffix when pool.IsEmpty)"),
+    # Tomcat JDBC's ConnectionPool.borrowConnection: no connection came free (and none could be
+    # opened, the pool at maxActive) within maxWait; "[thread] Timeout: Pool empty. Unable to fetch a
+    # connection in N seconds, none available[size:..; busy:..; idle:..; lastwait:..]." (apache/tomcat
+    # modules/jdbc-pool/src/main/java/org/apache/tomcat/jdbc/pool/ConnectionPool.java).
+    DbErrorText("Java: Tomcat JDBC pool", r"Timeout: Pool empty\. Unable to fetch a connection in \d+ seconds",
+                "org.apache.tomcat.jdbc.pool.PoolExhaustedException: [http-nio-8080-exec-5] Timeout: Pool empty. "
+                "Unable to fetch a connection in 30 seconds, none available[size:100; busy:100; idle:0; "
+                "lastwait:30000].", "apache/tomcat modules/jdbc-pool/src/main/java/org/apache/tomcat/jdbc/pool/"
+                "ConnectionPool.java (borrowConnection: PoolExhaustedException at maxWait)"),
+    # Apache DBCP (1 and 2): PoolingDataSource.getConnection wraps the object pool's NoSuchElementException,
+    # "Cannot get a connection, pool error " + its message; commons-pool's borrowObject says "Timeout
+    # waiting for idle object" when maxWait passed with every object borrowed (apache/commons-dbcp
+    # src/main/java/org/apache/commons/dbcp2/PoolingDataSource.java; apache/commons-pool
+    # GenericObjectPool.borrowObject, which newer versions follow with ", borrowMaxWaitDuration=..."). The
+    # object pool's words alone are not read: Jedis borrows its Redis connections from it too.
+    DbErrorText("Java: Apache DBCP pool", r"Cannot get a connection, pool error:? Timeout waiting for idle object",
+                "java.sql.SQLException: Cannot get a connection, pool error Timeout waiting for idle object",
+                "apache/commons-dbcp src/main/java/org/apache/commons/dbcp2/PoolingDataSource.java (getConnection) "
+                "and apache/commons-pool GenericObjectPool.borrowObject"),
+    # c3p0: a checkout outlasted checkoutTimeout, every pooled connection checked out (its resource
+    # pool's TimeoutException, re-raised as this SQLException; vladmihalcea/flexy-pool
+    # flexy-c3p0/.../C3P0PoolAdapter.java keeps the same words as its ACQUIRE_TIMEOUT_MESSAGE).
+    DbErrorText("Java: c3p0 pool", r"An attempt by a client to checkout a Connection has timed out",
+                "java.sql.SQLException: An attempt by a client to checkout a Connection has timed out.",
+                "swaldman/c3p0 src/java/com/mchange/v2/c3p0/impl/C3P0PooledConnectionPool.java (the checkout's "
+                "timeout; the method UNCONFIRMED); vladmihalcea/flexy-pool C3P0PoolAdapter.ACQUIRE_TIMEOUT_MESSAGE"),
+    # Agroal (Quarkus, WildFly, Keycloak): ConnectionPool.handlerFromSharedCache waited acquisitionTimeout
+    # for a connection of the pool, a free one or one being opened (agroal/agroal
+    # agroal-pool/src/main/java/io/agroal/pool/ConnectionPool.java).
+    DbErrorText("Java: Agroal pool", r"Acquisition timeout while waiting for new connection",
+                "java.sql.SQLException: Acquisition timeout while waiting for new connection",
+                "agroal/agroal agroal-pool/src/main/java/io/agroal/pool/ConnectionPool.java (handlerFromSharedCache)"),
+    # Elixir's DBConnection (Ecto, Postgrex, MyXQL): the pool's queue dropped a checkout that waited past
+    # queue_target/queue_interval, "This means requests are coming in and your connection pool cannot
+    # serve them fast enough" (elixir-ecto/db_connection lib/db_connection/connection_pool.ex, drop/2).
+    DbErrorText("Elixir: DBConnection pool", r"connection not available and request was dropped from queue after \d+ ?ms",
+                "** (DBConnection.ConnectionError) connection not available and request was dropped from queue "
+                "after 2000ms.", "elixir-ecto/db_connection lib/db_connection/connection_pool.ex (drop/2, "
+                ":queue_timeout)"),
     # pg-pool Pool.connect: set only on a request queued because the pool is full (or an idle client
     # is about to be handed out), when connectionTimeoutMillis passes before a client is released.
     DbErrorText("Node: node-postgres pool (pg-pool)", r"timeout exceeded when trying to connect",
@@ -1706,6 +1748,9 @@ _POOL_SIZES: tuple[tuple[re.Pattern[str], Callable[[tuple[str, ...]], int]], ...
     # (prisma/prisma-engines libs/user-facing-errors/src/query_engine/mod.rs, PoolTimeout).
     (re.compile(r"Timed out fetching a new connection from the connection pool\b[^\n]*?connection limit: (\d+)"),
      lambda g: int(g[0])),
+    # Tomcat JDBC: "none available[size:N; busy:N; ...]", the connections the pool held at the timeout,
+    # every one busy (apache/tomcat modules/jdbc-pool/.../pool/ConnectionPool.java, borrowConnection).
+    (re.compile(r"Unable to fetch a connection in \d+ seconds, none available\[size:(\d+);"), lambda g: int(g[0])),
     # Npgsql: "either raise 'Max Pool Size' (currently {max})" (npgsql/npgsql src/Npgsql/PoolingDataSource.cs).
     (re.compile(r"either raise 'Max Pool Size' \(currently (\d+)\)"), lambda g: int(g[0])),
 )

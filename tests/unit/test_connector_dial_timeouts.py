@@ -124,6 +124,8 @@ def test_a_deploy_that_brought_the_host_the_dials_time_out_on_is_the_deploy():
 TEXTS = {
     GO: True, PSYCOPG2: True, NODE_PG: True, PGJDBC: True, MYSQL2: True,
     "psycopg.errors.ConnectionTimeout: connection timeout expired": True,
+    "(psycopg.errors.ConnectionTimeout) connection timeout expired": True,
+    "sqlalchemy.exc.OperationalError: (psycopg.OperationalError) connection timeout expired": True,
     "Error: connect ETIMEDOUT\n    at Connection._handleTimeoutError (/app/node_modules/mysql2/lib/connection.js:205:17)": True,
     "dial tcp 10.20.0.3:3307: connect: connection timed out": True,
     # not dials that timed out

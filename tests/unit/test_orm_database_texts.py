@@ -42,6 +42,43 @@ TEXTS = {
     "Rails ActiveRecord": ("ActiveRecord::ConnectionTimeoutError: could not obtain a connection from the pool within "
                            "5.000 seconds (waited 5.002 seconds); all pooled connections were in use", WAIT),
     "psycopg_pool": ("psycopg_pool.PoolTimeout: couldn't get a connection after 30.00 sec", WAIT),
+    # psycopg 3's connect timeout as SQLAlchemy wraps it: the driver's class in brackets, no colon
+    # (sqlalchemy/sqlalchemy lib/sqlalchemy/exc.py, DBAPIError.__init__: "(%s.%s) %s", the driver error's module and class).
+    "psycopg 3 under SQLAlchemy (ConnectionTimeout)": ("(psycopg.errors.ConnectionTimeout) connection timeout expired",
+                                                       REACH),
+    "psycopg 3 under SQLAlchemy (OperationalError)": ("sqlalchemy.exc.OperationalError: (psycopg.OperationalError) "
+                                                      "connection timeout expired\n(Background on this error at: "
+                                                      "https://sqlalche.me/e/20/e3q8)", REACH),
+    # Other Java pools, Elixir's DBConnection: each its own words for a wait that ran out.
+    "Tomcat JDBC pool": ("org.apache.tomcat.jdbc.pool.PoolExhaustedException: [http-nio-8080-exec-5] Timeout: Pool "
+                         "empty. Unable to fetch a connection in 30 seconds, none available[size:100; busy:100; "
+                         "idle:0; lastwait:30000].", WAIT),
+    "Tomcat JDBC pool under Spring": ("org.springframework.jdbc.CannotGetJdbcConnectionException: Failed to obtain JDBC "
+                                      "Connection; nested exception is org.apache.tomcat.jdbc.pool."
+                                      "PoolExhaustedException: [Thread-1391] Timeout: Pool empty. Unable to fetch a "
+                                      "connection in 0 seconds, none available[size:30; busy:30; idle:0; lastwait:20].",
+                                      WAIT),
+    "Apache DBCP2": ("java.sql.SQLException: Cannot get a connection, pool error Timeout waiting for idle object, "
+                     "borrowMaxWaitDuration=PT30S", WAIT),
+    "Apache DBCP 1": ("org.apache.commons.dbcp.SQLNestedException: Cannot get a connection, pool error Timeout waiting "
+                      "for idle object", WAIT),
+    "c3p0": ("java.sql.SQLException: An attempt by a client to checkout a Connection has timed out.", WAIT),
+    "Agroal (Quarkus)": ("java.sql.SQLException: Acquisition timeout while waiting for new connection\n"
+                         "\tat io.agroal.pool.ConnectionPool.handlerFromSharedCache(ConnectionPool.java:321)", WAIT),
+    "Elixir DBConnection (Ecto)": ("** (DBConnection.ConnectionError) connection not available and request was dropped "
+                                   "from queue after 2000ms. This means requests are coming in and your connection "
+                                   "pool cannot serve them fast enough.", WAIT),
+    "Elixir DBConnection, other delay": ("[error] GenServer terminating: connection not available and request was "
+                                         "dropped from queue after 15000ms", WAIT),
+    # Near misses: an HTTP client's pool, a Redis pool (Jedis borrows from commons-pool2 as DBCP2 does,
+    # so the pool's own words alone name no database).
+    "Apache HttpClient pool": ("org.apache.http.conn.ConnectionPoolTimeoutException: Timeout waiting for connection "
+                               "from pool", set()),
+    "Jedis pool": ("redis.clients.jedis.exceptions.JedisException: Could not get a resource from the pool\nCaused by: "
+                   "java.util.NoSuchElementException: Timeout waiting for idle object", set()),
+    "redis-py pool": ("redis.exceptions.ConnectionError: Timeout waiting for connection from pool", set()),
+    "an HTTP client's acquire timeout": ("io.netty.handler.timeout: Acquisition timeout while waiting for new "
+                                         "channel", set()),
     # Not the database's: an HTTP client's own timeout words are no connect timeout of psycopg's.
     "an HTTP client's timeout": ("httpx.ConnectTimeout: connection timeout expired while dialing api.example.com",
                                  set()),

@@ -69,6 +69,16 @@ SIZES = [
     (NPGSQL, 20),               # Max Pool Size (currently N)
     ("sqlalchemy.exc.TimeoutError: QueuePool limit of size 20 overflow 0 reached, connection timed out, "
      "timeout 10.00", 20),
+    # Tomcat JDBC: size: is the connections the pool held at the timeout, all busy.
+    ("org.apache.tomcat.jdbc.pool.PoolExhaustedException: [http-nio-8080-exec-5] Timeout: Pool empty. Unable to "
+     "fetch a connection in 30 seconds, none available[size:100; busy:100; idle:0; lastwait:30000].", 100),
+    ("CannotGetJdbcConnectionException: nested exception is org.apache.tomcat.jdbc.pool.PoolExhaustedException: "
+     "[Thread-1391] Timeout: Pool empty. Unable to fetch a connection in 0 seconds, none available[size:30; busy:30; "
+     "idle:0; lastwait:20].", 30),
+    ("java.sql.SQLException: Cannot get a connection, pool error Timeout waiting for idle object", None),
+    ("java.sql.SQLException: Acquisition timeout while waiting for new connection", None),
+    ("** (DBConnection.ConnectionError) connection not available and request was dropped from queue after 2000ms.",
+     None),
     (RAILS, None), (PG_POOL, None), (GO, None),
     ("java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, request timed out "
      "after 30000ms.", None),   # before HikariCP 5.1: no counts
