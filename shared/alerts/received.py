@@ -5,7 +5,7 @@ it said must travel with the rejection, or it is lost. `received` reads the mess
 as leniently as it can (the very reason it was rejected may be its shape) and never raises. Pure:
 no I/O.
 
-Credentials are not carried: every shape of shared/redaction.py (an OAuth access token, an
+Credentials are not carried: every shape of shared/outcomes.py (an OAuth access token, an
 Authorization header's Bearer or Basic credentials, a Google API key, a URL's password, a private key) in
 what was sent (a policy's documentation holding a runbook's `curl -H "Authorization: Bearer ..."`, a relay's
 attribute) is replaced by `[redacted credential]`, wherever the message is kept (the outcome, the
@@ -28,8 +28,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from shared.outcomes import Received
-from shared.redaction import redacted
+from shared.outcomes import Received, redacted
 
 # Beyond any message Runwarden reads whole (a notification's envelope is at most 512 KiB), and far
 # under Pub/Sub's 10 MB limit for the outcome that carries it.

@@ -1,6 +1,6 @@
 """Drill: no secret, token or credential ever appears in what Runwarden writes.
 
-One of each credential shape Runwarden redacts (shared/redaction.py `SHAPES`) is planted where a careless
+One of each credential shape Runwarden redacts (shared/outcomes.py `SHAPES`) is planted where a careless
 deployment or a person puts it: the service's revisions carry plain environment values (a password, an
 OAuth access token, a Google API key, a DSN with its password) that the diagnosis reads for the hosts they
 name; the application's log line that the diagnosis quotes as evidence names its DSN, password and all;
@@ -25,7 +25,7 @@ import yaml
 
 from sandbox.emulators import EmulatorMissing
 from sandbox.stack import Sandbox
-from shared.redaction import SHAPES
+from shared.outcomes import SHAPES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.emulator]
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,7 +19,7 @@ from shared.diagnosis.evidence import (PAYLOAD_KEYS, LogRecord, MetricPoint, Met
 from shared.diagnosis.log_signals import holds_a_needle
 from shared.gcp import logging as adapter
 from shared.gcp.logging import AUDIT_LOG_TYPE, log_id_of, record_from_entry
-from shared.redaction import redacted
+from shared.outcomes import redacted
 
 RUN = {"service_name": "backend", "revision_name": "backend-00002-xyz", "location": "us-central1"}
 

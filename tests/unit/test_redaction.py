@@ -1,9 +1,9 @@
-"""shared/redaction.py: every credential shape redacted, what names it kept, prose left alone. Pure."""
+"""shared/outcomes.py (`redacted`, `SHAPES`): every credential shape redacted, what names it kept, prose left alone. Pure."""
 from __future__ import annotations
 
 import pytest
 
-from shared.redaction import REDACTED, SHAPES, redacted
+from shared.outcomes import REDACTED, SHAPES, redacted
 
 # (text, what must be gone, what must remain); each shape in more than one wording.
 ROWS = [
