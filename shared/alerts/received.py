@@ -5,8 +5,9 @@ it said must travel with the rejection, or it is lost. `received` reads the mess
 as leniently as it can (the very reason it was rejected may be its shape) and never raises. Pure:
 no I/O.
 
-Credentials are not carried: an OAuth access token, a bearer header or a private key in what was
-sent (a policy's documentation holding a runbook's `curl -H "Authorization: Bearer ..."`, a relay's
+Credentials are not carried: every shape of shared/outcomes.py (an OAuth access token, an
+Authorization header's Bearer or Basic credentials, a Google API key, a URL's password, a private key) in
+what was sent (a policy's documentation holding a runbook's `curl -H "Authorization: Bearer ..."`, a relay's
 attribute) is replaced by `[redacted credential]`, wherever the message is kept (the outcome, the
 `rejected`, `notify` and `failed` lines). Cloud Monitoring warns that "the data sent to channel
 recipients may contain sensitive information" ("Create and manage notification channels"), and
@@ -24,43 +25,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from shared.outcomes import Received
+from shared.outcomes import Received, redacted
 
 # Beyond any message Runwarden reads whole (a notification's envelope is at most 512 KiB), and far
 # under Pub/Sub's 10 MB limit for the outcome that carries it.
 MAX_KEPT_BYTES = 1024 * 1024
-
-# The shapes of credentials: OAuth 2.0 access tokens (Google's begin "ya29."), the value of a bearer
-# Authorization header (RFC 6750's b64token after the scheme as HTTP clients write it, "Bearer": prose
-# about a "bearer instrument" is kept), the credentials of any `Authorization:` header of the Bearer or
-# Basic scheme in any case (RFC 9110 section 11.1: a scheme's name is case-insensitive; "basic checks" in
-# prose is kept), a Google API key ("AIza" and 35 more characters: the `gcp-api-key` rule of
-# gitleaks/gitleaks `config/gitleaks.toml`), the password of a URL's userinfo (`scheme://user:password@host`,
-# RFC 3986 section 3.2.1, as a runbook's `postgresql://app:...@10.0.0.3/orders` holds it: the scheme, user
-# and host are kept), a PEM private key up to its END line (or the end of the JSON string it is in).
-# tests/e2e/test_no_secrets.py holds everything Runwarden writes to the token, bearer and key shapes.
-_CREDENTIAL = re.compile(r"(?P<header>(?i:authorization\s*:\s*(?:bearer|basic)\s+))[\w.~+/-]{4,}=*|"
-                         r"ya29\.[\w-]+|(?<=Bearer)\s+[\w.~+/-]{8,}=*|AIza[\w-]{35}|"
-                         r"(?P<userinfo>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@\"']+:)[^\s@/\"']+(?=@)|"
-                         r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[^\"]*)",
-                         re.DOTALL)
-REDACTED = "[redacted credential]"
-
-
-def redacted(text: str) -> str:
-    """`text` with every credential it holds replaced by REDACTED (what names it, a header or a URL's user, kept)."""
-    return _CREDENTIAL.sub(_redaction, text)
-
-
-def _redaction(match: re.Match[str]) -> str:
-    kept = match.group("header") or match.group("userinfo")
-    if kept:
-        return kept + REDACTED
-    return (" " if match.group().startswith((" ", "\t")) else "") + REDACTED
 
 
 def received(event_data: Any) -> Received:

@@ -1,10 +1,14 @@
 """Drill: no secret, token or credential ever appears in what Runwarden writes.
 
-The service's revisions carry a plain environment variable holding a password and another
-holding an OAuth access token, as careless deployments do. After an alert is handled end to end
-(Pub/Sub push -> functions-framework -> stand-ins and emulators), everything captured is scanned:
-the function's whole stdout (its timeline, and anything else it printed), every outcome published,
-and what the log agent forwarded to Logging.
+One of each credential shape Runwarden redacts (shared/outcomes.py `SHAPES`) is planted where a careless
+deployment or a person puts it: the service's revisions carry plain environment values (a password, an
+OAuth access token, a Google API key, a DSN with its password) that the diagnosis reads for the hosts they
+name; the application's log line that the diagnosis quotes as evidence names its DSN, password and all;
+the policy's documentation holds a runbook with `Authorization:` headers, a key and a DSN; a command and a
+notification Runwarden rejects carry the same in their fields, and are kept as they arrived. After the
+alert is handled end to end (Pub/Sub push -> functions-framework -> stand-ins and emulators), everything
+captured is scanned: the functions' whole stdout (the timeline, and anything else printed), every outcome
+published, and what the log agent forwarded to Logging.
 """
 from __future__ import annotations
 
@@ -21,28 +25,70 @@ import yaml
 
 from sandbox.emulators import EmulatorMissing
 from sandbox.stack import Sandbox
+from shared.outcomes import SHAPES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.emulator]
 ROOT = Path(__file__).resolve().parents[2]
-# Shapes of credentials that must never be written, whoever's they are: OAuth access tokens,
-# bearer headers, private keys.
-CREDENTIAL_SHAPES = re.compile(r"ya29\.[\w-]+|Bearer\s+(?!owner\b)[\w.-]{8,}|-----BEGIN [A-Z ]*PRIVATE KEY")
+# The scan reads the product's own list of shapes: a shape added there is scanned for here.
+CREDENTIAL_SHAPES = re.compile("|".join(pattern for _, pattern in SHAPES), re.DOTALL)
+# Two incidents: a deploy that mistyped its database's host, rolled back (applied: the timeline's every
+# step), and a database refusing unencrypted connections, escalated with the application's error quoted,
+# its first 160 characters (shared/diagnosis/rules/database_unreachable.py): each log line names its DSN.
+SCENARIOS = {"db_host_typo_after_deploy_psycopg2.yaml": "applied",
+             "cloudsql_ssl_enforced_busy_connector.yaml": "escalated"}
+def _planted() -> dict[str, str]:
+    """One fresh credential of each shape, by shape name: what must appear nowhere Runwarden writes."""
+    return {"token": "ya29." + secrets.token_urlsafe(24),
+            "authorization": secrets.token_hex(16),               # after "authorization: basic"
+            "bearer": secrets.token_urlsafe(18),                  # after "Bearer" and after "authorization: bearer"
+            "api_key": "AIza" + secrets.token_urlsafe(27)[:35],
+            "url_password": "pw" + secrets.token_hex(12),
+            "private_key": secrets.token_hex(24)}
 
 
-def _scenario_with_secrets(path: Path, password: str, token: str) -> Path:
-    data = yaml.safe_load((ROOT / "sandbox" / "scenarios" / "bad_revision.yaml").read_text())
-    for revision in data["services"][0]["revisions"]:
-        revision["env"] = {"DB_PASSWORD": password, "UPSTREAM_TOKEN": token}
-        revision["secret_env"] = {"DB_PASS_REF": {"secret": "db-password", "version": "3"}}
+def test_every_redacted_shape_is_planted():
+    assert set(_planted()) == {name for name, _ in SHAPES}
+
+
+def _runbook(planted: dict[str, str]) -> str:
+    return (f"curl -H 'Authorization: Basic {planted['authorization']}' https://ops.internal/hook; "
+            f"curl -H \"authorization: bearer {planted['bearer']}\" -H 'X-Goog-Api-Key: {planted['api_key']}' "
+            f"https://maps.googleapis.com/; psql {_dsn(planted, 'db.internal.example')}; "
+            f"token {planted['token']}; Bearer {planted['bearer']}\n-----BEGIN PRIVATE KEY-----\n"
+            f"{planted['private_key']}\n-----END PRIVATE KEY-----\n")
+
+
+def _dsn(planted: dict[str, str], host: str) -> str:
+    return f"postgresql://app:{planted['url_password']}@{host}:5432/app"
+
+
+def _scenario_with_secrets(source: str, path: Path, planted: dict[str, str], password: str) -> Path:
+    data = yaml.safe_load((ROOT / "sandbox" / "scenarios" / source).read_text())
+    hosts = {}
+    for service in data["services"]:
+        for revision in service["revisions"]:
+            env = revision.get("env", {})
+            hosts[revision["name"]] = env.get("DB_HOST", "db.internal.example")
+            revision["env"] = {**env, "DB_PASSWORD": password, "UPSTREAM_TOKEN": planted["token"],
+                               "MAPS_API_KEY": planted["api_key"],
+                               "DATABASE_URL": _dsn(planted, hosts[revision["name"]])}
+    for line in data["logs"]:   # the application's error, as a line the diagnosis quotes, names its DSN
+        said = f"connect {_dsn(planted, hosts.get(line.get('revision'), 'db.internal.example'))}: "
+        if line.get("text"):
+            line["text"] = said + line["text"]
+        elif isinstance(line.get("json"), dict) and line["json"].get("message"):
+            line["json"]["message"] = said + line["json"]["message"]
+    data["alert"]["documentation"] = _runbook(planted)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 
 
-def test_no_secret_or_token_reaches_logs_or_outcomes(tmp_path):
+@pytest.mark.parametrize("source", sorted(SCENARIOS))
+def test_no_secret_or_token_reaches_logs_or_outcomes(tmp_path, source):
+    planted = _planted()
     password = "pw-" + secrets.token_hex(12)
-    token = "ya29." + secrets.token_urlsafe(24)
     anchor = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=2)
-    scenario = _scenario_with_secrets(tmp_path / "secrets.yaml", password, token)
+    scenario = _scenario_with_secrets(source, tmp_path / "secrets.yaml", planted, password)
     try:
         box = Sandbox(scenario, anchor=anchor).start()
     except EmulatorMissing as exc:
@@ -50,23 +96,40 @@ def test_no_secret_or_token_reaches_logs_or_outcomes(tmp_path):
             pytest.fail(f"CI=true and an emulator is missing: {exc}", pytrace=False)
         pytest.skip(str(exc))
     try:
-        server = box.start_function()
-        box.publish_alert(box.scenario.notification(anchor))
+        servers = [box.start_function(), box.start_function("on_command")]
+        notification = box.scenario.notification(anchor)
+        box.publish_alert(notification)
         box.publish_alert(b"not a notification")   # the rejection path writes too
-        outcomes = box.wait_outcomes(2, timeout=45)
+        # Rejected, and kept as they arrived: a notification without its incident's state, a command
+        # Runwarden does not know.
+        broken = {**notification, "incident": {k: v for k, v in notification["incident"].items() if k != "state"}}
+        box.publish_alert(broken)
+        box.publish_command({"command": "unlock", "command_id": "c-1", "requested_by": "ops",
+                             "reason": _runbook(planted), "token": planted["token"]})
+        outcomes = box.wait_outcomes(4, timeout=60)
         captured = []
-        while True:
-            try:
-                captured.append(server.lines.get_nowait())
-            except queue.Empty:
-                break
-        forwarded = [json.dumps(entry, default=str) for entry in box.standins.logging.entries()]
+        for server in servers:
+            while True:
+                try:
+                    captured.append(server.lines.get_nowait())
+                except queue.Empty:
+                    break
+        # What the log agent forwarded of the functions' lines (the scenario's own application logs,
+        # seeded in the same stand-in, hold the planted DSN as the application wrote it).
+        forwarded = [json.dumps(entry, default=str) for entry in box.standins.logging.entries()
+                     if entry.resource.labels.get("service_name", "").startswith("runwarden-")]
     finally:
         box.stop()
 
-    assert sorted(o.body["status"] for o in outcomes) == ["applied", "rejected"]
+    handled = SCENARIOS[source]
+    assert sorted(o.body["status"] for o in outcomes) == sorted([handled, "rejected", "rejected", "rejected"])
     written = captured + [json.dumps(o.body) + json.dumps(o.attributes) for o in outcomes] + forwarded
-    assert any('"step": "applied"' in line for line in captured)   # the scan saw the real timeline
+    assert any(f'"step": "{handled}"' in line for line in captured)   # the scan saw the real timeline
+    assert forwarded
     for text in written:
-        assert password not in text and token not in text, text[:300]
+        for name, value in (*planted.items(), ("password", password)):
+            assert value not in text, (name, text[:300])
         assert not CREDENTIAL_SHAPES.search(text), text[:300]
+    if handled == "escalated":   # the quoted error reached the outcome, its DSN's password redacted
+        assert any("connect postgresql://app:[redacted credential]@" in json.dumps(o.body) for o in outcomes)
+    assert sum("[redacted credential]" in json.dumps(o.body) for o in outcomes) >= 2   # and what was kept

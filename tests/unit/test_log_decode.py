@@ -19,6 +19,7 @@ from shared.diagnosis.evidence import (PAYLOAD_KEYS, LogRecord, MetricPoint, Met
 from shared.diagnosis.log_signals import holds_a_needle
 from shared.gcp import logging as adapter
 from shared.gcp.logging import AUDIT_LOG_TYPE, log_id_of, record_from_entry
+from shared.outcomes import redacted
 
 RUN = {"service_name": "backend", "revision_name": "backend-00002-xyz", "location": "us-central1"}
 
@@ -48,7 +49,7 @@ def reference(raw) -> LogRecord:
     http = raw.http_request if raw.HasField("http_request") else None
     fields = dict(
         timestamp=raw.timestamp.ToDatetime(tzinfo=timezone.utc), log_id=log_id_of(raw.log_name), severity=severity,
-        resource_type=raw.resource.type, resource_labels=dict(raw.resource.labels), text=text,
+        resource_type=raw.resource.type, resource_labels=dict(raw.resource.labels), text=redacted(text),
         http_status=(http.status or None) if http is not None else None,
         http_latency_seconds=http.latency.ToTimedelta().total_seconds() if http is not None and http.HasField(
             "latency") else None, insert_id=raw.insert_id)
@@ -130,6 +131,39 @@ SHAPES = {
     "other labels": entry(labels={"project_id": "p"}, text_payload="y"),
     "no labels": entry(labels={}, text_payload="z"),
 }
+
+
+# An application's log line that names a credential: the diagnosis quotes such lines as evidence (cut to
+# 160 characters, on the outcome and the timeline), so the record's text holds it redacted; the words,
+# the host and the user the signatures read are kept.
+CREDENTIAL_LINES = [
+    ("libpq error after its DSN",
+     entry(text_payload='connect postgresql://orders:s3cr3t-Pw@10.40.0.3:5432/orders: connection to server at '
+                        '"10.40.0.3", port 5432 failed: FATAL:  sorry, too many clients already'),
+     "s3cr3t-Pw", 'postgresql://orders:[redacted credential]@10.40.0.3:5432/orders: connection to server at'),
+    ("stack trace, json message",
+     entry(json=_json(message="Traceback (most recent call last):\n  File \"app.py\", line 3, in <module>\n"
+                              "    engine = create_engine(\"mysql+pymysql://app:hunter2hunter2@db.internal:3306/app\")\n"
+                              "OperationalError: (2003, \"Can't connect to MySQL server on 'db.internal'\")")),
+     "hunter2hunter2", "mysql+pymysql://app:[redacted credential]@db.internal:3306/app"),
+    ("an upstream call's header, any case",
+     entry(json=_json(msg="request failed", error="AUTHORIZATION: BASIC dXNlcjpwYXNzd29yZA== 401 from upstream")),
+     "dXNlcjpwYXNzd29yZA", "AUTHORIZATION: BASIC [redacted credential] 401 from upstream"),
+    ("an API key in a URL",
+     entry(text_payload="GET https://maps.googleapis.com/maps/api/geocode/json?key=AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW"
+                        " failed: dial tcp: i/o timeout"),
+     "AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW", "json?key=[redacted credential] failed: dial tcp: i/o timeout"),
+    ("an access token", entry(text_payload="token ya29.a0AfH6SMBx-yz expired; Bearer abcdefgh12345678 refused"),
+     "ya29.a0AfH6SMBx", "token [redacted credential] expired; Bearer [redacted credential] refused"),
+]
+
+
+@pytest.mark.parametrize("case", CREDENTIAL_LINES, ids=[c[0] for c in CREDENTIAL_LINES])
+def test_a_log_lines_credential_is_redacted_where_it_is_read(case):
+    _, raw, secret, kept = case
+    text = record_from_entry(raw).text
+    assert secret not in text
+    assert kept in text
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
