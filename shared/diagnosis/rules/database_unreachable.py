@@ -512,6 +512,19 @@ def _busier_instances(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
             "(bad_revision)")
 
 
+def _deploy_changed(facts: Facts, refused: dict[str, list[LogRecord]], kinds: Collection[str],
+                    changes: Callable[[Revision, Revision], list[str]]) -> tuple[Revision, Revision, list[str]] | None:
+    """The newest serving revision, the Ready one before it and what its deploy changed in `changes`' terms
+    (a setting in its plain env, by name), when every refusal is of `kinds` and came from that revision
+    (_only_from_the_new_revision); None when not, or when the deploy changed nothing of the kind."""
+    found = _only_from_the_new_revision(facts, refused, kinds)
+    if found is None:
+        return None
+    suspect, previous, _ = found
+    changed = changes(previous, suspect)
+    return (suspect, previous, changed) if changed else None
+
+
 def _pool_raised(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     """Why refusals at a connection limit are the new revision's own, or "": every refusal is at one
     (_LIMITS: max_connections, a role's or database's CONNECTION LIMIT, a pooler's max_client_conn),
@@ -521,13 +534,10 @@ def _pool_raised(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     more connections, and sending traffic back restores the size that fit (bad_revision judges the
     deploy). A size the env does not show (a library's default, a secret's DSN), the same size, or an
     older revision refused too competes instead: something else holds the connections."""
-    found = _only_from_the_new_revision(facts, refused, _LIMITS)
+    found = _deploy_changed(facts, refused, _LIMITS, pool_size_raised)
     if found is None:
         return ""
-    suspect, previous, _ = found
-    raised = pool_size_raised(previous, suspect)
-    if not raised:
-        return ""
+    suspect, previous, raised = found
     return (f"the refusals at the connection limit all come from {suspect.short_name}, whose deploy raised its "
             f"connection pool's size ({'; '.join(raised)}, against {previous.short_name}): each instance holds more "
             "connections, so they are the new revision's own (bad_revision)")
@@ -582,13 +592,10 @@ def _tls_settings_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> 
     (bad_revision). The same settings on both (the instance's SSL mode or TLS versions changed, a
     client library's TLS floor raised by a base image the settings do not show), or an env not read,
     compete instead: the revision before's pooled connections, opened before a change, say nothing."""
-    found = _only_from_the_new_revision(facts, refused, {Refusal.TLS_MISMATCH})
+    found = _deploy_changed(facts, refused, {Refusal.TLS_MISMATCH}, tls_settings_changed)
     if found is None:
         return ""
-    suspect, previous, _ = found
-    changed = tls_settings_changed(previous, suspect)
-    if not changed:
-        return ""
+    suspect, previous, changed = found
     return (f"the TLS refusals all come from {suspect.short_name}, whose deploy changed the "
             f"{', the '.join(changed)} against {previous.short_name} (a plain value, which comes back with the "
             "revision that holds it): they are the new revision's own (bad_revision)")
