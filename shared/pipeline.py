@@ -56,7 +56,7 @@ from shared.outcomes import (
     notify,
     notify_severity,
 )
-from shared.remediation.planning import Plan, advised, plan
+from shared.remediation.planning import Plan, advised, plan, report_of
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, REPORT_PENDING, SETTLED, ActionRecord,
                                         ActionState, IncidentRecord, IntentRecord, intent_key)
 from shared.remediation.settled import Settled, SettledIncidents, SettledState
@@ -567,7 +567,7 @@ class _AlertRun:
                            f"{diagnosis.summary}", signature=diagnosis.signature.value,
                            competing=list(diagnosis.competing), stand_down=diagnosis.stand_down,
                            api_calls=diagnosis.api_calls, evidence=[e.model_dump() for e in diagnosis.evidence])
-        return _report(diagnosis)
+        return report_of(diagnosis)
 
     def no_action(self, diagnosis: Diagnosis, proposal: Plan, target: str, report: DiagnosisReport) -> Outcome:
         status = OutcomeStatus.SKIPPED if diagnosis.signature is Signature.HEALTHY else OutcomeStatus.ESCALATED
@@ -1088,13 +1088,6 @@ def message_id_of(event_data: Any) -> str | None:
         value = message.get("messageId") or message.get("message_id")
         return str(value) if value is not None else None
     return None
-
-
-def _report(diagnosis: Diagnosis) -> DiagnosisReport:
-    return DiagnosisReport(signature=diagnosis.signature.value, confidence=diagnosis.confidence,
-                           rule=diagnosis.rule, summary=diagnosis.summary, evidence=list(diagnosis.evidence),
-                           competing=list(diagnosis.competing), stand_down=diagnosis.stand_down,
-                           recommendation=diagnosis.recommendation, api_calls=diagnosis.api_calls)
 
 
 # --- one delivery of a message: redelivery bounded, every give-up reaches a person ---------------------------------

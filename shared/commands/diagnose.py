@@ -8,17 +8,9 @@ from shared.commands.context import CommandRun
 from shared.commands.inventory import managed_service
 from shared.diagnosis.collection import collect
 from shared.diagnosis.diagnose import diagnose
-from shared.diagnosis.signatures import Diagnosis
-from shared.outcomes import ActionReport, DiagnosisReport, Outcome, OutcomeStatus
+from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation.actions import get_action
-from shared.remediation.planning import advised, plan
-
-
-def report_of(diagnosis: Diagnosis) -> DiagnosisReport:
-    return DiagnosisReport(signature=diagnosis.signature.value, confidence=diagnosis.confidence,
-                           rule=diagnosis.rule, summary=diagnosis.summary, evidence=list(diagnosis.evidence),
-                           competing=list(diagnosis.competing), stand_down=diagnosis.stand_down,
-                           recommendation=diagnosis.recommendation, api_calls=diagnosis.api_calls)
+from shared.remediation.planning import advised, plan, report_of
 
 
 def read_diagnosis(run: CommandRun, service: str):

@@ -59,6 +59,14 @@ def plan(diagnosis: Diagnosis, bundle: EvidenceBundle, settings: DiagnosisSettin
     return chosen.model_copy(update={"own_changes": found}) if found else chosen
 
 
+def report_of(diagnosis: Diagnosis) -> DiagnosisReport:
+    """The diagnosis as an outcome carries it (before planning's advice: `advised`)."""
+    return DiagnosisReport(signature=diagnosis.signature.value, confidence=diagnosis.confidence,
+                           rule=diagnosis.rule, summary=diagnosis.summary, evidence=list(diagnosis.evidence),
+                           competing=list(diagnosis.competing), stand_down=diagnosis.stand_down,
+                           recommendation=diagnosis.recommendation, api_calls=diagnosis.api_calls)
+
+
 def advised(report: DiagnosisReport, proposal: Plan) -> DiagnosisReport:
     """The diagnosis as an outcome carries it: planning's advice, where it has one, as its recommendation."""
     return report.model_copy(update={"recommendation": proposal.advice}) if proposal.advice else report
