@@ -23,15 +23,15 @@ class DialPath(NamedTuple):
     crosses: bool | None
 
 
+def ipv4_literals(text: str) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses a text writes out, in order (four dotted numbers, each at most 255)."""
+    return [ipaddress.IPv4Address(a) for a in _IPV4.findall(text) if all(int(part) <= 255 for part in a.split("."))]
+
+
 def _addresses(texts: Iterable[str]) -> list[ipaddress.IPv4Address]:
-    found = []
-    for text in texts:
-        for a in _IPV4.findall(text):
-            if all(int(part) <= 255 for part in a.split(".")):
-                address = ipaddress.IPv4Address(a)
-                # The local end a line may print (link-local, loopback) is not where it dialled.
-                if not (address.is_link_local or address.is_loopback or address.is_unspecified):
-                    found.append(address)
+    # The local end a line may print (link-local, loopback) is not where it dialled.
+    found = [a for text in texts for a in ipv4_literals(text)
+             if not (a.is_link_local or a.is_loopback or a.is_unspecified)]
     return list(dict.fromkeys(found))
 
 

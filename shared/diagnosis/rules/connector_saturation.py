@@ -186,12 +186,14 @@ def _failing_revision(facts: Facts, c: Citation) -> tuple[Revision | None, str]:
         counts = facts.requests(window, revision.short_name)
         hung = max(_revision_p99(facts, window, revision.short_name), default=0.0) >= s.hang_latency_seconds
         return counts.total if hung else counts.refused
-    judged = max(facts.serving, key=lambda r: (failing(r), r.create_time))
-    total = sum(map(failing, facts.serving))
+    failed = {r.short_name: failing(r) for r in facts.serving}
+    judged = max(facts.serving, key=lambda r: (failed[r.short_name], r.create_time))
+    total = sum(failed.values())
     if not total:
         return newest, ""
     share = facts.b.service.serving_percent(judged.short_name)
-    words = f"{judged.short_name} ({share:g}% of traffic, {failing(judged):.0f} of the {total:.0f} failing requests)"
+    words = (f"{judged.short_name} ({share:g}% of traffic, {failed[judged.short_name]:.0f} of the {total:.0f} "
+             "failing requests)")
     c.cite("metric", f"run.services.get: traffic_statuses; {facts.requests_query}",
            f"{words} in {window}", "the path judged is the serving revision's that carries the most failing "
            "requests", None, role="context")
@@ -754,8 +756,9 @@ def _dials_timed_out(facts: Facts, c: Citation, revision) -> DialPath | None:
     share = requests.share(code_class="5xx")
     if requests.total < s.min_requests or share < s.status_ratio:
         return None
-    timed_out = per_text(dial_timed_out, _unreached_lines(facts))
-    lines = [e for e in _unreached_lines(facts) if timed_out[e.text]]
+    unreached = _unreached_lines(facts)
+    timed_out = per_text(dial_timed_out, unreached)
+    lines = [e for e in unreached if timed_out[e.text]]
     if len(lines) < s.db_error_logs_min:
         return None
     path = dial_path(dict.fromkeys(e.text for e in lines), revision.env_values if revision else (),

@@ -6,7 +6,6 @@ connector at all. connector_saturation judges the connector as a cause with thes
 database_unreachable whether the path through it is healthy: neither rule imports the other."""
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Callable, Iterable, Iterator
 
@@ -14,6 +13,7 @@ from shared.diagnosis.evidence import EvidenceItem, short_name
 from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, egress_of, query_of
 from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.rules.base import Citation, pct
+from shared.diagnosis.rules.connector_dials import ipv4_literals
 from shared.diagnosis.signatures import Signature
 
 
@@ -136,9 +136,6 @@ def _stale_max_left_out(facts: Facts, c: Citation, signs: list[str]) -> list[str
     return []
 
 
-_IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
-
-
 def dials_around_connector(facts: Facts) -> str:
     """What shows the application's failed connections to its database never crossed the connector,
     or "": every serving revision's egress is PRIVATE_RANGES_ONLY ("Only private IP ranges are routed
@@ -158,18 +155,13 @@ def dials_around_connector(facts: Facts) -> str:
         return ""
     public: set[str] = set()
     for text in dict.fromkeys(entry.text for entry in errors):   # one failure repeats one text: read once
-        named = [ipaddress.ip_address(a) for a in _IPV4.findall(text) if _valid(a)]
-        named = [a for a in named if not a.is_link_local]
+        named = [a for a in ipv4_literals(text) if not a.is_link_local]
         if not named or not all(a.is_global for a in named):
             return ""
         public.update(str(a) for a in named)
     return (f"all {len(errors)} errors of reaching the database dial a public address ({', '.join(sorted(public))}) "
             "and egress is PRIVATE_RANGES_ONLY: that traffic leaves by Cloud Run's internet egress, never "
             "through the connector")
-
-
-def _valid(address: str) -> bool:
-    return all(int(part) <= 255 for part in address.split("."))
 
 
 def new_stress(facts: Facts) -> list[str]:
