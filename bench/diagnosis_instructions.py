@@ -20,6 +20,14 @@ incident's lines are new), after one warm-up diagnosis.
     .venv/bin/python bench/diagnosis_instructions.py shared.diagnosis.facts:LogIndex.top_error_texts
 
 The hash seed is fixed (PYTHONHASHSEED=0): with another seed a count moves by up to 0.1 million.
+
+The evidence crosses to the worker as JSON, whose decoding gives every datetime pydantic's own UTC
+tzinfo (pydantic_core's TzInfo), while the adapters build theirs on `timezone.utc`, as diagnosis builds
+its windows: comparing two datetimes whose tzinfo objects differ asks each for its UTC offset, one of
+the same tzinfo compares their fields (CPython Modules/_datetimemodule.c, datetime_richcompare). With
+`--utc` the worker puts `timezone.utc` back on every UTC datetime first: the product's case.
+
+    .venv/bin/python bench/diagnosis_instructions.py --utc
 """
 from __future__ import annotations
 
@@ -37,7 +45,7 @@ PART_RUNS = 10     # ... and by callgrind, inside the named functions
 _TOGGLE_C = "#include <valgrind/callgrind.h>\nvoid toggle(void) { CALLGRIND_TOGGLE_COLLECT; }\n"
 
 
-def worker(evidence: str, runs: int, diagnose_too: bool, targets: list[str], toggle: str) -> None:
+def worker(evidence: str, runs: int, diagnose_too: bool, targets: list[str], toggle: str, utc: bool = False) -> None:
     """One warm diagnosis, then `runs` cold ones (or only the clearing, without `diagnose_too`)."""
     sys.path.insert(0, str(ROOT))
     import shared.gcp.logging  # noqa: F401  the modules the product process holds too
@@ -46,6 +54,8 @@ def worker(evidence: str, runs: int, diagnose_too: bool, targets: list[str], tog
     from shared.diagnosis.evidence import EvidenceBundle
 
     bundle = EvidenceBundle.model_validate_json(Path(evidence).read_text())
+    if utc:
+        bundle = _on_utc(bundle)
     settings = _large()
     collecting = _collect_inside(targets, toggle) if targets else None
     import shared.diagnosis.diagnose as diagnosis   # read after the patching: RULES may be another tuple
@@ -58,6 +68,34 @@ def worker(evidence: str, runs: int, diagnose_too: bool, targets: list[str], tog
         forget()
         if diagnose_too:
             diagnosis.diagnose(bundle, settings)
+
+
+def _on_utc(value):
+    """`value` with `timezone.utc` on each of its UTC datetimes, as the adapters build them; models,
+    tuples (an `Entries` read again as one) and dicts rebuilt only where something changed."""
+    from datetime import datetime, timedelta, timezone
+
+    from pydantic import BaseModel
+    if isinstance(value, datetime):
+        utc = value.tzinfo is not None and value.tzinfo is not timezone.utc and value.utcoffset() == timedelta(0)
+        return value.replace(tzinfo=timezone.utc) if utc else value
+    if isinstance(value, BaseModel):
+        changed = {}
+        for name in type(value).model_fields:
+            old = getattr(value, name)
+            new = _on_utc(old)
+            if new is not old:
+                changed[name] = new
+        return value.model_copy(update=changed) if changed else value
+    if isinstance(value, tuple):
+        items = [_on_utc(v) for v in value]
+        if all(a is b for a, b in zip(items, value)):
+            return value
+        return type(value)(items) if type(value) is not tuple else tuple(items)
+    if isinstance(value, dict):
+        items = {k: _on_utc(v) for k, v in value.items()}
+        return items if any(items[k] is not v for k, v in value.items()) else value
+    return value
 
 
 def _large():
@@ -135,12 +173,15 @@ def _count(stderr: str, label: str) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("targets", nargs="*", help="module:qualified.name of functions to count inside")
+    parser.add_argument("--utc", action="store_true",
+                        help="the evidence's datetimes on timezone.utc, as the adapters build them (not JSON's TzInfo)")
     parser.add_argument("--worker", nargs=4, metavar=("EVIDENCE", "RUNS", "DIAGNOSE", "TOGGLE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         evidence, runs, diagnose_too, toggle = args.worker
-        worker(evidence, int(runs), diagnose_too == "1", args.targets, toggle)
+        worker(evidence, int(runs), diagnose_too == "1", args.targets, toggle, args.utc)
         return 0
+    utc = ["--utc"] if args.utc else []
 
     sys.path.insert(0, str(ROOT))
     from bench.diagnosis_speed import large_settings, record
@@ -153,8 +194,8 @@ def main() -> int:
         evidence.write_text(bundle.model_dump_json())
         if not args.targets:
             quiet = ["--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"]
-            both = _count(_valgrind(quiet, ["--worker", str(evidence), str(RUNS), "1", "-"]), "I\\s+refs")
-            clearing = _count(_valgrind(quiet, ["--worker", str(evidence), str(RUNS), "0", "-"]), "I\\s+refs")
+            both = _count(_valgrind(quiet, [*utc, "--worker", str(evidence), str(RUNS), "1", "-"]), "I\\s+refs")
+            clearing = _count(_valgrind(quiet, [*utc, "--worker", str(evidence), str(RUNS), "0", "-"]), "I\\s+refs")
             print(f"a cold LARGE diagnosis: {(both - clearing) / RUNS / 1e6:.2f} million instructions")
             return 0
         toggle = Path(tmp) / "toggle.so"
@@ -163,7 +204,7 @@ def main() -> int:
         subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", str(toggle), str(source)], check=True)
         for target in args.targets:
             stderr = _valgrind(["--tool=callgrind", "--collect-atstart=no", "--callgrind-out-file=/dev/null"],
-                               ["--worker", str(evidence), str(PART_RUNS), "1", str(toggle), target])
+                               [*utc, "--worker", str(evidence), str(PART_RUNS), "1", str(toggle), target])
             print(f"{target}: {_count(stderr, 'Collected') / PART_RUNS / 1e6:.2f} million instructions "
                   "a cold LARGE diagnosis")
     return 0

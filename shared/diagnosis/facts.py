@@ -5,6 +5,7 @@ ratios, percent of minutes) is written once and tested once.
 """
 from __future__ import annotations
 
+import operator
 import re
 from bisect import bisect_right
 from collections import Counter
@@ -251,6 +252,7 @@ class Facts:
         # How many of those say only that an open connection was found closed (log_signals.
         # closed_connection), once asked.
         self.db_closed: int | None = None
+        self._database_lines: dict[LogSignal, tuple[tuple[LogRecord, ...], tuple[LogRecord, ...]]] = {}
 
     def points(self, result: MetricResult | None) -> tuple[Points, ...]:
         """The source's series, each indexed once per evidence (in the source's order)."""
@@ -817,19 +819,31 @@ class Facts:
         a maintenance restart or failover ends every pooled connection of every instance at once, each
         logged (57P01 "terminating connection due to administrator command", resets), and those lines
         stay in the incident window for minutes after the database came back."""
-        found = self.log_matches(signal)
-        failing = self.failing_window
-        if failing is None or failing.start <= self.incident.start:
-            return found
-        return [e for e in found if e.timestamp >= failing.start]
+        return list(self._database_split(signal)[0])
 
     def database_lines_before(self, signal: LogSignal) -> list[LogRecord]:
         """The entries of a database signal logged only before the failing window (`database_lines`
         leaves them out): context, never a cause."""
-        failing = self.failing_window
-        if failing is None or failing.start <= self.incident.start:
-            return []
-        return [e for e in self.log_matches(signal) if e.timestamp < failing.start]
+        return list(self._database_split(signal)[1])
+
+    def _database_split(self, signal: LogSignal) -> tuple[tuple[LogRecord, ...], tuple[LogRecord, ...]]:
+        """(`database_lines`, `database_lines_before`) of the signal, split in one pass and kept: four
+        checks in three rules ask for the connection errors' lines, and each comparison of two
+        datetimes whose tzinfo objects differ asks both for their UTC offset (CPython
+        Modules/_datetimemodule.c, datetime_richcompare). Callers get copies."""
+        known = self._database_lines.get(signal)
+        if known is None:
+            found = self.logs.by_signal.get(signal, ())
+            failing = self.failing_window
+            if failing is None or failing.start <= self.incident.start:
+                known = (tuple(found), ())
+            else:
+                start, after, before = failing.start, [], []
+                for e in found:
+                    (after if e.timestamp >= start else before).append(e)
+                known = (tuple(after), tuple(before))
+            self._database_lines[signal] = known
+        return known
 
 
 def egress_of(revision: Revision) -> str:
@@ -870,6 +884,10 @@ def refused_series(series) -> bool:
 
 # Severities at which a log line is an error text a person should see.
 ERROR_SEVERITIES = frozenset({"WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENCY"})
+# The application's own logs, and the severities at which a line there says something failed.
+APP_LOGS = frozenset({"run.googleapis.com/stderr", "run.googleapis.com/stdout"})
+FAILED_SEVERITIES = frozenset({"ERROR", "CRITICAL", "ALERT", "EMERGENCY"})
+_LOG_ID = operator.attrgetter("log_id")
 
 
 class LogIndex:
@@ -914,6 +932,18 @@ class LogIndex:
     def answers(self) -> dict[str, str]:
         """`log_signals.downstream_answer` of each distinct text, each asked once."""
         return self._dials_and_answers[1]
+
+    @cached_property
+    def app(self) -> tuple[LogRecord, ...]:
+        """The entries of the application's own logs (APP_LOGS), in the read's order: taken once, for
+        the rules' several passes over the application's lines (its failed dials, its downstreams'
+        answers and waits, its failure lines), each of which read every entry's log id before."""
+        return tuple(compress(self.entries, map(APP_LOGS.__contains__, map(_LOG_ID, self.entries))))
+
+    @cached_property
+    def app_failed(self) -> tuple[LogRecord, ...]:
+        """The application's lines (`app`) logged at ERROR or worse (FAILED_SEVERITIES), in order."""
+        return tuple(e for e in self.app if e.severity in FAILED_SEVERITIES)
 
     @cached_property
     def waits(self) -> dict[str, str | None]:

@@ -2676,8 +2676,9 @@ def _answer_line(text: str, kinds: tuple[list[tuple[int, int, int]], ...], dials
     """dials_and_answers' answers for one line, from its hits of each kind (named dials, hostless dials,
     answers)."""
     named, hostless, answered = kinds
-    dials[text] = _dial_of(_leftmost_alone(_DIAL_NAMED_WORDED, text, named),
-                           lambda: _leftmost_alone(_DIAL_HOSTLESS_WORDED, text, hostless))
+    # A kind with no hit in the line has no match there: not asked (most lines hold one kind's words).
+    dials[text] = _dial_of(_leftmost_alone(_DIAL_NAMED_WORDED, text, named) if named else None,
+                           lambda: hostless and _leftmost_alone(_DIAL_HOSTLESS_WORDED, text, hostless))
     answers[text] = _answer_of(_leftmost_alone(_DOWNSTREAM_ANSWER_WORDED, text, answered) if answered else None)
 
 

@@ -325,3 +325,76 @@ def test_the_index_reads_the_columns():
     wrong.severities = ("ERROR", "INFO")
     assert LogIndex(wrong).by_signal != LogIndex(entries).by_signal
     assert list(LogIndex(wrong).error_texts()) != list(LogIndex(entries).error_texts())
+
+
+# --- what several rules read of the log read, read once ---------------------------------------------
+
+_LOGS = ("run.googleapis.com/stderr", "run.googleapis.com/stdout", "run.googleapis.com/requests",
+         "run.googleapis.com/varlog/system", "cloudaudit.googleapis.com/activity")
+_ENTRY_ROWS = st.lists(st.tuples(st.sampled_from(_LOGS), st.sampled_from(_SEVERITIES),
+                                 st.sampled_from(("dial tcp 10.0.0.1:5432: i/o timeout", "GET / 200",
+                                                  "FATAL: sorry, too many clients already", "",
+                                                  "connection refused (pool timeout)")),
+                                 st.integers(min_value=-1500, max_value=120)), max_size=25)
+
+
+def _entries(rows) -> tuple[LogRecord, ...]:
+    return tuple(LogRecord(timestamp=T0 + timedelta(seconds=seconds), log_id=log, severity=severity, text=text,
+                           resource_labels={"revision_name": (OLD, NEW)[i % 2]})
+                 for i, (log, severity, text, seconds) in enumerate(rows))
+
+
+@settings(max_examples=150, deadline=None)
+@given(_ENTRY_ROWS)
+def test_the_applications_own_lines_are_its_stderr_and_stdout_in_the_reads_order(rows):
+    """LogIndex.app: the entries of the application's own logs (stderr, stdout), in the read's order,
+    and which of them were logged at ERROR or worse: what the rules' passes over the application's
+    failure lines read (connector_saturation, bad_revision), taken once per read."""
+    from shared.diagnosis.facts import APP_LOGS, FAILED_SEVERITIES, LogIndex
+    entries = _entries(rows)
+    index = LogIndex(entries)
+    assert index.app == tuple(e for e in entries if e.log_id in APP_LOGS)
+    assert index.app_failed == tuple(e for e in entries if e.log_id in APP_LOGS and e.severity in FAILED_SEVERITIES)
+    assert APP_LOGS == {"run.googleapis.com/stderr", "run.googleapis.com/stdout"}
+    assert FAILED_SEVERITIES == {"ERROR", "CRITICAL", "ALERT", "EMERGENCY"}
+
+
+@pytest.mark.parametrize("failing_from", [None, -1500, -600, -90, 0, 60])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_database_lines_split_at_the_failing_window_once_per_signal(failing_from, seed):
+    """database_lines and database_lines_before are the signal's lines from the failing window's start
+    on and before it (all and none when no minute failed or the failures began with the window), in
+    the read's order, whatever order the read is in; each signal's lines are split once however many
+    rules ask (the log index's filed lines are read once per signal), and a caller changing the list
+    it got changes nothing the next one gets."""
+    from functools import cached_property
+    rng = random.Random(seed)
+    rows = [("run.googleapis.com/stderr", "ERROR", rng.choice(("dial tcp 10.0.0.1:5432: i/o timeout",
+                                                                "FATAL: sorry, too many clients already",
+                                                                "GET / 200")), rng.randint(-1000, 100))
+            for _ in range(40)]
+    entries = _entries(rows)
+    b = Evidence().bundle().model_copy(update={"logs": LogResult(query="q", entries=entries)})
+    facts = Facts(b, DiagnosisSettings())
+    start = None if failing_from is None else T0 + timedelta(seconds=failing_from)
+    facts.__dict__["failing_window"] = None if start is None else Window(start, T0 + timedelta(seconds=600))
+    assert isinstance(Facts.__dict__["failing_window"], cached_property)
+    read = []
+    index = facts.logs
+    original = index.by_signal
+    class Counting(dict):
+        def get(self, signal, default=None):
+            read.append(signal)
+            return original.get(signal, default)
+    index.by_signal = Counting(original)
+    for signal in (LogSignal.DB_CONNECTION, LogSignal.DB_REFUSED):
+        found = [e for e in entries if signal in signals_in(e)]
+        whole = start is None or start <= facts.incident.start
+        after = found if whole else [e for e in found if e.timestamp >= start]
+        before = [] if whole else [e for e in found if e.timestamp < start]
+        for _ in range(3):
+            got = facts.database_lines(signal)
+            assert got == after
+            got.append(None)
+            assert facts.database_lines_before(signal) == before
+        assert read.count(signal) == 1

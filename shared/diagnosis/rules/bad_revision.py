@@ -242,9 +242,6 @@ def _refused_for_want_of_instances(facts: Facts, c: Citation, suspect: Revision)
             "or a slower start, does that; whether the deploy caused it is not shown")
 
 
-# The application's own logs, and the severities at which a line there says something failed.
-_APP_LOGS = frozenset({"run.googleapis.com/stderr", "run.googleapis.com/stdout"})
-_FAILED = frozenset({"ERROR", "CRITICAL", "ALERT", "EMERGENCY"})
 _RUN_APP_HOST = re.compile(r"https?://([^/\s'\"]+\.run\.app)", re.IGNORECASE)
 
 
@@ -266,8 +263,7 @@ def _passed_on_from_another_service(facts: Facts, c: Citation, suspect: Revision
     # Read over the window (Facts.logged_enough): the calls hold a rollback back.
     if not facts.logged_enough(len(calls), facts.s.startup_failure_logs_min):
         return ""
-    failed = [e for e in facts.logs.entries if e.resource_labels.get("revision_name") == suspect.short_name
-              and e.log_id in _APP_LOGS and e.severity in _FAILED]
+    failed = [e for e in facts.logs.app_failed if e.resource_labels.get("revision_name") == suspect.short_name]
     host_of = per_text(_run_app_host, (*failed, *calls))
     failures = len(calls) + sum(1 for e in failed if not host_of[e.text])
     hosts = Counter(host_of[e.text] for e in calls if host_of[e.text])
@@ -485,8 +481,7 @@ def _replica_conflicts_on_the_same_replica(facts: Facts, c: Citation, suspect: R
     if not facts.logged_enough(len(lines)) or deploy is None or deploy[0].name != suspect.name:
         return ""
     previous = deploy[1]
-    failures = sum(1 for e in facts.logs.entries if e.resource_labels.get("revision_name") == suspect.short_name
-                   and e.log_id in _APP_LOGS and e.severity in _FAILED)
+    failures = sum(1 for e in facts.logs.app_failed if e.resource_labels.get("revision_name") == suspect.short_name)
     same_database = (set(suspect.env_values) == set(previous.env_values)
                      and set(suspect.cloudsql_instances) == set(previous.cloudsql_instances)
                      and not secrets_changed(previous, suspect))
@@ -543,9 +538,9 @@ def _dials_fail_on_the_same_path(facts: Facts, c: Citation, suspect: Revision) -
         return ""
     previous = deploy[1]
     dialled = facts.logs.dials
-    failures = len(dials) + sum(1 for e in facts.logs.entries
+    failures = len(dials) + sum(1 for e in facts.logs.app_failed
                                 if e.resource_labels.get("revision_name") == suspect.short_name
-                                and e.log_id in _APP_LOGS and e.severity in _FAILED and dialled[e.text] is None)
+                                and dialled[e.text] is None)
     if 2 * len(dials) < failures or path_changed(previous, suspect) or _dialled_beside(facts, suspect):
         return ""
     hosts = {dialled[e.text] or "" for e in dials}
@@ -597,8 +592,8 @@ def _connector_gone_for_both(facts: Facts, c: Citation, suspect: Revision, good:
 def _failed_dials(facts: Facts, revision: str) -> list[LogRecord]:
     """The revision's failed dials to a dependency other than its database, from its own logs."""
     dialled = facts.logs.dials
-    return [e for e in facts.logs.entries if e.resource_labels.get("revision_name") == revision
-            and e.log_id in _APP_LOGS and dialled[e.text] is not None]
+    return [e for e in facts.logs.app if e.resource_labels.get("revision_name") == revision
+            and dialled[e.text] is not None]
 
 
 def _dialled_beside(facts: Facts, suspect: Revision) -> bool:

@@ -928,9 +928,6 @@ DOWNSTREAM_ANSWERS = ("look at the downstream the application's HTTP or gRPC cal
                       "a 401, 403, PERMISSION_DENIED or UNAUTHENTICATED the application's credentials, another gRPC "
                       "code its request) and at how the application retries and passes the answers on; a bigger "
                       "connector changes none of those answers")
-# The application's own logs, and the severities at which a line there says something failed.
-_APP_LOGS = frozenset({"run.googleapis.com/stderr", "run.googleapis.com/stdout"})
-_FAILED = frozenset({"ERROR", "CRITICAL", "ALERT", "EMERGENCY"})
 
 
 def _downstream_answers(facts: Facts, c: Citation) -> str:
@@ -952,14 +949,13 @@ def _downstream_answers(facts: Facts, c: Citation) -> str:
     a shared one). Not ruled out (it competes), never acted on alone."""
     s = facts.s
     answered, dialled = facts.logs.answers, facts.logs.dials
-    answers = [e for e in facts.logs.entries if e.log_id in _APP_LOGS and answered[e.text]]
+    answers = [e for e in facts.logs.app if answered[e.text]]
     if not facts.logged_enough(len(answers)):
         return ""
-    dials = sum(1 for e in facts.logs.entries if e.log_id in _APP_LOGS and dialled[e.text] is not None)
+    dials = sum(1 for e in facts.logs.app if dialled[e.text] is not None)
     if _unreached(facts) >= s.db_error_logs_min or dials >= s.db_error_logs_min:
         return ""
-    failures = len(answers) + sum(1 for e in facts.logs.entries if e.log_id in _APP_LOGS and e.severity in _FAILED
-                                  and not answered[e.text])
+    failures = len(answers) + sum(1 for e in facts.logs.app_failed if not answered[e.text])
     mostly = 2 * len(answers) >= failures
     codes = sorted({answered[e.text] for e in answers})
     c.cite("log", "stderr / stdout: an HTTP or gRPC client raising on a downstream's 429 or 5xx (or gRPC code)",
@@ -1022,7 +1018,7 @@ def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
     # address are (dials_around_connector).
     seen = {id(e) for e in timeouts} | {id(e) for e in facts.log_matches(LogSignal.GOOGLE_API_WAIT)}
     dialled, waited = facts.logs.dials, facts.logs.waits
-    dials = [e for e in facts.logs.entries if e.log_id in _APP_LOGS and id(e) not in seen
+    dials = [e for e in facts.logs.app if id(e) not in seen
              and (dialled[e.text] or waited[e.text] is not None)]
     timeouts = timeouts + dials
     # Read over the window (Facts.logged_enough): the timeouts hold a connector move back.
@@ -1093,7 +1089,7 @@ def _http_reads_timed_out(facts: Facts, c: Citation) -> str:
         return ""
     read_ids = {id(e) for e in reads}
     dialled = facts.logs.dials
-    failed_dials = [e for e in facts.logs.entries if e.log_id in _APP_LOGS and id(e) not in read_ids
+    failed_dials = [e for e in facts.logs.app if id(e) not in read_ids
                     and dialled[e.text]]
     others = len(timeouts) - len(reads)
     dials = len({id(e) for e in failed_dials} | {id(e) for e in timeouts if id(e) not in read_ids})
@@ -1516,7 +1512,7 @@ def _waits_logged(facts: Facts) -> int:
     seen = {id(e) for signal in (LogSignal.UPSTREAM_TIMEOUT, LogSignal.GOOGLE_API_WAIT, LogSignal.DNS_FAILURE)
             for e in facts.log_matches(signal)}
     dialled, waited = facts.logs.dials, facts.logs.waits
-    dials = sum(1 for e in facts.logs.entries if e.log_id in _APP_LOGS and id(e) not in seen
+    dials = sum(1 for e in facts.logs.app if id(e) not in seen
                 and (dialled[e.text] or waited[e.text] is not None))
     return unreached + pooled + len(seen) + dials
 
