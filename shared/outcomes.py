@@ -122,8 +122,10 @@ REDACTED = "[redacted credential]"
 # - `authorization`: the credentials of any `Authorization:` header of the Bearer or Basic scheme in any
 #   case (RFC 9110 section 11.1: a scheme's name is case-insensitive; "basic checks" in prose is kept);
 #   the header itself is kept;
-# - `bearer`: the value after "Bearer" as HTTP clients write it (RFC 6750's b64token; prose about a
-#   "bearer instrument" is kept: at least 8 characters);
+# - `bearer`: a token after the word "bearer" in any case, in a header or not (`bEaReR <token>`, "token_type
+#   bearer <token>": RFC 6750 section 2.1 writes it after the scheme's name, which RFC 9110 section 11.1
+#   makes case-insensitive), the word kept. A token is RFC 6750's b64token, with no space, and at least 20
+#   characters: "the bearer of bad news" and "Bearer authentication failed" are prose, kept;
 # - `api_key`: a Google API key ("AIza" and 35 more characters: the `gcp-api-key` rule of
 #   gitleaks/gitleaks `config/gitleaks.toml`);
 # - `url_password`: the password of a URL's userinfo (`scheme://user:password@host`, RFC 3986 section
@@ -132,7 +134,7 @@ REDACTED = "[redacted credential]"
 SHAPES: tuple[tuple[str, str], ...] = (
     ("authorization", r"(?P<header>(?i:authorization\s*:\s*(?:bearer|basic)\s+))[\w.~+/-]{4,}=*"),
     ("token", r"ya29\.[\w-]+"),
-    ("bearer", r"(?<=Bearer)\s+[\w.~+/-]{8,}=*"),
+    ("bearer", r"(?i:(?<=\bbearer))\s+[\w.~+/-]{20,}=*"),
     ("api_key", r"AIza[\w-]{35}"),
     ("url_password", r"(?P<userinfo>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@\"']+:)[^\s@/\"']+(?=@)"),
     ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[^\"]*)"),
