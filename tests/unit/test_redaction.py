@@ -1,4 +1,4 @@
-"""shared/outcomes.py (`redacted`, `SHAPES`): every credential shape redacted, what names it kept, prose left alone. Pure."""
+"""shared/redaction.py (`redacted`, `SHAPES`, also named in shared/outcomes.py): every credential shape redacted, what names it kept, prose left alone. Pure."""
 from __future__ import annotations
 
 import pytest
@@ -56,3 +56,34 @@ def test_every_shape_has_a_row():
     import re
     named = {name for name, pattern in SHAPES for text, _, _ in ROWS if re.search(pattern, text, re.DOTALL)}
     assert named == {name for name, _ in SHAPES}
+
+
+# A Google API's error message quoting what it was sent (a field's value, a URL, a header), in each form a
+# failure takes on its way to a reason: classified from google.api_core's exception (gRPC or HTTP code),
+# raised by an adapter quoting it, or an error no adapter classified.
+SENT = [("Authorization: Bearer", "c2VjcmV0LXdlYmhvb2stdG9rZW4"), ("token", "ya29.a0AfB_byC3xq-9Zt0Lk"),
+        ("postgresql://app:", "pw-3c9e2f0a41"), ("key=", "AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW"),
+        ("bearer", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0")]
+
+
+def _google_errors(text):
+    from google.api_core import exceptions
+
+    return [exceptions.InvalidArgument(text), exceptions.PermissionDenied(text), exceptions.ServiceUnavailable(text),
+            exceptions.from_http_status(400, text), exceptions.RetryError(text, exceptions.NotFound(text))]
+
+
+@pytest.mark.parametrize("said, secret", SENT)
+def test_a_google_errors_message_is_redacted_in_every_failure_made_of_it(said, secret):
+    from shared.errors import OutcomeUnknownError, PermanentError, TransientError, WriteInFlight, classify, described
+
+    text = f"Invalid value in field 'env': {said}{secret}@db.internal:5432/app" if said.endswith(":") else \
+        f"Invalid value in field 'env': {said} {secret} (request echo)"
+    made = [classify(exc) for exc in _google_errors(text)]
+    made += [PermanentError(f"UpdateService s: refused ({text})", code="INVALID_ARGUMENT"),
+             TransientError(f"read: {text}"), OutcomeUnknownError(text, "more"), WriteInFlight(text)]
+    for error in made:
+        assert secret not in str(error) and REDACTED in str(error), (type(error).__name__, str(error))
+    assert secret not in made[-1].busy
+    assert secret not in described(ValueError(text)) and REDACTED in described(ValueError(text))
+    assert "Invalid value in field 'env'" in str(made[0])   # what the error says is kept
