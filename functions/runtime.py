@@ -298,7 +298,10 @@ def _warm_clients(adapters: Any, warm: WarmUp, names: Any) -> None:
 
 
 def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+    """The failure as the warm-up's timeline line names it, redacted (shared/errors.py `described`)."""
+    from shared.errors import described
+
+    return described(exc)
 
 
 def _report(warm: WarmUp) -> None:

@@ -1,9 +1,20 @@
 """The two kinds of failure Runwarden tells apart: worth a retry, or not."""
 from __future__ import annotations
 
+from shared.redaction import redacted
+
 
 class RunwardenError(Exception):
-    """Base class for errors Runwarden raises on purpose."""
+    """Base class for errors Runwarden raises on purpose.
+
+    Its text is redacted (shared/redaction.py) where it is made: a failure's text reaches a person as it is
+    (an outcome's reason, the timeline, a log line, an HTTP answer), and a Google API's error message, which
+    `classify` quotes, may carry a credential: an INVALID_ARGUMENT quoting a request's field, a URL with its
+    password, a header. Every Google error becomes one of these (`classify`); an error that did not (an
+    unexpected one) is quoted through `described`, redacted the same way."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redacted(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 class TransientError(RunwardenError):
@@ -40,7 +51,7 @@ class WriteInFlight(AttemptInProgress):
 
     def __init__(self, message: str, busy: str = "", target: str = "", holder: str = "") -> None:
         super().__init__(message)
-        self.busy = busy or message
+        self.busy = busy or str(self)
         self.target = target
         self.holder = holder
 
@@ -121,6 +132,12 @@ def classify(exc: BaseException) -> RunwardenError:
     if name in TRANSIENT_CODES:
         return TransientError(message)
     return PermanentError(message, code=name)
+
+
+def described(exc: BaseException) -> str:
+    """An error that is not Runwarden's own (one no adapter classified), as a reason or a log line quotes it:
+    its type and text, redacted as a RunwardenError's are."""
+    return redacted(f"{type(exc).__name__}: {exc}")
 
 
 def cause_status(exc: BaseException) -> str:

@@ -6,7 +6,6 @@ subscription filters and the incident id as ordering key.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from datetime import datetime
 from enum import Enum
@@ -15,6 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.diagnosis.evidence import EvidenceItem
+# Credentials are redacted by one function with one list of shapes (shared/redaction.py), named here too.
+from shared.redaction import CREDENTIAL, REDACTED, SHAPES, redacted  # noqa: F401
 from shared.timeline.writer import Timeline, sorted_json
 
 SCHEMA = "runwarden.outcome/v1"
@@ -107,57 +108,6 @@ BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 # U+E0000..E007F ("alice\u200b@example.com" reads as alice@example.com; tags can carry a hidden message).
 INVISIBLE = ("\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200d\u2028\u2029\u2060-\u2065\u206a-\u206f"
              "\u3164\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f")
-
-
-# Credentials in text Runwarden keeps or quotes, replaced by `[redacted credential]` (`redacted`): one list of
-# shapes (`SHAPES`) for every text that may carry someone's secret into what Runwarden writes: a rejected
-# message kept as it arrived (shared/alerts/received.py) and an application's log line, which the diagnosis
-# quotes as evidence (shared/gcp/logging.py: a database error naming its DSN, a stack trace with
-# `postgresql://user:password@host`). tests/e2e/test_no_secrets.py scans everything Runwarden writes for the
-# same shapes, and plants one of each.
-REDACTED = "[redacted credential]"
-
-# The shapes of credentials, by name, each a regular expression (joined into one, DOTALL):
-# - `token`: OAuth 2.0 access tokens (Google's begin "ya29.");
-# - `authorization`: the credentials of any `Authorization:` header of the Bearer or Basic scheme in any
-#   case (RFC 9110 section 11.1: a scheme's name is case-insensitive; "basic checks" in prose is kept);
-#   the header itself is kept;
-# - `bearer`: the value after "Bearer" as HTTP clients write it (RFC 6750's b64token; prose about a
-#   "bearer instrument" is kept: at least 8 characters);
-# - `api_key`: a Google API key ("AIza" and 35 more characters: the `gcp-api-key` rule of
-#   gitleaks/gitleaks `config/gitleaks.toml`);
-# - `url_password`: the password of a URL's userinfo (`scheme://user:password@host`, RFC 3986 section
-#   3.2.1, as a runbook's `postgresql://app:...@10.0.0.3/orders` holds it; the scheme, user and host kept);
-# - `private_key`: a PEM private key up to its END line (or the end of the JSON string it is in).
-SHAPES: tuple[tuple[str, str], ...] = (
-    ("authorization", r"(?P<header>(?i:authorization\s*:\s*(?:bearer|basic)\s+))[\w.~+/-]{4,}=*"),
-    ("token", r"ya29\.[\w-]+"),
-    ("bearer", r"(?<=Bearer)\s+[\w.~+/-]{8,}=*"),
-    ("api_key", r"AIza[\w-]{35}"),
-    ("url_password", r"(?P<userinfo>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@\"']+:)[^\s@/\"']+(?=@)"),
-    ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[^\"]*)"),
-)
-CREDENTIAL = re.compile("|".join(pattern for _, pattern in SHAPES), re.DOTALL)
-
-# What each shape needs somewhere in a text (lower-cased) for it to match: a text with none of them holds
-# no credential, found at the cost of a few substring searches instead of the whole expression's
-# (12 us for a 250-character log line), on every log line the diagnosis reads.
-_NEEDLES = ("authorization", "ya29.", "bearer", "aiza", "://", "private key")
-
-
-def redacted(text: str) -> str:
-    """`text` with every credential it holds replaced by REDACTED (what names it, a header or a URL's user, kept)."""
-    lowered = text.lower()
-    if not any(needle in lowered for needle in _NEEDLES):
-        return text
-    return CREDENTIAL.sub(_redaction, text)
-
-
-def _redaction(match: re.Match[str]) -> str:
-    kept = match.group("header") or match.group("userinfo")
-    if kept:
-        return kept + REDACTED
-    return (" " if match.group().startswith((" ", "\t")) else "") + REDACTED
 
 
 # Pub/Sub's limits on a message's attributes: "Attributes per message: 100", "Attribute key size: 256

@@ -24,7 +24,7 @@ from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, no
                                    notified_after_verdict, opened_after_close, test_notification, unknown_schema,
                                    unknown_start)
 from shared.alerts.received import received
-from shared.errors import AttemptInProgress, PermanentError, TransientError, WriteInFlight
+from shared.errors import AttemptInProgress, PermanentError, TransientError, WriteInFlight, described
 from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, GateResult, InProgress, MaybeBehind,
                                           duplicate_result, message_of, restarted)
 from shared.remediation import intents
@@ -1220,7 +1220,7 @@ def retry_or_give_up(exc: Exception, message_id: str | None, attempt: int, confi
     limit = config.delivery.max_attempts
     transient = isinstance(exc, TransientError)
     why = (str(exc) if transient else f"{exc} [{exc.code}]" if isinstance(exc, PermanentError)
-           else f"unexpected error: {type(exc).__name__}: {exc}")
+           else f"unexpected error: {described(exc)}")
     waited_out = (isinstance(exc, AttemptInProgress) and not isinstance(exc, WriteInFlight)) or keeps_waiting
     if attempt < limit or waited_out:
         count = (f"delivery {attempt}, past delivery.max_attempts {limit} (counted here, with no backoff between "

@@ -18,6 +18,7 @@ class _Failure:
     remaining: int
     code: grpc.StatusCode
     method: str | None
+    message: str | None = None   # the status's message; None: "<method>: injected <CODE>"
 
 
 @dataclass
@@ -92,12 +93,13 @@ class Faults:
         self._unnamed: set[str | None] = set()
 
     def fail_next(self, n: int, code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE,
-                  method: str | None = None) -> None:
-        """The next `n` matching calls fail with `code`; later calls succeed again."""
+                  method: str | None = None, message: str | None = None) -> None:
+        """The next `n` matching calls fail with `code`; later calls succeed again. `message`: the status's
+        message, as an API words its refusal (which may quote what it was sent: a field's value, a URL)."""
         if n < 1:
             raise ValueError("fail_next needs n >= 1")
         with self._lock:
-            self._failures.append(_Failure(n, code, method))
+            self._failures.append(_Failure(n, code, method, message))
 
     def lose_response(self, n: int, code: grpc.StatusCode = grpc.StatusCode.DEADLINE_EXCEEDED,
                       method: str | None = None) -> None:
@@ -176,7 +178,7 @@ class Faults:
             for failure in self._failures:
                 if failure.remaining > 0 and _applies(failure.method, method):
                     failure.remaining -= 1
-                    return InjectedFault(failure.code, f"{method}: injected {failure.code.name}")
+                    return InjectedFault(failure.code, failure.message or f"{method}: injected {failure.code.name}")
             return None
 
     def after_call(self, method: str) -> InjectedFault | None:

@@ -28,7 +28,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from shared.outcomes import Received, redacted
+from shared.outcomes import Received
+from shared.redaction import redacted
 
 # Beyond any message Runwarden reads whole (a notification's envelope is at most 512 KiB), and far
 # under Pub/Sub's 10 MB limit for the outcome that carries it.

@@ -19,7 +19,7 @@ from shared.errors import PermanentError
 from shared.diagnosis.evidence import PAYLOAD_KEYS, LogRecord, LogResult, decoded, payload_severity, payload_text
 from shared.diagnosis.log_signals import bytes_hold_a_needle, holds_a_needle
 from shared.gcp.endpoints import CallPolicy, call_with_retry, connect, logging_client
-from shared.outcomes import redacted
+from shared.redaction import redacted
 
 MAX_PAGE_SIZE = 1000     # ListLogEntries rejects larger pages
 # How many pages list_payloads follows a token through before it calls the search unfinished.
@@ -264,7 +264,7 @@ def _severity_name(value: int) -> str:
 
 
 def _text(raw: Any, payload: str | None, known: dict[str, Any] | None, audit: Any) -> str:
-    """The entry's text, its credentials redacted (shared/outcomes.py): the diagnosis quotes log lines as
+    """The entry's text, its credentials redacted (shared/redaction.py): the diagnosis quotes log lines as
     evidence (a database error naming its DSN, `postgresql://app:password@host` in a stack trace), cut to
     160 characters, in summaries that reach the outcome and the timeline. Redacted here, whole, once: a
     quote cut inside a password would no longer hold the `@` that tells it is one. What the signatures

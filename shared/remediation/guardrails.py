@@ -49,7 +49,7 @@ from shared.remediation.plans import Siblings, guard, held_as, release_hint, sib
 from shared.remediation.refusals import BRAKE, SET_IN_CONFIG, braked, denied_permission, permission_advice
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENT_RETENTION, INTENTS, KILL_SWITCH, PINS,
                                         PROPOSALS, SETTLED, ActionRecord, ActionState, IncidentRecord, IntentRecord,
-                                        IntentState, ProposalRecord, SettledEntry, claim_key, settled_field)
+                                        IntentState, ProposalRecord, SettledEntry, claim_key, settled_field, switch_time)
 from shared.timeline.words import duration
 from shared.timeline.writer import Timeline
 from shared.workers import Workers
@@ -163,17 +163,11 @@ def _switch_reads(paused: Sequence[str]) -> list[tuple[str, str]]:
 
 def _flag_by(flag: Mapping[str, Any]) -> str:
     """Who engaged a switch, and when: "since when" is what a person held back checks first (a pause left on
-    since yesterday, or one sent a minute ago for this incident). The flag's `at` is the command's time
-    (shared/commands/pause.py), a Firestore timestamp or, as text, an ISO time."""
+    since yesterday, or one sent a minute ago for this incident); the time as every answer says it
+    (records.switch_time)."""
     by = str(flag.get("by") or "an operator")
-    at = flag.get("at")
-    if isinstance(at, str):
-        try:
-            at = datetime.fromisoformat(at.replace("Z", "+00:00"))
-        except ValueError:
-            at = None
-    return f"{by} at {at.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC" if isinstance(at, datetime) and at.tzinfo \
-        else by
+    at = switch_time(flag)
+    return f"{by} at {at}" if at else by
 
 
 def _switch_reason(paused: Sequence[str], found: Mapping[tuple[str, str], dict[str, Any] | None]) -> str:

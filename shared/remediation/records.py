@@ -3,7 +3,7 @@ can verify, undo or escalate them) and the log-based incidents it must close its
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any, Mapping
 
@@ -24,6 +24,25 @@ ANSWERS = "answers"        # StateStore kind of CommandAnswer, keyed by the comm
 RESTORES = "restores"      # StateStore kind of RestoreNote, keyed by the restore's gate claim key
 SETTLED = "settled"        # StateStore kind of what settled an incident's actions (SettledEntry fields), keyed
                            # by the incident id: shared/remediation/settled.py
+
+
+def switch_time(flag: Mapping[str, Any]) -> str:
+    """When a switch's flag (the kill switch, a pause) was turned, as every answer that names it says it:
+    "2026-11-26 12:01:00 UTC", UTC stated plainly whatever zone the time was kept in; "" when the flag holds
+    no time, or one whose zone is unknown (a naive time is not guessed at). Its `at` is the command's time
+    (shared/commands/pause.py): a Firestore timestamp (a UTC datetime, google-cloud-firestore's
+    DatetimeWithNanoseconds) or, written by another hand, an ISO time as text."""
+    at = flag.get("at")
+    if isinstance(at, str):
+        try:
+            at = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except ValueError:
+            return ""
+    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
+        return ""
+    return f"{at.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
+
+
 # How long a record is kept after it was opened or applied: longer than any window that reads it
 # (recurrence_window_seconds is at most 7 days). Firestore's TTL policy on `expires_at`
 # (infra/firestore.tf) deletes it after that, so state does not pile up.

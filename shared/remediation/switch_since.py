@@ -11,12 +11,11 @@ resend of the command answered already (a duplicate quoting "paused") carries th
 """
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from shared.outcomes import Outcome
 from shared.remediation.guardrails import pause_key
-from shared.remediation.records import FLAGS, KILL_SWITCH
+from shared.remediation.records import FLAGS, KILL_SWITCH, switch_time
 
 SWITCHES = frozenset({"pause", "resume"})
 # The target a pause or resume without a target answers for (shared/commands/pause.py).
@@ -55,8 +54,8 @@ def changed_since(flag: dict[str, Any], engaged: bool, command_id: str, target: 
     if not flag or bool(flag.get("engaged")) == engaged or flag.get("command_id") == command_id:
         return None
     scope = target or "the kill switch"
-    at = flag.get("at")
-    when = f", at {at:%Y-%m-%d %H:%M:%S}Z" if isinstance(at, datetime) else ""
+    at = switch_time(flag)
+    when = f", at {at}" if at else ""
     by, why = flag.get("by") or "someone", flag.get("reason") or "no reason"
     done = "resumed" if not flag.get("engaged") else "paused again"
     holds = ("this pause no longer holds: writes to it are allowed" if engaged

@@ -1,11 +1,13 @@
 """Drill: no secret, token or credential ever appears in what Runwarden writes.
 
-One of each credential shape Runwarden redacts (shared/outcomes.py `SHAPES`) is planted where a careless
+One of each credential shape Runwarden redacts (shared/redaction.py `SHAPES`) is planted where a careless
 deployment or a person puts it: the service's revisions carry plain environment values (a password, an
 OAuth access token, a Google API key, a DSN with its password) that the diagnosis reads for the hosts they
 name; the application's log line that the diagnosis quotes as evidence names its DSN, password and all;
 the policy's documentation holds a runbook with `Authorization:` headers, a key and a DSN; a command and a
-notification Runwarden rejects carry the same in their fields, and are kept as they arrived. After the
+notification Runwarden rejects carry the same in their fields, and are kept as they arrived; a Google API
+refuses the write with a message quoting all of them, as an INVALID_ARGUMENT may quote what it was sent,
+and the `failed` outcome quotes the API's message. After the
 alert is handled end to end (Pub/Sub push -> functions-framework -> stand-ins and emulators), everything
 captured is scanned: the functions' whole stdout (the timeline, and anything else printed), every outcome
 published, and what the log agent forwarded to Logging.
@@ -20,6 +22,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import grpc
 import pytest
 import yaml
 
@@ -34,8 +37,16 @@ CREDENTIAL_SHAPES = re.compile("|".join(pattern for _, pattern in SHAPES), re.DO
 # Two incidents: a deploy that mistyped its database's host, rolled back (applied: the timeline's every
 # step), and a database refusing unencrypted connections, escalated with the application's error quoted,
 # its first 160 characters (shared/diagnosis/rules/database_unreachable.py): each log line names its DSN.
+# Third, the rollback refused by Cloud Run with a message quoting credentials (failed: the reason quotes
+# the API's message, which shared/errors.py redacts where the failure is made).
 SCENARIOS = {"db_host_typo_after_deploy_psycopg2.yaml": "applied",
              "cloudsql_ssl_enforced_busy_connector.yaml": "escalated"}
+CASES = [(source, handled, False) for source, handled in sorted(SCENARIOS.items())] + [
+    ("db_host_typo_after_deploy_psycopg2.yaml", "failed", True)]
+# How the refusal begins: the part of the API's message that must reach the reason, redacted after it.
+REFUSAL = "Revision template is invalid: the value sent"
+
+
 def _planted() -> dict[str, str]:
     """One fresh credential of each shape, by shape name: what must appear nowhere Runwarden writes."""
     return {"token": "ya29." + secrets.token_urlsafe(24),
@@ -83,8 +94,8 @@ def _scenario_with_secrets(source: str, path: Path, planted: dict[str, str], pas
     return path
 
 
-@pytest.mark.parametrize("source", sorted(SCENARIOS))
-def test_no_secret_or_token_reaches_logs_or_outcomes(tmp_path, source):
+@pytest.mark.parametrize("source, handled, refused", CASES, ids=[f"{s[:-5]}-{h}" for s, h, _ in CASES])
+def test_no_secret_or_token_reaches_logs_or_outcomes(tmp_path, source, handled, refused):
     planted = _planted()
     password = "pw-" + secrets.token_hex(12)
     anchor = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=2)
@@ -97,6 +108,9 @@ def test_no_secret_or_token_reaches_logs_or_outcomes(tmp_path, source):
         pytest.skip(str(exc))
     try:
         servers = [box.start_function(), box.start_function("on_command")]
+        if refused:   # the write refused, for good, in words quoting what it was sent
+            box.standins.run.faults.fail_next(1, grpc.StatusCode.INVALID_ARGUMENT, method="UpdateService",
+                                              message=f"{REFUSAL}: {_runbook(planted)} (DSN {_dsn(planted, 'db')})")
         notification = box.scenario.notification(anchor)
         box.publish_alert(notification)
         box.publish_alert(b"not a notification")   # the rejection path writes too
@@ -121,7 +135,6 @@ def test_no_secret_or_token_reaches_logs_or_outcomes(tmp_path, source):
     finally:
         box.stop()
 
-    handled = SCENARIOS[source]
     assert sorted(o.body["status"] for o in outcomes) == sorted([handled, "rejected", "rejected", "rejected"])
     written = captured + [json.dumps(o.body) + json.dumps(o.attributes) for o in outcomes] + forwarded
     assert any(f'"step": "{handled}"' in line for line in captured)   # the scan saw the real timeline
@@ -133,3 +146,6 @@ def test_no_secret_or_token_reaches_logs_or_outcomes(tmp_path, source):
     if handled == "escalated":   # the quoted error reached the outcome, its DSN's password redacted
         assert any("connect postgresql://app:[redacted credential]@" in json.dumps(o.body) for o in outcomes)
     assert sum("[redacted credential]" in json.dumps(o.body) for o in outcomes) >= 2   # and what was kept
+    if refused:   # the API's message reached the reason, each credential in it redacted
+        [failed] = [o.body for o in outcomes if o.body["status"] == "failed"]
+        assert REFUSAL in failed["reason"] and failed["reason"].count("[redacted credential]") >= 6, failed["reason"]

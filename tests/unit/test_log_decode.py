@@ -153,7 +153,7 @@ CREDENTIAL_LINES = [
      entry(text_payload="GET https://maps.googleapis.com/maps/api/geocode/json?key=AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW"
                         " failed: dial tcp: i/o timeout"),
      "AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW", "json?key=[redacted credential] failed: dial tcp: i/o timeout"),
-    ("an access token", entry(text_payload="token ya29.a0AfH6SMBx-yz expired; Bearer abcdefgh12345678 refused"),
+    ("an access token", entry(text_payload="token ya29.a0AfH6SMBx-yz expired; Bearer abcdefgh12345678ijkl refused"),
      "ya29.a0AfH6SMBx", "token [redacted credential] expired; Bearer [redacted credential] refused"),
 ]
 
