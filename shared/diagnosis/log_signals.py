@@ -1815,6 +1815,22 @@ _POOL_HOST, _ATTEMPTED = 0, 2
 # The one DB_CANCELLED text a read replica gives (above): its advice is the replica's, not a slow query's.
 REPLICA_CONFLICT = r"canceling statement due to conflict with recovery"
 
+# Cloud Run's system-log line when a signal ended the container's process, which then wrote no exit code:
+# "Container terminated on signal 6." (WARNING in run.googleapis.com/varlog/system: chainguard-dev/
+# terraform-infra-common modules/alerting/main.tf alerts on textPayload=~"^Container terminated on signal
+# [^01]+\.$" in that log at that severity; signal 6 in permitio/docs pull request #258; signals 7 and 9
+# in chainguard-dev/terraform-infra-common pull request #526). Google's own pages quote the line nowhere
+# found: UNCONFIRMED. The signals of a crash are read (SIGABRT 6: an abort(), as Node's after V8's
+# "JavaScript heap out of memory", UNCONFIRMED in Node's source; SIGSEGV 11, SIGBUS 7, SIGILL 4, SIGFPE
+# 8); SIGINT 2, SIGKILL 9 and SIGTERM 15 are not, as exit(130), exit(137) and exit(143) are not
+# (STARTUP_FAILURE): they are how an instance is asked to stop, Cloud Run's SIGTERM at shutdown and its
+# SIGKILL after the grace period ("If the container does not exit by then, a SIGKILL signal ... will be
+# sent", Google Cloud blog "Graceful shutdowns on Cloud Run: Deep dive"). A SIGKILL is also the kernel's
+# over a memory limit; Cloud Run's "Memory limit of N MiB exceeded" beside it is then read as that sign
+# (MEMORY_LIMIT), and alone a 9 says neither.
+CRASH_SIGNAL = r"Container terminated on signal (?!(?:2|9|15)\.)(?:[0-9]+)\."
+
+
 _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     LogSignal.DB_CONNECTION: tuple(dict.fromkeys(t.pattern for t in DB_ERROR_TEXTS)),
     LogSignal.DB_REFUSED: tuple(dict.fromkeys(t.pattern for t in DB_ERROR_TEXTS if t.refusal)),
@@ -1842,6 +1858,8 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # instance shut down at scale-in exits too, with 0, or 128+N when the signal that asked it to
         # stop ended it (SIGINT, SIGKILL, SIGTERM: the shells' convention), which says no start failed.
         r"Container called exit\((?!(?:0|130|137|143)\))[0-9]+\)",
+        # The same end when a crash's signal ended the process, which wrote no exit code (CRASH_SIGNAL).
+        CRASH_SIGNAL,
     ),
     # Cloud Run's system log line when it ends an instance over its memory limit: "Memory limit of 512
     # MiB exceeded with 524 MiB used." (the requests in flight end as 503s; as dart-lang/pub-dev issue
@@ -3416,6 +3434,16 @@ def memory_limit_wordings(texts: Iterable[str]) -> list[tuple[str, int]]:
     return list(counts.items())
 
 
+_CRASH_SIGNAL = re.compile(CRASH_SIGNAL.replace("(?:[0-9]+)", "([0-9]+)"), re.IGNORECASE)
+
+
+def crash_signal(text: str) -> int | None:
+    """The signal number of Cloud Run's "Container terminated on signal N." when N is a crash's
+    (CRASH_SIGNAL: not 2, 9 nor 15), else None."""
+    found = _CRASH_SIGNAL.search(text)
+    return int(found[1]) if found else None
+
+
 # --- the queries ------------------------------------------------------------------------------
 
 
@@ -3644,13 +3672,14 @@ def app_log_filter(project: str, service: str, location: str, start: datetime, e
 # user-provided container failed to start and listen on the port defined provided by the PORT=8080
 # environment variable within the allocated timeout.": Cloud Run's troubleshooting page
 # (docs.cloud.google.com/run/docs/troubleshooting); the request-log texts are PLATFORM_REQUEST_TEXTS'.
-# "Container called exit(" is the one needle that is no failure by itself: the pattern leaves out the codes of
-# a shutdown at scale-in (0, 130, 137, 143), which no substring can, and such a line the read brings only
+# "Container called exit(" and "Container terminated on signal" are the needles that are no failure by
+# themselves: the patterns leave out the codes and signals of a shutdown at scale-in (exit 0, 130, 137, 143;
+# signals 2, 9, 15), which no substring can, and such a line the read brings only
 # takes room on its page (a page full of them leaves the target's starts not known: bad_revision escalates).
 STARTUP_NEEDLES = ("STARTUP TCP probe failed", "STARTUP HTTP probe failed", "STARTUP GRPC probe failed",
                    "Container failed to start", "failed to start and listen on the port",
                    "Failed to start and then listen on the port", "instance failed the readiness check",
-                   "could not start successfully", "Container called exit(")
+                   "could not start successfully", "Container called exit(", "Container terminated on signal")
 
 
 def target_startup_filter(project: str, service: str, location: str, revisions: Sequence[str], start: datetime,

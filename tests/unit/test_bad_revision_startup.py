@@ -82,6 +82,17 @@ TARGET_CASES = {
         minute=-12, text="Container called exit(0).", count=6, action="rollback_traffic", target=OLD),
     "the target's instances ended by SIGTERM at scale-in (exit 143): rolled back": dict(
         minute=-12, text="Container called exit(143).", count=6, action="rollback_traffic", target=OLD),
+    # A crash's signal ended its process as it started (a Rust panic under panic = "abort", a C++
+    # std::terminate): Cloud Run writes "Container terminated on signal N." and no exit code.
+    "the target's container aborted (signal 6) before the deploy: no target": dict(
+        minute=-12, text="Container terminated on signal 6.", count=4, action=None, target=None),
+    "the target's container segfaulted (signal 11) after the deploy: no target": dict(
+        minute=-4, text="Container terminated on signal 11.", count=3, action=None, target=None),
+    # The signals that ask an instance to stop: SIGTERM at shutdown, SIGKILL past the grace period.
+    "the target's instances ended by SIGTERM at scale-in (signal 15): rolled back": dict(
+        minute=-12, text="Container terminated on signal 15.", count=6, action="rollback_traffic", target=OLD),
+    "the target's instances ended by SIGKILL past the grace period (signal 9): rolled back": dict(
+        minute=-12, text="Container terminated on signal 9.", count=6, action="rollback_traffic", target=OLD),
 }
 
 
@@ -108,6 +119,8 @@ def test_a_rollback_target_whose_own_instances_fail_to_start_is_no_known_good(ca
     ((), 0), (("Container called exit(1).", DEFAULT_PROBE), 1),
     (("Container called exit(1).", DEFAULT_PROBE) * 3, 3), (("Container called exit(1).",) * 4 + (DEFAULT_PROBE,), 4),
     ((DEFAULT_PROBE, LISTEN, DEFAULT_PROBE), 3),
+    (("Container terminated on signal 6.", DEFAULT_PROBE), 1),
+    (("Container terminated on signal 6.",) * 2 + ("Container called exit(1).",) * 2 + (DEFAULT_PROBE,), 4),
 ])
 def test_an_exit_and_its_probe_failure_are_one_failed_start(lines, starts):
     from shared.diagnosis.evidence import LogRecord

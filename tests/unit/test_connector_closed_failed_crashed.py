@@ -18,6 +18,7 @@ import pytest
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.log_signals import crash_signal
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
 
@@ -56,11 +57,18 @@ FAILED = {
                              "to 50438144 bytes: No space left on device",
 }
 SYSTEM = "run.googleapis.com/varlog/system"
+# Cloud Run's own request-log text for a request whose instance's connection broke (its troubleshooting
+# page, "malformed response or connection error").
+PLATFORM_503 = ("The request failed because either the HTTP response was malformed or connection to the instance had "
+                "an error. Additional troubleshooting documentation can be found at: "
+                "https://cloud.google.com/run/docs/troubleshooting#malformed-response-or-connection-error")
 
 
-def busy_connector_and_503s(p99: float, errors: tuple[str, ...] = (), system: str = "") -> Evidence:
+def busy_connector_and_503s(p99: float, errors: tuple[str, ...] = (), system: str = "",
+                            platform: bool = False) -> Evidence:
     """One revision for hours, quiet before; from -8m a fifth of its requests 503 with the service's p99
-    at `p99` seconds; the shared connector newly at max with CPU at 90% from -9m; Cloud SQL up."""
+    at `p99` seconds; the shared connector newly at max with CPU at 90% from -9m; Cloud SQL up. With
+    `platform`, the request log holds Cloud Run's own 503 text for them."""
     e = (Evidence().revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 200)
          .requests(OLD, -8, 5, 50, code="503").latency(OLD, -90, -8, 0.09).latency(OLD, -8, 5, p99).sql_up(-90, 5, 1)
          .connector(max_instances=3).connector_metric("instances", -90, -9, 2).connector_metric("instances", -9, 5, 3)
@@ -71,6 +79,8 @@ def busy_connector_and_503s(p99: float, errors: tuple[str, ...] = (), system: st
     if system:
         for minute in (-7, -5, -3):
             e.log(minute, system, OLD, count=2, log_id=SYSTEM, severity="WARNING")
+    if platform:
+        e.log(-6, PLATFORM_503, OLD, count=20, log_id="run.googleapis.com/requests", severity="ERROR", status=503)
     return e
 
 
@@ -101,6 +111,21 @@ CASES = {
     "instances stopped at scale-in (exit 143) beside dial timeouts, 503s in 2.4 s: the connector (unchanged)": (
         dict(p99=2.4, errors=(PSYCOPG,), system="Container called exit(143)."), Signature.CONNECTOR_SATURATION,
         "scale_connector", ""),
+    # A process a signal ended: Cloud Run's system log writes "Container terminated on signal N." (no
+    # exit(N) line). A crash's signals (SIGABRT: V8's heap limit, a C library's abort; SIGSEGV, SIGBUS,
+    # SIGILL, SIGFPE) end the instance's requests in flight as Cloud Run's own 503s.
+    **{f"container ended on signal {n}{' with Cloud Run 503 lines' if platform else ''}, 503s in {p99} s: not scaled": (
+        dict(p99=p99, system=f"Container terminated on signal {n}.", platform=platform), Signature.INCONCLUSIVE, None,
+        "process ended on a signal") for n, p99, platform in ((6, 2.4, True), (11, 3.1, True), (7, 1.8, False), (4, 2.4, True),
+                                                (8, 5.0, True))},
+    # SIGINT, SIGKILL and SIGTERM are how an instance is asked to stop (at scale-in, at shutdown past its
+    # grace period), the same codes exit(130/137/143) are read as: no crash, the connector's case stands.
+    **{f"container ended on signal {n} beside dial timeouts, 503s in 2.4 s: the connector (unchanged)": (
+        dict(p99=2.4, errors=(PSYCOPG,), system=f"Container terminated on signal {n}.", platform=True),
+        Signature.CONNECTOR_SATURATION, "scale_connector", "") for n in (2, 9, 15)},
+    "container ended on signal 6 beside dial timeouts, 503s in 2.4 s: the connector (unchanged)": (
+        dict(p99=2.4, errors=(PSYCOPG,), system="Container terminated on signal 6.", platform=True),
+        Signature.CONNECTOR_SATURATION, "scale_connector", ""),
     "container exited beside dial timeouts, 503s in 2.4 s: the connector (unchanged)": (
         dict(p99=2.4, errors=(PSYCOPG,), system="Container called exit(1)."), Signature.CONNECTOR_SATURATION,
         "scale_connector", ""),
@@ -128,3 +153,24 @@ def test_statement_errors_a_deploy_brought_are_rolled_back(text):
 
     assert result.signature is Signature.BAD_REVISION, result.summary
     assert plan(result, bundle, S).action == "rollback_traffic", result.summary
+
+
+# Cloud Run's system-log line when a signal ended the container's process: a crash's signal is read,
+# the signals that ask an instance to stop (SIGINT, SIGKILL, SIGTERM) are not, nor another program's words.
+SIGNAL_LINES = {
+    "Container terminated on signal 6.": 6,
+    "Container terminated on signal 11.": 11,
+    "container terminated on signal 7.": 7,
+    "Container terminated on signal 4.": 4,
+    "Container terminated on signal 2.": None,
+    "Container terminated on signal 9.": None,
+    "Container terminated on signal 15.": None,
+    "Container terminated on signal 91.": 91,
+    "Container called exit(134).": None,
+    "worker terminated by signal 6": None,
+}
+
+
+@pytest.mark.parametrize("text, signal", SIGNAL_LINES.items(), ids=SIGNAL_LINES.keys())
+def test_a_crash_signal_is_read_from_cloud_runs_line_alone(text, signal):
+    assert crash_signal(text) == signal

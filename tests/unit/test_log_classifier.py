@@ -47,6 +47,13 @@ PLATFORM = [
     ("Container called exit(143).", set()),
     ("Container called exit(137).", set()),
     ("Container called exit(130).", set()),
+    # A signal that ended the process (no exit code): a crash's counts, one asking it to stop does not.
+    ("Container terminated on signal 6.", {STARTUP}),
+    ("Container terminated on signal 11.", {STARTUP}),
+    ("Container terminated on signal 91.", {STARTUP}),
+    ("Container terminated on signal 9.", set()),
+    ("Container terminated on signal 15.", set()),
+    ("Container terminated on signal 2.", set()),
     ("spec.template.spec.containers[0].env[0].value_from.secret_key_ref.name: Secret "
      "projects/1/secrets/s/versions/latest was not found", {SECRET}),
     ("Secret projects/123/secrets/db-password/versions/7 was not found", {SECRET}),

@@ -220,14 +220,16 @@ def test_the_startup_read_asks_for_the_targets_and_cloud_runs_startup_texts_only
 def test_every_startup_failure_pattern_is_asked_for_by_a_needle():
     """A line the classifier reads as a startup failure holds one of the needles the read asks for,
     and every needle is itself such a line: the read finds what the rule counts, and no more; but for
-    Cloud Run's "Container called exit(", whose codes the pattern tells apart (a shutdown's 0 or 143 is
-    no failure) and a substring cannot."""
-    exits = "Container called exit("
+    Cloud Run's "Container called exit(" and "Container terminated on signal", whose codes and signals
+    the patterns tell apart (a shutdown's 0 or 143, its SIGTERM 15, is no failure) and a substring cannot."""
+    ended = {"Container called exit(": ("1).", "0)."), "Container terminated on signal": (" 6.", " 15.")}
     for needle in STARTUP_NEEDLES:
-        assert LogSignal.STARTUP_FAILURE in classify(needle if needle != exits else exits + "1)."), needle
-    assert LogSignal.STARTUP_FAILURE not in classify(exits + "0).")
+        failed, _ = ended.get(needle, ("", ""))
+        assert LogSignal.STARTUP_FAILURE in classify(needle + failed), needle
+    for needle, (_, stopped) in ended.items():
+        assert LogSignal.STARTUP_FAILURE not in classify(needle + stopped), needle
     for pattern in _PATTERNS[LogSignal.STARTUP_FAILURE]:
-        assert any(re.fullmatch(pattern, n, re.IGNORECASE) or re.fullmatch(pattern, n + "1)", re.IGNORECASE)
-                   for n in STARTUP_NEEDLES), pattern
+        assert any(re.fullmatch(pattern, n + tail, re.IGNORECASE)
+                   for n in STARTUP_NEEDLES for tail in ("", "1)", " 6.")), pattern
     for kind in ("TCP", "HTTP", "GRPC"):   # the one pattern with alternatives, each written out
         assert any(f"STARTUP {kind} probe failed".lower() in n.lower() for n in STARTUP_NEEDLES)

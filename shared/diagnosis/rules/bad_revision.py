@@ -151,15 +151,17 @@ def _tag_only_failures(facts: Facts, c: Citation) -> str:
     return ("; " + "; ".join(found)) if found else ""
 
 
-# Cloud Run's line for a container whose process ended ("Container called exit(1)."): one failed start
-# may log it and the startup probe's failure both.
-_EXIT = "Container called exit("
+# Cloud Run's lines for a container whose process ended ("Container called exit(1).", or "Container
+# terminated on signal 6." when a signal ended it: log_signals.CRASH_SIGNAL): one failed start may log
+# one of them and the startup probe's failure both.
+_EXIT = ("Container called exit(", "Container terminated on signal ")
 
 
 def failed_starts(lines: list[LogRecord]) -> int:
-    """How many failed starts `lines` (signal startup_failure) show at least: the exits and the other
-    startup texts counted apart, the larger of the two. An instance whose process exits as it starts
-    may log "Container called exit(1)." and then its probe's failure, and the log line carries no
+    """How many failed starts `lines` (signal startup_failure) show at least: the exits (a process that
+    exited or a signal ended) and the other startup texts counted apart, the larger of the two. An
+    instance whose process exits as it starts may log "Container called exit(1)." and then its probe's
+    failure, and the log line carries no
     instance to pair them by: counted once, never twice (a burst with two failed starts is not
     three)."""
     exits = sum(1 for e in lines if e.text.startswith(_EXIT))

@@ -4,15 +4,16 @@ and Cloud SQL itself is up. The connector is the serving revision's, never the c
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
 from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.evidence import EvidenceItem, LogRecord, Revision, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, Window, egress_of, hms, path_changed, query_of
-from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, dial_failure,
-                                         dial_timed_out, host_address, memory_limit_wordings, pattern_of, per_text,
-                                         read_timed_out, upstream_hosts, upstream_read_timed_out, words_of)
+from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, crash_signal,
+                                         dial_failure, dial_timed_out, host_address, memory_limit_wordings, pattern_of,
+                                         per_text, read_timed_out, upstream_hosts, upstream_read_timed_out, words_of)
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, pct, unread_rule_outs
 from shared.diagnosis.rules.connector_dials import DialPath, dial_path
 from shared.diagnosis.rules.connector_signs import (CANNOT_SCALE, CHANGE_UNDER_WAY, clean_before,
@@ -412,7 +413,8 @@ STALE_CONNECTIONS = ("look at how the application's pool keeps idle connections:
 
 # What a person checks when the 503s are those of instances whose container's process exited.
 INSTANCES_CRASHED = ("look at the service's instances first: the application's last lines before Cloud Run's \"Container "
-                     "called exit(N)\" (a panic, a fatal signal, an unhandled error) and the request that brought it; "
+                     "called exit(N)\" or \"Container terminated on signal N.\" (a panic, a fatal signal, an abort, "
+                     "an unhandled error) and the request that brought it; "
                      "roll back if a deploy brought the crash, and raise the connector's max instances only if "
                      "requests still fail to cross it once the instances stay up")
 
@@ -437,13 +439,16 @@ INSTANCES_FAILED = ("look at the service's instances first: Cloud Run's system l
 def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> tuple[str, str]:
     """Why the connector is not shown to be the cause and where to look, or ("", ""): Cloud Run ended
     instances over their memory limit, or their container's process exited (`_EXITED`: a panic, a fatal
-    signal), in the failing minutes (at least startup_failure_logs_min system-log lines "Memory limit of N
-    MiB exceeded", or "NM" in the older wording, quoted in the summary as the log wrote it: "Cloud Run
-    instances that exceed their allowed memory limit are terminated", "Configure memory limits"; the requests in flight on them end as Cloud Run's own 503, "The request
-    failed because either the HTTP response was malformed or connection to the instance had an error"),
-    and nothing shows a request failing to cross the connector: no hang, no failing minute's p99 at
-    hang_latency_seconds, fewer than db_error_logs_min errors of reaching the database, no refusal,
-    fewer than db_error_logs_min HTTP calls timed out on a named host. A saturated connector makes the
+    signal), or a crash's signal ended it (`_crash_signals`: "Container terminated on signal 6.", an
+    abort, where the process wrote no exit code), in the failing minutes (at least
+    startup_failure_logs_min such system-log lines together; "Memory limit of N MiB exceeded", or "NM" in
+    the older wording, quoted in the summary as the log wrote it: "Cloud Run instances that exceed their
+    allowed memory limit are terminated", "Configure memory limits"; the requests in flight on them end
+    as Cloud Run's own 503, "The request failed because either the HTTP response was malformed or
+    connection to the instance had an error"), and nothing shows a request failing to cross the
+    connector: no hang, no failing minute's p99 at hang_latency_seconds, fewer than db_error_logs_min
+    errors of reaching the database, no refusal, fewer than db_error_logs_min HTTP calls timed out on a
+    named host. A saturated connector makes the
     application wait on its dials and log them, then answer or reach the request timeout; Cloud Run
     ends an instance for its memory alone. Another service's job on a shared connector can saturate it
     in the same minutes: not ruled out (it competes: requests held up behind a slow path can pile up in
@@ -464,7 +469,8 @@ def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> tuple[s
     killed = [e for e in facts.log_matches(LogSignal.MEMORY_LIMIT) if e.timestamp >= failing.start]
     exited = [e for e in facts.log_matches(LogSignal.STARTUP_FAILURE)
               if e.timestamp >= failing.start and _EXITED.search(e.text)]
-    if len(killed) + len(exited) < s.startup_failure_logs_min:
+    signalled = _crash_signals(facts)
+    if len(killed) + len(exited) + len(signalled) < s.startup_failure_logs_min:
         return "", ""
     ended = _platform_503s(facts)
     observed = ", ".join(part for part in (
@@ -473,22 +479,48 @@ def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> tuple[s
         + " (instances ended)" if killed else "",
         f"{len(exited)}x \"Container called exit(N)\" (the container's process ended: a crash, a panic)" if exited
         else "",
+        _signals_words(signalled),
         f"{len(ended)}x Cloud Run's own 503 \"connection to the instance had an error\"" if ended else "") if part)
     c.cite("log", f"run.googleapis.com/varlog/system: {pattern_of(LogSignal.MEMORY_LIMIT)}"
-           + (f"; {_EXITED.pattern}" if exited else ""),
+           + (f"; {_EXITED.pattern}" if exited else "") + ("; Container terminated on signal N (N not 2, 9, 15)"
+                                                            if signalled else ""),
            f"{observed} from {hms(failing.start)}; no hang, {_unreached(facts)} errors of reaching the database, "
            f"no refusal; the connector shows {', '.join(stressed)}",
            f"a request failing to cross the connector (a hang, >= {s.db_error_logs_min} errors of reaching the "
            "database) for the 503s of instances ended over their memory" + (" or exited" if exited else "")
-           + " to be the connector's", False, role="context")
-    how = ("instances ended over their memory limit or their container's process exited" if killed and exited
+           + (" or ended on a signal" if signalled else "") + " to be the connector's", False, role="context")
+    how = ("instances ended over their memory limit or their container's process ended"
+           if killed and (exited or signalled)
            else "Cloud Run ended instances over their memory limit" if killed
-           else "the instances' container process exited (a crash: a panic, a segmentation fault, a worker killed)")
+           else "the instances' container process exited (a crash: a panic, a segmentation fault, a worker killed)"
+           if not signalled
+           else "the instances' container process ended on a signal (a crash: an abort, a segmentation fault)"
+           if not exited
+           else "the instances' container process exited or ended on a signal (a crash: a panic, an abort)")
     return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but {how} while the requests "
             f"failed ({observed}) and nothing shows a request failing "
             "to cross the connector (no hang, no error of reaching the database): their requests in flight end as "
             "503s whatever the connector does, and whatever else crosses it (another service's job on a shared "
             "one) changes none of them", INSTANCES_FAILED if killed else INSTANCES_CRASHED)
+
+
+def _crash_signals(facts: Facts) -> list[tuple[LogRecord, int]]:
+    """Cloud Run's system-log lines "Container terminated on signal N." of a crash's signal (log_signals.
+    crash_signal: not SIGINT, SIGKILL nor SIGTERM, the signals that ask an instance to stop) in the failing
+    minutes, each with its signal. The process a signal ended wrote no exit code, so `_EXITED` never sees
+    it; its requests in flight end as Cloud Run's own 503s all the same."""
+    failing = facts.failing_window
+    found = ((e, crash_signal(e.text)) for e in facts.log_matches(LogSignal.STARTUP_FAILURE)
+             if failing is not None and e.timestamp >= failing.start)
+    return [(e, n) for e, n in found if n is not None]
+
+
+def _signals_words(signalled: list[tuple[LogRecord, int]]) -> str:
+    """How many lines named each signal, as Cloud Run wrote them ('2x "Container terminated on signal 6."'),
+    naming the process as ended on a signal; "" for none."""
+    counts = Counter(n for _, n in signalled)
+    return (", ".join(f"{count}x \"Container terminated on signal {n}.\"" for n, count in sorted(counts.items()))
+            + " (instances ended)") if counts else ""
 
 
 # What a person checks when Cloud Run shut instances down after their liveness probe failed.
