@@ -1725,6 +1725,14 @@ POOL_WAIT_TEXTS: tuple[DbErrorText, ...] = (
                 "** (DBConnection.ConnectionError) connection not available and request was dropped from queue "
                 "after 2000ms.", "elixir-ecto/db_connection lib/db_connection/connection_pool.ex (drop/2, "
                 ":queue_timeout)"),
+    # Its sibling: a checkout with `queue: false` that finds the pool :busy (no connection checked in)
+    # is answered at once, "connection not available and queuing is disabled" (the same file,
+    # handle_info({:db_connection, from, {:checkout, ...}}, {:busy, ...})): the same pool with no
+    # connection to give, without the wait.
+    DbErrorText("Elixir: DBConnection pool, queuing disabled", r"connection not available and queuing is disabled",
+                "** (DBConnection.ConnectionError) connection not available and queuing is disabled",
+                "elixir-ecto/db_connection lib/db_connection/connection_pool.ex (handle_info on a :busy pool, "
+                "queue: false)"),
     # pg-pool Pool.connect: set only on a request queued because the pool is full (or an idle client
     # is about to be handed out), when connectionTimeoutMillis passes before a client is released.
     DbErrorText("Node: node-postgres pool (pg-pool)", r"timeout exceeded when trying to connect",
