@@ -8,8 +8,10 @@ from collections.abc import Callable, Collection
 
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
+from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, closed_connection,
-                                          is_pooler_wait, pattern_of, per_text, pool_size, refusal_quote)
+                                          database_dial_hosts, is_pooler_wait, pattern_of, per_text, pool_size,
+                                          refusal_quote)
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_signs import dials_around_connector, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
@@ -98,6 +100,9 @@ def evaluate(facts: Facts) -> Finding:
                "errors of reaching the database only from a new revision that reaches its VPC another way", False)
         return c.no(f"the errors of reaching the database all come from {suspect.short_name}, whose deploy changed "
                     f"its path to the VPC {changed}: they are the new revision's own (bad_revision)")
+    brought = _deploy_brought_the_address(facts, c, errors)
+    if brought:
+        return c.no(brought)
     healthy = _connector_healthy(facts, c)
     if healthy is False:
         state = facts.b.connector.state if facts.b.connector else "READY"
@@ -129,6 +134,45 @@ def evaluate(facts: Facts) -> Finding:
                                  if healthy and connector is not None and not around else
                                  _PAST_DIRECT_EGRESS.format(egress=direct) if direct else "")
                  + "check Cloud SQL reachability, credentials and connection limits; no automatic action")
+
+
+def _deploy_brought_the_address(facts: Facts, c: Citation, errors: list[LogRecord]) -> str:
+    """Why the errors of reaching the database are the new revision's own, or "": every one came from
+    the newest serving revision, deployed within deploy_window_seconds (`recent_deploy`); at least
+    db_error_logs_min of them, and at least half, name the database address they dialled
+    (log_signals.database_dial_hosts: Go's and Node's dials, pgjdbc's "Connection to H:P refused" and
+    HikariCP's wrappings of it, libpq's "connection to server at", a JDBC URL on the line); and every
+    address they name is named by a plain env value of that revision and by none of the Ready
+    revision before it, whose plain env was read (env_hosts.deploy_brought; Cloud Run Admin v2
+    Revision.containers[].env[].value). The revision before dialled its own address and served
+    cleanly; nothing answers at the one only the deploy gives (a typo in the host, an instance not
+    made yet), so sending traffic back restores the address that answered (bad_revision). Lines that
+    name no address (pgjdbc's "The connection attempt failed.", the JDK's "Connect timed out") neither
+    show nor refute it; an address both revisions name (a firewall rule, the database down) says
+    nothing here, and the database competes with the deploy as before."""
+    deploy = facts.recent_deploy()
+    if deploy is None:
+        return ""
+    suspect, previous, _ = deploy
+    if any(e.resource_labels.get("revision_name") != suspect.short_name for e in errors):
+        return ""
+    named = per_text(database_dial_hosts, errors)
+    addressed = [e for e in errors if named[e.text]]
+    # Supports an action: never scaled up (Facts.logged_enough), counted as read.
+    if len(addressed) < facts.s.db_error_logs_min or 2 * len(addressed) < len(errors):
+        return ""
+    hosts = set().union(*(named[e.text] for e in addressed))
+    if not deploy_brought(hosts, suspect.env_values, previous.env_values):
+        return ""
+    shown = ", ".join(sorted(hosts))
+    c.cite("api", f"run.revisions.get {suspect.short_name}, {previous.short_name}: containers[].env[]",
+           f"{len(addressed)} of the {len(errors)} errors, all {suspect.short_name}'s, dial {shown}, which "
+           f"{suspect.short_name}'s env names and {previous.short_name}'s does not, e.g. "
+           f"{addressed[0].text[:160]!r}",
+           "errors of reaching the database at an address only the new revision's env gives", False)
+    return (f"the errors of reaching the database all come from {suspect.short_name} and dial {shown}, an address "
+            f"its env names and {previous.short_name}'s does not: the deploy changed where the application "
+            "connects, so they are the new revision's own (bad_revision)")
 
 
 def _saturated_while_slow(facts: Facts, c: Citation) -> str:
