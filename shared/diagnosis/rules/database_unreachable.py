@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 
-from shared.diagnosis.evidence import LogRecord, Revision, short_name
+from shared.diagnosis.evidence import Connector, LogRecord, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
 from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, closed_connection,
                                           database_dial_hosts, is_pooler_wait, pattern_of, per_text, pool_size,
                                           refusal_quote)
 from shared.diagnosis.rules.base import Citation
-from shared.diagnosis.rules.connector_signs import dials_around_connector, new_stress
+from shared.diagnosis.rules.connector_signs import dials_around_connector, failing_revision, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
 from shared.diagnosis.rules.deploy_changes import ADMIN_API_REFUSALS, cite_hosts_brought, cite_instance_brought
 from shared.diagnosis.pool_settings import pool_size_raised
@@ -103,9 +103,11 @@ def evaluate(facts: Facts) -> Finding:
     brought = _deploy_brought_the_address(facts, c, errors)
     if brought:
         return c.no(brought)
-    healthy = _connector_healthy(facts, c)
+    revision, carried = failing_revision(facts, c)
+    connector = _connector_of(facts, revision)
+    healthy = _connector_healthy(facts, c, revision, connector)
     if healthy is False:
-        state = facts.b.connector.state if facts.b.connector else "READY"
+        state = connector.state if connector else "READY"
         if state != "READY":
             # connector_saturation names the broken connector as a cause not ruled out (it competes).
             return c.no(f"the connector is {state}: the connection errors may be its fault, not the database's")
@@ -118,22 +120,42 @@ def evaluate(facts: Facts) -> Finding:
         return c.no("the connector is saturated: the connection errors are its symptom")
     # Logs alone, with the connector's health unknown, leave the path to the database in doubt.
     confidence = 0.8 if healthy else 0.6
-    connector = facts.b.connector
     around = dials_around_connector(facts)
-    direct = _direct_egress(facts) if healthy and connector is None else ""
+    direct = _direct_egress(revision) if healthy and connector is None else ""
     path = ("on a path that does not cross the connector (a public address, egress PRIVATE_RANGES_ONLY)" if around
             else _beyond_the_connector(connector) if healthy and connector is not None else
             _beyond_direct_egress(direct) if direct else
             "over Cloud Run's own egress (the revision has no VPC access), a path Runwarden reads no metric of"
-            if healthy else
-            f"while the health of connector {connector.short_name} on its path is unknown (neither "
-            "its instance count nor its CPU has a point in the window)" if connector else "while the path to it is unknown")
+            if healthy else _unknown_path(connector, revision))
+    # In a split, which revision's path that is: the one carrying the failing traffic.
+    path += f" (the failing traffic is {carried})" if carried else ""
     return c.yes(confidence, f"the application cannot connect to its database ({len(errors)} errors) {path}",
                  recommendation=(_PAST_THE_CONNECTOR.format(connector=connector.short_name,
                                                             range=_range(connector))
                                  if healthy and connector is not None and not around else
                                  _PAST_DIRECT_EGRESS.format(egress=direct) if direct else "")
                  + "check Cloud SQL reachability, credentials and connection limits; no automatic action")
+
+
+def _connector_of(facts: Facts, revision: Revision | None) -> Connector | None:
+    """The connector read (collection reads the newest serving revision's that has one) when it is the
+    one `revision`, the revision that carries the failing traffic (connector_signs.failing_revision),
+    routes through; None when that revision has no connector or routes through another, not read."""
+    connector = facts.b.connector
+    if revision is None or connector is None or connector.name != revision.vpc_connector:
+        return None
+    return connector
+
+
+def _unknown_path(connector: Connector | None, revision: Revision | None) -> str:
+    """The summary's path when the failing revision's connector's health is unknown."""
+    if connector is not None:
+        return (f"while the health of connector {connector.short_name} on its path is unknown (neither its instance "
+                "count nor its CPU has a point in the window)")
+    if revision is not None and revision.vpc_connector:
+        return (f"while the health of connector {short_name(revision.vpc_connector)}, which {revision.short_name} "
+                "routes through, is unknown (not read)")
+    return "while the path to it is unknown"
 
 
 def _deploy_brought_the_address(facts: Facts, c: Citation, errors: list[LogRecord]) -> str:
@@ -223,10 +245,9 @@ def _refusal_advice(facts: Facts, kind: str) -> str:
     return advice
 
 
-def _direct_egress(facts: Facts) -> str:
-    """The newest serving revision's Direct VPC egress network interfaces ("network/subnet"), in
-    words, when it reaches its VPC that way (no connector); "" otherwise."""
-    revision = facts.newest_serving
+def _direct_egress(revision: Revision | None) -> str:
+    """The failing revision's Direct VPC egress network interfaces ("network/subnet"), in words, when it
+    reaches its VPC that way (no connector); "" otherwise."""
     if revision is None or revision.vpc_connector or not revision.vpc_network_interfaces:
         return ""
     return ", ".join(revision.vpc_network_interfaces)
@@ -308,13 +329,15 @@ def _beyond_the_connector(connector) -> str:
             "they fail between the connector and the database (a firewall rule, a route, or the database)")
 
 
-def _connector_healthy(facts: Facts, c: Citation) -> bool | None:
-    connector = facts.b.connector
+def _connector_healthy(facts: Facts, c: Citation, revision: Revision | None,
+                       connector: Connector | None) -> bool | None:
+    """Whether the path of `revision`, the one that carries the failing traffic, is healthy up to the
+    database's side: True with no connector on it (Direct VPC egress, or none) or when the failed dials
+    never crossed one; the connector's own judgement when `connector` (its, read) is; None unknown."""
+    if revision is not None and revision.vpc_connector is None:
+        c.cite("api", f"run.revisions.get {revision.short_name}: vpc_access", "no connector", "context", None)
+        return True  # no connector on the path: nothing there to saturate
     if connector is None:
-        revision = facts.newest_serving
-        if revision is not None and revision.vpc_connector is None:
-            c.cite("api", f"run.revisions.get {revision.short_name}: vpc_access", "no connector", "context", None)
-            return True  # no connector on the path: nothing there to saturate
         return None
     around = dials_around_connector(facts)
     if around:
