@@ -1725,6 +1725,14 @@ POOL_WAIT_TEXTS: tuple[DbErrorText, ...] = (
                 "** (DBConnection.ConnectionError) connection not available and request was dropped from queue "
                 "after 2000ms.", "elixir-ecto/db_connection lib/db_connection/connection_pool.ex (drop/2, "
                 ":queue_timeout)"),
+    # Its sibling: a checkout with `queue: false` that finds the pool :busy (no connection checked in)
+    # is answered at once, "connection not available and queuing is disabled" (the same file,
+    # handle_info({:db_connection, from, {:checkout, ...}}, {:busy, ...})): the same pool with no
+    # connection to give, without the wait.
+    DbErrorText("Elixir: DBConnection pool, queuing disabled", r"connection not available and queuing is disabled",
+                "** (DBConnection.ConnectionError) connection not available and queuing is disabled",
+                "elixir-ecto/db_connection lib/db_connection/connection_pool.ex (handle_info on a :busy pool, "
+                "queue: false)"),
     # pg-pool Pool.connect: set only on a request queued because the pool is full (or an idle client
     # is about to be handed out), when connectionTimeoutMillis passes before a client is released.
     DbErrorText("Node: node-postgres pool (pg-pool)", r"timeout exceeded when trying to connect",
@@ -2295,6 +2303,48 @@ def _dialled(host: str) -> str | None:
     host = host.rstrip(".").lower()
     address = host_address(host)
     return None if host in _LOOPBACK or (address is not None and address.is_loopback) else host
+
+
+# The database's own address as a failed dial to it names it: where database_unreachable reads whether
+# the deploy changed what is dialled (an address only the new revision's env names). dial_failure
+# leaves the database's ports to this, and every driver's words are read here, in one place:
+# - Go's net ("dial tcp 10.30.0.9:5432: i/o timeout", OpError.Error as dial_failure cites) and Node's
+#   ("connect ETIMEDOUT 10.30.0.9:5432", exceptionWithHostPort), on a database port (_DB_PORT);
+# - pgjdbc: ConnectionFactoryImpl's ConnectException branch, GT.tr("Connection to {0} refused. Check
+#   that the hostname and port are correct ...", hostSpec) (pgjdbc/pgjdbc
+#   pgjdbc/src/main/java/org/postgresql/core/v3/ConnectionFactoryImpl.java), hostSpec printed as
+#   "host:port" (HostSpec.toString; UNCONFIRMED word for word against pgjdbc/pgjdbc
+#   pgjdbc/src/main/java/org/postgresql/util/HostSpec.java). The kernel's own connect timeout
+#   (ETIMEDOUT) is a java.net.ConnectException too, so a dial nothing answered reads "refused" as well.
+#   HikariCP passes the words on: its timeout carries pgjdbc's exception as its cause ("Caused by:" in
+#   the same entry; brettwooldridge/HikariCP src/main/java/com/zaxxer/hikari/pool/HikariPool.java,
+#   createTimeoutException), and its "Failed to initialize pool: " + the cause's message (the same
+#   file, throwPoolInitializationException; UNCONFIRMED word for word). pgjdbc's IOException branch,
+#   "The connection attempt failed." (a Connect timed out at its connectTimeout), names no address;
+#   only a JDBC URL the same line quotes does then ("jdbc:postgresql://H:P/db", every host of a
+#   multi-host URL).
+# - libpq 14+: 'connection to server at "H" (A), port P failed: ...' (postgres/postgres
+#   src/interfaces/libpq/fe-connect.c, as its DB_ERROR_TEXTS row cites), the host as configured.
+# Loopback (a proxy beside the application) is no address a deploy moved across the network.
+_DB_DIALLED = re.compile(
+    rf"\bdial tcp ([\w.-]+):{_DB_PORT}\b"
+    rf"|\bconnect (?:ETIMEDOUT|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH) ([\w.-]+):{_DB_PORT}\b"
+    r"|\bConnection to ([\w.-]+):\d+ refused\b"
+    r'|\bconnection to server at "([^"\n]+)"'
+    r"|\bjdbc:(?:postgresql|mysql|mariadb)://([\w.:,-]+)", re.IGNORECASE)
+
+
+def database_dial_hosts(text: str) -> set[str]:
+    """The database hosts a failed dial's text names (lower case, no port, loopback left out):
+    _DB_DIALLED's wordings, every match in the text (a wrapper and its cause name the same one)."""
+    found: set[str] = set()
+    for match in _DB_DIALLED.finditer(text):
+        named = next(group for group in match.groups() if group is not None)
+        for host in named.split(","):
+            dialled = _dialled(without_port(host))
+            if dialled:
+                found.add(dialled)
+    return found
 
 
 # The application's HTTP client raising on an answer from a downstream: a 429 (the downstream's rate

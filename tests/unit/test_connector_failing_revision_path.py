@@ -54,9 +54,11 @@ CASES = {
     # guards: the failing revision takes no connector
     "the reverse: 90 % on OLD with Direct VPC egress fails, 10 % on NEW through the connector is clean": (
         dict(old_share=90, old_direct=True, new_direct=False), Signature.INCONCLUSIVE, None, OLD),
+    # ... and database_unreachable judges the same revision's path (connector_signs.failing_revision):
+    # OLD's Direct VPC egress, not NEW's saturated connector, which OLD's dials never cross.
     "the reverse at 60/40: OLD direct fails with dial timeouts, NEW on the connector clean": (
         dict(old_share=60, old_direct=True, new_direct=False, code="500", p99=10.2, log=GO),
-        Signature.INCONCLUSIVE, None, OLD),
+        Signature.DATABASE_UNREACHABLE, None, OLD),
 }
 
 

@@ -70,6 +70,16 @@ TEXTS = {
                                    "pool cannot serve them fast enough.", WAIT),
     "Elixir DBConnection, other delay": ("[error] GenServer terminating: connection not available and request was "
                                          "dropped from queue after 15000ms", WAIT),
+    # A checkout asked not to queue (`queue: false`) while every connection is checked out: the same
+    # pool with no connection to give, at once (connection_pool.ex, handle_info on a :busy pool).
+    "Elixir DBConnection, queuing disabled (Ecto)": ("** (DBConnection.ConnectionError) connection not available and "
+                                                     "queuing is disabled", WAIT),
+    "Elixir DBConnection, queuing disabled (Logger)": ("[error] #PID<0.2417.0> running Orders.Endpoint terminated\n"
+                                                       "** (DBConnection.ConnectionError) connection not available "
+                                                       "and queuing is disabled\n    (db_connection 2.6.0) "
+                                                       "lib/db_connection.ex:1000: DBConnection.checkout/3", WAIT),
+    # Near miss: other software's "queuing is disabled" names no database pool.
+    "a request queue's own words": ("Error: Request queuing is disabled", set()),
     # Near misses: an HTTP client's pool, a Redis pool (Jedis borrows from commons-pool2 as DBCP2 does,
     # so the pool's own words alone name no database).
     "Apache HttpClient pool": ("org.apache.http.conn.ConnectionPoolTimeoutException: Timeout waiting for connection "

@@ -539,13 +539,13 @@ def _dials_fail_on_the_same_path(facts: Facts, c: Citation, suspect: Revision) -
     if not facts.logged_enough(len(dials)) or deploy is None or deploy[0].name != suspect.name:
         return ""
     previous = deploy[1]
-    dialled = facts.logs.dials
+    counted = {id(e) for e in dials}
     failures = len(dials) + sum(1 for e in facts.logs.app_failed
                                 if e.resource_labels.get("revision_name") == suspect.short_name
-                                and dialled[e.text] is None)
+                                and id(e) not in counted)
     if 2 * len(dials) < failures or path_changed(previous, suspect) or _dialled_beside(facts, suspect):
         return ""
-    hosts = {dialled[e.text] or "" for e in dials}
+    hosts = {facts.logs.dials[e.text] or "" for e in dials}
     named = ", ".join(sorted(hosts - {""})) or "no host named"
     if deploy_brought(hosts, suspect.env_values, previous.env_values):
         c.cite("api", f"run.revisions.get {suspect.short_name}, {previous.short_name}: containers[].env[]",
@@ -592,10 +592,15 @@ def _connector_gone_for_both(facts: Facts, c: Citation, suspect: Revision, good:
 
 
 def _failed_dials(facts: Facts, revision: str) -> list[LogRecord]:
-    """The revision's failed dials to a dependency other than its database, from its own logs."""
+    """The revision's failed dials to a dependency other than its database, from its own logs. A line
+    that is an error of reaching the database (signal db_connection) is the database's, whatever
+    hostless words it shares with other clients (pgjdbc's "The connection attempt failed." carries the
+    JDK's "SocketTimeoutException: Connect timed out" as its cause): database_unreachable judges it,
+    and whether the deploy changed the address it dials (its _deploy_brought_the_address)."""
     dialled = facts.logs.dials
+    database = {id(e) for e in facts.log_matches(LogSignal.DB_CONNECTION, revision)}
     return [e for e in facts.logs.app if e.resource_labels.get("revision_name") == revision
-            and dialled[e.text] is not None]
+            and dialled[e.text] is not None and id(e) not in database]
 
 
 def _dialled_beside(facts: Facts, suspect: Revision) -> bool:

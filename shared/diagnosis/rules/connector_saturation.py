@@ -9,16 +9,17 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from shared.diagnosis.env_hosts import deploy_brought
-from shared.diagnosis.evidence import EvidenceItem, LogRecord, Revision, short_name
-from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, Window, egress_of, hms, path_changed, query_of
+from shared.diagnosis.evidence import EvidenceItem, LogRecord, short_name
+from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, egress_of, hms, path_changed, query_of
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, crash_signal,
                                          dial_failure, dial_timed_out, host_address, memory_limit_wordings, pattern_of,
                                          per_text, read_timed_out, upstream_hosts, upstream_read_timed_out, words_of)
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, pct, unread_rule_outs
 from shared.diagnosis.rules.connector_dials import DialPath, dial_path
 from shared.diagnosis.rules.connector_signs import (CANNOT_SCALE, CHANGE_UNDER_WAY, clean_before,
-                                                    dials_around_connector, either, hang_minutes, held_at_onset,
-                                                    max_not_reached, max_not_reached_words, still_on_a_connector, stress, usual_hang)
+                                                    dials_around_connector, either, failing_revision, hang_minutes,
+                                                    held_at_onset, max_not_reached, max_not_reached_words,
+                                                    revision_p99, still_on_a_connector, stress, usual_hang)
 from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, sql_down_while_failing, sql_lagging,
                                                   sql_unreported, sql_unreported_words)
 from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY
@@ -30,7 +31,7 @@ def evaluate(facts: Facts) -> Finding:
     b = facts.b
     c = Citation(Signature.CONNECTOR_SATURATION)
     connector = b.connector
-    revision, carried = _failing_revision(facts, c)
+    revision, carried = failing_revision(facts, c)
     uses = revision.vpc_connector if revision else None
     if not c.cite("api", f"run.revisions.get {revision.short_name if revision else '-'}: vpc_access.connector",
                   uses or "no connector (direct VPC egress or none)", "a Serverless VPC Access connector",
@@ -170,35 +171,6 @@ def evaluate(facts: Facts) -> Finding:
                              + (f"; judged on the path of {carried}, which routes through it" if carried else "")
                              + unread + silent, subject=connector.name,
                  recommendation=_recommendation(connector, stressed, c.items))
-
-
-def _failing_revision(facts: Facts, c: Citation) -> tuple[Revision | None, str]:
-    """The serving revision whose path is judged, and, when the traffic is split, the words that name
-    it with its share: the one that carries the most failing requests in the failing minutes (5xx and
-    429 answers, a p99 at hang_latency_seconds counting all its requests), else the newest serving one.
-    Each revision takes its own path to its VPC (Cloud Run v2 Revision.vpc_access: connector, egress,
-    network_interfaces, google/cloud/run/v2/revision.proto and vendor_settings.proto), and its share is
-    Service.traffic_statuses' (google/cloud/run/v2/service.proto): in a split (a gradual rollout, a
-    migration to Direct VPC egress) the newest revision's path says nothing of the failing one's."""
-    s, window, newest = facts.s, facts.failing_window, facts.newest_serving
-    if window is None or len(facts.serving) < 2:
-        return newest, ""
-    def failing(revision: Revision) -> float:
-        counts = facts.requests(window, revision.short_name)
-        hung = max(_revision_p99(facts, window, revision.short_name), default=0.0) >= s.hang_latency_seconds
-        return counts.total if hung else counts.refused
-    failed = {r.short_name: failing(r) for r in facts.serving}
-    judged = max(facts.serving, key=lambda r: (failed[r.short_name], r.create_time))
-    total = sum(failed.values())
-    if not total:
-        return newest, ""
-    share = facts.b.service.serving_percent(judged.short_name)
-    words = (f"{judged.short_name} ({share:g}% of traffic, {failed[judged.short_name]:.0f} of the {total:.0f} "
-             "failing requests)")
-    c.cite("metric", f"run.services.get: traffic_statuses; {facts.requests_query}",
-           f"{words} in {window}", "the path judged is the serving revision's that carries the most failing "
-           "requests", None, role="context")
-    return judged, words
 
 
 # The checks above that read the service's logs to hold the finding back: blind when that read failed.
@@ -638,7 +610,7 @@ def _clean_peer(facts: Facts, c: Citation, stressed: list[str]) -> str:
     clean, failing = [], []
     for revision in facts.serving:
         counts = facts.requests(window, revision.short_name)
-        p99 = max(_revision_p99(facts, window, revision.short_name), default=None)
+        p99 = max(revision_p99(facts, window, revision.short_name), default=None)
         if counts.total < s.min_requests:
             continue
         judged = (revision, counts, p99 or 0.0)
@@ -688,13 +660,6 @@ def _deploy_moved_onto(facts: Facts, c: Citation) -> str:
     return (f"connector {facts.b.connector.short_name} is saturated, but {suspect.short_name}'s deploy moved the "
             f"service onto it ({changed}): sending traffic back to {previous.short_name} leaves it, so the "
             "saturation is the deploy's own (bad_revision)")
-
-
-def _revision_p99(facts: Facts, window: Window, revision: str) -> list[float]:
-    """One revision's p99 latency per minute of the window, in seconds (request_latencies grouped by
-    revision, as the latency query reads it)."""
-    return [v / 1000.0 for points in facts.points(facts.b.latencies)
-            if points.label("resource.labels.revision_name") == revision for v in points.values_in(window)]
 
 
 def _unreached(facts: Facts) -> int:

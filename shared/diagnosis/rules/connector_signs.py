@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Iterable, Iterator
 
-from shared.diagnosis.evidence import EvidenceItem, short_name
+from shared.diagnosis.evidence import EvidenceItem, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, egress_of, query_of
 from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.rules.base import Citation, pct
@@ -318,3 +318,40 @@ CANNOT_SCALE = "it cannot be scaled in that state; a person must look at it firs
 def either(met: bool) -> str:
     """One of several alternative signs: met, it supports the claim; unmet, it refutes nothing."""
     return "supports" if met else "context"
+
+
+def failing_revision(facts: Facts, c: Citation) -> tuple[Revision | None, str]:
+    """The serving revision whose path is judged, and, when the traffic is split, the words that name
+    it with its share: the one that carries the most failing requests in the failing minutes (5xx and
+    429 answers, a p99 at hang_latency_seconds counting all its requests), else the newest serving one.
+    Each revision takes its own path to its VPC (Cloud Run v2 Revision.vpc_access: connector, egress,
+    network_interfaces, google/cloud/run/v2/revision.proto and vendor_settings.proto), and its share is
+    Service.traffic_statuses' (google/cloud/run/v2/service.proto): in a split (a gradual rollout, a
+    migration to Direct VPC egress) the newest revision's path says nothing of the failing one's.
+    connector_saturation and database_unreachable both judge this revision's path."""
+    s, window, newest = facts.s, facts.failing_window, facts.newest_serving
+    if window is None or len(facts.serving) < 2:
+        return newest, ""
+    def failing(revision: Revision) -> float:
+        counts = facts.requests(window, revision.short_name)
+        hung = max(revision_p99(facts, window, revision.short_name), default=0.0) >= s.hang_latency_seconds
+        return counts.total if hung else counts.refused
+    failed = {r.short_name: failing(r) for r in facts.serving}
+    judged = max(facts.serving, key=lambda r: (failed[r.short_name], r.create_time))
+    total = sum(failed.values())
+    if not total:
+        return newest, ""
+    share = facts.b.service.serving_percent(judged.short_name)
+    words = (f"{judged.short_name} ({share:g}% of traffic, {failed[judged.short_name]:.0f} of the {total:.0f} "
+             "failing requests)")
+    c.cite("metric", f"run.services.get: traffic_statuses; {facts.requests_query}",
+           f"{words} in {window}", "the path judged is the serving revision's that carries the most failing "
+           "requests", None, role="context")
+    return judged, words
+
+
+def revision_p99(facts: Facts, window: Window, revision: str) -> list[float]:
+    """One revision's p99 latency per minute of the window, in seconds (request_latencies grouped by
+    revision, as the latency query reads it)."""
+    return [v / 1000.0 for points in facts.points(facts.b.latencies)
+            if points.label("resource.labels.revision_name") == revision for v in points.values_in(window)]

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 
-from shared.diagnosis.evidence import LogRecord, Revision, short_name
+from shared.diagnosis.evidence import Connector, LogRecord, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
+from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, closed_connection,
-                                          is_pooler_wait, pattern_of, per_text, pool_size, refusal_quote)
+                                          database_dial_hosts, is_pooler_wait, pattern_of, per_text, pool_size,
+                                          refusal_quote)
 from shared.diagnosis.rules.base import Citation
-from shared.diagnosis.rules.connector_signs import dials_around_connector, new_stress
+from shared.diagnosis.rules.connector_signs import dials_around_connector, failing_revision, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
 from shared.diagnosis.rules.deploy_changes import ADMIN_API_REFUSALS, cite_hosts_brought, cite_instance_brought
 from shared.diagnosis.pool_settings import pool_size_raised
@@ -98,9 +100,14 @@ def evaluate(facts: Facts) -> Finding:
                "errors of reaching the database only from a new revision that reaches its VPC another way", False)
         return c.no(f"the errors of reaching the database all come from {suspect.short_name}, whose deploy changed "
                     f"its path to the VPC {changed}: they are the new revision's own (bad_revision)")
-    healthy = _connector_healthy(facts, c)
+    brought = _deploy_brought_the_address(facts, c, errors)
+    if brought:
+        return c.no(brought)
+    revision, carried = failing_revision(facts, c)
+    connector = _connector_of(facts, revision)
+    healthy = _connector_healthy(facts, c, revision, connector)
     if healthy is False:
-        state = facts.b.connector.state if facts.b.connector else "READY"
+        state = connector.state if connector else "READY"
         if state != "READY":
             # connector_saturation names the broken connector as a cause not ruled out (it competes).
             return c.no(f"the connector is {state}: the connection errors may be its fault, not the database's")
@@ -113,22 +120,81 @@ def evaluate(facts: Facts) -> Finding:
         return c.no("the connector is saturated: the connection errors are its symptom")
     # Logs alone, with the connector's health unknown, leave the path to the database in doubt.
     confidence = 0.8 if healthy else 0.6
-    connector = facts.b.connector
     around = dials_around_connector(facts)
-    direct = _direct_egress(facts) if healthy and connector is None else ""
+    direct = _direct_egress(revision) if healthy and connector is None else ""
     path = ("on a path that does not cross the connector (a public address, egress PRIVATE_RANGES_ONLY)" if around
             else _beyond_the_connector(connector) if healthy and connector is not None else
             _beyond_direct_egress(direct) if direct else
             "over Cloud Run's own egress (the revision has no VPC access), a path Runwarden reads no metric of"
-            if healthy else
-            f"while the health of connector {connector.short_name} on its path is unknown (neither "
-            "its instance count nor its CPU has a point in the window)" if connector else "while the path to it is unknown")
+            if healthy else _unknown_path(connector, revision))
+    # In a split, which revision's path that is: the one carrying the failing traffic.
+    path += f" (the failing traffic is {carried})" if carried else ""
     return c.yes(confidence, f"the application cannot connect to its database ({len(errors)} errors) {path}",
                  recommendation=(_PAST_THE_CONNECTOR.format(connector=connector.short_name,
                                                             range=_range(connector))
                                  if healthy and connector is not None and not around else
                                  _PAST_DIRECT_EGRESS.format(egress=direct) if direct else "")
                  + "check Cloud SQL reachability, credentials and connection limits; no automatic action")
+
+
+def _connector_of(facts: Facts, revision: Revision | None) -> Connector | None:
+    """The connector read (collection reads the newest serving revision's that has one) when it is the
+    one `revision`, the revision that carries the failing traffic (connector_signs.failing_revision),
+    routes through; None when that revision has no connector or routes through another, not read."""
+    connector = facts.b.connector
+    if revision is None or connector is None or connector.name != revision.vpc_connector:
+        return None
+    return connector
+
+
+def _unknown_path(connector: Connector | None, revision: Revision | None) -> str:
+    """The summary's path when the failing revision's connector's health is unknown."""
+    if connector is not None:
+        return (f"while the health of connector {connector.short_name} on its path is unknown (neither its instance "
+                "count nor its CPU has a point in the window)")
+    if revision is not None and revision.vpc_connector:
+        return (f"while the health of connector {short_name(revision.vpc_connector)}, which {revision.short_name} "
+                "routes through, is unknown (not read)")
+    return "while the path to it is unknown"
+
+
+def _deploy_brought_the_address(facts: Facts, c: Citation, errors: list[LogRecord]) -> str:
+    """Why the errors of reaching the database are the new revision's own, or "": every one came from
+    the newest serving revision, deployed within deploy_window_seconds (`recent_deploy`); at least
+    db_error_logs_min of them, and at least half, name the database address they dialled
+    (log_signals.database_dial_hosts: Go's and Node's dials, pgjdbc's "Connection to H:P refused" and
+    HikariCP's wrappings of it, libpq's "connection to server at", a JDBC URL on the line); and every
+    address they name is named by a plain env value of that revision and by none of the Ready
+    revision before it, whose plain env was read (env_hosts.deploy_brought; Cloud Run Admin v2
+    Revision.containers[].env[].value). The revision before dialled its own address and served
+    cleanly; nothing answers at the one only the deploy gives (a typo in the host, an instance not
+    made yet), so sending traffic back restores the address that answered (bad_revision). Lines that
+    name no address (pgjdbc's "The connection attempt failed.", the JDK's "Connect timed out") neither
+    show nor refute it; an address both revisions name (a firewall rule, the database down) says
+    nothing here, and the database competes with the deploy as before."""
+    deploy = facts.recent_deploy()
+    if deploy is None:
+        return ""
+    suspect, previous, _ = deploy
+    if any(e.resource_labels.get("revision_name") != suspect.short_name for e in errors):
+        return ""
+    named = per_text(database_dial_hosts, errors)
+    addressed = [e for e in errors if named[e.text]]
+    # Supports an action: never scaled up (Facts.logged_enough), counted as read.
+    if len(addressed) < facts.s.db_error_logs_min or 2 * len(addressed) < len(errors):
+        return ""
+    hosts = set().union(*(named[e.text] for e in addressed))
+    if not deploy_brought(hosts, suspect.env_values, previous.env_values):
+        return ""
+    shown = ", ".join(sorted(hosts))
+    c.cite("api", f"run.revisions.get {suspect.short_name}, {previous.short_name}: containers[].env[]",
+           f"{len(addressed)} of the {len(errors)} errors, all {suspect.short_name}'s, dial {shown}, which "
+           f"{suspect.short_name}'s env names and {previous.short_name}'s does not, e.g. "
+           f"{addressed[0].text[:160]!r}",
+           "errors of reaching the database at an address only the new revision's env gives", False)
+    return (f"the errors of reaching the database all come from {suspect.short_name} and dial {shown}, an address "
+            f"its env names and {previous.short_name}'s does not: the deploy changed where the application "
+            "connects, so they are the new revision's own (bad_revision)")
 
 
 def _saturated_while_slow(facts: Facts, c: Citation) -> str:
@@ -179,10 +245,9 @@ def _refusal_advice(facts: Facts, kind: str) -> str:
     return advice
 
 
-def _direct_egress(facts: Facts) -> str:
-    """The newest serving revision's Direct VPC egress network interfaces ("network/subnet"), in
-    words, when it reaches its VPC that way (no connector); "" otherwise."""
-    revision = facts.newest_serving
+def _direct_egress(revision: Revision | None) -> str:
+    """The failing revision's Direct VPC egress network interfaces ("network/subnet"), in words, when it
+    reaches its VPC that way (no connector); "" otherwise."""
     if revision is None or revision.vpc_connector or not revision.vpc_network_interfaces:
         return ""
     return ", ".join(revision.vpc_network_interfaces)
@@ -264,13 +329,15 @@ def _beyond_the_connector(connector) -> str:
             "they fail between the connector and the database (a firewall rule, a route, or the database)")
 
 
-def _connector_healthy(facts: Facts, c: Citation) -> bool | None:
-    connector = facts.b.connector
+def _connector_healthy(facts: Facts, c: Citation, revision: Revision | None,
+                       connector: Connector | None) -> bool | None:
+    """Whether the path of `revision`, the one that carries the failing traffic, is healthy up to the
+    database's side: True with no connector on it (Direct VPC egress, or none) or when the failed dials
+    never crossed one; the connector's own judgement when `connector` (its, read) is; None unknown."""
+    if revision is not None and revision.vpc_connector is None:
+        c.cite("api", f"run.revisions.get {revision.short_name}: vpc_access", "no connector", "context", None)
+        return True  # no connector on the path: nothing there to saturate
     if connector is None:
-        revision = facts.newest_serving
-        if revision is not None and revision.vpc_connector is None:
-            c.cite("api", f"run.revisions.get {revision.short_name}: vpc_access", "no connector", "context", None)
-            return True  # no connector on the path: nothing there to saturate
         return None
     around = dials_around_connector(facts)
     if around:
