@@ -12,48 +12,21 @@ person. So:
   is: a duplicate of that action, naming it, never "held" nor a second write."""
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
-from shared.commands import handle_command
-from shared.outcomes import Outcome, OutcomeStatus
+from shared.outcomes import OutcomeStatus
 from shared.remediation.guardrails import BUDGETS, COOLDOWNS, budget_buckets, slot_keys
-from tests.integration.world import SERVICE, event
-from tests.property.fast import FastWorld, seeded_copy
-from tests.property.harness import ANCHOR, CONNECTOR
+from tests.integration.world import SERVICE
+from tests.property.fast import FastWorld
+from tests.property.harness import CONNECTOR
+# The same world, commands and counts as the brake's races (one place for them).
+from tests.unit.test_switch_in_flight import _handle, _send, _world, _writes
 
-OPERATOR = "alice@example.com"
 SKIPPED, APPLIED = OutcomeStatus.SKIPPED, OutcomeStatus.APPLIED
 # The scenario's write, and its target.
 WRITES = {"bad_revision": ("rollback_traffic", SERVICE), "connector_saturation": ("scale_connector", CONNECTOR)}
-
-
-def _world(scenario: str) -> FastWorld:
-    return FastWorld(seeded_copy(scenario, None), ANCHOR, operators=[OPERATOR],
-                     bounds={"connectors": [{"name": CONNECTOR, "allow_one_way": True, "max_instances_ceiling": 6}]})
-
-
-def _send(w: FastWorld, command_id: str, name: str, **fields: Any) -> Outcome:
-    body = {"command": name, "command_id": command_id, "requested_by": OPERATOR, "reason": "INC-7", **fields}
-    data = event(json.dumps(body).encode(), f"m-{command_id}")
-    data["message"]["publishTime"] = w.clock.now().isoformat().replace("+00:00", "Z")
-    with contextlib.redirect_stdout(io.StringIO()):
-        [outcome] = handle_command(data, w.config, w.adapters)
-    return outcome
-
-
-def _handle(w: FastWorld, data: dict) -> Outcome:
-    with contextlib.redirect_stdout(io.StringIO()):
-        return w.handle(data)
-
-
-def _writes(w: FastWorld) -> int:
-    return w.standins.vpcaccess.count("PatchConnector") + w.standins.run.count("UpdateService")
 
 
 def _cooldown(w: FastWorld, target: str) -> None:
