@@ -28,9 +28,8 @@ from shared.errors import AttemptInProgress, PermanentError, TransientError, Wri
 from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, GateResult, InProgress, MaybeBehind,
                                           duplicate_result, message_of, restarted)
 from shared.remediation import intents
-from shared.remediation.held_messages import held_again, held_key, held_record
+from shared.remediation.held_messages import held_again, held_key, held_note, held_record, keeps
 from shared.remediation.held_reports import Holder
-from shared.remediation.refusals import held_by_brake
 from shared.remediation.intents import Verdict, look
 from shared.remediation.history import (
     closed_incident,
@@ -249,7 +248,7 @@ class _AlertRun:
         earlier = self.earlier_attempt(gate, prior)
         if earlier is not None:
             return earlier
-        closed = self.closed(service, prior) or self.held_before(service, prior)
+        closed = self.closed(service, prior) or self.held_before(gate, service, prior)
         if closed is not None:
             return closed
         note_opened(state, self.incident, service, now, existing=prior.incident)
@@ -415,16 +414,27 @@ class _AlertRun:
     def held_key(self) -> str:
         return held_key(message_key(self.event_data))
 
-    def held_before(self, target: str, prior: _Prior) -> Outcome | None:
-        """This very message delivered again after the kill switch or a pause held its write back: held again,
-        nothing diagnosed or written, even after a resume (held_messages.py)."""
-        again = held_again(_record_data(prior.held_message), self.message_id) if prior.held_message else ""
-        return self.outcome(OutcomeStatus.SKIPPED, again, target=target) if again else None
+    def held_before(self, gate: Gate, target: str, prior: _Prior) -> Outcome | None:
+        """This very message delivered again after the kill switch, a pause, a cooldown or a budget held its
+        write back: held again, nothing diagnosed or written, even once the hold has cleared (held_messages.py).
+        Unless the incident has been acted on since (a later notification of it acted): then it is that action's
+        duplicate, answered as one, naming it (`duplicate`), with the hold in a note. Checked first, the hold
+        answered "held back ... may act" for an incident whose action was already done."""
+        data = _record_data(prior.held_message) if prior.held_message else None
+        if not data:
+            return None
+        done = self.duplicate(gate, target, prior=prior)
+        if done is not None:
+            done.notes.append(f"{held_note(ClaimRecord.model_validate(data), self.message_id)}; the incident has "
+                              "been acted on since, so this delivery is answered as that action's duplicate")
+            return done
+        return self.outcome(OutcomeStatus.SKIPPED, held_again(data, self.message_id), target=target)
 
     def note_held(self, result: GateResult, target: str, service: str) -> None:
-        """Keeps, best effort, that the brake held this message's write back (held_messages.py). A store that
-        fails costs the answer nothing; the timeline says what a delivery after a resume may then do."""
-        if self.event_data is None or result.status is not OutcomeStatus.SKIPPED or not held_by_brake(result.reason):
+        """Keeps, best effort, that a brake, a cooldown or a budget held this message's write back and the claim
+        was given back (held_messages.py). A store that fails costs the answer nothing; the timeline says what a
+        delivery once the hold has cleared may then do."""
+        if self.event_data is None or result.status is not OutcomeStatus.SKIPPED or not keeps(result.reason):
             return
         key, now = self.held_key(), self.adapters.clock.now()
         retain = timedelta(seconds=self.config.guardrails.claim_retention_seconds)
@@ -432,8 +442,8 @@ class _AlertRun:
             self.adapters.state.put_record(CLAIMS, key, held_record(key, _attempt_owner(self.message_id), now, retain,
                                                                     result.reason, target, service))
         except (TransientError, PermanentError) as exc:
-            self.timeline.step("held_unrecorded", f"held back by a brake, but not recorded as held ({exc}): a "
-                               "delivery of this message again after a resume may act on it", severity="WARNING")
+            self.timeline.step("held_unrecorded", f"held back, but not recorded as held ({exc}): a delivery of "
+                               "this message again once the hold has cleared may act on it", severity="WARNING")
 
     def gate(self) -> Gate:
         return Gate(self.config, self.adapters.state, self.adapters.clock, owner=_attempt_owner(self.message_id),
@@ -496,7 +506,7 @@ class _AlertRun:
         earlier = self.earlier_attempt(gate, prior)
         if earlier is not None:
             return earlier
-        closed = self.closed(target.name, prior) or self.held_before(target.name, prior)
+        closed = self.closed(target.name, prior) or self.held_before(gate, target.name, prior)
         if closed is not None:
             return closed
         now = self.adapters.clock.now()

@@ -16,7 +16,7 @@ from shared.alerts.operators import APPROVE, REJECT
 from shared.commands.context import CommandRun, Refused, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.traffic import action_outcome
-from shared.diagnosis.collection import Users, users_of
+from shared.diagnosis.collection import MAX_FAN_OUT_SERVICES, Users, users_of
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import Outcome, OutcomeStatus
 from shared.ports import RecordWrite
@@ -69,9 +69,8 @@ def approve(run: CommandRun) -> Outcome:
         # service it was made for (a connector alert's: each managed service behind the connector).
         result = run.gate().execute(action, params, proposal.before, proposal.incident_id, run.adapters,
                                     service=proposal.service, signature=proposal.signature, manual=manual,
-                                    on_behalf=[proposal.service, *(MaybeBehind(name) if name in proposal.maybe_behind
-                                                                   else name for name in proposal.on_behalf),
-                                               *_unread_now(proposal, behind)])
+                                    on_behalf=[proposal.service, *_made_for(proposal, behind, run.now),
+                                               *_unread_now(proposal, behind, run.now)])
     except TransientError:
         _reopen(run, proposal)
         raise
@@ -329,13 +328,36 @@ def _moved_onto(proposal: ProposalRecord, behind: Users | None, sender: str) -> 
             + sender)
 
 
-def _unread_now(proposal: ProposalRecord, behind: Users | None) -> list[str]:
+def _made_for(proposal: ProposalRecord, behind: Users | None, now: datetime) -> list[str]:
+    """The services the proposal's write was made for; those the alert could not read only maybe (MaybeBehind),
+    the approve's own read named too when it failed again."""
+    return [_unread_at_alert(name, behind, now) if name in proposal.maybe_behind else name
+            for name in proposal.on_behalf]
+
+
+def _unread_at_alert(name: str, behind: Users | None, now: datetime) -> MaybeBehind:
+    if behind is not None and name in behind.maybe:
+        return MaybeBehind(name, _approves_read(behind, name, now, alert_too=True))
+    return MaybeBehind(name)
+
+
+def _unread_now(proposal: ProposalRecord, behind: Users | None, now: datetime) -> list[str]:
     """The managed services that could not be read at approval and were not weighed as behind the connector:
-    maybe behind it now, so their pauses hold the write back as the alert's own did (MaybeBehind)."""
+    maybe behind it now, so their pauses hold the write back as the alert's own did (MaybeBehind), the read
+    that failed named as the approve's own, at `now` (the alert read them)."""
     if behind is None:
         return []
     known = {proposal.service, *proposal.on_behalf}
-    return [MaybeBehind(name) for name in behind.maybe if name not in known]
+    return [MaybeBehind(name, _approves_read(behind, name, now)) for name in behind.maybe if name not in known]
+
+
+def _approves_read(behind: Users, name: str, now: datetime, alert_too: bool = False) -> str:
+    """Which read left `name` unknown: the approve's own, when, and why (its refusal, as collection.users_of
+    kept it; none kept: not read, past the fan-out)."""
+    refusal = next((r.removeprefix(f"{name}: ").rstrip(".") for r in behind.unreadable if r.startswith(f"{name}: ")),
+                   f"not read, beyond the {MAX_FAN_OUT_SERVICES} managed services a read covers")
+    either = "; it could not be read during the alert either" if alert_too else ""
+    return f"this approve (its own read of Cloud Run at {now:%Y-%m-%d %H:%M:%S} UTC: {refusal}{either})"
 
 
 def _diagnosis_changed(run: CommandRun, proposal: ProposalRecord) -> str:

@@ -46,7 +46,8 @@ from shared.remediation import in_flight
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
 from shared.remediation.plans import Siblings, guard, held_as, release_hint, siblings, unjudged
-from shared.remediation.refusals import BRAKE, SET_IN_CONFIG, braked, denied_permission, permission_advice
+from shared.remediation.refusals import (BRAKE, BUDGET, COOLDOWN, SET_IN_CONFIG, braked, denied_permission,
+                                         permission_advice)
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENT_RETENTION, INTENTS, KILL_SWITCH, PINS,
                                         PROPOSALS, SETTLED, ActionRecord, ActionState, IncidentRecord, IntentRecord,
                                         IntentState, ProposalRecord, SettledEntry, claim_key, settled_field, switch_time)
@@ -146,7 +147,18 @@ class MaybeBehind(str):
     """A service the write may be made for, not one it is: during an alert on a connector or a Cloud
     SQL instance, a managed service that could not be read (or was beyond the services read), so it
     may be behind the resource (collection.Users.maybe). Its pause holds the write back all the same
-    (precision), and the answer says it only may be behind it."""
+    (precision), and the answer says it only may be behind it.
+
+    `read`: which read left it unknown, when it was not the alert's: an approve's own read at its time, with
+    the refusal ("this approve (its own read of Cloud Run at ...: ...)"). The answer names that read, and what
+    the operator can do; without it, the alert's read ("could not be read during the alert")."""
+
+    read: str
+
+    def __new__(cls, name: str, read: str = "") -> "MaybeBehind":
+        made = super().__new__(cls, name)
+        made.read = read
+        return made
 
 
 def held_by(target: str | None, on_behalf: Sequence[str] = ()) -> tuple[str, ...]:
@@ -181,14 +193,26 @@ def _switch_reason(paused: Sequence[str], found: Mapping[tuple[str, str], dict[s
         if flag and flag.get("engaged"):
             why = f"{name} paused by {_flag_by(flag)}: {flag.get('reason') or 'no reason given'}"
             if isinstance(name, MaybeBehind):
-                why += (f"; {name} could not be read during the alert, so it may be behind {paused[0]} (or may "
-                        f"not): the write to {paused[0]} may be made for its alert, and a pause of a service holds "
-                        "back every write that may be made for it")
+                why += _maybe_behind(name, paused[0])
             elif name != paused[0]:
                 why += (f"; the write to {paused[0]} is made for its alert, and a pause of a service holds back "
                         "every write made for it")
             return why
     return ""
+
+
+def _maybe_behind(name: MaybeBehind, target: str) -> str:
+    """Why the pause of a service only maybe behind `target` holds its write back: which read left it unknown
+    (the alert's, or an approve's own, now), and, for an approve, what the operator can do."""
+    if not name.read:
+        return (f"; {name} could not be read during the alert, so it may be behind {target} (or may not): the write "
+                f"to {target} may be made for its alert, and a pause of a service holds back every write that may "
+                "be made for it")
+    return (f"; {name} could not be read by {name.read}, so it may be behind {target} (or may not): the write to "
+            f"{target} may be made for it, and a pause of a service holds back every write that may be made for it; "
+            "once it can be read, approve again (the approve reads it again: not behind the connector, its pause "
+            "holds nothing back; behind it, the approval is refused for a person to decide afresh); or, if its "
+            f"pause is no longer wanted, runwarden resume --target {name} --reason '...'")
 
 
 def duplicate_result(action: str, target: str, key: str, held: ClaimRecord, policy: str = "",
@@ -554,7 +578,7 @@ class Gate:
                 if hold_back:
                     self._give_back(held)
                     result.reason = hold_back + (self._cooled_by(params.target, key) if manual is not None
-                                                 and hold_back.startswith("cooldown:") else "")
+                                                 and hold_back.startswith(COOLDOWN) else "")
                     return result
 
         if dry_run:
@@ -950,7 +974,7 @@ class Gate:
             if taken.acquired:
                 held.cooldown = target
         if active:
-            return (f"cooldown: {target} was acted on at {lease.claimed_at.isoformat()}; "
+            return (f"{COOLDOWN} {target} was acted on at {lease.claimed_at.isoformat()}; "
                     f"next action after {lease.expires_at.isoformat()}")
         return ""
 
@@ -969,7 +993,7 @@ class Gate:
         for (scope, bucket, capacity), (name, _) in zip(budget_buckets(self.config, target, now), buckets):
             slot = self._take_slot(name, capacity, now, found)
             if slot is None:
-                return f"budget exhausted: {capacity} actions for {scope} in {bucket}"
+                return f"{BUDGET} {capacity} actions for {scope} in {bucket}"
             held.slots.append(slot)
         return ""
 

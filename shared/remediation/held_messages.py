@@ -1,26 +1,32 @@
-"""A notification whose write the kill switch or a pause held back, kept by its Pub/Sub message, so that a
-resume never releases that write on its own (docs/commands.md, "The kill switch and writes in flight").
+"""A notification whose write the gate held back and gave the claim back for (the kill switch or a pause; the
+target's cooldown or a spent budget), kept by its Pub/Sub message, so that nothing that clears the hold (a
+resume, the cooldown's end, a budget's slot coming free) releases that write on its own (docs/commands.md,
+"The kill switch and writes in flight"; docs/behaviour.md, "A held message is held for good").
 
-The gate gives back the incident's claim when a brake holds its write back: a new notification of the
-incident (Monitoring re-notifying an open incident at its policy's renotify interval, AlertPolicy.
-AlertStrategy.NotificationChannelStrategy.renotify_interval in google/monitoring/v3/alert.proto; or another
-message) is free to act once writes are allowed again, as is a person's command. Pub/Sub delivering the very
+The gate gives back the incident's claim when a brake, a cooldown or a budget holds its write back: a new
+notification of the incident (Monitoring re-notifying an open incident at its policy's renotify interval,
+AlertPolicy.AlertStrategy.NotificationChannelStrategy.renotify_interval in google/monitoring/v3/alert.proto; or
+another message) is free to act once the hold has cleared, as is a person's command. Pub/Sub delivering the very
 message again is neither: a push subscription has no exactly-once delivery ("Push and export subscriptions
 don't support exactly-once delivery", Pub/Sub docs, "Exactly-once delivery"), and without it "the service may
 redeliver the message, even after a successful handler.ack()" (google-cloud-cpp's pubsub reference,
 PullResponse; for a push, after the 2xx: UNCONFIRMED in those words); and a delivery whose answer's publish
-failed is answered 5xx and delivered again. Without this record such a
-delivery, arriving after the resume, acted on a notification the switch had refused: a write the operator
-who held it back never saw coming, released by no one.
+failed is answered 5xx and delivered again. Without this record such a delivery, arriving after the hold
+cleared, acted on a notification already answered `skipped`: a write nobody saw coming (for a brake, released
+by no one; for a cooldown or a budget, made on evidence read again at whatever time Pub/Sub retried).
+
+A delivery of a held message after a later notification of its incident acted is that action's duplicate
+(the pipeline answers it so, `held_note` added): the hold is not what it is answered by.
 
 Pure but for the record's shape: the pipeline reads the record in its batched read of the incident
-(`_AlertRun.prior`) and writes it, best effort, when the gate answers a brake."""
+(`_AlertRun.prior`) and writes it, best effort, when the gate answers a brake, a cooldown or a budget."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from shared.ports import ClaimRecord, ClaimStatus
+from shared.remediation.refusals import BUDGET, COOLDOWN, held_by_brake, held_by_limit
 
 # In the claims collection (its TTL policy removes it), beside the pages' once-only records.
 _PREFIX = "held/"
@@ -40,18 +46,39 @@ def held_record(key: str, owner: str, now: datetime, retain: timedelta, refusal:
     return record.model_dump()
 
 
+def keeps(refusal: str) -> bool:
+    """Whether the gate's refusal is one a message is kept held for: it gave the claim back for a brake, a
+    cooldown or a budget (its other refusals keep the claim, or write nothing a redelivery could write)."""
+    return held_by_brake(refusal) or held_by_limit(refusal)
+
+
+def _cleared_by(refusal: str) -> str:
+    """What clears the hold `refusal` names, and so does not release the message's write."""
+    if refusal.startswith(COOLDOWN):
+        return "the cooldown's end does not release it, whether or not it has ended now"
+    if refusal.startswith(BUDGET):
+        return "a budget's slot coming free does not release it, whether or not one is free now"
+    return "a resume does not release it, whether or not writes are allowed now"
+
+
 def held_again(found: Mapping[str, Any] | None, message_id: str | None) -> str:
     """The answer to a delivery of a message held back before ("" when `found`, its record, is none):
-    held again, whatever the switches say now."""
+    held again, whatever the switches, the cooldown and the budgets say now."""
     if not found:
         return ""
     record = ClaimRecord.model_validate(found)
     refusal = str(record.result.get("refusal") or "the kill switch or a pause")
     target = str(record.result.get("target") or "its target")
     service = str(record.result.get("service") or target)
+    return (f"{held_note(record, message_id)}; {_cleared_by(refusal)}: nothing was diagnosed or written. A new "
+            "notification of the incident (Monitoring re-notifies an open incident at its policy's renotify "
+            "interval) is diagnosed afresh and may act, or a person acts by a command (runwarden command diagnose "
+            f"--target {service}, then the change it names)")
+
+
+def held_note(record: ClaimRecord, message_id: str | None) -> str:
+    """That this message was delivered again, and when and why its write was held back."""
+    refusal = str(record.result.get("refusal") or "the kill switch or a pause")
+    target = str(record.result.get("target") or "its target")
     return (f"message {message_id or '(no id)'} delivered again (Pub/Sub delivers at least once): its write to "
-            f"{target} was held back at {record.claimed_at:%Y-%m-%d %H:%M:%S} UTC ({refusal}); a resume does not "
-            "release it, whether or not writes are allowed now: nothing was diagnosed or written. A new notification "
-            "of the incident (Monitoring re-notifies an open incident at its policy's renotify interval) is "
-            "diagnosed afresh and may act, or a person acts by a command (runwarden command diagnose --target "
-            f"{service}, then the change it names)")
+            f"{target} was held back at {record.claimed_at:%Y-%m-%d %H:%M:%S} UTC ({refusal})")

@@ -38,6 +38,18 @@ def held_by_brake(refusal: str) -> bool:
     return refusal.startswith(BRAKE)
 
 
+# The gate's words for a write held back by the target's cooldown (Gate._cooldown) or a spent budget
+# (Gate._budgets): each gives the claim back, as a brake does, and an alert's message held back by one is kept
+# by its message (shared/remediation/held_messages.py).
+COOLDOWN = "cooldown:"
+BUDGET = "budget exhausted:"
+
+
+def held_by_limit(refusal: str) -> bool:
+    """Whether the gate held the write back for the target's cooldown or a spent budget."""
+    return refusal.startswith((COOLDOWN, BUDGET))
+
+
 _NAMED = re.compile(r"Permission '([a-z][A-Za-z0-9_.]*)' denied")
 # Granted on the managed services' runtime service accounts, not on the project
 # (functions/permissions.py, ON_RUNTIME_SERVICE_ACCOUNTS).

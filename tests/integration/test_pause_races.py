@@ -257,6 +257,33 @@ def test_an_alerts_write_held_at_its_last_check_is_not_released_by_the_resume_bu
                                                              "sweep": ["applied", "skipped", "skipped"]}
 
 
+def test_an_alert_held_by_a_cooldown_is_not_acted_on_when_delivered_again_after_the_cooldown_ends(world):
+    """Another write took the service's cooldown; an alert's rollback is held back by it (`skipped`, the claim
+    given back). Once the cooldown has ended, Pub/Sub delivers that very notification again: a redelivery is the
+    same message, not a new evaluation (docs/behaviour.md), so it is held again and nothing is written, as one
+    held by the kill switch is; Monitoring's re-notification of the incident (another message) acts, once."""
+    from shared.remediation.guardrails import COOLDOWNS
+
+    world.at(1)
+    world.state.claim(COOLDOWNS, SERVICE, "m-other:1", timedelta(minutes=2), world.clock.now())
+    world.at(2)
+    alert = world.alert(message_id="cd-1")
+    held = world.handle(alert)
+    assert held.status.value == "skipped" and held.reason.startswith("cooldown:"), held.reason
+
+    world.at(5)   # the cooldown ended at 12:03
+    again = world.handle(alert)
+    assert again.status.value == "skipped", again.reason
+    assert "message cd-1 delivered again" in again.reason and "held back at 2026-11-26 12:02:00" in again.reason
+    assert "the cooldown's end does not release it" in again.reason, again.reason
+    assert world.standins.run.count("UpdateService") == 0
+
+    renotified = world.handle(world.alert(message_id="cd-2"))
+    assert renotified.status.value == "applied", renotified.reason
+    assert world.standins.run.count("UpdateService") == 1 and world.serving() == {OLD: 100}
+    assert sorted(o["status"] for o in world.published(3)) == ["applied", "skipped", "skipped"]
+
+
 def test_a_pause_landing_while_an_alerts_write_waits_on_its_operation_is_named_in_the_applied_answer(
         world, monkeypatch):
     """The alert's rollback is sent and Cloud Run's operation polled when the pause lands: the write is not

@@ -115,10 +115,12 @@ def test_a_deleted_managed_service_does_not_hold_back_a_connector_alerts_write(c
 @pytest.mark.parametrize("code, held", [
     (None, False),
     (grpc.StatusCode.PERMISSION_DENIED, True),
+    (grpc.StatusCode.FAILED_PRECONDITION, True),
 ])
 def test_a_deleted_managed_service_does_not_hold_back_an_approve(code, held) -> None:
     """The proposal is made with `ledger` on another connector; by the approve it is deleted (NOT_FOUND) or
-    cannot be read, and paused."""
+    cannot be read, and paused. The read that failed is the approve's own, now: the answer says so (not "during
+    the alert", which read it), with the refusal, and what the operator can do."""
     w = world(LEDGER, first=True)
     w.standins.run.add_service(LEDGER)
     _deploy(w, LEDGER, "ledger-00001-aaa", -60, None)
@@ -132,9 +134,40 @@ def test_a_deleted_managed_service_does_not_hold_back_an_approve(code, held) -> 
     outcome = send(w, "approve", "a-1", params={"proposal_id": proposed.action.proposal_id})
     if held:
         assert outcome.status is OutcomeStatus.SKIPPED and f"{LEDGER} paused by" in outcome.reason, outcome.reason
+        _approves_read_named(outcome.reason, w, code)
         assert patches(w) == 0
     else:
         assert outcome.status is OutcomeStatus.APPLIED and patches(w) == 1, outcome.reason
+
+
+def _approves_read_named(reason: str, w: FastWorld, code: grpc.StatusCode, alert_too: bool = False) -> None:
+    """The approve's answer names its own read of the paused service as the one that failed, when (now), with
+    the refusal, and what the operator can do; "during the alert" only where the alert's read failed too."""
+    said = (f"{LEDGER} could not be read by this approve (its own read of Cloud Run at "
+            f"{w.clock.now():%Y-%m-%d %H:%M:%S} UTC: GetService {LEDGER}",
+            code.name.title().replace("_", ""),   # the refusal, as google-api-core's exception names it
+            f"so it may be behind {SHARED}",
+            "once it can be read, approve again", f"runwarden resume --target {LEDGER}")
+    assert [words for words in said if words not in reason] == [], reason
+    assert ("could not be read during the alert either" in reason) is alert_too, reason
+    assert "could not be read during the alert, so" not in reason, reason
+
+
+@pytest.mark.parametrize("code", [grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.FAILED_PRECONDITION])
+def test_an_approve_whose_read_of_a_service_unread_at_the_alert_fails_again_says_both(code) -> None:
+    """`ledger` could not be read when the alert came (its pause is kept with the proposal), nor by the approve:
+    both reads are named, the approve's with its time and refusal."""
+    w = world(LEDGER, first=True)
+    w.standins.run.add_service(LEDGER)
+    w.standins.run.faults.fail_next(1, code, method="GetService")   # the alert's read of ledger, read first
+    proposed = w.handle(w.alert(SCENARIO))
+    assert proposed.status is OutcomeStatus.PROPOSED, proposed.reason
+    assert send(w, "pause", "p-1", target=LEDGER).status is OutcomeStatus.APPLIED
+    w.standins.run.faults.fail_next(1, code, method="GetService")   # the approve's
+    outcome = send(w, "approve", "a-1", params={"proposal_id": proposed.action.proposal_id})
+    assert outcome.status is OutcomeStatus.SKIPPED and f"{LEDGER} paused by" in outcome.reason, outcome.reason
+    _approves_read_named(outcome.reason, w, code, alert_too=True)
+    assert patches(w) == 0
 
 
 def _deploy(w: FastWorld, service: str, revision: str, minutes: int, connector: str | None) -> None:

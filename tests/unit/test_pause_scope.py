@@ -72,6 +72,28 @@ def test_a_pause_of_a_service_only_maybe_behind_the_connector_says_so():
     assert f"the write to {CONNECTOR} is made for its alert" in reason and "may be behind" not in reason, reason
 
 
+# Which read left the paused service unknown, and when: the alert's (no `read`), or an approve's own, at its time.
+@pytest.mark.parametrize("read, said, not_said", [
+    ("", f"{OTHER} could not be read during the alert, so it may be behind {CONNECTOR}", "approve"),
+    ("this approve (its own read of Cloud Run at 2026-11-26 12:40:00 UTC: PERMISSION_DENIED: denied)",
+     f"{OTHER} could not be read by this approve (its own read of Cloud Run at 2026-11-26 12:40:00 UTC: "
+     f"PERMISSION_DENIED: denied), so it may be behind {CONNECTOR}", "during the alert"),
+    ("this approve (its own read of Cloud Run at 2026-11-26 09:05:30 UTC: not read, beyond the 50 managed "
+     "services a read covers)", "by this approve (its own read of Cloud Run at 2026-11-26 09:05:30 UTC: not read, "
+     "beyond the 50", "during the alert"),
+])
+def test_a_pause_of_a_service_maybe_behind_names_the_read_that_left_it_unknown(read, said, not_said):
+    state = MemoryStateStore()
+    pause(state, OTHER)
+    gate = Gate(config(), state, FixedClock(T0), owner="attempt-1")
+    reason = gate.kill_switch(CONNECTOR, on_behalf=[SERVICE, MaybeBehind(OTHER, read)])
+    assert reason.startswith(f"{OTHER} paused by alice: maintenance") and said in reason, reason
+    assert not_said not in reason, reason
+    if read:
+        assert "once it can be read, approve again" in reason and f"runwarden resume --target {OTHER}" \
+            in reason, reason
+
+
 def test_a_released_pause_of_the_service_holds_nothing_back():
     state = MemoryStateStore()
     pause(state, SERVICE, engaged=False)
