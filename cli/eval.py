@@ -15,7 +15,8 @@ real adapters with the clock pinned at T0 + 2 minutes, and the plan is made. Rep
 - a confusion matrix, expected by row, diagnosed by column.
 
 The status a planned action would reach in enforce mode is the gate's own verdict on the plan
-(`plan_refusal`: blast radius, bounds, approval); fresh state holds no cooldown, budget or pause.
+(`plan_refusal`: blast radius, bounds, approval), after the alert policy's own `runwarden` user label
+(`policy_labels.policy_hold`: `escalated`); fresh state holds no cooldown, budget or pause.
 
 Exit 0 when accuracy is 100 % and there are no wrong and no missed actions; 3 when the bar is
 missed; 2 for bad input; 1 when the local environment failed.
