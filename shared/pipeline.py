@@ -582,7 +582,7 @@ class _AlertRun:
         not a write to hold for an operator's `approve`, but a diagnosis and the change it would have made,
         for a person to decide on."""
         why = policy_hold(self.incident.policy_user_labels, self.incident.policy_name)
-        if not why:
+        if not why or proposal.action is None:
             return None
         action = get_action(proposal.action)
         shown = ActionReport(name=action.name, params=proposal.params.model_dump(mode="json"),
