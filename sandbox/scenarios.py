@@ -394,6 +394,9 @@ class AlertSpec(_Spec):
     reducer: str | None = None
     log_match: str | None = None            # a log-match condition's filter
     documentation: str = ""
+    # The policy's user labels (`policy_user_labels`, as in Cloud Monitoring's schema-1.2 example); sent only
+    # when given, as the real Pub/Sub sample carries none.
+    policy_user_labels: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _shape(self) -> AlertSpec:
@@ -689,6 +692,7 @@ def _incident(scenario: Scenario, alert: AlertSpec, anchor: datetime, incident_i
             "links": [],
         },
         "severity": alert.severity,
+        **({"policy_user_labels": dict(alert.policy_user_labels)} if alert.policy_user_labels else {}),
     }
     condition = {"name": f"projects/{project}/alertPolicies/{policy_id}/conditions/{condition_id}",
                  "displayName": alert.condition_name}

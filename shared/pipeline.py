@@ -23,6 +23,7 @@ from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
 from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, notified_after_own_close,
                                    notified_after_verdict, opened_after_close, test_notification, unknown_schema,
                                    unknown_start)
+from shared.alerts.policy_labels import policy_hold
 from shared.alerts.received import received
 from shared.errors import AttemptInProgress, PermanentError, TransientError, WriteInFlight, described
 from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, GateResult, InProgress, MaybeBehind,
@@ -490,6 +491,9 @@ class _AlertRun:
         if proposal.action is None:
             # A concurrent delivery may have acted while this one read state; that is no escalation.
             return self.duplicate(gate, service, report) or self.no_action(diagnosis, proposal, service, report)
+        held = self.policy_held(gate, service, proposal, report)
+        if held is not None:
+            return held
         if self.config.guardrails.require_label and bundle.service.labels.get("runwarden") != "enabled":
             return self.outcome(OutcomeStatus.SKIPPED, f"{service} does not carry the label runwarden=enabled "
                                 "(guardrails.require_label)", target=service, diagnosis=report)
@@ -563,6 +567,9 @@ class _AlertRun:
         if proposal.action is None:
             return self.duplicate(gate, target.name, report) or self.no_action(diagnosis, proposal, target.name,
                                                                                 report)
+        held = self.policy_held(gate, target.name, proposal, report)
+        if held is not None:
+            return held
         if self.config.guardrails.require_label and primary.bundle.service.labels.get("runwarden") != "enabled":
             return self.outcome(OutcomeStatus.SKIPPED, f"{primary.service} does not carry the label "
                                 "runwarden=enabled (guardrails.require_label)", target=target.name, diagnosis=report)
@@ -578,6 +585,20 @@ class _AlertRun:
                            competing=list(diagnosis.competing), stand_down=diagnosis.stand_down,
                            api_calls=diagnosis.api_calls, evidence=[e.model_dump() for e in diagnosis.evidence])
         return report_of(diagnosis)
+
+    def policy_held(self, gate: Gate, target: str, proposal: Plan, report: DiagnosisReport) -> Outcome | None:
+        """The escalation when the alert's policy says, by its user label `runwarden`, that Runwarden is not to
+        act on it (shared/alerts/policy_labels.py), or None. Its owner's word is heard before the gate is asked:
+        not a write to hold for an operator's `approve`, but a diagnosis and the change it would have made,
+        for a person to decide on."""
+        why = policy_hold(self.incident.policy_user_labels, self.incident.policy_name)
+        if not why or proposal.action is None:
+            return None
+        action = get_action(proposal.action)
+        shown = ActionReport(name=action.name, params=proposal.params.model_dump(mode="json"),
+                             reversible=action.reversible, before=proposal.before)
+        return self.duplicate(gate, target, report) or self.outcome(
+            OutcomeStatus.ESCALATED, f"{why}: {proposal.reason}", target=target, diagnosis=report, action=shown)
 
     def no_action(self, diagnosis: Diagnosis, proposal: Plan, target: str, report: DiagnosisReport) -> Outcome:
         status = OutcomeStatus.SKIPPED if diagnosis.signature is Signature.HEALTHY else OutcomeStatus.ESCALATED

@@ -548,6 +548,10 @@ class _IncidentWire(_Wire):
     policy_user_labels: Labels = Field(default_factory=dict)
     condition_name: str = ""
     condition: _Condition = Field(default_factory=_Condition)
+    # The policy's conditions, when something lists them beside the one `condition` (AlertPolicy.conditions,
+    # google/monitoring/v3/alert.proto): no schema-1.2 notification seen carries the list (Cloud Monitoring's
+    # example, every sample), a relay that embeds the policy may. See Incident.listed_conditions.
+    conditions: list[_Condition] | None = None
     metric: _Metric = Field(default_factory=_Metric)
     resource: _Resource = Field(default_factory=_Resource)
     observed_value: str | None = None
@@ -592,6 +596,9 @@ class Incident(BaseModel):
     # Every condition kind the `condition` object carries (conditionThreshold, conditionAbsent, ...): one, or
     # none, from Monitoring; see `condition_doubt`.
     condition_kinds: tuple[str, ...] = ()
+    # The (resource name, displayName) of each condition a `conditions` list names, () when there is none:
+    # more than one, or one that is not the carried condition, puts its bar in doubt (`condition_doubt`).
+    listed_conditions: tuple[tuple[str, str], ...] = ()
     comparison: str = ""              # COMPARISON_GT, COMPARISON_LT, ... ("" when not a threshold)
     denominator_filter: str = ""      # a ratio policy's denominator ("" otherwise)
     forecast: bool = False            # a forecast condition: the threshold is predicted to be crossed, not crossed
@@ -719,6 +726,9 @@ class Incident(BaseModel):
         if named and shown and named != shown:
             return (f"the notification names condition {quoted(named)} but carries condition {quoted(shown)}: "
                     "its policy may have several conditions, and which one its bar and value are is unknown")
+        listed = self._listed_doubt(shown or named)
+        if listed:
+            return listed
         named_types = _selected_types(_FILTER_METRIC_TYPE, self.condition_filter, self.denominator_filter)
         if self.metric_type and named_types and self.metric_type not in named_types:
             return (f"the notification's metric {self.metric_type} is not the one its condition "
@@ -731,6 +741,30 @@ class Incident(BaseModel):
                     "policy may have several conditions (an AND policy's are met \"even if they are met on completely "
                     "different resources\"), and which one its resource, bar and value are is unknown")
         return self._resource_label_doubt(shown or named) or self.threshold_disagreement
+
+    def _listed_doubt(self, condition: str) -> str:
+        """Why the policy's conditions, as a `conditions` list names them, put the carried one's bar in doubt,
+        or "": a policy of several (combined by AND, OR or AND_WITH_MATCHING_RESOURCE, which the list does not
+        say; alert.proto), or a list whose one condition is not the carried one. Which condition a notification
+        of such a policy carries the bar and value of is UNCONFIRMED (see `condition_doubt`)."""
+        listed = self.listed_conditions
+        if len(listed) > 1:
+            names = ", ".join(quoted(shown or name, 60) for name, shown in listed[:6])
+            return (f"the notification lists {len(listed)} conditions of its policy (`conditions`: {names}) and "
+                    f"carries one, {quoted(condition)}: an AND policy's are met \"even if they are met on completely "
+                    "different resources\", and which one its bar and value are is unknown")
+        if listed and not self._is_carried(*listed[0]):
+            name, shown = listed[0]
+            return (f"the notification lists its policy's condition as {quoted(shown or name)}, not the condition "
+                    f"it carries, {quoted(condition)}: which one its bar and value are is unknown")
+        return ""
+
+    def _is_carried(self, name: str, shown: str) -> bool:
+        """A listed condition is the carried one: the same resource name, or, where either lacks one, the same
+        displayName."""
+        if name and self.condition_resource_name:
+            return name == self.condition_resource_name.strip()
+        return bool(shown) and shown == (self.condition_display_name or self.condition_name).strip()
 
     def _resource_label_doubt(self, condition: str) -> str:
         """Why the notification's resource is not one its condition's filter selects by a label (an OR
@@ -1287,6 +1321,7 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         condition_filter=i.condition.filter,
         condition_kind=i.condition.kind,
         condition_kinds=i.condition.kinds,
+        listed_conditions=tuple((c.name.strip(), c.display_name.strip()) for c in i.conditions or ()),
         comparison=body.comparison if body else "",
         denominator_filter=body.denominator_filter if body else "",
         forecast=bool(body and body.forecast_options is not None),

@@ -871,3 +871,36 @@ def test_a_condition_whose_value_clean_requests_do_not_bound_reaches_a_person(wo
     assert outcome.status.value == "escalated" and field in outcome.reason, outcome.reason
     assert outcome.diagnosis.signature == "inconclusive"
     assert world.writes() == 0
+
+
+@pytest.mark.parametrize("scenario, label", [("bad_revision", "off"), ("bad_revision", "observe"),
+                                             ("connector_alert_shared", "disabled")])
+def test_a_policy_labelled_runwarden_off_is_diagnosed_and_reaches_a_person_with_nothing_written(
+        standin_env, firestore, pubsub, project_id, anchor, capsys, scenario, label):
+    """The policy's owner said, in its user labels, that Runwarden is not to act on its alerts
+    (policy_user_labels `runwarden`, anything but `enabled`). They were parsed and never read: the
+    rollback or the connector's scale was made all the same."""
+    world = World.for_scenario(resolve_scenario(scenario), standin_env, pubsub, project_id, anchor)
+    world.seed(scenario)
+    notification = resolve_scenario(scenario).notification(world.anchor)
+    notification["incident"]["policy_user_labels"] = {"team": "payments", "runwarden": label}
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert f"carries the user label 'runwarden': {label!r} (policy_user_labels)" in outcome.reason, outcome.reason
+    assert outcome.diagnosis is not None and outcome.diagnosis.signature != "healthy"
+    assert outcome.action is not None and outcome.action.name in ("rollback_traffic", "scale_connector")
+    assert world.writes() == 0
+    assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
+
+
+def test_a_policy_labelled_runwarden_enabled_acts_as_an_unlabelled_one(world):
+    world.seed("bad_revision")
+    notification = resolve_scenario("bad_revision").notification(world.anchor)
+    notification["incident"]["policy_user_labels"] = {"runwarden": "enabled", "severity": "low"}
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == "applied", outcome.reason
+    assert world.writes() == 1
