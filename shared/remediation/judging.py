@@ -1471,8 +1471,9 @@ def _silence(facts: Facts, record: ActionRecord, unknown: str) -> str:
     ingestion delay: Cloud Monitoring's metrics list, run, gives each metric a sampling period and a delay
     before its data is visible; ~180 s for Cloud Run's, with the sources in facts.INGEST_LAG; the list's exact
     words for request_count are UNCONFIRMED here). container/instance_count ("Number of container instances
-    that exist, broken down by state": the description the metrics list gives, as mirrored by third-party
-    metric tables; UNCONFIRMED against Google's page, like its `state` label, docs gcp-facts) tells them apart: every point since the write at 0 active instances is a revision
+    that exist, broken down by state", as third-party metric tables mirror the metrics list; its `state`
+    label: dynatrace-oss/dynatrace-gcp-monitor src/config/cloud_run_revision.yml; both UNCONFIRMED against
+    Google's page) tells them apart: every point since the write at 0 active instances is a revision
     that served no request (scaled to zero, or idle: whether Cloud Run writes a 0 point rather than none for a
     revision with no instance is UNCONFIRMED, so only points present count); an active instance since is a
     revision at work, whose requests' points are late (that `active` counts only instances serving requests,
