@@ -498,7 +498,10 @@ class Sweep:
         if not judged and not unread:   # never "every service is healthy" of no service at all
             return judging.Health(judging.HealthKind.UNCLEAR, f"no managed service uses {record.target} now: "
                                   "nothing to judge the change by" + (f" [{caveat}]" if caveat else ""))
-        if record.action == "scale_connector":
+        # The services outside the config only ever hold a `verified` back: read only when every managed
+        # one is healthy (any other standing is the verdict already), so they cost nothing otherwise.
+        if record.action == "scale_connector" and not unread and all(
+                h.kind is judging.HealthKind.HEALTHY for _, h in judged):
             seen, said = self._bystanders(record, readers, step)
             judged += seen
             caveat = "; ".join(c for c in (caveat, said) if c)
@@ -521,6 +524,10 @@ class Sweep:
         read refused), or a list refused or cut at its page, is `unclear`: whether it fails worse is not known,
         so the change is not verified on it. A transient fault raises: the next sweep judges."""
         location = record.target.split("/connectors/")[0]
+        if not step.fits(LOOKUP_SECONDS):
+            return [(f"{location}/services/-", judging.Health(judging.HealthKind.UNCLEAR, (
+                f"{_NOT_IN_TIME}: the services of {location} outside the config not listed, so whether one using "
+                f"{short_name(record.target)} fails worse is not known")))], ""
         try:
             services, more = readers.run.list_services(location, bystanders.MAX_LISTED)
         except PermanentError as exc:
