@@ -2,7 +2,8 @@
 
 Every adapter in shared/gcp declares `iam_permissions` per method, and every registered action
 declares the permissions of the write it makes. A function needs:
-  - the read methods of the diagnosis readers (Run, Monitoring, Logging, VPC Access),
+  - the read methods of the diagnosis readers (Run, Monitoring, Logging, VPC Access), and for on_command
+    the sweep's ListServices (SWEEP_METHODS),
   - all of the state store (the gate and the records) and the outcome publisher,
   - the permissions of every action it may apply through the gate,
 or, for the timeline, Logging's ListLogEntries, Monitoring's ListTimeSeries and Cloud Run's
@@ -41,6 +42,10 @@ READ_METHODS = {
     "vpcaccess": ("get_connector",),
 }
 
+# The port methods only the verification sweep calls (on_command): Cloud Run's ListServices, to find the
+# services not in the config that serve through a connector a change scaled (shared/remediation/bystanders.py).
+SWEEP_METHODS = {"run": ("list_services",)}
+
 
 @dataclass(frozen=True)
 class FunctionNeeds:
@@ -72,12 +77,13 @@ def function_needs() -> dict[str, FunctionNeeds]:
     reads = tuple((adapters[port], m) for port, methods in READ_METHODS.items() for m in methods)
     state = tuple((adapters["state"], m) for m in adapters["state"].iam_permissions)
     publish = ((adapters["publisher"], "publish"),)
+    sweep = tuple((adapters[port], m) for port, methods in SWEEP_METHODS.items() for m in methods)
     return {
         # The gate may apply any registered action the planner picks.
         "on_alert": FunctionNeeds("on_alert", reads + state + publish, tuple(sorted(all_actions())), True),
         # The sweep verifies with the readers and undoes with restore_traffic (verification.py);
         # operators' commands may apply any registered action through the same gate (shared/commands/).
-        "on_command": FunctionNeeds("on_command", reads + state + publish, tuple(sorted(all_actions())), True),
+        "on_command": FunctionNeeds("on_command", reads + sweep + state + publish, tuple(sorted(all_actions())), True),
         # Reads Cloud Logging page by page (Runwarden's step lines, audit entries, request logs),
         # request_count when the request log has none, and the revisions' references
         # (shared/timeline/live.py). The service's audit entries, request log, request_count and
@@ -97,8 +103,9 @@ def service_writes() -> frozenset[str]:
     holds only a connector or a Cloud SQL instance, or Runwarden's own project watching others (its
     own functions are Cloud Run services there), needs none of them."""
     run = _adapter_classes()["run"]
-    reads = {p for method in READ_METHODS["run"] for p in run.iam_permissions[method]}
-    writes = {p for method, permissions in run.iam_permissions.items() if method not in READ_METHODS["run"]
+    read_methods = (*READ_METHODS["run"], *SWEEP_METHODS["run"])
+    reads = {p for method in read_methods for p in run.iam_permissions[method]}
+    writes = {p for method, permissions in run.iam_permissions.items() if method not in read_methods
               for p in permissions}
     return frozenset(writes - reads)
 

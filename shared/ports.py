@@ -26,6 +26,10 @@ class RunPort(Protocol):
         """All revisions of the service, oldest first (sorted by create_time, not API order)."""
         ...
 
+    def list_services(self, parent: str, page_size: int) -> tuple[list[Service], bool]:
+        """One page of the services in `parent` (projects/P/locations/L), and whether more follow."""
+        ...
+
     def set_traffic(self, service_name: str, traffic: Sequence[TrafficTarget], etag: str) -> Service:
         """UpdateService with only `traffic` changed; waits on the long-running operation.
 

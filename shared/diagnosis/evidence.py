@@ -186,6 +186,10 @@ class Service(_Model):
     # applies at once, with no new revision (Cloud Run docs, "Set maximum instances for services":
     # service-level versus revision-level).
     max_instance_count: int | None = None
+    # The connector the service's template names (Service.template, RevisionTemplate.vpc_access, VpcAccess.
+    # connector in google/cloud/run/v2/vendor_settings.proto), as written (a bare id or a full name): the
+    # revision the next deploy makes. None if it names none. What serves is the revisions' own (Revision).
+    template_connector: str | None = None
 
     @property
     def short_name(self) -> str:

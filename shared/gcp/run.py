@@ -191,6 +191,7 @@ class CloudRunReader:
     iam_permissions = {
         "get_service": ("run.services.get",),
         "list_revisions": ("run.revisions.list",),
+        "list_services": ("run.services.list",),
         "set_traffic": ("run.services.get", "run.services.update", "run.operations.get"),
     }
 
@@ -219,6 +220,15 @@ class CloudRunReader:
                                  what=f"ListRevisions {service_name}", policy=self._policy)
         revisions = [revision_from_proto(p) for p in protos]
         return sorted(revisions, key=lambda r: (r.create_time, r.name))
+
+    def list_services(self, parent: str, page_size: int) -> tuple[list[Service], bool]:
+        """One page of the services in `parent` (projects/P/locations/L), at most `page_size`, and whether
+        the API said there are more (a next_page_token): ListServices, google/cloud/run/v2/service.proto
+        ("page_size: Maximum number of Services to return in this call"). One call, never the next page:
+        its callers bound their reads (shared/remediation/bystanders.py)."""
+        protos, more = call_with_retry(lambda: self._wire().list_services(parent, page_size, self._policy.call_timeout),
+                                       what=f"ListServices {parent}", policy=self._policy)
+        return [service_from_proto(p) for p in protos], more
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -570,7 +580,8 @@ def service_from_proto(proto: Any) -> Service:
         # ServiceScaling.max_instance_count: "total max instances for the service. This number of
         # instances is divided among all revisions with specified traffic based on the percent of
         # traffic they are receiving" (google-cloud-run 0.16.2's docstring); 0 is unset.
-        max_instance_count=proto.scaling.max_instance_count or None)
+        max_instance_count=proto.scaling.max_instance_count or None,
+        template_connector=proto.template.vpc_access.connector or None)
 
 
 def _resolved(status: TrafficTarget, latest_ready: str | None) -> TrafficTarget:

@@ -1,4 +1,4 @@
-"""Cloud Run's calls (GetService, ListRevisions, UpdateService, and GetOperation while waiting on
+"""Cloud Run's calls (GetService, ListRevisions, ListServices, UpdateService, and GetOperation while waiting on
 it) on plain protobuf messages, sent over the GAPIC clients' own gRPC channels.
 
 Why: the GAPIC methods build every request as a proto-plus message, wrap each call in retry,
@@ -49,6 +49,7 @@ class RunWire:
         self.Service = run_v2.Service.pb()
         self.GetServiceRequest = run_v2.GetServiceRequest.pb()
         self.ListRevisionsRequest = run_v2.ListRevisionsRequest.pb()
+        self.ListServicesRequest = run_v2.ListServicesRequest.pb()
         self.UpdateServiceRequest = run_v2.UpdateServiceRequest.pb()
         self.Operation = operations_pb2.Operation
         self.GetOperationRequest = operations_pb2.GetOperationRequest
@@ -71,6 +72,10 @@ class RunWire:
             "/google.cloud.run.v2.Revisions/ListRevisions",
             request_serializer=self.ListRevisionsRequest.SerializeToString,
             response_deserializer=list_response.FromString)
+        self._list_services = services.unary_unary(
+            "/google.cloud.run.v2.Services/ListServices",
+            request_serializer=self.ListServicesRequest.SerializeToString,
+            response_deserializer=run_v2.ListServicesResponse.pb().FromString)
         self._services_info = SERVICES_INFO.to_grpc_metadata()
         self._revisions_info = REVISIONS_INFO.to_grpc_metadata()
         self._operations_info = gapic_v1.client_info.DEFAULT_CLIENT_INFO.to_grpc_metadata()
@@ -92,6 +97,12 @@ class RunWire:
             token = page.next_page_token
             if not token:
                 return revisions
+
+    def list_services(self, parent: str, page_size: int, timeout: float) -> tuple[list[Any], bool]:
+        """One page of the services of `parent` (projects/P/locations/L), and whether another follows."""
+        page = unary(self._list_services, self.ListServicesRequest(parent=parent, page_size=page_size), timeout,
+                     self._metadata(self._services_info, parent))
+        return list(page.services), bool(page.next_page_token)
 
     def update_service(self, request: Any, timeout: float) -> Any:
         return unary(self._update_service, request, timeout, self._metadata(self._services_info, request.service.name))

@@ -426,10 +426,14 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
     recent = facts.requests(window)
     minutes = facts.minutes_with_requests(window)
     if recent.total < settings.min_requests or minutes < _MIN_MINUTES:
+        # Points present at 0 are minutes Monitoring holds in which nobody was answered: no requests, not
+        # late metrics (which show as no point at all: `_unclear_data`).
+        zeros = (f"; request_count has a point for each of those minutes, every one 0: no requests, not late "
+                 "metrics, and no evidence of health" if minutes and not recent.total else "")
         return Health(HealthKind.UNCLEAR, f"too little traffic since the action settled to judge it: "
                                           f"{recent.total:.0f} requests over {minutes} minute(s) in {window} "
                                           f"(at least {settings.min_requests} over {_MIN_MINUTES} minutes needed)"
-                      + closed, waits_for=more_requests_likely(facts, record, min_traffic_ratio))
+                      + zeros + closed, waits_for=more_requests_likely(facts, record, min_traffic_ratio))
     p99 = facts.p99_seconds(window)
     hung = sum(1 for v in p99 if v >= settings.hang_latency_seconds)
     measured = (f"{recent.total:.0f} requests over {minutes} minutes in {window}, {recent.refused_ratio:.1%} 5xx or "
@@ -1442,18 +1446,53 @@ def _idle_between_requests(facts: Facts, window: Window) -> str:
 
 
 def _unclear_data(facts: Facts, record: ActionRecord) -> str:
-    """Why the request data cannot show how the service fares since the action settled ("" if it can)."""
+    """Why the request data cannot show how the service fares since the action settled ("" if it can),
+    with what Cloud Run's instance count says of the silence where it tells it (`_silence`)."""
     if facts.data_until is None:
-        return ("no request_count data: metrics may be late (Cloud Run's are visible up to ~3 minutes after "
-                "sampling), or the service had no requests (Cloud Run writes no point for a minute without any)")
+        return "no request_count data" + _silence(facts, record, (
+            "metrics may be late (Cloud Run's are visible up to ~3 minutes after sampling), or the service had no "
+            "requests (Cloud Run writes no point for a minute without any)"))
     if facts.data_until <= after_write(record):
         return (f"the newest request_count point ({hms(facts.data_until)}) is from before the action settled "
-                f"({hms(after_write(record))}): metrics are late, or the service has had no requests since")
+                f"({hms(after_write(record))})" + _silence(facts, record, "metrics are late, or the service has had no "
+                                                                            "requests since"))
     delay = facts.data_delay.total_seconds() if facts.data_delay else 0.0
     if delay > facts.s.max_data_delay_seconds:
-        return (f"the newest request_count point is {delay:.0f} s old (more than {facts.s.max_data_delay_seconds} s): "
-                "metrics are late, or the service has had no requests since")
+        return (f"the newest request_count point is {delay:.0f} s old (more than {facts.s.max_data_delay_seconds} s)"
+                + _silence(facts, record, "metrics are late, or the service has had no requests since"))
     return ""
+
+
+def _silence(facts: Facts, record: ActionRecord, unknown: str) -> str:
+    """What a silence in request_count since the write is, where Cloud Run's instance count tells it (read
+    for the serving revisions, `active` ones only: collection._run_metrics), as a clause; `unknown` where it
+    does not. Cloud Run writes no request_count point for a minute without requests, so traffic that stopped
+    (callers gave up, the revision scaled to zero) and points not yet visible look alike there (Monitoring's
+    ingestion delay: Cloud Monitoring's metrics list, run, gives each metric a sampling period and a delay
+    before its data is visible; ~180 s for Cloud Run's, with the sources in facts.INGEST_LAG; the list's exact
+    words for request_count are UNCONFIRMED here). container/instance_count ("Number of container instances
+    that exist, broken down by state", as third-party metric tables mirror the metrics list; its `state`
+    label: dynatrace-oss/dynatrace-gcp-monitor src/config/cloud_run_revision.yml; both UNCONFIRMED against
+    Google's page) tells them apart: every point since the write at 0 active instances is a revision
+    that served no request (scaled to zero, or idle: whether Cloud Run writes a 0 point rather than none for a
+    revision with no instance is UNCONFIRMED, so only points present count); an active instance since is a
+    revision at work, whose requests' points are late (that `active` counts only instances serving requests,
+    not a CPU-always-allocated instance's background work, is UNCONFIRMED). Either way no request is a
+    failure's absence, never a recovery shown: it stays `unclear`."""
+    serving = {r.short_name for r in facts.serving}
+    since = Window(after_write(record), facts.b.collected_at)
+    counts = [v for s in facts.points(facts.b.instances) if s.label("resource.labels.revision_name") in serving
+              for v in s.values_in(since)]
+    if not counts:
+        return f": {unknown}; Cloud Run's instance count since the write cannot tell which (no point read)"
+    names = ", ".join(sorted(serving))
+    if max(counts) == 0:
+        return (f": no requests, not late metrics: the serving revision(s) ({names}) scaled to zero, with 0 active "
+                f"instances in every one of {len(counts)} container/instance_count point(s) since {since}; a service "
+                "nobody calls shows no failure, which is no evidence of health")
+    return (f": its serving revision(s) ({names}) had up to {max(counts):g} active instance(s) since {since}, so they "
+            "were at work, and their request_count points are late (Monitoring's ingestion delay), not absent for "
+            "want of requests; judged once they are visible")
 
 
 def target_changed(record: ActionRecord, bundle: EvidenceBundle) -> Health | None:

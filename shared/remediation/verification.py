@@ -46,6 +46,7 @@ that could end past one step's time (sweep_budget.StepTime): the services not re
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
@@ -59,7 +60,7 @@ from shared.config import Config
 from shared.errors import PermanentError, TransientError
 from shared.diagnosis.evidence import TrafficTarget, short_name, split_text
 from shared.ports import ClaimRecord
-from shared.remediation import intents, judging, undo_by_hand
+from shared.remediation import bystanders, intents, judging, undo_by_hand
 from shared.remediation.approvals import Approvals
 from shared.remediation.guardrails import CLAIMS, WRITING, Gate
 from shared.remediation.intents import Standing, Verdict
@@ -494,16 +495,83 @@ class Sweep:
                 judged.append((service, judging.Health(judging.HealthKind.UNCLEAR, _NOT_IN_TIME)))
                 continue
             judged.append((service, self._health_of(record, service, readers, closed, recovery, others)))
+        if not judged and not unread:   # never "every service is healthy" of no service at all
+            return judging.Health(judging.HealthKind.UNCLEAR, f"no managed service uses {record.target} now: "
+                                  "nothing to judge the change by" + (f" [{caveat}]" if caveat else ""))
+        # The services outside the config only ever hold a `verified` back: read only when every managed
+        # one is healthy (any other standing is the verdict already), so they cost nothing otherwise.
+        if record.action == "scale_connector" and not unread and all(
+                h.kind is judging.HealthKind.HEALTHY for _, h in judged):
+            seen, said = self._bystanders(record, readers, step)
+            judged += seen
+            caveat = "; ".join(c for c in (caveat, said) if c)
         cut = [short_name(s) for s, h in judged + unread if h.why.startswith(_NOT_IN_TIME)]
         if cut:
             Timeline(record.incident_id, "command").step(
                 "verify_cut", f"{record.key}: {len(cut)} service(s) behind {record.target} not read ({', '.join(cut)}): "
                 f"one judgement reads for at most {step.seconds:.0f} s; unclear until a sweep reads them all",
                 severity="WARNING", key=record.key)
-        if not judged and not unread:   # never "every service is healthy" of no service at all
-            return judging.Health(judging.HealthKind.UNCLEAR, f"no managed service uses {record.target} now: "
-                                  "nothing to judge the change by" + (f" [{caveat}]" if caveat else ""))
         return judging.combine(judged + unread, caveat)
+
+    def _bystanders(self, record: ActionRecord, readers: Any,
+                    step: StepTime) -> tuple[list[tuple[str, judging.Health]], str]:
+        """The services not in the config that serve through the connector a change scaled, each judged on
+        its requests since the write against those before it (bystanders.standing: never acted on), and what
+        the verdict says of them: which were read, and which could not be. One ListServices call in the
+        connector's project and region, then for at most bystanders.MAX_LOOKED_UP that may use it a
+        ListRevisions call, and for those that do, their request metrics (a collection without logs or the
+        connector). A service that may use it and was not read (past that bound or the step's time, or its
+        read refused), or a list refused or cut at its page, is `unclear`: whether it fails worse is not known,
+        so the change is not verified on it. A transient fault raises: the next sweep judges."""
+        location = record.target.split("/connectors/")[0]
+        if not step.fits(LOOKUP_SECONDS):
+            return [(f"{location}/services/-", judging.Health(judging.HealthKind.UNCLEAR, (
+                f"{_NOT_IN_TIME}: the services of {location} outside the config not listed, so whether one using "
+                f"{short_name(record.target)} fails worse is not known")))], ""
+        try:
+            services, more = readers.run.list_services(location, bystanders.MAX_LISTED)
+        except PermanentError as exc:
+            return [(f"{location}/services/-", judging.Health(judging.HealthKind.UNCLEAR, (
+                f"the services of {location} not in the config cannot be listed ({exc}): whether one using "
+                f"{short_name(record.target)} fails worse since the change is not known")))], ""
+        found = bystanders.listed(services, more, [m.name for m in self.config.services], record.target)
+        judged: list[tuple[str, judging.Health]] = [(name, judging.Health(judging.HealthKind.UNCLEAR, (
+            f"may use {short_name(record.target)} ({bystanders.NOT_MANAGED}), not read: at most "
+            f"{bystanders.MAX_LOOKED_UP} such services are read in one judgement"))) for name in found.not_read]
+        if found.not_listed:
+            judged.append((f"{location}/services/-", judging.Health(judging.HealthKind.UNCLEAR, (
+                f"more than {bystanders.MAX_LISTED} services in {location}: those past the first page are not "
+                f"listed, so whether one using {short_name(record.target)} fails worse is not known"))))
+        using = []
+        for name in found.to_read:
+            health = self._bystander(record, name, readers, step)
+            if health is not None:
+                judged.append((name, health))
+                using.append(short_name(name))
+        said = (f"services not in the config read on {short_name(record.target)}: "
+                + (", ".join(using) if using else f"none of the {found.listed} listed in {location} uses it"
+                   if found.listed else f"none: {location} holds no service outside the config"))
+        return judged, said
+
+    def _bystander(self, record: ActionRecord, name: str, readers: Any, step: StepTime) -> judging.Health | None:
+        """One service not in the config that may use the connector: None if its serving revisions do not,
+        else its standing (bystanders.standing), or `unclear` when it cannot be read in time or at all."""
+        if not step.fits(LOOKUP_SECONDS + COLLECT_SECONDS):
+            return judging.Health(judging.HealthKind.UNCLEAR, _NOT_IN_TIME + ", so whether it uses the connector "
+                                                                            "and fails worse is not known")
+        try:
+            service = readers.run.get_service(name)
+            if not bystanders.uses(service, readers.run.list_revisions(name), record.target):
+                return None
+            bundle = collect(name, judging.after_write(record), replace(readers, logging=None, vpcaccess=None),
+                             self.config.diagnosis, self.now, reach_back=record.applied_at - timedelta(
+                                 seconds=self.config.diagnosis.lookback_seconds))
+        except PermanentError as exc:
+            if exc.code == "NOT_FOUND":
+                return None     # deleted since the list: it serves nothing through the connector
+            return judging.Health(judging.HealthKind.UNCLEAR, f"cannot be read ({exc}), so whether it uses the "
+                                                              "connector and fails worse is not known")
+        return bystanders.standing(record, bundle, self.config.diagnosis, self.config.verification.min_traffic_ratio)
 
     def _behind(self, record: ActionRecord, readers: Any,
                 step: StepTime) -> tuple[list[str], list[tuple[str, judging.Health]], str]:

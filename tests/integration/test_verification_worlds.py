@@ -398,3 +398,76 @@ def test_a_sweeper_whose_clock_is_2_minutes_fast_does_not_verify_on_minutes_not_
     assert outcome.status.value == "escalated" and "could not be verified" in outcome.reason, outcome.reason
     assert "1.2%" in outcome.reason or "1.23%" in outcome.reason, outcome.reason
     assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+
+
+REPORTS = "projects/demo-project/locations/us-central1/services/reports"
+REPORTS_REV = "reports-00001-rep"
+
+
+def _reports(world: World, *, failing_since: int, connector: str = CONNECTOR) -> None:
+    """A service the config does not manage, whose serving revision uses `connector`: 40 requests a minute,
+    clean and fast up to the write, then `failing_since` of them answered 503 from +6m."""
+    world.standins.run.add_service(REPORTS)
+    world.standins.run.add_revision(REPORTS, REPORTS_REV, world.anchor - timedelta(days=3), vpc_connector=connector)
+    world.standins.run.set_traffic(REPORTS, [TrafficSeed(percent=100, revision=REPORTS_REV)])
+    labels = f"{{type: cloud_run_revision, labels: {{service_name: reports, revision_name: {REPORTS_REV}}}}}"
+    more_series(world, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {labels}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: -20m, to: +5m, every: 60s, value: 40}}, {{from: +6m, to: +20m, every: 60s, value: {40 - failing_since}}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {labels}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: -20m, to: +20m, every: 60s, value: {{samples: [[120, 40]]}}}}]
+""" + (f"""
+  - metric: run.googleapis.com/request_count
+    resource: {labels}
+    labels: {{response_code_class: 5xx, response_code: "503"}}
+    points: [{{from: +6m, to: +20m, every: 60s, value: {failing_since}}}]
+""" if failing_since else ""))
+
+
+def test_a_scale_up_verified_while_a_service_not_in_the_config_on_the_connector_fails_worse_is_not(scaled):
+    """`reports`, not in the config, serves through the same connector, cleanly before the scale-up and with
+    half its requests answered 503 since. The sweep read only the managed services: `verified`. Now it lists
+    the connector's region (one ListServices), reads `reports` (never acting on it) and holds the verdict:
+    escalated at the deadline, naming it, nothing written."""
+    connector_recovery(scaled)
+    _reports(scaled, failing_since=20)
+    scaled.at(14)
+    assert scaled.command({"command": "sweep"}) == []                 # not verified: waits
+    scaled.at(20)
+
+    [outcome] = scaled.command({"command": "sweep"}, message_id="c2")
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "reports: not in the config: read only, never acted on; it uses the connector and fails worse" in \
+        outcome.reason, outcome.reason
+    assert action_state(scaled) == "escalated"
+    assert [c for c in scaled.standins.run.calls if c.method == "UpdateService"] == []
+
+
+def test_a_scale_up_is_verified_naming_the_services_not_in_the_config_it_read(scaled):
+    """The same `reports`, clean as before: verified, and the verdict says which services it read."""
+    connector_recovery(scaled)
+    _reports(scaled, failing_since=0)
+    scaled.at(14)
+
+    [outcome] = scaled.command({"command": "sweep"})
+
+    assert outcome.status.value == "verified", outcome.reason
+    assert "services not in the config read on backend-conn: reports" in outcome.reason, outcome.reason
+
+
+def test_a_service_not_in_the_config_on_another_connector_is_not_judged(scaled):
+    """`reports` failing since, but through another connector: none of the listed services uses this one."""
+    connector_recovery(scaled)
+    _reports(scaled, failing_since=20, connector=CONNECTOR.replace("backend-conn", "reports-conn"))
+    scaled.at(14)
+
+    [outcome] = scaled.command({"command": "sweep"})
+
+    assert outcome.status.value == "verified", outcome.reason
+    assert "none of the 1 listed" in outcome.reason, outcome.reason

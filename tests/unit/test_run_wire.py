@@ -67,6 +67,14 @@ def test_list_revisions_first_page(clients):
           lambda: wire.list_revisions(SERVICE, 5))
 
 
+def test_list_services_one_page(clients):
+    services, _, wire, recorder = clients
+    location = SERVICE.split("/services/")[0]
+    _same(recorder, lambda: services.list_services(request={"parent": location, "page_size": 200}, retry=None,
+                                                   timeout=5).pages.__next__(),
+          lambda: wire.list_services(location, 200, 5))
+
+
 def test_update_service(clients):
     services, _, wire, recorder = clients
     read = run_v2.Service(name=SERVICE, etag='"e1"', generation=3, traffic=[run_v2.TrafficTarget(
