@@ -68,8 +68,7 @@ def held_again(found: Mapping[str, Any] | None, message_id: str | None) -> str:
         return ""
     record = ClaimRecord.model_validate(found)
     refusal = str(record.result.get("refusal") or "the kill switch or a pause")
-    target = str(record.result.get("target") or "its target")
-    service = str(record.result.get("service") or target)
+    service = str(record.result.get("service") or record.result.get("target") or "its target")
     return (f"{held_note(record, message_id)}; {_cleared_by(refusal)}: nothing was diagnosed or written. A new "
             "notification of the incident (Monitoring re-notifies an open incident at its policy's renotify "
             "interval) is diagnosed afresh and may act, or a person acts by a command (runwarden command diagnose "

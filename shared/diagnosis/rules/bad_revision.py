@@ -161,9 +161,8 @@ def failed_starts(lines: list[LogRecord]) -> int:
     """How many failed starts `lines` (signal startup_failure) show at least: the exits (a process that
     exited or a signal ended) and the other startup texts counted apart, the larger of the two. An
     instance whose process exits as it starts may log "Container called exit(1)." and then its probe's
-    failure, and the log line carries no
-    instance to pair them by: counted once, never twice (a burst with two failed starts is not
-    three)."""
+    failure, and the log line carries no instance to pair them by: counted once, never twice (a burst
+    with two failed starts is not three)."""
     exits = sum(1 for e in lines if e.text.startswith(_EXIT))
     return max(exits, len(lines) - exits)
 
