@@ -403,6 +403,9 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
         unread = unread_condition(record.alert, settings)
         shown = recovery if closed_at is not None else ""
         again = refired(record) if unread else ""
+        held = "" if unread else refired_after_settle(record)
+        if held:
+            return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {held}" + closed)
         if unread and again:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {unread}; and {again}"
                           + closed)
@@ -551,6 +554,42 @@ def refired(record: ActionRecord) -> str:
     return (f"its alert policy fired again while it was verified: incident {record.refired_incident or '?'} opened "
             f"(noted at {hms(record.refired_at)}), so the condition held again after the action, and no CLOSED of "
             "the first incident shows it cleared")
+
+
+def refired_after_settle(record: ActionRecord) -> str:
+    """Why requests clean at the alert's bar since the action do not verify it, because its alert policy
+    fired again on the action's target on minutes after the action settled ("" if it did not, or only on
+    earlier ones). Read where the health check judges the alert's own condition (where it does not, any
+    refiring counts: `refired`). A new incident is Monitoring's own evaluation of the condition ("An incident
+    is a record of when the condition of an alerting policy is met": Cloud Monitoring, "Incidents for
+    metric-based alerting policies"), at the policy's own alignment period, series and trigger, which the
+    sweep's share over every minute since the settle time does not repeat: one minute at 12 % 503 among
+    clean ones is 1.5 % over eight, clean at a 5 % bar, while a condition aligned per minute is met; a
+    policy grouped by revision_name fires on the revision traffic went back to alone. Before, the requests
+    decided, and a rollback was `verified` while the policy that paged had opened a new incident on its
+    service after it, which the alert path had skipped as the rollback's to verify (pipeline.own_rollback).
+    Counted only when the new incident's condition was met on minutes after the action settled: its
+    `started_at` less one alignment period (the span its newest point aggregates, Aggregation.alignment_period,
+    google/monitoring/v3/common.proto; 60 s, the least, where the record does not say) at or after
+    `judged_from`. That `started_at` is when the condition was met, not the start of its `duration`, is
+    UNCONFIRMED; read the other way, the span begins later still, so the test holds under both. An incident
+    that began earlier (another series already failing when the action was taken, a cold start's blip
+    while the action settled) is about minutes the sweep does not judge either: the requests decide, as
+    before."""
+    judged = judged_from(record)
+    if record.refired_started_at is None or judged is None:
+        return ""
+    began = datetime.fromtimestamp(record.refired_started_at, tz=timezone.utc)
+    alert = record.alert
+    period = timedelta(seconds=alert.alignment_seconds if alert is not None and alert.alignment_seconds else 60)
+    if began - period < judged:
+        return ""
+    return (f"its alert policy fired again on minutes after the action settled: incident "
+            f"{record.refired_started_incident or '?'} began at {hms(began)}, its condition met over the "
+            f"{period.total_seconds():.0f} s before it (from {hms(began - period)}, after the settle time "
+            f"{hms(judged)}). Monitoring's own evaluation at the policy's alignment, series and trigger found the "
+            "condition held after the action, where the requests read here look clean at its bar; the policy that "
+            "paged is not shown cleared")
 
 
 def settled(bundle: EvidenceBundle) -> EvidenceBundle:
