@@ -392,6 +392,7 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
         doubt = (traffic_lost(facts, record, min_traffic_ratio, idle=idle) or client_errors_rose(facts, record, alert)
                  or slower_than_before(facts, record) or requests_unfinished(facts, record)
                  or changed_by_others(facts, record) or served_elsewhere(facts, alert)
+                 or tag_still_failing(facts, record, alert)
                  or _callers(facts, record, min_traffic_ratio, health_bar(alert, settings).error_ratio, idle=idle)
                  or load_not_carried(facts, record, health_bar(alert, settings).error_ratio, idle))
         if doubt:
@@ -914,6 +915,54 @@ def served_elsewhere(facts: Facts, alert: AlertContext | None) -> str:
                 + f", over the bar ({bar.error_ratio:.1%}, p99 under {bar.p99_seconds:g} s); the service's share is "
                 f"clean only with {elsewhere:.0f} requests of revisions outside the split (a tag's URL)")
     return ""
+
+
+def tag_still_failing(facts: Facts, record: ActionRecord, alert: AlertContext | None) -> str:
+    """Why clean requests since a rollback do not show its callers served, because a traffic tag still
+    reaches the revision it took the traffic from, and that revision fails on its own requests there (""
+    if not, or for any other action). Every traffic change keeps the service's tags at 0% (planning:
+    `keep_tags`, docs/actions.md), and a tagged target has its own URL that reaches its revision whatever
+    the split (TrafficTarget.tag: "Indicates a string to be part of the URI to exclusively reference this
+    target", google/cloud/run/v2/traffic_target.proto); a tag on LATEST follows the newest Ready revision
+    (the bad deploy, under a rollback's pin: the traffic status resolves it, Service.traffic_statuses). The
+    tag is removed with `gcloud run services update-traffic SERVICE --remove-tags TAG` (its gcloud
+    reference). A deploy with `--tag`, and
+    callers or a client channel pointed at that URL, keep failing on the revision rolled back from while the
+    service's URL serves cleanly: a share of 5xx diluted under the bar by the service's own callers was
+    `verified` (`served_elsewhere` reads only the other way: the serving revisions failing, the tag clean).
+    Read on that revision's requests ending after any it took before the traffic moved could have (its
+    request timeout and a minute after `applied_at`: Cloud Run lets in-flight requests complete, Cloud Run,
+    "Rollbacks, gradual rollouts, and traffic migration"), so only requests sent through the tag since count:
+    failing over the bar (5xx and 429, or p99 at its bar), their callers are not served."""
+    frm = str(record.params.get("from_revision") or "") if record.action == "rollback_traffic" else ""
+    if not frm:
+        return ""
+    service = facts.b.service
+    tags = sorted({t.tag for t in (service.traffic_statuses or service.traffic) if t.tag and t.revision == frm})
+    if not tags:
+        return ""
+    window = facts.recent_since_incident
+    timeout = next((r.timeout_seconds for r in facts.b.revisions if r.short_name == frm and r.timeout_seconds),
+                   DEFAULT_REQUEST_TIMEOUT_SECONDS)
+    since = Window(max(window.start, record.applied_at + timedelta(seconds=timeout + 60)), window.end)
+    if since.end <= since.start:
+        return ""
+    own = facts.requests(since, frm)
+    if not own.total:
+        return ""
+    bar = health_bar(alert, facts.s)
+    p99 = _own_p99(facts, since, frm)
+    slow = bool(p99) and max(p99) >= bar.p99_seconds
+    if own.refused_ratio <= bar.error_ratio and not slow:
+        return ""
+    named = ", ".join(tags)
+    return (f"the revision rolled back from, {frm}, still answers its tag URL ({named}) and fails there: "
+            f"{own.refused:.0f} of {own.total:.0f} of its requests 5xx or 429 ({own.refused_ratio:.1%}) in {since}"
+            + (f", p99 max {max(p99):.1f} s" if p99 else "")
+            + f", against the bar ({bar.error_ratio:.1%}, p99 under {bar.p99_seconds:g} s), all begun after the "
+            f"rollback (ended more than its {timeout:.0f} s request timeout and a minute after it): the callers of "
+            f"that URL are not served. Remove the tag (gcloud run services update-traffic SERVICE --remove-tags "
+            f"{named.replace(', ', ',')}) or point it at a working revision")
 
 
 def changed_by_others(facts: Facts, record: ActionRecord) -> str:

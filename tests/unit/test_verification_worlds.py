@@ -612,6 +612,60 @@ def test_an_alert_that_fired_again_after_the_settle_time_does_not_verify(name, r
         assert "0.second" in health_.why and f"began at {at(started):%H:%M:%S}" in health_.why, health_.why
 
 
+def tagged(now: float, *, tag: str | None = "green", through_tag: float = 3, code: str = "500", ok: float = 400,
+           timeout: float = 300, tag_p99: float = 0.12) -> Evidence:
+    """A busy service (400 requests a minute) whose deploy went out with `--tag green`: before the rollback
+    the new revision answered 220 of its 400 a minute 500; since, the revision traffic went back to answers
+    `ok` a minute cleanly, and the new revision, kept at 0% under its tag, answers `through_tag` a minute
+    (a client channel pointed at the tag URL), `code`, at p99 `tag_p99`; its request timeout `timeout` s."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -20, timeout=timeout)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    if tag:
+        e.tag(NEW, tag)
+    e.requests(NEW, -30, -5, 180).requests(NEW, -30, -5, 220, "500").latency(NEW, -30, -5, 0.12)
+    e.requests(OLD, -5, now, ok).latency(OLD, -5, now, 0.12)
+    if through_tag:
+        e.requests(NEW, -5, now, through_tag, code).latency(NEW, -5, now, tag_p99)
+    return e
+
+
+TAG = "still answers its tag URL (green)"
+
+TAGGED = [
+    # name, action, evidence, health, step, words
+    ("the tag URL still reaches the revision rolled back from, 3 requests a minute all 500 (0.7 % of the "
+     "service's): escalated at the deadline, kept", rollback(), tagged(11), HealthKind.UNCLEAR, StepKind.ESCALATE,
+     TAG),
+    ("the same before the deadline: not verified, waits", rollback(), tagged(6), HealthKind.UNCLEAR, StepKind.WAIT,
+     TAG),
+    ("its tag's requests 503 from Cloud Run (the revision's instances failing): the same", rollback(),
+     tagged(11, code="503"), HealthKind.UNCLEAR, StepKind.ESCALATE, TAG),
+    ("its tag's requests clean but hanging (p99 40 s): the service's p99 says so already, not undone (as before)",
+     rollback(), tagged(11, code="200", tag_p99=40), HealthKind.UNCLEAR, StepKind.ESCALATE, "another revision's"),
+    ("its tag's requests clean: verified", rollback(), tagged(11, code="200"), HealthKind.HEALTHY, StepKind.VERIFY,
+     ""),
+    ("nobody calls the tag URL: verified", rollback(), tagged(11, through_tag=0), HealthKind.HEALTHY,
+     StepKind.VERIFY, ""),
+    ("its 500s are requests begun before the rollback, ending under its 15-minute request timeout, no tag "
+     "reaching it: verified", rollback(), tagged(11, tag=None, timeout=900), HealthKind.HEALTHY,
+     StepKind.VERIFY, ""),
+    ("the same with a tag: its requests since are all ones it may have taken before the traffic moved: "
+     "verified", rollback(), tagged(11, timeout=900), HealthKind.HEALTHY, StepKind.VERIFY, ""),
+]
+
+
+@pytest.mark.parametrize("name,record,evidence,health,step,words", TAGGED, ids=[t[0] for t in TAGGED])
+def test_a_tag_url_still_reaching_the_failing_revision_does_not_verify(name, record, evidence, health, step, words):
+    """Every traffic change keeps the service's tags at 0%: the deploy's `--tag green` URL still reaches the
+    revision rolled back from. Its callers' 500s, a handful against the service's 400 clean requests a
+    minute, were under the bar: `verified`, while every caller of that URL still failed. Its requests ending
+    after any taken before the rollback could have (its request timeout and a minute) decide."""
+    health_, step_ = judged(record, evidence)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert (TAG in health_.why) is (words == TAG), health_.why
+    assert words in health_.why, health_.why
+
+
 def test_a_moved_failure_is_read_on_the_rollbacks_own_revision():
     """The revision rolled back from keeps ending requests it took before the traffic moved (its 500s,
     under a long request timeout), while the revision traffic went back to turns half of its own callers
