@@ -513,3 +513,50 @@ def test_a_rollback_whose_policy_fired_again_after_it_settled_is_not_verified(ro
         outcome.reason
     assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
     assert action_state(rolled_back) == "escalated"
+
+
+def test_a_rollback_whose_tag_url_still_reaches_the_failing_revision_is_not_verified(world):
+    """The deploy went out with `--tag green` (0%, its own URL), and a client channel calls that URL. An
+    operator's rollback keeps the tag: after it, the service's URL answers 400 requests a minute cleanly,
+    and the tag's URL 3 a minute, every one 500 from the revision rolled back from. The service's share,
+    0.7 % 5xx, is under the 1 % bar, and the rollback was `verified` while every caller of that URL still
+    failed. Escalated at the deadline, naming the tag, kept in place, nothing written."""
+    world.seed("bad_revision")
+    world.standins.run.set_traffic(SERVICE, [TrafficSeed(percent=100, revision=NEW),
+                                             TrafficSeed(percent=0, revision=NEW, tag="green")])
+    # An operator's rollback (no alert: judged at the settings' defaults, a 1 % share of 5xx).
+    [applied] = world.command({"command": "rollback_traffic", "command_id": "rb-1", "requested_by": "alice@example.com",
+                               "target": SERVICE, "params": {"revision": OLD}, "reason": "bad deploy"}, "m-1")
+    assert applied.status.value == "applied", applied.reason
+    assert world.serving() == {OLD: 100, NEW: 0}      # the tag kept at 0%
+    world.published()
+    request_lines(world, OLD, "+3m", "+22m", 400)
+    request_lines(world, NEW, "+3m", "+22m", 3, status=500)
+    more_series(world, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +3m, to: +22m, every: 60s, value: 400}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +3m, to: +22m, every: 60s, value: {{samples: [[120, 400]]}}}}]
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {NEW}}}}}
+    labels: {{response_code_class: 5xx, response_code: "500"}}
+    points: [{{from: +3m, to: +22m, every: 60s, value: 3}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {NEW}}}}}
+    labels: {{response_code_class: 5xx}}
+    points: [{{from: +3m, to: +22m, every: 60s, value: {{samples: [[80, 3]]}}}}]
+""")
+    world.at(18)
+
+    [outcome] = world.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
+    assert f"the revision rolled back from, {NEW}, still answers its tag URL (green)" in outcome.reason, outcome.reason
+    assert world.serving() == {OLD: 100, NEW: 0} and world.standins.run.count("UpdateService") == 1
+    assert action_state(world) == "escalated"
