@@ -935,7 +935,7 @@ def tag_still_failing(facts: Facts, record: ActionRecord, alert: AlertContext | 
     "Rollbacks, gradual rollouts, and traffic migration"), so only requests sent through the tag since count:
     failing over the bar (5xx and 429, or p99 at its bar), their callers are not served."""
     frm = str(record.params.get("from_revision") or "") if record.action == "rollback_traffic" else ""
-    if not frm:
+    if not frm or facts.b.service.serving_percent(frm) > 0:    # serving: its requests are the split's own
         return ""
     service = facts.b.service
     tags = sorted({t.tag for t in (service.traffic_statuses or service.traffic) if t.tag and t.revision == frm})
