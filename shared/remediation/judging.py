@@ -18,7 +18,9 @@ Two questions, in order:
      one else's change since the action that the recovery may owe to (a deploy serving, the service's
      generation, a person's audit entry on the service or its connector: `changed_by_others`), with
      the serving revisions' own requests clean, not only the service's with a tag URL's in it
-     (`served_elsewhere`), on a
+     (`served_elsewhere`), after a rollback no tag URL still reaching the revision it took the traffic
+     from and failing there (`tag_still_failing`), no new incident of the alert's own policy on the
+     target begun on minutes after the settle time (`refired_after_settle`), on a
      service that still reaches the connector a connector change scaled (`off_the_connector`), with its
      callers shown kept and served by the request log's lines other than Cloud Monitoring's uptime
      checks' (`_callers`, shared/remediation/callers.py: request_count does not say who sent a request),
