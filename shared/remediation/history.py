@@ -85,20 +85,39 @@ def note_refired(state: StateStore, incident: Incident, now: datetime, field: st
     an alerting policy is met": Cloud Monitoring, "Incidents for metric-based alerting policies"; a new
     one, with its own id, when the condition is met again after the first closed, or on another time
     series of the policy while it is open; the second is UNCONFIRMED here). Noted on the action
-    (`refired_at`, `refired_incident`), once: the sweep then takes no CLOSED of the first incident as the
-    condition cleared (judging.refired). The actions are those whose `field` ("service" for a service's
-    alert, "target" for a connector's) is `value`: `actions` as read, or read here (None). An action of an unknown
-    policy (an operator's command, an older record) or a notification without a condition name counts
-    as the same policy, as for a CLOSED (`_same_policy`)."""
+    (`refired_at`, `refired_incident`, once; and the latest start of such an incident: `_refiring`): the
+    sweep then takes no CLOSED of the first incident as the condition cleared (judging.refired), nor, after
+    an alert whose condition the health check reads, clean requests as the action verified where the new
+    incident began on minutes after the action settled (judging.refired_after_settle). The actions are
+    those whose `field` ("service" for a service's alert, "target" for a connector's) is `value`: `actions`
+    as read, or read here (None). An action of an unknown policy (an operator's command, an older record)
+    or a notification without a condition name counts as the same policy, as for a CLOSED (`_same_policy`)."""
     if not incident.is_open or incident.is_test:
         return
     if actions is None:
         actions = state.find_records(ACTIONS, field, value)
     for data in actions:
         if (data.get("state") != ActionState.PENDING.value or data.get("incident_id") == incident.incident_id
-                or data.get("refired_at") is not None or not _same_policy(data, incident)):
+                or not _same_policy(data, incident)):
             continue
-        state.update_record(ACTIONS, data["key"], {"refired_at": now, "refired_incident": incident.incident_id})
+        update = _refiring(data, incident, now)
+        if update:
+            state.update_record(ACTIONS, data["key"], update)
+
+
+def _refiring(action: Mapping[str, Any], incident: Incident, now: datetime) -> dict[str, Any]:
+    """What to note of a refiring on the action: the first one (`refired_at`, `refired_incident`), kept; and
+    the one that began latest (`refired_started_at`, `refired_started_incident`), replaced by a later start:
+    one that began before the action settled (a series of the policy already failing, a cold start's blip)
+    must not hide one that began after it. An incident whose start is no time (Incident.start_unknown) is
+    escalated on the alert path, and gives no start here."""
+    update: dict[str, Any] = {}
+    if action.get("refired_at") is None:
+        update.update(refired_at=now, refired_incident=incident.incident_id)
+    latest = action.get("refired_started_at")
+    if not incident.start_unknown and (latest is None or incident.started_at > latest):
+        update.update(refired_started_at=incident.started_at, refired_started_incident=incident.incident_id)
+    return update
 
 
 def _measured_end(incident: Incident) -> int | None:

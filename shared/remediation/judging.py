@@ -18,7 +18,9 @@ Two questions, in order:
      one else's change since the action that the recovery may owe to (a deploy serving, the service's
      generation, a person's audit entry on the service or its connector: `changed_by_others`), with
      the serving revisions' own requests clean, not only the service's with a tag URL's in it
-     (`served_elsewhere`), on a
+     (`served_elsewhere`), after a rollback no tag URL still reaching the revision it took the traffic
+     from and failing there (`tag_still_failing`), no new incident of the alert's own policy on the
+     target begun on minutes after the settle time (`refired_after_settle`), on a
      service that still reaches the connector a connector change scaled (`off_the_connector`), with its
      callers shown kept and served by the request log's lines other than Cloud Monitoring's uptime
      checks' (`_callers`, shared/remediation/callers.py: request_count does not say who sent a request),
@@ -392,6 +394,7 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
         doubt = (traffic_lost(facts, record, min_traffic_ratio, idle=idle) or client_errors_rose(facts, record, alert)
                  or slower_than_before(facts, record) or requests_unfinished(facts, record)
                  or changed_by_others(facts, record) or served_elsewhere(facts, alert)
+                 or tag_still_failing(facts, record, alert)
                  or _callers(facts, record, min_traffic_ratio, health_bar(alert, settings).error_ratio, idle=idle)
                  or load_not_carried(facts, record, health_bar(alert, settings).error_ratio, idle))
         if doubt:
@@ -403,6 +406,9 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
         unread = unread_condition(record.alert, settings)
         shown = recovery if closed_at is not None else ""
         again = refired(record) if unread else ""
+        held = "" if unread else refired_after_settle(record)
+        if held:
+            return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {held}" + closed)
         if unread and again:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {unread}; and {again}"
                           + closed)
@@ -551,6 +557,42 @@ def refired(record: ActionRecord) -> str:
     return (f"its alert policy fired again while it was verified: incident {record.refired_incident or '?'} opened "
             f"(noted at {hms(record.refired_at)}), so the condition held again after the action, and no CLOSED of "
             "the first incident shows it cleared")
+
+
+def refired_after_settle(record: ActionRecord) -> str:
+    """Why requests clean at the alert's bar since the action do not verify it, because its alert policy
+    fired again on the action's target on minutes after the action settled ("" if it did not, or only on
+    earlier ones). Read where the health check judges the alert's own condition (where it does not, any
+    refiring counts: `refired`). A new incident is Monitoring's own evaluation of the condition ("An incident
+    is a record of when the condition of an alerting policy is met": Cloud Monitoring, "Incidents for
+    metric-based alerting policies"), at the policy's own alignment period, series and trigger, which the
+    sweep's share over every minute since the settle time does not repeat: one minute at 12 % 503 among
+    clean ones is 1.5 % over eight, clean at a 5 % bar, while a condition aligned per minute is met; a
+    policy grouped by revision_name fires on the revision traffic went back to alone. Before, the requests
+    decided, and a rollback was `verified` while the policy that paged had opened a new incident on its
+    service after it, which the alert path had skipped as the rollback's to verify (pipeline.own_rollback).
+    Counted only when the new incident's condition was met on minutes after the action settled: its
+    `started_at` less one alignment period (the span its newest point aggregates, Aggregation.alignment_period,
+    google/monitoring/v3/common.proto; 60 s, the least, where the record does not say) at or after
+    `judged_from`. That `started_at` is when the condition was met, not the start of its `duration`, is
+    UNCONFIRMED; read the other way, the span begins later still, so the test holds under both. An incident
+    that began earlier (another series already failing when the action was taken, a cold start's blip
+    while the action settled) is about minutes the sweep does not judge either: the requests decide, as
+    before."""
+    judged = judged_from(record)
+    if record.refired_started_at is None or judged is None:
+        return ""
+    began = datetime.fromtimestamp(record.refired_started_at, tz=timezone.utc)
+    alert = record.alert
+    period = timedelta(seconds=alert.alignment_seconds if alert is not None and alert.alignment_seconds else 60)
+    if began - period < judged:
+        return ""
+    return (f"its alert policy fired again on minutes after the action settled: incident "
+            f"{record.refired_started_incident or '?'} began at {hms(began)}, its condition met over the "
+            f"{period.total_seconds():.0f} s before it (from {hms(began - period)}, after the settle time "
+            f"{hms(judged)}). Monitoring's own evaluation at the policy's alignment, series and trigger found the "
+            "condition held after the action, where the requests read here look clean at its bar; the policy that "
+            "paged is not shown cleared")
 
 
 def settled(bundle: EvidenceBundle) -> EvidenceBundle:
@@ -875,6 +917,54 @@ def served_elsewhere(facts: Facts, alert: AlertContext | None) -> str:
                 + f", over the bar ({bar.error_ratio:.1%}, p99 under {bar.p99_seconds:g} s); the service's share is "
                 f"clean only with {elsewhere:.0f} requests of revisions outside the split (a tag's URL)")
     return ""
+
+
+def tag_still_failing(facts: Facts, record: ActionRecord, alert: AlertContext | None) -> str:
+    """Why clean requests since a rollback do not show its callers served, because a traffic tag still
+    reaches the revision it took the traffic from, and that revision fails on its own requests there (""
+    if not, or for any other action). Every traffic change keeps the service's tags at 0% (planning:
+    `keep_tags`, docs/actions.md), and a tagged target has its own URL that reaches its revision whatever
+    the split (TrafficTarget.tag: "Indicates a string to be part of the URI to exclusively reference this
+    target", google/cloud/run/v2/traffic_target.proto); a tag on LATEST follows the newest Ready revision
+    (the bad deploy, under a rollback's pin: the traffic status resolves it, Service.traffic_statuses). The
+    tag is removed with `gcloud run services update-traffic SERVICE --remove-tags TAG` (its gcloud
+    reference). A deploy with `--tag`, and
+    callers or a client channel pointed at that URL, keep failing on the revision rolled back from while the
+    service's URL serves cleanly: a share of 5xx diluted under the bar by the service's own callers was
+    `verified` (`served_elsewhere` reads only the other way: the serving revisions failing, the tag clean).
+    Read on that revision's requests ending after any it took before the traffic moved could have (its
+    request timeout and a minute after `applied_at`: Cloud Run lets in-flight requests complete, Cloud Run,
+    "Rollbacks, gradual rollouts, and traffic migration"), so only requests sent through the tag since count:
+    failing over the bar (5xx and 429, or p99 at its bar), their callers are not served."""
+    frm = str(record.params.get("from_revision") or "") if record.action == "rollback_traffic" else ""
+    if not frm or facts.b.service.serving_percent(frm) > 0:    # serving: its requests are the split's own
+        return ""
+    service = facts.b.service
+    tags = sorted({t.tag for t in (service.traffic_statuses or service.traffic) if t.tag and t.revision == frm})
+    if not tags:
+        return ""
+    window = facts.recent_since_incident
+    timeout = next((r.timeout_seconds for r in facts.b.revisions if r.short_name == frm and r.timeout_seconds),
+                   DEFAULT_REQUEST_TIMEOUT_SECONDS)
+    since = Window(max(window.start, record.applied_at + timedelta(seconds=timeout + 60)), window.end)
+    if since.end <= since.start:
+        return ""
+    own = facts.requests(since, frm)
+    if not own.total:
+        return ""
+    bar = health_bar(alert, facts.s)
+    p99 = _own_p99(facts, since, frm)
+    slow = bool(p99) and max(p99) >= bar.p99_seconds
+    if own.refused_ratio <= bar.error_ratio and not slow:
+        return ""
+    named = ", ".join(tags)
+    return (f"the revision rolled back from, {frm}, still answers its tag URL ({named}) and fails there: "
+            f"{own.refused:.0f} of {own.total:.0f} of its requests 5xx or 429 ({own.refused_ratio:.1%}) in {since}"
+            + (f", p99 max {max(p99):.1f} s" if p99 else "")
+            + f", against the bar ({bar.error_ratio:.1%}, p99 under {bar.p99_seconds:g} s), all begun after the "
+            f"rollback (ended more than its {timeout:.0f} s request timeout and a minute after it): the callers of "
+            f"that URL are not served. Remove the tag (gcloud run services update-traffic SERVICE --remove-tags "
+            f"{named.replace(', ', ',')}) or point it at a working revision")
 
 
 def changed_by_others(facts: Facts, record: ActionRecord) -> str:

@@ -127,6 +127,11 @@ class ActionRecord(KeptReport):
     # so its first incident's CLOSED no longer shows it cleared. When it was noted, and its id.
     refired_at: datetime | None = None
     refired_incident: str = ""
+    # Of those incidents, the one that began latest: its own `started_at` (epoch seconds, as the notification
+    # says it; None when none said a time an incident began, or the record is older) and its id. Whether
+    # Monitoring found the condition met on minutes after the action settled (judging.refired_after_settle).
+    refired_started_at: int | None = None
+    refired_started_incident: str = ""
     # A connector change recorded before its update was seen over (its `after` not READY: the update
     # outlived the write's wait): when a sweep first read it READY with the change (verification
     # Sweep._note_took). Its minutes are judged from then (judging.judged_from), never from the settle time.

@@ -11,7 +11,7 @@ from datetime import timedelta
 import yaml
 
 from sandbox.scenario_logs import seed_logs
-from sandbox.scenarios import Scenario, bundled_scenario_path
+from sandbox.scenarios import Scenario, bundled_scenario_path, resolve_scenario
 from tests.integration.test_remediation import (CONNECTOR, NEW, OLD, _serves, action_state,  # noqa: F401
                                                 connector_recovery, more_series, request_lines, rolled_back, scaled, world)
 from sandbox.standins.run import TrafficSeed
@@ -277,7 +277,6 @@ def test_a_connector_alert_that_fired_again_during_verification_is_not_verified(
     the scale-up on the first closing. Now it waits, and at the deadline escalates, naming the new
     incident; nothing written."""
     from shared.config import parse_config
-    from sandbox.scenarios import resolve_scenario
 
     shared = "projects/shop-prod/locations/europe-west1/connectors/shared-conn"
     scenario = resolve_scenario("connector_alert_shared")
@@ -471,3 +470,93 @@ def test_a_service_not_in_the_config_on_another_connector_is_not_judged(scaled):
 
     assert outcome.status.value == "verified", outcome.reason
     assert "none of the 1 listed" in outcome.reason, outcome.reason
+
+
+def test_a_rollback_whose_policy_fired_again_after_it_settled_is_not_verified(rolled_back):
+    """After the rollback the revision traffic went back to serves 40 requests a minute cleanly, but in the
+    minute to +9m the database's failover drops the pool's connections and 6 of its 46 requests answer 503
+    (13 %, over the policy's 5 %): Monitoring opens a new incident of the same policy on the service, begun
+    at +9m. The alert path skips it as the rollback's to verify. By the deadline the minutes the sweep judges
+    no longer hold that minute, and the rollback was `verified` while the policy that paged had fired again
+    after it: no person heard of the second incident. Now escalated at the deadline, naming the new incident,
+    kept in place, nothing written."""
+    request_lines(rolled_back, OLD, "+3m", "+22m", 40)
+    request_lines(rolled_back, OLD, "+8m", "+9m", 6, status=503)
+    more_series(rolled_back, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +3m, to: +22m, every: 60s, value: 40}}]
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 5xx, response_code: "503"}}
+    points: [{{at: +9m, value: 6}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +3m, to: +22m, every: 60s, value: {{samples: [[120, 40]]}}}}]
+""")
+    rolled_back.at(10)
+    again = resolve_scenario("bad_revision").notification(rolled_back.anchor + timedelta(minutes=9),
+                                                          incident_id="0.refired")
+    refired = rolled_back.handle(event(json.dumps(again).encode(), "2"))
+    # The alert path leaves the new incident to the sweep, as the rollback's own to verify (own_rollback).
+    assert refired.status.value == "skipped" and "The sweep verifies the rollback" in refired.reason, refired.reason
+    rolled_back.at(18)
+
+    outcomes = rolled_back.command({"command": "sweep"})
+
+    [outcome] = [o for o in outcomes if o.action is not None]
+    assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
+    assert "fired again on minutes after the action settled" in outcome.reason and "0.refired" in outcome.reason, \
+        outcome.reason
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+    assert action_state(rolled_back) == "escalated"
+
+
+def test_a_rollback_whose_tag_url_still_reaches_the_failing_revision_is_not_verified(world):
+    """The deploy went out with `--tag green` (0%, its own URL), and a client channel calls that URL. An
+    operator's rollback keeps the tag: after it, the service's URL answers 400 requests a minute cleanly,
+    and the tag's URL 3 a minute, every one 500 from the revision rolled back from. The service's share,
+    0.7 % 5xx, is under the 1 % bar, and the rollback was `verified` while every caller of that URL still
+    failed. Escalated at the deadline, naming the tag, kept in place, nothing written."""
+    world.seed("bad_revision")
+    world.standins.run.set_traffic(SERVICE, [TrafficSeed(percent=100, revision=NEW),
+                                             TrafficSeed(percent=0, revision=NEW, tag="green")])
+    # An operator's rollback (no alert: judged at the settings' defaults, a 1 % share of 5xx).
+    [applied] = world.command({"command": "rollback_traffic", "command_id": "rb-1", "requested_by": "alice@example.com",
+                               "target": SERVICE, "params": {"revision": OLD}, "reason": "bad deploy"}, "m-1")
+    assert applied.status.value == "applied", applied.reason
+    assert world.serving() == {OLD: 100, NEW: 0}      # the tag kept at 0%
+    world.published()
+    request_lines(world, OLD, "+3m", "+22m", 400)
+    request_lines(world, NEW, "+3m", "+22m", 3, status=500)
+    more_series(world, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +3m, to: +22m, every: 60s, value: 400}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +3m, to: +22m, every: 60s, value: {{samples: [[120, 400]]}}}}]
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {NEW}}}}}
+    labels: {{response_code_class: 5xx, response_code: "500"}}
+    points: [{{from: +3m, to: +22m, every: 60s, value: 3}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {NEW}}}}}
+    labels: {{response_code_class: 5xx}}
+    points: [{{from: +3m, to: +22m, every: 60s, value: {{samples: [[80, 3]]}}}}]
+""")
+    world.at(18)
+
+    [outcome] = world.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
+    assert f"the revision rolled back from, {NEW}, still answers its tag URL (green)" in outcome.reason, outcome.reason
+    assert world.serving() == {OLD: 100, NEW: 0} and world.standins.run.count("UpdateService") == 1
+    assert action_state(world) == "escalated"

@@ -66,3 +66,28 @@ def test_a_closed_notification_is_no_refiring():
     note_refired(store, parse_notification(closed(incident_id="0.second")), NOW, "service", SERVICE)
     [data] = store.find_records(ACTIONS, "service", SERVICE)
     assert data.get("refired_at") is None
+
+
+def test_the_latest_start_is_noted_beside_the_first_refiring():
+    """The first refiring is kept; the one that began latest is noted beside it, so that one begun before the
+    action settled (another series already failing) does not hide one begun after it (judging.refired_after_settle).
+    Before, only the first was noted, with no start at all."""
+    store = _state()
+    start = SECOND.started_at
+    note_refired(store, SECOND, NOW, "service", SERVICE)
+    note_refired(store, opened("0.third", started_at=start + 420), NOW + timedelta(minutes=7), "service", SERVICE)
+    note_refired(store, opened("0.fourth", started_at=start + 60), NOW + timedelta(minutes=8), "service", SERVICE)
+    [data] = store.find_records(ACTIONS, "service", SERVICE)
+    record = ActionRecord.model_validate(data)
+    assert (record.refired_incident, record.refired_at) == ("0.second", NOW)
+    assert (record.refired_started_incident, record.refired_started_at) == ("0.third", start + 420)
+
+
+def test_an_incident_of_no_start_notes_no_start():
+    """A start of 0 is no time an incident began (Incident.start_unknown; the alert path escalates such an
+    incident): noted as a refiring, with no start."""
+    store = _state()
+    note_refired(store, opened("0.second", started_at=0), NOW, "service", SERVICE)
+    [data] = store.find_records(ACTIONS, "service", SERVICE)
+    record = ActionRecord.model_validate(data)
+    assert record.refired_incident == "0.second" and record.refired_started_at is None

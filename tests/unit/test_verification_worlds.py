@@ -546,6 +546,126 @@ def test_a_closed_incident_whose_policy_fired_again_does_not_verify(name, record
     assert ("fired again" in health_.why) is (health is HealthKind.UNCLEAR), health_.why
 
 
+def burst(now: float, *, minute: float = 4, failing: float = 6) -> Evidence:
+    """The rolled-back-to revision answering 40 clean requests a minute since, and `failing` 503s more in the
+    minute ending at `minute` (the database's failover dropping a pool's connections: the failure the deploy
+    did not cause, back for a minute): 13 % of that minute. A sweep judges the newest `recent_seconds` of
+    whole minutes (5), which by the deadline no longer hold it."""
+    return served(now).requests(OLD, minute - 1, minute, failing, "503")
+
+
+def _started(record, alert, minute: float | None, alignment: float | None = None):
+    """The record after its alert policy opened another incident that began at `minute` (None: none did)."""
+    if alignment is not None:
+        alert = alert.model_copy(update={"alignment_seconds": alignment})
+    record = record.model_copy(update={"alert": alert})
+    if minute is None:
+        return record
+    return record.model_copy(update={"refired_at": at(minute + 1), "refired_incident": "0.second",
+                                     "refired_started_at": int(at(minute).timestamp()),
+                                     "refired_started_incident": "0.second"})
+
+
+REFIRED_JUDGED = [
+    # name, action, alert, its alignment period (s), evidence, the new incident's start (minute), health, step
+    ("no refiring: a minute's burst of 503s after the settle time, gone from the minutes judged, verified (as "
+     "before)", rollback(), RATIO_5XX, 60, burst(11), None, HealthKind.HEALTHY, StepKind.VERIFY),
+    ("the 5xx-ratio policy fired again on that minute: escalated at the deadline, kept", rollback(), RATIO_5XX, 60,
+     burst(11), 4, HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("a p99 policy fired again after the settle time, before the deadline: not verified, waits", rollback(),
+     LATENCY_30S, 60, served(6), 1, HealthKind.UNCLEAR, StepKind.WAIT),
+    ("the same, the alignment period not stated (60 s read)", rollback(), RATIO_5XX, None, burst(11), 4,
+     HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("a p99 policy fired again after the settle time, the p99 read here under its bar: escalated, kept", rollback(),
+     LATENCY_30S, 60, served(11), 5, HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("the same after a connector scale-up on a 5xx alert", scale_up(), RATIO_5XX, 60,
+     burst(11).connector("e2-standard-4", 2, 4), 4, HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("a 5-minute alignment wholly after the settle time: escalated", rollback(), RATIO_5XX, 300, burst(11, minute=5),
+     6, HealthKind.UNCLEAR, StepKind.ESCALATE),
+    ("a refiring that began while the action settled (a cold start's 500s): the requests decide, verified",
+     rollback(), RATIO_5XX, 60, burst(11, minute=-2), -2, HealthKind.HEALTHY, StepKind.VERIFY),
+    ("a refiring whose minute straddles the settle time: the requests decide, verified", rollback(), RATIO_5XX, 60,
+     burst(11, minute=0.5), 0.5, HealthKind.HEALTHY, StepKind.VERIFY),
+    ("a 5-minute alignment whose span reaches back before the settle time: the requests decide, verified",
+     rollback(), RATIO_5XX, 300, burst(11), 4, HealthKind.HEALTHY, StepKind.VERIFY),
+    ("still failing and fired again: failing, undone, as before", rollback(), RATIO_5XX, 60, moved(11, {"503": 20}),
+     4, HealthKind.FAILING, StepKind.UNDO),
+]
+
+
+@pytest.mark.parametrize("name,record,alert,alignment,evidence,started,health,step", REFIRED_JUDGED,
+                         ids=[r[0] for r in REFIRED_JUDGED])
+def test_an_alert_that_fired_again_after_the_settle_time_does_not_verify(name, record, alert, alignment, evidence,
+                                                                          started, health, step):
+    """After an alert the health check reads (a 5xx share, a p99), the live requests at its bar decided alone:
+    a new incident of the same policy on the service, begun on minutes after the action settled (Monitoring's
+    own evaluation, at its alignment, series and trigger), did not count, and the rollback was `verified`
+    while the policy that paged had fired again on it (and the alert path had skipped that incident as the
+    rollback's to verify). Now such an incident keeps it unclear, so escalated at the deadline, kept, naming
+    the incident; one begun on minutes the sweep does not judge (the settle time) leaves the requests to decide."""
+    record = _started(record, alert, started, alignment)
+    health_, step_ = judged(record, evidence)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert ("fired again on minutes after the action settled" in health_.why) is (health is HealthKind.UNCLEAR), \
+        health_.why
+    if health is HealthKind.UNCLEAR:
+        assert "0.second" in health_.why and f"began at {at(started):%H:%M:%S}" in health_.why, health_.why
+
+
+def tagged(now: float, *, tag: str | None = "green", through_tag: float = 3, code: str = "500", ok: float = 400,
+           timeout: float = 300, tag_p99: float = 0.12) -> Evidence:
+    """A busy service (400 requests a minute) whose deploy went out with `--tag green`: before the rollback
+    the new revision answered 220 of its 400 a minute 500; since, the revision traffic went back to answers
+    `ok` a minute cleanly, and the new revision, kept at 0% under its tag, answers `through_tag` a minute
+    (a client channel pointed at the tag URL), `code`, at p99 `tag_p99`; its request timeout `timeout` s."""
+    e = Evidence(now=now).revision(OLD, -180).revision(NEW, -20, timeout=timeout)
+    e.traffic(**{OLD.replace("-", "_"): 100})
+    if tag:
+        e.tag(NEW, tag)
+    e.requests(NEW, -30, -5, 180).requests(NEW, -30, -5, 220, "500").latency(NEW, -30, -5, 0.12)
+    e.requests(OLD, -5, now, ok).latency(OLD, -5, now, 0.12)
+    if through_tag:
+        e.requests(NEW, -5, now, through_tag, code).latency(NEW, -5, now, tag_p99)
+    return e
+
+
+TAG = "still answers its tag URL (green)"
+
+TAGGED = [
+    # name, action, evidence, health, step, words
+    ("the tag URL still reaches the revision rolled back from, 3 requests a minute all 500 (0.7 % of the "
+     "service's): escalated at the deadline, kept", rollback(), tagged(11), HealthKind.UNCLEAR, StepKind.ESCALATE,
+     TAG),
+    ("the same before the deadline: not verified, waits", rollback(), tagged(6), HealthKind.UNCLEAR, StepKind.WAIT,
+     TAG),
+    ("its tag's requests 503 from Cloud Run (the revision's instances failing): the same", rollback(),
+     tagged(11, code="503"), HealthKind.UNCLEAR, StepKind.ESCALATE, TAG),
+    ("its tag's requests clean but hanging (p99 40 s): the service's p99 says so already, not undone (as before)",
+     rollback(), tagged(11, code="200", tag_p99=40), HealthKind.UNCLEAR, StepKind.ESCALATE, "another revision's"),
+    ("its tag's requests clean: verified", rollback(), tagged(11, code="200"), HealthKind.HEALTHY, StepKind.VERIFY,
+     ""),
+    ("nobody calls the tag URL: verified", rollback(), tagged(11, through_tag=0), HealthKind.HEALTHY,
+     StepKind.VERIFY, ""),
+    ("its 500s are requests begun before the rollback, ending under its 15-minute request timeout, no tag "
+     "reaching it: verified", rollback(), tagged(11, tag=None, timeout=900), HealthKind.HEALTHY,
+     StepKind.VERIFY, ""),
+    ("the same with a tag: its requests since are all ones it may have taken before the traffic moved: "
+     "verified", rollback(), tagged(11, timeout=900), HealthKind.HEALTHY, StepKind.VERIFY, ""),
+]
+
+
+@pytest.mark.parametrize("name,record,evidence,health,step,words", TAGGED, ids=[t[0] for t in TAGGED])
+def test_a_tag_url_still_reaching_the_failing_revision_does_not_verify(name, record, evidence, health, step, words):
+    """Every traffic change keeps the service's tags at 0%: the deploy's `--tag green` URL still reaches the
+    revision rolled back from. Its callers' 500s, a handful against the service's 400 clean requests a
+    minute, were under the bar: `verified`, while every caller of that URL still failed. Its requests ending
+    after any taken before the rollback could have (its request timeout and a minute) decide."""
+    health_, step_ = judged(record, evidence)
+    assert (health_.kind, step_.kind) == (health, step), health_.why
+    assert (TAG in health_.why) is (words == TAG), health_.why
+    assert words in health_.why, health_.why
+
+
 def test_a_moved_failure_is_read_on_the_rollbacks_own_revision():
     """The revision rolled back from keeps ending requests it took before the traffic moved (its 500s,
     under a long request timeout), while the revision traffic went back to turns half of its own callers
