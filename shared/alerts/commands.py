@@ -657,6 +657,18 @@ _PATTERN_WORDS = {
 }
 
 
+def connector_one_way(connector: str) -> str:
+    """Why no command undoes a connector's scale, for a restore_traffic aimed at one: VPC Access only raises a
+    connector's instances ("--min-instances … must be greater than or equal to the currently set minimum", the
+    same for --max-instances: gcloud reference, compute networks vpc-access connectors update), and Runwarden
+    refuses to scale one down or to a smaller machine (scale_connector's bounds)."""
+    return (f"a scale of {connector} is one-way and cannot be undone: VPC Access only raises a connector's min and "
+            "max instances (gcloud compute networks vpc-access connectors update: each at least the value set now), "
+            "and no command scales a connector down or to a smaller machine; restore_traffic puts back a service's "
+            "traffic only: nothing written. Going back means recreating the connector, a person's change outside "
+            "Runwarden")
+
+
 _MODELS: dict[str, type[BaseModel]] = {m.model_fields["command"].annotation.__args__[0]: m for m in AnyCommand.__args__}
 
 
@@ -921,6 +933,11 @@ def _message(error: Any) -> str:
     near = _nearly_a_name(str(error.get("input")), pattern)
     if near:
         return near
+    if pattern == SERVICE_PATTERN and error["loc"][:1] == ("restore_traffic",) \
+            and re.match(CONNECTOR_PATTERN, str(error.get("input"))):
+        # A connector aimed at by the command that undoes a change: the answer is why it cannot be, not its form.
+        return f"{str(error.get('input'))[:120]!r} is a connector, not a service: " \
+               + connector_one_way(str(error.get("input"))[:120])
     if words.startswith("blank"):
         return f"{str(error.get('input'))[:120]!r} is {words}"
     return f"{str(error.get('input'))[:120]!r} is not {words}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from shared.alerts.commands import connector_one_way
 from shared.commands import held, restore_notes
 from shared.commands.context import CommandRun, refused, rejected
 from shared.commands.diagnose import read_diagnosis
@@ -362,6 +363,10 @@ def _recorded_action(run: CommandRun, action_id: str, service: str) -> ActionRec
     if not data:
         raise rejected("params.action_id", f"no recorded action {action_id}{_rollbacks_of(run, service)}")
     record = ActionRecord.model_validate(data)
+    if not get_action(record.action).reversible:
+        # A connector's scale (Action.reversible: False): said as having no way back, not as another service's.
+        raise rejected("params.action_id", f"{action_id} is a {record.action} (recorded {record.state.value}): "
+                                           + connector_one_way(record.target))
     if record.service != service or record.action != "rollback_traffic":
         raise rejected("params.action_id", f"{action_id} is a {record.action} on {record.target}, not a traffic "
                                            f"change of {service}")

@@ -531,6 +531,27 @@ def test_a_manual_scale_within_the_policy_ceiling(proposed):
     assert down.status.value == "rejected" and "would go down" in down.reason
 
 
+# A connector scale has no way back (VPC Access only raises a connector's instances), so a restore of one, by its
+# action id with the service or the connector as target, or to_latest on the connector, says so and writes
+# nothing. Before, each was refused as something else: "not a traffic change of backend", or the connector
+# "not in the inventory: the config's services list does not name it" (it is, under bounds.connectors).
+@pytest.mark.parametrize("target, params", [
+    (SERVICE, "action"), (CONNECTOR, "action"), (CONNECTOR, {"to_latest": True}),
+])
+def test_a_restore_of_a_connector_scale_says_it_is_one_way_and_writes_nothing(proposed, target, params):
+    world, _ = proposed
+    scaled = command(world, "scale_connector", target=CONNECTOR, params={"max_instances": 10}, reason="r")
+    assert scaled.status.value == "applied" and scaled.action.action_id, scaled.reason
+    params = {"action_id": scaled.action.action_id} if params == "action" else params
+    outcome = command(world, "restore_traffic", target=target, params=params, reason="undo the scale")
+    said = ("one-way", "cannot be undone", "only raises", "nothing written", "recreating the connector")
+    assert outcome.status.value == "rejected", outcome.reason
+    assert [words for words in said if words not in outcome.reason] == [], outcome.reason
+    assert "not in the inventory" not in outcome.reason, outcome.reason
+    assert writes(world) == 1
+    assert world.standins.vpcaccess.connector(CONNECTOR)["maxInstances"] == 10
+
+
 def test_a_manual_scale_above_the_ceiling_is_rejected(standin_env, firestore, pubsub, project_id, anchor):
     # An operator's: without allow_one_way, a manual scale is an operator's decision (shared/commands/connector.py).
     world = World(standin_env, pubsub, project_id, anchor, operators=["alice@example.com"],
