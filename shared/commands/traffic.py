@@ -71,6 +71,7 @@ def restore(run: CommandRun) -> Outcome:
             raise refused(f"{service.short_name} already serves the split recorded before {p.action_id} "
                           f"({', '.join(f'{k} {v}%' for k, v in sorted(serving.items()))}): "
                           "nothing to do, nothing written")
+        _not_undone(run, record, service)
     action = checked(run, "restore_traffic", params)     # bounds and override refused before any note
     before = traffic_state(service)
     result = _noted_and_gated(run, action, params, before, service_name)
@@ -242,6 +243,35 @@ def _not_overtaken(record: ActionRecord, service: Service) -> None:
                   f"{service.name}; "
                   "to move its traffic, send restore_traffic with to_latest: true, or rollback_traffic with a Ready "
                   "revision")
+
+
+def _not_undone(run: CommandRun, record: ActionRecord, service: Service) -> None:
+    """Refused (`skipped`, nothing written) when the rollback was undone already (by the sweep, or a person's
+    restore) and its service serves as it left it all the same: a later change (another rollback to the same
+    revision) pinned it again. Putting back the split recorded before this rollback would undo that later
+    change, never named by the command, its record left `pending` for the sweep to judge a change someone had
+    reversed; that change is undone by its own action_id. Checked last: an undone rollback whose split serves,
+    or whose traffic moved since, is answered as before (`_not_overtaken`, and "already serves")."""
+    if record.state is not ActionState.UNDONE:
+        return
+    when = f" at {record.resolved_at:%Y-%m-%d %H:%M:%S} UTC" if record.resolved_at else ""
+    how = f" ({record.note})" if record.note else ""
+    later = _later_rollbacks(run, record)
+    raise refused(f"{record.key} was already undone{when}{how}: nothing left to undo, nothing written. "
+                  f"{service.short_name} serves {split_text(service.traffic)} as a later change left it"
+                  + (f" ({later}): to undo that, send restore_traffic with its action_id" if later else "")
+                  + "; to move its traffic, send restore_traffic with to_latest: true, or rollback_traffic with a "
+                    "Ready revision")
+
+
+def _later_rollbacks(run: CommandRun, record: ActionRecord) -> str:
+    """The service's rollbacks recorded after `record` and not undone, newest first: the change now serving."""
+    found = [ActionRecord.model_validate(r) for r in run.adapters.state.find_records(ACTIONS, "service", record.service)
+             if r.get("action") == "rollback_traffic" and r.get("key") != record.key]
+    later = sorted((r for r in found if r.applied_at >= record.applied_at and r.state is not ActionState.UNDONE),
+                   key=lambda r: r.applied_at, reverse=True)
+    return "; ".join(f"action {r.key}, {r.state.value}, applied {r.applied_at:%Y-%m-%d %H:%M:%S} UTC"
+                     + (f" by {r.requested_by}" if r.requested_by else "") for r in later[:3])
 
 
 def _still_servable(run: CommandRun, action_id: str, service: Service, traffic: tuple[TrafficTarget, ...]) -> None:

@@ -215,6 +215,29 @@ def test_restore_by_action_id_puts_back_the_recorded_split(world):
     assert world.serving() == {NEW: 100}
 
 
+def test_a_restore_of_a_rollback_already_undone_writes_nothing_and_names_the_later_change(world):
+    """Rollback A is restored (undone); a second rollback B pins the same revision again. A restore of A sent
+    again (a second operator, or the first one's terminal history) found the service serving as A left it and
+    wrote A's split back: it undid B, which no one named, leaving B's record pending for the sweep to judge a
+    change someone else had reversed. An action already undone has nothing left to undo."""
+    a = command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="bad deploy")
+    undo_a = command(world, "restore_traffic", target=SERVICE, params={"action_id": a.action.action_id}, reason="r")
+    assert undo_a.status.value == "applied" and world.serving() == {NEW: 100}, undo_a.reason
+    b = command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="bad deploy after all",
+                override_limits=True)
+    assert b.status.value == "applied" and world.serving() == {OLD: 100}, b.reason
+    done = writes(world)
+
+    again = command(world, "restore_traffic", target=SERVICE, params={"action_id": a.action.action_id}, reason="r")
+
+    assert again.status.value == "skipped", again.reason
+    said = (f"{a.action.action_id} was already undone", f"command {undo_a.command_id}", "nothing written",
+            b.action.action_id)
+    assert [words for words in said if words not in again.reason] == [], again.reason
+    assert writes(world) == done and world.serving() == {OLD: 100}
+    assert world.state.get_record(ACTIONS, b.action.action_id)["state"] == "pending"
+
+
 def test_the_same_command_id_twice_is_a_duplicate_carrying_the_first_result(world):
     first = command(world, "rollback_traffic", command_id="same", target=SERVICE, params={"revision": OLD},
                     reason="r")
