@@ -978,6 +978,44 @@ def test_an_approve_of_a_connector_alerts_proposal_is_refused_when_a_service_mov
     assert w.state.get_record(PROPOSALS, proposed.action.proposal_id)["state"] == "refused"
 
 
+def test_an_approve_that_reads_a_paused_service_the_alert_could_not_read_acts_on_its_own_read(
+        standin_env, firestore, pubsub, project_id, anchor):
+    """`ledger` is paused and could not be read when the connector alert came (Cloud Run refused the read:
+    PERMISSION_DENIED), so it was kept with the proposal as maybe behind the connector. The approve reads it and
+    finds it on no connector: its pause holds nothing back, and the answer says what the approve read. Before,
+    the alert's failed read still held the approve back by ledger's pause, "could not be read during the alert"."""
+    import grpc
+
+    from sandbox.scenarios import resolve_scenario, seed
+    from shared.config import parse_config
+
+    scenario = resolve_scenario("connector_alert_shared")
+    prefix = "projects/shop-prod/locations/europe-west1"
+    shared, ledger = f"{prefix}/connectors/shared-conn", f"{prefix}/services/ledger"
+    data = scenario.config_data("projects/x/topics/x", "enforce")
+    w = World.for_scenario(scenario, standin_env, pubsub, project_id, anchor)
+    w.config = parse_config({**data, "outcomes_topic": w.outcomes_topic, "operators": ["alice@example.com"],
+                             "services": [{"name": ledger}, *data["services"]],   # ledger read first
+                             "bounds": {"connectors": [{"name": shared, "allow_one_way": False}]}})
+    seed(standin_env, scenario, anchor)
+    standin_env.run.add_service(ledger)
+    standin_env.run.add_revision(ledger, "ledger-00001-aaa", anchor - timedelta(hours=1))   # no connector
+    assert command(w, "pause", target=ledger, reason="migration").status.value == "applied"
+    standin_env.run.faults.fail_next(1, grpc.StatusCode.PERMISSION_DENIED, method="GetService")
+    proposed = w.handle(w.alert("connector_alert_shared"))
+    assert proposed.status.value == "proposed", proposed.reason
+    assert ledger in w.state.get_record(PROPOSALS, proposed.action.proposal_id)["maybe_behind"]
+
+    applied = command(w, "approve", params={"proposal_id": proposed.action.proposal_id}, reason="scale it")
+
+    assert applied.status.value == "applied", applied.reason
+    assert standin_env.vpcaccess.count("PatchConnector") == 1
+    assert any(note.startswith(f"{ledger}, which could not be read during the alert, was read by this approve at "
+                               f"{w.clock.now():%Y-%m-%d %H:%M:%S} UTC: no revision of it serving traffic names "
+                               f"{shared}, so it is not behind it and its pause holds nothing back")
+               for note in applied.notes), applied.notes
+
+
 def test_a_restore_resent_after_the_ttl_deleted_its_claims_writes_nothing_again(world):
     """On Firestore: the restore wrote, the gate's commit and the command's own record failed, and both claims
     were deleted as the TTL policy deletes them. The restore's note (records.RestoreNote), read with the gate's
