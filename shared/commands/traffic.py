@@ -251,8 +251,9 @@ def _not_undone(run: CommandRun, record: ActionRecord, service: Service) -> None
     revision) pinned it again. Putting back the split recorded before this rollback would undo that later
     change, never named by the command, its record left `pending` for the sweep to judge a change someone had
     reversed; that change is undone by its own action_id. Checked last: an undone rollback whose split serves,
-    or whose traffic moved since, is answered as before (`_not_overtaken`, and "already serves")."""
-    if record.state is not ActionState.UNDONE:
+    or whose traffic moved since, is answered as before (`_not_overtaken`, and "already serves"); so is a resend
+    of the very command that undid it (`_released` names it in the note), which its gate claim answers."""
+    if record.state is not ActionState.UNDONE or (run.command_id and f"(command {run.command_id})" in record.note):
         return
     when = f" at {record.resolved_at:%Y-%m-%d %H:%M:%S} UTC" if record.resolved_at else ""
     how = f" ({record.note})" if record.note else ""
