@@ -78,7 +78,7 @@ def restore(run: CommandRun) -> Outcome:
     outcome = action_outcome(run, action, params, before, result, service_name)
     if outcome.status is OutcomeStatus.APPLIED:
         try:
-            _released(run, service_name, None if p.to_latest else p.action_id)
+            outcome.notes += _released(run, service_name, None if p.to_latest else p.action_id)
         except TransientError as exc:
             # The restore is written: raising now would lose its answer (a command dead-lettered is never
             # answered), and a resend would only find the gate's claim completed (a duplicate) and record
@@ -404,14 +404,26 @@ def _recorded_action(run: CommandRun, action_id: str, service: str) -> ActionRec
     return record
 
 
-def _released(run: CommandRun, service: str, action_id: str | None) -> None:
-    """The pin is gone and the sweep must not undo a rollback a person already reversed."""
+def _released(run: CommandRun, service: str, action_id: str | None) -> list[str]:
+    """The pin is gone and the sweep must not undo a rollback a person already reversed. Returns what this
+    restore undid, one line per rollback it closed: whose, to which revision and when, so that an operator whose
+    restore reverses another's rollback of a minute ago (two people on one incident) reads that it did."""
     state, now, by = run.adapters.state, run.now, run.command.requested_by
     state.update_record(PINS, service, {"pinned": False, "released_at": now, "released_by": by})
+    undid = []
     for data in state.find_records(ACTIONS, "service", service):
         if data.get("action") != "rollback_traffic" or (action_id and data.get("key") != action_id):
             continue
-        if data.get("state") == ActionState.PENDING.value:
-            state.update_record(ACTIONS, data["key"], {"state": ActionState.UNDONE.value, "resolved_at": now,
-                                                       "note": f"traffic restored by {by} (command {run.command_id})"},
-                                expect={"state": ActionState.PENDING.value})
+        if data.get("state") == ActionState.PENDING.value and state.update_record(
+                ACTIONS, data["key"], {"state": ActionState.UNDONE.value, "resolved_at": now,
+                                       "note": f"traffic restored by {by} (command {run.command_id})"},
+                expect={"state": ActionState.PENDING.value}):
+            undid.append(_undid(ActionRecord.model_validate(data)))
+    return undid
+
+
+def _undid(record: ActionRecord) -> str:
+    whose = (f"{record.requested_by}'s command {record.command_id}" if record.command_id
+             else f"automation, for incident {record.incident_id}")
+    return (f"This restore undid rollback {record.key} (to {record.params.get('to_revision') or '?'}, applied at "
+            f"{record.applied_at:%Y-%m-%d %H:%M:%S} UTC by {whose}); the sweep no longer judges it")

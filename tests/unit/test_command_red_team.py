@@ -238,3 +238,21 @@ def test_an_approve_held_by_the_switch_is_not_applied_by_the_resume_or_the_sweep
     assert again.status is APPLIED and _writes(w) == 1, again.reason
 
 
+
+
+@pytest.mark.parametrize("how", ["to_latest", "action_id"])
+def test_a_restore_that_reverses_another_operators_rollback_names_it(how):
+    """Two operators on one incident: alice rolls back; a minute later bob, not knowing, restores. Both are
+    `applied`, and bob's answer said only "it undoes a change of Runwarden's": it did not say that it had just
+    reversed alice's rollback, whose, to which revision, or when. Now it names each rollback it undid."""
+    w = _world("bad_revision")
+    rolled = _send(w, {"command": "rollback_traffic", "target": SERVICE, "params": {"revision": "backend-00001-abc"}})
+    assert rolled.status is OutcomeStatus.APPLIED, rolled.reason
+    params = {"to_latest": True} if how == "to_latest" else {"action_id": rolled.action.action_id}
+    restored = _send(w, {"command": "restore_traffic", "target": SERVICE, "params": params,
+                         "requested_by": "bob@example.com"})
+    assert restored.status is OutcomeStatus.APPLIED and _writes(w) == 2, restored.reason
+    said = (f"This restore undid rollback {rolled.action.action_id} (to backend-00001-abc, applied at "
+            f"{w.clock.now():%Y-%m-%d %H:%M:%S} UTC by {OPERATOR}'s command {rolled.command_id}); the sweep no "
+            "longer judges it")
+    assert said in restored.notes, restored.notes
