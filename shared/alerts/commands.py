@@ -933,11 +933,9 @@ def _message(error: Any) -> str:
     near = _nearly_a_name(str(error.get("input")), pattern)
     if near:
         return near
-    if pattern == SERVICE_PATTERN and error["loc"][:1] == ("restore_traffic",) \
-            and re.match(CONNECTOR_PATTERN, str(error.get("input"))):
-        # A connector aimed at by the command that undoes a change: the answer is why it cannot be, not its form.
-        return f"{str(error.get('input'))[:120]!r} is a connector, not a service: " \
-               + connector_one_way(str(error.get("input"))[:120])
+    swapped = _other_kind(str(error.get("input"))[:120], pattern, str(error["loc"][0]) if error["loc"] else "")
+    if swapped:
+        return swapped
     if words.startswith("blank"):
         return f"{str(error.get('input'))[:120]!r} is {words}"
     return f"{str(error.get('input'))[:120]!r} is not {words}"
@@ -966,6 +964,24 @@ def _sent_as(error: Any) -> str:
     if wanted is int and isinstance(given, float) and given.is_integer():
         return f" (got {given}: send a whole number, {int(given)})"
     return f" (got {json.dumps(given)[:60]})"
+
+
+def _other_kind(value: str, pattern: str, command: str) -> str:
+    """A well-formed name of the other kind (a connector where a service is taken, or the reverse): said as
+    such, with what the command takes, rather than "is not a full service name", which read as a typo. For
+    restore_traffic aimed at a connector, why no command undoes a connector's scale (`connector_one_way`). A
+    revision names its connector in `vpc_access.connector` (google/cloud/run/v2/vendor_settings.proto,
+    VpcAccess). "" for anything else."""
+    if pattern == SERVICE_PATTERN and re.match(CONNECTOR_PATTERN, value):
+        if command == "restore_traffic":
+            return f"{value!r} is a connector, not a service: " + connector_one_way(value)
+        return (f"{value!r} is a connector, not a service: {command} takes a service, "
+                "projects/PROJECT/locations/REGION/services/SERVICE (one that uses the connector)")
+    if pattern == CONNECTOR_PATTERN and re.match(SERVICE_PATTERN, value):
+        return (f"{value!r} is a service, not a connector: {command} takes the connector, "
+                "projects/PROJECT/locations/REGION/connectors/CONNECTOR (the service's revision names the one it "
+                "uses: vpc_access.connector)")
+    return ""
 
 
 def _nearly_a_name(value: str, pattern: str) -> str | None:

@@ -147,7 +147,13 @@ def test_json_no_parser_can_hold_is_refused_naming_the_data(data, words):
     ({"command": "restore_traffic", "target": "projects/p/locations/r/connectors/c", "params": {"to_latest": True}},
      "'projects/p/locations/r/connectors/c' is a connector, not a service: a scale of projects/p/locations/r/"
      "connectors/c is one-way and cannot be undone"),
-    ({"command": "rollback_traffic", "target": "projects/p/locations/r/connectors/c"}, "is not a full service name"),
+    ({"command": "rollback_traffic", "target": "projects/p/locations/r/connectors/c"},
+     "'projects/p/locations/r/connectors/c' is a connector, not a service: rollback_traffic takes a service, "
+     "projects/PROJECT/locations/REGION/services/SERVICE"),
+    ({"command": "diagnose", "target": "projects/p/locations/r/connectors/c"},
+     "is a connector, not a service: diagnose takes a service"),
+    ({"command": "scale_connector", "target": "projects/p/locations/r/services/s", "params": {"max_instances": 4}},
+     "'projects/p/locations/r/services/s' is a service, not a connector: scale_connector takes the connector"),
 ])
 def test_a_value_of_the_wrong_form_is_answered_with_the_form_expected(fields, words):
     with pytest.raises(CommandError) as caught:
