@@ -15,13 +15,14 @@ from shared.commands.context import CommandRun, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.inventory import managed_service
 from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType, split_text
-from shared.errors import AttemptInProgress, RunwardenError, TransientError
+from shared.errors import AttemptInProgress, PermanentError, RunwardenError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation.actions import get_action
 from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve, serving_shares
 from shared.remediation.actions.rollback_traffic import (RollbackTrafficParams, tagged_targets, traffic_changes,
                                                          traffic_state)
-from shared.remediation.guardrails import GateResult, runs_dry
+from shared.remediation import in_flight
+from shared.remediation.guardrails import WRITING, GateResult, runs_dry
 from shared.remediation.judging import desired_not_served, traffic_moved
 from shared.remediation.records import ACTIONS, PINS, ActionRecord, ActionState, RestoreMark
 
@@ -34,7 +35,8 @@ def rollback(run: CommandRun) -> Outcome:
     to = _named_revision(run, service, revisions) if run.command.params.revision else _known_good(run, service_name)
     serving = _serving_most(service, besides=to.short_name)
     if _pinned_to(service, to.short_name):
-        raise refused(f"{to.short_name} already serves 100% of {service.short_name}: nothing to do")
+        raise refused(f"{to.short_name} already serves 100% of {service.short_name}: nothing to do"
+                      + _while_in_flight(run, service_name))
     from_revision = next((r for r in revisions if r.short_name == serving), to)
     params = RollbackTrafficParams(target=service_name, to_revision=to.short_name, from_revision=from_revision.short_name,
                                    from_revision_created_at=from_revision.create_time, steps_back=0,
@@ -49,7 +51,7 @@ def restore(run: CommandRun) -> Outcome:
     p = run.command.params
     if p.to_latest:
         if all(t.type is TrafficType.LATEST for t in service.traffic if t.percent):
-            raise refused(_nothing_pinned(run, service))
+            raise refused(_nothing_pinned(run, service) + _while_in_flight(run, service_name))
         params = RestoreTrafficParams(target=service_name, to_latest=True, keep_tags=tagged_targets(service))
     else:
         record = _recorded_action(run, p.action_id, service_name)
@@ -70,7 +72,7 @@ def restore(run: CommandRun) -> Outcome:
             # desired (`traffic`, still reconciling) does not serve yet, and is written and verified.
             raise refused(f"{service.short_name} already serves the split recorded before {p.action_id} "
                           f"({', '.join(f'{k} {v}%' for k, v in sorted(serving.items()))}): "
-                          "nothing to do, nothing written")
+                          "nothing to do, nothing written" + _while_in_flight(run, service_name))
         _not_undone(run, record, service)
     action = checked(run, "restore_traffic", params)     # bounds and override refused before any note
     before = traffic_state(service)
@@ -90,6 +92,27 @@ def restore(run: CommandRun) -> Outcome:
                                  "undid is still open to the sweep's judgement; a person must check them")
     return outcome
 
+
+
+def _while_in_flight(run: CommandRun, target: str) -> str:
+    """For a "nothing to do" read off the service as it is: another write to it in flight (its write claim
+    held and not lapsed: Gate._take_writing), named with what it is where its plan says (in_flight.others_on),
+    since what serves may change when it ends. Said, the operator told "no pin to release" does not go on
+    while another's rollback pins the service a second later. "" when none, or when the read fails."""
+    try:
+        claim = run.adapters.state.get(WRITING, target)
+        if claim is None or claim.expired(run.now):
+            return ""
+        since = in_flight.lease_start(run.now, run.config.guardrails.claim_ttl_seconds)
+        plans, _ = in_flight.others_on(run.adapters.state, target, since, "")
+    except (TransientError, PermanentError):
+        return ""
+    what = "; ".join(in_flight.named(plan) for plan in sorted(plans, key=lambda p: p.noted_at))
+    return (f"; but another write to {target} is in flight (its write claim held by {claim.owner} since "
+            f"{claim.claimed_at:%H:%M:%S}Z, until {claim.expires_at:%H:%M:%S}Z at the latest"
+            f"{f': {what}' if what else ''}): what it serves may change when that write ends; see it with "
+            f"runwarden status --target {target}, and send this again with a new command_id once it has ended, "
+            "if it is still wanted")
 
 
 def _nothing_pinned(run: CommandRun, service: Service) -> str:

@@ -256,3 +256,31 @@ def test_a_restore_that_reverses_another_operators_rollback_names_it(how):
             f"{w.clock.now():%Y-%m-%d %H:%M:%S} UTC by {OPERATOR}'s command {rolled.command_id}); the sweep no "
             "longer judges it")
     assert said in restored.notes, restored.notes
+
+
+# Another write to the service is in flight (its write claim held: alice's rollback, sent and waiting on Cloud
+# Run) when bob's command reads the service as it still is and finds nothing to do. The answer said only
+# "no pin to release" or "already serves": the pin landing a second later was never mentioned, and bob, told
+# nothing was pinned, went on. Now each "nothing to do" names the write in flight and that what serves may
+# change when it ends.
+@pytest.mark.parametrize("command, params", [
+    ("restore_traffic", {"to_latest": True}),
+    ("rollback_traffic", {"revision": "backend-00002-xyz"}),
+])
+def test_nothing_to_do_while_another_write_to_the_service_is_in_flight_says_so(command, params):
+    from datetime import timedelta
+
+    from shared.remediation.guardrails import WRITING
+
+    from sandbox.standins.run import TrafficSeed
+
+    w = _world("bad_revision")
+    # As it still is: all LATEST (nothing pinned), or backend-00002-xyz pinned at 100%.
+    w.standins.run.set_traffic(SERVICE, [TrafficSeed(100, None if command == "restore_traffic" else params["revision"])])
+    w.state.claim(WRITING, SERVICE, "m-alert-7:1", timedelta(minutes=3), w.clock.now())
+    outcome = _send(w, {"command": command, "target": SERVICE, "params": params, "requested_by": "bob@example.com"})
+    assert outcome.status is OutcomeStatus.SKIPPED and _writes(w) == 0, outcome.reason
+    said = (f"but another write to {SERVICE} is in flight (its write claim held by m-alert-7:1 since "
+            f"{w.clock.now():%H:%M:%S}Z", "what it serves may change when that write ends",
+            f"runwarden status --target {SERVICE}")
+    assert [words for words in said if words not in outcome.reason] == [], outcome.reason
