@@ -289,9 +289,19 @@ def _not_undone(run: CommandRun, record: ActionRecord, service: Service) -> None
 
 
 def _later_rollbacks(run: CommandRun, record: ActionRecord) -> str:
-    """The service's rollbacks recorded after `record` and not undone, newest first: the change now serving."""
-    found = [ActionRecord.model_validate(r) for r in run.adapters.state.find_records(ACTIONS, "service", record.service)
-             if r.get("action") == "rollback_traffic" and r.get("key") != record.key]
+    """The service's rollbacks recorded after `record` and not undone, newest first: the change now serving.
+    Words only: a read that fails, or a record this version cannot read, names nothing."""
+    try:
+        data = run.adapters.state.find_records(ACTIONS, "service", record.service)
+    except (TransientError, PermanentError):
+        return ""
+    found = []
+    for r in data:
+        if r.get("action") == "rollback_traffic" and r.get("key") != record.key:
+            try:
+                found.append(ActionRecord.model_validate(r))
+            except ValueError:
+                continue
     later = sorted((r for r in found if r.applied_at >= record.applied_at and r.state is not ActionState.UNDONE),
                    key=lambda r: r.applied_at, reverse=True)
     return "; ".join(f"action {r.key}, {r.state.value}, applied {r.applied_at:%Y-%m-%d %H:%M:%S} UTC"
@@ -417,8 +427,8 @@ def _recorded_action(run: CommandRun, action_id: str, service: str) -> ActionRec
     if not data:
         raise rejected("params.action_id", f"no recorded action {action_id}{_rollbacks_of(run, service)}")
     record = ActionRecord.model_validate(data)
-    if not get_action(record.action).reversible:
-        # A connector's scale (Action.reversible: False): said as having no way back, not as another service's.
+    if not record.reversible:
+        # A connector's scale (its action is not reversible): said as having no way back, not as another service's.
         raise rejected("params.action_id", f"{action_id} is a {record.action} (recorded {record.state.value}): "
                                            + connector_one_way(record.target))
     if record.service != service or record.action != "rollback_traffic":
