@@ -27,9 +27,9 @@ from shared.alerts.policy_labels import policy_hold
 from shared.alerts.received import received
 from shared.errors import AttemptInProgress, PermanentError, TransientError, WriteInFlight, described
 from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, GateResult, InProgress, MaybeBehind,
-                                          duplicate_result, message_of, restarted)
+                                          duplicate_result, message_of, restarted, runs_dry)
 from shared.remediation import intents
-from shared.remediation.held_messages import held_again, held_key, held_note, held_record, keeps
+from shared.remediation.held_messages import dry_hold_note, held_again, held_key, held_note, held_record, keeps
 from shared.remediation.held_reports import Holder
 from shared.remediation.intents import Verdict, look
 from shared.remediation.history import (
@@ -431,12 +431,19 @@ class _AlertRun:
             return done
         return self.outcome(OutcomeStatus.SKIPPED, held_again(data, self.message_id), target=target)
 
-    def note_held(self, result: GateResult, target: str, service: str) -> None:
+    def note_held(self, result: GateResult, target: str, service: str, action: str) -> str:
         """Keeps, best effort, that a brake, a cooldown or a budget held this message's write back and the claim
         was given back (held_messages.py). A store that fails costs the answer nothing; the timeline says what a
-        delivery once the hold has cleared may then do."""
+        delivery once the hold has cleared may then do. A dry run's hold (the config's mode, the action's shadow
+        mode) is said in the timeline and not kept: it held back a write that was never to be made, and kept, it
+        would answer the message's delivery once writes are on as held, a hold that never happened for real
+        (held_messages.py, "A dry run keeps nothing"). Returns the note the answer carries for such a dry run."""
         if self.event_data is None or result.status is not OutcomeStatus.SKIPPED or not keeps(result.reason):
-            return
+            return ""
+        if runs_dry(self.config, action):
+            said = dry_hold_note(self.config.dry_run, action)
+            self.timeline.step("held_dry_run", f"held back in a dry run ({result.reason}): {said}")
+            return said
         key, now = self.held_key(), self.adapters.clock.now()
         retain = timedelta(seconds=self.config.guardrails.claim_retention_seconds)
         try:
@@ -445,6 +452,7 @@ class _AlertRun:
         except (TransientError, PermanentError) as exc:
             self.timeline.step("held_unrecorded", f"held back, but not recorded as held ({exc}): a delivery of "
                                "this message again once the hold has cleared may act on it", severity="WARNING")
+        return ""
 
     def gate(self) -> Gate:
         return Gate(self.config, self.adapters.state, self.adapters.clock, owner=_attempt_owner(self.message_id),
@@ -644,7 +652,8 @@ class _AlertRun:
                                      proposal_expires_at=result.proposal.expires_at if result.proposal else None)
         notes = action.notes(proposal.params) if result.status is OutcomeStatus.APPLIED else result.notes
         written = proposal.targets[0] if proposal.targets else service
-        self.note_held(result, written, service)
+        dry_hold = self.note_held(result, written, service, action.name)
+        notes = [*notes, dry_hold] if dry_hold else notes
         return self.outcome(result.status, result.reason, target=written, diagnosis=report,
                             action=action_report, notes=notes, decided_at=now)
 

@@ -657,6 +657,18 @@ _PATTERN_WORDS = {
 }
 
 
+def connector_one_way(connector: str) -> str:
+    """Why no command undoes a connector's scale, for a restore_traffic aimed at one: VPC Access only raises a
+    connector's instances ("--min-instances … must be greater than or equal to the currently set minimum", the
+    same for --max-instances: gcloud reference, compute networks vpc-access connectors update), and Runwarden
+    refuses to scale one down or to a smaller machine (scale_connector's bounds)."""
+    return (f"a scale of {connector} is one-way and cannot be undone: VPC Access only raises a connector's min and "
+            "max instances (gcloud compute networks vpc-access connectors update: each at least the value set now), "
+            "and no command scales a connector down or to a smaller machine; restore_traffic puts back a service's "
+            "traffic only: nothing written. Going back means recreating the connector, a person's change outside "
+            "Runwarden")
+
+
 _MODELS: dict[str, type[BaseModel]] = {m.model_fields["command"].annotation.__args__[0]: m for m in AnyCommand.__args__}
 
 
@@ -921,6 +933,9 @@ def _message(error: Any) -> str:
     near = _nearly_a_name(str(error.get("input")), pattern)
     if near:
         return near
+    swapped = _other_kind(str(error.get("input"))[:120], pattern, str(error["loc"][0]) if error["loc"] else "")
+    if swapped:
+        return swapped
     if words.startswith("blank"):
         return f"{str(error.get('input'))[:120]!r} is {words}"
     return f"{str(error.get('input'))[:120]!r} is not {words}"
@@ -949,6 +964,24 @@ def _sent_as(error: Any) -> str:
     if wanted is int and isinstance(given, float) and given.is_integer():
         return f" (got {given}: send a whole number, {int(given)})"
     return f" (got {json.dumps(given)[:60]})"
+
+
+def _other_kind(value: str, pattern: str, command: str) -> str:
+    """A well-formed name of the other kind (a connector where a service is taken, or the reverse): said as
+    such, with what the command takes, rather than "is not a full service name", which read as a typo. For
+    restore_traffic aimed at a connector, why no command undoes a connector's scale (`connector_one_way`). A
+    revision names its connector in `vpc_access.connector` (google/cloud/run/v2/vendor_settings.proto,
+    VpcAccess). "" for anything else."""
+    if pattern == SERVICE_PATTERN and re.match(CONNECTOR_PATTERN, value):
+        if command == "restore_traffic":
+            return f"{value!r} is a connector, not a service: " + connector_one_way(value)
+        return (f"{value!r} is a connector, not a service: {command} takes a service, "
+                "projects/PROJECT/locations/REGION/services/SERVICE (one that uses the connector)")
+    if pattern == CONNECTOR_PATTERN and re.match(SERVICE_PATTERN, value):
+        return (f"{value!r} is a service, not a connector: {command} takes the connector, "
+                "projects/PROJECT/locations/REGION/connectors/CONNECTOR (the service's revision names the one it "
+                "uses: vpc_access.connector)")
+    return ""
 
 
 def _nearly_a_name(value: str, pattern: str) -> str | None:

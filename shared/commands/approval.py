@@ -85,6 +85,7 @@ def approve(run: CommandRun) -> Outcome:
                              f"{proposal.expires_at:%Y-%m-%d %H:%M:%S} UTC: approve it again once this is cleared")
     if superseded:
         outcome.notes.append(_superseded_note(run, proposal))
+    outcome.notes += _read_since(proposal, behind, run.now)
     if outcome.status is OutcomeStatus.DRY_RUN:
         outcome.reason += f"; proposal {proposal.proposal_id} stays open: nothing decided"
     return outcome
@@ -330,15 +331,41 @@ def _moved_onto(proposal: ProposalRecord, behind: Users | None, sender: str) -> 
 
 def _made_for(proposal: ProposalRecord, behind: Users | None, now: datetime) -> list[str]:
     """The services the proposal's write was made for; those the alert could not read only maybe (MaybeBehind),
-    the approve's own read named too when it failed again."""
-    return [_unread_at_alert(name, behind, now) if name in proposal.maybe_behind else name
+    the approve's own read named too when it failed again. One the approve read and found not behind the
+    connector (its serving revisions name another, or none; or it is gone) is not among them: the write is
+    made on the approve's own read, so its pause holds nothing back (`_read_since`)."""
+    made = [_unread_at_alert(name, behind, now) if name in proposal.maybe_behind else name
             for name in proposal.on_behalf]
+    return [name for name in made if name]
 
 
-def _unread_at_alert(name: str, behind: Users | None, now: datetime) -> MaybeBehind:
-    if behind is not None and name in behind.maybe:
+def _unread_at_alert(name: str, behind: Users | None, now: datetime) -> str:
+    """`name`, which the alert could not read, as the approve's read leaves it: maybe behind (its read failed
+    again, or there is no read: MaybeBehind), behind (plain: `_moved_onto` refuses the approval first), or
+    "" (read and not behind)."""
+    if behind is None:
+        return MaybeBehind(name)
+    if name in behind.maybe:
         return MaybeBehind(name, _approves_read(behind, name, now, alert_too=True))
-    return MaybeBehind(name)
+    if name in behind.services:
+        return name
+    return "" if name in behind.looked_at else MaybeBehind(name)
+
+
+def _read_since(proposal: ProposalRecord, behind: Users | None, now: datetime) -> list[str]:
+    """What the approve's own read found of each service the alert could not read and that it found not
+    behind the connector: said in the answer, since its pause, which held the alert's write back, holds
+    nothing back now (a person who paused it must see why the write went ahead)."""
+    if behind is None:
+        return []
+    connector, at = _users_of(proposal), f"{now:%Y-%m-%d %H:%M:%S} UTC"
+    found = {name: (f"Cloud Run answers NOT_FOUND (it no longer exists), so it is not behind {connector}"
+                    if name in behind.gone else
+                    f"no revision of it serving traffic names {connector}, so it is not behind it")
+             for name in proposal.maybe_behind
+             if name in proposal.on_behalf and not _unread_at_alert(name, behind, now)}
+    return [f"{name}, which could not be read during the alert, was read by this approve at {at}: {what} and its "
+            "pause holds nothing back" for name, what in found.items()]
 
 
 def _unread_now(proposal: ProposalRecord, behind: Users | None, now: datetime) -> list[str]:

@@ -9,18 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from shared.alerts.commands import connector_one_way
 from shared.commands import held, restore_notes
 from shared.commands.context import CommandRun, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.inventory import managed_service
 from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType, split_text
-from shared.errors import AttemptInProgress, RunwardenError, TransientError
+from shared.errors import AttemptInProgress, PermanentError, RunwardenError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation.actions import get_action
 from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve, serving_shares
 from shared.remediation.actions.rollback_traffic import (RollbackTrafficParams, tagged_targets, traffic_changes,
                                                          traffic_state)
-from shared.remediation.guardrails import GateResult, runs_dry
+from shared.remediation import in_flight
+from shared.remediation.guardrails import WRITING, GateResult, runs_dry
 from shared.remediation.judging import desired_not_served, traffic_moved
 from shared.remediation.records import ACTIONS, PINS, ActionRecord, ActionState, RestoreMark
 
@@ -33,7 +35,8 @@ def rollback(run: CommandRun) -> Outcome:
     to = _named_revision(run, service, revisions) if run.command.params.revision else _known_good(run, service_name)
     serving = _serving_most(service, besides=to.short_name)
     if _pinned_to(service, to.short_name):
-        raise refused(f"{to.short_name} already serves 100% of {service.short_name}: nothing to do")
+        raise refused(f"{to.short_name} already serves 100% of {service.short_name}: nothing to do"
+                      + _while_in_flight(run, service_name))
     from_revision = next((r for r in revisions if r.short_name == serving), to)
     params = RollbackTrafficParams(target=service_name, to_revision=to.short_name, from_revision=from_revision.short_name,
                                    from_revision_created_at=from_revision.create_time, steps_back=0,
@@ -48,7 +51,7 @@ def restore(run: CommandRun) -> Outcome:
     p = run.command.params
     if p.to_latest:
         if all(t.type is TrafficType.LATEST for t in service.traffic if t.percent):
-            raise refused(_nothing_pinned(run, service))
+            raise refused(_nothing_pinned(run, service) + _while_in_flight(run, service_name))
         params = RestoreTrafficParams(target=service_name, to_latest=True, keep_tags=tagged_targets(service))
     else:
         record = _recorded_action(run, p.action_id, service_name)
@@ -69,14 +72,15 @@ def restore(run: CommandRun) -> Outcome:
             # desired (`traffic`, still reconciling) does not serve yet, and is written and verified.
             raise refused(f"{service.short_name} already serves the split recorded before {p.action_id} "
                           f"({', '.join(f'{k} {v}%' for k, v in sorted(serving.items()))}): "
-                          "nothing to do, nothing written")
+                          "nothing to do, nothing written" + _while_in_flight(run, service_name))
+        _not_undone(run, record, service)
     action = checked(run, "restore_traffic", params)     # bounds and override refused before any note
     before = traffic_state(service)
     result = _noted_and_gated(run, action, params, before, service_name)
     outcome = action_outcome(run, action, params, before, result, service_name)
     if outcome.status is OutcomeStatus.APPLIED:
         try:
-            _released(run, service_name, None if p.to_latest else p.action_id)
+            outcome.notes += _released(run, service_name, None if p.to_latest else p.action_id)
         except TransientError as exc:
             # The restore is written: raising now would lose its answer (a command dead-lettered is never
             # answered), and a resend would only find the gate's claim completed (a duplicate) and record
@@ -88,6 +92,27 @@ def restore(run: CommandRun) -> Outcome:
                                  "undid is still open to the sweep's judgement; a person must check them")
     return outcome
 
+
+
+def _while_in_flight(run: CommandRun, target: str) -> str:
+    """For a "nothing to do" read off the service as it is: another write to it in flight (its write claim
+    held and not lapsed: Gate._take_writing), named with what it is where its plan says (in_flight.others_on),
+    since what serves may change when it ends. Said, the operator told "no pin to release" does not go on
+    while another's rollback pins the service a second later. "" when none, or when the read fails."""
+    try:
+        claim = run.adapters.state.get(WRITING, target)
+        if claim is None or claim.expired(run.now):
+            return ""
+        since = in_flight.lease_start(run.now, run.config.guardrails.claim_ttl_seconds)
+        plans, _ = in_flight.others_on(run.adapters.state, target, since, "")
+    except (TransientError, PermanentError):
+        return ""
+    what = "; ".join(in_flight.named(plan) for plan in sorted(plans, key=lambda p: p.noted_at))
+    return (f"; but another write to {target} is in flight (its write claim held by {claim.owner} since "
+            f"{claim.claimed_at:%H:%M:%S}Z, until {claim.expires_at:%H:%M:%S}Z at the latest"
+            f"{f': {what}' if what else ''}): what it serves may change when that write ends; see it with "
+            f"runwarden status --target {target}, and send this again with a new command_id once it has ended, "
+            "if it is still wanted")
 
 
 def _nothing_pinned(run: CommandRun, service: Service) -> str:
@@ -243,6 +268,46 @@ def _not_overtaken(record: ActionRecord, service: Service) -> None:
                   "revision")
 
 
+def _not_undone(run: CommandRun, record: ActionRecord, service: Service) -> None:
+    """Refused (`skipped`, nothing written) when the rollback was undone already (by the sweep, or a person's
+    restore) and its service serves as it left it all the same: a later change (another rollback to the same
+    revision) pinned it again. Putting back the split recorded before this rollback would undo that later
+    change, never named by the command, its record left `pending` for the sweep to judge a change someone had
+    reversed; that change is undone by its own action_id. Checked last: an undone rollback whose split serves,
+    or whose traffic moved since, is answered as before (`_not_overtaken`, and "already serves"); so is a resend
+    of the very command that undid it (`_released` names it in the note), which its gate claim answers."""
+    if record.state is not ActionState.UNDONE or (run.command_id and f"(command {run.command_id})" in record.note):
+        return
+    when = f" at {record.resolved_at:%Y-%m-%d %H:%M:%S} UTC" if record.resolved_at else ""
+    how = f" ({record.note})" if record.note else ""
+    later = _later_rollbacks(run, record)
+    raise refused(f"{record.key} was already undone{when}{how}: nothing left to undo, nothing written. "
+                  f"{service.short_name} serves {split_text(service.traffic)} as a later change left it"
+                  + (f" ({later}): to undo that, send restore_traffic with its action_id" if later else "")
+                  + "; to move its traffic, send restore_traffic with to_latest: true, or rollback_traffic with a "
+                    "Ready revision")
+
+
+def _later_rollbacks(run: CommandRun, record: ActionRecord) -> str:
+    """The service's rollbacks recorded after `record` and not undone, newest first: the change now serving.
+    Words only: a read that fails, or a record this version cannot read, names nothing."""
+    try:
+        data = run.adapters.state.find_records(ACTIONS, "service", record.service)
+    except (TransientError, PermanentError):
+        return ""
+    found = []
+    for r in data:
+        if r.get("action") == "rollback_traffic" and r.get("key") != record.key:
+            try:
+                found.append(ActionRecord.model_validate(r))
+            except ValueError:
+                continue
+    later = sorted((r for r in found if r.applied_at >= record.applied_at and r.state is not ActionState.UNDONE),
+                   key=lambda r: r.applied_at, reverse=True)
+    return "; ".join(f"action {r.key}, {r.state.value}, applied {r.applied_at:%Y-%m-%d %H:%M:%S} UTC"
+                     + (f" by {r.requested_by}" if r.requested_by else "") for r in later[:3])
+
+
 def _still_servable(run: CommandRun, action_id: str, service: Service, traffic: tuple[TrafficTarget, ...]) -> None:
     """The recorded split names only revisions that still exist, and those with a share are Ready
     (`restore_traffic.cannot_serve` says why Cloud Run would fail it after the write): else refused
@@ -362,20 +427,36 @@ def _recorded_action(run: CommandRun, action_id: str, service: str) -> ActionRec
     if not data:
         raise rejected("params.action_id", f"no recorded action {action_id}{_rollbacks_of(run, service)}")
     record = ActionRecord.model_validate(data)
+    if not record.reversible:
+        # A connector's scale (its action is not reversible): said as having no way back, not as another service's.
+        raise rejected("params.action_id", f"{action_id} is a {record.action} (recorded {record.state.value}): "
+                                           + connector_one_way(record.target))
     if record.service != service or record.action != "rollback_traffic":
         raise rejected("params.action_id", f"{action_id} is a {record.action} on {record.target}, not a traffic "
                                            f"change of {service}")
     return record
 
 
-def _released(run: CommandRun, service: str, action_id: str | None) -> None:
-    """The pin is gone and the sweep must not undo a rollback a person already reversed."""
+def _released(run: CommandRun, service: str, action_id: str | None) -> list[str]:
+    """The pin is gone and the sweep must not undo a rollback a person already reversed. Returns what this
+    restore undid, one line per rollback it closed: whose, to which revision and when, so that an operator whose
+    restore reverses another's rollback of a minute ago (two people on one incident) reads that it did."""
     state, now, by = run.adapters.state, run.now, run.command.requested_by
     state.update_record(PINS, service, {"pinned": False, "released_at": now, "released_by": by})
+    undid = []
     for data in state.find_records(ACTIONS, "service", service):
         if data.get("action") != "rollback_traffic" or (action_id and data.get("key") != action_id):
             continue
-        if data.get("state") == ActionState.PENDING.value:
-            state.update_record(ACTIONS, data["key"], {"state": ActionState.UNDONE.value, "resolved_at": now,
-                                                       "note": f"traffic restored by {by} (command {run.command_id})"},
-                                expect={"state": ActionState.PENDING.value})
+        if data.get("state") == ActionState.PENDING.value and state.update_record(
+                ACTIONS, data["key"], {"state": ActionState.UNDONE.value, "resolved_at": now,
+                                       "note": f"traffic restored by {by} (command {run.command_id})"},
+                expect={"state": ActionState.PENDING.value}):
+            undid.append(_undid(ActionRecord.model_validate(data)))
+    return undid
+
+
+def _undid(record: ActionRecord) -> str:
+    whose = (f"{record.requested_by}'s command {record.command_id}" if record.command_id
+             else f"automation, for incident {record.incident_id}")
+    return (f"This restore undid rollback {record.key} (to {record.params.get('to_revision') or '?'}, applied at "
+            f"{record.applied_at:%Y-%m-%d %H:%M:%S} UTC by {whose}); the sweep no longer judges it")

@@ -18,6 +18,12 @@ by no one; for a cooldown or a budget, made on evidence read again at whatever t
 A delivery of a held message after a later notification of its incident acted is that action's duplicate
 (the pipeline answers it so, `held_note` added): the hold is not what it is answered by.
 
+A dry run keeps nothing: under the config's dry_run mode, or an action's shadow mode, the write a brake, a
+cooldown or a budget holds back was never to be made, so no delivery of the message can make it unseen. Kept,
+its record answered the message's delivery once writes were on as held back (`held_again`), a hold that never
+happened for real, and the failure the message reported was left unacted on. Its hold is said in the timeline
+(`held_dry_run`) and in the answer's note (`dry_hold_note`) instead.
+
 Pure but for the record's shape: the pipeline reads the record in its batched read of the incident
 (`_AlertRun.prior`) and writes it, best effort, when the gate answers a brake, a cooldown or a budget."""
 from __future__ import annotations
@@ -81,3 +87,11 @@ def held_note(record: ClaimRecord, message_id: str | None) -> str:
     target = str(record.result.get("target") or "its target")
     return (f"message {message_id or '(no id)'} delivered again (Pub/Sub delivers at least once): its write to "
             f"{target} was held back at {record.claimed_at:%Y-%m-%d %H:%M:%S} UTC ({refusal})")
+
+
+def dry_hold_note(config_dry_run: bool, action: str) -> str:
+    """The note on a dry run's answer that a hold held back: that nothing was to be written, and that the hold is
+    not kept for the message (its delivery once writes are on is diagnosed afresh)."""
+    whose = "the config's mode is dry_run" if config_dry_run else f"the config's actions.{action}.mode is dry_run"
+    return (f"dry run ({whose}): nothing would have been written either way; this hold is not kept for the "
+            "message, so its delivery once writes are on is diagnosed afresh and may act")

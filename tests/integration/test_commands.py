@@ -215,6 +215,29 @@ def test_restore_by_action_id_puts_back_the_recorded_split(world):
     assert world.serving() == {NEW: 100}
 
 
+def test_a_restore_of_a_rollback_already_undone_writes_nothing_and_names_the_later_change(world):
+    """Rollback A is restored (undone); a second rollback B pins the same revision again. A restore of A sent
+    again (a second operator, or the first one's terminal history) found the service serving as A left it and
+    wrote A's split back: it undid B, which no one named, leaving B's record pending for the sweep to judge a
+    change someone else had reversed. An action already undone has nothing left to undo."""
+    a = command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="bad deploy")
+    undo_a = command(world, "restore_traffic", target=SERVICE, params={"action_id": a.action.action_id}, reason="r")
+    assert undo_a.status.value == "applied" and world.serving() == {NEW: 100}, undo_a.reason
+    b = command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="bad deploy after all",
+                override_limits=True)
+    assert b.status.value == "applied" and world.serving() == {OLD: 100}, b.reason
+    done = writes(world)
+
+    again = command(world, "restore_traffic", target=SERVICE, params={"action_id": a.action.action_id}, reason="r")
+
+    assert again.status.value == "skipped", again.reason
+    said = (f"{a.action.action_id} was already undone", f"command {undo_a.command_id}", "nothing written",
+            b.action.action_id)
+    assert [words for words in said if words not in again.reason] == [], again.reason
+    assert writes(world) == done and world.serving() == {OLD: 100}
+    assert world.state.get_record(ACTIONS, b.action.action_id)["state"] == "pending"
+
+
 def test_the_same_command_id_twice_is_a_duplicate_carrying_the_first_result(world):
     first = command(world, "rollback_traffic", command_id="same", target=SERVICE, params={"revision": OLD},
                     reason="r")
@@ -529,6 +552,27 @@ def test_a_manual_scale_within_the_policy_ceiling(proposed):
     assert world.standins.vpcaccess.connector(CONNECTOR)["maxInstances"] == 10
     down = command(world, "scale_connector", target=CONNECTOR, params={"max_instances": 5}, reason="r")
     assert down.status.value == "rejected" and "would go down" in down.reason
+
+
+# A connector scale has no way back (VPC Access only raises a connector's instances), so a restore of one, by its
+# action id with the service or the connector as target, or to_latest on the connector, says so and writes
+# nothing. Before, each was refused as something else: "not a traffic change of backend", or the connector
+# "not in the inventory: the config's services list does not name it" (it is, under bounds.connectors).
+@pytest.mark.parametrize("target, params", [
+    (SERVICE, "action"), (CONNECTOR, "action"), (CONNECTOR, {"to_latest": True}),
+])
+def test_a_restore_of_a_connector_scale_says_it_is_one_way_and_writes_nothing(proposed, target, params):
+    world, _ = proposed
+    scaled = command(world, "scale_connector", target=CONNECTOR, params={"max_instances": 10}, reason="r")
+    assert scaled.status.value == "applied" and scaled.action.action_id, scaled.reason
+    params = {"action_id": scaled.action.action_id} if params == "action" else params
+    outcome = command(world, "restore_traffic", target=target, params=params, reason="undo the scale")
+    said = ("one-way", "cannot be undone", "only raises", "nothing written", "recreating the connector")
+    assert outcome.status.value == "rejected", outcome.reason
+    assert [words for words in said if words not in outcome.reason] == [], outcome.reason
+    assert "not in the inventory" not in outcome.reason, outcome.reason
+    assert writes(world) == 1
+    assert world.standins.vpcaccess.connector(CONNECTOR)["maxInstances"] == 10
 
 
 def test_a_manual_scale_above_the_ceiling_is_rejected(standin_env, firestore, pubsub, project_id, anchor):
@@ -932,6 +976,44 @@ def test_an_approve_of_a_connector_alerts_proposal_is_refused_when_a_service_mov
     assert refused.status.value == "skipped" and f"{ledger} now uses {shared}" in refused.reason, refused.reason
     assert standin_env.vpcaccess.count("PatchConnector") == 0
     assert w.state.get_record(PROPOSALS, proposed.action.proposal_id)["state"] == "refused"
+
+
+def test_an_approve_that_reads_a_paused_service_the_alert_could_not_read_acts_on_its_own_read(
+        standin_env, firestore, pubsub, project_id, anchor):
+    """`ledger` is paused and could not be read when the connector alert came (Cloud Run refused the read:
+    PERMISSION_DENIED), so it was kept with the proposal as maybe behind the connector. The approve reads it and
+    finds it on no connector: its pause holds nothing back, and the answer says what the approve read. Before,
+    the alert's failed read still held the approve back by ledger's pause, "could not be read during the alert"."""
+    import grpc
+
+    from sandbox.scenarios import resolve_scenario, seed
+    from shared.config import parse_config
+
+    scenario = resolve_scenario("connector_alert_shared")
+    prefix = "projects/shop-prod/locations/europe-west1"
+    shared, ledger = f"{prefix}/connectors/shared-conn", f"{prefix}/services/ledger"
+    data = scenario.config_data("projects/x/topics/x", "enforce")
+    w = World.for_scenario(scenario, standin_env, pubsub, project_id, anchor)
+    w.config = parse_config({**data, "outcomes_topic": w.outcomes_topic, "operators": ["alice@example.com"],
+                             "services": [{"name": ledger}, *data["services"]],   # ledger read first
+                             "bounds": {"connectors": [{"name": shared, "allow_one_way": False}]}})
+    seed(standin_env, scenario, anchor)
+    standin_env.run.add_service(ledger)
+    standin_env.run.add_revision(ledger, "ledger-00001-aaa", anchor - timedelta(hours=1))   # no connector
+    assert command(w, "pause", target=ledger, reason="migration").status.value == "applied"
+    standin_env.run.faults.fail_next(1, grpc.StatusCode.PERMISSION_DENIED, method="GetService")
+    proposed = w.handle(w.alert("connector_alert_shared"))
+    assert proposed.status.value == "proposed", proposed.reason
+    assert ledger in w.state.get_record(PROPOSALS, proposed.action.proposal_id)["maybe_behind"]
+
+    applied = command(w, "approve", params={"proposal_id": proposed.action.proposal_id}, reason="scale it")
+
+    assert applied.status.value == "applied", applied.reason
+    assert standin_env.vpcaccess.count("PatchConnector") == 1
+    assert any(note.startswith(f"{ledger}, which could not be read during the alert, was read by this approve at "
+                               f"{w.clock.now():%Y-%m-%d %H:%M:%S} UTC: no revision of it serving traffic names "
+                               f"{shared}, so it is not behind it and its pause holds nothing back")
+               for note in applied.notes), applied.notes
 
 
 def test_a_restore_resent_after_the_ttl_deleted_its_claims_writes_nothing_again(world):

@@ -284,6 +284,32 @@ def test_an_alert_held_by_a_cooldown_is_not_acted_on_when_delivered_again_after_
     assert sorted(o["status"] for o in world.published(3)) == ["applied", "skipped", "skipped"]
 
 
+def test_a_dry_run_held_by_a_cooldown_leaves_nothing_in_firestore_that_holds_the_real_run(world):
+    """Under the config's dry_run mode an alert's rollback meets another write's cooldown (`skipped`); the mode is
+    then enforce, the cooldown has ended, and Pub/Sub delivers that very notification again. The dry run was never
+    to write, so it keeps no hold: the delivery is diagnosed afresh and acts, once. Before, the dry run's hold was
+    kept in Firestore and the real delivery was answered `skipped`, "held back at …", a hold that never happened."""
+    from shared.config import Mode
+    from shared.remediation.guardrails import CLAIMS, COOLDOWNS
+    from shared.remediation.held_messages import held_key
+
+    world.config = world.config.model_copy(update={"mode": Mode.DRY_RUN})
+    world.at(1)
+    world.state.claim(COOLDOWNS, SERVICE, "m-other:1", timedelta(minutes=2), world.clock.now())
+    world.at(2)
+    alert = world.alert(message_id="dry-1")
+    held = world.handle(alert)
+    assert held.status.value == "skipped" and held.reason.startswith("cooldown:"), held.reason
+    assert any("this hold is not kept for the message" in note for note in held.notes), held.notes
+    assert world.state.get(CLAIMS, held_key("dry-1")) is None
+
+    world.config = world.config.model_copy(update={"mode": Mode.ENFORCE})
+    world.at(5)   # the cooldown ended at 12:03
+    again = world.handle(alert)
+    assert again.status.value == "applied", again.reason
+    assert world.standins.run.count("UpdateService") == 1 and world.serving() == {OLD: 100}
+
+
 def test_a_pause_landing_while_an_alerts_write_waits_on_its_operation_is_named_in_the_applied_answer(
         world, monkeypatch):
     """The alert's rollback is sent and Cloud Run's operation polled when the pause lands: the write is not

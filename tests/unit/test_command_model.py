@@ -143,6 +143,17 @@ def test_json_no_parser_can_hold_is_refused_naming_the_data(data, words):
      "is the revision's full name: write its short name, 'backend-00001-abc'"),
     ({"command": "rollback_traffic", "target": SERVICE, "params": {"revision": "Backend-00001-abc"}},
      "is not a revision's short name"),
+    # The command that undoes a change, aimed at a connector: why it cannot be, not only the form expected.
+    ({"command": "restore_traffic", "target": "projects/p/locations/r/connectors/c", "params": {"to_latest": True}},
+     "'projects/p/locations/r/connectors/c' is a connector, not a service: a scale of projects/p/locations/r/"
+     "connectors/c is one-way and cannot be undone"),
+    ({"command": "rollback_traffic", "target": "projects/p/locations/r/connectors/c"},
+     "'projects/p/locations/r/connectors/c' is a connector, not a service: rollback_traffic takes a service, "
+     "projects/PROJECT/locations/REGION/services/SERVICE"),
+    ({"command": "diagnose", "target": "projects/p/locations/r/connectors/c"},
+     "is a connector, not a service: diagnose takes a service"),
+    ({"command": "scale_connector", "target": "projects/p/locations/r/services/s", "params": {"max_instances": 4}},
+     "'projects/p/locations/r/services/s' is a service, not a connector: scale_connector takes the connector"),
 ])
 def test_a_value_of_the_wrong_form_is_answered_with_the_form_expected(fields, words):
     with pytest.raises(CommandError) as caught:

@@ -238,3 +238,49 @@ def test_an_approve_held_by_the_switch_is_not_applied_by_the_resume_or_the_sweep
     assert again.status is APPLIED and _writes(w) == 1, again.reason
 
 
+
+
+@pytest.mark.parametrize("how", ["to_latest", "action_id"])
+def test_a_restore_that_reverses_another_operators_rollback_names_it(how):
+    """Two operators on one incident: alice rolls back; a minute later bob, not knowing, restores. Both are
+    `applied`, and bob's answer said only "it undoes a change of Runwarden's": it did not say that it had just
+    reversed alice's rollback, whose, to which revision, or when. Now it names each rollback it undid."""
+    w = _world("bad_revision")
+    rolled = _send(w, {"command": "rollback_traffic", "target": SERVICE, "params": {"revision": "backend-00001-abc"}})
+    assert rolled.status is OutcomeStatus.APPLIED, rolled.reason
+    params = {"to_latest": True} if how == "to_latest" else {"action_id": rolled.action.action_id}
+    restored = _send(w, {"command": "restore_traffic", "target": SERVICE, "params": params,
+                         "requested_by": "bob@example.com"})
+    assert restored.status is OutcomeStatus.APPLIED and _writes(w) == 2, restored.reason
+    said = (f"This restore undid rollback {rolled.action.action_id} (to backend-00001-abc, applied at "
+            f"{w.clock.now():%Y-%m-%d %H:%M:%S} UTC by {OPERATOR}'s command {rolled.command_id}); the sweep no "
+            "longer judges it")
+    assert said in restored.notes, restored.notes
+
+
+# Another write to the service is in flight (its write claim held: alice's rollback, sent and waiting on Cloud
+# Run) when bob's command reads the service as it still is and finds nothing to do. The answer said only
+# "no pin to release" or "already serves": the pin landing a second later was never mentioned, and bob, told
+# nothing was pinned, went on. Now each "nothing to do" names the write in flight and that what serves may
+# change when it ends.
+@pytest.mark.parametrize("command, params", [
+    ("restore_traffic", {"to_latest": True}),
+    ("rollback_traffic", {"revision": "backend-00002-xyz"}),
+])
+def test_nothing_to_do_while_another_write_to_the_service_is_in_flight_says_so(command, params):
+    from datetime import timedelta
+
+    from shared.remediation.guardrails import WRITING
+
+    from sandbox.standins.run import TrafficSeed
+
+    w = _world("bad_revision")
+    # As it still is: all LATEST (nothing pinned), or backend-00002-xyz pinned at 100%.
+    w.standins.run.set_traffic(SERVICE, [TrafficSeed(100, None if command == "restore_traffic" else params["revision"])])
+    w.state.claim(WRITING, SERVICE, "m-alert-7:1", timedelta(minutes=3), w.clock.now())
+    outcome = _send(w, {"command": command, "target": SERVICE, "params": params, "requested_by": "bob@example.com"})
+    assert outcome.status is OutcomeStatus.SKIPPED and _writes(w) == 0, outcome.reason
+    said = (f"but another write to {SERVICE} is in flight (its write claim held by m-alert-7:1 since "
+            f"{w.clock.now():%H:%M:%S}Z", "what it serves may change when that write ends",
+            f"runwarden status --target {SERVICE}")
+    assert [words for words in said if words not in outcome.reason] == [], outcome.reason

@@ -210,3 +210,43 @@ def test_an_approve_with_the_same_services_behind_the_connector_still_applies() 
     assert proposed.status is OutcomeStatus.PROPOSED, proposed.reason
     applied = send(w, "approve", "a-1", params={"proposal_id": proposed.action.proposal_id})
     assert applied.status is OutcomeStatus.APPLIED and patches(w) == 1, applied.reason
+
+
+# `ledger` could not be read when the alert came (kept with the proposal as maybe behind the connector) and is
+# paused; the approve reads it. Its pause holds the approve back only while that read leaves it maybe behind
+# (it fails again: the test above); read and found elsewhere, or gone, it holds nothing back, and the answer
+# says what the approve read; read and found behind the connector, the approval is refused for a person to
+# decide afresh (its state was never weighed).
+@pytest.mark.parametrize("now, status, said", [
+    ("elsewhere", OutcomeStatus.APPLIED,
+     f"{LEDGER}, which could not be read during the alert, was read by this approve at {{now}}: no revision of it "
+     f"serving traffic names {SHARED}, so it is not behind it and its pause holds nothing back"),
+    ("deleted", OutcomeStatus.APPLIED,
+     f"{LEDGER}, which could not be read during the alert, was read by this approve at {{now}}: Cloud Run answers "
+     f"NOT_FOUND (it no longer exists), so it is not behind {SHARED} and its pause holds nothing back"),
+    ("behind", OutcomeStatus.SKIPPED, f"{LEDGER} now uses {SHARED}"),
+])
+def test_an_approve_that_reads_a_paused_service_unread_at_the_alert_acts_on_what_it_read(now, status, said) -> None:
+    """Before, the approve kept the alert's "could not be read" for `ledger` whatever its own read found: a
+    service it had just read and found on no connector (or deleted) held the scale back by its pause, the
+    answer saying that ledger "could not be read during the alert", and the operator told to "approve again
+    once it can be read", which could never change the answer."""
+    w = world(LEDGER, first=True)
+    w.standins.run.add_service(LEDGER)
+    _deploy(w, LEDGER, "ledger-00001-aaa", -60, None)
+    assert send(w, "pause", "p-1", target=LEDGER).status is OutcomeStatus.APPLIED
+    w.standins.run.faults.fail_next(1, grpc.StatusCode.PERMISSION_DENIED, method="GetService")   # the alert's
+    proposed = w.handle(w.alert(SCENARIO))
+    assert proposed.status is OutcomeStatus.PROPOSED, proposed.reason
+    proposal = w.state.get_record(PROPOSALS, proposed.action.proposal_id)
+    assert LEDGER in proposal["maybe_behind"], proposal
+    if now == "deleted":
+        w.standins.run.delete_service(LEDGER)
+    elif now == "behind":
+        _deploy(w, LEDGER, "ledger-00002-bbb", 1, SHARED)
+    outcome = send(w, "approve", "a-1", params={"proposal_id": proposal["proposal_id"]})
+    told = " ".join([outcome.reason, *outcome.notes])
+    assert outcome.status is status, told
+    assert said.format(now=f"{w.clock.now():%Y-%m-%d %H:%M:%S} UTC") in told, told
+    assert patches(w) == (1 if status is OutcomeStatus.APPLIED else 0), told
+    assert "could not be read during the alert, so" not in told, told

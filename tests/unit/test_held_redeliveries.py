@@ -129,3 +129,47 @@ def test_a_held_message_delivered_after_its_incident_acted_is_answered_as_that_a
     assert "(applied)" in again.reason and "does not release it" not in again.reason, again.reason
     assert any("m-held" in note and "held back at" in note for note in again.notes), again.notes
     assert _writes(w) == 1
+
+
+def _mode(w: FastWorld, mode: str) -> None:
+    from shared.config import Mode
+    w.config = w.config.model_copy(update={"mode": Mode(mode)})
+
+
+# (scenario, what held the dry run's write back, whether it is released by a command before the real run)
+DRY_HOLDS = {
+    "a rollback, the target's cooldown": ("bad_revision", _cooldown, False),
+    "a connector scale, the connector's cooldown": ("connector_saturation", _cooldown, False),
+    "a rollback, the kill switch": ("bad_revision", _kill_switch, True),
+    "a connector scale, a pause of the connector": ("connector_saturation", _pause_target, True),
+    "a rollback, nothing held (the dry run's own answer)": ("bad_revision", None, False),
+}
+
+
+@pytest.mark.parametrize("scenario, hold, released", DRY_HOLDS.values(), ids=DRY_HOLDS.keys())
+def test_a_dry_run_held_back_leaves_nothing_that_holds_a_later_real_run(scenario, hold, released):
+    """Under the config's dry_run mode a message's write is held back (its cooldown, a brake); the mode is then
+    enforce and the message is delivered again once the hold has cleared. The dry run would have written
+    nothing either way, so it holds nothing: the delivery is diagnosed afresh and acts. Before, the dry run kept
+    the message as held, and the real run answered `skipped` ("its write ... was held back at ..."), a hold of
+    a write that was never going to be made, while the failure went on."""
+    action, target = WRITES[scenario]
+    w = _world(scenario)
+    _mode(w, "dry_run")
+    w.at(1)
+    if hold is not None:
+        hold(w, target)
+    w.at(2)
+    alert = w.alert(scenario, message_id="m-dry")
+    held = _handle(w, alert)
+    assert held.status is (SKIPPED if hold else OutcomeStatus.DRY_RUN) and _writes(w) == 0, held.reason
+    assert hold is None or any("dry run (the config's mode is dry_run): nothing would have been written either way; this hold is "
+               "not kept" in note for note in held.notes), held.notes
+    w.at(5)
+    if released:
+        _released(w, target)
+    _mode(w, "enforce")
+    w.at(6)
+    again = _handle(w, alert)
+    assert again.status is APPLIED and _writes(w) == 1, again.reason
+    assert "delivered again" not in again.reason and not any("held back at" in n for n in again.notes), again
