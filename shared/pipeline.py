@@ -23,8 +23,7 @@ from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
 from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, notified_after_own_close,
                                    notified_after_verdict, opened_after_close, test_notification, unknown_schema,
                                    unknown_start)
-from shared.alerts.policy_labels import policy_hold
-from shared.alerts.present_failure import unstated_failure
+from shared.alerts.present_failure import alert_hold
 from shared.alerts.received import received
 from shared.errors import AttemptInProgress, PermanentError, TransientError, WriteInFlight, described
 from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, GateResult, InProgress, MaybeBehind,
@@ -593,8 +592,7 @@ class _AlertRun:
         forecast, a metric absence, no condition said: shared/alerts/present_failure.py), or None. Heard before
         the gate is asked: not a write to hold for an operator's `approve`, but a diagnosis and the change it
         would have made, for a person to decide on."""
-        why = (policy_hold(self.incident.policy_user_labels, self.incident.policy_name)
-               or unstated_failure(self.incident))
+        why = alert_hold(self.incident)
         if not why or proposal.action is None:
             return None
         action = get_action(proposal.action)

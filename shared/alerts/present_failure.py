@@ -34,12 +34,20 @@ from __future__ import annotations
 import re
 
 from shared.alerts.incidents import Incident, quoted
+from shared.alerts.policy_labels import policy_hold
 
 # PromQL's forecast and absence functions by name, as a call (a metric or label of that name is no call).
 _QUERY_FORECAST = re.compile(r"\bpredict_linear\s*\(")
 _QUERY_ABSENCE = re.compile(r"\babsent(?:_over_time)?\s*\(|\|\s*absent_for\b")
 
 _NOT_WRITTEN = "; it was diagnosed, and nothing was written: a person must decide on the change below"
+
+
+def alert_hold(incident: Incident) -> str:
+    """Why the alert itself holds back a write its diagnosis plans, before the gate is asked, or "": its policy's
+    `runwarden` user label (shared/alerts/policy_labels.py), or no present failure stated. The alert path
+    (shared/pipeline.py `policy_held`) and `runwarden eval` (cli/eval.py) ask the same."""
+    return policy_hold(incident.policy_user_labels, incident.policy_name) or unstated_failure(incident)
 
 
 def unstated_failure(incident: Incident) -> str:
