@@ -19,6 +19,10 @@ conditions fire without one (AlertPolicy.Condition, google/monitoring/v3/alert.p
   1-element vector "if the vector passed to it has no elements"), and MQL's `absent_for` alerting
   operation (Cloud Monitoring, "Alerting policies with MQL": a query ends in `condition` for a threshold
   or `absent_for` for a metric absence);
+- a condition met while its data is missing (EVALUATION_MISSING_DATA_ACTIVE: "If there is no data to
+  evaluate the condition, then evaluate the condition as true", types/alert.py), whose incident may have
+  opened on no data, and a `request_count` threshold compared downward with no denominator (a floor on the
+  volume of requests: a drop in traffic), the same sign as an absence;
 - a notification that does not say which condition fired: no condition kind at all (the `condition`
   missing, or abbreviated to its name and displayName by a relay or a template: a forecast or an
   absence then reads as a present crossing), or parts that name different conditions of a policy of
@@ -39,6 +43,15 @@ from shared.alerts.policy_labels import policy_hold
 # PromQL's forecast and absence functions by name, as a call (a metric or label of that name is no call).
 _QUERY_FORECAST = re.compile(r"\bpredict_linear\s*\(")
 _QUERY_ABSENCE = re.compile(r"\babsent(?:_over_time)?\s*\(|\|\s*absent_for\b")
+
+# EvaluationMissingData.EVALUATION_MISSING_DATA_ACTIVE ("If there is no data to evaluate the condition, then evaluate
+# the condition as true", google-cloud-monitoring types/alert.py), by name or number (incidents._enum_named reads a
+# number as its name; 2 kept for an Incident made otherwise).
+_MISSING_DATA_ACTIVE = frozenset({"EVALUATION_MISSING_DATA_ACTIVE", "2"})
+# A request_count threshold compared downward (MetricThreshold.comparison, google/monitoring/v3/common.proto) and no
+# ratio: a floor on the volume of requests, a drop in traffic.
+_REQUEST_COUNT = "run.googleapis.com/request_count"
+_BELOW = frozenset({"COMPARISON_LT", "COMPARISON_LE"})
 
 _NOT_WRITTEN = "; it was diagnosed, and nothing was written: a person must decide on the change below"
 
@@ -71,6 +84,14 @@ def _why(incident: Incident) -> str:
         return (f"{policy} fired on a metric absence (conditionAbsent): data that stopped arriving is not a "
                 "failure of the service's requests (no callers, a writer that stopped, a changed route), and "
                 "its start is when the data stopped")
+    if incident.evaluation_missing_data.strip() in _MISSING_DATA_ACTIVE:
+        return (f"{policy}'s condition is met while its data is missing (evaluationMissingData "
+                "EVALUATION_MISSING_DATA_ACTIVE): the incident may have opened because its data stopped, not on a "
+                "crossing")
+    if (incident.metric_type == _REQUEST_COUNT and incident.comparison in _BELOW and not incident.is_ratio):
+        return (f"{policy} fires when the service's requests fall below a floor ({incident.comparison} "
+                f"{incident.threshold_value or incident.condition_threshold}): fewer requests (callers gone, a route "
+                "changed) is no failure of the requests that come")
     if incident.condition_kind == "other":
         query = _query_form(incident.condition_filter)
         if query:

@@ -30,6 +30,24 @@ def _kind(key: str, body: dict):
 
 
 ABSENT = 'metric.type="compute.googleapis.com/instance/cpu/utilization"'
+REQUESTS = 'metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision"'
+
+
+def _request_floor(comparison: str, ratio: bool = False):
+    def change(incident: dict, condition: dict) -> None:
+        incident["metric"] = {"type": "run.googleapis.com/request_count", "labels": {}}
+        incident["resource"] = {"type": "cloud_run_revision", "labels": {
+            "project_id": "p", "location": "us-central1", "service_name": "backend"}}
+        body = {"filter": REQUESTS, "comparison": comparison, "thresholdValue": 0.5}
+        if ratio:
+            body["filter"] += ' AND metric.labels.response_code_class="2xx"'
+            body["denominatorFilter"] = REQUESTS
+        condition.pop("conditionThreshold")
+        condition["conditionThreshold"] = body
+        incident.update(threshold_value="0.5", observed_value="0.1")
+    return change
+
+
 PROMQL = 'sum(rate(run_googleapis_com:request_count{service_name="backend",response_code_class="5xx"}[5m])) > 1'
 
 FORECAST = ('predict_linear(sum(rate(run_googleapis_com:request_count{service_name="backend"}[5m]))[1h:1m], 3600) '
@@ -53,6 +71,10 @@ UNSTATED = [
      "fires on a metric absence (absent_over_time)"),
     ("MQL absent_for", _kind("conditionMonitoringQueryLanguage", {"query": "fetch gce_instance | absent_for 300s"}),
      "fires on a metric absence (absent_for)"),
+    ("met on missing data", lambda i, c: c["conditionThreshold"].update(evaluationMissingData=2),
+     "is met while its data is missing (evaluationMissingData EVALUATION_MISSING_DATA_ACTIVE)"),
+    ("a floor on the requests", _request_floor("COMPARISON_LT"), "fires when the service's requests fall below a floor"),
+    ("a floor on the requests, LE", _request_floor("COMPARISON_LE"), "fall below a floor (COMPARISON_LE"),
     ("condition_name another condition's", lambda i, c: i.update(condition_name="Disk forecast"),
      "names condition 'Disk forecast'"),
     ("two kinds in one condition", lambda i, c: c.update(conditionAbsent={"filter": ABSENT, "duration": "300s"}),
@@ -68,6 +90,10 @@ STATED = [
         "query": 'sum(absent_requests_total{job="x"}) > 1'})),
     ("an SLO burn rate", lambda i, c: c["conditionThreshold"].update(
         filter='select_slo_burn_rate("projects/p/services/s/serviceLevelObjectives/o", "3600s")')),
+    ("met on missing data as not met", lambda i, c: c["conditionThreshold"].update(
+        evaluationMissingData="EVALUATION_MISSING_DATA_INACTIVE")),
+    ("a success ratio falling below its bar", _request_floor("COMPARISON_LT", ratio=True)),
+    ("requests above a bar", _request_floor("COMPARISON_GT")),
     ("threshold_value disagreeing with thresholdValue", lambda i, c: i.update(threshold_value="0.5")),
     ("the condition as a `conditions` list of one", lambda i, c: i.update(conditions=[i.pop("condition")])),
 ]

@@ -81,6 +81,10 @@ UNSTATED = {
     "a PromQL absence": (_query("conditionPrometheusQueryLanguage", PROMQL_ABSENT),
                          "fires on a metric absence (absent_over_time)"),
     "an MQL absence": (_query("conditionMonitoringQueryLanguage", MQL_ABSENT), "fires on a metric absence (absent_for)"),
+    "a condition met on missing data": (lambda i: _threshold(i).update(evaluationMissingData="EVALUATION_MISSING_DATA_ACTIVE"),
+                                        "is met while its data is missing"),
+    "a floor on the requests (a drop in traffic)": (lambda i: _threshold(i).update(comparison="COMPARISON_LT"),
+                                                    "fall below a floor"),
     "a policy of two conditions": (_second_condition, "lists 2 conditions of its policy"),
     "another condition named than carried": (_other_condition_named, "names condition '5xx share forecast"),
 }
