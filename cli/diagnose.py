@@ -65,6 +65,7 @@ def run_diagnosis(alert, scenario, config=None) -> dict[str, Any]:
     from shared.gcp.monitoring import CloudMonitoringAdapter
     from shared.gcp.run import CloudRunAdapter
     from shared.gcp.vpcaccess import VpcAccessAdapter
+    from shared.alerts.present_failure import alert_hold
     from shared.remediation.planning import plan
 
     config = config or parse_config(scenario.config_data(f"projects/{scenario.project}/topics/runwarden-outcomes"),
@@ -92,7 +93,10 @@ def run_diagnosis(alert, scenario, config=None) -> dict[str, Any]:
                        "params": proposal.params.model_dump(mode="json") if proposal and proposal.params else None,
                        "before": proposal.before if proposal and proposal.action else None}
     if proposal is not None and proposal.action:
-        report["gate"] = gate_preview(proposal, config, now)
+        # The alert's own hold comes before the gate, as on the alert path (pipeline.policy_held): its policy's
+        # `runwarden` label, or an alert that states no present failure (a forecast, a metric absence, ...).
+        held = alert_hold(alert.incident)
+        report["gate"] = {"decision": "escalated", "reason": held} if held else gate_preview(proposal, config, now)
     return report
 
 
