@@ -31,7 +31,9 @@ conditions fire without one (AlertPolicy.Condition, google/monitoring/v3/alert.p
 Any of them is diagnosed as usual and escalated with the diagnosis and the change it would have made;
 nothing is written. A present failure alerts through its own threshold condition, which Runwarden acts
 on. A notification whose `threshold_value` and thresholdValue alone disagree still names its condition
-and resource: that doubt is about the bar (`healthy`), not about a failure.
+and resource: that doubt is about the bar (`healthy`), not about a failure. Whether a forecast's notification
+says it is one anywhere but its condition (its summary's words, say) is UNCONFIRMED: no sample of one is stored,
+so a condition stripped of its `forecastOptions` but left its `conditionThreshold` reads as a crossing.
 """
 from __future__ import annotations
 
@@ -72,35 +74,63 @@ def unstated_failure(incident: Incident) -> str:
 
 def _why(incident: Incident) -> str:
     policy = f"policy {quoted(incident.policy_name)}"
-    if incident.forecast:
-        return (f"{policy} fired on a forecast (its condition's forecastOptions): a crossing of its threshold is "
-                "predicted within the forecast horizon, not measured; no failure is stated, and its start is when "
-                "the prediction held")
-    if not incident.condition_kind:
-        return (f"the notification of {policy} carries no condition kind (its `condition` is missing or abbreviated to "
-                "a name): whether it measured a crossing now, predicted one (a forecast) or saw data stop (a "
-                "metric absence) is not stated, so no present failure is")
-    if incident.condition_kind == "absent":
-        return (f"{policy} fired on a metric absence (conditionAbsent): data that stopped arriving is not a "
-                "failure of the service's requests (no callers, a writer that stopped, a changed route), and "
-                "its start is when the data stopped")
-    if incident.evaluation_missing_data.strip() in _MISSING_DATA_ACTIVE:
-        return (f"{policy}'s condition is met while its data is missing (evaluationMissingData "
-                "EVALUATION_MISSING_DATA_ACTIVE): the incident may have opened because its data stopped, not on a "
-                "crossing")
-    if (incident.metric_type == _REQUEST_COUNT and incident.comparison in _BELOW and not incident.is_ratio):
-        return (f"{policy} fires when the service's requests fall below a floor ({incident.comparison} "
-                f"{incident.threshold_value or incident.condition_threshold}): fewer requests (callers gone, a route "
-                "changed) is no failure of the requests that come")
-    if incident.condition_kind == "other":
-        query = _query_form(incident.condition_filter)
-        if query:
-            return f"the query of {policy} {query}: no present failure is stated"
+    return next((why for form in _FORMS if (why := form(incident, policy))), "")
+
+
+def _forecast(incident: Incident, policy: str) -> str:
+    if not incident.forecast:
+        return ""
+    return (f"{policy} fired on a forecast (its condition's forecastOptions): a crossing of its threshold is "
+            "predicted within the forecast horizon, not measured; no failure is stated, and its start is when the "
+            "prediction held")
+
+
+def _unsaid(incident: Incident, policy: str) -> str:
+    if incident.condition_kind:
+        return ""
+    return (f"the notification of {policy} carries no condition kind (its `condition` is missing or abbreviated to "
+            "a name): whether it measured a crossing now, predicted one (a forecast) or saw data stop (a metric "
+            "absence) is not stated, so no present failure is")
+
+
+def _absence(incident: Incident, policy: str) -> str:
+    if incident.condition_kind != "absent":
+        return ""
+    return (f"{policy} fired on a metric absence (conditionAbsent): data that stopped arriving is not a failure "
+            "of the service's requests (no callers, a writer that stopped, a changed route), and its start is when "
+            "the data stopped")
+
+
+def _missing_data(incident: Incident, policy: str) -> str:
+    if incident.evaluation_missing_data.strip() not in _MISSING_DATA_ACTIVE:
+        return ""
+    return (f"the condition of {policy} is met while its data is missing (evaluationMissingData "
+            "EVALUATION_MISSING_DATA_ACTIVE): the incident may have opened because its data stopped, not on a "
+            "crossing")
+
+
+def _traffic_floor(incident: Incident, policy: str) -> str:
+    if incident.metric_type != _REQUEST_COUNT or incident.comparison not in _BELOW or incident.is_ratio:
+        return ""
+    bar = f" {incident.threshold:g}" if incident.threshold is not None else ""
+    return (f"{policy} fires when the service's requests fall below a floor ({incident.comparison}{bar}): fewer "
+            "requests (callers gone, a route changed) is no failure of the requests that come")
+
+
+def _query(incident: Incident, policy: str) -> str:
+    said = _query_form(incident.condition_filter) if incident.condition_kind == "other" else ""
+    return f"the query of {policy} {said}: no present failure is stated" if said else ""
+
+
+def _another_condition(incident: Incident, policy: str) -> str:
     doubt = incident.condition_doubt
-    if doubt and doubt != incident.threshold_disagreement:
-        return (f"{doubt} ({policy}): the condition that fired may be another one (a forecast, an absence, another "
-                "resource's), so no present failure of this resource is stated")
-    return ""
+    if not doubt or doubt == incident.threshold_disagreement:
+        return ""
+    return (f"{doubt} ({policy}): the condition that fired may be another one (a forecast, an absence, another "
+            "resource's), so no present failure of this resource is stated")
+
+
+_FORMS = (_forecast, _unsaid, _absence, _missing_data, _traffic_floor, _query, _another_condition)
 
 
 def _query_form(query: str) -> str:
