@@ -57,6 +57,7 @@ def run_diagnosis(alert, scenario, config=None) -> dict[str, Any]:
     """The routed diagnosis, the plan and the gate's preview, as one JSON-able report. Without a
     config, the scenario's own (its managed services, mode enforce) is used."""
     from sandbox.scenarios import start_seeded
+    from shared.alerts.present_failure import alert_hold
     from shared.config import parse_config
     from shared.diagnosis.collection import Readers
     from shared.diagnosis.scope import diagnose_alert
@@ -65,7 +66,6 @@ def run_diagnosis(alert, scenario, config=None) -> dict[str, Any]:
     from shared.gcp.monitoring import CloudMonitoringAdapter
     from shared.gcp.run import CloudRunAdapter
     from shared.gcp.vpcaccess import VpcAccessAdapter
-    from shared.alerts.present_failure import alert_hold
     from shared.remediation.planning import plan
 
     config = config or parse_config(scenario.config_data(f"projects/{scenario.project}/topics/runwarden-outcomes"),
