@@ -57,6 +57,7 @@ def run_diagnosis(alert, scenario, config=None) -> dict[str, Any]:
     """The routed diagnosis, the plan and the gate's preview, as one JSON-able report. Without a
     config, the scenario's own (its managed services, mode enforce) is used."""
     from sandbox.scenarios import start_seeded
+    from shared.alerts.present_failure import alert_hold
     from shared.config import parse_config
     from shared.diagnosis.collection import Readers
     from shared.diagnosis.scope import diagnose_alert
@@ -92,7 +93,10 @@ def run_diagnosis(alert, scenario, config=None) -> dict[str, Any]:
                        "params": proposal.params.model_dump(mode="json") if proposal and proposal.params else None,
                        "before": proposal.before if proposal and proposal.action else None}
     if proposal is not None and proposal.action:
-        report["gate"] = gate_preview(proposal, config, now)
+        # The alert's own hold comes before the gate, as on the alert path (pipeline.policy_held): its policy's
+        # `runwarden` label, or an alert that states no present failure (a forecast, a metric absence, ...).
+        held = alert_hold(alert.incident)
+        report["gate"] = {"decision": "escalated", "reason": held} if held else gate_preview(proposal, config, now)
     return report
 
 

@@ -15,8 +15,9 @@ real adapters with the clock pinned at T0 + 2 minutes, and the plan is made. Rep
 - a confusion matrix, expected by row, diagnosed by column.
 
 The status a planned action would reach in enforce mode is the gate's own verdict on the plan
-(`plan_refusal`: blast radius, bounds, approval), after the alert policy's own `runwarden` user label
-(`policy_labels.policy_hold`: `escalated`); fresh state holds no cooldown, budget or pause.
+(`plan_refusal`: blast radius, bounds, approval), after the alert's own hold (`present_failure.alert_hold`:
+the policy's `runwarden` user label, or an alert that states no present failure: `escalated`); fresh state
+holds no cooldown, budget or pause.
 
 Exit 0 when accuracy is 100 % and there are no wrong and no missed actions; 3 when the bar is
 missed; 2 for bad input; 1 when the local environment failed.
@@ -106,7 +107,7 @@ def evaluate(scenario: Scenario) -> Row:
     """One scenario: seeded stand-ins, the alert routed and diagnosed, the plan made. Read-only."""
     from sandbox.scenarios import start_seeded
     from shared.alerts.incidents import parse_notification
-    from shared.alerts.policy_labels import policy_hold
+    from shared.alerts.present_failure import alert_hold
     from shared.config import parse_config
     from shared.diagnosis.collection import Readers
     from shared.diagnosis.scope import diagnose_alert
@@ -140,8 +141,9 @@ def evaluate(scenario: Scenario) -> Row:
                                        proposal.targets, ANCHOR + scenario.delivered)
                 status = refusal.status.value if refusal else "applied"
                 reason = refusal.reason if refusal else reason
-                # The policy's own `runwarden` label holds the write back before the gate (pipeline.policy_held).
-                held = policy_hold(incident.policy_user_labels, incident.policy_name)
+                # The alert itself holds the write back before the gate (pipeline.policy_held): its policy's
+                # `runwarden` label, or no present failure stated (a forecast, a metric absence, ...).
+                held = alert_hold(incident)
                 status, reason = ("escalated", held) if held else (status, reason)
     return Row(scenario=scenario.name, expected=expect.signature,
                diagnosed=diagnosis.signature.value if diagnosis else "none", expected_action=expect.action,

@@ -23,7 +23,7 @@ from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
 from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, notified_after_own_close,
                                    notified_after_verdict, opened_after_close, test_notification, unknown_schema,
                                    unknown_start)
-from shared.alerts.policy_labels import policy_hold
+from shared.alerts.present_failure import alert_hold
 from shared.alerts.received import received
 from shared.errors import AttemptInProgress, PermanentError, TransientError, WriteInFlight, described
 from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, GateResult, InProgress, MaybeBehind,
@@ -596,10 +596,11 @@ class _AlertRun:
 
     def policy_held(self, gate: Gate, target: str, proposal: Plan, report: DiagnosisReport) -> Outcome | None:
         """The escalation when the alert's policy says, by its user label `runwarden`, that Runwarden is not to
-        act on it (shared/alerts/policy_labels.py), or None. Its owner's word is heard before the gate is asked:
-        not a write to hold for an operator's `approve`, but a diagnosis and the change it would have made,
-        for a person to decide on."""
-        why = policy_hold(self.incident.policy_user_labels, self.incident.policy_name)
+        act on it (shared/alerts/policy_labels.py), or when its notification states no present failure (a
+        forecast, a metric absence, no condition said: shared/alerts/present_failure.py), or None. Heard before
+        the gate is asked: not a write to hold for an operator's `approve`, but a diagnosis and the change it
+        would have made, for a person to decide on."""
+        why = alert_hold(self.incident)
         if not why or proposal.action is None:
             return None
         action = get_action(proposal.action)

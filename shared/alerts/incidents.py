@@ -1301,11 +1301,26 @@ def _denominator(body: _ConditionBody | None) -> _Aggregation:
     return _chain(body.denominator_aggregations or []) if body is not None else _Aggregation()
 
 
+def _stated_condition(i: _IncidentWire) -> _Condition:
+    """The condition the notification states: its `condition`, or, when that carries no condition kind (none
+    sent, or only its name), the one condition a `conditions` list holds, if it is that same condition (or the
+    `condition` names none). A relay that embeds the policy may move the condition into the list (no schema-1.2
+    notification seen does: see _IncidentWire.conditions); the policy's only condition is then stated there."""
+    carried, listed = i.condition, i.conditions or []
+    if carried.kinds or len(listed) != 1 or not listed[0].kinds:
+        return carried
+    only = listed[0]
+    same = (carried.name.strip() == only.name.strip() if carried.name and only.name
+            else carried.display_name.strip() in ("", only.display_name.strip()))
+    return only if same else carried
+
+
 def _to_incident(wire: _NotificationWire) -> Incident:
     # Validated again, on purpose: pydantic's validation in Rust (about 6 us here) is cheaper than
     # `model_construct`, which fills the fields in Python (about 13 us).
     i = wire.incident
-    body = i.condition.body   # a property: each condition kind tried in turn
+    condition = _stated_condition(i)
+    body = condition.body   # a property: each condition kind tried in turn
     # The chains built once each (a chain of none is a new _Aggregation): every delivery, duplicates too, parses.
     chained, denominator = _chained(body), _denominator(body)
     keyed = folded_incident_id(i.incident_id)
@@ -1315,12 +1330,12 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         state=i.state,
         version=wire.version,
         policy_name=i.policy_name,
-        condition_name=i.condition_name or i.condition.display_name,
-        condition_display_name=i.condition.display_name,
-        condition_resource_name=i.condition.name,
-        condition_filter=i.condition.filter,
-        condition_kind=i.condition.kind,
-        condition_kinds=i.condition.kinds,
+        condition_name=i.condition_name or condition.display_name,
+        condition_display_name=condition.display_name,
+        condition_resource_name=condition.name,
+        condition_filter=condition.filter,
+        condition_kind=condition.kind,
+        condition_kinds=condition.kinds,
         listed_conditions=tuple((c.name.strip(), c.display_name.strip()) for c in i.conditions or ()),
         comparison=body.comparison if body else "",
         denominator_filter=body.denominator_filter if body else "",
@@ -1344,7 +1359,7 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         ended_at=i.ended_at,
         observed_value=i.observed_value,
         threshold_value=i.threshold_value,
-        condition_threshold=_condition_bar(i.condition),
+        condition_threshold=_condition_bar(condition),
         condition_threshold_stated=bool(body and body.threshold_value is not None),
         documentation=i.documentation,
         policy_user_labels=i.policy_user_labels,

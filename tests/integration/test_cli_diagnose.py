@@ -109,3 +109,18 @@ def test_the_gate_preview_says_dry_run_in_dry_run_mode(tmp_path):
     assert gate["decision"] == "dry_run" and "cooldown" in gate["unchecked"]
     assert gate["after"]["connector"]["machine_type"] == "e2-standard-4"
 
+
+
+def test_the_gate_preview_of_a_forecast_says_escalated_as_the_alert_path_does(tmp_path):
+    """A forecast condition (forecastOptions) states no present failure: the alert path escalates it with the
+    change it would make (shared/alerts/present_failure.py); the preview said the rollback "would go ahead"."""
+    notification = resolve_scenario("bad_revision").notification(ANCHOR)
+    notification["incident"]["condition"]["conditionThreshold"]["forecastOptions"] = {"forecastHorizon": "3600s"}
+    path = tmp_path / "forecast.json"
+    path.write_text(json.dumps(notification))
+    result = CliRunner().invoke(runwarden, ["diagnose", str(path), "--scenario", "bad_revision", "--json"])
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["would"]["action"] == "rollback_traffic"
+    assert report["gate"]["decision"] == "escalated" and "fired on a forecast" in report["gate"]["reason"], report["gate"]

@@ -895,6 +895,37 @@ def test_a_policy_labelled_runwarden_off_is_diagnosed_and_reaches_a_person_with_
     assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
 
 
+@pytest.mark.parametrize("scenario, form, said", [
+    ("bad_revision", {"forecastOptions": {"forecastHorizon": "3600s"}}, "fired on a forecast"),
+    ("connector_alert_shared", {"forecastOptions": {"forecastHorizon": "86400s"}}, "fired on a forecast"),
+    ("bad_revision", None, "carries no condition kind"),
+])
+def test_an_alert_that_states_no_present_failure_is_diagnosed_and_reaches_a_person_with_nothing_written(
+        standin_env, firestore, pubsub, project_id, anchor, capsys, scenario, form, said):
+    """A forecast condition (MetricThreshold.forecast_options: a crossing predicted within its horizon), or a
+    notification whose `condition` was abbreviated to its name (a forecast then reads as a crossing), on a
+    service whose new revision fails now or a connector saturated now: the rollback or the connector's scale was
+    made as for a present failure, the forecast's start read as the failure's. Diagnosed, and escalated with the
+    change it would have made."""
+    world = World.for_scenario(resolve_scenario(scenario), standin_env, pubsub, project_id, anchor)
+    world.seed(scenario)
+    notification = resolve_scenario(scenario).notification(world.anchor)
+    condition = notification["incident"]["condition"]
+    if form is None:
+        notification["incident"]["condition"] = {"name": condition["name"], "displayName": condition["displayName"]}
+    else:
+        condition["conditionThreshold"].update(form)
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert said in outcome.reason and "nothing was written" in outcome.reason, outcome.reason
+    assert outcome.diagnosis is not None and outcome.diagnosis.signature != "healthy"
+    assert outcome.action is not None and outcome.action.name in ("rollback_traffic", "scale_connector")
+    assert world.writes() == 0
+    assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
+
+
 def test_a_policy_labelled_runwarden_enabled_acts_as_an_unlabelled_one(world):
     world.seed("bad_revision")
     notification = resolve_scenario("bad_revision").notification(world.anchor)

@@ -26,6 +26,7 @@ def log_match(data: dict) -> dict:
     """The scenario's notification as a log-match policy's: no metric, a LogMatch condition."""
     body = json.loads(base64.b64decode(data["message"]["data"]))
     body["incident"]["metric"] = {"type": "", "labels": {}}
+    body["incident"]["condition_name"] = "backend errors"    # Monitoring names the condition it carries
     body["incident"]["condition"] = {"name": "c", "displayName": "backend errors",
                                      "conditionMatchedLog": {"filter": 'resource.type="cloud_run_revision" '
                                                                        'severity>=ERROR'}}

@@ -1,0 +1,144 @@
+"""Whether a notification states a present failure of the resource it names: what Runwarden's writes
+answer (a rollback of a revision failing now, a connector saturated now). Pure: no I/O.
+
+Live evidence decides which cause a failure has; the notification decides whether there is a failure
+to act on, and when it began (`started_at` anchors the deploy a rollback is measured against). Some
+conditions fire without one (AlertPolicy.Condition, google/monitoring/v3/alert.proto):
+- a forecast: a conditionThreshold with `forecastOptions`, "the MetricThreshold condition forecasts
+  whether the time series is predicted to violate the threshold within the forecast_horizon"
+  (google-cloud-monitoring, types/alert.py); "a forecast predicts that a time series will cross a
+  threshold ... within an upcoming forecast window" of 1 hour to 2.5 days (Cloud Monitoring, "Create
+  forecasted metric-value alerting policies"). Nothing has crossed yet, and its start is when the
+  prediction held, not when anything failed;
+- a metric absence: conditionAbsent, "in violation when a time series for the specified metric of a
+  monitored resource does not include any data in the specified duration" (AlertPolicy.Condition.
+  MetricAbsence); no data is a sign (no callers, a writer stopped, a route changed), not a failure of
+  the service's requests, and it starts when the data stopped;
+- the same two written as queries: PromQL's `predict_linear(v, t)` ("predicts the value of time series
+  t seconds from now", Prometheus, "Query functions"), `absent(...)` and `absent_over_time(...)` (a
+  1-element vector "if the vector passed to it has no elements"), and MQL's `absent_for` alerting
+  operation (Cloud Monitoring, "Alerting policies with MQL": a query ends in `condition` for a threshold
+  or `absent_for` for a metric absence);
+- a condition met while its data is missing (EVALUATION_MISSING_DATA_ACTIVE: "If there is no data to
+  evaluate the condition, then evaluate the condition as true", types/alert.py), whose incident may have
+  opened on no data, and a `request_count` threshold compared downward with no denominator (a floor on the
+  volume of requests: a drop in traffic), the same sign as an absence;
+- a notification that does not say which condition fired: no condition kind at all (the `condition`
+  missing, or abbreviated to its name and displayName by a relay or a template: a forecast or an
+  absence then reads as a present crossing), or parts that name different conditions of a policy of
+  several (Incident.condition_doubt: an AND policy's conditions are met "even if they are met on
+  completely different resources", and the carried one may be another's forecast or absence).
+Any of them is diagnosed as usual and escalated with the diagnosis and the change it would have made;
+nothing is written. A present failure alerts through its own threshold condition, which Runwarden acts
+on. A notification whose `threshold_value` and thresholdValue alone disagree still names its condition
+and resource: that doubt is about the bar (`healthy`), not about a failure. Whether a forecast's notification
+says it is one anywhere but its condition (its summary's words, say) is UNCONFIRMED: no sample of one is stored,
+so a condition stripped of its `forecastOptions` but left its `conditionThreshold` reads as a crossing.
+"""
+from __future__ import annotations
+
+import re
+
+from shared.alerts.incidents import Incident, quoted
+from shared.alerts.policy_labels import policy_hold
+
+# PromQL's forecast and absence functions by name, as a call (a metric or label of that name is no call).
+_QUERY_FORECAST = re.compile(r"\bpredict_linear\s*\(")
+_QUERY_ABSENCE = re.compile(r"\babsent(?:_over_time)?\s*\(|\|\s*absent_for\b")
+
+# EvaluationMissingData.EVALUATION_MISSING_DATA_ACTIVE ("If there is no data to evaluate the condition, then evaluate
+# the condition as true", google-cloud-monitoring types/alert.py), by name or number (incidents._enum_named reads a
+# number as its name; 2 kept for an Incident made otherwise).
+_MISSING_DATA_ACTIVE = frozenset({"EVALUATION_MISSING_DATA_ACTIVE", "2"})
+# A request_count threshold compared downward (MetricThreshold.comparison, google/monitoring/v3/common.proto) and no
+# ratio: a floor on the volume of requests, a drop in traffic.
+_REQUEST_COUNT = "run.googleapis.com/request_count"
+_BELOW = frozenset({"COMPARISON_LT", "COMPARISON_LE"})
+
+_NOT_WRITTEN = "; it was diagnosed, and nothing was written: a person must decide on the change below"
+
+
+def alert_hold(incident: Incident) -> str:
+    """Why the alert itself holds back a write its diagnosis plans, before the gate is asked, or "": its policy's
+    `runwarden` user label (shared/alerts/policy_labels.py), or no present failure stated. The alert path
+    (shared/pipeline.py `policy_held`) and `runwarden eval` (cli/eval.py) ask the same."""
+    return policy_hold(incident.policy_user_labels, incident.policy_name) or unstated_failure(incident)
+
+
+def unstated_failure(incident: Incident) -> str:
+    """Why the notification does not tie a present failure to its resource, so no write is made for it,
+    or "" when it does (a threshold crossed now, a log entry matched, a query's condition met)."""
+    why = _why(incident)
+    return f"{why}{_NOT_WRITTEN}" if why else ""
+
+
+def _why(incident: Incident) -> str:
+    policy = f"policy {quoted(incident.policy_name)}"
+    return next((why for form in _FORMS if (why := form(incident, policy))), "")
+
+
+def _forecast(incident: Incident, policy: str) -> str:
+    if not incident.forecast:
+        return ""
+    return (f"{policy} fired on a forecast (its condition's forecastOptions): a crossing of its threshold is "
+            "predicted within the forecast horizon, not measured; no failure is stated, and its start is when the "
+            "prediction held")
+
+
+def _unsaid(incident: Incident, policy: str) -> str:
+    if incident.condition_kind:
+        return ""
+    return (f"the notification of {policy} carries no condition kind (its `condition` is missing or abbreviated to "
+            "a name): whether it measured a crossing now, predicted one (a forecast) or saw data stop (a metric "
+            "absence) is not stated, so no present failure is")
+
+
+def _absence(incident: Incident, policy: str) -> str:
+    if incident.condition_kind != "absent":
+        return ""
+    return (f"{policy} fired on a metric absence (conditionAbsent): data that stopped arriving is not a failure "
+            "of the service's requests (no callers, a writer that stopped, a changed route), and its start is when "
+            "the data stopped")
+
+
+def _missing_data(incident: Incident, policy: str) -> str:
+    if incident.evaluation_missing_data.strip() not in _MISSING_DATA_ACTIVE:
+        return ""
+    return (f"the condition of {policy} is met while its data is missing (evaluationMissingData "
+            "EVALUATION_MISSING_DATA_ACTIVE): the incident may have opened because its data stopped, not on a "
+            "crossing")
+
+
+def _traffic_floor(incident: Incident, policy: str) -> str:
+    if incident.metric_type != _REQUEST_COUNT or incident.comparison not in _BELOW or incident.is_ratio:
+        return ""
+    bar = f" {incident.threshold:g}" if incident.threshold is not None else ""
+    return (f"{policy} fires when the service's requests fall below a floor ({incident.comparison}{bar}): fewer "
+            "requests (callers gone, a route changed) is no failure of the requests that come")
+
+
+def _query(incident: Incident, policy: str) -> str:
+    said = _query_form(incident.condition_filter) if incident.condition_kind == "other" else ""
+    return f"the query of {policy} {said}: no present failure is stated" if said else ""
+
+
+def _another_condition(incident: Incident, policy: str) -> str:
+    doubt = incident.condition_doubt
+    if not doubt or doubt == incident.threshold_disagreement:
+        return ""
+    return (f"{doubt} ({policy}): the condition that fired may be another one (a forecast, an absence, another "
+            "resource's), so no present failure of this resource is stated")
+
+
+_FORMS = (_forecast, _unsaid, _absence, _missing_data, _traffic_floor, _query, _another_condition)
+
+
+def _query_form(query: str) -> str:
+    """What a query condition's forecast or absence call says of it, "" when it has none."""
+    if _QUERY_FORECAST.search(query):
+        return "is a forecast (PromQL predict_linear): a value predicted ahead, not measured"
+    found = _QUERY_ABSENCE.search(query)
+    if found:
+        return (f"fires on a metric absence ({found.group(0).strip(' (|')}): data that stopped arriving, not a "
+                "failure of the service's requests")
+    return ""

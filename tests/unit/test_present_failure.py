@@ -1,0 +1,111 @@
+"""Which notifications state a present failure of their resource (shared/alerts/present_failure.py), read from
+the documented schema-1.2 example (tests/fixtures/samples) with its condition varied. Pure: no I/O."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from shared.alerts.incidents import parse_notification
+from shared.alerts.present_failure import unstated_failure
+
+SAMPLE = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "samples"
+                     / "monitoring_docs_example_closed_gce__via_goalert.json").read_text())
+
+
+def _open(change) -> str:
+    data = copy.deepcopy(SAMPLE)
+    incident = data["incident"]
+    incident.update(state="open", ended_at=None)
+    change(incident, incident["condition"])
+    return unstated_failure(parse_notification(data))
+
+
+def _kind(key: str, body: dict):
+    def change(incident: dict, condition: dict) -> None:
+        incident["condition"] = {"name": condition["name"], "displayName": condition["displayName"], key: body}
+    return change
+
+
+ABSENT = 'metric.type="compute.googleapis.com/instance/cpu/utilization"'
+REQUESTS = 'metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision"'
+
+
+def _request_floor(comparison: str, ratio: bool = False):
+    def change(incident: dict, condition: dict) -> None:
+        incident["metric"] = {"type": "run.googleapis.com/request_count", "labels": {}}
+        incident["resource"] = {"type": "cloud_run_revision", "labels": {
+            "project_id": "p", "location": "us-central1", "service_name": "backend"}}
+        body = {"filter": REQUESTS, "comparison": comparison, "thresholdValue": 0.5}
+        if ratio:
+            body["filter"] += ' AND metric.labels.response_code_class="2xx"'
+            body["denominatorFilter"] = REQUESTS
+        condition.pop("conditionThreshold")
+        condition["conditionThreshold"] = body
+        incident.update(threshold_value="0.5", observed_value="0.1")
+    return change
+
+
+PROMQL = 'sum(rate(run_googleapis_com:request_count{service_name="backend",response_code_class="5xx"}[5m])) > 1'
+
+FORECAST = ('predict_linear(sum(rate(run_googleapis_com:request_count{service_name="backend"}[5m]))[1h:1m], 3600) '
+            '> 100')
+
+UNSTATED = [
+    ("forecastOptions", lambda i, c: c["conditionThreshold"].update(forecastOptions={"forecastHorizon": "3600s"}),
+     "fired on a forecast"),
+    ("forecast_options, snake_case", lambda i, c: c["conditionThreshold"].update(
+        forecast_options={"forecast_horizon": "7200s"}), "fired on a forecast"),
+    ("an empty forecastOptions", lambda i, c: c["conditionThreshold"].update(forecastOptions={}), "fired on a forecast"),
+    ("no condition", lambda i, c: i.pop("condition"), "carries no condition kind"),
+    ("a condition of a name alone", lambda i, c: i.update(condition={"name": c["name"]}), "carries no condition kind"),
+    ("conditionAbsent", _kind("conditionAbsent", {"filter": ABSENT, "duration": "300s"}),
+     "fired on a metric absence (conditionAbsent)"),
+    ("PromQL predict_linear", _kind("conditionPrometheusQueryLanguage", {"query": FORECAST}),
+     "is a forecast (PromQL predict_linear)"),
+    ("PromQL absent", _kind("conditionPrometheusQueryLanguage", {"query": 'absent(up{job="backend"})'}),
+     "fires on a metric absence (absent)"),
+    ("PromQL absent_over_time", _kind("conditionPrometheusQueryLanguage", {"query": "absent_over_time(x[5m])"}),
+     "fires on a metric absence (absent_over_time)"),
+    ("MQL absent_for", _kind("conditionMonitoringQueryLanguage", {"query": "fetch gce_instance | absent_for 300s"}),
+     "fires on a metric absence (absent_for)"),
+    ("met on missing data", lambda i, c: c["conditionThreshold"].update(evaluationMissingData=2),
+     "is met while its data is missing (evaluationMissingData EVALUATION_MISSING_DATA_ACTIVE)"),
+    ("a floor on the requests", _request_floor("COMPARISON_LT"), "fires when the service's requests fall below a floor"),
+    ("a floor on the requests, LE", _request_floor("COMPARISON_LE"), "fall below a floor (COMPARISON_LE"),
+    ("condition_name another condition's", lambda i, c: i.update(condition_name="Disk forecast"),
+     "names condition 'Disk forecast'"),
+    ("two kinds in one condition", lambda i, c: c.update(conditionAbsent={"filter": ABSENT, "duration": "300s"}),
+     "carries 2 condition kinds"),
+]
+
+STATED = [
+    ("the documented threshold", lambda i, c: None),
+    ("forecastOptions null", lambda i, c: c["conditionThreshold"].update(forecastOptions=None)),
+    ("a log match", _kind("conditionMatchedLog", {"filter": "severity>=ERROR"})),
+    ("a PromQL threshold", _kind("conditionPrometheusQueryLanguage", {"query": PROMQL})),
+    ("a PromQL metric named like a function, not called", _kind("conditionPrometheusQueryLanguage", {
+        "query": 'sum(absent_requests_total{job="x"}) > 1'})),
+    ("an SLO burn rate", lambda i, c: c["conditionThreshold"].update(
+        filter='select_slo_burn_rate("projects/p/services/s/serviceLevelObjectives/o", "3600s")')),
+    ("met on missing data as not met", lambda i, c: c["conditionThreshold"].update(
+        evaluationMissingData="EVALUATION_MISSING_DATA_INACTIVE")),
+    ("a success ratio falling below its bar", _request_floor("COMPARISON_LT", ratio=True)),
+    ("requests above a bar", _request_floor("COMPARISON_GT")),
+    ("threshold_value disagreeing with thresholdValue", lambda i, c: i.update(threshold_value="0.5")),
+    ("the condition as a `conditions` list of one", lambda i, c: i.update(conditions=[i.pop("condition")])),
+]
+
+
+@pytest.mark.parametrize("why, change, said", UNSTATED, ids=[row[0] for row in UNSTATED])
+def test_a_notification_that_states_no_present_failure_says_which_form_it_is(why, change, said):
+    reason = _open(change)
+
+    assert said in reason and "nothing was written" in reason, reason
+
+
+@pytest.mark.parametrize("why, change", STATED, ids=[row[0] for row in STATED])
+def test_a_notification_that_states_a_present_failure_lets_its_diagnosis_act(why, change):
+    assert _open(change) == ""
