@@ -717,11 +717,13 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
                f">= {s.min_requests} requests and <= {s.healthy_error_ratio:.0%} failed (5xx, and 429 when Cloud "
                "Run's refusals)", clean)
         if clean:
-            late = _failing_just_before(facts, c, replaced, candidate) or _cannot_start(facts, c, candidate)
+            late = (_failing_just_before(facts, c, replaced, candidate) or _cannot_start(facts, c, candidate)
+                    or _failing_since_the_deploy(facts, c, replaced, candidate))
             if late:
-                # Clean over the hour, failing at its end: the failures began before the deploy, on
-                # the revision a rollback would bring back. Stepping past it goes further back than
-                # automation may; sending it everything is a guess. A person decides.
+                # Clean over the hour, failing at its end, or failing since: the failures are on the
+                # revision a rollback would bring back (they began before the deploy, or the deploy
+                # changed something it shares). Stepping past it goes further back than automation
+                # may; sending it everything is a guess. A person decides.
                 return None, steps, "; ".join(reasons + [late])
             share = _load_share(facts, c, replaced, candidate)
             if share is not None and share <= KNOWN_GOOD_MIN_SHARE:
@@ -783,6 +785,45 @@ def _failing_just_before(facts: Facts, c: Citation, replaced: Revision, candidat
         return ""
     return (f"{candidate.short_name} was already failing in the minutes just before {replaced.short_name}'s "
             f"deploy ({words} {window}): the failures began before {replaced.short_name}")
+
+
+# The fewest failed requests (5xx, and Cloud Run's 429s) of the rollback target since the deploy that
+# show it failing now when they are fewer than min_requests in all: a single 500 is any service's noise,
+# several over a clean share are not. With min_requests or more, _errors_concentrated has already judged
+# it at healthy_error_ratio.
+TARGET_FAILED_MIN = 3
+
+
+def _failing_since_the_deploy(facts: Facts, c: Citation, replaced: Revision, candidate: Revision) -> str:
+    """Why the candidate, clean before the deploy of `replaced` (the revision that replaced it), is no
+    known-good revision now: its own requests since that deploy failed (at least TARGET_FAILED_MIN of
+    them, 5xx and Cloud Run's 429s, over `healthy_error_ratio` of them), however few they are (the seconds
+    before the traffic switch, the 10% a split still gives it: under min_requests, _errors_concentrated
+    does not judge them); "" otherwise. Clean minutes before the deploy say how it served then, not
+    now: a deploy that ran a schema migration as it started (the old code's "column ... does not exist"),
+    a dependency both revisions share failing since, fail its requests as they fail the suspect's, and
+    sending it everything brings that failure back. Its own failure lines since the deploy (its stderr
+    and stdout at ERROR or worse) are quoted for the person, never counted alone: an instance stopped at
+    scale-in may log at ERROR as it ends (npm's "signal SIGTERM")."""
+    s = facts.s
+    window = facts.since_deploy(replaced)
+    counts = facts.requests(window, candidate.short_name)
+    failed, words = _failed_share(facts, candidate, counts, window)
+    if round(failed * counts.total) < TARGET_FAILED_MIN:
+        return ""
+    failing = failed > s.healthy_error_ratio
+    lines = [e for e in facts.logs.app_failed if e.resource_labels.get("revision_name") == candidate.short_name
+             and window.holds(e.timestamp)]
+    said = f", e.g. {lines[0].text[:140]!r}" if lines else ""
+    c.cite("metric", facts.requests_query,
+           f"{candidate.short_name} since {replaced.short_name}'s deploy {window}: {counts.total:.0f} requests, "
+           f"{words}{said}", f"<= {s.healthy_error_ratio:.0%} failed (5xx, and 429 when Cloud Run's refusals), or "
+           f"fewer than {TARGET_FAILED_MIN} failed, on the rollback target since the deploy", not failing)
+    if not failing:
+        return ""
+    return (f"{candidate.short_name} has failed since {replaced.short_name}'s deploy too ({words} of its "
+            f"{counts.total:.0f} requests {window}{said}): whatever it shares with {replaced.short_name} (a schema "
+            "the deploy migrated, a dependency) fails it now, so sending it all traffic brings the failure back")
 
 
 def _cannot_start(facts: Facts, c: Citation, candidate: Revision) -> str:
