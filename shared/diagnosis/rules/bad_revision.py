@@ -725,15 +725,15 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
                 # changed something it shares). Stepping past it goes further back than automation
                 # may; sending it everything is a guess. A person decides.
                 return None, steps, "; ".join(reasons + [late])
-            share = _load_share(facts, c, replaced, candidate)
+            share, where = _load_share(facts, c, replaced, candidate)
             if share is not None and share <= KNOWN_GOOD_MIN_SHARE:
                 # A canary of an earlier rollout: clean, but never proven at the whole load. Sending
                 # it everything promotes that rollout; stepping past it goes further back than
                 # automation may. Either is a person's call.
                 return None, steps, "; ".join(reasons + [
                     f"{candidate.short_name}, the newest revision that served cleanly, carried only {share:.0%} of "
-                    f"the service's requests just before {replaced.short_name}'s deploy (a share of a rollout, not "
-                    "the whole load)"])
+                    f"the service's requests {where} {replaced.short_name}'s deploy (a share of a rollout, or a "
+                    "tagged URL's, not the whole load)"])
             # With a target, the reasons say what was stepped past (a revision failing too).
             return candidate, steps, "; ".join(reasons)
         if counts.total > 0:
@@ -929,20 +929,38 @@ def _refused_by_cloud_run(facts: Facts, candidate: Revision, window: Window) -> 
     return seen is not None and seen >= limit
 
 
-def _load_share(facts: Facts, c: Citation, replaced: Revision, candidate: Revision) -> float | None:
+def _load_share(facts: Facts, c: Citation, replaced: Revision, candidate: Revision) -> tuple[float | None, str]:
     """The candidate's share of the service's requests in the minutes just before the deploy of
     `replaced`, the revision that replaced it, from the candidate's own deploy if that is later
-    (two deploys in quick succession), cited; None when those minutes are too quiet to tell."""
+    (two deploys in quick succession), cited. When those minutes are too quiet to tell (a night's
+    trickle), over the baseline before that deploy instead (`_before_the_deploy`): a revision reached
+    only through its tag (a `--no-traffic --tag` preview a tester opened) serves requests that
+    request_count counts as its own, clean ones, and in a quiet hour they are enough to call it good;
+    its share of that hour says it never carried the load. With the share, which minutes it is of, in
+    words ("just before", "in the hour before"); None when both are too quiet."""
     window = _just_before(replaced, candidate)
     total = facts.requests(window).total
+    where = "just before"
     if total < facts.s.min_requests:
-        return None
+        window = _before_the_deploy(facts, replaced, candidate)
+        total = facts.requests(window).total
+        where = f"in the {duration((window.end - window.start).total_seconds())} before"
+    if total < facts.s.min_requests:
+        return None, where
     share = facts.requests(window, candidate.short_name).total / total
+    quiet = "" if where == "just before" else f" (its last {LOAD_SHARE_MINUTES} minutes too quiet to judge)"
     c.cite("metric", facts.requests_query,
            f"{candidate.short_name} {window}: {share:.0%} of the service's requests ({total:.0f})",
-           f"> {KNOWN_GOOD_MIN_SHARE:.0%} of the service's requests just before the deploy (most of the load)",
+           f"> {KNOWN_GOOD_MIN_SHARE:.0%} of the service's requests {where} the deploy{quiet} (most of the load)",
            share > KNOWN_GOOD_MIN_SHARE)
-    return share
+    return share, where
+
+
+def _before_the_deploy(facts: Facts, replaced: Revision, candidate: Revision) -> Window:
+    """The baseline before the deploy of `replaced` (`baseline_seconds`), from the candidate's own
+    deploy if that is later."""
+    start = max(replaced.create_time - timedelta(seconds=facts.s.baseline_seconds), candidate.create_time)
+    return Window(start, replaced.create_time)
 
 
 def _ready_state(revision: Revision) -> str:
