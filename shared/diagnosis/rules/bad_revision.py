@@ -801,8 +801,9 @@ def _failing_since_the_deploy(facts: Facts, c: Citation, replaced: Revision, can
     before the traffic switch, the 10% a split still gives it: under min_requests, _errors_concentrated
     does not judge them); "" otherwise. Clean minutes before the deploy say how it served then, not
     now: a deploy that ran a schema migration as it started (the old code's "column ... does not exist"),
-    a dependency both revisions share failing since, fail its requests as they fail the suspect's, and
-    sending it everything brings that failure back. Its own failure lines since the deploy (its stderr
+    a dependency both revisions share failing since (or failing under the new revision's load), fail its
+    requests as they fail the suspect's, and sending it everything is not shown to help: only the
+    suspect's own code would be taken away, and which of the shared causes it is, a person finds. Its own failure lines since the deploy (its stderr
     and stdout at ERROR or worse) are quoted for the person, never counted alone: an instance stopped at
     scale-in may log at ERROR as it ends (npm's "signal SIGTERM")."""
     s = facts.s
@@ -822,8 +823,9 @@ def _failing_since_the_deploy(facts: Facts, c: Citation, replaced: Revision, can
     if not failing:
         return ""
     return (f"{candidate.short_name} has failed since {replaced.short_name}'s deploy too ({words} of its "
-            f"{counts.total:.0f} requests {window}{said}): whatever it shares with {replaced.short_name} (a schema "
-            "the deploy migrated, a dependency) fails it now, so sending it all traffic brings the failure back")
+            f"{counts.total:.0f} requests {window}{said}): something it shares with {replaced.short_name} fails it "
+            "now (a schema the deploy migrated, a dependency both use, or the new revision's load on it), so sending "
+            "it all traffic is not shown to help")
 
 
 def _cannot_start(facts: Facts, c: Citation, candidate: Revision) -> str:
