@@ -732,8 +732,8 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
                 # automation may. Either is a person's call.
                 return None, steps, "; ".join(reasons + [
                     f"{candidate.short_name}, the newest revision that served cleanly, carried only {share:.0%} of "
-                    f"the service's requests {where} {replaced.short_name}'s deploy (a share of a rollout, or a "
-                    "tagged URL's, not the whole load)"])
+                    f"the service's requests {where} {replaced.short_name}'s deploy (a share of a rollout"
+                    + ("" if where == JUST_BEFORE else ", or a tagged URL's") + ", not the whole load)"])
             # With a target, the reasons say what was stepped past (a revision failing too).
             return candidate, steps, "; ".join(reasons)
         if counts.total > 0:
@@ -753,6 +753,8 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
 # fewer, the share says nothing and the rule is as before.
 KNOWN_GOOD_MIN_SHARE = 0.5
 LOAD_SHARE_MINUTES = 10
+# Which minutes a share is of, in words: the LOAD_SHARE_MINUTES before the deploy (_load_share).
+JUST_BEFORE = "just before"
 
 
 def _just_before(replaced: Revision, candidate: Revision) -> Window:
@@ -803,9 +805,10 @@ def _failing_since_the_deploy(facts: Facts, c: Citation, replaced: Revision, can
     now: a deploy that ran a schema migration as it started (the old code's "column ... does not exist"),
     a dependency both revisions share failing since (or failing under the new revision's load), fail its
     requests as they fail the suspect's, and sending it everything is not shown to help: only the
-    suspect's own code would be taken away, and which of the shared causes it is, a person finds. Its own failure lines since the deploy (its stderr
-    and stdout at ERROR or worse) are quoted for the person, never counted alone: an instance stopped at
-    scale-in may log at ERROR as it ends (npm's "signal SIGTERM")."""
+    suspect's own code would be taken away, and which of the shared causes it is, a person finds. Its
+    own failure lines since the deploy (its stderr and stdout at ERROR or worse) are quoted for the
+    person, never counted alone: an instance stopped at scale-in may log at ERROR as it ends (npm's
+    "signal SIGTERM")."""
     s = facts.s
     window = facts.since_deploy(replaced)
     counts = facts.requests(window, candidate.short_name)
@@ -942,7 +945,7 @@ def _load_share(facts: Facts, c: Citation, replaced: Revision, candidate: Revisi
     words ("just before", "in the hour before"); None when both are too quiet."""
     window = _just_before(replaced, candidate)
     total = facts.requests(window).total
-    where = "just before"
+    where = JUST_BEFORE
     if total < facts.s.min_requests:
         window = _before_the_deploy(facts, replaced, candidate)
         total = facts.requests(window).total
@@ -950,7 +953,7 @@ def _load_share(facts: Facts, c: Citation, replaced: Revision, candidate: Revisi
     if total < facts.s.min_requests:
         return None, where
     share = facts.requests(window, candidate.short_name).total / total
-    quiet = "" if where == "just before" else f" (its last {LOAD_SHARE_MINUTES} minutes too quiet to judge)"
+    quiet = "" if where == JUST_BEFORE else f" (its last {LOAD_SHARE_MINUTES} minutes too quiet to judge)"
     c.cite("metric", facts.requests_query,
            f"{candidate.short_name} {window}: {share:.0%} of the service's requests ({total:.0f})",
            f"> {KNOWN_GOOD_MIN_SHARE:.0%} of the service's requests {where} the deploy{quiet} (most of the load)",
