@@ -258,3 +258,39 @@ def test_two_deploys_in_quick_succession_judge_each_revision_before_its_own_repl
     assert planned.action == case["action"] and planned.params.steps_back == case["steps"]
     # Two releases back is past what automation may do alone: the gate refuses it, naming the steps.
     assert (planned.params.steps_back > MAX_AUTOMATIC_STEPS) == (case["steps"] > 1)
+
+
+PREVIEW = "backend-00002-pre"
+
+# (what served in the quiet hour before NEWEST's deploy at -12: OLD's and PREVIEW's requests a minute, and
+# over which minutes PREVIEW's came; the rollback target expected). The last 10 minutes before the deploy
+# hold fewer than min_requests requests: the share is judged over the hour before instead.
+QUIET_ROWS = [
+    # A `--no-traffic --tag preview` revision a tester opened: clean, 26 requests, 40% of the hour's.
+    ("a tagged preview a tester opened", 1, (-46, -20), 1, None),
+    # The same preview opened all hour long: still 39% of the requests, never the load.
+    ("a preview opened all hour", 1, (-50, -12), 0.65, None),
+    # A quiet night on a revision that carried all of it: the night's trickle is the whole load.
+    ("a night's trickle on the revision that carried it", 1, None, 0, "old"),
+]
+
+
+@pytest.mark.parametrize("why,old_rate,preview_minutes,preview_rate,expected", QUIET_ROWS,
+                         ids=[r[0] for r in QUIET_ROWS])
+def test_a_quiet_hour_judges_the_share_over_the_hour_before_the_deploy(why, old_rate, preview_minutes,
+                                                                      preview_rate, expected):
+    e = Evidence().revision(OLD, -600, sql=(SQL,))
+    if preview_minutes:
+        e.revision(PREVIEW, -50, sql=(SQL,)).requests(PREVIEW, *preview_minutes, preview_rate).tag(PREVIEW, "preview")
+    e = quiet_connector(
+        e.revision(NEWEST, -12, sql=(SQL,)).traffic(**{NEWEST: 100})
+        .requests(OLD, -90, -12, old_rate).requests(NEWEST, -12, 5, 14).requests(NEWEST, -12, 5, 15, code="500")
+        .latency(OLD, -90, -12, 0.9).latency(NEWEST, -12, 5, 0.9))
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.BAD_REVISION and result.suspect_revision == NEWEST, result.summary
+    assert result.known_good_revision == (OLD if expected == "old" else None), result.summary
+    if expected is None:
+        assert PREVIEW in result.no_target_reason and "before" in result.no_target_reason
+        assert plan(result, e.bundle(), S).action is None

@@ -717,21 +717,23 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
                f">= {s.min_requests} requests and <= {s.healthy_error_ratio:.0%} failed (5xx, and 429 when Cloud "
                "Run's refusals)", clean)
         if clean:
-            late = _failing_just_before(facts, c, replaced, candidate) or _cannot_start(facts, c, candidate)
+            late = (_failing_just_before(facts, c, replaced, candidate) or _cannot_start(facts, c, candidate)
+                    or _failing_since_the_deploy(facts, c, replaced, candidate))
             if late:
-                # Clean over the hour, failing at its end: the failures began before the deploy, on
-                # the revision a rollback would bring back. Stepping past it goes further back than
-                # automation may; sending it everything is a guess. A person decides.
+                # Clean over the hour, failing at its end, or failing since: the failures are on the
+                # revision a rollback would bring back (they began before the deploy, or the deploy
+                # changed something it shares). Stepping past it goes further back than automation
+                # may; sending it everything is a guess. A person decides.
                 return None, steps, "; ".join(reasons + [late])
-            share = _load_share(facts, c, replaced, candidate)
+            share, where = _load_share(facts, c, replaced, candidate)
             if share is not None and share <= KNOWN_GOOD_MIN_SHARE:
                 # A canary of an earlier rollout: clean, but never proven at the whole load. Sending
                 # it everything promotes that rollout; stepping past it goes further back than
                 # automation may. Either is a person's call.
                 return None, steps, "; ".join(reasons + [
                     f"{candidate.short_name}, the newest revision that served cleanly, carried only {share:.0%} of "
-                    f"the service's requests just before {replaced.short_name}'s deploy (a share of a rollout, not "
-                    "the whole load)"])
+                    f"the service's requests {where} {replaced.short_name}'s deploy (a share of a rollout"
+                    + ("" if where == JUST_BEFORE else ", or a tagged URL's") + ", not the whole load)"])
             # With a target, the reasons say what was stepped past (a revision failing too).
             return candidate, steps, "; ".join(reasons)
         if counts.total > 0:
@@ -751,6 +753,8 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
 # fewer, the share says nothing and the rule is as before.
 KNOWN_GOOD_MIN_SHARE = 0.5
 LOAD_SHARE_MINUTES = 10
+# Which minutes a share is of, in words: the LOAD_SHARE_MINUTES before the deploy (_load_share).
+JUST_BEFORE = "just before"
 
 
 def _just_before(replaced: Revision, candidate: Revision) -> Window:
@@ -783,6 +787,48 @@ def _failing_just_before(facts: Facts, c: Citation, replaced: Revision, candidat
         return ""
     return (f"{candidate.short_name} was already failing in the minutes just before {replaced.short_name}'s "
             f"deploy ({words} {window}): the failures began before {replaced.short_name}")
+
+
+# The fewest failed requests (5xx, and Cloud Run's 429s) of the rollback target since the deploy that
+# show it failing now when they are fewer than min_requests in all: a single 500 is any service's noise,
+# several over a clean share are not. With min_requests or more, _errors_concentrated has already judged
+# it at healthy_error_ratio.
+TARGET_FAILED_MIN = 3
+
+
+def _failing_since_the_deploy(facts: Facts, c: Citation, replaced: Revision, candidate: Revision) -> str:
+    """Why the candidate, clean before the deploy of `replaced` (the revision that replaced it), is no
+    known-good revision now: its own requests since that deploy failed (at least TARGET_FAILED_MIN of
+    them, 5xx and Cloud Run's 429s, over `healthy_error_ratio` of them), however few they are (the seconds
+    before the traffic switch, the 10% a split still gives it: under min_requests, _errors_concentrated
+    does not judge them); "" otherwise. Clean minutes before the deploy say how it served then, not
+    now: a deploy that ran a schema migration as it started (the old code's "column ... does not exist"),
+    a dependency both revisions share failing since (or failing under the new revision's load), fail its
+    requests as they fail the suspect's, and sending it everything is not shown to help: only the
+    suspect's own code would be taken away, and which of the shared causes it is, a person finds. Its
+    own failure lines since the deploy (its stderr and stdout at ERROR or worse) are quoted for the
+    person, never counted alone: an instance stopped at scale-in may log at ERROR as it ends (npm's
+    "signal SIGTERM")."""
+    s = facts.s
+    window = facts.since_deploy(replaced)
+    counts = facts.requests(window, candidate.short_name)
+    failed, words = _failed_share(facts, candidate, counts, window)
+    if round(failed * counts.total) < TARGET_FAILED_MIN:
+        return ""
+    failing = failed > s.healthy_error_ratio
+    lines = [e for e in facts.logs.app_failed if e.resource_labels.get("revision_name") == candidate.short_name
+             and window.holds(e.timestamp)]
+    said = f", e.g. {lines[0].text[:140]!r}" if lines else ""
+    c.cite("metric", facts.requests_query,
+           f"{candidate.short_name} since {replaced.short_name}'s deploy {window}: {counts.total:.0f} requests, "
+           f"{words}{said}", f"<= {s.healthy_error_ratio:.0%} failed (5xx, and 429 when Cloud Run's refusals), or "
+           f"fewer than {TARGET_FAILED_MIN} failed, on the rollback target since the deploy", not failing)
+    if not failing:
+        return ""
+    return (f"{candidate.short_name} has failed since {replaced.short_name}'s deploy too ({words} of its "
+            f"{counts.total:.0f} requests {window}{said}): something it shares with {replaced.short_name} fails it "
+            "now (a schema the deploy migrated, a dependency both use, or the new revision's load on it), so sending "
+            "it all traffic is not shown to help")
 
 
 def _cannot_start(facts: Facts, c: Citation, candidate: Revision) -> str:
@@ -888,20 +934,38 @@ def _refused_by_cloud_run(facts: Facts, candidate: Revision, window: Window) -> 
     return seen is not None and seen >= limit
 
 
-def _load_share(facts: Facts, c: Citation, replaced: Revision, candidate: Revision) -> float | None:
+def _load_share(facts: Facts, c: Citation, replaced: Revision, candidate: Revision) -> tuple[float | None, str]:
     """The candidate's share of the service's requests in the minutes just before the deploy of
     `replaced`, the revision that replaced it, from the candidate's own deploy if that is later
-    (two deploys in quick succession), cited; None when those minutes are too quiet to tell."""
+    (two deploys in quick succession), cited. When those minutes are too quiet to tell (a night's
+    trickle), over the baseline before that deploy instead (`_before_the_deploy`): a revision reached
+    only through its tag (a `--no-traffic --tag` preview a tester opened) serves requests that
+    request_count counts as its own, clean ones, and in a quiet hour they are enough to call it good;
+    its share of that hour says it never carried the load. With the share, which minutes it is of, in
+    words ("just before", "in the hour before"); None when both are too quiet."""
     window = _just_before(replaced, candidate)
     total = facts.requests(window).total
+    where = JUST_BEFORE
     if total < facts.s.min_requests:
-        return None
+        window = _before_the_deploy(facts, replaced, candidate)
+        total = facts.requests(window).total
+        where = f"in the {duration((window.end - window.start).total_seconds())} before"
+    if total < facts.s.min_requests:
+        return None, where
     share = facts.requests(window, candidate.short_name).total / total
+    quiet = "" if where == JUST_BEFORE else f" (its last {LOAD_SHARE_MINUTES} minutes too quiet to judge)"
     c.cite("metric", facts.requests_query,
            f"{candidate.short_name} {window}: {share:.0%} of the service's requests ({total:.0f})",
-           f"> {KNOWN_GOOD_MIN_SHARE:.0%} of the service's requests just before the deploy (most of the load)",
+           f"> {KNOWN_GOOD_MIN_SHARE:.0%} of the service's requests {where} the deploy{quiet} (most of the load)",
            share > KNOWN_GOOD_MIN_SHARE)
-    return share
+    return share, where
+
+
+def _before_the_deploy(facts: Facts, replaced: Revision, candidate: Revision) -> Window:
+    """The baseline before the deploy of `replaced` (`baseline_seconds`), from the candidate's own
+    deploy if that is later."""
+    start = max(replaced.create_time - timedelta(seconds=facts.s.baseline_seconds), candidate.create_time)
+    return Window(start, replaced.create_time)
 
 
 def _ready_state(revision: Revision) -> str:
