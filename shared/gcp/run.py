@@ -581,7 +581,7 @@ def service_from_proto(proto: Any) -> Service:
         # instances is divided among all revisions with specified traffic based on the percent of
         # traffic they are receiving" (google-cloud-run 0.16.2's docstring); 0 is unset.
         max_instance_count=proto.scaling.max_instance_count or None,
-        template_connector=proto.template.vpc_access.connector or None)
+        template_connector=proto.template.vpc_access.connector or None, template_known=proto.HasField("template"))
 
 
 def _resolved(status: TrafficTarget, latest_ready: str | None) -> TrafficTarget:

@@ -16,8 +16,20 @@ one in another region cannot use it (a connector serves its own region: Cloud Ru
 network"), one in another project through Shared VPC is not listed (a known limit, said in docs/behaviour.md).
 A listed service whose template does not name the connector, and whose traffic all goes to its latest
 revision, built from that template and ready (latest_created_revision == latest_ready_revision, Service in
-service.proto), serves no revision that names it: not read further (`may_use`). Each other one costs a
-ListRevisions call, at most MAX_LOOKED_UP of them, to see what its serving revisions name."""
+service.proto), serves no revision that names it: not read further (`may_use`). That covers one on Direct
+VPC egress (its template's vpc_access holds network_interfaces, never a connector too: "one and only one of
+connector and network_interfaces must be set", googleapis/google-cloud-node #4731): its traffic does not
+cross any connector. Each other one costs a ListRevisions call, at most MAX_LOOKED_UP of them, to see what
+its serving revisions name.
+
+What a listed entry holds: ListServicesResponse.services is "The resulting list of Services" (service.proto;
+the request has no `view` and no field mask), which does not say whether each is whole, as GetService
+answers it (its template with vpc_access, its traffic_statuses, its etag). UNCONFIRMED, so both readings
+hold: an entry that carries its template and its traffic statuses (`whole`) is used as it is, with no
+GetService; one that lacks either is read whole with GetService first, never taken as "names no
+connector". Its etag is never needed: a service not in the config is never written. The Service and the
+revisions read are handed to the evidence collection (collection.collect's `known`), which reads neither
+again: one ListRevisions per service read (two calls with the GetService), where there were four."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -53,8 +65,9 @@ NOT_MANAGED = "not in the config: read only, never acted on"
 @dataclass(frozen=True)
 class Listed:
     """What one ListServices page says of the services not in the config: those to read further (their
-    revisions), those not read (past MAX_LOOKED_UP), and whether the page was the last one."""
-    to_read: tuple[str, ...]
+    revisions; each as the page listed it), those not read (past MAX_LOOKED_UP), and whether the page was
+    the last one."""
+    to_read: tuple[Service, ...]
     not_read: tuple[str, ...]
     listed: int
     not_listed: bool
@@ -63,14 +76,21 @@ class Listed:
 def listed(services: Sequence[Service], more: bool, managed: Sequence[str], connector: str) -> Listed:
     """The services of one ListServices page that may serve through `connector` and are not managed."""
     others = [s for s in services if s.name not in set(managed)]
-    maybe = [s.name for s in others if may_use(s, connector)]
-    return Listed(tuple(maybe[:MAX_LOOKED_UP]), tuple(maybe[MAX_LOOKED_UP:]), len(others), more)
+    maybe = [s for s in others if may_use(s, connector)]
+    return Listed(tuple(maybe[:MAX_LOOKED_UP]), tuple(s.name for s in maybe[MAX_LOOKED_UP:]), len(others), more)
+
+
+def whole(service: Service) -> bool:
+    """Whether a listed `service` says both what its template names and what serves (its template and its
+    traffic statuses), so that it can be judged without GetService (see the module docstring)."""
+    return service.template_known and bool(service.traffic_statuses)
 
 
 def may_use(service: Service, connector: str) -> bool:
     """Whether a revision `service` serves may name `connector`: its template names it, or it serves a
-    revision other than its latest, or its latest is not ready (the template then may not be what serves)."""
-    if service.connector_by_id(service.template_connector) == connector:
+    revision other than its latest, or its latest is not ready (the template then may not be what serves),
+    or the entry does not say (not `whole`)."""
+    if not whole(service) or service.connector_by_id(service.template_connector) == connector:
         return True
     serving = {t.revision for t in service.traffic_statuses if t.percent}
     latest = service.latest_ready_revision

@@ -58,7 +58,7 @@ from shared.diagnosis.collection import collect, request_lines, users_of
 from shared.clock import CLOCK_SKEW_ALLOWANCE, skew_safe_lease
 from shared.config import Config
 from shared.errors import PermanentError, TransientError
-from shared.diagnosis.evidence import TrafficTarget, short_name, split_text
+from shared.diagnosis.evidence import Service, TrafficTarget, short_name, split_text
 from shared.ports import ClaimRecord
 from shared.remediation import bystanders, intents, judging, undo_by_hand
 from shared.remediation.approvals import Approvals
@@ -543,29 +543,37 @@ class Sweep:
                 f"more than {bystanders.MAX_LISTED} services in {location}: those past the first page are not "
                 f"listed, so whether one using {short_name(record.target)} fails worse is not known"))))
         using = []
-        for name in found.to_read:
-            health = self._bystander(record, name, readers, step)
+        for service in found.to_read:
+            health = self._bystander(record, service, readers, step)
             if health is not None:
-                judged.append((name, health))
-                using.append(short_name(name))
+                judged.append((service.name, health))
+                using.append(service.short_name)
         said = (f"services not in the config read on {short_name(record.target)}: "
                 + (", ".join(using) if using else f"none of the {found.listed} listed in {location} uses it"
                    if found.listed else f"none: {location} holds no service outside the config"))
         return judged, said
 
-    def _bystander(self, record: ActionRecord, name: str, readers: Any, step: StepTime) -> judging.Health | None:
-        """One service not in the config that may use the connector: None if its serving revisions do not,
-        else its standing (bystanders.standing), or `unclear` when it cannot be read in time or at all."""
+    def _bystander(self, record: ActionRecord, listed: Service, readers: Any,
+                   step: StepTime) -> judging.Health | None:
+        """One service not in the config that may use the connector, as ListServices listed it: None if its
+        serving revisions do not, else its standing (bystanders.standing), or `unclear` when it cannot be
+        read in time or at all. The listed Service is used as it is when it is whole (bystanders.whole),
+        else read with GetService first; its revisions are read once, and both are handed to the collection,
+        which reads neither again."""
         if not step.fits(LOOKUP_SECONDS + COLLECT_SECONDS):
             return judging.Health(judging.HealthKind.UNCLEAR, _NOT_IN_TIME + ", so whether it uses the connector "
                                                                             "and fails worse is not known")
+        name = listed.name
         try:
-            service = readers.run.get_service(name)
-            if not bystanders.uses(service, readers.run.list_revisions(name), record.target):
+            service = listed if bystanders.whole(listed) else readers.run.get_service(name)
+            if not bystanders.may_use(service, record.target):
+                return None
+            revisions = readers.run.list_revisions(name)
+            if not bystanders.uses(service, revisions, record.target):
                 return None
             bundle = collect(name, judging.after_write(record), replace(readers, logging=None, vpcaccess=None),
                              self.config.diagnosis, self.now, reach_back=record.applied_at - timedelta(
-                                 seconds=self.config.diagnosis.lookback_seconds))
+                                 seconds=self.config.diagnosis.lookback_seconds), known=(service, revisions))
         except PermanentError as exc:
             if exc.code == "NOT_FOUND":
                 return None     # deleted since the list: it serves nothing through the connector

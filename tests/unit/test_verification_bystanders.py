@@ -103,11 +103,12 @@ def test_a_connector_change_is_verified_only_when_no_service_on_it_fails_worse(n
 
 
 def _service(name: str, *, template: str | None, latest: str = "r-2", created: str = "r-2",
-             serving: dict[str, int] | None = None) -> Service:
+             serving: dict[str, int] | None = None, template_known: bool = True, statuses: bool = True) -> Service:
     split = tuple(TrafficTarget(type=TrafficType.REVISION, revision=r, percent=p)
                   for r, p in (serving or {latest: 100}).items())
-    return Service(name=name, generation=1, traffic=split, traffic_statuses=split, latest_ready_revision=latest,
-                   latest_created_revision=created, template_connector=template)
+    return Service(name=name, generation=1, traffic=split, traffic_statuses=split if statuses else (),
+                   latest_ready_revision=latest, latest_created_revision=created, template_connector=template,
+                   template_known=template_known)
 
 
 @pytest.mark.parametrize("name,service,read", [
@@ -120,10 +121,24 @@ def _service(name: str, *, template: str | None, latest: str = "r-2", created: s
     ("no connector in the template, its latest revision failed", _service(REPORTS, template=None, created="r-3"),
      True),
     ("a managed service is never a bystander", _service(SERVICE, template=CONNECTOR), False),
+    # Direct VPC egress: the template's vpc_access holds network_interfaces, no connector (never both).
+    ("Direct VPC egress, serving its latest ready revision", _service(REPORTS, template=None), False),
+    # A listed entry that is not whole (UNCONFIRMED whether the API lists one so): never "names no connector".
+    ("listed without its template", _service(REPORTS, template=None, template_known=False), True),
+    ("listed without its traffic statuses", _service(REPORTS, template=None, statuses=False), True),
 ])
 def test_which_services_not_in_the_config_are_read(name, service, read):
     found = bystanders.listed([service], False, [SERVICE], CONNECTOR)
-    assert (service.name in found.to_read) is read
+    assert (service.name in [s.name for s in found.to_read]) is read
+
+
+@pytest.mark.parametrize("name,service,whole", [
+    ("template and traffic statuses", _service(REPORTS, template=None), True),
+    ("no template", _service(REPORTS, template=None, template_known=False), False),
+    ("no traffic statuses", _service(REPORTS, template=CONNECTOR, statuses=False), False),
+])
+def test_a_listed_service_is_used_as_it_is_only_when_whole(name, service, whole):
+    assert bystanders.whole(service) is whole
 
 
 def test_past_the_bound_the_services_not_read_are_named_and_a_cut_list_is_said():
