@@ -13,7 +13,13 @@ Which ones: the services of the connector's own project and region, listed in on
 page of at most MAX_LISTED: "Lists Services", google/cloud/run/v2/service.proto; `parent` "projects/
 {project}/locations/{location}"; its `page_size` "Maximum number of Services to return in this call");
 one in another region cannot use it (a connector serves its own region: Cloud Run docs, "Connect to a VPC
-network"), one in another project through Shared VPC is not listed (a known limit, said in docs/behaviour.md).
+network"). A service in another project may use it too: a Shared VPC host project's connector serves its
+service projects' services, which name it by its full name (Cloud Run docs, "Connect to a Shared VPC
+network"), and one ListServices lists one project (its `parent`). So the projects of the managed services
+behind the connector are listed as well, one call each (`parents`, at most MAX_PROJECTS in all): they are
+known to reach it. Any other project's services are not seen (which projects a host serves is not read:
+UNCONFIRMED that Runwarden could, it reads no Compute Engine API), and every verdict says so, naming the
+projects it did list (`unseen`): never "none uses it" of projects it could not look at.
 A listed service whose template does not name the connector, and whose traffic all goes to its latest
 revision, built from that template and ready (latest_created_revision == latest_ready_revision, Service in
 service.proto), serves no revision that names it: not read further (`may_use`). That covers one on Direct
@@ -60,6 +66,34 @@ _SLOW_FLOOR_SECONDS = 1.0
 _MIN_MINUTES = 2
 
 NOT_MANAGED = "not in the config: read only, never acted on"
+# The projects listed for one judgement: the connector's own, then those of the managed services behind it.
+MAX_PROJECTS = 3
+# ListServices' permission (Cloud Run IAM permissions reference; CloudRunReader.iam_permissions), named when
+# a list is refused, since a refusal need not name it.
+LIST_PERMISSION = "run.services.list"
+
+
+def parents(connector: str, behind: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The projects/P/locations/L to list for `connector` (projects/P/locations/L/connectors/C), its own
+    first, then each other project of a managed service in `behind` (services in its region, which use it),
+    at most MAX_PROJECTS; and those past that bound, not listed."""
+    location = connector.split("/connectors/")[0]
+    region = location.split("/")[3]
+    found = [location]
+    for name in behind:
+        parts = name.split("/")
+        if len(parts) == 6 and parts[3] == region:
+            parent = "/".join(parts[:4])
+            if parent not in found:
+                found.append(parent)
+    return tuple(found[:MAX_PROJECTS]), tuple(found[MAX_PROJECTS:])
+
+
+def unseen(listed_parents: Sequence[str]) -> str:
+    """What no list could show: the services of any other project (see the module docstring)."""
+    projects = ", ".join(p.split("/")[1] for p in listed_parents)
+    return (f"services of projects other than {projects} not listed (a Shared VPC host's connector may serve "
+            "other projects' services; one ListServices lists one project)")
 
 
 @dataclass(frozen=True)
