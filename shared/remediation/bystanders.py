@@ -50,7 +50,7 @@ from shared.remediation.judging import Health, HealthKind, after_write, settled
 from shared.remediation.records import ActionRecord
 
 # One ListServices page: the services of the connector's project and region (a larger project's services
-# past it are not looked at, and hold the verdict back: `Listed.not_listed`).
+# past it are not looked at, and hold the verdict back: the sweep names them, verification.Sweep._bystanders).
 MAX_LISTED = 200
 # Services not in the config whose revisions are read (one ListRevisions each), and whose requests are
 # read when they use the connector (a collection without logs or the connector: GetService, ListRevisions
@@ -98,20 +98,19 @@ def unseen(listed_parents: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class Listed:
-    """What one ListServices page says of the services not in the config: those to read further (their
-    revisions; each as the page listed it), those not read (past MAX_LOOKED_UP), and whether the page was
-    the last one."""
+    """What the ListServices pages say of the services not in the config: those to read further (their
+    revisions; each as its page listed it), those not read (past MAX_LOOKED_UP), and how many were listed."""
     to_read: tuple[Service, ...]
     not_read: tuple[str, ...]
     listed: int
-    not_listed: bool
 
 
-def listed(services: Sequence[Service], more: bool, managed: Sequence[str], connector: str) -> Listed:
-    """The services of one ListServices page that may serve through `connector` and are not managed."""
-    others = [s for s in services if s.name not in set(managed)]
+def listed(services: Sequence[Service], managed: Sequence[str], connector: str) -> Listed:
+    """The services of the ListServices pages that may serve through `connector` and are not managed (one
+    listed twice, by two names of one project, once)."""
+    others = list({s.name: s for s in services if s.name not in set(managed)}.values())
     maybe = [s for s in others if may_use(s, connector)]
-    return Listed(tuple(maybe[:MAX_LOOKED_UP]), tuple(s.name for s in maybe[MAX_LOOKED_UP:]), len(others), more)
+    return Listed(tuple(maybe[:MAX_LOOKED_UP]), tuple(s.name for s in maybe[MAX_LOOKED_UP:]), len(others))
 
 
 def whole(service: Service) -> bool:

@@ -549,7 +549,7 @@ class Sweep:
                 judged.append((f"{parent}/services/-", judging.Health(judging.HealthKind.UNCLEAR, (
                     f"more than {bystanders.MAX_LISTED} services in {parent}: those past the first page are not "
                     f"listed, so whether one using {short_name(record.target)} fails worse is not known"))))
-        found = bystanders.listed(services, False, [m.name for m in self.config.services], record.target)
+        found = bystanders.listed(services, [m.name for m in self.config.services], record.target)
         judged += [(name, judging.Health(judging.HealthKind.UNCLEAR, (
             f"may use {short_name(record.target)} ({bystanders.NOT_MANAGED}), not read: at most "
             f"{bystanders.MAX_LOOKED_UP} such services are read in one judgement"))) for name in found.not_read]
