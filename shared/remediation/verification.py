@@ -559,10 +559,11 @@ class Sweep:
             if health is not None:
                 judged.append((service.name, health))
                 using.append(service.short_name)
-        where = " and ".join(listed) or "no project"
+        where = " and ".join(listed)
         said = (f"services not in the config read on {short_name(record.target)}: "
                 + (", ".join(using) if using else f"none of the {found.listed} listed in {where} uses it"
-                   if found.listed else f"none: {where} holds no service outside the config"))
+                   if found.listed else f"none: {where} holds no service outside the config" if listed
+                   else "none, no project could be listed"))
         return judged, f"{said}; {bystanders.unseen(to_list)}"
 
     def _list(self, record: ActionRecord, parent: str, readers: Any,

@@ -226,3 +226,21 @@ def test_a_list_answered_unavailable_is_asked_again(scaled):
 
     assert outcome.status.value == "verified", outcome.reason
     assert scaled.standins.run.count("ListServices") == 2
+
+
+def test_a_list_unavailable_past_its_retries_is_never_read_as_no_service(scaled):
+    """ListServices answered UNAVAILABLE on every try: the judgement is transient (the evidence unread), so
+    the change is never verified on a list not made; a later sweep that can list judges it."""
+    connector_recovery(scaled)
+    _reports(scaled, failing_since=0)
+    scaled.standins.run.faults.fail_next(10_000, grpc.StatusCode.UNAVAILABLE, method="ListServices")
+    scaled.at(14)
+
+    assert scaled.command({"command": "sweep"}) == []
+    assert scaled.standins.run.count("ListServices") == FAST.attempts
+
+    scaled.standins.run.faults.clear()
+    scaled.at(15)
+    [outcome] = scaled.command({"command": "sweep"}, message_id="c2")
+    assert outcome.status.value == "verified", outcome.reason
+    assert "services not in the config read on backend-conn: reports" in outcome.reason, outcome.reason
