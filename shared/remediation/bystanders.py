@@ -9,14 +9,16 @@ projects/{project}/locations/{location}/connectors/{connector}, where {project} 
 number"). Such a service is read, never written: no action, no pause, no cooldown applies to it, and its
 standing only holds a `verified` back (`standing`).
 
-Which ones: the services of the connector's own project and region, listed in one ListServices call (one
-page of at most MAX_LISTED: "Lists Services", google/cloud/run/v2/service.proto; `parent` "projects/
-{project}/locations/{location}"; its `page_size` "Maximum number of Services to return in this call");
+Which ones: the services of the connector's own project and region, listed by ListServices (pages of at most
+MAX_LISTED, at most MAX_PAGES of them, each next one asked with the token the one before gave: "Lists
+Services", google/cloud/run/v2/service.proto; `parent` "projects/{project}/locations/{location}"; its
+`page_size` "Maximum number of Services to return in this call"; `page_token` "A page token received from a
+previous call to ListServices");
 one in another region cannot use it (a connector serves its own region: Cloud Run docs, "Connect to a VPC
 network"). A service in another project may use it too: a Shared VPC host project's connector serves its
 service projects' services, which name it by its full name (Cloud Run docs, "Connect to a Shared VPC
 network"), and one ListServices lists one project (its `parent`). So the projects of the managed services
-behind the connector are listed as well, one call each (`parents`, at most MAX_PROJECTS in all): they are
+behind the connector are listed as well, each as its own (`parents`, at most MAX_PROJECTS in all): they are
 known to reach it. Any other project's services are not seen (which projects a host serves is not read:
 UNCONFIRMED that Runwarden could, it reads no Compute Engine API), and every verdict says so, naming the
 projects it did list (`unseen`): never "none uses it" of projects it could not look at.
@@ -49,9 +51,11 @@ from shared.diagnosis.health_bar import health_bar
 from shared.remediation.judging import Health, HealthKind, after_write, settled
 from shared.remediation.records import ActionRecord
 
-# One ListServices page: the services of the connector's project and region (a larger project's services
-# past it are not looked at, and hold the verdict back: the sweep names them, verification.Sweep._bystanders).
+# One ListServices page, and the pages read per project: the services of the connector's project and region
+# (a larger project's services past them are not looked at, and hold the verdict back: the sweep names them,
+# verification.Sweep._bystanders).
 MAX_LISTED = 200
+MAX_PAGES = 3
 # Services not in the config whose revisions are read (one ListRevisions each), and whose requests are
 # read when they use the connector (a collection without logs or the connector: GetService, ListRevisions
 # and the request metrics). More than this many candidates: the rest are not read, and hold the verdict back.

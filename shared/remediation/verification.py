@@ -98,8 +98,9 @@ _NOT_IN_TIME = "not read in this sweep's time for one judgement"
 
 
 @dataclass(frozen=True)
-class _Page:
-    """One ListServices page (Sweep._list): the services listed, and whether the API said more follow."""
+class _Listing:
+    """A project's ListServices pages (Sweep._list): the services listed, and whether the API said more
+    follow the last page read."""
     services: tuple[Service, ...] = ()
     more: bool = False
 
@@ -525,13 +526,13 @@ class Sweep:
         """The services not in the config that serve through the connector a change scaled, each judged on
         its requests since the write against those before it (bystanders.standing: never acted on), and what
         the verdict says of them: which were read, which could not be, and which projects were not listed.
-        One ListServices call in the connector's project and region, and one in each other project of the
-        managed services `behind` it (bystanders.parents), then for at most bystanders.MAX_LOOKED_UP that may
-        use it a ListRevisions call, and for those that do, their request metrics (a collection without logs
-        or the connector). A service that may use it and was not read (past that bound or the step's time,
-        or its read refused), or a list refused, cut at its page or not made, is `unclear`: whether it fails
-        worse is not known, so the change is not verified on it. A transient fault raises: the next sweep
-        judges."""
+        ListServices in the connector's project and region, and in each other project of the managed
+        services `behind` it (bystanders.parents; at most bystanders.MAX_PAGES pages each), then for at most
+        bystanders.MAX_LOOKED_UP that may use it a ListRevisions call, and for those that do, their request
+        metrics (a collection without logs or the connector). A service that may use it and was not read
+        (past that bound or the step's time, or its read refused), or a list refused, cut at its last page
+        read or not made, is `unclear`: whether it fails worse is not known, so the change is not verified on
+        it. A transient fault raises: the next sweep judges."""
         to_list, past = bystanders.parents(record.target, behind)
         judged: list[tuple[str, judging.Health]] = [(f"{parent}/services/-", judging.Health(
             judging.HealthKind.UNCLEAR, f"the services of {parent} not listed: at most {bystanders.MAX_PROJECTS} "
@@ -539,16 +540,17 @@ class Sweep:
             "is not known")) for parent in past]
         services, listed = [], []
         for parent in to_list:
-            page, health = self._list(record, parent, readers, step)
+            listing, health = self._list(record, parent, readers, step)
             if health is not None:
                 judged.append((f"{parent}/services/-", health))
                 continue
-            services += page.services
+            services += listing.services
             listed.append(parent)
-            if page.more:
+            if listing.more:
                 judged.append((f"{parent}/services/-", judging.Health(judging.HealthKind.UNCLEAR, (
-                    f"more than {bystanders.MAX_LISTED} services in {parent}: those past the first page are not "
-                    f"listed, so whether one using {short_name(record.target)} fails worse is not known"))))
+                    f"more than {bystanders.MAX_LISTED * bystanders.MAX_PAGES} services in {parent}: those past "
+                    f"{bystanders.MAX_PAGES} pages are not listed, so whether one using "
+                    f"{short_name(record.target)} fails worse is not known"))))
         found = bystanders.listed(services, [m.name for m in self.config.services], record.target)
         judged += [(name, judging.Health(judging.HealthKind.UNCLEAR, (
             f"may use {short_name(record.target)} ({bystanders.NOT_MANAGED}), not read: at most "
@@ -567,22 +569,30 @@ class Sweep:
         return judged, f"{said}; {bystanders.unseen(to_list)}"
 
     def _list(self, record: ActionRecord, parent: str, readers: Any,
-              step: StepTime) -> tuple[_Page, judging.Health | None]:
-        """One ListServices page of `parent`, or why it was not listed (`unclear`): not in the step's time,
-        or refused (naming bystanders.LIST_PERMISSION: a PERMISSION_DENIED need not name it)."""
-        if not step.fits(LOOKUP_SECONDS):
-            return _Page(), judging.Health(judging.HealthKind.UNCLEAR, (
-                f"{_NOT_IN_TIME}: the services of {parent} outside the config not listed, so whether one using "
-                f"{short_name(record.target)} fails worse is not known"))
-        try:
-            services, more = readers.run.list_services(parent, bystanders.MAX_LISTED)
-        except PermanentError as exc:
-            role = (f"; listing them needs {bystanders.LIST_PERMISSION} in that project"
-                    if exc.code == "PERMISSION_DENIED" else "")
-            return _Page(), judging.Health(judging.HealthKind.UNCLEAR, (
-                f"the services of {parent} not in the config cannot be listed ({exc}{role}): whether one using "
-                f"{short_name(record.target)} fails worse since the change is not known"))
-        return _Page(tuple(services), more), None
+              step: StepTime) -> tuple[_Listing, judging.Health | None]:
+        """The services of `parent`, at most bystanders.MAX_PAGES ListServices pages, or why they were not
+        all listed (`unclear`): not in the step's time, or refused (naming bystanders.LIST_PERMISSION: a
+        PERMISSION_DENIED need not name it). A page past the first is read with the token the one before
+        gave, and whatever a later page's refusal leaves unlisted is not known either."""
+        services: list[Service] = []
+        token = ""
+        for _ in range(bystanders.MAX_PAGES):
+            if not step.fits(LOOKUP_SECONDS):
+                return _Listing(), judging.Health(judging.HealthKind.UNCLEAR, (
+                    f"{_NOT_IN_TIME}: the services of {parent} outside the config not listed, so whether one "
+                    f"using {short_name(record.target)} fails worse is not known"))
+            try:
+                page, token = readers.run.list_services(parent, bystanders.MAX_LISTED, token)
+            except PermanentError as exc:
+                role = (f"; listing them needs {bystanders.LIST_PERMISSION} in that project"
+                        if exc.code == "PERMISSION_DENIED" else "")
+                return _Listing(), judging.Health(judging.HealthKind.UNCLEAR, (
+                    f"the services of {parent} not in the config cannot be listed ({exc}{role}): whether one "
+                    f"using {short_name(record.target)} fails worse since the change is not known"))
+            services += page
+            if not token:
+                return _Listing(tuple(services)), None
+        return _Listing(tuple(services), more=True), None
 
     def _bystander(self, record: ActionRecord, listed: Service, readers: Any,
                    step: StepTime) -> judging.Health | None:

@@ -14,6 +14,7 @@ from sandbox.rpc_count import CountingRunAdapter, RpcCounter
 from sandbox.scenarios import Scenario, seed
 from sandbox.standins.run import TrafficSeed
 from shared.config import ManagedService
+from shared.remediation import bystanders
 from tests.integration.test_remediation import CONNECTOR, connector_recovery, request_lines, scaled  # noqa: F401
 from tests.integration.test_verification_worlds import REPORTS, _reports
 from tests.integration.world import FAST
@@ -189,17 +190,41 @@ def test_a_service_on_direct_vpc_egress_is_not_judged_on_the_connector(scaled, w
     assert counter.on(REPORTS) == ({} if whole else {"GetService": 1})
 
 
-def test_more_services_than_one_page_hold_the_verdict_naming_the_cut(scaled):
-    """201 services besides backend in the connector's region: those past the first page of 200 are not
-    listed, so the change is never verified on them: escalated at the deadline, saying so."""
+def _idle_services(world, n: int) -> None:
+    """`n` services on no connector, each serving its latest ready revision (ruled out by their listing)."""
+    for i in range(n):
+        name = f"projects/demo-project/locations/us-central1/services/idle-{i:03d}"
+        world.standins.run.add_service(name)
+        world.standins.run.add_revision(name, f"idle-{i:03d}-00001-a", world.anchor - timedelta(days=3))
+
+
+def test_a_second_page_of_services_is_read(scaled):
+    """201 services besides backend in the connector's region, `reports` among the last listed, failing worse.
+    Before, the first page of 200 alone was read and the rest held the verdict back, so the change was never
+    verifiable in such a project. Now the next page is read with the token the first gave (at most
+    bystanders.MAX_PAGES pages): `reports` is found, and the change escalated at the deadline for it."""
     connector_recovery(scaled)
-    for i in range(201):
-        scaled.standins.run.add_service(f"projects/demo-project/locations/us-central1/services/idle-{i:03d}")
+    _idle_services(scaled, 200)
+    _reports(scaled, failing_since=20)
 
     outcome = _escalated_at_the_deadline(scaled)
 
-    assert "more than 200 services in projects/demo-project/locations/us-central1: those past the first page " \
-        "are not listed" in outcome.reason, outcome.reason
+    assert "reports: not in the config: read only, never acted on; it uses the connector and fails worse" in \
+        outcome.reason, outcome.reason
+    assert [r.page_token for r in scaled.standins.run.requests("ListServices")][:2] == ["", "o:200"]
+
+
+def test_more_services_than_the_pages_read_hold_the_verdict_naming_the_cut(scaled, monkeypatch):
+    """More services than MAX_PAGES pages hold (one page here): those past them are not listed, so the change
+    is never verified on them: escalated at the deadline, saying so."""
+    monkeypatch.setattr(bystanders, "MAX_PAGES", 1)
+    connector_recovery(scaled)
+    _idle_services(scaled, 201)
+
+    outcome = _escalated_at_the_deadline(scaled)
+
+    assert "more than 200 services in projects/demo-project/locations/us-central1: those past 1 pages are not " \
+        "listed" in outcome.reason, outcome.reason
 
 
 @pytest.mark.parametrize("named", [pytest.param(True, id="named"), pytest.param(False, id="bare")])
