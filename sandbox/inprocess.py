@@ -189,17 +189,17 @@ class InProcessRun(CloudRunAdapter):
         pages = call_with_retry(fetch, what=f"ListRevisions {service_name}", policy=self._policy)
         return list(_converted(("ListRevisions", pages), convert))
 
-    def list_services(self, parent: str, page_size: int) -> tuple[list, bool]:
-        """CloudRunAdapter.list_services: one page, and whether the stand-in said more follow."""
+    def list_services(self, parent: str, page_size: int, page_token: str = "") -> tuple[list, str]:
+        """CloudRunAdapter.list_services: one page, and the next page's token the stand-in gave."""
         from google.cloud import run_v2
 
         from shared.gcp.endpoints import call_with_retry
         from shared.gcp.run import service_from_proto
 
-        request = run_v2.ListServicesRequest.pb()(parent=parent, page_size=page_size)
+        request = run_v2.ListServicesRequest.pb()(parent=parent, page_size=page_size, page_token=page_token)
         page = call_with_retry(lambda: self._transport.call("ListServices", request, run_v2.ListServicesResponse.deserialize),
                                what=f"ListServices {parent}", policy=self._policy)
-        return [service_from_proto(s) for s in page.services], bool(page.next_page_token)
+        return [service_from_proto(s) for s in page.services], page.next_page_token
 
     def _update_and_wait(self, request: Any) -> Any:
         """As the deployed method: send the update, poll the operation (an UNAVAILABLE poll is

@@ -26,8 +26,9 @@ class RunPort(Protocol):
         """All revisions of the service, oldest first (sorted by create_time, not API order)."""
         ...
 
-    def list_services(self, parent: str, page_size: int) -> tuple[list[Service], bool]:
-        """One page of the services in `parent` (projects/P/locations/L), and whether more follow."""
+    def list_services(self, parent: str, page_size: int, page_token: str = "") -> tuple[list[Service], str]:
+        """One page of the services in `parent` (projects/P/locations/L), from `page_token` ("" for the
+        first), and the next page's token ("" when none follows)."""
         ...
 
     def set_traffic(self, service_name: str, traffic: Sequence[TrafficTarget], etag: str) -> Service:

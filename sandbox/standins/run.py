@@ -152,6 +152,13 @@ def _pack(service: run_v2.Service) -> any_pb2.Any:
     return packed
 
 
+def _summary(service: run_v2.Service) -> run_v2.Service:
+    """A listed Service under the reading where a list answers less than a GET (RunStandIn.list_services_whole)."""
+    return run_v2.Service(name=service.name, uid=service.uid, generation=service.generation,
+                          labels=dict(service.labels), create_time=service.create_time,
+                          update_time=service.update_time, uri=service.uri, urls=list(service.urls))
+
+
 def _new_etag() -> str:
     return f'"{uuid.uuid4().hex[:20]}"'
 
@@ -203,6 +210,12 @@ class RunStandIn(StandIn):
         # documented (TrafficTargetStatus.revision: "Revision to which this traffic is sent"):
         # True names it, False leaves it empty (type and percent only).
         self.latest_status_names_revision = True
+        # Whether a ListServices entry is the whole Service, as GetService answers it, is not documented
+        # (ListServicesResponse.services: "The resulting list of Services", google/cloud/run/v2/service.proto;
+        # ListServicesRequest has no `view` and no field mask, google-cloud-run 0.16.2).
+        # True: each entry is whole (template, status, etag). False: each is a summary, its identity and
+        # metadata only (name, uid, generation, labels, times, URLs), with no template, status or etag.
+        self.list_services_whole = True
 
     def rpcs(self) -> list[Rpc]:
         return [
@@ -428,7 +441,8 @@ class RunStandIn(StandIn):
 
     def _list_services(self, request: run_v2.ListServicesRequest) -> run_v2.ListServicesResponse:
         prefix = f"{request.parent}/services/"
-        matching = [_copy(s) for name, s in self._services.items() if name.startswith(prefix)]
+        matching = [_copy(s) if self.list_services_whole else _summary(s)
+                    for name, s in self._services.items() if name.startswith(prefix)]
         page, token = paginate(matching, request.page_size, request.page_token)
         return run_v2.ListServicesResponse(services=page, next_page_token=token)
 

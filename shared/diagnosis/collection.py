@@ -172,20 +172,26 @@ class Readers:
 
 def collect(service_name: str, incident_started_at: datetime, readers: Readers, settings: DiagnosisSettings,
             now: datetime, sql_instances: tuple[str, ...] = (), alert: AlertContext | None = None,
-            reach_back: datetime | None = None) -> EvidenceBundle:
+            reach_back: datetime | None = None,
+            known: tuple[Service, Sequence[Revision]] | None = None) -> EvidenceBundle:
     """Two rounds of concurrent reads: the service and its revisions, then everything they point
     at. A third, sequential read follows only a log read refused with the alert's own filter (the
     read again without it) or a log read whose page was full with a deploy the suspect (the rollback's
     candidate targets' startup failures, `startup_candidates`): never both. `reach_back`: read the
     request metrics (request_count, request_latencies) from at least this far back (the verification
-    sweep: where the failure's onset before the action may lie, judging.reach_back), the same calls."""
+    sweep: where the failure's onset before the action may lie, judging.reach_back), the same calls.
+    `known`: the service and its revisions as its caller has just read them (the sweep, of a service not
+    in the config: shared/remediation/bystanders.py): the first round is not made again."""
     now = now.replace(microsecond=0)  # whole seconds: Monitoring aligns on them
     budget = CallBudget(MAX_API_CALLS + (ALERT_READS if alert is not None else 0))
-    first = _Reads(budget)
-    first.add("service", "run.services.get", lambda: readers.run.get_service(service_name), optional=False)
-    first.add("revisions", "run.revisions.list", lambda: readers.run.list_revisions(service_name), optional=False)
-    read = first.run()
-    service, revisions = read["service"], connectors_by_id(read["service"], read["revisions"])
+    if known is None:
+        first = _Reads(budget)
+        first.add("service", "run.services.get", lambda: readers.run.get_service(service_name), optional=False)
+        first.add("revisions", "run.revisions.list", lambda: readers.run.list_revisions(service_name),
+                  optional=False)
+        read = first.run()
+        known = read["service"], read["revisions"]
+    service, revisions = known[0], connectors_by_id(known[0], known[1])
     judged_from = judged_since(incident_started_at, settings, now)
     scope = _Scope.of(service, revisions, incident_started_at, settings, now, judged_from)
     if reach_back is not None:

@@ -190,6 +190,10 @@ class Service(_Model):
     # connector in google/cloud/run/v2/vendor_settings.proto), as written (a bare id or a full name): the
     # revision the next deploy makes. None if it names none. What serves is the revisions' own (Revision).
     template_connector: str | None = None
+    # Whether the answer carried the template at all (Service.template is REQUIRED, service.proto, so a
+    # GetService answer always does). A ListServices entry may not: whether a listed Service is whole is not
+    # documented (UNCONFIRMED; shared/remediation/bystanders.py). Without it, `template_connector` says nothing.
+    template_known: bool = True
 
     @property
     def short_name(self) -> str:

@@ -221,14 +221,16 @@ class CloudRunReader:
         revisions = [revision_from_proto(p) for p in protos]
         return sorted(revisions, key=lambda r: (r.create_time, r.name))
 
-    def list_services(self, parent: str, page_size: int) -> tuple[list[Service], bool]:
-        """One page of the services in `parent` (projects/P/locations/L), at most `page_size`, and whether
-        the API said there are more (a next_page_token): ListServices, google/cloud/run/v2/service.proto
-        ("page_size: Maximum number of Services to return in this call"). One call, never the next page:
-        its callers bound their reads (shared/remediation/bystanders.py)."""
-        protos, more = call_with_retry(lambda: self._wire().list_services(parent, page_size, self._policy.call_timeout),
-                                       what=f"ListServices {parent}", policy=self._policy)
-        return [service_from_proto(p) for p in protos], more
+    def list_services(self, parent: str, page_size: int, page_token: str = "") -> tuple[list[Service], str]:
+        """One page of the services in `parent` (projects/P/locations/L), at most `page_size`, from
+        `page_token`, and the API's next_page_token ("" at the last page): ListServices,
+        google/cloud/run/v2/service.proto ("page_size: Maximum number of Services to return in this call";
+        "page_token: A page token received from a previous call to ListServices. All other parameters
+        must match"). One call: its callers bound the pages they read (shared/remediation/bystanders.py)."""
+        timeout = self._policy.call_timeout
+        protos, token = call_with_retry(lambda: self._wire().list_services(parent, page_size, timeout, page_token),
+                                        what=f"ListServices {parent}", policy=self._policy)
+        return [service_from_proto(p) for p in protos], token
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -581,7 +583,7 @@ def service_from_proto(proto: Any) -> Service:
         # instances is divided among all revisions with specified traffic based on the percent of
         # traffic they are receiving" (google-cloud-run 0.16.2's docstring); 0 is unset.
         max_instance_count=proto.scaling.max_instance_count or None,
-        template_connector=proto.template.vpc_access.connector or None)
+        template_connector=proto.template.vpc_access.connector or None, template_known=proto.HasField("template"))
 
 
 def _resolved(status: TrafficTarget, latest_ready: str | None) -> TrafficTarget:

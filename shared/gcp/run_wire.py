@@ -98,11 +98,13 @@ class RunWire:
             if not token:
                 return revisions
 
-    def list_services(self, parent: str, page_size: int, timeout: float) -> tuple[list[Any], bool]:
-        """One page of the services of `parent` (projects/P/locations/L), and whether another follows."""
-        page = unary(self._list_services, self.ListServicesRequest(parent=parent, page_size=page_size), timeout,
+    def list_services(self, parent: str, page_size: int, timeout: float, page_token: str = "") -> tuple[list[Any], str]:
+        """One page of the services of `parent` (projects/P/locations/L), and the next page's token ("" at the
+        last)."""
+        page = unary(self._list_services, self.ListServicesRequest(parent=parent, page_size=page_size,
+                                                                   page_token=page_token), timeout,
                      self._metadata(self._services_info, parent))
-        return list(page.services), bool(page.next_page_token)
+        return list(page.services), page.next_page_token
 
     def update_service(self, request: Any, timeout: float) -> Any:
         return unary(self._update_service, request, timeout, self._metadata(self._services_info, request.service.name))

@@ -9,15 +9,35 @@ projects/{project}/locations/{location}/connectors/{connector}, where {project} 
 number"). Such a service is read, never written: no action, no pause, no cooldown applies to it, and its
 standing only holds a `verified` back (`standing`).
 
-Which ones: the services of the connector's own project and region, listed in one ListServices call (one
-page of at most MAX_LISTED: "Lists Services", google/cloud/run/v2/service.proto; `parent` "projects/
-{project}/locations/{location}"; its `page_size` "Maximum number of Services to return in this call");
+Which ones: the services of the connector's own project and region, listed by ListServices (pages of at most
+MAX_LISTED, at most MAX_PAGES of them, each next one asked with the token the one before gave: "Lists
+Services", google/cloud/run/v2/service.proto; `parent` "projects/{project}/locations/{location}"; its
+`page_size` "Maximum number of Services to return in this call"; `page_token` "A page token received from a
+previous call to ListServices");
 one in another region cannot use it (a connector serves its own region: Cloud Run docs, "Connect to a VPC
-network"), one in another project through Shared VPC is not listed (a known limit, said in docs/behaviour.md).
+network"). A service in another project may use it too: a Shared VPC host project's connector serves its
+service projects' services, which name it by its full name (Cloud Run docs, "Connect to a Shared VPC
+network"), and one ListServices lists one project (its `parent`). So the projects of the managed services
+behind the connector are listed as well, each as its own (`parents`, at most MAX_PROJECTS in all): they are
+known to reach it. Any other project's services are not seen (which projects a host serves is not read:
+UNCONFIRMED that Runwarden could, it reads no Compute Engine API), and every verdict says so, naming the
+projects it did list (`unseen`): never "none uses it" of projects it could not look at.
 A listed service whose template does not name the connector, and whose traffic all goes to its latest
 revision, built from that template and ready (latest_created_revision == latest_ready_revision, Service in
-service.proto), serves no revision that names it: not read further (`may_use`). Each other one costs a
-ListRevisions call, at most MAX_LOOKED_UP of them, to see what its serving revisions name."""
+service.proto), serves no revision that names it: not read further (`may_use`). That covers one on Direct
+VPC egress (its template's vpc_access holds network_interfaces, never a connector too: "one and only one of
+connector and network_interfaces must be set", googleapis/google-cloud-node #4731): its traffic does not
+cross any connector. Each other one costs a ListRevisions call, at most MAX_LOOKED_UP of them, to see what
+its serving revisions name.
+
+What a listed entry holds: ListServicesResponse.services is "The resulting list of Services" (service.proto;
+the request has no `view` and no field mask), which does not say whether each is whole, as GetService
+answers it (its template with vpc_access, its traffic_statuses, its etag). UNCONFIRMED, so both readings
+hold: an entry that carries its template and its traffic statuses (`whole`) is used as it is, with no
+GetService; one that lacks either is read whole with GetService first, never taken as "names no
+connector". Its etag is never needed: a service not in the config is never written. The Service and the
+revisions read are handed to the evidence collection (collection.collect's `known`), which reads neither
+again: one ListRevisions per service read (two calls with the GetService), where there were four."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -31,9 +51,11 @@ from shared.diagnosis.health_bar import health_bar
 from shared.remediation.judging import Health, HealthKind, after_write, settled
 from shared.remediation.records import ActionRecord
 
-# One ListServices page: the services of the connector's project and region (a larger project's services
-# past it are not looked at, and hold the verdict back: `Listed.not_listed`).
+# One ListServices page, and the pages read per project: the services of the connector's project and region
+# (a larger project's services past them are not looked at, and hold the verdict back: the sweep names them,
+# verification.Sweep._bystanders).
 MAX_LISTED = 200
+MAX_PAGES = 3
 # Services not in the config whose revisions are read (one ListRevisions each), and whose requests are
 # read when they use the connector (a collection without logs or the connector: GetService, ListRevisions
 # and the request metrics). More than this many candidates: the rest are not read, and hold the verdict back.
@@ -48,29 +70,64 @@ _SLOW_FLOOR_SECONDS = 1.0
 _MIN_MINUTES = 2
 
 NOT_MANAGED = "not in the config: read only, never acted on"
+# The projects listed for one judgement: the connector's own, then those of the managed services behind it.
+MAX_PROJECTS = 3
+# ListServices' permission (Cloud Run IAM permissions reference; CloudRunReader.iam_permissions), named when
+# a list is refused, since a refusal need not name it.
+LIST_PERMISSION = "run.services.list"
+
+
+def parents(connector: str, behind: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The projects/P/locations/L to list for `connector` (projects/P/locations/L/connectors/C), its own
+    first, then each other project of a managed service in `behind` (services in its region, which use it),
+    at most MAX_PROJECTS; and those past that bound, not listed."""
+    location = connector.split("/connectors/")[0]
+    region = location.split("/")[3]
+    found = [location]
+    for name in behind:
+        parts = name.split("/")
+        if len(parts) == 6 and parts[3] == region:
+            parent = "/".join(parts[:4])
+            if parent not in found:
+                found.append(parent)
+    return tuple(found[:MAX_PROJECTS]), tuple(found[MAX_PROJECTS:])
+
+
+def unseen(listed_parents: Sequence[str]) -> str:
+    """What no list could show: the services of any other project (see the module docstring)."""
+    projects = ", ".join(p.split("/")[1] for p in listed_parents)
+    return (f"services of projects other than {projects} not listed (a Shared VPC host's connector may serve "
+            "other projects' services; one ListServices lists one project)")
 
 
 @dataclass(frozen=True)
 class Listed:
-    """What one ListServices page says of the services not in the config: those to read further (their
-    revisions), those not read (past MAX_LOOKED_UP), and whether the page was the last one."""
-    to_read: tuple[str, ...]
+    """What the ListServices pages say of the services not in the config: those to read further (their
+    revisions; each as its page listed it), those not read (past MAX_LOOKED_UP), and how many were listed."""
+    to_read: tuple[Service, ...]
     not_read: tuple[str, ...]
     listed: int
-    not_listed: bool
 
 
-def listed(services: Sequence[Service], more: bool, managed: Sequence[str], connector: str) -> Listed:
-    """The services of one ListServices page that may serve through `connector` and are not managed."""
-    others = [s for s in services if s.name not in set(managed)]
-    maybe = [s.name for s in others if may_use(s, connector)]
-    return Listed(tuple(maybe[:MAX_LOOKED_UP]), tuple(maybe[MAX_LOOKED_UP:]), len(others), more)
+def listed(services: Sequence[Service], managed: Sequence[str], connector: str) -> Listed:
+    """The services of the ListServices pages that may serve through `connector` and are not managed (one
+    listed twice, by two names of one project, once)."""
+    others = list({s.name: s for s in services if s.name not in set(managed)}.values())
+    maybe = [s for s in others if may_use(s, connector)]
+    return Listed(tuple(maybe[:MAX_LOOKED_UP]), tuple(s.name for s in maybe[MAX_LOOKED_UP:]), len(others))
+
+
+def whole(service: Service) -> bool:
+    """Whether a listed `service` says both what its template names and what serves (its template and its
+    traffic statuses), so that it can be judged without GetService (see the module docstring)."""
+    return service.template_known and bool(service.traffic_statuses)
 
 
 def may_use(service: Service, connector: str) -> bool:
     """Whether a revision `service` serves may name `connector`: its template names it, or it serves a
-    revision other than its latest, or its latest is not ready (the template then may not be what serves)."""
-    if service.connector_by_id(service.template_connector) == connector:
+    revision other than its latest, or its latest is not ready (the template then may not be what serves),
+    or the entry does not say (not `whole`)."""
+    if not whole(service) or service.connector_by_id(service.template_connector) == connector:
         return True
     serving = {t.revision for t in service.traffic_statuses if t.percent}
     latest = service.latest_ready_revision

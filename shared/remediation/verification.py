@@ -46,7 +46,7 @@ that could end past one step's time (sweep_budget.StepTime): the services not re
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
@@ -58,7 +58,7 @@ from shared.diagnosis.collection import collect, request_lines, users_of
 from shared.clock import CLOCK_SKEW_ALLOWANCE, skew_safe_lease
 from shared.config import Config
 from shared.errors import PermanentError, TransientError
-from shared.diagnosis.evidence import TrafficTarget, short_name, split_text
+from shared.diagnosis.evidence import Service, TrafficTarget, short_name, split_text
 from shared.ports import ClaimRecord
 from shared.remediation import bystanders, intents, judging, undo_by_hand
 from shared.remediation.approvals import Approvals
@@ -95,6 +95,14 @@ _WALK_START = datetime(2000, 1, 1, tzinfo=timezone.utc)   # before any intent: t
 _NO_LATER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
 # Why a service behind a connector change was not read (Sweep._health): its reads would not fit in one step.
 _NOT_IN_TIME = "not read in this sweep's time for one judgement"
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """A project's ListServices pages (Sweep._list): the services listed, and whether the API said more
+    follow the last page read."""
+    services: tuple[Service, ...] = ()
+    more: bool = False
 
 
 def step_on_record(incident_id: str, step: str, reason: str, *, action: str, key: str, left: ActionState,
@@ -502,7 +510,7 @@ class Sweep:
         # one is healthy (any other standing is the verdict already), so they cost nothing otherwise.
         if record.action == "scale_connector" and not unread and all(
                 h.kind is judging.HealthKind.HEALTHY for _, h in judged):
-            seen, said = self._bystanders(record, readers, step)
+            seen, said = self._bystanders(record, [s for s, _ in judged], readers, step)
             judged += seen
             caveat = "; ".join(c for c in (caveat, said) if c)
         cut = [short_name(s) for s, h in judged + unread if h.why.startswith(_NOT_IN_TIME)]
@@ -513,59 +521,100 @@ class Sweep:
                 severity="WARNING", key=record.key)
         return judging.combine(judged + unread, caveat)
 
-    def _bystanders(self, record: ActionRecord, readers: Any,
+    def _bystanders(self, record: ActionRecord, behind: list[str], readers: Any,
                     step: StepTime) -> tuple[list[tuple[str, judging.Health]], str]:
         """The services not in the config that serve through the connector a change scaled, each judged on
         its requests since the write against those before it (bystanders.standing: never acted on), and what
-        the verdict says of them: which were read, and which could not be. One ListServices call in the
-        connector's project and region, then for at most bystanders.MAX_LOOKED_UP that may use it a
-        ListRevisions call, and for those that do, their request metrics (a collection without logs or the
-        connector). A service that may use it and was not read (past that bound or the step's time, or its
-        read refused), or a list refused or cut at its page, is `unclear`: whether it fails worse is not known,
-        so the change is not verified on it. A transient fault raises: the next sweep judges."""
-        location = record.target.split("/connectors/")[0]
-        if not step.fits(LOOKUP_SECONDS):
-            return [(f"{location}/services/-", judging.Health(judging.HealthKind.UNCLEAR, (
-                f"{_NOT_IN_TIME}: the services of {location} outside the config not listed, so whether one using "
-                f"{short_name(record.target)} fails worse is not known")))], ""
-        try:
-            services, more = readers.run.list_services(location, bystanders.MAX_LISTED)
-        except PermanentError as exc:
-            return [(f"{location}/services/-", judging.Health(judging.HealthKind.UNCLEAR, (
-                f"the services of {location} not in the config cannot be listed ({exc}): whether one using "
-                f"{short_name(record.target)} fails worse since the change is not known")))], ""
-        found = bystanders.listed(services, more, [m.name for m in self.config.services], record.target)
-        judged: list[tuple[str, judging.Health]] = [(name, judging.Health(judging.HealthKind.UNCLEAR, (
+        the verdict says of them: which were read, which could not be, and which projects were not listed.
+        ListServices in the connector's project and region, and in each other project of the managed
+        services `behind` it (bystanders.parents; at most bystanders.MAX_PAGES pages each), then for at most
+        bystanders.MAX_LOOKED_UP that may use it a ListRevisions call, and for those that do, their request
+        metrics (a collection without logs or the connector). A service that may use it and was not read
+        (past that bound or the step's time, or its read refused), or a list refused, cut at its last page
+        read or not made, is `unclear`: whether it fails worse is not known, so the change is not verified on
+        it. A transient fault raises: the next sweep judges."""
+        to_list, past = bystanders.parents(record.target, behind)
+        judged: list[tuple[str, judging.Health]] = [(f"{parent}/services/-", judging.Health(
+            judging.HealthKind.UNCLEAR, f"the services of {parent} not listed: at most {bystanders.MAX_PROJECTS} "
+            f"projects are listed in one judgement, so whether one using {short_name(record.target)} fails worse "
+            "is not known")) for parent in past]
+        services, listed = [], []
+        for parent in to_list:
+            listing, health = self._list(record, parent, readers, step)
+            if health is not None:
+                judged.append((f"{parent}/services/-", health))
+                continue
+            services += listing.services
+            listed.append(parent)
+            if listing.more:
+                judged.append((f"{parent}/services/-", judging.Health(judging.HealthKind.UNCLEAR, (
+                    f"more than {bystanders.MAX_LISTED * bystanders.MAX_PAGES} services in {parent}: those past "
+                    f"{bystanders.MAX_PAGES} pages are not listed, so whether one using "
+                    f"{short_name(record.target)} fails worse is not known"))))
+        found = bystanders.listed(services, [m.name for m in self.config.services], record.target)
+        judged += [(name, judging.Health(judging.HealthKind.UNCLEAR, (
             f"may use {short_name(record.target)} ({bystanders.NOT_MANAGED}), not read: at most "
             f"{bystanders.MAX_LOOKED_UP} such services are read in one judgement"))) for name in found.not_read]
-        if found.not_listed:
-            judged.append((f"{location}/services/-", judging.Health(judging.HealthKind.UNCLEAR, (
-                f"more than {bystanders.MAX_LISTED} services in {location}: those past the first page are not "
-                f"listed, so whether one using {short_name(record.target)} fails worse is not known"))))
         using = []
-        for name in found.to_read:
-            health = self._bystander(record, name, readers, step)
+        for service in found.to_read:
+            health = self._bystander(record, service, readers, step)
             if health is not None:
-                judged.append((name, health))
-                using.append(short_name(name))
+                judged.append((service.name, health))
+                using.append(service.short_name)
+        where = " and ".join(listed)
         said = (f"services not in the config read on {short_name(record.target)}: "
-                + (", ".join(using) if using else f"none of the {found.listed} listed in {location} uses it"
-                   if found.listed else f"none: {location} holds no service outside the config"))
-        return judged, said
+                + (", ".join(using) if using else f"none of the {found.listed} listed in {where} uses it"
+                   if found.listed else f"none: {where} holds no service outside the config" if listed
+                   else "none, no project could be listed"))
+        return judged, f"{said}; {bystanders.unseen(to_list)}"
 
-    def _bystander(self, record: ActionRecord, name: str, readers: Any, step: StepTime) -> judging.Health | None:
-        """One service not in the config that may use the connector: None if its serving revisions do not,
-        else its standing (bystanders.standing), or `unclear` when it cannot be read in time or at all."""
+    def _list(self, record: ActionRecord, parent: str, readers: Any,
+              step: StepTime) -> tuple[_Listing, judging.Health | None]:
+        """The services of `parent`, at most bystanders.MAX_PAGES ListServices pages, or why they were not
+        all listed (`unclear`): not in the step's time, or refused (naming bystanders.LIST_PERMISSION: a
+        PERMISSION_DENIED need not name it). A page past the first is read with the token the one before
+        gave, and whatever a later page's refusal leaves unlisted is not known either."""
+        services: list[Service] = []
+        token = ""
+        for _ in range(bystanders.MAX_PAGES):
+            if not step.fits(LOOKUP_SECONDS):
+                return _Listing(), judging.Health(judging.HealthKind.UNCLEAR, (
+                    f"{_NOT_IN_TIME}: the services of {parent} outside the config not listed, so whether one "
+                    f"using {short_name(record.target)} fails worse is not known"))
+            try:
+                page, token = readers.run.list_services(parent, bystanders.MAX_LISTED, token)
+            except PermanentError as exc:
+                role = (f"; listing them needs {bystanders.LIST_PERMISSION} in that project"
+                        if exc.code == "PERMISSION_DENIED" else "")
+                return _Listing(), judging.Health(judging.HealthKind.UNCLEAR, (
+                    f"the services of {parent} not in the config cannot be listed ({exc}{role}): whether one "
+                    f"using {short_name(record.target)} fails worse since the change is not known"))
+            services += page
+            if not token:
+                return _Listing(tuple(services)), None
+        return _Listing(tuple(services), more=True), None
+
+    def _bystander(self, record: ActionRecord, listed: Service, readers: Any,
+                   step: StepTime) -> judging.Health | None:
+        """One service not in the config that may use the connector, as ListServices listed it: None if its
+        serving revisions do not, else its standing (bystanders.standing), or `unclear` when it cannot be
+        read in time or at all. The listed Service is used as it is when it is whole (bystanders.whole),
+        else read with GetService first; its revisions are read once, and both are handed to the collection,
+        which reads neither again."""
         if not step.fits(LOOKUP_SECONDS + COLLECT_SECONDS):
             return judging.Health(judging.HealthKind.UNCLEAR, _NOT_IN_TIME + ", so whether it uses the connector "
                                                                             "and fails worse is not known")
+        name = listed.name
         try:
-            service = readers.run.get_service(name)
-            if not bystanders.uses(service, readers.run.list_revisions(name), record.target):
+            service = listed if bystanders.whole(listed) else readers.run.get_service(name)
+            if not bystanders.may_use(service, record.target):
+                return None
+            revisions = readers.run.list_revisions(name)
+            if not bystanders.uses(service, revisions, record.target):
                 return None
             bundle = collect(name, judging.after_write(record), replace(readers, logging=None, vpcaccess=None),
                              self.config.diagnosis, self.now, reach_back=record.applied_at - timedelta(
-                                 seconds=self.config.diagnosis.lookback_seconds))
+                                 seconds=self.config.diagnosis.lookback_seconds), known=(service, revisions))
         except PermanentError as exc:
             if exc.code == "NOT_FOUND":
                 return None     # deleted since the list: it serves nothing through the connector

@@ -461,6 +461,34 @@ def test_the_adapter_always_names_its_fields_whatever_an_empty_mask_means(vpc_st
     assert vpc_standin.connector(big)["machineType"] == ("e2-micro" if updates_all else "e2-standard-4")
 
 
+# --- Cloud Run Admin v2: what a ListServices entry holds -------------------------------------------
+
+
+@pytest.mark.parametrize("whole", [True, False], ids=["listed-whole", "listed-summary"])
+def test_a_listed_service_is_used_as_it_is_only_when_it_carries_its_template_and_status(standins, monkeypatch,
+                                                                                       anchor, whole):
+    """ListServicesResponse.services is "The resulting list of Services" (google/cloud/run/v2/service.proto):
+    whether each entry is whole, as GetService answers it, is not documented. Whole, the listed Service is
+    the one GetService reads (its template's connector, its serving revision, its etag), and is judged as
+    it is; a summary (no template, no status) is never read as naming no connector
+    (shared/remediation/bystanders.py: `whole`, `may_use`)."""
+    from sandbox.scenarios import resolve_scenario, seed
+    from shared.gcp.run import CloudRunAdapter
+    from shared.remediation import bystanders
+
+    for key, value in standins.env().items():
+        monkeypatch.setenv(key, value)
+    standins.run.list_services_whole = whole
+    seed(standins, resolve_scenario("connector_saturation"), anchor)
+    run = CloudRunAdapter(policy=QUICK)
+
+    [listed], token = run.list_services(SERVICE.split("/services/")[0], bystanders.MAX_LISTED)
+
+    assert token == "" and bystanders.whole(listed) is whole
+    assert (listed == run.get_service(SERVICE)) is whole
+    assert bystanders.may_use(listed, CONNECTOR)     # its template names it, or the entry does not say
+
+
 # --- Cloud Run Admin v2: what traffic_statuses names ----------------------------------------------
 
 

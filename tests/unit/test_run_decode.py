@@ -31,7 +31,8 @@ def plain_service(proto: run_v2.Service) -> Service:
                    latest_ready_revision=short_name(proto.latest_ready_revision) or None,
                    latest_created_revision=short_name(proto.latest_created_revision) or None,
                    labels=dict(proto.labels), urls=tuple(dict.fromkeys(u for u in (proto.uri, *proto.urls) if u)),
-                   max_instance_count=proto.scaling.max_instance_count or None)
+                   max_instance_count=proto.scaling.max_instance_count or None, template_known="template" in proto,
+                   template_connector=proto.template.vpc_access.connector or None)
 
 
 def random_revision(rng: random.Random, i: int) -> run_v2.Revision:
@@ -134,6 +135,10 @@ def test_services_decode_as_validated_models():
     assert service_from_proto(proto).urls == ("https://backend-418273645012.us-central1.run.app",
                                               "https://backend-3kq7xwpd2a-uc.a.run.app")
     same(service_from_proto(run_v2.Service.pb(proto)), plain_service(proto))
+    assert not service_from_proto(proto).template_known   # a ListServices entry may come without its template
+    proto.template = run_v2.RevisionTemplate(vpc_access=run_v2.VpcAccess(connector="backend-conn"))
+    same(service_from_proto(proto), plain_service(proto))
+    assert service_from_proto(proto).template_known and service_from_proto(proto).template_connector == "backend-conn"
 
 
 QUANTITIES = {"512Mi": 512.0, "1Gi": 1024.0, "2G": 2e9 / 2 ** 20, "300M": 3e8 / 2 ** 20, "0.5Gi": 512.0,

@@ -67,12 +67,13 @@ def test_list_revisions_first_page(clients):
           lambda: wire.list_revisions(SERVICE, 5))
 
 
-def test_list_services_one_page(clients):
+@pytest.mark.parametrize("token", ["", "o:200"], ids=["first-page", "next-page"])
+def test_list_services_one_page(clients, token):
     services, _, wire, recorder = clients
     location = SERVICE.split("/services/")[0]
-    _same(recorder, lambda: services.list_services(request={"parent": location, "page_size": 200}, retry=None,
-                                                   timeout=5).pages.__next__(),
-          lambda: wire.list_services(location, 200, 5))
+    request = {"parent": location, "page_size": 200, **({"page_token": token} if token else {})}
+    _same(recorder, lambda: services.list_services(request=request, retry=None, timeout=5).pages.__next__(),
+          lambda: wire.list_services(location, 200, 5, token))
 
 
 def test_update_service(clients):

@@ -103,11 +103,12 @@ def test_a_connector_change_is_verified_only_when_no_service_on_it_fails_worse(n
 
 
 def _service(name: str, *, template: str | None, latest: str = "r-2", created: str = "r-2",
-             serving: dict[str, int] | None = None) -> Service:
+             serving: dict[str, int] | None = None, template_known: bool = True, statuses: bool = True) -> Service:
     split = tuple(TrafficTarget(type=TrafficType.REVISION, revision=r, percent=p)
                   for r, p in (serving or {latest: 100}).items())
-    return Service(name=name, generation=1, traffic=split, traffic_statuses=split, latest_ready_revision=latest,
-                   latest_created_revision=created, template_connector=template)
+    return Service(name=name, generation=1, traffic=split, traffic_statuses=split if statuses else (),
+                   latest_ready_revision=latest, latest_created_revision=created, template_connector=template,
+                   template_known=template_known)
 
 
 @pytest.mark.parametrize("name,service,read", [
@@ -120,15 +121,47 @@ def _service(name: str, *, template: str | None, latest: str = "r-2", created: s
     ("no connector in the template, its latest revision failed", _service(REPORTS, template=None, created="r-3"),
      True),
     ("a managed service is never a bystander", _service(SERVICE, template=CONNECTOR), False),
+    # Direct VPC egress: the template's vpc_access holds network_interfaces, no connector (never both).
+    ("Direct VPC egress, serving its latest ready revision", _service(REPORTS, template=None), False),
+    # A listed entry that is not whole (UNCONFIRMED whether the API lists one so): never "names no connector".
+    ("listed without its template", _service(REPORTS, template=None, template_known=False), True),
+    ("listed without its traffic statuses", _service(REPORTS, template=None, statuses=False), True),
 ])
 def test_which_services_not_in_the_config_are_read(name, service, read):
-    found = bystanders.listed([service], False, [SERVICE], CONNECTOR)
-    assert (service.name in found.to_read) is read
+    found = bystanders.listed([service], [SERVICE], CONNECTOR)
+    assert (service.name in [s.name for s in found.to_read]) is read
 
 
-def test_past_the_bound_the_services_not_read_are_named_and_a_cut_list_is_said():
+@pytest.mark.parametrize("name,service,whole", [
+    ("template and traffic statuses", _service(REPORTS, template=None), True),
+    ("no template", _service(REPORTS, template=None, template_known=False), False),
+    ("no traffic statuses", _service(REPORTS, template=CONNECTOR, statuses=False), False),
+])
+def test_a_listed_service_is_used_as_it_is_only_when_whole(name, service, whole):
+    assert bystanders.whole(service) is whole
+
+
+def test_past_the_bound_the_services_not_read_are_named():
     many = [_service(f"projects/demo/locations/us-central1/services/s{i}", template=CONNECTOR) for i in range(8)]
-    found = bystanders.listed(many, True, [SERVICE], CONNECTOR)
+    found = bystanders.listed(many + many[:1], [SERVICE], CONNECTOR)
     assert len(found.to_read) == bystanders.MAX_LOOKED_UP
     assert len(found.not_read) == 8 - bystanders.MAX_LOOKED_UP
-    assert found.not_listed
+    assert found.listed == 8      # one listed twice (two projects' lists naming one project) counts once
+
+
+@pytest.mark.parametrize("name,behind,to_list,past", [
+    ("the connector's own project alone", [SERVICE], ["projects/demo/locations/us-central1"], []),
+    ("a Shared VPC service project's managed service",
+     [SERVICE, "projects/shop/locations/us-central1/services/shop"],
+     ["projects/demo/locations/us-central1", "projects/shop/locations/us-central1"], []),
+    ("a service of another region cannot use it", ["projects/shop/locations/europe-west1/services/shop"],
+     ["projects/demo/locations/us-central1"], []),
+    ("past the bound", [f"projects/p{i}/locations/us-central1/services/s" for i in range(4)],
+     ["projects/demo/locations/us-central1", "projects/p0/locations/us-central1",
+      "projects/p1/locations/us-central1"],
+     ["projects/p2/locations/us-central1", "projects/p3/locations/us-central1"]),
+])
+def test_the_projects_listed_are_the_connectors_and_those_of_the_managed_services_behind_it(name, behind, to_list,
+                                                                                            past):
+    assert bystanders.parents(CONNECTOR, behind) == (tuple(to_list), tuple(past))
+    assert "other than demo" in bystanders.unseen(to_list)
