@@ -91,8 +91,10 @@ def evaluate(facts: Facts) -> Finding:
     if high_water:
         return c.doubt(high_water, look)
     at_once, look = _answered_at_once(facts, c, stressed)
+    if at_once and look is STALE_CONNECTIONS:
+        return _stale_pool(facts, c, at_once, look)
     if at_once:
-        return c.doubt(*_idle_cpu(facts, c, at_once, look)) if look is STALE_CONNECTIONS else c.doubt(at_once, look)
+        return c.doubt(at_once, look)
     ended, look = _instances_failed(facts, c, stressed)
     if ended:
         return c.doubt(ended, look)
@@ -143,7 +145,7 @@ def evaluate(facts: Facts) -> Finding:
         return c.doubt(busy, SLOW_DATABASE)
     stale = _reads_timed_out(facts, c)
     if stale:
-        return c.doubt(*_idle_cpu(facts, c, stale, STALE_READS))
+        return _stale_pool(facts, c, stale, STALE_READS)
     stuck = _workers_stuck(facts, c)
     if stuck:
         return c.doubt(stuck, WORKERS_STUCK)
@@ -1332,6 +1334,41 @@ IDLE_CPU = ("set the revision's CPU always allocated (instance-based billing, Cl
             "keep the pool's background work inside requests: with CPU only during requests, a pool's housekeeping, "
             "validation and keepalives are starved between them, so idle connections go stale and the first queries "
             "after a quiet spell wait on them; then ")
+
+
+def _stale_pool(facts: Facts, c: Citation, why: str, look: str) -> Finding:
+    """A stale pool's finding: ruled out when the deploy starved the pool (_deploy_starved_pool), else
+    a doubt that names the revision's CPU allocation (_idle_cpu)."""
+    starved = _deploy_starved_pool(facts, c, why)
+    return c.no(starved) if starved else c.doubt(*_idle_cpu(facts, c, why, look))
+
+
+def _deploy_starved_pool(facts: Facts, c: Citation, why: str) -> str:
+    """Why a stale pool (`why`) is the deploy's and not the connector's, or "": the newest serving
+    revision, deployed within deploy_window_seconds (Facts.replaced), allocates CPU only during
+    requests (Revision.containers[].resources.cpu_idle true, k8s.min.proto ResourceRequirements)
+    where the revision it replaced stated CPU always allocated (cpu_idle false; unset or unread is
+    not compared). The pool's housekeeping and keepalives ran before the deploy and are starved
+    since ("when the Cloud Run service finishes handling a request, the instance's access to CPU
+    will be disabled or severely limited", Cloud Run, "General development tips"): the connector's
+    stress is not shown to explain the stale connections, scaling it leaves them stale, and sending
+    traffic back brings the CPU allocation back with the revision (bad_revision decides whether the
+    failures began with the deploy)."""
+    deploy = facts.recent_deploy()
+    if deploy is None:
+        return ""
+    revision, previous, lead = deploy
+    if revision.cpu_idle is not True or previous.cpu_idle is not False:
+        return ""
+    c.cite("api", f"run.revisions.list {revision.short_name}, {previous.short_name}: containers[].resources.cpu_idle",
+           f"{revision.short_name} (deployed {int(lead // 60)} min before the incident) allocates CPU only during "
+           f"requests; {previous.short_name} had it always allocated",
+           "a deploy that turned CPU allocation to only during requests: the pool's stale connections are "
+           "the deploy's", True, role="refutes")
+    return (f"{why}; {revision.short_name}'s deploy {int(lead // 60)} min before the incident changed the CPU "
+            f"allocation from always allocated ({previous.short_name}) to only during requests, which starves the "
+            "pool's housekeeping and keepalives between requests: the stale connections are the deploy's, and "
+            f"scaling connector {facts.b.connector.short_name} leaves them stale")
 
 
 def _idle_cpu(facts: Facts, c: Citation, why: str, look: str) -> tuple[str, str]:

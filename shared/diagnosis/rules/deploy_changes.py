@@ -1,7 +1,8 @@
 """What a recent deploy changed in the revision's own settings, against the Ready revision before it.
 
 A revision carries its settings (Revision: `timeout`, `scaling`, `max_instance_request_concurrency`,
-google/cloud/run/v2/revision.proto), so sending traffic back to the revision before brings its
+`session_affinity`, `execution_environment`, google/cloud/run/v2/revision.proto; its containers'
+`resources`, k8s.min.proto), so sending traffic back to the revision before brings its
 settings back with it. Unset settings are read as Cloud Run's defaults.
 """
 from __future__ import annotations
@@ -36,8 +37,52 @@ def settings_changed(before: Revision, after: Revision) -> list[str]:
              ("max instances", before.max_instance_count or DEFAULT_MAX_INSTANCES,
               after.max_instance_count or DEFAULT_MAX_INSTANCES),
              ("requests per instance", before.container_concurrency or DEFAULT_CONCURRENCY,
-              after.container_concurrency or DEFAULT_CONCURRENCY))
-    return [f"{what} from {old} to {new}" for what, old, new in pairs if old != new] + resources_changed(before, after)
+              after.container_concurrency or DEFAULT_CONCURRENCY),
+             ("min instances", before.min_instance_count, after.min_instance_count))
+    return ([f"{what} from {old} to {new}" for what, old, new in pairs if old != new] + resources_changed(before, after)
+            + instance_settings_changed(before, after))
+
+
+def _on_off(value: bool) -> str:
+    return "on" if value else "off"
+
+
+def instance_settings_changed(before: Revision, after: Revision) -> list[str]:
+    """How `after` runs its instances differently from `before`, in words: startup CPU boost
+    (ResourceRequirements.startup_cpu_boost, k8s.min.proto), session affinity (Revision.session_affinity)
+    and the execution environment (Revision.execution_environment, compared only where both name one:
+    unspecified is Cloud Run's own choice, not guessed)."""
+    changed = []
+    if before.startup_cpu_boost != after.startup_cpu_boost:
+        changed.append(f"startup CPU boost from {_on_off(before.startup_cpu_boost)} to {_on_off(after.startup_cpu_boost)}")
+    if before.session_affinity != after.session_affinity:
+        changed.append(f"session affinity from {_on_off(before.session_affinity)} to {_on_off(after.session_affinity)}")
+    if before.execution_environment and after.execution_environment \
+            and before.execution_environment != after.execution_environment:
+        changed.append(f"execution environment from {before.execution_environment.lower()} to "
+                       f"{after.execution_environment.lower()}")
+    return changed
+
+
+def scaling_tightened(before: Revision, after: Revision) -> list[str]:
+    """How `after` leaves the same load fewer instances ready than `before`, in words, in a fixed order;
+    [] when none. Fewer requests per instance (max_instance_request_concurrency, unset is Cloud Run's 80):
+    the same load needs up to old/new times the instances ("About concurrency"). Fewer min instances
+    (RevisionScaling.min_instance_count, 0 unset): fewer kept warm for the load's next rise ("Set minimum
+    instances": kept "even if they're not processing requests"), so more of them start as requests wait.
+    Startup CPU boost turned off (ResourceRequirements.startup_cpu_boost, which "can help reduce
+    cold-start latency", k8s.min.proto): each start is slower. Each leaves Cloud Run shorter of
+    instances while it starts them, and each comes back with the revision before it."""
+    tightened = []
+    old_conc = before.container_concurrency or DEFAULT_CONCURRENCY
+    new_conc = after.container_concurrency or DEFAULT_CONCURRENCY
+    if new_conc < old_conc:
+        tightened.append(f"requests per instance lowered from {old_conc} to {new_conc}")
+    if after.min_instance_count < before.min_instance_count:
+        tightened.append(f"min instances lowered from {before.min_instance_count} to {after.min_instance_count}")
+    if before.startup_cpu_boost and not after.startup_cpu_boost:
+        tightened.append("startup CPU boost turned off")
+    return tightened
 
 
 def resources_changed(before: Revision, after: Revision) -> list[str]:
