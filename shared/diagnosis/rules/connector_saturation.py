@@ -24,6 +24,7 @@ from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, sql_down_while
                                                   sql_unreported, sql_unreported_words)
 from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY
 from shared.diagnosis.rules.refusals import refusals, refused_observed
+from shared.diagnosis.rules.request_timeout import deploy_lowered_timeout
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -87,6 +88,9 @@ def evaluate(facts: Facts) -> Finding:
         return c.doubt(_dials_before_the_stress(facts, c, stressed), DIALS_BEFORE_STRESS)
     if dialled and len(stressed) == 1 and stressed[0].startswith("at max"):
         return c.doubt(_dials_beside_a_high_water_mark(facts, c, stressed[0]), HANG_ELSEWHERE)
+    lowered = _timeout_the_deploy_lowered(facts, c)
+    if lowered:
+        return c.no(lowered)
     high_water, look = _high_water_mark_alone(facts, c, stressed)
     if high_water:
         return c.doubt(high_water, look)
@@ -1334,6 +1338,25 @@ IDLE_CPU = ("set the revision's CPU always allocated (instance-based billing, Cl
             "keep the pool's background work inside requests: with CPU only during requests, a pool's housekeeping, "
             "validation and keepalives are starved between them, so idle connections go stale and the first queries "
             "after a quiet spell wait on them; then ")
+
+
+def _timeout_the_deploy_lowered(facts: Facts, c: Citation) -> str:
+    """Why the failures are a deploy's shorter request timeout and not the connector, or "": at least half
+    of the incident's 5xx are 504s, and the newest serving revision's deploy lowered the request timeout
+    (Revision.timeout, revision.proto) under what the service's p99 already reached before it
+    (request_timeout.deploy_lowered_timeout). Requests that always took that long are cut now, wherever
+    they wait: a connector busy in the same minutes gives them no more time when scaled, and sending
+    traffic back brings the longer timeout back (bad_revision decides). Only with no wait on the database
+    path logged (_path_waits: errors of reaching the database, waits for a pooled connection, fewer than
+    db_error_logs_min together): a failed dial or a pool wait is a sign of the path itself, judged as
+    before."""
+    requests = facts.requests(facts.incident)
+    failed = requests.by_class.get("5xx", 0)
+    if not failed or 2 * requests.by_code.get("504", 0) < failed or sum(_path_waits(facts)) >= facts.s.db_error_logs_min:
+        return ""
+    lowered = deploy_lowered_timeout(facts, c, facts.request_timeout_seconds)
+    return (f"{lowered}; connector {facts.b.connector.short_name}'s stress gives them no more time when scaled"
+            if lowered else "")
 
 
 def _stale_pool(facts: Facts, c: Citation, why: str, look: str) -> Finding:

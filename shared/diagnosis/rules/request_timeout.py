@@ -48,7 +48,7 @@ def evaluate(facts: Facts) -> Finding:
            ">= 1 supports", bool(texts) or None, role="supports" if texts else "context")
     if not at_timeout and not texts:
         return c.no("504s, but latency does not reach the request timeout and Cloud Run logs no timeout")
-    lowered = _deploy_lowered_timeout(facts, c, timeout)
+    lowered = deploy_lowered_timeout(facts, c, timeout)
     if lowered:
         return c.no(lowered)
     confidence = 0.85 if at_timeout and texts else 0.8
@@ -107,7 +107,7 @@ def share_bar(facts: Facts) -> tuple[float, str]:
     return s.status_ratio, "status_ratio"
 
 
-def _deploy_lowered_timeout(facts: Facts, c: Citation, timeout: float) -> str:
+def deploy_lowered_timeout(facts: Facts, c: Citation, timeout: float) -> str:
     """Why the 504s are the deploy's and not a slow application, or "": the newest serving revision,
     deployed within `deploy_window_seconds`, lowered the request timeout below that of the revision
     it replaced (Facts.replaced), and before the deploy the service's p99 already reached the new timeout in at least
