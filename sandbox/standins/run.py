@@ -340,7 +340,8 @@ class RunStandIn(StandIn):
                 max_instance_request_concurrency=concurrency or 0, session_affinity=session_affinity)
             if execution_environment:
                 # Revision.execution_environment (ExecutionEnvironment: EXECUTION_ENVIRONMENT_GEN1, _GEN2).
-                proto.execution_environment = run_v2.ExecutionEnvironment[f"EXECUTION_ENVIRONMENT_{execution_environment}"]
+                proto.execution_environment = run_v2.ExecutionEnvironment[
+                    f"EXECUTION_ENVIRONMENT_{execution_environment}"]
             if timeout is not None:
                 proto.timeout = timeout
             self._revisions[name] = proto

@@ -686,7 +686,9 @@ def _secret_refs(proto: Any) -> tuple[SecretRef, ...]:
 
 
 def _resources(containers: Any) -> dict[str, Any]:
-    """The ingress container's memory limit (MiB), CPU limit (cores) and cpu_idle. The ingress
+    """The ingress container's memory limit (MiB), CPU limit (cores), cpu_idle and startup_cpu_boost
+    (ResourceRequirements, google/cloud/run/v2/k8s.min.proto; a bool with no presence, False when unset,
+    as the API gives it). The ingress
     container is the one that lists a port ("only the ingress container receives the request",
     Cloud Run's resource model; Container.ports: "only one port may be specified"), or the only
     one. cpu_idle has no presence in the proto: it is read only where `limits` is set ("if

@@ -1352,7 +1352,8 @@ def _timeout_the_deploy_lowered(facts: Facts, c: Citation) -> str:
     before."""
     requests = facts.requests(facts.incident)
     failed = requests.by_class.get("5xx", 0)
-    if not failed or 2 * requests.by_code.get("504", 0) < failed or sum(_path_waits(facts)) >= facts.s.db_error_logs_min:
+    waited = sum(_path_waits(facts)) >= facts.s.db_error_logs_min
+    if not failed or 2 * requests.by_code.get("504", 0) < failed or waited:
         return ""
     lowered = deploy_lowered_timeout(facts, c, facts.request_timeout_seconds)
     return (f"{lowered}; connector {facts.b.connector.short_name}'s stress gives them no more time when scaled"

@@ -54,7 +54,8 @@ def instance_settings_changed(before: Revision, after: Revision) -> list[str]:
     unspecified is Cloud Run's own choice, not guessed)."""
     changed = []
     if before.startup_cpu_boost != after.startup_cpu_boost:
-        changed.append(f"startup CPU boost from {_on_off(before.startup_cpu_boost)} to {_on_off(after.startup_cpu_boost)}")
+        changed.append(f"startup CPU boost from {_on_off(before.startup_cpu_boost)} to "
+                       f"{_on_off(after.startup_cpu_boost)}")
     if before.session_affinity != after.session_affinity:
         changed.append(f"session affinity from {_on_off(before.session_affinity)} to {_on_off(after.session_affinity)}")
     if before.execution_environment and after.execution_environment \
