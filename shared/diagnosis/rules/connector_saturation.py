@@ -22,9 +22,8 @@ from shared.diagnosis.rules.connector_signs import (CANNOT_SCALE, CHANGE_UNDER_W
                                                     revision_p99, still_on_a_connector, stress, usual_hang)
 from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, sql_down_while_failing, sql_lagging,
                                                   sql_unreported, sql_unreported_words)
-from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY
+from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, deploy_lowered_timeout
 from shared.diagnosis.rules.refusals import refusals, refused_observed
-from shared.diagnosis.rules.request_timeout import deploy_lowered_timeout
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -1344,7 +1343,7 @@ def _timeout_the_deploy_lowered(facts: Facts, c: Citation) -> str:
     """Why the failures are a deploy's shorter request timeout and not the connector, or "": at least half
     of the incident's 5xx are 504s, and the newest serving revision's deploy lowered the request timeout
     (Revision.timeout, revision.proto) under what the service's p99 already reached before it
-    (request_timeout.deploy_lowered_timeout). Requests that always took that long are cut now, wherever
+    (deploy_changes.deploy_lowered_timeout). Requests that always took that long are cut now, wherever
     they wait: a connector busy in the same minutes gives them no more time when scaled, and sending
     traffic back brings the longer timeout back (bad_revision decides). Only with no wait on the database
     path logged (_path_waits: errors of reaching the database, waits for a pooled connection, fewer than
