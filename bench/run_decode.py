@@ -93,6 +93,9 @@ def plain_revision(proto: Any) -> Any:
                                      for n in proto.vpc_access.network_interfaces),
         service_account=proto.service_account, cloudsql_instances=tuple(instances),
         max_instance_count=proto.scaling.max_instance_count or None,
+        min_instance_count=proto.scaling.min_instance_count, session_affinity=proto.session_affinity,
+        execution_environment=(proto.execution_environment.name.removeprefix("EXECUTION_ENVIRONMENT_")
+                               if proto.execution_environment else ""),
         timeout_seconds=proto.timeout.total_seconds() if run_v2.Revision.pb(proto).HasField("timeout") else None,
         container_concurrency=proto.max_instance_request_concurrency or None, **_resources(proto.containers),
         env_values=tuple(e.value for c in proto.containers for e in c.env
@@ -114,10 +117,11 @@ def _resources(containers: Any) -> dict[str, Any]:
 
     ingress = next((c for c in containers if c.ports), containers[0] if len(containers) == 1 else None)
     if ingress is None:
-        return {"memory_mib": None, "cpu_limit": None, "cpu_idle": None}
+        return {"memory_mib": None, "cpu_limit": None, "cpu_idle": None, "startup_cpu_boost": False}
     limits = dict(ingress.resources.limits)
     return {"memory_mib": mebibytes(limits.get("memory", "")), "cpu_limit": cores(limits.get("cpu", "")),
-            "cpu_idle": ingress.resources.cpu_idle if limits else None}
+            "cpu_idle": ingress.resources.cpu_idle if limits else None,
+            "startup_cpu_boost": ingress.resources.startup_cpu_boost}
 
 
 def reference(data: bytes) -> list[Any]:

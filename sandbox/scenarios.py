@@ -135,6 +135,12 @@ class RevisionSpec(_Spec):
     memory: str | None = Field(default=None, pattern=r"^\d+(\.\d+)?(Ki|Mi|Gi|k|M|G)?$")
     cpu: str | None = Field(default=None, pattern=r"^(\d+(\.\d+)?|\d+m)$")
     cpu_idle: bool | None = None
+    # Scaling and instance settings, where the API keeps them: scaling.min_instance_count (instances kept
+    # warm), containers[].resources.startup_cpu_boost, session_affinity and execution_environment.
+    min_instances: int | None = Field(default=None, ge=0, le=1000)
+    startup_cpu_boost: bool | None = None
+    session_affinity: bool = False
+    execution_environment: Literal["GEN1", "GEN2"] | None = None
     # Sidecar containers beside the ingress one: [{name, memory}] (the ingress container then lists
     # port 8080, as only it takes requests).
     sidecars: tuple[SidecarSpec, ...] = ()
@@ -452,6 +458,10 @@ class RevisionSeed:
     cpu_idle: bool | None = None
     sidecars: tuple[tuple[str, str | None], ...] = ()
     secret_volumes: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = ()
+    min_instances: int | None = None
+    startup_cpu_boost: bool | None = None
+    session_affinity: bool = False
+    execution_environment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -577,7 +587,9 @@ class Scenario(_Spec):
                                        tuple((k, v.secret, v.version) for k, v in r.secret_env.items()), r.deleted,
                                        r.memory, r.cpu, r.cpu_idle, tuple((c.name, c.memory) for c in r.sidecars),
                                        tuple((k, v.secret, v.mount_path, tuple((i.path, i.version) for i in v.items))
-                                             for k, v in r.secret_volumes.items()))
+                                             for k, v in r.secret_volumes.items()),
+                                       r.min_instances, r.startup_cpu_boost, r.session_affinity,
+                                       r.execution_environment)
                           for r in spec.revisions)
         traffic = tuple(TrafficSeed(t.percent, None if t.latest else t.revision, t.tag) for t in spec.traffic)
         return ServiceSeed(full, dict(spec.labels), revisions, traffic, spec.max_instances)
@@ -793,7 +805,10 @@ def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materializ
                                       max_instance_count=rev.max_instances, timeout=rev.timeout,
                                       concurrency=rev.concurrency, network_interfaces=rev.network_interfaces,
                                       service_account=rev.service_account, env=rev.env, secret_env=rev.secret_env,
-                                      secret_volumes=rev.secret_volumes, memory=rev.memory, cpu=rev.cpu, cpu_idle=rev.cpu_idle, sidecars=rev.sidecars)
+                                      secret_volumes=rev.secret_volumes, memory=rev.memory, cpu=rev.cpu, cpu_idle=rev.cpu_idle, sidecars=rev.sidecars,
+                                      min_instance_count=rev.min_instances, startup_cpu_boost=rev.startup_cpu_boost,
+                                      session_affinity=rev.session_affinity,
+                                      execution_environment=rev.execution_environment)
         if service.traffic:
             standins.run.set_traffic(service.name, service.traffic)
         for rev in service.revisions:

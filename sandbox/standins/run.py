@@ -276,7 +276,9 @@ class RunStandIn(StandIn):
                      secret_volumes: Sequence[tuple[str, str, str, Sequence[tuple[str, str]]]] = (),
                      memory: str | None = None,
                      cpu: str | None = None, cpu_idle: bool | None = None,
-                     sidecars: Sequence[tuple[str, str | None]] = ()) -> run_v2.Revision:
+                     sidecars: Sequence[tuple[str, str | None]] = (), min_instance_count: int | None = None,
+                     startup_cpu_boost: bool | None = None, session_affinity: bool = False,
+                     execution_environment: str | None = None) -> run_v2.Revision:
         """A revision (short name) of an existing service; updates latest_ready/created.
 
         Cloud SQL instances go where the API keeps them: a `cloudsql` volume with
@@ -310,13 +312,13 @@ class RunStandIn(StandIn):
                 *(run_v2.EnvVar(name=k, value=v) for k, v in env),
                 *(run_v2.EnvVar(name=k, value_source=run_v2.EnvVarSource(secret_key_ref=run_v2.SecretKeySelector(
                     secret=secret, version=version))) for k, secret, version in secret_env)])
-            if memory or cpu or cpu_idle is not None:
-                # Container.resources: limits ("memory", "cpu") and cpu_idle, as the API keeps them
-                # (ResourceRequirements, google/cloud/run/v2/k8s.min.proto). cpu_idle unsaid is its
-                # documented default, CPU only during requests ("true by default").
+            if memory or cpu or cpu_idle is not None or startup_cpu_boost is not None:
+                # Container.resources: limits ("memory", "cpu"), cpu_idle and startup_cpu_boost, as the API
+                # keeps them (ResourceRequirements, google/cloud/run/v2/k8s.min.proto). cpu_idle unsaid is
+                # its documented default, CPU only during requests ("true by default").
                 container.resources = run_v2.ResourceRequirements(
                     limits={k: v for k, v in (("memory", memory), ("cpu", cpu)) if v},
-                    cpu_idle=True if cpu_idle is None else cpu_idle)
+                    cpu_idle=True if cpu_idle is None else cpu_idle, startup_cpu_boost=bool(startup_cpu_boost))
             # Sidecars (name, memory limit): more containers in the instance. Only one container may
             # take requests, the one that lists a port (Container.ports; Cloud Run docs, "Deploying
             # multiple containers to a service (sidecars)"), so the ingress container gets 8080.
@@ -346,8 +348,13 @@ class RunStandIn(StandIn):
                 service_account=service_account,
                 conditions=[_condition(c, create_time) for c in conditions], etag=_new_etag(),
                 containers=[container, *extra], volumes=volumes,
-                scaling=run_v2.RevisionScaling(max_instance_count=max_instance_count or 0),
-                max_instance_request_concurrency=concurrency or 0)
+                scaling=run_v2.RevisionScaling(max_instance_count=max_instance_count or 0,
+                                               min_instance_count=min_instance_count or 0),
+                max_instance_request_concurrency=concurrency or 0, session_affinity=session_affinity)
+            if execution_environment:
+                # Revision.execution_environment (ExecutionEnvironment: EXECUTION_ENVIRONMENT_GEN1, _GEN2).
+                proto.execution_environment = run_v2.ExecutionEnvironment[
+                    f"EXECUTION_ENVIRONMENT_{execution_environment}"]
             if timeout is not None:
                 proto.timeout = timeout
             self._revisions[name] = proto
@@ -703,9 +710,12 @@ def _template_of(revision: run_v2.Revision) -> run_v2.RevisionTemplate:
     template = run_v2.RevisionTemplate(
         revision=revision.name.rsplit("/", 1)[-1], vpc_access=_copy(revision.vpc_access),
         containers=[_copy(c) for c in revision.containers], volumes=[_copy(v) for v in revision.volumes],
-        max_instance_request_concurrency=revision.max_instance_request_concurrency)
-    if revision.scaling.max_instance_count:
-        template.scaling = run_v2.RevisionScaling(max_instance_count=revision.scaling.max_instance_count)
+        max_instance_request_concurrency=revision.max_instance_request_concurrency,
+        session_affinity=revision.session_affinity, execution_environment=revision.execution_environment)
+    if revision.scaling.max_instance_count or revision.scaling.min_instance_count:
+        # RevisionTemplate.scaling is the same RevisionScaling the revision keeps (revision_template.proto).
+        template.scaling = run_v2.RevisionScaling(max_instance_count=revision.scaling.max_instance_count,
+                                                  min_instance_count=revision.scaling.min_instance_count)
     if run_v2.Revision.pb(revision).HasField("timeout"):
         template.timeout = revision.timeout
     return template

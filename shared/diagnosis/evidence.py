@@ -115,6 +115,10 @@ class Revision(_Model):
     service_account: str = ""
     cloudsql_instances: tuple[str, ...] = ()   # volumes[].cloud_sql_instance.instances ("project:region:instance")
     max_instance_count: int | None = None      # scaling.max_instance_count (None: unset)
+    # RevisionScaling.min_instance_count ("Minimum number of serving instances that this resource should
+    # have", google/cloud/run/v2/vendor_settings.proto): instances kept warm, so none cold-start for the
+    # first requests. 0 is unset, Cloud Run's default of none kept ("Set minimum instances").
+    min_instance_count: int = 0
     timeout_seconds: float | None = None       # the request timeout
     container_concurrency: int | None = None   # max_instance_request_concurrency
     # The ingress container's resources (Container.resources, ResourceRequirements): its memory
@@ -123,6 +127,16 @@ class Revision(_Model):
     memory_mib: float | None = None
     cpu_limit: float | None = None
     cpu_idle: bool | None = None
+    # ResourceRequirements.startup_cpu_boost ("Determines whether CPU should be boosted on startup of a
+    # new container instance above the requested CPU threshold, this can help reduce cold-start
+    # latency", k8s.min.proto); a bool with no presence: False when unset.
+    startup_cpu_boost: bool = False
+    # Revision.session_affinity ("Enable session affinity", revision.proto): a client's requests go to
+    # the same instance where Cloud Run can ("Set session affinity", best effort).
+    session_affinity: bool = False
+    # Revision.execution_environment (ExecutionEnvironment, vendor_settings.proto): "GEN1", "GEN2", or
+    # "" when EXECUTION_ENVIRONMENT_UNSPECIFIED (what Cloud Run then runs is its own choice: UNCONFIRMED).
+    execution_environment: str = ""
     # Every container's plain env values (Container.env[].value, google/cloud/run/v2/k8s_min.proto
     # EnvVar: "value" or "value_source"; a secret_key_ref's value is never in the revision). Only
     # compared (shared/diagnosis/env_hosts.py), never printed: a value may hold a password. Left out

@@ -12,7 +12,7 @@ from shared.diagnosis.facts import Facts, hms
 from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import pct
 from shared.diagnosis.rules.connector_signs import still_on_a_connector
-from shared.diagnosis.rules.deploy_changes import DEFAULT_MAX_INSTANCES
+from shared.diagnosis.rules.deploy_changes import DEFAULT_MAX_INSTANCES, settings_changed
 
 # VPC Access v1 Connector.state (vpcaccess.v1 discovery document): ERROR is "manual deletion recommended".
 _CONNECTOR_STATE_MEANING = {
@@ -197,8 +197,30 @@ def look_next(facts: Facts) -> str:
         hints.append(REPLICA_ADVICE)
     if top_error_texts(facts):
         hints.append("the top error texts above in the service's stderr")
+    changed = _settings_the_deploy_changed(facts)
+    if changed:
+        hints.append(changed)
     hints.append("recent changes to " + _what_it_uses(facts))
     return "look next at " + ", ".join(hints)
+
+
+def _settings_the_deploy_changed(facts: Facts) -> str:
+    """The settings the newest serving revision's deploy changed against the revision it replaced
+    (Facts.recent_deploy; deploy_changes.settings_changed: timeout, scaling, concurrency, resources,
+    CPU allocation, startup CPU boost, session affinity, execution environment), each with its before
+    and after, for a person who weighs them against the evidence; "" with no recent deploy or none
+    changed. A setting changes what the same evidence means (fewer instances kept warm reads as
+    latency, CPU only during requests as stale connections), and it comes back with the revision."""
+    deploy = facts.recent_deploy()
+    if deploy is None:
+        return ""
+    revision, previous, lead = deploy
+    changed = settings_changed(previous, revision)
+    if not changed:
+        return ""
+    return (f"the settings {revision.short_name}'s deploy {int(lead // 60)} min before the incident changed against "
+            f"{previous.short_name} ({'; '.join(changed)}), which come back with {previous.short_name} if they "
+            "explain the evidence")
 
 
 def _rollout_not_ready(facts: Facts) -> str:

@@ -648,6 +648,10 @@ def revision_from_proto(proto: Any) -> Revision:
         # Every Cloud SQL volume's instances, first occurrence first.
         "cloudsql_instances": _cloudsql_instances(proto),
         "max_instance_count": proto.scaling.max_instance_count or None,       # 0 = unset
+        "min_instance_count": proto.scaling.min_instance_count,               # 0 = unset, none kept warm
+        "session_affinity": proto.session_affinity,                           # Revision.session_affinity
+        # ExecutionEnvironment's name less its prefix: GEN1, GEN2; "" for UNSPECIFIED.
+        "execution_environment": _execution_environment(proto),
         "timeout_seconds": timeout,
         "container_concurrency": proto.max_instance_request_concurrency or None,  # 0 = unset
         **_resources(proto.containers),
@@ -684,7 +688,9 @@ def _secret_refs(proto: Any) -> tuple[SecretRef, ...]:
 
 
 def _resources(containers: Any) -> dict[str, Any]:
-    """The ingress container's memory limit (MiB), CPU limit (cores) and cpu_idle. The ingress
+    """The ingress container's memory limit (MiB), CPU limit (cores), cpu_idle and startup_cpu_boost
+    (ResourceRequirements, google/cloud/run/v2/k8s.min.proto; a bool with no presence, False when unset,
+    as the API gives it). The ingress
     container is the one that lists a port ("only the ingress container receives the request",
     Cloud Run's resource model; Container.ports: "only one port may be specified"), or the only
     one. cpu_idle has no presence in the proto: it is read only where `limits` is set ("if
@@ -694,10 +700,18 @@ def _resources(containers: Any) -> dict[str, Any]:
     if ingress is None and len(containers) == 1:
         ingress = containers[0]
     if ingress is None:
-        return {"memory_mib": None, "cpu_limit": None, "cpu_idle": None}
+        return {"memory_mib": None, "cpu_limit": None, "cpu_idle": None, "startup_cpu_boost": False}
     limits = ingress.resources.limits
     return {"memory_mib": mebibytes(limits.get("memory", "")), "cpu_limit": cores(limits.get("cpu", "")),
-            "cpu_idle": ingress.resources.cpu_idle if len(limits) else None}
+            "cpu_idle": ingress.resources.cpu_idle if len(limits) else None,
+            "startup_cpu_boost": ingress.resources.startup_cpu_boost}
+
+
+def _execution_environment(proto: Any) -> str:
+    """Revision.execution_environment as "GEN1" or "GEN2" (ExecutionEnvironment, google/cloud/run/v2/
+    vendor_settings.proto), "" when EXECUTION_ENVIRONMENT_UNSPECIFIED."""
+    name = _enum_name(proto, "execution_environment") if proto.execution_environment else ""
+    return name.removeprefix("EXECUTION_ENVIRONMENT_")
 
 
 # Kubernetes quantity suffixes, as Cloud Run writes memory limits ("512Mi", "1Gi", "2G"; Cloud Run

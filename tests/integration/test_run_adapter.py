@@ -471,3 +471,38 @@ def test_a_revisions_resources_and_the_service_level_max_are_read_through_the_ap
     assert (one.memory_mib, one.cpu_limit, one.cpu_idle) == (512.0, 1.0, True)
     assert (two.memory_mib, two.cpu_limit, two.cpu_idle) == (1024.0, 2.0, False)
     assert service.max_instance_count == 5
+
+
+def test_a_revisions_instance_settings_are_read_through_the_api(monkeypatch, anchor):
+    """Min instances (Revision.scaling.min_instance_count), startup CPU boost (the ingress container's
+    resources.startup_cpu_boost), session affinity and the execution environment, as the Run API keeps
+    them on the revision and on the service's template (revision_template.proto carries the same
+    fields), and left unset where a deploy leaves them."""
+    from sandbox.standins.run import RunStandIn
+
+    name = "projects/p/locations/us-central1/services/a"
+    run = RunStandIn()
+    address = run.start()
+    try:
+        run.add_service(name, {})
+        run.add_revision(name, "a-00001-one", anchor - timedelta(hours=2), memory="512Mi", cpu="1")
+        run.add_revision(name, "a-00002-two", anchor - timedelta(hours=1), memory="1Gi", cpu="2",
+                         min_instance_count=5, startup_cpu_boost=True, session_affinity=True,
+                         execution_environment="GEN2")
+        template = run.service(name).template
+        monkeypatch.setenv("RUN_EMULATOR_HOST", address)
+        adapter = CloudRunAdapter(policy=QUICK)
+        try:
+            one, two = adapter.list_revisions(name)
+        finally:
+            adapter.close()
+    finally:
+        run.stop()
+
+    assert (one.min_instance_count, one.startup_cpu_boost, one.session_affinity, one.execution_environment) == \
+        (0, False, False, "")
+    assert (two.min_instance_count, two.startup_cpu_boost, two.session_affinity, two.execution_environment) == \
+        (5, True, True, "GEN2")
+    assert (template.scaling.min_instance_count, template.containers[0].resources.startup_cpu_boost,
+            template.session_affinity, template.execution_environment.name) == \
+        (5, True, True, "EXECUTION_ENVIRONMENT_GEN2")

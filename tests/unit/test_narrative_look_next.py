@@ -10,7 +10,7 @@ from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.signatures import Signature
 
 from tests.unit.builders import CONNECTOR, SQL, Evidence
-from tests.unit.test_diagnosis import OLD, quiet_connector
+from tests.unit.test_diagnosis import NEW, OLD, quiet_connector
 
 S = DiagnosisSettings()
 DIRECT = ("default/run-egress",)
@@ -168,3 +168,34 @@ def test_look_next_on_503s_names_the_liveness_shutdowns_cloud_run_logged(shut, k
     if killed:
         e = e.log(-5, MEMORY, OLD, count=3, log_id=SYSTEM)
     _advises(e, named, unnamed)
+
+
+# The deploy's settings (old, new) -> the words the advice holds, or None when it names no setting.
+DEPLOY_SETTINGS = {
+    "min instances 4 to 0": (dict(min_instance_count=4), {}, "(min instances from 4 to 0)"),
+    "session affinity turned on": ({}, dict(session_affinity=True), "(session affinity from off to on)"),
+    "gen1 to gen2": (dict(execution_environment="GEN1"), dict(execution_environment="GEN2"),
+                     "(execution environment from gen1 to gen2)"),
+    "nothing read changed": ({}, {}, None),
+}
+
+
+@pytest.mark.parametrize("case", DEPLOY_SETTINGS.values(), ids=DEPLOY_SETTINGS.keys())
+def test_look_next_names_the_settings_a_recent_deploy_changed_with_their_before_and_after(case):
+    """503s and slow answers after a deploy, too few to blame the revision: the escalation names what the
+    deploy changed in the settings that decide what the evidence means."""
+    old, new, said = case
+    e = (Evidence().revision(OLD, -3000).revision(NEW, -12).traffic(**{NEW: 100})
+         .requests(OLD, -120, -12, 300).latency(OLD, -120, -12, 0.4)
+         .requests(NEW, -12, 5, 300).requests(NEW, -12, 5, 40, code="503").latency(NEW, -12, 5, 9.0))
+    e = quiet_connector(e)
+    e.revs = [r.model_copy(update=old if r.short_name == OLD else new) for r in e.revs]
+
+    result = diagnose(e.bundle(), S)
+
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    if said:
+        assert f"the settings {NEW}'s deploy 12 min before the incident changed against {OLD} {said}" \
+            in result.recommendation, result.recommendation
+    else:
+        assert "the settings" not in result.recommendation, result.recommendation

@@ -53,3 +53,44 @@ def test_504s_under_a_timeout_the_deploy_lowered_are_the_deploys(case):
     if case["action"]:
         assert result.known_good_revision == OLD
         assert f"request timeout from {case['old']} s to {case['new']} s" in result.summary, result.summary
+
+
+GO_DIAL = "failed to connect to `host=10.20.0.5 user=app database=shop`: dial tcp 10.20.0.5:5432: i/o timeout"
+
+# A connector busy with another service's traffic in the same minutes (at its max, CPU 90%): the 504s a
+# deploy's lowered timeout cuts are not its doing, unless dials through it fail.
+BUSY_CONNECTOR_CASES = {
+    "timeout lowered under requests that always took longer, connector busy: the deploy's": dict(
+        old=300, new=30, p99_before=70, dials=0, signature=Signature.BAD_REVISION, action="rollback_traffic",
+        connector=False),
+    "timeout lowered, but requests used to finish well under it, connector busy: both compete": dict(
+        old=300, new=30, p99_before=0.4, dials=0, signature=Signature.INCONCLUSIVE, action=None, connector=True),
+    "timeout lowered under longer requests, but dials through the busy connector fail: both compete": dict(
+        old=300, new=30, p99_before=70, dials=20, signature=Signature.INCONCLUSIVE, action=None, connector=True),
+}
+
+
+@pytest.mark.parametrize("case", BUSY_CONNECTOR_CASES.values(), ids=BUSY_CONNECTOR_CASES.keys())
+def test_504s_under_a_timeout_the_deploy_lowered_are_not_a_busy_connectors(case):
+    from shared.diagnosis.facts import Facts
+    from shared.diagnosis.rules import connector_saturation
+
+    e = (Evidence().revision(OLD, -3000, timeout=case["old"]).revision(NEW, -10, timeout=case["new"])
+         .traffic(**{NEW: 100})
+         .requests(OLD, -180, -10, 60).latency(OLD, -180, -10, case["p99_before"])
+         .requests(NEW, -10, 5, 40).requests(NEW, -10, 5, 20, code="504").latency(NEW, -10, 5, case["new"])
+         .sql_up(-180, 5, 1).connector(max_instances=3).connector_metric("instances", -180, -20, 2)
+         .connector_metric("instances", -20, 5, 3).connector_metric("cpu", -180, -20, 0.2)
+         .connector_metric("cpu", -20, 5, 0.9).connector_metric("bytes", -180, 5, 4e6))
+    if case["dials"]:
+        e = e.log(-8, GO_DIAL, NEW, count=case["dials"])
+
+    result = diagnose(e.bundle(), S)
+    connector = connector_saturation.evaluate(Facts(e.bundle(), S))
+
+    assert result.signature is case["signature"], result.summary
+    assert plan(result, e.bundle(), S).action == case["action"]
+    assert (connector.matched or connector.not_ruled_out) is case["connector"], connector.summary
+    if case["action"]:
+        assert result.known_good_revision == OLD
+        assert "gives them no more time when scaled" in connector.summary, connector.summary

@@ -68,6 +68,12 @@ def random_revision(rng: random.Random, i: int) -> run_v2.Revision:
     if rng.random() < 0.5:
         proto.scaling.max_instance_count = rng.randrange(1, 100)
     if rng.random() < 0.5:
+        proto.scaling.min_instance_count = rng.randrange(0, 10)
+    # Revision.session_affinity, Revision.execution_environment (revision.proto; ExecutionEnvironment,
+    # vendor_settings.proto), UNSPECIFIED included.
+    proto.session_affinity = rng.random() < 0.5
+    proto.execution_environment = run_v2.ExecutionEnvironment(rng.randrange(3))
+    if rng.random() < 0.5:
         proto.timeout = timedelta(seconds=rng.randrange(1, 3600), microseconds=rng.randrange(10**6))
     # One container, or an ingress container (the one with a port) beside a sidecar, or two without
     # a port; with or without limits.
@@ -75,7 +81,7 @@ def random_revision(rng: random.Random, i: int) -> run_v2.Revision:
         limits = rng.choice([{}, {"memory": rng.choice(["512Mi", "1Gi", "2G", "300M"])},
                              {"memory": "4Gi", "cpu": rng.choice(["1", "2", "1000m"])}])
         container = run_v2.Container(name=f"c{k}", resources=run_v2.ResourceRequirements(
-            limits=limits, cpu_idle=rng.random() < 0.5))
+            limits=limits, cpu_idle=rng.random() < 0.5, startup_cpu_boost=rng.random() < 0.5))
         if rng.random() < 0.5:
             container.ports = [run_v2.ContainerPort(container_port=8080)]
         # Plain values, empty ones, and a secret's reference (EnvVar's oneof `values`).
@@ -165,6 +171,35 @@ def test_the_ingress_containers_limits_are_read_beside_a_sidecar():
     revision = revision_from_proto(proto)
 
     assert (revision.memory_mib, revision.cpu_limit, revision.cpu_idle) == (1024.0, 2.0, True)
+
+
+# (min_instance_count, startup_cpu_boost, session_affinity, execution_environment) as set on the proto,
+# and as read: RevisionScaling.min_instance_count (vendor_settings.proto), the ingress container's
+# ResourceRequirements.startup_cpu_boost (k8s.min.proto), Revision.session_affinity and
+# Revision.execution_environment (revision.proto).
+INSTANCE_SETTINGS = {
+    "none set": ((0, False, False, 0), (0, False, False, "")),
+    "min instances 5": ((5, False, False, 0), (5, False, False, "")),
+    "startup CPU boost": ((0, True, False, 0), (0, True, False, "")),
+    "session affinity": ((0, False, True, 0), (0, False, True, "")),
+    "gen1": ((0, False, False, 1), (0, False, False, "GEN1")),
+    "gen2, everything": ((3, True, True, 2), (3, True, True, "GEN2")),
+}
+
+
+@pytest.mark.parametrize("case", INSTANCE_SETTINGS.values(), ids=INSTANCE_SETTINGS.keys())
+def test_the_instance_settings_are_read_off_the_revision(case):
+    (minimum, boost, affinity, environment), expected = case
+    proto = run_v2.Revision(
+        name=f"{SERVICE}/revisions/r", scaling=run_v2.RevisionScaling(min_instance_count=minimum),
+        session_affinity=affinity, execution_environment=run_v2.ExecutionEnvironment(environment),
+        containers=[run_v2.Container(name="app", resources=run_v2.ResourceRequirements(
+            limits={"cpu": "1"}, startup_cpu_boost=boost))])
+
+    revision = revision_from_proto(proto)
+
+    assert (revision.min_instance_count, revision.startup_cpu_boost, revision.session_affinity,
+            revision.execution_environment) == expected
 
 
 def test_plain_env_values_are_read_from_every_container_and_a_secrets_never():

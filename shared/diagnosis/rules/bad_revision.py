@@ -13,7 +13,8 @@ from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, duration, pct, unread_rule_outs
 from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES,
-                                                  cite_hosts_brought, cite_instance_brought, settings_changed)
+                                                  cite_hosts_brought, cite_instance_brought, scaling_tightened,
+                                                  settings_changed)
 from shared.diagnosis.rules.refusals import refusals
 from shared.diagnosis.pool_settings import pool_size_changed
 from shared.diagnosis.secret_refs import plain_credentials_changed, secrets_changed
@@ -232,7 +233,7 @@ def _refused_for_want_of_instances(facts: Facts, c: Citation, suspect: Revision)
         return ""
     if _killed_for_memory_the_deploy_took(facts, c, suspect):
         return ""
-    if _fewer_requests_per_instance_under_the_same_load(facts, c, suspect):
+    if _fewer_instances_ready_under_the_same_load(facts, c, suspect):
         return ""
     c.cite("log", f"run.googleapis.com/requests: {pattern_of(LogSignal.NO_INSTANCE)}",
            f"{len(refusals)} requests to {suspect.short_name} refused by Cloud Run for want of an instance, "
@@ -240,7 +241,18 @@ def _refused_for_want_of_instances(facts: Facts, c: Citation, suspect: Revision)
            f"< {s.startup_failure_logs_min} such refusals: the revision's own failures, not the platform's", False)
     return (f"{suspect.short_name}'s failures include {len(refusals)} of Cloud Run's own refusals for want of an "
             "instance ('no available instance', a scaling limit): a burst on a service that scales from zero, "
-            "or a slower start, does that; whether the deploy caused it is not shown")
+            "or a slower start, does that; whether the deploy caused it is not shown"
+            + _scaling_the_deploy_changed(facts, suspect))
+
+
+def _scaling_the_deploy_changed(facts: Facts, suspect: Revision) -> str:
+    """The settings the suspect's deploy changed against the revision it replaced (deploy_changes.
+    settings_changed: scaling, concurrency, resources, how instances run), as a clause that names each
+    with its before and after, for a person who weighs them against the load; "" with no deploy or no
+    change read."""
+    deploy = facts.replaced(suspect)
+    changed = settings_changed(deploy[0], suspect) if deploy is not None else []
+    return f"; its deploy changed the {', the '.join(changed)} (against {deploy[0].short_name})" if changed else ""
 
 
 _RUN_APP_HOST = re.compile(r"https?://([^/\s'\"]+\.run\.app)", re.IGNORECASE)
@@ -336,25 +348,25 @@ def _killed_for_memory_the_deploy_took(facts: Facts, c: Citation, suspect: Revis
 SAME_LOAD_MAX_RISE = 1.5
 
 
-def _fewer_requests_per_instance_under_the_same_load(facts: Facts, c: Citation, suspect: Revision) -> bool:
-    """Whether the suspect's deploy lowered the requests each instance takes
-    (max_instance_request_concurrency, unset is Cloud Run's 80) against the revision it replaced
-    (Facts.replaced), while the service's request rate stayed within SAME_LOAD_MAX_RISE of its rate
-    just before the deploy. The setting "specifies the maximum number of requests that can be
-    processed simultaneously by a given instance", and each revision "is automatically scaled to
-    the number of instances needed to handle all incoming requests" (docs "About concurrency"):
-    the same load needs up to old/new times the instances, and Cloud Run's refusals while it starts
-    them ("no available instance", a 500 when it cannot scale fast enough) are the deploy's;
-    sending traffic back restores the concurrency. Under a burst, or with the minutes before the
-    deploy too quiet to compare, they stay in doubt."""
+def _fewer_instances_ready_under_the_same_load(facts: Facts, c: Citation, suspect: Revision) -> bool:
+    """Whether the suspect's deploy left the same load fewer instances ready than the revision it
+    replaced (Facts.replaced) did (deploy_changes.scaling_tightened: fewer requests per instance, fewer
+    min instances kept warm, startup CPU boost turned off), while the service's request rate stayed
+    within SAME_LOAD_MAX_RISE of its rate just before the deploy. Each revision "is automatically
+    scaled to the number of instances needed to handle all incoming requests" (docs "About
+    concurrency"): under the load the revision before served cleanly, Cloud Run's refusals while it
+    starts the instances the new settings need or no longer keep warm ("no available instance", a 500
+    when it cannot scale fast enough) are the deploy's, and sending traffic back restores the
+    settings (a revision's scaling and resources are its own: Revision.scaling,
+    max_instance_request_concurrency, containers[].resources, revision.proto). Under a burst, or with
+    the minutes before the deploy too quiet to compare, they stay in doubt."""
     s = facts.s
     deploy = facts.replaced(suspect)
     if deploy is None:
         return False
     previous, _ = deploy
-    before_conc = previous.container_concurrency or DEFAULT_CONCURRENCY
-    after_conc = suspect.container_concurrency or DEFAULT_CONCURRENCY
-    if after_conc >= before_conc:
+    tightened = scaling_tightened(previous, suspect)
+    if not tightened:
         return False
     before = Window(suspect.create_time - timedelta(minutes=LOAD_SHARE_MINUTES), suspect.create_time)
     after = facts.since_deploy(suspect)
@@ -364,11 +376,12 @@ def _fewer_requests_per_instance_under_the_same_load(facts: Facts, c: Citation, 
     rate_before = before_total / max((before.end - before.start).total_seconds() / 60, 1)
     rate_after = after_total / max((after.end - after.start).total_seconds() / 60, 1)
     same_load = rate_after <= SAME_LOAD_MAX_RISE * rate_before
-    c.cite("metric", facts.requests_query + "; run.revisions.list: max_instance_request_concurrency",
-           f"{suspect.short_name} takes {after_conc} requests per instance against {before_conc} on "
-           f"{previous.short_name}; the service's requests {rate_after:.0f}/min since the deploy {after}, "
-           f"{rate_before:.0f}/min in the {LOAD_SHARE_MINUTES} minutes before it {before}",
-           f"fewer requests per instance and <= {SAME_LOAD_MAX_RISE:g}x the request rate before the deploy: "
+    c.cite("metric", facts.requests_query + "; run.revisions.list: max_instance_request_concurrency, "
+           "scaling.min_instance_count, containers[].resources.startup_cpu_boost",
+           f"{suspect.short_name}: {', '.join(tightened)} against {previous.short_name}; the service's requests "
+           f"{rate_after:.0f}/min since the deploy {after}, {rate_before:.0f}/min in the {LOAD_SHARE_MINUTES} "
+           f"minutes before it {before}",
+           f"fewer instances ready and <= {SAME_LOAD_MAX_RISE:g}x the request rate before the deploy: "
            "Cloud Run's refusals are the deploy's", same_load)
     return same_load
 

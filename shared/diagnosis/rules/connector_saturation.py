@@ -22,7 +22,7 @@ from shared.diagnosis.rules.connector_signs import (CANNOT_SCALE, CHANGE_UNDER_W
                                                     revision_p99, still_on_a_connector, stress, usual_hang)
 from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, sql_down_while_failing, sql_lagging,
                                                   sql_unreported, sql_unreported_words)
-from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY
+from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, deploy_lowered_timeout
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
 
@@ -87,12 +87,17 @@ def evaluate(facts: Facts) -> Finding:
         return c.doubt(_dials_before_the_stress(facts, c, stressed), DIALS_BEFORE_STRESS)
     if dialled and len(stressed) == 1 and stressed[0].startswith("at max"):
         return c.doubt(_dials_beside_a_high_water_mark(facts, c, stressed[0]), HANG_ELSEWHERE)
+    lowered = _timeout_the_deploy_lowered(facts, c)
+    if lowered:
+        return c.no(lowered)
     high_water, look = _high_water_mark_alone(facts, c, stressed)
     if high_water:
         return c.doubt(high_water, look)
     at_once, look = _answered_at_once(facts, c, stressed)
+    if at_once and look is STALE_CONNECTIONS:
+        return _stale_pool(facts, c, at_once, look)
     if at_once:
-        return c.doubt(*_idle_cpu(facts, c, at_once, look)) if look is STALE_CONNECTIONS else c.doubt(at_once, look)
+        return c.doubt(at_once, look)
     ended, look = _instances_failed(facts, c, stressed)
     if ended:
         return c.doubt(ended, look)
@@ -143,7 +148,7 @@ def evaluate(facts: Facts) -> Finding:
         return c.doubt(busy, SLOW_DATABASE)
     stale = _reads_timed_out(facts, c)
     if stale:
-        return c.doubt(*_idle_cpu(facts, c, stale, STALE_READS))
+        return _stale_pool(facts, c, stale, STALE_READS)
     stuck = _workers_stuck(facts, c)
     if stuck:
         return c.doubt(stuck, WORKERS_STUCK)
@@ -1332,6 +1337,61 @@ IDLE_CPU = ("set the revision's CPU always allocated (instance-based billing, Cl
             "keep the pool's background work inside requests: with CPU only during requests, a pool's housekeeping, "
             "validation and keepalives are starved between them, so idle connections go stale and the first queries "
             "after a quiet spell wait on them; then ")
+
+
+def _timeout_the_deploy_lowered(facts: Facts, c: Citation) -> str:
+    """Why the failures are a deploy's shorter request timeout and not the connector, or "": at least half
+    of the incident's 5xx are 504s, and the newest serving revision's deploy lowered the request timeout
+    (Revision.timeout, revision.proto) under what the service's p99 already reached before it
+    (deploy_changes.deploy_lowered_timeout). Requests that always took that long are cut now, wherever
+    they wait: a connector busy in the same minutes gives them no more time when scaled, and sending
+    traffic back brings the longer timeout back (bad_revision decides). Only with no wait on the database
+    path logged (_path_waits: errors of reaching the database, waits for a pooled connection, fewer than
+    db_error_logs_min together): a failed dial or a pool wait is a sign of the path itself, judged as
+    before."""
+    requests = facts.requests(facts.incident)
+    failed = requests.by_class.get("5xx", 0)
+    waited = sum(_path_waits(facts)) >= facts.s.db_error_logs_min
+    if not failed or 2 * requests.by_code.get("504", 0) < failed or waited:
+        return ""
+    lowered = deploy_lowered_timeout(facts, c, facts.request_timeout_seconds)
+    return (f"{lowered}; connector {facts.b.connector.short_name}'s stress gives them no more time when scaled"
+            if lowered else "")
+
+
+def _stale_pool(facts: Facts, c: Citation, why: str, look: str) -> Finding:
+    """A stale pool's finding: ruled out when the deploy starved the pool (_deploy_starved_pool), else
+    a doubt that names the revision's CPU allocation (_idle_cpu)."""
+    starved = _deploy_starved_pool(facts, c, why)
+    return c.no(starved) if starved else c.doubt(*_idle_cpu(facts, c, why, look))
+
+
+def _deploy_starved_pool(facts: Facts, c: Citation, why: str) -> str:
+    """Why a stale pool (`why`) is the deploy's and not the connector's, or "": the newest serving
+    revision, deployed within deploy_window_seconds (Facts.replaced), allocates CPU only during
+    requests (Revision.containers[].resources.cpu_idle true, k8s.min.proto ResourceRequirements)
+    where the revision it replaced stated CPU always allocated (cpu_idle false; unset or unread is
+    not compared). The pool's housekeeping and keepalives ran before the deploy and are starved
+    since ("when the Cloud Run service finishes handling a request, the instance's access to CPU
+    will be disabled or severely limited", Cloud Run, "General development tips"): the connector's
+    stress is not shown to explain the stale connections, scaling it leaves them stale, and sending
+    traffic back brings the CPU allocation back with the revision (bad_revision decides whether the
+    failures began with the deploy)."""
+    deploy = facts.recent_deploy()
+    if deploy is None:
+        return ""
+    revision, previous, lead = deploy
+    if revision.cpu_idle is not True or previous.cpu_idle is not False:
+        return ""
+    c.cite("api", f"run.revisions.list {revision.short_name}, {previous.short_name}: containers[].resources.cpu_idle",
+           f"{revision.short_name} (deployed {int(lead // 60)} min before the incident) allocates CPU only during "
+           f"requests; {previous.short_name} had it always allocated",
+           "a deploy that turned CPU allocation to only during requests: the pool's stale connections are "
+           "the deploy's", True, role="refutes")
+    return (f"{why}; {revision.short_name}'s deploy {int(lead // 60)} min before the incident changed the CPU "
+            f"allocation from always allocated ({previous.short_name}) to only during requests, which starves the "
+            "pool's housekeeping and keepalives between requests: the stale connections are the deploy's, and "
+            f"scaling connector {facts.b.connector.short_name} leaves them stale")
 
 
 def _idle_cpu(facts: Facts, c: Citation, why: str, look: str) -> tuple[str, str]:

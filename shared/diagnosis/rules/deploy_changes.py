@@ -1,7 +1,8 @@
 """What a recent deploy changed in the revision's own settings, against the Ready revision before it.
 
 A revision carries its settings (Revision: `timeout`, `scaling`, `max_instance_request_concurrency`,
-google/cloud/run/v2/revision.proto), so sending traffic back to the revision before brings its
+`session_affinity`, `execution_environment`, google/cloud/run/v2/revision.proto; its containers'
+`resources`, k8s.min.proto), so sending traffic back to the revision before brings its
 settings back with it. Unset settings are read as Cloud Run's defaults.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterable
 from shared.diagnosis.env_hosts import (connection_names, deploy_brought, deploy_brought_instance,
                                         deploy_swapped_one_name, hosts_with_ports, mentions_name)
 from shared.diagnosis.evidence import LogRecord, Revision
-from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS
+from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS, Facts, Window
 from shared.diagnosis.log_signals import Refusal, instance_named, lookup_host, per_text, says_no_such_name
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.secret_refs import secrets_that_may_name_hosts
@@ -36,8 +37,53 @@ def settings_changed(before: Revision, after: Revision) -> list[str]:
              ("max instances", before.max_instance_count or DEFAULT_MAX_INSTANCES,
               after.max_instance_count or DEFAULT_MAX_INSTANCES),
              ("requests per instance", before.container_concurrency or DEFAULT_CONCURRENCY,
-              after.container_concurrency or DEFAULT_CONCURRENCY))
-    return [f"{what} from {old} to {new}" for what, old, new in pairs if old != new] + resources_changed(before, after)
+              after.container_concurrency or DEFAULT_CONCURRENCY),
+             ("min instances", before.min_instance_count, after.min_instance_count))
+    return ([f"{what} from {old} to {new}" for what, old, new in pairs if old != new] + resources_changed(before, after)
+            + instance_settings_changed(before, after))
+
+
+def _on_off(value: bool) -> str:
+    return "on" if value else "off"
+
+
+def instance_settings_changed(before: Revision, after: Revision) -> list[str]:
+    """How `after` runs its instances differently from `before`, in words: startup CPU boost
+    (ResourceRequirements.startup_cpu_boost, k8s.min.proto), session affinity (Revision.session_affinity)
+    and the execution environment (Revision.execution_environment, compared only where both name one:
+    unspecified is Cloud Run's own choice, not guessed)."""
+    changed = []
+    if before.startup_cpu_boost != after.startup_cpu_boost:
+        changed.append(f"startup CPU boost from {_on_off(before.startup_cpu_boost)} to "
+                       f"{_on_off(after.startup_cpu_boost)}")
+    if before.session_affinity != after.session_affinity:
+        changed.append(f"session affinity from {_on_off(before.session_affinity)} to {_on_off(after.session_affinity)}")
+    if before.execution_environment and after.execution_environment \
+            and before.execution_environment != after.execution_environment:
+        changed.append(f"execution environment from {before.execution_environment.lower()} to "
+                       f"{after.execution_environment.lower()}")
+    return changed
+
+
+def scaling_tightened(before: Revision, after: Revision) -> list[str]:
+    """How `after` leaves the same load fewer instances ready than `before`, in words, in a fixed order;
+    [] when none. Fewer requests per instance (max_instance_request_concurrency, unset is Cloud Run's 80):
+    the same load needs up to old/new times the instances ("About concurrency"). Fewer min instances
+    (RevisionScaling.min_instance_count, 0 unset): fewer kept warm for the load's next rise ("Set minimum
+    instances": kept "even if they're not processing requests"), so more of them start as requests wait.
+    Startup CPU boost turned off (ResourceRequirements.startup_cpu_boost, which "can help reduce
+    cold-start latency", k8s.min.proto): each start is slower. Each leaves Cloud Run shorter of
+    instances while it starts them, and each comes back with the revision before it."""
+    tightened = []
+    old_conc = before.container_concurrency or DEFAULT_CONCURRENCY
+    new_conc = after.container_concurrency or DEFAULT_CONCURRENCY
+    if new_conc < old_conc:
+        tightened.append(f"requests per instance lowered from {old_conc} to {new_conc}")
+    if after.min_instance_count < before.min_instance_count:
+        tightened.append(f"min instances lowered from {before.min_instance_count} to {after.min_instance_count}")
+    if before.startup_cpu_boost and not after.startup_cpu_boost:
+        tightened.append("startup CPU boost turned off")
+    return tightened
 
 
 def resources_changed(before: Revision, after: Revision) -> list[str]:
@@ -142,3 +188,43 @@ def cite_instance_brought(c: Citation, refusals: Iterable[LogRecord], new: Revis
            f"{new.short_name} names Cloud SQL instance {shown}, which the Admin API refuses; {before.short_name} "
            "does not", threshold, passed)
     return shown
+
+
+def deploy_lowered_timeout(facts: Facts, c: Citation, timeout: float) -> str:
+    """Why the 504s are the deploy's and not a slow application, or "": the newest serving revision,
+    deployed within `deploy_window_seconds`, lowered the request timeout below that of the revision
+    it replaced (Facts.replaced), and before the deploy the service's p99 already reached the new timeout in at least
+    `hang_minutes_ratio` of the minutes read (at least MINUTES_READ of them). Requests that always
+    took that long are now cut: the application is no slower, the deploy moved the limit under it,
+    and sending traffic back restores the longer timeout (bad_revision decides). A p99 well under
+    the new timeout before the deploy leaves the 504s a slowness of their own, as before. Read by
+    request_timeout (which stands aside) and connector_saturation (which is ruled out), so it lives
+    here, beside neither."""
+    revision = facts.newest_serving
+    deploy = facts.replaced(revision) if revision else None
+    if deploy is None:
+        return ""
+    previous, lead = deploy
+    before = timeout_seconds(previous)
+    if timeout >= before:
+        return ""
+    window = Window(max(facts.before.start, previous.create_time), revision.create_time)
+    p99 = facts.p99_seconds(window)
+    long = [v for v in p99 if v >= timeout]
+    usual = len(p99) >= MINUTES_READ and len(long) >= facts.s.hang_minutes_ratio * len(p99)
+    c.cite("metric", facts.latencies_query,
+           f"before {revision.short_name}'s deploy {window}: p99 at or above its {timeout:.0f} s timeout in "
+           f"{len(long)} of {len(p99)} minutes" + (f" (max {max(p99):.1f} s)" if p99 else ""),
+           f"in >= {facts.s.hang_minutes_ratio:.0%} of at least {MINUTES_READ} minutes: requests that long were "
+           "usual before the deploy lowered the timeout", not usual, role="refutes" if usual else "context")
+    if not usual:
+        return ""
+    return (f"{revision.short_name}'s deploy {int(lead // 60)} min before the incident lowered the request timeout "
+            f"from {before:.0f} s to {timeout:.0f} s (against {previous.short_name}), and before it the p99 "
+            f"already reached {timeout:.0f} s in {len(long)} of {len(p99)} minutes: the 504s cut requests that "
+            "always took that long; they are the deploy's, not a slower application")
+
+
+# Minutes of p99 before the deploy needed to call long requests usual (Monitoring's points are
+# per minute; fewer say too little).
+MINUTES_READ = 3

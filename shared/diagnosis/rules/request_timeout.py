@@ -13,7 +13,7 @@ from shared.diagnosis.facts import Facts, Window, hms
 from shared.diagnosis.health_bar import counts_504s
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
-from shared.diagnosis.rules.deploy_changes import timeout_seconds
+from shared.diagnosis.rules.deploy_changes import deploy_lowered_timeout
 from shared.diagnosis.signatures import Finding, Signature
 
 # At or above this share of the timeout, a p99 is pinned at it (percentiles are interpolated in
@@ -48,7 +48,7 @@ def evaluate(facts: Facts) -> Finding:
            ">= 1 supports", bool(texts) or None, role="supports" if texts else "context")
     if not at_timeout and not texts:
         return c.no("504s, but latency does not reach the request timeout and Cloud Run logs no timeout")
-    lowered = _deploy_lowered_timeout(facts, c, timeout)
+    lowered = deploy_lowered_timeout(facts, c, timeout)
     if lowered:
         return c.no(lowered)
     confidence = 0.85 if at_timeout and texts else 0.8
@@ -105,41 +105,3 @@ def share_bar(facts: Facts) -> tuple[float, str]:
             and counts_504s(alert)):
         return alert.threshold, f"the alert's own threshold {alert.threshold:g}"
     return s.status_ratio, "status_ratio"
-
-
-def _deploy_lowered_timeout(facts: Facts, c: Citation, timeout: float) -> str:
-    """Why the 504s are the deploy's and not a slow application, or "": the newest serving revision,
-    deployed within `deploy_window_seconds`, lowered the request timeout below that of the revision
-    it replaced (Facts.replaced), and before the deploy the service's p99 already reached the new timeout in at least
-    `hang_minutes_ratio` of the minutes read (at least MINUTES_READ of them). Requests that always
-    took that long are now cut: the application is no slower, the deploy moved the limit under it,
-    and sending traffic back restores the longer timeout (bad_revision decides). A p99 well under
-    the new timeout before the deploy leaves the 504s a slowness of their own, as before."""
-    revision = facts.newest_serving
-    deploy = facts.replaced(revision) if revision else None
-    if deploy is None:
-        return ""
-    previous, lead = deploy
-    before = timeout_seconds(previous)
-    if timeout >= before:
-        return ""
-    window = Window(max(facts.before.start, previous.create_time), revision.create_time)
-    p99 = facts.p99_seconds(window)
-    long = [v for v in p99 if v >= timeout]
-    usual = len(p99) >= MINUTES_READ and len(long) >= facts.s.hang_minutes_ratio * len(p99)
-    c.cite("metric", facts.latencies_query,
-           f"before {revision.short_name}'s deploy {window}: p99 at or above its {timeout:.0f} s timeout in "
-           f"{len(long)} of {len(p99)} minutes" + (f" (max {max(p99):.1f} s)" if p99 else ""),
-           f"in >= {facts.s.hang_minutes_ratio:.0%} of at least {MINUTES_READ} minutes: requests that long were "
-           "usual before the deploy lowered the timeout", not usual, role="refutes" if usual else "context")
-    if not usual:
-        return ""
-    return (f"{revision.short_name}'s deploy {int(lead // 60)} min before the incident lowered the request timeout "
-            f"from {before:.0f} s to {timeout:.0f} s (against {previous.short_name}), and before it the p99 "
-            f"already reached {timeout:.0f} s in {len(long)} of {len(p99)} minutes: the 504s cut requests that "
-            "always took that long; they are the deploy's, not a slower application")
-
-
-# Minutes of p99 before the deploy needed to call long requests usual (Monitoring's points are
-# per minute; fewer say too little).
-MINUTES_READ = 3
