@@ -1578,9 +1578,9 @@ class NeverLeft:
     LOOPBACK = ("a connection to loopback refused: nothing listens on that port inside the instance (a Cloud SQL "
                 "Auth Proxy or connector sidecar not running, crashed or not yet started, or listening on "
                 "another port)")
-    SOCKET = ("a Unix socket missing or refused: nothing serves that path inside the instance (the revision's "
-              "Cloud SQL connection, which mounts /cloudsql/PROJECT:REGION:INSTANCE, not set, a socket path that "
-              "names another instance or directory, or a proxy sidecar not serving it)")
+    SOCKET = ("a Unix socket missing: no such file at that path inside the instance (the revision's Cloud SQL "
+              "connection, which mounts /cloudsql/PROJECT:REGION:INSTANCE, not set, a socket path that names "
+              "another instance or directory, or a proxy sidecar that never made it)")
     FILES = ("the process is out of file descriptors (too many open files, EMFILE): no socket could be made, "
              "a leak of files or connections in the application")
 
@@ -1589,7 +1589,11 @@ _LOOPBACK_HOST = r"(?:localhost|127(?:\.\d{1,3}){3}|\[?::1\]?)"
 # What each kind's words are, in the client stacks' own wording (the DB_ERROR_TEXTS rows cite the
 # same formats for other addresses). Only a refusal is read at loopback: a proxy beside the application
 # accepts the connection at once and dials the database itself, so a timeout, a reset or a closed
-# connection there may have crossed the network behind it; a refusal says nothing listened.
+# connection there may have crossed the network behind it; a refusal says nothing listened. On a Unix
+# socket only a missing file (ENOENT) is read: whether Cloud Run's own Cloud SQL connection refuses on
+# its /cloudsql socket while the instance behind it is unreachable (stopped, failing over) is
+# UNCONFIRMED (scenario cloudsql_alert_second_instance_other_project reads it so), so a refusal there
+# may be the database's, and is read as before.
 # - Go's net: OpError "dial tcp 127.0.0.1:5432: connect: connection refused", "dial unix
 #   /cloudsql/p:r:i/.s.PGSQL.5432: connect: no such file or directory" (go/src/net/net.go,
 #   OpError.Error; the syscall's strerror); a socket the process cannot make is "socket: too many open
@@ -1626,12 +1630,12 @@ _NEVER_LEFT = (
         rf"|\bCan't connect to MySQL server on '{_LOOPBACK_HOST}(?::\d+)?' \((?:111|\[Errno 111\])",
         re.IGNORECASE)),
     (NeverLeft.SOCKET, re.compile(
-        r'\bconnection to server on socket "[^"\n]+" failed: (?:No such file or directory|Connection refused)'
-        r"|\bcould not connect to server: (?:No such file or directory|Connection refused)\s+Is the server running "
-        r"locally and accepting\s+connections on Unix domain socket"
-        r"|\bdial unix \S+: connect: (?:no such file or directory|connection refused)"
-        r"|\bconnect (?:ENOENT|ECONNREFUSED) /\S+"
-        r"|\bCan't connect to local MySQL server through socket '[^'\n]+' \((?:2|111)\)"
+        r'\bconnection to server on socket "[^"\n]+" failed: No such file or directory'
+        r"|\bcould not connect to server: No such file or directory\s+Is the server running locally and accepting"
+        r"\s+connections on Unix domain socket"
+        r"|\bdial unix \S+: connect: no such file or directory"
+        r"|\bconnect ENOENT /\S+"
+        r"|\bCan't connect to local MySQL server through socket '[^'\n]+' \(2\)"
         r"|SQLSTATE\[HY000\] \[2002\] No such file or directory",
         re.IGNORECASE)),
     (NeverLeft.FILES, re.compile(r"\btoo many open files\b|\bEMFILE\b|\bCan't create TCP/IP socket \(24\)",
@@ -1644,7 +1648,7 @@ _NEVER_LEFT_WORDS = ("refused", "no such file", "too many open files", "emfile",
 
 def never_left(text: str) -> str:
     """Why a database error's text shows the connection failed inside the instance (a NeverLeft kind),
-    or "" when it does not: a refused connection to loopback, a Unix socket missing or refused, no file
+    or "" when it does not: a refused connection to loopback, a Unix socket missing, no file
     descriptor left for a socket (_NEVER_LEFT). Asked only of the texts of errors of reaching the
     database (per_text: each distinct text once)."""
     low = text.lower()

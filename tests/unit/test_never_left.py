@@ -49,8 +49,6 @@ TEXTS = {
         "pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on '127.0.0.1' ([Errno 111] Connection "
         'refused)")', NeverLeft.LOOPBACK),
     "libpq 14+, /cloudsql socket missing": (SOCKET_LIBPQ, NeverLeft.SOCKET),
-    "libpq 14+, socket refused": (
-        'connection to server on socket "/cloudsql/p:r:i/.s.PGSQL.5432" failed: Connection refused', NeverLeft.SOCKET),
     "libpq before 14, socket missing": (
         "could not connect to server: No such file or directory\n\tIs the server running locally and accepting\n\t"
         'connections on Unix domain socket "/cloudsql/p:r:i/.s.PGSQL.5432"?', NeverLeft.SOCKET),
@@ -77,6 +75,10 @@ TEXTS = {
     "loopback closed by the proxy": (
         "(psycopg2.OperationalError) server closed the connection unexpectedly", ""),
     "loopback i/o timeout": ("dial tcp 127.0.0.1:5432: i/o timeout", ""),
+    # Whether Cloud Run's Cloud SQL connection refuses on its socket while the instance is stopped is unconfirmed.
+    "libpq 14+, socket refused": (
+        'connection to server on socket "/cloudsql/p:r:i/.s.PGSQL.5432" failed: Connection refused', ""),
+    "Node net, pipe refused": ("Error: connect ECONNREFUSED /cloudsql/p:r:i/.s.PGSQL.5432", ""),
     "PostgreSQL's own file limit, answered": (
         'connection to server at "10.20.0.3", port 5432 failed: FATAL:  out of file descriptors: Too many open '
         "files; release and retry", ""),

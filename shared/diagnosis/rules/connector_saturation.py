@@ -180,7 +180,8 @@ def evaluate(facts: Facts) -> Finding:
 # The checks above that read the service's logs to hold the finding back: blind when that read failed.
 _LOG_RULE_OUTS = ("instances ended over their memory limit", "the database's own answers (refusals, cancelled "
                   "statements)", "another service's 5xx passed on", "errors of reaching the database around the "
-                  "connector", "waits on a named host or a Google API", "names not resolved",
+                  "connector", "errors of reaching the database that never left the instance",
+                  "waits on a named host or a Google API", "names not resolved",
                   "reads on established connections that timed out", "workers the application's server timed out",
                   "instances shut down after their liveness probe failed",
                   "503s with no wait logged on any path",
