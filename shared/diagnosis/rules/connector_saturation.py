@@ -23,7 +23,7 @@ from shared.diagnosis.rules.connector_signs import (CANNOT_SCALE, CHANGE_UNDER_W
 from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, sql_down_while_failing, sql_lagging,
                                                   sql_unreported, sql_unreported_words)
 from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY
-from shared.diagnosis.rules.never_left import never_left_errors, never_left_observed, only_never_left
+from shared.diagnosis.rules.never_left import never_left_observed, only_never_left
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
 
@@ -672,15 +672,14 @@ def _unreached(facts: Facts) -> int:
     refusal is also a connection error (its pattern is in both signals), the rest failed to reach it.
     A connection error whose text is a failed name lookup (pgjdbc's "Caused by:
     java.net.UnknownHostException", a driver's "Temporary failure in name resolution") dialled
-    nothing: it is not counted here, and `_names_not_resolved` reads it; nor is one that never left
-    the instance (rules/never_left.py: a refused dial to loopback, a Unix socket missing, no file
-    descriptor left), which `_never_left` reads. Counted once per diagnosis."""
+    nothing: it is not counted here, and `_names_not_resolved` reads it. Errors that never left the
+    instance are counted (`_never_left` has ruled the connector out before any check asks, when they
+    are the story). Counted once per diagnosis."""
     if facts.db_unreached is None:
         answered = {id(e) for entries in refusals(facts).values() for e in entries}
         unresolved = {id(e) for e in facts.log_matches(LogSignal.DNS_FAILURE)}
-        inside = {id(e) for entries in never_left_errors(facts).values() for e in entries}
         facts.db_unreached_lines = [e for e in facts.database_lines(LogSignal.DB_CONNECTION)
-                                    if id(e) not in answered and id(e) not in unresolved and id(e) not in inside]
+                                    if id(e) not in answered and id(e) not in unresolved]
         facts.db_unreached = len(facts.db_unreached_lines)
     return facts.db_unreached
 
@@ -688,19 +687,20 @@ def _unreached(facts: Facts) -> int:
 def _never_left(facts: Facts, c: Citation, stressed: list[str]) -> tuple[str, bool]:
     """Why the connector's saturation explains none of the errors of reaching the database, and whether
     requests hang besides, or ("", False): at least db_error_logs_min of them never left the service's
-    instance (rules/never_left.py) and fewer than db_error_logs_min of the others (`_unreached`, waits
-    for a pooled connection) may have crossed it. A dial to loopback that nothing answers, a socket
-    file that is not there, a socket the process could not make: no packet of theirs reached the
-    connector, so a bigger connector changes nothing on their path. Requests that hang besides wait on
-    something those errors do not show (the connector among the suspects): then it competes."""
-    pooled = len(facts.database_lines(LogSignal.DB_POOL_WAIT))
-    found = only_never_left(facts, _unreached(facts) + pooled)
+    instance and fewer than db_error_logs_min others (errors of reaching it, waits for a pooled
+    connection) may have crossed it (rules/never_left.py). A dial to loopback that nothing answers, a
+    socket file that is not there, a socket the process could not make: no packet of theirs reached
+    the connector, so a bigger connector changes nothing on their path. Requests that hang besides
+    wait on something those errors do not show (the connector among the suspects): then it competes."""
+    found = only_never_left(facts)
     if not found:
         return "", False
     s = facts.s
     hung = hang_minutes(facts)[2]
+    others = _unreached(facts) - sum(map(len, found.values()))
+    pooled = len(facts.database_lines(LogSignal.DB_POOL_WAIT))
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}",
-           f"{never_left_observed(found)}; {_unreached(facts)} other errors of reaching the database, {pooled} "
+           f"{never_left_observed(found)}; {others} other errors of reaching the database, {pooled} "
            "waits for a pooled connection",
            f">= {s.db_error_logs_min} errors of reaching the database that may have crossed the connector (not a "
            "refused dial to loopback, a missing socket, a process out of file descriptors)", False)

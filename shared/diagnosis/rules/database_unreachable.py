@@ -16,8 +16,7 @@ from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_signs import dials_around_connector, failing_revision, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
 from shared.diagnosis.rules.deploy_changes import ADMIN_API_REFUSALS, cite_hosts_brought, cite_instance_brought
-from shared.diagnosis.rules.never_left import (NOTHING_TO_SCALE, never_left_advice, never_left_errors,
-                                               never_left_observed, only_never_left)
+from shared.diagnosis.rules.never_left import NOTHING_TO_SCALE, never_left_advice, never_left_observed, only_never_left
 from shared.diagnosis.pool_settings import pool_size_raised
 from shared.diagnosis.secret_refs import pinned_secrets_changed, plain_credentials_changed
 from shared.diagnosis.tls_settings import tls_settings_changed
@@ -150,7 +149,7 @@ def _never_left(facts: Facts, c: Citation, errors: list[LogRecord]) -> Finding |
     deploy's new revision's (Facts.recent_deploy), that revision may have brought them (a proxy
     sidecar left out, a socket path or a host changed, a leak): whether it did, bad_revision judges
     (the revision before served cleanly, the failures began with the deploy), so this steps aside."""
-    found = only_never_left(facts, len(errors) - sum(map(len, never_left_errors(facts).values())))
+    found = only_never_left(facts)
     if not found:
         return None
     observed = never_left_observed(found)

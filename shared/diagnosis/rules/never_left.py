@@ -4,9 +4,12 @@ connector_saturation (nothing of theirs crossed the connector) and database_unre
 database nor the path to it is shown at fault). Neither rule imports the other."""
 from __future__ import annotations
 
+from collections import Counter
+from operator import attrgetter
+
 from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.facts import Facts
-from shared.diagnosis.log_signals import LogSignal, NeverLeft, never_left, per_text
+from shared.diagnosis.log_signals import LogSignal, NeverLeft, never_left
 
 # What a person checks for each kind.
 NEVER_LEFT_ADVICE = {
@@ -24,35 +27,47 @@ NOTHING_TO_SCALE = ("no connector or database setting changes this, and sending 
                     "revision serving it brought it")
 
 
-def never_left_errors(facts: Facts) -> dict[str, list[LogRecord]]:
+def only_never_left(facts: Facts) -> dict[str, list[LogRecord]]:
     """The errors of reaching the database (Facts.database_lines of db_connection, less the database's
     own refusals) whose text shows the connection failed inside the instance, by NeverLeft kind, most
-    said first; found once per diagnosis (two rules ask). Only the distinct texts of those lines are
-    read (per_text), never the whole log."""
-    if facts.db_never_left is not None:
-        return facts.db_never_left
-    answered = {id(e) for e in facts.database_lines(LogSignal.DB_REFUSED)}
-    errors = [e for e in facts.database_lines(LogSignal.DB_CONNECTION) if id(e) not in answered]
-    kinds = per_text(never_left, errors)
-    by_kind: dict[str, list[LogRecord]] = {}
-    for entry in errors:
-        kind = kinds[entry.text]
-        if kind:
-            by_kind.setdefault(kind, []).append(entry)
-    facts.db_never_left = dict(sorted(by_kind.items(), key=lambda item: -len(item[1])))
+    said first, when they are the story: at least db_error_logs_min of them (Facts.logged_enough: in a
+    page cut short, fewer stand for more), and fewer than db_error_logs_min others that may have left
+    the instance (the other errors of reaching it, waits for a pooled connection); else empty. Found
+    once per diagnosis (two rules ask). Each distinct text is read once, the most repeated first, and
+    the reading stops as soon as the others reach db_error_logs_min: in a read where the database's
+    path is at fault too, only a few texts are ever asked."""
+    if facts.db_never_left is None:
+        facts.db_never_left = _found(facts)
     return facts.db_never_left
 
 
-def only_never_left(facts: Facts, others: int) -> dict[str, list[LogRecord]]:
-    """`never_left_errors` when they are the story: at least db_error_logs_min of them (Facts.
-    logged_enough: in a page cut short, fewer stand for more), and fewer than db_error_logs_min
-    of the `others`, the errors of reaching the database that may have left the instance (a dial
-    timed out, a connection reset, a pool wait); else empty."""
-    found = never_left_errors(facts)
-    count = sum(map(len, found.values()))
-    if not found or not facts.logged_enough(count) or others >= facts.s.db_error_logs_min:
+def _found(facts: Facts) -> dict[str, list[LogRecord]]:
+    least = facts.s.db_error_logs_min
+    # Each refusal is an error of reaching the database too (its pattern is in both signals), and a text
+    # is one or the other whatever entry says it: the texts are compared, in C, never the entries.
+    refused = set(map(_TEXT, facts.database_lines(LogSignal.DB_REFUSED)))
+    lines = facts.database_lines(LogSignal.DB_CONNECTION)
+    counts = Counter(map(_TEXT, lines))
+    others = len(facts.database_lines(LogSignal.DB_POOL_WAIT))
+    kinds: dict[str, str] = {}
+    for text, count in counts.most_common():
+        if text in refused:
+            continue
+        kinds[text] = kind = never_left(text)
+        others += 0 if kind else count
+        if others >= least:
+            return {}
+    by_kind: dict[str, list[LogRecord]] = {}
+    for entry in lines:
+        kind = kinds.get(entry.text)
+        if kind:
+            by_kind.setdefault(kind, []).append(entry)
+    if sum(map(len, by_kind.values())) < least or not facts.logged_enough(sum(map(len, by_kind.values()))):
         return {}
-    return found
+    return dict(sorted(by_kind.items(), key=lambda item: -len(item[1])))
+
+
+_TEXT = attrgetter("text")
 
 
 def never_left_observed(found: dict[str, list[LogRecord]]) -> str:
