@@ -697,7 +697,7 @@ def _never_left(facts: Facts, c: Citation, stressed: list[str]) -> tuple[str, bo
         return "", False
     s = facts.s
     hung = hang_minutes(facts)[2]
-    others = _unreached(facts) - sum(map(len, found.values()))
+    others = max(0, _unreached(facts) - sum(map(len, found.values())))
     pooled = len(facts.database_lines(LogSignal.DB_POOL_WAIT))
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}",
            f"{never_left_observed(found)}; {others} other errors of reaching the database, {pooled} "
