@@ -252,6 +252,9 @@ class Facts:
         # How many of those say only that an open connection was found closed (log_signals.
         # closed_connection), once asked.
         self.db_closed: int | None = None
+        # The errors of reaching the database that never left the instance, by why (rules/never_left.py),
+        # once known: both connector_saturation and database_unreachable ask for them.
+        self.db_never_left: dict[str, list[LogRecord]] | None = None
         self._database_lines: dict[LogSignal, tuple[tuple[LogRecord, ...], tuple[LogRecord, ...]]] = {}
 
     def points(self, result: MetricResult | None) -> tuple[Points, ...]:

@@ -1569,6 +1569,97 @@ def closed_connection(text: str) -> bool:
             and _WAITED.search(text) is None and dial_failure(text) is None)
 
 
+class NeverLeft:
+    """Why a database error never left the service's own instance (`never_left`), in words a person acts
+    on: the connection failed before any packet was sent toward the database, so neither the path to
+    it (a connector, a firewall, a route) nor the database explains it, and a bigger connector changes
+    nothing."""
+
+    LOOPBACK = ("a connection to loopback refused: nothing listens on that port inside the instance (a Cloud SQL "
+                "Auth Proxy or connector sidecar not running, crashed or not yet started, or listening on "
+                "another port)")
+    SOCKET = ("a Unix socket missing: no such file at that path inside the instance (the revision's Cloud SQL "
+              "connection, which mounts /cloudsql/PROJECT:REGION:INSTANCE, not set, a socket path that names "
+              "another instance or directory, or a proxy sidecar that never made it)")
+    FILES = ("the process is out of file descriptors (too many open files, EMFILE): no socket could be made, "
+             "a leak of files or connections in the application")
+
+
+_LOOPBACK_HOST = r"(?:localhost|127(?:\.\d{1,3}){3}|\[?::1\]?)"
+# What each kind's words are, in the client stacks' own wording (the DB_ERROR_TEXTS rows cite the
+# same formats for other addresses). Only a refusal is read at loopback: a proxy beside the application
+# accepts the connection at once and dials the database itself, so a timeout, a reset or a closed
+# connection there may have crossed the network behind it; a refusal says nothing listened. On a Unix
+# socket only a missing file (ENOENT) is read: whether Cloud Run's own Cloud SQL connection refuses on
+# its /cloudsql socket while the instance behind it is unreachable (stopped, failing over) is
+# UNCONFIRMED (scenario cloudsql_alert_second_instance_other_project reads it so), so a refusal there
+# may be the database's, and is read as before.
+# - Go's net: OpError "dial tcp 127.0.0.1:5432: connect: connection refused", "dial unix
+#   /cloudsql/p:r:i/.s.PGSQL.5432: connect: no such file or directory" (go/src/net/net.go,
+#   OpError.Error; the syscall's strerror); a socket the process cannot make is "socket: too many open
+#   files" (os.NewSyscallError("socket", ...), go/src/net/sock_posix.go).
+# - Node's net: `${syscall} ${code} ${address}:${port}` for TCP and `${syscall} ${code} ${path}` for a
+#   pipe, "connect ECONNREFUSED 127.0.0.1:5432", "connect ENOENT /cloudsql/p:r:i/.s.PGSQL.5432"
+#   (nodejs/node lib/internal/errors.js, exceptionWithHostPort and uvException); libuv's EMFILE.
+# - libpq 14+: 'connection to server at "127.0.0.1", port 5432 failed: Connection refused' and
+#   'connection to server on socket "/cloudsql/p:r:i/.s.PGSQL.5432" failed: No such file or directory'
+#   (postgres/postgres src/interfaces/libpq/fe-connect.c); before 14, "could not connect to server:
+#   Connection refused" with "Is the server running on host "localhost" (127.0.0.1) ..." or "... on Unix
+#   domain socket ..." after it; and "could not create socket: Too many open files" (the same file,
+#   libpq_gettext("could not create socket: %s\n")).
+# - pgjdbc: "Connection to localhost:5432 refused." (ConnectionFactoryImpl, as DB_ERROR_TEXTS cites it).
+# - asyncio (asyncpg): "[Errno 111] Connect call failed ('127.0.0.1', 5432)" (asyncio selector_events).
+# - MySQL clients: 2003 "Can't connect to MySQL server on '127.0.0.1' (111)" (PyMySQL: "([Errno 111]
+#   Connection refused)"), 2002 "Can't connect to local MySQL server through socket '...' (2)" (errno 2,
+#   ENOENT) and PDO's "SQLSTATE[HY000] [2002] No such file or directory" for the same socket; 2004
+#   "Can't create TCP/IP socket (24)" (errno 24, EMFILE) (MySQL "Client Error Message Reference";
+#   PyMySQL pymysql/connections.py; UNCONFIRMED word for word in a Cloud SQL thread).
+# - The JDK's "java.net.SocketException: Too many open files", Python's "OSError: [Errno 24] Too many
+#   open files", Rust's "Too many open files (os error 24)": EMFILE's strerror (POSIX).
+# The database server's own words for its own file limit (PostgreSQL's "out of file descriptors: Too many
+# open files; release and retry", src/backend/storage/file/fd.c; MySQL's "(errno: 24 - Too many open
+# files)") are the server's answer, which crossed every hop: never read as this.
+_NEVER_LEFT = (
+    (NeverLeft.LOOPBACK, re.compile(
+        rf"\bdial tcp {_LOOPBACK_HOST}:\d+: connect: connection refused"
+        rf"|\bconnect ECONNREFUSED {_LOOPBACK_HOST}:\d+"
+        rf'|\bconnection to server at "{_LOOPBACK_HOST}"[^\n]*?, port \d+ failed: Connection refused'
+        rf'|\bcould not connect to server: Connection refused\s+Is the server running on host "{_LOOPBACK_HOST}"'
+        rf"|\bConnection to {_LOOPBACK_HOST}:\d+ refused\b"
+        rf"|\bConnect call failed \('{_LOOPBACK_HOST}', \d+"
+        rf"|\bCan't connect to MySQL server on '{_LOOPBACK_HOST}(?::\d+)?' \((?:111|\[Errno 111\])",
+        re.IGNORECASE)),
+    (NeverLeft.SOCKET, re.compile(
+        r'\bconnection to server on socket "[^"\n]+" failed: No such file or directory'
+        r"|\bcould not connect to server: No such file or directory\s+Is the server running locally and accepting"
+        r"\s+connections on Unix domain socket"
+        r"|\bdial unix \S+: connect: no such file or directory"
+        r"|\bconnect ENOENT /\S+"
+        r"|\bCan't connect to local MySQL server through socket '[^'\n]+' \(2\)"
+        r"|SQLSTATE\[HY000\] \[2002\] No such file or directory",
+        re.IGNORECASE)),
+    (NeverLeft.FILES, re.compile(r"\btoo many open files\b|\bEMFILE\b|\bCan't create TCP/IP socket \(24\)",
+                                 re.IGNORECASE)),
+)
+_SERVER_FILE_LIMIT = re.compile(r"out of file descriptors|errno: 24\b", re.IGNORECASE)
+# A word every _NEVER_LEFT match holds, lower-cased: a text with none is ruled out before any regex.
+_NEVER_LEFT_WORDS = ("refused", "no such file", "too many open files", "emfile", "enoent", "through socket", "(24)")
+
+
+def never_left(text: str) -> str:
+    """Why a database error's text shows the connection failed inside the instance (a NeverLeft kind),
+    or "" when it does not: a refused connection to loopback, a Unix socket missing, no file
+    descriptor left for a socket (_NEVER_LEFT). Asked only of the texts of errors of reaching the
+    database (per_text: each distinct text once)."""
+    low = text.lower()
+    if not any(word in low for word in _NEVER_LEFT_WORDS):
+        return ""
+    for kind, pattern in _NEVER_LEFT:
+        if pattern.search(text) is not None and not (kind is NeverLeft.FILES and _SERVER_FILE_LIMIT.search(text)):
+            return kind
+    return ""
+
+
 def is_pooler_wait(text: str) -> bool:
     """Whether a DB_POOL_WAIT text is PgBouncer's query_wait_timeout (the pooler's pool, shared by
     every revision), not the application's own pool."""

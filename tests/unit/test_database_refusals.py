@@ -697,7 +697,10 @@ PUBLIC_DIAL = ('cloudsqlconn: failed to connect to instance: Dial error: failed 
 PRIVATE_DIAL = PUBLIC_DIAL.replace("34.118.20.7", "10.20.0.3")
 PUBLIC_RESET = ("[demo:us-central1:main-db] connection aborted - error reading from instance: read tcp "
                 "169.254.8.1:60699->34.118.20.7:3307: read: connection reset by peer")
-PROXY_LOCAL = "dial tcp 127.0.0.1:5432: connect: connection refused"
+# A proxy beside the application accepts at once and dials the database itself: its client's timeout
+# says nothing of where the proxy's own dial went. A refusal there is another matter (test_never_left.py).
+PROXY_LOCAL = 'psycopg2.OperationalError: connection to server at "127.0.0.1", port 5432 failed: timeout expired'
+PROXY_DOWN = "dial tcp 127.0.0.1:5432: connect: connection refused"
 
 
 def egress(e: Evidence, setting: str | None) -> Evidence:
@@ -722,6 +725,9 @@ AROUND = {
     "a sidecar on 127.0.0.1 says nothing of the path: still its saturation": dict(
         build=lambda e: newly_saturated(egress(e, "PRIVATE_RANGES_ONLY")).log(-5, PROXY_LOCAL, OLD, count=20),
         expect=Signature.CONNECTOR_SATURATION, action="scale_connector"),
+    "a dial to 127.0.0.1 refused never left the instance: no scale-up": dict(
+        build=lambda e: newly_saturated(egress(e, "PRIVATE_RANGES_ONLY")).log(-5, PROXY_DOWN, OLD, count=20),
+        expect=Signature.DATABASE_UNREACHABLE, names="fail inside its own instances"),
     "public and private dials mixed: some crossed it, still its saturation": dict(
         build=lambda e: (newly_saturated(egress(e, "PRIVATE_RANGES_ONLY")).log(-5, PUBLIC_DIAL, OLD, count=10)
                          .log(-4, PRIVATE_DIAL, OLD, count=10)),

@@ -23,6 +23,7 @@ from shared.diagnosis.rules.connector_signs import (CANNOT_SCALE, CHANGE_UNDER_W
 from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, sql_down_while_failing, sql_lagging,
                                                   sql_unreported, sql_unreported_words)
 from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, deploy_lowered_timeout
+from shared.diagnosis.rules.never_left import never_left_observed, only_never_left
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
 
@@ -83,6 +84,9 @@ def evaluate(facts: Facts) -> Finding:
                        if before else "")
                     + (" (at its max instances only since load that has gone: connectors don't scale in)"
                        if stale else ""))
+    inside, hung = _never_left(facts, c, stressed)
+    if inside:
+        return c.doubt(inside, HANG_ELSEWHERE) if hung else c.no(inside)
     if dialled and held_at_onset(facts, stressed) is False:
         return c.doubt(_dials_before_the_stress(facts, c, stressed), DIALS_BEFORE_STRESS)
     if dialled and len(stressed) == 1 and stressed[0].startswith("at max"):
@@ -181,7 +185,8 @@ def evaluate(facts: Facts) -> Finding:
 # The checks above that read the service's logs to hold the finding back: blind when that read failed.
 _LOG_RULE_OUTS = ("instances ended over their memory limit", "the database's own answers (refusals, cancelled "
                   "statements)", "another service's 5xx passed on", "errors of reaching the database around the "
-                  "connector", "waits on a named host or a Google API", "names not resolved",
+                  "connector", "errors of reaching the database that never left the instance",
+                  "waits on a named host or a Google API", "names not resolved",
                   "reads on established connections that timed out", "workers the application's server timed out",
                   "instances shut down after their liveness probe failed",
                   "503s with no wait logged on any path",
@@ -672,7 +677,9 @@ def _unreached(facts: Facts) -> int:
     refusal is also a connection error (its pattern is in both signals), the rest failed to reach it.
     A connection error whose text is a failed name lookup (pgjdbc's "Caused by:
     java.net.UnknownHostException", a driver's "Temporary failure in name resolution") dialled
-    nothing: it is not counted here, and `_names_not_resolved` reads it. Counted once per diagnosis."""
+    nothing: it is not counted here, and `_names_not_resolved` reads it. Errors that never left the
+    instance are counted (`_never_left` has ruled the connector out before any check asks, when they
+    are the story). Counted once per diagnosis."""
     if facts.db_unreached is None:
         answered = {id(e) for entries in refusals(facts).values() for e in entries}
         unresolved = {id(e) for e in facts.log_matches(LogSignal.DNS_FAILURE)}
@@ -680,6 +687,33 @@ def _unreached(facts: Facts) -> int:
                                     if id(e) not in answered and id(e) not in unresolved]
         facts.db_unreached = len(facts.db_unreached_lines)
     return facts.db_unreached
+
+
+def _never_left(facts: Facts, c: Citation, stressed: list[str]) -> tuple[str, bool]:
+    """Why the connector's saturation explains none of the errors of reaching the database, and whether
+    requests hang besides, or ("", False): at least db_error_logs_min of them never left the service's
+    instance and fewer than db_error_logs_min others (errors of reaching it, waits for a pooled
+    connection) may have crossed it (rules/never_left.py). A dial to loopback that nothing answers, a
+    socket file that is not there, a socket the process could not make: no packet of theirs reached
+    the connector, so a bigger connector changes nothing on their path. Requests that hang besides
+    wait on something those errors do not show (the connector among the suspects): then it competes."""
+    found = only_never_left(facts)
+    if not found:
+        return "", False
+    s = facts.s
+    hung = hang_minutes(facts)[2]
+    others = max(0, _unreached(facts) - sum(map(len, found.values())))
+    pooled = len(facts.database_lines(LogSignal.DB_POOL_WAIT))
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}",
+           f"{never_left_observed(found)}; {others} other errors of reaching the database, {pooled} "
+           "waits for a pooled connection",
+           f">= {s.db_error_logs_min} errors of reaching the database that may have crossed the connector (not a "
+           "refused dial to loopback, a missing socket, a process out of file descriptors)", False)
+    kinds = "; ".join(found)
+    return (f"the errors of reaching the database never left the service's instances ({kinds}): none of them "
+            f"crossed connector {facts.b.connector.short_name}, so its saturation ({', '.join(stressed)}) does not "
+            "explain them and scaling it changes nothing on their path"
+            + ("; but requests also hang, on something those errors do not show" if hung else "")), hung
 
 
 def _unreached_lines(facts: Facts) -> list[LogRecord]:

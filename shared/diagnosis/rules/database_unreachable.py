@@ -16,6 +16,7 @@ from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_signs import dials_around_connector, failing_revision, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
 from shared.diagnosis.rules.deploy_changes import ADMIN_API_REFUSALS, cite_hosts_brought, cite_instance_brought
+from shared.diagnosis.rules.never_left import NOTHING_TO_SCALE, never_left_advice, never_left_observed, only_never_left
 from shared.diagnosis.pool_settings import pool_size_raised
 from shared.diagnosis.secret_refs import pinned_secrets_changed, plain_credentials_changed
 from shared.diagnosis.tls_settings import tls_settings_changed
@@ -103,6 +104,9 @@ def evaluate(facts: Facts) -> Finding:
     brought = _deploy_brought_the_address(facts, c, errors)
     if brought:
         return c.no(brought)
+    inside = _never_left(facts, c, errors)
+    if inside is not None:
+        return inside
     revision, carried = failing_revision(facts, c)
     connector = _connector_of(facts, revision)
     healthy = _connector_healthy(facts, c, revision, connector)
@@ -135,6 +139,35 @@ def evaluate(facts: Facts) -> Finding:
                                  if healthy and connector is not None and not around else
                                  _PAST_DIRECT_EGRESS.format(egress=direct) if direct else "")
                  + "check Cloud SQL reachability, credentials and connection limits; no automatic action")
+
+
+def _never_left(facts: Facts, c: Citation, errors: list[LogRecord]) -> Finding | None:
+    """The finding when the errors of reaching the database never left the service's instances
+    (rules/never_left.py: at least db_error_logs_min of them, fewer than that of the others), else
+    None. Nothing of theirs reached the path or the database, so neither is shown at fault (whatever
+    the connector shows) and a person looks inside the instance. When every one is the recent
+    deploy's new revision's (Facts.recent_deploy), that revision may have brought them (a proxy
+    sidecar left out, a socket path or a host changed, a leak): whether it did, bad_revision judges
+    (the revision before served cleanly, the failures began with the deploy), so this steps aside."""
+    found = only_never_left(facts)
+    if not found:
+        return None
+    observed = never_left_observed(found)
+    deploy = facts.recent_deploy()
+    suspect = deploy[0].short_name if deploy else ""
+    if suspect and all(e.resource_labels.get("revision_name") == suspect for es in found.values() for e in es):
+        c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}", f"{observed}; all {suspect}'s",
+               "errors that never left the instance, logged by revisions the recent deploy did not make", False)
+        return c.no(f"the errors of reaching the database never left the service's instances ({'; '.join(found)}) "
+                    f"and all come from {suspect}, deployed {int(deploy[2] // 60)} min before the incident: whether "
+                    "the deploy brought them is bad_revision's to judge")
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}", observed,
+           "errors that never left the instance: neither the database nor the path to it is shown at fault", True,
+           role="supports")
+    count = sum(map(len, found.values()))
+    return c.yes(0.7, f"the application's connections to its database fail inside its own instances ({count} "
+                      f"errors: {'; '.join(found)}), before any reached the path or the database",
+                 recommendation=f"{never_left_advice(found)}; {NOTHING_TO_SCALE}; no automatic action")
 
 
 def _connector_of(facts: Facts, revision: Revision | None) -> Connector | None:
