@@ -126,6 +126,8 @@ def evaluate(facts: Facts) -> Finding:
                "errors of reaching the database through the connector", False, role="refutes")
         return c.no(f"{around}: connector {connector.short_name}'s saturation does not explain them, and scaling "
                     "it changes nothing on their path")
+    if dialled and dialled.crosses is False:
+        return c.no(_dials_public(facts, dialled))
     elsewhere, ruled_out = _waits_on_named_host(facts, c)
     if elsewhere:
         return c.no(elsewhere) if ruled_out else c.doubt(elsewhere, NAMED_HOST)
@@ -827,6 +829,16 @@ def _deploy_brought_dialled(facts: Facts, c: Citation, path: DialPath) -> str:
     return (f"the database dials time out on {', '.join(path.addresses)}, an address {suspect.short_name}'s deploy "
             f"brought (against {previous.short_name}): the deploy changed where the application connects, so the "
             "connector's saturation does not explain them (bad_revision)")
+
+
+def _dials_public(facts: Facts, path: DialPath) -> str:
+    """Why dials that timed out to public addresses under PRIVATE_RANGES_ONLY are not the connector's:
+    they never cross it (`dial_path`), whether the lines or the revision's database settings name the
+    address (`dials_around_connector` reads only the first)."""
+    return (f"the database dials time out on {', '.join(path.addresses)} (read from {path.read_from}), public "
+            "addresses under egress PRIVATE_RANGES_ONLY: that traffic leaves by Cloud Run's internet egress, never "
+            f"through connector {facts.b.connector.short_name}, so its saturation does not explain them, and scaling "
+            "it changes nothing on their path")
 
 
 def _dials_unplaced(facts: Facts, path: DialPath) -> str:
