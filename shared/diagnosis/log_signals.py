@@ -2321,8 +2321,10 @@ def _dialled(host: str) -> str | None:
 # The database's own address as a failed dial to it names it: where database_unreachable reads whether
 # the deploy changed what is dialled (an address only the new revision's env names). dial_failure
 # leaves the database's ports to this, and every driver's words are read here, in one place:
-# - Go's net ("dial tcp 10.30.0.9:5432: i/o timeout", OpError.Error as dial_failure cites) and Node's
-#   ("connect ETIMEDOUT 10.30.0.9:5432", exceptionWithHostPort), on a database port (_DB_PORT);
+# - Go's net ("dial tcp 10.30.0.9:5432: i/o timeout", OpError.Error as dial_failure cites; on a
+#   connection it had opened, "read tcp LOCAL->10.30.0.9:5432: ...", the same OpError with its source
+#   before "->") and Node's ("connect ETIMEDOUT 10.30.0.9:5432", exceptionWithHostPort), on a database
+#   port (_DB_PORT);
 # - pgjdbc: ConnectionFactoryImpl's ConnectException branch, GT.tr("Connection to {0} refused. Check
 #   that the hostname and port are correct ...", hostSpec) (pgjdbc/pgjdbc
 #   pgjdbc/src/main/java/org/postgresql/core/v3/ConnectionFactoryImpl.java), hostSpec printed as
@@ -2353,6 +2355,7 @@ def _dialled(host: str) -> str | None:
 # Loopback (a proxy beside the application) is no address a deploy moved across the network.
 _DB_DIALLED = re.compile(
     rf"\bdial tcp ([\w.-]+):{_DB_PORT}\b"
+    rf"|\b(?:read|write) tcp [\w.:\[\]%-]+->([\w.-]+):{_DB_PORT}\b"
     rf"|\bconnect (?:ETIMEDOUT|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH) ([\w.-]+):{_DB_PORT}\b"
     r"|\bConnection to ([\w.-]+):\d+ refused\b"
     r'|\bconnection to server at "([^"\n]+)"'

@@ -101,6 +101,8 @@ DIALS = {
     "org.postgresql.util.PSQLException: The connection attempt failed. (jdbc:postgresql://10.40.0.50:5432/ledger)":
         ({"10.40.0.50"}, set()),
     "Error: connect ETIMEDOUT 127.0.0.1:5432": (set(), {"127.0.0.1"}),
+    "[p:r:i] connection aborted - error reading from instance: read tcp 169.254.8.1:60699->34.118.20.7:3307: read: "
+    "connection reset by peer": ({"34.118.20.7"}, set()),
     # not the database's address: a client's, an HTTP call's, a cache's
     "POST /orders client=10.128.0.7 failed: Error: Connection terminated due to connection timeout": (set(), set()),
     'I/O error on POST request for "https://34.117.59.81/v1/charges": Connect timed out': (set(), set()),

@@ -843,8 +843,11 @@ def _dials_public(facts: Facts, path: DialPath) -> str:
 
 def _dials_unplaced(facts: Facts, path: DialPath) -> str:
     return (f"connector {facts.b.connector.short_name} is saturated and the database dials time out, but "
-            + ("they name no address and the revision's env names none" if not path.addresses else
-               f"they go to {', '.join(path.addresses)}, not all in private ranges")
+            + ("they name no address and the revision's database settings place none (a host name, a Cloud SQL "
+               "connection name whose address the connectors ask the Admin API for, a proxy on loopback)"
+               if not path.addresses else
+               f"they go to {', '.join(path.addresses)}, not all addresses in private ranges (a host name's address "
+               "is its resolver's)")
             + ": under PRIVATE_RANGES_ONLY only private ranges cross the connector, so whether these did is unknown")
 
 
