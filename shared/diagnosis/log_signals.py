@@ -2578,6 +2578,25 @@ _WAIT_HOST = re.compile(
     re.IGNORECASE)
 
 
+# Envoy's own local replies (envoyproxy/envoy source/common/router/router.cc, as _DOWNSTREAM_WAIT's
+# comment cites; their meanings: Envoy's access-log response flags, "UF: Upstream connection failure
+# in addition to 503 response code", "UH: No healthy upstream hosts in upstream cluster in addition to
+# 503 response code", docs "Access logging", command operators %RESPONSE_FLAGS%): a proxy answered
+# that it could not open a connection to its upstream, or had no healthy host to try (then it dialled
+# nothing at all). Which proxy, the words do not say: a sidecar in the instance (its dial may cross the
+# connector), or a downstream's front past it (a Cloud Service Mesh or an Envoy-based load balancer:
+# its answer came back across the path, so the path to it works). Asked only of a line
+# `downstream_wait` read as a wait.
+_PROXY_REPLY = re.compile(r"\bupstream connect error or disconnect/reset before headers\b|\bno healthy upstream\b",
+                          re.IGNORECASE)
+
+
+def proxy_reply(text: str) -> bool:
+    """Whether a downstream wait's line (`downstream_wait`) holds an Envoy's own reply that it reached
+    no upstream (`_PROXY_REPLY`)."""
+    return _PROXY_REPLY.search(text) is not None
+
+
 def downstream_wait(text: str) -> str | None:
     """The host a call that waited on a downstream names (lower case, no port), "" when the line says so
     but names none (or names loopback: a proxy beside the application, whose upstream is unknown), or
