@@ -102,6 +102,14 @@ HOSTS = {
     NODE.format(TYPO): {TYPO},
     "Error: connect ECONNREFUSED 10.30.0.9:3306": {TYPO},
     LIBPQ.format("DB.Internal.Example."): {"db.internal.example"},
+    # The other drivers' own words (the reader connector_saturation's dial path shares).
+    "pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on '10.30.0.9' (timed out)\")": {TYPO},
+    "Mysql2::Error::ConnectionError: Can't connect to MySQL server on '10.30.0.9:3306' (110)": {TYPO},
+    "Npgsql.NpgsqlException (0x80004005): Failed to connect to 10.30.0.9:5432": {TYPO},
+    "PrismaClientInitializationError: Can't reach database server at `10.30.0.9`:`5432`": {TYPO},
+    "PG::ConnectionBad: could not connect to server: Connection timed out\n\tIs the server running on host "
+    "\"db.internal.example\" (10.30.0.9) and accepting\n\tTCP/IP connections on port 5432?": {"db.internal.example"},
+    "failed to load cart: read tcp 10.8.0.3:43210->10.30.0.9:5432: i/o timeout": {TYPO},
     # No address: the JDK's and pgjdbc's own words for a connect timeout name none; a dial to
     # another dependency's port is dial_failure's; loopback crosses no network.
     ATTEMPT: set(), "java.net.SocketTimeoutException: Connect timed out": set(),
