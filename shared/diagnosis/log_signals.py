@@ -2353,24 +2353,31 @@ def _dialled(host: str) -> str | None:
 #   P)" under asyncpg (their DB_ERROR_TEXTS rows); Cloud Run's own "connection to Cloud SQL instance at
 #   A:3307 failed" (its row).
 # Loopback (a proxy beside the application) is no address a deploy moved across the network.
-_DB_DIALLED = re.compile(
-    rf"\bdial tcp ([\w.-]+):{_DB_PORT}\b"
-    rf"|\b(?:read|write) tcp [\w.:\[\]%-]+->([\w.-]+):{_DB_PORT}\b"
-    rf"|\bconnect (?:ETIMEDOUT|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH) ([\w.-]+):{_DB_PORT}\b"
-    r"|\bConnection to ([\w.-]+):\d+ refused\b"
-    r'|\bconnection to server at "([^"\n]+)"'
-    r"|\bjdbc:(?:postgresql|mysql|mariadb)://([\w.:,-]+)"
-    r'|\bIs the server running on host "([^"\n]+)"'
-    r"|\bCan't connect to MySQL server on '([\w.:-]+)'"
-    rf"|\bFailed to connect to ([\d.]+):{_DB_PORT}\b"
-    r"|\bCan't reach database server at `([\w.-]+)(?::\d+)?`"
-    r"|\bThe database server at `([\w.-]+)`:`\d+` was reached but timed out"
-    r"|\bCan't create a connection to host ([\w.-]+) and port\b"
-    rf"|\bConnect call failed \('([\d.]+)', {_DB_PORT}\)"
-    r"|\bconnection to Cloud SQL instance at ([\d.]+):3307\b", re.IGNORECASE)
+# Each wording as (a word every match of it holds, lower case; its pattern, the host captured): a text
+# is searched only for the wordings whose word it holds (a plain substring test), as most database
+# errors are long stack traces that hold none of them, and one alternation over all of them tries each
+# at every character.
+_DB_DIALLED_WORDINGS = (
+    ("dial tcp ", rf"\bdial tcp ([\w.-]+):{_DB_PORT}\b"),
+    ("tcp ", rf"\b(?:read|write) tcp [\w.:\[\]%-]+->([\w.-]+):{_DB_PORT}\b"),
+    ("connect e", rf"\bconnect (?:ETIMEDOUT|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH) ([\w.-]+):{_DB_PORT}\b"),
+    (" refused", r"\bConnection to ([\w.-]+):\d+ refused\b"),
+    ("connection to server at", r'\bconnection to server at "([^"\n]+)"'),
+    ("jdbc:", r"\bjdbc:(?:postgresql|mysql|mariadb)://([\w.:,-]+)"),
+    ("running on host", r'\bIs the server running on host "([^"\n]+)"'),
+    ("mysql server on", r"\bCan't connect to MySQL server on '([\w.:-]+)'"),
+    ("failed to connect to", rf"\bFailed to connect to ([\d.]+):{_DB_PORT}\b"),
+    ("database server at", r"\bCan't reach database server at `([\w.-]+)(?::\d+)?`"
+                           r"|\bThe database server at `([\w.-]+)`:`\d+` was reached but timed out"),
+    ("connection to host", r"\bCan't create a connection to host ([\w.-]+) and port\b"),
+    ("connect call failed", rf"\bConnect call failed \('([\d.]+)', {_DB_PORT}\)"),
+    ("cloud sql instance at", r"\bconnection to Cloud SQL instance at ([\d.]+):3307\b"),
+)
+_DB_DIALLED = tuple((word, re.compile(pattern, re.IGNORECASE)) for word, pattern in _DB_DIALLED_WORDINGS)
 # The address libpq resolved a host name to, printed after it: 'connection to server at "H" (A), port P'
 # (14+) and 'on host "H" (A)' (before 14), fe-connect.c as above.
 _DB_RESOLVED = re.compile(r'\b(?:connection to server at|running on host) "[^"\n]+" \(([\d.]+)\)', re.IGNORECASE)
+_DB_RESOLVED_WORDS = ("connection to server at", "running on host")
 
 
 class DatabaseDial(NamedTuple):
@@ -2381,10 +2388,13 @@ class DatabaseDial(NamedTuple):
     unplaced: frozenset[str]
 
 
-def _db_dialled(text: str) -> list[str]:
-    """Every database host _DB_DIALLED's wordings name in the text, lower case, no port, loopback kept."""
+def _db_dialled(text: str, low: str) -> list[str]:
+    """Every database host _DB_DIALLED's wordings name in the text (`low`: the text in lower case), in
+    the text's order, lower case, no port, loopback kept."""
+    matches = sorted((m for word, pattern in _DB_DIALLED if word in low for m in pattern.finditer(text)),
+                     key=lambda m: m.start())
     found: list[str] = []
-    for match in _DB_DIALLED.finditer(text):
+    for match in matches:
         named = next(group for group in match.groups() if group is not None)
         found.extend(without_port(host).rstrip(".").lower() for host in named.split(",") if host)
     return found
@@ -2393,15 +2403,23 @@ def _db_dialled(text: str) -> list[str]:
 def database_dial_hosts(text: str) -> set[str]:
     """The database hosts a failed dial's text names (lower case, no port, loopback left out):
     _DB_DIALLED's wordings, every match in the text (a wrapper and its cause name the same one)."""
-    return {host for host in map(_dialled, _db_dialled(text)) if host}
+    return {host for host in map(_dialled, _db_dialled(text, text.lower())) if host}
+
+
+_NO_DIAL = DatabaseDial(frozenset(), frozenset())
 
 
 def database_dial(text: str) -> DatabaseDial:
     """Where a failed dial to the database went (`DatabaseDial`), read from the same wordings as
     `database_dial_hosts`: the one reader of a database dial's destination."""
-    resolved = {a for a in _DB_RESOLVED.findall(text) if _ipv4(a)}
+    low = text.lower()
+    hosts = _db_dialled(text, low)
+    if not hosts:
+        return _NO_DIAL
+    resolved = ({a for a in _DB_RESOLVED.findall(text) if _ipv4(a)}
+                if any(word in low for word in _DB_RESOLVED_WORDS) else set())
     addresses, unplaced = set(resolved), set()
-    for host in _db_dialled(text):
+    for host in hosts:
         address = host_address(host)
         if address is not None and address.version == 4 and not address.is_loopback:
             addresses.add(str(address))

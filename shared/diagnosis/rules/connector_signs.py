@@ -156,15 +156,19 @@ def dials_around_connector(facts: Facts) -> str:
     errors = facts.database_lines(LogSignal.DB_CONNECTION)
     if len(errors) < facts.s.db_error_logs_min:
         return ""
-    dials = [database_dial(text) for text in dict.fromkeys(entry.text for entry in errors)]   # each text read once
-    if not any(d.addresses or d.unplaced for d in dials):
-        return _settings_around_connector(serving, len(errors))
     public: set[str] = set()
-    for dial in dials:   # the driver's own words: another address on the line is not the database's
+    hostless = False
+    for text in dict.fromkeys(entry.text for entry in errors):   # one failure repeats one text: read once
+        dial = database_dial(text)   # the driver's own words: another address on the line is not the database's
         named = [a for a in map(ipaddress.IPv4Address, dial.addresses) if not a.is_link_local]
-        if not named or dial.unplaced or not all(a.is_global for a in named):
+        hostless = hostless or not (named or dial.unplaced)
+        if dial.unplaced or not all(a.is_global for a in named) or (hostless and public):
             return ""
         public.update(str(a) for a in named)
+        if hostless and public:
+            return ""
+    if hostless:   # no error names where it dialled
+        return _settings_around_connector(serving, len(errors))
     return (f"all {len(errors)} errors of reaching the database dial a public address ({', '.join(sorted(public))}) "
             "and egress is PRIVATE_RANGES_ONLY: that traffic leaves by Cloud Run's internet egress, never "
             "through the connector")
