@@ -91,7 +91,8 @@ CASES = {
     "not acted on": (
         dict(line=PGJDBC, env=(JAVA_CONNECTOR_URL, "10.0.0.3", "6379")), Signature.INCONCLUSIVE, None),
     "pgjdbc names no address; the JDBC URL names a host name, a Redis URL a private IP: not acted on": (
-        dict(line=PGJDBC, env=("jdbc:postgresql://orders-db.db.internal.example:5432/orders", "redis://10.0.0.3:6379/0")),
+        dict(line=PGJDBC, env=("jdbc:postgresql://orders-db.db.internal.example:5432/orders",
+                               "redis://10.0.0.3:6379/0")),
         Signature.INCONCLUSIVE, None),
     "node-postgres names no address; the database URL is an Auth Proxy beside it on 127.0.0.1, a cache at 10.0.0.3: "
     "not acted on": (

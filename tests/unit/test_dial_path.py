@@ -84,7 +84,8 @@ def test_where_the_dials_went(given, expected):
 DIALS = {
     "dial tcp 10.20.0.5:5432: i/o timeout": ({"10.20.0.5"}, set()),
     "Error: connect ETIMEDOUT 10.20.0.5:5432": ({"10.20.0.5"}, set()),
-    'connection to server at "orders-db.internal" (10.20.0.5), port 5432 failed: timeout expired': ({"10.20.0.5"}, set()),
+    'connection to server at "orders-db.internal" (10.20.0.5), port 5432 failed: timeout expired':
+        ({"10.20.0.5"}, set()),
     'connection to server at "orders-db.internal", port 5432 failed: timeout expired': (set(), {"orders-db.internal"}),
     "PG::ConnectionBad: could not connect to server: Connection timed out\n\tIs the server running on host "
     '"orders-db.internal" (10.20.0.5) and accepting\n\tTCP/IP connections on port 5432?': ({"10.20.0.5"}, set()),

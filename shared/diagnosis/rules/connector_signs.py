@@ -148,8 +148,9 @@ def dials_around_connector(facts: Facts) -> str:
     connector dial by default); or, when no error names where it dialled, every serving revision's
     database settings name only public addresses (`_settings_around_connector`). Such traffic leaves
     by Cloud Run's own internet egress. An error that names a host name or a sidecar on 127.0.0.1
-    without an address leaves it unknown: then "". Whether privately used public ranges are sent through the connector under
-    PRIVATE_RANGES_ONLY is UNCONFIRMED; a Cloud SQL public IP is Google's, never such a range."""
+    without an address leaves it unknown: then "". Whether privately used public ranges are sent
+    through the connector under PRIVATE_RANGES_ONLY is UNCONFIRMED; a Cloud SQL public IP is Google's,
+    never such a range."""
     serving = facts.serving
     if not serving or any(r.vpc_connector is None or egress_of(r) != "PRIVATE_RANGES_ONLY" for r in serving):
         return ""
