@@ -82,8 +82,10 @@ def database_hosts(values: Iterable[str]) -> set[str] | None:
     placing a dial whose own words name no address; None when the values do not place it:
     - any value holds a Cloud SQL instance connection name (`connection_names`): the Cloud SQL
       connectors and the Auth Proxy ask the Cloud SQL Admin API's connectSettings for the instance's
-      address (public by default, private when asked: "Connect from Cloud Run", Cloud SQL docs), which
-      no env value gives;
+      address, which no env value gives: "The SocketFactory will get your instances IP address based on
+      the provided `cloudSqlInstance` arg", public first unless asked ("If not specified, the default
+      used is `ipTypes=PUBLIC,PRIVATE`", GoogleCloudPlatform/cloud-sql-jdbc-socket-factory
+      docs/jdbc-postgres.md; the Python and Go connectors' own defaults UNCONFIRMED here);
     - the values shaped as a database's settings (`_database_setting`) name a host that is not an IP
       literal (a name, whose address is DNS's; a Unix socket directory; none at all, as the Java
       connector's "jdbc:postgresql:///db?cloudSqlInstance=...");

@@ -48,7 +48,7 @@ def dial_path(texts: Iterable[str], env_values: Iterable[str], egress: str) -> D
     (log_signals.database_dial, the reader database_unreachable's deploy check shares): another address
     a line prints (a client's, a request's, a cache's) is not the database's. A line that names a host
     name or loopback without an address leaves the path unknown; lines that name nothing go where the
-    others name, else where the revision's database settings name (`_env_addresses`), else unknown.
+    others name, else where the revision's database settings name (`env_addresses`), else unknown.
     All private cross it, all public do not, anything else is unknown."""
     named: list[ipaddress.IPv4Address] = []
     unplaced: set[str] = set()
