@@ -55,6 +55,66 @@ def value_hosts(value: str) -> set[str]:
     return hosts - {""}
 
 
+def _structural_hosts(value: str) -> set[str]:
+    """The hosts a URL's or DSN's structure names (`_url_hosts`, libpq's `host=H`, Go MySQL's `tcp(H:P)`),
+    not the whole value read as one."""
+    hosts = set(_url_hosts(value))
+    for found in (*_KEYWORD_HOST.finditer(value), *_GO_MYSQL.finditer(value)):
+        hosts.update(_bare(h) for h in found.group(1).split(","))
+    return hosts
+
+
+# A value shaped as a database's connection settings: a URL whose scheme is a database's (SQLAlchemy's
+# "postgresql+psycopg2://", Prisma's and node-postgres' "postgres://", a JDBC URL: "jdbc:postgresql://",
+# "jdbc:mysql://", "jdbc:sqlserver://"), Go MySQL's DSN (`@tcp(H:P)/db`), or a keyword DSN (libpq's
+# "host=H dbname=D", ADO.NET's "Server=H;Database=D": two settings or more, one of them the host).
+_DATABASE_URL = re.compile(r"^\s*(?:jdbc:)?(?:postgres(?:ql)?|mysql|mariadb|sqlserver|mssql|cockroachdb)(?:\+[\w-]+)?:",
+                           re.IGNORECASE)
+
+
+def _database_setting(value: str) -> bool:
+    return (_DATABASE_URL.match(value) is not None or _GO_MYSQL.search(value) is not None
+            or (_KEYWORD_HOST.search(value) is not None and value.count("=") >= 2))
+
+
+def database_hosts(values: Iterable[str]) -> set[str] | None:
+    """The hosts the database's connection settings among `values` name (lower case, no port), for
+    placing a dial whose own words name no address; None when the values do not place it:
+    - any value holds a Cloud SQL instance connection name (`connection_names`): the Cloud SQL
+      connectors and the Auth Proxy ask the Cloud SQL Admin API's connectSettings for the instance's
+      address, which no env value gives: "The SocketFactory will get your instances IP address based on
+      the provided `cloudSqlInstance` arg", public first unless asked ("If not specified, the default
+      used is `ipTypes=PUBLIC,PRIVATE`", GoogleCloudPlatform/cloud-sql-jdbc-socket-factory
+      docs/jdbc-postgres.md; the Python and Go connectors' own defaults UNCONFIRMED here);
+    - the values shaped as a database's settings (`_database_setting`) name a host that is not an IP
+      literal (a name, whose address is DNS's; a Unix socket directory; none at all, as the Java
+      connector's "jdbc:postgresql:///db?cloudSqlInstance=...");
+    - with no such value, another value is a bare dotted DNS name (a `DB_HOST=orders-db.internal`).
+    With no such value and no bare name, the bare IP literals (`DB_HOST=10.20.0.5`) are the hosts. A
+    value of another shape (an HTTP URL, a Redis host beside a database URL) is never the database's."""
+    values = tuple(values)
+    if connection_names(values):
+        return None
+    settings = [v for v in values if _database_setting(v)]
+    if settings:
+        hosts = {h for v in settings for h in _structural_hosts(v)}
+        if not hosts or any(h.startswith("/") or not _address_literal(h) for h in hosts):
+            return None
+        return hosts
+    bare = {_bare(v) for v in values} - {""}
+    if any(_dns_name(h) for h in bare):
+        return None
+    return {h for h in bare if _address_literal(h)}
+
+
+def _address_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def names_host(values: Iterable[str], host: str) -> bool:
     """Whether any of `values` names `host` (case-insensitive, a trailing dot ignored)."""
     wanted = _bare(host)

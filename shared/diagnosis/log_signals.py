@@ -1533,6 +1533,16 @@ def read_timed_out(text: str) -> bool:
 #   "The connection attempt failed." carries it as its cause).
 # - Node net and mysql2: "connect ETIMEDOUT" (nodejs/node lib/internal/errors.js; sidorares/node-mysql2
 #   lib/connection.js _handleTimeoutError).
+# - PyMySQL (and SQLAlchemy quoting it): its connect wraps the socket's OSError as 2003, f"Can't connect
+#   to MySQL server on {self.host!r} ({e})" (PyMySQL pymysql/connections.py, connect), the socket's
+#   timeout printing "timed out" (as hcymysql/reverse_sql issue #9 and funilrys/PyFunceble issue #105
+#   quote it) and the kernel's "[Errno 110] Connection timed out"; libmysqlclient (mysqlclient, Ruby's
+#   mysql2) prints the errno after the host, "(110)" or '(110 "Connection timed out")' (MySQL client
+#   error 2003 CR_CONN_HOST_ERROR, "Can't connect to MySQL server on '%-.100s:%u' (%d)"; UNCONFIRMED word
+#   for word across versions).
+# - libpq before PostgreSQL 14: "could not connect to server: Connection timed out" (fe-connect.c,
+#   connectFailureMessage with ETIMEDOUT's strerror), as Ruby's PG::ConnectionBad and psycopg2 print it.
+# - PHP's PDO over mysqlnd: "SQLSTATE[HY000] [2002] Connection timed out" (the DB_ERROR_TEXTS row).
 # A read on an established connection that timed out (READ_TIMEOUT_TEXTS) and a failed name lookup
 # ("lookup H on R:53: i/o timeout") are not dials; a wait for a pooled connection names none of these.
 _DIAL_TIMED_OUT = re.compile(
@@ -1541,7 +1551,10 @@ _DIAL_TIMED_OUT = re.compile(
     r"|\bfailed: timeout expired\b|\bconnection timeout expired\b"
     r"|\bConnection terminated due to connection timeout\b"
     r"|\bSocketTimeoutException: connect timed out\b"
-    r"|\bconnect ETIMEDOUT\b", re.IGNORECASE)
+    r"|\bconnect ETIMEDOUT\b"
+    r"|\bCan't connect to MySQL server on '[^'\n]*' \((?:timed out|\[Errno 110\]|110\b)"
+    r"|\bcould not connect to server: Connection timed out\b"
+    r"|\[2002\] Connection timed out\b", re.IGNORECASE)
 
 
 def dial_timed_out(text: str) -> bool:
@@ -2399,8 +2412,10 @@ def _dialled(host: str) -> str | None:
 # The database's own address as a failed dial to it names it: where database_unreachable reads whether
 # the deploy changed what is dialled (an address only the new revision's env names). dial_failure
 # leaves the database's ports to this, and every driver's words are read here, in one place:
-# - Go's net ("dial tcp 10.30.0.9:5432: i/o timeout", OpError.Error as dial_failure cites) and Node's
-#   ("connect ETIMEDOUT 10.30.0.9:5432", exceptionWithHostPort), on a database port (_DB_PORT);
+# - Go's net ("dial tcp 10.30.0.9:5432: i/o timeout", OpError.Error as dial_failure cites; on a
+#   connection it had opened, "read tcp LOCAL->10.30.0.9:5432: ...", the same OpError with its source
+#   before "->") and Node's ("connect ETIMEDOUT 10.30.0.9:5432", exceptionWithHostPort), on a database
+#   port (_DB_PORT);
 # - pgjdbc: ConnectionFactoryImpl's ConnectException branch, GT.tr("Connection to {0} refused. Check
 #   that the hostname and port are correct ...", hostSpec) (pgjdbc/pgjdbc
 #   pgjdbc/src/main/java/org/postgresql/core/v3/ConnectionFactoryImpl.java), hostSpec printed as
@@ -2416,26 +2431,97 @@ def _dialled(host: str) -> str | None:
 #   multi-host URL).
 # - libpq 14+: 'connection to server at "H" (A), port P failed: ...' (postgres/postgres
 #   src/interfaces/libpq/fe-connect.c, as its DB_ERROR_TEXTS row cites), the host as configured.
+# - libpq before 14: 'could not connect to server: ...\n\tIs the server running on host "H" (A) and
+#   accepting\n\tTCP/IP connections on port P?' (fe-connect.c, connectFailureMessage), as Ruby's
+#   PG::ConnectionBad prints it too.
+# - PyMySQL, mysqlclient and Ruby's mysql2: MySQL client error 2003, "Can't connect to MySQL server on
+#   'H' (...)" (PyMySQL pymysql/connections.py connect; libmysqlclient's '%-.100s:%u' form with the port).
+# - Npgsql: `new NpgsqlException($"Failed to connect to {endpoint}", e)` (its DB_ERROR_TEXTS row), on a
+#   database port.
+# - Prisma: P1001 "Can't reach database server at `H`:`P`" (or "`H:P`") and P1002 "The database server
+#   at `H`:`P` was reached but timed out" (prisma/prisma-engines libs/user-facing-errors/src/common.rs).
+# - pg8000: "Can't create a connection to host H and port P" and asyncio's "Connect call failed ('A',
+#   P)" under asyncpg (their DB_ERROR_TEXTS rows); Cloud Run's own "connection to Cloud SQL instance at
+#   A:3307 failed" (its row).
 # Loopback (a proxy beside the application) is no address a deploy moved across the network.
-_DB_DIALLED = re.compile(
-    rf"\bdial tcp ([\w.-]+):{_DB_PORT}\b"
-    rf"|\bconnect (?:ETIMEDOUT|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH) ([\w.-]+):{_DB_PORT}\b"
-    r"|\bConnection to ([\w.-]+):\d+ refused\b"
-    r'|\bconnection to server at "([^"\n]+)"'
-    r"|\bjdbc:(?:postgresql|mysql|mariadb)://([\w.:,-]+)", re.IGNORECASE)
+# Each wording as (a word every match of it holds, lower case; its pattern, the host captured): a text
+# is searched only for the wordings whose word it holds (a plain substring test), as most database
+# errors are long stack traces that hold none of them, and one alternation over all of them tries each
+# at every character.
+_DB_DIALLED_WORDINGS = (
+    ("dial tcp ", rf"\bdial tcp ([\w.-]+):{_DB_PORT}\b"),
+    ("tcp ", rf"\b(?:read|write) tcp [\w.:\[\]%-]+->([\w.-]+):{_DB_PORT}\b"),
+    ("connect e", rf"\bconnect (?:ETIMEDOUT|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH) ([\w.-]+):{_DB_PORT}\b"),
+    (" refused", r"\bConnection to ([\w.-]+):\d+ refused\b"),
+    ("connection to server at", r'\bconnection to server at "([^"\n]+)"'),
+    ("jdbc:", r"\bjdbc:(?:postgresql|mysql|mariadb)://([\w.:,-]+)"),
+    ("running on host", r'\bIs the server running on host "([^"\n]+)"'),
+    ("mysql server on", r"\bCan't connect to MySQL server on '([\w.:-]+)'"),
+    ("failed to connect to", rf"\bFailed to connect to ([\d.]+):{_DB_PORT}\b"),
+    ("database server at", r"\bCan't reach database server at `([\w.-]+)(?::\d+)?`"
+                           r"|\bThe database server at `([\w.-]+)`:`\d+` was reached but timed out"),
+    ("connection to host", r"\bCan't create a connection to host ([\w.-]+) and port\b"),
+    ("connect call failed", rf"\bConnect call failed \('([\d.]+)', {_DB_PORT}\)"),
+    ("cloud sql instance at", r"\bconnection to Cloud SQL instance at ([\d.]+):3307\b"),
+)
+_DB_DIALLED = tuple((word, re.compile(pattern, re.IGNORECASE)) for word, pattern in _DB_DIALLED_WORDINGS)
+# The address libpq resolved a host name to, printed after it: 'connection to server at "H" (A), port P'
+# (14+) and 'on host "H" (A)' (before 14), fe-connect.c as above.
+_DB_RESOLVED = re.compile(r'\b(?:connection to server at|running on host) "[^"\n]+" \(([\d.]+)\)', re.IGNORECASE)
+_DB_RESOLVED_WORDS = ("connection to server at", "running on host")
+
+
+class DatabaseDial(NamedTuple):
+    """Where a failed dial to the database went, as its words say: the IPv4 addresses it names (a host
+    name's too, where libpq printed the address it resolved), and what it names that has no address
+    (a host name, loopback: a proxy beside the application, whose own dial is not in the line)."""
+    addresses: frozenset[str]
+    unplaced: frozenset[str]
+
+
+def _db_dialled(text: str, low: str) -> list[str]:
+    """Every database host _DB_DIALLED's wordings name in the text (`low`: the text in lower case), in
+    the text's order, lower case, no port, loopback kept."""
+    matches = sorted((m for word, pattern in _DB_DIALLED if word in low for m in pattern.finditer(text)),
+                     key=lambda m: m.start())
+    found: list[str] = []
+    for match in matches:
+        named = next(group for group in match.groups() if group is not None)
+        found.extend(without_port(host).rstrip(".").lower() for host in named.split(",") if host)
+    return found
 
 
 def database_dial_hosts(text: str) -> set[str]:
     """The database hosts a failed dial's text names (lower case, no port, loopback left out):
     _DB_DIALLED's wordings, every match in the text (a wrapper and its cause name the same one)."""
-    found: set[str] = set()
-    for match in _DB_DIALLED.finditer(text):
-        named = next(group for group in match.groups() if group is not None)
-        for host in named.split(","):
-            dialled = _dialled(without_port(host))
-            if dialled:
-                found.add(dialled)
-    return found
+    return {host for host in map(_dialled, _db_dialled(text, text.lower())) if host}
+
+
+_NO_DIAL = DatabaseDial(frozenset(), frozenset())
+
+
+def database_dial(text: str) -> DatabaseDial:
+    """Where a failed dial to the database went (`DatabaseDial`), read from the same wordings as
+    `database_dial_hosts`: the one reader of a database dial's destination."""
+    low = text.lower()
+    hosts = _db_dialled(text, low)
+    if not hosts:
+        return _NO_DIAL
+    resolved = ({a for a in _DB_RESOLVED.findall(text) if _ipv4(a)}
+                if any(word in low for word in _DB_RESOLVED_WORDS) else set())
+    addresses, unplaced = set(resolved), set()
+    for host in hosts:
+        address = host_address(host)
+        if address is not None and address.version == 4 and not address.is_loopback:
+            addresses.add(str(address))
+        elif (address is not None and address.is_loopback) or host in _LOOPBACK or not resolved:
+            unplaced.add(host)
+    return DatabaseDial(frozenset(addresses), frozenset(unplaced))
+
+
+def _ipv4(text: str) -> bool:
+    address = host_address(text)
+    return address is not None and address.version == 4
 
 
 # The application's HTTP client raising on an answer from a downstream: a 429 (the downstream's rate
@@ -2599,6 +2685,25 @@ _WAIT_HOST = re.compile(
     r"|\bError received from peer ipv[46]:(\[[0-9a-f:]+\]|[\d.]+):\d+"
     r'|"https?://([^/"\s]+)[^"\s]*": (?:http2: client connection lost|net/http: timeout awaiting response)',
     re.IGNORECASE)
+
+
+# Envoy's own local replies (envoyproxy/envoy source/common/router/router.cc, as _DOWNSTREAM_WAIT's
+# comment cites; their meanings: Envoy's access-log response flags, "UF: Upstream connection failure
+# in addition to 503 response code", "UH: No healthy upstream hosts in upstream cluster in addition to
+# 503 response code", docs "Access logging", command operators %RESPONSE_FLAGS%): a proxy answered
+# that it could not open a connection to its upstream, or had no healthy host to try (then it dialled
+# nothing at all). Which proxy, the words do not say: a sidecar in the instance (its dial may cross the
+# connector), or a downstream's front past it (a Cloud Service Mesh or an Envoy-based load balancer:
+# its answer came back across the path, so the path to it works). Asked only of a line
+# `downstream_wait` read as a wait.
+_PROXY_REPLY = re.compile(r"\bupstream connect error or disconnect/reset before headers\b|\bno healthy upstream\b",
+                          re.IGNORECASE)
+
+
+def proxy_reply(text: str) -> bool:
+    """Whether a downstream wait's line (`downstream_wait`) holds an Envoy's own reply that it reached
+    no upstream (`_PROXY_REPLY`)."""
+    return _PROXY_REPLY.search(text) is not None
 
 
 def downstream_wait(text: str) -> str | None:

@@ -29,6 +29,12 @@ NODE_PG = "Error: Connection terminated due to connection timeout"
 PGJDBC = ("org.postgresql.util.PSQLException: The connection attempt failed.\n"
           "Caused by: java.net.SocketTimeoutException: connect timed out")
 MYSQL2 = "Error: connect ETIMEDOUT 10.8.14.3:3306"
+PYMYSQL = ("sqlalchemy.exc.OperationalError: (pymysql.err.OperationalError) (2003, \"Can't connect to MySQL server on "
+           "'10.20.0.3' (timed out)\")\n(Background on this error at: https://sqlalche.me/e/20/e3q8)")
+RUBY_MYSQL2 = "Mysql2::Error::ConnectionError: Can't connect to MySQL server on '10.20.0.3:3306' (110)"
+CLIENT_NODE_PG = "POST /orders client=10.128.0.7 failed: Error: Connection terminated due to connection timeout"
+JAVA_CONNECTOR_URL = ("jdbc:postgresql:///orders?cloudSqlInstance=shop-prod:us-central1:orders-db"
+                      "&socketFactory=com.google.cloud.sql.postgres.SocketFactory")
 PUBLIC_GO = ("failed to connect to `host=34.118.2.9 user=app database=orders`: dial error "
              "(dial tcp 34.118.2.9:5432: i/o timeout)")
 
@@ -80,6 +86,33 @@ CASES = {
         dict(busy_from=-10), Signature.CONNECTOR_SATURATION, "scale_connector"),
     "too few dial timeouts logged: not the connector's": (
         dict(lines=3), Signature.INCONCLUSIVE, None),
+    # where the dials went, read only from the driver's words and the database's own settings
+    "pgjdbc names no address; the database is the Java connector's (a connection name), a Memorystore IP beside it: "
+    "not acted on": (
+        dict(line=PGJDBC, env=(JAVA_CONNECTOR_URL, "10.0.0.3", "6379")), Signature.INCONCLUSIVE, None),
+    "pgjdbc names no address; the JDBC URL names a host name, a Redis URL a private IP: not acted on": (
+        dict(line=PGJDBC, env=("jdbc:postgresql://orders-db.db.internal.example:5432/orders",
+                               "redis://10.0.0.3:6379/0")),
+        Signature.INCONCLUSIVE, None),
+    "node-postgres names no address; the database URL is an Auth Proxy beside it on 127.0.0.1, a cache at 10.0.0.3: "
+    "not acted on": (
+        dict(line=NODE_PG, p99=3, env=("postgres://app@127.0.0.1:5432/orders", "10.0.0.3")), Signature.INCONCLUSIVE,
+        None),
+    "node-postgres names no address; the database URL names a public IP: never through it": (
+        dict(line=NODE_PG, p99=3, env=("postgres://app@34.118.2.9:5432/orders",)), Signature.DATABASE_UNREACHABLE,
+        None),
+    "node-postgres names no address, the request's client does; the database URL names a public IP: never through it": (
+        dict(line=CLIENT_NODE_PG, p99=3, env=("postgres://app@34.118.2.9:5432/orders",)),
+        Signature.DATABASE_UNREACHABLE, None),
+    "libpq DSN names the private database, an internal HTTP service's URL beside it: the connector": (
+        dict(line=NODE_PG, p99=3, env=("host=10.20.0.5 port=5432 dbname=orders", "http://10.9.0.7:8080")),
+        Signature.CONNECTOR_SATURATION, "scale_connector"),
+    "PyMySQL under SQLAlchemy, (timed out) to a private address, 500 at 10 s: the connector": (
+        dict(line=PYMYSQL, p99=10.3), Signature.CONNECTOR_SATURATION, "scale_connector"),
+    "Ruby's mysql2 (libmysqlclient's errno 110) to a private address: the connector": (
+        dict(line=RUBY_MYSQL2, p99=10.3), Signature.CONNECTOR_SATURATION, "scale_connector"),
+    "PyMySQL (timed out) to a public address under PRIVATE_RANGES_ONLY: never through the connector": (
+        dict(line=PYMYSQL.replace("10.20.0.3", "34.118.2.9"), p99=10.3), Signature.DATABASE_UNREACHABLE, None),
     "500s but the failures are a small share (3 %, under status_ratio): no symptom": (
         dict(failing=2), Signature.INCONCLUSIVE, None),
 }
@@ -128,6 +161,14 @@ TEXTS = {
     "sqlalchemy.exc.OperationalError: (psycopg.OperationalError) connection timeout expired": True,
     "Error: connect ETIMEDOUT\n    at Connection._handleTimeoutError (/app/node_modules/mysql2/lib/connection.js:205:17)": True,
     "dial tcp 10.20.0.3:3307: connect: connection timed out": True,
+    PYMYSQL: True, RUBY_MYSQL2: True,
+    "pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on '10.20.0.3' ([Errno 110] Connection timed "
+    "out)\")": True,
+    "Mysql2::Error::ConnectionError: Can't connect to MySQL server on '10.20.0.3:3306' (110 \"Connection timed out\")":
+        True,
+    "PG::ConnectionBad: could not connect to server: Connection timed out\n\tIs the server running on host "
+    "\"10.20.0.3\" and accepting\n\tTCP/IP connections on port 5432?": True,
+    "SQLSTATE[HY000] [2002] Connection timed out (Connection: mysql, SQL: select * from orders where id = 42)": True,
     # not dials that timed out
     "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30.00": False,
     "Error: timeout exceeded when trying to connect": False,
@@ -136,6 +177,13 @@ TEXTS = {
     'connection to server at "10.20.0.5", port 5432 failed: Connection refused': False,
     "dial tcp: lookup db.internal.example on 169.254.169.254:53: i/o timeout": False,
     "HikariPool-1 - Connection is not available, request timed out after 30000ms.": False,
+    "pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on '10.20.0.3' ([Errno 111] Connection "
+    "refused)\")": False,
+    "pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on 'db.internal' ([Errno -2] Name or "
+    "service not known)\")": False,
+    "Mysql2::Error::ConnectionError: Can't connect to MySQL server on '10.20.0.3:3306' (111)": False,
+    "PG::ConnectionBad: could not connect to server: Connection refused": False,
+    "SQLSTATE[HY000] [2002] Connection refused": False,
 }
 
 

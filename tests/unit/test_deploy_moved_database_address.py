@@ -41,6 +41,14 @@ NODE = "Error: connect ETIMEDOUT {}:5432\n    at TCPConnectWrap.afterConnect [as
 LIBPQ = ('psycopg2.OperationalError: connection to server at "{}", port 5432 failed: Connection timed out\n'
          '\tIs the server running on that host and accepting TCP/IP connections?')
 
+PYMYSQL = ("sqlalchemy.exc.OperationalError: (pymysql.err.OperationalError) (2003, \"Can't connect to MySQL server on "
+           "'{}' (timed out)\")")
+MYSQL_URL = "mysql+pymysql://ledger@{}:3306/ledger"
+NPGSQL = ("Npgsql.NpgsqlException (0x80004005): Failed to connect to {}:5432\n ---> System.Net.Sockets.SocketException "
+          "(110): Connection timed out")
+PRISMA = ("PrismaClientInitializationError: Can't reach database server at `{0}`:`5432`\n\nPlease make sure your "
+          "database server is running at `{0}`:`5432`.")
+
 
 def deployed(line: str, *, old: str = GOOD, new: str = TYPO, url: str = PG_URL, also: str = "") -> Evidence:
     """NEW replaced OLD 6 minutes ago on the same connector and egress, its env's database URL changed
@@ -72,6 +80,9 @@ CASES = {
     "pgx through Go's dial": ((GO,), {}, ROLLBACK),
     "node-postgres through Node's net": ((NODE,), {}, ROLLBACK),
     "libpq (psycopg2)": ((LIBPQ,), {}, ROLLBACK),
+    "PyMySQL under SQLAlchemy, (timed out)": ((PYMYSQL,), {"url": MYSQL_URL}, ROLLBACK),
+    "Npgsql's failed connect": ((NPGSQL,), {"url": "Host={};Port=5432;Database=ledger;Username=ledger"}, ROLLBACK),
+    "Prisma's P1001": ((PRISMA,), {}, ROLLBACK),
     "half the lines name the address, half name none (pgjdbc)": ((PGJDBC_REFUSED,), {"url": JDBC_URL,
                                                                                       "also": ATTEMPT}, ROLLBACK),
     # Guards: the address is not shown to be the deploy's.
@@ -102,6 +113,14 @@ HOSTS = {
     NODE.format(TYPO): {TYPO},
     "Error: connect ECONNREFUSED 10.30.0.9:3306": {TYPO},
     LIBPQ.format("DB.Internal.Example."): {"db.internal.example"},
+    # The other drivers' own words (the reader connector_saturation's dial path shares).
+    "pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on '10.30.0.9' (timed out)\")": {TYPO},
+    "Mysql2::Error::ConnectionError: Can't connect to MySQL server on '10.30.0.9:3306' (110)": {TYPO},
+    "Npgsql.NpgsqlException (0x80004005): Failed to connect to 10.30.0.9:5432": {TYPO},
+    "PrismaClientInitializationError: Can't reach database server at `10.30.0.9`:`5432`": {TYPO},
+    "PG::ConnectionBad: could not connect to server: Connection timed out\n\tIs the server running on host "
+    "\"db.internal.example\" (10.30.0.9) and accepting\n\tTCP/IP connections on port 5432?": {"db.internal.example"},
+    "failed to load cart: read tcp 10.8.0.3:43210->10.30.0.9:5432: i/o timeout": {TYPO},
     # No address: the JDK's and pgjdbc's own words for a connect timeout name none; a dial to
     # another dependency's port is dial_failure's; loopback crosses no network.
     ATTEMPT: set(), "java.net.SocketTimeoutException: Connect timed out": set(),

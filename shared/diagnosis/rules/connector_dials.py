@@ -4,13 +4,11 @@ timeout (no 503, no hang): such failures are the connector's only when the dials
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from shared.diagnosis.env_hosts import value_hosts
-
-_IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
+from shared.diagnosis.env_hosts import database_hosts
+from shared.diagnosis.log_signals import database_dial
 
 
 class DialPath(NamedTuple):
@@ -23,39 +21,62 @@ class DialPath(NamedTuple):
     crosses: bool | None
 
 
-def ipv4_literals(text: str) -> list[ipaddress.IPv4Address]:
-    """The IPv4 addresses a text writes out, in order (four dotted numbers, each at most 255)."""
-    return [ipaddress.IPv4Address(a) for a in _IPV4.findall(text) if all(int(part) <= 255 for part in a.split("."))]
+def _placed(addresses: Iterable[str]) -> list[ipaddress.IPv4Address]:
+    # A link-local or unspecified address is no destination across the network.
+    found = [ipaddress.IPv4Address(a) for a in addresses]
+    return [a for a in found if not (a.is_link_local or a.is_unspecified)]
 
 
-def _addresses(texts: Iterable[str]) -> list[ipaddress.IPv4Address]:
-    # The local end a line may print (link-local, loopback) is not where it dialled.
-    found = [a for text in texts for a in ipv4_literals(text)
-             if not (a.is_link_local or a.is_loopback or a.is_unspecified)]
-    return list(dict.fromkeys(found))
-
-
-def _env_addresses(env_values: Iterable[str]) -> list[ipaddress.IPv4Address]:
-    """The IPv4 literals the revision's plain env values name as hosts (a DSN's, a URL's, a bare one)."""
-    return _addresses(h for value in env_values for h in value_hosts(value))
+def env_addresses(env_values: Iterable[str]) -> list[ipaddress.IPv4Address] | None:
+    """The IPv4 addresses the revision's database settings name (env_hosts.database_hosts), or None when
+    they do not place the database (a host name, a Cloud SQL connection name, loopback: a proxy beside
+    the application, whose own dial they do not give)."""
+    hosts = database_hosts(env_values)
+    if hosts is None:
+        return None
+    addresses = [ipaddress.ip_address(h) for h in hosts]
+    if any(a.version != 4 or a.is_loopback for a in addresses):
+        return None
+    return _placed(str(a) for a in addresses)
 
 
 def dial_path(texts: Iterable[str], env_values: Iterable[str], egress: str) -> DialPath:
     """Under ALL_TRAFFIC every dial crosses the connector ("All outbound traffic is routed through the
     VPC connector", Cloud Run Admin API v2 VpcAccess.VpcEgress, google/cloud/run/v2/vendor_settings.proto);
     under PRIVATE_RANGES_ONLY only private ranges do ("Only private IP ranges are routed through the VPC
-    connector", the same enum): the addresses the lines name, else the ones the revision's env names,
-    all private cross it, any public one does not, none named leaves it unknown."""
-    named = _addresses(texts)
-    read_from = "the lines" if named else ""
-    if not named:
-        named = _env_addresses(env_values)
+    connector", the same enum). Where the dials went is read from the driver's own words only
+    (log_signals.database_dial, the reader database_unreachable's deploy check shares): another address
+    a line prints (a client's, a request's, a cache's) is not the database's. A line that names a host
+    name or loopback without an address leaves the path unknown; lines that name nothing go where the
+    others name, else where the revision's database settings name (`env_addresses`), else unknown.
+    All private cross it, all public do not, anything else is unknown."""
+    named: list[ipaddress.IPv4Address] = []
+    unplaced: set[str] = set()
+    for text in dict.fromkeys(texts):
+        dial = database_dial(text)
+        named.extend(_placed(dial.addresses))
+        unplaced |= dial.unplaced
+    named = list(dict.fromkeys(named))
+    read_from = "the lines" if named or unplaced else ""
+    if not named and not unplaced:
+        named = env_addresses(env_values) or []
         read_from = "the revision's env" if named else ""
-    shown = tuple(str(a) for a in named)
+    shown = tuple(str(a) for a in named) + tuple(sorted(h for h in unplaced if h not in _LOOPBACK_NAMES
+                                                         and not _loopback(h)))
     if egress == "ALL_TRAFFIC":
         return DialPath(shown, read_from, True)
-    if not named:
+    if not named or unplaced:
         return DialPath(shown, read_from, None)
     if all(a.is_private for a in named):
         return DialPath(shown, read_from, True)
     return DialPath(shown, read_from, False if all(a.is_global for a in named) else None)
+
+
+_LOOPBACK_NAMES = frozenset({"localhost", "ip6-localhost"})
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

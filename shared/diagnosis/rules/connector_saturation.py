@@ -13,7 +13,8 @@ from shared.diagnosis.evidence import EvidenceItem, LogRecord, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, egress_of, hms, path_changed, query_of
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, crash_signal,
                                          dial_failure, dial_timed_out, host_address, memory_limit_wordings, pattern_of,
-                                         per_text, read_timed_out, upstream_hosts, upstream_read_timed_out, words_of)
+                                         per_text, proxy_reply, read_timed_out, upstream_hosts, upstream_read_timed_out,
+                                         words_of)
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, pct, unread_rule_outs
 from shared.diagnosis.rules.connector_dials import DialPath, dial_path
 from shared.diagnosis.rules.connector_signs import (CANNOT_SCALE, CHANGE_UNDER_WAY, clean_before,
@@ -135,9 +136,14 @@ def evaluate(facts: Facts) -> Finding:
                "errors of reaching the database through the connector", False, role="refutes")
         return c.no(f"{around}: connector {connector.short_name}'s saturation does not explain them, and scaling "
                     "it changes nothing on their path")
+    if dialled and dialled.crosses is False:
+        return c.no(_dials_public(facts, dialled))
     elsewhere, ruled_out = _waits_on_named_host(facts, c)
     if elsewhere:
         return c.no(elsewhere) if ruled_out else c.doubt(elsewhere, NAMED_HOST)
+    relayed = _proxy_replies(facts, c)
+    if relayed:
+        return c.doubt(relayed, PROXY_REPLIES)
     late = _http_reads_timed_out(facts, c)
     if late:
         return c.doubt(late, LATE_ANSWERS)
@@ -868,10 +874,23 @@ def _deploy_brought_dialled(facts: Facts, c: Citation, path: DialPath) -> str:
             "connector's saturation does not explain them (bad_revision)")
 
 
+def _dials_public(facts: Facts, path: DialPath) -> str:
+    """Why dials that timed out to public addresses under PRIVATE_RANGES_ONLY are not the connector's:
+    they never cross it (`dial_path`), whether the lines or the revision's database settings name the
+    address (`dials_around_connector` reads only the first)."""
+    return (f"the database dials time out on {', '.join(path.addresses)} (read from {path.read_from}), public "
+            "addresses under egress PRIVATE_RANGES_ONLY: that traffic leaves by Cloud Run's internet egress, never "
+            f"through connector {facts.b.connector.short_name}, so its saturation does not explain them, and scaling "
+            "it changes nothing on their path")
+
+
 def _dials_unplaced(facts: Facts, path: DialPath) -> str:
     return (f"connector {facts.b.connector.short_name} is saturated and the database dials time out, but "
-            + ("they name no address and the revision's env names none" if not path.addresses else
-               f"they go to {', '.join(path.addresses)}, not all in private ranges")
+            + ("they name no address and the revision's database settings place none (a host name, a Cloud SQL "
+               "connection name whose address the connectors ask the Admin API for, a proxy on loopback)"
+               if not path.addresses else
+               f"they go to {', '.join(path.addresses)}, not all addresses in private ranges (a host name's address "
+               "is its resolver's)")
             + ": under PRIVATE_RANGES_ONLY only private ranges cross the connector, so whether these did is unknown")
 
 
@@ -1091,6 +1110,47 @@ def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
     return (f"the requests wait on {waits_on}: {len(timeouts)} of its calls to {named} "
             f"timed out, with {_unreached(facts)} errors of reaching the database; {named} is {where}: connector "
             f"{facts.b.connector.short_name}'s stress is not shown to be on their path"), public
+
+
+# What a person checks when the failures are an Envoy's replies that it reached no upstream.
+PROXY_REPLIES = ("find which proxy answers \"upstream connect error\" or \"no healthy upstream\" (a sidecar in the "
+                 "service's instances, or the downstream's own front: a service mesh, an internal load balancer) and "
+                 "the state of its upstream (its backends' health checks, their own logs); raise the connector's max "
+                 "instances only if that proxy runs in the service's instances and its dials cross the connector")
+
+
+def _proxy_replies(facts: Facts, c: Citation) -> str:
+    """Why the connector is not shown to be the cause, or "": at least db_error_logs_min of the
+    application's lines, and at least half of its failure lines, hold an Envoy's own reply that it
+    reached no upstream (log_signals.proxy_reply: "upstream connect error or disconnect/reset before
+    headers. reset reason: connection failure / connection timeout", response flag UF; "no healthy
+    upstream", UH), read over the window, with fewer than db_error_logs_min errors of reaching the
+    database. Under any egress (`_waits_on_named_host` reads them under PRIVATE_RANGES_ONLY first): the
+    words do not say where the proxy runs. A downstream's front (a service mesh, an Envoy-based load
+    balancer) answered across the path, which then works, and its upstream failed beyond it; "no
+    healthy upstream" dialled nothing for the request at all; only a sidecar in the instance would dial
+    through the connector. Not ruled out (it competes), never acted on alone."""
+    s = facts.s
+    if _unreached(facts) >= s.db_error_logs_min:
+        return ""
+    waited = facts.logs.waits
+    replies = [e for e in facts.logs.app if waited[e.text] is not None and proxy_reply(e.text)]
+    if not facts.logged_enough(len(replies)):
+        return ""
+    seen = {id(e) for e in replies}
+    failures = len(replies) + sum(1 for e in facts.logs.app_failed if id(e) not in seen)
+    mostly = 2 * len(replies) >= failures
+    c.cite("log", "stderr / stdout: an Envoy's reply that it reached no upstream (UF, UH)",
+           f"{len(replies)} of the application's {failures} failure lines, e.g. {replies[0].text[:160]!r}; "
+           f"{_unreached(facts)} errors of reaching the database",
+           "fewer than half of the failures: a proxy's replies say its upstream failed, not where the proxy runs",
+           not mostly, role="context")
+    if not mostly:
+        return ""
+    return (f"the failures are a proxy's replies that it reached no upstream ({len(replies)} of {failures} failure "
+            f"lines, e.g. {replies[0].text[:120]!r}): where that proxy runs the words do not say (a downstream's "
+            "front answered across the path, which then works; \"no healthy upstream\" dialled nothing), so "
+            f"connector {facts.b.connector.short_name}'s stress is not shown to be on their path")
 
 
 # What a person checks when the application's HTTP calls timed out reading the answer.

@@ -6,14 +6,15 @@ connector at all. connector_saturation judges the connector as a cause with thes
 database_unreachable whether the path through it is healthy: neither rule imports the other."""
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Callable, Iterable, Iterator
 
 from shared.diagnosis.evidence import EvidenceItem, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, egress_of, query_of
-from shared.diagnosis.log_signals import LogSignal
+from shared.diagnosis.log_signals import LogSignal, database_dial
 from shared.diagnosis.rules.base import Citation, pct
-from shared.diagnosis.rules.connector_dials import ipv4_literals
+from shared.diagnosis.rules.connector_dials import env_addresses
 from shared.diagnosis.signatures import Signature
 
 
@@ -141,12 +142,15 @@ def dials_around_connector(facts: Facts) -> str:
     or "": every serving revision's egress is PRIVATE_RANGES_ONLY ("Only private IP ranges are routed
     through the VPC connector", Cloud Run Admin v2 VpcAccess.VpcEgress; "only for private IP space
     from RFC1918", Cloud Functions VpcConnectorEgressSettings), and at least db_error_logs_min
-    errors of reaching the database each name an address and every address they name (the local
+    errors of reaching the database each name an address in the driver's own words
+    (log_signals.database_dial, the reader dial_path shares) and every address they name (the local
     link-local end left out) is public (a Cloud SQL public IP, which the Auth Proxy and the Go
-    connector dial by default). Such traffic leaves by Cloud Run's own internet egress. An error
-    that names no address (a unix socket, a sidecar on 127.0.0.1, a host name) leaves it unknown:
-    then "". Whether privately used public ranges are sent through the connector under
-    PRIVATE_RANGES_ONLY is UNCONFIRMED; a Cloud SQL public IP is Google's, never such a range."""
+    connector dial by default); or, when no error names where it dialled, every serving revision's
+    database settings name only public addresses (`_settings_around_connector`). Such traffic leaves
+    by Cloud Run's own internet egress. An error that names a host name or a sidecar on 127.0.0.1
+    without an address leaves it unknown: then "". Whether privately used public ranges are sent
+    through the connector under PRIVATE_RANGES_ONLY is UNCONFIRMED; a Cloud SQL public IP is Google's,
+    never such a range."""
     serving = facts.serving
     if not serving or any(r.vpc_connector is None or egress_of(r) != "PRIVATE_RANGES_ONLY" for r in serving):
         return ""
@@ -154,14 +158,36 @@ def dials_around_connector(facts: Facts) -> str:
     if len(errors) < facts.s.db_error_logs_min:
         return ""
     public: set[str] = set()
+    hostless = False
     for text in dict.fromkeys(entry.text for entry in errors):   # one failure repeats one text: read once
-        named = [a for a in ipv4_literals(text) if not a.is_link_local]
-        if not named or not all(a.is_global for a in named):
+        dial = database_dial(text)   # the driver's own words: another address on the line is not the database's
+        named = [a for a in map(ipaddress.IPv4Address, dial.addresses) if not a.is_link_local]
+        hostless = hostless or not (named or dial.unplaced)
+        if dial.unplaced or not all(a.is_global for a in named) or (hostless and public):
             return ""
         public.update(str(a) for a in named)
+        if hostless and public:
+            return ""
+    if hostless:   # no error names where it dialled
+        return _settings_around_connector(serving, len(errors))
     return (f"all {len(errors)} errors of reaching the database dial a public address ({', '.join(sorted(public))}) "
             "and egress is PRIVATE_RANGES_ONLY: that traffic leaves by Cloud Run's internet egress, never "
             "through the connector")
+
+
+def _settings_around_connector(serving: tuple[Revision, ...], errors: int) -> str:
+    """dials_around_connector when no error names where it dialled: every serving revision's database
+    settings name only public addresses (connector_dials.env_addresses: a database URL or DSN, a bare
+    address, never a cache's or a service's beside them), else ""."""
+    public: set[str] = set()
+    for revision in serving:
+        addresses = env_addresses(revision.env_values)
+        if not addresses or not all(a.is_global for a in addresses):
+            return ""
+        public.update(str(a) for a in addresses)
+    return (f"all {errors} errors of reaching the database name no address, and the database settings of every "
+            f"serving revision name a public one ({', '.join(sorted(public))}) while egress is PRIVATE_RANGES_ONLY: "
+            "that traffic leaves by Cloud Run's internet egress, never through the connector")
 
 
 def new_stress(facts: Facts) -> list[str]:
