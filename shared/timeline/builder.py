@@ -26,7 +26,7 @@ from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, ErrorSeries, EvidenceRow,
                                    IncidentTimeline, ReadReport, Source, TimelineEntry)
 from shared.timeline.queries import (BadInput, audit_filters, check_incident_id, check_project, command_steps_filter,
-                                     entry_link, explorer_link, is_location, is_service_id, near_ids,
+                                     entry_link, explorer_link, is_incident_id, is_location, is_service_id, near_ids,
                                      other_writes_filter, received_alerts_filter, reopened_filter,
                                      request_errors_filter, runwarden_filter)
 from shared.timeline.words import duration, visible
@@ -377,7 +377,7 @@ class _Build:
                 decided = f"{details['step']}: {visible(one_line(entry.text, DECIDED_SHOWN))}"
             if details.get("command"):
                 names[str(details["command"])] = None
-            if entry.labels.get(INCIDENT_LABEL):
+            if is_incident_id(entry.labels.get(INCIDENT_LABEL, "")):
                 incidents[entry.labels[INCIDENT_LABEL]] = None
         what = f"command {command_id}" + (f" ({', '.join(names)})" if names else "")
         if incidents:

@@ -514,6 +514,20 @@ def test_a_command_whose_steps_carry_no_incident_is_not_found_but_says_how_to_re
     assert str(raised.value).endswith("in the last 30 days"), raised.value
 
 
+def test_a_commands_incident_label_not_of_an_ids_shape_is_never_offered_as_a_command_to_run(standin, logs):
+    """The incident label on a command's lines is read back from Cloud Logging, where any principal allowed
+    to write entries can set it: one like `0.abc;w` pasted into `runwarden timeline ...` would run `w`."""
+    from tests.integration.timeline_world import ON_COMMAND
+
+    step(standin, T0, "received", "command approve from mallory@example.com", incident="0.nrwotmyokd9n;w",
+         trigger="command", function=ON_COMMAND, command_id="ap-7", command="approve")
+
+    with pytest.raises(UnknownIncident) as raised:
+        build_timeline("command:ap-7", PROJECT, logs, NOW)
+    message = str(raised.value)
+    assert ";w" not in message and "command ap-7 (approve) has steps, under no incident" in message, message
+
+
 def _alerted_and_rolled_back(standin: LoggingStandIn) -> None:
     step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
          started_at=int(T0.timestamp()), resource={"project_id": PROJECT, "location": "us-central1",
