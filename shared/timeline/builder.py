@@ -412,10 +412,14 @@ class _Build:
                                            if e.labels.get(INCIDENT_LABEL)))
         if near:
             return (f"; did you mean {' or '.join(near)}? (runwarden timeline {near[0]} --project {self.project})")
-        # Entries an exclusion filter matches are not stored ("Exclusion filters", LogSink.exclusions /
-        # LogExclusion, google/logging/v2/logging_config.proto): Runwarden's lines of a real incident too.
-        return ("; if Runwarden did handle it, check that no exclusion filter of the _Default sink (or of a "
-                "LogExclusion) drops its lines: `gcloud logging sinks describe _Default`")
+        # An incident opened a moment ago: its first line may not be readable yet (entries arrive late,
+        # "late arriving log entries", TailLogEntriesRequest.buffer_window, google/logging/v2/logging.proto;
+        # how late a ListLogEntries read may see one is UNCONFIRMED), and a redelivered or queued
+        # notification reaches Runwarden later still. Entries an exclusion filter matches are never stored
+        # ("Exclusion filters", LogSink.exclusions / LogExclusion, google/logging/v2/logging_config.proto).
+        return ("; an incident opened in the last few minutes may have lines that have not reached Cloud Logging "
+                "yet: try again in a minute. If Runwarden did handle it earlier, check that no exclusion filter of "
+                "the _Default sink (or of a LogExclusion) drops its lines: `gcloud logging sinks describe _Default`")
 
     def _learn(self, step: Step) -> None:
         """The service and what it depends on, from what Runwarden wrote about them."""

@@ -242,6 +242,8 @@ def test_an_unknown_incident_is_not_found(world, logs):
     with pytest.raises(UnknownIncident, match="0.unknown") as raised:
         build_timeline("0.unknown", PROJECT, logs, NOW)
     assert "did you mean" not in str(raised.value) and "exclusion filter" in str(raised.value), raised.value
+    # An incident opened a moment ago: its lines may not be readable yet, and a person is told to try again.
+    assert "not reached Cloud Logging yet" in str(raised.value) and "try again" in str(raised.value), raised.value
 
 
 @pytest.mark.parametrize("asked", ["0.nrwotmyokd9m", "0.nrwotmyok9n"])
