@@ -260,6 +260,20 @@ def test_markdown_shows_a_character_reference_as_written(text):
     assert "\u202e" not in html and "\u200b" not in html
 
 
+@pytest.mark.parametrize("incident_id", ["command:rb.__1__", "0.__init__", "0._x_", "command:rb-1_x_"])
+def test_the_postmortems_title_shows_the_incident_id_as_written(incident_id):
+    """An operator's command id is the operator's own (`[A-Za-z0-9._:@-]`): its underscores are not emphasis."""
+    from html import unescape
+
+    from markdown_it import MarkdownIt
+
+    assert check_incident_id(incident_id) == incident_id        # an id the timeline accepts as it is
+    html = MarkdownIt("commonmark").enable("table").render(to_markdown(sample(incident_id=incident_id)))
+    title = re.search(r"<h1>(.*?)</h1>", html).group(1)
+
+    assert unescape(title) == f"Postmortem (draft): incident {incident_id} on backend"
+
+
 def test_text_is_one_line_per_row_and_sends_no_control_character_to_the_terminal():
     text = render(hostile(), "text")
 
