@@ -74,6 +74,11 @@ class SearchIncomplete(PermanentError):
 @dataclass(frozen=True)
 class Limits:
     lookback: timedelta = timedelta(days=30)     # the _Default log bucket keeps 30 days
+    # Runwarden's own lines are read this far past now: an instance whose clock is ahead writes lines
+    # stamped in the future, and Logging stores them ("Future timestamp that can be stored in log buckets:
+    # Up to 1 day in the future", Cloud Logging "Quotas and limits"). A read ending at now missed every
+    # line of an incident under way from such an instance; read, they are put on Logging's clock.
+    ahead: timedelta = timedelta(days=1)
     before: timedelta = timedelta(minutes=30)    # read this far before the first sign of the incident
     after: timedelta = timedelta(minutes=30)     # and this far after the last
     max_span: timedelta = timedelta(hours=24)
@@ -207,7 +212,7 @@ class _Build:
             position[0] += position[1]
             self._learn(step)
 
-        query = runwarden_filter(self.incident_id, self.now - self.limits.lookback, self.now)
+        query = runwarden_filter(self.incident_id, self.now - self.limits.lookback, self.now + self.limits.ahead)
         first = self._read("runwarden", query, keep, refusable=False)
         self.reads.append(first)
         if first.cut_short and read_at:
@@ -332,7 +337,7 @@ class _Build:
         once). Reaching it, every line was read and neither read is cut short; otherwise the first
         read says which lines were not read, between which times."""
         read_at[:] = []
-        query = runwarden_filter(self.incident_id, stopped_at, self.now)
+        query = runwarden_filter(self.incident_id, stopped_at, self.now + self.limits.ahead)
         newest = self._read("runwarden (newest first)", query, keep, self.limits.max_newest_pages,
                             refusable=False, order_by="timestamp desc")
         index = self.reads.index(first)
@@ -356,7 +361,7 @@ class _Build:
         if not self.incident_id.startswith("command:"):
             return ""
         command_id = self.incident_id.removeprefix("command:")
-        query = command_steps_filter(command_id, self.now - self.limits.lookback, self.now)
+        query = command_steps_filter(command_id, self.now - self.limits.lookback, self.now + self.limits.ahead)
         try:
             page = self.logs.read_page(self.project, query, page_size=self.limits.page_size)
         except RunwardenError:
@@ -402,7 +407,7 @@ class _Build:
         that fails leaves the answer as it was."""
         if self.incident_id.startswith("command:"):
             return ""
-        query = received_alerts_filter(self.now - self.limits.lookback, self.now)
+        query = received_alerts_filter(self.now - self.limits.lookback, self.now + self.limits.ahead)
         try:
             page = self.logs.read_page(self.project, query, page_size=self.limits.page_size,
                                        order_by="timestamp desc")

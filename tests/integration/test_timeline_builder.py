@@ -716,6 +716,30 @@ def test_an_instance_whose_clock_is_minutes_off_is_read_on_loggings_clock(standi
     assert not timeline.people and any("clock" in n and "3 min" in n for n in timeline.notes), timeline.notes
 
 
+def test_an_instance_whose_clock_is_ahead_is_read_though_its_lines_carry_times_after_now(standin, logs):
+    """The incident is under way; on_alert ran on an instance whose clock is 10 minutes ahead, so the lines it
+    wrote a minute ago carry times 9 minutes from now. Cloud Logging stores them ("Future timestamp that can
+    be stored in log buckets: Up to 1 day in the future", Cloud Logging "Quotas and limits"); a read that
+    stopped at now never saw them, and the timeline showed the alert and no plan, claim or write."""
+    resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
+    ahead = timedelta(minutes=10)
+    step(standin, T0 + timedelta(seconds=30), "received", f"alert {INCIDENT} (open) from policy 'p'", message_id="5",
+         state="open", started_at=int(T0.timestamp()), resource=resource, writer="sound0instance",
+         received=T0 + timedelta(seconds=31))
+    for real, name in ((NOW - timedelta(minutes=2), "planned"), (NOW - timedelta(seconds=90), "claimed"),
+                       (NOW - timedelta(minutes=1), "applied")):
+        step(standin, real + ahead, name, name, writer="fast0instance", received=real + timedelta(seconds=1),
+             **({"action": "rollback_traffic"} if name == "planned" else {}))
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+
+    assert [e.kind for e in timeline.entries if e.source.value == "runwarden"] == [
+        "planned", "claimed", "applied"], kinds(timeline)
+    applied = next(e for e in timeline.entries if e.kind == "applied")
+    assert applied.at == NOW - timedelta(seconds=59)           # Logging's receipt, not the clock ahead
+    assert any("clock" in n and "ahead" in n for n in timeline.notes), timeline.notes
+
+
 CONNECTOR = f"projects/{PROJECT}/locations/us-central1/connectors/backend-conn"
 DEPLOY_BOT = "deployer@demo-project.iam.gserviceaccount.com"
 TERRAFORM = "terraform@demo-project.iam.gserviceaccount.com"
