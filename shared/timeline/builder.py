@@ -51,6 +51,8 @@ ACTION_STEPS = frozenset({"applied", "adopted", "dry_run", "proposed", "verified
 
 # How much of a command's outcome the not-found answer quotes: a summary row's length.
 DECIDED_SHOWN = 240
+# And of a command's name (the longest of shared/commands HANDLERS, rollback_traffic, is 16 characters).
+COMMAND_SHOWN = 40
 
 
 class UnknownIncident(LookupError):
@@ -381,7 +383,8 @@ class _Build:
                 # after its record lapsed) has no `command` to name, and the sender was told only that.
                 decided = f"{details['step']}: {visible(one_line(entry.text, DECIDED_SHOWN))}"
             if details.get("command"):
-                names[str(details["command"])] = None
+                # Read back from the logs, anyone's text: one line, cut to a command name's length, shown.
+                names[visible(one_line(str(details["command"]), COMMAND_SHOWN))] = None
             if is_incident_id(entry.labels.get(INCIDENT_LABEL, "")):
                 incidents[entry.labels[INCIDENT_LABEL]] = None
         what = f"command {command_id}" + (f" ({', '.join(names)})" if names else "")

@@ -530,6 +530,21 @@ def test_a_commands_incident_label_not_of_an_ids_shape_is_never_offered_as_a_com
     assert ";w" not in message and "command ap-7 (approve) has steps, under no incident" in message, message
 
 
+def test_a_commands_name_read_back_from_the_logs_is_shown_on_one_line_and_cut(standin, logs):
+    """The command's name in the not-found answer is read back from Cloud Logging, anyone's text: a name of
+    thousands of characters and line breaks made an answer of that size over several lines."""
+    from tests.integration.timeline_world import ON_COMMAND
+
+    step(standin, T0, "received", "command from mallory@example.com", incident=None, trigger="command",
+         function=ON_COMMAND, command_id="ap-8", command="approve\n" + "x" * 5000 + "\u202e")
+
+    with pytest.raises(UnknownIncident) as raised:
+        build_timeline("command:ap-8", PROJECT, logs, NOW)
+    message = str(raised.value)
+    assert "\n" not in message and "\u202e" not in message and len(message) < 1000, message[:300]
+    assert "command ap-8 (approve " in message, message[:300]
+
+
 def _alerted_and_rolled_back(standin: LoggingStandIn) -> None:
     step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
          started_at=int(T0.timestamp()), resource={"project_id": PROJECT, "location": "us-central1",
