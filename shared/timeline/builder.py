@@ -26,7 +26,7 @@ from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import (ActionRow, Actor, ActorKind, ErrorMinute, ErrorSeries, EvidenceRow,
                                    IncidentTimeline, ReadReport, Source, TimelineEntry)
 from shared.timeline.queries import (BadInput, audit_filters, check_incident_id, check_project, command_steps_filter,
-                                     entry_link, explorer_link, is_location, is_service_id, near_ids,
+                                     entry_link, explorer_link, is_incident_id, is_location, is_service_id, near_ids,
                                      other_writes_filter, received_alerts_filter, reopened_filter,
                                      request_errors_filter, runwarden_filter)
 from shared.timeline.words import duration, visible
@@ -51,6 +51,8 @@ ACTION_STEPS = frozenset({"applied", "adopted", "dry_run", "proposed", "verified
 
 # How much of a command's outcome the not-found answer quotes: a summary row's length.
 DECIDED_SHOWN = 240
+# And of a command's name (the longest of shared/commands HANDLERS, rollback_traffic, is 16 characters).
+COMMAND_SHOWN = 40
 
 
 class UnknownIncident(LookupError):
@@ -74,6 +76,11 @@ class SearchIncomplete(PermanentError):
 @dataclass(frozen=True)
 class Limits:
     lookback: timedelta = timedelta(days=30)     # the _Default log bucket keeps 30 days
+    # Runwarden's own lines are read this far past now: an instance whose clock is ahead writes lines
+    # stamped in the future, and Logging stores them ("Future timestamp that can be stored in log buckets:
+    # Up to 1 day in the future", Cloud Logging "Quotas and limits"). A read ending at now missed every
+    # line of an incident under way from such an instance; read, they are put on Logging's clock.
+    ahead: timedelta = timedelta(days=1)
     before: timedelta = timedelta(minutes=30)    # read this far before the first sign of the incident
     after: timedelta = timedelta(minutes=30)     # and this far after the last
     max_span: timedelta = timedelta(hours=24)
@@ -207,7 +214,7 @@ class _Build:
             position[0] += position[1]
             self._learn(step)
 
-        query = runwarden_filter(self.incident_id, self.now - self.limits.lookback, self.now)
+        query = runwarden_filter(self.incident_id, self.now - self.limits.lookback, self.now + self.limits.ahead)
         first = self._read("runwarden", query, keep, refusable=False)
         self.reads.append(first)
         if first.cut_short and read_at:
@@ -332,7 +339,7 @@ class _Build:
         once). Reaching it, every line was read and neither read is cut short; otherwise the first
         read says which lines were not read, between which times."""
         read_at[:] = []
-        query = runwarden_filter(self.incident_id, stopped_at, self.now)
+        query = runwarden_filter(self.incident_id, stopped_at, self.now + self.limits.ahead)
         newest = self._read("runwarden (newest first)", query, keep, self.limits.max_newest_pages,
                             refusable=False, order_by="timestamp desc")
         index = self.reads.index(first)
@@ -356,7 +363,7 @@ class _Build:
         if not self.incident_id.startswith("command:"):
             return ""
         command_id = self.incident_id.removeprefix("command:")
-        query = command_steps_filter(command_id, self.now - self.limits.lookback, self.now)
+        query = command_steps_filter(command_id, self.now - self.limits.lookback, self.now + self.limits.ahead)
         try:
             page = self.logs.read_page(self.project, query, page_size=self.limits.page_size)
         except RunwardenError:
@@ -376,8 +383,9 @@ class _Build:
                 # after its record lapsed) has no `command` to name, and the sender was told only that.
                 decided = f"{details['step']}: {visible(one_line(entry.text, DECIDED_SHOWN))}"
             if details.get("command"):
-                names[str(details["command"])] = None
-            if entry.labels.get(INCIDENT_LABEL):
+                # Read back from the logs, anyone's text: one line, cut to a command name's length, shown.
+                names[visible(one_line(str(details["command"]), COMMAND_SHOWN))] = None
+            if is_incident_id(entry.labels.get(INCIDENT_LABEL, "")):
                 incidents[entry.labels[INCIDENT_LABEL]] = None
         what = f"command {command_id}" + (f" ({', '.join(names)})" if names else "")
         if incidents:
@@ -402,7 +410,7 @@ class _Build:
         that fails leaves the answer as it was."""
         if self.incident_id.startswith("command:"):
             return ""
-        query = received_alerts_filter(self.now - self.limits.lookback, self.now)
+        query = received_alerts_filter(self.now - self.limits.lookback, self.now + self.limits.ahead)
         try:
             page = self.logs.read_page(self.project, query, page_size=self.limits.page_size,
                                        order_by="timestamp desc")
@@ -412,10 +420,14 @@ class _Build:
                                            if e.labels.get(INCIDENT_LABEL)))
         if near:
             return (f"; did you mean {' or '.join(near)}? (runwarden timeline {near[0]} --project {self.project})")
-        # Entries an exclusion filter matches are not stored ("Exclusion filters", LogSink.exclusions /
-        # LogExclusion, google/logging/v2/logging_config.proto): Runwarden's lines of a real incident too.
-        return ("; if Runwarden did handle it, check that no exclusion filter of the _Default sink (or of a "
-                "LogExclusion) drops its lines: `gcloud logging sinks describe _Default`")
+        # An incident opened a moment ago: its first line may not be readable yet (entries arrive late,
+        # "late arriving log entries", TailLogEntriesRequest.buffer_window, google/logging/v2/logging.proto;
+        # how late a ListLogEntries read may see one is UNCONFIRMED), and a redelivered or queued
+        # notification reaches Runwarden later still. Entries an exclusion filter matches are never stored
+        # ("Exclusion filters", LogSink.exclusions / LogExclusion, google/logging/v2/logging_config.proto).
+        return ("; an incident opened in the last few minutes may have lines that have not reached Cloud Logging "
+                "yet: try again in a minute. If Runwarden did handle it earlier, check that no exclusion filter of "
+                "the _Default sink (or of a LogExclusion) drops its lines: `gcloud logging sinks describe _Default`")
 
     def _learn(self, step: Step) -> None:
         """The service and what it depends on, from what Runwarden wrote about them."""

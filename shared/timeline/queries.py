@@ -121,11 +121,20 @@ def received_alerts_filter(start: datetime, end: datetime) -> str:
             f"labels.runwarden_trigger={quote('alert')} AND {window(start, end)}")
 
 
+def is_incident_id(value: str) -> bool:
+    """`value` has an incident id's shape. A label read back from Cloud Logging is anyone's text (any
+    principal with logging.logEntries.create can write an entry carrying it): one not of this shape is
+    never offered as an id, nor pasted into a command a person is told to run (`0.abc;w` would run `w`)."""
+    return bool(INCIDENT_ID.fullmatch(value))
+
+
 def near_ids(wanted: str, known: Iterable[str], limit: int = 3) -> list[str]:
     """The ids in `known` (newest first) within two edits of `wanted`, ignoring case (a mistyped or
-    mis-cased id: Logging's comparisons ignore case, the builder's exact match does not), nearest first."""
+    mis-cased id: Logging's comparisons ignore case, the builder's exact match does not), nearest first;
+    only those of an incident id's shape (is_incident_id)."""
     want = wanted.lower()
-    scored = [(_edits(want, k.lower()), i, k) for i, k in enumerate(dict.fromkeys(known)) if k != wanted]
+    scored = [(_edits(want, k.lower()), i, k) for i, k in enumerate(dict.fromkeys(known))
+              if k != wanted and is_incident_id(k)]
     return [k for d, _, k in sorted(s for s in scored if s[0] <= 2)][:limit]
 
 

@@ -105,8 +105,10 @@ def one_line(text: object, limit: int | None = None) -> str:
 
 # Backslash-escaped, these ASCII punctuation characters are shown as themselves in CommonMark
 # ("Backslash escapes", CommonMark spec 0.31, section 2.4) and in GitHub Flavored Markdown, whose
-# tables also take `\|` as a pipe inside a cell ("Tables (extension)", GFM spec 0.29).
-_MARKDOWN = re.compile(r"([\\`*_\[\]<>|~#!])")
+# tables also take `\|` as a pipe inside a cell ("Tables (extension)", GFM spec 0.29). `&` too: it
+# begins a character reference ("Entity and numeric character references", section 2.5), so a log
+# line's "&lt;" or "&amp;" would read as "<" or "&"; "\&" never begins one.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|~#!&])")
 
 
 def markdown_text(text: object, limit: int = MAX_SHOWN) -> str:

@@ -242,6 +242,8 @@ def test_an_unknown_incident_is_not_found(world, logs):
     with pytest.raises(UnknownIncident, match="0.unknown") as raised:
         build_timeline("0.unknown", PROJECT, logs, NOW)
     assert "did you mean" not in str(raised.value) and "exclusion filter" in str(raised.value), raised.value
+    # An incident opened a moment ago: its lines may not be readable yet, and a person is told to try again.
+    assert "not reached Cloud Logging yet" in str(raised.value) and "try again" in str(raised.value), raised.value
 
 
 @pytest.mark.parametrize("asked", ["0.nrwotmyokd9m", "0.nrwotmyok9n"])
@@ -514,6 +516,35 @@ def test_a_command_whose_steps_carry_no_incident_is_not_found_but_says_how_to_re
     assert str(raised.value).endswith("in the last 30 days"), raised.value
 
 
+def test_a_commands_incident_label_not_of_an_ids_shape_is_never_offered_as_a_command_to_run(standin, logs):
+    """The incident label on a command's lines is read back from Cloud Logging, where any principal allowed
+    to write entries can set it: one like `0.abc;w` pasted into `runwarden timeline ...` would run `w`."""
+    from tests.integration.timeline_world import ON_COMMAND
+
+    step(standin, T0, "received", "command approve from mallory@example.com", incident="0.nrwotmyokd9n;w",
+         trigger="command", function=ON_COMMAND, command_id="ap-7", command="approve")
+
+    with pytest.raises(UnknownIncident) as raised:
+        build_timeline("command:ap-7", PROJECT, logs, NOW)
+    message = str(raised.value)
+    assert ";w" not in message and "command ap-7 (approve) has steps, under no incident" in message, message
+
+
+def test_a_commands_name_read_back_from_the_logs_is_shown_on_one_line_and_cut(standin, logs):
+    """The command's name in the not-found answer is read back from Cloud Logging, anyone's text: a name of
+    thousands of characters and line breaks made an answer of that size over several lines."""
+    from tests.integration.timeline_world import ON_COMMAND
+
+    step(standin, T0, "received", "command from mallory@example.com", incident=None, trigger="command",
+         function=ON_COMMAND, command_id="ap-8", command="approve\n" + "x" * 5000 + "\u202e")
+
+    with pytest.raises(UnknownIncident) as raised:
+        build_timeline("command:ap-8", PROJECT, logs, NOW)
+    message = str(raised.value)
+    assert "\n" not in message and "\u202e" not in message and len(message) < 1000, message[:300]
+    assert "command ap-8 (approve " in message, message[:300]
+
+
 def _alerted_and_rolled_back(standin: LoggingStandIn) -> None:
     step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
          started_at=int(T0.timestamp()), resource={"project_id": PROJECT, "location": "us-central1",
@@ -698,6 +729,30 @@ def test_an_instance_whose_clock_is_minutes_off_is_read_on_loggings_clock(standi
     applied = next(e for e in timeline.entries if e.kind == "applied")
     assert applied.at == T0 + timedelta(seconds=96)            # Logging's receipt, as its clock would have said
     assert not timeline.people and any("clock" in n and "3 min" in n for n in timeline.notes), timeline.notes
+
+
+def test_an_instance_whose_clock_is_ahead_is_read_though_its_lines_carry_times_after_now(standin, logs):
+    """The incident is under way; on_alert ran on an instance whose clock is 10 minutes ahead, so the lines it
+    wrote a minute ago carry times 9 minutes from now. Cloud Logging stores them ("Future timestamp that can
+    be stored in log buckets: Up to 1 day in the future", Cloud Logging "Quotas and limits"); a read that
+    stopped at now never saw them, and the timeline showed the alert and no plan, claim or write."""
+    resource = {"project_id": PROJECT, "location": "us-central1", "service_name": "backend"}
+    ahead = timedelta(minutes=10)
+    step(standin, T0 + timedelta(seconds=30), "received", f"alert {INCIDENT} (open) from policy 'p'", message_id="5",
+         state="open", started_at=int(T0.timestamp()), resource=resource, writer="sound0instance",
+         received=T0 + timedelta(seconds=31))
+    for real, name in ((NOW - timedelta(minutes=2), "planned"), (NOW - timedelta(seconds=90), "claimed"),
+                       (NOW - timedelta(minutes=1), "applied")):
+        step(standin, real + ahead, name, name, writer="fast0instance", received=real + timedelta(seconds=1),
+             **({"action": "rollback_traffic"} if name == "planned" else {}))
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW)
+
+    assert [e.kind for e in timeline.entries if e.source.value == "runwarden"] == [
+        "planned", "claimed", "applied"], kinds(timeline)
+    applied = next(e for e in timeline.entries if e.kind == "applied")
+    assert applied.at == NOW - timedelta(seconds=59)           # Logging's receipt, not the clock ahead
+    assert any("clock" in n and "ahead" in n for n in timeline.notes), timeline.notes
 
 
 CONNECTOR = f"projects/{PROJECT}/locations/us-central1/connectors/backend-conn"

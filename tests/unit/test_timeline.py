@@ -238,6 +238,42 @@ def test_markdown_shows_hostile_text_without_rendering_it():
     assert "\x1b" not in html and "\u202e" not in html
 
 
+# Character references ("Entity and numeric character references", CommonMark spec 0.31, section 2.5)
+# are decoded by every Markdown renderer: a log line's "&lt;script&gt;" read as "<script>" and "AT&amp;T"
+# as "AT&T" in the postmortem. (A numeric one, "&#x202E;", is already broken by its escaped "#".)
+REFERENCES = ["&lt;script&gt;alert(1)&lt;/script&gt;", "rtl &#x202E;evil&#x202C; end", "zero&#8203;width",
+              "AT&amp;T &copy; &#124; not a pipe", "&#96;tick&#96; &#42;star&#42; &#x5B;x&#x5D;(javascript:alert(1))"]
+
+
+@pytest.mark.parametrize("text", REFERENCES)
+def test_markdown_shows_a_character_reference_as_written(text):
+    from html import unescape
+
+    from markdown_it import MarkdownIt
+
+    row = _row(T, Source.AUDIT, "deploy", ActorKind.PERSON)
+    row.summary = text
+    html = MarkdownIt("commonmark").enable("table").render(to_markdown(sample(entries=[row])))
+    cells = re.findall(r"<td>(.*?)</td>", html.split("<h2>Timeline</h2>")[1].split("<h2>")[0], re.S)
+
+    assert len(cells) == 6 and unescape(re.sub(r"<[^>]*>", "", cells[4])) == text
+    assert "\u202e" not in html and "\u200b" not in html
+
+
+@pytest.mark.parametrize("incident_id", ["command:rb.__1__", "0.__init__", "0._x_", "command:rb-1_x_"])
+def test_the_postmortems_title_shows_the_incident_id_as_written(incident_id):
+    """An operator's command id is the operator's own (`[A-Za-z0-9._:@-]`): its underscores are not emphasis."""
+    from html import unescape
+
+    from markdown_it import MarkdownIt
+
+    assert check_incident_id(incident_id) == incident_id        # an id the timeline accepts as it is
+    html = MarkdownIt("commonmark").enable("table").render(to_markdown(sample(incident_id=incident_id)))
+    title = re.search(r"<h1>(.*?)</h1>", html).group(1)
+
+    assert unescape(title) == f"Postmortem (draft): incident {incident_id} on backend"
+
+
 def test_text_is_one_line_per_row_and_sends_no_control_character_to_the_terminal():
     text = render(hostile(), "text")
 

@@ -66,6 +66,12 @@ def test_every_name_is_in_exactly_one_filter_in_order_and_each_filter_is_within_
     ("0.zzzzzzzzzzzz", ["0.nrwotmyokd9n"], []),                                     # nothing near
     # nearest first, the newer first at one distance, at most 3
     ("0.aaa", ["0.abb", "0.aab", "0.bbb", "0.aaa1"], ["0.aab", "0.aaa1", "0.abb"]),
+    # a label any log writer can set, not of an incident id's shape, is never offered as a command to run
+    ("0.nrwotmyokd9n", ["0.nrwotmyokd9n;w"], []),
+    ("0.nrwotmyokd9n", ["0.nrwotmyokd9`w"], []),
+    ("0.nrwotmyokd9n", ["0.nrwotmyokd9 w"], []),
+    ("0.nrwotmyokd9n", ["0.nrwotmyokd9\x1b", "0.nrwotmyokd9m"], ["0.nrwotmyokd9m"]),
+    ("0.nrwotmyokd9n", ["0.nrwotmyokd9n\u202e"], []),
 ])
 def test_near_ids_are_within_two_edits_ignoring_case(wanted, known, near):
     assert near_ids(wanted, known) == near
