@@ -120,6 +120,7 @@ PLAN_ROWS = [
     ({"_REGION": "us-central1"}, 'project_id = "my-project"\n', "us-central1"),  # the root names none
     ({"PROJECT_ID": "ci-project"}, ROOT_TFVARS, "refused"),             # built in another project
     ({}, 'project_id = "my-project"  # the project\nregion="europe-west1"\n', None),
+    ({"_REGION": "europe-west1"}, None, "europe-west1"),                # no terraform.tfvars at all
 ]
 
 
