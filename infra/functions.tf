@@ -113,6 +113,14 @@ module "config_check" {
   connector_max_instances = var.connector_max_instances
 }
 
+# function_cpu against function_memory (function_resources/main.tf says why): checked at plan.
+module "function_resources" {
+  source = "./function_resources"
+
+  cpu    = var.function_cpu
+  memory = var.function_memory
+}
+
 locals {
   # BuildConfig.service_account: "projects/{projectId}/serviceAccounts/{serviceAccountEmail}" (Cloud
   # Functions v2 API, BuildConfig); the project is the one the email names.
@@ -153,7 +161,7 @@ resource "google_cloudfunctions2_function" "pubsub" {
     service_account_email            = google_service_account.functions[each.key].email
     timeout_seconds                  = local.function_timeout_seconds
     available_memory                 = var.function_memory
-    available_cpu                    = var.function_cpu # null: derived from the memory
+    available_cpu                    = module.function_resources.cpu # null: derived from the memory
     min_instance_count               = each.value.min
     max_instance_count               = var.max_instances
     max_instance_request_concurrency = 1

@@ -235,7 +235,7 @@ resource "google_monitoring_alert_policy" "heartbeat" {
 # `notify`, label runwarden_status; WARNING or ERROR).
 resource "google_monitoring_alert_policy" "notify" {
   project      = var.project_id
-  display_name = "Runwarden: needs a person (escalated, proposed, undone, failed, reminder)"
+  display_name = "Runwarden: needs a person (escalated, proposed, undone, failed, reminder, rejected)"
   combiner     = "OR"
   severity     = "WARNING"
   user_labels  = local.labels
@@ -261,7 +261,7 @@ resource "google_monitoring_alert_policy" "notify" {
   documentation {
     subject   = "Runwarden: $${log.extracted_label.status} for incident $${log.extracted_label.incident}"
     mime_type = "text/markdown"
-    content   = "Runwarden needs a person: it escalated, proposed a change for approval, undid its own change, failed, or is reminding about an open proposal. The incident's timeline is the Logging filter labels.runwarden_incident=\"INCIDENT\". Runbook: ${local.runbook}#runbook-notify"
+    content   = "Runwarden needs a person: it escalated, proposed a change for approval, undid its own change, failed, is reminding about an open proposal, or rejected a malformed alert (a policy to fix). The incident's timeline is the Logging filter labels.runwarden_incident=\"INCIDENT\". Runbook: ${local.runbook}#runbook-notify"
   }
 
   notification_channels = var.human_notification_channels

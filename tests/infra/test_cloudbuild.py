@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 
 from tests.infra.terraform import ROOT
@@ -68,3 +69,78 @@ def test_ci_stops_at_once_without_terraform(tmp_path) -> None:
                           capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "CI=true and terraform (1.5 or later) is not on the PATH" in done.stderr, done.stderr
+
+
+# --- The plan step's project and region, run as Cloud Build runs it -------------------------------
+
+def _substituted(text: str, values: dict[str, str]) -> str:
+    """Cloud Build's substitution: `$$` is a literal `$`; `${NAME}` and `$NAME` take the value (with
+    ALLOW_LOOSE, an unknown one is empty)."""
+    def one(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        return values.get(match.group(1) or match.group(2), "")
+    return re.sub(r"\$\$|\$\{(\w+)\}|\$(\w+)", one, text)
+
+
+def _run_plan_step(tmp_path, tfvars: str | None, **overrides: str):
+    """The terraform-plan step in a copy of its root, with a `terraform` that records its arguments:
+    (exit code, stderr, the arguments terraform got or None)."""
+    import os
+    import shutil
+    import subprocess
+
+    values = {**{k: str(v) for k, v in BUILD["substitutions"].items()}, "PROJECT_ID": "my-project", **overrides}
+    step = _step("terraform-plan")
+    root = tmp_path / "root"
+    root.mkdir()
+    if tfvars is not None:
+        (root / "terraform.tfvars").write_text(tfvars)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    record = tmp_path / "terraform.args"
+    (bin_dir / "terraform").write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\n')
+    (bin_dir / "terraform").chmod(0o755)
+    command = [_substituted(step.get("entrypoint", "terraform"), values)]
+    command += [_substituted(arg, values) for arg in step["args"]]
+    done = subprocess.run(command, cwd=root, env={"PATH": f"{bin_dir}:{os.path.dirname(shutil.which('sed'))}:/bin"},
+                          capture_output=True, text=True, timeout=30, check=False)
+    args = record.read_text().splitlines() if record.exists() else None
+    return done.returncode, done.stderr, args
+
+
+ROOT_TFVARS = 'project_id = "my-project"\nregion     = "europe-west1"\noncall_email = "a@example.com"\n'
+
+# (substitutions, the root's terraform.tfvars, the region Terraform is given: None = the root's own,
+# "refused" = the step stops before planning)
+PLAN_ROWS = [
+    ({}, ROOT_TFVARS, None),                                            # a trigger that names no region
+    ({"_REGION": "europe-west1"}, ROOT_TFVARS, "europe-west1"),         # the same region, named twice
+    ({"_REGION": "us-central1"}, ROOT_TFVARS, "refused"),               # another region than the root's
+    ({"_REGION": "us-central1"}, 'project_id = "my-project"\n', "us-central1"),  # the root names none
+    ({"PROJECT_ID": "ci-project"}, ROOT_TFVARS, "refused"),             # built in another project
+    ({}, 'project_id = "my-project"  # the project\nregion="europe-west1"\n', None),
+    ({"_REGION": "europe-west1"}, None, "europe-west1"),                # no terraform.tfvars at all
+]
+
+
+@pytest.mark.parametrize("overrides, tfvars, region", PLAN_ROWS)
+def test_the_plan_deploys_where_the_root_says(tmp_path, overrides, tfvars, region) -> None:
+    """A -var overrides terraform.tfvars silently (Terraform, "Variable Definition Precedence"): a
+    default _REGION moved a root that names its region there, and a build in another project than the
+    root's deployed there. The step passes only what agrees with the root, or stops saying why."""
+    code, stderr, args = _run_plan_step(tmp_path, tfvars, **overrides)
+    if region == "refused":
+        assert code != 0 and args is None, (code, args)
+        assert "terraform.tfvars names" in stderr and "nothing was planned" in stderr, stderr
+        return
+    assert code == 0, stderr
+    assert args is not None and args[0] == "plan" and "-input=false" in args, args
+    project = overrides.get("PROJECT_ID", "my-project")
+    assert f"-var=project_id={project}" in args, args
+    regions = [a for a in args if a.startswith("-var=region=")]
+    assert regions == ([] if region is None else [f"-var=region={region}"]), args
+
+
+def test_no_region_is_assumed() -> None:
+    assert BUILD["substitutions"]["_REGION"] == "", "a default region overrides the root's own on every trigger that leaves it out"

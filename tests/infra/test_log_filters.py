@@ -9,6 +9,8 @@ the watchdog is right under either reading.
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
@@ -143,6 +145,15 @@ def test_both_resource_types_are_named_in_every_own_log_filter() -> None:
 
 def test_the_notify_statuses_are_the_codes() -> None:
     assert set(evaluate(v) for v in load_module().locals["notify_statuses"]) == set(NOTIFY_STATUSES)
+
+
+def test_the_page_names_every_status_it_carries() -> None:
+    # The person paged reads the policy's name and documentation first: a `rejected` (a malformed alert,
+    # a policy to fix) paged under a name that listed every other status but that one.
+    policy = load_module().resource("google_monitoring_alert_policy", "notify")
+    named = re.search(r"\((.*)\)$", policy["display_name"]).group(1)
+    assert {s.strip() for s in named.split(",")} == set(NOTIFY_STATUSES), policy["display_name"]
+    assert "rejected" in policy["documentation"][0]["content"], policy["documentation"]
 
 
 def test_the_renderer_expands_a_join(tmp_path) -> None:
