@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.alerts.commands import connector_one_way
-from shared.commands import held, restore_notes
+from shared.commands import held, restore_notes, since_rollback
 from shared.commands.context import CommandRun, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.inventory import managed_service
@@ -59,9 +59,12 @@ def restore(run: CommandRun) -> Outcome:
         if not traffic:
             raise rejected("params.action_id", f"{p.action_id} recorded no traffic split to put back")
         _still_servable(run, p.action_id, service, traffic)
-        _not_overtaken(record, service)
-        # Sent with the etag of the read `_not_overtaken` checked, as the sweep's undo is: a change landing
-        # between that check and the write is refused by Cloud Run (shared/gcp/run.py), never written over.
+        if record.state is ActionState.UNDONE:
+            _not_overtaken(record, service)     # and `_not_undone` below
+        else:
+            _not_changed_since(run, record, service)
+        # Sent with the etag of the read just checked, as the sweep's undo is: a change landing between that
+        # check and the write is refused by Cloud Run (shared/gcp/run.py), never written over.
         params = RestoreTrafficParams(target=service_name, traffic=traffic, undoes=record.key,
                                       keep_tags=tagged_targets(service), expected_etag=service.etag)
         serving = serving_shares(service.traffic_statuses)
@@ -247,8 +250,9 @@ def _unmark_restoring(run: CommandRun, service: str, mark: RestoreMark | None) -
 
 
 def _not_overtaken(record: ActionRecord, service: Service) -> None:
-    """Refused (`skipped`, nothing written) when the service no longer serves as the rollback left it and
-    not as the recorded split either: someone changed its traffic since (a deploy of a fix, a person's
+    """For a rollback already undone (one not undone: `_not_changed_since`, which also names later rollbacks
+    and compares tags). Refused (`skipped`, nothing written) when the service no longer serves as the rollback
+    left it and not as the recorded split either: someone changed its traffic since (a deploy of a fix, a person's
     gcloud, another rollback). Putting back the split from before the rollback would then not undo the
     rollback but overwrite that change, sending traffic back to the revision the rollback took it off.
     Read as the sweep's undo reads it (judging.traffic_moved): the spec (`traffic`) and what serves
@@ -266,6 +270,25 @@ def _not_overtaken(record: ActionRecord, service: Service) -> None:
                   f"{service.name}; "
                   "to move its traffic, send restore_traffic with to_latest: true, or rollback_traffic with a Ready "
                   "revision")
+
+
+def _not_changed_since(run: CommandRun, record: ActionRecord, service: Service) -> None:
+    """Refused (`skipped`, nothing written) unless the service's traffic is the split the rollback left, and
+    no later rollback of it stands (since_rollback.changed_since): else the restore would undo that later
+    change too. The later rollbacks are read from the records, as the rest of the restore reads them; a read
+    that fails raises (transient: the command is delivered again), never read as "none"."""
+    others = []
+    for data in run.adapters.state.find_records(ACTIONS, "service", record.service):
+        if data.get("action") == "rollback_traffic" and data.get("key") != record.key:
+            try:
+                others.append(ActionRecord.model_validate(data))
+            except ValueError:
+                continue    # a record this version cannot read: its split, if it serves, differs or not
+    why = since_rollback.changed_since(record, service, since_rollback.later_rollbacks(record, others))
+    if why:
+        raise refused(f"{why}. See {service.short_name} as it is now: runwarden command diagnose --target "
+                      f"{service.name}; to move its traffic, send restore_traffic with to_latest: true, or "
+                      "rollback_traffic with the Ready revision you want served")
 
 
 def _not_undone(run: CommandRun, record: ActionRecord, service: Service) -> None:

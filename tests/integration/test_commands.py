@@ -215,6 +215,45 @@ def test_restore_by_action_id_puts_back_the_recorded_split(world):
     assert world.serving() == {NEW: 100}
 
 
+THIRD = "backend-00003-def"
+
+
+def _pinned_again(world: World) -> None:
+    """A person sends traffic back to the deploy by hand (no record), and a second rollback pins OLD again."""
+    world.standins.run.set_traffic(SERVICE, [TrafficSeed(100, NEW)])
+
+
+def _to_a_third_revision(world: World) -> None:
+    world.standins.run.add_revision(SERVICE, THIRD, world.anchor - timedelta(days=3))
+
+
+@pytest.mark.parametrize("between, to", [(_pinned_again, OLD), (_to_a_third_revision, THIRD)],
+                         ids=["pinned-again-to-the-same-revision", "rolled-back-to-another-revision"])
+def test_a_restore_after_a_later_rollback_writes_nothing_and_names_it(world, between, to):
+    """Rollback A is still pending when a later rollback B (another operator, or automation for a new incident)
+    changes or pins the service's traffic again. A restore of A wrote A's "before" split over B: B undone by no one
+    who named it, its record left pending for the sweep to judge a change that no longer stood; or, B on another
+    revision, it was refused as "someone else's" change, never naming B. A restore writes only over what A left."""
+    a = command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="bad deploy")
+    assert a.status.value == "applied", a.reason
+    between(world)
+    b = command(world, "rollback_traffic", target=SERVICE, params={"revision": to}, reason="new incident",
+                requested_by="alice@example.com", override_limits=True)
+    assert b.status.value == "applied" and world.serving() == {to: 100}, b.reason
+    done = writes(world)
+
+    restored = command(world, "restore_traffic", target=SERVICE, params={"action_id": a.action.action_id},
+                       reason="it was not the deploy")
+
+    assert restored.status.value == "skipped", restored.reason
+    said = ("nothing written", b.action.action_id, f"command {b.command_id}", f"restore {b.action.action_id} first",
+            "rollback_traffic with the Ready revision")
+    assert [words for words in said if words not in restored.reason] == [], restored.reason
+    assert writes(world) == done and world.serving() == {to: 100}
+    assert world.state.get_record(ACTIONS, b.action.action_id)["state"] == "pending"
+    assert world.state.get_record(ACTIONS, a.action.action_id)["state"] == "pending"
+
+
 def test_a_restore_of_a_rollback_already_undone_writes_nothing_and_names_the_later_change(world):
     """Rollback A is restored (undone); a second rollback B pins the same revision again. A restore of A sent
     again (a second operator, or the first one's terminal history) found the service serving as A left it and
