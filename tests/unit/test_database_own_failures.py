@@ -99,9 +99,9 @@ REPLICA = {
         expect=Signature.INCONCLUSIVE, names="replica"),
 }
 
-# Statements the database cancelled waiting on a lock, or ended in a deadlock (PostgreSQL 55P03 at
-# lock_timeout, 40P01; MySQL 1205, 1213), in psycopg2's, go-sql-driver/mysql's and pgjdbc's words: whatever
-# holds the lock (a migration run beside the deploy, a batch) the revision before meets too.
+# Statements the database cancelled waiting on a lock (PostgreSQL 55P03 at lock_timeout; MySQL 1205), in
+# psycopg2's and go-sql-driver/mysql's words: whatever holds the lock (a migration run beside the deploy, a
+# batch) the revision before meets too. A deadlock (40P01 in pgjdbc's words) is a cycle of its own.
 LOCK_PY = ("django.db.utils.OperationalError: canceling statement due to lock timeout\nCONTEXT:  while inserting "
            "index tuple (0,12) in relation \"orders_order\"")
 LOCK_MYSQL = "Error 1205 (HY000): Lock wait timeout exceeded; try restarting transaction"
@@ -124,9 +124,14 @@ LOCKS = {
     "the same with a quiet connector, in MySQL's words: no rollback": dict(
         build=lambda e: quiet(deployed(e, at=-8)).log(-6, LOCK_MYSQL, NEW, count=20),
         expect=Signature.INCONCLUSIVE, names="lock wait timeout exceeded"),
-    "deadlocks just after a deploy: no rollback": dict(
+    "lock timeouts beside a few deadlocks just after a deploy: no rollback, the holder named": dict(
+        build=lambda e: (quiet(deployed(e, at=-8)).log(-6, LOCK_MYSQL, NEW, count=20)
+                         .log(-6, DEADLOCK_JAVA, NEW, count=3)),
+        expect=Signature.INCONCLUSIVE, names="performance_schema.data_lock_waits"),
+    # A deadlock is a cycle the new revision's own lock order may close (test_connector_closed_failed_crashed.py).
+    "deadlocks just after a deploy: rolled back, as before": dict(
         build=lambda e: quiet(deployed(e, at=-8)).log(-6, DEADLOCK_JAVA, NEW, count=20),
-        expect=Signature.INCONCLUSIVE, names="deadlock"),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
     # The deploy's own: it moved the database, only the canary waits, or most of its failures are its code.
     "a deploy that moved the database host meets lock waits: rolled back": dict(
         build=lambda e: quiet(moved_reads(e)).log(-6, LOCK_PY, NEW, count=20),

@@ -10,7 +10,7 @@ from datetime import timedelta
 from shared.diagnosis.facts import Facts, LogIndex, Requests, Window, hms, path_changed
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.log_signals import REPLICA_CONFLICT, LogSignal, Refusal, pattern_of, per_text, refusals_of
-from shared.diagnosis.lock_waits import LOCK_ADVICE, LOCK_WAIT, lock_waits, lock_words
+from shared.diagnosis.lock_waits import LOCK_ADVICE, LOCK_TIMEOUT, lock_timeouts, lock_words
 from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, duration, pct, unread_rule_outs
 from shared.diagnosis.env_hosts import deploy_brought
@@ -492,8 +492,9 @@ def _replica_conflicts_on_the_same_replica(facts: Facts, c: Citation, suspect: R
     the revision before reads the same replica, so a rollback is not shown to help. The deploy is not
     ruled out either (it may have brought the longer reads): it competes, and a person chooses."""
     found = _same_database_answers(facts, c, suspect, replica_conflicts, REPLICA_CONFLICT,
-                                   ("reads a read replica cancelled", "reads cancelled by a replica's recovery, at least "
-                                    "half of the failure lines, on the database the revision before reads"))
+                                   ("reads a read replica cancelled",
+                                    "reads cancelled by a replica's recovery, at least half of the failure lines, on "
+                                    "the database the revision before reads"))
     if not found:
         return ""
     lines, previous = found
@@ -509,23 +510,24 @@ LOCK_WAITS = "look at " + LOCK_ADVICE + "; send traffic back by hand only if the
 
 def _lock_waits_on_the_same_database(facts: Facts, c: Citation, suspect: Revision) -> str:
     """Why the deploy is not shown to be the cause, or "": the new revision's failures are statements
-    the database cancelled at a lock timeout or ended in a deadlock (lock_waits.lock_waits), on the
+    the database cancelled at a lock timeout (lock_waits.lock_timeouts), on the
     database the revision before uses (_same_database_answers). The session holding the lock is not in
     the evidence: a migration run beside the deploy (a CREATE INDEX without CONCURRENTLY holds a SHARE
     lock for its whole build, PostgreSQL docs "CREATE INDEX", "Building Indexes Concurrently"), a batch,
     another service. A rollback leaves it holding the lock, and the revision before writes the same
     rows: it is sent traffic only once it is seen serving cleanly beside the suspect since the deploy
     (then the waits are the suspect's own, and this check finds none). The deploy is not ruled out
-    either (its own new statement may hold the lock): it competes, and a person chooses."""
-    found = _same_database_answers(facts, c, suspect, lock_waits, LOCK_WAIT,
-                                   ("statements the database cancelled at a lock timeout or ended in a deadlock",
-                                    "lock waits, at least half of the failure lines, on the database the revision "
+    either (its own new statement may hold the lock): it competes, and a person chooses. Deadlocks are
+    not read here: a cycle the database broke may be the new revision's own lock order, rolled back."""
+    found = _same_database_answers(facts, c, suspect, lock_timeouts, LOCK_TIMEOUT,
+                                   ("statements the database cancelled at a lock timeout",
+                                    "lock timeouts, at least half of the failure lines, on the database the revision "
                                     "before writes to"))
     if not found:
         return ""
     lines, previous = found
-    return (f"{suspect.short_name}'s failures are statements the database cancelled waiting on a lock or ended in "
-            f"a deadlock ({len(lines)}x, e.g. {lock_words(lines[0].text)!r}), and its deploy changed no setting that "
+    return (f"{suspect.short_name}'s failures are statements the database cancelled waiting on a lock "
+            f"({len(lines)}x, e.g. {lock_words(lines[0].text)!r}), and its deploy changed no setting that "
             f"says which database it uses: {previous.short_name} writes to the same database, where whatever holds "
             "the lock (a migration beside the deploy, a batch, a long transaction) stays, so a rollback is not "
             "shown to help")
