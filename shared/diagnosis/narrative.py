@@ -9,6 +9,7 @@ from datetime import datetime
 from shared.diagnosis.evidence import Connector, EvidenceItem, LogRecord, short_name
 from shared.diagnosis.log_signals import LogSignal, is_pooler_wait, per_text, signals_in
 from shared.diagnosis.facts import Facts, hms
+from shared.diagnosis.lock_waits import LOCK_ADVICE, lock_waits
 from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import pct
 from shared.diagnosis.rules.connector_signs import still_on_a_connector
@@ -195,6 +196,9 @@ def look_next(facts: Facts) -> str:
     if facts.logged_enough(len(replica_conflicts(facts))):
         # A read replica cancelled the reads (replica.py): the replica's lag, not the service's code.
         hints.append(REPLICA_ADVICE)
+    if facts.logged_enough(len(lock_waits(facts))):
+        # Statements waited on a lock another session held, or deadlocked (lock_waits.py): who holds it.
+        hints.append(LOCK_ADVICE)
     if top_error_texts(facts):
         hints.append("the top error texts above in the service's stderr")
     changed = _settings_the_deploy_changed(facts)

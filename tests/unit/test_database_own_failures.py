@@ -99,6 +99,54 @@ REPLICA = {
         expect=Signature.INCONCLUSIVE, names="replica"),
 }
 
+# Statements the database cancelled waiting on a lock (PostgreSQL 55P03 at lock_timeout; MySQL 1205), in
+# psycopg2's and go-sql-driver/mysql's words: whatever holds the lock (a migration run beside the deploy, a
+# batch) the revision before meets too. A deadlock (40P01 in pgjdbc's words) is a cycle of its own.
+LOCK_PY = ("django.db.utils.OperationalError: canceling statement due to lock timeout\nCONTEXT:  while inserting "
+           "index tuple (0,12) in relation \"orders_order\"")
+LOCK_MYSQL = "Error 1205 (HY000): Lock wait timeout exceeded; try restarting transaction"
+DEADLOCK_JAVA = ("org.postgresql.util.PSQLException: ERROR: deadlock detected\n  Detail: Process 4012 waits for "
+                 "ShareLock on transaction 91831; blocked by process 4013.")
+TIMEOUT_PY = "psycopg2.errors.QueryCanceled: canceling statement due to statement timeout"
+KEY_ERROR = "KeyError: 'billing_address'"
+
+
+def busy_as_usual(e: Evidence) -> Evidence:
+    """A shared connector at its max instances since long before the failures (another team's export)."""
+    return (e.connector(max_instances=3).connector_metric("instances", -40, 5, 3)
+            .connector_metric("cpu", -40, 5, 0.88).connector_metric("bytes", -40, 5, 6e7).sql_up(-40, 5, 1))
+
+
+LOCKS = {
+    "a deploy, then writes cancelled at lock_timeout beside a busy connector: no rollback, no scale-up": dict(
+        build=lambda e: busy_as_usual(deployed(e, at=-8)).log(-6, LOCK_PY, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, names="pg_locks"),
+    "the same with a quiet connector, in MySQL's words: no rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, LOCK_MYSQL, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, names="lock wait timeout exceeded"),
+    "lock timeouts beside a few deadlocks just after a deploy: no rollback, the holder named": dict(
+        build=lambda e: (quiet(deployed(e, at=-8)).log(-6, LOCK_MYSQL, NEW, count=20)
+                         .log(-6, DEADLOCK_JAVA, NEW, count=3)),
+        expect=Signature.INCONCLUSIVE, names="performance_schema.data_lock_waits"),
+    # A deadlock is a cycle the new revision's own lock order may close (test_connector_closed_failed_crashed.py).
+    "deadlocks just after a deploy: rolled back, as before": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, DEADLOCK_JAVA, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    # The deploy's own: it moved the database, only the canary waits, or most of its failures are its code.
+    "a deploy that moved the database host meets lock waits: rolled back": dict(
+        build=lambda e: quiet(moved_reads(e)).log(-6, LOCK_PY, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "a canary's writes wait on locks while the revision beside it writes cleanly: rolled back": dict(
+        build=lambda e: quiet(canary(e)).log(-5, LOCK_MYSQL, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "a few lock waits among the new code's own errors: rolled back": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, LOCK_PY, NEW, count=4).log(-6, KEY_ERROR, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+    "statement timeouts (a slower query, no lock) just after a deploy: rolled back, as before": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, TIMEOUT_PY, NEW, count=20),
+        expect=Signature.BAD_REVISION, action="rollback_traffic"),
+}
+
 # A secret version the revision pins, disabled or destroyed since: Cloud Run's own words as the
 # revision's condition and its system log give them, in both of their forms.
 SECRET_DISABLED = ("spec.template.spec.containers[0].env[1].value_from.secret_key_ref.name: Secret "
@@ -221,6 +269,11 @@ def test_a_full_disk_and_a_read_only_database_each_say_their_own(case):
 
 @pytest.mark.parametrize("case", REPLICA.values(), ids=REPLICA.keys())
 def test_a_replica_behind_its_primary(case):
+    _check(case)
+
+
+@pytest.mark.parametrize("case", LOCKS.values(), ids=LOCKS.keys())
+def test_lock_waits_of_the_database_both_revisions_use(case):
     _check(case)
 
 

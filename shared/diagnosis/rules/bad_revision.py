@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 
 from shared.diagnosis.facts import Facts, LogIndex, Requests, Window, hms, path_changed
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.log_signals import REPLICA_CONFLICT, LogSignal, Refusal, pattern_of, per_text, refusals_of
+from shared.diagnosis.lock_waits import LOCK_ADVICE, LOCK_TIMEOUT, lock_timeouts, lock_words
 from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, duration, pct, unread_rule_outs
 from shared.diagnosis.env_hosts import deploy_brought
@@ -64,6 +66,9 @@ def evaluate(facts: Facts) -> Finding:
     replica = _replica_conflicts_on_the_same_replica(facts, c, suspect)
     if replica:
         return c.doubt(replica, REPLICA_CONFLICTS)
+    locked = _lock_waits_on_the_same_database(facts, c, suspect)
+    if locked:
+        return c.doubt(locked, LOCK_WAITS)
     _cite_instance_the_deploy_named(facts, c, suspect)
     good, steps, why_none = _known_good(facts, c, suspect)
     # With no rollback target the finding escalates anyway, saying why (the revision before cannot
@@ -479,45 +484,90 @@ REPLICA_CONFLICTS = ("look at " + REPLICA_ADVICE + "; send traffic back by hand 
 
 
 def _replica_conflicts_on_the_same_replica(facts: Facts, c: Citation, suspect: Revision) -> str:
-    """Why the deploy is not shown to be the cause, or "": the new revision logged at least
-    db_error_logs_min reads a read replica cancelled for conflicting with its recovery
-    (replica.replica_conflicts), at least half of its failure lines (its own logs at ERROR or worse),
-    and its deploy changed none of the settings that say which database it reads (its plain env
-    values, its Cloud SQL connections, its secrets), nor did another revision serve beside it in the
-    same minutes with fewer of them (a canary's split: then its own reads are the conflicts'). The
-    replica cancels a read that holds back the replay of the primary's changes past
-    max_standby_streaming_delay (PostgreSQL docs, "Hot Standby"): the primary's VACUUM or a bulk
-    change brings that on as much as a longer read does, and the revision before reads the same
-    replica, so a rollback is not shown to help. The deploy is not ruled out either (it may have
-    brought the longer reads): it competes, and a person chooses."""
-    lines = replica_conflicts(facts, suspect.short_name)
-    deploy = facts.recent_deploy()
-    if not facts.logged_enough(len(lines)) or deploy is None or deploy[0].name != suspect.name:
+    """Why the deploy is not shown to be the cause, or "": the new revision's failures are reads a
+    read replica cancelled for conflicting with its recovery (replica.replica_conflicts), on the
+    database the revision before reads (_same_database_answers). The replica cancels a read that holds
+    back the replay of the primary's changes past max_standby_streaming_delay (PostgreSQL docs, "Hot
+    Standby"): the primary's VACUUM or a bulk change brings that on as much as a longer read does, and
+    the revision before reads the same replica, so a rollback is not shown to help. The deploy is not
+    ruled out either (it may have brought the longer reads): it competes, and a person chooses."""
+    found = _same_database_answers(facts, c, suspect, replica_conflicts, REPLICA_CONFLICT,
+                                   ("reads a read replica cancelled",
+                                    "reads cancelled by a replica's recovery, at least half of the failure lines, on "
+                                    "the database the revision before reads"))
+    if not found:
         return ""
-    previous = deploy[1]
-    failures = sum(1 for e in facts.logs.app_failed if e.resource_labels.get("revision_name") == suspect.short_name)
-    same_database = (set(suspect.env_values) == set(previous.env_values)
-                     and set(suspect.cloudsql_instances) == set(previous.cloudsql_instances)
-                     and not secrets_changed(previous, suspect))
-    if 2 * len(lines) < failures or not same_database or _conflicts_beside(facts, suspect):
-        return ""
-    c.cite("log", f"stderr / stdout: {REPLICA_CONFLICT!r}",
-           f"{len(lines)} reads a read replica cancelled on {suspect.short_name}, e.g. {lines[0].text[:160]!r}; "
-           f"{failures} failure lines; its database settings are {previous.short_name}'s",
-           "reads cancelled by a replica's recovery, at least half of the failure lines, on the database the "
-           "revision before reads", True, role="refutes")
+    lines, previous = found
     return (f"{suspect.short_name}'s failures are reads a read replica cancelled for conflicting with its recovery "
             f"({len(lines)}x, e.g. {lines[0].text[:120]!r}), and its deploy changed no setting that says which "
             f"database it reads: {previous.short_name} reads the same replica, which cancels reads that hold back "
             "the replay of the primary's changes whatever revision sends them, so a rollback is not shown to help")
 
 
-def _conflicts_beside(facts: Facts, suspect: Revision) -> bool:
+# What a person checks when the new revision's statements wait on locks of the database both revisions use.
+LOCK_WAITS = "look at " + LOCK_ADVICE + "; send traffic back by hand only if the deploy brought the lock"
+
+
+def _lock_waits_on_the_same_database(facts: Facts, c: Citation, suspect: Revision) -> str:
+    """Why the deploy is not shown to be the cause, or "": the new revision's failures are statements
+    the database cancelled at a lock timeout (lock_waits.lock_timeouts), on the
+    database the revision before uses (_same_database_answers). The session holding the lock is not in
+    the evidence: a migration run beside the deploy (a CREATE INDEX without CONCURRENTLY holds a SHARE
+    lock for its whole build, PostgreSQL docs "CREATE INDEX", "Building Indexes Concurrently"), a batch,
+    another service. A rollback leaves it holding the lock, and the revision before writes the same
+    rows: it is sent traffic only once it is seen serving cleanly beside the suspect since the deploy
+    (then the waits are the suspect's own, and this check finds none). The deploy is not ruled out
+    either (its own new statement may hold the lock): it competes, and a person chooses. Deadlocks are
+    not read here: a cycle the database broke may be the new revision's own lock order, rolled back."""
+    found = _same_database_answers(facts, c, suspect, lock_timeouts, LOCK_TIMEOUT,
+                                   ("statements the database cancelled at a lock timeout",
+                                    "lock timeouts, at least half of the failure lines, on the database the revision "
+                                    "before writes to"))
+    if not found:
+        return ""
+    lines, previous = found
+    return (f"{suspect.short_name}'s failures are statements the database cancelled waiting on a lock "
+            f"({len(lines)}x, e.g. {lock_words(lines[0].text)!r}), and its deploy changed no setting that "
+            f"says which database it uses: {previous.short_name} writes to the same database, where whatever holds "
+            "the lock (a migration beside the deploy, a batch, a long transaction) stays, so a rollback is not "
+            "shown to help")
+
+
+def _same_database_answers(facts: Facts, c: Citation, suspect: Revision,
+                           lines_of: Callable[[Facts, str], list[LogRecord]], pattern: str,
+                           said: tuple[str, str]) -> tuple[list[LogRecord], Revision] | None:
+    """(the lines, the revision before) when the new revision logged at least db_error_logs_min of
+    the database's own answers `lines_of` reads, at least half of its failure lines (its own logs at
+    ERROR or worse), and its deploy changed none of the settings that say which database it uses (its
+    plain env values, its Cloud SQL connections, its secrets), nor did another revision serve beside
+    it in the same minutes with fewer of them (a canary's split: then the answers are its own); None
+    otherwise. `said`: what the lines are, and the bar, as the citation words them."""
+    what, bar = said
+    lines = lines_of(facts, suspect.short_name)
+    deploy = facts.recent_deploy()
+    if not facts.logged_enough(len(lines)) or deploy is None or deploy[0].name != suspect.name:
+        return None
+    previous = deploy[1]
+    failures = sum(1 for e in facts.logs.app_failed if e.resource_labels.get("revision_name") == suspect.short_name)
+    same_database = (set(suspect.env_values) == set(previous.env_values)
+                     and set(suspect.cloudsql_instances) == set(previous.cloudsql_instances)
+                     and not secrets_changed(previous, suspect))
+    if 2 * len(lines) < failures or not same_database or _answered_beside(facts, suspect, lines_of):
+        return None
+    c.cite("log", f"stderr / stdout: {pattern!r}",
+           f"{len(lines)} {what} on {suspect.short_name}, e.g. {lines[0].text[:160]!r}; "
+           f"{failures} failure lines; its database settings are {previous.short_name}'s",
+           bar, True,
+           role="refutes")
+    return lines, previous
+
+
+def _answered_beside(facts: Facts, suspect: Revision, lines_of: Callable[[Facts, str], list[LogRecord]]) -> bool:
     """Whether another revision served at least min_requests requests since the deploy with fewer
-    than db_error_logs_min replica conflicts of its own: the replica answered its reads."""
+    than db_error_logs_min of the same answers of its own: the database served it."""
     s, window = facts.s, facts.since_deploy(suspect)
     return any(facts.requests(window, name).total >= s.min_requests
-               and len(replica_conflicts(facts, name)) < s.db_error_logs_min
+               and len(lines_of(facts, name)) < s.db_error_logs_min
                for name in facts.revision_names_with_requests(window) if name != suspect.short_name)
 
 
