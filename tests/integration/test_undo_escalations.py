@@ -100,7 +100,7 @@ def test_an_escalated_undo_of_a_failing_rollback_says_the_deploy_was_not_the_cau
 
 def test_an_unfinished_undo_is_not_finished_over_a_later_rollback_to_the_same_revision(rolled_back):
     """A sweep moved the failing rollback A to `undoing` at +17m and died before the write. Meanwhile a person
-    deployed the fix's traffic by hand (NEW back at 100%), it failed again, and an operator rolled it back
+    sent the traffic back to NEW by hand (100%), it failed again, and an operator rolled it back
     (rollback B, a command) to the same OLD. The service serves exactly what A left, so before, the next
     sweep finished A's undo: it wrote NEW 100% back, silently undoing B, whose record stayed `pending`.
     Now nothing is written; A is escalated naming B and how to go back one step at a time."""
@@ -129,3 +129,22 @@ def test_an_unfinished_undo_is_not_finished_over_a_later_rollback_to_the_same_re
     assert states == {record["key"]: "escalated", b.action.action_id: "pending"}, states
     [published] = [p for p in rolled_back.published() if p["status"] == "escalated"]
     assert b.action.action_id in published["reason"], published
+
+
+def test_an_unfinished_undo_is_not_finished_over_a_tag_added_since(rolled_back):
+    """A sweep moved the failing rollback to `undoing` and died before the write; meanwhile a person put a
+    `candidate` tag at 0% on the fix's revision to test it by its own URL. The shares read as the rollback
+    left them, so before, the next sweep finished the undo and wrote the recorded split over the tag."""
+    [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    rolled_back.state.update_record(ACTIONS, record["key"], {"state": "undoing",
+                                                             "resolved_at": rolled_back.anchor.replace(minute=17)})
+    rolled_back.standins.run.set_traffic(SERVICE, [TrafficSeed(100, OLD), TrafficSeed(0, NEW, tag="candidate")])
+    rolled_back.at(40)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "no longer serves as the rollback left it" in outcome.reason, \
+        outcome.reason
+    assert "candidate" in outcome.reason, outcome.reason
+    assert rolled_back.serving() == {OLD: 100, NEW: 0} and rolled_back.standins.run.count("UpdateService") == 1
+    assert action_state(rolled_back) == "escalated"
