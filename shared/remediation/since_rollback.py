@@ -1,5 +1,6 @@
 """What changed a service's traffic since a rollback, read before an operator's restore of it
-(shared/commands/traffic.py) and before the sweep's undo of it (verification.py `_undo`): pure, from the rollback's record, the service as read and the service's later rollback records.
+(shared/commands/traffic.py) and before the sweep's undo of it (verification.py `_undo`): pure, from the
+rollback's record, the service as read and the service's later rollback records (history.later_rollbacks).
 
 A restore by action_id writes the split recorded before the rollback. That undoes the rollback only while
 the service still serves what the rollback left; after a later change (another rollback, by Runwarden or an
