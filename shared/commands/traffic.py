@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.alerts.commands import connector_one_way
-from shared.commands import held, restore_notes, since_rollback
+from shared.commands import held, restore_notes
 from shared.commands.context import CommandRun, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.inventory import managed_service
@@ -21,7 +21,7 @@ from shared.remediation.actions import get_action
 from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve, serving_shares
 from shared.remediation.actions.rollback_traffic import (RollbackTrafficParams, tagged_targets, traffic_changes,
                                                          traffic_state)
-from shared.remediation import in_flight
+from shared.remediation import history, in_flight, since_rollback
 from shared.remediation.guardrails import WRITING, GateResult, runs_dry
 from shared.remediation.judging import desired_not_served, traffic_moved
 from shared.remediation.records import ACTIONS, PINS, ActionRecord, ActionState, RestoreMark
@@ -277,14 +277,7 @@ def _not_changed_since(run: CommandRun, record: ActionRecord, service: Service) 
     no later rollback of it stands (since_rollback.changed_since): else the restore would undo that later
     change too. The later rollbacks are read from the records, as the rest of the restore reads them; a read
     that fails raises (transient: the command is delivered again), never read as "none"."""
-    others = []
-    for data in run.adapters.state.find_records(ACTIONS, "service", record.service):
-        if data.get("action") == "rollback_traffic" and data.get("key") != record.key:
-            try:
-                others.append(ActionRecord.model_validate(data))
-            except ValueError:
-                continue    # a record this version cannot read: its split, if it serves, differs or not
-    why = since_rollback.changed_since(record, service, since_rollback.later_rollbacks(record, others))
+    why = since_rollback.changed_since(record, service, history.later_rollbacks(run.adapters.state, record))
     if why:
         raise refused(f"{why}. See {service.short_name} as it is now: runwarden command diagnose --target "
                       f"{service.name}; to move its traffic, send restore_traffic with to_latest: true, or "

@@ -7,6 +7,7 @@ from typing import Any, Iterator, Mapping
 
 from shared.alerts.incidents import Incident
 from shared.ports import StateStore
+from shared.remediation import since_rollback
 from shared.remediation.records import ACTIONS, INCIDENTS, ActionRecord, ActionState, IncidentRecord
 
 
@@ -180,3 +181,18 @@ def _resolved_within(state: StateStore, service: str, action: str, ended: Action
         record = ActionRecord.model_validate(data)
         if record.action == action and record.state is ended and record.resolved_at and record.resolved_at >= since:
             yield record
+
+
+def later_rollbacks(state: StateStore, record: ActionRecord) -> list[ActionRecord]:
+    """The service's rollbacks applied after `record` and not undone, newest first
+    (since_rollback.later_rollbacks), read from its action records. A record this version cannot read is
+    left out (its split, if it serves, differs or not: since_rollback.changed_since compares the split too);
+    a read that fails raises, never read as "none"."""
+    others = []
+    for data in state.find_records(ACTIONS, "service", record.service):
+        if data.get("action") == "rollback_traffic" and data.get("key") != record.key:
+            try:
+                others.append(ActionRecord.model_validate(data))
+            except ValueError:
+                continue
+    return since_rollback.later_rollbacks(record, others)

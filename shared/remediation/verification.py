@@ -60,7 +60,7 @@ from shared.config import Config
 from shared.errors import PermanentError, TransientError
 from shared.diagnosis.evidence import Service, TrafficTarget, short_name, split_text
 from shared.ports import ClaimRecord
-from shared.remediation import bystanders, intents, judging, undo_by_hand
+from shared.remediation import bystanders, history, intents, judging, since_rollback, undo_by_hand
 from shared.remediation.approvals import Approvals
 from shared.remediation.guardrails import CLAIMS, WRITING, Gate
 from shared.remediation.intents import Standing, Verdict
@@ -780,8 +780,9 @@ class Sweep:
             service = None      # not readable: the gate's own write meets the same refusal and reports it
         # A record read `undoing` is a retry: an earlier attempt may have sent the undo.
         retry = record.state is ActionState.UNDOING
-        overtaken = judging.undo_overtaken(record, service, retry) if service is not None else ""
-        if overtaken:   # a person moved traffic since the rollback, or while the undo was unfinished: theirs stands
+        overtaken = (judging.undo_overtaken(record, service, retry) or self._changed_since(record, service)
+                     if service is not None else "")
+        if overtaken:   # traffic moved, or rolled back again, since the rollback or the unfinished undo: that stands
             reason = _shown(f"{record.action} did not help ({why}), and it is not undone: {overtaken}; nothing "
                             "written, a person must judge the service as it is now", shows)
             return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
@@ -809,6 +810,20 @@ class Sweep:
                                                             "released_by": "undo"}, expect={"action_id": record.key})
             return outcome
         return self._undo_not_done(record, why, result, shows)
+
+    def _changed_since(self, record: ActionRecord, service: Service) -> str:
+        """Why the undo would reverse a change made since the rollback, as an operator's restore of it is
+        refused (since_rollback.changed_since), or "". A later rollback of the service still standing (by
+        Runwarden for another incident, or an operator's), even one that pinned the same revision again so
+        that the split reads as this rollback left it: writing this rollback's "before" would undo it
+        silently and leave its record `pending`. Also a split changed target by target, tags included,
+        which `judging.undo_overtaken` (shares only) does not see. Its records are read here, on the undo's
+        own read of the service, not at the judgement: a rollback landing between the two, or while an
+        undo was unfinished, is seen. A failed read raises (transient: the undo is left unfinished and
+        retried), never read as "none"."""
+        if record.action != "rollback_traffic":
+            return ""
+        return since_rollback.changed_since(record, service, history.later_rollbacks(self.state, record))
 
     def _unservable(self, record: ActionRecord, traffic: tuple[TrafficTarget, ...]) -> str:
         """Why the recorded split cannot be put back now (restore_traffic.cannot_serve: a revision of it

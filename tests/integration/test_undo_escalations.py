@@ -12,6 +12,7 @@ import grpc
 import pytest
 
 from sandbox.standins.run import ConditionSeed, TrafficSeed
+from shared.remediation.records import ACTIONS
 from tests.integration.test_remediation import (NEW, OLD, action_state, rolled_back, still_failing,  # noqa: F401
                                                 world)
 from tests.integration.test_stale_evidence import ChangedMeanwhile
@@ -95,3 +96,55 @@ def test_an_escalated_undo_of_a_failing_rollback_says_the_deploy_was_not_the_cau
         assert f"as did {NEW}, the revision rolled back from" in reason, reason
         # Nothing says the traffic was put back: the undo was not done.
         assert "the undo puts the traffic back" not in reason, reason
+
+
+def test_an_unfinished_undo_is_not_finished_over_a_later_rollback_to_the_same_revision(rolled_back):
+    """A sweep moved the failing rollback A to `undoing` at +17m and died before the write. Meanwhile a person
+    sent the traffic back to NEW by hand (100%), it failed again, and an operator rolled it back
+    (rollback B, a command) to the same OLD. The service serves exactly what A left, so before, the next
+    sweep finished A's undo: it wrote NEW 100% back, silently undoing B, whose record stayed `pending`.
+    Now nothing is written; A is escalated naming B and how to go back one step at a time."""
+    [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    rolled_back.state.update_record(ACTIONS, record["key"], {"state": "undoing",
+                                                             "resolved_at": rolled_back.anchor.replace(minute=17)})
+    rolled_back.standins.run.set_traffic(SERVICE, [TrafficSeed(100, NEW)])
+    rolled_back.at(38)      # past the rollback's cooldown (35 min)
+    [b] = rolled_back.command({"command": "rollback_traffic", "command_id": "rb-2", "requested_by": "alice@example.com",
+                               "target": SERVICE, "params": {"revision": OLD}, "reason": "failing again"}, "m-2")
+    assert b.status.value == "applied", b.reason
+    assert rolled_back.serving() == {OLD: 100}
+    writes = rolled_back.standins.run.count("UpdateService")
+    rolled_back.published()
+    rolled_back.at(41)      # before B settles (5 min): the sweep judges A's unfinished undo alone
+
+    [outcome] = rolled_back.command({"command": "sweep"}, message_id="c2")
+
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == writes
+    assert outcome.action.action_id == record["key"], outcome
+    assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
+    assert b.action.action_id in outcome.reason and "command rb-2 by alice@example.com" in outcome.reason, \
+        outcome.reason
+    assert f"restore_traffic with action_id {b.action.action_id}" in outcome.reason, outcome.reason
+    states = {r["key"]: r["state"] for r in rolled_back.state.find_records(ACTIONS, "service", SERVICE)}
+    assert states == {record["key"]: "escalated", b.action.action_id: "pending"}, states
+    [published] = [p for p in rolled_back.published() if p["status"] == "escalated"]
+    assert b.action.action_id in published["reason"], published
+
+
+def test_an_unfinished_undo_is_not_finished_over_a_tag_added_since(rolled_back):
+    """A sweep moved the failing rollback to `undoing` and died before the write; meanwhile a person put a
+    `candidate` tag at 0% on the fix's revision to test it by its own URL. The shares read as the rollback
+    left them, so before, the next sweep finished the undo and wrote the recorded split over the tag."""
+    [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    rolled_back.state.update_record(ACTIONS, record["key"], {"state": "undoing",
+                                                             "resolved_at": rolled_back.anchor.replace(minute=17)})
+    rolled_back.standins.run.set_traffic(SERVICE, [TrafficSeed(100, OLD), TrafficSeed(0, NEW, tag="candidate")])
+    rolled_back.at(40)
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "no longer serves as the rollback left it" in outcome.reason, \
+        outcome.reason
+    assert "candidate" in outcome.reason, outcome.reason
+    assert rolled_back.serving() == {OLD: 100, NEW: 0} and rolled_back.standins.run.count("UpdateService") == 1
+    assert action_state(rolled_back) == "escalated"

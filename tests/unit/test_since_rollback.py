@@ -1,4 +1,4 @@
-"""A restore by action_id writes only over what its rollback left (shared/commands/since_rollback.py):
+"""A restore by action_id writes only over what its rollback left (shared/remediation/since_rollback.py):
 the service's desired split against the rollback's `after`, tags included, and the service's later
 rollbacks that still stand. Pure, from tables."""
 from __future__ import annotations
@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from shared.commands.since_rollback import changed_since, later_rollbacks
+from shared.remediation.since_rollback import changed_since, later_rollbacks
 from shared.diagnosis.evidence import Service, TrafficTarget, TrafficType
 from shared.remediation.records import ActionRecord, ActionState
 

@@ -1,11 +1,13 @@
-"""What changed a service's traffic since a rollback, read before an operator's restore of it (traffic.py):
-pure, from the rollback's record, the service as read and the service's later rollback records.
+"""What changed a service's traffic since a rollback, read before an operator's restore of it
+(shared/commands/traffic.py) and before the sweep's undo of it (verification.py `_undo`): pure, from the
+rollback's record, the service as read and the service's later rollback records (history.later_rollbacks).
 
 A restore by action_id writes the split recorded before the rollback. That undoes the rollback only while
 the service still serves what the rollback left; after a later change (another rollback, by Runwarden or an
 operator, or a change by someone else) it would undo that change too, silently, and leave a later
-rollback's record `pending` as if it still stood. So the restore writes only over what the rollback left,
-and otherwise says what changed and how to go on.
+rollback's record `pending` as if it still stood. The sweep's undo of a failed rollback writes the same
+split, with the same effect. So either writes only over what the rollback left, and otherwise says what
+changed and how to go on.
 """
 from __future__ import annotations
 
@@ -84,5 +86,6 @@ def _overtaken_by(record: ActionRecord, service: Service, later: Sequence[Action
             f"{record.applied_at:%Y-%m-%d %H:%M:%S} UTC): {named}; it serves {split_text(service.traffic)} now. "
             f"Putting back the split recorded before {record.key} ({split_text(record.traffic_before)}) would "
             "silently undo that later rollback too and leave its record standing; nothing written. To go back one "
-            f"step at a time, restore {newest.key} first (restore_traffic with action_id {newest.key}), then send "
-            f"this again if it is still wanted: it writes only over what {record.key} left")
+            f"step at a time, restore {newest.key} first (restore_traffic with action_id {newest.key}), then "
+            f"{record.key} (restore_traffic with action_id {record.key}) if it is still wanted: it writes only over "
+            f"what {record.key} left")
