@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.storm import storm_scenario
+from bench.storm import storm_notification, storm_scenario
 from sandbox.stack import ALERTS_TOPIC, COMMANDS_TOPIC, OUTCOMES_TOPIC, OUTCOMES_WATCH, ReceivedOutcome, Sandbox
 from tests.e2e.live import live_sandbox
 
@@ -37,9 +37,7 @@ class Storm:
         self.box = box
         self.notes = []
         for i in range(incidents):
-            note = box.scenario.notification(box.anchor, incident_id=f"0.drill{i}{uuid.uuid4().hex[:6]}")
-            note["incident"]["resource"]["labels"]["service_name"] = f"svc{i}"
-            self.notes.append(note)
+            self.notes.append(storm_notification(box.scenario, box.anchor, i, f"0.drill{i}{uuid.uuid4().hex[:6]}"))
         self.published: dict[str, int] = {}             # message id -> incident
         self.outcomes: list[ReceivedOutcome] = []
         self.earlier: list[tuple[dict[str, int], list[ReceivedOutcome]]] = []
