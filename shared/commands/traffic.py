@@ -305,21 +305,12 @@ def _not_undone(run: CommandRun, record: ActionRecord, service: Service) -> None
 
 
 def _later_rollbacks(run: CommandRun, record: ActionRecord) -> str:
-    """The service's rollbacks recorded after `record` and not undone, newest first: the change now serving.
-    Words only: a read that fails, or a record this version cannot read, names nothing."""
+    """The service's rollbacks recorded after `record` and not undone, newest first: the change now serving
+    (history.later_rollbacks, as `_not_changed_since` reads them). Words only: a read that fails names nothing."""
     try:
-        data = run.adapters.state.find_records(ACTIONS, "service", record.service)
+        later = history.later_rollbacks(run.adapters.state, record)
     except (TransientError, PermanentError):
         return ""
-    found = []
-    for r in data:
-        if r.get("action") == "rollback_traffic" and r.get("key") != record.key:
-            try:
-                found.append(ActionRecord.model_validate(r))
-            except ValueError:
-                continue
-    later = sorted((r for r in found if r.applied_at >= record.applied_at and r.state is not ActionState.UNDONE),
-                   key=lambda r: r.applied_at, reverse=True)
     return "; ".join(f"action {r.key}, {r.state.value}, applied {r.applied_at:%Y-%m-%d %H:%M:%S} UTC"
                      + (f" by {r.requested_by}" if r.requested_by else "") for r in later[:3])
 

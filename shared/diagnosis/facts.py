@@ -19,7 +19,7 @@ from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision,
                                        ascending, at_micros, micros)
 from shared.diagnosis.log_signals import (SIGNAL_COMBINATIONS, LogSignal, classify_all, dials_and_answers,
-                                         downstream_waits, top_counted)
+                                         downstream_waits, per_text, top_counted)
 from shared.gcp.identifiers import SqlInstance
 
 # Saturation, or a database going down, can show a little before the failures cross the bar (and
@@ -823,6 +823,16 @@ class Facts:
         logged (57P01 "terminating connection due to administrator command", resets), and those lines
         stay in the incident window for minutes after the database came back."""
         return list(self._database_split(signal)[0])
+
+    def database_lines_saying(self, signal: LogSignal, words: re.Pattern[str],
+                              revision: str | None = None) -> list[LogRecord]:
+        """The signal's `database_lines` (of `revision` when given) whose text holds `words`: each distinct
+        text searched once (log_signals.per_text), never a regex asked of every line. The words a rule
+        needs inside lines the one-pass search already matched (a replica's conflicts, a lock timeout)."""
+        lines = [e for e in self.database_lines(signal)
+                 if revision is None or e.resource_labels.get("revision_name") == revision]
+        held = per_text(lambda text: words.search(text) is not None, lines)
+        return [e for e in lines if held[e.text]]
 
     def database_lines_before(self, signal: LogSignal) -> list[LogRecord]:
         """The entries of a database signal logged only before the failing window (`database_lines`

@@ -6,7 +6,7 @@ rows), and with the deadlocks the database broke, by narrative (where to find th
 I/O.
 
 Only lines one search has already matched are read (LogSignal.DB_CANCELLED, DB_STATEMENT_FAILED),
-each distinct text once (log_signals.per_text): no regex is asked of every line.
+each distinct text once (Facts.database_lines_saying): no regex is asked of every line.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import re
 
 from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.facts import Facts
-from shared.diagnosis.log_signals import LogSignal, per_text, words_of
+from shared.diagnosis.log_signals import LogSignal, words_of
 
 # The words that say a lock was waited on, inside lines their signal's own patterns matched (the
 # frames that make "deadlock detected" the database's are checked there). PostgreSQL 55P03
@@ -42,21 +42,13 @@ LOCK_ADVICE = ("find the session holding the lock (PostgreSQL: pg_locks with pg_
 def lock_timeouts(facts: Facts, revision: str | None = None) -> list[LogRecord]:
     """The statements the database cancelled at a lock timeout, logged while requests failed
     (Facts.database_lines), by `revision` when given."""
-    return _matching(facts, LogSignal.DB_CANCELLED, _LOCK_TIMEOUT, revision)
+    return facts.database_lines_saying(LogSignal.DB_CANCELLED, _LOCK_TIMEOUT, revision)
 
 
 def lock_waits(facts: Facts) -> list[LogRecord]:
     """The statements the database cancelled at a lock timeout or ended in a deadlock, logged while
     requests failed: where the advice sends a person to find the lock's holder."""
-    return lock_timeouts(facts) + _matching(facts, LogSignal.DB_STATEMENT_FAILED, _DEADLOCK, None)
-
-
-def _matching(facts: Facts, signal: LogSignal, words: re.Pattern[str], revision: str | None) -> list[LogRecord]:
-    """The signal's lines (Facts.database_lines) of `revision` when given, whose text holds `words`."""
-    lines = [e for e in facts.database_lines(signal)
-             if revision is None or e.resource_labels.get("revision_name") == revision]
-    held = per_text(lambda text: words.search(text) is not None, lines)
-    return [e for e in lines if held[e.text]]
+    return lock_timeouts(facts) + facts.database_lines_saying(LogSignal.DB_STATEMENT_FAILED, _DEADLOCK)
 
 
 def lock_words(text: str) -> str:

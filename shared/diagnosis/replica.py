@@ -33,5 +33,4 @@ REPLICA_ADVICE = ("the read replica the application reads from: its replication 
 def replica_conflicts(facts: Facts, revision: str | None = None) -> list[LogRecord]:
     """The reads a read replica cancelled for conflicting with its recovery, logged while requests
     failed (Facts.database_lines), by `revision` when given."""
-    lines = [e for e in facts.database_lines(LogSignal.DB_CANCELLED) if _CONFLICT.search(e.text)]
-    return lines if revision is None else [e for e in lines if e.resource_labels.get("revision_name") == revision]
+    return facts.database_lines_saying(LogSignal.DB_CANCELLED, _CONFLICT, revision)
