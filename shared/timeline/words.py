@@ -154,7 +154,8 @@ def _inert_word(word: str) -> str:
     before, core, after = _WRAPPING.fullmatch(word).groups()
     if not _LIVE.search(core):          # what made it live was in its punctuation (`mailto:`): all of it
         before, core, after = "", word, ""
-    return _MARKDOWN.sub(r"\\\1", before) + markdown_code(core) + _MARKDOWN.sub(r"\\\1", after)
+    # The line is already cut (markdown_text's limit): the word is not cut again.
+    return _MARKDOWN.sub(r"\\\1", before) + markdown_code(core, len(core)) + _MARKDOWN.sub(r"\\\1", after)
 
 
 def markdown_code(text: object, limit: int = MAX_SHOWN) -> str:

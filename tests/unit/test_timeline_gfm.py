@@ -120,3 +120,9 @@ def test_a_renderer_reads_the_rows_days_once(fmt, module, monkeypatch):
                   window_start=T, window_end=T), fmt)
 
     assert len(calls) <= 2, len(calls)
+
+
+def test_a_live_word_is_cut_once_by_the_lines_limit():
+    word = "@" + "x" * 2500
+    assert markdown_text(word, 3000) == f"`{word}`"
+    assert markdown_text(word, 100) == f"`{word[:100]}…` (2,401 more characters not shown)"
