@@ -183,7 +183,7 @@ class _Build:
         self.demand_until = now                            # the end of the minutes it was read over
         self.calls_left = limits.max_calls
         self.other_writes: dict[str, list[Step]] = {}     # Runwarden's write steps under other incidents
-        self.changes: dict[str, Change] = {}               # the audit entries kept, by operation or insertId
+        self.changes: dict[str, Change] = {}               # the audit entries kept, by operation or entry
         self.reopened: list[str] = []                      # notes: the policy opened again, as other incidents
 
     # --- 1. Runwarden's steps ------------------------------------------------------------------------
@@ -493,8 +493,13 @@ class _Build:
         are read over at most `max_span` (a minute each: the series, the chart); the changes (audit entries,
         few, each read bounded by its pages) over the whole incident, so who acted and what changed near the
         end of an incident longer than that is shown (before, only its first 24 hours were read)."""
-        times = [s.at for s in self.steps] + [r.at for r in self.rows.values()]
-        start, end = min(times) - self.limits.before, min(self.now, max(times) + self.limits.after)
+        times = self._framing_times()
+        if times:
+            start, end = min(times) - self.limits.before, min(self.now, max(times) + self.limits.after)
+        else:       # every line stamped in the future, none received in time to place it (_framing_times)
+            end = self.now
+            start = end - self.limits.before - self.limits.after
+        start = min(start, end)       # never inverted: a filter with start after end reads nothing, silently
         self.changes_end = end
         if end - start > self.limits.max_span:
             span, cut_at = duration(self.limits.max_span.total_seconds()), start + self.limits.max_span
@@ -505,6 +510,47 @@ class _Build:
                               "are all shown)")
             end = cut_at
         self.start, self.end = start, end
+
+    def _framing_times(self) -> list[datetime]:
+        """The times that bound the window: each step's and row's, except those stamped after now (beyond
+        `Limits.clock_tolerance`). Those were written by a clock ahead that could not be read on Cloud
+        Logging's (a line of an earlier version names no writer: _on_loggings_clock) or carry an alert's
+        time from the future: Runwarden's lines are read up to `Limits.ahead` past now, so they are read
+        and shown, but a window framed by them began after it ended (an inverted filter, which Logging
+        answers with nothing, no error) or stretched to now, past `max_span`, cutting the errors of the
+        incident itself. Such a step counts at the time Cloud Logging received it (LogEntry.receive_timestamp,
+        google/logging/v2/log_entry.proto: Logging's own clock), when that is known and not in the future."""
+        future = self.now + self.limits.clock_tolerance
+        times: list[datetime] = []
+        ahead: list[datetime] = []      # the steps stamped in the future
+        placed = 0
+        for s in self.steps:
+            if s.at <= future:
+                times.append(s.at)
+                continue
+            ahead.append(s.at)
+            if s.received_at is not None and s.received_at <= future:
+                times.append(s.received_at)
+                placed += 1
+        quoted = [r.at for r in self.rows.values() if r.at > future]     # an alert's times, quoted in a line
+        times += [r.at for r in self.rows.values() if r.at <= future]
+        if ahead or quoted:
+            self.notes.append(self._ahead_note(len(ahead), max(ahead + quoted), placed, bool(times)))
+        return times
+
+    def _ahead_note(self, lines: int, latest: datetime, placed: int, framed: bool) -> str:
+        said = (f"{lines} of Runwarden's lines (or the alert times they quote) are stamped after this timeline was "
+                f"built, up to {duration((latest - self.now).total_seconds())} ahead ({latest:%Y-%m-%d %H:%M:%S}Z): "
+                "written by a clock that far ahead (a line of an earlier version names no writer, so it is not read "
+                "on Cloud Logging's clock). They are shown as stamped; ")
+        if not framed:
+            return said + ("no other time places the incident, so its changes and errors were cut short to the "
+                           f"{duration((self.limits.before + self.limits.after).total_seconds())} before "
+                           f"{self.now:%Y-%m-%d %H:%M:%S}Z: they may have happened at another time and not be shown")
+        if placed:
+            return said + (f"{placed} of them frame the window at the time Cloud Logging received them, the others "
+                           "not at all")
+        return said + "the window is framed by the other lines' times, without them"
 
     # --- 2. changes: audit entries -------------------------------------------------------------------
 
@@ -523,7 +569,11 @@ class _Build:
                 change = change_of(entry, self.related)
                 if change is None:
                     return
-                key = change.operation_id or f"{change.insert_id}"
+                # One entry is its insertId with its timestamp, in its project: "Logging considers other log
+                # entries in the same project, with the same timestamp, and with the same insert_id to be
+                # duplicates" (LogEntry.insert_id, google/logging/v2/log_entry.proto). By the id alone, a second
+                # change under the same id minutes later read as the first's end, and was not shown.
+                key = change.operation_id or f"{project} {change.insert_id} {change.at.isoformat()}"
                 if key in self.changes:         # a long-running operation's start and end: one change
                     row = self.rows[("audit", key)]
                     row.last_at = max(row.last_at or row.at, change.at)

@@ -139,12 +139,13 @@ def _chart(t: IncidentTimeline) -> str:
         out.append(f'<rect class="bar" data-minute="{m.minute:%H:%M}" data-errors="{m.errors}" '
                    f'x="{_x(t, m.minute):.1f}" y="{base - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}">'
                    f"<title>{m.minute:%H:%M}Z: {m.errors} errors</title></rect>")
+    days = dated(t)     # once, not per marker: it reads every row
     for e in t.entries:
         # A row outside the chart's window (an incident longer than the window's 24 hours) is in the
         # table; drawn, it would sit at the chart's edge, at a time it did not happen.
         if e.marker and t.window_start <= e.at <= t.window_end:
             x = _x(t, e.at)
-            label = f"{when(e.at, dated(t))}Z {MARKER_LABELS.get(e.marker, e.marker)}: {e.summary}"
+            label = f"{when(e.at, days)}Z {MARKER_LABELS.get(e.marker, e.marker)}: {e.summary}"
             out.append(f'<g class="marker marker-{escape(e.marker)}" data-kind="{escape(e.marker)}">'
                        f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{base}"/>'
                        f'<title>{escape(label)}</title></g>')

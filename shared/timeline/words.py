@@ -111,10 +111,51 @@ def one_line(text: object, limit: int | None = None) -> str:
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>|~#!&])")
 
 
+# What GitHub may make live in text outside a code span, beyond CommonMark's own syntax:
+# - links without `<>`: "extended www autolink" (`www.`), "extended url autolink" (`http://`, `https://`),
+#   "extended email autolink" (`a@b.c`) and "extended protocol autolink" (`mailto:`, `xmpp:`), "Autolinks
+#   (extension)", GFM spec 0.29-gfm section 6.9; `ftp://` and other schemes too, as some renderers do
+#   (UNCONFIRMED on github.com, so every `://` counts);
+# - `@user` and `@org/team` mentions, `#123`, `GH-123` and `owner/repo#123` references ("Autolinked
+#   references and URLs", docs.github.com), found in the rendered HTML's text nodes after the Markdown is
+#   parsed (html-pipeline's MentionFilter and issue filters search `.//text()`, skipping any text inside
+#   `pre`, `code`, `a`: gjtorikian/html-pipeline, lib/html/pipeline/mention_filter.rb, IGNORE_PARENTS);
+# - maths: `$...$`, `$$...$$` and `` $`...`$ `` ("Writing mathematical expressions", docs.github.com; it
+#   says a `$` outside an expression, on its line, is written `<span>$</span>`: raw HTML, which this
+#   Markdown never holds).
+# Whether a backslash escape stops them is not settled: the spec's autolinks are found while parsing,
+# where `\@` or `www\.` breaks the match, but github.com also links at transform time, on the text
+# after escapes are undone ("GitHub employs different algorithms to autolink: one at parse time and one
+# at transform time (similar to how @mentions are done at transform time) ... character references and
+# escapes are handled differently", micromark-extension-gfm-autolink-literal's README). UNCONFIRMED
+# either way, so a word holding any of these is put in a code span instead, which neither reading
+# touches: a code span's content is literal (CommonMark "Code spans"; no autolink, emphasis or maths
+# is parsed inside it) and the transform-time filters skip `code`. `$` is always inside the span, never
+# beside it, so no `$`...`$` pair forms around one.
+_LIVE = re.compile(r"://|www\.|mailto:|xmpp:|@|\$|#\d|gh-\d", re.IGNORECASE)
+# A word's wrapping punctuation stays outside its code span, so "(alice@example.com)," reads naturally.
+_WRAPPING = re.compile(r"^([(\[{\"'<]*)(.*?)([)\]}\"'>.,;:!?]*)$", re.DOTALL)
+
+
 def markdown_text(text: object, limit: int = MAX_SHOWN) -> str:
     """Log text as inline Markdown that reads as written: one line, no link, image, raw HTML,
-    code span or emphasis it did not mean, and no `|` that would end a table cell; cut to `limit`."""
-    return _MARKDOWN.sub(r"\\\1", one_line(text, limit))
+    code span or emphasis it did not mean, no `|` that would end a table cell, and no autolink,
+    mention, issue reference or maths GitHub would make of it (each word that could become one is
+    shown as a code span: _LIVE); cut to `limit`. Words are split at spaces and pipes, so a pipe is
+    never inside a code span (GFM splits a table row at one even there, "Tables (extension)")."""
+    return "".join(_inert_word(word) for word in re.split(r"([ |])", one_line(text, limit)))
+
+
+def _inert_word(word: str) -> str:
+    if word == "|":
+        return "\\|"
+    if not _LIVE.search(word):
+        return _MARKDOWN.sub(r"\\\1", word)
+    before, core, after = _WRAPPING.fullmatch(word).groups()
+    if not _LIVE.search(core):          # what made it live was in its punctuation (`mailto:`): all of it
+        before, core, after = "", word, ""
+    # The line is already cut (markdown_text's limit): the word is not cut again.
+    return _MARKDOWN.sub(r"\\\1", before) + markdown_code(core, len(core)) + _MARKDOWN.sub(r"\\\1", after)
 
 
 def markdown_code(text: object, limit: int = MAX_SHOWN) -> str:

@@ -4,6 +4,7 @@ times; lines that arrived late; minutes past the request log's retention.
 Pure: the builder reads pages from an in-memory answer, no Logging call."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -41,6 +42,7 @@ def shown(entries: list[LoggedEntry]) -> tuple[list[tuple[str, datetime]], list[
 
 
 S = timedelta(seconds=1)
+MIN = timedelta(minutes=1)
 
 
 @pytest.mark.parametrize("offset, prompt_beside, moved, noted", [
@@ -169,3 +171,51 @@ def test_an_incident_longer_than_the_window_says_what_was_not_read_as_a_follow_u
     cut = [f.text for f in timeline.follow_ups if "24 h" in f.text]
     assert cut and "2026-11-27 11:30" in cut[0] and "not read" in cut[0], timeline.follow_ups
     assert "day," not in " ".join(timeline.notes)
+
+
+# --- lines stamped in the future: the window never inverts, and says what it left out -----------------
+
+
+NOW = T0 + timedelta(hours=1)
+H = timedelta(hours=1)
+
+
+def _incident_lines(first: datetime, received: timedelta | None, writer: str) -> list[LoggedEntry]:
+    """An alert's steps as an instance writes them from `first` on (received `received` after `first`)."""
+    lines = [line(step, first + i * S, first + received + i * S if received is not None else None, writer=writer,
+                  n=i) for i, step in enumerate(("received", "planned", "claimed", "applied"))]
+    lines[0].json_payload["runwarden"]["resource"] = {"project_id": "demo-project", "location": "us-central1",
+                                                      "service_name": "backend"}
+    return lines
+
+
+def _windows(timeline) -> list[tuple[str, str]]:
+    return [pair for r in timeline.reads for pair in re.findall(r'timestamp>="([^"]+)" AND timestamp<="([^"]+)"',
+                                                                r.filter)]
+
+
+@pytest.mark.parametrize("lines, window, said", [
+    # an earlier version's lines (no writer) 2 h ahead, no receipt time: nothing places the incident. The
+    # window began 90 minutes after it ended: every read of changes and errors asked Logging for nothing.
+    (_incident_lines(NOW + 2 * H, None, ""), (NOW - H, NOW), "no other time places the incident"),
+    # 20 h ahead (Logging keeps up to a day ahead), received an hour ago: framed by Logging's receipt
+    (_incident_lines(NOW + 20 * H, -21 * H, ""), (NOW - H - 30 * MIN, NOW - 30 * MIN + 3 * S),
+     "4 of them frame the window at the time Cloud Logging received them"),
+    # the incident three days ago, and one earlier version's line 20 h ahead: the window stretched from
+    # the incident to now, past 24 hours, and its errors were cut to the 24 hours after it began
+    (_incident_lines(NOW - 72 * H, S, "w1") + [line("in_progress", NOW + 20 * H, None, writer="", n=9)],
+     (NOW - 72 * H - 30 * MIN, NOW - 72 * H + 30 * MIN + 3 * S), "framed by the other lines' times"),
+    # within the clock tolerance: taken as written, nothing said
+    (_incident_lines(NOW + 10 * S, None, ""), (NOW + 10 * S - 30 * MIN, NOW), None),
+])
+def test_lines_stamped_in_the_future_never_invert_the_window(lines, window, said):
+    timeline = build_timeline(INCIDENT, "demo-project", Pages(lines), NOW)
+
+    assert (timeline.window_start, timeline.window_end) == window
+    assert all(start <= end for start, end in _windows(timeline)), _windows(timeline)
+    ahead = [n for n in timeline.notes if "stamped after this timeline was built" in n]
+    assert (said in ahead[0] if said else not ahead), timeline.notes
+    assert not any("spans more than" in n for n in timeline.notes), timeline.notes
+    # the window a guess: said as a cut, an open follow-up
+    assert any("stamped after" in f.text for f in timeline.follow_ups) is (said == "no other time places the incident")
+    assert len([e for e in timeline.entries if e.source.value == "runwarden"]) == len(lines)   # all shown

@@ -58,3 +58,46 @@ def test_a_line_read_twice_is_one_row(how):
 
     assert [r.count for r in rows(timeline, "escalated")] == [1]
     assert [r.count for r in rows(timeline, "command")] == [1]
+
+
+def _deploy(at, insert_id: str, image: str, by: str):
+    """A person's deploy of the service, as Cloud Run's Admin Activity audit log records it."""
+    from shared.timeline.entries import AuditInfo, LoggedEntry
+
+    return LoggedEntry(insert_id=insert_id, timestamp=at, log_id="cloudaudit.googleapis.com/activity",
+                       audit=AuditInfo(service_name="run.googleapis.com",
+                                       method_name="google.cloud.run.v2.Services.UpdateService",
+                                       resource_name=f"projects/{PROJECT}/locations/us-central1/services/backend",
+                                       principal=by, request={"service": {"template": {"containers": [
+                                           {"image": image}]}}}))
+
+
+@pytest.mark.parametrize("how, expected", [
+    # An insertId is unique only with its timestamp ("Logging considers other log entries in the same project,
+    # with the same timestamp, and with the same insert_id to be duplicates", LogEntry.insert_id,
+    # google/logging/v2/log_entry.proto): two changes minutes apart under one id are two changes. Keyed by the
+    # id alone, bob's later deploy was read as the end of alice's and not shown, nor bob among those who acted.
+    ("one id, two times", [("alice@example.com", "v2"), ("bob@example.com", "v3")]),
+    # Control: the same entry read twice (on two pages, or by two reads that meet) is one change.
+    ("the same entry twice", [("alice@example.com", "v2")]),
+])
+def test_an_audit_entry_is_one_change_by_its_id_and_time(how, expected):
+    from shared.timeline.entries import EntryPage
+
+    first = _deploy(T0 + timedelta(minutes=5), "audit-1", "gcr.io/p/backend:v2", "alice@example.com")
+    second = (_deploy(T0 + timedelta(minutes=20), "audit-1", "gcr.io/p/backend:v3", "bob@example.com")
+              if how == "one id, two times" else first)
+
+    class WithAudit(Pages):
+        def read_page(self, project, filter, *, page_size, page_token="", order_by="timestamp asc"):
+            if "cloudaudit" in filter:
+                return EntryPage(entries=(first, second))
+            return super().read_page(project, filter, page_size=page_size, order_by=order_by)
+
+    timeline = build_timeline(INCIDENT, PROJECT, WithAudit(lines(OPENED)), T0 + timedelta(hours=1))
+
+    changes = [(e.actor.name, e.summary) for e in timeline.entries if e.kind == "deploy"]
+    assert len(changes) == len(expected), changes
+    assert all(by == want and f"deploy of gcr.io/p/backend:{image} " in summary
+               for (by, summary), (want, image) in zip(changes, expected)), changes
+    assert timeline.people == [by for by, _ in expected]
