@@ -223,6 +223,32 @@ _POLICY_OF_CONDITION = re.compile(r"(projects/[^/]+/alertPolicies/[^/]+)/conditi
 _MISSING_DATA_INACTIVE = frozenset({"EVALUATION_MISSING_DATA_INACTIVE", "1"})
 
 
+# An SLO condition's time-series selector whose value is the SLO's standing over its compliance period, not its
+# service now. An SLO condition's filter is a time-series selector, "SELECTOR_NAME(SLO_NAME)" or
+# "SELECTOR_NAME(SLO_NAME, LOOKBACK_PERIOD)" (Cloud Monitoring, "Retrieving SLO data", SLO monitoring API; "the only
+# field used in a condition for an SLO is the filter field", "Creating an alerting policy"). select_slo_burn_rate
+# measures "how fast you are consuming your error budget" over its lookback ("Alerting on your burn rate"), and
+# select_slo_health the SLI's value (Grafana's Cloud Monitoring data source names it "SLI Value", a third-party
+# mapping; UNCONFIRMED against Google's list): both are the service now, and are left to act. The error budget is
+# "for a compliance period ... (1 - SLO goal) x (eligible events in compliance period)" ("Alerting on your burn
+# rate"), a period of days to weeks: the budget left (select_slo_budget, in events or time; select_slo_budget_fraction,
+# Grafana's "SLO Error Budget Remaining"), the whole budget (select_slo_budget_total) and the compliance reached
+# (select_slo_compliance, Grafana's "SLO Compliance") say what the period accumulated, not whether the service fails
+# now; their incident starts when that standing crossed the bar. Google's page says "Only a subset of the time-series
+# selectors available for SLOs can be used in alerting policies" without naming it in the copies read: that these
+# four are in it is UNCONFIRMED, but public policies alert on `select_slo_budget_fraction(...)` COMPARISON_LT 0.1
+# ("Error budget exhausted", Terraform and Python alert policies found in public repositories), and none is read as
+# a present failure here whichever way it is.
+_SLO_STANDING = re.compile(r"\bselect_slo_(budget_fraction|budget_total|budget|compliance)\s*\(")
+
+
+def _slo_standing_selector(condition_filter: str) -> str:
+    """The SLO selector of the compliance period's standing `condition_filter` compares (select_slo_budget_fraction,
+    ...), or "" when it uses none."""
+    found = _SLO_STANDING.search(condition_filter)
+    return f"select_slo_{found.group(1)}" if found else ""
+
+
 # A condition's filter names its metric as `metric.type = "TYPE"` (Cloud Monitoring, "Monitoring
 # filters"; `metric.type="compute.googleapis.com/instance/cpu/utilization"` and `metric.type =
 # "compute.googleapis.com/instance/network/sent_packets_count"` in the samples).
@@ -697,6 +723,12 @@ class Incident(BaseModel):
         return self.condition_kind == "other" and ratio_query(self.condition_filter)
 
     @property
+    def slo_standing(self) -> str:
+        """The SLO selector the condition compares when its value is the SLO's standing over its compliance period
+        (the error budget left, the whole budget, the compliance reached: `_SLO_STANDING`), "" otherwise."""
+        return _slo_standing_selector(self.condition_filter)
+
+    @property
     def start_unknown(self) -> bool:
         """`started_at` is no time an incident of schema 1.2 began (0, or before 2015): see _EARLIEST_START."""
         return self.started_at < _EARLIEST_START
@@ -843,6 +875,10 @@ class Incident(BaseModel):
         if self.condition_kind == "other":
             return ("its condition is a query (MQL, PromQL or SQL), whose comparison is inside the query, not "
                     "stated by the notification")
+        if self.slo_standing:
+            return (f"its condition is an SLO's standing over its compliance period ({self.slo_standing}): a value "
+                    "back on the clear side of its bar shows failures ageing out of the period, not the service "
+                    "recovered")
         if self.forecast:
             return ("its condition is a forecast (forecastOptions): its value is a prediction of the metric, not "
                     "the metric measured")

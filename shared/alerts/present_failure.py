@@ -19,6 +19,12 @@ conditions fire without one (AlertPolicy.Condition, google/monitoring/v3/alert.p
   1-element vector "if the vector passed to it has no elements"), and MQL's `absent_for` alerting
   operation (Cloud Monitoring, "Alerting policies with MQL": a query ends in `condition` for a threshold
   or `absent_for` for a metric absence);
+- an SLO's standing over its compliance period: a condition on the error budget left, the whole budget or the
+  compliance reached (select_slo_budget, select_slo_budget_fraction, select_slo_budget_total,
+  select_slo_compliance; incidents._SLO_STANDING). The budget is "for a compliance period" of days to weeks
+  (Cloud Monitoring, "Alerting on your burn rate"): it ran low on failures that may be days old, and its start is
+  when the standing crossed the bar. An SLO's burn rate over its lookback, and its SLI's value
+  (select_slo_health), are the service now, and are read as before;
 - a condition met while its data is missing (EVALUATION_MISSING_DATA_ACTIVE: "If there is no data to
   evaluate the condition, then evaluate the condition as true", types/alert.py), whose incident may have
   opened on no data, and a `request_count` threshold compared downward with no denominator (a floor on the
@@ -109,6 +115,16 @@ def _missing_data(incident: Incident, policy: str) -> str:
             "crossing")
 
 
+def _slo_standing(incident: Incident, policy: str) -> str:
+    selector = incident.slo_standing
+    if not selector:
+        return ""
+    return (f"{policy} fires on an SLO's standing over its compliance period ({selector}: the error budget left, or "
+            "the compliance reached, since the period began): a shortfall the period accumulated, perhaps days "
+            "before, is no failure of the service now, and its start is when that standing crossed the bar, not when "
+            "any failure began")
+
+
 def _traffic_floor(incident: Incident, policy: str) -> str:
     if incident.metric_type != _REQUEST_COUNT or incident.comparison not in _BELOW or incident.is_ratio:
         return ""
@@ -130,7 +146,8 @@ def _another_condition(incident: Incident, policy: str) -> str:
             "resource's), so no present failure of this resource is stated")
 
 
-_FORMS = (_forecast, _unsaid, _absence, _missing_data, _traffic_floor, _query, _another_condition)
+_FORMS = (_forecast, _unsaid, _absence, _missing_data, _slo_standing, _traffic_floor, _query,
+          _another_condition)
 
 
 def _query_form(query: str) -> str:

@@ -926,6 +926,34 @@ def test_an_alert_that_states_no_present_failure_is_diagnosed_and_reaches_a_pers
     assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
 
 
+@pytest.mark.parametrize("scenario", ["bad_revision", "connector_saturation"])
+@pytest.mark.parametrize("selector", ["select_slo_budget_fraction", "select_slo_compliance"])
+def test_an_alert_on_an_slos_standing_over_its_compliance_period_is_diagnosed_and_reaches_a_person(
+        standin_env, firestore, pubsub, project_id, anchor, capsys, scenario, selector):
+    """An SLO condition on the error budget left or the compliance reached (a time-series selector of its
+    compliance period: Cloud Monitoring, "Retrieving SLO data"), on a service whose new revision fails now or whose
+    connector is saturated now: the notification says the period's budget ran low, not that the service fails now,
+    and its start is when that standing crossed the bar. It was rolled back, or its connector scaled, as for a
+    present failure. Diagnosed, and escalated with the change it would have made."""
+    world = World.for_scenario(resolve_scenario(scenario), standin_env, pubsub, project_id, anchor)
+    world.seed(scenario)
+    notification = resolve_scenario(scenario).notification(world.anchor)
+    incident = notification["incident"]
+    incident["condition"]["conditionThreshold"] = {
+        "filter": f'{selector}("projects/{project_id}/services/backend-svc/serviceLevelObjectives/availability")',
+        "comparison": "COMPARISON_LT", "thresholdValue": 0.1, "duration": "0s", "trigger": {"count": 1}}
+    incident.update(metric={"type": "", "labels": {}}, threshold_value="0.1", observed_value="0.04")
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert selector in outcome.reason and "nothing was written" in outcome.reason, outcome.reason
+    assert outcome.diagnosis is not None and outcome.diagnosis.signature != "healthy"
+    assert outcome.action is not None and outcome.action.name in ("rollback_traffic", "scale_connector")
+    assert world.writes() == 0
+    assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
+
+
 def test_a_policy_labelled_runwarden_enabled_acts_as_an_unlabelled_one(world):
     world.seed("bad_revision")
     notification = resolve_scenario("bad_revision").notification(world.anchor)

@@ -32,6 +32,17 @@ def ended_before_start() -> dict:
     return document
 
 
+def slo(selector: str, comparison: str, bar: float, value: str) -> dict:
+    """The documented closed notification, its condition an SLO's (only the filter of an SLO condition is used:
+    Cloud Monitoring, "Creating an alerting policy", SLO monitoring API), closed with `value`."""
+    document = closed(observed_value=value, threshold_value=f"{bar:g}")
+    threshold_body(document).update(
+        filter=f'{selector}("projects/p/services/backend-svc/serviceLevelObjectives/availability")',
+        comparison=comparison, thresholdValue=bar)
+    threshold_body(document).pop("aggregations", None)
+    return document
+
+
 READINGS = {
     # name: (notification, shows recovery, words of the reason)
     "the documented closed notification": (closed(), True, "below the condition's bar of 0.9"),
@@ -45,6 +56,14 @@ READINGS = {
     "a value of NaN": (closed(observed_value="NaN"), False, "observed_value 'NaN'"),
     "a value with a unit": (closed(observed_value="0.835 %"), False, "observed_value '0.835 %'"),
     "an empty value": (closed(observed_value=""), False, "no observed_value"),
+    # An SLO's error budget left over its compliance period back over its bar: failures aged out of the period,
+    # not a service that recovered; its burn rate back under its bar is the burn measured now.
+    "an SLO's error budget left back over its bar": (
+        slo("select_slo_budget_fraction", "COMPARISON_LT", 0.1, "0.2"), False, "compliance period"),
+    "an SLO's compliance back over its bar": (
+        slo("select_slo_compliance", "COMPARISON_LT", 0.999, "0.9995"), False, "select_slo_compliance"),
+    "an SLO's burn rate back under its bar": (
+        slo("select_slo_burn_rate", "COMPARISON_GT", 10.0, "1.5"), True, "below the condition's bar of 10"),
 }
 
 

@@ -48,6 +48,22 @@ def _request_floor(comparison: str, ratio: bool = False):
     return change
 
 
+SLO = '"projects/p/services/backend-svc/serviceLevelObjectives/availability"'
+
+
+def _slo(selector: str, comparison: str = "COMPARISON_LT", bar: float = 0.1, metric: str = ""):
+    """An SLO condition: only its filter is read, a time-series selector (Cloud Monitoring, "Creating an alerting
+    policy", SLO monitoring API); the notification's `metric` is UNCONFIRMED for one (no sample), so both empty and
+    a request_count one are tried."""
+    def change(incident: dict, condition: dict) -> None:
+        condition.pop("conditionThreshold")
+        condition["conditionThreshold"] = {"filter": f"{selector}({SLO})", "comparison": comparison,
+                                           "thresholdValue": bar, "duration": "0s"}
+        incident["metric"] = {"type": metric, "labels": {}}
+        incident.update(threshold_value=f"{bar:g}", observed_value="0.05")
+    return change
+
+
 PROMQL = 'sum(rate(run_googleapis_com:request_count{service_name="backend",response_code_class="5xx"}[5m])) > 1'
 
 FORECAST = ('predict_linear(sum(rate(run_googleapis_com:request_count{service_name="backend"}[5m]))[1h:1m], 3600) '
@@ -79,6 +95,16 @@ UNSTATED = [
      "names condition 'Disk forecast'"),
     ("two kinds in one condition", lambda i, c: c.update(conditionAbsent={"filter": ABSENT, "duration": "300s"}),
      "carries 2 condition kinds"),
+    # An SLO's standing over its compliance period, not its service now: the error budget left (a fraction, or in
+    # events or time), the whole budget, the compliance reached.
+    ("an SLO's error budget left", _slo("select_slo_budget_fraction"), "select_slo_budget_fraction"),
+    ("an SLO's error budget left, in events", _slo("select_slo_budget", bar=100.0), "select_slo_budget"),
+    ("an SLO's whole error budget", _slo("select_slo_budget_total", bar=100.0), "select_slo_budget_total"),
+    ("an SLO's compliance", _slo("select_slo_compliance", bar=0.999), "select_slo_compliance"),
+    ("an SLO's error budget left, under a request_count metric",
+     _slo("select_slo_budget_fraction", metric="run.googleapis.com/request_count"), "compliance period"),
+    ("an SLO's error budget left, spaced", _slo("select_slo_budget_fraction ", comparison="COMPARISON_LE"),
+     "select_slo_budget_fraction"),
 ]
 
 STATED = [
@@ -90,6 +116,8 @@ STATED = [
         "query": 'sum(absent_requests_total{job="x"}) > 1'})),
     ("an SLO burn rate", lambda i, c: c["conditionThreshold"].update(
         filter='select_slo_burn_rate("projects/p/services/s/serviceLevelObjectives/o", "3600s")')),
+    ("an SLO's burn rate over its lookback", _slo("select_slo_burn_rate", comparison="COMPARISON_GT", bar=10.0)),
+    ("an SLO's SLI now under its goal", _slo("select_slo_health", bar=0.99)),
     ("met on missing data as not met", lambda i, c: c["conditionThreshold"].update(
         evaluationMissingData="EVALUATION_MISSING_DATA_INACTIVE")),
     ("a success ratio falling below its bar", _request_floor("COMPARISON_LT", ratio=True)),
