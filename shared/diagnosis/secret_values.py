@@ -56,7 +56,8 @@ _CONFIG_PARSE = re.compile(
 # - Spring's RestTemplate: "HttpClientErrorException$Unauthorized: 401 Unauthorized".
 # - The key itself named as refused: Stripe's "Invalid API Key provided: sk_live_****" (its
 #   AuthenticationError, HTTP 401), OpenAI's "Incorrect API key provided", Google APIs' "API key not
-#   valid. Please pass a valid API key." (reason API_KEY_INVALID), "invalid_api_key" codes, and OAuth
+#   valid. Please pass a valid API key." (reason API_KEY_INVALID: an error body with a bad key, as public
+#   code quotes it; the Google page that words it UNCONFIRMED), "invalid_api_key" codes, and OAuth
 #   2.0's "invalid_client" (RFC 6749 section 5.2: "Client authentication failed", a client secret).
 # A bare 403 is left out: an account refused an operation says which permission, not which key.
 _CREDENTIAL_REFUSED = re.compile(
