@@ -62,6 +62,12 @@ def pinned_secrets_changed(before: Revision, after: Revision) -> list[str]:
 _CREDENTIAL = re.compile(r"(?:PASSWORD|PASSWD|PASSPHRASE|(?:^|_)(?:PWD|PASS|TOKEN|KEY|SECRET))$", re.IGNORECASE)
 
 
+def names_a_credential(env: str) -> bool:
+    """Whether an env var's name says its value is a credential alone (_CREDENTIAL: DB_PASSWORD,
+    STRIPE_API_KEY), read from the name only."""
+    return bool(_CREDENTIAL.search(env))
+
+
 def secrets_that_may_name_hosts(revision: Revision) -> list[str]:
     """The secrets `revision` reads whose value may hold a host name, as "env NAME" / "volume NAME": every
     secret volume (a file: a config, a DSN, anything), and every secret env var whose name does not say

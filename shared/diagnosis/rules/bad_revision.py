@@ -20,6 +20,8 @@ from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_C
 from shared.diagnosis.rules.refusals import refusals
 from shared.diagnosis.pool_settings import pool_size_changed
 from shared.diagnosis.secret_refs import plain_credentials_changed, secrets_changed
+from shared.diagnosis.secret_values import (CREDENTIAL, may_hold, named, read_at_latest_by_both, read_differently,
+                                           url_hosts, value_failure)
 from shared.diagnosis.tls_settings import tls_settings_changed
 from shared.diagnosis.signatures import Finding, Signature
 
@@ -79,6 +81,9 @@ def evaluate(facts: Facts) -> Finding:
     unreached = _dials_fail_on_the_same_path(facts, c, suspect) if good is not None else ""
     if unreached:
         return c.doubt(unreached, DIALS_FAIL)
+    latest = _secret_read_at_latest_by_both(facts, c, suspect, good) if good is not None else None
+    if latest:
+        return c.doubt(*latest)
     counts = facts.requests(facts.since_deploy(suspect), suspect.short_name)
     confidence = 0.9 if counts.total >= 3 * s.min_requests else 0.75
     unread = unread_rule_outs(facts, c, _LOG_RULE_OUTS)
@@ -651,6 +656,84 @@ def _connector_gone_for_both(facts: Facts, c: Citation, suspect: Revision, good:
     return (f"connector {short_name(missing)}, which both {suspect.short_name} and {good.short_name} route through, "
             "does not exist (its read answered NOT_FOUND: deleted, or not in that project and region): sending "
             f"traffic back to {good.short_name} sends it over the same missing path, so a rollback restores nothing")
+
+
+def _secret_read_at_latest_by_both(facts: Facts, c: Citation, suspect: Revision,
+                                   good: Revision) -> tuple[str, str] | None:
+    """(why a rollback is not shown to help, what a person checks), or None: the new revision's failures
+    are what a broken secret value gives (_value_failures: a downstream refusing the credential sent, or
+    a configuration it cannot parse as its instances fail to start), at least startup_failure_logs_min
+    of them (Facts.logged_enough) and at least half of its failure lines, and the rollback target reads
+    a secret that may hold that value at "latest" as the new revision does (secret_values.
+    read_at_latest_by_both, secret_values.may_hold). Cloud Run resolves a secret env var "at instance
+    startup time" and reads a mounted one from Secret Manager "with the latest version" (docs
+    "Configure secrets for services"): the target's clean minutes were served by instances that read
+    the secret before; its new instances read the version Secret Manager holds now, which a version
+    added around the deploy (a rejected key, a malformed config) makes the failing one's. A rollback
+    then loses the deploy and cures nothing, and later fails its verification. The deploy is not ruled
+    out either (a new call with the old key, a parser it changed): it competes, and a person chooses.
+    None when the deploy changed a secret it reads against the target (secret_values.read_differently:
+    another secret or a pinned version, which a rollback undoes), or a credential in its plain env (secret_refs.
+    plain_credentials_changed), or when every refused call went to a host only its plain env names
+    (env_hosts.deploy_brought: the deploy pointed the key elsewhere). Failures of another kind (the new
+    code's own exceptions) hold nothing back, whatever secrets both read at latest."""
+    shared = read_at_latest_by_both(good, suspect)
+    if not shared or read_differently(good, suspect) or plain_credentials_changed(good, suspect):
+        return None
+    found, failures = _value_failures(facts, suspect)
+    kinds = {kind for _, kind in found}
+    secrets = [ref for ref in shared if any(may_hold(ref, kind) for kind in kinds)]
+    if not secrets or not facts.logged_enough(len(found), facts.s.startup_failure_logs_min) \
+            or 2 * len(found) < failures:
+        return None
+    hosts = {host for e, kind in found if kind == CREDENTIAL for host in url_hosts(e.text)}
+    if deploy_brought(hosts, suspect.env_values, good.env_values):
+        c.cite("api", f"run.revisions.get {suspect.short_name}, {good.short_name}: containers[].env[]",
+               f"{suspect.short_name}'s env names {', '.join(sorted(hosts))}, which its refused calls name; "
+               f"{good.short_name}'s does not", "a host the refused calls name, set only by the deploy", True)
+        return None
+    said = " and ".join(sorted(kinds))
+    which = named(secrets)
+    last = _last_line(found[0][0].text)
+    c.cite("log", "stderr / stdout: a downstream refusing the credential sent (401, an invalid API key), a "
+                  "configuration not parsed as instances fail to start; run.revisions.list: "
+                  "containers[].env[].value_source.secret_key_ref, volumes[].secret",
+           f"{len(found)} of {suspect.short_name}'s {failures} failure lines are {said}, e.g. {last[:160]!r}; "
+           f"{good.short_name}, the rollback target, reads {which} at latest too",
+           "failures a secret's value gives, on a secret the rollback target does not read at latest: a rollback "
+           "restores the value", False, role="context")
+    check = (f"look at the newest version of {', '.join(sorted({ref.secret for ref in secrets}))} in Secret Manager "
+             "(what it holds, when it was added and by whom): disable it or add a corrected version, and pin the "
+             "revisions to a version that works")
+    reason = (f"{suspect.short_name}'s failures are {said} ({len(found)} of its {failures} failure lines, e.g. "
+              f"{last[:120]!r}), and {good.short_name} reads {which} at latest too: its new instances would read "
+              "the version Secret Manager holds now, as the failing ones do, so a rollback brings back its settings, "
+              f"not the value it served with, and is not shown to help ({check})")
+    return reason, (f"{check}; send traffic back by hand only if the secret's versions are as they were and the "
+                    "deploy is the cause")
+
+
+def _last_line(text: str) -> str:
+    """A traceback's last line, the exception it ended in (a line of one line is itself)."""
+    return text.strip().rsplit("\n", 1)[-1]
+
+
+def _value_failures(facts: Facts, suspect: Revision) -> tuple[list[tuple[LogRecord, str]], int]:
+    """The new revision's failure lines (its own logs at ERROR or worse) that are what a broken secret
+    value gives, each with its kind (secret_values.value_failure), and how many failure lines it has.
+    A configuration not parsed counts only when its instances fail to start (at least
+    startup_failure_logs_min of Cloud Run's startup texts, failed_starts): a configuration read at start
+    ends the instance, while a request's parse failure is of what a call answered. A line of the
+    database's (signal db_connection) is database_unreachable's, which judges its password refusals
+    (_credentials_changed) and competes with the deploy itself."""
+    name = suspect.short_name
+    failed = [e for e in facts.logs.app_failed if e.resource_labels.get("revision_name") == name]
+    database = {id(e) for e in facts.log_matches(LogSignal.DB_CONNECTION, name)}
+    kind_of = per_text(value_failure, failed)
+    starts = failed_starts(facts.log_matches(LogSignal.STARTUP_FAILURE, name)) >= facts.s.startup_failure_logs_min
+    found = [(e, kind_of[e.text]) for e in failed
+             if id(e) not in database and (kind_of[e.text] == CREDENTIAL or (kind_of[e.text] and starts))]
+    return found, len(failed)
 
 
 def _failed_dials(facts: Facts, revision: str) -> list[LogRecord]:
