@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -21,6 +22,10 @@ def _run(directory: Path) -> tuple[int, dict]:
     return result.exit_code, json.loads(result.output.strip().splitlines()[-1])
 
 
+# Every bundled scenario (279) is seeded into the stand-ins and diagnosed through the real adapters:
+# about 40 s of CPU, which a shared, loaded machine stretched past the suite's 120 s hang guard
+# (pyproject.toml). The guard is for hangs, not speed: this test gets a longer one.
+@pytest.mark.timeout(600)
 def test_the_bundled_scenarios_meet_the_bar():
     code, report = _run(SCENARIO_DIR)
 
