@@ -74,7 +74,9 @@ class NotShownAfterWriteError(OutcomeUnknownError):
     generation, etag or update time). Another hand's change landing as the operation ended (a
     person, Terraform) and a write that did not take read the same way, so the outcome is unknown:
     the gate records the write closed `escalated` at once (never verified, undone or written again)
-    and tells a person what the target shows."""
+    and tells a person what the target shows. Also a write whose operation finished with an error
+    while the target read right after no longer shows the state it was read in before the write
+    (OperationEndedInError): what the failed operation left, or another hand, changed it."""
 
 
 class PermanentError(RunwardenError):
@@ -86,6 +88,15 @@ class PermanentError(RunwardenError):
     def __init__(self, message: str, *, code: str = "") -> None:
         super().__init__(message)
         self.code = code
+
+
+class OperationEndedInError(PermanentError):
+    """A write the API accepted whose long-running operation then ended with an `error`
+    (google.longrunning.Operation: "The error result of the operation in case of failure or
+    cancellation"). Unlike a refused request, it does not prove the target was left as it was: an
+    operation is not documented to undo what it did before failing (a failed connector create is
+    left behind, "Please delete the connector manually": hashicorp/terraform-provider-google#16690).
+    The action reads the target again before taking it as a failure that changed nothing."""
 
 
 class StaleEvidenceError(PermanentError):

@@ -199,6 +199,15 @@ class VpcAccessStandIn(StandIn):
         # new values at once (True). Not documented either way (Connector: state UPDATING, "Connector is
         # being updated"); the product must be right under both.
         self.updating_shows_new_values = False
+        # What a patch whose operation ends with an `error` leaves on the connector. Not documented: the
+        # Operation says only that `error` is "the error result of the operation in case of failure"
+        # (google/longrunning/operations.proto), and a failed create is left behind ("Operation failed: ...
+        # Please delete the connector manually", hashicorp/terraform-provider-google#16690), so an update
+        # need not be undone either. "before" (the default): the values before, READY; "changes": the
+        # update's values, READY (it took, then a later step failed); "error": the values before, in state
+        # ERROR ("Connector is in a bad state, manual deletion recommended", Connector.State). The product
+        # must be right under all three (tests/integration/test_scale_connector_action.py).
+        self.failed_update_leaves: str = "before"
         self._connectors: dict[str, dict[str, Any]] = {}
         self._operations: dict[str, _Operation] = {}
         self._failing_operations: list[tuple[grpc.StatusCode, str]] = []
@@ -295,7 +304,8 @@ class VpcAccessStandIn(StandIn):
 
     def fail_next_operation(self, code: grpc.StatusCode = grpc.StatusCode.INTERNAL,
                             message: str = "connector update failed (injected by the stand-in)") -> None:
-        """The next accepted patch ends with `error` set and the connector unchanged (READY)."""
+        """The next accepted patch ends with `error` set; the connector is then left as
+        `failed_update_leaves` says (by default unchanged, READY)."""
         with self.lock:
             self._failing_operations.append((code, message))
 
@@ -408,11 +418,12 @@ class VpcAccessStandIn(StandIn):
 
     def _finish(self, operation: _Operation) -> None:
         connector = self._connectors[operation.target]
-        if operation.error is None:
+        if operation.error is None or self.failed_update_leaves == "changes":
             connector.update(operation.changes)
         elif operation.previous is not None:   # shown at once, and the update failed: back as it was
             connector.update(operation.previous)
-        connector["state"] = "READY"
+        failed_in_error = operation.error is not None and self.failed_update_leaves == "error"
+        connector["state"] = "ERROR" if failed_in_error else "READY"
         operation.done, operation.end_time = True, _timestamp()
         if self._audit is not None:
             self._audit.ended(operation)

@@ -15,8 +15,8 @@ import threading
 import time
 from typing import Any
 
-from shared.errors import (NotShownAfterWriteError, OutcomeUnknownError, PermanentError, StaleEvidenceError,
-                           TransientError)
+from shared.errors import (NotShownAfterWriteError, OperationEndedInError, OutcomeUnknownError, PermanentError,
+                           StaleEvidenceError, TransientError)
 from shared.diagnosis.evidence import Connector
 from shared.gcp.endpoints import CallPolicy, call_with_retry, vpcaccess_session
 
@@ -116,8 +116,9 @@ def _credentials_failed(verb: str, resource: str, exc: BaseException) -> Excepti
                               f"their token ({type(exc).__name__}: {exc})")
 
 
-class ConnectorOperationFailed(PermanentError):
-    """The patch's operation finished with an error: a definite answer, unlike a poll that failed."""
+class ConnectorOperationFailed(OperationEndedInError):
+    """The patch's operation finished with an error: a definite answer, unlike a poll that failed. What it
+    left on the connector is not documented (OperationEndedInError): scale_connector reads it again."""
 
 
 class ConnectorBusyError(TransientError):

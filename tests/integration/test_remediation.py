@@ -952,6 +952,31 @@ def test_a_connector_change_that_did_not_help_is_escalated_not_undone(standin_en
     assert world.standins.vpcaccess.connector(CONNECTOR)["machineType"] == "e2-standard-4"
 
 
+@pytest.mark.parametrize("leaves", ["changes", "error"])
+def test_a_connector_update_whose_operation_failed_but_left_it_changed_is_recorded_and_escalated(
+        standin_env, firestore, pubsub, project_id, anchor, leaves):
+    """A patch whose operation ends with an error, while the connector read right after no longer shows what
+    the change was planned on (the update's values: it took, then a later step failed; or state ERROR). What a
+    failed update leaves is not documented (VpcAccessStandIn.failed_update_leaves), so the write may have
+    landed: recorded as the incident's action, closed escalated, and its cooldown kept, so another incident on
+    the connector minutes later writes nothing. Before, it was answered `failed`, the cooldown and budget were
+    given back, and the next incident patched the connector a second time."""
+    world = connector_world(standin_env, pubsub, project_id, anchor, allow_one_way=True)
+    world.standins.vpcaccess.failed_update_leaves = leaves
+    world.standins.vpcaccess.fail_next_operation()
+
+    first = world.handle(world.alert("connector_saturation"))
+    world.at(3)
+    other = world.handle(world.alert("connector_saturation", message_id="2", incident_id="0.connectorhunt-next"))
+
+    assert first.status.value == "escalated", first.reason
+    assert "may have left that" in first.reason and "A person must check" in first.reason
+    assert other.status.value != "applied", other.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 1
+    [record] = world.state.find_records(ACTIONS, "target", CONNECTOR)
+    assert record["action"] == "scale_connector" and record["state"] == "escalated"
+
+
 def connector_recovery(world: World, per_minute: int = 45) -> None:
     """After the scale-up, the service behind the connector serves cleanly and fast again: its callers'
     demand while it failed (45 a minute: the 30 the saturated connector carried and the 15 it refused),

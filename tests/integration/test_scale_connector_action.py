@@ -8,7 +8,7 @@ import pytest
 from sandbox.standins.vpcaccess import VpcAccessStandIn
 from shared.remediation.actions import get_action
 from shared.remediation.actions.scale_connector import ScaleConnectorParams
-from shared.errors import PermanentError
+from shared.errors import NotShownAfterWriteError, PermanentError
 from shared.gcp.endpoints import CallPolicy
 from shared.gcp.vpcaccess import VpcAccessAdapter
 
@@ -71,3 +71,25 @@ def test_a_failed_operation_is_permanent_and_changes_nothing(adapters, vpc_stand
     with pytest.raises(PermanentError, match="operation .* failed"):
         ACTION.apply(params(), adapters)
     assert vpc_standin.connector(CONNECTOR)["maxInstances"] == 3
+
+
+@pytest.mark.parametrize("leaves, shows", [
+    ("changes", {"maxInstances": 5, "state": "READY"}),      # it took, then a later step failed
+    ("error", {"maxInstances": 3, "state": "ERROR"}),        # left broken: "manual deletion recommended"
+])
+def test_a_failed_operation_that_left_the_connector_changed_is_an_unknown_outcome(adapters, vpc_standin, leaves,
+                                                                                   shows):
+    """What a failed update leaves is not documented (VpcAccessStandIn.failed_update_leaves): a connector that no
+    longer shows what the change was planned on may be this write's doing, so the write is an unknown outcome
+    (recorded and escalated by the gate, never given back to be written again), not a `failed` that changed
+    nothing. Before, both were PermanentError: the gate gave back the cooldown and budget."""
+    vpc_standin.failed_update_leaves = leaves
+    vpc_standin.fail_next_operation()
+
+    with pytest.raises(NotShownAfterWriteError, match="operation .* failed.*read right after") as caught:
+        ACTION.apply(params(), adapters)
+    assert "may have left that" in str(caught.value)
+    stored = vpc_standin.connector(CONNECTOR)
+    assert {key: stored[key] for key in shows} == shows
+    assert vpc_standin.count("PatchConnector") == 1
+

@@ -261,6 +261,19 @@ def test_failed_operation_reports_an_error_and_leaves_the_connector(api, standin
     assert standin.connector(CONNECTOR)["state"] == "READY"
 
 
+@pytest.mark.parametrize("leaves, state, max_instances", [("changes", "READY", 5), ("error", "ERROR", 3)])
+def test_a_failed_operation_may_leave_the_connector_changed_or_broken(api, standin, leaves, state, max_instances):
+    """The other readings of what a failed update leaves (`failed_update_leaves`: not documented): the update's
+    values, or the connector as it was in state ERROR. The operation reports its error either way."""
+    standin.failed_update_leaves = leaves
+    standin.fail_next_operation(grpc.StatusCode.FAILED_PRECONDITION, "subnet exhausted")
+    operation = api.patch(CONNECTOR, {"minInstances": 2, "maxInstances": 5}).json()
+    final = [api.get(operation["name"]).json() for _ in range(3)][-1]
+    assert final["done"] is True and final["error"] == {"code": 9, "message": "subnet exhausted"}
+    ended = api.get(CONNECTOR).json()
+    assert (ended["state"], ended["maxInstances"]) == (state, max_instances)
+
+
 # --- seeding -------------------------------------------------------------------------------------------
 
 

@@ -15,7 +15,8 @@ from shared.alerts.operators import ONE_WAY_SCALE, lacks_one_way, sent_by_operat
 from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
 from shared.config import MACHINE_TYPES, Config
-from shared.errors import NotShownAfterWriteError, StaleEvidenceError
+from shared.errors import (NotShownAfterWriteError, OperationEndedInError, OutcomeUnknownError, PermanentError,
+                           StaleEvidenceError, TransientError)
 from shared.diagnosis.evidence import Connector, short_name
 from shared.diagnosis.rules.connector_signs import CANNOT_SCALE, CHANGE_UNDER_WAY
 
@@ -151,10 +152,16 @@ class ScaleConnector(Action[ScaleConnectorParams]):
         changed = changed_since_planned(adapters.vpcaccess.get_connector(params.target), params)
         if changed:
             raise StaleEvidenceError(changed, code="TARGET_CHANGED")
-        after = adapters.vpcaccess.update_connector(
-            params.target, min_instances=params.min_instances, max_instances=params.max_instances,
-            # Only named when it changes, so the patch's mask leaves the machine type alone otherwise.
-            machine_type=params.machine_type if params.machine_type_changes else None)
+        try:
+            after = adapters.vpcaccess.update_connector(
+                params.target, min_instances=params.min_instances, max_instances=params.max_instances,
+                # Only named when it changes, so the patch's mask leaves the machine type alone otherwise.
+                machine_type=params.machine_type if params.machine_type_changes else None)
+        except OperationEndedInError as failed:
+            left = _left_by_failed_update(adapters, params, failed)
+            if left is None:
+                raise
+            raise left from failed
         problem = _verification_problem(after, params)
         if problem:
             # The patch's operation finished without an error, or the connector already had what was
@@ -259,6 +266,32 @@ def changed_since_planned(live: Connector, p: ScaleConnectorParams) -> str:
         return ""
     return (f"connector {short_name(p.target)} is now {now[0]} {now[1]}-{now[2]} instances, not the "
             f"{then[0]} {then[1]}-{then[2]} this change was planned on: it changed after that was read")
+
+
+def _left_by_failed_update(adapters: Any, p: ScaleConnectorParams, failed: OperationEndedInError) -> Exception | None:
+    """What a patch whose operation ended with an error is taken as, read from the connector right after: None
+    when it is READY with the values it was planned on (the failure changed nothing: answered `failed`, the
+    cooldown and budget given back); otherwise an unknown outcome. A failed operation is not documented to
+    put back what it changed (OperationEndedInError), and the v1 Connector keeps no record of who changed it
+    (`read_back`), so a connector that shows the plan, part of it, something else, or state ERROR ("manual
+    deletion recommended", Connector.State) may be this write's doing: recorded as this incident's action and
+    escalated (NotShownAfterWriteError), so neither a redelivery nor a later incident scales it again within
+    the cooldown. Unreadable: unknown too (OutcomeUnknownError, the sweep judges it)."""
+    try:
+        live = adapters.vpcaccess.get_connector(p.target)
+    except (TransientError, PermanentError) as exc:
+        return OutcomeUnknownError(f"{failed}; and {short_name(p.target)} could not be read after it ({exc}): "
+                                   "what the failed update left on it is unknown")
+    changed = changed_since_planned(live, p)
+    if live.state == "READY" and not changed:
+        return None
+    shows = changed or f"connector {short_name(p.target)} is {live.state}" + (
+        f" (VPC Access: \"{_STATE_MEANS[live.state]}\")" if live.state in _STATE_MEANS else "")
+    return NotShownAfterWriteError(
+        f"{failed}; but read right after, {shows} (now {live.machine_type}, {live.min_instances}-"
+        f"{live.max_instances} instances, {live.state}): the failed update may have left that (VPC Access does not "
+        "document that a failed update is undone), or another hand made it; the connector keeps no record that "
+        "tells which")
 
 
 def _verification_problem(after: Connector, p: ScaleConnectorParams) -> str:
