@@ -482,7 +482,7 @@ SNAPSHOT_SECTIONS = (("paused", "target", "reason"), ("pending_verifications", "
                      ("approved_proposals", "proposal_id", "settled_by_sweep_after"),
                      ("proposals_in_doubt", "proposal_id", "decided_by"), ("writes_in_flight", "target", "held_by"),
                      ("cooldowns", "target", "until"),
-                     ("budgets", "scope", "used"), ("pinned", "service", "age_seconds"))
+                     ("budgets", "scope", "used"), ("pinned", "service", "age_seconds"), ("unreadable", "record", "why"))
 
 
 def render_snapshot(snap: dict[str, Any]) -> list[str]:

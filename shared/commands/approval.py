@@ -1,8 +1,10 @@
 """approve and reject: an operator decides a `proposed` action by its id, before it expires.
 
 Approve re-reads the live state and refuses (saying why) when the world changed since the
-proposal: the incident closed, the target already changed, a newer revision now serves, or the
-live diagnosis no longer finds the signature the proposal was made for. Then the
+proposal: the incident closed, the target already changed, a newer revision now serves, a service a
+scale was decided for moved onto or off its connector, or the live diagnosis no longer finds the
+signature the proposal was made for. A dry run (the command's, the config's mode, the action's shadow
+mode) decides nothing, whatever it finds. Then the
 action goes through the gate like any other write: bounds, kill switch, the incident's claim (so
 a redelivered alert stays a no-op), dry-run. Only principals in `operators` may decide.
 """
@@ -15,6 +17,7 @@ from shared.alerts.commands import command_digest
 from shared.alerts.operators import APPROVE, REJECT
 from shared.commands.context import CommandRun, Refused, refused, rejected
 from shared.commands.diagnose import read_diagnosis
+from shared.commands.held import whose_dry_run
 from shared.commands.traffic import action_outcome
 from shared.diagnosis.collection import MAX_FAN_OUT_SERVICES, Users, users_of
 from shared.errors import PermanentError, TransientError
@@ -25,7 +28,7 @@ from shared.remediation.actions.scale_connector import manual_sender
 from shared.remediation.approvals import ABANDONED
 from shared.remediation.guardrails import PROPOSAL_IN_DOUBT, Manual, MaybeBehind, end_approval_applied
 from shared.remediation.history import incident_closed
-from shared.remediation.records import PROPOSALS, ProposalRecord
+from shared.remediation.records import PROPOSALS, ProposalRecord, why_unreadable
 
 # The gate's answers that held the write back and wrote nothing (the kill switch, a pause, the
 # cooldown, a budget, the config's dry-run mode): the approval did not happen, so the proposal is
@@ -43,16 +46,16 @@ IN_DOUBT = PROPOSAL_IN_DOUBT
 def approve(run: CommandRun) -> Outcome:
     run.require_operator(APPROVE)
     proposal = _open_proposal(run)
+    dry_run = decides_nothing(run, proposal)
     behind = _behind_now(run, proposal)
     changed = _world_changed(run, proposal, behind)
     if changed:
-        if run.command.dry_run:     # a dry run decides nothing: the real approve refuses and closes it
-            raise refused(_world_changed_reason(proposal, changed) + "; dry-run: the proposal is left open")
+        if dry_run:     # a dry run decides nothing: the real approve refuses and closes it
+            raise refused(_world_changed_reason(proposal, changed) + _left_open(run, proposal))
         _decide_with_answer(run, proposal, "refused", note=changed)
         raise refused(_world_changed_reason(proposal, changed))
     action = get_action(proposal.action)
     params = action.params_model.model_validate(proposal.params)
-    dry_run = run.command.dry_run
     if not dry_run and not _decide(run, proposal, "approved"):
         raise refused(f"proposal {proposal.proposal_id} was decided by someone else meanwhile: this approve wrote "
                       f"nothing{decided_since(run, proposal.proposal_id)}")
@@ -62,7 +65,8 @@ def approve(run: CommandRun) -> Outcome:
     # The command's digest is kept with its intent and action record, as any command's (CommandRun.manual):
     # without it, a command reusing this id once its record is lost would be taken for this approve.
     manual = Manual(command_id=run.command_id, requested_by=run.command.requested_by,
-                    override_limits=run.command.override_limits, dry_run=dry_run, approved=proposal.proposal_id,
+                    override_limits=run.command.override_limits, dry_run=run.command.dry_run,
+                    approved=proposal.proposal_id,
                     digest=command_digest(run.command))
     try:
         # Held back by the pauses that held back the alert's write: the proposal's service and every
@@ -89,6 +93,25 @@ def approve(run: CommandRun) -> Outcome:
     if outcome.status is OutcomeStatus.DRY_RUN:
         outcome.reason += f"; proposal {proposal.proposal_id} stays open: nothing decided"
     return outcome
+
+
+def decides_nothing(run: CommandRun, proposal: ProposalRecord) -> bool:
+    """Whether this approve is a dry run, which decides nothing and leaves the proposal as it is (open, or
+    past its expiry unmarked): the command's own `dry_run`, or the config's dry-run mode or the action's shadow
+    mode (Config.action_dry_run). Under the config's, a real approve that moved the proposal (closed it
+    `refused` when the world had changed, or took it `approved` and opened it again) destroyed the decision
+    of a proposal the dry run was never going to act on: the person who approves once writes are on found it
+    closed, or decided by someone whose approve wrote nothing."""
+    return run.command.dry_run or run.config.action_dry_run(proposal.action)
+
+
+def _left_open(run: CommandRun, proposal: ProposalRecord) -> str:
+    """A dry run's refusal: which dry run (held.whose_dry_run), and that the proposal is left as it was."""
+    if run.command.dry_run:
+        return "; dry-run: the proposal is left open"
+    whose = whose_dry_run(asked=False, config_dry_run=run.config.dry_run, action=proposal.action)
+    return (f"; dry-run ({whose}): nothing decided, the proposal is left open; an approve once writes are on "
+            "re-reads the world and refuses it then, if it still changed")
 
 
 def _world_changed_reason(proposal: ProposalRecord, changed: str) -> str:
@@ -222,7 +245,10 @@ def decided_since(run: CommandRun, proposal_id: str) -> str:
         data = None
     if not data:
         return " (see its state: runwarden command status)"
-    proposal = ProposalRecord.model_validate(data)
+    try:
+        proposal = ProposalRecord.model_validate(data)
+    except ValueError as exc:       # words only, said after the decision: never raised on
+        return f" (its record cannot be read now: {why_unreadable(exc)})"
     who = f" by {proposal.decided_by}" if proposal.decided_by else ""
     how = f"command {proposal.command_id}" if proposal.command_id and proposal.state != "open" else ""
     when = f"at {proposal.decided_at:%Y-%m-%d %H:%M:%S} UTC" if proposal.decided_at and proposal.state != "open" else ""
@@ -236,7 +262,7 @@ def _open_proposal(run: CommandRun) -> ProposalRecord:
     data = run.adapters.state.get_record(PROPOSALS, proposal_id)
     if not data:
         raise rejected("params.proposal_id", f"no proposal {proposal_id}")
-    proposal = ProposalRecord.model_validate(data)
+    proposal = _readable(proposal_id, data)
     run.use_incident(proposal.incident_id)
     if run.command.target and run.command.target != proposal.target:
         raise rejected("target", f"{proposal_id} is about {proposal.target}, not {run.command.target}")
@@ -252,11 +278,25 @@ def _open_proposal(run: CommandRun) -> ProposalRecord:
                                              + (f" by {proposal.decided_by}" if proposal.decided_by else "")
                                              + _how_to_stop(run, proposal))
     if run.now >= proposal.expires_at:
-        if not run.command.dry_run:     # a dry run writes no state (docs/commands.md, "Dry run")
+        if not decides_nothing(run, proposal):     # a dry run writes no state (docs/commands.md, "Dry run")
             run.adapters.state.update_record(PROPOSALS, proposal_id, {"state": "expired"}, expect={"state": "open"})
         raise rejected("params.proposal_id", f"{proposal_id} expired at {proposal.expires_at:%Y-%m-%d %H:%M:%S} UTC; "
                                              "a new alert makes a new proposal")
     return proposal
+
+
+def _readable(proposal_id: str, data: dict[str, Any]) -> ProposalRecord:
+    """The proposal as stored, or `escalated` naming what cannot be read in it (damaged, or written by a
+    version this one cannot read), before anything is decided or written. Raised as it was, the command was
+    delivered again and again with no answer, and the proposal could be neither approved nor rejected: a
+    person must look at the record, so the answer says which and why, at once."""
+    try:
+        return ProposalRecord.model_validate(data)
+    except ValueError as exc:
+        raise Refused(OutcomeStatus.ESCALATED, f"proposal {proposal_id}'s record cannot be read "
+                      f"({why_unreadable(exc)}): nothing decided, nothing written. Look at it in the state store's "
+                      f"{PROPOSALS} collection; to make its change, send it as a command of its own "
+                      "(runwarden command diagnose, then the write) once a person has judged it") from None
 
 
 def _how_to_stop(run: CommandRun, proposal: ProposalRecord) -> str:
@@ -275,15 +315,19 @@ def _world_changed(run: CommandRun, proposal: ProposalRecord, behind: Users | No
     closed = incident_closed(run.adapters.state, proposal.incident_id)
     if closed is not None:
         return f"incident {proposal.incident_id} closed at {closed.closed_at:%H:%M:%S} ({closed.closed_by})"
-    if proposal.action == "scale_connector":
-        changed = (_connector_changed(run, proposal.params)
-                   or _moved_onto(proposal, behind, _who_sends(run, proposal)))
+    scale, service = proposal.action == "scale_connector", "/services/" in proposal.service
+    if scale:
+        changed = _connector_changed(run, proposal.params) or _moved_onto(proposal, behind, _who_sends(run, proposal))
         if changed:
             return changed
-    if proposal.service and "/services/" in proposal.service:
-        return (_newer_revision_serving(run, proposal.service, proposal.proposed_at)
-                or _diagnosis_changed(run, proposal))
-    return ""
+    newer = _newer_revision_serving(run, proposal.service, proposal.proposed_at) if service else ""
+    if newer:
+        return newer
+    if scale:   # after the newer revision, which names the change itself where a deploy moved the service off
+        moved = _moved_off(proposal, _behind_weighed(run, proposal, behind), run.now, _who_sends(run, proposal))
+        if moved:
+            return moved
+    return _diagnosis_changed(run, proposal) if service else ""
 
 
 def _users_of(proposal: ProposalRecord) -> str:
@@ -326,6 +370,52 @@ def _moved_onto(proposal: ProposalRecord, behind: Users | None, sender: str) -> 
             f"made for {', '.join(sorted(weighed))} alone. See it first: runwarden command diagnose --target "
             f"{moved[0]}; to scale the connector all the same, send it as a command of its own: runwarden command "
             f"scale_connector --target {proposal.target} --param ... --reason '...'"
+            + sender)
+
+
+def _weighed(proposal: ProposalRecord) -> list[str]:
+    """The managed services a scale's proposal was decided on as behind its connector: its own service (a
+    service's alert: the one whose serving revision named the connector; a connector alert's: the one standing
+    for it) and, for a connector alert's, those it was made for, less those only maybe behind it (unread)."""
+    named = [proposal.service, *(n for n in proposal.on_behalf if n not in proposal.maybe_behind)]
+    return [name for name in dict.fromkeys(named) if "/services/" in name]
+
+
+def _behind_weighed(run: CommandRun, proposal: ProposalRecord, behind: Users | None) -> Users:
+    """Which of the services weighed (`_weighed`) are behind the connector now: the connector alert's read
+    (`behind`) where there is one; else the approve's own, of those services alone (two Cloud Run reads each,
+    on the approve only), as collection.users_of reads a connector's users: a serving revision naming it."""
+    if behind is not None:
+        return behind
+    weighed = _weighed(proposal)
+    sql = {m.name: m.cloudsql_instances for m in run.config.services}
+    return users_of(run.adapters.readers(), [(name, sql.get(name, ())) for name in weighed],
+                    connector=proposal.target)
+
+
+def _moved_off(proposal: ProposalRecord, now_behind: Users, now: datetime, sender: str) -> str:
+    """A service the decision weighed as behind the connector (`_weighed`) that the approve read and found
+    behind it no more: no revision of it serving traffic names the connector now (a deploy without it, or its
+    traffic moved to a revision without it), or Cloud Run answers NOT_FOUND for it (deleted). Its load through
+    the connector, a part of the saturation the proposal would relieve, is gone: the decision rests on a premise
+    that no longer holds, and scaling the connector now (one-way) would be for a load that may not be there.
+    So the approval is refused (closed `refused`), naming it; a person decides afresh. A service the approve
+    could not read (only maybe moved) refuses nothing: its pause still holds the write back (`_made_for`).
+    A revision's connector is `vpc_access.connector` ("VPC Access connector name. Format: projects/{project}/
+    locations/{location}/connectors/{connector}, where {project} can be project id or number": VpcAccess,
+    google/cloud/run/v2/vendor_settings.proto), matched to the proposal's as collection.users_of matches it."""
+    connector = proposal.target
+    moved = [name for name in _weighed(proposal)
+             if name in now_behind.looked_at and name not in now_behind.services and name not in now_behind.maybe]
+    if not moved:
+        return ""
+    said = "; ".join(f"{name} (Cloud Run answers NOT_FOUND: it no longer exists)" if name in now_behind.gone else
+                     f"{name} (no revision of it serving traffic names {connector})" for name in moved)
+    return (f"{said} {'is' if len(moved) == 1 else 'are'} no longer behind {connector}, read by this approve at "
+            f"{now:%Y-%m-%d %H:%M:%S} UTC, though the proposal was decided on {'its' if len(moved) == 1 else 'their'} "
+            "state behind it: the load it would relieve may be gone. See the connector's users as they are now: "
+            f"runwarden command diagnose --target {moved[0]}; to scale the connector all the same, send it as a "
+            f"command of its own: runwarden command scale_connector --target {connector} --param ... --reason '...'"
             + sender)
 
 

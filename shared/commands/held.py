@@ -18,16 +18,20 @@ _CONNECTOR_FIELDS = ("machine_type", "min_instances", "max_instances")
 def dry_run_said(reason: str, *, asked: bool, config_dry_run: bool, action: str, before: dict[str, Any],
                  after: dict[str, Any] | None) -> str:
     """A dry run's answer: which brake made it one, that nothing was written, and the change it would make."""
-    if asked:
-        whose = "asked by this command's dry_run: true"
-    elif config_dry_run:
-        whose = "the config's mode is dry_run"
-    else:
-        whose = f"shadow mode for {action}: the config's actions.{action}.mode is dry_run"
+    whose = whose_dry_run(asked=asked, config_dry_run=config_dry_run, action=action)
     would = changes(before, after or {})
     return (f"dry-run ({whose}): nothing written; everything but the write was checked"
             + (f"; it would change: {'; '.join(would)}" if would else "")
             + (f" ({reason})" if not reason.startswith(("dry-run:", "shadow mode for")) else ""))
+
+
+def whose_dry_run(*, asked: bool, config_dry_run: bool, action: str) -> str:
+    """Which brake makes a command a dry run: its own `dry_run`, the config's mode, or the action's shadow mode."""
+    if asked:
+        return "asked by this command's dry_run: true"
+    if config_dry_run:
+        return "the config's mode is dry_run"
+    return f"shadow mode for {action}: the config's actions.{action}.mode is dry_run"
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:

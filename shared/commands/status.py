@@ -20,7 +20,7 @@ from shared.ports import ClaimRecord
 from shared.remediation.approvals import settles_after
 from shared.remediation.guardrails import BUDGETS, COOLDOWNS, WRITING, Gate, slot_keys
 from shared.remediation.records import (ACTIONS, COMMANDS, PINS, PROPOSALS, ActionRecord, ActionState, PinRecord,
-                                        ProposalRecord)
+                                        ProposalRecord, why_unreadable)
 
 LIMIT = 100
 
@@ -47,6 +47,10 @@ class Snapshot(BaseModel):
     # The lists read up to LIMIT records and holding more: shown cut, so that "100 pending" is never
     # taken for all of them.
     more_than_shown: list[str] = []
+    # Records read for the lists above that this version cannot read (damaged, or written by a later
+    # version): each named ({"record": "actions/<key>", "why": ...}), never left out in silence nor raised on.
+    # Raised, one such record made every status fail, delivered again and again with no answer.
+    unreadable: list[dict[str, Any]] = []
 
 
 def handle(run: CommandRun) -> Outcome:
@@ -64,6 +68,9 @@ def handle(run: CommandRun) -> Outcome:
     if snap.more_than_shown:
         summary += (f"; more than {LIMIT} records each in {', '.join(snap.more_than_shown)}: only the first {LIMIT} "
                     "are listed and counted")
+    if snap.unreadable:
+        summary += (f"; {len(snap.unreadable)} record(s) could not be read, so they are in no list above and a person "
+                    "must look at them: " + "; ".join(f"{u['record']} ({u['why']})" for u in snap.unreadable[:5]))
     return run.outcome(OutcomeStatus.REPORTED, summary, target=run.command.target,
                        snapshot=snap.model_dump(mode="json"))
 
@@ -85,6 +92,8 @@ def snapshot(run: CommandRun) -> Snapshot:
     lease = skew_safe_lease(config.guardrails.claim_ttl_seconds)
     gate = Gate(config, state, run.adapters.clock, owner="status")
     more: list[str] = []
+    unreadable: list[dict[str, Any]] = []
+    readable = _Readable(unreadable)
 
     def found(name: str, kind: str, field: str, value: Any) -> list[dict[str, Any]]:
         # One more than shown is read, so that a list cut at LIMIT says so.
@@ -98,12 +107,11 @@ def snapshot(run: CommandRun) -> Snapshot:
         more.append("paused")
     paused = [{"target": f.get("target"), "by": f.get("by"), "reason": f.get("reason"), "at": f.get("at")}
               for f in engaged]
-    pending = [ActionRecord.model_validate(d) for d in found("pending_verifications", ACTIONS, "state",
-                                                             ActionState.PENDING.value)]
-    proposals = _open_proposals(state, now, more)
-    approved = [ProposalRecord.model_validate(d) for d in found("approved_proposals", PROPOSALS, "state", "approved")]
-    in_doubt = [ProposalRecord.model_validate(d) for d in found("proposals_in_doubt", PROPOSALS, "state", "in_doubt")]
-    pins = [PinRecord.model_validate(d) for d in found("pinned", PINS, "pinned", True)]
+    pending = readable(ActionRecord, ACTIONS, found("pending_verifications", ACTIONS, "state", ActionState.PENDING.value))
+    proposals = _open_proposals(state, now, more, readable)
+    approved = readable(ProposalRecord, PROPOSALS, found("approved_proposals", PROPOSALS, "state", "approved"))
+    in_doubt = readable(ProposalRecord, PROPOSALS, found("proposals_in_doubt", PROPOSALS, "state", "in_doubt"))
+    pins = readable(PinRecord, PINS, found("pinned", PINS, "pinned", True))
     targets = sorted({s.name for s in config.services} | {c.name for c in config.bounds.connectors}
                      | {r.target for r in pending})
     return Snapshot(
@@ -126,10 +134,30 @@ def snapshot(run: CommandRun) -> Snapshot:
         pinned=[{"service": p.service, "revision": p.revision, "pinned_at": p.pinned_at,
                  "age_seconds": int((now - p.pinned_at).total_seconds()), "action_id": p.action_id} for p in pins],
         more_than_shown=more,
+        unreadable=unreadable,
     )
 
 
-def _open_proposals(state: Any, now: datetime, more: list[str]) -> list[ProposalRecord]:
+class _Readable:
+    """Each record read as its model, those that cannot be read kept aside, named (Snapshot.unreadable)."""
+
+    def __init__(self, unreadable: list[dict[str, Any]]) -> None:
+        self.unreadable = unreadable
+
+    def __call__(self, model: Any, kind: str, records: list[dict[str, Any]]) -> list[Any]:
+        out = []
+        for data in records:
+            try:
+                out.append(model.model_validate(data))
+            except ValueError as exc:
+                named = next((data[k] for k in ("key", "proposal_id", "service") if isinstance(data.get(k), str)), "?")
+                record = f"{kind}/{named}"
+                if all(u["record"] != record for u in self.unreadable):    # an open proposal is read twice
+                    self.unreadable.append({"record": record, "why": why_unreadable(exc)})
+        return out
+
+
+def _open_proposals(state: Any, now: datetime, more: list[str], readable: _Readable) -> list[ProposalRecord]:
     """Every open proposal a person can still decide, then those past their expiry. An open
     proposal nobody decided stays `open` after it expires (only an approve or a reject of it marks
     it `expired`), so over the months they pile up, and a page of every `open` record, in the
@@ -137,12 +165,12 @@ def _open_proposals(state: Any, now: datetime, more: list[str]) -> list[Proposal
     by `expires_at` (a range on one field: no composite index), and listed first; a page of the
     `open` ones adds those past their expiry (flagged `expired`)."""
     unexpired = state.find_between(PROPOSALS, "expires_at", now, now + _FAR, LIMIT + 1)
-    live = [ProposalRecord.model_validate(d) for d in unexpired if d.get("state") == "open"]
+    live = readable(ProposalRecord, PROPOSALS, [d for d in unexpired if d.get("state") == "open"])
     if len(unexpired) > LIMIT:
         more.append("open_proposals")
     ids = {p.proposal_id for p in live}
     opened = state.find_records(PROPOSALS, "state", "open", LIMIT + 1)
-    stale = [p for p in map(ProposalRecord.model_validate, opened) if p.proposal_id not in ids and now >= p.expires_at]
+    stale = [p for p in readable(ProposalRecord, PROPOSALS, opened) if p.proposal_id not in ids and now >= p.expires_at]
     if len(opened) > LIMIT:
         more.append("open_proposals past their expiry")
     return (live + stale)[:LIMIT]

@@ -11,7 +11,7 @@ from typing import Any
 
 from shared.alerts.commands import connector_one_way
 from shared.commands import held, restore_notes
-from shared.commands.context import CommandRun, refused, rejected
+from shared.commands.context import CommandRun, Refused, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.inventory import managed_service
 from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType, split_text
@@ -24,7 +24,7 @@ from shared.remediation.actions.rollback_traffic import (RollbackTrafficParams, 
 from shared.remediation import history, in_flight, since_rollback
 from shared.remediation.guardrails import WRITING, GateResult, runs_dry
 from shared.remediation.judging import desired_not_served, traffic_moved
-from shared.remediation.records import ACTIONS, PINS, ActionRecord, ActionState, RestoreMark
+from shared.remediation.records import ACTIONS, PINS, ActionRecord, ActionState, RestoreMark, why_unreadable
 
 
 def rollback(run: CommandRun) -> Outcome:
@@ -276,8 +276,15 @@ def _not_changed_since(run: CommandRun, record: ActionRecord, service: Service) 
     """Refused (`skipped`, nothing written) unless the service's traffic is the split the rollback left, and
     no later rollback of it stands (since_rollback.changed_since): else the restore would undo that later
     change too. The later rollbacks are read from the records, as the rest of the restore reads them; a read
-    that fails raises (transient: the command is delivered again), never read as "none"."""
-    why = since_rollback.changed_since(record, service, history.later_rollbacks(run.adapters.state, record))
+    that fails raises (transient: the command is delivered again), never read as "none"; a record that cannot
+    be read (damaged, or written by a version this one cannot read) may be such a later rollback, so it refuses
+    the restore too, named (fail closed: since_rollback.unread_records), never passed over."""
+    later = history.later_rollbacks(run.adapters.state, record)
+    unread = since_rollback.unread_records(record, later.unreadable)
+    if unread:
+        raise refused(f"{unread}; nothing written. To move its traffic now, send restore_traffic with to_latest: "
+                      "true, or rollback_traffic with the Ready revision you want served")
+    why = since_rollback.changed_since(record, service, later.standing)
     if why:
         raise refused(f"{why}. See {service.short_name} as it is now: runwarden command diagnose --target "
                       f"{service.name}; to move its traffic, send restore_traffic with to_latest: true, or "
@@ -291,8 +298,9 @@ def _not_undone(run: CommandRun, record: ActionRecord, service: Service) -> None
     change, never named by the command, its record left `pending` for the sweep to judge a change someone had
     reversed; that change is undone by its own action_id. Checked last: an undone rollback whose split serves,
     or whose traffic moved since, is answered as before (`_not_overtaken`, and "already serves"); so is a resend
-    of the very command that undid it (`_released` names it in the note), which its gate claim answers."""
-    if record.state is not ActionState.UNDONE or (run.command_id and f"(command {run.command_id})" in record.note):
+    of the very command that undid it (`ActionRecord.undone_by`, which `_released` keeps), which its gate claim
+    answers."""
+    if record.state is not ActionState.UNDONE or (run.command_id and record.undone_by == run.command_id):
         return
     when = f" at {record.resolved_at:%Y-%m-%d %H:%M:%S} UTC" if record.resolved_at else ""
     how = f" ({record.note})" if record.note else ""
@@ -311,8 +319,8 @@ def _later_rollbacks(run: CommandRun, record: ActionRecord) -> str:
         later = history.later_rollbacks(run.adapters.state, record)
     except (TransientError, PermanentError):
         return ""
-    return "; ".join(f"action {r.key}, {r.state.value}, applied {r.applied_at:%Y-%m-%d %H:%M:%S} UTC"
-                     + (f" by {r.requested_by}" if r.requested_by else "") for r in later[:3])
+    return "; ".join(f"action {r.key} ({since_rollback.whose(r)}, applied {r.applied_at:%Y-%m-%d %H:%M:%S} UTC, "
+                     f"{r.state.value})" for r in later.standing[:3])
 
 
 def _still_servable(run: CommandRun, action_id: str, service: Service, traffic: tuple[TrafficTarget, ...]) -> None:
@@ -433,7 +441,15 @@ def _recorded_action(run: CommandRun, action_id: str, service: str) -> ActionRec
     data = run.adapters.state.get_record(ACTIONS, action_id)
     if not data:
         raise rejected("params.action_id", f"no recorded action {action_id}{_rollbacks_of(run, service)}")
-    record = ActionRecord.model_validate(data)
+    try:
+        record = ActionRecord.model_validate(data)
+    except ValueError as exc:
+        # Raised as it was, the command was delivered again and again, unanswered: a person must look at the
+        # record (damaged, or written by a version this one cannot read), so the answer names it at once.
+        raise Refused(OutcomeStatus.ESCALATED, f"action {action_id}'s record cannot be read ({why_unreadable(exc)}): "
+                      "nothing written, as the split it recorded cannot be trusted. Look at it in the state store's "
+                      f"{ACTIONS} collection; to move the traffic now, send restore_traffic with to_latest: true, or "
+                      "rollback_traffic with the Ready revision you want served") from None
     if not record.reversible:
         # A connector's scale (its action is not reversible): said as having no way back, not as another service's.
         raise rejected("params.action_id", f"{action_id} is a {record.action} (recorded {record.state.value}): "
@@ -454,16 +470,24 @@ def _released(run: CommandRun, service: str, action_id: str | None) -> list[str]
     for data in state.find_records(ACTIONS, "service", service):
         if data.get("action") != "rollback_traffic" or (action_id and data.get("key") != action_id):
             continue
-        if data.get("state") == ActionState.PENDING.value and state.update_record(
+        if data.get("state") == ActionState.PENDING.value and isinstance(data.get("key"), str) and state.update_record(
                 ACTIONS, data["key"], {"state": ActionState.UNDONE.value, "resolved_at": now,
-                                       "note": f"traffic restored by {by} (command {run.command_id})"},
+                                       "note": f"traffic restored by {by} (command {run.command_id})",
+                                       "undone_by_command": run.command_id or ""},
                 expect={"state": ActionState.PENDING.value}):
-            undid.append(_undid(ActionRecord.model_validate(data)))
+            undid.append(_undid(data))
     return undid
 
 
-def _undid(record: ActionRecord) -> str:
-    whose = (f"{record.requested_by}'s command {record.command_id}" if record.command_id
-             else f"automation, for incident {record.incident_id}")
-    return (f"This restore undid rollback {record.key} (to {record.params.get('to_revision') or '?'}, applied at "
-            f"{record.applied_at:%Y-%m-%d %H:%M:%S} UTC by {whose}); the sweep no longer judges it")
+def _undid(data: dict[str, Any]) -> str:
+    """One line naming a rollback this restore closed, its author worded as everywhere a rollback is named
+    (since_rollback.whose). Said after the write: a record this version cannot read otherwise is named by its
+    key all the same, never raised on (the restore's answer would be lost)."""
+    try:
+        record = ActionRecord.model_validate(data)
+    except ValueError:
+        return (f"This restore undid rollback {data['key']} (its record cannot otherwise be read); the sweep no "
+                "longer judges it")
+    return (f"This restore undid rollback {record.key} (to {record.params.get('to_revision') or '?'}, "
+            f"{since_rollback.whose(record)}, applied at {record.applied_at:%Y-%m-%d %H:%M:%S} UTC); the sweep no "
+            "longer judges it")

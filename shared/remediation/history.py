@@ -2,13 +2,15 @@
 actions it took. Pure bookkeeping on the state store; no Google Cloud writes."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterator, Mapping
 
 from shared.alerts.incidents import Incident
 from shared.ports import StateStore
 from shared.remediation import since_rollback
-from shared.remediation.records import ACTIONS, INCIDENTS, ActionRecord, ActionState, IncidentRecord
+from shared.remediation.records import (ACTIONS, INCIDENTS, ActionRecord, ActionState, IncidentRecord,
+                                        why_unreadable)
 
 
 _UNREAD: Any = object()
@@ -183,16 +185,44 @@ def _resolved_within(state: StateStore, service: str, action: str, ended: Action
             yield record
 
 
-def later_rollbacks(state: StateStore, record: ActionRecord) -> list[ActionRecord]:
-    """The service's rollbacks applied after `record` and not undone, newest first
-    (since_rollback.later_rollbacks), read from its action records. A record this version cannot read is
-    left out (its split, if it serves, differs or not: since_rollback.changed_since compares the split too);
-    a read that fails raises, never read as "none"."""
-    others = []
-    for data in state.find_records(ACTIONS, "service", record.service):
-        if data.get("action") == "rollback_traffic" and data.get("key") != record.key:
-            try:
-                others.append(ActionRecord.model_validate(data))
-            except ValueError:
-                continue
-    return since_rollback.later_rollbacks(record, others)
+# At most this many action records of a service are read for its later rollbacks (StateStore.find_records'
+# `limit`): a read that returns this many may have left some out, which `LaterRollbacks.unread` says.
+SERVICE_ACTIONS_READ = 100
+
+
+@dataclass(frozen=True)
+class LaterRollbacks:
+    """The service's rollbacks after a given one, as its action records say (`later_rollbacks`).
+
+    `standing`: those applied after it and not undone, newest first (since_rollback.later_rollbacks).
+    `unreadable`: each record of the service that may be a rollback and that this version cannot read (its
+    key, or where it has none, its position in the read, and why), and a note when the read may have left
+    records out (as many as `SERVICE_ACTIONS_READ` came back). Either may hide a later rollback still
+    standing, so a write of the split recorded before the given one is refused on it (fail closed:
+    since_rollback.unread_records), never made as if it were not there."""
+
+    standing: list[ActionRecord]
+    unreadable: list[str]
+
+
+def later_rollbacks(state: StateStore, record: ActionRecord) -> LaterRollbacks:
+    """The service's rollbacks after `record` (LaterRollbacks), read from its action records. A record that
+    cannot be read is named, not left out: one saying another action (a connector's scale) is passed over, but
+    one saying a rollback, or no action this version can read, may be a later rollback that still stands.
+    A read that fails raises, never read as "none"."""
+    others, unreadable = [], []
+    found = state.find_records(ACTIONS, "service", record.service, limit=SERVICE_ACTIONS_READ)
+    for n, data in enumerate(found, 1):
+        action, key = data.get("action"), data.get("key")
+        if key == record.key or (isinstance(action, str) and action != "rollback_traffic"):
+            continue
+        try:
+            others.append(ActionRecord.model_validate(data))
+        except ValueError as exc:
+            named = repr(key) if isinstance(key, str) and key else f"#{n} of the read (it has no key)"
+            unreadable.append(f"{named}: {why_unreadable(exc)}")
+    if len(found) >= SERVICE_ACTIONS_READ:
+        unreadable.append(f"more than the {SERVICE_ACTIONS_READ} action records of {record.service} read at once "
+                          "may exist, and those not read were not looked at")
+    return LaterRollbacks(since_rollback.later_rollbacks(record, others), unreadable)
+

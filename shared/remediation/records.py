@@ -3,6 +3,7 @@ can verify, undo or escalate them) and the log-based incidents it must close its
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any, Mapping
@@ -99,6 +100,26 @@ class KeptReport(BaseModel):
     earlier_reports: list[str] = []
 
 
+# The note an operator's restore left on the rollback it undid, in the only wordings versions before
+# `ActionRecord.undone_by_command` wrote: shared/commands/traffic.py `_released` ("traffic restored by alice@…
+# (command rs-1)") and judging.restored_by_runwarden, the sweep's settling of such a restore whose record failed
+# ("… (command rs-1), whose record had failed: …"). Read for those old records alone; a record written since
+# carries the typed field, so a note reworded later changes nothing.
+_LEGACY_UNDONE_NOTE = re.compile(r"traffic restored by .* \(command (?P<command>[^()]+)\)"
+                                 r"(?:, whose record had failed: .*)?\Z", re.DOTALL)
+
+
+def why_unreadable(exc: ValueError) -> str:
+    """What made a stored record unreadable, in one short line for an answer: the first field pydantic names
+    and its message (a ValidationError), else the error's first line."""
+    errors = getattr(exc, "errors", None)
+    first = errors()[0] if callable(errors) and errors() else None
+    if first:
+        where = ".".join(str(part) for part in first.get("loc", ())) or "record"
+        return f"{where}: {first.get('msg', '')}"[:200]
+    return (str(exc).splitlines() or [""])[0][:200]
+
+
 class ActionRecord(KeptReport):
     model_config = ConfigDict(extra="ignore")
 
@@ -144,6 +165,10 @@ class ActionRecord(KeptReport):
     command_id: str = ""       # the operator's command that made it ("" for automation)
     requested_by: str = ""
     command_digest: str = ""   # what that command asked (alerts.commands.command_digest): a reused id is told apart
+    # The operator's command whose restore_traffic undid this rollback (shared/commands/traffic.py `_released`;
+    # the sweep's settling of such a restore whose record failed: verification.Sweep._own_restore), "" when no
+    # command's did. A resend of that very command is told by it (`undone_by`), never by the note's words.
+    undone_by_command: str = ""
     # The incident's start (Incident.started_at, epoch seconds) as the notification it was taken for said
     # it; None for an operator's command or a record from an earlier version. An OPEN of the same id that
     # says another start is escalated, not answered as a duplicate (guardrails.restarted).
@@ -170,6 +195,15 @@ class ActionRecord(KeptReport):
     write_claim: str = ""
     # Its KeptReport: the verification sweep's outcome about it (verified, undone, escalated), stored
     # by the very update that moves its state (verification.Sweep._report).
+
+    @property
+    def undone_by(self) -> str:
+        """The command whose restore undid it (`undone_by_command`); for a record undone before that field was
+        kept, the command its note named in the one wording those versions wrote (`_LEGACY_UNDONE_NOTE`)."""
+        if self.undone_by_command or self.state is not ActionState.UNDONE:
+            return self.undone_by_command
+        legacy = _LEGACY_UNDONE_NOTE.match(self.note)
+        return legacy.group("command") if legacy else ""
 
     @model_validator(mode="after")
     def _expiry(self) -> "ActionRecord":

@@ -55,6 +55,21 @@ def whose(record: ActionRecord) -> str:
     return f"automation, for incident {record.incident_id}"
 
 
+def unread_records(record: ActionRecord, unreadable: Sequence[str]) -> str:
+    """Why the split recorded before `record` must not be written, or "": records of its service that may be a
+    later rollback still standing could not be read (history.LaterRollbacks.unreadable). Such a rollback, had it
+    pinned the same split again, reads like `record`'s own split, and writing the split before `record` would
+    silently undo it; so none is taken for absent (fail closed), and each is named for a person to look at.
+    Without "nothing written": each caller says what it did."""
+    if not unreadable:
+        return ""
+    return (f"the action records of {record.service} could not all be read, and one not read may be a rollback "
+            f"after {record.key} that still stands ({'; '.join(unreadable[:5])}"
+            f"{f'; and {len(unreadable) - 5} more' if len(unreadable) > 5 else ''}): putting back the split recorded "
+            f"before {record.key} could silently undo it. Look at each record named in the state store's actions "
+            "collection (fix or delete one that is damaged)")
+
+
 def changed_since(record: ActionRecord, service: Service, later: Sequence[ActionRecord]) -> str:
     """Why a restore of `record` (a rollback not undone) must write nothing, or "" when the service's
     traffic (`traffic`, the desired split) is the split the rollback left. Read on the spec, not on what

@@ -754,7 +754,8 @@ class Sweep:
         if not note:
             return False
         mark = pin.restoring
-        if not self._move(record, ActionState.PENDING, ActionState.UNDONE, note):
+        if not self._move(record, ActionState.PENDING, ActionState.UNDONE, note,
+                          report={"undone_by_command": mark.command_id}):
             return True     # another sweep moved it first, and said so
         self.state.update_record(PINS, record.service, {"pinned": False, "released_at": self.now,
                                                         "released_by": mark.requested_by},
@@ -820,10 +821,13 @@ class Sweep:
         which `judging.undo_overtaken` (shares only) does not see. Its records are read here, on the undo's
         own read of the service, not at the judgement: a rollback landing between the two, or while an
         undo was unfinished, is seen. A failed read raises (transient: the undo is left unfinished and
-        retried), never read as "none"."""
+        retried), never read as "none"; a record that cannot be read may be such a rollback, so it holds the undo
+        back too, named (fail closed: since_rollback.unread_records), as it refuses an operator's restore."""
         if record.action != "rollback_traffic":
             return ""
-        return since_rollback.changed_since(record, service, history.later_rollbacks(self.state, record))
+        later = history.later_rollbacks(self.state, record)
+        return (since_rollback.unread_records(record, later.unreadable)
+                or since_rollback.changed_since(record, service, later.standing))
 
     def _unservable(self, record: ActionRecord, traffic: tuple[TrafficTarget, ...]) -> str:
         """Why the recorded split cannot be put back now (restore_traffic.cannot_serve: a revision of it

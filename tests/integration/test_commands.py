@@ -277,6 +277,26 @@ def test_a_restore_of_a_rollback_already_undone_writes_nothing_and_names_the_lat
     assert world.state.get_record(ACTIONS, b.action.action_id)["state"] == "pending"
 
 
+def test_a_restore_refuses_when_a_later_rollback_record_cannot_be_read(world):
+    """Rollback A pending; B pins the same revision again, and its record is damaged (a state this version does not
+    know). The service serves as A left it, so only B's record says B stands: before, it was passed over as
+    unreadable and A's split was written over B. Now the restore refuses, naming B's record (fail closed)."""
+    a = command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="bad deploy")
+    _pinned_again(world)
+    b = command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="new incident",
+                override_limits=True)
+    assert a.status.value == b.status.value == "applied", (a.reason, b.reason)
+    world.state.update_record(ACTIONS, b.action.action_id, {"state": "reverted-by-hand"})
+    done = writes(world)
+
+    restored = command(world, "restore_traffic", target=SERVICE, params={"action_id": a.action.action_id}, reason="r")
+
+    assert restored.status.value == "skipped", restored.reason
+    assert f"'{b.action.action_id}'" in restored.reason and "could not all be read" in restored.reason, \
+        restored.reason
+    assert writes(world) == done and world.serving() == {OLD: 100}
+
+
 def test_the_same_command_id_twice_is_a_duplicate_carrying_the_first_result(world):
     first = command(world, "rollback_traffic", command_id="same", target=SERVICE, params={"revision": OLD},
                     reason="r")
@@ -574,6 +594,41 @@ def test_a_dry_run_approve_after_the_world_changed_says_so_and_decides_nothing(p
     real = command(world, "approve", params={"proposal_id": proposal_id}, reason="ok")
     assert real.status.value == "skipped" and "world changed" in real.reason, real.reason
     assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "refused"
+
+
+@pytest.mark.parametrize("changed", [True, False])
+def test_an_approve_under_the_configs_dry_run_leaves_the_proposal_as_it_was(proposed, changed):
+    """The config's mode is dry_run: the approve answers what it would do (or why it would not), and leaves the
+    proposal exactly as it was. Before, a changed world closed it `refused`, and an unchanged one left it reopened
+    with this approve's command and time on it."""
+    from shared.config import Mode
+
+    world, proposal_id = proposed
+    before = world.state.get_record(PROPOSALS, proposal_id)
+    if changed:
+        world.adapters.vpcaccess.update_connector(CONNECTOR, min_instances=2, max_instances=6)
+    patched = world.standins.vpcaccess.count("PatchConnector")
+    live = world.config
+    world.config = live.model_copy(update={"mode": Mode.DRY_RUN})
+    dry = command(world, "approve", params={"proposal_id": proposal_id}, reason="ok")
+    world.config = live
+    assert dry.status.value == ("skipped" if changed else "dry_run"), dry.reason
+    assert "the config's mode is dry_run" in dry.reason, dry.reason
+    assert world.state.get_record(PROPOSALS, proposal_id) == before
+    assert world.standins.vpcaccess.count("PatchConnector") == patched
+
+
+def test_an_approve_is_refused_once_the_service_left_the_connector(proposed):
+    """The proposal was made for backend behind its connector; its traffic has since gone to a revision with no
+    VPC access. The approve reads that premise afresh and refuses, closing the proposal `refused`."""
+    world, proposal_id = proposed
+    world.standins.run.add_revision(SERVICE, "backend-00000-old", world.anchor - timedelta(days=3),
+                                    vpc_connector=None)
+    world.standins.run.set_traffic(SERVICE, [TrafficSeed(100, "backend-00000-old")])
+    outcome = command(world, "approve", params={"proposal_id": proposal_id}, reason="ok")
+    assert outcome.status.value == "skipped" and f"is no longer behind {CONNECTOR}" in outcome.reason, outcome.reason
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "refused"
+    assert world.standins.vpcaccess.count("PatchConnector") == 0
 
 
 def test_reject_closes_a_proposal(proposed):

@@ -148,3 +148,27 @@ def test_an_unfinished_undo_is_not_finished_over_a_tag_added_since(rolled_back):
     assert "candidate" in outcome.reason, outcome.reason
     assert rolled_back.serving() == {OLD: 100, NEW: 0} and rolled_back.standins.run.count("UpdateService") == 1
     assert action_state(rolled_back) == "escalated"
+
+
+def test_an_unfinished_undo_is_not_finished_over_a_later_rollback_whose_record_cannot_be_read(rolled_back):
+    """As above, with rollback B's record damaged (a state this version does not know): the sweep's read of the
+    service's later rollbacks passed over a record it could not read, found none, and finished A's undo over B.
+    Now a record that cannot be read holds the undo back (fail closed), named in the escalation."""
+    [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    rolled_back.state.update_record(ACTIONS, record["key"], {"state": "undoing",
+                                                             "resolved_at": rolled_back.anchor.replace(minute=17)})
+    rolled_back.standins.run.set_traffic(SERVICE, [TrafficSeed(100, NEW)])
+    rolled_back.at(38)
+    [b] = rolled_back.command({"command": "rollback_traffic", "command_id": "rb-2", "requested_by": "alice@example.com",
+                               "target": SERVICE, "params": {"revision": OLD}, "reason": "failing again"}, "m-2")
+    assert b.status.value == "applied", b.reason
+    rolled_back.state.update_record(ACTIONS, b.action.action_id, {"state": "reverted-by-hand"})
+    writes = rolled_back.standins.run.count("UpdateService")
+    rolled_back.published()
+    rolled_back.at(41)
+
+    [outcome] = rolled_back.command({"command": "sweep"}, message_id="c2")
+
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == writes
+    assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
+    assert f"'{b.action.action_id}'" in outcome.reason and "could not all be read" in outcome.reason, outcome.reason

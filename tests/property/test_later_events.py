@@ -628,6 +628,8 @@ def test_an_operators_restore_whose_record_failed_settles_the_rollback_not_blame
         state = run.world.adapters.state
         [action] = state.find_records(ACTIONS, "service", SERVICE)
         assert action["state"] == "undone" and "op-restore-0" in action["note"], action
+        # The command is kept typed (ActionRecord.undone_by_command): a resend of it is told by that, not the note.
+        assert action["undone_by_command"] == "op-restore-0", action
         pin = state.get_record(PINS, SERVICE)
         assert pin["pinned"] is False and pin["released_by"] == OPERATOR, pin
 

@@ -252,8 +252,8 @@ def test_a_restore_that_reverses_another_operators_rollback_names_it(how):
     restored = _send(w, {"command": "restore_traffic", "target": SERVICE, "params": params,
                          "requested_by": "bob@example.com"})
     assert restored.status is OutcomeStatus.APPLIED and _writes(w) == 2, restored.reason
-    said = (f"This restore undid rollback {rolled.action.action_id} (to backend-00001-abc, applied at "
-            f"{w.clock.now():%Y-%m-%d %H:%M:%S} UTC by {OPERATOR}'s command {rolled.command_id}); the sweep no "
+    said = (f"This restore undid rollback {rolled.action.action_id} (to backend-00001-abc, command "
+            f"{rolled.command_id} by {OPERATOR}, applied at {w.clock.now():%Y-%m-%d %H:%M:%S} UTC); the sweep no "
             "longer judges it")
     assert said in restored.notes, restored.notes
 
