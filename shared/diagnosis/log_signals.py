@@ -676,6 +676,53 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "failed to load cart 81723: read tcp 10.8.0.3:43210->10.20.0.5:5432: i/o timeout",
                 "golang/go src/net/net.go (OpError.Error) and src/internal/poll/fd.go (DeadlineExceededError); "
                 "UNCONFIRMED in a Cloud SQL thread"),
+    # The clients' own timers on a read of an open connection, past which they give up on the answer to a
+    # statement they sent: the server may have run it slowly (a lock, a plan), or the path forgot the flow;
+    # the words do not say which. Read as the reads above (READ_TIMEOUT_TEXTS), never as a dial or a
+    # refusal. Npgsql (.NET) at the command's CommandTimeout (30 s by default): NpgsqlReadBuffer.Ensure
+    # throws `new NpgsqlException("Exception while reading from stream", new TimeoutException("Timeout
+    # during reading attempt"))` when the read outlasts it, and NpgsqlConnector.ReadMessageLong throws the
+    # same when the server honoured the cancellation Npgsql sent at the timeout (57014 query_canceled)
+    # (npgsql/npgsql src/Npgsql/Internal/NpgsqlReadBuffer.cs and NpgsqlConnector.cs); as npgsql/efcore.pg
+    # issues #1977 and #3341 ("Failed executing DbCommand (30,115ms) ... CommandTimeout='30'" before it)
+    # and npgsql/npgsql issue #5430 quote it. The inner exception's words, which .NET's console logger
+    # writes on a line (an entry) of their own: the wrapper's are any failed read's (a reset, an end of
+    # stream).
+    DbErrorText("Npgsql (.NET) read on an open connection timed out",
+                r"\bTimeoutException: Timeout during reading attempt\b",
+                "Npgsql.NpgsqlException (0x80004005): Exception while reading from stream ---> "
+                "System.TimeoutException: Timeout during reading attempt",
+                "npgsql/npgsql src/Npgsql/Internal/NpgsqlReadBuffer.cs (Ensure) and NpgsqlConnector.cs "
+                "(ReadMessageLong); npgsql/efcore.pg issues #1977, #3341; UNCONFIRMED in a Cloud SQL thread"),
+    # MySqlConnector (.NET) at the command's CommandTimeout: "The Command Timeout expired before the
+    # operation completed." (as mysql-net/MySqlConnector issues #1239, #882 and #1282 quote it, thrown from
+    # its socket read, SocketByteHandler.DoReadBytesAsync; the source file of the words UNCONFIRMED). The
+    # server's own answer when the query was killed, "Query execution was interrupted", is read by its
+    # own pattern (DB_CANCELLED) when the same entry prints it. Not its connect timeout ("Connect Timeout
+    # expired", its row above).
+    DbErrorText(".NET: MySqlConnector (command timeout)",
+                r"MySqlException(?: \(0x[0-9A-Fa-f]+\))?:? The Command Timeout expired before the operation completed",
+                "MySqlConnector.MySqlException (0x80004005): The Command Timeout expired before the operation "
+                "completed.", "mysql-net/MySqlConnector issues #1239, #882, #1282; UNCONFIRMED in a Cloud SQL thread"),
+    # Microsoft.Data.SqlClient (and newer System.Data.SqlClient) at the command's CommandTimeout (30 s by
+    # default): "Execution Timeout Expired.  The timeout period elapsed prior to completion of the
+    # operation or the server is not responding." over Win32Exception 258 ("The wait operation timed
+    # out"), as dotnet/SqlClient issues #647 and #2471 and sergiisyrovatchenko/SQLIndexManager issue #37
+    # quote it (its resource name, and from which version, UNCONFIRMED). The connect's own timeout begins "Connection
+    # Timeout Expired"; the older providers' bare "Timeout expired. ..." says either, and stays unread.
+    DbErrorText("SQL Server: SqlClient (command timeout)",
+                r"\bExecution Timeout Expired\.\s+The timeout period elapsed prior to completion of the operation",
+                "Microsoft.Data.SqlClient.SqlException (0x80131904): Execution Timeout Expired.  The timeout period "
+                "elapsed prior to completion of the operation or the server is not responding.",
+                "dotnet/SqlClient issues #647, #2471; UNCONFIRMED in a Cloud SQL thread"),
+    # node-postgres at its query_timeout (the client's or the query's): Client.query starts a timer and,
+    # when it fires first, calls back with `new Error('Query read timeout')` and drops the answer when it
+    # comes (brianc/node-postgres packages/pg/lib/client.js; brianc/node-postgres PR #1760 added it,
+    # PR #2655 quotes the message). The server is not asked to cancel the statement.
+    DbErrorText("Node: node-postgres (query_timeout)", r"\bQuery read timeout\b",
+                "Error: Query read timeout",
+                "brianc/node-postgres packages/pg/lib/client.js (Client.query, readTimeout); UNCONFIRMED in a Cloud "
+                "SQL thread"),
     # The same read (or a write) on an open connection to the database's port that the peer reset
     # (ECONNRESET, "connection reset by peer"; on a write to a socket already reset, EPIPE, "broken
     # pipe": glibc's strerror words, as Go's syscall.Errno prints them), in net.OpError's own form
@@ -1500,21 +1547,35 @@ READ_TIMEOUT_TEXTS = (
     # socket's timeout "timed out" (PyMySQL pymysql/connections.py); aiomysql's the same.
     r"Lost connection to MySQL server during query \(timed out\)",
     rf"\bread tcp [\w.:\[\]%-]+->[\w.\[\]%-]+:{_DB_PORT}: (?:i/o timeout|read: connection timed out)",   # Go net
+    # The clients' own read timers (their DB_ERROR_TEXTS rows): Npgsql's, MySqlConnector's and SqlClient's
+    # CommandTimeout, node-postgres's query_timeout.
+    r"\bTimeoutException: Timeout during reading attempt\b",                             # Npgsql
+    r"MySqlException(?: \(0x[0-9A-Fa-f]+\))?:? The Command Timeout expired before the operation completed",   # MySqlConnector
+    r"\bQuery read timeout\b",                                                           # node-postgres
+    r"\bExecution Timeout Expired\.\s+The timeout period elapsed prior to completion of the operation",   # SqlClient
 )
 _READ_TIMEOUT = re.compile("|".join(f"(?:{p})" for p in READ_TIMEOUT_TEXTS), re.IGNORECASE)
 # pgjdbc's socketTimeout: the wrapper "An I/O error occurred while sending to the backend" and, as its
 # cause in the same entry's stack trace, java.net.SocketTimeoutException's "Read timed out" (the JDK's
-# NioSocketImpl.timedRead; pgjdbc/pgjdbc QueryExecutorImpl.java wraps it).
-_PGJDBC_BROKEN = re.compile(r"An I/O error occurred while sending to the backend", re.IGNORECASE)
+# NioSocketImpl.timedRead; pgjdbc/pgjdbc QueryExecutorImpl.java wraps it). MySQL Connector/J's the same:
+# its "Communications link failure" on a connection that had received packets says when it last did,
+# "The last packet successfully received from the server was N milliseconds ago." (mysql/mysql-connector-j
+# LocalizedErrorMessages.properties, CommunicationsException.ServerPacketTimingInfo; a connect that never
+# got an answer says "The driver has not received any packets from the server." instead, its key name
+# UNCONFIRMED), with "Read timed out" as its cause at socketTimeout (as alibaba/druid issue #5146 and
+# alibaba/druid issue #4351, a socketTimeout that cut slow queries, quote it).
+_JDBC_ON_OPEN_CONNECTION = re.compile(r"An I/O error occurred while sending to the backend"
+                            r"|The last packet successfully received from the server was", re.IGNORECASE)
 _READ_TIMED_OUT = re.compile(r"SocketTimeoutException: Read timed out", re.IGNORECASE)
 
 
 def read_timed_out(text: str) -> bool:
     """Whether a database error's text is a read on an established connection that timed out
-    (READ_TIMEOUT_TEXTS, or pgjdbc's I/O error caused by a read that timed out), not a dial."""
+    (READ_TIMEOUT_TEXTS, or pgjdbc's I/O error or Connector/J's link failure on an established connection
+    caused by a read that timed out), not a dial."""
     if _READ_TIMEOUT.search(text) is not None:
         return True
-    return _PGJDBC_BROKEN.search(text) is not None and _READ_TIMED_OUT.search(text) is not None
+    return _JDBC_ON_OPEN_CONNECTION.search(text) is not None and _READ_TIMED_OUT.search(text) is not None
 
 
 # A new connection to the database whose dial (or the connect under it) got no answer before the
@@ -1543,6 +1604,12 @@ def read_timed_out(text: str) -> bool:
 # - libpq before PostgreSQL 14: "could not connect to server: Connection timed out" (fe-connect.c,
 #   connectFailureMessage with ETIMEDOUT's strerror), as Ruby's PG::ConnectionBad and psycopg2 print it.
 # - PHP's PDO over mysqlnd: "SQLSTATE[HY000] [2002] Connection timed out" (the DB_ERROR_TEXTS row).
+# - Npgsql (.NET): "Failed to connect to A:P" over "System.TimeoutException: Timeout during connection
+#   attempt" when the socket's connect outlasts the connection string's Timeout (npgsql/npgsql
+#   src/Npgsql/Internal/NpgsqlConnector.cs, Connect: `throw new TimeoutException("Timeout during connection
+#   attempt")`, wrapped as `new NpgsqlException($"Failed to connect to {endpoint}", e)`; as a public
+#   EF Core log quotes the two together, its repository and path UNCONFIRMED). Read in the same entry
+#   only: the timeout's line alone names no database.
 # A read on an established connection that timed out (READ_TIMEOUT_TEXTS) and a failed name lookup
 # ("lookup H on R:53: i/o timeout") are not dials; a wait for a pooled connection names none of these.
 _DIAL_TIMED_OUT = re.compile(
@@ -1554,7 +1621,8 @@ _DIAL_TIMED_OUT = re.compile(
     r"|\bconnect ETIMEDOUT\b"
     r"|\bCan't connect to MySQL server on '[^'\n]*' \((?:timed out|\[Errno 110\]|110\b)"
     r"|\bcould not connect to server: Connection timed out\b"
-    r"|\[2002\] Connection timed out\b", re.IGNORECASE)
+    r"|\[2002\] Connection timed out\b"
+    r"|\bTimeoutException: Timeout during connection attempt\b", re.IGNORECASE)
 
 
 def dial_timed_out(text: str) -> bool:

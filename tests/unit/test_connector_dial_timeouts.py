@@ -169,7 +169,14 @@ TEXTS = {
     "PG::ConnectionBad: could not connect to server: Connection timed out\n\tIs the server running on host "
     "\"10.20.0.3\" and accepting\n\tTCP/IP connections on port 5432?": True,
     "SQLSTATE[HY000] [2002] Connection timed out (Connection: mysql, SQL: select * from orders where id = 42)": True,
+    # Npgsql's connect at the connection string's Timeout, printed with its cause in one entry
+    "Npgsql.NpgsqlException (0x80004005): Failed to connect to 10.20.0.3:5432\n ---> System.TimeoutException: "
+    "Timeout during connection attempt\n   at Npgsql.Internal.NpgsqlConnector.Connect(NpgsqlTimeout timeout)": True,
     # not dials that timed out
+    "Npgsql.NpgsqlException (0x80004005): Failed to connect to 10.20.0.3:5432\n ---> System.Net.Sockets."
+    "SocketException (111): Connection refused": False,
+    "Npgsql.NpgsqlException (0x80004005): Exception while reading from stream\n ---> System.TimeoutException: "
+    "Timeout during reading attempt": False,
     "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30.00": False,
     "Error: timeout exceeded when trying to connect": False,
     "could not receive data from server: Connection timed out": False,

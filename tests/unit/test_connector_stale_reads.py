@@ -36,6 +36,25 @@ PGX = "failed to load cart 81723: read tcp 10.8.0.3:43210->10.20.0.5:5432: i/o t
 GO_MYSQL = "[mysql] 2026/12/03 11:50:02 packets.go:37: read tcp 10.8.0.3:43210->10.20.0.5:3306: i/o timeout"
 KERNEL = "query failed: read tcp 10.8.0.3:51544->10.20.0.5:5432: read: connection timed out"
 GO_DIAL = "failed to connect to `host=10.20.0.5 user=app database=shop`: dial tcp 10.20.0.5:5432: i/o timeout"
+# The clients' own command and query timers on an open connection (log_signals.READ_TIMEOUT_TEXTS): a slow
+# statement or a forgotten flow, the words do not say which. Before, none was read: hangs beside a busy
+# connector were scaled.
+NPGSQL = ("Npgsql.NpgsqlException (0x80004005): Exception while reading from stream\n"
+          " ---> System.TimeoutException: Timeout during reading attempt\n"
+          "   at Npgsql.Internal.NpgsqlConnector.ReadMessageLong(Boolean async, DataRowLoadingMode dataRowLoadingMode, "
+          "Boolean readingNotifications, Boolean isReadingPrependedMessage)")
+NPGSQL_LINE = "       ---> System.TimeoutException: Timeout during reading attempt"   # .NET's console logger, a line alone
+MYSQLCONNECTOR = ("MySqlConnector.MySqlException (0x80004005): The Command Timeout expired before the operation "
+                  "completed.\n ---> System.Net.Sockets.SocketException (125): Operation canceled")
+SQLCLIENT = ("Microsoft.Data.SqlClient.SqlException (0x80131904): Execution Timeout Expired.  The timeout period elapsed "
+             "prior to completion of the operation or the server is not responding.\n"
+             " ---> System.ComponentModel.Win32Exception (258): The wait operation timed out.")
+NODE_PG = "Error: Query read timeout\n    at Timeout._onTimeout (/app/node_modules/pg/lib/client.js:567:19)"
+CONNECTOR_J = ("com.mysql.cj.jdbc.exceptions.CommunicationsException: Communications link failure\n\n"
+               "The last packet successfully received from the server was 30,012 milliseconds ago. The last packet "
+               "sent successfully to the server was 30,013 milliseconds ago.\n"
+               "\tat com.mysql.cj.jdbc.exceptions.SQLError.createCommunicationsException(SQLError.java:174)\n"
+               "Caused by: java.net.SocketTimeoutException: Read timed out")
 QUEUEPOOL = ("sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed out, "
              "timeout 30.00 (Background on this error at: https://sqlalche.me/e/20/3o7r)")
 
@@ -65,6 +84,16 @@ CASES = {
     "go-sql-driver/mysql's read past its readTimeout: not scaled": (
         dict(reads=GO_MYSQL), Signature.INCONCLUSIVE, None),
     "Go's read that the kernel timed out: not scaled": (dict(reads=KERNEL), Signature.INCONCLUSIVE, None),
+    "Npgsql's CommandTimeout, one entry: not scaled": (dict(reads=NPGSQL), Signature.INCONCLUSIVE, None),
+    "Npgsql's CommandTimeout, its console line alone: not scaled": (
+        dict(reads=NPGSQL_LINE), Signature.INCONCLUSIVE, None),
+    "MySqlConnector's CommandTimeout: not scaled": (dict(reads=MYSQLCONNECTOR), Signature.INCONCLUSIVE, None),
+    "SqlClient's CommandTimeout: not scaled": (dict(reads=SQLCLIENT), Signature.INCONCLUSIVE, None),
+    "node-postgres's query_timeout: not scaled": (dict(reads=NODE_PG), Signature.INCONCLUSIVE, None),
+    "Connector/J's socketTimeout on an established connection: not scaled": (
+        dict(reads=CONNECTOR_J), Signature.INCONCLUSIVE, None),
+    "Npgsql's reads timed out and new dials timed out too: the connector": (
+        dict(reads=NPGSQL, errors=PSYCOPG), Signature.CONNECTOR_SATURATION, "scale_connector"),
     "reads timed out and new dials timed out too: the connector (unchanged)": (
         dict(reads=LIBPQ, errors=PSYCOPG), Signature.CONNECTOR_SATURATION, "scale_connector"),
     "reads timed out and Go dials timed out too: the connector (unchanged)": (
@@ -117,6 +146,23 @@ TEXTS = {
     "psycopg2.OperationalError: could not receive data from server: Connection reset by peer": (False, False),
     "psycopg2.OperationalError: could not receive data from server: Connection timed out to 10.20.0.5": (True, False),
     "read tcp 10.8.0.3:43210->34.117.59.81:443: i/o timeout": (False, False),   # an HTTPS peer, not the database
+    NPGSQL: (True, False), NPGSQL_LINE: (True, False), MYSQLCONNECTOR: (True, False), SQLCLIENT: (True, False),
+    NODE_PG: (True, False), CONNECTOR_J: (True, False),
+    # Npgsql's wrapper over another failure than its timer, and its connect's timeout: not reads that timed out
+    "Npgsql.NpgsqlException (0x80004005): Exception while reading from stream\n"
+    " ---> System.IO.EndOfStreamException: Attempted to read past the end of the stream.": (False, False),
+    "Npgsql.NpgsqlException (0x80004005): Failed to connect to 10.20.0.5:5432\n"
+    " ---> System.TimeoutException: Timeout during connection attempt": (False, False),
+    # SqlClient's connect timeout, and Connector/J's connect that never got a packet
+    "Microsoft.Data.SqlClient.SqlException (0x80131904): Connection Timeout Expired.  The timeout period elapsed while "
+    "attempting to consume the pre-login handshake acknowledgement.": (False, False),
+    "com.mysql.cj.jdbc.exceptions.CommunicationsException: Communications link failure\n\nThe last packet sent "
+    "successfully to the server was 0 milliseconds ago. The driver has not received any packets from the server.\n"
+    "Caused by: java.net.SocketTimeoutException: Read timed out": (False, False),
+    # the same words of a read with no timer in them
+    "com.mysql.cj.jdbc.exceptions.CommunicationsException: Communications link failure\n\nThe last packet "
+    "successfully received from the server was 1,349,854 milliseconds ago.\n"
+    "Caused by: java.io.EOFException: Can not read response from server.": (False, False),
 }
 
 
