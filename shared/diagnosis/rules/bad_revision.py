@@ -18,6 +18,7 @@ from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_C
                                                   cite_hosts_brought, cite_instance_brought, scaling_tightened,
                                                   settings_changed)
 from shared.diagnosis.rules.refusals import refusals
+from shared.diagnosis.rules.target_deps import connector_gone, database_moved
 from shared.diagnosis.pool_settings import pool_size_changed
 from shared.diagnosis.secret_refs import plain_credentials_changed, secrets_changed
 from shared.diagnosis.tls_settings import tls_settings_changed
@@ -781,11 +782,13 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
                "Run's refusals)", clean)
         if clean:
             late = (_failing_just_before(facts, c, replaced, candidate) or _cannot_start(facts, c, candidate)
-                    or _failing_since_the_deploy(facts, c, replaced, candidate))
+                    or _failing_since_the_deploy(facts, c, replaced, candidate)
+                    or connector_gone(facts, c, suspect, candidate) or database_moved(facts, c, suspect, candidate))
             if late:
                 # Clean over the hour, failing at its end, or failing since: the failures are on the
                 # revision a rollback would bring back (they began before the deploy, or the deploy
-                # changed something it shares). Stepping past it goes further back than automation
+                # changed something it shares); or what it names (its connector, its Cloud SQL instance)
+                # may be gone since (target_deps). Stepping past it goes further back than automation
                 # may; sending it everything is a guess. A person decides.
                 return None, steps, "; ".join(reasons + [late])
             share, where = _load_share(facts, c, replaced, candidate)
