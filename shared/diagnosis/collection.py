@@ -279,52 +279,6 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
                           callers_asked=asked, **found)
 
 
-def target_connector_name(service: Service, revisions: Sequence[Revision], incident_started_at: datetime,
-                          settings: DiagnosisSettings, path: str | None) -> tuple[str, tuple[str, ...]] | None:
-    """The connector a rollback's candidate target names that the serving revisions do not route through
-    (`path`, the connector read with the evidence), and the candidates that name it, newest first; None
-    when there is none. The candidates are bad_revision's (`rollback_candidates`); of the connectors they
-    name other than `path`, the newest candidate's is the one read: the revision a rollback most likely
-    goes to. A deploy that moved the service off a connector (to another, or to Direct VPC egress) is
-    often made because that connector is being replaced or deleted, and the revision before still names it
-    (Revision.vpc_access.connector, google/cloud/run/v2/revision.proto): the candidate's clean minutes
-    before the deploy say the connector existed then, not now."""
-    candidates = rollback_candidates(service, revisions, incident_started_at, settings)
-    other = next((r.vpc_connector for r in candidates if r.vpc_connector and r.vpc_connector != path), None)
-    if other is None:
-        return None
-    return other, tuple(r.short_name for r in candidates if r.vpc_connector == other)
-
-
-def rollback_candidates(service: Service, revisions: Sequence[Revision], incident_started_at: datetime,
-                        settings: DiagnosisSettings) -> list[Revision]:
-    """The newest STARTUP_CANDIDATES Ready revisions older than bad_revision's suspect (the newest serving
-    revision, deployed within deploy_window_seconds before the incident), newest first: the revisions its
-    known-good search steps back through; [] when no rollback can follow."""
-    serving = [r for r in revisions if service.serving_percent(r.short_name) > 0]
-    suspect = max(serving, key=lambda r: r.create_time, default=None)
-    if suspect is None or not 0 <= (incident_started_at - suspect.create_time).total_seconds() \
-            <= settings.deploy_window_seconds:
-        return []
-    older = sorted((r for r in revisions if r.ready and r.create_time < suspect.create_time),
-                   key=lambda r: r.create_time, reverse=True)
-    return older[:STARTUP_CANDIDATES]
-
-
-def _target_connector(reads: "_Reads", vpcaccess: VpcAccessPort, name: str) -> None:
-    """Plans the read of the rollback's candidate target's connector (`target_connector_name`), when the
-    budget has room for it: planned last in the round, it never takes a read the evidence already had, and
-    in the fullest collection (a connector on the path, Cloud SQL, the request log) it takes the place of
-    the third, sequential read (the log read again, or the candidates' startups), whose absence is a gap
-    bad_revision escalates on rather than guess. With no room, a gap: bad_revision reads the connector as
-    not known."""
-    what = "vpcaccess.connectors.get (the rollback's candidate target's connector)"
-    if reads.budget.used + 1 > reads.budget.limit:
-        reads.note(f"{what}: not read (a collection makes at most {reads.budget.limit} calls)")
-        return
-    reads.add("target_connector", what, lambda: vpcaccess.get_connector(name))
-
-
 # The rollback's candidate targets whose startups the second read asks for (the newest Ready revisions
 # older than the suspect: bad_revision's known-good search steps back through them in that order), and
 # its page: a few entries are enough, since startup_failure_logs_min of them make a target unfit.
@@ -347,15 +301,7 @@ def startup_candidates(service: Service, revisions: Sequence[Revision], logs: Lo
     newest Ready ones are read."""
     if logs is None or not logs.truncated:
         return ()
-    serving = [r for r in revisions if service.serving_percent(r.short_name) > 0]
-    suspect = max(serving, key=lambda r: r.create_time, default=None)
-    if suspect is None:
-        return ()
-    lead = (incident_started_at - suspect.create_time).total_seconds()
-    if not 0 <= lead <= settings.deploy_window_seconds:
-        return ()
-    older = sorted((r for r in revisions if r.ready and r.create_time < suspect.create_time),
-                   key=lambda r: r.create_time, reverse=True)
+    older = rollback_candidates(service, revisions, incident_started_at, settings)
     if requests is not None:
         served = {s.resource_labels.get("revision_name") for s in requests.series if any(s.values)}
         older = [r for r in older if r.short_name in served]
@@ -378,6 +324,54 @@ def _target_startup(logging: LoggingPort, scope: "_Scope", budget: CallBudget, c
     except RunwardenError as exc:
         budget.gaps.append(f"{what}: {exc}")
         return StartupRead(revisions=candidates, failure=str(exc))
+
+
+def target_connector_name(service: Service, revisions: Sequence[Revision], incident_started_at: datetime,
+                          settings: DiagnosisSettings, path: str | None) -> tuple[str, tuple[str, ...]] | None:
+    """The connector a rollback's candidate target names that the serving revisions do not route through
+    (`path`, the connector read with the evidence), and the candidates that name it, newest first; None
+    when there is none. The candidates are the newest STARTUP_CANDIDATES of bad_revision's
+    (`rollback_candidates`), as for the startup read; of the connectors they
+    name other than `path`, the newest candidate's is the one read: the revision a rollback most likely
+    goes to. A deploy that moved the service off a connector (to another, or to Direct VPC egress) is
+    often made because that connector is being replaced or deleted, and the revision before still names it
+    (Revision.vpc_access.connector, google/cloud/run/v2/revision.proto): the candidate's clean minutes
+    before the deploy say the connector existed then, not now."""
+    candidates = rollback_candidates(service, revisions, incident_started_at, settings)[:STARTUP_CANDIDATES]
+    other = next((r.vpc_connector for r in candidates if r.vpc_connector and r.vpc_connector != path), None)
+    if other is None:
+        return None
+    return other, tuple(r.short_name for r in candidates if r.vpc_connector == other)
+
+
+def rollback_candidates(service: Service, revisions: Sequence[Revision], incident_started_at: datetime,
+                        settings: DiagnosisSettings) -> list[Revision]:
+    """The Ready revisions older than bad_revision's suspect (the newest serving revision, deployed within
+    deploy_window_seconds before the incident), newest first: the revisions its known-good search steps
+    back through; [] when no rollback can follow."""
+    serving = [r for r in revisions if service.serving_percent(r.short_name) > 0]
+    suspect = max(serving, key=lambda r: r.create_time, default=None)
+    if suspect is None or not 0 <= (incident_started_at - suspect.create_time).total_seconds() \
+            <= settings.deploy_window_seconds:
+        return []
+    return sorted((r for r in revisions if r.ready and r.create_time < suspect.create_time),
+                  key=lambda r: r.create_time, reverse=True)
+
+
+def _target_connector(reads: "_Reads", vpcaccess: VpcAccessPort, name: str) -> None:
+    """Plans the read of the rollback's candidate target's connector (`target_connector_name`), when the
+    budget has room for it: planned last in the round, it never takes a read the evidence already had, and
+    in the fullest collection (a connector on the path, Cloud SQL, the request log) it takes the place of
+    the third, sequential read (the log read again, or the candidates' startups), whose absence is a gap
+    bad_revision escalates on rather than guess. The two rounds plan at most MAX_API_CALLS - 1 reads before
+    it (2 + 3 + 2 + 5 + 2; the request log comes with ALERT_READS more budget), so today there is always room; the check is the
+    budget's guard: with no room, a gap, and bad_revision judges the target without its connector, as
+    before this read."""
+    what = "vpcaccess.connectors.get (the rollback's candidate target's connector)"
+    if reads.budget.used + 1 > reads.budget.limit:
+        reads.note(f"{what}: not read (a collection makes at most {reads.budget.limit} calls)")
+        return
+    reads.add("target_connector", what, lambda: vpcaccess.get_connector(name))
 
 
 def callers_may_decide(alert: AlertContext, settings: DiagnosisSettings) -> bool:

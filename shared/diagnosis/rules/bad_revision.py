@@ -642,7 +642,8 @@ def _connector_gone_for_both(facts: Facts, c: Citation, suspect: Revision, good:
     target would be sent its traffic over a path that is gone, as the suspect's is: a rollback restores
     nothing, and a connector deleted in the same minutes as the deploy is the likelier cause. A target
     on another connector, or on Direct VPC egress, reaches its VPC another way: this says nothing, and
-    the rollback restores the path that served (the suspect's deploy moved it: path_changed)."""
+    the rollback restores the path that served (the suspect's deploy moved it: path_changed), if that
+    connector still exists (read apart: target_deps.connector_gone)."""
     missing = facts.b.connector_not_found
     if not missing or suspect.vpc_connector != missing or good.vpc_connector != missing:
         return ""

@@ -56,7 +56,8 @@ def connector_gone(facts: Facts, c: Citation, suspect: Revision, candidate: Revi
         else f"its read was refused ({read.refusal or 'no answer'}): whether it exists is not known")
     c.cite("api", query, f"{state}; {candidate.short_name} routes through it, {suspect.short_name} does not",
            "the rollback target's own connector exists", False)
-    path = "is gone" if read.connector is not None or read.refusal == "NOT_FOUND" else "is not known to exist"
+    path = ("carries no traffic" if read.connector is not None else
+            "is gone" if read.refusal == "NOT_FOUND" else "is not known to exist")
     return (f"{candidate.short_name} routes through connector {short_name(named)}, which {suspect.short_name}'s "
             f"deploy moved off, and {state}: sending {candidate.short_name} the traffic sends it over a path that "
             f"{path} (a deploy made for a connector migration), so a rollback is not shown to restore the service")
