@@ -9,6 +9,9 @@ Cost of one collection, at most 15 API calls, 16 for an alert (CallBudget enforc
   VPC Access:  GET connector                                                           1
   Monitoring:  connector/instances, connector/cpu/utilizations, received_bytes_count,
                sent_bytes_count                                                     4
+  if a rollback's candidate target names a connector the serving revisions do not use, and
+  the budget has room (in the fullest collection it takes the third read's place):
+  VPC Access:  GET the target's connector (target_connector_name)                       1
   if a Cloud SQL instance is known (revision volumes or config):
   Monitoring:  cloudsql database/up, database/cpu/utilization                           2
   for an alert whose `healthy` is judged on a share of 5xx and 429 (`callers_may_decide`):
@@ -28,7 +31,8 @@ from typing import Any, Callable, Sequence, TypeVar
 from shared.config import DiagnosisSettings
 from shared.errors import PermanentError, RunwardenError
 from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, HistogramResult, LogResult, MetricQuery,
-                                       MetricResult, Revision, Service, StartupRead, short_name)
+                                       MetricResult, Revision, Service, StartupRead, TargetConnectorRead,
+                                       short_name)
 from shared.diagnosis.facts import INGEST_LAG, whole_until
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.log_signals import (MAX_FILTER_CHARS, app_log_filter, audit_filter, request_log_filter,
@@ -237,7 +241,14 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     asked = alert is not None and callers_may_decide(alert, settings)
     if asked:
         _request_lines(reads, readers.logging, scope, incident_started_at, settings, now)
+    target = target_connector_name(service, revisions, incident_started_at, settings, connector_name)
+    if target is not None and readers.vpcaccess is not None:
+        _target_connector(reads, readers.vpcaccess, target[0])
     found = reads.run()
+    if "target_connector" in found:
+        found["target_connector"] = TargetConnectorRead(name=target[0], revisions=target[1],
+                                                        connector=found["target_connector"],
+                                                        refusal=reads.refused.get("target_connector", ""))
     if readers.logging is not None:
         if found["logs"] is None and extra and budget.used + 1 <= budget.limit:
             # The alert's own filter may be one Logging refuses here: the service's logs still count.
@@ -290,15 +301,7 @@ def startup_candidates(service: Service, revisions: Sequence[Revision], logs: Lo
     newest Ready ones are read."""
     if logs is None or not logs.truncated:
         return ()
-    serving = [r for r in revisions if service.serving_percent(r.short_name) > 0]
-    suspect = max(serving, key=lambda r: r.create_time, default=None)
-    if suspect is None:
-        return ()
-    lead = (incident_started_at - suspect.create_time).total_seconds()
-    if not 0 <= lead <= settings.deploy_window_seconds:
-        return ()
-    older = sorted((r for r in revisions if r.ready and r.create_time < suspect.create_time),
-                   key=lambda r: r.create_time, reverse=True)
+    older = rollback_candidates(service, revisions, incident_started_at, settings)
     if requests is not None:
         served = {s.resource_labels.get("revision_name") for s in requests.series if any(s.values)}
         older = [r for r in older if r.short_name in served]
@@ -321,6 +324,54 @@ def _target_startup(logging: LoggingPort, scope: "_Scope", budget: CallBudget, c
     except RunwardenError as exc:
         budget.gaps.append(f"{what}: {exc}")
         return StartupRead(revisions=candidates, failure=str(exc))
+
+
+def target_connector_name(service: Service, revisions: Sequence[Revision], incident_started_at: datetime,
+                          settings: DiagnosisSettings, path: str | None) -> tuple[str, tuple[str, ...]] | None:
+    """The connector a rollback's candidate target names that the serving revisions do not route through
+    (`path`, the connector read with the evidence), and the candidates that name it, newest first; None
+    when there is none. The candidates are the newest STARTUP_CANDIDATES of bad_revision's
+    (`rollback_candidates`), as for the startup read; of the connectors they
+    name other than `path`, the newest candidate's is the one read: the revision a rollback most likely
+    goes to. A deploy that moved the service off a connector (to another, or to Direct VPC egress) is
+    often made because that connector is being replaced or deleted, and the revision before still names it
+    (Revision.vpc_access.connector, google/cloud/run/v2/revision.proto): the candidate's clean minutes
+    before the deploy say the connector existed then, not now."""
+    candidates = rollback_candidates(service, revisions, incident_started_at, settings)[:STARTUP_CANDIDATES]
+    other = next((r.vpc_connector for r in candidates if r.vpc_connector and r.vpc_connector != path), None)
+    if other is None:
+        return None
+    return other, tuple(r.short_name for r in candidates if r.vpc_connector == other)
+
+
+def rollback_candidates(service: Service, revisions: Sequence[Revision], incident_started_at: datetime,
+                        settings: DiagnosisSettings) -> list[Revision]:
+    """The Ready revisions older than bad_revision's suspect (the newest serving revision, deployed within
+    deploy_window_seconds before the incident), newest first: the revisions its known-good search steps
+    back through; [] when no rollback can follow."""
+    serving = [r for r in revisions if service.serving_percent(r.short_name) > 0]
+    suspect = max(serving, key=lambda r: r.create_time, default=None)
+    if suspect is None or not 0 <= (incident_started_at - suspect.create_time).total_seconds() \
+            <= settings.deploy_window_seconds:
+        return []
+    return sorted((r for r in revisions if r.ready and r.create_time < suspect.create_time),
+                  key=lambda r: r.create_time, reverse=True)
+
+
+def _target_connector(reads: "_Reads", vpcaccess: VpcAccessPort, name: str) -> None:
+    """Plans the read of the rollback's candidate target's connector (`target_connector_name`), when the
+    budget has room for it: planned last in the round, it never takes a read the evidence already had, and
+    in the fullest collection (a connector on the path, Cloud SQL, the request log) it takes the place of
+    the third, sequential read (the log read again, or the candidates' startups), whose absence is a gap
+    bad_revision escalates on rather than guess. The two rounds plan at most MAX_API_CALLS - 1 reads before
+    it (2 + 3 + 2 + 5 + 2; the request log comes with ALERT_READS more budget), so today there is always room; the check is the
+    budget's guard: with no room, a gap, and bad_revision judges the target without its connector, as
+    before this read."""
+    what = "vpcaccess.connectors.get (the rollback's candidate target's connector)"
+    if reads.budget.used + 1 > reads.budget.limit:
+        reads.note(f"{what}: not read (a collection makes at most {reads.budget.limit} calls)")
+        return
+    reads.add("target_connector", what, lambda: vpcaccess.get_connector(name))
 
 
 def callers_may_decide(alert: AlertContext, settings: DiagnosisSettings) -> bool:

@@ -687,6 +687,23 @@ class Connector(_Model):
         return short_name(self.name)
 
 
+class TargetConnectorRead(_Model):
+    """The VPC connector a rollback's candidate target names, read apart when it is not the connector the
+    serving revisions route through (collection.target_connector_name): a deploy that moved the service to
+    another connector, or to Direct VPC egress, left the revision before naming the old one
+    (Revision.vpc_access.connector, google/cloud/run/v2/revision.proto), which may have been deleted since
+    (the migration the deploy was made for). Cloud Run serves a revision's traffic only from instances it
+    can start; whether an instance of a revision whose connector is gone starts is not documented
+    (UNCONFIRMED): under either reading its requests would have no path to the VPC."""
+
+    name: str                             # projects/P/locations/L/connectors/C, as the candidate names it
+    revisions: tuple[str, ...] = ()       # the candidates that name it (short names), newest first
+    connector: Connector | None = None    # as read; None when the read was refused (`refusal`)
+    # The read's permanent refusal, by its canonical code ("NOT_FOUND": the connector does not exist,
+    # AIP-131 "Standard methods: Get"; "PERMISSION_DENIED", ...); "" when it was read.
+    refusal: str = ""
+
+
 # --- The alert that started it ------------------------------------------------------------------
 
 
@@ -829,6 +846,9 @@ class EvidenceBundle(_Model):
     # The rollback's candidate targets' own startup failures, read apart when the service read's page was
     # full (`logs.truncated`) and a deploy is the suspect; None when no such read was needed.
     target_startup: StartupRead | None = None
+    # The connector a rollback's candidate target names when the serving revisions route elsewhere, as
+    # read (TargetConnectorRead); None when no candidate names another connector, or it was not read.
+    target_connector: TargetConnectorRead | None = None
     alert: AlertContext | None = None                # what the alert said
     gaps: tuple[str, ...] = ()
     api_calls: int = 0

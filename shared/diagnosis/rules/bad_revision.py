@@ -18,6 +18,7 @@ from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_C
                                                   cite_hosts_brought, cite_instance_brought, scaling_tightened,
                                                   settings_changed)
 from shared.diagnosis.rules.refusals import refusals
+from shared.diagnosis.rules.target_deps import connector_gone, database_moved
 from shared.diagnosis.pool_settings import pool_size_changed
 from shared.diagnosis.secret_refs import plain_credentials_changed, secrets_changed
 from shared.diagnosis.secret_values import (CREDENTIAL, may_hold, named, read_at_latest_by_both, read_differently,
@@ -646,7 +647,8 @@ def _connector_gone_for_both(facts: Facts, c: Citation, suspect: Revision, good:
     target would be sent its traffic over a path that is gone, as the suspect's is: a rollback restores
     nothing, and a connector deleted in the same minutes as the deploy is the likelier cause. A target
     on another connector, or on Direct VPC egress, reaches its VPC another way: this says nothing, and
-    the rollback restores the path that served (the suspect's deploy moved it: path_changed)."""
+    the rollback restores the path that served (the suspect's deploy moved it: path_changed), if that
+    connector still exists (read apart: target_deps.connector_gone)."""
     missing = facts.b.connector_not_found
     if not missing or suspect.vpc_connector != missing or good.vpc_connector != missing:
         return ""
@@ -864,11 +866,13 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
                "Run's refusals)", clean)
         if clean:
             late = (_failing_just_before(facts, c, replaced, candidate) or _cannot_start(facts, c, candidate)
-                    or _failing_since_the_deploy(facts, c, replaced, candidate))
+                    or _failing_since_the_deploy(facts, c, replaced, candidate)
+                    or connector_gone(facts, c, suspect, candidate) or database_moved(facts, c, suspect, candidate))
             if late:
                 # Clean over the hour, failing at its end, or failing since: the failures are on the
                 # revision a rollback would bring back (they began before the deploy, or the deploy
-                # changed something it shares). Stepping past it goes further back than automation
+                # changed something it shares); or what it names (its connector, its Cloud SQL instance)
+                # may be gone since (target_deps). Stepping past it goes further back than automation
                 # may; sending it everything is a guess. A person decides.
                 return None, steps, "; ".join(reasons + [late])
             share, where = _load_share(facts, c, replaced, candidate)

@@ -1,0 +1,108 @@
+"""Whether a rollback target can still reach what it names: its VPC connector and its Cloud SQL instances.
+
+bad_revision's known-good revision served cleanly before the deploy, so what it names existed then. A deploy
+made BECAUSE a dependency was replaced (the service moved to a new connector, to Direct VPC egress, or to a
+new Cloud SQL instance, the old one then deleted) leaves the revision before naming the old one: sending it
+all traffic starts instances on a path, or against a database, that may be gone. Cloud Run serves a
+revision's traffic only from instances it can start ("when a revision does not receive any traffic, it is
+scaled down to zero instances by default", Cloud Run, "About instance autoscaling"), so the target's clean
+minutes before the deploy do not vouch for it now. Each check here says why the candidate is no rollback
+target, or "" (bad_revision._known_good steps no further back: a person decides).
+
+Where a revision names them (google/cloud/run/v2/revision.proto): `vpc_access.connector`
+(VpcAccess.connector, "projects/{project}/locations/{location}/connectors/{connector}",
+vendor_settings.proto); `volumes[].cloud_sql_instance.instances` (CloudSqlInstance.instances, k8s_min.proto);
+a connection name in a plain env value (Container.env[].value, an INSTANCE_CONNECTION_NAME for the Cloud SQL
+connectors) is read the same way (env_hosts.connection_names).
+"""
+from __future__ import annotations
+
+from shared.diagnosis.env_hosts import connection_names, deploy_brought_instance
+from shared.diagnosis.evidence import Revision, short_name
+from shared.diagnosis.facts import Facts
+from shared.diagnosis.log_signals import instance_named, per_text
+from shared.diagnosis.rules.base import Citation
+from shared.diagnosis.rules.deploy_changes import ADMIN_API_REFUSALS
+from shared.diagnosis.rules.refusals import refusals
+
+# Connector states in which it carries no traffic (Connector.State, google/cloud/vpcaccess/v1/vpc_access.proto:
+# DELETING "Connector is being deleted", ERROR "Connector is in a bad state, manual deletion recommended";
+# READY "Connector is deployed and ready to receive traffic"). CREATING and UPDATING are a change under way on
+# a connector that exists: not read as gone.
+_GONE_STATES = frozenset({"DELETING", "ERROR"})
+
+
+def connector_gone(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> str:
+    """Why the candidate cannot be sent the traffic for its connector, or "": it names a connector the
+    serving revisions do not route through (the suspect's deploy moved the path: to another connector, or to
+    Direct VPC egress), read apart (collection.target_connector_name), and the read answered NOT_FOUND
+    (vpcaccess.connectors.get; Google's Get answers NOT_FOUND for a resource that does not exist, AIP-131
+    "Standard methods: Get"), a state that carries no traffic (_GONE_STATES), or a refusal that leaves it
+    not known (PERMISSION_DENIED: precision first, never a rollback onto a path not known to exist). A
+    candidate on the suspect's own connector is bad_revision._connector_gone_for_both's; one whose connector
+    was not read (beyond the candidates read, or no room in the budget: the collection's gap says so) keeps
+    the rule as before."""
+    named = candidate.vpc_connector
+    read = facts.b.target_connector
+    if not named or named == suspect.vpc_connector or read is None or read.name != named:
+        return ""
+    query = f"vpcaccess.connectors.get {named}"
+    if read.connector is not None and read.connector.state not in _GONE_STATES:
+        c.cite("api", query, f"{read.connector.state}; {candidate.short_name} routes through it, "
+               f"{suspect.short_name} does not", "the rollback target's own connector exists", True)
+        return ""
+    state = f"it is {read.connector.state}" if read.connector is not None else (
+        "its read answered NOT_FOUND: deleted, or not in that project and region" if read.refusal == "NOT_FOUND"
+        else f"its read was refused ({read.refusal or 'no answer'}): whether it exists is not known")
+    c.cite("api", query, f"{state}; {candidate.short_name} routes through it, {suspect.short_name} does not",
+           "the rollback target's own connector exists", False)
+    path = ("carries no traffic" if read.connector is not None else
+            "is gone" if read.refusal == "NOT_FOUND" else "is not known to exist")
+    return (f"{candidate.short_name} routes through connector {short_name(named)}, which {suspect.short_name}'s "
+            f"deploy moved off, and {state}: sending {candidate.short_name} the traffic sends it over a path that "
+            f"{path} (a deploy made for a connector migration), so a rollback is not shown to restore the service")
+
+
+def database_moved(facts: Facts, c: Citation, suspect: Revision, candidate: Revision) -> str:
+    """Why the candidate cannot be sent the traffic for its database, or "": the suspect names a Cloud SQL
+    instance the candidate does not, in place of one the candidate names and the suspect does not (its
+    volumes, or a connection name in its plain env): the deploy moved the service to another instance, a
+    migration. Whether the old instance still exists, or still holds the data the service has written since,
+    is not read (Runwarden does not call the Cloud SQL Admin API): a rollback may start instances that cannot
+    connect, or send writes to the database the service left. One exception, the deploy's own mistake: every
+    refusal of the Cloud SQL Admin API in the logs (ADMIN_API_REFUSALS: the instance does not exist, or the
+    caller may not reach it) is on the suspect and names an instance only the deploy brought (a mistyped
+    INSTANCE_CONNECTION_NAME): the service never moved, and a rollback restores the instance that served. A
+    deploy that removed the connection, or added one beside the old, moved nothing: ""."""
+    before = connection_names((*candidate.env_values, *candidate.cloudsql_instances))
+    after = connection_names((*suspect.env_values, *suspect.cloudsql_instances))
+    left, came = before - after, after - before
+    if not left or not came or _refused_what_the_deploy_brought(facts, suspect, before, after):
+        return ""
+    old, new = _names(left), _names(came)
+    c.cite("api", f"run.revisions.list {facts.b.service.name}: volumes[].cloud_sql_instance.instances, "
+           "containers[].env[]", f"{suspect.short_name} names Cloud SQL instance {new} in place of {old}, which the "
+           f"rollback target {candidate.short_name} names", "the rollback target names the Cloud SQL instance the "
+           "failing revision does (or the Admin API refuses the one the deploy brought)", False)
+    return (f"{suspect.short_name}'s deploy moved the service from Cloud SQL instance {old} to {new} (a migration), "
+            f"and {candidate.short_name} still names {old}: whether it still exists and holds the data written since "
+            f"is not read, so sending {candidate.short_name} the traffic may start instances that cannot connect, or "
+            "write to the database the service left")
+
+
+def _refused_what_the_deploy_brought(facts: Facts, suspect: Revision, before: set[tuple[str, str, str]],
+                                     after: set[tuple[str, str, str]]) -> bool:
+    """Whether the logs' database refusals are all the Admin API's, all on the suspect, and every instance
+    they name is one only the deploy brought (env_hosts.deploy_brought_instance)."""
+    found = refusals(facts)
+    if not found or not found.keys() <= ADMIN_API_REFUSALS:
+        return False
+    entries = [e for es in found.values() for e in es]
+    if not all(e.resource_labels.get("revision_name") == suspect.short_name for e in entries):
+        return False
+    named = set(per_text(instance_named, entries).values())
+    return bool(named) and None not in named and all(deploy_brought_instance(n, after, before) for n in named)
+
+
+def _names(instances: set[tuple[str, str, str]]) -> str:
+    return ", ".join(sorted(":".join(n) for n in instances))

@@ -1,0 +1,73 @@
+"""The rollback target's own connector, read through collection against the VPC Access stand-in
+(collection.target_connector_name, bundle.target_connector): a deploy that moved the service off a
+connector leaves the revision before naming it, and the migration it was made for may have deleted it.
+The stand-in answers a connector it does not hold as VPC Access does, 404 NOT_FOUND
+(sandbox/standins/vpcaccess.py), and the adapter names the code: only NOT_FOUND is a connector gone."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.collection import Readers, collect
+from shared.diagnosis.diagnose import diagnose
+from shared.gcp.logging import CloudLoggingAdapter
+from shared.gcp.monitoring import CloudMonitoringAdapter
+from shared.gcp.run import CloudRunAdapter
+from shared.gcp.vpcaccess import VpcAccessAdapter
+from shared.remediation.planning import plan
+
+S = DiagnosisSettings()
+ORDERS = "projects/ord-prod/locations/us-east1/services/orders"
+OLD_CONN = "projects/ord-prod/locations/us-east1/connectors/ord-conn"
+NEW_CONN = "projects/ord-prod/locations/us-east1/connectors/ord-conn-2"
+
+
+def _collected(service, anchor):
+    readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(), logging=CloudLoggingAdapter(),
+                      vpcaccess=VpcAccessAdapter())
+    return collect(service, anchor, readers, S, anchor + timedelta(minutes=2))
+
+
+def test_a_rollback_target_on_a_deleted_connector_is_read_as_not_found(standin_env, seed_scenario, anchor):
+    seed_scenario("rollback_target_connector_deleted_after_migration")
+
+    bundle = _collected(ORDERS, anchor)
+
+    read = bundle.target_connector
+    assert (read.name, read.revisions, read.connector, read.refusal) == (OLD_CONN, ("orders-00211-jel",), None,
+                                                                          "NOT_FOUND")
+    assert bundle.connector.name == NEW_CONN and bundle.connector_not_found is None
+    result = diagnose(bundle, S)
+    assert result.known_good_revision is None and plan(result, bundle, S).action is None, result.summary
+    assert "ord-conn" in result.no_target_reason and "NOT_FOUND" in result.no_target_reason
+
+
+def test_a_rollback_target_on_a_connector_that_exists_is_rolled_back_to(standin_env, seed_scenario, anchor):
+    seed_scenario("deploy_moved_to_new_connector_pg_hba_not_admitted")
+
+    bundle = _collected(ORDERS, anchor)
+
+    assert bundle.target_connector.connector.name == OLD_CONN and bundle.target_connector.connector.state == "READY"
+    result = diagnose(bundle, S)
+    assert result.known_good_revision == "orders-00211-jel", result.summary
+
+
+def test_a_target_connector_read_refused_for_permission_is_not_known(standin_env, seed_scenario, anchor):
+    seed_scenario("deploy_moved_to_new_connector_pg_hba_not_admitted")
+    standin_env.vpcaccess.faults.deny(method="GetConnector")
+
+    bundle = _collected(ORDERS, anchor)
+
+    assert bundle.target_connector.refusal == "PERMISSION_DENIED" and bundle.target_connector.connector is None
+    assert any("rollback's candidate target's connector" in g and "PERMISSION_DENIED" in g for g in bundle.gaps)
+    result = diagnose(bundle, S)
+    assert result.known_good_revision is None, result.summary
+
+
+def test_no_target_read_when_the_target_shares_the_serving_connector(standin_env, seed_scenario, anchor):
+    seed_scenario("bad_revision")
+
+    bundle = _collected("projects/demo-project/locations/us-central1/services/backend", anchor)
+
+    assert bundle.target_connector is None
+    assert not any("candidate target's connector" in g for g in bundle.gaps)
