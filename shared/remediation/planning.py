@@ -7,12 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.remediation.actions.rollback_traffic import (RollbackTraffic, RollbackTrafficParams, tagged_targets,
-                                                         traffic_state)
+from shared.remediation.actions.rollback_traffic import (RollbackTraffic, RollbackTrafficParams, release_commands,
+                                                         tagged_targets, traffic_state)
 from shared.remediation.actions.scale_connector import (MAX_INSTANCES, ScaleConnector, ScaleConnectorParams,
                                                          connector_state, manual_sender, not_ready_answer)
 from shared.config import Bounds, ConnectorPolicy, DiagnosisSettings
-from shared.diagnosis.evidence import Connector, EvidenceBundle
+from shared.diagnosis.evidence import Connector, EvidenceBundle, Revision, Service, TrafficType
+from shared.diagnosis.facts import hms
 from shared.diagnosis.rules.connector_saturation import BEYOND_THE_CEILING
 from shared.diagnosis.rules.connector_signs import max_not_reached, max_not_reached_words
 from shared.diagnosis.signatures import Diagnosis, Signature
@@ -139,6 +140,15 @@ def _rollback(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Plan:
                            f"{diagnosis.no_target_reason or 'no earlier revision served cleanly'}; recommended: "
                            f"{diagnosis.recommendation}")
     suspect = next(r for r in bundle.revisions if r.short_name == diagnosis.suspect_revision)
+    in_flight = _deploy_in_flight(bundle, suspect)
+    if in_flight:
+        return Plan(reason=f"bad_revision {suspect.short_name} has a rollback target, {diagnosis.known_good_revision}, "
+                           f"but {in_flight}; a person must decide",
+                    advice=f"let the deploy finish and judge it, or send traffic back to "
+                           f"{diagnosis.known_good_revision} by hand once it has")
+    beside = _shares_beside(bundle.service, suspect.short_name, diagnosis.known_good_revision)
+    if beside:
+        return _split_kept_for_a_person(bundle.service, suspect.short_name, diagnosis.known_good_revision, beside)
     params = RollbackTrafficParams(
         target=bundle.service.name,
         to_revision=diagnosis.known_good_revision,
@@ -154,6 +164,74 @@ def _rollback(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Plan:
         before=traffic_state(bundle.service),
         reason=f"send 100% of traffic from {suspect.short_name} back to {diagnosis.known_good_revision}",
     )
+
+
+# A revision's Ready condition in one of these states is settled: "Terminal state: Reconciliation completed
+# successfully" / "did not succeed" (Condition.State, google/cloud/run/v2/condition.proto, google-cloud-run
+# 0.16.2's docstrings). CONDITION_PENDING ("Transient state: Reconciliation has not started yet") and
+# CONDITION_RECONCILING ("Transient state: reconciliation is still in progress"), or no Ready condition
+# yet, are a revision still being brought up.
+_SETTLED = ("CONDITION_SUCCEEDED", "CONDITION_FAILED")
+
+
+def _deploy_in_flight(bundle: EvidenceBundle, suspect: Revision) -> str:
+    """Why a deploy is under way, in words, or "": a revision newer than the failing one whose Ready condition
+    has not settled (Revision.conditions, "containing its readiness status", google/cloud/run/v2/revision.proto;
+    `_SETTLED`). Someone is deploying now, likely the fix: the rollback pins traffic to the
+    known-good revision (`traffic` by name), and a new revision gets no traffic while a split is pinned
+    ("all subsequent deployments use that traffic split pattern", Cloud Run docs, rollouts-rollbacks-traffic-
+    migration): the deploy would land on a pin nobody in it asked for. The audit log tells the same deploy
+    (diagnose._human_changes stands down for a deploy after the incident began), but only once its entry is
+    read: it may lag the revision, or not have been read at all. The revisions list is read with the
+    evidence, so this needs no other read."""
+    newer = [r for r in bundle.revisions if r.create_time > suspect.create_time]
+    for revision in sorted(newer, key=lambda r: r.create_time, reverse=True):
+        ready = next((c for c in revision.conditions if c.type == "Ready"), None)
+        if ready is None or ready.state not in _SETTLED:
+            state = f"Ready={ready.state}" if ready is not None else "no Ready condition yet"
+            return (f"a deploy is under way: {revision.short_name}, created {hms(revision.create_time)} after "
+                    f"{suspect.short_name}, is not Ready yet ({state}); a rollback now would pin traffic under it, "
+                    "and a new revision gets no traffic while a split is pinned")
+    return ""
+
+
+def _shares_beside(service: Service, suspect: str, good: str) -> dict[str, int]:
+    """The shares of the split held by revisions other than the failing one and the known-good one, by
+    revision: what serves (traffic_statuses, a LATEST status resolved to the revision it serves,
+    shared/gcp/run.py `_resolved`; one left unnamed counts as "LATEST"), and what is desired by name
+    (`traffic`, a REVISION target: a share set and not yet served). A rollback writes one target at 100%
+    and keeps only tags at 0% (rollback_traffic.desired_traffic): each of these would lose its share."""
+    found: dict[str, int] = {}
+    for t in service.traffic_statuses:
+        if t.percent and t.revision not in (suspect, good):
+            found[t.revision or "LATEST"] = found.get(t.revision or "LATEST", 0) + t.percent
+    for t in service.traffic:
+        if t.percent and t.type is TrafficType.REVISION and t.revision not in (suspect, good, *found):
+            found[t.revision or "LATEST"] = t.percent
+    return found
+
+
+def _split_kept_for_a_person(service: Service, suspect: str, good: str, beside: dict[str, int]) -> Plan:
+    """No rollback: the split gives shares to revisions that are neither failing nor the known-good one
+    (an operator's standing split, kept on purpose, or a rollout's older step). The rollback's write
+    replaces the whole split (Service.traffic, google/cloud/run/v2/service.proto: "how to distribute
+    traffic over a collection of Revisions"; the update sends the service's `traffic` field as a whole)
+    with the known-good revision at 100%: their shares would go to it too, a change nobody decided, to
+    shares the diagnosis never blamed. A person moves the failing share by hand, keeping the others: the
+    command is said (`gcloud run services update-traffic --to-revisions REVISION=PERCENT,...`, the form
+    docs/api-contracts.md cites from Cloud Run's rollouts page). A LATEST share left unnamed has no
+    revision to name in that command: the split is said in words only."""
+    shares = ", ".join(f"{name} {percent}%" for name, percent in beside.items())
+    kept = {good: max(0, 100 - sum(beside.values())), **beside}
+    split = ",".join(f"{name}={percent}" for name, percent in kept.items() if name != "LATEST")
+    gcloud = release_commands(service.name)[0].replace("--to-latest", f"--to-revisions {split}")
+    reason = (f"bad_revision {suspect} has a rollback target, {good}, but the split also gives {shares} to "
+              f"{'a revision' if len(beside) == 1 else 'revisions'} neither failing nor known good: a rollback "
+              f"writes {good} at 100% (tags kept at 0%) and would take {'that share' if len(beside) == 1 else 'those shares'} "
+              "away; a person must decide")
+    advice = (f"move {suspect}'s share to {good} by hand, keeping {shares}"
+              + (f": {gcloud}" if "LATEST" not in beside else ""))
+    return Plan(reason=reason, advice=advice)
 
 
 # Shared-core machine types, whose CPU a high packet rate exhausts before their bandwidth (Cloud Run's VPC connector documentation).

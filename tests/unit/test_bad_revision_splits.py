@@ -50,7 +50,26 @@ def test_a_revision_that_carried_most_of_the_load_is_the_known_good_one():
     result = diagnose(e.bundle(), S)
 
     assert result.known_good_revision == CANARY and result.steps_back == 1, result.summary
-    assert plan(result, e.bundle(), S).action == "rollback_traffic"
+    # OLD still serves 30% beside them: a rollback (CANARY at 100%) would take that share away too, and
+    # finish the earlier rollout by nobody's decision. Planning leaves it to a person, naming the split
+    # that moves only NEWEST's share (tests/unit/test_rollback_plan_guards.py).
+    proposal = plan(result, e.bundle(), S)
+    assert proposal.action is None and f"also gives {OLD} 30%" in proposal.reason, proposal.reason
+    assert f"--to-revisions {CANARY}=70,{OLD}=30" in proposal.advice, proposal.advice
+
+
+def test_a_revision_that_carried_most_of_the_load_is_rolled_back_to_when_nothing_else_serves():
+    e = _two_rollouts(0.60)
+    bundle = e.bundle()
+    # OLD's share gone to CANARY since the diagnosis (CANARY 90%, NEWEST 10%): the rollback takes nothing else away.
+    service = bundle.service.model_copy(update={"traffic": tuple(
+        t.model_copy(update={"percent": 90 if t.revision == CANARY else 0 if t.revision == OLD else t.percent})
+        for t in bundle.service.traffic)})
+    service = service.model_copy(update={"traffic_statuses": service.traffic})
+
+    proposal = plan(diagnose(bundle, S), bundle.model_copy(update={"service": service}), S)
+
+    assert proposal.action == "rollback_traffic" and proposal.params.to_revision == CANARY, proposal.reason
 
 
 def test_a_previous_revision_deployed_minutes_before_still_counts_when_it_took_all_traffic():
