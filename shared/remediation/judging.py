@@ -397,7 +397,8 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                  or slower_than_before(facts, record) or requests_unfinished(facts, record)
                  or changed_by_others(facts, record) or served_elsewhere(facts, alert)
                  or tag_still_failing(facts, record, alert)
-                 or _callers(facts, record, min_traffic_ratio, health_bar(alert, settings).error_ratio, idle=idle)
+                 or _callers(facts, record, min_traffic_ratio, health_bar(alert, settings).error_ratio, idle=idle,
+                             kept=verified_kept(min_traffic_ratio))
                  or load_not_carried(facts, record, health_bar(alert, settings).error_ratio, idle))
         if doubt:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
@@ -1400,7 +1401,7 @@ def _burst_load(facts: Facts, window: Window, serving: list[str], error_ratio: f
 
 
 def _callers(facts: Facts, record: ActionRecord, ratio: float, error_ratio: float,
-             unknown_is_lost: bool = True, idle: IdleBefore | None = None) -> str:
+             unknown_is_lost: bool = True, idle: IdleBefore | None = None, kept: float = 0.0) -> str:
     """`callers.callers_not_shown` on the window judged, against the service's demand before the action as
     `traffic_lost` measures it (`demand_before`; uptime checks before it included: a higher bar, never a lower
     one); "" where it is not known (`traffic_lost` says so, or, for a failing service, it says nothing)."""
@@ -1408,7 +1409,7 @@ def _callers(facts: Facts, record: ActionRecord, ratio: float, error_ratio: floa
     if demand is None:
         return ""
     return callers_not_shown(facts, facts.recent_since_incident, demand.per_minute, ratio, error_ratio,
-                             unknown_is_lost)
+                             unknown_is_lost, kept)
 
 
 def client_errors_rose(facts: Facts, record: ActionRecord, alert: AlertContext | None) -> str:

@@ -747,6 +747,12 @@ UPTIME = [
      HealthKind.UNCLEAR, StepKind.WAIT, "callers are mostly gone"),
     ("callers kept (40 a minute) beside the checks: verified", rollback(), None, checked(6, callers=40), {},
      HealthKind.HEALTHY, StepKind.VERIFY, ""),
+    # 25 a minute counted (56 % of 45, over the half a `verified` needs), of which 18 are uptime checks: the
+    # callers' own 7 are 16 %, over min_traffic_ratio and under half. Verified before.
+    ("callers down to 16-19 % (7 a minute against 45), the checks making up the rest: not verified", rollback(), None,
+     checked(6, callers=7, checks=18), {}, HealthKind.UNCLEAR, StepKind.WAIT, "its callers are down to"),
+    ("the same at the deadline: escalated, kept", rollback(), None, checked(11, callers=7, checks=18), {},
+     HealthKind.UNCLEAR, StepKind.ESCALATE, "under the 50% a verified needs"),
     ("the uptime checks' lines excluded, the callers' whole: verified", rollback(), None, checked(6, callers=40),
      {"uptime_kept": 0}, HealthKind.HEALTHY, StepKind.VERIFY, ""),
     ("the request log not kept: who sent the requests is not known", rollback(), None, checked(6, callers=40),
