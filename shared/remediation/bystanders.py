@@ -6,7 +6,9 @@ A connector change was judged on the managed services behind the connector only,
 before it. A service uses a connector when a revision it serves names it in `vpc_access.connector`
 (VpcAccess.connector, google/cloud/run/v2/vendor_settings.proto: "VPC Access connector name. Format:
 projects/{project}/locations/{location}/connectors/{connector}, where {project} can be project id or
-number"). Such a service is read, never written: no action, no pause, no cooldown applies to it, and its
+number"; a name by a number the sweep cannot tell from the connector's project id is a maybe, and such a
+service is judged as a user, its verdict saying so: shared/remediation/connector_names.py). Such a service
+is read, never written: no action, no pause, no cooldown applies to it, and its
 standing only holds a `verified` back (`standing`).
 
 Which ones: the services of the connector's own project and region, listed by ListServices (pages of at most

@@ -49,8 +49,9 @@ def callers_not_shown(facts: Facts, window: Window, rate_before: float, ratio: f
     under the ratio; the rest, as unknown, says nothing.
     `kept`: the share of `rate_before` a `verified` needs (judging.verified_kept, half by default), asked of a
     whole log only (every request counted has its line, so the callers' rate is measured, not sampled):
-    callers over `ratio` and under `kept` are down, the rest of the requests uptime checks, and the clean
-    share is not theirs to show. A log sampled or cut shows only some callers' lines, so their rate there
+    callers over `ratio` and under `kept`, beside uptime checks' lines, are down, the rest of the requests
+    the checks', and the clean share is not theirs to show (with no uptime check's line, the callers' lines
+    are the requests counted, which `judging.traffic_lost` weighs itself, after the more particular causes). A log sampled or cut shows only some callers' lines, so their rate there
     is no measure of the callers kept: `ratio` alone is asked of it, as before."""
     read = facts.b.request_lines
     if ratio <= 0 and error_ratio >= 1:
@@ -87,7 +88,7 @@ def callers_not_shown(facts: Facts, window: Window, rate_before: float, ratio: f
         return (f"its callers' own requests still fail: {seen.failing} of {seen.callers} callers' lines 5xx or 429 "
                 f"({share:.1%}, over the {error_ratio:.1%} called clean) in {seen.covers}; the share of all requests "
                 f"counted is clean only with {seen.uptime} uptime checks' answers beside them")
-    if unknown_is_lost and whole and seen.callers / minutes < kept * rate_before:
+    if unknown_is_lost and whole and seen.uptime and seen.callers / minutes < kept * rate_before:
         return (f"its callers are down to {seen.callers / minutes / rate_before:.0%} of the rate before the action: "
                 f"{said}; {seen.callers / minutes:.1f} callers' requests a minute against {rate_before:.0f} a minute "
                 f"before (under the {kept:.0%} a verified needs): the rest are uptime checks, which reach the service "
