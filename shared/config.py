@@ -247,7 +247,8 @@ class VerificationSettings(_Section):
     pin_reminder_seconds: int = Field(default=24 * 3600, ge=60, le=30 * 86400)
     # A service healthy since the action settled at under this share of its own request rate in the
     # lookback before the action is not called recovered (judging.traffic_lost): its callers may have
-    # gone, or gone elsewhere. 0 turns the check off. docs/behaviour.md, "Judging an action".
+    # gone, or gone elsewhere; a `verified` needs half, or this share if higher (judging.verified_kept).
+    # 0 turns the check off. docs/behaviour.md, "Judging an action".
     min_traffic_ratio: float = Field(default=0.1, ge=0, lt=1)
 
     @model_validator(mode="after")

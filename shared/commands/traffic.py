@@ -286,8 +286,8 @@ def _not_changed_since(run: CommandRun, record: ActionRecord, service: Service) 
                       "true, or rollback_traffic with the Ready revision you want served")
     why = since_rollback.changed_since(record, service, later.standing)
     if why:
-        raise refused(f"{why}. See {service.short_name} as it is now: runwarden command diagnose --target "
-                      f"{service.name}; to move its traffic, send restore_traffic with to_latest: true, or "
+        raise refused(f"{why}; nothing written. See {service.short_name} as it is now: runwarden command diagnose "
+                      f"--target {service.name}; to move its traffic, send restore_traffic with to_latest: true, or "
                       "rollback_traffic with the Ready revision you want served")
 
 

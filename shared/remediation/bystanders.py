@@ -6,7 +6,9 @@ A connector change was judged on the managed services behind the connector only,
 before it. A service uses a connector when a revision it serves names it in `vpc_access.connector`
 (VpcAccess.connector, google/cloud/run/v2/vendor_settings.proto: "VPC Access connector name. Format:
 projects/{project}/locations/{location}/connectors/{connector}, where {project} can be project id or
-number"). Such a service is read, never written: no action, no pause, no cooldown applies to it, and its
+number"; a name by a number the sweep cannot tell from the connector's project id is a maybe, and such a
+service is judged as a user, its verdict saying so: shared/remediation/connector_names.py). Such a service
+is read, never written: no action, no pause, no cooldown applies to it, and its
 standing only holds a `verified` back (`standing`).
 
 Which ones: the services of the connector's own project and region, listed by ListServices (pages of at most
@@ -48,6 +50,7 @@ from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import EvidenceBundle, Revision, Service
 from shared.diagnosis.facts import Facts, Window
 from shared.diagnosis.health_bar import health_bar
+from shared.remediation.connector_names import Naming, names_connector
 from shared.remediation.judging import Health, HealthKind, after_write, settled
 from shared.remediation.records import ActionRecord
 
@@ -127,7 +130,7 @@ def may_use(service: Service, connector: str) -> bool:
     """Whether a revision `service` serves may name `connector`: its template names it, or it serves a
     revision other than its latest, or its latest is not ready (the template then may not be what serves),
     or the entry does not say (not `whole`)."""
-    if not whole(service) or service.connector_by_id(service.template_connector) == connector:
+    if not whole(service) or names_connector(service, service.template_connector, connector) is not Naming.NO:
         return True
     serving = {t.revision for t in service.traffic_statuses if t.percent}
     latest = service.latest_ready_revision
@@ -135,9 +138,22 @@ def may_use(service: Service, connector: str) -> bool:
 
 
 def uses(service: Service, revisions: Sequence[Revision], connector: str) -> bool:
-    """Whether a revision with a share of `service`'s traffic names `connector` (in either project form)."""
-    return any(service.serving_percent(r.short_name) > 0 and service.connector_by_id(r.vpc_connector) == connector
-               for r in revisions)
+    """Whether a revision with a share of `service`'s traffic names `connector` (in either project form), or
+    may (`names_connector` MAYBE: judged as a user, since its standing only holds a `verified` back)."""
+    return any(service.serving_percent(r.short_name) > 0
+               and names_connector(service, r.vpc_connector, connector) is not Naming.NO for r in revisions)
+
+
+def by_number(service: Service, revisions: Sequence[Revision], connector: str) -> str:
+    """What a verdict says of a service judged as a user of `connector` on a name by a project number that
+    cannot be told from the connector's project (`names_connector` MAYBE), "" if it names it plainly."""
+    if any(service.serving_percent(r.short_name) > 0 and names_connector(service, r.vpc_connector, connector)
+           is Naming.YES for r in revisions):
+        return ""
+    named = next((r.vpc_connector for r in revisions if service.serving_percent(r.short_name) > 0
+                  and names_connector(service, r.vpc_connector, connector) is Naming.MAYBE), "")
+    return (f"judged as a user of {connector}: its serving revision names {named}, by a project number the sweep "
+            f"cannot tell from {connector.split('/')[1]}'s (the same location and connector id)" if named else "")
 
 
 def standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSettings,

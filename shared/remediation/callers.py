@@ -35,7 +35,7 @@ def _minutes_read(seen: Callers) -> float:
 
 
 def callers_not_shown(facts: Facts, window: Window, rate_before: float, ratio: float, error_ratio: float,
-                      unknown_is_lost: bool = True) -> str:
+                      unknown_is_lost: bool = True, kept: float = 0.0) -> str:
     """Why the requests in `window` do not show the service's callers kept and served ("" if they do):
     - the request log not read (None: a permanent refusal, named in the bundle's gaps): who sent them is
       not known;
@@ -46,7 +46,13 @@ def callers_not_shown(facts: Facts, window: Window, rate_before: float, ratio: f
       made the service's share look clean.
     With `unknown_is_lost` False (a failing service: an undo needs its failure shown, and a few failing
     requests left do not show it), only callers shown gone count: a whole log whose callers' lines are
-    under the ratio; the rest, as unknown, says nothing."""
+    under the ratio; the rest, as unknown, says nothing.
+    `kept`: the share of `rate_before` a `verified` needs (judging.verified_kept, half by default), asked of a
+    whole log only (every request counted has its line, so the callers' rate is measured, not sampled):
+    callers over `ratio` and under `kept`, beside uptime checks' lines, are down, the rest of the requests
+    the checks', and the clean share is not theirs to show (with no uptime check's line, the callers' lines
+    are the requests counted, which `judging.traffic_lost` weighs itself, after the more particular causes). A log sampled or cut shows only some callers' lines, so their rate there
+    is no measure of the callers kept: `ratio` alone is asked of it, as before."""
     read = facts.b.request_lines
     if ratio <= 0 and error_ratio >= 1:
         return ""
@@ -63,8 +69,8 @@ def callers_not_shown(facts: Facts, window: Window, rate_before: float, ratio: f
     said = (f"the request log holds {seen.callers} callers' lines and {seen.uptime} of Cloud Monitoring's uptime "
             f"checks ({UPTIME_AGENT}) in {seen.covers}" + (" (its newest lines only: the read was cut)" if seen.cut
                                                             else f", against {counted:.0f} requests counted"))
+    whole = not seen.cut and seen.lines >= counted
     if seen.callers / minutes < needed:
-        whole = not seen.cut and seen.lines >= counted
         if whole:
             return (f"its callers are mostly gone: {said}; {seen.callers / minutes:.1f} callers' requests a minute "
                     f"against {rate_before:.0f} a minute before the action (under {ratio:.0%} of it kept): the rest "
@@ -82,6 +88,11 @@ def callers_not_shown(facts: Facts, window: Window, rate_before: float, ratio: f
         return (f"its callers' own requests still fail: {seen.failing} of {seen.callers} callers' lines 5xx or 429 "
                 f"({share:.1%}, over the {error_ratio:.1%} called clean) in {seen.covers}; the share of all requests "
                 f"counted is clean only with {seen.uptime} uptime checks' answers beside them")
+    if unknown_is_lost and whole and seen.uptime and seen.callers / minutes < kept * rate_before:
+        return (f"its callers are down to {seen.callers / minutes / rate_before:.0%} of the rate before the action: "
+                f"{said}; {seen.callers / minutes:.1f} callers' requests a minute against {rate_before:.0f} a minute "
+                f"before (under the {kept:.0%} a verified needs): the rest are uptime checks, which reach the service "
+                "wherever its callers went")
     return ""
 
 

@@ -115,12 +115,24 @@ def _refiring(action: Mapping[str, Any], incident: Incident, now: datetime) -> d
     must not hide one that began after it. An incident whose start is no time (Incident.start_unknown) is
     escalated on the alert path, and gives no start here."""
     update: dict[str, Any] = {}
+    revision = refired_revision(incident)
     if action.get("refired_at") is None:
-        update.update(refired_at=now, refired_incident=incident.incident_id)
+        update.update(refired_at=now, refired_incident=incident.incident_id, refired_revision=revision)
     latest = action.get("refired_started_at")
     if not incident.start_unknown and (latest is None or incident.started_at > latest):
-        update.update(refired_started_at=incident.started_at, refired_started_incident=incident.incident_id)
+        update.update(refired_started_at=incident.started_at, refired_started_incident=incident.incident_id,
+                      refired_started_revision=revision)
     return update
+
+
+def refired_revision(incident: Incident) -> str:
+    """The revision a refired incident names, "" if none: the `revision_name` label of its monitored
+    resource, on a cloud_run_revision alert ("cloud_run_revision {project_id, service_name, revision_name,
+    location, configuration_name}", Cloud Monitoring's monitored resource list), as the alert path reads
+    the revision an alert names (diagnosis/scope.py). A policy that reduces the label away names none."""
+    if incident.resource_type != "cloud_run_revision":
+        return ""
+    return incident.resource_labels.get("revision_name", "")
 
 
 def _measured_end(incident: Incident) -> int | None:

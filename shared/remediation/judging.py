@@ -5,9 +5,10 @@ Two questions, in order:
    - `changed`: the target no longer shows what the action wrote (a person, Terraform or a deploy
      moved the traffic or the connector since, or the connector's update failed): the service's
      health is no longer the action's doing, so it is neither verified nor undone;
-   - `healthy`: the diagnosis says healthy on live data since the action settled, with at least
-     `verification.min_traffic_ratio` of the service's own request rate before the action kept
-     (`traffic_lost`; clean requests after most of the traffic vanished are `unclear`), for a connector
+   - `healthy`: the diagnosis says healthy on live data since the action settled, with at least half
+     of the service's own request rate before the action kept, or `verification.min_traffic_ratio` if
+     higher (`traffic_lost`, `verified_kept`; clean requests after most, or half, of the traffic vanished
+     are `unclear`), for a connector
      change at a load above what the saturated connector answered while it failed (`load_not_carried`),
      with no rise of
      client errors in the mix of answers (`client_errors_rose`), not much slower than before the action
@@ -90,6 +91,7 @@ from shared.remediation.actions.restore_traffic import serving_shares
 from shared.remediation.bursts import (IdleBefore, idle_before, minutes_held, minutes_read, pre_onset, readable_until,
                                       widened)
 from shared.remediation.callers import callers_not_shown
+from shared.remediation.connector_names import Naming, names_connector
 from shared.remediation.records import ActionRecord, ActionState, PinRecord
 
 # Minutes of requests since the action settled that `failing` needs at least (as `healthy` does).
@@ -395,7 +397,8 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                  or slower_than_before(facts, record) or requests_unfinished(facts, record)
                  or changed_by_others(facts, record) or served_elsewhere(facts, alert)
                  or tag_still_failing(facts, record, alert)
-                 or _callers(facts, record, min_traffic_ratio, health_bar(alert, settings).error_ratio, idle=idle)
+                 or _callers(facts, record, min_traffic_ratio, health_bar(alert, settings).error_ratio, idle=idle,
+                             kept=verified_kept(min_traffic_ratio))
                  or load_not_carried(facts, record, health_bar(alert, settings).error_ratio, idle))
         if doubt:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
@@ -403,6 +406,11 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
         if few:     # its traffic kept (`traffic_lost` above): more of it may settle it
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {few}" + closed,
                           waits_for=more_requests_likely(facts, record, min_traffic_ratio))
+        # Kept over `min_traffic_ratio` (above), but under the share a `verified` needs (`verified_kept`):
+        # asked last, so the checks above name a more particular cause first.
+        down = traffic_lost(facts, record, min_traffic_ratio, idle=idle, verify=True)
+        if down:
+            return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {down}" + closed)
         unread = unread_condition(record.alert, settings)
         shown = recovery if closed_at is not None else ""
         again = refired(record) if unread else ""
@@ -555,8 +563,28 @@ def refired(record: ActionRecord) -> str:
     if record.refired_at is None:
         return ""
     return (f"its alert policy fired again while it was verified: incident {record.refired_incident or '?'} opened "
-            f"(noted at {hms(record.refired_at)}), so the condition held again after the action, and no CLOSED of "
-            "the first incident shows it cleared")
+            f"(noted at {hms(record.refired_at)}){refire_about(record, record.refired_revision)}, so the condition "
+            "held again after the action, and no CLOSED of the first incident shows it cleared")
+
+
+def refire_about(record: ActionRecord, revision: str) -> str:
+    """Which revision a refired incident of the alert's policy names, in words ("" when it names none: its
+    policy reduces revision_name away, or the record is older): after a rollback, the revision it sent the
+    traffic to (the condition held on the revision now serving the callers), the one it took the traffic
+    from (still reached by a tag URL, or a split not in effect: the condition held on requests the callers
+    of the service's URL no longer send; `tag_still_failing` reads that revision's requests too), or
+    another. Either way the policy that paged is not shown cleared: the words say where a person looks."""
+    if not revision:
+        return ""
+    to = str(record.params.get("to_revision") or "") if record.action == "rollback_traffic" else ""
+    frm = str(record.params.get("from_revision") or "") if record.action == "rollback_traffic" else ""
+    if revision == to:
+        return f", on {revision}, the revision the rollback sent the traffic to"
+    if revision == frm:
+        return (f", on {revision}, the revision the rollback took the traffic from (still reached by a tag URL, or "
+                "by a split not in effect): the condition held on its requests, not on those of the revision the "
+                "callers are sent to")
+    return f", on {revision}"
 
 
 def refired_after_settle(record: ActionRecord) -> str:
@@ -588,7 +616,8 @@ def refired_after_settle(record: ActionRecord) -> str:
     if began - period < judged:
         return ""
     return (f"its alert policy fired again on minutes after the action settled: incident "
-            f"{record.refired_started_incident or '?'} began at {hms(began)}, its condition met over the "
+            f"{record.refired_started_incident or '?'}{refire_about(record, record.refired_started_revision)} began "
+            f"at {hms(began)}, its condition met over the "
             f"{period.total_seconds():.0f} s before it (from {hms(began - period)}, after the settle time "
             f"{hms(judged)}). Monitoring's own evaluation at the policy's alignment, series and trigger found the "
             "condition held after the action, where the requests read here look clean at its bar; the policy that "
@@ -1006,8 +1035,24 @@ def changed_by_others(facts: Facts, record: ActionRecord) -> str:
             "doing, not the action's")
 
 
+def verified_kept(ratio: float) -> float:
+    """The share of its demand before the action a clean service must serve since it for a `verified`
+    (`traffic_lost` with `verify`): `min_traffic_ratio` or _AS_BUSY, whichever is higher; 0 (the check off)
+    when `min_traffic_ratio` is 0. Why half: the demand it is measured against is the service's own rate in
+    the minutes before the action, or before its failures began (`demand_before`), so the two sides lie
+    within the lookback and the verification period of each other (about half an hour with the defaults),
+    over which the hour's own rise and fall moves a service's rate far less than half; a service serving
+    under half of it within those minutes lost callers to something else (clients that gave up, a load
+    balancer that failed over to another region or a fallback), and its clean requests are then the rest's:
+    they neither show the callers that failed served again, nor, for a failure that grew with the load,
+    that the action rather than the lighter load ended it. The same share is the one the sweep already calls
+    "as busy as it was" (`more_requests_likely`). Before, `verified` needed only `min_traffic_ratio` (10 %):
+    a service that kept 15 % of its traffic after a rollback was verified."""
+    return 0.0 if ratio <= 0 else max(ratio, _AS_BUSY)
+
+
 def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lost: bool = True,
-                 idle: IdleBefore | None = None) -> str:
+                 idle: IdleBefore | None = None, verify: bool = False) -> str:
     """Why clean requests since the action settled do not show recovery, because most of the service's
     traffic is gone ("" if it kept at least `ratio` of it). Measured against the service's own demand
     before the action (`demand_before`: its rate in the lookback before the action, its incident's minutes
@@ -1033,8 +1078,11 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
     `idle`: a service idle between requests before its failure began (bursts.py), judged on every minute
     since the action: its rate before is per minute of the minutes before the onset, idle ones too, or of
     the lookback before the action if higher (like with like: a cron's 30 requests every 10 minutes is 3
-    a minute on either side, not 30 before against 3 since)."""
-    if ratio <= 0:
+    a minute on either side, not 30 before against 3 since).
+    `verify`: read for a `verified` (a clean service): the share it must keep is `verified_kept`'s (half, by
+    default), not `ratio` alone; a share between the two is said as traffic down, not gone."""
+    bar = verified_kept(ratio) if verify else ratio
+    if bar <= 0:
         return ""
     window = facts.recent_since_incident
     minutes_after = facts.minutes_with_requests(window)
@@ -1055,13 +1103,34 @@ def traffic_lost(facts: Facts, record: ActionRecord, ratio: float, unknown_is_lo
     serving = [r.short_name for r in facts.serving]
     after = (sum(facts.requests(window, r).total for r in serving) if serving else facts.requests(window).total)
     rate_after = after / spanned
-    if rate_after >= ratio * demand.per_minute:
+    if verify and idle is None:
+        demand = _per_every_minute(facts, demand)
+    if rate_after >= bar * demand.per_minute:
         return ""
     idle_minutes = (f" ({spanned - minutes_after} of its {spanned} minutes without a request)"
                     if spanned > minutes_after else "")
+    if rate_after >= ratio * demand.per_minute:
+        return (f"its traffic is down to {rate_after / demand.per_minute:.0%} of its demand before: "
+                f"{rate_after:.0f} requests a minute in {window}{idle_minutes}, against {demand.per_minute:.0f} a "
+                f"minute in {demand.window} {demand.when}, under the {bar:.0%} a verified needs: callers left (gave "
+                "up, or a load balancer sent them elsewhere), and the clean requests of the rest show neither the "
+                "callers that failed served again nor that the action, not the lighter load, ended the failure")
     return (f"its traffic is mostly gone: {rate_after:.0f} requests a minute in {window}{idle_minutes}, against "
             f"{demand.per_minute:.0f} a minute in {demand.window} {demand.when} (under {ratio:.0%} of it kept): "
             "whether the action helped or the callers went away cannot be told")
+
+
+def _per_every_minute(facts: Facts, demand: Demand) -> Demand:
+    """`demand` per minute of its window, idle ones too, for a service that went without a request in some of
+    its minutes between ones with requests (`_idle_between_requests`: a batch job's bursts), as the rate
+    since is counted (`traffic_lost`: per minute of the window judged). Like with like: 40 a minute in a
+    2-minute burst of the lookback is 5.3 a minute over its 15, and one such burst since in 5 minutes is 16
+    a minute, not 40% of 40. `demand` as it is for a service busy in every minute up to its last request
+    (callers that stopped leave idle minutes only after it)."""
+    if not _idle_between_requests(facts, demand.window):
+        return demand
+    total = facts.requests(demand.window).total
+    return Demand(total / _minutes_spanned(demand.window), demand.window, demand.when)
 
 
 @dataclass(frozen=True)
@@ -1332,7 +1401,7 @@ def _burst_load(facts: Facts, window: Window, serving: list[str], error_ratio: f
 
 
 def _callers(facts: Facts, record: ActionRecord, ratio: float, error_ratio: float,
-             unknown_is_lost: bool = True, idle: IdleBefore | None = None) -> str:
+             unknown_is_lost: bool = True, idle: IdleBefore | None = None, kept: float = 0.0) -> str:
     """`callers.callers_not_shown` on the window judged, against the service's demand before the action as
     `traffic_lost` measures it (`demand_before`; uptime checks before it included: a higher bar, never a lower
     one); "" where it is not known (`traffic_lost` says so, or, for a failing service, it says nothing)."""
@@ -1340,7 +1409,7 @@ def _callers(facts: Facts, record: ActionRecord, ratio: float, error_ratio: floa
     if demand is None:
         return ""
     return callers_not_shown(facts, facts.recent_since_incident, demand.per_minute, ratio, error_ratio,
-                             unknown_is_lost)
+                             unknown_is_lost, kept)
 
 
 def client_errors_rose(facts: Facts, record: ActionRecord, alert: AlertContext | None) -> str:
@@ -1467,8 +1536,15 @@ def off_the_connector(record: ActionRecord, bundle: EvidenceBundle) -> str:
     on another connector or on Direct VPC egress, takes the service off the connector, and its clean
     requests are then the other path's doing. A person must judge whether the change helped."""
     serving = [r for r in bundle.revisions if bundle.service.serving_percent(r.short_name) > 0]
-    if not serving or any(r.vpc_connector == record.target for r in serving):
+    named = [names_connector(bundle.service, r.vpc_connector, record.target) for r in serving]
+    if not serving or Naming.YES in named:
         return ""
+    if Naming.MAYBE in named:
+        maybe = ", ".join(f"{r.short_name}: {r.vpc_connector}" for r, n in zip(serving, named) if n is Naming.MAYBE)
+        return (f"whether {bundle.service.short_name} reaches its VPC through {record.target}, the connector the "
+                f"action scaled, cannot be told: its serving revisions name it by a project number ({maybe}), which "
+                f"may or may not be {record.target.split('/')[1]}'s (a revision may name its connector by project id "
+                "or number; nothing read here says which project the number is)")
     paths = ", ".join(f"{r.short_name}: {short_name(r.vpc_connector) if r.vpc_connector else 'no connector'}"
                       for r in serving)
     return (f"{bundle.service.short_name} no longer reaches its VPC through {short_name(record.target)}, the "

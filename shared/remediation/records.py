@@ -153,6 +153,12 @@ class ActionRecord(KeptReport):
     # Monitoring found the condition met on minutes after the action settled (judging.refired_after_settle).
     refired_started_at: int | None = None
     refired_started_incident: str = ""
+    # The revision each of those two incidents names (its resource.labels.revision_name on a
+    # cloud_run_revision alert whose policy keeps the label; "" when it names none, or the record is older):
+    # whether the condition held on the revision the rollback sent the traffic to, or on the one it took the
+    # traffic from, still reached by a tag URL (judging.refire_about).
+    refired_revision: str = ""
+    refired_started_revision: str = ""
     # A connector change recorded before its update was seen over (its `after` not READY: the update
     # outlived the write's wait): when a sweep first read it READY with the change (verification
     # Sweep._note_took). Its minutes are judged from then (judging.judged_from), never from the settle time.

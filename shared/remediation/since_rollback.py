@@ -77,7 +77,10 @@ def changed_since(record: ActionRecord, service: Service, later: Sequence[Action
     failed rollout: judging.desired_not_served) was changed by no one. A spec already at the split recorded
     before the rollback is the split the restore writes (an earlier attempt's write, still reconciling):
     the caller answers it. `later`: the service's later rollbacks not undone (`later_rollbacks`); one that
-    pinned the same split again is a change all the same, though the split reads alike."""
+    pinned the same split again is a change all the same, though the split reads alike. The reason says what
+    changed and how to go on, never what the caller does about it: each caller says "nothing written" once,
+    in its own words (the restore command's refusal, the sweep's escalation of its undo); said here too, the
+    sweep's escalation said it twice."""
     before = record.traffic_before
     if later:
         return _overtaken_by(record, service, later)
@@ -90,7 +93,7 @@ def changed_since(record: ActionRecord, service: Service, later: Sequence[Action
             f"traffic is {split_text(service.traffic)} now ({'; '.join(changes)}), and no later action of "
             "Runwarden's on it is recorded, so it is a change made since by someone else (a deploy, a person's "
             f"gcloud or console): putting back the split recorded before {record.key} ({split_text(before)}) "
-            "would overwrite that change, not undo the rollback; nothing written")
+            "would overwrite that change, not undo the rollback")
 
 
 def _overtaken_by(record: ActionRecord, service: Service, later: Sequence[ActionRecord]) -> str:
@@ -100,7 +103,7 @@ def _overtaken_by(record: ActionRecord, service: Service, later: Sequence[Action
     return (f"{service.short_name}'s traffic was rolled back again after {record.key} (applied "
             f"{record.applied_at:%Y-%m-%d %H:%M:%S} UTC): {named}; it serves {split_text(service.traffic)} now. "
             f"Putting back the split recorded before {record.key} ({split_text(record.traffic_before)}) would "
-            "silently undo that later rollback too and leave its record standing; nothing written. To go back one "
+            "silently undo that later rollback too and leave its record standing. To go back one "
             f"step at a time, restore {newest.key} first (restore_traffic with action_id {newest.key}), then "
             f"{record.key} (restore_traffic with action_id {record.key}) if it is still wanted: it writes only over "
             f"what {record.key} left")

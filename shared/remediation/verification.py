@@ -65,7 +65,7 @@ from shared.remediation.approvals import Approvals
 from shared.remediation.guardrails import CLAIMS, WRITING, Gate
 from shared.remediation.intents import Standing, Verdict
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
-from shared.remediation.actions.rollback_traffic import release_commands
+from shared.remediation.actions.rollback_traffic import release_commands, tagged_targets
 from shared.remediation.sweep_budget import (COLLECT_SECONDS, LOOKUP_SECONDS, StepTime, SweepBudget, function_timeout,
                                              order_due)
 from shared.remediation.kept_reports import KEPT_IN, Carried, KeptReports, escalated, escalation_from
@@ -620,7 +620,9 @@ class Sweep:
                 return None     # deleted since the list: it serves nothing through the connector
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot be read ({exc}), so whether it uses the "
                                                               "connector and fails worse is not known")
-        return bystanders.standing(record, bundle, self.config.diagnosis, self.config.verification.min_traffic_ratio)
+        health = bystanders.standing(record, bundle, self.config.diagnosis, self.config.verification.min_traffic_ratio)
+        doubt = bystanders.by_number(service, revisions, record.target)
+        return replace(health, why=f"{health.why} ({doubt})") if doubt else health
 
     def _behind(self, record: ActionRecord, readers: Any,
                 step: StepTime) -> tuple[list[str], list[tuple[str, judging.Health]], str]:
@@ -797,7 +799,12 @@ class Sweep:
             return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
                                 reason, note=reason)
         action = get_action("restore_traffic")
+        # The tags as read now kept at 0% beside the recorded split, as an operator's restore keeps them
+        # (commands/traffic.restore, RestoreTrafficParams.desired: a tag the split recorded keeps its own
+        # place). Checked above: as the rollback left them (since_rollback.changed_since), or, on a retry
+        # whose earlier write landed, whatever tags a person put on since, which the undo must not drop.
         params = RestoreTrafficParams(target=record.target, traffic=traffic, undoes=record.key,
+                                      keep_tags=tagged_targets(service) if service is not None else (),
                                       expected_etag=service.etag if service is not None else "")
         gate = Gate(self.config, self.state, self.adapters.clock, self.owner,
                     Timeline(record.incident_id, "command"))

@@ -172,3 +172,24 @@ def test_an_unfinished_undo_is_not_finished_over_a_later_rollback_whose_record_c
     assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == writes
     assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
     assert f"'{b.action.action_id}'" in outcome.reason and "could not all be read" in outcome.reason, outcome.reason
+
+
+def test_a_finished_undo_keeps_a_tag_put_on_since(rolled_back):
+    """A sweep moved the failing rollback to `undoing`, wrote the recorded split (NEW 100%), and died before
+    recording it; meanwhile a person put a `candidate` tag at 0% on OLD to test it by its own URL. The next
+    sweep finishes the undo (its earlier write landed: the split serves as recorded) and writes the split
+    again, with the tags read now kept at 0%, as an operator's restore keeps them (commands/traffic.restore).
+    Before, the sweep's undo sent no `keep_tags`: the tag was dropped by a write no one asked for."""
+    [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    rolled_back.state.update_record(ACTIONS, record["key"], {"state": "undoing",
+                                                             "resolved_at": rolled_back.anchor.replace(minute=17)})
+    rolled_back.standins.run.set_traffic(SERVICE, [TrafficSeed(100, NEW), TrafficSeed(0, OLD, tag="candidate")])
+    rolled_back.at(40)      # the lease of the sweep that began the undo long lapsed, as above
+
+    [outcome] = rolled_back.command({"command": "sweep"})
+
+    assert outcome.status.value == "undone", outcome.reason
+    tags = {t.tag: (t.revision, t.percent) for t in rolled_back.standins.run.service(SERVICE).traffic if t.tag}
+    assert tags == {"candidate": (OLD, 0)}, rolled_back.standins.run.service(SERVICE).traffic
+    assert rolled_back.serving() == {NEW: 100, OLD: 0}
+    assert action_state(rolled_back) == "undone"

@@ -91,3 +91,35 @@ def test_an_incident_of_no_start_notes_no_start():
     [data] = store.find_records(ACTIONS, "service", SERVICE)
     record = ActionRecord.model_validate(data)
     assert record.refired_incident == "0.second" and record.refired_started_at is None
+
+
+def _on_revision(incident_id: str, revision: str, **incident):
+    """An OPEN of the policy on a Cloud Run revision's series (a policy grouped by revision_name keeps the
+    label): the monitored resource cloud_run_revision, its labels naming the revision."""
+    resource = {"type": "cloud_run_revision", "labels": {"project_id": "p", "location": "us-central1",
+                                                         "service_name": "backend", "revision_name": revision,
+                                                         "configuration_name": "backend"}}
+    return opened(incident_id, resource=resource, resource_type_display_name="Cloud Run Revision", **incident)
+
+
+def test_the_revision_a_refiring_names_is_noted():
+    """Which revision the refired incident names is kept on the action (the first one's, and the latest
+    start's), so the sweep can say whether the condition held on the revision the rollback sent the traffic to
+    or on the one it took it from, still reached by a tag URL (judging.refire_about). Before, it was dropped."""
+    store = _state()
+    start = SECOND.started_at
+    note_refired(store, _on_revision("0.second", "backend-00002-xyz"), NOW, "service", SERVICE)
+    note_refired(store, _on_revision("0.third", "backend-00001-abc", started_at=start + 420),
+                 NOW + timedelta(minutes=7), "service", SERVICE)
+    [data] = store.find_records(ACTIONS, "service", SERVICE)
+    record = ActionRecord.model_validate(data)
+    assert (record.refired_incident, record.refired_revision) == ("0.second", "backend-00002-xyz")
+    assert (record.refired_started_incident, record.refired_started_revision) == ("0.third", "backend-00001-abc")
+
+
+def test_a_refiring_on_no_revision_notes_none():
+    """An incident on another resource (a policy that reduces revision_name away) names no revision."""
+    store = _state()
+    note_refired(store, SECOND, NOW, "service", SERVICE)
+    [data] = store.find_records(ACTIONS, "service", SERVICE)
+    assert ActionRecord.model_validate(data).refired_revision == ""

@@ -90,3 +90,14 @@ def test_a_restore_writes_only_over_what_the_rollback_left(name, now, others, re
 def test_a_record_that_kept_no_after_is_read_from_the_split_it_wrote(now, refused):
     a = rollback(left=None)    # an older record: its revision at 100%, the tags it kept at 0%
     assert bool(changed_since(a, now, [])) is refused
+
+
+@pytest.mark.parametrize("name,now,others,refused,said", [r for r in ROWS if r[3]], ids=[r[0] for r in ROWS if r[3]])
+def test_the_reason_leaves_nothing_written_to_its_caller(name, now, others, refused, said):
+    """Each caller says "nothing written" once, in its own words: the sweep's escalated undo ("...: {reason};
+    nothing written, a person must judge the service as it is now", verification.Sweep._undo) and the restore
+    command's refusal (commands/traffic._not_changed_since). The reason said it too, so the sweep's escalation
+    said it twice ("...not undo the rollback; nothing written; nothing written, a person must ...")."""
+    a = rollback(left=A_LEFT, minutes=0)
+    why = changed_since(a, now, later_rollbacks(a, others))
+    assert "nothing written" not in why, why

@@ -280,12 +280,13 @@ def test_the_minutes_readable_end_at_a_point_at_or_before_the_whole_line(name, f
 
 
 def test_the_minutes_judged_between_bursts_are_counted_on_the_points_minutes():
-    """A cron's 120 requests every 5 minutes (24 a minute, every minute counted) before the rollback, 10 a
-    burst since (2, 7, 12), read at 15 min 20 s: 30 requests in the 12 readable minutes, 2.5 a minute, over
-    the 10 % `min_traffic_ratio` asks (2.4). Counted to the whole line (12 min 20 s) as 13 minutes, 2.3 a
-    minute: its traffic read as gone, and a fix whose callers kept calling was escalated."""
+    """A cron's 120 requests every 5 minutes (24 a minute, every minute counted) before the rollback, 50 a
+    burst since (2, 7, 12), read at 15 min 20 s: 150 requests in the 12 readable minutes, 12.5 a minute, over
+    the half of its demand a `verified` asks (12: judging.verified_kept). Counted to the whole line (12 min
+    20 s) as 13 minutes, 11.5 a minute: its traffic read as down, and a fix whose callers kept calling was
+    escalated. (Before `verified_kept`, the same edge at 10 %: 10 a burst, 2.5 a minute against 2.4.)"""
     e = cron(15 + 20 / 60, 5, size=120)
-    e.req[(OLD, "200")].update({m: 10 for m in (2, 7, 12)})
+    e.req[(OLD, "200")].update({m: 50 for m in (2, 7, 12)})
     health, step = verdict(e, 5)
     assert (health.kind, step.kind) == (HealthKind.HEALTHY, StepKind.VERIFY), health.why
     assert "3 of the 12 whole minutes" in health.why, health.why

@@ -612,6 +612,33 @@ def test_an_alert_that_fired_again_after_the_settle_time_does_not_verify(name, r
         assert "0.second" in health_.why and f"began at {at(started):%H:%M:%S}" in health_.why, health_.why
 
 
+REFIRED_ON = [
+    # name, the revision the new incident names, words in the verdict
+    ("on the revision rolled back to", OLD, f"on {OLD}, the revision the rollback sent the traffic to"),
+    ("on the revision rolled back from, reached by a tag URL", NEW,
+     f"on {NEW}, the revision the rollback took the traffic from (still reached by a tag URL"),
+    ("on a third revision", "backend-00003-new", "0.second, on backend-00003-new began"),
+    ("naming none (the policy reduces revision_name away)", "", "incident 0.second began"),
+]
+
+
+@pytest.mark.parametrize("name,revision,words", REFIRED_ON, ids=[r[0] for r in REFIRED_ON])
+def test_a_refiring_says_which_revision_it_is_about(name, revision, words):
+    """The refired incident's revision (history.refired_revision, kept on the record) is said in the verdict:
+    on the revision the rollback sent the traffic to, the condition held where the callers are served; on the
+    one it took it from, on requests a tag URL still sends there. Either way not verified (the policy that
+    paged is not shown cleared), and a person is told where to look. Before, the revision was not kept."""
+    record = _started(rollback(), RATIO_5XX, 4, 60).model_copy(update={"refired_started_revision": revision,
+                                                                       "refired_revision": revision})
+    health_, step_ = judged(record, burst(11))
+    assert (health_.kind, step_.kind) == (HealthKind.UNCLEAR, StepKind.ESCALATE), health_.why
+    assert words in health_.why, health_.why
+    unread = _started(rollback(), MEMORY, 4).model_copy(update={"refired_revision": revision})
+    health_, _ = judged(unread, served(11), closed=8)
+    assert health_.kind is HealthKind.UNCLEAR and "fired again while it was verified" in health_.why, health_.why
+    assert (f"(noted at {at(5):%H:%M:%S}), on {revision}" in health_.why) is bool(revision), health_.why
+
+
 def tagged(now: float, *, tag: str | None = "green", through_tag: float = 3, code: str = "500", ok: float = 400,
            timeout: float = 300, tag_p99: float = 0.12) -> Evidence:
     """A busy service (400 requests a minute) whose deploy went out with `--tag green`: before the rollback
@@ -720,6 +747,12 @@ UPTIME = [
      HealthKind.UNCLEAR, StepKind.WAIT, "callers are mostly gone"),
     ("callers kept (40 a minute) beside the checks: verified", rollback(), None, checked(6, callers=40), {},
      HealthKind.HEALTHY, StepKind.VERIFY, ""),
+    # 25 a minute counted (56 % of 45, over the half a `verified` needs), of which 18 are uptime checks: the
+    # callers' own 7 are 16 %, over min_traffic_ratio and under half. Verified before.
+    ("callers down to 16-19 % (7 a minute against 45), the checks making up the rest: not verified", rollback(), None,
+     checked(6, callers=7, checks=18), {}, HealthKind.UNCLEAR, StepKind.WAIT, "its callers are down to"),
+    ("the same at the deadline: escalated, kept", rollback(), None, checked(11, callers=7, checks=18), {},
+     HealthKind.UNCLEAR, StepKind.ESCALATE, "under the 50% a verified needs"),
     ("the uptime checks' lines excluded, the callers' whole: verified", rollback(), None, checked(6, callers=40),
      {"uptime_kept": 0}, HealthKind.HEALTHY, StepKind.VERIFY, ""),
     ("the request log not kept: who sent the requests is not known", rollback(), None, checked(6, callers=40),
@@ -959,8 +992,10 @@ ONSET = [
      _long_failure(11, after=20), HealthKind.UNCLEAR, StepKind.ESCALATE, "before the failures began"),
     ("control: the callers back (800 a minute): verified", _late_rollback(), _long_failure(11, after=800),
      HealthKind.HEALTHY, StepKind.VERIFY, "healthy"),
+    # 80 a minute: 57 % of the lookback's 140 (over the half a `verified` needs: judging.verified_kept), 8 % of
+    # the 1,000 before the onset.
     ("control: no incident start recorded (an operator's rollback): the rate before the action, as before",
-     rollback(), _long_failure(11, after=20), HealthKind.HEALTHY, StepKind.VERIFY, "healthy"),
+     rollback(), _long_failure(11, after=80), HealthKind.HEALTHY, StepKind.VERIFY, "healthy"),
 ]
 
 

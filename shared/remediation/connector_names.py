@@ -1,0 +1,46 @@
+"""Whether a connector's name, as a revision or a template wrote it, is a given connector: pure, no I/O.
+Read by the verification sweep wherever it matches a service to the connector a change scaled (its
+bystanders, shared/remediation/bystanders.py; its own service, judging.off_the_connector)."""
+from __future__ import annotations
+
+from enum import Enum
+
+from shared.diagnosis.evidence import Service
+
+
+class Naming(str, Enum):
+    """Whether a connector's name as a revision wrote it is a given connector (`names_connector`)."""
+    YES = "yes"
+    NO = "no"
+    MAYBE = "maybe"     # by a project number that cannot be told from the connector's project id
+
+
+def names_connector(service: Service, named: str | None, connector: str) -> Naming:
+    """Whether `named` (a revision's or template's VpcAccess.connector, as written) is `connector` (projects/
+    ID/locations/L/connectors/C, by project id, as alerts, the config and the records name it). The proto
+    allows either form of the project: "Format: projects/{project}/locations/{location}/connectors/
+    {connector}, where {project} can be project id or number" (VpcAccess.connector, google/cloud/run/v2/
+    vendor_settings.proto). A number is read as the service's own project when its run.app URL says it is
+    (Service.connector_by_id); any other number cannot be told from the connector's project by what the sweep
+    reads (it reads no Resource Manager API): a Shared VPC service project's revision names its host's
+    connector by the host's number as validly as by its id. So a name by such a number, of the same location
+    and connector id, is MAYBE, never NO: read as NO, such a service was never judged, and a change was
+    `verified` while it failed. The location and the connector id must agree either way; two project ids
+    that differ, or two numbers, are two projects."""
+    if not named:
+        return Naming.NO
+    named = service.connector_by_id(named) or ""
+    if named == connector:
+        return Naming.YES
+    ours, theirs = named.split("/"), connector.split("/")
+    if len(ours) != 6 or len(theirs) != 6 or ours[2:] != theirs[2:]:
+        return Naming.NO
+    if ours[1].isdigit() == theirs[1].isdigit():
+        return Naming.NO    # two ids, or two numbers, that differ: two projects
+    number = ours[1] if ours[1].isdigit() else theirs[1]
+    known = service.project_number()
+    if known is not None and number == known:
+        return Naming.NO    # this service's own project's number (its id differs from the connector's)
+    if known is not None and (ours[1] if number == theirs[1] else theirs[1]) == service.name.split("/")[1]:
+        return Naming.NO    # the id is this service's project, whose number is known and another
+    return Naming.MAYBE
