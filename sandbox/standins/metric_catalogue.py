@@ -102,7 +102,16 @@ METRICS: dict[str, MetricDescriptor] = {m.type: m for m in (
     # cloud.google.com/sql/docs/postgres/admin-api/metrics: database/cpu/utilization).
     _metric("cloudsql.googleapis.com/database/cpu/utilization", "GAUGE", "DOUBLE", "10^2.%", _SQL,
             unconfirmed="kind, value type and unit: third-party tables (dynatrace-gcp-monitor cloudsql_database.yml)"),
+    # "Number of connections to the Cloud SQL PostgreSQL instance", label database (Cloud SQL's metrics
+    # reference, cloud.google.com/sql/docs/postgres/admin-api/metrics: database/postgresql/num_backends).
     _metric("cloudsql.googleapis.com/database/postgresql/num_backends", "GAUGE", "INT64", "1", _SQL, ("database",)),
+    # "Number of connections to databases on the Cloud SQL instance. Only applicable to MySQL and SQL
+    # Server." (the same reference: database/network/connections).
+    _metric("cloudsql.googleapis.com/database/network/connections", "GAUGE", "INT64", "1", _SQL),
+    # "Value of the MySQL max_connections configuration." (the same reference: database/mysql/max_connections).
+    _metric("cloudsql.googleapis.com/database/mysql/max_connections", "GAUGE", "INT64", "1", _SQL),
+    # "The fraction of the disk quota that is currently in use." (the same reference: database/disk/utilization).
+    _metric("cloudsql.googleapis.com/database/disk/utilization", "GAUGE", "DOUBLE", "1", _SQL),
 )}
 
 

@@ -14,6 +14,8 @@ Cost of one collection, at most 15 API calls, 16 for an alert (CallBudget enforc
   VPC Access:  GET the target's connector (target_connector_name)                       1
   if a Cloud SQL instance is known (revision volumes or config):
   Monitoring:  cloudsql database/up, database/cpu/utilization                           2
+  and, with a deploy the suspect, only when the budget keeps room for the third read below:
+  Monitoring:  cloudsql database/postgresql/num_backends                                (1)
   for an alert whose `healthy` is judged on a share of 5xx and 429 (`callers_may_decide`):
   Logging:     the service's request log over the minutes judged                        1
   then, at most one of (one follows a log read refused, the other a full one):
@@ -244,6 +246,12 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     target = target_connector_name(service, revisions, incident_started_at, settings, connector_name)
     if target is not None and readers.vpcaccess is not None:
         _target_connector(reads, readers.vpcaccess, target[0])
+    if sql and alert is not None and _sql_connections_wanted(service, revisions, incident_started_at, settings,
+                                                             budget):
+        # A database whose connections another client took makes a new revision's requests wait for
+        # connections as it would the revision before's: bad_revision holds a rollback on it.
+        reads.add("sql_connections", "monitoring: cloudsql database/postgresql/num_backends",
+                  lambda: readers.monitoring.query(_sql_connections_query(scope, sql)))
     found = reads.run()
     if "target_connector" in found:
         found["target_connector"] = TargetConnectorRead(name=target[0], revisions=target[1],
@@ -615,6 +623,34 @@ def _sql_up_query(scope: "_Scope", sql: tuple[str, ...]) -> MetricQuery:
     return scope.metric("cloudsql.googleapis.com/database/up", "cloudsql_database", labels,
                         project=SqlInstance.parse(sql[0]).project, aligner="ALIGN_MIN", reducer="REDUCE_MIN",
                         group_by=("resource.labels.database_id",))
+
+
+def _sql_connections_wanted(service: Service, revisions: Sequence[Revision], incident_started_at: datetime,
+                            settings: DiagnosisSettings, budget: CallBudget) -> bool:
+    """Whether the instances' connections are read: only bad_revision asks (a deploy the suspect: the
+    newest serving revision created within deploy_window_seconds before the incident), and only when
+    the read leaves a call for the third round (startup_candidates' read or the log read again), so it
+    never takes that read's place. An alert's collection (the only one that asks) with a connector and a
+    database has that room unless it reads the request log too. Not read, its rule claims nothing."""
+    if budget.used + 2 > budget.limit:
+        return False
+    serving = [r for r in revisions if service.serving_percent(r.short_name) > 0]
+    suspect = max(serving, key=lambda r: r.create_time, default=None)
+    return suspect is not None and 0 <= (incident_started_at - suspect.create_time).total_seconds() \
+        <= settings.deploy_window_seconds
+
+
+def _sql_connections_query(scope: "_Scope", sql: tuple[str, ...]) -> MetricQuery:
+    """database/postgresql/num_backends, the largest per minute of each database, summed per instance,
+    from one lookback before the window (the instance's connections before the failures). Cloud SQL's
+    metrics reference (docs.cloud.google.com/sql/docs/postgres/admin-api/metrics) lists it as "Number of
+    connections to the Cloud SQL PostgreSQL instance", GAUGE, INT64, on `cloudsql_database`, with the
+    label `database`. A MySQL instance has no such series (its gauge is database/network/connections,
+    "Only applicable to MySQL and SQL Server", not read): its answer is empty, and nothing is claimed."""
+    labels = {"resource.labels.database_id": database_id(sql[0])} if len(sql) == 1 else {}
+    return scope.metric("cloudsql.googleapis.com/database/postgresql/num_backends", "cloudsql_database", labels,
+                        project=SqlInstance.parse(sql[0]).project, start=scope.before, aligner="ALIGN_MAX",
+                        reducer="REDUCE_SUM", group_by=("resource.labels.database_id",))
 
 
 def _sql_cpu_query(scope: "_Scope", sql: tuple[str, ...]) -> MetricQuery:

@@ -833,6 +833,9 @@ class EvidenceBundle(_Model):
     sql_instances: tuple[str, ...] = ()              # "project:region:instance"
     sql_up: MetricResult | None = None               # cloudsql database/up (min) per minute by database_id
     sql_cpu: MetricResult | None = None              # cloudsql database/cpu/utilization (max) per minute by database_id
+    # cloudsql database/postgresql/num_backends (max, summed over its databases) per minute by database_id: read
+    # only with a deploy the suspect and room in the budget (collection._sql_connections_wanted); None otherwise.
+    sql_connections: MetricResult | None = None
     logs: LogResult | None = None                    # the service's stderr, warnings and system log
     audit: LogResult | None = None                   # Admin Activity audit entries for the service
     connector_audit: LogResult | None = None         # Admin Activity audit entries for its connector

@@ -77,6 +77,15 @@ SQL_CPU_SATURATION = 0.9
 # ... and one saturated in at least this share of the minutes before the incident window always runs
 # that hot: busy, not news.
 SQL_CHRONIC_SHARE = 0.9
+# A PostgreSQL instance's connections (cloudsql.googleapis.com/database/postgresql/num_backends, summed over
+# its databases) that rose with the failures to at least SQL_CONNECTIONS_RISE times their largest in the
+# SQL_CONNECTIONS_BEFORE before the failing window, and by at least SQL_CONNECTIONS_RISE_MIN, were taken
+# when the failures began. Its ceiling, max_connections, is a database flag no Cloud SQL metric reports for
+# PostgreSQL (UNCONFIRMED: the metrics reference lists database/mysql/max_connections for MySQL only), so a
+# rise, not a level, is what is read.
+SQL_CONNECTIONS_RISE = 1.5
+SQL_CONNECTIONS_RISE_MIN = 20
+SQL_CONNECTIONS_BEFORE = timedelta(minutes=10)
 
 
 def hms(at: datetime) -> str:
@@ -661,6 +670,26 @@ class Facts:
                 continue   # another instance of the project the query read: not the service's
             values.setdefault(db, []).extend(s.values_in(window))
         return values
+
+    def sql_connections_risen(self) -> dict[str, tuple[float, float]]:
+        """The instances the service uses whose connections rose with the failures: (their largest in the
+        SQL_CONNECTIONS_BEFORE before the failing window, their largest in it), when the second is at
+        least SQL_CONNECTIONS_RISE times the first and SQL_CONNECTIONS_RISE_MIN more. Empty when no
+        minute failed, the series was not read (collection._sql_connections_wanted) or holds no point
+        before (a MySQL instance has none): nothing is claimed on what was not seen."""
+        failing = self.failing_window
+        if failing is None or self.b.sql_connections is None:
+            return {}
+        before = self._per_sql_instance(self.b.sql_connections, Window(failing.start - SQL_CONNECTIONS_BEFORE,
+                                                                        failing.start))
+        during = self._per_sql_instance(self.b.sql_connections, failing)
+        risen = {}
+        for db, values in during.items():
+            usual = max(before.get(db) or [0.0])
+            if values and before.get(db) and max(values) >= max(SQL_CONNECTIONS_RISE * usual,
+                                                                usual + SQL_CONNECTIONS_RISE_MIN):
+                risen[db] = (usual, max(values))
+        return risen
 
     def sql_saturated(self, window: Window) -> dict[str, float]:
         """The instances whose CPU reached SQL_CPU_SATURATION in a minute of `window`, with their

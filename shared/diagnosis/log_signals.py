@@ -2211,9 +2211,12 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     # client's own dial or read errors). Not an error of reaching it: database_unreachable does not
     # count these, connector_saturation takes them as the database's answers.
     LogSignal.DB_CANCELLED: (
-        # PostgreSQL 57014 query_canceled at statement_timeout or lock_timeout ("psycopg2.errors.
-        # QueryCanceled: canceling statement due to statement timeout", as conbench/conbench issue #1009
-        # quotes it; the lock_timeout form seen in no public log, UNCONFIRMED).
+        # PostgreSQL at statement_timeout: 57014 query_canceled ("psycopg2.errors.QueryCanceled: canceling
+        # statement due to statement timeout", as conbench/conbench issue #1009 quotes it); at lock_timeout:
+        # 55P03 lock_not_available, not 57014 (ProcessInterrupts: errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+        # errmsg("canceling statement due to lock timeout"), postgres src/backend/tcop/postgres.c; PostgreSQL
+        # docs, Appendix A "PostgreSQL Error Codes": 55P03 lock_not_available). psycopg2 names the latter
+        # LockNotAvailable; the lock_timeout form seen in no public Cloud SQL log, UNCONFIRMED there.
         r"canceling statement due to (?:statement|lock) timeout",
         # MySQL 3024 ER_QUERY_TIMEOUT at max_execution_time ("(3024, 'Query execution was interrupted,
         # maximum statement execution time exceeded')", as hhyo/Archery issue #2986 quotes MySQLdb's OperationalError).

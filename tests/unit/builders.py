@@ -48,6 +48,7 @@ class Evidence:
         self.conn_series: dict[str, dict[int, float]] = {"instances": {}, "cpu": {}, "bytes": {}, "sent_bytes": {}}
         self.sql: dict[str, dict[int, float]] = {}
         self.sql_cpu_values: dict[str, dict[int, float]] = {}
+        self.sql_connection_values: dict[str, dict[int, float]] = {}
         self.logs: list[LogRecord] = []
         self.audits: list[LogRecord] = []
         self.etag = "etag-1"
@@ -163,6 +164,12 @@ class Evidence:
             self.sql_cpu_values.setdefault(db, {})[m] = value
         return self
 
+    def sql_connections(self, start: float, end: float, value: float, db: str = SQL) -> "Evidence":
+        """database/postgresql/num_backends summed over the instance's databases, per minute."""
+        for m in _minutes(start, min(end, self.now)):
+            self.sql_connection_values.setdefault(db, {})[m] = value
+        return self
+
     def missing(self, *sources: str) -> "Evidence":
         self.collected -= set(sources)
         return self
@@ -210,6 +217,10 @@ class Evidence:
             sql_cpu=MetricResult(query="cloudsql database/cpu/utilization", series=tuple(
                 MetricSeries(resource_labels={"database_id": db.split(":")[0] + ":" + db.split(":")[2]},
                              points=_points(v)) for db, v in self.sql_cpu_values.items())) if self.sql_cpu_values else None,
+            sql_connections=MetricResult(query="cloudsql database/postgresql/num_backends", series=tuple(
+                MetricSeries(resource_labels={"database_id": db.split(":")[0] + ":" + db.split(":")[2]},
+                             points=_points(v)) for db, v in self.sql_connection_values.items()))
+            if self.sql_connection_values else None,
             logs=LogResult(query="app logs", entries=tuple(sorted(self.logs, key=lambda e: e.timestamp, reverse=True))),
             audit=LogResult(query="audit", entries=tuple(self.audits)),
             api_calls=9,

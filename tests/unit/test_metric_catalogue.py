@@ -30,6 +30,21 @@ def test_every_metric_runwarden_reads_is_catalogued_with_its_resource():
         assert METRICS[metric].resources <= set(RESOURCE_TYPES)
 
 
+SQL_DB = {"project_id": "p", "database_id": "p:orders-pg", "region": "us-central1"}
+
+
+@pytest.mark.parametrize(("metric", "kind", "value_type", "labels"), [
+    # Cloud SQL's metrics reference (docs.cloud.google.com/sql/docs/postgres/admin-api/metrics).
+    ("cloudsql.googleapis.com/database/postgresql/num_backends", "GAUGE", "INT64", {"database": "orders"}),
+    ("cloudsql.googleapis.com/database/network/connections", "GAUGE", "INT64", {}),
+    ("cloudsql.googleapis.com/database/mysql/max_connections", "GAUGE", "INT64", {}),
+    ("cloudsql.googleapis.com/database/disk/utilization", "GAUGE", "DOUBLE", {}),
+])
+def test_the_cloud_sql_load_series_are_catalogued_as_googles_reference_lists_them(metric, kind, value_type, labels):
+    assert series_problems(metric, "cloudsql_database", kind, value_type, labels, SQL_DB) == []
+    assert series_problems(metric, "cloudsql_database", "DELTA", value_type, labels, SQL_DB)
+
+
 def test_a_series_that_fits_has_no_problems():
     assert series_problems("run.googleapis.com/container/instance_count", "cloud_run_revision", "GAUGE", "INT64",
                            {"state": "active"}, RUN) == []

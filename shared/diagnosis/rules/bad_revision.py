@@ -7,7 +7,8 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
-from shared.diagnosis.facts import Facts, LogIndex, Requests, Window, hms, path_changed
+from shared.diagnosis.facts import (SQL_CONNECTIONS_BEFORE, SQL_CONNECTIONS_RISE, Facts, LogIndex, Requests, Window,
+                                    hms, path_changed, query_of)
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.log_signals import REPLICA_CONFLICT, LogSignal, Refusal, pattern_of, per_text, refusals_of
 from shared.diagnosis.lock_waits import LOCK_ADVICE, LOCK_TIMEOUT, lock_timeouts, lock_words
@@ -72,6 +73,9 @@ def evaluate(facts: Facts) -> Finding:
     locked = _lock_waits_on_the_same_database(facts, c, suspect)
     if locked:
         return c.doubt(locked, LOCK_WAITS)
+    taken = _connections_taken_on_the_same_database(facts, c, suspect)
+    if taken:
+        return c.doubt(taken, CONNECTIONS_TAKEN)
     _cite_instance_the_deploy_named(facts, c, suspect)
     good, steps, why_none = _known_good(facts, c, suspect)
     # With no rollback target the finding escalates anyway, saying why (the revision before cannot
@@ -537,6 +541,57 @@ def _lock_waits_on_the_same_database(facts: Facts, c: Citation, suspect: Revisio
             f"says which database it uses: {previous.short_name} writes to the same database, where whatever holds "
             "the lock (a migration beside the deploy, a batch, a long transaction) stays, so a rollback is not "
             "shown to help")
+
+
+# What a person checks when the new revision's requests wait for connections the database no longer gives.
+CONNECTIONS_TAKEN = ("look at who holds the instance's connections (SELECT usename, application_name, client_addr, "
+                     "state, count(*) FROM pg_stat_activity GROUP BY 1, 2, 3, 4) against its max_connections (SHOW "
+                     "max_connections; a database flag): a batch or job, another service's pools, sessions idle in "
+                     "transaction (a leak); end or limit them (idle_in_transaction_session_timeout, a role's "
+                     "CONNECTION LIMIT); send traffic back by hand only if the new revision holds them")
+# The refusals that say the database had no connection left to give (log_signals.Refusal).
+_NO_CONNECTION_LEFT = frozenset({Refusal.CONNECTION_LIMIT, Refusal.ROLE_LIMIT})
+
+
+def _connections_taken_on_the_same_database(facts: Facts, c: Citation, suspect: Revision) -> str:
+    """Why the deploy is not shown to be the cause, or "": the new revision's failures are waits for a
+    connection (its own pool's, DB_POOL_WAIT) or the database's refusals at its connection limit, on
+    the database the revision before uses (_same_database_answers), and the instance's connections
+    rose with the failures (Facts.sql_connections_risen, database/postgresql/num_backends). Whoever
+    took them (a batch, another service, sessions a leak left open) is not in the evidence; the
+    revision before would wait on the same full instance. The deploy is not ruled out (a leak of its
+    own fills it too): it competes, and a person chooses. Unread or MySQL (no series), nothing."""
+    risen = facts.sql_connections_risen()
+    if not risen:
+        return ""
+    found = _same_database_answers(facts, c, suspect, _connection_waits, "db_pool_wait, db_refused at the limit",
+                                   ("waits for a connection or refusals at the connection limit",
+                                    "waits for a connection, at least half of the failure lines, on the database "
+                                    "the revision before uses"))
+    if not found:
+        return ""
+    lines, previous = found
+    rose = "; ".join(f"{db}: {usual:.0f} before, {peak:.0f} while failing" for db, (usual, peak) in risen.items())
+    before = duration(SQL_CONNECTIONS_BEFORE.total_seconds())
+    c.cite("metric", query_of(facts.b.sql_connections, "cloudsql database/postgresql/num_backends"), rose,
+           f"connections below {SQL_CONNECTIONS_RISE:g}x their largest in the {before} before the failures", False,
+           role="refutes")
+    return (f"{suspect.short_name}'s failures are waits for a database connection ({len(lines)}x, e.g. "
+            f"{lines[0].text[:120]!r}) while the Cloud SQL instance's connections rose with them ({rose}): "
+            f"{previous.short_name} connects to the same instance and would wait as well, so a rollback is not "
+            "shown to help; whether the new revision holds them (a leak) or another client does (a batch, "
+            "another service) is not in the evidence")
+
+
+def _connection_waits(facts: Facts, revision: str) -> list[LogRecord]:
+    """`revision`'s waits for a connection of its own pool and the database's refusals at its connection
+    limit, logged while requests failed (Facts.database_lines)."""
+    waits = [e for e in facts.database_lines(LogSignal.DB_POOL_WAIT)
+             if e.resource_labels.get("revision_name") == revision]
+    refused = [e for e in facts.database_lines(LogSignal.DB_REFUSED)
+               if e.resource_labels.get("revision_name") == revision]
+    named = refusals_of(e.text for e in refused)
+    return waits + [e for e in refused if named[e.text] in _NO_CONNECTION_LEFT]
 
 
 def _same_database_answers(facts: Facts, c: Citation, suspect: Revision,
