@@ -122,6 +122,17 @@ TRANSIENT_CODES = frozenset(
 )
 
 
+# Permanent codes that still do not say a write was refused: answered to a write that was sent, they leave
+# it possibly applied, as INTERNAL and UNKNOWN do (transient, above). google/rpc/code.proto: CANCELLED, "The
+# operation was cancelled, typically by the caller" (HTTP 499), which Runwarden never does to a write in
+# flight, so it comes from elsewhere on the way (a proxy, the channel closed under the call) with the request
+# already sent; DATA_LOSS, "Unrecoverable data loss or corruption" (HTTP 500, as INTERNAL). Whether a Cloud
+# Run UpdateService or a VPC Access PATCH so answered was applied is not documented (UNCONFIRMED either way):
+# the adapters read such an answer as an unknown outcome (run.py `set_traffic`, vpcaccess.py
+# `update_connector`), never as a refusal that wrote nothing.
+UNPROVEN_WRITE_CODES = frozenset({"CANCELLED", "DATA_LOSS"})
+
+
 def classify(exc: BaseException) -> RunwardenError:
     """Map a google.api_core / grpc / transport error onto Transient or Permanent.
 

@@ -66,8 +66,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
-from shared.errors import (ChangedAroundWriteError, OutcomeUnknownError, PermanentError, StaleEvidenceError,
-                           TransientError, classify)
+from shared.errors import (UNPROVEN_WRITE_CODES, ChangedAroundWriteError, OutcomeUnknownError, PermanentError,
+                           RunwardenError, StaleEvidenceError, TransientError, classify)
 from shared.diagnosis.evidence import (Condition, Revision, SecretRef, Service, TrafficTarget, TrafficType, decoded,
                                       short_name, split_text)
 from shared.gcp.endpoints import (CallPolicy, call_with_retry, connect, run_revisions_client, run_services_client,
@@ -333,6 +333,11 @@ class CloudRunAdapter(CloudRunReader):
             raise
         except TransientError as exc:
             self._after_unanswered_write(service_name, request, exc)
+        except PermanentError as exc:
+            if exc.code not in UNPROVEN_WRITE_CODES:
+                raise
+            # Not a refusal (shared.errors UNPROVEN_WRITE_CODES): the write may have landed, as after INTERNAL.
+            self._after_unanswered_write(service_name, request, exc)
         if answered is not None and _reconciled(answered):
             # The operation's own answer (UpdateService's response type is the Service) says what
             # serves: reconciliation is over and succeeded for its generation (see _reconciled).
@@ -410,7 +415,7 @@ class CloudRunAdapter(CloudRunReader):
                                "nothing applied") from exc
         raise exc
 
-    def _after_unanswered_write(self, service_name: str, request: Any, exc: TransientError) -> None:
+    def _after_unanswered_write(self, service_name: str, request: Any, exc: RunwardenError) -> None:
         """UpdateService failed without an answer that says it was not applied. Returns if the
         write landed (the caller then checks what serves), raises otherwise.
 
@@ -423,7 +428,9 @@ class CloudRunAdapter(CloudRunReader):
         second time. Only a refusal (NOT_APPLIED_CODES: UNAVAILABLE, which the retry above already
         re-sent under the same etag, and a quota's RESOURCE_EXHAUSTED) is left transient when the
         re-read shows no change: held as unknown, a quota refusal kept the incident's claim and
-        blocked its rollback for the cooldown while nothing had been written."""
+        blocked its rollback for the cooldown while nothing had been written. `exc` may also be a
+        PermanentError of shared.errors UNPROVEN_WRITE_CODES (CANCELLED, DATA_LOSS): not a refusal,
+        handled as INTERNAL is."""
         code = status_code(exc.__cause__) if exc.__cause__ is not None else ""
         try:
             landed = _traffic_key(self._read_service(service_name).traffic) == _traffic_key(request.service.traffic)

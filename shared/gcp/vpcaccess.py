@@ -4,7 +4,7 @@ The client library has no update method, so the patch goes through google-auth's
 AuthorizedSession (see endpoints.vpcaccess_session). Reads retry briefly on transient faults.
 The patch is not idempotent while the connector is UPDATING (a second one is refused), so it
 is re-sent only when the failure proves it was never applied (connection never made, 503,
-429); a timeout or another 5xx after sending leaves the outcome unknown and raises
+429); a timeout, another 5xx (DATA_LOSS included) or a 499 CANCELLED after sending leaves the outcome unknown and raises
 OutcomeUnknownError, so the gate keeps its claim and records the action for the sweep. A read-back
 after an error-free operation that does not show the patch is an unknown outcome too
 (NotShownAfterWriteError, `read_back`), never a permanent failure.
@@ -15,8 +15,8 @@ import threading
 import time
 from typing import Any
 
-from shared.errors import (NotShownAfterWriteError, OperationEndedInError, OutcomeUnknownError, PermanentError,
-                           StaleEvidenceError, TransientError)
+from shared.errors import (UNPROVEN_WRITE_CODES, NotShownAfterWriteError, OperationEndedInError, OutcomeUnknownError,
+                           PermanentError, StaleEvidenceError, TransientError)
 from shared.diagnosis.evidence import Connector
 from shared.gcp.endpoints import CallPolicy, call_with_retry, vpcaccess_session
 
@@ -234,6 +234,10 @@ class VpcAccessAdapter(VpcAccessReader):
         except PermanentError as exc:
             if exc.code in BUSY_CODES:
                 return self._when_busy(name, exc, min_instances, max_instances, machine_type, resent=sent > 1)
+            if exc.code in UNPROVEN_WRITE_CODES:
+                # Not a refusal (shared.errors UNPROVEN_WRITE_CODES: a 499 CANCELLED, a 500 DATA_LOSS): the
+                # patch may have been applied, as after a 500 INTERNAL.
+                raise OutcomeUnknownError(f"{exc}; the patch may have been applied") from exc
             raise
         try:
             self._wait(operation, name)

@@ -244,6 +244,13 @@ def resolve_incident(world: World, scenario: str) -> str:
     pytest.param("vpcaccess", "PatchConnector", grpc.StatusCode.DEADLINE_EXCEEDED, 2, "escalated",
                  id="vpc-deadline"),
     pytest.param("vpcaccess", "PatchConnector", grpc.StatusCode.INTERNAL, 2, "escalated", id="vpc-internal"),
+    # Permanent codes that are no refusal (shared.errors UNPROVEN_WRITE_CODES): CANCELLED (HTTP 499) and
+    # DATA_LOSS (HTTP 500) after the server acted. Read as refusals, they answered `failed` with nothing
+    # recorded for a write that took.
+    pytest.param("run", "UpdateService", grpc.StatusCode.DATA_LOSS, 2, "escalated", id="run-data-loss"),
+    pytest.param("run", "UpdateService", grpc.StatusCode.CANCELLED, 0, "applied", id="run-cancelled-settled"),
+    pytest.param("vpcaccess", "PatchConnector", grpc.StatusCode.DATA_LOSS, 2, "escalated", id="vpc-data-loss"),
+    pytest.param("vpcaccess", "PatchConnector", grpc.StatusCode.CANCELLED, 2, "escalated", id="vpc-cancelled"),
 ])
 def test_a_write_that_landed_but_whose_answer_was_lost_acts_once(standin_env, firestore, pubsub, project_id, anchor,
                                                                  part, method, code, polls, expected):
@@ -270,6 +277,34 @@ def test_a_write_that_landed_but_whose_answer_was_lost_acts_once(standin_env, fi
             == {("backend-00001-abc",)}  # every request sent was the one rollback (a retry re-sends it)
     else:
         assert world.standins.vpcaccess.count(method) == 1
+
+
+@pytest.mark.parametrize("part,method", [("run", "UpdateService"), ("vpcaccess", "PatchConnector")])
+@pytest.mark.parametrize("code", [grpc.StatusCode.CANCELLED, grpc.StatusCode.DATA_LOSS])
+def test_a_write_answered_with_a_code_that_is_no_refusal_is_escalated_once_never_failed(
+        standin_env, firestore, pubsub, project_id, anchor, part, method, code):
+    """CANCELLED and DATA_LOSS say nothing of whether a write was applied (google/rpc/code.proto; no Cloud Run
+    or VPC Access page says either). Under the reading where the server answered before acting (the stand-in
+    refuses, nothing changes), the answer must still not be `failed` with the claim given back, which is right
+    only for a refusal: it is escalated as of unknown outcome, recorded once for the sweep, and the write is
+    sent once. The other reading (it acted) is in test_a_write_that_landed_but_whose_answer_was_lost_acts_once."""
+    rollback = part == "run"
+    world = (rollback_world if rollback else connector_world)(standin_env, pubsub, project_id, anchor)
+    scenario = "bad_revision" if rollback else "connector_saturation"
+    incident_id = resolve_incident(world, scenario)
+    getattr(world.standins, part).faults.fail_next(1, code, method=method)
+    counter = DeliveryCounter()
+
+    first = deliver(world, scenario, counter)
+    again = deliver(world, scenario, counter)
+
+    assert first.result == "escalated", first.raised or first.outcome.reason
+    assert code.name in first.outcome.reason
+    [record] = records(world, incident_id)
+    assert record["state"] == "pending"
+    assert again.outcome.status.value == "skipped" and again.outcome.reason.startswith("duplicate"), \
+        again.outcome.reason
+    assert getattr(world.standins, part).count(method) == 1
 
 
 def test_a_write_that_lands_after_the_client_gave_up_is_recorded_and_not_repeated(standin_env, firestore, pubsub,
