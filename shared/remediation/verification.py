@@ -385,17 +385,19 @@ class Sweep:
                     self._damaged.append(told)
         return readable
 
-    def _damaged_action(self, data: dict[str, Any], exc: DamagedRecord) -> Outcome | None:
+    def _damaged_action(self, data: dict[str, Any], exc: DamagedRecord, collection: str = ACTIONS,
+                        cannot: str = "judge nor undo that action (what it changed and what to put back are not "
+                                      "known)") -> Outcome | None:
         """A pending or undoing action record that cannot be read, escalated once, naming it: the sweep cannot
         judge it, nor undo it (its split is unknown), and it may stand for a write Runwarden made. Marked
         (`damaged_escalated_at`, by an update guarded on no such mark before: two sweeps tell it once) and kept
         as it is; every later sweep passes over it in silence until a person repairs or deletes it. None if
         told before, or if the mark cannot be stored now (the next sweep tries again)."""
-        key = data.get("key")
-        if data.get("damaged_escalated_at") is not None or not isinstance(key, str) or not key:
+        key = stored_key(collection, data)   # the record's own key field: its id, even when the rest is damaged
+        if data.get("damaged_escalated_at") is not None or not key:
             return None
         try:
-            if not self.state.update_record(ACTIONS, key, {"damaged_escalated_at": self.now},
+            if not self.state.update_record(collection, key, {"damaged_escalated_at": self.now},
                                             expect={"damaged_escalated_at": None}):
                 return None
         except TransientError as stored:
@@ -403,11 +405,10 @@ class Sweep:
                                            f"({stored}); the next sweep tries again", severity="WARNING")
             return None
         service = data.get("service") if isinstance(data.get("service"), str) else None
-        reason = (f"{exc}: the sweep can neither judge nor undo that action (what it changed and what to put back "
-                  "are not known), and passes over it from now on; the other actions are judged as usual. It may "
-                  f"stand for a write Runwarden made{f' to {short_name(service)}' if service else ''}: a person must "
-                  f"look at the service and at the record in the state store's {ACTIONS} collection (damaged, or "
-                  "written by a version this one cannot read), and repair or delete it")
+        reason = (f"{exc}: the sweep can neither {cannot}, and passes over it from now on; the others are "
+                  f"handled as usual. It may stand for a write Runwarden made{f' to {short_name(service)}' if service else ''}"
+                  f": a person must look at the service and at the record in the state store's {collection} collection "
+                  "(damaged, or written by a version this one cannot read), and repair or delete it")
         Timeline(None, "command").step("escalated", reason, key=key, severity="WARNING")
         incident = data.get("incident_id")
         return Outcome(incident_id=incident if isinstance(incident, str) else None, trigger="command",
@@ -1036,7 +1037,12 @@ class Sweep:
     def _close_log_incidents(self) -> list[Outcome]:
         outcomes = []
         for data in self.state.find_records(INCIDENTS, "state", "open", MAX_PER_SWEEP):
-            incident = IncidentRecord.model_validate(data)
+            try:
+                incident = read_record(IncidentRecord, data, INCIDENTS, stored_key(INCIDENTS, data))
+            except DamagedRecord as exc:   # one such record stopped this step of every sweep before
+                told = self._damaged_action(data, exc, INCIDENTS, "close that incident nor judge whether it is log-based")
+                outcomes += [told] if told is not None else []
+                continue
             if not incident.log_based:
                 continue
             if not self.budget.allows("log-based incident(s)"):
@@ -1094,7 +1100,12 @@ class Sweep:
         every = timedelta(seconds=self.config.verification.pin_reminder_seconds)
         outcomes = []
         for data in self.state.find_records(PINS, "pinned", True, MAX_PER_SWEEP):
-            pin = PinRecord.model_validate(data)
+            try:
+                pin = read_record(PinRecord, data, PINS, stored_key(PINS, data))
+            except DamagedRecord as exc:   # one such record stopped this step of every sweep before
+                told = self._damaged_action(data, exc, PINS, "remind of that pin nor tell which revision it holds")
+                outcomes += [told] if told is not None else []
+                continue
             last = pin.reminded_at or pin.pinned_at
             if self.now - pin.pinned_at < every or self.now - last < every:
                 continue

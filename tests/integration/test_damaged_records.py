@@ -87,3 +87,21 @@ def test_a_restore_to_latest_closes_a_pending_rollback_past_the_first_hundred_re
 def action_key_of(world: World) -> str:
     [record] = [r for r in world.state.find_records(ACTIONS, "action", "rollback_traffic") if r["service"] == SERVICE]
     return record["key"]
+
+
+def test_a_damaged_pin_of_another_service_is_escalated_once_and_the_sweep_goes_on(rolled_back):
+    """A pin record that cannot be read (no revision, its pinned_at not a time). Before, the sweep's pin step raised
+    on it, every sweep. Now it is escalated once, naming it, and the rest of the sweep runs."""
+    other = SERVICE.replace("/backend", "/frontend")
+    rolled_back.state.put_record(PINS, other, {"service": other, "pinned": True, "pinned_at": "yesterday"})
+    recovery(rolled_back)
+    rolled_back.at(12)
+
+    outcomes = rolled_back.command({"command": "sweep"})
+
+    escalated = [o for o in outcomes if o.status.value == "escalated"]
+    assert [o.status.value for o in outcomes if o not in escalated] == ["verified"], [o.reason for o in outcomes]
+    [told] = escalated
+    assert f"'{other}'" in told.reason and "Field required" in told.reason, told.reason
+    rolled_back.at(14)
+    assert rolled_back.command({"command": "sweep"}, message_id="c2") == []
