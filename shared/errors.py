@@ -189,3 +189,16 @@ def _status_name(exc: BaseException) -> str | None:
                 504: "DEADLINE_EXCEEDED", 400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED",
                 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 409: "ABORTED", 412: "FAILED_PRECONDITION"}.get(code)
     return None
+
+
+class DamagedRecord(ValueError):
+    """A record in the state store that this version cannot read (damaged, or written by a version whose
+    fields it does not know), named by its collection and key. Raised where a reader on the alert path must
+    not go on without it (fail closed: a service whose history cannot be read is not acted on), and answered
+    `escalated` naming the record (pipeline.handle_alert), never left to raise as an unexpected exception: a
+    retry reads the same record, so a redelivery would only fail again the same way. A ValueError, so that a
+    caller that already turns a record's ValueError into an answer keeps doing so."""
+
+    def __init__(self, collection: str, key: str, why: str) -> None:
+        super().__init__(f"the {collection} record {key} cannot be read ({why})")
+        self.collection, self.key, self.why = collection, key, why

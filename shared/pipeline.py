@@ -25,7 +25,8 @@ from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, no
                                    unknown_start)
 from shared.alerts.present_failure import alert_hold
 from shared.alerts.received import received
-from shared.errors import AttemptInProgress, PermanentError, TransientError, WriteInFlight, described
+from shared.errors import (AttemptInProgress, DamagedRecord, PermanentError, TransientError, WriteInFlight,
+                           described)
 from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, GateResult, InProgress, MaybeBehind,
                                           duplicate_result, message_of, restarted, runs_dry)
 from shared.remediation import intents
@@ -58,7 +59,7 @@ from shared.outcomes import (
 )
 from shared.remediation.planning import Plan, advised, plan, report_of
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, REPORT_PENDING, SETTLED, ActionRecord,
-                                        ActionState, IncidentRecord, IntentRecord, intent_key)
+                                        ActionState, IncidentRecord, IntentRecord, intent_key, read_record)
 from shared.remediation.settled import Settled, SettledIncidents, SettledState
 from shared.diagnosis.evidence import EvidenceBundle
 from shared.diagnosis.facts import Facts
@@ -132,6 +133,11 @@ def handle_alert(event_data: Any, config: Config, adapters: Adapters) -> Outcome
     alert = _AlertRun(incident, message.message_id, config, adapters, timeline, received_at, event_data=event_data)
     try:
         outcome = alert.decide()
+    except DamagedRecord as exc:
+        if alert.holds_report():
+            alert.give_back()    # a report of a write is the redelivery's to publish, as for any raise
+            raise
+        outcome = alert.damaged(exc)
     except Exception:
         alert.give_back()    # a report it stored (or took) and cannot publish now: for the redelivery
         raise
@@ -340,7 +346,7 @@ class _AlertRun:
             # Recorded: its standing is RESOLVED and the verdict NONE (intents.standing, verdict)
             # whatever else it holds, so the rest of it is not decoded.
             return None
-        intent = IntentRecord.model_validate(_record_data(prior.intent))
+        intent = read_record(IntentRecord, _record_data(prior.intent), INTENTS)
         recorded = intent.claim_key in prior.recorded
         claim = None if recorded else self.intent_claim(intent, prior)   # a recorded one needs no read
         action, now = get_action(intent.action), self.adapters.clock.now()
@@ -384,10 +390,10 @@ class _AlertRun:
         if read not in prior.found:
             return self.adapters.state.get(*read)
         data = prior.found[read]
-        return ClaimRecord.model_validate(data) if data is not None else None
+        return read_record(ClaimRecord, data, read[0], read[1]) if data is not None else None
 
     def closed(self, target: str, prior: _Prior) -> Outcome | None:
-        closed = _closed_record(prior.incident)
+        closed = _closed_record(prior.incident, self.incident.incident_id)
         if closed is None:
             return None
         if closed.closed_by in OWN_CLOSINGS:
@@ -426,7 +432,7 @@ class _AlertRun:
             return None
         done = self.duplicate(gate, target, prior=prior)
         if done is not None:
-            done.notes.append(f"{held_note(ClaimRecord.model_validate(data), self.message_id)}; the incident has "
+            done.notes.append(f"{held_note(read_record(ClaimRecord, data, CLAIMS, self.held_key()), self.message_id)}; the incident has "
                               "been acted on since, so this delivery is answered as that action's duplicate")
             return done
         return self.outcome(OutcomeStatus.SKIPPED, held_again(data, self.message_id), target=target)
@@ -679,7 +685,8 @@ class _AlertRun:
         kept for 30 days (records.RECORD_RETENTION); the verification sweep has judged it, or will."""
         if not prior.actions:
             return None
-        record = ActionRecord.model_validate(max(prior.actions, key=lambda r: r.get("applied_at")))
+        # Each read whole before the latest is taken: one that cannot be read may be the latest (fail closed).
+        record = max((read_record(ActionRecord, r, ACTIONS) for r in prior.actions), key=lambda r: r.applied_at)
         first, now_start = record.incident_started_at, self.incident.started_at
         if record.state in _VERDICTS and (first is None or first == now_start):
             return self.after_verdict(record, report)
@@ -739,7 +746,7 @@ class _AlertRun:
         now = self.adapters.clock.now()
         if now < claim.claimed_at + timedelta(seconds=self.config.verification.settle_seconds):
             return None
-        found = [ActionRecord.model_validate(r) for r in self.adapters.state.find_records(
+        found = [read_record(ActionRecord, r, ACTIONS) for r in self.adapters.state.find_records(
                  ACTIONS, "incident_id", self.incident.incident_id) if r.get("state") in _VERDICT_NAMES]
         same = [r for r in found if r.incident_started_at in (None, self.incident.started_at)]
         return max(same, key=lambda r: r.resolved_at or r.applied_at, default=None)
@@ -779,6 +786,25 @@ class _AlertRun:
                        status=status, reason=reason, notes=notes, message_id=self.message_id,
                        timestamps=Timestamps(received_at=self.received_at, decided_at=decided_at or self.adapters.clock.now(),
                                              completed_at=self.adapters.clock.now()))
+
+    def holds_report(self) -> bool:
+        """Whether this delivery holds a report of a write (an earlier attempt's, `holder`)."""
+        return self._holder is not None
+
+    def damaged(self, exc: DamagedRecord) -> Outcome:
+        """A record this alert's handling must read cannot be read (errors.DamagedRecord): escalated, naming
+        it. Raised, it was an unexpected exception: a `failed` outcome and redeliveries that read the same
+        record, and every later alert of the target failing so, with no record named. Nothing is done on the
+        target from that point (fail closed: its history cannot be read); what was done before (a record of
+        the alert seen) is bookkeeping, never a write to Google Cloud, which goes through the gate after
+        every read that raises this. Told once per message (`publish`, publish_once)."""
+        about = self.incident.cloud_run_service or self.incident.target.name or None
+        return self.outcome(OutcomeStatus.ESCALATED, (
+            f"{exc}: Runwarden cannot tell what it did or holds for this alert's target, so it did nothing "
+            "more for this alert (fail closed); every later alert that needs that record is answered so until it is "
+            f"fixed. A person must look at the record in the state store's {exc.collection} collection (damaged, "
+            "or written by a version this one cannot read): repair or delete it"), step="damaged_record",
+            target=about)
 
     def give_back(self) -> None:
         """The delivery raises: a report about an unrecorded write it may hold is given back at once
@@ -1028,13 +1054,13 @@ def _read_many(state: StateStore, reads: list[tuple[str, str]], deferred: list[t
     return state.get_many(reads)
 
 
-def _closed_record(record: Any) -> IncidentRecord | None:
+def _closed_record(record: Any, incident_id: str | None = None) -> IncidentRecord | None:
     """`closed_incident` of the incident's record as `prior` read it: decoded whole only when its
     `state` says closed. Any other record answers None there whatever else it holds (an open or seen
     incident's 20 fields and their validation were most of a duplicate's decoding)."""
     if record is None or record.get("state") != "closed":
         return None
-    return closed_incident(_record_data(record))
+    return closed_incident(_record_data(record), incident_id)
 
 
 def _record_data(record: Any) -> Any:
@@ -1059,7 +1085,7 @@ def own_connector_update(state: StateStore, bundle: EvidenceBundle, incident_id:
         return None
     now = bundle.collected_at
     for data in state.find_records(ACTIONS, "target", connector.name):
-        record = ActionRecord.model_validate(data)
+        record = read_record(ActionRecord, data, ACTIONS)   # maybe a scale in flight: never passed over
         if record.incident_id == incident_id or record.state is not ActionState.PENDING or now > record.deadline_at:
             continue
         return (f"Runwarden is updating connector {connector.short_name} itself ({record.action} for incident "
@@ -1083,7 +1109,7 @@ def own_rollback(records: list[dict[str, Any]] | None, state: StateStore, bundle
     service, now = bundle.service.name, bundle.collected_at
     facts = Facts(bundle, settings)
     for data in records if records is not None else state.find_records(ACTIONS, "service", service):
-        record = ActionRecord.model_validate(data)
+        record = read_record(ActionRecord, data, ACTIONS)
         if (record.action != "rollback_traffic" or record.incident_id == incident_id
                 or record.state is not ActionState.PENDING or now > record.deadline_at):
             continue

@@ -7,6 +7,7 @@ restore_traffic: the split recorded before a given action, or to_latest, which r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.alerts.commands import connector_one_way
@@ -467,7 +468,7 @@ def _released(run: CommandRun, service: str, action_id: str | None) -> list[str]
     state, now, by = run.adapters.state, run.now, run.command.requested_by
     state.update_record(PINS, service, {"pinned": False, "released_at": now, "released_by": by})
     undid = []
-    for data in state.find_records(ACTIONS, "service", service):
+    for data in _pending_actions(state, service, now):
         if data.get("action") != "rollback_traffic" or (action_id and data.get("key") != action_id):
             continue
         if data.get("state") == ActionState.PENDING.value and isinstance(data.get("key"), str) and state.update_record(
@@ -477,6 +478,36 @@ def _released(run: CommandRun, service: str, action_id: str | None) -> list[str]
                 expect={"state": ActionState.PENDING.value}):
             undid.append(_undid(data))
     return undid
+
+
+# Pages of pending actions `_pending_actions` reads at most, of RELEASE_PAGE each: far past what a sweep leaves
+# pending (each is judged within minutes of its deadline), yet bounded. Past it, the read raises, named.
+RELEASE_PAGE, RELEASE_PAGES = 100, 50
+# Later than any deadline a pending action can have: the query's upper bound (find_before needs one).
+_NO_DEADLINE_AFTER = timedelta(days=3650)
+
+
+def _pending_actions(state: Any, service: str, now: datetime) -> list[dict[str, Any]]:
+    """Every pending action record of `service`, read page by page over ALL pending actions by deadline
+    (`state == "pending" ORDER BY deadline_at`, the sweep's query, served by infra's `pending_actions` index):
+    the service's records read at once (find_records' limit of 100) may leave out an older pending rollback on
+    a busy service, which a to_latest restore then left open, to be judged and undone by the sweep over the
+    restore. Pending ones alone are closed here, and they are few: the sweep ends each by its deadline. A read
+    past RELEASE_PAGES pages raises (TransientError: the caller's answer names what is not recorded)."""
+    found: dict[str, dict[str, Any]] = {}
+    since: datetime | None = None
+    for _ in range(RELEASE_PAGES):
+        page = state.find_before(ACTIONS, "state", ActionState.PENDING.value, "deadline_at",
+                                 now + _NO_DEADLINE_AFTER, RELEASE_PAGE, since=since)
+        found.update((str(d.get("key")), d) for d in page if d.get("service") == service)
+        if len(page) < RELEASE_PAGE:
+            return list(found.values())
+        last = page[-1]["deadline_at"]
+        # As the sweep's walk (verification.Sweep._actions): the next page starts at the last deadline read
+        # (read again, known by key); a page all of one instant moves a microsecond past it.
+        since = last if since is None or last > since else since + timedelta(microseconds=1)
+    raise TransientError(f"more than {RELEASE_PAGES * RELEASE_PAGE} pending actions: those of {service} past them "
+                         "were not read, and may still be open")
 
 
 def _undid(data: dict[str, Any]) -> str:

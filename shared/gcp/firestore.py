@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any, Callable, Collection, Mapping, Sequence, TypeVar
 
-from shared.errors import TransientError, classify
+from shared.errors import DamagedRecord, TransientError, classify
 from shared.ports import ClaimRecord, ClaimResult, ClaimStatus, Completion, RecordWrite
 
 T = TypeVar("T")
@@ -732,7 +732,22 @@ def _fields(record: ClaimRecord) -> dict[str, Any]:
 
 
 def _record(snapshot: Any) -> ClaimRecord:
-    return ClaimRecord.model_validate(snapshot.to_dict())
+    """The claim as stored; one this version cannot read raises DamagedRecord naming its collection and key
+    (the document's id: DocumentSnapshot.id, and its collection's: CollectionReference.id, google-cloud-firestore
+    docstrings), which the alert path answers `escalated` (pipeline.handle_alert)."""
+    try:
+        return ClaimRecord.model_validate(snapshot.to_dict())
+    except ValueError as exc:
+        raise DamagedRecord(snapshot.reference.parent.id, repr(snapshot.id), _why(exc)) from None
+
+
+def _why(exc: ValueError) -> str:
+    """Its first error, short (records.why_unreadable's wording; shared/gcp does not import the records)."""
+    errors = getattr(exc, "errors", None)
+    first = errors()[0] if callable(errors) and errors() else None
+    if first:
+        return f"{'.'.join(str(p) for p in first.get('loc', ())) or 'record'}: {first.get('msg', '')}"[:200]
+    return (str(exc).splitlines() or [""])[0][:200]
 
 
 def _require_aware(now: datetime) -> None:

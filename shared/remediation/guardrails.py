@@ -50,7 +50,8 @@ from shared.remediation.refusals import (BRAKE, BUDGET, COOLDOWN, SET_IN_CONFIG,
                                          permission_advice)
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENT_RETENTION, INTENTS, KILL_SWITCH, PINS,
                                         PROPOSALS, SETTLED, ActionRecord, ActionState, IncidentRecord, IntentRecord,
-                                        IntentState, ProposalRecord, SettledEntry, claim_key, settled_field, switch_time)
+                                        IntentState, ProposalRecord, SettledEntry, claim_key, read_record,
+                                        settled_field, switch_time)
 from shared.timeline.words import duration
 from shared.timeline.writer import Timeline
 from shared.workers import Workers
@@ -618,7 +619,7 @@ class Gate:
         is the one the gate read (`found`), or one read here: only a plan with own changes pays it."""
         if found is not None and (COOLDOWNS, target) in found:
             data = found[(COOLDOWNS, target)]
-            cooldown = ClaimRecord.model_validate(data) if data is not None else None
+            cooldown = read_record(ClaimRecord, data, COOLDOWNS, target) if data is not None else None
         else:
             cooldown = self.state.get(COOLDOWNS, target)
         window = skew_safe_lease(self.config.guardrails.cooldown_seconds)
@@ -1008,7 +1009,7 @@ class Gate:
             found = dict(zip([(BUDGETS, key) for key in keys], self.state.get_many([(BUDGETS, key) for key in keys])))
         for key in keys:
             data = found.get((BUDGETS, key))
-            if data is not None and not ClaimRecord.model_validate(data).expired(now):
+            if data is not None and not _slot_free(data, now):
                 continue
             if self._claim(BUDGETS, key, retain, now).acquired:
                 return key
@@ -1055,7 +1056,7 @@ class Gate:
         for name in sorted(all_actions()):
             kind, key = self._claim_read(incident_id, target, name)
             data = found.get((kind, key))
-            record = ClaimRecord.model_validate(data) if data is not None else None
+            record = read_record(ClaimRecord, data, kind, key) if data is not None else None
             if record is not None and not record.expired(now):
                 self._raise_if_own_message_in_progress(key, record)
                 return name, kind, key, record
@@ -1206,7 +1207,7 @@ class Gate:
         proposal_id = proposal_id_for(key)
         existing = self.state.get_record(PROPOSALS, proposal_id)
         if existing:
-            record = ProposalRecord.model_validate(existing)
+            record = read_record(ProposalRecord, existing, PROPOSALS, proposal_id)
             if record.state != "open" or record.expires_at > now:
                 return record
             proposal_id = proposal_id_for(f"{key}|{now.isoformat()}")  # the old one expired: a fresh one
@@ -1528,7 +1529,7 @@ class Gate:
         existing = self._create_intent(intent.key, data)
         if existing is None:
             return
-        held = IntentRecord.model_validate(existing)
+        held = read_record(IntentRecord, existing, INTENTS, intent.key)
         if held.owner != intent.owner and self._may_be_live(held, intent.noted_at):
             raise AttemptInProgress(f"{intent.key}: the plan of {held.owner}, stored at {held.noted_at:%H:%M:%S}, "
                                     "is still open and its attempt may still run")
@@ -1690,3 +1691,14 @@ def settled_horizon(claim_retention_seconds: int) -> timedelta:
     plan until the plan expires, at most INTENT_RETENTION after it was noted (`Gate._plan_hold`), by an
     instance whose clock may run up to CLOCK_SKEW_ALLOWANCE ahead of this one's (shared/clock.py)."""
     return max(timedelta(seconds=claim_retention_seconds), INTENT_RETENTION) + CLOCK_SKEW_ALLOWANCE
+
+
+def _slot_free(data: Mapping[str, Any], now: datetime) -> bool:
+    """Whether a budget slot as read may be taken: lapsed. A slot this version cannot read is counted as
+    spent (fail closed: it may hold a write of this hour), never taken over nor raised on: a budget's slots
+    are shared by every target of its bucket, so one damaged slot must not stop the others' work; a person
+    hears of it only if every slot is so, as a spent budget."""
+    try:
+        return ClaimRecord.model_validate(data).expired(now)
+    except ValueError:
+        return False

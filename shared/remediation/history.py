@@ -10,19 +10,20 @@ from shared.alerts.incidents import Incident
 from shared.ports import StateStore
 from shared.remediation import since_rollback
 from shared.remediation.records import (ACTIONS, INCIDENTS, ActionRecord, ActionState, IncidentRecord,
-                                        why_unreadable)
+                                        read_record, why_unreadable)
 
 
 _UNREAD: Any = object()
 
 
 def incident_closed(state: StateStore, incident_id: str) -> IncidentRecord | None:
-    return closed_incident(state.get_record(INCIDENTS, incident_id))
+    return closed_incident(state.get_record(INCIDENTS, incident_id), incident_id)
 
 
-def closed_incident(data: Mapping[str, Any] | None) -> IncidentRecord | None:
-    """The incident record `data` (as read), if it says the incident closed."""
-    record = IncidentRecord.model_validate(data) if data else None
+def closed_incident(data: Mapping[str, Any] | None, incident_id: str | None = None) -> IncidentRecord | None:
+    """The incident record `data` (as read), if it says the incident closed. One that cannot be read raises
+    DamagedRecord naming it: whether the incident closed is not known, so nothing is done on it."""
+    record = read_record(IncidentRecord, data, INCIDENTS, incident_id) if data else None
     return record if record and record.state == "closed" else None
 
 
@@ -62,7 +63,7 @@ def note_closed(state: StateStore, incident: Incident, now: datetime, by: str = 
     cancelled = incident.is_cancelled
     existing = state.get_record(INCIDENTS, incident.incident_id)
     actions = None if existing and cancelled else state.find_records(ACTIONS, "incident_id", incident.incident_id)
-    record = IncidentRecord.model_validate(existing) if existing else IncidentRecord(
+    record = read_record(IncidentRecord, existing, INCIDENTS, incident.incident_id) if existing else IncidentRecord(
         incident_id=incident.incident_id, target=incident.cloud_run_service, log_based=incident.is_log_match,
         opened_at=now, open_unseen=not actions)
     if record.state != "closed":
@@ -189,10 +190,12 @@ def service_actions(state: StateStore, service: str) -> list[dict[str, Any]]:
 
 def _resolved_within(state: StateStore, service: str, action: str, ended: ActionState, now: datetime,
                      window_seconds: int, records: list[dict[str, Any]] | None) -> Iterator[ActionRecord]:
-    """The service's `action` records that ended `ended` within the window, as read (`records`, else read)."""
+    """The service's `action` records that ended `ended` within the window, as read (`records`, else read).
+    A record of the service that cannot be read raises DamagedRecord naming it (fail closed): it may be the
+    very fix that came back, or the undone one the plan would repeat, so the service is not acted on."""
     since = now - timedelta(seconds=window_seconds)
     for data in service_actions(state, service) if records is None else records:
-        record = ActionRecord.model_validate(data)
+        record = read_record(ActionRecord, data, ACTIONS)
         if record.action == action and record.state is ended and record.resolved_at and record.resolved_at >= since:
             yield record
 

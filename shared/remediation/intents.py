@@ -106,7 +106,7 @@ from shared.remediation import plans
 from shared.remediation.actions.base import Action
 from shared.remediation.guardrails import COOLDOWNS
 from shared.remediation.records import (ACTIONS, INTENTS, REPORT_PENDING, REPORT_SENT, ActionRecord, IntentRecord,
-                                        IntentState, KeptReport)
+                                        IntentState, KeptReport, read_record)
 
 
 # How much longer than its claim's lease an intent is left to its attempt and its redeliveries
@@ -452,7 +452,7 @@ def owned_elsewhere(state: Any, intent: IntentRecord, action: Action, claim_ttl_
     found = []
     recent = intent.noted_at - skew_safe_lease(claim_ttl_seconds)
     data = state.get_many([(COOLDOWNS, intent.target)])[0]
-    cooldown = ClaimRecord.model_validate(data) if data is not None else None
+    cooldown = read_record(ClaimRecord, data, COOLDOWNS, intent.target) if data is not None else None
     # An earlier attempt at the same message or command (it took the cooldown and died before writing;
     # this plan's attempt, an operator's override, wrote without it) is not another owner: the change
     # is that message's or command's either way.
@@ -460,7 +460,7 @@ def owned_elsewhere(state: Any, intent: IntentRecord, action: Action, claim_ttl_
         found.append(f"the target's cooldown was taken by {cooldown.owner} at {cooldown.claimed_at:%H:%M:%S} (this "
                      f"plan was stored at {intent.noted_at:%H:%M:%S}), not by the attempt that planned it")
     records = state.find_records(ACTIONS, "target", intent.target, OTHER_RECORDS_READ)
-    for record in (ActionRecord.model_validate(r) for r in records):
+    for record in (read_record(ActionRecord, r, ACTIONS) for r in records):   # a damaged one may be the same change
         if record.key != intent.claim_key and _same_change(record, intent, action) and record.applied_at >= recent:
             found.append(f"action record {record.key} (incident {record.incident_id}, applied "
                          f"{record.applied_at:%H:%M:%S}, {record.state.value}) made the same change")

@@ -6,11 +6,12 @@ import hashlib
 import re
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
 
 from shared.diagnosis.evidence import AlertContext, TrafficTarget
+from shared.errors import DamagedRecord
 
 ACTIONS = "actions"        # StateStore kind of ActionRecord, keyed by the claim key
 INCIDENTS = "incidents"    # StateStore kind of IncidentRecord, keyed by the incident id
@@ -118,6 +119,21 @@ def why_unreadable(exc: ValueError) -> str:
         where = ".".join(str(part) for part in first.get("loc", ())) or "record"
         return f"{where}: {first.get('msg', '')}"[:200]
     return (str(exc).splitlines() or [""])[0][:200]
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def read_record(model: type[_Model], data: Mapping[str, Any], collection: str, key: str | None = None) -> _Model:
+    """`data`, a record of `collection` as read, as `model`; one this version cannot read raises DamagedRecord
+    naming it (`key`, else its own `key` field, else "(no key)") and why (`why_unreadable`), so that the
+    answer a person reads names the record to look at, not a stack trace."""
+    try:
+        return model.model_validate(data)
+    except ValueError as exc:
+        named = key or (data.get("key") if isinstance(data, Mapping) else None)
+        raise DamagedRecord(collection, repr(named) if isinstance(named, str) and named else "(no key)",
+                            why_unreadable(exc)) from None
 
 
 class ActionRecord(KeptReport):

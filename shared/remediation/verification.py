@@ -57,7 +57,7 @@ from shared.remediation.actions.restore_traffic import RestoreTrafficParams, can
 from shared.diagnosis.collection import collect, request_lines, users_of
 from shared.clock import CLOCK_SKEW_ALLOWANCE, skew_safe_lease
 from shared.config import Config
-from shared.errors import PermanentError, TransientError
+from shared.errors import DamagedRecord, PermanentError, TransientError
 from shared.diagnosis.evidence import Service, TrafficTarget, short_name, split_text
 from shared.ports import ClaimRecord
 from shared.remediation import bystanders, history, intents, judging, since_rollback, undo_by_hand
@@ -71,7 +71,7 @@ from shared.remediation.sweep_budget import (COLLECT_SECONDS, LOOKUP_SECONDS, St
 from shared.remediation.kept_reports import KEPT_IN, Carried, KeptReports, escalated, escalation_from
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, PROPOSALS, REPORT_PENDING, SWEEP_MARKS,
                                         ActionRecord, ActionState, IncidentRecord, IntentRecord, IntentState, PinRecord,
-                                        ProposalRecord, stored_key, text_field)
+                                        ProposalRecord, read_record, stored_key, text_field)
 from shared.timeline.writer import Timeline
 
 MAX_PER_SWEEP = 50
@@ -131,6 +131,7 @@ class Sweep:
     def __init__(self, config: Config, adapters: Any, budget: SweepBudget | None = None,
                  clock_ahead: timedelta = timedelta(0)) -> None:
         self.config = config
+        self._damaged: list[Outcome] = []   # action records `_readable` passed over, told once (`_damaged_action`)
         self.adapters = adapters
         self.state = adapters.state
         self.now = adapters.clock.now()
@@ -182,8 +183,9 @@ class Sweep:
         return self.kept.publish(outcomes, publish)
 
     def _verifications(self) -> list[Outcome]:
-        outcomes = []
+        self._damaged = []
         due, left_before = self._due()
+        outcomes = self._damaged     # the damaged records `_actions` passed over, each told once
         left: list[str] = []
         for record in due:
             if not self.budget.allows("action(s)"):
@@ -198,6 +200,8 @@ class Sweep:
                                                              severity="WARNING")
                 outcome = (self._unread(record, exc) if isinstance(exc, EvidenceUnread) else
                            self._unfinished(record, exc) if isinstance(exc, UndoUnfinished) else None)
+            except DamagedRecord as exc:   # another record its judgement reads: this one alone waits
+                outcome = self._needs_damaged(record, exc)
             if outcome is not None:
                 outcomes.append(outcome)
         if left or left_before:
@@ -367,6 +371,60 @@ class Sweep:
         left_before = self._left_before()
         return order_due(due, lambda r: r.key, lambda r: r.deadline_at, left_before) + _least_tried(stuck), left_before
 
+    def _readable(self, page: list[dict[str, Any]]) -> list[ActionRecord]:
+        """The page's action records this version can read. One that it cannot (damaged, or written by a
+        version whose fields it does not know) is passed over, never raised on: raised, one such record of
+        any service failed every sweep, and no other action was judged again (`_damaged_action`)."""
+        readable = []
+        for data in page:
+            try:
+                readable.append(read_record(ActionRecord, data, ACTIONS))
+            except DamagedRecord as exc:
+                told = self._damaged_action(data, exc)
+                if told is not None:
+                    self._damaged.append(told)
+        return readable
+
+    def _damaged_action(self, data: dict[str, Any], exc: DamagedRecord, collection: str = ACTIONS,
+                        cannot: str = "judge nor undo that action (what it changed and what to put back are not "
+                                      "known)") -> Outcome | None:
+        """A pending or undoing action record that cannot be read, escalated once, naming it: the sweep cannot
+        judge it, nor undo it (its split is unknown), and it may stand for a write Runwarden made. Marked
+        (`damaged_escalated_at`, by an update guarded on no such mark before: two sweeps tell it once) and kept
+        as it is; every later sweep passes over it in silence until a person repairs or deletes it. None if
+        told before, or if the mark cannot be stored now (the next sweep tries again)."""
+        key = stored_key(collection, data)   # the record's own key field: its id, even when the rest is damaged
+        if data.get("damaged_escalated_at") is not None or not key:
+            return None
+        try:
+            if not self.state.update_record(collection, key, {"damaged_escalated_at": self.now},
+                                            expect={"damaged_escalated_at": None}):
+                return None
+        except TransientError as stored:
+            Timeline(None, "command").step("escalation_deferred", f"{exc}, and the escalation could not be stored "
+                                           f"({stored}); the next sweep tries again", severity="WARNING")
+            return None
+        service = data.get("service") if isinstance(data.get("service"), str) else None
+        reason = (f"{exc}: the sweep can neither {cannot}, and passes over it from now on; the others are "
+                  f"handled as usual. It may stand for a write Runwarden made{f' to {short_name(service)}' if service else ''}"
+                  f": a person must look at the service and at the record in the state store's {collection} collection "
+                  "(damaged, or written by a version this one cannot read), and repair or delete it")
+        Timeline(None, "command").step("escalated", reason, key=key, severity="WARNING")
+        incident = data.get("incident_id")
+        return Outcome(incident_id=incident if isinstance(incident, str) else None, trigger="command",
+                       target=service, status=OutcomeStatus.ESCALATED, reason=reason,
+                       timestamps=Timestamps(received_at=self.now, decided_at=self.now, completed_at=self.now))
+
+    def _needs_damaged(self, record: ActionRecord, exc: DamagedRecord) -> Outcome | None:
+        """`record`'s judgement needs another record that cannot be read (`exc`): escalated once (as an
+        unreadable one is, `_escalate_as_it_is`) and kept as it is; every later sweep tries it in turn and judges
+        it once the record is repaired. Never raised: one damaged record stopped every sweep before."""
+        reason = (f"{record.action} on {record.target} could not be judged: {exc}. It is kept as it is, neither "
+                  "verified nor undone; the sweep tries again and says so once it can judge it. A person must look "
+                  f"at that record in the state store's {exc.collection} collection (damaged, or written by a "
+                  "version this one cannot read), and repair or delete it")
+        return self._escalate_as_it_is(record, reason, "a record it needs cannot be read")
+
     def _undo_stale(self, record: ActionRecord, stale: timedelta) -> bool:
         """An undo whose sweep (the one that decided it) has surely ended: decided more than a lease ago.
         A later sweep's retry may still run when the next one retries it too: the gate's claim on the undo
@@ -386,8 +444,8 @@ class Sweep:
         since: datetime | None = None
         for _ in range(MAX_PAGES):
             page, ordered = self._page(state, since)
-            fresh = [ActionRecord.model_validate(d) for d in page if d.get("key") not in seen]
-            seen.update(r.key for r in fresh)
+            fresh = self._readable([d for d in page if d.get("key") not in seen])
+            seen.update(str(d.get("key")) for d in page)
             others += [r for r in fresh if not _stuck(r)]
             stuck += [r for r in fresh if _stuck(r)]
             if not ordered or len(page) < MAX_PER_SWEEP or len(others) >= MAX_PER_SWEEP:
@@ -986,7 +1044,12 @@ class Sweep:
     def _close_log_incidents(self) -> list[Outcome]:
         outcomes = []
         for data in self.state.find_records(INCIDENTS, "state", "open", MAX_PER_SWEEP):
-            incident = IncidentRecord.model_validate(data)
+            try:
+                incident = read_record(IncidentRecord, data, INCIDENTS, stored_key(INCIDENTS, data))
+            except DamagedRecord as exc:   # one such record stopped this step of every sweep before
+                told = self._damaged_action(data, exc, INCIDENTS, "close that incident nor judge whether it is log-based")
+                outcomes += [told] if told is not None else []
+                continue
             if not incident.log_based:
                 continue
             if not self.budget.allows("log-based incident(s)"):
@@ -1044,7 +1107,12 @@ class Sweep:
         every = timedelta(seconds=self.config.verification.pin_reminder_seconds)
         outcomes = []
         for data in self.state.find_records(PINS, "pinned", True, MAX_PER_SWEEP):
-            pin = PinRecord.model_validate(data)
+            try:
+                pin = read_record(PinRecord, data, PINS, stored_key(PINS, data))
+            except DamagedRecord as exc:   # one such record stopped this step of every sweep before
+                told = self._damaged_action(data, exc, PINS, "remind of that pin nor tell which revision it holds")
+                outcomes += [told] if told is not None else []
+                continue
             last = pin.reminded_at or pin.pinned_at
             if self.now - pin.pinned_at < every or self.now - last < every:
                 continue
