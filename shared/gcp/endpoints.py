@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from shared.errors import PermanentError, RunwardenError, TransientError, classify
+from shared.remediation.refusals import read_permission_advice
 
 if TYPE_CHECKING:
     from google.auth.transport.requests import AuthorizedSession
@@ -179,8 +180,12 @@ class CallPolicy:
 
 
 def call_with_retry(fn: Callable[[], T], *, what: str, policy: CallPolicy,
-                    retry_codes: frozenset[str] | None = None) -> T:
+                    retry_codes: frozenset[str] | None = None, needs: tuple[str, ...] = ()) -> T:
     """Runs `fn`, retrying transient faults (or only `retry_codes`, gRPC status names).
+
+    `needs`: the IAM permissions a read declares (its adapter's `iam_permissions`); a PERMISSION_DENIED
+    error then names them when the API's own error does not (shared/remediation/refusals.py). Writes pass
+    none: the gate names a refused write's permissions from the action's declaration.
 
     Raises TransientError or PermanentError (with the gRPC code), never a Google exception.
     The loop is what tenacity's `Retrying(stop=stop_after_attempt(attempts) |
@@ -197,7 +202,7 @@ def call_with_retry(fn: Callable[[], T], *, what: str, policy: CallPolicy,
         except Exception as exc:  # noqa: BLE001 - every failure leaves as a Runwarden error
             if not _retryable(exc, retry_codes) or attempt >= policy.attempts \
                     or time.monotonic() - started >= policy.total_timeout:
-                raise describe_error(exc, what) from exc
+                raise describe_error(exc, what, needs) from exc
             wait = next_wait(attempt, policy, retry_delay(exc))
             if wait is None:
                 raise describe_error(exc, f"{what} (the API asks for no retry before "
@@ -263,13 +268,15 @@ def backoff(attempt: int, policy: CallPolicy) -> float:
     return max(0.0, min(policy.initial_backoff * 2.0 ** min(attempt - 1, 64), policy.max_backoff))
 
 
-def describe_error(exc: BaseException, what: str) -> RunwardenError:
-    """The Runwarden error for `exc`, its message saying which call failed."""
+def describe_error(exc: BaseException, what: str, needs: tuple[str, ...] = ()) -> RunwardenError:
+    """The Runwarden error for `exc`, its message saying which call failed (and, refused PERMISSION_DENIED,
+    which permission it needs: `needs`, see `call_with_retry`)."""
     if isinstance(exc, RunwardenError):
         return exc
     err = classify(exc)
     if isinstance(err, PermanentError):
-        return PermanentError(f"{what}: {err}", code=err.code)
+        advice = read_permission_advice(needs, exc) if err.code == "PERMISSION_DENIED" else ""
+        return PermanentError(f"{what}: {err}{advice}", code=err.code)
     return TransientError(f"{what}: {err}")
 
 

@@ -94,7 +94,8 @@ class CloudLoggingAdapter(_LoggingClient):
         if max_entries < 1:
             raise PermanentError(f"max_entries must be at least 1, got {max_entries}", code="INVALID_ARGUMENT")
         records, truncated = call_with_retry(lambda: self._read(project, filter, max_entries),
-                                             what=f"ListLogEntries projects/{project}", policy=self._policy)
+                                             what=f"ListLogEntries projects/{project}", policy=self._policy,
+                                             needs=self.iam_permissions["list_entries"])
         return LogResult(query=filter, entries=tuple(records), truncated=truncated)
 
     def list_payloads(self, project: str, filter: str, max_entries: int) -> list[tuple[datetime, dict[str, Any]]]:
@@ -136,7 +137,8 @@ class CloudLoggingAdapter(_LoggingClient):
                         "narrow the time range", code="SEARCH_INCOMPLETE")
             return found
 
-        return call_with_retry(read, what=f"ListLogEntries projects/{project}", policy=self._policy)
+        return call_with_retry(read, what=f"ListLogEntries projects/{project}", policy=self._policy,
+                               needs=self.iam_permissions["list_payloads"])
 
     def _read(self, project: str, filter: str, max_entries: int) -> tuple[list[LogRecord], bool]:
         calls = self._calls()
@@ -402,7 +404,8 @@ class CloudLogPagesAdapter(_LoggingClient):
             raise PermanentError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}",
                                  code="INVALID_ARGUMENT")
         entries, token = call_with_retry(lambda: self._list(project, filter, page_size, page_token, order_by),
-                                         what=f"ListLogEntries projects/{project}", policy=self._policy)
+                                         what=f"ListLogEntries projects/{project}", policy=self._policy,
+                                         needs=self.iam_permissions["read_page"])
         return EntryPage(entries=tuple(logged_entry(e) for e in entries), next_page_token=token)
 
     def _list(self, project: str, filter: str, page_size: int, page_token: str,

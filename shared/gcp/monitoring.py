@@ -143,7 +143,7 @@ class CloudMonitoringAdapter:
         missing evidence."""
         try:
             return call_with_retry(lambda: self._list(query), what=f"ListTimeSeries {query.metric_type}",
-                                   policy=self._policy)
+                                   policy=self._policy, needs=self.iam_permissions["query"])
         except IncompleteAnswerError as exc:
             raise missing_evidence(exc) from exc
 

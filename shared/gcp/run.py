@@ -217,7 +217,8 @@ class CloudRunReader:
 
     def list_revisions(self, service_name: str) -> list[Revision]:
         protos = call_with_retry(lambda: self._wire().list_revisions(service_name, self._policy.call_timeout),
-                                 what=f"ListRevisions {service_name}", policy=self._policy)
+                                 what=f"ListRevisions {service_name}", policy=self._policy,
+                                 needs=self.iam_permissions["list_revisions"])
         revisions = [revision_from_proto(p) for p in protos]
         return sorted(revisions, key=lambda r: (r.create_time, r.name))
 
@@ -229,7 +230,8 @@ class CloudRunReader:
         must match"). One call: its callers bound the pages they read (shared/remediation/bystanders.py)."""
         timeout = self._policy.call_timeout
         protos, token = call_with_retry(lambda: self._wire().list_services(parent, page_size, timeout, page_token),
-                                        what=f"ListServices {parent}", policy=self._policy)
+                                        what=f"ListServices {parent}", policy=self._policy,
+                                        needs=self.iam_permissions["list_services"])
         return [service_from_proto(p) for p in protos], token
 
     # --- helpers -------------------------------------------------------------------------------
@@ -275,7 +277,8 @@ class CloudRunReader:
     def _read_service(self, name: str) -> Any:
         """The Service as the API sent it (a plain protobuf message)."""
         return self._keep(name, call_with_retry(lambda: self._wire().get_service(name, self._policy.call_timeout),
-                                                what=f"GetService {name}", policy=self._policy))
+                                                what=f"GetService {name}", policy=self._policy,
+                                                needs=self.iam_permissions["get_service"]))
 
     def _keep(self, name: str, proto: Any) -> Any:
         """Keeps `proto`, the service just read, as the last read of `name` (see `_as_read`)."""
@@ -430,11 +433,13 @@ class CloudRunAdapter(CloudRunReader):
         re-read shows no change: held as unknown, a quota refusal kept the incident's claim and
         blocked its rollback for the cooldown while nothing had been written. `exc` may also be a
         PermanentError of shared.errors UNPROVEN_WRITE_CODES (CANCELLED, DATA_LOSS): not a refusal,
-        handled as INTERNAL is."""
+        handled as INTERNAL is. A re-read that fails, for now (UNAVAILABLE) or for good (PERMISSION_DENIED,
+        NOT_FOUND), says nothing about the write: unknown all the same, never a `failed` that gives the claim
+        back on a write that may have landed."""
         code = status_code(exc.__cause__) if exc.__cause__ is not None else ""
         try:
             landed = _traffic_key(self._read_service(service_name).traffic) == _traffic_key(request.service.traffic)
-        except TransientError as reread:
+        except (TransientError, PermanentError) as reread:
             if code in NOT_APPLIED_CODES:
                 raise exc from reread
             raise OutcomeUnknownError(f"{exc}; the service could not be read back to see whether it landed "

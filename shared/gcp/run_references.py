@@ -39,7 +39,8 @@ class CloudRunReferences:
             return list(self._client.list_revisions(parent=service_name, retry=None,
                                                     timeout=self._policy.call_timeout))
 
-        revisions = call_with_retry(fetch, what=f"ListRevisions {service_name}", policy=self._policy)
+        revisions = call_with_retry(fetch, what=f"ListRevisions {service_name}", policy=self._policy,
+                                    needs=self.iam_permissions["references"])
         return references_of(revisions)
 
     def close(self) -> None:

@@ -149,7 +149,8 @@ class VpcAccessReader:
         self._lock = threading.Lock()   # the instance warm-up may build the session on its own thread
 
     def get_connector(self, name: str) -> Connector:
-        return connector_from_json(self._read(name, what=f"GetConnector {name}"))
+        return connector_from_json(self._read(name, what=f"GetConnector {name}",
+                                                    needs=self.iam_permissions["get_connector"]))
 
     def warm(self) -> None:
         """Opens the session now (no request is sent); idempotent and thread-safe."""
@@ -160,8 +161,8 @@ class VpcAccessReader:
             self._session.close()
             self._session = None
 
-    def _read(self, resource: str, *, what: str) -> dict[str, Any]:
-        return call_with_retry(lambda: self._send("GET", resource), what=what, policy=self._policy)
+    def _read(self, resource: str, *, what: str, needs: tuple[str, ...]) -> dict[str, Any]:
+        return call_with_retry(lambda: self._send("GET", resource), what=what, policy=self._policy, needs=needs)
 
     def _send(self, verb: str, resource: str, **kwargs: Any) -> dict[str, Any]:
         """One HTTP call; every failure leaves as an exception that classify() understands."""
@@ -303,7 +304,8 @@ class VpcAccessAdapter(VpcAccessReader):
                                      f"{self._operation_timeout:g}s")
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, self._poll_max_delay)
-            operation = self._read(name, what=f"GetOperation {name} (PatchConnector {target})")
+            operation = self._read(name, what=f"GetOperation {name} (PatchConnector {target})",
+                                   needs=("vpcaccess.operations.get",))
         _raise_operation_error(operation, target)
 
 # --- request and response shapes ---------------------------------------------------------------

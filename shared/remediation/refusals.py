@@ -1,4 +1,4 @@
-"""What a person needs to fix a write refused PERMISSION_DENIED: the permission, named; and the gate's
+"""What a person needs to fix a write (or a read) refused PERMISSION_DENIED: the permission, named; and the gate's
 words for a write its brakes held back (`braked`, `held_by_brake`), written here once for the gate that
 says them and the answers that read them back.
 
@@ -79,6 +79,21 @@ def permission_advice(action: str, declared: Sequence[str], named: str) -> str:
               "target's project" if _ON_SERVICE_ACCOUNTS & set(declared) else "on the target's project")
     return (f"; the API did not name the permission: Runwarden's service account needs every permission {action} "
             f"declares: {', '.join(declared)} ({places})")
+
+
+def read_permission_advice(needs: Sequence[str], exc: BaseException) -> str:
+    """The words a PERMISSION_DENIED read's error ends with ("" when there is nothing to add). A read refused
+    with no details ("The caller does not have permission", no ErrorInfo: see the module docstring) names
+    `needs`, the permissions the adapter declares for the call (its `iam_permissions`, the same map the
+    deployment's roles are derived from: functions/permissions.py); a refusal whose ErrorInfo names the
+    permission is quoted; one whose message already names it needs nothing more."""
+    if not needs or _NAMED.search(_messages(exc)):
+        return ""
+    named = denied_permission(exc)
+    if named:
+        return f"; Runwarden's service account needs {named}"
+    return (f"; the API did not name the permission: Runwarden's service account needs {', '.join(needs)} "
+            "in the project read")
 
 
 def _from_error_info(error: BaseException) -> str:

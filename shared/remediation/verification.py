@@ -643,7 +643,7 @@ class Sweep:
                 page, token = readers.run.list_services(parent, bystanders.MAX_LISTED, token)
             except PermanentError as exc:
                 role = (f"; listing them needs {bystanders.LIST_PERMISSION} in that project"
-                        if exc.code == "PERMISSION_DENIED" else "")
+                        if exc.code == "PERMISSION_DENIED" and bystanders.LIST_PERMISSION not in str(exc) else "")
                 return _Listing(), judging.Health(judging.HealthKind.UNCLEAR, (
                     f"the services of {parent} not in the config cannot be listed ({exc}{role}): whether one "
                     f"using {short_name(record.target)} fails worse since the change is not known"))

@@ -515,3 +515,27 @@ def test_a_write_refused_for_a_permission_names_the_permission_to_grant(standin_
     assert first.result == "failed", first.raised or first.outcome.reason
     assert expected in first.outcome.reason, first.outcome.reason
     assert getattr(world.standins, part).count(method) == 1
+
+
+@pytest.mark.parametrize("part,method,permission", [
+    pytest.param("run", "GetService", "run.services.get", id="run-get-service"),
+    pytest.param("run", "ListRevisions", "run.revisions.list", id="run-list-revisions"),
+    pytest.param("monitoring", "ListTimeSeries", "monitoring.timeSeries.list", id="monitoring"),
+    pytest.param("logging", "ListLogEntries", "logging.logEntries.list", id="logging"),
+    pytest.param("vpcaccess", "GetConnector", "vpcaccess.connectors.get", id="vpcaccess"),
+])
+def test_a_read_refused_bare_names_the_permission_it_needs_and_is_never_healthy(
+        standin_env, firestore, pubsub, project_id, anchor, part, method, permission):
+    """A read refused PERMISSION_DENIED with no details ("The caller does not have permission", no ErrorInfo):
+    the outcome (its reason, or the diagnosis's evidence gaps) names the permission the call needs, as the
+    adapter declares it (`iam_permissions`). Before, it quoted the bare refusal and named none."""
+    world = connector_world(standin_env, pubsub, project_id, anchor)
+    getattr(world.standins, part).faults.deny(method, named=False)
+
+    first = deliver(world, "connector_saturation", DeliveryCounter())
+
+    assert first.outcome is not None, first.raised
+    assert first.result != "healthy", first.outcome.reason
+    published = first.outcome.model_dump_json()
+    assert "does not have permission" in published, published
+    assert f"needs {permission}" in published, published
