@@ -13,18 +13,20 @@ java.net.SocketTimeoutException: Read timed out", " ---> System.TimeoutException
 connection attempt") is lost, though the cause is what tells a read on an open connection (the
 database slow) from a dial (the path).
 
-`joined` puts such entries back together: an entry whose text has a continuation shape (CONTINUED:
-"Caused by:", a stack frame's indentation, "... N more", a message's second line in the client's own
-words), written by the container (stdout or stderr), is added to the entry before it from the same instance (LogEntry.labels.instanceId,
-"the instance ID", Cloud Run "Logging and viewing logs"; without it, the revision's resource labels),
-the same log, at most JOIN_GAP after it. A Python traceback's last line (the exception, not indented)
-ends a group its "Traceback" line began. Entries are taken oldest first whatever order the read gave
-(the service log is read newest first, shared/gcp/logging.py). Nothing is joined across instances,
-logs or revisions, and a read with no continuation text (nearly every read) is returned as it came,
-after one test of each distinct text (`has_continuation`).
+`joined` puts such entries back together: an entry whose text has a continuation shape
+(CONTINUATION_STARTS: "Caused by:", a stack frame's indentation, "... N more", a message's second line
+in the client's own words), written by the container (stdout or stderr), is added to the entry before it
+from the same instance (LogEntry.labels.instanceId, "the instance ID", Cloud Run "Logging and viewing
+logs"; without it, the revision's resource labels), the same log, at most JOIN_GAP after the group's
+first line, and not repeating that line's text. A Python traceback's last line (the exception, not
+indented) ends a group its "Traceback" line began. Entries are taken oldest first whatever order the
+read gave (the service log is read newest first, shared/gcp/logging.py). Nothing is joined across
+instances, logs or revisions, and a read with no continuation text (nearly every read) is returned as it
+came, after one test of each distinct text (`has_continuation`).
 """
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Iterable
 
@@ -64,10 +66,17 @@ def continues(text: str) -> bool:
     return text[:1] in _INDENTS and text.strip() != "" or text.startswith(CONTINUATION_STARTS)
 
 
+# `continues` of every distinct text in one regex pass over them all, each text after a NUL: a read of
+# 1,000 entries may hold hundreds of distinct texts, and a Python call each cost the LARGE diagnosis
+# about 1.4 million instructions (bench/diagnosis_instructions.py). A NUL inside a text can only
+# start a needless exact pass (`joined`), never miss a continuation.
+_AT_A_START = re.compile("\x00(?:[ \t]+\\S|" + "|".join(map(re.escape, CONTINUATION_STARTS)) + ")")
+
+
 def has_continuation(texts: Iterable[str]) -> bool:
-    """Whether any of `texts` (a read's distinct texts) continues another: the one test a read with
-    none pays."""
-    return any(map(continues, texts))
+    """Whether any of `texts` (a read's distinct texts) may continue another: the one test a read with
+    none pays, one regex search over all of them."""
+    return _AT_A_START.search("\x00" + "\x00".join(texts)) is not None
 
 
 def _key(record: LogRecord) -> tuple[str, str, str]:
@@ -84,7 +93,6 @@ def joined(entries: tuple[LogRecord, ...]) -> tuple[LogRecord, ...]:
     step = -1 if _newest_first(entries) else 1
     order = sorted(range(len(entries)), key=lambda i: (entries[i].timestamp, continues(entries[i].text), i * step))
     heads: dict[tuple[str, str, str], int] = {}      # the open group's head per instance
-    last: dict[tuple[str, str, str], LogRecord] = {}  # its latest line, for the gap
     awaiting: set[int] = set()                       # tracebacks still waiting for their exception line
     parts: dict[int, list[str]] = {}
     dropped: set[int] = set()
@@ -93,18 +101,21 @@ def joined(entries: tuple[LogRecord, ...]) -> tuple[LogRecord, ...]:
         if record.log_id not in CONTAINER_LOGS:
             continue              # the request log, the system log, audit entries: never a trace's line
         head = heads.get(key)
-        near = head is not None and record.timestamp - last[key].timestamp <= JOIN_GAP
+        # Within JOIN_GAP of the group's head (not of its last line: a run of lines never chains on
+        # for ever), and never the head's own text again: a line repeated is the next failure's (a
+        # trace does not print its first line twice), so twenty lone cause lines stay twenty failures.
+        near = (head is not None and record.timestamp - entries[head].timestamp <= JOIN_GAP
+                and record.text != entries[head].text)
         if near and (continues(record.text) or head in awaiting):
             parts.setdefault(head, [entries[head].text]).append(record.text)
             dropped.add(i)
-            last[key] = record
             if head in awaiting and not continues(record.text):
                 awaiting.discard(head)
                 del heads[key]    # the exception line ends a traceback
             continue
         # A new group: a head line, or a continuation whose head the read did not return (the service
         # log asks stdout for some texts only, log_signals.stdout_text_filter), which heads its own.
-        heads[key], last[key] = i, record
+        heads[key] = i
         if record.text.startswith(_TRACEBACK):
             awaiting.add(i)
     if not parts:

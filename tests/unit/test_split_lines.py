@@ -9,7 +9,7 @@ import pytest
 from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.facts import LogIndex
 from shared.diagnosis.log_signals import (LogSignal, dial_timed_out, holds_a_needle, never_left, read_timed_out)
-from shared.diagnosis.split_lines import JOIN_GAP, continues, joined
+from shared.diagnosis.split_lines import JOIN_GAP, continues, has_continuation, joined
 
 T0 = datetime(2026, 12, 4, 12, 0, tzinfo=timezone.utc)
 LINK = "### Error querying database.  Cause: com.mysql.cj.jdbc.exceptions.CommunicationsException: Communications link failure"
@@ -43,6 +43,7 @@ def _texts(entries: list[LogRecord], newest_first: bool = True) -> list[str]:
 ])
 def test_continuation_shapes(text: str, expected: bool) -> None:
     assert continues(text) is expected
+    assert has_continuation(["GET /api 200", text]) is expected
 
 
 @pytest.mark.parametrize("newest_first", [True, False])
@@ -109,3 +110,9 @@ def test_the_index_classifies_the_joined_text_once_in_the_reads_order() -> None:
 @pytest.mark.parametrize("line", [READ, CONNECT, FILES, PACKET, NO_PACKETS, NPGSQL_TIMEOUT])
 def test_the_split_cause_lines_are_asked_of_logging(line: str) -> None:
     assert holds_a_needle(line)
+
+
+def test_a_lone_cause_line_repeated_stays_one_failure_an_entry() -> None:
+    # .NET's console logger, the head line never read: twenty failures in a second are twenty.
+    line = "       ---> System.TimeoutException: Timeout during reading attempt"
+    assert _texts([_at(i * 10, line) for i in range(20)]) == [line] * 20
