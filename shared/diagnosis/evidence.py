@@ -616,6 +616,10 @@ class LogRecord(_Model):
     operation_first: bool = False
     operation_last: bool = False
     status_code: int | None = None        # AuditLog.status.code (google.rpc.Code; 0 = OK)
+    # LogEntry.labels.instanceId of a textPayload entry: the container instance that wrote the line
+    # (Cloud Run "Logging and viewing logs"), so the lines of one stack trace split over several
+    # entries are joined within one instance only (shared/diagnosis/split_lines.py).
+    instance: str = ""
 
 
 class Entries(tuple):

@@ -20,6 +20,7 @@ from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecor
                                        ascending, at_micros, micros)
 from shared.diagnosis.log_signals import (SIGNAL_COMBINATIONS, LogSignal, classify_all, dials_and_answers,
                                          downstream_waits, per_text, top_counted)
+from shared.diagnosis.split_lines import has_continuation, joined
 from shared.gcp.identifiers import SqlInstance
 
 # Saturation, or a database going down, can show a little before the failures cross the bar (and
@@ -943,12 +944,19 @@ class LogIndex:
         # records were still in the CPU's caches); a plain tuple (a read built by `model_construct`
         # or a `model_copy` update) gets them here, the same way.
         entries = entries if type(entries) is Entries else Entries(entries)
+        counts = Counter(entries.texts)
+        # A stack trace logged one line an entry is read as the one failure it is (split_lines): its
+        # cause line joined to the line it explains. Asked of the distinct texts only; a read with no
+        # continuation line (nearly all) goes on as it came.
+        if has_continuation(counts):
+            entries = Entries(joined(entries))
+            counts = Counter(entries.texts)
         self.entries = entries
         self.texts: tuple[str, ...] = entries.texts
         self.severities: tuple[str, ...] = entries.severities
         # Each distinct text and how many entries say it, in first appearance order (in C): the
         # distinct texts the classification needs, and the counts the top error texts start from.
-        self._counts = Counter(self.texts)
+        self._counts = counts
         signals = classify_all(self._counts)
         found = list(map(signals.__getitem__, self.texts))
         matched: tuple[list[LogRecord], ...] = tuple([] for _ in _SIGNALS)

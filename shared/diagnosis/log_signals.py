@@ -3834,12 +3834,28 @@ def _needle_of(anchor: str) -> str:
     return text[:end].strip()
 
 
+# The cause lines of a database error that a plain console logger writes as entries of their own
+# (shared/diagnosis/split_lines.py): alone they match no pattern, so no needle above asks for them,
+# yet joined to the line they continue they are what tells a read on an open connection that timed out
+# (the database slow) from a dial that did (the path). Each is a runtime's or a client's own words:
+# the JDK's SocketTimeoutException at a read's and at a connect's timeout and SocketException at
+# EMFILE (the rows of READ_TIMEOUT_TEXTS, _DIAL_TIMED_OUT and _NEVER_LEFT cite them), Connector/J's
+# second paragraph of its link failure (LocalizedErrorMessages.properties, CommunicationsException.*;
+# the "not received any packets" key name UNCONFIRMED), Npgsql's connect timeout (_DIAL_TIMED_OUT).
+CONTINUATION_NEEDLES = ("SocketTimeoutException: Read timed out", "SocketTimeoutException: connect timed out",
+                        "SocketException: Too many open files",
+                        "The last packet successfully received from the server",
+                        "The driver has not received any packets from the server",
+                        "Timeout during connection attempt")
+
+
 def stdout_needles() -> tuple[str, ...]:
     """For each alternative of each pattern of STDOUT_SIGNALS, the start of its literal anchor (a line
-    the alternative matches contains its anchor, so it contains the start), lower-cased (_needle_of).
+    the alternative matches contains its anchor, so it contains the start), lower-cased (_needle_of);
+    and the cause lines a split stack trace logs alone (CONTINUATION_NEEDLES).
     A needle another needle holds is left out: the shorter finds every line the longer does. So every
     line a client-side pattern matches is one the server-side filter returns."""
-    pieces = set()
+    pieces = {_needle_of(needle).lower() for needle in CONTINUATION_NEEDLES}
     for signal in STDOUT_SIGNALS:
         for pattern in _PATTERNS[signal]:
             for anchor in _anchors(pattern):

@@ -202,6 +202,9 @@ def record_from_entry(entry: Any) -> LogRecord:
         "operation_first": operation.first if operation is not None else False,
         "operation_last": operation.last if operation is not None else False,
         "status_code": (audit.status.code if audit.HasField("status") else None) if audit is not None else None,
+        # Only a plain line (textPayload) can be one line of a split stack trace: a JSON line is one
+        # whole entry, so the label is read of text entries alone (split_lines.py).
+        "instance": raw.labels.get("instanceId", "") if payload == "text_payload" else "",
     }, _RECORD_FIELDS)
 
 

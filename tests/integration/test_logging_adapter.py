@@ -107,6 +107,22 @@ def test_stderr_json_and_system_entries(adapter, logging_standin):
     assert all(r.http_status is None and r.http_latency_seconds is None for r in records)
 
 
+def test_a_text_entrys_instance_is_read_and_a_json_entrys_is_not(adapter, logging_standin):
+    # labels.instanceId: the container instance that wrote the line (Cloud Run "Logging and viewing
+    # logs"); read of textPayload entries only, the lines a split stack trace is made of (split_lines.py).
+    seed(logging_standin, [
+        {"at": "-2m", "log": "stdout", "service": "backend", "revision": NEW, "labels": {"instanceId": "00ab12"},
+         "line": "Caused by: java.net.SocketTimeoutException: Read timed out"},
+        {"at": "-1m", "log": "stdout", "service": "backend", "revision": NEW, "labels": {"instanceId": "00cd34"},
+         "line": '{"severity": "ERROR", "message": "slow query"}'},
+    ])
+
+    json_line, text_line = adapter.list_entries(PROJECT, WINDOW, 10).entries
+
+    assert (text_line.text, text_line.instance) == ("Caused by: java.net.SocketTimeoutException: Read timed out", "00ab12")
+    assert (json_line.text, json_line.instance) == ("slow query", "")
+
+
 def test_audit_entry_becomes_a_record(adapter, logging_standin):
     seed(logging_standin, [], [{"at": "-8m", "service": "backend", "principal": "alice@example.com",
                                 "kind": "traffic"}])

@@ -1,0 +1,128 @@
+"""One failure logged over several entries, read as one.
+
+A container's plain stdout or stderr line becomes its own LogEntry: Cloud Run's logging agent stores
+"a single line" of text as textPayload, and only a line that is a JSON object becomes one structured
+entry, exception and all (Cloud Run, "Logging and viewing logs", "Writing container logs": "Simple
+text (and multi-line text)" vs. "Structured logs"). Whether the agent ever joins the lines of a Java
+or Python stack trace written as plain text into one entry is not settled by that page (UNCONFIRMED):
+field reports show both, and the product is read correctly under both readings. Joined by the agent,
+an entry's text already holds its cause lines and nothing here touches it; split, the head line
+("...CommunicationsException: Communications link failure", pgjdbc's "The connection attempt
+failed.", Npgsql's "Failed to connect to A:P") is read alone and its cause ("Caused by:
+java.net.SocketTimeoutException: Read timed out", " ---> System.TimeoutException: Timeout during
+connection attempt") is lost, though the cause is what tells a read on an open connection (the
+database slow) from a dial (the path).
+
+`joined` puts such entries back together: an entry whose text has a continuation shape
+(CONTINUATION_STARTS: "Caused by:", a stack frame's indentation, "... N more", a message's second line
+in the client's own words), written by the container (stdout or stderr), is added to the entry before it
+from the same instance (LogEntry.labels.instanceId, "the instance ID", Cloud Run "Logging and viewing
+logs"; without it, the revision's resource labels), the same log, at most JOIN_GAP after the group's
+first line, and not repeating that line's text. A Python traceback's last line (the exception, not
+indented) ends a group its "Traceback" line began. Entries are taken oldest first whatever order the
+read gave (the service log is read newest first, shared/gcp/logging.py). Nothing is joined across
+instances, logs or revisions, and a read with no continuation text (nearly every read) is returned as it
+came, after one test of each distinct text (`has_continuation`).
+"""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Iterable
+
+from shared.diagnosis.evidence import LogRecord
+
+# The lines of one write reach the agent together; the entries' timestamps are the agent's reading
+# time (UNCONFIRMED how close for a long trace), so a second bounds one write's lines without
+# reaching the next request's failure on a busy instance as a rule.
+JOIN_GAP = timedelta(seconds=1)
+# The container's own lines (Cloud Run "Logging and viewing logs": stdout and stderr become these logs).
+CONTAINER_LOGS = frozenset({"run.googleapis.com/stdout", "run.googleapis.com/stderr"})
+
+# A line that only continues the one before it, as the runtimes print an exception:
+# - Java's Throwable.printStackTrace: "\tat frame", "Caused by: ...", "Suppressed: ...", "\t... N more"
+#   (java.lang.Throwable, printStackTrace's documented output); logback and log4j print the same.
+# - .NET's Exception.ToString: the inner exception as " ---> Type: message", frames as "   at ...",
+#   "   --- End of inner exception stack trace ---" (System.Exception.ToString docs).
+# - Python's traceback: '  File "...", line N, in f' indented under "Traceback (most recent call
+#   last):", and "During handling of the above exception, another exception occurred:" / "The above
+#   exception was the direct cause of the following exception:" between chained tracebacks
+#   (Python docs, traceback module and "Exception context").
+# - A client's message spread over lines: MySQL Connector/J's "Communications link failure" followed,
+#   after a blank line, by "The last packet successfully received from the server was N milliseconds
+#   ago." or "The driver has not received any packets from the server." (mysql/mysql-connector-j
+#   LocalizedErrorMessages.properties, CommunicationsException.*), libpq's tab-indented hint lines.
+CONTINUATION_STARTS = ("Caused by:", "Suppressed:", "... ", "---> ", "--- End of", "The last packet ",
+                       "The driver has not received any packets", "During handling of the above exception",
+                       "The above exception was the direct cause")
+_INDENTS = (" ", "\t")
+_TRACEBACK = "Traceback (most recent call last):"
+
+
+def continues(text: str) -> bool:
+    """Whether `text` is a line that only continues the entry before it (CONTINUATION_STARTS, or
+    indented). A blank text is none: a request log entry has no text, and whether the agent stores a
+    blank line at all is UNCONFIRMED."""
+    return text[:1] in _INDENTS and text.strip() != "" or text.startswith(CONTINUATION_STARTS)
+
+
+# `continues` of every distinct text in one regex pass over them all, each text after a NUL: a read of
+# 1,000 entries may hold hundreds of distinct texts, and a Python call each cost the LARGE diagnosis
+# about 1.4 million instructions (bench/diagnosis_instructions.py). A NUL inside a text can only
+# start a needless exact pass (`joined`), never miss a continuation.
+_AT_A_START = re.compile("\x00(?:[ \t]+\\S|" + "|".join(map(re.escape, CONTINUATION_STARTS)) + ")")
+
+
+def has_continuation(texts: Iterable[str]) -> bool:
+    """Whether any of `texts` (a read's distinct texts) may continue another: the one test a read with
+    none pays, one regex search over all of them."""
+    return _AT_A_START.search("\x00" + "\x00".join(texts)) is not None
+
+
+def _key(record: LogRecord) -> tuple[str, str, str]:
+    labels = record.resource_labels
+    return (record.log_id, labels.get("revision_name", ""), record.instance)
+
+
+def joined(entries: tuple[LogRecord, ...]) -> tuple[LogRecord, ...]:
+    """`entries` with each continuation entry added to the text of the entry it continues (module
+    docstring), in the read's order (the head keeps its place); a continuation with nothing before
+    it to continue heads its own group."""
+    # Oldest first; among equal timestamps (whose order Logging does not document, UNCONFIRMED) the
+    # read's own order taken back to oldest first, a head before the lines that continue it.
+    step = -1 if _newest_first(entries) else 1
+    order = sorted(range(len(entries)), key=lambda i: (entries[i].timestamp, continues(entries[i].text), i * step))
+    heads: dict[tuple[str, str, str], int] = {}      # the open group's head per instance
+    awaiting: set[int] = set()                       # tracebacks still waiting for their exception line
+    parts: dict[int, list[str]] = {}
+    dropped: set[int] = set()
+    for i in order:
+        record, key = entries[i], _key(entries[i])
+        if record.log_id not in CONTAINER_LOGS:
+            continue              # the request log, the system log, audit entries: never a trace's line
+        head = heads.get(key)
+        # Within JOIN_GAP of the group's head (not of its last line: a run of lines never chains on
+        # for ever), and never the head's own text again: a line repeated is the next failure's (a
+        # trace does not print its first line twice), so twenty lone cause lines stay twenty failures.
+        near = (head is not None and record.timestamp - entries[head].timestamp <= JOIN_GAP
+                and record.text != entries[head].text)
+        if near and (continues(record.text) or head in awaiting):
+            parts.setdefault(head, [entries[head].text]).append(record.text)
+            dropped.add(i)
+            if head in awaiting and not continues(record.text):
+                awaiting.discard(head)
+                del heads[key]    # the exception line ends a traceback
+            continue
+        # A new group: a head line, or a continuation whose head the read did not return (the service
+        # log asks stdout for some texts only, log_signals.stdout_text_filter), which heads its own.
+        heads[key] = i
+        if record.text.startswith(_TRACEBACK):
+            awaiting.add(i)
+    if not parts:
+        return entries
+    return tuple(e.model_copy(update={"text": "\n".join(parts[i])}) if i in parts else e
+                 for i, e in enumerate(entries) if i not in dropped)
+
+
+def _newest_first(entries: tuple[LogRecord, ...]) -> bool:
+    return len(entries) > 1 and entries[0].timestamp > entries[-1].timestamp

@@ -1,0 +1,118 @@
+"""shared/diagnosis/split_lines.py: a stack trace logged one line an entry is read as one failure,
+within one instance, in either read order; and the log index reads the joined text's cause words."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from shared.diagnosis.evidence import LogRecord
+from shared.diagnosis.facts import LogIndex
+from shared.diagnosis.log_signals import (LogSignal, dial_timed_out, holds_a_needle, never_left, read_timed_out)
+from shared.diagnosis.split_lines import JOIN_GAP, continues, has_continuation, joined
+
+T0 = datetime(2026, 12, 4, 12, 0, tzinfo=timezone.utc)
+LINK = "### Error querying database.  Cause: com.mysql.cj.jdbc.exceptions.CommunicationsException: Communications link failure"
+PACKET = "The last packet successfully received from the server was 15,011 milliseconds ago."
+NO_PACKETS = "The last packet sent successfully to the server was 0 milliseconds ago. The driver has not received any packets from the server."
+READ = "Caused by: java.net.SocketTimeoutException: Read timed out"
+CONNECT = "Caused by: java.net.SocketTimeoutException: Connect timed out"
+PG_FAILED = "Caused by: org.postgresql.util.PSQLException: The connection attempt failed."
+FILES = "Caused by: java.net.SocketException: Too many open files"
+NPGSQL = "      Npgsql.NpgsqlException (0x80004005): Failed to connect to 10.40.0.7:5432"
+NPGSQL_TIMEOUT = "       ---> System.TimeoutException: Timeout during connection attempt"
+
+
+def _at(ms: int, text: str, instance: str = "a", revision: str = "svc-00001-abc",
+        log: str = "run.googleapis.com/stdout") -> LogRecord:
+    return LogRecord(timestamp=T0 + timedelta(milliseconds=ms), log_id=log, text=text,
+                     resource_labels={"revision_name": revision}, instance=instance)
+
+
+def _texts(entries: list[LogRecord], newest_first: bool = True) -> list[str]:
+    read = tuple(reversed(entries)) if newest_first else tuple(entries)
+    return [e.text for e in joined(read)]
+
+
+@pytest.mark.parametrize("text, expected", [
+    (READ, True), ("\tat com.mysql.cj.NativeSession.execSQL(NativeSession.java:1)", True),
+    ("\t... 112 common frames omitted", True), ("... 12 more", True), (NPGSQL_TIMEOUT, True), (PACKET, True),
+    ("", False), ("   ", False), ('  File "/app/db.py", line 4, in connect', True),
+    (LINK, False), ("Traceback (most recent call last):", False),
+    ("psycopg2.OperationalError: connection to server failed", False), ("GET /api 200", False),
+])
+def test_continuation_shapes(text: str, expected: bool) -> None:
+    assert continues(text) is expected
+    assert has_continuation(["GET /api 200", text]) is expected
+
+
+@pytest.mark.parametrize("newest_first", [True, False])
+def test_a_read_timeout_split_from_its_link_failure_reads_as_a_read(newest_first: bool) -> None:
+    [text] = _texts([_at(0, LINK), _at(2, PACKET), _at(4, READ)], newest_first)
+    assert text == "\n".join([LINK, PACKET, READ])
+    assert read_timed_out(text) and not dial_timed_out(text)
+
+
+@pytest.mark.parametrize("newest_first", [True, False])
+def test_a_connect_timeout_split_from_its_link_failure_reads_as_a_dial(newest_first: bool) -> None:
+    [text] = _texts([_at(0, LINK), _at(2, NO_PACKETS), _at(4, CONNECT)], newest_first)
+    assert dial_timed_out(text) and not read_timed_out(text)
+
+
+def test_npgsql_split_connect_timeout_reads_as_a_dial() -> None:
+    [text] = _texts([_at(0, NPGSQL), _at(1, NPGSQL_TIMEOUT)])
+    assert dial_timed_out(text)
+
+
+def test_pgjdbc_split_fd_exhaustion_reads_as_never_left() -> None:
+    [text] = _texts([_at(0, PG_FAILED), _at(3, FILES)])
+    assert never_left(text)
+
+
+def test_interleaved_instances_are_not_joined_across() -> None:
+    entries = [_at(0, LINK, "a"), _at(1, LINK, "b"), _at(2, PACKET, "a"), _at(3, NO_PACKETS, "b"),
+               _at(4, READ, "a"), _at(5, CONNECT, "b")]
+    texts = _texts(entries)
+    assert sorted(texts) == sorted(["\n".join([LINK, PACKET, READ]), "\n".join([LINK, NO_PACKETS, CONNECT])])
+
+
+@pytest.mark.parametrize("other", [
+    _at(2, READ, revision="svc-00002-def"),           # another revision
+    _at(2, READ, log="run.googleapis.com/stderr"),    # another log
+    _at(int(JOIN_GAP.total_seconds() * 1000) + 1, READ),   # too long after
+    _at(2, "    " + READ, log="run.googleapis.com/requests"),   # not a container's line
+])
+def test_not_joined_across_revisions_logs_or_a_gap(other: LogRecord) -> None:
+    assert sorted(_texts([_at(0, LINK), other])) == sorted([LINK, other.text])
+
+
+def test_python_traceback_ends_at_its_exception_line() -> None:
+    entries = [_at(0, "Traceback (most recent call last):"), _at(1, '  File "/app/db.py", line 4, in connect'),
+               _at(2, "psycopg2.OperationalError: connection to server at \"10.0.0.3\", port 5432 failed: timeout expired"),
+               _at(3, "GET /api/orders 500")]
+    texts = _texts(entries, newest_first=False)
+    assert len(texts) == 2 and texts[0].endswith("timeout expired") and texts[1] == "GET /api/orders 500"
+
+
+def test_a_read_without_continuations_is_returned_as_it_came() -> None:
+    read = (_at(2, LINK), _at(0, "GET /api 200"))
+    assert joined(read) is read
+
+
+def test_the_index_classifies_the_joined_text_once_in_the_reads_order() -> None:
+    read = tuple(reversed([_at(0, "GET /x 200"), _at(10, LINK), _at(12, PACKET), _at(14, READ)]))
+    index = LogIndex(read)
+    assert index.texts == ("\n".join([LINK, PACKET, READ]), "GET /x 200")
+    [entry] = index.by_signal[LogSignal.DB_CONNECTION]
+    assert read_timed_out(entry.text) and entry.timestamp == T0 + timedelta(milliseconds=10)
+
+
+@pytest.mark.parametrize("line", [READ, CONNECT, FILES, PACKET, NO_PACKETS, NPGSQL_TIMEOUT])
+def test_the_split_cause_lines_are_asked_of_logging(line: str) -> None:
+    assert holds_a_needle(line)
+
+
+def test_a_lone_cause_line_repeated_stays_one_failure_an_entry() -> None:
+    # .NET's console logger, the head line never read: twenty failures in a second are twenty.
+    line = "       ---> System.TimeoutException: Timeout during reading attempt"
+    assert _texts([_at(i * 10, line) for i in range(20)]) == [line] * 20
