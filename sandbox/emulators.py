@@ -333,15 +333,30 @@ def _launch(cls: type[EmulatorT], project: str, command: Callable[[int], list[st
             log_dir: Path | None, timeout: float) -> EmulatorT:
     log_dir = Path(log_dir or tempfile.mkdtemp(prefix="runwarden-emulators-"))
     log_dir.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    log_path = log_dir / f"{cls.kind}-{port}.log"
-    started = time.monotonic()
-    process = _spawn(command(port), log_path, mode="wb")
-    emulator = cls(project, port, process, log_path)
-    emulator.command = command(port)
-    emulator._await_ready(started + timeout)
-    emulator.startup_seconds = time.monotonic() - started
-    return emulator
+    for attempt in range(1, _BIND_ATTEMPTS + 1):
+        port = _free_port()
+        log_path = log_dir / f"{cls.kind}-{port}.log"
+        started = time.monotonic()
+        process = _spawn(command(port), log_path, mode="wb")
+        emulator = cls(project, port, process, log_path)
+        emulator.command = command(port)
+        try:
+            emulator._await_ready(started + timeout)
+        except EmulatorFailed:
+            # The port chosen free was taken before the emulator bound it: by another process, or by the
+            # Firestore emulator itself, whose WebSocket server binds a port of the kernel's choosing first
+            # (seen: "Started WebSocket server on ws://127.0.0.1:40177", then "java.net.BindException:
+            # Address already in use" on 40177). A fresh port is tried; any other failure is raised as it came.
+            if attempt == _BIND_ATTEMPTS or _BIND_FAILED not in emulator.log_tail(400):
+                raise
+            continue
+        emulator.startup_seconds = time.monotonic() - started
+        return emulator
+    raise AssertionError("unreachable")
+
+
+_BIND_ATTEMPTS = 3
+_BIND_FAILED = "Address already in use"
 
 
 def _spawn(command: list[str], log_path: Path, mode: str) -> subprocess.Popen[bytes]:
@@ -370,8 +385,8 @@ def _wait_ready(emulator: Emulator, deadline: float) -> None:
 
 
 def _free_port() -> int:
-    # The port could be taken between here and the emulator's bind; a failed bind shows up
-    # as an early exit with the log tail, which is rare enough not to retry.
+    # The port could be taken between here and the emulator's bind; a failed bind shows up as an early
+    # exit whose log says "Address already in use", and _launch tries another port (at most _BIND_ATTEMPTS).
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]

@@ -67,6 +67,37 @@ def test_firestore_emulator_stops_the_java_child_of_its_wrapper_script(
     emulator.stop()
 
 
+def test_a_port_taken_before_the_emulator_binds_it_is_retried_on_another(
+        launch_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The port chosen free can be taken before the emulator binds it (another run, or the Firestore
+    emulator's own WebSocket server on a port of the kernel's choosing): its bind fails, it exits with
+    "Address already in use", and the launcher tries a fresh port instead of failing the run. Before,
+    such a start raised EmulatorFailed."""
+    import socket
+
+    import sandbox.emulators as emulators
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        chosen: list[int] = []
+        free_port = emulators._free_port
+
+        def first_taken() -> int:
+            chosen.append(busy if not chosen else free_port())
+            return chosen[-1]
+
+        monkeypatch.setattr(emulators, "_free_port", first_taken)
+        emulator = launch_emulator(start_firestore, "launcher-test")
+        with emulator:
+            assert chosen[0] == busy and emulator.port == chosen[1] != busy
+            client = _firestore_client(emulator, "launcher-test", monkeypatch)
+            client.document("launcher/retried").set({"ok": True})
+            assert client.document("launcher/retried").get().get("ok") is True
+        emulator.stop()
+
+
 def test_missing_emulator_raises_with_install_hint(tmp_path: Path) -> None:
     with pytest.raises(EmulatorMissing) as pubsub_missing:
         start_pubsub(sdk_root=tmp_path)
