@@ -48,7 +48,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from pydantic import ValidationError
 
@@ -74,6 +74,7 @@ from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, PROPO
                                         ProposalRecord, read_record, stored_key, text_field)
 from shared.timeline.writer import Timeline
 
+RecordT = TypeVar("RecordT", IncidentRecord, PinRecord)
 MAX_PER_SWEEP = 50
 # Pages of MAX_PER_SWEEP actions (of one state) read per sweep past the stuck ones (`_stuck`), and the stuck
 # ones tried per sweep, the least recently tried first: a few that cannot be judged neither take the
@@ -384,6 +385,17 @@ class Sweep:
                 if told is not None:
                     self._damaged.append(told)
         return readable
+
+    def _read_or_tell(self, model: type[RecordT], data: dict[str, Any], collection: str, cannot: str,
+                      outcomes: list[Outcome]) -> RecordT | None:
+        """A record of a sweep step read, or None once a record that cannot be read has been told
+        (`_damaged_action`, added to `outcomes`): one such record stopped that step of every sweep before."""
+        try:
+            return read_record(model, data, collection, stored_key(collection, data))
+        except DamagedRecord as exc:
+            told = self._damaged_action(data, exc, collection, cannot)
+            outcomes += [told] if told is not None else []
+            return None
 
     def _damaged_action(self, data: dict[str, Any], exc: DamagedRecord, collection: str = ACTIONS,
                         cannot: str = "judge nor undo that action (what it changed and what to put back are not "
@@ -1044,11 +1056,9 @@ class Sweep:
     def _close_log_incidents(self) -> list[Outcome]:
         outcomes = []
         for data in self.state.find_records(INCIDENTS, "state", "open", MAX_PER_SWEEP):
-            try:
-                incident = read_record(IncidentRecord, data, INCIDENTS, stored_key(INCIDENTS, data))
-            except DamagedRecord as exc:   # one such record stopped this step of every sweep before
-                told = self._damaged_action(data, exc, INCIDENTS, "close that incident nor judge whether it is log-based")
-                outcomes += [told] if told is not None else []
+            incident = self._read_or_tell(IncidentRecord, data, INCIDENTS,
+                                          "close that incident nor judge whether it is log-based", outcomes)
+            if incident is None:
                 continue
             if not incident.log_based:
                 continue
@@ -1107,11 +1117,9 @@ class Sweep:
         every = timedelta(seconds=self.config.verification.pin_reminder_seconds)
         outcomes = []
         for data in self.state.find_records(PINS, "pinned", True, MAX_PER_SWEEP):
-            try:
-                pin = read_record(PinRecord, data, PINS, stored_key(PINS, data))
-            except DamagedRecord as exc:   # one such record stopped this step of every sweep before
-                told = self._damaged_action(data, exc, PINS, "remind of that pin nor tell which revision it holds")
-                outcomes += [told] if told is not None else []
+            pin = self._read_or_tell(PinRecord, data, PINS, "remind of that pin nor tell which revision it holds",
+                                     outcomes)
+            if pin is None:
                 continue
             last = pin.reminded_at or pin.pinned_at
             if self.now - pin.pinned_at < every or self.now - last < every:
