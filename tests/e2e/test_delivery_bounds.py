@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.e2e.live import live_sandbox
 from sandbox.stack import Sandbox
-from shared.gcp.firestore import FirestoreStateStore
-from shared.remediation.records import INCIDENTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.emulator]
 MAX_ATTEMPTS = 5   # the least Pub/Sub's dead-letter policy allows (shared/config.DeliverySettings)
@@ -23,7 +22,7 @@ def sandbox(monkeypatch):
     box = live_sandbox("bad_revision", config={"delivery": {"max_attempts": MAX_ATTEMPTS}})
     for key, value in box.firestore.env().items():
         monkeypatch.setenv(key, value)
-    box.start_function()
+    box.start_function(source=Path(__file__).with_name("planted_bug_main.py"))
     yield box
     box.stop()
 
@@ -31,10 +30,7 @@ def sandbox(monkeypatch):
 def test_a_bug_publishes_one_failed_outcome_and_redelivery_stops(sandbox):
     notification = sandbox.scenario.notification(sandbox.anchor)
     incident_id = notification["incident"]["incident_id"]
-    # The bug: a state record the handler cannot read (a time that is not a time). Reading the
-    # incident's record raises a validation error, an exception no handler expects.
-    FirestoreStateStore(sandbox.project).put_record(INCIDENTS, incident_id,
-                                                    {"incident_id": incident_id, "opened_at": "yesterday"})
+    # The bug: planning raises an exception no handler expects (planted_bug_main.py), on every delivery.
 
     sandbox.publish_alert(notification)
     outcomes = sandbox.wait_outcomes(1, timeout=45)
@@ -45,7 +41,7 @@ def test_a_bug_publishes_one_failed_outcome_and_redelivery_stops(sandbox):
     assert failed.body["status"] == "failed"
     assert failed.body["incident_id"] == incident_id
     assert f"gave up after {MAX_ATTEMPTS} deliveries" in failed.body["reason"]
-    assert "ValidationError" in failed.body["reason"]
+    assert "ZeroDivisionError" in failed.body["reason"] and "planted" in failed.body["reason"]
     assert json.loads(failed.body["received"]["data"]) == notification   # acknowledged now: carried, not lost
     assert sandbox.standins.run.count("UpdateService") == 0
 
