@@ -19,7 +19,8 @@ import re
 from shared.diagnosis.evidence import Revision, SecretRef
 
 
-def _key(ref: SecretRef) -> str:
+def where_read(ref: SecretRef) -> str:
+    """Where a revision reads the secret, in words: "env DB_PASSWORD", "volume config"."""
     return f"env {ref.env}" if ref.env else f"volume {ref.volume}"
 
 
@@ -32,15 +33,15 @@ def secrets_changed(before: Revision, after: Revision) -> list[str]:
     version 4 to db-password version 5", "env API_KEY now read from api-key version latest", "env
     DB_PASSWORD no longer read from db-password version 4": a plain value, or none, in its place),
     keyed by env var or volume name; [] when none."""
-    old = {_key(r): r for r in before.secrets}
+    old = {where_read(r): r for r in before.secrets}
     changed = []
     for ref in after.secrets:
-        was = old.get(_key(ref))
+        was = old.get(where_read(ref))
         if was is None:
-            changed.append(f"{_key(ref)} now read from {_which(ref)}")
+            changed.append(f"{where_read(ref)} now read from {_which(ref)}")
         elif (was.secret, was.version) != (ref.secret, ref.version):
-            changed.append(f"{_key(ref)} from {_which(was)} to {_which(ref)}")
-    kept = {_key(r) for r in after.secrets}
+            changed.append(f"{where_read(ref)} from {_which(was)} to {_which(ref)}")
+    kept = {where_read(r) for r in after.secrets}
     changed += [f"{key} no longer read from {_which(ref)}" for key, ref in old.items() if key not in kept]
     return changed
 
@@ -73,7 +74,7 @@ def secrets_that_may_name_hosts(revision: Revision) -> list[str]:
     secret volume (a file: a config, a DSN, anything), and every secret env var whose name does not say
     it holds a credential alone (DATABASE_URL, REDIS_DSN, CONFIG). A failed lookup that names no host
     may be of a name such a secret gives."""
-    return [_key(r) for r in revision.secrets if r.volume or not _CREDENTIAL.search(r.env)]
+    return [where_read(r) for r in revision.secrets if r.volume or not _CREDENTIAL.search(r.env)]
 
 
 # A credential inside a plain env value that is not named as one: a URL's or DSN's password

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 
 from shared.diagnosis.evidence import Revision, SecretRef
-from shared.diagnosis.secret_refs import names_a_credential
+from shared.diagnosis.secret_refs import names_a_credential, where_read
 
 # What a line says a broken value did (value_failure).
 CONFIG = "a configuration it cannot parse as it starts"
@@ -84,10 +84,6 @@ def _secret_id(ref: SecretRef) -> str:
     return ref.secret.rsplit("/", 1)[-1]
 
 
-def _where(ref: SecretRef) -> str:
-    return f"env {ref.env}" if ref.env else f"volume {ref.volume}"
-
-
 def read_at_latest_by_both(target: Revision, failing: Revision) -> list[SecretRef]:
     """The secrets `failing` reads at "latest" (or unset: SecretRef.pinned false) that `target` reads
     at "latest" too, by secret id, each once, in `failing`'s order: a new instance of either gets
@@ -109,8 +105,8 @@ def read_differently(target: Revision, failing: Revision) -> list[str]:
     def same(a: SecretRef, b: SecretRef) -> bool:
         return (a.secret, a.version) == (b.secret, b.version) or (
             _secret_id(a) == _secret_id(b) and not a.pinned and not b.pinned)
-    old = {_where(ref): ref for ref in target.secrets}
-    new = {_where(ref): ref for ref in failing.secrets}
+    old = {where_read(ref): ref for ref in target.secrets}
+    new = {where_read(ref): ref for ref in failing.secrets}
     return sorted(where for where in old.keys() | new.keys()
                   if where not in old or where not in new or not same(old[where], new[where]))
 
@@ -125,7 +121,7 @@ def may_hold(ref: SecretRef, kind: str) -> bool:
 def named(refs: Iterable[SecretRef]) -> str:
     """The secrets in words, by where they are read and their id ("checkout-stripe-key (env
     STRIPE_API_KEY)"), never a value."""
-    return ", ".join(f"{_secret_id(ref)} ({_where(ref)})" for ref in refs)
+    return ", ".join(f"{_secret_id(ref)} ({where_read(ref)})" for ref in refs)
 
 
 # A URL's host as a client prints the address it called ("for url: https://api.stripe.com/v1/...").
