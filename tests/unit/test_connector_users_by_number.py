@@ -217,3 +217,34 @@ def test_an_approve_refuses_when_a_service_not_weighed_now_names_the_connector_b
     said = approval._moved_onto(proposal, behind, "")
     assert said.startswith(f"{CHECKOUT} may now use {HOST}") and "project number" in said, said
     assert approval._moved_onto(proposal, Users(services=(STOREFRONT,), looked_at=(STOREFRONT,)), "") == ""
+
+
+def test_the_sweep_judges_a_managed_service_that_names_the_connector_by_number(monkeypatch):
+    """A connector change's judgement: a managed service behind the connector by a number that cannot be told
+    from its project (Users.by_number) is judged with the others (before: left out as not behind it, and a
+    change could be `verified` on the others alone)."""
+    from shared.remediation import verification
+    from shared.remediation.sweep_budget import SweepBudget
+    from tests.unit.fakes import MemoryStateStore
+    from tests.unit.test_sweep_budget import START, _Adapters, _connector_change
+
+    services = [f"projects/demo/locations/us-central1/services/s{i}" for i in range(3)]
+    config, record, clock = _connector_change(services)
+    monkeypatch.setattr(verification, "users_of", lambda *_a, **_k: Users(
+        services=tuple(services[:2]), looked_at=tuple(services), maybe=(services[2],), by_number=(services[2],)))
+    read: list[str] = []
+
+    def health_of(self, record, service, *_a, **_k):
+        read.append(service)
+        return judging.Health(judging.HealthKind.HEALTHY, "healthy")
+
+    monkeypatch.setattr(verification.Sweep, "_health_of", health_of)
+    monkeypatch.setattr(verification.Sweep, "_bystanders", lambda self, *_a, **_k: ([], ""))
+
+    class _Readers(_Adapters):
+        def readers(self):
+            return None
+
+    sweep = verification.Sweep(config, _Readers(MemoryStateStore(), clock), SweepBudget(clock, 550, 450))
+    sweep._health(record)
+    assert read == services and clock.now() == START
