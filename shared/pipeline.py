@@ -16,8 +16,8 @@ from typing import Any, Callable, Mapping, Sequence
 from shared.remediation.actions import get_action
 from shared.clock import Clock, SystemClock, skew_safe_lease
 from shared.diagnosis.collection import Readers
-from shared.diagnosis.scope import (alert_context, combine, diagnose_service, service_for_host, unserved_host,
-                                   users)
+from shared.diagnosis.scope import (alert_context, by_number_held, combine, diagnose_service, service_for_host,
+                                   unserved_host, users)
 from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
 from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, notified_after_own_close,
@@ -548,7 +548,10 @@ class _AlertRun:
         readers = self.adapters.readers()
         try:
             found = users(target, self.config, readers)
-            results = [diagnose_service(s, self.incident, self.config, readers, now) for s in found.services]
+            # A service naming the connector by a project number that cannot be told from its project is
+            # judged too (Users.by_number): never left out as "not behind it".
+            results = [diagnose_service(s, self.incident, self.config, readers, now)
+                       for s in (*found.services, *found.by_number)]
         except PermanentError as exc:
             return self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc} [{exc.code}]",
                                 target=target.name)
@@ -567,6 +570,10 @@ class _AlertRun:
         self.seen_written()
         diagnosis, primary = combine(target, results, found.api_calls, found.caveat)
         report = self.diagnosed(diagnosis)
+        if found.by_number:   # a concurrent delivery's action, if any, is told as no_action tells it
+            return self.duplicate(gate, target.name, report) or self.outcome(
+                OutcomeStatus.ESCALATED, by_number_held(target.name, found, diagnosis), target=target.name,
+                diagnosis=report)
         if target.kind is TargetKind.CLOUDSQL or primary is None:
             # A database alert always reaches a person, even when its users look fine: the instance
             # itself may be in trouble, and Runwarden never writes to it.

@@ -208,6 +208,12 @@ class VpcAccessStandIn(StandIn):
         # ERROR ("Connector is in a bad state, manual deletion recommended", Connector.State). The product
         # must be right under all three (tests/integration/test_scale_connector_action.py).
         self.failed_update_leaves: str = "before"
+        # A Retry-After header sent with every 429 and 503 answer, as written ("5", or an HTTP-date), or none
+        # (None, the default). HTTP lets a server send one with a 503 or a 429 (RFC 9110 section 10.2.3,
+        # "Retry-After = HTTP-date / delay-seconds"; RFC 6585 section 4 for 429); whether Google's REST front end
+        # ever does for VPC Access is UNCONFIRMED (its documented hint is a RetryInfo in the body), so the
+        # product must honour either.
+        self.retry_after: str | None = None
         self._connectors: dict[str, dict[str, Any]] = {}
         self._operations: dict[str, _Operation] = {}
         self._failing_operations: list[tuple[grpc.StatusCode, str]] = []
@@ -615,6 +621,8 @@ def _handler_for(standin: VpcAccessStandIn) -> type[BaseHTTPRequestHandler]:
             payload = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=UTF-8")
+            if status in (429, 503) and standin.retry_after is not None:
+                self.send_header("Retry-After", standin.retry_after)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)

@@ -362,8 +362,19 @@ def _moved_onto(proposal: ProposalRecord, behind: Users | None, sender: str) -> 
         return ""
     weighed = {proposal.service, *proposal.on_behalf} - set(proposal.maybe_behind)
     moved = [name for name in behind.services if name not in weighed]
-    if not moved:
+    # One whose serving revision names the connector by a project number that cannot be told from its project
+    # (Users.by_number) may be behind it: the alert would have escalated with it (scope.by_number_held), so an
+    # approve made without its state is refused the same way.
+    maybe = [name for name in behind.by_number if name not in weighed]
+    if not moved and not maybe:
         return ""
+    if not moved:
+        return (f"{', '.join(maybe)} may now use {proposal.target}: a serving revision names it by a project number "
+                f"that cannot be told from {proposal.target.split('/')[1]}'s (a revision may name its connector by "
+                "project id or number), and its state was not part of the decision: the proposal was made for "
+                f"{', '.join(sorted(weighed))} alone. See it first: runwarden command diagnose --target {maybe[0]}; "
+                "to scale the connector all the same, send it as a command of its own: runwarden command "
+                f"scale_connector --target {proposal.target} --param ... --reason '...'" + sender)
     named = ", ".join(moved)
     return (f"{named} now {'uses' if len(moved) == 1 else 'use'} {proposal.target} (a serving revision names it), "
             f"and {'its' if len(moved) == 1 else 'their'} state was not part of the decision: the proposal was "

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Sequence, TypeVar
 
 from shared.config import DiagnosisSettings
+from shared.diagnosis.connector_names import Naming, names_connector
 from shared.errors import PermanentError, RunwardenError
 from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, HistogramResult, LogResult, MetricQuery,
                                        MetricResult, Revision, Service, StartupRead, TargetConnectorRead,
@@ -491,6 +492,13 @@ class Users:
     # alert's, an approve's), and the caveat names them as gone. The sweep judges a change without them
     # too (verification.Sweep._behind). Any other refusal (PERMISSION_DENIED, ...) leaves a service `maybe`.
     gone: tuple[str, ...] = ()
+    # The managed services read whose serving revision names the connector by a project number that cannot be
+    # told from the connector's project id (connector_names.names_connector MAYBE: a Shared VPC service
+    # project's revision may name its host's connector by the host's number, "where {project} can be project id
+    # or number", VpcAccess.connector, google/cloud/run/v2/vendor_settings.proto). Also in `maybe`: whether
+    # they are behind the connector is not known, so their pauses hold back a write made for its users, and
+    # neither a `healthy` nor an action is taken without them (a connector alert escalates, naming them).
+    by_number: tuple[str, ...] = ()
 
     @property
     def caveat(self) -> str:
@@ -502,6 +510,9 @@ class Users:
             parts.append("not readable: " + "; ".join(unread))
         parts += [f"managed service {short_name(g)} no longer exists (its read answered NOT_FOUND): it uses no "
                   "connector and mounts no Cloud SQL instance" for g in self.gone]
+        if self.by_number:
+            parts.append(f"{', '.join(short_name(s) for s in self.by_number)} name(s) the connector by a project "
+                         "number that cannot be told from its project id: maybe behind it")
         return "; ".join(parts)
 
 
@@ -509,11 +520,17 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
              sql_instance: str | None = None, stop: Callable[[], bool] | None = None) -> Users:
     """`managed` is (service name, Cloud SQL instances from the config) per managed service.
 
-    A service uses the connector when a revision with traffic names it in vpc_access.connector;
-    it uses the instance when a serving revision mounts it, or when the config names it (a private
-    IP connection through the connector has no Cloud SQL volume). `stop`, asked before each service:
-    once it says so, the services left are not read (`Users.cut`, and `maybe`)."""
-    users, unreadable, looked, maybe, cut, gone = [], [], [], [], [], []
+    A service uses the connector when a revision with traffic names it in vpc_access.connector, by
+    the connector's project id or by that project's number known to be the service's own
+    (connector_names.names_connector YES); one whose serving revision names it by a number that cannot
+    be told from the connector's project (MAYBE) and none plainly is `by_number` and `maybe`, never
+    "not behind it". It uses the instance when a serving revision mounts it, or when the config names
+    it (a private IP connection through the connector has no Cloud SQL volume); connection names are
+    compared as written (names_sql_instance): a connection name is "PROJECT_ID:REGION:INSTANCE_ID" (Cloud
+    SQL docs, "About connection options"/"Connect from Cloud Run": the project by id; a number there is
+    UNCONFIRMED to be accepted at all). `stop`, asked before each service: once it says so, the services
+    left are not read (`Users.cut`, and `maybe`)."""
+    users, unreadable, looked, maybe, cut, gone, by_number = [], [], [], [], [], [], []
     managed = list(managed)
     for name, configured in managed[:MAX_FAN_OUT_SERVICES]:
         if cut or (stop is not None and stop()):
@@ -529,15 +546,26 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
             (gone if exc.code == "NOT_FOUND" else maybe).append(name)
             continue
         serving = [r for r in connectors_by_id(service, revisions) if service.serving_percent(r.short_name) > 0]
-        if connector and any(r.vpc_connector == connector for r in serving):
+        naming = _naming(service, serving, connector) if connector else Naming.NO
+        if naming is Naming.YES:
             users.append(name)
+        elif naming is Naming.MAYBE:
+            by_number.append(name)
+            maybe.append(name)
         elif sql_instance and any(names_sql_instance(sql_instance, used) for used in
                                   (*configured, *(i for r in serving for i in r.cloudsql_instances))):
             users.append(name)
     maybe += [name for name, _ in managed[MAX_FAN_OUT_SERVICES:]]
     return Users(tuple(users), tuple(looked), tuple(unreadable), api_calls=2 * len(looked),
                  not_looked_at=max(0, len(managed) - MAX_FAN_OUT_SERVICES), maybe=tuple(maybe), cut=tuple(cut),
-                 gone=tuple(gone))
+                 gone=tuple(gone), by_number=tuple(by_number))
+
+
+def _naming(service: Service, serving: Sequence[Revision], connector: str) -> Naming:
+    """Whether `service`'s serving revisions route through `connector`: YES when one names it plainly, else
+    MAYBE when one names it by a project number that cannot be told from its project, else NO."""
+    named = {names_connector(service, r.vpc_connector, connector) for r in serving}
+    return Naming.YES if Naming.YES in named else Naming.MAYBE if Naming.MAYBE in named else Naming.NO
 
 
 def _run_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope") -> None:

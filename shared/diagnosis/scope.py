@@ -138,6 +138,24 @@ def diagnose_service(service: str, incident: Incident, config: Config, readers: 
     return ServiceResult(service, bundle, diagnose(bundle, config.diagnosis))
 
 
+def by_number_held(connector: str, found: Users, diagnosis: Diagnosis) -> str:
+    """Why a connector alert is escalated, whatever its users' combined verdict, when a managed service's serving
+    revision names the connector by a project number that cannot be told from its project id (Users.by_number):
+    a revision may name its connector by either ("where {project} can be project id or number", VpcAccess.
+    connector, google/cloud/run/v2/vendor_settings.proto), and nothing Runwarden reads says which project a
+    number is (it reads no Resource Manager API). Such a service may be behind the connector or not: a
+    `healthy` without it may miss the one failing, and a scale judged without knowing who is behind it may
+    be made for the wrong load, so neither is given; its verdict is in the diagnosis all the same."""
+    named = ", ".join(short_name(s) for s in found.by_number)
+    return (f"{named} name(s) {connector} by a project number that cannot be told from "
+            f"{connector.split('/')[1]}'s (a revision may name its connector by project id or number; nothing read "
+            "says which project the number is), so whether it is behind the connector is not known: nothing was "
+            f"done; {diagnosis.signature.value}: {diagnosis.summary}"
+            + (f"; recommended: {diagnosis.recommendation}" if diagnosis.recommendation else "")
+            + "; name the connector by project id in the service's revisions (gcloud run services update "
+              "--vpc-connector projects/PROJECT_ID/locations/REGION/connectors/NAME) for Runwarden to tell")
+
+
 # --- combining the verdicts of the services behind a shared resource -----------------------------
 
 
@@ -249,13 +267,13 @@ def diagnose_alert(incident: Incident, config: Config, readers: Readers, now: da
             return AlertVerdict(target, skip=other)
         return AlertVerdict(target, result.diagnosis, result, (result,))
     found = users(target, config, readers)
-    results = [diagnose_service(s, incident, config, readers, now) for s in found.services]
+    results = [diagnose_service(s, incident, config, readers, now) for s in (*found.services, *found.by_number)]
     if not results and found.maybe:
         return AlertVerdict(target, skip=f"no managed service read uses {target.name}, but {len(found.maybe)} could "
                                          "not be read: one of them may be behind it (the pipeline escalates)")
     if not results:
         return AlertVerdict(target, skip=f"no managed service's serving revision uses {target.name}")
     diagnosis, primary = combine(target, results, found.api_calls, found.caveat)
-    if target.kind is TargetKind.CLOUDSQL:
-        primary = None  # nothing is ever planned on Cloud SQL
+    if target.kind is TargetKind.CLOUDSQL or found.by_number:
+        primary = None  # nothing is ever planned on Cloud SQL, nor with a user maybe behind (by_number_held)
     return AlertVerdict(target, diagnosis, primary, tuple(results))

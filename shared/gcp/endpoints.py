@@ -231,12 +231,21 @@ def next_wait(attempt: int, policy: CallPolicy, asked: float | None) -> float | 
 
 
 def retry_delay(exc: BaseException) -> float | None:
-    """RetryInfo.retry_delay, in seconds, in a Google error's details, or None.
+    """How long the API asks to wait before a retry, in seconds, or None: the longer of a RetryInfo in the
+    error's details and, on a REST answer, its Retry-After header (`retry_after`, the adapter's reading of
+    it: shared/gcp/vpcaccess.py, the one REST adapter). Waiting out the longer of two asks honours both.
 
     gRPC: google-api-core parses the `grpc-status-details-bin` trailer into the exception's `details`
     (exceptions.from_grpc_error, `_parse_grpc_error_details`: RetryInfo is one of the types it
     unpacks). REST: the `details` of the JSON error body, `{"@type": ".../google.rpc.RetryInfo",
-    "retryDelay": "30s"}` (Duration in proto3 JSON: seconds with an "s" suffix)."""
+    "retryDelay": "30s"}` (Duration in proto3 JSON: seconds with an "s" suffix). google-api-core's own
+    retry (google/api_core/retry/: exponential_sleep_generator) reads neither, which is why this loop does."""
+    asked = [d for d in (_retry_info(exc), getattr(exc, "retry_after", None)) if d is not None]
+    return max(asked) if asked else None
+
+
+def _retry_info(exc: BaseException) -> float | None:
+    """RetryInfo.retry_delay, in seconds, in a Google error's details, or None."""
     for detail in getattr(exc, "details", None) or ():
         if isinstance(detail, dict):
             if str(detail.get("@type", "")).endswith("/google.rpc.RetryInfo"):
@@ -245,6 +254,30 @@ def retry_delay(exc: BaseException) -> float | None:
             delay = detail.retry_delay
             return max(0.0, delay.seconds + delay.nanos / 1e9)
     return None
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """A Retry-After header's wait, in seconds from `now` (epoch seconds; the clock's time when None), or None
+    when absent or not one of its two forms: "Retry-After = HTTP-date / delay-seconds", delay-seconds being
+    "1*DIGIT", "a non-negative decimal integer, representing time in seconds" (RFC 9110 section 10.2.3); an
+    HTTP-date in the past asks for no wait (0). HTTP lets a server send it with a 503 ("how long the service
+    is expected to be unavailable", ibid.) and a 429 (RFC 6585 section 4, "how long to wait before making a
+    new request"); the Google REST answers' documented hint is a RetryInfo in the body (AIP-193), and whether
+    their front end also sends this header is UNCONFIRMED: both are read."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None     # an HTTP-date is always GMT (IMF-fixdate); a date without a zone is not one
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def _json_duration(value: Any) -> float | None:

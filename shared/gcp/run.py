@@ -67,11 +67,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
 from shared.errors import (UNPROVEN_WRITE_CODES, ChangedAroundWriteError, OutcomeUnknownError, PermanentError,
-                           RunwardenError, StaleEvidenceError, TransientError, classify)
+                           RunwardenError, StaleEvidenceError, TransientError)
 from shared.diagnosis.evidence import (Condition, Revision, SecretRef, Service, TrafficTarget, TrafficType, decoded,
                                       short_name, split_text)
-from shared.gcp.endpoints import (CallPolicy, call_with_retry, connect, run_revisions_client, run_services_client,
-                                  status_code)
+from shared.gcp.endpoints import (CallPolicy, call_with_retry, connect, describe_error, run_revisions_client,
+                                  run_services_client, status_code)
 
 # Only a fault that says "the request may not have arrived" is worth re-sending the write for.
 WRITE_RETRY_CODES = frozenset({"UNAVAILABLE"})
@@ -193,6 +193,9 @@ class CloudRunReader:
         "list_revisions": ("run.revisions.list",),
         "list_services": ("run.services.list",),
         "set_traffic": ("run.services.get", "run.services.update", "run.operations.get"),
+        # set_traffic's polls of its operation alone (google.longrunning.Operations/GetOperation on Cloud Run's
+        # endpoint; "run.operations.get", Cloud Run IAM permissions reference), named when a poll is refused.
+        "get_operation": ("run.operations.get",),
     }
 
     def __init__(self, *, policy: CallPolicy = CallPolicy(), operation_timeout: float = 120.0,
@@ -481,9 +484,11 @@ class CloudRunAdapter(CloudRunReader):
             if finished.done and finished.HasField("error"):
                 raise self._operation_failed(name, finished) from exc
             # Accepted, then following it failed, whatever the reason (a poll that is denied too:
-            # the write may still land). Only a finished operation's error says nothing changed.
+            # the write may still land). Only a finished operation's error says nothing changed. A poll
+            # refused PERMISSION_DENIED names the permission it needs (the table's), as a refused read does.
+            followed = describe_error(exc, f"GetOperation {finished.name}", self.iam_permissions["get_operation"])
             raise OutcomeUnknownError(f"UpdateService {name}: accepted, but operation "
-                                      f"{finished.name} could not be followed: {classify(exc)}") from exc
+                                      f"{finished.name} could not be followed: {followed}") from exc
 
     def _operation_failed(self, name: str, operation: Any) -> OperationFailedError:
         """A finished operation's error, with the service's terminal_condition when it can be read."""

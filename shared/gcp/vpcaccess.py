@@ -18,7 +18,7 @@ from typing import Any
 from shared.errors import (UNPROVEN_WRITE_CODES, NotShownAfterWriteError, OperationEndedInError, OutcomeUnknownError,
                            PermanentError, StaleEvidenceError, TransientError)
 from shared.diagnosis.evidence import Connector
-from shared.gcp.endpoints import CallPolicy, call_with_retry, vpcaccess_session
+from shared.gcp.endpoints import CallPolicy, call_with_retry, retry_after_seconds, vpcaccess_session
 
 # Answers that prove the patch was rejected before it was processed: safe to send again.
 PATCH_RETRY_CODES = frozenset({"UNAVAILABLE", "RESOURCE_EXHAUSTED"})
@@ -71,13 +71,17 @@ class _Status:
 class ApiStatusError(Exception):
     """A non-2xx answer from the API, with Google's status name ("INVALID_ARGUMENT")."""
 
-    def __init__(self, http_status: int, status: str, message: str, details: tuple[Any, ...] = ()) -> None:
+    def __init__(self, http_status: int, status: str, message: str, details: tuple[Any, ...] = (),
+                 retry_after: float | None = None) -> None:
         super().__init__(f"HTTP {http_status} {status}: {message}")
         self.http_status = http_status
         self.grpc_status_code = _Status(status)
         # The error body's `details` (google.rpc.Status.details as JSON: ErrorInfo, QuotaFailure,
         # RetryInfo ...), read as google-api-core exposes a gRPC error's (`details`).
         self.details = details
+        # The answer's Retry-After header, in seconds from now (endpoints.retry_after_seconds), or None:
+        # read by endpoints.retry_delay beside a RetryInfo.
+        self.retry_after = retry_after
 
 
 class RequestNotSent(ConnectionError):
@@ -361,7 +365,8 @@ def _api_error(response: Any) -> ApiStatusError:
     message = error.get("message") or (response.text[:200] if response.text else response.reason)
     details = error.get("details")
     return ApiStatusError(response.status_code, status, message,
-                          tuple(d for d in details if isinstance(d, dict)) if isinstance(details, list) else ())
+                          tuple(d for d in details if isinstance(d, dict)) if isinstance(details, list) else (),
+                          retry_after_seconds(response.headers.get("Retry-After")))
 
 
 def _raise_operation_error(operation: dict[str, Any], target: str) -> None:

@@ -7,7 +7,7 @@ before it. A service uses a connector when a revision it serves names it in `vpc
 (VpcAccess.connector, google/cloud/run/v2/vendor_settings.proto: "VPC Access connector name. Format:
 projects/{project}/locations/{location}/connectors/{connector}, where {project} can be project id or
 number"; a name by a number the sweep cannot tell from the connector's project id is a maybe, and such a
-service is judged as a user, its verdict saying so: shared/remediation/connector_names.py). Such a service
+service is judged as a user, its verdict saying so: shared/diagnosis/connector_names.py). Such a service
 is read, never written: no action, no pause, no cooldown applies to it, and its
 standing only holds a `verified` back (`standing`).
 
@@ -50,7 +50,7 @@ from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import EvidenceBundle, Revision, Service
 from shared.diagnosis.facts import Facts, Window
 from shared.diagnosis.health_bar import health_bar
-from shared.remediation.connector_names import Naming, names_connector
+from shared.diagnosis.connector_names import Naming, names_connector
 from shared.remediation.judging import Health, HealthKind, after_write, settled
 from shared.remediation.records import ActionRecord
 

@@ -91,7 +91,7 @@ from shared.remediation.actions.restore_traffic import serving_shares
 from shared.remediation.bursts import (IdleBefore, idle_before, minutes_held, minutes_read, pre_onset, readable_until,
                                       widened)
 from shared.remediation.callers import callers_not_shown
-from shared.remediation.connector_names import Naming, names_connector
+from shared.diagnosis.connector_names import Naming, names_connector
 from shared.remediation.records import ActionRecord, ActionState, PinRecord
 
 # Minutes of requests since the action settled that `failing` needs at least (as `healthy` does).
@@ -283,8 +283,8 @@ def later_own_writes(record: ActionRecord, bundle: EvidenceBundle, others: Seque
     the minutes since answer to cannot be told, so neither is verified nor undone on them."""
     path = _own_write_path(record, bundle)
     earliest = record.applied_at - CLOCK_SKEW_ALLOWANCE
-    later = sorted((o for o in others if o.key != record.key and o.applied_at >= earliest and o.target in path),
-                   key=lambda o: o.applied_at)
+    later = sorted((o for o in others if o.key != record.key and o.applied_at >= earliest
+                    and _on_path(o.target, path, bundle.service)), key=lambda o: o.applied_at)
     if not later:
         return ""
     shown = "; ".join(f"{o.action} on {short_name(o.target)} at {hms(o.applied_at)} (incident {o.incident_id}, "
@@ -300,6 +300,15 @@ def _own_write_path(record: ActionRecord, bundle: EvidenceBundle) -> set[str]:
     serving = {r.vpc_connector for r in bundle.revisions
                if r.vpc_connector and bundle.service.serving_percent(r.short_name) > 0}
     return {record.target, bundle.service.name} | serving | ({bundle.connector.name} if bundle.connector else set())
+
+
+def _on_path(target: str, path: set[str], service: Service) -> bool:
+    """Whether a write on `target` may have changed the judged service's path (`_own_write_path`): one of its
+    names, or a connector one of them may be by another form of its project (names_connector MAYBE: a
+    revision may name its connector by project id or number, google/cloud/run/v2/vendor_settings.proto).
+    A maybe counts: a later write perhaps on the path leaves the minutes since perhaps its doing."""
+    return target in path or any(names_connector(service, named, target) is Naming.MAYBE
+                                 for named in path if "/connectors/" in named)
 
 
 def _order_unknown(record: ActionRecord, other: ActionRecord) -> str:

@@ -10,8 +10,10 @@ from pydantic import BaseModel, ConfigDict
 from shared.remediation.actions.rollback_traffic import (RollbackTraffic, RollbackTrafficParams, release_commands,
                                                          tagged_targets, traffic_state)
 from shared.remediation.actions.scale_connector import (MAX_INSTANCES, ScaleConnector, ScaleConnectorParams,
-                                                         connector_state, manual_sender, not_ready_answer)
+                                                         connector_state, manual_sender, not_ready_answer,
+                                                         policy_in_doubt)
 from shared.config import Bounds, ConnectorPolicy, DiagnosisSettings
+from shared.diagnosis.connector_names import doubtful_policies
 from shared.diagnosis.evidence import Connector, EvidenceBundle, Revision, Service, TrafficType
 from shared.diagnosis.facts import hms
 from shared.diagnosis.rules.connector_saturation import BEYOND_THE_CEILING
@@ -275,6 +277,9 @@ def _scale_connector(diagnosis: Diagnosis, bundle: EvidenceBundle, bounds: Bound
         # one connector_saturation judged for carrying the failing traffic) keeps it on the path.
         return Plan(reason=f"the service's serving revision does not route through {connector.short_name} "
                            f"({path}): no connector action")
+    doubt = doubtful_policies(name, (c.name for c in bounds.connectors))
+    if doubt:
+        return _refused(policy_in_doubt(name, doubt))
     policy = bounds.connector(name)
     if connector.state != "READY":
         # A later notification of the incident is diagnosed afresh (this answer wrote nothing and holds no

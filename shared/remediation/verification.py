@@ -716,7 +716,9 @@ class Sweep:
             f"{found.not_looked_at} managed service(s) not looked at" if found.not_looked_at else "",
             *(f"managed service {m} no longer exists (its read answered NOT_FOUND): it uses no connector"
               for m in missing)) if c)
-        return [s for s in found.services if s != record.service], unread, caveat
+        # One naming the connector by a project number that cannot be told from its project (Users.by_number)
+        # is judged as a user: never left out as not behind it (judging.off_the_connector says why it is unclear).
+        return [s for s in (*found.services, *found.by_number) if s != record.service], unread, caveat
 
     def _applied_since(self, record: ActionRecord) -> list[ActionRecord]:
         """Runwarden's action records applied since this one, or dated so near it that they may have been

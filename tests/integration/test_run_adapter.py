@@ -313,6 +313,21 @@ def test_poll_outlasts_a_quota_refusal_of_get_operation(adapter, standins):
     assert standins.run.count("UpdateService") == 1
 
 
+@pytest.mark.parametrize("named", [False, True])
+def test_a_refused_poll_of_the_writes_operation_names_run_operations_get(adapter, standins, named):
+    """GetOperation refused PERMISSION_DENIED while following an accepted write: of unknown outcome (the write may
+    land), and the answer names the permission the poll needs, from the adapter's own table (`iam_permissions`,
+    "get_operation"), when the refusal does not (`named=False`: the bare "The caller does not have permission").
+    Before, it said only PERMISSION_DENIED, and a person had to guess which of the write's three permissions
+    (run.services.get, run.services.update, run.operations.get) was missing."""
+    etag = adapter.get_service(SERVICE).etag
+    standins.run.faults.deny("GetOperation", named=named)
+    with pytest.raises(OutcomeUnknownError, match="could not be followed") as raised:
+        adapter.set_traffic(SERVICE, [to(OLD)], etag)
+    assert "run.operations.get" in str(raised.value), str(raised.value)
+    assert CloudRunAdapter.iam_permissions["get_operation"] == ("run.operations.get",)
+
+
 def test_operation_that_never_finishes_is_transient(adapter, standins):
     standins.run.lro_polls_before_done = 10_000
     slow = CloudRunAdapter(policy=QUICK, operation_timeout=0.3, poll_initial_delay=0.01, poll_max_delay=0.05)

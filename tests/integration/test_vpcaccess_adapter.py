@@ -357,6 +357,37 @@ def test_a_429_asking_for_longer_than_the_retries_wait_is_not_retried(vpc_standi
     assert vpc_standin.count("GetConnector") == 1
 
 
+@pytest.mark.parametrize("code", [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED])
+def test_a_503_or_429_whose_retry_after_header_asks_for_longer_than_the_retries_wait_is_not_retried(vpc_standin,
+                                                                                                      code):
+    """A Retry-After header (RFC 9110 section 10.2.3: delay-seconds) with no RetryInfo in the body: before, it
+    was ignored, and the retries came 10 and 20 ms later (all refused, each counted against the quota)."""
+    vpc = VpcAccessAdapter(policy=WAITS, operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
+    vpc_standin.retry_after = "45"
+    vpc_standin.faults.fail_next(3, code, method="GetConnector")
+    try:
+        with pytest.raises(TransientError, match="asks for no retry before 45s"):
+            vpc.get_connector(CONNECTOR)
+    finally:
+        vpc.close()
+    assert vpc_standin.count("GetConnector") == 1
+
+
+def test_a_503_whose_retry_after_header_is_within_the_retries_wait_is_retried_after_it(vpc_standin):
+    import time
+
+    vpc = VpcAccessAdapter(policy=WAITS, operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
+    vpc_standin.retry_after = "1"
+    vpc_standin.faults.fail_next(1, grpc.StatusCode.UNAVAILABLE, method="GetConnector")
+    started = time.monotonic()
+    try:
+        assert vpc.get_connector(CONNECTOR).state == "READY"
+    finally:
+        vpc.close()
+    assert time.monotonic() - started >= 1.0      # the backoff alone waits 10 ms
+    assert vpc_standin.count("GetConnector") == 2
+
+
 # --- the credentials' token cannot be refreshed: the request is never sent ----------------------------------
 
 

@@ -1,5 +1,5 @@
 """Whether a revision's connector, named by project id or by project number, is the connector a change scaled
-(shared/remediation/connector_names.py), and what the sweep does when it cannot tell: a service not in the
+(shared/diagnosis/connector_names.py), and what the sweep does when it cannot tell: a service not in the
 config is judged as a user (bystanders.uses, may_use), and the change's own service's standing is unclear
 (judging.off_the_connector). Pure, from tables."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 
 from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType
 from shared.remediation import bystanders
-from shared.remediation.connector_names import Naming, names_connector
+from shared.diagnosis.connector_names import Naming, names_connector
 from shared.remediation.judging import off_the_connector
 from tests.unit.builders import CONNECTOR, at
 from tests.unit.test_verification_judging import OLD, scale_up, served, swept

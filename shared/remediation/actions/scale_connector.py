@@ -17,6 +17,7 @@ from shared.remediation.actions.base import Action, ActionParams
 from shared.config import MACHINE_TYPES, Config
 from shared.errors import (NotShownAfterWriteError, OperationEndedInError, OutcomeUnknownError, PermanentError,
                            StaleEvidenceError, TransientError)
+from shared.diagnosis.connector_names import doubtful_policies
 from shared.diagnosis.evidence import Connector, short_name
 from shared.diagnosis.rules.connector_signs import CANNOT_SCALE, CHANGE_UNDER_WAY
 
@@ -240,8 +241,24 @@ def _downward_violations(p: ScaleConnectorParams) -> list[str]:
     return out
 
 
+def policy_in_doubt(target: str, doubt: tuple[str, ...]) -> str:
+    """Why no scale is planned or applied on `target`, a connector named by a project number that may be the
+    connector of a policy in the config named by project id (connector_names.doubtful_policies): which policy
+    bounds it (its ceiling, its machine types, allow_one_way) cannot be told, nor whether the gate's cooldown,
+    budget and pauses of the connector by id are its own. A person decides."""
+    return (f"connector {target} is named by a project number, and bounds.connectors has a policy for "
+            f"{', '.join(doubt)}, which it may be (a revision may name its connector by project id or number; nothing "
+            "read says which project the number is): which policy bounds it, and whether that connector's "
+            "cooldown, budget and pauses are its own, cannot be told, so it is not scaled: a person must decide "
+            f"(to scale it, send a scale_connector command naming {doubt[0]} once that is the connector)")
+
+
 def _policy_violations(p: ScaleConnectorParams, config: Config) -> list[str]:
-    """What the configured policy for this connector allows automation to set."""
+    """What the configured policy for this connector allows automation to set; none at all for a connector
+    named by a project number that may be a configured one's (`policy_in_doubt`)."""
+    doubt = doubtful_policies(p.target, (c.name for c in config.bounds.connectors))
+    if doubt:
+        return [policy_in_doubt(p.target, doubt)]
     policy = config.bounds.connector(p.target)
     out = []
     if p.max_instances > policy.max_instances_ceiling:

@@ -1,8 +1,11 @@
 """Whether a connector's name, as a revision or a template wrote it, is a given connector: pure, no I/O.
-Read by the verification sweep wherever it matches a service to the connector a change scaled (its
-bystanders, shared/remediation/bystanders.py; its own service, judging.off_the_connector)."""
+Read wherever a service is matched to a connector named elsewhere: a connector alert's users
+(collection.users_of, read by the alert, an approve and the sweep), the verification sweep (its
+bystanders, shared/remediation/bystanders.py; its own service, judging.off_the_connector), and a
+connector's policy in the config (`doubtful_policies`: planning and scale_connector's bounds)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
 
 from shared.diagnosis.evidence import Service
@@ -32,11 +35,9 @@ def names_connector(service: Service, named: str | None, connector: str) -> Nami
     named = service.connector_by_id(named) or ""
     if named == connector:
         return Naming.YES
+    if not by_another_form(named, connector):
+        return Naming.NO    # another location or connector id; or two ids, or two numbers, that differ: two projects
     ours, theirs = named.split("/"), connector.split("/")
-    if len(ours) != 6 or len(theirs) != 6 or ours[2:] != theirs[2:]:
-        return Naming.NO
-    if ours[1].isdigit() == theirs[1].isdigit():
-        return Naming.NO    # two ids, or two numbers, that differ: two projects
     number = ours[1] if ours[1].isdigit() else theirs[1]
     known = service.project_number()
     if known is not None and number == known:
@@ -44,3 +45,25 @@ def names_connector(service: Service, named: str | None, connector: str) -> Nami
     if known is not None and (ours[1] if number == theirs[1] else theirs[1]) == service.name.split("/")[1]:
         return Naming.NO    # the id is this service's project, whose number is known and another
     return Naming.MAYBE
+
+
+def by_another_form(named: str, connector: str) -> bool:
+    """Whether two full connector names (projects/P/locations/L/connectors/C) agree in location and connector id
+    and name their projects one by number, the other by id: they may be one connector or two, which the names
+    alone cannot tell (VpcAccess.connector: "{project} can be project id or number", google/cloud/run/v2/
+    vendor_settings.proto; the VPC Access v1 Connector.name is "projects/*/locations/*/connectors/*",
+    google/cloud/vpcaccess/v1/vpc_access.proto, which does not say which form GetConnector answers with:
+    UNCONFIRMED)."""
+    ours, theirs = named.split("/"), connector.split("/")
+    return (len(ours) == 6 and len(theirs) == 6 and ours[2:] == theirs[2:]
+            and ours[1].isdigit() != theirs[1].isdigit())
+
+
+def doubtful_policies(named: str, policies: Iterable[str]) -> tuple[str, ...]:
+    """The connectors of the config's policies (bounds.connectors, named by project id: shared/config.py
+    refuses a number) that `named`, a connector named by a project number, may be (`by_another_form`). The
+    policy of a connector is looked up by its exact name: a connector named by number matches none and
+    would get the default policy (its ceiling, its machine types) where its own says otherwise, and the gate
+    keys its cooldown, budget and pauses by the same name. So such a name is never scaled under either: a
+    person decides."""
+    return tuple(p for p in policies if p != named and by_another_form(named, p))
