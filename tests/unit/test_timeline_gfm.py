@@ -102,6 +102,7 @@ def test_a_live_word_reads_as_written(text):
     ("abc123 backend-00042-xyz standin000000000012", "abc123 backend-00042-xyz standin000000000012"),
     ("a" * 41, "a" * 41),
     ("gcr.io/demo/backend:v2", "gcr.io/demo/backend:v2"),
+    (":" + "z" * 60 + " ::12:", ":" + "z" * 60 + " ::12:"),     # no closing colon; no letter
 ])
 def test_markdown_text(text, shown):
     assert markdown_text(text) == shown
