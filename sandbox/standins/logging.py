@@ -24,6 +24,19 @@ Two behaviours the documentation leaves open, each a switch so that tests can ru
   LoggingServiceV2Client), googleapis/google-cloud-go #3120 and googleapis/java-logging #304
   ("previously if the user called listLogEntries API with no parameters, the query would try to
   retrieve all log entries"). `default_window=timedelta(hours=24)` plays the other reading.
+- `page_overlap`: whether a paged answer ever returns an entry again on a later page. The API removes
+  duplicates "in a single query result" (LogEntry.insert_id, google/logging/v2/log_entry.proto) and says
+  nothing of pages; a search resumed from a token could start a little before where the page ended
+  (UNCONFIRMED either way). With `page_overlap=N`, every page after the first begins with the last N
+  entries of the page before (at most page_size - 1 of them, so that a read still moves on), as such a
+  resumed search would. 0 (the default): no entry is answered twice. Not applied under `search_budget`.
+- `route(source, into)`: entries of project `source` stored in a log bucket of project `into` too, as a
+  sink whose destination is that bucket stores them (LogSink.destination
+  "logging.googleapis.com/projects/[PROJECT_ID]/locations/[LOCATION_ID]/buckets/[BUCKET_ID]",
+  google/logging/v2/logging_config.proto; a central logging project). They keep their own logName
+  (projects/SOURCE/logs/...). Whether ListLogEntries with `resource_names` projects/INTO answers them (the
+  project's buckets) or only the entries written in INTO (the project's own logs) is UNCONFIRMED: with a
+  route, the stand-in answers them; without, it does not.
 
 One documented failure, off by default: `read_quota`, ListLogEntries calls answered per minute
 (of `clock`); beyond it a call is RESOURCE_EXHAUSTED, as the per-minute read quota answers (the
@@ -753,6 +766,8 @@ class LoggingStandIn(StandIn):
         # entry, and to the end of the store on every call.
         self.default_window: timedelta | None = None
         self.search_budget: int | None = None
+        self.page_overlap = 0                         # entries of a page answered again on the next (docstring)
+        self._routed: dict[str, set[str]] = {}        # a project -> the projects whose entries it holds (route)
         self.read_quota: int | None = None            # ListLogEntries calls a minute (module docstring)
         # Whether read_quota's refusal carries a RetryInfo (until the minute ends): not documented
         # for Logging (UNCONFIRMED), so both readings are tested.
@@ -796,6 +811,12 @@ class LoggingStandIn(StandIn):
         with self.lock:
             stored = sorted((s for s in self._entries if project in (None, s.project)), key=lambda s: s.sort_key)
             return [LogEntry.wrap(_copy(s.entry)) for s in stored]
+
+    def route(self, source: str, into: str) -> None:
+        """Project `source`'s entries read under `into` too (module docstring)."""
+        with self.lock:
+            self._routed.setdefault(into, set()).add(source)
+            self._generation += 1
 
     def clear(self) -> None:
         with self.lock:
@@ -869,7 +890,8 @@ class LoggingStandIn(StandIn):
 
     def _list_log_entries(self, request: ListLogEntriesRequest) -> Any:
         self._count_read()
-        projects = _projects(request.resource_names)
+        asked = _projects(request.resource_names)
+        projects = asked.union(*(self._routed.get(project, set()) for project in asked))
         newest_first = _order(request.order_by)
         page_size = _page_size(request.page_size)
         query = parse_filter(request.filter)
@@ -884,11 +906,15 @@ class LoggingStandIn(StandIn):
         else:
             matched = self._matching(fingerprint, since, lambda s: s.project in projects and (
                 since is None or s.timestamp >= since) and query.matches(s), newest_first)
+            again: list[_Stored] = []
             if after is not None:
-                matched = _after(matched, after, newest_first)
-            page = matched[:page_size]
+                rest = _after(matched, after, newest_first)
+                read = len(matched) - len(rest)
+                again = matched[max(0, read - min(self.page_overlap, page_size - 1)):read]
+                matched = rest
+            page = again + matched[:page_size - len(again)]
             # A token only when more matching entries exist.
-            resume = page[-1].sort_key if len(matched) > page_size else None
+            resume = page[-1].sort_key if len(matched) > page_size - len(again) else None
         response.entries.extend(s.entry for s in page)
         if resume is not None:
             response.next_page_token = _page_token(resume, fingerprint)

@@ -441,13 +441,18 @@ def logged_entry(raw: Any) -> Any:
     if raw.HasField("operation"):
         operation = OperationInfo(id=raw.operation.id, producer=raw.operation.producer, first=raw.operation.first,
                                   last=raw.operation.last)
+    received = raw.receive_timestamp.ToDatetime(tzinfo=timezone.utc) if raw.HasField("receive_timestamp") else None
+    # An entry with no `timestamp` is dated when Logging received it: Logging assigns the time it receives an
+    # entry written without one ("If this field is omitted in a new log entry, then Logging assigns it the
+    # current time", LogEntry.timestamp, google/logging/v2/log_entry.proto), so an answer should always carry
+    # one (UNCONFIRMED); read as it was, the empty Timestamp dated it 1970-01-01.
+    at = raw.timestamp.ToDatetime(tzinfo=timezone.utc) if raw.HasField("timestamp") or received is None else received
     # model_construct: every field is typed right here, from the protobuf; validating it again
     # would double the cost of a 20,000-entry read.
     return LoggedEntry.model_construct(
-        insert_id=raw.insert_id, timestamp=raw.timestamp.ToDatetime(tzinfo=timezone.utc),
-        receive_timestamp=(raw.receive_timestamp.ToDatetime(tzinfo=timezone.utc)
-                           if raw.HasField("receive_timestamp") else None),
-        log_id=_cached_log_id(raw.log_name), severity=_cached_severity(raw.severity), resource_type=raw.resource.type,
+        insert_id=raw.insert_id, timestamp=at, receive_timestamp=received,
+        log_id=_cached_log_id(raw.log_name), log_project=_cached_log_project(raw.log_name),
+        severity=_cached_severity(raw.severity), resource_type=raw.resource.type,
         resource_labels=dict(raw.resource.labels), labels=dict(raw.labels), json_payload=json_payload, text=text,
         http_status=(raw.http_request.status or None) if raw.HasField("http_request") else None,
         audit=_audit_info(audit) if audit is not None else None, operation=operation)
@@ -456,6 +461,14 @@ def logged_entry(raw: Any) -> Any:
 @functools.lru_cache(maxsize=256)
 def _cached_log_id(name: str) -> str:
     return log_id_of(name)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_log_project(name: str) -> str:
+    """The project of a logName, `projects/P/logs/...` ("" for a folder's, an organization's or a billing
+    account's: LogEntry.log_name, google/logging/v2/log_entry.proto)."""
+    kind, _, rest = name.partition("/")
+    return rest.partition("/")[0] if kind == "projects" else ""
 
 
 @functools.lru_cache(maxsize=64)

@@ -6,7 +6,8 @@ Three bounded reads, each ListLogEntries paged in time order and stopped after `
 2. Admin Activity audit entries in the window: changes to the service and what it depends on.
 3. The service's failed requests (Cloud Run's request log), counted per minute; when the log has
    none, Monitoring's run.googleapis.com/request_count (5xx, per minute) instead.
-Memory holds one page, the kept rows and one counter per minute, whatever the volume read.
+Memory holds one page, the kept rows and one counter per minute, and, while a read lasts, one hash per
+entry it read (_Once: an entry answered twice is taken once), bounded by the read's pages.
 """
 from __future__ import annotations
 
@@ -185,6 +186,7 @@ class _Build:
         self.other_writes: dict[str, list[Step]] = {}     # Runwarden's write steps under other incidents
         self.changes: dict[str, Change] = {}               # the audit entries kept, by operation or entry
         self.reopened: list[str] = []                      # notes: the policy opened again, as other incidents
+        self.routed_in: dict[str, int] = {}                # entries of other projects' logs answered, by project
 
     # --- 1. Runwarden's steps ------------------------------------------------------------------------
 
@@ -375,7 +377,8 @@ class _Build:
         for entry in page.entries:
             details = (entry.json_payload or {}).get("runwarden")
             # Filter comparisons are not case sensitive (Logging query language page): matched again.
-            if not isinstance(details, dict) or details.get("command_id") != command_id:
+            if not isinstance(details, dict) or details.get("command_id") != command_id or not _written_in(
+                    entry, self.project):
                 continue
             matched = True
             if str(details.get("step") or "") in DECISION_STEPS:
@@ -417,7 +420,7 @@ class _Build:
         except RunwardenError:
             return ""
         near = near_ids(self.incident_id, (e.labels.get(INCIDENT_LABEL, "") for e in page.entries
-                                           if e.labels.get(INCIDENT_LABEL)))
+                                           if e.labels.get(INCIDENT_LABEL) and _written_in(e, self.project)))
         if near:
             return (f"; did you mean {' or '.join(near)}? (runwarden timeline {near[0]} --project {self.project})")
         # An incident opened a moment ago: its first line may not be readable yet (entries arrive late,
@@ -565,18 +568,27 @@ class _Build:
         """The audit entries between `start` and `end` in the service's project and in each project a
         dependency lives in; `label` names a read beyond the window's first reads."""
         def keep_in(project: str) -> Callable[[LoggedEntry], None]:
+            once = _Once()
+
             def keep(entry: LoggedEntry) -> None:
                 change = change_of(entry, self.related)
-                if change is None:
-                    return
+                if change is None or not once.first(entry):
+                    return      # not a change of ours, or the same entry answered again (_Once)
                 # One entry is its insertId with its timestamp, in its project: "Logging considers other log
                 # entries in the same project, with the same timestamp, and with the same insert_id to be
                 # duplicates" (LogEntry.insert_id, google/logging/v2/log_entry.proto). By the id alone, a second
                 # change under the same id minutes later read as the first's end, and was not shown.
-                key = change.operation_id or f"{project} {change.insert_id} {change.at.isoformat()}"
+                key = (f"operation {change.operation}" if change.operation else
+                       f"{project} {change.insert_id} {change.at.isoformat()}")
                 if key in self.changes:         # a long-running operation's start and end: one change
                     row = self.rows[("audit", key)]
-                    row.last_at = max(row.last_at or row.at, change.at)
+                    end = max(row.last_at or row.at, change.at)
+                    if change.at < self.changes[key].at:
+                        # Its first entry read after its last: the read before the window (reach_back) comes
+                        # after the window's own. The row is its first entry's (when it began, its request).
+                        self.changes[key] = change
+                        row = self.rows[("audit", key)] = self._change_row(change, project)
+                    row.last_at = end
                     return
                 self.changes[key] = change
                 self._add(("audit", key), self._change_row(change, project))
@@ -624,11 +636,12 @@ class _Build:
         and the mitigation. One bounded read (`Limits.max_other_write_pages`) of the lines of Runwarden's
         writes (planned, claimed, applied, undone) in the window, in Runwarden's own project."""
         found: dict[str, list[Step]] = {}
+        once = _Once()
 
         def keep(entry: LoggedEntry) -> None:
             incident = entry.labels.get(INCIDENT_LABEL) or ""
             step = step_of(entry, incident) if incident and incident != self.incident_id else None
-            if step is not None:
+            if step is not None and once.first(entry):
                 found.setdefault(incident, []).append(step)
 
         query = other_writes_filter(self.incident_id, start, end)
@@ -705,11 +718,12 @@ class _Build:
         last_read: list[datetime] = [self.start]
 
         service = self.related.service
+        once = _Once()
 
         def count(entry: LoggedEntry) -> None:
             # The filter's comparison is not case sensitive (Logging query language page): the
             # service is matched again, exactly.
-            if entry.resource_labels.get("service_name") != service:
+            if entry.resource_labels.get("service_name") != service or not once.first(entry):
                 return
             minute = entry.timestamp.replace(second=0, microsecond=0)
             if self.start <= entry.timestamp <= self.end:
@@ -761,13 +775,15 @@ class _Build:
         counts: dict[datetime, int] = {}
         oldest: list[datetime] = []
         service, old_start = self.related.service, self.start
+        once = _Once()
 
         def count(entry: LoggedEntry) -> None:
-            if entry.resource_labels.get("service_name") != service or not earliest <= entry.timestamp < old_start:
+            if (entry.resource_labels.get("service_name") != service or not earliest <= entry.timestamp < old_start
+                    or not once.first(entry)):
                 return
             minute = entry.timestamp.replace(second=0, microsecond=0)
             counts[minute] = counts.get(minute, 0) + 1
-            oldest[:] = [entry.timestamp]
+            oldest[:] = [min(oldest[0], entry.timestamp) if oldest else entry.timestamp]
 
         query = request_errors_filter(self.related.project, service, earliest, old_start)
         report = self._read("request_errors (before the window)", query, count, self.limits.max_onset_pages,
@@ -1017,6 +1033,8 @@ class _Build:
         notes += [n for n in [derive.onset_note(self.errors.minutes, milestones),
                               derive.failed_again(self.errors.minutes, milestones)] if n]
         notes += self.reopened
+        if self.routed_in:
+            notes.append(self._routed_note())
         if not self.incident_id.startswith("command:") and not any(s.alert_state for s in steps):
             # Runwarden writes each notification it receives at INFO (`received`): an exclusion filter on its
             # functions' logs that drops INFO entries keeps its warnings and loses every alert row (entries an
@@ -1036,6 +1054,13 @@ class _Build:
             follow_ups=derive.follow_ups(steps, rows) + [f"The timeline was cut short: {n}" for n in notes + [not_shown]
                                                          if n and ("cut short" in n or "stopped after" in n)],
             reads=self.reads, notes=notes, rows_not_shown=not_shown, open_since=still_open)
+
+    def _routed_note(self) -> str:
+        shown = ", ".join(f"{visible(one_line(project, 64))} ({n})" for project, n in sorted(self.routed_in.items()))
+        return (f"{sum(self.routed_in.values())} entries read were written to other projects' logs ({shown}), "
+                "kept in a log bucket these reads search (a sink routes them there), and are not shown: a Runwarden "
+                "deployment in another project writes its own lines, under the same incident id when the same "
+                "incident notified it too; its timeline is built in its own project (--project)")
 
     def _errors_link(self, at: datetime) -> str:
         """The request log's failed requests of the window, in the Logs Explorer at `at`."""
@@ -1096,7 +1121,10 @@ class _Build:
                                                                                                     or self.project))
             pages += 1
             for entry in page.entries:
-                handle(entry)
+                if _written_in(entry, project or self.project):
+                    handle(entry)
+                else:
+                    self.routed_in[entry.log_project] = self.routed_in.get(entry.log_project, 0) + 1
             entries += len(page.entries)
             token = page.next_page_token
             if not token:
@@ -1109,6 +1137,44 @@ class _Build:
                 return ReadReport(name=name, filter=query, pages=pages, entries=entries, cut_short=True,
                                   why=f"stopped after {pages} pages ({entries} entries) with the search not "
                                       f"finished: later entries may match and were not read{spent}")
+
+
+def _written_in(entry: LoggedEntry, project: str) -> bool:
+    """Whether `entry` was written to `project`'s own logs. A read of projects/P may answer entries that
+    other projects wrote, which a sink stores in one of P's log buckets (LogSink.destination, google/logging/
+    v2/logging_config.proto; whether ListLogEntries' `resource_names` projects/P answers them is UNCONFIRMED),
+    under their own logName, projects/OTHER/logs/... : another Runwarden deployment's lines under the same
+    incident id read as this one's steps. A logName naming a project by its number (UNCONFIRMED that Logging
+    ever writes one) or none is kept: it cannot be told apart."""
+    return not entry.log_project or entry.log_project == project or entry.log_project.isdigit()
+
+
+class _Once:
+    """Whether a read met an entry before. Logging removes duplicates "in a single query result" ("Logging
+    considers other log entries in the same project, with the same timestamp, and with the same insert_id to
+    be duplicates which are removed in a single query result", LogEntry.insert_id, google/logging/v2/
+    log_entry.proto); whether a paged answer, a query result over many calls, ever gives an entry again on a
+    later page is UNCONFIRMED. Counted again, each such failed request raised its minute's count, the peak
+    and the onset's. So every entry is known by its insertId, timestamp and log, as the timeline's other reads
+    know theirs (classify.line_identity, the audit read's key), and counted once under either reading.
+    Kept as one 64-bit hash per entry (a collision, about 1 in 10^10 over a 30,000-entry read, would count
+    one request too few): a read's memory grows by under 100 bytes an entry, bounded by its pages
+    (Limits.max_error_pages of Limits.page_size), and is freed when the read ends. An entry with no
+    insertId (Logging assigns one to every entry written without: LogEntry.insert_id) is counted as read."""
+
+    __slots__ = ("_seen",)
+
+    def __init__(self) -> None:
+        self._seen: set[int] = set()
+
+    def first(self, entry: LoggedEntry) -> bool:
+        if not entry.insert_id:
+            return True
+        key = hash((entry.insert_id, entry.timestamp, entry.log_id))
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
 
 
 def _unread(exc: RunwardenError, project: str) -> str:

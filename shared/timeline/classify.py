@@ -279,7 +279,11 @@ class Change:
     principal: str
     summary: str
     insert_id: str
-    operation_id: str
+    # The long-running operation the entry belongs to, "" for none: its id with its producer, as
+    # LogEntryOperation.producer says "The combination of id and producer must be globally unique"
+    # (google/logging/v2/log_entry.proto). By the id alone, another service's operation under the same
+    # id (ids are "arbitrary", LogEntryOperation.id) read as this one's end.
+    operation: str
     on_service: bool         # the incident's service itself (not something it depends on)
 
 
@@ -306,10 +310,10 @@ def change_of(entry: LoggedEntry, related: Related) -> Change | None:
 
 def _change(entry: LoggedEntry, family: str, kind: str, summary: str, on_service: bool) -> Change:
     audit = entry.audit
-    operation = entry.operation.id if entry.operation else ""
+    operation = f"{entry.operation.producer} {entry.operation.id}" if entry.operation and entry.operation.id else ""
     return Change(at=entry.timestamp, family=family, kind=kind, method=audit.method_name,
                   resource=audit.resource_name, principal=audit.principal or "unknown principal", summary=summary,
-                  insert_id=entry.insert_id, operation_id=operation, on_service=on_service)
+                  insert_id=entry.insert_id, operation=operation, on_service=on_service)
 
 
 def _is_service(resource: str, related: Related) -> bool:

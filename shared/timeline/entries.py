@@ -47,6 +47,9 @@ class LoggedEntry(_Model):
     # is the writer's clock. None when the answer carries none.
     receive_timestamp: datetime | None = None
     log_id: str                           # decoded, e.g. run.googleapis.com/stdout
+    # The project of its logName (projects/P/logs/...): the project whose log it was written to, which a
+    # sink routing it into another project's bucket keeps. "" when not known.
+    log_project: str = ""
     severity: str = "DEFAULT"
     resource_type: str = ""
     resource_labels: dict[str, str] = Field(default_factory=dict)

@@ -122,7 +122,16 @@ _MARKDOWN = re.compile(r"([\\`*_\[\]<>|~#!&])")
 #   `pre`, `code`, `a`: gjtorikian/html-pipeline, lib/html/pipeline/mention_filter.rb, IGNORE_PARENTS);
 # - maths: `$...$`, `$$...$$` and `` $`...`$ `` ("Writing mathematical expressions", docs.github.com; it
 #   says a `$` outside an expression, on its line, is written `<span>$</span>`: raw HTML, which this
-#   Markdown never holds).
+#   Markdown never holds);
+# - emoji shortcodes, `:rocket:`, `:+1:`, `:100:` ("Using emojis", "Basic writing and formatting syntax",
+#   docs.github.com), replaced in the rendered text nodes by a known name between colons, anywhere in a word
+#   (html-pipeline's EmojiFilter, lib/html/pipeline/emoji_filter.rb, skips text inside `pre`, `code`, `tt`).
+#   Which names GitHub knows changes with its emoji list, so any name holding a letter counts, and the only
+#   names of digits and signs it lists (`+1`, `-1`, `100`, `1234`); a time's `:30:` is not one;
+# - commit SHAs: a word of 7 to 40 hex digits links to that commit of the repository the draft is pasted in
+#   ("Commit SHAs", "Autolinked references and URLs", docs.github.com), when it is one: which words GitHub
+#   tries (case, digits only) is UNCONFIRMED, so every such word counts (`backend-00042-abc` has none; a
+#   longer hex run, a sha256 digest, is no SHA).
 # Whether a backslash escape stops them is not settled: the spec's autolinks are found while parsing,
 # where `\@` or `www\.` breaks the match, but github.com also links at transform time, on the text
 # after escapes are undone ("GitHub employs different algorithms to autolink: one at parse time and one
@@ -132,7 +141,11 @@ _MARKDOWN = re.compile(r"([\\`*_\[\]<>|~#!&])")
 # touches: a code span's content is literal (CommonMark "Code spans"; no autolink, emphasis or maths
 # is parsed inside it) and the transform-time filters skip `code`. `$` is always inside the span, never
 # beside it, so no `$`...`$` pair forms around one.
-_LIVE = re.compile(r"://|www\.|mailto:|xmpp:|@|\$|#\d|gh-\d", re.IGNORECASE)
+_LIVE = re.compile(r"://|www\.|mailto:|xmpp:|@|\$|#\d|gh-\d"
+                   r"|:(?:[+-]1|100|1234|(?=[0-9_+-]*[a-z])[a-z0-9_+-]+):|\b[0-9a-f]{7,40}\b", re.IGNORECASE)
+# (The shortcode's "holds a letter" is a lookahead over the non-letters before its first letter: written as
+# `[a-z0-9_+-]*[a-z][a-z0-9_+-]*`, a 2,000-character word of letters with no closing colon took 27 ms, each
+# split of the run tried in turn.)
 # A word's wrapping punctuation stays outside its code span, so "(alice@example.com)," reads naturally.
 _WRAPPING = re.compile(r"^([(\[{\"'<]*)(.*?)([)\]}\"'>.,;:!?]*)$", re.DOTALL)
 
@@ -152,8 +165,11 @@ def _inert_word(word: str) -> str:
     if not _LIVE.search(word):
         return _MARKDOWN.sub(r"\\\1", word)
     before, core, after = _WRAPPING.fullmatch(word).groups()
-    if not _LIVE.search(core):          # what made it live was in its punctuation (`mailto:`): all of it
-        before, core, after = "", word, ""
+    # What made it live may end in its trailing punctuation (`mailto:`, `:fire:,`): the span takes as little
+    # of it as it needs, and all of the word when that is not enough.
+    if not _LIVE.search(core):
+        taken = next((k for k in range(1, len(after) + 1) if _LIVE.search(core + after[:k])), None)
+        before, core, after = (before, core + after[:taken], after[taken:]) if taken else ("", word, "")
     # The line is already cut (markdown_text's limit): the word is not cut again.
     return _MARKDOWN.sub(r"\\\1", before) + markdown_code(core, len(core)) + _MARKDOWN.sub(r"\\\1", after)
 

@@ -100,6 +100,47 @@ def test_a_filter_without_timestamp_searches_every_retained_entry(standin_env):
     client.transport.close()
 
 
+@pytest.mark.parametrize("overlap, sizes", [(0, [3, 2]), (2, [3, 3, 3])])
+def test_page_overlap_answers_the_last_entries_of_a_page_again_on_the_next(standin_env, overlap, sizes):
+    """Whether a paged answer ever gives an entry again on a later page is not documented (duplicates are
+    "removed in a single query result", LogEntry.insert_id, google/logging/v2/log_entry.proto): `page_overlap`
+    plays the reading where it does. Every page after the first begins with the last N entries of the page
+    before; the pages, followed to the end, hold every matching entry, the repeats besides."""
+    logging, now = standin_env.logging, _now()
+    _noise(logging, now, 5)
+    logging.page_overlap = overlap
+    client = logging_client()
+    pager = client.list_log_entries(request={"resource_names": [f"projects/{PROJECT}"], "order_by": "timestamp asc",
+                                             "filter": 'textPayload:"GET /orders"', "page_size": 3})
+    pages = [[e.text_payload for e in p.entries] for p in pager.pages]
+    client.transport.close()
+
+    assert [len(p) for p in pages] == sizes
+    assert sorted({t for p in pages for t in p}) == [f"GET /orders {i}" for i in range(5)]
+    assert all(later[:overlap] == earlier[-overlap:] for earlier, later in zip(pages, pages[1:])) if overlap else True
+
+
+def test_route_answers_another_projects_entries_under_their_own_log_name(standin_env):
+    """A sink storing project ops-staging's entries in a bucket of demo-project (LogSink.destination,
+    google/logging/v2/logging_config.proto): whether a read of projects/demo-project answers them is not
+    documented; `route` plays the reading where it does. They keep their own logName."""
+    logging, now = standin_env.logging, _now()
+    other = log_name_for("ops-staging", "runwarden")
+    logging.add_entry(EntrySeed(other, now, "cloud_run_revision", REVISION, "INFO",
+                                json={"runwarden": {"step": "received"}},
+                                labels={"runwarden_incident": "0.abc", "runwarden_step": "received"}))
+    client = logging_client()
+
+    def names() -> list[str]:
+        return [e.log_name for e in client.list_log_entries(request={
+            "resource_names": [f"projects/{PROJECT}"], "filter": _incident_query(now - timedelta(hours=1))})]
+
+    assert names() == []
+    logging.route("ops-staging", PROJECT)
+    assert names() == [other]
+    client.transport.close()
+
+
 def test_a_write_sent_twice_reads_as_one_entry(standin_env):
     """LogEntry.insert_id (google/logging/v2/log_entry.proto): entries "in the same project, with
     the same timestamp, and with the same insert_id" are "duplicates which are removed in a single

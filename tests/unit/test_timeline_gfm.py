@@ -21,14 +21,20 @@ from shared.timeline.words import markdown_text
 from tests.unit.test_timeline import T, _row, sample
 
 # What a renderer could make live in text outside a code span: a URL's scheme, `www.`, `mailto:`/`xmpp:`,
-# an email or a mention (`@`), an issue reference (`#1`, `GH-1`) and a maths delimiter (`$`).
-TRIGGERS = re.compile(r"://|www\.|mailto:|xmpp:|@|\$|#\d|gh-\d", re.IGNORECASE)
+# an email or a mention (`@`), an issue reference (`#1`, `GH-1`), a maths delimiter (`$`), an emoji shortcode
+# (`:rocket:`, `:+1:`, `:100:`) and a bare commit SHA (7 to 40 hex digits, a word of its own).
+TRIGGERS = re.compile(r"://|www\.|mailto:|xmpp:|@|\$|#\d|gh-\d|:(?:[+-]1|100|1234|[a-z0-9_+-]*[a-z][a-z0-9_+-]*):"
+                      r"|\b[0-9a-f]{7,40}\b", re.IGNORECASE)
 
 LIVE = ["see https://evil.example/login now", "www.evil.example/reset", "HTTP://EVIL.EXAMPLE", "ftp://files.example",
         "mail alice@example.com today", "mailto:alice@example.com", "xmpp:ops@chat.example", "@octocat please look",
         "cc @acme/oncall", "fixed by #123", "see GH-42 and acme/api#7", "costs $5 or $x^2$ and $$y$$",
         "$`\\sqrt{2}`$", "(https://evil.example/x),", "a|www.evil.example|b", "<https://evil.example>",
-        "[x](https://evil.example) @x", "`www.evil.example`", "``@a`b``", "**@bold** _#9_"]
+        "[x](https://evil.example) @x", "`www.evil.example`", "``@a`b``", "**@bold** _#9_",
+        # An emoji shortcode becomes a picture and a bare SHA a link to a commit of the repository the draft is
+        # pasted in ("Autolinked references and URLs", "Basic writing and formatting syntax", GitHub docs)
+        ":rotating_light: paged :+1:", "score :100: now", "reverted to a5c3785 (bad)",
+        "image @sha256 deadbeefcafe1234deadbeefcafe1234deadbeef,", "key:value:other", "BADC0FFEE0DDF00D"]
 
 
 def _outside_code(html: str) -> str:
@@ -84,6 +90,19 @@ def test_a_live_word_reads_as_written(text):
     ("a|b@c|d", "a\\|`b@c`\\|d"),          # a pipe never inside a code span: GFM splits a row at it even there
     ("``x@y`", "``` ``x@y` ```"),          # the fence longer than any run of backticks, padded at a backtick
     ("*x* #a", "\\*x\\* \\#a"),             # CommonMark's own syntax escaped as before
+    (":fire: down", "`:fire:` down"),
+    ("ok :+1:, :-1: and :100:", "ok `:+1:`, `:-1:` and `:100:`"),
+    ("rolled back from a5c3785ed8d6a35868bc169f07e40e889087fd2e.", "rolled back from "
+     "`a5c3785ed8d6a35868bc169f07e40e889087fd2e`."),
+    ("(DEADBEEF1)", "(`DEADBEEF1`)"),
+    ("sha=a5c3785", "`sha=a5c3785`"),
+    # Not triggers: a time's digits between colons, a 6-digit hex word, a hex run inside a longer word, a
+    # revision's name, a 41-digit run (no SHA is longer than 40), an image tag
+    ("at 12:30:45 and 1:05:", "at 12:30:45 and 1:05:"),
+    ("abc123 backend-00042-xyz standin000000000012", "abc123 backend-00042-xyz standin000000000012"),
+    ("a" * 41, "a" * 41),
+    ("gcr.io/demo/backend:v2", "gcr.io/demo/backend:v2"),
+    (":" + "z" * 60 + " ::12:", ":" + "z" * 60 + " ::12:"),     # no closing colon; no letter
 ])
 def test_markdown_text(text, shown):
     assert markdown_text(text) == shown
