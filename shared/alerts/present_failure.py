@@ -23,8 +23,16 @@ conditions fire without one (AlertPolicy.Condition, google/monitoring/v3/alert.p
   compliance reached (select_slo_budget, select_slo_budget_fraction, select_slo_budget_total,
   select_slo_compliance; incidents._SLO_STANDING). The budget is "for a compliance period" of days to weeks
   (Cloud Monitoring, "Alerting on your burn rate"): it ran low on failures that may be days old, and its start is
-  when the standing crossed the bar. An SLO's burn rate over its lookback, and its SLI's value
-  (select_slo_health), are the service now, and are read as before;
+  when the standing crossed the bar. An SLO's burn rate over a lookback of an hour at most (a fast burn), and
+  its SLI's value (select_slo_health), are the service now, and are read as before;
+- an SLO's burn rate over a lookback longer than an hour (a slow burn: `select_slo_burn_rate(SLO, "86400s")`,
+  "6h"), or over a lookback not stated as a duration: the budget spent over that lookback, a mean over hours
+  (incidents.burn_rate_lookback). It stays over its bar for up to the lookback after the failures stopped, and
+  crosses it hours after a slow failure began: its start anchors no deploy, and its firing says nothing of now.
+  The diagnosis's own check that failures still go on reads the service's newest minutes, but a rollback also
+  measures the deploy against the incident's start, which a slow burn does not give. A threshold condition whose
+  alignment period is longer than an hour (a 5xx count or share over a day: "The alignment period is a look-back
+  interval", Cloud Monitoring, "Behavior of metric-based alerting policies") is the same form;
 - a condition met while its data is missing (EVALUATION_MISSING_DATA_ACTIVE: "If there is no data to
   evaluate the condition, then evaluate the condition as true", types/alert.py), whose incident may have
   opened on no data, and a `request_count` threshold compared downward with no denominator (a floor on the
@@ -45,7 +53,7 @@ from __future__ import annotations
 
 import re
 
-from shared.alerts.incidents import Incident, quoted
+from shared.alerts.incidents import FAST_BURN_LOOKBACK_SECONDS, Incident, quoted
 from shared.alerts.policy_labels import policy_hold
 
 # PromQL's forecast and absence functions by name, as a call (a metric or label of that name is no call).
@@ -125,8 +133,59 @@ def _slo_standing(incident: Incident, policy: str) -> str:
             "any failure began")
 
 
+def _slow_burn(incident: Incident, policy: str) -> str:
+    burn = incident.burn_lookback
+    if burn is None:
+        return ""
+    written, seconds = burn
+    if seconds is None:
+        shown = f"lookback {quoted(written, 40)} is no duration" if written else "lookback is not stated"
+        return (f"{policy} fires on an SLO's burn rate (select_slo_burn_rate) whose {shown} (the documented units are "
+                "ns, us, ms, s, m and h): over how long the error budget's burn was measured, and so whether the "
+                "service fails now, is not stated")
+    if seconds <= FAST_BURN_LOOKBACK_SECONDS:
+        return ""
+    return (f"{policy} fires on an SLO's burn rate over a lookback of {_duration(seconds)} (select_slo_burn_rate, "
+            f"{quoted(written, 40)}), a slow burn: the error budget spent over those hours stays over its bar for up to "
+            f"{_duration(seconds)} after the failures stopped, and crosses it hours after they began, so no failure now "
+            "is stated, and its start is not when any failure began (only a lookback of an hour at most, a fast burn, "
+            "is read as the service now)")
+
+
+# Aligners whose value is a point at the period's end, not a summary of the alignment period (ALIGN_NEXT_OLDER: "Align
+# by moving the most recent data point before the end of the alignment period to the boundary at the end of the
+# alignment period"; ALIGN_INTERPOLATE: "Align by interpolating between adjacent points around the alignment period
+# boundary", Aggregation.Aligner, google-cloud-monitoring types/common.py): a long period does not make theirs a value
+# over hours.
+_POINT_ALIGNERS = frozenset({"ALIGN_NEXT_OLDER", "ALIGN_INTERPOLATE"})
+
+
+def _long_alignment(incident: Incident, policy: str) -> str:
+    """A threshold condition whose value aggregates more than an hour: "The alignment period is a look-back interval
+    from a particular point in time" (Cloud Monitoring, "Behavior of metric-based alerting policies"), so a 5xx count
+    or share over a day stays over its bar for up to a day after the failures stopped, and crosses it hours after a
+    slow failure began: the slow burn's form, written as a metric threshold."""
+    period = incident.alignment_seconds
+    if (incident.condition_kind != "threshold" or period is None or period <= FAST_BURN_LOOKBACK_SECONDS
+            or incident.aligner in _POINT_ALIGNERS):
+        return ""
+    return (f"{policy} compares {incident.aligner or 'its aggregation'} over an alignment period of {_duration(period)} "
+            f"(a look-back of {_duration(period)}): its value stays over its bar for up to {_duration(period)} after the "
+            "failures stopped, and crosses it hours after a slow failure began, so no failure now is stated, and its "
+            "start is not when any failure began (an alignment period of an hour at most is read as the service now)")
+
+
+def _duration(seconds: float) -> str:
+    hours = seconds / 3600
+    return f"{hours:g} h" if hours < 48 else f"{hours / 24:g} days"
+
+
 def _traffic_floor(incident: Incident, policy: str) -> str:
-    if incident.metric_type != _REQUEST_COUNT or incident.comparison not in _BELOW or incident.is_ratio:
+    # An SLO condition's `metric` is not what it compares (only its filter, a time-series selector, is used: Cloud
+    # Monitoring, "Creating an alerting policy"; which metric its notification names is UNCONFIRMED): an SLI under
+    # its goal (select_slo_health) named beside request_count is no floor on the volume of requests.
+    if (incident.metric_type != _REQUEST_COUNT or incident.comparison not in _BELOW or incident.is_ratio
+            or "select_slo_" in incident.condition_filter):
         return ""
     bar = f" {incident.threshold:g}" if incident.threshold is not None else ""
     return (f"{policy} fires when the service's requests fall below a floor ({incident.comparison}{bar}): fewer "
@@ -146,8 +205,8 @@ def _another_condition(incident: Incident, policy: str) -> str:
             "resource's), so no present failure of this resource is stated")
 
 
-_FORMS = (_forecast, _unsaid, _absence, _missing_data, _slo_standing, _traffic_floor, _query,
-          _another_condition)
+_FORMS = (_forecast, _unsaid, _absence, _missing_data, _slo_standing, _slow_burn, _long_alignment, _traffic_floor,
+          _query, _another_condition)
 
 
 def _query_form(query: str) -> str:

@@ -51,16 +51,24 @@ def _request_floor(comparison: str, ratio: bool = False):
 SLO = '"projects/p/services/backend-svc/serviceLevelObjectives/availability"'
 
 
-def _slo(selector: str, comparison: str = "COMPARISON_LT", bar: float = 0.1, metric: str = ""):
+def _slo(selector: str, comparison: str = "COMPARISON_LT", bar: float = 0.1, metric: str = "", lookback: str = ""):
     """An SLO condition: only its filter is read, a time-series selector (Cloud Monitoring, "Creating an alerting
     policy", SLO monitoring API); the notification's `metric` is UNCONFIRMED for one (no sample), so both empty and
-    a request_count one are tried."""
+    a request_count one are tried. `lookback`: the selector's second argument, as written ("" for none)."""
     def change(incident: dict, condition: dict) -> None:
         condition.pop("conditionThreshold")
-        condition["conditionThreshold"] = {"filter": f"{selector}({SLO})", "comparison": comparison,
+        argument = f", {lookback}" if lookback else ""
+        condition["conditionThreshold"] = {"filter": f"{selector}({SLO}{argument})", "comparison": comparison,
                                            "thresholdValue": bar, "duration": "0s"}
         incident["metric"] = {"type": metric, "labels": {}}
         incident.update(threshold_value=f"{bar:g}", observed_value="0.05")
+    return change
+
+
+def _aligned(period: str, aligner: str):
+    """The documented threshold condition aligned over `period` by `aligner`."""
+    def change(incident: dict, condition: dict) -> None:
+        condition["conditionThreshold"]["aggregations"] = [{"alignmentPeriod": period, "perSeriesAligner": aligner}]
     return change
 
 
@@ -105,6 +113,28 @@ UNSTATED = [
      _slo("select_slo_budget_fraction", metric="run.googleapis.com/request_count"), "compliance period"),
     ("an SLO's error budget left, spaced", _slo("select_slo_budget_fraction ", comparison="COMPARISON_LE"),
      "select_slo_budget_fraction"),
+    # An SLO's burn rate over a lookback longer than an hour (a slow burn): a mean over hours, over its bar for up to
+    # that long after the failures stopped; or over a lookback not stated as a duration.
+    ("a slow burn over 24 h", _slo("select_slo_burn_rate", "COMPARISON_GT", 3.0, lookback='"86400s"'),
+     "over a lookback of 24 h (select_slo_burn_rate, '86400s'), a slow burn"),
+    ("a slow burn over 6 h", _slo("select_slo_burn_rate", "COMPARISON_GT", 6.0, lookback='"6h"'),
+     "a lookback of 6 h"),
+    ("a slow burn over 3 days", _slo("select_slo_burn_rate", "COMPARISON_GT", 1.0, lookback='"72h"'),
+     "a lookback of 3 days"),
+    ("a slow burn over 1 h 30 min", _slo("select_slo_burn_rate", "COMPARISON_GT", 6.0, lookback='"1h30m"'),
+     "a lookback of 1.5 h"),
+    ("a slow burn over 120 min, unquoted", _slo("select_slo_burn_rate", "COMPARISON_GT", 6.0, lookback="120m"),
+     "a lookback of 2 h"),
+    ("a slow burn under a request_count metric", _slo("select_slo_burn_rate", "COMPARISON_GT", 3.0,
+                                                      metric="run.googleapis.com/request_count", lookback='"24h"'),
+     "a slow burn"),
+    ("a burn rate whose lookback is no duration", _slo("select_slo_burn_rate", "COMPARISON_GT", 10.0,
+                                                       lookback='"1 day"'), "lookback '1 day' is no duration"),
+    ("a burn rate with no lookback", _slo("select_slo_burn_rate", "COMPARISON_GT", 10.0), "lookback is not stated"),
+    # The same form as a metric threshold: a value aggregated over an alignment period (a look-back) of hours.
+    ("5xx summed over a day", _aligned("86400s", "ALIGN_SUM"), "ALIGN_SUM over an alignment period of 24 h"),
+    ("a mean over 2 h", _aligned("7200s", "ALIGN_MEAN"), "an alignment period of 2 h"),
+    ("a rate over 3601 s", _aligned("3601s", "ALIGN_RATE"), "look-back of 1.00028 h"),
 ]
 
 STATED = [
@@ -116,8 +146,21 @@ STATED = [
         "query": 'sum(absent_requests_total{job="x"}) > 1'})),
     ("an SLO burn rate", lambda i, c: c["conditionThreshold"].update(
         filter='select_slo_burn_rate("projects/p/services/s/serviceLevelObjectives/o", "3600s")')),
-    ("an SLO's burn rate over its lookback", _slo("select_slo_burn_rate", comparison="COMPARISON_GT", bar=10.0)),
+    ("an SLO's burn rate over its lookback", _slo("select_slo_burn_rate", comparison="COMPARISON_GT", bar=10.0,
+                                                  lookback='"3600s"')),
+    # A fast burn: a lookback of an hour at most, in any of the documented units.
+    ("a fast burn over 60 min", _slo("select_slo_burn_rate", "COMPARISON_GT", 14.4, lookback='"60m"')),
+    ("a fast burn over 1 h", _slo("select_slo_burn_rate", "COMPARISON_GT", 14.4, lookback='"1h"')),
+    ("a fast burn over 5 min", _slo("select_slo_burn_rate", "COMPARISON_GT", 14.4, lookback='"300s"')),
     ("an SLO's SLI now under its goal", _slo("select_slo_health", bar=0.99)),
+    # The SLI under its goal is no floor on the volume of requests, whatever metric the notification names.
+    ("an SLO's SLI now under its goal, under a request_count metric",
+     _slo("select_slo_health", bar=0.99, metric="run.googleapis.com/request_count")),
+    # A look-back of an hour at most, or an aligner that takes the point at the period's end: the metric now.
+    ("a sum over an hour", _aligned("3600s", "ALIGN_SUM")),
+    ("a rate over 5 min", _aligned("300s", "ALIGN_RATE")),
+    ("the newest point of a day's period", _aligned("86400s", "ALIGN_NEXT_OLDER")),
+    ("an interpolated point of a day's period", _aligned("86400s", "ALIGN_INTERPOLATE")),
     ("met on missing data as not met", lambda i, c: c["conditionThreshold"].update(
         evaluationMissingData="EVALUATION_MISSING_DATA_INACTIVE")),
     ("a success ratio falling below its bar", _request_floor("COMPARISON_LT", ratio=True)),
