@@ -32,11 +32,13 @@ conditions fire without one (AlertPolicy.Condition, google/monitoring/v3/alert.p
   The diagnosis's own check that failures still go on reads the service's newest minutes, but a rollback also
   measures the deploy against the incident's start, which a slow burn does not give. A threshold condition whose
   alignment period is longer than an hour (a 5xx count or share over a day: "The alignment period is a look-back
-  interval", Cloud Monitoring, "Behavior of metric-based alerting policies") is the same form;
+  interval", Cloud Monitoring, "Behavior of metric-based alerting policies") is the same form, as is a PromQL
+  condition reading a range of more than an hour back (`increase(...[24h])`);
 - a condition met while its data is missing (EVALUATION_MISSING_DATA_ACTIVE: "If there is no data to
   evaluate the condition, then evaluate the condition as true", types/alert.py), whose incident may have
   opened on no data, and a `request_count` threshold compared downward with no denominator (a floor on the
-  volume of requests: a drop in traffic), the same sign as an absence;
+  volume of requests: a drop in traffic), the same sign as an absence, or with no comparison stated (a floor is
+  then not ruled out);
 - a notification that does not say which condition fired: no condition kind at all (the `condition`
   missing, or abbreviated to its name and displayName by a relay or a template: a forecast or an
   absence then reads as a present crossing), or parts that name different conditions of a policy of
@@ -68,6 +70,7 @@ _MISSING_DATA_ACTIVE = frozenset({"EVALUATION_MISSING_DATA_ACTIVE", "2"})
 # ratio: a floor on the volume of requests, a drop in traffic.
 _REQUEST_COUNT = "run.googleapis.com/request_count"
 _BELOW = frozenset({"COMPARISON_LT", "COMPARISON_LE"})
+_ABOVE = frozenset({"COMPARISON_GT", "COMPARISON_GE"})
 
 _NOT_WRITTEN = "; it was diagnosed, and nothing was written: a person must decide on the change below"
 
@@ -175,6 +178,40 @@ def _long_alignment(incident: Incident, policy: str) -> str:
             "start is not when any failure began (an alignment period of an hour at most is read as the service now)")
 
 
+# A PromQL range vector's or subquery's range: "Range vector literals work like instant vector literals, except that
+# they select a range of samples back from the current instant ... a time duration is appended in square brackets";
+# "Time durations are specified as a number, followed immediately by one of the following units: ms, s, m, h, d, w,
+# y", and "can be combined, by concatenation" (Prometheus, "Querying basics"); a subquery is `[<range>:<resolution>]`.
+_PROMQL_UNITS = {"ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 31536000.0}
+_PROMQL_RANGE = re.compile(r"\[\s*((?:\d+(?:ms|s|m|h|d|w|y))+)\s*(?::[^\]]*)?\]")
+_PROMQL_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+
+
+def _longest_range(query: str) -> tuple[str, float] | None:
+    """The longest range a PromQL query reads back (a range vector's or a subquery's), as written and in seconds, or
+    None when it reads none."""
+    ranges = [(found.group(1), sum(int(n) * _PROMQL_UNITS[unit] for n, unit in _PROMQL_PART.findall(found.group(1))))
+              for found in _PROMQL_RANGE.finditer(query)]
+    return max(ranges, key=lambda written_seconds: written_seconds[1]) if ranges else None
+
+
+def _long_range(incident: Incident, policy: str) -> str:
+    """A query condition that reads a range of more than an hour back (`increase(...[1d])`, `rate(...[24h])`): the
+    slow burn's form, written in PromQL. Held whichever part of the query the range is in (a day's volume beside a
+    5-minute share, say): which part of the query fired is not stated. MQL's windows (`align delta(1d)`) are not read
+    (UNCONFIRMED: their duration syntax in the copies of the reference read)."""
+    if incident.condition_kind != "other":
+        return ""
+    longest = _longest_range(incident.condition_filter)
+    if longest is None or longest[1] <= FAST_BURN_LOOKBACK_SECONDS:
+        return ""
+    written, seconds = longest
+    return (f"the query of {policy} reads a range of {_duration(seconds)} back ([{written}]): a value over those hours "
+            f"stays over its bar for up to {_duration(seconds)} after the failures stopped, and crosses it hours after a "
+            "slow failure began, so no failure now is stated, and its start is not when any failure began (a range of "
+            "an hour at most is read as the service now)")
+
+
 def _duration(seconds: float) -> str:
     hours = seconds / 3600
     return f"{hours:g} h" if hours < 48 else f"{hours / 24:g} days"
@@ -184,10 +221,19 @@ def _traffic_floor(incident: Incident, policy: str) -> str:
     # An SLO condition's `metric` is not what it compares (only its filter, a time-series selector, is used: Cloud
     # Monitoring, "Creating an alerting policy"; which metric its notification names is UNCONFIRMED): an SLI under
     # its goal (select_slo_health) named beside request_count is no floor on the volume of requests.
-    if (incident.metric_type != _REQUEST_COUNT or incident.comparison not in _BELOW or incident.is_ratio
-            or "select_slo_" in incident.condition_filter):
+    if (incident.metric_type != _REQUEST_COUNT or incident.comparison in _ABOVE or incident.is_ratio
+            or incident.condition_kind != "threshold" or "select_slo_" in incident.condition_filter):
         return ""
     bar = f" {incident.threshold:g}" if incident.threshold is not None else ""
+    if incident.comparison not in _BELOW:
+        # None (COMPARISON_UNSPECIFIED, which ProtoJSON omits), EQ, NE, a number of no ComparisonType: "Only
+        # COMPARISON_LT and COMPARISON_GT are supported currently" (MetricThreshold.comparison, google-cloud-monitoring
+        # types/alert.py), so the notification came through something that dropped or rewrote it, and a floor is
+        # not ruled out.
+        shown = incident.comparison or "no comparison"
+        return (f"{policy} compares the service's requests with a bar{bar} but its condition's comparison ({shown}) "
+                "does not say whether it fires on a rise or a fall: a floor on the volume of requests (callers gone, a "
+                "route changed) is not ruled out, and is no failure of the requests that come")
     return (f"{policy} fires when the service's requests fall below a floor ({incident.comparison}{bar}): fewer "
             "requests (callers gone, a route changed) is no failure of the requests that come")
 
@@ -206,7 +252,7 @@ def _another_condition(incident: Incident, policy: str) -> str:
 
 
 _FORMS = (_forecast, _unsaid, _absence, _missing_data, _slo_standing, _slow_burn, _long_alignment, _traffic_floor,
-          _query, _another_condition)
+          _query, _long_range, _another_condition)
 
 
 def _query_form(query: str) -> str:

@@ -39,6 +39,8 @@ def _request_floor(comparison: str, ratio: bool = False):
         incident["resource"] = {"type": "cloud_run_revision", "labels": {
             "project_id": "p", "location": "us-central1", "service_name": "backend"}}
         body = {"filter": REQUESTS, "comparison": comparison, "thresholdValue": 0.5}
+        if comparison is None:
+            body.pop("comparison")
         if ratio:
             body["filter"] += ' AND metric.labels.response_code_class="2xx"'
             body["denominatorFilter"] = REQUESTS
@@ -74,6 +76,8 @@ def _aligned(period: str, aligner: str):
 
 PROMQL = 'sum(rate(run_googleapis_com:request_count{service_name="backend",response_code_class="5xx"}[5m])) > 1'
 
+DAY_OF_5XX = 'sum(increase(run_googleapis_com:request_count{service_name="backend",response_code_class="5xx"}[24h])) > 100'
+
 FORECAST = ('predict_linear(sum(rate(run_googleapis_com:request_count{service_name="backend"}[5m]))[1h:1m], 3600) '
             '> 100')
 
@@ -99,6 +103,9 @@ UNSTATED = [
      "is met while its data is missing (evaluationMissingData EVALUATION_MISSING_DATA_ACTIVE)"),
     ("a floor on the requests", _request_floor("COMPARISON_LT"), "fires when the service's requests fall below a floor"),
     ("a floor on the requests, LE", _request_floor("COMPARISON_LE"), "fall below a floor (COMPARISON_LE"),
+    # A request_count threshold whose comparison says no side (dropped by a relay, or EQ/NE): a floor not ruled out.
+    ("a count of requests with no comparison", _request_floor(None), "does not say whether it fires on a rise or a fall"),
+    ("a count of requests compared equal", _request_floor("COMPARISON_EQ"), "comparison (COMPARISON_EQ)"),
     ("condition_name another condition's", lambda i, c: i.update(condition_name="Disk forecast"),
      "names condition 'Disk forecast'"),
     ("two kinds in one condition", lambda i, c: c.update(conditionAbsent={"filter": ABSENT, "duration": "300s"}),
@@ -135,6 +142,13 @@ UNSTATED = [
     ("5xx summed over a day", _aligned("86400s", "ALIGN_SUM"), "ALIGN_SUM over an alignment period of 24 h"),
     ("a mean over 2 h", _aligned("7200s", "ALIGN_MEAN"), "an alignment period of 2 h"),
     ("a rate over 3601 s", _aligned("3601s", "ALIGN_RATE"), "look-back of 1.00028 h"),
+    # ... and as PromQL: a range (or a subquery's) of more than an hour back ("Querying basics", Prometheus).
+    ("PromQL 5xx over a day", _kind("conditionPrometheusQueryLanguage", {"query": DAY_OF_5XX}),
+     "reads a range of 24 h back ([24h])"),
+    ("PromQL 1 h 30 min beside 5 min", _kind("conditionPrometheusQueryLanguage", {
+        "query": 'rate(x[5m]) > 1 and increase(run_googleapis_com:request_count[1h30m]) > 100'}), "1.5 h back ([1h30m])"),
+    ("PromQL subquery over 2 days", _kind("conditionPrometheusQueryLanguage", {
+        "query": "max_over_time(rate(x[5m])[2d:5m]) > 1"}), "2 days back ([2d])"),
 ]
 
 STATED = [
@@ -142,6 +156,9 @@ STATED = [
     ("forecastOptions null", lambda i, c: c["conditionThreshold"].update(forecastOptions=None)),
     ("a log match", _kind("conditionMatchedLog", {"filter": "severity>=ERROR"})),
     ("a PromQL threshold", _kind("conditionPrometheusQueryLanguage", {"query": PROMQL})),
+    ("a PromQL range of an hour", _kind("conditionPrometheusQueryLanguage", {"query": PROMQL.replace("[5m]", "[1h]")})),
+    ("a PromQL regular expression in brackets", _kind("conditionPrometheusQueryLanguage", {
+        "query": 'sum(rate(x{response_code=~"5[0-9]{2}"}[5m])) > 1'})),
     ("a PromQL metric named like a function, not called", _kind("conditionPrometheusQueryLanguage", {
         "query": 'sum(absent_requests_total{job="x"}) > 1'})),
     ("an SLO burn rate", lambda i, c: c["conditionThreshold"].update(
@@ -165,6 +182,7 @@ STATED = [
         evaluationMissingData="EVALUATION_MISSING_DATA_INACTIVE")),
     ("a success ratio falling below its bar", _request_floor("COMPARISON_LT", ratio=True)),
     ("requests above a bar", _request_floor("COMPARISON_GT")),
+    ("requests at or above a bar", _request_floor("COMPARISON_GE")),
     ("threshold_value disagreeing with thresholdValue", lambda i, c: i.update(threshold_value="0.5")),
     ("the condition as a `conditions` list of one", lambda i, c: i.update(conditions=[i.pop("condition")])),
 ]
