@@ -21,8 +21,8 @@ from shared.diagnosis.scope import (alert_context, by_number_held, combine, diag
 from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
 from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, notified_after_own_close,
-                                   notified_after_verdict, opened_after_close, test_notification, unknown_schema,
-                                   unknown_start)
+                                   not_managed, notified_after_verdict, opened_after_close, test_notification,
+                                   unknown_schema, unknown_start)
 from shared.alerts.present_failure import alert_hold
 from shared.alerts.received import received
 from shared.errors import (AttemptInProgress, DamagedRecord, PermanentError, TransientError, WriteInFlight,
@@ -246,7 +246,8 @@ class _AlertRun:
     def for_service(self, service: str) -> Outcome:
         state, now = self.adapters.state, self.adapters.clock.now()
         if not self.config.manages(service):
-            return self.outcome(OutcomeStatus.SKIPPED, f"{service} is not a managed service", target=service)
+            return self.outcome(OutcomeStatus.SKIPPED, not_managed(service, [s.name for s in self.config.services],
+                                                                   self.incident.policy_name), target=service)
         gate = self.gate()
         remembered = self.remembered(gate)
         if remembered is not None:

@@ -229,7 +229,8 @@ _MISSING_DATA_INACTIVE = frozenset({"EVALUATION_MISSING_DATA_INACTIVE", "1"})
 # field used in a condition for an SLO is the filter field", "Creating an alerting policy"). select_slo_burn_rate
 # measures "how fast you are consuming your error budget" over its lookback ("Alerting on your burn rate"), and
 # select_slo_health the SLI's value (Grafana's Cloud Monitoring data source names it "SLI Value", a third-party
-# mapping; UNCONFIRMED against Google's list): both are the service now, and are left to act. The error budget is
+# mapping; UNCONFIRMED against Google's list): both are the service now, and are left to act (a burn rate over a
+# lookback of an hour at most: a slow burn, over more, is held, `burn_rate_lookback`). The error budget is
 # "for a compliance period ... (1 - SLO goal) x (eligible events in compliance period)" ("Alerting on your burn
 # rate"), a period of days to weeks: the budget left (select_slo_budget, in events or time; select_slo_budget_fraction,
 # Grafana's "SLO Error Budget Remaining"), the whole budget (select_slo_budget_total) and the compliance reached
@@ -247,6 +248,39 @@ def _slo_standing_selector(condition_filter: str) -> str:
     ...), or "" when it uses none."""
     found = _SLO_STANDING.search(condition_filter)
     return f"select_slo_{found.group(1)}" if found else ""
+
+
+# select_slo_burn_rate(SLO_NAME, LOOKBACK_PERIOD): "the select_slo_burn_rate selector also takes a lookback period",
+# written as a quoted duration, `select_slo_burn_rate("projects/P/services/S/serviceLevelObjectives/O", "3600s")`,
+# whose "Valid time units are "ns", "us" "ms", "s", "m", "h"" (Cloud Monitoring, "Retrieving SLO data", SLO monitoring
+# API). Public policies write "1h", "6h", "3600s", "86400s" (Terraform `google_monitoring_alert_policy` examples).
+# The burn rate is the error budget spent over that lookback ("how fast you are consuming your error budget", Cloud
+# Monitoring, "Alerting on your burn rate"): a mean over the lookback. Over a long one it stays above its bar for up
+# to that long after the failures stopped, and crosses it hours after a slow failure began (a slow burn, "6 hours or
+# 3 days" in the SRE Workbook's multiwindow alerts, a third-party summary; UNCONFIRMED against Google's own page,
+# whose "Types of error-budget alerts" section names fast and slow burns without a bar in the copies read).
+_BURN_RATE = re.compile(r'\bselect_slo_burn_rate\s*\(\s*(?:"[^"]*"|[^,()"]*)\s*(?:,\s*"?([^"()]*?)"?\s*)?\)')
+_LOOKBACK = re.compile(r"(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+")
+_LOOKBACK_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+# The longest lookback whose burn rate is read as the service now: an hour, the fast burn's (the SRE Workbook's
+# fast-burn page is 1 h long, 5 min short; its slow burn 6 h; a third-party summary, UNCONFIRMED against Google's
+# page). A burn over an hour stops holding within the hour after the failures stop, which the diagnosis's own check
+# that the failures still go on (shared/diagnosis/diagnose.py `_stopped_since`) covers; a longer one does not.
+FAST_BURN_LOOKBACK_SECONDS = 3600.0
+
+
+def burn_rate_lookback(condition_filter: str) -> tuple[str, float | None] | None:
+    """A burn-rate condition's lookback as written and in seconds (None when it carries none, or not as a duration
+    of the documented units), or None when `condition_filter` is no select_slo_burn_rate."""
+    found = _BURN_RATE.search(condition_filter)
+    if found is None:
+        return None if "select_slo_burn_rate" not in condition_filter else ("", None)
+    written = (found.group(1) or "").strip()
+    if not _LOOKBACK.fullmatch(written):
+        return written, None
+    return written, sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _LOOKBACK_PART.findall(written))
 
 
 # A condition's filter names its metric as `metric.type = "TYPE"` (Cloud Monitoring, "Monitoring
@@ -727,6 +761,11 @@ class Incident(BaseModel):
         """The SLO selector the condition compares when its value is the SLO's standing over its compliance period
         (the error budget left, the whole budget, the compliance reached: `_SLO_STANDING`), "" otherwise."""
         return _slo_standing_selector(self.condition_filter)
+
+    @property
+    def burn_lookback(self) -> tuple[str, float | None] | None:
+        """A burn-rate condition's lookback, as written and in seconds (`burn_rate_lookback`), None for any other."""
+        return burn_rate_lookback(self.condition_filter)
 
     @property
     def start_unknown(self) -> bool:

@@ -23,12 +23,22 @@ conditions fire without one (AlertPolicy.Condition, google/monitoring/v3/alert.p
   compliance reached (select_slo_budget, select_slo_budget_fraction, select_slo_budget_total,
   select_slo_compliance; incidents._SLO_STANDING). The budget is "for a compliance period" of days to weeks
   (Cloud Monitoring, "Alerting on your burn rate"): it ran low on failures that may be days old, and its start is
-  when the standing crossed the bar. An SLO's burn rate over its lookback, and its SLI's value
-  (select_slo_health), are the service now, and are read as before;
+  when the standing crossed the bar. An SLO's burn rate over a lookback of an hour at most (a fast burn), and
+  its SLI's value (select_slo_health), are the service now, and are read as before;
+- an SLO's burn rate over a lookback longer than an hour (a slow burn: `select_slo_burn_rate(SLO, "86400s")`,
+  "6h"), or over a lookback not stated as a duration: the budget spent over that lookback, a mean over hours
+  (incidents.burn_rate_lookback). It stays over its bar for up to the lookback after the failures stopped, and
+  crosses it hours after a slow failure began: its start anchors no deploy, and its firing says nothing of now.
+  The diagnosis's own check that failures still go on reads the service's newest minutes, but a rollback also
+  measures the deploy against the incident's start, which a slow burn does not give. A threshold condition whose
+  alignment period is longer than an hour (a 5xx count or share over a day: "The alignment period is a look-back
+  interval", Cloud Monitoring, "Behavior of metric-based alerting policies") is the same form, as is a PromQL
+  condition reading a range of more than an hour back (`increase(...[24h])`);
 - a condition met while its data is missing (EVALUATION_MISSING_DATA_ACTIVE: "If there is no data to
   evaluate the condition, then evaluate the condition as true", types/alert.py), whose incident may have
   opened on no data, and a `request_count` threshold compared downward with no denominator (a floor on the
-  volume of requests: a drop in traffic), the same sign as an absence;
+  volume of requests: a drop in traffic), the same sign as an absence, or with no comparison stated (a floor is
+  then not ruled out);
 - a notification that does not say which condition fired: no condition kind at all (the `condition`
   missing, or abbreviated to its name and displayName by a relay or a template: a forecast or an
   absence then reads as a present crossing), or parts that name different conditions of a policy of
@@ -45,7 +55,7 @@ from __future__ import annotations
 
 import re
 
-from shared.alerts.incidents import Incident, quoted
+from shared.alerts.incidents import FAST_BURN_LOOKBACK_SECONDS, Incident, quoted
 from shared.alerts.policy_labels import policy_hold
 
 # PromQL's forecast and absence functions by name, as a call (a metric or label of that name is no call).
@@ -60,6 +70,7 @@ _MISSING_DATA_ACTIVE = frozenset({"EVALUATION_MISSING_DATA_ACTIVE", "2"})
 # ratio: a floor on the volume of requests, a drop in traffic.
 _REQUEST_COUNT = "run.googleapis.com/request_count"
 _BELOW = frozenset({"COMPARISON_LT", "COMPARISON_LE"})
+_ABOVE = frozenset({"COMPARISON_GT", "COMPARISON_GE"})
 
 _NOT_WRITTEN = "; it was diagnosed, and nothing was written: a person must decide on the change below"
 
@@ -125,10 +136,104 @@ def _slo_standing(incident: Incident, policy: str) -> str:
             "any failure began")
 
 
+def _slow_burn(incident: Incident, policy: str) -> str:
+    burn = incident.burn_lookback
+    if burn is None:
+        return ""
+    written, seconds = burn
+    if seconds is None:
+        shown = f"lookback {quoted(written, 40)} is no duration" if written else "lookback is not stated"
+        return (f"{policy} fires on an SLO's burn rate (select_slo_burn_rate) whose {shown} (the documented units are "
+                "ns, us, ms, s, m and h): over how long the error budget's burn was measured, and so whether the "
+                "service fails now, is not stated")
+    if seconds <= FAST_BURN_LOOKBACK_SECONDS:
+        return ""
+    return (f"{policy} fires on an SLO's burn rate over a lookback of {_duration(seconds)} (select_slo_burn_rate, "
+            f"{quoted(written, 40)}), a slow burn: the error budget spent over those hours stays over its bar for up to "
+            f"{_duration(seconds)} after the failures stopped, and crosses it hours after they began, so no failure now "
+            "is stated, and its start is not when any failure began (only a lookback of an hour at most, a fast burn, "
+            "is read as the service now)")
+
+
+# Aligners whose value is a point at the period's end, not a summary of the alignment period (ALIGN_NEXT_OLDER: "Align
+# by moving the most recent data point before the end of the alignment period to the boundary at the end of the
+# alignment period"; ALIGN_INTERPOLATE: "Align by interpolating between adjacent points around the alignment period
+# boundary", Aggregation.Aligner, google-cloud-monitoring types/common.py): a long period does not make theirs a value
+# over hours.
+_POINT_ALIGNERS = frozenset({"ALIGN_NEXT_OLDER", "ALIGN_INTERPOLATE"})
+
+
+def _long_alignment(incident: Incident, policy: str) -> str:
+    """A threshold condition whose value aggregates more than an hour: "The alignment period is a look-back interval
+    from a particular point in time" (Cloud Monitoring, "Behavior of metric-based alerting policies"), so a 5xx count
+    or share over a day stays over its bar for up to a day after the failures stopped, and crosses it hours after a
+    slow failure began: the slow burn's form, written as a metric threshold."""
+    period = incident.alignment_seconds
+    if (incident.condition_kind != "threshold" or period is None or period <= FAST_BURN_LOOKBACK_SECONDS
+            or incident.aligner in _POINT_ALIGNERS):
+        return ""
+    return (f"{policy} compares {incident.aligner or 'its aggregation'} over an alignment period of {_duration(period)} "
+            f"(a look-back of {_duration(period)}): its value stays over its bar for up to {_duration(period)} after the "
+            "failures stopped, and crosses it hours after a slow failure began, so no failure now is stated, and its "
+            "start is not when any failure began (an alignment period of an hour at most is read as the service now)")
+
+
+# A PromQL range vector's or subquery's range: "Range vector literals work like instant vector literals, except that
+# they select a range of samples back from the current instant ... a time duration is appended in square brackets";
+# "Time durations are specified as a number, followed immediately by one of the following units: ms, s, m, h, d, w,
+# y", and "can be combined, by concatenation" (Prometheus, "Querying basics"); a subquery is `[<range>:<resolution>]`.
+_PROMQL_UNITS = {"ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 31536000.0}
+_PROMQL_RANGE = re.compile(r"\[\s*((?:\d+(?:ms|s|m|h|d|w|y))+)\s*(?::[^\]]*)?\]")
+_PROMQL_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+
+
+def _longest_range(query: str) -> tuple[str, float] | None:
+    """The longest range a PromQL query reads back (a range vector's or a subquery's), as written and in seconds, or
+    None when it reads none."""
+    ranges = [(found.group(1), sum(int(n) * _PROMQL_UNITS[unit] for n, unit in _PROMQL_PART.findall(found.group(1))))
+              for found in _PROMQL_RANGE.finditer(query)]
+    return max(ranges, key=lambda written_seconds: written_seconds[1]) if ranges else None
+
+
+def _long_range(incident: Incident, policy: str) -> str:
+    """A query condition that reads a range of more than an hour back (`increase(...[1d])`, `rate(...[24h])`): the
+    slow burn's form, written in PromQL. Held whichever part of the query the range is in (a day's volume beside a
+    5-minute share, say): which part of the query fired is not stated. MQL's windows (`align delta(1d)`) are not read
+    (UNCONFIRMED: their duration syntax in the copies of the reference read)."""
+    if incident.condition_kind != "other":
+        return ""
+    longest = _longest_range(incident.condition_filter)
+    if longest is None or longest[1] <= FAST_BURN_LOOKBACK_SECONDS:
+        return ""
+    written, seconds = longest
+    return (f"the query of {policy} reads a range of {_duration(seconds)} back ([{written}]): a value over those hours "
+            f"stays over its bar for up to {_duration(seconds)} after the failures stopped, and crosses it hours after a "
+            "slow failure began, so no failure now is stated, and its start is not when any failure began (a range of "
+            "an hour at most is read as the service now)")
+
+
+def _duration(seconds: float) -> str:
+    hours = seconds / 3600
+    return f"{hours:g} h" if hours < 48 else f"{hours / 24:g} days"
+
+
 def _traffic_floor(incident: Incident, policy: str) -> str:
-    if incident.metric_type != _REQUEST_COUNT or incident.comparison not in _BELOW or incident.is_ratio:
+    # An SLO condition's `metric` is not what it compares (only its filter, a time-series selector, is used: Cloud
+    # Monitoring, "Creating an alerting policy"; which metric its notification names is UNCONFIRMED): an SLI under
+    # its goal (select_slo_health) named beside request_count is no floor on the volume of requests.
+    if (incident.metric_type != _REQUEST_COUNT or incident.comparison in _ABOVE or incident.is_ratio
+            or incident.condition_kind != "threshold" or "select_slo_" in incident.condition_filter):
         return ""
     bar = f" {incident.threshold:g}" if incident.threshold is not None else ""
+    if incident.comparison not in _BELOW:
+        # None (COMPARISON_UNSPECIFIED, which ProtoJSON omits), EQ, NE, a number of no ComparisonType: "Only
+        # COMPARISON_LT and COMPARISON_GT are supported currently" (MetricThreshold.comparison, google-cloud-monitoring
+        # types/alert.py), so the notification came through something that dropped or rewrote it, and a floor is
+        # not ruled out.
+        shown = incident.comparison or "no comparison"
+        return (f"{policy} compares the service's requests with a bar{bar} but its condition's comparison ({shown}) "
+                "does not say whether it fires on a rise or a fall: a floor on the volume of requests (callers gone, a "
+                "route changed) is not ruled out, and is no failure of the requests that come")
     return (f"{policy} fires when the service's requests fall below a floor ({incident.comparison}{bar}): fewer "
             "requests (callers gone, a route changed) is no failure of the requests that come")
 
@@ -146,8 +251,8 @@ def _another_condition(incident: Incident, policy: str) -> str:
             "resource's), so no present failure of this resource is stated")
 
 
-_FORMS = (_forecast, _unsaid, _absence, _missing_data, _slo_standing, _traffic_floor, _query,
-          _another_condition)
+_FORMS = (_forecast, _unsaid, _absence, _missing_data, _slo_standing, _slow_burn, _long_alignment, _traffic_floor,
+          _query, _long_range, _another_condition)
 
 
 def _query_form(query: str) -> str:

@@ -6,6 +6,7 @@ log-based incident notified again after Runwarden closed it. Beside the notifica
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from collections.abc import Sequence
 from typing import Any
 
 from shared.alerts.incidents import SCHEMA_VERSION, Incident, quoted
@@ -176,3 +177,24 @@ def unknown_start(incident: Incident, about: str) -> str:
             "unknown, and no time was guessed for it; nothing was diagnosed or done; a person must look at it "
             f"(`runwarden command diagnose --target {about}` reads the live evidence now). Policy "
             f"{incident.policy_name!r}{summary}")
+
+
+def not_managed(service: str, managed: Sequence[str], policy: str) -> str:
+    """The `skipped` outcome's reason for an alert on a Cloud Run service the config does not manage
+    (`projects/P/locations/L/services/S`): nothing read or done. When a managed service has the same service id in
+    another project or region, it is named, and the alert is said not to be about it: a service id is unique only
+    within its project and region (Cloud Run's resource name, `projects/{project}/locations/{location}/services/
+    {service_id}`, google/cloud/run/v2/service.proto), and "backend is not a managed service" read as the managed
+    backend's all-clear. The people's channels hear of the alert only if its policy names them (the policies infra/
+    makes do)."""
+    parts = service.split("/")
+    same = [name for name in managed if name.rsplit("/", 1)[-1] == parts[-1] and name != service]
+    if len(parts) != 6 or not same:
+        return f"{service} is not a managed service: nothing was read or done"
+    differ = sorted({words for name in same for words, i in (("project", 1), ("region", 3))
+                     if name.split("/")[i] != parts[i]})
+    named = ", ".join(same[:4]) + (f" and {len(same) - 4} more" if len(same) > 4 else "")
+    return (f"{service} is not a managed service: Runwarden manages a service of the same name in another "
+            f"{' and '.join(differ)} ({named}), which this alert is not about, so nothing was read or done on either; "
+            f"policy {quoted(policy)} alerts on the one in project {parts[1]}, region {parts[3]}: if it must reach a "
+            "person, put a person's channel on it")

@@ -14,6 +14,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from shared.alerts.incidents import AlertTarget, Incident, TargetKind
+from shared.alerts.reasons import not_managed
 from shared.config import Config
 from shared.diagnosis.collection import Readers, Users, collect, epoch_to_datetime, users_of
 from shared.diagnosis.diagnose import RULE_SET, diagnose
@@ -260,7 +261,9 @@ def diagnose_alert(incident: Incident, config: Config, readers: Readers, now: da
     if target.kind in (TargetKind.SERVICE, TargetKind.UPTIME):
         service = target.name if target.kind is TargetKind.SERVICE else service_for_host(target.name, config)
         if service is None or not config.manages(service):
-            return AlertVerdict(target, skip=f"{target.name} is not a managed service (nor its host)")
+            skip = (not_managed(target.name, [s.name for s in config.services], incident.policy_name)
+                    if target.kind is TargetKind.SERVICE else f"{target.name} is not a managed service (nor its host)")
+            return AlertVerdict(target, skip=skip)
         result = diagnose_service(service, incident, config, readers, now)
         other = unserved_host(target.name, config, result.bundle.service) if target.kind is TargetKind.UPTIME else ""
         if other:

@@ -956,6 +956,70 @@ def test_an_alert_on_an_slos_standing_over_its_compliance_period_is_diagnosed_an
     assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
 
 
+def _burn_rate(notification: dict, project_id: str, lookback: str) -> None:
+    """The notification's condition made an SLO burn-rate condition over `lookback` (a time-series selector, the only
+    field used in an SLO condition: Cloud Monitoring, "Creating an alerting policy", "Retrieving SLO data")."""
+    incident = notification["incident"]
+    incident["condition"]["conditionThreshold"] = {
+        "filter": f'select_slo_burn_rate("projects/{project_id}/services/backend-svc/serviceLevelObjectives/'
+                  f'availability", "{lookback}")',
+        "comparison": "COMPARISON_GT", "thresholdValue": 3, "duration": "0s", "trigger": {"count": 1}}
+    incident.update(metric={"type": "", "labels": {}}, threshold_value="3", observed_value="4.2")
+
+
+@pytest.mark.parametrize("scenario", ["bad_revision", "connector_saturation"])
+@pytest.mark.parametrize("lookback", ["86400s", "6h"])
+def test_a_slow_burn_alert_is_diagnosed_and_reaches_a_person(
+        standin_env, firestore, pubsub, project_id, anchor, capsys, scenario, lookback):
+    """An SLO's burn rate over hours (a slow burn), on a service whose new revision fails now or whose connector is
+    saturated now: the budget spent over those hours stays over its bar for hours after the failures stopped and
+    crosses it hours after they began, so the notification does not say the service fails now, and its start is
+    not the failure's. It was rolled back, or its connector scaled, as a failure starting then. Diagnosed, and
+    escalated with the change it would have made."""
+    world = World.for_scenario(resolve_scenario(scenario), standin_env, pubsub, project_id, anchor)
+    world.seed(scenario)
+    notification = resolve_scenario(scenario).notification(world.anchor)
+    _burn_rate(notification, project_id, lookback)
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "a slow burn" in outcome.reason and "nothing was written" in outcome.reason, outcome.reason
+    assert outcome.action is not None and outcome.action.name in ("rollback_traffic", "scale_connector")
+    assert world.writes() == 0
+    assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
+
+
+def test_a_5xx_count_over_a_day_is_diagnosed_and_reaches_a_person(world, capsys):
+    """The slow burn's form as a metric threshold: 5xx summed over an alignment period of a day (a look-back: Cloud
+    Monitoring, "Behavior of metric-based alerting policies"), on a revision that fails now. It was rolled back as a
+    failure starting then; now diagnosed, and escalated with the rollback it would have made."""
+    world.seed("bad_revision")
+    notification = resolve_scenario("bad_revision").notification(world.anchor)
+    for step in notification["incident"]["condition"]["conditionThreshold"]["aggregations"]:
+        step["alignmentPeriod"] = "86400s"
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "alignment period of 24 h" in outcome.reason and "nothing was written" in outcome.reason, outcome.reason
+    assert outcome.action is not None and outcome.action.name == "rollback_traffic"
+    assert world.writes() == 0
+    assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
+
+
+def test_a_fast_burn_alert_on_a_failing_revision_is_rolled_back(world, project_id):
+    """An SLO's burn rate over an hour (a fast burn) is the service now: acted on as before."""
+    world.seed("bad_revision")
+    notification = resolve_scenario("bad_revision").notification(world.anchor)
+    _burn_rate(notification, project_id, "3600s")
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == "applied", outcome.reason
+    assert world.writes() == 1
+
+
 def test_a_policy_labelled_runwarden_enabled_acts_as_an_unlabelled_one(world):
     world.seed("bad_revision")
     notification = resolve_scenario("bad_revision").notification(world.anchor)

@@ -39,6 +39,8 @@ def _request_floor(comparison: str, ratio: bool = False):
         incident["resource"] = {"type": "cloud_run_revision", "labels": {
             "project_id": "p", "location": "us-central1", "service_name": "backend"}}
         body = {"filter": REQUESTS, "comparison": comparison, "thresholdValue": 0.5}
+        if comparison is None:
+            body.pop("comparison")
         if ratio:
             body["filter"] += ' AND metric.labels.response_code_class="2xx"'
             body["denominatorFilter"] = REQUESTS
@@ -51,20 +53,30 @@ def _request_floor(comparison: str, ratio: bool = False):
 SLO = '"projects/p/services/backend-svc/serviceLevelObjectives/availability"'
 
 
-def _slo(selector: str, comparison: str = "COMPARISON_LT", bar: float = 0.1, metric: str = ""):
+def _slo(selector: str, comparison: str = "COMPARISON_LT", bar: float = 0.1, metric: str = "", lookback: str = ""):
     """An SLO condition: only its filter is read, a time-series selector (Cloud Monitoring, "Creating an alerting
     policy", SLO monitoring API); the notification's `metric` is UNCONFIRMED for one (no sample), so both empty and
-    a request_count one are tried."""
+    a request_count one are tried. `lookback`: the selector's second argument, as written ("" for none)."""
     def change(incident: dict, condition: dict) -> None:
         condition.pop("conditionThreshold")
-        condition["conditionThreshold"] = {"filter": f"{selector}({SLO})", "comparison": comparison,
+        argument = f", {lookback}" if lookback else ""
+        condition["conditionThreshold"] = {"filter": f"{selector}({SLO}{argument})", "comparison": comparison,
                                            "thresholdValue": bar, "duration": "0s"}
         incident["metric"] = {"type": metric, "labels": {}}
         incident.update(threshold_value=f"{bar:g}", observed_value="0.05")
     return change
 
 
+def _aligned(period: str, aligner: str):
+    """The documented threshold condition aligned over `period` by `aligner`."""
+    def change(incident: dict, condition: dict) -> None:
+        condition["conditionThreshold"]["aggregations"] = [{"alignmentPeriod": period, "perSeriesAligner": aligner}]
+    return change
+
+
 PROMQL = 'sum(rate(run_googleapis_com:request_count{service_name="backend",response_code_class="5xx"}[5m])) > 1'
+
+DAY_OF_5XX = 'sum(increase(run_googleapis_com:request_count{service_name="backend",response_code_class="5xx"}[24h])) > 100'
 
 FORECAST = ('predict_linear(sum(rate(run_googleapis_com:request_count{service_name="backend"}[5m]))[1h:1m], 3600) '
             '> 100')
@@ -91,6 +103,9 @@ UNSTATED = [
      "is met while its data is missing (evaluationMissingData EVALUATION_MISSING_DATA_ACTIVE)"),
     ("a floor on the requests", _request_floor("COMPARISON_LT"), "fires when the service's requests fall below a floor"),
     ("a floor on the requests, LE", _request_floor("COMPARISON_LE"), "fall below a floor (COMPARISON_LE"),
+    # A request_count threshold whose comparison says no side (dropped by a relay, or EQ/NE): a floor not ruled out.
+    ("a count of requests with no comparison", _request_floor(None), "does not say whether it fires on a rise or a fall"),
+    ("a count of requests compared equal", _request_floor("COMPARISON_EQ"), "comparison (COMPARISON_EQ)"),
     ("condition_name another condition's", lambda i, c: i.update(condition_name="Disk forecast"),
      "names condition 'Disk forecast'"),
     ("two kinds in one condition", lambda i, c: c.update(conditionAbsent={"filter": ABSENT, "duration": "300s"}),
@@ -105,6 +120,35 @@ UNSTATED = [
      _slo("select_slo_budget_fraction", metric="run.googleapis.com/request_count"), "compliance period"),
     ("an SLO's error budget left, spaced", _slo("select_slo_budget_fraction ", comparison="COMPARISON_LE"),
      "select_slo_budget_fraction"),
+    # An SLO's burn rate over a lookback longer than an hour (a slow burn): a mean over hours, over its bar for up to
+    # that long after the failures stopped; or over a lookback not stated as a duration.
+    ("a slow burn over 24 h", _slo("select_slo_burn_rate", "COMPARISON_GT", 3.0, lookback='"86400s"'),
+     "over a lookback of 24 h (select_slo_burn_rate, '86400s'), a slow burn"),
+    ("a slow burn over 6 h", _slo("select_slo_burn_rate", "COMPARISON_GT", 6.0, lookback='"6h"'),
+     "a lookback of 6 h"),
+    ("a slow burn over 3 days", _slo("select_slo_burn_rate", "COMPARISON_GT", 1.0, lookback='"72h"'),
+     "a lookback of 3 days"),
+    ("a slow burn over 1 h 30 min", _slo("select_slo_burn_rate", "COMPARISON_GT", 6.0, lookback='"1h30m"'),
+     "a lookback of 1.5 h"),
+    ("a slow burn over 120 min, unquoted", _slo("select_slo_burn_rate", "COMPARISON_GT", 6.0, lookback="120m"),
+     "a lookback of 2 h"),
+    ("a slow burn under a request_count metric", _slo("select_slo_burn_rate", "COMPARISON_GT", 3.0,
+                                                      metric="run.googleapis.com/request_count", lookback='"24h"'),
+     "a slow burn"),
+    ("a burn rate whose lookback is no duration", _slo("select_slo_burn_rate", "COMPARISON_GT", 10.0,
+                                                       lookback='"1 day"'), "lookback '1 day' is no duration"),
+    ("a burn rate with no lookback", _slo("select_slo_burn_rate", "COMPARISON_GT", 10.0), "lookback is not stated"),
+    # The same form as a metric threshold: a value aggregated over an alignment period (a look-back) of hours.
+    ("5xx summed over a day", _aligned("86400s", "ALIGN_SUM"), "ALIGN_SUM over an alignment period of 24 h"),
+    ("a mean over 2 h", _aligned("7200s", "ALIGN_MEAN"), "an alignment period of 2 h"),
+    ("a rate over 3601 s", _aligned("3601s", "ALIGN_RATE"), "look-back of 1.00028 h"),
+    # ... and as PromQL: a range (or a subquery's) of more than an hour back ("Querying basics", Prometheus).
+    ("PromQL 5xx over a day", _kind("conditionPrometheusQueryLanguage", {"query": DAY_OF_5XX}),
+     "reads a range of 24 h back ([24h])"),
+    ("PromQL 1 h 30 min beside 5 min", _kind("conditionPrometheusQueryLanguage", {
+        "query": 'rate(x[5m]) > 1 and increase(run_googleapis_com:request_count[1h30m]) > 100'}), "1.5 h back ([1h30m])"),
+    ("PromQL subquery over 2 days", _kind("conditionPrometheusQueryLanguage", {
+        "query": "max_over_time(rate(x[5m])[2d:5m]) > 1"}), "2 days back ([2d])"),
 ]
 
 STATED = [
@@ -112,16 +156,33 @@ STATED = [
     ("forecastOptions null", lambda i, c: c["conditionThreshold"].update(forecastOptions=None)),
     ("a log match", _kind("conditionMatchedLog", {"filter": "severity>=ERROR"})),
     ("a PromQL threshold", _kind("conditionPrometheusQueryLanguage", {"query": PROMQL})),
+    ("a PromQL range of an hour", _kind("conditionPrometheusQueryLanguage", {"query": PROMQL.replace("[5m]", "[1h]")})),
+    ("a PromQL regular expression in brackets", _kind("conditionPrometheusQueryLanguage", {
+        "query": 'sum(rate(x{response_code=~"5[0-9]{2}"}[5m])) > 1'})),
     ("a PromQL metric named like a function, not called", _kind("conditionPrometheusQueryLanguage", {
         "query": 'sum(absent_requests_total{job="x"}) > 1'})),
     ("an SLO burn rate", lambda i, c: c["conditionThreshold"].update(
         filter='select_slo_burn_rate("projects/p/services/s/serviceLevelObjectives/o", "3600s")')),
-    ("an SLO's burn rate over its lookback", _slo("select_slo_burn_rate", comparison="COMPARISON_GT", bar=10.0)),
+    ("an SLO's burn rate over its lookback", _slo("select_slo_burn_rate", comparison="COMPARISON_GT", bar=10.0,
+                                                  lookback='"3600s"')),
+    # A fast burn: a lookback of an hour at most, in any of the documented units.
+    ("a fast burn over 60 min", _slo("select_slo_burn_rate", "COMPARISON_GT", 14.4, lookback='"60m"')),
+    ("a fast burn over 1 h", _slo("select_slo_burn_rate", "COMPARISON_GT", 14.4, lookback='"1h"')),
+    ("a fast burn over 5 min", _slo("select_slo_burn_rate", "COMPARISON_GT", 14.4, lookback='"300s"')),
     ("an SLO's SLI now under its goal", _slo("select_slo_health", bar=0.99)),
+    # The SLI under its goal is no floor on the volume of requests, whatever metric the notification names.
+    ("an SLO's SLI now under its goal, under a request_count metric",
+     _slo("select_slo_health", bar=0.99, metric="run.googleapis.com/request_count")),
+    # A look-back of an hour at most, or an aligner that takes the point at the period's end: the metric now.
+    ("a sum over an hour", _aligned("3600s", "ALIGN_SUM")),
+    ("a rate over 5 min", _aligned("300s", "ALIGN_RATE")),
+    ("the newest point of a day's period", _aligned("86400s", "ALIGN_NEXT_OLDER")),
+    ("an interpolated point of a day's period", _aligned("86400s", "ALIGN_INTERPOLATE")),
     ("met on missing data as not met", lambda i, c: c["conditionThreshold"].update(
         evaluationMissingData="EVALUATION_MISSING_DATA_INACTIVE")),
     ("a success ratio falling below its bar", _request_floor("COMPARISON_LT", ratio=True)),
     ("requests above a bar", _request_floor("COMPARISON_GT")),
+    ("requests at or above a bar", _request_floor("COMPARISON_GE")),
     ("threshold_value disagreeing with thresholdValue", lambda i, c: i.update(threshold_value="0.5")),
     ("the condition as a `conditions` list of one", lambda i, c: i.update(conditions=[i.pop("condition")])),
 ]

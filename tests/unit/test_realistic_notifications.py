@@ -142,6 +142,15 @@ NOTIFICATIONS = {
     "another project's service": (
         "bad_revision", _labels(project_id="shop-staging"), OutcomeStatus.SKIPPED, 0,
         "projects/shop-staging/locations/us-central1/services/backend is not a managed service"),
+    # A service id is unique only within its project and region: the managed backend's name elsewhere is named, and
+    # the alert said not to be about it (before: "... is not a managed service", read as the managed one's all-clear).
+    "a managed service's name in another region": (
+        "bad_revision", _labels(location="europe-west1"), OutcomeStatus.SKIPPED, 0,
+        "same name in another region (projects/demo-project/locations/us-central1/services/backend), which this "
+        "alert is not about"),
+    "a managed service's name in another project": (
+        "bad_revision", _labels(project_id="shop-staging"), OutcomeStatus.SKIPPED, 0,
+        "same name in another project (projects/demo-project/locations/us-central1/services/backend)"),
     "a connector with an empty location": (
         "bad_revision", _connector(location=""), OutcomeStatus.REJECTED, 0, "has no location label"),
     # Identifying labels in a form no resource of their type has: skipped before, as not managed.
