@@ -131,6 +131,7 @@ CASES = {
     "the deploy changed the plain token": (((AXIOS_401, 20),), {
         "old_secrets": (), "new_secrets": (), "old_plain": PLAIN_KEY,
         "new_plain": (PLAIN_KEY[0], ("PARTNER_API_TOKEN", "fp_live_9zzQ"))}, ROLLBACK),
+    "the deploy moved the key, a partner's 429": (((PARTNER_429, 20),), {"new_secrets": (KEY_8,)}, ROLLBACK),
     "no credential read from its settings": (((AXIOS_401, 20),), {"old_secrets": (), "new_secrets": ()}, ROLLBACK),
     "the deploy changed the service account (quota)": (((VERTEX, 20),), {"new_sa": OTHER_SA}, ROLLBACK),
     "the deploy moved the calls to a host whose certificate expired": (

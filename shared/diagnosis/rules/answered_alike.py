@@ -118,15 +118,17 @@ def _presented_differently(suspect: Revision, good: Revision, kinds: set[str]) -
     UNCONFIRMED for APIs that charge the resource's project); for a refused credential, a secret read otherwise
     for a new instance (secret_values.read_differently: another secret or pinned version) or a credential in its
     plain env changed (secret_refs.plain_credentials_changed), or no credential read from its settings at all
-    (a key baked into the image, which the deploy may have changed)."""
+    (a key baked into the image, which the deploy may have changed); for a rate limit, a secret or plain
+    credential read otherwise too (the limit of another account)."""
     if suspect.service_account != good.service_account:
         return f"its service account {suspect.service_account or 'unset'} (against {good.service_account or 'unset'})"
-    if CREDENTIAL not in kinds:
+    if not kinds & {CREDENTIAL, RATE_LIMITED}:
         return ""
+    # A rate limit is counted for the account the key names: another key may be another account's limit.
     changed = read_differently(good, suspect) + plain_credentials_changed(good, suspect)
     if changed:
         return f"it reads {', '.join(changed)} otherwise"
-    if not suspect.secrets and not _holds_plain_credential(suspect):
+    if CREDENTIAL in kinds and not suspect.secrets and not _holds_plain_credential(suspect):
         return "no credential is read from its secrets or plain env (one in its image may have changed)"
     return ""
 
