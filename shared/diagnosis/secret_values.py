@@ -55,15 +55,18 @@ _CONFIG_PARSE = re.compile(
 # - axios: "AxiosError: Request failed with status code 401" (axios lib/core/settle.js).
 # - Spring's RestTemplate: "HttpClientErrorException$Unauthorized: 401 Unauthorized".
 # - The key itself named as refused: Stripe's "Invalid API Key provided: sk_live_****" (its
-#   AuthenticationError, HTTP 401), OpenAI's "Incorrect API key provided", Google APIs' "API key not
-#   valid. Please pass a valid API key." (reason API_KEY_INVALID: an error body with a bad key, as public
-#   code quotes it; the Google page that words it UNCONFIRMED), "invalid_api_key" codes, and OAuth
-#   2.0's "invalid_client" (RFC 6749 section 5.2: "Client authentication failed", a client secret).
+#   AuthenticationError, HTTP 401), and its "Expired API Key provided: rk_test_****" (code
+#   api_key_expired, HTTP 401: a key rolled or expired at the provider, stripe/stripe-cli pull request
+#   #792), OpenAI's "Incorrect API key provided", Google APIs' "API key not valid. Please pass a valid
+#   API key." (reason API_KEY_INVALID: an error body with a bad key, as public code quotes it; the
+#   Google page that words it UNCONFIRMED), "invalid_api_key" codes, and OAuth 2.0's "invalid_client"
+#   (RFC 6749 section 5.2: "Client authentication failed", a client secret).
 # A bare 403 is left out: an account refused an operation says which permission, not which key.
 _CREDENTIAL_REFUSED = re.compile(
     r"\b401 Client Error: Unauthorized\b|\bClient error '401 Unauthorized'|\b401, message='Unauthorized'"
     r"|\bRequest failed with status code 401\b|\bHttpClientErrorException\$Unauthorized\b"
-    r"|\bInvalid API Key provided\b|\bIncorrect API key provided\b|\bAPI key not valid\b|\bAPI_KEY_INVALID\b"
+    r"|\b(?:Invalid|Expired) API Key provided\b|\bapi_key_expired\b|\bIncorrect API key provided\b"
+    r"|\bAPI key not valid\b|\bAPI_KEY_INVALID\b"
     r"|\binvalid_api_key\b|[\"']error[\"']\s*:\s*[\"']invalid_client[\"']",
     re.IGNORECASE)
 

@@ -176,7 +176,9 @@ CASES = {
                                                         None, ROLLBACK),
     "a parse failure at start, but only a key read at latest": ((KEY_LATEST,), (KEY_LATEST,), ((JSON_CONFIG, 6),), 6,
                                                                 None, ROLLBACK),
-    "no secret at latest on the target": ((KEY_8,), (KEY_8,), ((STRIPE, 20),), 0, None, ROLLBACK),
+    # Both pin the same version: the same key, refused whichever revision sends it (rules/answered_alike.py;
+    # a rollback before, the gap a key revoked at the provider fell through).
+    "the same pinned version on both": ((KEY_8,), (KEY_8,), ((STRIPE, 20),), 0, None, ESCALATE),
 }
 
 

@@ -19,6 +19,7 @@ from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_C
                                                   cite_hosts_brought, cite_instance_brought, scaling_tightened,
                                                   settings_changed)
 from shared.diagnosis.rules.refusals import refusals
+from shared.diagnosis.rules.answered_alike import answered_alike
 from shared.diagnosis.rules.target_deps import connector_gone, database_moved
 from shared.diagnosis.pool_settings import pool_size_changed
 from shared.diagnosis.secret_refs import plain_credentials_changed, secrets_changed
@@ -89,6 +90,10 @@ def evaluate(facts: Facts) -> Finding:
     latest = _secret_read_at_latest_by_both(facts, c, suspect, good) if good is not None else None
     if latest:
         return c.doubt(*latest)
+    alike = answered_alike(facts, c, suspect, good) if good is not None else None
+    if alike:
+        # A key revoked at the provider, a quota used up, a certificate expired in the deploy's minutes.
+        return c.doubt(*alike)
     counts = facts.requests(facts.since_deploy(suspect), suspect.short_name)
     confidence = 0.9 if counts.total >= 3 * s.min_requests else 0.75
     unread = unread_rule_outs(facts, c, _LOG_RULE_OUTS)

@@ -1,0 +1,178 @@
+"""bad_revision when the new revision's failures are a downstream's verdict on something the rollback target
+presents alike (rules/answered_alike.py): a key the provider refuses that both send (the same pinned secret
+version, the same plain env), a Google API's quota of the project both are charged to, a host's certificate that
+expired. A deploy in the same minutes is blamed by its timing alone: the rollback is held and a person looks.
+The rollback stands when the deploy changed what is presented (another secret version, another plain key, another
+service account, another host), when another revision is answered in the same minutes (a canary's split), and
+when the failures are the new code's own."""
+from __future__ import annotations
+
+import pytest
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.evidence import SecretRef
+from shared.diagnosis.secret_values import CREDENTIAL
+from shared.diagnosis.shared_answers import (CERT_EXPIRED, QUOTA, RATE_LIMITED, UNAVAILABLE, quota_services,
+                                            shared_answer)
+from shared.diagnosis.signatures import Signature
+from shared.remediation.planning import plan
+
+from tests.unit.builders import SQL, Evidence
+
+S = DiagnosisSettings()
+OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
+ROLLBACK = (Signature.BAD_REVISION, "rollback_traffic")
+ESCALATE = (Signature.INCONCLUSIVE, None)
+SA = "backend@shop-prod.iam.gserviceaccount.com"
+
+STRIPE_EXPIRED = ("Traceback (most recent call last):\n  File \"/app/payments.py\", line 58, in charge\n"
+                  "stripe.error.AuthenticationError: Expired API Key provided: rk_live_*********************7QpZ")
+AXIOS_401 = "quote failed for https://api.partner.example/v2/quotes: AxiosError: Request failed with status code 401"
+VERTEX = ("google.api_core.exceptions.ResourceExhausted: 429 Quota exceeded for aiplatform.googleapis.com/"
+          "generate_content_requests_per_minute_per_project_per_base_model with base model: gemini-1.5-flash.")
+SHEETS = ("googleapi: Error 429: Quota exceeded for quota metric 'Write requests' and limit 'Write requests per "
+          "minute' of service 'sheets.googleapis.com' for consumer 'project_number:771023498812'., rateLimitExceeded")
+GO_EXPIRED = ('quote: Post "https://api.partner.example/v2/quote": tls: failed to verify certificate: x509: '
+              "certificate has expired or is not yet valid: current time 2026-03-02T11:56:04Z is after "
+              "2026-03-02T11:55:00Z")
+PY_EXPIRED = ("httpx.ConnectError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired "
+              "(_ssl.c:1006)")
+OWN = "AttributeError: 'NoneType' object has no attribute 'currency'"
+PARTNER_503 = ("requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: "
+               "https://api.partner.example/v2/charges")
+PARTNER_429 = "quote failed: AxiosError: Request failed with status code 429 (https://api.partner.example/v2/quotes)"
+PARTNER_500 = ("requests.exceptions.HTTPError: 500 Server Error: Internal Server Error for url: "
+               "https://api.partner.example/v2/charges")
+
+ANSWERS = {
+    "Stripe's expired key": (STRIPE_EXPIRED, CREDENTIAL),
+    "Stripe's expired key by its code": ('{"error": {"code": "api_key_expired", "type": "invalid_request_error"}}',
+                                         CREDENTIAL),
+    "axios' 401": (AXIOS_401, CREDENTIAL),
+    "Vertex AI's quota": (VERTEX, QUOTA),
+    "a quota metric's words (Go's googleapi)": (SHEETS, QUOTA),
+    "google-api-core's quota": ("google.api_core.exceptions.ResourceExhausted: 429 Quota exceeded for quota metric "
+                                "'Read requests' and limit 'Read requests per minute' of service "
+                                "'firestore.googleapis.com' for consumer 'project_number:1'.", QUOTA),
+    "Go's expired certificate": (GO_EXPIRED, CERT_EXPIRED),
+    "CPython's expired certificate": (PY_EXPIRED, CERT_EXPIRED),
+    "Node's code": ("FetchError: request to https://a.example/ failed, reason: certificate has expired "
+                    "(code CERT_HAS_EXPIRED)", CERT_EXPIRED),
+    "Java's": ("javax.net.ssl.SSLHandshakeException: PKIX path validation failed: java.security.cert."
+               "CertPathValidatorException: validity check failed", CERT_EXPIRED),
+    "a partner's 503": (PARTNER_503, UNAVAILABLE),
+    "a gRPC peer's UNAVAILABLE": ('debug_error_string = "UNKNOWN:Error received from peer ipv4:10.9.0.7:443 '
+                                  '{grpc_message:\\"unavailable\\", grpc_status:14}"', UNAVAILABLE),
+    "a partner's 429": ("requests.exceptions.HTTPError: 429 Client Error: Too Many Requests for url: https://a/",
+                        RATE_LIMITED),
+    # Neither: the code's own, a downstream's 500 (the request the new code sent may cause it).
+    "the code's own": (OWN, ""),
+    "a partner's 500": (PARTNER_500, ""),
+    "an unknown authority": ("x509: certificate signed by unknown authority", ""),
+    "a quota word in passing": ("quota exceeded for tenant acme", ""),
+}
+
+
+@pytest.mark.parametrize("text, kind", ANSWERS.values(), ids=ANSWERS.keys())
+def test_what_a_downstream_answered_about_what_the_caller_presents(text, kind):
+    assert shared_answer(text) == kind
+
+
+def test_the_apis_whose_quota_was_exceeded():
+    assert quota_services(VERTEX) == {"aiplatform.googleapis.com"}
+    assert quota_services(SHEETS) == {"sheets.googleapis.com"}
+
+
+KEY_7 = SecretRef(env="API_KEY", secret="api-key", version="7")
+KEY_8 = SecretRef(env="API_KEY", secret="api-key", version="8")
+PLAIN_KEY = (("PARTNER_API_URL", "https://api.partner.example/v2"), ("PARTNER_API_TOKEN", "fp_live_3Jd81kQ"))
+PARTNER = (("PARTNER_API_URL", "https://api.partner.example/v2"),)
+
+
+def deployed(lines: tuple[tuple[str, int], ...], *, old_secrets=(KEY_7,), new_secrets=(KEY_7,), old_plain=PARTNER,
+             new_plain=PARTNER, old_sa=SA, new_sa=SA, canary=False, old_lines=()) -> Evidence:
+    """NEW replaced OLD 6 minutes ago on the same connector, and 59% of its requests fail with `lines` (text,
+    count) at ERROR; with `canary`, OLD keeps serving 90% of the traffic cleanly beside it, logging `old_lines`."""
+    e = (Evidence().revision(OLD, -300, sql=(SQL,), plain_env=old_plain, secrets=old_secrets, service_account=old_sa)
+         .revision(NEW, -6, sql=(SQL,), plain_env=new_plain, secrets=new_secrets, service_account=new_sa)
+         .requests(OLD, -90, -6, 40).latency(OLD, -90, -6, 0.2)
+         .requests(NEW, -6, 5, 14).requests(NEW, -6, 5, 20, code="500").latency(NEW, -6, 5, 0.5)
+         .connector(max_instances=3).connector_metric("instances", -40, 5, 2).connector_metric("cpu", -40, 5, 0.3)
+         .connector_metric("bytes", -40, 5, 2e6).sql_up(-40, 5, 1))
+    if canary:
+        e.traffic(**{OLD: 90, NEW: 10}).requests(OLD, -6, 5, 300).latency(OLD, -6, 5, 0.2)
+    else:
+        e.traffic(**{NEW: 100})
+    for text, count in lines:
+        e.log(-5, text, NEW, count=count)
+    for text, count in old_lines:
+        e.log(-5, text, OLD, count=count)
+    return e
+
+
+OTHER_SA = "backend-v2@shop-prod.iam.gserviceaccount.com"
+CASES = {
+    # Presented alike: held.
+    "a key both pin at the same version, expired": (((STRIPE_EXPIRED, 20),), {}, ESCALATE),
+    "a plain-env token both send, refused": (((AXIOS_401, 20),), {"old_secrets": (), "new_secrets": (),
+                                                                 "old_plain": PLAIN_KEY, "new_plain": PLAIN_KEY},
+                                             ESCALATE),
+    "the project's Vertex AI quota": (((VERTEX, 20),), {}, ESCALATE),
+    "the project's Sheets quota": (((SHEETS, 20),), {}, ESCALATE),
+    "a partner's certificate expired": (((GO_EXPIRED, 20),), {}, ESCALATE),
+    "an expired certificate, no host named": (((PY_EXPIRED, 20),), {}, ESCALATE),
+    "answers with a few of its own beside": (((VERTEX, 12), (OWN, 6)), {}, ESCALATE),
+    "a partner's 503s from the deploy's minute": (((PARTNER_503, 20),), {}, ESCALATE),
+    "a partner's limit of the account both use": (((PARTNER_429, 20),), {}, ESCALATE),
+    # The deploy changed what is presented: a rollback undoes it.
+    "the deploy moved the key to another pinned version": (((STRIPE_EXPIRED, 20),), {"new_secrets": (KEY_8,)},
+                                                           ROLLBACK),
+    "the deploy changed the plain token": (((AXIOS_401, 20),), {
+        "old_secrets": (), "new_secrets": (), "old_plain": PLAIN_KEY,
+        "new_plain": (PLAIN_KEY[0], ("PARTNER_API_TOKEN", "fp_live_9zzQ"))}, ROLLBACK),
+    "the deploy moved the key, a partner's 429": (((PARTNER_429, 20),), {"new_secrets": (KEY_8,)}, ROLLBACK),
+    "no credential read from its settings": (((AXIOS_401, 20),), {"old_secrets": (), "new_secrets": ()}, ROLLBACK),
+    "the deploy changed the service account (quota)": (((VERTEX, 20),), {"new_sa": OTHER_SA}, ROLLBACK),
+    "the deploy moved the calls to a host whose certificate expired": (
+        ((GO_EXPIRED.replace("api.partner", "api-v3.partner"), 20),),
+        {"new_plain": (("PARTNER_API_URL", "https://api-v3.partner.example/v3"),)}, ROLLBACK),
+    # Another revision answered in the same minutes: the canary's own doing.
+    "a canary refused at the quota, the revision at 90% answered": (((VERTEX, 20),), {"canary": True}, ROLLBACK),
+    "a canary's calls answered 503, the revision at 90% answered": (((PARTNER_503, 20),), {"canary": True},
+                                                                    ROLLBACK),
+    "the deploy moved the calls to a host answering 503": (
+        ((PARTNER_503.replace("api.partner", "api-v3.partner"), 20),),
+        {"new_plain": (("PARTNER_API_URL", "https://api-v3.partner.example/v3"),)}, ROLLBACK),
+    # Not a verdict on what is presented, or too few.
+    "the new code's own failures": (((OWN, 20),), {}, ROLLBACK),
+    "a partner's 500s (the request may cause them)": (((PARTNER_500, 20),), {}, ROLLBACK),
+    "its own failures outnumber the answers": (((VERTEX, 5), (OWN, 15)), {}, ROLLBACK),
+    "two answers only": (((VERTEX, 2),), {}, ROLLBACK),
+}
+
+
+@pytest.mark.parametrize("lines, kwargs, expected", CASES.values(), ids=CASES.keys())
+def test_a_rollback_to_a_revision_meeting_the_same_answer_is_held(lines, kwargs, expected):
+    e = deployed(lines, **kwargs)
+    result = diagnose(e.bundle(), S)
+    assert (result.signature, plan(result, e.bundle(), S).action) == expected, result.summary
+
+
+def test_a_canary_beside_a_revision_refused_alike_is_held():
+    """The revision at 90% meets the same quota in the same minutes: not the canary's doing alone. Its own
+    failures make them not concentrated on the canary (bad_revision's _errors_concentrated), so no rollback
+    either way; the check beside never finds an answered revision."""
+    e = deployed(((VERTEX, 20),), canary=True, old_lines=((VERTEX, 20),))
+    e.requests(OLD, -6, 5, 60, code="500")
+    result = diagnose(e.bundle(), S)
+    assert plan(result, e.bundle(), S).action is None, result.summary
+
+
+def test_the_escalation_names_what_both_present_and_what_to_check():
+    result = diagnose(deployed(((STRIPE_EXPIRED, 20),)).bundle(), S)
+    assert "Expired API Key provided" in result.summary and "api-key (env API_KEY)" in result.summary, result.summary
+    assert f"{OLD} sends the same credential" in result.summary, result.summary
+    assert "look at the key at the provider" in result.summary, result.summary
+    quota = diagnose(deployed(((SHEETS, 20),)).bundle(), S)
+    assert "the quota of sheets.googleapis.com" in quota.summary and "same project" in quota.summary, quota.summary
