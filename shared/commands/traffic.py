@@ -108,10 +108,9 @@ def _while_in_flight(run: CommandRun, target: str) -> str:
         if claim is None or claim.expired(run.now):
             return ""
         since = in_flight.lease_start(run.now, run.config.guardrails.claim_ttl_seconds)
-        plans, _ = in_flight.others_on(run.adapters.state, target, since, "")
+        what = "; ".join(in_flight.others_on(run.adapters.state, target, since, "").listed())
     except (TransientError, PermanentError):
         return ""
-    what = "; ".join(in_flight.named(plan) for plan in sorted(plans, key=lambda p: p.noted_at))
     return (f"; but another write to {target} is in flight (its write claim held by {claim.owner} since "
             f"{claim.claimed_at:%H:%M:%S}Z, until {claim.expires_at:%H:%M:%S}Z at the latest"
             f"{f': {what}' if what else ''}): what it serves may change when that write ends; see it with "

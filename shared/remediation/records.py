@@ -360,14 +360,14 @@ def stored_key(kind: str, data: Mapping[str, Any]) -> str | None:
     """The key of a record of `kind` as stored, from its own fields, even when the rest of it does not
     fit this version's model (None if those fields do not name one): an intent's is its command's or
     its alert message's, an action record's its `key`, an incident's its id, a pin's its service, a
-    command's answer its command_id."""
+    command's answer its command_id, a proposal its proposal_id (its `key` is the claim key its write takes)."""
     if kind == INTENTS:
         command, incident, message = (text_field(data, f) for f in ("command_id", "incident_id", "message_id"))
         if command:
             return command_intent_key(command)
         return intent_key(incident, message) if incident and message else None
     return text_field(data, {ACTIONS: "key", INCIDENTS: "incident_id", PINS: "service",
-                             ANSWERS: "command_id"}.get(kind, "key"))
+                             ANSWERS: "command_id", PROPOSALS: "proposal_id"}.get(kind, "key"))
 
 
 def intent_key(incident_id: str, message_id: str) -> str:
