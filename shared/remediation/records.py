@@ -102,7 +102,7 @@ class KeptReport(BaseModel):
 
 
 # The note an operator's restore left on the rollback it undid, in the only wordings versions before
-# `ActionRecord.undone_by_command` wrote: shared/commands/traffic.py `_released` ("traffic restored by alice@…
+# `ActionRecord.undone_by_command` wrote: shared/commands/traffic.py `_close_rollbacks` ("traffic restored by alice@…
 # (command rs-1)") and judging.restored_by_runwarden, the sweep's settling of such a restore whose record failed
 # ("… (command rs-1), whose record had failed: …"). Read for those old records alone; a record written since
 # carries the typed field, so a note reworded later changes nothing.
@@ -187,7 +187,7 @@ class ActionRecord(KeptReport):
     command_id: str = ""       # the operator's command that made it ("" for automation)
     requested_by: str = ""
     command_digest: str = ""   # what that command asked (alerts.commands.command_digest): a reused id is told apart
-    # The operator's command whose restore_traffic undid this rollback (shared/commands/traffic.py `_released`;
+    # The operator's command whose restore_traffic undid this rollback (shared/commands/traffic.py `_close_rollbacks`;
     # the sweep's settling of such a restore whose record failed: verification.Sweep._own_restore), "" when no
     # command's did. A resend of that very command is told by it (`undone_by`), never by the note's words.
     undone_by_command: str = ""

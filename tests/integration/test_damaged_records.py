@@ -326,3 +326,30 @@ def test_a_kept_report_whose_own_fields_cannot_be_read_is_escalated_once_in_its_
     assert record["report_state"] == "sent" and record["damaged_escalated_at"] is not None
     rolled_back.at(8)
     assert rolled_back.command({"command": "sweep"}, message_id="c2") == []
+
+
+def test_a_restore_past_the_pending_actions_it_can_read_says_the_pin_is_released(rolled_back, monkeypatch):
+    """A restore to_latest releases the pin, then closes the service's pending rollbacks, read over every pending
+    action by deadline, at most RELEASE_PAGES pages. Past them the read raises. Before, the answer said "the pin's
+    release could not be recorded" and that the sweep may still remind of the pin, while the pin was released.
+    Now it says the pin is released and the rollbacks could not all be closed. (The bound shrunk to one page of
+    two, so that three pending actions pass it, as 5,001 would.)"""
+    from shared.commands import traffic
+
+    monkeypatch.setattr(traffic, "RELEASE_PAGE", 2)
+    monkeypatch.setattr(traffic, "RELEASE_PAGES", 1)
+    for n in range(2):
+        key = f"!other-{n}|frontend|scale_connector"
+        rolled_back.state.put_record(ACTIONS, key, {"key": key, "service": "frontend", "state": "pending",
+                                                    "action": "scale_connector",
+                                                    "deadline_at": rolled_back.anchor - timedelta(minutes=n + 1)})
+    body = {"command": "restore_traffic", "command_id": "rs-1", "requested_by": "alice@example.com",
+            "target": SERVICE, "params": {"to_latest": True}, "reason": "fixed"}
+
+    [restored] = rolled_back.command(body, message_id="rs-1")
+
+    assert restored.status.value == "applied", restored.reason
+    assert rolled_back.state.get_record(PINS, SERVICE)["pinned"] is False
+    [note] = [n for n in restored.notes if n.startswith("The restore is written, but")]
+    assert "could not be recorded" not in note and f"the pin of {SERVICE} is released" in note, note
+    assert "more than 2 pending actions" in note, note
