@@ -431,12 +431,15 @@ class _AlertRun:
         data = _record_data(prior.held_message) if prior.held_message else None
         if not data:
             return None
+        # Read before anything else: one that cannot be read raises DamagedRecord (answered `escalated` naming
+        # it, handle_alert): the write it held back is never made on a delivery of its message.
+        held = read_record(ClaimRecord, data, CLAIMS, self.held_key())
         done = self.duplicate(gate, target, prior=prior)
         if done is not None:
-            done.notes.append(f"{held_note(read_record(ClaimRecord, data, CLAIMS, self.held_key()), self.message_id)}; the incident has "
+            done.notes.append(f"{held_note(held, self.message_id)}; the incident has "
                               "been acted on since, so this delivery is answered as that action's duplicate")
             return done
-        return self.outcome(OutcomeStatus.SKIPPED, held_again(data, self.message_id), target=target)
+        return self.outcome(OutcomeStatus.SKIPPED, held_again(held, self.message_id), target=target)
 
     def note_held(self, result: GateResult, target: str, service: str, action: str) -> str:
         """Keeps, best effort, that a brake, a cooldown or a budget held this message's write back and the claim

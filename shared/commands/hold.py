@@ -17,6 +17,7 @@ from datetime import datetime
 
 from shared.alerts.operators import RELEASE
 from shared.commands.context import CommandRun, rejected
+from shared.errors import DamagedRecord
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus, RecordWrite
 from shared.remediation import plans
@@ -135,7 +136,11 @@ def _held_plan(run: CommandRun) -> tuple[IntentRecord, list[IntentRecord], list[
     if plans.over(plan, run.now):
         raise rejected("params.intent", f"{key} expired at {plan.expires_at:%Y-%m-%d %H:%M:%S} UTC: it holds nothing")
     # The claim's other plans, read once: an open one first (what plans.unjudged would name), then the escalated.
-    claims_plans = plans.of_claim(run.adapters.state, plan.claim_key, but=plan.key)
+    try:
+        claims_plans = plans.of_claim(run.adapters.state, plan.claim_key, but=plan.key)
+    except DamagedRecord as exc:    # it may hold the write too: released, this one's hold would hide it
+        raise rejected("params.intent", f"another plan of the same claim cannot be read: {exc}; it may hold the "
+                                        "write too, so nothing is released until a person repairs or deletes it") from None
     other = next((p for p in claims_plans if p.state is IntentState.OPEN), None)
     if other is not None:
         # With its claim given back, the next notification claims afresh (no takeover, so the gate reads no

@@ -7,17 +7,19 @@ not hold back, or nothing could ever release it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from shared.commands.context import CommandRun, refused, rejected
 from shared.commands.inventory import any_target, has_policy
-from shared.errors import PermanentError, TransientError
+from shared.errors import DamagedRecord, PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation import in_flight
 from shared.remediation.guardrails import Gate, pause_key
 from shared.remediation.records import (ACTIONS, FLAGS, KILL_SWITCH, PINS, RESTORES, ActionRecord,
                                         ActionState, PinRecord, RestoreNote,
-                                        RestoreNoteState)
+                                        RestoreNoteState, read_record, stored_key)
+
+_Record = TypeVar("_Record", ActionRecord, RestoreNote, PinRecord)
 
 
 def pause(run: CommandRun) -> Outcome:
@@ -195,10 +197,12 @@ def _in_scope(target: str | None, *names: str) -> bool:
 
 def _planned(run: CommandRun, target: str | None, since: datetime) -> tuple[list[tuple[datetime, str]], bool]:
     """The open plans noted since `since` in the pause's scope, each (when, how it is named), and whether
-    more were open than read."""
-    found, more = in_flight.plans_since(run.adapters.state, since, _LISTED)
-    return [(plan.noted_at, in_flight.named(plan)) for plan in found
-            if _in_scope(target, plan.target, plan.service)], more
+    more were open than read. One this version cannot read is named too, first (when it was planned is not
+    known), unless its own target and service, read as text, put it out of scope."""
+    found = in_flight.plans_since(run.adapters.state, since, _LISTED)
+    return [(since, u.named) for u in found.unreadable if target is None or u.about(target)] + [
+        (plan.noted_at, in_flight.named(plan)) for plan in found.plans
+        if _in_scope(target, plan.target, plan.service)], found.more
 
 
 def _undos(run: CommandRun, target: str | None, since: datetime) -> tuple[list[tuple[datetime, str]], bool]:
@@ -207,9 +211,8 @@ def _undos(run: CommandRun, target: str | None, since: datetime) -> tuple[list[t
     found = run.adapters.state.find_records(ACTIONS, "state", ActionState.UNDOING.value, _LISTED + 1)
     undos = []
     for data in found[:_LISTED]:
-        try:
-            record = ActionRecord.model_validate(data)
-        except ValueError:
+        record = _read(ActionRecord, data, ACTIONS, "an undo by the sweep", target, since, undos)
+        if record is None:
             continue
         last = max((t for t in (record.resolved_at, record.tried_at) if t is not None), default=None)
         if last is not None and last >= since and _in_scope(target, record.target, record.service):
@@ -227,24 +230,37 @@ def _restores(run: CommandRun, target: str | None, since: datetime) -> tuple[lis
     notes = run.adapters.state.find_records(RESTORES, "state", RestoreNoteState.SENDING.value, _LISTED + 1)
     pins = run.adapters.state.find_records(PINS, "pinned", True, _LISTED + 1)
     restores: dict[str, tuple[datetime, str]] = {}
+    unread: list[tuple[datetime, str]] = []
     for data in notes[:_LISTED]:
-        try:
-            note = RestoreNote.model_validate(data)
-        except ValueError:
+        note = _read(RestoreNote, data, RESTORES, "a restore's note", target, since, unread)
+        if note is None:
             continue
         if note.noted_at >= since and _in_scope(target, note.service):
             restores[note.command_id] = (note.noted_at, _restore_named(note.service, note.command_id,
                                                                        note.requested_by, note.noted_at))
     for data in pins[:_LISTED]:
-        try:
-            pin = PinRecord.model_validate(data)
-        except ValueError:
+        pin = _read(PinRecord, data, PINS, "a pin, which may note a restore", target, since, unread)
+        if pin is None:
             continue
         mark = pin.restoring
         if mark is not None and mark.at >= since and _in_scope(target, pin.service):
             restores.setdefault(mark.command_id, (mark.at, _restore_named(pin.service, mark.command_id,
                                                                           mark.requested_by, mark.at)))
-    return list(restores.values()), len(notes) > _LISTED or len(pins) > _LISTED
+    return unread + list(restores.values()), len(notes) > _LISTED or len(pins) > _LISTED
+
+
+def _read(model: type[_Record], data: dict[str, Any], collection: str, what: str, target: str | None,
+          since: datetime, found: list[tuple[datetime, str]]) -> _Record | None:
+    """`data` as `model`; None once one this version cannot read (records.read_record) is added to `found`, named
+    (in_flight.unread), first (when it began is not known), unless its own target and service put it out of the
+    pause's scope. Passed over, a write it stands for was left unnamed: "nothing under way" while one may be."""
+    try:
+        return read_record(model, data, collection, stored_key(collection, data))
+    except DamagedRecord as exc:
+        unreadable = in_flight.unread(data, exc, what)
+        if target is None or unreadable.about(target):
+            found.append((since, unreadable.named))
+        return None
 
 
 def _restore_named(service: str, command_id: str, requested_by: str, at: datetime) -> str:

@@ -85,16 +85,18 @@ def restore(run: CommandRun) -> Outcome:
     if outcome.status is OutcomeStatus.APPLIED:
         try:
             outcome.notes += _released(run, service_name, None if p.to_latest else p.action_id)
-        except TransientError as exc:
+        except _Unrecorded as exc:
             # The restore is written: raising now would lose its answer (a command dead-lettered is never
             # answered), and a resend would only find the gate's claim completed (a duplicate) and record
-            # nothing more. So it is answered, saying what is not recorded and what that leaves.
-            run.timeline.step("unrecorded", f"the pin's release after the restore could not be recorded: {exc}",
-                              severity="WARNING")
-            outcome.notes.append(f"The restore is written, but the pin's release could not be recorded ({exc}): the "
-                                 f"sweep may still remind of the pin of {service_name}, and the rollback it "
-                                 "undid is still open to the sweep's judgement; a person must check them")
+            # nothing more. So it is answered, saying what is not recorded (and what is) and what that leaves.
+            run.timeline.step("unrecorded", f"after the restore, {exc}", severity="WARNING")
+            outcome.notes.append(f"The restore is written, but {exc}; a person must check them")
     return outcome
+
+
+class _Unrecorded(TransientError):
+    """What `_released` could not record after the restore, worded by the step that failed (the pin's release, or
+    the closing of the rollbacks the restore undid once the pin was released), with what that leaves."""
 
 
 
@@ -108,10 +110,9 @@ def _while_in_flight(run: CommandRun, target: str) -> str:
         if claim is None or claim.expired(run.now):
             return ""
         since = in_flight.lease_start(run.now, run.config.guardrails.claim_ttl_seconds)
-        plans, _ = in_flight.others_on(run.adapters.state, target, since, "")
+        what = "; ".join(in_flight.others_on(run.adapters.state, target, since, "").listed())
     except (TransientError, PermanentError):
         return ""
-    what = "; ".join(in_flight.named(plan) for plan in sorted(plans, key=lambda p: p.noted_at))
     return (f"; but another write to {target} is in flight (its write claim held by {claim.owner} since "
             f"{claim.claimed_at:%H:%M:%S}Z, until {claim.expires_at:%H:%M:%S}Z at the latest"
             f"{f': {what}' if what else ''}): what it serves may change when that write ends; see it with "
@@ -466,8 +467,28 @@ def _released(run: CommandRun, service: str, action_id: str | None) -> list[str]
     restore undid, one line per rollback it closed: whose, to which revision and when, so that an operator whose
     restore reverses another's rollback of a minute ago (two people on one incident) reads that it did."""
     state, now, by = run.adapters.state, run.now, run.command.requested_by
-    state.update_record(PINS, service, {"pinned": False, "released_at": now, "released_by": by})
-    undid = []
+    try:
+        state.update_record(PINS, service, {"pinned": False, "released_at": now, "released_by": by})
+    except TransientError as exc:
+        raise _Unrecorded(f"the pin's release could not be recorded ({exc}): the sweep may still remind of the pin of "
+                          f"{service}, and the rollback it undid is still open to the sweep's judgement") from None
+    undid: list[str] = []
+    try:
+        _close_rollbacks(run, service, action_id, undid)
+    except TransientError as exc:
+        # The pin is released (said so: "could not be recorded" was false past RELEASE_PAGES pages); the rollbacks
+        # not closed are the sweep's to judge, over this restore.
+        closed = f" ({len(undid)} closed: {' '.join(undid)})" if undid else ""
+        raise _Unrecorded(f"the pin of {service} is released and the pending rollbacks it undid could not all be "
+                          f"closed ({exc}){closed}: one left open is still judged by the sweep as if this restore "
+                          "had not closed it") from None
+    return undid
+
+
+def _close_rollbacks(run: CommandRun, service: str, action_id: str | None, undid: list[str]) -> None:
+    """The service's pending rollbacks (the one `action_id` names, if any) closed `undone` by this restore, each
+    named in `undid` once closed, so that what a fault mid-way left is said."""
+    state, now, by = run.adapters.state, run.now, run.command.requested_by
     for data in _pending_actions(state, service, now):
         if data.get("action") != "rollback_traffic" or (action_id and data.get("key") != action_id):
             continue
@@ -477,7 +498,6 @@ def _released(run: CommandRun, service: str, action_id: str | None) -> list[str]
                                        "undone_by_command": run.command_id or ""},
                 expect={"state": ActionState.PENDING.value}):
             undid.append(_undid(data))
-    return undid
 
 
 # Pages of pending actions `_pending_actions` reads at most, of RELEASE_PAGE each: far past what a sweep leaves

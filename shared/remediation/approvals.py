@@ -65,14 +65,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared.config import Config
-from shared.errors import PermanentError, TransientError
+from shared.errors import DamagedRecord, PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite
 from shared.remediation.intents import SWEEP_MARGIN
-from shared.remediation.kept_reports import KeptReports
+from shared.remediation.kept_reports import KeptReports, Tell
 from shared.remediation.records import (ACTIONS, ANSWERS, COMMAND_RETENTION, COMMANDS, INTENTS, PROPOSALS,
                                         ActionRecord, ActionState, CommandAnswer, IntentRecord, IntentState,
-                                        ProposalRecord, command_intent_key)
+                                        ProposalRecord, command_intent_key, read_record, stored_key)
 from shared.timeline.writer import Timeline
 
 APPROVED = "approved"
@@ -176,34 +176,39 @@ class Approvals:
     sweep. Its `abandoned` answers are kept in the commands' answers and published by the sweep."""
 
     def __init__(self, config: Config, state: Any, now: datetime, owner: str, lease: timedelta,
-                 kept: KeptReports) -> None:
-        """`owner`, `lease` and `kept`: the sweep's (verification.Sweep), which publishes what `kept` holds."""
+                 kept: KeptReports, tell: Tell) -> None:
+        """`owner`, `lease` and `kept`: the sweep's (verification.Sweep), which publishes what `kept` holds; `tell`:
+        its escalation, once, of a record it cannot read (Sweep._damaged_action), given the proposal's record as
+        stored, the DamagedRecord and what the sweep cannot do for it."""
         self.config, self.state, self.now, self.owner, self.lease, self.kept = config, state, now, owner, lease, kept
+        self.tell = tell
 
     def run(self) -> list[Outcome]:
         outcomes = []
         for data in self.state.find_records(PROPOSALS, "state", APPROVED, MAX_APPROVED_PER_SWEEP):
+            # An approved proposal, or its command's intent or action record, that this version cannot read
+            # (records.read_record): escalated once, naming it, and marked on the proposal; never closed as
+            # unwritten (its write may have happened), and settled as usual once a person repairs the record.
+            # Before, it was said at ERROR in the log each sweep, and no outcome ever told a person.
             try:
-                proposal = ProposalRecord.model_validate(data)
-            except ValidationError as exc:
-                Timeline(data.get("incident_id"), "command").step(
-                    "proposal_unreadable", f"an approved proposal cannot be read ({exc.error_count()} invalid "
-                    f"field(s) in {sorted(data)}): a person must check it", severity="ERROR")
-                continue
-            if not proposal.command_id:
-                continue    # approved by no command this version can name: nothing to look up
-            try:
-                outcome = self._settle(proposal)
-            except (TransientError, PermanentError, ValidationError) as exc:   # the next sweep looks again
-                # (A ValidationError: its intent or action record stored by a version this one cannot read;
-                # said at ERROR each sweep, never closed as unwritten.)
-                Timeline(proposal.incident_id, "command").step(
-                    "approval_deferred", f"{proposal.proposal_id} (approved by command {proposal.command_id}): {exc}",
-                    severity="WARNING" if isinstance(exc, TransientError) else "ERROR")
-                continue
+                outcome = self._approved(read_record(ProposalRecord, data, PROPOSALS, stored_key(PROPOSALS, data)))
+            except DamagedRecord as exc:
+                outcome = self.tell(data, exc, PROPOSALS, "settle that approved proposal nor tell whether its write "
+                                                          "was made (it is never closed as unwritten)")
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes
+
+    def _approved(self, proposal: ProposalRecord) -> Outcome | None:
+        if not proposal.command_id:
+            return None    # approved by no command this version can name: nothing to look up
+        try:
+            return self._settle(proposal)
+        except (TransientError, PermanentError, ValidationError) as exc:   # the next sweep looks again
+            Timeline(proposal.incident_id, "command").step(
+                "approval_deferred", f"{proposal.proposal_id} (approved by command {proposal.command_id}): {exc}",
+                severity="WARNING" if isinstance(exc, TransientError) else "ERROR")
+            return None
 
     def _settle(self, proposal: ProposalRecord) -> Outcome | None:
         command_id = proposal.command_id
@@ -253,8 +258,9 @@ class Approvals:
     def _reads(self, proposal: ProposalRecord) -> tuple[IntentRecord | None, ActionRecord | None]:
         intent_data, record_data = self.state.get_many([(INTENTS, command_intent_key(proposal.command_id)),
                                                         (ACTIONS, proposal.key)])
-        return (IntentRecord.model_validate(intent_data) if intent_data else None,
-                ActionRecord.model_validate(record_data) if record_data else None)
+        return (read_record(IntentRecord, intent_data, INTENTS, command_intent_key(proposal.command_id))
+                if intent_data else None,
+                read_record(ActionRecord, record_data, ACTIONS, proposal.key) if record_data else None)
 
     def _give_back(self, command_id: str) -> None:
         """The command's record, taken only to read and decide, given back (as it was: lapsed, for the

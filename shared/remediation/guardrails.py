@@ -1259,10 +1259,9 @@ class Gate:
         reads whose write it is, not only "acted on at"). A read that fails names nothing."""
         since = in_flight.lease_start(self.clock.now(), self.config.guardrails.claim_ttl_seconds)
         try:
-            others, _ = in_flight.others_on(self.state, target, since, key)
+            listed = "; ".join(in_flight.others_on(self.state, target, since, key).listed())
         except (TransientError, PermanentError):
             return ""
-        listed = "; ".join(in_flight.named(plan) for plan in sorted(others, key=lambda p: p.noted_at))
         return f"; under way now: {listed}" if listed else ""
 
     def _take_writing(self, target: str, held: _Held, manual: Manual | None) -> str:

@@ -29,7 +29,7 @@ Pure but for the record's shape: the pipeline reads the record in its batched re
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from shared.ports import ClaimRecord, ClaimStatus
 from shared.remediation.refusals import BUDGET, COOLDOWN, held_by_brake, held_by_limit
@@ -67,12 +67,11 @@ def _cleared_by(refusal: str) -> str:
     return "a resume does not release it, whether or not writes are allowed now"
 
 
-def held_again(found: Mapping[str, Any] | None, message_id: str | None) -> str:
-    """The answer to a delivery of a message held back before ("" when `found`, its record, is none):
-    held again, whatever the switches, the cooldown and the budgets say now."""
-    if not found:
-        return ""
-    record = ClaimRecord.model_validate(found)
+def held_again(record: ClaimRecord, message_id: str | None) -> str:
+    """The answer to a delivery of a message held back before (`record`, its record, read by the pipeline through
+    records.read_record: one that cannot be read is answered `escalated` naming it, never passed over, since the
+    write it held back may not be made on a delivery): held again, whatever the switches, the cooldown and the
+    budgets say now."""
     refusal = str(record.result.get("refusal") or "the kill switch or a pause")
     service = str(record.result.get("service") or record.result.get("target") or "its target")
     return (f"{held_note(record, message_id)}; {_cleared_by(refusal)}: nothing was diagnosed or written. A new "

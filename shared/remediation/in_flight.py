@@ -11,12 +11,13 @@ sent.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from shared.clock import CLOCK_SKEW_ALLOWANCE
-from shared.errors import PermanentError
-from shared.remediation.records import INTENTS, IntentRecord, IntentState
+from shared.errors import DamagedRecord, PermanentError
+from shared.remediation.records import INTENTS, IntentRecord, IntentState, read_record, stored_key, text_field
 
 LISTED = 20
 # The bound of the open plans' query by `noted_at`: the last second a timestamp holds
@@ -46,26 +47,69 @@ def open_plans(state: Any, since: datetime, limit: int = LISTED) -> tuple[list[d
     return found[:limit], len(found) > limit
 
 
-def plans_since(state: Any, since: datetime, limit: int = LISTED) -> tuple[list[IntentRecord], bool]:
-    """The open plans noted since `since` as records (one that does not read as a plan is passed over),
-    and whether more were open than read."""
+@dataclass(frozen=True)
+class Unreadable:
+    """A record that may stand for a write under way (an open plan; for a pause, an undo, a restore's note, a pin)
+    which this version cannot read (records.read_record raised DamagedRecord): named by its record, with whichever
+    of its target, service and claim key read as text."""
+
+    named: str
+    target: str | None = None
+    service: str | None = None
+    claim_key: str | None = None
+
+    def about(self, target: str) -> bool:
+        """Whether it may write `target` (or be made for it): its own target or service says so, or neither can
+        be read (fail closed)."""
+        names = [name for name in (self.target, self.service) if name]
+        return not names or target in names
+
+
+def unread(data: dict[str, Any], exc: DamagedRecord, what: str) -> Unreadable:
+    """`what` (an open plan, an undo, a restore's note), a record that may stand for a write under way, which this
+    version cannot read (`exc`): named, with whichever of its fields say where it writes."""
+    return Unreadable(f"{what} this version cannot read ({exc}; it may be a write under way: a person must repair or "
+                      "delete it)", text_field(data, "target"), text_field(data, "service"), text_field(data, "claim_key"))
+
+
+@dataclass(frozen=True)
+class OpenPlans:
+    """The open plans read: those this version reads, whether more were open than read, and those it cannot read
+    (named, never passed over: a pause or a held-back command that names no write under way while one may be
+    tells its sender that nothing more will change)."""
+
+    plans: list[IntentRecord]
+    more: bool
+    unreadable: list[Unreadable] = field(default_factory=list)
+
+    def listed(self) -> list[str]:
+        """Every plan read, as an answer names it: the readable ones by when they were planned, then the others."""
+        return [named(plan) for plan in sorted(self.plans, key=lambda p: p.noted_at)] + [u.named for u in self.unreadable]
+
+
+def plans_since(state: Any, since: datetime, limit: int = LISTED) -> OpenPlans:
+    """The open plans noted since `since` as records, those this version cannot read named (`Unreadable`), and
+    whether more were open than read."""
     found, more = open_plans(state, since, limit)
-    plans = []
+    plans, unreadable = [], []
     for data in found:
         try:
-            plan = IntentRecord.model_validate(data)
-        except ValueError:
+            plan = read_record(IntentRecord, data, INTENTS, stored_key(INTENTS, data))
+        except DamagedRecord as exc:
+            unreadable.append(unread(data, exc, "an open plan"))
             continue
         if plan.noted_at >= since:
             plans.append(plan)
-    return plans, more
+    return OpenPlans(plans, more, unreadable)
 
 
-def others_on(state: Any, target: str, since: datetime, own_key: str) -> tuple[list[IntentRecord], bool]:
-    """The open plans noted since `since` that write `target` under another claim than `own_key` (and
-    whether more plans were open than read, so that one may have been missed)."""
-    plans, more = plans_since(state, since)
-    return [plan for plan in plans if plan.target == target and plan.claim_key != own_key], more
+def others_on(state: Any, target: str, since: datetime, own_key: str) -> OpenPlans:
+    """The open plans noted since `since` that write `target` under another claim than `own_key` (an unreadable
+    one whose target cannot be read among them), and whether more plans were open than read, so that one may have
+    been missed."""
+    found = plans_since(state, since)
+    return OpenPlans([plan for plan in found.plans if plan.target == target and plan.claim_key != own_key], found.more,
+                     [u for u in found.unreadable if u.about(target) and u.claim_key != own_key])
 
 
 def named(plan: IntentRecord) -> str:

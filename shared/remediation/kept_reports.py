@@ -26,18 +26,24 @@ from typing import Any, Callable
 
 from pydantic import ValidationError
 
-from shared.errors import PermanentError, TransientError
+from shared.errors import DamagedRecord, PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation import intents, switch_since
 from shared.remediation.records import (ACTIONS, ANSWERS, INCIDENTS, INTENTS, PINS, REPORT_DROPPED, REPORT_PENDING,
                                         REPORT_SENT, ActionRecord, CommandAnswer, IncidentRecord, IntentRecord,
-                                        KeptReport, PinRecord, stored_key, text_field)
+                                        KeptReport, PinRecord, read_record, stored_key, text_field)
 from shared.timeline.writer import Timeline
 
 # The records the sweep keeps its outcomes in, by collection; and an operator command's answer, which
 # its delivery keeps (shared/commands/answers.py) and the sweep publishes if that delivery could not.
 KEPT_IN: dict[str, type[KeptReport]] = {INTENTS: IntentRecord, ACTIONS: ActionRecord, INCIDENTS: IncidentRecord,
                                         PINS: PinRecord, ANSWERS: CommandAnswer}
+
+
+# The sweep's telling, once, of a record it cannot read (verification.Sweep._damaged_action): the record as stored,
+# why it cannot be read, the collection to mark it in, and what the sweep cannot do for it; the outcome it keeps in
+# that record and publishes, or None once told (or if it cannot be marked now).
+Tell = Callable[[dict[str, Any], DamagedRecord, str, str], "Outcome | None"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,16 @@ class KeptReports:
             return None
         return Carried([*record.earlier_reports, record.report],
                        {"report_state": REPORT_PENDING, "report_by": self.owner, "report": record.report})
+
+    def carried_as_stored(self, data: dict[str, Any]) -> Carried | None:
+        """`carried` for a record this version cannot read as a whole, from its own report fields (KeptReport),
+        read whatever the rest holds (as `_unsent_report` reads them). When those fields cannot be read either,
+        nothing is carried: no sweep can publish what they hold (`unsent` says so at ERROR each sweep), and the
+        new report, stored over them, names the record as unreadable."""
+        try:
+            return self.carried(KeptReport.model_validate(data))
+        except ValidationError:
+            return Carried()
 
     def keep(self, outcome: Outcome, collection: str, key: str, write: Callable[[dict[str, Any]], bool],
              earlier: Carried | None = None) -> bool:
@@ -183,9 +199,12 @@ class KeptReports:
 
     # --- earlier sweeps' reports ----------------------------------------------------------------------
 
-    def unsent(self, collection: str, find: Callable[[], list[dict[str, Any]]]) -> list[Outcome]:
-        """Every report `find` reads pending in `collection` (one of KEPT_IN) that no sweep holds,
-        taken and published again as stored."""
+    def unsent(self, collection: str, find: Callable[[], list[dict[str, Any]]], tell: Tell) -> list[Outcome]:
+        """Every report `find` reads pending in `collection` (one of KEPT_IN, or proposals) that no sweep holds,
+        taken and published again as stored. A record whose report fields themselves cannot be read (DamagedRecord:
+        no sweep could take, publish or mark it) is told by `tell` (the sweep's Sweep._damaged_action), once, its
+        escalation kept in their place; before, it was said at ERROR in the log every sweep, and never reached a
+        person."""
         try:
             found = find()
         except (TransientError, PermanentError) as exc:
@@ -198,9 +217,13 @@ class KeptReports:
             # this one cannot read) never keeps the others in the page from being published.
             try:
                 outcomes += self._unsent_report(collection, data)
-            except (TransientError, PermanentError, ValidationError) as exc:
+            except (TransientError, PermanentError) as exc:
                 Timeline(None, "command").step("report_deferred", f"an unsent report not published: {exc}",
-                                               severity="ERROR" if isinstance(exc, ValidationError) else "WARNING")
+                                               severity="WARNING")
+            except DamagedRecord as exc:
+                told = tell(data, exc, collection, "publish the report kept in it nor tell what it said (this "
+                                                   "escalation is kept in its place)")
+                outcomes += [told] if told is not None else []
         return outcomes
 
     def _unsent_report(self, collection: str, data: dict[str, Any]) -> list[Outcome]:
@@ -208,9 +231,10 @@ class KeptReports:
         as stored, in that order. Its own fields (KeptReport) and its record's key are read whatever the
         rest of the record holds: a report kept in a record this version cannot read (an intent escalated
         as unreadable, Sweep._unreadable_intent) is still published."""
-        kept, key = KeptReport.model_validate(data), stored_key(collection, data)
+        key = stored_key(collection, data)
         if key is None:
             raise PermanentError(f"a {collection} record with a pending report names no key ({sorted(data)})")
+        kept = read_record(KeptReport, data, collection, key)
         try:
             taken = intents.take_report(self.state, kept, self.owner, self.now, self.lease, collection, key)
         except TransientError:
@@ -218,8 +242,8 @@ class KeptReports:
             raise
         if not taken:
             return []   # another sweep holds it, or took it first
-        try:
-            record: KeptReport | None = KEPT_IN[collection].model_validate(data)
+        try:   # a collection whose records are no KeptReport (a proposal's escalation, _damaged_action) reads as None
+            record: KeptReport | None = KEPT_IN[collection].model_validate(data) if collection in KEPT_IN else None
         except ValidationError:
             record = None
         if isinstance(record, PinRecord) and not record.pinned:

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.ports import RecordWrite
-from shared.remediation.records import INTENTS, IntentRecord, IntentState
+from shared.remediation.records import INTENTS, IntentRecord, IntentState, read_record, stored_key
 
 
 @dataclass(frozen=True)
@@ -43,14 +43,15 @@ def same_change(plan: IntentRecord, intent: IntentRecord) -> bool:
 
 def of_claim(state: Any, claim_key: str, but: str | None = None) -> list[IntentRecord]:
     """Every plan stored for the claim `claim_key` that this version can read, in the store's order, but the
-    one keyed `but` (the reader's own). One equality query on `claim_key`. A plan this version cannot read is
-    left out: the sweep escalates it on its own."""
+    one keyed `but` (the reader's own). One equality query on `claim_key`. A plan this version cannot read raises
+    DamagedRecord naming it (records.read_record; fail closed): it may be the open plan of a write that landed, or
+    the escalation that told a person of it, so no reader may go on as if it were not there. Left out, it let the
+    gate take a lapsed claim over and write on top of it. The alert path answers it `escalated`
+    (pipeline.handle_alert), the sweep escalates the plan it was judging (Sweep._judge_stored), a release
+    refuses (commands/hold.py)."""
     found = []
     for data in state.find_records(INTENTS, "claim_key", claim_key):
-        try:
-            plan = IntentRecord.model_validate(data)
-        except ValueError:
-            continue
+        plan = read_record(IntentRecord, data, INTENTS, stored_key(INTENTS, data))
         if plan.key != but:
             found.append(plan)
     return found

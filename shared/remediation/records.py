@@ -102,7 +102,7 @@ class KeptReport(BaseModel):
 
 
 # The note an operator's restore left on the rollback it undid, in the only wordings versions before
-# `ActionRecord.undone_by_command` wrote: shared/commands/traffic.py `_released` ("traffic restored by alice@…
+# `ActionRecord.undone_by_command` wrote: shared/commands/traffic.py `_close_rollbacks` ("traffic restored by alice@…
 # (command rs-1)") and judging.restored_by_runwarden, the sweep's settling of such a restore whose record failed
 # ("… (command rs-1), whose record had failed: …"). Read for those old records alone; a record written since
 # carries the typed field, so a note reworded later changes nothing.
@@ -187,7 +187,7 @@ class ActionRecord(KeptReport):
     command_id: str = ""       # the operator's command that made it ("" for automation)
     requested_by: str = ""
     command_digest: str = ""   # what that command asked (alerts.commands.command_digest): a reused id is told apart
-    # The operator's command whose restore_traffic undid this rollback (shared/commands/traffic.py `_released`;
+    # The operator's command whose restore_traffic undid this rollback (shared/commands/traffic.py `_close_rollbacks`;
     # the sweep's settling of such a restore whose record failed: verification.Sweep._own_restore), "" when no
     # command's did. A resend of that very command is told by it (`undone_by`), never by the note's words.
     undone_by_command: str = ""
@@ -360,14 +360,14 @@ def stored_key(kind: str, data: Mapping[str, Any]) -> str | None:
     """The key of a record of `kind` as stored, from its own fields, even when the rest of it does not
     fit this version's model (None if those fields do not name one): an intent's is its command's or
     its alert message's, an action record's its `key`, an incident's its id, a pin's its service, a
-    command's answer its command_id."""
+    command's answer its command_id, a proposal its proposal_id (its `key` is the claim key its write takes)."""
     if kind == INTENTS:
         command, incident, message = (text_field(data, f) for f in ("command_id", "incident_id", "message_id"))
         if command:
             return command_intent_key(command)
         return intent_key(incident, message) if incident and message else None
     return text_field(data, {ACTIONS: "key", INCIDENTS: "incident_id", PINS: "service",
-                             ANSWERS: "command_id"}.get(kind, "key"))
+                             ANSWERS: "command_id", PROPOSALS: "proposal_id"}.get(kind, "key"))
 
 
 def intent_key(incident_id: str, message_id: str) -> str:

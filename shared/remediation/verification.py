@@ -155,7 +155,8 @@ class Sweep:
             outcomes += self._unrecorded_intents()
             # After the intents: an approve's write its attempt left unrecorded is judged first, so that its
             # proposal is ended as that judgement says (applied, in doubt), never closed as unwritten.
-            approvals = Approvals(self.config, self.state, self.now, self.owner, self.lease, self.kept)
+            approvals = Approvals(self.config, self.state, self.now, self.owner, self.lease, self.kept,
+                                  self._damaged_action)
             outcomes += self._step("approved proposals", approvals.run)
         finally:
             # Also when a later step raised a permanent fault: what the time cut left is said either way.
@@ -400,30 +401,44 @@ class Sweep:
     def _damaged_action(self, data: dict[str, Any], exc: DamagedRecord, collection: str = ACTIONS,
                         cannot: str = "judge nor undo that action (what it changed and what to put back are not "
                                       "known)") -> Outcome | None:
-        """A pending or undoing action record that cannot be read, escalated once, naming it: the sweep cannot
-        judge it, nor undo it (its split is unknown), and it may stand for a write Runwarden made. Marked
-        (`damaged_escalated_at`, by an update guarded on no such mark before: two sweeps tell it once) and kept
-        as it is; every later sweep passes over it in silence until a person repairs or deletes it. None if
-        told before, or if the mark cannot be stored now (the next sweep tries again)."""
+        """A pending or undoing action record (or an open incident, a pin, an approved proposal: `collection`,
+        whose kept reports `_unsent_outcomes` publishes) that cannot be read, or whose judgement needs a record
+        that cannot be read (`exc` names that one: an approved proposal's intent or action record), escalated
+        once, naming it: the sweep cannot judge it, nor undo it (its split is unknown),
+        and it may stand for a write Runwarden made. Marked (`damaged_escalated_at`, by an update guarded on no
+        such mark before: two sweeps tell it once) with the escalation kept in it as a report, behind any it
+        keeps unpublished (`KeptReports.carried_as_stored`), by that very update: a publish that fails, or a
+        sweep that dies before publishing, leaves it pending for a later sweep's pass (`_unsent_outcomes`), so
+        the mark never stands for a telling that was lost. Kept as it is otherwise; every later sweep passes over
+        it in silence until a person repairs or deletes it. None if told before, if another sweep holds a report
+        of it (told once that is published), or if the mark cannot be stored now (the next sweep tries again)."""
         key = stored_key(collection, data)   # the record's own key field: its id, even when the rest is damaged
         if data.get("damaged_escalated_at") is not None or not key:
             return None
+        earlier = self.kept.carried_as_stored(data)
+        if earlier is None:
+            return None
+        outcome = self._damaged_outcome(data, exc, collection, cannot)
         try:
-            if not self.state.update_record(collection, key, {"damaged_escalated_at": self.now},
-                                            expect={"damaged_escalated_at": None}):
+            if not self.kept.keep(outcome, collection, key, lambda kept: self.state.update_record(
+                    collection, key, {"damaged_escalated_at": self.now} | kept,
+                    expect={"damaged_escalated_at": None} | earlier.expect), earlier):
                 return None
         except TransientError as stored:
             Timeline(None, "command").step("escalation_deferred", f"{exc}, and the escalation could not be stored "
                                            f"({stored}); the next sweep tries again", severity="WARNING")
             return None
-        service = data.get("service") if isinstance(data.get("service"), str) else None
+        Timeline(None, "command").step("escalated", outcome.reason, key=key, severity="WARNING")
+        return outcome
+
+    def _damaged_outcome(self, data: dict[str, Any], exc: DamagedRecord, collection: str, cannot: str) -> Outcome:
+        """The `escalated` naming a record the sweep cannot read (`_damaged_action`)."""
+        service = text_field(data, "service")
         reason = (f"{exc}: the sweep can neither {cannot}, and passes over it from now on; the others are "
                   f"handled as usual. It may stand for a write Runwarden made{f' to {short_name(service)}' if service else ''}"
-                  f": a person must look at the service and at the record in the state store's {collection} collection "
+                  f": a person must look at the service and at the record in the state store's {exc.collection} collection "
                   "(damaged, or written by a version this one cannot read), and repair or delete it")
-        Timeline(None, "command").step("escalated", reason, key=key, severity="WARNING")
-        incident = data.get("incident_id")
-        return Outcome(incident_id=incident if isinstance(incident, str) else None, trigger="command",
+        return Outcome(incident_id=text_field(data, "incident_id"), trigger="command",
                        target=service, status=OutcomeStatus.ESCALATED, reason=reason,
                        timestamps=Timestamps(received_at=self.now, decided_at=self.now, completed_at=self.now))
 
@@ -1044,13 +1059,14 @@ class Sweep:
                        timestamps=Timestamps(received_at=self.now, decided_at=self.now, completed_at=self.now))
 
     def _unsent_outcomes(self) -> list[Outcome]:
-        """The outcomes an earlier sweep kept in action records, log-based incidents and pins and did not
-        publish (its publish failed, or it died): published again as `_unsent_reports` publishes an
-        intent's. One equality query on `report_state` per collection, at most MAX_PER_SWEEP each."""
+        """The outcomes an earlier sweep kept in action records, log-based incidents, pins, commands' answers and
+        proposals (an escalation of one it cannot read, `_damaged_action`) and did not publish (its publish
+        failed, or it died): published again as `_unsent_reports` publishes an intent's. One equality query on
+        `report_state` per collection, at most MAX_PER_SWEEP each."""
         outcomes: list[Outcome] = []
-        for collection in (c for c in KEPT_IN if c != INTENTS):
+        for collection in (*(c for c in KEPT_IN if c != INTENTS), PROPOSALS):
             outcomes += self.kept.unsent(collection, lambda c=collection: self.state.find_records(
-                c, "report_state", REPORT_PENDING, MAX_PER_SWEEP))
+                c, "report_state", REPORT_PENDING, MAX_PER_SWEEP), self._damaged_action)
         return outcomes
 
     # --- log-based incidents -----------------------------------------------------------------------
@@ -1239,7 +1255,7 @@ class Sweep:
         outcome_id). One equality query on `report_state` (a single-field index), at most
         MAX_INTENTS_PER_SWEEP; a fault waits for the next sweep."""
         return self.kept.unsent(INTENTS, lambda: self.state.find_records(INTENTS, "report_state", REPORT_PENDING,
-                                                                   MAX_INTENTS_PER_SWEEP))
+                                                                   MAX_INTENTS_PER_SWEEP), self._damaged_action)
 
     def _pending(self, intent: IntentRecord, built: list[Outcome]) -> intents.Pending:
         """`intents.Pending` for one intent: builds the `escalated` the sweep will publish (kept in `built`)
@@ -1296,12 +1312,20 @@ class Sweep:
                 "so that the sweep judges it", key=intent.claim_key)
 
     def _judge_stored(self, data: dict[str, Any]) -> Outcome | None:
-        """One open intent as stored. One this version cannot read, or whose claim (read beside it) it
-        cannot read, is escalated once, so it leaves the page: raising would lose the outcomes before it."""
+        """One open intent as stored. One this version cannot read, or whose claim (read beside it) or another
+        plan of whose claim it cannot read, is escalated once, so it leaves the page: raising would lose the
+        outcomes before it, and stop this step of every sweep."""
         try:
-            return self._judge_intent(IntentRecord.model_validate(data))
+            intent = IntentRecord.model_validate(data)
         except ValidationError as exc:
             return self._unreadable_intent(data, exc)
+        try:
+            return self._judge_intent(intent)
+        except ValidationError as exc:
+            return self._unreadable_intent(data, exc)
+        except DamagedRecord as exc:   # another plan of its claim (plans.of_claim): it may be the one that wrote
+            return self._unjudged(intent, f"{exc}; it may be another plan of the same claim, one that wrote or told of "
+                                          "it, and must be repaired or deleted")
 
     def _unreadable_intent(self, data: dict[str, Any], exc: ValidationError) -> Outcome | None:
         """An open intent past its lease that this version cannot read (or whose claim it cannot read,

@@ -105,3 +105,251 @@ def test_a_damaged_pin_of_another_service_is_escalated_once_and_the_sweep_goes_o
     assert f"'{other}'" in told.reason and "Field required" in told.reason, told.reason
     rolled_back.at(14)
     assert rolled_back.command({"command": "sweep"}, message_id="c2") == []
+
+
+def test_a_held_message_whose_record_cannot_be_read_is_escalated_naming_it_and_nothing_written(world):
+    """A message the kill switch, a pause, a cooldown or a budget held back is delivered again, and its record of
+    the hold (held_messages) cannot be read. Before, `held_again` raised a ValidationError: a `failed` outcome,
+    every redelivery failing the same way, the record unnamed. Now it is escalated naming it (fail closed: the
+    write it held back is not made on a delivery of its message), and nothing is written."""
+    from shared.alerts.delivery import message_key
+    from shared.remediation.guardrails import CLAIMS
+    from shared.remediation.held_messages import held_key
+
+    world.seed("bad_revision")
+    alert = world.alert(message_id="held-1")
+    key = held_key(message_key(alert))
+    world.state.put_record(CLAIMS, key, {"key": key, "owner": "m:1", "status": "held-by-a-later-version",
+                                         "claimed_at": world.anchor, "expires_at": world.anchor + timedelta(days=7),
+                                         "result": {"refusal": "kill switch engaged"}})
+
+    outcome = world.handle(alert)
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert f"the claims record '{key}' cannot be read" in outcome.reason, outcome.reason
+    assert world.writes() == 0
+
+
+def test_a_damaged_actions_escalation_whose_publish_failed_is_published_by_the_next_sweep_once(rolled_back):
+    """A pending action record that cannot be read is escalated and marked `damaged_escalated_at`, and the
+    publish of that escalation fails (Pub/Sub unavailable; the sweep raises, to be delivered again). Before,
+    the mark stood and every later sweep passed over the record in silence: the escalation was lost. Now it is
+    kept in the record, pending, by the very update that marks it, and the next sweep publishes that very
+    outcome, once; the sweeps after publish nothing."""
+    import json
+
+    from tests.integration.test_remediation import _publish_fails_once
+
+    key = "other-incident|frontend|rollback_traffic"
+    _damaged_action(rolled_back, key, service="frontend", state="pending")
+    rolled_back.at(3)    # the rollback not yet due: the damaged record's escalation is the sweep's one outcome
+
+    _publish_fails_once(rolled_back, lambda: rolled_back.command({"command": "sweep"}))
+    record = rolled_back.state.get_record(ACTIONS, key)
+    assert record["damaged_escalated_at"] is not None and record["report_state"] == "pending", record
+
+    rolled_back.at(4)
+    [again] = rolled_back.command({"command": "sweep"}, message_id="c2")
+    assert again.status.value == "escalated" and f"'{key}'" in again.reason, again.reason
+    assert again.outcome_id == json.loads(record["report"])["outcome_id"]
+    assert [o["outcome_id"] for o in rolled_back.published()] == [again.outcome_id]
+    assert rolled_back.state.get_record(ACTIONS, key)["report_state"] == "sent"
+    rolled_back.at(5)
+    assert rolled_back.command({"command": "sweep"}, message_id="c3") == []
+
+
+def test_a_damaged_actions_escalation_made_by_a_sweep_that_died_is_published_once_its_hold_lapses(rolled_back):
+    """The sweep that marked a damaged record dies before publishing its escalation: a later sweep publishes it
+    once that sweep's hold lapses (before, the mark stood and the escalation was never told)."""
+    from shared.clock import skew_safe_lease
+    from shared.remediation.verification import Sweep
+
+    key = "other-incident|frontend|rollback_traffic"
+    _damaged_action(rolled_back, key, service="frontend", state="pending")
+    rolled_back.at(3)
+    [made] = Sweep(rolled_back.config, rolled_back.adapters).run()     # the instance dies before publishing
+    assert made.status.value == "escalated" and f"'{key}'" in made.reason, made.reason
+    lease = skew_safe_lease(rolled_back.config.guardrails.claim_ttl_seconds)
+    rolled_back.at(3 + lease / timedelta(minutes=1) + 1)
+    outcomes = rolled_back.command({"command": "sweep"}, message_id="c2")
+    assert made.outcome_id in [o.outcome_id for o in outcomes], [(o.status.value, o.reason) for o in outcomes]
+
+
+def _damaged_plan(world: World, claim: str, message: str, **fields) -> str:
+    """An open plan (intent) of the claim `claim` as a version with other fields might have left it: its `noted_at`
+    not a time. Returns its key."""
+    from shared.remediation.records import INTENTS, intent_key
+
+    incident = claim.split("|")[0]
+    key = intent_key(incident, message)
+    world.state.put_record(INTENTS, key, {"incident_id": incident, "message_id": message, "owner": f"{message}:1",
+                                          "claim_key": claim, "action": "rollback_traffic", "target": SERVICE,
+                                          "service": SERVICE, "noted_at": "just now", "state": "open", **fields})
+    return key
+
+
+def test_a_lapsed_claim_whose_other_plan_cannot_be_read_is_not_taken_over_to_write(world):
+    """The incident's claim lapsed (its attempt died), and another message's plan of that very claim, open, cannot
+    be read: it may be the write that attempt sent. A new notification of the incident takes the claim over. Before,
+    the plan was left out (plans.of_claim passed over it) and the rollback was written on top: an action led by a
+    damaged record. Now the alert is escalated naming it, and nothing is written (fail closed)."""
+    from shared.alerts.incidents import parse_message_published
+    from shared.remediation.guardrails import CLAIMS, claim_key
+
+    world.seed("bad_revision")
+    alert = world.alert(message_id="m-2")
+    incident = parse_message_published(alert)[1].incident_id
+    claim = claim_key(incident, SERVICE, "rollback_traffic")
+    world.state.claim(CLAIMS, claim, "m-died:1", timedelta(minutes=1), world.clock.now() - timedelta(minutes=30))
+    plan = _damaged_plan(world, claim, "m-died")
+
+    outcome = world.handle(alert)
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert f"the intents record '{plan}' cannot be read" in outcome.reason, outcome.reason
+    assert world.writes() == 0
+
+
+def test_a_release_whose_claim_has_another_plan_that_cannot_be_read_releases_nothing(world):
+    """A person releases an escalated plan's hold (commands/hold.py) while another plan of the same claim cannot
+    be read: it may hold the write too. Before, it was passed over and the hold released. Now the release is
+    rejected naming it, and the escalated plan still holds."""
+    from shared.remediation.guardrails import claim_key
+    from shared.remediation.records import INTENTS, intent_key
+
+    world.seed("bad_revision")
+    claim = claim_key("inc-held", SERVICE, "rollback_traffic")
+    escalated = intent_key("inc-held", "m-1")
+    world.state.put_record(INTENTS, escalated, {
+        "incident_id": "inc-held", "message_id": "m-1", "owner": "m-1:1", "claim_key": claim,
+        "action": "rollback_traffic", "target": SERVICE, "service": SERVICE, "noted_at": world.clock.now(),
+        "expires_at": world.clock.now() + timedelta(days=7), "state": "escalated"})
+    damaged = _damaged_plan(world, claim, "m-2", state="escalated")
+    world.config = world.config.model_copy(update={"operators": ("alice@example.com",)})
+
+    [answer] = world.command({"command": "release", "command_id": "rl-1", "requested_by": "alice@example.com",
+                              "target": SERVICE, "params": {"intent": escalated}, "reason": "checked"},
+                             message_id="rl-1")
+
+    assert answer.status.value == "rejected", answer.reason
+    assert f"'{damaged}' cannot be read" in answer.reason, answer.reason
+    assert world.state.get_record(INTENTS, escalated)["state"] == "escalated"
+
+
+def test_a_pause_names_a_write_under_way_whose_plan_or_undo_cannot_be_read(world):
+    """An open plan noted seconds ago and an undo the sweep is making, both unreadable by this version, may each be
+    a write the pause cannot stop. Before, the pause passed over both (in_flight.plans_since, pause._undos) and
+    named no write under way; now it names each by its record."""
+    from shared.remediation.guardrails import claim_key
+    from shared.remediation.records import INTENTS
+    from tests.integration.test_commands import command
+
+    claim = claim_key("0.inflight", SERVICE, "rollback_traffic")
+    world.state.put_record(INTENTS, "0.inflight|17", {"incident_id": "0.inflight", "message_id": "17",
+                                                      "claim_key": claim, "target": SERVICE, "state": "open",
+                                                      "noted_at": world.clock.now() - timedelta(seconds=20)})
+    _damaged_action(world, "0.undoing|backend|rollback_traffic", state="undoing")
+
+    paused = command(world, "pause", target=SERVICE, reason="stop it")
+
+    assert paused.status.value == "applied", paused.reason
+    assert "2 write(s) may already be under way" in paused.reason, paused.reason
+    assert "the intents record '0.inflight|17' cannot be read" in paused.reason, paused.reason
+    assert "the actions record '0.undoing|backend|rollback_traffic' cannot be read" in paused.reason, paused.reason
+
+
+def _approved(world: World, proposal_id: str, command_id: str, **fields) -> dict:
+    """An approved proposal as its approve's attempt left it (the attempt ended before settling it), approved an
+    hour ago: past every lease, so the sweep settles it."""
+    from shared.remediation.guardrails import claim_key
+    from shared.remediation.records import PROPOSALS
+
+    now = world.clock.now()
+    data = {"proposal_id": proposal_id, "key": claim_key(f"inc-{proposal_id}", SERVICE, "rollback_traffic"),
+            "incident_id": f"inc-{proposal_id}", "target": SERVICE, "service": SERVICE, "action": "rollback_traffic",
+            "proposed_at": now - timedelta(hours=2), "expires_at": now + timedelta(days=1), "state": "approved",
+            "command_id": command_id, "decided_at": now - timedelta(hours=1), **fields}
+    world.state.put_record(PROPOSALS, proposal_id, data)
+    return data
+
+
+@pytest.mark.parametrize("damaged", ["proposal", "its intent"])
+def test_an_approved_proposal_the_sweep_cannot_settle_for_a_damaged_record_is_escalated_once(world, damaged):
+    """An approved proposal left `approved` by its approve's attempt, which the sweep settles: the proposal itself,
+    or its command's intent, cannot be read. Before, the sweep said so at ERROR in its log every sweep, and no
+    outcome told a person. Now it is escalated once, naming the record, the proposal left as it is (never closed
+    as unwritten) and marked; later sweeps say nothing more."""
+    from shared.remediation.records import INTENTS, PROPOSALS, command_intent_key
+
+    if damaged == "proposal":
+        _approved(world, "p-1", "ap-1", proposed_at="long ago")
+        named = "the proposals record 'p-1' cannot be read"
+    else:
+        _approved(world, "p-1", "ap-1")
+        world.state.put_record(INTENTS, command_intent_key("ap-1"), {"command_id": "ap-1", "state": "recorded",
+                                                                    "proposal_id": "p-1"})
+        named = f"the intents record '{command_intent_key('ap-1')}' cannot be read"
+
+    [told] = world.command({"command": "sweep"})
+
+    assert told.status.value == "escalated" and named in told.reason, told.reason
+    assert "settle that approved proposal" in told.reason, told.reason
+    record = world.state.get_record(PROPOSALS, "p-1")
+    assert record["state"] == "approved" and record["damaged_escalated_at"] is not None
+    world.at(world_minutes(world) + 2)
+    assert world.command({"command": "sweep"}, message_id="c2") == []     # told once
+
+
+def world_minutes(world: World) -> float:
+    return (world.clock.now() - world.anchor) / timedelta(minutes=1)
+
+
+def test_a_kept_report_whose_own_fields_cannot_be_read_is_escalated_once_in_its_place(rolled_back):
+    """A verified action record keeps a pending report whose own fields (its hold's `report_until`) this version
+    cannot read: no sweep can take, publish or mark it. Before, every sweep said so at ERROR in its log and no
+    outcome ever told a person. Now it is escalated once, naming the record, the escalation kept in its place and
+    published; later sweeps publish nothing."""
+    from tests.integration.test_remediation import action_key
+
+    key = action_key(rolled_back)
+    rolled_back.state.update_record(ACTIONS, key, {"state": "verified", "report_state": "pending",
+                                                   "report": '{"status": "verified"}', "report_until": "soon"})
+    rolled_back.at(6)
+
+    [told] = rolled_back.command({"command": "sweep"})
+
+    assert told.status.value == "escalated", told.reason
+    assert f"the actions record '{key}' cannot be read (report_until" in told.reason, told.reason
+    assert "publish the report kept in it" in told.reason, told.reason
+    assert [o["outcome_id"] for o in rolled_back.published()] == [told.outcome_id]
+    record = rolled_back.state.get_record(ACTIONS, key)
+    assert record["report_state"] == "sent" and record["damaged_escalated_at"] is not None
+    rolled_back.at(8)
+    assert rolled_back.command({"command": "sweep"}, message_id="c2") == []
+
+
+def test_a_restore_past_the_pending_actions_it_can_read_says_the_pin_is_released(rolled_back, monkeypatch):
+    """A restore to_latest releases the pin, then closes the service's pending rollbacks, read over every pending
+    action by deadline, at most RELEASE_PAGES pages. Past them the read raises. Before, the answer said "the pin's
+    release could not be recorded" and that the sweep may still remind of the pin, while the pin was released.
+    Now it says the pin is released and the rollbacks could not all be closed. (The bound shrunk to one page of
+    two, so that three pending actions pass it, as 5,001 would.)"""
+    from shared.commands import traffic
+
+    monkeypatch.setattr(traffic, "RELEASE_PAGE", 2)
+    monkeypatch.setattr(traffic, "RELEASE_PAGES", 1)
+    for n in range(2):
+        key = f"!other-{n}|frontend|scale_connector"
+        rolled_back.state.put_record(ACTIONS, key, {"key": key, "service": "frontend", "state": "pending",
+                                                    "action": "scale_connector",
+                                                    "deadline_at": rolled_back.anchor - timedelta(minutes=n + 1)})
+    body = {"command": "restore_traffic", "command_id": "rs-1", "requested_by": "alice@example.com",
+            "target": SERVICE, "params": {"to_latest": True}, "reason": "fixed"}
+
+    [restored] = rolled_back.command(body, message_id="rs-1")
+
+    assert restored.status.value == "applied", restored.reason
+    assert rolled_back.state.get_record(PINS, SERVICE)["pinned"] is False
+    [note] = [n for n in restored.notes if n.startswith("The restore is written, but")]
+    assert "could not be recorded" not in note and f"the pin of {SERVICE} is released" in note, note
+    assert "more than 2 pending actions" in note, note

@@ -453,3 +453,25 @@ def test_an_escalation_of_one_twin_landing_before_the_adoption_of_another_commit
         twin, get_action("rollback_traffic"), {}, "shows the change")
     assert again.status.value == "skipped" and world.state.get_record(INTENTS, twin.key)["state"] == "escalated"
     assert world.state.get_record(ACTIONS, key) is None and world.standins.run.count("UpdateService") == 1
+
+
+def test_an_intent_whose_claim_has_another_plan_that_cannot_be_read_is_escalated_naming_it_once(world):
+    """The sweep judges a write no attempt recorded, and another plan of its claim cannot be read (plans.of_claim
+    raises DamagedRecord: it may be the twin that told a person, or one that wrote). The intent is escalated naming
+    that plan, nothing written, told once, and the sweep goes on; before, the plan was passed over in silence."""
+    incident_id = _died_after_its_write(world)
+    key = claim_key(incident_id, SERVICE, "rollback_traffic")
+    other = intent_key(incident_id, "m-twin")
+    world.state.put_record(INTENTS, other, {"incident_id": incident_id, "message_id": "m-twin", "owner": "m-twin:1",
+                                            "claim_key": key, "action": "rollback_traffic", "target": SERVICE,
+                                            "service": SERVICE, "noted_at": "a while ago", "state": "escalated"})
+    _lapsed(world)
+
+    [outcome] = world.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and outcome.incident_id == incident_id, outcome.reason
+    assert f"the intents record '{other}' cannot be read" in outcome.reason, outcome.reason
+    assert world.state.get_record(INTENTS, intent_key(incident_id, MESSAGE))["state"] == "escalated"
+    assert world.standins.run.count("UpdateService") == 1   # nothing written again
+    world.clock.set(world.clock.now() + timedelta(seconds=30))
+    assert world.command({"command": "sweep"}) == []        # told once

@@ -64,7 +64,7 @@ def wait_for_plan(world: World) -> None:
     """Until the write's plan (its open intent, stored beside the gate's claim) is in Firestore."""
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        plans, _ = in_flight.plans_since(world.state, world.clock.now() - timedelta(hours=1))
+        plans = in_flight.plans_since(world.state, world.clock.now() - timedelta(hours=1)).plans
         if plans:
             return
         time.sleep(0.05)

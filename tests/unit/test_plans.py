@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from shared.errors import DamagedRecord
 from shared.remediation import plans
 from shared.remediation.records import INTENTS, IntentRecord, IntentState
 
@@ -52,14 +53,26 @@ def test_the_plan_that_holds_a_takeover(states, expected) -> None:
     assert state.queries == 1
 
 
-def test_the_takers_own_plan_an_unreadable_one_and_an_expired_escalation_hold_nothing() -> None:
+def test_the_takers_own_plan_and_an_expired_escalation_hold_nothing() -> None:
     state = _Counting()
     own = _plan(state, "m-own", IntentState.OPEN)
     _plan(state, "m-old", IntentState.ESCALATED, expires_in=timedelta(seconds=0))
-    state.put_record(INTENTS, "inc-1|m-bad", {"claim_key": KEY, "state": "open"})   # not a plan this version reads
     assert plans.unjudged(state, KEY, own, T0) is None
     assert {p.message_id for p in plans.of_claim(state, KEY)} == {"m-own", "m-old"}
     assert {p.message_id for p in plans.of_claim(state, KEY, but=own.key)} == {"m-old"}
+
+
+def test_a_plan_of_the_claim_this_version_cannot_read_is_named_never_left_out() -> None:
+    """It may be the open plan of a write that landed: left out, the gate took the lapsed claim over and wrote on
+    top of it. Every reader of the claim's plans now meets DamagedRecord naming it (fail closed)."""
+    state = _Counting()
+    own = _plan(state, "m-own", IntentState.OPEN)
+    state.put_record(INTENTS, "inc-1|m-bad", {"claim_key": KEY, "state": "open", "incident_id": "inc-1",
+                                              "message_id": "m-bad"})   # not a plan this version reads
+    for read in (lambda: plans.unjudged(state, KEY, own, T0), lambda: plans.of_claim(state, KEY, but=own.key),
+                 lambda: plans.siblings(state, own)):
+        with pytest.raises(DamagedRecord, match=r"the intents record 'inc-1\|m-bad' cannot be read"):
+            read()
 
 
 def test_siblings_read_the_same_plans_through_the_one_reader() -> None:
