@@ -194,6 +194,10 @@ class ServiceSpec(_Spec):
     managed: bool = True                    # false: a service Runwarden does not manage (not in the config)
     # Service-level max instances (Service.scaling.max_instance_count), beside each revision's own.
     max_instances: int | None = Field(default=None, ge=1)
+    # ServiceScaling.scaling_mode and manual_instance_count (google/cloud/run/v2/vendor_settings.proto):
+    # a service scaled by hand to a fixed total of instances, divided among the revisions with traffic.
+    scaling_mode: Literal["AUTOMATIC", "MANUAL"] | None = None
+    manual_instances: int | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _check(self) -> ServiceSpec:
@@ -471,6 +475,8 @@ class ServiceSeed:
     revisions: tuple[RevisionSeed, ...]
     traffic: tuple[TrafficSeed, ...]
     max_instances: int | None = None        # service-level (Service.scaling.max_instance_count)
+    scaling_mode: str | None = None         # Service.scaling.scaling_mode: AUTOMATIC, MANUAL
+    manual_instances: int | None = None     # Service.scaling.manual_instance_count
 
 
 @dataclass(frozen=True)
@@ -592,7 +598,8 @@ class Scenario(_Spec):
                                        r.execution_environment)
                           for r in spec.revisions)
         traffic = tuple(TrafficSeed(t.percent, None if t.latest else t.revision, t.tag) for t in spec.traffic)
-        return ServiceSeed(full, dict(spec.labels), revisions, traffic, spec.max_instances)
+        return ServiceSeed(full, dict(spec.labels), revisions, traffic, spec.max_instances, spec.scaling_mode,
+                           spec.manual_instances)
 
     def _series_seed(self, spec: SeriesSpec, anchor: datetime) -> SeriesSeed:
         stored = {id(p): spec.stored_value(p.value) for p in spec.points}  # one Distribution per spec point
@@ -798,7 +805,8 @@ def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materializ
     world = scenario.materialize(anchor)
     for service in world.services:
         urls = [scenario.run_app_url(service.name), hashed_run_app_url(service.name)]
-        standins.run.add_service(service.name, service.labels, urls=urls, max_instance_count=service.max_instances)
+        standins.run.add_service(service.name, service.labels, urls=urls, max_instance_count=service.max_instances,
+                                 scaling_mode=service.scaling_mode, manual_instance_count=service.manual_instances)
         for rev in service.revisions:
             standins.run.add_revision(service.name, rev.name, rev.create_time, rev.conditions,
                                       rev.vpc_connector, rev.vpc_egress, cloudsql_instances=rev.cloudsql_instances,

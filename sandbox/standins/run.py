@@ -235,12 +235,17 @@ class RunStandIn(StandIn):
     # --- seeding (direct, no RPC) ------------------------------------------------------------
 
     def add_service(self, name: str, labels: dict[str, str] | None = None,
-                    urls: Sequence[str] = (), max_instance_count: int | None = None) -> run_v2.Service:
+                    urls: Sequence[str] = (), max_instance_count: int | None = None,
+                    scaling_mode: str | None = None, manual_instance_count: int | None = None) -> run_v2.Service:
         """A service with 100% LATEST traffic; add revisions, then `set_traffic` to pin it. `urls`
         are the URLs Cloud Run lists for it (`uri` is the first; the API fills both itself, from the
         project's number and the region: https://SERVICE-PROJECT_NUMBER.REGION.run.app); by default
         `run_app_urls`. `max_instance_count` is the service-level max instances
-        (Service.scaling.max_instance_count)."""
+        (Service.scaling.max_instance_count); `scaling_mode` ("AUTOMATIC" or "MANUAL") and
+        `manual_instance_count` are ServiceScaling's own (google/cloud/run/v2/vendor_settings.proto),
+        stored as given: an unset mode is SCALING_MODE_UNSPECIFIED, an unset count absent (`optional`)."""
+        if manual_instance_count is not None and manual_instance_count < 0:
+            raise ValueError(f"manual_instance_count must be at least 0, got {manual_instance_count}")
         if not _SERVICE_NAME.match(name):
             raise ValueError(f"service name must be projects/P/locations/L/services/S, got {name!r}")
         if max_instance_count is not None and max_instance_count < 1:
@@ -260,8 +265,11 @@ class RunStandIn(StandIn):
                 template=run_v2.RevisionTemplate(containers=[run_v2.Container(image=_PLACEHOLDER_IMAGE)]),
                 traffic=[run_v2.TrafficTarget(type_=_LATEST, percent=100)],
                 terminal_condition=_ready_condition(now))
-            if max_instance_count:
-                self._services[name].scaling = run_v2.ServiceScaling(max_instance_count=max_instance_count)
+            if max_instance_count or scaling_mode or manual_instance_count is not None:
+                self._services[name].scaling = run_v2.ServiceScaling(
+                    max_instance_count=max_instance_count or 0,
+                    scaling_mode=run_v2.ServiceScaling.ScalingMode[scaling_mode or "SCALING_MODE_UNSPECIFIED"],
+                    manual_instance_count=manual_instance_count)
             self._serving[name] = [run_v2.TrafficTarget(type_=_LATEST, percent=100)]
             self._refresh_status(name)
             return _copy(self._services[name])
@@ -410,7 +418,7 @@ class RunStandIn(StandIn):
             raise ValueError(f"max_instance_count must be at least 1, got {max_instance_count}")
         with self.lock:
             stored = self._require_service(service)
-            stored.scaling = run_v2.ServiceScaling(max_instance_count=max_instance_count)
+            stored.scaling.max_instance_count = max_instance_count   # the mode and manual count kept
             stored.generation += 1
             stored.observed_generation = stored.generation
             stored.etag = _new_etag()

@@ -36,7 +36,7 @@ from shared.errors import PermanentError, RunwardenError
 from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, HistogramResult, LogResult, MetricQuery,
                                        MetricResult, Revision, Service, StartupRead, TargetConnectorRead,
                                        short_name)
-from shared.diagnosis.facts import INGEST_LAG, whole_until
+from shared.diagnosis.facts import INGEST_LAG, TARGET_LOAD_MINUTES, whole_until
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.log_signals import (MAX_FILTER_CHARS, app_log_filter, audit_filter, request_log_filter,
                                          target_startup_filter)
@@ -591,9 +591,11 @@ def _run_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope") -> 
         aligner="ALIGN_DELTA", reducer="REDUCE_SUM", group_by=(*by_revision, *LATENCY_LABELS))))
     # Active instances only: instance_count is broken down by `state` (active, idle), and only
     # active ones are busy; summing per-state maxima would overstate how close to the limit it was.
+    # From the window's start, or with a deploy suspect from TARGET_LOAD_MINUTES before its deploy if
+    # that is earlier: how many instances the rollback target ran for its load (target_capacity).
     reads.add("instances", "monitoring: run container/instance_count", lambda: monitoring.query(
         scope.metric("run.googleapis.com/container/instance_count", "cloud_run_revision",
-                     {**on_service, "metric.labels.state": "active"},
+                     {**on_service, "metric.labels.state": "active"}, start=scope.instances_start,
                      aligner="ALIGN_MAX", reducer="REDUCE_SUM", group_by=by_revision)))
 
 
@@ -705,6 +707,7 @@ class _Scope:
     serving: tuple[Revision, ...]
     before: datetime           # one lookback before `start`: the connector's and the requests' prior state
     reach_back: datetime | None = None   # the request metrics read from at least here (collect's `reach_back`)
+    instances_start: datetime | None = None   # instance_count read from here (None: `start`)
 
     @classmethod
     def of(cls, service: Service, revisions: tuple[Revision, ...], started_at: datetime,
@@ -719,11 +722,13 @@ class _Scope:
         # failures began (a connector already at its limit while requests were clean is not news).
         before = start - timedelta(seconds=settings.lookback_seconds)
         requests_start = before
+        instances_start = None
         if newest is not None and newest.create_time >= started_at - timedelta(seconds=settings.deploy_window_seconds):
             # A deploy suspect: reach back to its baseline too (and no further for anyone else).
             requests_start = min(before, newest.create_time - timedelta(seconds=settings.baseline_seconds))
+            instances_start = min(start, newest.create_time - TARGET_LOAD_MINUTES)
         return cls(parts[1], parts[3], parts[5], start, requests_start, max(now, start + timedelta(seconds=60)),
-                   serving, before)
+                   serving, before, instances_start=instances_start)
 
     def metric(self, metric_type: str, resource_type: str, labels: dict[str, str], *, start: datetime | None = None,
                project: str | None = None, aligner: str, reducer: str, group_by: tuple[str, ...] = ()) -> MetricQuery:

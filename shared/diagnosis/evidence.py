@@ -200,6 +200,15 @@ class Service(_Model):
     # applies at once, with no new revision (Cloud Run docs, "Set maximum instances for services":
     # service-level versus revision-level).
     max_instance_count: int | None = None
+    # ServiceScaling.scaling_mode ("AUTOMATIC": "Scale based on traffic between min and max instances";
+    # "MANUAL": "Scale to exactly min instances and ignore max instances"; unset "defaults to AUTOMATIC",
+    # google/cloud/run/v2/vendor_settings.proto): "" for SCALING_MODE_UNSPECIFIED. And ServiceScaling.
+    # manual_instance_count ("total instance count for the service in manual scaling mode. This number of
+    # instances is divided among all revisions with specified traffic based on the percent of traffic they
+    # are receiving", an `optional int32`): None when not set. A rollback gives its target 100%, so all of
+    # it (rules/target_capacity.py).
+    scaling_mode: str = ""
+    manual_instance_count: int | None = None
     # The connector the service's template names (Service.template, RevisionTemplate.vpc_access, VpcAccess.
     # connector in google/cloud/run/v2/vendor_settings.proto), as written (a bare id or a full name): the
     # revision the next deploy makes. None if it names none. What serves is the revisions' own (Revision).

@@ -41,6 +41,10 @@ CONNECTOR_MBPS_PER_INSTANCE = {"f1-micro": 50, "e2-micro": 100, "e2-standard-4":
 # Monitoring, "Retention and latency of metric data": "Sampled every 60 seconds. After sampling, data is not
 # visible for up to 240 seconds", the figure varying by metric). A point ending within this long before the
 # read may not be visible yet (Facts.complete_until).
+# The minutes just before a deploy in which the revision it replaced is judged as a rollback target: its
+# share of the load (bad_revision.LOAD_SHARE_MINUTES) and the requests each of its instances carried
+# (rules/target_capacity.py; collection reads container/instance_count from there).
+TARGET_LOAD_MINUTES = timedelta(minutes=10)
 INGEST_LAG = timedelta(seconds=180)
 
 

@@ -600,6 +600,11 @@ def service_from_proto(proto: Any) -> Service:
         # instances is divided among all revisions with specified traffic based on the percent of
         # traffic they are receiving" (google-cloud-run 0.16.2's docstring); 0 is unset.
         max_instance_count=proto.scaling.max_instance_count or None,
+        # ServiceScaling.scaling_mode (an enum, "" when unspecified) and manual_instance_count (`optional
+        # int32`: present or not, google/cloud/run/v2/vendor_settings.proto).
+        scaling_mode=_enum_name(proto.scaling, "scaling_mode") if proto.scaling.scaling_mode else "",
+        manual_instance_count=(proto.scaling.manual_instance_count
+                               if proto.scaling.HasField("manual_instance_count") else None),
         template_connector=proto.template.vpc_access.connector or None, template_known=proto.HasField("template"))
 
 

@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
-from shared.diagnosis.facts import (SQL_CONNECTIONS_BEFORE, SQL_CONNECTIONS_RISE, Facts, LogIndex, Requests, Window,
-                                    hms, path_changed, query_of)
+from shared.diagnosis.facts import (SQL_CONNECTIONS_BEFORE, SQL_CONNECTIONS_RISE, TARGET_LOAD_MINUTES, Facts, LogIndex,
+                                    Requests, Window, hms, path_changed, query_of)
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.log_signals import REPLICA_CONFLICT, LogSignal, Refusal, pattern_of, per_text, refusals_of
 from shared.diagnosis.lock_waits import LOCK_ADVICE, LOCK_TIMEOUT, lock_timeouts, lock_words
@@ -20,6 +20,7 @@ from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_C
                                                   settings_changed)
 from shared.diagnosis.rules.refusals import refusals
 from shared.diagnosis.rules.answered_alike import answered_alike
+from shared.diagnosis.rules.target_capacity import cannot_carry
 from shared.diagnosis.rules.target_deps import connector_gone, database_moved
 from shared.diagnosis.pool_settings import pool_size_changed
 from shared.diagnosis.secret_refs import plain_credentials_changed, secrets_changed
@@ -944,6 +945,12 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
                     f"{candidate.short_name}, the newest revision that served cleanly, carried only {share:.0%} of "
                     f"the service's requests {where} {replaced.short_name}'s deploy (a share of a rollout"
                     + ("" if where == JUST_BEFORE else ", or a tagged URL's") + ", not the whole load)"])
+            short = cannot_carry(facts, c, suspect, candidate, _before_the_deploy(facts, replaced, candidate),
+                                 _just_before(replaced, candidate))
+            if short:
+                # Clean at the load it had, not shown at today's at the instances it may have
+                # (target_capacity): sending it everything may refuse most of it. A person decides.
+                return None, steps, "; ".join(reasons + [short])
             # With a target, the reasons say what was stepped past (a revision failing too).
             return candidate, steps, "; ".join(reasons)
         if counts.total > 0:
@@ -962,7 +969,7 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
 # standing 50/50 split. Judged only when those minutes hold at least min_requests requests; with
 # fewer, the share says nothing and the rule is as before.
 KNOWN_GOOD_MIN_SHARE = 0.5
-LOAD_SHARE_MINUTES = 10
+LOAD_SHARE_MINUTES = TARGET_LOAD_MINUTES // timedelta(minutes=1)
 # Which minutes a share is of, in words: the LOAD_SHARE_MINUTES before the deploy (_load_share).
 JUST_BEFORE = "just before"
 
