@@ -30,6 +30,8 @@ import re
 from datetime import timedelta
 from typing import Iterable
 
+import ahocorasick_rs
+
 from shared.diagnosis.evidence import LogRecord
 
 # The lines of one write reach the agent together; the entries' timestamps are the agent's reading
@@ -71,12 +73,27 @@ def continues(text: str) -> bool:
 # about 1.4 million instructions (bench/diagnosis_instructions.py). A NUL inside a text can only
 # start a needless exact pass (`joined`), never miss a continuation.
 _AT_A_START = re.compile("\x00(?:[ \t]+\\S|" + "|".join(map(re.escape, CONTINUATION_STARTS)) + ")")
+# Every place `_AT_A_START` can match begins with one of these bytes (a NUL, then an indent's first
+# character or a whole start), found first in the texts' UTF-8 bytes: `re` tries each character of the
+# 66,000 of LARGE's texts in turn (0.72 million instructions a cold LARGE diagnosis, 2.3 %), ahocorasick_rs
+# (the Rust aho-corasick crate, as log_signals' one search) skips from NUL to NUL (0.26 million with the
+# join and the bytes; docs/performance.md, "diagnose() alone: the continuation test"). Each needle is
+# ASCII, and UTF-8 encodes an ASCII character as that one byte and never uses such a byte inside another
+# character's encoding (RFC 3629, section 3), so every match of the regex is a hit here: no hit, no match.
+_AT_A_START_BYTES = ahocorasick_rs.BytesAhoCorasick(
+    [b"\x00" + start.encode("ascii") for start in (" ", "\t", *CONTINUATION_STARTS)],
+    matchkind=ahocorasick_rs.MatchKind.LeftmostFirst)
 
 
 def has_continuation(texts: Iterable[str]) -> bool:
     """Whether any of `texts` (a read's distinct texts) may continue another: the one test a read with
-    none pays, one regex search over all of them."""
-    return _AT_A_START.search("\x00" + "\x00".join(texts)) is not None
+    none pays, one search for the bytes a continuation starts with over all of them; the regex runs
+    only where one is found."""
+    together = "\x00".join(("", *texts))
+    # "surrogatepass": a lone surrogate (a JSON escape may carry one) encodes to non-ASCII bytes only.
+    if not _AT_A_START_BYTES.find_matches_as_indexes(together.encode("utf-8", "surrogatepass")):
+        return False
+    return _AT_A_START.search(together) is not None
 
 
 def _key(record: LogRecord) -> tuple[str, str, str]:
