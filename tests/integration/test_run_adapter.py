@@ -317,7 +317,7 @@ def test_poll_outlasts_a_quota_refusal_of_get_operation(adapter, standins):
 def test_a_refused_poll_of_the_writes_operation_names_run_operations_get(adapter, standins, named):
     """GetOperation refused PERMISSION_DENIED while following an accepted write: of unknown outcome (the write may
     land), and the answer names the permission the poll needs, from the adapter's own table (`iam_permissions`,
-    "get_operation"), when the refusal does not (`named=False`: the bare "The caller does not have permission").
+    set_traffic's row, as `poll_permissions`), when the refusal does not (`named=False`: the bare "The caller does not have permission").
     Before, it said only PERMISSION_DENIED, and a person had to guess which of the write's three permissions
     (run.services.get, run.services.update, run.operations.get) was missing."""
     etag = adapter.get_service(SERVICE).etag
@@ -325,7 +325,7 @@ def test_a_refused_poll_of_the_writes_operation_names_run_operations_get(adapter
     with pytest.raises(OutcomeUnknownError, match="could not be followed") as raised:
         adapter.set_traffic(SERVICE, [to(OLD)], etag)
     assert "run.operations.get" in str(raised.value), str(raised.value)
-    assert CloudRunAdapter.iam_permissions["get_operation"] == ("run.operations.get",)
+    assert CloudRunAdapter.poll_permissions == ("run.operations.get",)
 
 
 def test_operation_that_never_finishes_is_transient(adapter, standins):
