@@ -141,6 +141,9 @@ class VpcAccessReader:
         "get_connector": ("vpcaccess.connectors.get",),
         "update_connector": ("vpcaccess.connectors.get", "vpcaccess.connectors.update", "vpcaccess.operations.get"),
     }
+    # update_connector's polls of its operation alone, named when a poll is refused; taken from its row, as
+    # CloudRunAdapter.poll_permissions is, so the name cannot drift from the table the roles come from.
+    poll_permissions = tuple(p for p in iam_permissions["update_connector"] if p.startswith("vpcaccess.operations."))
 
     def __init__(self, *, policy: CallPolicy = CallPolicy(), operation_timeout: float = 300.0,
                  poll_initial_delay: float = 2.0, poll_max_delay: float = 15.0) -> None:
@@ -309,7 +312,7 @@ class VpcAccessAdapter(VpcAccessReader):
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, self._poll_max_delay)
             operation = self._read(name, what=f"GetOperation {name} (PatchConnector {target})",
-                                   needs=("vpcaccess.operations.get",))
+                                   needs=self.poll_permissions)
         _raise_operation_error(operation, target)
 
 # --- request and response shapes ---------------------------------------------------------------
