@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import http.client
 import os
 import shutil
 import signal
@@ -377,7 +378,10 @@ def _wait_ready(emulator: Emulator, deadline: float) -> None:
         try:
             emulator.probe()
             return
-        except (OSError, EmulatorFailed) as exc:  # refused, reset, or not yet serving the API
+        except (OSError, http.client.HTTPException, EmulatorFailed) as exc:
+            # Refused, reset, or not yet serving the API; or another server on the port (an HTTP/2 answer
+            # read as HTTP/1.1 raises BadStatusLine): the emulator's bind then fails, and it exits with
+            # "Address already in use", which _launch retries on a fresh port.
             last_error = exc
             time.sleep(0.05)
     raise EmulatorFailed(f"The {emulator.kind} emulator was not ready on {emulator.host} in time "

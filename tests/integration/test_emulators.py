@@ -98,6 +98,57 @@ def test_a_port_taken_before_the_emulator_binds_it_is_retried_on_another(
         emulator.stop()
 
 
+def test_a_port_taken_by_a_server_answering_http2_is_retried_on_another(
+        launch_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The port chosen free was taken by a server that answers, in HTTP/2 (a gRPC server: another run's
+    emulator or stand-in), before the Pub/Sub emulator bound it. The readiness probe's HTTP/1.1 request
+    then reads an HTTP/2 frame and http.client raises BadStatusLine, which is no OSError: the launcher
+    raised it at once, before the emulator's own "Address already in use" exit could send it to a fresh
+    port (seen once in a parallel run: `BadStatusLine: ... @ ... @ ...`, a SETTINGS frame). Now the probe
+    reads it as "not our server yet" and the bind failure is retried as any other."""
+    import socket
+    import threading
+
+    import sandbox.emulators as emulators
+
+    settings_frame = b"\x00\x00\x06\x04\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x64"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        taken.settimeout(0.2)
+        busy = taken.getsockname()[1]
+        stop = threading.Event()
+
+        def answer_http2() -> None:
+            while not stop.is_set():
+                try:
+                    conn, _ = taken.accept()
+                except OSError:
+                    continue
+                with conn:
+                    conn.sendall(settings_frame)
+
+        server = threading.Thread(target=answer_http2, daemon=True)
+        server.start()
+        chosen: list[int] = []
+        free_port = emulators._free_port
+
+        def first_taken() -> int:
+            chosen.append(busy if not chosen else free_port())
+            return chosen[-1]
+
+        monkeypatch.setattr(emulators, "_free_port", first_taken)
+        try:
+            emulator = launch_emulator(start_pubsub, "launcher-test")
+            with emulator:
+                assert chosen[0] == busy and emulator.port == chosen[1] != busy
+                emulator.probe()
+            emulator.stop()
+        finally:
+            stop.set()
+            server.join(timeout=5)
+
+
 def test_missing_emulator_raises_with_install_hint(tmp_path: Path) -> None:
     with pytest.raises(EmulatorMissing) as pubsub_missing:
         start_pubsub(sdk_root=tmp_path)
