@@ -730,7 +730,9 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # words close pgx's connect timeout inside its ConnectError, "failed to connect to `...`: ... dial error:
     # timeout: ..." (v5.5+) or "dial error (timeout: ...)" (before): `read_timed_out` leaves those to the
     # dial (_DIAL_TIMED_OUT). A wait for pgxpool's pool ends in a bare "context deadline exceeded" (no
-    # "timeout:"), which names no database and stays unread (POOL_WAIT_TEXTS' comment).
+    # "timeout:"), which names no database and stays unread (POOL_WAIT_TEXTS' comment). An application's own
+    # error that writes "timeout: " before a context's error (a wrapper of an HTTP call) reads the same: how
+    # often is UNCONFIRMED; read as a database's read, it holds a connector's scale-up back, never makes one.
     DbErrorText("Go: pgx (statement's context ran out)", r"\btimeout: context deadline exceeded\b",
                 "list orders: timeout: context deadline exceeded",
                 "jackc/pgx pgconn/errors.go (errTimeout.Error: \"timeout: %s\"; normalizeTimeoutError); "
@@ -777,9 +779,11 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # `cancel: true` could not cancel it, "After query timeout of ${timeout}ms exceeded, cancelling of query
     # failed.") (knex/knex lib/execution/runner.js, query; knex's own integration tests assert the words).
     # The query ran on a connection the pool had handed over: not its acquire timeout (POOL_WAIT_TEXTS).
+    # Each alternative stops where its leading words stay its longest literal run: that run is the needle
+    # the stdout read asks Logging for, and "ms exceeded ..." does not stand as words in "30000ms exceeded".
     DbErrorText("Node: knex (query timeout)",
-                r"Defined query timeout of \d+ ?ms exceeded when running query"
-                r"|After query timeout of \d+ ?ms exceeded, cancelling of query failed",
+                r"Defined query timeout of \d+ ?ms exceeded when running"
+                r"|After query timeout of \d+ ?ms exceeded, cancel",
                 "KnexTimeoutError: Defined query timeout of 30000ms exceeded when running query.",
                 "knex/knex lib/execution/runner.js (query; the path UNCONFIRMED) and its integration tests; "
                 "UNCONFIRMED in a Cloud SQL thread"),
@@ -1630,8 +1634,8 @@ READ_TIMEOUT_TEXTS = (
     r"(?:asyncio\.(?:exceptions\.)?)?TimeoutError\b",
     r"\bSocket timeout \(the database failed to respond to a query within the configured timeout",
     r"\bTimeout waiting for a response from the last query\b",
-    r"Defined query timeout of \d+ ?ms exceeded when running query"
-    r"|After query timeout of \d+ ?ms exceeded, cancelling of query failed",
+    r"Defined query timeout of \d+ ?ms exceeded when running"
+    r"|After query timeout of \d+ ?ms exceeded, cancel",
     r"\bQuery inactivity timeout\b",
     # Prisma's P1002 (DatabaseTimeout): its words say the server "was reached"; the schema engine raises it
     # when a statement on the open connection outlasts its timer, the advisory lock Migrate takes first
