@@ -723,6 +723,81 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "Error: Query read timeout",
                 "brianc/node-postgres packages/pg/lib/client.js (Client.query, readTimeout); UNCONFIRMED in a Cloud "
                 "SQL thread"),
+    # pgx (Go) when a statement's context runs out on an open connection: pgconn wraps a net timeout seen
+    # with the context done as errTimeout, whose Error() is "timeout: " + ctx.Err() ("timeout: context
+    # deadline exceeded"; jackc/pgx pgconn/errors.go, normalizeTimeoutError and errTimeout.Error), as
+    # openfga/openfga issue #440 quotes it ("postgres error: timeout: context deadline exceeded"). The same
+    # words close pgx's connect timeout inside its ConnectError, "failed to connect to `...`: ... dial error:
+    # timeout: ..." (v5.5+) or "dial error (timeout: ...)" (before): `read_timed_out` leaves those to the
+    # dial (_DIAL_TIMED_OUT). A wait for pgxpool's pool ends in a bare "context deadline exceeded" (no
+    # "timeout:"), which names no database and stays unread (POOL_WAIT_TEXTS' comment). An application's own
+    # error that writes "timeout: " before a context's error (a wrapper of an HTTP call) reads the same: how
+    # often is UNCONFIRMED; read as a database's read, it holds a connector's scale-up back, never makes one.
+    DbErrorText("Go: pgx (statement's context ran out)", r"\btimeout: context deadline exceeded\b",
+                "list orders: timeout: context deadline exceeded",
+                "jackc/pgx pgconn/errors.go (errTimeout.Error: \"timeout: %s\"; normalizeTimeoutError); "
+                "openfga/openfga issue #440; UNCONFIRMED in a Cloud SQL thread"),
+    # asyncpg at a statement's timeout (the connection's command_timeout, or fetch(timeout=)): the protocol's
+    # _on_timeout asks the server to cancel and sets `asyncio.TimeoutError()` on the waiter
+    # (MagicStack/asyncpg asyncpg/protocol/protocol.pyx, _on_timeout), so the traceback's last frame is the
+    # protocol's method (bind_execute, execute, query, prepare, ...) and its exception line a bare
+    # TimeoutError (asyncio.exceptions.TimeoutError before Python 3.11); SQLAlchemy's asyncpg dialect
+    # re-raises it unwrapped (PrefectHQ/prefect issue #21225: "File \"asyncpg/protocol/protocol.pyx\",
+    # line 205, in bind_execute"). Read only with that frame in the same entry: the bare exception line
+    # alone names no database, and asyncpg's connect timeout has frames of its own (its rows above).
+    DbErrorText("asyncpg (a statement's timeout)",
+                r'asyncpg[/\\]protocol[/\\]protocol\.pyx", line \d+, in \w+(?:\n[ \t]+[^\n]*)*\n'
+                r"(?:asyncio\.(?:exceptions\.)?)?TimeoutError\b",
+                'Traceback (most recent call last):\n  File "/usr/local/lib/python3.11/site-packages/asyncpg/'
+                'prepared_stmt.py", line 177, in fetch\n    data = await self.__bind_execute(args, 0, timeout)\n'
+                '  File "asyncpg/protocol/protocol.pyx", line 205, in bind_execute\nTimeoutError',
+                "MagicStack/asyncpg asyncpg/protocol/protocol.pyx (_on_timeout: `self.waiter.set_exception("
+                "asyncio.TimeoutError())`); PrefectHQ/prefect issue #21225; UNCONFIRMED in a Cloud SQL thread"),
+    # Prisma's query engine at its socket_timeout: quaint's SocketTimeout becomes P1008, "Operations timed
+    # out after `{time}`. Context: Socket timeout (the database failed to respond to a query within the
+    # configured timeout — see https://pris.ly/d/postgres-connector for more details.)." (prisma/prisma-engines
+    # libs/user-facing-errors/src/quaint.rs, ErrorKind::SocketTimeout -> common::DatabaseOperationTimeout; as
+    # prisma/orm issue #17939 quotes it). Its connect timeout is P1001's "Can't reach database server" (its
+    # row above). Matched before the em dash, which newer clients print without the link.
+    DbErrorText("Prisma (P1008, socket timeout)",
+                r"\bSocket timeout \(the database failed to respond to a query within the configured timeout",
+                "PrismaClientKnownRequestError: Operations timed out after `10s`. Context: Socket timeout (the database "
+                "failed to respond to a query within the configured timeout)",
+                "prisma/prisma-engines libs/user-facing-errors/src/quaint.rs (ErrorKind::SocketTimeout, P1008); "
+                "prisma/orm issue #17939; UNCONFIRMED in a Cloud SQL thread"),
+    # Ruby's mysql2 gem at its read_timeout (Rails' database.yml `read_timeout`): the client waits for the
+    # socket to be readable after sending the query and raises Mysql2::Error::TimeoutError "Timeout waiting
+    # for a response from the last query. (waited %d seconds)" (brianmario/mysql2 ext/mysql2/client.c,
+    # wait_for_readable / do_query); Shopify/semian PR #171 quotes it under ActiveRecord::StatementInvalid.
+    DbErrorText("Ruby: mysql2 gem (read_timeout)", r"\bTimeout waiting for a response from the last query\b",
+                "ActiveRecord::StatementInvalid: Mysql2::Error::TimeoutError: Timeout waiting for a response from the "
+                "last query. (waited 30 seconds)",
+                "brianmario/mysql2 ext/mysql2/client.c (rb_raise(cMysql2TimeoutError, ...)); Shopify/semian PR #171; "
+                "brianmario/mysql2 issue #609; UNCONFIRMED in a Cloud SQL thread"),
+    # knex's own query timer (`.timeout(ms)`): the runner races the query against it and rethrows
+    # KnexTimeoutError "Defined query timeout of ${timeout}ms exceeded when running query." (or, when
+    # `cancel: true` could not cancel it, "After query timeout of ${timeout}ms exceeded, cancelling of query
+    # failed.") (knex/knex lib/execution/runner.js, query; knex's own integration tests assert the words).
+    # The query ran on a connection the pool had handed over: not its acquire timeout (POOL_WAIT_TEXTS).
+    # Each alternative stops where its leading words stay its longest literal run: that run is the needle
+    # the stdout read asks Logging for, and "ms exceeded ..." does not stand as words in "30000ms exceeded".
+    DbErrorText("Node: knex (query timeout)",
+                r"Defined query timeout of \d+ ?ms exceeded when running"
+                r"|After query timeout of \d+ ?ms exceeded, cancel",
+                "KnexTimeoutError: Defined query timeout of 30000ms exceeded when running query.",
+                "knex/knex lib/execution/runner.js (query; the path UNCONFIRMED) and its integration tests; "
+                "UNCONFIRMED in a Cloud SQL thread"),
+    # Node's MySQL drivers at a query's own `timeout` option: mysqljs/mysql's Protocol names the timed-out
+    # sequence, `new Error(sequence.constructor.name + ' inactivity timeout')`, code PROTOCOL_SEQUENCE_TIMEOUT
+    # (mysqljs/mysql lib/protocol/Protocol.js; its issue #2079 quotes "Error: Query inactivity timeout"), and
+    # sidorares/node-mysql2's Query command throws the same words (lib/commands/query.js, _handleTimeoutError,
+    # syscall 'query'). Only the Query sequence's: "Handshake inactivity timeout" is a connect that got no
+    # greeting, left unread (either a path or a server that does not answer).
+    DbErrorText("Node: mysql / mysql2 (query timeout)", r"\bQuery inactivity timeout\b",
+                "Error: Query inactivity timeout\n    at Query._handleTimeoutError (/app/node_modules/mysql2/lib/"
+                "commands/query.js:94:17)",
+                "mysqljs/mysql lib/protocol/Protocol.js (PROTOCOL_SEQUENCE_TIMEOUT) and its issue #2079; "
+                "sidorares/node-mysql2 lib/commands/query.js; UNCONFIRMED in a Cloud SQL thread"),
     # The same read (or a write) on an open connection to the database's port that the peer reset
     # (ECONNRESET, "connection reset by peer"; on a write to a socket already reset, EPIPE, "broken
     # pipe": glibc's strerror words, as Go's syscall.Errno prints them), in net.OpError's own form
@@ -1553,6 +1628,21 @@ READ_TIMEOUT_TEXTS = (
     r"MySqlException(?: \(0x[0-9A-Fa-f]+\))?:? The Command Timeout expired before the operation completed",   # MySqlConnector
     r"\bQuery read timeout\b",                                                           # node-postgres
     r"\bExecution Timeout Expired\.\s+The timeout period elapsed prior to completion of the operation",   # SqlClient
+    # asyncpg's statement timeout (its protocol's frame, then the bare TimeoutError), Prisma's P1008, the
+    # mysql2 gem's read_timeout, knex's .timeout(), Node's mysql/mysql2 query timeout: their rows above.
+    r'asyncpg[/\\]protocol[/\\]protocol\.pyx", line \d+, in \w+(?:\n[ \t]+[^\n]*)*\n'
+    r"(?:asyncio\.(?:exceptions\.)?)?TimeoutError\b",
+    r"\bSocket timeout \(the database failed to respond to a query within the configured timeout",
+    r"\bTimeout waiting for a response from the last query\b",
+    r"Defined query timeout of \d+ ?ms exceeded when running"
+    r"|After query timeout of \d+ ?ms exceeded, cancel",
+    r"\bQuery inactivity timeout\b",
+    # Prisma's P1002 (DatabaseTimeout): its words say the server "was reached"; the schema engine raises it
+    # when a statement on the open connection outlasts its timer, the advisory lock Migrate takes first
+    # ("Context: Timed out trying to acquire a postgres advisory lock (SELECT pg_advisory_lock(72707369))",
+    # prisma/prisma-engines sql-schema-connector, the Postgres flavour's acquire_lock and timeout_error; the
+    # file paths UNCONFIRMED; prisma/orm issue #6768). Its DB_ERROR_TEXTS row above.
+    r"The database server at `[^`]*`:`\d+` was reached but timed out",
 )
 _READ_TIMEOUT = re.compile("|".join(f"(?:{p})" for p in READ_TIMEOUT_TEXTS), re.IGNORECASE)
 # pgjdbc's socketTimeout: the wrapper "An I/O error occurred while sending to the backend" and, as its
@@ -1569,11 +1659,19 @@ _JDBC_ON_OPEN_CONNECTION = re.compile(r"An I/O error occurred while sending to t
 _READ_TIMED_OUT = re.compile(r"SocketTimeoutException: Read timed out", re.IGNORECASE)
 
 
+# pgx's statement timeout (its DB_ERROR_TEXTS row), a read unless the text is pgx's connect: its
+# ConnectError says "failed to connect to" and its dial step "dial error" (jackc/pgx pgconn/errors.go).
+_PGX_TIMEOUT = re.compile(r"\btimeout: context deadline exceeded\b", re.IGNORECASE)
+_PGX_CONNECT = re.compile(r"\bfailed to connect to\b|\bdial error\b", re.IGNORECASE)
+
+
 def read_timed_out(text: str) -> bool:
     """Whether a database error's text is a read on an established connection that timed out
-    (READ_TIMEOUT_TEXTS, or pgjdbc's I/O error or Connector/J's link failure on an established connection
-    caused by a read that timed out), not a dial."""
+    (READ_TIMEOUT_TEXTS; pgx's statement whose context ran out, not its connect; or pgjdbc's I/O error or
+    Connector/J's link failure on an established connection caused by a read that timed out), not a dial."""
     if _READ_TIMEOUT.search(text) is not None:
+        return True
+    if _PGX_TIMEOUT.search(text) is not None and _PGX_CONNECT.search(text) is None:
         return True
     return _JDBC_ON_OPEN_CONNECTION.search(text) is not None and _READ_TIMED_OUT.search(text) is not None
 
@@ -1584,7 +1682,11 @@ def read_timed_out(text: str) -> bool:
 # stack gives up (the same sources as their DB_ERROR_TEXTS rows):
 # - Go net: "dial tcp A:P: i/o timeout" at the dialer's deadline (golang/go src/internal/poll/fd.go
 #   ErrDeadlineExceeded's "i/o timeout"), "connect: connection timed out" from the kernel (ETIMEDOUT);
-#   pgx through the Go connector: "dial error: timeout: context deadline exceeded".
+#   pgx through the Go connector: "dial error: timeout: context deadline exceeded" (v5.5+), and pgx v4 and
+#   v5 before 5.5 "dial error (timeout: context deadline exceeded)" (ConnectError.Error's "%s (%s)" of its
+#   step and cause, jackc/pgx pgconn/errors.go, the format UNCONFIRMED against a tagged version; a public
+#   test file quotes "failed to connect to `host=172.24.0.3 user=user database=join_pg_pg`: dial error
+#   (timeout: context deadline exceeded)", its repository UNCONFIRMED).
 # - libpq (psycopg2, and SQLAlchemy quoting it): "... failed: timeout expired" at connect_timeout
 #   (postgres/postgres src/interfaces/libpq/fe-connect.c, "timeout expired"); psycopg 3: "connection
 #   timeout expired" (psycopg/psycopg psycopg/psycopg/generators.py).
@@ -1614,7 +1716,7 @@ def read_timed_out(text: str) -> bool:
 # ("lookup H on R:53: i/o timeout") are not dials; a wait for a pooled connection names none of these.
 _DIAL_TIMED_OUT = re.compile(
     r"\bdial tcp [\w.:\[\]%-]+: (?:i/o timeout|connect: connection timed out)"
-    r"|\bdial error: timeout: context deadline exceeded"
+    r"|\bdial error(?:: | \()timeout: context deadline exceeded"
     r"|\bfailed: timeout expired\b|\bconnection timeout expired\b"
     r"|\bConnection terminated due to connection timeout\b"
     r"|\bSocketTimeoutException: connect timed out\b"

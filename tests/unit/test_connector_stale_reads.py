@@ -14,7 +14,7 @@ import pytest
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.facts import Facts
-from shared.diagnosis.log_signals import closed_connection, read_timed_out
+from shared.diagnosis.log_signals import closed_connection, dial_timed_out, read_timed_out
 from shared.diagnosis.rules import connector_saturation
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
@@ -55,6 +55,27 @@ CONNECTOR_J = ("com.mysql.cj.jdbc.exceptions.CommunicationsException: Communicat
                "sent successfully to the server was 30,013 milliseconds ago.\n"
                "\tat com.mysql.cj.jdbc.exceptions.SQLError.createCommunicationsException(SQLError.java:174)\n"
                "Caused by: java.net.SocketTimeoutException: Read timed out")
+# The drivers' and frameworks' own statement timers whose words were not read before (log_signals.DB_ERROR_TEXTS
+# cites each): a busy connector beside them was scaled.
+PGX_STATEMENT = "list orders: timeout: context deadline exceeded"
+PGX_CONNECT = ("create order: failed to connect to `user=orders database=orders`: 10.20.0.5:5432 (10.20.0.5): dial "
+               "error: timeout: context deadline exceeded")
+PGX4_CONNECT = ("create order: failed to connect to `host=10.20.0.5 user=orders database=orders`: dial error (timeout: "
+                "context deadline exceeded)")
+ASYNCPG_STATEMENT = ('Traceback (most recent call last):\n  File "/usr/local/lib/python3.11/site-packages/asyncpg/'
+                     'prepared_stmt.py", line 177, in fetch\n    data = await self.__bind_execute(args, 0, timeout)\n'
+                     '           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n'
+                     '  File "asyncpg/protocol/protocol.pyx", line 205, in bind_execute\nasyncio.exceptions.TimeoutError')
+PRISMA_P1008 = ("PrismaClientKnownRequestError: \nInvalid `prisma.order.findUnique()` invocation:\n\nOperations timed "
+                "out after `10s`. Context: Socket timeout (the database failed to respond to a query within the "
+                "configured timeout \u2014 see https://pris.ly/d/postgres-connector for more details.).")
+PRISMA_P1002 = ("Error: P1002: The database server at `10.20.0.5`:`5432` was reached but timed out. Please try again. "
+                "Context: Timed out trying to acquire a postgres advisory lock (SELECT pg_advisory_lock(72707369)).")
+RUBY_MYSQL2 = ("ActiveRecord::StatementInvalid (Mysql2::Error::TimeoutError: Timeout waiting for a response from the "
+               "last query. (waited 30 seconds): SELECT `orders`.* FROM `orders` WHERE `orders`.`id` = 1841)")
+KNEX = "KnexTimeoutError: Defined query timeout of 30000ms exceeded when running query."
+MYSQL2_QUERY = ("Error: Query inactivity timeout\n    at Query._handleTimeoutError (/app/node_modules/mysql2/lib/"
+                "commands/query.js:94:17)")
 QUEUEPOOL = ("sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed out, "
              "timeout 30.00 (Background on this error at: https://sqlalche.me/e/20/3o7r)")
 
@@ -92,6 +113,18 @@ CASES = {
     "node-postgres's query_timeout: not scaled": (dict(reads=NODE_PG), Signature.INCONCLUSIVE, None),
     "Connector/J's socketTimeout on an established connection: not scaled": (
         dict(reads=CONNECTOR_J), Signature.INCONCLUSIVE, None),
+    "pgx's statement context ran out: not scaled": (dict(reads=PGX_STATEMENT), Signature.INCONCLUSIVE, None),
+    "asyncpg's statement timeout, one traceback: not scaled": (
+        dict(reads=ASYNCPG_STATEMENT), Signature.INCONCLUSIVE, None),
+    "Prisma's P1008 socket timeout: not scaled": (dict(reads=PRISMA_P1008), Signature.INCONCLUSIVE, None),
+    "Prisma's P1002 on an advisory lock: not scaled": (dict(reads=PRISMA_P1002), Signature.INCONCLUSIVE, None),
+    "the mysql2 gem's read_timeout: not scaled": (dict(reads=RUBY_MYSQL2), Signature.INCONCLUSIVE, None),
+    "knex's query timeout: not scaled": (dict(reads=KNEX), Signature.INCONCLUSIVE, None),
+    "Node mysql2's query timeout: not scaled": (dict(reads=MYSQL2_QUERY), Signature.INCONCLUSIVE, None),
+    "pgx's statements and its connects both out of time: the connector": (
+        dict(reads=PGX_STATEMENT, errors=PGX_CONNECT), Signature.CONNECTOR_SATURATION, "scale_connector"),
+    "pgx v4's connect timeouts alone: the connector": (
+        dict(reads=PGX4_CONNECT), Signature.CONNECTOR_SATURATION, "scale_connector"),
     "Npgsql's reads timed out and new dials timed out too: the connector": (
         dict(reads=NPGSQL, errors=PSYCOPG), Signature.CONNECTOR_SATURATION, "scale_connector"),
     "reads timed out and new dials timed out too: the connector (unchanged)": (
@@ -148,6 +181,13 @@ TEXTS = {
     "read tcp 10.8.0.3:43210->34.117.59.81:443: i/o timeout": (False, False),   # an HTTPS peer, not the database
     NPGSQL: (True, False), NPGSQL_LINE: (True, False), MYSQLCONNECTOR: (True, False), SQLCLIENT: (True, False),
     NODE_PG: (True, False), CONNECTOR_J: (True, False),
+    PGX_STATEMENT: (True, False), ASYNCPG_STATEMENT: (True, False), PRISMA_P1008: (True, False),
+    PRISMA_P1002: (True, False), RUBY_MYSQL2: (True, False), KNEX: (True, False), MYSQL2_QUERY: (True, False),
+    # pgx's connect (either form) and its pool's bare wait; asyncpg's bare exception line; Node mysql's handshake
+    PGX_CONNECT: (False, False), PGX4_CONNECT: (False, False), "list orders: context deadline exceeded": (False, False),
+    "asyncio.exceptions.TimeoutError": (False, False),
+    "Error: Handshake inactivity timeout\n    at Handshake.<anonymous> (/app/node_modules/mysql/lib/protocol/"
+    "Protocol.js:160:17)": (False, False),
     # Npgsql's wrapper over another failure than its timer, and its connect's timeout: not reads that timed out
     "Npgsql.NpgsqlException (0x80004005): Exception while reading from stream\n"
     " ---> System.IO.EndOfStreamException: Attempted to read past the end of the stream.": (False, False),
@@ -169,3 +209,13 @@ TEXTS = {
 @pytest.mark.parametrize("text, expected", TEXTS.items(), ids=[t[:60] for t in TEXTS])
 def test_which_texts_are_reads_that_timed_out(text, expected):
     assert (read_timed_out(text), closed_connection(text)) == expected
+
+
+# a connect's words -> whether they are a dial that timed out (log_signals.dial_timed_out), not a read
+DIALS = {PGX_CONNECT: True, PGX4_CONNECT: True, GO_DIAL: True, PGX_STATEMENT: False, ASYNCPG_STATEMENT: False,
+         PRISMA_P1008: False, KNEX: False, MYSQL2_QUERY: False, RUBY_MYSQL2: False}
+
+
+@pytest.mark.parametrize("text, expected", DIALS.items(), ids=[t[:60] for t in DIALS])
+def test_which_texts_are_dials_that_timed_out(text, expected):
+    assert dial_timed_out(text) is expected
