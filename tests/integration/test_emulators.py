@@ -67,6 +67,21 @@ def test_firestore_emulator_stops_the_java_child_of_its_wrapper_script(
     emulator.stop()
 
 
+def _first_port_chosen_is(busy: int, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The launcher's first free port is `busy`, the later ones free; returns the ports chosen, in order."""
+    import sandbox.emulators as emulators
+
+    chosen: list[int] = []
+    free_port = emulators._free_port
+
+    def first_taken() -> int:
+        chosen.append(busy if not chosen else free_port())
+        return chosen[-1]
+
+    monkeypatch.setattr(emulators, "_free_port", first_taken)
+    return chosen
+
+
 def test_a_port_taken_before_the_emulator_binds_it_is_retried_on_another(
         launch_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The port chosen free can be taken before the emulator binds it (another run, or the Firestore
@@ -75,20 +90,11 @@ def test_a_port_taken_before_the_emulator_binds_it_is_retried_on_another(
     such a start raised EmulatorFailed."""
     import socket
 
-    import sandbox.emulators as emulators
-
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         busy = taken.getsockname()[1]
-        chosen: list[int] = []
-        free_port = emulators._free_port
-
-        def first_taken() -> int:
-            chosen.append(busy if not chosen else free_port())
-            return chosen[-1]
-
-        monkeypatch.setattr(emulators, "_free_port", first_taken)
+        chosen = _first_port_chosen_is(busy, monkeypatch)
         emulator = launch_emulator(start_firestore, "launcher-test")
         with emulator:
             assert chosen[0] == busy and emulator.port == chosen[1] != busy
@@ -109,8 +115,6 @@ def test_a_port_taken_by_a_server_answering_http2_is_retried_on_another(
     import socket
     import threading
 
-    import sandbox.emulators as emulators
-
     settings_frame = b"\x00\x00\x06\x04\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x64"
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -130,14 +134,7 @@ def test_a_port_taken_by_a_server_answering_http2_is_retried_on_another(
 
         server = threading.Thread(target=answer_http2, daemon=True)
         server.start()
-        chosen: list[int] = []
-        free_port = emulators._free_port
-
-        def first_taken() -> int:
-            chosen.append(busy if not chosen else free_port())
-            return chosen[-1]
-
-        monkeypatch.setattr(emulators, "_free_port", first_taken)
+        chosen = _first_port_chosen_is(busy, monkeypatch)
         try:
             emulator = launch_emulator(start_pubsub, "launcher-test")
             with emulator:
