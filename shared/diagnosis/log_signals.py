@@ -1619,8 +1619,14 @@ READ_TIMEOUT_TEXTS = (
     r"could not receive data from server: Connection timed out",      # libpq (fe-secure.c)
     r"SSL SYSCALL error: Connection timed out",                        # libpq over SSL (fe-secure-openssl.c)
     # PyMySQL's _read_bytes: f"Lost connection to MySQL server during query ({e})" on an OSError, the
-    # socket's timeout "timed out" (PyMySQL pymysql/connections.py); aiomysql's the same.
-    r"Lost connection to MySQL server during query \(timed out\)",
+    # socket's timeout "timed out" (PyMySQL pymysql/connections.py); aiomysql's the same. Or the kernel's
+    # ETIMEDOUT on the read, "[Errno 110] Connection timed out" on Linux (TimeoutError under _read_bytes, as
+    # petl-developers/petl issue #518 quotes it), "[Errno 60] Operation timed out" on macOS (as
+    # tortoise/tortoise-orm issue #1685 quotes aiomysql's): data the peer never acknowledged, as libpq's
+    # "could not receive data from server: Connection timed out" above. Errno 104 ("Connection reset by
+    # peer", PyMySQL issue #269) is a reset, a connection found closed (CLOSED_CONNECTION_TEXTS), not this.
+    r"Lost connection to MySQL server during query \((?:timed out|\[Errno (?:110|60)\] (?:Connection|Operation) "
+    r"timed out)\)",
     rf"\bread tcp [\w.:\[\]%-]+->[\w.\[\]%-]+:{_DB_PORT}: (?:i/o timeout|read: connection timed out)",   # Go net
     # The clients' own read timers (their DB_ERROR_TEXTS rows): Npgsql's, MySqlConnector's and SqlClient's
     # CommandTimeout, node-postgres's query_timeout.
@@ -1663,6 +1669,27 @@ _READ_TIMED_OUT = re.compile(r"SocketTimeoutException: Read timed out", re.IGNOR
 # ConnectError says "failed to connect to" and its dial step "dial error" (jackc/pgx pgconn/errors.go).
 _PGX_TIMEOUT = re.compile(r"\btimeout: context deadline exceeded\b", re.IGNORECASE)
 _PGX_CONNECT = re.compile(r"\bfailed to connect to\b|\bdial error\b", re.IGNORECASE)
+
+
+# A MySQL client's 2013 (CR_SERVER_LOST) that names no reason: libmysqlclient's bare "Lost connection to
+# MySQL server during query" (mysqlclient/MySQLdb, mysql-connector-python's "2013 (HY000): ..."), or
+# PyMySQL's on an EOF. The words say the connection ended under a statement, not who ended it nor
+# whether a timer did: libmysqlclient says so when its own read timeout (MYSQL_OPT_READ_TIMEOUT) gives up
+# on a statement (webyog/sqlyog-community issue #1130: set the read timeout to get "Lost connection"
+# rather than an endless wait), and on a long query (hhyo/Archery issue #403, MySQLdb: "(2013, 'Lost
+# connection to MySQL server during query')" on a long SELECT), as well as when the server or the path
+# closed it (GoogleCloudPlatform/cloud-sql-proxy issue #35, a failover). Which of the two the driver's
+# read timeout produced, for each driver and version: UNCONFIRMED. A reason in parentheses after it
+# ("(timed out)", "([Errno 104] Connection reset by peer)") says which, and is read by its words.
+_BARE_LOST = re.compile(r"Lost connection to MySQL server during query(?!\s*\()", re.IGNORECASE)
+
+
+def lost_mid_query(text: str) -> bool:
+    """Whether a database error's text is a MySQL 2013 that names no reason (_BARE_LOST): a connection
+    ended under a statement by a closed flow or by the client's own read timeout, the words do not say
+    which. No word of a wait, no failed dial in it (those are read as what they say)."""
+    return (_BARE_LOST.search(text) is not None and _WAITED.search(text) is None
+            and dial_failure(text) is None)
 
 
 def read_timed_out(text: str) -> bool:

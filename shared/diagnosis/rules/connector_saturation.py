@@ -12,8 +12,8 @@ from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.evidence import EvidenceItem, LogRecord, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, egress_of, hms, path_changed, query_of
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, crash_signal,
-                                         dial_failure, dial_timed_out, host_address, memory_limit_wordings, pattern_of,
-                                         per_text, proxy_reply, read_timed_out, upstream_hosts, upstream_read_timed_out,
+                                         dial_failure, dial_timed_out, host_address, lost_mid_query,
+                                         memory_limit_wordings, pattern_of, per_text, proxy_reply, read_timed_out, upstream_hosts, upstream_read_timed_out,
                                          words_of)
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, pct, unread_rule_outs
 from shared.diagnosis.rules.connector_dials import DialPath, dial_path
@@ -159,6 +159,9 @@ def evaluate(facts: Facts) -> Finding:
     stale = _reads_timed_out(facts, c)
     if stale:
         return _stale_pool(facts, c, stale, STALE_READS)
+    lost = _lost_at_a_client_timeout(facts, c)
+    if lost:
+        return c.doubt(lost, LOST_MID_QUERY)
     stuck = _workers_stuck(facts, c)
     if stuck:
         return c.doubt(stuck, WORKERS_STUCK)
@@ -193,7 +196,8 @@ _LOG_RULE_OUTS = ("instances ended over their memory limit", "the database's own
                   "statements)", "another service's 5xx passed on", "errors of reaching the database around the "
                   "connector", "errors of reaching the database that never left the instance",
                   "waits on a named host or a Google API", "names not resolved",
-                  "reads on established connections that timed out", "workers the application's server timed out",
+                  "reads on established connections that timed out",
+                  "connections lost mid-query at a client timeout", "workers the application's server timed out",
                   "instances shut down after their liveness probe failed",
                   "503s with no wait logged on any path",
                   "HTTP calls that timed out reading an answer on a connection made")
@@ -1424,6 +1428,67 @@ def _reads_timed_out(facts: Facts, c: Citation) -> str:
             "dropped while idle (a NAT's, a firewall's or a connector's idle timeout, no reset sent) hang their next "
             "query until a timeout, and a path saturated enough to hang reads fails new dials too, so connector "
             f"{facts.b.connector.short_name}'s stress is not shown to explain them")
+
+
+def _lost_at_a_client_timeout(facts: Facts, c: Citation) -> str:
+    """Why the connector is not shown to be the cause, or "": requests hang at a client timeout
+    (`_hung_while_failing`) and at least db_error_logs_min of the errors of reaching the database are
+    MySQL 2013s that name no reason (log_signals.lost_mid_query: mysqlclient's and mysql-connector-python's
+    bare "Lost connection to MySQL server during query"), with fewer than db_error_logs_min other errors of
+    reaching the database (a failed dial; a connection found closed at once is not a wait) and waits for a
+    pooled connection together, and no refusal.
+
+    The bare 2013 is what libmysqlclient says both when a flow was dropped under a statement and when the
+    client's own read timeout gave up on a statement that waited on a lock or ran long (log_signals'
+    _BARE_LOST cites both): beside hangs at the client's timeout the words do not tell a path that drops
+    packets from a statement that waited on the database. A path saturated enough to drop an open flow's
+    packets fails new dials too; with no failed dial beside them, the connector's own signs (another
+    service's job on a shared one) do not settle it. Not ruled out: it competes, and is never scaled alone."""
+    if not _hung_while_failing(facts):
+        return ""
+    lines = _unreached_lines(facts)
+    lost = _reads_among(facts, lines, lost_mid_query)
+    if not lost:
+        return ""
+    lost_ids = {id(e) for e in lost}
+    closed = per_text(closed_connection, lines)
+    others = sum(1 for e in lines if id(e) not in lost_ids and not closed[e.text])
+    pooled = len(facts.database_lines(LogSignal.DB_POOL_WAIT))
+    alone = others + pooled < facts.s.db_error_logs_min
+    c.cite("log", "stderr / stdout: a MySQL 2013 that names no reason (log_signals.lost_mid_query)",
+           f"{len(lost)} connections lost mid-query while requests hung at a client timeout, e.g. "
+           f"{lost[0].text[:160]!r}; {others} other errors of reaching the database, {pooled} waits for a pooled "
+           "connection",
+           f"a connection lost mid-query at a client timeout, with < {facts.s.db_error_logs_min} failed dials and pool "
+           "waits beside it: the path carries new connections, and the client's own read timeout says the same words",
+           not alone, role="context")
+    if not alone:
+        return ""
+    return (f"connections to the database were lost mid-query ({len(lost)}x, e.g. {lost[0].text[:120]!r}) while "
+            f"requests hung at a client timeout, and new connections opened without a failed dial ({others} other "
+            f"errors of reaching the database, {pooled} waits for a pooled connection): a MySQL client says these "
+            "words when its own read timeout ends a statement that waited (a lock, a slow query) as well as when the "
+            "path drops the flow, so connector "
+            f"{facts.b.connector.short_name}'s stress is not shown to explain them")
+
+
+def _hung_while_failing(facts: Facts) -> bool:
+    """Whether requests hung at a client timeout: the hang band held over the window (hang_minutes), or the
+    p99 of a minute after the failures began reached hang_latency_seconds (the failing requests waited there,
+    whatever the minutes before them)."""
+    if hang_minutes(facts)[2]:
+        return True
+    if facts.failing_window is None:
+        return False
+    failing = [v for at, v in facts.p99_by_minute(facts.failing_window) if at > facts.failing_since]
+    return bool(failing) and max(failing) >= facts.s.hang_latency_seconds
+
+
+# What a person checks when MySQL connections were lost mid-query at a client timeout.
+LOST_MID_QUERY = ("find what the statements waited on before the client's read timeout ended them: the database's lock "
+                  "waits and long-running statements (performance_schema.data_lock_waits, SHOW PROCESSLIST, the slow "
+                  "query log) and the driver's read timeout (mysqlclient's read_timeout, mysql-connector-python's "
+                  "connection_timeout); raise the connector's max instances only if new connections fail to cross it")
 
 
 # Said beside a stale pool's advice when the revision's CPU is allocated only during requests.
