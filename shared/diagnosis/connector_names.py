@@ -67,3 +67,16 @@ def doubtful_policies(named: str, policies: Iterable[str]) -> tuple[str, ...]:
     keys its cooldown, budget and pauses by the same name. So such a name is never scaled under either: a
     person decides."""
     return tuple(p for p in policies if p != named and by_another_form(named, p))
+
+
+def two_connectors(service: Service, before: str | None, after: str | None) -> bool:
+    """Whether two revisions of `service` route through two connectors: one has none, or `names_connector` says
+    NO. Two spellings of one connector ("{project} can be project id or number", VpcAccess.connector,
+    google/cloud/run/v2/vendor_settings.proto) are not two, and a MAYBE is not read as two either: "the deploy
+    moved the service onto the connector" sends traffic back, an action, on what the names alone cannot tell."""
+    if before == after:
+        return False
+    if not before or not after:
+        return True
+    ours, theirs = service.connector_by_id(before) or before, service.connector_by_id(after) or after
+    return ours != theirs and names_connector(service, ours, theirs) is Naming.NO

@@ -37,6 +37,7 @@ from typing import Any, Callable, Mapping, Sequence
 from shared.remediation.actions import Action, all_actions
 from shared.clock import CLOCK_SKEW_ALLOWANCE, Clock, skew_safe_lease
 from shared.config import Config
+from shared.diagnosis.connector_names import by_another_form
 from shared.diagnosis.evidence import AlertContext
 from shared.errors import (AttemptInProgress, ChangedAroundWriteError, NotShownAfterWriteError, OutcomeUnknownError,
                            PermanentError, RunwardenError, StaleEvidenceError, TransientError, WriteInFlight)
@@ -199,6 +200,33 @@ def _switch_reason(paused: Sequence[str], found: Mapping[tuple[str, str], dict[s
                 why += (f"; the write to {paused[0]} is made for its alert, and a pause of a service holds back "
                         "every write made for it")
             return why
+    return ""
+
+
+# Engaged pauses read when a write's target is a connector, to find one that names it by another form of its
+# project (`paused_otherwise`); past this many, which of them do is not known, and the write is held.
+SPELLINGS_READ = 100
+
+
+def paused_otherwise(target: str, pauses: Sequence[Mapping[str, Any]], more: bool) -> str:
+    """Why an engaged pause of the same connector under another spelling holds back a write to `target`, or "".
+    A pause is keyed by the name as the person wrote it (`pause_key`), and a connector has two: "{project} can be
+    project id or number" (VpcAccess.connector, google/cloud/run/v2/vendor_settings.proto). A pause by id does
+    not match a write to the name by number (a revision's spelling, under the default policy, which an approve
+    applies), nor the other way, though they may be one connector; what the names alone cannot tell is held
+    (fail closed: connector_names.by_another_form). `pauses`: engaged pause flags; `more`: some were not read."""
+    if "/connectors/" not in target:
+        return ""
+    for flag in pauses:
+        named = str(flag.get("target") or "")
+        if named != target and by_another_form(target, named):
+            return (f"{named} paused by {_flag_by(flag)}: {flag.get('reason') or 'no reason given'}; {target} may "
+                    f"be the same connector, its project named by the other form (number or id, which the names "
+                    f"alone cannot tell), so the pause holds it back too, until it is "
+                    f"resumed (runwarden resume --target {named} --reason '...')")
+    if more:
+        return (f"more than {SPELLINGS_READ} pauses are engaged, and whether one names {target} by the other form "
+                f"of its project (number or id) was not read: held, as such a pause would hold it")
     return ""
 
 
@@ -929,7 +957,16 @@ class Gate:
         if found is None:
             reads = _switch_reads(paused)
             found = dict(zip(reads, self.state.get_many(reads)))
-        return _switch_reason(paused, found)
+        return _switch_reason(paused, found) or self.paused_otherwise(target)
+
+    def paused_otherwise(self, target: str | None) -> str:
+        """`paused_otherwise` for a write to `target`, a connector: the engaged pauses read by one equality
+        query on `engaged` (the one pause commands.pause.engaged_pauses reads), only when the target is one."""
+        if not target or "/connectors/" not in target:
+            return ""
+        found = self.state.find_records(FLAGS, "engaged", True, SPELLINGS_READ + 2)
+        pauses = [f for f in found if f.get("kind") == "pause"]
+        return paused_otherwise(target, pauses[:SPELLINGS_READ], len(pauses) > SPELLINGS_READ)
 
     def gate_reads(self, target: str, now: datetime, on_behalf: Sequence[str] = ()) -> list[tuple[str, str]]:
         """Everything the gate reads before taking a claim on `target` at `now`: the switches (the
@@ -953,7 +990,7 @@ class Gate:
             return braked(SET_IN_CONFIG)
         reads = [*_switch_reads(paused), (INCIDENTS, incident_id)]
         found = dict(zip(reads, self.state.get_many(reads)))
-        switch = _switch_reason(paused, found)
+        switch = _switch_reason(paused, found) or self.paused_otherwise(paused[0] if paused else None)
         if switch:
             return braked(switch)
         closed = closed_incident(found[(INCIDENTS, incident_id)])

@@ -16,6 +16,7 @@ from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, 
                                          memory_limit_wordings, pattern_of, per_text, proxy_reply, read_timed_out, upstream_hosts, upstream_read_timed_out,
                                          words_of)
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, pct, unread_rule_outs
+from shared.diagnosis.connector_names import two_connectors
 from shared.diagnosis.rules.connector_dials import DialPath, dial_path
 from shared.diagnosis.rules.connector_signs import (CANNOT_SCALE, CHANGE_UNDER_WAY, clean_before,
                                                     dials_around_connector, either, failing_revision, hang_minutes,
@@ -270,7 +271,7 @@ def _broken(facts: Facts, c: Citation) -> Finding:
     why = (f"connector {connector.short_name} is {connector.state}{whose}: the path through it may be broken "
            "for every revision that routes through it")
     deploy = facts.recent_deploy()
-    if deploy is not None and deploy[1].vpc_connector != deploy[0].vpc_connector:
+    if deploy is not None and two_connectors(facts.b.service, deploy[1].vpc_connector, deploy[0].vpc_connector):
         before = deploy[1].vpc_connector or "no connector"
         return c.no(f"{why}; {deploy[0].short_name} moved the service onto it from {before}: the deploy's own")
     return c.doubt(why, f"repair connector {connector.short_name} or move the service off it; sending traffic back "
@@ -671,8 +672,8 @@ def _deploy_moved_onto(facts: Facts, c: Citation) -> str:
     if deploy is None:
         return ""
     suspect, previous, _ = deploy
-    if previous.vpc_connector == suspect.vpc_connector:
-        return ""
+    if not two_connectors(facts.b.service, previous.vpc_connector, suspect.vpc_connector):
+        return ""   # one connector, or one maybe by two spellings (connector_names.two_connectors)
     changed = path_changed(previous, suspect)
     c.cite("api", "run.revisions.list: vpc_access (connector, egress, network_interfaces)",
            f"{suspect.short_name} changed the path to its VPC {changed} (against {previous.short_name})",
