@@ -11,6 +11,7 @@ from shared.alerts.commands import AnyCommand, command_digest
 from shared.alerts.operators import OVERRIDE_LIMITS, OperatorOnly, not_an_operator
 from shared.clock import skew_safe_lease
 from shared.config import Config
+from shared.errors import DamagedRecord
 from shared.outcomes import ActionReport, DiagnosisReport, Outcome, OutcomeStatus, Timestamps, applied_record
 from shared.ports import ClaimRecord, RecordWrite
 from shared.remediation.guardrails import Gate, Manual, command_incident
@@ -60,6 +61,19 @@ def rejected(field: str, reason: str) -> Refused:
 
 def refused(reason: str) -> Refused:
     return Refused(OutcomeStatus.SKIPPED, reason)
+
+
+def earlier_unreadable(run: "CommandRun", exc: DamagedRecord) -> Refused:
+    """`escalated`, nothing written: a record that says whether an earlier attempt at this command wrote (its
+    intent, the action record or gate claim at its key, a restore's note: recovery.py, restore_notes.py) cannot
+    be read, named once by `exc` (collection, key, field). Whether that attempt's write took is then not known,
+    so the command is not run; a retry would read the same record, so it is answered, not raised."""
+    command = run.command
+    run.use_incident(command_incident(run.command_id or ""))
+    return Refused(OutcomeStatus.ESCALATED, f"{command.command} on {command.target or 'its target'} not run: {exc}, "
+                   f"and it says whether an earlier attempt at command {run.command_id} wrote, so that write may "
+                   "have taken; nothing written. A person must repair or delete that record and check the target; "
+                   "to run the command again, send it with a new command_id")
 
 
 @dataclass

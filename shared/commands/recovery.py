@@ -58,9 +58,9 @@ from typing import Any
 
 from shared.alerts.commands import command_digest, recorded_duplicate_reason
 from shared.commands.approval import end_recovered
-from shared.commands.context import CommandRun, command_attempts
+from shared.commands.context import CommandRun, command_attempts, earlier_unreadable
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
-from shared.errors import PermanentError
+from shared.errors import DamagedRecord, PermanentError
 from shared.ports import ClaimRecord, ClaimStatus
 from shared.remediation.actions import get_action
 from shared.remediation.guardrails import CLAIMS, claim_key, command_incident
@@ -68,7 +68,7 @@ from shared.remediation import intents
 from shared.remediation.intents import Verdict, look_ended
 from shared.remediation.records import (ACTIONS, ANSWERS, INTENTS, REPORT_PENDING, RESTORES, ActionRecord,
                                         ActionState, IntentRecord, IntentState, RestoreNote, RestoreNoteState,
-                                        command_intent_key)
+                                        command_intent_key, read_record)
 
 # The commands whose handler can write through the gate and store an intent first: only these can
 # have left a change behind. (restore_traffic writes too, but as a corrective action it stores no
@@ -103,7 +103,10 @@ def earlier(run: CommandRun, with_answer: bool = False) -> Earlier:
     answer is read in the same batch (a resend's: answers.retake)."""
     if run.command.command not in WRITING or run.command.dry_run or not run.command_id:
         return Earlier()
-    intent, record, claim, kept = _read(run, with_answer)
+    try:
+        intent, record, claim, kept = _read(run, with_answer)
+    except DamagedRecord as exc:
+        return Earlier(answer=unreadable(run, exc))
     return replace(_earlier(run, intent, record, claim), kept=kept, kept_read=with_answer)
 
 
@@ -159,9 +162,12 @@ def unfinished_write(run: CommandRun) -> Outcome | None:
         return None
     key = claim_key(command_incident(run.command_id), command.target, command.command)
     data, note = run.adapters.state.get_many([(CLAIMS, key), (RESTORES, key)])
-    if not data:
-        return _noted_write(run, RestoreNote.model_validate(note)) if note else None
-    claim = ClaimRecord.model_validate(data)
+    try:
+        if not data:    # the note read only then: a damaged one beside a readable claim changes nothing
+            return _noted_write(run, read_record(RestoreNote, note, RESTORES, key)) if note else None
+        claim = read_record(ClaimRecord, data, CLAIMS, key)
+    except DamagedRecord as exc:
+        return unreadable(run, exc)
     ours = intents.message_of(claim.owner) == command_attempts(run.command_id)
     if claim.status is ClaimStatus.COMPLETED:
         return _completed_write(run, claim)
@@ -171,6 +177,13 @@ def unfinished_write(run: CommandRun) -> Outcome | None:
     return _may_have_written(run, f"took the gate's claim {key} at {claim.claimed_at:%Y-%m-%d %H:%M:%S} and never "
                                   "finished it (its record of the write is missing: the commit after it failed, or "
                                   "the attempt died)")
+
+
+def unreadable(run: CommandRun, exc: DamagedRecord) -> Outcome:
+    """A record this module reads that cannot be read (records.read_record): `escalated`, named, nothing written
+    (context.earlier_unreadable), never raised: every retry would read it again and end `failed`, unnamed."""
+    refusal = earlier_unreadable(run, exc)
+    return run.outcome(refusal.status, refusal.reason, target=run.command.target)
 
 
 def _noted_write(run: CommandRun, note: RestoreNote) -> Outcome | None:
@@ -329,13 +342,13 @@ def _read(run: CommandRun, with_answer: bool) -> tuple[IntentRecord | None, Acti
     kept = rest[0] if rest else None
     if not data:
         record = found[0] if found else None
-        return None, ActionRecord.model_validate(record) if record else None, None, kept
-    intent = IntentRecord.model_validate(data)
+        return None, read_record(ActionRecord, record, ACTIONS, guess) if record else None, None, kept
+    intent = read_record(IntentRecord, data, INTENTS, at[1])
     if intent.claim_key != guess:
         found = state.get_many([(ACTIONS, intent.claim_key), (CLAIMS, intent.claim_key)])
     record, claim = found
-    return (intent, ActionRecord.model_validate(record) if record else None,
-            ClaimRecord.model_validate(claim) if claim else None, kept)
+    return (intent, read_record(ActionRecord, record, ACTIONS, intent.claim_key) if record else None,
+            read_record(ClaimRecord, claim, CLAIMS, intent.claim_key) if claim else None, kept)
 
 
 def _held_by_another(claim: ClaimRecord | None, run: CommandRun) -> bool:

@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared.commands.context import CommandRun
-from shared.errors import TransientError
+from shared.commands.context import CommandRun, earlier_unreadable
+from shared.errors import DamagedRecord, TransientError
 from shared.remediation.actions.restore_traffic import RestoreTrafficParams
 from shared.remediation.guardrails import claim_key, command_incident
-from shared.remediation.records import RESTORES, RestoreNote, RestoreNoteState
+from shared.remediation.records import RESTORES, RestoreNote, RestoreNoteState, read_record
 
 
 def note_key(command_id: str, service: str) -> str:
@@ -57,7 +57,10 @@ def store(run: CommandRun, service: str, params: RestoreTrafficParams, generatio
         return Noted(note, found=False)
     held = state.get_record(RESTORES, key)
     if held and held.get("state") != RestoreNoteState.VOID.value:
-        return Noted(RestoreNote.model_validate(held), found=True)
+        try:
+            return Noted(read_record(RestoreNote, held, RESTORES, key), found=True)
+        except DamagedRecord as exc:   # it may stand for a write under way: never replaced, named
+            raise earlier_unreadable(run, exc) from None
     # Void (or deleted since): replaced, guarded on what was read, so an attempt that noted meanwhile keeps its note.
     if held and state.update_record(RESTORES, key, note.model_dump(mode="python"),
                                     expect={"state": held.get("state"), "owner": held.get("owner")}):

@@ -96,6 +96,8 @@ _WALK_START = datetime(2000, 1, 1, tzinfo=timezone.utc)   # before any intent: t
 _NO_LATER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
 # Why a service behind a connector change was not read (Sweep._health): its reads would not fit in one step.
 _NOT_IN_TIME = "not read in this sweep's time for one judgement"
+# What the sweep cannot do for a proposal record it cannot read under a judged write's claim key (`_end_proposal`).
+_CANNOT_END = "end that proposal with its judgement of the write it may have applied"
 
 
 @dataclass(frozen=True)
@@ -1033,16 +1035,19 @@ class Sweep:
         decided otherwise is left alone; a proposal that is not open cannot be approved again either way
         (shared/commands/approval.py). Best effort: the outcome is stored and published whatever happens here."""
         try:
-            found = [ProposalRecord.model_validate(d) for d in self.state.find_records(PROPOSALS, "key", record.key)]
+            # Each read alone: one that cannot be read is told once (`_read_or_tell`), never a reason to leave
+            # the approved one among them unended (it stayed `in_doubt` for good, said at WARNING only).
+            found = [self._read_or_tell(ProposalRecord, d, PROPOSALS, _CANNOT_END, self._damaged)
+                     for d in self.state.find_records(PROPOSALS, "key", record.key)]
             for proposal in found:
-                if proposal.state not in ("approved", "in_doubt", "applied") or proposal.command_id != record.command_id:
+                if proposal is None or proposal.state not in ("approved", "in_doubt", "applied") or proposal.command_id != record.command_id:
                     continue
                 self.state.update_record(
                     PROPOSALS, proposal.proposal_id,
                     {"state": to.value, "note": f"{to.value} by the verification sweep at {self.now:%H:%M:%S} (action "
                                                 f"{record.key}, written by command {record.command_id}): {reason}"[:1500]},
                     expect={"state": proposal.state, "command_id": record.command_id})
-        except (TransientError, PermanentError, ValidationError) as exc:
+        except (TransientError, PermanentError) as exc:
             Timeline(record.incident_id, "command").step(
                 "proposal_not_ended", f"{record.key}: the proposal it applies could not be ended {to.value} ({exc}); "
                 "its outcome is published all the same", severity="WARNING")

@@ -1334,3 +1334,30 @@ def test_a_pin_on_a_service_deleted_since_is_released_once_saying_so(world):
     world.at(60 * 50)
     assert world.command({"command": "sweep"}, message_id="c2") == []
     assert world.standins.run.count("GetService") == gets     # never read again for the pin
+
+
+def test_a_damaged_proposal_of_the_same_key_does_not_keep_the_sweep_from_ending_the_approved_one(proposed):
+    """Another proposal record under the approved write's claim key cannot be read (its proposed_at not a time),
+    and is found first. Before, it stopped the sweep from ending the approved proposal (one WARNING line): that
+    stayed `in_doubt` for good. Now the approved one is ended with the judgement; the damaged one is escalated
+    once, named, and left as it is."""
+    import grpc
+
+    world, proposal_id = proposed
+    key = world.state.get_record(PROPOSALS, proposal_id)["key"]
+    world.state.put_record(PROPOSALS, "!damaged", {"proposal_id": "!damaged", "key": key, "state": "open",
+                                                   "proposed_at": "long ago"})
+    world.standins.vpcaccess.faults.lose_response(1, grpc.StatusCode.DEADLINE_EXCEEDED, method="PatchConnector")
+    first = command(world, "approve", command_id="appr-1", params={"proposal_id": proposal_id}, reason="ok")
+    assert first.status.value == "escalated", first.reason
+
+    world.at(18)
+    swept = world.command({"command": "sweep"}, message_id="s1")
+
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "escalated"
+    told = [o for o in swept if "the proposals record '!damaged' cannot be read" in o.reason]
+    assert [o.status.value for o in told] == ["escalated"], [(o.status.value, o.reason) for o in swept]
+    assert world.state.get_record(PROPOSALS, "!damaged")["proposed_at"] == "long ago"
+    world.at(20)
+    assert not [o for o in world.command({"command": "sweep"}, message_id="s2") if "!damaged" in o.reason]
+    assert world.standins.vpcaccess.count("PatchConnector") == 1

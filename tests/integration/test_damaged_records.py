@@ -9,7 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from shared.remediation.records import ACTIONS, PINS
+from shared.commands.restore_notes import note_key
+from shared.remediation.guardrails import CLAIMS, command_incident
+from shared.remediation.records import ACTIONS, INTENTS, PINS, RESTORES, command_intent_key
 from tests.integration.test_remediation import (action_state, recovery, rolled_back,  # noqa: F401
                                                 world)
 from tests.integration.world import SERVICE, World
@@ -353,3 +355,67 @@ def test_a_restore_past_the_pending_actions_it_can_read_says_the_pin_is_released
     [note] = [n for n in restored.notes if n.startswith("The restore is written, but")]
     assert "could not be recorded" not in note and f"the pin of {SERVICE} is released" in note, note
     assert "more than 2 pending actions" in note, note
+
+
+# A command resend's own reads (shared/commands/recovery.py, restore_notes.py): what an earlier attempt at the
+# command left (its intent, the action record or gate claim at its key, a restore's note), damaged.
+_RESENT = "rs-damaged"
+_GATE_KEY = {"rollback_traffic": f"{command_incident(_RESENT)}|{SERVICE}|rollback_traffic",
+             "restore_traffic": note_key(_RESENT, SERVICE)}
+_BODIES = {"rollback_traffic": {"revision": "backend-00001-abc"}, "restore_traffic": {"to_latest": True}}
+
+
+@pytest.fixture
+def operator_world(standin_env, firestore, pubsub, project_id, anchor):
+    w = World(standin_env, pubsub, project_id, anchor, operators=["alice@example.com"])
+    w.seed("bad_revision")
+    return w
+
+
+@pytest.mark.parametrize("command, collection", [
+    ("rollback_traffic", INTENTS),     # the plan the gate stored before an earlier attempt's write
+    ("rollback_traffic", ACTIONS),     # the action record at the key that follows from the command
+    ("restore_traffic", CLAIMS),       # the restore's gate claim
+    ("restore_traffic", RESTORES),     # the restore's note, its gate claim gone
+])
+def test_a_command_whose_earlier_attempts_record_cannot_be_read_is_escalated_naming_it(operator_world, command,
+                                                                                        collection):
+    """A record that says whether an earlier attempt at the command wrote cannot be read. Before, the command's
+    read raised a ValidationError: a `failed` outcome after its retries, the record unnamed. Now it is escalated
+    naming the record (collection, key, field) once, and nothing is written."""
+    key = command_intent_key(_RESENT) if collection == INTENTS else _GATE_KEY[command]
+    operator_world.state.put_record(collection, key, {"key": key, "state": "reverted-by-hand", "owner": 7})
+    body = {"command": command, "command_id": _RESENT, "requested_by": "alice@example.com", "target": SERVICE,
+            "params": _BODIES[command], "reason": "resent"}
+
+    [outcome] = operator_world.command(body, message_id=_RESENT)
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert f"the {collection} record {key!r} cannot be read" in outcome.reason, outcome.reason
+    assert outcome.reason.count(repr(key)) == 1, outcome.reason
+    assert operator_world.writes() == 0
+
+
+def test_a_restore_whose_note_turns_out_damaged_when_stored_is_escalated_naming_it(operator_world):
+    """The restore's note is created by another attempt, damaged, between the resend's first read (none there) and
+    its own create (restore_notes.store reads the one found). Before, that read raised; now it is escalated, named."""
+    key = note_key(_RESENT, SERVICE)
+    run_store = operator_world.state
+
+    class Racing:   # the note lands just before this attempt's create: a real store, written in between
+        def __getattr__(self, name):
+            return getattr(run_store, name)
+
+        def create_record(self, kind, record_key, data):
+            if kind == RESTORES:
+                run_store.put_record(RESTORES, record_key, {"key": record_key, "noted_at": "soon"})
+            return run_store.create_record(kind, record_key, data)
+    operator_world.adapters.state = Racing()
+    body = {"command": "restore_traffic", "command_id": _RESENT, "requested_by": "alice@example.com",
+            "target": SERVICE, "params": {"to_latest": True}, "reason": "resent"}
+
+    [outcome] = operator_world.command(body, message_id=_RESENT)
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert f"the restores record {key!r} cannot be read (command_id: Field required)" in outcome.reason, outcome.reason
+    assert operator_world.writes() == 0
