@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from shared.diagnosis.env_hosts import deploy_brought
@@ -1410,11 +1410,7 @@ def _reads_timed_out(facts: Facts, c: Citation) -> str:
     reads = _reads_among(facts, lines, read_timed_out)
     if not reads:
         return ""
-    read_ids = {id(e) for e in reads}
-    closed = per_text(closed_connection, lines)
-    others = sum(1 for e in lines if id(e) not in read_ids and not closed[e.text])
-    pooled = len(facts.database_lines(LogSignal.DB_POOL_WAIT))
-    alone = others + pooled < s.db_error_logs_min
+    others, pooled, alone = _beside(facts, lines, reads)
     c.cite("log", "stderr / stdout: a read on an established connection to the database that timed out "
            "(log_signals.READ_TIMEOUT_TEXTS)",
            f"{len(reads)} reads on established connections timed out, e.g. {reads[0].text[:160]!r}; {others} other "
@@ -1429,6 +1425,17 @@ def _reads_timed_out(facts: Facts, c: Citation) -> str:
             "dropped while idle (a NAT's, a firewall's or a connector's idle timeout, no reset sent) hang their next "
             "query until a timeout, and a path saturated enough to hang reads fails new dials too, so connector "
             f"{facts.b.connector.short_name}'s stress is not shown to explain them")
+
+
+def _beside(facts: Facts, lines: Sequence[LogRecord], found: Sequence[LogRecord]) -> tuple[int, int, bool]:
+    """What else the database lines show beside `found`: the other errors of reaching the database (a
+    connection found closed at once is not one: no wait), the waits for a pooled connection, and whether
+    the two together are fewer than db_error_logs_min (`found` alone, the path carrying new connections)."""
+    found_ids = {id(e) for e in found}
+    closed = per_text(closed_connection, lines)
+    others = sum(1 for e in lines if id(e) not in found_ids and not closed[e.text])
+    pooled = len(facts.database_lines(LogSignal.DB_POOL_WAIT))
+    return others, pooled, others + pooled < facts.s.db_error_logs_min
 
 
 def _lost_at_a_client_timeout(facts: Facts, c: Citation) -> str:
@@ -1451,11 +1458,7 @@ def _lost_at_a_client_timeout(facts: Facts, c: Citation) -> str:
     lost = _reads_among(facts, lines, lost_mid_query)
     if not lost:
         return ""
-    lost_ids = {id(e) for e in lost}
-    closed = per_text(closed_connection, lines)
-    others = sum(1 for e in lines if id(e) not in lost_ids and not closed[e.text])
-    pooled = len(facts.database_lines(LogSignal.DB_POOL_WAIT))
-    alone = others + pooled < facts.s.db_error_logs_min
+    others, pooled, alone = _beside(facts, lines, lost)
     c.cite("log", "stderr / stdout: a MySQL 2013 that names no reason (log_signals.lost_mid_query)",
            f"{len(lost)} connections lost mid-query while requests hung at a client timeout, e.g. "
            f"{lost[0].text[:160]!r}; {others} other errors of reaching the database, {pooled} waits for a pooled "
