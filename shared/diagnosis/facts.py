@@ -41,11 +41,11 @@ CONNECTOR_MBPS_PER_INSTANCE = {"f1-micro": 50, "e2-micro": 100, "e2-standard-4":
 # Monitoring, "Retention and latency of metric data": "Sampled every 60 seconds. After sampling, data is not
 # visible for up to 240 seconds", the figure varying by metric). A point ending within this long before the
 # read may not be visible yet (Facts.complete_until).
+INGEST_LAG = timedelta(seconds=180)
 # The minutes just before a deploy in which the revision it replaced is judged as a rollback target: its
 # share of the load (bad_revision.LOAD_SHARE_MINUTES) and the requests each of its instances carried
 # (rules/target_capacity.py; collection reads container/instance_count from there).
 TARGET_LOAD_MINUTES = timedelta(minutes=10)
-INGEST_LAG = timedelta(seconds=180)
 
 
 def whole_until(bundle: EvidenceBundle) -> datetime:
@@ -489,6 +489,10 @@ class Facts:
         """(minute end, all requests, refused: 5xx and 429) per minute of the incident window, oldest
         first: where the failures began (`failing_window`, the narrative's onset). Read, never changed."""
         return self.per_minute_where(self.incident, refused_series)
+
+    def busiest_minute(self, window: Window) -> float:
+        """The most requests the service took in one minute of the window, every revision's (0 for none)."""
+        return max(self._by_minute(window)[1].values(), default=0.0)
 
     def per_minute_where(self, window: Window, counted: Callable[[Points], bool]
                          ) -> list[tuple[datetime, float, float]]:

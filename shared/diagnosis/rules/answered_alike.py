@@ -158,8 +158,9 @@ def _answered_beside(facts: Facts, suspect: Revision) -> bool:
     for name in facts.revision_names_with_requests(window):
         if name == suspect.short_name or facts.requests(window, name).total < s.min_requests:
             continue
-        answered = per_text(shared_answer, _failure_lines(facts, name))
-        if sum(1 for e in _failure_lines(facts, name) if answered[e.text]) < s.startup_failure_logs_min:
+        failed = _failure_lines(facts, name)
+        answered = per_text(shared_answer, failed)
+        if sum(1 for e in failed if answered[e.text]) < s.startup_failure_logs_min:
             return True
     return False
 

@@ -63,7 +63,7 @@ def cannot_carry(facts: Facts, c: Citation, suspect: Revision, candidate: Revisi
       With none, nothing shows a ceiling and the rollback is as before (precision where the numbers speak,
       the rule as it was where they are silent)."""
     today = facts.since_deploy(suspect)
-    load = max((total for _, total, _ in facts.per_minute_where(today, _none)), default=0.0)
+    load = facts.busiest_minute(today)
     carried = max((total for _, total, _ in facts.revision_minutes(before, candidate.short_name)), default=0.0)
     if load <= carried or not carried:
         return ""
@@ -193,7 +193,3 @@ def _per_instance(facts: Facts, candidate: Revision, window: Window) -> tuple[fl
     if len(paired) < PER_INSTANCE_MINUTES_MIN or requests < facts.s.min_requests:
         return None
     return requests / sum(count for _, count in paired), len(paired)
-
-
-def _none(_points) -> bool:
-    return False
