@@ -1307,8 +1307,10 @@ class Sweep:
         try:
             intent = IntentRecord.model_validate(data)
         except ValidationError as exc:   # not an intent this version can read: the open query would not either
-            Timeline(None, "command").step("intent_unreadable", f"an intent without a state cannot be read: "
-                                           f"{exc.error_count()} invalid field(s) in {sorted(data)}", severity="ERROR")
+            named = stored_key(INTENTS, data)
+            Timeline(None, "command").step("intent_unreadable", f"an intent without a state cannot be read"
+                                           f"{f' ({named!r})' if named else ''}: {exc.error_count()} invalid "
+                                           f"field(s) in {sorted(data)}", severity="ERROR")
             return
         if self.state.update_record(INTENTS, intent.key, {"state": IntentState.OPEN.value},
                                     expect={"owner": intent.owner, "state": None}):
@@ -1338,8 +1340,9 @@ class Sweep:
         state as read, with its report kept in it as any other (published again from its own fields,
         `_unsent_report`). Whether its write happened is not known, so nothing is written: a person
         judges it. Left open, it would be said at ERROR every sweep, and 20 of them would hold the open
-        query's page for good. If it cannot be addressed (its key's fields unreadable too), it is said at
-        ERROR each sweep, as before."""
+        query's page for good. Its key's fields unreadable too, it is addressed by the key the query found it
+        under (records.stored_key, ports.FoundRecord): before, it was said at ERROR every sweep, never told. With
+        no owner it can be guarded on, it is still said at ERROR each sweep."""
         key, owner = stored_key(INTENTS, data), data.get("owner")
         named = text_field(data, "claim_key") or key
         if key is None or not isinstance(owner, str):
