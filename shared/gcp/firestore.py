@@ -474,7 +474,7 @@ class FirestoreStateStore:
             # Someone wrote in between: re-read, and re-check `expect` against their write.
         raise TransientError(f"update {kind}/{key}: record kept changing under {RACE_ATTEMPTS} attempts")
 
-    def find_records(self, kind: str, field: str, value: Any, limit: int = 100) -> list[dict[str, Any]]:
+    def find_records(self, kind: str, field: str, value: Any, limit: int = 100) -> list[FoundRecord]:
         wanted = plain_record({field: value})[field]
         if limit < 1:
             raise ValueError(f"limit must be at least 1: {limit}")
@@ -485,7 +485,7 @@ class FirestoreStateStore:
         return [_found(snapshot.to_dict(), snapshot.name.rpartition("/")[2]) for snapshot in snapshots]
 
     def find_before(self, kind: str, field: str, value: Any, time_field: str, before: datetime,
-                    limit: int = 100, since: datetime | None = None) -> list[dict[str, Any]]:
+                    limit: int = 100, since: datetime | None = None) -> list[FoundRecord]:
         """One RunQuery: `field == value AND time_field < before ORDER BY time_field LIMIT limit`
         (with `AND time_field >= since` when `since` is given: the next page of a walk by `time_field`;
         two range filters on the one field the order is on, so the same composite index serves it),
@@ -516,7 +516,7 @@ class FirestoreStateStore:
         return [_found(snapshot.to_dict(), snapshot.id) for snapshot in snapshots]
 
     def find_between(self, kind: str, time_field: str, since: datetime, before: datetime,
-                     limit: int = 100) -> list[dict[str, Any]]:
+                     limit: int = 100) -> list[FoundRecord]:
         """One RunQuery: `since <= time_field < before ORDER BY time_field LIMIT limit`. Two range
         filters on one field need no composite index: by default Firestore "automatically maintains
         single-field indexes for each field in a document" (Firestore "Standard edition index

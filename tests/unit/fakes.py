@@ -141,7 +141,7 @@ class MemoryStateStore:
             record.update(fields)
             return True
 
-    def find_records(self, kind: str, field: str, value: Any, limit: int = 100) -> list[dict[str, Any]]:
+    def find_records(self, kind: str, field: str, value: Any, limit: int = 100) -> list[FoundRecord]:
         wanted = plain_record({field: value})[field]
         if limit < 1:
             raise ValueError(f"limit must be at least 1: {limit}")
@@ -152,7 +152,7 @@ class MemoryStateStore:
             return _found(found[:limit])
 
     def find_before(self, kind: str, field: str, value: Any, time_field: str, before: datetime,
-                    limit: int = 100, since: datetime | None = None) -> list[dict[str, Any]]:
+                    limit: int = 100, since: datetime | None = None) -> list[FoundRecord]:
         wanted, bound = plain_record({field: value, time_field: before}).values()
         low = plain_record({"since": since})["since"] if since is not None else None
         if limit < 1:
@@ -169,7 +169,7 @@ class MemoryStateStore:
             return _found(found[:limit])
 
     def find_between(self, kind: str, time_field: str, since: datetime, before: datetime,
-                     limit: int = 100) -> list[dict[str, Any]]:
+                     limit: int = 100) -> list[FoundRecord]:
         low, high = plain_record({"since": since, "before": before}).values()
         if limit < 1:
             raise ValueError(f"limit must be at least 1: {limit}")
