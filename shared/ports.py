@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any, Protocol, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
@@ -167,6 +167,28 @@ class Completion:
         return completed(self.held, self.retain, self.now, self.result)
 
 
+class FoundRecord(dict):   # dict[str, Any]; a plain dict subclass, so every reader of a found record reads it as one
+    """A plain record a finder returned (`StateStore.find_records`, `find_before`, `find_between`): its fields, as
+    `get_record` returns them, and the key it is stored under (`document_key`). A query answers documents, and a
+    record's own fields may not name its key: damaged, written by a version with other fields, or by another hand.
+    The document key names it then, so that a reader that cannot read it says which record to look at and can
+    address it (mark it told once), instead of only logging it (`found_key`; records.stored_key and read_record
+    fall back to it). Equal to the dict of its fields; a copy of it (`dict(found)`) is a plain dict."""
+
+    __slots__ = ("document_key",)
+
+    def __init__(self, fields: Mapping[str, Any], document_key: str) -> None:
+        super().__init__(fields)
+        self.document_key = document_key
+
+
+def found_key(data: Any) -> str | None:
+    """The key a found record is stored under (`FoundRecord.document_key`); None for any other dict (a record read
+    by its key, whose caller knows it) or an empty key."""
+    key = getattr(data, "document_key", None)
+    return key if isinstance(key, str) and key else None
+
+
 class StateStore(Protocol):
     """Guardrail state (Firestore). Keys may contain '/', the adapter encodes them."""
 
@@ -233,12 +255,13 @@ class StateStore(Protocol):
         the record does not exist; a lost race re-reads and re-checks."""
         ...
 
-    def find_records(self, kind: str, field: str, value: Any, limit: int = 100) -> list[dict[str, Any]]:
-        """Records whose top-level `field` equals `value` (an equality query), at most `limit`."""
+    def find_records(self, kind: str, field: str, value: Any, limit: int = 100) -> list[FoundRecord]:
+        """Records whose top-level `field` equals `value` (an equality query), at most `limit`. Each carries the
+        key it is stored under (`FoundRecord.document_key`), as every finder's records do."""
         ...
 
     def find_before(self, kind: str, field: str, value: Any, time_field: str, before: datetime,
-                    limit: int = 100, since: datetime | None = None) -> list[dict[str, Any]]:
+                    limit: int = 100, since: datetime | None = None) -> list[FoundRecord]:
         """Records whose top-level `field` equals `value` and whose `time_field` (a timestamp) is
         earlier than `before` (and at or after `since`, if given: the next page of a walk), oldest
         first, at most `limit`: a page of what is overdue. A record without either field never
@@ -246,7 +269,7 @@ class StateStore(Protocol):
         ...
 
     def find_between(self, kind: str, time_field: str, since: datetime, before: datetime,
-                     limit: int = 100) -> list[dict[str, Any]]:
+                     limit: int = 100) -> list[FoundRecord]:
         """Records whose top-level `time_field` (a timestamp) is at or after `since` and earlier than
         `before`, oldest first, at most `limit`, whatever their other fields hold or lack: a page of a
         walk through a collection. A record without `time_field` never matches. An addition: the

@@ -37,7 +37,7 @@ from shared.commands.context import CommandRun, CommandTimeline, Refused, comman
 from shared.commands.inventory import missing_target
 from shared.clock import CLOCK_SKEW_ALLOWANCE, ahead_of_server, skew_safe_lease
 from shared.config import Config
-from shared.errors import AttemptInProgress, PermanentError, TransientError
+from shared.errors import AttemptInProgress, DamagedRecord, PermanentError, TransientError
 from shared.outcomes import Outcome, OutcomeStatus, Timestamps, message_outcome_id
 from shared.alerts.delivery import DeliveryCounter, message_key
 from shared.alerts.received import received
@@ -130,7 +130,13 @@ def _run(run: CommandRun) -> Outcome:
     too_late = _beyond_record(run)
     if too_late is not None:
         return too_late
-    duplicate = _claim(run)
+    try:
+        duplicate = _claim(run)
+    except DamagedRecord as exc:
+        # The command's own record (its COMMANDS claim, holding the first answer) cannot be read: whether an
+        # earlier delivery ran it, and what it answered, is not known. Answered naming it, nothing run; raised,
+        # every retry read it again and the command ended `failed` after them, the record unnamed.
+        return recovery.unreadable(run, DamagedRecord(COMMANDS, repr(run.command.command_id), exc.why))
     if duplicate is not None:
         return duplicate
     try:

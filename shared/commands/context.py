@@ -65,7 +65,8 @@ def refused(reason: str) -> Refused:
 
 def earlier_unreadable(run: "CommandRun", exc: DamagedRecord) -> Refused:
     """`escalated`, nothing written: a record that says whether an earlier attempt at this command wrote (its
-    intent, the action record or gate claim at its key, a restore's note: recovery.py, restore_notes.py) cannot
+    intent, the action record or gate claim at its key, a restore's note: recovery.py, restore_notes.py; the
+    command's own record, its COMMANDS claim holding the first answer: commands/__init__.py `_run`) cannot
     be read, named once by `exc` (collection, key, field). Whether that attempt's write took is then not known,
     so the command is not run; a retry would read the same record, so it is answered, not raised."""
     command = run.command

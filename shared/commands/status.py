@@ -6,7 +6,7 @@ sweep settles them once that command's record lapses), proposals approved whose 
 pin. Reads state only."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import BaseModel
@@ -15,8 +15,9 @@ from shared.commands.context import CommandRun
 from shared.clock import skew_safe_lease
 from shared.commands.inventory import in_inventory
 from shared.commands.pause import engaged_pauses
+from shared.errors import DamagedRecord
 from shared.outcomes import Outcome, OutcomeStatus
-from shared.ports import ClaimRecord
+from shared.ports import ClaimRecord, found_key
 from shared.remediation.approvals import settles_after
 from shared.remediation.guardrails import BUDGETS, COOLDOWNS, WRITING, Gate, slot_keys
 from shared.remediation.records import (ACTIONS, COMMANDS, PINS, PROPOSALS, ActionRecord, ActionState, PinRecord,
@@ -124,13 +125,13 @@ def snapshot(run: CommandRun) -> Snapshot:
                          "expired": now >= p.expires_at, "reason": p.reason} for p in proposals],
         approved_proposals=[{"proposal_id": p.proposal_id, "action": p.action, "target": p.target,
                              "decided_by": p.decided_by, "decided_at": p.decided_at, "command_id": p.command_id,
-                             "settled_by_sweep_after": _settled_after(state, p, lease)} for p in approved],
+                             "settled_by_sweep_after": _settled_after(state, p, lease, unreadable)} for p in approved],
         proposals_in_doubt=[{"proposal_id": p.proposal_id, "action": p.action, "target": p.target,
                              "decided_by": p.decided_by, "decided_at": p.decided_at, "command_id": p.command_id,
                              "note": p.note} for p in in_doubt],
-        writes_in_flight=_writes_in_flight(state, targets, now),
-        cooldowns=_cooldowns(state, targets, now),
-        budgets=_budgets(state, config, targets, now),
+        writes_in_flight=_writes_in_flight(state, targets, now, unreadable),
+        cooldowns=_cooldowns(state, targets, now, unreadable),
+        budgets=_budgets(state, config, targets, now, unreadable),
         pinned=[{"service": p.service, "revision": p.revision, "pinned_at": p.pinned_at,
                  "age_seconds": int((now - p.pinned_at).total_seconds()), "action_id": p.action_id} for p in pins],
         more_than_shown=more,
@@ -150,7 +151,8 @@ class _Readable:
             try:
                 out.append(model.model_validate(data))
             except ValueError as exc:
-                named = next((data[k] for k in ("key", "proposal_id", "service") if isinstance(data.get(k), str)), "?")
+                named = next((data[k] for k in ("key", "proposal_id", "service") if isinstance(data.get(k), str)),
+                             found_key(data) or "?")   # else the key it is stored under (ports.FoundRecord)
                 record = f"{kind}/{named}"
                 if all(u["record"] != record for u in self.unreadable):    # an open proposal is read twice
                     self.unreadable.append({"record": record, "why": why_unreadable(exc)})
@@ -180,46 +182,86 @@ def _open_proposals(state: Any, now: datetime, more: list[str], readable: _Reada
 _FAR = timedelta(days=3650)
 
 
-def _settled_after(state: Any, proposal: ProposalRecord, lease: timedelta) -> datetime | None:
+def _settled_after(state: Any, proposal: ProposalRecord, lease: timedelta,
+                   unreadable: list[dict[str, Any]]) -> datetime | None:
     """From when the sweep settles an approved proposal (shared/remediation/approvals.py): a lease past
     the approval and past its command's record, and a margin; at the next sweep if that command is
-    answered (its record completed: a permanent error escaped the gate)."""
-    claim = state.get(COMMANDS, proposal.command_id) if proposal.command_id else None
-    return settles_after(claim, proposal.decided_at, lease)
+    answered (its record completed: a permanent error escaped the gate). None, the record named, when that
+    command's record cannot be read: from when is not known."""
+    if not proposal.command_id:
+        return settles_after(None, proposal.decided_at, lease)
+    claim = _claim(state, COMMANDS, proposal.command_id, unreadable)
+    return settles_after(claim, proposal.decided_at, lease) if claim is not _UNREAD else None
 
 
-def _cooldowns(state: Any, targets: list[str], now: datetime) -> list[dict[str, Any]]:
+# A claim this version cannot read (`_claim`, `_claims`): named in Snapshot.unreadable, in no list.
+_UNREAD = ClaimRecord(key="", owner="", status="claimed", claimed_at=datetime.min.replace(tzinfo=timezone.utc),
+                      expires_at=datetime.min.replace(tzinfo=timezone.utc))
+
+
+def _claim(state: Any, kind: str, key: str, unreadable: list[dict[str, Any]]) -> ClaimRecord | None:
+    """The claim `kind/key` (None: there is none), or _UNREAD, named in `unreadable` with why, for one this
+    version cannot read: the store raises DamagedRecord (FirestoreStateStore.get reads it as a ClaimRecord).
+    Raised, one such record made every status `failed` after its retries, the record unnamed."""
+    try:
+        return state.get(kind, key)
+    except DamagedRecord as exc:
+        return _unread(unreadable, kind, key, exc.why)
+
+
+def _claims(state: Any, keys: list[tuple[str, str]], unreadable: list[dict[str, Any]]) -> list[ClaimRecord | None]:
+    """The claims at `keys`, in one read (get_many), as `_claim` answers each."""
+    out: list[ClaimRecord | None] = []
+    for (kind, key), data in zip(keys, state.get_many(keys) if keys else []):
+        try:
+            out.append(ClaimRecord.model_validate(data) if data is not None else None)
+        except ValueError as exc:
+            out.append(_unread(unreadable, kind, key, why_unreadable(exc)))
+    return out
+
+
+def _unread(unreadable: list[dict[str, Any]], kind: str, key: str, why: str) -> ClaimRecord:
+    record = f"{kind}/{key}"
+    if all(u["record"] != record for u in unreadable):
+        unreadable.append({"record": record, "why": why})
+    return _UNREAD
+
+
+def _cooldowns(state: Any, targets: list[str], now: datetime, unreadable: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for target in targets:
-        lease = state.get(COOLDOWNS, target)
-        if lease is not None and not lease.expired(now):
+        lease = _claim(state, COOLDOWNS, target, unreadable)
+        if lease is not None and lease is not _UNREAD and not lease.expired(now):
             out.append({"target": target, "since": lease.claimed_at, "until": lease.expires_at})
     return out
 
 
-def _writes_in_flight(state: Any, targets: list[str], now: datetime) -> list[dict[str, Any]]:
+def _writes_in_flight(state: Any, targets: list[str], now: datetime,
+                      unreadable: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The targets' write claims held, in one read: whose write (its attempt, `message_id:random`), since when,
-    and until when at the latest (its lease: it is given back as soon as the write ends)."""
-    found = state.get_many([(WRITING, target) for target in targets]) if targets else []
+    and until when at the latest (its lease: it is given back as soon as the write ends). One that cannot be
+    read is named in `unreadable` (a write may be under way there: a person must look)."""
+    found = _claims(state, [(WRITING, target) for target in targets], unreadable)
     out = []
-    for target, data in zip(targets, found):
-        claim = ClaimRecord.model_validate(data) if data is not None else None
-        if claim is not None and not claim.expired(now):
+    for target, claim in zip(targets, found):
+        if claim is not None and claim is not _UNREAD and not claim.expired(now):
             out.append({"target": target, "held_by": claim.owner, "since": claim.claimed_at,
                         "until": claim.expires_at})
     return out
 
 
-def _budgets(state: Any, config: Any, targets: list[str], now: datetime) -> list[dict[str, Any]]:
-    """Slots taken in the current buckets (the gate's budget records, each bucket in one read)."""
+def _budgets(state: Any, config: Any, targets: list[str], now: datetime,
+             unreadable: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Slots taken in the current buckets (the gate's budget records, each bucket in one read). A slot that cannot
+    be read is named in `unreadable`, counted in no bucket."""
     g = config.guardrails
     scopes = [(f"target|{t}", f"{now:%Y-%m-%dT%H}", g.max_actions_per_target_per_hour) for t in targets]
     scopes += [(f"target|{t}", f"{now:%Y-%m-%d}", g.max_actions_per_target_per_day) for t in targets]
     scopes.append(("global", f"{now:%Y-%m-%dT%H}", g.max_actions_per_hour))
     out = []
     for scope, bucket, capacity in scopes:
-        found = state.get_many([(BUDGETS, key) for key in slot_keys(f"{scope}|{bucket}", capacity)])
-        used = sum(1 for data in found if data is not None and not ClaimRecord.model_validate(data).expired(now))
+        found = _claims(state, [(BUDGETS, key) for key in slot_keys(f"{scope}|{bucket}", capacity)], unreadable)
+        used = sum(1 for slot in found if slot is not None and slot is not _UNREAD and not slot.expired(now))
         if used:
             out.append({"scope": scope, "bucket": bucket, "used": used, "capacity": capacity})
     return out

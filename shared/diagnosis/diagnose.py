@@ -474,12 +474,12 @@ def _deploy_entries(entries: list[LogRecord], revisions: tuple[Revision, ...]) -
                 if abs(revision.create_time - e.timestamp) <= _DEPLOY_MATCH]
         if near:
             made.setdefault(min(near)[1], revision)
-    # An operation's other entry, if it was not merged (collection merges them by operation id), is
-    # the same deploy.
-    operations = {entries[i].operation_id: revision for i, revision in made.items() if entries[i].operation_id}
+    # An operation's other entry, if it was not merged (collection merges them by operation: its producer and
+    # id, LogRecord.operation_key), is the same deploy.
+    operations = {entries[i].operation_key: revision for i, revision in made.items() if entries[i].operation_id}
     for i, entry in enumerate(entries):
-        if entry.operation_id in operations:
-            made.setdefault(i, operations[entry.operation_id])
+        if entry.operation_id and entry.operation_key in operations:
+            made.setdefault(i, operations[entry.operation_key])
     return made
 
 

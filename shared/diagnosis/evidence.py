@@ -620,8 +620,11 @@ class LogRecord(_Model):
     resource_name: str | None = None
     principal: str | None = None          # authenticationInfo.principalEmail
     insert_id: str = ""
-    # LogEntry.operation: a long-running operation logs a first and a last entry under one id.
+    # LogEntry.operation: a long-running operation logs a first and a last entry under one id. The id is
+    # unique only with its producer ("The combination of id and producer must be globally unique",
+    # LogEntryOperation.producer, google/logging/v2/log_entry.proto): `operation_key` is the pair.
     operation_id: str = ""
+    operation_producer: str = ""          # LogEntryOperation.producer, e.g. "run.googleapis.com"
     operation_first: bool = False
     operation_last: bool = False
     status_code: int | None = None        # AuditLog.status.code (google.rpc.Code; 0 = OK)
@@ -629,6 +632,12 @@ class LogRecord(_Model):
     # (Cloud Run "Logging and viewing logs"), so the lines of one stack trace split over several
     # entries are joined within one instance only (shared/diagnosis/split_lines.py).
     instance: str = ""
+
+    @property
+    def operation_key(self) -> tuple[str, str] | None:
+        """The long-running operation the entry belongs to, (producer, id); None for none. The audit read holds
+        Cloud Run's and Serverless VPC Access's operations, whose ids are each unique within their producer only."""
+        return (self.operation_producer, self.operation_id) if self.operation_id else None
 
 
 class Entries(tuple):

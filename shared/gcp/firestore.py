@@ -26,7 +26,7 @@ from enum import Enum
 from typing import Any, Callable, Collection, Mapping, Sequence, TypeVar
 
 from shared.errors import DamagedRecord, TransientError, classify
-from shared.ports import ClaimRecord, ClaimResult, ClaimStatus, Completion, RecordWrite
+from shared.ports import ClaimRecord, ClaimResult, ClaimStatus, Completion, FoundRecord, RecordWrite
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -474,17 +474,18 @@ class FirestoreStateStore:
             # Someone wrote in between: re-read, and re-check `expect` against their write.
         raise TransientError(f"update {kind}/{key}: record kept changing under {RACE_ATTEMPTS} attempts")
 
-    def find_records(self, kind: str, field: str, value: Any, limit: int = 100) -> list[dict[str, Any]]:
+    def find_records(self, kind: str, field: str, value: Any, limit: int = 100) -> list[FoundRecord]:
         wanted = plain_record({field: value})[field]
         if limit < 1:
             raise ValueError(f"limit must be at least 1: {limit}")
         # A single-field equality needs no composite index. Documents without the field never match.
         wire, collection, path = self._wired(), self._collection_id(kind), _field_path(field)
         snapshots = _retry_transient(lambda: _call(lambda: wire.query(collection, path, wanted, limit, self.timeout)))
-        return [_visible(snapshot.to_dict()) for snapshot in snapshots]
+        # Snapshot.name: the document's full resource name, ".../documents/{collection}/{document id}".
+        return [_found(snapshot.to_dict(), snapshot.name.rpartition("/")[2]) for snapshot in snapshots]
 
     def find_before(self, kind: str, field: str, value: Any, time_field: str, before: datetime,
-                    limit: int = 100, since: datetime | None = None) -> list[dict[str, Any]]:
+                    limit: int = 100, since: datetime | None = None) -> list[FoundRecord]:
         """One RunQuery: `field == value AND time_field < before ORDER BY time_field LIMIT limit`
         (with `AND time_field >= since` when `since` is given: the next page of a walk by `time_field`;
         two range filters on the one field the order is on, so the same composite index serves it),
@@ -512,10 +513,10 @@ class FirestoreStateStore:
             query = query.where(filter=FieldFilter(earlier, ">=", plain_record({"since": since})["since"]))
         query = query.order_by(earlier).limit(limit)
         snapshots = _retry_transient(lambda: _call(lambda: list(query.stream(timeout=self.timeout))))
-        return [_visible(snapshot.to_dict()) for snapshot in snapshots]
+        return [_found(snapshot.to_dict(), snapshot.id) for snapshot in snapshots]
 
     def find_between(self, kind: str, time_field: str, since: datetime, before: datetime,
-                     limit: int = 100) -> list[dict[str, Any]]:
+                     limit: int = 100) -> list[FoundRecord]:
         """One RunQuery: `since <= time_field < before ORDER BY time_field LIMIT limit`. Two range
         filters on one field need no composite index: by default Firestore "automatically maintains
         single-field indexes for each field in a document" (Firestore "Standard edition index
@@ -536,7 +537,7 @@ class FirestoreStateStore:
                  .where(filter=FieldFilter(path, ">=", low)).where(filter=FieldFilter(path, "<", high))
                  .order_by(path).limit(limit))
         snapshots = _retry_transient(lambda: _call(lambda: list(query.stream(timeout=self.timeout))))
-        return [_visible(snapshot.to_dict()) for snapshot in snapshots]
+        return [_found(snapshot.to_dict(), snapshot.id) for snapshot in snapshots]
 
     # ------------------------------------------------------------------ Firestore calls
 
@@ -732,13 +733,20 @@ def _fields(record: ClaimRecord) -> dict[str, Any]:
 
 
 def _record(snapshot: Any) -> ClaimRecord:
-    """The claim as stored; one this version cannot read raises DamagedRecord naming its collection and key
-    (the document's id: DocumentSnapshot.id, and its collection's: CollectionReference.id, google-cloud-firestore
-    docstrings), which the alert path answers `escalated` (pipeline.handle_alert)."""
+    """The claim as stored; one this version cannot read raises DamagedRecord naming its collection and key,
+    which the alert path answers `escalated` (pipeline.handle_alert). Read from the snapshot's full name
+    (`firestore_wire.Snapshot.name`, Document.name: "projects/{project_id}/databases/{database_id}/documents/
+    {document_path}", google/firestore/v1/document.proto): its collection id, and the claim's own `key` field,
+    else its document id percent-decoded (`document_id` encodes a key so). The wire's snapshot has no
+    `reference`: read through it, a damaged claim raised AttributeError instead of naming itself."""
+    fields = snapshot.to_dict()
     try:
-        return ClaimRecord.model_validate(snapshot.to_dict())
+        return ClaimRecord.model_validate(fields)
     except ValueError as exc:
-        raise DamagedRecord(snapshot.reference.parent.id, repr(snapshot.id), _why(exc)) from None
+        path, _, document = snapshot.name.rpartition("/")
+        key = fields.get("key") if isinstance(fields, dict) else None
+        named = key if isinstance(key, str) and key else urllib.parse.unquote(document)
+        raise DamagedRecord(path.rpartition("/")[2], repr(named), _why(exc)) from None
 
 
 def _why(exc: ValueError) -> str:
@@ -816,6 +824,15 @@ def _plain_value(value: Any, in_array: bool = False) -> Any:
             raise ValueError("Firestore cannot store an array directly inside an array")
         return [_plain_value(item, in_array=True) for item in value]
     raise TypeError(f"cannot store a {type(value).__name__} in a record: {value!r}")
+
+
+def _found(fields: dict[str, Any], document_id: str) -> FoundRecord:
+    """A document a query answered (`fields`, a dict no one else holds), as a FoundRecord: its visible fields
+    and its key, the one the adapter stored beside them (KEY_FIELD), else, for a document written by another
+    hand, its id percent-decoded (`document_id` percent-encodes a key; DocumentSnapshot.id, "The document
+    identifier (within its collection)", google-cloud-firestore's docstring)."""
+    key = fields.get(KEY_FIELD)
+    return FoundRecord(_visible_of(fields), key if isinstance(key, str) and key else urllib.parse.unquote(document_id))
 
 
 def _visible(fields: dict[str, Any]) -> dict[str, Any]:

@@ -199,6 +199,7 @@ def record_from_entry(entry: Any) -> LogRecord:
         "principal": (audit.authentication_info.principal_email or None) if audit is not None else None,
         "insert_id": raw.insert_id,
         "operation_id": operation.id if operation is not None else "",
+        "operation_producer": operation.producer if operation is not None else "",
         "operation_first": operation.first if operation is not None else False,
         "operation_last": operation.last if operation is not None else False,
         "status_code": (audit.status.code if audit.HasField("status") else None) if audit is not None else None,
@@ -232,17 +233,23 @@ def merge_operation_entries(result: LogResult) -> LogResult:
     (LogEntry reference). The merged record is the first entry (when, who, what was asked), with
     what only the last may hold: its status, and a principal or method the first lacked. Whether
     the last entry names the principal is UNCONFIRMED, so neither entry is trusted alone.
+    An operation is its id with its producer (`LogRecord.operation_key`: "The combination of id and producer
+    must be globally unique", LogEntryOperation.producer, google/logging/v2/log_entry.proto): the audit read
+    holds Cloud Run's and VPC Access's operations, and by the id alone one producer's operation under
+    another's id would be merged into it (as the timeline keys them: shared/timeline/classify.py).
     An entry without an operation id stays as it is. Order (newest first) is kept."""
-    groups: dict[str, list[LogRecord]] = {}
+    groups: dict[tuple[str, str], list[LogRecord]] = {}
     for record in result.entries:
-        if record.operation_id:
-            groups.setdefault(record.operation_id, []).append(record)
+        operation = record.operation_key
+        if operation is not None:
+            groups.setdefault(operation, []).append(record)
     merged: list[LogRecord] = []
     for record in result.entries:
-        if not record.operation_id:
+        operation = record.operation_key
+        if operation is None:
             merged.append(record)
             continue
-        group = groups.pop(record.operation_id, None)
+        group = groups.pop(operation, None)
         if group is not None:
             merged.append(_merge(group))
     return result.model_copy(update={"entries": tuple(merged)})

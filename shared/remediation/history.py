@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, Iterator, Mapping
 
 from shared.alerts.incidents import Incident
-from shared.ports import StateStore
+from shared.ports import StateStore, found_key
 from shared.remediation import since_rollback
 from shared.remediation.records import (ACTIONS, INCIDENTS, ActionRecord, ActionState, IncidentRecord,
                                         read_record, why_unreadable)
@@ -234,7 +234,8 @@ def later_rollbacks(state: StateStore, record: ActionRecord) -> LaterRollbacks:
         try:
             others.append(ActionRecord.model_validate(data))
         except ValueError as exc:
-            named = repr(key) if isinstance(key, str) and key else f"#{n} of the read (it has no key)"
+            key = key if isinstance(key, str) and key else found_key(data)   # else the key it is stored under
+            named = repr(key) if key else f"#{n} of the read (it has no key)"
             unreadable.append(f"{named}: {why_unreadable(exc)}")
     if len(found) >= SERVICE_ACTIONS_READ:
         unreadable.append(f"more than the {SERVICE_ACTIONS_READ} action records of {record.service} read at once "

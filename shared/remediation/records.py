@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
 
 from shared.diagnosis.evidence import AlertContext, TrafficTarget
 from shared.errors import DamagedRecord
+from shared.ports import found_key
 
 ACTIONS = "actions"        # StateStore kind of ActionRecord, keyed by the claim key
 INCIDENTS = "incidents"    # StateStore kind of IncidentRecord, keyed by the incident id
@@ -126,12 +127,13 @@ _Model = TypeVar("_Model", bound=BaseModel)
 
 def read_record(model: type[_Model], data: Mapping[str, Any], collection: str, key: str | None = None) -> _Model:
     """`data`, a record of `collection` as read, as `model`; one this version cannot read raises DamagedRecord
-    naming it (`key`, else its own `key` field, else "(no key)") and why (`why_unreadable`), so that the
-    answer a person reads names the record to look at, not a stack trace."""
+    naming it (`key`, else its own `key` field, else the key a finder found it under, ports.found_key, else
+    "(no key)") and why (`why_unreadable`), so that the answer a person reads names the record to look at, not a
+    stack trace."""
     try:
         return model.model_validate(data)
     except ValueError as exc:
-        named = key or (data.get("key") if isinstance(data, Mapping) else None)
+        named = key or (data.get("key") if isinstance(data, Mapping) else None) or found_key(data)
         raise DamagedRecord(collection, repr(named) if isinstance(named, str) and named else "(no key)",
                             why_unreadable(exc)) from None
 
@@ -360,7 +362,13 @@ def stored_key(kind: str, data: Mapping[str, Any]) -> str | None:
     """The key of a record of `kind` as stored, from its own fields, even when the rest of it does not
     fit this version's model (None if those fields do not name one): an intent's is its command's or
     its alert message's, an action record's its `key`, an incident's its id, a pin's its service, a
-    command's answer its command_id, a proposal its proposal_id (its `key` is the claim key its write takes)."""
+    command's answer its command_id, a proposal its proposal_id (its `key` is the claim key its write takes).
+    When those fields name none (damaged too), the key a finder found the record under (ports.found_key): the
+    record is still named and addressed, not only logged."""
+    return _own_key(kind, data) or found_key(data)
+
+
+def _own_key(kind: str, data: Mapping[str, Any]) -> str | None:
     if kind == INTENTS:
         command, incident, message = (text_field(data, f) for f in ("command_id", "incident_id", "message_id"))
         if command:

@@ -1307,8 +1307,10 @@ class Sweep:
         try:
             intent = IntentRecord.model_validate(data)
         except ValidationError as exc:   # not an intent this version can read: the open query would not either
-            Timeline(None, "command").step("intent_unreadable", f"an intent without a state cannot be read: "
-                                           f"{exc.error_count()} invalid field(s) in {sorted(data)}", severity="ERROR")
+            named = stored_key(INTENTS, data)
+            Timeline(None, "command").step("intent_unreadable", f"an intent without a state cannot be read"
+                                           f"{f' ({named!r})' if named else ''}: {exc.error_count()} invalid "
+                                           f"field(s) in {sorted(data)}", severity="ERROR")
             return
         if self.state.update_record(INTENTS, intent.key, {"state": IntentState.OPEN.value},
                                     expect={"owner": intent.owner, "state": None}):
@@ -1329,8 +1331,7 @@ class Sweep:
         except ValidationError as exc:
             return self._unreadable_intent(data, exc)
         except DamagedRecord as exc:   # another plan of its claim (plans.of_claim): it may be the one that wrote
-            return self._unjudged(intent, f"{exc}; it may be another plan of the same claim, one that wrote or told of "
-                                          "it, and must be repaired or deleted")
+            return self._unjudged(intent, _other_plan(exc))
 
     def _unreadable_intent(self, data: dict[str, Any], exc: ValidationError) -> Outcome | None:
         """An open intent past its lease that this version cannot read (or whose claim it cannot read,
@@ -1338,8 +1339,9 @@ class Sweep:
         state as read, with its report kept in it as any other (published again from its own fields,
         `_unsent_report`). Whether its write happened is not known, so nothing is written: a person
         judges it. Left open, it would be said at ERROR every sweep, and 20 of them would hold the open
-        query's page for good. If it cannot be addressed (its key's fields unreadable too), it is said at
-        ERROR each sweep, as before."""
+        query's page for good. Its key's fields unreadable too, it is addressed by the key the query found it
+        under (records.stored_key, ports.FoundRecord): before, it was said at ERROR every sweep, never told. With
+        no owner it can be guarded on, it is still said at ERROR each sweep."""
         key, owner = stored_key(INTENTS, data), data.get("owner")
         named = text_field(data, "claim_key") or key
         if key is None or not isinstance(owner, str):
@@ -1405,6 +1407,8 @@ class Sweep:
             if built:       # the write that stores the report was made: it may have landed
                 self.kept.give_back(intent.key)
             raise
+        except DamagedRecord as exc:   # another plan of its claim (plans.of_claim), read once the target was
+            return self._unjudged(intent, _other_plan(exc), found)
         if answer.status is not OutcomeStatus.ESCALATED:
             return None    # another delivery or sweep recorded or escalated it first, and reports it
         timeline.step(answer.status.value, answer.reason, severity="WARNING", action=intent.action,
@@ -1414,12 +1418,19 @@ class Sweep:
         return outcome
 
 
-    def _unjudged(self, intent: IntentRecord, why: str) -> Outcome | None:
+    def _unjudged(self, intent: IntentRecord, why: str, found: intents.Found | None = None) -> Outcome | None:
+        """`intent` closed `escalated`, told once (its report kept in it, published by `_unsent_reports` if this
+        publish fails), nothing written. `found`: what the target showed, when it was read before the judgement
+        stopped (another plan of the claim unreadable): said, with what follows from the write having been made
+        or maybe made, that no action record is kept, so nothing verifies it, undoes it or reminds of its pin."""
         reason = (f"{intent.action} on {intent.target}, planned by {intent.owner} at {intent.noted_at:%H:%M:%S}, was "
-                  f"never recorded, and this version cannot judge it ({why}): a person must check the target")
+                  f"never recorded, and this version cannot judge it ({why}){_seen(intent, found)}: a person must "
+                  "check the target")
         built: list[Outcome] = []
+        live = found.live if found is not None else None
         report = self._pending(intent, built)(reason, ActionReport(name=intent.action, params=intent.params,
-                                                                   before=intent.before, action_id=intent.claim_key), [])
+                                                                   before=intent.before, after=live,
+                                                                   action_id=intent.claim_key), [])
         try:
             closed = intents.close(self.state, intent, IntentState.ESCALATED, self.owner, self.now, reason, report)
         except TransientError:
@@ -1430,6 +1441,28 @@ class Sweep:
         Timeline(intent.incident_id, "command").step("escalated", reason, severity="WARNING", key=intent.claim_key)
         self.kept.hold(built[-1], INTENTS, intent.key)
         return built[-1]
+
+
+def _other_plan(exc: DamagedRecord) -> str:
+    """Why an intent is not judged when another plan of its claim cannot be read (plans.of_claim)."""
+    return f"{exc}; it may be another plan of the same claim, one that wrote or told of it, and must be repaired or deleted"
+
+
+def _seen(intent: IntentRecord, found: "intents.Found | None") -> str:
+    """What the sweep saw of the target before it stopped judging `intent` (`Sweep._unjudged`), and what follows:
+    "" when it read nothing. A write made or maybe made is recorded nowhere the sweep reads (no action record, no
+    pin), so it is never verified, undone or reminded of: said, so that it is not taken for one that will be."""
+    if found is None or found.verdict not in (Verdict.RECORD, Verdict.SUPERSEDED, Verdict.ESCALATE):
+        return ""
+    if found.verdict is Verdict.RECORD:
+        shown = f". {intent.target} shows the planned change: its write took"
+    elif found.live is not None:
+        shown = f". {intent.target} now shows {found.live}: its write may have been made"
+    else:
+        shown = f". {intent.target} could not be read ({found.error or 'no read'}): its write may have been made"
+    pin = ", nor remind of the revision it pinned" if intent.action == "rollback_traffic" else ""
+    return (f"{shown}. It is not recorded as an action: the verification sweep will not verify it or undo it{pin}; "
+            "a person must judge the target's health, and undo it by hand if needed")
 
 
 def _walked_to(page: list[dict[str, Any]], since: datetime, cutoff: datetime) -> datetime:

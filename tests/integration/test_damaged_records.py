@@ -419,3 +419,107 @@ def test_a_restore_whose_note_turns_out_damaged_when_stored_is_escalated_naming_
     assert outcome.status.value == "escalated", outcome.reason
     assert f"the restores record {key!r} cannot be read (command_id: Field required)" in outcome.reason, outcome.reason
     assert operator_world.writes() == 0
+
+
+# Records whose own fields name no key (damaged there too): named and addressed by the key the sweep's query found
+# them under (ports.FoundRecord.document_key), so that they are told once like any other damaged record.
+def test_a_pending_action_whose_fields_name_no_key_is_escalated_once_naming_its_document(rolled_back):
+    """A pending action record of another service holds no `key` field (nor the others this version needs). Before,
+    the sweep could neither name nor mark it: passed over in silence, every sweep, never told. Now it is escalated
+    once, named by the key it is stored under, and the rollback is verified as usual."""
+    key = "lost-incident|frontend|rollback_traffic"
+    rolled_back.state.put_record(ACTIONS, key, {"service": "frontend", "state": "pending",
+                                                "deadline_at": rolled_back.anchor + timedelta(minutes=5)})
+    recovery(rolled_back)
+    rolled_back.at(12)
+
+    outcomes = rolled_back.command({"command": "sweep"})
+
+    by_status = {o.status.value: o for o in outcomes}
+    assert set(by_status) == {"verified", "escalated"}, [(o.status.value, o.reason) for o in outcomes]
+    assert f"the actions record {key!r} cannot be read" in by_status["escalated"].reason, by_status["escalated"].reason
+    assert rolled_back.state.get_record(ACTIONS, key)["damaged_escalated_at"] is not None
+    rolled_back.at(14)
+    assert rolled_back.command({"command": "sweep"}, message_id="c2") == []   # told once
+
+
+def test_an_open_intent_whose_key_fields_cannot_be_read_is_escalated_once_naming_its_document(world):
+    """An open intent past its claim's lease holds neither its incident nor its message id, so its own fields do not
+    say its key. Before, the sweep said so at ERROR in its log every sweep, and no outcome told a person. Now it is
+    escalated once, named by the key it is stored under, and closed `escalated`; later sweeps say nothing more."""
+    key = "0.lost|m-lost"
+    world.state.put_record(INTENTS, key, {"owner": "m-lost:1", "claim_key": f"0.lost|{SERVICE}|rollback_traffic",
+                                          "action": "rollback_traffic", "target": SERVICE, "state": "open",
+                                          "noted_at": world.clock.now() - timedelta(hours=1)})
+
+    [told] = world.command({"command": "sweep"})
+
+    assert told.status.value == "escalated" and f"the intent {key} " in told.reason, told.reason
+    assert world.state.get_record(INTENTS, key)["state"] == "escalated"
+    world.at(world_minutes(world) + 2)
+    assert world.command({"command": "sweep"}, message_id="c2") == []
+
+
+# The status command's claim reads (its writes in flight, cooldowns, budgets, an approved proposal's command record)
+# and a command's own record (its COMMANDS claim): named, never raised.
+def _status(world: World, command_id: str = "st-1"):
+    [answer] = world.command({"command": "status", "command_id": command_id, "requested_by": "alice@example.com"},
+                             message_id=command_id)
+    return answer
+
+
+def test_a_status_names_the_claims_it_cannot_read_and_reports_what_it_read(rolled_back):
+    """A target's write claim, its cooldown and a budget slot cannot be read. Before, the status raised on the first
+    (a ValidationError, or the store's DamagedRecord): `failed` after its retries, the record unnamed, and nothing of
+    what it had read reported. Now each is named in the snapshot's `unreadable` and the answer, and the rest is
+    reported: the pending verification and the pin."""
+    from shared.remediation.guardrails import BUDGETS, COOLDOWNS, WRITING, slot_keys
+
+    now = rolled_back.clock.now()
+    slot = slot_keys(f"global|{now:%Y-%m-%dT%H}", rolled_back.config.guardrails.max_actions_per_hour)[0]
+    for kind, key in ((WRITING, SERVICE), (COOLDOWNS, SERVICE), (BUDGETS, slot)):
+        rolled_back.state.put_record(kind, key, {"owner": 7, "status": "held-by-hand"})
+
+    answer = _status(rolled_back)
+
+    assert answer.status.value == "reported", answer.reason
+    named = {u["record"]: u["why"] for u in answer.snapshot["unreadable"]}
+    assert set(named) == {f"{WRITING}/{SERVICE}", f"{COOLDOWNS}/{SERVICE}", f"{BUDGETS}/{slot}"}, named
+    assert all("owner" in why or "status" in why or "Field required" in why for why in named.values()), named
+    assert "3 record(s) could not be read" in answer.reason and f"{WRITING}/{SERVICE}" in answer.reason, answer.reason
+    assert len(answer.snapshot["pending_verifications"]) == 1 and len(answer.snapshot["pinned"]) == 1
+
+
+def test_a_status_names_an_approved_proposals_command_record_it_cannot_read(world):
+    """An approved proposal's command record (its COMMANDS claim), read for when the sweep settles it, cannot be
+    read. Before, the status raised the store's DamagedRecord and ended `failed`; now the proposal is listed with no
+    settling time, and the record named."""
+    from shared.remediation.records import COMMANDS
+
+    _approved(world, "p-1", "ap-1")
+    world.state.put_record(COMMANDS, "ap-1", {"owner": 7})
+
+    answer = _status(world)
+
+    assert answer.status.value == "reported", answer.reason
+    [listed] = answer.snapshot["approved_proposals"]
+    assert listed["proposal_id"] == "p-1" and listed["settled_by_sweep_after"] is None
+    assert [u["record"] for u in answer.snapshot["unreadable"]] == [f"{COMMANDS}/ap-1"]
+
+
+@pytest.mark.parametrize("command", ["rollback_traffic", "status"])
+def test_a_command_whose_own_record_cannot_be_read_is_escalated_naming_it(operator_world, command):
+    """The command's own record (its COMMANDS claim, which holds the first answer) cannot be read. Before, the claim
+    raised the store's DamagedRecord: every retry failed the same way and the command ended `failed`, the record
+    unnamed. Now it is escalated naming it, not run, nothing written."""
+    from shared.remediation.records import COMMANDS
+
+    operator_world.state.put_record(COMMANDS, _RESENT, {"owner": 7, "status": "held-by-hand"})
+    body = {"command": command, "command_id": _RESENT, "requested_by": "alice@example.com", "target": SERVICE,
+            "reason": "resent", **({"params": _BODIES[command]} if command in _BODIES else {})}
+
+    [outcome] = operator_world.command(body, message_id=_RESENT)
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert f"the {COMMANDS} record {_RESENT!r} cannot be read (" in outcome.reason, outcome.reason
+    assert operator_world.writes() == 0

@@ -185,6 +185,22 @@ def test_records_keep_their_key_but_do_not_show_it(store: FirestoreStateStore, f
 
 
 @pytest.mark.emulator
+def test_a_claim_this_version_cannot_read_raises_damaged_record_naming_it(store: FirestoreStateStore) -> None:
+    """A claim read (get, claim) whose document does not fit ClaimRecord raises DamagedRecord naming its collection
+    and key, which the readers answer `escalated`. Before, naming it read the library snapshot's `reference`, which
+    the wire's snapshot lacks: an AttributeError, answered `failed` after every retry, the record unnamed."""
+    from shared.errors import DamagedRecord
+
+    store.put_record(KIND, KEY, {"owner": 7})
+
+    for read in (lambda: store.get(KIND, KEY), lambda: store.claim(KIND, KEY, "m-1:1", TTL, NOW)):
+        with pytest.raises(DamagedRecord) as raised:
+            read()
+        assert raised.value.collection == f"runwarden_{KIND}" and raised.value.key == repr(KEY), raised.value
+        assert "owner" in raised.value.why or "Field required" in raised.value.why, raised.value
+
+
+@pytest.mark.emulator
 @pytest.mark.parametrize("with_claim", [False, True])
 def test_a_create_whose_commit_landed_with_its_answer_lost_is_recognised(store: FirestoreStateStore,
                                                                          monkeypatch: pytest.MonkeyPatch,

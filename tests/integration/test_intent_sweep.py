@@ -475,3 +475,29 @@ def test_an_intent_whose_claim_has_another_plan_that_cannot_be_read_is_escalated
     assert world.standins.run.count("UpdateService") == 1   # nothing written again
     world.clock.set(world.clock.now() + timedelta(seconds=30))
     assert world.command({"command": "sweep"}) == []        # told once
+
+
+def test_a_write_that_took_beside_an_unreadable_plan_is_said_never_verified_and_told_once_for_good(world):
+    """The write took (the attempt died after it), and another plan of its claim cannot be read, so the sweep
+    escalates the intent instead of recording it. Before, the escalation said only "was never recorded, and this
+    version cannot judge it": not that the target shows the write, nor that nothing would verify it, undo it or remind
+    of its pin (no action record, no pin is kept), so it read as a write still pending. Now it says both; it is
+    told once, and sweeps hours later tell nothing more."""
+    incident_id = _died_after_its_write(world)
+    key = claim_key(incident_id, SERVICE, "rollback_traffic")
+    world.state.put_record(INTENTS, intent_key(incident_id, "m-twin"), {
+        "incident_id": incident_id, "message_id": "m-twin", "owner": "m-twin:1", "claim_key": key,
+        "action": "rollback_traffic", "target": SERVICE, "service": SERVICE, "noted_at": "a while ago",
+        "state": "escalated"})
+    _lapsed(world)
+
+    [outcome] = world.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert f"{SERVICE} shows the planned change: its write took" in outcome.reason, outcome.reason
+    assert "will not verify it or undo it, nor remind of the revision it pinned" in outcome.reason, outcome.reason
+    assert outcome.action.after is not None and outcome.action.after["traffic"][0]["revision"] == OLD
+    for later, hours in enumerate((0.5, 2, 26), 1):
+        world.clock.set(world.clock.now() + timedelta(hours=hours))
+        assert world.command({"command": "sweep"}, message_id=f"later-{later}") == []
+    assert world.state.get_record(INTENTS, intent_key(incident_id, MESSAGE))["report_state"] == "sent"

@@ -138,6 +138,7 @@ def test_audit_entry_becomes_a_record(adapter, logging_standin):
     assert start.principal == "alice@example.com" and start.operation_first and not start.operation_last
     assert end.principal is None and end.operation_last and end.status_code == 0
     assert start.operation_id == end.operation_id != ""
+    assert start.operation_key == end.operation_key == ("run.googleapis.com", start.operation_id)   # its producer
 
 
 def test_both_entries_of_an_operation_merge_into_one_change(adapter, logging_standin):

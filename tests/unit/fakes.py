@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping
 from shared.errors import PermanentError, TransientError
 from shared.diagnosis.evidence import Service, TrafficTarget
 from shared.gcp.firestore import plain_record, record_matches
-from shared.ports import ClaimRecord, ClaimResult, ClaimStatus, Completion, RecordWrite
+from shared.ports import ClaimRecord, ClaimResult, ClaimStatus, Completion, FoundRecord, RecordWrite
 from shared.remediation.guardrails import CLAIMS as GATE_CLAIMS
 from shared.remediation.records import COMMANDS, PROPOSALS
 
@@ -141,18 +141,18 @@ class MemoryStateStore:
             record.update(fields)
             return True
 
-    def find_records(self, kind: str, field: str, value: Any, limit: int = 100) -> list[dict[str, Any]]:
+    def find_records(self, kind: str, field: str, value: Any, limit: int = 100) -> list[FoundRecord]:
         wanted = plain_record({field: value})[field]
         if limit < 1:
             raise ValueError(f"limit must be at least 1: {limit}")
         with self._lock:
             # As in a Firestore query, a record without the field never matches, not even None.
-            found = [record for (k, _), record in self.documents.items()
+            found = [(key, record) for (k, key), record in self.documents.items()
                      if k == kind and field in record and record[field] == wanted]
-            return _copy_plain(found[:limit])
+            return _found(found[:limit])
 
     def find_before(self, kind: str, field: str, value: Any, time_field: str, before: datetime,
-                    limit: int = 100, since: datetime | None = None) -> list[dict[str, Any]]:
+                    limit: int = 100, since: datetime | None = None) -> list[FoundRecord]:
         wanted, bound = plain_record({field: value, time_field: before}).values()
         low = plain_record({"since": since})["since"] if since is not None else None
         if limit < 1:
@@ -161,15 +161,15 @@ class MemoryStateStore:
             # As the Firestore query: equality on `field`, `time_field` a timestamp before the bound (and
             # at or after `since`), ordered by it (a record whose `time_field` is missing or not a
             # timestamp never matches).
-            found = [record for (k, _), record in self.documents.items()
+            found = [(key, record) for (k, key), record in self.documents.items()
                      if k == kind and field in record and record[field] == wanted
                      and isinstance(record.get(time_field), datetime) and record[time_field] < bound
                      and (low is None or record[time_field] >= low)]
-            found.sort(key=lambda record: record[time_field])
-            return _copy_plain(found[:limit])
+            found.sort(key=lambda item: item[1][time_field])
+            return _found(found[:limit])
 
     def find_between(self, kind: str, time_field: str, since: datetime, before: datetime,
-                     limit: int = 100) -> list[dict[str, Any]]:
+                     limit: int = 100) -> list[FoundRecord]:
         low, high = plain_record({"since": since, "before": before}).values()
         if limit < 1:
             raise ValueError(f"limit must be at least 1: {limit}")
@@ -179,7 +179,12 @@ class MemoryStateStore:
             found = [(record[time_field], key, record) for (k, key), record in self.documents.items()
                      if k == kind and isinstance(record.get(time_field), datetime) and low <= record[time_field] < high]
             found.sort(key=lambda item: item[:2])
-            return _copy_plain([record for _, _, record in found[:limit]])
+            return _found([(key, record) for _, key, record in found[:limit]])
+
+
+def _found(found: list[tuple[str, dict[str, Any]]]) -> list[FoundRecord]:
+    """Copies of the records a query found, each with the key it is stored under, as the adapter's finders."""
+    return [FoundRecord(_copy_plain(record), key) for key, record in found]
 
 
 def _copy_plain(value: Any) -> Any:

@@ -10,11 +10,14 @@ T = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 METHOD = "google.cloud.run.v2.Services.UpdateService"
 
 
+RUN, VPC = "run.googleapis.com", "vpcaccess.googleapis.com"
+
+
 def entry(at: int, op: str = "", *, first: bool = False, last: bool = False, who: str | None = None,
-          status: int | None = None) -> LogRecord:
+          status: int | None = None, producer: str = RUN, method: str = METHOD) -> LogRecord:
     return LogRecord(timestamp=T + timedelta(seconds=at), log_id="cloudaudit.googleapis.com/activity",
-                     method_name=METHOD, principal=who, operation_id=op, operation_first=first,
-                     operation_last=last, status_code=status)
+                     method_name=method, principal=who, operation_id=op, operation_producer=producer if op else "",
+                     operation_first=first, operation_last=last, status_code=status)
 
 
 def merged(*entries: LogRecord) -> tuple[LogRecord, ...]:
@@ -45,3 +48,24 @@ def test_two_operations_stay_two_changes_newest_first():
     out = merged(entry(0, "a", first=True, who="x@example.com"), entry(10, "a", last=True),
                  entry(100, "b", first=True, who="y@example.com"), entry(110, "b", last=True))
     assert [e.principal for e in out] == ["y@example.com", "x@example.com"]
+
+
+def test_two_producers_operations_under_one_id_stay_two_changes():
+    """The audit read holds Cloud Run's and Serverless VPC Access's operations; an operation id is unique only
+    with its producer ("The combination of id and producer must be globally unique", LogEntryOperation.producer,
+    google/logging/v2/log_entry.proto). Keyed by the id alone, carol's connector update was merged into bob's
+    deploy: one change, carol's start and principal lost, her failed status read as the deploy's end."""
+    connector = "google.cloud.vpcaccess.v1.VpcAccessService.UpdateConnector"
+    out = merged(entry(0, "op-1", first=True, who="bob@example.com"),
+                 entry(5, "op-1", first=True, who="carol@example.com", producer=VPC, method=connector),
+                 entry(20, "op-1", last=True, status=0),
+                 entry(40, "op-1", last=True, status=9, producer=VPC, method=connector))
+    assert [(e.operation_producer, e.principal, e.method_name, e.timestamp, e.status_code) for e in out] == [
+        (VPC, "carol@example.com", connector, T + timedelta(seconds=5), 9),
+        (RUN, "bob@example.com", METHOD, T, 0)]
+
+
+def test_one_producers_operation_is_still_one_change():
+    [change] = merged(entry(0, "op-1", first=True, who="bob@example.com", producer=VPC),
+                      entry(20, "op-1", last=True, status=0, producer=VPC))
+    assert change.operation_key == (VPC, "op-1") and change.status_code == 0

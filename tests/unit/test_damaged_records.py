@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from shared.errors import DamagedRecord
-from shared.ports import ClaimRecord, ClaimStatus
+from shared.ports import ClaimRecord, ClaimStatus, FoundRecord
 from shared.remediation import guardrails
 from shared.remediation.history import recent_undone_action, recent_verified_fix
 from shared.remediation.records import ACTIONS, ActionRecord, read_record
@@ -27,6 +27,8 @@ GOOD = {"key": "i1|backend|rollback_traffic", "incident_id": "i1", "target": SER
     ({k: v for k, v in GOOD.items() if k != "reversible"}, None, "'i1|backend|rollback_traffic'",
      "reversible: Field required"),
     ({k: v for k, v in GOOD.items() if k != "key"}, None, "(no key)", "key: Field required"),
+    # found by a query: named by the key it is stored under (ports.FoundRecord)
+    (FoundRecord({k: v for k, v in GOOD.items() if k != "key"}, "i1|doc"), None, "'i1|doc'", "key: Field required"),
     ({**GOOD, "applied_at": "yesterday"}, "given-key", "'given-key'", "applied_at: Input should be"),
 ])
 def test_a_record_that_cannot_be_read_is_named_with_why(data, key, named, why):

@@ -268,6 +268,19 @@ def test_an_operations_end_entry_left_unmerged_is_the_same_deploy():
     assert diagnose(e.bundle(), S).stand_down == ""
 
 
+def test_another_producers_operation_under_the_deploys_id_is_a_change_of_its_own():
+    # An operation id is unique only with its producer (LogEntryOperation.producer, google/logging/v2/
+    # log_entry.proto): the second entry, under the deploy's id but another producer's, is no part of the deploy.
+    e = quiet_connector(deployed(Evidence())).audit(-10, "bob@example.com").audit(-9.75, "")
+    first, last = e.audits[-2:]
+    e.audits[-2:] = [first.model_copy(update={"operation_id": "op-1", "operation_first": True,
+                                              "operation_producer": "run.googleapis.com"}),
+                     last.model_copy(update={"operation_id": "op-1", "operation_last": True,
+                                             "operation_producer": "cloudsql.googleapis.com"})]
+
+    assert diagnose(e.bundle(), S).stand_down != ""
+
+
 def test_runwardens_own_changes_are_not_a_persons():
     e = quiet_connector(deployed(Evidence())).audit(1, "runwarden@demo.iam.gserviceaccount.com")
     settings = DiagnosisSettings(self_principals=("runwarden@demo.iam.gserviceaccount.com",))

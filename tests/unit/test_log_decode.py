@@ -54,8 +54,8 @@ def reference(raw) -> LogRecord:
         http_latency_seconds=http.latency.ToTimedelta().total_seconds() if http is not None and http.HasField(
             "latency") else None, insert_id=raw.insert_id)
     if raw.HasField("operation"):
-        fields.update(operation_id=raw.operation.id, operation_first=raw.operation.first,
-                      operation_last=raw.operation.last)
+        fields.update(operation_id=raw.operation.id, operation_producer=raw.operation.producer,
+                      operation_first=raw.operation.first, operation_last=raw.operation.last)
     if audit is not None:
         fields.update(method_name=audit.method_name or None, resource_name=audit.resource_name or None,
                       principal=audit.authentication_info.principal_email or None,
@@ -82,7 +82,8 @@ def entry(**fields):
         elif name == "audit":
             raw.proto_payload.Pack(value)
         elif name == "operation":
-            raw.operation.id, raw.operation.first, raw.operation.last = value
+            raw.operation.id, raw.operation.first, raw.operation.last, *producer = value
+            raw.operation.producer = producer[0] if producer else ""
         else:
             setattr(raw, name, value)
     return raw
@@ -125,7 +126,7 @@ SHAPES = {
     "audit, everything": entry(log_name="projects/p/logs/cloudaudit.googleapis.com%2Factivity",
                                audit=_audit(method="google.cloud.run.v2.Services.UpdateService",
                                             resource="projects/p/locations/l/services/backend", who="alice@example.com",
-                                            code=0), operation=("op-1", True, False)),
+                                            code=0), operation=("op-1", True, False, "run.googleapis.com")),
     "audit, no status nor principal": entry(audit=_audit(method="m"), operation=("op-2", False, True)),
     "audit, empty strings": entry(audit=_audit()),
     "other labels": entry(labels={"project_id": "p"}, text_payload="y"),

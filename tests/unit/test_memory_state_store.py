@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import pytest
 
-from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite
+from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite, found_key
 from shared.remediation.records import ACTIONS, ActionState
 from shared.errors import TransientError
 from tests.unit.fakes import STORE_GROUPS, FaultyPublisher, FaultyStateStore, MemoryStateStore
@@ -218,6 +218,27 @@ class RecordStoreContract:
 
         assert store.find_records(ACTIONS, "at", T0.astimezone(CET)) == [{"at": T0, "flag": True}]
         assert [r["at"] for r in store.find_records(ACTIONS, "flag", False)] == [T0 + timedelta(seconds=1)]
+
+    def test_every_finder_names_the_key_each_record_is_stored_under(self, store: Any) -> None:
+        """A record whose own fields name no key (damaged, or written by another version or hand) is still named
+        by the key it is stored under (FoundRecord.document_key, ports.found_key), from each of the three finders,
+        so that a reader can say which record to look at and address it. Keys with '/' and '|', and one past
+        Firestore's id length (hashed there), come back as they were put."""
+        long_key = "incident/" + "x" * 1600 + "|m"
+        keys = ["0.abc|17", "incident/0.def|projects/p/locations/l/services/api|rollback_traffic", long_key]
+        for n, key in enumerate(keys):
+            store.put_record("intents", key, {"state": "open", "noted_at": T0 - timedelta(minutes=n + 1)})
+        store.put_record("intents", "other", {"state": "closed", "noted_at": T0})
+
+        by_field = store.find_records("intents", "state", "open")
+        overdue = store.find_before("intents", "state", "open", "noted_at", T0)
+        walked = store.find_between("intents", "noted_at", T0 - timedelta(hours=1), T0)
+
+        assert sorted(found_key(r) for r in by_field) == sorted(keys)
+        assert [found_key(r) for r in overdue] == keys[::-1] == [found_key(r) for r in walked]
+        assert all("_key" not in r and set(r) == {"state", "noted_at"} for r in by_field + overdue + walked)
+        assert by_field[0] == dict(by_field[0]) and found_key(dict(by_field[0])) is None   # a copy is a plain dict
+        assert found_key(store.get_record("intents", keys[0])) is None    # read by its key: the caller knows it
 
     # ------------------------------------------------------------------ find_before
 
