@@ -383,8 +383,9 @@ class SqlInstanceSpec(_Spec):
 class AlertSpec(_Spec):
     """The alert that opens the incident. A metric threshold (the default), a ratio policy
     (`denominator_filter`), a "less than" comparison (`comparison: below`, as uptime checks and
-    database/up use), or a log-match condition (`log_match: FILTER`: no metric, no values, the
-    summary is Monitoring's boilerplate). Any monitored-resource type may be named."""
+    database/up use), an MQL condition (`mql: QUERY`), or a log-match condition (`log_match: FILTER`:
+    no metric, no values, the summary is Monitoring's boilerplate). Any monitored-resource type may be
+    named."""
 
     policy_name: str
     condition_name: str
@@ -403,6 +404,10 @@ class AlertSpec(_Spec):
     aligner: str | None = None
     reducer: str | None = None
     log_match: str | None = None            # a log-match condition's filter
+    # An MQL condition's query (conditionMonitoringQueryLanguage: "your query must end with" an alerting operation,
+    # `condition` for a threshold; Cloud Monitoring, "Alerting policies with MQL"), carried instead of a
+    # conditionThreshold; the metric, resource and values are as for a threshold.
+    mql: str | None = None
     documentation: str = ""
     # The policy's user labels (`policy_user_labels`, as in Cloud Monitoring's schema-1.2 example); sent only
     # when given, as the real Pub/Sub sample carries none.
@@ -741,11 +746,13 @@ def _incident(scenario: Scenario, alert: AlertSpec, anchor: datetime, incident_i
     # Monitoring's summary templates (the real open sample; the documented closed one).
     said = (f"returned to normal with a value of {value}." if state == "closed" else
             f"is {word} the threshold of {alert.threshold_value} with a value of {value}.")
+    kind = ({"conditionMonitoringQueryLanguage": {"query": alert.mql, "duration": "0s", "trigger": {"count": 1}}}
+            if alert.mql is not None else {"conditionThreshold": body})
     return {**incident,
             "summary": (f"{metric_display} for {project} {resource_display} labels {_label_text(labels)} with metric "
                         f"labels {_label_text(alert.metric_labels)} {said}"),
             "metric": {"type": alert.metric_type, "displayName": metric_display, "labels": dict(alert.metric_labels)},
-            "condition": {**condition, "conditionThreshold": body},
+            "condition": {**condition, **kind},
             "observed_value": value, "threshold_value": alert.threshold_value}
 
 

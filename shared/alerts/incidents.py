@@ -456,6 +456,17 @@ class _Trigger(_Wire):
         return ""
 
 
+class _Periodicity(_Wire):
+    """SqlCondition.Minutes, Hourly or Daily (google-cloud-monitoring, types/alert.py): "Number of minutes between
+    runs" (5 to 1440), "The number of hours between runs" (1 to 48), "The number of days between runs" (1 to 31)."""
+
+    periodicity: int | None = None
+
+
+# The seconds one unit of each SqlCondition schedule is (`sql_schedule_seconds`).
+_SQL_SCHEDULES = (("minutes", 60.0), ("hourly", 3600.0), ("daily", 86400.0))
+
+
 class _ConditionBody(_Wire):
     filter: str = ""
     query: str = ""  # MQL, PromQL and SQL conditions carry a query instead of a filter
@@ -491,6 +502,21 @@ class _ConditionBody(_Wire):
     # for the condition to trigger. If unspecified, then the condition will trigger if the comparison is true
     # for any of the time series" (google-cloud-monitoring, types/alert.py). Every sample says {"count": 1}.
     trigger: _Trigger | None = None
+    # A SQL condition's schedule, a oneof (AlertPolicy.Condition.SqlCondition: `minutes`, `hourly`, `daily`, "Schedule
+    # the query to execute every so many minutes/hours/days"), whose query "receives all rows received since the last
+    # time the query was run" (its `query`, google-cloud-monitoring types/alert.py): see `sql_schedule_seconds`.
+    minutes: _Periodicity | None = None
+    hourly: _Periodicity | None = None
+    daily: _Periodicity | None = None
+
+    def sql_schedule_seconds(self) -> float | None:
+        """The time between a SQL condition's runs in seconds: the span of log rows each run reads. None when the
+        condition carries no schedule, or one with no positive periodicity."""
+        for field, unit in _SQL_SCHEDULES:
+            schedule = getattr(self, field)
+            if schedule is not None:
+                return schedule.periodicity * unit if schedule.periodicity and schedule.periodicity > 0 else None
+        return None
 
 
 _KNOWN_CONDITION_KEYS = {
@@ -669,6 +695,9 @@ class Incident(BaseModel):
     # count of 5xx per period (ALIGN_DELTA, ALIGN_SUM) is counted over (shared/diagnosis/health_bar.py).
     alignment_seconds: float | None = None
     evaluation_missing_data: str = ""   # the condition's EvaluationMissingData ("" when it carries none)
+    # A SQL condition's time between runs in seconds, the span of log rows each run reads (`_ConditionBody.
+    # sql_schedule_seconds`; None when it carries no schedule, or is no SQL condition).
+    sql_schedule_seconds: float | None = None
     # The fields the condition's cross-series reducer keeps (its last reducing step's groupByFields; () when it
     # reduces none away or carries no aggregation): whether its series are the service's or finer.
     group_by: tuple[str, ...] = ()
@@ -1419,6 +1448,7 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         reducer=chained.cross_series_reducer,
         alignment_seconds=alignment_seconds(chained.alignment_period),
         evaluation_missing_data=body.evaluation_missing_data if body else "",
+        sql_schedule_seconds=body.sql_schedule_seconds() if body else None,
         group_by=chained.group_by_fields,
         trigger=body.trigger.words() if body and body.trigger else "",
         denominator_aligner=denominator.per_series_aligner,

@@ -33,7 +33,11 @@ conditions fire without one (AlertPolicy.Condition, google/monitoring/v3/alert.p
   measures the deploy against the incident's start, which a slow burn does not give. A threshold condition whose
   alignment period is longer than an hour (a 5xx count or share over a day: "The alignment period is a look-back
   interval", Cloud Monitoring, "Behavior of metric-based alerting policies") is the same form, as is a PromQL
-  condition reading a range of more than an hour back (`increase(...[24h])`);
+  condition reading a range of more than an hour back (`increase(...[24h])`, or a value `offset 1d`), and an MQL
+  condition whose window is longer than an hour (`align delta(1d)`, `group_by sliding(6h)`, `window 2h`, `every 2h`,
+  `time_shift 1d`; `_long_range`), and a SQL condition run less often than hourly, or on no stated schedule (its
+  query "receives all rows received since the last time the query was run", SqlCondition, types/alert.py;
+  `_sql_window`);
 - a condition met while its data is missing (EVALUATION_MISSING_DATA_ACTIVE: "If there is no data to
   evaluate the condition, then evaluate the condition as true", types/alert.py), whose incident may have
   opened on no data, and a `request_count` threshold compared downward with no denominator (a floor on the
@@ -182,34 +186,106 @@ def _long_alignment(incident: Incident, policy: str) -> str:
 # they select a range of samples back from the current instant ... a time duration is appended in square brackets";
 # "Time durations are specified as a number, followed immediately by one of the following units: ms, s, m, h, d, w,
 # y", and "can be combined, by concatenation" (Prometheus, "Querying basics"); a subquery is `[<range>:<resolution>]`.
+# An `offset` moves a selector back in time by its duration ("The offset modifier allows changing the time offset for
+# individual instant and range vectors in a query", same page: `http_requests_total offset 5m` is the value 5 minutes
+# in the past): a value of hours ago, in whichever part of the query it is (a negative offset, forward, is not read).
 _PROMQL_UNITS = {"ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 31536000.0}
 _PROMQL_RANGE = re.compile(r"\[\s*((?:\d+(?:ms|s|m|h|d|w|y))+)\s*(?::[^\]]*)?\]")
+_PROMQL_OFFSET = re.compile(r"\boffset\s+((?:\d+(?:ms|s|m|h|d|w|y))+)(?!\w)")
 _PROMQL_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 
 
 def _longest_range(query: str) -> tuple[str, float] | None:
-    """The longest range a PromQL query reads back (a range vector's or a subquery's), as written and in seconds, or
-    None when it reads none."""
-    ranges = [(found.group(1), sum(int(n) * _PROMQL_UNITS[unit] for n, unit in _PROMQL_PART.findall(found.group(1))))
-              for found in _PROMQL_RANGE.finditer(query)]
+    """The longest range a PromQL query reads back (a range vector's or a subquery's range, an offset), as written
+    (`[24h]`, `offset 1d`) and in seconds, or None when it reads none."""
+    found = [(f"[{m.group(1)}]", m.group(1)) for m in _PROMQL_RANGE.finditer(query)]
+    found += [(f"offset {m.group(1)}", m.group(1)) for m in _PROMQL_OFFSET.finditer(query)]
+    ranges = [(written, sum(int(n) * _PROMQL_UNITS[unit] for n, unit in _PROMQL_PART.findall(duration)))
+              for written, duration in found]
     return max(ranges, key=lambda written_seconds: written_seconds[1]) if ranges else None
 
 
+# An MQL query (Cloud Monitoring, "Alerting policies with MQL": "All MQL queries start with ... A fetch operation"; a
+# query in strict form may open a `{ fetch ...; fetch ... }` join), told from a PromQL one where the condition's kind
+# does not say which it is.
+_MQL_QUERY = re.compile(r"^[\s({]*fetch\b")
+_MQL_KIND = "conditionMonitoringQueryLanguage"
+# An MQL duration: a number and its unit, as MQL writes one in every copy of Google's pages read (`align delta(1h)`,
+# `next_older(10m)`, `group_by sliding(1h)`, `every 30s`, `within 5m`: "Sample MQL queries", "Best practices for MQL
+# alerting policies", "Troubleshoot MQL alerting policies"; `align delta(1d) | every 1d` in public dashboards and
+# policies). Which units MQL takes beyond s, m, h and d, and whether it concatenates them (`1h30m`), is UNCONFIRMED: the
+# MQL reference's own section on durations was not in the copies read, so PromQL's units (and ns, us) are read, and
+# their concatenation, which reads a longer window, never a shorter one. A quoted text ('1/s', '5xx') is no duration,
+# nor a number inside a name (k8s_container).
+_MQL_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_MQL_DURATION = re.compile(r"(?<![\w.:/])((?:\d+(?:\.\d+)?(?:ns|us|ms|s|m|h|d|w))+)(?!\w)")
+_MQL_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h|d|w)")
+_MQL_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+# The MQL operations whose duration is no window read back: a point at a time (the `next_older` and `interpolate`
+# aligners, as ALIGN_NEXT_OLDER and ALIGN_INTERPOLATE are: `_POINT_ALIGNERS`), and a metric absence (`absent_for`,
+# said by `_query`). Every other duration is read as a window: an aligner's (`align delta(1d)`), `window`, `sliding`, a
+# temporal `group_by`, which bound what the value aggregates; a `time_shift`, which moves a table back by its duration
+# (a value of hours ago, PromQL's `offset`; beside the table now, as in a comparison with last week, which side fired
+# is not stated); and `every`. "If you save an alerting policy with an MQL query that uses a different value for the
+# every operation, then Cloud Monitoring still uses a value of 30 seconds" ("Best practices for MQL alerting
+# policies"), and which window an aligner with none of its own then takes (the 30 s, or the period written) is
+# UNCONFIRMED: an `every` of hours is read as a window of hours, the reading that never acts on a value over hours.
+_MQL_NO_WINDOW = re.compile(r"\b(?:next_older|interpolate|absent_for)\s*\(?\s*$")
+
+
+def _longest_mql_window(query: str) -> tuple[str, float] | None:
+    """The longest window an MQL query aggregates over or is computed every, as written and in seconds, or None."""
+    text = _MQL_QUOTED.sub("''", query)
+    windows = [(found.group(1), sum(float(n) * _MQL_UNITS[unit] for n, unit in _MQL_PART.findall(found.group(1))))
+               for found in _MQL_DURATION.finditer(text) if not _MQL_NO_WINDOW.search(text[:found.start()])]
+    return max(windows, key=lambda written_seconds: written_seconds[1]) if windows else None
+
+
 def _long_range(incident: Incident, policy: str) -> str:
-    """A query condition that reads a range of more than an hour back (`increase(...[1d])`, `rate(...[24h])`): the
-    slow burn's form, written in PromQL. Held whichever part of the query the range is in (a day's volume beside a
-    5-minute share, say): which part of the query fired is not stated. MQL's windows (`align delta(1d)`) are not read
-    (UNCONFIRMED: their duration syntax in the copies of the reference read)."""
+    """A query condition that reads a range of more than an hour back: the slow burn's form, written in PromQL
+    (`increase(...[1d])`, `rate(...[24h])`, `offset 1d`) or in MQL (`align delta(1d)`, `group_by sliding(6h)`, `window
+    2h`, `every 2h`, `time_shift 1d`). Held whichever part of the query the range is in (a day's volume beside a
+    5-minute share, say): which part of the query fired is not stated."""
     if incident.condition_kind != "other":
         return ""
-    longest = _longest_range(incident.condition_filter)
+    query = incident.condition_filter
+    mql = _MQL_KIND in incident.condition_kinds or bool(_MQL_QUERY.match(query))
+    longest = _longest_mql_window(query) if mql else _longest_range(query)
     if longest is None or longest[1] <= FAST_BURN_LOOKBACK_SECONDS:
         return ""
     written, seconds = longest
-    return (f"the query of {policy} reads a range of {_duration(seconds)} back ([{written}]): a value over those hours "
-            f"stays over its bar for up to {_duration(seconds)} after the failures stopped, and crosses it hours after a "
-            "slow failure began, so no failure now is stated, and its start is not when any failure began (a range of "
-            "an hour at most is read as the service now)")
+    shown = (f"a window of {_duration(seconds)} ({written}, MQL)" if mql
+             else f"a range of {_duration(seconds)} back ({written})")
+    return (f"the query of {policy} reads {shown}: a value over those hours stays over its bar for up to "
+            f"{_duration(seconds)} after the failures stopped, and crosses it hours after a slow failure began, so no "
+            "failure now is stated, and its start is not when any failure began (a range or window of an hour at most "
+            "is read as the service now)")
+
+
+# AlertPolicy.Condition.SqlCondition (google-cloud-monitoring, types/alert.py): "SQL conditions examine a sliding window
+# of logs using GoogleSQL"; its query "receives all rows received since the last time the query was run", on a schedule
+# of `minutes` (5 to 1440), `hourly` (1 to 48) or `daily` (1 to 31). Which resource its notification names, if any, is
+# UNCONFIRMED (no sample).
+_SQL_KIND = "conditionSql"
+
+
+def _sql_window(incident: Incident, policy: str) -> str:
+    """A SQL condition that runs less often than hourly: each run reads the log rows since the one before, hours of
+    them, and its incident opens when the run came, not when anything failed: the slow burn's form, written in SQL. One
+    whose schedule is not stated (dropped by a relay) may be that too."""
+    if incident.condition_kind != "other" or _SQL_KIND not in incident.condition_kinds:
+        return ""
+    seconds = incident.sql_schedule_seconds
+    if seconds is None:
+        return (f"{policy} is a SQL condition (conditionSql) whose schedule (minutes, hourly or daily) is not stated: "
+                "each run reads the log rows since the run before, so over how long, and whether the service fails "
+                "now, is not stated")
+    if seconds <= FAST_BURN_LOOKBACK_SECONDS:
+        return ""
+    return (f"{policy} is a SQL condition run every {_duration(seconds)} (conditionSql): each run reads the log rows of "
+            f"the {_duration(seconds)} since the run before, so its rows may be hours old, no failure now is stated, and "
+            "its start is when the run came, not when any failure began (a schedule of an hour at most is read as the "
+            "service now)")
 
 
 def _duration(seconds: float) -> str:
@@ -252,7 +328,7 @@ def _another_condition(incident: Incident, policy: str) -> str:
 
 
 _FORMS = (_forecast, _unsaid, _absence, _missing_data, _slo_standing, _slow_burn, _long_alignment, _traffic_floor,
-          _query, _long_range, _another_condition)
+          _query, _long_range, _sql_window, _another_condition)
 
 
 def _query_form(query: str) -> str:

@@ -990,6 +990,37 @@ def test_a_slow_burn_alert_is_diagnosed_and_reaches_a_person(
     assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
 
 
+# MQL conditions on the revision's 5xx whose window is longer than an hour: an aligner's argument, a sliding group_by
+# (Cloud Monitoring, "Best practices for MQL alerting policies": `group_by sliding(1h)`), a time shift of a day.
+_MQL_5XX = ("fetch cloud_run_revision::run.googleapis.com/request_count"
+            " | filter resource.service_name == 'backend' && metric.response_code_class == '5xx'")
+
+
+@pytest.mark.parametrize("steps, said", [
+    ("align delta(1d) | every 30s | group_by [resource.project_id, resource.location, resource.service_name,"
+     " resource.revision_name], sum(val()) | condition val() > 100", "a window of 24 h (1d, MQL)"),
+    ("group_by sliding(6h), [v: sum(val())] | every 30s | condition v > 100", "a window of 6 h (6h, MQL)"),
+])
+def test_an_mql_condition_over_hours_is_diagnosed_and_reaches_a_person(world, capsys, steps, said):
+    """The slow burn's form as an MQL condition (conditionMonitoringQueryLanguage, its query ending in `condition`:
+    Cloud Monitoring, "Alerting policies with MQL"), on a revision that fails now: a 5xx count over a day or 6 hours.
+    It was rolled back as a failure starting then, MQL's windows unread; now diagnosed, and escalated with the
+    rollback it would have made."""
+    world.seed("bad_revision")
+    notification = resolve_scenario("bad_revision").notification(world.anchor)
+    condition = notification["incident"]["condition"]
+    condition.pop("conditionThreshold")
+    condition["conditionMonitoringQueryLanguage"] = {"query": f"{_MQL_5XX} | {steps}", "duration": "0s"}
+
+    outcome = world.handle(event(json.dumps(notification).encode()))
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert said in outcome.reason and "nothing was written" in outcome.reason, outcome.reason
+    assert outcome.action is not None and outcome.action.name == "rollback_traffic"
+    assert world.writes() == 0
+    assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
+
+
 def test_a_5xx_count_over_a_day_is_diagnosed_and_reaches_a_person(world, capsys):
     """The slow burn's form as a metric threshold: 5xx summed over an alignment period of a day (a look-back: Cloud
     Monitoring, "Behavior of metric-based alerting policies"), on a revision that fails now. It was rolled back as a

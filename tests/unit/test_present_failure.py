@@ -78,6 +78,27 @@ PROMQL = 'sum(rate(run_googleapis_com:request_count{service_name="backend",respo
 
 DAY_OF_5XX = 'sum(increase(run_googleapis_com:request_count{service_name="backend",response_code_class="5xx"}[24h])) > 100'
 
+# An MQL condition (conditionMonitoringQueryLanguage) on the same 5xx: its query ends in `condition` (Cloud Monitoring,
+# "Alerting policies with MQL"); its window is an aligner's argument, a `window`, a `sliding` group_by, or `every`.
+MQL_5XX = ("fetch cloud_run_revision::run.googleapis.com/request_count"
+           " | filter resource.service_name == 'backend' && metric.response_code_class == '5xx'")
+
+
+def _mql(steps: str, kind: str = "conditionMonitoringQueryLanguage"):
+    return _kind(kind, {"query": f"{MQL_5XX} | {steps}", "duration": "0s"})
+
+
+# A SQL condition (conditionSql) on the service's request log, run on a schedule (SqlCondition.minutes, hourly, daily:
+# google-cloud-monitoring types/alert.py), counting rows against a bar.
+SQL_5XX = ("SELECT timestamp, resource FROM `p.global._Default._AllLogs` WHERE resource.type = 'cloud_run_revision'"
+           " AND http_request.status >= 500")
+
+
+def _sql(schedule: dict | None):
+    body = {"query": SQL_5XX, "rowCountTest": {"comparison": "COMPARISON_GT", "threshold": 100}}
+    return _kind("conditionSql", {**body, **(schedule or {})})
+
+
 FORECAST = ('predict_linear(sum(rate(run_googleapis_com:request_count{service_name="backend"}[5m]))[1h:1m], 3600) '
             '> 100')
 
@@ -149,6 +170,37 @@ UNSTATED = [
         "query": 'rate(x[5m]) > 1 and increase(run_googleapis_com:request_count[1h30m]) > 100'}), "1.5 h back ([1h30m])"),
     ("PromQL subquery over 2 days", _kind("conditionPrometheusQueryLanguage", {
         "query": "max_over_time(rate(x[5m])[2d:5m]) > 1"}), "2 days back ([2d])"),
+    # ... and as MQL: an aligner's window, a `window`, a sliding or temporal group_by, an `every` of more than an hour.
+    ("MQL 5xx over a day", _mql("align delta(1d) | every 30s | group_by [resource.service_name], sum(val())"
+                                " | condition val() > 100"), "reads a window of 24 h (1d, MQL)"),
+    ("MQL rate over 2 h", _mql("align rate(2h) | every 30s | condition val() > 1 '1/s'"), "a window of 2 h (2h, MQL)"),
+    ("MQL window 90 min", _mql("window 90m | align rate() | condition val() > 1 '1/s'"),
+     "a window of 1.5 h (90m, MQL)"),
+    ("MQL sliding 6 h", _mql("group_by sliding(6h), [v: sum(val())] | every 30s | condition v > 1000"),
+     "a window of 6 h (6h, MQL)"),
+    ("MQL temporal group_by of a day", _mql("group_by 1d, [v: sum(val())] | condition v > 1000"), "a window of 24 h"),
+    ("MQL every 2 h", _mql("align delta() | every 2h | condition val() > 100"), "a window of 2 h (2h, MQL)"),
+    ("MQL a week beside 5 min", _mql("align rate(5m) | every 30s | condition val() > 1 || val() > 0 && 1w > 0s"),
+     "a window of 7 days (1w, MQL)"),
+    # A shift back of hours: a value of hours ago, alone or beside the value now (which side fired is not stated).
+    ("MQL a rise against the same hour last week", _kind("conditionMonitoringQueryLanguage", {"query": (
+        f"{{ {MQL_5XX} | align rate(5m) ; {MQL_5XX} | align rate(5m) | time_shift 1w }} | join | div"
+        " | condition val() > 2")}), "a window of 7 days (1w, MQL)"),
+    ("PromQL yesterday's 5xx", _kind("conditionPrometheusQueryLanguage", {
+        "query": PROMQL.replace("[5m]", "[5m] offset 1d")}),
+     "a range of 24 h back (offset 1d)"),
+    # A SQL condition reads the log rows since its last run: hours of them on a schedule of more than an hour.
+    ("SQL run every 6 hours", _sql({"hourly": {"periodicity": 6}}), "a SQL condition run every 6 h (conditionSql)"),
+    ("SQL run daily", _sql({"daily": {"periodicity": 1, "executionTime": {"hours": 3}}}), "run every 24 h"),
+    ("SQL run every 1440 minutes", _sql({"minutes": {"periodicity": 1440}}), "run every 24 h"),
+    ("SQL, snake_case", _kind("condition_sql", {"query": SQL_5XX, "hourly": {"periodicity": 2}}), "run every 2 h"),
+    ("SQL with no schedule", _sql(None), "whose schedule (minutes, hourly or daily) is not stated"),
+    ("MQL strict form, kind unnamed", _mql("align delta(1d) | condition val() > 100", kind="conditionQuery"),
+     "a window of 24 h (1d, MQL)"),
+    ("MQL strict join, 6 h", _kind("conditionMonitoringQueryLanguage", {"query": (
+        "{ fetch cloud_run_revision::run.googleapis.com/request_count | filter metric.response_code_class == '5xx'"
+        " ; fetch cloud_run_revision::run.googleapis.com/request_count } | align delta(6h) | join | div"
+        " | condition val() > 0.05")}), "a window of 6 h (6h, MQL)"),
 ]
 
 STATED = [
@@ -161,6 +213,19 @@ STATED = [
         "query": 'sum(rate(x{response_code=~"5[0-9]{2}"}[5m])) > 1'})),
     ("a PromQL metric named like a function, not called", _kind("conditionPrometheusQueryLanguage", {
         "query": 'sum(absent_requests_total{job="x"}) > 1'})),
+    ("a SQL condition run every 5 minutes", _sql({"minutes": {"periodicity": 5}})),
+    ("a SQL condition run hourly", _sql({"hourly": {"periodicity": 1, "minuteOffset": 7}})),
+    # An MQL window of an hour at most, a point aligner's or a time shift's duration, a quoted unit: the service now.
+    ("an MQL rate over 5 min", _mql("align rate(5m) | every 30s | condition val() > 1 '1/s'")),
+    ("an MQL delta over an hour", _mql("align delta(1h) | every 30s | condition val() > 100")),
+    ("an MQL sliding hour", _mql("group_by sliding(60m), [v: sum(val())] | condition v > 100")),
+    ("an MQL newest point of a day", _mql("align next_older(1d) | every 30s | condition val() > 100")),
+    ("an MQL interpolated point", _mql("align interpolate(2h) | condition val() > 100")),
+    ("an MQL query on a k8s_container, quoted durations", _kind("conditionMonitoringQueryLanguage", {"query": (
+        "fetch k8s_container::logging.googleapis.com/user/errors_1d | filter metric.window == '1d'"
+        " | align rate(1m) | condition val() > 1 '1/s'")})),
+    ("a PromQL offset of 5 min", _kind("conditionPrometheusQueryLanguage", {
+        "query": PROMQL.replace("[5m]", "[5m] offset 5m")})),
     ("an SLO burn rate", lambda i, c: c["conditionThreshold"].update(
         filter='select_slo_burn_rate("projects/p/services/s/serviceLevelObjectives/o", "3600s")')),
     ("an SLO's burn rate over its lookback", _slo("select_slo_burn_rate", comparison="COMPARISON_GT", bar=10.0,
