@@ -58,6 +58,16 @@ _OUTPUT_ONLY = frozenset({
     "latest_created_revision", "traffic_statuses", "uri", "urls", "satisfies_pzs", "reconciling", "etag",
 })
 _PLACEHOLDER_IMAGE = "us-docker.pkg.dev/cloudrun/container/hello"
+# A revision seeded with no max instances is answered with 100, as Google's server fills it:
+# RevisionScaling.max_instance_count, "When unspecified, the field is set to the server default value of 100"
+# (google/cloud/run/v2/vendor_settings.proto, google-cloud-run 0.16.2's docstring; RevisionTemplate.scaling is
+# the same message, revision_template.proto). Terraform's provider marks template.scaling.maxInstanceCount
+# default_from_api for the same reason: the API returns a value where the config set none
+# (GoogleCloudPlatform/magic-modules#18394, #18526). That value may be one computed from the region's quota
+# and the instance size rather than 100 (the provider's docs; UNCONFIRMED for a revision): the stand-in
+# answers the docstring's 100. The product reads 0 or absent (the other reading) as Cloud Run's default of 100
+# too, never as "0 instances" (shared/gcp/run.py; deploy_changes.DEFAULT_MAX_INSTANCES).
+SERVER_DEFAULT_MAX_INSTANCES = 100
 
 
 def project_number(project_id: str) -> int:
@@ -291,7 +301,8 @@ class RunStandIn(StandIn):
 
         Cloud SQL instances go where the API keeps them: a `cloudsql` volume with
         cloud_sql_instance.instances, mounted at /cloudsql in the container. Unset limits stay
-        unset (the real API fills defaults such as timeout 300s and concurrency 80)."""
+        unset (the real API fills defaults such as timeout 300s and concurrency 80), except the max
+        instances, which the API's own docstring says it fills (SERVER_DEFAULT_MAX_INSTANCES)."""
         bad = [i for i in cloudsql_instances if not _CLOUDSQL_INSTANCE.match(i)]
         if bad:
             raise ValueError(f"Cloud SQL instances must be project:region:instance, got {bad}")
@@ -356,7 +367,7 @@ class RunStandIn(StandIn):
                 service_account=service_account,
                 conditions=[_condition(c, create_time) for c in conditions], etag=_new_etag(),
                 containers=[container, *extra], volumes=volumes,
-                scaling=run_v2.RevisionScaling(max_instance_count=max_instance_count or 0,
+                scaling=run_v2.RevisionScaling(max_instance_count=max_instance_count or SERVER_DEFAULT_MAX_INSTANCES,
                                                min_instance_count=min_instance_count or 0),
                 max_instance_request_concurrency=concurrency or 0, session_affinity=session_affinity)
             if execution_environment:

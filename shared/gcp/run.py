@@ -670,7 +670,10 @@ def revision_from_proto(proto: Any) -> Revision:
         "service_account": proto.service_account,
         # Every Cloud SQL volume's instances, first occurrence first.
         "cloudsql_instances": _cloudsql_instances(proto),
-        "max_instance_count": proto.scaling.max_instance_count or None,       # 0 = unset
+        # Google's server fills an unset max with its default ("When unspecified, the field is set to the
+        # server default value of 100", RevisionScaling.max_instance_count, vendor_settings.proto): read as it
+        # is. A 0 (unset, where it is not filled) is None, Cloud Run's default to the rules, never 0 instances.
+        "max_instance_count": proto.scaling.max_instance_count or None,
         "min_instance_count": proto.scaling.min_instance_count,               # 0 = unset, none kept warm
         "session_affinity": proto.session_affinity,                           # Revision.session_affinity
         # ExecutionEnvironment's name less its prefix: GEN1, GEN2; "" for UNSPECIFIED.

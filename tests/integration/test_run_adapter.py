@@ -413,9 +413,9 @@ def test_revision_limits_and_cloudsql_round_trip(adapter, standins, anchor):
     sql = revisions["backend-00003-sql"]
     assert sql.cloudsql_instances == ("demo-project:us-central1:orders-db", "example.com:p:europe-west1:db2")
     assert (sql.max_instance_count, sql.timeout_seconds, sql.container_concurrency) == (5, 300.0, 80)
-    old = revisions[OLD]  # unset fields read as None / empty, not as 0
+    old = revisions[OLD]  # unset fields read as None / empty, not as 0; the max instances as the server fills it
     assert (old.cloudsql_instances, old.max_instance_count, old.timeout_seconds, old.container_concurrency) == (
-        (), None, None, None)
+        (), 100, None, None)
 
 
 def test_revision_fields_seeded_from_a_scenario(standin_env, standins, anchor, tmp_path):

@@ -306,8 +306,10 @@ def test_revision_limits_and_cloudsql_in_the_real_fields(revisions, standins, se
     assert revision.scaling.max_instance_count == 5
     assert revision.timeout == timedelta(seconds=300)
     assert revision.max_instance_request_concurrency == 80
-    plain = revisions.get_revision(name=f"{SERVICE}/revisions/{OLD}")  # nothing given: nothing set
-    assert not plain.volumes and plain.scaling.max_instance_count == 0
+    plain = revisions.get_revision(name=f"{SERVICE}/revisions/{OLD}")  # nothing given: nothing set, but the max
+    # instances, which Google's server answers with its default: RevisionScaling.max_instance_count, "When
+    # unspecified, the field is set to the server default value of 100" (vendor_settings.proto)
+    assert not plain.volumes and plain.scaling.max_instance_count == 100
     assert not run_v2.Revision.pb(plain).HasField("timeout") and plain.max_instance_request_concurrency == 0
 
 

@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
+from typing import NamedTuple
 
 from shared.diagnosis.facts import (SQL_CONNECTIONS_BEFORE, SQL_CONNECTIONS_RISE, TARGET_LOAD_MINUTES, Facts, LogIndex,
                                     Requests, Window, hms, path_changed, query_of)
@@ -20,7 +21,7 @@ from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_C
                                                   settings_changed)
 from shared.diagnosis.rules.refusals import refusals
 from shared.diagnosis.rules.answered_alike import answered_alike
-from shared.diagnosis.rules.target_capacity import cannot_carry
+from shared.diagnosis.rules.target_capacity import before_the_deploy, cannot_carry, just_before
 from shared.diagnosis.rules.target_deps import connector_gone, database_moved
 from shared.diagnosis.pool_settings import pool_size_changed
 from shared.diagnosis.secret_refs import plain_credentials_changed, secrets_changed
@@ -79,7 +80,7 @@ def evaluate(facts: Facts) -> Finding:
     if taken:
         return c.doubt(taken, CONNECTIONS_TAKEN)
     _cite_instance_the_deploy_named(facts, c, suspect)
-    good, steps, why_none = _known_good(facts, c, suspect)
+    good, steps, why_none, command = _known_good(facts, c, suspect)
     # With no rollback target the finding escalates anyway, saying why (the revision before cannot
     # start either, say); with one, failed dials the revision before would meet too hold it back.
     gone = _connector_gone_for_both(facts, c, suspect, good) if good is not None else ""
@@ -108,7 +109,8 @@ def evaluate(facts: Facts) -> Finding:
                                  f"and there is no rollback target: {why_none}{changed}",
                      subject=suspect.short_name, suspect_revision=suspect.short_name, no_target_reason=why_none,
                      recommendation="fix forward (deploy a corrected revision), or route traffic by hand to a "
-                                    "revision you trust")
+                                    "revision you trust" + (f"; the share the revision before is shown to carry: "
+                                                            f"{command}" if command else ""))
     past = f" (stepped past: {why_none})" if why_none else ""
     return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx); "
                              f"{good.short_name} served cleanly before it{past}{changed}",
@@ -877,7 +879,17 @@ def _served_beside(facts: Facts, suspect: Revision) -> bool:
                for name in facts.revision_names_with_requests(window) if name != suspect.short_name)
 
 
-def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision | None, int, str]:
+class _Target(NamedTuple):
+    """_known_good's answer: the rollback target or None, the steps back to it, why there is none (with
+    one, what was stepped past to reach it, "" when nothing was), and, held for the target's capacity, the
+    gcloud line that moves only the share it is shown to carry ("" otherwise)."""
+    good: Revision | None
+    steps: int
+    why: str
+    command: str = ""
+
+
+def _known_good(facts: Facts, c: Citation, suspect: Revision) -> _Target:
     """Newest Ready revision older than the suspect that served cleanly before the deploy, the
     steps back to it (the Ready revisions that served before the deploy, counting it), and, when
     there is none, why; with one, what was stepped past to reach it ("" when nothing was)."""
@@ -895,16 +907,16 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
                + (f"; {', '.join(gone)} served before the deploy and is no longer listed" if gone else ""),
                "an older Ready revision", False, role="context")
         if gone:
-            return None, 0, (f"{', '.join(gone)}, which served before {suspect.short_name}'s deploy, is no longer "
-                             "listed (deleted), and no older revision is")
-        return None, 0, f"{suspect.short_name} is the service's first revision"
+            return _Target(None, 0, f"{', '.join(gone)}, which served before {suspect.short_name}'s deploy, is no "
+                                    "longer listed (deleted), and no older revision is")
+        return _Target(None, 0, f"{suspect.short_name} is the service's first revision")
     if not older:
         previous = earlier[0]
         state = _ready_state(previous)
         c.cite("api", f"run.revisions.list {facts.b.service.name}",
                f"no Ready revision older than {suspect.short_name}; the previous, {previous.short_name}, is {state}",
                "Ready=CONDITION_SUCCEEDED", False, role="context")
-        return None, 0, f"the previous revision {previous.short_name} is not Ready ({state})"
+        return _Target(None, 0, f"the previous revision {previous.short_name} is not Ready ({state})")
     baseline = facts.baseline(suspect)
     reasons = []
     steps = 0
@@ -935,24 +947,25 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
                 # changed something it shares); or what it names (its connector, its Cloud SQL instance)
                 # may be gone since (target_deps). Stepping past it goes further back than automation
                 # may; sending it everything is a guess. A person decides.
-                return None, steps, "; ".join(reasons + [late])
+                return _Target(None, steps, "; ".join(reasons + [late]))
             share, where = _load_share(facts, c, replaced, candidate)
             if share is not None and share <= KNOWN_GOOD_MIN_SHARE:
                 # A canary of an earlier rollout: clean, but never proven at the whole load. Sending
                 # it everything promotes that rollout; stepping past it goes further back than
                 # automation may. Either is a person's call.
-                return None, steps, "; ".join(reasons + [
+                return _Target(None, steps, "; ".join(reasons + [
                     f"{candidate.short_name}, the newest revision that served cleanly, carried only {share:.0%} of "
                     f"the service's requests {where} {replaced.short_name}'s deploy (a share of a rollout"
-                    + ("" if where == JUST_BEFORE else ", or a tagged URL's") + ", not the whole load)"])
+                    + ("" if where == JUST_BEFORE else ", or a tagged URL's") + ", not the whole load)"]))
             short = cannot_carry(facts, c, suspect, candidate, _before_the_deploy(facts, replaced, candidate),
                                  _just_before(replaced, candidate))
             if short:
                 # Clean at the load it had, not shown at today's at the instances it may have
-                # (target_capacity): sending it everything may refuse most of it. A person decides.
-                return None, steps, "; ".join(reasons + [short])
+                # (target_capacity): sending it everything may refuse most of it. A person decides, given
+                # the line that moves only the share it is shown to carry.
+                return _Target(None, steps, "; ".join(reasons + [short.reason]), short.command)
             # With a target, the reasons say what was stepped past (a revision failing too).
-            return candidate, steps, "; ".join(reasons)
+            return _Target(candidate, steps, "; ".join(reasons))
         if counts.total > 0:
             replaced = candidate
         if counts.total < s.min_requests:
@@ -961,7 +974,7 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> tuple[Revision 
                            f"({counts.total:.0f} requests in {baseline})")
         else:
             reasons.append(f"{candidate.short_name} was failing too before the deploy ({words})")
-    return None, steps, "; ".join(reasons[:2])
+    return _Target(None, steps, "; ".join(reasons[:2]))
 
 
 # The known-good revision takes 100% of the traffic: it must have carried most of it (more than
@@ -974,12 +987,10 @@ LOAD_SHARE_MINUTES = TARGET_LOAD_MINUTES // timedelta(minutes=1)
 JUST_BEFORE = "just before"
 
 
-def _just_before(replaced: Revision, candidate: Revision) -> Window:
-    """The minutes just before the deploy of `replaced`, the revision that replaced the candidate
-    (LOAD_SHARE_MINUTES), from the candidate's own deploy if that is later (two deploys in quick
-    succession)."""
-    start = max(replaced.create_time - timedelta(minutes=LOAD_SHARE_MINUTES), candidate.create_time)
-    return Window(start, replaced.create_time)
+# The minutes just before the deploy of the revision that replaced the candidate, and its baseline before that
+# deploy: target_capacity's, which capacity's advice to send traffic back reads too.
+_just_before = just_before
+_before_the_deploy = before_the_deploy
 
 
 def _failing_just_before(facts: Facts, c: Citation, replaced: Revision, candidate: Revision) -> str:
@@ -1142,11 +1153,14 @@ def _failed_share(facts: Facts, candidate: Revision, counts: Requests, window: W
 
 def _refused_by_cloud_run(facts: Facts, candidate: Revision, window: Window) -> bool:
     """Whether the candidate's 429s are Cloud Run's: its refusal text on the candidate in the log
-    read, or the candidate at its max instances in `window` (its own limit, else the service-level
-    one, else Cloud Run's default of 100; Cloud Run refuses with 429 there, troubleshooting page)."""
+    read, or the candidate at its max instances in `window` (Cloud Run refuses with 429 there,
+    troubleshooting page): its own limit (unset: Cloud Run's default of 100) or the service-level one, the
+    lower. Google's server answers an unset revision max with 100 (RevisionScaling.max_instance_count,
+    vendor_settings.proto), so its own 100 does not say that no lower service-level max binds it."""
     if facts.log_matches(LogSignal.NO_INSTANCE, candidate.short_name):
         return True
-    limit = candidate.max_instance_count or facts.b.service.max_instance_count or DEFAULT_MAX_INSTANCES
+    own = candidate.max_instance_count or DEFAULT_MAX_INSTANCES
+    limit = min(own, facts.b.service.max_instance_count or own)
     seen = facts.max_instances_seen(window, candidate.short_name)
     return seen is not None and seen >= limit
 
@@ -1176,13 +1190,6 @@ def _load_share(facts: Facts, c: Citation, replaced: Revision, candidate: Revisi
            f"> {KNOWN_GOOD_MIN_SHARE:.0%} of the service's requests {where} the deploy{quiet} (most of the load)",
            share > KNOWN_GOOD_MIN_SHARE)
     return share, where
-
-
-def _before_the_deploy(facts: Facts, replaced: Revision, candidate: Revision) -> Window:
-    """The baseline before the deploy of `replaced` (`baseline_seconds`), from the candidate's own
-    deploy if that is later."""
-    start = max(replaced.create_time - timedelta(seconds=facts.s.baseline_seconds), candidate.create_time)
-    return Window(start, replaced.create_time)
 
 
 def _ready_state(revision: Revision) -> str:

@@ -6,6 +6,7 @@ from shared.diagnosis.facts import Facts, query_of
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES
+from shared.diagnosis.rules.target_capacity import before_the_deploy, cannot_carry, just_before
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -49,10 +50,9 @@ def evaluate(facts: Facts) -> Finding:
         return c.no("refusals, but the revision is not shown at its max instances")
     lowered, previous = _deploy_lowered(facts, c, revision)
     summary = f"{revision.short_name} is at its {limit} max instances{unset} and refuses requests ({how})"
-    if lowered:
+    if lowered and previous is not None:
         return c.yes(0.85 if refused else 0.7, f"{summary}; {lowered}", subject=revision.short_name,
-                     recommendation=f"send traffic back to {previous} (its settings come back with it), or deploy "
-                                    f"again with the limits {previous} had")
+                     recommendation=_send_back(facts, c, revision, previous))
     return c.yes(0.85 if refused else 0.7, summary, subject=revision.short_name,
                  recommendation=f"raise max instances above {limit} or lower per-request cost; check concurrency")
 
@@ -85,15 +85,30 @@ def _at_service_max(facts: Facts, c: Citation) -> int | None:
     return limit if reached else None
 
 
-def _deploy_lowered(facts: Facts, c: Citation, revision: Revision) -> tuple[str, str]:
+def _send_back(facts: Facts, c: Citation, revision: Revision, previous: Revision) -> str:
+    """The advice where the deploy lowered the limits: send traffic back to the revision before (its
+    settings come back with it) when it is shown to carry today's load at the instances it may have, judged
+    as bad_revision judges a rollback target (target_capacity.cannot_carry: today's load, refusals the logs
+    show included, against the most it carried and its limit); else, not that: limits above its own, and
+    the share it is shown to carry."""
+    short = cannot_carry(facts, c, revision, previous, before_the_deploy(facts, revision, previous),
+                         just_before(revision, previous), planned="Sending traffic back")
+    if short is None:
+        return (f"send traffic back to {previous.short_name} (its settings come back with it), or deploy again with "
+                f"the limits {previous.short_name} had")
+    return (f"deploy again with limits above {revision.short_name}'s and {previous.short_name}'s (raise max "
+            f"instances or requests per instance), or lower per-request cost; {short.reason}")
+
+
+def _deploy_lowered(facts: Facts, c: Citation, revision: Revision) -> tuple[str, Revision | None]:
     """What the revision's deploy, within deploy_window_seconds of the incident, lowered against the
-    Ready revision before it (max instances, requests per instance), in words, and that revision's
-    name; ("", "") when it lowered neither. Revision-level limits come with the revision, so sending
+    Ready revision before it (max instances, requests per instance), in words, and that revision;
+    ("", None) when it lowered neither. Revision-level limits come with the revision, so sending
     traffic back restores them; a service-level max instances (which applies at once, with no new
     revision) is not read here."""
     deploy = facts.replaced(revision)
     if deploy is None:
-        return "", ""
+        return "", None
     previous, lead = deploy
     pairs = (("max instances", previous.max_instance_count or DEFAULT_MAX_INSTANCES,
               revision.max_instance_count or DEFAULT_MAX_INSTANCES),
@@ -101,9 +116,9 @@ def _deploy_lowered(facts: Facts, c: Citation, revision: Revision) -> tuple[str,
               revision.container_concurrency or DEFAULT_CONCURRENCY))
     lowered = [f"{what} from {before} to {after}" for what, before, after in pairs if after < before]
     if not lowered:
-        return "", ""
+        return "", None
     said = (f"its deploy {int(lead // 60)} min before the incident lowered {' and '.join(lowered)} "
             f"(against {previous.short_name})")
     c.cite("api", "run.revisions.list: scaling.max_instance_count, max_instance_request_concurrency", said,
            "context", None, role="context")
-    return said, previous.short_name
+    return said, previous

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from shared.diagnosis.env_hosts import deploy_brought
-from shared.diagnosis.evidence import EvidenceItem, LogRecord, short_name
+from shared.diagnosis.evidence import EvidenceItem, LogRecord, Revision, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, egress_of, hms, path_changed, query_of
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, crash_signal,
                                          dial_failure, dial_timed_out, host_address, lost_mid_query,
@@ -24,7 +24,7 @@ from shared.diagnosis.rules.connector_signs import (CANNOT_SCALE, CHANGE_UNDER_W
                                                     revision_p99, still_on_a_connector, stress, usual_hang)
 from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, sql_down_while_failing, sql_lagging,
                                                   sql_unreported, sql_unreported_words)
-from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, deploy_lowered_timeout
+from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES, deploy_lowered_timeout
 from shared.diagnosis.rules.never_left import never_left_observed, only_never_left
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
@@ -575,8 +575,8 @@ WAITING_FOR_AN_INSTANCE = ("compare the revision's request latency with its inst
 def _waiting_for_an_instance(facts: Facts, c: Citation) -> str:
     """Why the hang is not shown to be the connector's, or "": the symptom is a hang alone (no 503
     share at status_ratio), and the newest serving revision was at its max instances in the incident
-    window (its own max_instance_count, or the service-level one reached by the serving revisions
-    together, as capacity reads them). There, requests wait in Cloud Run for a free instance
+    window (its own max_instance_count, unset Cloud Run's 100, or the service-level one reached by the
+    serving revisions together: `_limit_reached`). There, requests wait in Cloud Run for a free instance
     ("each revision is automatically scaled to the number of instances needed to handle all
     incoming requests", up to its max instances; docs "About concurrency", "Configure maximum
     instances"), and their latency includes the wait: with one request per instance, every
@@ -589,23 +589,36 @@ def _waiting_for_an_instance(facts: Facts, c: Citation) -> str:
     revision = facts.newest_serving
     if revision is None:
         return ""
-    serving = [r.short_name for r in facts.serving]
-    if revision.max_instance_count:
-        limit, seen = revision.max_instance_count, facts.max_instances_seen(facts.incident, revision.short_name)
-        what = f"{revision.short_name}'s max_instance_count {limit}"
-    elif b.service.max_instance_count:
-        limit, seen = b.service.max_instance_count, facts.max_total_instances_seen(facts.incident, serving)
-        what = f"the service-level max_instance_count {limit} (Service.scaling)"
-    else:
-        return ""
-    if seen is None or seen < limit:
+    reached = _limit_reached(facts, revision)
+    if reached is None:
         return ""   # instances to spare (or none read): judged as before, nothing added to cite
+    limit, seen, what = reached
     c.cite("metric", query_of(b.instances, "container/instance_count"), f"max {seen:.0f} instances {facts.incident}",
            f"< {what}: instances to spare, so requests are not shown waiting for one", False)
     per_instance = revision.container_concurrency or DEFAULT_CONCURRENCY
     return (f"{revision.short_name} was at its max instances ({seen:.0f} of {limit}, {per_instance} requests per "
             "instance) while its requests hung: they may be waiting in Cloud Run for a free instance, which a "
             "busy connector does not explain alone")
+
+
+def _limit_reached(facts: Facts, revision: Revision) -> tuple[int, float, str] | None:
+    """(the limit, the instances seen, which limit in words) for the first limit the newest serving revision
+    reached in the incident window: its own max_instance_count (unset: Cloud Run's default of 100), then the
+    service-level one against the serving revisions together; None when it had instances to spare under both
+    (or none were read). Both are asked: Google's server answers an unset revision max with 100
+    (RevisionScaling.max_instance_count, "When unspecified, the field is set to the server default value of
+    100", vendor_settings.proto), so a revision's own 100 says nothing of whether a lower service-level max
+    was set, and an unset one read as 0 is the same 100 (rules/target_capacity.py)."""
+    own = revision.max_instance_count or DEFAULT_MAX_INSTANCES
+    said = (f"{revision.short_name}'s max_instance_count {own}" if revision.max_instance_count
+            else f"{revision.short_name}'s max instances, Cloud Run's default of {own} (unset)")
+    checks = [(own, facts.max_instances_seen(facts.incident, revision.short_name), said)]
+    shared = facts.b.service.max_instance_count
+    if shared:
+        serving = [r.short_name for r in facts.serving]
+        checks.append((shared, facts.max_total_instances_seen(facts.incident, serving),
+                       f"the service-level max_instance_count {shared} (Service.scaling)"))
+    return next(((limit, seen, what) for limit, seen, what in checks if seen is not None and seen >= limit), None)
 
 
 # What a person checks when one revision fails and another serves cleanly through the same connector.

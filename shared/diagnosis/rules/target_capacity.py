@@ -24,17 +24,46 @@ otherwise the target's own max (unset: the server default of 100), and the servi
 specified traffic", google-cloud-run's docstring: the whole of it at 100%). Whether a revision left unset
 inherits a service-level max above 100 is not documented (UNCONFIRMED): the lower is taken.
 
-Not compared: cpu_idle ("Determines whether CPU is only allocated during requests") and startup_cpu_boost
-(ResourceRequirements, k8s_min.proto) change how fast an instance starts and works, not how many instances or requests a revision may
-have; bad_revision reads them where a deploy's refusals are judged (deploy_changes.scaling_tightened).
+Unset and the server's answer: Google's server fills an unset revision max ("When unspecified, the field is
+set to the server default value of 100", RevisionScaling.max_instance_count; Terraform's provider reads
+template.scaling.maxInstanceCount as default_from_api for that reason, GoogleCloudPlatform/magic-modules#18394),
+so a revision's 100 may be one nobody set, and a lower service-level max still binds it: the lower of the two
+is taken whichever way the revision's is read (100 as read, or 0/absent read as Cloud Run's 100: never "0
+instances"). That the filled value may follow the region's quota rather than 100 (the provider's docs) is
+UNCONFIRMED for a revision; where it is filled it is read as it is.
+
+Not compared, and why (Cloud Run docs, "About instance autoscaling", cloud.google.com/run/docs/about-instance-
+autoscaling): the autoscaler sets each revision's instances from the requests, CPU (a 60% target) and
+concurrency it sees over a minute, "between the maximum and minimum" it is given; a revision without traffic
+scales to zero unless min instances keep some idle ("warm"). A rollback target's min_instance_count
+(RevisionScaling; the service's ServiceScaling.min_instance_count, "divided among all revisions with specified
+traffic") therefore sets how many instances are warm when the traffic lands, not how many it may have: a
+target at min 0 starts its instances cold, which costs the first requests their startup (startup_cpu_boost,
+"Determines whether CPU should be boosted on startup of a new container instance", shortens it) but no
+ceiling the docs name. cpu_idle ("Determines whether CPU is only allocated during requests", ResourceRequirements,
+k8s_min.proto) changes how an instance is billed and works between requests, not how many requests it is given.
+None of them says the target cannot carry the load at the instances it may have, so none holds the rollback;
+how long Cloud Run keeps a request waiting for an instance that is starting is not documented (UNCONFIRMED).
+bad_revision reads them where a deploy's refusals are judged (deploy_changes.scaling_tightened).
+
+Today's load (`_todays_load`) is the service's busiest minute since the deploy, every revision's requests as
+request_count counts them. It counts the clients' retries of the failing revision's errors too, so it may be
+more than the callers' own load: read as it is, that only errs toward holding (a larger load needs more
+instances). The other way, Cloud Run's own refusals may be missing from request_count (docs/signatures.md, "Are
+Cloud Run's own 429s in request_count?", UNCONFIRMED): the most "no available instance" lines of one minute
+are added to it, an upper bound (the two maxima need not be the same minute), never less than what was
+turned away. The target's own minutes before the deploy (what it carried, per instance) are a clean
+revision's (at most healthy_error_ratio failed), whose retries are few.
 """
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from shared.diagnosis.evidence import Revision, Service, at_micros
-from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS, Facts, Window, query_of
+from shared.diagnosis.evidence import Revision, Service, TrafficType, at_micros
+from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS, TARGET_LOAD_MINUTES, Facts, Window, query_of
+from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES
 
@@ -43,9 +72,30 @@ from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, DEFAULT_M
 PER_INSTANCE_MINUTES_MIN = 3
 
 
+class Shortfall(NamedTuple):
+    """Why a rollback target is not shown to carry today's load, and the `gcloud run services update-traffic`
+    line that moves only the share it is shown to carry ("" when there is none to give)."""
+    reason: str
+    command: str
+
+
+def just_before(replaced: Revision, candidate: Revision) -> Window:
+    """The minutes just before the deploy of `replaced`, the revision that replaced the candidate
+    (TARGET_LOAD_MINUTES), from the candidate's own deploy if that is later (two deploys in quick
+    succession)."""
+    return Window(max(replaced.create_time - TARGET_LOAD_MINUTES, candidate.create_time), replaced.create_time)
+
+
+def before_the_deploy(facts: Facts, replaced: Revision, candidate: Revision) -> Window:
+    """The baseline before the deploy of `replaced` (`baseline_seconds`), from the candidate's own
+    deploy if that is later."""
+    start = max(replaced.create_time - timedelta(seconds=facts.s.baseline_seconds), candidate.create_time)
+    return Window(start, replaced.create_time)
+
+
 def cannot_carry(facts: Facts, c: Citation, suspect: Revision, candidate: Revision, before: Window,
-                 just_before: Window) -> str:
-    """Why the candidate is not shown to carry today's load at 100%, or "". Asked only when today's load
+                 just_before: Window, planned: str = "The rollback planned") -> Shortfall | None:
+    """Why the candidate is not shown to carry today's load at 100%, or None. Asked only when today's load
     (the service's busiest minute since the suspect's deploy, every revision's requests) is above the most
     the candidate carried in a minute before the deploy that replaced it (`before`): at or under that, it
     carried the load already, at its own settings. Above it, first a bound that reads nothing of how it
@@ -61,24 +111,26 @@ def cannot_carry(facts: Facts, c: Citation, suspect: Revision, candidate: Revisi
       Under MANUAL the rate is never used (the fleet does not follow the load): the deploy raising what each
       instance takes (requests, CPU, memory) is the sign.
       With none, nothing shows a ceiling and the rollback is as before (precision where the numbers speak,
-      the rule as it was where they are silent)."""
+      the rule as it was where they are silent).
+    `planned` names the move in the reason: bad_revision's rollback, or capacity's advice to send traffic back."""
     today = facts.since_deploy(suspect)
-    load = facts.busiest_minute(today)
-    carried = max((total for _, total, _ in facts.revision_minutes(before, candidate.short_name)), default=0.0)
+    load, uncounted = _todays_load(facts, today)
+    carried = carried_before(facts, before, candidate)
     if load <= carried or not carried:
-        return ""
+        return None
     limit, where = instance_limit(facts.b.service, candidate)
     # Under MANUAL the fleet does not follow the load: the requests an instance carried then are the load
     # over the count, never what one can take, and the failing revision runs the same count now.
     manual = facts.b.service.scaling_mode == "MANUAL"
     query = f"{facts.requests_query}; {query_of(facts.b.instances, 'container/instance_count')}"
-    said = (f"the service's busiest minute since {suspect.short_name}'s deploy {today}: {load:.0f} requests; "
+    said = (f"the service's busiest minute since {suspect.short_name}'s deploy {today}: {load:.0f} requests{uncounted}; "
             f"{candidate.short_name}'s before {before}: {carried:.0f}")
+    shown = carried   # the most of today's load it is shown to carry, for the share a person may move
     room = _room_for_the_longest(load, limit, candidate)
     if room:
         c.cite("metric", query, f"{said}; {room}", "the rollback target's limit holds today's load even if every "
                "request took its whole timeout", True)
-        return ""
+        return None
     rate = None if manual else _per_instance(facts, candidate, just_before)
     if rate is not None and limit is not None:
         per_instance, minutes = rate
@@ -88,9 +140,10 @@ def cannot_carry(facts: Facts, c: Citation, suspect: Revision, candidate: Revisi
                f"{candidate.short_name} over {minutes} minutes {just_before}: about {needed} instances for today's "
                f"load, against {where}", "the rollback target's limit holds the instances today's load needs", fits)
         if fits:
-            return ""
+            return None
         detail = (f"at the {per_instance:.1f} requests a minute each of its instances carried {just_before}, "
                   f"today's {load:.0f} a minute need about {needed} instances, and it may have {where}")
+        shown = max(carried, per_instance * limit)
     else:
         binding = _binding(facts, suspect, candidate, limit, today)
         unread = "not used: the service scales by hand" if manual else "not read"
@@ -98,15 +151,55 @@ def cannot_carry(facts: Facts, c: Citation, suspect: Revision, candidate: Revisi
                f"{binding or 'no sign that its limit binds'}; {where}",
                "no sign that the rollback target's limit binds today's load", not binding)
         if not binding:
-            return ""
+            return None
         detail = f"{binding}; it may have {where}"
-    return (f"{candidate.short_name} is not shown to carry today's load: the service's busiest minute since "
-            f"{suspect.short_name}'s deploy held {load:.0f} requests, more than the {carried:.0f} "
-            f"{candidate.short_name} carried at most in a minute before it, and {detail}. The rollback planned "
-            f"(100% of traffic to "
-            f"{candidate.short_name}) could have Cloud Run refuse what it cannot place ('no available instance') "
-            f"where the failing revision now serves part of it; deploy {candidate.short_name}'s image with the "
-            f"limits today's load needs, or fix forward")
+    reason = (f"{candidate.short_name} is not shown to carry today's load: the service's busiest minute since "
+              f"{suspect.short_name}'s deploy held {load:.0f} requests{uncounted}, more than the {carried:.0f} "
+              f"{candidate.short_name} carried at most in a minute before it, and {detail}. {planned} (100% of "
+              f"traffic to {candidate.short_name}) could have Cloud Run refuse what it cannot place ('no available instance') "
+              f"where the failing revision now serves part of it; deploy {candidate.short_name}'s image with the "
+              f"limits today's load needs, or fix forward")
+    share = math.floor(100 * shown / load)
+    command = split_command(facts.b.service, suspect.short_name, candidate.short_name, share)
+    if 1 <= share <= 99:
+        reason += (f"; or move only the {share}% it is shown to carry ({shown:.0f} of today's {load:.0f} a "
+                   f"minute), the rest left where it fails" + (f": {command}" if command else
+                                                               ", by hand, naming every serving revision's share"))
+    return Shortfall(reason, command)
+
+
+def carried_before(facts: Facts, before: Window, candidate: Revision) -> float:
+    """The most requests the candidate carried in one minute of `before` (0 for none)."""
+    return max((total for _, total, _ in facts.revision_minutes(before, candidate.short_name)), default=0.0)
+
+
+def _todays_load(facts: Facts, today: Window) -> tuple[float, str]:
+    """Today's load a minute (the module's docstring: the busiest minute, and the most "no available instance"
+    lines of one minute, which request_count may not count), with the lines added in words ("" for none)."""
+    per_minute: dict[datetime, int] = {}
+    for entry in facts.log_matches(LogSignal.NO_INSTANCE):
+        if today.holds(entry.timestamp):
+            minute = entry.timestamp.replace(second=0, microsecond=0)
+            per_minute[minute] = per_minute.get(minute, 0) + 1
+    refused = max(per_minute.values(), default=0)
+    load = facts.busiest_minute(today) + refused
+    return load, (f" (with up to {refused} 'no available instance' request-log lines a minute, which request_count "
+                  "may not count)" if refused else "")
+
+
+def split_command(service: Service, suspect: str, candidate: str, share: int) -> str:
+    """The `gcloud run services update-traffic --to-revisions CANDIDATE=SHARE,SUSPECT=REST` line that moves
+    `share` percent to the candidate (the form Cloud Run's "Rollbacks, gradual rollouts, and traffic
+    migration" page gives; docs/api-contracts.md), or "" when there is no share to move (under 1%) or the
+    split serves another revision as well (its share would have to be named too: said in words instead), or
+    the service's name is not projects/P/locations/L/services/S."""
+    parts = service.name.split("/")
+    serving = {t.revision for t in service.traffic_statuses if t.percent}
+    named = {t.revision for t in service.traffic if t.percent and t.type is TrafficType.REVISION}
+    if not 1 <= share <= 99 or len(parts) != 6 or not (serving | named) <= {suspect, candidate}:
+        return ""
+    return (f"gcloud run services update-traffic {parts[5]} --to-revisions {candidate}={share},{suspect}={100 - share} "
+            f"--region={parts[3]} --project={parts[1]}")
 
 
 def _room_for_the_longest(load: float, limit: int | None, candidate: Revision) -> str:
