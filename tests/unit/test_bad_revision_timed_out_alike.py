@@ -83,6 +83,10 @@ CASES = {
                           "new_plain": (PLAIN[0], ("SHIPPING_TIMEOUT_SECONDS", "3"))}, ROLLBACK),
     "a canary timing out, the revision at 90% answered in time": (
         ((urllib3(), 20),), {"old_lines": ((urllib3(), 3, "ERROR"),), "canary": True}, ROLLBACK),
+    "a canary timing out, the revision at 90% timing out on a few of its many calls": (
+        ((urllib3(), 20),), {"old_lines": ((urllib3(), 3, "ERROR"),), "old_at": -5.0, "canary": True}, ROLLBACK),
+    "a canary timing out, the revision at 90% timing out as much": (
+        ((urllib3(), 20),), {"old_lines": ((urllib3(), 60, "WARNING"),), "old_at": -5.0, "canary": True}, ESCALATE),
     "its own failures outnumber the timeouts": (((urllib3(), 5), (OWN, 15)), {"old_lines": ((urllib3(), 3,
                                                                                              "ERROR"),)}, ROLLBACK),
 }

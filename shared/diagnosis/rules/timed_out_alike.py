@@ -129,14 +129,16 @@ def _when(theirs: list[LogRecord], suspect: Revision) -> str:
 
 def _read_in_time_beside(facts: Facts, suspect: Revision, hosts: set[str]) -> bool:
     """Whether another revision served at least min_requests requests since the deploy with fewer than
-    startup_failure_logs_min read timeouts to `hosts` since then: the partner answered it in time in the same
-    minutes (a canary's split), so the suspect's timeouts are its own calls'."""
+    startup_failure_logs_min read timeouts to `hosts` since then, or with no more of them than healthy_error_ratio
+    of its requests: the partner answered it in time in the same minutes (a canary's split; a slow partner times
+    out a like share of every caller's calls), so the suspect's timeouts are its own calls'."""
     s, window = facts.s, facts.since_deploy(suspect)
     for name in facts.revision_names_with_requests(window):
-        if name == suspect.short_name or facts.requests(window, name).total < s.min_requests:
+        served = facts.requests(window, name).total
+        if name == suspect.short_name or served < s.min_requests:
             continue
-        if sum(1 for e in _target_timeouts(facts, name, hosts) if window.holds(e.timestamp)) \
-                < s.startup_failure_logs_min:
+        timed_out = sum(1 for e in _target_timeouts(facts, name, hosts) if window.holds(e.timestamp))
+        if timed_out < s.startup_failure_logs_min or timed_out <= s.healthy_error_ratio * served:
             return True
     return False
 
