@@ -45,6 +45,15 @@ PARTNER_429 = "quote failed: AxiosError: Request failed with status code 429 (ht
 PARTNER_500 = ("requests.exceptions.HTTPError: 500 Server Error: Internal Server Error for url: "
                "https://api.partner.example/v2/charges")
 
+# grpcio's repr of a call its peer answered UNAVAILABLE, naming the peer by address only (log_signals' downstream
+# answers cite the format).
+GRPC_UNAVAILABLE = ('reserve stock failed: <_InactiveRpcError of RPC that terminated with:\n\tstatus = '
+                    'StatusCode.UNAVAILABLE\n\tdetails = "inventory backend unavailable"\n\tdebug_error_string = '
+                    '"UNKNOWN:Error received from peer ipv4:10.9.0.8:443 {grpc_message:\\"inventory backend '
+                    'unavailable\\", grpc_status:14}"\n>')
+INVENTORY = (("INVENTORY_GRPC_TARGET", "inventory.internal.example:443"),)
+INVENTORY_V2 = (("INVENTORY_GRPC_TARGET", "inventory-v2.internal.example:443"),)
+
 ANSWERS = {
     "Stripe's expired key": (STRIPE_EXPIRED, CREDENTIAL),
     "Stripe's expired key by its code": ('{"error": {"code": "api_key_expired", "type": "invalid_request_error"}}',
@@ -144,6 +153,19 @@ CASES = {
     "the deploy moved the calls to a host answering 503": (
         ((PARTNER_503.replace("api.partner", "api-v3.partner"), 20),),
         {"new_plain": (("PARTNER_API_URL", "https://api-v3.partner.example/v3"),)}, ROLLBACK),
+    # The answers name no host (a gRPC peer by address, CPython's certificate words): "the same hosts" holds
+    # only when the deploy gave the new revision no host the target does not call.
+    "a gRPC peer's UNAVAILABLE, no host named, the same target": (((GRPC_UNAVAILABLE, 20),), {
+        "old_plain": INVENTORY, "new_plain": INVENTORY}, ESCALATE),
+    "a gRPC peer's UNAVAILABLE, no host named, the deploy moved the target": (((GRPC_UNAVAILABLE, 20),), {
+        "old_plain": INVENTORY, "new_plain": INVENTORY_V2}, ROLLBACK),
+    "an expired certificate, no host named, the deploy moved the host": (((PY_EXPIRED, 20),), {
+        "new_plain": (("PARTNER_API_URL", "https://api-v3.partner.example/v3"),)}, ROLLBACK),
+    # A host only added: the answers may as well be the shared host's; held (a wrong rollback is worse).
+    "an expired certificate, no host named, the deploy added a host beside": (((PY_EXPIRED, 20),), {
+        "new_plain": (*PARTNER, ("LABELS_API_URL", "https://labels.partner.example/v1"))}, ESCALATE),
+    "a gRPC peer's UNAVAILABLE, the target's plain env unread": (((GRPC_UNAVAILABLE, 20),), {
+        "old_plain": (), "new_plain": INVENTORY_V2}, ESCALATE),
     # Not a verdict on what is presented, or too few.
     "the new code's own failures": (((OWN, 20),), {}, ROLLBACK),
     "a partner's 500s (the request may cause them)": (((PARTNER_500, 20),), {}, ROLLBACK),
@@ -176,3 +198,9 @@ def test_the_escalation_names_what_both_present_and_what_to_check():
     assert "look at the key at the provider" in result.summary, result.summary
     quota = diagnose(deployed(((SHEETS, 20),)).bundle(), S)
     assert "the quota of sheets.googleapis.com" in quota.summary and "same project" in quota.summary, quota.summary
+
+
+def test_a_grpc_repr_is_quoted_by_its_debug_string_not_its_closing_bracket():
+    """grpcio's repr ends in a line holding ">" alone: the example quoted is the last line with a word in it."""
+    result = diagnose(deployed(((GRPC_UNAVAILABLE, 20),), old_plain=INVENTORY, new_plain=INVENTORY).bundle(), S)
+    assert "e.g. 'debug_error_string = " in result.summary and "e.g. '>'" not in result.summary, result.summary

@@ -20,9 +20,10 @@ certificate itself.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 
-from shared.diagnosis.env_hosts import deploy_brought
+from shared.diagnosis.env_hosts import deploy_brought, looked_up_names
 from shared.diagnosis.evidence import LogRecord, Revision
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.log_signals import LogSignal, per_text
@@ -46,6 +47,9 @@ _CHECKS = {
     RATE_LIMITED: ("look at who draws on the downstream's limit for the account (another service or job with the "
                    "same key), or whether the new revision calls it more often (retries, a loop)"),
 }
+# The answers about a host the caller calls (its availability, its limit, its certificate): "the same hosts" is
+# shown only when the answers name them, or the deploy gave no host the target does not call.
+_ABOUT_A_HOST = frozenset({UNAVAILABLE, RATE_LIMITED, CERT_EXPIRED})
 # What each answer means the rollback target would meet.
 _ALIKE = {
     CREDENTIAL: "sends the same credential (the same secret versions, the same plain env), which the provider refuses "
@@ -74,6 +78,8 @@ def answered_alike(facts: Facts, c: Citation, suspect: Revision, good: Revision)
     hosts = {host for e, _ in found for host in url_hosts(e.text)}
     if not unlike and deploy_brought(hosts, suspect.env_values, good.env_values):
         unlike = f"its env names {', '.join(sorted(hosts))}, which the answers name, and {good.short_name}'s does not"
+    if not unlike and not hosts and kinds.keys() & _ABOUT_A_HOST:
+        unlike = _hosts_brought_unnamed(suspect, good)
     if unlike or _answered_beside(facts, suspect):
         if unlike:
             c.cite("api", f"run.revisions.get {suspect.short_name}, {good.short_name}: service_account, "
@@ -165,6 +171,32 @@ def _answered_beside(facts: Facts, suspect: Revision) -> bool:
     return False
 
 
+def _hosts_brought_unnamed(suspect: Revision, good: Revision) -> str:
+    """What the suspect calls in place of what the target calls, in words, or "", for answers about a host that
+    name none (a gRPC C-core client names its peer by address only, "Error received from peer ipv4:10.9.0.7:443",
+    log_signals' downstream answers; a CPython "certificate verify failed" names no host): its plain env gives a
+    name to look up that the target's does not, and drops one the target's gives (env_hosts.looked_up_names: a
+    target moved to another host). The answers may then be the new host's, and "the same hosts" is not shown: a
+    rollback may cure it (scenario grpc_unavailable_no_host_deploy_changed_target). A name only added (a new
+    downstream beside the same ones) leaves the hold: the answers may as well be the shared host's, and a wrong
+    rollback is worse than an escalation. Names only, never the values (an env value may hold a password). ""
+    when either plain env was not read (what it named is unknown, as deploy_brought reads it)."""
+    if not good.env_values or not suspect.env_values:
+        return ""
+    before = {n for v in good.env_values for n in looked_up_names(v)}
+    after = {n for v in suspect.env_values for n in looked_up_names(v)}
+    brought, dropped = sorted(after - before), sorted(before - after)
+    if not brought or not dropped:
+        return ""
+    return (f"the answers name no host, and its env names {', '.join(brought)} in place of {', '.join(dropped)}, "
+            f"which {good.short_name}'s names: the answers may be the new host's")
+
+
 def _last_line(text: str) -> str:
-    """A traceback's last line, the exception it ended in (a line of one line is itself)."""
-    return text.strip().rsplit("\n", 1)[-1]
+    """A traceback's last line, the exception it ended in (a line of one line is itself); the last line
+    with a word in it, so that grpcio's repr, "<_InactiveRpcError of RPC that terminated with: ... >", ends
+    in its debug_error_string rather than in its closing ">"."""
+    last = text.strip().rsplit("\n", 1)[-1]
+    if re.search(r"\w", last):
+        return last
+    return next((line.strip() for line in reversed(text.strip().split("\n")) if re.search(r"\w", line)), last)

@@ -23,6 +23,7 @@ from shared.diagnosis.rules.refusals import refusals
 from shared.diagnosis.rules.answered_alike import answered_alike
 from shared.diagnosis.rules.target_capacity import before_the_deploy, cannot_carry, just_before
 from shared.diagnosis.rules.target_deps import connector_gone, database_moved
+from shared.diagnosis.rules.timed_out_alike import timed_out_alike
 from shared.diagnosis.pool_settings import pool_size_changed
 from shared.diagnosis.secret_refs import plain_credentials_changed, secrets_changed
 from shared.diagnosis.secret_values import (CREDENTIAL, may_hold, named, read_at_latest_by_both, read_differently,
@@ -96,6 +97,10 @@ def evaluate(facts: Facts) -> Finding:
     if alike:
         # A key revoked at the provider, a quota used up, a certificate expired in the deploy's minutes.
         return c.doubt(*alike)
+    slow = timed_out_alike(facts, c, suspect, good) if good is not None else None
+    if slow:
+        # A partner already slow for the rollback target, in the deploy's minutes.
+        return c.doubt(*slow)
     counts = facts.requests(facts.since_deploy(suspect), suspect.short_name)
     confidence = 0.9 if counts.total >= 3 * s.min_requests else 0.75
     unread = unread_rule_outs(facts, c, _LOG_RULE_OUTS)
