@@ -3,8 +3,8 @@
 A share of 5xx and 429 is a share of the requests that reached the service. Callers that stopped sending
 (a client's circuit breaker open on the route that failed, a caller that gave up or failed over to another
 region, a fallback) leave the requests of the rest, which can all be clean while every request of theirs
-would still fail: the share falls to 0 with the failure still there. "Zero traffic can look healthy"
-(Flagger#1098, /work/shared/reference/field-lessons.md, lesson 3). The sweep has asked this of a clean
+would still fail: the share falls to 0 with the failure still there (zero traffic read as healthy by a
+canary analysis: fluxcd/flagger issue #1098). The sweep has asked this of a clean
 service since its own write (shared/remediation/judging.py, `traffic_lost` and `verified_kept`, against its
 demand before the action); the alert path's `healthy` did not: 150 clean requests a minute after 600 a
 minute before the failures, the other 450 (every one of which had failed) no longer sent, were `healthy`
@@ -12,8 +12,9 @@ and `skipped` (sandbox/scenarios/caller_breaker_open_failing_route_quiet.yaml).
 
 The demand compared with is the service's own rate in the minutes before the incident window (Facts.before:
 one lookback before it), which request_count counts whatever the answer (its 5xx and 429 are requests
-answered too, so a failing minute still shows its callers' demand: a count of requests by response code,
-gcp-facts.md section 4, `run.googleapis.com/request_count`, labels `response_code`, `response_code_class`).
+answered too, so a failing minute still shows its callers' demand: a DELTA count labelled by
+`response_code` and `response_code_class`, UNCONFIRMED from Google's own list: a third-party config,
+dynatrace-gcp-monitor src/config/cloud_run_revision.yml, as facts.INGEST_LAG cites it).
 The rate since is per minute of the window `healthy` judges, with or without requests: that window ends at
 a point read whole (Facts.complete_until), and Cloud Run writes no request_count point for a minute with no
 request (UNCONFIRMED, as judging.traffic_lost reads it; cloud-run-release-manager PR #64: no request in an
