@@ -20,6 +20,7 @@ from typing import Callable
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem, LogRecord, Revision
 from shared.diagnosis.facts import INGEST_LAG, Facts, Window, hms, refused_series
+from shared.diagnosis.callers_left import callers_left
 from shared.diagnosis.clean_stretch import too_few_clean
 from shared.diagnosis.health_bar import HealthBar, health_bar
 from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
@@ -34,10 +35,12 @@ RULE_SET = "runwarden rules v1 (docs/signatures.md)"
 _DEPLOY_MATCH = timedelta(seconds=120)
 
 
-def diagnose(bundle: EvidenceBundle, settings: DiagnosisSettings) -> Diagnosis:
+def diagnose(bundle: EvidenceBundle, settings: DiagnosisSettings, *, traffic_judged: bool = True) -> Diagnosis:
+    """`traffic_judged` False: whether the service kept its callers is judged by the caller, not by `healthy`
+    here (the verification sweep: judging.traffic_lost, against its demand before its own write)."""
     facts = Facts(bundle, settings)
     context = [EvidenceItem(source="api", query="evidence collected", observed=_collected(bundle), threshold="")]
-    early = _insufficient(facts, context) or _healthy(facts, context)
+    early = _insufficient(facts, context) or _healthy(facts, context, traffic_judged)
     if early is not None:
         return early if early.signature is Signature.HEALTHY else _with_path(early, facts)
 
@@ -175,7 +178,7 @@ def count_allowed(bar: HealthBar, window: Window) -> float | None:
     return bar.count_allowed(60 * math.ceil((window.end - window.start).total_seconds() / 60))
 
 
-def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
+def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = True) -> Diagnosis | None:
     """Healthy only on current data from after the incident started: the recent window is cut at
     the incident's start, so minutes before it (when the condition may not yet have held) never count.
     And only when the alert's condition is one the check can judge, at a bar no looser than the
@@ -229,14 +232,21 @@ def _healthy(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None:
     # shows 20 clean requests 12 % of the time): escalated with the figures, never skipped as healthy,
     # and not handed to the rules either (the failure may have stopped: nothing acts on it).
     few = too_few_clean(facts, bar, window)
-    if few:
+    # Clean requests on a fraction of the traffic the service served before (callers that stopped sending:
+    # a circuit breaker open on what failed) show the rest served, not the callers that failed
+    # (shared/diagnosis/callers_left.py): escalated with the figures, not handed to the rules either.
+    left = "" if few or not traffic_judged else callers_left(facts, window)
+    if few or left:
         item = EvidenceItem(source="metric", query=b.requests.query, observed=observed,
-                            threshold=f"not judged healthy: {few}", passed=False, role="context", about=about)
+                            threshold=f"not judged healthy: {few or left}", passed=False, role="context", about=about)
         return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
                          summary=f"the service's requests look clean since the incident started ({observed}), but "
-                                 f"{few}", evidence=tuple(context + [item]), api_calls=b.api_calls,
+                                 f"{few or left}", evidence=tuple(context + [item]), api_calls=b.api_calls,
                          recommendation="a person must judge whether the service still fails: watch its requests "
-                                        "until enough have been served, or check it directly")
+                                        "until enough have been served, or check it directly" if few else
+                                        "a person must judge whether the service still fails: check it directly on "
+                                        "what failed, and whether its callers stopped sending (a circuit breaker "
+                                        "open, a fallback, traffic sent elsewhere)")
     items = [EvidenceItem(source="metric", query=b.requests.query,
                           observed=f"{recent.total:.0f} requests over {minutes} minutes since the incident started, "
                                    f"{refused:.0f} ({recent.refused_ratio:.1%}) 5xx or 429 in {window}",
@@ -264,7 +274,8 @@ class _Stopped:
     since: datetime
     whole: bool
     # Why the clean requests do not rule the failure out ("" if they do): too few, had it gone on at
-    # the share it failed at (shared/diagnosis/still_failing.py, the `healthy` check's own binomial test).
+    # the share it failed at (shared/diagnosis/still_failing.py, the `healthy` check's own binomial test),
+    # or a fraction of the traffic served before (callers_left.py: callers that stopped sending).
     few: str = ""
 
 
@@ -343,7 +354,8 @@ def _clean_newest(facts: Facts, found: Finding, until: datetime) -> tuple[Eviden
              and all(facts.requests(window, r).refused_ratio <= bar.error_ratio for r in named))
     if not clean:
         return None
-    few = _too_few_to_say(facts, bar, window, named)
+    # Clean on a fraction of the traffic served before (callers_left.py): not shown stopped either.
+    few = _too_few_to_say(facts, bar, window, named) or callers_left(facts, window)
     whole = until <= facts.complete_until
     item = EvidenceItem(source="metric", query=b.requests.query,
                         observed=f"{counts.total:.0f} requests in the newest {len(newest)} minutes {window}, "

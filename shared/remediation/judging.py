@@ -395,7 +395,9 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
     alert = alert_bar(record.alert, settings)
     if alert is not None:
         bundle = bundle.model_copy(update={"alert": alert})
-    diagnosis = diagnose(bundle, settings)
+    # Whether the service kept its traffic is this module's to judge (`traffic_lost`, against its demand before
+    # the action), not the diagnosis's against the minutes before the settle time.
+    diagnosis = diagnose(bundle, settings, traffic_judged=False)
     closed = (f"; the incident closed at {hms(closed_at)}, which alone does not show recovery (an incident also "
               "closes when its data stops, or by hand)") if closed_at else ""
     if diagnosis.signature is Signature.HEALTHY:
