@@ -3415,6 +3415,8 @@ class _Anchor(NamedTuple):
     leads: bool                # the alternative begins with its anchor
     reach: int | None = None   # how far before its anchor a match of the alternative may begin (the
                                # widest its part before the anchor matches); None: unbounded
+    needs: frozenset[str] = frozenset()   # the alternative's other runs of literal characters, lower-cased
+                               # (`_needs`): a line the alternative matches holds each of them too
 
 
 def _alternatives(pattern: str) -> list[list[tuple[object, object]]]:
@@ -3462,6 +3464,31 @@ def _literal_runs(alternative: list[tuple[object, object]]) -> tuple[str, str]:
             run = ""
         best = max(best, run, key=len)
     return (run if lead is None else lead), best
+
+
+def _needs(alternative: list[tuple[object, object]], anchor: str) -> frozenset[str]:
+    """The runs of literal characters at the alternative's own level, lower-cased, that any line it
+    matches holds besides its `anchor`: each is a LITERAL item of the alternative's sequence (as the
+    `re` module's parser reads it: CPython Lib/re/_parser.py, whose SubPattern holds a group, a repeat,
+    an alternation or a look-around as one item of its own), so every match of
+    the alternative matches each of them, case aside. Runs shorter than _NEED_LEAST (nearly every line
+    holds ": "), inside the anchor, or not ASCII (lower-casing is case-insensitive matching on ASCII
+    only: see _classified) are left out: leaving a run out only lets more lines reach the regex."""
+    from re._constants import LITERAL
+
+    runs, run = [], ""
+    for op, value in (*alternative, (None, None)):
+        if op is LITERAL:
+            run += chr(value)
+            continue
+        runs.append(run.lower())
+        run = ""
+    return frozenset(r for r in runs if len(r) >= _NEED_LEAST and r.isascii() and r not in anchor)
+
+
+# Characters: a shorter run (": ", "at ", "://") is in nearly every line that holds the anchor, so
+# looking for it costs a call and turns no line away.
+_NEED_LEAST = 4
 
 
 def _anchors(pattern: str) -> tuple[str, ...]:
@@ -3526,11 +3553,14 @@ def _anchored() -> tuple[_Anchor, ...]:
                 # The same anchor in two alternatives of one pattern: a hit is a match if either is
                 # nothing but it, the search may start from it only if both begin with it, and from
                 # as far before it as either may begin.
+                # A line either matches holds only the runs both need.
+                needs = _needs(alternative, anchor) if anchor else frozenset()
                 if known is not None:
                     reach = None if reach is None or known.reach is None else max(reach, known.reach)
+                    needs &= known.needs
                 found[key] = _Anchor(anchor, _BITS[signal] | _KIND_BITS.get(source, 0), pattern,
                                      whole or (known is not None and known.whole),
-                                     leads and (known is None or known.leads), reach)
+                                     leads and (known is None or known.leads), reach, needs)
     return tuple(found.values())
 
 
@@ -3623,9 +3653,13 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
             word_lines.append(line)
             word_ats.append(at - starts[line])
             word_numbers.append(word)
-        for bit, confirm, leads, reach in confirms[number]:
+        for bit, confirm, leads, reach, needs in confirms[number]:
             signals = found[line]
             if signals & bit == bit or not (first or leads):
+                continue
+            # The alternative's other literal runs, each looked for in the line's lowered bytes (in
+            # C): a line missing one cannot match it, and its regex is not run (`_Anchor.needs`).
+            if needs and not _holds(lowered, needs, starts[line], starts[line + 1] - 1):
                 continue
             # `confirm` is None where the alternative is its anchor alone (a hit is a match); where
             # the anchor begins the alternative (`reach` 0), the pattern's `match` at this hit
@@ -3651,8 +3685,9 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
 
 # How a hit of one anchor is confirmed, for each pattern it is an anchor of: (bits, the pattern's
 # `match` or `search` or None, whether the anchor leads its alternative, how far before the hit the
-# regex starts: 0 where it leads, the line's start where its reach is unbounded).
-_Confirms = tuple[tuple[tuple[int, Callable[[str, int], object] | None, bool, int], ...], ...]
+# regex starts: 0 where it leads, the line's start where its reach is unbounded, and the alternative's
+# other literal runs the line must hold before the regex is asked, as bytes: `_Anchor.needs`).
+_Confirms = tuple[tuple[tuple[int, Callable[[str, int], object] | None, bool, int, tuple[bytes, ...]], ...], ...]
 _UNBOUNDED = sys.maxsize   # a reach that always starts the search at the line's start
 
 
@@ -3680,11 +3715,12 @@ def _built(anchors: tuple[_Anchor, ...]) -> tuple[ahocorasick_rs.BytesAhoCorasic
     are ASCII (`_anchor_of`), searched in ASCII text, so the bytes' offsets are the characters'. The
     dials' and answers' words (`_WORDS`) are texts of the same automaton, with no confirmation of
     their own where no anchor is the same text: one walk over the texts finds both (`_search`)."""
-    by_text: dict[str, list[tuple[int, Callable[[str, int], object] | None, bool, int]]] = {}
+    by_text: dict[str, list[tuple[int, Callable[[str, int], object] | None, bool, int, tuple[bytes, ...]]]] = {}
     for a in anchors:
         confirm = None if a.whole else a.pattern.match if a.leads else a.pattern.search
         reach = 0 if a.leads else _UNBOUNDED if a.reach is None else a.reach
-        by_text.setdefault(a.text, []).append((a.bit, confirm, a.leads and not a.whole, reach))
+        needs = () if confirm is None else tuple(sorted(need.encode("ascii") for need in a.needs))
+        by_text.setdefault(a.text, []).append((a.bit, confirm, a.leads and not a.whole, reach, needs))
     unanchored = tuple((a.bit, a.pattern) for a in anchors if not a.text)
     by_text.pop("", None)
     worded: dict[str, tuple[int, ...]] = dict.fromkeys(by_text, ())   # each text's numbers in _WORDS
@@ -3693,6 +3729,14 @@ def _built(anchors: tuple[_Anchor, ...]) -> tuple[ahocorasick_rs.BytesAhoCorasic
         worded[word] = (*worded.get(word, ()), number)
     automaton = _dfa(by_text)
     return automaton, tuple(map(tuple, by_text.values())), unanchored, tuple(worded[text] for text in by_text)
+
+
+def _holds(lowered: bytes, needs: tuple[bytes, ...], start: int, end: int) -> bool:
+    """Whether `lowered[start:end]` (one line, its separator left out) holds each of `needs`."""
+    for need in needs:
+        if lowered.find(need, start, end) < 0:
+            return False
+    return True
 
 
 _REFUSED_BIT = _BITS[LogSignal.DB_REFUSED]

@@ -1089,3 +1089,112 @@ def test_a_refusal_quoted_by_the_wrong_kind_is_caught():
 def test_refusals_quoted_agree_on_random_reads(texts):
     _fresh(texts)
     assert [refusal_quote(text) for text in texts] == [_quote_plainly(text) for text in texts]
+
+
+# --- an alternative's other literal runs, looked for before its regex (`_Anchor.needs`) ----------
+
+@pytest.mark.parametrize("alternative, needs", [
+    # The runs at the alternative's own level, lower-cased, besides its anchor: ": " is too short to tell.
+    (r"failed to connect to [^\n]*?\bgoogleapi: Error 429\b: ", {"googleapi: error 429"}),
+    (r"\blookup [\w-]+\.[\w.-]+: [^\n]*?i/o timeout", {"lookup "}),
+    # Inside a group, a repeat, an alternation or a look-around a run is not in every match: not needed.
+    (r"dial error (?:code 42)+ seen", {" seen"}),
+    (r"dial error(?=, retrying)", set()),
+    (r"dial error(?! after retries) at host", {" at host"}),
+    (r"(retries ended) dial error", set()),
+    (r"(?:retries ended|gave up) dial error", set()),
+    (r"dial errorx? code", {" code"}),       # the optional "x" ends the run before it
+    # A group of one alternative and no flags is read as its items (the parser inlines it): needed.
+    (r"(?:the retries) ended: dial error", set()),   # one run, the anchor itself
+    (r"(?:dial) error\b, code\b", {", code"}),
+    # A run inside the anchor is found with it; a non-ASCII run is not lower-cased alike.
+    (r"dial error\bial err", set()),
+    ("dial error at caf\u00e9 bar", set()),
+])
+def test_an_alternatives_other_runs(alternative, needs):
+    (items,) = log_signals._alternatives(alternative)
+    assert log_signals._needs(items, log_signals._anchor_of(items)[0]) == needs
+
+
+class _CountedPattern:
+    """A compiled pattern whose every `match` and `search` is counted."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.compiled, self.pattern, self.flags, self.asked = pattern, pattern.pattern, pattern.flags, 0
+
+    def match(self, text: str, pos: int = 0):
+        self.asked += 1
+        return self.compiled.match(text, pos)
+
+    def search(self, text: str, pos: int = 0):
+        self.asked += 1
+        return self.compiled.search(text, pos)
+
+
+@pytest.mark.parametrize("pattern, asked", [
+    (r"dial error [^\n]*?\bcode 42\b", 2),           # the anchor leads: matched at the hit
+    (r"\bcode 42\b[^\n]*?dial error at", 2),         # it does not: searched from the line's start
+])
+def test_a_line_without_an_alternatives_other_run_is_not_searched(monkeypatch, pattern, asked):
+    """The regex runs only on the lines that hold its alternative's anchor and every other run it
+    needs: the line with the anchor alone is answered without it (3 runs before), and exactly as the
+    reference."""
+    counted = _CountedPattern(re.compile(pattern, re.IGNORECASE | re.ASCII))
+    monkeypatch.setattr(log_signals, "_PATTERNS", {DB: (pattern,)})
+    monkeypatch.setattr(log_signals, "_COMPILED", {DB: re.compile(pattern, re.IGNORECASE)})
+    monkeypatch.setattr(log_signals, "_ANCHORS", tuple(a._replace(pattern=counted) for a in log_signals._anchored()))
+    texts = ["a DIAL ERROR at host db, retrying", "a dial error at host db: CODE 42", "code 42 then a dial error at db"]
+    assert _fresh(texts) == {text: signals_by_pattern(text) for text in texts}
+    assert counted.asked == asked
+
+
+def _near_misses() -> list[str]:
+    """Every table text that holds an anchor's other needed run, once for each such run, with that run
+    cut out (its first letter dropped) while the anchor stays: the lines the runs' test turns away."""
+    missing = []
+    for text, _ in TABLE:
+        lowered = text.lower()
+        for anchor in log_signals._ANCHORS:
+            if not anchor.text or anchor.text not in lowered:
+                continue
+            for need in getattr(anchor, "needs", ()):   # read at collection: main's anchors had none
+                at = lowered.find(need)
+                if at >= 0:
+                    cut = text[:at] + text[at + 1:]
+                    if anchor.text in cut.lower():
+                        missing.append(cut)
+    return sorted(set(missing))
+
+
+NEAR_MISSES = _near_misses()
+
+
+def test_near_misses_of_the_needed_runs_exist():
+    assert len(NEAR_MISSES) > 50
+
+
+@pytest.mark.parametrize("text", NEAR_MISSES, ids=[t[:50] for t in NEAR_MISSES])
+def test_a_needed_run_cut_out_classifies_as_the_reference(text):
+    assert _fresh([text]) == {text: signals_by_pattern(text)}
+
+
+def test_every_needed_run_is_in_every_example_its_pattern_matches_alone():
+    """The runs a line must hold are read from the patterns themselves: for every anchor's pattern,
+    each table text that pattern matches, and only through this alternative's anchor (no other
+    alternative of it holds there), holds each of its needed runs."""
+    alternatives: dict[str, list[tuple[str, frozenset[str]]]] = {}
+    for anchor in log_signals._ANCHORS:
+        alternatives.setdefault(anchor.pattern.pattern, []).append((anchor.text, anchor.needs))
+    checked = 0
+    for text, _ in TABLE:
+        if not text.isascii():
+            continue
+        lowered = text.lower()
+        for source, owned in alternatives.items():
+            if not re.search(source, text, re.IGNORECASE):
+                continue
+            held = [needs for anchor, needs in owned if anchor and anchor in lowered]
+            if len(held) == 1 and held[0]:
+                assert all(need in lowered for need in held[0]), (source, text)
+                checked += 1
+    assert checked > 100
