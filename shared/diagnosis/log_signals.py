@@ -404,6 +404,22 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "as sidorares/node-mysql2 issues #1039 and #1020 quote it (and soapgu/PlayPen issue #279, "
                 "PoolConnection._handleTimeoutError in mysql2/lib/base/connection.js); UNCONFIRMED in a Cloud SQL "
                 "thread"),
+    # mysqljs/mysql's connect when the server sent no packet within its Handshake sequence's timeout: the
+    # Protocol names the timed-out sequence, `new Error(sequence.constructor.name + ' inactivity timeout')`,
+    # code PROTOCOL_SEQUENCE_TIMEOUT (lib/protocol/Protocol.js, _enqueue). Connection.connect enqueues the
+    # Handshake as the socket's dial begins, _startSequence starts its timer at once (the first sequence)
+    # and each packet from the server restarts it; a Pool passes `{timeout: acquireTimeout}` (lib/Pool.js,
+    # 10 s by default, lib/PoolConfig.js), and the repository's test-acquire-timeout-new.js gets these words
+    # from a server that accepts and sends nothing. So the connect itself got no answer in time: the TCP
+    # dial, or the greeting after it, as libpq's connect_timeout "timeout expired" (a dial, _DIAL_TIMED_OUT).
+    # sidorares/node-mysql2 has no such words (its connect timeout is "connect ETIMEDOUT", the row above).
+    # UNCONFIRMED in a Cloud SQL thread.
+    DbErrorText("Node: mysql connect (handshake timeout)", r"\bHandshake inactivity timeout\b",
+                "Error: Handshake inactivity timeout\n    at Handshake.<anonymous> (/app/node_modules/mysql/lib/"
+                "protocol/Protocol.js:160:17)",
+                "mysqljs/mysql lib/protocol/Protocol.js (_enqueue, _startSequence; PROTOCOL_SEQUENCE_TIMEOUT), "
+                "lib/Pool.js (acquireTimeout), test/unit/pool/test-acquire-timeout-new.js; UNCONFIRMED in a Cloud "
+                "SQL thread"),
     DbErrorText("asyncpg", r"ConnectionDoesNotExistError", "asyncpg.exceptions.ConnectionDoesNotExistError: "
                 "connection was closed in the middle of operation", "asyncpg's exception name"),
     DbErrorText("psycopg", r"OperationalError: the connection is closed",
@@ -792,7 +808,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # (mysqljs/mysql lib/protocol/Protocol.js; its issue #2079 quotes "Error: Query inactivity timeout"), and
     # sidorares/node-mysql2's Query command throws the same words (lib/commands/query.js, _handleTimeoutError,
     # syscall 'query'). Only the Query sequence's: "Handshake inactivity timeout" is a connect that got no
-    # greeting, left unread (either a path or a server that does not answer).
+    # answer, a dial (its row above).
     DbErrorText("Node: mysql / mysql2 (query timeout)", r"\bQuery inactivity timeout\b",
                 "Error: Query inactivity timeout\n    at Query._handleTimeoutError (/app/node_modules/mysql2/lib/"
                 "commands/query.js:94:17)",
@@ -1627,6 +1643,22 @@ READ_TIMEOUT_TEXTS = (
     # peer", PyMySQL issue #269) is a reset, a connection found closed (CLOSED_CONNECTION_TEXTS), not this.
     r"Lost connection to MySQL server during query \((?:timed out|\[Errno (?:110|60)\] (?:Connection|Operation) "
     r"timed out)\)",
+    # mysql-connector-python's pure-Python protocol: 2055 (CR_SERVER_LOST_EXTENDED, "Lost connection to MySQL
+    # server at '%s', system error: %s", lib/mysql/connector/locales/eng/client_error.py) with the socket's
+    # address ("host:port") and its OSError as _strioerror prints it: str(err) when it has no errno, so a
+    # socket timeout is "timed out", else "{errno} {strerror}" ("110 Connection timed out"). It is raised only
+    # by the send and recv of a socket whose connect had succeeded (network.py: NetworkBrokerPlain._send_pkt,
+    # recv, NetworkBrokerCompressed.recv; the connect itself fails as 2003 "Can't connect to MySQL server on
+    # ...", MySQLTCPSocket.open_connection, a dial row). connection_timeout bounded every socket read before
+    # 8.0.21 and only the connect's handshake and authentication since (mysql/mysql-connector-python
+    # BUG30996790, commit b6d5d57: `set_connection_timeout(None)` once connected); a read_timeout option in
+    # newer releases is UNCONFIRMED. So the words say a read on a connection the server's host had answered
+    # timed out, a statement or a handshake, not which: never a dial that got no answer. Its "104 Connection
+    # reset by peer" is a reset (CLOSED_CONNECTION_TEXTS' 2013 row holds these words too). libmysqlclient's
+    # own 2013 of the same form names a stage, not an address ("at 'reading initial communication packet',
+    # system error: 110"), and is not read here.
+    r"Lost connection to MySQL server at '[^'\n]*:\d+', system error: (?:timed out|(?:110|60) (?:Connection|Operation) "
+    r"timed out)",
     rf"\bread tcp [\w.:\[\]%-]+->[\w.\[\]%-]+:{_DB_PORT}: (?:i/o timeout|read: connection timed out)",   # Go net
     # The clients' own read timers (their DB_ERROR_TEXTS rows): Npgsql's, MySqlConnector's and SqlClient's
     # CommandTimeout, node-postgres's query_timeout.
@@ -1739,6 +1771,8 @@ def read_timed_out(text: str) -> bool:
 #   attempt")`, wrapped as `new NpgsqlException($"Failed to connect to {endpoint}", e)`; as a public
 #   EF Core log quotes the two together, its repository and path UNCONFIRMED). Read in the same entry
 #   only: the timeout's line alone names no database.
+# - mysqljs/mysql: "Handshake inactivity timeout" when the server sent no packet within the connect's
+#   Handshake timeout (its DB_ERROR_TEXTS row: the timer starts as the dial begins).
 # A read on an established connection that timed out (READ_TIMEOUT_TEXTS) and a failed name lookup
 # ("lookup H on R:53: i/o timeout") are not dials; a wait for a pooled connection names none of these.
 _DIAL_TIMED_OUT = re.compile(
@@ -1751,7 +1785,8 @@ _DIAL_TIMED_OUT = re.compile(
     r"|\bCan't connect to MySQL server on '[^'\n]*' \((?:timed out|\[Errno 110\]|110\b)"
     r"|\bcould not connect to server: Connection timed out\b"
     r"|\[2002\] Connection timed out\b"
-    r"|\bTimeoutException: Timeout during connection attempt\b", re.IGNORECASE)
+    r"|\bTimeoutException: Timeout during connection attempt\b"
+    r"|\bHandshake inactivity timeout\b", re.IGNORECASE)
 
 
 def dial_timed_out(text: str) -> bool:

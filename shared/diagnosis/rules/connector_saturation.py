@@ -163,6 +163,9 @@ def evaluate(facts: Facts) -> Finding:
     lost = _lost_at_a_client_timeout(facts, c)
     if lost:
         return c.doubt(lost, LOST_MID_QUERY)
+    closed = _closed_by_their_peer(facts, c)
+    if closed:
+        return c.doubt(closed, CLOSED_BY_THEIR_PEER)
     stuck = _workers_stuck(facts, c)
     if stuck:
         return c.doubt(stuck, WORKERS_STUCK)
@@ -198,7 +201,8 @@ _LOG_RULE_OUTS = ("instances ended over their memory limit", "the database's own
                   "connector", "errors of reaching the database that never left the instance",
                   "waits on a named host or a Google API", "names not resolved",
                   "reads on established connections that timed out",
-                  "connections lost mid-query at a client timeout", "workers the application's server timed out",
+                  "connections lost mid-query at a client timeout",
+                  "open connections found closed or reset by their peer", "workers the application's server timed out",
                   "instances shut down after their liveness probe failed",
                   "503s with no wait logged on any path",
                   "HTTP calls that timed out reading an answer on a connection made")
@@ -1441,14 +1445,21 @@ def _reads_timed_out(facts: Facts, c: Citation) -> str:
 
 
 def _beside(facts: Facts, lines: Sequence[LogRecord], found: Sequence[LogRecord]) -> tuple[int, int, bool]:
-    """What else the database lines show beside `found`: the other errors of reaching the database (a
-    connection found closed at once is not one: no wait), the waits for a pooled connection, and whether
+    """What else the database lines show beside `found`: the other errors of reaching the database that are
+    not on a connection already open (`_on_an_open_connection`: a connection found closed, a read that timed
+    out, a 2013 that names no reason; none is a failed dial), the waits for a pooled connection, and whether
     the two together are fewer than db_error_logs_min (`found` alone, the path carrying new connections)."""
     found_ids = {id(e) for e in found}
-    closed = per_text(closed_connection, lines)
-    others = sum(1 for e in lines if id(e) not in found_ids and not closed[e.text])
+    opened = per_text(_on_an_open_connection, lines)
+    others = sum(1 for e in lines if id(e) not in found_ids and not opened[e.text])
     pooled = len(facts.database_lines(LogSignal.DB_POOL_WAIT))
     return others, pooled, others + pooled < facts.s.db_error_logs_min
+
+
+def _on_an_open_connection(text: str) -> bool:
+    """Whether a database error's text is about a connection already made (found closed or reset, a read
+    that timed out, a MySQL 2013 that names no reason): its dial had succeeded, so it is no failed dial."""
+    return closed_connection(text) or read_timed_out(text) or lost_mid_query(text)
 
 
 def _lost_at_a_client_timeout(facts: Facts, c: Citation) -> str:
@@ -1487,6 +1498,61 @@ def _lost_at_a_client_timeout(facts: Facts, c: Citation) -> str:
             "words when its own read timeout ends a statement that waited (a lock, a slow query) as well as when the "
             "path drops the flow, so connector "
             f"{facts.b.connector.short_name}'s stress is not shown to explain them")
+
+
+def _closed_by_their_peer(facts: Facts, c: Citation) -> str:
+    """Why the connector is not shown to be the cause, or "": requests hang at a client timeout
+    (`_hung_while_failing`) and at least db_error_logs_min of the errors of reaching the database say an
+    open connection was found closed or reset by its peer
+    (log_signals.closed_connection: Node mysqljs's and mysql2's "Connection lost: The server closed the
+    connection.", PyMySQL's "(2013, 'Lost connection to MySQL server during query ([Errno 104] Connection
+    reset by peer)')", libpq's "server closed the connection unexpectedly", a reset under a driver's frame),
+    with fewer than db_error_logs_min other errors of reaching the database (`_beside`: a failed dial) and
+    waits for a pooled connection together, and no refusal. Requests that waited less than a hang beside
+    such closes are judged as before (503s answered at once by `_answered_at_once`; a wait of seconds stays
+    the connector's case, tests/unit/test_connector_closed_failed_crashed.py).
+
+    The words name a close, not a wait: mysqljs raises PROTOCOL_CONNECTION_LOST when its socket ends under
+    a connection it did not end itself (mysqljs/mysql lib/protocol/Protocol.js, Protocol.end), mysql2 on its
+    stream's 'close' (sidorares/node-mysql2 lib/base/connection.js), PyMySQL when a read's OSError is the
+    kernel's ECONNRESET (PyMySQL pymysql/connections.py, _read_bytes: f"Lost connection to MySQL server
+    during query ({e})"). The server ends a session so (a KILL, wait_timeout, a failover or restart: MySQL's
+    "Server System Variables"; cloud-sql-proxy issue #35), as a proxy that restarts does. A saturated
+    connector drops or delays packets ("causing timeouts", Cloud Run's VPC connector page); whether one that
+    sheds or replaces an instance resets the flows it carried is UNCONFIRMED. A path saturated enough to
+    hang requests fails new dials too, and none failed: the connector's own signs (another service's job on
+    a shared one) do not settle it. Not ruled out: it competes, and is never scaled alone."""
+    if not _hung_while_failing(facts):
+        return ""
+    lines = _unreached_lines(facts)
+    closed = _reads_among(facts, lines, closed_connection)
+    if not closed:
+        return ""
+    others, pooled, alone = _beside(facts, lines, closed)
+    c.cite("log", "stderr / stdout: an open connection to the database found closed or reset by its peer "
+           "(log_signals.CLOSED_CONNECTION_TEXTS)",
+           f"{len(closed)} open connections found closed or reset, e.g. {closed[0].text[:160]!r}; {others} other "
+           f"errors of reaching the database, {pooled} waits for a pooled connection",
+           f"connections found closed, with < {facts.s.db_error_logs_min} failed dials and pool waits beside them: "
+           "the path carries new connections, and the server ending sessions says the same words",
+           not alone, role="context")
+    if not alone:
+        return ""
+    return (f"open connections to the database were found closed or reset by their peer ({len(closed)}x, e.g. "
+            f"{closed[0].text[:120]!r}) while requests hung at a client timeout, and new connections opened without a failed dial ({others} other "
+            f"errors of reaching the database, {pooled} waits for a pooled connection): the server ending sessions "
+            "(a kill, wait_timeout, a failover or restart) or a proxy restarting says these words, where a "
+            "saturated connector makes packets wait and fails new dials, so connector "
+            f"{facts.b.connector.short_name}'s stress is not shown to explain them")
+
+
+# What a person checks when open connections were found closed or reset while requests waited.
+CLOSED_BY_THEIR_PEER = ("find who ended the sessions: the database's log and state (a failover, a restart, "
+                        "maintenance, sessions killed, wait_timeout against the pool's idle time) and any proxy "
+                        "between (the Cloud SQL Auth Proxy's restarts), and what the hanging requests waited on "
+                        "(the database's lock waits and slow statements); validate pooled connections before use "
+                        "(SQLAlchemy pool_pre_ping, mysql2's enableKeepAlive) and retire them before wait_timeout; "
+                        "raise the connector's max instances only if new connections fail to cross it")
 
 
 def _hung_while_failing(facts: Facts) -> bool:
