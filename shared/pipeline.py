@@ -28,7 +28,7 @@ from shared.alerts.received import received
 from shared.errors import (AttemptInProgress, DamagedRecord, PermanentError, TransientError, WriteInFlight,
                            described)
 from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, GateResult, InProgress, MaybeBehind,
-                                          duplicate_result, message_of, restarted, runs_dry)
+                                          bound_key, duplicate_result, message_of, restarted, runs_dry)
 from shared.remediation import intents
 from shared.remediation.held_messages import dry_hold_note, held_again, held_key, held_note, held_record, keeps
 from shared.remediation.held_reports import Holder
@@ -1239,7 +1239,7 @@ def _still_in_flight(counter: DeliveryCounter, message_id: str | None, attempt: 
     if held is None or _gives_up(config, attempt, dead_letters, counter.held_for(message_id, adapters.clock.now())):
         return
     target, holder = held
-    claim = adapters.state.get(WRITING, target)
+    claim = adapters.state.get(WRITING, bound_key(target))
     if claim is None or claim.owner != holder or claim.expired(adapters.clock.now()):
         counter.let_through(message_id)
         return

@@ -19,7 +19,7 @@ from shared.errors import DamagedRecord
 from shared.outcomes import Outcome, OutcomeStatus
 from shared.ports import ClaimRecord, found_key
 from shared.remediation.approvals import settles_after
-from shared.remediation.guardrails import BUDGETS, COOLDOWNS, WRITING, Gate, slot_keys
+from shared.remediation.guardrails import BUDGETS, COOLDOWNS, WRITING, Gate, bound_key, slot_keys
 from shared.remediation.records import (ACTIONS, COMMANDS, PINS, PROPOSALS, ActionRecord, ActionState, PinRecord,
                                         ProposalRecord, why_unreadable)
 
@@ -230,7 +230,7 @@ def _unread(unreadable: list[dict[str, Any]], kind: str, key: str, why: str) -> 
 def _cooldowns(state: Any, targets: list[str], now: datetime, unreadable: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for target in targets:
-        lease = _claim(state, COOLDOWNS, target, unreadable)
+        lease = _claim(state, COOLDOWNS, bound_key(target), unreadable)   # where the gate keeps it
         if lease is not None and lease is not _UNREAD and not lease.expired(now):
             out.append({"target": target, "since": lease.claimed_at, "until": lease.expires_at})
     return out
@@ -241,7 +241,7 @@ def _writes_in_flight(state: Any, targets: list[str], now: datetime,
     """The targets' write claims held, in one read: whose write (its attempt, `message_id:random`), since when,
     and until when at the latest (its lease: it is given back as soon as the write ends). One that cannot be
     read is named in `unreadable` (a write may be under way there: a person must look)."""
-    found = _claims(state, [(WRITING, target) for target in targets], unreadable)
+    found = _claims(state, [(WRITING, bound_key(target)) for target in targets], unreadable)
     out = []
     for target, claim in zip(targets, found):
         if claim is not None and claim is not _UNREAD and not claim.expired(now):
@@ -255,12 +255,16 @@ def _budgets(state: Any, config: Any, targets: list[str], now: datetime,
     """Slots taken in the current buckets (the gate's budget records, each bucket in one read). A slot that cannot
     be read is named in `unreadable`, counted in no bucket."""
     g = config.guardrails
-    scopes = [(f"target|{t}", f"{now:%Y-%m-%dT%H}", g.max_actions_per_target_per_hour) for t in targets]
-    scopes += [(f"target|{t}", f"{now:%Y-%m-%d}", g.max_actions_per_target_per_day) for t in targets]
-    scopes.append(("global", f"{now:%Y-%m-%dT%H}", g.max_actions_per_hour))
+    # Said by the target's name, read where the gate keeps its slots (guardrails.bound_key: a connector's under
+    # the key both its names share).
+    scopes = [(f"target|{t}", f"target|{bound_key(t)}", f"{now:%Y-%m-%dT%H}", g.max_actions_per_target_per_hour)
+              for t in targets]
+    scopes += [(f"target|{t}", f"target|{bound_key(t)}", f"{now:%Y-%m-%d}", g.max_actions_per_target_per_day)
+               for t in targets]
+    scopes.append(("global", "global", f"{now:%Y-%m-%dT%H}", g.max_actions_per_hour))
     out = []
-    for scope, bucket, capacity in scopes:
-        found = _claims(state, [(BUDGETS, key) for key in slot_keys(f"{scope}|{bucket}", capacity)], unreadable)
+    for scope, kept, bucket, capacity in scopes:
+        found = _claims(state, [(BUDGETS, key) for key in slot_keys(f"{kept}|{bucket}", capacity)], unreadable)
         used = sum(1 for slot in found if slot is not None and slot is not _UNREAD and not slot.expired(now))
         if used:
             out.append({"scope": scope, "bucket": bucket, "used": used, "capacity": capacity})

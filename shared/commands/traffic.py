@@ -23,7 +23,7 @@ from shared.remediation.actions.restore_traffic import RestoreTrafficParams, can
 from shared.remediation.actions.rollback_traffic import (RollbackTrafficParams, tagged_targets, traffic_changes,
                                                          traffic_state)
 from shared.remediation import history, in_flight, since_rollback
-from shared.remediation.guardrails import WRITING, GateResult, runs_dry
+from shared.remediation.guardrails import WRITING, GateResult, bound_key, runs_dry
 from shared.remediation.judging import desired_not_served, traffic_moved
 from shared.remediation.records import ACTIONS, PINS, ActionRecord, ActionState, RestoreMark, why_unreadable
 
@@ -106,7 +106,7 @@ def _while_in_flight(run: CommandRun, target: str) -> str:
     since what serves may change when it ends. Said, the operator told "no pin to release" does not go on
     while another's rollback pins the service a second later. "" when none, or when the read fails."""
     try:
-        claim = run.adapters.state.get(WRITING, target)
+        claim = run.adapters.state.get(WRITING, bound_key(target))
         if claim is None or claim.expired(run.now):
             return ""
         since = in_flight.lease_start(run.now, run.config.guardrails.claim_ttl_seconds)

@@ -63,9 +63,10 @@ def doubtful_policies(named: str, policies: Iterable[str]) -> tuple[str, ...]:
     """The connectors of the config's policies (bounds.connectors, named by project id: shared/config.py
     refuses a number) that `named`, a connector named by a project number, may be (`by_another_form`). The
     policy of a connector is looked up by its exact name: a connector named by number matches none and
-    would get the default policy (its ceiling, its machine types) where its own says otherwise, and the gate
-    keys its cooldown, budget and pauses by the same name. So such a name is never scaled under either: a
-    person decides."""
+    would get the default policy (its ceiling, its machine types) where its own says otherwise. (The gate's
+    cooldown, budgets and write claim are shared by both names, guardrails.bound_key; a pause is found under
+    the other name too, guardrails.paused_otherwise.) So such a name is never scaled under either: a person
+    decides."""
     return tuple(p for p in policies if p != named and by_another_form(named, p))
 
 

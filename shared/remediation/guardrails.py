@@ -42,7 +42,7 @@ from shared.diagnosis.evidence import AlertContext
 from shared.errors import (AttemptInProgress, ChangedAroundWriteError, NotShownAfterWriteError, OutcomeUnknownError,
                            PermanentError, RunwardenError, StaleEvidenceError, TransientError, WriteInFlight)
 from shared.outcomes import OutcomeStatus
-from shared.ports import ClaimRecord, ClaimStatus, Completion, RecordWrite, StateStore
+from shared.ports import ClaimRecord, ClaimResult, ClaimStatus, Completion, RecordWrite, StateStore
 from shared.remediation import in_flight
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
@@ -112,6 +112,36 @@ def pause_key(target: str) -> str:
     return f"pause|{target}"
 
 
+def bound_key(target: str) -> str:
+    """The key a target's cooldown, write claim and budgets are kept under: for a connector, its location and
+    connector id alone (locations/L/connectors/C), which both names of it share ("{project} can be project id or
+    number", VpcAccess.connector, google/cloud/run/v2/vendor_settings.proto): a write by one name is bounded by a
+    write by the other, as by a second write by the same name, where keyed by the exact name one connector had two
+    cooldowns and two budgets. Two connectors of two projects with the same location and id share them too, which
+    only holds a write back (docs/behaviour.md). Any other target (a service) is its own key, as before."""
+    parts = target.split("/")
+    if len(parts) == 6 and (parts[0], parts[2], parts[4]) == ("projects", "locations", "connectors"):
+        return "/".join(parts[2:])
+    return target
+
+
+def bound_keys(target: str) -> tuple[str, ...]:
+    """`bound_key`, then the exact name where it differs: a cooldown, write claim or budget slot stored under
+    the exact name before bounds were keyed by `bound_key` still holds a write back until it lapses."""
+    key = bound_key(target)
+    return (key,) if key == target else (key, target)
+
+
+def legacy_slot(slot: str, target: str) -> str | None:
+    """The slot a write to `target` took before budgets were keyed by `bound_key` (its exact name) at the place
+    of `slot`, one of its target's budget slots now; None for a global slot or a target keyed as before. Slot i
+    is taken when either is, so a bucket written across the change still counts each write once: never N + 1."""
+    key, prefix = bound_key(target), f"target|{bound_key(target)}|"
+    if key == target or not slot.startswith(prefix):
+        return None
+    return f"target|{target}|{slot[len(prefix):]}"
+
+
 def command_incident(command_id: str) -> str:
     """The incident id a manual command's claim and records carry: its command_id."""
     return f"command:{command_id}"
@@ -124,8 +154,9 @@ def proposal_id_for(key: str) -> str:
 def budget_buckets(config: Config, target: str, now: datetime) -> list[tuple[str, str, int]]:
     """(scope, bucket, capacity) of every budget an action on `target` at `now` takes a slot of."""
     g = config.guardrails
-    return [(f"target|{target}", f"{now:%Y-%m-%dT%H}", g.max_actions_per_target_per_hour),
-            (f"target|{target}", f"{now:%Y-%m-%d}", g.max_actions_per_target_per_day),
+    scope = f"target|{bound_key(target)}"
+    return [(scope, f"{now:%Y-%m-%dT%H}", g.max_actions_per_target_per_hour),
+            (scope, f"{now:%Y-%m-%d}", g.max_actions_per_target_per_day),
             ("global", f"{now:%Y-%m-%dT%H}", g.max_actions_per_hour)]
 
 
@@ -645,11 +676,11 @@ class Gate:
         and its state holds no cooldown of it: the state that would have held this action back is
         gone (deleted, restored, another database), and acting again could act twice. The cooldown
         is the one the gate read (`found`), or one read here: only a plan with own changes pays it."""
-        if found is not None and (COOLDOWNS, target) in found:
-            data = found[(COOLDOWNS, target)]
-            cooldown = read_record(ClaimRecord, data, COOLDOWNS, target) if data is not None else None
-        else:
-            cooldown = self.state.get(COOLDOWNS, target)
+        reads = [(COOLDOWNS, name) for name in bound_keys(target)]
+        if found is None or any(read not in found for read in reads):
+            found = dict(zip(reads, self.state.get_many(reads)))
+        held = [read_record(ClaimRecord, found[read], *read) for read in reads if found[read] is not None]
+        cooldown = max(held, key=lambda c: c.claimed_at, default=None)
         window = skew_safe_lease(self.config.guardrails.cooldown_seconds)
         change = unrecorded_own_change(changes, cooldown, now, window)
         if change is None:
@@ -724,18 +755,19 @@ class Gate:
         guard = self.config.guardrails
         # Leases hold in real time for instances whose clocks disagree (shared/clock.py).
         lease = skew_safe_lease(guard.claim_ttl_seconds)
-        if found.get((WRITING, target)) is not None:
+        if found.get((WRITING, bound_key(target))) is not None or _legacy_live(found, WRITING, target, now):
             return None   # another write's claim, or one left to lapse: taken (or refused) one at a time
-        wanted = [(CLAIMS, key, lease), (WRITING, target, lease)]
+        wanted = [(CLAIMS, key, lease), (WRITING, bound_key(target), lease)]
         cooldown = skew_safe_lease(guard.cooldown_seconds)
         if cooldown:
-            if found.get((COOLDOWNS, target)) is not None:
+            if found.get((COOLDOWNS, bound_key(target))) is not None or _legacy_live(found, COOLDOWNS, target, now):
                 return None
-            wanted.append((COOLDOWNS, target, cooldown))
+            wanted.append((COOLDOWNS, bound_key(target), cooldown))
         slots = []
         for scope, bucket, capacity in budget_buckets(self.config, target, now):
             slot = next((k for k in slot_keys(f"{scope}|{bucket}", capacity)
-                         if (BUDGETS, k) in found and found[(BUDGETS, k)] is None), None)
+                         if (BUDGETS, k) in found and found[(BUDGETS, k)] is None
+                         and _legacy_free(found, legacy_slot(k, target), now)), None)
             if slot is None:
                 return None
             slots.append(slot)
@@ -974,7 +1006,9 @@ class Gate:
         its write claim and every slot of its budgets."""
         slots = [(BUDGETS, key) for scope, bucket, capacity in budget_buckets(self.config, target, now)
                  for key in slot_keys(f"{scope}|{bucket}", capacity)]
-        return [*_switch_reads(held_by(target, on_behalf)), (COOLDOWNS, target), (WRITING, target), *slots]
+        slots += [(BUDGETS, old) for _, key in slots if (old := legacy_slot(key, target))]
+        return [*_switch_reads(held_by(target, on_behalf)), *((COOLDOWNS, key) for key in bound_keys(target)),
+                *((WRITING, key) for key in bound_keys(target)), *slots]
 
     def read_ahead(self, target: str, now: datetime, on_behalf: Sequence[str] = ()) -> GateReads:
         """`gate_reads` in one batched read, to hand to `execute` later (see GateReads)."""
@@ -998,16 +1032,28 @@ class Gate:
             return closed_before_write(closed, self.policy)
         return ""
 
+    def _legacy_held(self, kind: str, target: str, now: datetime) -> ClaimRecord | None:
+        """The cooldown or write claim (`kind`) of `target` stored under its exact name before it was kept under
+        `bound_key`, while it has not lapsed: it holds the write back as before. None for a target keyed as
+        before (a service): nothing more is read."""
+        if bound_key(target) == target:
+            return None
+        lease = self.state.get(kind, target)
+        return lease if lease is not None and not lease.expired(now) else None
+
     def _cooldown(self, target: str, now: datetime, dry_run: bool, held: _Held) -> str:
         """A reason to hold off, or "" (and, for real runs, the target's cooldown is now taken)."""
         ttl = skew_safe_lease(self.config.guardrails.cooldown_seconds)   # zero: no cooldown
         if not ttl:
             return ""
-        if dry_run:
-            lease = self.state.get(COOLDOWNS, target)
+        lease = self._legacy_held(COOLDOWNS, target, now)
+        if lease is not None:
+            active = True
+        elif dry_run:
+            lease = self.state.get(COOLDOWNS, bound_key(target))
             active = lease is not None and not lease.expired(now)
         else:
-            taken = self._claim(COOLDOWNS, target, ttl, now)
+            taken = self._claim(COOLDOWNS, bound_key(target), ttl, now)
             active, lease = not taken.acquired, taken.record
             if taken.acquired:
                 held.cooldown = target
@@ -1027,26 +1073,32 @@ class Gate:
             return ""
         buckets = [(f"{scope}|{bucket}", capacity) for scope, bucket, capacity in budget_buckets(self.config, target, now)]
         reads = [(BUDGETS, key) for bucket, capacity in buckets for key in slot_keys(bucket, capacity)]
+        reads += [(BUDGETS, old) for _, key in reads if (old := legacy_slot(key, target))]
         found = dict(zip(reads, self.state.get_many(reads)))
         for (scope, bucket, capacity), (name, _) in zip(budget_buckets(self.config, target, now), buckets):
-            slot = self._take_slot(name, capacity, now, found)
+            slot = self._take_slot(name, capacity, now, found, target)
             if slot is None:
                 return f"{BUDGET} {capacity} actions for {scope} in {bucket}"
             held.slots.append(slot)
         return ""
 
     def _take_slot(self, bucket: str, capacity: int, now: datetime,
-                   found: Mapping[tuple[str, str], dict[str, Any] | None] | None = None) -> str | None:
-        """An atomic create of a slot the read (`found`, or one batched read here) saw free. A
-        racer that creates the same slot first sends this claim on to the next free slot seen;
-        if none is left, the budget is spent."""
+                   found: Mapping[tuple[str, str], dict[str, Any] | None] | None = None, target: str = ""
+                   ) -> str | None:
+        """An atomic create of a slot the read (`found`, or one batched read here) saw free, and whose
+        `legacy_slot` of `target` is free too. A racer that creates the same slot first sends this claim on
+        to the next free slot seen; if none is left, the budget is spent."""
         retain = _SLOT_RETENTION
         keys = slot_keys(bucket, capacity)
         if found is None:
-            found = dict(zip([(BUDGETS, key) for key in keys], self.state.get_many([(BUDGETS, key) for key in keys])))
+            reads = [(BUDGETS, key) for key in keys]
+            reads += [(BUDGETS, old) for _, key in reads if (old := legacy_slot(key, target))]
+            found = dict(zip(reads, self.state.get_many(reads)))
         for key in keys:
             data = found.get((BUDGETS, key))
             if data is not None and not _slot_free(data, now):
+                continue
+            if not _legacy_free(found, legacy_slot(key, target), now):
                 continue
             if self._claim(BUDGETS, key, retain, now).acquired:
                 return key
@@ -1310,8 +1362,12 @@ class Gate:
         write left it. override_limits sets aside the cooldown and the budgets, which space writes out in
         time, never a write still being sent: written over, the other's answer ("applied") would stand for a
         change no longer there. A claim left to lapse (its instance died mid-write) is taken over."""
-        taken = self._claim(WRITING, target, skew_safe_lease(self.config.guardrails.claim_ttl_seconds),
+        taken = self._claim(WRITING, bound_key(target), skew_safe_lease(self.config.guardrails.claim_ttl_seconds),
                             self.clock.now())
+        legacy = self._legacy_held(WRITING, target, self.clock.now()) if taken.acquired else None
+        if legacy is not None:
+            self.state.release(WRITING, bound_key(target), self.owner)
+            taken = ClaimResult(acquired=False, record=legacy)
         if taken.acquired:
             held.writing, held.writing_until = target, taken.record.expires_at
             if taken.took_over:
@@ -1339,7 +1395,7 @@ class Gate:
         if not held.writing:
             return
         try:
-            self.state.release(WRITING, held.writing, self.owner)
+            self.state.release(WRITING, bound_key(held.writing), self.owner)
             held.writing = None
         except RunwardenError as exc:
             # Said, with until when: every other write to the target (a command, an alert, the sweep's undo)
@@ -1500,9 +1556,9 @@ class Gate:
         if held.claim:
             self.state.release(*held.claim, self.owner)
         if held.cooldown:
-            self.state.release(COOLDOWNS, held.cooldown, self.owner)
+            self.state.release(COOLDOWNS, bound_key(held.cooldown), self.owner)
         if held.writing:
-            self.state.release(WRITING, held.writing, self.owner)
+            self.state.release(WRITING, bound_key(held.writing), self.owner)
         for slot in held.slots:
             self.state.release(BUDGETS, slot, self.owner)
         if held.intent is not None:
@@ -1727,6 +1783,28 @@ def settled_horizon(claim_retention_seconds: int) -> timedelta:
     plan until the plan expires, at most INTENT_RETENTION after it was noted (`Gate._plan_hold`), by an
     instance whose clock may run up to CLOCK_SKEW_ALLOWANCE ahead of this one's (shared/clock.py)."""
     return max(timedelta(seconds=claim_retention_seconds), INTENT_RETENTION) + CLOCK_SKEW_ALLOWANCE
+
+
+def _legacy_live(found: Mapping[tuple[str, str], dict[str, Any] | None], kind: str, target: str, now: datetime) -> bool:
+    """Whether the cooldown or write claim (`kind`) an earlier version stored under `target`'s exact name, as read
+    in `found`, still holds (`bound_keys`). One lapsed is never taken over (the gate takes `bound_key`'s), so it
+    does not send the write to the one-at-a-time path; one this version cannot read holds (fail closed)."""
+    if bound_key(target) == target:
+        return False
+    data = found.get((kind, target))
+    if data is None:
+        return False
+    try:
+        return not ClaimRecord.model_validate(data).expired(now)
+    except ValueError:
+        return True
+
+
+def _legacy_free(found: Mapping[tuple[str, str], dict[str, Any] | None], slot: str | None, now: datetime) -> bool:
+    """Whether the slot a write took under the exact name (`legacy_slot`), as read in `found`, leaves its place
+    free: there is none, or it has lapsed. One not read counts as free: it is read wherever one is taken."""
+    data = found.get((BUDGETS, slot)) if slot else None
+    return data is None or _slot_free(data, now)
 
 
 def _slot_free(data: Mapping[str, Any], now: datetime) -> bool:

@@ -104,7 +104,7 @@ from shared.outcomes import ActionReport, OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus, RecordWrite
 from shared.remediation import plans
 from shared.remediation.actions.base import Action
-from shared.remediation.guardrails import COOLDOWNS
+from shared.remediation.guardrails import COOLDOWNS, bound_keys
 from shared.remediation.records import (ACTIONS, INTENTS, REPORT_PENDING, REPORT_SENT, ActionRecord, IntentRecord,
                                         IntentState, KeptReport, read_record)
 
@@ -451,8 +451,12 @@ def owned_elsewhere(state: Any, intent: IntentRecord, action: Action, claim_ttl_
     own_changes.py), so neither could tell two of Runwarden's attempts apart."""
     found = []
     recent = intent.noted_at - skew_safe_lease(claim_ttl_seconds)
-    data = state.get_many([(COOLDOWNS, intent.target)])[0]
-    cooldown = read_record(ClaimRecord, data, COOLDOWNS, intent.target) if data is not None else None
+    # The cooldown as the gate keeps it (guardrails.bound_keys: a connector's under the key both its names share,
+    # and one stored under its exact name before), in one read; the newest taken.
+    reads = [(COOLDOWNS, name) for name in bound_keys(intent.target)]
+    held = [read_record(ClaimRecord, data, *read) for read, data in zip(reads, state.get_many(reads))
+            if data is not None]
+    cooldown = max(held, key=lambda c: c.claimed_at, default=None)
     # An earlier attempt at the same message or command (it took the cooldown and died before writing;
     # this plan's attempt, an operator's override, wrote without it) is not another owner: the change
     # is that message's or command's either way.

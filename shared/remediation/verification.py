@@ -62,7 +62,7 @@ from shared.diagnosis.evidence import Service, TrafficTarget, short_name, split_
 from shared.ports import ClaimRecord
 from shared.remediation import bystanders, history, intents, judging, since_rollback, undo_by_hand
 from shared.remediation.approvals import Approvals
-from shared.remediation.guardrails import CLAIMS, WRITING, Gate
+from shared.remediation.guardrails import CLAIMS, WRITING, Gate, bound_key
 from shared.remediation.intents import Standing, Verdict
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation.actions.rollback_traffic import release_commands, tagged_targets
@@ -987,7 +987,8 @@ class Sweep:
         if not record.write_claim:
             return
         try:
-            self.state.release(WRITING, record.target, record.write_claim)
+            # Where the gate keeps it (guardrails.bound_key); one kept under the exact name before lapses with its lease.
+            self.state.release(WRITING, bound_key(record.target), record.write_claim)
         except (TransientError, PermanentError) as exc:
             Timeline(record.incident_id, "command").step(
                 "write_claim_kept", f"{record.key}: judged, but the write claim on {short_name(record.target)} it "

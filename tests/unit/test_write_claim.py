@@ -10,12 +10,13 @@ import pytest
 
 from shared.errors import WriteInFlight
 from shared.outcomes import OutcomeStatus
-from shared.remediation.guardrails import WRITING
+from shared.remediation.guardrails import WRITING, bound_key
 from tests.property.harness import CONNECTOR
 from tests.unit.test_command_inputs import OLD, _during_first_call, patches, send, world
 
 NO_COOLDOWN = {"guardrails": {"cooldown_seconds": 0}}
 SCALABLE = {"connectors": [{"name": CONNECTOR}]}
+KEPT = bound_key(CONNECTOR)   # where the gate keeps its write claim: the key both its names share
 
 
 def _no_cooldown_connector() -> Any:
@@ -38,7 +39,7 @@ def test_at_cooldown_0_two_scales_of_one_connector_are_never_sent_at_once():
     assert held.status is OutcomeStatus.SKIPPED, held.reason
     assert "in flight" in held.reason and "command sc-alice" in held.reason and "nothing was written" in held.reason
     assert patches(w) == 1
-    assert w.state.get(WRITING, CONNECTOR) is None       # given back once the write ended
+    assert w.state.get(WRITING, KEPT) is None       # given back once the write ended
     later = send(w, "scale_connector", "sc-bob-2", target=CONNECTOR, params={"max_instances": 6})
     assert later.status is OutcomeStatus.APPLIED and patches(w) == 2, later.reason
 
@@ -74,12 +75,12 @@ def test_an_override_is_held_back_by_a_write_whose_plan_is_not_stored_yet():
     is held back by that write's claim, whatever the plans say."""
     w = world("connector_saturation", bounds=SCALABLE)
     now = w.clock.now()
-    w.state.claim(WRITING, CONNECTOR, "17:a", timedelta(minutes=10), now)
+    w.state.claim(WRITING, KEPT, "17:a", timedelta(minutes=10), now)
     held = send(w, "scale_connector", "sc-over", target=CONNECTOR, params={"max_instances": 5}, override_limits=True)
     assert held.status is OutcomeStatus.SKIPPED, held.reason
     assert "in flight" in held.reason and "17:a" in held.reason and "override_limits" in held.reason, held.reason
     assert patches(w) == 0
-    assert w.state.get(WRITING, CONNECTOR).owner == "17:a"     # the other write's claim is left as it is
+    assert w.state.get(WRITING, KEPT).owner == "17:a"     # the other write's claim is left as it is
 
 
 def test_an_override_is_not_held_back_by_plans_open_on_other_targets_however_many():
@@ -104,11 +105,11 @@ def test_a_write_claim_left_by_an_instance_that_died_lapses_with_its_lease(overr
     w = _no_cooldown_connector()
     now = w.clock.now()
     lease = timedelta(seconds=w.config.guardrails.claim_ttl_seconds)
-    w.state.claim(WRITING, CONNECTOR, "dead:a", lease, now - lease - timedelta(seconds=1))
+    w.state.claim(WRITING, KEPT, "dead:a", lease, now - lease - timedelta(seconds=1))
     applied = send(w, "scale_connector", "sc-after", target=CONNECTOR, params={"max_instances": 5},
                    override_limits=override)
     assert applied.status is OutcomeStatus.APPLIED and patches(w) == 1, applied.reason
-    assert w.state.get(WRITING, CONNECTOR) is None
+    assert w.state.get(WRITING, KEPT) is None
 
 
 def _undo(state: Any, owner: str, run: Any) -> Any:
@@ -209,7 +210,7 @@ def test_status_shows_a_write_in_flight_whose_and_since_when():
     w = _no_cooldown_connector()
     now = w.clock.now()
     lease = timedelta(seconds=w.config.guardrails.claim_ttl_seconds)
-    w.state.claim(WRITING, CONNECTOR, "17:a", lease, now - timedelta(minutes=3))
+    w.state.claim(WRITING, KEPT, "17:a", lease, now - timedelta(minutes=3))
     w.state.claim(WRITING, SERVICE, "dead:b", lease, now - lease - timedelta(seconds=1))   # lapsed
     answer = send(w, "status", "st-1")
     assert answer.status is OutcomeStatus.REPORTED, answer.reason
@@ -236,7 +237,7 @@ def test_a_write_claim_that_cannot_be_given_back_says_until_when_it_holds_the_ta
     faulty.fail_next("write", method="release")
     applied = send(w, "scale_connector", "sc-kept", target=CONNECTOR, params={"max_instances": 5})
     assert applied.status is OutcomeStatus.APPLIED, applied.reason
-    held = w.state.get(WRITING, CONNECTOR)
+    held = w.state.get(WRITING, KEPT)
     assert held is not None and ("release", "UNAVAILABLE", False) in faulty.injected
     kept = [line for line in map(__import__("json").loads, filter(None, capsys.readouterr().out.splitlines()))
             if line.get("runwarden", {}).get("step") == "write_claim_kept"]

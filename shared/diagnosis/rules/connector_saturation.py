@@ -16,7 +16,7 @@ from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, 
                                          memory_limit_wordings, pattern_of, per_text, proxy_reply, read_timed_out, upstream_hosts, upstream_read_timed_out,
                                          words_of)
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, pct, unread_rule_outs
-from shared.diagnosis.connector_names import two_connectors
+from shared.diagnosis.connector_names import Naming, names_connector, two_connectors
 from shared.diagnosis.rules.connector_dials import DialPath, dial_path
 from shared.diagnosis.rules.connector_signs import (CANNOT_SCALE, CHANGE_UNDER_WAY, clean_before,
                                                     dials_around_connector, either, failing_revision, hang_minutes,
@@ -47,8 +47,16 @@ def evaluate(facts: Facts) -> Finding:
                     f"the newest serving revision, {revision.short_name}, does not use a VPC connector, while "
                     f"{older}: whether that connector is saturated is not judged here (this rule reads the newest "
                     "revision's path), so a person looks at it")
-    if connector is None or connector.name != uses:
+    # The revision's name of its connector is the one read only when names_connector says YES: by a project number
+    # that cannot be told from the read connector's project id (MAYBE) it may be another project's connector, so
+    # the read one's state and limits are not taken for it (a MAYBE never leans toward acting).
+    if connector is None or names_connector(b.service, uses, connector.name) is not Naming.YES:
         c.cite("api", f"vpcaccess.connectors.get {uses}", "not read", "connector state and limits", False)
+        if connector is not None and names_connector(b.service, uses, connector.name) is Naming.MAYBE:
+            return c.no(f"the failing traffic routes through {uses}, named by a project number that may or may not "
+                        f"be the project of {connector.name}, the one read (a revision may name a connector by "
+                        "project id or number; nothing read says which project the number is): whether it is "
+                        "saturated is not judged")
         if connector is not None:
             # The one connector read is the newest serving revision's (collection); the failing one's is another.
             return c.no(f"the failing traffic is {carried}, which routes through connector {short_name(uses)}, not "
@@ -642,7 +650,7 @@ def _clean_peer(facts: Facts, c: Citation, stressed: list[str]) -> str:
     every revision that crosses it alike: a revision it carries cleanly in the same minutes says the
     failures are the failing revision's own. Not ruled out (it competes), not acted on alone."""
     s, window = facts.s, facts.failing_window
-    connector = facts.b.connector.name
+    connector, service = facts.b.connector.name, facts.b.service
     if window is None or len(facts.serving) < 2:
         return ""
     clean, failing = [], []
@@ -656,13 +664,18 @@ def _clean_peer(facts: Facts, c: Citation, stressed: list[str]) -> str:
             clean.append(judged)
         elif counts.refused_ratio >= s.status_ratio or (p99 is not None and p99 >= s.hang_latency_seconds):
             failing.append(judged)
-    clean = [j for j in clean if j[0].vpc_connector == connector]
+    # A clean revision naming the connector by a project number that may be its project's (names_connector MAYBE)
+    # counts as one through it: it only holds the scale back. A failing one is elsewhere only when it is NO.
+    clean = [j for j in clean if names_connector(service, j[0].vpc_connector, connector) is not Naming.NO]
     if not clean or not failing:
         return ""
     (peer, counts, p99), (bad, bad_counts, bad_p99) = clean[0], failing[0]
-    elsewhere = all(j[0].vpc_connector != connector for j in failing)
+    elsewhere = all(names_connector(service, j[0].vpc_connector, connector) is Naming.NO for j in failing)
+    maybe = names_connector(service, peer.vpc_connector, connector) is Naming.MAYBE
+    through = (f"through {peer.vpc_connector}, by a project number that may be {facts.b.connector.short_name}'s"
+               if maybe else f"through {facts.b.connector.short_name}")
     c.cite("metric", f"{facts.requests_query}; {facts.latencies_query}",
-           f"{peer.short_name} (through {facts.b.connector.short_name}) served {counts.total:.0f} requests, "
+           f"{peer.short_name} ({through}) served {counts.total:.0f} requests, "
            f"{pct(counts.refused_ratio)} 5xx or 429, p99 max {p99:.1f} s; {bad.short_name} (through "
            f"{short_name(bad.vpc_connector) if bad.vpc_connector else 'no connector'}) "
            f"{pct(bad_counts.refused_ratio)} 5xx or 429, p99 max {bad_p99:.1f} s, in {window}",
@@ -670,7 +683,8 @@ def _clean_peer(facts: Facts, c: Citation, stressed: list[str]) -> str:
            f"{s.healthy_error_ratio:.0%} 5xx or 429 and p99 under {s.hang_latency_seconds:g} s rules it out)", False,
            role="refutes")
     return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but {peer.short_name} served "
-            f"{counts.total:.0f} requests through it cleanly in the failing minutes ({pct(counts.refused_ratio)} 5xx "
+            f"{counts.total:.0f} requests through it{' (named by a project number that may be its)' if maybe else ''}"
+            f" cleanly in the failing minutes ({pct(counts.refused_ratio)} 5xx "
             f"or 429, p99 max {p99:.1f} s) while {bad.short_name} failed"
             + (", and no failing revision routes through it" if elsewhere else
                ": a saturated connector fails every revision that crosses it alike")

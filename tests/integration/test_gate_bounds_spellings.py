@@ -1,0 +1,54 @@
+"""The gate's bounds of one connector under its two names, on the Firestore emulator: a write by one spelling
+inside the cooldown, or past the budget, of a write by the other is held (guardrails.bound_key: "{project} can be
+project id or number", VpcAccess.connector, google/cloud/run/v2/vendor_settings.proto), through the store's own
+commit of creates (claim_all); and a cooldown stored under the exact name before still holds."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sandbox.emulators import FirestoreEmulator
+from shared.clock import FixedClock
+from shared.gcp.firestore import FirestoreStateStore
+from shared.outcomes import OutcomeStatus
+from shared.remediation.guardrails import COOLDOWNS, Gate
+from tests.unit.test_connector_names import HOST, HOST_BY_NUMBER
+from tests.unit.test_gate_bounds_spellings import NOW, OneConnector, _legacy, _scale
+from tests.unit.test_guardrails import config
+
+
+def _gate(cfg: Any, state: FirestoreStateStore, attempt: int) -> Gate:
+    """A gate of its own per write, as two instances (or two messages) would be: the store recognises a create
+    by the same owner at the same instant as its own retried commit, not as another's."""
+    return Gate(cfg, state, FixedClock(NOW), owner=f"m-{attempt}:a")
+
+
+@pytest.mark.emulator
+@pytest.mark.parametrize("first,second", [(HOST, HOST_BY_NUMBER), (HOST_BY_NUMBER, HOST)])
+def test_a_write_by_the_other_spelling_inside_the_cooldown_is_held(firestore: FirestoreEmulator, project_id: str,
+                                                                    first: str, second: str) -> None:
+    state, vpc = FirestoreStateStore(project_id), OneConnector()
+    assert _scale(_gate(config(), state, 1), vpc, first, "c1").status is OutcomeStatus.APPLIED
+    held = _scale(_gate(config(), state, 2), vpc, second, "c2")
+    assert held.status is OutcomeStatus.SKIPPED and held.reason.startswith("cooldown"), held.reason
+    assert vpc.patches == [first]
+
+
+@pytest.mark.emulator
+def test_a_write_by_the_other_spelling_past_the_budget_is_held(firestore: FirestoreEmulator, project_id: str) -> None:
+    state, vpc = FirestoreStateStore(project_id), OneConnector()
+    cfg = config(guardrails__cooldown_seconds=0, guardrails__max_actions_per_target_per_hour=1)
+    assert _scale(_gate(cfg, state, 1), vpc, HOST, "c1").status is OutcomeStatus.APPLIED
+    held = _scale(_gate(cfg, state, 2), vpc, HOST_BY_NUMBER, "c2")
+    assert held.status is OutcomeStatus.SKIPPED and held.reason.startswith("budget"), held.reason
+    assert vpc.patches == [HOST]
+
+
+@pytest.mark.emulator
+def test_a_cooldown_stored_under_the_exact_name_still_holds(firestore: FirestoreEmulator, project_id: str) -> None:
+    state, vpc = FirestoreStateStore(project_id), OneConnector()
+    _legacy(state, COOLDOWNS, HOST)
+    held = _scale(_gate(config(), state, 1), vpc, HOST, "c1")
+    assert held.status is OutcomeStatus.SKIPPED and held.reason.startswith("cooldown"), held.reason
+    assert vpc.patches == []
