@@ -441,6 +441,14 @@ class ExpectSpec(_Spec):
     stand_down: bool = False                # expected to stand down for a recent human change
     notes: str = ""
 
+    @model_validator(mode="after")
+    def _rollback_names_its_revision(self) -> ExpectSpec:
+        # An applied rollback is checked against the revision it must leave serving; without one the
+        # end-to-end check compares the split to {None: 100} and fails only on the emulators.
+        if self.action == "rollback_traffic" and self.status == "applied" and not self.to_revision:
+            raise ValueError("an applied rollback_traffic expectation needs to_revision: the revision left serving")
+        return self
+
 
 # --- the scenario ------------------------------------------------------------------------------
 
