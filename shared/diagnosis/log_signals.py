@@ -809,6 +809,21 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # sidorares/node-mysql2's Query command throws the same words (lib/commands/query.js, _handleTimeoutError,
     # syscall 'query'). Only the Query sequence's: "Handshake inactivity timeout" is a connect that got no
     # answer, a dial (its row above).
+    # mysqljs/mysql's ping when the server answered no packet within its timeout: the Protocol names the
+    # timed-out sequence (`sequence.constructor.name + ' inactivity timeout'`, PROTOCOL_SEQUENCE_TIMEOUT,
+    # lib/protocol/Protocol.js _enqueue), here the Ping of Connection.ping(options) (lib/Connection.js).
+    # A Pool pings each free connection it hands out ({timeout: acquireTimeout}, lib/Pool.js
+    # acquireConnection; Readme "When a previous connection is retrieved from the pool, a ping packet is
+    # sent") but swallows a failed ping: it purges the connection and queues the caller for a new one, so
+    # these words in a log come from the application's own ping (a health check, a keepalive). Either way
+    # the connection had been made: a read on an open connection that timed out (READ_TIMEOUT_TEXTS), as
+    # the Query sequence's row below; never a dial. The ChangeUser, Statistics and Quit sequences' words
+    # are left unread (UNCONFIRMED that any application logs them). UNCONFIRMED in a Cloud SQL thread.
+    DbErrorText("Node: mysql (ping timeout)", r"\bPing inactivity timeout\b",
+                "Error: Ping inactivity timeout\n    at Ping.<anonymous> (/app/node_modules/mysql/lib/protocol/"
+                "Protocol.js:160:17)",
+                "mysqljs/mysql lib/protocol/Protocol.js (_enqueue; PROTOCOL_SEQUENCE_TIMEOUT), lib/Connection.js "
+                "(ping), lib/Pool.js (acquireConnection); UNCONFIRMED in a Cloud SQL thread"),
     DbErrorText("Node: mysql / mysql2 (query timeout)", r"\bQuery inactivity timeout\b",
                 "Error: Query inactivity timeout\n    at Query._handleTimeoutError (/app/node_modules/mysql2/lib/"
                 "commands/query.js:94:17)",
@@ -1597,7 +1612,7 @@ CLOSED_CONNECTION_TEXTS = (
     r"OperationalError: the connection is closed",           # psycopg
     r"\bdriver: bad connection\b",                           # Go database/sql (ErrBadConn)
     r"An I/O error occurred while sending to the backend",   # pgjdbc (less its socketTimeout form, below)
-    r"Lost connection to MySQL server",                      # MySQL client 2013 (CR_SERVER_LOST)
+    r"Lost connection to MySQL server",   # MySQL client 2013 (CR_SERVER_LOST), less its greeting timeout (below)
     r"\bServer has closed the connection\b",                 # Prisma P1017
     r"MySQL server has gone away",                           # MySQL client 2006 (CR_SERVER_GONE_ERROR)
     r"SSL SYSCALL error: (?:EOF detected|Connection reset by peer)",   # libpq over SSL
@@ -1656,7 +1671,7 @@ READ_TIMEOUT_TEXTS = (
     # timed out, a statement or a handshake, not which: never a dial that got no answer. Its "104 Connection
     # reset by peer" is a reset (CLOSED_CONNECTION_TEXTS' 2013 row holds these words too). libmysqlclient's
     # own 2013 of the same form names a stage, not an address ("at 'reading initial communication packet',
-    # system error: 110"), and is not read here.
+    # system error: 110"): a connect whose greeting never came (greeting_timed_out), not read here.
     r"Lost connection to MySQL server at '[^'\n]*:\d+', system error: (?:timed out|(?:110|60) (?:Connection|Operation) "
     r"timed out)",
     rf"\bread tcp [\w.:\[\]%-]+->[\w.\[\]%-]+:{_DB_PORT}: (?:i/o timeout|read: connection timed out)",   # Go net
@@ -1675,6 +1690,7 @@ READ_TIMEOUT_TEXTS = (
     r"Defined query timeout of \d+ ?ms exceeded when running"
     r"|After query timeout of \d+ ?ms exceeded, cancel",
     r"\bQuery inactivity timeout\b",
+    r"\bPing inactivity timeout\b",   # mysqljs's ping on an open connection (its row above)
     # Prisma's P1002 (DatabaseTimeout): its words say the server "was reached"; the schema engine raises it
     # when a statement on the open connection outlasts its timer, the advisory lock Migrate takes first
     # ("Context: Timed out trying to acquire a postgres advisory lock (SELECT pg_advisory_lock(72707369))",
@@ -1806,12 +1822,39 @@ _CLOSED_WORDS = ("connectiondoesnotexisterror", "the connection is closed", "bad
                  "marked as broken")
 
 
+# libmysqlclient's connect whose server greeting never came: mysql_real_connect reads the server's first
+# packet once the socket's connect has succeeded, and when that read fails it says CR_SERVER_LOST (2013) in
+# CR_SERVER_LOST_EXTENDED's words, "Lost connection to MySQL server at '%s', system error: %d", naming the
+# stage and the socket's errno (mysql/mysql-server sql-common/client.c: `set_mysql_extended_error(mysql,
+# CR_SERVER_LOST, unknown_sqlstate, ER(CR_SERVER_LOST_EXTENDED), "reading initial communication packet",
+# socket_errno)`; "waiting for initial communication packet" when the poll for it times out, and MySQL 8.0's
+# client says "handshake: reading initial communication packet", its file UNCONFIRMED). The connect timeout
+# (MYSQL_OPT_CONNECT_TIMEOUT) bounds that read too, and errno 110 (ETIMEDOUT on Linux; 60 on macOS) is the
+# timer giving up: the TCP connect was answered, the greeting was not in time. Who answered the connect the
+# words do not say: the database's host (a Serverless VPC Access connector forwards packets and does not
+# answer a connect itself: UNCONFIRMED, its page does not say), which then did not greet in time (a server
+# short of threads or memory, a reverse lookup of the client's address), or a local proxy or tunnel that
+# accepts at once and dials on (the Cloud SQL Auth Proxy: its own dial's failure is in its own log line).
+# So it is neither a connection found closed (no close: a timer) nor a dial that got no answer: its own
+# class, which connector_saturation never counts as a failed dial. Errno 0 or 104 (the peer closed or reset
+# it during the handshake) is not read here.
+_GREETING_TIMED_OUT = re.compile(r"Lost connection to MySQL server at '(?:handshake: )?(?:reading|waiting for) initial "
+                                 r"communication packet', system error: (?:110|60)\b", re.IGNORECASE)
+
+
+def greeting_timed_out(text: str) -> bool:
+    """Whether a database error's text is libmysqlclient's connect whose server greeting never came within
+    its connect timeout (_GREETING_TIMED_OUT): a TCP connect answered, then no greeting in time."""
+    return "initial communication packet" in text.lower() and _GREETING_TIMED_OUT.search(text) is not None
+
+
 def closed_connection(text: str) -> bool:
     """Whether a database error's text says only that an open connection was found closed or broken
     (CLOSED_CONNECTION_TEXTS), with no word of a wait and no failed dial in it."""
     low = text.lower()
     return (any(word in low for word in _CLOSED_WORDS) and _CLOSED_CONNECTION.search(text) is not None
-            and _WAITED.search(text) is None and dial_failure(text) is None)
+            and _WAITED.search(text) is None and dial_failure(text) is None
+            and ("initial communication packet" not in low or not greeting_timed_out(text)))
 
 
 class NeverLeft:

@@ -12,7 +12,8 @@ from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.evidence import EvidenceItem, LogRecord, Revision, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, egress_of, hms, path_changed, query_of
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, crash_signal,
-                                         dial_failure, dial_timed_out, host_address, lost_mid_query,
+                                         dial_failure, dial_timed_out, greeting_timed_out, host_address,
+                                         lost_mid_query,
                                          memory_limit_wordings, pattern_of, per_text, proxy_reply, read_timed_out, upstream_hosts, upstream_read_timed_out,
                                          words_of)
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, pct, unread_rule_outs
@@ -165,6 +166,9 @@ def evaluate(facts: Facts) -> Finding:
     busy = _database_saturated(facts, c)
     if busy:
         return c.doubt(busy, SLOW_DATABASE)
+    ungreeted = _greetings_never_came(facts, c)
+    if ungreeted:
+        return c.doubt(ungreeted, GREETINGS_NEVER_CAME)
     stale = _reads_timed_out(facts, c)
     if stale:
         return _stale_pool(facts, c, stale, STALE_READS)
@@ -210,6 +214,7 @@ _LOG_RULE_OUTS = ("instances ended over their memory limit", "the database's own
                   "waits on a named host or a Google API", "names not resolved",
                   "reads on established connections that timed out",
                   "connections lost mid-query at a client timeout",
+                  "connects answered whose server greeting never came",
                   "open connections found closed or reset by their peer", "workers the application's server timed out",
                   "instances shut down after their liveness probe failed",
                   "503s with no wait logged on any path",
@@ -1472,8 +1477,51 @@ def _beside(facts: Facts, lines: Sequence[LogRecord], found: Sequence[LogRecord]
 
 def _on_an_open_connection(text: str) -> bool:
     """Whether a database error's text is about a connection already made (found closed or reset, a read
-    that timed out, a MySQL 2013 that names no reason): its dial had succeeded, so it is no failed dial."""
-    return closed_connection(text) or read_timed_out(text) or lost_mid_query(text)
+    that timed out, a MySQL 2013 that names no reason, a connect answered whose greeting never came): its
+    TCP dial had been answered, so it is no failed dial."""
+    return closed_connection(text) or read_timed_out(text) or lost_mid_query(text) or greeting_timed_out(text)
+
+
+def _greetings_never_came(facts: Facts, c: Citation) -> str:
+    """Why the connector is not shown to be the cause, or "": at least db_error_logs_min of the errors of
+    reaching the database are libmysqlclient's connects whose server greeting never came within the connect
+    timeout (log_signals.greeting_timed_out: "Lost connection to MySQL server at 'reading initial
+    communication packet', system error: 110"), with fewer than db_error_logs_min other errors of reaching
+    the database (`_beside`: a failed dial) and waits for a pooled connection together, and no refusal.
+
+    The TCP connect was answered, by the database's host or by a local proxy that dials on; the greeting
+    did not come in time. A server slow to greet (short of threads or memory, a reverse lookup) says these
+    words on a quiet path; a saturated connector that delays packets could too (a greeting retransmitted
+    past the timer: UNCONFIRMED), but one saturated enough to do so fails plain dials beside them. The
+    words alone do not tell the two apart: the connector competes and is never scaled on them."""
+    lines = _unreached_lines(facts)
+    ungreeted = _reads_among(facts, lines, greeting_timed_out)
+    if not ungreeted:
+        return ""
+    others, pooled, alone = _beside(facts, lines, ungreeted)
+    c.cite("log", "stderr / stdout: a MySQL connect answered whose greeting never came (log_signals.greeting_timed_out)",
+           f"{len(ungreeted)} connects got no server greeting within their connect timeout, e.g. "
+           f"{ungreeted[0].text[:160]!r}; {others} other errors of reaching the database, {pooled} waits for a "
+           "pooled connection",
+           f"a connect answered whose greeting never came, with < {facts.s.db_error_logs_min} failed dials and pool "
+           "waits beside it: the path carried the connect, and a server slow to greet says the same words",
+           not alone, role="context")
+    if not alone:
+        return ""
+    return (f"new connections to the database were answered but got no server greeting within their connect timeout "
+            f"({len(ungreeted)}x, e.g. {ungreeted[0].text[:120]!r}), with no dial that failed beside them ({others} "
+            f"other errors of reaching the database, {pooled} waits for a pooled connection): the path carried the "
+            "connects, and a database slow to greet them (short of threads or memory, a reverse lookup of the "
+            "client) or a local proxy that could not dial on says these words, so connector "
+            f"{facts.b.connector.short_name}'s stress is not shown to explain them")
+
+
+# What a person checks when connects were answered but got no greeting.
+GREETINGS_NEVER_CAME = ("find why the database did not greet new connections in time: its state and log at those "
+                        "minutes (threads_connected against max_connections, CPU and memory, a restart or "
+                        "failover), skip_name_resolve, and any local proxy or tunnel between (the Cloud SQL Auth "
+                        "Proxy's own dial errors); raise the connector's max instances only if plain dials fail to "
+                        "cross it")
 
 
 def _lost_at_a_client_timeout(facts: Facts, c: Citation) -> str:
@@ -1581,11 +1629,14 @@ def _hung_while_failing(facts: Facts) -> bool:
     return bool(failing) and max(failing) >= facts.s.hang_latency_seconds
 
 
-# What a person checks when MySQL connections were lost mid-query at a client timeout.
+# What a person checks when MySQL connections were lost mid-query at a client timeout. mysql-connector-python's
+# connection_timeout set libmysqlclient's read and write timeouts too (its C extension) before 8.0.21, the
+# connect's alone since (BUG30996790, mysql/mysql-connector-python commit b6d5d57, src/mysql_capi.c).
 LOST_MID_QUERY = ("find what the statements waited on before the client's read timeout ended them: the database's lock "
                   "waits and long-running statements (performance_schema.data_lock_waits, SHOW PROCESSLIST, the slow "
                   "query log) and the driver's read timeout (mysqlclient's read_timeout, mysql-connector-python's "
-                  "connection_timeout); raise the connector's max instances only if new connections fail to cross it")
+                  "connection_timeout before 8.0.21); raise the connector's max instances only if new connections fail "
+                  "to cross it")
 
 
 # Said beside a stale pool's advice when the revision's CPU is allocated only during requests.
