@@ -269,6 +269,11 @@ class Facts:
         # The errors of reaching the database that never left the instance, by why (rules/never_left.py),
         # once known: both connector_saturation and database_unreachable ask for them.
         self.db_never_left: dict[str, list[LogRecord]] | None = None
+        # The incident window's p99 hang band (connector_signs.hang_minutes: p99 per minute, those in the
+        # band, whether that is news) and the band before it (usual_hang), once known: seven checks in
+        # connector_saturation ask, each read the per-minute p99 against the timeout again.
+        self.hangs: tuple[tuple[float, ...], tuple[float, ...], bool] | None = None
+        self.usual_hangs: str | None = None
         self._database_lines: dict[LogSignal, tuple[tuple[LogRecord, ...], tuple[LogRecord, ...]]] = {}
 
     def points(self, result: MetricResult | None) -> tuple[Points, ...]:
@@ -889,10 +894,10 @@ class Facts:
             if failing is None or failing.start <= self.incident.start:
                 known = (tuple(found), ())
             else:
-                start, after, before = failing.start, [], []
-                for e in found:
-                    (after if e.timestamp >= start else before).append(e)
-                known = (tuple(after), tuple(before))
+                # Each line's timestamp compared once, in C (`start <= e.timestamp` is `e.timestamp >= start`,
+                # the same datetime comparison), and each side taken by that column, in the read's order.
+                after = list(map(failing.start.__le__, map(_TIMESTAMP, found)))
+                known = (tuple(compress(found, after)), tuple(compress(found, map(operator.not_, after))))
             self._database_lines[signal] = known
         return known
 
@@ -939,6 +944,7 @@ ERROR_SEVERITIES = frozenset({"WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENC
 APP_LOGS = frozenset({"run.googleapis.com/stderr", "run.googleapis.com/stdout"})
 FAILED_SEVERITIES = frozenset({"ERROR", "CRITICAL", "ALERT", "EMERGENCY"})
 _LOG_ID = operator.attrgetter("log_id")
+_TIMESTAMP = operator.attrgetter("timestamp")
 
 
 class LogIndex:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from operator import attrgetter
 from typing import Callable, Iterable, Iterator
 
 from shared.diagnosis.evidence import EvidenceItem, Revision, short_name
@@ -18,19 +19,27 @@ from shared.diagnosis.rules.connector_dials import env_addresses
 from shared.diagnosis.signatures import Signature
 
 
+_TEXT = attrgetter("text")
+
+
 def hang_minutes(facts: Facts) -> tuple[list[float], list[float], bool]:
     """(p99 per minute, those in the hang band, whether enough were and that is news): the band is
     above hang_latency_seconds and below 0.9 x the request timeout. A band the p99 held just as
     much before the incident window, while the service served cleanly, is how the service always
     runs (`usual_hang`), not a hang that began with the failures."""
-    p99, in_band, held = _in_band(facts, facts.incident)
-    return p99, in_band, held and not usual_hang(facts)
+    if facts.hangs is None:   # once per diagnosis (Facts.hangs): seven checks ask
+        p99, in_band, held = _in_band(facts, facts.incident)
+        facts.hangs = (tuple(p99), tuple(in_band), held and not usual_hang(facts))
+    p99s, in_bands, news = facts.hangs
+    return list(p99s), list(in_bands), news
 
 
 def _in_band(facts: Facts, window: Window) -> tuple[list[float], list[float], bool]:
     s = facts.s
     p99 = facts.p99_seconds(window)
-    in_band = [v for v in p99 if s.hang_latency_seconds <= v < 0.9 * facts.request_timeout_seconds]
+    # The band's bounds read once, not per minute (the timeout is a property of the newest serving revision).
+    low, high = s.hang_latency_seconds, 0.9 * facts.request_timeout_seconds
+    in_band = [v for v in p99 if low <= v < high]
     return p99, in_band, bool(p99) and len(in_band) / len(p99) >= s.hang_minutes_ratio
 
 
@@ -41,6 +50,12 @@ def usual_hang(facts: Facts) -> str:
     requests are treated as long-running HTTP requests in Cloud Run", subject to the request
     timeout of up to 60 minutes; Cloud Run docs, "Using WebSockets") keep the p99 there every
     minute, failures or not."""
+    if facts.usual_hangs is None:   # once per diagnosis (Facts.usual_hangs): hang_minutes and _hang ask
+        facts.usual_hangs = _usual_hang(facts)
+    return facts.usual_hangs
+
+
+def _usual_hang(facts: Facts) -> str:
     if clean_before(facts) is None:
         return ""
     p99, in_band, held = _in_band(facts, facts.before)
@@ -159,7 +174,7 @@ def dials_around_connector(facts: Facts) -> str:
         return ""
     public: set[str] = set()
     hostless = False
-    for text in dict.fromkeys(entry.text for entry in errors):   # one failure repeats one text: read once
+    for text in dict.fromkeys(map(_TEXT, errors)):   # one failure repeats one text: read once
         dial = database_dial(text)   # the driver's own words: another address on the line is not the database's
         named = [a for a in map(ipaddress.IPv4Address, dial.addresses) if not a.is_link_local]
         hostless = hostless or not (named or dial.unplaced)
