@@ -68,6 +68,34 @@ _PLACEHOLDER_IMAGE = "us-docker.pkg.dev/cloudrun/container/hello"
 # answers the docstring's 100. The product reads 0 or absent (the other reading) as Cloud Run's default of 100
 # too, never as "0 instances" (shared/gcp/run.py; deploy_changes.DEFAULT_MAX_INSTANCES).
 SERVER_DEFAULT_MAX_INSTANCES = 100
+# A revision seeded with no request timeout or concurrency is answered with Cloud Run's defaults, as the server fills
+# them (the reading `RunStandIn.fills_revision_defaults` switches off):
+# - concurrency: RevisionTemplate.max_instance_request_concurrency, "If not specified or 0, concurrency defaults to 80
+#   when requested CPU >= 1 and defaults to 1 when requested CPU < 1" (google/cloud/run/v2/revision_template.proto,
+#   google-cloud-run 0.16.2's docstring); a CPU limit not given is Cloud Run's default of 1 CPU (Cloud Run docs,
+#   "Configure CPU limits"; the page's wording was not re-read here: UNCONFIRMED), so 80;
+# - timeout: Revision.timeout and RevisionTemplate.timeout say only "Max allowed time for an instance to respond to a
+#   request" (revision.proto, revision_template.proto); the default of 5 minutes is Cloud Run's docs' ("Set request
+#   timeout": "The default timeout is 5 minutes", cloud.google.com/run/docs/configuring/request-timeout).
+# That the server writes either default into the Revision it answers (rather than leaving the field unset and applying
+# the default) is UNCONFIRMED: no docstring says "set to the server default" as RevisionScaling.max_instance_count's
+# does. The product reads unset (0, absent) and the filled default alike (shared/diagnosis/rules/deploy_changes.py
+# `requests_per_instance`, `timeout_seconds`, `max_instances`), and its tests run both readings.
+SERVER_DEFAULT_TIMEOUT = timedelta(seconds=300)
+SERVER_DEFAULT_CONCURRENCY = 80
+SERVER_DEFAULT_CONCURRENCY_UNDER_ONE_CPU = 1
+
+
+def server_default_concurrency(cpu: str | None) -> int:
+    """The concurrency Cloud Run gives a revision that sets none, by its CPU limit (a quantity: "1", "2", "500m",
+    "0.5"; unset is 1 CPU): 1 under one CPU, else 80 (RevisionTemplate.max_instance_request_concurrency)."""
+    # Parsed here, not with the product's reader, so a fault in one is not mirrored by the other.
+    quantity = (cpu or "").strip()
+    try:
+        limit = float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity) if quantity else 1.0
+    except ValueError:
+        raise ValueError(f"cpu must be a quantity such as 1, 2, 500m or 0.5, got {cpu!r}") from None
+    return SERVER_DEFAULT_CONCURRENCY_UNDER_ONE_CPU if limit < 1 else SERVER_DEFAULT_CONCURRENCY
 
 
 def project_number(project_id: str) -> int:
@@ -226,6 +254,10 @@ class RunStandIn(StandIn):
         # True: each entry is whole (template, status, etag). False: each is a summary, its identity and
         # metadata only (name, uid, generation, labels, times, URLs), with no template, status or etag.
         self.list_services_whole = True
+        # Whether a revision seeded with no request timeout or concurrency is answered with Cloud Run's defaults
+        # (300 s; 80, or 1 under one CPU) or with the fields unset (0, absent): SERVER_DEFAULT_TIMEOUT. Read when
+        # a revision is added.
+        self.fills_revision_defaults = True
 
     def rpcs(self) -> list[Rpc]:
         return [
@@ -300,9 +332,10 @@ class RunStandIn(StandIn):
         """A revision (short name) of an existing service; updates latest_ready/created.
 
         Cloud SQL instances go where the API keeps them: a `cloudsql` volume with
-        cloud_sql_instance.instances, mounted at /cloudsql in the container. Unset limits stay
-        unset (the real API fills defaults such as timeout 300s and concurrency 80), except the max
-        instances, which the API's own docstring says it fills (SERVER_DEFAULT_MAX_INSTANCES)."""
+        cloud_sql_instance.instances, mounted at /cloudsql in the container. Unset limits are
+        answered with the server's defaults: max instances 100 (SERVER_DEFAULT_MAX_INSTANCES), and,
+        unless `fills_revision_defaults` is off, request timeout 300 s and concurrency 80, or 1
+        under one CPU (SERVER_DEFAULT_TIMEOUT)."""
         bad = [i for i in cloudsql_instances if not _CLOUDSQL_INSTANCE.match(i)]
         if bad:
             raise ValueError(f"Cloud SQL instances must be project:region:instance, got {bad}")
@@ -370,6 +403,9 @@ class RunStandIn(StandIn):
                 scaling=run_v2.RevisionScaling(max_instance_count=max_instance_count or SERVER_DEFAULT_MAX_INSTANCES,
                                                min_instance_count=min_instance_count or 0),
                 max_instance_request_concurrency=concurrency or 0, session_affinity=session_affinity)
+            if self.fills_revision_defaults:
+                proto.max_instance_request_concurrency = concurrency or server_default_concurrency(cpu)
+                timeout = timeout or SERVER_DEFAULT_TIMEOUT
             if execution_environment:
                 # Revision.execution_environment (ExecutionEnvironment: EXECUTION_ENVIRONMENT_GEN1, _GEN2).
                 proto.execution_environment = run_v2.ExecutionEnvironment[

@@ -33,7 +33,8 @@ conditions fire without one (AlertPolicy.Condition, google/monitoring/v3/alert.p
   measures the deploy against the incident's start, which a slow burn does not give. A threshold condition whose
   alignment period is longer than an hour (a 5xx count or share over a day: "The alignment period is a look-back
   interval", Cloud Monitoring, "Behavior of metric-based alerting policies") is the same form, as is a PromQL
-  condition reading a range of more than an hour back (`increase(...[24h])`, or a value `offset 1d`), and an MQL
+  condition reading a range of more than an hour back (`increase(...[24h])`, or a value `offset 1d`) or a value
+  pinned to a fixed time (`@ 1609746000`), and an MQL
   condition whose window is longer than an hour (`align delta(1d)`, `group_by sliding(6h)`, `window 2h`, `every 2h`,
   `time_shift 1d`; `_long_range`), and a SQL condition run less often than hourly, or on no stated schedule (its
   query "receives all rows received since the last time the query was run", SqlCondition, types/alert.py;
@@ -193,6 +194,16 @@ _PROMQL_UNITS = {"ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w"
 _PROMQL_RANGE = re.compile(r"\[\s*((?:\d+(?:ms|s|m|h|d|w|y))+)\s*(?::[^\]]*)?\]")
 _PROMQL_OFFSET = re.compile(r"\boffset\s+((?:\d+(?:ms|s|m|h|d|w|y))+)(?!\w)")
 _PROMQL_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+# An `@` modifier pins a selector to a fixed time: "The @ modifier allows changing the evaluation time for individual
+# instant and range vectors in a query. The time supplied to the @ modifier is a unix timestamp and described with a
+# float literal" (Prometheus, "Querying basics": `http_requests_total @ 1609746000`). The value it reads is that
+# instant's whatever time the condition runs, so, like an `offset` of hours, it states no failure now, however near the
+# instant was when the policy was written. `@ start()` and `@ end()` are not pinned here: "For an instant query,
+# start() and end() both resolve to the evaluation time" (same page), and an alerting condition is evaluated as one
+# (UNCONFIRMED for Cloud Monitoring's PromQL, whose pages read name neither `@` nor start()/end()). A label value in
+# quotes ("a@1") is no modifier.
+_PROMQL_AT = re.compile(r"@\s*([+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)(?![\w.])")
+_PROMQL_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
 
 
 def _longest_range(query: str) -> tuple[str, float] | None:
@@ -203,6 +214,12 @@ def _longest_range(query: str) -> tuple[str, float] | None:
     ranges = [(written, sum(int(n) * _PROMQL_UNITS[unit] for n, unit in _PROMQL_PART.findall(duration)))
               for written, duration in found]
     return max(ranges, key=lambda written_seconds: written_seconds[1]) if ranges else None
+
+
+def _pinned_time(query: str) -> str:
+    """The first `@ <timestamp>` of a PromQL query as written (`@ 1609746000`), or "" when it pins none."""
+    found = _PROMQL_AT.search(_PROMQL_QUOTED.sub('""', query))
+    return f"@ {found.group(1)}" if found else ""
 
 
 # An MQL query (Cloud Monitoring, "Alerting policies with MQL": "All MQL queries start with ... A fetch operation"; a
@@ -243,13 +260,17 @@ def _longest_mql_window(query: str) -> tuple[str, float] | None:
 
 def _long_range(incident: Incident, policy: str) -> str:
     """A query condition that reads a range of more than an hour back: the slow burn's form, written in PromQL
-    (`increase(...[1d])`, `rate(...[24h])`, `offset 1d`) or in MQL (`align delta(1d)`, `group_by sliding(6h)`, `window
+    (`increase(...[1d])`, `rate(...[24h])`, `offset 1d`, or a value pinned to a fixed time, `@ 1609746000`) or in MQL (`align delta(1d)`, `group_by sliding(6h)`, `window
     2h`, `every 2h`, `time_shift 1d`). Held whichever part of the query the range is in (a day's volume beside a
     5-minute share, say): which part of the query fired is not stated."""
     if incident.condition_kind != "other":
         return ""
     query = incident.condition_filter
     mql = _MQL_KIND in incident.condition_kinds or bool(_MQL_QUERY.match(query))
+    pinned = "" if mql else _pinned_time(query)
+    if pinned:
+        return (f"the query of {policy} reads a value pinned to a fixed time ({pinned}): the same instant's value "
+                "whenever the condition runs, so no failure now is stated, and its start is not when any failure began")
     longest = _longest_mql_window(query) if mql else _longest_range(query)
     if longest is None or longest[1] <= FAST_BURN_LOOKBACK_SECONDS:
         return ""

@@ -306,11 +306,38 @@ def test_revision_limits_and_cloudsql_in_the_real_fields(revisions, standins, se
     assert revision.scaling.max_instance_count == 5
     assert revision.timeout == timedelta(seconds=300)
     assert revision.max_instance_request_concurrency == 80
-    plain = revisions.get_revision(name=f"{SERVICE}/revisions/{OLD}")  # nothing given: nothing set, but the max
-    # instances, which Google's server answers with its default: RevisionScaling.max_instance_count, "When
-    # unspecified, the field is set to the server default value of 100" (vendor_settings.proto)
+    plain = revisions.get_revision(name=f"{SERVICE}/revisions/{OLD}")  # nothing given: the server's defaults
+    # RevisionScaling.max_instance_count, "When unspecified, the field is set to the server default value of 100"
+    # (vendor_settings.proto); the request timeout's 5 minutes (Cloud Run, "Set request timeout"); concurrency
+    # "defaults to 80 when requested CPU >= 1" (RevisionTemplate.max_instance_request_concurrency,
+    # revision_template.proto). Written into the revision: UNCONFIRMED for the last two (SERVER_DEFAULT_TIMEOUT).
     assert not plain.volumes and plain.scaling.max_instance_count == 100
-    assert not run_v2.Revision.pb(plain).HasField("timeout") and plain.max_instance_request_concurrency == 0
+    assert plain.timeout == timedelta(seconds=300) and plain.max_instance_request_concurrency == 80
+
+
+@pytest.mark.parametrize(("cpu", "concurrency"), [(None, 80), ("1", 80), ("2", 80), ("1000m", 80), ("0.5", 1),
+                                                  ("500m", 1)])
+def test_an_unset_concurrency_is_the_servers_default_for_the_cpu(revisions, standins, seeded, anchor, cpu, concurrency):
+    """"If not specified or 0, concurrency defaults to 80 when requested CPU >= 1 and defaults to 1 when requested
+    CPU < 1" (RevisionTemplate.max_instance_request_concurrency, google-cloud-run 0.16.2); a set value is kept."""
+    standins.run.add_revision(SERVICE, "backend-00003-cpu", anchor, cpu=cpu)
+    standins.run.add_revision(SERVICE, "backend-00004-set", anchor, cpu=cpu, concurrency=7)
+    assert revisions.get_revision(name=f"{SERVICE}/revisions/backend-00003-cpu").max_instance_request_concurrency \
+        == concurrency
+    assert revisions.get_revision(name=f"{SERVICE}/revisions/backend-00004-set").max_instance_request_concurrency == 7
+
+
+def test_the_other_reading_leaves_an_unset_timeout_and_concurrency_unset(revisions, standins, seeded, anchor):
+    """Whether the server writes those two defaults into the revision is UNCONFIRMED: `fills_revision_defaults`
+    off answers them unset (absent, 0), as the stand-in did before; the max instances stay filled (documented)."""
+    standins.run.fills_revision_defaults = False
+    try:
+        standins.run.add_revision(SERVICE, "backend-00003-raw", anchor)
+    finally:
+        standins.run.fills_revision_defaults = True
+    raw = revisions.get_revision(name=f"{SERVICE}/revisions/backend-00003-raw")
+    assert not run_v2.Revision.pb(raw).HasField("timeout") and raw.max_instance_request_concurrency == 0
+    assert raw.scaling.max_instance_count == 100
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

@@ -189,6 +189,15 @@ UNSTATED = [
     ("PromQL yesterday's 5xx", _kind("conditionPrometheusQueryLanguage", {
         "query": PROMQL.replace("[5m]", "[5m] offset 1d")}),
      "a range of 24 h back (offset 1d)"),
+    # An `@` modifier pins a value to a fixed time: that instant's value whenever the condition runs, however near.
+    ("PromQL 5xx pinned to a timestamp", _kind("conditionPrometheusQueryLanguage", {
+        "query": PROMQL.replace("[5m]", "[5m] @ 1609746000")}), "pinned to a fixed time (@ 1609746000)"),
+    ("PromQL pinned with a fraction, before an offset of 5 min", _kind("conditionPrometheusQueryLanguage", {
+        "query": PROMQL.replace("[5m]", "[5m] @ 1609746000.5 offset 5m")}), "(@ 1609746000.5)"),
+    ("PromQL pinned, no space", _kind("conditionPrometheusQueryLanguage", {
+        "query": PROMQL.replace("[5m]", "[5m]@1609746000")}), "(@ 1609746000)"),
+    ("PromQL a rise against a pinned instant", _kind("conditionPrometheusQueryLanguage", {
+        "query": "sum(rate(x[5m])) / sum(rate(x[5m] @ 1700000000)) > 2"}), "(@ 1700000000)"),
     # A SQL condition reads the log rows since its last run: hours of them on a schedule of more than an hour.
     ("SQL run every 6 hours", _sql({"hourly": {"periodicity": 6}}), "a SQL condition run every 6 h (conditionSql)"),
     ("SQL run daily", _sql({"daily": {"periodicity": 1, "executionTime": {"hours": 3}}}), "run every 24 h"),
@@ -226,6 +235,13 @@ STATED = [
         " | align rate(1m) | condition val() > 1 '1/s'")})),
     ("a PromQL offset of 5 min", _kind("conditionPrometheusQueryLanguage", {
         "query": PROMQL.replace("[5m]", "[5m] offset 5m")})),
+    # `@ end()` and `@ start()` are the evaluation time in an instant query; an @ in a quoted label value is none.
+    ("a PromQL value at end()", _kind("conditionPrometheusQueryLanguage", {
+        "query": PROMQL.replace("[5m]", "[5m] @ end()")})),
+    ("a PromQL value at start()", _kind("conditionPrometheusQueryLanguage", {
+        "query": PROMQL.replace("[5m]", "[5m] @ start()")})),
+    ("a PromQL label value holding an @ and digits", _kind("conditionPrometheusQueryLanguage", {
+        "query": 'sum(rate(x{owner="ops@1609746000"}[5m])) > 1'})),
     ("an SLO burn rate", lambda i, c: c["conditionThreshold"].update(
         filter='select_slo_burn_rate("projects/p/services/s/serviceLevelObjectives/o", "3600s")')),
     ("an SLO's burn rate over its lookback", _slo("select_slo_burn_rate", comparison="COMPARISON_GT", bar=10.0,

@@ -16,9 +16,9 @@ from shared.diagnosis.lock_waits import LOCK_ADVICE, LOCK_TIMEOUT, lock_timeouts
 from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, duration, pct, unread_rule_outs
 from shared.diagnosis.env_hosts import deploy_brought
-from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES,
+from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_MAX_INSTANCES,
                                                   cite_hosts_brought, cite_instance_brought, scaling_tightened,
-                                                  settings_changed)
+                                                  requests_per_instance, settings_changed)
 from shared.diagnosis.rules.refusals import refusals
 from shared.diagnosis.rules.answered_alike import answered_alike
 from shared.diagnosis.rules.target_capacity import before_the_deploy, cannot_carry, just_before
@@ -418,8 +418,8 @@ def _memory_tightened(before: Revision, after: Revision) -> str:
     """How `after` gives each request less memory than `before`, in words, or "". An unread memory
     limit is unknown (the API fills one on every revision); unset concurrency is Cloud Run's 80."""
     known = bool(before.memory_mib and after.memory_mib)
-    old_conc = before.container_concurrency or DEFAULT_CONCURRENCY
-    new_conc = after.container_concurrency or DEFAULT_CONCURRENCY
+    old_conc = requests_per_instance(before)
+    new_conc = requests_per_instance(after)
     if known and after.memory_mib < before.memory_mib:
         return f"memory limit lowered from {before.memory_mib:g} MiB to {after.memory_mib:g} MiB"
     if new_conc > old_conc and (not known or after.memory_mib <= before.memory_mib):

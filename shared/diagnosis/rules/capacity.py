@@ -5,7 +5,7 @@ from shared.diagnosis.evidence import Revision
 from shared.diagnosis.facts import Facts, query_of
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
-from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES
+from shared.diagnosis.rules.deploy_changes import DEFAULT_MAX_INSTANCES, requests_per_instance
 from shared.diagnosis.rules.target_capacity import before_the_deploy, cannot_carry, just_before
 from shared.diagnosis.signatures import Finding, Signature
 
@@ -112,8 +112,8 @@ def _deploy_lowered(facts: Facts, c: Citation, revision: Revision) -> tuple[str,
     previous, lead = deploy
     pairs = (("max instances", previous.max_instance_count or DEFAULT_MAX_INSTANCES,
               revision.max_instance_count or DEFAULT_MAX_INSTANCES),
-             ("requests per instance", previous.container_concurrency or DEFAULT_CONCURRENCY,
-              revision.container_concurrency or DEFAULT_CONCURRENCY))
+             ("requests per instance", requests_per_instance(previous),
+              requests_per_instance(revision)))
     lowered = [f"{what} from {before} to {after}" for what, before, after in pairs if after < before]
     if not lowered:
         return "", None

@@ -27,7 +27,8 @@ from shared.diagnosis.rules.connector_signs import (CANNOT_SCALE, CHANGE_UNDER_W
                                                     revision_p99, still_on_a_connector, stress, usual_hang)
 from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, sql_down_while_failing, sql_lagging,
                                                   sql_unreported, sql_unreported_words)
-from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES, deploy_lowered_timeout
+from shared.diagnosis.rules.deploy_changes import (DEFAULT_MAX_INSTANCES, deploy_lowered_timeout,
+                                                  requests_per_instance)
 from shared.diagnosis.rules.never_left import never_left_observed, only_never_left
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
@@ -616,7 +617,7 @@ def _waiting_for_an_instance(facts: Facts, c: Citation) -> str:
     limit, seen, what = reached
     c.cite("metric", query_of(b.instances, "container/instance_count"), f"max {seen:.0f} instances {facts.incident}",
            f"< {what}: instances to spare, so requests are not shown waiting for one", False)
-    per_instance = revision.container_concurrency or DEFAULT_CONCURRENCY
+    per_instance = requests_per_instance(revision)
     return (f"{revision.short_name} was at its max instances ({seen:.0f} of {limit}, {per_instance} requests per "
             "instance) while its requests hung: they may be waiting in Cloud Run for a free instance, which a "
             "busy connector does not explain alone")

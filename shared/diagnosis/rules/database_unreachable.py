@@ -15,7 +15,8 @@ from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_signs import dials_around_connector, failing_revision, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
-from shared.diagnosis.rules.deploy_changes import ADMIN_API_REFUSALS, cite_hosts_brought, cite_instance_brought
+from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, cite_hosts_brought, cite_instance_brought,
+                                                  max_instances, requests_per_instance)
 from shared.diagnosis.rules.never_left import NOTHING_TO_SCALE, never_left_advice, never_left_observed, only_never_left
 from shared.diagnosis.pool_settings import pool_size_raised
 from shared.diagnosis.secret_refs import pinned_secrets_changed, plain_credentials_changed
@@ -452,12 +453,12 @@ def _raised_max_instances(facts: Facts, c: Citation) -> str:
     deploy_window_seconds, raised max instances over the Ready revision before it: every instance
     holds its own pool, so the deploy may have brought the connections (a person weighs it; the
     deploy competes as bad_revision when its failures began with it)."""
-    deploy = _deploy_raised(facts, "max_instance_count")
+    deploy = _deploy_raised(facts, max_instances)
     if deploy is None:
         return ""
     suspect, previous, lead = deploy
     said = (f"{suspect.short_name}, deployed {int(lead // 60)} min before the incident, raised max instances from "
-            f"{previous.max_instance_count} ({previous.short_name}) to {suspect.max_instance_count}: each instance "
+            f"{max_instances(previous)} ({previous.short_name}) to {max_instances(suspect)}: each instance "
             "holds its own connection pool")
     c.cite("api", "run.revisions.list: scaling.max_instance_count", said, "context", None, role="context")
     return said
@@ -485,15 +486,18 @@ def _pools_held(facts: Facts, c: Citation) -> str:
     return said
 
 
-def _deploy_raised(facts: Facts, setting: str) -> tuple[Revision, Revision, float] | None:
+def _deploy_raised(facts: Facts, setting: Callable[[Revision], int]) -> tuple[Revision, Revision, float] | None:
     """The recent deploy (`Facts.recent_deploy`: the newest serving revision, the Ready revision before
-    it, the seconds from its creation to the incident) when it raised `setting`, a Revision field read
-    on both (an unset one is not guessed); else None."""
+    it, the seconds from its creation to the incident) when it raised `setting`, a revision's setting as
+    Cloud Run runs it (deploy_changes.max_instances, requests_per_instance: unset is Cloud Run's default).
+    Unset and the default the server may fill in its place are one value: compared as read, an unset
+    max instances (0, read as None) under 200 said nothing where the server's 100 under 200 said "raised",
+    the same deploy; else None."""
     deploy = facts.recent_deploy()
     if deploy is None:
         return None
-    new, old = (getattr(revision, setting) for revision in deploy[:2])
-    return deploy if new is not None and old is not None and new > old else None
+    new, old = (setting(revision) for revision in deploy[:2])
+    return deploy if new > old else None
 
 
 def _resolved_elsewhere(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
@@ -596,19 +600,19 @@ def _busier_instances(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     """Why the Auth Proxy's refusals at its own --max-connections are the new revision's own, or "":
     every refusal is one, every one came from the newest serving revision, deployed within
     deploy_window_seconds, and it runs more requests at once in each instance than the Ready
-    revision before it (max_instance_request_concurrency, both read). The proxy the refusals come
+    revision before it (max_instance_request_concurrency; unset is Cloud Run's default). The proxy the refusals come
     from runs in the revision's own instances (its lines are in the revision's stdout: a sidecar),
     and its limit is per instance; more requests at once in each instance hold more connections
     through it, and sending traffic back restores the concurrency that fit (bad_revision judges the
     deploy). The same concurrency on both (a burst of load, a larger pool the revision's settings
     do not show) competes instead."""
     found = _only_from_the_new_revision(facts, refused, _PROXY)
-    if found is None or _deploy_raised(facts, "container_concurrency") is None:
+    if found is None or _deploy_raised(facts, requests_per_instance) is None:
         return ""
     suspect, previous, _ = found
     return (f"the Auth Proxy's refusals at its own limit all come from {suspect.short_name}, whose deploy raised the "
-            f"requests each instance runs at once from {previous.container_concurrency} ({previous.short_name}) to "
-            f"{suspect.container_concurrency}: the proxy runs in each instance, so they are the new revision's own "
+            f"requests each instance runs at once from {requests_per_instance(previous)} ({previous.short_name}) to "
+            f"{requests_per_instance(suspect)}: the proxy runs in each instance, so they are the new revision's own "
             "(bad_revision)")
 
 

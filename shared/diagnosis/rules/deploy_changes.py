@@ -28,6 +28,25 @@ def timeout_seconds(revision: Revision) -> float:
 # requests at the same time" (docs "About concurrency").
 DEFAULT_MAX_INSTANCES = 100
 DEFAULT_CONCURRENCY = 80
+# Under one CPU the default is 1: RevisionTemplate.max_instance_request_concurrency, "If not specified or 0,
+# concurrency defaults to 80 when requested CPU >= 1 and defaults to 1 when requested CPU < 1"
+# (google/cloud/run/v2/revision_template.proto, google-cloud-run 0.16.2).
+DEFAULT_CONCURRENCY_UNDER_ONE_CPU = 1
+
+
+def requests_per_instance(revision: Revision) -> int:
+    """The requests each instance of the revision takes at once: its max_instance_request_concurrency, or, unset (0
+    or absent), Cloud Run's default for its CPU limit (1 under one CPU, else 80; a CPU limit not read is Cloud Run's
+    default of 1 CPU). Unset and the server's filled default thus read the same (sandbox/standins/run.py)."""
+    if revision.container_concurrency:
+        return revision.container_concurrency
+    under_one_cpu = revision.cpu_limit is not None and revision.cpu_limit < 1
+    return DEFAULT_CONCURRENCY_UNDER_ONE_CPU if under_one_cpu else DEFAULT_CONCURRENCY
+
+
+def max_instances(revision: Revision) -> int:
+    """The revision's max instances: scaling.max_instance_count, or, unset, Cloud Run's default of 100."""
+    return revision.max_instance_count or DEFAULT_MAX_INSTANCES
 
 
 def settings_changed(before: Revision, after: Revision) -> list[str]:
@@ -36,8 +55,8 @@ def settings_changed(before: Revision, after: Revision) -> list[str]:
     pairs = (("request timeout", f"{timeout_seconds(before):.0f} s", f"{timeout_seconds(after):.0f} s"),
              ("max instances", before.max_instance_count or DEFAULT_MAX_INSTANCES,
               after.max_instance_count or DEFAULT_MAX_INSTANCES),
-             ("requests per instance", before.container_concurrency or DEFAULT_CONCURRENCY,
-              after.container_concurrency or DEFAULT_CONCURRENCY),
+             ("requests per instance", requests_per_instance(before),
+              requests_per_instance(after)),
              ("min instances", before.min_instance_count, after.min_instance_count))
     return ([f"{what} from {old} to {new}" for what, old, new in pairs if old != new] + resources_changed(before, after)
             + instance_settings_changed(before, after))
@@ -75,8 +94,8 @@ def scaling_tightened(before: Revision, after: Revision) -> list[str]:
     cold-start latency", k8s.min.proto): each start is slower. Each leaves Cloud Run shorter of
     instances while it starts them, and each comes back with the revision before it."""
     tightened = []
-    old_conc = before.container_concurrency or DEFAULT_CONCURRENCY
-    new_conc = after.container_concurrency or DEFAULT_CONCURRENCY
+    old_conc = requests_per_instance(before)
+    new_conc = requests_per_instance(after)
     if new_conc < old_conc:
         tightened.append(f"requests per instance lowered from {old_conc} to {new_conc}")
     if after.min_instance_count < before.min_instance_count:

@@ -65,7 +65,7 @@ from shared.diagnosis.evidence import Revision, Service, TrafficType, at_micros
 from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS, TARGET_LOAD_MINUTES, Facts, Window, query_of
 from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.rules.base import Citation
-from shared.diagnosis.rules.deploy_changes import DEFAULT_CONCURRENCY, DEFAULT_MAX_INSTANCES
+from shared.diagnosis.rules.deploy_changes import DEFAULT_MAX_INSTANCES, requests_per_instance
 
 # The fewest minutes, with the target's requests and its active instances both read, over which the
 # requests an instance carried are judged: one minute is a gauge's sample, not a rate.
@@ -213,12 +213,12 @@ def _room_for_the_longest(load: float, limit: int | None, candidate: Revision) -
     if limit is None:
         return ""
     timeout = candidate.timeout_seconds or DEFAULT_REQUEST_TIMEOUT_SECONDS
-    slots = limit * (candidate.container_concurrency or DEFAULT_CONCURRENCY)
+    slots = limit * requests_per_instance(candidate)
     in_flight = load / 60 * timeout
     if in_flight > slots:
         return ""
     return (f"at most {in_flight:.0f} requests in flight at its {timeout:g} s timeout, against {slots} it may hold "
-            f"({limit} instances at {candidate.container_concurrency or DEFAULT_CONCURRENCY} each)")
+            f"({limit} instances at {requests_per_instance(candidate)} each)")
 
 
 def instance_limit(service: Service, revision: Revision) -> tuple[int | None, str]:
@@ -261,8 +261,8 @@ def _limits(candidate: Revision, suspect: Revision, manual: bool) -> list[tuple[
     its max instances and requests per instance (unset: Cloud Run's 100 and 80). MANUAL: the fleet is the
     service's, so what each instance takes: its requests, CPU and memory (Container.resources.limits, k8s_min.
     proto; unread: not compared), all of which a fixed fleet spreads more load over."""
-    concurrency = ("requests per instance", candidate.container_concurrency or DEFAULT_CONCURRENCY,
-                   suspect.container_concurrency or DEFAULT_CONCURRENCY, "")
+    concurrency = ("requests per instance", requests_per_instance(candidate),
+                   requests_per_instance(suspect), "")
     if manual:
         return [concurrency, ("CPU", candidate.cpu_limit, suspect.cpu_limit, ""),
                 ("memory", candidate.memory_mib, suspect.memory_mib, " MiB")]
