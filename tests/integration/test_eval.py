@@ -72,7 +72,8 @@ def test_an_expected_fix_not_made_is_a_missed_action_and_misses_the_bar(tmp_path
     # expecting the rollback is missed, not wrong. connector_saturation's scale-up is proposed (no
     # allow_one_way policy): a scenario expecting it applied is missed too, one short of the fix.
     data = yaml.safe_load((SCENARIO_DIR / "previous_also_failing.yaml").read_text())
-    data["expect"] = {"signature": "bad_revision", "status": "applied", "action": "rollback_traffic"}
+    data["expect"] = {"signature": "bad_revision", "status": "applied", "action": "rollback_traffic",
+                      "to_revision": "backend-00001-abc"}
     (tmp_path / "no_rollback.yaml").write_text(yaml.safe_dump(data))
     data = yaml.safe_load((SCENARIO_DIR / "connector_saturation.yaml").read_text())
     data["expect"] = {"signature": "connector_saturation", "status": "applied", "action": "scale_connector"}

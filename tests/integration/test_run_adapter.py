@@ -413,9 +413,18 @@ def test_revision_limits_and_cloudsql_round_trip(adapter, standins, anchor):
     sql = revisions["backend-00003-sql"]
     assert sql.cloudsql_instances == ("demo-project:us-central1:orders-db", "example.com:p:europe-west1:db2")
     assert (sql.max_instance_count, sql.timeout_seconds, sql.container_concurrency) == (5, 300.0, 80)
-    old = revisions[OLD]  # unset fields read as None / empty, not as 0; the max instances as the server fills it
+    # Unset fields read as None / empty, not as 0; max instances, the request timeout and concurrency as the
+    # stand-in fills them after Google's documented defaults (sandbox/standins/run.py: 100, 300 s, 80 at >= 1 CPU).
+    old = revisions[OLD]
     assert (old.cloudsql_instances, old.max_instance_count, old.timeout_seconds, old.container_concurrency) == (
-        (), 100, None, None)
+        (), 100, 300.0, 80)
+    standins.run.fills_revision_defaults = False   # the other reading: the server leaves them unset
+    try:
+        standins.run.add_revision(SERVICE, "backend-00004-raw", anchor)
+    finally:
+        standins.run.fills_revision_defaults = True
+    raw = {r.short_name: r for r in adapter.list_revisions(SERVICE)}["backend-00004-raw"]
+    assert (raw.max_instance_count, raw.timeout_seconds, raw.container_concurrency) == (100, None, None)
 
 
 def test_revision_fields_seeded_from_a_scenario(standin_env, standins, anchor, tmp_path):
