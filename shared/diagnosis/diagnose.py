@@ -158,6 +158,25 @@ def _insufficient(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None
 _HEALTHY_MIN_MINUTES = 2
 
 
+def _newer_minutes_failing(facts: Facts, bar: HealthBar) -> str:
+    """The minutes after the whole ones (Facts.complete_until), as read, in words if they already fail at
+    the alert's bar; "" otherwise. They never make `healthy` (their 5xx may not be in yet), but a visible
+    5xx, 429 or slow p99 happened, whatever may still be missing beside it: it unmakes it, as the sweep's
+    newest minutes do (judging.newest_minutes_disagree)."""
+    until, newest = facts.complete_until, facts.data_until
+    if until is None or newest is None or until >= newest:
+        return ""
+    window = Window(until, newest)
+    counts, p99 = facts.requests(window), facts.p99_seconds(window)
+    allowed = count_allowed(bar, window)
+    slow = bool(p99) and max(p99) >= bar.p99_seconds
+    if counts.refused_ratio <= bar.error_ratio and (allowed is None or counts.refused <= allowed) and not slow:
+        return ""
+    return (f"the newest minutes, not yet whole, already fail: {counts.refused:.0f} of {counts.total:.0f} requests "
+            f"5xx or 429 ({counts.refused_ratio:.1%})" + (f", p99 max {max(p99):.1f} s" if p99 else "")
+            + f" in {window}")
+
+
 def _note_not_whole(facts: Facts, context: list[EvidenceItem], bar: HealthBar) -> None:
     """Says why requests that look clean in the newest minutes as read are not `healthy` when those minutes
     are not whole yet (Facts.complete_until, Facts.whole_line): which series ends where, so that a person
@@ -229,6 +248,12 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
         _note_not_whole(facts, context, bar)
         return None
     about = Signature.HEALTHY.value
+    newer = _newer_minutes_failing(facts, bar)
+    if newer:
+        context.append(EvidenceItem(source="metric", query=b.requests.query, observed=newer,
+                                    threshold=f"not judged healthy: {newer}", passed=False, role="context",
+                                    about=about))
+        return None
     failing = _named_revision_failing(facts, window, bar)
     if failing:
         context.append(EvidenceItem(source="metric", query=b.requests.query, observed=failing,

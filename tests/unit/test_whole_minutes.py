@@ -97,6 +97,8 @@ HEALTHY = {
         lambda: _fails_until(-1, 4), 3, True),
     "control: no 5xx point, the hangs stopped at -1, read at +7": (lambda: _no_5xx_point(4), 3, True),
     "control: 500 points of 0 up to +4, read at +7": (lambda: _zeros_written(4), 3, True),
+    "control: 500s visible again at +6 and +7, newer than the whole minutes (up to +4), read at +7": (
+        lambda: _fails_until(-1, 7).requests(OLD, 5, 7, 10, code="500"), 0, False),
     "control: one revision still failing in every series up to +4, read at +7": (
         lambda: _split(4, 4), 3, False),
 }
