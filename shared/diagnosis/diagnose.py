@@ -88,9 +88,9 @@ def _verdict(facts: Facts, context: list[EvidenceItem]) -> Diagnosis:
                 f"{since}); not judged healthy, since the minutes since the incident started still hold failures, "
                 "and nothing is done about failures that have stopped" if stopped.whole else
                 f"they may have stopped: its newest {_HEALTHY_MIN_MINUTES} minutes (since {since}) look clean, but "
-                f"they are not whole yet (a series' newest point is {hms(facts.complete_until)}; a point is visible "
-                f"up to {INGEST_LAG.total_seconds():.0f} s after its minute, and the minutes after it may still hold "
-                "failures), while the whole minutes still fail; whether they stopped is not known, and nothing is "
+                f"they are not whole yet (the minutes are whole up to {hms(facts.complete_until)}; a point is "
+                f"visible up to {INGEST_LAG.total_seconds():.0f} s after its minute, and the minutes after it may "
+                f"still hold failures: {facts.series_ends()}), while the whole minutes still fail; whether they stopped is not known, and nothing is "
                 "done about failures that may have stopped")
         return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
                          summary=f"{found.signature.value} matched the incident's failures ({found.summary}), but "
@@ -158,6 +158,53 @@ def _insufficient(facts: Facts, context: list[EvidenceItem]) -> Diagnosis | None
 _HEALTHY_MIN_MINUTES = 2
 
 
+def _newer_minutes_failing(facts: Facts, bar: HealthBar) -> str:
+    """The minutes after the whole ones (Facts.complete_until), as read, in words if they already fail at
+    the alert's bar; "" otherwise. They never make `healthy` (their 5xx may not be in yet), but a visible
+    5xx, 429 or slow p99 happened, whatever may still be missing beside it: it unmakes it, as the sweep's
+    newest minutes do (judging.newest_minutes_disagree)."""
+    until, newest = facts.complete_until, facts.data_until
+    if until is None or newest is None or until >= newest:
+        return ""
+    window = Window(until, newest)
+    counts, p99 = facts.requests(window), facts.p99_seconds(window)
+    allowed = count_allowed(bar, window)
+    slow = bool(p99) and max(p99) >= bar.p99_seconds
+    if counts.refused_ratio <= bar.error_ratio and (allowed is None or counts.refused <= allowed) and not slow:
+        return ""
+    return (f"the newest minutes, not yet whole, already fail: {counts.refused:.0f} of {counts.total:.0f} requests "
+            f"5xx or 429 ({counts.refused_ratio:.1%})" + (f", p99 max {max(p99):.1f} s" if p99 else "")
+            + f" in {window}")
+
+
+def _note_not_whole(facts: Facts, context: list[EvidenceItem], bar: HealthBar) -> None:
+    """Says why requests that look clean in the newest minutes as read are not `healthy` when those minutes
+    are not whole yet (Facts.complete_until, Facts.whole_line): which series ends where, so that a person
+    sees which of them may still be arriving. Only where the minutes as read since the incident started
+    are clean and fast at the alert's bar: otherwise they are no reason to hold `healthy` back."""
+    until, newest = facts.complete_until, facts.data_until
+    if until is None or newest is None or until >= newest or any(
+            e.about == Signature.HEALTHY.value and e.passed is False for e in context):
+        return
+    start = max(newest - timedelta(seconds=facts.s.recent_seconds), facts.b.incident_started_at)
+    if start >= newest:
+        return
+    read = Window(start, newest)
+    counts, p99 = facts.requests(read), facts.p99_seconds(read)
+    if (counts.total < facts.s.min_requests or counts.refused_ratio > bar.error_ratio or not p99
+            or max(p99) >= bar.p99_seconds):
+        return
+    context.append(EvidenceItem(
+        source="metric", query=facts.b.requests.query,
+        observed=f"{counts.total:.0f} requests, {counts.refused:.0f} 5xx or 429 in {read} as read",
+        threshold=f"not judged healthy: the minutes after {hms(until)} are not whole yet (newest points: "
+                  f"{facts.series_ends()}; a point is visible up to "
+                  f"{INGEST_LAG.total_seconds():.0f} s after its minute, each series on its own, and a minute with "
+                  "no 5xx point may be one whose 5xx are not in yet), and the whole minutes since the incident "
+                  "started do not show it healthy on their own",
+        passed=False, role="context", about=Signature.HEALTHY.value))
+
+
 def _note_count_left(facts: Facts, context: list[EvidenceItem], bar: HealthBar, other_reason: bool,
                      refused: float, window: Window) -> None:
     """Says why requests clean by their share and fast are not `healthy` when the one thing missing is the
@@ -198,8 +245,15 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
     if not (clean and fast and minutes >= _HEALTHY_MIN_MINUTES):
         _note_count_left(facts, context, bar, clean or recent.refused_ratio > bar.error_ratio or not fast
                          or minutes < _HEALTHY_MIN_MINUTES or recent.total < s.min_requests, refused, window)
+        _note_not_whole(facts, context, bar)
         return None
     about = Signature.HEALTHY.value
+    newer = _newer_minutes_failing(facts, bar)
+    if newer:
+        context.append(EvidenceItem(source="metric", query=b.requests.query, observed=newer,
+                                    threshold=f"not judged healthy: {newer}", passed=False, role="context",
+                                    about=about))
+        return None
     failing = _named_revision_failing(facts, window, bar)
     if failing:
         context.append(EvidenceItem(source="metric", query=b.requests.query, observed=failing,
@@ -361,7 +415,7 @@ def _clean_newest(facts: Facts, found: Finding, until: datetime) -> tuple[Eviden
                         observed=f"{counts.total:.0f} requests in the newest {len(newest)} minutes {window}, "
                                  f"{refused:.0f} 5xx or 429, p99 max {max(p99):.1f} s"
                                  + (f"; failing since {hms(facts.failing_since)}" if facts.failing_since else "")
-                                 + ("" if whole else f"; not whole yet: a series' newest point is "
+                                 + ("" if whole else f"; not whole yet: the minutes are whole up to "
                                                      f"{hms(facts.complete_until)}, and the minutes after it may "
                                                      "still be arriving"),
                         threshold=f"each of the newest {_HEALTHY_MIN_MINUTES} minutes <= {bar.error_ratio:.1%} 5xx or "

@@ -315,7 +315,9 @@ class Facts:
         later) would be visible by now (no later than `collected_at` - INGEST_LAG). Otherwise the
         minutes after its newest point are not known to be whole, and the data is read up to that
         point only: a 5xx series that did stop there costs a minute or two of waiting, one that is
-        late is never read as zero errors. (A point of one series whose value is still partial, its
+        late is never read as zero errors. And never past `whole_line` (INGEST_LAG before the read, by
+        real time): a series whose newest point is older than the lag, or a series not in the answer at
+        all, says nothing of the minutes after it. (A point of one series whose value is still partial, its
         underlying series reduced in part, cannot be told from the answer; with request_count grouped
         by revision, class and code each group is one series of Cloud Run's.)"""
         if self.data_until is None:
@@ -323,7 +325,42 @@ class Facts:
         settled = self.b.collected_at - INGEST_LAG - timedelta(seconds=60)
         late = [points.latest for points in self.points(self.b.requests) + self.points(self.b.latencies)
                 if points.ends and settled < points.latest < self.data_until]
-        return min(late, default=self.data_until)
+        return min(late + [self.whole_line, self.data_until])
+
+    @cached_property
+    def whole_line(self) -> datetime:
+        """No minute ending after this is read as whole (whole_until: INGEST_LAG before the read, by real
+        time), whatever the answer holds. A 5xx series ends where failures stopped, or where its newest
+        points are not ingested yet, and a series with no point yet is not in the answer at all: each
+        series is ingested on its own, up to INGEST_LAG after its minute, so a newer minute may hold
+        its 200s and not yet its 500s (read as clean). Whether Cloud Monitoring writes a point of 0 for
+        a minute with no 5xx is UNCONFIRMED (delta metrics' zero-count points are likely omitted, in
+        which case a missing 5xx point in a minute is never proof): read either way, a minute newer
+        than this line may still be missing failures, and `healthy` (Facts.recent) does not read it.
+        On the points' own minutes: the end of the newest request point at or before the line, so that
+        the windows cut there hold whole minutes and name a point's time."""
+        line = micros(whole_until(self.b))
+        newest = 0
+        for points in self.points(self.b.requests):
+            if points.ordered:
+                at = bisect_right(points.ends, line)
+                newest = max(newest, points.ends[at - 1] if at else 0)
+            else:
+                newest = max(newest, max((e for e in points.ends if e <= line), default=0))
+        return at_micros(newest) if newest else whole_until(self.b)
+
+    def series_ends(self, limit: int = 8) -> str:
+        """Where each request series' newest point is, in words (the evidence of minutes not yet
+        whole): request_count by revision and code, request_latencies by revision; the oldest first,
+        as the one ending earliest is the one that may still be arriving."""
+        ends = [(p.latest, f"request_count {code} of {revision}") for p, revision, _, code in self._request_series
+                if p.ends]
+        ends += [(p.latest, f"request_latencies of {p.label('resource.labels.revision_name')}")
+                 for p in self.points(self.b.latencies) if p.ends]
+        ends.sort(key=lambda e: e[0])
+        said = [f"{what} to {hms(at)}" for at, what in ends[:limit]]
+        more = f" and {len(ends) - limit} more series" if len(ends) > limit else ""
+        return "; ".join(said) + more
 
     @cached_property
     def incident(self) -> Window:

@@ -644,9 +644,9 @@ def settled(bundle: EvidenceBundle) -> EvidenceBundle:
     not say. The sweep has the time to wait for them: its verdict is due at the deadline, ten minutes
     after the settle time with the defaults, so its judgement reads only minutes old enough to be
     whole, and `healthy` or `failing` comes a sweep later at most. The cut is by real time
-    (facts.whole_until): a sweeper whose clock is ahead cuts that much earlier. (The alert path cannot wait: its
-    `healthy` reads the newest minutes as far as no series is missing from them,
-    Facts.complete_until.)"""
+    (facts.whole_until): a sweeper whose clock is ahead cuts that much earlier. (The alert path's `healthy`
+    reads whole minutes too, Facts.complete_until, never past Facts.whole_line; its rules read the newest
+    minutes as they stand.)"""
     return cut_at(bundle, whole_until(bundle))
 
 

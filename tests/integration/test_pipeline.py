@@ -828,7 +828,7 @@ def test_a_failing_caller_beside_clean_uptime_checks_is_not_healthy(world, tmp_p
         request_lines(world, "backend-00001-abc", "-10m", "+9m", 24, agent="uptime")
         request_lines(world, "backend-00001-abc", "+6m", "+7m", 1, status=500,
                       agent="uptime" if whose_500 == "uptime" else None)
-    world.at(9)
+    world.at(12)   # 3 minutes after the newest points (+9): the five minutes judged, (+4, +9], are whole
     notification = resolve_scenario("healthy").notification(world.anchor)
     # A ratio condition (its denominatorFilter), both sides summed by service: the share of 5xx is the bar, at
     # the settings' 1 %.

@@ -70,6 +70,7 @@ class World:
     def seed(self, name: str):
         scenario = resolve_scenario(name)
         seed(self.standins, scenario, self.anchor)
+        self.clock.set(self.anchor + scenario.delivered)   # read when the scenario's alert is delivered
         return scenario
 
     def alert(self, name="bad_revision", message_id="1", **notification_args) -> dict:

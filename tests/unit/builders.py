@@ -33,8 +33,11 @@ def _minutes(start: float, end: float):
 
 
 class Evidence:
-    def __init__(self, now: float = 2) -> None:
+    def __init__(self, now: float = 2, read_after: float = 3) -> None:
         self.now = now
+        # Minutes between the newest point and the read: Monitoring's ingest lag (facts.INGEST_LAG, 180 s), so
+        # that every minute up to `now` is whole (Facts.whole_line); 0 reads minutes still arriving.
+        self.read_after = read_after
         self.revs: list[Revision] = []
         self.split: dict[str, int] = {}
         self.tags: list[tuple[str, str]] = []
@@ -198,7 +201,7 @@ class Evidence:
         service = Service(name=SERVICE, generation=3, etag=self.etag, traffic=targets, traffic_statuses=targets)
         sql = tuple(dict.fromkeys(s for r in self.revs for s in r.cloudsql_instances))
         return EvidenceBundle(
-            incident_started_at=T0, collected_at=at(self.now), service=service,
+            incident_started_at=T0, collected_at=at(self.now + self.read_after), service=service,
             revisions=tuple(sorted(self.revs, key=lambda r: r.create_time)),
             requests=self._requests() if "requests" in self.collected else None,
             latencies=self._by_revision("request_latencies", self.lat) if "latencies" in self.collected else None,

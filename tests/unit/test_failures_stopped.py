@@ -127,6 +127,7 @@ def test_failures_are_said_to_have_stopped_only_on_whole_minutes(read_after, sto
     on. Read on whole minutes (Facts.complete_until) that is not known: nothing is done (the failures may
     have stopped), and the summary says so. Read once the minutes are whole, they stopped."""
     e = deploy_failing_until(3)
+    e.read_after = 0    # `read_after` below counts from the newest point
     bundle = e.bundle()
     bundle = bundle.model_copy(update={"alert": ON_THE_CANARY,
                                        "collected_at": bundle.collected_at + timedelta(minutes=read_after)})

@@ -350,6 +350,7 @@ def test_a_connector_forecast_whose_users_serve_cleanly_reaches_a_person(forecas
     scenario = "connector_alert_services_fine"
     w = FastWorld(seeded_copy(scenario, None), ANCHOR,
                   services=("projects/retail-platform/locations/us-east1/services/catalog",))
+    w.clock.set(ANCHOR + scenario_model(scenario).delivered)   # read 3 minutes after its newest points
     document = scenario_model(scenario).notification(ANCHOR)
     if forecast:
         document["incident"]["condition"]["conditionThreshold"]["forecastOptions"] = {"forecastHorizon": "3600s"}
@@ -410,6 +411,7 @@ def test_a_connector_alert_the_health_check_cannot_see_reaches_a_person(form):
     scenario = "connector_alert_services_fine"
     w = FastWorld(seeded_copy(scenario, None), ANCHOR,
                   services=("projects/retail-platform/locations/us-east1/services/catalog",))
+    w.clock.set(ANCHOR + scenario_model(scenario).delivered)   # read 3 minutes after its newest points
     document = scenario_model(scenario).notification(ANCHOR)
     CONNECTOR_FORMS[form](document["incident"]["condition"])
     if form == "no condition":

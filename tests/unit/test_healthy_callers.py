@@ -34,8 +34,8 @@ def _internal_api(callers: float = 6, checks: float = 24, caller_500: bool | Non
     """A quiet internal API after its incident's burst of 500s: `callers` requests a minute from its callers
     and `checks` from four uptime checks (six checker locations each, every minute), all clean, and, in the
     sixth minute since the incident began, one caller's 500 (`caller_500` False: an uptime check's; None:
-    none). Collected at +8: the minutes judged are the newest five, (+3, +8]."""
-    e = Evidence(now=8)
+    none). Collected at +9: the minutes judged are the newest five whole ones (Facts.whole_line), (+1, +6]."""
+    e = Evidence(now=8, read_after=1)
     e.revision(OLD, -300).traffic(**{OLD: 100}).latency(OLD, -90, 8, 0.2)
     e.requests(OLD, -90, 8, callers).uptime(OLD, -90, 8, checks)
     if caller_500 is None:

@@ -19,7 +19,7 @@ S = DiagnosisSettings()
 
 
 def seen(started_before_collection: timedelta) -> str:
-    e = Evidence()
+    e = Evidence(read_after=0)
     e.now = 3
     e.revision(OLD, -300).traffic(**{OLD: 100}).requests(OLD, -90, 3, 40)
     bundle = e.bundle()

@@ -79,7 +79,9 @@ CASES = {
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_database_up_at_the_window_edges(case):
-    bundle = case["build"]().bundle()
+    built = case["build"]()
+    built.read_after = 0    # read as the data ends (or at `read`): these cases are about database/up's own edges
+    bundle = built.bundle()
     if case["read"] is not None:
         bundle = bundle.model_copy(update={"collected_at": at(case["read"])})
 
@@ -102,8 +104,12 @@ ALERT = {
     "first point 12:02, none before (a sample late): healthy": dict(up=((1, 8),), read=None, healthy=True),
     "newest point 12:02, read 12:08 (stopped): not healthy": dict(up=((-40, 2),), read=None, healthy=False),
     "newest point 12:02, read 12:12 (stopped): not healthy": dict(up=((-40, 2),), read=12, healthy=False),
-    "newest point 12:02, read 12:06 (within the delay): not healthy yet": dict(up=((-40, 2),), read=6,
-                                                                               healthy=False),
+    # Read at 12:06 the requests are judged up to 12:03 only (Facts.whole_line: 180 s before the read), and
+    # database/up's 12:02 is a sample behind them, as 12:03 is behind 12:05 read at 12:08 below.
+    "newest point 12:02, read 12:06 (within the delay, a sample behind the whole minutes): healthy": dict(
+        up=((-40, 2),), read=6, healthy=True),
+    "newest point 12:01, read 12:06 (within the delay, two samples behind the whole minutes): not healthy yet": dict(
+        up=((-40, 1),), read=6, healthy=False),
     "newest point 12:03, read 12:08 (a sample behind the requests): healthy": dict(up=((-40, 3),), read=None,
                                                                                   healthy=True),
 }
@@ -111,7 +117,7 @@ ALERT = {
 
 @pytest.mark.parametrize("case", ALERT.values(), ids=ALERT.keys())
 def test_a_database_up_alert_is_not_cleared_over_unreported_edges(case):
-    e = clean_user(Evidence(now=8))
+    e = clean_user(Evidence(now=8, read_after=0))
     e.sql.clear()
     for start, end in case["up"]:
         e = e.sql_up(start, end, 1)

@@ -146,10 +146,11 @@ def test_a_success_ratio_alert_through_the_pipeline(scenario, numerator, judged)
     from shared.outcomes import OutcomeStatus
     from shared.pipeline import handle_alert
     from tests.integration.world import event
-    from tests.property.fast import FastWorld, seeded_copy
+    from tests.property.fast import FastWorld, scenario_model, seeded_copy
     from tests.property.harness import ANCHOR
 
     w = FastWorld(seeded_copy(scenario, None), ANCHOR)
+    w.clock.set(ANCHOR + scenario_model(scenario).delivered)   # read when the scenario says (its `delivered`)
     outcome = handle_alert(event(json.dumps(_availability(scenario, numerator)).encode(), "1"), w.config, w.adapters)
     signature = outcome.diagnosis.signature if outcome.diagnosis else None
     if judged is None:

@@ -27,7 +27,7 @@ TIMES = VerificationSettings()
 def cron(sweep: float, every: int, *, phase: int = 2, size: int = 30, failing_before: float = 0.5,
          failing_after: float = 0.0, stops_at: float | None = None) -> Evidence:
     """The evidence a sweep at minute `sweep` reads; no burst after `stops_at` (callers gone)."""
-    e = Evidence(now=sweep).revision(OLD, -180).revision(NEW, -35)
+    e = Evidence(now=sweep, read_after=0).revision(OLD, -180).revision(NEW, -35)
     e.traffic(**{OLD.replace("-", "_"): 100})
     minute = phase - every * ((phase + 60) // every)
     while minute <= sweep and (stops_at is None or minute <= stops_at):
@@ -121,7 +121,7 @@ def test_a_failing_burst_newer_than_the_whole_line_unmakes_the_verdict():
 def test_a_service_busy_every_minute_whose_metrics_stopped_is_not_read_as_idle():
     """Busy every minute before its failure, clean for 3 minutes after the rollback, then no point: the
     minutes with no point are not read as idle ones (its metrics may have stopped), nothing verified."""
-    e = Evidence(now=15).revision(OLD, -180).revision(NEW, -35)
+    e = Evidence(now=15, read_after=0).revision(OLD, -180).revision(NEW, -35)
     e.traffic(**{OLD.replace("-", "_"): 100})
     e.requests(OLD, -60, -35, 30).latency(OLD, -60, -35, 0.1)
     e.requests(NEW, -35, -5, 15).requests(NEW, -35, -5, 15, "500").latency(NEW, -35, -5, 0.1)
@@ -133,7 +133,7 @@ def test_a_service_busy_every_minute_whose_metrics_stopped_is_not_read_as_idle()
 
 def _before(minutes_with_requests: list[int], failing_from: int) -> Facts:
     """30 requests in each of `minutes_with_requests` (clean before `failing_from`, half 500 from it)."""
-    e = Evidence(now=0).revision(OLD, -180)
+    e = Evidence(now=0, read_after=0).revision(OLD, -180)
     for m in minutes_with_requests:
         bad = 0.5 if m >= failing_from else 0.0
         e.requests(OLD, m - 1, m, 30 * (1 - bad)).latency(OLD, m - 1, m, 0.1)
@@ -176,7 +176,7 @@ def connector_cron(sweep: float, every: int, *, phase: int = 2, size: float = 30
     (scale_up): from -35 to the scale-up the connector failed `failing` of each burst with 503 (or, `hang`,
     let each burst wait 30 s); since, the bursts are answered cleanly, their sizes `since` (one a burst, the
     last one repeated), or `size`. The revision serving never changed."""
-    e = Evidence(now=sweep).revision(OLD, -180).traffic(**{OLD.replace("-", "_"): 100})
+    e = Evidence(now=sweep, read_after=0).revision(OLD, -180).traffic(**{OLD.replace("-", "_"): 100})
     e.connector("e2-standard-4", 2, 4)
     minute, after = phase - every * ((phase + 60) // every), 0
     while minute <= sweep:
@@ -249,7 +249,7 @@ def _read(now: float, *, ahead: float = 0, newest_500: float | None = None) -> F
     """A service answering 30 requests a minute (one 500 among them) up to `now`, read at `now` (minutes from
     T0; points end on whole minutes), by a clock `ahead` seconds ahead of real time; the 500 series' newest
     point at `newest_500` (None: as the others'), a series not yet arrived past it."""
-    e = Evidence(now=now).revision(OLD, -180).traffic(**{OLD.replace("-", "_"): 100})
+    e = Evidence(now=now, read_after=0).revision(OLD, -180).traffic(**{OLD.replace("-", "_"): 100})
     e.requests(OLD, -10, now, 29).latency(OLD, -10, now, 0.1)
     e.requests(OLD, -10, now if newest_500 is None else newest_500, 1, "500")
     return Facts(e.bundle().model_copy(update={"clock_ahead": timedelta(seconds=ahead)}), SETTINGS)
@@ -298,7 +298,7 @@ def test_a_service_busy_every_minute_before_the_action_is_not_read_as_idle_by_an
     requests. Counted as 6.25 minutes rounded up, 7, one minute read as idle made the service one that goes
     idle between requests, and the sweep at the deadline waited a period more for requests a busy service's
     silence gives no reason to expect, instead of telling a person."""
-    e = Evidence(now=10).revision(OLD, -180).traffic(**{OLD.replace("-", "_"): 100})
+    e = Evidence(now=10, read_after=0).revision(OLD, -180).traffic(**{OLD.replace("-", "_"): 100})
     e.connector("e2-standard-4", 2, 4)
     e.requests(OLD, -60, -6, 40).latency(OLD, -60, -6, 0.1)
     record = scale_up().model_copy(update={"applied_at": at(-5.5), "settle_at": at(-0.5), "deadline_at": at(9.5),
