@@ -860,7 +860,7 @@ def test_a_log_based_incident_is_closed_by_runwarden_after_its_timeout(world):
     world.handle(event(json.dumps(body).encode()))
     world.at(30)
     assert [o.status.value for o in world.command({"command": "sweep"})] == []
-    world.at(65)  # opened at +2m; the timeout is an hour
+    world.at(71)  # recorded when handled, at the scenario's delivery (+8m); the timeout is an hour
 
     [closed] = world.command({"command": "sweep"})
     assert closed.status.value == "resolved" and "after timeout" in closed.reason
@@ -877,7 +877,7 @@ def test_a_log_based_incidents_resolved_outcome_whose_publish_failed_is_publishe
     body["incident"]["condition"] = {"name": "c", "displayName": "log match",
                                      "conditionMatchedLog": {"filter": 'textPayload:"boom"'}}
     world.handle(event(json.dumps(body).encode()))
-    world.at(65)
+    world.at(71)   # recorded when handled, at the scenario's delivery (+8m); the timeout is an hour
     _publish_fails_once(world, lambda: world.command({"command": "sweep"}))
     incident = world.state.get_record(INCIDENTS, body["incident"]["incident_id"])
     assert incident["state"] == "closed" and incident["report_state"] == "pending" and incident["report_by"] == ""
