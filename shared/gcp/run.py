@@ -91,6 +91,20 @@ REFUSAL_CODES = frozenset({"ABORTED", "FAILED_PRECONDITION"})
 # Services kept as last read, per name, for the write's body and etag (bounded: an instance
 # manages a handful of services; the oldest read is dropped first).
 KEPT_SERVICES = 64
+# How the traffic write waits on its UpdateService operation: google.api_core's DEFAULT_POLLING
+# (google/api_core/future/polling.py, google-api-core 2.44.0: initial=1.0 s, multiplier=1.5,
+# maximum=20.0 s), its maximum lowered to 10 s. api_core polls at once, then sleeps
+# `random.uniform(0.0, delay)` before each further poll, the delay growing x1.5 up to the maximum
+# (retry_base.exponential_sleep_generator), for at most `operation_timeout`. So the k-th poll comes at
+# most sum(min(1.0 * 1.5**i, 10.0) for i < k-1) s after the first, half that on average.
+# How long a traffic-only UpdateService takes is documented nowhere found (UNCONFIRMED; Google's Java
+# client, java-run ServicesStubSettings, first polls it after 5 s, x1.5, up to 45 s: it expects seconds).
+# Against an operation of seconds a sooner first poll buys little: `bench/poll_schedule.py` (0.25 s
+# initial: about 0.3 s sooner at 2-5 s, for 2-3 more GetOperation calls a write; docs/performance.md,
+# "Where a first write's wait goes"). The storm's stand-in operation, done at its third poll whenever that
+# comes, has no duration of its own: there this schedule *is* the wait, so it is not tuned on the storm.
+RUN_POLL_INITIAL_DELAY = 1.0
+RUN_POLL_MAX_DELAY = 10.0
 
 
 
@@ -200,7 +214,8 @@ class CloudRunReader:
     poll_permissions = tuple(p for p in iam_permissions["set_traffic"] if p.startswith("run.operations."))
 
     def __init__(self, *, policy: CallPolicy = CallPolicy(), operation_timeout: float = 120.0,
-                 poll_initial_delay: float = 1.0, poll_max_delay: float = 10.0) -> None:
+                 poll_initial_delay: float = RUN_POLL_INITIAL_DELAY,
+                 poll_max_delay: float = RUN_POLL_MAX_DELAY) -> None:
         self._policy = policy
         self._operation_timeout = operation_timeout
         self._poll_initial_delay = poll_initial_delay
@@ -457,7 +472,6 @@ class CloudRunAdapter(CloudRunReader):
 
     def _update_and_wait(self, request: Any) -> Any:
         from google.api_core import exceptions, operation as lro, retry
-        from google.api_core.future import polling
 
         name = request.service.name
         wire = self._wire()
@@ -467,7 +481,7 @@ class CloudRunAdapter(CloudRunReader):
         operation = lro.Operation(
             accepted, functools.partial(wire.get_operation, accepted.name, self._operation_timeout),
             _never_cancelled, result_type=wire.Service, metadata_type=wire.Service)
-        poll = polling.DEFAULT_POLLING.with_delay(initial=self._poll_initial_delay, maximum=self._poll_max_delay)
+        poll = self.operation_polling()
         # A poll is a read: retried on UNAVAILABLE and on a quota's RESOURCE_EXHAUSTED (refused, served
         # nothing; a per-minute read quota passes), within the policy's total timeout. Not followed, an
         # accepted write is escalated as of unknown outcome.
@@ -490,6 +504,13 @@ class CloudRunAdapter(CloudRunReader):
             followed = describe_error(exc, f"GetOperation {finished.name}", self.poll_permissions)
             raise OutcomeUnknownError(f"UpdateService {name}: accepted, but operation "
                                       f"{finished.name} could not be followed: {followed}") from exc
+
+    def operation_polling(self) -> Any:
+        """The api_core Retry that paces the polls of an UpdateService operation (RUN_POLL_INITIAL_DELAY):
+        a value, so the schedule is checked without waiting on it (tests/unit/test_run_poll_schedule.py)."""
+        from google.api_core.future import polling
+
+        return polling.DEFAULT_POLLING.with_delay(initial=self._poll_initial_delay, maximum=self._poll_max_delay)
 
     def _operation_failed(self, name: str, operation: Any) -> OperationFailedError:
         """A finished operation's error, with the service's terminal_condition when it can be read."""
