@@ -75,6 +75,10 @@ _SLOT_RETENTION = timedelta(days=2)   # a budget slot outlives any bucket it cou
 _GATE_CHECK = Workers("gate-check", 4)
 # The intent stored while the gate commits (shared/remediation/intents.py), likewise.
 _GATE_INTENT = Workers("gate-intent", 4)
+# The query of engaged pauses a connector's write reads with its switches (`Gate.paused_otherwise`), sent beside
+# the batched read of the switches rather than after it (`Gate._pauses_ahead`), likewise: independent reads, so
+# one round trip on the way to the write where there were two, each time the switches are read for a connector.
+_PAUSE_QUERY = Workers("pause-query", 4)
 # A plan's create refused, then not found when read (deleted meanwhile): created again at most so often.
 _INTENT_ATTEMPTS = 3
 
@@ -140,6 +144,40 @@ def legacy_slot(slot: str, target: str) -> str | None:
     if key == target or not slot.startswith(prefix):
         return None
     return f"target|{target}|{slot[len(prefix):]}"
+
+
+@dataclass(frozen=True)
+class ExactNameLeases:
+    """The cooldown and write claim a version before `bound_key` stored under a connector's exact name
+    (`bound_keys`), as the gate's one batched read before the claim found them (`gate_reads` reads both): the
+    one-at-a-time path judges them from here, not by a read of its own per key (`Gate._legacy_held`), as the
+    one-commit path always has (`_legacy_live`). This version never writes these keys: a lease stored before the
+    read holds until it lapses, judged at the time asked; one an instance of the earlier version stores after it
+    (during an upgrade) is not seen, on either path, and the read again narrowed that by milliseconds only: the
+    upgrade's kill switch closes it (docs/behaviour.md, "During an upgrade").
+    `read`: the kinds the batch read (COOLDOWNS, WRITING), each with its record as read, None where absent."""
+
+    target: str
+    read: Mapping[str, dict[str, Any] | None]
+
+    @classmethod
+    def of(cls, target: str, found: Mapping[tuple[str, str], dict[str, Any] | None] | None
+           ) -> "ExactNameLeases | None":
+        """Those of `target` in the batched answer `found`; None when there is none, or the target is keyed as
+        before (a service: nothing to judge), so the gate reads them itself."""
+        if found is None or bound_key(target) == target:
+            return None
+        return cls(target, {kind: found[(kind, target)] for kind in (COOLDOWNS, WRITING) if (kind, target) in found})
+
+    def answers(self, kind: str, target: str) -> bool:
+        return self.target == target and kind in self.read
+
+    def held(self, kind: str, now: datetime) -> ClaimRecord | None:
+        """The lease under `kind` while it has not lapsed at `now`; one this version cannot read raises
+        DamagedRecord naming it, as the store's own read of it does (firestore._record)."""
+        data = self.read[kind]
+        lease = None if data is None else read_record(ClaimRecord, data, kind, self.target)
+        return lease if lease is not None and not lease.expired(now) else None
 
 
 def command_incident(command_id: str) -> str:
@@ -408,6 +446,9 @@ class _Held:
     intent: IntentRecord | None = None  # the plan stored before the write: closed with the record, or given back
     report: dict[str, Any] | None = None  # merged into the intent as it is closed (adopt_write: the sweep's report)
     guards: list[RecordWrite] = field(default_factory=list)  # adopt_write: other plans that must still be open
+    # The exact-name cooldown and write claim as the gate's batched read found them (a connector's, read before
+    # the claim): the one-at-a-time path judges them from here, with no read of its own (`Gate._legacy_held`).
+    legacy: ExactNameLeases | None = None
 
 
 # What a person is told of a write its attempt could not record: whether the sweep's backstop
@@ -607,7 +648,8 @@ class Gate:
         # An intent the one commit stored ahead (or sent, its answer lost) is this attempt's now: held back
         # (cooldown, budget) or stopped, it is voided with the rest, or the sweep would judge a target
         # someone else changed. One whose store raised is stored again before the write (`_write`).
-        held = _Held(claim=(kind, key), record=claim.record, intent=intent if sent else None)
+        held = _Held(claim=(kind, key), record=claim.record, intent=intent if sent else None,
+                     legacy=ExactNameLeases.of(params.target, found))
         self._log("claimed", f"claimed {key}" + (" (took over an expired claim)" if claim.took_over else ""))
         unjudged = self._unjudged_plan(key, intent) if claim.took_over and not dry_run else None
         if unjudged is not None:
@@ -660,12 +702,14 @@ class Gate:
         refusal = plan_refusal(self.config, action, params, before, targets, now, manual)
         if refusal is not None:
             return refusal, None
-        found = None
+        found, pauses = None, None
         if at_once and not self.config.guardrails.kill_switch:
             fresh = reads is None or not reads.serves(params.target, budget_buckets(self.config, params.target, now),
                                                       paused)
+            if fresh:
+                pauses = self._pauses_ahead(params.target)   # beside the batched read, not after it
             found = self.read_ahead(params.target, now, paused).found if fresh else reads.found
-        switch = self.kill_switch(params.target, found, paused)
+        switch = self.kill_switch(params.target, found, paused, pauses)
         if switch:
             return GateResult(OutcomeStatus.SKIPPED, braked(switch)), None
         return None, found
@@ -979,17 +1023,33 @@ class Gate:
 
     def kill_switch(self, target: str | None = None,
                     found: Mapping[tuple[str, str], dict[str, Any] | None] | None = None,
-                    on_behalf: Sequence[str] = ()) -> str:
+                    on_behalf: Sequence[str] = (), pauses: Future | None = None) -> str:
         """Why writes are off ("" when they are not): the config's switch, the operator's flag, or
         (given a target) a pause of that target or of a service the write is made for (`held_by`).
-        One batched read, unless `found` already holds the flags."""
+        One batched read, unless `found` already holds the flags; for a connector, the engaged pauses'
+        query beside it (`pauses`: that query already sent, `_pauses_ahead`)."""
         if self.config.guardrails.kill_switch:
             return "set in config"
         paused = held_by(target, on_behalf)
         if found is None:
+            pauses = pauses if pauses is not None else self._pauses_ahead(target)
             reads = _switch_reads(paused)
             found = dict(zip(reads, self.state.get_many(reads)))
-        return _switch_reason(paused, found) or self.paused_otherwise(target)
+        return _switch_reason(paused, found) or self._pauses_answer(target, pauses)
+
+    def _pauses_ahead(self, target: str | None) -> Future | None:
+        """`paused_otherwise(target)` sent now on a thread of its own, to be read beside the batched read of the
+        switches (the two are independent: one round trip on the way to the write, not two); None for a target
+        that is no connector (nothing to query). Sent beside the read of the keyed pauses rather than after it,
+        it is as fresh as they are: a pause that lands after either is `_landed_meanwhile`'s to name."""
+        if not target or "/connectors/" not in target:
+            return None
+        return _PAUSE_QUERY.submit(self.paused_otherwise, target)
+
+    def _pauses_answer(self, target: str | None, pauses: Future | None) -> str:
+        """The answer of the query sent ahead (its fault raised here, as the query's own would be), or the query
+        made now when none was sent."""
+        return pauses.result() if pauses is not None else self.paused_otherwise(target)
 
     def paused_otherwise(self, target: str | None) -> str:
         """`paused_otherwise` for a write to `target`, a connector: the engaged pauses read by one equality
@@ -1019,12 +1079,14 @@ class Gate:
     def _stop_before_write(self, incident_id: str, paused: Sequence[str] = ()) -> str:
         """Checked immediately before the write: the kill switch and the pauses (`held_by`), and
         whether the incident closed. All in one batched read, so the check adds one round trip to
-        the write, not three."""
+        the write, not three; for a connector, the engaged pauses' query beside it (`_pauses_ahead`)."""
         if self.config.guardrails.kill_switch:
             return braked(SET_IN_CONFIG)
+        target = paused[0] if paused else None
+        pauses = self._pauses_ahead(target)   # beside the batched read, not after it
         reads = [*_switch_reads(paused), (INCIDENTS, incident_id)]
         found = dict(zip(reads, self.state.get_many(reads)))
-        switch = _switch_reason(paused, found) or self.paused_otherwise(paused[0] if paused else None)
+        switch = _switch_reason(paused, found) or self._pauses_answer(target, pauses)
         if switch:
             return braked(switch)
         closed = closed_incident(found[(INCIDENTS, incident_id)])
@@ -1032,12 +1094,16 @@ class Gate:
             return closed_before_write(closed, self.policy)
         return ""
 
-    def _legacy_held(self, kind: str, target: str, now: datetime) -> ClaimRecord | None:
+    def _legacy_held(self, kind: str, target: str, now: datetime, read: ExactNameLeases | None = None
+                     ) -> ClaimRecord | None:
         """The cooldown or write claim (`kind`) of `target` stored under its exact name before it was kept under
         `bound_key`, while it has not lapsed: it holds the write back as before. None for a target keyed as
-        before (a service): nothing more is read."""
+        before (a service): nothing more is read. `read`: the gate's batched answer, which answers it where it
+        read it (no read here); otherwise one read of the key."""
         if bound_key(target) == target:
             return None
+        if read is not None and read.answers(kind, target):
+            return read.held(kind, now)
         lease = self.state.get(kind, target)
         return lease if lease is not None and not lease.expired(now) else None
 
@@ -1046,7 +1112,7 @@ class Gate:
         ttl = skew_safe_lease(self.config.guardrails.cooldown_seconds)   # zero: no cooldown
         if not ttl:
             return ""
-        lease = self._legacy_held(COOLDOWNS, target, now)
+        lease = self._legacy_held(COOLDOWNS, target, now, held.legacy)
         if lease is not None:
             active = True
         elif dry_run:
@@ -1364,7 +1430,7 @@ class Gate:
         change no longer there. A claim left to lapse (its instance died mid-write) is taken over."""
         taken = self._claim(WRITING, bound_key(target), skew_safe_lease(self.config.guardrails.claim_ttl_seconds),
                             self.clock.now())
-        legacy = self._legacy_held(WRITING, target, self.clock.now()) if taken.acquired else None
+        legacy = self._legacy_held(WRITING, target, self.clock.now(), held.legacy) if taken.acquired else None
         if legacy is not None:
             self.state.release(WRITING, bound_key(target), self.owner)
             taken = ClaimResult(acquired=False, record=legacy)

@@ -12,7 +12,7 @@ from sandbox.emulators import FirestoreEmulator
 from shared.clock import FixedClock
 from shared.gcp.firestore import FirestoreStateStore
 from shared.outcomes import OutcomeStatus
-from shared.remediation.guardrails import COOLDOWNS, Gate
+from shared.remediation.guardrails import COOLDOWNS, WRITING, Gate
 from tests.unit.test_connector_names import HOST, HOST_BY_NUMBER
 from tests.unit.test_gate_bounds_spellings import NOW, OneConnector, _legacy, _scale
 from tests.unit.test_guardrails import config
@@ -52,3 +52,26 @@ def test_a_cooldown_stored_under_the_exact_name_still_holds(firestore: Firestore
     held = _scale(_gate(config(), state, 1), vpc, HOST, "c1")
     assert held.status is OutcomeStatus.SKIPPED and held.reason.startswith("cooldown"), held.reason
     assert vpc.patches == []
+
+
+@pytest.mark.emulator
+@pytest.mark.parametrize("kind", [COOLDOWNS, WRITING])
+def test_an_exact_name_lease_holds_the_write_with_no_read_of_its_own(firestore: FirestoreEmulator, project_id: str,
+                                                                      kind: str) -> None:
+    """The gate's one batched read before the claim reads the exact-name cooldown and write claim (`gate_reads`);
+    the one-at-a-time path they send the write to judges them from it (guardrails.ExactNameLeases), where it
+    read each again: one BatchGetDocuments more for the cooldown, two for a write claim (the cooldown's, then the
+    write claim's after its bound key was taken, then given back)."""
+    from sandbox.rpc_count import CountingStateStore, RpcCounter
+
+    counter = RpcCounter()
+    state, vpc = CountingStateStore(counter, project_id), OneConnector()
+    _legacy(state, kind, HOST)
+    counter.reset()
+    held = _scale(_gate(config(), state, 1), vpc, HOST, "c1")
+    assert held.status is OutcomeStatus.SKIPPED and vpc.patches == [], held.reason
+    # Counted on main before this: 3 and 5 (cooldown: {BatchGetDocuments 3, RunQuery 4, Commit 2}; write claim:
+    # {BatchGetDocuments 5, RunQuery 3, Commit 12}); now one and two fewer, the rest unchanged.
+    expected = {COOLDOWNS: {"BatchGetDocuments": 2, "RunQuery": 4, "Commit": 2},
+                WRITING: {"BatchGetDocuments": 3, "RunQuery": 3, "Commit": 12}}[kind]
+    assert counter.by_method() == expected, counter.by_method()

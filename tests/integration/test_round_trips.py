@@ -98,12 +98,18 @@ def test_a_connector_write_for_a_services_alert_reads_the_services_pause_with_it
     # The three commits of the first write, and one more after it: its write claim given back (`_end_writing`);
     # and, beside the evidence reads, the incident's record created (its OPEN seen: history.note_seen). After
     # the write, beside its commit, one read of the switches again (`Gate._landed_meanwhile`). A connector's
-    # target also costs one query of the engaged pauses each time the switches are read for it (the diagnosis's,
-    # the gate's before the claim, and right before the write): a pause of the same connector under the other
+    # target also costs one query of the engaged pauses each time the switches are read for it (the gate's
+    # before the claim, right before the write, and after it): a pause of the same connector under the other
     # form of its project holds the write (`Gate.paused_otherwise`), and names alone cannot find it by key.
-    # Three round trips more than before it; folding it into the batched reads (a pause also kept under a key
-    # both spellings share) is left.
+    # Each is sent beside the batched read of the switches it completes, on a thread of its own
+    # (`Gate._pauses_ahead`), not after its answer: a round trip in count, none on the way to the write.
+    # Folding it into the batched reads (a pause also kept under a key both spellings share) is left: a pause
+    # stored before, or by an instance of an earlier version during a deploy, would not be under it.
     assert counter.by_method() == {"BatchGetDocuments": 5, "RunQuery": 6, "Commit": 5}, counter.by_method()
+    assert counter.by_thread("pause-query") == {"RunQuery": 3}, counter.by_thread("pause-query")
+    # The handler's own thread sends the two queries of action records (the incident's, the connector's:
+    # pipeline.own_connector_update) and none of the pauses' (on main it sent the gate's first: 3).
+    assert counter.by_thread("MainThread")["RunQuery"] == 2, counter.by_thread("MainThread")
 
 
 def _forget_settled(world) -> None:

@@ -213,3 +213,91 @@ def test_racing_writes_by_both_spellings_never_pass_the_targets_budget(store, ra
         thread.join()
     applied = [r for r in results if getattr(r, "status", None) is OutcomeStatus.APPLIED]
     assert len(vpc.patches) == len(applied) <= 2, (vpc.patches, [getattr(r, "reason", r) for r in results])
+
+
+class Reads(MemoryStateStore):
+    """The in-memory store (claim_all included: the gate reads its keys in one batch first), counting the single
+    reads (`get`) the gate makes of each key: the one-at-a-time path after the batch must make none of a key the
+    batch already read (guardrails.ExactNameLeases)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.single: list[tuple[str, str]] = []
+
+    def get(self, kind, key):
+        self.single.append((kind, key))
+        return super().get(kind, key)
+
+
+def _lapsed(state: Any, kind: str, key: str) -> None:
+    """A claim taken long enough ago to have lapsed by NOW (a minute's lease at T0 - 1h)."""
+    assert state.claim(kind, key, "0.1-instance", timedelta(minutes=1), T0 - timedelta(hours=1)).acquired
+
+
+@pytest.mark.parametrize("kind", [COOLDOWNS, WRITING])
+def test_an_exact_name_lease_is_judged_from_the_gates_batched_read(kind):
+    """A live exact-name cooldown (or write claim) sends the write to the one-at-a-time path, which held it back
+    by a read of its own of the key the batch had just read (`_legacy_held`): one more round trip per key."""
+    state, vpc = Reads(), OneConnector()
+    _legacy(state, kind, HOST)
+    held = _scale(Gate(config(), state, FixedClock(NOW), owner="attempt-1"), vpc, HOST, "c1")
+    assert held.status is OutcomeStatus.SKIPPED and vpc.patches == [], held.reason
+    assert [read for read in state.single if read[1] == HOST] == [], state.single
+
+
+def test_lapsed_exact_name_leases_hold_nothing_and_cost_no_read():
+    """Lapsed exact-name leases, and a lapsed cooldown under the bound key (which sends the write one at a time):
+    written, and judged lapsed from the batched read, with no read of the exact names."""
+    state, vpc = Reads(), OneConnector()
+    for kind in (COOLDOWNS, WRITING):
+        _lapsed(state, kind, HOST)
+    _lapsed(state, COOLDOWNS, guardrails.bound_key(HOST))
+    written = _scale(Gate(config(), state, FixedClock(NOW), owner="attempt-1"), vpc, HOST, "c1")
+    assert written.status is OutcomeStatus.APPLIED and vpc.patches == [HOST], written.reason
+    assert [read for read in state.single if read[1] == HOST] == [], state.single
+
+
+@pytest.mark.parametrize("store", STORES)
+@pytest.mark.parametrize("kind", [COOLDOWNS, WRITING])
+def test_a_lapsed_exact_name_lease_beside_a_live_one_of_the_other_kind_still_holds(kind, store):
+    """The meaning kept on both paths: one live exact-name lease holds, whatever the other one is."""
+    state, vpc = store(), OneConnector()
+    _legacy(state, kind, HOST)
+    _lapsed(state, WRITING if kind == COOLDOWNS else COOLDOWNS, HOST)
+    held = _scale(Gate(config(), state, FixedClock(NOW), owner="attempt-1"), vpc, HOST, "c1")
+    assert held.status is OutcomeStatus.SKIPPED and vpc.patches == [], held.reason
+
+
+def _lease(until: Any) -> dict[str, Any]:
+    return {"key": HOST, "owner": "o", "status": "claimed", "claimed_at": T0, "expires_at": until}
+
+
+EXACT_NAME_LEASES = [
+    # what the batch read under the exact name, the kind asked, whether it holds at NOW
+    ({COOLDOWNS: None}, COOLDOWNS, False),
+    ({COOLDOWNS: _lease(NOW + timedelta(seconds=1))}, COOLDOWNS, True),
+    ({COOLDOWNS: _lease(NOW)}, COOLDOWNS, False),                    # lapsed at its expiry (ClaimRecord.expired)
+    ({WRITING: _lease(NOW + timedelta(hours=1)), COOLDOWNS: None}, WRITING, True),
+]
+
+
+@pytest.mark.parametrize("read,kind,holds", EXACT_NAME_LEASES)
+def test_exact_name_leases_as_read(read, kind, holds):
+    leases = guardrails.ExactNameLeases(HOST, read)
+    assert leases.answers(kind, HOST) and not leases.answers(kind, HOST_BY_NUMBER)
+    assert (leases.held(kind, NOW) is not None) is holds
+
+
+def test_exact_name_leases_answer_only_what_the_batch_read():
+    found = {(COOLDOWNS, HOST): None}
+    leases = guardrails.ExactNameLeases.of(HOST, found)
+    assert leases.answers(COOLDOWNS, HOST) and not leases.answers(WRITING, HOST)
+    assert guardrails.ExactNameLeases.of(HOST, None) is None
+    assert guardrails.ExactNameLeases.of("projects/p/locations/l/services/s", found) is None
+
+
+def test_a_damaged_exact_name_lease_is_named_not_passed():
+    from shared.errors import DamagedRecord
+
+    with pytest.raises(DamagedRecord, match="shared-conn"):
+        guardrails.ExactNameLeases(HOST, {COOLDOWNS: {"owner": 3}}).held(COOLDOWNS, NOW)

@@ -5,6 +5,7 @@ tables (guardrails.paused_otherwise, connector_names.two_connectors), and the ga
 Firestore emulator's run is tests/integration/test_gate_spellings.py."""
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from shared.clock import FixedClock
 from shared.diagnosis.connector_names import two_connectors
 from shared.remediation.guardrails import SPELLINGS_READ, Gate, pause_key, paused_otherwise
-from shared.remediation.records import FLAGS
+from shared.remediation.records import FLAGS, KILL_SWITCH
 from tests.unit.builders import T0
 from tests.unit.fakes import MemoryStateStore
 from tests.unit.test_connector_names import HOST, HOST_BY_NUMBER, OWN_URL, _service
@@ -96,3 +97,52 @@ MOVES = [
 @pytest.mark.parametrize("name,service,before,after,two", MOVES, ids=[m[0] for m in MOVES])
 def test_a_deploy_moved_the_service_between_connectors_only_when_the_names_say_no(name, service, before, after, two):
     assert two_connectors(service, before, after) is two
+
+
+class QueryFirst(MemoryStateStore):
+    """A store whose batched read of the switches answers only once the engaged pauses' query has been sent
+    (or after `wait` seconds, noting that it was not): the gate sends the two independent reads together, one
+    round trip on the way to the write, where the query sent after the batch's answer was a second one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wait = 5.0
+        self.queried = threading.Event()
+        self.serial: list[str] = []
+
+    def find_records(self, kind, field, value, limit=100):
+        if (kind, field) == (FLAGS, "engaged"):
+            self.queried.set()
+        return super().find_records(kind, field, value, limit)
+
+    def get_many(self, keys):
+        if (FLAGS, KILL_SWITCH) in keys and not self.queried.wait(self.wait):
+            self.serial.append(", ".join(key for _, key in keys))
+        self.queried.clear()
+        return super().get_many(keys)
+
+
+def test_the_pause_query_is_sent_beside_the_switches_batched_read():
+    """Every read of a connector's switches (the gate's before its claim, right before the write, and the
+    kill switch as asked) sends the query with the batch; and the pause it finds still holds the write."""
+    state = QueryFirst()
+    gate = Gate(config(), state, FixedClock(T0 + timedelta(minutes=2)), owner="attempt-1")
+    assert gate.kill_switch(HOST_BY_NUMBER) == ""
+    assert gate._stop_before_write("inc-1", (HOST_BY_NUMBER,)) == ""
+    assert state.serial == []
+    state.put_record(FLAGS, pause_key(HOST), flag(HOST))
+    assert HOST in gate.kill_switch(HOST_BY_NUMBER) and HOST in gate._stop_before_write("inc-1", (HOST_BY_NUMBER,))
+    assert state.serial == []
+
+
+def test_the_gates_first_write_to_a_connector_sends_its_pause_queries_beside_its_batched_reads():
+    """The whole first write, on the one-commit path: its reads before the claim, its check right before the
+    write, and its read of the switches after it (`_landed_meanwhile`)."""
+    from tests.unit.test_gate_bounds_spellings import OneConnector, _scale
+
+    state, vpc = QueryFirst(), OneConnector()
+    state.wait = 2.0
+    written = _scale(Gate(config(), state, FixedClock(T0 + timedelta(minutes=2)), owner="attempt-1"), vpc,
+                     HOST_BY_NUMBER, "c1")
+    assert written.status.value == "applied" and vpc.patches == [HOST_BY_NUMBER], written.reason
+    assert state.serial == []
