@@ -578,7 +578,7 @@ def _run_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope") -> 
         aligner="ALIGN_DELTA", reducer="REDUCE_SUM",
         group_by=(*by_revision, "metric.labels.response_code_class", "metric.labels.response_code"))))
     # From one lookback before the window: a p99 as long before the failures (a WebSocket lasts as
-    # long as its connection) is how the service runs, not a hang (connector_saturation._usual_hang).
+    # long as its connection) is how the service runs, not a hang (Facts.usual_hangs).
     # Read as histograms (ALIGN_DELTA keeps a distribution, REDUCE_SUM adds them: Aggregation.Aligner and
     # Reducer, google/monitoring/v3/common.proto), one series per revision and per each of the metric's
     # labels (response_code, response_code_class, route: cloud.google.com/monitoring/api/metrics_gcp,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 from itertools import compress
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision,
@@ -154,6 +154,14 @@ class Requests:
         return self.error_ratio + self.share(code="429")
 
 
+class HangBand(NamedTuple):
+    """The incident window's p99 hang band (Facts.hangs)."""
+
+    p99: tuple[float, ...]       # the service's p99 per minute, in seconds
+    in_band: tuple[float, ...]   # those in the band
+    news: bool                   # enough of them, and not how the service always runs (Facts.usual_hangs)
+
+
 class Points:
     """One series' points, as its two columns (end times in microseconds, values), so that a window
     is cut by bisection rather than by testing every point: a day of per-minute points is 1,440 of
@@ -269,11 +277,6 @@ class Facts:
         # The errors of reaching the database that never left the instance, by why (rules/never_left.py),
         # once known: both connector_saturation and database_unreachable ask for them.
         self.db_never_left: dict[str, list[LogRecord]] | None = None
-        # The incident window's p99 hang band (connector_signs.hang_minutes: p99 per minute, those in the
-        # band, whether that is news) and the band before it (usual_hang), once known: seven checks in
-        # connector_saturation ask, each read the per-minute p99 against the timeout again.
-        self.hangs: tuple[tuple[float, ...], tuple[float, ...], bool] | None = None
-        self.usual_hangs: str | None = None
         self._database_lines: dict[LogSignal, tuple[tuple[LogRecord, ...], tuple[LogRecord, ...]]] = {}
 
     def points(self, result: MetricResult | None) -> tuple[Points, ...]:
@@ -476,6 +479,15 @@ class Facts:
     def baseline(self, revision: Revision) -> Window:
         return Window(revision.create_time - timedelta(seconds=self.s.baseline_seconds), revision.create_time)
 
+    @cached_property
+    def served_cleanly_before(self) -> Requests | None:
+        """The requests of the window before the incident (`before`) when the service served cleanly then:
+        at least min_requests, and 5xx and 429 no more than healthy_error_ratio of them; else None."""
+        before = self.requests(self.before)
+        if before.total < self.s.min_requests or before.refused_ratio > self.s.healthy_error_ratio:
+            return None
+        return before
+
     def requests(self, window: Window, revision: str | None = None) -> Requests:
         """Requests in the window (of one revision, or all), by class and by code. Computed once per
         window and revision; the answer is shared, so it is read, never changed."""
@@ -608,6 +620,39 @@ class Facts:
                     per_minute[at] = max(per_minute.get(at, 0.0), value / 1000.0)
             known = self._p99s[window] = tuple((at_micros(k), per_minute[k]) for k in sorted(per_minute))
         return known
+
+    # The p99 hang band and the band before it, read once per diagnosis: seven checks in connector_saturation
+    # ask for them (connector_signs.hang_minutes, usual_hang), each over the per-minute p99 against the timeout.
+
+    @cached_property
+    def hangs(self) -> HangBand:
+        """The incident window's p99 hang band: above hang_latency_seconds and below 0.9 x the request
+        timeout, held in hang_minutes_ratio of its minutes or more and news. A band the p99 held just as
+        much before the incident window, while the service served cleanly, is how the service always runs
+        (`usual_hangs`), not a hang that began with the failures."""
+        p99, in_band, held = self._hang_band(self.incident)
+        return HangBand(tuple(p99), tuple(in_band), held and not self.usual_hangs)
+
+    @cached_property
+    def usual_hangs(self) -> str:
+        """'n of m' when the p99 held in the hang band in enough minutes of the window before the
+        incident, while the service served cleanly there (`served_cleanly_before`); else "". Long requests
+        that are the service's own (WebSockets, server-sent events, long polling: "WebSockets requests are
+        treated as long-running HTTP requests in Cloud Run", subject to the request timeout of up to 60
+        minutes; Cloud Run docs, "Using WebSockets") keep the p99 there every minute, failures or not."""
+        if self.served_cleanly_before is None:
+            return ""
+        p99, in_band, held = self._hang_band(self.before)
+        return f"{len(in_band)} of {len(p99)}" if held else ""
+
+    def _hang_band(self, window: Window) -> tuple[list[float], list[float], bool]:
+        """(p99 per minute, those in the hang band, whether they are hang_minutes_ratio of the minutes or more)."""
+        s = self.s
+        p99 = self.p99_seconds(window)
+        # The band's bounds read once, not per minute (the timeout is a property of the newest serving revision).
+        low, high = s.hang_latency_seconds, 0.9 * self.request_timeout_seconds
+        in_band = [v for v in p99 if low <= v < high]
+        return p99, in_band, bool(p99) and len(in_band) / len(p99) >= s.hang_minutes_ratio
 
     def p50_by_minute(self, window: Window) -> tuple[tuple[datetime, float], ...]:
         """(minute end, the service's median latency in seconds, max over revisions), oldest first: each

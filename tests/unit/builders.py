@@ -4,10 +4,16 @@ Times are minutes relative to the incident start T0; metric points are one per m
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
-from shared.diagnosis.evidence import (Condition, Connector, EvidenceBundle, LogRecord, LogResult, MetricPoint, MetricResult,
-                             MetricSeries, Revision, SecretRef, Service, TrafficTarget, TrafficType)
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.evidence import (AlertContext, Condition, Connector, EvidenceBundle, LogRecord, LogResult,
+                                       MetricPoint, MetricResult, MetricSeries, Revision, SecretRef, Service,
+                                       TrafficTarget, TrafficType)
+from shared.diagnosis.signatures import Diagnosis, Signature
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 PROJECT = "demo"
@@ -247,3 +253,45 @@ class Evidence:
 
 def _points(values: dict[int, float]) -> tuple[MetricPoint, ...]:
     return tuple(MetricPoint(end=at(m), value=v) for m, v in sorted(values.items()))
+
+
+# --- situations several test files build -------------------------------------------------
+
+def deploy_failing(old: str, new: str, lines: Iterable[tuple[str, int]], *, old_settings: dict[str, Any],
+                   new_settings: dict[str, Any], canary: bool = False) -> Evidence:
+    """`new` replaced `old` 6 minutes ago, both on the database SQL through the connector (3 max instances,
+    2 in use, CPU 30 %, 2 MB/s; the database up): `old` served 40 requests a minute at 0.2 s before it, `new`
+    serves 34 a minute since, 20 of them 500 (59 %), and logs `lines` (text, count) at ERROR at -5.
+    `old_settings`/`new_settings`: Evidence.revision's keywords of each (the env, secrets and account the
+    deploy kept or changed). With `canary`, `old` keeps 90 % of the traffic beside it, cleanly (300 a
+    minute); else `new` has it all."""
+    e = (Evidence().revision(old, -300, sql=(SQL,), **old_settings).revision(new, -6, sql=(SQL,), **new_settings)
+         .requests(old, -90, -6, 40).latency(old, -90, -6, 0.2)
+         .requests(new, -6, 5, 14).requests(new, -6, 5, 20, code="500").latency(new, -6, 5, 0.5)
+         .connector(max_instances=3).connector_metric("instances", -40, 5, 2).connector_metric("cpu", -40, 5, 0.3)
+         .connector_metric("bytes", -40, 5, 2e6).sql_up(-40, 5, 1))
+    if canary:
+        e.traffic(**{old: 90, new: 10}).requests(old, -6, 5, 300).latency(old, -6, 5, 0.2)
+    else:
+        e.traffic(**{new: 100})
+    for text, count in lines:
+        e.log(-5, text, new, count=count)
+    return e
+
+
+# A Cloud Run 5xx-ratio alert at 5 % (request_count, response_code_class 5xx over all requests).
+FIVE_XX_RATIO = AlertContext(resource_type="cloud_run_revision", metric_type="run.googleapis.com/request_count",
+                             comparison="COMPARISON_GT", threshold=0.05, metric_labels={"response_code_class": "5xx"},
+                             ratio=True)
+
+
+def healthy_or_escalated(evidence: Evidence, alert: AlertContext | None, settings: DiagnosisSettings, healthy: bool,
+                         words: str, why: str) -> Diagnosis:
+    """The alert path's diagnosis of `evidence` under `alert`: `healthy` when expected; else escalated
+    (inconclusive, no suspect revision) with `words` and `why` in its summary. Returned for further checks."""
+    d = diagnose(evidence.bundle().model_copy(update={"alert": alert}), settings)
+    assert (d.signature is Signature.HEALTHY) is healthy, d.summary
+    if not healthy:
+        assert d.signature is Signature.INCONCLUSIVE and not d.suspect_revision, d.summary
+        assert words in d.summary and why in d.summary, d.summary
+    return d

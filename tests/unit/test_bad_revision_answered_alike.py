@@ -18,7 +18,7 @@ from shared.diagnosis.shared_answers import (CERT_EXPIRED, QUOTA, RATE_LIMITED, 
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
 
-from tests.unit.builders import SQL, Evidence
+from tests.unit.builders import Evidence, deploy_failing
 
 S = DiagnosisSettings()
 OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
@@ -103,18 +103,9 @@ def deployed(lines: tuple[tuple[str, int], ...], *, old_secrets=(KEY_7,), new_se
              new_plain=PARTNER, old_sa=SA, new_sa=SA, canary=False, old_lines=()) -> Evidence:
     """NEW replaced OLD 6 minutes ago on the same connector, and 59% of its requests fail with `lines` (text,
     count) at ERROR; with `canary`, OLD keeps serving 90% of the traffic cleanly beside it, logging `old_lines`."""
-    e = (Evidence().revision(OLD, -300, sql=(SQL,), plain_env=old_plain, secrets=old_secrets, service_account=old_sa)
-         .revision(NEW, -6, sql=(SQL,), plain_env=new_plain, secrets=new_secrets, service_account=new_sa)
-         .requests(OLD, -90, -6, 40).latency(OLD, -90, -6, 0.2)
-         .requests(NEW, -6, 5, 14).requests(NEW, -6, 5, 20, code="500").latency(NEW, -6, 5, 0.5)
-         .connector(max_instances=3).connector_metric("instances", -40, 5, 2).connector_metric("cpu", -40, 5, 0.3)
-         .connector_metric("bytes", -40, 5, 2e6).sql_up(-40, 5, 1))
-    if canary:
-        e.traffic(**{OLD: 90, NEW: 10}).requests(OLD, -6, 5, 300).latency(OLD, -6, 5, 0.2)
-    else:
-        e.traffic(**{NEW: 100})
-    for text, count in lines:
-        e.log(-5, text, NEW, count=count)
+    e = deploy_failing(OLD, NEW, lines, canary=canary,
+                       old_settings={"plain_env": old_plain, "secrets": old_secrets, "service_account": old_sa},
+                       new_settings={"plain_env": new_plain, "secrets": new_secrets, "service_account": new_sa})
     for text, count in old_lines:
         e.log(-5, text, OLD, count=count)
     return e

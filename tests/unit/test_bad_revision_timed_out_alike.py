@@ -14,7 +14,7 @@ from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
 
-from tests.unit.builders import SQL, Evidence
+from tests.unit.builders import Evidence, deploy_failing
 
 S = DiagnosisSettings()
 OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
@@ -39,18 +39,8 @@ def deployed(lines, *, old_lines=(), old_at=-9.0, old_plain=PLAIN, new_plain=PLA
     """NEW replaced OLD 6 minutes ago; 59% of its requests fail with `lines` (text, count) at ERROR; OLD logged
     `old_lines` (text, count, severity) at minute `old_at` (before the deploy unless later than -6); with `canary`,
     OLD keeps 90% of the traffic beside it, cleanly."""
-    e = (Evidence().revision(OLD, -300, sql=(SQL,), plain_env=old_plain)
-         .revision(NEW, -6, sql=(SQL,), plain_env=new_plain)
-         .requests(OLD, -90, -6, 40).latency(OLD, -90, -6, 0.2)
-         .requests(NEW, -6, 5, 14).requests(NEW, -6, 5, 20, code="500").latency(NEW, -6, 5, 0.5)
-         .connector(max_instances=3).connector_metric("instances", -40, 5, 2).connector_metric("cpu", -40, 5, 0.3)
-         .connector_metric("bytes", -40, 5, 2e6).sql_up(-40, 5, 1))
-    if canary:
-        e.traffic(**{OLD: 90, NEW: 10}).requests(OLD, -6, 5, 300).latency(OLD, -6, 5, 0.2)
-    else:
-        e.traffic(**{NEW: 100})
-    for text, count in lines:
-        e.log(-5, text, NEW, count=count)
+    e = deploy_failing(OLD, NEW, lines, old_settings={"plain_env": old_plain}, new_settings={"plain_env": new_plain},
+                       canary=canary)
     for text, count, severity in old_lines:
         e.log(old_at, text, OLD, count=count, severity=severity)
     return e

@@ -14,14 +14,12 @@ from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.evidence import AlertContext
 from shared.diagnosis.signatures import Signature
 
-from tests.unit.builders import Evidence
+from tests.unit.builders import FIVE_XX_RATIO, Evidence, healthy_or_escalated
 
 S = DiagnosisSettings()
 REV = "backend-00001-abc"
 RUN = "cloud_run_revision"
-COUNT, LATENCIES = "run.googleapis.com/request_count", "run.googleapis.com/request_latencies"
-FIVE_XX = AlertContext(resource_type=RUN, metric_type=COUNT, comparison="COMPARISON_GT", threshold=0.05,
-                       metric_labels={"response_code_class": "5xx"}, ratio=True)
+LATENCIES = "run.googleapis.com/request_latencies"
 SLOW = AlertContext(resource_type=RUN, metric_type=LATENCIES, comparison="COMPARISON_GT", threshold=2000)
 
 
@@ -47,15 +45,15 @@ CASES = [
     ("4 a minute, 10 % failing before, 20 clean since: seen 12 % of the time had it still failed, not healthy",
      _service(4, failing_before=0.1), None, False, "too few requests"),
     ("the same on a 5xx ratio alert: its measured 10 %, not its 5 % threshold, is ruled out (29 needed)",
-     _service(4, failing_before=0.1), FIVE_XX, False, "at least 29 requests"),
+     _service(4, failing_before=0.1), FIVE_XX_RATIO, False, "at least 29 requests"),
     ("100 a minute, 10 % failing before, 500 clean since: the failure would have shown, healthy",
      _service(100, failing_before=0.1), None, True, ""),
     ("8 a minute, 10 % failing before, 40 clean since (1.5 %): healthy",
      _service(8, failing_before=0.1), None, True, ""),
     ("4 a minute, 5xx ratio alert at 5 %, no failing minute read: 20 clean requests do not rule 5 % out",
-     _service(4), FIVE_XX, False, "the alert's own threshold of 5.0%"),
+     _service(4), FIVE_XX_RATIO, False, "the alert's own threshold of 5.0%"),
     ("100 a minute, 5xx ratio alert at 5 %, no failing minute read: 500 clean requests rule it out, healthy",
-     _service(100), FIVE_XX, True, ""),
+     _service(100), FIVE_XX_RATIO, True, ""),
     ("4 a minute, latency alert, slow before and no 5xx: no failure share to rule out, healthy as before",
      _service(4, p99_before=6.0), SLOW, True, ""),
     ("30 a minute, 2 % failing before, one 500 in the newest minute (0.7 % of 150): not ruled out, not healthy",
@@ -70,11 +68,7 @@ CASES = [
 
 @pytest.mark.parametrize("name,evidence,alert,healthy,words", CASES, ids=[c[0] for c in CASES])
 def test_clean_requests_too_few_to_rule_out_the_failure_are_not_healthy(name, evidence, alert, healthy, words):
-    d = diagnose(evidence.bundle().model_copy(update={"alert": alert}), S)
-    assert (d.signature is Signature.HEALTHY) is healthy, d.summary
-    if not healthy:
-        assert d.signature is Signature.INCONCLUSIVE and not d.suspect_revision, d.summary
-        assert words in d.summary and "would be seen" in d.summary, d.summary
+    healthy_or_escalated(evidence, alert, S, healthy, words, "would be seen")
 
 
 def test_a_service_scaled_to_zero_since_is_not_healthy_and_not_called_too_few():

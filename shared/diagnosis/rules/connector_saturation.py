@@ -7,6 +7,7 @@ import operator
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from itertools import chain, compress
 
@@ -171,16 +172,16 @@ def evaluate(facts: Facts) -> Finding:
     busy = _database_saturated(facts, c)
     if busy:
         return c.doubt(busy, SLOW_DATABASE)
-    ungreeted = _greetings_never_came(facts, c)
+    ungreeted = _no_failed_dial(facts, c, _GREETINGS_NEVER_CAME)
     if ungreeted:
         return c.doubt(ungreeted, GREETINGS_NEVER_CAME)
-    stale = _reads_timed_out(facts, c)
+    stale = _no_failed_dial(facts, c, _READS_TIMED_OUT)
     if stale:
         return _stale_pool(facts, c, stale, STALE_READS)
-    lost = _lost_at_a_client_timeout(facts, c)
+    lost = _no_failed_dial(facts, c, _LOST_AT_A_CLIENT_TIMEOUT)
     if lost:
         return c.doubt(lost, LOST_MID_QUERY)
-    closed = _closed_by_their_peer(facts, c)
+    closed = _no_failed_dial(facts, c, _CLOSED_BY_THEIR_PEER)
     if closed:
         return c.doubt(closed, CLOSED_BY_THEIR_PEER)
     stuck = _workers_stuck(facts, c)
@@ -1222,7 +1223,7 @@ def _http_reads_timed_out(facts: Facts, c: Citation) -> str:
     A read that timed out was sent on a connection the path carried; the downstream's answer came late.
     urllib3 drops a connection whose read timed out, so the next call dials a new one: a path saturated
     enough to hold answers back fails those dials too, and connect timeouts pile up beside the reads, as
-    `_reads_timed_out` reads the database's. Reads alone, with the dials crossing, are a slow downstream's
+    `_READS_TIMED_OUT` reads the database's. Reads alone, with the dials crossing, are a slow downstream's
     (another Cloud Run service, a backend behind an internal load balancer), not shown to be the
     connector's, whatever it shows (another service's job on a shared one). Not ruled out (a connector
     that delays an established flow's packets and not a new one's is not excluded): it competes, and is
@@ -1430,47 +1431,6 @@ def _reads_among(facts: Facts, lines: list[LogRecord], timed_out: Callable[[str]
     return reads if facts.logged_enough(len(reads)) else []
 
 
-def _reads_timed_out(facts: Facts, c: Citation) -> str:
-    """Why the connector is not shown to be the cause, or "": at least db_error_logs_min of the errors of
-    reaching the database are reads on established connections that timed out (log_signals.read_timed_out:
-    libpq's "could not receive data from server: Connection timed out", over SSL "SSL SYSCALL error:
-    Connection timed out", pgjdbc's socketTimeout "Read timed out" under "An I/O error occurred while
-    sending to the backend", PyMySQL's "Lost connection to MySQL server during query (timed out)", Go's
-    "read tcp A->B:5432: i/o timeout"), and beside them fewer than db_error_logs_min other errors of
-    reaching the database (a dial that timed out, a reset; a connection found closed at once is the same
-    stale pool's, `_answered_at_once`) and waits for a pooled connection together, and no refusal.
-
-    A read that times out waited on a connection that had answered before. A flow that a NAT, a firewall or
-    a connector forgot while it sat idle in the pool, with no reset sent, hangs its next query until the
-    driver's read timer or the kernel's retransmissions give up (the kernel's "Connection timed out" on a
-    read: its data was never acknowledged); the pool then dials a new connection, and that one works. A
-    path saturated enough to hang reads hangs new dials too: dial timeouts and pool waits pile up beside
-    the reads. So reads that time out while new connections open without a failed dial are a stale pool's
-    (or a slow server's, for a driver's read timer), not shown to be the connector's, whatever it shows
-    (another service's job on a shared one). Not ruled out (a connector that drops an established flow's
-    packets and not a new one's is not excluded): it competes, and is never scaled alone."""
-    s = facts.s
-    lines = _unreached_lines(facts)
-    reads = _reads_among(facts, lines, read_timed_out)
-    if not reads:
-        return ""
-    others, pooled, alone = _beside(facts, lines, reads)
-    c.cite("log", "stderr / stdout: a read on an established connection to the database that timed out "
-           "(log_signals.READ_TIMEOUT_TEXTS)",
-           f"{len(reads)} reads on established connections timed out, e.g. {reads[0].text[:160]!r}; {others} other "
-           f"errors of reaching the database, {pooled} waits for a pooled connection",
-           f"a read on an established connection that timed out, with < {s.db_error_logs_min} failed dials and pool "
-           "waits beside it: the path carries new connections", not alone, role="context")
-    if not alone:
-        return ""
-    return (f"reads on established connections to the database timed out ({len(reads)}x, e.g. "
-            f"{reads[0].text[:120]!r}) while new connections opened without a failed dial ({others} other errors of "
-            f"reaching the database, {pooled} waits for a pooled connection): pooled connections whose flow was "
-            "dropped while idle (a NAT's, a firewall's or a connector's idle timeout, no reset sent) hang their next "
-            "query until a timeout, and a path saturated enough to hang reads fails new dials too, so connector "
-            f"{facts.b.connector.short_name}'s stress is not shown to explain them")
-
-
 def _beside(facts: Facts, lines: Sequence[LogRecord], found: Sequence[LogRecord]) -> tuple[int, int, bool]:
     """What else the database lines show beside `found`: the other errors of reaching the database that are
     not on a connection already open (`_on_an_open_connection`: a connection found closed, a read that timed
@@ -1490,38 +1450,145 @@ def _on_an_open_connection(text: str) -> bool:
     return closed_connection(text) or read_timed_out(text) or lost_mid_query(text) or greeting_timed_out(text)
 
 
-def _greetings_never_came(facts: Facts, c: Citation) -> str:
-    """Why the connector is not shown to be the cause, or "": at least db_error_logs_min of the errors of
-    reaching the database are libmysqlclient's connects whose server greeting never came within the connect
-    timeout (log_signals.greeting_timed_out: "Lost connection to MySQL server at 'reading initial
-    communication packet', system error: 110"), with fewer than db_error_logs_min other errors of reaching
-    the database (`_beside`: a failed dial) and waits for a pooled connection together, and no refusal.
+@dataclass(frozen=True)
+class _NoFailedDial:
+    """A kind of database error on a connection the path had carried (a read that timed out, a greeting that
+    never came, a connection lost or found closed), that holds the connector as a doubt when fewer than
+    db_error_logs_min failed dials and pool waits stand beside it (`_no_failed_dial`): a path saturated enough
+    to fail these fails new dials too. What differs between the kinds is declared here; a new kind is one
+    declaration, read in `evaluate` where its doubt is weighed."""
+    matches: Callable[[str], bool]   # the line's text is of this kind (a log_signals predicate)
+    hung: bool                       # asked only while requests hung at a client timeout (`_hung_while_failing`)
+    source: str                      # the cited source
+    observed: str                    # cited: "{n} " + observed + ", e.g. ...; {others} other errors ..."
+    kind: str                        # cited threshold: kind + ", with < N failed dials and pool waits " + beside_it
+    beside_it: str
+    doubt: str                       # the doubt: doubt + " ({n}x, e.g. ...)" + meanwhile + " ({others} ...): "
+    meanwhile: str                   # + because + ", so connector X's stress is not shown to explain them"
+    because: str
 
-    The TCP connect was answered, by the database's host or by a local proxy that dials on; the greeting
-    did not come in time. A server slow to greet (short of threads or memory, a reverse lookup) says these
-    words on a quiet path; a saturated connector that delays packets could too (a greeting retransmitted
-    past the timer: UNCONFIRMED), but one saturated enough to do so fails plain dials beside them. The
-    words alone do not tell the two apart: the connector competes and is never scaled on them."""
-    lines = _unreached_lines(facts)
-    ungreeted = _reads_among(facts, lines, greeting_timed_out)
-    if not ungreeted:
+
+def _no_failed_dial(facts: Facts, c: Citation, kind: _NoFailedDial) -> str:
+    """Why the connector is not shown to be the cause, or "": (while requests hung at a client timeout, for a
+    `kind` that asks it) at least db_error_logs_min of the errors of reaching the database are of `kind`
+    (`_reads_among`, and no refusal), with fewer than db_error_logs_min other errors of reaching the
+    database (`_beside`: a failed dial) and waits for a pooled connection together. Cited either way."""
+    if kind.hung and not _hung_while_failing(facts):
         return ""
-    others, pooled, alone = _beside(facts, lines, ungreeted)
-    c.cite("log", "stderr / stdout: a MySQL connect answered whose greeting never came (log_signals.greeting_timed_out)",
-           f"{len(ungreeted)} connects got no server greeting within their connect timeout, e.g. "
-           f"{ungreeted[0].text[:160]!r}; {others} other errors of reaching the database, {pooled} waits for a "
-           "pooled connection",
-           f"a connect answered whose greeting never came, with < {facts.s.db_error_logs_min} failed dials and pool "
-           "waits beside it: the path carried the connect, and a server slow to greet says the same words",
+    lines = _unreached_lines(facts)
+    found = _reads_among(facts, lines, kind.matches)
+    if not found:
+        return ""
+    others, pooled, alone = _beside(facts, lines, found)
+    beside = f"{others} other errors of reaching the database, {pooled} waits for a pooled connection"
+    c.cite("log", kind.source, f"{len(found)} {kind.observed}, e.g. {found[0].text[:160]!r}; {beside}",
+           f"{kind.kind}, with < {facts.s.db_error_logs_min} failed dials and pool waits {kind.beside_it}",
            not alone, role="context")
     if not alone:
         return ""
-    return (f"new connections to the database were answered but got no server greeting within their connect timeout "
-            f"({len(ungreeted)}x, e.g. {ungreeted[0].text[:120]!r}), with no dial that failed beside them ({others} "
-            f"other errors of reaching the database, {pooled} waits for a pooled connection): the path carried the "
-            "connects, and a database slow to greet them (short of threads or memory, a reverse lookup of the "
-            "client) or a local proxy that could not dial on says these words, so connector "
-            f"{facts.b.connector.short_name}'s stress is not shown to explain them")
+    return (f"{kind.doubt} ({len(found)}x, e.g. {found[0].text[:120]!r}){kind.meanwhile} ({beside}): "
+            f"{kind.because}, so connector {facts.b.connector.short_name}'s stress is not shown to explain them")
+
+
+_NEW_DIALS_OPENED = " while new connections opened without a failed dial"
+_HUNG_AND_NEW_DIALS_OPENED = (" while requests hung at a client timeout, and new connections opened without a "
+                              "failed dial")
+
+# Reads on established connections that timed out (log_signals.read_timed_out: libpq's "could not receive data
+# from server: Connection timed out", over SSL "SSL SYSCALL error: Connection timed out", pgjdbc's socketTimeout
+# "Read timed out" under "An I/O error occurred while sending to the backend", PyMySQL's "Lost connection to MySQL
+# server during query (timed out)", Go's "read tcp A->B:5432: i/o timeout"); a connection found closed at once
+# beside them is the same stale pool's (`_answered_at_once`). Weighed with the stale pool's advice (`_stale_pool`).
+#
+# A read that times out waited on a connection that had answered before. A flow that a NAT, a firewall or a
+# connector forgot while it sat idle in the pool, with no reset sent, hangs its next query until the driver's read
+# timer or the kernel's retransmissions give up (the kernel's "Connection timed out" on a read: its data was never
+# acknowledged); the pool then dials a new connection, and that one works. A path saturated enough to hang reads
+# hangs new dials too: dial timeouts and pool waits pile up beside the reads. So reads that time out while new
+# connections open without a failed dial are a stale pool's (or a slow server's, for a driver's read timer), not
+# shown to be the connector's, whatever it shows (another service's job on a shared one). Not ruled out (a
+# connector that drops an established flow's packets and not a new one's is not excluded): it competes, and is
+# never scaled alone.
+_READS_TIMED_OUT = _NoFailedDial(
+    matches=read_timed_out, hung=False,
+    source="stderr / stdout: a read on an established connection to the database that timed out "
+           "(log_signals.READ_TIMEOUT_TEXTS)",
+    observed="reads on established connections timed out",
+    kind="a read on an established connection that timed out",
+    beside_it="beside it: the path carries new connections",
+    doubt="reads on established connections to the database timed out", meanwhile=_NEW_DIALS_OPENED,
+    because="pooled connections whose flow was dropped while idle (a NAT's, a firewall's or a connector's idle "
+            "timeout, no reset sent) hang their next query until a timeout, and a path saturated enough to hang reads "
+            "fails new dials too")
+
+# libmysqlclient's connects whose server greeting never came within the connect timeout
+# (log_signals.greeting_timed_out: "Lost connection to MySQL server at 'reading initial communication packet',
+# system error: 110"). Weighed with GREETINGS_NEVER_CAME.
+#
+# The TCP connect was answered, by the database's host or by a local proxy that dials on; the greeting did not
+# come in time. A server slow to greet (short of threads or memory, a reverse lookup) says these words on a quiet
+# path; a saturated connector that delays packets could too (a greeting retransmitted past the timer:
+# UNCONFIRMED), but one saturated enough to do so fails plain dials beside them. The words alone do not tell the
+# two apart: the connector competes and is never scaled on them.
+_GREETINGS_NEVER_CAME = _NoFailedDial(
+    matches=greeting_timed_out, hung=False,
+    source="stderr / stdout: a MySQL connect answered whose greeting never came (log_signals.greeting_timed_out)",
+    observed="connects got no server greeting within their connect timeout",
+    kind="a connect answered whose greeting never came",
+    beside_it="beside it: the path carried the connect, and a server slow to greet says the same words",
+    doubt="new connections to the database were answered but got no server greeting within their connect timeout",
+    meanwhile=", with no dial that failed beside them",
+    because="the path carried the connects, and a database slow to greet them (short of threads or memory, a reverse "
+            "lookup of the client) or a local proxy that could not dial on says these words")
+
+# While requests hang at a client timeout (`_hung_while_failing`): MySQL 2013s that name no reason
+# (log_signals.lost_mid_query: mysqlclient's and mysql-connector-python's bare "Lost connection to MySQL server
+# during query"); a connection found closed at once is not a wait. Weighed with LOST_MID_QUERY.
+#
+# The bare 2013 is what libmysqlclient says both when a flow was dropped under a statement and when the client's
+# own read timeout gave up on a statement that waited on a lock or ran long (log_signals' _BARE_LOST cites both):
+# beside hangs at the client's timeout the words do not tell a path that drops packets from a statement that
+# waited on the database. A path saturated enough to drop an open flow's packets fails new dials too; with no
+# failed dial beside them, the connector's own signs (another service's job on a shared one) do not settle it. Not
+# ruled out: it competes, and is never scaled alone.
+_LOST_AT_A_CLIENT_TIMEOUT = _NoFailedDial(
+    matches=lost_mid_query, hung=True,
+    source="stderr / stdout: a MySQL 2013 that names no reason (log_signals.lost_mid_query)",
+    observed="connections lost mid-query while requests hung at a client timeout",
+    kind="a connection lost mid-query at a client timeout",
+    beside_it="beside it: the path carries new connections, and the client's own read timeout says the same words",
+    doubt="connections to the database were lost mid-query", meanwhile=_HUNG_AND_NEW_DIALS_OPENED,
+    because="a MySQL client says these words when its own read timeout ends a statement that waited (a lock, a slow "
+            "query) as well as when the path drops the flow")
+
+# While requests hang at a client timeout (`_hung_while_failing`): an open connection found closed or reset by its
+# peer (log_signals.closed_connection: Node mysqljs's and mysql2's "Connection lost: The server closed the
+# connection.", PyMySQL's "(2013, 'Lost connection to MySQL server during query ([Errno 104] Connection reset by
+# peer)')", libpq's "server closed the connection unexpectedly", a reset under a driver's frame). Requests that
+# waited less than a hang beside such closes are judged as before (503s answered at once by `_answered_at_once`; a
+# wait of seconds stays the connector's case, tests/unit/test_connector_closed_failed_crashed.py). Weighed with
+# CLOSED_BY_THEIR_PEER.
+#
+# The words name a close, not a wait: mysqljs raises PROTOCOL_CONNECTION_LOST when its socket ends under a
+# connection it did not end itself (mysqljs/mysql lib/protocol/Protocol.js, Protocol.end), mysql2 on its stream's
+# 'close' (sidorares/node-mysql2 lib/base/connection.js), PyMySQL when a read's OSError is the kernel's ECONNRESET
+# (PyMySQL pymysql/connections.py, _read_bytes: f"Lost connection to MySQL server during query ({e})"). The server
+# ends a session so (a KILL, wait_timeout, a failover or restart: MySQL's "Server System Variables";
+# cloud-sql-proxy issue #35), as a proxy that restarts does. A saturated connector drops or delays packets
+# ("causing timeouts", Cloud Run's VPC connector page); whether one that sheds or replaces an instance resets the
+# flows it carried is UNCONFIRMED. A path saturated enough to hang requests fails new dials too, and none failed:
+# the connector's own signs (another service's job on a shared one) do not settle it. Not ruled out: it competes,
+# and is never scaled alone.
+_CLOSED_BY_THEIR_PEER = _NoFailedDial(
+    matches=closed_connection, hung=True,
+    source="stderr / stdout: an open connection to the database found closed or reset by its peer "
+           "(log_signals.CLOSED_CONNECTION_TEXTS)",
+    observed="open connections found closed or reset", kind="connections found closed",
+    beside_it="beside them: the path carries new connections, and the server ending sessions says the same words",
+    doubt="open connections to the database were found closed or reset by their peer",
+    meanwhile=_HUNG_AND_NEW_DIALS_OPENED,
+    because="the server ending sessions (a kill, wait_timeout, a failover or restart) or a proxy restarting says these "
+            "words, where a saturated connector makes packets wait and fails new dials")
 
 
 # What a person checks when connects were answered but got no greeting.
@@ -1530,90 +1597,6 @@ GREETINGS_NEVER_CAME = ("find why the database did not greet new connections in 
                         "failover), skip_name_resolve, and any local proxy or tunnel between (the Cloud SQL Auth "
                         "Proxy's own dial errors); raise the connector's max instances only if plain dials fail to "
                         "cross it")
-
-
-def _lost_at_a_client_timeout(facts: Facts, c: Citation) -> str:
-    """Why the connector is not shown to be the cause, or "": requests hang at a client timeout
-    (`_hung_while_failing`) and at least db_error_logs_min of the errors of reaching the database are
-    MySQL 2013s that name no reason (log_signals.lost_mid_query: mysqlclient's and mysql-connector-python's
-    bare "Lost connection to MySQL server during query"), with fewer than db_error_logs_min other errors of
-    reaching the database (a failed dial; a connection found closed at once is not a wait) and waits for a
-    pooled connection together, and no refusal.
-
-    The bare 2013 is what libmysqlclient says both when a flow was dropped under a statement and when the
-    client's own read timeout gave up on a statement that waited on a lock or ran long (log_signals'
-    _BARE_LOST cites both): beside hangs at the client's timeout the words do not tell a path that drops
-    packets from a statement that waited on the database. A path saturated enough to drop an open flow's
-    packets fails new dials too; with no failed dial beside them, the connector's own signs (another
-    service's job on a shared one) do not settle it. Not ruled out: it competes, and is never scaled alone."""
-    if not _hung_while_failing(facts):
-        return ""
-    lines = _unreached_lines(facts)
-    lost = _reads_among(facts, lines, lost_mid_query)
-    if not lost:
-        return ""
-    others, pooled, alone = _beside(facts, lines, lost)
-    c.cite("log", "stderr / stdout: a MySQL 2013 that names no reason (log_signals.lost_mid_query)",
-           f"{len(lost)} connections lost mid-query while requests hung at a client timeout, e.g. "
-           f"{lost[0].text[:160]!r}; {others} other errors of reaching the database, {pooled} waits for a pooled "
-           "connection",
-           f"a connection lost mid-query at a client timeout, with < {facts.s.db_error_logs_min} failed dials and pool "
-           "waits beside it: the path carries new connections, and the client's own read timeout says the same words",
-           not alone, role="context")
-    if not alone:
-        return ""
-    return (f"connections to the database were lost mid-query ({len(lost)}x, e.g. {lost[0].text[:120]!r}) while "
-            f"requests hung at a client timeout, and new connections opened without a failed dial ({others} other "
-            f"errors of reaching the database, {pooled} waits for a pooled connection): a MySQL client says these "
-            "words when its own read timeout ends a statement that waited (a lock, a slow query) as well as when the "
-            "path drops the flow, so connector "
-            f"{facts.b.connector.short_name}'s stress is not shown to explain them")
-
-
-def _closed_by_their_peer(facts: Facts, c: Citation) -> str:
-    """Why the connector is not shown to be the cause, or "": requests hang at a client timeout
-    (`_hung_while_failing`) and at least db_error_logs_min of the errors of reaching the database say an
-    open connection was found closed or reset by its peer
-    (log_signals.closed_connection: Node mysqljs's and mysql2's "Connection lost: The server closed the
-    connection.", PyMySQL's "(2013, 'Lost connection to MySQL server during query ([Errno 104] Connection
-    reset by peer)')", libpq's "server closed the connection unexpectedly", a reset under a driver's frame),
-    with fewer than db_error_logs_min other errors of reaching the database (`_beside`: a failed dial) and
-    waits for a pooled connection together, and no refusal. Requests that waited less than a hang beside
-    such closes are judged as before (503s answered at once by `_answered_at_once`; a wait of seconds stays
-    the connector's case, tests/unit/test_connector_closed_failed_crashed.py).
-
-    The words name a close, not a wait: mysqljs raises PROTOCOL_CONNECTION_LOST when its socket ends under
-    a connection it did not end itself (mysqljs/mysql lib/protocol/Protocol.js, Protocol.end), mysql2 on its
-    stream's 'close' (sidorares/node-mysql2 lib/base/connection.js), PyMySQL when a read's OSError is the
-    kernel's ECONNRESET (PyMySQL pymysql/connections.py, _read_bytes: f"Lost connection to MySQL server
-    during query ({e})"). The server ends a session so (a KILL, wait_timeout, a failover or restart: MySQL's
-    "Server System Variables"; cloud-sql-proxy issue #35), as a proxy that restarts does. A saturated
-    connector drops or delays packets ("causing timeouts", Cloud Run's VPC connector page); whether one that
-    sheds or replaces an instance resets the flows it carried is UNCONFIRMED. A path saturated enough to
-    hang requests fails new dials too, and none failed: the connector's own signs (another service's job on
-    a shared one) do not settle it. Not ruled out: it competes, and is never scaled alone."""
-    if not _hung_while_failing(facts):
-        return ""
-    lines = _unreached_lines(facts)
-    closed = _reads_among(facts, lines, closed_connection)
-    if not closed:
-        return ""
-    others, pooled, alone = _beside(facts, lines, closed)
-    c.cite("log", "stderr / stdout: an open connection to the database found closed or reset by its peer "
-           "(log_signals.CLOSED_CONNECTION_TEXTS)",
-           f"{len(closed)} open connections found closed or reset, e.g. {closed[0].text[:160]!r}; {others} other "
-           f"errors of reaching the database, {pooled} waits for a pooled connection",
-           f"connections found closed, with < {facts.s.db_error_logs_min} failed dials and pool waits beside them: "
-           "the path carries new connections, and the server ending sessions says the same words",
-           not alone, role="context")
-    if not alone:
-        return ""
-    return (f"open connections to the database were found closed or reset by their peer ({len(closed)}x, e.g. "
-            f"{closed[0].text[:120]!r}) while requests hung at a client timeout, and new connections opened without a failed dial ({others} other "
-            f"errors of reaching the database, {pooled} waits for a pooled connection): the server ending sessions "
-            "(a kill, wait_timeout, a failover or restart) or a proxy restarting says these words, where a "
-            "saturated connector makes packets wait and fails new dials, so connector "
-            f"{facts.b.connector.short_name}'s stress is not shown to explain them")
 
 
 # What a person checks when open connections were found closed or reset while requests waited.

@@ -23,43 +23,16 @@ _TEXT = attrgetter("text")
 
 
 def hang_minutes(facts: Facts) -> tuple[list[float], list[float], bool]:
-    """(p99 per minute, those in the hang band, whether enough were and that is news): the band is
-    above hang_latency_seconds and below 0.9 x the request timeout. A band the p99 held just as
-    much before the incident window, while the service served cleanly, is how the service always
-    runs (`usual_hang`), not a hang that began with the failures."""
-    if facts.hangs is None:   # once per diagnosis (Facts.hangs): seven checks ask
-        p99, in_band, held = _in_band(facts, facts.incident)
-        facts.hangs = (tuple(p99), tuple(in_band), held and not usual_hang(facts))
+    """(p99 per minute, those in the hang band, whether enough were and that is news): Facts.hangs, as
+    lists the caller may keep (the band is read once per diagnosis, there)."""
     p99s, in_bands, news = facts.hangs
     return list(p99s), list(in_bands), news
 
 
-def _in_band(facts: Facts, window: Window) -> tuple[list[float], list[float], bool]:
-    s = facts.s
-    p99 = facts.p99_seconds(window)
-    # The band's bounds read once, not per minute (the timeout is a property of the newest serving revision).
-    low, high = s.hang_latency_seconds, 0.9 * facts.request_timeout_seconds
-    in_band = [v for v in p99 if low <= v < high]
-    return p99, in_band, bool(p99) and len(in_band) / len(p99) >= s.hang_minutes_ratio
-
-
 def usual_hang(facts: Facts) -> str:
-    """'n of m' when the p99 held in the hang band in enough minutes of the window before the
-    incident, while the service served cleanly there (`clean_before`); else "". Long requests
-    that are the service's own (WebSockets, server-sent events, long polling: "WebSockets
-    requests are treated as long-running HTTP requests in Cloud Run", subject to the request
-    timeout of up to 60 minutes; Cloud Run docs, "Using WebSockets") keep the p99 there every
-    minute, failures or not."""
-    if facts.usual_hangs is None:   # once per diagnosis (Facts.usual_hangs): hang_minutes and _hang ask
-        facts.usual_hangs = _usual_hang(facts)
+    """'n of m' when the p99 held in the hang band before the incident while the service served cleanly
+    there, else "" (Facts.usual_hangs)."""
     return facts.usual_hangs
-
-
-def _usual_hang(facts: Facts) -> str:
-    if clean_before(facts) is None:
-        return ""
-    p99, in_band, held = _in_band(facts, facts.before)
-    return f"{len(in_band)} of {len(p99)}" if held else ""
 
 
 # A sign that held in at least this share of the minutes before the incident window (and in at least
@@ -245,10 +218,10 @@ def held_at_onset(facts: Facts, signs: list[str]) -> bool | None:
 
 
 def clean_before(facts: Facts) -> str | None:
-    """What the requests were before the incident window, if the service served cleanly then."""
-    s = facts.s
-    before = facts.requests(facts.before)
-    if before.total < s.min_requests or before.refused_ratio > s.healthy_error_ratio:
+    """What the requests were before the incident window, if the service served cleanly then
+    (Facts.served_cleanly_before)."""
+    before = facts.served_cleanly_before
+    if before is None:
         return None
     return f"{before.total:.0f} requests, {pct(before.refused_ratio)} 5xx or 429"
 
