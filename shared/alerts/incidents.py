@@ -26,6 +26,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from shared.alerts.label_filters import LabelTest, label_tests, shown, unselected
 from shared.alerts.query_names import query_names, workload_names
 from shared.alerts.ratio_query import ratio_query
 from shared.clock import CLOCK_SKEW_ALLOWANCE
@@ -294,31 +295,6 @@ _FILTER_METRIC_TYPE = re.compile(r'(\bNOT\s+|-\s*)?\bmetric\.type\s*=\s*"([^"]+)
 # `resource.type = "gce_instance"` in the samples; a log-match condition's filter is a Logging query,
 # whose `resource.type` is its entries' monitored resource, Cloud Logging, "Logging query language").
 _FILTER_RESOURCE_TYPE = re.compile(r'(\bNOT\s+|-\s*)?\bresource\.type\s*=\s*"([^"]+)"')
-
-
-# ... and which resources by their labels, `resource.labels.service_name = "backend"` (`resource.label.` too;
-# "Monitoring filters": `resource.labels.zone = "us-central1-a"`; a log-match filter's the same way, Cloud
-# Logging's "Logging query language": `resource.labels.service_name="..."`; the key quoted,
-# `resource.label."service_name"`, as gcloud and Terraform policies often print it). Only an un-negated equality
-# with a quoted value, or with `one_of("a", "b")` ("Monitoring filters": `one_of` "matches any of the given
-# strings"; a policy on several services, `service_name = one_of("checkout", "cart")`), is read: `!=`,
-# `starts_with(...)`, a regular expression are not.
-_FILTER_RESOURCE_LABEL = re.compile(
-    r'(\bNOT\s+|-\s*)?\bresource\.labels?\."?(\w+)"?\s*=\s*(?:"([^"]*)"|one_of\s*\(([^()]*)\))')
-_QUOTED_VALUE = re.compile(r'"([^"]*)"')
-
-
-def _selected_labels(text: str) -> dict[str, set[str]]:
-    """The resource labels `text` selects by an equality or a `one_of`, each with the values it names (several
-    in an OR or a `one_of`)."""
-    selected: dict[str, set[str]] = {}
-    for found in _FILTER_RESOURCE_LABEL.finditer(text):
-        if found.group(1):
-            continue
-        values = [found.group(3)] if found.group(3) is not None else _QUOTED_VALUE.findall(found.group(4))
-        if values:
-            selected.setdefault(found.group(2), set()).update(values)
-    return selected
 
 
 def _selected_types(pattern: re.Pattern[str], *filters: str) -> set[str]:
@@ -870,28 +846,33 @@ class Incident(BaseModel):
         """Why the notification's resource is not one its condition's filter selects by a label (an OR
         policy of one condition per service, its notification carrying the other service's condition, or
         a relay that rewrote the labels), or "". Its bar, comparison and value are then another resource's:
-        a `healthy` judged at backend's bar on frontend."""
-        for label, values in self._selected_by_condition().items():
+        a `healthy` judged at backend's bar on frontend, a write on frontend for a condition that may be
+        another's forecast. Every comparison shared/alerts/label_filters.py reads counts: an equality, a
+        `one_of`, `starts_with`, `ends_with`, `has_substring`, `monitoring.regex.full_match`, a Logging
+        `=~`, and `!=` or `!~` (which exclude)."""
+        by_label: dict[str, list[LabelTest]] = {}
+        for test in self._selected_by_condition():
+            by_label.setdefault(test.label, []).append(test)
+        for label, tests in by_label.items():
             value = self.resource_labels.get(label, "")
-            if value and value not in values:
-                return (f"the notification's resource has {label} {quoted(value, 60)}, not the "
-                        f"{' or '.join(quoted(v, 60) for v in sorted(values))} its condition {quoted(condition)} "
-                        "filters on: its policy may have several conditions, and which one its bar and value are "
-                        "is unknown")
+            failed = unselected(tests, value) if value else None
+            if failed:
+                return (f"the notification's resource has {label} {quoted(value, 60)}, not the {shown(failed)} its "
+                        f"condition {quoted(condition)} filters on: its policy may have several conditions, and which "
+                        "one its bar and value are is unknown")
         return ""
 
-    def _selected_by_condition(self) -> dict[str, set[str]]:
-        """The resource labels the condition selects by value: a filter's `resource.labels.L = "v"`, or a query
-        condition's equality matchers on a Cloud Run metric (shared/alerts/query_names.py), where a query that
-        selects `service_name="backend"` notified on frontend's revision is the same disagreement."""
-        selected = _selected_labels(self.condition_filter)
+    def _selected_by_condition(self) -> list[LabelTest]:
+        """The resource-label comparisons the condition makes: its filter's (shared/alerts/label_filters.py), and a
+        query condition's equality matchers on a Cloud Run metric (shared/alerts/query_names.py), where a query
+        that selects `service_name="backend"` notified on frontend's revision is the same disagreement."""
+        tests = label_tests(self.condition_filter)
         if self.condition_kind == "other":
             names = query_names(self.condition_filter)
-            for label, values in (("service_name", names.services), ("location", names.locations),
-                                  ("project_id", names.projects)):
-                if values:
-                    selected.setdefault(label, set()).update(values)
-        return selected
+            tests += [LabelTest(label, "equals", values) for label, values in
+                      (("service_name", names.services), ("location", names.locations), ("project_id", names.projects))
+                      if values]
+        return tests
 
     @property
     def recovery_shown(self) -> str:

@@ -1,0 +1,221 @@
+"""A notification whose resource its condition's filter does not select, by any comparison the filter makes.
+
+The notification's `resource` names what fired (schema 1.2, `incident.resource`: /work/shared/reference/gcp-facts.md
+and tests/fixtures/samples); its `condition` says at which bar. When the condition's filter does not select that
+resource (an OR policy of one condition per group of services, the notification carrying another group's condition;
+which condition a notification of a policy of several carries is UNCONFIRMED), the bar, the value and whether a
+present failure is stated at all are not that resource's: no `healthy`, no recovery, and no write (escalated with the
+diagnosis and the change it would make: shared/alerts/present_failure.py `_another_condition`).
+
+Before, only an equality and a `one_of` were read (shared/alerts/incidents.py `_FILTER_RESOURCE_LABEL`): a condition
+selecting `starts_with("checkout-")`, `monitoring.regex.full_match("checkout-.*")`, `ends_with`, `has_substring`, a
+Logging `=~`, or excluding the resource by `!=`, on a notification naming backend, lent its bar to backend and a
+rollback of backend was written (scenario bad_revision_alert_condition_selects_other_services). Filters with their
+sources: shared/alerts/label_filters.py.
+
+Also here, as controls that pass on main (what main answers for alerts whose resource is not a Cloud Run service):
+a connector's own policy, a Cloud SQL instance's, a SQL condition's, and a resource block missing or with only
+project_id.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from shared.alerts.incidents import TargetKind, parse_notification
+from shared.alerts.label_filters import LabelTest, label_tests, unselected
+from shared.alerts.present_failure import alert_hold
+from shared.config import DiagnosisSettings
+from shared.diagnosis.health_bar import health_bar
+from shared.diagnosis.scope import alert_context
+
+from tests.property.fast import scenario_model
+from tests.property.harness import ANCHOR
+
+S = DiagnosisSettings()
+BASE = 'metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision" AND '
+
+
+def notification(selection: str, **incident: Any) -> dict[str, Any]:
+    """bad_revision's notification (resource: backend's revision), its condition's filter selecting `selection`."""
+    document = copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR))
+    document["incident"].update(incident)
+    document["incident"]["condition"]["conditionThreshold"]["filter"] = BASE + selection
+    return document
+
+
+# Each selects no resource whose service_name is "backend": every one failed on main (no doubt raised).
+NOT_BACKEND = [
+    'resource.labels.service_name = starts_with("checkout-")',
+    'resource.label."service_name" = starts_with("checkout-")',
+    'resource.labels.service_name = ends_with("-api")',
+    'resource.labels.service_name = has_substring("checkout")',
+    'resource.labels.service_name = monitoring.regex.full_match("checkout-.*")',
+    'resource.labels.service_name = monitoring.regex.full_match("back")',
+    'resource.labels.service_name =~ "^checkout"',
+    'resource.labels.service_name != "backend"',
+    'resource.labels.service_name !~ "^back"',
+    'resource.labels.location = starts_with("europe-")',
+    '(resource.labels.service_name = starts_with("checkout-") OR resource.labels.service_name = "cart")',
+]
+NOT_BACKEND_IDS = ["starts-with", "starts-with-key-quoted", "ends-with", "has-substring", "regex-full-match",
+                   "regex-full-match-is-whole", "logging-regex", "not-equal", "logging-not-regex",
+                   "location-starts-with", "either-of-two-forms"]
+
+
+@pytest.mark.parametrize("selection", NOT_BACKEND, ids=NOT_BACKEND_IDS)
+def test_a_resource_its_condition_does_not_select_is_neither_judged_nor_acted_on(selection):
+    incident = parse_notification(notification(selection))
+    assert "its condition '5xx ratio above 5%' filters on" in incident.condition_doubt, incident.condition_doubt
+    assert not health_bar(alert_context(incident), S).judged
+    assert "nothing was written" in alert_hold(incident)
+    # The target is still the resource the notification names: it is diagnosed, and a person decides.
+    assert incident.target.kind is TargetKind.SERVICE and incident.target.name.endswith("/services/backend")
+
+
+def test_the_doubt_says_what_the_condition_selects():
+    incident = parse_notification(notification('resource.labels.service_name = starts_with("checkout-")'))
+    assert ("the notification's resource has service_name 'backend', not the starts_with('checkout-') its condition"
+            in incident.condition_doubt), incident.condition_doubt
+    excluded = parse_notification(notification('resource.labels.service_name != "backend"'))
+    assert "not the anything but 'backend' its condition" in excluded.condition_doubt, excluded.condition_doubt
+
+
+def test_a_closed_on_a_resource_its_condition_does_not_select_by_prefix_shows_no_recovery():
+    closed = notification('resource.labels.service_name = starts_with("checkout-")', state="closed",
+                          observed_value="0.01")
+    closed["incident"]["ended_at"] = closed["incident"]["started_at"] + 600
+    assert parse_notification(closed).recovery_shown == ""
+
+
+# Controls: each selects backend (or is not read), so the notification's condition is backend's as before.
+SELECTS_BACKEND = [
+    'resource.labels.service_name = starts_with("back")',
+    'resource.labels.service_name = ends_with("end")',
+    'resource.labels.service_name = has_substring("cken")',
+    'resource.labels.service_name = monitoring.regex.full_match("back.*")',
+    'resource.labels.service_name = monitoring.regex.full_match("gke-(hipster|nginx).*|backend")',
+    'resource.labels.service_name =~ "^back"',
+    'resource.labels.service_name != "frontend"',
+    'resource.labels.service_name = one_of("a\\"b", "backend")',
+    '(resource.labels.service_name = starts_with("checkout-") OR resource.labels.service_name = "backend")',
+    'resource.labels.service_name = monitoring.regex.full_match("(a+)+$")',
+    'resource.labels.service_name = monitoring.regex.full_match("[unclosed")',
+    'NOT resource.labels.service_name = starts_with("back")',
+    'resource.labels.service_name : "checkout"',
+]
+SELECTS_BACKEND_IDS = ["starts-with", "ends-with", "has-substring", "regex-full-match", "regex-alternatives",
+                       "logging-regex", "not-equal-other", "one-of-escaped-quote", "either-of-two-forms",
+                       "nested-quantifier-not-read", "bad-regex-not-read", "negated-not-read", "has-not-read"]
+
+
+@pytest.mark.parametrize("selection", SELECTS_BACKEND, ids=SELECTS_BACKEND_IDS)
+def test_a_filter_selecting_the_resource_or_not_read_raises_no_doubt(selection):
+    incident = parse_notification(notification(selection))
+    assert incident.condition_doubt == "", incident.condition_doubt
+    assert alert_hold(incident) == ""
+
+
+@pytest.mark.parametrize("text, value, failed", [
+    ('resource.labels.service_name = "a b"', "ab", True),
+    ('resource.labels.service_name = "a b"', "a b", False),
+    ('resource.labels.service_name = "a\\"b"', 'a"b', False),
+    ('resource.labels.service_name = one_of("x)", "y")', "y", False),
+    ('resource.labels.service_name = one_of("x)", "y")', "z", True),
+    ('resource.labels.service_name = monitoring.regex.full_match("' + ".*" * 4 + 'x")', "a" * 250, None),
+], ids=["space-other", "space-same", "escaped-quote", "paren-in-one-of", "paren-in-one-of-other", "four-stars-not-read"])
+def test_label_tests_read_quoted_values_whole(text, value, failed):
+    tests = label_tests(text)
+    found = unselected(tests, value)
+    if failed is None:
+        assert found is None and tests[0].passes(value) is None
+    else:
+        assert (found is not None) is failed, (tests, found)
+
+
+def test_label_tests_show_each_form():
+    assert LabelTest("service_name", "equals", ("a", "b")).shown == "'a' or 'b'"
+    assert LabelTest("service_name", "regex", ("^a",), negated=True).shown == "anything but =~ '^a'"
+
+
+# --- controls: alerts whose resource is not a Cloud Run service (pass on main) -----------------------------------
+
+def _resource(document: dict[str, Any], kind: str, labels: dict[str, str], metric: str, filter_: str) -> dict[str, Any]:
+    incident = document["incident"]
+    incident["resource"] = {"type": kind, "labels": labels}
+    incident["metric"] = {"type": metric, "displayName": metric.rsplit("/", 1)[-1], "labels": {}}
+    incident["condition"]["conditionThreshold"]["filter"] = filter_
+    incident["condition"]["conditionThreshold"].pop("denominatorFilter", None)
+    return document
+
+
+CONNECTOR_CPU = ('metric.type="vpcaccess.googleapis.com/connector/cpu/utilizations" AND '
+                 'resource.type="vpc_access_connector"')
+
+
+def test_a_connectors_own_policy_names_the_connector_by_project_id_not_a_service():
+    """A connector's policy (cpu/utilizations, p99 above 0.7, gcp-facts.md §3): the connector is the target; the
+    services behind it are found by their serving revisions (shared/diagnosis/scope.users), none named here."""
+    document = _resource(copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR)), "vpc_access_connector",
+                         {"project_id": "demo-project", "location": "us-central1", "connector_name": "shared-conn"},
+                         "vpcaccess.googleapis.com/connector/cpu/utilizations", CONNECTOR_CPU)
+    incident = parse_notification(document)
+    assert incident.target.kind is TargetKind.CONNECTOR
+    assert incident.target.name == "projects/demo-project/locations/us-central1/connectors/shared-conn"
+    assert incident.cloud_run_service is None and incident.condition_doubt == ""
+
+
+@pytest.mark.parametrize("labels", [
+    {"connector_name": "shared-conn"},
+    {"project_id": "demo-project", "connector_name": "shared-conn"},
+    {"project_id": "demo-project", "location": "us-central1"},
+], ids=["grouped-by-name-only", "no-location", "no-name"])
+def test_a_connector_alert_missing_a_naming_label_names_nothing(labels):
+    document = _resource(copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR)), "vpc_access_connector",
+                         labels, "vpcaccess.googleapis.com/connector/cpu/utilizations", CONNECTOR_CPU)
+    target = parse_notification(document).target
+    assert target.kind is TargetKind.UNROUTABLE and target.fix_policy and "connector" in target.reason
+
+
+@pytest.mark.parametrize("metric", ["cloudsql.googleapis.com/database/cpu/utilization",
+                                    "cloudsql.googleapis.com/database/network/connections",
+                                    "cloudsql.googleapis.com/database/postgresql/num_backends",
+                                    "cloudsql.googleapis.com/database/disk/utilization"])
+def test_a_cloud_sql_policy_names_the_instance_never_a_service(metric):
+    document = _resource(copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR)), "cloudsql_database",
+                         {"project_id": "demo-project", "database_id": "demo-project:main", "region": "us-central1"},
+                         metric, f'metric.type="{metric}" AND resource.type="cloudsql_database"')
+    incident = parse_notification(document)
+    assert incident.target.kind is TargetKind.CLOUDSQL and incident.target.name == "demo-project:us-central1:main"
+    assert incident.cloud_run_service is None
+
+
+@pytest.mark.parametrize("resource", [None, {}, {"labels": {"project_id": "demo-project"}},
+                                      {"type": "cloud_run_revision", "labels": {"project_id": "demo-project"}}],
+                         ids=["missing", "empty", "labels-only-project", "revision-only-project"])
+def test_a_resource_block_missing_or_with_only_project_id_names_nothing(resource):
+    document = copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR))
+    if resource is None:
+        del document["incident"]["resource"]
+    else:
+        document["incident"]["resource"] = resource
+    target = parse_notification(document).target
+    assert target.kind is TargetKind.UNROUTABLE and target.fix_policy
+
+
+def test_a_sql_condition_naming_no_resource_names_nothing():
+    """A SQL condition (conditionSql, Log Analytics): which resource its notification carries is UNCONFIRMED (no
+    sample); carrying none, nothing is named, whatever service its query reads."""
+    document = copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR))
+    incident = document["incident"]
+    incident["condition"] = {"displayName": "5xx rows", "name": incident["condition"]["name"],
+                             "conditionSql": {"query": "SELECT COUNT(*) FROM `p.global._Default._AllLogs` WHERE "
+                                                       "resource.labels.service_name = 'backend'",
+                                              "minutes": {"periodicity": 5}, "rowCountTest": {
+                                                  "comparison": "COMPARISON_GT", "threshold": 10}}}
+    incident["resource"] = {"type": "", "labels": {}}
+    incident["metric"] = {"type": "", "labels": {}}
+    target = parse_notification(document).target
+    assert target.kind is TargetKind.UNROUTABLE and target.fix_policy
