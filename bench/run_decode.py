@@ -108,7 +108,8 @@ def plain_revision(proto: Any) -> Any:
                       e.value_source) + tuple(SecretRef(volume=v.name, secret=v.secret.secret,
                                                         version=item.version if item else "")
                                               for v in proto.volumes if "secret" in v
-                                              for item in (list(v.secret.items) or [None])))
+                                              for item in (list(v.secret.items) or [None])),
+        images=tuple(c.image for c in proto.containers))
 
 
 def _resources(containers: Any) -> dict[str, Any]:

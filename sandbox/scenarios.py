@@ -141,6 +141,9 @@ class RevisionSpec(_Spec):
     startup_cpu_boost: bool | None = None
     session_affinity: bool = False
     execution_environment: Literal["GEN1", "GEN2"] | None = None
+    # The ingress container's image (containers[].image): a tag, or REPOSITORY@sha256:<64 hex>. Unset: a
+    # placeholder image every revision that leaves it unset shares, under a tag (never the same digest).
+    image: str | None = Field(default=None, pattern=r"^[a-z0-9][^\s@]*(@sha256:[0-9a-f]{64})?$")
     # Sidecar containers beside the ingress one: [{name, memory}] (the ingress container then lists
     # port 8080, as only it takes requests).
     sidecars: tuple[SidecarSpec, ...] = ()
@@ -479,6 +482,7 @@ class RevisionSeed:
     startup_cpu_boost: bool | None = None
     session_affinity: bool = False
     execution_environment: str | None = None
+    image: str | None = None
 
 
 @dataclass(frozen=True)
@@ -608,7 +612,7 @@ class Scenario(_Spec):
                                        tuple((k, v.secret, v.mount_path, tuple((i.path, i.version) for i in v.items))
                                              for k, v in r.secret_volumes.items()),
                                        r.min_instances, r.startup_cpu_boost, r.session_affinity,
-                                       r.execution_environment)
+                                       r.execution_environment, r.image)
                           for r in spec.revisions)
         traffic = tuple(TrafficSeed(t.percent, None if t.latest else t.revision, t.tag) for t in spec.traffic)
         return ServiceSeed(full, dict(spec.labels), revisions, traffic, spec.max_instances, spec.scaling_mode,
@@ -831,7 +835,7 @@ def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materializ
                                       secret_volumes=rev.secret_volumes, memory=rev.memory, cpu=rev.cpu, cpu_idle=rev.cpu_idle, sidecars=rev.sidecars,
                                       min_instance_count=rev.min_instances, startup_cpu_boost=rev.startup_cpu_boost,
                                       session_affinity=rev.session_affinity,
-                                      execution_environment=rev.execution_environment)
+                                      execution_environment=rev.execution_environment, image=rev.image)
         if service.traffic:
             standins.run.set_traffic(service.name, service.traffic)
         for rev in service.revisions:

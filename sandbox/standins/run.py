@@ -328,14 +328,15 @@ class RunStandIn(StandIn):
                      cpu: str | None = None, cpu_idle: bool | None = None,
                      sidecars: Sequence[tuple[str, str | None]] = (), min_instance_count: int | None = None,
                      startup_cpu_boost: bool | None = None, session_affinity: bool = False,
-                     execution_environment: str | None = None) -> run_v2.Revision:
+                     execution_environment: str | None = None, image: str | None = None) -> run_v2.Revision:
         """A revision (short name) of an existing service; updates latest_ready/created.
 
         Cloud SQL instances go where the API keeps them: a `cloudsql` volume with
         cloud_sql_instance.instances, mounted at /cloudsql in the container. Unset limits are
         answered with the server's defaults: max instances 100 (SERVER_DEFAULT_MAX_INSTANCES), and,
         unless `fills_revision_defaults` is off, request timeout 300 s and concurrency 80, or 1
-        under one CPU (SERVER_DEFAULT_TIMEOUT)."""
+        under one CPU (SERVER_DEFAULT_TIMEOUT). `image` is the ingress container's (Container.image, a tag or
+        a `@sha256:` digest); unset, a placeholder every such revision shares."""
         bad = [i for i in cloudsql_instances if not _CLOUDSQL_INSTANCE.match(i)]
         if bad:
             raise ValueError(f"Cloud SQL instances must be project:region:instance, got {bad}")
@@ -360,7 +361,7 @@ class RunStandIn(StandIn):
                 vpc_access.egress = run_v2.VpcAccess.VpcEgress[vpc_egress]
             # Env and secrets where the API keeps them: env[].value / env[].value_source.secret_key_ref
             # (k8s.min.proto; `secret` is a secret id, or projects/P/secrets/S in another project).
-            container = run_v2.Container(image=_PLACEHOLDER_IMAGE, env=[
+            container = run_v2.Container(image=image or _PLACEHOLDER_IMAGE, env=[
                 *(run_v2.EnvVar(name=k, value=v) for k, v in env),
                 *(run_v2.EnvVar(name=k, value_source=run_v2.EnvVarSource(secret_key_ref=run_v2.SecretKeySelector(
                     secret=secret, version=version))) for k, secret, version in secret_env)])

@@ -149,6 +149,10 @@ class Revision(_Model):
     # The secrets its containers read, as env vars and volumes (SecretRef: names and versions, no
     # value). (): none, or none read.
     secrets: tuple[SecretRef, ...] = ()
+    # Every container's image, in order (Container.image, "Name of the container image in Dockerhub, Google
+    # Artifact Registry, or Google Container Registry", google/cloud/run/v2/k8s_min.proto): a tag or a
+    # `@sha256:` digest, as the revision names it. (): none read.
+    images: tuple[str, ...] = ()
 
     @property
     def short_name(self) -> str:

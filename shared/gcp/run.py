@@ -706,6 +706,8 @@ def revision_from_proto(proto: Any) -> Revision:
         "plain_env": tuple((e.name, e.value) for c in proto.containers for e in c.env
                            if e.WhichOneof("values") == "value" and e.value),
         "secrets": _secret_refs(proto),
+        # Container.image of each container (k8s_min.proto), a tag or a digest as deployed.
+        "images": tuple(c.image for c in proto.containers),
     }, _REVISION_FIELDS)
 
 

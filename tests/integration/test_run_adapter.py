@@ -530,3 +530,30 @@ def test_a_revisions_instance_settings_are_read_through_the_api(monkeypatch, anc
     assert (template.scaling.min_instance_count, template.containers[0].resources.startup_cpu_boost,
             template.session_affinity, template.execution_environment.name) == \
         (5, True, True, "EXECUTION_ENVIRONMENT_GEN2")
+
+
+def test_a_revisions_images_are_read_through_the_api(monkeypatch, anchor):
+    """Every container's image (Container.image, k8s_min.proto), a digest or a tag as deployed, the
+    ingress container's first and a sidecar's after it; what rules/same_release.py compares."""
+    from sandbox.standins.run import RunStandIn
+
+    name = "projects/p/locations/us-central1/services/a"
+    pinned = "us-central1-docker.pkg.dev/p/apps/a@sha256:" + "3f" * 32
+    run = RunStandIn()
+    address = run.start()
+    try:
+        run.add_service(name, {})
+        run.add_revision(name, "a-00001-one", anchor - timedelta(hours=2), image="us-central1-docker.pkg.dev/p/apps/a:v7")
+        run.add_revision(name, "a-00002-two", anchor - timedelta(hours=1), image=pinned,
+                         sidecars=[("otel-collector", "128Mi")])
+        monkeypatch.setenv("RUN_EMULATOR_HOST", address)
+        adapter = CloudRunAdapter(policy=QUICK)
+        try:
+            one, two = adapter.list_revisions(name)
+        finally:
+            adapter.close()
+    finally:
+        run.stop()
+
+    assert one.images == ("us-central1-docker.pkg.dev/p/apps/a:v7",)
+    assert two.images[0] == pinned and len(two.images) == 2

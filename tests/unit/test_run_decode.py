@@ -80,7 +80,9 @@ def random_revision(rng: random.Random, i: int) -> run_v2.Revision:
     for k in range(rng.choice([1, 1, 2])):
         limits = rng.choice([{}, {"memory": rng.choice(["512Mi", "1Gi", "2G", "300M"])},
                              {"memory": "4Gi", "cpu": rng.choice(["1", "2", "1000m"])}])
-        container = run_v2.Container(name=f"c{k}", resources=run_v2.ResourceRequirements(
+        # Container.image: a tag, a digest, or unset (k8s_min.proto).
+        image = rng.choice(["", "us-docker.pkg.dev/p/r/app:v3", "us-docker.pkg.dev/p/r/app@sha256:" + "ab" * 32])
+        container = run_v2.Container(name=f"c{k}", image=image, resources=run_v2.ResourceRequirements(
             limits=limits, cpu_idle=rng.random() < 0.5, startup_cpu_boost=rng.random() < 0.5))
         if rng.random() < 0.5:
             container.ports = [run_v2.ContainerPort(container_port=8080)]

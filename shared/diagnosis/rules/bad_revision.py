@@ -23,6 +23,7 @@ from shared.diagnosis.rules.refusals import refusals
 from shared.diagnosis.rules.answered_alike import answered_alike
 from shared.diagnosis.rules.target_capacity import before_the_deploy, cannot_carry, just_before
 from shared.diagnosis.rules.target_deps import connector_gone, database_moved
+from shared.diagnosis.rules.same_release import deployed_the_same
 from shared.diagnosis.rules.timed_out_alike import timed_out_alike
 from shared.diagnosis.pool_settings import pool_size_changed
 from shared.diagnosis.secret_refs import plain_credentials_changed, secrets_changed
@@ -84,6 +85,12 @@ def evaluate(facts: Facts) -> Finding:
     good, steps, why_none, command = _known_good(facts, c, suspect)
     # With no rollback target the finding escalates anyway, saying why (the revision before cannot
     # start either, say); with one, failed dials the revision before would meet too hold it back.
+    same = (deployed_the_same(c, suspect, good, lambda: failed_starts(facts.log_matches(LogSignal.STARTUP_FAILURE,
+                                                                                        suspect.short_name)))
+            if good is not None else None)
+    if same:
+        # A no-op deploy (a label, a suffix, the same image again): a rollback brings back the same release.
+        return c.doubt(*same)
     gone = _connector_gone_for_both(facts, c, suspect, good) if good is not None else ""
     if gone:
         return c.doubt(gone, CONNECTOR_GONE)
