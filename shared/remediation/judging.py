@@ -645,8 +645,8 @@ def settled(bundle: EvidenceBundle) -> EvidenceBundle:
     after the settle time with the defaults, so its judgement reads only minutes old enough to be
     whole, and `healthy` or `failing` comes a sweep later at most. The cut is by real time
     (facts.whole_until): a sweeper whose clock is ahead cuts that much earlier. (The alert path's `healthy`
-    reads whole minutes too, Facts.complete_until, never past Facts.whole_line; its rules read the newest
-    minutes as they stand.)"""
+    reads whole minutes too, Facts.complete_until, never past Facts.whole_line; its rules read up to the
+    newest point of a series still arriving, Facts.read_until.)"""
     return cut_at(bundle, whole_until(bundle))
 
 
