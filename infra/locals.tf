@@ -11,7 +11,8 @@ locals {
   #   the request log `healthy` may need, and the rollback target's startup read
   #   after a full log page; CallPolicy)                                               160 s
   #   the PATCH: retries for at most 30 s, then one last 10 s call                       40 s
-  #   the operation wait                                                                300 s
+  #   the operation wait, its polls included (each cut to what is left of it,
+  #   shared/gcp/endpoints.py WaitDeadline)                                            300 s
   #   the read-back, as the PATCH                                                        40 s
   #   the outcome publish (PubSubPublisher timeout)                                      30 s
   # = 570 s; 570 s covers it, the gate's Firestore calls left to the 30 s before the ack deadline

@@ -44,6 +44,9 @@ class Call:
 
     method: str            # short RPC name, e.g. "UpdateService"
     request: Any           # the deserialized request message
+    # Seconds the client's deadline left the call when it arrived (grpc.ServicerContext.time_remaining(),
+    # None without a deadline), so a test can see what deadline a client gave each call.
+    deadline: float | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,11 @@ class StandIn:
         with self._calls_lock:
             return [call.request for call in self._calls if call.method == method]
 
+    def deadlines(self, method: str) -> list[float | None]:
+        """The deadline each `method` call arrived with (Call.deadline), in order."""
+        with self._calls_lock:
+            return [call.deadline for call in self._calls if call.method == method]
+
     def reset_calls(self) -> None:
         with self._calls_lock:
             self._calls.clear()
@@ -213,7 +221,7 @@ class StandIn:
     def _wrap(self, rpc: Rpc) -> Callable[[Any, grpc.ServicerContext], Any]:
         def handle(request: Any, context: grpc.ServicerContext) -> Any:
             with self._calls_lock:
-                self._calls.append(Call(rpc.method, request))
+                self._calls.append(Call(rpc.method, request, context.time_remaining()))
             fault = self.faults.before_call(rpc.method)
             if fault is not None:
                 if fault.code == grpc.StatusCode.PERMISSION_DENIED and rpc.method in self.permissions \

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from shared.errors import PermanentError, RunwardenError, TransientError, classify
@@ -177,6 +177,46 @@ class CallPolicy:
     initial_backoff: float = 0.2    # seconds, doubled after each failure
     max_backoff: float = 2.0
     total_timeout: float = 30.0     # no new attempt starts after this many seconds
+
+
+@dataclass(frozen=True)
+class WaitDeadline:
+    """The end of one operation wait on the monotonic clock, so every poll of the wait, and every retry
+    of a poll, is given only what is left of it.
+
+    Why: a wait counted as `seconds` in the function's budget (infra/locals.tf, sweep_budget.py) is only
+    that long if its last poll cannot run past the end. Given its own full timeout, a poll that hangs
+    near the end stretched the wait by that timeout (Cloud Run's: up to 120 s more; a VPC Access poll,
+    one call with its retries, 40 s more). Pure: `now` is a time.monotonic() reading, passed by tests."""
+
+    until: float       # time.monotonic() when the wait is over
+    seconds: float     # the wait's whole length, for messages
+
+    @classmethod
+    def starting(cls, seconds: float, now: float | None = None) -> "WaitDeadline":
+        start = time.monotonic() if now is None else now
+        return cls(until=start + seconds, seconds=seconds)
+
+    def left(self, now: float | None = None) -> float:
+        """Seconds left of the wait, never below 0."""
+        return max(0.0, self.until - (time.monotonic() if now is None else now))
+
+    def expired(self, now: float | None = None) -> bool:
+        return self.left(now) <= 0.0
+
+    def poll_timeout(self, cap: float, now: float | None = None) -> float:
+        """One poll's RPC deadline: at most `cap`, and never past the wait's end."""
+        return min(cap, self.left(now))
+
+    def poll_policy(self, policy: CallPolicy, now: float | None = None) -> CallPolicy:
+        """`policy` for one poll made through call_with_retry, cut so that the poll ends within the wait:
+        call_with_retry starts an attempt after sleeping up to `max_backoff` if less than `total_timeout` has
+        passed, and each attempt runs up to `call_timeout`, so its longest run is total_timeout + max_backoff
+        + call_timeout. With little left, one attempt (total_timeout 0) of what is left."""
+        left = self.left(now)
+        call = min(policy.call_timeout, left)
+        return replace(policy, call_timeout=call,
+                       total_timeout=max(0.0, min(policy.total_timeout, left - call - policy.max_backoff)))
 
 
 def call_with_retry(fn: Callable[[], T], *, what: str, policy: CallPolicy,

@@ -70,8 +70,8 @@ from shared.errors import (UNPROVEN_WRITE_CODES, ChangedAroundWriteError, Outcom
                            RunwardenError, StaleEvidenceError, TransientError)
 from shared.diagnosis.evidence import (Condition, Revision, SecretRef, Service, TrafficTarget, TrafficType, decoded,
                                       short_name, split_text)
-from shared.gcp.endpoints import (CallPolicy, call_with_retry, connect, describe_error, run_revisions_client,
-                                  run_services_client, status_code)
+from shared.gcp.endpoints import (CallPolicy, WaitDeadline, call_with_retry, connect, describe_error,
+                                  run_revisions_client, run_services_client, status_code)
 
 # Only a fault that says "the request may not have arrived" is worth re-sending the write for.
 WRITE_RETRY_CODES = frozenset({"UNAVAILABLE"})
@@ -95,7 +95,8 @@ KEPT_SERVICES = 64
 # (google/api_core/future/polling.py, google-api-core 2.44.0: initial=1.0 s, multiplier=1.5,
 # maximum=20.0 s), its maximum lowered to 10 s. api_core polls at once, then sleeps
 # `random.uniform(0.0, delay)` before each further poll, the delay growing x1.5 up to the maximum
-# (retry_base.exponential_sleep_generator), for at most `operation_timeout`. So the k-th poll comes at
+# (retry_base.exponential_sleep_generator), for at most `operation_timeout` in all: each poll's RPC deadline is
+# what is left of that (`_poll`, endpoints.WaitDeadline), not a deadline of its own. So the k-th poll comes at
 # most sum(min(1.0 * 1.5**i, 10.0) for i < k-1) s after the first, half that on average.
 # How long a traffic-only UpdateService takes is documented nowhere found (UNCONFIRMED; Google's Java
 # client, java-run ServicesStubSettings, first polls it after 5 s, x1.5, up to 45 s: it expects seconds).
@@ -105,6 +106,10 @@ KEPT_SERVICES = 64
 # comes, has no duration of its own: there this schedule *is* the wait, so it is not tuned on the storm.
 RUN_POLL_INITIAL_DELAY = 1.0
 RUN_POLL_MAX_DELAY = 10.0
+# A poll given all that was left of the wait and answered DEADLINE_EXCEEDED is the wait running out, though
+# gRPC's deadline timer may fire a moment before this process's monotonic clock reaches the end (how early is
+# not documented: UNCONFIRMED; 50 ms is far above a timer's grain and far below any wait).
+POLL_DEADLINE_SLACK = 0.05
 
 
 
@@ -476,10 +481,15 @@ class CloudRunAdapter(CloudRunReader):
         name = request.service.name
         wire = self._wire()
         accepted = wire.update_service(request, self._policy.call_timeout)
+        # The whole wait ends `operation_timeout` after the write was accepted, on the monotonic clock:
+        # api_core's polling stops sleeping at its own timeout, but a poll in flight is not cut by it
+        # (retry_base._retry_error_helper checks the deadline only before a sleep, google-api-core 2.44.0),
+        # so each poll and each retry of it gets only what is left (`_poll`).
+        deadline = WaitDeadline.starting(self._operation_timeout)
         # The future GAPIC's update_service returns (api_core operation.from_gapic), polling with
-        # plain GetOperation calls; each poll has the operation's own timeout as its deadline.
+        # plain GetOperation calls.
         operation = lro.Operation(
-            accepted, functools.partial(wire.get_operation, accepted.name, self._operation_timeout),
+            accepted, functools.partial(self._poll, wire, accepted.name, deadline),
             _never_cancelled, result_type=wire.Service, metadata_type=wire.Service)
         poll = self.operation_polling()
         # A poll is a read: retried on UNAVAILABLE and on a quota's RESOURCE_EXHAUSTED (refused, served
@@ -490,7 +500,7 @@ class CloudRunAdapter(CloudRunReader):
                                      initial=self._policy.initial_backoff, maximum=self._policy.max_backoff,
                                      timeout=self._policy.total_timeout)
         try:
-            return operation.result(timeout=self._operation_timeout, retry=poll_rpc_retry, polling=poll)
+            return operation.result(timeout=deadline.left(), retry=poll_rpc_retry, polling=poll)
         except TimeoutError as exc:  # the write was accepted; only waiting for it failed
             raise OutcomeUnknownError(f"UpdateService {name}: operation {operation.operation.name} "
                                       f"not done after {self._operation_timeout:g}s") from exc
@@ -504,6 +514,31 @@ class CloudRunAdapter(CloudRunReader):
             followed = describe_error(exc, f"GetOperation {finished.name}", self.poll_permissions)
             raise OutcomeUnknownError(f"UpdateService {name}: accepted, but operation "
                                       f"{finished.name} could not be followed: {followed}") from exc
+
+    @staticmethod
+    def _poll(wire: Any, name: str, deadline: WaitDeadline, retry: Any = None) -> Any:
+        """One GetOperation poll of a write's operation (the LRO future's refresh), ending by `deadline`:
+        its retries (`retry`, api_core's) may not sleep past it, and each attempt's RPC deadline is what is
+        left of the wait. A poll that would start with nothing left, or that ran out at the wait's end
+        (DEADLINE_EXCEEDED then), is the wait running out: TimeoutError, "not done after"."""
+        from google.api_core import exceptions
+
+        def attempt() -> Any:
+            left = deadline.left()
+            if left <= 0.0:
+                raise TimeoutError(f"operation {name}: the wait of {deadline.seconds:g}s is over")
+            try:
+                return wire.get_operation(name, left)
+            except exceptions.DeadlineExceeded as exc:
+                # Given all that was left, its DEADLINE_EXCEEDED is the wait's end (within gRPC's timer grain,
+                # POLL_DEADLINE_SLACK); an earlier one is the server's own, "could not be followed".
+                if deadline.left() <= POLL_DEADLINE_SLACK:
+                    raise TimeoutError(f"operation {name}: the last poll ran to the wait's end") from exc
+                raise
+
+        if retry is None:
+            return attempt()
+        return retry.with_timeout(min(retry.timeout or deadline.left(), deadline.left()))(attempt)()
 
     def operation_polling(self) -> Any:
         """The api_core Retry that paces the polls of an UpdateService operation (RUN_POLL_INITIAL_DELAY):

@@ -18,7 +18,7 @@ from typing import Any
 from shared.errors import (UNPROVEN_WRITE_CODES, NotShownAfterWriteError, OperationEndedInError, OutcomeUnknownError,
                            PermanentError, StaleEvidenceError, TransientError)
 from shared.diagnosis.evidence import Connector
-from shared.gcp.endpoints import CallPolicy, call_with_retry, retry_after_seconds, vpcaccess_session
+from shared.gcp.endpoints import CallPolicy, WaitDeadline, call_with_retry, retry_after_seconds, vpcaccess_session
 
 # Answers that prove the patch was rejected before it was processed: safe to send again.
 PATCH_RETRY_CODES = frozenset({"UNAVAILABLE", "RESOURCE_EXHAUSTED"})
@@ -168,11 +168,16 @@ class VpcAccessReader:
             self._session.close()
             self._session = None
 
-    def _read(self, resource: str, *, what: str, needs: tuple[str, ...]) -> dict[str, Any]:
-        return call_with_retry(lambda: self._send("GET", resource), what=what, policy=self._policy, needs=needs)
+    def _read(self, resource: str, *, what: str, needs: tuple[str, ...],
+              policy: CallPolicy | None = None) -> dict[str, Any]:
+        """One GET with its retries; `policy` (default the adapter's) also sets each request's timeout."""
+        policy = policy or self._policy
+        return call_with_retry(lambda: self._send("GET", resource, timeout=policy.call_timeout), what=what,
+                               policy=policy, needs=needs)
 
-    def _send(self, verb: str, resource: str, **kwargs: Any) -> dict[str, Any]:
-        """One HTTP call; every failure leaves as an exception that classify() understands."""
+    def _send(self, verb: str, resource: str, *, timeout: float | None = None, **kwargs: Any) -> dict[str, Any]:
+        """One HTTP call (`timeout`: the policy's call_timeout unless given); every failure leaves as an
+        exception that classify() understands."""
         import requests
 
         if verb not in self._VERBS:
@@ -181,7 +186,8 @@ class VpcAccessReader:
 
         session, base_url = self._connection()
         try:
-            response = session.request(verb, base_url + resource, timeout=self._policy.call_timeout, **kwargs)
+            response = session.request(verb, base_url + resource,
+                                       timeout=self._policy.call_timeout if timeout is None else timeout, **kwargs)
         except GoogleAuthError as exc:
             # Raised by the session's credentials refreshing the token before the request is sent
             # (AuthorizedSession.request calls credentials.before_request first): nothing was sent.
@@ -300,19 +306,21 @@ class VpcAccessAdapter(VpcAccessReader):
             from refusal
 
     def _wait(self, operation: dict[str, Any], target: str) -> None:
-        """Polls the operation until done, with a growing delay, for at most operation_timeout."""
+        """Polls the operation until done, with a growing delay, for at most operation_timeout in all:
+        each poll (one GET with its retries) is cut to what is left of the wait (WaitDeadline.poll_policy),
+        and no poll starts once the wait is over. Before, a poll started just before the end ran its whole
+        CallPolicy (up to 30 s of retries and a 10 s call), past the 300 s infra/locals.tf counts."""
         name = operation.get("name", "")
-        deadline = time.monotonic() + self._operation_timeout
+        deadline = WaitDeadline.starting(self._operation_timeout)
         delay = self._poll_initial_delay
         while not operation.get("done"):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:  # the patch was accepted; only waiting for it ran out
+            time.sleep(min(delay, deadline.left()))
+            if deadline.expired():  # the patch was accepted; only waiting for it ran out
                 raise TransientError(f"PatchConnector {target}: operation {name} not done after "
                                      f"{self._operation_timeout:g}s")
-            time.sleep(min(delay, remaining))
             delay = min(delay * 2, self._poll_max_delay)
             operation = self._read(name, what=f"GetOperation {name} (PatchConnector {target})",
-                                   needs=self.poll_permissions)
+                                   needs=self.poll_permissions, policy=deadline.poll_policy(self._policy))
         _raise_operation_error(operation, target)
 
 # --- request and response shapes ---------------------------------------------------------------

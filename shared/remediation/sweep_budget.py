@@ -28,7 +28,8 @@ DEFAULT_FUNCTION_TIMEOUT_SECONDS = 570.0
 # not measured; tests/infra/test_settings.py recomputes it): a rollback's judgement reads its evidence
 # and its request log (diagnosis.collection.MAX_API_CALLS + SWEEP_READS x CallPolicy.call_timeout = 160 s), then its undo reads the service
 # and its revisions (40 s each: CallPolicy.total_timeout + call_timeout), writes (40 s), waits on Cloud
-# Run's operation (CloudRunAdapter.operation_timeout, 120 s) and may read the service back (40 s): 440 s;
+# Run's operation (CloudRunAdapter.operation_timeout, 120 s, its polls included: each is given only what is left
+# of it, endpoints.WaitDeadline) and may read the service back (40 s): 440 s;
 # plus one outcome publish (PubSubPublisher.timeout, 30 s) for the publishing after the last step.
 LONGEST_STEP_SECONDS = 470.0
 # What one step may spend on reads: the longest step less the outcome publish after it

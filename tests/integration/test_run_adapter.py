@@ -339,6 +339,30 @@ def test_operation_that_never_finishes_is_transient(adapter, standins):
     assert standins.run.count("UpdateService") == 1
 
 
+def test_a_hanging_poll_is_given_only_what_is_left_of_the_wait(adapter, standins):
+    """Every GetOperation hangs 0.3 s and the operation never finishes: each poll's deadline, as the stand-in
+    receives it, is what is left of the 1 s wait (at least 0.3 s less per poll before it), so the poll that
+    hangs at the end is cut at the wait's end, and the wait is "not done after" it: of unknown outcome, the
+    write sent once. Before, every poll was given the whole operation_timeout, so the last one ran up to that
+    long again past the wait (120 s past Cloud Run's 120 s, deployed)."""
+    hang, timeout = 0.3, 1.0
+    standins.run.lro_polls_before_done = 10_000
+    standins.run.faults.add_latency(hang, method="GetOperation")
+    slow = CloudRunAdapter(policy=QUICK, operation_timeout=timeout, poll_initial_delay=0.01, poll_max_delay=0.05)
+    try:
+        with pytest.raises(OutcomeUnknownError, match="not done after"):
+            slow.set_traffic(SERVICE, [to(OLD)], slow.get_service(SERVICE).etag)
+    finally:
+        slow.close()
+    deadlines = standins.run.deadlines("GetOperation")
+    assert standins.run.count("UpdateService") == 1
+    assert 2 <= len(deadlines) <= timeout / hang + 1, deadlines
+    assert all(d is not None and d <= timeout + 0.05 for d in deadlines), deadlines   # gRPC rounds a deadline up
+    for i, d in enumerate(deadlines):   # each earlier poll took at least `hang`
+        assert d <= deadlines[0] - i * hang + 0.05, deadlines
+    assert deadlines[-1] < hang, deadlines   # the last poll could not outlive the wait
+
+
 def test_transient_reads_are_retried_then_succeed(adapter, standins):
     standins.run.faults.fail_next(2, grpc.StatusCode.UNAVAILABLE, method="GetService")
     assert adapter.get_service(SERVICE).name == SERVICE

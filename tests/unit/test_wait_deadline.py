@@ -1,0 +1,144 @@
+"""The operation waits' deadline arithmetic (shared/gcp/endpoints.py WaitDeadline), and the VPC Access wait
+held to it: pure, the monotonic clock and the sleep are a counter, no request is sent.
+
+Why: a write's operation wait is counted at its own length in the function's budget (infra/locals.tf: 300 s
+for the connector, 120 s for Cloud Run; sweep_budget.LONGEST_STEP_SECONDS), and the function timeout
+(570 s) and the push's ack deadline (600 s, Pub/Sub's maximum) leave 30 s over it. A poll given its own
+full deadline near the end of the wait ran past it: Cloud Run's by up to 120 s, the connector's by 42 s."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared.errors import TransientError
+from shared.gcp import endpoints, vpcaccess
+from shared.gcp.endpoints import CallPolicy, WaitDeadline
+from shared.gcp.vpcaccess import VpcAccessAdapter
+
+POLICY = CallPolicy()   # 10 s a call, 30 s of retries, 2 s the longest backoff
+
+
+def longest_run(policy: CallPolicy) -> float:
+    """How long call_with_retry may run under `policy`: no attempt starts after total_timeout, but one may
+    start after a last backoff sleep, and runs one call_timeout; with total_timeout 0, one attempt alone."""
+    if policy.total_timeout <= 0:
+        return policy.call_timeout
+    return policy.total_timeout + policy.max_backoff + policy.call_timeout
+
+
+@pytest.mark.parametrize("now, left", [(100.0, 120.0), (160.0, 60.0), (219.5, 0.5), (220.0, 0.0), (400.0, 0.0)])
+def test_what_is_left_counts_down_to_zero_and_no_further(now, left):
+    deadline = WaitDeadline.starting(120.0, now=100.0)
+    assert deadline.left(now) == pytest.approx(left)
+    assert deadline.expired(now) is (left == 0.0)
+
+
+@pytest.mark.parametrize("now, cap, timeout", [(0.0, 120.0, 120.0), (100.0, 120.0, 20.0), (119.9, 120.0, 0.1),
+                                               (0.0, 10.0, 10.0), (115.0, 10.0, 5.0), (130.0, 10.0, 0.0)])
+def test_a_polls_deadline_is_its_cap_or_what_is_left(now, cap, timeout):
+    assert WaitDeadline.starting(120.0, now=0.0).poll_timeout(cap, now) == pytest.approx(timeout)
+
+
+@pytest.mark.parametrize("now", [0.0, 100.0, 250.0, 257.0, 260.0, 270.0, 285.0, 288.0, 290.0, 295.0, 299.0, 299.99])
+def test_a_poll_with_its_retries_ends_within_the_wait(now):
+    deadline = WaitDeadline.starting(300.0, now=0.0)
+    cut = deadline.poll_policy(POLICY, now)
+    assert longest_run(cut) <= deadline.left(now) + 1e-9
+    assert cut.call_timeout <= POLICY.call_timeout and cut.total_timeout <= POLICY.total_timeout
+    assert cut.attempts == POLICY.attempts
+
+
+def test_with_the_whole_wait_left_a_poll_keeps_its_policy():
+    assert WaitDeadline.starting(300.0, now=0.0).poll_policy(POLICY, 0.0) == POLICY
+
+
+class _Clock:
+    """time.monotonic and time.sleep over one counter."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.now += seconds
+
+
+class _HangingPolls(VpcAccessAdapter):
+    """Every poll of the operation runs as long as its policy lets it (each attempt to its call_timeout,
+    retried to the end) and finds the operation not done: the adapter's own `_read`, no request sent."""
+
+    def __init__(self, clock: _Clock, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.clock = clock
+        self.polls: list[tuple[float, CallPolicy]] = []   # (seconds left of the wait when sent, its policy)
+
+    def _read(self, resource: str, *, what: str, needs: tuple[str, ...],
+              policy: CallPolicy | None = None) -> dict[str, Any]:
+        policy = policy or self._policy
+        self.polls.append((self.clock.now, policy))
+        self.clock.now += longest_run(policy)
+        return {"name": resource, "done": False}
+
+
+@pytest.mark.parametrize("initial, maximum", [(2.0, 15.0), (0.5, 1.0), (7.0, 60.0)])
+def test_the_connector_wait_ends_at_its_timeout_even_when_every_poll_hangs(monkeypatch, initial, maximum):
+    clock = _Clock()
+    monkeypatch.setattr(endpoints.time, "monotonic", clock.monotonic)
+    monkeypatch.setattr(vpcaccess.time, "monotonic", clock.monotonic)
+    monkeypatch.setattr(vpcaccess.time, "sleep", clock.sleep)
+    adapter = _HangingPolls(clock, poll_initial_delay=initial, poll_max_delay=maximum)
+    started = clock.now
+    with pytest.raises(TransientError, match="not done after 300s"):
+        adapter._wait({"name": "operations/op-1", "done": False}, "connector")
+    assert clock.now - started <= 300.0 + 1e-6, f"the wait ran {clock.now - started:.1f} s"
+    assert adapter.polls, "no poll was made"
+    for sent_at, policy in adapter.polls:
+        assert sent_at < started + 300.0, "a poll was started after the wait was over"
+
+
+class _Wire:
+    """The one RunWire call `_poll` makes, over the counter clock: records the RPC deadline each GetOperation
+    was given and runs as the case says (answers, or hangs to its deadline and is cut, DEADLINE_EXCEEDED)."""
+
+    def __init__(self, clock: _Clock, hangs: bool) -> None:
+        self.clock, self.hangs, self.timeouts = clock, hangs, []
+
+    def get_operation(self, name: str, timeout: float | None, retry: Any = None) -> Any:
+        from google.api_core import exceptions
+
+        self.timeouts.append(timeout)
+        if self.hangs:
+            self.clock.now += timeout
+            raise exceptions.DeadlineExceeded("Deadline Exceeded")
+        return {"name": name, "done": False}
+
+
+@pytest.mark.parametrize("elapsed, hangs, deadline_given, timed_out", [
+    (0.0, False, 120.0, False), (100.0, False, 20.0, False), (119.5, True, 0.5, True), (0.0, True, 120.0, True),
+    (120.0, False, None, True), (500.0, False, None, True)])
+def test_a_cloud_run_poll_is_given_what_is_left_and_ends_with_the_wait(monkeypatch, elapsed, hangs, deadline_given,
+                                                                        timed_out):
+    from google.api_core import retry as api_retry
+
+    from shared.gcp.run import CloudRunAdapter
+
+    clock = _Clock()
+    monkeypatch.setattr(endpoints.time, "monotonic", clock.monotonic)
+    deadline = WaitDeadline.starting(120.0)
+    clock.now += elapsed
+    wire = _Wire(clock, hangs)
+    for retry in (None, api_retry.Retry(timeout=30.0)):
+        wire.timeouts.clear()
+        if timed_out:
+            with pytest.raises(TimeoutError):
+                CloudRunAdapter._poll(wire, "operations/op-1", deadline, retry)
+            clock.now = max(clock.now, deadline.until)   # a hang ran to the end
+        else:
+            assert CloudRunAdapter._poll(wire, "operations/op-1", deadline, retry)["done"] is False
+        assert wire.timeouts == ([] if deadline_given is None else [pytest.approx(deadline_given)])
+        assert clock.now <= deadline.until or elapsed > 120.0
+        clock.now = deadline.until - 120.0 + elapsed   # the same case again, with the poll's retry
