@@ -22,9 +22,10 @@ from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem, LogRecord, R
 from shared.diagnosis.facts import INGEST_LAG, Facts, Window, hms, refused_series
 from shared.diagnosis.callers_left import callers_left
 from shared.diagnosis.clean_stretch import too_few_clean
+from shared.diagnosis.client_errors import client_errors_risen
 from shared.diagnosis.health_bar import HealthBar, health_bar
 from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
-from shared.diagnosis.request_callers import callers_failing
+from shared.diagnosis.request_callers import callers_failing, uptime_still_failing
 from shared.diagnosis.rules import RULES
 from shared.diagnosis.signatures import Diagnosis, Finding, Signature
 from shared.diagnosis.still_failing import too_few
@@ -268,6 +269,15 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
                                     observed=turned_away, threshold=f"not judged healthy: {turned_away}",
                                     passed=False, role="context", about=about))
         return None
+    # Requests that stopped failing as 5xx or hanging and now fail fast as 4xx (a lookup failing closed with
+    # 401) are clean by both bars while the callers are refused (shared/diagnosis/client_errors.py). The sweep
+    # measures the 4xx against its own action instead (judging.client_errors_rose), as it does its traffic.
+    refused_otherwise = client_errors_risen(facts, window) if traffic_judged else ""
+    if refused_otherwise:
+        context.append(EvidenceItem(source="metric", query=b.requests.query, observed=refused_otherwise,
+                                    threshold=f"not judged healthy: {refused_otherwise}", passed=False,
+                                    role="context", about=about))
+        return None
     observed = (f"{recent.total:.0f} requests over {minutes} minutes since the incident started, "
                 f"{recent.refused_ratio:.1%} 5xx or 429 in {window}; p99 max {max(p99):.1f} s")
     if (not bar.judged or (bar.saw_failure_needed and not _failure_seen(facts, bar))
@@ -276,7 +286,7 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
                                     threshold=f"not judged healthy: {bar.why_not}", passed=False,
                                     role="context", about=about))
         return None
-    diluted = _callers_failing(facts, window, bar)
+    diluted = _callers_failing(facts, window, bar) or uptime_still_failing(b.request_lines, window, bar.error_ratio)
     if diluted:
         context.append(EvidenceItem(source="log", query=b.request_lines.query if b.request_lines else b.requests.query,
                                     observed=observed, threshold=f"not judged healthy: {diluted}", passed=False,

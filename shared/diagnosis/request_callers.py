@@ -147,3 +147,24 @@ def callers_failing(read: LogResult | None, window: Window, refused: float, coun
             f"not keep (an exclusion filter, sampling, the read's page) their share may be up to {bound:.1%}, over "
             f"the {error_ratio:.1%} called clean: the clean rest may be uptime checks, which the evidence cannot "
             "tell apart from callers")
+
+
+def uptime_still_failing(read: LogResult | None, window: Window, error_ratio: float) -> str:
+    """Why clean requests in `window` do not show the service well, because the request log shows Cloud
+    Monitoring's uptime checker's own requests still failing there, over `error_ratio` of them ("" if it
+    does not, or the log was not read). An uptime check probes one path a few times a period (six checker
+    regions every 5 minutes is 1.2 requests a minute: UptimeCheckConfig.period, selected_regions,
+    google/monitoring/v3/uptime.proto), so its failing probes are a sliver of a busy service's requests,
+    under any share called clean, while they are the uptime alert's own signal (a health path that pings
+    a partner the pages do not use). The checker's lines are told apart by their agent (`is_uptime_check`,
+    UNCONFIRMED string), as `callers_failing` tells them; a line is evidence of its request, whatever the
+    log leaves out."""
+    if read is None:
+        return ""
+    seen = count(read, window, (), before=timedelta(0))
+    if not seen.uptime or seen.uptime_failing / seen.uptime <= error_ratio:
+        return ""
+    return (f"Cloud Monitoring's uptime checks still fail: {seen.uptime_failing} of the {seen.uptime} request-log "
+            f"lines of its checker ({UPTIME_AGENT}) in {seen.covers} are 5xx or 429, over the {error_ratio:.1%} "
+            "called clean; the probes are too few to move the share of all requests, and an uptime check's alert "
+            "is about them")
