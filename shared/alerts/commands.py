@@ -37,6 +37,8 @@ TARGET_PATTERN = r"^projects/[^/]+/locations/[^/]+/(services|connectors)/[^/]+$"
 # A Cloud Run revision's short name: lowercase letters, digits and hyphens (Cloud Run's resource naming rules).
 REVISION_PATTERN = r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
 PROPOSAL_ID_PATTERN = r"^p-[0-9a-f]{12}$"
+# An escalated plan's key, INCIDENT|MESSAGE (shared/remediation/records.intent_key): at least 3 characters by itself.
+INTENT_PATTERN = r"^[^|]+\|[^|]+$"
 NON_BLANK = r"\S"
 
 
@@ -144,7 +146,7 @@ class ProposalParams(_Model):
 
 
 class ReleaseParams(_Model):
-    intent: str = Field(min_length=3, max_length=1500, pattern=r"^[^|]+\|[^|]+$",
+    intent: str = Field(max_length=1500, pattern=INTENT_PATTERN,
                         description="The escalated plan an `escalated` outcome names (`intent INCIDENT|MESSAGE`).")
 
 
@@ -389,6 +391,7 @@ def parse_command(body: bytes | str) -> AnyCommand:
                      and e["loc"][:-1] == first["loc"][:-1]]
             if given:
                 message += f" (given instead: {', '.join(repr(str(g)[:60]) for g in given)})"
+        message += _params_to_send(first)
         if field == "command.reason" and first["type"] in ("missing", "string_too_short", "string_pattern_mismatch"):
             message += ": a command that writes needs a reason, recorded with everything it does"
         if field == "command.requested_by" and first["type"] in _NO_WORD:
@@ -653,6 +656,9 @@ _PATTERN_WORDS = {
     REVISION_PATTERN: "a revision's short name, such as backend-00041-kux (lowercase letters, digits and hyphens)",
     PROPOSAL_ID_PATTERN: "a proposal id as a `proposed` outcome shows it, such as p-3f9c2a1b7d40",
     COMMAND_ID_PATTERN: "1-128 letters, digits or . _ : @ -, starting with a letter or a digit",
+    INTENT_PATTERN: "an escalated plan's key, INCIDENT|MESSAGE, as an `escalated` outcome names it after `intent` "
+                    "(such as 0.nrwotmyokd9n|1234567890: the incident's id and the notification's message id, one "
+                    "'|' between them)",
     NON_BLANK: "blank: it needs a word",
 }
 
@@ -929,7 +935,7 @@ def _message(error: Any) -> str:
     pattern = (error.get("ctx") or {}).get("pattern", "")
     words = _PATTERN_WORDS.get(pattern) if error["type"] == "string_pattern_mismatch" else None
     if words is None:
-        return error["msg"] + _sent_as(error)
+        return error["msg"] + _sent_as(error) + _out_of_range(error)
     near = _nearly_a_name(str(error.get("input")), pattern)
     if near:
         return near
@@ -939,6 +945,47 @@ def _message(error: Any) -> str:
     if words.startswith("blank"):
         return f"{str(error.get('input'))[:120]!r} is {words}"
     return f"{str(error.get('input'))[:120]!r} is not {words}"
+
+
+# What each command's `params` holds, as docs/commands.md ("`params` by command") gives it: said when `params`
+# is left out where it is required, or is not an object (null, a list, the revision as a bare string).
+_PARAMS_SENT = {
+    "rollback_traffic": '{"revision": "backend-00041-kux"}, or leave params out for the last known-good revision',
+    "restore_traffic": '{"action_id": "..."} (the action_id an outcome shows) or {"to_latest": true}',
+    "scale_connector": '{"max_instances": 3..10} and/or {"machine_type": "f1-micro" | "e2-micro" | "e2-standard-4"}',
+    "approve": '{"proposal_id": "p-3f9c2a1b7d40"} (the id a `proposed` outcome shows)',
+    "reject": '{"proposal_id": "p-3f9c2a1b7d40"} (the id a `proposed` outcome shows)',
+    "release": '{"intent": "INCIDENT|MESSAGE"} (the plan an `escalated` outcome names after `intent`)',
+}
+# pydantic's error types for a field left out and for a value that is not an object where a model is wanted
+# (pydantic docs, "Validation Errors").
+_NOT_AN_OBJECT = ("missing", "model_type", "model_attributes_type", "dict_type")
+
+
+def _params_to_send(error: Any) -> str:
+    """What `params` is, for a command's `params` left out or not an object: "Field required" and "Input should be
+    an object" did not say what the command takes (`{"command": "approve", "params": "p-…"}`). "" for any other
+    error; a command that takes no params is told to send none."""
+    loc = error["loc"]
+    if len(loc) != 2 or loc[1] != "params" or error["type"] not in _NOT_AN_OBJECT:
+        return ""
+    got = "" if error["type"] == "missing" else f" (got {json.dumps(error.get('input'))[:60]})"
+    wanted = _PARAMS_SENT.get(str(loc[0]))
+    if wanted is None:
+        return f"{got}: {loc[0]} takes no params; leave params out, or send {{}}"
+    return f"{got}: send params{' as an object' if got else ''}, {wanted}"
+
+
+# What to send instead of a scale_connector's max_instances beyond the API's range (gcloud reference, `compute
+# networks vpc-access connectors update`: --max-instances 3-10, at least the currently set maximum). Only raising
+# it is ever sent (ScaleParams). A larger machine_type as more room: the Serverless VPC Access docs' throughput
+# table (e2-micro 200-1000 Mbps, e2-standard-4 3200-16000 Mbps; shared/remediation/planning.py reads it so).
+_INSTANCES_RANGE = {
+    "less_than_equal": "VPC Access allows at most 10 instances: send max_instances 10 at most, or, for more room "
+                       "past 10, a larger machine_type (e2-standard-4)",
+    "greater_than_equal": "VPC Access allows 3 to 10 instances, and scale_connector only raises the connector's "
+                          "max_instances: send a value from 3 to 10, no lower than its max_instances now",
+}
 
 
 # pydantic's error types for a number or a flag of another JSON type (pydantic docs, "Validation Errors").
@@ -964,6 +1011,16 @@ def _sent_as(error: Any) -> str:
     if wanted is int and isinstance(given, float) and given.is_integer():
         return f" (got {given}: send a whole number, {int(given)})"
     return f" (got {json.dumps(given)[:60]})"
+
+
+def _out_of_range(error: Any) -> str:
+    """What was sent, and what to send, for a scale_connector's max_instances out of the API's range: "Input should
+    be less than or equal to 10" did not say what was read (a huge number, a typo) nor how to get more room. ""
+    for any other error."""
+    said = _INSTANCES_RANGE.get(error["type"])
+    if said is None or tuple(error["loc"][-2:]) != ("params", "max_instances"):
+        return ""
+    return f" (got {json.dumps(error.get('input'))[:40]}): {said}"
 
 
 def _other_kind(value: str, pattern: str, command: str) -> str:
