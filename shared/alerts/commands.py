@@ -235,11 +235,18 @@ class Release(_Writing):
     params: ReleaseParams
 
 
+# A pause's or a resume's target left out means every write. Sent as null, it is refused, not read as left out:
+# null is what a script sends for an empty variable ("target": $TARGET), and a resume meant for one target would
+# release the kill switch itself. The default is not validated (pydantic's validate_default is off), so only a
+# null sent is refused ("Input should be a valid string"), and the schema says the target is a string.
+_EVERY_TARGET: Any = Field(default=None, description="Left out: every write. Null is refused.")
+
+
 class Pause(_Writing):
     """Stop every write (no target) or every write to one target."""
 
     command: Literal["pause"]
-    target: TargetName | None = None
+    target: TargetName = _EVERY_TARGET  # type: ignore[assignment]  # left out: None, every write
     params: NoParams = NoParams()
 
 
@@ -247,7 +254,7 @@ class Resume(_Writing):
     """Allow writes again, everywhere (no target) or to one target. Needs a reason."""
 
     command: Literal["resume"]
-    target: TargetName | None = None
+    target: TargetName = _EVERY_TARGET  # type: ignore[assignment]  # left out: None, every write
     params: NoParams = NoParams()
 
 
@@ -694,6 +701,11 @@ def _unknown_name(error: Any, data: Mapping[str, Any] | None = None) -> str | No
         return f"is required{given}: one of {', '.join(COMMAND_NAMES)}"
     if kind == "union_tag_invalid":
         given = (error.get("ctx") or {}).get("tag", error.get("input"))
+        sent = (data or {}).get("command", given)
+        if not isinstance(sent, str):
+            # pydantic's tag is the value as Python prints it: null was answered "'None' is not a command".
+            return (f"{json.dumps(sent)[:60]} is not a command: the command is named by a JSON string, one of "
+                    f"{', '.join(COMMAND_NAMES)}")
         hint = _switch_named(str(given), data) or _closest(str(given), COMMAND_NAMES, scope='command')
         return f"{str(given)[:60]!r} is not a command{hint}; one of {', '.join(COMMAND_NAMES)}"
     if kind != "extra_forbidden" or not loc:
@@ -996,6 +1008,8 @@ def _sent_as(error: Any) -> str:
     """What was sent where a whole number or a flag was wanted, and what to send: a value quoted by the shell or
     by habit ("10", "true") is the likeliest, and "Input should be a valid integer" read as though 10 were wrong.
     "" for any other error."""
+    if error["type"] == "string_type" and "input" in error:
+        return _not_a_string(error["input"], tuple(str(p) for p in error["loc"]))
     wanted = _WANTED.get(error["type"])
     if wanted is None or "input" not in error:
         return ""
@@ -1010,6 +1024,20 @@ def _sent_as(error: Any) -> str:
         return f" (got the string {given[:60]!r})"
     if wanted is int and isinstance(given, float) and given.is_integer():
         return f" (got {given}: send a whole number, {int(given)})"
+    return f" (got {json.dumps(given)[:60]})"
+
+
+def _not_a_string(given: Any, loc: tuple[str, ...]) -> str:
+    """What was sent where a string was wanted ("Input should be a valid string" said neither): a number or a flag
+    is the likeliest (`"command_id": 42`, unquoted by hand), and its quoted form is what to send; a pause's or a
+    resume's target sent as null (`_EVERY_TARGET`), how to say each thing it may have meant."""
+    if given is None and loc in (("pause", "target"), ("resume", "target")):
+        return (f" (got null, as a script sends an empty variable: to {loc[0]} every write, leave target out; to "
+                f"{loc[0]} one target, name it, projects/PROJECT/locations/REGION/services/SERVICE or "
+                ".../connectors/CONNECTOR); nothing was done")
+    if isinstance(given, (bool, int, float)):
+        return f" (got {json.dumps(given)}, a JSON {'boolean' if isinstance(given, bool) else 'number'}: send " \
+               f"\"{json.dumps(given)}\", in quotes)"
     return f" (got {json.dumps(given)[:60]})"
 
 

@@ -378,3 +378,31 @@ def test_a_param_refused_says_what_to_send_instead(fields, field, words):
         parse_command(json.dumps({"command_id": "x", "requested_by": "a", "reason": "r", **fields}))
     assert caught.value.field == field and words in caught.value.reason, caught.value.reason
     assert "^" not in caught.value.reason and "String should" not in caught.value.reason, caught.value.reason
+
+
+@pytest.mark.parametrize("fields, field, words", [
+    # pydantic's tag is the value as Python prints it: null and 5 were answered "'None' is not a command".
+    ({"command": None}, "command.command", "null is not a command: the command is named by a JSON string, one of "
+                                           "diagnose, rollback_traffic"),
+    ({"command": 5}, "command.command", "5 is not a command: the command is named by a JSON string"),
+    ({"command": True}, "command.command", "true is not a command: the command is named by a JSON string"),
+    # "Input should be a valid string" said neither what was read nor what to send.
+    ({"command": "status", "command_id": 42}, "command.command_id",
+     'Input should be a valid string (got 42, a JSON number: send "42", in quotes)'),
+    ({"command": "rollback_traffic", "target": SERVICE, "params": {"revision": 7}}, "command.params.revision",
+     'Input should be a valid string (got 7, a JSON number: send "7", in quotes)'),
+    ({"command": "status", "command_id": None}, "command.command_id", "Input should be a valid string (got null)"),
+    # A pause's or a resume's target sent as null (a script's empty variable) is not read as left out: a resume
+    # meant for one target released the kill switch itself.
+    ({"command": "resume", "target": None}, "command.target",
+     "Input should be a valid string (got null, as a script sends an empty variable: to resume every write, leave "
+     "target out; to resume one target, name it, projects/PROJECT/locations/REGION/services/SERVICE or "
+     ".../connectors/CONNECTOR); nothing was done"),
+    ({"command": "pause", "target": None}, "command.target", "(got null, as a script sends an empty variable: to "
+                                                             "pause every write, leave target out;"),
+])
+def test_a_value_of_another_json_type_where_a_string_is_taken_says_what_was_read(fields, field, words):
+    with pytest.raises(CommandError) as caught:
+        parse_command(json.dumps({"command_id": "x", "requested_by": "a", "reason": "r", **fields}))
+    assert caught.value.field == field and words in caught.value.reason, caught.value.reason
+    assert "None" not in caught.value.reason, caught.value.reason

@@ -363,3 +363,14 @@ def test_a_decision_on_an_unknown_proposal_with_none_open_says_none_is():
     outcome = _send(w, {"command": "approve", "params": {"proposal_id": "p-000000000000"}})
     assert outcome.status is REJECTED and "(no proposal is open now: a `proposed` outcome gives the id to send; " \
         "runwarden command status lists the open ones)" in outcome.reason, outcome.reason
+
+
+def test_a_resume_whose_target_is_null_leaves_the_kill_switch_engaged_and_says_how_to_send_either():
+    """`"target": null` is what a script sends for an empty variable ("target": $TARGET): read as left out, a
+    resume meant for one target released the kill switch itself, `applied`."""
+    w = _world("bad_revision")
+    assert _send(w, {"command": "pause"}).status is APPLIED and _switch_engaged(w)
+    outcome = _send(w, {"command": "resume", "target": None})
+    assert outcome.status is REJECTED and "to resume every write, leave target out" in outcome.reason, outcome.reason
+    assert _switch_engaged(w)
+    assert _send(w, {"command": "resume"}).status is APPLIED and not _switch_engaged(w)
