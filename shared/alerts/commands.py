@@ -37,6 +37,8 @@ TARGET_PATTERN = r"^projects/[^/]+/locations/[^/]+/(services|connectors)/[^/]+$"
 # A Cloud Run revision's short name: lowercase letters, digits and hyphens (Cloud Run's resource naming rules).
 REVISION_PATTERN = r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
 PROPOSAL_ID_PATTERN = r"^p-[0-9a-f]{12}$"
+# An escalated plan's key, INCIDENT|MESSAGE (shared/remediation/records.intent_key): at least 3 characters by itself.
+INTENT_PATTERN = r"^[^|]+\|[^|]+$"
 NON_BLANK = r"\S"
 
 
@@ -144,7 +146,7 @@ class ProposalParams(_Model):
 
 
 class ReleaseParams(_Model):
-    intent: str = Field(min_length=3, max_length=1500, pattern=r"^[^|]+\|[^|]+$",
+    intent: str = Field(max_length=1500, pattern=INTENT_PATTERN,
                         description="The escalated plan an `escalated` outcome names (`intent INCIDENT|MESSAGE`).")
 
 
@@ -233,11 +235,18 @@ class Release(_Writing):
     params: ReleaseParams
 
 
+# A pause's or a resume's target left out means every write. Sent as null, it is refused, not read as left out:
+# null is what a script sends for an empty variable ("target": $TARGET), and a resume meant for one target would
+# release the kill switch itself. The default is not validated (pydantic's validate_default is off), so only a
+# null sent is refused ("Input should be a valid string"), and the schema says the target is a string.
+_EVERY_TARGET: Any = Field(default=None, description="Left out: every write. Null is refused.")
+
+
 class Pause(_Writing):
     """Stop every write (no target) or every write to one target."""
 
     command: Literal["pause"]
-    target: TargetName | None = None
+    target: TargetName = _EVERY_TARGET  # type: ignore[assignment]  # left out: None, every write
     params: NoParams = NoParams()
 
 
@@ -245,7 +254,7 @@ class Resume(_Writing):
     """Allow writes again, everywhere (no target) or to one target. Needs a reason."""
 
     command: Literal["resume"]
-    target: TargetName | None = None
+    target: TargetName = _EVERY_TARGET  # type: ignore[assignment]  # left out: None, every write
     params: NoParams = NoParams()
 
 
@@ -389,6 +398,7 @@ def parse_command(body: bytes | str) -> AnyCommand:
                      and e["loc"][:-1] == first["loc"][:-1]]
             if given:
                 message += f" (given instead: {', '.join(repr(str(g)[:60]) for g in given)})"
+        message += _params_to_send(first)
         if field == "command.reason" and first["type"] in ("missing", "string_too_short", "string_pattern_mismatch"):
             message += ": a command that writes needs a reason, recorded with everything it does"
         if field == "command.requested_by" and first["type"] in _NO_WORD:
@@ -653,6 +663,9 @@ _PATTERN_WORDS = {
     REVISION_PATTERN: "a revision's short name, such as backend-00041-kux (lowercase letters, digits and hyphens)",
     PROPOSAL_ID_PATTERN: "a proposal id as a `proposed` outcome shows it, such as p-3f9c2a1b7d40",
     COMMAND_ID_PATTERN: "1-128 letters, digits or . _ : @ -, starting with a letter or a digit",
+    INTENT_PATTERN: "an escalated plan's key, INCIDENT|MESSAGE, as an `escalated` outcome names it after `intent` "
+                    "(such as 0.nrwotmyokd9n|1234567890: the incident's id and the notification's message id, one "
+                    "'|' between them)",
     NON_BLANK: "blank: it needs a word",
 }
 
@@ -688,6 +701,11 @@ def _unknown_name(error: Any, data: Mapping[str, Any] | None = None) -> str | No
         return f"is required{given}: one of {', '.join(COMMAND_NAMES)}"
     if kind == "union_tag_invalid":
         given = (error.get("ctx") or {}).get("tag", error.get("input"))
+        sent = (data or {}).get("command", given)
+        if not isinstance(sent, str):
+            # pydantic's tag is the value as Python prints it: null was answered "'None' is not a command".
+            return (f"{json.dumps(sent)[:60]} is not a command: the command is named by a JSON string, one of "
+                    f"{', '.join(COMMAND_NAMES)}")
         hint = _switch_named(str(given), data) or _closest(str(given), COMMAND_NAMES, scope='command')
         return f"{str(given)[:60]!r} is not a command{hint}; one of {', '.join(COMMAND_NAMES)}"
     if kind != "extra_forbidden" or not loc:
@@ -929,7 +947,7 @@ def _message(error: Any) -> str:
     pattern = (error.get("ctx") or {}).get("pattern", "")
     words = _PATTERN_WORDS.get(pattern) if error["type"] == "string_pattern_mismatch" else None
     if words is None:
-        return error["msg"] + _sent_as(error)
+        return error["msg"] + _sent_as(error) + _out_of_range(error)
     near = _nearly_a_name(str(error.get("input")), pattern)
     if near:
         return near
@@ -941,6 +959,47 @@ def _message(error: Any) -> str:
     return f"{str(error.get('input'))[:120]!r} is not {words}"
 
 
+# What each command's `params` holds, as docs/commands.md ("`params` by command") gives it: said when `params`
+# is left out where it is required, or is not an object (null, a list, the revision as a bare string).
+_PARAMS_SENT = {
+    "rollback_traffic": '{"revision": "backend-00041-kux"}, or leave params out for the last known-good revision',
+    "restore_traffic": '{"action_id": "..."} (the action_id an outcome shows) or {"to_latest": true}',
+    "scale_connector": '{"max_instances": 3..10} and/or {"machine_type": "f1-micro" | "e2-micro" | "e2-standard-4"}',
+    "approve": '{"proposal_id": "p-3f9c2a1b7d40"} (the id a `proposed` outcome shows)',
+    "reject": '{"proposal_id": "p-3f9c2a1b7d40"} (the id a `proposed` outcome shows)',
+    "release": '{"intent": "INCIDENT|MESSAGE"} (the plan an `escalated` outcome names after `intent`)',
+}
+# pydantic's error types for a field left out and for a value that is not an object where a model is wanted
+# (pydantic docs, "Validation Errors").
+_NOT_AN_OBJECT = ("missing", "model_type", "model_attributes_type", "dict_type")
+
+
+def _params_to_send(error: Any) -> str:
+    """What `params` is, for a command's `params` left out or not an object: "Field required" and "Input should be
+    an object" did not say what the command takes (`{"command": "approve", "params": "p-…"}`). "" for any other
+    error; a command that takes no params is told to send none."""
+    loc = error["loc"]
+    if len(loc) != 2 or loc[1] != "params" or error["type"] not in _NOT_AN_OBJECT:
+        return ""
+    got = "" if error["type"] == "missing" else f" (got {json.dumps(error.get('input'))[:60]})"
+    wanted = _PARAMS_SENT.get(str(loc[0]))
+    if wanted is None:
+        return f"{got}: {loc[0]} takes no params; leave params out, or send {{}}"
+    return f"{got}: send params{' as an object' if got else ''}, {wanted}"
+
+
+# What to send instead of a scale_connector's max_instances beyond the API's range (gcloud reference, `compute
+# networks vpc-access connectors update`: --max-instances 3-10, at least the currently set maximum). Only raising
+# it is ever sent (ScaleParams). A larger machine_type as more room: the Serverless VPC Access docs' throughput
+# table (e2-micro 200-1000 Mbps, e2-standard-4 3200-16000 Mbps; shared/remediation/planning.py reads it so).
+_INSTANCES_RANGE = {
+    "less_than_equal": "VPC Access allows at most 10 instances: send max_instances 10 at most, or, for more room "
+                       "past 10, a larger machine_type (e2-standard-4)",
+    "greater_than_equal": "VPC Access allows 3 to 10 instances, and scale_connector only raises the connector's "
+                          "max_instances: send a value from 3 to 10, no lower than its max_instances now",
+}
+
+
 # pydantic's error types for a number or a flag of another JSON type (pydantic docs, "Validation Errors").
 _WANTED = {"int_type": int, "int_from_float": int, "bool_type": bool}
 
@@ -949,6 +1008,8 @@ def _sent_as(error: Any) -> str:
     """What was sent where a whole number or a flag was wanted, and what to send: a value quoted by the shell or
     by habit ("10", "true") is the likeliest, and "Input should be a valid integer" read as though 10 were wrong.
     "" for any other error."""
+    if error["type"] == "string_type" and "input" in error:
+        return _not_a_string(error["input"], tuple(str(p) for p in error["loc"]))
     wanted = _WANTED.get(error["type"])
     if wanted is None or "input" not in error:
         return ""
@@ -964,6 +1025,30 @@ def _sent_as(error: Any) -> str:
     if wanted is int and isinstance(given, float) and given.is_integer():
         return f" (got {given}: send a whole number, {int(given)})"
     return f" (got {json.dumps(given)[:60]})"
+
+
+def _not_a_string(given: Any, loc: tuple[str, ...]) -> str:
+    """What was sent where a string was wanted ("Input should be a valid string" said neither): a number or a flag
+    is the likeliest (`"command_id": 42`, unquoted by hand), and its quoted form is what to send; a pause's or a
+    resume's target sent as null (`_EVERY_TARGET`), how to say each thing it may have meant."""
+    if given is None and loc in (("pause", "target"), ("resume", "target")):
+        return (f" (got null, as a script sends an empty variable: to {loc[0]} every write, leave target out; to "
+                f"{loc[0]} one target, name it, projects/PROJECT/locations/REGION/services/SERVICE or "
+                ".../connectors/CONNECTOR); nothing was done")
+    if isinstance(given, (bool, int, float)):
+        return f" (got {json.dumps(given)}, a JSON {'boolean' if isinstance(given, bool) else 'number'}: send " \
+               f"\"{json.dumps(given)}\", in quotes)"
+    return f" (got {json.dumps(given)[:60]})"
+
+
+def _out_of_range(error: Any) -> str:
+    """What was sent, and what to send, for a scale_connector's max_instances out of the API's range: "Input should
+    be less than or equal to 10" did not say what was read (a huge number, a typo) nor how to get more room. ""
+    for any other error."""
+    said = _INSTANCES_RANGE.get(error["type"])
+    if said is None or tuple(error["loc"][-2:]) != ("params", "max_instances"):
+        return ""
+    return f" (got {json.dumps(error.get('input'))[:40]}): {said}"
 
 
 def _other_kind(value: str, pattern: str, command: str) -> str:

@@ -10,7 +10,7 @@ a redelivered alert stays a no-op), dry-run. Only principals in `operators` may 
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.alerts.commands import command_digest
@@ -22,7 +22,7 @@ from shared.commands.traffic import action_outcome
 from shared.diagnosis.collection import MAX_FAN_OUT_SERVICES, Users, users_of
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import Outcome, OutcomeStatus
-from shared.ports import RecordWrite
+from shared.ports import RecordWrite, found_key
 from shared.remediation.actions import get_action
 from shared.remediation.actions.scale_connector import manual_sender
 from shared.remediation.approvals import ABANDONED
@@ -261,7 +261,7 @@ def _open_proposal(run: CommandRun) -> ProposalRecord:
     proposal_id = run.command.params.proposal_id
     data = run.adapters.state.get_record(PROPOSALS, proposal_id)
     if not data:
-        raise rejected("params.proposal_id", f"no proposal {proposal_id}")
+        raise rejected("params.proposal_id", f"no proposal {proposal_id}{_open_ones(run)}")
     proposal = _readable(proposal_id, data)
     run.use_incident(proposal.incident_id)
     if run.command.target and run.command.target != proposal.target:
@@ -283,6 +283,35 @@ def _open_proposal(run: CommandRun) -> ProposalRecord:
         raise rejected("params.proposal_id", f"{proposal_id} expired at {proposal.expires_at:%Y-%m-%d %H:%M:%S} UTC; "
                                              "a new alert makes a new proposal")
     return proposal
+
+
+# How many open proposals a "no proposal" answer names, and how far ahead their expiry is read (proposals live
+# hours: guardrails.proposal_ttl_seconds; status._FAR reads the same range).
+_NAMED_OPEN = 5
+_FAR = timedelta(days=3650)
+
+
+def _open_ones(run: CommandRun) -> str:
+    """The open proposals a person can still decide (of the command's target, when it names one), for an id
+    no proposal has: "no proposal p-…" alone left a person who mistyped one hex digit to run `status` and
+    compare. Words only, read on this refusal alone (one query, as status reads them); a record this version
+    cannot read is named by its key and not described."""
+    found = run.adapters.state.find_between(PROPOSALS, "expires_at", run.now, run.now + _FAR, _NAMED_OPEN * 4)
+    live = [d for d in found if d.get("state") == "open"
+            and (not run.command.target or d.get("target") == run.command.target)]
+    scope = f" for {run.command.target}" if run.command.target else ""
+    if not live:
+        return (f" (no proposal{scope} is open now: a `proposed` outcome gives the id to send; runwarden command "
+                "status lists the open ones)")
+    named = "; ".join(f"{d.get('proposal_id') or found_key(d)} ({d.get('action')} on {d.get('target')}, expires "
+                      f"{_when(d.get('expires_at'))})" for d in live[:_NAMED_OPEN])
+    more = f"; and {len(live) - _NAMED_OPEN} more (runwarden command status lists them)" \
+        if len(live) > _NAMED_OPEN else ""
+    return f"; open now{scope}: {named}{more}: send the id of the one meant"
+
+
+def _when(value: Any) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S} UTC" if isinstance(value, datetime) else str(value)
 
 
 def _readable(proposal_id: str, data: dict[str, Any]) -> ProposalRecord:

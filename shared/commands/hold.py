@@ -114,6 +114,30 @@ def _released_alone(run: CommandRun, plan: IntentRecord, twins: list[IntentRecor
         action=report)
 
 
+# What a key copied from an answer's text may carry around it: the word `intent` before it, the parenthesis
+# or the punctuation that closed the sentence ("… (intent 0.abc|123)."), quotes, spaces. A plan's key has none
+# of these at its ends (records.intent_key: an incident id stripped of its spaces, a Pub/Sub message id).
+_AROUND = " \t\n\"'`()[]<>.,;:"
+
+
+def _copied_key(key: str) -> str:
+    """`key` without what a copy from an answer's text took with it (`_AROUND`, the word `intent` first)."""
+    trimmed = key.strip(_AROUND)
+    if trimmed[:7].lower() == "intent " or trimmed[:7].lower() == "intent:":
+        trimmed = trimmed[7:]
+    return trimmed.strip(_AROUND)
+
+
+def _meant(run: CommandRun, key: str) -> str:
+    """"; did you mean …" when the key, stripped of what a copy took with it, is a plan that exists: "no plan
+    'intent 0.abc|123)'" left the person to find which characters were not the key. Only said, never acted on:
+    the person sends it again with that key. "" otherwise (one read, only on this refusal)."""
+    meant = _copied_key(key)
+    if not meant or meant == key or run.adapters.state.get_record(INTENTS, meant) is None:
+        return ""
+    return f"; did you mean {meant!r}? a plan has that key: send the release again with params.intent {meant!r}"
+
+
 def _held_plan(run: CommandRun) -> tuple[IntentRecord, list[IntentRecord], list[IntentRecord]]:
     """The escalated plan the command names, still holding, with the other escalated plans of its claim still
     holding it: those of the same change (its twins, released with it) and the others. Rejected, naming the
@@ -121,7 +145,8 @@ def _held_plan(run: CommandRun) -> tuple[IntentRecord, list[IntentRecord], list[
     key = run.command.params.intent
     data = run.adapters.state.get_record(INTENTS, key)
     if not data:
-        raise rejected("params.intent", f"no plan {key} (the key an `escalated` outcome names as `intent ...`)")
+        raise rejected("params.intent", f"no plan {key} (the key an `escalated` outcome names as `intent ...`)"
+                                        + _meant(run, key))
     try:
         plan = IntentRecord.model_validate(data)
     except ValueError as exc:

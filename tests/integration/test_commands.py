@@ -639,6 +639,37 @@ def test_reject_closes_a_proposal(proposed):
     assert world.standins.vpcaccess.count("PatchConnector") == 0
 
 
+def test_a_decision_on_a_mistyped_proposal_id_names_the_open_one_read_from_firestore(proposed):
+    """Answered "no proposal p-…" alone, the person had to run status and compare ids. Now the open proposals
+    are read (Firestore's range on expires_at, as status reads them) and named; nothing is decided."""
+    world, proposal_id = proposed
+    typo = proposal_id[:-1] + ("0" if proposal_id[-1] != "0" else "1")
+    outcome = command(world, "approve", params={"proposal_id": typo}, reason="looks right")
+    assert outcome.status.value == "rejected", outcome.reason
+    assert f"no proposal {typo}; open now: {proposal_id} (scale_connector on {CONNECTOR}, expires " in outcome.reason, \
+        outcome.reason
+    assert world.state.get_record(PROPOSALS, proposal_id)["state"] == "open"
+    assert writes(world) == 0
+
+
+def test_a_release_of_an_intent_copied_with_its_parenthesis_names_the_plan_in_firestore(world):
+    """"(intent inc-held|m-1)" copied whole from an escalated answer: the plan that exists under the key trimmed
+    is named, and nothing is released until the person sends it again."""
+    from shared.remediation.guardrails import claim_key
+    from shared.remediation.records import INTENTS, intent_key
+
+    key = intent_key("inc-held", "m-1")
+    world.state.put_record(INTENTS, key, {
+        "incident_id": "inc-held", "message_id": "m-1", "owner": "m-1:1",
+        "claim_key": claim_key("inc-held", SERVICE, "rollback_traffic"), "action": "rollback_traffic",
+        "target": SERVICE, "service": SERVICE, "noted_at": world.clock.now(),
+        "expires_at": world.clock.now() + timedelta(days=7), "state": "escalated"})
+    outcome = command(world, "release", target=SERVICE, params={"intent": f"(intent {key})"}, reason="checked")
+    assert outcome.status.value == "rejected", outcome.reason
+    assert f"did you mean {key!r}? a plan has that key" in outcome.reason, outcome.reason
+    assert world.state.get_record(INTENTS, key)["state"] == "escalated"
+
+
 def test_a_manual_scale_within_the_policy_ceiling(proposed):
     world, _ = proposed
     over = command(world, "scale_connector", target=CONNECTOR, params={"max_instances": 10}, reason="r")

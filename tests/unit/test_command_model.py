@@ -331,3 +331,78 @@ def test_a_misspelt_or_shortened_command_name_is_answered_with_the_one_meant(nam
     with pytest.raises(CommandError) as caught:
         parse_command(json.dumps({"command": name, "command_id": "x", "requested_by": "a", "reason": "r"}))
     assert f"(did you mean {meant!r}?)" in caught.value.reason, caught.value.reason
+
+
+_CONNECTOR = "projects/p/locations/l/connectors/c"
+
+
+@pytest.mark.parametrize("fields, field, words", [
+    # release's intent: its pattern was shown as a regular expression ("String should match pattern
+    # '^[^|]+\|[^|]+$'"), and a key too short as "String should have at least 3 characters".
+    ({"command": "release", "target": SERVICE, "params": {"intent": "0.nrwotmyokd9n"}}, "command.params.intent",
+     "'0.nrwotmyokd9n' is not an escalated plan's key, INCIDENT|MESSAGE, as an `escalated` outcome names it"),
+    ({"command": "release", "target": SERVICE, "params": {"intent": "ab"}}, "command.params.intent",
+     "'ab' is not an escalated plan's key, INCIDENT|MESSAGE"),
+    ({"command": "release", "target": SERVICE, "params": {"intent": "a|b|c"}}, "command.params.intent",
+     "one '|' between them"),
+    # A command's params left out where it needs them, or not an object: "Field required" and "Input should be
+    # an object" named no param.
+    ({"command": "approve"}, "command.params",
+     'Field required: send params, {"proposal_id": "p-3f9c2a1b7d40"} (the id a `proposed` outcome shows)'),
+    ({"command": "reject", "proposal_id": "p-3f9c2a1b7d40"}, "command.params",
+     "Field required (given instead: 'proposal_id'): send params, {\"proposal_id\": "),
+    ({"command": "approve", "params": "p-3f9c2a1b7d40"}, "command.params",
+     'Input should be an object (got "p-3f9c2a1b7d40"): send params as an object, {"proposal_id": '),
+    ({"command": "restore_traffic", "target": SERVICE}, "command.params",
+     'send params, {"action_id": "..."} (the action_id an outcome shows) or {"to_latest": true}'),
+    ({"command": "scale_connector", "target": _CONNECTOR, "params": None}, "command.params",
+     'Input should be an object (got null): send params as an object, {"max_instances": 3..10} and/or'),
+    ({"command": "release", "target": SERVICE}, "command.params", 'send params, {"intent": "INCIDENT|MESSAGE"}'),
+    ({"command": "rollback_traffic", "target": SERVICE, "params": "backend-00001-abc"}, "command.params",
+     '(got "backend-00001-abc"): send params as an object, {"revision": "backend-00041-kux"}, or leave params out'),
+    ({"command": "status", "params": []}, "command.params",
+     "Input should be an object (got []): status takes no params; leave params out, or send {}"),
+    # max_instances beyond VPC Access's 3-10: what was read, and how to get more room.
+    ({"command": "scale_connector", "target": _CONNECTOR, "params": {"max_instances": 20}},
+     "command.params.max_instances", "(got 20): VPC Access allows at most 10 instances: send max_instances 10 at "
+                                     "most, or, for more room past 10, a larger machine_type (e2-standard-4)"),
+    ({"command": "scale_connector", "target": _CONNECTOR, "params": {"max_instances": 10 ** 30}},
+     "command.params.max_instances", "(got 1000000000000000000000000000000): VPC Access allows at most 10"),
+    ({"command": "scale_connector", "target": _CONNECTOR, "params": {"max_instances": -1}},
+     "command.params.max_instances", "(got -1): VPC Access allows 3 to 10 instances, and scale_connector only "
+                                     "raises the connector's max_instances"),
+])
+def test_a_param_refused_says_what_to_send_instead(fields, field, words):
+    """Each refusal of a command's params names what was read and what to send, never a regular expression."""
+    with pytest.raises(CommandError) as caught:
+        parse_command(json.dumps({"command_id": "x", "requested_by": "a", "reason": "r", **fields}))
+    assert caught.value.field == field and words in caught.value.reason, caught.value.reason
+    assert "^" not in caught.value.reason and "String should" not in caught.value.reason, caught.value.reason
+
+
+@pytest.mark.parametrize("fields, field, words", [
+    # pydantic's tag is the value as Python prints it: null and 5 were answered "'None' is not a command".
+    ({"command": None}, "command.command", "null is not a command: the command is named by a JSON string, one of "
+                                           "diagnose, rollback_traffic"),
+    ({"command": 5}, "command.command", "5 is not a command: the command is named by a JSON string"),
+    ({"command": True}, "command.command", "true is not a command: the command is named by a JSON string"),
+    # "Input should be a valid string" said neither what was read nor what to send.
+    ({"command": "status", "command_id": 42}, "command.command_id",
+     'Input should be a valid string (got 42, a JSON number: send "42", in quotes)'),
+    ({"command": "rollback_traffic", "target": SERVICE, "params": {"revision": 7}}, "command.params.revision",
+     'Input should be a valid string (got 7, a JSON number: send "7", in quotes)'),
+    ({"command": "status", "command_id": None}, "command.command_id", "Input should be a valid string (got null)"),
+    # A pause's or a resume's target sent as null (a script's empty variable) is not read as left out: a resume
+    # meant for one target released the kill switch itself.
+    ({"command": "resume", "target": None}, "command.target",
+     "Input should be a valid string (got null, as a script sends an empty variable: to resume every write, leave "
+     "target out; to resume one target, name it, projects/PROJECT/locations/REGION/services/SERVICE or "
+     ".../connectors/CONNECTOR); nothing was done"),
+    ({"command": "pause", "target": None}, "command.target", "(got null, as a script sends an empty variable: to "
+                                                             "pause every write, leave target out;"),
+])
+def test_a_value_of_another_json_type_where_a_string_is_taken_says_what_was_read(fields, field, words):
+    with pytest.raises(CommandError) as caught:
+        parse_command(json.dumps({"command_id": "x", "requested_by": "a", "reason": "r", **fields}))
+    assert caught.value.field == field and words in caught.value.reason, caught.value.reason
+    assert "None" not in caught.value.reason, caught.value.reason

@@ -284,3 +284,93 @@ def test_nothing_to_do_while_another_write_to_the_service_is_in_flight_says_so(c
             f"{w.clock.now():%H:%M:%S}Z", "what it serves may change when that write ends",
             f"runwarden status --target {SERVICE}")
     assert [words for words in said if words not in outcome.reason] == [], outcome.reason
+
+
+def _escalated_plan(w: FastWorld) -> str:
+    """An escalated plan holding incident inc-held's automatic rollback of SERVICE, as the sweep leaves one."""
+    from datetime import timedelta
+
+    from shared.remediation.guardrails import claim_key
+    from shared.remediation.records import INTENTS, intent_key
+
+    key = intent_key("inc-held", "m-1")
+    w.state.put_record(INTENTS, key, {
+        "incident_id": "inc-held", "message_id": "m-1", "owner": "m-1:1",
+        "claim_key": claim_key("inc-held", SERVICE, "rollback_traffic"), "action": "rollback_traffic",
+        "target": SERVICE, "service": SERVICE, "noted_at": w.clock.now(),
+        "expires_at": w.clock.now() + timedelta(days=7), "state": "escalated"})
+    return key
+
+
+@pytest.mark.parametrize("sent", ["intent inc-held|m-1", "(intent inc-held|m-1).", " inc-held|m-1 ", "'inc-held|m-1'"])
+def test_a_release_of_a_key_copied_with_what_surrounded_it_names_the_key_and_releases_nothing(sent):
+    """The key an `escalated` answer gives as "(intent inc-held|m-1)", copied with the word or the parenthesis:
+    answered "no plan …" alone, the person had to find which characters were not the key. Now the plan that
+    exists under the key trimmed is named, and nothing is released: only the person's resend acts."""
+    from shared.remediation.records import INTENTS
+
+    w = _world("bad_revision")
+    key = _escalated_plan(w)
+    outcome = _send(w, {"command": "release", "target": SERVICE, "params": {"intent": sent}})
+    assert outcome.status is REJECTED, outcome.reason
+    assert f"did you mean {key!r}? a plan has that key: send the release again with params.intent {key!r}" \
+        in outcome.reason, outcome.reason
+    assert w.state.get_record(INTENTS, key)["state"] == "escalated"
+    assert _send(w, {"command": "release", "target": SERVICE, "params": {"intent": key}}).status is APPLIED
+
+
+def test_a_release_of_a_key_no_plan_has_trimmed_or_not_guesses_nothing():
+    w = _world("bad_revision")
+    _escalated_plan(w)
+    outcome = _send(w, {"command": "release", "target": SERVICE, "params": {"intent": "intent inc-other|m-1"}})
+    assert outcome.status is REJECTED and "no plan intent inc-other|m-1" in outcome.reason, outcome.reason
+    assert "did you mean" not in outcome.reason
+
+
+@pytest.mark.parametrize("body, said", [
+    ({"command": "approve", "params": "p-3f9c2a1b7d40"}, 'send params as an object, {"proposal_id": '),
+    ({"command": "scale_connector", "target": CONNECTOR, "params": {"max_instances": 50}},
+     "(got 50): VPC Access allows at most 10 instances"),
+    ({"command": "release", "target": SERVICE, "params": {"intent": "inc-held"}},
+     "'inc-held' is not an escalated plan's key, INCIDENT|MESSAGE"),
+], ids=["params as a bare string", "max_instances past 10", "an intent without its message id"])
+def test_a_param_refused_is_answered_under_the_command_id_saying_what_to_send(body, said):
+    w = _world()
+    outcome = _send(w, body)
+    assert outcome.status is REJECTED and said in outcome.reason, outcome.reason
+    assert _writes(w) == 0
+
+
+@pytest.mark.parametrize("command", ["approve", "reject"])
+def test_a_decision_on_a_proposal_id_no_proposal_has_names_the_open_ones_and_decides_nothing(command):
+    """A proposal id mistyped by a digit was answered "no proposal p-…" alone: the person had to run status and
+    compare ids. Now the open proposals (of the target, when the command names one) are named beside it."""
+    w = _world(one_way=False)
+    proposal = _proposed(w)
+    outcome = _send(w, {"command": command, "params": {"proposal_id": "p-000000000000"}})
+    assert outcome.status is REJECTED, outcome.reason
+    assert f"no proposal p-000000000000; open now: {proposal} (scale_connector on {CONNECTOR}, expires " \
+        in outcome.reason and "send the id of the one meant" in outcome.reason, outcome.reason
+    other = _send(w, {"command": command, "target": SERVICE, "params": {"proposal_id": "p-000000000000"}})
+    assert f"(no proposal for {SERVICE} is open now: a `proposed` outcome gives the id to send" in other.reason, \
+        other.reason
+    assert _writes(w) == 0
+    assert _send(w, _approve(proposal)).status is APPLIED
+
+
+def test_a_decision_on_an_unknown_proposal_with_none_open_says_none_is():
+    w = _world()
+    outcome = _send(w, {"command": "approve", "params": {"proposal_id": "p-000000000000"}})
+    assert outcome.status is REJECTED and "(no proposal is open now: a `proposed` outcome gives the id to send; " \
+        "runwarden command status lists the open ones)" in outcome.reason, outcome.reason
+
+
+def test_a_resume_whose_target_is_null_leaves_the_kill_switch_engaged_and_says_how_to_send_either():
+    """`"target": null` is what a script sends for an empty variable ("target": $TARGET): read as left out, a
+    resume meant for one target released the kill switch itself, `applied`."""
+    w = _world("bad_revision")
+    assert _send(w, {"command": "pause"}).status is APPLIED and _switch_engaged(w)
+    outcome = _send(w, {"command": "resume", "target": None})
+    assert outcome.status is REJECTED and "to resume every write, leave target out" in outcome.reason, outcome.reason
+    assert _switch_engaged(w)
+    assert _send(w, {"command": "resume"}).status is APPLIED and not _switch_engaged(w)
