@@ -10,9 +10,9 @@ Sources:
 - Cloud Monitoring, "Monitoring filters" (cloud.google.com/monitoring/api/v3/filters): a label compared with `=` to a
   quoted string, or to a function of one: `resource.labels.zone = starts_with("europe-")` and
   `metric.labels.instance_name = monitoring.regex.full_match("gke-(hipster|nginx).*")` (its examples), `one_of("a",
-  "b")` ("matches any of the given strings"); `has_substring` as in `metric.type = has_substring("my-resource")` (a
-  metrics tool's documented example, find_string id 8723136435). `ends_with` is read as its name says: UNCONFIRMED
-  (no stored copy of the page's filter-syntax table names it). `!=` is the negated comparison.
+  "b")` ("matches any of the given strings"). `has_substring` (as in `metric.type = has_substring("my-resource")`)
+  and `ends_with` are read as their names say: UNCONFIRMED (no stored copy of the page's filter-syntax table names
+  them; a third-party metrics tool's documentation shows `has_substring` in that form). `!=` is the negated comparison.
 - Cloud Logging, "Logging query language" (a log-match condition's filter): `=` compares, `=~` and `!~` match a
   regular expression anywhere in the value (RE2; the partial match is UNCONFIRMED here: no stored copy of the page;
   read so, a value passes more often, never less).

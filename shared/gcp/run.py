@@ -491,7 +491,7 @@ class CloudRunAdapter(CloudRunReader):
         operation = lro.Operation(
             accepted, functools.partial(self._poll, wire, accepted.name, deadline),
             _never_cancelled, result_type=wire.Service, metadata_type=wire.Service)
-        poll = self.operation_polling()
+        poll = self._operation_polling()
         # A poll is a read: retried on UNAVAILABLE and on a quota's RESOURCE_EXHAUSTED (refused, served
         # nothing; a per-minute read quota passes), within the policy's total timeout. Not followed, an
         # accepted write is escalated as of unknown outcome.
@@ -540,7 +540,7 @@ class CloudRunAdapter(CloudRunReader):
             return attempt()
         return retry.with_timeout(min(retry.timeout or deadline.left(), deadline.left()))(attempt)()
 
-    def operation_polling(self) -> Any:
+    def _operation_polling(self) -> Any:
         """The api_core Retry that paces the polls of an UpdateService operation (RUN_POLL_INITIAL_DELAY):
         a value, so the schedule is checked without waiting on it (tests/unit/test_run_poll_schedule.py)."""
         from google.api_core.future import polling

@@ -41,13 +41,13 @@ def polls_within(polling, seconds: float) -> int:
 
 
 def test_the_deployed_adapter_polls_on_api_cores_schedule_with_its_own_maximum():
-    polling = CloudRunAdapter().operation_polling()
+    polling = CloudRunAdapter()._operation_polling()
     assert (polling._initial, polling._multiplier, polling._maximum) == (1.0, 1.5, 10.0)
     assert (RUN_POLL_INITIAL_DELAY, RUN_POLL_MAX_DELAY) == (1.0, 10.0)
 
 
 def test_a_constructor_schedule_is_the_one_polled_on():
-    polling = CloudRunAdapter(poll_initial_delay=0.01, poll_max_delay=0.05).operation_polling()
+    polling = CloudRunAdapter(poll_initial_delay=0.01, poll_max_delay=0.05)._operation_polling()
     assert delays(polling, 4) == pytest.approx([0.01, 0.015, 0.0225, 0.03375])
     assert delays(polling, 6)[-1] == 0.05
 
@@ -59,13 +59,13 @@ def test_a_constructor_schedule_is_the_one_polled_on():
     (3, 2.375, 4.75),
 ])
 def test_the_wait_until_the_poll_that_finds_the_operation_done(running_polls, mean_wait, most):
-    waits = delays(CloudRunAdapter().operation_polling(), running_polls)
+    waits = delays(CloudRunAdapter()._operation_polling(), running_polls)
     assert sum(waits) / 2 == pytest.approx(mean_wait)
     assert sum(waits) == pytest.approx(most)
 
 
 def test_the_storm_figure_rests_on_the_stand_ins_default():
-    waits = delays(CloudRunAdapter().operation_polling(), STANDIN_RUNNING_POLLS)
+    waits = delays(CloudRunAdapter()._operation_polling(), STANDIN_RUNNING_POLLS)
     assert sum(waits) / 2 == pytest.approx(1.25)
 
 
@@ -74,6 +74,6 @@ def test_polls_before_the_hand_off_to_the_sweep_stay_few():
     Cloud Run Admin API read. About 28 on average over the 120 s: a schedule polling far more often
     (a maximum under a few seconds) would spend reads on an operation that takes minutes."""
     adapter = CloudRunAdapter()
-    count = polls_within(adapter.operation_polling(), adapter._operation_timeout)
+    count = polls_within(adapter._operation_polling(), adapter._operation_timeout)
     assert count == 28
     assert count <= 40
