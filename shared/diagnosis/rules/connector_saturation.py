@@ -797,10 +797,16 @@ def _refreshes_failed(facts: Facts, c: Citation) -> str:
     lines = _unreached_lines(facts)
     if len(lines) < s.db_error_logs_min:
         return ""
-    failed = per_text(refresh_failed, lines)
-    refreshes = [e for e in lines if failed[e.text]]
-    others = len(lines) - len(refreshes)
-    if len(refreshes) < s.db_error_logs_min or others >= s.db_error_logs_min:
+    refreshes: list[LogRecord] = []
+    others = 0
+    for e in lines:   # stops at the db_error_logs_min-th error that is not a refresh: most reads end at once
+        if refresh_failed(e.text):
+            refreshes.append(e)
+        else:
+            others += 1
+            if others >= s.db_error_logs_min:
+                return ""
+    if len(refreshes) < s.db_error_logs_min:
         return ""
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}",
            f"{len(refreshes)} Cloud SQL connector refreshes failed (Admin API calls, before any dial), e.g. "
