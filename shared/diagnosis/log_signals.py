@@ -323,6 +323,16 @@ _HIKARI_BROKEN = (r"\bConnection \S+(?: \([^)\n]*\))? marked as broken because o
 # transaction). Read as DB_STATEMENT_FAILED, never as a refusal or an error of reaching the database.
 SESSION_TIMEOUT = r"terminating connection due to (?:idle-in-transaction|idle-session|transaction) timeout"
 
+# The Cloud SQL Python connector's dial timed out (its DB_ERROR_TEXTS row): the connector's driver helper's
+# `connect` frame, then only that traceback's frame lines, then the kernel's ETIMEDOUT as TimeoutError.
+_PY_CONNECTOR_DIAL_TIMED_OUT = (r'google[/\\]cloud[/\\]sql[/\\]connector[/\\](?:pg8000|pymysql|pytds|asyncpg)\.py", '
+                                r"line \d+, in connect(?:\n[ \t]+[^\n]*)*\n(?:builtins\.)?TimeoutError: "
+                                r"\[Errno 110\] Connection timed out")
+# The Cloud SQL Java connector's dial timed out (its DB_ERROR_TEXTS row): the JDK's ConnectException, then its
+# stack's frames (no other exception between) down to one of the connector's (com.google.cloud.sql.core).
+_JAVA_CONNECTOR_DIAL_TIMED_OUT = (r"ConnectException: Connection timed out[^\n]*\n(?:[ \t]+at [^\n]*\n)*?[ \t]+at "
+                                  r"com\.google\.cloud\.sql\.core\.")
+
 DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("Cloud SQL Auth Proxy v2 / Go connector", r"failed to connect to instance: Dial error",
                 'failed to connect to instance: Dial error: failed to dial (connection name = "p:r:i"): '
@@ -483,6 +493,27 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "java.lang.RuntimeException: [p:r:i] Failed to update metadata for Cloud SQL instance.",
                 "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory: core CloudSqlInstance.java "
                 "(addExceptionContext); its issues #547 and #664 on Cloud Run"),
+    # The Go connector's (and the Auth Proxy v2's) refresh that failed, whatever its cause: its RefreshError
+    # reads "Refresh error: MESSAGE (connection name = "p:r:i"): CAUSE" (cloud-sql-go-connector
+    # errtype/errors.go, RefreshError.Error, as the 403, 404 and 429 rows quote it), MESSAGE "failed to get
+    # instance metadata" (the connectSettings call) or "create ephemeral cert failed" (generateEphemeralCert)
+    # (internal/cloudsql/refresh.go: errtype.NewRefreshError). Both are calls to the Cloud SQL Admin API, made
+    # before any dial to the instance: no connection to the database was tried. An Admin API's answer inside
+    # (403, 404, 429, 400) is also read by its own refusal row; a cause that names no answer (a context
+    # deadline, a reset) is this row alone, an error of reaching the database that refresh_failed names.
+    # One pattern each, so that each anchor is the connector's own phrase, the needles the 429 rows already
+    # send (stdout_needles). UNCONFIRMED in a Cloud Run log.
+    *(DbErrorText(f"Cloud SQL Go connector / Auth Proxy v2 (refresh failed: {what})",
+                  rf'Refresh error: {message} \(connection name = "[^"\n]*"\)',
+                  f'failed to connect to instance: failed to get instance: Refresh error: {message} (connection name '
+                  f'= "p:r:i"): {cause}',
+                  "GoogleCloudPlatform/cloud-sql-go-connector errtype/errors.go (RefreshError.Error) and "
+                  "internal/cloudsql/refresh.go (NewRefreshError); UNCONFIRMED in a Cloud Run log")
+      for what, message, cause in (
+          ("metadata", "failed to get instance metadata", 'Get "https://sqladmin.googleapis.com/sql/v1beta4/projects/'
+           'p/instances/i/connectSettings": context deadline exceeded'),
+          ("certificate", "create ephemeral cert failed", 'Post "https://sqladmin.googleapis.com/sql/v1beta4/projects/'
+           'p/instances/i:generateEphemeralCert": context deadline exceeded'))),
     DbErrorText("Java: pgjdbc", r"PSQLException: The connection attempt failed",
                 "org.postgresql.util.PSQLException: The connection attempt failed.", "pgjdbc's message "
                 "(CONNECTION_UNABLE_TO_CONNECT); UNCONFIRMED in a Cloud SQL thread"),
@@ -979,6 +1010,39 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "sqladmin.googleapis.com); aio-libs/aiohttp aiohttp/client_exceptions.py (ClientConnectorError."
                 "__str__); the certificate form in "
                 "public notes (repository and path UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread"),
+    # The Cloud SQL Python connector's own dial to the instance's server proxy port timed out in the kernel
+    # (_PY_CONNECTOR_DIAL_TIMED_OUT): since v1.2.4 the connector no longer wraps the connect in a timer of
+    # its own (cloud-sql-python-connector pull request #760, "Allow database drivers to handle timeout
+    # instead of Connector itself"), and its helpers for the sync drivers dial with
+    # `socket.create_connection((ip_address, SERVER_PROXY_PORT))`, no timeout, SERVER_PROXY_PORT = 3307
+    # (google/cloud/sql/connector/pg8000.py, pymysql.py, pytds.py), so a dial nothing answers ends at the
+    # kernel's ETIMEDOUT, which Python raises as TimeoutError "[Errno 110] Connection timed out" (PEP 3151,
+    # OSError subclasses by errno). Read only with the connector's helper frame above it in the same entry
+    # (a traceback logged as one entry): the bare exception line names no database. The Admin API calls
+    # before the dial go through aiohttp, which raises its own ClientConnectorError (its row above), never
+    # this. UNCONFIRMED in a Cloud Run log.
+    DbErrorText("Cloud SQL Python connector (dial timed out)", _PY_CONNECTOR_DIAL_TIMED_OUT,
+                'Traceback (most recent call last):\n  File "/usr/local/lib/python3.12/site-packages/google/cloud/sql/'
+                'connector/pg8000.py", line 51, in connect\n    socket.create_connection((ip_address.rstrip("."), '
+                'SERVER_PROXY_PORT)),\n  File "/usr/local/lib/python3.12/socket.py", line 852, in create_connection\n'
+                '    raise exceptions[0]\nTimeoutError: [Errno 110] Connection timed out',
+                "GoogleCloudPlatform/cloud-sql-python-connector google/cloud/sql/connector/pg8000.py (connect: "
+                "socket.create_connection to SERVER_PROXY_PORT 3307) and pull request #760 (the connector's own "
+                "timer removed, v1.2.4); UNCONFIRMED in a Cloud Run log"),
+    # The Cloud SQL Java connector's (cloud-sql-jdbc-socket-factory) dial to the instance's port 3307 timed
+    # out in the kernel: the JDK's java.net.ConnectException "Connection timed out" (older JDKs repeat it in
+    # parentheses) under the connector's frames (com.google.cloud.sql.core: CoreSocketFactory.connect, and
+    # Connector.connect since 1.15), as GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #375 quotes it
+    # ("java.net.ConnectException: Connection timed out (Connection timed out)" then the JDK's socket frames,
+    # then com.google.cloud.sql.core.CoreSocketFactory's). Read only with the connector's frame in the same
+    # entry's stack, before any other exception: the JDK's words alone are any socket's.
+    DbErrorText("Cloud SQL Java connector (dial timed out)", _JAVA_CONNECTOR_DIAL_TIMED_OUT,
+                "java.net.ConnectException: Connection timed out (Connection timed out)\n\tat java.base/java.net."
+                "PlainSocketImpl.socketConnect(Native Method)\n\tat java.base/java.net.Socket.connect(Socket.java:"
+                "609)\n\tat java.base/sun.security.ssl.SSLSocketImpl.connect(SSLSocketImpl.java:289)\n\tat "
+                "com.google.cloud.sql.core.CoreSocketFactory.connect(CoreSocketFactory.java:160)",
+                "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #375 (the exception and the connector's "
+                "frame under it); UNCONFIRMED in a Cloud Run log"),
     # The database answered, and refused: the path to it works (DbErrorText.refusal).
     # MySQL 1053 (ER_SERVER_SHUTDOWN), "Server shutdown in progress": the server is stopping (a restart,
     # maintenance, a failover) and says so to the sessions and connects it ends. The server answered.
@@ -1803,12 +1867,41 @@ _DIAL_TIMED_OUT = re.compile(
     r"|\[2002\] Connection timed out\b"
     r"|\bTimeoutException: Timeout during connection attempt\b"
     r"|\bHandshake inactivity timeout\b", re.IGNORECASE)
+# The Cloud SQL connector libraries' own dials that timed out in the kernel (their DB_ERROR_TEXTS rows), in
+# the runtimes' own casing: asked only of a text holding the kernel's "Connection timed out" (a plain
+# substring test), so that the scan of every other error of reaching the database costs nothing more.
+_CONNECTOR_DIAL_TIMED_OUT = re.compile(f"{_PY_CONNECTOR_DIAL_TIMED_OUT}|{_JAVA_CONNECTOR_DIAL_TIMED_OUT}")
 
 
 def dial_timed_out(text: str) -> bool:
     """Whether a database error's text says a new connection's dial timed out (_DIAL_TIMED_OUT), not a
-    read on an established one (`read_timed_out`)."""
-    return _DIAL_TIMED_OUT.search(text) is not None and not read_timed_out(text)
+    read on an established one (`read_timed_out`), nor a Cloud SQL connector's refresh whose call to the Admin
+    API timed out (`refresh_failed`: its "dial tcp ...:443: i/o timeout" or "connect timed out" is the API's)."""
+    dialled = _DIAL_TIMED_OUT.search(text) is not None or (
+        "Connection timed out" in text and _CONNECTOR_DIAL_TIMED_OUT.search(text) is not None)
+    return dialled and not read_timed_out(text) and not refresh_failed(text)
+
+
+# A Cloud SQL connector's refresh that failed: its calls to the Cloud SQL Admin API for the instance's
+# connect settings and an ephemeral client certificate (connectSettings, generateEphemeralCert), made before
+# any dial to the instance (and again about once an hour). The Java connector's "[p:r:i] Failed to update
+# metadata for Cloud SQL instance." / "Failed to create ephemeral certificate for the Cloud SQL instance."
+# (cloud-sql-jdbc-socket-factory core CloudSqlInstance.java, addExceptionContext) and the Go connector's and
+# Auth Proxy v2's RefreshError "Refresh error: MESSAGE (connection name = ...)" (cloud-sql-go-connector
+# errtype/errors.go). No connection to the database was dialled: the account's permissions (roles/
+# cloudsql.client), the Admin API (enabled, its quota) or the way to sqladmin.googleapis.com failed, never
+# the connector's capacity for the database's traffic. Not a dial that timed out, whatever the cause inside
+# says ("context deadline exceeded" is the API call's). In the libraries' own casing: a text holding neither
+# word (a plain substring test, in C) is ruled out before the regex scans it (every error of reaching the
+# database is asked, and a case-blind scan of each costs a cold LARGE diagnosis millions of instructions).
+_REFRESH_FAILED = re.compile(r"Failed to (?:update metadata for|create ephemeral certificate for the) Cloud SQL instance"
+                             r'|\bRefresh error: [^\n]*?\(connection name = "')
+
+
+def refresh_failed(text: str) -> bool:
+    """Whether a database error's text is a Cloud SQL connector's refresh (its Admin API calls) that failed
+    (_REFRESH_FAILED): nothing was dialled, so no connector capacity explains it."""
+    return ("Refresh error: " in text or " Cloud SQL instance" in text) and _REFRESH_FAILED.search(text) is not None
 
 
 # A word every CLOSED_CONNECTION_TEXTS match holds, lower-cased: a text with none of them is ruled out

@@ -17,7 +17,8 @@ from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, egress_of, hms, pa
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, crash_signal,
                                          dial_failure, dial_timed_out, greeting_timed_out, host_address,
                                          lost_mid_query,
-                                         memory_limit_wordings, pattern_of, per_text, proxy_reply, read_timed_out, upstream_hosts, upstream_read_timed_out,
+                                         memory_limit_wordings, pattern_of, per_text, proxy_reply, read_timed_out,
+                                         refresh_failed, upstream_hosts, upstream_read_timed_out,
                                          words_of)
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, pct, unread_rule_outs
 from shared.diagnosis.connector_names import Naming, names_connector, two_connectors
@@ -104,6 +105,9 @@ def evaluate(facts: Facts) -> Finding:
     inside, hung = _never_left(facts, c, stressed)
     if inside:
         return c.doubt(inside, HANG_ELSEWHERE) if hung else c.no(inside)
+    refreshed = _refreshes_failed(facts, c)
+    if refreshed:
+        return c.doubt(refreshed, REFRESHES_FAILED)
     if dialled and held_at_onset(facts, stressed) is False:
         return c.doubt(_dials_before_the_stress(facts, c, stressed), DIALS_BEFORE_STRESS)
     if dialled and len(stressed) == 1 and stressed[0].startswith("at max"):
@@ -214,9 +218,10 @@ def evaluate(facts: Facts) -> Finding:
 
 
 # The checks above that read the service's logs to hold the finding back: blind when that read failed.
-_LOG_RULE_OUTS = ("instances ended over their memory limit", "the database's own answers (refusals, cancelled "
-                  "statements)", "another service's 5xx passed on", "errors of reaching the database around the "
-                  "connector", "errors of reaching the database that never left the instance",
+_LOG_RULE_OUTS = ("instances ended over their memory limit", "Cloud SQL connector refreshes that failed",
+                  "the database's own answers (refusals, cancelled statements)", "another service's 5xx passed on",
+                  "errors of reaching the database around the connector",
+                  "errors of reaching the database that never left the instance",
                   "waits on a named host or a Google API", "names not resolved",
                   "reads on established connections that timed out",
                   "connections lost mid-query at a client timeout",
@@ -768,6 +773,51 @@ def _never_left(facts: Facts, c: Citation, stressed: list[str]) -> tuple[str, bo
             f"crossed connector {facts.b.connector.short_name}, so its saturation ({', '.join(stressed)}) does not "
             "explain them and scaling it changes nothing on their path"
             + ("; but requests also hang, on something those errors do not show" if hung else "")), hung
+
+
+# What a person checks when a Cloud SQL connector's refreshes failed (log_signals.refresh_failed).
+REFRESHES_FAILED = ("check the Cloud SQL connector's calls to the Cloud SQL Admin API (connectSettings, "
+                    "generateEphemeralCert) that failed: the revision's service account's roles/cloudsql.client on the "
+                    "instance's project, the Cloud SQL Admin API enabled there, its quota (the Quotas page, "
+                    "sqladmin.googleapis.com), and whether sqladmin.googleapis.com is reachable from the service (under "
+                    "egress ALL_TRAFFIC its calls cross the connector and need Private Google Access or Cloud NAT past "
+                    "it); a bigger connector changes none of those")
+
+
+def _refreshes_failed(facts: Facts, c: Citation) -> str:
+    """Why the connector is not acted on, or "": at least db_error_logs_min of the errors of reaching the
+    database are a Cloud SQL connector's refresh that failed (log_signals.refresh_failed: the Java
+    connector's "Failed to create ephemeral certificate" / "Failed to update metadata", the Go connector's
+    and Auth Proxy v2's "Refresh error: ..."), and fewer than db_error_logs_min others are left. A refresh
+    is the connector library's calls to the Cloud SQL Admin API, made before any dial to the instance: an
+    IAM, API or quota matter (or the way to sqladmin.googleapis.com), never the connector's capacity for
+    the database's traffic. Not ruled out (the connector may still carry the API's calls under egress
+    ALL_TRAFFIC), never acted on: a person looks, the refresh named. With enough other errors beside them
+    (dials that timed out) the rule goes on and judges those under its usual bars."""
+    s = facts.s
+    lines = _unreached_lines(facts)
+    if len(lines) < s.db_error_logs_min:
+        return ""
+    refreshes: list[LogRecord] = []
+    others = 0
+    for e in lines:   # stops at the db_error_logs_min-th error that is not a refresh: most reads end at once
+        if refresh_failed(e.text):
+            refreshes.append(e)
+        else:
+            others += 1
+            if others >= s.db_error_logs_min:
+                return ""
+    if len(refreshes) < s.db_error_logs_min:
+        return ""
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}",
+           f"{len(refreshes)} Cloud SQL connector refreshes failed (Admin API calls, before any dial), e.g. "
+           f"{refreshes[0].text[:160]!r}; {others} other errors of reaching the database",
+           f">= {s.db_error_logs_min} errors of reaching the database that are not a connector's refresh failing",
+           False, role="refutes")
+    return (f"the Cloud SQL connector's refreshes failed ({len(refreshes)} errors: its calls to the Cloud SQL Admin "
+            "API for the instance's connect settings and ephemeral certificate, made before any dial to the "
+            f"database): an IAM, Admin API or quota matter, not connector {facts.b.connector.short_name}'s capacity "
+            "for the database's traffic, so scaling it is not the fix")
 
 
 def _unreached_lines(facts: Facts) -> list[LogRecord]:

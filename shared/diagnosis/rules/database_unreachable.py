@@ -11,7 +11,7 @@ from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms,
 from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, closed_connection,
                                           database_dial_hosts, is_pooler_wait, pattern_of, per_text, pool_size,
-                                          refusal_quote)
+                                          refresh_failed, refusal_quote)
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_signs import dials_around_connector, failing_revision, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
@@ -122,6 +122,12 @@ def evaluate(facts: Facts) -> Finding:
             return c.no("the connector is saturated, but the connection errors say only that open connections were "
                         "found closed (the server ended them, or the path forgot them): not the database "
                         "unreachable")
+        if all(map(refresh_failed, dict.fromkeys(e.text for e in errors))):   # stops at the first that is not
+            # A connector library's refresh (its Admin API calls) fails before any dial: no symptom of the
+            # connector's load on the database's path (connector_saturation's `_refreshes_failed` names it).
+            return c.no("the connector is saturated, but the connection errors are a Cloud SQL connector's refreshes "
+                        "that failed (its Cloud SQL Admin API calls, before any dial): neither the database "
+                        "unreachable nor the connector's symptom")
         return c.no("the connector is saturated: the connection errors are its symptom")
     # Logs alone, with the connector's health unknown, leave the path to the database in doubt.
     confidence = 0.8 if healthy else 0.6

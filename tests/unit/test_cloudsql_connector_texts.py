@@ -1,0 +1,163 @@
+"""What the Cloud SQL connector libraries write when a connection fails, and what it is.
+
+- A dial to the instance's port 3307 that timed out in the kernel, through the Python connector
+  (`TimeoutError: [Errno 110] Connection timed out` under its driver helper's frame: since v1.2.4 it
+  dials with `socket.create_connection` and no timer of its own) or the Java connector (the JDK's
+  `java.net.ConnectException: Connection timed out` under com.google.cloud.sql.core frames): a dial
+  that timed out, which a saturated connector causes (and is judged under connector_saturation's
+  usual bars).
+- A connector's refresh that failed: its calls to the Cloud SQL Admin API (connectSettings,
+  generateEphemeralCert), before any dial (the Java connector's "Failed to create ephemeral certificate
+  for the Cloud SQL instance", the Go connector's and Auth Proxy v2's "Refresh error: ... (connection
+  name = ...)"): an IAM, Admin API or quota matter, never the connector's capacity. It must never scale
+  the connector, even when its cause is a timeout ("context deadline exceeded", "connect timed out").
+- Go's bare `context deadline exceeded` (database/sql, GORM) names neither a dial nor a query: it is
+  never counted as a failed dial.
+"""
+from __future__ import annotations
+
+import pytest
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.log_signals import LogSignal, classify, dial_timed_out, refresh_failed
+from shared.diagnosis.signatures import Signature
+from shared.remediation.planning import plan
+
+from tests.unit.builders import SQL, Evidence
+
+S = DiagnosisSettings()
+REV = "backend-00001-abc"
+
+PY_CONNECTOR = (
+    'Traceback (most recent call last):\n'
+    '  File "/usr/local/lib/python3.12/site-packages/google/cloud/sql/connector/connector.py", line 390, in '
+    'connect_async\n    return await self._loop.run_in_executor(None, connect_partial)\n'
+    '  File "/usr/local/lib/python3.12/concurrent/futures/thread.py", line 58, in run\n'
+    '    result = self.fn(*self.args, **self.kwargs)\n'
+    '  File "/usr/local/lib/python3.12/site-packages/google/cloud/sql/connector/pg8000.py", line 51, in connect\n'
+    '    socket.create_connection((ip_address.rstrip("."), SERVER_PROXY_PORT)),\n'
+    '  File "/usr/local/lib/python3.12/socket.py", line 852, in create_connection\n    raise exceptions[0]\n'
+    '  File "/usr/local/lib/python3.12/socket.py", line 837, in create_connection\n    sock.connect(sa)\n'
+    "TimeoutError: [Errno 110] Connection timed out")
+PY_CONNECTOR_PYMYSQL = PY_CONNECTOR.replace("connector/pg8000.py", "connector/pymysql.py")
+JAVA_CONNECTOR = (
+    "java.net.ConnectException: Connection timed out (Connection timed out)\n"
+    "\tat java.base/java.net.PlainSocketImpl.socketConnect(Native Method)\n"
+    "\tat java.base/java.net.Socket.connect(Socket.java:609)\n"
+    "\tat java.base/sun.security.ssl.SSLSocketImpl.connect(SSLSocketImpl.java:289)\n"
+    "\tat com.google.cloud.sql.core.Connector.connect(Connector.java:112)\n"
+    "\tat com.google.cloud.sql.core.CoreSocketFactory.connect(CoreSocketFactory.java:186)")
+JAVA_EPHEMERAL = ("java.lang.RuntimeException: [shop-prod:us-central1:orders-db] Failed to create ephemeral certificate "
+                  "for the Cloud SQL instance.\n\tat com.google.cloud.sql.core.CloudSqlInstance.addExceptionContext("
+                  "CloudSqlInstance.java:598)\nCaused by: java.net.SocketTimeoutException: connect timed out")
+JAVA_METADATA = ("java.lang.RuntimeException: [shop-prod:us-central1:orders-db] Failed to update metadata for Cloud SQL "
+                 "instance.")
+GO_METADATA = ('failed to connect to instance: failed to get instance: Refresh error: failed to get instance metadata '
+               '(connection name = "shop-prod:us-central1:orders-db"): Get "https://sqladmin.googleapis.com/sql/'
+               'v1beta4/projects/shop-prod/instances/orders-db/connectSettings": context deadline exceeded')
+GO_CERT_DIAL = ('Refresh error: create ephemeral cert failed (connection name = "shop-prod:us-central1:orders-db"): '
+                'Post "https://sqladmin.googleapis.com/sql/v1beta4/projects/shop-prod/instances/orders-db:'
+                'generateEphemeralCert": dial tcp 199.36.153.8:443: i/o timeout')
+GO_DIAL = ('cloudsqlconn: failed to connect to instance: Dial error: failed to dial (connection name = '
+           '"shop-prod:us-central1:orders-db"): dial tcp 10.20.0.5:3307: i/o timeout')
+PGX = ("failed to connect to `host=/tmp user=app database=orders`: dial error (timeout: context deadline exceeded)")
+BARE_DEADLINE = "list orders: context deadline exceeded"
+
+# text -> (an error of reaching the database, a dial that timed out, a connector's refresh that failed)
+TEXTS = {
+    PY_CONNECTOR: (True, True, False),
+    PY_CONNECTOR_PYMYSQL: (True, True, False),
+    JAVA_CONNECTOR: (True, True, False),
+    JAVA_EPHEMERAL: (True, False, True),
+    JAVA_METADATA: (True, False, True),
+    GO_METADATA: (True, False, True),
+    GO_CERT_DIAL: (True, False, True),
+    GO_DIAL: (True, True, False),
+    PGX: (True, True, False),
+    # the kernel's timeout under no connector frame names no database
+    "TimeoutError: [Errno 110] Connection timed out": (False, False, False),
+    # the JDK's words under another library's frames (an HTTP client's) are not the database's
+    "java.net.ConnectException: Connection timed out\n\tat java.base/java.net.Socket.connect(Socket.java:609)\n"
+    "\tat okhttp3.internal.connection.RealConnection.connectSocket(RealConnection.kt:295)": (False, False, False),
+    # Go's bare deadline: a dial or a query, the words do not say
+    BARE_DEADLINE: (False, False, False),
+    "context deadline exceeded": (False, False, False),
+    # another application's own "Refresh error" (a token refresh) names no connection name
+    "Gateway: Refresh error: token expired": (False, False, False),
+}
+
+
+@pytest.mark.parametrize("text, expected", TEXTS.items(), ids=[t[:70] for t in TEXTS])
+def test_what_each_connector_text_is(text, expected):
+    unreached, timed_out, refreshed = expected
+    assert (LogSignal.DB_CONNECTION in classify(text)) is unreached
+    assert dial_timed_out(text) is timed_out
+    assert refresh_failed(text) is refreshed
+
+
+def incident(*lines: str, code: str = "503", p99: float = 2.1, egress: str = "ALL_TRAFFIC", busy: bool = True,
+             count: int = 20) -> Evidence:
+    """REV, up for days, serves 40 requests a minute at 0.2 s; from -9m 15 a minute answer `code` at `p99` s
+    and the application logs each of `lines` `count` times; the connector (e2-micro, 2-3 instances) goes to
+    its 3 max instances at CPU 95 % from -9m when `busy`."""
+    e = (Evidence().revision(REV, -4000, sql=(SQL,), egress=egress).traffic(**{REV: 100})
+         .requests(REV, -90, 5, 40).latency(REV, -90, -9, 0.2).requests(REV, -9, 5, 15, code=code)
+         .latency(REV, -9, 5, p99).sql_up(-90, 5, 1).connector(max_instances=3)
+         .connector_metric("bytes", -90, 5, 2e6))
+    for line in lines:
+        e = e.log(-8, line, REV, count=count)
+    if busy:
+        return (e.connector_metric("instances", -90, -9, 2).connector_metric("instances", -9, 5, 3)
+                .connector_metric("cpu", -90, -9, 0.2).connector_metric("cpu", -9, 5, 0.95))
+    return e.connector_metric("instances", -90, 5, 2).connector_metric("cpu", -90, 5, 0.2)
+
+
+# situation -> the verdict and the action planned
+CASES = {
+    # refreshes that failed: never a scale-up, whatever the connector shows
+    "Java connector: ephemeral certificates failed, 503s, connector at max and CPU 95 %: not scaled": (
+        dict(lines=(JAVA_EPHEMERAL,)), None),
+    "Java connector: metadata refresh failed, 503s, busy connector: not scaled": (
+        dict(lines=(JAVA_METADATA,)), None),
+    "Go connector: refresh timed out on the Admin API, 503s, busy connector: not scaled": (
+        dict(lines=(GO_METADATA,)), None),
+    "Go connector: the certificate call's dial to sqladmin timed out, 500s at 10 s: never a database dial": (
+        dict(lines=(GO_CERT_DIAL,), code="500", p99=10.2), None),
+    # the Java API client's connect timeout to sqladmin.googleapis.com (20 s by default: UNCONFIRMED)
+    "Java connector: ephemeral certificates failed, 500s at 20 s: never a database dial": (
+        dict(lines=(JAVA_EPHEMERAL,), code="500", p99=20.4), None),
+    # dials that timed out through a connector library (the kernel's ETIMEDOUT: ~127 s on Linux's default
+    # tcp_syn_retries; under Cloud Run's sandbox UNCONFIRMED), the requests hanging until then and answered
+    # 500, judged under the usual bars
+    "Python connector: kernel ETIMEDOUT to 3307, 500s at 128 s, ALL_TRAFFIC, busy connector: scaled": (
+        dict(lines=(PY_CONNECTOR,), code="500", p99=128), "scale_connector"),
+    "Java connector: ConnectException timed out, 500s at 128 s, ALL_TRAFFIC, busy connector: scaled": (
+        dict(lines=(JAVA_CONNECTOR,), code="500", p99=128), "scale_connector"),
+    "Java connector dials beside its refreshes that failed, busy connector: the dials scale it": (
+        dict(lines=(JAVA_CONNECTOR, JAVA_EPHEMERAL), code="500", p99=128), "scale_connector"),
+    "Java connector, the connector idle: never a scale-up": (
+        dict(lines=(JAVA_CONNECTOR,), code="500", p99=128, busy=False), None),
+    # Go's bare deadline is never a dial
+    "bare 'context deadline exceeded', 500s at 10 s, busy connector: not a dial, not scaled": (
+        dict(lines=(BARE_DEADLINE,), code="500", p99=10.2), None),
+}
+
+
+@pytest.mark.parametrize("shape, action", CASES.values(), ids=CASES.keys())
+def test_connector_texts_and_the_action(shape, action):
+    shape = dict(shape)
+    bundle = incident(*shape.pop("lines", ()), **shape).bundle()
+
+    result = diagnose(bundle, S)
+
+    assert plan(result, bundle, S).action == action, result.summary
+    if action == "scale_connector":
+        assert result.signature is Signature.CONNECTOR_SATURATION, result.summary
+
+
+def test_the_refresh_is_named_and_not_scaled():
+    result = diagnose(incident(JAVA_EPHEMERAL).bundle(), S)
+
+    assert result.signature is not Signature.CONNECTOR_SATURATION, result.summary
+    assert "refresh" in result.summary and "Admin API" in result.summary, result.summary
