@@ -141,8 +141,40 @@ def message_key(event_data: Any) -> str:
     message = event_data.get("message") if isinstance(event_data, Mapping) else None
     if isinstance(message, Mapping):
         ident = message.get("messageId", message.get("message_id"))
-        carried = {k: message.get(k) for k in ("data", "attributes", "orderingKey", "ordering_key")}
+        text = _carried_json(message)
     else:
-        ident, carried = None, {"event": event_data}
-    digest = hashlib.sha256(json.dumps(carried, sort_keys=True, default=str).encode()).hexdigest()[:32]
+        ident, text = None, json.dumps({"event": event_data}, sort_keys=True, default=str)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:32]
     return f"{ident}:{digest}" if isinstance(ident, (str, int)) and str(ident) else digest
+
+
+# What a message carries, by its keys as `json.dumps(..., sort_keys=True)` orders them ("K" sorts before "_").
+_CARRIED = ("attributes", "data", "orderingKey", "ordering_key")
+# The characters of base64's alphabet ("The Base 64 Alphabet", RFC 4648 section 4), "=" included: none of
+# them is escaped in JSON text (json.encoder.encode_basestring_ascii escapes only '"', '\\', the control
+# characters and everything past '~').
+_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+
+
+def _carried_json(message: Mapping[str, Any]) -> str:
+    """`json.dumps({k: message.get(k) for k in _CARRIED}, sort_keys=True, default=str)`, the same text.
+
+    A message's `data` is base64 text ("The message data field", PubsubMessage.data, a `bytes` field,
+    which proto3's JSON mapping writes as base64: google/pubsub/v1/pubsub.proto; the proto3 JSON
+    mapping's table), some 3 KB for a notification, with nothing to escape: escaping it character by
+    character, with an encoder built for the call, was about 4.5 % of a fresh duplicate's own
+    instructions (bench/duplicate_instructions.py; docs/performance.md). So text of base64's alphabet
+    alone is written between quotes as it is, which is exactly what the encoder writes for it; the other
+    values, and any `data` that is not such text (the format is relied on for speed only), are encoded as
+    before (tests/unit/test_message_key.py compares the two)."""
+    data = message.get("data")
+    if not (isinstance(data, str) and data.isascii() and not data.encode("ascii").translate(None, _BASE64_ALPHABET)):
+        return json.dumps({k: message.get(k) for k in _CARRIED}, sort_keys=True, default=str)
+    attributes, key, snake_key = (_json_value(message.get(k)) for k in ("attributes", "orderingKey", "ordering_key"))
+    return f'{{"attributes": {attributes}, "data": "{data}", "orderingKey": {key}, "ordering_key": {snake_key}}}'
+
+
+def _json_value(value: Any) -> str:
+    """`value` as `json.dumps(..., sort_keys=True, default=str)` writes it inside a dict (no indent: the
+    same text as alone), without building an encoder for the usual absent value."""
+    return "null" if value is None else json.dumps(value, sort_keys=True, default=str)
