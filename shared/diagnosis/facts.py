@@ -500,6 +500,17 @@ class Facts:
     def since_deploy(self, revision: Revision) -> Window:
         return Window(max(revision.create_time, self.incident.start), self.incident.end)
 
+    def whole_part(self, window: Window) -> Window | None:
+        """`window` cut at `whole_line`, where it reads past it into minutes not yet whole; None where it
+        does not (nothing to cut) or holds no whole minute. A hold-back that reads another revision's 5xx
+        share reads it here too: in the minutes after the line its 200s may be in and its 5xx not (each
+        series ingested on its own, up to INGEST_LAG after its minute), and request_count may write no point
+        at all for a code with no request in a minute (UNCONFIRMED: Monitoring's delta points for a zero
+        count), so a 5xx series ending before the line, or absent, says nothing of those minutes: read as
+        clean, their 200s dilute its share below the bar and drop the hold-back."""
+        line = self.whole_line
+        return Window(window.start, line) if window.start < line < window.end else None
+
     def baseline(self, revision: Revision) -> Window:
         return Window(revision.create_time - timedelta(seconds=self.s.baseline_seconds), revision.create_time)
 

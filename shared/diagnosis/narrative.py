@@ -8,7 +8,7 @@ from datetime import datetime
 
 from shared.diagnosis.evidence import Connector, EvidenceItem, LogRecord, short_name
 from shared.diagnosis.log_signals import LogSignal, is_pooler_wait, per_text, signals_in
-from shared.diagnosis.facts import Facts, hms
+from shared.diagnosis.facts import INGEST_LAG, Facts, hms
 from shared.diagnosis.lock_waits import LOCK_ADVICE, lock_waits
 from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import pct
@@ -150,6 +150,9 @@ def what_was_seen(facts: Facts) -> str:
         parts.append(f"{r.total:.0f} requests in {window}: {r.by_code.get('503', 0):.0f} 503, "
                      f"{r.by_code.get('504', 0):.0f} 504, {other_5xx:.0f} other 5xx, {r.by_code.get('429', 0):.0f} 429 "
                      f"({pct(r.refused_ratio)} refused)")
+    cut = not_read_after(facts)
+    if cut:
+        parts.append(cut)
     onset = _onset(facts)
     if onset:
         parts.append(f"errors began {onset}" if b.judged_from is None else f"errors in the minutes judged from {onset}")
@@ -157,6 +160,19 @@ def what_was_seen(facts: Facts) -> str:
     if texts:
         parts.append("top error texts: " + "; ".join(f"{count}x {text!r}" for text, count in texts))
     return "; ".join(parts) or "no requests and no error logs in the window"
+
+
+def not_read_after(facts: Facts) -> str:
+    """Why the window read ends before the newest point, in the words `healthy`'s note uses
+    (diagnose._note_not_whole), or "": where a series ends inside the ingest lag before the newest point
+    (Facts.read_until), the minutes after it hold the other series' side without its own and are not read,
+    and a person should see which series ends where rather than a window that merely ends early."""
+    until, newest = facts.read_until, facts.data_until
+    if until is None or newest is None or until >= newest:
+        return ""
+    return (f"the minutes after {hms(until)} to {hms(newest)} are not read: they are not whole yet (newest points: "
+            f"{facts.series_ends()}; a point is visible up to {INGEST_LAG.total_seconds():.0f} s after its minute, "
+            "each series on its own, and a minute with no 5xx point may be one whose 5xx are not in yet)")
 
 
 def look_next(facts: Facts) -> str:

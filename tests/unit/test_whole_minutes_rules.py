@@ -111,3 +111,92 @@ def test_the_rules_read_up_to_the_newest_point_of_a_series_still_arriving(name):
     facts = Facts(build().bundle(), S)
     assert facts.read_until == until
     assert facts.incident.end == until
+
+
+# --- what the last fix left (wholeleft) -------------------------------------------------------------------
+
+
+def _beside_failing_stable(old_503_until: float, *, read_after: float = 0, old_503: float = 1.2) -> Evidence:
+    """A canary, NEW, deployed at -5 with 20%, fails 30% (14 200s, 6 500s a minute, every minute in to +4);
+    OLD, its 80%, answers 80 200s a minute (in to +4) and `old_503` 503s a minute from -5 up to
+    `old_503_until` (a dependency both share), none after: read at +4 (`read_after` 0) the minutes after the
+    whole line (+1) hold OLD's 200s, and its 503s, if any, may not be in (request_count writes no point for a
+    code with no request in a minute, UNCONFIRMED; each series is ingested on its own)."""
+    e = (Evidence(now=4, read_after=read_after).revision(OLD, -180, sql=(SQL,)).revision(NEW, -5, sql=(SQL,))
+         .traffic(**{OLD: 80, NEW: 20}).requests(OLD, -90, 4, 80).latency(OLD, -20, 4, 0.2)
+         .latency(NEW, -5, 4, 0.3).requests(NEW, -5, 4, 14).requests(NEW, -5, 4, 6, code="500")
+         .requests(OLD, -5, old_503_until, old_503, code="503"))
+    return quiet_connector(e)
+
+
+def _hang_beside_busy_connector(busy_until: float, *, read_after: float = 0) -> Evidence:
+    """NEW took all traffic at -10 and answers 60% 503s at a 31 s p99 since; the connector, quiet before,
+    is at its max instances and CPU-bound from -10 to `busy_until`, and reads low after it (1 instance,
+    10% CPU): a newest minute whose points are partial (each connector instance's series ingested on its
+    own, ~240 s: dynatrace-gcp-monitor src/config/vpc_access_connector.yml, UNCONFIRMED) reads so."""
+    e = (Evidence(now=4, read_after=read_after).revision(OLD, -180, sql=(SQL,)).revision(NEW, -10, sql=(SQL,))
+         .traffic(**{NEW: 100}).requests(OLD, -90, -10, 40).requests(NEW, -10, 4, 18)
+         .requests(NEW, -10, 4, 27, code="503").latency(OLD, -20, -10, 0.2).latency(NEW, -10, 4, 31)
+         .connector(max_instances=3).sql_up(-20, 5, 1).connector_metric("instances", -40, -10, 2)
+         .connector_metric("cpu", -40, -10, 0.3).connector_metric("bytes", -40, -10, 2e6)
+         .connector_metric("instances", -10, busy_until, 3).connector_metric("cpu", -10, busy_until, 0.95)
+         .connector_metric("bytes", -10, busy_until, 2e7))
+    if busy_until < 4:
+        e = (e.connector_metric("instances", busy_until, 4, 1).connector_metric("cpu", busy_until, 4, 0.1)
+             .connector_metric("bytes", busy_until, 4, 1e6))
+    return e
+
+
+# situation -> the evidence whose rollback (or scale) must be held back
+HELD_BACK = {
+    "the stable revision failing 1.2% in its whole minutes, its 503s in to 0, its 200s to +4: no rollback": (
+        lambda: _beside_failing_stable(0)),
+    "the same with 1.5 503s a minute in to -1: 1.2% over the whole minutes, 0.8% as read: no rollback": (
+        lambda: _beside_failing_stable(-1, old_503=1.5)),
+    "pin: a connector busy since -10 whose newest three minutes read low (partial): the rollback still held": (
+        lambda: _hang_beside_busy_connector(1)),
+    "pin: the same connector reading low from -8 on: its busy minutes alone still hold the rollback": (
+        lambda: _hang_beside_busy_connector(-8)),
+}
+
+
+@pytest.mark.parametrize("name", HELD_BACK)
+def test_minutes_not_whole_never_drop_a_hold_back(name):
+    bundle = HELD_BACK[name]().bundle()
+    diagnosis = diagnose(bundle, S)
+    assert diagnosis.signature is Signature.INCONCLUSIVE, diagnosis.summary
+    assert plan(diagnosis, bundle, S).action is None
+
+
+# situation -> (the evidence, the signature still read, its plan's action)
+STILL_ROLLED_BACK = {
+    "control: the same stable revision read at +7, every minute whole (its 503s stopped at 0: 0.8%)": (
+        lambda: _beside_failing_stable(0, read_after=3), Signature.BAD_REVISION, "rollback_traffic"),
+    "control: the stable revision clean, read at +4": (
+        lambda: _beside_failing_stable(-5), Signature.BAD_REVISION, "rollback_traffic"),
+}
+
+
+@pytest.mark.parametrize("name", STILL_ROLLED_BACK)
+def test_a_clean_stable_revision_still_lets_the_canary_roll_back(name):
+    build, signature, action = STILL_ROLLED_BACK[name]
+    bundle = build().bundle()
+    diagnosis = diagnose(bundle, S)
+    assert diagnosis.signature is signature, diagnosis.summary
+    assert plan(diagnosis, bundle, S).action == action
+
+
+def test_an_escalation_says_which_series_ends_where_when_the_window_is_cut():
+    """The window read ends at Facts.read_until: the summary says why, and where each series ends, in the
+    words of healthy's note (diagnose._note_not_whole)."""
+    diagnosis = diagnose(_canary(1).bundle(), S)
+    assert diagnosis.signature is Signature.INCONCLUSIVE
+    assert "in (11:45:00, 12:01:00]" in diagnosis.summary
+    assert ("the minutes after 12:01:00 to 12:04:00 are not read: they are not whole yet (newest points: "
+            "request_count 200 of backend-00002-xyz to 12:01:00; ") in diagnosis.summary
+    assert "a point is visible up to 180 s after its minute, each series on its own" in diagnosis.summary
+
+
+def test_an_escalation_read_to_the_newest_point_says_nothing_of_a_cut():
+    for evidence in (_canary(4, failed=3, read_after=3), _canary(4, failed=3)):
+        assert "are not read: they are not whole yet" not in diagnose(evidence.bundle(), S).summary

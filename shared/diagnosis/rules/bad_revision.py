@@ -237,17 +237,34 @@ def _failing(facts: Facts, c: Citation, suspect: Revision) -> bool | str:
 
 
 def _errors_concentrated(facts: Facts, c: Citation, suspect: Revision) -> bool:
+    """Whether every other revision with requests since the deploy served cleanly: one failing too holds
+    the rollback. Read since the deploy and, where that reads minutes not yet whole, over its whole minutes
+    alone (Facts.whole_part): a revision failing in the whole minutes whose newest minutes hold its 200s and
+    not (or not yet) its 5xx read clean, diluted, and a canary was rolled back beside it."""
     s = facts.s
     window = facts.since_deploy(suspect)
     others = [(name, facts.requests(window, name)) for name in facts.revision_names_with_requests(window)
               if name != suspect.short_name]
     others = [(name, r) for name, r in others if r.total >= s.min_requests]
+    whole = facts.whole_part(window)
+    if whole is not None:
+        others = [(name, _worse(r, facts.requests(whole, name), s.min_requests)) for name, r in others]
     failing = [name for name, r in others if r.error_ratio > s.healthy_error_ratio]
     if others:
+        # Which minutes a share was read over, where the whole minutes alone read worse.
+        upto = {name: f" in its whole minutes {whole}" for name, r in others
+                if whole is not None and r.total != facts.requests(window, name).total}
         c.cite("metric", facts.requests_query,
-               "; ".join(f"{name}: {pct(r.error_ratio)} 5xx of {r.total:.0f}" for name, r in others),
+               "; ".join(f"{name}: {pct(r.error_ratio)} 5xx of {r.total:.0f}{upto.get(name, '')}"
+                         for name, r in others),
                f"other serving revisions <= {s.healthy_error_ratio:.0%} 5xx", not failing)
     return not failing
+
+
+def _worse(read: Requests, whole: Requests, min_requests: int) -> Requests:
+    """Of a revision's requests as read and over the whole minutes alone, the one with the larger 5xx share
+    (the whole minutes only with enough requests to judge)."""
+    return whole if whole.total >= min_requests and whole.error_ratio > read.error_ratio else read
 
 
 def _refused_for_want_of_instances(facts: Facts, c: Citation, suspect: Revision) -> str:
