@@ -74,7 +74,8 @@ def _converted(key: tuple[str, Any], convert: Callable[[], Any]) -> Any:
 
 
 class Transport:
-    """Hands serialized requests to one gRPC stand-in's handlers, as its server would."""
+    """Hands serialized requests to one gRPC stand-in's handlers, as its server would. In process, a call
+    has no network to hang on, so the attempt deadline call_with_retry gives (`_timeout`) is not used."""
 
     def __init__(self, standin: StandIn, memo: dict[tuple[str, bytes], bytes] | None = None) -> None:
         self.standin = standin
@@ -151,7 +152,7 @@ class InProcessRun(CloudRunAdapter):
         from shared.gcp.run import service_from_proto
 
         request = run_v2.GetServiceRequest.pb()(name=name)   # plain protobuf: the same bytes, no proto-plus wrapper
-        data = call_with_retry(lambda: self._transport.call("GetService", request, bytes),
+        data = call_with_retry(lambda _timeout: self._transport.call("GetService", request, bytes),
                                what=f"GetService {name}", policy=self._policy)
         self._keep(name, run_v2.Service.pb().FromString(data))   # the write's body, as the adapter keeps it
         return _converted(("GetService", data), lambda: service_from_proto(run_v2.Service.deserialize(data)))
@@ -163,7 +164,7 @@ class InProcessRun(CloudRunAdapter):
 
         request = run_v2.GetServiceRequest.pb()(name=name)
         return self._keep(name, call_with_retry(
-            lambda: self._transport.call("GetService", request, run_v2.Service.deserialize),
+            lambda _timeout: self._transport.call("GetService", request, run_v2.Service.deserialize),
             what=f"GetService {name}", policy=self._policy))
 
     def list_revisions(self, service_name: str) -> list:
@@ -172,7 +173,7 @@ class InProcessRun(CloudRunAdapter):
         from shared.gcp.endpoints import call_with_retry
         from shared.gcp.run import revision_from_proto
 
-        def fetch() -> tuple[bytes, ...]:
+        def fetch(_timeout: float) -> tuple[bytes, ...]:
             pages, token = [], ""
             while True:   # every page, as iterating the client's pager does
                 data = self._transport.call("ListRevisions", run_v2.ListRevisionsRequest.pb()(
@@ -197,11 +198,12 @@ class InProcessRun(CloudRunAdapter):
         from shared.gcp.run import service_from_proto
 
         request = run_v2.ListServicesRequest.pb()(parent=parent, page_size=page_size, page_token=page_token)
-        page = call_with_retry(lambda: self._transport.call("ListServices", request, run_v2.ListServicesResponse.deserialize),
+        page = call_with_retry(lambda _timeout: self._transport.call("ListServices", request,
+                                                                     run_v2.ListServicesResponse.deserialize),
                                what=f"ListServices {parent}", policy=self._policy)
         return [service_from_proto(s) for s in page.services], page.next_page_token
 
-    def _update_and_wait(self, request: Any) -> Any:
+    def _update_and_wait(self, request: Any, _timeout: float) -> Any:
         """As the deployed method: send the update, poll the operation (an UNAVAILABLE poll is
         retried); a finished operation with an error is `_operation_failed`; an accepted update
         that cannot be followed is OutcomeUnknownError; anything else is raised as it came."""
@@ -292,7 +294,7 @@ class InProcessMonitoring(CloudMonitoringAdapter):
         retried as the adapter's _list is; an answer cut short is missing evidence, as there."""
         from shared.gcp.endpoints import call_with_retry
 
-        def read() -> tuple[Any, ...]:
+        def read(_timeout: float) -> tuple[Any, ...]:
             answer = self._pages(request)
             series = self._converted.get((*kind, *answer))
             if series is None:
@@ -309,7 +311,7 @@ class InProcessMonitoring(CloudMonitoringAdapter):
         except IncompleteAnswerError as exc:
             raise missing_evidence(exc) from exc
 
-    def _list(self, query: MetricQuery) -> list[Any]:
+    def _list(self, query: MetricQuery, _timeout: float) -> list[Any]:
         from google.cloud import monitoring_v3
 
         return [p for page in self._list_bytes(query)
@@ -359,7 +361,7 @@ class InProcessLogging(CloudLoggingAdapter):
     def close(self) -> None:
         pass
 
-    def _read(self, project: str, filter: str, max_entries: int) -> tuple[list[LogRecord], bool]:
+    def _read(self, project: str, filter: str, max_entries: int, _timeout: float) -> tuple[list[LogRecord], bool]:
         from google.cloud.logging_v2.types import ListLogEntriesRequest, ListLogEntriesResponse
 
         # The request and the page loop of CloudLoggingAdapter._read.

@@ -170,24 +170,51 @@ class CallPolicy:
     """How an adapter calls an API: a per-call deadline and a short, bounded retry.
 
     The GAPIC clients' own retries are switched off (retry=None) so this is the only one.
+    `total_timeout` bounds the whole call, its retries, their sleeps and every attempt's own deadline
+    included (`call_with_retry`): so a call with its retries is counted at `longest_run` seconds.
     """
 
-    call_timeout: float = 10.0      # seconds, per RPC
+    call_timeout: float = 10.0      # seconds, per RPC (cut to what is left of total_timeout)
     attempts: int = 3               # total tries, the first included
     initial_backoff: float = 0.2    # seconds, doubled after each failure
     max_backoff: float = 2.0
-    total_timeout: float = 30.0     # no new attempt starts after this many seconds
+    total_timeout: float = 30.0     # the whole call ends within this many seconds, its retries included
+    # A retry starts only if more than this (or call_timeout, if shorter) is left of total_timeout after its
+    # sleep: an attempt cut to a sliver would only time out. A choice, not a Google figure: a GET or a write
+    # that returns an operation normally answers well within it (UNCONFIRMED as a latency bound).
+    min_attempt: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not (self.call_timeout > 0 and self.total_timeout > 0):
+            raise ValueError(f"CallPolicy: call_timeout ({self.call_timeout}) and total_timeout "
+                             f"({self.total_timeout}) must be positive: they are deadlines")
+
+    @property
+    def useful_attempt(self) -> float:
+        """The least time a retry must have left to be started (`min_attempt`, at most one call_timeout)."""
+        return min(self.min_attempt, self.call_timeout)
+
+    @property
+    def longest_run(self) -> float:
+        """The longest one call_with_retry of single-RPC attempts may run under this policy: every sleep
+        and every attempt's deadline is cut to what is left of total_timeout, and no more than `attempts`
+        attempts of call_timeout each, with the longest backoff between them, are made. The budgets count
+        this (sweep_budget.py, tests/infra/test_settings.py), so a change to the policy moves them;
+        tests/unit/test_call_retry.py drives the loop to it. (An attempt that reads several pages gives each
+        page its deadline: it is not bounded by this, see logging.py and monitoring.py.)"""
+        return min(self.total_timeout, self.attempts * self.call_timeout + (self.attempts - 1) * self.max_backoff)
 
 
 @dataclass(frozen=True)
 class WaitDeadline:
-    """The end of one operation wait on the monotonic clock, so every poll of the wait, and every retry
-    of a poll, is given only what is left of it.
+    """The end of one wait on the monotonic clock, so every poll or attempt in it, and every retry of
+    a poll, is given only what is left of it.
 
     Why: a wait counted as `seconds` in the function's budget (infra/locals.tf, sweep_budget.py) is only
     that long if its last poll cannot run past the end. Given its own full timeout, a poll that hangs
     near the end stretched the wait by that timeout (Cloud Run's: up to 120 s more; a VPC Access poll,
-    one call with its retries, 40 s more). Pure: `now` is a time.monotonic() reading, passed by tests."""
+    one call with its retries, 42 s more). call_with_retry's own budget (total_timeout) is one too.
+    Pure: `now` is a time.monotonic() reading, passed by tests."""
 
     until: float       # time.monotonic() when the wait is over
     seconds: float     # the wait's whole length, for messages
@@ -210,18 +237,30 @@ class WaitDeadline:
 
     def poll_policy(self, policy: CallPolicy, now: float | None = None) -> CallPolicy:
         """`policy` for one poll made through call_with_retry, cut so that the poll ends within the wait:
-        call_with_retry starts an attempt after sleeping up to `max_backoff` if less than `total_timeout` has
-        passed, and each attempt runs up to `call_timeout`, so its longest run is total_timeout + max_backoff
-        + call_timeout. With little left, one attempt (total_timeout 0) of what is left."""
+        call_with_retry ends within its total_timeout (each attempt's deadline and each sleep cut to what
+        is left of it), so its total_timeout, and its first attempt's call_timeout, become at most what is
+        left. Call it only with time left (a policy's deadlines are positive): `sleep_before_poll` keeps
+        some for the last poll."""
         left = self.left(now)
-        call = min(policy.call_timeout, left)
-        return replace(policy, call_timeout=call,
-                       total_timeout=max(0.0, min(policy.total_timeout, left - call - policy.max_backoff)))
+        return replace(policy, call_timeout=min(policy.call_timeout, left),
+                       total_timeout=min(policy.total_timeout, left))
+
+    def sleep_before_poll(self, delay: float, reserve: float, now: float | None = None) -> float | None:
+        """How long to sleep before the next poll: `delay`, cut so that at least `reserve` seconds (one
+        bounded poll) are left after it; None when no more than `reserve` is left now, so no poll fits.
+        Why: a sleep that ended at the wait's end left no time to read an operation that finished during
+        it, and an accepted write that was done was then reported as of unknown outcome."""
+        room = self.left(now) - reserve
+        if room <= 0.0:
+            return None
+        return min(delay, room)
 
 
-def call_with_retry(fn: Callable[[], T], *, what: str, policy: CallPolicy,
+def call_with_retry(fn: Callable[[float], T], *, what: str, policy: CallPolicy,
                     retry_codes: frozenset[str] | None = None, needs: tuple[str, ...] = ()) -> T:
-    """Runs `fn`, retrying transient faults (or only `retry_codes`, gRPC status names).
+    """Runs `fn(timeout)`, retrying transient faults (or only `retry_codes`, gRPC status names), within
+    `policy.total_timeout` in all: `timeout` is the attempt's own deadline in seconds, for `fn` to give
+    its RPC (`call_timeout`, cut to what is left of the total), and no sleep runs past the total.
 
     `needs`: the IAM permissions a read declares (its adapter's `iam_permissions`); a PERMISSION_DENIED
     error then names them when the API's own error does not (shared/remediation/refusals.py). Writes pass
@@ -229,24 +268,34 @@ def call_with_retry(fn: Callable[[], T], *, what: str, policy: CallPolicy,
 
     Raises TransientError or PermanentError (with the gRPC code), never a Google exception.
     The loop is what tenacity's `Retrying(stop=stop_after_attempt(attempts) |
-    stop_after_delay(total_timeout), wait=wait_exponential(multiplier=initial_backoff,
-    max=max_backoff), retry=retry_if_exception(retryable), reraise=True)` did, written out: every
-    read and write goes through here, and tenacity's machinery (a retry state, its action chain)
-    cost about 20 us per call even when the first attempt answers.
+    stop_before_delay(total_timeout - useful_attempt), wait=wait_exponential(multiplier=initial_backoff,
+    max=max_backoff), retry=retry_if_exception(retryable), reraise=True)` does, written out (every read and
+    write goes through here, and tenacity's machinery cost about 20 us per call even when the first attempt
+    answers), plus each attempt's deadline cut to what is left (`WaitDeadline`). Before, the stop was
+    `stop_after_delay(total_timeout)`: checked before the backoff sleep, so a last attempt could start after
+    a sleep that ended past the total and run its whole call_timeout (up to 30 + 2 + 10 = 42 s; 34 s at the
+    default 3 attempts of one RPC each), while the budgets counted a hand-written 40 s. google-api-core's Retry
+    checks its deadline before sleeping, as this loop now does:
+    "if deadline is not None and time.monotonic() + next_sleep > deadline: ... raise" (_retry_error_helper,
+    google/api_core/retry/retry_base.py, called by retry_target in retry_unary.py, google-api-core 2.44).
+    Where it differs, deliberately: it raises a RetryError after sleeping nothing, this loop the last error
+    (its code decides the outcome: shared/errors.py); it starts a retry with any time left, this loop only
+    with more than `useful_attempt`; it has no attempt limit, and it does not cut an attempt's own timeout.
     """
-    started = time.monotonic()
+    deadline = WaitDeadline.starting(policy.total_timeout)
     attempt = 1
     while True:
         try:
-            return fn()
+            return fn(deadline.poll_timeout(policy.call_timeout))
         except Exception as exc:  # noqa: BLE001 - every failure leaves as a Runwarden error
-            if not _retryable(exc, retry_codes) or attempt >= policy.attempts \
-                    or time.monotonic() - started >= policy.total_timeout:
+            if not _retryable(exc, retry_codes) or attempt >= policy.attempts:
                 raise describe_error(exc, what, needs) from exc
             wait = next_wait(attempt, policy, retry_delay(exc))
             if wait is None:
                 raise describe_error(exc, f"{what} (the API asks for no retry before "
                                           f"{retry_delay(exc):g}s, past this call's retries)") from exc
+            if deadline.left() - wait <= policy.useful_attempt:   # the retry would not fit in the total
+                raise describe_error(exc, what, needs) from exc
         time.sleep(wait)
         attempt += 1
 

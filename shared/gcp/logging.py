@@ -93,7 +93,7 @@ class CloudLoggingAdapter(_LoggingClient):
     def list_entries(self, project: str, filter: str, max_entries: int) -> LogResult:
         if max_entries < 1:
             raise PermanentError(f"max_entries must be at least 1, got {max_entries}", code="INVALID_ARGUMENT")
-        records, truncated = call_with_retry(lambda: self._read(project, filter, max_entries),
+        records, truncated = call_with_retry(lambda timeout: self._read(project, filter, max_entries, timeout),
                                              what=f"ListLogEntries projects/{project}", policy=self._policy,
                                              needs=self.iam_permissions["list_entries"])
         return LogResult(query=filter, entries=tuple(records), truncated=truncated)
@@ -116,10 +116,10 @@ class CloudLoggingAdapter(_LoggingClient):
         if not 1 <= max_entries <= MAX_PAGE_SIZE:
             raise PermanentError(f"max_entries must be 1..{MAX_PAGE_SIZE}, got {max_entries}", code="INVALID_ARGUMENT")
 
-        def read() -> list[tuple[datetime, dict[str, Any]]]:
+        def read(timeout: float) -> list[tuple[datetime, dict[str, Any]]]:
             request = ListLogEntriesRequest(resource_names=[f"projects/{project}"], filter=filter,
                                             order_by="timestamp desc", page_size=max_entries)
-            pager = self._logging().list_log_entries(request=request, retry=None, timeout=self._policy.call_timeout)
+            pager = self._logging().list_log_entries(request=request, retry=None, timeout=timeout)
             found: list[tuple[datetime, dict[str, Any]]] = []
             entries = 0
             for pages, page in enumerate(pager.pages, start=1):
@@ -140,14 +140,14 @@ class CloudLoggingAdapter(_LoggingClient):
         return call_with_retry(read, what=f"ListLogEntries projects/{project}", policy=self._policy,
                                needs=self.iam_permissions["list_payloads"])
 
-    def _read(self, project: str, filter: str, max_entries: int) -> tuple[list[LogRecord], bool]:
+    def _read(self, project: str, filter: str, max_entries: int, timeout: float) -> tuple[list[LogRecord], bool]:
         calls = self._calls()
         request = calls.Request(resource_names=[f"projects/{project}"], filter=filter, order_by="timestamp desc",
                                 page_size=min(max_entries, MAX_PAGE_SIZE))
         records: list[LogRecord] = []
         # Plain protobuf pages (shared/gcp/logging_wire.py): the next is fetched only when the loop
         # asks for it, and a proto-plus wrapper per entry would cost more than its decoding.
-        for page in calls.pages(request, self._policy.call_timeout):
+        for page in calls.pages(request, timeout):
             for entry in page.entries:
                 if len(records) == max_entries:
                     return records, True
@@ -413,18 +413,19 @@ class CloudLogPagesAdapter(_LoggingClient):
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise PermanentError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}",
                                  code="INVALID_ARGUMENT")
-        entries, token = call_with_retry(lambda: self._list(project, filter, page_size, page_token, order_by),
+        entries, token = call_with_retry(lambda timeout: self._list(project, filter, page_size, page_token, order_by,
+                                                                    timeout),
                                          what=f"ListLogEntries projects/{project}", policy=self._policy,
                                          needs=self.iam_permissions["read_page"])
         return EntryPage(entries=tuple(logged_entry(e) for e in entries), next_page_token=token)
 
     def _list(self, project: str, filter: str, page_size: int, page_token: str,
-              order_by: str) -> tuple[list[Any], str]:
+              order_by: str, timeout: float) -> tuple[list[Any], str]:
         from google.cloud.logging_v2.types import ListLogEntriesRequest, ListLogEntriesResponse
 
         request = ListLogEntriesRequest(resource_names=[f"projects/{project}"], filter=filter, order_by=order_by,
                                         page_size=page_size, page_token=page_token)
-        pager = self._logging().list_log_entries(request=request, retry=None, timeout=self._policy.call_timeout)
+        pager = self._logging().list_log_entries(request=request, retry=None, timeout=timeout)
         # The pager has made exactly one RPC; the first item of its `pages` is that response (the
         # next RPC happens only when `pages` is advanced again, which the caller decides on). Its
         # raw protobuf spares a proto-plus wrapper per entry.

@@ -142,7 +142,8 @@ class CloudMonitoringAdapter:
         """The answer's series (every page), retried as the call policy says; an answer cut short is
         missing evidence."""
         try:
-            return call_with_retry(lambda: self._list(query), what=f"ListTimeSeries {query.metric_type}",
+            return call_with_retry(lambda timeout: self._list(query, timeout),
+                                   what=f"ListTimeSeries {query.metric_type}",
                                    policy=self._policy, needs=self.iam_permissions["query"])
         except IncompleteAnswerError as exc:
             raise missing_evidence(exc) from exc
@@ -169,10 +170,10 @@ class CloudMonitoringAdapter:
                 self._wire = MonitoringWire(self._client)
             return self._wire
 
-    def _list(self, query: MetricQuery) -> list[Any]:
+    def _list(self, query: MetricQuery, timeout: float) -> list[Any]:
         # Every page read inside the retried call: a fault mid-way re-runs the whole query. The
         # series come as plain protobuf messages (see "proto -> model" below).
-        pages = self._calls().pages(list_time_series_request(query), self._policy.call_timeout)
+        pages = self._calls().pages(list_time_series_request(query), timeout)
         check_complete(pages, query)
         return [series for page in pages for series in page.time_series]
 

@@ -240,7 +240,7 @@ class CloudRunReader:
         return service_from_proto(self._read_service(name))
 
     def list_revisions(self, service_name: str) -> list[Revision]:
-        protos = call_with_retry(lambda: self._wire().list_revisions(service_name, self._policy.call_timeout),
+        protos = call_with_retry(lambda timeout: self._wire().list_revisions(service_name, timeout),
                                  what=f"ListRevisions {service_name}", policy=self._policy,
                                  needs=self.iam_permissions["list_revisions"])
         revisions = [revision_from_proto(p) for p in protos]
@@ -252,8 +252,8 @@ class CloudRunReader:
         google/cloud/run/v2/service.proto ("page_size: Maximum number of Services to return in this call";
         "page_token: A page token received from a previous call to ListServices. All other parameters
         must match"). One call: its callers bound the pages they read (shared/remediation/bystanders.py)."""
-        timeout = self._policy.call_timeout
-        protos, token = call_with_retry(lambda: self._wire().list_services(parent, page_size, timeout, page_token),
+        protos, token = call_with_retry(lambda timeout: self._wire().list_services(parent, page_size, timeout,
+                                                                                   page_token),
                                         what=f"ListServices {parent}", policy=self._policy,
                                         needs=self.iam_permissions["list_services"])
         return [service_from_proto(p) for p in protos], token
@@ -300,7 +300,7 @@ class CloudRunReader:
 
     def _read_service(self, name: str) -> Any:
         """The Service as the API sent it (a plain protobuf message)."""
-        return self._keep(name, call_with_retry(lambda: self._wire().get_service(name, self._policy.call_timeout),
+        return self._keep(name, call_with_retry(lambda timeout: self._wire().get_service(name, timeout),
                                                 what=f"GetService {name}", policy=self._policy,
                                                 needs=self.iam_permissions["get_service"]))
 
@@ -336,12 +336,12 @@ class CloudRunAdapter(CloudRunReader):
         request = traffic_update_request(current, traffic)
         attempts, rebased = 0, False
 
-        def write() -> Any:
+        def write(timeout: float) -> Any:
             nonlocal attempts, request, rebased
             attempts += 1
             while True:
                 try:
-                    return self._update_and_wait(request)
+                    return self._update_and_wait(request, timeout)
                 except Exception as exc:
                     if status_code(exc) not in REFUSAL_CODES:
                         raise
@@ -475,12 +475,14 @@ class CloudRunAdapter(CloudRunReader):
         raise OutcomeUnknownError(f"{exc}; the service does not show the change yet, but the request may still "
                                   "be applied") from exc
 
-    def _update_and_wait(self, request: Any) -> Any:
+    def _update_and_wait(self, request: Any, timeout: float) -> Any:
+        """UpdateService with `timeout` as its RPC deadline (call_with_retry's attempt deadline), then the
+        operation's wait, which has its own (`operation_timeout`), not cut by the write's retry budget."""
         from google.api_core import exceptions, operation as lro, retry
 
         name = request.service.name
         wire = self._wire()
-        accepted = wire.update_service(request, self._policy.call_timeout)
+        accepted = wire.update_service(request, timeout)
         # The whole wait ends `operation_timeout` after the write was accepted, on the monotonic clock:
         # api_core's polling stops sleeping at its own timeout, but a poll in flight is not cut by it
         # (retry_base._retry_error_helper checks the deadline only before a sleep, google-api-core 2.44.0),

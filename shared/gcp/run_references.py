@@ -33,11 +33,11 @@ class CloudRunReferences:
         self._client: Any = None
 
     def references(self, service_name: str) -> ServiceReferences:
-        def fetch() -> list[Any]:
+        def fetch(timeout: float) -> list[Any]:
             if self._client is None:
                 self._client = run_revisions_client()
             return list(self._client.list_revisions(parent=service_name, retry=None,
-                                                    timeout=self._policy.call_timeout))
+                                                    timeout=timeout))
 
         revisions = call_with_retry(fetch, what=f"ListRevisions {service_name}", policy=self._policy,
                                     needs=self.iam_permissions["references"])

@@ -172,7 +172,7 @@ class VpcAccessReader:
               policy: CallPolicy | None = None) -> dict[str, Any]:
         """One GET with its retries; `policy` (default the adapter's) also sets each request's timeout."""
         policy = policy or self._policy
-        return call_with_retry(lambda: self._send("GET", resource, timeout=policy.call_timeout), what=what,
+        return call_with_retry(lambda timeout: self._send("GET", resource, timeout=timeout), what=what,
                                policy=policy, needs=needs)
 
     def _send(self, verb: str, resource: str, *, timeout: float | None = None, **kwargs: Any) -> dict[str, Any]:
@@ -225,10 +225,10 @@ class VpcAccessAdapter(VpcAccessReader):
                                    machine_type=machine_type)
         sent = 0
 
-        def send() -> dict[str, Any]:
+        def send(timeout: float) -> dict[str, Any]:
             nonlocal sent
             sent += 1
-            return self._send("PATCH", name, params={"updateMask": mask}, json=body)
+            return self._send("PATCH", name, timeout=timeout, params={"updateMask": mask}, json=body)
 
         try:
             operation = call_with_retry(send, what=f"PatchConnector {name}", policy=self._policy,
@@ -308,16 +308,23 @@ class VpcAccessAdapter(VpcAccessReader):
     def _wait(self, operation: dict[str, Any], target: str) -> None:
         """Polls the operation until done, with a growing delay, for at most operation_timeout in all:
         each poll (one GET with its retries) is cut to what is left of the wait (WaitDeadline.poll_policy),
-        and no poll starts once the wait is over. Before, a poll started just before the end ran its whole
-        CallPolicy (up to 30 s of retries and a 10 s call), past the 300 s infra/locals.tf counts."""
+        and each sleep ends early enough to leave one poll its whole call_timeout inside the wait
+        (WaitDeadline.sleep_before_poll), so an operation done during the last sleep is read as done.
+        Before, a poll started just before the end ran its whole CallPolicy (past the 300 s infra/locals.tf
+        counts); then the last sleep ran to the end and no poll followed it (the patch, done, was reported
+        of unknown outcome)."""
         name = operation.get("name", "")
         deadline = WaitDeadline.starting(self._operation_timeout)
         delay = self._poll_initial_delay
+        # Kept for the poll after each sleep: one whole call (and room for a retry of a fast failure), or
+        # half the wait if the wait is shorter than two calls (test policies), so some poll is always made.
+        reserve = min(self._policy.call_timeout, self._operation_timeout / 2)
         while not operation.get("done"):
-            time.sleep(min(delay, deadline.left()))
-            if deadline.expired():  # the patch was accepted; only waiting for it ran out
+            sleep = deadline.sleep_before_poll(delay, reserve)
+            if sleep is None:  # the patch was accepted; only waiting for it ran out
                 raise TransientError(f"PatchConnector {target}: operation {name} not done after "
                                      f"{self._operation_timeout:g}s")
+            time.sleep(sleep)
             delay = min(delay * 2, self._poll_max_delay)
             operation = self._read(name, what=f"GetOperation {name} (PatchConnector {target})",
                                    needs=self.poll_permissions, policy=deadline.poll_policy(self._policy))

@@ -18,31 +18,41 @@ from datetime import datetime, timedelta
 from typing import Callable, Sequence, TypeVar
 
 from shared.clock import Clock
+from shared.diagnosis.collection import MAX_API_CALLS, SWEEP_READS
+from shared.gcp.endpoints import CallPolicy
 
 # Set by infra/functions.tf from the same local as the function's `timeout_seconds`, so the code
 # knows the deployed timeout; tests/infra/test_settings.py checks both.
 FUNCTION_TIMEOUT_ENV = "RUNWARDEN_FUNCTION_TIMEOUT_SECONDS"
 # Where the variable is not set (the sandbox, a local run): the deployed default.
 DEFAULT_FUNCTION_TIMEOUT_SECONDS = 570.0
+# One read or write with its retries, at its longest (CallPolicy.longest_run: every sleep and attempt deadline
+# is cut to what is left of total_timeout, 30 s): derived from the policy, so a change to it moves every
+# figure below. Before, the budgets counted 40 s by hand (total_timeout + call_timeout), while the loop could
+# start a last attempt after a sleep ending past total_timeout (up to 30 + 2 + 10 = 42 s).
+ONE_CALL_SECONDS = CallPolicy().longest_run
+# Cloud Run's operation wait (CloudRunAdapter.operation_timeout, its polls included: each is given only what
+# is left of it, endpoints.WaitDeadline) and one outcome publish (PubSubPublisher.timeout); named here, not
+# imported, to keep this module free of the adapters: tests/infra/test_settings.py holds both to the code.
+RUN_OPERATION_WAIT_SECONDS = 120.0
+PUBLISH_SECONDS = 30.0
+# One service's evidence at every call's timeout (diagnosis.collection.collect and the sweep's request-log
+# read: (MAX_API_CALLS + SWEEP_READS) x CallPolicy.call_timeout), and one service looked up to find whether it
+# uses the connector (collection.users_of: GetService and ListRevisions, each one call with its retries).
+COLLECT_SECONDS = (MAX_API_CALLS + SWEEP_READS) * CallPolicy().call_timeout
+LOOKUP_SECONDS = 2 * ONE_CALL_SECONDS
 # The longest one step of the sweep may take once started, at every call's timeout (read from the code,
 # not measured; tests/infra/test_settings.py recomputes it): a rollback's judgement reads its evidence
-# and its request log (diagnosis.collection.MAX_API_CALLS + SWEEP_READS x CallPolicy.call_timeout = 160 s), then its undo reads the service
-# and its revisions (40 s each: CallPolicy.total_timeout + call_timeout), writes (40 s), waits on Cloud
-# Run's operation (CloudRunAdapter.operation_timeout, 120 s, its polls included: each is given only what is left
-# of it, endpoints.WaitDeadline) and may read the service back (40 s): 440 s;
-# plus one outcome publish (PubSubPublisher.timeout, 30 s) for the publishing after the last step.
-LONGEST_STEP_SECONDS = 470.0
-# What one step may spend on reads: the longest step less the outcome publish after it
-# (PubSubPublisher.timeout, 30 s). A connector change's judgement, which has no undo, reads the evidence
-# of every managed service behind the connector; it starts no read that could end past this
-# (`StepTime`), so however many services there are, the step stays within LONGEST_STEP_SECONDS.
-STEP_READS_SECONDS = LONGEST_STEP_SECONDS - 30.0
-# One service's evidence at every call's timeout (diagnosis.collection.collect and the sweep's request-log
-# read: (MAX_API_CALLS + SWEEP_READS) x CallPolicy.call_timeout), and one service looked up to find whether it uses the connector
-# (collection.users_of: GetService and ListRevisions, each CallPolicy.total_timeout + call_timeout).
-# Read from the code, not measured; tests/infra/test_settings.py recomputes them.
-COLLECT_SECONDS = 160.0
-LOOKUP_SECONDS = 80.0
+# and its request log (COLLECT_SECONDS, 160 s), then its undo reads the service and its revisions, writes,
+# waits on Cloud Run's operation (120 s) and may read the service back (one call each, 30 s):
+# 160 + 60 + 30 + 120 + 30 = 400 s; plus one outcome publish (30 s) after the last step: 430 s.
+LONGEST_STEP_SECONDS = (COLLECT_SECONDS + 2 * ONE_CALL_SECONDS + ONE_CALL_SECONDS + RUN_OPERATION_WAIT_SECONDS
+                        + ONE_CALL_SECONDS + PUBLISH_SECONDS)
+# What one step may spend on reads: the longest step less the outcome publish after it. A connector
+# change's judgement, which has no undo, reads the evidence of every managed service behind the connector;
+# it starts no read that could end past this (`StepTime`), so however many services there are, the step
+# stays within LONGEST_STEP_SECONDS.
+STEP_READS_SECONDS = LONGEST_STEP_SECONDS - PUBLISH_SECONDS
 
 T = TypeVar("T")
 

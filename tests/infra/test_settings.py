@@ -28,18 +28,18 @@ def longest_operation_wait() -> float:
     return max(_default(CloudRunAdapter, "operation_timeout"), _default(VpcAccessAdapter, "operation_timeout"))
 
 
-def one_call_with_retries() -> float:
-    """call_with_retry starts no attempt after total_timeout; the last may run one call_timeout."""
-    policy = CallPolicy()
-    return policy.total_timeout + policy.call_timeout
+def one_call_with_retries(policy: CallPolicy | None = None) -> float:
+    """call_with_retry ends within the policy's longest run: every sleep and attempt deadline is cut to what
+    is left of total_timeout (tests/unit/test_call_retry.py drives the loop to it)."""
+    return (policy or CallPolicy()).longest_run
 
 
-def alert_budget() -> float:
+def alert_budget(policy: CallPolicy | None = None) -> float:
     """The slowest on_alert that still finishes: every diagnosis read at one call's timeout (its request
     log's too), the write and its operation wait, the read-back, and the outcome publish."""
-    policy = CallPolicy()
-    return ((MAX_API_CALLS + ALERT_READS) * policy.call_timeout + one_call_with_retries() + longest_operation_wait()
-            + one_call_with_retries() + _default(PubSubPublisher, "timeout"))
+    policy = policy or CallPolicy()
+    return ((MAX_API_CALLS + ALERT_READS) * policy.call_timeout + one_call_with_retries(policy)
+            + longest_operation_wait() + one_call_with_retries(policy) + _default(PubSubPublisher, "timeout"))
 
 
 def test_the_function_timeout_covers_the_longest_wait_and_the_alert_budget() -> None:
@@ -47,6 +47,14 @@ def test_the_function_timeout_covers_the_longest_wait_and_the_alert_budget() -> 
     assert longest_operation_wait() == 300        # the connector update: if this moves, revisit locals.tf
     assert timeout >= alert_budget(), f"timeout {timeout}s is below the {alert_budget()}s an alert may need"
     assert timeout <= 3600                         # the longest an HTTP-triggered gen2 function may run
+
+
+def test_the_alert_budget_moves_with_the_call_policy() -> None:
+    """No hand-written per-call figure: a policy whose calls run longer makes the slowest alert pass the
+    function timeout, and this check fails (a one call of 42 s, as the loop before could run, does)."""
+    timeout = evaluate(load_module().locals["function_timeout_seconds"])
+    assert alert_budget(CallPolicy(total_timeout=42.0, attempts=5)) > timeout
+    assert alert_budget(CallPolicy(total_timeout=40.0, attempts=5)) == alert_budget() + 20.0
 
 
 def test_the_functions_use_that_timeout() -> None:
@@ -58,7 +66,7 @@ def test_the_functions_use_that_timeout() -> None:
 def sweep_step_budget() -> float:
     """The longest one step of the sweep may take once started: a rollback's judgement (its evidence
     reads), then its undo (the service and its revisions read, the write, Cloud Run's operation wait,
-    the read-back), and one outcome publish after the last step."""
+    the read-back), and one outcome publish after the last step; each from the adapters' own defaults."""
     policy = CallPolicy()
     return ((MAX_API_CALLS + SWEEP_READS) * policy.call_timeout + 2 * one_call_with_retries() + one_call_with_retries()
             + _default(CloudRunAdapter, "operation_timeout") + one_call_with_retries()
@@ -79,6 +87,7 @@ def test_the_sweeps_margin_covers_its_longest_step_and_leaves_it_time() -> None:
     timeout = evaluate(load_module().locals["function_timeout_seconds"])
     assert LONGEST_STEP_SECONDS >= sweep_step_budget(), \
         f"a sweep step may take {sweep_step_budget()} s, over the {LONGEST_STEP_SECONDS} s margin"
+    assert LONGEST_STEP_SECONDS == sweep_step_budget(), "the margin is derived from the code: no slack by hand"
     assert timeout - LONGEST_STEP_SECONDS >= 60, "a sweep would have almost no time to start steps in"
 
 
@@ -86,7 +95,11 @@ def test_a_connector_changes_reads_are_bounded_by_the_longest_one_of_each() -> N
     """sweep_budget's read bounds, recomputed from the code: one service's evidence at every call's
     timeout, one service's lookup (two calls with their retries), and the step's reads (the longest step
     less the publish after it)."""
-    from shared.remediation.sweep_budget import COLLECT_SECONDS, LOOKUP_SECONDS, STEP_READS_SECONDS
+    from shared.remediation.sweep_budget import (COLLECT_SECONDS, LOOKUP_SECONDS, PUBLISH_SECONDS,
+                                                 RUN_OPERATION_WAIT_SECONDS, STEP_READS_SECONDS)
+
+    assert RUN_OPERATION_WAIT_SECONDS == _default(CloudRunAdapter, "operation_timeout")
+    assert PUBLISH_SECONDS == _default(PubSubPublisher, "timeout")
 
     assert COLLECT_SECONDS >= (MAX_API_CALLS + SWEEP_READS) * CallPolicy().call_timeout
     assert LOOKUP_SECONDS >= 2 * one_call_with_retries()

@@ -25,7 +25,7 @@ BARE = "The caller does not have permission"
 
 
 def _refused(error: BaseException, needs: tuple[str, ...]) -> PermanentError:
-    def call() -> None:
+    def call(timeout: float) -> None:
         raise error
 
     with pytest.raises(PermanentError) as raised:
@@ -98,7 +98,7 @@ class _RereadRefused(CloudRunAdapter):
 
 def _write_error(error: BaseException) -> Exception:
     try:
-        call_with_retry(lambda: (_ for _ in ()).throw(error), what="UpdateService s", policy=ONCE)
+        call_with_retry(lambda timeout: (_ for _ in ()).throw(error), what="UpdateService s", policy=ONCE)
     except (TransientError, PermanentError) as exc:
         return exc
     raise AssertionError("not raised")

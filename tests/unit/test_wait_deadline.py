@@ -20,11 +20,9 @@ POLICY = CallPolicy()   # 10 s a call, 30 s of retries, 2 s the longest backoff
 
 
 def longest_run(policy: CallPolicy) -> float:
-    """How long call_with_retry may run under `policy`: no attempt starts after total_timeout, but one may
-    start after a last backoff sleep, and runs one call_timeout; with total_timeout 0, one attempt alone."""
-    if policy.total_timeout <= 0:
-        return policy.call_timeout
-    return policy.total_timeout + policy.max_backoff + policy.call_timeout
+    """How long call_with_retry may run under `policy` (its sleeps and attempt deadlines cut to what is left
+    of total_timeout: tests/unit/test_call_retry.py drives the loop to this figure)."""
+    return policy.longest_run
 
 
 @pytest.mark.parametrize("now, left", [(100.0, 120.0), (160.0, 60.0), (219.5, 0.5), (220.0, 0.0), (400.0, 0.0)])
@@ -51,6 +49,17 @@ def test_a_poll_with_its_retries_ends_within_the_wait(now):
 
 def test_with_the_whole_wait_left_a_poll_keeps_its_policy():
     assert WaitDeadline.starting(300.0, now=0.0).poll_policy(POLICY, 0.0) == POLICY
+
+
+@pytest.mark.parametrize("now, delay, sleep", [
+    (0.0, 2.0, 2.0), (200.0, 15.0, 15.0), (280.0, 15.0, 10.0), (289.0, 15.0, 1.0), (289.9, 0.05, 0.05),
+    (290.0, 15.0, None), (295.0, 1.0, None), (300.0, 1.0, None), (400.0, 1.0, None)])
+def test_a_sleep_leaves_one_poll_its_reserve_inside_the_wait(now, delay, sleep):
+    deadline = WaitDeadline.starting(300.0, now=0.0)
+    got = deadline.sleep_before_poll(delay, reserve=10.0, now=now)
+    assert got == (None if sleep is None else pytest.approx(sleep))
+    if got is not None:
+        assert deadline.left(now + got) >= 10.0 - 1e-9
 
 
 class _Clock:
@@ -142,3 +151,71 @@ def test_a_cloud_run_poll_is_given_what_is_left_and_ends_with_the_wait(monkeypat
         assert wire.timeouts == ([] if deadline_given is None else [pytest.approx(deadline_given)])
         assert clock.now <= deadline.until or elapsed > 120.0
         clock.now = deadline.until - 120.0 + elapsed   # the same case again, with the poll's retry
+
+
+class _DoneInTheLastSleep(VpcAccessAdapter):
+    """The operation finishes at `done_at` (a clock reading); each poll answers at once, done or not, as the
+    operation stands when it is read: the adapter's own `_read`, no request sent."""
+
+    def __init__(self, clock: _Clock, done_at: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.clock, self.done_at = clock, done_at
+        self.polls: list[float] = []
+
+    def _read(self, resource: str, *, what: str, needs: tuple[str, ...],
+              policy: CallPolicy | None = None) -> dict[str, Any]:
+        self.polls.append(self.clock.now)
+        return {"name": resource, "done": self.clock.now >= self.done_at, "response": {}}
+
+
+class _SleepLog(_Clock):
+    """The counter clock, keeping each sleep's (start, end)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sleeps: list[tuple[float, float]] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append((self.now, self.now + seconds))
+        super().sleep(seconds)
+
+
+def _waited(monkeypatch, done_at: float, **kwargs: Any) -> tuple[_SleepLog, _DoneInTheLastSleep, Exception | None]:
+    clock = _SleepLog()
+    monkeypatch.setattr(endpoints.time, "monotonic", clock.monotonic)
+    monkeypatch.setattr(vpcaccess.time, "monotonic", clock.monotonic)
+    monkeypatch.setattr(vpcaccess.time, "sleep", clock.sleep)
+    adapter = _DoneInTheLastSleep(clock, done_at=clock.now + done_at, **kwargs)
+    try:
+        adapter._wait({"name": "operations/op-1", "done": False}, "connector")
+    except TransientError as exc:
+        return clock, adapter, exc
+    return clock, adapter, None
+
+
+@pytest.mark.parametrize("initial, maximum", [(2.0, 15.0), (0.5, 1.0), (7.0, 60.0), (30.0, 60.0), (2.0, 295.0)])
+def test_an_operation_done_during_the_last_sleep_is_read_as_done(monkeypatch, initial, maximum):
+    """Before, the last sleep ran to the wait's end and no poll followed it: a patch done during it was
+    reported "not done after 300s" (escalated, of unknown outcome). Now each sleep ends with a poll's reserve
+    (a whole call_timeout) left of the wait, and the poll after the last sleep reads it done."""
+    clock, _, never = _waited(monkeypatch, 1e9, poll_initial_delay=initial, poll_max_delay=maximum)
+    assert never is not None, "an operation never done must end the wait"
+    start, end = clock.sleeps[-1]
+    begun = clock.sleeps[0][0]
+    assert end - begun <= 300.0 + 1e-9
+    clock, adapter, failed = _waited(monkeypatch, (start + end) / 2 - begun, poll_initial_delay=initial,
+                                     poll_max_delay=maximum)
+    assert failed is None, f"done {((start + end) / 2 - begun):.1f} s into the wait, during its last sleep: {failed}"
+    assert adapter.polls[-1] - clock.sleeps[0][0] <= 300.0 - CallPolicy().call_timeout + 1e-9
+
+
+def test_a_wait_shorter_than_two_calls_still_polls(monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr(endpoints.time, "monotonic", clock.monotonic)
+    monkeypatch.setattr(vpcaccess.time, "monotonic", clock.monotonic)
+    monkeypatch.setattr(vpcaccess.time, "sleep", clock.sleep)
+    adapter = _DoneInTheLastSleep(clock, done_at=clock.now + 1e9, operation_timeout=5.0, poll_initial_delay=0.5,
+                                  poll_max_delay=1.0)
+    with pytest.raises(TransientError, match="not done after 5s"):
+        adapter._wait({"name": "operations/op-1", "done": False}, "connector")
+    assert adapter.polls and all(p < adapter.polls[0] + 5.0 for p in adapter.polls)
