@@ -144,6 +144,10 @@ class RevisionSpec(_Spec):
     # The ingress container's image (containers[].image): a tag, or REPOSITORY@sha256:<64 hex>. Unset: a
     # placeholder image every revision that leaves it unset shares, under a tag (never the same digest).
     image: str | None = Field(default=None, pattern=r"^[a-z0-9][^\s@]*(@sha256:[0-9a-f]{64})?$")
+    # The ingress container's port name (containers[].ports[].name, ContainerPort: "Allowed values are
+    # \"http1\" and \"h2c\"", google/cloud/run_v2/types/k8s_min.py): h2c is end-to-end HTTP/2, what a
+    # gRPC server takes. Unset: no port listed (Cloud Run's default, HTTP/1).
+    port_name: Literal["http1", "h2c"] | None = None
     # Sidecar containers beside the ingress one: [{name, memory}] (the ingress container then lists
     # port 8080, as only it takes requests).
     sidecars: tuple[SidecarSpec, ...] = ()
@@ -483,6 +487,7 @@ class RevisionSeed:
     session_affinity: bool = False
     execution_environment: str | None = None
     image: str | None = None
+    port_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -612,7 +617,7 @@ class Scenario(_Spec):
                                        tuple((k, v.secret, v.mount_path, tuple((i.path, i.version) for i in v.items))
                                              for k, v in r.secret_volumes.items()),
                                        r.min_instances, r.startup_cpu_boost, r.session_affinity,
-                                       r.execution_environment, r.image)
+                                       r.execution_environment, r.image, r.port_name)
                           for r in spec.revisions)
         traffic = tuple(TrafficSeed(t.percent, None if t.latest else t.revision, t.tag) for t in spec.traffic)
         return ServiceSeed(full, dict(spec.labels), revisions, traffic, spec.max_instances, spec.scaling_mode,
@@ -835,7 +840,8 @@ def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materializ
                                       secret_volumes=rev.secret_volumes, memory=rev.memory, cpu=rev.cpu, cpu_idle=rev.cpu_idle, sidecars=rev.sidecars,
                                       min_instance_count=rev.min_instances, startup_cpu_boost=rev.startup_cpu_boost,
                                       session_affinity=rev.session_affinity,
-                                      execution_environment=rev.execution_environment, image=rev.image)
+                                      execution_environment=rev.execution_environment, image=rev.image,
+                                      port_name=rev.port_name)
         if service.traffic:
             standins.run.set_traffic(service.name, service.traffic)
         for rev in service.revisions:

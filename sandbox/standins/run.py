@@ -328,7 +328,8 @@ class RunStandIn(StandIn):
                      cpu: str | None = None, cpu_idle: bool | None = None,
                      sidecars: Sequence[tuple[str, str | None]] = (), min_instance_count: int | None = None,
                      startup_cpu_boost: bool | None = None, session_affinity: bool = False,
-                     execution_environment: str | None = None, image: str | None = None) -> run_v2.Revision:
+                     execution_environment: str | None = None, image: str | None = None,
+                     port_name: str | None = None) -> run_v2.Revision:
         """A revision (short name) of an existing service; updates latest_ready/created.
 
         Cloud SQL instances go where the API keeps them: a `cloudsql` volume with
@@ -376,9 +377,13 @@ class RunStandIn(StandIn):
             # take requests, the one that lists a port (Container.ports; Cloud Run docs, "Deploying
             # multiple containers to a service (sidecars)"), so the ingress container gets 8080.
             extra = []
+            if port_name:
+                # ContainerPort.name: "Allowed values are \"http1\" and \"h2c\"" (google/cloud/run_v2/types/
+                # k8s_min.py); h2c is end-to-end HTTP/2, as a gRPC service is deployed (`--use-http2`).
+                container.ports = [run_v2.ContainerPort(name=port_name, container_port=8080)]
             if sidecars:
                 container.name = "ingress"
-                container.ports = [run_v2.ContainerPort(name="http1", container_port=8080)]
+                container.ports = container.ports or [run_v2.ContainerPort(name="http1", container_port=8080)]
                 for sidecar, sidecar_memory in sidecars:
                     extra.append(run_v2.Container(name=sidecar, image=_PLACEHOLDER_IMAGE, resources=(
                         run_v2.ResourceRequirements(limits={"memory": sidecar_memory}, cpu_idle=True)

@@ -23,6 +23,7 @@ from shared.diagnosis.facts import INGEST_LAG, Facts, Window, hms, refused_serie
 from shared.diagnosis.callers_left import callers_left
 from shared.diagnosis.clean_stretch import too_few_clean
 from shared.diagnosis.client_errors import client_errors_risen
+from shared.diagnosis.grpc_calls import grpc_failing, grpc_unshown, is_grpc, statuses
 from shared.diagnosis.health_bar import HealthBar, health_bar
 from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
 from shared.diagnosis.request_callers import callers_failing, uptime_still_failing
@@ -292,6 +293,18 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
                                     observed=observed, threshold=f"not judged healthy: {diluted}", passed=False,
                                     role="context", about=about))
         return None
+    # A gRPC call's status travels in trailers of an HTTP 200, which request_count's classes may not record
+    # (UNCONFIRMED): the failures the service's own lines name count as the 5xx do, and a gRPC service's
+    # clean classes are `healthy` only with its OK calls logged (shared/diagnosis/grpc_calls.py).
+    grpc = _grpc_not_shown(facts, window, bar, recent.total)
+    if grpc:
+        item = EvidenceItem(source="log", query=b.logs.query if b.logs else b.requests.query, observed=observed,
+                            threshold=f"not judged healthy: {grpc}", passed=False, role="context", about=about)
+        return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
+                         summary=f"the service's requests look clean since the incident started ({observed}), but "
+                                 f"{grpc}", evidence=tuple(context + [item]), api_calls=b.api_calls,
+                         recommendation="a person must judge whether the service's gRPC calls succeed: check their "
+                                        "statuses (the grpc-status the clients receive) directly")
     # Clean requests too few to rule out the failure the alert is about (a quiet service failing 10 %
     # shows 20 clean requests 12 % of the time): escalated with the figures, never skipped as healthy,
     # and not handed to the rules either (the failure may have stopped: nothing acts on it).
@@ -324,6 +337,19 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
     return Diagnosis(signature=Signature.HEALTHY, confidence=0.9, rule=f"{RULE_SET}: healthy",
                      summary=f"the service is healthy on live data since the incident started ({window})",
                      evidence=tuple(context + items), api_calls=b.api_calls)
+
+
+def _grpc_not_shown(facts: Facts, window: Window, bar: HealthBar, requests: float) -> str:
+    """Why clean classes do not show the calls served: gRPC failures the service's lines name over the bar's
+    share, or a gRPC service whose lines show too few calls answered OK ("" otherwise, or with no log read:
+    the log read's own gap then keeps `healthy` honest elsewhere)."""
+    grpc = is_grpc(facts.serving)
+    logs = facts.b.logs
+    if logs is None:
+        return grpc_unshown(statuses((), window), facts.s.min_requests) if grpc else ""
+    found = statuses(logs.entries, window)
+    failing = grpc_failing(found, requests, bar.error_ratio)
+    return failing or (grpc_unshown(found, facts.s.min_requests) if grpc else "")
 
 
 # The signatures whose finding leads to a write (a rollback, a connector scale-up).

@@ -153,6 +153,11 @@ class Revision(_Model):
     # Artifact Registry, or Google Container Registry", google/cloud/run/v2/k8s_min.proto): a tag or a
     # `@sha256:` digest, as the revision names it. (): none read.
     images: tuple[str, ...] = ()
+    # The ingress container's port name (Container.ports[].name; ContainerPort.name: "If specified, used
+    # to specify which protocol to use. Allowed values are \"http1\" and \"h2c\"", google/cloud/run_v2/
+    # types/k8s_min.py): "h2c" is end-to-end HTTP/2, which a gRPC server needs (shared/diagnosis/grpc_calls.py).
+    # "": no port named, or none read.
+    port_name: str = ""
 
     @property
     def short_name(self) -> str:

@@ -745,7 +745,16 @@ def revision_from_proto(proto: Any) -> Revision:
         "secrets": _secret_refs(proto),
         # Container.image of each container (k8s_min.proto), a tag or a digest as deployed.
         "images": tuple(c.image for c in proto.containers),
+        # The ingress container's port name (ContainerPort.name, "http1" or "h2c": k8s_min.proto).
+        "port_name": _port_name(proto.containers),
     }, _REVISION_FIELDS)
+
+
+def _port_name(containers: Any) -> str:
+    """The name of the port the ingress container lists (the one container that lists a port, `_resources`;
+    Container.ports: "only one port may be specified"), "" if none is listed or named."""
+    ingress = next((c for c in containers if len(c.ports)), None)
+    return ingress.ports[0].name if ingress is not None else ""
 
 
 def _plain_env_values(containers: Any) -> tuple[str, ...]:

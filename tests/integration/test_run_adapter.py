@@ -581,3 +581,30 @@ def test_a_revisions_images_are_read_through_the_api(monkeypatch, anchor):
 
     assert one.images == ("us-central1-docker.pkg.dev/p/apps/a:v7",)
     assert two.images[0] == pinned and len(two.images) == 2
+
+
+def test_a_revisions_port_name_is_read_through_the_api(monkeypatch, anchor):
+    """The ingress container's port name (ContainerPort.name: "Allowed values are "http1" and "h2c"",
+    google/cloud/run_v2/types/k8s_min.py): h2c, end-to-end HTTP/2, tells a gRPC service
+    (shared/diagnosis/grpc_calls.py); a sidecar's revision names its ingress port; none listed is ""."""
+    from sandbox.standins.run import RunStandIn
+
+    name = "projects/p/locations/us-central1/services/a"
+    run = RunStandIn()
+    address = run.start()
+    try:
+        run.add_service(name, {})
+        run.add_revision(name, "a-00001-one", anchor - timedelta(hours=3))
+        run.add_revision(name, "a-00002-two", anchor - timedelta(hours=2), port_name="h2c")
+        run.add_revision(name, "a-00003-six", anchor - timedelta(hours=1), port_name="h2c",
+                         sidecars=[("otel-collector", "128Mi")])
+        monkeypatch.setenv("RUN_EMULATOR_HOST", address)
+        adapter = CloudRunAdapter(policy=QUICK)
+        try:
+            one, two, three = adapter.list_revisions(name)
+        finally:
+            adapter.close()
+    finally:
+        run.stop()
+
+    assert (one.port_name, two.port_name, three.port_name) == ("", "h2c", "h2c")
