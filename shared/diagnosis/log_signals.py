@@ -1000,7 +1000,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # (aiohttp 3.10's ConnectionTimeoutError, a connect that timed out, is worded otherwise and is not
     # read: its words are not confirmed here). Nothing answered:
     # under egress ALL_TRAFFIC the call crosses the connector (and needs Cloud NAT or Private Google
-    # Access past it), so the path may be at fault. A certificate the client does not trust
+    # Access past it), so the path may be at fault. It is the refresh failing (refresh_failed names it),
+    # never a dial to the instance: alone it never scales the connector. A certificate the client does not trust
     # (ClientConnectorCertificateError, SSLCertVerificationError: a CA bundle of the image) is not read.
     DbErrorText("Cloud SQL Python connector (Admin API not reached)",
                 r"Cannot connect to host sqladmin\.googleapis\.com:443 ssl:\S+ \[(?!SSLCertVerificationError)",
@@ -1894,14 +1895,20 @@ def dial_timed_out(text: str) -> bool:
 # says ("context deadline exceeded" is the API call's). In the libraries' own casing: a text holding neither
 # word (a plain substring test, in C) is ruled out before the regex scans it (every error of reaching the
 # database is asked, and a case-blind scan of each costs a cold LARGE diagnosis millions of instructions).
+# The Python connector's refresh reaches the Admin API with aiohttp (google/cloud/sql/connector/client.py,
+# CloudSQLClient: sqladmin_api_endpoint defaults to https://sqladmin.googleapis.com), so aiohttp's
+# ClientConnectorError "Cannot connect to host sqladmin.googleapis.com:443 ..." (its DB_ERROR_TEXTS row) is
+# that refresh failing, never a dial to the instance (whose server proxy port is 3307, never 443).
 _REFRESH_FAILED = re.compile(r"Failed to (?:update metadata for|create ephemeral certificate for the) Cloud SQL instance"
-                             r'|\bRefresh error: [^\n]*?\(connection name = "')
+                             r'|\bRefresh error: [^\n]*?\(connection name = "'
+                             r"|Cannot connect to host sqladmin\.googleapis\.com:443 ")
 
 
 def refresh_failed(text: str) -> bool:
     """Whether a database error's text is a Cloud SQL connector's refresh (its Admin API calls) that failed
     (_REFRESH_FAILED): nothing was dialled, so no connector capacity explains it."""
-    return ("Refresh error: " in text or " Cloud SQL instance" in text) and _REFRESH_FAILED.search(text) is not None
+    return (("Refresh error: " in text or " Cloud SQL instance" in text or "sqladmin.googleapis.com:443" in text)
+            and _REFRESH_FAILED.search(text) is not None)
 
 
 # A word every CLOSED_CONNECTION_TEXTS match holds, lower-cased: a text with none of them is ruled out

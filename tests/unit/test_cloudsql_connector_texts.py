@@ -9,7 +9,8 @@
 - A connector's refresh that failed: its calls to the Cloud SQL Admin API (connectSettings,
   generateEphemeralCert), before any dial (the Java connector's "Failed to create ephemeral certificate
   for the Cloud SQL instance", the Go connector's and Auth Proxy v2's "Refresh error: ... (connection
-  name = ...)"): an IAM, Admin API or quota matter, never the connector's capacity. It must never scale
+  name = ...)", the Python connector's aiohttp "Cannot connect to host sqladmin.googleapis.com:443"): an
+  IAM, Admin API or quota matter, or the way to the API, never the connector's capacity. It must never scale
   the connector, even when its cause is a timeout ("context deadline exceeded", "connect timed out").
 - Go's bare `context deadline exceeded` (database/sql, GORM) names neither a dial nor a query: it is
   never counted as a failed dial.
@@ -63,6 +64,11 @@ GO_DIAL = ('cloudsqlconn: failed to connect to instance: Dial error: failed to d
            '"shop-prod:us-central1:orders-db"): dial tcp 10.20.0.5:3307: i/o timeout')
 PGX = ("failed to connect to `host=/tmp user=app database=orders`: dial error (timeout: context deadline exceeded)")
 BARE_DEADLINE = "list orders: context deadline exceeded"
+# the Python connector's refresh: aiohttp could not reach the Admin API (its host, port 443), nothing dialled
+PY_AIOHTTP_REFUSED = ("aiohttp.client_exceptions.ClientConnectorError: Cannot connect to host sqladmin.googleapis.com:443 "
+                      "ssl:default [Connect call failed ('199.36.153.8', 443)]")
+PY_AIOHTTP_TIMED_OUT = ("aiohttp.client_exceptions.ClientConnectorError: Cannot connect to host "
+                        "sqladmin.googleapis.com:443 ssl:default [Connection timed out]")
 
 # text -> (an error of reaching the database, a dial that timed out, a connector's refresh that failed)
 TEXTS = {
@@ -74,6 +80,8 @@ TEXTS = {
     GO_METADATA: (True, False, True),
     GO_CERT_DIAL: (True, False, True),
     GO_DIAL: (True, True, False),
+    PY_AIOHTTP_REFUSED: (True, False, True),
+    PY_AIOHTTP_TIMED_OUT: (True, False, True),
     PGX: (True, True, False),
     # the kernel's timeout under no connector frame names no database
     "TimeoutError: [Errno 110] Connection timed out": (False, False, False),
@@ -138,6 +146,16 @@ CASES = {
         dict(lines=(JAVA_CONNECTOR, JAVA_EPHEMERAL), code="500", p99=128), "scale_connector"),
     "Java connector, the connector idle: never a scale-up": (
         dict(lines=(JAVA_CONNECTOR,), code="500", p99=128, busy=False), None),
+    # the Python connector's refresh could not reach the Admin API: never a scale-up on it alone, whatever the
+    # egress (under ALL_TRAFFIC its calls cross the connector, but a person checks the way to the API first)
+    "Python connector: aiohttp cannot reach sqladmin, ALL_TRAFFIC, busy connector: not scaled": (
+        dict(lines=(PY_AIOHTTP_REFUSED,)), None),
+    "Python connector: aiohttp connect to sqladmin timed out, 500s at 30 s, busy connector: not scaled": (
+        dict(lines=(PY_AIOHTTP_TIMED_OUT,), code="500", p99=30.2), None),
+    "Python connector: aiohttp cannot reach sqladmin, PRIVATE_RANGES_ONLY, busy connector: not scaled": (
+        dict(lines=(PY_AIOHTTP_REFUSED,), egress="PRIVATE_RANGES_ONLY"), None),
+    "Python connector dials beside its refreshes that failed, ALL_TRAFFIC, busy connector: the dials scale it": (
+        dict(lines=(PY_CONNECTOR, PY_AIOHTTP_TIMED_OUT), code="500", p99=128), "scale_connector"),
     # Go's bare deadline is never a dial
     "bare 'context deadline exceeded', 500s at 10 s, busy connector: not a dial, not scaled": (
         dict(lines=(BARE_DEADLINE,), code="500", p99=10.2), None),
@@ -156,8 +174,9 @@ def test_connector_texts_and_the_action(shape, action):
         assert result.signature is Signature.CONNECTOR_SATURATION, result.summary
 
 
-def test_the_refresh_is_named_and_not_scaled():
-    result = diagnose(incident(JAVA_EPHEMERAL).bundle(), S)
+@pytest.mark.parametrize("line", (JAVA_EPHEMERAL, PY_AIOHTTP_REFUSED), ids=("java", "python-aiohttp"))
+def test_the_refresh_is_named_and_not_scaled(line):
+    result = diagnose(incident(line).bundle(), S)
 
     assert result.signature is not Signature.CONNECTOR_SATURATION, result.summary
     assert "refresh" in result.summary and "Admin API" in result.summary, result.summary

@@ -789,7 +789,8 @@ def _refreshes_failed(facts: Facts, c: Citation) -> str:
     database are a Cloud SQL connector's refresh that failed (log_signals.refresh_failed: the Java
     connector's "Failed to create ephemeral certificate" / "Failed to update metadata", the Go connector's
     and Auth Proxy v2's "Refresh error: ..."), and fewer than db_error_logs_min others are left. A refresh
-    is the connector library's calls to the Cloud SQL Admin API, made before any dial to the instance: an
+    is the connector library's calls to the Cloud SQL Admin API, made before any dial to the instance (the
+    Python connector's aiohttp "Cannot connect to host sqladmin.googleapis.com:443" too): an
     IAM, API or quota matter (or the way to sqladmin.googleapis.com), never the connector's capacity for
     the database's traffic. Not ruled out (the connector may still carry the API's calls under egress
     ALL_TRAFFIC), never acted on: a person looks, the refresh named. With enough other errors beside them
@@ -816,8 +817,26 @@ def _refreshes_failed(facts: Facts, c: Citation) -> str:
            False, role="refutes")
     return (f"the Cloud SQL connector's refreshes failed ({len(refreshes)} errors: its calls to the Cloud SQL Admin "
             "API for the instance's connect settings and ephemeral certificate, made before any dial to the "
-            f"database): an IAM, Admin API or quota matter, not connector {facts.b.connector.short_name}'s capacity "
-            "for the database's traffic, so scaling it is not the fix")
+            f"database): an IAM (roles/cloudsql.client), Admin API or quota matter, or the way to "
+            f"sqladmin.googleapis.com ({_admin_api_path(facts)}), not connector {facts.b.connector.short_name}'s "
+            "capacity for the database's traffic, so scaling it is not the fix")
+
+
+def _admin_api_path(facts: Facts) -> str:
+    """Which way the serving revisions' calls to sqladmin.googleapis.com go, by their egress (facts.egress_of).
+    Under ALL_TRAFFIC "All outbound traffic is routed through the VPC connector" (Cloud Run Admin API v2,
+    VpcAccess.VpcEgress: google-cloud-run's google/cloud/run_v2/types/vendor_settings.py docstring), so they
+    cross it and need Private Google Access on its subnet or Cloud NAT past it; under PRIVATE_RANGES_ONLY
+    ("Only private IP ranges are routed through the VPC connector") they leave by Cloud Run's own egress,
+    unless a Private Service Connect endpoint gives the API's name an internal address (UNCONFIRMED that
+    every connector library follows that DNS). Only the words of the escalation depend on it."""
+    egresses = {egress_of(r) for r in facts.serving if r.vpc_connector}
+    if egresses == {"ALL_TRAFFIC"}:
+        return (f"under egress ALL_TRAFFIC the calls cross connector {facts.b.connector.short_name}: Private Google "
+                "Access on its subnet or Cloud NAT past it")
+    if egresses == {"PRIVATE_RANGES_ONLY"}:
+        return "under egress PRIVATE_RANGES_ONLY the calls leave by Cloud Run's own egress, not the connector"
+    return "Private Google Access or Cloud NAT under egress ALL_TRAFFIC"
 
 
 def _unreached_lines(facts: Facts) -> list[LogRecord]:
