@@ -894,7 +894,7 @@ def _reject(error: IncidentParseError, event_data: Any, config: Config, adapters
         return _reject_once(error, None, "", event_data, config, adapters, received_at)
     misrouted, ids = MisroutedCommand(sent.name, sent.problem), sent.ids
     answered = ids.answerable or (None,)
-    return [_reject_once(misrouted, command_id, ids.ambiguity(), event_data, config, adapters, received_at,
+    return [_reject_once(misrouted, command_id, ids.said(), event_data, config, adapters, received_at,
                          notes=_also_answered(event_data, command_id, answered))
             for command_id in answered][0]
 

@@ -209,11 +209,23 @@ class ScaleConnector(_Writing):
     override_limits: bool = False
 
 
+# Every command whose target may be left out refuses one sent as null, by one rule: null is what a script sends for
+# an empty variable ("target": $TARGET), which may have meant a target. An approve's or a reject's target is a check
+# that the proposal is that target's (shared/commands/approval.py): read as left out, the check the sender asked
+# for was silently skipped. A status only reads, but one rule keeps a script's fix one (leave target out), and a
+# status costs nothing to send again. A pause's or a resume's null would widen to every write (below). The default
+# is not validated (pydantic's validate_default is off), so only a null sent is refused ("Input should be a valid
+# string", answered by `_not_a_string`), and the schema says the target is a string.
+_CHECKED_TARGET: Any = Field(default=None, description="Left out: the proposal's own target, not checked. Null is "
+                                                       "refused.")
+_READ_TARGET: Any = Field(default=None, description="Left out: every target. Null is refused.")
+
+
 class Approve(_Writing):
     """Apply a proposed action, after re-reading the live state. Only for `operators`."""
 
     command: Literal["approve"]
-    target: TargetName | None = None
+    target: TargetName = _CHECKED_TARGET  # type: ignore[assignment]  # left out: None, not checked
     params: ProposalParams
     override_limits: bool = False
 
@@ -222,7 +234,7 @@ class Reject(_Writing):
     """Close a proposed action without applying it. Only for `operators`."""
 
     command: Literal["reject"]
-    target: TargetName | None = None
+    target: TargetName = _CHECKED_TARGET  # type: ignore[assignment]  # left out: None, not checked
     params: ProposalParams
 
 
@@ -262,7 +274,7 @@ class Status(_Command):
     """Publish a snapshot of what Runwarden holds."""
 
     command: Literal["status"]
-    target: TargetName | None = None
+    target: TargetName = _READ_TARGET  # type: ignore[assignment]  # left out: None, every target
     params: NoParams = NoParams()
 
 
@@ -398,7 +410,7 @@ def parse_command(body: bytes | str) -> AnyCommand:
                      and e["loc"][:-1] == first["loc"][:-1]]
             if given:
                 message += f" (given instead: {', '.join(repr(str(g)[:60]) for g in given)})"
-        message += _params_to_send(first)
+        message += _params_to_send(first) + _inside_params(exc.errors(), data)
         if field == "command.reason" and first["type"] in ("missing", "string_too_short", "string_pattern_mismatch"):
             message += ": a command that writes needs a reason, recorded with everything it does"
         if field == "command.requested_by" and first["type"] in _NO_WORD:
@@ -517,8 +529,35 @@ def _every_value(pairs: list[tuple[str, Any]]) -> _Seen:
     return seen
 
 
+class _IntSent(int):
+    """A JSON integer as parsed, with its text as sent (`text`): `parse_int` hands the literal over (Python
+    docs, json.loads), so an id sent as a number (`"command_id": 42`) is answered under its text as sent."""
+    text: str
+
+
+class _FloatSent(float):
+    """A JSON number with a fraction or an exponent, with its text as sent (1e3 is not "1000.0")."""
+    text: str
+
+
+def _int_sent(text: str) -> _IntSent:
+    number = _IntSent(text)
+    number.text = text
+    return number
+
+
+def _float_sent(text: str) -> _FloatSent:
+    number = _FloatSent(text)
+    number.text = text
+    return number
+
+
+# Numbers kept with their text, for the ids a rejection is answered under (`SentIds.answerable`).
+_AS_SENT: dict[str, Any] = {"object_pairs_hook": _every_value, "parse_int": _int_sent, "parse_float": _float_sent}
+
+
 def _loads_every_value(body: bytes | str) -> Any:
-    return json.loads(body, object_pairs_hook=_every_value)
+    return json.loads(body, **_AS_SENT)
 
 
 def _first_twice(node: Any, path: tuple[str, ...] = ()) -> tuple[tuple[str, ...], list[Any]] | None:
@@ -577,7 +616,7 @@ def _read_leniently(body: bytes | str) -> Any:
     text = body if isinstance(body, str) else bytes(body).decode("utf-8-sig", errors="replace")
     meant = as_meant(text)
     try:
-        return json.loads(meant, object_pairs_hook=_every_value, strict=False) if meant is not None else None
+        return json.loads(meant, strict=False, **_AS_SENT) if meant is not None else None
     except (ValueError, RecursionError):
         return None
 
@@ -593,8 +632,19 @@ class SentIds:
         """The distinct ids given that a command may carry, in order: one answer under each. Given twice with
         different values, the sender may wait on either: Python's json kept the last silently, and the
         rejection named an id the sender may never have meant; naming none left both senders to time out.
-        An id no command may carry is answered under none: no outcome can carry it, so no sender waits on it."""
-        return tuple(dict.fromkeys(v for v in self.given if readable_command_id(v) is not None))
+        An id no command may carry is answered under none: no outcome can carry it, so no sender waits on it.
+        An id sent as a JSON number (`"command_id": 42`, a script's `$ID` unquoted) is answered under its text as
+        sent ("42", `said()` tells so): its sender waits on that text, and answered under none it timed out."""
+        return tuple(dict.fromkeys(i for i in map(_answerable_id, self.given) if i is not None))
+
+    def said(self) -> str:
+        """What a rejection's answer adds about the ids it is answered under: several given (`ambiguity`), or
+        one sent as a number, answered under its text."""
+        numbers = [v.text for v in self.given if _number_text(v) is not None and readable_command_id(v.text)]
+        as_text = (f"; command_id was sent as a JSON number ({', '.join(numbers[:4])}): answered under its text "
+                   f"as sent, {', '.join(json.dumps(n) for n in numbers[:4])}, so that its sender hears it"
+                   + ("" if self.ambiguity() else "; nothing was run") if numbers else "")
+        return self.ambiguity() + as_text
 
     def ambiguity(self) -> str:
         """What the answer says when the body gives different ids ("" when it gives one, or one again)."""
@@ -605,6 +655,17 @@ class SentIds:
                 f"({', '.join(repr(v)[:60] for v in self.given[:4])}): which is meant is ambiguous, so this is "
                 f"answered under each id a command may carry ({answered}), once, as its sender may wait on any; "
                 "nothing was run")
+
+
+def _number_text(value: Any) -> str | None:
+    """The text a JSON number was sent as (parsed by `_loads_every_value`); None for anything else."""
+    return value.text if isinstance(value, (_IntSent, _FloatSent)) else None
+
+
+def _answerable_id(value: Any) -> str | None:
+    """The id a rejection is answered under for one `command_id` given: the string, or a number's text as sent,
+    when a command may carry it."""
+    return readable_command_id(_number_text(value) or value)
 
 
 def sent_ids(body: bytes | str) -> SentIds:
@@ -969,6 +1030,26 @@ _PARAMS_SENT = {
     "reject": '{"proposal_id": "p-3f9c2a1b7d40"} (the id a `proposed` outcome shows)',
     "release": '{"intent": "INCIDENT|MESSAGE"} (the plan an `escalated` outcome names after `intent`)',
 }
+
+
+def _inside_params(errors: list[Any], data: Mapping[str, Any]) -> str:
+    """Where a param sent at the top level goes (`{"command": "reject", "proposal_id": "p-…"}`): inside params,
+    shown with the values sent. pydantic answers it as `params` missing, a param missing, or a field it does not
+    know, whichever comes first; none said to move it. "" when no param is at the top level."""
+    model = _MODELS.get(str(data.get("command")))
+    params = getattr(model.model_fields["params"].annotation, "model_fields", None) if model else None
+    moved = {e["loc"][-1]: data[e["loc"][-1]] for e in errors if e["type"] == "extra_forbidden"
+             and len(e["loc"]) == 2 and params and e["loc"][-1] in params}
+    if not moved:
+        return ""
+    sent = data.get("params") if isinstance(data.get("params"), dict) else {}
+    shape = json.dumps({**sent, **moved})[:300]
+    names = ", ".join(map(str, moved))
+    return (f"; {names} {'is a param' if len(moved) == 1 else 'are params'} of {data['command']}, sent at the top "
+            f"level: put {'it' if len(moved) == 1 else 'them'} inside params, \"params\": {shape}, beside "
+            f"\"command\": {json.dumps(data['command'])}")
+
+
 # pydantic's error types for a field left out and for a value that is not an object where a model is wanted
 # (pydantic docs, "Validation Errors").
 _NOT_AN_OBJECT = ("missing", "model_type", "model_attributes_type", "dict_type")
@@ -1027,14 +1108,29 @@ def _sent_as(error: Any) -> str:
     return f" (got {json.dumps(given)[:60]})"
 
 
+# What a target left out means, by command, for a target sent as null (`_EVERY_TARGET`, `_CHECKED_TARGET`,
+# `_READ_TARGET`): "to MEANT, leave target out; to OTHER, name it".
+_NULL_TARGET = {
+    "pause": ("pause every write", "pause one target"),
+    "resume": ("resume every write", "resume one target"),
+    "approve": ("approve the proposal whatever its target", "check that it is one target's"),
+    "reject": ("reject the proposal whatever its target", "check that it is one target's"),
+    "status": ("read every target", "read one target"),
+}
+_FULL_NAME = "projects/PROJECT/locations/REGION/services/SERVICE or .../connectors/CONNECTOR"
+
+
 def _not_a_string(given: Any, loc: tuple[str, ...]) -> str:
     """What was sent where a string was wanted ("Input should be a valid string" said neither): a number or a flag
-    is the likeliest (`"command_id": 42`, unquoted by hand), and its quoted form is what to send; a pause's or a
-    resume's target sent as null (`_EVERY_TARGET`), how to say each thing it may have meant."""
-    if given is None and loc in (("pause", "target"), ("resume", "target")):
-        return (f" (got null, as a script sends an empty variable: to {loc[0]} every write, leave target out; to "
-                f"{loc[0]} one target, name it, projects/PROJECT/locations/REGION/services/SERVICE or "
-                ".../connectors/CONNECTOR); nothing was done")
+    is the likeliest (`"command_id": 42`, unquoted by hand), and its quoted form is what to send; a target sent as
+    null (`_NULL_TARGET`), how to say each thing it may have meant; a list of targets, one command each."""
+    if given is None and len(loc) == 2 and loc[1] == "target" and loc[0] in _NULL_TARGET:
+        left_out, named = _NULL_TARGET[loc[0]]
+        return (f" (got null, as a script sends an empty variable: to {left_out}, leave target out; to {named}, name "
+                f"it, {_FULL_NAME}); nothing was done")
+    if isinstance(given, list) and loc[-1:] == ("target",):
+        return (f" (got a list of {len(given)}): one target per command, a string, {_FULL_NAME}; for several, send "
+                "one command for each, each with its own command_id; nothing was done")
     if isinstance(given, (bool, int, float)):
         return f" (got {json.dumps(given)}, a JSON {'boolean' if isinstance(given, bool) else 'number'}: send " \
                f"\"{json.dumps(given)}\", in quotes)"

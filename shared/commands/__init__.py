@@ -416,7 +416,7 @@ def _reject_malformed(error: CommandError, event_data: Any, config: Config, adap
     # Answered once under each id it gives (a body giving two different ids: its sender may wait on either),
     # or under none when it gives none a command may carry; each answer names the others (also_answered).
     answered = ids.answerable or (None,)
-    return [_reject_as(command_id, f"{error}{ids.ambiguity()}", error.field, event_data, config, adapters,
+    return [_reject_as(command_id, f"{error}{ids.said()}", error.field, event_data, config, adapters,
                        received_at, content, also_answered(command_id, answered,
                                                            lambda other: _rejection_id(event_data, other)))
             for command_id in answered]

@@ -1312,6 +1312,27 @@ def test_a_body_giving_two_ids_is_answered_on_pubsub_once_under_each(world, topi
 
 
 @pytest.mark.parametrize("topic", ["commands", "alerts"])
+def test_a_command_id_sent_as_a_number_is_answered_under_its_text_as_sent(world, topic):
+    """`"command_id": 42` (a script's `$ID` unquoted) is not a command's id, a string: rejected, nothing run,
+    and answered under "42", its text as sent, saying so, on either topic: answered under no id, its sender,
+    waiting on "42" (the CLI filters the outcomes topic on the `command_id` attribute), timed out."""
+    from shared.commands import handle_command
+    from shared.pipeline import handle_alert
+    from tests.integration.world import event
+
+    data = b'{"command":"pause","command_id":42,"requested_by":"alice@example.com","reason":"r"}'
+    handle = handle_command if topic == "commands" else handle_alert
+    handle(event(data, f"m-number-id-{topic}"), world.config, world.adapters)
+
+    pulled = world.pubsub.pull(world.subscription, 10, timeout=10)
+    assert [m.attributes.get("command_id") for m in pulled] == ["42"]
+    answer = json.loads(pulled[0].data)
+    assert answer["command_id"] == "42" and pulled[0].attributes["status"] == "rejected"
+    assert 'answered under its text as sent, "42"' in answer["reason"] and "nothing was run" in answer["reason"]
+    assert world.state.get_record(FLAGS, "kill_switch") is None and writes(world) == 0
+
+
+@pytest.mark.parametrize("topic", ["commands", "alerts"])
 @pytest.mark.parametrize("body, answered", [
     (b'{"command":"scale_connector","command_id":"sc-7","requested_by":"alice@example.com","reason":"r",'
      b'"params":{"max_instances":"10"}}', ["sc-7"]),

@@ -146,7 +146,9 @@ def _with_ids(head: str, ids: list[Any], tail: str = "") -> bytes:
                ["rb-x", "rb-y", "rb-z"], ',"params":{"revision":"' + OLD + '"}'), ["rb-x", "rb-y", "rb-z"]),
     # One id no command may carry (no sender can wait on it: no outcome carries it): the others are answered.
     (_with_ids('"command":"resume","requested_by":"a","reason":"r"', ["bad id", "rs-1"]), ["rs-1"]),
-    (_with_ids('"command":"resume","requested_by":"a","reason":"r"', [7, "x" * 200, "rs-2"]), ["rs-2"]),
+    (_with_ids('"command":"resume","requested_by":"a","reason":"r"', [-7, "x" * 200, "rs-2"]), ["rs-2"]),
+    # A number is answered under its text as sent ("7"), which its sender waits on: it was answered under none.
+    (_with_ids('"command":"resume","requested_by":"a","reason":"r"', [7, "x" * 200, "rs-2"]), ["7", "rs-2"]),
     # Not UTF-8 as well (a Latin-1 reason): the ids are ASCII, read the same.
     ('{"command":"pause","command_id":"p-a","requested_by":"jose@example.com","reason":"Jos\u00e9",'
      '"command_id":"p-b"}'.encode("latin-1"), ["p-a", "p-b"]),

@@ -406,3 +406,65 @@ def test_a_value_of_another_json_type_where_a_string_is_taken_says_what_was_read
         parse_command(json.dumps({"command_id": "x", "requested_by": "a", "reason": "r", **fields}))
     assert caught.value.field == field and words in caught.value.reason, caught.value.reason
     assert "None" not in caught.value.reason, caught.value.reason
+
+
+_PROPOSAL = "p-3f9c2a1b7d40"
+
+
+@pytest.mark.parametrize("fields, field, words", [
+    # One rule for every command whose target may be left out: null (a script's empty variable) is refused, never
+    # read as left out. An approve's or a reject's target is a check that the proposal is that target's: read as
+    # left out, the check asked for was skipped; a status's, so that a script's fix is the same for every command.
+    ({"command": "approve", "target": None, "params": {"proposal_id": _PROPOSAL}}, "command.target",
+     "(got null, as a script sends an empty variable: to approve the proposal whatever its target, leave target "
+     "out; to check that it is one target's, name it, projects/PROJECT/locations/REGION/services/SERVICE"),
+    ({"command": "reject", "target": None, "params": {"proposal_id": _PROPOSAL}}, "command.target",
+     "(got null, as a script sends an empty variable: to reject the proposal whatever its target, leave target out;"),
+    ({"command": "status", "target": None}, "command.target",
+     "(got null, as a script sends an empty variable: to read every target, leave target out; to read one target, "
+     "name it,"),
+    # A list of targets: "Input should be a valid string (got [...])" did not say that a command takes one.
+    ({"command": "pause", "target": [SERVICE, SERVICE.replace("backend", "frontend")]}, "command.target",
+     "(got a list of 2): one target per command, a string, projects/PROJECT/locations/REGION/services/SERVICE or "
+     ".../connectors/CONNECTOR; for several, send one command for each, each with its own command_id"),
+    ({"command": "rollback_traffic", "target": [SERVICE]}, "command.target", "(got a list of 1): one target per "
+                                                                             "command"),
+    ({"command": "status", "target": []}, "command.target", "(got a list of 0): one target per command"),
+    # A param sent at the top level, beside or instead of params: "Field required" or "not a field" did not say
+    # to move it, nor the shape.
+    ({"command": "reject", "proposal_id": _PROPOSAL}, "command.params",
+     f'proposal_id is a param of reject, sent at the top level: put it inside params, "params": {{"proposal_id": '
+     f'"{_PROPOSAL}"}}, beside "command": "reject"'),
+    ({"command": "approve", "proposal_id": _PROPOSAL, "params": {}}, "command.params.proposal_id",
+     f'put it inside params, "params": {{"proposal_id": "{_PROPOSAL}"}}, beside "command": "approve"'),
+    ({"command": "rollback_traffic", "target": SERVICE, "revision": "backend-00041-kux"}, "command.revision",
+     'revision is a param of rollback_traffic, sent at the top level: put it inside params, "params": '
+     '{"revision": "backend-00041-kux"}'),
+    ({"command": "scale_connector", "target": _CONNECTOR, "max_instances": 5, "params": {"machine_type": "e2-micro"}},
+     "command.max_instances", 'put it inside params, "params": {"machine_type": "e2-micro", "max_instances": 5}'),
+])
+def test_a_target_or_a_param_sent_in_another_shape_says_the_shape_to_send(fields, field, words):
+    with pytest.raises(CommandError) as caught:
+        parse_command(json.dumps({"command_id": "x", "requested_by": "a", "reason": "r", **fields}))
+    assert caught.value.field == field and words in caught.value.reason, caught.value.reason
+
+
+@pytest.mark.parametrize("sent, answered, said", [
+    # A command_id sent as a JSON number was answered under no id (`readable_command_id` takes strings only): a
+    # sender waiting on "42" never heard it. Its text as sent, as parsed (json.loads parse_int/parse_float).
+    (b'{"command": "status", "command_id": 42}', ("42",), 'answered under its text as sent, "42"'),
+    (b'{"command": "status", "command_id": 1e3}', ("1e3",), 'answered under its text as sent, "1e3"'),
+    (b'{"command": "status", "command_id": 4.20}', ("4.20",), '"4.20"'),
+    (b"{'command': 'status', 'command_id': 42,}", ("42",), '"42"'),   # broken by hand, read as meant
+    (b'{"command": "status", "command_id": 42, "command_id": "s-1"}', ("42", "s-1"), "answered under each id"),
+    # Controls: no text a command may carry, answered under none, as before.
+    (b'{"command": "status", "command_id": -5}', (), ""),
+    (b'{"command": "status", "command_id": true}', (), ""),
+    (b'{"command": "status", "command_id": "s-1"}', ("s-1",), ""),
+])
+def test_a_command_id_sent_as_a_number_is_answered_under_its_text_as_sent(sent, answered, said):
+    from shared.alerts.commands import sent_ids
+
+    ids = sent_ids(sent)
+    assert ids.answerable == answered and said in ids.said(), (ids.answerable, ids.said())
+    assert bool(ids.said()) == bool(said)

@@ -374,3 +374,30 @@ def test_a_resume_whose_target_is_null_leaves_the_kill_switch_engaged_and_says_h
     assert outcome.status is REJECTED and "to resume every write, leave target out" in outcome.reason, outcome.reason
     assert _switch_engaged(w)
     assert _send(w, {"command": "resume"}).status is APPLIED and not _switch_engaged(w)
+
+
+def test_a_scale_above_the_policys_ceiling_says_to_send_at_most_the_ceiling_and_how_the_ceiling_is_raised():
+    """"above the policy's ceiling of 6" alone left the operator to guess whether to send 6 or to ask for more, and
+    where: the ceiling is a config setting, which no command raises."""
+    w = _world()
+    outcome = _send(w, {"command": "scale_connector", "target": CONNECTOR, "params": {"max_instances": 8}})
+    assert outcome.status is REJECTED, outcome.reason
+    assert "max_instances 8 is above the policy's ceiling of 6" in outcome.reason and "send max_instances 6 at " \
+        "most; raising the ceiling is a config change, not a command: bounds.connectors' max_instances_ceiling " \
+        "for " in outcome.reason and "(docs/configuration.md; at most 10" in outcome.reason, outcome.reason
+    assert _writes(w) == 0
+    assert _send(w, {"command": "scale_connector", "target": CONNECTOR,
+                     "params": {"max_instances": 6}}).status is APPLIED
+
+
+@pytest.mark.parametrize("command", ["approve", "reject"])
+def test_a_decision_whose_target_is_null_decides_nothing_and_says_how_to_send_either(command):
+    """`"target": null` (a script's empty variable) was read as left out: the check that the proposal is the named
+    target's, which the sender asked for, was skipped, and the proposal decided."""
+    w = _world(one_way=False)
+    proposal = _proposed(w)
+    outcome = _send(w, {"command": command, "target": None, "params": {"proposal_id": proposal}})
+    assert outcome.status is REJECTED and f"to {command} the proposal whatever its target, leave target out; to " \
+        "check that it is one target's, name it" in outcome.reason, outcome.reason
+    assert _writes(w) == 0
+    assert _send(w, _approve(proposal, target=CONNECTOR)).status is APPLIED

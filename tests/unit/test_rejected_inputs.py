@@ -265,13 +265,22 @@ def test_a_command_on_the_alerts_topic_is_answered_as_the_commands_path_reads_it
     assert w.standins.run.calls == [] and w.state.get_record("flags", "kill_switch") is None
 
 
-@pytest.mark.parametrize("command_id", ["bad id", "p-1\n", "", 7, None, "x" * 200])
+@pytest.mark.parametrize("command_id", ["bad id", "p-1\n", "", -7, True, None, "x" * 200])
 def test_a_command_on_the_alerts_topic_with_no_usable_command_id_is_rejected_without_one(command_id):
     w = world()
     body = {"command": "pause", "requested_by": "alice@example.com", "reason": "x",
             **({} if command_id is None else {"command_id": command_id})}
     outcome = w.handle(event(json.dumps(body).encode(), "m-11"))
     assert outcome.status is OutcomeStatus.REJECTED and outcome.command_id is None, outcome
+
+
+def test_a_command_on_the_alerts_topic_whose_command_id_is_a_number_is_rejected_under_its_text():
+    """Its sender waits on "7", the id's text as sent: answered under none (as it was), it timed out."""
+    w = world()
+    body = {"command": "pause", "requested_by": "alice@example.com", "reason": "x", "command_id": 7}
+    outcome = w.handle(event(json.dumps(body).encode(), "m-11"))
+    assert outcome.status is OutcomeStatus.REJECTED and outcome.command_id == "7", outcome
+    assert 'answered under its text as sent, "7"' in outcome.reason, outcome.reason
 
 
 @pytest.mark.parametrize("resource", [

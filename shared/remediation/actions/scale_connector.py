@@ -14,7 +14,7 @@ from typing import Any
 from shared.alerts.operators import ONE_WAY_SCALE, lacks_one_way, sent_by_operator
 from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
-from shared.config import MACHINE_TYPES, Config
+from shared.config import MACHINE_TYPES, Config, ConnectorPolicy
 from shared.errors import (NotShownAfterWriteError, OperationEndedInError, OutcomeUnknownError, PermanentError,
                            StaleEvidenceError, TransientError)
 from shared.diagnosis.connector_names import doubtful_policies
@@ -263,13 +263,26 @@ def _policy_violations(p: ScaleConnectorParams, config: Config) -> list[str]:
     out = []
     if p.max_instances > policy.max_instances_ceiling:
         out.append(f"max_instances {p.max_instances} is above the policy's ceiling of "
-                   f"{policy.max_instances_ceiling} for {short_name(p.target)}")
+                   f"{policy.max_instances_ceiling} for {short_name(p.target)}: {_within_ceiling(policy)}")
     # Only a machine type being set is checked: keeping an existing one is not automation's choice.
     setting = p.machine_type_changes and p.machine_type in MACHINE_TYPES  # unknown types: _range_violations
     if setting and p.machine_type not in policy.allowed_machine_types:
         out.append(f"machine type {p.machine_type} is not allowed for {short_name(p.target)} "
                    f"(allowed: {', '.join(policy.allowed_machine_types)})")
     return out
+
+
+def _within_ceiling(policy: ConnectorPolicy) -> str:
+    """What to send instead of a max_instances above the policy's ceiling, and how the ceiling is raised: by
+    the config, never by a command (docs/configuration.md). 10 is VPC Access's own maximum (gcloud reference,
+    `compute networks vpc-access connectors update`: --max-instances 3-10), which no config raises."""
+    ceiling = policy.max_instances_ceiling
+    if ceiling >= 10:
+        return ("send max_instances 10 at most; 10 is VPC Access's own maximum, so, for more room, a larger "
+                "machine_type (e2-standard-4)")
+    return (f"send max_instances {ceiling} at most; raising the ceiling is a config change, not a command: "
+            f"bounds.connectors' max_instances_ceiling for {short_name(policy.name)} (docs/configuration.md; "
+            "at most 10, VPC Access's own), deployed with terraform apply (docs/deploy.md, \"The config file\")")
 
 
 def changed_since_planned(live: Connector, p: ScaleConnectorParams) -> str:
