@@ -257,14 +257,19 @@ def _points(values: dict[int, float]) -> tuple[MetricPoint, ...]:
 
 # --- situations several test files build -------------------------------------------------
 
+# Cloud Run's system log, where it writes an instance's exit.
+RUN_SYSTEM_LOG = "run.googleapis.com/varlog/system"
+
+
 def deploy_failing(old: str, new: str, lines: Iterable[tuple[str, int]], *, old_settings: dict[str, Any],
-                   new_settings: dict[str, Any], canary: bool = False) -> Evidence:
+                   new_settings: dict[str, Any], canary: bool = False, starts: int = 0) -> Evidence:
     """`new` replaced `old` 6 minutes ago, both on the database SQL through the connector (3 max instances,
     2 in use, CPU 30 %, 2 MB/s; the database up): `old` served 40 requests a minute at 0.2 s before it, `new`
     serves 34 a minute since, 20 of them 500 (59 %), and logs `lines` (text, count) at ERROR at -5.
     `old_settings`/`new_settings`: Evidence.revision's keywords of each (the env, secrets and account the
     deploy kept or changed). With `canary`, `old` keeps 90 % of the traffic beside it, cleanly (300 a
-    minute); else `new` has it all."""
+    minute); else `new` has it all. `starts`: that many of Cloud Run's exits of a `new` instance that failed to
+    start, in its system log at -5."""
     e = (Evidence().revision(old, -300, sql=(SQL,), **old_settings).revision(new, -6, sql=(SQL,), **new_settings)
          .requests(old, -90, -6, 40).latency(old, -90, -6, 0.2)
          .requests(new, -6, 5, 14).requests(new, -6, 5, 20, code="500").latency(new, -6, 5, 0.5)
@@ -276,6 +281,8 @@ def deploy_failing(old: str, new: str, lines: Iterable[tuple[str, int]], *, old_
         e.traffic(**{new: 100})
     for text, count in lines:
         e.log(-5, text, new, count=count)
+    if starts:
+        e.log(-5, "Container called exit(1).", new, count=starts, log_id=RUN_SYSTEM_LOG, severity="WARNING")
     return e
 
 

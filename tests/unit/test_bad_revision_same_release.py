@@ -17,13 +17,12 @@ from shared.diagnosis.rules.same_release import differences, digests
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
 
-from tests.unit.builders import SQL, T0, Evidence
+from tests.unit.builders import SQL, T0, Evidence, deploy_failing
 
 S = DiagnosisSettings()
 OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
 ROLLBACK = (Signature.BAD_REVISION, "rollback_traffic")
 ESCALATE = (Signature.INCONCLUSIVE, None)
-SYSTEM = "run.googleapis.com/varlog/system"
 
 REPO = "us-central1-docker.pkg.dev/shop-prod/apps/backend"
 DIGEST_A = f"{REPO}@sha256:{'3f' * 32}"
@@ -81,18 +80,10 @@ def test_what_a_deploy_changed_in_what_the_revision_runs(before, after, expected
 def deployed(*, old: dict | None = None, new: dict | None = None, lines=((OWN, 20),), starts: int = 0) -> Evidence:
     """NEW replaced OLD 6 minutes ago, both running DIGEST_A with PLAIN unless `old`/`new` say otherwise; 59% of
     NEW's requests fail with `lines` (text, count) at ERROR, and `starts` of Cloud Run's exits of an instance
-    that failed to start; the database is up and the connector quiet."""
-    base = dict(sql=(SQL,), plain_env=PLAIN, images=(DIGEST_A,))
-    e = (Evidence().revision(OLD, -300, **{**base, **(old or {})}).revision(NEW, -6, **{**base, **(new or {})})
-         .traffic(**{NEW: 100}).requests(OLD, -90, -6, 40).latency(OLD, -90, -6, 0.2)
-         .requests(NEW, -6, 5, 14).requests(NEW, -6, 5, 20, code="500").latency(NEW, -6, 5, 0.5)
-         .connector(max_instances=3).connector_metric("instances", -40, 5, 2).connector_metric("cpu", -40, 5, 0.3)
-         .connector_metric("bytes", -40, 5, 2e6).sql_up(-40, 5, 1))
-    for text, count in lines:
-        e.log(-5, text, NEW, count=count)
-    if starts:
-        e.log(-5, "Container called exit(1).", NEW, count=starts, log_id=SYSTEM, severity="WARNING")
-    return e
+    that failed to start; the database is up and the connector quiet (`builders.deploy_failing`)."""
+    base = dict(plain_env=PLAIN, images=(DIGEST_A,))
+    return deploy_failing(OLD, NEW, lines, old_settings={**base, **(old or {})}, new_settings={**base, **(new or {})},
+                          starts=starts)
 
 
 CASES = {

@@ -17,13 +17,12 @@ from shared.diagnosis.secret_values import (CONFIG, CREDENTIAL, may_hold, read_a
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
 
-from tests.unit.builders import SQL, T0, Evidence
+from tests.unit.builders import T0, Evidence, deploy_failing
 
 S = DiagnosisSettings()
 OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
 ROLLBACK = (Signature.BAD_REVISION, "rollback_traffic")
 ESCALATE = (Signature.INCONCLUSIVE, None)
-SYSTEM = "run.googleapis.com/varlog/system"
 
 STRIPE = ("Traceback (most recent call last):\n  File \"/app/payments.py\", line 58, in charge\n"
           "stripe.error.AuthenticationError: Invalid API Key provided: rk_live_*********************7QpZ")
@@ -132,18 +131,9 @@ def deployed(old: tuple[SecretRef, ...], new: tuple[SecretRef, ...], lines: tupl
              new_env: tuple[str, ...] = ("https://api.partner.example/v1",)) -> Evidence:
     """NEW replaced OLD 6 minutes ago on the same connector and egress, and 59% of its requests fail; it
     logs `lines` (text, count) at ERROR, and `starts` of Cloud Run's exits of an instance that failed to
-    start; the database is up and the connector quiet."""
-    e = (Evidence().revision(OLD, -300, sql=(SQL,), env=old_env, secrets=old)
-         .revision(NEW, -6, sql=(SQL,), env=new_env, secrets=new)
-         .traffic(**{NEW: 100}).requests(OLD, -90, -6, 40).latency(OLD, -90, -6, 0.2)
-         .requests(NEW, -6, 5, 14).requests(NEW, -6, 5, 20, code="500").latency(NEW, -6, 5, 0.5)
-         .connector(max_instances=3).connector_metric("instances", -40, 5, 2).connector_metric("cpu", -40, 5, 0.3)
-         .connector_metric("bytes", -40, 5, 2e6).sql_up(-40, 5, 1))
-    for text, count in lines:
-        e.log(-5, text, NEW, count=count)
-    if starts:
-        e.log(-5, "Container called exit(1).", NEW, count=starts, log_id=SYSTEM, severity="WARNING")
-    return e
+    start; the database is up and the connector quiet (`builders.deploy_failing`)."""
+    return deploy_failing(OLD, NEW, lines, old_settings=dict(env=old_env, secrets=old),
+                          new_settings=dict(env=new_env, secrets=new), starts=starts)
 
 
 CASES = {
