@@ -106,7 +106,8 @@ def plain_revision(proto: Any) -> Any:
                                 version=e.value_source.secret_key_ref.version)
                       for c in proto.containers for e in c.env if "value_source" in e and "secret_key_ref" in
                       e.value_source) + tuple(SecretRef(volume=v.name, secret=v.secret.secret,
-                                                        version=item.version if item else "")
+                                                        version=item.version if item else "",
+                                                        path=item.path if item else "")
                                               for v in proto.volumes if "secret" in v
                                               for item in (list(v.secret.items) or [None])),
         images=tuple(c.image for c in proto.containers))

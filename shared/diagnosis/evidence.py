@@ -92,6 +92,13 @@ class SecretRef(_Model):
     # specific version, or a version alias", SecretKeySelector.version). "" when unset: read as latest
     # (what Cloud Run resolves then is not documented, UNCONFIRMED), never as a pinned version.
     version: str = ""
+    # A volume item's file, relative to the mount (VersionToPath.path: "The relative path of the secret in
+    # the container"; google/cloud/run/v2/k8s_min.proto). A volume gives one ref per item, each with its
+    # own version ("If specified, the key will be used as the version to fetch from Cloud Secret Manager
+    # and the path will be the name of the file exposed in the volume", SecretVolumeSource.items), so the
+    # path tells a volume's items apart. "" for an env var, and for a volume with no items ("the volume
+    # will expose a file whose name is the secret").
+    path: str = ""
 
     @property
     def pinned(self) -> bool:

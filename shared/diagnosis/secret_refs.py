@@ -20,38 +20,60 @@ from shared.diagnosis.evidence import Revision, SecretRef
 
 
 def where_read(ref: SecretRef) -> str:
-    """Where a revision reads the secret, in words: "env DB_PASSWORD", "volume config"."""
-    return f"env {ref.env}" if ref.env else f"volume {ref.volume}"
+    """Where a revision reads the secret, in words: "env DB_PASSWORD", "volume config", or a volume's item
+    "volume config file app.json" (SecretRef.path: a volume with items exposes one file per item, each at
+    its own version, SecretVolumeSource.items, google/cloud/run/v2/k8s_min.proto)."""
+    if ref.env:
+        return f"env {ref.env}"
+    return f"volume {ref.volume} file {ref.path}" if ref.path else f"volume {ref.volume}"
 
 
 def _which(ref: SecretRef) -> str:
     return f"{ref.secret} version {ref.version or 'unset'}"
 
 
+def by_where(revision: Revision) -> dict[str, tuple[SecretRef, ...]]:
+    """The secrets `revision` reads, grouped by where each is read (where_read), in the revision's order
+    of first reading, each group sorted by secret and version. A group holds every ref read there, never
+    only the last: one env var name set in two containers (Revision.containers[].env[], a sidecar and
+    the ingress container) is one place read from twice, and a volume's items are told apart only by
+    their paths. Sorted, so the order the API lists them in (Container.env, SecretVolumeSource.items:
+    repeated fields) is no change."""
+    found: dict[str, list[SecretRef]] = {}
+    for ref in revision.secrets:
+        found.setdefault(where_read(ref), []).append(ref)
+    return {where: tuple(sorted(refs, key=lambda r: (r.secret, r.version))) for where, refs in found.items()}
+
+
+def _all_which(refs: tuple[SecretRef, ...]) -> str:
+    return " and ".join(_which(ref) for ref in refs)
+
+
 def secrets_changed(before: Revision, after: Revision) -> list[str]:
     """The secrets `after` reads differently from `before`, in words ("env DB_PASSWORD from db-password
-    version 4 to db-password version 5", "env API_KEY now read from api-key version latest", "env
-    DB_PASSWORD no longer read from db-password version 4": a plain value, or none, in its place),
-    keyed by env var or volume name; [] when none."""
-    old = {where_read(r): r for r in before.secrets}
+    version 4 to db-password version 5", "volume creds file password from db-password version 4 to
+    db-password version 5", "env API_KEY now read from api-key version latest", "env DB_PASSWORD no
+    longer read from db-password version 4": a plain value, or none, in its place), by where each is read
+    (by_where: an env var, a volume, a volume's item by its path), every ref read there compared, in any
+    order; [] when none."""
+    old, new = by_where(before), by_where(after)
     changed = []
-    for ref in after.secrets:
-        was = old.get(where_read(ref))
+    for where, refs in new.items():
+        was = old.get(where)
         if was is None:
-            changed.append(f"{where_read(ref)} now read from {_which(ref)}")
-        elif (was.secret, was.version) != (ref.secret, ref.version):
-            changed.append(f"{where_read(ref)} from {_which(was)} to {_which(ref)}")
-    kept = {where_read(r) for r in after.secrets}
-    changed += [f"{key} no longer read from {_which(ref)}" for key, ref in old.items() if key not in kept]
+            changed.append(f"{where} now read from {_all_which(refs)}")
+        elif [(r.secret, r.version) for r in was] != [(r.secret, r.version) for r in refs]:
+            changed.append(f"{where} from {_all_which(was)} to {_all_which(refs)}")
+    changed += [f"{where} no longer read from {_all_which(refs)}" for where, refs in old.items() if where not in new]
     return changed
 
 
 def pinned_secrets_changed(before: Revision, after: Revision) -> list[str]:
     """secrets_changed, when it is a change a rollback undoes: `before` reads every secret at a pinned
     version (SecretRef.pinned), so its new instances get the values it served with, and `after` reads
-    another secret or version for one of its env vars or volumes (or one `before` did not read from a
-    secret). [] when nothing changed, or when `before` reads any secret at "latest" or unset: its new
-    instances would get what Secret Manager holds now, which a rotation around the deploy may have
+    another secret or version for one of its env vars, volumes or volume items (or one `before` did not
+    read from a secret). [] when nothing changed, or when `before` reads any secret at "latest" or unset:
+    its new instances would get what Secret Manager holds now, which a rotation around the deploy may have
     changed for both revisions (not shown either way)."""
     return secrets_changed(before, after) if all(ref.pinned for ref in before.secrets) else []
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 
 from shared.diagnosis.evidence import Revision, SecretRef
-from shared.diagnosis.secret_refs import names_a_credential, where_read
+from shared.diagnosis.secret_refs import by_where, names_a_credential, where_read
 
 # What a line says a broken value did (value_failure).
 CONFIG = "a configuration it cannot parse as it starts"
@@ -101,17 +101,20 @@ def read_at_latest_by_both(target: Revision, failing: Revision) -> list[SecretRe
 
 def read_differently(target: Revision, failing: Revision) -> list[str]:
     """Where `failing` reads its secrets differently from `target` (secret_refs.secrets_changed: another
-    secret or version for an env var or a volume, one added or gone), leaving out what reads the same
-    for a new instance: the same secret id at "latest" on both, whether named by id or by path, "latest"
-    or unset (an unset version read as latest, UNCONFIRMED as secret_refs says). [] when nothing else
-    changed: a rollback changes no secret value its new instances read."""
-    def same(a: SecretRef, b: SecretRef) -> bool:
-        return (a.secret, a.version) == (b.secret, b.version) or (
-            _secret_id(a) == _secret_id(b) and not a.pinned and not b.pinned)
-    old = {where_read(ref): ref for ref in target.secrets}
-    new = {where_read(ref): ref for ref in failing.secrets}
+    secret or version for an env var, a volume or a volume's item, one added or gone; every ref read at one
+    place compared, secret_refs.by_where), leaving out what reads the same for a new instance: the same
+    secret id at "latest" on both, whether named by id or by path, "latest" or unset (an unset version read
+    as latest, UNCONFIRMED as secret_refs says). [] when nothing else changed: a rollback changes no secret
+    value its new instances read."""
+    old, new = by_where(target), by_where(failing)
     return sorted(where for where in old.keys() | new.keys()
-                  if where not in old or where not in new or not same(old[where], new[where]))
+                  if where not in old or where not in new or _as_read(old[where]) != _as_read(new[where]))
+
+
+def _as_read(refs: tuple[SecretRef, ...]) -> list[tuple[str, str]]:
+    """What a new instance reads at one place, in any order: a pinned ref by its secret and version as
+    named, one at "latest" or unset by its secret id alone (the same secret's newest version either way)."""
+    return sorted((ref.secret, ref.version) if ref.pinned else (_secret_id(ref), "latest") for ref in refs)
 
 
 def may_hold(ref: SecretRef, kind: str) -> bool:

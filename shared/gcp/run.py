@@ -768,7 +768,8 @@ def _secret_refs(proto: Any) -> tuple[SecretRef, ...]:
     """The secrets the revision reads (k8s_min.proto): each container's env vars whose `values` oneof is
     `value_source` (EnvVarSource.secret_key_ref: SecretKeySelector `secret`, `version`), then each volume
     whose `volume_type` is `secret` (SecretVolumeSource `secret`; one ref per VersionToPath item, with
-    its `version`; no items: "a file whose name is the secret", its version not given, read as latest)."""
+    its `version` and `path`, the file the item is read from; no items: "a file whose name is the
+    secret", no path nor version given, read as latest)."""
     refs = [SecretRef(env=e.name, secret=e.value_source.secret_key_ref.secret,
                       version=e.value_source.secret_key_ref.version)
             for c in proto.containers for e in c.env
@@ -777,7 +778,8 @@ def _secret_refs(proto: Any) -> tuple[SecretRef, ...]:
         if volume.WhichOneof("volume_type") != "secret":
             continue
         items = volume.secret.items or [None]
-        refs.extend(SecretRef(volume=volume.name, secret=volume.secret.secret, version=item.version if item else "")
+        refs.extend(SecretRef(volume=volume.name, secret=volume.secret.secret, version=item.version if item else "",
+                              path=item.path if item else "")
                     for item in items)
     return tuple(refs)
 

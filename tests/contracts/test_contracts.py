@@ -155,5 +155,5 @@ def test_the_secrets_a_revision_reads_come_back_by_name_and_version(standin_env,
     assert revision.secrets == (
         SecretRef(env="DB_PASSWORD", secret="ledger-db-password", version="4"),
         SecretRef(env="DATABASE_URL", secret="projects/shared-prod/secrets/ledger-url", version="latest"),
-        SecretRef(volume="config", secret="ledger-config", version="7"),
+        SecretRef(volume="config", secret="ledger-config", version="7", path="app.json"),
         SecretRef(volume="tls", secret="ledger-tls", version=""))

@@ -223,7 +223,8 @@ def test_plain_env_values_are_read_from_every_container_and_a_secrets_never():
 
 def test_the_secrets_a_revision_reads_are_read_by_name_and_version_never_by_value():
     """EnvVarSource.secret_key_ref (SecretKeySelector `secret`, `version`) and SecretVolumeSource (`secret`,
-    items[].version; no items: one file, no version given), google/cloud/run/v2/k8s_min.proto."""
+    items[].version and items[].path, one ref per item; no items: one file, no version given),
+    google/cloud/run/v2/k8s_min.proto."""
     def secret(name: str, version: str) -> run_v2.EnvVarSource:
         return run_v2.EnvVarSource(secret_key_ref=run_v2.SecretKeySelector(secret=name, version=version))
 
@@ -234,7 +235,8 @@ def test_the_secrets_a_revision_reads_are_read_by_name_and_version_never_by_valu
                                               "projects/other/secrets/api-token", "latest"))])],
         volumes=[run_v2.Volume(name="tls", secret=run_v2.SecretVolumeSource(secret="tls-cert")),
                  run_v2.Volume(name="config", secret=run_v2.SecretVolumeSource(
-                     secret="app-config", items=[run_v2.VersionToPath(path="app.json", version="12")])),
+                     secret="app-config", items=[run_v2.VersionToPath(path="app.json", version="12"),
+                                                  run_v2.VersionToPath(path="flags.json", version="latest")])),
                  run_v2.Volume(name="cloudsql", cloud_sql_instance=run_v2.CloudSqlInstance(instances=["p:r:i"]))])
 
     revision = revision_from_proto(run_v2.Revision.pb(proto))
@@ -242,5 +244,6 @@ def test_the_secrets_a_revision_reads_are_read_by_name_and_version_never_by_valu
     assert revision.secrets == (SecretRef(env="DB_PASSWORD", secret="db-password", version="4"),
                                 SecretRef(env="API_TOKEN", secret="projects/other/secrets/api-token", version="latest"),
                                 SecretRef(volume="tls", secret="tls-cert", version=""),
-                                SecretRef(volume="config", secret="app-config", version="12"))
-    assert [r.pinned for r in revision.secrets] == [True, False, False, True]
+                                SecretRef(volume="config", secret="app-config", version="12", path="app.json"),
+                                SecretRef(volume="config", secret="app-config", version="latest", path="flags.json"))
+    assert [r.pinned for r in revision.secrets] == [True, False, False, True, False]

@@ -40,8 +40,10 @@ def digests(revision: Revision) -> tuple[str, ...] | None:
     return found if revision.images and len(found) == len(revision.images) else None
 
 
-def _secrets(revision: Revision) -> list[tuple[str, str, str, str]]:
-    return sorted((r.env, r.volume, r.secret, r.version) for r in revision.secrets)
+def _secrets(revision: Revision) -> list[tuple[str, str, str, str, str]]:
+    """Every secret the revision reads, where and at which version, in any order: a volume's items told
+    apart by their paths (SecretRef.path: VersionToPath.path, the file the application opens)."""
+    return sorted((r.env, r.volume, r.path, r.secret, r.version) for r in revision.secrets)
 
 
 def differences(before: Revision, after: Revision) -> list[str]:
