@@ -200,8 +200,9 @@ class CallPolicy:
         and every attempt's deadline is cut to what is left of total_timeout, and no more than `attempts`
         attempts of call_timeout each, with the longest backoff between them, are made. The budgets count
         this (sweep_budget.py, tests/infra/test_settings.py), so a change to the policy moves them;
-        tests/unit/test_call_retry.py drives the loop to it. (An attempt that reads several pages gives each
-        page its deadline: it is not bounded by this, see logging.py and monitoring.py.)"""
+        tests/unit/test_call_retry.py drives the loop to it. An attempt that reads several pages (ListLogEntries,
+        ListTimeSeries, ListRevisions) is bounded by it too: its pages share the attempt's deadline
+        (`WaitDeadline.page_timeout`)."""
         return min(self.total_timeout, self.attempts * self.call_timeout + (self.attempts - 1) * self.max_backoff)
 
 
@@ -244,6 +245,26 @@ class WaitDeadline:
         left = self.left(now)
         return replace(policy, call_timeout=min(policy.call_timeout, left),
                        total_timeout=min(policy.total_timeout, left))
+
+    def page_timeout(self, pages_read: int, now: float | None = None) -> float:
+        """The RPC deadline of the next page of a read whose pages share this deadline (the attempt's, as
+        call_with_retry gives it): what is left of it. With nothing left, raises google-api-core's
+        DeadlineExceeded, the error a page cut at its own RPC deadline raises too (from_grpc_error maps
+        DEADLINE_EXCEEDED to it), so either way the read is a transient fault: retried within the call's
+        total, then redelivered; its `pages_read` pages are never handed on as the whole answer.
+
+        Why: the GAPIC pagers give every page the same float timeout, each page a fresh deadline
+        (pagers.py `ListLogEntriesPager.pages` / `ListTimeSeriesPager.pages` / `ListRevisionsPager.pages`
+        pass `self._timeout` to each call; gapic_v1/method.py `_prepare_call` makes a float a new
+        `TimeToDeadlineTimeout` per call), and the wire modules copied that: a read of N pages ran up to N
+        attempt deadlines, past `CallPolicy.longest_run`, which the budgets count it at."""
+        left = self.left(now)
+        if left <= 0.0:
+            from google.api_core.exceptions import DeadlineExceeded
+
+            raise DeadlineExceeded(f"the read's {self.seconds:g}s deadline ran out after {pages_read} page(s), "
+                                   "with more to read (a next_page_token): the answer is incomplete and not used")
+        return left
 
     def sleep_before_poll(self, delay: float, reserve: float, now: float | None = None) -> float | None:
         """How long to sleep before the next poll: `delay`, cut so that at least `reserve` seconds (one

@@ -2,7 +2,9 @@
 
 One ListLogEntries query, newest first, read page by page only until `max_entries`: the
 caller's filter carries its own timestamp bounds, and the read is never unbounded. The whole
-read is retried on transient faults (a fault on page two re-runs the query from page one).
+read is retried on transient faults (a fault on page two re-runs the query from page one), and
+its pages share each attempt's deadline (shared/gcp/logging_wire.py), so a read ends within the
+call policy's total however many pages it follows.
 Google libraries are imported on first use, to keep cold starts short.
 """
 from __future__ import annotations
@@ -109,23 +111,22 @@ class CloudLoggingAdapter(_LoggingClient):
         ListLogEntriesResponse.next_page_token, google/logging/v2/logging.proto). So an empty
         first page is not "nothing matched". After MAX_SEARCH_PAGES pages with a token still
         given and fewer entries found, the search is reported unfinished (SEARCH_INCOMPLETE),
-        never as a short answer."""
-        from google.cloud.logging_v2.types import ListLogEntriesRequest
+        never as a short answer. The pages share the attempt's deadline (shared/gcp/logging_wire.py):
+        a search still paging when it runs out is a transient DeadlineExceeded, not an answer."""
         from google.protobuf.json_format import MessageToDict
 
         if not 1 <= max_entries <= MAX_PAGE_SIZE:
             raise PermanentError(f"max_entries must be 1..{MAX_PAGE_SIZE}, got {max_entries}", code="INVALID_ARGUMENT")
 
         def read(timeout: float) -> list[tuple[datetime, dict[str, Any]]]:
-            request = ListLogEntriesRequest(resource_names=[f"projects/{project}"], filter=filter,
-                                            order_by="timestamp desc", page_size=max_entries)
-            pager = self._logging().list_log_entries(request=request, retry=None, timeout=timeout)
+            calls = self._calls()
+            request = calls.Request(resource_names=[f"projects/{project}"], filter=filter,
+                                    order_by="timestamp desc", page_size=max_entries)
             found: list[tuple[datetime, dict[str, Any]]] = []
             entries = 0
-            for pages, page in enumerate(pager.pages, start=1):
-                for entry in itertools.islice(page.entries, max_entries - entries):
+            for pages, page in enumerate(calls.pages(request, timeout), start=1):
+                for raw in itertools.islice(page.entries, max_entries - entries):
                     entries += 1
-                    raw = type(entry).pb(entry)
                     if raw.WhichOneof("payload") == "json_payload":
                         found.append((raw.timestamp.ToDatetime(tzinfo=timezone.utc), MessageToDict(raw.json_payload)))
                 if entries >= max_entries or not page.next_page_token:

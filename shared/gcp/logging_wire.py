@@ -15,9 +15,10 @@ What is kept, so that the server sees the same call (google-cloud-logging 3.17.0
     `DEFAULT_CLIENT_INFO`, added by `gapic_v1.method.wrap_method`); the method adds no routing
     header (client.py `list_log_entries` passes the caller's metadata as it is);
   - the universe-domain check (`_validate_universe_domain`), made once, when the call is built;
-  - retry and timeout as the adapter asked GAPIC for them: `retry=None` (the adapter retries the
-    whole read, endpoints.call_with_retry) and its call timeout as each page's deadline (the pager
-    passes the same `timeout` to every page's call, pagers.py `ListLogEntriesPager.pages`);
+  - no retry of its own, as the adapter asked GAPIC (`retry=None`: the adapter retries the whole read,
+    endpoints.call_with_retry); one deliberate difference: the read's pages share the attempt's deadline
+    (`timeout`), each page given what is left of it (`WaitDeadline.page_timeout`), where the pager gives
+    every page the whole `timeout` (pagers.py `ListLogEntriesPager.pages`), so N slow pages ran N deadlines;
   - errors mapped as GAPIC maps them (`google.api_core.exceptions.from_grpc_error`, shared/gcp/wire.py);
   - the pages, as `ListLogEntriesPager.pages` reads them, and only as far as the caller asks: the
     same request again with `page_token` set to the last answer's `next_page_token` while that is
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from shared.gcp.endpoints import WaitDeadline
 from shared.gcp.wire import unary
 
 METHOD = "/google.logging.v2.LoggingServiceV2/ListLogEntries"
@@ -53,13 +55,18 @@ class LoggingWire:
 
     def pages(self, request: Any, timeout: float | None) -> Iterator[Any]:
         """Each page's ListLogEntriesResponse (plain protobuf), the next one asked for only when the
-        caller advances. `request` is left as it is: later pages are asked on a copy."""
+        caller advances. `request` is left as it is: later pages are asked on a copy. The pages share
+        `timeout`, counted from the first page's call: a later page is given what is left of it, and
+        none is asked once it is spent (DeadlineExceeded, `WaitDeadline.page_timeout`)."""
+        deadline = WaitDeadline.starting(timeout) if timeout is not None else None
         page = unary(self._stub, request, timeout, self.metadata)
         yield page
         if page.next_page_token:
             following = self.Request()
             following.CopyFrom(request)
+            pages = 1
             while page.next_page_token:
                 following.page_token = page.next_page_token
-                page = unary(self._stub, following, timeout, self.metadata)
+                page = unary(self._stub, following, deadline.page_timeout(pages) if deadline else None, self.metadata)
+                pages += 1
                 yield page

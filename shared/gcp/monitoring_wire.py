@@ -19,11 +19,12 @@ What is kept, so that the server sees the same call (google-cloud-monitoring 2.3
     metadata) and the routing header `x-goog-request-params: name=projects/...`
     (client.py `list_time_series`: `routing_header.to_grpc_metadata((("name", request.name),))`);
   - the universe-domain check (`_validate_universe_domain`), made once, when the call is built;
-  - retry and timeout as the adapter asked GAPIC for them: no retry of its own (`retry=None`;
-    the adapter retries the whole query, endpoints.call_with_retry) and a deadline of the
-    adapter's call timeout on each page (the pager passes the same `timeout` to every page's call,
-    pagers.py `ListTimeSeriesPager.pages`; a float becomes a `TimeToDeadlineTimeout` per call,
-    gapic_v1/method.py `_prepare_call`);
+  - no retry of its own, as the adapter asked GAPIC (`retry=None`; the adapter retries the whole
+    query, endpoints.call_with_retry); one deliberate difference: the pages share the attempt's
+    deadline (`timeout`), each given what is left of it (`WaitDeadline.page_timeout`), where the pager
+    gives every page the whole `timeout` (pagers.py `ListTimeSeriesPager.pages`; a float becomes a
+    new `TimeToDeadlineTimeout` per call, gapic_v1/method.py `_prepare_call`), so N slow pages ran N
+    deadlines, past the call's total;
   - errors mapped as GAPIC maps them (`google.api_core.exceptions.from_grpc_error`, shared/gcp/wire.py);
   - every page, as `ListTimeSeriesPager.pages` reads them: the same request again with
     `page_token` set to the last answer's `next_page_token` while that is not empty ("If there
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.gcp.endpoints import WaitDeadline
 from shared.gcp.wire import unary
 
 METHOD = "/google.monitoring.v3.MetricService/ListTimeSeries"
@@ -70,15 +72,19 @@ class MonitoringWire:
 
     def pages(self, request: Any, timeout: float | None) -> list[Any]:
         """Every page's ListTimeSeriesResponse (plain protobuf), in order. `request` is a plain
-        ListTimeSeriesRequest, left as it is: later pages are asked on a copy (as the pager does)."""
+        ListTimeSeriesRequest, left as it is: later pages are asked on a copy (as the pager does). The
+        pages share `timeout`, counted from the first page's call: a later page is given what is left,
+        and none is asked once it is spent (DeadlineExceeded, `WaitDeadline.page_timeout`)."""
         metadata = self.metadata(request.name)
+        deadline = WaitDeadline.starting(timeout) if timeout is not None else None
         pages = [unary(self._stub, request, timeout, metadata)]
         if pages[-1].next_page_token:
             following = type(request)()
             following.CopyFrom(request)
             while pages[-1].next_page_token:
                 following.page_token = pages[-1].next_page_token
-                pages.append(unary(self._stub, following, timeout, metadata))
+                pages.append(unary(self._stub, following, deadline.page_timeout(len(pages)) if deadline else None,
+                                   metadata))
         return pages
 
     def time_series(self, request: Any, timeout: float | None) -> list[Any]:

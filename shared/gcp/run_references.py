@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.gcp.endpoints import CallPolicy, call_with_retry, run_revisions_client
+from shared.gcp.endpoints import CallPolicy, WaitDeadline, call_with_retry, run_revisions_client
 
 
 class ServiceReferences(BaseModel):
@@ -36,8 +36,21 @@ class CloudRunReferences:
         def fetch(timeout: float) -> list[Any]:
             if self._client is None:
                 self._client = run_revisions_client()
-            return list(self._client.list_revisions(parent=service_name, retry=None,
-                                                    timeout=timeout))
+            # Page by page, each call made here: the pager would give every page the whole `timeout`
+            # (pagers.py `ListRevisionsPager.pages`), so the pages share it instead (`page_timeout`). A
+            # call returns a pager holding its first page; its fields are that page's (`__getattr__`).
+            deadline = WaitDeadline.starting(timeout)
+            revisions: list[Any] = []
+            token, pages = "", 0
+            while True:
+                page = self._client.list_revisions(request={"parent": service_name, "page_token": token},
+                                                   retry=None,
+                                                   timeout=deadline.page_timeout(pages) if pages else timeout)
+                pages += 1
+                revisions.extend(page.revisions)
+                token = page.next_page_token
+                if not token:
+                    return revisions
 
         revisions = call_with_retry(fetch, what=f"ListRevisions {service_name}", policy=self._policy,
                                     needs=self.iam_permissions["references"])

@@ -18,7 +18,9 @@ What is kept, so that the server sees the same call:
     (api_core operations_v1.OperationsClient.get_operation);
   - errors mapped as GAPIC maps them (`google.api_core.exceptions.from_grpc_error`, what
     `grpc_helpers._wrap_unary_errors` raises), so shared.errors.classify reads them as before;
-  - every page of ListRevisions, as iterating the GAPIC pager does (`next_page_token`).
+  - every page of ListRevisions, as iterating the GAPIC pager does (`next_page_token`), except that the
+    pages share the read's deadline, each given what is left of it (`WaitDeadline.page_timeout`), where
+    the pager gives every page the whole timeout (pagers.py `ListRevisionsPager.pages`).
 The client's universe-domain check runs once, when the calls are built. The logging interceptor
 only logs when Google's client debug logging is switched on (GOOGLE_SDK_PYTHON_LOGGING_SCOPE);
 these calls do not log. tests/unit/test_run_wire.py checks each request and its metadata against
@@ -29,6 +31,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+from shared.gcp.endpoints import WaitDeadline
 from shared.gcp.wire import unary
 
 _LOCATION = re.compile(r"^projects/[^/]+/locations/(?P<location>[^/]+)(?:/.*)?$")
@@ -86,13 +89,16 @@ class RunWire:
                      self._metadata(self._services_info, name))
 
     def list_revisions(self, parent: str, timeout: float) -> list[Any]:
-        """Every revision of `parent`, page after page."""
+        """Every revision of `parent`, page after page, within `timeout` in all: a later page is given what
+        is left of it, and none is asked once it is spent (DeadlineExceeded, `WaitDeadline.page_timeout`)."""
         metadata = self._metadata(self._revisions_info, parent)
+        deadline = WaitDeadline.starting(timeout)
         revisions: list[Any] = []
-        token = ""
+        token, pages = "", 0
         while True:
-            page = unary(self._list_revisions, self.ListRevisionsRequest(parent=parent, page_token=token), timeout,
-                         metadata)
+            page = unary(self._list_revisions, self.ListRevisionsRequest(parent=parent, page_token=token),
+                         deadline.page_timeout(pages) if pages else timeout, metadata)
+            pages += 1
             revisions.extend(page.revisions)
             token = page.next_page_token
             if not token:

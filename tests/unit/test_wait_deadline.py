@@ -38,6 +38,25 @@ def test_a_polls_deadline_is_its_cap_or_what_is_left(now, cap, timeout):
     assert WaitDeadline.starting(120.0, now=0.0).poll_timeout(cap, now) == pytest.approx(timeout)
 
 
+@pytest.mark.parametrize("now, pages_read, timeout", [(0.0, 1, 10.0), (3.0, 1, 7.0), (9.99, 4, 0.01),
+                                                      (10.0, 5, None), (14.0, 2, None)])
+def test_a_later_pages_deadline_is_what_is_left_of_the_reads_and_none_is_asked_past_it(now, pages_read, timeout):
+    """The pages of one read share its attempt's deadline (10 s here): a later page is given what is left, and
+    with nothing left no page is asked; the read fails as a DEADLINE_EXCEEDED, transient (retried within the
+    call's total, then redelivered), its pages read so far never the answer. Before, each page was given the
+    whole 10 s (the GAPIC pagers' way), so N slow pages ran N deadlines."""
+    from shared.errors import classify
+
+    deadline = WaitDeadline.starting(10.0, now=0.0)
+    if timeout is not None:
+        assert deadline.page_timeout(pages_read, now) == pytest.approx(timeout)
+        return
+    with pytest.raises(Exception, match=f"after {pages_read} page") as raised:
+        deadline.page_timeout(pages_read, now)
+    assert endpoints.status_code(raised.value) == "DEADLINE_EXCEEDED"
+    assert isinstance(classify(raised.value), TransientError)
+
+
 @pytest.mark.parametrize("now", [0.0, 100.0, 250.0, 257.0, 260.0, 270.0, 285.0, 288.0, 290.0, 295.0, 299.0, 299.99])
 def test_a_poll_with_its_retries_ends_within_the_wait(now):
     deadline = WaitDeadline.starting(300.0, now=0.0)
