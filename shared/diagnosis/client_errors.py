@@ -23,9 +23,23 @@ input, expired sessions, scanners' 404s), which a steady 10 % of 404s keeps and 
 - the rise counts when the share since exceeds the share before by RISE at least, and the 4xx seen would
   come by chance at most RISE_CHANCE of the time were the share still the one before (the binomial tail of
   still_failing.at_most, each request on its own: an assumption, UNCONFIRMED, as there);
-- with fewer than `min_requests` requests before, there is no share to compare with, and nothing is said:
-  a service that began within the lookback has no background to tell a rise from (left to the other
-  checks; a wrong `healthy` there is not ruled out).
+- with fewer than `min_requests` requests before (a quiet service: an internal tool a few staff use, a
+  night's trickle; or one begun within the lookback), its own share is too few requests to be told from
+  chance, and taking none as a share of 0 or one 404 in two as 50 % would say a rise where there is none,
+  or none where most callers are refused. So the few requests read are weighed with a conservative
+  background (`PRIOR_SHARE`, 20 %) counted as `min_requests` requests more (the mean of a beta prior on
+  the share, updated by the requests read: with none read, 20 %; 0 of 15, 11 %; 8 of 10, 40 %), and the
+  same rise and chance are asked of it. A background that high lets no usual share of 404s or expired
+  sessions pass for a failure by itself, while the refusals this check is for (most callers refused: 2 in
+  3 in the session-store scenario) are far above it, and at 20 requests 9 of them refused is already
+  beyond chance (the binomial tail). Before, nothing was said with so few requests before, and a latency
+  alert on a quiet service whose requests now fail fast as 403 read `healthy`
+  (sandbox/scenarios/latency_cleared_quiet_service_fast_403s.yaml).
+
+The count is one for both paths (`client_errors`, `client_share`): the verification sweep reads it too
+(judging.client_errors_rose), against its own bar of a rise, and so counts a no-status class as the alert
+path does (a rollback whose 500s became answers with no status was verified: a request answered with no
+status is no more served after an action than before one).
 """
 from __future__ import annotations
 
@@ -37,6 +51,10 @@ from shared.diagnosis.still_failing import at_most
 RISE = 0.05
 # The chance, at most, that the 4xx since would come with the share before unchanged.
 RISE_CHANCE = 0.01
+# With fewer than `min_requests` requests before the incident: the share a service is taken to have at most
+# as its usual background of 4xx (a choice, not a measured fact: a steady fifth of refused requests is not
+# called a rise), weighed as `min_requests` requests beside the few read (`usual_share`).
+PRIOR_SHARE = 0.2
 
 
 # The classes of an HTTP status; "unknown" is a series with no class label (Facts._request_series).
@@ -50,6 +68,20 @@ def client_errors(requests: Requests) -> float:
     return max(0.0, requests.by_class.get("4xx", 0.0) - requests.by_code.get("429", 0.0)) + other
 
 
+def client_share(requests: Requests) -> float:
+    """The share of the requests `client_errors` counts (0 with none): the alert path's and the sweep's."""
+    return client_errors(requests) / requests.total if requests.total else 0.0
+
+
+def usual_share(failed: float, total: float, min_requests: int) -> float:
+    """The 4xx share taken as a service's usual from `failed` of `total` requests before the incident: with
+    `min_requests` or more, its own, as (failed + 1) / (total + 2) (one 404 after none is no rise); with
+    fewer, weighed with `PRIOR_SHARE` counted as `min_requests` requests (module docstring)."""
+    if total >= min_requests:
+        return (failed + 1) / (total + 2)
+    return (failed + PRIOR_SHARE * min_requests) / (total + min_requests)
+
+
 def _counted(code: str) -> bool:
     """A response code `client_errors` counts, for the summary's list (a status 0: no answer)."""
     return (code.startswith("4") and code != "429") or code == "0"
@@ -57,25 +89,30 @@ def _counted(code: str) -> bool:
 
 def client_errors_risen(facts: Facts, window: Window) -> str:
     """Why the requests in `window`, clean of 5xx and 429, do not show the service serving its callers,
-    because its 4xx rose well over its share before the incident ("" if they did not, or there is no
-    share before to compare with)."""
+    because its 4xx rose well over its share before the incident, or over a conservative background with
+    too few requests before to measure it (`usual_share`; "" if they did not)."""
     before = facts.requests(facts.before)
-    if before.total < facts.s.min_requests:
-        return ""
     now = facts.requests(window)
     if not now.total:
         return ""
     failed, failed_before = client_errors(now), client_errors(before)
-    usual = (failed_before + 1) / (before.total + 2)
+    usual = usual_share(failed_before, before.total, facts.s.min_requests)
     share = failed / now.total
     if share < usual + RISE or _chance_at_least(round(failed), round(now.total), usual) > RISE_CHANCE:
         return ""
     codes = ", ".join(f"{count:.0f} {code}" for code, count in sorted(now.by_code.items(), key=lambda c: -c[1])
                       if _counted(code) and count)
     return (f"its 4xx rose to {share:.0%} of its requests in {window} ({failed:.0f} of {now.total:.0f}: {codes}), "
-            f"from {failed_before / before.total:.1%} before the incident ({failed_before:.0f} of "
-            f"{before.total:.0f} in {facts.before}): the requests may be failing fast as client errors, which the "
-            "share of 5xx and 429 and the p99 do not show")
+            f"from {_before_words(failed_before, before.total, facts.s.min_requests, facts.before)}: the requests "
+            "may be failing fast as client errors, which the share of 5xx and 429 and the p99 do not show")
+
+
+def _before_words(failed: float, total: float, min_requests: int, before: Window) -> str:
+    """The share before, as the summary says it: measured, or weighed with PRIOR_SHARE from too few."""
+    if total >= min_requests:
+        return f"{failed / total:.1%} before the incident ({failed:.0f} of {total:.0f} in {before})"
+    return (f"{failed:.0f} of {total:.0f} requests in {before} before the incident, fewer than {min_requests} and so "
+            f"weighed with a usual background of {PRIOR_SHARE:.0%} as {usual_share(failed, total, min_requests):.1%}")
 
 
 def _chance_at_least(k: int, n: int, p: float) -> float:

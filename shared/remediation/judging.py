@@ -78,6 +78,7 @@ from enum import Enum
 
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.config import DiagnosisSettings, VerificationSettings
+from shared.diagnosis.client_errors import client_share
 from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, MetricResult, Service, TrafficTarget,
                                        at_micros, micros, short_name, split_text)
 from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, hms, whole_until,
@@ -1425,11 +1426,16 @@ def _callers(facts: Facts, record: ActionRecord, ratio: float, error_ratio: floa
 
 def client_errors_rose(facts: Facts, record: ActionRecord, alert: AlertContext | None) -> str:
     """Why clean requests since the action settled do not show recovery, because the share of client
-    errors (4xx, 429 left out: it is counted with the 5xx as a refusal) rose by more than the share of
-    failures the check calls clean ("" if not). Cloud Run's request_count carries every answered request
-    with its `response_code` and `response_code_class` ("2xx", "4xx", "5xx": the metric's labels, Cloud
-    Monitoring's list of Google Cloud metrics, run.googleapis.com/request_count), so the
-    mix of answers is read, not only the 5xx in it. A rollback to a revision that lacks a route the
+    errors (4xx, 429 left out: it is counted with the 5xx as a refusal; and answers of a class no HTTP status
+    has, a client gone before its answer if recorded so) rose by more than the share of failures the check
+    calls clean ("" if not). They are counted as the alert path counts them (client_errors.client_share,
+    one count): before, the sweep left the no-status class out, and a rollback whose 500s became a third of
+    answers with no status was `verified` where the diagnosis would not call the same requests healthy.
+    Only the bar of a rise differs, and why: the sweep measures against its own action's minutes before
+    (below), the alert path against the lookback before the incident, binomially (client_errors_risen).
+    Cloud Run's request_count carries every answered request with its `response_code` and
+    `response_code_class` ("2xx", "4xx", "5xx": the metric's labels, Cloud Monitoring's list of Google
+    Cloud metrics, run.googleapis.com/request_count), so the mix of answers is read, not only the 5xx in it. A rollback to a revision that lacks a route the
     clients call since the deploy turns that route's 5xx into 404s: the 5xx share is clean, the callers
     still fail. Measured against the service's own share before the action (`read_before`: the lookback
     before it, the incident's minutes included, when those calls were answered 5xx; with fewer than
@@ -1443,31 +1449,26 @@ def client_errors_rose(facts: Facts, record: ActionRecord, alert: AlertContext |
     now = facts.requests(facts.recent_since_incident)
     if not now.total:
         return ""
-    share_now = _client_share(now)
+    share_now = client_share(now)
     bar = health_bar(alert, facts.s).error_ratio
     before = read_before(facts, record)
     if before is None:
         if share_now <= bar:
             return ""
-        return (f"{share_now:.1%} of its requests are 4xx since (429 left out), above {bar:.1%}, the share of failures "
-                f"called clean, with no share before to tell it from ({before_unknown(facts, record)}): whether "
+        return (f"{share_now:.1%} of its requests are 4xx since (429 left out, no-status answers in), above "
+                f"{bar:.1%}, the share of failures called clean, with no share before to tell it from "
+                f"({before_unknown(facts, record)}): whether "
                 "failures turned into client errors cannot be told")
     then = facts.requests(before)
-    share_then = _client_share(then)
+    share_then = client_share(then)
     if share_now - share_then <= max(bar, _CLIENT_RISE * share_then):
         return ""
-    return (f"the mix of answers changed: {share_now:.1%} of its requests are 4xx since (429 left out), against "
-            f"{share_then:.1%} of {then.total:.0f} in {before} {_read_before_words(facts, record, before)} (a rise "
+    return (f"the mix of answers changed: {share_now:.1%} of its requests are 4xx since (429 left out, no-status "
+            f"answers in), against {share_then:.1%} of {then.total:.0f} in {before} "
+            f"{_read_before_words(facts, record, before)} (a rise "
             f"above {bar:.1%}, the share of failures called clean, and above half the share before): failures that "
             "turned into client errors (a route the revision served to lacks, say) are not a recovery; request_count "
             "by response_code_class shows them")
-
-
-def _client_share(requests) -> float:
-    """The share of 4xx answers other than 429."""
-    if not requests.total:
-        return 0.0
-    return (requests.by_class.get("4xx", 0) - requests.by_code.get("429", 0)) / requests.total
 
 
 def slower_than_before(facts: Facts, record: ActionRecord) -> str:
