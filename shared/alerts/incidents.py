@@ -849,7 +849,8 @@ class Incident(BaseModel):
         a `healthy` judged at backend's bar on frontend, a write on frontend for a condition that may be
         another's forecast. Every comparison shared/alerts/label_filters.py reads counts: an equality, a
         `one_of`, `starts_with`, `ends_with`, `has_substring`, `monitoring.regex.full_match`, a Logging
-        `=~`, and `!=` or `!~` (which exclude)."""
+        `=~` or `:` (has), and `!=`, `!~`, a `NOT` or `-` before a comparison, and `NOT (...)` over alternatives
+        (which exclude)."""
         by_label: dict[str, list[LabelTest]] = {}
         for test in self._selected_by_condition():
             by_label.setdefault(test.label, []).append(test)

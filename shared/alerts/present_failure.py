@@ -201,14 +201,29 @@ _PROMQL_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 # instant was when the policy was written. `@ start()` and `@ end()` are not pinned here: "For an instant query,
 # start() and end() both resolve to the evaluation time" (same page), and an alerting condition is evaluated as one
 # (UNCONFIRMED for Cloud Monitoring's PromQL, whose pages read name neither `@` nor start()/end()). A label value in
-# quotes ("a@1") is no modifier.
+# quotes ("a@1") is no modifier, nor one in a comment (`_promql_syntax`: before, a quote in a comment, `# don't`, read
+# as opening a string, hid an `@ 1609746000` after it, and the alert acted).
 _PROMQL_AT = re.compile(r"@\s*([+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)(?![\w.])")
-_PROMQL_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
+
+
+# What of a PromQL query is no syntax: its quoted strings ("Strings may be specified as literals in double quotes,
+# single quotes or backticks", Prometheus, "Querying basics"; a label value `path="/v1/[2h]"`) and its comments ("PromQL
+# supports line comments that start with #", same page), read left to right so that a quote inside a comment, or a
+# `#` inside a quote, is the other's text. Blanked, a range or offset written inside one is not read as the query's.
+_PROMQL_TEXT = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|`[^`]*`|#[^\n]*')
+
+
+def _promql_syntax(query: str) -> str:
+    """`query` with its quoted strings emptied and its comments removed (`_PROMQL_TEXT`). A quote left open is kept as
+    it is, so a range after it is still read (held), never hidden."""
+    return _PROMQL_TEXT.sub(lambda m: "" if m.group(0).startswith("#") else m.group(0)[0] * 2, query)
 
 
 def _longest_range(query: str) -> tuple[str, float] | None:
     """The longest range a PromQL query reads back (a range vector's or a subquery's range, an offset), as written
-    (`[24h]`, `offset 1d`) and in seconds, or None when it reads none."""
+    (`[24h]`, `offset 1d`) and in seconds, or None when it reads none. A `[2h]` or `offset 1d` inside a quoted label
+    value or a comment is none (`_promql_syntax`): before, it held an alert whose query reads five minutes."""
+    query = _promql_syntax(query)
     found = [(f"[{m.group(1)}]", m.group(1)) for m in _PROMQL_RANGE.finditer(query)]
     found += [(f"offset {m.group(1)}", m.group(1)) for m in _PROMQL_OFFSET.finditer(query)]
     ranges = [(written, sum(int(n) * _PROMQL_UNITS[unit] for n, unit in _PROMQL_PART.findall(duration)))
@@ -218,7 +233,7 @@ def _longest_range(query: str) -> tuple[str, float] | None:
 
 def _pinned_time(query: str) -> str:
     """The first `@ <timestamp>` of a PromQL query as written (`@ 1609746000`), or "" when it pins none."""
-    found = _PROMQL_AT.search(_PROMQL_QUOTED.sub('""', query))
+    found = _PROMQL_AT.search(_promql_syntax(query))
     return f"@ {found.group(1)}" if found else ""
 
 

@@ -18,7 +18,8 @@ from shared.alerts.reasons import not_managed
 from shared.config import Config
 from shared.diagnosis.collection import Readers, Users, collect, epoch_to_datetime, users_of
 from shared.diagnosis.diagnose import RULE_SET, diagnose
-from shared.diagnosis.evidence import CONDITION_UNSTATED, AlertContext, EvidenceBundle, EvidenceItem, Service, short_name
+from shared.diagnosis.evidence import (CONDITION_UNSTATED, AlertContext, EvidenceBundle, EvidenceItem, MetricResult, Service,
+                                      micros, short_name)
 from shared.diagnosis.signatures import Diagnosis, Signature
 
 # Cloud Run's URLs (cloud.google.com/run/docs/triggering/https-request): the deterministic form
@@ -155,6 +156,51 @@ def by_number_held(connector: str, found: Users, diagnosis: Diagnosis) -> str:
             + (f"; recommended: {diagnosis.recommendation}" if diagnosis.recommendation else "")
             + "; name the connector by project id in the service's revisions (gcloud run services update "
               "--vpc-connector projects/PROJECT_ID/locations/REGION/connectors/NAME) for Runwarden to tell")
+
+
+def connector_users_healthy(connector: str, results: list[ServiceResult], diagnosis: Diagnosis,
+                            incident: Incident) -> str:
+    """Why a connector's own alert whose every user is healthy still reaches a person, with the connector's own
+    evidence. `healthy` judges the users' requests; the alert measured the connector (its CPU, its instances at a
+    ceiling, its throughput: vpcaccess.googleapis.com/connector/*), which no request read bounds, as a service's
+    own CPU or memory alert is never `healthy` on its clean requests (health_bar). A connector at its ceiling or
+    CPU-bound has no headroom left for the next rise, and scaling it is one-way (its instance counts can only be
+    raised: "≥ the currently set", gcloud compute networks vpc-access connectors update), so a person decides:
+    answered `skipped`, which reaches nobody, the alert went unheard when no person's channel is on
+    its policy."""
+    shown = incident.metric_type or "its metric"
+    return (f"{diagnosis.summary}; but the alert ({incident.policy_name!r}) measured the connector itself ({shown}"
+            f"{_value_said(incident)}), which its users' clean requests do not answer: {_connector_said(connector, results)}"
+            "; nothing was done (scaling a connector is one-way): a person must decide whether it needs more room")
+
+
+def _value_said(incident: Incident) -> str:
+    value, bar = incident.observed_value, incident.threshold_value
+    return f", {value} against a bar of {bar}" if value and bar else ""
+
+
+def _connector_said(connector: str, results: list[ServiceResult]) -> str:
+    """What the users' reads show of the connector: its state, machine type and instance bounds, and the most
+    instances and the highest CPU p99 of a minute since the incident's start; "not read" when none shows it."""
+    bundle = next((r.bundle for r in results if r.bundle.connector is not None
+                   and short_name(r.bundle.connector.name) == short_name(connector)), None)
+    if bundle is None or bundle.connector is None:
+        return f"connector {short_name(connector)} was not read"
+    c, since = bundle.connector, micros(bundle.judged_since)
+    said = [f"connector {c.short_name} is {c.state}, {c.machine_type}, {c.min_instances} to {c.max_instances} instances"]
+    instances = _peak(bundle.connector_instances, since)
+    if instances is not None:
+        said.append(f"up to {instances:g} instance(s) since the incident began (of {c.max_instances})")
+    cpu = _peak(bundle.connector_cpu, since)
+    if cpu is not None:
+        said.append(f"CPU p99 up to {min(cpu, 1.0):.0%}")
+    return ", ".join(said)
+
+
+def _peak(result: MetricResult | None, since_us: int) -> float | None:
+    values = [float(v) for s in (result.series if result else ()) for at, v in zip(s.end_us, s.values)
+              if at >= since_us and isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return max(values, default=None)
 
 
 # --- combining the verdicts of the services behind a shared resource -----------------------------

@@ -775,6 +775,23 @@ def test_a_connector_alert_whose_metric_stopped_reporting_reaches_a_person(stand
     assert world.writes() == 0
 
 
+def test_a_connector_alert_whose_users_are_healthy_reaches_a_person_with_the_connectors_evidence(
+        standin_env, firestore, pubsub, project_id, anchor, capsys):
+    """The connector at its ceiling (3 of 3 instances), its one user healthy: nothing is done, and a person hears
+    of the connector's own state (alertleft: before, `skipped`, which reaches nobody)."""
+    world = _connector_world(standin_env, pubsub, project_id, anchor)
+
+    outcome = world.handle(world.alert("connector_alert_services_fine"))
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "every one is healthy" in outcome.reason, outcome.reason
+    assert ("connector api-conn is READY, e2-micro, 2 to 3 instances, up to 3 instance(s) since the incident began "
+            "(of 3), CPU p99 up to 63%") in outcome.reason, outcome.reason
+    assert "vpcaccess.googleapis.com/connector/instances, 3 against a bar of 2.5" in outcome.reason, outcome.reason
+    assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
+    assert world.writes() == 0
+
+
 def test_a_connector_alert_whose_only_managed_user_cannot_be_read_reaches_a_person(standin_env, firestore, pubsub,
                                                                                   project_id, anchor, capsys):
     """Cloud Run refuses `services.get` (PERMISSION_DENIED, ErrorInfo and all): the one managed service may

@@ -59,10 +59,24 @@ NOT_BACKEND = [
     'resource.labels.service_name !~ "^back"',
     'resource.labels.location = starts_with("europe-")',
     '(resource.labels.service_name = starts_with("checkout-") OR resource.labels.service_name = "cart")',
+    # alertleft: a negation by NOT or `-` (of one comparison, or of a group of alternatives) and Logging's `:` (has);
+    # each failed on main (no doubt raised).
+    'NOT resource.labels.service_name = "backend"',
+    'NOT resource.labels.service_name = starts_with("back")',
+    '-resource.labels.service_name = "backend"',
+    'NOT (resource.labels.service_name = "backend")',
+    'NOT (resource.labels.service_name = "backend" OR resource.labels.service_name = "cart")',
+    'NOT (resource.labels.service_name = one_of("backend", "cart") OR metric.labels.response_code = "404")',
+    'NOT (resource.label."service_name" = has_substring("ack"))',
+    'resource.labels.service_name : "checkout"',
+    'resource.labels.service_name:"front"',
+    'NOT resource.labels.service_name : "back"',
 ]
 NOT_BACKEND_IDS = ["starts-with", "starts-with-key-quoted", "ends-with", "has-substring", "regex-full-match",
                    "regex-full-match-is-whole", "logging-regex", "not-equal", "logging-not-regex",
-                   "location-starts-with", "either-of-two-forms"]
+                   "location-starts-with", "either-of-two-forms", "not-equal-by-not", "not-starts-with-by-not",
+                   "not-by-minus", "not-group-of-one", "not-group-of-alternatives", "not-group-beside-metric-label",
+                   "not-group-key-quoted", "has-other", "has-other-no-space", "not-has"]
 
 
 @pytest.mark.parametrize("selection", NOT_BACKEND, ids=NOT_BACKEND_IDS)
@@ -103,12 +117,25 @@ SELECTS_BACKEND = [
     '(resource.labels.service_name = starts_with("checkout-") OR resource.labels.service_name = "backend")',
     'resource.labels.service_name = monitoring.regex.full_match("(a+)+$")',
     'resource.labels.service_name = monitoring.regex.full_match("[unclosed")',
-    'NOT resource.labels.service_name = starts_with("back")',
-    'resource.labels.service_name : "checkout"',
+    # Controls (alertleft): a negation of another service, a negated group that is not read (joined by AND: it
+    # excludes backend only in that location; or holding another negation), a double negation, `:` selecting
+    # backend, `:*` (the label present), and NOT inside a quoted value.
+    'NOT resource.labels.service_name = starts_with("front")',
+    '-resource.labels.service_name = "frontend"',
+    'NOT (resource.labels.service_name = "frontend" OR resource.labels.service_name = "cart")',
+    'NOT (resource.labels.service_name = "backend" AND resource.labels.location = "asia-east1")',
+    'NOT (resource.labels.service_name = "cart" OR NOT resource.labels.service_name = "backend")',
+    'NOT resource.labels.service_name != "backend"',
+    'resource.labels.service_name : "back"',
+    'resource.labels.service_name:"END"',
+    'resource.labels.service_name:*',
+    'resource.labels.service_name = one_of("NOT (backend)", "backend")',
 ]
 SELECTS_BACKEND_IDS = ["starts-with", "ends-with", "has-substring", "regex-full-match", "regex-alternatives",
                        "logging-regex", "not-equal-other", "one-of-escaped-quote", "either-of-two-forms",
-                       "nested-quantifier-not-read", "bad-regex-not-read", "negated-not-read", "has-not-read"]
+                       "nested-quantifier-not-read", "bad-regex-not-read", "not-other-prefix", "minus-other",
+                       "not-group-others", "not-group-and-not-read", "not-group-nested-not-read", "double-negation",
+                       "has", "has-any-case", "has-anything", "not-in-quotes"]
 
 
 @pytest.mark.parametrize("selection", SELECTS_BACKEND, ids=SELECTS_BACKEND_IDS)

@@ -336,10 +336,11 @@ def test_a_database_up_absence_is_judged_on_database_up_read_back():
     assert bar.judged and bar.sql_up_needed
 
 
-@pytest.mark.parametrize("forecast, status", [(False, "skipped"), (True, "escalated")], ids=["current", "forecast"])
+@pytest.mark.parametrize("forecast, status", [(False, "escalated"), (True, "escalated")], ids=["current", "forecast"])
 def test_a_connector_forecast_whose_users_serve_cleanly_reaches_a_person(forecast, status):
-    """Through the pipeline: the connector alert whose one user serves cleanly is `healthy` (skipped) when
-    its instances are at their max now, and reaches a person when they are predicted to be."""
+    """Through the pipeline: the connector alert whose one user serves cleanly reaches a person when its
+    instances are predicted to be at their max, and when they are at it now: `healthy`, nothing done, and
+    escalated with the connector's own evidence (alertleft; before, `skipped`, which reaches nobody)."""
     import json
 
     from shared.pipeline import handle_alert
@@ -359,6 +360,8 @@ def test_a_connector_forecast_whose_users_serve_cleanly_reaches_a_person(forecas
     assert w.standins.vpcaccess.count("PatchConnector") == 0
     if forecast:
         assert "forecast condition" in outcome.reason, outcome.reason
+    else:
+        assert "measured the connector itself" in outcome.reason and "(of 3)" in outcome.reason, outcome.reason
 
 
 def _absent(condition: dict) -> None:
