@@ -87,6 +87,10 @@ class LogSpec(Spec):
     # requests only: the caller's httpRequest.userAgent; `uptime` is Cloud Monitoring's uptime checker's
     # (UPTIME_AGENT), a request sent by an uptime check rather than by one of the service's callers.
     user_agent: str | None = None
+    # requests only: httpRequest.protocol ("HTTP/1.1", "HTTP/2") and httpRequest.requestUrl (google/logging/type/
+    # http_request.proto); a gRPC call is HTTP/2 to /package.Service/Method (shared/diagnosis/grpc_calls.py).
+    protocol: str | None = None
+    url: str | None = None
     count: int = Field(default=1, ge=1, le=100_000)
     labels: dict[str, str] = Field(default_factory=dict)
 
@@ -114,8 +118,9 @@ class LogSpec(Spec):
                 raise ValueError("`line` is written to stdout or stderr")
             agent_entry(self.line)   # a JSON line's severity must be one Logging knows
         if not self.is_requests and (self.status is not None or self.latency is not None
-                                     or self.user_agent is not None):
-            raise ValueError("`status`, `latency` and `user_agent` belong to the requests log")
+                                     or self.user_agent is not None or self.protocol is not None
+                                     or self.url is not None):
+            raise ValueError("`status`, `latency`, `user_agent`, `protocol` and `url` belong to the requests log")
         return self
 
     @property
@@ -256,6 +261,7 @@ def _log_seeds(project: str, region: str, spec: LogSpec, anchor: datetime) -> li
                       resource_type="cloud_run_revision", resource_labels=resource, severity=severity,
                       text=text, json=payload, http_status=status, http_latency=spec.latency,
                       http_user_agent=UPTIME_AGENT if spec.user_agent == "uptime" else spec.user_agent,
+                      http_protocol=spec.protocol, http_request_url=spec.url,
                       labels=dict(spec.labels))
             for offset in spec.offsets()]
 

@@ -130,6 +130,8 @@ class EntrySeed:
     http_status: int | None = None        # httpRequest.status
     http_latency: timedelta | None = None  # httpRequest.latency
     http_user_agent: str | None = None    # httpRequest.userAgent
+    http_protocol: str | None = None      # httpRequest.protocol ("HTTP/1.1", "HTTP/2")
+    http_request_url: str | None = None   # httpRequest.requestUrl
     labels: Mapping[str, str] = field(default_factory=dict)
     insert_id: str = ""                   # assigned when empty
     operation: OperationSeed | None = None
@@ -155,8 +157,13 @@ def entry_from_seed(seed: EntrySeed) -> Any:
     if seed.operation is not None:
         entry.operation.id, entry.operation.producer = seed.operation.id, seed.operation.producer
         entry.operation.first, entry.operation.last = seed.operation.first, seed.operation.last
-    if seed.http_status is not None or seed.http_latency is not None or seed.http_user_agent:
+    if (seed.http_status is not None or seed.http_latency is not None or seed.http_user_agent or seed.http_protocol
+            or seed.http_request_url):
         entry.http_request.status = seed.http_status or 0
+        if seed.http_protocol:
+            entry.http_request.protocol = seed.http_protocol
+        if seed.http_request_url:
+            entry.http_request.request_url = seed.http_request_url
         if seed.http_user_agent:
             entry.http_request.user_agent = seed.http_user_agent
         if seed.http_latency is not None:

@@ -23,7 +23,7 @@ from shared.diagnosis.facts import INGEST_LAG, Facts, Window, hms, refused_serie
 from shared.diagnosis.callers_left import callers_left
 from shared.diagnosis.clean_stretch import too_few_clean
 from shared.diagnosis.client_errors import client_errors_risen
-from shared.diagnosis.grpc_calls import grpc_failing, grpc_unshown, is_grpc, statuses
+from shared.diagnosis.grpc_calls import grpc_failing, grpc_kind, grpc_unshown, statuses
 from shared.diagnosis.health_bar import HealthBar, health_bar
 from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
 from shared.diagnosis.request_callers import callers_failing, uptime_still_failing
@@ -341,15 +341,16 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
 
 def _grpc_not_shown(facts: Facts, window: Window, bar: HealthBar, requests: float) -> str:
     """Why clean classes do not show the calls served: gRPC failures the service's lines name over the bar's
-    share, or a gRPC service whose lines show too few calls answered OK ("" otherwise, or with no log read:
-    the log read's own gap then keeps `healthy` honest elsewhere)."""
-    grpc = is_grpc(facts.serving)
+    share, or a gRPC service (its port named h2c, or gRPC calls served in its request log) whose lines show too
+    few calls answered OK ("" otherwise, or with no log read: the log read's own gap then keeps `healthy`
+    honest elsewhere). Whether it is a gRPC service is asked last: the request log's lines are matched only then."""
     logs = facts.b.logs
-    if logs is None:
-        return grpc_unshown(statuses((), window), facts.s.min_requests) if grpc else ""
-    found = statuses(logs.entries, window)
-    failing = grpc_failing(found, requests, bar.error_ratio)
-    return failing or (grpc_unshown(found, facts.s.min_requests) if grpc else "")
+    found = statuses(logs.entries if logs is not None else (), window)
+    failing = grpc_failing(found, requests, bar.error_ratio) if logs is not None else ""
+    if failing:
+        return failing
+    kind = grpc_kind(facts.serving, facts.b.request_lines)
+    return grpc_unshown(found, facts.s.min_requests, kind) if kind else ""
 
 
 # The signatures whose finding leads to a write (a rollback, a connector scale-up).

@@ -578,6 +578,13 @@ OBJECT_MEMBERS = ("message", "stack", "stack_trace")
 LEVEL_KEYS = ("level", "LogLevel", "@l", "levelname", "log.level")
 # Every top-level key payload_text and payload_severity read: an adapter may hand them only these.
 PAYLOAD_KEYS = frozenset(TEXT_KEYS + DETAIL_KEYS + LEVEL_KEYS)
+# A gRPC logging interceptor's status key, as go-grpc-middleware's zap, logrus and v2 loggers write it
+# (`zap.String("grpc.code", code.String())`, grpc-ecosystem/go-grpc-middleware logging/zap/
+# client_interceptors.go; `logger.With("grpc.code", code.String())` in v2's reporter): read into
+# LogRecord.grpc_code, not into the text (a bare "Unavailable" there would say nothing).
+GRPC_CODE_KEY = "grpc.code"
+# Every top-level key an adapter hands on of a JSON payload: PAYLOAD_KEYS and GRPC_CODE_KEY.
+READ_KEYS = PAYLOAD_KEYS | {GRPC_CODE_KEY}
 _NUMBERED_LEVELS = {10: "DEBUG", 20: "DEBUG", 30: "INFO", 40: "WARNING", 50: "ERROR", 60: "CRITICAL"}
 LEVEL_WORDS = {"trace": "DEBUG", "verbose": "DEBUG", "debug": "DEBUG", "info": "INFO", "information": "INFO",
                 "warn": "WARNING", "warning": "WARNING", "error": "ERROR", "dpanic": "CRITICAL", "panic": "CRITICAL",
@@ -631,6 +638,13 @@ class LogRecord(_Model):
     http_status: int | None = None        # httpRequest.status
     http_latency_seconds: float | None = None  # httpRequest.latency
     user_agent: str | None = None         # httpRequest.userAgent (a request log's caller)
+    # httpRequest.protocol ("Protocol used for the request. Examples: "HTTP/1.1", "HTTP/2""...) and
+    # httpRequest.requestUrl ("The scheme (http, https), the host name, the path and the query portion of
+    # the URL that was requested"), google/logging/type/http_request.proto: a request log line's, which
+    # tell a gRPC call (HTTP/2, path /package.Service/Method: shared/diagnosis/grpc_calls.py). None: no
+    # httpRequest, or the field empty.
+    http_protocol: str | None = None
+    request_url: str | None = None
     # Audit logs (protoPayload of type google.cloud.audit.AuditLog):
     method_name: str | None = None
     resource_name: str | None = None
@@ -648,6 +662,9 @@ class LogRecord(_Model):
     # (Cloud Run "Logging and viewing logs"), so the lines of one stack trace split over several
     # entries are joined within one instance only (shared/diagnosis/split_lines.py).
     instance: str = ""
+    # A JSON line's `grpc.code` key (GRPC_CODE_KEY), the call's status as a gRPC logging interceptor writes it
+    # ("Unavailable", "OK": grpc-go's codes.Code.String()); not part of `text`. "": none.
+    grpc_code: str = ""
 
     @property
     def operation_key(self) -> tuple[str, str] | None:

@@ -9,13 +9,23 @@ DEADLINE_EXCEEDED in the trailers): a latency alert whose calls now fail at once
 both readings `healthy` then needs more than the classes:
 - a gRPC service is told by its serving revisions' ingress port named "h2c" (ContainerPort.name: "If
   specified, used to specify which protocol to use. Allowed values are "http1" and "h2c"",
-  google/cloud/run_v2/types/k8s_min.py; h2c is end-to-end HTTP/2, what a gRPC server speaks). The request
-  log's protocol and URL path (/package.Service/Method) would tell one too; Runwarden's log records keep
-  neither (left);
+  google/cloud/run_v2/types/k8s_min.py; h2c is end-to-end HTTP/2, what a gRPC server speaks), or, its port
+  not so named, by its request log: Cloud Run "downgrades those requests from HTTP/2 to HTTP/1 with the
+  exception of native gRPC traffic" (docs.cloud.google.com/run/docs/configuring/http2), so a gRPC server
+  serves on a port named http1 or not named at all. A line whose httpRequest.protocol is HTTP/2 and whose
+  requestUrl's path is a gRPC method's, "/" Service-Name "/" method, Service-Name being
+  ?({proto package name} ".") {service name} (grpc/grpc doc/PROTOCOL-HTTP2.md, "Requests": Path), answered
+  2xx, is a gRPC call served (`grpc_call`; LogRecord.http_protocol, request_url: HttpRequest.protocol,
+  .request_url, google/logging/type/http_request.proto). Only the package-qualified path is taken: an
+  unqualified "/Users/List" is as much a REST path. A 2xx is asked for because a server that does not speak
+  gRPC does not answer the call 2xx (a REST route's 404 or 405; an HTTP/1 server sent HTTP/2 fails): a stray
+  gRPC probe of a REST service does not make it one. The request log is read on the alert path when `healthy`
+  is judged on a share (collection.callers_may_decide: a latency alert's too) and by the sweep;
 - the service's own log lines in the minutes judged that name a gRPC status are counted, in the forms
-  servers and clients write them: go-grpc-middleware's `grpc.code` ("grpc.code":"Unavailable",
-  grpc.code=OK), a `grpc-status: 14` / `grpc_status=14` header or access-log field, grpc-go's status
-  error "rpc error: code = Unavailable desc = ...", grpcio's "StatusCode.UNAVAILABLE";
+  servers and clients write them: go-grpc-middleware's `grpc.code` (a JSON line's key, read by the Logging
+  adapter into LogRecord.grpc_code: evidence.GRPC_CODE_KEY; or grpc.code=OK in a text line), a
+  `grpc-status: 14` / `grpc_status=14` header or access-log field, grpc-go's status error "rpc error: code =
+  Unavailable desc = ...", grpcio's "StatusCode.UNAVAILABLE";
 - a failure is a code google/rpc/code.proto maps to a 5xx or a 429 ("HTTP Mapping": UNKNOWN, INTERNAL,
   DATA_LOSS 500, UNIMPLEMENTED 501, UNAVAILABLE 503, DEADLINE_EXCEEDED 504, RESOURCE_EXHAUSTED 429), counted
   as the 5xx and 429 are against the requests (a share over the bar's keeps `healthy` back, on any
@@ -24,7 +34,11 @@ both readings `healthy` then needs more than the classes:
 - a gRPC service is `healthy` only when its lines show at least `min_requests` calls answered OK in the
   minutes judged (the service's own word that its calls succeed); otherwise inconclusive, named.
 A service that logs its OK calls only at INFO on stdout is not read as OK (the application log read takes
-stdout at WARNING and above, log_signals.app_log_filter): it is escalated, not called healthy.
+stdout at WARNING and above, log_signals.app_log_filter): it is escalated, not called healthy. The filter is
+not widened for them: one OK line a call would crowd the newest-first page of that read (and cost each its
+decoding) for every gRPC service, to turn an escalation into `healthy`; and the request log's own lines
+cannot stand in for them: a call's line says HTTP 200 and INFO whatever its grpc-status (the status is in
+the trailers; whether Cloud Run's line records it is UNCONFIRMED, above).
 """
 from __future__ import annotations
 
@@ -32,7 +46,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from shared.diagnosis.evidence import LogRecord, Revision
+from shared.diagnosis.evidence import LogRecord, LogResult, Revision
 from shared.diagnosis.facts import Window
 
 # ContainerPort.name for end-to-end HTTP/2 (k8s_min.py, above).
@@ -59,7 +73,12 @@ def status_of(text: str) -> str:
     found = _STATUS.search(text)
     if found is None:
         return ""
-    raw = next(g for g in found.groups() if g)
+    return _code(next(g for g in found.groups() if g))
+
+
+def _code(raw: str) -> str:
+    """code.proto's name without underscores of a code as logged (a number, "Unavailable", "DEADLINE_EXCEEDED"),
+    "" for none."""
     code = _BY_NUMBER.get(raw) or raw.replace("_", "").upper()
     return code if code in _KNOWN else ""
 
@@ -77,12 +96,17 @@ class Statuses:
 def statuses(entries: Iterable[LogRecord], window: Window) -> Statuses:
     counts: dict[str, int] = {}
     for entry in entries:
-        # Every form above holds "rpc" or "StatusCode.": the regular expression runs on those lines alone.
+        # Every form above holds "rpc" or "StatusCode.": the regular expression runs on those lines alone. A JSON
+        # line's grpc.code key is its own field (the adapter read it).
         text = entry.text
-        if ("rpc" in text or "StatusCode." in text) and window.holds(entry.timestamp):
+        if entry.grpc_code and window.holds(entry.timestamp):
+            code = _code(entry.grpc_code)
+        elif ("rpc" in text or "StatusCode." in text) and window.holds(entry.timestamp):
             code = status_of(text)
-            if code:
-                counts[code] = counts.get(code, 0) + 1
+        else:
+            continue
+        if code:
+            counts[code] = counts.get(code, 0) + 1
     failed = sorted(((c, n) for c, n in counts.items() if c in FAILED_CODES), key=lambda cn: -cn[1])
     return Statuses(failed=sum(n for _, n in failed), ok=counts.get("OK", 0), by_code=tuple(failed))
 
@@ -90,6 +114,35 @@ def statuses(entries: Iterable[LogRecord], window: Window) -> Statuses:
 def is_grpc(serving: Iterable[Revision]) -> bool:
     """Whether a serving revision takes end-to-end HTTP/2 (its port named h2c), as a gRPC server does."""
     return any(r.port_name == H2C for r in serving)
+
+
+# A requestUrl (scheme and host, as Cloud Run writes it, or a bare path) whose path is a package-qualified gRPC
+# method's, /package.Service/Method (PROTOCOL-HTTP2.md, above), with no query (a gRPC call sends none).
+_CALL_URL = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?(/(?:[A-Za-z_][A-Za-z0-9_]*\.)+[A-Za-z_][A-Za-z0-9_]*"
+                       r"/[A-Za-z_][A-Za-z0-9_]*)")
+
+
+def grpc_call(line: LogRecord) -> bool:
+    """Whether a request log line is a gRPC call a gRPC server answered: HTTP/2, a gRPC method's path, a 2xx."""
+    status, url = line.http_status, line.request_url
+    return (status is not None and 200 <= status < 300 and url is not None
+            and (line.http_protocol or "").startswith("HTTP/2") and _CALL_URL.fullmatch(url) is not None)
+
+
+def grpc_kind(serving: Iterable[Revision], request_lines: LogResult | None) -> str:
+    """Why the service is a gRPC one (its port named h2c, or gRPC calls served in its request log), "" if it is
+    not shown to be. The request log's lines (up to collection.REQUEST_LINES) are matched only when the port does
+    not say."""
+    if is_grpc(serving):
+        return f"its port is named {H2C}: end-to-end HTTP/2"
+    lines = request_lines.entries if request_lines is not None else ()
+    calls = [line for line in lines if grpc_call(line)]
+    if not calls:
+        return ""
+    first = _CALL_URL.fullmatch(calls[0].request_url or "")
+    method = first.group(1) if first is not None else ""
+    return (f"its request log shows {len(calls)} gRPC calls over HTTP/2 answered 2xx (such as {method}), though its "
+            "port is not named h2c")
 
 
 def grpc_failing(found: Statuses, requests: float, error_ratio: float) -> str:
@@ -103,10 +156,11 @@ def grpc_failing(found: Statuses, requests: float, error_ratio: float) -> str:
             "request_count's classes may not show (UNCONFIRMED)")
 
 
-def grpc_unshown(found: Statuses, min_ok: int) -> str:
-    """Why a gRPC service's clean classes do not show its calls succeed ("" if its logs show `min_ok` OK)."""
+def grpc_unshown(found: Statuses, min_ok: int, kind: str = f"its port is named {H2C}: end-to-end HTTP/2") -> str:
+    """Why a gRPC service's clean classes do not show its calls succeed ("" if its logs show `min_ok` OK);
+    `kind`: why it is a gRPC service (grpc_kind)."""
     if found.ok >= min_ok:
         return ""
-    return (f"it is a gRPC service (its port is named {H2C}: end-to-end HTTP/2), whose calls carry their status in "
+    return (f"it is a gRPC service ({kind}), whose calls carry their status in "
             "trailers of an HTTP 200: request_count's classes may count a failed call as 2xx (UNCONFIRMED), and its "
             f"logs in the minutes judged show {found.ok} calls answered OK (at least {min_ok} needed)")

@@ -18,7 +18,8 @@ from urllib.parse import quote as _url_quote
 from urllib.parse import unquote
 
 from shared.errors import PermanentError
-from shared.diagnosis.evidence import PAYLOAD_KEYS, LogRecord, LogResult, decoded, payload_severity, payload_text
+from shared.diagnosis.evidence import (GRPC_CODE_KEY, READ_KEYS, LogRecord, LogResult, decoded, payload_severity,
+                                       payload_text)
 from shared.diagnosis.log_signals import bytes_hold_a_needle, holds_a_needle
 from shared.gcp.endpoints import CallPolicy, call_with_retry, connect, logging_client
 from shared.redaction import redacted
@@ -195,6 +196,10 @@ def record_from_entry(entry: Any) -> LogRecord:
         "http_status": status,
         "http_latency_seconds": latency,
         "user_agent": (http.user_agent or None) if http is not None else None,
+        # HttpRequest.protocol and .request_url (google/logging/type/http_request.proto): two string reads of
+        # a request log line, which tell a gRPC call (shared/diagnosis/grpc_calls.py).
+        "http_protocol": (http.protocol or None) if http is not None else None,
+        "request_url": (http.request_url or None) if http is not None else None,
         "method_name": (audit.method_name or None) if audit is not None else None,
         "resource_name": (audit.resource_name or None) if audit is not None else None,
         "principal": (audit.authentication_info.principal_email or None) if audit is not None else None,
@@ -207,6 +212,7 @@ def record_from_entry(entry: Any) -> LogRecord:
         # Only a plain line (textPayload) can be one line of a split stack trace: a JSON line is one
         # whole entry, so the label is read of text entries alone (split_lines.py).
         "instance": raw.labels.get("instanceId", "") if payload == "text_payload" else "",
+        "grpc_code": _grpc_code(known) if known else "",
     }, _RECORD_FIELDS)
 
 
@@ -300,18 +306,24 @@ def _severity_of(raw: Any, known: dict[str, Any] | None) -> str:
 
 
 def _payload_keys(fields: Any) -> dict[str, Any]:
-    """The keys of a JSON payload that payload_text and payload_severity read (evidence.PAYLOAD_KEYS),
-    each value as _value gives it. The struct's keys are walked once, in C, by the set intersection:
-    asking the map for each of the 18 keys read cost about a fifth more per entry."""
-    return {key: _value(fields[key]) for key in PAYLOAD_KEYS.intersection(fields)}
+    """The keys of a JSON payload that payload_text and payload_severity read (evidence.PAYLOAD_KEYS), and
+    its `grpc.code` (evidence.READ_KEYS), each value as _value gives it. The struct's keys are walked once,
+    in C, by the set intersection: asking the map for each of the 19 keys read cost about a fifth more per entry."""
+    return {key: _value(fields[key]) for key in READ_KEYS.intersection(fields)}
+
+
+def _grpc_code(known: dict[str, Any]) -> str:
+    """A JSON line's `grpc.code` when a string ("Unavailable", "OK"), else "" (evidence.GRPC_CODE_KEY)."""
+    code = known.get(GRPC_CODE_KEY)
+    return code if isinstance(code, str) else ""
 
 
 def _own_strings(payload: Any, known: int) -> tuple[str, ...]:
-    """The strings of a JSON payload's other top-level keys (not PAYLOAD_KEYS) that hold a text the
+    """The strings of a JSON payload's other top-level keys (not READ_KEYS) that hold a text the
     service log query asks for (log_signals.holds_a_needle), in key order: an application's own error
     key (`dbError`, `cause`), for which that query's global restriction returned the entry. Any other
     string (a path, a host name, a setting) is left out of the entry's text. `known`: how many of its
-    keys are PAYLOAD_KEYS; when all are, there is no other key to read.
+    keys are READ_KEYS; when all are, there is no other key to read.
 
     Most payloads hold no needle anywhere: their serialised bytes, searched once, say so (a string's
     UTF-8 bytes stand whole in a Struct's serialisation), and their keys are not walked one by one.
@@ -325,7 +337,7 @@ def _own_strings(payload: Any, known: int) -> tuple[str, ...]:
         return ()
     own = []
     for key in sorted(fields):
-        if key not in PAYLOAD_KEYS:
+        if key not in READ_KEYS:
             value = fields[key]
             if value.WhichOneof("kind") == "string_value" and holds_a_needle(value.string_value):
                 own.append(value.string_value)

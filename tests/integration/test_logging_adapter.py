@@ -84,6 +84,27 @@ def test_the_request_logs_user_agent_is_read_and_filtered_on(adapter, logging_st
                                               for e in checker.entries)
 
 
+def test_a_grpc_calls_request_line_and_its_json_grpc_code_are_read(adapter, logging_standin):
+    """A request log line's httpRequest.protocol and requestUrl (google/logging/type/http_request.proto) and a
+    JSON line's `grpc.code` (go-grpc-middleware's key) come through the real client into the record, which
+    tells a gRPC call and its status (shared/diagnosis/grpc_calls.py); a line without them has none."""
+    url = "https://backend-7x2kq4-uc.a.run.app/inventory.v1.Inventory/GetItem"
+    seed(logging_standin, [
+        {"at": "-3m", "log": "requests", "service": "backend", "revision": NEW, "protocol": "HTTP/2", "url": url},
+        {"at": "-2m", "log": "requests", "service": "backend", "revision": NEW, "status": 503},
+        {"at": "-1m", "log": "stderr", "service": "backend", "revision": NEW,
+         "line": '{"level":"WARN","msg":"finished call","grpc.service":"inventory.v1.Inventory",'
+                 '"grpc.method":"GetItem","grpc.code":"Unavailable"}'}])
+
+    call, failed = adapter.list_entries(PROJECT, f'{WINDOW} AND logName="{log_name(PROJECT, "run.googleapis.com/requests")}"',
+                                        10).entries[::-1]
+    [logged] = adapter.list_entries(PROJECT, f'{WINDOW} AND jsonPayload."grpc.code"="Unavailable"', 10).entries
+
+    assert (call.http_protocol, call.request_url, call.http_status) == ("HTTP/2", url, 200)
+    assert (failed.http_protocol, failed.request_url, failed.grpc_code) == (None, None, "")
+    assert (logged.grpc_code, logged.text, logged.severity) == ("Unavailable", "finished call", "WARNING")
+
+
 def test_stderr_json_and_system_entries(adapter, logging_standin):
     seed(logging_standin, [
         {"at": "-3m", "log": "stderr", "service": "backend", "revision": NEW, "severity": "ERROR",

@@ -10,9 +10,9 @@ import pytest
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
-from shared.diagnosis.evidence import AlertContext, EvidenceBundle
+from shared.diagnosis.evidence import AlertContext, EvidenceBundle, LogRecord
 from shared.diagnosis.facts import Window
-from shared.diagnosis.grpc_calls import status_of, statuses
+from shared.diagnosis.grpc_calls import grpc_call, status_of, statuses
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
 
@@ -49,19 +49,35 @@ def test_only_codes_mapped_to_5xx_or_429_are_failures_and_only_in_the_window():
     assert (found.failed, found.ok, found.by_code) == (3, 4, (("UNAVAILABLE", 3),))
 
 
-def _inventory(port: str, lines: tuple[tuple[str, int], ...] = (), minutes: range = range(1, 5)) -> EvidenceBundle:
+def _inventory(port: str, lines: tuple[tuple[str, int], ...] = (), minutes: range = range(1, 5),
+               requested: tuple[str, str] | None = None, json_codes: tuple[tuple[str, int], ...] = ()) -> EvidenceBundle:
     """inventory at 30 calls a minute for an hour, all counted 2xx; hanging from -12 (p99 7 s) until the
-    incident, fast since; its revision's port named `port`; `lines` (text, per minute) logged in `minutes`."""
+    incident, fast since; its revision's port named `port`; `lines` (text, per minute) logged in `minutes`;
+    `json_codes` (grpc.code, per minute): JSON lines of zap through go-grpc-middleware, their code read by the
+    adapter into `grpc_code`; `requested` (protocol, URL): its request log read, every line so."""
     e = Evidence(now=5)
     e.revision(REV, -1800).traffic(**{REV: 100}).instances(REV, -60, 5, 3).requests(REV, -60, 5, 30)
     e.latency(REV, -60, -12, 0.1).latency(REV, -12, 0, 7.0).latency(REV, 0, 5, 0.05)
     for minute in minutes:
         for text, count in lines:
             e.log(minute, text, count=count, severity="INFO")
-    bundle = e.bundle().model_copy(update={"alert": LATENCY})
+        for code, count in json_codes:
+            e.log(minute, f"finished unary call with code {code}", count=count,
+                  severity="INFO" if code == "OK" else "WARNING")
+            e.logs[-count:] = [r.model_copy(update={"grpc_code": code}) for r in e.logs[-count:]]
+    update: dict = {"alert": LATENCY}
+    if requested is not None:
+        read = e.request_log(-5)
+        protocol, url = requested
+        update.update(callers_asked=True, request_lines=read.model_copy(update={"entries": tuple(
+            r.model_copy(update={"http_protocol": protocol, "request_url": url}) for r in read.entries)}))
+    bundle = e.bundle().model_copy(update=update)
     revisions = tuple(r.model_copy(update={"port_name": port}) for r in bundle.revisions)
     return bundle.model_copy(update={"revisions": revisions})
 
+
+# A gRPC call as Cloud Run's request log shows it: HTTP/2, the method's path (grpc/grpc doc/PROTOCOL-HTTP2.md).
+GRPC_CALL = ("HTTP/2", "https://inventory-abc-uc.a.run.app/inventory.v1.Inventory/GetItem")
 
 # go-grpc-middleware's logrus interceptor with logrus' text formatter, on stderr (a textPayload line).
 FAILING = ('level=warning msg="finished unary call with code Unavailable" grpc.code=Unavailable '
@@ -86,6 +102,26 @@ CASES = [
      _inventory("", (("rpc error: code = Unavailable desc = connection refused", 20),)), False, "80 UNAVAILABLE"),
     ("HTTP service with one gRPC failure logged (1 in 150, under the bar's 1 %): healthy",
      _inventory("", (("rpc error: code = Unavailable desc = connection refused", 1),), range(1, 2)), True, ""),
+    # Its port not named h2c (Cloud Run passes native gRPC over HTTP/2 whatever the port's name): the request
+    # log's protocol and path tell its calls (HttpRequest.protocol, .request_url).
+    ("gRPC service on a port named http1, calls in its request log, nothing logged of them: not healthy",
+     _inventory("http1", requested=GRPC_CALL), False, "its request log shows 300 gRPC calls over HTTP/2"),
+    ("gRPC service on an unnamed port, calls in its request log, failing fast logged: not healthy",
+     _inventory("", (FAILING, (OK[0], 5)), requested=GRPC_CALL), False, "100 UNAVAILABLE"),
+    ("gRPC service on an unnamed port, calls in its request log, OK logged: healthy",
+     _inventory("", (OK,), requested=GRPC_CALL), True, ""),
+    ("HTTP service over HTTP/2, REST paths in its request log: healthy as before",
+     _inventory("", requested=("HTTP/2", "https://inventory-abc-uc.a.run.app/api/v1/items/42")), True, ""),
+    ("HTTP service whose request log shows a gRPC-shaped path over HTTP/1.1: healthy as before",
+     _inventory("", requested=("HTTP/1.1", "https://inventory-abc-uc.a.run.app/inventory.v1.Inventory/GetItem")),
+     True, ""),
+    # A JSON line's grpc.code key (zap through go-grpc-middleware), outside the text.
+    ("gRPC service whose JSON lines name its calls UNAVAILABLE: not healthy, the code counted",
+     _inventory("h2c", json_codes=(("Unavailable", 25), ("OK", 5))), False, "100 UNAVAILABLE"),
+    ("HTTP service whose JSON lines name its own gRPC client calls failing: not healthy",
+     _inventory("", json_codes=(("DeadlineExceeded", 20),)), False, "80 DEADLINEEXCEEDED"),
+    ("gRPC service whose JSON lines name its calls OK: healthy",
+     _inventory("h2c", json_codes=(("OK", 30),)), True, ""),
 ]
 
 
@@ -100,3 +136,31 @@ def test_a_grpc_services_clean_classes_are_not_healthy_alone(name, bundle, healt
             assert words in d.summary, d.summary
             assert any(e.about == Signature.HEALTHY.value and e.passed is False and words in e.threshold
                        for e in d.evidence)
+
+
+def _line(protocol: str | None, url: str | None, status: int | None = 200) -> LogRecord:
+    return LogRecord(timestamp=at(1), log_id="run.googleapis.com/requests", http_status=status,
+                     http_protocol=protocol, request_url=url)
+
+
+CALL_LINES = [
+    # protocol, requestUrl, status, a gRPC call served
+    ("HTTP/2", "https://inventory-abc-uc.a.run.app/inventory.v1.Inventory/GetItem", 200, True),
+    ("HTTP/2.0", "https://inventory-abc-uc.a.run.app/grpc.health.v1.Health/Check", 200, True),
+    ("HTTP/2", "/inventory.v1.Inventory/GetItem", 200, True),
+    ("HTTP/2", "https://inventory-abc-uc.a.run.app/inventory.v1.Inventory/GetItem", 404, False),
+    ("HTTP/2", "https://inventory-abc-uc.a.run.app/inventory.v1.Inventory/GetItem", None, False),
+    ("HTTP/1.1", "https://inventory-abc-uc.a.run.app/inventory.v1.Inventory/GetItem", 200, False),
+    (None, "https://inventory-abc-uc.a.run.app/inventory.v1.Inventory/GetItem", 200, False),
+    ("HTTP/2", "https://inventory-abc-uc.a.run.app/Inventory/GetItem", 200, False),     # no package: a REST path too
+    ("HTTP/2", "https://inventory-abc-uc.a.run.app/api/v1/items", 200, False),
+    ("HTTP/2", "https://inventory-abc-uc.a.run.app/v2.0/items", 200, False),
+    ("HTTP/2", "https://inventory-abc-uc.a.run.app/static/app.js", 200, False),
+    ("HTTP/2", "https://inventory-abc-uc.a.run.app/inventory.v1.Inventory/GetItem?x=1", 200, False),
+    ("HTTP/2", None, 200, False),
+]
+
+
+@pytest.mark.parametrize("protocol,url,status,call", CALL_LINES, ids=[f"{c[0]} {c[1]} {c[2]}" for c in CALL_LINES])
+def test_a_request_log_line_is_a_grpc_call_by_its_protocol_path_and_status(protocol, url, status, call):
+    assert grpc_call(_line(protocol, url, status)) is call

@@ -14,7 +14,7 @@ from google.logging.type import log_severity_pb2
 from google.protobuf import struct_pb2
 from google.protobuf.json_format import MessageToDict
 
-from shared.diagnosis.evidence import (PAYLOAD_KEYS, LogRecord, MetricPoint, MetricSeries, decoded, payload_severity,
+from shared.diagnosis.evidence import (READ_KEYS, LogRecord, MetricPoint, MetricSeries, decoded, payload_severity,
                                      payload_text)
 from shared.diagnosis.log_signals import holds_a_needle
 from shared.gcp import logging as adapter
@@ -36,7 +36,7 @@ def reference(raw) -> LogRecord:
     elif payload == "json_payload":
         fields = MessageToDict(raw.json_payload)
         own = [v for k, v in sorted(fields.items())
-               if k not in PAYLOAD_KEYS and isinstance(v, str) and holds_a_needle(v)]
+               if k not in READ_KEYS and isinstance(v, str) and holds_a_needle(v)]
         text = payload_text(fields.get, own)
     else:
         text = audit.method_name if audit is not None else ""
@@ -52,7 +52,11 @@ def reference(raw) -> LogRecord:
         resource_type=raw.resource.type, resource_labels=dict(raw.resource.labels), text=redacted(text),
         http_status=(http.status or None) if http is not None else None,
         http_latency_seconds=http.latency.ToTimedelta().total_seconds() if http is not None and http.HasField(
-            "latency") else None, insert_id=raw.insert_id)
+            "latency") else None, insert_id=raw.insert_id,
+        http_protocol=(http.protocol or None) if http is not None else None,
+        request_url=(http.request_url or None) if http is not None else None)
+    if payload == "json_payload" and isinstance(MessageToDict(raw.json_payload).get("grpc.code"), str):
+        fields.update(grpc_code=MessageToDict(raw.json_payload)["grpc.code"])
     if raw.HasField("operation"):
         fields.update(operation_id=raw.operation.id, operation_producer=raw.operation.producer,
                       operation_first=raw.operation.first, operation_last=raw.operation.last)
@@ -77,6 +81,8 @@ def entry(**fields):
             raw.http_request.latency.seconds, raw.http_request.latency.nanos = value
         elif name == "status":
             raw.http_request.status = value
+        elif name in ("protocol", "request_url"):
+            setattr(raw.http_request, name, value)
         elif name == "json":
             raw.json_payload.CopyFrom(value)
         elif name == "audit":
@@ -113,6 +119,14 @@ SHAPES = {
     "request log, latency below a microsecond": entry(status=504, latency=(300, 999)),
     "request log, negative latency": entry(status=504, latency=(-1, -500_999)),
     "request log, status 0": entry(status=0, latency=(0, 5_000)),
+    "request log, a gRPC call": entry(log_name="projects/p/logs/run.googleapis.com%2Frequests", status=200,
+                                      latency=(0, 9_000_000), protocol="HTTP/2",
+                                      request_url="https://inventory-abc-uc.a.run.app/inventory.v1.Inventory/GetItem",
+                                      severity=log_severity_pb2.INFO),
+    "zap through go-grpc-middleware: grpc.code": entry(severity=0, json=_json(
+        level="warn", msg="finished unary call with code Unavailable", **{"grpc.code": "Unavailable",
+                                                                          "grpc.method": "GetItem"})),
+    "grpc.code not a string": entry(json=_json(msg="x", **{"grpc.code": 14})),
     "json message": entry(json=_json(message="Connect call failed ('10.0.0.3', 5432)", level="error")),
     "json without a message": entry(json=_json(msg="elsewhere")),
     "json, no text key": entry(json=_json(other="elsewhere")),
