@@ -261,7 +261,7 @@ resource "google_monitoring_alert_policy" "notify" {
   documentation {
     subject   = "Runwarden: $${log.extracted_label.status} for incident $${log.extracted_label.incident}"
     mime_type = "text/markdown"
-    content   = "Runwarden needs a person: it escalated, proposed a change for approval, undid its own change, failed, is reminding about an open proposal, or rejected a malformed alert (a policy to fix). The incident's timeline is the Logging filter labels.runwarden_incident=\"INCIDENT\". Runbook: ${local.runbook}#runbook-notify"
+    content   = "Runwarden needs a person: it escalated, proposed a change for approval, undid its own change, failed, is reminding of traffic a rollback still pins while a newer Ready revision exists, or rejected a malformed alert (a policy to fix). The incident's timeline is the Logging filter labels.runwarden_incident=\"INCIDENT\". Runbook: ${local.runbook}#runbook-notify"
   }
 
   notification_channels = var.human_notification_channels
