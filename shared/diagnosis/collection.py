@@ -267,10 +267,7 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
         if alert is not None and readers.secretmanager is not None else []
     _target_secrets(reads, readers.secretmanager, secrets)
     found = reads.run()
-    found["target_secrets"] = tuple(
-        read.model_copy(update={"state": v.state} if (v := found.pop(f"target_secret:{i}", None)) is not None
-                        else {"refusal": reads.refused.get(f"target_secret:{i}", "")})
-        for i, read in enumerate(secrets[:TARGET_SECRET_READS]))
+    found["target_secrets"] = _secret_answers(found, reads, secrets)
     if "target_connector" in found:
         found["target_connector"] = TargetConnectorRead(name=target[0], revisions=target[1],
                                                         connector=found["target_connector"],
@@ -420,6 +417,17 @@ def _target_secrets(reads: "_Reads", secretmanager: SecretManagerPort | None, pl
         left = ", ".join(f"{r.secret} version {r.version} ({r.revision})" for r in planned[TARGET_SECRET_READS:])
         reads.note(f"secretmanager.versions.get: not read, beyond the {TARGET_SECRET_READS} versions a collection "
                    f"reads: {left}")
+
+
+def _secret_answers(found: dict[str, Any], reads: "_Reads", planned: list[TargetSecretRead]) -> tuple[TargetSecretRead, ...]:
+    """The planned reads (`_target_secrets`) with what each answered: the version's state, or the code of its
+    refusal. Their answers are taken out of `found` (they are no field of the bundle by themselves)."""
+    answered = []
+    for i, read in enumerate(planned[:TARGET_SECRET_READS]):
+        version = found.pop(f"target_secret:{i}", None)
+        answered.append(read.model_copy(update={"state": version.state} if version is not None
+                                        else {"refusal": reads.refused.get(f"target_secret:{i}", "")}))
+    return tuple(answered)
 
 
 def _never_retried(read: Callable[[], T]) -> T:
