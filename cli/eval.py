@@ -114,6 +114,7 @@ def evaluate(scenario: Scenario) -> Row:
     from shared.gcp.logging import CloudLoggingAdapter
     from shared.gcp.monitoring import CloudMonitoringAdapter
     from shared.gcp.run import CloudRunAdapter
+    from shared.gcp.secretmanager import SecretManagerAdapter
     from shared.gcp.vpcaccess import VpcAccessAdapter
     from shared.remediation.actions import get_action
     from shared.remediation.guardrails import plan_refusal
@@ -123,9 +124,14 @@ def evaluate(scenario: Scenario) -> Row:
     incident = parse_notification(scenario.notification(ANCHOR))
     config = parse_config(scenario.config_data(_TOPIC.format(project=scenario.project)), source=scenario.name)
     with start_seeded(scenario, anchor=ANCHOR) as standins, environment(standins.env()):
+        secrets = SecretManagerAdapter()
         readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(), logging=CloudLoggingAdapter(),
-                          vpcaccess=VpcAccessAdapter())
-        verdict = diagnose_alert(incident, config, readers, ANCHOR + scenario.delivered)
+                          vpcaccess=VpcAccessAdapter(), secretmanager=secrets)
+        try:
+            verdict = diagnose_alert(incident, config, readers, ANCHOR + scenario.delivered)
+        finally:
+            # Its GAPIC channel closed before the stand-in stops (else gRPC logs the server's GOAWAY).
+            secrets.close()
     diagnosis = verdict.diagnosis
     action = target = revision = status = None
     reason = verdict.skip

@@ -2,7 +2,8 @@
 
 Every adapter in shared/gcp declares `iam_permissions` per method, and every registered action
 declares the permissions of the write it makes. A function needs:
-  - the read methods of the diagnosis readers (Run, Monitoring, Logging, VPC Access), and for on_command
+  - the read methods of the diagnosis readers (Run, Monitoring, Logging, VPC Access, Secret Manager's
+    GetSecretVersion: metadata, never a payload), and for on_command
     the sweep's ListServices (SWEEP_METHODS),
   - all of the state store (the gate and the records) and the outcome publisher,
   - the permissions of every action it may apply through the gate,
@@ -40,6 +41,7 @@ READ_METHODS = {
     "monitoring": ("query", "histograms"),
     "logging": ("list_entries",),
     "vpcaccess": ("get_connector",),
+    "secretmanager": ("get_secret_version",),
 }
 
 # The port methods only the verification sweep calls (on_command): Cloud Run's ListServices, to find the
@@ -65,11 +67,13 @@ def _adapter_classes() -> dict[str, type]:
     from shared.gcp.logging import CloudLogPagesAdapter
     from shared.gcp.run import CloudRunAdapter
     from shared.gcp.run_references import CloudRunReferences
+    from shared.gcp.secretmanager import SecretManagerAdapter
     from shared.gcp.vpcaccess import VpcAccessAdapter
 
     return {"run": CloudRunAdapter, "monitoring": CloudMonitoringAdapter, "logging": CloudLoggingAdapter,
             "vpcaccess": VpcAccessAdapter, "state": FirestoreStateStore, "publisher": PubSubPublisher,
-            "log_pages": CloudLogPagesAdapter, "run_references": CloudRunReferences}
+            "log_pages": CloudLogPagesAdapter, "run_references": CloudRunReferences,
+            "secretmanager": SecretManagerAdapter}
 
 
 def function_needs() -> dict[str, FunctionNeeds]:

@@ -22,6 +22,7 @@ from pydantic import BeforeValidator, Field, ValidationError, model_validator
 from sandbox.scenario_connectors import ConnectorSection, seed_connectors
 from sandbox.scenario_fields import Duration, Offset, Spec
 from sandbox.scenario_logs import AuditLogSpec, LogSpec, check_log_specs, seed_logs
+from sandbox.scenario_secrets import SecretVersionSpec, seed_secrets
 from sandbox.standins.metric_catalogue import descriptor as metric_descriptor
 from sandbox.standins.metric_catalogue import series_problems
 from sandbox.standins.monitoring import Distribution, PointSeed, SeriesSeed, distribution_from_samples
@@ -528,6 +529,8 @@ class Scenario(_Spec):
     sql_instances: tuple[SqlInstanceSpec, ...] = ()
     logs: tuple[LogSpec, ...] = ()
     audit_logs: tuple[AuditLogSpec, ...] = ()
+    # Secret Manager versions by state (sandbox/scenario_secrets.py); pinned ones not listed are ENABLED.
+    secret_versions: tuple[SecretVersionSpec, ...] = ()
     alert: AlertSpec | None = None
     expect: ExpectSpec | None = None
     # Runwarden config overrides for this scenario (merged over the generated config), e.g.
@@ -851,7 +854,17 @@ def seed(standins: StandIns, scenario: Scenario, anchor: datetime) -> Materializ
         standins.monitoring.add_series(series)
     seed_connectors(standins.vpcaccess, scenario.project, scenario.region, scenario.connectors)
     seed_logs(standins.logging, scenario.project, scenario.region, scenario.logs, scenario.audit_logs, anchor)
+    seed_secrets(standins.secretmanager, scenario.project, scenario.secret_versions, pinned_versions(scenario))
     return world
+
+
+def pinned_versions(scenario: Scenario) -> list[tuple[str, str]]:
+    """(secret, version) of every secret a scenario revision reads: its env vars' and its volumes' items."""
+    found: list[tuple[str, str]] = []
+    for rev in (rev for service in scenario.services for rev in service.revisions):
+        found += [(ref.secret, ref.version) for ref in rev.secret_env.values()]
+        found += [(vol.secret, item.version) for vol in rev.secret_volumes.values() for item in vol.items]
+    return found
 
 
 def start_seeded(scenario: Scenario | str | Path | None, anchor: datetime | None = None, *,

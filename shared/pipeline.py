@@ -71,6 +71,7 @@ from shared.ports import (
     MonitoringPort,
     PublisherPort,
     RunPort,
+    SecretManagerPort,
     StateStore,
     VpcAccessPort,
 )
@@ -88,11 +89,15 @@ class Adapters:
     clock: Clock
     logging: LoggingPort | None = None
     vpcaccess: VpcAccessPort | None = None
+    # A rollback target's pinned secret versions (collection.target_secret_reads); built on first use, never
+    # warmed (functions/runtime.py): only an alert whose rollback target pins a version reads it.
+    secretmanager: SecretManagerPort | None = None
     # Incidents whose action is done, remembered by this instance (see shared/remediation/settled.py).
     settled: SettledIncidents = field(default_factory=SettledIncidents)
 
     def readers(self) -> Readers:
-        return Readers(run=self.run, monitoring=self.monitoring, logging=self.logging, vpcaccess=self.vpcaccess)
+        return Readers(run=self.run, monitoring=self.monitoring, logging=self.logging, vpcaccess=self.vpcaccess,
+                       secretmanager=self.secretmanager)
 
 
 def google_adapters(config: Config) -> Adapters:
@@ -102,6 +107,7 @@ def google_adapters(config: Config) -> Adapters:
     from shared.gcp.monitoring import CloudMonitoringAdapter
     from shared.gcp.pubsub import PubSubPublisher
     from shared.gcp.run import CloudRunAdapter
+    from shared.gcp.secretmanager import SecretManagerAdapter
     from shared.gcp.vpcaccess import VpcAccessAdapter
 
     return Adapters(
@@ -113,6 +119,7 @@ def google_adapters(config: Config) -> Adapters:
         clock=SystemClock(),
         logging=CloudLoggingAdapter(),
         vpcaccess=VpcAccessAdapter(),
+        secretmanager=SecretManagerAdapter(),
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Protocol, Sequence
 from pydantic import BaseModel, ConfigDict
 
 from shared.diagnosis.evidence import (Connector, HistogramResult, LogResult, MetricQuery, MetricResult, Revision,
-                             Service, TrafficTarget)
+                             SecretVersionState, Service, TrafficTarget)
 from shared.timeline.entries import EntryPage
 
 
@@ -82,6 +82,15 @@ class VpcAccessPort(Protocol):
     def update_connector(self, name: str, *, min_instances: int, max_instances: int,
                          machine_type: str | None = None) -> Connector:
         """PATCH with updateMask minInstances,maxInstances[,machineType]; waits on the operation."""
+        ...
+
+
+class SecretManagerPort(Protocol):
+    """Secret Manager v1: a secret version's metadata only (GetSecretVersion), never its payload."""
+
+    def get_secret_version(self, name: str) -> SecretVersionState:
+        """The version `name` (projects/P/secrets/S/versions/V): its state. NOT_FOUND and PERMISSION_DENIED
+        leave as PermanentError with that code."""
         ...
 
 

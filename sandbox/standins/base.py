@@ -19,11 +19,19 @@ from sandbox.standins.faults import Faults, QuotaRefusal
 class ApiError(Exception):
     """Raised by a handler to answer with a gRPC status and message."""
 
-    def __init__(self, code: grpc.StatusCode, message: str, *, quota: QuotaRefusal | None = None) -> None:
+    def __init__(self, code: grpc.StatusCode, message: str, *, quota: QuotaRefusal | None = None,
+                 permission: str = "") -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.quota = quota   # a quota refusal's details (quota_status), sent in the status trailer
+        # An IAM refusal of one resource (PERMISSION_DENIED): the permission, sent as iam_denial sends it.
+        self.permission = permission
+
+
+def denied(permission: str, resource: str) -> ApiError:
+    """PERMISSION_DENIED for want of `permission` on `resource` alone (a grant per resource), as IAM refuses."""
+    return ApiError(grpc.StatusCode.PERMISSION_DENIED, denial_text(permission, resource), permission=permission)
 
 
 def not_found(message: str) -> ApiError:
@@ -236,6 +244,8 @@ class StandIn:
             except ApiError as err:
                 if err.quota is not None:
                     context.abort_with_status(quota_status(err.quota))
+                if err.permission:
+                    context.abort_with_status(iam_denial(err.permission, resource_of(request)))
                 context.abort(err.code, err.message)
             except Exception as exc:  # noqa: BLE001 - a stand-in bug must say what it was
                 context.abort(grpc.StatusCode.INTERNAL, f"stand-in error in {rpc.method}: {exc!r}")

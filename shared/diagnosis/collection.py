@@ -18,6 +18,9 @@ Cost of one collection, at most 15 API calls, 16 for an alert (CallBudget enforc
   Monitoring:  cloudsql database/postgresql/num_backends                                (1)
   for an alert whose `healthy` is judged on a share of 5xx and 429 (`callers_may_decide`):
   Logging:     the service's request log over the minutes judged                        1
+  on the alert path, for each version a rollback's candidate target pins (target_secret_reads), at most
+  TARGET_SECRET_READS, each with its own room in the budget:
+  Secret Manager: GetSecretVersion (its state, never its payload)                         (2)
   then, at most one of (one follows a log read refused, the other a full one):
   Logging:     the service's log read again without a log-match alert's own filter, or
                the rollback's candidate targets' startup failures (startup_candidates)    1
@@ -32,10 +35,10 @@ from typing import Any, Callable, Sequence, TypeVar
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.connector_names import Naming, names_connector
-from shared.errors import PermanentError, RunwardenError
+from shared.errors import PermanentError, RunwardenError, TransientError, cause_status
 from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, HistogramResult, LogResult, MetricQuery,
                                        MetricResult, Revision, Service, StartupRead, TargetConnectorRead,
-                                       short_name)
+                                       TargetSecretRead, short_name)
 from shared.diagnosis.facts import INGEST_LAG, TARGET_LOAD_MINUTES, whole_until
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.log_signals import (MAX_FILTER_CHARS, app_log_filter, audit_filter, request_log_filter,
@@ -43,7 +46,9 @@ from shared.diagnosis.log_signals import (MAX_FILTER_CHARS, app_log_filter, audi
 from shared.diagnosis.percentiles import revision_latencies
 from shared.gcp.identifiers import SqlInstance, is_connection_name, names_sql_instance
 from shared.gcp.logging import merge_operation_entries
-from shared.ports import LoggingPort, MonitoringPort, RunPort, VpcAccessPort
+from shared.diagnosis.secret_refs import where_read
+from shared.gcp.secretmanager import version_name
+from shared.ports import LoggingPort, MonitoringPort, RunPort, SecretManagerPort, VpcAccessPort
 from shared.workers import Workers
 
 T = TypeVar("T")
@@ -53,6 +58,10 @@ SWEEP_READS = 1
 # The alert path's reads beside the sweep's collection: its request log, when `healthy` may depend on who
 # sent the requests (`callers_may_decide`). The sweep collects with no alert and reads its own.
 ALERT_READS = 1
+# The alert path's reads of the secret versions a rollback's candidate target pins (target_secret_reads), each
+# with its own room in the budget (the budget grows by the reads planned, never past this): a revision that pins
+# more is read in part, and a gap says so.
+TARGET_SECRET_READS = 2
 # The most request-log lines one read takes: ListLogEntries' largest page ("page_size ... the maximum
 # value is 1000": ListLogEntriesRequest, google/logging/v2/logging.proto).
 REQUEST_LINES = 1000
@@ -175,6 +184,7 @@ class Readers:
     monitoring: MonitoringPort
     logging: LoggingPort | None = None
     vpcaccess: VpcAccessPort | None = None
+    secretmanager: SecretManagerPort | None = None
 
 
 def collect(service_name: str, incident_started_at: datetime, readers: Readers, settings: DiagnosisSettings,
@@ -253,7 +263,11 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
         # connections as it would the revision before's: bad_revision holds a rollback on it.
         reads.add("sql_connections", "monitoring: cloudsql database/postgresql/num_backends",
                   lambda: readers.monitoring.query(_sql_connections_query(scope, sql)))
+    secrets = target_secret_reads(service, revisions, incident_started_at, settings) \
+        if alert is not None and readers.secretmanager is not None else []
+    _target_secrets(reads, readers.secretmanager, secrets)
     found = reads.run()
+    found["target_secrets"] = _secret_answers(found, reads, secrets)
     if "target_connector" in found:
         found["target_connector"] = TargetConnectorRead(name=target[0], revisions=target[1],
                                                         connector=found["target_connector"],
@@ -365,6 +379,63 @@ def rollback_candidates(service: Service, revisions: Sequence[Revision], inciden
         return []
     return sorted((r for r in revisions if r.ready and r.create_time < suspect.create_time),
                   key=lambda r: r.create_time, reverse=True)
+
+
+def target_secret_reads(service: Service, revisions: Sequence[Revision], incident_started_at: datetime,
+                        settings: DiagnosisSettings) -> list[TargetSecretRead]:
+    """The secret versions the rollback's candidate targets pin (the newest STARTUP_CANDIDATES of
+    `rollback_candidates`, newest first), one read each, not yet read; [] when no rollback can follow. Only a
+    version pinned by number is read: "latest" (or unset) names no fixed version, and a version alias
+    ("Can be 'latest' for the latest version, an integer for a specific version, or a version alias",
+    SecretKeySelector.version, google/cloud/run/v2/k8s_min.proto) may be moved to another version, which
+    GetSecretVersion may or may not resolve (UNCONFIRMED): neither is read. A version two candidates pin is
+    read once per candidate that pins it (each is judged alone), in the order they are listed."""
+    project = service.name.split("/")[1]
+    reads: list[TargetSecretRead] = []
+    for revision in rollback_candidates(service, revisions, incident_started_at, settings)[:STARTUP_CANDIDATES]:
+        for ref in revision.secrets:
+            if ref.version.strip().isdigit():
+                reads.append(TargetSecretRead(revision=revision.short_name, where=where_read(ref), secret=ref.secret,
+                                              version=ref.version.strip(),
+                                              name=version_name(project, ref.secret, ref.version)))
+    return reads
+
+
+def _target_secrets(reads: "_Reads", secretmanager: SecretManagerPort | None, planned: list[TargetSecretRead]) -> None:
+    """Plans the reads of `planned` (target_secret_reads), at most TARGET_SECRET_READS, the budget grown by
+    each (their own allowance: no read the evidence already had gives way). Those beyond are a gap:
+    bad_revision judges a candidate whose versions were not read as before this read existed. A transient
+    failure (UNAVAILABLE, a deadline) is a refusal too, never the event retried: the evidence read so far
+    stands, and the read adds to it (rules/target_secrets.py holds nothing back on a refusal)."""
+    if secretmanager is None:
+        return
+    for i, read in enumerate(planned[:TARGET_SECRET_READS]):
+        reads.budget.limit += 1
+        reads.add(f"target_secret:{i}", f"secretmanager.versions.get {read.name} (a version {read.revision} pins)",
+                  lambda name=read.name: _never_retried(lambda: secretmanager.get_secret_version(name)))
+    if len(planned) > TARGET_SECRET_READS:
+        left = ", ".join(f"{r.secret} version {r.version} ({r.revision})" for r in planned[TARGET_SECRET_READS:])
+        reads.note(f"secretmanager.versions.get: not read, beyond the {TARGET_SECRET_READS} versions a collection "
+                   f"reads: {left}")
+
+
+def _secret_answers(found: dict[str, Any], reads: "_Reads", planned: list[TargetSecretRead]) -> tuple[TargetSecretRead, ...]:
+    """The planned reads (`_target_secrets`) with what each answered: the version's state, or the code of its
+    refusal. Their answers are taken out of `found` (they are no field of the bundle by themselves)."""
+    answered = []
+    for i, read in enumerate(planned[:TARGET_SECRET_READS]):
+        version = found.pop(f"target_secret:{i}", None)
+        answered.append(read.model_copy(update={"state": version.state} if version is not None
+                                        else {"refusal": reads.refused.get(f"target_secret:{i}", "")}))
+    return tuple(answered)
+
+
+def _never_retried(read: Callable[[], T]) -> T:
+    """`read`, its transient failure given back as a permanent one with the code it had (or UNAVAILABLE)."""
+    try:
+        return read()
+    except TransientError as exc:
+        raise PermanentError(str(exc), code=cause_status(exc) or "UNAVAILABLE") from exc
 
 
 def _target_connector(reads: "_Reads", vpcaccess: VpcAccessPort, name: str) -> None:

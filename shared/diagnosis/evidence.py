@@ -84,7 +84,7 @@ class SecretRef(_Model):
     """One Secret Manager secret a revision's containers read (google/cloud/run/v2/k8s_min.proto): an env
     var's EnvVarSource.secret_key_ref (SecretKeySelector: `secret`, `version`), or a secret volume's
     SecretVolumeSource (`secret`, and each item's VersionToPath.version). Names and versions only: a
-    secret's value is never read (Runwarden does not call Secret Manager)."""
+    secret's value is never read (Runwarden reads a pinned version's state alone: TargetSecretRead)."""
     env: str = ""                   # the env var's name (EnvVar.name); "" for a volume
     volume: str = ""                # the volume's name (Volume.name); "" for an env var
     secret: str                     # a secret id, or projects/P/secrets/S in another project
@@ -759,6 +759,35 @@ class TargetConnectorRead(_Model):
     refusal: str = ""
 
 
+class SecretVersionState(_Model):
+    """A Secret Manager secret version's metadata as GetSecretVersion answers it (SecretVersion,
+    google/cloud/secretmanager/v1/resources.proto): its name and `state`, never its payload (that is
+    AccessSecretVersion, which Runwarden never calls)."""
+
+    name: str          # projects/P/secrets/S/versions/V, as the API names it
+    # SecretVersion.State: ENABLED "may be accessed"; DISABLED "may not be accessed, but the secret data is
+    # still available and can be placed back into the ENABLED state"; DESTROYED "the secret data is no
+    # longer stored. A version may not leave this state once entered"; STATE_UNSPECIFIED "unused and invalid".
+    state: str
+
+
+class TargetSecretRead(_Model):
+    """One secret version a rollback's candidate target pins, read apart (collection.target_secret_reads).
+    Cloud Run resolves an env var's secret "at instance startup time" and a volume's when it is read (Cloud
+    Run docs, "Configure secrets for services"): a version disabled or destroyed since the target served
+    leaves its new instances without it (rules/target_secrets.py)."""
+
+    revision: str                          # the candidate's short name
+    where: str                             # "env DB_PASSWORD" / "volume config" (secret_refs.where_read)
+    secret: str                            # as the revision names it: an id, or projects/P/secrets/S
+    version: str                           # the pinned version, as the revision names it ("4")
+    name: str                              # the version read: projects/P/secrets/S/versions/V
+    state: str = ""                        # SecretVersionState.state; "" when not read (`refusal`)
+    # The read's permanent refusal, by its canonical code ("NOT_FOUND": no such version or secret, AIP-131
+    # "Standard methods: Get"; "PERMISSION_DENIED": Runwarden's account lacks secretmanager.versions.get).
+    refusal: str = ""
+
+
 # --- The alert that started it ------------------------------------------------------------------
 
 
@@ -907,6 +936,9 @@ class EvidenceBundle(_Model):
     # The connector a rollback's candidate target names when the serving revisions route elsewhere, as
     # read (TargetConnectorRead); None when no candidate names another connector, or it was not read.
     target_connector: TargetConnectorRead | None = None
+    # The secret versions the rollback's candidate targets pin, as read (TargetSecretRead, newest candidate
+    # first); () when none pins one, or none was read.
+    target_secrets: tuple[TargetSecretRead, ...] = ()
     alert: AlertContext | None = None                # what the alert said
     gaps: tuple[str, ...] = ()
     api_calls: int = 0

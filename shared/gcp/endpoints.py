@@ -120,6 +120,24 @@ def logging_client() -> Any:
     return LoggingServiceV2Client()
 
 
+SECRET_MANAGER_EMULATOR_ENV = "SECRET_MANAGER_EMULATOR_HOST"
+
+
+def secret_manager_client() -> Any:
+    """The Secret Manager v1 GAPIC client (SECRET_MANAGER_EMULATOR_HOST: plaintext gRPC to the stand-in,
+    sandbox/standins/secretmanager.py). Only GetSecretVersion is called on it (metadata: the version's
+    state), never AccessSecretVersion (its payload)."""
+    from google.cloud.secretmanager_v1 import SecretManagerServiceClient
+
+    host = os.environ.get(SECRET_MANAGER_EMULATOR_ENV)
+    if host:
+        from google.cloud.secretmanager_v1.services.secret_manager_service.transports import (
+            SecretManagerServiceGrpcTransport)
+
+        return SecretManagerServiceClient(transport=SecretManagerServiceGrpcTransport(channel=_insecure_channel(host)))
+    return SecretManagerServiceClient()
+
+
 def connect(transport: Any, timeout: float = 2.0) -> None:
     """Opens a GAPIC gRPC transport's connection now, ahead of its first call, and waits for it
     at most `timeout` seconds. A channel connects lazily, on its first RPC; `grpc.channel_ready_future`

@@ -134,10 +134,11 @@ def read_only_pipeline(*, settings: DiagnosisSettings | None = None, bounds: Bou
     from shared.gcp.logging import CloudLoggingAdapter
     from shared.gcp.monitoring import CloudMonitoringAdapter
     from shared.gcp.run import CloudRunReader
+    from shared.gcp.secretmanager import SecretManagerAdapter
     from shared.gcp.vpcaccess import VpcAccessReader
 
     readers = Readers(run=CloudRunReader(), monitoring=CloudMonitoringAdapter(), logging=CloudLoggingAdapter(),
-                      vpcaccess=VpcAccessReader())
+                      vpcaccess=VpcAccessReader(), secretmanager=SecretManagerAdapter())   # GetSecretVersion: a read
     return ReadOnlyPipeline(readers, clock or SystemClock(), settings or DiagnosisSettings(), bounds,
                             sql_instances or {})
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 import inspect
 
 from shared.config import Guardrails
-from shared.diagnosis.collection import ALERT_READS, MAX_API_CALLS, SWEEP_READS
+from shared.diagnosis.collection import ALERT_READS, MAX_API_CALLS, SWEEP_READS, TARGET_SECRET_READS
 from shared.gcp.endpoints import CallPolicy
 from shared.gcp.pubsub import PubSubPublisher
 from shared.gcp.run import CloudRunAdapter
+from shared.gcp.secretmanager import SECRET_READ_POLICY
 from shared.gcp.vpcaccess import VpcAccessAdapter
 from shared.remediation.sweep_budget import DEFAULT_FUNCTION_TIMEOUT_SECONDS, FUNCTION_TIMEOUT_ENV, LONGEST_STEP_SECONDS
 from tests.infra.terraform import ROOT, evaluate, load_module, single
@@ -36,9 +37,10 @@ def one_call_with_retries(policy: CallPolicy | None = None) -> float:
 
 def alert_budget(policy: CallPolicy | None = None) -> float:
     """The slowest on_alert that still finishes: every diagnosis read at one call's timeout (its request
-    log's too), the write and its operation wait, the read-back, and the outcome publish."""
+    log's too, and the rollback target's secret versions at theirs), the write and its operation wait, the read-back, and the outcome publish."""
     policy = policy or CallPolicy()
-    return ((MAX_API_CALLS + ALERT_READS) * policy.call_timeout + one_call_with_retries(policy)
+    return ((MAX_API_CALLS + ALERT_READS) * policy.call_timeout
+            + TARGET_SECRET_READS * SECRET_READ_POLICY.call_timeout + one_call_with_retries(policy)
             + longest_operation_wait() + one_call_with_retries(policy) + _default(PubSubPublisher, "timeout"))
 
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from cli.main import runwarden
 from sandbox.scenarios import list_bundled_scenarios, resolve_scenario
-from shared.diagnosis.collection import ALERT_READS, MAX_API_CALLS
+from shared.diagnosis.collection import ALERT_READS, MAX_API_CALLS, TARGET_SECRET_READS
 
 ROOT = Path(__file__).resolve().parents[2]
 ANCHOR = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
@@ -45,7 +45,7 @@ def test_every_scenario_is_diagnosed_as_it_expects(tmp_path, name):
     # At most MAX_API_CALLS per service and its request log, and 2 to find a shared resource's users (as
     # test_pipeline).
     services = max(1, len([s for s in scenario.services if s.managed]))
-    assert report["diagnosis"]["api_calls"] <= (MAX_API_CALLS + ALERT_READS + 2) * services
+    assert report["diagnosis"]["api_calls"] <= (MAX_API_CALLS + ALERT_READS + TARGET_SECRET_READS + 2) * services
 
 
 def test_human_output_shows_the_evidence(tmp_path):

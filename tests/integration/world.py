@@ -17,6 +17,7 @@ from shared.gcp.logging import CloudLoggingAdapter
 from shared.gcp.monitoring import CloudMonitoringAdapter
 from shared.gcp.pubsub import PubSubPublisher
 from shared.gcp.run import CloudRunAdapter
+from shared.gcp.secretmanager import SecretManagerAdapter
 from shared.gcp.vpcaccess import VpcAccessAdapter
 from shared.commands import handle_command
 from shared.pipeline import Adapters, handle_alert
@@ -51,7 +52,8 @@ class World:
                                  monitoring=CloudMonitoringAdapter(policy=FAST), publisher=PubSubPublisher(),
                                  state=self.state, clock=self.clock, logging=CloudLoggingAdapter(policy=FAST),
                                  vpcaccess=VpcAccessAdapter(policy=FAST, poll_initial_delay=0.01,
-                                                            poll_max_delay=0.05))
+                                                            poll_max_delay=0.05),
+                                 secretmanager=SecretManagerAdapter(policy=FAST))   # as google_adapters builds
 
     @classmethod
     def for_scenario(cls, scenario, standins, pubsub, project_id, anchor, mode="enforce") -> "World":
@@ -96,7 +98,8 @@ class World:
 
     def reads(self) -> int:
         """Every call the stand-ins answered: what collecting the evidence cost."""
-        parts = (self.standins.run, self.standins.monitoring, self.standins.logging, self.standins.vpcaccess)
+        parts = (self.standins.run, self.standins.monitoring, self.standins.logging, self.standins.vpcaccess,
+                 self.standins.secretmanager)
         return sum(len(part.calls) for part in parts)
 
     def add_series(self, series: Any) -> None:

@@ -23,6 +23,7 @@ from shared.diagnosis.rules.refusals import refusals
 from shared.diagnosis.rules.answered_alike import answered_alike
 from shared.diagnosis.rules.target_capacity import before_the_deploy, cannot_carry, just_before
 from shared.diagnosis.rules.target_deps import connector_gone, database_moved
+from shared.diagnosis.rules.target_secrets import secret_version_gone
 from shared.diagnosis.rules.same_release import deployed_the_same
 from shared.diagnosis.rules.timed_out_alike import timed_out_alike
 from shared.diagnosis.pool_settings import pool_size_changed
@@ -969,12 +970,14 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> _Target:
         if clean:
             late = (_failing_just_before(facts, c, replaced, candidate) or _cannot_start(facts, c, candidate)
                     or _failing_since_the_deploy(facts, c, replaced, candidate)
-                    or connector_gone(facts, c, suspect, candidate) or database_moved(facts, c, suspect, candidate))
+                    or connector_gone(facts, c, suspect, candidate) or database_moved(facts, c, suspect, candidate)
+                    or secret_version_gone(facts, c, candidate))
             if late:
                 # Clean over the hour, failing at its end, or failing since: the failures are on the
                 # revision a rollback would bring back (they began before the deploy, or the deploy
                 # changed something it shares); or what it names (its connector, its Cloud SQL instance)
-                # may be gone since (target_deps). Stepping past it goes further back than automation
+                # may be gone since (target_deps), or a secret version it pins disabled or destroyed since
+                # (target_secrets). Stepping past it goes further back than automation
                 # may; sending it everything is a guess. A person decides.
                 return _Target(None, steps, "; ".join(reasons + [late]))
             share, where = _load_share(facts, c, replaced, candidate)
