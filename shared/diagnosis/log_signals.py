@@ -1977,19 +1977,27 @@ def dial_timed_out(text: str) -> bool:
 # under one timer: its words cannot tell the two apart, so they are neither a refresh nor a dial, and not read.
 _REFRESH_FAILED = re.compile(r"Failed to (?:update metadata for|create ephemeral certificate for the) Cloud SQL instance"
                              r'|\bRefresh error: [^\n]*?\(connection name = "'
-                             r"|Cannot connect to host sqladmin\.googleapis\.com:443 "
-                             f"|{_PY_CONNECTOR_API_TIMED_OUT}|{_NODE_CONNECTOR_REFRESH}")
-# A word each alternative above holds, in the libraries' own casing: a text holding none (plain substring
-# tests, in C) is ruled out before the regex scans it.
-_REFRESH_WORDS = ("Refresh error: ", " Cloud SQL instance", "sqladmin.googleapis.com", "TimeoutError",
-                  "Failed to find metadata on project id: ", "Cannot connect to instance, ",
-                  "automatic IAM authentication")
+                             r"|Cannot connect to host sqladmin\.googleapis\.com:443 ")
+_PY_REFRESH_TIMED_OUT = re.compile(_PY_CONNECTOR_API_TIMED_OUT)
+_NODE_REFRESH_FAILED = re.compile(_NODE_CONNECTOR_REFRESH)
+# Each pattern above with the words every text it matches holds, in the libraries' own casing: a text holding
+# none of them (plain substring tests, in C) is ruled out before the regex scans it.
+_REFRESH_CHECKS: tuple[tuple[Callable[[str], bool], re.Pattern[str]], ...] = (
+    (lambda text: "Refresh error: " in text or " Cloud SQL instance" in text or "sqladmin.googleapis.com:443" in text,
+     _REFRESH_FAILED),
+    (lambda text: "TimeoutError" in text and "aiohttp" in text and "google/cloud/sql/connector/" in text,
+     _PY_REFRESH_TIMED_OUT),
+    (lambda text: ("sqladmin.googleapis.com/sql/" in text or "Failed to find metadata on project id: " in text
+                   or "Cannot connect to instance, " in text or "automatic IAM authentication" in text),
+     _NODE_REFRESH_FAILED),
+)
 
 
 def refresh_failed(text: str) -> bool:
     """Whether a database error's text is a Cloud SQL connector's refresh (its Admin API calls) that failed
-    (_REFRESH_FAILED): nothing was dialled, so no connector capacity explains it."""
-    return any(word in text for word in _REFRESH_WORDS) and _REFRESH_FAILED.search(text) is not None
+    (_REFRESH_FAILED, _PY_REFRESH_TIMED_OUT, _NODE_REFRESH_FAILED): nothing was dialled, so no connector capacity
+    explains it."""
+    return any(holds(text) and pattern.search(text) is not None for holds, pattern in _REFRESH_CHECKS)
 
 
 # A word every CLOSED_CONNECTION_TEXTS match holds, lower-cased: a text with none of them is ruled out
