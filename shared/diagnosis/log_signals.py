@@ -1980,24 +1980,22 @@ _REFRESH_FAILED = re.compile(r"Failed to (?:update metadata for|create ephemeral
                              r"|Cannot connect to host sqladmin\.googleapis\.com:443 ")
 _PY_REFRESH_TIMED_OUT = re.compile(_PY_CONNECTOR_API_TIMED_OUT)
 _NODE_REFRESH_FAILED = re.compile(_NODE_CONNECTOR_REFRESH)
-# Each pattern above with the words every text it matches holds, in the libraries' own casing: a text holding
-# none of them (plain substring tests, in C) is ruled out before the regex scans it.
-_REFRESH_CHECKS: tuple[tuple[Callable[[str], bool], re.Pattern[str]], ...] = (
-    (lambda text: "Refresh error: " in text or " Cloud SQL instance" in text or "sqladmin.googleapis.com:443" in text,
-     _REFRESH_FAILED),
-    (lambda text: "TimeoutError" in text and "aiohttp" in text and "google/cloud/sql/connector/" in text,
-     _PY_REFRESH_TIMED_OUT),
-    (lambda text: ("sqladmin.googleapis.com/sql/" in text or "Failed to find metadata on project id: " in text
-                   or "Cannot connect to instance, " in text or "automatic IAM authentication" in text),
-     _NODE_REFRESH_FAILED),
-)
 
 
 def refresh_failed(text: str) -> bool:
     """Whether a database error's text is a Cloud SQL connector's refresh (its Admin API calls) that failed
     (_REFRESH_FAILED, _PY_REFRESH_TIMED_OUT, _NODE_REFRESH_FAILED): nothing was dialled, so no connector capacity
-    explains it."""
-    return any(holds(text) and pattern.search(text) is not None for holds, pattern in _REFRESH_CHECKS)
+    explains it. Each pattern is asked only of a text holding the words every text it matches holds, in the
+    libraries' own casing (plain substring tests, in C): most texts are ruled out before any regex scans them."""
+    if (("Refresh error: " in text or " Cloud SQL instance" in text or "sqladmin.googleapis.com:443" in text)
+            and _REFRESH_FAILED.search(text) is not None):
+        return True
+    if ("TimeoutError" in text and "google/cloud/sql/connector/" in text and "aiohttp" in text
+            and _PY_REFRESH_TIMED_OUT.search(text) is not None):
+        return True
+    return (("request to https://sqladmin" in text or "Failed to find metadata on project id: " in text
+             or "Cannot connect to instance, " in text or "automatic IAM authentication" in text)
+            and _NODE_REFRESH_FAILED.search(text) is not None)
 
 
 # A word every CLOSED_CONNECTION_TEXTS match holds, lower-cased: a text with none of them is ruled out
