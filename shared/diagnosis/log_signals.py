@@ -333,6 +333,26 @@ _PY_CONNECTOR_DIAL_TIMED_OUT = (r'google[/\\]cloud[/\\]sql[/\\]connector[/\\](?:
 _JAVA_CONNECTOR_DIAL_TIMED_OUT = (r"ConnectException: Connection timed out[^\n]*\n(?:[ \t]+at [^\n]*\n)*?[ \t]+at "
                                   r"com\.google\.cloud\.sql\.core\.")
 
+# The Cloud SQL Python connector's refresh whose call to the Cloud SQL Admin API timed out in aiohttp (its
+# DB_ERROR_TEXTS row): one of the connector's frames, then only that traceback's frame lines (source lines and
+# Python 3.11's caret lines are indented too) down to an aiohttp frame, then only frame lines to a bare
+# TimeoutError (Python 3.11+, where asyncio.TimeoutError is the builtin) or asyncio.exceptions.TimeoutError
+# (3.8-3.10), raised with no message. The connector's path is written with "/" alone: Cloud Run runs Linux
+# containers, and the path is the pattern's anchor, the needle the Logging query asks for.
+_PY_CONNECTOR_API_TIMED_OUT = (r'google/cloud/sql/connector/\w+\.py", line \d+, in [\w<>.]+(?:\n[ \t]+[^\n]*)*?'
+                               r'\n[ \t]+File "[^"\n]*[/\\]aiohttp[/\\]\w+\.py", line \d+, in \w+(?:\n[ \t]+[^\n]*)*'
+                               r"\n(?:asyncio\.(?:exceptions\.)?)?TimeoutError(?![^\n])")
+# The Cloud SQL Node.js connector's refresh that failed (its DB_ERROR_TEXTS rows): its own
+# CloudSQLConnectorError messages, each written out whole (one alternative a phrase, so that each anchor is
+# the phrase), and node-fetch's FetchError on the connector's two Admin API calls (the paths of the Admin
+# API's connect.get and connect.generateEphemeralCert, as the Go rows quote them).
+_NODE_CONNECTOR_REFRESH = (r"Failed to find metadata on project id: \S+ and instance id: \S+ Ensure network connectivity"
+                           r"|Cannot connect to instance, failed to retrieve an ephemeral certificate"
+                           r"|Cannot connect to instance, no valid CA certificate found"
+                           r"|Failed to get access token for automatic IAM authentication"
+                           r"|request to https://sqladmin\.googleapis\.com/sql/v1beta4/projects/[^/\s]+/instances/"
+                           r"[^/\s:]+(?:/connectSettings|:generateEphemeralCert) failed, reason: ")
+
 DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("Cloud SQL Auth Proxy v2 / Go connector", r"failed to connect to instance: Dial error",
                 'failed to connect to instance: Dial error: failed to dial (connection name = "p:r:i"): '
@@ -1011,6 +1031,49 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "sqladmin.googleapis.com); aio-libs/aiohttp aiohttp/client_exceptions.py (ClientConnectorError."
                 "__str__); the certificate form in "
                 "public notes (repository and path UNCONFIRMED); UNCONFIRMED in a Cloud SQL thread"),
+    # The Cloud SQL Python connector's refresh whose Admin API call timed out in aiohttp
+    # (_PY_CONNECTOR_API_TIMED_OUT): aiohttp raises asyncio.TimeoutError, with no message, when a request
+    # outlasts its ClientTimeout (its TimerContext.__exit__, "raise asyncio.TimeoutError from None", in
+    # aiohttp/helpers.py, under ClientSession._request's `with timer:` in aiohttp/client.py), and the
+    # connector's calls to the Admin API (connectSettings, generateEphemeralCert) are its only aiohttp requests
+    # (google/cloud/sql/connector/client.py, CloudSQLClient._get_metadata / _get_ephemeral; refresh_utils.py
+    # before 1.7), made before any dial to the instance. As GoogleCloudPlatform/cloud-sql-python-connector
+    # issue #914 quotes it: instance.py _refresh_task, instance.py _perform_refresh, refresh_utils.py
+    # _get_metadata, aiohttp/client.py _request, aiohttp/helpers.py __exit__, then "TimeoutError" alone
+    # (Python 3.11); GoogleCloudPlatform/python-docs-samples issue #13181 the same frames under Python 3.10,
+    # asyncio's own frames between them. The bare TimeoutError names nothing: read only under the connector's
+    # and aiohttp's frames in the same entry (a traceback logged as one entry). Nothing answered (a refresh
+    # that failed: refresh_failed names it). The connector's dial to 3307 never goes through aiohttp (its row
+    # below); aiohttp 3.10's ConnectionTimeoutError, worded otherwise, is not read. UNCONFIRMED in a Cloud Run log.
+    DbErrorText("Cloud SQL Python connector (Admin API call timed out)", _PY_CONNECTOR_API_TIMED_OUT,
+                'Traceback (most recent call last):\n  File "/usr/local/lib/python3.11/site-packages/google/cloud/sql/'
+                'connector/refresh_utils.py", line 103, in _get_metadata\n    resp = await client_session.get(url, '
+                'headers=headers, raise_for_status=True)\n  File "/usr/local/lib/python3.11/site-packages/aiohttp/'
+                'client.py", line 467, in _request\n    with timer:\n  File "/usr/local/lib/python3.11/site-packages/'
+                'aiohttp/helpers.py", line 721, in __exit__\n    raise asyncio.TimeoutError from None\nTimeoutError',
+                "GoogleCloudPlatform/cloud-sql-python-connector issue #914 (the traceback) and "
+                "google/cloud/sql/connector/client.py (aiohttp to sqladmin.googleapis.com); "
+                "GoogleCloudPlatform/python-docs-samples issue #13181; UNCONFIRMED in a Cloud Run log"),
+    # The Cloud SQL Node.js connector's (@google-cloud/cloud-sql-connector) refresh that failed: its
+    # CloudSQLConnectorError messages thrown while it fetches the instance's metadata and its ephemeral
+    # certificate from the Admin API (GoogleCloudPlatform/cloud-sql-nodejs-connector src/sqladmin-fetcher.ts:
+    # ENOSQLADMIN "Failed to find metadata on project id: P and instance id: I. Ensure network connectivity and
+    # validate the provided `instanceConnectionName` config value", ENOSQLADMINEPH "Cannot connect to instance,
+    # failed to retrieve an ephemeral certificate", ENOSQLADMINCERT "Cannot connect to instance, no valid CA
+    # certificate found", ENOACCESSTOKEN "Failed to get access token for automatic IAM authentication."; the
+    # class in src/errors.ts); and, when the call cannot be made, the request's own error, which the connector
+    # passes on unwrapped (src/cloud-sql-instance.ts): through gaxios before 7, node-fetch's FetchError
+    # "request to URL failed, reason: MESSAGE" (node-fetch src/index.js, `request_.on('error')`), MESSAGE
+    # Node's net error ("connect ETIMEDOUT 199.36.153.8:443"). Only the connector's two calls' URLs are read
+    # (connectSettings, generateEphemeralCert). Whether the error's name prints as CloudSQLConnectorError or
+    # Error is UNCONFIRMED, and gaxios 7's (native fetch) wording is not read. No dial to the instance's 3307
+    # was tried. UNCONFIRMED in a Cloud Run log.
+    DbErrorText("Cloud SQL Node.js connector (refresh failed)", _NODE_CONNECTOR_REFRESH,
+                "CloudSQLConnectorError: Failed to find metadata on project id: p and instance id: i. Ensure network "
+                "connectivity and validate the provided `instanceConnectionName` config value",
+                "GoogleCloudPlatform/cloud-sql-nodejs-connector src/sqladmin-fetcher.ts (ENOSQLADMIN, ENOSQLADMINEPH, "
+                "ENOSQLADMINCERT, ENOACCESSTOKEN) and src/errors.ts; node-fetch src/index.js (FetchError \"request to "
+                "... failed, reason: ...\"); UNCONFIRMED in a Cloud Run log"),
     # The Cloud SQL Python connector's own dial to the instance's server proxy port timed out in the kernel
     # (_PY_CONNECTOR_DIAL_TIMED_OUT): since v1.2.4 the connector no longer wraps the connect in a timer of
     # its own (cloud-sql-python-connector pull request #760, "Allow database drivers to handle timeout
@@ -1856,13 +1919,20 @@ def read_timed_out(text: str) -> bool:
 #   Handshake timeout (its DB_ERROR_TEXTS row: the timer starts as the dial begins).
 # A read on an established connection that timed out (READ_TIMEOUT_TEXTS) and a failed name lookup
 # ("lookup H on R:53: i/o timeout") are not dials; a wait for a pooled connection names none of these.
+# Where the words name the port dialled, a web port is no database's: Go's "dial tcp A:443: i/o timeout" and
+# Node's "connect ETIMEDOUT A:443" are an HTTPS call's (a Google API's, the Cloud SQL Admin API's among them,
+# on 443), and ":80" a plain HTTP one's (the metadata server's token, 169.254.169.254:80), never a dial to a
+# database (3307 through a Cloud SQL connector or the Auth Proxy, 5432, 3306, 1433, or a port of the
+# application's own choosing). Only those two ports are ruled out, each the address's last part: a database
+# may listen on any other.
+_WEB_PORT_ADDRESS = r"[\w.:\[\]%-]*:(?:443|80)"
 _DIAL_TIMED_OUT = re.compile(
-    r"\bdial tcp [\w.:\[\]%-]+: (?:i/o timeout|connect: connection timed out)"
+    rf"\bdial tcp (?!{_WEB_PORT_ADDRESS}: )[\w.:\[\]%-]+: (?:i/o timeout|connect: connection timed out)"
     r"|\bdial error(?:: | \()timeout: context deadline exceeded"
     r"|\bfailed: timeout expired\b|\bconnection timeout expired\b"
     r"|\bConnection terminated due to connection timeout\b"
     r"|\bSocketTimeoutException: connect timed out\b"
-    r"|\bconnect ETIMEDOUT\b"
+    rf"|\bconnect ETIMEDOUT\b(?! {_WEB_PORT_ADDRESS}(?![\w.:\]]))"
     r"|\bCan't connect to MySQL server on '[^'\n]*' \((?:timed out|\[Errno 110\]|110\b)"
     r"|\bcould not connect to server: Connection timed out\b"
     r"|\[2002\] Connection timed out\b"
@@ -1898,17 +1968,34 @@ def dial_timed_out(text: str) -> bool:
 # The Python connector's refresh reaches the Admin API with aiohttp (google/cloud/sql/connector/client.py,
 # CloudSQLClient: sqladmin_api_endpoint defaults to https://sqladmin.googleapis.com), so aiohttp's
 # ClientConnectorError "Cannot connect to host sqladmin.googleapis.com:443 ..." (its DB_ERROR_TEXTS row) is
-# that refresh failing, never a dial to the instance (whose server proxy port is 3307, never 443).
+# that refresh failing, never a dial to the instance (whose server proxy port is 3307, never 443); and
+# asyncio's TimeoutError raised by aiohttp under the connector's frames is that call timing out
+# (_PY_CONNECTOR_API_TIMED_OUT). The Node.js connector's refresh says so in its own CloudSQLConnectorError
+# messages, or in node-fetch's error on its Admin API URLs (_NODE_CONNECTOR_REFRESH).
+# The Python connector before 1.2.4 (connector.py's `asyncio.wait_for(get_connection(), timeout)`, "TimeoutError:
+# Connection timed out after 30s", removed by pull request #760) timed the refresh's wait and the dial to 3307
+# under one timer: its words cannot tell the two apart, so they are neither a refresh nor a dial, and not read.
 _REFRESH_FAILED = re.compile(r"Failed to (?:update metadata for|create ephemeral certificate for the) Cloud SQL instance"
                              r'|\bRefresh error: [^\n]*?\(connection name = "'
                              r"|Cannot connect to host sqladmin\.googleapis\.com:443 ")
+_PY_REFRESH_TIMED_OUT = re.compile(_PY_CONNECTOR_API_TIMED_OUT)
+_NODE_REFRESH_FAILED = re.compile(_NODE_CONNECTOR_REFRESH)
 
 
 def refresh_failed(text: str) -> bool:
     """Whether a database error's text is a Cloud SQL connector's refresh (its Admin API calls) that failed
-    (_REFRESH_FAILED): nothing was dialled, so no connector capacity explains it."""
-    return (("Refresh error: " in text or " Cloud SQL instance" in text or "sqladmin.googleapis.com:443" in text)
-            and _REFRESH_FAILED.search(text) is not None)
+    (_REFRESH_FAILED, _PY_REFRESH_TIMED_OUT, _NODE_REFRESH_FAILED): nothing was dialled, so no connector capacity
+    explains it. Each pattern is asked only of a text holding the words every text it matches holds, in the
+    libraries' own casing (plain substring tests, in C): most texts are ruled out before any regex scans them."""
+    if (("Refresh error: " in text or " Cloud SQL instance" in text or "sqladmin.googleapis.com:443" in text)
+            and _REFRESH_FAILED.search(text) is not None):
+        return True
+    if ("TimeoutError" in text and "google/cloud/sql/connector/" in text and "aiohttp" in text
+            and _PY_REFRESH_TIMED_OUT.search(text) is not None):
+        return True
+    return (("request to https://sqladmin" in text or "Failed to find metadata on project id: " in text
+             or "Cannot connect to instance, " in text or "automatic IAM authentication" in text)
+            and _NODE_REFRESH_FAILED.search(text) is not None)
 
 
 # A word every CLOSED_CONNECTION_TEXTS match holds, lower-cased: a text with none of them is ruled out

@@ -69,6 +69,72 @@ PY_AIOHTTP_REFUSED = ("aiohttp.client_exceptions.ClientConnectorError: Cannot co
                       "ssl:default [Connect call failed ('199.36.153.8', 443)]")
 PY_AIOHTTP_TIMED_OUT = ("aiohttp.client_exceptions.ClientConnectorError: Cannot connect to host "
                         "sqladmin.googleapis.com:443 ssl:default [Connection timed out]")
+# the Python connector's refresh whose Admin API call outlasted aiohttp's timeout: aiohttp raises asyncio's
+# TimeoutError with no message (cloud-sql-python-connector issue #914, Python 3.11: TimeoutError alone)
+_PY_API_FRAMES = (
+    '  File "/usr/local/lib/python3.11/site-packages/google/cloud/sql/connector/instance.py", line 389, in '
+    '_refresh_task\n    refresh_data = await refresh_task\n                   ^^^^^^^^^^^^^^^^^^\n'
+    '  File "/usr/local/lib/python3.11/site-packages/google/cloud/sql/connector/instance.py", line 313, in '
+    '_perform_refresh\n    metadata = await metadata_task\n'
+    '  File "/usr/local/lib/python3.11/site-packages/google/cloud/sql/connector/refresh_utils.py", line 103, in '
+    '_get_metadata\n    resp = await client_session.get(url, headers=headers, raise_for_status=True)\n')
+_AIOHTTP_TIMER = ('  File "/usr/local/lib/python3.11/site-packages/aiohttp/client.py", line 467, in _request\n'
+                  '    with timer:\n'
+                  '  File "/usr/local/lib/python3.11/site-packages/aiohttp/helpers.py", line 721, in __exit__\n'
+                  '    raise asyncio.TimeoutError from None\n')
+PY_API_TIMED_OUT = "Traceback (most recent call last):\n" + _PY_API_FRAMES + _AIOHTTP_TIMER + "TimeoutError"
+# the asyncio logger's "Task exception was never retrieved" of the background refresh, Python 3.10: asyncio's
+# own frames between the connector's (python-docs-samples issue #13181), asyncio.exceptions.TimeoutError
+PY_API_TIMED_OUT_310 = (
+    "Task exception was never retrieved\nfuture: <Task finished name='Task-6523' coro=<Instance._schedule_refresh."
+    "<locals>._refresh_task() done, defined at /usr/local/lib/python3.10/site-packages/google/cloud/sql/connector/"
+    "instance.py:378> exception=TimeoutError()>\nTraceback (most recent call last):\n"
+    + _PY_API_FRAMES.replace("python3.11", "python3.10").replace(
+        "    metadata = await metadata_task\n",
+        "    metadata = await metadata_task\n  File \"/usr/local/lib/python3.10/asyncio/futures.py\", line 285, in "
+        "__await__\n    yield self  # This tells Task to wait for completion.\n")
+    + _AIOHTTP_TIMER.replace("python3.11", "python3.10") + "asyncio.exceptions.TimeoutError")
+# the connector 1.7+ (client.py's CloudSQLClient), its refresh awaited by the application's connect
+PY_API_TIMED_OUT_CLIENT = (
+    'Traceback (most recent call last):\n  File "/app/main.py", line 40, in get_product\n'
+    '    with pool.connect() as conn:\n'
+    '  File "/usr/local/lib/python3.12/site-packages/google/cloud/sql/connector/connector.py", line 353, in '
+    'connect_async\n    conn_info = await cache.connect_info()\n'
+    '  File "/usr/local/lib/python3.12/site-packages/google/cloud/sql/connector/client.py", line 126, in '
+    '_get_metadata\n    resp = await self._client.get(url, headers=headers)\n'
+    + _AIOHTTP_TIMER.replace("python3.11", "python3.12") + "TimeoutError")
+# an application's own aiohttp call timing out: no connector frame above aiohttp's
+APP_AIOHTTP_TIMED_OUT = ('Traceback (most recent call last):\n  File "/app/pricing.py", line 18, in quote\n'
+                         '    async with session.get(PRICES_URL) as resp:\n' + _AIOHTTP_TIMER + "TimeoutError")
+# the connector's frames end in another exception; the timeout is a later traceback's, an aiohttp call of the
+# application's own made while handling it
+PY_CONNECTOR_THEN_APP_TIMEOUT = (
+    "Traceback (most recent call last):\n" + _PY_API_FRAMES
+    + "aiohttp.client_exceptions.ClientResponseError: 500, message='Internal Server Error'\n\n"
+    "During handling of the above exception, another exception occurred:\n\nTraceback (most recent call last):\n"
+    '  File "/app/alerts.py", line 9, in notify\n    await session.post(HOOK_URL, json=body)\n'
+    + _AIOHTTP_TIMER + "TimeoutError")
+# the Python connector before 1.2.4: one timer (connector.py's asyncio.wait_for) over the refresh's wait and the
+# dial to 3307 (pull request #760 removed it): neither a refresh nor a dial, by its words
+PY_CONNECTOR_OLD_TIMER = (
+    'Traceback (most recent call last):\n  File "/usr/local/lib/python3.9/site-packages/google/cloud/sql/'
+    'connector/connector.py", line 268, in connect_async\n'
+    '    raise TimeoutError(f"Connection timed out after {timeout}s")\nTimeoutError: Connection timed out after 30s')
+# the Node.js connector's refresh (cloud-sql-nodejs-connector src/sqladmin-fetcher.ts)
+NODE_NO_METADATA = ("CloudSQLConnectorError: Failed to find metadata on project id: shop-prod and instance id: "
+                    "orders-db. Ensure network connectivity and validate the provided `instanceConnectionName` "
+                    "config value\n    at SQLAdminFetcher.getInstanceMetadata (/app/node_modules/@google-cloud/"
+                    "cloud-sql-connector/dist/cjs/sqladmin-fetcher.js:120:19)")
+NODE_NO_EPHEMERAL = "Error: Cannot connect to instance, failed to retrieve an ephemeral certificate"
+NODE_NO_CA = "CloudSQLConnectorError: Cannot connect to instance, no valid CA certificate found"
+NODE_NO_TOKEN = "CloudSQLConnectorError: Failed to get access token for automatic IAM authentication."
+# node-fetch's error on the connector's Admin API call (gaxios before 7), the connect to port 443 timing out
+NODE_FETCH_TIMED_OUT = ("FetchError: request to https://sqladmin.googleapis.com/sql/v1beta4/projects/shop-prod/"
+                        "instances/orders-db/connectSettings failed, reason: connect ETIMEDOUT 199.36.153.8:443")
+NODE_FETCH_CERT_REFUSED = ("GaxiosError: request to https://sqladmin.googleapis.com/sql/v1beta4/projects/shop-prod/"
+                           "instances/orders-db:generateEphemeralCert failed, reason: connect ECONNREFUSED "
+                           "199.36.153.8:443")
+NODE_DIAL_3307 = "Error: connect ETIMEDOUT 10.20.0.5:3307\n    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1607:16)"
 
 # text -> (an error of reaching the database, a dial that timed out, a connector's refresh that failed)
 TEXTS = {
@@ -93,6 +159,37 @@ TEXTS = {
     "context deadline exceeded": (False, False, False),
     # another application's own "Refresh error" (a token refresh) names no connection name
     "Gateway: Refresh error: token expired": (False, False, False),
+    # the Python connector's Admin API call that timed out in aiohttp: a refresh, never a dial
+    PY_API_TIMED_OUT: (True, False, True),
+    PY_API_TIMED_OUT_310: (True, False, True),
+    PY_API_TIMED_OUT_CLIENT: (True, False, True),
+    # asyncio's bare TimeoutError, or aiohttp's under no connector frame, names no database
+    "TimeoutError": (False, False, False),
+    "asyncio.exceptions.TimeoutError": (False, False, False),
+    APP_AIOHTTP_TIMED_OUT: (False, False, False),
+    PY_CONNECTOR_THEN_APP_TIMEOUT: (False, False, False),
+    # one timer over the refresh and the dial (before 1.2.4): neither, by its words
+    PY_CONNECTOR_OLD_TIMER: (False, False, False),
+    # the Node.js connector's refresh
+    NODE_NO_METADATA: (True, False, True),
+    NODE_NO_EPHEMERAL: (True, False, True),
+    NODE_NO_CA: (True, False, True),
+    NODE_NO_TOKEN: (True, False, True),
+    NODE_FETCH_TIMED_OUT: (True, False, True),
+    NODE_FETCH_CERT_REFUSED: (True, False, True),
+    # node-fetch on another Google API: not the connector's, and its 443 is no database's dial
+    "FetchError: request to https://secretmanager.googleapis.com/v1/projects/p/secrets/db-pass/versions/latest:"
+    "access failed, reason: connect ETIMEDOUT 142.250.1.95:443": (False, False, False),
+    # a dial that names a web port is an HTTPS (or HTTP) call's, never a database's
+    "Error: connect ETIMEDOUT 142.250.1.95:443": (False, False, False),
+    "dial tcp 199.36.153.8:443: i/o timeout": (False, False, False),
+    'Get "http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token": dial tcp '
+    "169.254.169.254:80: i/o timeout": (False, False, False),
+    # ... and a database's port, or a port of the application's own, or none named, is still a dial
+    NODE_DIAL_3307: (True, True, False),
+    "Error: connect ETIMEDOUT 10.20.0.3:5432": (True, True, False),
+    "Error: connect ETIMEDOUT 10.20.0.3:6432": (False, True, False),
+    "dial tcp 10.20.0.5:4433: i/o timeout": (False, True, False),
 }
 
 
@@ -156,6 +253,23 @@ CASES = {
         dict(lines=(PY_AIOHTTP_REFUSED,), egress="PRIVATE_RANGES_ONLY"), None),
     "Python connector dials beside its refreshes that failed, ALL_TRAFFIC, busy connector: the dials scale it": (
         dict(lines=(PY_CONNECTOR, PY_AIOHTTP_TIMED_OUT), code="500", p99=128), "scale_connector"),
+    # the Python connector's Admin API call timed out in aiohttp (its ClientSession's 30 s connect timeout):
+    # a refresh, never a scale-up, whatever the connector shows
+    "Python connector: aiohttp TimeoutError on the Admin API, 500s at 30 s, ALL_TRAFFIC, busy connector: not scaled": (
+        dict(lines=(PY_API_TIMED_OUT,), code="500", p99=30.4), None),
+    "Python connector: the background refresh's TimeoutError (Python 3.10), 503s, busy connector: not scaled": (
+        dict(lines=(PY_API_TIMED_OUT_310,)), None),
+    "Python connector dials to 3307 timing out beside its Admin API timeouts, busy connector: the dials scale it": (
+        dict(lines=(PY_CONNECTOR, PY_API_TIMED_OUT_CLIENT), code="500", p99=128), "scale_connector"),
+    # the Node.js connector's refresh
+    "Node connector: its connectSettings call timed out on 443, 500s at 30 s, ALL_TRAFFIC, busy connector: not scaled": (
+        dict(lines=(NODE_FETCH_TIMED_OUT,), code="500", p99=30.4), None),
+    "Node connector: no metadata (ENOSQLADMIN), 503s, busy connector: not scaled": (
+        dict(lines=(NODE_NO_METADATA,)), None),
+    "Node connector: its dials to 3307 time out, 500s at 30 s, busy connector: scaled": (
+        dict(lines=(NODE_DIAL_3307,), code="500", p99=30.4), "scale_connector"),
+    "Node connector: dials to 3307 beside its refreshes timing out on 443, busy connector: the dials scale it": (
+        dict(lines=(NODE_DIAL_3307, NODE_FETCH_TIMED_OUT), code="500", p99=30.4), "scale_connector"),
     # Go's bare deadline is never a dial
     "bare 'context deadline exceeded', 500s at 10 s, busy connector: not a dial, not scaled": (
         dict(lines=(BARE_DEADLINE,), code="500", p99=10.2), None),
@@ -174,7 +288,9 @@ def test_connector_texts_and_the_action(shape, action):
         assert result.signature is Signature.CONNECTOR_SATURATION, result.summary
 
 
-@pytest.mark.parametrize("line", (JAVA_EPHEMERAL, PY_AIOHTTP_REFUSED), ids=("java", "python-aiohttp"))
+@pytest.mark.parametrize("line", (JAVA_EPHEMERAL, PY_AIOHTTP_REFUSED, PY_API_TIMED_OUT, NODE_FETCH_TIMED_OUT,
+                                  NODE_NO_METADATA),
+                         ids=("java", "python-aiohttp", "python-aiohttp-timeout", "node-fetch", "node-enosqladmin"))
 def test_the_refresh_is_named_and_not_scaled(line):
     result = diagnose(incident(line).bundle(), S)
 
