@@ -504,6 +504,10 @@ class _AlertRun:
                 target=service)
         report = self.diagnosed(diagnosis)
         note_refired(self.adapters.state, self.incident, now, "service", service, ahead.service_actions())
+        if diagnosis.signature is Signature.CONNECTOR_SATURATION and bundle.connector is not None:
+            # The connector it would scale (planning: the one the diagnosis names, as read): its gate reads sent
+            # now, beside the query of its action records just below, not after it (`_ReadAhead.connector`).
+            ahead.connector(bundle.connector.name, (service,))
         own = (own_connector_update(self.adapters.state, bundle, self.incident.incident_id)
                if diagnosis.signature in _CONNECTOR_SYMPTOMS else None)
         if own is None and diagnosis.signature is Signature.INCONCLUSIVE:
@@ -673,7 +677,8 @@ class _AlertRun:
                            params=proposal.params.model_dump(mode="json"))
         result = gate.execute(action, proposal.params, proposal.before, self.incident.incident_id, self.adapters,
                               service=service, signature=diagnosis.signature.value, targets=proposal.targets,
-                              reads=ahead.gate_reads() if ahead else None, own_changes=proposal.own_changes,
+                              reads=ahead.gate_reads(proposal.params.target) if ahead else None,
+                              own_changes=proposal.own_changes,
                               on_behalf=(service, *on_behalf), users_of=users_of)
         action_report = ActionReport(name=action.name, params=proposal.params.model_dump(mode="json"),
                                      reversible=action.reversible, before=proposal.before, after=result.after,
@@ -1038,14 +1043,33 @@ class _ReadAhead:
 
     def __init__(self, state: StateStore, gate: Gate, service: str, now: datetime) -> None:
         # Not when no action can write: a dry run or a kill switch in the config reads no budgets.
-        writes = not (gate.config.dry_run or gate.config.guardrails.kill_switch)
+        self._writes = not (gate.config.dry_run or gate.config.guardrails.kill_switch)
+        self._gate, self._now = gate, now
         # One task, so the two reads go one after the other on one thread, as they always have.
-        self._reads: Future = _READ_AHEAD.submit(_read_ahead, state, gate, service, now, writes)
+        self._reads: Future = _READ_AHEAD.submit(_read_ahead, state, gate, service, now, self._writes)
+        self._connector: Future | None = None
+
+    def connector(self, name: str, on_behalf: Sequence[str]) -> None:
+        """The gate's reads for a write to connector `name` made for `on_behalf`, with its query of the engaged
+        pauses beside them (GateReads.pauses), sent now on a thread of their own: the pipeline learns the
+        connector from the evidence, after the service's reads ahead were sent, and without this the gate made
+        them after the connector's action records had answered (`own_connector_update`): one round trip waited
+        for, then another. Trusted no more than the service's (see above); one the write does not serve
+        (another target, another hour) is read again by the gate."""
+        if self._writes and not runs_dry(self._gate.config, "scale_connector"):   # a dry run reads no budgets
+            gate, now, behalf = self._gate, self._now, tuple(on_behalf)
+            self._connector = _READ_AHEAD.submit(
+                _quietly, lambda: gate.read_ahead(name, now, behalf, pauses=True))
 
     def service_actions(self) -> list[dict[str, Any]] | None:
         return self._part(0)
 
-    def gate_reads(self) -> GateReads | None:
+    def gate_reads(self, target: str | None = None) -> GateReads | None:
+        """The gate's reads made ahead for `target`: the connector's, when sent for it; else the service's."""
+        if self._connector is not None:
+            reads = self._connector.result()
+            if reads is not None and reads.target == target:
+                return reads
         return self._part(1)
 
     def _part(self, index: int) -> Any:

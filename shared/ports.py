@@ -222,6 +222,12 @@ class StateStore(Protocol):
         """Delete the record if `owner` still holds it (so a failed attempt can be retried)."""
         ...
 
+    def release_all(self, items: Sequence[tuple[str, str]], owner: str) -> None:
+        """`release` of every `(kind, key)`: each deleted if `owner` still holds it, the others left as they
+        are, in one round trip where the store can (those it created for `owner`, unchanged since: all or
+        none, one at a time otherwise). An addition: a store without it is used one `release` at a time."""
+        ...
+
     def record_all(self, writes: Sequence[RecordWrite], completing: Completion | None = None) -> bool:
         """Every write, and the completion of the claim `completing` names, in one atomic commit:
         all or none. With `completing`, only while that claim is still exactly the record taken

@@ -235,6 +235,27 @@ class FirestoreStateStore:
                 return
         raise TransientError(f"release {kind}/{key}: record kept changing under {RACE_ATTEMPTS} attempts")
 
+    def release_all(self, items: Sequence[tuple[str, str]], owner: str) -> None:
+        """`release` of every `(kind, key)`, with the records this store created for `owner` deleted in one
+        Commit: each delete guarded by the update time its create answered with (no read first), all or none
+        ("Fails the entire write if any precondition is not met", WriteBatch reference, Cloud Firestore client
+        libraries; Precondition.update_time: "When set, the target document must exist and have been last
+        updated at that time", google/firestore/v1/common.proto). One of them changed since (taken over once
+        lapsed, completed) fails the commit and nothing is deleted by it: each is then released one at a time,
+        read first, as `release` does one it did not create. A commit whose answer was lost has done what was
+        asked if none of them is left. The others (not created here, or for another owner) go one at a time."""
+        names = {item: self._name(*item) for item in dict.fromkeys(items)}
+        guarded = {item: at for item, name in names.items() if (at := self._created_for(name, owner)) is not None}
+        rest = [item for item in names if item not in guarded]
+        if guarded:
+            wire = self._wired()
+            writes = [wire.delete_write(names[item], at) for item, at in guarded.items()]
+            if not self._landed(lambda: self._if_unchanged(writes),
+                                lambda: not any(s.exists for s in self._batch_get([names[i] for i in guarded]))):
+                rest = [*guarded, *rest]   # their update times are forgotten: read, then deleted if still owned
+        for kind, key in rest:
+            self.release(kind, key, owner)
+
     def record_all(self, writes: Sequence[RecordWrite], completing: Completion | None = None) -> bool:
         """One Commit: the claim's completion (an update guarded by the claim's update time: the
         one its create answered with when this store made it, so no read comes first; otherwise

@@ -495,6 +495,9 @@ class GateReads:
     buckets: tuple[tuple[str, str, int], ...]        # budget_buckets(...) when read
     found: Mapping[tuple[str, str], dict[str, Any] | None]
     paused: tuple[str, ...] = ()                     # held_by(...): whose pauses were read
+    # A connector's query of the engaged pauses (`Gate.paused_otherwise`), sent beside the batched read
+    # (`Gate._pauses_ahead`): the switches' other half, as fresh as they are. None: not sent (the gate makes it).
+    pauses: Future | None = field(default=None, compare=False)
 
     def serves(self, target: str, buckets: list[tuple[str, str, int]], paused: Sequence[str] = ()) -> bool:
         return self.target == target and list(self.buckets) == buckets and set(paused) <= set(self.paused)
@@ -709,6 +712,7 @@ class Gate:
             if fresh:
                 pauses = self._pauses_ahead(params.target)   # beside the batched read, not after it
             found = self.read_ahead(params.target, now, paused).found if fresh else reads.found
+            pauses = pauses if fresh else reads.pauses       # sent with the reads ahead, if it was
         switch = self.kill_switch(params.target, found, paused, pauses)
         if switch:
             return GateResult(OutcomeStatus.SKIPPED, braked(switch)), None
@@ -1070,11 +1074,14 @@ class Gate:
         return [*_switch_reads(held_by(target, on_behalf)), *((COOLDOWNS, key) for key in bound_keys(target)),
                 *((WRITING, key) for key in bound_keys(target)), *slots]
 
-    def read_ahead(self, target: str, now: datetime, on_behalf: Sequence[str] = ()) -> GateReads:
-        """`gate_reads` in one batched read, to hand to `execute` later (see GateReads)."""
+    def read_ahead(self, target: str, now: datetime, on_behalf: Sequence[str] = (), pauses: bool = False
+                   ) -> GateReads:
+        """`gate_reads` in one batched read, to hand to `execute` later (see GateReads). `pauses`: a connector's
+        query of the engaged pauses sent beside it (`_pauses_ahead`), handed on with it (GateReads.pauses)."""
+        query = self._pauses_ahead(target) if pauses else None
         reads = self.gate_reads(target, now, on_behalf)
         return GateReads(target, tuple(budget_buckets(self.config, target, now)),
-                         dict(zip(reads, self.state.get_many(reads))), held_by(target, on_behalf))
+                         dict(zip(reads, self.state.get_many(reads))), held_by(target, on_behalf), query)
 
     def _stop_before_write(self, incident_id: str, paused: Sequence[str] = ()) -> str:
         """Checked immediately before the write: the kill switch and the pauses (`held_by`), and
@@ -1428,9 +1435,15 @@ class Gate:
         write left it. override_limits sets aside the cooldown and the budgets, which space writes out in
         time, never a write still being sent: written over, the other's answer ("applied") would stand for a
         change no longer there. A claim left to lapse (its instance died mid-write) is taken over."""
-        taken = self._claim(WRITING, bound_key(target), skew_safe_lease(self.config.guardrails.claim_ttl_seconds),
-                            self.clock.now())
-        legacy = self._legacy_held(WRITING, target, self.clock.now(), held.legacy) if taken.acquired else None
+        now = self.clock.now()
+        # An exact-name write claim the gate's batched read answers is judged first, with no read: live, it holds
+        # the write whatever the bound key holds, and a bound claim taken only to be given back cost two commits.
+        answered = held.legacy is not None and held.legacy.answers(WRITING, target)
+        legacy = self._legacy_held(WRITING, target, now, held.legacy) if answered else None
+        taken = (ClaimResult(acquired=False, record=legacy) if legacy is not None else
+                 self._claim(WRITING, bound_key(target), skew_safe_lease(self.config.guardrails.claim_ttl_seconds),
+                             now))
+        legacy = self._legacy_held(WRITING, target, now, held.legacy) if taken.acquired and not answered else None
         if legacy is not None:
             self.state.release(WRITING, bound_key(target), self.owner)
             taken = ClaimResult(acquired=False, record=legacy)
@@ -1619,14 +1632,20 @@ class Gate:
         return True
 
     def _give_back(self, held: _Held) -> None:
-        if held.claim:
-            self.state.release(*held.claim, self.owner)
-        if held.cooldown:
-            self.state.release(COOLDOWNS, bound_key(held.cooldown), self.owner)
-        if held.writing:
-            self.state.release(WRITING, bound_key(held.writing), self.owner)
-        for slot in held.slots:
-            self.state.release(BUDGETS, slot, self.owner)
+        """Everything `held` names released (each only while this attempt owns it), and its plan voided. In one
+        commit on a store with `release_all` (the one-at-a-time path gave back the claim, cooldown and a slot of
+        each budget in a commit each: five where a write in flight held the target); a store without it, one
+        `release` each, in the same order."""
+        taken = [*([held.claim] if held.claim else []),
+                 *([(COOLDOWNS, bound_key(held.cooldown))] if held.cooldown else []),
+                 *([(WRITING, bound_key(held.writing))] if held.writing else []),
+                 *((BUDGETS, slot) for slot in held.slots)]
+        release_all = getattr(self.state, "release_all", None)
+        if callable(release_all) and len(taken) > 1:
+            release_all(taken, self.owner)
+        else:
+            for kind, key in taken:
+                self.state.release(kind, key, self.owner)
         if held.intent is not None:
             self._void_intent(held.intent)
 

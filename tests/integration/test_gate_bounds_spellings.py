@@ -4,6 +4,7 @@ project id or number", VpcAccess.connector, google/cloud/run/v2/vendor_settings.
 commit of creates (claim_all); and a cooldown stored under the exact name before still holds."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +13,8 @@ from sandbox.emulators import FirestoreEmulator
 from shared.clock import FixedClock
 from shared.gcp.firestore import FirestoreStateStore
 from shared.outcomes import OutcomeStatus
-from shared.remediation.guardrails import COOLDOWNS, WRITING, Gate
+from shared.remediation.guardrails import BUDGETS, CLAIMS, COOLDOWNS, WRITING, Gate, bound_key
+from shared.remediation.records import claim_key
 from tests.unit.test_connector_names import HOST, HOST_BY_NUMBER
 from tests.unit.test_gate_bounds_spellings import NOW, OneConnector, _legacy, _scale
 from tests.unit.test_guardrails import config
@@ -70,8 +72,37 @@ def test_an_exact_name_lease_holds_the_write_with_no_read_of_its_own(firestore: 
     counter.reset()
     held = _scale(_gate(config(), state, 1), vpc, HOST, "c1")
     assert held.status is OutcomeStatus.SKIPPED and vpc.patches == [], held.reason
-    # Counted on main before this: 3 and 5 (cooldown: {BatchGetDocuments 3, RunQuery 4, Commit 2}; write claim:
-    # {BatchGetDocuments 5, RunQuery 3, Commit 12}); now one and two fewer, the rest unchanged.
+    # Counted on main before gatebatch: 3 and 5 (cooldown: {BatchGetDocuments 3, RunQuery 4, Commit 2}; write claim:
+    # {BatchGetDocuments 5, RunQuery 3, Commit 12}); then one and two fewer. The write claim's 12 commits, before
+    # gateleft: the claim, the cooldown, a slot of each of the three budgets, the write claim's bound key taken and
+    # given back (the exact-name lease judged only after it), then the claim, cooldown and slots given back one
+    # commit each. Now 6: the exact-name lease judged from the batch before the bound key is taken (it holds the
+    # write whatever that key holds: not taken), and the five given back in one commit (`release_all`).
     expected = {COOLDOWNS: {"BatchGetDocuments": 2, "RunQuery": 4, "Commit": 2},
-                WRITING: {"BatchGetDocuments": 3, "RunQuery": 3, "Commit": 12}}[kind]
+                WRITING: {"BatchGetDocuments": 3, "RunQuery": 3, "Commit": 6}}[kind]
     assert counter.by_method() == expected, counter.by_method()
+    assert [state.get(k, key) for k, key in ((CLAIMS, claim_key("command:c1", HOST, "scale_connector")),
+                                              (COOLDOWNS, bound_key(HOST)), (WRITING, bound_key(HOST)))] == [None] * 3
+
+
+@pytest.mark.emulator
+def test_a_write_in_flight_holds_the_write_and_everything_taken_is_given_back_in_one_commit(
+        firestore: FirestoreEmulator, project_id: str) -> None:
+    """The target's write claim held by another write in flight (under its bound key): the gate's batch sees it,
+    so the one-at-a-time path takes the claim, the cooldown and a slot of each budget, finds the write claim
+    taken, and gives all five back. They went back in a commit each (11 commits in all: 5 of them the give-back);
+    now in one (`Gate._give_back`, FirestoreStateStore.release_all): 7. Nothing of this attempt's is left."""
+    from sandbox.rpc_count import CountingStateStore, RpcCounter
+
+    counter = RpcCounter()
+    state, vpc = CountingStateStore(counter, project_id), OneConnector()
+    assert state.claim(WRITING, bound_key(HOST), "other-write", timedelta(minutes=5), NOW).acquired
+    counter.reset()
+    held = _scale(_gate(config(), state, 1), vpc, HOST, "c1")
+    assert held.status is OutcomeStatus.SKIPPED and "another write" in held.reason and vpc.patches == [], held.reason
+    assert counter.by_method()["Commit"] == 7, counter.by_method()
+    assert state.get(WRITING, bound_key(HOST)).owner == "other-write"
+    assert state.get(CLAIMS, claim_key("command:c1", HOST, "scale_connector")) is None
+    assert state.get(COOLDOWNS, bound_key(HOST)) is None
+    slots = [k for _, k in Gate(config(), state, FixedClock(NOW), owner="x").gate_reads(HOST, NOW) if "#" in k]
+    assert [s for s in slots if state.get(BUDGETS, s) is not None] == []

@@ -18,6 +18,7 @@ from shared.live.pipeline import read_only_pipeline
 SERVICE = "projects/demo-project/locations/us-central1/services/backend"
 # Every method through which an adapter, the gate or the state store changes anything.
 WRITE_METHODS = frozenset({"set_traffic", "update_connector", "publish", "claim", "complete", "record_all", "release",
+                           "release_all",
                            "put_record", "update_record", "execute", "apply", "undo"})
 WRITE_CALLS = ("UpdateService", "PatchConnector", "WriteLogEntries")
 

@@ -108,8 +108,16 @@ def test_a_connector_write_for_a_services_alert_reads_the_services_pause_with_it
     assert counter.by_method() == {"BatchGetDocuments": 5, "RunQuery": 6, "Commit": 5}, counter.by_method()
     assert counter.by_thread("pause-query") == {"RunQuery": 3}, counter.by_thread("pause-query")
     # The handler's own thread sends the two queries of action records (the incident's, the connector's:
-    # pipeline.own_connector_update) and none of the pauses' (on main it sent the gate's first: 3).
+    # pipeline.own_connector_update) and none of the pauses' (before gatebatch it sent the gate's first: 3).
     assert counter.by_thread("MainThread")["RunQuery"] == 2, counter.by_thread("MainThread")
+    # The gate's batched read for the connector (its switches with the service's pause, cooldown, write claim and
+    # budget slots) is sent on the read-ahead's thread as soon as the diagnosis names the connector, beside the
+    # query of its action records (`_ReadAhead.connector`), not by the gate after that query has answered: the
+    # handler's thread sends 1 BatchGetDocuments (the state's, before anything else), was 2. In all the same: the
+    # read-ahead's batch of the service's keys cannot carry the connector's, which only the evidence names.
+    assert counter.by_thread("MainThread") == {"BatchGetDocuments": 1, "RunQuery": 2, "Commit": 2}, \
+        counter.by_thread("MainThread")
+    assert counter.by_thread("read-ahead") == {"RunQuery": 1, "BatchGetDocuments": 2}, counter.by_thread("read-ahead")
 
 
 def _forget_settled(world) -> None:

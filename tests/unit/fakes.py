@@ -99,6 +99,10 @@ class MemoryStateStore:
             if held and held.owner == owner:
                 del self.records[(kind, key)]
 
+    def release_all(self, items, owner) -> None:
+        for kind, key in items:   # each owner-checked, as the adapter's (its one commit is an optimisation)
+            self.release(kind, key, owner)
+
     def get(self, kind, key):
         with self._lock:
             return self.records.get((kind, key))
@@ -243,7 +247,7 @@ __all__ = ["MemoryStateStore", "RecordingRun", "Adapters", "FaultyStateStore", "
 
 STORE_READS = ("get", "get_record", "get_many", "find_records", "find_before", "find_between")
 STORE_CLAIMS = ("claim", "claim_all")
-STORE_WRITES = ("complete", "release", "put_record", "create_record", "update_record", "record_all")
+STORE_WRITES = ("complete", "release", "release_all", "put_record", "create_record", "update_record", "record_all")
 STORE_GROUPS = {"read": STORE_READS, "claim": STORE_CLAIMS, "write": STORE_WRITES}
 
 
@@ -267,7 +271,7 @@ class FaultyStateStore:
     """A StateStore (any: MemoryStateStore, FirestoreStateStore) whose next calls fail as Firestore
     can fail, for fault drills and the property tests. Faults are queued per group of methods:
     - `read` (get, get_record, get_many, find_records, find_before, find_between): the call fails, nothing is read;
-    - `claim` (claim, claim_all: the claim's commit) and `write` (complete, release, put_record,
+    - `claim` (claim, claim_all: the claim's commit) and `write` (complete, release, release_all, put_record,
       create_record, update_record, record_all): the call fails before anything is written, or, with `lost`, the commit
       lands and its answer is lost (DEADLINE_EXCEEDED after the write took, which the adapter's
       retry does not repeat), so the caller sees the error although the write took.
@@ -349,6 +353,12 @@ class FaultyStateStore:
 
     def release(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("write", "release", *args, **kwargs)
+
+    def release_all(self, items: Any, owner: str) -> None:
+        # One `release` each, every one open to the `release` faults queued (the drills that fail a give-back
+        # name `release`): the adapter's one commit of them is all or none, a fault on it a fault on the first.
+        for kind, key in items:
+            self._call("write", "release", kind, key, owner, also="release_all")
 
     def put_record(self, *args: Any, **kwargs: Any) -> Any:
         return self._call("write", "put_record", *args, **kwargs)

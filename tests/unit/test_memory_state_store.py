@@ -635,6 +635,29 @@ class ClaimStoreContract:
         retry = store.claim("claims", KEY, "run-2", TTL, T0 + timedelta(seconds=5))
         assert retry.acquired and not retry.took_over
 
+    def test_release_all_releases_what_the_owner_holds_and_leaves_the_rest(self, store: Any) -> None:
+        store.claim("claims", KEY, "run-1", TTL, T0)
+        store.claim("cooldowns", KEY, "run-1", TTL, T0)
+        store.claim("budgets", "b#0", "run-2", TTL, T0)   # another's: left as it is
+
+        store.release_all([("claims", KEY), ("cooldowns", KEY), ("budgets", "b#0"), ("budgets", "b#1")], "run-1")
+
+        assert (store.get("claims", KEY), store.get("cooldowns", KEY)) == (None, None)
+        assert store.get("budgets", "b#0").owner == "run-2"
+        assert store.claim("claims", KEY, "run-3", TTL, T0 + timedelta(seconds=5)).acquired
+
+    def test_release_all_leaves_a_record_taken_over_since_and_releases_the_others(self, store: Any) -> None:
+        """One of them lapsed and taken over by another before the give-back: that one is the other's now
+        (left), the rest are still this owner's (released). On Firestore the one commit of guarded deletes
+        fails on the changed one; the others are then released one at a time."""
+        store.claim("claims", KEY, "run-1", TTL, T0)
+        store.claim("cooldowns", KEY, "run-1", TTL, T0)
+        assert store.claim("claims", KEY, "run-2", TTL, T0 + TTL + timedelta(seconds=1)).took_over
+
+        store.release_all([("claims", KEY), ("cooldowns", KEY)], "run-1")
+
+        assert store.get("claims", KEY).owner == "run-2" and store.get("cooldowns", KEY) is None
+
     def test_release_by_a_non_owner_does_nothing(self, store: Any) -> None:
         store.claim("claims", KEY, "run-1", TTL, T0)
 
@@ -703,6 +726,7 @@ COVERAGE = {
     "claim": "test_first_claim_is_acquired_and_stored",
     "complete": "test_completed_claim_blocks_new_claims_until_retention_ends",
     "release": "test_release_lets_a_new_claim_succeed",
+    "release_all": "test_release_all_releases_what_the_owner_holds_and_leaves_the_rest",
     "get": "test_get_returns_an_expired_claim_as_it_is",
     "put_record": "test_put_get_round_trip",
     "create_record": "test_create_record_writes_only_where_there_is_none",
