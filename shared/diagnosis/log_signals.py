@@ -10,7 +10,7 @@ import ipaddress
 import operator
 import re
 import sys
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections import Counter
 from datetime import datetime
 from enum import Enum
@@ -3817,42 +3817,40 @@ def _search(texts: list[str]) -> dict[str, frozenset[LogSignal]]:
     # Searched as bytes: the text is ASCII, so a byte's offset is its character's (a str haystack
     # has ahocorasick_rs build a byte-to-character map of the whole text at every call).
     line = 0
-    for base, hits in _hits_by_piece(automaton, lowered, starts):
-        for number, at, _ in hits:
-            at += base
-            # The hit's line. An overlapping search's state "will advance through the haystack itself"
-            # (the crate's docs, `automaton::OverlappingState`): a hit is reported when the walk reaches
-            # its end, so its line is its predecessor's or a later one (that they come by their ends is
-            # read from that, not stated: UNCONFIRMED), reached by stepping over the lines between (542
-            # steps in all here, against a bisection of the line starts per hit). A hit before its
-            # predecessor's line, in any other order, is bisected.
-            if at < starts[line]:
-                line = bisect_right(starts, at) - 1
-            while at >= starts[line + 1]:
-                line += 1
-            first = last[number] != line
-            last[number] = line
-            for word in worded[number]:
-                word_lines.append(line)
-                word_ats.append(at - starts[line])
-                word_numbers.append(word)
-            for bit, confirm, leads, reach, needs in confirms[number]:
-                signals = found[line]
-                if signals & bit == bit or not (first or leads):
-                    continue
-                # The alternative's other literal runs, each looked for in the line's lowered bytes (in
-                # C): a line missing one cannot match it, and its regex is not run (`_Anchor.needs`).
-                if needs and not _holds(lowered, needs, starts[line], starts[line + 1] - 1):
-                    continue
-                # `confirm` is None where the alternative is its anchor alone (a hit is a match); where
-                # the anchor begins the alternative (`reach` 0), the pattern's `match` at this hit
-                # (every match of the alternative starts at one of its anchor's hits, and each is
-                # tried); else its `search`, once, from `reach` characters before the line's first hit
-                # (a match's anchor is at or after that hit, and the match begins at most `reach`
-                # characters before its anchor), or from the line's start (`reach` unbounded).
-                offset = at - starts[line] - reach
-                if confirm is None or confirm(texts[line], offset if offset > 0 else 0):
-                    found[line] = signals | bit
+    for number, at, _ in automaton.find_matches_as_indexes(lowered, overlapping=True):
+        # The hit's line. An overlapping search's state "will advance through the haystack itself"
+        # (the crate's docs, `automaton::OverlappingState`): a hit is reported when the walk reaches
+        # its end, so its line is its predecessor's or a later one (that they come by their ends is
+        # read from that, not stated: UNCONFIRMED), reached by stepping over the lines between (542
+        # steps in all here, against a bisection of the line starts per hit). A hit before its
+        # predecessor's line, in any other order, is bisected.
+        if at < starts[line]:
+            line = bisect_right(starts, at) - 1
+        while at >= starts[line + 1]:
+            line += 1
+        first = last[number] != line
+        last[number] = line
+        for word in worded[number]:
+            word_lines.append(line)
+            word_ats.append(at - starts[line])
+            word_numbers.append(word)
+        for bit, confirm, leads, reach, needs in confirms[number]:
+            signals = found[line]
+            if signals & bit == bit or not (first or leads):
+                continue
+            # The alternative's other literal runs, each looked for in the line's lowered bytes (in
+            # C): a line missing one cannot match it, and its regex is not run (`_Anchor.needs`).
+            if needs and not _holds(lowered, needs, starts[line], starts[line + 1] - 1):
+                continue
+            # `confirm` is None where the alternative is its anchor alone (a hit is a match); where
+            # the anchor begins the alternative (`reach` 0), the pattern's `match` at this hit
+            # (every match of the alternative starts at one of its anchor's hits, and each is
+            # tried); else its `search`, once, from `reach` characters before the line's first hit
+            # (a match's anchor is at or after that hit, and the match begins at most `reach`
+            # characters before its anchor), or from the line's start (`reach` unbounded).
+            offset = at - starts[line] - reach
+            if confirm is None or confirm(texts[line], offset if offset > 0 else 0):
+                found[line] = signals | bit
     for bit, pattern in unanchored:   # an alternative with no literal run: every line is searched
         for line, text in enumerate(texts):
             if found[line] & bit != bit and pattern.search(text):
@@ -3912,30 +3910,6 @@ def _built(anchors: tuple[_Anchor, ...]) -> tuple[ahocorasick_rs.BytesAhoCorasic
         worded[word] = (*worded.get(word, ()), number)
     automaton = _dfa(by_text)
     return automaton, tuple(map(tuple, by_text.values())), unanchored, tuple(worded[text] for text in by_text)
-
-
-def _hits_by_piece(automaton: ahocorasick_rs.BytesAhoCorasick, lowered: bytes, starts: list[int]
-                   ) -> Iterator[tuple[int, list[tuple[int, int, int]]]]:
-    """The automaton's overlapping hits in `lowered` (word number, start, end), piece by piece: whole
-    lines of about `_PIECE` bytes each, as (the piece's offset in `lowered`, its hits, offsets from
-    it), in the order one search of the whole reports them. ahocorasick_rs returns a search's hits as
-    one list of tuples (`find_matches_as_indexes`), each tuple an object the cyclic garbage collector
-    counts until a collection finds it holds only ints: a whole read's hits at once (550 in the LARGE
-    case) passed the collector's first threshold (700) with the rest of a diagnosis, and a young
-    collection started inside it (bench/diagnosis_objects.py); a piece's hits are some 60. The hits
-    are the same: no word holds the separator (`_anchor_of` refuses one), so none spans a line's
-    start, and just after a separator the automaton's walk is where a new walk starts (no word's
-    beginning ends in it). A piece is a `memoryview` of the bytes, not a copy (the class's
-    docstring: "In addition to ``bytes``, you can use other objects that support the Python buffer
-    API, like ``memoryview`` and ``bytearray``")."""
-    view, size, last, line = memoryview(lowered), len(lowered), len(starts) - 1, 0
-    while starts[line] < size:
-        start = starts[line]
-        line = min(bisect_left(starts, start + _PIECE, line + 1), last)   # the last start is one past the end
-        yield start, automaton.find_matches_as_indexes(view[start:starts[line]], overlapping=True)
-
-
-_PIECE = 4096   # bytes of lines searched at once (`_hits_by_piece`; the LARGE read: 17 pieces, some 30 hits each)
 
 
 def _holds(lowered: bytes, needs: tuple[bytes, ...], start: int, end: int) -> bool:

@@ -668,8 +668,7 @@ class _LinesInReverse:
 
     def find_matches_as_indexes(self, haystack, overlapping):
         hits = self.automaton.find_matches_as_indexes(haystack, overlapping=overlapping)
-        text = bytes(haystack)   # a piece of the read comes as a memoryview (`_hits_by_piece`)
-        return sorted(hits, key=lambda hit: -text.count(b"\n", 0, hit[1]))   # stable within a line
+        return sorted(hits, key=lambda hit: -haystack.count(b"\n", 0, hit[1]))   # stable within a line
 
 
 def test_hits_before_their_predecessors_line_are_bisected(monkeypatch):
@@ -679,62 +678,6 @@ def test_hits_before_their_predecessors_line_are_bisected(monkeypatch):
     monkeypatch.setattr(log_signals, "_AUTOMATON",
                         [log_signals._ANCHORS, (_LinesInReverse(automaton), confirms, unanchored, worded)])
     assert _fresh(_STEPPED) == {text: signals_by_pattern(text) for text in _STEPPED}
-
-
-def _search_in_pieces_of(piece: int, texts: list[str]) -> tuple[dict, tuple, list]:
-    """(classification, the dials' and answers' hits filed, every hit at its offset in the read) with
-    the read searched in pieces of `piece` bytes of lines."""
-    kept = log_signals._PIECE
-    log_signals._PIECE = piece
-    try:
-        found = _fresh(texts)
-        lowered, starts = log_signals._haystack(tuple(texts))
-        hits = [(number, base + at, base + end) for base, piece_hits in
-                log_signals._hits_by_piece(log_signals._automaton()[0], lowered, starts)
-                for number, at, end in piece_hits]
-        return found, log_signals._WORD_HITS[0], hits
-    finally:
-        log_signals._PIECE = kept
-
-
-@pytest.mark.parametrize("piece", [1, 5, 40, 300])
-@settings(max_examples=60, deadline=None)
-@given(st.lists(_lines(), max_size=12, unique=True))
-def test_a_read_searched_in_pieces_finds_the_hits_of_one_search(piece, texts):
-    """Whole lines searched a piece at a time (`_hits_by_piece`: a piece's hits alive at once, not a
-    read's) find every hit one search of the read finds, in its order, and classify as it does."""
-    if not "".join(texts).isascii():
-        texts = [text for text in texts if text.isascii()]
-    whole = _search_in_pieces_of(10**9, texts)
-    assert _search_in_pieces_of(piece, texts) == whole
-    if texts:
-        lowered = log_signals._haystack(tuple(texts))[0]
-        assert whole[2] == log_signals._automaton()[0].find_matches_as_indexes(lowered, overlapping=True)
-    assert whole[0] == {text: signals_by_pattern(text) for text in texts}
-
-
-def test_a_read_with_many_hits_does_not_set_off_the_collector_in_its_search():
-    """A read of a thousand distinct database errors (3,000 hits of the automaton's words) is
-    searched without holding every hit's tuple at once: the objects the cyclic collector counts grow
-    by less than its first threshold (700 by default, `gc.get_threshold`), where one list of every
-    hit grew them by thousands and set off a young collection inside the diagnosis by itself."""
-    import gc
-    texts = [f"dial tcp 10.{i // 250}.{i % 250}.3:5432: i/o timeout (connect ECONNREFUSED pool {i})"
-             for i in range(1000)]
-    lowered, starts = log_signals._haystack(tuple(texts))
-    assert len(log_signals._automaton()[0].find_matches_as_indexes(lowered, overlapping=True)) == 3000
-    classify_all.cache_clear()
-    log_signals._haystack(tuple(texts))   # the joined bytes made before counting (the log index's too)
-    gc.collect()   # also empties the tuples' free lists: each tuple below is a new object
-    gc.disable()
-    try:
-        before = gc.get_count()[0]
-        found = log_signals._search(texts)
-        grown = gc.get_count()[0] - before
-    finally:
-        gc.enable()
-    assert found[texts[0]] == signals_by_pattern(texts[0]) and DB in found[texts[0]]
-    assert grown < 700, grown
 
 
 @settings(max_examples=100, deadline=None)
