@@ -4051,7 +4051,7 @@ def top_counted(counts: Counter[str], limit: int) -> list[tuple[str, int]]:
     distinct, ns = list(counts), list(counts.values())
     at_once = _forms_at_once(distinct)
     forms, long = at_once or (_forms_one_by_one(distinct), frozenset())
-    keys = [form[:_KEY_LENGTH] for form in forms]
+    keys = list(map(operator.getitem, forms, repeat(slice(_KEY_LENGTH))))   # each form[:_KEY_LENGTH], in C
     shared = Counter(keys)
     sharing = list(map(operator.lt, repeat(1), map(shared.__getitem__, keys)))   # in a key with others
     members: dict[bytes, list[int]] = {}

@@ -50,11 +50,14 @@ def _found(facts: Facts) -> dict[str, list[LogRecord]]:
     counts = Counter(map(_TEXT, lines))
     others = len(facts.database_lines(LogSignal.DB_POOL_WAIT))
     kinds: dict[str, str] = {}
-    for text, count in counts.most_common():
+    # Most said first, a tie in first appearance's order, as `most_common()` orders them, without its
+    # (text, count) tuple for each of the hundreds of texts (objects the garbage collector counts:
+    # bench/diagnosis_objects.py) to ask a few of them.
+    for text in sorted(counts, key=counts.__getitem__, reverse=True):
         if text in refused:
             continue
         kinds[text] = kind = never_left(text)
-        others += 0 if kind else count
+        others += 0 if kind else counts[text]
         if others >= least:
             return {}
     by_kind: dict[str, list[LogRecord]] = {}
