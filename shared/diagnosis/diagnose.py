@@ -170,9 +170,8 @@ def _newer_minutes_failing(facts: Facts, bar: HealthBar) -> str:
         return ""
     window = Window(until, newest)
     counts, p99 = facts.requests(window), facts.p99_seconds(window)
-    allowed = count_allowed(bar, window)
     slow = bool(p99) and max(p99) >= bar.p99_seconds
-    if counts.refused_ratio <= bar.error_ratio and (allowed is None or counts.refused <= allowed) and not slow:
+    if counts.refused_ratio <= bar.error_ratio and count_cleared(facts, bar, window) and not slow:
         return ""
     return (f"the newest minutes, not yet whole, already fail: {counts.refused:.0f} of {counts.total:.0f} requests "
             f"5xx or 429 ({counts.refused_ratio:.1%})" + (f", p99 max {max(p99):.1f} s" if p99 else "")
@@ -215,16 +214,40 @@ def _note_count_left(facts: Facts, context: list[EvidenceItem], bar: HealthBar, 
     allowed = count_allowed(bar, window)
     if other_reason or allowed is None:
         return
+    said = (f"{busiest_minute_refused(facts, window):.0f} 5xx or 429 in one minute, over the {allowed:g} a minute "
+            if bar.per_minute else f"{refused:.0f} 5xx or 429 remain, over the {allowed:g} ")
     context.append(EvidenceItem(
         source="metric", query=facts.b.requests.query, observed=f"{refused:.0f} 5xx or 429 in {window}",
-        threshold=f"not judged healthy: {refused:.0f} 5xx or 429 remain, over the {allowed:g} allowed by "
-                  f"{bar.source}", passed=False, role="context", about=Signature.HEALTHY.value))
+        threshold=f"not judged healthy: {said}allowed by {bar.source}", passed=False, role="context",
+        about=Signature.HEALTHY.value))
 
 
 def count_allowed(bar: HealthBar, window: Window) -> float | None:
     """HealthBar.count_allowed for the minutes `window` holds (its points end a minute apart, the last at its
     end: the minutes it spans, whole)."""
     return bar.count_allowed(60 * math.ceil((window.end - window.start).total_seconds() / 60))
+
+
+def count_cleared(facts: Facts, bar: HealthBar, window: Window, revision: str | None = None) -> bool:
+    """Whether the 5xx and 429 in `window` (of one revision, or all) are within the alert's count bar: each
+    minute's within it for a bar on each minute (`HealthBar.per_minute`), else their sum within the window's
+    share of it (`count_allowed`). A sum held to a minute's bar kept a service with a steady 1 5xx a minute
+    under a bar of 3 a minute from `healthy` for good, its condition cleared; the minute read is at most any
+    alignment window's own (a revision's share of a series grouped by revision is within the service's)."""
+    allowed = count_allowed(bar, window)
+    if allowed is None:
+        return True
+    if bar.per_minute:
+        return busiest_minute_refused(facts, window, revision) <= allowed
+    return facts.requests(window, revision).refused <= allowed
+
+
+def busiest_minute_refused(facts: Facts, window: Window, revision: str | None = None) -> float:
+    """The most 5xx and 429 one minute of `window` holds (of one revision, or all)."""
+    def counted(series) -> bool:
+        return refused_series(series) and (revision is None
+                                           or series.label("resource.labels.revision_name") == revision)
+    return max((bad for _, _, bad in facts.per_minute_where(window, counted)), default=0.0)
 
 
 def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = True) -> Diagnosis | None:
@@ -242,7 +265,7 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
     refused = recent.refused
     allowed = count_allowed(bar, window)
     clean = (recent.total >= s.min_requests and recent.refused_ratio <= bar.error_ratio
-             and (allowed is None or refused <= allowed))
+             and count_cleared(facts, bar, window))
     fast = bool(p99) and max(p99) < bar.p99_seconds
     if not (clean and fast and minutes >= _HEALTHY_MIN_MINUTES):
         _note_count_left(facts, context, bar, clean or recent.refused_ratio > bar.error_ratio or not fast
@@ -329,7 +352,8 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
                                    f"{refused:.0f} ({recent.refused_ratio:.1%}) 5xx or 429 in {window}",
                           threshold=f">= {s.min_requests} requests over >= {_HEALTHY_MIN_MINUTES} minutes after the "
                                     f"incident start and <= {bar.error_ratio:.1%} 5xx or 429"
-                                    + (f", <= {allowed:g} of them" if allowed is not None else "")
+                                    + (f", <= {allowed:g} of them{' in any minute' if bar.per_minute else ''}"
+                                       if allowed is not None else "")
                                     + f" ({bar.source})",
                           passed=True, about=about),
              EvidenceItem(source="metric", query=b.latencies.query, observed=f"p99 max {max(p99):.1f} s",
@@ -440,7 +464,7 @@ def _clean_newest(facts: Facts, found: Finding, until: datetime) -> tuple[Eviden
     refused = counts.refused
     named = {r for r in (found.suspect_revision, b.alert.revision if b.alert else "") if r}
     clean = (counts.total >= s.min_requests and all(share <= bar.error_ratio for share in shares)
-             and (count_allowed(bar, window) is None or refused <= count_allowed(bar, window))
+             and count_cleared(facts, bar, window)
              and bool(p99) and max(p99) < bar.p99_seconds
              and all(facts.requests(window, r).refused_ratio <= bar.error_ratio for r in named))
     if not clean:
@@ -475,8 +499,7 @@ def _named_revision_failing(facts: Facts, window: Window, bar: HealthBar) -> str
         return ""
     own = facts.requests(window, revision)
     refused = own.refused
-    allowed = count_allowed(bar, window)
-    if not own.total or (own.refused_ratio <= bar.error_ratio and (allowed is None or refused <= allowed)):
+    if not own.total or (own.refused_ratio <= bar.error_ratio and count_cleared(facts, bar, window, revision)):
         return ""
     return (f"{revision}, the revision the alert names, still fails: {refused:.0f} of {own.total:.0f} requests "
             f"5xx or 429 ({own.refused_ratio:.1%}) in {window}, while the service as a whole looks clean")

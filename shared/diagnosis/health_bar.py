@@ -149,6 +149,10 @@ class HealthBar:
     # The seconds `error_count` is a count over, when longer than a minute (a count of 5xx per alignment
     # period: ALIGN_DELTA, ALIGN_SUM); None: the whole window read (`count_allowed`).
     count_seconds: float | None = None
+    # `error_count` bounds each minute's 5xx and 429 rather than the window's sum (`per_minute_bar`): the
+    # condition's value is a rate, a minute's count or a statistic of minute counts, which no minute over
+    # the bar can push over the threshold. False: the window's sum is held to it (`count_allowed`).
+    per_minute: bool = False
     # Judged only if the service's own requests showed a failure around the incident's start (an
     # uptime check: see the module docstring); `why_not` then says why, should they not.
     saw_failure_needed: bool = False
@@ -339,7 +343,8 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
             per = f" in {period:g} s"
         return HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds,
                          f"the alert's own threshold of {threshold:g} 5xx{per}", error_count=count,
-                         count_seconds=period if period is not None and period > 60 else None)
+                         count_seconds=period if period is not None and period > 60 else None,
+                         per_minute=per_minute_bar(alert.aligner, alert.alignment_seconds))
     if threshold is not None and 0 <= threshold < 1 and not alert.ratio:
         # Below 1, with no denominator and no aggregation (the branch above read an aligner's): a share,
         # a rate a second or a count, which the notification does not say. Read as a share, a policy
@@ -546,6 +551,27 @@ _OTHER_RESPONSES = ("the alert's numerator ({filter!r}) counts responses other t
 # convert to DELTA. The output is delta = y1 - y0", over the period, which for a DELTA metric such as
 # request_count is read as the period's sum (UNCONFIRMED in those words: the two read alike either way here).
 _PER_PERIOD_ALIGNERS = frozenset({"ALIGN_DELTA", "ALIGN_SUM"})
+# Aligners whose value no minute at or under a per-minute count can push over it, whatever the alignment
+# period (Aggregation.Aligner, google-cloud-monitoring types/common.py): ALIGN_RATE "rate = (y1 - y0)/(t1 - t0)",
+# the period's count over its seconds, at most the count bar's pace when every minute is (a period is at
+# least 60 s: "The value must be at least 60 seconds", Aggregation.alignment_period); and the least, the most,
+# the mean and the percentiles of the period's points, each a minute's count (request_count sampled every
+# 60 s: UNCONFIRMED, facts.INGEST_LAG), none above the largest.
+_MINUTE_BOUNDED_ALIGNERS = frozenset({"ALIGN_RATE", "ALIGN_MIN", "ALIGN_MAX", "ALIGN_MEAN", "ALIGN_PERCENTILE_99",
+                                      "ALIGN_PERCENTILE_95", "ALIGN_PERCENTILE_50", "ALIGN_PERCENTILE_05"})
+
+
+def per_minute_bar(aligner: str, alignment_seconds: float | None) -> bool:
+    """Whether a count bar on request_count (`HealthBar.error_count`) bounds each minute's 5xx and 429, so that
+    the condition is cleared when no minute holds more: a steady 1 5xx a minute under a bar of 3 a minute
+    (0.05 a second) is 5 over 5 minutes, the condition cleared all along. A count over the alignment period
+    (ALIGN_DELTA, ALIGN_SUM) does so only over a period of a minute; over a longer or an unstated one it is a
+    count over more minutes, which their sum is held to (`HealthBar.count_allowed`)."""
+    if aligner in _MINUTE_BOUNDED_ALIGNERS:
+        return True
+    return aligner in _PER_PERIOD_ALIGNERS and alignment_seconds is not None and alignment_seconds <= 60
+
+
 _NOT_A_COUNT_ALIGNERS = {
     "ALIGN_PERCENT_CHANGE": "a change between periods",
     "ALIGN_FRACTION_TRUE": "a fraction of true values (an aligner for BOOL series)",

@@ -84,7 +84,7 @@ from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, 
 from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, hms, whole_until,
                                     refused_series)
 from shared.diagnosis.health_bar import REQUEST_LATENCIES, HealthBar, health_bar
-from shared.diagnosis.diagnose import count_allowed, diagnose
+from shared.diagnosis.diagnose import count_cleared, diagnose
 from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.signatures import Signature
 from shared.diagnosis.still_failing import too_few
@@ -356,9 +356,9 @@ def newest_minutes_disagree(health: Health, record: ActionRecord, bundle: Eviden
     if health.kind is HealthKind.HEALTHY:
         bar = health_bar(alert, s)
         # A count bar (a count of 5xx, or none left after a latency alert on 5xx alone: health_bar.py) is
-        # unmade by the newest minutes' own 5xx and 429 over it: they come on top of the whole minutes'.
-        allowed = count_allowed(bar, window)
-        over_count = allowed is not None and newest.refused > allowed
+        # unmade by the newest minutes' own 5xx and 429 over it (each minute's, for a bar on each minute:
+        # diagnose.count_cleared): they come on top of the whole minutes'.
+        over_count = not count_cleared(facts, bar, window)
         if newest.refused_ratio > bar.error_ratio or over_count or (p99 and max(p99) >= bar.p99_seconds):
             return (f"the newest minutes, not yet whole (a point is visible up to {INGEST_LAG.total_seconds():.0f} s "
                     f"after its minute), show failures already: {seen}")
@@ -379,8 +379,7 @@ def _named_failing_newest(facts: Facts, window: Window, alert: AlertContext | No
     own = facts.requests(window, revision) if revision else None
     if own is None or not own.total:
         return ""
-    allowed = count_allowed(bar, window)
-    if own.refused_ratio <= bar.error_ratio and (allowed is None or own.refused <= allowed):
+    if own.refused_ratio <= bar.error_ratio and count_cleared(facts, bar, window, revision):
         return ""
     return (f"the newest minutes, not yet whole (a point is visible up to {INGEST_LAG.total_seconds():.0f} s after "
             f"its minute), show failures already on {revision}, the revision the alert names: {own.refused:.0f} of "
