@@ -386,11 +386,53 @@ class Unreadable:
 
 SWEEP_EVERY = 10
 
+# The connector by its project's number: "{project} can be project id or number" (VpcAccess.connector,
+# google/cloud/run/v2/vendor_settings.proto). One connector, two names; the config names it by id (shared/config.py
+# refuses a number), so a pause by number is keyed apart (guardrails.pause_key) and found by the gate's query of
+# the engaged pauses (Gate._pauses_ahead, guardrails.paused_otherwise). The project number is made up.
+NUMBER_CONNECTOR = "projects/123456789012/locations/us-central1/connectors/backend-conn"
+# The commands OtherShape sends, and their shapes. "number_name": the connector named by its project's number
+# (pause, resume); "null_target": `"target": null`, as a script sends an empty variable; "number_id": the
+# command_id a JSON number (a script's `$ID` unquoted). CHANGELOG 0.2.0, "operators' commands": null and a
+# numeric id are rejected, nothing done; the numeric id's answer is under its text as sent ("7").
+SHAPES = ("number_name", "null_target", "number_id")
+REFUSED_SHAPES = ("null_target", "number_id")
+NUMBER_ID = 7   # a numeric command_id is NUMBER_ID + OtherShape.command
+
+
+@dataclass(frozen=True)
+class OtherShape:
+    """An operator's command sent in another shape than the tool's (SHAPES): `command` is pause, resume,
+    approve, reject, status, rollback_traffic or scale_connector. A pause or resume by the number name
+    brakes or releases that name's pause (never the id's); a refused shape is answered `rejected` once,
+    under its id's text, and does nothing (invariants.other_shapes_refused). `command` ids from a pool of
+    two: a repeated numeric id is a resend."""
+    shape: str
+    command: str
+    id: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.command}({self.shape}{f', #{NUMBER_ID + self.id}' if self.shape == 'number_id' else ''})"
+
+
+@dataclass(frozen=True)
+class ExactNameLease:
+    """An instance of a version before `bound_key` (guardrails.bound_keys, ExactNameLeases) left a lease under
+    the connector's exact name, live for `minutes` from now: its cooldown (`cooldowns`) or its write claim
+    (`writing`). Until it lapses it holds every write to the connector back as the keyed one would (a cooldown
+    only where the config has one: a zero cooldown holds nothing, `Gate._cooldown`); a write claim holds
+    alerts as a write in flight, redelivered until it lapses (Run.finish). invariants.exact_name_leases_hold."""
+    kind: str
+    minutes: int
+
+    def __str__(self) -> str:
+        return f"exact_name_{'cooldown' if self.kind == 'cooldowns' else 'write_claim'}({self.minutes}m left)"
+
 
 Step = (Open | Concurrent | Close | Sweep | KillSwitch | Fault | StoreFault | PublishFault | Advance | Settle
         | Skewed | Jump | Pause | OperatorRollback | OperatorScale | OperatorRestore | Approve | Reject | ApproveRace
         | Renotify | Release
-        | PersonTraffic | PersonConnector | Unreadable)
+        | PersonTraffic | PersonConnector | Unreadable | OtherShape | ExactNameLease)
 OPERATOR = "oncall@example.com"   # named in every generated config's `operators`
 PAUSE_TARGETS = {"service": SERVICE, "connector": CONNECTOR}
 
@@ -446,6 +488,8 @@ class Observation:
     approvals: list[ApprovalTry] = field(default_factory=list)   # every approve sent in this step
     person_connector: int = 0                          # changes a person made to the connector
     vpc_ops_before: int = 0                            # Runwarden's accepted patches before the step
+    command_id: str = ""                               # an operator command step's command_id, as text
+    ended: datetime | None = None                      # the pinned clock at the end of the step
 
     @property
     def write_calls(self) -> int:
@@ -513,6 +557,8 @@ class Run:
     _writer: threading.local = field(default_factory=threading.local)
     # During a Crossing step: each incident's writes, (UpdateService, PatchConnector calls, Run writes, VPC writes).
     _crossed: dict[int, list[int]] | None = None
+    # Leases an earlier version left under the connector's exact name (ExactNameLease): (step index, kind, lapse).
+    exact_name_leases: list[tuple[int, str, datetime]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._note_patches()
@@ -700,8 +746,10 @@ class Run:
             obs.incident = INCIDENTS[step.incident]
             self._approve_race(obs, step)
         elif isinstance(step, (Pause, OperatorRollback, OperatorScale, OperatorRestore, Approve, Reject, Release,
-                               _Resend)):
+                               OtherShape, _Resend)):
             self._operator(obs, step)
+        elif isinstance(step, ExactNameLease):
+            self._exact_name_lease(step)
         elif isinstance(step, (Open, Close, _Redeliver)):
             closed = isinstance(step, Close) or (isinstance(step, _Redeliver) and step.closed)
             obs.incident = INCIDENTS[step.incident]
@@ -724,8 +772,9 @@ class Run:
             obs.outcomes = list(self._command({"command": "sweep"}, obs, sweep=True))
             obs.restored = _restore_attempts(records_before, self._records())
         elif isinstance(step, KillSwitch):
+            obs.command_id = f"switch-{uuid.uuid4().hex}"
             self._command({"command": "pause" if step.engaged else "resume", "requested_by": "property-test",
-                           "command_id": f"switch-{uuid.uuid4().hex}", "reason": "generated program",
+                           "command_id": obs.command_id, "reason": "generated program",
                            "_effect": ("kill_switch", step.engaged)}, obs, into=obs.outcomes, retry=True)
             if not obs.errors and not obs.transient and any(o.status.value == "applied" for o in obs.outcomes):
                 self._kill_switch = step.engaged
@@ -744,7 +793,7 @@ class Run:
         after = self._counters()
         obs.update_calls, obs.patch_calls = self._new_calls(before, after)
         obs.run_writes, obs.vpc_writes = after[2] - before[2] - obs.person_writes, after[3] - before[3]
-        obs.final_generation = after[2]
+        obs.final_generation, obs.ended = after[2], world.clock.now()
         obs.store_faults = self._store_faults() - faults_before
         self._follow_rollback()
         if isinstance(step, Crossing):
@@ -930,7 +979,7 @@ class Run:
         from shared.remediation.records import PROPOSALS
 
         proposal_id = body["params"]["proposal_id"]
-        return ApprovalTry(body["command_id"], self._proposal_incident(proposal_id), bool(body.get("dry_run")),
+        return ApprovalTry(str(body["command_id"]), self._proposal_incident(proposal_id), bool(body.get("dry_run")),
                            self.world.clock.now(), self.world.state.get_record(PROPOSALS, proposal_id))
 
     @staticmethod
@@ -991,6 +1040,7 @@ class Run:
         body = step.body if isinstance(step, _Resend) else self._operator_body(step)
         obs.claim_incident = body.pop("_claims", None) if not isinstance(step, _Resend) else step.claims
         effect = body.pop("_effect", None) if not isinstance(step, _Resend) else step.effect
+        obs.command_id = str(body.get("command_id", ""))
         approval = self._approval_try(body) if body.get("command") == "approve" else None
         sent = len(obs.outcomes)
         self._command(dict(body, _effect=effect) if effect else body, obs, into=obs.outcomes, retry=True)
@@ -1037,7 +1087,54 @@ class Run:
                              "params": {"proposal_id": proposal}}
         if isinstance(step, Release):
             return self._release_body(step, common)
+        if isinstance(step, OtherShape):
+            return self._shape_body(step, common)
         return self._approve_body(step)
+
+    def _shape_body(self, step: OtherShape, common: dict[str, Any]) -> dict[str, Any]:
+        """OtherShape's command: the usual body of `step.command` (its target, params), then its shape."""
+        from shared.remediation.guardrails import claim_key, proposal_id_for
+
+        targets = {"pause": CONNECTOR, "resume": CONNECTOR, "rollback_traffic": SERVICE, "scale_connector": CONNECTOR}
+        body = common | {"command": step.command, "command_id": f"{step.shape}-{uuid.uuid4().hex}"}
+        if step.command in targets:
+            body["target"] = targets[step.command]
+        if step.command in ("approve", "reject"):
+            body["params"] = {"proposal_id": proposal_id_for(claim_key(INCIDENTS[0], CONNECTOR, "scale_connector"))}
+        elif step.command == "scale_connector":
+            body["params"] = {"max_instances": 4}
+        if step.shape == "number_name":   # pause or resume by the other name: it brakes (or releases) that name
+            self._know_number_name()
+            return body | {"target": NUMBER_CONNECTOR, "_effect": ("pause", NUMBER_CONNECTOR, step.command == "pause")}
+        if step.shape == "null_target":
+            return body | {"target": None}
+        return body | {"command_id": NUMBER_ID + step.id}   # number_id: refused before it is claimed
+
+    def _know_number_name(self) -> None:
+        """VPC Access answers GetConnector by the project's number as by its id ("{project} can be project id or
+        number", VpcAccess.connector, vendor_settings.proto; which form its answer names is UNCONFIRMED): the
+        stand-in, which knows one name per connector, is given a copy under the number name for the pause's
+        existence check (commands.pause `_connector_exists`), made as the first such pause is sent. Nothing
+        Runwarden writes goes by that name (the config names the connector by id)."""
+        vpc = self.standins.vpcaccess
+        try:
+            vpc.connector(NUMBER_CONNECTOR)
+            return
+        except KeyError:
+            pass
+        try:
+            known = vpc.connector(CONNECTOR)
+        except KeyError:   # a scenario without the connector: the pause is rejected, as VPC Access would
+            return
+        vpc.add_connector(NUMBER_CONNECTOR, machine_type=known["machineType"], min_instances=known["minInstances"],
+                          max_instances=known["maxInstances"], state=known["state"])
+
+    def _exact_name_lease(self, step: ExactNameLease) -> None:
+        """ExactNameLease: stored under the exact name as that version's gate stored it (a claim record, by
+        another owner), straight into the store (no fault of the program's applies: another instance wrote it)."""
+        now = self.world.clock.now()
+        self.world.state.claim(step.kind, CONNECTOR, "runwarden-before-bound-key", timedelta(minutes=step.minutes), now)
+        self.exact_name_leases.append((len(self.trace), step.kind, now + timedelta(minutes=step.minutes)))
 
     def _release_body(self, step: Release, common: dict[str, Any]) -> dict[str, Any]:
         """The incident's escalated alert plan, as a person finds it in the escalation's answer (its intent
@@ -1084,7 +1181,7 @@ class Run:
         self._commands += 1
         effect = body.pop("_effect", None)
         if body.get("command_id"):
-            self.sent_commands.append(body["command_id"])
+            self.sent_commands.append(str(body["command_id"]))
         sent = self._sent()
         try:
             outcomes = self.world.command(body, message_id=f"cmd-{self._commands}")

@@ -15,8 +15,9 @@ from shared.clock import skew_safe_lease
 from shared.remediation.actions import all_actions
 from shared.remediation.records import INTENTS, PROPOSALS
 from shared.config import Config
-from tests.property.harness import (CONNECTOR, INCIDENTS, SERVICE, ApprovalTry, Approve, ApproveRace, Close,
-                                    Concurrent, Observation, Open, OperatorRestore, OperatorRollback, OperatorScale,
+from tests.property.harness import (CONNECTOR, INCIDENTS, NUMBER_CONNECTOR, REFUSED_SHAPES, SERVICE, ApprovalTry,
+                                    Approve, ApproveRace, Close, Concurrent, KillSwitch, Observation, Open,
+                                    OperatorRestore, OperatorRollback, OperatorScale, OtherShape, Pause,
                                     PersonTraffic, Reject, Release, Renotify, Run, Skewed, Sweep, Unreadable,
                                     _oldest_revision, _Redeliver, _Resend, is_operator_scale, is_release, is_restore,
                                     minutes)
@@ -37,7 +38,8 @@ def check_all(run: Run) -> list[str]:
                   one_way_needs_policy, outcomes_agree, one_write_per_incident, undo_keeps_person_change,
                   one_judgement_per_action, proposal_written_once, approvals_hold_their_world,
                   connector_written_on_its_world, every_command_answered, refusals_reported_once,
-                  writes_never_overlap, held_alerts_answered):
+                  writes_never_overlap, held_alerts_answered, other_shapes_refused, commands_answered_once,
+                  exact_name_leases_hold):
         problems += check(run)
     problems += splits_are_whole(run, records)
     problems += before_states_recorded(run, records)
@@ -309,15 +311,37 @@ def paused_targets_untouched(run: Run) -> list[str]:
     pause, or resent by the platform after a transient fault (`is_operator_scale`)."""
     problems = []
     for obs in run.trace:
+        # Paused by either name of it (NUMBER_CONNECTOR): one connector, so either pause holds it.
+        connector_paused = CONNECTOR in obs.paused or NUMBER_CONNECTOR in obs.paused
         if SERVICE in obs.paused and obs.update_calls:
             problems.append(f"step #{obs.index} {obs.step}: {obs.update_calls} UpdateService call(s) while the "
                             "service was paused")
-        if CONNECTOR in obs.paused and obs.patch_calls:
+        if connector_paused and obs.patch_calls:
             problems.append(f"step #{obs.index} {obs.step}: {obs.patch_calls} PatchConnector call(s) while the "
                             "connector was paused")
         elif SERVICE in obs.paused and obs.patch_calls and not is_operator_scale(obs.step):
             problems.append(f"step #{obs.index} {obs.step}: {obs.patch_calls} PatchConnector call(s) for the "
                             "service's alerts while the service was paused")
+    return problems
+
+
+def exact_name_leases_hold(run: Run) -> list[str]:
+    """A lease an earlier version left under the connector's exact name (ExactNameLease) holds every patch of the
+    connector back until it lapses, as the keyed one does (guardrails.bound_keys, ExactNameLeases): its write
+    claim always, its cooldown where the config has one (a zero cooldown holds nothing, Gate._cooldown). Judged
+    at the step's end (a step that moves the clock, a sweep's, counts only if the lease outlived it) less the
+    acting instance's skew, which sees a lease lapse that much early."""
+    cooled = run.world.config.guardrails.cooldown_seconds > 0
+    problems = []
+    for obs in run.trace:
+        if not obs.patch_calls or obs.ended is None:
+            continue
+        for index, kind, until in run.exact_name_leases:
+            live = index < obs.index and obs.ended + timedelta(seconds=abs(obs.skew)) < until
+            if live and (kind == "writing" or cooled):
+                problems.append(f"step #{obs.index} {obs.step}: {obs.patch_calls} PatchConnector call(s) while the "
+                                f"{kind} lease of step #{index} under the connector's exact name was live "
+                                f"(until T0+{minutes(until):g}m)")
     return problems
 
 
@@ -413,6 +437,44 @@ def every_command_answered(run: Run) -> list[str]:
             first = record.result
             problems.append(f"command {command_id} was answered {first.get('status')} ({first.get('reason')}), but no "
                             "outcome carrying its command_id was published")
+    return problems
+
+
+# Every step that sends one operator command and waits for its answer (a race's threads and the sweep are not).
+ONE_COMMAND = (Pause, KillSwitch, OperatorRollback, OperatorScale, OperatorRestore, Approve, Reject, Release,
+               OtherShape, _Resend)
+
+
+def commands_answered_once(run: Run) -> list[str]:
+    """A command that did not raise is answered exactly once, under its command_id as sent (a number's text
+    for one sent as a JSON number): its sender waits on that id, and a second answer, or one under another
+    id, would read as another command's."""
+    problems = []
+    for obs in run.trace:
+        if not isinstance(obs.step, ONE_COMMAND) or obs.transient or obs.errors:
+            continue
+        ids = [o.command_id for o in obs.outcomes]
+        if ids != [obs.command_id]:
+            problems.append(f"step #{obs.index} {obs.step}: command {obs.command_id} answered under {ids}")
+    return problems
+
+
+def other_shapes_refused(run: Run) -> list[str]:
+    """A command in a refused shape (OtherShape: `"target": null`, a command_id sent as a JSON number) is
+    `rejected`, and does nothing: null is never read as "every target" (a resume's would release the kill
+    switch), nor a numeric id run under no claim (CHANGELOG 0.2.0, operators' commands). No shape writes."""
+    problems = []
+    for obs in run.trace:
+        if not isinstance(obs.step, OtherShape):
+            continue
+        if obs.write_calls:
+            problems.append(f"step #{obs.index} {obs.step}: {obs.write_calls} write call(s) from a pause, a resume "
+                            "or a refused command")
+        if obs.step.shape in REFUSED_SHAPES and not obs.transient and not obs.errors:
+            got = [o.status.value for o in obs.outcomes]
+            if got != ["rejected"]:
+                problems.append(f"step #{obs.index} {obs.step}: answered {got}, not rejected: "
+                                + "; ".join(o.reason for o in obs.outcomes))
     return problems
 
 
