@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 
 def run_live(target: str, config_file: str | None, as_json: bool) -> None:
-    from shared.errors import PermanentError, TransientError
     from shared.live.pipeline import read_only_pipeline
 
     config = load_config(config_file) if config_file else None
@@ -33,7 +32,23 @@ def run_live(target: str, config_file: str | None, as_json: bool) -> None:
         settings=config.diagnosis if config else None, bounds=config.bounds if config else None,
         sql_instances={s.name: s.cloudsql_instances for s in config.services} if config else None)
     try:
-        report = pipeline.run(_target(target, pipeline, config)).to_dict()
+        report = _report(pipeline, target, config)
+    finally:
+        readers = getattr(pipeline, "readers", None)
+        if readers is not None:
+            readers.close()   # every client's channel, as cli eval and diagnose close theirs
+    if as_json:
+        click.echo(json.dumps(report, sort_keys=True))
+    else:
+        _show(shown(report))
+
+
+def _report(pipeline: "ReadOnlyPipeline", target: str, config: "Config | None") -> dict:
+    """The pipeline's report on `target`; a failure to read it ends the command with its exit code."""
+    from shared.errors import PermanentError, TransientError
+
+    try:
+        return pipeline.run(_target(target, pipeline, config)).to_dict()
     except TransientError as e:
         fail(f"could not read the project: {e}", EXIT_ENVIRONMENT)
     except PermanentError as e:
@@ -45,10 +60,6 @@ def run_live(target: str, config_file: str | None, as_json: bool) -> None:
                  f"application-default login`): {e}", EXIT_ENVIRONMENT)
         code = EXIT_ENVIRONMENT if e.code in ("PERMISSION_DENIED", "UNAUTHENTICATED") else EXIT_BAD_INPUT
         fail(f"cannot diagnose {target}: {e} [{e.code}]", code)
-    if as_json:
-        click.echo(json.dumps(report, sort_keys=True))
-    else:
-        _show(shown(report))
 
 
 def _no_credentials(error: BaseException) -> bool:

@@ -73,15 +73,15 @@ def run_diagnosis(alert, scenario, config=None) -> dict[str, Any]:
                                     source=f"scenario {scenario.name}")
     now = alert.started_at + scenario.delivered   # T0 + 2 min unless the scenario says
     with start_seeded(scenario, anchor=alert.started_at) as standins, environment(standins.env()):
-        secrets = SecretManagerAdapter()
         readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(),
-                          logging=CloudLoggingAdapter(), vpcaccess=VpcAccessAdapter(), secretmanager=secrets)
+                          logging=CloudLoggingAdapter(), vpcaccess=VpcAccessAdapter(),
+                          secretmanager=SecretManagerAdapter())
         try:
             verdict = diagnose_alert(alert.incident, config, readers, now)
         except PermanentError as e:
             fail(f"cannot read the evidence for {verdict_target(alert)}: {e}")
         finally:
-            secrets.close()   # before the stand-in stops (else gRPC logs the server's GOAWAY)
+            readers.close()   # every client, before the stand-in stops (else gRPC logs the server's GOAWAY)
     report: dict[str, Any] = {"incident_id": alert.incident.incident_id, "target": verdict.target.name,
                               "target_kind": verdict.target.kind.value, "diagnosed_at": now.isoformat(),
                               "skip": verdict.skip, "diagnosis": None, "would": None, "gate": None,

@@ -124,14 +124,13 @@ def evaluate(scenario: Scenario) -> Row:
     incident = parse_notification(scenario.notification(ANCHOR))
     config = parse_config(scenario.config_data(_TOPIC.format(project=scenario.project)), source=scenario.name)
     with start_seeded(scenario, anchor=ANCHOR) as standins, environment(standins.env()):
-        secrets = SecretManagerAdapter()
         readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(), logging=CloudLoggingAdapter(),
-                          vpcaccess=VpcAccessAdapter(), secretmanager=secrets)
+                          vpcaccess=VpcAccessAdapter(), secretmanager=SecretManagerAdapter())
         try:
             verdict = diagnose_alert(incident, config, readers, ANCHOR + scenario.delivered)
         finally:
-            # Its GAPIC channel closed before the stand-in stops (else gRPC logs the server's GOAWAY).
-            secrets.close()
+            # Every client closed before the stand-in stops (else gRPC logs the server's GOAWAY).
+            readers.close()
     diagnosis = verdict.diagnosis
     action = target = revision = status = None
     reason = verdict.skip

@@ -64,7 +64,7 @@ TARGET_ENV = "FUNCTION_TARGET"
 # The entry points that use the runtime, and the module each one's handler lives in.
 HANDLERS = {"on_alert": "shared.pipeline", "on_command": "shared.commands"}
 # The adapters' fields, in the order their clients are built (the first event needs the state first).
-ADAPTER_FIELDS = ("state", "run", "monitoring", "logging", "vpcaccess", "publisher")
+ADAPTER_FIELDS = ("state", "run", "monitoring", "logging", "vpcaccess", "secretmanager", "publisher")
 # The ones an alert uses only after its first write: the deferred part of the warm-up.
 DEFERRED_FIELDS = ("publisher",)
 

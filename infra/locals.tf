@@ -10,15 +10,17 @@ locals {
   #   16 diagnosis reads at one 10 s call each (collection.MAX_API_CALLS + ALERT_READS,
   #   the request log `healthy` may need, and the rollback target's startup read
   #   after a full log page; CallPolicy)                                               160 s
-  #   the rollback target's pinned secret versions, 2 at one 5 s call each
-  #   (collection.TARGET_SECRET_READS; secretmanager.SECRET_READ_POLICY)                10 s
+  #   the rollback target's pinned secret versions (collection.TARGET_SECRET_READS):
+  #   in flight beside the second round's other reads (the pool holds the round
+  #   whole: collection.MAX_CONCURRENT_READS), each within 10 s, its retry included
+  #   (secretmanager.SECRET_READ_POLICY), so never past that round's 10 s call          0 s
   #   the PATCH with its retries: 30 s in all (CallPolicy.longest_run: every attempt's
   #   deadline and backoff sleep cut to what is left of total_timeout)                  30 s
   #   the operation wait, its polls included (each cut to what is left of it,
   #   shared/gcp/endpoints.py WaitDeadline)                                            300 s
   #   the read-back, as the PATCH                                                        30 s
   #   the outcome publish (PubSubPublisher timeout)                                      30 s
-  # = 560 s; 570 s covers it, the gate's Firestore calls left to the 10 s over it
+  # = 550 s; 570 s covers it, the gate's Firestore calls left to the 20 s over it
   # (they normally take
   # milliseconds; each is bounded by FirestoreStateStore's 10 s timeout; a dozen of them all at
   # their timeout together with every read above is not budgeted). Past 570 s the function is

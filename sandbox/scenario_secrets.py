@@ -4,7 +4,8 @@
       - {secret: payments-key, version: 3, state: DISABLED}
       - {secret: projects/shared-sec/secrets/api-key, version: 2, state: DESTROYED}
 
-`secret` is a secret id in the scenario's project, or projects/P/secrets/S. Every version a scenario
+`secret` is a secret id in the scenario's project, projects/P/secrets/S, or a regional secret's
+projects/P/locations/L/secrets/S. Every version a scenario
 revision pins by number (secret_env, secret_volumes' items) is seeded ENABLED unless listed here, so a
 scenario that pins versions reads as it did before Secret Manager was read: as versions that exist. A
 listed secret's listed versions are the only ones it holds (a version it pins but not listed answers
@@ -27,7 +28,7 @@ VersionState = Literal["ENABLED", "DISABLED", "DESTROYED"]
 class SecretVersionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    secret: str = Field(pattern=r"^(projects/[^/]+/secrets/)?[A-Za-z0-9_-]{1,255}$")
+    secret: str = Field(pattern=r"^(projects/[^/]+/(locations/[^/]+/)?secrets/)?[A-Za-z0-9_-]{1,255}$")
     version: int = Field(ge=1)
     state: VersionState = "ENABLED"
 

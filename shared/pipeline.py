@@ -89,8 +89,9 @@ class Adapters:
     clock: Clock
     logging: LoggingPort | None = None
     vpcaccess: VpcAccessPort | None = None
-    # A rollback target's pinned secret versions (collection.target_secret_reads); built on first use, never
-    # warmed (functions/runtime.py): only an alert whose rollback target pins a version reads it.
+    # A rollback target's pinned secret versions (collection.target_secret_reads); its global endpoint's client
+    # is built and connected by the instance warm-up with the others (functions/runtime.py), so an alert whose
+    # rollback target pins a version does not build it before its first write.
     secretmanager: SecretManagerPort | None = None
     # Incidents whose action is done, remembered by this instance (see shared/remediation/settled.py).
     settled: SettledIncidents = field(default_factory=SettledIncidents)

@@ -24,8 +24,11 @@ from google.cloud.secretmanager_v1.types import GetSecretVersionRequest, SecretV
 from sandbox.standins.base import Rpc, StandIn, denied, invalid, not_found
 
 SERVICE = "google.cloud.secretmanager.v1.SecretManagerService"
-# projects/P/secrets/S/versions/V (the regional form, projects/P/locations/L/..., is not served here).
-_VERSION = re.compile(r"^(projects/[^/]+/secrets/[^/]+)/versions/([^/]+)$")
+# projects/P/secrets/S/versions/V, or a regional secret's projects/P/locations/L/secrets/S/versions/V. The
+# real API serves the regional form on its location's endpoint only (secretmanager.L.rep.googleapis.com:
+# Secret Manager docs, "Secret Manager locations"); this one address stands for every endpoint
+# (shared/gcp/endpoints.py, SECRET_MANAGER_EMULATOR_HOST), so it serves both.
+_VERSION = re.compile(r"^(projects/[^/]+/(?:locations/[^/]+/)?secrets/[^/]+)/versions/([^/]+)$")
 
 
 class SecretManagerStandIn(StandIn):
@@ -45,7 +48,7 @@ class SecretManagerStandIn(StandIn):
     # --- seeding ---
 
     def add_version(self, secret: str, number: int, state: str = "ENABLED") -> None:
-        """Stores version `number` of `secret` (projects/P/secrets/S) in `state` (a SecretVersion.State name)."""
+        """Stores version `number` of `secret` (projects/P/secrets/S or projects/P/locations/L/secrets/S) in `state` (a SecretVersion.State name)."""
         SecretVersion.State[state]   # a KeyError for a state the API has not
         with self.lock:
             self._versions.setdefault(secret, {})[number] = state

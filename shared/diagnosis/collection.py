@@ -76,7 +76,12 @@ class BudgetExceeded(RuntimeError):
 # round's reads need nothing from each other, and a smaller pool (6 before) split a second round of
 # 12 reads into two waves, one more read's latency before the diagnosis (docs/performance.md, "The
 # warm first write, wait by wait and thread by thread").
-MAX_CONCURRENT_READS = MAX_API_CALLS
+# The pool holds every read an alert's budget allows, its request log (ALERT_READS) and the rollback target's
+# secret versions (TARGET_SECRET_READS, their own room) with them: the largest second round is that, less the
+# first round's two, and at MAX_API_CALLS alone (15) an alert's fullest second round of 16 could leave one read
+# queued behind another. tests/infra/test_settings.py counts the secret reads as adding no time to the slowest alert
+# because they are in flight with the round's other reads (tests/unit/test_evidence_round.py holds the pool to it).
+MAX_CONCURRENT_READS = MAX_API_CALLS + ALERT_READS + TARGET_SECRET_READS
 
 
 @dataclass
@@ -185,6 +190,17 @@ class Readers:
     logging: LoggingPort | None = None
     vpcaccess: VpcAccessPort | None = None
     secretmanager: SecretManagerPort | None = None
+
+    def close(self) -> None:
+        """Closes every reader's clients that has a close(), each once (the Google adapters': their gRPC
+        channels and HTTP sessions). A caller that builds readers for a while, on a local server that then
+        stops, calls it first: a channel still open when its server stops logs the server's GOAWAY."""
+        seen: set[int] = set()
+        for reader in (self.run, self.monitoring, self.logging, self.vpcaccess, self.secretmanager):
+            close = getattr(reader, "close", None)
+            if close is not None and id(reader) not in seen:
+                seen.add(id(reader))
+                close()
 
 
 def collect(service_name: str, incident_started_at: datetime, readers: Readers, settings: DiagnosisSettings,

@@ -43,7 +43,8 @@ FIRST_WRITE_LIBRARIES = (
     "google.cloud.logging_v2.services.logging_service_v2",
     "google.cloud.logging_v2.services.logging_service_v2.transports", "google.cloud.logging_v2.types",
     "google.cloud.audit.audit_log_pb2", "google.logging.type.log_severity_pb2", "google.cloud.firestore",
-    "google.cloud.firestore_v1.field_path",
+    "google.cloud.firestore_v1.field_path", "google.cloud.secretmanager_v1",
+    "google.cloud.secretmanager_v1.services.secret_manager_service.transports",
 )
 OUTCOME_LIBRARIES = ("google.cloud.pubsub_v1", "google.cloud.pubsub_v1.publisher.exceptions")
 CLIENT_LIBRARIES = FIRST_WRITE_LIBRARIES + OUTCOME_LIBRARIES
@@ -123,10 +124,18 @@ def logging_client() -> Any:
 SECRET_MANAGER_EMULATOR_ENV = "SECRET_MANAGER_EMULATOR_HOST"
 
 
-def secret_manager_client() -> Any:
+def secret_manager_regional_endpoint(location: str) -> str:
+    """Secret Manager's regional endpoint for `location` (Secret Manager docs, "Secret Manager locations",
+    "Regional endpoints for Secret Manager"; shared/gcp/secretmanager.py quotes them)."""
+    return f"secretmanager.{location}.rep.googleapis.com"
+
+
+def secret_manager_client(location: str = "") -> Any:
     """The Secret Manager v1 GAPIC client (SECRET_MANAGER_EMULATOR_HOST: plaintext gRPC to the stand-in,
-    sandbox/standins/secretmanager.py). Only GetSecretVersion is called on it (metadata: the version's
-    state), never AccessSecretVersion (its payload)."""
+    sandbox/standins/secretmanager.py, which serves every location). Only GetSecretVersion is called on it
+    (metadata: the version's state), never AccessSecretVersion (its payload). `location`: the client of that
+    location's regional endpoint, secretmanager.LOCATION.rep.googleapis.com (shared/gcp/secretmanager.py
+    cites it), for its regional secrets; "" the global endpoint."""
     from google.cloud.secretmanager_v1 import SecretManagerServiceClient
 
     host = os.environ.get(SECRET_MANAGER_EMULATOR_ENV)
@@ -135,6 +144,8 @@ def secret_manager_client() -> Any:
             SecretManagerServiceGrpcTransport)
 
         return SecretManagerServiceClient(transport=SecretManagerServiceGrpcTransport(channel=_insecure_channel(host)))
+    if location:
+        return SecretManagerServiceClient(client_options={"api_endpoint": secret_manager_regional_endpoint(location)})
     return SecretManagerServiceClient()
 
 

@@ -22,15 +22,18 @@ from sandbox.scenarios import resolve_scenario, start_seeded
 pytestmark = pytest.mark.emulator
 ROOT = Path(__file__).resolve().parents[2]
 MARK = "COLD-START-PROBE "
+# bad_revision whose rollback target pins secret versions (all ENABLED): the alert reads them on Secret Manager
+# (collection.target_secret_reads) before its first write, so that client is one the warm-up must build.
+SCENARIO = "rollback_target_secret_version_enabled_control"
 
 
 class ColdWorld:
-    """Stand-ins seeded with bad_revision as of two minutes ago (the function's clock is real),
+    """Stand-ins seeded with SCENARIO (a bad_revision) as of two minutes ago (the function's clock is real),
     the emulators, and Runwarden's config file, named by RUNWARDEN_CONFIG."""
 
     def __init__(self, standins: Any, pubsub: Any, anchor: datetime, config_path: Path) -> None:
         self.standins, self.pubsub, self.anchor, self.config_path = standins, pubsub, anchor, config_path
-        self.scenario = resolve_scenario("bad_revision")
+        self.scenario = resolve_scenario(SCENARIO)
 
     def event(self) -> dict[str, Any]:
         notification = self.scenario.notification(self.anchor, incident_id=f"0.{uuid.uuid4().hex[:12]}")
@@ -41,7 +44,7 @@ class ColdWorld:
 @pytest.fixture
 def cold_world(firestore, pubsub, project_id, tmp_path, monkeypatch) -> Iterator[ColdWorld]:
     anchor = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=2)
-    scenario = resolve_scenario("bad_revision")
+    scenario = resolve_scenario(SCENARIO)
     standins = start_seeded(scenario, anchor=anchor)
     try:
         for name, value in standins.env().items():
@@ -62,7 +65,8 @@ def clients_of(adapters: Any) -> dict[str, Any]:
     """Each adapter's client objects (None where not built yet)."""
     return {"state": adapters.state._client, "run": (adapters.run._services, adapters.run._revisions),
             "monitoring": adapters.monitoring._client, "logging": adapters.logging._client,
-            "vpcaccess": adapters.vpcaccess._session, "publisher": adapters.publisher._client}
+            "vpcaccess": adapters.vpcaccess._session, "publisher": adapters.publisher._client,
+            "secretmanager": getattr(adapters.secretmanager, "_clients", {}).get("")}
 
 
 def run_probe(probe: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -100,6 +104,7 @@ def test_the_first_alert_uses_the_runtime_and_clients_the_warm_up_built(cold_wor
 
     assert status < 300
     assert cold_world.standins.run.count("UpdateService") == 1   # it rolled back
+    assert cold_world.standins.secretmanager.count("GetSecretVersion") == 2   # its target's versions read
     assert instance.runtime()[1] is adapters                     # the same runtime ...
     after = clients_of(adapters)
     for name, client in before.items():                          # ... and the very same clients
@@ -173,7 +178,8 @@ def test_an_alert_that_starts_the_instance_writes_before_the_pubsub_library_is_i
         "with instance.handling() as (config, adapters):\n"
         "    warm = instance.start_warm_up('on_alert', build_clients=True)\n"
         "    deadline = time.monotonic() + 120\n"
-        "    while len(warm.clients) < 5 and not warm.failures and time.monotonic() < deadline:\n"
+        f"    while len(warm.clients) < {len(instance.ADAPTER_FIELDS) - len(instance.DEFERRED_FIELDS)} and not warm.failures"
+        " and time.monotonic() < deadline:\n"
         "        time.sleep(0.01)\n"
         "    seen = {'clients_first': list(warm.clients)}\n"
         "    set_traffic = adapters.run.set_traffic\n"

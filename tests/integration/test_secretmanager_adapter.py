@@ -5,6 +5,7 @@ Then the rollback target's pinned versions read through collection (collection.t
 bundle.target_secrets) on the bundled scenarios: a version disabled since the target served holds the rollback."""
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import grpc
@@ -63,6 +64,37 @@ def test_a_secret_the_caller_may_not_read_is_refused_naming_the_permission(secre
     assert refused.value.code == "PERMISSION_DENIED" and "secretmanager.versions.get" in str(refused.value)
 
 
+REGIONAL = "projects/ord-prod/locations/us-east1/secrets/orders-db-password"
+
+
+def test_a_regional_version_is_read_on_its_locations_client(secrets, standin_env):
+    # projects/P/locations/L/secrets/S: served by secretmanager.L.rep.googleapis.com (shared/gcp/secretmanager.py
+    # cites it; tests/unit/test_secret_regional_endpoint.py holds the client's host), never the global endpoint.
+    standin_env.secretmanager.add_version(REGIONAL, 6, "DISABLED")
+    read = secrets.get_secret_version(f"{REGIONAL}/versions/6")
+    assert (read.name, read.state) == (f"{REGIONAL}/versions/6", "DISABLED")
+    assert list(secrets._clients) == ["us-east1"]   # no global client was built for it
+    with pytest.raises(PermanentError) as refused:
+        secrets.get_secret_version(f"{REGIONAL}/versions/9")
+    assert refused.value.code == "NOT_FOUND"        # an answer of the endpoint that serves the secret
+
+
+def test_warm_builds_the_global_client_and_close_closes_every_one(standin_env):
+    standin_env.secretmanager.add_version(REGIONAL, 6, "ENABLED")
+    adapter = SecretManagerAdapter()
+    adapter.warm()
+    built = adapter._clients[""]
+    adapter.warm()                                  # idempotent
+    assert adapter._clients[""] is built
+    adapter.get_secret_version(f"{REGIONAL}/versions/6")
+    assert set(adapter._clients) == {"", "us-east1"}
+    # grpc.channel_ready_future (endpoints.connect) leaves a thread watching the channel's state 0.2 s at a time
+    # (grpc/_channel.py `_poll_connectivity`): closed within that, its next check raises "Channel closed!" there.
+    time.sleep(0.5)
+    adapter.close()
+    assert adapter._clients == {}
+
+
 def test_a_transient_fault_is_retried_then_answered(secrets, standin_env):
     standin_env.secretmanager.faults.fail_next(1, grpc.StatusCode.UNAVAILABLE, method="GetSecretVersion")
     assert secrets.get_secret_version(f"{SECRET}/versions/7").state == "ENABLED"
@@ -79,7 +111,10 @@ def test_the_payload_is_never_served(standin_env):
 def _collected(anchor):
     readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(), logging=CloudLoggingAdapter(),
                       vpcaccess=VpcAccessAdapter(), secretmanager=SecretManagerAdapter())
-    return collect(ORDERS, anchor, readers, S, anchor + timedelta(minutes=2), alert=FIVE_XX)
+    try:
+        return collect(ORDERS, anchor, readers, S, anchor + timedelta(minutes=2), alert=FIVE_XX)
+    finally:
+        readers.close()   # every client, before the stand-in stops (else gRPC logs its GOAWAY)
 
 
 def test_a_rollback_target_pinning_a_disabled_version_is_held(standin_env, seed_scenario, anchor):
