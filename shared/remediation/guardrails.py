@@ -1354,7 +1354,9 @@ class Gate:
             # Traffic now names a revision: new deploys get none until someone releases the pin.
             writes.append(RecordWrite(PINS, record.service, {"service": record.service, "revision": pinned_to,
                                                              "action_id": record.key, "pinned_at": now,
-                                                             "pinned": True, "reminded_at": None}))
+                                                             "pinned": True, "reminded_at": None,
+                                                             # The rollback's incident, for its reminders.
+                                                             "incident_id": record.incident_id}))
         return writes
 
     # --- proposals and overrides --------------------------------------------------------------------

@@ -503,6 +503,9 @@ class PinRecord(KeptReport):
     revision: str
     action_id: str
     pinned_at: datetime
+    # The incident of the rollback that pinned it (its ActionRecord.incident_id), which its reminders name;
+    # "" on a pin written before the field was (its reminders name none, as they did).
+    incident_id: str = ""
     pinned: bool = True
     reminded_at: datetime | None = None
     released_at: datetime | None = None

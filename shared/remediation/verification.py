@@ -1179,7 +1179,10 @@ class Sweep:
         gcloud, runwarden = release_commands(pin.service)
         reason = (f"{service.short_name} has been pinned to {pin.revision} for {_hours(age)} while a newer Ready "
                   f"revision {newer} gets no traffic; release the pin when {newer} is fit to serve")
-        outcome = Outcome(trigger="command", target=pin.service, status=OutcomeStatus.REMINDER, reason=reason,
+        # The rollback's incident, as its verified or undone outcome names it (record.incident_id): the notify
+        # line then carries its label, so the page names the incident (infra/watchdog.tf, policy `notify`).
+        outcome = Outcome(incident_id=pin.incident_id or None, trigger="command", target=pin.service,
+                          status=OutcomeStatus.REMINDER, reason=reason,
                           action=ActionReport(name="rollback_traffic", action_id=pin.action_id),
                           notes=[f"Release it with: {gcloud}", f"Or: {runwarden}"],
                           timestamps=Timestamps(received_at=self.now, completed_at=self.now))

@@ -434,14 +434,31 @@ def test_the_sweep_reminds_of_a_pin_held_too_long_while_a_newer_revision_is_read
     command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="r")
     recovery(world)
     world.at(12)
-    assert [o.status.value for o in world.command({"command": "sweep"})] == ["verified"]
+    [verified] = world.command({"command": "sweep"})
+    assert verified.status.value == "verified" and verified.incident_id
     world.at(60 * 23)
     assert world.command({"command": "sweep"}) == []  # pinned for less than a day
     world.at(60 * 25)
     reminders = [o for o in world.command({"command": "sweep"}) if o.status.value == "reminder"]
     assert len(reminders) == 1 and NEW in reminders[0].reason and OLD in reminders[0].reason
+    # It names the rollback's incident, as the verdict on that rollback did: its notify line carries the
+    # incident's label, which the page names (infra/watchdog.tf, policy `notify`; docs/deploy.md).
+    assert reminders[0].incident_id == verified.incident_id
     assert any("--region=us-central1 --project=demo-project" in n for n in reminders[0].notes)
     assert [o for o in world.command({"command": "sweep"}) if o.status.value == "reminder"] == []  # once a day
+
+
+def test_a_pin_written_before_it_named_its_incident_is_still_reminded_of(world):
+    """A pin stored before pins kept their rollback's incident (no `incident_id`): its reminder comes as
+    before, naming no incident, rather than the pin being unreadable."""
+    command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="r")
+    recovery(world)
+    world.at(12)
+    assert [o.status.value for o in world.command({"command": "sweep"})] == ["verified"]
+    world.state.update_record(PINS, SERVICE, {"incident_id": ""})
+    world.at(60 * 25)
+    [reminder] = [o for o in world.command({"command": "sweep"}) if o.status.value == "reminder"]
+    assert reminder.incident_id is None and OLD in reminder.reason
 
 
 def _pinned_a_day(world: World) -> None:
