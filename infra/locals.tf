@@ -10,6 +10,9 @@ locals {
   #   16 diagnosis reads at one 10 s call each (collection.MAX_API_CALLS + ALERT_READS,
   #   the request log `healthy` may need, and the rollback target's startup read
   #   after a full log page; CallPolicy)                                               160 s
+  #   (a read with its retries, or a paged read's pages, may take 30 s, but the reads
+  #   run concurrently in three rounds: at most 150 s on the clock, under this count;
+  #   tests/infra/test_settings.py collection_wall_seconds)
   #   the rollback target's pinned secret versions (collection.TARGET_SECRET_READS):
   #   in flight beside the second round's other reads (the pool holds the round
   #   whole: collection.MAX_CONCURRENT_READS), each within 10 s, its retry included

@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import grpc
 
-from shared.gcp.endpoints import CallPolicy
+from shared.gcp.endpoints import CallPolicy, PageCursor
 from shared.gcp.logging import MAX_PAGE_SIZE, CloudLoggingAdapter, record_from_entry
 from shared.gcp.monitoring import (DISTRIBUTION_ALIGNERS, DISTRIBUTION_REDUCERS, CloudMonitoringAdapter,
                                    IncompleteAnswerError, check_complete, describe_query, histograms_from_series,
@@ -311,7 +311,8 @@ class InProcessMonitoring(CloudMonitoringAdapter):
         except IncompleteAnswerError as exc:
             raise missing_evidence(exc) from exc
 
-    def _list(self, query: MetricQuery, _timeout: float) -> list[Any]:
+    def _list(self, query: MetricQuery, _cursor: Any = None, _taken: Any = None) -> list[Any]:
+        """The adapter's _list (its cursor and pages taken unused: in process, no page is cut)."""
         from google.cloud import monitoring_v3
 
         return [p for page in self._list_bytes(query)
@@ -361,17 +362,21 @@ class InProcessLogging(CloudLoggingAdapter):
     def close(self) -> None:
         pass
 
-    def _read(self, project: str, filter: str, max_entries: int, _timeout: float) -> tuple[list[LogRecord], bool]:
+    def _read(self, project: str, filter: str, max_entries: int, cursor: PageCursor,
+              records: list[LogRecord]) -> bool:
         from google.cloud.logging_v2.types import ListLogEntriesRequest, ListLogEntriesResponse
 
-        # The request and the page loop of CloudLoggingAdapter._read.
+        # The request and the page loop of CloudLoggingAdapter._read, resumed at the cursor's page as there.
         key = (project, filter, max_entries)
         request = self._requests.get(key)
         if request is None:   # building the request costs more than answering it
             request = self._requests[key] = ListLogEntriesRequest.serialize(ListLogEntriesRequest(
                 resource_names=[f"projects/{project}"], filter=filter, order_by="timestamp desc",
                 page_size=min(max_entries, MAX_PAGE_SIZE)))
-        records: list[LogRecord] = []
+        if cursor.token:
+            message = ListLogEntriesRequest.pb().FromString(request)
+            message.page_token = cursor.token
+            request = message.SerializeToString()
         while True:
             data = self._transport.call("ListLogEntries", request, bytes)
             converted = self._pages.get(data)
@@ -382,12 +387,13 @@ class InProcessLogging(CloudLoggingAdapter):
             entries, token = converted
             for record in entries:
                 if len(records) == max_entries:
-                    return records, True
+                    return True
                 records.append(record)
             if len(records) == max_entries:
-                return records, bool(token)
+                return bool(token)
+            cursor.took(token)
             if not token:
-                return records, False
+                return False
             message = ListLogEntriesRequest.pb().FromString(request)
             message.page_token = token
             request = message.SerializeToString()

@@ -19,6 +19,7 @@ class _Failure:
     code: grpc.StatusCode
     method: str | None
     message: str | None = None   # the status's message; None: "<method>: injected <CODE>"
+    skip: int = 0                # matching calls let through before the failures begin
 
 
 @dataclass
@@ -93,13 +94,14 @@ class Faults:
         self._unnamed: set[str | None] = set()
 
     def fail_next(self, n: int, code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE,
-                  method: str | None = None, message: str | None = None) -> None:
+                  method: str | None = None, message: str | None = None, after: int = 0) -> None:
         """The next `n` matching calls fail with `code`; later calls succeed again. `message`: the status's
-        message, as an API words its refusal (which may quote what it was sent: a field's value, a URL)."""
-        if n < 1:
-            raise ValueError("fail_next needs n >= 1")
+        message, as an API words its refusal (which may quote what it was sent: a field's value, a URL).
+        `after`: that many matching calls are answered first (a fault on a read's third page: after=2)."""
+        if n < 1 or after < 0:
+            raise ValueError("fail_next needs n >= 1 and after >= 0")
         with self._lock:
-            self._failures.append(_Failure(n, code, method, message))
+            self._failures.append(_Failure(n, code, method, message, skip=after))
 
     def lose_response(self, n: int, code: grpc.StatusCode = grpc.StatusCode.DEADLINE_EXCEEDED,
                       method: str | None = None) -> None:
@@ -177,6 +179,9 @@ class Faults:
                     return InjectedFault(grpc.StatusCode.RESOURCE_EXHAUSTED, limit.quota.message, limit.quota)
             for failure in self._failures:
                 if failure.remaining > 0 and _applies(failure.method, method):
+                    if failure.skip > 0:
+                        failure.skip -= 1
+                        continue
                     failure.remaining -= 1
                     return InjectedFault(failure.code, failure.message or f"{method}: injected {failure.code.name}")
             return None

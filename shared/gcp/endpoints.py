@@ -229,9 +229,9 @@ class CallPolicy:
         and every attempt's deadline is cut to what is left of total_timeout, and no more than `attempts`
         attempts of call_timeout each, with the longest backoff between them, are made. The budgets count
         this (sweep_budget.py, tests/infra/test_settings.py), so a change to the policy moves them;
-        tests/unit/test_call_retry.py drives the loop to it. An attempt that reads several pages (ListLogEntries,
-        ListTimeSeries, ListRevisions) is bounded by it too: its pages share the attempt's deadline
-        (`WaitDeadline.page_timeout`)."""
+        tests/unit/test_call_retry.py drives the loop to it. A read that follows page tokens (ListLogEntries,
+        ListTimeSeries, ListRevisions) is bounded by it too: its pages, and its retries, share the call's
+        total_timeout (`PageCursor`)."""
         return min(self.total_timeout, self.attempts * self.call_timeout + (self.attempts - 1) * self.max_backoff)
 
 
@@ -276,8 +276,8 @@ class WaitDeadline:
                        total_timeout=min(policy.total_timeout, left))
 
     def page_timeout(self, pages_read: int, now: float | None = None) -> float:
-        """The RPC deadline of the next page of a read whose pages share this deadline (the attempt's, as
-        call_with_retry gives it): what is left of it. With nothing left, raises google-api-core's
+        """The RPC deadline of the next page of a read whose pages share this deadline (`PageCursor`'s, the
+        call's total): what is left of it. With nothing left, raises google-api-core's
         DeadlineExceeded, the error a page cut at its own RPC deadline raises too (from_grpc_error maps
         DEADLINE_EXCEEDED to it), so either way the read is a transient fault: retried within the call's
         total, then redelivered; its `pages_read` pages are never handed on as the whole answer.
@@ -304,6 +304,65 @@ class WaitDeadline:
         if room <= 0.0:
             return None
         return min(delay, room)
+
+
+@dataclass
+class PageCursor:
+    """Where a read that follows next_page_token stands, kept across `call_with_retry`'s attempts: the token
+    of the next page to ask and how many pages were taken, and the read's deadline, the call's total.
+
+    Why: the pages shared one attempt's deadline (call_timeout, 10 s), and a retry began again at page one.
+    A Logging search that needs more than 10 s across its pages then failed every attempt the same way, and the
+    alert was redelivered until its dead-letter policy, no diagnosis reaching anyone: ListLogEntries hands back
+    pages, even empty ones, with a token while its search goes on ("If a value for next_page_token appears and
+    the entries field is empty, it means that the search found no log entries so far but it did not have time
+    to search all the possible log entries. Retry the method with this value for page_token to continue the
+    search", ListLogEntriesResponse.next_page_token, google/logging/v2/logging.proto), and such searches are
+    seen to take minutes (googleapis/java-logging#264, googleapis/google-cloud-dotnet#524,
+    GoogleCloudPlatform/runtimes-common#313). Now each page is one RPC of at most call_timeout, as GAPIC gives
+    each page (pagers.py), cut to what is left of the call's total, so the pages of one read share the 30 s
+    its budgets count (`CallPolicy.longest_run`); and a retry after a fault resumes at the page that failed,
+    asked with the same token on the same request, which the APIs allow: "page_token must be the value of
+    next_page_token from the previous response. The values of other method parameters should be identical to
+    those in the previous call" (ListLogEntriesRequest.page_token, google/logging/v2/logging.proto); "All other
+    parameters must match" (ListRevisionsRequest.page_token, google/cloud/run/v2/revision.proto);
+    ListTimeSeriesRequest.page_token "If this field is not empty then it must contain the nextPageToken value
+    returned by a previous call to this method" (google/monitoring/v3/metric_service.proto). How long a token
+    stays valid is not documented for these APIs (UNCONFIRMED); a retry reuses it within the call's 30 s.
+    A read still paging when the total is spent is a DeadlineExceeded, as before: never a partial answer.
+
+    The deadline starts when the cursor is made, just before call_with_retry starts its own, so it is the
+    tighter of the two. Not thread-safe: one read, one thread."""
+
+    call_timeout: float         # one page's RPC deadline at most (CallPolicy.call_timeout)
+    deadline: WaitDeadline      # the whole read's, its retries included
+    token: str = ""             # the next page's page_token ("" for the first page)
+    pages: int = 0              # pages taken so far
+
+    @classmethod
+    def for_call(cls, policy: CallPolicy, now: float | None = None) -> "PageCursor":
+        """The cursor of one call_with_retry under `policy`: pages of call_timeout within its total."""
+        return cls(policy.call_timeout, WaitDeadline.starting(policy.total_timeout, now))
+
+    @classmethod
+    def within(cls, timeout: float, now: float | None = None) -> "PageCursor":
+        """Pages that share one `timeout` (each given what is left of it): a wire read called on its own."""
+        return cls(timeout, WaitDeadline.starting(timeout, now))
+
+    def timeout(self, now: float | None = None) -> float:
+        """The next page's RPC deadline: call_timeout, cut to what is left of the read's deadline; with none
+        left, DeadlineExceeded (`WaitDeadline.page_timeout`)."""
+        return min(self.call_timeout, self.deadline.page_timeout(self.pages, now))
+
+    def took(self, next_page_token: str) -> None:
+        """A page was taken by the caller: the next one to ask is `next_page_token`'s ("" after the last)."""
+        self.token = next_page_token
+        self.pages += 1
+
+    def restart(self) -> None:
+        """The next attempt reads from the first page again (an answer found wanting as a whole, such as a
+        ListTimeSeries page with execution errors); the deadline is not restarted: still the call's."""
+        self.token, self.pages = "", 0
 
 
 def call_with_retry(fn: Callable[[float], T], *, what: str, policy: CallPolicy,

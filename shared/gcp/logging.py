@@ -1,10 +1,10 @@
 """Cloud Logging v2 adapter: implements shared.ports.LoggingPort.
 
 One ListLogEntries query, newest first, read page by page only until `max_entries`: the
-caller's filter carries its own timestamp bounds, and the read is never unbounded. The whole
-read is retried on transient faults (a fault on page two re-runs the query from page one), and
-its pages share each attempt's deadline (shared/gcp/logging_wire.py), so a read ends within the
-call policy's total however many pages it follows.
+caller's filter carries its own timestamp bounds, and the read is never unbounded. The read is
+retried on transient faults from the page the fault cut, with the same page token (a fault on page
+two asks page two again, the entries of page one kept), and its pages share the call's total
+(`endpoints.PageCursor`), so a read ends within the call policy's total however many pages it follows.
 Google libraries are imported on first use, to keep cold starts short.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from shared.errors import PermanentError
 from shared.diagnosis.evidence import (GRPC_CODE_KEY, READ_KEYS, LogRecord, LogResult, decoded, payload_severity,
                                        payload_text)
 from shared.diagnosis.log_signals import bytes_hold_a_needle, holds_a_needle
-from shared.gcp.endpoints import CallPolicy, call_with_retry, connect, logging_client
+from shared.gcp.endpoints import CallPolicy, PageCursor, call_with_retry, connect, logging_client
 from shared.redaction import redacted
 
 MAX_PAGE_SIZE = 1000     # ListLogEntries rejects larger pages
@@ -96,9 +96,11 @@ class CloudLoggingAdapter(_LoggingClient):
     def list_entries(self, project: str, filter: str, max_entries: int) -> LogResult:
         if max_entries < 1:
             raise PermanentError(f"max_entries must be at least 1, got {max_entries}", code="INVALID_ARGUMENT")
-        records, truncated = call_with_retry(lambda timeout: self._read(project, filter, max_entries, timeout),
-                                             what=f"ListLogEntries projects/{project}", policy=self._policy,
-                                             needs=self.iam_permissions["list_entries"])
+        cursor = PageCursor.for_call(self._policy)
+        records: list[LogRecord] = []      # kept across attempts: a retry resumes at the cursor's page
+        truncated = call_with_retry(lambda timeout: self._read(project, filter, max_entries, cursor, records),
+                                    what=f"ListLogEntries projects/{project}", policy=self._policy,
+                                    needs=self.iam_permissions["list_entries"])
         return LogResult(query=filter, entries=tuple(records), truncated=truncated)
 
     def list_payloads(self, project: str, filter: str, max_entries: int) -> list[tuple[datetime, dict[str, Any]]]:
@@ -112,20 +114,26 @@ class CloudLoggingAdapter(_LoggingClient):
         ListLogEntriesResponse.next_page_token, google/logging/v2/logging.proto). So an empty
         first page is not "nothing matched". After MAX_SEARCH_PAGES pages with a token still
         given and fewer entries found, the search is reported unfinished (SEARCH_INCOMPLETE),
-        never as a short answer. The pages share the attempt's deadline (shared/gcp/logging_wire.py):
-        a search still paging when it runs out is a transient DeadlineExceeded, not an answer."""
+        never as a short answer. The pages share the call's total and a retry resumes at the page a fault
+        cut (`endpoints.PageCursor`): a search still paging when the total runs out is a transient
+        DeadlineExceeded, not an answer."""
         from google.protobuf.json_format import MessageToDict
 
         if not 1 <= max_entries <= MAX_PAGE_SIZE:
             raise PermanentError(f"max_entries must be 1..{MAX_PAGE_SIZE}, got {max_entries}", code="INVALID_ARGUMENT")
 
+        # Kept across attempts: a retry resumes at the cursor's page, the same request asked again.
+        cursor = PageCursor.for_call(self._policy)
+        found: list[tuple[datetime, dict[str, Any]]] = []
+        entries = 0
+
         def read(timeout: float) -> list[tuple[datetime, dict[str, Any]]]:
+            nonlocal entries
             calls = self._calls()
             request = calls.Request(resource_names=[f"projects/{project}"], filter=filter,
                                     order_by="timestamp desc", page_size=max_entries)
-            found: list[tuple[datetime, dict[str, Any]]] = []
-            entries = 0
-            for pages, page in enumerate(calls.pages(request, timeout), start=1):
+            for page in calls.pages(request, cursor=cursor):
+                pages = cursor.pages + 1
                 for raw in itertools.islice(page.entries, max_entries - entries):
                     entries += 1
                     if raw.WhichOneof("payload") == "json_payload":
@@ -142,22 +150,24 @@ class CloudLoggingAdapter(_LoggingClient):
         return call_with_retry(read, what=f"ListLogEntries projects/{project}", policy=self._policy,
                                needs=self.iam_permissions["list_payloads"])
 
-    def _read(self, project: str, filter: str, max_entries: int, timeout: float) -> tuple[list[LogRecord], bool]:
+    def _read(self, project: str, filter: str, max_entries: int, cursor: PageCursor,
+              records: list[LogRecord]) -> bool:
+        """Reads on from `cursor` into `records` (both kept across the call's attempts); whether the read
+        stopped with more entries possibly left (truncated)."""
         calls = self._calls()
         request = calls.Request(resource_names=[f"projects/{project}"], filter=filter, order_by="timestamp desc",
                                 page_size=min(max_entries, MAX_PAGE_SIZE))
-        records: list[LogRecord] = []
         # Plain protobuf pages (shared/gcp/logging_wire.py): the next is fetched only when the loop
         # asks for it, and a proto-plus wrapper per entry would cost more than its decoding.
-        for page in calls.pages(request, timeout):
+        for page in calls.pages(request, cursor=cursor):
             for entry in page.entries:
                 if len(records) == max_entries:
-                    return records, True
+                    return True
                 records.append(record_from_entry(entry))
             if len(records) == max_entries:
                 # A token says more entries *may* exist (the real API can end on an empty page).
-                return records, bool(page.next_page_token)
-        return records, False
+                return bool(page.next_page_token)
+        return False
 
 
 # --- conversion ------------------------------------------------------------------------------------

@@ -16,9 +16,10 @@ What is kept, so that the server sees the same call (google-cloud-logging 3.17.0
     header (client.py `list_log_entries` passes the caller's metadata as it is);
   - the universe-domain check (`_validate_universe_domain`), made once, when the call is built;
   - no retry of its own, as the adapter asked GAPIC (`retry=None`: the adapter retries the whole read,
-    endpoints.call_with_retry); one deliberate difference: the read's pages share the attempt's deadline
-    (`timeout`), each page given what is left of it (`WaitDeadline.page_timeout`), where the pager gives
-    every page the whole `timeout` (pagers.py `ListLogEntriesPager.pages`), so N slow pages ran N deadlines;
+    endpoints.call_with_retry); one deliberate difference: each page is given at most the call's per-RPC
+    deadline, cut to what is left of the call's total, and a retry resumes at the page a fault cut
+    (`endpoints.PageCursor`), where the pager gives every page the whole `timeout` (pagers.py
+    `ListLogEntriesPager.pages`), so N slow pages ran N deadlines;
   - errors mapped as GAPIC maps them (`google.api_core.exceptions.from_grpc_error`, shared/gcp/wire.py);
   - the pages, as `ListLogEntriesPager.pages` reads them, and only as far as the caller asks: the
     same request again with `page_token` set to the last answer's `next_page_token` while that is
@@ -33,7 +34,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from shared.gcp.endpoints import WaitDeadline
+from shared.gcp.endpoints import PageCursor
 from shared.gcp.wire import unary
 
 METHOD = "/google.logging.v2.LoggingServiceV2/ListLogEntries"
@@ -53,20 +54,35 @@ class LoggingWire:
             response_deserializer=ListLogEntriesResponse.pb().FromString)
         self.metadata = (DEFAULT_CLIENT_INFO.to_grpc_metadata(),)
 
-    def pages(self, request: Any, timeout: float | None) -> Iterator[Any]:
+    def pages(self, request: Any, timeout: float | None = None, cursor: PageCursor | None = None) -> Iterator[Any]:
         """Each page's ListLogEntriesResponse (plain protobuf), the next one asked for only when the
-        caller advances. `request` is left as it is: later pages are asked on a copy. The pages share
-        `timeout`, counted from the first page's call: a later page is given what is left of it, and
-        none is asked once it is spent (DeadlineExceeded, `WaitDeadline.page_timeout`)."""
-        deadline = WaitDeadline.starting(timeout) if timeout is not None else None
-        page = unary(self._stub, request, timeout, self.metadata)
-        yield page
-        if page.next_page_token:
-            following = self.Request()
-            following.CopyFrom(request)
-            pages = 1
-            while page.next_page_token:
-                following.page_token = page.next_page_token
-                page = unary(self._stub, following, deadline.page_timeout(pages) if deadline else None, self.metadata)
-                pages += 1
-                yield page
+        caller advances. `request` is left as it is: later pages are asked on a copy.
+
+        `cursor`: where the read stands across its call's retries (`PageCursor`): the first page asked is
+        its token's (the page a fault cut, asked again on the same request, as page_token requires), each
+        page is given its `timeout()`, and a page counts as taken (`took`) once the caller asks for the next.
+        Without one, the pages share `timeout`, counted from the first page's call (`PageCursor.within`)."""
+        if cursor is None and timeout is not None:
+            cursor = PageCursor.within(timeout)
+        token = cursor.token if cursor is not None else ""
+        following = None
+        while True:
+            asked = request
+            if token:
+                if following is None:
+                    following = self._following(request)
+                following.page_token = token
+                asked = following
+            page = unary(self._stub, asked, cursor.timeout() if cursor is not None else None, self.metadata)
+            yield page
+            token = page.next_page_token
+            if cursor is not None:
+                cursor.took(token)
+            if not token:
+                return
+
+    def _following(self, request: Any) -> Any:
+        """A copy of `request` for the later pages (their page_token set on it)."""
+        following = self.Request()
+        following.CopyFrom(request)
+        return following

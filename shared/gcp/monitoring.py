@@ -25,7 +25,7 @@ from typing import Any
 from shared.errors import PermanentError, TransientError
 from shared.diagnosis.evidence import (Floats, Histogram, HistogramResult, HistogramSeries, MetricQuery, MetricResult,
                                        MetricSeries, OldestFirst, decoded)
-from shared.gcp.endpoints import CallPolicy, call_with_retry, connect, metric_service_client
+from shared.gcp.endpoints import CallPolicy, PageCursor, call_with_retry, connect, metric_service_client
 
 _LABEL_KEY = re.compile(r"^(resource|metric)\.labels\.[A-Za-z_]\w*$")
 _UNQUOTABLE = re.compile(r'["\\\n]')
@@ -142,7 +142,8 @@ class CloudMonitoringAdapter:
         """The answer's series (every page), retried as the call policy says; an answer cut short is
         missing evidence."""
         try:
-            return call_with_retry(lambda timeout: self._list(query, timeout),
+            cursor, taken = PageCursor.for_call(self._policy), []    # kept across attempts: a retry resumes
+            return call_with_retry(lambda timeout: self._list(query, cursor, taken),
                                    what=f"ListTimeSeries {query.metric_type}",
                                    policy=self._policy, needs=self.iam_permissions["query"])
         except IncompleteAnswerError as exc:
@@ -170,11 +171,18 @@ class CloudMonitoringAdapter:
                 self._wire = MonitoringWire(self._client)
             return self._wire
 
-    def _list(self, query: MetricQuery, timeout: float) -> list[Any]:
-        # Every page read inside the retried call: a fault mid-way re-runs the whole query. The
-        # series come as plain protobuf messages (see "proto -> model" below).
-        pages = self._calls().pages(list_time_series_request(query), timeout)
-        check_complete(pages, query)
+    def _list(self, query: MetricQuery, cursor: PageCursor, taken: list[Any]) -> list[Any]:
+        # Every page read inside the retried call: a fault mid-way resumes at the page it cut, with the
+        # same token (`PageCursor`); the pages taken before it are kept in `taken`. An answer that says it
+        # may be incomplete is asked again whole: the cursor starts over. The series come as plain protobuf
+        # messages (see "proto -> model" below).
+        pages = self._calls().pages(list_time_series_request(query), cursor=cursor, into=taken)
+        try:
+            check_complete(pages, query)
+        except IncompleteAnswerError:
+            cursor.restart()
+            taken.clear()
+            raise
         return [series for page in pages for series in page.time_series]
 
 

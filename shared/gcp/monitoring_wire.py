@@ -20,9 +20,9 @@ What is kept, so that the server sees the same call (google-cloud-monitoring 2.3
     (client.py `list_time_series`: `routing_header.to_grpc_metadata((("name", request.name),))`);
   - the universe-domain check (`_validate_universe_domain`), made once, when the call is built;
   - no retry of its own, as the adapter asked GAPIC (`retry=None`; the adapter retries the whole
-    query, endpoints.call_with_retry); one deliberate difference: the pages share the attempt's
-    deadline (`timeout`), each given what is left of it (`WaitDeadline.page_timeout`), where the pager
-    gives every page the whole `timeout` (pagers.py `ListTimeSeriesPager.pages`; a float becomes a
+    query, endpoints.call_with_retry); one deliberate difference: each page is given at most the call's
+    per-RPC deadline, cut to what is left of the call's total, and a retry resumes at the page a fault cut
+    (`endpoints.PageCursor`), where the pager gives every page the whole `timeout` (pagers.py `ListTimeSeriesPager.pages`; a float becomes a
     new `TimeToDeadlineTimeout` per call, gapic_v1/method.py `_prepare_call`), so N slow pages ran N
     deadlines, past the call's total;
   - errors mapped as GAPIC maps them (`google.api_core.exceptions.from_grpc_error`, shared/gcp/wire.py);
@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.gcp.endpoints import WaitDeadline
+from shared.gcp.endpoints import PageCursor
 from shared.gcp.wire import unary
 
 METHOD = "/google.monitoring.v3.MetricService/ListTimeSeries"
@@ -70,22 +70,36 @@ class MonitoringWire:
             found = self._metadata[name] = (self._client_info, routing_header.to_grpc_metadata((("name", name),)))
         return found
 
-    def pages(self, request: Any, timeout: float | None) -> list[Any]:
+    def pages(self, request: Any, timeout: float | None = None, cursor: PageCursor | None = None,
+              into: list[Any] | None = None) -> list[Any]:
         """Every page's ListTimeSeriesResponse (plain protobuf), in order. `request` is a plain
-        ListTimeSeriesRequest, left as it is: later pages are asked on a copy (as the pager does). The
-        pages share `timeout`, counted from the first page's call: a later page is given what is left,
-        and none is asked once it is spent (DeadlineExceeded, `WaitDeadline.page_timeout`)."""
+        ListTimeSeriesRequest, left as it is: later pages are asked on a copy (as the pager does).
+
+        `cursor` and `into`: where the read stands across its call's retries (`PageCursor`) and the pages
+        taken so far (appended to, and returned): the first page asked is the cursor's token's, each page
+        given its `timeout()`. Without a cursor, the pages share `timeout`, counted from the first page's
+        call (`PageCursor.within`)."""
         metadata = self.metadata(request.name)
-        deadline = WaitDeadline.starting(timeout) if timeout is not None else None
-        pages = [unary(self._stub, request, timeout, metadata)]
-        if pages[-1].next_page_token:
-            following = type(request)()
-            following.CopyFrom(request)
-            while pages[-1].next_page_token:
-                following.page_token = pages[-1].next_page_token
-                pages.append(unary(self._stub, following, deadline.page_timeout(len(pages)) if deadline else None,
-                                   metadata))
-        return pages
+        if cursor is None and timeout is not None:
+            cursor = PageCursor.within(timeout)
+        pages = [] if into is None else into
+        token = cursor.token if cursor is not None else ""
+        following = None
+        while True:
+            asked = request
+            if token:
+                if following is None:
+                    following = type(request)()
+                    following.CopyFrom(request)
+                following.page_token = token
+                asked = following
+            page = unary(self._stub, asked, cursor.timeout() if cursor is not None else None, metadata)
+            pages.append(page)
+            token = page.next_page_token
+            if cursor is not None:
+                cursor.took(token)
+            if not token:
+                return pages
 
     def time_series(self, request: Any, timeout: float | None) -> list[Any]:
         """Every page's TimeSeries, in order (as iterating the GAPIC pager yields them)."""

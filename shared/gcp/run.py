@@ -70,7 +70,7 @@ from shared.errors import (UNPROVEN_WRITE_CODES, ChangedAroundWriteError, Outcom
                            RunwardenError, StaleEvidenceError, TransientError)
 from shared.diagnosis.evidence import (Condition, Revision, SecretRef, Service, TrafficTarget, TrafficType, decoded,
                                       short_name, split_text)
-from shared.gcp.endpoints import (CallPolicy, WaitDeadline, call_with_retry, connect, describe_error,
+from shared.gcp.endpoints import (CallPolicy, PageCursor, WaitDeadline, call_with_retry, connect, describe_error,
                                   run_revisions_client, run_services_client, status_code)
 
 # Only a fault that says "the request may not have arrived" is worth re-sending the write for.
@@ -240,7 +240,8 @@ class CloudRunReader:
         return service_from_proto(self._read_service(name))
 
     def list_revisions(self, service_name: str) -> list[Revision]:
-        protos = call_with_retry(lambda timeout: self._wire().list_revisions(service_name, timeout),
+        cursor, taken = PageCursor.for_call(self._policy), []    # kept across attempts: a retry resumes
+        protos = call_with_retry(lambda timeout: self._wire().list_revisions(service_name, cursor=cursor, into=taken),
                                  what=f"ListRevisions {service_name}", policy=self._policy,
                                  needs=self.iam_permissions["list_revisions"])
         revisions = [revision_from_proto(p) for p in protos]

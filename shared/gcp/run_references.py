@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.gcp.endpoints import CallPolicy, WaitDeadline, call_with_retry, run_revisions_client
+from shared.gcp.endpoints import CallPolicy, PageCursor, call_with_retry, run_revisions_client
 
 
 class ServiceReferences(BaseModel):
@@ -33,23 +33,22 @@ class CloudRunReferences:
         self._client: Any = None
 
     def references(self, service_name: str) -> ServiceReferences:
+        # Kept across attempts: a retry resumes at the cursor's page, with its token (`PageCursor`).
+        cursor = PageCursor.for_call(self._policy)
+        revisions: list[Any] = []
+
         def fetch(timeout: float) -> list[Any]:
             if self._client is None:
                 self._client = run_revisions_client()
             # Page by page, each call made here: the pager would give every page the whole `timeout`
-            # (pagers.py `ListRevisionsPager.pages`), so the pages share it instead (`page_timeout`). A
-            # call returns a pager holding its first page; its fields are that page's (`__getattr__`).
-            deadline = WaitDeadline.starting(timeout)
-            revisions: list[Any] = []
-            token, pages = "", 0
+            # (pagers.py `ListRevisionsPager.pages`), so each is given the cursor's instead. A call returns a
+            # pager holding its first page; its fields are that page's (`__getattr__`).
             while True:
-                page = self._client.list_revisions(request={"parent": service_name, "page_token": token},
-                                                   retry=None,
-                                                   timeout=deadline.page_timeout(pages) if pages else timeout)
-                pages += 1
+                page = self._client.list_revisions(request={"parent": service_name, "page_token": cursor.token},
+                                                   retry=None, timeout=cursor.timeout())
                 revisions.extend(page.revisions)
-                token = page.next_page_token
-                if not token:
+                cursor.took(page.next_page_token)
+                if not cursor.token:
                     return revisions
 
         revisions = call_with_retry(fetch, what=f"ListRevisions {service_name}", policy=self._policy,

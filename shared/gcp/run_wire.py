@@ -18,9 +18,10 @@ What is kept, so that the server sees the same call:
     (api_core operations_v1.OperationsClient.get_operation);
   - errors mapped as GAPIC maps them (`google.api_core.exceptions.from_grpc_error`, what
     `grpc_helpers._wrap_unary_errors` raises), so shared.errors.classify reads them as before;
-  - every page of ListRevisions, as iterating the GAPIC pager does (`next_page_token`), except that the
-    pages share the read's deadline, each given what is left of it (`WaitDeadline.page_timeout`), where
-    the pager gives every page the whole timeout (pagers.py `ListRevisionsPager.pages`).
+  - every page of ListRevisions, as iterating the GAPIC pager does (`next_page_token`), except that each
+    page is given at most the call's per-RPC deadline, cut to what is left of the call's total, and a retry
+    resumes at the page a fault cut (`endpoints.PageCursor`), where the pager gives every page the whole
+    timeout (pagers.py `ListRevisionsPager.pages`).
 The client's universe-domain check runs once, when the calls are built. The logging interceptor
 only logs when Google's client debug logging is switched on (GOOGLE_SDK_PYTHON_LOGGING_SCOPE);
 these calls do not log. tests/unit/test_run_wire.py checks each request and its metadata against
@@ -31,7 +32,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from shared.gcp.endpoints import WaitDeadline
+from shared.gcp.endpoints import PageCursor
 from shared.gcp.wire import unary
 
 _LOCATION = re.compile(r"^projects/[^/]+/locations/(?P<location>[^/]+)(?:/.*)?$")
@@ -88,20 +89,21 @@ class RunWire:
         return unary(self._get_service, self.GetServiceRequest(name=name), timeout,
                      self._metadata(self._services_info, name))
 
-    def list_revisions(self, parent: str, timeout: float) -> list[Any]:
-        """Every revision of `parent`, page after page, within `timeout` in all: a later page is given what
-        is left of it, and none is asked once it is spent (DeadlineExceeded, `WaitDeadline.page_timeout`)."""
+    def list_revisions(self, parent: str, timeout: float | None = None, cursor: PageCursor | None = None,
+                       into: list[Any] | None = None) -> list[Any]:
+        """Every revision of `parent`, page after page. `cursor` and `into`: where the read stands across its
+        call's retries (`PageCursor`) and the revisions taken so far (appended to, and returned): the first page
+        asked is the cursor's token's, each page given its `timeout()`. Without a cursor, the pages share
+        `timeout` (`PageCursor.within`): a later page is given what is left of it, none asked once it is spent."""
         metadata = self._metadata(self._revisions_info, parent)
-        deadline = WaitDeadline.starting(timeout)
-        revisions: list[Any] = []
-        token, pages = "", 0
+        cursor = cursor if cursor is not None else PageCursor.within(timeout)
+        revisions: list[Any] = [] if into is None else into
         while True:
-            page = unary(self._list_revisions, self.ListRevisionsRequest(parent=parent, page_token=token),
-                         deadline.page_timeout(pages) if pages else timeout, metadata)
-            pages += 1
+            page = unary(self._list_revisions, self.ListRevisionsRequest(parent=parent, page_token=cursor.token),
+                         cursor.timeout(), metadata)
             revisions.extend(page.revisions)
-            token = page.next_page_token
-            if not token:
+            cursor.took(page.next_page_token)
+            if not cursor.token:
                 return revisions
 
     def list_services(self, parent: str, page_size: int, timeout: float, page_token: str = "") -> tuple[list[Any], str]:

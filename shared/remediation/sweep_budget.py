@@ -39,6 +39,11 @@ PUBLISH_SECONDS = 30.0
 # One service's evidence at every call's timeout (diagnosis.collection.collect and the sweep's request-log
 # read: (MAX_API_CALLS + SWEEP_READS) x CallPolicy.call_timeout), and one service looked up to find whether it
 # uses the connector (collection.users_of: GetService and ListRevisions, each one call with its retries).
+# Each read counted at call_timeout (10 s), not its longest run (30 s, retries and a paged read's pages
+# included: endpoints.PageCursor), one after another: safe because collect() runs its reads concurrently in
+# three rounds (the second in at most two waves of its pool), at most 120 s on the clock, 150 s with the
+# request-log read after it, under the 160 s counted; tests/infra/test_settings.py
+# (`collection_wall_seconds`) holds it, so a change to the rounds, the pool or the policy that made it untrue fails.
 COLLECT_SECONDS = (MAX_API_CALLS + SWEEP_READS) * CallPolicy().call_timeout
 LOOKUP_SECONDS = 2 * ONE_CALL_SECONDS
 # The longest one step of the sweep may take once started, at every call's timeout (read from the code,

@@ -66,6 +66,39 @@ def test_the_function_timeout_covers_the_longest_wait_and_the_alert_budget() -> 
     assert timeout <= 3600                         # the longest an HTTP-triggered gen2 function may run
 
 
+def collection_wall_seconds(alert: bool) -> float:
+    """The longest one collect() may take on the clock, each read at its longest run (CallPolicy.longest_run:
+    a read with its retries and, for a paged read, all its pages, endpoints.PageCursor), not at call_timeout.
+    Its reads go in sequential rounds, each round's reads at once on the evidence pool
+    (collection.MAX_CONCURRENT_READS threads; the function serves one request at a time,
+    max_instance_request_concurrency = 1 in infra/functions.tf): the service and its revisions; then every
+    other planned read, in waves of the pool's size; then the log read again or the candidates' startup read,
+    counted here as two sequential reads although collect() makes at most one."""
+    from math import ceil
+
+    from shared.diagnosis.collection import MAX_CONCURRENT_READS
+
+    one = one_call_with_retries()
+    second_round = MAX_API_CALLS + (ALERT_READS + TARGET_SECRET_READS if alert else 0) - 2
+    return one + ceil(second_round / MAX_CONCURRENT_READS) * one + 2 * one
+
+
+def test_a_collection_at_every_reads_longest_run_fits_what_the_budgets_count_it_at() -> None:
+    """The alert budget and sweep_budget.COLLECT_SECONDS count each diagnosis read at one call_timeout (10 s),
+    one after another: 16 x 10 s. A read may take its longest run (30 s: retries, and a paged read's pages,
+    which share the call's total), but the reads run concurrently, in rounds, so the figure counted is above
+    what a collection can take on the clock: safe, and held here so a change to the rounds, the pool or the
+    policy that made it untrue fails."""
+    from shared.remediation.sweep_budget import COLLECT_SECONDS
+
+    policy = CallPolicy()
+    counted_on_alert = (MAX_API_CALLS + ALERT_READS) * policy.call_timeout \
+        + TARGET_SECRET_READS * SECRET_READ_POLICY.call_timeout
+    assert collection_wall_seconds(alert=True) <= counted_on_alert
+    # The sweep's collection, then its request log (one read, after the collection: verification.py).
+    assert collection_wall_seconds(alert=False) + SWEEP_READS * one_call_with_retries() <= COLLECT_SECONDS
+
+
 def test_the_alert_budget_moves_with_the_call_policy() -> None:
     """No hand-written per-call figure: a policy whose calls run longer makes the slowest alert pass the
     function timeout, and this check fails (a one call of 42 s, as the loop before could run, does)."""

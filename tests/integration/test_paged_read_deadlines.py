@@ -1,14 +1,17 @@
-"""A read that follows next_page_token ends within its call's deadline, its pages included: the real
-adapters over the stand-ins, each page slowed by the stand-in (`faults.add_latency`), each page's deadline
-as the stand-in received it (`StandIn.deadlines`).
+"""A read that follows next_page_token ends within its call's deadline, its pages and retries included, and a
+retry resumes at the page a fault cut: the real adapters over the stand-ins, each page slowed by the stand-in
+(`faults.add_latency`) or failed (`faults.fail_next(..., after=k)`), each page's deadline and token as the
+stand-in received them (`StandIn.deadlines`, `StandIn.requests`).
 
 Every paged read the adapters make (ListLogEntries for the evidence and for live mode's incident search,
-ListTimeSeries, ListRevisions for the evidence and for the timeline) is one `call_with_retry` attempt per
-try, counted by the budgets at `CallPolicy.longest_run` (shared/remediation/sweep_budget.py,
-tests/infra/test_settings.py). The GAPIC pagers give every page the whole timeout (pagers.py, `self._timeout`
-on each page's call), and the adapters did the same, so a read of N slow pages ran up to N deadlines. Now the
-pages share the attempt's deadline (`WaitDeadline.page_timeout`), and a read the deadline cuts short is a
-transient fault (retried within the total, then the alert redelivered), never a partial answer read as whole.
+ListTimeSeries, ListRevisions for the evidence and for the timeline) is one `call_with_retry`, counted by the
+budgets at `CallPolicy.longest_run` (shared/remediation/sweep_budget.py, tests/infra/test_settings.py). The
+GAPIC pagers give every page the whole timeout (pagers.py, `self._timeout` on each page's call), so a read of N
+slow pages ran up to N deadlines; then (waitpages) the pages shared one attempt's deadline and a retry began at
+page one, so a read that needed more than one attempt's call_timeout failed every attempt alike, the alert
+redelivered to its dead-letter. Now each page is given at most call_timeout, cut to what is left of the call's
+total (`endpoints.PageCursor`), a retry asks the page that failed again with its token, and a read the total
+cuts short is a transient fault, never a partial answer read as whole.
 """
 from __future__ import annotations
 
@@ -39,11 +42,13 @@ REVISION = {"project_id": PROJECT, "service_name": "backend", "revision_name": "
             "location": "us-central1", "configuration_name": "backend"}
 QUEUE = "custom.googleapis.com/queue_depth"
 CONNECTORS = "projects/demo-project/locations/us-central1/connectors"
-# One attempt of 1 s, within 1.5 s in all: a retry after a cut attempt would start with less than a whole
+# Pages of 1 s at most, within 1.5 s in all: a retry after a cut page would start with less than a whole
 # attempt (`useful_attempt`, 1 s) left, so the read is one attempt, and its longest run is 1.5 s.
 PAGED = CallPolicy(call_timeout=1.0, attempts=3, initial_backoff=0.01, max_backoff=0.05, total_timeout=1.5)
 PAGES = 8
 SLACK = 0.3     # thread start-up and gRPC's timer grain, well under a page's latency
+# Pages of 1 s at most within 4 s in all: a read of six 0.3 s pages (1.8 s) needs more than one page's deadline.
+LONG = CallPolicy(call_timeout=1.0, attempts=3, initial_backoff=0.01, max_backoff=0.05, total_timeout=4.0)
 
 
 @dataclass(frozen=True)
@@ -54,8 +59,9 @@ class Read:
     method: str
     standin: Callable[[StandIns], Any]
     seed: Callable[[StandIns, int], None]
-    read: Callable[[], Any]
+    read: Callable[..., Any]
     whole: Callable[[Any, int], bool]     # the answer holds all that was seeded
+    token: Callable[[Any], str]           # a request's page_token
 
 
 def _log_lines(standins: StandIns, pages: int) -> None:
@@ -92,16 +98,16 @@ def _revisions(standins: StandIns, pages: int) -> None:
                                   vpc_connector=f"{CONNECTORS}/conn-{i}")
 
 
-def _log_read() -> Any:
-    adapter = CloudLoggingAdapter(policy=PAGED)
+def _log_read(policy: CallPolicy = PAGED) -> Any:
+    adapter = CloudLoggingAdapter(policy=policy)
     try:
         return adapter.list_entries(PROJECT, f'logName="{STDOUT}"', 1000)
     finally:
         adapter.close()
 
 
-def _incident_search() -> Any:
-    adapter = CloudLoggingAdapter(policy=PAGED)
+def _incident_search(policy: CallPolicy = PAGED) -> Any:
+    adapter = CloudLoggingAdapter(policy=policy)
     since = (datetime.now(timezone.utc) - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
         return adapter.list_payloads(PROJECT, 'labels.runwarden_incident="0.abc" AND labels.runwarden_step="received" '
@@ -110,8 +116,8 @@ def _incident_search() -> Any:
         adapter.close()
 
 
-def _metric_read() -> Any:
-    adapter = CloudMonitoringAdapter(policy=PAGED)
+def _metric_read(policy: CallPolicy = PAGED) -> Any:
+    adapter = CloudMonitoringAdapter(policy=policy)
     try:
         return adapter.query(MetricQuery(project=PROJECT, metric_type=QUEUE, resource_type="global",
                                          start=T0 - timedelta(hours=1), end=T0, aligner="ALIGN_NONE",
@@ -120,41 +126,45 @@ def _metric_read() -> Any:
         adapter.close()
 
 
-def _revisions_read() -> Any:
-    adapter = CloudRunAdapter(policy=PAGED)
+def _revisions_read(policy: CallPolicy = PAGED) -> Any:
+    adapter = CloudRunAdapter(policy=policy)
     try:
         return adapter.list_revisions(SERVICE)
     finally:
         adapter.close()
 
 
-def _references_read() -> Any:
-    adapter = CloudRunReferences(policy=PAGED)
+def _references_read(policy: CallPolicy = PAGED) -> Any:
+    adapter = CloudRunReferences(policy=policy)
     try:
         return adapter.references(SERVICE)
     finally:
         adapter.close()
 
 
+def _token(request: Any) -> str:
+    return request.page_token
+
+
 READS = [
     Read("evidence log read", "ListLogEntries", lambda s: s.logging, _log_lines, _log_read,
-         lambda answer, pages: len(answer.entries) == pages and not answer.truncated),
+         lambda answer, pages: len(answer.entries) == pages and not answer.truncated, _token),
     Read("live mode's incident search", "ListLogEntries", lambda s: s.logging, _incident_line, _incident_search,
-         lambda answer, pages: [p for _, p in answer] == [{"runwarden": {"step": "received"}}]),
+         lambda answer, pages: [p for _, p in answer] == [{"runwarden": {"step": "received"}}], _token),
     Read("metric read", "ListTimeSeries", lambda s: s.monitoring, _points, _metric_read,
-         lambda answer, pages: sum(len(s.end_us) for s in answer.series) == pages),
+         lambda answer, pages: sum(len(s.end_us) for s in answer.series) == pages, _token),
     Read("revisions read", "ListRevisions", lambda s: s.run, _revisions, _revisions_read,
-         lambda answer, pages: len(answer) == pages),
+         lambda answer, pages: len(answer) == pages, _token),
     Read("the timeline's references read", "ListRevisions", lambda s: s.run, _revisions, _references_read,
-         lambda answer, pages: len(answer.connectors) == pages),     # each revision names its own
+         lambda answer, pages: len(answer.connectors) == pages, _token),     # each revision names its own
 ]
 
 
 @pytest.mark.parametrize("read", READS, ids=lambda r: r.name)
 def test_a_read_of_slow_pages_ends_within_its_calls_longest_run_and_is_not_used_in_part(standin_env, read):
-    """Eight pages at 0.3 s each (2.4 s) under a call of 1 s an attempt, 1.5 s in all: the read is cut where
-    its deadline runs out and fails as a transient fault (the alert redelivered), having asked fewer pages
-    than there are. Before, each page was given the whole 1 s and the read ran its 2.4 s to the end."""
+    """Eight pages at 0.3 s each (2.4 s) under pages of 1 s at most, 1.5 s in all: the read is cut where the
+    call's total runs out and fails as a transient fault (the alert redelivered), having asked fewer pages
+    than there are. Before waitpages, each page was given the whole 1 s and the read ran its 2.4 s to the end."""
     hang = 0.3
     read.seed(standin_env, PAGES)
     standin = read.standin(standin_env)
@@ -166,28 +176,68 @@ def test_a_read_of_slow_pages_ends_within_its_calls_longest_run_and_is_not_used_
     assert took <= PAGED.longest_run + SLACK, f"{read.name} ran {took:.2f}s, past its {PAGED.longest_run}s"
     deadlines = standin.deadlines(read.method)
     assert len(deadlines) < PAGES, deadlines        # cut short: not every page was asked
-    _shared(deadlines, hang)
+    _once_each(standin, read)                       # a page cut by the total is not asked again
+    _within_total(deadlines, hang, PAGED)
 
 
 @pytest.mark.parametrize("read", READS, ids=lambda r: r.name)
-def test_a_read_of_pages_within_its_deadline_is_read_whole_each_page_given_what_is_left(standin_env, read):
-    """Three pages at 0.1 s each fit the 1 s attempt: read whole, in one attempt, each page's deadline what was
-    left of the first's. Before, every page arrived with the whole 1 s."""
+def test_a_read_of_pages_within_its_deadline_is_read_whole_each_page_within_the_calls_total(standin_env, read):
+    """Three pages at 0.1 s each fit the 1 s attempt: read whole, in one pass, no page asked twice, each page
+    given at most call_timeout and never more than is left of the call's total."""
     hang, pages = 0.1, 3
     read.seed(standin_env, pages)
     standin = read.standin(standin_env)
     standin.faults.add_latency(hang, method=read.method)
     answer = read.read()
     assert read.whole(answer, pages), answer
-    deadlines = standin.deadlines(read.method)
-    assert len(deadlines) >= pages, deadlines
-    _shared(deadlines, hang)
+    _once_each(standin, read)
+    _within_total(standin.deadlines(read.method), hang, PAGED)
 
 
-def _shared(deadlines: list[float | None], hang: float) -> None:
-    """One attempt's pages: the first given the attempt's deadline, each later one what was left of it (at
-    least `hang` less per page before it)."""
+@pytest.mark.parametrize("read", READS, ids=lambda r: r.name)
+def test_a_read_longer_than_one_pages_deadline_is_read_whole_within_the_calls_total(standin_env, read):
+    """Six pages at 0.3 s each (1.8 s) under pages of 1 s and a total of 4 s: read whole, each page asked once.
+    Before, the pages shared one attempt's 1 s: every attempt was cut after three pages and began again at
+    page one, and the read failed (the alert redelivered until its dead-letter policy, as a real Logging
+    search slower than one call_timeout across its pages did)."""
+    hang, pages = 0.3, 6
+    read.seed(standin_env, pages)
+    standin = read.standin(standin_env)
+    standin.faults.add_latency(hang, method=read.method)
+    started = time.monotonic()
+    answer = read.read(LONG)
+    assert time.monotonic() - started <= LONG.longest_run + SLACK
+    assert read.whole(answer, pages), answer
+    _once_each(standin, read)
+    _within_total(standin.deadlines(read.method), hang, LONG)
+
+
+@pytest.mark.parametrize("read", READS, ids=lambda r: r.name)
+def test_a_retry_resumes_at_the_page_that_failed_with_its_token(standin_env, read):
+    """Page three of five fails UNAVAILABLE once: the retry asks page three again, with the token page two
+    gave, and the answer is whole, pages one and two asked once. Before, the retry began again at page one."""
+    pages = 5
+    read.seed(standin_env, pages)
+    standin = read.standin(standin_env)
+    standin.faults.fail_next(1, method=read.method, after=2)
+    answer = read.read(LONG)
+    assert read.whole(answer, pages), answer
+    tokens = [read.token(r) for r in standin.requests(read.method)]
+    assert tokens[0] == "" and "" not in tokens[1:], tokens            # page one asked once
+    assert tokens[2] == tokens[3] != "", tokens                         # page three asked again, same token
+    assert len(set(tokens)) == len(tokens) - 1, tokens                  # no other page asked twice
+
+
+def _once_each(standin: Any, read: Read) -> None:
+    """No page was asked twice: every request's page_token differs (page one's is empty)."""
+    tokens = [read.token(r) for r in standin.requests(read.method)]
+    assert len(set(tokens)) == len(tokens), tokens
+
+
+def _within_total(deadlines: list[float | None], hang: float, policy: CallPolicy) -> None:
+    """Each page given at most call_timeout, and at most what was left of the call's total (at least `hang`
+    less per page before it)."""
     assert all(d is not None for d in deadlines), deadlines
-    assert deadlines[0] <= PAGED.call_timeout + 0.05, deadlines     # gRPC rounds a deadline up
     for i, d in enumerate(deadlines):
-        assert d <= deadlines[0] - i * hang + 0.05, deadlines
+        assert d <= policy.call_timeout + 0.05, deadlines               # gRPC rounds a deadline up
+        assert d <= policy.total_timeout - i * hang + 0.05, deadlines

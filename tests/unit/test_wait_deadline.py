@@ -57,6 +57,39 @@ def test_a_later_pages_deadline_is_what_is_left_of_the_reads_and_none_is_asked_p
     assert isinstance(classify(raised.value), TransientError)
 
 
+@pytest.mark.parametrize("now, pages, timeout", [(0.0, 0, 10.0), (5.0, 1, 10.0), (20.0, 3, 10.0), (24.5, 4, 5.5),
+                                                 (29.9, 6, 0.1), (30.0, 7, None), (45.0, 2, None)])
+def test_a_pages_deadline_is_one_calls_cut_to_what_is_left_of_the_calls_total(now, pages, timeout):
+    """A paged read's cursor (PageCursor.for_call): each page is one RPC of at most call_timeout (10 s), as GAPIC
+    gives each page, cut to what is left of the call's total (30 s), which its retries share too; with nothing
+    left no page is asked (DEADLINE_EXCEEDED, transient). Before, the pages shared one attempt's 10 s, and a
+    read that needed more than 10 s across its pages failed every attempt alike."""
+    from shared.errors import classify
+
+    cursor = endpoints.PageCursor.for_call(POLICY, now=0.0)
+    cursor.pages = pages
+    if timeout is not None:
+        assert cursor.timeout(now) == pytest.approx(timeout)
+        return
+    with pytest.raises(Exception, match=f"after {pages} page") as raised:
+        cursor.timeout(now)
+    assert endpoints.status_code(raised.value) == "DEADLINE_EXCEEDED"
+    assert isinstance(classify(raised.value), TransientError)
+
+
+@pytest.mark.parametrize("taken, token, pages", [((), "", 0), (("a",), "a", 1), (("a", "b", ""), "", 3)])
+def test_a_cursor_holds_the_next_pages_token_across_attempts(taken, token, pages):
+    """What a retry resumes from: the token of the page after the last one taken; `restart` reads from page
+    one again (an answer found wanting as a whole), within the same deadline."""
+    cursor = endpoints.PageCursor.for_call(POLICY, now=0.0)
+    for next_token in taken:
+        cursor.took(next_token)
+    assert (cursor.token, cursor.pages) == (token, pages)
+    cursor.restart()
+    assert (cursor.token, cursor.pages) == ("", 0)
+    assert cursor.timeout(29.0) == pytest.approx(1.0)
+
+
 @pytest.mark.parametrize("now", [0.0, 100.0, 250.0, 257.0, 260.0, 270.0, 285.0, 288.0, 290.0, 295.0, 299.0, 299.99])
 def test_a_poll_with_its_retries_ends_within_the_wait(now):
     deadline = WaitDeadline.starting(300.0, now=0.0)
