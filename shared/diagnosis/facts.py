@@ -1,7 +1,9 @@
 """Facts: plain numbers and lists derived from an evidence bundle. Pure, no I/O.
 
 Every signature rule reads these instead of raw metric series, so the arithmetic (windows,
-ratios, percent of minutes) is written once and tested once.
+ratios, percent of minutes) is written once and tested once. The readings several rules share (the
+connector's saturation signs that are news, with the checks that found them; the database's refusals
+and the errors of reaching it) are Facts' own too, each found on first use: the rules only read them.
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """What the service's VPC connector shows while requests fail, and whether it is news: the saturation
 signs (instances at max, CPU, throughput) left out when they held before the failures while the
 service served cleanly, ended before the failures began, or are a high-water mark of load that has
-gone (found once per diagnosis by Facts.connector_news, cited here); the hang band of the requests; and whether the failed dials to the database crossed the
-connector at all. connector_saturation judges the connector as a cause with these, and
+gone (found once per diagnosis by Facts.connector_news, cited here); the hang band of the requests;
+and whether the failed dials to the database crossed the connector at all. connector_saturation judges the connector as a cause with these, and
 database_unreachable whether the path through it is healthy: neither rule imports the other."""
 from __future__ import annotations
 
