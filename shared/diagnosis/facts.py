@@ -266,6 +266,13 @@ class Facts:
         self._sql_down: dict[Window, tuple[list[str], str] | None] = {}
         self._sql_cpu: dict[Window, dict[str, list[float]]] = {}
         self._replaced: dict[datetime, tuple[Revision, float] | None] = {}
+        # The readings several rules share (below, "readings the rules share"), once found: plain attributes
+        # rather than cached_property, whose first read takes a lock on Python 3.11 (functools).
+        self._connector_news: ConnectorNews | None = None
+        self._db_refusals: dict[str, list[LogRecord]] | None = None
+        self._db_never_left: dict[str, list[LogRecord]] | None = None
+        self._db_unreached_lines: list[LogRecord] | None = None
+        self._db_closed: int | None = None
         self._database_lines: dict[LogSignal, tuple[tuple[LogRecord, ...], tuple[LogRecord, ...]]] = {}
 
     def points(self, result: MetricResult | None) -> tuple[Points, ...]:
@@ -1008,16 +1015,19 @@ class Facts:
         return known
 
     # --- readings the rules share -------------------------------------------------------------
-    # Each found once per diagnosis, on first use, by whichever rule asks first: the rules only read them.
+    # Each found once per diagnosis, on first use, by whichever rule asks first: the rules only read them
+    # (kept in the attributes __init__ sets to None).
 
-    @cached_property
+    @property
     def connector_news(self) -> "ConnectorNews":
         """The VPC connector's saturation signs that are news, with the checks that found them
         (`_connector_news`): connector_saturation cites them (connector_signs.stress), database_unreachable
         asks whether there are any (connector_signs.new_stress)."""
-        return _connector_news(self)
+        if self._connector_news is None:
+            self._connector_news = _connector_news(self)
+        return self._connector_news
 
-    @cached_property
+    @property
     def db_refusals(self) -> dict[str, list[LogRecord]]:
         """The database's refusals in the logs, by what it said (Refusal), most said first, when there
         are at least db_error_logs_min of them logged while requests failed (`database_lines`: a refusal
@@ -1025,22 +1035,25 @@ class Facts:
         short, fewer stand for more; a refusal holds a connector move back, so a crowded page must not
         hide it); else empty (database_errors.refusals_by_kind). Read by database_unreachable (which
         names them) and connector_saturation (an answer proves the path through the connector works)."""
-        entries = self.database_lines(LogSignal.DB_REFUSED)
-        return refusals_by_kind(entries, self.logged_enough(len(entries)))
+        if self._db_refusals is None:
+            entries = self.database_lines(LogSignal.DB_REFUSED)
+            self._db_refusals = refusals_by_kind(entries, self.logged_enough(len(entries)))
+        return self._db_refusals
 
-    @cached_property
+    @property
     def db_never_left(self) -> dict[str, list[LogRecord]]:
         """The errors of reaching the database (`database_lines` of DB_CONNECTION, less the database's own
         refusals) whose text shows the connection failed inside the instance, by NeverLeft kind, when
         they are the story (database_errors.never_left_by_kind: the other errors of reaching it and the
         waits for a pooled connection count against them); else empty. Read by connector_saturation
         (nothing of theirs crossed the connector) and database_unreachable (rules/never_left.py)."""
-        return never_left_by_kind(self.database_lines(LogSignal.DB_REFUSED),
-                                  self.database_lines(LogSignal.DB_CONNECTION),
-                                  len(self.database_lines(LogSignal.DB_POOL_WAIT)), self.s.db_error_logs_min,
-                                  self.logged_enough)
+        if self._db_never_left is None:
+            self._db_never_left = never_left_by_kind(
+                self.database_lines(LogSignal.DB_REFUSED), self.database_lines(LogSignal.DB_CONNECTION),
+                len(self.database_lines(LogSignal.DB_POOL_WAIT)), self.s.db_error_logs_min, self.logged_enough)
+        return self._db_never_left
 
-    @cached_property
+    @property
     def db_unreached_lines(self) -> list[LogRecord]:
         """The errors of reaching the database in the logs (a dial timeout, a reset, a pool wait) that
         failed to reach it: every refusal (`db_refusals`) is also a connection error (its pattern is in
@@ -1048,19 +1061,23 @@ class Facts:
         java.net.UnknownHostException", a driver's "Temporary failure in name resolution") dialled
         nothing; both are left out. Errors that never left the instance are counted. Six checks of
         connector_saturation ask, each over every connection error."""
-        left_out = chain(chain.from_iterable(self.db_refusals.values()), self.log_matches(LogSignal.DNS_FAILURE))
-        return lines_but(self.database_lines(LogSignal.DB_CONNECTION), left_out)
+        if self._db_unreached_lines is None:
+            left_out = chain(chain.from_iterable(self.db_refusals.values()), self.log_matches(LogSignal.DNS_FAILURE))
+            self._db_unreached_lines = lines_but(self.database_lines(LogSignal.DB_CONNECTION), left_out)
+        return self._db_unreached_lines
 
     @property
     def db_unreached(self) -> int:
         """How many `db_unreached_lines` there are."""
         return len(self.db_unreached_lines)
 
-    @cached_property
+    @property
     def db_closed(self) -> int:
         """How many of `db_unreached_lines` say only that an open connection was found closed or broken
         (log_signals.closed_connection): no wait, no failed dial. Only asked past cheaper checks."""
-        return closed_count(self.db_unreached_lines)
+        if self._db_closed is None:
+            self._db_closed = closed_count(self.db_unreached_lines)
+        return self._db_closed
 
 
 def egress_of(revision: Revision) -> str:
