@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shared.diagnosis.evidence import EvidenceItem, EvidenceRole, cited
-from shared.diagnosis.signatures import Finding, Signature
+# Citation and pct live below the facts (shared/diagnosis/citation.py), so Facts can cite its own readings.
+from shared.diagnosis.citation import Citation, pct
+
+__all__ = ["UNREAD_LOGS_CONFIDENCE", "Citation", "duration", "pct", "unread_rule_outs"]
 
 if TYPE_CHECKING:
     from shared.diagnosis.facts import Facts
@@ -12,38 +14,6 @@ if TYPE_CHECKING:
 # A finding whose log-based rule-out checks never ran (the service's log read failed: Facts.logs_unread)
 # scores this, below act_min_confidence's default 0.8 as Cloud SQL's unknown state does: escalated.
 UNREAD_LOGS_CONFIDENCE = 0.6
-
-
-class Citation:
-    """Collects a rule's evidence items in the order it checked them."""
-
-    def __init__(self, signature: Signature) -> None:
-        self.signature = signature
-        self.about = signature.value
-        self.items: list[EvidenceItem] = []
-
-    def cite(self, source: str, query: str, observed: str, threshold: str = "", passed: bool | None = None,
-             *, role: EvidenceRole | None = None) -> bool:
-        """Records one check. `passed` means the check's condition held; unless `role` says
-        otherwise, a condition that held supports this rule's signature and one that failed refutes it."""
-        self.items.append(cited(source, query, observed, threshold, passed, role, self.about))
-        return bool(passed)
-
-    def no(self, why: str) -> Finding:
-        return Finding(signature=self.signature, matched=False, summary=why, evidence=tuple(self.items))
-
-    def doubt(self, why: str, recommendation: str) -> Finding:
-        """Not matched, but not ruled out: it competes with whatever cause matched (diagnose._verdict)."""
-        return Finding(signature=self.signature, matched=False, summary=why, evidence=tuple(self.items),
-                       recommendation=recommendation, not_ruled_out=True)
-
-    def yes(self, confidence: float, summary: str, **details) -> Finding:
-        return Finding(signature=self.signature, matched=True, confidence=round(confidence, 2), summary=summary,
-                       evidence=tuple(self.items), **details)
-
-
-def pct(ratio: float) -> str:
-    return f"{ratio:.1%}"
 
 
 def duration(seconds: float) -> str:

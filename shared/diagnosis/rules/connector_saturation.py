@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from itertools import chain, compress
+from itertools import compress
 
 from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.evidence import EvidenceItem, LogRecord, Revision, short_name
@@ -731,20 +731,10 @@ def _deploy_moved_onto(facts: Facts, c: Citation) -> str:
 
 
 def _unreached(facts: Facts) -> int:
-    """Errors of reaching the database in the logs (a dial timeout, a reset, a pool wait): every
-    refusal is also a connection error (its pattern is in both signals), the rest failed to reach it.
-    A connection error whose text is a failed name lookup (pgjdbc's "Caused by:
-    java.net.UnknownHostException", a driver's "Temporary failure in name resolution") dialled
-    nothing: it is not counted here, and `_names_not_resolved` reads it. Errors that never left the
-    instance are counted (`_never_left` has ruled the connector out before any check asks, when they
-    are the story). Counted once per diagnosis."""
-    if facts.db_unreached is None:
-        # The lines to leave out by identity (a refusal, a failed lookup), each line's id looked up once, in C.
-        left_out = set(map(id, chain.from_iterable(refusals(facts).values())))
-        left_out.update(map(id, facts.log_matches(LogSignal.DNS_FAILURE)))
-        lines = facts.database_lines(LogSignal.DB_CONNECTION)
-        facts.db_unreached_lines = list(compress(lines, map(operator.not_, map(left_out.__contains__, map(id, lines)))))
-        facts.db_unreached = len(facts.db_unreached_lines)
+    """Errors of reaching the database in the logs (a dial timeout, a reset, a pool wait), less the
+    refusals and the failed name lookups (which dialled nothing: `_names_not_resolved` reads them).
+    Errors that never left the instance are counted (`_never_left` has ruled the connector out before
+    any check asks, when they are the story). Facts.db_unreached, counted once per diagnosis."""
     return facts.db_unreached
 
 
@@ -842,9 +832,8 @@ def _admin_api_path(facts: Facts) -> str:
 
 
 def _unreached_lines(facts: Facts) -> list[LogRecord]:
-    """The errors of reaching the database `_unreached` counts, the lines themselves."""
-    _unreached(facts)
-    return facts.db_unreached_lines or []
+    """The errors of reaching the database `_unreached` counts, the lines themselves (Facts.db_unreached_lines)."""
+    return facts.db_unreached_lines
 
 
 def _path_waits(facts: Facts) -> tuple[int, int]:
@@ -855,12 +844,8 @@ def _path_waits(facts: Facts) -> tuple[int, int]:
 
 def _closed(facts: Facts) -> int:
     """How many of the errors of reaching the database (`_unreached`) say only that an open connection
-    was found closed or broken (log_signals.closed_connection): no wait, no failed dial. Counted once
-    per diagnosis, and only where asked (`_answered_at_once`, past its cheaper checks)."""
-    if facts.db_closed is None:
-        lines = _unreached_lines(facts)
-        closed = per_text(closed_connection, lines)
-        facts.db_closed = sum(1 for e in lines if closed[e.text])
+    was found closed or broken (log_signals.closed_connection): no wait, no failed dial. Facts.db_closed,
+    counted once per diagnosis, and only where asked (`_answered_at_once`, past its cheaper checks)."""
     return facts.db_closed
 
 

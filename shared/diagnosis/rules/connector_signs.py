@@ -1,22 +1,28 @@
 """What the service's VPC connector shows while requests fail, and whether it is news: the saturation
 signs (instances at max, CPU, throughput) left out when they held before the failures while the
 service served cleanly, ended before the failures began, or are a high-water mark of load that has
-gone; the hang band of the requests; and whether the failed dials to the database crossed the
-connector at all. connector_saturation judges the connector as a cause with these, and
+gone (found once per diagnosis by Facts.connector_news, cited here); the hang band of the requests;
+and whether the failed dials to the database crossed the connector at all. connector_saturation judges the connector as a cause with these, and
 database_unreachable whether the path through it is healthy: neither rule imports the other."""
 from __future__ import annotations
 
 import ipaddress
 import re
 from operator import attrgetter
-from typing import Callable, Iterable, Iterator
+from typing import Iterable
 
+from shared.diagnosis.citation import either
 from shared.diagnosis.evidence import EvidenceItem, Revision, short_name
-from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, egress_of, query_of
+from shared.diagnosis.facts import (FAILING_LEAD, Facts, Window, at_max_threshold, clean_before, connector_sign_series,
+                                    demote, egress_of)
 from shared.diagnosis.log_signals import LogSignal, database_dial
-from shared.diagnosis.rules.base import Citation, pct
+from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_dials import env_addresses
-from shared.diagnosis.signatures import Signature
+
+# Read from here by connector_saturation and the tests: the words its checks and others share.
+__all__ = ["CANNOT_SCALE", "CHANGE_UNDER_WAY", "at_max_threshold", "clean_before", "dials_around_connector", "either",
+           "failing_revision", "hang_minutes", "held_at_onset", "instances_peak", "max_not_reached",
+           "max_not_reached_words", "new_stress", "revision_p99", "still_on_a_connector", "stress", "usual_hang"]
 
 
 _TEXT = attrgetter("text")
@@ -35,94 +41,15 @@ def usual_hang(facts: Facts) -> str:
     return facts.usual_hangs
 
 
-# A sign that held in at least this share of the minutes before the incident window (and in at least
-# this many of them), while the service served cleanly, was already there before the failures: not news.
-_CHRONIC_SHARE = 0.9
-_CHRONIC_MIN_MINUTES = 5
-
-
 def stress(facts: Facts, c: Citation) -> list[str]:
-    """Which of the three saturation signs the connector shows, leaving out one that already held
-    before the failures began while the service served cleanly (`_chronic`): a connector at its
-    max instances every evening is busy, and busy alone does not explain a new failure."""
-    signs = _held_while_failing(facts, c, _stale_max_left_out(facts, c, _signs(facts, c)))
-    clean = clean_before(facts)
-    if clean is None:
-        facts.connector_news = signs
-        return signs
-    kept: list[str] = []
-    for sign, query, before, held in _series_of(facts, signs, facts.before):
-        chronic = _chronic(facts, before, held)
-        if chronic is None:
-            kept.append(sign)
-            continue
-        # The sign's own check held, but it supports nothing now: context, as planning reads it.
-        c.items = [i.model_copy(update={"role": "context"}) if i.query == query and i.role == "supports" else i
-                   for i in c.items]
-        c.cite("metric", query, f"{sign} already in {chronic} of the minutes of {facts.before}, "
-               f"while requests were clean ({clean})", f"new: held in < {_CHRONIC_SHARE:.0%} of the minutes before "
-               "the incident window while the service served cleanly", False, role="context")
-    facts.connector_news = kept
-    return kept
-
-
-def _held_while_failing(facts: Facts, c: Citation, signs: list[str]) -> list[str]:
-    """`signs` without one that held in no minute from shortly before the failures began
-    (`Facts.failing_window`) to the end: a CPU spike or a burst that ended minutes
-    before the requests began to fail (another service's job on a shared connector, a backup)
-    explains none of them. The incident window reaches lookback_seconds before the incident's
-    start, so without this a two-minute spike ten minutes before the failures counted as
-    saturation. A sign with no value in those minutes (unread) is kept: that cannot be told."""
-    failing = facts.failing_window
-    if failing is None or not signs:
-        return signs
-    kept: list[str] = []
-    for sign, query, values, held in _series_of(facts, signs, failing):
-        if not values or any(held(v) for v in values):
-            kept.append(sign)
-            continue
-        c.items = [i.model_copy(update={"role": "context"}) if i.query == query and i.role == "supports" else i
-                   for i in c.items]
-        c.cite("metric", query, f"{sign} only before the failures began: in none of the {len(values)} minutes of "
-               f"{failing}", "held while requests failed (from the first failing minute, less "
-               f"{int(FAILING_LEAD.total_seconds() // 60)} min)", False, role="context")
-    return kept
-
-
-# At most this share of the load the connector carried before the incident window: the load that
-# scaled it out has gone.
-_STALE_SHARE = 0.5
-
-
-def _stale_max_left_out(facts: Facts, c: Citation, signs: list[str]) -> list[str]:
-    """`signs` without "at max instances" when it is the only sign and the load that scaled the
-    connector out has gone: "Connectors don't scale in" (cloud.google.com/vpc/docs/serverless-vpc-access,
-    Scaling), so the instance count is a high-water mark of past load, not a measure of the present
-    one. Stale when, in the incident window, CPU p99 and throughput (Facts.connector_bytes) both stayed
-    at or below `_STALE_SHARE` of their maxima in the before window. Either series unread: kept (cannot tell).
-    Requests hanging at a client timeout keep it too: that is the connector's own symptom, and a
-    shared-core connector that spent its CPU credits in the burst also shows less CPU and traffic
-    ("High packet rates can exhaust shared CPU credits ... causing timeouts", Cloud Run's VPC
-    connector page)."""
-    if len(signs) != 1 or not signs[0].startswith("at max") or hang_minutes(facts)[2]:
-        return signs
-    b = facts.b
-    now_cpu, then_cpu = facts.connector_cpu(facts.incident), facts.connector_cpu(facts.before)
-    now_bytes = facts.connector_bytes(facts.incident)
-    then_bytes = facts.connector_bytes(facts.before)
-    if not (now_cpu and then_cpu and now_bytes and then_bytes):
-        return signs
-    fell = (max(now_cpu) <= _STALE_SHARE * max(then_cpu) and max(now_bytes) <= _STALE_SHARE * max(then_bytes))
-    if not fell:
-        return signs
-    query = query_of(b.connector_instances, "connector/instances")
-    c.items = [i.model_copy(update={"role": "context"}) if i.query == query and i.role == "supports" else i
-               for i in c.items]
-    c.cite("metric", query, f"{signs[0]} since load that has gone (connectors don't scale in): CPU p99 max "
-           f"{max(now_cpu):.0%} and {max(now_bytes) * 8 / 1e6:.0f} Mbps in {facts.incident}, against "
-           f"{max(then_cpu):.0%} and {max(then_bytes) * 8 / 1e6:.0f} Mbps in {facts.before}",
-           f"at max counts while the load stays above {_STALE_SHARE:.0%} of the load before", False, role="context")
-    return []
+    """The saturation signs the connector shows that are news (Facts.connector_news, found once per
+    diagnosis), its checks cited into `c`: the supporting checks `c` already holds of a sign left out
+    become context, as the checks that left it out made theirs."""
+    news = facts.connector_news
+    if news.demoted:
+        c.items = demote(c.items, news.demoted)
+    c.items.extend(news.items)
+    return list(news.signs)
 
 
 def dials_around_connector(facts: Facts) -> str:
@@ -179,30 +106,9 @@ def _settings_around_connector(serving: tuple[Revision, ...], errors: int) -> st
 
 
 def new_stress(facts: Facts) -> list[str]:
-    """The saturation signs the connector shows that are news (`stress`), without citing them: what
-    another rule asks when it must know whether the connector explains a failure."""
-    if facts.connector_news is None:
-        stress(facts, Citation(Signature.CONNECTOR_SATURATION))
-    return list(facts.connector_news or ())
-
-
-def _series_of(facts: Facts, signs: list[str], window: Window
-               ) -> Iterator[tuple[str, str, list[float], Callable[[float], bool]]]:
-    """Each sign found, with the query its citation names, its values per minute in `window`, and
-    the test a minute's value passes when the sign holds."""
-    b, s, connector = facts.b, facts.s, facts.b.connector
-    ceiling = facts.connector_ceiling_mbps() or 0.0
-    for sign in signs:
-        if sign.startswith("at max"):
-            yield (sign, query_of(b.connector_instances, sign),
-                   facts.connector_values(b.connector_instances, window), lambda v: v >= connector.max_instances)
-        elif sign.startswith("CPU"):
-            yield (sign, query_of(b.connector_cpu, sign), facts.connector_values(b.connector_cpu, window),
-                   lambda v: min(max(v, 0.0), 1.0) >= s.connector_cpu_saturation)
-        else:
-            yield (sign, query_of(facts.connector_bytes_source(facts.incident)[0], sign),
-                   facts.connector_bytes(window),
-                   lambda v: v * 8 / 1e6 >= s.connector_throughput_ratio * ceiling)
+    """The saturation signs the connector shows that are news (Facts.connector_news), without citing
+    them: what another rule asks when it must know whether the connector explains a failure."""
+    return list(facts.connector_news.signs)
 
 
 def held_at_onset(facts: Facts, signs: list[str]) -> bool | None:
@@ -213,61 +119,8 @@ def held_at_onset(facts: Facts, signs: list[str]) -> bool | None:
     if since is None:
         return None
     onset = Window(max(since - FAILING_LEAD, facts.incident.start), min(since + 2 * FAILING_LEAD, facts.incident.end))
-    read = [(values, held) for _, _, values, held in _series_of(facts, signs, onset) if values]
+    read = [(values, held) for _, _, values, held in connector_sign_series(facts, signs, onset) if values]
     return any(held(v) for values, held in read for v in values) if read else None
-
-
-def clean_before(facts: Facts) -> str | None:
-    """What the requests were before the incident window, if the service served cleanly then
-    (Facts.served_cleanly_before)."""
-    before = facts.served_cleanly_before
-    if before is None:
-        return None
-    return f"{before.total:.0f} requests, {pct(before.refused_ratio)} 5xx or 429"
-
-
-def _chronic(facts: Facts, values: list[float], held: Callable[[float], bool]) -> str | None:
-    """'n of m' when the sign held in enough of `values`, the minutes before the incident window, else None."""
-    hits = sum(1 for v in values if held(v))
-    minutes = facts.s.lookback_seconds // 60
-    if hits >= _CHRONIC_MIN_MINUTES and hits >= _CHRONIC_SHARE * minutes:
-        return f"{hits} of {minutes}"
-    return None
-
-
-def _signs(facts: Facts, c: Citation) -> list[str]:
-    """Which of the three saturation signs the connector shows in the incident window."""
-    s, connector, window = facts.s, facts.b.connector, facts.incident
-    signs = []
-    instances = facts.connector_values(facts.b.connector_instances, window)
-    at_max = bool(instances) and max(instances) >= connector.max_instances
-    c.cite("metric", query_of(facts.b.connector_instances, "connector/instances"),
-           _peak_observed(max(instances)) if instances else "no data",
-           at_max_threshold(connector.max_instances), at_max, role=either(at_max))
-    if at_max:
-        signs.append(f"at max instances ({connector.max_instances})")
-    cpu = facts.connector_cpu(window)
-    hot = bool(cpu) and max(cpu) >= s.connector_cpu_saturation
-    c.cite("metric", query_of(facts.b.connector_cpu, "connector/cpu/utilizations"),
-           f"CPU p99 max {max(cpu):.0%}" if cpu else "no data", f">= {s.connector_cpu_saturation:.0%}", hot,
-           role=either(hot))
-    if hot:
-        signs.append(f"CPU p99 {max(cpu):.0%}")
-    ceiling = facts.connector_ceiling_mbps()
-    rates = facts.connector_bytes(window)
-    mbps = max(rates) * 8 / 1e6 if rates else None
-    near = bool(ceiling and mbps is not None and mbps >= s.connector_throughput_ratio * ceiling)
-    source, direction = facts.connector_bytes_source(window)
-    c.cite("metric", query_of(source, f"connector/{direction}_bytes_count"),
-           f"{mbps:.0f} Mbps on {direction}_bytes_count, the larger of received and sent" if mbps is not None
-           else "no data",
-           f">= {s.connector_throughput_ratio:.0%} of {ceiling:.0f} Mbps" if ceiling else "ceiling unknown", near,
-           role=either(near))
-    if near:
-        signs.append(f"throughput {mbps:.0f} of {ceiling:.0f} Mbps")
-    if connector.state != "READY":
-        c.cite("api", f"vpcaccess.connectors.get {connector.name}: state", connector.state, "READY", False)
-    return signs
 
 
 def still_on_a_connector(facts: Facts) -> str:
@@ -282,15 +135,6 @@ def still_on_a_connector(facts: Facts) -> str:
     service = facts.b.service
     return "; ".join(f"{r.short_name} ({service.serving_percent(r.short_name):g}% of traffic) still routes through "
                      f"connector {short_name(r.vpc_connector)}" for r in facts.serving if r.vpc_connector)
-
-
-def at_max_threshold(max_instances: int) -> str:
-    """The threshold of the instances check `_signs` cites: planning finds that check by it."""
-    return f">= max_instances {max_instances}"
-
-
-def _peak_observed(peak: float) -> str:
-    return f"max {peak:.0f} instances"
 
 
 _PEAK = re.compile(r"max (\d+) instances")
@@ -327,11 +171,6 @@ def max_not_reached_words(peak: int, max_instances: int) -> str:
 # progress. Transient condition"): it is scaled once READY. In any other state but READY it is not scaled.
 CHANGE_UNDER_WAY = ("UPDATING", "CREATING")
 CANNOT_SCALE = "it cannot be scaled in that state; a person must look at it first"
-
-
-def either(met: bool) -> str:
-    """One of several alternative signs: met, it supports the claim; unmet, it refutes nothing."""
-    return "supports" if met else "context"
 
 
 def failing_revision(facts: Facts, c: Citation) -> tuple[Revision | None, str]:

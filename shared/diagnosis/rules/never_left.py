@@ -4,12 +4,9 @@ connector_saturation (nothing of theirs crossed the connector) and database_unre
 database nor the path to it is shown at fault). Neither rule imports the other."""
 from __future__ import annotations
 
-from collections import Counter
-from operator import attrgetter
-
 from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.facts import Facts
-from shared.diagnosis.log_signals import LogSignal, NeverLeft, never_left
+from shared.diagnosis.log_signals import NeverLeft
 
 # What a person checks for each kind.
 NEVER_LEFT_ADVICE = {
@@ -28,49 +25,12 @@ NOTHING_TO_SCALE = ("no connector or database setting changes this, and sending 
 
 
 def only_never_left(facts: Facts) -> dict[str, list[LogRecord]]:
-    """The errors of reaching the database (Facts.database_lines of db_connection, less the database's
-    own refusals) whose text shows the connection failed inside the instance, by NeverLeft kind, most
-    said first, when they are the story: at least db_error_logs_min of them (Facts.logged_enough: in a
-    page cut short, fewer stand for more), and fewer than db_error_logs_min others that may have left
-    the instance (the other errors of reaching it, waits for a pooled connection); else empty. Found
-    once per diagnosis (two rules ask). Each distinct text is read once, the most repeated first, and
-    the reading stops as soon as the others reach db_error_logs_min: in a read where the database's
-    path is at fault too, only a few texts are ever asked."""
-    if facts.db_never_left is None:
-        facts.db_never_left = _found(facts)
+    """The errors of reaching the database whose text shows the connection failed inside the instance,
+    by NeverLeft kind, most said first, when they are the story: at least db_error_logs_min of them
+    (Facts.logged_enough: in a page cut short, fewer stand for more), and fewer than db_error_logs_min
+    others that may have left the instance; else empty. Facts.db_never_left, found once per diagnosis
+    (two rules ask; database_errors.never_left_by_kind reads the texts)."""
     return facts.db_never_left
-
-
-def _found(facts: Facts) -> dict[str, list[LogRecord]]:
-    least = facts.s.db_error_logs_min
-    # Each refusal is an error of reaching the database too (its pattern is in both signals), and a text
-    # is one or the other whatever entry says it: the texts are compared, in C, never the entries.
-    refused = set(map(_TEXT, facts.database_lines(LogSignal.DB_REFUSED)))
-    lines = facts.database_lines(LogSignal.DB_CONNECTION)
-    counts = Counter(map(_TEXT, lines))
-    others = len(facts.database_lines(LogSignal.DB_POOL_WAIT))
-    kinds: dict[str, str] = {}
-    # Most said first, a tie in first appearance's order, as `most_common()` orders them, without its
-    # (text, count) tuple for each of the hundreds of texts (objects the garbage collector counts:
-    # bench/diagnosis_objects.py) to ask a few of them.
-    for text in sorted(counts, key=counts.__getitem__, reverse=True):
-        if text in refused:
-            continue
-        kinds[text] = kind = never_left(text)
-        others += 0 if kind else counts[text]
-        if others >= least:
-            return {}
-    by_kind: dict[str, list[LogRecord]] = {}
-    for entry in lines:
-        kind = kinds.get(entry.text)
-        if kind:
-            by_kind.setdefault(kind, []).append(entry)
-    if sum(map(len, by_kind.values())) < least or not facts.logged_enough(sum(map(len, by_kind.values()))):
-        return {}
-    return dict(sorted(by_kind.items(), key=lambda item: -len(item[1])))
-
-
-_TEXT = attrgetter("text")
 
 
 def never_left_observed(found: dict[str, list[LogRecord]]) -> str:
