@@ -374,7 +374,9 @@ _NODE_CONNECTOR_REFRESH = (r"Failed to find metadata on project id: \S+ and inst
 # {instance}/connectSettings", _get_ephemeral: ".../instances/{instance}:generateEphemeralCert", API_VERSION
 # "v1beta4", the endpoint https://sqladmin.googleapis.com by default). The host and the path are the entry's
 # own proof: another API's host, or another sqladmin path (an application's own Admin API call), is not read.
-_PY_CONNECTOR_API_CONNECT_TIMED_OUT = (r"Connection timeout to host https://sqladmin\.googleapis\.com/sql/v1beta4/"
+# aiohttp's words are a lookbehind: the Logging query asks for the URL's start, whole words (the words' own
+# needle, "connection timeout to host http", the upstream row's, ends in a word cut short).
+_PY_CONNECTOR_API_CONNECT_TIMED_OUT = (r"(?<=Connection timeout to host )https://sqladmin\.googleapis\.com/sql/v1beta4/"
                                        r"projects/[^/\s]+/instances/[^/\s:]+(?:/connectSettings|:generateEphemeralCert)"
                                        r"(?![^\s'\"),;])")
 
@@ -2432,7 +2434,7 @@ _UPSTREAM_TIMEOUTS: tuple[tuple[str, str, str], ...] = (
     # names no host and is not read.
     # The Cloud SQL Python connector's own calls to sqladmin.googleapis.com are its refresh, not the
     # application's upstream (DB_ERROR_TEXTS, _PY_CONNECTOR_API_CONNECT_TIMED_OUT): left out here.
-    (r"Connection timeout to host https?://(?!" + _PY_CONNECTOR_API_CONNECT_TIMED_OUT[len("Connection timeout to host https://"):] + ")",
+    (r"Connection timeout to host https?://(?!" + _PY_CONNECTOR_API_CONNECT_TIMED_OUT[len("(?<=Connection timeout to host )https://"):] + ")",
      r"""[^/\s?#'"),;]+""", r""),
     # Spring's RestTemplate on an I/O error: ResourceAccessException("I/O error on " + method + " request
     # for \"" + url + "\": " + the cause's message) (spring-framework RestTemplate.
