@@ -349,9 +349,36 @@ _PY_CONNECTOR_API_TIMED_OUT = (r'google/cloud/sql/connector/\w+\.py", line \d+, 
 _NODE_CONNECTOR_REFRESH = (r"Failed to find metadata on project id: \S+ and instance id: \S+ Ensure network connectivity"
                            r"|Cannot connect to instance, failed to retrieve an ephemeral certificate"
                            r"|Cannot connect to instance, no valid CA certificate found"
-                           r"|Failed to get access token for automatic IAM authentication"
+                           # ENOACCESSTOKEN, its full stop included: the Logging query asks for "failed to get
+                           # access token for" (stdout_needles), generic words whose lines only this reads
+                           r"|Failed to get access token for automatic IAM authentication\."
                            r"|request to https://sqladmin\.googleapis\.com/sql/v1beta4/projects/[^/\s]+/instances/"
-                           r"[^/\s:]+(?:/connectSettings|:generateEphemeralCert) failed, reason: ")
+                           r"[^/\s:]+(?:/connectSettings|:generateEphemeralCert) failed, reason: "
+                           # ENOSQLADMINREGION, EBADSQLADMINREGION: connectSettings' answer names no region, or
+                           # another than the instance connection name's (src/sqladmin-fetcher.ts)
+                           r"|Cannot connect to instance, no valid region found"
+                           r"|Provided region was mismatched\. Got \S+, want \S+"
+                           # EPARSESQLADMINEPH (src/crypto.ts parseCert): the ephemeral certificate the Admin API
+                           # answered could not be read. "Failed to parse as X.509 certificate." is generic
+                           # words: read only under the connector's error name (a lookbehind, so that the
+                           # Logging query asks for the words once) or with a frame of its package below it
+                           # in the same entry
+                           r"|Could not read ephemeral certificate\."
+                           r"|Failed to parse as X\.509 certificate\.(?:(?<=CloudSQLConnectorError: Failed to parse as "
+                           r"X\.509 certificate\.)|[^\n]*\n(?:[ \t]+at [^\n]*\n)*?[ \t]+at [^\n]*"
+                           r"@google-cloud/cloud-sql-connector/)")
+# The Cloud SQL Python connector's Admin API call whose connect outlasted aiohttp's connect timeout (its
+# DB_ERROR_TEXTS row): aiohttp 3.10+'s ConnectionTimeoutError, ServerTimeoutError before, "Connection timeout to
+# host URL", URL the request's whole URL, on the connector's own two calls (google/cloud/sql/connector/client.py,
+# CloudSQLClient._get_metadata: f"{self._sqladmin_api_endpoint}/sql/{API_VERSION}/projects/{project}/instances/
+# {instance}/connectSettings", _get_ephemeral: ".../instances/{instance}:generateEphemeralCert", API_VERSION
+# "v1beta4", the endpoint https://sqladmin.googleapis.com by default). The host and the path are the entry's
+# own proof: another API's host, or another sqladmin path (an application's own Admin API call), is not read.
+# aiohttp's words are a lookbehind: the Logging query asks for the URL's start, whole words (the words' own
+# needle, "connection timeout to host http", the upstream row's, ends in a word cut short).
+_PY_CONNECTOR_API_CONNECT_TIMED_OUT = (r"(?<=Connection timeout to host )https://sqladmin\.googleapis\.com/sql/v1beta4/"
+                                       r"projects/[^/\s]+/instances/[^/\s:]+(?:/connectSettings|:generateEphemeralCert)"
+                                       r"(?![^\s'\"),;])")
 
 DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("Cloud SQL Auth Proxy v2 / Go connector", r"failed to connect to instance: Dial error",
@@ -1017,8 +1044,8 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # (google/cloud/sql/connector/client.py, CloudSQLClient: sqladmin_api_endpoint defaults to
     # https://sqladmin.googleapis.com); when the call cannot be made, aiohttp's ClientConnectorError
     # ("Cannot connect to host %s:%d ssl:%s [%s]", aiohttp client_exceptions.py) reaches the application
-    # (aiohttp 3.10's ConnectionTimeoutError, a connect that timed out, is worded otherwise and is not
-    # read: its words are not confirmed here). Nothing answered:
+    # (aiohttp 3.10's ConnectionTimeoutError, a connect that timed out, is worded otherwise: its own row
+    # below). Nothing answered:
     # under egress ALL_TRAFFIC the call crosses the connector (and needs Cloud NAT or Private Google
     # Access past it), so the path may be at fault. It is the refresh failing (refresh_failed names it),
     # never a dial to the instance: alone it never scales the connector. A certificate the client does not trust
@@ -1044,7 +1071,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # asyncio's own frames between them. The bare TimeoutError names nothing: read only under the connector's
     # and aiohttp's frames in the same entry (a traceback logged as one entry). Nothing answered (a refresh
     # that failed: refresh_failed names it). The connector's dial to 3307 never goes through aiohttp (its row
-    # below); aiohttp 3.10's ConnectionTimeoutError, worded otherwise, is not read. UNCONFIRMED in a Cloud Run log.
+    # below); aiohttp 3.10's ConnectionTimeoutError, worded otherwise, is the next row. UNCONFIRMED in a Cloud Run log.
     DbErrorText("Cloud SQL Python connector (Admin API call timed out)", _PY_CONNECTOR_API_TIMED_OUT,
                 'Traceback (most recent call last):\n  File "/usr/local/lib/python3.11/site-packages/google/cloud/sql/'
                 'connector/refresh_utils.py", line 103, in _get_metadata\n    resp = await client_session.get(url, '
@@ -1054,6 +1081,21 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "GoogleCloudPlatform/cloud-sql-python-connector issue #914 (the traceback) and "
                 "google/cloud/sql/connector/client.py (aiohttp to sqladmin.googleapis.com); "
                 "GoogleCloudPlatform/python-docs-samples issue #13181; UNCONFIRMED in a Cloud Run log"),
+    # The Cloud SQL Python connector's Admin API call whose connect timed out in aiohttp
+    # (_PY_CONNECTOR_API_CONNECT_TIMED_OUT): aiohttp 3.10+ raises ConnectionTimeoutError (a ServerTimeoutError;
+    # ServerTimeoutError itself before 3.10) "Connection timeout to host URL" at its connect timeout
+    # (aio-libs/aiohttp aiohttp/client.py, ClientSession._request; aiohttp/client_exceptions.py), URL the
+    # connector's connectSettings or generateEphemeralCert URL on sqladmin.googleapis.com. A refresh that failed
+    # (refresh_failed), never a dial to the instance nor the application's own upstream: not an
+    # UPSTREAM_TIMEOUT (its row there leaves these URLs out). Whether yarl prints the ":" of
+    # ":generateEphemeralCert" as is is UNCONFIRMED (RFC 3986 allows it in a path segment); UNCONFIRMED in a
+    # Cloud Run log.
+    DbErrorText("Cloud SQL Python connector (Admin API connect timed out)", _PY_CONNECTOR_API_CONNECT_TIMED_OUT,
+                "aiohttp.client_exceptions.ConnectionTimeoutError: Connection timeout to host "
+                "https://sqladmin.googleapis.com/sql/v1beta4/projects/p/instances/i/connectSettings",
+                "GoogleCloudPlatform/cloud-sql-python-connector google/cloud/sql/connector/client.py (the two URLs); "
+                "aio-libs/aiohttp aiohttp/client.py and aiohttp/client_exceptions.py (ConnectionTimeoutError); "
+                "UNCONFIRMED in a Cloud Run log"),
     # The Cloud SQL Node.js connector's (@google-cloud/cloud-sql-connector) refresh that failed: its
     # CloudSQLConnectorError messages thrown while it fetches the instance's metadata and its ephemeral
     # certificate from the Admin API (GoogleCloudPlatform/cloud-sql-nodejs-connector src/sqladmin-fetcher.ts:
@@ -1066,7 +1108,12 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # "request to URL failed, reason: MESSAGE" (node-fetch src/index.js, `request_.on('error')`), MESSAGE
     # Node's net error ("connect ETIMEDOUT 199.36.153.8:443"). Only the connector's two calls' URLs are read
     # (connectSettings, generateEphemeralCert). Whether the error's name prints as CloudSQLConnectorError or
-    # Error is UNCONFIRMED, and gaxios 7's (native fetch) wording is not read. No dial to the instance's 3307
+    # Error is UNCONFIRMED. gaxios 7's (native fetch) wording is not read: gaxios wraps the fetch's own message
+    # (`new GaxiosError(e.message, ...)`, googleapis/gaxios src/gaxios.ts as stored, before 7), and Node's fetch
+    # (undici) fails with "fetch failed", which names no URL (gaxios 7's own source UNCONFIRMED). The
+    # connector's other refusals before any dial: ENOSQLADMINREGION, EBADSQLADMINREGION (src/sqladmin-fetcher.ts)
+    # and EPARSESQLADMINEPH (src/crypto.ts) are refreshes too (in _NODE_CONNECTOR_REFRESH); its ENO*IPADDRESS
+    # errors are the "no IP of the type" refusal (their own row). No dial to the instance's 3307
     # was tried. UNCONFIRMED in a Cloud Run log.
     DbErrorText("Cloud SQL Node.js connector (refresh failed)", _NODE_CONNECTOR_REFRESH,
                 "CloudSQLConnectorError: Failed to find metadata on project id: p and instance id: i. Ensure network "
@@ -1575,6 +1622,19 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "sql/core/CloudSqlInstance.java); the Python connector's CloudSQLIPTypeError \"... matching "
                 "preference: PRIMARY\" (public notes, repository and path UNCONFIRMED), UNCONFIRMED against its "
                 "source", Refusal.NO_IP_OF_TYPE),
+    # The Node.js connector's refusal before any dial: connectSettings answered, but with no address of the
+    # type asked for (ENOPUBLICSQLADMINIPADDRESS "Cannot connect to instance, public Ip address not found",
+    # ENOPRIVATESQLADMINIPADDRESS "... private Ip address not found", ENOPSCSQLADMINIPADDRESS "... PSC address
+    # not found") or with none at all, or an ipType it does not know (ENOSQLADMINIPADDRESS "Cannot connect to
+    # instance, it has no supported IP addresses"): GoogleCloudPlatform/cloud-sql-nodejs-connector
+    # src/ip-addresses.ts (selectIpAddress, parseIpAddresses). The same config matter as the other connectors'.
+    DbErrorText("Cloud SQL Node.js connector (no IP of the type)",
+                r"Cannot connect to instance, (?:public Ip address|private Ip address|PSC address) not found"
+                r"|Cannot connect to instance, it has no supported IP addresses",
+                "CloudSQLConnectorError: Cannot connect to instance, private Ip address not found",
+                "GoogleCloudPlatform/cloud-sql-nodejs-connector src/ip-addresses.ts (ENOPUBLICSQLADMINIPADDRESS, "
+                "ENOPRIVATESQLADMINIPADDRESS, ENOPSCSQLADMINIPADDRESS, ENOSQLADMINIPADDRESS); UNCONFIRMED in a "
+                "Cloud Run log", Refusal.NO_IP_OF_TYPE),
     # The Auth Proxy v2 at its own --max-connections: Client.serveSocketMount logs
     # c.logger.Infof("max connections (%v) exceeded, refusing new connection", c.conf.MaxConnections) and
     # closes the client's socket before dialing (cloud-sql-proxy internal/proxy/proxy.go). Infof goes to
@@ -1970,14 +2030,16 @@ def dial_timed_out(text: str) -> bool:
 # ClientConnectorError "Cannot connect to host sqladmin.googleapis.com:443 ..." (its DB_ERROR_TEXTS row) is
 # that refresh failing, never a dial to the instance (whose server proxy port is 3307, never 443); and
 # asyncio's TimeoutError raised by aiohttp under the connector's frames is that call timing out
-# (_PY_CONNECTOR_API_TIMED_OUT). The Node.js connector's refresh says so in its own CloudSQLConnectorError
+# (_PY_CONNECTOR_API_TIMED_OUT), as is aiohttp 3.10+'s ConnectionTimeoutError on the connector's own two Admin API
+# URLs (_PY_CONNECTOR_API_CONNECT_TIMED_OUT). The Node.js connector's refresh says so in its own CloudSQLConnectorError
 # messages, or in node-fetch's error on its Admin API URLs (_NODE_CONNECTOR_REFRESH).
 # The Python connector before 1.2.4 (connector.py's `asyncio.wait_for(get_connection(), timeout)`, "TimeoutError:
 # Connection timed out after 30s", removed by pull request #760) timed the refresh's wait and the dial to 3307
 # under one timer: its words cannot tell the two apart, so they are neither a refresh nor a dial, and not read.
 _REFRESH_FAILED = re.compile(r"Failed to (?:update metadata for|create ephemeral certificate for the) Cloud SQL instance"
                              r'|\bRefresh error: [^\n]*?\(connection name = "'
-                             r"|Cannot connect to host sqladmin\.googleapis\.com:443 ")
+                             r"|Cannot connect to host sqladmin\.googleapis\.com:443 "
+                             f"|{_PY_CONNECTOR_API_CONNECT_TIMED_OUT}")
 _PY_REFRESH_TIMED_OUT = re.compile(_PY_CONNECTOR_API_TIMED_OUT)
 _NODE_REFRESH_FAILED = re.compile(_NODE_CONNECTOR_REFRESH)
 
@@ -1987,14 +2049,16 @@ def refresh_failed(text: str) -> bool:
     (_REFRESH_FAILED, _PY_REFRESH_TIMED_OUT, _NODE_REFRESH_FAILED): nothing was dialled, so no connector capacity
     explains it. Each pattern is asked only of a text holding the words every text it matches holds, in the
     libraries' own casing (plain substring tests, in C): most texts are ruled out before any regex scans them."""
-    if (("Refresh error: " in text or " Cloud SQL instance" in text or "sqladmin.googleapis.com:443" in text)
+    if (("Refresh error: " in text or " Cloud SQL instance" in text or "sqladmin.googleapis.com:443" in text
+         or "host https://sqladmin.googleapis.com/" in text)
             and _REFRESH_FAILED.search(text) is not None):
         return True
     if ("TimeoutError" in text and "google/cloud/sql/connector/" in text and "aiohttp" in text
             and _PY_REFRESH_TIMED_OUT.search(text) is not None):
         return True
     return (("request to https://sqladmin" in text or "Failed to find metadata on project id: " in text
-             or "Cannot connect to instance, " in text or "automatic IAM authentication" in text)
+             or "Cannot connect to instance, " in text or "automatic IAM authentication" in text
+             or "Provided region was mismatched" in text or " certificate." in text)
             and _NODE_REFRESH_FAILED.search(text) is not None)
 
 
@@ -2368,7 +2432,10 @@ _UPSTREAM_TIMEOUTS: tuple[tuple[str, str, str], ...] = (
     # and paths UNCONFIRMED). The host is the URL's authority, port and all; an IPv6 literal keeps
     # its brackets (yarl writes it so). aiohttp's read timeout ("Timeout on reading data from socket")
     # names no host and is not read.
-    (r"Connection timeout to host https?://", r"""[^/\s?#'"),;]+""", r""),
+    # The Cloud SQL Python connector's own calls to sqladmin.googleapis.com are its refresh, not the
+    # application's upstream (DB_ERROR_TEXTS, _PY_CONNECTOR_API_CONNECT_TIMED_OUT): left out here.
+    (r"Connection timeout to host https?://(?!" + _PY_CONNECTOR_API_CONNECT_TIMED_OUT[len("(?<=Connection timeout to host )https://"):] + ")",
+     r"""[^/\s?#'"),;]+""", r""),
     # Spring's RestTemplate on an I/O error: ResourceAccessException("I/O error on " + method + " request
     # for \"" + url + "\": " + the cause's message) (spring-framework RestTemplate.
     # createResourceAccessException), the cause a java.net.SocketTimeoutException at the read timeout

@@ -134,6 +134,33 @@ NODE_FETCH_TIMED_OUT = ("FetchError: request to https://sqladmin.googleapis.com/
 NODE_FETCH_CERT_REFUSED = ("GaxiosError: request to https://sqladmin.googleapis.com/sql/v1beta4/projects/shop-prod/"
                            "instances/orders-db:generateEphemeralCert failed, reason: connect ECONNREFUSED "
                            "199.36.153.8:443")
+# the Python connector's Admin API call whose connect outlasted aiohttp's connect timeout: aiohttp 3.10+'s
+# ConnectionTimeoutError, ServerTimeoutError before it, "Connection timeout to host URL" (aiohttp/client.py), URL
+# the connector's own (google/cloud/sql/connector/client.py)
+PY_AIOHTTP_CONNECT_TIMEOUT = ("aiohttp.client_exceptions.ConnectionTimeoutError: Connection timeout to host "
+                              "https://sqladmin.googleapis.com/sql/v1beta4/projects/shop-prod/instances/orders-db/"
+                              "connectSettings")
+PY_AIOHTTP_SERVER_TIMEOUT_CERT = ("aiohttp.client_exceptions.ServerTimeoutError: Connection timeout to host "
+                                  "https://sqladmin.googleapis.com/sql/v1beta4/projects/shop-prod/instances/orders-db:"
+                                  "generateEphemeralCert")
+# the same error on another API, or on another sqladmin path (an application's own Admin API call): an upstream
+PY_AIOHTTP_OTHER_API = ("aiohttp.client_exceptions.ConnectionTimeoutError: Connection timeout to host "
+                        "https://secretmanager.googleapis.com/v1/projects/shop-prod/secrets/db-pass/versions/latest:access")
+PY_AIOHTTP_SQLADMIN_BACKUPS = ("aiohttp.client_exceptions.ConnectionTimeoutError: Connection timeout to host "
+                               "https://sqladmin.googleapis.com/sql/v1beta4/projects/shop-prod/instances/orders-db/"
+                               "backupRuns")
+# the Node.js connector: no address of the type asked for (src/ip-addresses.ts), a region its answer does not
+# hold (src/sqladmin-fetcher.ts), an ephemeral certificate it cannot read (src/crypto.ts)
+NODE_NO_PRIVATE_IP = "CloudSQLConnectorError: Cannot connect to instance, private Ip address not found"
+NODE_NO_PUBLIC_IP = "Error: Cannot connect to instance, public Ip address not found"
+NODE_NO_PSC = "CloudSQLConnectorError: Cannot connect to instance, PSC address not found"
+NODE_NO_IPS = "CloudSQLConnectorError: Cannot connect to instance, it has no supported IP addresses"
+NODE_NO_REGION = "CloudSQLConnectorError: Cannot connect to instance, no valid region found"
+NODE_BAD_REGION = "CloudSQLConnectorError: Provided region was mismatched. Got us-east1, want us-central1"
+NODE_EPH_UNREAD = "CloudSQLConnectorError: Could not read ephemeral certificate."
+NODE_EPH_PARSE = "CloudSQLConnectorError: Failed to parse as X.509 certificate."
+NODE_EPH_PARSE_FRAMES = ("Error: Failed to parse as X.509 certificate.\n    at parseCert (/app/node_modules/"
+                         "@google-cloud/cloud-sql-connector/dist/cjs/crypto.js:61:15)")
 NODE_DIAL_3307 = "Error: connect ETIMEDOUT 10.20.0.5:3307\n    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1607:16)"
 
 # text -> (an error of reaching the database, a dial that timed out, a connector's refresh that failed)
@@ -185,6 +212,32 @@ TEXTS = {
     "dial tcp 199.36.153.8:443: i/o timeout": (False, False, False),
     'Get "http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token": dial tcp '
     "169.254.169.254:80: i/o timeout": (False, False, False),
+    # aiohttp's connect timeout on the Python connector's Admin API calls: a refresh, never a dial
+    PY_AIOHTTP_CONNECT_TIMEOUT: (True, False, True),
+    PY_AIOHTTP_SERVER_TIMEOUT_CERT: (True, False, True),
+    PY_AIOHTTP_CONNECT_TIMEOUT + "?alt=json": (False, False, False),
+    PY_AIOHTTP_OTHER_API: (False, False, False),
+    PY_AIOHTTP_SQLADMIN_BACKUPS: (False, False, False),
+    # the Node.js connector's refusals before any dial: no IP of the type (a refusal, not a refresh) ...
+    NODE_NO_PRIVATE_IP: (True, False, False),
+    NODE_NO_PUBLIC_IP: (True, False, False),
+    NODE_NO_PSC: (True, False, False),
+    NODE_NO_IPS: (True, False, False),
+    # ... its refresh's answer that names no region, or another, or a certificate it cannot read
+    NODE_NO_REGION: (True, False, True),
+    NODE_BAD_REGION: (True, False, True),
+    NODE_EPH_UNREAD: (True, False, True),
+    NODE_EPH_PARSE: (True, False, True),
+    NODE_EPH_PARSE_FRAMES: (True, False, True),
+    # the X.509 words under no connector name or frame are any TLS code's
+    "Error: Failed to parse as X.509 certificate.\n    at loadCa (/app/src/tls.js:12:9)": (False, False, False),
+    # the words the Logging query asks for ("failed to get access token for") in other libraries' errors
+    "google.auth.exceptions.RefreshError: Failed to get access token for service account "
+    "orders@shop-prod.iam.gserviceaccount.com": (False, False, False),
+    "failed to get access token for scope https://www.googleapis.com/auth/cloud-platform: context deadline "
+    "exceeded": (False, False, False),
+    "Failed to get access token for automatic IAM authentication of the reporting job (Firestore)": (
+        False, False, False),
     # ... and a database's port, or a port of the application's own, or none named, is still a dial
     NODE_DIAL_3307: (True, True, False),
     "Error: connect ETIMEDOUT 10.20.0.3:5432": (True, True, False),
@@ -270,6 +323,20 @@ CASES = {
         dict(lines=(NODE_DIAL_3307,), code="500", p99=30.4), "scale_connector"),
     "Node connector: dials to 3307 beside its refreshes timing out on 443, busy connector: the dials scale it": (
         dict(lines=(NODE_DIAL_3307, NODE_FETCH_TIMED_OUT), code="500", p99=30.4), "scale_connector"),
+    # aiohttp's connect timeout on the Python connector's Admin API calls: a refresh, never a scale-up
+    "Python connector: aiohttp ConnectionTimeoutError on connectSettings, 500s at 30 s, ALL_TRAFFIC, busy: not scaled": (
+        dict(lines=(PY_AIOHTTP_CONNECT_TIMEOUT,), code="500", p99=30.4), None),
+    "Python connector: aiohttp ServerTimeoutError on generateEphemeralCert, 503s, ALL_TRAFFIC, busy: not scaled": (
+        dict(lines=(PY_AIOHTTP_SERVER_TIMEOUT_CERT,)), None),
+    "Python connector dials to 3307 timing out beside aiohttp's connect timeouts on sqladmin, busy: the dials scale it": (
+        dict(lines=(PY_CONNECTOR, PY_AIOHTTP_CONNECT_TIMEOUT), code="500", p99=128), "scale_connector"),
+    # the Node.js connector's refusals and refreshes before any dial: never a scale-up
+    "Node connector: private Ip address not found, 500s at 30 s, busy connector: not scaled": (
+        dict(lines=(NODE_NO_PRIVATE_IP,), code="500", p99=30.4), None),
+    "Node connector: region mismatched, 500s at 30 s, busy connector: not scaled": (
+        dict(lines=(NODE_BAD_REGION,), code="500", p99=30.4), None),
+    "Node connector: ephemeral certificate unreadable, 500s at 30 s, busy connector: not scaled": (
+        dict(lines=(NODE_EPH_PARSE_FRAMES,), code="500", p99=30.4), None),
     # Go's bare deadline is never a dial
     "bare 'context deadline exceeded', 500s at 10 s, busy connector: not a dial, not scaled": (
         dict(lines=(BARE_DEADLINE,), code="500", p99=10.2), None),
@@ -289,10 +356,29 @@ def test_connector_texts_and_the_action(shape, action):
 
 
 @pytest.mark.parametrize("line", (JAVA_EPHEMERAL, PY_AIOHTTP_REFUSED, PY_API_TIMED_OUT, NODE_FETCH_TIMED_OUT,
-                                  NODE_NO_METADATA),
-                         ids=("java", "python-aiohttp", "python-aiohttp-timeout", "node-fetch", "node-enosqladmin"))
+                                  NODE_NO_METADATA, PY_AIOHTTP_CONNECT_TIMEOUT, NODE_BAD_REGION),
+                         ids=("java", "python-aiohttp", "python-aiohttp-timeout", "node-fetch", "node-enosqladmin",
+                              "python-aiohttp-connect-timeout", "node-ebadsqladminregion"))
 def test_the_refresh_is_named_and_not_scaled(line):
     result = diagnose(incident(line).bundle(), S)
 
     assert result.signature is not Signature.CONNECTOR_SATURATION, result.summary
     assert "refresh" in result.summary and "Admin API" in result.summary, result.summary
+
+
+@pytest.mark.parametrize("line, upstream", (
+    (PY_AIOHTTP_CONNECT_TIMEOUT, False), (PY_AIOHTTP_SERVER_TIMEOUT_CERT, False),
+    (PY_AIOHTTP_OTHER_API, True), (PY_AIOHTTP_SQLADMIN_BACKUPS, True),
+), ids=("connect-settings", "ephemeral-cert", "secret-manager", "sqladmin-backups"))
+def test_aiohttp_connect_timeout_on_the_connectors_calls_is_no_upstream(line, upstream):
+    """The connector's own Admin API calls are its refresh; any other URL is the application's upstream."""
+    assert (LogSignal.UPSTREAM_TIMEOUT in classify(line)) is upstream
+
+
+@pytest.mark.parametrize("line", (NODE_NO_PRIVATE_IP, NODE_NO_PUBLIC_IP, NODE_NO_PSC, NODE_NO_IPS),
+                         ids=("private", "public", "psc", "none"))
+def test_the_node_connectors_missing_ip_is_the_no_ip_refusal(line):
+    result = diagnose(incident(line, code="500", p99=30.4).bundle(), S)
+
+    assert result.signature is Signature.DATABASE_UNREACHABLE, result.summary
+    assert "no IP address of the type" in result.summary, result.summary

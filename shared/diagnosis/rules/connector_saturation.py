@@ -780,9 +780,9 @@ def _refreshes_failed(facts: Facts, c: Citation) -> str:
     connector's "Failed to create ephemeral certificate" / "Failed to update metadata", the Go connector's
     and Auth Proxy v2's "Refresh error: ..."), and fewer than db_error_logs_min others are left. A refresh
     is the connector library's calls to the Cloud SQL Admin API, made before any dial to the instance (the
-    Python connector's aiohttp "Cannot connect to host sqladmin.googleapis.com:443" and asyncio's TimeoutError
-    under its and aiohttp's frames, the Node.js connector's CloudSQLConnectorErrors and node-fetch's error on
-    its Admin API URLs, too): an
+    Python connector's aiohttp "Cannot connect to host sqladmin.googleapis.com:443", asyncio's TimeoutError
+    under its and aiohttp's frames and aiohttp's ConnectionTimeoutError on its Admin API URLs, the Node.js
+    connector's CloudSQLConnectorErrors and node-fetch's error on its Admin API URLs, too): an
     IAM, API or quota matter (or the way to sqladmin.googleapis.com), never the connector's capacity for
     the database's traffic. Not ruled out (the connector may still carry the API's calls under egress
     ALL_TRAFFIC), never acted on: a person looks, the refresh named. With enough other errors beside them
