@@ -411,6 +411,12 @@ class AlertSpec(_Spec):
     # google/monitoring/v3/common.proto), ALIGN_RATE otherwise.
     aligner: str | None = None
     reducer: str | None = None
+    # The condition's retest window, alignment period and trigger count (AlertPolicy.Condition.MetricThreshold
+    # `duration`, Aggregation `alignmentPeriod`, `trigger.count`, google/monitoring/v3/alert.proto and common.proto;
+    # ProtoJSON Durations such as "300s"). Defaults: the values every bundled scenario was written with.
+    duration: str = Field(default="0s", pattern=r"^\d+s$")
+    alignment_period: str = Field(default="60s", pattern=r"^\d+s$")
+    trigger_count: int = Field(default=1, ge=1)
     log_match: str | None = None            # a log-match condition's filter
     # An MQL condition's query (conditionMonitoringQueryLanguage: "your query must end with" an alerting operation,
     # `condition` for a threshold; Cloud Monitoring, "Alerting policies with MQL"), carried instead of a
@@ -750,14 +756,15 @@ def _incident(scenario: Scenario, alert: AlertSpec, anchor: datetime, incident_i
     threshold_filter = alert.filter or (f'metric.type="{alert.metric_type}" AND resource.type="{alert.resource.type}"'
                                         + "".join(f' AND resource.labels.{k}="{v}"'
                                                   for k, v in sorted(alert.resource.labels.items())))
-    aggregation = {"alignmentPeriod": "60s", "perSeriesAligner": alert.aligner or (
+    aggregation = {"alignmentPeriod": alert.alignment_period, "perSeriesAligner": alert.aligner or (
         "ALIGN_PERCENTILE_99" if alert.metric_type == "run.googleapis.com/request_latencies" else "ALIGN_RATE")}
     if alert.reducer:
         aggregation["crossSeriesReducer"] = alert.reducer
     body = {"filter": threshold_filter,
             "aggregations": [aggregation],
             "comparison": "COMPARISON_LT" if alert.comparison == "below" else "COMPARISON_GT",
-            "thresholdValue": float(alert.threshold_value), "duration": "0s", "trigger": {"count": 1}}
+            "thresholdValue": float(alert.threshold_value), "duration": alert.duration,
+            "trigger": {"count": alert.trigger_count}}
     if alert.denominator_filter:
         body["denominatorFilter"] = alert.denominator_filter
         body["denominatorAggregations"] = body["aggregations"]
@@ -766,7 +773,8 @@ def _incident(scenario: Scenario, alert: AlertSpec, anchor: datetime, incident_i
     # Monitoring's summary templates (the real open sample; the documented closed one).
     said = (f"returned to normal with a value of {value}." if state == "closed" else
             f"is {word} the threshold of {alert.threshold_value} with a value of {value}.")
-    kind = ({"conditionMonitoringQueryLanguage": {"query": alert.mql, "duration": "0s", "trigger": {"count": 1}}}
+    kind = ({"conditionMonitoringQueryLanguage": {"query": alert.mql, "duration": alert.duration,
+                                                 "trigger": {"count": alert.trigger_count}}}
             if alert.mql is not None else {"conditionThreshold": body})
     return {**incident,
             "summary": (f"{metric_display} for {project} {resource_display} labels {_label_text(labels)} with metric "

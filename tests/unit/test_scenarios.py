@@ -317,3 +317,28 @@ def test_both_byte_counters_named_are_served_as_given(tmp_path):
 
     assert sorted((s.metric_type.rsplit("/", 1)[-1], s.points[0].value) for s in series) == [
         ("received_bytes_count", 6000000), ("sent_bytes_count", 90000000)]
+
+
+# The condition's retest window, alignment period and trigger count as the scenario gives them (AlertPolicy.
+# Condition.MetricThreshold `duration`, `trigger.count`; Aggregation `alignmentPeriod`: google/monitoring/v3/alert.proto,
+# common.proto), and the defaults every bundled scenario was written with.
+@pytest.mark.parametrize(("fields", "duration", "period", "count"), [
+    ({}, "0s", "60s", 1),
+    ({"duration": "300s", "alignment_period": "300s"}, "300s", "300s", 1),
+    ({"duration": "600s", "trigger_count": 2}, "600s", "60s", 2),
+])
+def test_alert_condition_carries_its_duration_alignment_and_trigger(fields, duration, period, count):
+    scenario = resolve_scenario(TWO_REVISIONS)
+    alert = scenario.alert.model_copy(update=fields)
+    threshold = scenario.model_copy(update={"alert": alert}).notification(T0)["incident"]["condition"]["conditionThreshold"]
+    assert (threshold["duration"], threshold["aggregations"][0]["alignmentPeriod"], threshold["trigger"]) == (
+        duration, period, {"count": count})
+
+
+@pytest.mark.parametrize(("field", "value", "what"), [("duration", "5m", "pattern"), ("alignment_period", "300", "pattern"),
+                                                      ("trigger_count", 0, "greater than or equal to 1")])
+def test_alert_condition_timing_is_validated(tmp_path, field, value, what):
+    text = Path(TWO_REVISIONS).read_text().replace("\nalert:\n", f"\nalert:\n  {field}: {value!r}\n", 1)
+    with pytest.raises(ScenarioError, match=f"alert.{field}") as caught:
+        load_scenario(write(tmp_path, text))
+    assert what in str(caught.value)
