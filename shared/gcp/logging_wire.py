@@ -35,7 +35,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from shared.gcp.endpoints import PageCursor
-from shared.gcp.wire import unary
+from shared.gcp.wire import pages
 
 METHOD = "/google.logging.v2.LoggingServiceV2/ListLogEntries"
 
@@ -64,25 +64,4 @@ class LoggingWire:
         Without one, the pages share `timeout`, counted from the first page's call (`PageCursor.within`)."""
         if cursor is None and timeout is not None:
             cursor = PageCursor.within(timeout)
-        token = cursor.token if cursor is not None else ""
-        following = None
-        while True:
-            asked = request
-            if token:
-                if following is None:
-                    following = self._following(request)
-                following.page_token = token
-                asked = following
-            page = unary(self._stub, asked, cursor.timeout() if cursor is not None else None, self.metadata)
-            yield page
-            token = page.next_page_token
-            if cursor is not None:
-                cursor.took(token)
-            if not token:
-                return
-
-    def _following(self, request: Any) -> Any:
-        """A copy of `request` for the later pages (their page_token set on it)."""
-        following = self.Request()
-        following.CopyFrom(request)
-        return following
+        yield from pages(self._stub, request, cursor, self.metadata)

@@ -40,7 +40,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.gcp.endpoints import PageCursor
-from shared.gcp.wire import unary
+from shared.gcp.wire import pages
 
 METHOD = "/google.monitoring.v3.MetricService/ListTimeSeries"
 
@@ -82,24 +82,10 @@ class MonitoringWire:
         metadata = self.metadata(request.name)
         if cursor is None and timeout is not None:
             cursor = PageCursor.within(timeout)
-        pages = [] if into is None else into
-        token = cursor.token if cursor is not None else ""
-        following = None
-        while True:
-            asked = request
-            if token:
-                if following is None:
-                    following = type(request)()
-                    following.CopyFrom(request)
-                following.page_token = token
-                asked = following
-            page = unary(self._stub, asked, cursor.timeout() if cursor is not None else None, metadata)
-            pages.append(page)
-            token = page.next_page_token
-            if cursor is not None:
-                cursor.took(token)
-            if not token:
-                return pages
+        taken = [] if into is None else into
+        for page in pages(self._stub, request, cursor, metadata):
+            taken.append(page)
+        return taken
 
     def time_series(self, request: Any, timeout: float | None) -> list[Any]:
         """Every page's TimeSeries, in order (as iterating the GAPIC pager yields them)."""

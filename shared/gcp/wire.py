@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 
 def unary(stub: Any, request: Any, timeout: float | None, metadata: Any) -> Any:
@@ -19,6 +19,32 @@ def unary(stub: Any, request: Any, timeout: float | None, metadata: Any) -> Any:
         if mapped is None:
             raise
         raise mapped from exc
+
+
+def pages(stub: Any, request: Any, cursor: Any, metadata: Any) -> Iterator[Any]:
+    """Each page of a read that follows next_page_token (ListLogEntries, ListTimeSeries), the next one
+    asked only when the caller advances: the same request again with `page_token` set to the last
+    answer's `next_page_token` while that is not empty (logging_wire.py and monitoring_wire.py cite
+    each API's words). `request` is left as it is: later pages are asked on a copy. `cursor` is the
+    read's `endpoints.PageCursor`, or None for no deadline: the first page asked is its token's, each
+    page is given its `timeout()`, and a page counts as taken (`took`) once the caller asks for the next."""
+    token = cursor.token if cursor is not None else ""
+    following = None
+    while True:
+        asked = request
+        if token:
+            if following is None:
+                following = type(request)()
+                following.CopyFrom(request)
+            following.page_token = token
+            asked = following
+        page = unary(stub, asked, cursor.timeout() if cursor is not None else None, metadata)
+        yield page
+        token = page.next_page_token
+        if cursor is not None:
+            cursor.took(token)
+        if not token:
+            return
 
 
 def streamed(stub: Any, request: Any, timeout: float | None, metadata: Any) -> list[Any]:

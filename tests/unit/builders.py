@@ -302,3 +302,18 @@ def healthy_or_escalated(evidence: Evidence, alert: AlertContext | None, setting
         assert d.signature is Signature.INCONCLUSIVE and not d.suspect_revision, d.summary
         assert words in d.summary and why in d.summary, d.summary
     return d
+
+
+def healthy_or_held(evidence: Evidence, alert: AlertContext | None, settings: DiagnosisSettings,
+                    healthy: bool) -> Diagnosis:
+    """The alert path's diagnosis of `evidence` under `alert`: `healthy` when expected; else inconclusive
+    with nothing planned (no rollback, no scale). Returned for further checks."""
+    from shared.remediation.planning import plan
+
+    bundle = evidence.bundle().model_copy(update={"alert": alert})
+    d = diagnose(bundle, settings)
+    assert (d.signature is Signature.HEALTHY) is healthy, d.summary
+    if not healthy:
+        assert d.signature is Signature.INCONCLUSIVE, d.summary
+        assert plan(d, bundle, settings).action is None
+    return d

@@ -13,10 +13,8 @@ from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.evidence import AlertContext
 from shared.diagnosis.health_bar import health_bar, per_minute_bar
-from shared.diagnosis.signatures import Signature
-from shared.remediation.planning import plan
 
-from tests.unit.builders import Evidence
+from tests.unit.builders import Evidence, healthy_or_held
 
 S = DiagnosisSettings()
 REV = "cart-00093-tuz"
@@ -69,12 +67,7 @@ ROWS = [
 
 @pytest.mark.parametrize("name,evidence,alert,healthy", ROWS, ids=[r[0] for r in ROWS])
 def test_a_count_bar_is_cleared_minute_by_minute(name, evidence, alert, healthy):
-    bundle = evidence.bundle().model_copy(update={"alert": alert})
-    d = diagnose(bundle, S)
-    assert (d.signature is Signature.HEALTHY) is healthy, d.summary
-    if not healthy:
-        assert d.signature is Signature.INCONCLUSIVE, d.summary
-        assert plan(d, bundle, S).action is None
+    healthy_or_held(evidence, alert, S, healthy)
 
 
 def test_a_minute_over_the_bar_is_named():

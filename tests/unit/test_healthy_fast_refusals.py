@@ -23,7 +23,7 @@ from shared.diagnosis.request_callers import uptime_still_failing
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
 
-from tests.unit.builders import Evidence
+from tests.unit.builders import Evidence, healthy_or_held
 
 S = DiagnosisSettings()
 OLD, NEW = "backend-00031-ket", "backend-00032-vob"
@@ -78,12 +78,7 @@ CLIENT_ERRORS = [
 
 @pytest.mark.parametrize("name,evidence,alert,healthy,words", CLIENT_ERRORS, ids=[c[0] for c in CLIENT_ERRORS])
 def test_requests_that_fail_fast_as_4xx_are_not_healthy(name, evidence, alert, healthy, words):
-    bundle = evidence.bundle().model_copy(update={"alert": alert})
-    d = diagnose(bundle, S)
-    assert (d.signature is Signature.HEALTHY) is healthy, d.summary
-    if not healthy:
-        assert d.signature is Signature.INCONCLUSIVE, d.summary
-        assert plan(d, bundle, S).action is None
+    d = healthy_or_held(evidence, alert, S, healthy)
     if words:
         assert words in d.summary, d.summary
         assert any(e.about == Signature.HEALTHY.value and e.passed is False and words in e.threshold
