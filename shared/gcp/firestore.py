@@ -108,6 +108,8 @@ class FirestoreStateStore:
         "claim_all": ("datastore.entities.get", "datastore.entities.create"),
         "complete": ("datastore.entities.get", "datastore.entities.update"),
         "release": ("datastore.entities.get", "datastore.entities.delete"),
+        # the guarded deletes in one commit, and `release` of each should one have changed since.
+        "release_all": ("datastore.entities.get", "datastore.entities.delete"),
         # get: the claim before its guarded update (unless this store created it) and after a lost
         # answer; create and update: sets and merges.
         "record_all": ("datastore.entities.get", "datastore.entities.create", "datastore.entities.update"),
