@@ -505,9 +505,14 @@ class _AlertRun:
                 target=service)
         report = self.diagnosed(diagnosis)
         note_refired(self.adapters.state, self.incident, now, "service", service, ahead.service_actions())
-        if diagnosis.signature is Signature.CONNECTOR_SATURATION and bundle.connector is not None:
-            # The connector it would scale (planning: the one the diagnosis names, as read): its gate reads sent
-            # now, beside the query of its action records just below, not after it (`_ReadAhead.connector`).
+        # Planned before Runwarden's own updates are looked for (planning reads no state: CPU it spends anyway
+        # unless one is found), so that the connector's gate reads go out only for a plan that writes to it.
+        proposal = plan(diagnosis, bundle, self.config.diagnosis, self.config.bounds)
+        if bundle.connector is not None and proposal.action is not None and \
+                proposal.targets == [bundle.connector.name]:
+            # The connector it scales (planning: the one the diagnosis names, as read): its gate reads sent now,
+            # beside the query of its action records just below, not after it (`_ReadAhead.connector`). Not for a
+            # connector_saturation that plans nothing: nothing would read them (a batch and a query in count).
             ahead.connector(bundle.connector.name, (service,))
         own = (own_connector_update(self.adapters.state, bundle, self.incident.incident_id)
                if diagnosis.signature in _CONNECTOR_SYMPTOMS else None)
@@ -516,7 +521,6 @@ class _AlertRun:
                                self.incident.incident_id)
         if own is not None:
             return self.outcome(OutcomeStatus.SKIPPED, own, target=service, diagnosis=report)
-        proposal = plan(diagnosis, bundle, self.config.diagnosis, self.config.bounds)
         report = advised(report, proposal)
         if proposal.action is None:
             # A concurrent delivery may have acted while this one read state; that is no escalation.

@@ -225,7 +225,8 @@ class StateStore(Protocol):
     def release_all(self, items: Sequence[tuple[str, str]], owner: str) -> None:
         """`release` of every `(kind, key)`: each deleted if `owner` still holds it, the others left as they
         are, in one round trip where the store can (those it created for `owner`, unchanged since: all or
-        none, one at a time otherwise). An addition: a store without it is used one `release` at a time."""
+        none, one at a time otherwise). Required: the gate gives back what a held-back write took through it
+        (`Gate._give_back`), with no fallback to `release`."""
         ...
 
     def record_all(self, writes: Sequence[RecordWrite], completing: Completion | None = None) -> bool:

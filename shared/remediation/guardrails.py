@@ -1635,16 +1635,15 @@ class Gate:
 
     def _give_back(self, held: _Held) -> None:
         """Everything `held` names released (each only while this attempt owns it), and its plan voided. In one
-        commit on a store with `release_all` (the one-at-a-time path gave back the claim, cooldown and a slot of
-        each budget in a commit each: five where a write in flight held the target); a store without it, one
-        `release` each, in the same order."""
+        commit (`release_all`, which the StateStore port declares and every store has: the one-at-a-time path
+        gave back the claim, cooldown and a slot of each budget in a commit each, five where a write in flight
+        held the target); a single record by `release`, in the same order."""
         taken = [*([held.claim] if held.claim else []),
                  *([(COOLDOWNS, bound_key(held.cooldown))] if held.cooldown else []),
                  *([(WRITING, bound_key(held.writing))] if held.writing else []),
                  *((BUDGETS, slot) for slot in held.slots)]
-        release_all = getattr(self.state, "release_all", None)
-        if callable(release_all) and len(taken) > 1:
-            release_all(taken, self.owner)
+        if len(taken) > 1:
+            self.state.release_all(taken, self.owner)
         else:
             for kind, key in taken:
                 self.state.release(kind, key, self.owner)

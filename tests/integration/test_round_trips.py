@@ -111,13 +111,38 @@ def test_a_connector_write_for_a_services_alert_reads_the_services_pause_with_it
     # pipeline.own_connector_update) and none of the pauses' (before gatebatch it sent the gate's first: 3).
     assert counter.by_thread("MainThread")["RunQuery"] == 2, counter.by_thread("MainThread")
     # The gate's batched read for the connector (its switches with the service's pause, cooldown, write claim and
-    # budget slots) is sent on the read-ahead's thread as soon as the diagnosis names the connector, beside the
+    # budget slots) is sent on the read-ahead's thread as soon as the plan scales the connector, beside the
     # query of its action records (`_ReadAhead.connector`), not by the gate after that query has answered: the
     # handler's thread sends 1 BatchGetDocuments (the state's, before anything else), was 2. In all the same: the
     # read-ahead's batch of the service's keys cannot carry the connector's, which only the evidence names.
     assert counter.by_thread("MainThread") == {"BatchGetDocuments": 1, "RunQuery": 2, "Commit": 2}, \
         counter.by_thread("MainThread")
     assert counter.by_thread("read-ahead") == {"RunQuery": 1, "BatchGetDocuments": 2}, counter.by_thread("read-ahead")
+
+
+@pytest.mark.parametrize("name", ["connector_at_ceiling", "connector_cpu_hot_below_its_max"])
+def test_a_connector_saturation_that_plans_nothing_reads_nothing_ahead_for_the_connector(
+        standin_env, firestore, pubsub, project_id, anchor, counter, name):
+    """The diagnosis names the connector, and planning writes nothing to it (at its ceiling with no machine to
+    move to; its instances never reached the max it has): the gate's batch for the connector and its pause query
+    (`_ReadAhead.connector`) are not sent, as nothing would read them. Before, they went out as soon as the
+    diagnosis said connector_saturation: one BatchGetDocuments on the read-ahead's thread and one RunQuery on
+    the pause query's, in count, on a path that writes nothing."""
+    from sandbox.scenarios import resolve_scenario
+
+    scenario = resolve_scenario(name)
+    world = World.for_scenario(scenario, standin_env, pubsub, project_id, anchor)
+    world.state = world.adapters.state = CountingStateStore(counter, project_id)
+    world.seed(name)
+
+    outcome = world.handle(world.alert(name))
+
+    assert (outcome.status.value, outcome.diagnosis.signature) == ("escalated", "connector_saturation"), \
+        outcome.reason
+    assert world.writes() == 0
+    # The service's reads ahead alone: its action records and the gate's batch of its keys.
+    assert counter.by_thread("read-ahead") == {"RunQuery": 1, "BatchGetDocuments": 1}, counter.by_thread("read-ahead")
+    assert counter.by_thread("pause-query") == {}, counter.by_thread("pause-query")
 
 
 def _forget_settled(world) -> None:
