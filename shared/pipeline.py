@@ -16,8 +16,8 @@ from typing import Any, Callable, Mapping, Sequence
 from shared.remediation.actions import get_action
 from shared.clock import Clock, SystemClock, skew_safe_lease
 from shared.diagnosis.collection import Readers
-from shared.diagnosis.scope import (alert_context, by_number_held, combine, connector_users_healthy, diagnose_service,
-                                   service_for_host, unserved_host, users)
+from shared.diagnosis.scope import (alert_context, by_number_held, cloudsql_users_healthy, combine,
+                                    connector_users_healthy, diagnose_service, service_for_host, unserved_host, users)
 from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
 from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, notified_after_own_close,
@@ -599,6 +599,11 @@ class _AlertRun:
             # answer the connector's CPU or instance ceiling (scope.connector_users_healthy).
             return self.outcome(OutcomeStatus.ESCALATED, connector_users_healthy(
                 target.name, results, diagnosis, self.incident), target=target.name, diagnosis=report)
+        if target.kind is TargetKind.CLOUDSQL and diagnosis.signature is Signature.HEALTHY:
+            # A database alert always reaches a person, even when its users look fine, with what was read of the
+            # instance itself (scope.cloudsql_users_healthy): Runwarden never writes to it.
+            return self.outcome(OutcomeStatus.ESCALATED, cloudsql_users_healthy(results, diagnosis, self.incident),
+                                target=target.name, diagnosis=report)
         if target.kind is TargetKind.CLOUDSQL or primary is None:
             # A database alert always reaches a person, even when its users look fine: the instance
             # itself may be in trouble, and Runwarden never writes to it.

@@ -26,7 +26,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from shared.alerts.label_filters import LabelTest, label_tests, shown, unselected
+from shared.alerts.label_filters import (UNREAD, LabelTest, excluded, excluding_groups, label_tests, shown,
+                                        unselected)
 from shared.alerts.query_names import query_names, workload_names
 from shared.alerts.ratio_query import ratio_query
 from shared.clock import CLOCK_SKEW_ALLOWANCE
@@ -294,14 +295,17 @@ _FILTER_METRIC_TYPE = re.compile(r'(\bNOT\s+|-\s*)?\bmetric\.type\s*=\s*"([^"]+)
 # ... and its monitored resource as `resource.type = "TYPE"` (`resource.type="gce_instance"` and
 # `resource.type = "gce_instance"` in the samples; a log-match condition's filter is a Logging query,
 # whose `resource.type` is its entries' monitored resource, Cloud Logging, "Logging query language").
-_FILTER_RESOURCE_TYPE = re.compile(r'(\bNOT\s+|-\s*)?\bresource\.type\s*=\s*"([^"]+)"')
+# Unquoted too (`resource.type=cloud_run_revision`: a type holds letters, digits and `_` alone, which unquoted text may
+# hold, Cloud Logging, "Troubleshoot Logging query language"); before, an unquoted type was not read (alertleft2).
+_FILTER_RESOURCE_TYPE = re.compile(r'(\bNOT\s+|-\s*)?\bresource\.type\s*=\s*(?:"([^"]+)"|(\w+)(?![^\s)]))')
 
 
 def _selected_types(pattern: re.Pattern[str], *filters: str) -> set[str]:
     """The types `filters` select by name, leaving out a negated one: `NOT resource.type="k8s_container"`
     selects no k8s_container. A negation of a parenthesised group is not read through: its types count
     as selected, so a doubt may be raised where none is due (never the other way round)."""
-    return {found.group(2) for text in filters for found in pattern.finditer(text) if not found.group(1)}
+    return {found.group(2) or found.group(3) for text in filters for found in pattern.finditer(text)
+            if not found.group(1)}
 
 
 # --- The notification as Monitoring sends it ----------------------------------------------
@@ -854,20 +858,43 @@ class Incident(BaseModel):
         by_label: dict[str, list[LabelTest]] = {}
         for test in self._selected_by_condition():
             by_label.setdefault(test.label, []).append(test)
+        several = ": its policy may have several conditions, and which one its bar and value are is unknown"
         for label, tests in by_label.items():
             value = self.resource_labels.get(label, "")
             failed = unselected(tests, value) if value else None
+            if failed and any(t.how == UNREAD for t in failed):
+                return (f"its condition {quoted(condition)} compares {label} with {shown(failed)}, which may "
+                        f"not select the notification's resource ({label} {quoted(value, 60)}): \"Unquoted text must "
+                        "not contain any special characters\" (Cloud Logging), and what it selects is not read"
+                        + several)
             if failed:
                 return (f"the notification's resource has {label} {quoted(value, 60)}, not the {shown(failed)} its "
-                        f"condition {quoted(condition)} filters on: its policy may have several conditions, and which "
-                        "one its bar and value are is unknown")
+                        f"condition {quoted(condition)} filters on" + several)
+        return self._group_doubt(condition, several)
+
+    def _group_doubt(self, condition: str, several: str) -> str:
+        """Why a `NOT (a AND b ...)` group of the condition's filter excludes the notification's resource, or may
+        (label_filters.excluding_groups): it excludes a resource that passes every comparison in it. Before, such a
+        group was not read at all, and its condition's bar was lent to the very resource it excludes (alertleft2)."""
+        unquoted = self.condition_kind != "other"
+        for group in excluding_groups(self.condition_filter, unquoted) if unquoted else ():
+            said = " and ".join(f"{t.label} {t.shown}" for t in group)
+            shown_labels = ", ".join(f"{t.label} {quoted(self.resource_labels.get(t.label, ''), 60)}"
+                                     for t in dict((t.label, t) for t in group).values())
+            verdict = excluded(group, self.resource_labels)
+            if verdict is True:
+                return (f"the notification's resource has {shown_labels}, which its condition {quoted(condition)} "
+                        f"excludes (NOT of {said})" + several)
+            if verdict is None:
+                return (f"its condition {quoted(condition)} excludes a resource of {said} (NOT of them together), "
+                        f"and whether the notification's resource ({shown_labels}) is one is not read" + several)
         return ""
 
     def _selected_by_condition(self) -> list[LabelTest]:
         """The resource-label comparisons the condition makes: its filter's (shared/alerts/label_filters.py), and a
         query condition's equality matchers on a Cloud Run metric (shared/alerts/query_names.py), where a query
         that selects `service_name="backend"` notified on frontend's revision is the same disagreement."""
-        tests = label_tests(self.condition_filter)
+        tests = label_tests(self.condition_filter, unquoted=self.condition_kind != "other")
         if self.condition_kind == "other":
             names = query_names(self.condition_filter)
             tests += [LabelTest(label, "equals", values) for label, values in

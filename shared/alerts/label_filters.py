@@ -20,18 +20,30 @@ Sources:
 - Negation: both languages negate an expression with `NOT` (Monitoring filters' syntax, `NOT <expression>`; Logging
   query language, "Boolean operators": `NOT`, and a unary `-` for it), over one comparison (`NOT L = "v"` is
   `L != "v"`) or a parenthesised group. A group whose comparisons are joined by `OR` alone (or that holds one) is read
-  by De Morgan's law, each comparison negated (`NOT (L = "a" OR L = "b")` excludes both a and b); one joined by `AND`
-  (or implicitly, Logging's adjacency), or holding another group or negation, is not read, nor any comparison in
-  it: `NOT (L = "a" AND M = "b")` excludes neither a nor b alone. That `-` negates a Monitoring filter's group as it
-  does Logging's is UNCONFIRMED (read so: it raises doubt, never acts).
+  by De Morgan's law, each comparison negated (`NOT (L = "a" OR L = "b")` excludes both a and b). One joined by `AND`
+  (or implicitly, Logging's adjacency: before, `NOT (a b)` was read as alternatives) excludes neither a nor b alone:
+  `NOT (L = "a" AND M = "b")` excludes a resource passing both, which `excluding_groups` and `excluded` judge against
+  the notification's labels when every comparison in it is a resource label's (one holding another field's comparison
+  selects any resource for some series, and is not read; nor one holding another group or negation). That `-` negates
+  a Monitoring filter's group as it does Logging's is UNCONFIRMED (read so: it raises doubt, never acts).
+- An unquoted value (`resource.labels.service_name=backend`): Logging's example `NOT textPayload:robot` ("Logging
+  query language") and "Unquoted text must not contain any special characters. When in doubt, add double quotation
+  marks" ("Troubleshoot Logging query language", whose example `insertId = abc:def` is "ILLEGAL!"). Read when it holds
+  letters, digits and `_` alone; any other character (`us-central1`, `checkout-api`) leaves it UNREAD: where a `-`
+  ends an unquoted value (a unary `-` negating what follows, or part of it) is UNCONFIRMED, and no resource is
+  selected under both readings, so an UNREAD comparison raises doubt (`unselected`): escalated, never a guess that
+  acts. Whether Monitoring filters take unquoted values at all is UNCONFIRMED ("Monitoring filters" quotes every
+  value in its examples): read the same way, it only raises doubt or reads the value a quote would. A query
+  language's text (PromQL, MQL, SQL: `label_tests(text, unquoted=False)`) has no unquoted values: a bare word there is
+  a name.
 - `:` (has): Logging's "has" operator, `resource.labels.service_name:"back"`, matches "a substring" of the field's
   value (Logging query language, "Comparisons"), read here as a case-insensitive substring (its case-insensitivity
   is UNCONFIRMED: no stored copy of the page; Cloud Run service and connector names are lowercase, so the two
   readings differ on no such name). Monitoring's filter syntax lists `:` too (`<operator>`, "has"); that it is the
   same substring test there is UNCONFIRMED.
 Not read (selects nothing here, so no doubt is raised by them): a comparison in a negated group of the forms above
-that is not read, an unquoted value (Logging's `L=backend`), `:*` (the label present), numeric comparisons, a regular
-expression Python's `re` does not compile, and one whose matching could run long (`_bounded`).
+that is not read, `:*` (the label present), numeric comparisons, a regular expression Python's `re` does not compile,
+and one whose matching could run long (`_bounded`).
 """
 from __future__ import annotations
 
@@ -44,12 +56,24 @@ _FUNCTIONS = ("one_of", "starts_with", "ends_with", "has_substring", "monitoring
 # (`resource.label."service_name"`, as gcloud and Terraform print it) and `label` singular.
 _COMPARISON = re.compile(
     r'(\bNOT\s+|(?<![\w.])-\s*)?\bresource\.labels?\."?(\w+)"?\s*(!=|=~|!~|=|:)\s*'
-    rf'(?:({_STRING})|({"|".join(re.escape(f) for f in _FUNCTIONS)})\s*\(\s*((?:{_STRING}|[^()"])*)\))')
+    rf'(?:({_STRING})|({"|".join(re.escape(f) for f in _FUNCTIONS)})\s*\(\s*((?:{_STRING}|[^()"])*)\)|([^\s()"]+))')
+# An unquoted value read as written: letters, digits and `_` only, ended by a space, a parenthesis or the filter's end
+# ("Unquoted text must not contain any special characters", Cloud Logging, "Troubleshoot Logging query language"; the
+# Logging query language page's own example `NOT textPayload:robot`). Any other character in it (`us-central1`,
+# `my-api`: whether `-` ends the value there, negating what follows as a unary `-` does, or is part of it, is
+# UNCONFIRMED) leaves it not read (UNREAD), and a comparison not read raises doubt (`unselected`), never a guess.
+_BARE_VALUE = re.compile(r"\w+")
+UNREAD = "unread"
 _ARGUMENT = re.compile(_STRING)
 # Where a negated group opens: `NOT (` or `-(` (see the module's docstring), and the joining words a group of
 # alternatives may hold besides its comparisons and parentheses.
 _NEGATED_GROUP = re.compile(r"(?:\bNOT\s*|(?<![\w.])-\s*)\(")
-_ALTERNATIVES_ONLY = re.compile(r"[\s()]*(?:\bOR\b[\s()]*)*")
+# A group's comparisons stood in for by a mark (\x01 a resource label's, \x02 any other's): alternatives when `OR`
+# joins each to the next; a conjunction when `AND` or nothing (Logging's implicit AND, "Logging query language",
+# "Boolean operators") joins each to the next. Before, adjacency was read as alternatives (each comparison negated),
+# which `NOT (a b)` is not.
+_ALTERNATIVES_ONLY = re.compile(r"[\s()]*[\x01\x02](?:[\s()]*\bOR\b[\s()]*[\x01\x02])*[\s()]*")
+_CONJUNCTION_ONLY = re.compile(r"[\s()]*\x01(?:[\s()]*(?:\bAND\b)?[\s()]*\x01)+[\s()]*")
 # Any other comparison a group of alternatives may hold (`metric.labels.response_code_class = "5xx"`): negated with the
 # rest, it leaves each resource-label comparison's negation true on its own (NOT (x OR y) is NOT x AND NOT y).
 _OTHER_COMPARISON = re.compile(
@@ -90,6 +114,8 @@ class LabelTest:
         return None if matched is None else matched != self.negated
 
     def _matches(self, value: str) -> bool | None:
+        if self.how == UNREAD:
+            return None
         if self.how in ("equals", "one_of"):
             return value in self.values
         if self.how == "has":
@@ -114,6 +140,8 @@ class LabelTest:
         """The comparison as a person reads it: 'backend', starts_with('front'), != 'backend'."""
         if self.how in ("equals", "one_of"):
             said = " or ".join(_said(v) for v in self.values)
+        elif self.how == UNREAD:
+            said = f"an unquoted value, {self.values[0][:60]}, not read (quote it)"
         elif self.how == "regex":
             said = f"=~ {_said(self.values[0])}" if self.values else "=~"
         else:
@@ -154,8 +182,9 @@ def _closing(text: str, opened: int, quoted: list[tuple[int, int]]) -> int | Non
     return None
 
 
-def _negated_groups(text: str) -> list[tuple[int, int, bool]]:
-    """Each `NOT (...)` group of `text` outside quotes: its span, and whether it is read (alternatives only)."""
+def _negated_groups(text: str) -> list[tuple[int, int, str]]:
+    """Each `NOT (...)` group of `text` outside quotes: its span, and how it is read: "alternatives" (read by De
+    Morgan's law), "conjunction" (resource-label comparisons alone joined by AND: `excluding_groups`), "" (not read)."""
     quoted, groups = _quoted_spans(text), []
     for found in _NEGATED_GROUP.finditer(text):
         if any(start <= found.start() < end for start, end in quoted):
@@ -164,38 +193,86 @@ def _negated_groups(text: str) -> list[tuple[int, int, bool]]:
         if closing is None:
             continue
         inner = text[found.end():closing]
-        residue = _OTHER_COMPARISON.sub("", _COMPARISON.sub(lambda m: "" if m.group(1) is None else "NOT", inner))
-        read = "NOT" not in residue and _ALTERNATIVES_ONLY.fullmatch(residue) is not None
-        groups.append((found.start(), closing, read))
+        marks = _OTHER_COMPARISON.sub("\x02", _COMPARISON.sub(lambda m: "\x01" if m.group(1) is None else "NOT", inner))
+        form = "" if "NOT" in marks else ("alternatives" if _ALTERNATIVES_ONLY.fullmatch(marks)
+                                          else "conjunction" if _CONJUNCTION_ONLY.fullmatch(marks) else "")
+        groups.append((found.start(), closing, form))
     return groups
 
 
-def label_tests(text: str) -> list[LabelTest]:
-    """The resource-label comparisons `text` makes that are read (see the module's docstring), in order."""
+def _test(found: re.Match[str], unquoted: bool = True) -> LabelTest | None:
+    """The comparison `found` as a test (not negated by any group around it), or None when it compares nothing read
+    as a value: `:*` (the label present), a function of no quoted argument, an unquoted value where `unquoted` is
+    False (a query language's text, where a bare word is a name, not a value)."""
+    prefix, label, op, literal, function, arguments, bare = found.groups()
+    negated = (op in ("!=", "!~")) ^ bool(prefix)
+    if bare is not None:
+        if not unquoted or op == ":" and bare == "*":
+            return None
+        after = found.string[found.end():found.end() + 1]
+        if _BARE_VALUE.fullmatch(bare) is None or after not in ("", ")") and not after.isspace():
+            return LabelTest(label, UNREAD, (bare,), negated=negated)
+        literal = f'"{bare}"'
+    values = (_unquoted(literal),) if literal is not None else tuple(
+        _unquoted(a) for a in _ARGUMENT.findall(arguments or ""))
+    if not values:
+        return None
+    how = function or {"=~": "regex", "!~": "regex", ":": "has"}.get(op, "equals")
+    return LabelTest(label, how, values, negated=negated)
+
+
+def label_tests(text: str, unquoted: bool = True) -> list[LabelTest]:
+    """The resource-label comparisons `text` makes that are read (see the module's docstring), in order; with
+    `unquoted` False (a query's text), none of an unquoted value."""
     tests, groups = [], _negated_groups(text)
     for found in _COMPARISON.finditer(text):
-        prefix, label, op, literal, function, arguments = found.groups()
-        around = [read for start, end, read in groups if start <= found.start() <= end]
-        if not all(around) or (op == ":" and literal is None):
-            continue        # inside a negated group not read; a `:` with no quoted value (`:*`)
-        values = (_unquoted(literal),) if literal is not None else tuple(
-            _unquoted(a) for a in _ARGUMENT.findall(arguments or ""))
-        if not values:
-            continue
-        how = function or {"=~": "regex", "!~": "regex", ":": "has"}.get(op, "equals")
-        negated = (op in ("!=", "!~")) ^ bool(prefix) ^ bool(around)   # each NOT flips it
-        tests.append(LabelTest(label, how, values, negated=negated))
+        around = [form for start, end, form in groups if start <= found.start() <= end]
+        test = _test(found, unquoted)
+        if test is None or any(form != "alternatives" for form in around):
+            continue        # nothing compared; inside a negated group not read as alternatives (`excluding_groups`)
+        if around:          # each NOT flips it
+            test = LabelTest(test.label, test.how, test.values, negated=not test.negated)
+        tests.append(test)
     return tests
 
 
+def excluding_groups(text: str, unquoted: bool = True) -> list[tuple[LabelTest, ...]]:
+    """The comparisons of each `NOT (a AND b ...)` group of `text` whose every comparison is of a resource label (none
+    nested, negated or of another field): the group excludes a resource that passes every one of them, and no other
+    (`NOT (L = "a" AND M = "b")` is `L != "a" OR M != "b"`: it selects a elsewhere than b). A group holding another
+    field's comparison (`metric.labels.response_code`) selects any resource for some of its series, and is not here."""
+    found_groups = []
+    for start, end, form in _negated_groups(text):
+        if form != "conjunction":
+            continue
+        inner = [_test(m, unquoted) for m in _COMPARISON.finditer(text) if start <= m.start() <= end]
+        if inner and all(t is not None for t in inner):
+            found_groups.append(tuple(t for t in inner if t is not None))
+    return found_groups
+
+
+def excluded(group: tuple[LabelTest, ...], labels: dict[str, str]) -> bool | None:
+    """Whether a `NOT (a AND b ...)` group (`excluding_groups`) excludes a resource of `labels`: True when it passes
+    every comparison, False when it fails one, None when that is not known (a label it lacks, a value not read)."""
+    results = [t.passes(labels[t.label]) if labels.get(t.label) else None for t in group]
+    if any(r is False for r in results):
+        return False
+    return True if all(r is True for r in results) else None
+
+
 def unselected(tests: list[LabelTest], value: str) -> list[LabelTest] | None:
-    """The comparisons of one label that say a resource whose label is `value` is not selected, or None when it may
-    be: one that excludes it (`!=`), or, when every selecting comparison is read, all of them (a filter's selections
-    of one label are read as alternatives, `= "a" OR = starts_with("b")`)."""
-    excluding = [t for t in tests if t.negated and t.passes(value) is False]
+    """The comparisons of one label that say a resource whose label is `value` is not selected, or that it may not be,
+    or None when it is or may be: one that excludes it (`!=`), or a negated one not read (UNREAD: what it excludes is
+    unknown); else, when no selecting comparison passes it, the ones not read (it may be selected or not: a person
+    decides), or, when every one is read, all of them (a filter's selections of one label are read as alternatives,
+    `= "a" OR = starts_with("b")`)."""
+    excluding = [t for t in tests if t.negated and (t.passes(value) is False or t.how == UNREAD)]
     if excluding:
         return excluding
     selecting = [t for t in tests if not t.negated]
-    if selecting and all(t.passes(value) is False for t in selecting):
-        return selecting
-    return None
+    if not selecting or any(t.passes(value) for t in selecting):
+        return None
+    unread = [t for t in selecting if t.how == UNREAD]
+    if unread:
+        return unread
+    return selecting if all(t.passes(value) is False for t in selecting) else None

@@ -190,9 +190,16 @@ def _long_alignment(incident: Incident, policy: str) -> str:
 # An `offset` moves a selector back in time by its duration ("The offset modifier allows changing the time offset for
 # individual instant and range vectors in a query", same page: `http_requests_total offset 5m` is the value 5 minutes
 # in the past): a value of hours ago, in whichever part of the query it is (a negative offset, forward, is not read).
+# A duration may also be a bare number of seconds (`[300]`, `offset 86400`): Prometheus's current "Querying basics",
+# "Float literals and time durations", reads a float literal where a duration goes as that many seconds; the 2.x copy
+# of the page read has no such section (a unit is then required), and which form Cloud Monitoring's PromQL engine
+# takes is UNCONFIRMED. Read as seconds either way: an engine that refuses the form fires nothing, one that takes it
+# reads that many seconds back, so `[86400]` is a day's range in the only reading under which the condition fires
+# (before, it was read as no range, and a day's 5xx acted as the service now; alertleft2).
 _PROMQL_UNITS = {"ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 31536000.0}
-_PROMQL_RANGE = re.compile(r"\[\s*((?:\d+(?:ms|s|m|h|d|w|y))+)\s*(?::[^\]]*)?\]")
-_PROMQL_OFFSET = re.compile(r"\boffset\s+((?:\d+(?:ms|s|m|h|d|w|y))+)(?!\w)")
+_PROMQL_DURATION = r"(?:\d+(?:ms|s|m|h|d|w|y))+|\d*\.?\d+(?:[eE][+-]?\d+)?"
+_PROMQL_RANGE = re.compile(rf"\[\s*({_PROMQL_DURATION})\s*(?::[^\]]*)?\]")
+_PROMQL_OFFSET = re.compile(rf"\boffset\s+({_PROMQL_DURATION})(?![\w.])")
 _PROMQL_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 # An `@` modifier pins a selector to a fixed time: "The @ modifier allows changing the evaluation time for individual
 # instant and range vectors in a query. The time supplied to the @ modifier is a unix timestamp and described with a
@@ -226,9 +233,14 @@ def _longest_range(query: str) -> tuple[str, float] | None:
     query = _promql_syntax(query)
     found = [(f"[{m.group(1)}]", m.group(1)) for m in _PROMQL_RANGE.finditer(query)]
     found += [(f"offset {m.group(1)}", m.group(1)) for m in _PROMQL_OFFSET.finditer(query)]
-    ranges = [(written, sum(int(n) * _PROMQL_UNITS[unit] for n, unit in _PROMQL_PART.findall(duration)))
-              for written, duration in found]
+    ranges = [(written, _promql_seconds(duration)) for written, duration in found]
     return max(ranges, key=lambda written_seconds: written_seconds[1]) if ranges else None
+
+
+def _promql_seconds(duration: str) -> float:
+    """A PromQL duration in seconds: units concatenated (`1h30m`), or a bare number of seconds (`_PROMQL_DURATION`)."""
+    parts = _PROMQL_PART.findall(duration)
+    return sum(int(n) * _PROMQL_UNITS[unit] for n, unit in parts) if parts else float(duration)
 
 
 def _pinned_time(query: str) -> str:

@@ -174,6 +174,49 @@ def connector_users_healthy(connector: str, results: list[ServiceResult], diagno
             "; nothing was done (scaling a connector is one-way): a person must decide whether it needs more room")
 
 
+def cloudsql_users_healthy(results: list[ServiceResult], diagnosis: Diagnosis, incident: Incident) -> str:
+    """Why a Cloud SQL instance's own alert whose every user is healthy still reaches a person, with what Runwarden read
+    of the instance itself, as `connector_users_healthy` names the connector's: the alert's metric and value, and the
+    instance's database/up and CPU read with its users' evidence (collection: cloudsql database/up and
+    database/cpu/utilization, per minute by database_id). Before, the reason named only the users' verdict (alertleft2):
+    a person was told the users were fine, and nothing of the instance the alert measured."""
+    shown = incident.metric_type or "its metric"
+    database_id = incident.resource_labels.get("database_id", "")
+    return (f"Runwarden never writes to Cloud SQL; {diagnosis.signature.value}: {diagnosis.summary}; but the alert "
+            f"({incident.policy_name!r}) measured the instance itself ({shown}{_value_said(incident)}), which its "
+            f"users' clean requests do not answer: {_instance_said(database_id, results)}; nothing was done: a person "
+            "must look at the instance")
+
+
+def _instance_said(database_id: str, results: list[ServiceResult]) -> str:
+    """What the users' reads show of the instance `database_id` (PROJECT:INSTANCE, the cloudsql_database resource's
+    label) since the incident's start: its database/up (the minutes read, and how many were under 1) and its highest
+    CPU; "not read" when no user's read holds a point of it. Several users read the same series: each minute once."""
+    up: dict[int, float] = {}
+    cpu: dict[int, float] = {}
+    for r in results:
+        since = micros(r.bundle.judged_since)
+        for read, into in ((r.bundle.sql_up, up), (r.bundle.sql_cpu, cpu)):
+            for s in (read.series if read else ()):
+                if s.resource_labels.get("database_id") != database_id:
+                    continue
+                into.update((at, float(v)) for at, v in zip(s.end_us, s.values)
+                            if at >= since and isinstance(v, (int, float)))
+    name = f"instance {database_id or '(unnamed)'}"
+    if not up and not cpu:
+        return f"{name}: no point of its database/up or CPU was read since the incident began"
+    said = []
+    if up:
+        down = sum(1 for v in up.values() if v < 1)
+        newest = up[max(up)]
+        said.append(f"database/up under 1 at {down} of {len(up)} minute(s) read since the incident began, the newest "
+                    f"{newest:g}" if down else f"database/up 1 at each of {len(up)} minute(s) read since the incident "
+                    "began")
+    if cpu:
+        said.append(f"CPU up to {min(max(cpu.values()), 1.0):.0%}")
+    return f"{name}: " + ", ".join(said)
+
+
 def _value_said(incident: Incident) -> str:
     value, bar = incident.observed_value, incident.threshold_value
     return f", {value} against a bar of {bar}" if value and bar else ""

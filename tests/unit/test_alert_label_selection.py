@@ -117,9 +117,9 @@ SELECTS_BACKEND = [
     '(resource.labels.service_name = starts_with("checkout-") OR resource.labels.service_name = "backend")',
     'resource.labels.service_name = monitoring.regex.full_match("(a+)+$")',
     'resource.labels.service_name = monitoring.regex.full_match("[unclosed")',
-    # Controls (alertleft): a negation of another service, a negated group that is not read (joined by AND: it
-    # excludes backend only in that location; or holding another negation), a double negation, `:` selecting
-    # backend, `:*` (the label present), and NOT inside a quoted value.
+    # Controls (alertleft): a negation of another service, a negated group joined by AND (it excludes backend only in
+    # that location, which is not backend's: `excluding_groups`, alertleft2), one holding another negation (not read),
+    # a double negation, `:` selecting backend, `:*` (the label present), and NOT inside a quoted value.
     'NOT resource.labels.service_name = starts_with("front")',
     '-resource.labels.service_name = "frontend"',
     'NOT (resource.labels.service_name = "frontend" OR resource.labels.service_name = "cart")',
@@ -143,6 +143,87 @@ def test_a_filter_selecting_the_resource_or_not_read_raises_no_doubt(selection):
     incident = parse_notification(notification(selection))
     assert incident.condition_doubt == "", incident.condition_doubt
     assert alert_hold(incident) == ""
+
+
+# alertleft2: an unquoted value (Logging's `L=backend`; "Unquoted text must not contain any special characters", Cloud
+# Logging, "Troubleshoot Logging query language"), and `NOT (a AND b)` (or Logging's implicit AND, `NOT (a b)`), which
+# excludes a resource passing both. Each failed on main: the value, or the group, was not read, no doubt was raised,
+# and the condition's bar was lent to backend (a `healthy`, a rollback). A value holding another character than
+# letters, digits and `_` (`us-central1`) is not read, and raises doubt: where its `-` ends it is UNCONFIRMED, and no
+# resource is selected under both readings.
+NOT_BACKEND_UNQUOTED = [
+    ("unquoted-other", 'resource.labels.service_name=frontend', "not the 'frontend'"),
+    ("unquoted-other-spaced", 'resource.labels.service_name = frontend AND severity>=ERROR', "not the 'frontend'"),
+    ("unquoted-not-equal", 'resource.labels.service_name!=backend', "not the anything but 'backend'"),
+    ("unquoted-has-other", 'resource.labels.service_name:front', "not the has('front')"),
+    ("unquoted-in-parentheses", '(resource.labels.service_name=frontend)', "not the 'frontend'"),
+    ("unquoted-hyphen-not-read", 'resource.labels.service_name=checkout-api',
+     "with an unquoted value, checkout-api, not read (quote it)"),
+    ("unquoted-location-not-read", 'resource.labels.location=us-central1',
+     "with an unquoted value, us-central1, not read (quote it)"),
+    ("unquoted-not-equal-not-read", 'resource.labels.service_name!=checkout-api',
+     "with anything but an unquoted value, checkout-api, not read (quote it)"),
+    ("not-group-and-excludes", 'NOT (resource.labels.service_name = "backend" AND resource.labels.location = '
+     '"us-central1")', "which its condition '5xx ratio above 5%' excludes"),
+    ("not-group-implicit-and-excludes", 'NOT (resource.labels.service_name="backend" '
+     'resource.labels.location="us-central1")', "excludes (NOT of service_name 'backend' and location"),
+    ("minus-group-and-excludes", '-(resource.labels.service_name = "backend" AND resource.labels.location = '
+     'starts_with("us-"))', "excludes (NOT of"),
+    ("not-group-and-not-read", 'NOT (resource.labels.service_name = "backend" AND resource.labels.location = '
+     'us-central1)', "whether the notification's resource"),
+]
+
+
+@pytest.mark.parametrize("selection, said", [row[1:] for row in NOT_BACKEND_UNQUOTED],
+                         ids=[row[0] for row in NOT_BACKEND_UNQUOTED])
+def test_an_unquoted_value_or_a_negated_conjunction_that_may_exclude_the_resource_is_not_lent_its_bar(selection, said):
+    incident = parse_notification(notification(selection))
+    assert said in incident.condition_doubt, incident.condition_doubt
+    assert not health_bar(alert_context(incident), S).judged
+    assert "nothing was written" in alert_hold(incident)
+    assert incident.target.kind is TargetKind.SERVICE and incident.target.name.endswith("/services/backend")
+
+
+def test_an_unquoted_resource_type_of_another_resource_raises_doubt():
+    """`resource.type=gce_instance` unquoted names the type as its quoted form does (alertleft2: failed on main, the
+    unquoted type not read, and a VM's condition lent its bar to backend)."""
+    document = notification("")
+    document["incident"]["condition"]["conditionThreshold"]["filter"] = (
+        'metric.type="run.googleapis.com/request_count" AND resource.type=gce_instance')
+    incident = parse_notification(document)
+    assert "not the gce_instance its condition" in incident.condition_doubt, incident.condition_doubt
+
+
+# Controls: an unquoted value selecting backend, a negated conjunction backend passes one part of (it selects backend
+# there), one holding another field's comparison (it selects backend for the other series), and an alternative
+# selecting backend beside an unquoted value not read. `NOT (a b)` (implicit AND) failed on main: read as
+# alternatives, it excluded backend everywhere, and backend's alert was escalated though its condition selects it.
+SELECTS_BACKEND_UNQUOTED = [
+    ("unquoted-same", 'resource.labels.service_name=backend AND severity>=ERROR'),
+    ("unquoted-has", 'resource.labels.service_name:back'),
+    ("unquoted-not-other", 'NOT resource.labels.service_name=frontend'),
+    ("not-group-implicit-and-other-location", 'NOT (resource.labels.service_name="backend" '
+     'resource.labels.location="asia-east1")'),
+    ("not-group-and-beside-metric-label", 'NOT (resource.labels.service_name = "backend" AND '
+     'metric.labels.response_code = "500")'),
+    ("either-backend-or-not-read", '(resource.labels.service_name = "backend" OR '
+     'resource.labels.service_name = checkout-api)'),
+    ("unquoted-type-same", 'resource.type=cloud_run_revision'),
+]
+
+
+@pytest.mark.parametrize("selection", [row[1] for row in SELECTS_BACKEND_UNQUOTED],
+                         ids=[row[0] for row in SELECTS_BACKEND_UNQUOTED])
+def test_an_unquoted_value_or_a_negated_conjunction_selecting_the_resource_raises_no_doubt(selection):
+    incident = parse_notification(notification(selection))
+    assert incident.condition_doubt == "", incident.condition_doubt
+    assert alert_hold(incident) == ""
+
+
+def test_a_query_conditions_bare_words_are_no_values():
+    """In a query (PromQL, MQL, SQL) a bare word after `=` is a name, not a value: no unquoted value is read there."""
+    assert label_tests("resource.labels.service_name = backend_col", unquoted=False) == []
+    assert label_tests("resource.labels.service_name = backend_col")[0].values == ("backend_col",)
 
 
 @pytest.mark.parametrize("text, value, failed", [

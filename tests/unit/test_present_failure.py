@@ -207,6 +207,15 @@ UNSTATED = [
         "query": "sum(increase(x[24h])) # ops' threshold\n> 100 and on() y{a='b'}"}), "a range of 24 h back ([24h])"),
     ("PromQL a day's range beside a quoted label value", _kind("conditionPrometheusQueryLanguage", {
         "query": 'sum(increase(x{path="/v1/[5m]"}[1d])) > 100'}), "a range of 24 h back ([1d])"),
+    # A bare number where a duration goes is that many seconds (Prometheus, "Querying basics", "Float literals and time
+    # durations"; an engine that refuses it fires nothing): a day's range (alertleft2: each failed on main, no range
+    # read, a day's 5xx acted on as the service now).
+    ("PromQL 5xx over 86400 s, no unit", _kind("conditionPrometheusQueryLanguage", {
+        "query": DAY_OF_5XX.replace("[24h]", "[86400]")}), "a range of 24 h back ([86400])"),
+    ("PromQL subquery over 7200.5 s, no unit", _kind("conditionPrometheusQueryLanguage", {
+        "query": "max_over_time(rate(x[300])[7200.5:60]) > 1"}), "([7200.5])"),
+    ("PromQL yesterday's 5xx, offset 86400", _kind("conditionPrometheusQueryLanguage", {
+        "query": PROMQL.replace("[5m]", "[5m] offset 86400")}), "a range of 24 h back (offset 86400)"),
     # A SQL condition reads the log rows since its last run: hours of them on a schedule of more than an hour.
     ("SQL run every 6 hours", _sql({"hourly": {"periodicity": 6}}), "a SQL condition run every 6 h (conditionSql)"),
     ("SQL run daily", _sql({"daily": {"periodicity": 1, "executionTime": {"hours": 3}}}), "run every 24 h"),
@@ -242,6 +251,11 @@ STATED = [
     ("an MQL query on a k8s_container, quoted durations", _kind("conditionMonitoringQueryLanguage", {"query": (
         "fetch k8s_container::logging.googleapis.com/user/errors_1d | filter metric.window == '1d'"
         " | align rate(1m) | condition val() > 1 '1/s'")})),
+    # A bare number of seconds of an hour at most is the service now, as its spelling with a unit is.
+    ("a PromQL range of 300 s, no unit", _kind("conditionPrometheusQueryLanguage", {
+        "query": PROMQL.replace("[5m]", "[300]")})),
+    ("a PromQL range of 3600 s, no unit", _kind("conditionPrometheusQueryLanguage", {
+        "query": PROMQL.replace("[5m]", "[3600]")})),
     ("a PromQL offset of 5 min", _kind("conditionPrometheusQueryLanguage", {
         "query": PROMQL.replace("[5m]", "[5m] offset 5m")})),
     # `@ end()` and `@ start()` are the evaluation time in an instant query; an @ in a quoted label value is none.
