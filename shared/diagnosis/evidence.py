@@ -638,12 +638,11 @@ class LogRecord(_Model):
     http_status: int | None = None        # httpRequest.status
     http_latency_seconds: float | None = None  # httpRequest.latency
     user_agent: str | None = None         # httpRequest.userAgent (a request log's caller)
-    # httpRequest.protocol ("Protocol used for the request. Examples: "HTTP/1.1", "HTTP/2""...) and
     # httpRequest.requestUrl ("The scheme (http, https), the host name, the path and the query portion of
-    # the URL that was requested"), google/logging/type/http_request.proto: a request log line's, which
-    # tell a gRPC call (HTTP/2, path /package.Service/Method: shared/diagnosis/grpc_calls.py). None: no
-    # httpRequest, or the field empty.
-    http_protocol: str | None = None
+    # the URL that was requested", google/logging/type/http_request.proto): a request log line's, whose path
+    # tells a gRPC or gRPC-Web call (/package.Service/Method: shared/diagnosis/grpc_calls.py). None: no
+    # httpRequest, or the field empty. httpRequest.protocol is not kept: gRPC-Web is HTTP/1.1 as often as
+    # HTTP/2, so it tells nothing the path does not (and its read cost every request line's decoding).
     request_url: str | None = None
     # Audit logs (protoPayload of type google.cloud.audit.AuditLog):
     method_name: str | None = None

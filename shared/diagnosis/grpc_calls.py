@@ -12,15 +12,28 @@ both readings `healthy` then needs more than the classes:
   google/cloud/run_v2/types/k8s_min.py; h2c is end-to-end HTTP/2, what a gRPC server speaks), or, its port
   not so named, by its request log: Cloud Run "downgrades those requests from HTTP/2 to HTTP/1 with the
   exception of native gRPC traffic" (docs.cloud.google.com/run/docs/configuring/http2), so a gRPC server
-  serves on a port named http1 or not named at all. A line whose httpRequest.protocol is HTTP/2 and whose
-  requestUrl's path is a gRPC method's, "/" Service-Name "/" method, Service-Name being
-  ?({proto package name} ".") {service name} (grpc/grpc doc/PROTOCOL-HTTP2.md, "Requests": Path), answered
-  2xx, is a gRPC call served (`grpc_call`; LogRecord.http_protocol, request_url: HttpRequest.protocol,
-  .request_url, google/logging/type/http_request.proto). Only the package-qualified path is taken: an
-  unqualified "/Users/List" is as much a REST path. A 2xx is asked for because a server that does not speak
-  gRPC does not answer the call 2xx (a REST route's 404 or 405; an HTTP/1 server sent HTTP/2 fails): a stray
-  gRPC probe of a REST service does not make it one. The request log is read on the alert path when `healthy`
-  is judged on a share (collection.callers_may_decide: a latency alert's too) and by the sweep;
+  serves on a port named http1 or not named at all ("Although some simple gRPC features work without using
+  HTTP/2, many gRPC features, such as streaming and metadata, require HTTP/2": Cloud Run, "Using gRPC",
+  cloud.google.com/run/docs/triggering/grpc); and a gRPC-Web server (grpc/grpc doc/PROTOCOL-WEB.md:
+  "support any HTTP/*, with no dependency on HTTP/2 specific framing"; the status "encoded as part of the
+  response body", a trailer frame after the messages, so a failed call too is an HTTP 200) on any port. A
+  request log line (LogRecord.request_url, user_agent: HttpRequest.request_url, .user_agent,
+  google/logging/type/http_request.proto) whose path is a gRPC method's, "/" Service-Name "/" method,
+  Service-Name being ?({proto package name} ".") {service name} (grpc/grpc doc/PROTOCOL-HTTP2.md,
+  "Requests": Path; gRPC-Web keeps it, PROTOCOL-WEB.md listing no change to it), answered 2xx, is a gRPC
+  call served (`grpc_call`) when the path is package-qualified, "/package.Service/Method", over whatever
+  protocol: the line's httpRequest.protocol is not asked, gRPC-Web being HTTP/1.1 as often as HTTP/2. An
+  unqualified "/Service/Method" (a .proto without a package) is as much a REST path ("/Account/Login",
+  ASP.NET MVC's /Controller/Action): it is taken only from a gRPC client, one whose User-Agent is the
+  structured one PROTOCOL-HTTP2.md ("User Agents") recommends, "grpc-" Language ?("-" Variant) "/" Version
+  (grpc-go/1.60.0, grpc-java-netty/1.2.3, grpc-python/... grpc-c/..., an application's own name before it),
+  or gRPC-Web's "grpc-web-javascript" (PROTOCOL-WEB.md, "User Agent"). A gRPC-Web call a browser sends to
+  an unqualified path is not told (its line shows the browser's agent; HttpRequest has no content-type):
+  such a service is taken for an HTTP one unless its port or its other calls say. A 2xx is asked for
+  because a server that does not speak gRPC does not answer the call 2xx (a REST route's 404 or 405; an
+  HTTP/1 server sent HTTP/2 fails): a stray gRPC probe of a REST service does not make it one. The request
+  log is read on the alert path when `healthy` is judged on a share (collection.callers_may_decide: a
+  latency alert's too) and by the sweep;
 - the service's own log lines in the minutes judged that name a gRPC status are counted, in the forms
   servers and clients write them: go-grpc-middleware's `grpc.code` (a JSON line's key, read by the Logging
   adapter into LogRecord.grpc_code: evidence.GRPC_CODE_KEY; or grpc.code=OK in a text line), a
@@ -116,17 +129,26 @@ def is_grpc(serving: Iterable[Revision]) -> bool:
     return any(r.port_name == H2C for r in serving)
 
 
-# A requestUrl (scheme and host, as Cloud Run writes it, or a bare path) whose path is a package-qualified gRPC
-# method's, /package.Service/Method (PROTOCOL-HTTP2.md, above), with no query (a gRPC call sends none).
-_CALL_URL = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?(/(?:[A-Za-z_][A-Za-z0-9_]*\.)+[A-Za-z_][A-Za-z0-9_]*"
+# A requestUrl (scheme and host, as Cloud Run writes it, or a bare path) whose path is a gRPC method's,
+# /package.Service/Method or /Service/Method (PROTOCOL-HTTP2.md, above; group 2: the package, "" for none), with
+# no query (a gRPC call sends none).
+_CALL_URL = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)?(/((?:[A-Za-z_][A-Za-z0-9_]*\.)*)[A-Za-z_][A-Za-z0-9_]*"
                        r"/[A-Za-z_][A-Za-z0-9_]*)")
+# A gRPC client's structured User-Agent, anywhere in the header ("grpc-" Language ?("-" Variant) "/" Version,
+# PROTOCOL-HTTP2.md; an application may put its own name first, as grpc-go's WithUserAgent does), or gRPC-Web's
+# "grpc-web-javascript" (PROTOCOL-WEB.md), as httpRequest.userAgent keeps the header. UNCONFIRMED: that Cloud
+# Run's request log keeps a gRPC call's user-agent as it does an HTTP request's.
+_GRPC_AGENT = re.compile(r"(?:^|[\s(])grpc-[a-z]+(?:-[a-z0-9]+)*(?:/|\s|$)")
 
 
 def grpc_call(line: LogRecord) -> bool:
-    """Whether a request log line is a gRPC call a gRPC server answered: HTTP/2, a gRPC method's path, a 2xx."""
+    """Whether a request log line is a gRPC (or gRPC-Web) call a gRPC server answered: a 2xx to a gRPC method's
+    path, package-qualified, or unqualified from a gRPC client's user-agent (module docstring)."""
     status, url = line.http_status, line.request_url
-    return (status is not None and 200 <= status < 300 and url is not None
-            and (line.http_protocol or "").startswith("HTTP/2") and _CALL_URL.fullmatch(url) is not None)
+    if status is None or not 200 <= status < 300 or url is None:
+        return False
+    path = _CALL_URL.fullmatch(url)
+    return path is not None and (bool(path.group(2)) or _GRPC_AGENT.search(line.user_agent or "") is not None)
 
 
 def grpc_kind(serving: Iterable[Revision], request_lines: LogResult | None) -> str:
@@ -141,8 +163,8 @@ def grpc_kind(serving: Iterable[Revision], request_lines: LogResult | None) -> s
         return ""
     first = _CALL_URL.fullmatch(calls[0].request_url or "")
     method = first.group(1) if first is not None else ""
-    return (f"its request log shows {len(calls)} gRPC calls over HTTP/2 answered 2xx (such as {method}), though its "
-            "port is not named h2c")
+    return (f"its request log shows {len(calls)} gRPC or gRPC-Web calls answered 2xx (such as {method}), though "
+            "its port is not named h2c")
 
 
 def grpc_failing(found: Statuses, requests: float, error_ratio: float) -> str:

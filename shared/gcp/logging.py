@@ -206,9 +206,8 @@ def record_from_entry(entry: Any) -> LogRecord:
         "http_status": status,
         "http_latency_seconds": latency,
         "user_agent": (http.user_agent or None) if http is not None else None,
-        # HttpRequest.protocol and .request_url (google/logging/type/http_request.proto): two string reads of
-        # a request log line, which tell a gRPC call (shared/diagnosis/grpc_calls.py).
-        "http_protocol": (http.protocol or None) if http is not None else None,
+        # HttpRequest.request_url (google/logging/type/http_request.proto): a request log line's path tells a
+        # gRPC or gRPC-Web call (shared/diagnosis/grpc_calls.py); its protocol does not, and is not read.
         "request_url": (http.request_url or None) if http is not None else None,
         "method_name": (audit.method_name or None) if audit is not None else None,
         "resource_name": (audit.resource_name or None) if audit is not None else None,

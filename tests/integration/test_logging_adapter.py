@@ -85,12 +85,14 @@ def test_the_request_logs_user_agent_is_read_and_filtered_on(adapter, logging_st
 
 
 def test_a_grpc_calls_request_line_and_its_json_grpc_code_are_read(adapter, logging_standin):
-    """A request log line's httpRequest.protocol and requestUrl (google/logging/type/http_request.proto) and a
+    """A request log line's httpRequest.requestUrl and userAgent (google/logging/type/http_request.proto) and a
     JSON line's `grpc.code` (go-grpc-middleware's key) come through the real client into the record, which
-    tells a gRPC call and its status (shared/diagnosis/grpc_calls.py); a line without them has none."""
+    tells a gRPC call and its status (shared/diagnosis/grpc_calls.py); a line without them has none. The
+    line's protocol (here HTTP/1.1, a gRPC-Web call's) is not kept: it tells nothing the path does not."""
     url = "https://backend-7x2kq4-uc.a.run.app/inventory.v1.Inventory/GetItem"
     seed(logging_standin, [
-        {"at": "-3m", "log": "requests", "service": "backend", "revision": NEW, "protocol": "HTTP/2", "url": url},
+        {"at": "-3m", "log": "requests", "service": "backend", "revision": NEW, "protocol": "HTTP/1.1", "url": url,
+         "user_agent": "grpc-go/1.60.0"},
         {"at": "-2m", "log": "requests", "service": "backend", "revision": NEW, "status": 503},
         {"at": "-1m", "log": "stderr", "service": "backend", "revision": NEW,
          "line": '{"level":"WARN","msg":"finished call","grpc.service":"inventory.v1.Inventory",'
@@ -100,8 +102,8 @@ def test_a_grpc_calls_request_line_and_its_json_grpc_code_are_read(adapter, logg
                                         10).entries[::-1]
     [logged] = adapter.list_entries(PROJECT, f'{WINDOW} AND jsonPayload."grpc.code"="Unavailable"', 10).entries
 
-    assert (call.http_protocol, call.request_url, call.http_status) == ("HTTP/2", url, 200)
-    assert (failed.http_protocol, failed.request_url, failed.grpc_code) == (None, None, "")
+    assert (call.request_url, call.user_agent, call.http_status) == (url, "grpc-go/1.60.0", 200)
+    assert (failed.request_url, failed.user_agent, failed.grpc_code) == (None, None, "")
     assert (logged.grpc_code, logged.text, logged.severity) == ("Unavailable", "finished call", "WARNING")
 
 

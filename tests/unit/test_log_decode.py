@@ -53,7 +53,6 @@ def reference(raw) -> LogRecord:
         http_status=(http.status or None) if http is not None else None,
         http_latency_seconds=http.latency.ToTimedelta().total_seconds() if http is not None and http.HasField(
             "latency") else None, insert_id=raw.insert_id,
-        http_protocol=(http.protocol or None) if http is not None else None,
         request_url=(http.request_url or None) if http is not None else None)
     if payload == "json_payload" and isinstance(MessageToDict(raw.json_payload).get("grpc.code"), str):
         fields.update(grpc_code=MessageToDict(raw.json_payload)["grpc.code"])
