@@ -16,6 +16,7 @@ cuts short is a transient fault, never a partial answer read as whole.
 from __future__ import annotations
 
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -98,48 +99,34 @@ def _revisions(standins: StandIns, pages: int) -> None:
                                   vpc_connector=f"{CONNECTORS}/conn-{i}")
 
 
+def _reading(adapter: Callable[..., Any], policy: CallPolicy, read: Callable[[Any], Any]) -> Any:
+    """`read` with an adapter of the kind `adapter` built under `policy`, closed after, whatever the read raised."""
+    with closing(adapter(policy=policy)) as built:
+        return read(built)
+
+
 def _log_read(policy: CallPolicy = PAGED) -> Any:
-    adapter = CloudLoggingAdapter(policy=policy)
-    try:
-        return adapter.list_entries(PROJECT, f'logName="{STDOUT}"', 1000)
-    finally:
-        adapter.close()
+    return _reading(CloudLoggingAdapter, policy, lambda a: a.list_entries(PROJECT, f'logName="{STDOUT}"', 1000))
 
 
 def _incident_search(policy: CallPolicy = PAGED) -> Any:
-    adapter = CloudLoggingAdapter(policy=policy)
     since = (datetime.now(timezone.utc) - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    try:
-        return adapter.list_payloads(PROJECT, 'labels.runwarden_incident="0.abc" AND labels.runwarden_step="received" '
-                                              f'AND timestamp>="{since}"', 1)
-    finally:
-        adapter.close()
+    wanted = f'labels.runwarden_incident="0.abc" AND labels.runwarden_step="received" AND timestamp>="{since}"'
+    return _reading(CloudLoggingAdapter, policy, lambda a: a.list_payloads(PROJECT, wanted, 1))
 
 
 def _metric_read(policy: CallPolicy = PAGED) -> Any:
-    adapter = CloudMonitoringAdapter(policy=policy)
-    try:
-        return adapter.query(MetricQuery(project=PROJECT, metric_type=QUEUE, resource_type="global",
-                                         start=T0 - timedelta(hours=1), end=T0, aligner="ALIGN_NONE",
-                                         reducer="REDUCE_NONE"))
-    finally:
-        adapter.close()
+    query = MetricQuery(project=PROJECT, metric_type=QUEUE, resource_type="global", start=T0 - timedelta(hours=1),
+                        end=T0, aligner="ALIGN_NONE", reducer="REDUCE_NONE")
+    return _reading(CloudMonitoringAdapter, policy, lambda a: a.query(query))
 
 
 def _revisions_read(policy: CallPolicy = PAGED) -> Any:
-    adapter = CloudRunAdapter(policy=policy)
-    try:
-        return adapter.list_revisions(SERVICE)
-    finally:
-        adapter.close()
+    return _reading(CloudRunAdapter, policy, lambda a: a.list_revisions(SERVICE))
 
 
 def _references_read(policy: CallPolicy = PAGED) -> Any:
-    adapter = CloudRunReferences(policy=policy)
-    try:
-        return adapter.references(SERVICE)
-    finally:
-        adapter.close()
+    return _reading(CloudRunReferences, policy, lambda a: a.references(SERVICE))
 
 
 def _token(request: Any) -> str:
