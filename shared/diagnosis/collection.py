@@ -35,7 +35,7 @@ from typing import Any, Callable, Sequence, TypeVar
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.connector_names import Naming, names_connector
-from shared.errors import PermanentError, RunwardenError, TransientError, cause_status
+from shared.errors import IncompleteReadError, PermanentError, RunwardenError, TransientError, cause_status
 from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, HistogramResult, LogResult, MetricQuery,
                                        MetricResult, Revision, Service, StartupRead, TargetConnectorRead,
                                        TargetSecretRead, short_name)
@@ -89,6 +89,15 @@ class CallBudget:
     limit: int = MAX_API_CALLS
     used: int = 0
     gaps: list[str] = field(default_factory=list)
+    # The gaps that are reads answered in part (IncompleteReadError: a search still paging at its deadline, an
+    # answer with execution errors): the diagnosis beside them is escalated (EvidenceBundle.incomplete_reads).
+    incomplete: list[str] = field(default_factory=list)
+
+    def gap(self, gap: str, error: BaseException | None = None) -> None:
+        """Records a read not made or refused (`gap`); `error`, its failure, marks a read answered in part."""
+        self.gaps.append(gap)
+        if isinstance(error, IncompleteReadError):
+            self.incomplete.append(gap)
 
     def call(self, what: str, fn: Callable[[], T]) -> T:
         self.take(what)
@@ -105,7 +114,7 @@ class CallBudget:
         try:
             return self.call(what, fn)
         except PermanentError as exc:
-            self.gaps.append(f"{what}: {exc}")
+            self.gap(f"{what}: {exc}", exc)
             return None
 
 
@@ -149,7 +158,7 @@ class _Reads:
             elif read.optional and isinstance(error, PermanentError):
                 self.gap_at[read.key] = len(self.budget.gaps)
                 self.refused[read.key] = error.code
-                self.budget.gaps.append(f"{read.what}: {error}")
+                self.budget.gap(f"{read.what}: {error}", error)
                 found[read.key] = None
         for read, (_, error) in zip(self.planned, outcomes):
             if error is not None and not (read.optional and isinstance(error, PermanentError)):
@@ -313,6 +322,7 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     missing = connector_name if reads.refused.get("connector") == "NOT_FOUND" else None
     return EvidenceBundle(incident_started_at=incident_started_at, collected_at=now, service=service,
                           revisions=revisions, sql_instances=sql, gaps=tuple(budget.gaps), api_calls=budget.used,
+                          incomplete_reads=tuple(budget.incomplete),
                           connector_not_found=missing,
                           alert=alert, judged_from=judged_from if judged_from != incident_started_at else None,
                           callers_asked=asked, **found)
@@ -361,7 +371,7 @@ def _target_startup(logging: LoggingPort, scope: "_Scope", budget: CallBudget, c
     try:
         return StartupRead(revisions=candidates, result=logging.list_entries(scope.project, query, STARTUP_PAGE))
     except RunwardenError as exc:
-        budget.gaps.append(f"{what}: {exc}")
+        budget.gap(f"{what}: {exc}", exc)
         return StartupRead(revisions=candidates, failure=str(exc))
 
 

@@ -44,9 +44,40 @@ def diagnose(bundle: EvidenceBundle, settings: DiagnosisSettings, *, traffic_jud
     context = [EvidenceItem(source="api", query="evidence collected", observed=_collected(bundle), threshold="")]
     early = _insufficient(facts, context) or _healthy(facts, context, traffic_judged)
     if early is not None:
-        return early if early.signature is Signature.HEALTHY else _with_path(early, facts)
+        return _held_for_incomplete(early if early.signature is Signature.HEALTHY else _with_path(early, facts),
+                                    bundle)
 
-    return _with_path(_verdict(facts, context), facts)
+    return _held_for_incomplete(_with_path(_verdict(facts, context), facts), bundle)
+
+
+def _held_for_incomplete(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Diagnosis:
+    """A diagnosis beside a read answered in part (EvidenceBundle.incomplete_reads: a log search still paging at
+    its deadline, a Monitoring answer with execution errors) is never acted on nor `healthy`: what was not read
+    may be what a rule needed (a refusal logged, a person's change in the audit log, a failing revision's
+    series), and what was read is not the answer. The finding stays in the summary, with its evidence, and each
+    read is named with how far it got, so the escalation carries what was read; any other diagnosis (already
+    escalated) names them too. Unchanged without such a read."""
+    reads = bundle.incomplete_reads
+    if not reads:
+        return diagnosis
+    items = tuple(EvidenceItem(source="log" if read.startswith("logging") else "metric", query=read.split(": ")[0],
+                               observed=read, threshold="the whole answer (read in part: not used)", passed=False,
+                               role="context") for read in reads)
+    named = "; ".join(reads)
+    if diagnosis.signature is not Signature.HEALTHY and diagnosis.signature not in _ACTED_ON:
+        return diagnosis.model_copy(update={"summary": f"{diagnosis.summary.rstrip()} Read in part, not used: {named}.",
+                                            "evidence": diagnosis.evidence + items})
+    found = "the service looks healthy" if diagnosis.signature is Signature.HEALTHY else diagnosis.signature.value
+    return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
+                     summary=f"{found} on what was read ({diagnosis.summary.rstrip('.')}), but {len(reads)} read(s) "
+                             f"did not finish and are not used: {named}. Nothing is done and the service is not called "
+                             "healthy on a partial answer",
+                     evidence=diagnosis.evidence + items, stand_down=diagnosis.stand_down,
+                     api_calls=diagnosis.api_calls,
+                     recommendation="a person must judge with the reads that did not finish: "
+                                    "run them again over a narrower time range"
+                                    + (f"; if the finding holds, {diagnosis.recommendation}"
+                                       if diagnosis.recommendation else ""))
 
 
 def _verdict(facts: Facts, context: list[EvidenceItem]) -> Diagnosis:

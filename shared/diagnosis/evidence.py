@@ -940,6 +940,10 @@ class EvidenceBundle(_Model):
     target_secrets: tuple[TargetSecretRead, ...] = ()
     alert: AlertContext | None = None                # what the alert said
     gaps: tuple[str, ...] = ()
+    # Those of `gaps` that are reads answered in part (shared.errors.IncompleteReadError: a search still paging
+    # when its deadline ran out, an answer with execution errors), each as its gap says it. What was read of them
+    # is not in the bundle; a diagnosis beside one is never acted on nor `healthy` (diagnose._held_for_incomplete).
+    incomplete_reads: tuple[str, ...] = ()
     api_calls: int = 0
     # Where the evidence of the current state starts being judged: the incident's start, or, for an
     # incident open longer than max_incident_window_seconds, that long before collection (None: the start).
