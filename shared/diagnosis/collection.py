@@ -18,7 +18,8 @@ Cost of one collection, at most 15 API calls, 16 for an alert (CallBudget enforc
   Monitoring:  cloudsql database/postgresql/num_backends                                (1)
   for an alert whose `healthy` is judged on a share of 5xx and 429 (`callers_may_decide`):
   Logging:     the service's request log over the minutes judged                        1
-  on the alert path, for each version a rollback's candidate target pins (target_secret_reads), at most
+  on the alert path, for each version a rollback's candidate target reads (target_secret_reads: a pinned
+  number, "latest" or an alias), at most
   TARGET_SECRET_READS, each with its own room in the budget:
   Secret Manager: GetSecretVersion (its state, never its payload)                         (2)
   then, at most one of (one follows a log read refused, the other a full one):

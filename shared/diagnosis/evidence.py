@@ -84,7 +84,7 @@ class SecretRef(_Model):
     """One Secret Manager secret a revision's containers read (google/cloud/run/v2/k8s_min.proto): an env
     var's EnvVarSource.secret_key_ref (SecretKeySelector: `secret`, `version`), or a secret volume's
     SecretVolumeSource (`secret`, and each item's VersionToPath.version). Names and versions only: a
-    secret's value is never read (Runwarden reads a pinned version's state alone: TargetSecretRead)."""
+    secret's value is never read (Runwarden reads a rollback target's versions' state alone: TargetSecretRead)."""
     env: str = ""                   # the env var's name (EnvVar.name); "" for a volume
     volume: str = ""                # the volume's name (Volume.name); "" for an env var
     secret: str                     # a secret id, or projects/P/secrets/S in another project

@@ -977,8 +977,8 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> _Target:
                 # Clean over the hour, failing at its end, or failing since: the failures are on the
                 # revision a rollback would bring back (they began before the deploy, or the deploy
                 # changed something it shares); or what it names (its connector, its Cloud SQL instance)
-                # may be gone since (target_deps), or a secret version it pins disabled or destroyed since
-                # (target_secrets). Stepping past it goes further back than automation
+                # may be gone since (target_deps), or a secret version it reads (pinned, or "latest" or an
+                # alias as resolved) disabled or destroyed since (target_secrets). Stepping past it goes further back than automation
                 # may; sending it everything is a guess. A person decides.
                 return _Target(None, steps, "; ".join(reasons + [late]))
             share, where = _load_share(facts, c, replaced, candidate)
