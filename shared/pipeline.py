@@ -89,7 +89,7 @@ class Adapters:
     clock: Clock
     logging: LoggingPort | None = None
     vpcaccess: VpcAccessPort | None = None
-    # A rollback target's pinned secret versions (collection.target_secret_reads); its global endpoint's client
+    # A rollback target's secret versions (collection.target_secret_reads); its global endpoint's client
     # is built and connected by the instance warm-up with the others (functions/runtime.py), so an alert whose
     # rollback target pins a version does not build it before its first write.
     secretmanager: SecretManagerPort | None = None
