@@ -3,10 +3,11 @@
 request_count carries response_code and response_code_class (cloud.google.com/monitoring/api/metrics_gcp,
 run); Runwarden reads it grouped by both (collection._run_metrics), so an alert's own grouping never reaches
 these series. A point Cloud Run writes with a label left empty is UNCONFIRMED. Before, such a series was read
-as the class "unknown", which neither the 5xx path (Requests.refused) nor the 4xx path (client_errors) counted, while the total they divide by
-did: a third of requests answered 503 with no class label beside clean 200s read `healthy` on a latency alert.
-Now a series with a code but no class takes its code's class (facts.code_class: "503" is a 5xx), and one with
-neither is counted as not served (client_errors._STATUS_CLASSES), against the same count before the incident.
+as the class "unknown", which neither the 5xx path (Requests.refused) nor the 4xx path (client_errors)
+counted, while the total they divide by did: a third of requests answered 503 with no class label beside clean
+200s read `healthy` on a latency alert. Now a series with a code but no class takes its code's class
+(facts.code_class: "503" is a 5xx), and one with neither is counted as not served
+(client_errors._STATUS_CLASSES), against the same count before the incident.
 Pure: evidence built in memory (tests/unit/builders.py), no I/O."""
 from __future__ import annotations
 
