@@ -28,6 +28,7 @@ from shared.diagnosis.health_bar import HealthBar, health_bar
 from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
 from shared.diagnosis.request_callers import callers_failing, uptime_still_failing
 from shared.diagnosis.rules import RULES
+from shared.diagnosis.saturated_stretch import saturated_stretch
 from shared.diagnosis.signatures import Diagnosis, Finding, Signature
 from shared.diagnosis.still_failing import too_few
 from shared.diagnosis.uncounted import refusals_uncounted
@@ -378,6 +379,20 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
                                         "a person must judge whether the service still fails: check it directly on "
                                         "what failed, and whether its callers stopped sending (a circuit breaker "
                                         "open, a fallback, traffic sent elsewhere)")
+    # A connector at its ceiling for a long stretch while the requests failed, cleared before the notification
+    # came: skipped, nobody heard of it (shared/diagnosis/saturated_stretch.py). Escalated, nothing written. On the
+    # alert path only: the sweep judges its own action on the minutes since, as it does the 4xx and the traffic.
+    ceiling = saturated_stretch(facts) if traffic_judged else ""
+    if ceiling:
+        item = EvidenceItem(source="metric", query=b.connector_instances.query if b.connector_instances
+                            else b.requests.query, observed=ceiling, threshold=f"not judged healthy: {ceiling}",
+                            passed=False, role="context", about=about)
+        return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
+                         summary=f"the service's requests look clean since the incident started ({observed}), but "
+                                 f"{ceiling}", evidence=tuple(context + [item]), api_calls=b.api_calls,
+                         recommendation="a person must judge whether the connector needs more room before the load "
+                                        "returns: raise its max instances or machine type (gcloud compute networks "
+                                        "vpc-access connectors update), or move the load that filled it")
     items = [EvidenceItem(source="metric", query=b.requests.query,
                           observed=f"{recent.total:.0f} requests over {minutes} minutes since the incident started, "
                                    f"{refused:.0f} ({recent.refused_ratio:.1%}) 5xx or 429 in {window}",
