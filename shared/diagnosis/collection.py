@@ -556,7 +556,8 @@ def request_lines(logging: LoggingPort, bundle: EvidenceBundle, since: datetime,
     (a point counts the minute before its end) to the newest whole one (judging.settled: INGEST_LAG),
     the newest REQUEST_LINES of them. (the read, "") or, refused for good (the request log not readable
     by the sweep's account, say), (None, the gap): the callers are then not known, never assumed. A
-    transient fault raises, as the evidence's own reads do."""
+    transient fault raises, as the evidence's own reads do, and so does a read answered in part
+    (IncompleteReadError): the sweep reads again later rather than judge on it (verification.read_whole)."""
     parts = bundle.service.name.split("/")  # projects/P/locations/L/services/S
     end = whole_until(bundle)
     start = max(since, end - timedelta(seconds=settings.recent_seconds)) - timedelta(seconds=60)
@@ -565,6 +566,8 @@ def request_lines(logging: LoggingPort, bundle: EvidenceBundle, since: datetime,
     try:
         return logging.list_entries(parts[1], request_log_filter(parts[1], parts[5], parts[3], serving, start, end),
                                     REQUEST_LINES), ""
+    except IncompleteReadError:
+        raise
     except PermanentError as exc:
         return None, f"{what}: {exc}"
 

@@ -57,8 +57,8 @@ from shared.remediation.actions.restore_traffic import RestoreTrafficParams, can
 from shared.diagnosis.collection import collect, request_lines, users_of
 from shared.clock import CLOCK_SKEW_ALLOWANCE, skew_safe_lease
 from shared.config import Config
-from shared.errors import DamagedRecord, PermanentError, TransientError
-from shared.diagnosis.evidence import Service, TrafficTarget, short_name, split_text
+from shared.errors import DamagedRecord, IncompleteReadError, PermanentError, TransientError
+from shared.diagnosis.evidence import EvidenceBundle, Service, TrafficTarget, short_name, split_text
 from shared.ports import ClaimRecord
 from shared.remediation import bystanders, history, intents, judging, since_rollback, undo_by_hand
 from shared.remediation.approvals import Approvals
@@ -122,6 +122,23 @@ def step_on_record(incident_id: str, step: str, reason: str, *, action: str, key
 class EvidenceUnread(TransientError):
     """A pending action's evidence could not be read (a transient fault of one of its reads, named in
     the message): the next sweep tries again, and past a bound it is escalated (`Sweep._unreadable`)."""
+
+
+def read_whole(bundle: EvidenceBundle, service: str) -> EvidenceBundle:
+    """`bundle`, when every read of it came back whole; else EvidenceUnread naming the reads answered in part
+    (EvidenceBundle.incomplete_reads: a search still paging at its 30 s, a Monitoring answer with execution
+    errors; shared.errors.IncompleteReadError). The sweep never judges an action on such a read: a gap there
+    was judged around, and what was not read could be what holds a verdict back (a p99 read in part shows no
+    minute clean, so `judging.recovered_first` could not see the recovery, and the rollback was undone into the
+    revision that failed first; a bystander's request_count read in part showed it "not failing worse").
+    Before (pagepartial), such a read was a transient DEADLINE_EXCEEDED here, and this restores what followed:
+    the next sweep reads again, a person is told once the reads have failed for half a verification period,
+    and past the deadline by one it is escalated, kept as it is (`Sweep._unread`). The alert's own diagnosis
+    escalates at once instead (diagnose._held_for_incomplete): a redelivery has no later, whole read to wait for."""
+    if not bundle.incomplete_reads:
+        return bundle
+    raise EvidenceUnread(f"{short_name(service)}: {len(bundle.incomplete_reads)} read(s) answered in part, not "
+                         f"judged on: {'; '.join(bundle.incomplete_reads)}")
 
 
 class UndoUnfinished(TransientError):
@@ -707,6 +724,7 @@ class Sweep:
                 return None     # deleted since the list: it serves nothing through the connector
             return judging.Health(judging.HealthKind.UNCLEAR, f"cannot be read ({exc}), so whether it uses the "
                                                               "connector and fails worse is not known")
+        bundle = read_whole(bundle, name)      # a bystander's read in part is no "not failing worse" either
         health = bystanders.standing(record, bundle, self.config.diagnosis, self.config.verification.min_traffic_ratio)
         doubt = bystanders.by_number(service, revisions, record.target)
         return replace(health, why=f"{health.why} ({doubt})") if doubt else health
@@ -767,6 +785,7 @@ class Sweep:
         except PermanentError as exc:
             return self._service_gone(record, service, exc, readers) or judging.Health(
                 judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")
+        bundle = read_whole(bundle, service)
         if self.clock_ahead:
             bundle = bundle.model_copy(update={"clock_ahead": self.clock_ahead})
         gone = self._connector_gone(record, bundle, readers)
@@ -776,7 +795,10 @@ class Sweep:
             self._note_took(record)
         if readers.logging is not None:
             # Who sent the requests judged: request_count does not say (shared/remediation/callers.py).
-            lines, gap = request_lines(readers.logging, bundle, judging.after_write(record), self.config.diagnosis)
+            try:
+                lines, gap = request_lines(readers.logging, bundle, judging.after_write(record), self.config.diagnosis)
+            except IncompleteReadError as exc:      # read in part: read again later, as the evidence (`read_whole`)
+                raise EvidenceUnread(f"{short_name(service)}: logging: request log: {exc}") from exc
             bundle = bundle.model_copy(update={"request_lines": lines, "gaps": bundle.gaps + ((gap,) if gap else ()),
                                                "api_calls": bundle.api_calls + 1})
         return judging.judge(record, bundle, self.config.diagnosis, closed, self.config.verification.min_traffic_ratio,

@@ -669,6 +669,46 @@ def test_a_failure_that_began_after_the_rollback_worked_does_not_undo_it(rolled_
     assert action_state(rolled_back) == "escalated"
 
 
+def test_a_read_answered_in_part_neither_undoes_nor_verifies_a_rollback(rolled_back):
+    """The world above (clean for six minutes after the rollback, then failing from +10m), with the
+    request_latencies read answered in part on every attempt (ListTimeSeriesResponse.execution_errors, "Query
+    execution errors that may have caused the time series data returned to be incomplete",
+    google/monitoring/v3/metric_service.proto; a read still paging at its 30 s is the same error,
+    shared.errors.IncompleteReadError). Before (review19), the read was a gap and the sweep judged without it:
+    no minute shows clean without its p99 (judging.recovered_first), so it called the rollback failing and undid
+    it, sending the traffic back to the revision that failed first. A read in part is evidence not read: the
+    sweep reads again later (EvidenceUnread), nothing written; read whole, the action is judged as usual."""
+    more_series(rolled_back, f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx, response_code: "200"}}
+    points: [{{from: +3m, to: +22m, every: 60s, value: 40}}]
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 5xx, response_code: "503"}}
+    points: [{{from: +10m, to: +22m, every: 60s, value: 40}}]
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
+    labels: {{response_code_class: 2xx}}
+    points: [{{from: +3m, to: +22m, every: 60s, value: {{samples: [[120, 40]]}}}}]
+""")
+    monitoring = rolled_back.standins.monitoring
+    # Asked again within the read (the call policy's attempts, 3 here): every answer to this sweep's read in part.
+    monitoring.incomplete_next(3, metric_type="run.googleapis.com/request_latencies")
+    rolled_back.at(18)
+
+    assert rolled_back.command({"command": "sweep"}) == []          # not judged on a part: read again later
+
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+    assert action_state(rolled_back) == "pending"
+    rolled_back.at(19)
+    [outcome] = rolled_back.command({"command": "sweep"}, message_id="c2")
+    assert outcome.status.value == "escalated" and "recovered after the action first" in outcome.reason, \
+        outcome.reason
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+
+
 def test_a_failing_service_someone_changed_since_the_rollback_is_not_undone(rolled_back):
     """A person lowers the service-level max instances after the rollback (no new revision, the split
     untouched), and the service fails from then on: its generation is past the one the rollback left.

@@ -102,3 +102,17 @@ def test_an_escalation_already_names_the_read_in_part_too():
     d = diagnose(_read_in_part(quiet, SQL_CPU), S)
     assert d.signature is Signature.INCONCLUSIVE and SQL_CPU in d.summary
     assert d.summary.startswith(diagnose(quiet, S).summary.rstrip())
+
+
+def test_the_sweep_never_judges_an_action_on_a_read_in_part():
+    """The verification sweep's evidence with a read in part is evidence not read yet (EvidenceUnread: the next
+    sweep reads again), never judged around: judged so, a p99 read in part showed no minute clean, and a
+    rollback that had worked before a later failure was undone (tests/integration/test_remediation.py,
+    test_a_read_answered_in_part_neither_undoes_nor_verifies_a_rollback)."""
+    from shared.remediation.verification import EvidenceUnread, read_whole
+
+    whole = _deploy_failing().bundle()
+    assert read_whole(whole, whole.service.name) is whole
+    with pytest.raises(EvidenceUnread, match=r"2 read\(s\) answered in part, not judged on") as raised:
+        read_whole(_read_in_part(whole, AUDIT, SQL_CPU), whole.service.name)
+    assert AUDIT in str(raised.value) and SQL_CPU in str(raised.value)
