@@ -26,8 +26,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from shared.alerts.label_filters import (UNREAD, LabelTest, excluded, excluding_groups, label_tests, shown,
-                                        unselected)
+from shared.alerts.label_filters import (RESOURCE_TYPE, UNREAD, LabelTest, excluded, excluding_groups, label_tests,
+                                         shown, unread_groups, unselected)
 from shared.alerts.query_names import query_names, workload_names
 from shared.alerts.ratio_query import ratio_query
 from shared.clock import CLOCK_SKEW_ALLOWANCE
@@ -302,8 +302,9 @@ _FILTER_RESOURCE_TYPE = re.compile(r'(\bNOT\s+|-\s*)?\bresource\.type\s*=\s*(?:"
 
 def _selected_types(pattern: re.Pattern[str], *filters: str) -> set[str]:
     """The types `filters` select by name, leaving out a negated one: `NOT resource.type="k8s_container"`
-    selects no k8s_container. A negation of a parenthesised group is not read through: its types count
-    as selected, so a doubt may be raised where none is due (never the other way round)."""
+    selects no k8s_container. A negation of a parenthesised group is not read through here: its types count
+    as selected; the group itself is read, or raises doubt, in `_group_doubt` (label_filters: a type it
+    excludes is the resource's field `resource.type`)."""
     return {found.group(2) or found.group(3) for text in filters for found in pattern.finditer(text)
             if not found.group(1)}
 
@@ -859,8 +860,9 @@ class Incident(BaseModel):
         for test in self._selected_by_condition():
             by_label.setdefault(test.label, []).append(test)
         several = ": its policy may have several conditions, and which one its bar and value are is unknown"
+        fields = self._resource_fields
         for label, tests in by_label.items():
-            value = self.resource_labels.get(label, "")
+            value = fields.get(label, "")
             failed = unselected(tests, value) if value else None
             if failed and any(t.how == UNREAD for t in failed):
                 return (f"its condition {quoted(condition)} compares {label} with {shown(failed)}, which may "
@@ -876,19 +878,30 @@ class Incident(BaseModel):
         """Why a `NOT (a AND b ...)` group of the condition's filter excludes the notification's resource, or may
         (label_filters.excluding_groups): it excludes a resource that passes every comparison in it. Before, such a
         group was not read at all, and its condition's bar was lent to the very resource it excludes (alertleft2)."""
-        unquoted = self.condition_kind != "other"
+        unquoted, fields = self.condition_kind != "other", self._resource_fields
         for group in excluding_groups(self.condition_filter, unquoted) if unquoted else ():
             said = " and ".join(f"{t.label} {t.shown}" for t in group)
-            shown_labels = ", ".join(f"{t.label} {quoted(self.resource_labels.get(t.label, ''), 60)}"
+            shown_labels = ", ".join(f"{t.label} {quoted(fields.get(t.label, ''), 60)}"
                                      for t in dict((t.label, t) for t in group).values())
-            verdict = excluded(group, self.resource_labels)
+            verdict = excluded(group, fields)
             if verdict is True:
                 return (f"the notification's resource has {shown_labels}, which its condition {quoted(condition)} "
                         f"excludes (NOT of {said})" + several)
             if verdict is None:
                 return (f"its condition {quoted(condition)} excludes a resource of {said} (NOT of them together), "
                         f"and whether the notification's resource ({shown_labels}) is one is not read" + several)
+        for group in unread_groups(self.condition_filter, unquoted) if unquoted else ():
+            return (f"its condition {quoted(condition)} negates a group Runwarden does not read, {quoted(group, 120)}: "
+                    "whether it excludes the notification's resource is not read (label_filters.unread_groups)"
+                    + several)
         return ""
+
+    @property
+    def _resource_fields(self) -> dict[str, str]:
+        """The notification's resource labels and its type (under `resource.type`, label_filters.RESOURCE_TYPE,
+        no label's name: a label name holds no `.`), as a condition's filter compares them."""
+        return {**self.resource_labels, RESOURCE_TYPE: self.resource_type} if self.resource_type else \
+            dict(self.resource_labels)
 
     def _selected_by_condition(self) -> list[LabelTest]:
         """The resource-label comparisons the condition makes: its filter's (shared/alerts/label_filters.py), and a

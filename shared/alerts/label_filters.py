@@ -23,9 +23,15 @@ Sources:
   by De Morgan's law, each comparison negated (`NOT (L = "a" OR L = "b")` excludes both a and b). One joined by `AND`
   (or implicitly, Logging's adjacency: before, `NOT (a b)` was read as alternatives) excludes neither a nor b alone:
   `NOT (L = "a" AND M = "b")` excludes a resource passing both, which `excluding_groups` and `excluded` judge against
-  the notification's labels when every comparison in it is a resource label's (one holding another field's comparison
-  selects any resource for some series, and is not read; nor one holding another group or negation). That `-` negates
-  a Monitoring filter's group as it does Logging's is UNCONFIRMED (read so: it raises doubt, never acts).
+  the notification's labels (and its type: `resource.type` is compared as a field of the resource, RESOURCE_TYPE)
+  when every comparison in it is the resource's (one joined by AND to a field that differs between one resource's
+  series, `metric.labels.*`, `severity`, selects any resource for some series). Any other negated group comparing the
+  resource (a nested negation, AND mixed with OR, a resource's comparison joined by AND to `metric.type` or
+  `project`) is not read, and raises doubt (`unread_groups`): it may exclude the resource. Logging binds `NOT`
+  tightest, then `OR`, then `AND` ("Logging query language", "Boolean operators": `"a" OR NOT "b" AND NOT "c" OR "d"`
+  is `("a" OR (NOT "b")) AND ((NOT "c") OR "d")`); Monitoring filters' precedence is UNCONFIRMED, so a group mixing
+  them is not read. That `-` negates a Monitoring filter's group as it does Logging's is UNCONFIRMED (read so: it
+  raises doubt, never acts).
 - An unquoted value (`resource.labels.service_name=backend`): Logging's example `NOT textPayload:robot` ("Logging
   query language") and "Unquoted text must not contain any special characters. When in doubt, add double quotation
   marks" ("Troubleshoot Logging query language", whose example `insertId = abc:def` is "ILLEGAL!"). Read when it holds
@@ -41,8 +47,8 @@ Sources:
   is UNCONFIRMED: no stored copy of the page; Cloud Run service and connector names are lowercase, so the two
   readings differ on no such name). Monitoring's filter syntax lists `:` too (`<operator>`, "has"); that it is the
   same substring test there is UNCONFIRMED.
-Not read (selects nothing here, so no doubt is raised by them): a comparison in a negated group of the forms above
-that is not read, `:*` (the label present), numeric comparisons, a regular expression Python's `re` does not compile,
+Not read (selects nothing here, so no doubt is raised by them): a negated group comparing no field of the resource
+(it excludes of every resource alike), `:*` (the label present) outside a negated group, numeric comparisons, a regular expression Python's `re` does not compile,
 and one whose matching could run long (`_bounded`).
 """
 from __future__ import annotations
@@ -54,8 +60,12 @@ _STRING = r'"(?:[^"\\]|\\.)*"'
 _FUNCTIONS = ("one_of", "starts_with", "ends_with", "has_substring", "monitoring.regex.full_match")
 # `resource.labels.L OP "v"` or `resource.labels.L OP function("v", ...)`; the key may be quoted
 # (`resource.label."service_name"`, as gcloud and Terraform print it) and `label` singular.
+# `resource.type` is compared as a field of the resource too (its key kept whole, RESOURCE_TYPE): in a negated group
+# `NOT (resource.type = "cloud_run_revision" AND resource.labels.service_name = "backend")` excludes backend's revisions
+# (before, leftovers3, the type was read as another field's comparison, the group not read and no doubt raised).
+RESOURCE_TYPE = "resource.type"
 _COMPARISON = re.compile(
-    r'(\bNOT\s+|(?<![\w.])-\s*)?\bresource\.labels?\."?(\w+)"?\s*(!=|=~|!~|=|:)\s*'
+    r'(\bNOT\s+|(?<![\w.])-\s*)?\bresource\.(labels?\."?\w+"?|type\b)\s*(!=|=~|!~|=|:)\s*'
     rf'(?:({_STRING})|({"|".join(re.escape(f) for f in _FUNCTIONS)})\s*\(\s*((?:{_STRING}|[^()"])*)\)|([^\s()"]+))')
 # An unquoted value read as written: letters, digits and `_` only, ended by a space, a parenthesis or the filter's end
 # ("Unquoted text must not contain any special characters", Cloud Logging, "Troubleshoot Logging query language"; the
@@ -72,8 +82,14 @@ _NEGATED_GROUP = re.compile(r"(?:\bNOT\s*|(?<![\w.])-\s*)\(")
 # joins each to the next; a conjunction when `AND` or nothing (Logging's implicit AND, "Logging query language",
 # "Boolean operators") joins each to the next. Before, adjacency was read as alternatives (each comparison negated),
 # which `NOT (a b)` is not.
-_ALTERNATIVES_ONLY = re.compile(r"[\s()]*[\x01\x02](?:[\s()]*\bOR\b[\s()]*[\x01\x02])*[\s()]*")
+_ALTERNATIVES_ONLY = re.compile(r"[\s()]*[\x01-\x03](?:[\s()]*\bOR\b[\s()]*[\x01-\x03])*[\s()]*")
 _CONJUNCTION_ONLY = re.compile(r"[\s()]*\x01(?:[\s()]*(?:\bAND\b)?[\s()]*\x01)+[\s()]*")
+# A conjunction holding a comparison of a field that differs between one resource's series or entries (\x02:
+# `metric.labels.response_code`, `severity`): it excludes some series of a resource, never all of them, so it selects
+# every resource for some series. A field the same for all of a resource's series (\x03: `metric.type`, `project`,
+# `metadata.*`, a resource's own fields) is no such comparison: a group joining it to a resource's is not read.
+_SERIES_CONJUNCTION = re.compile(r"[\s()]*[\x01\x02](?:[\s()]*(?:\bAND\b)?[\s()]*[\x01\x02])+[\s()]*")
+_CONSTANT_FIELD = re.compile(r"(?:metric\.type|metric_type|project|metadata\.|resource\.)")
 # Any other comparison a group of alternatives may hold (`metric.labels.response_code_class = "5xx"`): negated with the
 # rest, it leaves each resource-label comparison's negation true on its own (NOT (x OR y) is NOT x AND NOT y).
 _OTHER_COMPARISON = re.compile(
@@ -184,7 +200,8 @@ def _closing(text: str, opened: int, quoted: list[tuple[int, int]]) -> int | Non
 
 def _negated_groups(text: str) -> list[tuple[int, int, str]]:
     """Each `NOT (...)` group of `text` outside quotes: its span, and how it is read: "alternatives" (read by De
-    Morgan's law), "conjunction" (resource-label comparisons alone joined by AND: `excluding_groups`), "" (not read)."""
+    Morgan's law), "conjunction" (resource comparisons alone joined by AND: `excluding_groups`), "series" (joined by
+    AND to another field's comparison: it selects every resource for some series), "" (not read: `unread_groups`)."""
     quoted, groups = _quoted_spans(text), []
     for found in _NEGATED_GROUP.finditer(text):
         if any(start <= found.start() < end for start, end in quoted):
@@ -193,18 +210,43 @@ def _negated_groups(text: str) -> list[tuple[int, int, str]]:
         if closing is None:
             continue
         inner = text[found.end():closing]
-        marks = _OTHER_COMPARISON.sub("\x02", _COMPARISON.sub(lambda m: "\x01" if m.group(1) is None else "NOT", inner))
+        marks = _OTHER_COMPARISON.sub(
+            lambda m: "\x03" if _CONSTANT_FIELD.match(m.group(0)) else "\x02",
+            _COMPARISON.sub(lambda m: "\x01" if m.group(1) is None else "NOT", inner))
         form = "" if "NOT" in marks else ("alternatives" if _ALTERNATIVES_ONLY.fullmatch(marks)
-                                          else "conjunction" if _CONJUNCTION_ONLY.fullmatch(marks) else "")
+                                          else "conjunction" if _CONJUNCTION_ONLY.fullmatch(marks)
+                                          else "series" if _SERIES_CONJUNCTION.fullmatch(marks) else "")
         groups.append((found.start(), closing, form))
     return groups
+
+
+def _outermost(groups: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """The groups inside no other negated group: a group inside one is negated again by it, so it is read only as
+    part of the group around it (a nested negation leaves that one not read: `unread_groups`)."""
+    return [g for g in groups if not any(o[0] < g[0] and g[1] <= o[1] for o in groups if o != g)]
+
+
+def unread_groups(text: str, unquoted: bool = True) -> list[str]:
+    """The text of each negated group of `text` that compares a resource's field (a label, `resource.type`) and is
+    not read: a nested negation (`NOT (a OR NOT b)`), AND mixed with OR (Logging binds OR tighter than AND, "Logging
+    query language", "Boolean operators": `"a" OR NOT "b" AND NOT "c" OR "d"` is `("a" OR (NOT "b")) AND ((NOT "c")
+    OR "d")`; Monitoring filters' precedence is UNCONFIRMED), a resource's comparison joined by AND to `metric.type`
+    or `project`. What such a group excludes is not read, so it may exclude the notification's resource: a doubt is
+    raised (escalated), its bar never lent (before, leftovers3, no doubt was raised)."""
+    unread = []
+    for start, end, form in _outermost(_negated_groups(text)):
+        inner = [_test(m, unquoted) for m in _COMPARISON.finditer(text) if start <= m.start() <= end]
+        if inner and (form == "" or form == "conjunction" and None in inner):
+            unread.append(text[start:end + 1])   # a conjunction's `:*` compares nothing read (`_test`)
+    return unread
 
 
 def _test(found: re.Match[str], unquoted: bool = True) -> LabelTest | None:
     """The comparison `found` as a test (not negated by any group around it), or None when it compares nothing read
     as a value: `:*` (the label present), a function of no quoted argument, an unquoted value where `unquoted` is
     False (a query language's text, where a bare word is a name, not a value)."""
-    prefix, label, op, literal, function, arguments, bare = found.groups()
+    prefix, key, op, literal, function, arguments, bare = found.groups()
+    label = RESOURCE_TYPE if key == "type" else key.split(".", 1)[1].strip('"')
     negated = (op in ("!=", "!~")) ^ bool(prefix)
     if bare is not None:
         if not unquoted or op == ":" and bare == "*":
@@ -242,7 +284,7 @@ def excluding_groups(text: str, unquoted: bool = True) -> list[tuple[LabelTest, 
     (`NOT (L = "a" AND M = "b")` is `L != "a" OR M != "b"`: it selects a elsewhere than b). A group holding another
     field's comparison (`metric.labels.response_code`) selects any resource for some of its series, and is not here."""
     found_groups = []
-    for start, end, form in _negated_groups(text):
+    for start, end, form in _outermost(_negated_groups(text)):
         if form != "conjunction":
             continue
         inner = [_test(m, unquoted) for m in _COMPARISON.finditer(text) if start <= m.start() <= end]

@@ -110,6 +110,13 @@ def dated(at: datetime) -> str:
     return "%04d-%02d-%02d %s" % (at.year, at.month, at.day, hms(at))
 
 
+def clock_on(at: datetime, day: datetime) -> str:
+    """`at` as a message about a moment `day` (an action's applied_at) cites it: its time of day when it falls on
+    `day`'s UTC date, else `dated`. A verification read after a rollback at 23:58 said "closed at 00:03:00", and a
+    pin's deadline days later said a time of day alone, naming a moment the message's day does not hold."""
+    return hms(at) if at.date() == day.date() else dated(at)
+
+
 @dataclass(frozen=True)
 class Window:
     start: datetime   # exclusive, as Monitoring selects points by their end time

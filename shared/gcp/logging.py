@@ -105,7 +105,7 @@ class CloudLoggingAdapter(_LoggingClient):
         except TransientError as exc:
             if not cursor.cut_short(exc):
                 raise
-            raise unfinished_search(project, cursor, records) from exc
+            raise unfinished_search(project, cursor, [r.timestamp for r in records]) from exc
         return LogResult(query=filter, entries=tuple(records), truncated=truncated)
 
     def list_payloads(self, project: str, filter: str, max_entries: int) -> list[tuple[datetime, dict[str, Any]]]:
@@ -120,8 +120,10 @@ class CloudLoggingAdapter(_LoggingClient):
         first page is not "nothing matched". After MAX_SEARCH_PAGES pages with a token still
         given and fewer entries found, the search is reported unfinished (SEARCH_INCOMPLETE),
         never as a short answer. The pages share the call's total and a retry resumes at the page a fault
-        cut (`endpoints.PageCursor`): a search still paging when the total runs out is a transient
-        DeadlineExceeded, not an answer."""
+        cut (`endpoints.PageCursor`): a search still paging when the total runs out (`PageCursor.cut_short`)
+        is an IncompleteReadError naming how far it got (`unfinished_search`), as list_entries' is. Before
+        (leftovers3) it was a transient DeadlineExceeded: redelivered or retried, the search began again at
+        its first page with the same 30 s, and ran out again; live mode said "could not read the project"."""
         from google.protobuf.json_format import MessageToDict
 
         if not 1 <= max_entries <= MAX_PAGE_SIZE:
@@ -152,8 +154,13 @@ class CloudLoggingAdapter(_LoggingClient):
                         "narrow the time range", code="SEARCH_INCOMPLETE")
             return found
 
-        return call_with_retry(read, what=f"ListLogEntries projects/{project}", policy=self._policy,
-                               needs=self.iam_permissions["list_payloads"])
+        try:
+            return call_with_retry(read, what=f"ListLogEntries projects/{project}", policy=self._policy,
+                                   needs=self.iam_permissions["list_payloads"])
+        except TransientError as exc:
+            if not cursor.cut_short(exc):
+                raise
+            raise unfinished_search(project, cursor, [at for at, _ in found]) from exc
 
     def _read(self, project: str, filter: str, max_entries: int, cursor: PageCursor,
               records: list[LogRecord]) -> bool:
@@ -175,16 +182,17 @@ class CloudLoggingAdapter(_LoggingClient):
         return False
 
 
-def unfinished_search(project: str, cursor: PageCursor, records: list[LogRecord]) -> IncompleteReadError:
+def unfinished_search(project: str, cursor: PageCursor, taken: list[datetime]) -> IncompleteReadError:
     """A search still paging when its read's deadline ran out (`PageCursor.cut_short`), named with how far it
-    got: the pages and entries read, newest first, and back to which entry's time. The entries themselves are
-    not handed on: the ones not read are older than the last one read (order_by "timestamp desc"), and may be
-    the very lines a rule needs (a refusal, a deploy's audit entry), so none of it stands for the whole."""
-    back_to = (f"back to {records[-1].timestamp.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%S}Z" if records
+    got: the pages and entries read, newest first, and back to which entry's time (`taken`: the times of the
+    entries taken, newest first). The entries themselves are not handed on: the ones not read are older than the
+    last one read (order_by "timestamp desc"), and may be the very lines a rule needs (a refusal, a deploy's
+    audit entry, the incident's `received` line), so none of it stands for the whole."""
+    back_to = (f"back to {taken[-1].astimezone(timezone.utc):%Y-%m-%dT%H:%M:%S}Z" if taken
                else "none found yet")
     return IncompleteReadError(
         f"ListLogEntries projects/{project}: the search had not finished when the read's {cursor.deadline.seconds:g} s "
-        f"ran out: {cursor.pages} page(s) read, {len(records)} entries taken (newest first, {back_to}), and Logging "
+        f"ran out: {cursor.pages} page(s) read, {len(taken)} entries taken (newest first, {back_to}), and Logging "
         "still gave a next_page_token (\"If a value for next_page_token appears and the entries field is empty, it "
         "means that the search found no log entries so far but it did not have time to search all the possible log "
         "entries\": ListLogEntriesResponse.next_page_token, google/logging/v2/logging.proto); the answer is "

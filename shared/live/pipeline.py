@@ -24,7 +24,7 @@ from shared.diagnosis.collection import Readers, collect
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.evidence import EvidenceBundle
 from shared.diagnosis.signatures import Diagnosis
-from shared.errors import PermanentError
+from shared.errors import INCOMPLETE_ANSWER, PermanentError
 from shared.remediation.planning import Plan, plan
 
 SERVICE_NAME = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/services/(?P<service>[^/]+)$")
@@ -98,7 +98,18 @@ class ReadOnlyPipeline:
         since = (now - INCIDENT_SEARCH).strftime("%Y-%m-%dT%H:%M:%SZ")
         query = (f"labels.runwarden_incident={quote(incident_id)} AND labels.runwarden_step=\"received\" "
                  f"AND timestamp>=\"{since}\"")
-        found = reader.list_payloads(project, query, 1)  # type: ignore[union-attr]
+        try:
+            found = reader.list_payloads(project, query, 1)  # type: ignore[union-attr]
+        except PermanentError as exc:
+            if exc.code not in (INCOMPLETE_ANSWER, "SEARCH_INCOMPLETE"):
+                raise
+            # A search Logging had not finished (its 30 s spent still paging, or its pages): nothing of it shows
+            # the incident unknown, and searching again from its first page takes as long. A person is told how
+            # far it got and what needs no search (leftovers3; before, a transient fault: "could not read the
+            # project", as if Logging were down).
+            raise TargetError(f"incident {incident_id!r}: the search of Runwarden's timeline in project {project} "
+                              f"for it did not finish ({exc}); give the alert JSON or the service name "
+                              "(projects/P/locations/L/services/S), or try again") from exc
         if not found:
             raise TargetError(f"incident {incident_id!r} is not in Runwarden's timeline in project {project} "
                               f"(last {INCIDENT_SEARCH.days} days); give the alert JSON or the service name")

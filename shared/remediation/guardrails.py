@@ -39,6 +39,7 @@ from shared.clock import CLOCK_SKEW_ALLOWANCE, Clock, skew_safe_lease
 from shared.config import Config
 from shared.diagnosis.connector_names import by_another_form
 from shared.diagnosis.evidence import AlertContext
+from shared.diagnosis.facts import clock_on
 from shared.errors import (AttemptInProgress, ChangedAroundWriteError, NotShownAfterWriteError, OutcomeUnknownError,
                            PermanentError, RunwardenError, StaleEvidenceError, TransientError, WriteInFlight)
 from shared.outcomes import OutcomeStatus
@@ -1458,7 +1459,8 @@ class Gate:
         self._give_back(held)   # its plan voided with the rest: nothing is sent
         other = taken.record
         busy = (f"another write to {target} is in flight (its write claim held by {other.owner} since "
-                f"{other.claimed_at:%H:%M:%S}Z, until {other.expires_at:%H:%M:%S}Z at the latest"
+                f"{clock_on(other.claimed_at, other.expires_at)}Z, until "
+                f"{clock_on(other.expires_at, other.claimed_at)}Z at the latest"
                 f"{self._under_way(target, held.claim[1] if held.claim else '')})")
         if manual is None:
             raise WriteInFlight(f"{busy}: not written beside it; delivered again once it has ended", busy, target=target,
@@ -1709,7 +1711,8 @@ class Gate:
             return
         held = read_record(IntentRecord, existing, INTENTS, intent.key)
         if held.owner != intent.owner and self._may_be_live(held, intent.noted_at):
-            raise AttemptInProgress(f"{intent.key}: the plan of {held.owner}, stored at {held.noted_at:%H:%M:%S}, "
+            raise AttemptInProgress(f"{intent.key}: the plan of {held.owner}, stored at "
+                                    f"{clock_on(held.noted_at, intent.noted_at)}, "
                                     "is still open and its attempt may still run")
         if held.owner == intent.owner:
             self.state.put_record(INTENTS, intent.key, data)   # this attempt's own, stored again

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from shared.clock import CLOCK_SKEW_ALLOWANCE
+from shared.diagnosis.facts import clock_on
 from shared.errors import DamagedRecord, PermanentError
 from shared.remediation.records import INTENTS, IntentRecord, IntentState, read_record, stored_key, text_field
 
@@ -139,5 +140,5 @@ def last_recorded(records: list[dict[str, Any]], since: datetime) -> str:
     when, record = max(recent, key=lambda pair: pair[0])
     who = (f"by {record.get('requested_by') or '?'} (command {record.get('command_id')})" if record.get("command_id")
            else f"by Runwarden (incident {record.get('incident_id') or '?'})")
-    return (f"; the last write recorded on it: {record.get('action')} {who}, applied at {when:%H:%M:%S}Z, "
+    return (f"; the last write recorded on it: {record.get('action')} {who}, applied at {clock_on(when, since)}Z, "
             f"action {record.get('key')} ({record.get('state')})")

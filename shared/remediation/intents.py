@@ -99,6 +99,7 @@ from enum import Enum
 from typing import Any, Callable
 
 from shared.clock import skew_safe_lease
+from shared.diagnosis.facts import clock_on
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import ActionReport, OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus, RecordWrite
@@ -461,13 +462,14 @@ def owned_elsewhere(state: Any, intent: IntentRecord, action: Action, claim_ttl_
     # this plan's attempt, an operator's override, wrote without it) is not another owner: the change
     # is that message's or command's either way.
     if cooldown is not None and not _same_sender(cooldown.owner, intent.owner) and cooldown.claimed_at >= recent:
-        found.append(f"the target's cooldown was taken by {cooldown.owner} at {cooldown.claimed_at:%H:%M:%S} (this "
+        found.append(f"the target's cooldown was taken by {cooldown.owner} at "
+                     f"{clock_on(cooldown.claimed_at, intent.noted_at)} (this "
                      f"plan was stored at {intent.noted_at:%H:%M:%S}), not by the attempt that planned it")
     records = state.find_records(ACTIONS, "target", intent.target, OTHER_RECORDS_READ)
     for record in (read_record(ActionRecord, r, ACTIONS) for r in records):   # a damaged one may be the same change
         if record.key != intent.claim_key and _same_change(record, intent, action) and record.applied_at >= recent:
             found.append(f"action record {record.key} (incident {record.incident_id}, applied "
-                         f"{record.applied_at:%H:%M:%S}, {record.state.value}) made the same change")
+                         f"{clock_on(record.applied_at, intent.noted_at)}, {record.state.value}) made the same change")
     if len(records) >= OTHER_RECORDS_READ:
         found.append(f"the target has more action records than the {OTHER_RECORDS_READ} read, so another record of "
                      "the same change cannot be ruled out")

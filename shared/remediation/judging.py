@@ -81,8 +81,8 @@ from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.client_errors import client_share
 from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, MetricResult, Service, TrafficTarget,
                                        at_micros, micros, short_name, split_text)
-from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, hms, whole_until,
-                                    refused_series)
+from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, clock_on, hms,
+                                    refused_series, whole_until)
 from shared.diagnosis.health_bar import REQUEST_LATENCIES, HealthBar, health_bar
 from shared.diagnosis.diagnose import count_cleared, diagnose
 from shared.diagnosis.log_signals import LogSignal
@@ -288,7 +288,8 @@ def later_own_writes(record: ActionRecord, bundle: EvidenceBundle, others: Seque
                     and _on_path(o.target, path, bundle.service)), key=lambda o: o.applied_at)
     if not later:
         return ""
-    shown = "; ".join(f"{o.action} on {short_name(o.target)} at {hms(o.applied_at)} (incident {o.incident_id}, "
+    shown = "; ".join(f"{o.action} on {short_name(o.target)} at {clock_on(o.applied_at, record.applied_at)} "
+                      f"(incident {o.incident_id}, "
                       f"{o.state.value}{_order_unknown(record, o)})" for o in later[:3])
     more = f"; {len(later) - 3} more" if len(later) > 3 else ""
     return (f"{LATER_OWN_WRITES} after it, or may have: {shown}{more}"
@@ -398,7 +399,8 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
     # Whether the service kept its traffic is this module's to judge (`traffic_lost`, against its demand before
     # the action), not the diagnosis's against the minutes before the settle time.
     diagnosis = diagnose(bundle, settings, traffic_judged=False)
-    closed = (f"; the incident closed at {hms(closed_at)}, which alone does not show recovery (an incident also "
+    closed = (f"; the incident closed at {clock_on(closed_at, record.applied_at)}, which alone does not show "
+              f"recovery (an incident also "
               "closes when its data stops, or by hand)") if closed_at else ""
     if diagnosis.signature is Signature.HEALTHY:
         cited = "; ".join(f"{e.observed} ({e.threshold})" for e in diagnosis.evidence
@@ -433,13 +435,14 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                           + closed)
         if unread and not shown:
             why = ("no CLOSED notification of its incident came since the action" if closed_at is None else
-                   f"its incident closed at {hms(closed_at)} with no value on the clear side of the condition's bar "
+                   f"its incident closed at {clock_on(closed_at, record.applied_at)} with no value on the clear "
+                   f"side of the condition's bar "
                    "(a snooze on the policy, data that stopped arriving, or a close by hand closes an incident "
                    "too), which is no recovery")
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {unread}; and {why}: "
                                               "whether the alert's own condition still holds is not known")
         return Health(HealthKind.HEALTHY, f"healthy on live data since the action settled: {cited}"
-                      + (f"; the incident closed at {hms(closed_at)}" if closed_at else "")
+                      + (f"; the incident closed at {clock_on(closed_at, record.applied_at)}" if closed_at else "")
                       + (f" (the alert's own condition is not read here: {shown}, with the requests still "
                          "coming)" if unread else ""))
     facts = Facts(bundle, settings)
@@ -574,7 +577,9 @@ def refired(record: ActionRecord) -> str:
     if record.refired_at is None:
         return ""
     return (f"its alert policy fired again while it was verified: incident {record.refired_incident or '?'} opened "
-            f"(noted at {hms(record.refired_at)}){refire_about(record, record.refired_revision)}, so the condition "
+            f"(noted at "
+            f"{clock_on(record.refired_at, record.applied_at)}){refire_about(record, record.refired_revision)}, so "
+            f"the condition "
             "held again after the action, and no CLOSED of the first incident shows it cleared")
 
 
@@ -628,9 +633,11 @@ def refired_after_settle(record: ActionRecord) -> str:
         return ""
     return (f"its alert policy fired again on minutes after the action settled: incident "
             f"{record.refired_started_incident or '?'}{refire_about(record, record.refired_started_revision)} began "
-            f"at {hms(began)}, its condition met over the "
-            f"{period.total_seconds():.0f} s before it (from {hms(began - period)}, after the settle time "
-            f"{hms(judged)}). Monitoring's own evaluation at the policy's alignment, series and trigger found the "
+            f"at {clock_on(began, record.applied_at)}, its condition met over the "
+            f"{period.total_seconds():.0f} s before it (from {clock_on(began - period, record.applied_at)}, after "
+            f"the settle time "
+            f"{clock_on(judged, record.applied_at)}). Monitoring's own evaluation at the policy's alignment, series "
+            f"and trigger found the "
             "condition held after the action, where the requests read here look clean at its bar; the policy that "
             "paged is not shown cleared")
 
@@ -744,10 +751,11 @@ def recovered_first(facts: Facts, record: ActionRecord, window: Window) -> str:
             run.append((at, total))
             if len(run) >= _MIN_MINUTES and sum(n for _, n in run) >= s.min_requests:
                 start = run[0][0] - timedelta(seconds=60)
-                return (f"it recovered after the action first: clean in ({hms(start)}, {hms(run[-1][0])}] "
+                return (f"it recovered after the action first: clean in {Window(start, run[-1][0])} "
                         f"({sum(n for _, n in run):.0f} requests, none of the minutes above "
                         f"{s.healthy_error_ratio:.0%} 5xx or 429, p99 under {s.hang_latency_seconds:g} s), then "
-                        f"failing from the minute to {hms(failing_at)}: a failure that began after the action "
+                        f"failing from the minute to {clock_on(failing_at, record.applied_at)}: a failure that "
+                        f"began after the action "
                         "worked is not the action's failing, and undoing it would send the traffic back to what "
                         "failed first; whose failure it is (another deploy, a person's change, a dependency) the "
                         "evidence does not say")
@@ -1027,7 +1035,7 @@ def changed_by_others(facts: Facts, record: ActionRecord) -> str:
     after = record.applied_at
     deployed = [r for r in facts.serving if r.create_time > after]
     if deployed:
-        named = ", ".join(f"{r.short_name} (created {hms(r.create_time)})" for r in deployed)
+        named = ", ".join(f"{r.short_name} (created {clock_on(r.create_time, after)})" for r in deployed)
         return (f"a revision deployed after the action serves now: {named}, after the action at {hms(after)}; the "
                 "recovery may be that deploy's doing, not the action's")
     moved = _generation_moved(record, facts.b.service)
@@ -1040,7 +1048,8 @@ def changed_by_others(facts: Facts, record: ActionRecord) -> str:
     if not others:
         return ""
     shown = "; ".join(f"{e.method_name or e.text or 'a change'} on {short_name(e.resource_name or '') or 'the service'} "
-                      f"by {e.principal or 'an unnamed principal'} at {hms(e.timestamp)}" for e in others[:3])
+                      f"by {e.principal or 'an unnamed principal'} at "
+                      f"{clock_on(e.timestamp, after)}" for e in others[:3])
     return (f"someone else changed it after the action at {hms(after)} (Admin Activity audit log: {shown}"
             + (f"; {len(others) - 3} more" if len(others) > 3 else "") + "): the recovery may be that change's "
             "doing, not the action's")
@@ -1385,9 +1394,11 @@ def load_not_carried(facts: Facts, record: ActionRecord, error_ratio: float, idl
     if (carried is not None and rate > carried[1]) or (hung_at is not None and rate >= hung_at[1]):
         return ""
     shown = "; ".join(
-        ([f"{carried[1]:.0f} answered without a 5xx or 429 in the minute to {hms(carried[0])} while the rest "
+        ([f"{carried[1]:.0f} answered without a 5xx or 429 in the minute to "
+          f"{clock_on(carried[0], record.applied_at)} while the rest "
           "failed (more is needed)"] if carried else [])
-        + ([f"{hung_at[1]:.0f} hanging in the minute to {hms(hung_at[0])} (as many is needed)"] if hung_at else []))
+        + ([f"{hung_at[1]:.0f} hanging in the minute to {clock_on(hung_at[0], record.applied_at)} (as many is "
+            f"needed)"] if hung_at else []))
     return (f"its load fell to what the connector carried before the change: {load}, against {shown} "
             f"({len(refused) + len(hung)} failing minute(s) in {before}{_earlier(facts, record, before)}); the "
             "connector before the change is not "
@@ -1534,7 +1545,8 @@ def requests_unfinished(facts: Facts, record: ActionRecord) -> str:
     if until >= needed:
         return ""
     return (f"a request begun after the action may still be running: the serving revision's request timeout is "
-            f"{timeout:.0f} s, and the newest point read ends at {hms(until)}, before {hms(needed)} (the action "
+            f"{timeout:.0f} s, and the newest point read ends at {clock_on(until, record.applied_at)}, before "
+            f"{clock_on(needed, record.applied_at)} (the action "
             f"at {hms(record.applied_at)} plus that timeout and a minute); a request that hangs is counted only once "
             "it ends, so clean requests so far do not show that none hangs")
 
@@ -1630,9 +1642,10 @@ def _unclear_data(facts: Facts, record: ActionRecord) -> str:
             "metrics may be late (Cloud Run's are visible up to ~3 minutes after sampling), or the service had no "
             "requests (Cloud Run writes no point for a minute without any)"))
     if facts.data_until <= after_write(record):
-        return (f"the newest request_count point ({hms(facts.data_until)}) is from before the action settled "
-                f"({hms(after_write(record))})" + _silence(facts, record, "metrics are late, or the service has had no "
-                                                                            "requests since"))
+        newest, settled_at = clock_on(facts.data_until, record.applied_at), clock_on(after_write(record),
+                                                                                      record.applied_at)
+        return (f"the newest request_count point ({newest}) is from before the action settled ({settled_at})"
+                + _silence(facts, record, "metrics are late, or the service has had no requests since"))
     delay = facts.data_delay.total_seconds() if facts.data_delay else 0.0
     if delay > facts.s.max_data_delay_seconds:
         return (f"the newest request_count point is {delay:.0f} s old (more than {facts.s.max_data_delay_seconds} s)"
@@ -1944,7 +1957,8 @@ def next_step(record: ActionRecord, health: Health, now: datetime, settings: Ver
         # Unclear for want of requests only, on a service that goes idle between them or kept its traffic:
         # waiting costs nothing (the change stays as it is), and a sweep on time can still undo it.
         return Step(StepKind.WAIT, f"{health.why}; waiting past the deadline, until "
-                                   f"{record.deadline_at + period:%H:%M:%S} (the last sweep that may undo it), for "
+                                   f"{clock_on(record.deadline_at + period, record.applied_at)} (the last sweep "
+                                   f"that may undo it), for "
                                    f"more requests: {health.waits_for}")
     if health.kind is HealthKind.FAILING and record.reversible and record.action == "rollback_traffic" and not late:
         return Step(StepKind.UNDO, health.why, shows=health.shows)

@@ -59,6 +59,7 @@ from shared.clock import CLOCK_SKEW_ALLOWANCE, skew_safe_lease
 from shared.config import Config
 from shared.errors import DamagedRecord, IncompleteReadError, PermanentError, TransientError
 from shared.diagnosis.evidence import EvidenceBundle, Service, TrafficTarget, short_name, split_text
+from shared.diagnosis.facts import clock_on
 from shared.ports import ClaimRecord
 from shared.remediation import bystanders, history, intents, judging, since_rollback, undo_by_hand
 from shared.remediation.approvals import Approvals
@@ -290,10 +291,12 @@ class Sweep:
         if not judging.unread_notice_due(record, self.now):
             return None
         reason = (f"{record.action} on {record.target} cannot be verified yet: every read of its evidence since "
-                  f"{record.unread_since:%H:%M:%S} failed ({_minutes(self.now - record.unread_since)}, half its "
+                  f"{clock_on(record.unread_since, self.now)} failed ({_minutes(self.now - record.unread_since)}, "
+                  f"half its "
                   f"verification period or more); the last one: {exc}. Nothing is written or undone meanwhile and it "
                   f"is kept as it is: the sweep keeps reading, judges it as usual once it can (its deadline is "
-                  f"{record.deadline_at:%H:%M:%S}), and says so; if it still cannot by then, it says that once more. "
+                  f"{clock_on(record.deadline_at, self.now)}), and says so; if it still cannot by then, it says "
+                  f"that once more. "
                   f"A person may look at {record.service} and at why the read fails")
         return self._escalate_as_it_is(record, reason, "its evidence not read yet", mark="unread_told_at")
 
@@ -323,7 +326,8 @@ class Sweep:
         if self.now - record.deadline_at <= period:
             return None
         reason = (f"{record.action} on {record.target} could not be judged: no sweep since its deadline "
-                  f"({record.deadline_at:%H:%M:%S}) could read its evidence, now {_minutes(self.now - record.deadline_at)} "
+                  f"({clock_on(record.deadline_at, self.now)}) could read its evidence, now "
+                  f"{_minutes(self.now - record.deadline_at)} "
                   f"past it (more than the verification period of {_minutes(period)}). The last read failed: "
                   f"{exc}. It is kept as it is, neither verified nor undone; the sweep keeps reading, and says so "
                   f"if it can judge it later. A person must look at {record.service} and at why the read fails")
@@ -346,7 +350,8 @@ class Sweep:
             return None
         before = split_text(record.traffic_before) or "the recorded split"
         reason = (f"the undo of {record.action} on {record.target} (putting back {before}) is unfinished since "
-                  f"{record.resolved_at:%H:%M:%S}, {_minutes(self.now - record.resolved_at)} ago (more than the "
+                  f"{clock_on(record.resolved_at, self.now)}, {_minutes(self.now - record.resolved_at)} ago (more "
+                  f"than the "
                   f"verification period of {_minutes(period)}): no sweep since could finish it. The last attempt "
                   f"failed: {exc}. It is kept as it is, the undo still owed: the sweep keeps retrying it through the "
                   f"gate, writes it once at most, and says so when it is done. A person must look at "
@@ -534,7 +539,7 @@ class Sweep:
         if self.kept.carried(record) is None:
             Timeline(record.incident_id, "command").step(
                 "verify_waits", f"{record.key}: an earlier report of it is not published yet ("
-                + (f"held by {record.report_by} until {record.report_until:%H:%M:%S}" if record.report_by and
+                + (f"held by {record.report_by} until {clock_on(record.report_until, self.now)}" if record.report_by and
                    record.report_until else "not taken by this sweep") + "); judged once it is", key=record.key)
             return None
         if record.state is ActionState.UNDOING:
@@ -1029,13 +1034,16 @@ class Sweep:
         a failed publish, or a sweep that dies before publishing, is published by a later sweep as the
         same outcome (`_unsent_outcomes`). None if another sweep moved it first (and reports it)."""
         if record.unread_escalated_at is not None and expected is ActionState.UNDOING:
-            reason += (f" (this follows the escalation at {record.unread_escalated_at:%H:%M:%S} that its undo "
+            reason += (f" (this follows the escalation at {clock_on(record.unread_escalated_at, self.now)} that its "
+                       f"undo "
                        "could not be finished: the attempt went through now)")
         elif record.unread_escalated_at is not None:
-            reason += (f" (this follows the escalation at {record.unread_escalated_at:%H:%M:%S} that its evidence "
+            reason += (f" (this follows the escalation at {clock_on(record.unread_escalated_at, self.now)} that its "
+                       f"evidence "
                        "could not be read: it is readable now, and nothing was written since)")
         elif record.unread_told_at is not None:
-            reason += (f" (this follows the notice at {record.unread_told_at:%H:%M:%S} that its evidence could not be "
+            reason += (f" (this follows the notice at {clock_on(record.unread_told_at, self.now)} that its evidence "
+                       f"could not be "
                        "read yet: it is readable now)")
         outcome = self._outcome(record, status, reason, after, notes)
         # Behind any report of it this sweep took unpublished (`_judge` judges none another sweep holds).
@@ -1415,7 +1423,8 @@ class Sweep:
             return self._unjudged(intent, f"its plan does not fit {intent.action} as this version has it: "
                                           f"{exc.error_count()} invalid field(s) in {sorted(intent.params)}")
         timeline = Timeline(intent.incident_id, "command")
-        planned = f"{intent.action} on {intent.target} (planned by {intent.owner} at {intent.noted_at:%H:%M:%S})"
+        planned = (f"{intent.action} on {intent.target} (planned by {intent.owner} at "
+                   f"{clock_on(intent.noted_at, self.now)})")
         if found.verdict is Verdict.WAIT:
             return None    # its claim is held: the holder records it, or the next sweep looks again
         if found.verdict is Verdict.NONE:
@@ -1452,7 +1461,8 @@ class Sweep:
         publish fails), nothing written. `found`: what the target showed, when it was read before the judgement
         stopped (another plan of the claim unreadable): said, with what follows from the write having been made
         or maybe made, that no action record is kept, so nothing verifies it, undoes it or reminds of its pin."""
-        reason = (f"{intent.action} on {intent.target}, planned by {intent.owner} at {intent.noted_at:%H:%M:%S}, was "
+        reason = (f"{intent.action} on {intent.target}, planned by {intent.owner} at "
+                  f"{clock_on(intent.noted_at, self.now)}, was "
                   f"never recorded, and this version cannot judge it ({why}){_seen(intent, found)}: a person must "
                   "check the target")
         built: list[Outcome] = []

@@ -154,8 +154,8 @@ def build_timeline(incident_id: str, project: str, logs: LogPagesPort, now: date
     if not build.steps and build.reads[0].cut_short:
         read = build.reads[0]
         raise SearchIncomplete(f"Cloud Logging did not finish searching for incident {incident_id}'s entries in "
-                               f"project {project}: {read.pages} pages read, none of its entries found, and the API "
-                               "still gave a page token. Nothing says the incident is unknown; try again")
+                               f"project {project}: {read.pages} pages read, none of its entries found ({read.why}). "
+                               "Nothing says the incident is unknown; try again")
     if not build.steps:
         raise UnknownIncident(f"no Runwarden log entry for incident {incident_id} in project {project} "
                               f"in the last {limits.lookback.days} days" + (build.command_elsewhere()
@@ -348,8 +348,10 @@ class _Build:
         read says which lines were not read, between which times."""
         read_at[:] = []
         query = runwarden_filter(self.incident_id, stopped_at, self.now + self.limits.ahead)
+        # Refusable: the first read's lines are already in hand, and a failed newest read (its first page cut
+        # short) leaves them shown, its gap said, rather than failing the timeline.
         newest = self._read("runwarden (newest first)", query, keep, self.limits.max_newest_pages,
-                            refusable=False, order_by="timestamp desc")
+                            order_by="timestamp desc")
         index = self.reads.index(first)
         if not newest.cut_short:
             self.reads[index] = first.model_copy(update={"cut_short": False, "why": ""})
@@ -357,7 +359,8 @@ class _Build:
             return
         gap_end = read_at[0] if read_at else self.now
         self.reads[index] = first.model_copy(update={"why": (
-            f"{first.why}; the newest {newest.entries} lines were read too ({newest.pages} pages, newest first): "
+            f"{first.why}; the newest {newest.entries} lines were read too ({newest.pages} pages, newest first"
+            + (f"; {newest.why}" if newest.pages < self.limits.max_newest_pages else "") + "): "
             f"Runwarden's lines from {stopped_at:%Y-%m-%d %H:%M:%S}Z to {gap_end:%Y-%m-%d %H:%M:%S}Z were not "
             "read (a step written then is not shown, and a repeated step's count leaves them out)")})
         self.reads.append(newest.model_copy(update={"cut_short": False, "why": ""}))
@@ -1115,7 +1118,12 @@ class _Build:
         per-minute quota used up, RESOURCE_EXHAUSTED; UNAVAILABLE) ends as a read cut short, in
         words, and the timeline goes on with what the other reads found: raised, it failed the whole
         timeline and threw away what was read, and the quota a retry needs again was spent on it.
-        Runwarden's own lines are not refusable (without them there is no timeline)."""
+        Runwarden's own lines are not refusable (without them there is no timeline) until a page of them
+        was read: a page that fails after that (its 30 s spent, DEADLINE_EXCEEDED, or the quota) cuts the
+        read short as its page limit does, and the timeline shows what was read under THE TIMELINE IS
+        INCOMPLETE, answered 200 (leftovers3; before, the whole timeline failed, a 503 "try again" that
+        searched from page one again with the same budget, and the lines read were thrown away). With no
+        page read there is nothing to show: raised, as before (`logging_failure`)."""
         own = max_pages or self.limits.max_pages
         max_pages = min(own, self.calls_left)
         token, pages, entries = "", 0, 0
@@ -1129,7 +1137,7 @@ class _Build:
                 page = self.logs.read_page(project or self.project, query, page_size=self.limits.page_size,
                                            page_token=token, order_by=order_by)
             except RunwardenError as exc:
-                if not refusable:
+                if not refusable and not pages:
                     raise
                 return ReadReport(name=name, filter=query, pages=pages, entries=entries, cut_short=True,
                                   why=f"stopped after {pages} pages ({entries} entries): " + _unread(exc, project

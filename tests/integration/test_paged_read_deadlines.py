@@ -12,7 +12,7 @@ page one, so a read that needed more than one attempt's call_timeout failed ever
 redelivered to its dead-letter. Now each page is given at most call_timeout, cut to what is left of the call's
 total (`endpoints.PageCursor`), a retry asks the page that failed again with its token, and a read the total
 cuts short is never a partial answer read as whole: an evidence read says it is incomplete (IncompleteReadError),
-the others are a transient fault.
+live mode's incident search says so too (leftovers3), the others are a transient fault.
 """
 from __future__ import annotations
 
@@ -65,8 +65,8 @@ class Read:
     whole: Callable[[Any, int], bool]     # the answer holds all that was seeded
     token: Callable[[Any], str]           # a request's page_token
     # What a read still paging when its total runs out raises: an evidence read (Logging's, Monitoring's) says it
-    # is incomplete, a gap the diagnosis escalates on (IncompleteReadError, INCOMPLETE_ANSWER); the others are
-    # transient faults, redelivered.
+    # is incomplete, a gap the diagnosis escalates on (IncompleteReadError, INCOMPLETE_ANSWER), and so does live
+    # mode's incident search (a person told how far it got, not "could not read"); the others are transient faults.
     cut: type = TransientError
 
 
@@ -141,8 +141,11 @@ def _token(request: Any) -> str:
 READS = [
     Read("evidence log read", "ListLogEntries", lambda s: s.logging, _log_lines, _log_read,
          lambda answer, pages: len(answer.entries) == pages and not answer.truncated, _token, IncompleteReadError),
+    # Live mode's incident search cut short is incomplete too (leftovers3; before, a transient fault: retried from
+    # its first page with the same 30 s, it ran out again, and live mode said it could not read the project).
     Read("live mode's incident search", "ListLogEntries", lambda s: s.logging, _incident_line, _incident_search,
-         lambda answer, pages: [p for _, p in answer] == [{"runwarden": {"step": "received"}}], _token),
+         lambda answer, pages: [p for _, p in answer] == [{"runwarden": {"step": "received"}}], _token,
+         IncompleteReadError),
     Read("metric read", "ListTimeSeries", lambda s: s.monitoring, _points, _metric_read,
          lambda answer, pages: sum(len(s.end_us) for s in answer.series) == pages, _token, IncompleteReadError),
     Read("revisions read", "ListRevisions", lambda s: s.run, _revisions, _revisions_read,
@@ -236,3 +239,22 @@ def _within_total(deadlines: list[float | None], hang: float, policy: CallPolicy
     for i, d in enumerate(deadlines):
         assert d <= policy.call_timeout + 0.05, deadlines               # gRPC rounds a deadline up
         assert d <= policy.total_timeout - i * hang + 0.05, deadlines
+
+
+def test_live_modes_incident_search_cut_short_says_how_far_it_got_and_what_needs_no_search(standin_env):
+    """Live mode (`runwarden diagnose --incident`) looking for an incident's `received` line under pages Logging
+    answers slowly: the search is cut short with its 1.5 s spent. Before (leftovers3), a transient fault: the CLI
+    said it "could not read the project", as if Logging were down, and trying again searched from page one with
+    the same budget. Now the person is told the search did not finish, how far it got, and what needs none."""
+    from shared.diagnosis.collection import Readers
+    from shared.live.pipeline import ReadOnlyPipeline, TargetError
+
+    _incident_line(standin_env, PAGES)
+    standin_env.logging.faults.add_latency(0.3, method="ListLogEntries")
+    with closing(CloudLoggingAdapter(policy=PAGED)) as logging:
+        pipeline = ReadOnlyPipeline(Readers(run=None, monitoring=None, logging=logging))  # type: ignore[arg-type]
+        with pytest.raises(TargetError) as raised:
+            pipeline.find_incident(PROJECT, "0.abc")
+    said = str(raised.value)
+    assert "did not finish" in said and "page(s) read" in said and "give the alert JSON or the service name" in said, \
+        said

@@ -694,6 +694,35 @@ def test_runwardens_lines_read_from_both_ends_say_which_were_not_read(standin, l
     assert timeline.cut_short and any("runwarden" in f.text and "cut short" in f.text for f in timeline.follow_ups)
 
 
+def test_runwardens_own_lines_cut_short_by_a_failed_page_show_what_was_read_labelled_incomplete(standin, logs):
+    """The read of Runwarden's own lines fails on its fourth page (the per-minute read quota spent, after the
+    adapter's retries; a page's 30 s spent, DEADLINE_EXCEEDED, ends the same way), and the newest-first read
+    after it too. Before (leftovers3), the whole timeline failed (503, "try again"), the three pages read thrown
+    away, though they show the incident's alert and its storm: a retry met the same quota. Now the timeline shows
+    what was read, under THE TIMELINE IS INCOMPLETE (answered 200: functions/timeline.py), saying why."""
+    storm_then_end(standin, 300)          # 600 lines of storm, then 3 more: 7 pages of 100
+    standin.read_quota = 3
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, T0 + timedelta(hours=1), limits=Limits(page_size=100))
+
+    first = next(r for r in timeline.reads if r.name == "runwarden")
+    assert first.cut_short and first.pages == 3 and "read quota" in first.why, first.why
+    assert "alert_opened" in {e.kind for e in timeline.entries}, kinds(timeline)
+    assert timeline.cut_short and timeline.milestones.recovery is None
+    assert "THE TIMELINE IS INCOMPLETE" in render(timeline, "text")
+
+
+def test_runwardens_own_lines_not_read_at_all_still_fail_the_timeline(standin, logs):
+    """With no page of Runwarden's lines read there is nothing to show: the failure is raised, as before (a 503
+    with a Retry-After: shared/timeline/live.py `logging_failure`)."""
+    from shared.errors import TransientError
+
+    storm_then_end(standin, 10)
+    standin.read_quota = 0
+    with pytest.raises(TransientError):
+        build_timeline(INCIDENT, PROJECT, logs, T0 + timedelta(hours=1), limits=Limits(page_size=100))
+
+
 def test_an_instance_whose_clock_is_minutes_off_is_read_on_loggings_clock(standin, logs):
     """on_alert ran on an instance whose clock was 3 minutes behind: its lines carry times 3 minutes
     early. Its rollback (12:01:30 by Cloud Run's audit log) was shown as a person's change, 3 minutes

@@ -118,13 +118,11 @@ SELECTS_BACKEND = [
     'resource.labels.service_name = monitoring.regex.full_match("(a+)+$")',
     'resource.labels.service_name = monitoring.regex.full_match("[unclosed")',
     # Controls (alertleft): a negation of another service, a negated group joined by AND (it excludes backend only in
-    # that location, which is not backend's: `excluding_groups`, alertleft2), one holding another negation (not read),
-    # a double negation, `:` selecting backend, `:*` (the label present), and NOT inside a quoted value.
+    # that location, which is not backend's: `excluding_groups`, alertleft2), a double negation, `:` selecting backend, `:*` (the label present), and NOT inside a quoted value.
     'NOT resource.labels.service_name = starts_with("front")',
     '-resource.labels.service_name = "frontend"',
     'NOT (resource.labels.service_name = "frontend" OR resource.labels.service_name = "cart")',
     'NOT (resource.labels.service_name = "backend" AND resource.labels.location = "asia-east1")',
-    'NOT (resource.labels.service_name = "cart" OR NOT resource.labels.service_name = "backend")',
     'NOT resource.labels.service_name != "backend"',
     'resource.labels.service_name : "back"',
     'resource.labels.service_name:"END"',
@@ -134,7 +132,7 @@ SELECTS_BACKEND = [
 SELECTS_BACKEND_IDS = ["starts-with", "ends-with", "has-substring", "regex-full-match", "regex-alternatives",
                        "logging-regex", "not-equal-other", "one-of-escaped-quote", "either-of-two-forms",
                        "nested-quantifier-not-read", "bad-regex-not-read", "not-other-prefix", "minus-other",
-                       "not-group-others", "not-group-and-not-read", "not-group-nested-not-read", "double-negation",
+                       "not-group-others", "not-group-and-not-read", "double-negation",
                        "has", "has-any-case", "has-anything", "not-in-quotes"]
 
 
@@ -215,6 +213,63 @@ SELECTS_BACKEND_UNQUOTED = [
 @pytest.mark.parametrize("selection", [row[1] for row in SELECTS_BACKEND_UNQUOTED],
                          ids=[row[0] for row in SELECTS_BACKEND_UNQUOTED])
 def test_an_unquoted_value_or_a_negated_conjunction_selecting_the_resource_raises_no_doubt(selection):
+    incident = parse_notification(notification(selection))
+    assert incident.condition_doubt == "", incident.condition_doubt
+    assert alert_hold(incident) == ""
+
+
+# leftovers3: a negated group comparing the resource's type, or one not read (a nested negation, AND mixed with OR,
+# a resource's comparison joined by AND to `metric.type`, or to `:*`), may exclude backend's revision. Each failed on
+# main: the type was read as another field's comparison and the group as one not read, no doubt was raised, and the
+# condition's bar was lent to backend. Logging binds NOT tightest, then OR, then AND ("Logging query language",
+# "Boolean operators": `"a" OR NOT "b" AND NOT "c" OR "d"` is `("a" OR (NOT "b")) AND ((NOT "c") OR "d")`);
+# Monitoring filters' precedence is UNCONFIRMED: a group mixing them is not read, and raises doubt.
+NOT_BACKEND_GROUPS = [
+    ("type-and-service", 'NOT (resource.type = "cloud_run_revision" AND resource.labels.service_name = "backend")',
+     "excludes (NOT of resource.type 'cloud_run_revision' and service_name 'backend')"),
+    ("type-alternatives", 'NOT (resource.type = "cloud_run_revision" OR resource.labels.service_name = "cart")',
+     "has resource.type 'cloud_run_revision', not the anything but 'cloud_run_revision'"),
+    ("type-and-unquoted", 'NOT (resource.type=cloud_run_revision resource.labels.location="us-central1")',
+     "excludes (NOT of resource.type 'cloud_run_revision' and location 'us-central1')"),
+    ("nested-not", 'NOT (resource.labels.service_name = "cart" OR NOT resource.labels.service_name = "backend")',
+     "negates a group Runwarden does not read"),
+    ("nested-minus-group", 'NOT (resource.labels.location = "asia-east1" OR -(resource.labels.service_name = '
+     '"backend"))', "negates a group Runwarden does not read"),
+    ("nested-not-and", 'NOT (resource.labels.service_name = "backend" AND NOT resource.labels.location = '
+     '"asia-east1")', "negates a group Runwarden does not read"),
+    ("and-mixed-with-or", 'NOT (resource.labels.service_name = "backend" AND resource.labels.location = "asia-east1" '
+     'OR resource.labels.location = "us-central1")', "negates a group Runwarden does not read"),
+    ("and-metric-type", 'NOT (resource.labels.service_name = "backend" AND metric.type = '
+     '"run.googleapis.com/request_count")', "negates a group Runwarden does not read"),
+    ("and-label-present", 'NOT (resource.labels.service_name = "backend" AND resource.labels.location:*)',
+     "negates a group Runwarden does not read"),
+]
+
+
+@pytest.mark.parametrize("selection, said", [row[1:] for row in NOT_BACKEND_GROUPS],
+                         ids=[row[0] for row in NOT_BACKEND_GROUPS])
+def test_a_negated_group_that_may_exclude_the_resource_or_is_not_read_raises_doubt(selection, said):
+    incident = parse_notification(notification(selection))
+    assert said in incident.condition_doubt, incident.condition_doubt
+    assert not health_bar(alert_context(incident), S).judged
+    assert "nothing was written" in alert_hold(incident)
+
+
+# Controls: a negated group of another resource type (with backend, or as an alternative), a group of other fields
+# alone (whatever it excludes, it excludes of every resource alike), and a conjunction with a field differing between
+# one resource's series (it selects backend for the others).
+SELECTS_BACKEND_GROUPS = [
+    ("other-type-and-service", 'NOT (resource.type = "gce_instance" AND resource.labels.service_name = "backend")'),
+    ("other-type-alternatives", 'NOT (resource.type = "gce_instance" OR resource.labels.service_name = "cart")'),
+    ("metric-labels-nested", 'NOT (metric.labels.response_code = "500" AND NOT metric.labels.method = "GET")'),
+    ("and-metric-label-and-type", 'NOT (resource.type = "cloud_run_revision" AND metric.labels.response_code_class '
+     '= "4xx")'),
+]
+
+
+@pytest.mark.parametrize("selection", [row[1] for row in SELECTS_BACKEND_GROUPS],
+                         ids=[row[0] for row in SELECTS_BACKEND_GROUPS])
+def test_a_negated_group_selecting_the_resource_raises_no_doubt(selection):
     incident = parse_notification(notification(selection))
     assert incident.condition_doubt == "", incident.condition_doubt
     assert alert_hold(incident) == ""
