@@ -374,8 +374,8 @@ _NODE_CONNECTOR_REFRESH = (r"Failed to find metadata on project id: \S+ and inst
 # {instance}/connectSettings", _get_ephemeral: ".../instances/{instance}:generateEphemeralCert", API_VERSION
 # "v1beta4", the endpoint https://sqladmin.googleapis.com by default). The host and the path are the entry's
 # own proof: another API's host, or another sqladmin path (an application's own Admin API call), is not read.
-# aiohttp's words are a lookbehind: the Logging query asks for the URL's start, whole words (the words' own
-# needle, "connection timeout to host http", the upstream row's, ends in a word cut short).
+# aiohttp's words are a lookbehind: the Logging query asks for the URL's start, whole words (the
+# upstream row's needle, "connection timeout to host", finds these lines too).
 _PY_CONNECTOR_API_CONNECT_TIMED_OUT = (r"(?<=Connection timeout to host )https://sqladmin\.googleapis\.com/sql/v1beta4/"
                                        r"projects/[^/\s]+/instances/[^/\s:]+(?:/connectSettings|:generateEphemeralCert)"
                                        r"(?![^\s'\"),;])")
@@ -2411,9 +2411,12 @@ _UPSTREAM_TIMEOUTS: tuple[tuple[str, str, str], ...] = (
     # ReadTimeoutError(self, url, f"Read timed out. (read timeout={timeout_value})"), shown as
     # "HTTPSConnectionPool(host='H', port=P): Read timed out. (read timeout=30)"; a connect that
     # times out ends in "Max retries exceeded with url: ... (Caused by ConnectTimeoutError(...))"
-    # (urllib3/urllib3 src/urllib3/connectionpool.py).
-    (r"HTTPS?ConnectionPool\(host='", r"[^']+", r"', port=\d+\): (?:Read timed out|Max retries exceeded with url: "
-                                                r"[^\n]*?\(Caused by (?:ConnectTimeoutError|ReadTimeoutError))"),
+    # (urllib3/urllib3 src/urllib3/connectionpool.py). One row a class: as "HTTPS?ConnectionPool" the
+    # row's anchor, and so its Logging needle, began inside a word ("connectionpool(host='", a word the
+    # line holds only as part of "HTTPSConnectionPool"; stdout_needles).
+    *((rf"{pool}\(host='", r"[^']+", r"', port=\d+\): (?:Read timed out|Max retries exceeded with url: "
+                                     r"[^\n]*?\(Caused by (?:ConnectTimeoutError|ReadTimeoutError))")
+      for pool in ("HTTPSConnectionPool", "HTTPConnectionPool")),
     # Go's net/http client at its Timeout: `Get "https://H/...": context deadline exceeded
     # (Client.Timeout exceeded while awaiting headers)` (as projectdiscovery/httpx issue #1814 and
     # gwen001/github-endpoints issue #2 quote it; its `net/http: request canceled` form UNCONFIRMED in a
@@ -2434,7 +2437,10 @@ _UPSTREAM_TIMEOUTS: tuple[tuple[str, str, str], ...] = (
     # names no host and is not read.
     # The Cloud SQL Python connector's own calls to sqladmin.googleapis.com are its refresh, not the
     # application's upstream (DB_ERROR_TEXTS, _PY_CONNECTOR_API_CONNECT_TIMED_OUT): left out here.
-    (r"Connection timeout to host https?://(?!" + _PY_CONNECTOR_API_CONNECT_TIMED_OUT[len("(?<=Connection timeout to host )https://"):] + ")",
+    # The "\b" (always true before the scheme) ends the literal run the anchor is taken from before the
+    # scheme: run on, the row's Logging needle ended in "http", a word an https URL holds only cut
+    # short (stdout_needles); so does "(?:https|http)", which re's parser folds to "http" + "s?".
+    (r"Connection timeout to host \bhttps?://(?!" + _PY_CONNECTOR_API_CONNECT_TIMED_OUT[len("(?<=Connection timeout to host )https://"):] + ")",
      r"""[^/\s?#'"),;]+""", r""),
     # Spring's RestTemplate on an I/O error: ResourceAccessException("I/O error on " + method + " request
     # for \"" + url + "\": " + the cause's message) (spring-framework RestTemplate.
@@ -2450,8 +2456,8 @@ _UPSTREAM_TIMEOUTS: tuple[tuple[str, str, str], ...] = (
        r'[^" \t\n]*": (?:Read timed out|Connect timed out|Connection timed out)')
       for method in ("GET", "POST", "PUT", "PATCH", "DELETE")),
 )
-# Which of _UPSTREAM_TIMEOUTS names its host as urllib3's pool does (no port), and which lists addresses.
-_POOL_HOST, _ATTEMPTED = 0, 2
+# Which of _UPSTREAM_TIMEOUTS name their host as urllib3's pools do (no port), and which lists addresses.
+_POOL_HOSTS, _ATTEMPTED = (0, 1), 3
 
 # The one DB_CANCELLED text a read replica gives (above): its advice is the replica's, not a slow query's.
 REPLICA_CONFLICT = r"canceling statement due to conflict with recovery"
@@ -2771,7 +2777,7 @@ def upstream_hosts(text: str) -> list[str]:
     which, host = next((i, group) for i, group in enumerate(found.groups()) if group is not None)
     if which == _ATTEMPTED:
         return [without_port(address) for address in host.split(", ") if address]
-    return [host if which == _POOL_HOST else without_port(host)]
+    return [host if which in _POOL_HOSTS else without_port(host)]
 
 
 # An UPSTREAM_TIMEOUT line that says the call timed out reading the answer on a connection it had made:
