@@ -358,6 +358,12 @@ _NODE_CONNECTOR_REFRESH = (r"Failed to find metadata on project id: \S+ and inst
                            # another than the instance connection name's (src/sqladmin-fetcher.ts)
                            r"|Cannot connect to instance, no valid region found"
                            r"|Provided region was mismatched\. Got \S+, want \S+"
+                           # ENOSQLADMINRESOLVE (src/sqladmin-fetcher.ts resolveConnectSettings, connector
+                           # 1.11+): an instance named by a DNS name whose Admin API lookup
+                           # (.../locations/R/dns/NAME:resolveConnectSettings) failed (". Ensure network
+                           # connectivity and validate the provided DNS name.", the call's own error kept in
+                           # its `errors`) or answered no connection name (the words alone); before any dial
+                           r"|Failed to resolve connect settings for DNS name: \S"
                            # EPARSESQLADMINEPH (src/crypto.ts parseCert): the ephemeral certificate the Admin API
                            # answered could not be read. "Failed to parse as X.509 certificate." is generic
                            # words: read only under the connector's error name (a lookbehind, so that the
@@ -1104,13 +1110,17 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # failed to retrieve an ephemeral certificate", ENOSQLADMINCERT "Cannot connect to instance, no valid CA
     # certificate found", ENOACCESSTOKEN "Failed to get access token for automatic IAM authentication."; the
     # class in src/errors.ts); and, when the call cannot be made, the request's own error, which the connector
-    # passes on unwrapped (src/cloud-sql-instance.ts): through gaxios before 7, node-fetch's FetchError
-    # "request to URL failed, reason: MESSAGE" (node-fetch src/index.js, `request_.on('error')`), MESSAGE
-    # Node's net error ("connect ETIMEDOUT 199.36.153.8:443"). Only the connector's two calls' URLs are read
-    # (connectSettings, generateEphemeralCert). Whether the error's name prints as CloudSQLConnectorError or
-    # Error is UNCONFIRMED. gaxios 7's (native fetch) wording is not read: gaxios wraps the fetch's own message
-    # (`new GaxiosError(e.message, ...)`, googleapis/gaxios src/gaxios.ts as stored, before 7), and Node's fetch
-    # (undici) fails with "fetch failed", which names no URL (gaxios 7's own source UNCONFIRMED). The
+    # passes on unwrapped (src/cloud-sql-instance.ts): node-fetch's FetchError "request to URL failed,
+    # reason: MESSAGE" (node-fetch src/index.js, `request_.on('error')`, in 2.x and in 3.3.2 alike), MESSAGE
+    # Node's net error ("connect ETIMEDOUT 199.36.153.8:443"), as a GaxiosError carrying the same message
+    # (`new GaxiosError(e.message, opts, undefined, e)` in `_request`'s catch, googleapis/gaxios
+    # src/gaxios.ts). gaxios 7 and 8 still call node-fetch (v3) on Node: `#getFetch` takes `window.fetch`
+    # only where a global `window` exists, `import('node-fetch')` otherwise (gaxios src/gaxios.ts at
+    # 7.1.2, and the published 7.3.1 and 8.3.3 build/cjs/src/gaxios.js; the connector 1.11.3 asks for
+    # gaxios ^7.3.1, package.json), so undici's "fetch failed" is not the connector's wording on Cloud Run
+    # and is not read: it names no URL, and an application's own fetch fails with the same words. Only the
+    # connector's two calls' URLs are read (connectSettings, generateEphemeralCert). Whether the error's
+    # name prints as CloudSQLConnectorError or Error is UNCONFIRMED. The
     # connector's other refusals before any dial: ENOSQLADMINREGION, EBADSQLADMINREGION (src/sqladmin-fetcher.ts)
     # and EPARSESQLADMINEPH (src/crypto.ts) are refreshes too (in _NODE_CONNECTOR_REFRESH); its ENO*IPADDRESS
     # errors are the "no IP of the type" refusal (their own row). No dial to the instance's 3307
@@ -2058,7 +2068,8 @@ def refresh_failed(text: str) -> bool:
         return True
     return (("request to https://sqladmin" in text or "Failed to find metadata on project id: " in text
              or "Cannot connect to instance, " in text or "automatic IAM authentication" in text
-             or "Provided region was mismatched" in text or " certificate." in text)
+             or "Provided region was mismatched" in text or " certificate." in text
+             or "resolve connect settings for DNS name" in text)
             and _NODE_REFRESH_FAILED.search(text) is not None)
 
 
