@@ -358,6 +358,12 @@ _NODE_CONNECTOR_REFRESH = (r"Failed to find metadata on project id: \S+ and inst
                            # another than the instance connection name's (src/sqladmin-fetcher.ts)
                            r"|Cannot connect to instance, no valid region found"
                            r"|Provided region was mismatched\. Got \S+, want \S+"
+                           # ENOSQLADMINRESOLVE (src/sqladmin-fetcher.ts resolveConnectSettings, connector
+                           # 1.11+): an instance named by a DNS name whose Admin API lookup
+                           # (.../locations/R/dns/NAME:resolveConnectSettings) failed (". Ensure network
+                           # connectivity and validate the provided DNS name.", the call's own error kept in
+                           # its `errors`) or answered no connection name (the words alone); before any dial
+                           r"|Failed to resolve connect settings for DNS name: \S"
                            # EPARSESQLADMINEPH (src/crypto.ts parseCert): the ephemeral certificate the Admin API
                            # answered could not be read. "Failed to parse as X.509 certificate." is generic
                            # words: read only under the connector's error name (a lookbehind, so that the
@@ -374,8 +380,8 @@ _NODE_CONNECTOR_REFRESH = (r"Failed to find metadata on project id: \S+ and inst
 # {instance}/connectSettings", _get_ephemeral: ".../instances/{instance}:generateEphemeralCert", API_VERSION
 # "v1beta4", the endpoint https://sqladmin.googleapis.com by default). The host and the path are the entry's
 # own proof: another API's host, or another sqladmin path (an application's own Admin API call), is not read.
-# aiohttp's words are a lookbehind: the Logging query asks for the URL's start, whole words (the words' own
-# needle, "connection timeout to host http", the upstream row's, ends in a word cut short).
+# aiohttp's words are a lookbehind: the Logging query asks for the URL's start, whole words (the
+# upstream row's needle, "connection timeout to host", finds these lines too).
 _PY_CONNECTOR_API_CONNECT_TIMED_OUT = (r"(?<=Connection timeout to host )https://sqladmin\.googleapis\.com/sql/v1beta4/"
                                        r"projects/[^/\s]+/instances/[^/\s:]+(?:/connectSettings|:generateEphemeralCert)"
                                        r"(?![^\s'\"),;])")
@@ -1104,13 +1110,17 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # failed to retrieve an ephemeral certificate", ENOSQLADMINCERT "Cannot connect to instance, no valid CA
     # certificate found", ENOACCESSTOKEN "Failed to get access token for automatic IAM authentication."; the
     # class in src/errors.ts); and, when the call cannot be made, the request's own error, which the connector
-    # passes on unwrapped (src/cloud-sql-instance.ts): through gaxios before 7, node-fetch's FetchError
-    # "request to URL failed, reason: MESSAGE" (node-fetch src/index.js, `request_.on('error')`), MESSAGE
-    # Node's net error ("connect ETIMEDOUT 199.36.153.8:443"). Only the connector's two calls' URLs are read
-    # (connectSettings, generateEphemeralCert). Whether the error's name prints as CloudSQLConnectorError or
-    # Error is UNCONFIRMED. gaxios 7's (native fetch) wording is not read: gaxios wraps the fetch's own message
-    # (`new GaxiosError(e.message, ...)`, googleapis/gaxios src/gaxios.ts as stored, before 7), and Node's fetch
-    # (undici) fails with "fetch failed", which names no URL (gaxios 7's own source UNCONFIRMED). The
+    # passes on unwrapped (src/cloud-sql-instance.ts): node-fetch's FetchError "request to URL failed,
+    # reason: MESSAGE" (node-fetch src/index.js, `request_.on('error')`, in 2.x and in 3.3.2 alike), MESSAGE
+    # Node's net error ("connect ETIMEDOUT 199.36.153.8:443"), as a GaxiosError carrying the same message
+    # (`new GaxiosError(e.message, opts, undefined, e)` in `_request`'s catch, googleapis/gaxios
+    # src/gaxios.ts). gaxios 7 and 8 still call node-fetch (v3) on Node: `#getFetch` takes `window.fetch`
+    # only where a global `window` exists, `import('node-fetch')` otherwise (gaxios src/gaxios.ts at
+    # 7.1.2, and the published 7.3.1 and 8.3.3 build/cjs/src/gaxios.js; the connector 1.11.3 asks for
+    # gaxios ^7.3.1, package.json), so undici's "fetch failed" is not the connector's wording on Cloud Run
+    # and is not read: it names no URL, and an application's own fetch fails with the same words. Only the
+    # connector's two calls' URLs are read (connectSettings, generateEphemeralCert). Whether the error's
+    # name prints as CloudSQLConnectorError or Error is UNCONFIRMED. The
     # connector's other refusals before any dial: ENOSQLADMINREGION, EBADSQLADMINREGION (src/sqladmin-fetcher.ts)
     # and EPARSESQLADMINEPH (src/crypto.ts) are refreshes too (in _NODE_CONNECTOR_REFRESH); its ENO*IPADDRESS
     # errors are the "no IP of the type" refusal (their own row). No dial to the instance's 3307
@@ -2058,7 +2068,8 @@ def refresh_failed(text: str) -> bool:
         return True
     return (("request to https://sqladmin" in text or "Failed to find metadata on project id: " in text
              or "Cannot connect to instance, " in text or "automatic IAM authentication" in text
-             or "Provided region was mismatched" in text or " certificate." in text)
+             or "Provided region was mismatched" in text or " certificate." in text
+             or "resolve connect settings for DNS name" in text)
             and _NODE_REFRESH_FAILED.search(text) is not None)
 
 
@@ -2411,9 +2422,12 @@ _UPSTREAM_TIMEOUTS: tuple[tuple[str, str, str], ...] = (
     # ReadTimeoutError(self, url, f"Read timed out. (read timeout={timeout_value})"), shown as
     # "HTTPSConnectionPool(host='H', port=P): Read timed out. (read timeout=30)"; a connect that
     # times out ends in "Max retries exceeded with url: ... (Caused by ConnectTimeoutError(...))"
-    # (urllib3/urllib3 src/urllib3/connectionpool.py).
-    (r"HTTPS?ConnectionPool\(host='", r"[^']+", r"', port=\d+\): (?:Read timed out|Max retries exceeded with url: "
-                                                r"[^\n]*?\(Caused by (?:ConnectTimeoutError|ReadTimeoutError))"),
+    # (urllib3/urllib3 src/urllib3/connectionpool.py). One row a class: as "HTTPS?ConnectionPool" the
+    # row's anchor, and so its Logging needle, began inside a word ("connectionpool(host='", a word the
+    # line holds only as part of "HTTPSConnectionPool"; stdout_needles).
+    *((rf"{pool}\(host='", r"[^']+", r"', port=\d+\): (?:Read timed out|Max retries exceeded with url: "
+                                     r"[^\n]*?\(Caused by (?:ConnectTimeoutError|ReadTimeoutError))")
+      for pool in ("HTTPSConnectionPool", "HTTPConnectionPool")),
     # Go's net/http client at its Timeout: `Get "https://H/...": context deadline exceeded
     # (Client.Timeout exceeded while awaiting headers)` (as projectdiscovery/httpx issue #1814 and
     # gwen001/github-endpoints issue #2 quote it; its `net/http: request canceled` form UNCONFIRMED in a
@@ -2434,7 +2448,10 @@ _UPSTREAM_TIMEOUTS: tuple[tuple[str, str, str], ...] = (
     # names no host and is not read.
     # The Cloud SQL Python connector's own calls to sqladmin.googleapis.com are its refresh, not the
     # application's upstream (DB_ERROR_TEXTS, _PY_CONNECTOR_API_CONNECT_TIMED_OUT): left out here.
-    (r"Connection timeout to host https?://(?!" + _PY_CONNECTOR_API_CONNECT_TIMED_OUT[len("(?<=Connection timeout to host )https://"):] + ")",
+    # The "\b" (always true before the scheme) ends the literal run the anchor is taken from before the
+    # scheme: run on, the row's Logging needle ended in "http", a word an https URL holds only cut
+    # short (stdout_needles); so does "(?:https|http)", which re's parser folds to "http" + "s?".
+    (r"Connection timeout to host \bhttps?://(?!" + _PY_CONNECTOR_API_CONNECT_TIMED_OUT[len("(?<=Connection timeout to host )https://"):] + ")",
      r"""[^/\s?#'"),;]+""", r""),
     # Spring's RestTemplate on an I/O error: ResourceAccessException("I/O error on " + method + " request
     # for \"" + url + "\": " + the cause's message) (spring-framework RestTemplate.
@@ -2450,8 +2467,8 @@ _UPSTREAM_TIMEOUTS: tuple[tuple[str, str, str], ...] = (
        r'[^" \t\n]*": (?:Read timed out|Connect timed out|Connection timed out)')
       for method in ("GET", "POST", "PUT", "PATCH", "DELETE")),
 )
-# Which of _UPSTREAM_TIMEOUTS names its host as urllib3's pool does (no port), and which lists addresses.
-_POOL_HOST, _ATTEMPTED = 0, 2
+# Which of _UPSTREAM_TIMEOUTS name their host as urllib3's pools do (no port), and which lists addresses.
+_POOL_HOSTS, _ATTEMPTED = (0, 1), 3
 
 # The one DB_CANCELLED text a read replica gives (above): its advice is the replica's, not a slow query's.
 REPLICA_CONFLICT = r"canceling statement due to conflict with recovery"
@@ -2771,7 +2788,7 @@ def upstream_hosts(text: str) -> list[str]:
     which, host = next((i, group) for i, group in enumerate(found.groups()) if group is not None)
     if which == _ATTEMPTED:
         return [without_port(address) for address in host.split(", ") if address]
-    return [host if which == _POOL_HOST else without_port(host)]
+    return [host if which in _POOL_HOSTS else without_port(host)]
 
 
 # An UPSTREAM_TIMEOUT line that says the call timed out reading the answer on a connection it had made:

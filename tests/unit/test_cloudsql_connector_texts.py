@@ -161,6 +161,26 @@ NODE_EPH_UNREAD = "CloudSQLConnectorError: Could not read ephemeral certificate.
 NODE_EPH_PARSE = "CloudSQLConnectorError: Failed to parse as X.509 certificate."
 NODE_EPH_PARSE_FRAMES = ("Error: Failed to parse as X.509 certificate.\n    at parseCert (/app/node_modules/"
                          "@google-cloud/cloud-sql-connector/dist/cjs/crypto.js:61:15)")
+# ENOSQLADMINRESOLVE (src/sqladmin-fetcher.ts resolveConnectSettings, connector 1.11+): an instance named by a
+# DNS name whose Admin API lookup failed (the call's own error in `errors`), or answered no connection name
+NODE_NO_RESOLVE = ("CloudSQLConnectorError: Failed to resolve connect settings for DNS name: orders-db.shop.example."
+                   "com. Ensure network connectivity and validate the provided DNS name.\n    at SQLAdminFetcher."
+                   "resolveConnectSettings (/app/node_modules/@google-cloud/cloud-sql-connector/dist/cjs/sqladmin-"
+                   "fetcher.js:233:19) {\n  code: 'ENOSQLADMINRESOLVE',\n  errors: [\n    GaxiosError: request to "
+                   "https://sqladmin.googleapis.com/sql/v1beta4/locations/us-central1/dns/orders-db.shop.example.com."
+                   ":resolveConnectSettings failed, reason: connect ETIMEDOUT 199.36.153.8:443")
+NODE_NO_RESOLVED_NAME = ("CloudSQLConnectorError: Failed to resolve connect settings for DNS name: "
+                         "orders-db.shop.example.com")
+# gaxios 7 and 8 on Node still fetch with node-fetch v3 (gaxios src/gaxios.ts #getFetch), whose FetchError words
+# (node-fetch 3.3.2 src/index.js) the GaxiosError carries: the connector's refresh as before
+NODE_GAXIOS7_TIMED_OUT = ("GaxiosError: request to https://sqladmin.googleapis.com/sql/v1beta4/projects/shop-prod/"
+                          "instances/orders-db/connectSettings failed, reason: connect ETIMEDOUT 199.36.153.8:443\n"
+                          "    at Gaxios._request (/app/node_modules/gaxios/build/cjs/src/gaxios.js:156:23)")
+# Node's own fetch (undici) failing: "fetch failed", its cause's words naming the host at most (undici
+# lib/core/connect.js onConnectTimeout); never the connector's wording, and an application's own fetch fails so
+APP_FETCH_FAILED = ("TypeError: fetch failed\n    at node:internal/deps/undici/undici:13510:13\n    at async "
+                    "getRates (/app/src/rates.js:14:15) {\n  [cause]: ConnectTimeoutError: Connect Timeout Error "
+                    "(attempted address: api.paygate.example:443, timeout: 10000ms)")
 NODE_DIAL_3307 = "Error: connect ETIMEDOUT 10.20.0.5:3307\n    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1607:16)"
 
 # text -> (an error of reaching the database, a dial that timed out, a connector's refresh that failed)
@@ -229,6 +249,16 @@ TEXTS = {
     NODE_EPH_UNREAD: (True, False, True),
     NODE_EPH_PARSE: (True, False, True),
     NODE_EPH_PARSE_FRAMES: (True, False, True),
+    # ... or the Admin API lookup of the DNS name it was given
+    NODE_NO_RESOLVE: (True, False, True),
+    NODE_NO_RESOLVED_NAME: (True, False, True),
+    NODE_GAXIOS7_TIMED_OUT: (True, False, True),
+    # words of the application's own: not the connector's
+    "Failed to resolve DNS name orders-db.shop.example.com: queryTxt ETIMEOUT": (False, False, False),
+    "Failed to resolve connect settings for DNS name:": (False, False, False),
+    # Node's fetch failing names no refresh, whatever host it tried
+    APP_FETCH_FAILED: (False, False, False),
+    APP_FETCH_FAILED.replace("api.paygate.example", "sqladmin.googleapis.com"): (False, False, False),
     # the X.509 words under no connector name or frame are any TLS code's
     "Error: Failed to parse as X.509 certificate.\n    at loadCa (/app/src/tls.js:12:9)": (False, False, False),
     # the words the Logging query asks for ("failed to get access token for") in other libraries' errors
@@ -356,9 +386,9 @@ def test_connector_texts_and_the_action(shape, action):
 
 
 @pytest.mark.parametrize("line", (JAVA_EPHEMERAL, PY_AIOHTTP_REFUSED, PY_API_TIMED_OUT, NODE_FETCH_TIMED_OUT,
-                                  NODE_NO_METADATA, PY_AIOHTTP_CONNECT_TIMEOUT, NODE_BAD_REGION),
+                                  NODE_NO_METADATA, PY_AIOHTTP_CONNECT_TIMEOUT, NODE_BAD_REGION, NODE_NO_RESOLVE),
                          ids=("java", "python-aiohttp", "python-aiohttp-timeout", "node-fetch", "node-enosqladmin",
-                              "python-aiohttp-connect-timeout", "node-ebadsqladminregion"))
+                              "python-aiohttp-connect-timeout", "node-ebadsqladminregion", "node-enosqladminresolve"))
 def test_the_refresh_is_named_and_not_scaled(line):
     result = diagnose(incident(line).bundle(), S)
 

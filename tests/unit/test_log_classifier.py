@@ -336,6 +336,8 @@ NEGATIVE = [
     ("upstream request timeout", set()),
     # The application's own HTTP call timing out on a named host: not the database's.
     ("HTTPSConnectionPool(host='api.example.com', port=443): Read timed out.", {LogSignal.UPSTREAM_TIMEOUT}),
+    ("requests.exceptions.ReadTimeout: HTTPConnectionPool(host='10.30.0.9', port=8080): Read timed out. (read "
+     "timeout=30)", {LogSignal.UPSTREAM_TIMEOUT}),
     ("requests.exceptions.ConnectTimeout: HTTPSConnectionPool(host='203.0.113.7', port=443): Max retries exceeded "
      "with url: /v2/charges (Caused by ConnectTimeoutError(<urllib3.connection.HTTPSConnection object at 0x7f3a>, "
      "'Connection to 203.0.113.7 timed out. (connect timeout=10)'))", {LogSignal.UPSTREAM_TIMEOUT}),

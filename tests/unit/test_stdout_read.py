@@ -332,3 +332,45 @@ def test_a_severity_logging_gave_wins_over_the_loggers_level():
 def test_a_pino_refusal_is_a_refusal_once_read():
     record = record_from_entry(stored(payload={"level": 50, "msg": f"error: {PG_REFUSAL}"}))
     assert classify(record.text) >= {LogSignal.DB_CONNECTION, LogSignal.DB_REFUSED}
+
+
+# The application's own HTTP client giving up on a named host, one line per _UPSTREAM_TIMEOUTS row (each
+# row's source is cited there), aiohttp's with either scheme and an IPv6 literal.
+UPSTREAM_TEXTS = [
+    "requests.exceptions.ReadTimeout: HTTPSConnectionPool(host='api.paygate.example', port=443): Read timed out. "
+    "(read timeout=30)",
+    "HTTPConnectionPool(host='10.30.0.9', port=8080): Max retries exceeded with url: /v1 (Caused by "
+    "ConnectTimeoutError(<urllib3.connection.HTTPConnection object>, 'Connection timed out'))",
+    'Post "https://api.paygate.example/v2/charges": context deadline exceeded (Client.Timeout exceeded while '
+    "awaiting headers)",
+    "TypeError: fetch failed [cause]: ConnectTimeoutError: Connect Timeout Error (attempted address: "
+    "api.paygate.example:443, timeout: 10000ms)",
+    "aiohttp.client_exceptions.ConnectionTimeoutError: Connection timeout to host https://api.paygate.example/v2",
+    "aiohttp.client_exceptions.ServerTimeoutError: Connection timeout to host http://10.30.0.9:8080/v1",
+    "ConnectionTimeoutError: Connection timeout to host https://[2606:4700::6810:84e5]:8443/v1",
+    'org.springframework.web.client.ResourceAccessException: I/O error on GET request for '
+    '"https://api.paygate.example/v2": Read timed out',
+]
+
+
+@pytest.mark.parametrize("text", UPSTREAM_TEXTS)
+def test_an_upstream_timeout_is_asked_for_by_whole_words(text):
+    """As test_a_needle_is_whole_words_of_the_line for the upstream rows: a needle ending in a word the
+    line holds only cut short ("connection timeout to host http" in an https URL) would miss it under a
+    token reading; the line is read and classified as an upstream's timeout."""
+    assert LogSignal.UPSTREAM_TIMEOUT in classify(text)
+    assert any(_words(needle) <= _words(text) for needle in stdout_needles()), text
+    assert read(stored(text=text))
+
+
+@pytest.mark.parametrize("text", [
+    # aiohttp's words with no URL after them, or a longer word: the application's own words.
+    "Connection timeout to host db-primary after 3 attempts",
+    "Connection timeout to host httpbin.internal after 3 attempts",
+    "Connection timeout to hosts https://api.paygate.example/v2",
+    # the Cloud SQL Python connector's own call: its refresh (DB_ERROR_TEXTS), not an upstream.
+    "aiohttp.client_exceptions.ConnectionTimeoutError: Connection timeout to host https://sqladmin.googleapis.com"
+    "/sql/v1beta4/projects/shop-prod/instances/orders-db/connectSettings",
+])
+def test_near_misses_of_aiohttps_connect_timeout_are_no_upstream(text):
+    assert LogSignal.UPSTREAM_TIMEOUT not in classify(text)
