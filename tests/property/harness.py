@@ -702,19 +702,15 @@ class Run:
 
     def _slow_pages(self, step: SlowPages) -> None:
         """SlowPages: the stand-in's paging narrowed (its own attribute: a copy's, never the seeded template's)
-        and its pages slowed. Its answers then differ from the seeded state's, so this world no longer shares
-        the answers kept by request (FastWorld's memo), as when its series change."""
+        and its pages slowed. Its answers then differ from the seeded state's: in process they are kept by
+        request under that shape instead (FastWorld.page_shape)."""
         standin = getattr(self.standins, step.standin)
         attribute, value = SLOW_PAGE_SHAPES[step.standin]
-        setattr(standin, attribute, value)
+        if hasattr(self.world, "page_shape"):   # in process: the answers kept by request follow the shape
+            self.world.page_shape(step.standin, attribute, value)
+        else:
+            setattr(standin, attribute, value)
         standin.faults.slow_pages(step.seconds, PAGED_METHODS[step.standin])
-        adapter = getattr(self.world.adapters, step.standin)
-        if hasattr(adapter, "forget_answers"):
-            adapter.forget_answers()
-        elif hasattr(adapter, "_transport"):
-            adapter._transport.forget_answers()
-        if step.standin == "monitoring" and hasattr(self.world, "seeded_as"):
-            self.world.seeded_as = None   # no later group of series may take a shared memo back
 
     def _store_faults(self) -> int:
         return len(getattr(self.world.adapters.state, "injected", ()))
