@@ -5,6 +5,7 @@ reports every broken invariant at once, with the trace of the run.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from datetime import timedelta
 from functools import lru_cache
@@ -372,13 +373,14 @@ def cut_reads_answered_once(run: Run) -> list[str]:
     transport counts each page `WaitDeadline.page_timeout` refused, Observation.reads_cut) acts on none of it: the
     pages read so far are never handed on as the whole answer (the adapters raise IncompleteReadError, or
     DeadlineExceeded before a page came). So in its step: no write call, and it is answered exactly once: raised
-    (and redelivered by Run.finish) or one outcome, `escalated` or `failed`. Only deliveries alone in their step
+    (and redelivered by Run.finish) or one outcome, `escalated` or `failed` (a message delivered again after an
+    escalation is answered `skipped`, naming its own answer: that is judged, `_own_answer`). Only deliveries alone in their step
     are judged (a racing thread's outcome is not told apart from its twins')."""
     problems = []
     for obs in run.trace:
         if not obs.reads_cut or not isinstance(obs.step, SINGLE_DELIVERIES):
             continue
-        said = [o.status.value for o in obs.outcomes]
+        said = [_own_answer(o) for o in obs.outcomes]
         if obs.write_calls:
             problems.append(f"step #{obs.index} {obs.step}: {obs.write_calls} write call(s) in a delivery whose "
                             f"paged read ran out of its deadline ({obs.reads_cut} page(s) refused)")
@@ -389,6 +391,14 @@ def cut_reads_answered_once(run: Run) -> list[str]:
             problems.append(f"step #{obs.index} {obs.step}: a delivery whose paged read ran out of its deadline "
                             f"answered `{said[0]}`, as if its evidence were whole")
     return problems
+
+
+def _own_answer(outcome: Any) -> str:
+    """The outcome's status, or for a message delivered again whose earlier answer a person was already told of
+    (`skipped`, "This delivery's answer: escalated: …", shared/pipeline.py), the answer this delivery came to."""
+    status = outcome.status.value
+    own = re.search(r"This delivery's answer: (\w+)", outcome.reason) if status == "skipped" else None
+    return own.group(1) if own else status
 
 
 # 5. before-states ---------------------------------------------------------------------------------

@@ -31,8 +31,8 @@ def _obs(index: int, step: object, **fields: object) -> Observation:
     return Observation(index, step, AT, None, **fields)
 
 
-def _said(*statuses: str) -> list[SimpleNamespace]:
-    return [SimpleNamespace(status=SimpleNamespace(value=status)) for status in statuses]
+def _said(*statuses: str, reason: str = "") -> list[SimpleNamespace]:
+    return [SimpleNamespace(status=SimpleNamespace(value=status), reason=reason) for status in statuses]
 
 
 # --- the invariants alone -----------------------------------------------------------------------------------------
@@ -45,14 +45,17 @@ def _said(*statuses: str) -> list[SimpleNamespace]:
     (Open(0, 0), {"reads_cut": 1, "outcomes": _said("proposed")}, 1),        # a plan on the rest of it
     (Open(0, 0), {"reads_cut": 1, "outcomes": _said("applied"), "update_calls": 1}, 2),   # acted on part of it
     (Open(0, 0), {"reads_cut": 1, "outcomes": _said("skipped")}, 1),          # `healthy`-like on part of it
+    (Open(0, 0), {"reads_cut": 1, "outcomes": _said("skipped", reason="message m delivered again (…): an earlier "
+                  "delivery answered it escalated … This delivery's answer: escalated: inconclusive")}, 0),
+    (Open(0, 0), {"reads_cut": 1, "outcomes": _said("skipped", reason="… This delivery's answer: proposed: x")}, 1),
     (Open(0, 0), {"reads_cut": 1, "outcomes": _said("failed"), "transient": 1}, 1),   # answered and raised
     (Open(0, 0), {"reads_cut": 1}, 1),                                        # never answered
     (Close(0, 0), {"reads_cut": 1, "outcomes": _said("failed", "failed")}, 1),
     (Open(0, 0), {"reads_cut": 0, "outcomes": _said("applied"), "update_calls": 1}, 0),   # nothing cut
     (Concurrent(0, 0, 2, False), {"reads_cut": 1, "outcomes": _said("applied")}, 0),   # racing threads: not judged
     (Sweep(0), {"reads_cut": 1, "outcomes": _said("verified")}, 0),           # not a delivery
-], ids=["raised", "gave-up", "escalated", "proposed", "acted", "healthy", "both", "never", "twice", "not-cut", "racing",
-        "sweep"])
+], ids=["raised", "gave-up", "escalated", "proposed", "acted", "healthy", "again-escalated", "again-proposed", "both",
+        "never", "twice", "not-cut", "racing", "sweep"])
 def test_a_delivery_whose_read_ran_out_is_answered_once_and_acts_on_nothing(step: object, fields: dict,
                                                                            problems: int) -> None:
     assert len(cut_reads_answered_once(SimpleNamespace(trace=[_obs(0, step, **fields)]))) == problems
