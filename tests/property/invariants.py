@@ -365,7 +365,7 @@ SINGLE_DELIVERIES = (Open, Close, Skewed, _Redeliver, Renotify)
 # the diagnosis is escalated at once; a read cut before its first page is a transient fault, redelivered, and
 # past delivery.max_attempts the delivery gives up, `failed` (shared/pipeline.py `_gives_up`). Never a write,
 # nor `healthy`, nor a plan made on the rest of the evidence.
-ANSWERS_AFTER_A_CUT = frozenset({"escalated", "failed"})
+ANSWERS_AFTER_A_CUT = frozenset({"escalated", "failed", "standing_down"})
 
 
 def cut_reads_answered_once(run: Run) -> list[str]:
@@ -374,7 +374,8 @@ def cut_reads_answered_once(run: Run) -> list[str]:
     pages read so far are never handed on as the whole answer (the adapters raise IncompleteReadError, or
     DeadlineExceeded before a page came). So in its step: no write call, and it is answered exactly once: raised
     (and redelivered by Run.finish) or one outcome, `escalated` or `failed` (a message delivered again after an
-    escalation is answered `skipped`, naming its own answer: that is judged, `_own_answer`). Only deliveries alone in their step
+    escalation is answered `skipped`, naming its own answer: that is judged, `_own_answer`; an alert that is the
+    symptom of Runwarden's own write in flight stands down, `skipped`, judging nothing). Only deliveries alone in their step
     are judged (a racing thread's outcome is not told apart from its twins')."""
     problems = []
     for obs in run.trace:
@@ -397,6 +398,8 @@ def _own_answer(outcome: Any) -> str:
     """The outcome's status, or for a message delivered again whose earlier answer a person was already told of
     (`skipped`, "This delivery's answer: escalated: …", shared/pipeline.py), the answer this delivery came to."""
     status = outcome.status.value
+    if status == "skipped" and outcome.reason.startswith("Runwarden is updating"):
+        return "standing_down"   # the alert is the symptom of Runwarden's own write in flight: no verdict on it
     own = re.search(r"This delivery's answer: (\w+)", outcome.reason) if status == "skipped" else None
     return own.group(1) if own else status
 

@@ -48,13 +48,15 @@ def _said(*statuses: str, reason: str = "") -> list[SimpleNamespace]:
     (Open(0, 0), {"reads_cut": 1, "outcomes": _said("skipped", reason="message m delivered again (…): an earlier "
                   "delivery answered it escalated … This delivery's answer: escalated: inconclusive")}, 0),
     (Open(0, 0), {"reads_cut": 1, "outcomes": _said("skipped", reason="… This delivery's answer: proposed: x")}, 1),
+    (Open(0, 0), {"reads_cut": 1, "outcomes": _said("skipped", reason="Runwarden is updating connector c itself (…); "
+                  "this alert is its symptom")}, 0),
     (Open(0, 0), {"reads_cut": 1, "outcomes": _said("failed"), "transient": 1}, 1),   # answered and raised
     (Open(0, 0), {"reads_cut": 1}, 1),                                        # never answered
     (Close(0, 0), {"reads_cut": 1, "outcomes": _said("failed", "failed")}, 1),
     (Open(0, 0), {"reads_cut": 0, "outcomes": _said("applied"), "update_calls": 1}, 0),   # nothing cut
     (Concurrent(0, 0, 2, False), {"reads_cut": 1, "outcomes": _said("applied")}, 0),   # racing threads: not judged
     (Sweep(0), {"reads_cut": 1, "outcomes": _said("verified")}, 0),           # not a delivery
-], ids=["raised", "gave-up", "escalated", "proposed", "acted", "healthy", "again-escalated", "again-proposed", "both",
+], ids=["raised", "gave-up", "escalated", "proposed", "acted", "healthy", "again-escalated", "again-proposed", "own-write", "both",
         "never", "twice", "not-cut", "racing", "sweep"])
 def test_a_delivery_whose_read_ran_out_is_answered_once_and_acts_on_nothing(step: object, fields: dict,
                                                                            problems: int) -> None:
