@@ -24,6 +24,7 @@ never imports `sandbox/`.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any, Callable
 
 import grpc
@@ -32,11 +33,11 @@ from shared.gcp.endpoints import CallPolicy, PageCursor
 from shared.gcp.logging import MAX_PAGE_SIZE, CloudLoggingAdapter, record_from_entry
 from shared.gcp.monitoring import (DISTRIBUTION_ALIGNERS, DISTRIBUTION_REDUCERS, CloudMonitoringAdapter,
                                    IncompleteAnswerError, check_complete, describe_query, histograms_from_series,
-                                   list_time_series_request, missing_evidence, result_from_series, validate_query)
+                                   list_time_series_request, missing_evidence, result_from_series, unfinished_answer, validate_query)
 from shared.gcp.run import CloudRunAdapter
 from shared.gcp.vpcaccess import ApiStatusError, VpcAccessAdapter
 from shared.diagnosis.evidence import HistogramResult, LogRecord, MetricQuery, MetricResult
-from shared.errors import PermanentError
+from shared.errors import PermanentError, TransientError
 from shared.outcomes import MAX_ATTRIBUTE_KEY_BYTES, MAX_ATTRIBUTE_VALUE_BYTES, MAX_ATTRIBUTES
 from sandbox.standins.base import ApiError, Call, Rpc, StandIn, denial_text, resource_of
 from sandbox.standins.server import StandIns
@@ -84,9 +85,51 @@ class Transport:
         # them), the answer is a function of the request: `memo` keeps answers by request bytes,
         # shared by every copy of the same seeded state. The call is still logged and faults apply.
         self._memo = memo
+        # Paged reads given no page because their shared deadline was spent (`page_deadline`): read by the
+        # property harness after each step (invariants.cut_reads_answered_once).
+        self.deadline_spent = 0
+        self._cut_lock = threading.Lock()
 
-    def call(self, method: str, request: Any, answer: Callable[[bytes], Any]) -> Any:
-        """`request` is a proto-plus or protobuf message, or its bytes; `answer` parses the response bytes."""
+    def call(self, method: str, request: Any, answer: Callable[[bytes], Any], cursor: PageCursor | None = None) -> Any:
+        """`request` is a proto-plus or protobuf message, or its bytes; `answer` parses the response bytes.
+        `cursor`: the page of a paged read this call is (`page_deadline`)."""
+        timeout = self.page_deadline(cursor)
+        response = self._call(method, request, answer)
+        if cursor is not None:
+            self.page_time(method, cursor, timeout)
+        return response
+
+    def page_deadline(self, cursor: PageCursor | None) -> float:
+        """The RPC deadline of a paged read's next page, as the deployed page loops ask it before each page
+        (`PageCursor.timeout`): with the read's shared deadline spent, google-api-core's DeadlineExceeded, raised
+        before any call is made (counted in `deadline_spent`). None: not a page."""
+        if cursor is None:
+            return 0.0
+        try:
+            return cursor.timeout()
+        except Exception:
+            with self._cut_lock:
+                self.deadline_spent += 1
+            raise
+
+    def page_time(self, method: str, cursor: PageCursor, timeout: float) -> None:
+        """The simulated network time of one page (`Faults.slow_pages`), spent from the read's deadline: in
+        process no time passes, so the deadline is brought that much nearer (the cursor's `deadline`, a
+        WaitDeadline on the monotonic clock). A page slower than its RPC deadline (`timeout`) is cut at it, as
+        gRPC cuts an RPC at its deadline: DeadlineExceeded, the answer lost (from_grpc_error maps
+        DEADLINE_EXCEEDED to it; google/api_core/exceptions.py). Only the read's deadline moves, not the
+        retry loop's own (`call_with_retry`, on the real clock): that loop stops at its attempts instead,
+        with the same error and so the same outcome (a transient fault)."""
+        seconds = self.standin.faults.page_seconds(method)
+        if not seconds:
+            return
+        spent = min(seconds, timeout)
+        cursor.deadline = replace(cursor.deadline, until=cursor.deadline.until - spent)
+        if seconds > timeout:
+            raise api_exception(grpc.StatusCode.DEADLINE_EXCEEDED,
+                                f"{method}: the page took {seconds:g}s, past its {timeout:g}s deadline (simulated)")
+
+    def _call(self, method: str, request: Any, answer: Callable[[bytes], Any]) -> Any:
         rpc = self._rpcs[method]
         if isinstance(request, bytes):
             data = request
@@ -294,14 +337,23 @@ class InProcessMonitoring(CloudMonitoringAdapter):
         retried as the adapter's _list is; an answer cut short is missing evidence, as there."""
         from shared.gcp.endpoints import call_with_retry
 
+        # Kept across attempts, as the adapter's `_series` keeps its cursor and pages: a retry resumes at the page
+        # a fault cut, within the call's total (`PageCursor`).
+        cursor, taken = PageCursor.for_call(self._policy), []
+
         def read(_timeout: float) -> tuple[Any, ...]:
-            answer = self._pages(request)
+            answer = self._pages(request, cursor, taken)
             series = self._converted.get((*kind, *answer))
             if series is None:
                 from google.cloud import monitoring_v3
 
                 pages = [monitoring_v3.ListTimeSeriesResponse.pb().FromString(page) for page in answer]
-                check_complete(pages, query)   # as the adapter's _list
+                try:
+                    check_complete(pages, query)   # as the adapter's _list: asked again whole
+                except IncompleteAnswerError:
+                    cursor.restart()
+                    taken.clear()
+                    raise
                 # The adapter's conversion (a series cut across pages joined).
                 series = self._converted[(*kind, *answer)] = convert([p for page in pages for p in page.time_series])
             return series
@@ -310,6 +362,13 @@ class InProcessMonitoring(CloudMonitoringAdapter):
             return call_with_retry(read, what=f"ListTimeSeries {query.metric_type}", policy=self._policy)
         except IncompleteAnswerError as exc:
             raise missing_evidence(exc) from exc
+        except TransientError as exc:   # as the adapter's `_series`: a read still paging at its deadline
+            if not cursor.cut_short(exc):
+                raise
+            from google.cloud import monitoring_v3
+
+            parsed = [monitoring_v3.ListTimeSeriesResponse.pb().FromString(page) for page in taken]
+            raise unfinished_answer(query, cursor, parsed) from exc
 
     def _list(self, query: MetricQuery, _cursor: Any = None, _taken: Any = None) -> list[Any]:
         """The adapter's _list (its cursor and pages taken unused: in process, no page is cut)."""
@@ -319,7 +378,7 @@ class InProcessMonitoring(CloudMonitoringAdapter):
                 for p in monitoring_v3.ListTimeSeriesResponse.deserialize(page).time_series]
 
     def _list_bytes(self, query: MetricQuery) -> tuple[bytes, ...]:
-        return self._pages(self._request(query)[0])
+        return self._pages(self._request(query)[0], PageCursor.for_call(self._policy), [])
 
     def _request(self, query: MetricQuery) -> tuple[bytes, str]:
         """The query's request bytes and its description, once validate_query has passed it: all three
@@ -331,19 +390,23 @@ class InProcessMonitoring(CloudMonitoringAdapter):
             known = self._requests[key] = (list_time_series_request(query).SerializeToString(), describe_query(query))
         return known
 
-    def _pages(self, request: bytes) -> tuple[bytes, ...]:
+    def _pages(self, request: bytes, cursor: PageCursor, pages: list[bytes]) -> tuple[bytes, ...]:
+        """Every page from the cursor's on, into `pages` (kept across the call's attempts), each asked within the
+        read's deadline as the wire module asks it (`Transport.call` with the cursor)."""
         from google.cloud import monitoring_v3
 
-        pages: list[bytes] = []
         while True:   # every page, as list(pager) does
-            data = self._transport.call("ListTimeSeries", request, bytes)
+            if cursor.token:
+                message = monitoring_v3.ListTimeSeriesRequest.pb().FromString(request)
+                message.page_token = cursor.token
+                asked = message.SerializeToString()
+            else:
+                asked = request
+            data = self._transport.call("ListTimeSeries", asked, bytes, cursor)
             pages.append(data)
-            token = monitoring_v3.ListTimeSeriesResponse.pb().FromString(data).next_page_token
-            if not token:
+            cursor.took(monitoring_v3.ListTimeSeriesResponse.pb().FromString(data).next_page_token)
+            if not cursor.token:
                 return tuple(pages)
-            message = monitoring_v3.ListTimeSeriesRequest.pb().FromString(request)
-            message.page_token = token
-            request = message.SerializeToString()
 
 
 class InProcessLogging(CloudLoggingAdapter):
@@ -378,7 +441,7 @@ class InProcessLogging(CloudLoggingAdapter):
             message.page_token = cursor.token
             request = message.SerializeToString()
         while True:
-            data = self._transport.call("ListLogEntries", request, bytes)
+            data = self._transport.call("ListLogEntries", request, bytes, cursor)
             converted = self._pages.get(data)
             if converted is None:
                 page = ListLogEntriesResponse.pb().FromString(data)

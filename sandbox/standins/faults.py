@@ -88,6 +88,8 @@ class Faults:
         self._lock = threading.Lock()
         self._failures: list[_Failure] = []
         self._latencies: list[_Latency] = []
+        # Simulated seconds per page of a paged read (`slow_pages`): only the in-process transport reads them.
+        self._page_latencies: list[_Latency] = []
         self._denied: set[str | None] = set()
         self._lost: list[_LostResponse] = []
         self._rate_limits: list[_RateLimit] = []
@@ -134,6 +136,24 @@ class Faults:
         with self._lock:
             self._latencies.append(_Latency(seconds, method))
 
+    def slow_pages(self, seconds: float, method: str | None = None) -> None:
+        """Every page of a matching paged read takes `seconds` of simulated network time (until clear()).
+        Nothing sleeps: the in-process transport (sandbox/inprocess.py `Transport.call`, given the read's
+        PageCursor) spends them from the read's shared deadline, so the deadline path of a read whose pages
+        share the call's total (`endpoints.WaitDeadline.page_timeout`) is taken in process, where no network
+        time passes. The gRPC servers do not read it (a real wait there is `add_latency`)."""
+        if seconds <= 0:
+            raise ValueError("slow_pages needs seconds > 0")
+        with self._lock:
+            self._page_latencies.append(_Latency(seconds, method))
+
+    def page_seconds(self, method: str) -> float:
+        """The simulated seconds one page of `method` takes (`slow_pages`): 0 when none is set."""
+        with self._lock:
+            if not self._page_latencies:
+                return 0.0
+            return sum(rule.seconds for rule in self._page_latencies if _applies(rule.method, method))
+
     def deny(self, method: str | None = None, *, named: bool = True) -> None:
         """Matching calls fail with PERMISSION_DENIED until clear(). `named`: as IAM's usual refusal,
         naming the permission in its message and an ErrorInfo; otherwise the bare "The caller does not
@@ -148,6 +168,7 @@ class Faults:
         with self._lock:
             self._failures.clear()
             self._latencies.clear()
+            self._page_latencies.clear()
             self._denied.clear()
             self._unnamed.clear()
             self._lost.clear()

@@ -45,6 +45,7 @@ class FastWorld(World):
         # What the stand-ins were copied from (`seeded_copy`'s key), while Monitoring holds no series
         # beyond it: the Monitoring answers kept by request are shared by every world of that state.
         self.seeded_as = seeded_as
+        self.logging_as = seeded_as   # what Logging holds: the seeded state's entries (no step adds any)
         self.anchor = anchor
         self.outcomes_topic = OUTCOMES_TOPIC
         self.config = _config(mode, tuple(services), config)
@@ -93,6 +94,26 @@ class FastWorld(World):
             monitoring._series = list(stored)
         self.seeded_as = state
         self.adapters.monitoring.use_answers(_MEMOS.setdefault(state, {}))
+
+    def page_shape(self, standin: str, attribute: str, value: Any) -> None:
+        """The Monitoring or Logging stand-in's paging set (`attribute` of this copy: never the template's), and
+        the answers kept by request taken from a memo of that shape: an answer is then a function of the seeded
+        state, the shape and the request, so every world of that state and shape shares them (answered afresh,
+        a read of many pages cost a program about ten times its CPU). Without a seeded state, none is kept."""
+        setattr(getattr(self.standins, standin), attribute, value)
+        if standin == "monitoring":
+            if self.seeded_as is None:
+                self.adapters.monitoring.forget_answers()
+                return
+            self.seeded_as = (*self.seeded_as, (attribute, value))   # later groups of series keyed by it too
+            self.adapters.monitoring.use_answers(_MEMOS.setdefault(self.seeded_as, {}))
+            return
+        transport = self.adapters.logging._transport
+        if self.logging_as is None:
+            transport.forget_answers()
+            return
+        self.logging_as = (*self.logging_as, (attribute, value))
+        transport._memo = _MEMOS.setdefault(("logging", *self.logging_as), {})
 
     def published(self, count: int = 1) -> list[dict]:
         """Every outcome published so far (the in-process publisher loses nothing; `count` is ignored)."""

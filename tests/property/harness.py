@@ -386,6 +386,28 @@ class Unreadable:
 
 SWEEP_EVERY = 10
 
+
+@dataclass(frozen=True)
+class SlowPages:
+    """From now until the faults are cleared, the evidence `standin` (monitoring: ListTimeSeries; logging:
+    ListLogEntries) answers in many pages (SLOW_PAGE_SHAPES: a few points a page, or a search that stops after a
+    few entries with a token to go on, as the API may: ListLogEntriesResponse.next_page_token, logging.proto),
+    each taking `seconds` of simulated network time (Faults.slow_pages; nothing sleeps). The pages of one read
+    share the call's total (endpoints.PageCursor; 30 s in process, pages of at most 5 s): a read whose pages
+    outlast it is cut (WaitDeadline.page_timeout), one page slower than its own deadline too. In process only:
+    the real-parts tier's gRPC servers page the same way but ignore the time."""
+    standin: str   # monitoring | logging
+    seconds: int
+
+    def __str__(self) -> str:
+        return f"slow_pages({self.standin}, {self.seconds}s a page)"
+
+
+# The paging a SlowPages step gives its stand-in: Monitoring's points a page (MonitoringStandIn.max_page_size),
+# Logging's entries examined per call (LoggingStandIn.search_budget).
+SLOW_PAGE_SHAPES = {"monitoring": ("max_page_size", 4), "logging": ("search_budget", 4)}
+PAGED_METHODS = {"monitoring": "ListTimeSeries", "logging": "ListLogEntries"}
+
 # The connector by its project's number: "{project} can be project id or number" (VpcAccess.connector,
 # google/cloud/run/v2/vendor_settings.proto). One connector, two names; the config names it by id (shared/config.py
 # refuses a number), so a pause by number is keyed apart (guardrails.pause_key) and found by the gate's query of
@@ -429,10 +451,25 @@ class ExactNameLease:
         return f"exact_name_{'cooldown' if self.kind == 'cooldowns' else 'write_claim'}({self.minutes}m left)"
 
 
+@dataclass(frozen=True)
+class LegacySlot:
+    """An instance of a version before `bound_key` took slot `index` of the connector's budget for the hour
+    (`hour`) or the day (`day`) at the pinned clock, under the exact name (guardrails.legacy_slot), as such a
+    version's write did: kept as long as this version keeps its own (2 days). Stored only where its place is free
+    (neither name's slot `index` taken: that version took it before this one wrote there), so each such slot below
+    the budget's capacity is one place of the budget taken, counted with this version's writes
+    (invariants.cooldown_and_budgets: never N + 1). A slot at or past the capacity takes no place."""
+    bucket: str   # hour | day
+    index: int
+
+    def __str__(self) -> str:
+        return f"exact_name_budget_slot({self.bucket} #{self.index})"
+
+
 Step = (Open | Concurrent | Close | Sweep | KillSwitch | Fault | StoreFault | PublishFault | Advance | Settle
         | Skewed | Jump | Pause | OperatorRollback | OperatorScale | OperatorRestore | Approve | Reject | ApproveRace
         | Renotify | Release
-        | PersonTraffic | PersonConnector | Unreadable | OtherShape | ExactNameLease)
+        | PersonTraffic | PersonConnector | Unreadable | OtherShape | ExactNameLease | LegacySlot | SlowPages)
 OPERATOR = "oncall@example.com"   # named in every generated config's `operators`
 PAUSE_TARGETS = {"service": SERVICE, "connector": CONNECTOR}
 
@@ -490,6 +527,7 @@ class Observation:
     vpc_ops_before: int = 0                            # Runwarden's accepted patches before the step
     command_id: str = ""                               # an operator command step's command_id, as text
     ended: datetime | None = None                      # the pinned clock at the end of the step
+    reads_cut: int = 0                                 # paged reads refused a page: their shared deadline spent
 
     @property
     def write_calls(self) -> int:
@@ -559,6 +597,9 @@ class Run:
     _crossed: dict[int, list[int]] | None = None
     # Leases an earlier version left under the connector's exact name (ExactNameLease): (step index, kind, lapse).
     exact_name_leases: list[tuple[int, str, datetime]] = field(default_factory=list)
+    # Budget slots an earlier version took under the connector's exact name (LegacySlot), each stored where its
+    # place was free: (step index, the bucket as its key names it: an hour or a day, the slot's index).
+    legacy_slots: list[tuple[int, str, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._note_patches()
@@ -652,6 +693,25 @@ class Run:
         return (_since(self.standins.run, before[0], after[0], "UpdateService"),
                 _since(self.standins.vpcaccess, before[1], after[1], "PatchConnector"))
 
+    def _deadlines_spent(self) -> int:
+        """Paged reads so far given no page because their shared deadline was spent (in process only: the
+        in-process transports count them, sandbox/inprocess.py `Transport.page_deadline`; 0 on real parts)."""
+        adapters = self.world.adapters
+        return sum(getattr(getattr(adapter, "_transport", None), "deadline_spent", 0)
+                   for adapter in (adapters.monitoring, adapters.logging))
+
+    def _slow_pages(self, step: SlowPages) -> None:
+        """SlowPages: the stand-in's paging narrowed (its own attribute: a copy's, never the seeded template's)
+        and its pages slowed. Its answers then differ from the seeded state's: in process they are kept by
+        request under that shape instead (FastWorld.page_shape)."""
+        standin = getattr(self.standins, step.standin)
+        attribute, value = SLOW_PAGE_SHAPES[step.standin]
+        if hasattr(self.world, "page_shape"):   # in process: the answers kept by request follow the shape
+            self.world.page_shape(step.standin, attribute, value)
+        else:
+            setattr(standin, attribute, value)
+        standin.faults.slow_pages(step.seconds, PAGED_METHODS[step.standin])
+
     def _store_faults(self) -> int:
         return len(getattr(self.world.adapters.state, "injected", ()))
 
@@ -712,7 +772,7 @@ class Run:
 
     def step(self, step: Any) -> Observation:
         world = self.world
-        before, faults_before = self._counters(), self._store_faults()
+        before, faults_before, spent_before = self._counters(), self._store_faults(), self._deadlines_spent()
         records_before = self._records() if isinstance(step, Sweep) else {}
         obs = Observation(len(self.trace), step, world.clock.now(), None, kill_switch_on=self._kill_switch,
                           closed_before=frozenset(self._closed), paused=frozenset(self._paused),
@@ -750,6 +810,10 @@ class Run:
             self._operator(obs, step)
         elif isinstance(step, ExactNameLease):
             self._exact_name_lease(step)
+        elif isinstance(step, LegacySlot):
+            self._legacy_slot(step)
+        elif isinstance(step, SlowPages):
+            self._slow_pages(step)
         elif isinstance(step, (Open, Close, _Redeliver)):
             closed = isinstance(step, Close) or (isinstance(step, _Redeliver) and step.closed)
             obs.incident = INCIDENTS[step.incident]
@@ -795,6 +859,7 @@ class Run:
         obs.run_writes, obs.vpc_writes = after[2] - before[2] - obs.person_writes, after[3] - before[3]
         obs.final_generation, obs.ended = after[2], world.clock.now()
         obs.store_faults = self._store_faults() - faults_before
+        obs.reads_cut = self._deadlines_spent() - spent_before
         self._follow_rollback()
         if isinstance(step, Crossing):
             self.trace += self._split_crossing(obs, step, crossed)
@@ -1135,6 +1200,24 @@ class Run:
         now = self.world.clock.now()
         self.world.state.claim(step.kind, CONNECTOR, "runwarden-before-bound-key", timedelta(minutes=step.minutes), now)
         self.exact_name_leases.append((len(self.trace), step.kind, now + timedelta(minutes=step.minutes)))
+
+    def _legacy_slot(self, step: LegacySlot) -> None:
+        """LegacySlot: the slot stored under the exact name as that version's gate stored it (a claim record, by
+        another owner, kept 2 days), straight into the store (no fault of the program's applies), where neither
+        name's slot of that place is taken; else nothing (that version would have found its place taken only if it
+        read this version's slots, which it does not: a slot stored over a taken place is the upgrade's gap the kill
+        switch closes, docs/behaviour.md, not what the gate must hold)."""
+        from shared.remediation.guardrails import BUDGETS, bound_key
+
+        now = self.world.clock.now()
+        bucket = f"{now:%Y-%m-%dT%H}" if step.bucket == "hour" else f"{now:%Y-%m-%d}"
+        slot = f"target|{bound_key(CONNECTOR)}|{bucket}#{step.index}"
+        old = f"target|{CONNECTOR}|{bucket}#{step.index}"   # spelled out here: the gate's `legacy_slot` is under test
+        state = self.world.state
+        if any(found is not None for found in state.get_many([(BUDGETS, slot), (BUDGETS, old)])):
+            return   # slots are kept past their bucket: one stored is one taken
+        state.claim(BUDGETS, old, "runwarden-before-bound-key", timedelta(days=2), now)
+        self.legacy_slots.append((len(self.trace), bucket, step.index))
 
     def _release_body(self, step: Release, common: dict[str, Any]) -> dict[str, Any]:
         """The incident's escalated alert plan, as a person finds it in the escalation's answer (its intent

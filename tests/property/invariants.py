@@ -5,6 +5,7 @@ reports every broken invariant at once, with the trace of the run.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from datetime import timedelta
 from functools import lru_cache
@@ -39,7 +40,7 @@ def check_all(run: Run) -> list[str]:
                   one_judgement_per_action, proposal_written_once, approvals_hold_their_world,
                   connector_written_on_its_world, every_command_answered, refusals_reported_once,
                   writes_never_overlap, held_alerts_answered, other_shapes_refused, commands_answered_once,
-                  exact_name_leases_hold):
+                  exact_name_leases_hold, cut_reads_answered_once):
         problems += check(run)
     problems += splits_are_whole(run, records)
     problems += before_states_recorded(run, records)
@@ -152,15 +153,27 @@ def cooldown_and_budgets(run: Run) -> list[str]:
                 problems.append(f"two actions on {target.rsplit('/', 1)[-1]} at T0+{minutes(a):g}m and "
                                 f"T0+{minutes(b):g}m, within the cooldown of {guard.cooldown_seconds} s")
         per_hour = Counter((t + timedelta(seconds=skew)).strftime("%Y-%m-%dT%H") for t, skew in writes)
-        for hour, n in per_hour.items():
-            if n > guard.max_actions_per_target_per_hour:
-                problems.append(f"{n} actions on {target} in {hour}, budget {guard.max_actions_per_target_per_hour}")
-        # The day's budget counts per calendar day (UTC, by the acting instance's clock), as the hour's per hour.
         per_day = Counter((t + timedelta(seconds=skew)).strftime("%Y-%m-%d") for t, skew in writes)
-        for day, n in per_day.items():
-            if n > guard.max_actions_per_target_per_day:
-                problems.append(f"{n} actions on {target} on {day}, day budget {guard.max_actions_per_target_per_day}")
+        # The day's budget counts per calendar day (UTC, by the acting instance's clock), as the hour's per hour.
+        for counted, budget, per in ((per_hour, guard.max_actions_per_target_per_hour, "in"),
+                                     (per_day, guard.max_actions_per_target_per_day, "on")):
+            taken = legacy_places(run, target, budget)
+            for bucket in set(counted) | set(taken):
+                n, old = counted[bucket], taken[bucket]
+                if n + old > budget:
+                    before = f" ({old} slot(s) an earlier version took under the exact name)" if old else ""
+                    problems.append(f"{n} actions on {target} {per} {bucket}{before}, budget {budget}")
     return problems
+
+
+def legacy_places(run: Run, target: str, capacity: int) -> Counter:
+    """Per bucket (an hour or a day, as the slot keys name them), the places of a budget of `capacity` on
+    `target` that budget slots an earlier version stored under the exact name took (LegacySlot: each stored
+    where its place was free; one at or past the capacity is not one of the budget's places). The gate takes
+    slot i only where both names' are free (guardrails.legacy_slot), so these and the writes may not pass it."""
+    if target != CONNECTOR:
+        return Counter()
+    return Counter(bucket for bucket, index in {(b, i) for _, b, i in run.legacy_slots if i < capacity})
 
 
 def refusals_reported_once(run: Run) -> list[str]:
@@ -343,6 +356,52 @@ def exact_name_leases_hold(run: Run) -> list[str]:
                                 f"{kind} lease of step #{index} under the connector's exact name was live "
                                 f"(until T0+{minutes(until):g}m)")
     return problems
+
+
+# An alert delivered alone in its step: the step's outcomes, raises and write calls are that delivery's.
+SINGLE_DELIVERIES = (Open, Close, Skewed, _Redeliver, Renotify)
+# What a delivery may answer once a read of it was cut: a read cut while paging is an incomplete read
+# (shared.errors.IncompleteReadError, `PageCursor.cut_short`), a gap that holds any action and `healthy` back, so
+# the diagnosis is escalated at once; a read cut before its first page is a transient fault, redelivered, and
+# past delivery.max_attempts the delivery gives up, `failed` (shared/pipeline.py `_gives_up`). Never a write,
+# nor `healthy`, nor a plan made on the rest of the evidence.
+ANSWERS_AFTER_A_CUT = frozenset({"escalated", "failed", "standing_down"})
+
+
+def cut_reads_answered_once(run: Run) -> list[str]:
+    """A delivery one of whose paged reads ran out of the deadline its pages share (SlowPages: the in-process
+    transport counts each page `WaitDeadline.page_timeout` refused, Observation.reads_cut) acts on none of it: the
+    pages read so far are never handed on as the whole answer (the adapters raise IncompleteReadError, or
+    DeadlineExceeded before a page came). So in its step: no write call, and it is answered exactly once: raised
+    (and redelivered by Run.finish) or one outcome, `escalated` or `failed` (a message delivered again after an
+    escalation is answered `skipped`, naming its own answer: that is judged, `_own_answer`; an alert that is the
+    symptom of Runwarden's own write in flight stands down, `skipped`, judging nothing). Only deliveries alone in their step
+    are judged (a racing thread's outcome is not told apart from its twins')."""
+    problems = []
+    for obs in run.trace:
+        if not obs.reads_cut or not isinstance(obs.step, SINGLE_DELIVERIES):
+            continue
+        said = [_own_answer(o) for o in obs.outcomes]
+        if obs.write_calls:
+            problems.append(f"step #{obs.index} {obs.step}: {obs.write_calls} write call(s) in a delivery whose "
+                            f"paged read ran out of its deadline ({obs.reads_cut} page(s) refused)")
+        if obs.transient + len(said) != 1:
+            problems.append(f"step #{obs.index} {obs.step}: a delivery whose paged read ran out of its deadline "
+                            f"answered {len(said)} time(s) and raised {obs.transient} time(s), not exactly once")
+        elif said and said[0] not in ANSWERS_AFTER_A_CUT:
+            problems.append(f"step #{obs.index} {obs.step}: a delivery whose paged read ran out of its deadline "
+                            f"answered `{said[0]}`, as if its evidence were whole")
+    return problems
+
+
+def _own_answer(outcome: Any) -> str:
+    """The outcome's status, or for a message delivered again whose earlier answer a person was already told of
+    (`skipped`, "This delivery's answer: escalated: …", shared/pipeline.py), the answer this delivery came to."""
+    status = outcome.status.value
+    if status == "skipped" and outcome.reason.startswith("Runwarden is updating"):
+        return "standing_down"   # the alert is the symptom of Runwarden's own write in flight: no verdict on it
+    own = re.search(r"This delivery's answer: (\w+)", outcome.reason) if status == "skipped" else None
+    return own.group(1) if own else status
 
 
 # 5. before-states ---------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ import re
 import resource
 import sys
 import time
+import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,6 +122,13 @@ def run_batch(seed: int, size: int, per_example: int = PER_EXAMPLE) -> BatchResu
             failure[0] = (f"{report.getvalue()}{notes}\nFLAKY (it did not fail again when replayed: the order of "
                           f"racing threads decides it)\n{failure[0] or exc}")
             kinds[0] = kinds[0] or ("flaky",)
+        except Exception as exc:  # noqa: BLE001 - a program that crashed the harness (or raised past it) is a
+            # counterexample too (hypothesis shrank it, as any error): raised out of the worker, it ended the
+            # worker and the soak reported the batches it never ran as 0 counterexamples, exit 0.
+            notes = "\n".join(getattr(exc, "__notes__", []))
+            failure[0] = (f"{report.getvalue()}{notes}\nCRASH: {type(exc).__name__}: {exc}\n"
+                          f"{''.join(traceback.format_exception(exc))}")
+            kinds[0] = ("crash", type(exc).__name__)
     return BatchResult(0, seed, ran[0], time.process_time() - start, failure[0], kinds[0] if failure[0] else (),
                        dict(endings), dict(approvals))
 
@@ -197,8 +205,13 @@ def main(argv: list[str] | None = None) -> int:
         if time.perf_counter() - last_report >= PROGRESS_SECONDS:
             last_report = time.perf_counter()
             _progress(done, args.programs, last_report - started, cpu)
-    if pending and (args.keep_going or not failures) and time.perf_counter() >= deadline:
-        print(f"soak: stopped after {args.minutes:g} min with {pending} batch(es) not finished", flush=True)
+    lost = 0
+    if pending and (args.keep_going or not failures):
+        if time.perf_counter() >= deadline:
+            print(f"soak: stopped after {args.minutes:g} min with {pending} batch(es) not finished", flush=True)
+        else:   # every worker ended with batches left: one died (killed, or an error past run_batch)
+            lost = pending
+            print(f"soak: every worker ended with {pending} batch(es) not run: a worker died; not a pass", flush=True)
     for worker in workers:   # after a counterexample (or the time limit) the others stop mid-batch
         if worker.is_alive():
             worker.terminate()
@@ -223,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
               f"--seed {result.seed} --programs {args.batch} --batch {args.batch} --workers 1"
               f"{'' if args.per_example == PER_EXAMPLE else f' --per-example {args.per_example}'}):\n"
               f"{result.counterexample}")
-    return 1 if failures else 0
+    return 1 if failures or lost else 0
 
 
 def _by_ending(endings: Counter, failures: list[BatchResult]) -> str:
