@@ -1547,7 +1547,8 @@ def rolled_back_series(name: str, target: str, since: int, until: int) -> tuple[
             continue
         moved = copy.deepcopy(series)
         moved["resource"]["labels"]["revision_name"] = target
-        moved["points"] = [{**points, "from": f"+{since}m", "to": f"+{until}m"} for points in series["points"]]
+        # Signed offsets: a clock jumped back before T0 rolls back at a negative minute ("-3m", not "+-3m").
+        moved["points"] = [{**points, "from": f"{since:+d}m", "to": f"{until:+d}m"} for points in series["points"]]
         copies.append(moved)
     return Scenario.model_validate({**data, "timeseries": copies, "sql_instances": []}).materialize(ANCHOR).series
 

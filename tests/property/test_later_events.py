@@ -10,9 +10,9 @@ import pytest
 
 from shared.remediation.records import ACTIONS, PINS
 from tests.property.fast import fast_run
-from tests.property.harness import (CONNECTOR, INCIDENTS, OPERATOR, SERVICE, Approve, ApproveRace, Close, Fault, Open,
-                                    OperatorRestore, OperatorRollback, OperatorScale, PersonConnector, PersonTraffic,
-                                    PublishFault, Reject, Renotify, StoreFault, Sweep, Unreadable)
+from tests.property.harness import (CONNECTOR, INCIDENTS, OPERATOR, SERVICE, Approve, ApproveRace, Close, Fault,
+                                    Jump, Open, OperatorRestore, OperatorRollback, OperatorScale, PersonConnector,
+                                    PersonTraffic, PublishFault, Reject, Renotify, StoreFault, Sweep, Unreadable)
 from tests.property.invariants import (_UNREADABLE, check_all, every_command_answered, every_write_known, explain,
                                        one_judgement_per_action, one_write_per_incident, proposal_written_once,
                                        undo_keeps_person_change)
@@ -807,3 +807,13 @@ def test_worlds_that_follow_one_rollback_share_monitorings_answers_byte_for_byte
     assert kept
     for request, answer in kept.items():
         assert rpc.serialize(rpc.handler(rpc.deserialize(request))) == answer
+
+
+def test_a_rollback_after_the_clock_stepped_back_before_t0_is_followed() -> None:
+    """The clock steps back 4 minutes before T0, then an operator rolls back: the world follows the rollback
+    from a minute before T0 (a signed offset, "-3m"). Fails if the followed series are built with "+-3m",
+    which the scenario format rejects, so the run crashes instead of being judged (the soak then lost the
+    worker: soakleft's crash report found it)."""
+    with fast_run("bad_revision", "enforce", 90, operators=[OPERATOR]) as run:
+        run.execute([Jump(1), Jump(3), Open(0, 0), OperatorRollback(0, False)])
+        _checked(run)
