@@ -29,8 +29,8 @@ CLOSED = "(psycopg2.OperationalError) server closed the connection unexpectedly"
 DNS = ('failed to connect to `host=db.internal user=app database=app`: hostname resolving error '
        '(lookup db.internal on 169.254.169.254:53: no such host)')
 
-# Each reading and the helper of facts.py that computes it (called once per computation).
-COMPUTED_BY = {"connector_news": "_connector_news", "db_refusals": "refusals_by_kind",
+# Each reading and the helper facts.py calls to compute it (called once per computation).
+COMPUTED_BY = {"connector_news": "news_of", "db_refusals": "refusals_by_kind",
                "db_never_left": "never_left_by_kind", "db_unreached_lines": "lines_but", "db_closed": "closed_count"}
 
 
