@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 from itertools import chain, compress
-from typing import Callable, Iterable, Iterator, NamedTuple
+from typing import Callable, Generic, Iterable, Iterator, NamedTuple, TypeVar, overload
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.citation import query_of
@@ -220,6 +220,42 @@ class Points:
         return slice(bisect_right(self.ends, low), bisect_right(self.ends, high))
 
 
+_T = TypeVar("_T")
+
+
+class _kept(Generic[_T]):
+    """A reading of Facts found on first read and kept in the instance's __dict__ under its own name. A
+    descriptor without __set__ is looked up after the instance's __dict__ (Python reference, Data model,
+    "Invoking descriptors": "non-data descriptors can be overridden by instances"), so every read after the
+    first is a plain attribute's, with no Python call; a property called its getter on every read (the
+    shared readings are read some thirty times a diagnosis, the rules' wrappers reading one another).
+    functools.cached_property does the same, but up to Python 3.11 its first read takes a lock that is the
+    property's, not the instance's ("Changed in version 3.12: Prior to Python 3.12, cached_property included
+    an undocumented lock ... the lock was per-property, not per-instance, which could result in unacceptably
+    high lock contention", Python docs, functools.cached_property): diagnoses in threads of one process would
+    queue on it. Not locked: two threads reading one Facts at once may each compute it, as a property did."""
+
+    def __init__(self, compute: Callable[[Facts], _T]) -> None:
+        self.compute = compute
+        self.__doc__ = compute.__doc__
+        self.name = compute.__name__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, facts: None, owner: type | None = None) -> _kept[_T]: ...
+
+    @overload
+    def __get__(self, facts: Facts, owner: type | None = None) -> _T: ...
+
+    def __get__(self, facts: Facts | None, owner: type | None = None) -> _T | _kept[_T]:
+        if facts is None:
+            return self
+        found = facts.__dict__[self.name] = self.compute(facts)
+        return found
+
+
 class Facts:
     def __init__(self, bundle: EvidenceBundle, settings: DiagnosisSettings) -> None:
         self.b = bundle
@@ -233,13 +269,6 @@ class Facts:
         self._sql_down: dict[Window, tuple[list[str], str] | None] = {}
         self._sql_cpu: dict[Window, dict[str, list[float]]] = {}
         self._replaced: dict[datetime, tuple[Revision, float] | None] = {}
-        # The readings several rules share (below, "readings the rules share"), once found: plain attributes
-        # rather than cached_property, whose first read takes a lock on Python 3.11 (functools).
-        self._connector_news: ConnectorNews | None = None
-        self._db_refusals: dict[str, list[LogRecord]] | None = None
-        self._db_never_left: dict[str, list[LogRecord]] | None = None
-        self._db_unreached_lines: list[LogRecord] | None = None
-        self._db_closed: int | None = None
         self._database_lines: dict[LogSignal, tuple[tuple[LogRecord, ...], tuple[LogRecord, ...]]] = {}
 
     def points(self, result: MetricResult | None) -> tuple[Points, ...]:
@@ -982,19 +1011,17 @@ class Facts:
         return known
 
     # --- readings the rules share -------------------------------------------------------------
-    # Each found once per diagnosis, on first use, by whichever rule asks first: the rules only read them
-    # (kept in the attributes __init__ sets to None).
+    # Each found once per diagnosis, on first use, by whichever rule asks first, and kept (`_kept`): the rules
+    # only read them, each read after the first a plain attribute's.
 
-    @property
-    def connector_news(self) -> "ConnectorNews":
+    @_kept
+    def connector_news(self) -> ConnectorNews:
         """The VPC connector's saturation signs that are news, with the checks that found them
         (connector_news.news_of): connector_saturation cites them (connector_signs.stress), database_unreachable
         asks whether there are any (connector_signs.new_stress)."""
-        if self._connector_news is None:
-            self._connector_news = news_of(self)
-        return self._connector_news
+        return news_of(self)
 
-    @property
+    @_kept
     def db_refusals(self) -> dict[str, list[LogRecord]]:
         """The database's refusals in the logs, by what it said (Refusal), most said first, when there
         are at least db_error_logs_min of them logged while requests failed (`database_lines`: a refusal
@@ -1002,25 +1029,21 @@ class Facts:
         short, fewer stand for more; a refusal holds a connector move back, so a crowded page must not
         hide it); else empty (database_errors.refusals_by_kind). Read by database_unreachable (which
         names them) and connector_saturation (an answer proves the path through the connector works)."""
-        if self._db_refusals is None:
-            entries = self.database_lines(LogSignal.DB_REFUSED)
-            self._db_refusals = refusals_by_kind(entries, self.logged_enough(len(entries)))
-        return self._db_refusals
+        entries = self.database_lines(LogSignal.DB_REFUSED)
+        return refusals_by_kind(entries, self.logged_enough(len(entries)))
 
-    @property
+    @_kept
     def db_never_left(self) -> dict[str, list[LogRecord]]:
         """The errors of reaching the database (`database_lines` of DB_CONNECTION, less the database's own
         refusals) whose text shows the connection failed inside the instance, by NeverLeft kind, when
         they are the story (database_errors.never_left_by_kind: the other errors of reaching it and the
         waits for a pooled connection count against them); else empty. Read by connector_saturation
         (nothing of theirs crossed the connector) and database_unreachable (rules/never_left.py)."""
-        if self._db_never_left is None:
-            self._db_never_left = never_left_by_kind(
-                self.database_lines(LogSignal.DB_REFUSED), self.database_lines(LogSignal.DB_CONNECTION),
-                len(self.database_lines(LogSignal.DB_POOL_WAIT)), self.s.db_error_logs_min, self.logged_enough)
-        return self._db_never_left
+        return never_left_by_kind(
+            self.database_lines(LogSignal.DB_REFUSED), self.database_lines(LogSignal.DB_CONNECTION),
+            len(self.database_lines(LogSignal.DB_POOL_WAIT)), self.s.db_error_logs_min, self.logged_enough)
 
-    @property
+    @_kept
     def db_unreached_lines(self) -> list[LogRecord]:
         """The errors of reaching the database in the logs (a dial timeout, a reset, a pool wait) that
         failed to reach it: every refusal (`db_refusals`) is also a connection error (its pattern is in
@@ -1028,23 +1051,19 @@ class Facts:
         java.net.UnknownHostException", a driver's "Temporary failure in name resolution") dialled
         nothing; both are left out. Errors that never left the instance are counted. Six checks of
         connector_saturation ask, each over every connection error."""
-        if self._db_unreached_lines is None:
-            left_out = chain(chain.from_iterable(self.db_refusals.values()), self.log_matches(LogSignal.DNS_FAILURE))
-            self._db_unreached_lines = lines_but(self.database_lines(LogSignal.DB_CONNECTION), left_out)
-        return self._db_unreached_lines
+        left_out = chain(chain.from_iterable(self.db_refusals.values()), self.log_matches(LogSignal.DNS_FAILURE))
+        return lines_but(self.database_lines(LogSignal.DB_CONNECTION), left_out)
 
-    @property
+    @_kept
     def db_unreached(self) -> int:
         """How many `db_unreached_lines` there are."""
         return len(self.db_unreached_lines)
 
-    @property
+    @_kept
     def db_closed(self) -> int:
         """How many of `db_unreached_lines` say only that an open connection was found closed or broken
         (log_signals.closed_connection): no wait, no failed dial. Only asked past cheaper checks."""
-        if self._db_closed is None:
-            self._db_closed = closed_count(self.db_unreached_lines)
-        return self._db_closed
+        return closed_count(self.db_unreached_lines)
 
 
 def egress_of(revision: Revision) -> str:
