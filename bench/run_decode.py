@@ -103,13 +103,15 @@ def plain_revision(proto: Any) -> Any:
         plain_env=tuple((e.name, e.value) for c in proto.containers for e in c.env
                         if run_v2.EnvVar.pb(e).WhichOneof("values") == "value" and e.value),
         secrets=tuple(SecretRef(env=e.name, secret=e.value_source.secret_key_ref.secret,
-                                version=e.value_source.secret_key_ref.version)
-                      for c in proto.containers for e in c.env if "value_source" in e and "secret_key_ref" in
-                      e.value_source) + tuple(SecretRef(volume=v.name, secret=v.secret.secret,
-                                                        version=item.version if item else "",
-                                                        path=item.path if item else "")
-                                              for v in proto.volumes if "secret" in v
-                                              for item in (list(v.secret.items) or [None])),
+                                version=e.value_source.secret_key_ref.version,
+                                container=(c.name or f"#{i + 1}")
+                                if sum(any(x.name == e.name for x in o.env) for o in proto.containers) > 1 else "")
+                      for i, c in enumerate(proto.containers) for e in c.env if "value_source" in e
+                      and "secret_key_ref" in e.value_source) + tuple(
+                          SecretRef(volume=v.name, secret=v.secret.secret, version=item.version if item else "",
+                                    path=item.path if item else "",
+                                    mode=((item.mode if item else 0) or v.secret.default_mode or 0o444) & ~0o222)
+                          for v in proto.volumes if "secret" in v for item in (list(v.secret.items) or [None])),
         images=tuple(c.image for c in proto.containers))
 
 

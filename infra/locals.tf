@@ -38,9 +38,11 @@ locals {
   ack_deadline_seconds = 600
   # The timeline (HTTP, a person waiting): shared/timeline/builder.py Limits lets one request
   # read at most 10 + 10 + 30 ListLogEntries pages of 1000 entries, plus one ListRevisions and
-  # one ListTimeSeries. At 5 s a page (an allowance, not a measurement against Cloud Logging)
-  # that is 260 s; a person waits that long only for a very busy incident, and the read stops
-  # at its page limits rather than at this timeout. tests/infra/test_settings.py recomputes it.
+  # at most three ListTimeSeries (Limits.max_metric_reads), each ended within 10 s, its retries
+  # and pages included (shared/timeline/live.py SIDE_READ_SECONDS). At 5 s a page (an allowance,
+  # not a measurement against Cloud Logging) that is 250 + 40 = 290 s; a person waits that long
+  # only for a very busy incident, and the read stops at its page limits rather than at this
+  # timeout. tests/infra/test_settings.py recomputes it.
   timeline_timeout_seconds = 300
   # How long Pub/Sub keeps a message (every topic and subscription, pubsub.tf): a delivery or a seek's
   # replay may come until then after the publish ("How long to retain unacknowledged messages in the

@@ -3,13 +3,18 @@
     secret_versions:
       - {secret: payments-key, version: 3, state: DISABLED}
       - {secret: projects/shared-sec/secrets/api-key, version: 2, state: DESTROYED}
+      - {secret: api-key, version: 3, aliases: [current]}
 
 `secret` is a secret id in the scenario's project, projects/P/secrets/S, or a regional secret's
 projects/P/locations/L/secrets/S. Every version a scenario
 revision pins by number (secret_env, secret_volumes' items) is seeded ENABLED unless listed here, so a
 scenario that pins versions reads as it did before Secret Manager was read: as versions that exist. A
 listed secret's listed versions are the only ones it holds (a version it pins but not listed answers
-NOT_FOUND, as a version deleted with its secret does). States are SecretVersion.State's
+NOT_FOUND, as a version deleted with its secret does). A version's `aliases` point those version aliases
+at it (Secret.version_aliases). A secret no revision pins by number and none lists, read at "latest" (or
+unset) or by an alias, is seeded with one version, 1, ENABLED; an alias read of a secret not listed points
+at its newest seeded version: a secret and an alias that exist, as every scenario's did before "latest" and
+aliases were read. States are SecretVersion.State's
 (google/cloud/secretmanager/v1/resources.proto). Wire it into `Scenario` as
 `secret_versions: tuple[SecretVersionSpec, ...] = ()` and call `seed_secrets` from `seed`.
 """
@@ -31,6 +36,7 @@ class SecretVersionSpec(BaseModel):
     secret: str = Field(pattern=r"^(projects/[^/]+/(locations/[^/]+/)?secrets/)?[A-Za-z0-9_-]{1,255}$")
     version: int = Field(ge=1)
     state: VersionState = "ENABLED"
+    aliases: tuple[str, ...] = ()   # version aliases pointing at this version (Secret.version_aliases)
 
 
 def full_name(project: str, secret: str) -> str:
@@ -45,7 +51,21 @@ def seed_secrets(standin: "SecretManagerStandIn", project: str, listed: Iterable
     named = {full_name(project, v.secret) for v in listed}
     for v in listed:
         standin.add_version(full_name(project, v.secret), v.version, v.state)
-    for secret, version in pinned:
-        name = full_name(project, secret)
-        if name not in named and version.strip().isdigit():
+        for alias in v.aliases:
+            standin.add_alias(full_name(project, v.secret), alias, v.version)
+    pinned = [(full_name(project, secret), version.strip()) for secret, version in pinned]
+    for name, version in pinned:
+        if name not in named and version.isdigit():
             standin.add_version(name, int(version), "ENABLED")
+    newest: dict[str, int] = {}
+    for name, version in pinned:
+        if version.isdigit():
+            newest[name] = max(newest.get(name, 0), int(version))
+    for name, version in pinned:
+        if name in named or version.isdigit():
+            continue
+        if name not in newest:   # read at "latest" or an alias only: one version that exists
+            newest[name] = 1
+            standin.add_version(name, 1, "ENABLED")
+        if version.lower() not in ("", "latest"):
+            standin.add_alias(name, version, newest[name])

@@ -99,6 +99,23 @@ class OperationEndedInError(PermanentError):
     The action reads the target again before taking it as a failure that changed nothing."""
 
 
+INCOMPLETE_ANSWER = "INCOMPLETE_ANSWER"
+
+
+class IncompleteReadError(PermanentError):
+    """A read whose answer came only in part: the API said so (a ListTimeSeries page with execution errors,
+    shared/gcp/monitoring.py `missing_evidence`), or the read was still following next_page_token when its
+    budget, the call's total, ran out (shared/gcp/endpoints.py `PageCursor.cut_short`). What was read is
+    never handed on as the whole answer: the read is a gap in the evidence (code INCOMPLETE_ANSWER), named
+    with how far it got, and a diagnosis beside it is escalated, never acted on nor called healthy
+    (shared/diagnosis/diagnose.py `_held_for_incomplete`). Permanent, not transient: the call's own retries
+    already resumed the read where it stopped (`PageCursor`); a redelivery would start it again from its
+    first page, with no more time, minutes later (docs/behaviour.md, "A read that did not finish")."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code=INCOMPLETE_ANSWER)
+
+
 class StaleEvidenceError(PermanentError):
     """The API refused a write because its target changed after the evidence the decision rests on
     was read (an etag mismatch). Nothing was written. Not retried and not a failure of Runwarden:

@@ -24,7 +24,7 @@ from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, no
                                    not_managed, notified_after_verdict, opened_after_close, test_notification,
                                    unknown_schema, unknown_start)
 from shared.alerts.present_failure import alert_hold
-from shared.alerts.received import received
+from shared.alerts.received import Named, named, received
 from shared.errors import (AttemptInProgress, DamagedRecord, PermanentError, TransientError, WriteInFlight,
                            described)
 from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, GateResult, InProgress, MaybeBehind,
@@ -43,7 +43,7 @@ from shared.remediation.history import (
     recent_verified_fix,
     service_actions,
 )
-from shared.alerts.incidents import (AlertTarget, Incident, IncidentParseError, TargetKind,
+from shared.alerts.incidents import (AlertTarget, Incident, IncidentParseError, MisroutedCommand, TargetKind,
                                     check_not_ahead, parse_message_published, quoted)
 from shared.alerts.query_names import QueryNames, query_names
 from shared.outcomes import (
@@ -89,7 +89,7 @@ class Adapters:
     clock: Clock
     logging: LoggingPort | None = None
     vpcaccess: VpcAccessPort | None = None
-    # A rollback target's pinned secret versions (collection.target_secret_reads); its global endpoint's client
+    # A rollback target's secret versions (collection.target_secret_reads); its global endpoint's client
     # is built and connected by the instance warm-up with the others (functions/runtime.py), so an alert whose
     # rollback target pins a version does not build it before its first write.
     secretmanager: SecretManagerPort | None = None
@@ -914,7 +914,6 @@ def _reject(error: IncidentParseError, event_data: Any, config: Config, adapters
     names the others (`_also_answered`): the caller is returned the first alone, and a reader of any one
     finds every other by its outcome_id."""
     from shared.alerts.commands import published_body, sent_command
-    from shared.alerts.incidents import MisroutedCommand
 
     sent = sent_command(published_body(event_data))
     if sent is None:
@@ -949,10 +948,15 @@ def _reject_once(error: IncidentParseError, command_id: str | None, also: str, e
     # Acknowledged, so never delivered again: the message travels with its rejection, whole on the
     # outcome and as an excerpt in the `rejected` and `notify` lines (shared/alerts/received.py).
     content = received(event_data)
-    timeline = Timeline(None)
-    timeline.step("rejected", f"malformed alert rejected: {error}{also}", severity="ERROR",
+    # The page names the incident (docs/deploy.md, "Runwarden needs a person"): its id when the message
+    # gives a readable one, else what else finds the message (its Pub/Sub id, publish time, policy).
+    # A command on the wrong topic is named by its command_id (`also`), never by an incident.
+    name = Named(None, "") if isinstance(error, MisroutedCommand) else named(content, error.field)
+    timeline = Timeline(name.incident_id)
+    timeline.step("rejected", f"malformed alert rejected: {error}{also}{name.words}", severity="ERROR",
                   field=error.field, message_id=message_id, received=content.excerpt(), command_id=command_id)
-    outcome = Outcome(status=OutcomeStatus.REJECTED, reason=f"malformed alert: {error}{also}", message_id=message_id,
+    outcome = Outcome(status=OutcomeStatus.REJECTED, reason=f"malformed alert: {error}{also}{name.words}",
+                      incident_id=name.incident_id, message_id=message_id,
                       received=content, command_id=command_id, notes=list(notes),
                       # One id on every delivery of the message (message_outcome_id): a repeat is dropped.
                       outcome_id=_rejection_id(event_data, command_id),

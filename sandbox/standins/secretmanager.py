@@ -8,6 +8,12 @@ as a method the server does not have). What the real API answers, and where that
     google/cloud/secretmanager/v1/resources.proto);
   - `versions/latest`: "an alias to the most recently created SecretVersion" (GetSecretVersionRequest.name,
     google/cloud/secretmanager/v1/service.proto): the highest version number, whatever its state;
+  - a version alias (Secret.version_aliases: "Mapping from version alias to version name ... Access by alias
+    is only be supported on GetSecretVersion and AccessSecretVersion", resources.proto; Secret Manager docs,
+    "Assign an alias to a secret version": "you can access the secret versions using their aliases in the same
+    way that you can access secret versions by their version number"): the version it maps to, whatever its
+    state; the answer's `name` carrying the number (as for `latest`) is UNCONFIRMED, and an alias the secret
+    has not answers NOT_FOUND as a version that does not exist (UNCONFIRMED);
   - a version or a secret that does not exist: NOT_FOUND (AIP-131, "Standard methods: Get"); the message's
     wording here is UNCONFIRMED;
   - a name not of the form projects/*/secrets/*/versions/*: INVALID_ARGUMENT;
@@ -40,6 +46,7 @@ class SecretManagerStandIn(StandIn):
         super().__init__()
         self._versions: dict[str, dict[int, str]] = {}   # projects/P/secrets/S -> {number: state}
         self._denied: set[str] = set()                    # secrets the caller may not read
+        self._aliases: dict[str, dict[str, int]] = {}     # projects/P/secrets/S -> {alias: number}
 
     def rpcs(self) -> list[Rpc]:
         return [Rpc(SERVICE, "GetSecretVersion", self._get_secret_version, GetSecretVersionRequest.deserialize,
@@ -53,6 +60,14 @@ class SecretManagerStandIn(StandIn):
         with self.lock:
             self._versions.setdefault(secret, {})[number] = state
 
+    def add_alias(self, secret: str, alias: str, number: int) -> None:
+        """Points `alias` of `secret` at version `number` (Secret.version_aliases: an alias "must start with a
+        letter and cannot be the string 'latest' or 'NEW'"; a ValueError for one that breaks that)."""
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,62}", alias) or alias.lower() in ("latest", "new"):
+            raise ValueError(f"not a version alias: {alias!r}")
+        with self.lock:
+            self._aliases.setdefault(secret, {})[alias] = number
+
     def deny(self, secret: str) -> None:
         """The caller lacks secretmanager.versions.get on `secret` (projects/P/secrets/S) from now on."""
         with self.lock:
@@ -62,6 +77,7 @@ class SecretManagerStandIn(StandIn):
         with self.lock:
             self._versions.clear()
             self._denied.clear()
+            self._aliases.clear()
 
     # --- the RPC ---
 
@@ -75,7 +91,8 @@ class SecretManagerStandIn(StandIn):
         versions = self._versions.get(secret)
         if not versions:
             raise not_found(f"Secret [{secret}] not found or has no versions.")
-        number = max(versions) if version == "latest" else int(version) if version.isdigit() else None
+        number = (max(versions) if version == "latest" else int(version) if version.isdigit()
+                  else self._aliases.get(secret, {}).get(version))
         if number is None or number not in versions:
             raise not_found(f"Secret Version [{request.name}] not found.")
         return SecretVersion(name=f"{secret}/versions/{number}", state=SecretVersion.State[versions[number]])

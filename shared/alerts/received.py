@@ -26,10 +26,15 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from shared.alerts.incidents import quoted
+from shared.gcp.identifiers import (COMMAND_INCIDENT_PREFIX, IncidentIdCharacter, folded_incident_id,
+                                    stripped_incident_id)
 from shared.outcomes import Received
 from shared.redaction import redacted
+from shared.timeline.queries import is_incident_id
 
 # Beyond any message Runwarden reads whole (a notification's envelope is at most 512 KiB), and far
 # under Pub/Sub's 10 MB limit for the outcome that carries it.
@@ -103,3 +108,75 @@ def _attributes(raw: Any) -> dict[str, str]:
 
 def _text(value: Any) -> str | None:
     return None if value is None else value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+# --- what names a rejected alert ---------------------------------------------------------------------
+
+# A policy's display name is the user's ("displayName", up to 512 Unicode characters: AlertPolicy,
+# google/monitoring/v3/alert.proto): cut where it is named, the whole being in `received`.
+_POLICY_SHOWN = 120
+
+
+@dataclass(frozen=True)
+class Named:
+    """What identifies a rejected alert to the person it pages. `incident_id`: the incident's id, read as
+    every entry point reads it (stripped, case-folded, of an incident id's shape), when the message gives
+    one that is; the outcome and its lines are then labelled with it, as any alert's. `words`: what the
+    reason adds, the id when read; else that it could not be, and what can find the message instead."""
+
+    incident_id: str | None
+    words: str
+
+
+def named(content: Received, field: str) -> Named:
+    """What identifies the rejected alert `content` (`field`: the field it was rejected for). Never raises:
+    the message may be anything. Monitoring's notification gives `incident.incident_id` and
+    `incident.policy_name` (cloud.google.com/monitoring/support/notification-options, schema 1.2); Pub/Sub's
+    push envelope the `messageId` and `publishTime` (PubsubMessage, google/pubsub/v1/pubsub.proto)."""
+    incident = _incident_of(content)
+    policy = incident.get("policy_name")
+    policy_words = f"policy {quoted(policy, _POLICY_SHOWN)}" if isinstance(policy, str) and policy.strip() else ""
+    incident_id = None if field.startswith("incident.incident_id") else _readable_id(incident.get("incident_id"))
+    if incident_id is not None:
+        return Named(incident_id, f"; incident {incident_id}" + (f", {policy_words}" if policy_words else ""))
+    found = [f"Pub/Sub message id {quoted(content.message_id)}" if content.message_id else "",
+             f"published {quoted(content.publish_time)}" if content.publish_time else "", policy_words]
+    found = [words for words in found if words]
+    return Named(None, "; its incident id could not be read, so no incident is named: "
+                 + (f"find it by its {', '.join(found)}" if found else "nothing else in it identifies it either")
+                 + " (the whole message is on the outcome, `received`)")
+
+
+def _incident_of(content: Received) -> Mapping[str, Any]:
+    """The notification's `incident` object, as far as the data reads as one; {} otherwise."""
+    if content.data_form != "text":
+        return {}
+    try:
+        body = json.loads(content.data, object_pairs_hook=_once_each)
+    except (ValueError, RecursionError):   # not JSON, a key twice, a number past 4,300 digits, nested too deep
+        return {}
+    incident = body.get("incident") if isinstance(body, Mapping) else None
+    return incident if isinstance(incident, Mapping) else {}
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are each given once; ValueError otherwise: of two `incident`s or two
+    `incident_id`s, which one is meant cannot be told (the parser rejects them too)."""
+    kept = dict(pairs)
+    if len(kept) != len(pairs):
+        raise ValueError("a key given twice")
+    return kept
+
+
+def _readable_id(value: Any) -> str | None:
+    """`value` as Runwarden keys an incident (shared/alerts/incidents.py reads it the same way), or None
+    when it is no id a notification may carry: a label only ever holds an id's shape (is_incident_id)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        stripped = stripped_incident_id(value)
+    except IncidentIdCharacter:
+        return None
+    folded = folded_incident_id(stripped)
+    # An id's shape is at most 128 ASCII characters: within MAX_INCIDENT_ID_BYTES, as a parsed one is.
+    return folded if is_incident_id(folded) and not folded.startswith(COMMAND_INCIDENT_PREFIX) else None

@@ -57,13 +57,17 @@ RISE_CHANCE = 0.01
 PRIOR_SHARE = 0.2
 
 
-# The classes of an HTTP status; "unknown" is a series with no class label (Facts._request_series).
-_STATUS_CLASSES = frozenset({"1xx", "2xx", "3xx", "4xx", "5xx", "unknown"})
+# The classes of an HTTP status. A series with neither a class nor a code label is "unknown"
+# (facts.code_class; one with a code but no class takes its code's class): counted here as not served, since
+# nothing says it was, and uncounted it was in neither the 5xx path nor this one, only in the total that
+# dilutes both (a third of requests with no label beside clean 200s read `healthy`).
+_STATUS_CLASSES = frozenset({"1xx", "2xx", "3xx", "4xx", "5xx"})
 
 
 def client_errors(requests: Requests) -> float:
     """The 4xx the requests hold, 429 apart (`Requests.refused` counts it with the 5xx), and those of a class
-    no HTTP status has (a client gone before its answer, if recorded so: UNCONFIRMED, above)."""
+    no HTTP status has (a client gone before its answer, if recorded so: UNCONFIRMED, above) or of no class
+    nor code at all ("unknown": `_STATUS_CLASSES`)."""
     other = sum(count for code_class, count in requests.by_class.items() if code_class not in _STATUS_CLASSES)
     return max(0.0, requests.by_class.get("4xx", 0.0) - requests.by_code.get("429", 0.0)) + other
 

@@ -18,7 +18,8 @@ Cost of one collection, at most 15 API calls, 16 for an alert (CallBudget enforc
   Monitoring:  cloudsql database/postgresql/num_backends                                (1)
   for an alert whose `healthy` is judged on a share of 5xx and 429 (`callers_may_decide`):
   Logging:     the service's request log over the minutes judged                        1
-  on the alert path, for each version a rollback's candidate target pins (target_secret_reads), at most
+  on the alert path, for each version a rollback's candidate target reads (target_secret_reads: a pinned
+  number, "latest" or an alias), at most
   TARGET_SECRET_READS, each with its own room in the budget:
   Secret Manager: GetSecretVersion (its state, never its payload)                         (2)
   then, at most one of (one follows a log read refused, the other a full one):
@@ -35,10 +36,10 @@ from typing import Any, Callable, Sequence, TypeVar
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.connector_names import Naming, names_connector
-from shared.errors import PermanentError, RunwardenError, TransientError, cause_status
+from shared.errors import IncompleteReadError, PermanentError, RunwardenError, TransientError, cause_status
 from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, HistogramResult, LogResult, MetricQuery,
-                                       MetricResult, Revision, Service, StartupRead, TargetConnectorRead,
-                                       TargetSecretRead, short_name)
+                                       MetricResult, Revision, SecretRef, Service, StartupRead,
+                                       TargetConnectorRead, TargetSecretRead, short_name)
 from shared.diagnosis.facts import INGEST_LAG, TARGET_LOAD_MINUTES, whole_until
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.log_signals import (MAX_FILTER_CHARS, app_log_filter, audit_filter, request_log_filter,
@@ -47,6 +48,7 @@ from shared.diagnosis.percentiles import revision_latencies
 from shared.gcp.identifiers import SqlInstance, is_connection_name, names_sql_instance
 from shared.gcp.logging import merge_operation_entries
 from shared.diagnosis.secret_refs import where_read
+from shared.diagnosis.secret_values import as_read, read_alike
 from shared.gcp.secretmanager import version_name
 from shared.ports import LoggingPort, MonitoringPort, RunPort, SecretManagerPort, VpcAccessPort
 from shared.workers import Workers
@@ -89,6 +91,15 @@ class CallBudget:
     limit: int = MAX_API_CALLS
     used: int = 0
     gaps: list[str] = field(default_factory=list)
+    # The gaps that are reads answered in part (IncompleteReadError: a search still paging at its deadline, an
+    # answer with execution errors): the diagnosis beside them is escalated (EvidenceBundle.incomplete_reads).
+    incomplete: list[str] = field(default_factory=list)
+
+    def gap(self, gap: str, error: BaseException | None = None) -> None:
+        """Records a read not made or refused (`gap`); `error`, its failure, marks a read answered in part."""
+        self.gaps.append(gap)
+        if isinstance(error, IncompleteReadError):
+            self.incomplete.append(gap)
 
     def call(self, what: str, fn: Callable[[], T]) -> T:
         self.take(what)
@@ -105,7 +116,7 @@ class CallBudget:
         try:
             return self.call(what, fn)
         except PermanentError as exc:
-            self.gaps.append(f"{what}: {exc}")
+            self.gap(f"{what}: {exc}", exc)
             return None
 
 
@@ -149,7 +160,7 @@ class _Reads:
             elif read.optional and isinstance(error, PermanentError):
                 self.gap_at[read.key] = len(self.budget.gaps)
                 self.refused[read.key] = error.code
-                self.budget.gaps.append(f"{read.what}: {error}")
+                self.budget.gap(f"{read.what}: {error}", error)
                 found[read.key] = None
         for read, (_, error) in zip(self.planned, outcomes):
             if error is not None and not (read.optional and isinstance(error, PermanentError)):
@@ -313,6 +324,7 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     missing = connector_name if reads.refused.get("connector") == "NOT_FOUND" else None
     return EvidenceBundle(incident_started_at=incident_started_at, collected_at=now, service=service,
                           revisions=revisions, sql_instances=sql, gaps=tuple(budget.gaps), api_calls=budget.used,
+                          incomplete_reads=tuple(budget.incomplete),
                           connector_not_found=missing,
                           alert=alert, judged_from=judged_from if judged_from != incident_started_at else None,
                           callers_asked=asked, **found)
@@ -361,7 +373,7 @@ def _target_startup(logging: LoggingPort, scope: "_Scope", budget: CallBudget, c
     try:
         return StartupRead(revisions=candidates, result=logging.list_entries(scope.project, query, STARTUP_PAGE))
     except RunwardenError as exc:
-        budget.gaps.append(f"{what}: {exc}")
+        budget.gap(f"{what}: {exc}", exc)
         return StartupRead(revisions=candidates, failure=str(exc))
 
 
@@ -383,15 +395,25 @@ def target_connector_name(service: Service, revisions: Sequence[Revision], incid
     return other, tuple(r.short_name for r in candidates if r.vpc_connector == other)
 
 
+def rollback_suspect(service: Service, revisions: Sequence[Revision], incident_started_at: datetime,
+                     settings: DiagnosisSettings) -> Revision | None:
+    """bad_revision's suspect: the newest serving revision, when it was deployed within deploy_window_seconds
+    before the incident; None otherwise (no rollback can follow)."""
+    serving = [r for r in revisions if service.serving_percent(r.short_name) > 0]
+    suspect = max(serving, key=lambda r: r.create_time, default=None)
+    if suspect is None or not 0 <= (incident_started_at - suspect.create_time).total_seconds() \
+            <= settings.deploy_window_seconds:
+        return None
+    return suspect
+
+
 def rollback_candidates(service: Service, revisions: Sequence[Revision], incident_started_at: datetime,
                         settings: DiagnosisSettings) -> list[Revision]:
     """The Ready revisions older than bad_revision's suspect (the newest serving revision, deployed within
     deploy_window_seconds before the incident), newest first: the revisions its known-good search steps
     back through; [] when no rollback can follow."""
-    serving = [r for r in revisions if service.serving_percent(r.short_name) > 0]
-    suspect = max(serving, key=lambda r: r.create_time, default=None)
-    if suspect is None or not 0 <= (incident_started_at - suspect.create_time).total_seconds() \
-            <= settings.deploy_window_seconds:
+    suspect = rollback_suspect(service, revisions, incident_started_at, settings)
+    if suspect is None:
         return []
     return sorted((r for r in revisions if r.ready and r.create_time < suspect.create_time),
                   key=lambda r: r.create_time, reverse=True)
@@ -399,22 +421,46 @@ def rollback_candidates(service: Service, revisions: Sequence[Revision], inciden
 
 def target_secret_reads(service: Service, revisions: Sequence[Revision], incident_started_at: datetime,
                         settings: DiagnosisSettings) -> list[TargetSecretRead]:
-    """The secret versions the rollback's candidate targets pin (the newest STARTUP_CANDIDATES of
-    `rollback_candidates`, newest first), one read each, not yet read; [] when no rollback can follow. Only a
-    version pinned by number is read: "latest" (or unset) names no fixed version, and a version alias
+    """The secret versions the rollback's candidate targets read (the newest STARTUP_CANDIDATES of
+    `rollback_candidates`, newest first), one read each, not yet read; [] when no rollback can follow.
+
+    A version pinned by number is read as named. "latest" (or unset, read as latest) and a version alias
     ("Can be 'latest' for the latest version, an integer for a specific version, or a version alias",
-    SecretKeySelector.version, google/cloud/run/v2/k8s_min.proto) may be moved to another version, which
-    GetSecretVersion may or may not resolve (UNCONFIRMED): neither is read. A version two candidates pin is
-    read once per candidate that pins it (each is judged alone), in the order they are listed."""
+    SecretKeySelector.version, google/cloud/run/v2/k8s_min.proto) are read too, by that name: GetSecretVersion
+    takes both ("projects/*/secrets/*/versions/latest ... is an alias to the most recently created
+    SecretVersion", GetSecretVersionRequest.name; "Access by alias is only be supported on GetSecretVersion and
+    AccessSecretVersion", Secret.version_aliases, google/cloud/secretmanager/v1; the 2.32.0 client's
+    docstrings) and answers the version it resolves to, whatever its state: "latest" is the newest version even
+    when that one is DISABLED or DESTROYED, and accessing it then fails ("Secret Version [.../versions/4] is in
+    DESTROYED state.", FAILED_PRECONDITION: google-github-actions/get-secretmanager-secrets#268). Whether Cloud
+    Run, starting an instance, falls back to an older ENABLED version is not documented (UNCONFIRMED); reading
+    it as failing errs toward an escalation, never toward a rollback onto instances that do not start.
+
+    One the suspect reads alike (the same secret id at the same "latest" or alias, secret_values.read_alike) is
+    read too, last of its candidate's: the rollback changes nothing about which version either gets, but the
+    suspect's running instances hold what they resolved as they started, while the target has none (Cloud Run
+    scales a revision without traffic to zero: "About instance autoscaling") and the rollback starts new ones.
+    So a newest version DISABLED since leaves the target unable to start where the suspect still serves; and
+    which value both get is what bad_revision's read_at_latest_by_both judges. Within a candidate, versions
+    pinned by number come first, as they were the only ones read before (the cap, TARGET_SECRET_READS, cuts
+    the rest). A version two candidates read is read once per candidate (each is judged alone), in the order
+    the candidates are listed."""
     project = service.name.split("/")[1]
+    suspect = rollback_suspect(service, revisions, incident_started_at, settings)
     reads: list[TargetSecretRead] = []
     for revision in rollback_candidates(service, revisions, incident_started_at, settings)[:STARTUP_CANDIDATES]:
-        for ref in revision.secrets:
-            if ref.version.strip().isdigit():
-                reads.append(TargetSecretRead(revision=revision.short_name, where=where_read(ref), secret=ref.secret,
-                                              version=ref.version.strip(),
-                                              name=version_name(project, ref.secret, ref.version)))
+        for ref in sorted(revision.secrets, key=lambda r: _read_order(r, suspect)):
+            version = as_read(ref)
+            reads.append(TargetSecretRead(revision=revision.short_name, where=where_read(ref), secret=ref.secret,
+                                          version=version, name=version_name(project, ref.secret, version)))
     return reads
+
+
+def _read_order(ref: SecretRef, suspect: Revision | None) -> int:
+    """0 for a version pinned by number, 1 for "latest" or an alias, 2 for one `suspect` reads alike."""
+    if as_read(ref).isdigit():
+        return 0
+    return 2 if suspect is not None and read_alike(suspect, ref) else 1
 
 
 def _target_secrets(reads: "_Reads", secretmanager: SecretManagerPort | None, planned: list[TargetSecretRead]) -> None:
@@ -441,9 +487,17 @@ def _secret_answers(found: dict[str, Any], reads: "_Reads", planned: list[Target
     answered = []
     for i, read in enumerate(planned[:TARGET_SECRET_READS]):
         version = found.pop(f"target_secret:{i}", None)
-        answered.append(read.model_copy(update={"state": version.state} if version is not None
+        answered.append(read.model_copy(update={"state": version.state, "resolved": _resolved(read, version.name)}
+                                        if version is not None
                                         else {"refusal": reads.refused.get(f"target_secret:{i}", "")}))
     return tuple(answered)
+
+
+def _resolved(read: TargetSecretRead, answered: str) -> str:
+    """The version number GetSecretVersion answered for `read` (SecretVersion.name, .../versions/N), when the
+    read named "latest" or an alias; "" when it named that number itself or the answer names none."""
+    number = answered.rsplit("/versions/", 1)[-1] if "/versions/" in answered else ""
+    return number if number.isdigit() and number != read.version else ""
 
 
 def _never_retried(read: Callable[[], T]) -> T:

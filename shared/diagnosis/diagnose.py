@@ -28,6 +28,7 @@ from shared.diagnosis.health_bar import HealthBar, health_bar
 from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
 from shared.diagnosis.request_callers import callers_failing, uptime_still_failing
 from shared.diagnosis.rules import RULES
+from shared.diagnosis.saturated_stretch import saturated_stretch
 from shared.diagnosis.signatures import Diagnosis, Finding, Signature
 from shared.diagnosis.still_failing import too_few
 from shared.diagnosis.uncounted import refusals_uncounted
@@ -44,9 +45,40 @@ def diagnose(bundle: EvidenceBundle, settings: DiagnosisSettings, *, traffic_jud
     context = [EvidenceItem(source="api", query="evidence collected", observed=_collected(bundle), threshold="")]
     early = _insufficient(facts, context) or _healthy(facts, context, traffic_judged)
     if early is not None:
-        return early if early.signature is Signature.HEALTHY else _with_path(early, facts)
+        return _held_for_incomplete(early if early.signature is Signature.HEALTHY else _with_path(early, facts),
+                                    bundle)
 
-    return _with_path(_verdict(facts, context), facts)
+    return _held_for_incomplete(_with_path(_verdict(facts, context), facts), bundle)
+
+
+def _held_for_incomplete(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Diagnosis:
+    """A diagnosis beside a read answered in part (EvidenceBundle.incomplete_reads: a log search still paging at
+    its deadline, a Monitoring answer with execution errors) is never acted on nor `healthy`: what was not read
+    may be what a rule needed (a refusal logged, a person's change in the audit log, a failing revision's
+    series), and what was read is not the answer. The finding stays in the summary, with its evidence, and each
+    read is named with how far it got, so the escalation carries what was read; any other diagnosis (already
+    escalated) names them too. Unchanged without such a read."""
+    reads = bundle.incomplete_reads
+    if not reads:
+        return diagnosis
+    items = tuple(EvidenceItem(source="log" if read.startswith("logging") else "metric", query=read.split(": ")[0],
+                               observed=read, threshold="the whole answer (read in part: not used)", passed=False,
+                               role="context") for read in reads)
+    named = "; ".join(reads)
+    if diagnosis.signature is not Signature.HEALTHY and diagnosis.signature not in _ACTED_ON:
+        return diagnosis.model_copy(update={"summary": f"{diagnosis.summary.rstrip()} Read in part, not used: {named}.",
+                                            "evidence": diagnosis.evidence + items})
+    found = "the service looks healthy" if diagnosis.signature is Signature.HEALTHY else diagnosis.signature.value
+    return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
+                     summary=f"{found} on what was read ({diagnosis.summary.rstrip('.')}), but {len(reads)} read(s) "
+                             f"did not finish and are not used: {named}. Nothing is done and the service is not called "
+                             "healthy on a partial answer",
+                     evidence=diagnosis.evidence + items, stand_down=diagnosis.stand_down,
+                     api_calls=diagnosis.api_calls,
+                     recommendation="a person must judge with the reads that did not finish: "
+                                    "run them again over a narrower time range"
+                                    + (f"; if the finding holds, {diagnosis.recommendation}"
+                                       if diagnosis.recommendation else ""))
 
 
 def _verdict(facts: Facts, context: list[EvidenceItem]) -> Diagnosis:
@@ -347,6 +379,20 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
                                         "a person must judge whether the service still fails: check it directly on "
                                         "what failed, and whether its callers stopped sending (a circuit breaker "
                                         "open, a fallback, traffic sent elsewhere)")
+    # A connector at its ceiling for a long stretch while the requests failed, cleared before the notification
+    # came: skipped, nobody heard of it (shared/diagnosis/saturated_stretch.py). Escalated, nothing written. On the
+    # alert path only: the sweep judges its own action on the minutes since, as it does the 4xx and the traffic.
+    ceiling = saturated_stretch(facts) if traffic_judged else ""
+    if ceiling:
+        item = EvidenceItem(source="metric", query=b.connector_instances.query if b.connector_instances
+                            else b.requests.query, observed=ceiling, threshold=f"not judged healthy: {ceiling}",
+                            passed=False, role="context", about=about)
+        return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
+                         summary=f"the service's requests look clean since the incident started ({observed}), but "
+                                 f"{ceiling}", evidence=tuple(context + [item]), api_calls=b.api_calls,
+                         recommendation="a person must judge whether the connector needs more room before the load "
+                                        "returns: raise its max instances or machine type (gcloud compute networks "
+                                        "vpc-access connectors update), or move the load that filled it")
     items = [EvidenceItem(source="metric", query=b.requests.query,
                           observed=f"{recent.total:.0f} requests over {minutes} minutes since the incident started, "
                                    f"{refused:.0f} ({recent.refused_ratio:.1%}) 5xx or 429 in {window}",

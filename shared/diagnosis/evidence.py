@@ -84,7 +84,7 @@ class SecretRef(_Model):
     """One Secret Manager secret a revision's containers read (google/cloud/run/v2/k8s_min.proto): an env
     var's EnvVarSource.secret_key_ref (SecretKeySelector: `secret`, `version`), or a secret volume's
     SecretVolumeSource (`secret`, and each item's VersionToPath.version). Names and versions only: a
-    secret's value is never read (Runwarden reads a pinned version's state alone: TargetSecretRead)."""
+    secret's value is never read (Runwarden reads a rollback target's versions' state alone: TargetSecretRead)."""
     env: str = ""                   # the env var's name (EnvVar.name); "" for a volume
     volume: str = ""                # the volume's name (Volume.name); "" for an env var
     secret: str                     # a secret id, or projects/P/secrets/S in another project
@@ -99,6 +99,17 @@ class SecretRef(_Model):
     # path tells a volume's items apart. "" for an env var, and for a volume with no items ("the volume
     # will expose a file whose name is the secret").
     path: str = ""
+    # The container that reads an env var (Container.name, "Name of the container specified as a DNS_LABEL",
+    # revision.proto Revision.containers), set only when the revision sets that env var's name in more than one
+    # container (a sidecar and the ingress container): each is then a place of its own, so a change in one is
+    # named with its container and a swap between them is seen. "" otherwise: a sidecar added that does not
+    # set the name changes no place.
+    container: str = ""
+    # A volume file's mode as the container sees it (run.py: the item's VersionToPath.mode, else the volume's
+    # SecretVolumeSource.default_mode, "defaulting to 0444", each "If 0 or not set" the next; "Internally, a
+    # umask of 0222 will be applied to any non-zero value", google/cloud/run/v2/k8s_min.proto): 0o444 for a
+    # volume with neither set. 0 for an env var, or not read.
+    mode: int = 0
 
     @property
     def pinned(self) -> bool:
@@ -771,7 +782,7 @@ class SecretVersionState(_Model):
 
 
 class TargetSecretRead(_Model):
-    """One secret version a rollback's candidate target pins, read apart (collection.target_secret_reads).
+    """One secret version a rollback's candidate target reads, read apart (collection.target_secret_reads).
     Cloud Run resolves an env var's secret "at instance startup time" and a volume's when it is read (Cloud
     Run docs, "Configure secrets for services"): a version disabled or destroyed since the target served
     leaves its new instances without it (rules/target_secrets.py)."""
@@ -779,9 +790,13 @@ class TargetSecretRead(_Model):
     revision: str                          # the candidate's short name
     where: str                             # "env DB_PASSWORD" / "volume config" (secret_refs.where_read)
     secret: str                            # as the revision names it: an id, or projects/P/secrets/S
-    version: str                           # the pinned version, as the revision names it ("4")
+    # The version as the revision names it: a number ("4"), an alias, or "latest" (also for an unset version)
+    version: str
     name: str                              # the version read: projects/P/secrets/S/versions/V
     state: str = ""                        # SecretVersionState.state; "" when not read (`refusal`)
+    # The number "latest" or an alias resolved to (the answer's SecretVersion.name); "" for a version read by
+    # its number, or not read.
+    resolved: str = ""
     # The read's permanent refusal, by its canonical code ("NOT_FOUND": no such version or secret, AIP-131
     # "Standard methods: Get"; "PERMISSION_DENIED": Runwarden's account lacks secretmanager.versions.get).
     refusal: str = ""
@@ -935,11 +950,15 @@ class EvidenceBundle(_Model):
     # The connector a rollback's candidate target names when the serving revisions route elsewhere, as
     # read (TargetConnectorRead); None when no candidate names another connector, or it was not read.
     target_connector: TargetConnectorRead | None = None
-    # The secret versions the rollback's candidate targets pin, as read (TargetSecretRead, newest candidate
-    # first); () when none pins one, or none was read.
+    # The secret versions the rollback's candidate targets read, as read (TargetSecretRead, newest candidate
+    # first; "latest" and aliases resolved by the read); () when none was read.
     target_secrets: tuple[TargetSecretRead, ...] = ()
     alert: AlertContext | None = None                # what the alert said
     gaps: tuple[str, ...] = ()
+    # Those of `gaps` that are reads answered in part (shared.errors.IncompleteReadError: a search still paging
+    # when its deadline ran out, an answer with execution errors), each as its gap says it. What was read of them
+    # is not in the bundle; a diagnosis beside one is never acted on nor `healthy` (diagnose._held_for_incomplete).
+    incomplete_reads: tuple[str, ...] = ()
     api_calls: int = 0
     # Where the evidence of the current state starts being judged: the incident's start, or, for an
     # incident open longer than max_incident_window_seconds, that long before collection (None: the start).

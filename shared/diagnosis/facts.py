@@ -5,8 +5,8 @@ ratios, percent of minutes) is written once and tested once. The readings severa
 connector's saturation signs that are news, with the checks that found them; the database's refusals
 and the errors of reaching it) are Facts' own too, each found on first use: the rules only read them.
 The connector's news is computed in connector_news.py, below this module (it reads the Facts it is given);
-the windows Facts cuts (`Window`, `hms`, `FAILING_LEAD`) live in windows.py and `query_of` in citation.py,
-below both, and are imported here for the modules that read them from facts.
+the windows Facts cuts (`Window`, `hms`, `dated`, `FAILING_LEAD`) live in windows.py and `query_of` in
+citation.py, below both, and are imported here for the modules that read them from facts.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecor
 from shared.diagnosis.log_signals import (SIGNAL_COMBINATIONS, LogSignal, classify_all, dials_and_answers,
                                          downstream_waits, per_text, top_counted)
 from shared.diagnosis.split_lines import has_continuation, joined
-from shared.diagnosis.windows import FAILING_LEAD, Window, hms
+from shared.diagnosis.windows import FAILING_LEAD, Window, dated, hms
 from shared.gcp.identifiers import SqlInstance
 
 
@@ -536,8 +536,7 @@ class Facts:
     @cached_property
     def _request_series(self) -> tuple[tuple[Points, str, str, str], ...]:
         """Each request_count series with the three labels every count reads (revision, class, code)."""
-        return tuple((points, points.label("resource.labels.revision_name"),
-                      points.label("metric.labels.response_code_class") or "unknown",
+        return tuple((points, points.label("resource.labels.revision_name"), code_class(points),
                       points.label("metric.labels.response_code") or "unknown")
                      for points in self.points(self.b.requests))
 
@@ -1098,8 +1097,24 @@ def path_changed(before: Revision, after: Revision) -> str:
 
 def refused_series(series) -> bool:
     """A request_count series of failures: its class 5xx (a 503, a 504 cut at the timeout) or 429."""
-    return (series.label("metric.labels.response_code_class") == "5xx"
-            or series.label("metric.labels.response_code") == "429")
+    return code_class(series) == "5xx" or series.label("metric.labels.response_code") == "429"
+
+
+def code_class(series) -> str:
+    """A request_count series' response class: its `response_code_class` label, or, where the series has none,
+    the class its `response_code` makes ("503": "5xx"; "0": "0xx", a class no path reads as served), or
+    "unknown" with neither. request_count carries both labels (Cloud Monitoring's list of Google Cloud
+    metrics, cloud.google.com/monitoring/api/metrics_gcp, run: response_code, response_code_class, route;
+    read in a third-party copy, dynatrace-gcp-monitor cloud_run_revision.yml); a point written without its
+    class is UNCONFIRMED, and Runwarden's own read groups by both (collection._run_metrics), so a series
+    without one is a label Cloud Run left empty, not an alert's grouping. Read as "unknown" alone, a 503 with
+    no class was counted by neither the 5xx path nor the 4xx path, and diluted the share of both
+    (client_errors counts "unknown" as not served)."""
+    named = series.label("metric.labels.response_code_class")
+    if named:
+        return named
+    code = series.label("metric.labels.response_code")
+    return f"{code[0]}xx" if code[:1].isdigit() else "unknown"
 
 
 # Severities at which a log line is an error text a person should see.

@@ -15,7 +15,8 @@ alert's own:
   counted over the whole recent window must not exceed the threshold (that sum is at least the
   per-minute count and the per-second rate, so it holds the bar under either reading; a count per
   alignment period longer than the window, ALIGN_DELTA or ALIGN_SUM over 5 minutes or an hour, is
-  scaled to the window's part of the period, `HealthBar.count_allowed`); a number
+  scaled to the window's part of the period, `HealthBar.count_allowed`; over a period the notification
+  does not state, none may remain: an hour's count is not bounded by a few minutes' sum); a number
   of requests of any class above a threshold is a volume alert: not judged; a threshold below 1
   with no denominator is a number too when the condition names its aligner (0.1 5xx a second under
   ALIGN_RATE is 0.5 % of 6,000 requests a minute, under the share called clean; 0 is "any 5xx"):
@@ -341,6 +342,14 @@ def _request_count(alert: AlertContext, s: DiagnosisSettings, default: HealthBar
         period = alert.alignment_seconds if alert.aligner in _PER_PERIOD_ALIGNERS else None
         if period is not None and period > 60:
             per = f" in {period:g} s"
+        if alert.aligner in _PER_PERIOD_ALIGNERS and period is None:
+            # A count over a period the notification does not state may be over an hour or a day: read against the
+            # window's sum, "over 20 5xx an hour" was cleared by a steady 3 a minute (15 in 5 minutes, 180 an
+            # hour). The window's share of an unknown period is no bound; none left is cleared under any period.
+            # The longest period an alert condition accepts is UNCONFIRMED (not in the text searched).
+            return HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds,
+                             f"the alert's own threshold of {threshold:g} 5xx per {alert.aligner} period, a period "
+                             "the notification does not state: none may remain", error_count=0)
         return HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds,
                          f"the alert's own threshold of {threshold:g} 5xx{per}", error_count=count,
                          count_seconds=period if period is not None and period > 60 else None,
@@ -565,8 +574,8 @@ def per_minute_bar(aligner: str, alignment_seconds: float | None) -> bool:
     """Whether a count bar on request_count (`HealthBar.error_count`) bounds each minute's 5xx and 429, so that
     the condition is cleared when no minute holds more: a steady 1 5xx a minute under a bar of 3 a minute
     (0.05 a second) is 5 over 5 minutes, the condition cleared all along. A count over the alignment period
-    (ALIGN_DELTA, ALIGN_SUM) does so only over a period of a minute; over a longer or an unstated one it is a
-    count over more minutes, which their sum is held to (`HealthBar.count_allowed`)."""
+    (ALIGN_DELTA, ALIGN_SUM) does so only over a period of a minute; over a longer one it is a count over more
+    minutes, which their sum is held to (`HealthBar.count_allowed`); over an unstated one, none may remain."""
     if aligner in _MINUTE_BOUNDED_ALIGNERS:
         return True
     return aligner in _PER_PERIOD_ALIGNERS and alignment_seconds is not None and alignment_seconds <= 60

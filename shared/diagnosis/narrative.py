@@ -8,7 +8,7 @@ from datetime import datetime
 
 from shared.diagnosis.evidence import Connector, EvidenceItem, LogRecord, short_name
 from shared.diagnosis.log_signals import LogSignal, is_pooler_wait, per_text, signals_in
-from shared.diagnosis.facts import INGEST_LAG, Facts, hms
+from shared.diagnosis.facts import INGEST_LAG, Facts, dated, hms
 from shared.diagnosis.lock_waits import LOCK_ADVICE, lock_waits
 from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import pct
@@ -132,7 +132,7 @@ def _since(started: datetime, collected: datetime) -> str:
     (renotifyInterval) read "open since 12:00:00", today's noon to whoever reads it."""
     if started.date() == collected.date():
         return hms(started)
-    return f"{started.year:04d}-{started.month:02d}-{started.day:02d} {hms(started)}"
+    return dated(started)
 
 
 def what_was_seen(facts: Facts) -> str:

@@ -21,10 +21,11 @@ from shared.diagnosis.evidence import Revision, SecretRef
 
 def where_read(ref: SecretRef) -> str:
     """Where a revision reads the secret, in words: "env DB_PASSWORD", "volume config", or a volume's item
-    "volume config file app.json" (SecretRef.path: a volume with items exposes one file per item, each at
+    "volume config file app.json"; an env var more than one container sets, with its container's name: "env
+    DB_PASSWORD in container app" (SecretRef.container). (SecretRef.path: a volume with items exposes one file per item, each at
     its own version, SecretVolumeSource.items, google/cloud/run/v2/k8s_min.proto)."""
     if ref.env:
-        return f"env {ref.env}"
+        return f"env {ref.env} in container {ref.container}" if ref.container else f"env {ref.env}"
     return f"volume {ref.volume} file {ref.path}" if ref.path else f"volume {ref.volume}"
 
 
@@ -36,8 +37,8 @@ def by_where(revision: Revision) -> dict[str, tuple[SecretRef, ...]]:
     """The secrets `revision` reads, grouped by where each is read (where_read), in the revision's order
     of first reading, each group sorted by secret and version. A group holds every ref read there, never
     only the last: one env var name set in two containers (Revision.containers[].env[], a sidecar and
-    the ingress container) is one place read from twice, and a volume's items are told apart only by
-    their paths. Sorted, so the order the API lists them in (Container.env, SecretVolumeSource.items:
+    the ingress container) is a place per container when run.py named them (SecretRef.container), else
+    one place read from twice; a volume's items are told apart only by their paths. Sorted, so the order the API lists them in (Container.env, SecretVolumeSource.items:
     repeated fields) is no change."""
     found: dict[str, list[SecretRef]] = {}
     for ref in revision.secrets:
@@ -66,6 +67,31 @@ def secrets_changed(before: Revision, after: Revision) -> list[str]:
             changed.append(f"{where} from {_all_which(was)} to {_all_which(refs)}")
     changed += [f"{where} no longer read from {_all_which(refs)}" for where, refs in old.items() if where not in new]
     return changed
+
+
+def modes_changed(before: Revision, after: Revision) -> list[str]:
+    """The secret volume files `after` exposes with another mode than `before` does, in words ("volume creds
+    file password mode from 0444 to 0400"), by where each is read, for a file both expose; [] when none.
+    A mode is no value: a file a non-root user can no longer read ("permission denied" as it is opened) is
+    the deploy's doing and comes back with the revision (SecretRef.mode), but the password sent is not
+    changed by it, so pinned_secrets_changed (the password rule's) never counts it."""
+    old, new = _modes(before), _modes(after)
+    return [f"{where} mode from {_octal(old[where])} to {_octal(modes)}"
+            for where, modes in new.items() if where in old and old[where] != modes]
+
+
+def _modes(revision: Revision) -> dict[str, tuple[int, ...]]:
+    """Each secret volume file's modes (one per ref read there), by where it is read; a mode not read (0) is
+    left out."""
+    found: dict[str, list[int]] = {}
+    for ref in revision.secrets:
+        if ref.volume and ref.mode:
+            found.setdefault(where_read(ref), []).append(ref.mode)
+    return {where: tuple(sorted(modes)) for where, modes in found.items()}
+
+
+def _octal(modes: tuple[int, ...]) -> str:
+    return " and ".join(f"{mode:04o}" for mode in modes)
 
 
 def pinned_secrets_changed(before: Revision, after: Revision) -> list[str]:

@@ -87,6 +87,26 @@ def _secret_id(ref: SecretRef) -> str:
     return ref.secret.rsplit("/", 1)[-1]
 
 
+def as_read(ref: SecretRef) -> str:
+    """The version `ref` names for GetSecretVersion: its number, an alias as named, or "latest" (also for an
+    unset version, read as latest: SecretRef.version, UNCONFIRMED). "latest" in any case: Secret Manager
+    refuses it, in any case, as an alias name ("You cannot use `Latest` or `New` (case-insensitive) as an
+    alias name", Secret Manager docs, "Assign an alias to a secret version")."""
+    version = ref.version.strip()
+    return "latest" if version.lower() in ("", "latest") else version
+
+
+def read_alike(failing: Revision, ref: SecretRef) -> bool:
+    """Whether `failing` reads the secret `ref` names, by secret id, at the same "latest" or alias (as_read):
+    a new instance of either gets the version Secret Manager resolves it to then, the same one, so a rollback
+    from `failing` changes nothing about which version is read (collection.target_secret_reads reads such a
+    version last). A version pinned by number is never read alike here: it is judged by its own state
+    (rules/target_secrets.py)."""
+    version = as_read(ref)
+    return not version.isdigit() and any(_secret_id(r) == _secret_id(ref) and as_read(r) == version
+                                         for r in failing.secrets)
+
+
 def read_at_latest_by_both(target: Revision, failing: Revision) -> list[SecretRef]:
     """The secrets `failing` reads at "latest" (or unset: SecretRef.pinned false) that `target` reads
     at "latest" too, by secret id, each once, in `failing`'s order: a new instance of either gets

@@ -1,6 +1,6 @@
 """Time windows over the evidence, below Facts and the readings it keeps: `Window` (the minutes a check
-reads), `hms` (a time as evidence cites it) and `FAILING_LEAD` (how far before the first failing minute a
-cause still counts). Facts cuts its windows from them, and so does the connector's news
+reads), `hms` and `dated` (a time as evidence cites it) and `FAILING_LEAD` (how far before the first failing
+minute a cause still counts). Facts cuts its windows from them, and so does the connector's news
 (connector_news.py), which Facts computes and which therefore could not import them from facts.py."""
 from __future__ import annotations
 
@@ -22,6 +22,12 @@ def hms(at: datetime) -> str:
     return "%02d:%02d:%02d" % (at.hour, at.minute, at.second)
 
 
+def dated(at: datetime) -> str:
+    """`at` with its date, "%Y-%m-%d %H:%M:%S" (its own fields, as `hms`): for a time not on the day
+    the text's other times are, where its time of day alone names another moment."""
+    return "%04d-%02d-%02d %s" % (at.year, at.month, at.day, hms(at))
+
+
 @dataclass(frozen=True)
 class Window:
     start: datetime   # exclusive, as Monitoring selects points by their end time
@@ -37,7 +43,12 @@ class Window:
 
     @cached_property
     def text(self) -> str:
-        return f"({hms(self.start)}, {hms(self.end)}]"
+        if self.start.date() == self.end.date():
+            return f"({hms(self.start)}, {hms(self.end)}]"
+        # Across a day's boundary the times of day alone say too little or something false: a day's
+        # baseline (baseline_seconds up to 24 h) read "(11:50:00, 11:50:00]", an empty interval
+        # holding 2400 requests, and one across midnight "(23:30:00, 00:30:00]". Both ends dated.
+        return f"({dated(self.start)}, {dated(self.end)}]"
 
     def __str__(self) -> str:
         # Cited in several evidence items of one diagnosis: formatted once (strftime is not cheap).

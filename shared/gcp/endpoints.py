@@ -329,7 +329,9 @@ class PageCursor:
     ListTimeSeriesRequest.page_token "If this field is not empty then it must contain the nextPageToken value
     returned by a previous call to this method" (google/monitoring/v3/metric_service.proto). How long a token
     stays valid is not documented for these APIs (UNCONFIRMED); a retry reuses it within the call's 30 s.
-    A read still paging when the total is spent is a DeadlineExceeded, as before: never a partial answer.
+    A read still paging when the total is spent is a DeadlineExceeded (`cut_short`): never a partial answer
+    used as the whole; the evidence adapters (Logging, Monitoring) report it as an incomplete read
+    (shared.errors.IncompleteReadError), a gap that holds any action and `healthy` back.
 
     The deadline starts when the cursor is made, just before call_with_retry starts its own, so it is the
     tighter of the two. Not thread-safe: one read, one thread."""
@@ -358,6 +360,16 @@ class PageCursor:
         """A page was taken by the caller: the next one to ask is `next_page_token`'s ("" after the last)."""
         self.token = next_page_token
         self.pages += 1
+
+    def cut_short(self, exc: BaseException) -> bool:
+        """Whether `exc`, the read's last failure (call_with_retry's, or its cause), is its deadline running out
+        while it was still paging: a page taken, a next_page_token left to ask, and a DEADLINE_EXCEEDED (this
+        cursor's own, `WaitDeadline.page_timeout`, or a page's RPC cut to what was left of it). The read is then
+        incomplete, not failed: the API was answering, page after page, and the adapter says how far it got
+        (shared.errors.IncompleteReadError). A first page that never came, or a fault the retries did not get
+        past (UNAVAILABLE), is a failed read as before: transient, redelivered."""
+        cause = exc.__cause__ if exc.__cause__ is not None else exc
+        return self.pages > 0 and bool(self.token) and status_code(cause) == "DEADLINE_EXCEEDED"
 
     def restart(self) -> None:
         """The next attempt reads from the first page again (an answer found wanting as a whole, such as a

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote as _url_quote
 from urllib.parse import unquote
 
-from shared.errors import PermanentError
+from shared.errors import IncompleteReadError, PermanentError, TransientError
 from shared.diagnosis.evidence import (GRPC_CODE_KEY, READ_KEYS, LogRecord, LogResult, decoded, payload_severity,
                                        payload_text)
 from shared.diagnosis.log_signals import bytes_hold_a_needle, holds_a_needle
@@ -98,9 +98,14 @@ class CloudLoggingAdapter(_LoggingClient):
             raise PermanentError(f"max_entries must be at least 1, got {max_entries}", code="INVALID_ARGUMENT")
         cursor = PageCursor.for_call(self._policy)
         records: list[LogRecord] = []      # kept across attempts: a retry resumes at the cursor's page
-        truncated = call_with_retry(lambda timeout: self._read(project, filter, max_entries, cursor, records),
-                                    what=f"ListLogEntries projects/{project}", policy=self._policy,
-                                    needs=self.iam_permissions["list_entries"])
+        try:
+            truncated = call_with_retry(lambda timeout: self._read(project, filter, max_entries, cursor, records),
+                                        what=f"ListLogEntries projects/{project}", policy=self._policy,
+                                        needs=self.iam_permissions["list_entries"])
+        except TransientError as exc:
+            if not cursor.cut_short(exc):
+                raise
+            raise unfinished_search(project, cursor, records) from exc
         return LogResult(query=filter, entries=tuple(records), truncated=truncated)
 
     def list_payloads(self, project: str, filter: str, max_entries: int) -> list[tuple[datetime, dict[str, Any]]]:
@@ -168,6 +173,22 @@ class CloudLoggingAdapter(_LoggingClient):
                 # A token says more entries *may* exist (the real API can end on an empty page).
                 return bool(page.next_page_token)
         return False
+
+
+def unfinished_search(project: str, cursor: PageCursor, records: list[LogRecord]) -> IncompleteReadError:
+    """A search still paging when its read's deadline ran out (`PageCursor.cut_short`), named with how far it
+    got: the pages and entries read, newest first, and back to which entry's time. The entries themselves are
+    not handed on: the ones not read are older than the last one read (order_by "timestamp desc"), and may be
+    the very lines a rule needs (a refusal, a deploy's audit entry), so none of it stands for the whole."""
+    back_to = (f"back to {records[-1].timestamp.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%S}Z" if records
+               else "none found yet")
+    return IncompleteReadError(
+        f"ListLogEntries projects/{project}: the search had not finished when the read's {cursor.deadline.seconds:g} s "
+        f"ran out: {cursor.pages} page(s) read, {len(records)} entries taken (newest first, {back_to}), and Logging "
+        "still gave a next_page_token (\"If a value for next_page_token appears and the entries field is empty, it "
+        "means that the search found no log entries so far but it did not have time to search all the possible log "
+        "entries\": ListLogEntriesResponse.next_page_token, google/logging/v2/logging.proto); the answer is "
+        "incomplete and not used as evidence")
 
 
 # --- conversion ------------------------------------------------------------------------------------

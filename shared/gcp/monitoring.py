@@ -22,7 +22,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from shared.errors import PermanentError, TransientError
+from shared.errors import IncompleteReadError, PermanentError, TransientError
 from shared.diagnosis.evidence import (Floats, Histogram, HistogramResult, HistogramSeries, MetricQuery, MetricResult,
                                        MetricSeries, OldestFirst, decoded)
 from shared.gcp.endpoints import CallPolicy, PageCursor, call_with_retry, connect, metric_service_client
@@ -141,13 +141,17 @@ class CloudMonitoringAdapter:
     def _series(self, query: MetricQuery) -> list[Any]:
         """The answer's series (every page), retried as the call policy says; an answer cut short is
         missing evidence."""
+        cursor, taken = PageCursor.for_call(self._policy), []    # kept across attempts: a retry resumes
         try:
-            cursor, taken = PageCursor.for_call(self._policy), []    # kept across attempts: a retry resumes
             return call_with_retry(lambda timeout: self._list(query, cursor, taken),
                                    what=f"ListTimeSeries {query.metric_type}",
                                    policy=self._policy, needs=self.iam_permissions["query"])
         except IncompleteAnswerError as exc:
             raise missing_evidence(exc) from exc
+        except TransientError as exc:
+            if not cursor.cut_short(exc):
+                raise
+            raise unfinished_answer(query, cursor, taken) from exc
 
     def warm(self) -> None:
         """Builds the client and its call and opens the connection now (no call is made);
@@ -191,10 +195,25 @@ class IncompleteAnswerError(TransientError):
     reported as missing evidence."""
 
 
-def missing_evidence(exc: IncompleteAnswerError) -> PermanentError:
+def missing_evidence(exc: IncompleteAnswerError) -> IncompleteReadError:
     """Asked again and still incomplete: missing evidence, said so, never partial data read as
     the whole (a series left out could be the one that shows the fault)."""
-    return PermanentError(f"{exc}; the answer is not used as evidence", code="INCOMPLETE_ANSWER")
+    return IncompleteReadError(f"{exc}; the answer is not used as evidence")
+
+
+def unfinished_answer(query: MetricQuery, cursor: PageCursor, taken: list[Any]) -> IncompleteReadError:
+    """A ListTimeSeries read still paging when its deadline ran out (`PageCursor.cut_short`): missing evidence
+    in the same shape as an answer with execution errors, named with how far it got. A FULL answer is paged by
+    points (page_size: "If `view` is set to `FULL`, this is the maximum number of `Points` returned",
+    ListTimeSeriesRequest.page_size, google/monitoring/v3/metric_service.proto), so a series read in part is cut
+    at a point, not whole."""
+    series = sum(len(page.time_series) for page in taken)
+    return IncompleteReadError(
+        f"ListTimeSeries {query.metric_type}: the read had not finished when its {cursor.deadline.seconds:g} s ran "
+        f"out: {cursor.pages} page(s) read ({series} series parts), and Monitoring still gave a next_page_token "
+        "(\"If there are more results than have been returned, then this field is set to a non-empty value\": "
+        "ListTimeSeriesResponse.next_page_token, google/monitoring/v3/metric_service.proto); the answer is "
+        "incomplete and not used as evidence")
 
 
 def check_complete(pages: Any, query: MetricQuery) -> None:

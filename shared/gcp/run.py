@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
@@ -770,19 +770,37 @@ def _secret_refs(proto: Any) -> tuple[SecretRef, ...]:
     `value_source` (EnvVarSource.secret_key_ref: SecretKeySelector `secret`, `version`), then each volume
     whose `volume_type` is `secret` (SecretVolumeSource `secret`; one ref per VersionToPath item, with
     its `version` and `path`, the file the item is read from; no items: "a file whose name is the
-    secret", no path nor version given, read as latest)."""
+    secret", no path nor version given, read as latest). An env var whose name more than one container sets
+    is given its container's name (SecretRef.container; a container with no name by its place, "#2")."""
+    set_in = Counter(name for c in proto.containers for name in {e.name for e in c.env})
     refs = [SecretRef(env=e.name, secret=e.value_source.secret_key_ref.secret,
-                      version=e.value_source.secret_key_ref.version)
-            for c in proto.containers for e in c.env
+                      version=e.value_source.secret_key_ref.version,
+                      container=(c.name or f"#{i + 1}") if set_in[e.name] > 1 else "")
+            for i, c in enumerate(proto.containers) for e in c.env
             if e.WhichOneof("values") == "value_source" and e.value_source.HasField("secret_key_ref")]
     for volume in proto.volumes:
         if volume.WhichOneof("volume_type") != "secret":
             continue
         items = volume.secret.items or [None]
         refs.extend(SecretRef(volume=volume.name, secret=volume.secret.secret, version=item.version if item else "",
-                              path=item.path if item else "")
+                              path=item.path if item else "",
+                              mode=file_mode(item.mode if item else 0, volume.secret.default_mode))
                     for item in items)
     return tuple(refs)
+
+
+# SecretVolumeSource.default_mode: "Must be a value between 0000 and 0777 (octal), defaulting to 0444"; a
+# umask of 0222 "will be applied to any non-zero value" (google/cloud/run/v2/k8s_min.proto).
+DEFAULT_FILE_MODE, FILE_UMASK = 0o444, 0o222
+
+
+def file_mode(item_mode: int, default_mode: int) -> int:
+    """The mode a secret volume's file gets: the item's VersionToPath.mode ("If 0 or not set, the Volume's
+    default mode will be used"), else the volume's default_mode, else 0444, with the umask 0222 applied (so
+    0644 and 0444 are one mode: the container cannot write the file either way). An unset default_mode reads 0
+    (proto3, no presence): 0444, as documented for unset."""
+    mode = item_mode or default_mode or DEFAULT_FILE_MODE
+    return mode & ~FILE_UMASK
 
 
 def _resources(containers: Any) -> dict[str, Any]:

@@ -1153,7 +1153,8 @@ class Sweep:
             try:
                 outcome = self._remind(pin)
             except (TransientError, PermanentError) as exc:  # the next sweep looks again
-                Timeline(None, "command").step("reminder_deferred", f"{pin.service}: {exc}", severity="WARNING")
+                Timeline(pin.incident_id or None, "command").step("reminder_deferred", f"{pin.service}: {exc}",
+                                                                  severity="WARNING")
                 continue
             if outcome is not None:
                 outcomes.append(outcome)
@@ -1191,8 +1192,10 @@ class Sweep:
                 PINS, pin.service, {"reminded_at": self.now} | kept,
                 expect={"action_id": pin.action_id, "pinned": True})):
             return None
-        Timeline(None, "command").step("reminder", reason, severity="WARNING", service=pin.service,
-                                       revision=pin.revision, action_id=pin.action_id)
+        # Its own line is the incident's too (labelled as the notify line is): `runwarden timeline INCIDENT`
+        # shows the reminder. A pin stored before 0.2.0 names no incident, and its line none.
+        Timeline(pin.incident_id or None, "command").step("reminder", reason, severity="WARNING", service=pin.service,
+                                                          revision=pin.revision, action_id=pin.action_id)
         return outcome
 
 

@@ -34,7 +34,7 @@ from shared.timeline.words import duration, visible
 from shared.timeline.writer import INCIDENT_LABEL
 
 if TYPE_CHECKING:
-    from shared.diagnosis.evidence import MetricResult
+    from shared.diagnosis.evidence import MetricQuery, MetricResult
 
 PLATFORM = Actor(kind=ActorKind.PLATFORM, name="Cloud Run")
 # What each of Runwarden's writes changes, as the audit log records it (shared/remediation/actions/):
@@ -116,6 +116,11 @@ class Limits:
     max_other_write_pages: int = 2
     # Audit entries a Runwarden write itself causes land this soon after its `applied` line.
     own_write_slack: timedelta = timedelta(minutes=2)
+    # Monitoring reads (ListTimeSeries) one timeline makes at most: the errors per minute when the request log
+    # does not give them (`_request_count`), the service's demand (`_demand`), and the demand again from where
+    # `reach_back` moved the window's start. Counted as they are made (`_metric`): a read past it is not made,
+    # and a note says so. tests/infra/test_settings.py counts the timeline's timeout with it.
+    max_metric_reads: int = 3
     # Rows shown at most (a page, a postmortem): 10 pages of a bot's changes would be 10,000 rows
     # and an 8 MB page. Beyond it, the first and last rows and every marked one are kept.
     max_rows: int = 1500
@@ -180,6 +185,7 @@ class _Build:
         self.start = self.end = self.changes_end = now
         self.errors = ErrorSeries()
         self.monitoring: MonitoringPort | None = None
+        self.metric_reads = 0                   # ListTimeSeries calls made so far (Limits.max_metric_reads)
         self.demand: dict[datetime, float] | None = None   # requests per minute, every answer (_demand)
         self.demand_until = now                            # the end of the minutes it was read over
         self.calls_left = limits.max_calls
@@ -876,12 +882,21 @@ class _Build:
                             start=self.start, end=self.end, alignment_seconds=60, aligner="ALIGN_DELTA",
                             reducer="REDUCE_SUM")
         try:
-            result = monitoring.query(query)
+            result = self._metric(monitoring, query)
         except RunwardenError as exc:
             self.notes.append(f"errors per minute from Monitoring could not be read: {exc}")
             return {}, ""
         counts = {minute: int(value) for minute, value in self._per_minute(result, "request_count").items()}
         return counts, f"Cloud Monitoring: {result.query}"
+
+    def _metric(self, monitoring: MonitoringPort, query: "MetricQuery") -> MetricResult:
+        """One Monitoring read, counted: past `Limits.max_metric_reads` it is not made (a PermanentError its
+        caller notes), so that the reads the timeline's timeout counts are all it can make."""
+        if self.metric_reads >= self.limits.max_metric_reads:
+            raise PermanentError(f"not read: the timeline makes at most {self.limits.max_metric_reads} Monitoring "
+                                 "reads", code="BUDGET")
+        self.metric_reads += 1
+        return monitoring.query(query)
 
     def _per_minute(self, result: MetricResult, name: str) -> dict[datetime, float]:
         """A request_count read's points summed per minute over its series, each keyed by the minute it
@@ -975,7 +990,7 @@ class _Build:
                             labels={"resource.labels.service_name": self.related.service},
                             start=start, end=end, alignment_seconds=60, aligner="ALIGN_DELTA", reducer="REDUCE_SUM")
         try:
-            result = self.monitoring.query(query)
+            result = self._metric(self.monitoring, query)
         except RunwardenError as exc:
             self.notes.append(f"requests per minute (every answer) could not be read from Monitoring, so a minute "
                               f"with no failed request is taken as clean, though the service may have had no "

@@ -11,6 +11,22 @@ from shared.timeline.builder import Dependencies, Limits, build_timeline
 from shared.timeline.model import IncidentTimeline
 
 
+# The timeline's reads beside its log pages (ListRevisions for what the service depends on, at most
+# Limits.max_metric_reads ListTimeSeries for its requests per minute) end within this many seconds each, their
+# retries and pages included (CallPolicy.total_timeout; PageCursor shares it between a read's pages). Each is a
+# part of the page it can do without (a note says what is missing), so it gets one call deadline, not the 30 s
+# a diagnosis's read gets: counted at 30 s, the 50 log pages and 4 such reads were 310 s against the function's
+# 300 s (infra/locals.tf timeline_timeout_seconds; tests/infra/test_settings.py counts them at this).
+SIDE_READ_SECONDS = 10.0
+
+
+def side_read_policy() -> Any:
+    """The call policy of the timeline's ListRevisions and ListTimeSeries (`SIDE_READ_SECONDS` in all)."""
+    from shared.gcp.endpoints import CallPolicy
+
+    return CallPolicy(call_timeout=SIDE_READ_SECONDS, total_timeout=SIDE_READ_SECONDS)
+
+
 @functools.cache
 def _adapters() -> tuple[Any, Any, Any]:
     # One set per instance: the gRPC channels are reused across requests.
@@ -18,7 +34,8 @@ def _adapters() -> tuple[Any, Any, Any]:
     from shared.gcp.monitoring import CloudMonitoringAdapter
     from shared.gcp.run_references import CloudRunReferences
 
-    return CloudLogPagesAdapter(), CloudMonitoringAdapter(), CloudRunReferences()
+    side = side_read_policy()
+    return CloudLogPagesAdapter(), CloudMonitoringAdapter(policy=side), CloudRunReferences(policy=side)
 
 
 def dependencies(service: str, config: Any, run: Any) -> Dependencies:

@@ -155,5 +155,6 @@ def test_the_secrets_a_revision_reads_come_back_by_name_and_version(standin_env,
     assert revision.secrets == (
         SecretRef(env="DB_PASSWORD", secret="ledger-db-password", version="4"),
         SecretRef(env="DATABASE_URL", secret="projects/shared-prod/secrets/ledger-url", version="latest"),
-        SecretRef(volume="config", secret="ledger-config", version="7", path="app.json"),
-        SecretRef(volume="tls", secret="ledger-tls", version=""))
+        # No mode set: a file's mode is 0444 ("defaulting to 0444", SecretVolumeSource.default_mode).
+        SecretRef(volume="config", secret="ledger-config", version="7", path="app.json", mode=0o444),
+        SecretRef(volume="tls", secret="ledger-tls", version="", mode=0o444))

@@ -212,10 +212,14 @@ def test_the_timeline_timeout_covers_every_page_the_builder_may_read() -> None:
     service = single(config.resource("google_cloudfunctions2_function", "timeline")["service_config"])
     assert service["timeout_seconds"] == "${local.timeline_timeout_seconds}"
     timeout = evaluate(config.locals["timeline_timeout_seconds"])
+    from shared.timeline.live import side_read_policy
+
     limits = Limits()
     pages = 2 * limits.max_pages + limits.max_error_pages          # steps, audit, request errors
-    other_calls = 2                                                 # ListRevisions, ListTimeSeries
-    assert timeout >= pages * TIMELINE_PAGE_ALLOWANCE + other_calls * CallPolicy().call_timeout
+    # One ListRevisions and at most max_metric_reads ListTimeSeries, each at the longest its policy lets it run,
+    # its retries and pages included (before: counted at one call_timeout, 10 s, each, while a read may run 30 s).
+    other_calls = 1 + limits.max_metric_reads
+    assert timeout >= pages * TIMELINE_PAGE_ALLOWANCE + other_calls * side_read_policy().longest_run
     assert timeout >= one_call_with_retries()
     assert timeout <= 3600                          # the longest an HTTP-triggered gen2 function may run
 

@@ -430,7 +430,13 @@ def test_diagnose_reports_and_never_writes(world):
     assert writes(world) == 0
 
 
-def test_the_sweep_reminds_of_a_pin_held_too_long_while_a_newer_revision_is_ready(world):
+def _labels_of(capsys, step: str) -> list[dict[str, str]]:
+    """The Cloud Logging labels of each `step` line written since the last read of `capsys`."""
+    entries = [json.loads(raw) for raw in capsys.readouterr().out.splitlines() if raw.startswith("{")]
+    return [e["logging.googleapis.com/labels"] for e in entries if e["runwarden"]["step"] == step]
+
+
+def test_the_sweep_reminds_of_a_pin_held_too_long_while_a_newer_revision_is_ready(world, capsys):
     command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="r")
     recovery(world)
     world.at(12)
@@ -439,16 +445,20 @@ def test_the_sweep_reminds_of_a_pin_held_too_long_while_a_newer_revision_is_read
     world.at(60 * 23)
     assert world.command({"command": "sweep"}) == []  # pinned for less than a day
     world.at(60 * 25)
+    capsys.readouterr()
     reminders = [o for o in world.command({"command": "sweep"}) if o.status.value == "reminder"]
     assert len(reminders) == 1 and NEW in reminders[0].reason and OLD in reminders[0].reason
     # It names the rollback's incident, as the verdict on that rollback did: its notify line carries the
-    # incident's label, which the page names (infra/watchdog.tf, policy `notify`; docs/deploy.md).
+    # incident's label, which the page names (infra/watchdog.tf, policy `notify`; docs/deploy.md), and so
+    # does its own `reminder` step, which `runwarden timeline INCIDENT` then shows.
     assert reminders[0].incident_id == verified.incident_id
+    [step] = _labels_of(capsys, "reminder")
+    assert step.get("runwarden_incident") == verified.incident_id, step
     assert any("--region=us-central1 --project=demo-project" in n for n in reminders[0].notes)
     assert [o for o in world.command({"command": "sweep"}) if o.status.value == "reminder"] == []  # once a day
 
 
-def test_a_pin_written_before_it_named_its_incident_is_still_reminded_of(world):
+def test_a_pin_written_before_it_named_its_incident_is_still_reminded_of(world, capsys):
     """A pin stored before pins kept their rollback's incident (no `incident_id`): its reminder comes as
     before, naming no incident, rather than the pin being unreadable."""
     command(world, "rollback_traffic", target=SERVICE, params={"revision": OLD}, reason="r")
@@ -457,8 +467,11 @@ def test_a_pin_written_before_it_named_its_incident_is_still_reminded_of(world):
     assert [o.status.value for o in world.command({"command": "sweep"})] == ["verified"]
     world.state.update_record(PINS, SERVICE, {"incident_id": ""})
     world.at(60 * 25)
+    capsys.readouterr()
     [reminder] = [o for o in world.command({"command": "sweep"}) if o.status.value == "reminder"]
     assert reminder.incident_id is None and OLD in reminder.reason
+    [step] = _labels_of(capsys, "reminder")
+    assert "runwarden_incident" not in step, step
 
 
 def _pinned_a_day(world: World) -> None:

@@ -11,11 +11,13 @@ slow pages ran up to N deadlines; then (waitpages) the pages shared one attempt'
 page one, so a read that needed more than one attempt's call_timeout failed every attempt alike, the alert
 redelivered to its dead-letter. Now each page is given at most call_timeout, cut to what is left of the call's
 total (`endpoints.PageCursor`), a retry asks the page that failed again with its token, and a read the total
-cuts short is a transient fault, never a partial answer read as whole.
+cuts short is never a partial answer read as whole: an evidence read says it is incomplete (IncompleteReadError),
+the others are a transient fault.
 """
 from __future__ import annotations
 
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -26,7 +28,7 @@ from sandbox.standins.logging import EntrySeed, log_name_for
 from sandbox.standins.monitoring import PointSeed, SeriesSeed
 from sandbox.standins.server import StandIns
 from shared.diagnosis.evidence import MetricQuery
-from shared.errors import TransientError
+from shared.errors import IncompleteReadError, TransientError
 from shared.gcp.endpoints import CallPolicy
 from shared.gcp.logging import CloudLoggingAdapter
 from shared.gcp.monitoring import CloudMonitoringAdapter
@@ -62,6 +64,10 @@ class Read:
     read: Callable[..., Any]
     whole: Callable[[Any, int], bool]     # the answer holds all that was seeded
     token: Callable[[Any], str]           # a request's page_token
+    # What a read still paging when its total runs out raises: an evidence read (Logging's, Monitoring's) says it
+    # is incomplete, a gap the diagnosis escalates on (IncompleteReadError, INCOMPLETE_ANSWER); the others are
+    # transient faults, redelivered.
+    cut: type = TransientError
 
 
 def _log_lines(standins: StandIns, pages: int) -> None:
@@ -98,48 +104,34 @@ def _revisions(standins: StandIns, pages: int) -> None:
                                   vpc_connector=f"{CONNECTORS}/conn-{i}")
 
 
+def _reading(adapter: Callable[..., Any], policy: CallPolicy, read: Callable[[Any], Any]) -> Any:
+    """`read` with an adapter of the kind `adapter` built under `policy`, closed after, whatever the read raised."""
+    with closing(adapter(policy=policy)) as built:
+        return read(built)
+
+
 def _log_read(policy: CallPolicy = PAGED) -> Any:
-    adapter = CloudLoggingAdapter(policy=policy)
-    try:
-        return adapter.list_entries(PROJECT, f'logName="{STDOUT}"', 1000)
-    finally:
-        adapter.close()
+    return _reading(CloudLoggingAdapter, policy, lambda a: a.list_entries(PROJECT, f'logName="{STDOUT}"', 1000))
 
 
 def _incident_search(policy: CallPolicy = PAGED) -> Any:
-    adapter = CloudLoggingAdapter(policy=policy)
     since = (datetime.now(timezone.utc) - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    try:
-        return adapter.list_payloads(PROJECT, 'labels.runwarden_incident="0.abc" AND labels.runwarden_step="received" '
-                                              f'AND timestamp>="{since}"', 1)
-    finally:
-        adapter.close()
+    wanted = f'labels.runwarden_incident="0.abc" AND labels.runwarden_step="received" AND timestamp>="{since}"'
+    return _reading(CloudLoggingAdapter, policy, lambda a: a.list_payloads(PROJECT, wanted, 1))
 
 
 def _metric_read(policy: CallPolicy = PAGED) -> Any:
-    adapter = CloudMonitoringAdapter(policy=policy)
-    try:
-        return adapter.query(MetricQuery(project=PROJECT, metric_type=QUEUE, resource_type="global",
-                                         start=T0 - timedelta(hours=1), end=T0, aligner="ALIGN_NONE",
-                                         reducer="REDUCE_NONE"))
-    finally:
-        adapter.close()
+    query = MetricQuery(project=PROJECT, metric_type=QUEUE, resource_type="global", start=T0 - timedelta(hours=1),
+                        end=T0, aligner="ALIGN_NONE", reducer="REDUCE_NONE")
+    return _reading(CloudMonitoringAdapter, policy, lambda a: a.query(query))
 
 
 def _revisions_read(policy: CallPolicy = PAGED) -> Any:
-    adapter = CloudRunAdapter(policy=policy)
-    try:
-        return adapter.list_revisions(SERVICE)
-    finally:
-        adapter.close()
+    return _reading(CloudRunAdapter, policy, lambda a: a.list_revisions(SERVICE))
 
 
 def _references_read(policy: CallPolicy = PAGED) -> Any:
-    adapter = CloudRunReferences(policy=policy)
-    try:
-        return adapter.references(SERVICE)
-    finally:
-        adapter.close()
+    return _reading(CloudRunReferences, policy, lambda a: a.references(SERVICE))
 
 
 def _token(request: Any) -> str:
@@ -148,11 +140,11 @@ def _token(request: Any) -> str:
 
 READS = [
     Read("evidence log read", "ListLogEntries", lambda s: s.logging, _log_lines, _log_read,
-         lambda answer, pages: len(answer.entries) == pages and not answer.truncated, _token),
+         lambda answer, pages: len(answer.entries) == pages and not answer.truncated, _token, IncompleteReadError),
     Read("live mode's incident search", "ListLogEntries", lambda s: s.logging, _incident_line, _incident_search,
          lambda answer, pages: [p for _, p in answer] == [{"runwarden": {"step": "received"}}], _token),
     Read("metric read", "ListTimeSeries", lambda s: s.monitoring, _points, _metric_read,
-         lambda answer, pages: sum(len(s.end_us) for s in answer.series) == pages, _token),
+         lambda answer, pages: sum(len(s.end_us) for s in answer.series) == pages, _token, IncompleteReadError),
     Read("revisions read", "ListRevisions", lambda s: s.run, _revisions, _revisions_read,
          lambda answer, pages: len(answer) == pages, _token),
     Read("the timeline's references read", "ListRevisions", lambda s: s.run, _revisions, _references_read,
@@ -163,15 +155,18 @@ READS = [
 @pytest.mark.parametrize("read", READS, ids=lambda r: r.name)
 def test_a_read_of_slow_pages_ends_within_its_calls_longest_run_and_is_not_used_in_part(standin_env, read):
     """Eight pages at 0.3 s each (2.4 s) under pages of 1 s at most, 1.5 s in all: the read is cut where the
-    call's total runs out and fails as a transient fault (the alert redelivered), having asked fewer pages
-    than there are. Before waitpages, each page was given the whole 1 s and the read ran its 2.4 s to the end."""
+    call's total runs out and fails, having asked fewer pages than there are: an evidence read as incomplete
+    (a gap, named with its pages: pagepartial; before, a transient fault, the alert redelivered), the others as
+    a transient fault. Before waitpages, each page was given the whole 1 s and the read ran its 2.4 s to the end."""
     hang = 0.3
     read.seed(standin_env, PAGES)
     standin = read.standin(standin_env)
     standin.faults.add_latency(hang, method=read.method)
     started = time.monotonic()
-    with pytest.raises(TransientError, match=read.method):
+    with pytest.raises(read.cut, match=read.method) as raised:
         read.read()
+    if read.cut is IncompleteReadError:
+        assert raised.value.code == "INCOMPLETE_ANSWER" and "page(s) read" in str(raised.value), raised.value
     took = time.monotonic() - started
     assert took <= PAGED.longest_run + SLACK, f"{read.name} ran {took:.2f}s, past its {PAGED.longest_run}s"
     deadlines = standin.deadlines(read.method)

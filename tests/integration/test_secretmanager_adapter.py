@@ -50,6 +50,32 @@ def test_a_version_is_read_with_its_state(secrets, version, state):
     assert read.name == f"{SECRET}/versions/{'7' if version == 'latest' else version}"
 
 
+def test_latest_resolves_to_the_newest_version_whatever_its_state(secrets, standin_env):
+    # "an alias to the most recently created SecretVersion" (GetSecretVersionRequest.name): not the newest
+    # ENABLED one. Accessing it then fails ("is in DESTROYED state", FAILED_PRECONDITION:
+    # google-github-actions/get-secretmanager-secrets#268), so the state read is the one that matters.
+    standin_env.secretmanager.add_version(SECRET, 8, "DISABLED")
+    read = secrets.get_secret_version(f"{SECRET}/versions/latest")
+    assert (read.name, read.state) == (f"{SECRET}/versions/8", "DISABLED")
+
+
+def test_an_alias_resolves_to_its_version(secrets, standin_env):
+    # Secret.version_aliases: "Access by alias is only be supported on GetSecretVersion and AccessSecretVersion".
+    standin_env.secretmanager.add_alias(SECRET, "live", 6)
+    read = secrets.get_secret_version(f"{SECRET}/versions/live")
+    assert (read.name, read.state) == (f"{SECRET}/versions/6", "DISABLED")
+    with pytest.raises(PermanentError) as refused:
+        secrets.get_secret_version(f"{SECRET}/versions/canary")   # no version has that alias
+    assert refused.value.code == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("alias", ["latest", "NEW", "9lives", ""])
+def test_the_stand_in_refuses_an_alias_the_api_refuses(standin_env, alias):
+    # "An alias string must start with a letter and cannot be the string 'latest' or 'NEW'" (Secret.version_aliases).
+    with pytest.raises(ValueError):
+        standin_env.secretmanager.add_alias(SECRET, alias, 1)
+
+
 @pytest.mark.parametrize("name", [f"{SECRET}/versions/9", "projects/ord-prod/secrets/nope/versions/1"])
 def test_a_version_or_secret_that_does_not_exist_is_not_found(secrets, name):
     with pytest.raises(PermanentError) as refused:
@@ -135,6 +161,31 @@ def test_the_control_pinning_enabled_versions_is_rolled_back_to(standin_env, see
     bundle = _collected(anchor)
 
     assert {r.state for r in bundle.target_secrets} == {"ENABLED"}
+    assert diagnose(bundle, S).known_good_revision == "orders-00211-jel"
+
+
+def test_a_rollback_target_reading_latest_whose_newest_version_is_disabled_is_held(standin_env, seed_scenario,
+                                                                                   anchor):
+    seed_scenario("rollback_target_secret_latest_disabled")
+
+    bundle = _collected(anchor)
+
+    assert [(r.where, r.version, r.resolved, r.state) for r in bundle.target_secrets] == [
+        ("env DB_PASSWORD", "7", "", "ENABLED"), ("env STRIPE_KEY", "latest", "3", "DISABLED")]
+    result = diagnose(bundle, S)
+    assert result.known_good_revision is None and plan(result, bundle, S).action is None, result.summary
+    assert "stripe-key version latest (version 3), which is DISABLED" in result.no_target_reason, \
+        result.no_target_reason
+
+
+def test_a_rollback_target_reading_an_alias_of_an_enabled_version_is_rolled_back_to(standin_env, seed_scenario,
+                                                                                   anchor):
+    seed_scenario("rollback_target_secret_alias_enabled_control")
+
+    bundle = _collected(anchor)
+
+    assert [(r.version, r.resolved, r.state) for r in bundle.target_secrets] == [
+        ("7", "", "ENABLED"), ("live", "2", "ENABLED")]
     assert diagnose(bundle, S).known_good_revision == "orders-00211-jel"
 
 

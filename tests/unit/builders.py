@@ -308,12 +308,19 @@ def healthy_or_held(evidence: Evidence, alert: AlertContext | None, settings: Di
                     healthy: bool) -> Diagnosis:
     """The alert path's diagnosis of `evidence` under `alert`: `healthy` when expected; else inconclusive
     with nothing planned (no rollback, no scale). Returned for further checks."""
+    bundle = evidence.bundle().model_copy(update={"alert": alert})
+    if not healthy:
+        return held(bundle, settings)
+    d = diagnose(bundle, settings)
+    assert d.signature is Signature.HEALTHY, d.summary
+    return d
+
+
+def held(bundle: EvidenceBundle, settings: DiagnosisSettings) -> Diagnosis:
+    """The diagnosis of `bundle`, asserted inconclusive with nothing planned (no rollback, no scale)."""
     from shared.remediation.planning import plan
 
-    bundle = evidence.bundle().model_copy(update={"alert": alert})
     d = diagnose(bundle, settings)
-    assert (d.signature is Signature.HEALTHY) is healthy, d.summary
-    if not healthy:
-        assert d.signature is Signature.INCONCLUSIVE, d.summary
-        assert plan(d, bundle, settings).action is None
+    assert d.signature is Signature.INCONCLUSIVE, d.summary
+    assert plan(d, bundle, settings).action is None
     return d

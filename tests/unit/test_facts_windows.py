@@ -4,6 +4,7 @@ ordered points, shuffled points, repeated minutes and values that are not number
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from datetime import timedelta
 
@@ -398,3 +399,33 @@ def test_database_lines_split_at_the_failing_window_once_per_signal(failing_from
             got.append(None)
             assert facts.database_lines_before(signal) == before
         assert read.count(signal) == 1
+
+
+# --- a window in words -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("start, end, text", [
+    # On one day its times of day say it.
+    (at(-60), at(0), "(11:00:00, 12:00:00]"),
+    # A day's baseline (baseline_seconds up to 24 h) read "(12:00:00, 12:00:00]": empty, yet holding requests.
+    (at(-1440), at(0), "(2026-11-25 12:00:00, 2026-11-26 12:00:00]"),
+    # Across midnight the start's time of day is later than the end's.
+    (at(-750), at(-690), "(2026-11-25 23:30:00, 2026-11-26 00:30:00]"),
+])
+def test_a_window_names_its_dates_when_its_ends_are_on_different_days(start, end, text):
+    assert str(Window(start, end)) == text
+
+
+def test_a_days_baseline_is_cited_as_the_day_it_is_not_an_empty_interval():
+    """The evidence of a deploy judged against a day's baseline (the LARGE settings of
+    bench/diagnosis_identity.py): no interval in it reads empty, and the baseline names its dates."""
+    from shared.diagnosis.diagnose import diagnose
+    from tests.unit.builders import deploy_failing
+
+    e = deploy_failing(OLD, NEW, [("boom", 3)], old_settings={}, new_settings={})
+    d = diagnose(e.bundle(), DiagnosisSettings(baseline_seconds=24 * 3600))
+
+    texts = [f"{i.observed} {i.threshold}" for i in d.evidence]
+    empty = [t for t in texts for a, b in re.findall(r"\(([^,()]+), ([^,()]+)\]", t) if a == b]
+    assert not empty, empty
+    assert any(f"{OLD} before the deploy (2026-11-25 11:54:00, 2026-11-26 11:54:00]" in t for t in texts), texts

@@ -34,9 +34,10 @@ COUNTS = [
     ("429 apart: a refusal already", {"2xx": 90, "4xx": 10}, {"200": 90, "404": 4, "429": 6}, 4, 0.04),
     ("a status 0, a class no HTTP status has", {"2xx": 80, "0xx": 20}, {"200": 80, "0": 20}, 20, 0.2),
     ("both", {"2xx": 70, "4xx": 10, "0xx": 20}, {"200": 70, "401": 10, "0": 20}, 30, 0.3),
-    ("a series with no class label is not read as one", {"2xx": 90, "unknown": 10}, {"200": 90, "unknown": 10},
-     0, 0.0),
-    ("a 429 counted under another class than 4xx: clamped at 0", {"2xx": 95, "4xx": 0, "unknown": 5},
+    # A series with neither label (facts.code_class): not served (0 before: tests/unit/test_healthy_unlabelled_requests.py).
+    ("a series with no class nor code label is counted as not served", {"2xx": 90, "unknown": 10},
+     {"200": 90, "unknown": 10}, 10, 0.1),
+    ("a 429 counted under another class than 4xx: clamped at 0", {"2xx": 95, "4xx": 0, "5xx": 5},
      {"200": 95, "429": 5}, 0, 0.0),
     ("no requests", {}, {}, 0, 0.0),
 ]

@@ -3,8 +3,8 @@ minute (or a rate a second), and the condition is cleared when no minute holds m
 whole window read does. Held to the window's sum, a service with a steady background of 1 or 2 5xx a minute
 (a flaky route, as real services answer) under a bar of 3 a minute (ALIGN_RATE at 0.05 a second) was never
 `healthy` after a transient had passed, its condition long cleared (shared/diagnosis/health_bar.per_minute_bar,
-diagnose.count_cleared). A count over an alignment period longer than a minute, or over one not stated, is
-still held to the window's sum. Pure: evidence built in memory (tests/unit/builders.py), no I/O."""
+diagnose.count_cleared). A count over an alignment period longer than a minute is held to the window's share of
+the period; over one not stated, none may remain (health_bar._request_count). Pure: evidence built in memory (tests/unit/builders.py), no I/O."""
 from __future__ import annotations
 
 import pytest
@@ -62,6 +62,14 @@ ROWS = [
      _after_burst(1), _count_alert("ALIGN_DELTA", 3, 300), False),
     ("ALIGN_DELTA over a period not stated, above 3, a steady 1 a minute: not healthy (a longer count unknown)",
      _after_burst(1), _count_alert("ALIGN_DELTA", 3, None), False),
+    # A period not stated may be an hour: the window's sum (15) under 20 was `healthy` on main while a steady
+    # 3 a minute is 180 an hour, the condition still met. None left clears it under any period.
+    ("ALIGN_DELTA over a period not stated, above 20, a steady 3 a minute: not healthy (15 in 5 minutes, 180 an "
+     "hour)", _after_burst(3), _count_alert("ALIGN_DELTA", 20, None), False),
+    ("ALIGN_SUM over a period not stated, above 20, a steady 3 a minute: not healthy",
+     _after_burst(3), _count_alert("ALIGN_SUM", 20, None), False),
+    ("ALIGN_DELTA over a period not stated, above 20, none since: healthy",
+     _after_burst(0), _count_alert("ALIGN_DELTA", 20, None), True),
 ]
 
 

@@ -345,3 +345,51 @@ def test_a_rejected_alert_pages_what_its_documentation_said_without_its_credenti
     assert "## Runbook" in published["received"]["data"] and "[redacted credential]" in published["received"]["data"]
     [notify] = [line for line in logged if line["runwarden"]["step"] == "notify"]
     assert "Bearer [redacted credential]" in notify["runwarden"]["received"]["data"]
+
+
+def _named(body: bytes | None, message_id: str = "m-11") -> tuple[Any, dict[str, Any]]:
+    """A malformed alert's outcome and its `notify` line (`body` None: an envelope with no message)."""
+    data = event(body, message_id) if body is not None else {"subscription": "projects/p/subscriptions/s"}
+    w = world()
+    outcome, logged = lines(lambda: w.handle(data))
+    assert outcome.status is OutcomeStatus.REJECTED, outcome.reason
+    [notify] = [line for line in logged if line["runwarden"]["step"] == "notify"]
+    return outcome, notify
+
+
+def _incident(**fields: Any) -> bytes:
+    return json.dumps({"incident": {"state": "open", "started_at": 1764158400, "policy_name": "backend 5xx ratio",
+                                    **fields}, "version": "1.2"}).encode()
+
+
+UNREADABLE_ID = {
+    "not JSON": (b"{this is not json", ["Pub/Sub message id 'm-11'", "published '2026-11-26T12:02:00Z'"]),
+    "no incident_id": (_incident(), ["Pub/Sub message id 'm-11'", "policy 'backend 5xx ratio'"]),
+    "an id with a space inside": (_incident(incident_id="0.ab c"), ["policy 'backend 5xx ratio'"]),
+    "an id that is a list": (_incident(incident_id=["0.a"]), ["published '2026-11-26T12:02:00Z'"]),
+    "an id given twice": (b'{"incident": {"incident_id": "0.a", "incident_id": "0.b", "state": "open"}}',
+                          ["Pub/Sub message id 'm-11'"]),
+    "no message": (None, ["nothing else in it identifies it either"]),
+}
+
+
+@pytest.mark.parametrize("body, says", UNREADABLE_ID.values(), ids=UNREADABLE_ID.keys())
+def test_a_rejected_alert_whose_incident_id_cannot_be_read_says_so_and_what_finds_it(body, says):
+    """The page names the incident (docs/deploy.md, "Runwarden needs a person"); with no readable id it named
+    nothing, and said nothing of it: the person paged had only the message's excerpt to go on."""
+    outcome, notify = _named(body)
+
+    assert outcome.incident_id is None and "runwarden_incident" not in notify["logging.googleapis.com/labels"]
+    assert "its incident id could not be read, so no incident is named" in outcome.reason, outcome.reason
+    for words in says:
+        assert words in outcome.reason and words in notify["message"], (words, outcome.reason)
+
+
+@pytest.mark.parametrize("incident_id, keyed", [("0.rej", "0.rej"), (" 0.REJ ", "0.rej")])
+def test_a_rejected_alert_whose_incident_id_reads_is_labelled_with_it(incident_id, keyed):
+    """Rejected for another field (a time in milliseconds), the id itself reads: the outcome and its lines
+    carry it as every alert's do (stripped, case-folded), so `runwarden timeline` finds the rejection."""
+    outcome, notify = _named(_incident(incident_id=incident_id, started_at=1764158400123))
+
+    assert outcome.incident_id == keyed and notify["logging.googleapis.com/labels"]["runwarden_incident"] == keyed
+    assert f"; incident {keyed}, policy 'backend 5xx ratio'" in outcome.reason, outcome.reason

@@ -1,7 +1,9 @@
 """A rollback target that pins a secret version disabled or destroyed since it served
 (shared/diagnosis/rules/target_secrets.py): its new instances cannot read it as they start, so a rollback
 onto it is held and escalated naming the secret, the version and its state. The versions are read apart
-(collection.target_secret_reads): only versions pinned by number; "latest" names none.
+(collection.target_secret_reads): a pinned number as named; "latest" (or unset) and an alias by that name,
+GetSecretVersion answering the version it resolves to, unless the failing revision reads the same secret
+alike (the rollback changes nothing through it).
 """
 from __future__ import annotations
 
@@ -31,9 +33,9 @@ def pin(version: str, env: str = "DB_PASSWORD", secret: str = "db-password") -> 
 
 
 def read(state: str = "", refusal: str = "", *, revision: str = OLD, version: str = "4",
-         env: str = "DB_PASSWORD") -> TargetSecretRead:
+         env: str = "DB_PASSWORD", resolved: str = "") -> TargetSecretRead:
     return TargetSecretRead(revision=revision, where=f"env {env}", secret="db-password", version=version,
-                            name=f"{SECRET}/versions/{version}", state=state, refusal=refusal)
+                            name=f"{SECRET}/versions/{version}", state=state, refusal=refusal, resolved=resolved)
 
 
 # The target's read pinned versions -> (known-good revision, action). NEW's own code fails (its deploy is the
@@ -51,6 +53,17 @@ CASES = {
     "a version of another revision DISABLED says nothing of the target: rolled back": (
         (read("DISABLED", revision="backend-00000-old"),), ROLLBACK),
     "nothing read (no pinned version, or not read): as before, rolled back": ((), ROLLBACK),
+    # "latest" is "an alias to the most recently created SecretVersion" (GetSecretVersionRequest.name),
+    # whatever its state: a newest version DISABLED is one the target's new instances cannot read.
+    "latest resolved to a DISABLED version: no target": ((read("DISABLED", version="latest", resolved="8"),),
+                                                         NO_TARGET),
+    "latest resolved to an ENABLED version: rolled back": ((read("ENABLED", version="latest", resolved="8"),),
+                                                           ROLLBACK),
+    "latest answers NOT_FOUND (no versions): no target": ((read(refusal="NOT_FOUND", version="latest"),), NO_TARGET),
+    "an alias resolved to a DESTROYED version: no target": ((read("DESTROYED", version="stable", resolved="3"),),
+                                                            NO_TARGET),
+    "an alias answers NOT_FOUND (no version has it): no target": ((read(refusal="NOT_FOUND", version="stable"),),
+                                                                  NO_TARGET),
 }
 
 
@@ -83,9 +96,13 @@ def _revisions(old: tuple[SecretRef, ...], *, deployed_minutes_ago: float = 6):
 # The target's secret refs -> the versions read ((where, version name), ...)
 PLAN_CASES = {
     "a pinned env var: read": ((pin("4"),), (("env DB_PASSWORD", f"{SECRET}/versions/4"),)),
-    "latest: not read (names no fixed version)": ((pin("latest"),), ()),
-    "unset: not read (read as latest)": ((pin(""),), ()),
-    "an alias: not read (GetSecretVersion's reading of it UNCONFIRMED)": ((pin("current"),), ()),
+    # NEW (the failing revision) reads db-password at version 5: OLD's "latest" or alias is read.
+    "latest: read by that name (GetSecretVersion resolves it)": ((pin("latest"),),
+                                                                (("env DB_PASSWORD", f"{SECRET}/versions/latest"),)),
+    "Latest in another case: read as latest": ((pin("Latest"),), (("env DB_PASSWORD", f"{SECRET}/versions/latest"),)),
+    "unset: read as latest": ((pin(""),), (("env DB_PASSWORD", f"{SECRET}/versions/latest"),)),
+    "an alias: read by that name (GetSecretVersion takes aliases)": (
+        (pin("current"),), (("env DB_PASSWORD", f"{SECRET}/versions/current"),)),
     "a secret in another project: read there": (
         (pin("3", secret="projects/shared-sec/secrets/api-key"),),
         (("env DB_PASSWORD", "projects/shared-sec/secrets/api-key/versions/3"),)),
@@ -96,11 +113,55 @@ PLAN_CASES = {
 
 
 @pytest.mark.parametrize("refs, expected", PLAN_CASES.values(), ids=PLAN_CASES.keys())
-def test_only_versions_pinned_by_number_are_read(refs, expected):
+def test_the_versions_read(refs, expected):
     service, revisions = _revisions(refs)
     planned = target_secret_reads(service, revisions, T0, S)
     assert tuple((r.where, r.name) for r in planned) == expected
     assert all(r.revision == OLD for r in planned)
+
+
+L, A = f"{SECRET}/versions/latest", f"{SECRET}/versions/stable"
+KEY = f"projects/{PROJECT}/secrets/api-key/versions/"
+
+# (OLD's refs, NEW's refs) -> the versions of OLD read, in order: a version pinned by number first, then
+# "latest" and aliases, then one NEW reads alike (the same secret id at the same "latest" or alias: the
+# rollback changes nothing about which version is read, but only OLD's instances are started by it).
+ORDER_CASES = {
+    "both read latest: read (the target has no running instance)": ((pin("latest"),), (pin("latest"),), (L,)),
+    "a number, then latest, then latest read alike": (
+        (pin("latest"), pin("latest", env="API_KEY", secret="api-key"), pin("3", env="TOKEN", secret="api-key")),
+        (pin("latest"),), (KEY + "3", KEY + "latest", L)),
+    "latest and unset (read as latest) are alike: last": (
+        (pin(""), pin("latest", env="API_KEY", secret="api-key")), (pin("latest"),), (KEY + "latest", L)),
+    "by id and by its full name are alike: last": (
+        (pin("latest"), pin("stable", env="API_KEY", secret="api-key")), (pin("latest", secret=SECRET),),
+        (KEY + "stable", L)),
+    "one alias read by both: last": ((pin("stable"), pin("latest", env="API_KEY", secret="api-key")),
+                                     (pin("stable"),), (KEY + "latest", A)),
+    "latest and an alias of one secret are not alike": (
+        (pin("latest"), pin("stable", env="API_KEY", secret="api-key")), (pin("stable"),), (L, KEY + "stable")),
+    "the failing revision pins a number: not alike": (
+        (pin("latest"), pin("stable", env="API_KEY", secret="api-key")), (pin("8"),), (L, KEY + "stable")),
+    "pinned numbers in the target's order, before the rest": (
+        (pin("latest"), pin("4", env="A"), pin("2", env="B", secret="api-key")), (pin("5"),), (f"{SECRET}/versions/4", KEY + "2")),
+}
+
+
+@pytest.mark.parametrize("old, new, expected", ORDER_CASES.values(), ids=ORDER_CASES.keys())
+def test_pinned_versions_are_read_first_and_those_read_alike_last(old, new, expected):
+    bundle = (Evidence().revision(OLD, -300, secrets=old).revision(NEW, -6, secrets=new)
+              .traffic(**{NEW: 100}).bundle())
+    planned = target_secret_reads(bundle.service, bundle.revisions, T0, S)
+    assert tuple(r.name for r in planned)[:len(expected)] == expected
+
+
+def test_latest_is_said_with_the_version_it_resolved_to():
+    e = deploy_failing(OLD, NEW, ((OWN, 20),), old_settings=dict(secrets=(pin("latest"),)),
+                       new_settings=dict(secrets=(pin("5"),)))
+    bundle = e.bundle().model_copy(update={"target_secrets": (read("DISABLED", version="latest", resolved="8"),)})
+    result = diagnose(bundle, S)
+    assert result.known_good_revision is None, result.summary
+    assert "db-password version latest (version 8), which is DISABLED" in result.summary, result.summary
 
 
 def test_no_version_is_read_when_no_rollback_can_follow():

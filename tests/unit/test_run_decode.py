@@ -62,9 +62,10 @@ def random_revision(rng: random.Random, i: int) -> run_v2.Revision:
             instances=rng.sample(["p:r:a", "p:r:b", "d.com:p:r:c"], rng.randrange(1, 3)))))
     if rng.random() < 0.5:
         # A secret volume: one file named after the secret, or items pinning versions (SecretVolumeSource).
-        items = rng.choice([[], [run_v2.VersionToPath(path="config.json", version=rng.choice(["latest", "7"]))]])
-        proto.volumes.append(run_v2.Volume(name="config", secret=run_v2.SecretVolumeSource(secret="app-config",
-                                                                                           items=items)))
+        items = rng.choice([[], [run_v2.VersionToPath(path="config.json", version=rng.choice(["latest", "7"]),
+                                                     mode=rng.choice([0, 0o400, 0o644]))]])
+        proto.volumes.append(run_v2.Volume(name="config", secret=run_v2.SecretVolumeSource(
+            secret="app-config", items=items, default_mode=rng.choice([0, 0o440]))))
     if rng.random() < 0.5:
         proto.scaling.max_instance_count = rng.randrange(1, 100)
     if rng.random() < 0.5:
@@ -243,7 +244,9 @@ def test_the_secrets_a_revision_reads_are_read_by_name_and_version_never_by_valu
 
     assert revision.secrets == (SecretRef(env="DB_PASSWORD", secret="db-password", version="4"),
                                 SecretRef(env="API_TOKEN", secret="projects/other/secrets/api-token", version="latest"),
-                                SecretRef(volume="tls", secret="tls-cert", version=""),
-                                SecretRef(volume="config", secret="app-config", version="12", path="app.json"),
-                                SecretRef(volume="config", secret="app-config", version="latest", path="flags.json"))
+                                SecretRef(volume="tls", secret="tls-cert", version="", mode=0o444),
+                                SecretRef(volume="config", secret="app-config", version="12", path="app.json",
+                                          mode=0o444),
+                                SecretRef(volume="config", secret="app-config", version="latest", path="flags.json",
+                                          mode=0o444))
     assert [r.pinned for r in revision.secrets] == [True, False, False, True, False]

@@ -170,3 +170,115 @@ def test_a_key_both_read_at_latest_holds_the_rollback_only_when_no_item_changed(
                        new_settings=dict(env=("https://api.partner.example/v1",), secrets=new))
     result = diagnose(e.bundle(), S)
     assert (result.signature, plan(result, e.bundle(), S).action) == expected, result.summary
+
+
+def in_container(name: str, version: str, container: str) -> SecretRef:
+    return SecretRef(env=name, secret="db-password", version=version, container=container)
+
+
+APP_4, APP_5 = in_container("DB_PASSWORD", "4", "app"), in_container("DB_PASSWORD", "5", "app")
+SIDE_4, SIDE_5 = in_container("DB_PASSWORD", "4", "proxy"), in_container("DB_PASSWORD", "5", "proxy")
+# One env var name set in two containers named by run.py (SecretRef.container): a place per container.
+# (before, after, secrets_changed, read_differently)
+PER_CONTAINER = {
+    "one container moved: named with its container": (
+        (APP_4, SIDE_4), (APP_5, SIDE_4), [f"env DB_PASSWORD in container app from {D} 4 to {D} 5"],
+        ["env DB_PASSWORD in container app"]),
+    "the two containers' versions swapped: a change in each, not hidden": (
+        (APP_4, SIDE_5), (APP_5, SIDE_4), [f"env DB_PASSWORD in container app from {D} 4 to {D} 5",
+                                           f"env DB_PASSWORD in container proxy from {D} 5 to {D} 4"],
+        ["env DB_PASSWORD in container app", "env DB_PASSWORD in container proxy"]),
+    "the containers listed in another order: no change": ((APP_4, SIDE_5), (SIDE_5, APP_4), [], []),
+    "the same versions: no change": ((APP_4, SIDE_4), (APP_4, SIDE_4), [], []),
+}
+
+
+@pytest.mark.parametrize("before, after, changed, differently", PER_CONTAINER.values(), ids=PER_CONTAINER.keys())
+def test_an_env_var_set_in_two_containers_is_compared_per_container(before, after, changed, differently):
+    assert secrets_changed(rev(*before), rev(*after)) == changed
+    assert read_differently(rev(*before), rev(*after)) == differently
+
+
+def test_the_revision_names_the_container_of_an_env_var_two_containers_set():
+    # Revision.containers (google/cloud/run/v2/revision.proto), each Container.env's secret_key_ref.
+    from google.cloud import run_v2
+
+    from shared.gcp.run import revision_from_proto
+
+    def secret(name: str, version: str) -> "run_v2.EnvVar":
+        return run_v2.EnvVar(name=name, value_source=run_v2.EnvVarSource(
+            secret_key_ref=run_v2.SecretKeySelector(secret="db-password", version=version)))
+
+    proto = run_v2.Revision(
+        name="projects/p/locations/r/services/backend/revisions/backend-00002-xyz",
+        containers=[run_v2.Container(name="app", image=DIGEST, env=[secret("DB_PASSWORD", "5"), secret("API_KEY", "2")]),
+                    run_v2.Container(image=DIGEST, env=[secret("DB_PASSWORD", "4")])])
+    refs = revision_from_proto(proto).secrets
+    assert [(r.env, r.version, r.container) for r in refs] == [
+        ("DB_PASSWORD", "5", "app"), ("API_KEY", "2", ""), ("DB_PASSWORD", "4", "#2")]
+
+
+def moded(path: str, mode: int, version: str = "4") -> SecretRef:
+    return SecretRef(volume="creds", secret="db-password", version=version, path=path, mode=mode)
+
+
+# (before, after, modes_changed): a secret volume file's mode (SecretRef.mode, after the umask).
+MODES = {
+    "a file's mode narrowed to its owner": ((moded("password", 0o444),), (moded("password", 0o400),),
+                                            ["volume creds file password mode from 0444 to 0400"]),
+    "the same mode": ((moded("password", 0o444),), (moded("password", 0o444),), []),
+    "a mode and a version changed: the mode named apart": (
+        (moded("password", 0o444),), (moded("password", 0o400, "5"),), ["volume creds file password mode from 0444 to 0400"]),
+    "a file only one of them exposes: no mode compared (secrets_changed names the file)": (
+        (moded("password", 0o444),), (moded("pw", 0o400),), []),
+    "a mode not read (0) on one side: not compared": ((moded("password", 0),), (moded("password", 0o400),), []),
+}
+
+
+@pytest.mark.parametrize("before, after, changed", MODES.values(), ids=MODES.keys())
+def test_a_secret_files_mode_is_compared(before, after, changed):
+    from shared.diagnosis.secret_refs import modes_changed
+    assert modes_changed(rev(*before), rev(*after)) == changed
+    # A mode is no value: the password rule's change list never counts it.
+    assert pinned_secrets_changed(rev(*before), rev(*after)) == secrets_changed(rev(*before), rev(*after))
+    assert ("secrets read" in differences(rev(*before), rev(*after))) is (before != after)
+
+
+@pytest.mark.parametrize("item_mode, default_mode, expected", [
+    (0, 0, 0o444),          # neither set: "defaulting to 0444"
+    (0, 0o400, 0o400),      # the volume's default_mode
+    (0o440, 0o400, 0o440),  # the item's own mode first
+    (0o644, 0, 0o444),      # "a umask of 0222 will be applied to any non-zero value"
+    (0o755, 0, 0o555),
+])
+def test_the_file_mode_a_container_sees(item_mode, default_mode, expected):
+    from shared.gcp.run import file_mode
+    assert file_mode(item_mode, default_mode) == expected
+
+
+def test_the_revision_reads_each_files_mode():
+    from google.cloud import run_v2
+
+    from shared.gcp.run import revision_from_proto
+
+    proto = run_v2.Revision(
+        name="projects/p/locations/r/services/backend/revisions/backend-00002-xyz",
+        containers=[run_v2.Container(name="app", image=DIGEST)],
+        volumes=[run_v2.Volume(name="creds", secret=run_v2.SecretVolumeSource(
+            secret="db-password", default_mode=0o400,
+            items=[run_v2.VersionToPath(path="password", version="4"),
+                   run_v2.VersionToPath(path="password.next", version="5", mode=0o444)]))])
+    assert [(r.path, r.mode) for r in revision_from_proto(proto).secrets] == [("password", 0o400),
+                                                                              ("password.next", 0o444)]
+
+
+def test_a_deploy_that_narrowed_a_secret_files_mode_is_named_and_rolled_back():
+    # The new code is the same; the file the application opens is now its owner's alone (0400), and a non-root
+    # container fails reading it.
+    denied = "PermissionError: [Errno 13] Permission denied: '/secrets/password'"
+    e = deploy_failing(OLD, NEW, ((denied, 20),), old_settings=dict(secrets=(moded("password", 0o444),)),
+                       new_settings=dict(secrets=(moded("password", 0o400),)))
+    bundle = e.bundle()
+    result = diagnose(bundle, S)
+    assert (result.signature, plan(result, bundle, S).action) == ROLLBACK, result.summary
+    assert "volume creds file password mode from 0444 to 0400" in result.summary, result.summary

@@ -19,7 +19,7 @@ from shared.diagnosis.facts import Facts
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
 
-from tests.unit.builders import SQL, Evidence, at
+from tests.unit.builders import SQL, Evidence, at, held
 from tests.unit.test_diagnosis import NEW, OLD, quiet_connector, saturated_connector
 
 S = DiagnosisSettings()
@@ -64,11 +64,7 @@ NOT_FROM_PARTIAL_MINUTES = {
 @pytest.mark.parametrize("name", NOT_FROM_PARTIAL_MINUTES)
 def test_no_rule_judges_minutes_that_hold_one_series_without_the_other(name):
     build, never = NOT_FROM_PARTIAL_MINUTES[name]
-    bundle = build().bundle()
-    diagnosis = diagnose(bundle, S)
-    assert diagnosis.signature is not never, diagnosis.summary
-    assert diagnosis.signature is Signature.INCONCLUSIVE, diagnosis.summary
-    assert plan(diagnosis, bundle, S).action is None
+    assert held(build().bundle(), S).signature is not never     # held: inconclusive, nothing planned
 
 
 # situation -> (the evidence, the signature still read, its plan's action)
@@ -162,10 +158,7 @@ HELD_BACK = {
 
 @pytest.mark.parametrize("name", HELD_BACK)
 def test_minutes_not_whole_never_drop_a_hold_back(name):
-    bundle = HELD_BACK[name]().bundle()
-    diagnosis = diagnose(bundle, S)
-    assert diagnosis.signature is Signature.INCONCLUSIVE, diagnosis.summary
-    assert plan(diagnosis, bundle, S).action is None
+    held(HELD_BACK[name]().bundle(), S)
 
 
 # situation -> (the evidence, the signature still read, its plan's action)

@@ -27,7 +27,7 @@ from shared.diagnosis.rules.target_secrets import secret_version_gone
 from shared.diagnosis.rules.same_release import deployed_the_same
 from shared.diagnosis.rules.timed_out_alike import timed_out_alike
 from shared.diagnosis.pool_settings import pool_size_changed
-from shared.diagnosis.secret_refs import plain_credentials_changed, secrets_changed
+from shared.diagnosis.secret_refs import modes_changed, plain_credentials_changed, secrets_changed
 from shared.diagnosis.secret_values import (CREDENTIAL, may_hold, named, read_at_latest_by_both, read_differently,
                                            url_hosts, value_failure)
 from shared.diagnosis.tls_settings import tls_settings_changed
@@ -144,7 +144,8 @@ def _what_the_deploy_changed(facts: Facts, c: Citation, suspect: Revision, good:
     changed = settings_changed(against, suspect) if against is not None else []
     path = path_changed(against, suspect) if against is not None else ""
     changed += [f"path to its VPC {path}"] if path else []
-    secrets = [f"secret {what}" for what in secrets_changed(against, suspect)] if against is not None else []
+    secrets = [f"secret {what}" for what in secrets_changed(against, suspect) + modes_changed(against, suspect)] \
+        if against is not None else []
     plain = plain_credentials_changed(against, suspect) + tls_settings_changed(against, suspect) \
         if against is not None else []
     plain += [f"connection pool's size {key} from {old} to {new}"
@@ -976,8 +977,8 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> _Target:
                 # Clean over the hour, failing at its end, or failing since: the failures are on the
                 # revision a rollback would bring back (they began before the deploy, or the deploy
                 # changed something it shares); or what it names (its connector, its Cloud SQL instance)
-                # may be gone since (target_deps), or a secret version it pins disabled or destroyed since
-                # (target_secrets). Stepping past it goes further back than automation
+                # may be gone since (target_deps), or a secret version it reads (pinned, or "latest" or an
+                # alias as resolved) disabled or destroyed since (target_secrets). Stepping past it goes further back than automation
                 # may; sending it everything is a guess. A person decides.
                 return _Target(None, steps, "; ".join(reasons + [late]))
             share, where = _load_share(facts, c, replaced, candidate)

@@ -40,10 +40,12 @@ def digests(revision: Revision) -> tuple[str, ...] | None:
     return found if revision.images and len(found) == len(revision.images) else None
 
 
-def _secrets(revision: Revision) -> list[tuple[str, str, str, str, str]]:
+def _secrets(revision: Revision) -> list[tuple[str, str, str, str, str, str, int]]:
     """Every secret the revision reads, where and at which version, in any order: a volume's items told
-    apart by their paths (SecretRef.path: VersionToPath.path, the file the application opens)."""
-    return sorted((r.env, r.volume, r.path, r.secret, r.version) for r in revision.secrets)
+    apart by their paths (SecretRef.path: VersionToPath.path, the file the application opens), an env var two
+    containers set by its container (SecretRef.container), and a file's mode (SecretRef.mode: one a non-root
+    user can no longer read is a change the rollback undoes)."""
+    return sorted((r.env, r.container, r.volume, r.path, r.secret, r.version, r.mode) for r in revision.secrets)
 
 
 def differences(before: Revision, after: Revision) -> list[str]:

@@ -1,0 +1,160 @@
+"""A duplicate delivery, case by case: its Firestore round trips, in order, and its CPU.
+
+`bench/duplicate_instructions.py` and `bench/alert_path.py --duplicates` measure one case: the very
+message redelivered, within the claim's first minutes. A duplicate is also another message of the same
+incident (Monitoring publishing it twice, a re-notification, the storm's deliveries: bench/storm.py
+publishes each incident's notification D times, each its own message), and it may come long after
+the claim (a backlog drained after an outage). This bench handles one bad_revision alert (written),
+then the same notification again on the real adapters against the Firestore and Pub/Sub emulators
+and the stand-ins, in eight cases:
+
+- the same message again, or another message of the incident (a new message id each delivery);
+- a fresh instance (no memory of settled incidents, no document id cached) or one that remembers
+  the incident's completed action (`SettledIncidents`);
+- within `verification.settle_seconds` of the claim, or after it (the clock moved 10 minutes on):
+  after it, another message's duplicate asks whether the sweep has judged the action since
+  (`_AlertRun.judged_since`: one query of the incident's action records), because a verdict
+  changes the answer (escalated after `verified`: docs/behaviour.md).
+
+For each: the Firestore RPCs one delivery sends, in order (counted at the client's gRPC channel,
+sandbox/rpc_count.py; the outcome's Publish is made in every case and not listed), and the
+delivery's CPU (`time.process_time`: every thread of the process), the median and the spread of
+`--rounds` rounds of `--runs` deliveries each, the cases interleaved round by round so that the
+machine's load moves them alike.
+
+    .venv/bin/python bench/duplicate_cases.py [--runs 100] [--rounds 3]
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import multiprocessing
+import os
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from statistics import median
+from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+WARMUP = 20        # deliveries of each case before any is measured
+LATER = timedelta(minutes=10)   # past the default settle_seconds (300) since the claim
+
+
+@dataclass(frozen=True)
+class Case:
+    same_message: bool
+    fresh: bool
+    after_settle: bool
+
+    @property
+    def name(self) -> str:
+        return (f"{'same message' if self.same_message else 'another message'}, "
+                f"{'fresh instance' if self.fresh else 'remembered'}, "
+                f"{'after settle' if self.after_settle else 'within settle'}")
+
+
+CASES = [Case(same, fresh, later) for later in (False, True) for fresh in (True, False) for same in (True, False)]
+
+
+def _deliver(case: Case, event: Callable[[str], dict], config: Any, adapters: Any, clocks: dict[bool, Any],
+             first_message: str) -> Callable[[], Any]:
+    from bench.alert_path import _quiet
+    from shared.gcp.firestore import document_id
+    from shared.pipeline import handle_delivery
+    from shared.remediation.settled import SettledIncidents
+
+    count = [0]
+
+    def one() -> Any:
+        count[0] += 1
+        if case.fresh:
+            adapters.settled = SettledIncidents()
+            document_id.cache_clear()
+        adapters.clock = clocks[case.after_settle]
+        message = first_message if case.same_message else f"{first_message}-{count[0]}"
+        return _quiet(lambda: handle_delivery(event(message), config, adapters))
+
+    return one
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=100, help="deliveries per case per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    from bench.alert_path import T0, _quiet, _serve_standins
+    from bench.duplicate_instructions import _adapters
+    from sandbox.emulators import start_firestore, start_pubsub
+    from sandbox.rpc_count import CountingStateStore, RpcCounter
+    from sandbox.scenarios import resolve_scenario
+    from shared.clock import FixedClock
+    from shared.pipeline import handle_delivery
+
+    project = "bench-duplicate-cases"
+    scenario = resolve_scenario("bad_revision")
+    service = scenario.service_name(scenario.services[0].name)
+    spawn = multiprocessing.get_context("spawn")
+    env_queue, stop = spawn.Queue(), spawn.Event()
+    server = spawn.Process(target=_serve_standins, args=(scenario.name, env_queue, stop), daemon=True)
+    server.start()
+    try:
+        os.environ.update(env_queue.get(timeout=60))
+        with start_firestore(project) as firestore, start_pubsub(project) as pubsub:
+            os.environ.update(firestore.env() | pubsub.env())
+            topic = pubsub.ensure_topic("outcomes")
+            notification = scenario.notification(T0, incident_id=f"0.{uuid.uuid4().hex[:12]}")
+            data = base64.b64encode(json.dumps(notification).encode()).decode()
+
+            def event(message_id: str) -> dict:
+                return {"message": {"data": data, "messageId": message_id}}
+
+            config, adapters = _adapters(project, topic, service)
+            counter = RpcCounter()
+            adapters.state = CountingStateStore(counter, project)
+            first = uuid.uuid4().hex
+            written = _quiet(lambda: handle_delivery(event(first), config, adapters))
+            assert written.status.value == "applied", written.reason
+            within = adapters.clock
+            clocks = {False: within, True: FixedClock(within.now() + LATER)}
+            deliveries = {case: _deliver(case, event, config, adapters, clocks, first) for case in CASES}
+            rpcs: dict[Case, list[str]] = {}
+            for case, one in deliveries.items():
+                for _ in range(WARMUP):
+                    answered = one()
+                assert answered.status.value == "skipped" and answered.reason.startswith("duplicate"), \
+                    (case.name, answered.status, answered.reason)
+                counter.reset()
+                one()
+                rpcs[case] = [call.rsplit("/", 1)[-1] for call in counter.calls]
+            cpu: dict[Case, list[float]] = {case: [] for case in CASES}
+            load = [os.getloadavg()[0]]
+            for _ in range(args.rounds):
+                for case, one in deliveries.items():
+                    times = []
+                    for _ in range(args.runs):
+                        started = time.process_time()
+                        one()
+                        times.append(time.process_time() - started)
+                    cpu[case].append(median(times))
+            load.append(os.getloadavg()[0])
+    finally:
+        stop.set()
+        server.join(timeout=10)
+    print(f"a duplicate delivery, {args.rounds} rounds of {args.runs} per case, interleaved (load average "
+          f"{load[0]:.1f} at the start, {load[1]:.1f} at the end, {os.cpu_count()} CPUs); each also publishes one outcome")
+    for case in CASES:
+        medians = sorted(cpu[case])
+        print(f"  {case.name:55} Firestore: {' + '.join(rpcs[case]) or 'none':32} CPU median "
+              f"{median(medians) * 1000:.2f} ms (rounds {medians[0] * 1000:.2f}-{medians[-1] * 1000:.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Whether the service's VPC connector sat at its ceiling for a long stretch while its requests failed, though
+they are clean now: `healthy` is then held back, and a person told (escalated, nothing written). Pure, no I/O.
+
+`healthy` is judged on the newest minutes since the incident started (Facts.recent_since_incident). An incident
+delivered late (sandbox/scenarios/connector_saturation_over_before_25m_late_delivery.yaml: 23 minutes at its 3
+instances and 95 % CPU, cleared at +8, delivered at +28) shows those minutes clean, and was `skipped`: a skipped
+outcome reaches nobody, while a connector that reached its ceiling for 20 minutes under the load of one evening
+will reach it again. A scale-up then is not Runwarden's to make (the load has gone; docs/behaviour.md, failures
+that stopped): it is a person's to weigh, with the span, the connector's max instances and the peak.
+
+A minute is at the ceiling when the connector ran at its max instances and under load: CPU p99 at
+`connector_cpu_saturation` or more, or its throughput at `connector_throughput_ratio` of the machine type's
+ceiling (the saturation signs connector_saturation reads: facts._signs). The instance count alone is not:
+"Connectors don't scale in" (cloud.google.com/vpc/docs/serverless-vpc-access, Scaling), so a connector stays at
+its max long after the load that took it there. A stretch counts when it lasts `LONG_MINUTES` in a row and
+overlaps the minutes the requests failed (Facts.failing_window): a connector busy while its services serve
+cleanly needs nothing (health_bar's module docstring), and a short spike is a transient, still `skipped`.
+On the alert path only (diagnose._healthy, `traffic_judged`): the verification sweep judges its own action on the
+minutes since it.
+"""
+from __future__ import annotations
+
+from shared.diagnosis.evidence import MetricResult, at_micros
+from shared.diagnosis.facts import CONNECTOR_MBPS_PER_INSTANCE, Facts, Window, hms
+
+# Minutes in a row at the ceiling that a person should hear of, though the failures stopped: a choice, not a
+# documented figure (four times a 5-minute retest window); a burst of a few minutes is a transient.
+LONG_MINUTES = 20
+_MINUTE_US = 60_000_000
+
+
+def saturated_stretch(facts: Facts) -> str:
+    """Why the clean minutes do not close the incident: the connector's longest stretch at its ceiling, of
+    LONG_MINUTES or more, overlapping the failing minutes ("" when there was none)."""
+    connector, failing = facts.b.connector, facts.failing_window
+    if connector is None or failing is None or not connector.max_instances:
+        return ""
+    window = facts.incident
+    instances = _per_minute(facts, (facts.b.connector_instances,), window, added=False)
+    cpu = _per_minute(facts, (facts.b.connector_cpu,), window, added=False)
+    rates = _per_minute(facts, (facts.b.connector_bytes, facts.b.connector_sent_bytes), window, added=True)
+    per_instance = CONNECTOR_MBPS_PER_INSTANCE.get(connector.machine_type)
+    ceiling = per_instance * connector.max_instances if per_instance else None
+    s = facts.s
+
+    def at_ceiling(at: int) -> bool:
+        loaded = (min(cpu.get(at, 0.0), 1.0) >= s.connector_cpu_saturation
+                  or bool(ceiling and rates.get(at, 0.0) * 8 / 1e6 >= s.connector_throughput_ratio * ceiling))
+        return instances.get(at, 0.0) >= connector.max_instances and loaded
+
+    run = _longest_run([at for at in sorted(instances) if at_ceiling(at)])
+    if len(run) < LONG_MINUTES:
+        return ""
+    start, end = at_micros(run[0] - _MINUTE_US), at_micros(run[-1])
+    low, high = failing.micros
+    if run[-1] <= low or run[0] - _MINUTE_US >= high:
+        return ""
+    peak_cpu = max(cpu.get(at, 0.0) for at in run)
+    peak_mbps = max(rates.get(at, 0.0) for at in run) * 8 / 1e6
+    load = f"CPU p99 up to {min(peak_cpu, 1.0):.0%}" + (f", {peak_mbps:.0f} of {ceiling:.0f} Mbps" if ceiling else "")
+    return (f"connector {connector.short_name} sat at its max of {connector.max_instances} instances under load "
+            f"({load}) for {len(run)} minutes, from {hms(start)} to {hms(end)}, while the requests failed: it "
+            "reached its ceiling, and the same load will take it there again (failures that stopped are not "
+            "scaled for: a person weighs its max instances or machine type)")
+
+
+def _per_minute(facts: Facts, results: tuple[MetricResult | None, ...], window: Window, *, added: bool
+                ) -> dict[int, float]:
+    """Per minute end (microseconds): each result's series summed (`added`: bytes, as Facts.connector_bytes
+    reads them) or their largest (instances, CPU p99: never more than the busiest series showed), and the
+    largest of the results kept (received or sent bytes, the busier direction)."""
+    out: dict[int, float] = {}
+    for result in results:
+        summed: dict[int, float] = {}
+        for series in facts.points(result):
+            for at, value in zip(*series.columns_in(window)):
+                summed[at] = summed.get(at, 0.0) + value if added else max(summed.get(at, value), value)
+        for at, value in summed.items():
+            out[at] = max(out.get(at, value), value)
+    return out
+
+
+def _longest_run(minutes: list[int]) -> list[int]:
+    """The longest run of minute ends a minute apart each (oldest first)."""
+    best: list[int] = []
+    run: list[int] = []
+    for at in minutes:
+        if run and at - run[-1] != _MINUTE_US:
+            run = []
+        run.append(at)
+        if len(run) > len(best):
+            best = list(run)
+    return best
