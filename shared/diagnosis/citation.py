@@ -1,9 +1,10 @@
 """Citation, the kit a check cites what it read with, below the facts and the rules: the rules cite with
 it (rules/base.py re-exports it), and so do the readings Facts keeps with the checks that found them
-(Facts.connector_news), which could not import it from the rules package (the rules import Facts)."""
+(Facts.connector_news, connector_news.py), which could not import it from the rules package (the rules
+import Facts). `query_of` names the query a check cites (facts.py re-exports it)."""
 from __future__ import annotations
 
-from shared.diagnosis.evidence import EvidenceItem, EvidenceRole, cited
+from shared.diagnosis.evidence import EvidenceItem, EvidenceRole, MetricResult, cited
 from shared.diagnosis.signatures import Finding, Signature
 
 
@@ -42,3 +43,8 @@ def pct(ratio: float) -> str:
 def either(met: bool) -> str:
     """One of several alternative signs: met, it supports the claim; unmet, it refutes nothing."""
     return "supports" if met else "context"
+
+
+def query_of(result: MetricResult | None, name: str) -> str:
+    """The query behind a source, for evidence; a source that was not read says so."""
+    return result.query if result else f"{name} (not collected)"

@@ -4,6 +4,9 @@ Every signature rule reads these instead of raw metric series, so the arithmetic
 ratios, percent of minutes) is written once and tested once. The readings several rules share (the
 connector's saturation signs that are news, with the checks that found them; the database's refusals
 and the errors of reaching it) are Facts' own too, each found on first use: the rules only read them.
+The connector's news is computed in connector_news.py, below this module (it reads the Facts it is given);
+the windows Facts cuts (`Window`, `hms`, `dated`, `FAILING_LEAD`) live in windows.py and `query_of` in
+citation.py, below both, and are imported here for the modules that read them from facts.
 """
 from __future__ import annotations
 
@@ -15,23 +18,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 from itertools import chain, compress
-from typing import Callable, Iterable, Iterator, NamedTuple
+from typing import Callable, Generic, Iterable, Iterator, NamedTuple, TypeVar, overload
 
 from shared.config import DiagnosisSettings
-from shared.diagnosis.citation import Citation, either, pct
+from shared.diagnosis.citation import query_of
+from shared.diagnosis.connector_news import ConnectorNews, news_of
 from shared.diagnosis.database_errors import closed_count, lines_but, never_left_by_kind, refusals_by_kind
-from shared.diagnosis.evidence import (Entries, EvidenceBundle, EvidenceItem, Floats, LogRecord, MetricResult,
-                                       Revision, ascending, at_micros, micros)
+from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision, ascending,
+                                       at_micros, micros)
 from shared.diagnosis.log_signals import (SIGNAL_COMBINATIONS, LogSignal, classify_all, dials_and_answers,
                                          downstream_waits, per_text, top_counted)
-from shared.diagnosis.signatures import Signature
 from shared.diagnosis.split_lines import has_continuation, joined
+from shared.diagnosis.windows import FAILING_LEAD, Window, clock_on, dated, hms
 from shared.gcp.identifiers import SqlInstance
 
-# Saturation, or a database going down, can show a little before the failures cross the bar (and
-# minutes are aligned apart): a cause that held in these minutes before the first failing minute
-# still counts (Facts.failing_window).
-FAILING_LEAD = timedelta(minutes=2)
 
 # Cloud Run's request timeout when a revision does not say (the API's default).
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 300.0
@@ -96,52 +96,6 @@ SQL_CHRONIC_SHARE = 0.9
 SQL_CONNECTIONS_RISE = 1.5
 SQL_CONNECTIONS_RISE_MIN = 20
 SQL_CONNECTIONS_BEFORE = timedelta(minutes=10)
-
-
-def hms(at: datetime) -> str:
-    """`at` as "%H:%M:%S" formats it (its own fields, no time zone conversion), without strftime:
-    evidence and summaries cite a dozen times per diagnosis, at about 2 us a strftime."""
-    return "%02d:%02d:%02d" % (at.hour, at.minute, at.second)
-
-
-def dated(at: datetime) -> str:
-    """`at` with its date, "%Y-%m-%d %H:%M:%S" (its own fields, as `hms`): for a time not on the day
-    the text's other times are, where its time of day alone names another moment."""
-    return "%04d-%02d-%02d %s" % (at.year, at.month, at.day, hms(at))
-
-
-def clock_on(at: datetime, day: datetime) -> str:
-    """`at` as a message about a moment `day` (an action's applied_at) cites it: its time of day when it falls on
-    `day`'s UTC date, else `dated`. A verification read after a rollback at 23:58 said "closed at 00:03:00", and a
-    pin's deadline days later said a time of day alone, naming a moment the message's day does not hold."""
-    return hms(at) if at.date() == day.date() else dated(at)
-
-
-@dataclass(frozen=True)
-class Window:
-    start: datetime   # exclusive, as Monitoring selects points by their end time
-    end: datetime     # inclusive
-
-    def holds(self, at: datetime) -> bool:
-        return self.start < at <= self.end
-
-    @cached_property
-    def micros(self) -> tuple[int, int]:
-        """(start, end) in microseconds since the epoch, as the series' columns hold end times."""
-        return micros(self.start), micros(self.end)
-
-    @cached_property
-    def text(self) -> str:
-        if self.start.date() == self.end.date():
-            return f"({hms(self.start)}, {hms(self.end)}]"
-        # Across a day's boundary the times of day alone say too little or something false: a day's
-        # baseline (baseline_seconds up to 24 h) read "(11:50:00, 11:50:00]", an empty interval
-        # holding 2400 requests, and one across midnight "(23:30:00, 00:30:00]". Both ends dated.
-        return f"({dated(self.start)}, {dated(self.end)}]"
-
-    def __str__(self) -> str:
-        # Cited in several evidence items of one diagnosis: formatted once (strftime is not cheap).
-        return self.text
 
 
 @dataclass(frozen=True)
@@ -266,9 +220,40 @@ class Points:
         return slice(bisect_right(self.ends, low), bisect_right(self.ends, high))
 
 
-def query_of(result: MetricResult | None, name: str) -> str:
-    """The query behind a source, for evidence; a source that was not read says so."""
-    return result.query if result else f"{name} (not collected)"
+_T = TypeVar("_T")
+
+
+class _kept(Generic[_T]):
+    """A reading of Facts found on first read and kept in the instance's __dict__ under its own name. A
+    descriptor without __set__ is looked up after the instance's __dict__ (Python reference, Data model,
+    "Invoking descriptors": "non-data descriptors can be overridden by instances"), so every read after the
+    first is a plain attribute's, with no Python call; a property called its getter on every read (the
+    shared readings are read some thirty times a diagnosis, the rules' wrappers reading one another).
+    functools.cached_property does the same, but up to Python 3.11 its first read takes a lock that is the
+    property's, not the instance's ("Changed in version 3.12: Prior to Python 3.12, cached_property included
+    an undocumented lock ... the lock was per-property, not per-instance, which could result in unacceptably
+    high lock contention", Python docs, functools.cached_property): diagnoses in threads of one process would
+    queue on it. Not locked: two threads reading one Facts at once may each compute it, as a property did."""
+
+    def __init__(self, compute: Callable[[Facts], _T]) -> None:
+        self.compute = compute
+        self.__doc__ = compute.__doc__
+        self.name = compute.__name__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, facts: None, owner: type | None = None) -> _kept[_T]: ...
+
+    @overload
+    def __get__(self, facts: Facts, owner: type | None = None) -> _T: ...
+
+    def __get__(self, facts: Facts | None, owner: type | None = None) -> _T | _kept[_T]:
+        if facts is None:
+            return self
+        found = facts.__dict__[self.name] = self.compute(facts)
+        return found
 
 
 class Facts:
@@ -284,13 +269,6 @@ class Facts:
         self._sql_down: dict[Window, tuple[list[str], str] | None] = {}
         self._sql_cpu: dict[Window, dict[str, list[float]]] = {}
         self._replaced: dict[datetime, tuple[Revision, float] | None] = {}
-        # The readings several rules share (below, "readings the rules share"), once found: plain attributes
-        # rather than cached_property, whose first read takes a lock on Python 3.11 (functools).
-        self._connector_news: ConnectorNews | None = None
-        self._db_refusals: dict[str, list[LogRecord]] | None = None
-        self._db_never_left: dict[str, list[LogRecord]] | None = None
-        self._db_unreached_lines: list[LogRecord] | None = None
-        self._db_closed: int | None = None
         self._database_lines: dict[LogSignal, tuple[tuple[LogRecord, ...], tuple[LogRecord, ...]]] = {}
 
     def points(self, result: MetricResult | None) -> tuple[Points, ...]:
@@ -1032,19 +1010,17 @@ class Facts:
         return known
 
     # --- readings the rules share -------------------------------------------------------------
-    # Each found once per diagnosis, on first use, by whichever rule asks first: the rules only read them
-    # (kept in the attributes __init__ sets to None).
+    # Each found once per diagnosis, on first use, by whichever rule asks first, and kept (`_kept`): the rules
+    # only read them, each read after the first a plain attribute's.
 
-    @property
-    def connector_news(self) -> "ConnectorNews":
+    @_kept
+    def connector_news(self) -> ConnectorNews:
         """The VPC connector's saturation signs that are news, with the checks that found them
-        (`_connector_news`): connector_saturation cites them (connector_signs.stress), database_unreachable
+        (connector_news.news_of): connector_saturation cites them (connector_signs.stress), database_unreachable
         asks whether there are any (connector_signs.new_stress)."""
-        if self._connector_news is None:
-            self._connector_news = _connector_news(self)
-        return self._connector_news
+        return news_of(self)
 
-    @property
+    @_kept
     def db_refusals(self) -> dict[str, list[LogRecord]]:
         """The database's refusals in the logs, by what it said (Refusal), most said first, when there
         are at least db_error_logs_min of them logged while requests failed (`database_lines`: a refusal
@@ -1052,25 +1028,21 @@ class Facts:
         short, fewer stand for more; a refusal holds a connector move back, so a crowded page must not
         hide it); else empty (database_errors.refusals_by_kind). Read by database_unreachable (which
         names them) and connector_saturation (an answer proves the path through the connector works)."""
-        if self._db_refusals is None:
-            entries = self.database_lines(LogSignal.DB_REFUSED)
-            self._db_refusals = refusals_by_kind(entries, self.logged_enough(len(entries)))
-        return self._db_refusals
+        entries = self.database_lines(LogSignal.DB_REFUSED)
+        return refusals_by_kind(entries, self.logged_enough(len(entries)))
 
-    @property
+    @_kept
     def db_never_left(self) -> dict[str, list[LogRecord]]:
         """The errors of reaching the database (`database_lines` of DB_CONNECTION, less the database's own
         refusals) whose text shows the connection failed inside the instance, by NeverLeft kind, when
         they are the story (database_errors.never_left_by_kind: the other errors of reaching it and the
         waits for a pooled connection count against them); else empty. Read by connector_saturation
         (nothing of theirs crossed the connector) and database_unreachable (rules/never_left.py)."""
-        if self._db_never_left is None:
-            self._db_never_left = never_left_by_kind(
-                self.database_lines(LogSignal.DB_REFUSED), self.database_lines(LogSignal.DB_CONNECTION),
-                len(self.database_lines(LogSignal.DB_POOL_WAIT)), self.s.db_error_logs_min, self.logged_enough)
-        return self._db_never_left
+        return never_left_by_kind(
+            self.database_lines(LogSignal.DB_REFUSED), self.database_lines(LogSignal.DB_CONNECTION),
+            len(self.database_lines(LogSignal.DB_POOL_WAIT)), self.s.db_error_logs_min, self.logged_enough)
 
-    @property
+    @_kept
     def db_unreached_lines(self) -> list[LogRecord]:
         """The errors of reaching the database in the logs (a dial timeout, a reset, a pool wait) that
         failed to reach it: every refusal (`db_refusals`) is also a connection error (its pattern is in
@@ -1078,23 +1050,19 @@ class Facts:
         java.net.UnknownHostException", a driver's "Temporary failure in name resolution") dialled
         nothing; both are left out. Errors that never left the instance are counted. Six checks of
         connector_saturation ask, each over every connection error."""
-        if self._db_unreached_lines is None:
-            left_out = chain(chain.from_iterable(self.db_refusals.values()), self.log_matches(LogSignal.DNS_FAILURE))
-            self._db_unreached_lines = lines_but(self.database_lines(LogSignal.DB_CONNECTION), left_out)
-        return self._db_unreached_lines
+        left_out = chain(chain.from_iterable(self.db_refusals.values()), self.log_matches(LogSignal.DNS_FAILURE))
+        return lines_but(self.database_lines(LogSignal.DB_CONNECTION), left_out)
 
-    @property
+    @_kept
     def db_unreached(self) -> int:
         """How many `db_unreached_lines` there are."""
         return len(self.db_unreached_lines)
 
-    @property
+    @_kept
     def db_closed(self) -> int:
         """How many of `db_unreached_lines` say only that an open connection was found closed or broken
         (log_signals.closed_connection): no wait, no failed dial. Only asked past cheaper checks."""
-        if self._db_closed is None:
-            self._db_closed = closed_count(self.db_unreached_lines)
-        return self._db_closed
+        return closed_count(self.db_unreached_lines)
 
 
 def egress_of(revision: Revision) -> str:
@@ -1125,198 +1093,6 @@ def path_changed(before: Revision, after: Revision) -> str:
     if e0 and e1 and e0 != e1:
         changed.append(f"egress from {e0} to {e1}")
     return ", ".join(changed)
-
-
-class ConnectorNews(NamedTuple):
-    """The connector's saturation signs that are news (Facts.connector_news), with the checks that found
-    them, cited as connector_saturation cites them (connector_signs.stress adds them to its citation)."""
-
-    signs: tuple[str, ...]
-    items: tuple[EvidenceItem, ...]    # the checks, in the order they were made
-    demoted: frozenset[str]            # queries whose supporting checks became context (a sign left out)
-
-
-# A sign that held in at least this share of the minutes before the incident window (and in at least
-# this many of them), while the service served cleanly, was already there before the failures: not news.
-_CHRONIC_SHARE = 0.9
-_CHRONIC_MIN_MINUTES = 5
-# At most this share of the load the connector carried before the incident window: the load that
-# scaled it out has gone.
-_STALE_SHARE = 0.5
-
-
-def _connector_news(facts: Facts) -> ConnectorNews:
-    """Which of the three saturation signs the connector shows, leaving out one that held in no minute
-    while requests failed (`_held_while_failing`), an instance count at max alone whose load has gone
-    (`_stale_max_left_out`), and one that already held before the failures began while the service
-    served cleanly (`_chronic`): a connector at its max instances every evening is busy, and busy alone
-    does not explain a new failure. Cited into a Citation of its own; a sign left out turns the
-    supporting checks of its query into context, which connector_signs.stress repeats on the items its
-    rule cited before (`demoted`)."""
-    c = Citation(Signature.CONNECTOR_SATURATION)
-    demoted: set[str] = set()
-    signs = _held_while_failing(facts, c, demoted, _stale_max_left_out(facts, c, demoted, _signs(facts, c)))
-    clean = clean_before(facts)
-    if clean is not None:
-        kept: list[str] = []
-        for sign, query, before, held in connector_sign_series(facts, signs, facts.before):
-            chronic = _chronic(facts, before, held)
-            if chronic is None:
-                kept.append(sign)
-                continue
-            # The sign's own check held, but it supports nothing now: context, as planning reads it.
-            _demote(c, demoted, query)
-            c.cite("metric", query, f"{sign} already in {chronic} of the minutes of {facts.before}, "
-                   f"while requests were clean ({clean})", f"new: held in < {_CHRONIC_SHARE:.0%} of the minutes "
-                   "before the incident window while the service served cleanly", False, role="context")
-        signs = kept
-    return ConnectorNews(tuple(signs), tuple(c.items), frozenset(demoted))
-
-
-def demote(items: list[EvidenceItem], queries: frozenset[str] | set[str]) -> list[EvidenceItem]:
-    """`items` with each supporting check of one of `queries` turned into context."""
-    return [i.model_copy(update={"role": "context"}) if i.query in queries and i.role == "supports" else i
-            for i in items]
-
-
-def _demote(c: Citation, demoted: set[str], query: str) -> None:
-    demoted.add(query)
-    c.items = demote(c.items, {query})
-
-
-def _held_while_failing(facts: Facts, c: Citation, demoted: set[str], signs: list[str]) -> list[str]:
-    """`signs` without one that held in no minute from shortly before the failures began
-    (`Facts.failing_window`) to the end: a CPU spike or a burst that ended minutes
-    before the requests began to fail (another service's job on a shared connector, a backup)
-    explains none of them. The incident window reaches lookback_seconds before the incident's
-    start, so without this a two-minute spike ten minutes before the failures counted as
-    saturation. A sign with no value in those minutes (unread) is kept: that cannot be told."""
-    failing = facts.failing_window
-    if failing is None or not signs:
-        return signs
-    kept: list[str] = []
-    for sign, query, values, held in connector_sign_series(facts, signs, failing):
-        if not values or any(held(v) for v in values):
-            kept.append(sign)
-            continue
-        _demote(c, demoted, query)
-        c.cite("metric", query, f"{sign} only before the failures began: in none of the {len(values)} minutes of "
-               f"{failing}", "held while requests failed (from the first failing minute, less "
-               f"{int(FAILING_LEAD.total_seconds() // 60)} min)", False, role="context")
-    return kept
-
-
-def _stale_max_left_out(facts: Facts, c: Citation, demoted: set[str], signs: list[str]) -> list[str]:
-    """`signs` without "at max instances" when it is the only sign and the load that scaled the
-    connector out has gone: "Connectors don't scale in" (cloud.google.com/vpc/docs/serverless-vpc-access,
-    Scaling), so the instance count is a high-water mark of past load, not a measure of the present
-    one. Stale when, in the incident window, CPU p99 and throughput (Facts.connector_bytes) both stayed
-    at or below `_STALE_SHARE` of their maxima in the before window. Either series unread: kept (cannot tell).
-    Requests hanging at a client timeout keep it too: that is the connector's own symptom, and a
-    shared-core connector that spent its CPU credits in the burst also shows less CPU and traffic
-    ("High packet rates can exhaust shared CPU credits ... causing timeouts", Cloud Run's VPC
-    connector page)."""
-    if len(signs) != 1 or not signs[0].startswith("at max") or facts.hangs.news:
-        return signs
-    b = facts.b
-    now_cpu, then_cpu = facts.connector_cpu(facts.incident), facts.connector_cpu(facts.before)
-    now_bytes = facts.connector_bytes(facts.incident)
-    then_bytes = facts.connector_bytes(facts.before)
-    if not (now_cpu and then_cpu and now_bytes and then_bytes):
-        return signs
-    fell = (max(now_cpu) <= _STALE_SHARE * max(then_cpu) and max(now_bytes) <= _STALE_SHARE * max(then_bytes))
-    if not fell:
-        return signs
-    query = query_of(b.connector_instances, "connector/instances")
-    _demote(c, demoted, query)
-    c.cite("metric", query, f"{signs[0]} since load that has gone (connectors don't scale in): CPU p99 max "
-           f"{max(now_cpu):.0%} and {max(now_bytes) * 8 / 1e6:.0f} Mbps in {facts.incident}, against "
-           f"{max(then_cpu):.0%} and {max(then_bytes) * 8 / 1e6:.0f} Mbps in {facts.before}",
-           f"at max counts while the load stays above {_STALE_SHARE:.0%} of the load before", False, role="context")
-    return []
-
-
-def connector_sign_series(facts: Facts, signs: list[str], window: Window
-                          ) -> Iterator[tuple[str, str, list[float], Callable[[float], bool]]]:
-    """Each sign found, with the query its citation names, its values per minute in `window`, and
-    the test a minute's value passes when the sign holds."""
-    b, s, connector = facts.b, facts.s, facts.b.connector
-    ceiling = facts.connector_ceiling_mbps() or 0.0
-    for sign in signs:
-        if sign.startswith("at max"):
-            yield (sign, query_of(b.connector_instances, sign),
-                   facts.connector_values(b.connector_instances, window), lambda v: v >= connector.max_instances)
-        elif sign.startswith("CPU"):
-            yield (sign, query_of(b.connector_cpu, sign), facts.connector_values(b.connector_cpu, window),
-                   lambda v: min(max(v, 0.0), 1.0) >= s.connector_cpu_saturation)
-        else:
-            yield (sign, query_of(facts.connector_bytes_source(facts.incident)[0], sign),
-                   facts.connector_bytes(window),
-                   lambda v: v * 8 / 1e6 >= s.connector_throughput_ratio * ceiling)
-
-
-def clean_before(facts: Facts) -> str | None:
-    """What the requests were before the incident window, if the service served cleanly then
-    (Facts.served_cleanly_before)."""
-    before = facts.served_cleanly_before
-    if before is None:
-        return None
-    return f"{before.total:.0f} requests, {pct(before.refused_ratio)} 5xx or 429"
-
-
-def _chronic(facts: Facts, values: list[float], held: Callable[[float], bool]) -> str | None:
-    """'n of m' when the sign held in enough of `values`, the minutes before the incident window, else None."""
-    hits = sum(1 for v in values if held(v))
-    minutes = facts.s.lookback_seconds // 60
-    if hits >= _CHRONIC_MIN_MINUTES and hits >= _CHRONIC_SHARE * minutes:
-        return f"{hits} of {minutes}"
-    return None
-
-
-def _signs(facts: Facts, c: Citation) -> list[str]:
-    """Which of the three saturation signs the connector shows in the incident window."""
-    s, connector, window = facts.s, facts.b.connector, facts.incident
-    signs = []
-    instances = facts.connector_values(facts.b.connector_instances, window)
-    at_max = bool(instances) and max(instances) >= connector.max_instances
-    c.cite("metric", query_of(facts.b.connector_instances, "connector/instances"),
-           _peak_observed(max(instances)) if instances else "no data",
-           at_max_threshold(connector.max_instances), at_max, role=either(at_max))
-    if at_max:
-        signs.append(f"at max instances ({connector.max_instances})")
-    cpu = facts.connector_cpu(window)
-    hot = bool(cpu) and max(cpu) >= s.connector_cpu_saturation
-    c.cite("metric", query_of(facts.b.connector_cpu, "connector/cpu/utilizations"),
-           f"CPU p99 max {max(cpu):.0%}" if cpu else "no data", f">= {s.connector_cpu_saturation:.0%}", hot,
-           role=either(hot))
-    if hot:
-        signs.append(f"CPU p99 {max(cpu):.0%}")
-    ceiling = facts.connector_ceiling_mbps()
-    rates = facts.connector_bytes(window)
-    mbps = max(rates) * 8 / 1e6 if rates else None
-    near = bool(ceiling and mbps is not None and mbps >= s.connector_throughput_ratio * ceiling)
-    source, direction = facts.connector_bytes_source(window)
-    c.cite("metric", query_of(source, f"connector/{direction}_bytes_count"),
-           f"{mbps:.0f} Mbps on {direction}_bytes_count, the larger of received and sent" if mbps is not None
-           else "no data",
-           f">= {s.connector_throughput_ratio:.0%} of {ceiling:.0f} Mbps" if ceiling else "ceiling unknown", near,
-           role=either(near))
-    if near:
-        signs.append(f"throughput {mbps:.0f} of {ceiling:.0f} Mbps")
-    if connector.state != "READY":
-        c.cite("api", f"vpcaccess.connectors.get {connector.name}: state", connector.state, "READY", False)
-    return signs
-
-
-def at_max_threshold(max_instances: int) -> str:
-    """The threshold of the instances check `_signs` cites: planning finds that check by it
-    (connector_signs.instances_peak)."""
-    return f">= max_instances {max_instances}"
-
-
-def _peak_observed(peak: float) -> str:
-    """The instances check's observed words; connector_signs._PEAK reads the peak back from them."""
-    return f"max {peak:.0f} instances"
 
 
 def refused_series(series) -> bool:

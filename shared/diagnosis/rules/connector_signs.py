@@ -12,9 +12,9 @@ from operator import attrgetter
 from typing import Iterable
 
 from shared.diagnosis.citation import either
+from shared.diagnosis.connector_news import at_max_threshold, clean_before, connector_sign_series, demote
 from shared.diagnosis.evidence import EvidenceItem, Revision, short_name
-from shared.diagnosis.facts import (FAILING_LEAD, Facts, Window, at_max_threshold, clean_before, connector_sign_series,
-                                    demote, egress_of)
+from shared.diagnosis.facts import FAILING_LEAD, Facts, Window, egress_of
 from shared.diagnosis.log_signals import LogSignal, database_dial
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_dials import env_addresses
