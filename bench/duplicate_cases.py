@@ -27,9 +27,6 @@ machine's load moves them alike.
 from __future__ import annotations
 
 import argparse
-import base64
-import json
-import multiprocessing
 import os
 import sys
 import time
@@ -89,64 +86,46 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    from bench.alert_path import T0, _quiet, _serve_standins
-    from bench.duplicate_instructions import _adapters
-    from sandbox.emulators import start_firestore, start_pubsub
+    from bench.alert_path import _quiet
+    from bench.duplicate_instructions import _adapters, written_world
     from sandbox.rpc_count import CountingStateStore, RpcCounter
-    from sandbox.scenarios import resolve_scenario
     from shared.clock import FixedClock
     from shared.pipeline import handle_delivery
 
     project = "bench-duplicate-cases"
-    scenario = resolve_scenario("bad_revision")
-    service = scenario.service_name(scenario.services[0].name)
-    spawn = multiprocessing.get_context("spawn")
-    env_queue, stop = spawn.Queue(), spawn.Event()
-    server = spawn.Process(target=_serve_standins, args=(scenario.name, env_queue, stop), daemon=True)
-    server.start()
-    try:
-        os.environ.update(env_queue.get(timeout=60))
-        with start_firestore(project) as firestore, start_pubsub(project) as pubsub:
-            os.environ.update(firestore.env() | pubsub.env())
-            topic = pubsub.ensure_topic("outcomes")
-            notification = scenario.notification(T0, incident_id=f"0.{uuid.uuid4().hex[:12]}")
-            data = base64.b64encode(json.dumps(notification).encode()).decode()
+    with written_world(project) as (service, topic, data):
+        def event(message_id: str) -> dict:
+            return {"message": {"data": data, "messageId": message_id}}
 
-            def event(message_id: str) -> dict:
-                return {"message": {"data": data, "messageId": message_id}}
-
-            config, adapters = _adapters(project, topic, service)
-            counter = RpcCounter()
-            adapters.state = CountingStateStore(counter, project)
-            first = uuid.uuid4().hex
-            written = _quiet(lambda: handle_delivery(event(first), config, adapters))
-            assert written.status.value == "applied", written.reason
-            within = adapters.clock
-            clocks = {False: within, True: FixedClock(within.now() + LATER)}
-            deliveries = {case: _deliver(case, event, config, adapters, clocks, first) for case in CASES}
-            rpcs: dict[Case, list[str]] = {}
+        config, adapters = _adapters(project, topic, service)
+        counter = RpcCounter()
+        adapters.state = CountingStateStore(counter, project)
+        first = uuid.uuid4().hex
+        written = _quiet(lambda: handle_delivery(event(first), config, adapters))
+        assert written.status.value == "applied", written.reason
+        within = adapters.clock
+        clocks = {False: within, True: FixedClock(within.now() + LATER)}
+        deliveries = {case: _deliver(case, event, config, adapters, clocks, first) for case in CASES}
+        rpcs: dict[Case, list[str]] = {}
+        for case, one in deliveries.items():
+            for _ in range(WARMUP):
+                answered = one()
+            assert answered.status.value == "skipped" and answered.reason.startswith("duplicate"), \
+                (case.name, answered.status, answered.reason)
+            counter.reset()
+            one()
+            rpcs[case] = [call.rsplit("/", 1)[-1] for call in counter.calls]
+        cpu: dict[Case, list[float]] = {case: [] for case in CASES}
+        load = [os.getloadavg()[0]]
+        for _ in range(args.rounds):
             for case, one in deliveries.items():
-                for _ in range(WARMUP):
-                    answered = one()
-                assert answered.status.value == "skipped" and answered.reason.startswith("duplicate"), \
-                    (case.name, answered.status, answered.reason)
-                counter.reset()
-                one()
-                rpcs[case] = [call.rsplit("/", 1)[-1] for call in counter.calls]
-            cpu: dict[Case, list[float]] = {case: [] for case in CASES}
-            load = [os.getloadavg()[0]]
-            for _ in range(args.rounds):
-                for case, one in deliveries.items():
-                    times = []
-                    for _ in range(args.runs):
-                        started = time.process_time()
-                        one()
-                        times.append(time.process_time() - started)
-                    cpu[case].append(median(times))
-            load.append(os.getloadavg()[0])
-    finally:
-        stop.set()
-        server.join(timeout=10)
+                times = []
+                for _ in range(args.runs):
+                    started = time.process_time()
+                    one()
+                    times.append(time.process_time() - started)
+                cpu[case].append(median(times))
+        load.append(os.getloadavg()[0])
     print(f"a duplicate delivery, {args.rounds} rounds of {args.runs} per case, interleaved (load average "
           f"{load[0]:.1f} at the start, {load[1]:.1f} at the end, {os.cpu_count()} CPUs); each also publishes one outcome")
     for case in CASES:

@@ -35,7 +35,8 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -44,6 +45,34 @@ RUNS = 50      # deliveries counted per kind
 WARMUP = 20    # handled before counting, in the same worker
 KINDS = ("own", "real", "bare")
 _TOGGLE_C = "#include <valgrind/callgrind.h>\nvoid toggle(void) { CALLGRIND_TOGGLE_COLLECT; }\n"
+
+
+@contextmanager
+def written_world(project: str) -> Iterator[tuple[str, str, str]]:
+    """bad_revision's stand-ins in a spawned process and the Firestore and Pub/Sub emulators, the environment set
+    for them: (the service, the outcomes topic, a new incident's notification as a push's base64 data). Shared by
+    this bench and bench/duplicate_cases.py, each of which writes the incident's action first."""
+    import multiprocessing
+
+    from bench.alert_path import T0, _serve_standins
+    from sandbox.emulators import start_firestore, start_pubsub
+    from sandbox.scenarios import resolve_scenario
+
+    scenario = resolve_scenario("bad_revision")
+    service = scenario.service_name(scenario.services[0].name)
+    spawn = multiprocessing.get_context("spawn")
+    env_queue, stop = spawn.Queue(), spawn.Event()
+    server = spawn.Process(target=_serve_standins, args=(scenario.name, env_queue, stop), daemon=True)
+    server.start()
+    try:
+        os.environ.update(env_queue.get(timeout=60))
+        with start_firestore(project) as firestore, start_pubsub(project) as pubsub:
+            os.environ.update(firestore.env() | pubsub.env())
+            notification = scenario.notification(T0, incident_id=f"0.{uuid.uuid4().hex[:12]}")
+            yield service, pubsub.ensure_topic("outcomes"), base64.b64encode(json.dumps(notification).encode()).decode()
+    finally:
+        stop.set()
+        server.join(timeout=10)
 
 
 def _adapters(project: str, topic: str, service: str) -> tuple[Any, Any]:
@@ -127,50 +156,31 @@ def main() -> int:
         parser.error(f"unknown kinds {sorted(unknown)}: choose among {', '.join(KINDS)}")
     kinds = args.kinds or list(KINDS)
 
-    import multiprocessing
-
-    from bench.alert_path import T0, _quiet, _serve_standins
-    from sandbox.emulators import start_firestore, start_pubsub
-    from sandbox.scenarios import resolve_scenario
+    from bench.alert_path import _quiet
 
     project = "bench-duplicate"
-    scenario = resolve_scenario("bad_revision")
-    service = scenario.service_name(scenario.services[0].name)
-    spawn = multiprocessing.get_context("spawn")
-    env_queue, stop = spawn.Queue(), spawn.Event()
-    server = spawn.Process(target=_serve_standins, args=(scenario.name, env_queue, stop), daemon=True)
-    server.start()
-    try:
-        os.environ.update(env_queue.get(timeout=60))
-        with start_firestore(project) as firestore, start_pubsub(project) as pubsub, \
-                tempfile.TemporaryDirectory(prefix="runwarden-duplicate-") as tmp:
-            os.environ.update(firestore.env() | pubsub.env())
-            topic = pubsub.ensure_topic("outcomes")
-            notification = scenario.notification(T0, incident_id=f"0.{uuid.uuid4().hex[:12]}")
-            event = {"message": {"data": base64.b64encode(json.dumps(notification).encode()).decode(),
-                                 "messageId": uuid.uuid4().hex}}
-            from shared.pipeline import handle_alert
+    with written_world(project) as (service, topic, data), \
+            tempfile.TemporaryDirectory(prefix="runwarden-duplicate-") as tmp:
+        event = {"message": {"data": data, "messageId": uuid.uuid4().hex}}
+        from shared.pipeline import handle_alert
 
-            config, adapters = _adapters(project, topic, service)
-            written = _quiet(lambda: handle_alert(event, config, adapters))
-            assert written.status.value == "applied", written.reason
-            event_file = Path(tmp) / "event.json"
-            event_file.write_text(json.dumps(event))
-            toggle, source = Path(tmp) / "toggle.so", Path(tmp) / "toggle.c"
-            source.write_text(_TOGGLE_C)
-            subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", str(toggle), str(source)], check=True)
-            env = dict(os.environ, PYTHONHASHSEED="0")
-            for kind in kinds:
-                done = subprocess.run(
-                    ["valgrind", "--tool=callgrind", "--collect-atstart=no",
-                     f"--callgrind-out-file={f'{args.callgrind_out}.{kind}' if args.callgrind_out else '/dev/null'}",
-                     sys.executable, __file__, "--worker", str(event_file), project, topic, service, kind,
-                     str(toggle)], env=env, capture_output=True, text=True, check=True)
-                print(f"a fresh duplicate, {kind}: {_count(done.stderr) / RUNS / 1e6:.3f} million instructions "
-                      f"per delivery ({RUNS} counted)")
-    finally:
-        stop.set()
-        server.join(timeout=10)
+        config, adapters = _adapters(project, topic, service)
+        written = _quiet(lambda: handle_alert(event, config, adapters))
+        assert written.status.value == "applied", written.reason
+        event_file = Path(tmp) / "event.json"
+        event_file.write_text(json.dumps(event))
+        toggle, source = Path(tmp) / "toggle.so", Path(tmp) / "toggle.c"
+        source.write_text(_TOGGLE_C)
+        subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", str(toggle), str(source)], check=True)
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        for kind in kinds:
+            done = subprocess.run(
+                ["valgrind", "--tool=callgrind", "--collect-atstart=no",
+                 f"--callgrind-out-file={f'{args.callgrind_out}.{kind}' if args.callgrind_out else '/dev/null'}",
+                 sys.executable, __file__, "--worker", str(event_file), project, topic, service, kind,
+                 str(toggle)], env=env, capture_output=True, text=True, check=True)
+            print(f"a fresh duplicate, {kind}: {_count(done.stderr) / RUNS / 1e6:.3f} million instructions "
+                  f"per delivery ({RUNS} counted)")
     return 0
 
 

@@ -172,13 +172,20 @@ NOT_BACKEND_UNQUOTED = [
 ]
 
 
-@pytest.mark.parametrize("selection, said", [row[1:] for row in NOT_BACKEND_UNQUOTED],
-                         ids=[row[0] for row in NOT_BACKEND_UNQUOTED])
-def test_an_unquoted_value_or_a_negated_conjunction_that_may_exclude_the_resource_is_not_lent_its_bar(selection, said):
+def _doubted(selection: str, said: str):
+    """The notification of a condition with `selection`: its doubt says `said`, its bar is not judged, and the
+    alert is held with nothing written."""
     incident = parse_notification(notification(selection))
     assert said in incident.condition_doubt, incident.condition_doubt
     assert not health_bar(alert_context(incident), S).judged
     assert "nothing was written" in alert_hold(incident)
+    return incident
+
+
+@pytest.mark.parametrize("selection, said", [row[1:] for row in NOT_BACKEND_UNQUOTED],
+                         ids=[row[0] for row in NOT_BACKEND_UNQUOTED])
+def test_an_unquoted_value_or_a_negated_conjunction_that_may_exclude_the_resource_is_not_lent_its_bar(selection, said):
+    incident = _doubted(selection, said)
     assert incident.target.kind is TargetKind.SERVICE and incident.target.name.endswith("/services/backend")
 
 
@@ -249,10 +256,7 @@ NOT_BACKEND_GROUPS = [
 @pytest.mark.parametrize("selection, said", [row[1:] for row in NOT_BACKEND_GROUPS],
                          ids=[row[0] for row in NOT_BACKEND_GROUPS])
 def test_a_negated_group_that_may_exclude_the_resource_or_is_not_read_raises_doubt(selection, said):
-    incident = parse_notification(notification(selection))
-    assert said in incident.condition_doubt, incident.condition_doubt
-    assert not health_bar(alert_context(incident), S).judged
-    assert "nothing was written" in alert_hold(incident)
+    _doubted(selection, said)
 
 
 # Controls: a negated group of another resource type (with backend, or as an alternative), a group of other fields
