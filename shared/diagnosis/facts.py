@@ -724,6 +724,12 @@ class Facts:
         them only): a connector whose load is answers coming back from the database is busy on one of
         them, its requests on the other, so the larger is the busy direction under either reading. A
         minute only one of them shows counts that one; neither read: []."""
+        per_minute = self.connector_bytes_by_minute(window)
+        return [per_minute[end] for end in sorted(per_minute)]
+
+    def connector_bytes_by_minute(self, window: Window) -> dict[int, float]:
+        """`connector_bytes` keyed by each minute's end (microseconds), for a reader that lines the minutes up
+        with another series' (saturated_stretch)."""
         per_minute: dict[int, float] = {}
         for result in (self.b.connector_bytes, self.b.connector_sent_bytes):
             summed: dict[int, float] = {}
@@ -733,7 +739,7 @@ class Facts:
                     summed[end] = summed.get(end, 0.0) + value
             for end, value in summed.items():
                 per_minute[end] = max(per_minute.get(end, value), value)
-        return [per_minute[end] for end in sorted(per_minute)]
+        return per_minute
 
     def connector_bytes_source(self, window: Window) -> tuple[MetricResult | None, str]:
         """The byte counter that carried the most in `window` (received on a tie), with its name: the

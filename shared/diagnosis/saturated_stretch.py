@@ -21,7 +21,7 @@ minutes since it.
 from __future__ import annotations
 
 from shared.diagnosis.evidence import MetricResult, at_micros
-from shared.diagnosis.facts import CONNECTOR_MBPS_PER_INSTANCE, Facts, Window, hms
+from shared.diagnosis.facts import Facts, Window, hms
 
 # Minutes in a row at the ceiling that a person should hear of, though the failures stopped: a choice, not a
 # documented figure (four times a 5-minute retest window); a burst of a few minutes is a transient.
@@ -36,11 +36,10 @@ def saturated_stretch(facts: Facts) -> str:
     if connector is None or failing is None or not connector.max_instances:
         return ""
     window = facts.incident
-    instances = _per_minute(facts, (facts.b.connector_instances,), window, added=False)
-    cpu = _per_minute(facts, (facts.b.connector_cpu,), window, added=False)
-    rates = _per_minute(facts, (facts.b.connector_bytes, facts.b.connector_sent_bytes), window, added=True)
-    per_instance = CONNECTOR_MBPS_PER_INSTANCE.get(connector.machine_type)
-    ceiling = per_instance * connector.max_instances if per_instance else None
+    instances = _busiest(facts, facts.b.connector_instances, window)
+    cpu = _busiest(facts, facts.b.connector_cpu, window)
+    rates = facts.connector_bytes_by_minute(window)
+    ceiling = facts.connector_ceiling_mbps()
     s = facts.s
 
     def at_ceiling(at: int) -> bool:
@@ -64,18 +63,12 @@ def saturated_stretch(facts: Facts) -> str:
             "scaled for: a person weighs its max instances or machine type)")
 
 
-def _per_minute(facts: Facts, results: tuple[MetricResult | None, ...], window: Window, *, added: bool
-                ) -> dict[int, float]:
-    """Per minute end (microseconds): each result's series summed (`added`: bytes, as Facts.connector_bytes
-    reads them) or their largest (instances, CPU p99: never more than the busiest series showed), and the
-    largest of the results kept (received or sent bytes, the busier direction)."""
+def _busiest(facts: Facts, result: MetricResult | None, window: Window) -> dict[int, float]:
+    """Per minute end (microseconds): the largest of the result's series (instances, CPU p99: never more than the
+    busiest series showed)."""
     out: dict[int, float] = {}
-    for result in results:
-        summed: dict[int, float] = {}
-        for series in facts.points(result):
-            for at, value in zip(*series.columns_in(window)):
-                summed[at] = summed.get(at, 0.0) + value if added else max(summed.get(at, value), value)
-        for at, value in summed.items():
+    for series in facts.points(result):
+        for at, value in zip(*series.columns_in(window)):
             out[at] = max(out.get(at, value), value)
     return out
 
