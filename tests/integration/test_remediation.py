@@ -33,6 +33,27 @@ def more_series(world: World, timeseries: str) -> None:
     seed(world.standins, Scenario.model_validate(extra), world.anchor)
 
 
+def counted(revision: str, code: int, start: str, end: str, per_minute: int) -> str:
+    """A request_count series for `more_series`: `per_minute` answers of HTTP `code` a minute of `revision`
+    of `backend`, from `start` to `end`."""
+    return f"""
+  - metric: run.googleapis.com/request_count
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {revision}}}}}
+    labels: {{response_code_class: {code // 100}xx, response_code: "{code}"}}
+    points: [{{from: {start}, to: {end}, every: 60s, value: {per_minute}}}]"""
+
+
+def timed(revision: str, code_class: str, start: str, end: str, samples: list[list[int]]) -> str:
+    """A request_latencies series for `more_series`: each minute of `revision` of `backend` from `start` to
+    `end`, the answers of `code_class` as `samples` ([milliseconds, count] pairs)."""
+    return f"""
+  - metric: run.googleapis.com/request_latencies
+    value_type: DISTRIBUTION
+    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {revision}}}}}
+    labels: {{response_code_class: {code_class}}}
+    points: [{{from: {start}, to: {end}, every: 60s, value: {{samples: {samples}}}}}]"""
+
+
 def request_lines(world: World, revision: str, start: str, end: str, per_minute: int, *, status: int = 200,
                   agent: str | None = None, service: str = "backend", project: str = "demo-project",
                   region: str = "us-central1") -> None:
@@ -49,36 +70,15 @@ def recovery(world: World, until: str = "+12m") -> None:
     """After the rollback, the known-good revision serves cleanly again (as Monitoring and its request
     log will show)."""
     request_lines(world, OLD, "+2m", until, 40)
-    more_series(world, f"""
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx, response_code: "200"}}
-    points: [{{from: +2m, to: {until}, every: 60s, value: 40}}]
-  - metric: run.googleapis.com/request_latencies
-    value_type: DISTRIBUTION
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx}}
-    points: [{{from: +2m, to: {until}, every: 60s, value: {{samples: [[120, 40]]}}}}]
-""")
+    more_series(world, counted(OLD, 200, "+2m", until, 40)
+                       + timed(OLD, "2xx", "+2m", until, [[120, 40]]))
 
 
 def still_failing(world: World, until: str = "+18m", errors: int = 20, total: int = 40) -> None:
     """After the rollback, the known-good revision fails too: `errors` of its `total` requests a minute are 5xx."""
-    more_series(world, f"""
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx, response_code: "200"}}
-    points: [{{from: +2m, to: {until}, every: 60s, value: {total - errors}}}]
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 5xx, response_code: "500"}}
-    points: [{{from: +2m, to: {until}, every: 60s, value: {errors}}}]
-  - metric: run.googleapis.com/request_latencies
-    value_type: DISTRIBUTION
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx}}
-    points: [{{from: +2m, to: {until}, every: 60s, value: {{samples: [[120, 40]]}}}}]
-""")
+    more_series(world, counted(OLD, 200, "+2m", until, total - errors)
+                       + counted(OLD, 500, "+2m", until, errors)
+                       + timed(OLD, "2xx", "+2m", until, [[120, 40]]))
 
 
 def action_state(world: World) -> str:
@@ -346,17 +346,8 @@ def test_a_rollback_after_an_alert_the_check_does_not_read_is_not_verified_by_cl
     world.seed("bad_revision")
     assert world.handle(_mean_latency_alert(world)).status.value == "applied"
     request_lines(world, OLD, "+2m", "+18m", 40)
-    more_series(world, f"""
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx, response_code: "200"}}
-    points: [{{from: +2m, to: +18m, every: 60s, value: 40}}]
-  - metric: run.googleapis.com/request_latencies
-    value_type: DISTRIBUTION
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx}}
-    points: [{{from: +2m, to: +18m, every: 60s, value: {{samples: [[12000, 40]]}}}}]
-""")
+    more_series(world, counted(OLD, 200, "+2m", "+18m", 40)
+                       + timed(OLD, "2xx", "+2m", "+18m", [[12000, 40]]))
     world.at(12)
     assert world.command({"command": "sweep"}) == []        # clean, but the alert's condition is not read: waits
     world.at(18)
@@ -612,21 +603,9 @@ def test_clean_requests_after_most_of_the_traffic_vanished_do_not_verify_a_rollb
     """About 1,000 requests a minute before the rollback, 25 a minute after it, all clean. Before, that
     was `verified` (20 requests is the minimum to judge). A recovery that lost 97 % of the service's own
     traffic is not shown: unclear, so at the deadline it is escalated, kept in place, not undone."""
-    more_series(rolled_back, f"""
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {NEW}}}}}
-    labels: {{response_code_class: 5xx, response_code: "500"}}
-    points: [{{from: -12m, to: +2m, every: 60s, value: 1000}}]
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx, response_code: "200"}}
-    points: [{{from: +3m, to: +18m, every: 60s, value: 25}}]
-  - metric: run.googleapis.com/request_latencies
-    value_type: DISTRIBUTION
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx}}
-    points: [{{from: +3m, to: +18m, every: 60s, value: {{samples: [[120, 25]]}}}}]
-""")
+    more_series(rolled_back, counted(NEW, 500, "-12m", "+2m", 1000)
+                             + counted(OLD, 200, "+3m", "+18m", 25)
+                             + timed(OLD, "2xx", "+3m", "+18m", [[120, 25]]))
     rolled_back.at(12)
     assert rolled_back.command({"command": "sweep"}) == []          # not healthy as shown: waits
     assert action_state(rolled_back) == "pending"
@@ -644,21 +623,9 @@ def test_a_failure_that_began_after_the_rollback_worked_does_not_undo_it(rolled_
     requests fail from +10m: a failure that began after the fix worked (another deploy, a person's
     change, a dependency). Before, the sweep at the deadline read only its last minutes, called the
     rollback failing and undid it, sending the traffic back to the revision that failed first."""
-    more_series(rolled_back, f"""
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx, response_code: "200"}}
-    points: [{{from: +3m, to: +18m, every: 60s, value: 40}}]
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 5xx, response_code: "503"}}
-    points: [{{from: +10m, to: +18m, every: 60s, value: 40}}]
-  - metric: run.googleapis.com/request_latencies
-    value_type: DISTRIBUTION
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx}}
-    points: [{{from: +3m, to: +18m, every: 60s, value: {{samples: [[120, 40]]}}}}]
-""")
+    more_series(rolled_back, counted(OLD, 200, "+3m", "+18m", 40)
+                             + counted(OLD, 503, "+10m", "+18m", 40)
+                             + timed(OLD, "2xx", "+3m", "+18m", [[120, 40]]))
     rolled_back.at(18)
 
     [outcome] = rolled_back.command({"command": "sweep"})
@@ -678,21 +645,9 @@ def test_a_read_answered_in_part_neither_undoes_nor_verifies_a_rollback(rolled_b
     no minute shows clean without its p99 (judging.recovered_first), so it called the rollback failing and undid
     it, sending the traffic back to the revision that failed first. A read in part is evidence not read: the
     sweep reads again later (EvidenceUnread), nothing written; read whole, the action is judged as usual."""
-    more_series(rolled_back, f"""
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx, response_code: "200"}}
-    points: [{{from: +3m, to: +22m, every: 60s, value: 40}}]
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 5xx, response_code: "503"}}
-    points: [{{from: +10m, to: +22m, every: 60s, value: 40}}]
-  - metric: run.googleapis.com/request_latencies
-    value_type: DISTRIBUTION
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx}}
-    points: [{{from: +3m, to: +22m, every: 60s, value: {{samples: [[120, 40]]}}}}]
-""")
+    more_series(rolled_back, counted(OLD, 200, "+3m", "+22m", 40)
+                             + counted(OLD, 503, "+10m", "+22m", 40)
+                             + timed(OLD, "2xx", "+3m", "+22m", [[120, 40]]))
     monitoring = rolled_back.standins.monitoring
     # Asked again within the read (the call policy's attempts, 3 here): every answer to this sweep's read in part.
     monitoring.incomplete_next(3, metric_type="run.googleapis.com/request_latencies")
@@ -1022,17 +977,8 @@ def connector_recovery(world: World, per_minute: int = 45) -> None:
     demand while it failed (45 a minute: the 30 the saturated connector carried and the 15 it refused),
     unless `per_minute` says otherwise (a demand that fell since)."""
     request_lines(world, OLD, "+6m", "+20m", per_minute)
-    more_series(world, f"""
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx, response_code: "200"}}
-    points: [{{from: +6m, to: +20m, every: 60s, value: {per_minute}}}]
-  - metric: run.googleapis.com/request_latencies
-    value_type: DISTRIBUTION
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx}}
-    points: [{{from: +6m, to: +20m, every: 60s, value: {{samples: [[120, {per_minute}]]}}}}]
-""")
+    more_series(world, counted(OLD, 200, "+6m", "+20m", per_minute)
+                       + timed(OLD, "2xx", "+6m", "+20m", [[120, per_minute]]))
 
 
 @pytest.fixture

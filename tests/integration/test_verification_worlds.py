@@ -13,7 +13,8 @@ import yaml
 from sandbox.scenario_logs import seed_logs
 from sandbox.scenarios import Scenario, bundled_scenario_path, resolve_scenario
 from tests.integration.test_remediation import (CONNECTOR, NEW, OLD, _serves, action_state,  # noqa: F401
-                                                connector_recovery, more_series, request_lines, rolled_back, scaled, world)
+                                                connector_recovery, counted, more_series, request_lines, rolled_back, scaled,
+                                                timed, world)
 from sandbox.standins.run import TrafficSeed
 from tests.integration.world import SERVICE, World, event
 
@@ -22,21 +23,9 @@ def test_a_rollback_whose_failures_turned_into_404s_is_not_verified(rolled_back)
     """The revision traffic went back to lacks a route the clients call since the deploy: that route's
     500s become 404s. The 5xx share is clean; request_count's response_code_class shows a third of the
     answers 4xx, none before. Escalated at the deadline, kept in place, nothing written."""
-    more_series(rolled_back, f"""
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx, response_code: "200"}}
-    points: [{{from: +3m, to: +18m, every: 60s, value: 30}}]
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 4xx, response_code: "404"}}
-    points: [{{from: +3m, to: +18m, every: 60s, value: 15}}]
-  - metric: run.googleapis.com/request_latencies
-    value_type: DISTRIBUTION
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx}}
-    points: [{{from: +3m, to: +18m, every: 60s, value: {{samples: [[120, 45]]}}}}]
-""")
+    more_series(rolled_back, counted(OLD, 200, "+3m", "+18m", 30)
+                             + counted(OLD, 404, "+3m", "+18m", 15)
+                             + timed(OLD, "2xx", "+3m", "+18m", [[120, 45]]))
     rolled_back.at(12)
     assert rolled_back.command({"command": "sweep"}) == []          # not shown recovered: waits
     rolled_back.at(18)
@@ -53,17 +42,8 @@ def test_a_rollback_whose_failures_turned_into_404s_is_not_verified(rolled_back)
 def test_a_rollback_whose_fast_failures_turned_into_slow_answers_is_not_verified(rolled_back):
     """Before the rollback the new revision answered in 120 ms, 60 % of it 500; since, every request is
     clean and takes 20 s: under the 25 s hang bar, 160 times slower than before."""
-    more_series(rolled_back, f"""
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx, response_code: "200"}}
-    points: [{{from: +3m, to: +18m, every: 60s, value: 40}}]
-  - metric: run.googleapis.com/request_latencies
-    value_type: DISTRIBUTION
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx}}
-    points: [{{from: +3m, to: +18m, every: 60s, value: {{samples: [[20000, 40]]}}}}]
-""")
+    more_series(rolled_back, counted(OLD, 200, "+3m", "+18m", 40)
+                             + timed(OLD, "2xx", "+3m", "+18m", [[20000, 40]]))
     rolled_back.at(18)
 
     [outcome] = rolled_back.command({"command": "sweep"})
@@ -141,17 +121,8 @@ def test_a_scale_up_whose_recovery_came_with_a_persons_deploy_is_not_verified(sc
     scaled.standins.run.add_revision(SERVICE, fix, scaled.anchor + timedelta(minutes=5), vpc_connector=CONNECTOR,
                                      cloudsql_instances=["demo-project:us-central1:main-db"])
     scaled.standins.run.set_traffic(SERVICE, [TrafficSeed(percent=100, revision=fix)])
-    more_series(scaled, f"""
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {fix}}}}}
-    labels: {{response_code_class: 2xx, response_code: "200"}}
-    points: [{{from: +6m, to: +20m, every: 60s, value: 30}}]
-  - metric: run.googleapis.com/request_latencies
-    value_type: DISTRIBUTION
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {fix}}}}}
-    labels: {{response_code_class: 2xx}}
-    points: [{{from: +6m, to: +20m, every: 60s, value: {{samples: [[120, 30]]}}}}]
-""")
+    more_series(scaled, counted(fix, 200, "+6m", "+20m", 30)
+                        + timed(fix, "2xx", "+6m", "+20m", [[120, 30]]))
     scaled.at(14)
     assert scaled.command({"command": "sweep"}) == []                 # not verified: waits
     scaled.at(20)
@@ -179,30 +150,11 @@ def test_a_rollback_failing_beside_a_tag_urls_clean_load_is_not_verified(world):
     assert applied.status.value == "applied", applied.reason
     assert world.serving() == {OLD: 100, NEW: 0}      # the tag kept at 0%
     world.published()
-    more_series(world, f"""
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx, response_code: "200"}}
-    points: [{{from: +3m, to: +18m, every: 60s, value: 20}}]
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 5xx, response_code: "500"}}
-    points: [{{from: +3m, to: +18m, every: 60s, value: 20}}]
-  - metric: run.googleapis.com/request_latencies
-    value_type: DISTRIBUTION
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx}}
-    points: [{{from: +3m, to: +18m, every: 60s, value: {{samples: [[120, 40]]}}}}]
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {NEW}}}}}
-    labels: {{response_code_class: 2xx, response_code: "200"}}
-    points: [{{from: +3m, to: +18m, every: 60s, value: 4000}}]
-  - metric: run.googleapis.com/request_latencies
-    value_type: DISTRIBUTION
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {NEW}}}}}
-    labels: {{response_code_class: 2xx}}
-    points: [{{from: +3m, to: +18m, every: 60s, value: {{samples: [[90, 4000]]}}}}]
-""")
+    more_series(world, counted(OLD, 200, "+3m", "+18m", 20)
+                       + counted(OLD, 500, "+3m", "+18m", 20)
+                       + timed(OLD, "2xx", "+3m", "+18m", [[120, 40]])
+                       + counted(NEW, 200, "+3m", "+18m", 4000)
+                       + timed(NEW, "2xx", "+3m", "+18m", [[90, 4000]]))
     world.at(18)
 
     [outcome] = world.command({"command": "sweep"})
@@ -244,21 +196,9 @@ def test_a_rollback_whose_500s_turned_into_429s_is_not_undone(rolled_back):
     turns half of the callers away with 429 ("no available instance"). That still failed `bad_error_ratio`,
     and the sweep undid the rollback into the 500s. The failure moved: escalated at the deadline, kept,
     nothing written."""
-    more_series(rolled_back, f"""
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx, response_code: "200"}}
-    points: [{{from: +3m, to: +18m, every: 60s, value: 20}}]
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 4xx, response_code: "429"}}
-    points: [{{from: +3m, to: +18m, every: 60s, value: 20}}]
-  - metric: run.googleapis.com/request_latencies
-    value_type: DISTRIBUTION
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx}}
-    points: [{{from: +3m, to: +18m, every: 60s, value: {{samples: [[120, 20]]}}}}]
-""")
+    more_series(rolled_back, counted(OLD, 200, "+3m", "+18m", 20)
+                             + counted(OLD, 429, "+3m", "+18m", 20)
+                             + timed(OLD, "2xx", "+3m", "+18m", [[120, 20]]))
     rolled_back.at(18)
 
     [outcome] = rolled_back.command({"command": "sweep"})
@@ -312,17 +252,8 @@ def test_a_rollback_whose_only_requests_left_are_uptime_checks_is_not_verified(r
     sent them, and they kept over min_traffic_ratio: `verified`. The request log's User-Agent says they
     are the uptime checker's: waits, then escalated at the deadline, kept in place, nothing written."""
     request_lines(rolled_back, OLD, "+3m", "+18m", 6, agent="uptime")
-    more_series(rolled_back, f"""
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx, response_code: "200"}}
-    points: [{{from: +3m, to: +18m, every: 60s, value: 6}}]
-  - metric: run.googleapis.com/request_latencies
-    value_type: DISTRIBUTION
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx}}
-    points: [{{from: +3m, to: +18m, every: 60s, value: {{samples: [[40, 6]]}}}}]
-""")
+    more_series(rolled_back, counted(OLD, 200, "+3m", "+18m", 6)
+                             + timed(OLD, "2xx", "+3m", "+18m", [[40, 6]]))
     rolled_back.at(12)
     assert rolled_back.command({"command": "sweep"}) == []          # not shown recovered: waits
     rolled_back.at(18)
@@ -339,17 +270,8 @@ def test_a_rollback_whose_request_log_is_not_kept_is_not_verified_on_request_cou
     """The same recovery as a verified one (40 clean requests a minute), but the project's request log is
     excluded (an exclusion filter on the _Default sink): nothing shows who sent the requests, and uptime
     checks would look the same in request_count. Not verified on the absence of the checker's lines."""
-    more_series(rolled_back, f"""
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx, response_code: "200"}}
-    points: [{{from: +3m, to: +18m, every: 60s, value: 40}}]
-  - metric: run.googleapis.com/request_latencies
-    value_type: DISTRIBUTION
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx}}
-    points: [{{from: +3m, to: +18m, every: 60s, value: {{samples: [[120, 40]]}}}}]
-""")
+    more_series(rolled_back, counted(OLD, 200, "+3m", "+18m", 40)
+                             + timed(OLD, "2xx", "+3m", "+18m", [[120, 40]]))
     rolled_back.at(18)
 
     [outcome] = rolled_back.command({"command": "sweep"})
@@ -373,21 +295,9 @@ def test_a_sweeper_whose_clock_is_2_minutes_fast_does_not_verify_on_minutes_not_
     from shared.commands import handle_command
     request_lines(rolled_back, OLD, "+3m", "+16m", 80)
     request_lines(rolled_back, OLD, "+3m", "+13m", 1, status=500)
-    more_series(rolled_back, f"""
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx, response_code: "200"}}
-    points: [{{from: +3m, to: +16m, every: 60s, value: 80}}]
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 5xx, response_code: "500"}}
-    points: [{{from: +3m, to: +13m, every: 60s, value: 1}}]
-  - metric: run.googleapis.com/request_latencies
-    value_type: DISTRIBUTION
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx}}
-    points: [{{from: +3m, to: +16m, every: 60s, value: {{samples: [[120, 80]]}}}}]
-""")
+    more_series(rolled_back, counted(OLD, 200, "+3m", "+16m", 80)
+                             + counted(OLD, 500, "+3m", "+13m", 1)
+                             + timed(OLD, "2xx", "+3m", "+16m", [[120, 80]]))
     rolled_back.at(18)     # the sweeper's clock, 2 minutes ahead of real time
     data = event(json.dumps({"command": "sweep"}).encode(), "c1")
     data["message"]["publishTime"] = (rolled_back.anchor + timedelta(minutes=16)).isoformat().replace("+00:00", "Z")
@@ -532,26 +442,10 @@ def test_a_rollback_whose_tag_url_still_reaches_the_failing_revision_is_not_veri
     world.published()
     request_lines(world, OLD, "+3m", "+22m", 400)
     request_lines(world, NEW, "+3m", "+22m", 3, status=500)
-    more_series(world, f"""
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx, response_code: "200"}}
-    points: [{{from: +3m, to: +22m, every: 60s, value: 400}}]
-  - metric: run.googleapis.com/request_latencies
-    value_type: DISTRIBUTION
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {OLD}}}}}
-    labels: {{response_code_class: 2xx}}
-    points: [{{from: +3m, to: +22m, every: 60s, value: {{samples: [[120, 400]]}}}}]
-  - metric: run.googleapis.com/request_count
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {NEW}}}}}
-    labels: {{response_code_class: 5xx, response_code: "500"}}
-    points: [{{from: +3m, to: +22m, every: 60s, value: 3}}]
-  - metric: run.googleapis.com/request_latencies
-    value_type: DISTRIBUTION
-    resource: {{type: cloud_run_revision, labels: {{service_name: backend, revision_name: {NEW}}}}}
-    labels: {{response_code_class: 5xx}}
-    points: [{{from: +3m, to: +22m, every: 60s, value: {{samples: [[80, 3]]}}}}]
-""")
+    more_series(world, counted(OLD, 200, "+3m", "+22m", 400)
+                       + timed(OLD, "2xx", "+3m", "+22m", [[120, 400]])
+                       + counted(NEW, 500, "+3m", "+22m", 3)
+                       + timed(NEW, "5xx", "+3m", "+22m", [[80, 3]]))
     world.at(18)
 
     [outcome] = world.command({"command": "sweep"})
