@@ -503,6 +503,11 @@ class GateReads:
     def serves(self, target: str, buckets: list[tuple[str, str, int]], paused: Sequence[str] = ()) -> bool:
         return self.target == target and list(self.buckets) == buckets and set(paused) <= set(self.paused)
 
+    def braked(self) -> bool:
+        """Whether a switch read here was engaged: the kill switch, or a pause of a name in `paused`. A write made
+        for those names is then held back by the switches alone, whatever a connector's pause query would say."""
+        return bool(_switch_reason(self.paused, self.found))
+
 
 class Unrecovered(str):
     """A reason to stop right before the write that a person must hear of: the write is held back
