@@ -28,7 +28,7 @@ from shared.alerts.received import Named, named, received
 from shared.errors import (AttemptInProgress, DamagedRecord, PermanentError, TransientError, WriteInFlight,
                            described)
 from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, GateResult, InProgress, MaybeBehind,
-                                          bound_key, duplicate_result, message_of, restarted, runs_dry)
+                                          bound_key, duplicate_result, message_of, plan_refusal, restarted, runs_dry)
 from shared.remediation import intents
 from shared.remediation.held_messages import dry_hold_note, held_again, held_key, held_note, held_record, keeps
 from shared.remediation.held_reports import Holder
@@ -509,10 +509,11 @@ class _AlertRun:
         # unless one is found), so that the connector's gate reads go out only for a plan that writes to it.
         proposal = plan(diagnosis, bundle, self.config.diagnosis, self.config.bounds)
         if bundle.connector is not None and proposal.action is not None and \
-                proposal.targets == [bundle.connector.name]:
+                proposal.targets == [bundle.connector.name] and not self.stopped_first(proposal, bundle, now):
             # The connector it scales (planning: the one the diagnosis names, as read): its gate reads sent now,
             # beside the query of its action records just below, not after it (`_ReadAhead.connector`). Not for a
-            # connector_saturation that plans nothing: nothing would read them (a batch and a query in count).
+            # connector_saturation that plans nothing: nothing would read them (a batch and a query in count); nor
+            # for a plan that a check needing no state stops before the gate reads anything (`stopped_first`).
             ahead.connector(bundle.connector.name, (service,))
         own = (own_connector_update(self.adapters.state, bundle, self.incident.incident_id)
                if diagnosis.signature in _CONNECTOR_SYMPTOMS else None)
@@ -629,6 +630,21 @@ class _AlertRun:
         return self.act(gate, primary.service, proposal, diagnosis, report, now,
                         on_behalf=(*found.services, *map(MaybeBehind, found.maybe)),
                         users_of=target.name if target.kind is TargetKind.CONNECTOR else "")
+
+    def stopped_first(self, proposal: Plan, bundle: EvidenceBundle, now: datetime) -> bool:
+        """Whether a check that reads no state stops the plan before the gate's reads are used: the alert's own
+        hold (`policy_held`), `guardrails.require_label`, or the gate's plan refusal (blast radius, bounds,
+        approval: `plan_refusal`, which comes before any read). Asked only to decide whether to send the gate's
+        reads for a connector ahead (`_ReadAhead.connector`): what is answered, and in which order, is decided
+        below as before, so a check answered differently a moment later costs at most the gate's own read. Not
+        asked here: Runwarden's own update of the connector (`own_connector_update`), a query whose answer the
+        reads are sent beside so that a connector write waits for one round trip, not two."""
+        if alert_hold(self.incident):
+            return True
+        if self.config.guardrails.require_label and bundle.service.labels.get("runwarden") != "enabled":
+            return True
+        action = get_action(proposal.action)
+        return plan_refusal(self.config, action, proposal.params, proposal.before, proposal.targets, now) is not None
 
     def diagnosed(self, diagnosis: Diagnosis) -> DiagnosisReport:
         self.timeline.step("diagnosed", f"{diagnosis.signature.value} (confidence {diagnosis.confidence:.2f}): "
@@ -1072,8 +1088,22 @@ class _ReadAhead:
         (another target, another hour) is read again by the gate."""
         if self._writes and not runs_dry(self._gate.config, "scale_connector"):   # a dry run reads no budgets
             gate, now, behalf = self._gate, self._now, tuple(on_behalf)
+            # The pause query only completes switches that do not already brake (`Gate.kill_switch`): not sent
+            # when the service's reads ahead, answered by now (never waited for here), showed the kill switch or
+            # the service's pause engaged. The gate's batch for the connector, sent anyway, reads them again:
+            # still engaged (almost always), the write is held with no query; released meanwhile, the gate makes
+            # the query itself then (`Gate._pauses_answer`), a round trip only for a write braked a moment ago.
+            query = not self._braked()
             self._connector = _READ_AHEAD.submit(
-                _quietly, lambda: gate.read_ahead(name, now, behalf, pauses=True))
+                _quietly, lambda: gate.read_ahead(name, now, behalf, pauses=query))
+
+    def _braked(self) -> bool:
+        """Whether the service's reads ahead have answered (not waited for) with a switch engaged that holds back
+        a write made for the service (GateReads.braked)."""
+        if not self._reads.done():
+            return False
+        reads = self._part(1)
+        return reads is not None and reads.braked()
 
     def service_actions(self) -> list[dict[str, Any]] | None:
         return self._part(0)

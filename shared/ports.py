@@ -211,7 +211,7 @@ class StateStore(Protocol):
         """Atomically create every record `(kind, key, ttl)`, all or none, in one round trip.
         None, and nothing written, if any of them exists (expired or not): the caller falls back
         to `claim`, one record at a time, which also takes over expired records. The keys must be
-        distinct. An addition: a store without it is used one `claim` at a time."""
+        distinct. Required (`require_state_store`): the gate takes a write's claims with it."""
         ...
 
     def complete(self, kind: str, key: str, owner: str, retain: timedelta, now: datetime, result: dict) -> None:
@@ -237,8 +237,8 @@ class StateStore(Protocol):
         (and not by this very call: a retried commit finds its own), or an `expect` write's document
         is missing or no longer holds what it expects (and not because this very call wrote it).
         True when written. A lost answer is recognised as `complete` and `put_record` recognise
-        theirs. An addition: a store without it is used one `complete` and one `put_record`
-        (`update_record` for a merge) at a time, a create and an `expect` checked by a read first."""
+        theirs. Required (`require_state_store`): nothing writes these records one call at a time, which
+        could record an action without completing its claim, or the other way."""
         ...
 
     def get(self, kind: str, key: str) -> ClaimRecord | None: ...
@@ -281,13 +281,31 @@ class StateStore(Protocol):
         """Records whose top-level `field` equals `value` and whose `time_field` (a timestamp) is
         earlier than `before` (and at or after `since`, if given: the next page of a walk), oldest
         first, at most `limit`: a page of what is overdue. A record without either field never
-        matches. An addition: the sweep of intents needs it."""
+        matches. Required (`require_state_store`): the sweeps and the list of writes in flight page with it."""
         ...
 
     def find_between(self, kind: str, time_field: str, since: datetime, before: datetime,
                      limit: int = 100) -> list[FoundRecord]:
         """Records whose top-level `time_field` (a timestamp) is at or after `since` and earlier than
         `before`, oldest first, at most `limit`, whatever their other fields hold or lack: a page of a
-        walk through a collection. A record without `time_field` never matches. An addition: the
-        sweep finds intents stored without a state with it (shared/remediation/verification.py)."""
+        walk through a collection. A record without `time_field` never matches. Required
+        (`require_state_store`): the sweep finds intents stored without a state with it
+        (shared/remediation/verification.py)."""
         ...
+
+
+# Every method of the StateStore port, read from the Protocol itself so that a method added to it is required too.
+STATE_STORE_METHODS: tuple[str, ...] = tuple(
+    name for name, member in vars(StateStore).items() if callable(member) and not name.startswith("_"))
+
+
+def require_state_store(store: Any) -> StateStore:
+    """`store`, once it is known to have every method of the StateStore port (STATE_STORE_METHODS); TypeError
+    naming those it lacks otherwise. Nothing takes another path on a store without one (once: claims one at a
+    time, records written one call at a time, intents not swept or walked): such a store fails where it is
+    handed over (the gate, when built), not by quietly doing something else. A check of presence, as
+    `typing.runtime_checkable` would make, without its cost on every delivery (a few attribute reads)."""
+    missing = [name for name in STATE_STORE_METHODS if not callable(getattr(store, name, None))]
+    if missing:
+        raise TypeError(f"{type(store).__name__} is no StateStore (shared/ports.py): it lacks {', '.join(missing)}")
+    return store

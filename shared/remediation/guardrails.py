@@ -43,11 +43,12 @@ from shared.diagnosis.facts import clock_on
 from shared.errors import (AttemptInProgress, ChangedAroundWriteError, NotShownAfterWriteError, OutcomeUnknownError,
                            PermanentError, RunwardenError, StaleEvidenceError, TransientError, WriteInFlight)
 from shared.outcomes import OutcomeStatus
-from shared.ports import ClaimRecord, ClaimResult, ClaimStatus, Completion, RecordWrite, StateStore
+from shared.ports import (ClaimRecord, ClaimResult, ClaimStatus, Completion, RecordWrite, StateStore,
+                          require_state_store)
 from shared.remediation import in_flight
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
-from shared.remediation.plans import Siblings, guard, held_as, release_hint, siblings, unjudged
+from shared.remediation.plans import guard, held_as, release_hint, siblings, unjudged
 from shared.remediation.refusals import (BRAKE, BUDGET, COOLDOWN, SET_IN_CONFIG, braked, denied_permission,
                                          permission_advice)
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENT_RETENTION, INTENTS, KILL_SWITCH, PINS,
@@ -404,11 +405,6 @@ def _utc(seconds: int) -> str:
     return f"{datetime.fromtimestamp(seconds, timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
 
 
-def _still(record: Mapping[str, Any] | None, expect: Mapping[str, Any]) -> bool:
-    """A record read back still holds every `expect` field (a missing field counts as None)."""
-    return record is not None and all(record.get(name) == value for name, value in expect.items())
-
-
 def message_of(owner: str) -> str:
     """The message part of an attempt's owner ("MESSAGE_ID:ATTEMPT")."""
     return owner.rpartition(":")[0]
@@ -503,6 +499,11 @@ class GateReads:
     def serves(self, target: str, buckets: list[tuple[str, str, int]], paused: Sequence[str] = ()) -> bool:
         return self.target == target and list(self.buckets) == buckets and set(paused) <= set(self.paused)
 
+    def braked(self) -> bool:
+        """Whether a switch read here was engaged: the kill switch, or a pause of a name in `paused`. A write made
+        for those names is then held back by the switches alone, whatever a connector's pause query would say."""
+        return bool(_switch_reason(self.paused, self.found))
+
 
 class Unrecovered(str):
     """A reason to stop right before the write that a person must hear of: the write is held back
@@ -541,7 +542,7 @@ class Gate:
                  alert: AlertContext | Callable[[], AlertContext] | None = None, policy: str = "",
                  started_at: int | None = None) -> None:
         self.config = config
-        self.state = state
+        self.state = require_state_store(state)   # every method of the port: no path for a store without one
         self.clock = clock
         self.owner = owner  # who holds a claim: this attempt at handling a message
         self.timeline = timeline
@@ -744,10 +745,9 @@ class Gate:
 
     def _at_once(self, action: Action, dry_run: bool, manual: Manual | None) -> bool:
         """Whether the claim, the cooldown and the budget slots are taken in one commit: for a real
-        (not dry-run) action under the limits, on a store that can (`claim_all` is an addition to
-        the StateStore port: a store without it is used one claim at a time)."""
-        return (not dry_run and not action.corrective and not (manual and manual.override_limits)
-                and callable(getattr(self.state, "claim_all", None)))
+        (not dry-run) action under the limits (every store has `claim_all`: StateStore, checked when the
+        gate is built)."""
+        return not dry_run and not action.corrective and not (manual and manual.override_limits)
 
     def _take_all_and_check(self, action: Action, target: str, key: str, incident_id: str, now: datetime,
                             found: Mapping[tuple[str, str], dict[str, Any] | None],
@@ -1245,8 +1245,7 @@ class Gate:
         completed, and a lost answer is recognised as before. The completion is guarded by the
         claim as this attempt took it; if it is no longer that (it expired mid-write and was taken
         over), the claim is left alone, as `complete` leaves a claim it does not own, and the
-        records are written without it: the write happened, the sweep must judge it. On a store
-        without `record_all`, one call at a time, as before.
+        records are written without it: the write happened, the sweep must judge it.
 
         The plan stored before the write (`held.intent`, shared/remediation/intents.py) is closed
         in the same commit, so the sweep of unrecorded intents never finds a recorded one open.
@@ -1270,23 +1269,7 @@ class Gate:
         if adopted:
             records = [replace(write, create=True) if write.kind == ACTIONS else write for write in records]
             records += held.guards if records else []
-        record_all = getattr(self.state, "record_all", None)
-        if not callable(record_all):
-            # Best effort, not atomic: a create whose document exists is another adopter's record, an
-            # intent no longer as read another judge's.
-            if any(write.create and self.state.get_record(write.kind, write.key) is not None for write in records):
-                return False
-            if any(write.expect is not None and not _still(self.state.get_record(write.kind, write.key), write.expect)
-                   for write in records):
-                return False
-            if held.record is not None:
-                self.state.complete(kind, key, self.owner, retain, now, outcome)
-            for write in records:
-                if write.merge:   # only its fields (the intent's closing keeps the plan)
-                    self.state.update_record(write.kind, write.key, write.data)
-                else:
-                    self.state.put_record(write.kind, write.key, write.data)
-            return True
+        record_all = self.state.record_all
         entry = SettledEntry(key=key, kind=kind, target=params.target, action=action.name, recorded=bool(records))
         if held.record is not None:
             completing = Completion(kind, key, held.record, retain, now, outcome)
@@ -1505,16 +1488,14 @@ class Gate:
         where a claim on another target than the alert's own (a connector scaled for a service's alert) was
         found only at the gate, after all the evidence was read. One commit, as `complete`'s (the claim's
         update is guarded by its update time either way); a claim no longer as taken is left alone, as
-        `complete` leaves one it does not own. A store without `record_all`, or a claim not known as taken,
-        is completed alone, as before.
+        `complete` leaves one it does not own. A claim not known as taken is completed alone, as before.
 
         `plan`: the plan the claim is held for, and the state it must still be in. The commit is guarded on it
         (`plans.held_as`): a plan released meanwhile (`release` closed it `void` between this attempt's read of
         it and this commit) or judged since fails the commit, and the claim is not kept for a plan that holds
         nothing (no `release` could lift that hold: the plan is no longer escalated). False if not completed."""
         now = self.clock.now()
-        record_all = getattr(self.state, "record_all", None)
-        if claim is None or not callable(record_all):
+        if claim is None:
             self.state.complete(CLAIMS, key, self.owner, retain, now, result)
             return True
         completing = Completion(CLAIMS, key, claim, retain, now, result)
@@ -1522,7 +1503,7 @@ class Gate:
         entry = SettledEntry(key=key, kind=CLAIMS, target=target, action=action, recorded=False, held=True,
                              claim=done.model_dump(mode="python"))
         guards = [held_as(*plan)] if plan is not None else []
-        if not record_all([self._settled(incident_id, entry, done.expires_at), *guards], completing):
+        if not self.state.record_all([self._settled(incident_id, entry, done.expires_at), *guards], completing):
             self._log("not_completed", f"{key} is no longer the claim this attempt took"
                       + (f", or {plan[0].key} is no longer {plan[0].state.value if plan[0].state else 'open'}"
                          if plan is not None else "") + ": left as it is")
@@ -1767,7 +1748,7 @@ class Gate:
         ttl = skew_safe_lease(self.config.guardrails.claim_ttl_seconds)
         # The claim's other plans: one of the same change escalated already (a judge of a twin read the
         # target a moment apart and found neither) has told a person of this claim's write.
-        near = siblings(self.state, intent) if callable(getattr(self.state, "record_all", None)) else Siblings()
+        near = siblings(self.state, intent)
         if near.reported is not None and near.recorded is None:
             return self._reported_with_twin(intent, near.reported, result)
         claim = self._claim(CLAIMS, intent.claim_key, ttl, now)

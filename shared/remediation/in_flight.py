@@ -19,6 +19,7 @@ from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.diagnosis.facts import clock_on
 from shared.errors import DamagedRecord, PermanentError
 from shared.remediation.records import INTENTS, IntentRecord, IntentState, read_record, stored_key, text_field
+from shared.ports import StateStore
 
 LISTED = 20
 # The bound of the open plans' query by `noted_at`: the last second a timestamp holds
@@ -31,19 +32,18 @@ def lease_start(now: datetime, claim_ttl_seconds: int) -> datetime:
     return now - (timedelta(seconds=claim_ttl_seconds) + CLOCK_SKEW_ALLOWANCE)
 
 
-def open_plans(state: Any, since: datetime, limit: int = LISTED) -> tuple[list[dict[str, Any]], bool]:
+def open_plans(state: StateStore, since: datetime, limit: int = LISTED) -> tuple[list[dict[str, Any]], bool]:
     """The open plans noted since `since`, oldest first, at most `limit` (and whether there are more):
     `state == open AND noted_at >= since` (FirestoreStateStore.find_before, served by the sweep's
     `open_intents` index, infra/firestore.tf), so plans left open long ago (the sweep's to judge) take
     no place. Where that query is refused (the index missing), one page of open plans in document
     order."""
-    find = getattr(state, "find_before", None)
-    if callable(find):
-        try:
-            found = find(INTENTS, "state", IntentState.OPEN.value, "noted_at", _NO_LATER, limit + 1, since=since)
-            return found[:limit], len(found) > limit
-        except PermanentError:
-            pass
+    try:
+        found = state.find_before(INTENTS, "state", IntentState.OPEN.value, "noted_at", _NO_LATER, limit + 1,
+                                  since=since)
+        return found[:limit], len(found) > limit
+    except PermanentError:
+        pass
     found = state.find_records(INTENTS, "state", IntentState.OPEN.value, limit + 1)
     return found[:limit], len(found) > limit
 
@@ -88,7 +88,7 @@ class OpenPlans:
         return [named(plan) for plan in sorted(self.plans, key=lambda p: p.noted_at)] + [u.named for u in self.unreadable]
 
 
-def plans_since(state: Any, since: datetime, limit: int = LISTED) -> OpenPlans:
+def plans_since(state: StateStore, since: datetime, limit: int = LISTED) -> OpenPlans:
     """The open plans noted since `since` as records, those this version cannot read named (`Unreadable`), and
     whether more were open than read."""
     found, more = open_plans(state, since, limit)
@@ -104,7 +104,7 @@ def plans_since(state: Any, since: datetime, limit: int = LISTED) -> OpenPlans:
     return OpenPlans(plans, more, unreadable)
 
 
-def others_on(state: Any, target: str, since: datetime, own_key: str) -> OpenPlans:
+def others_on(state: StateStore, target: str, since: datetime, own_key: str) -> OpenPlans:
     """The open plans noted since `since` that write `target` under another claim than `own_key` (an unreadable
     one whose target cannot be read among them), and whether more plans were open than read, so that one may have
     been missed."""

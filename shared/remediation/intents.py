@@ -102,7 +102,7 @@ from shared.clock import skew_safe_lease
 from shared.diagnosis.facts import clock_on
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import ActionReport, OutcomeStatus
-from shared.ports import ClaimRecord, ClaimStatus, RecordWrite
+from shared.ports import ClaimRecord, ClaimStatus, RecordWrite, StateStore
 from shared.remediation import plans
 from shared.remediation.actions.base import Action
 from shared.remediation.guardrails import COOLDOWNS, bound_keys
@@ -425,7 +425,7 @@ def _escalated(gate: Any, intent: IntentRecord, planned: str, report: ActionRepo
     return Answer(OutcomeStatus.ESCALATED, reason, report, [])
 
 
-def owned_elsewhere(state: Any, intent: IntentRecord, action: Action, claim_ttl_seconds: int) -> str:
+def owned_elsewhere(state: StateStore, intent: IntentRecord, action: Action, claim_ttl_seconds: int) -> str:
     """Evidence that the planned change the target shows is another's, not this plan's write ("" if none
     is found). An attempt killed after storing its intent and before writing leaves an intent open
     that nothing voids; if another incident's attempt (or a person's command) then makes the very same
@@ -489,7 +489,7 @@ def _same_change(record: ActionRecord, intent: IntentRecord, action: Action) -> 
     return record.params == intent.params     # its completion was unknown: no `after` to compare
 
 
-def claim_escalation(state: Any, intent: IntentRecord, by: str, now: datetime, reason: str,
+def claim_escalation(state: StateStore, intent: IntentRecord, by: str, now: datetime, reason: str,
                      extra: dict[str, Any] | None = None, lease: timedelta | None = None) -> bool:
     """Moves the intent, still open as read, to `escalated` (a guarded update): True for the one
     caller that may report it, False if another already did (or closed it, or a later attempt at
@@ -505,10 +505,8 @@ def claim_escalation(state: Any, intent: IntentRecord, by: str, now: datetime, r
     the commit, and the plans are read again."""
     if intent.state not in (IntentState.OPEN, None):
         return False
-    record_all = getattr(state, "record_all", None)
     for _ in range(_ESCALATION_ATTEMPTS):
-        near = plans.siblings(state, intent, cutoff(now, lease)) if lease is not None and callable(record_all) \
-            else plans.Siblings()
+        near = plans.siblings(state, intent, cutoff(now, lease)) if lease is not None else plans.Siblings()
         if near.settled_by is not None:
             # The claim is reported already: recorded under another plan (its action record exists), or
             # escalated with a twin of the same change. Closed with it, reported once.
@@ -524,7 +522,7 @@ def claim_escalation(state: Any, intent: IntentRecord, by: str, now: datetime, r
         # Every other open plan of the claim, left open, must still be open as read: one recorded meanwhile
         # (an adopter reading the target a moment apart) fails this commit, and the plans are read again.
         writes += [plans.guard(plan) for plan in near.watched]
-        if record_all(writes):
+        if state.record_all(writes):
             return True
         now_stored = state.get_record(INTENTS, intent.key)
         if now_stored is None or {k: now_stored.get(k) for k in intent.unchanged()} != intent.unchanged():
@@ -533,7 +531,7 @@ def claim_escalation(state: Any, intent: IntentRecord, by: str, now: datetime, r
                          f"{_ESCALATION_ATTEMPTS} attempts at escalating them")
 
 
-def _close_with(state: Any, intent: IntentRecord, near: plans.Siblings, by: str, now: datetime) -> None:
+def _close_with(state: StateStore, intent: IntentRecord, near: plans.Siblings, by: str, now: datetime) -> None:
     """`intent` closed with the plan that reported its claim (`near.settled_by`), saying nothing more:
     `recorded` under another plan's record, or `escalated` with a twin (guarded: a plan judged
     meanwhile is left as it is)."""
@@ -545,7 +543,7 @@ def _close_with(state: Any, intent: IntentRecord, near: plans.Siblings, by: str,
               f"escalated with {near.reported.key}, the same plan ({near.reported.owner}), reported once")
 
 
-def close(state: Any, intent: IntentRecord, to: IntentState, by: str, now: datetime, note: str = "",
+def close(state: StateStore, intent: IntentRecord, to: IntentState, by: str, now: datetime, note: str = "",
           extra: dict[str, Any] | None = None) -> bool:
     """The intent, still open as read (`IntentRecord.unchanged`), moved to `to`: False if it was not
     (read closed already, or changed since). One stored before intents had a state counts as open."""
@@ -571,7 +569,7 @@ def pending_report(outcome_json: str, by: str, now: datetime, lease: timedelta) 
             "reported_at": None}
 
 
-def take_report(state: Any, intent: KeptReport, by: str, now: datetime, lease: timedelta,
+def take_report(state: StateStore, intent: KeptReport, by: str, now: datetime, lease: timedelta,
                 collection: str = INTENTS, key: str | None = None) -> bool:
     """The publish of a pending report no sweep holds (its holder's lease lapsed, or it gave it back),
     taken by `by`: an update guarded on the holder as read, so of two sweeps exactly one takes it. In
@@ -585,13 +583,13 @@ def take_report(state: Any, intent: KeptReport, by: str, now: datetime, lease: t
                                expect={"report_state": REPORT_PENDING, "report_by": intent.report_by})
 
 
-def report_sent(state: Any, key: str, by: str, now: datetime, collection: str = INTENTS) -> bool:
+def report_sent(state: StateStore, key: str, by: str, now: datetime, collection: str = INTENTS) -> bool:
     """The report `by` holds is published: never published again."""
     return state.update_record(collection, key, {"report_state": REPORT_SENT, "reported_at": now},
                                expect={"report_state": REPORT_PENDING, "report_by": by})
 
 
-def report_unsent(state: Any, key: str, by: str, collection: str = INTENTS) -> bool:
+def report_unsent(state: StateStore, key: str, by: str, collection: str = INTENTS) -> bool:
     """The publish failed: given back at once, so that the next sweep (or the retried one) publishes it."""
     return state.update_record(collection, key, {"report_by": "", "report_until": None},
                                expect={"report_state": REPORT_PENDING, "report_by": by})

@@ -60,7 +60,7 @@ from shared.config import Config
 from shared.errors import DamagedRecord, IncompleteReadError, PermanentError, TransientError
 from shared.diagnosis.evidence import EvidenceBundle, Service, TrafficTarget, short_name, split_text
 from shared.diagnosis.facts import clock_on
-from shared.ports import ClaimRecord
+from shared.ports import ClaimRecord, require_state_store
 from shared.remediation import bystanders, history, intents, judging, since_rollback, undo_by_hand
 from shared.remediation.approvals import Approvals
 from shared.remediation.guardrails import CLAIMS, WRITING, Gate, bound_key
@@ -154,7 +154,7 @@ class Sweep:
         self.config = config
         self._damaged: list[Outcome] = []   # action records `_readable` passed over, told once (`_damaged_action`)
         self.adapters = adapters
-        self.state = adapters.state
+        self.state = require_state_store(adapters.state)   # finders without fallbacks: every method of the port
         self.now = adapters.clock.now()
         # How far this instance's clock may be ahead of real time (clock.ahead_of_server, from the sweep's
         # message): its evidence's whole minutes end that much earlier (facts.whole_until).
@@ -522,14 +522,13 @@ class Sweep:
         Firestore holds) cuts none. Where the ordered query is refused (its index missing or still building
         after a deploy: a permanent fault) the sweep says so and reads one page in document order, rather
         than verify none; the second value says whether the page is ordered."""
-        find = getattr(self.state, "find_before", None)
-        if callable(find):
-            try:
-                return find(ACTIONS, "state", state.value, "deadline_at", _NO_LATER, MAX_PER_SWEEP, since=since), True
-            except PermanentError as exc:
-                Timeline(None, "command").step("sweep_unordered", f"{state.value} actions not read by deadline "
-                                               f"({exc}): read in document order, at most {MAX_PER_SWEEP}; check the "
-                                               "pending_actions index (infra/firestore.tf)", severity="ERROR")
+        try:
+            return self.state.find_before(ACTIONS, "state", state.value, "deadline_at", _NO_LATER, MAX_PER_SWEEP,
+                                          since=since), True
+        except PermanentError as exc:
+            Timeline(None, "command").step("sweep_unordered", f"{state.value} actions not read by deadline "
+                                           f"({exc}): read in document order, at most {MAX_PER_SWEEP}; check the "
+                                           "pending_actions index (infra/firestore.tf)", severity="ERROR")
         return self.state.find_records(ACTIONS, "state", state.value, MAX_PER_SWEEP), False
 
     def _judge(self, record: ActionRecord) -> Outcome | None:
@@ -1263,14 +1262,12 @@ class Sweep:
         """Open intents older than their claim's lease plus the margin (`intents.due`), oldest
         first, at most MAX_INTENTS_PER_SWEEP; one that cannot be judged now (a transient fault)
         stays open for the next sweep."""
-        find = getattr(self.state, "find_before", None)
-        if not callable(find):
-            return []      # an addition to the StateStore port: a store without it is not swept
         cutoff = intents.cutoff(self.now, skew_safe_lease(self.config.guardrails.claim_ttl_seconds))
         outcomes = self._unsent_reports()
         self._stateless_intents(cutoff)
         try:
-            page = find(INTENTS, "state", IntentState.OPEN.value, "noted_at", cutoff, MAX_INTENTS_PER_SWEEP)
+            page = self.state.find_before(INTENTS, "state", IntentState.OPEN.value, "noted_at", cutoff,
+                                          MAX_INTENTS_PER_SWEEP)
         except (TransientError, PermanentError) as exc:
             # The sweep's last step: raising would lose the outcomes of the steps before it, whose
             # guarded moves never happen again. A permanent fault (the composite index missing or
@@ -1321,15 +1318,12 @@ class Sweep:
         or a rollback to it, may store more. Once caught up, a sweep reads its bookmark and the intents
         stored since (usually none): a get and a query, and a put only when the page was not empty. A
         fault leaves the bookmark where it was, for the next sweep."""
-        find = getattr(self.state, "find_between", None)
-        if not callable(find):
-            return      # an addition to the StateStore port: a store without it is not walked
         try:
             mark = self.state.get_record(SWEEP_MARKS, STATELESS_CURSOR) or {}
             since = mark.get("cursor") if isinstance(mark.get("cursor"), datetime) else _WALK_START
             if since >= cutoff:
                 return
-            page = find(INTENTS, "noted_at", since, cutoff, MAX_STATELESS_PER_SWEEP)
+            page = self.state.find_between(INTENTS, "noted_at", since, cutoff, MAX_STATELESS_PER_SWEEP)
             for data in page:
                 if data.get("state") is None:
                     self._give_state(data)

@@ -145,6 +145,87 @@ def test_a_connector_saturation_that_plans_nothing_reads_nothing_ahead_for_the_c
     assert counter.by_thread("pause-query") == {}, counter.by_thread("pause-query")
 
 
+def _engage(world, key: str, target: str | None) -> None:
+    """A switch as `runwarden pause`/`kill` leaves it (shared/commands/pause.py `_switch`)."""
+    from shared.remediation.records import FLAGS
+
+    world.state.put_record(FLAGS, key, {"kind": "pause" if target else "kill_switch", "target": target,
+                                        "engaged": True, "by": "alice@example.com", "reason": "maintenance",
+                                        "at": world.clock.now()})
+
+
+@pytest.mark.parametrize("switch", ["kill_switch", "service_paused"])
+def test_a_connector_write_the_switches_alone_brake_sends_no_pause_query(world, counter, switch):
+    """The kill switch, or a pause of the service whose alert asks for the connector's scale, holds the write back
+    whatever the query of the engaged pauses would add (a pause of the connector by another form of its project:
+    `paused_otherwise`). The service's reads ahead, sent at the start, have shown the switch by the time the plan
+    scales the connector (after the evidence), so the connector's reads ahead go without the query; the gate's
+    batch for the connector reads the switch again, and holds the write with no query. Before, the query was sent
+    beside that batch, its answer never read: one RunQuery on the pause query's thread."""
+    from shared.remediation.guardrails import pause_key
+    from shared.remediation.records import KILL_SWITCH
+    from tests.integration.world import SERVICE
+
+    world.seed("connector_saturation")
+    _engage(world, *((KILL_SWITCH, None) if switch == "kill_switch" else (pause_key(SERVICE), SERVICE)))
+    counter.reset()
+
+    outcome = world.handle(world.alert("connector_saturation", message_id="1"))
+
+    assert outcome.status.value == "skipped" and "maintenance" in outcome.reason, outcome.reason
+    assert world.writes() == 0
+    assert counter.by_thread("pause-query") == {}, counter.by_thread("pause-query")
+    # The connector's batch still goes ahead (the switches read again, as fresh as the write needs them).
+    assert counter.by_thread("read-ahead") == {"RunQuery": 1, "BatchGetDocuments": 2}, counter.by_thread("read-ahead")
+
+
+@pytest.mark.parametrize("stop", ["approval", "require_label", "policy_label"])
+def test_a_connector_plan_stopped_before_the_gate_reads_nothing_ahead_for_the_connector(
+        standin_env, firestore, pubsub, project_id, anchor, counter, stop):
+    """A scale of the connector that a check needing no state stops before the gate reads anything: a person must
+    approve it (the connector's policy does not allow_one_way, the default: `plan_refusal`), the service lacks the
+    label runwarden=enabled (`guardrails.require_label`), or the alert policy's user label holds it (`policy_held`).
+    Before, the gate's batch for the connector and its pause query went out as soon as the plan scaled it
+    (`_ReadAhead.connector`), read by nothing: one BatchGetDocuments on the read-ahead's thread, one RunQuery on
+    the pause query's."""
+    import json
+
+    from tests.integration.world import event
+
+    config: dict = {"bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": stop != "approval"}]}}
+    if stop == "require_label":
+        config["guardrails"] = {"require_label": True}
+    world = World(standin_env, pubsub, project_id, anchor, **config)
+    world.state = world.adapters.state = CountingStateStore(counter, project_id)
+    scenario = world.seed("connector_saturation") if stop != "require_label" else None
+    if scenario is None:   # the same world, its service without runwarden=enabled
+        from sandbox.scenarios import resolve_scenario, seed
+
+        scenario = resolve_scenario("connector_saturation")
+        seed(world.standins, scenario.model_copy(update={"services": tuple(
+            service.model_copy(update={"labels": {}}) for service in scenario.services)}), world.anchor)
+        world.clock.set(world.anchor + scenario.delivered)
+    notification = _notification(world)
+    if stop == "policy_label":
+        notification["incident"]["policy_user_labels"] = {"runwarden": "off"}
+    counter.reset()
+
+    outcome = world.handle(event(json.dumps(notification).encode(), "1"))
+
+    expected = {"approval": "proposed", "require_label": "skipped", "policy_label": "escalated"}[stop]
+    assert outcome.status.value == expected, outcome.reason
+    assert outcome.diagnosis.signature == "connector_saturation" and world.writes() == 0
+    # The service's reads ahead alone: its action records and the gate's batch of its keys.
+    assert counter.by_thread("read-ahead") == {"RunQuery": 1, "BatchGetDocuments": 1}, counter.by_thread("read-ahead")
+    assert counter.by_thread("pause-query") == {}, counter.by_thread("pause-query")
+
+
+def _notification(world) -> dict:
+    from sandbox.scenarios import resolve_scenario
+
+    return resolve_scenario("connector_saturation").notification(world.anchor)
+
+
 def _forget_settled(world) -> None:
     """State as a version before the SETTLED entries left it: every incident's record of them deleted."""
     from shared.gcp.firestore import FirestoreStateStore

@@ -48,8 +48,12 @@ class OneConnector:
 
 
 class OneAtATime(MemoryStateStore):
-    """A store without claim_all: the gate takes the claim, cooldown and slots one at a time."""
-    claim_all = None
+    """A store whose `claim_all` answers as if a record to take existed (a racer's, given back before the
+    one-at-a-time claims: `claim_all`'s None): the gate takes the claim, cooldown and slots one at a
+    time."""
+
+    def claim_all(self, claims: Any, owner: str, now: Any) -> None:
+        return None
 
 
 STORES = [MemoryStateStore, OneAtATime]

@@ -418,54 +418,6 @@ def test_an_intent_this_version_cannot_read_never_stops_the_sweep():
     assert _sweep(state, run, LATER + timedelta(seconds=1)) == []
 
 
-class OneCallAtATime(MemoryStateStore):
-    """A store without `record_all` (an addition to the port): the gate writes one call at a time."""
-
-    def __getattribute__(self, name: str) -> Any:
-        if name == "record_all":
-            raise AttributeError(name)
-        return super().__getattribute__(name)
-
-
-def test_a_store_without_record_all_closes_the_intent_and_keeps_its_plan():
-    """The intent's closing is a merge of its state fields: written one call at a time it must stay a
-    merge, not replace the plan a redelivery reads (IntentRecord) with four fields."""
-    state = OneCallAtATime()
-    _, b = bad_revision_plan()
-    result = _execute(_gate(state), RecordingRun(b.service))
-    assert result.status is OutcomeStatus.APPLIED, result.reason
-    intent = IntentRecord.model_validate(_intent(state))
-    assert intent.state is IntentState.RECORDED and intent.claim_key == KEY and intent.owner == f"{MESSAGE}:a"
-
-
-def test_a_store_without_record_all_still_records_an_adopted_write_once():
-    state = OneCallAtATime()
-    _, b = bad_revision_plan()
-    run = RecordingRun(b.service)
-    gate = _gate(state)
-    intent = gate._intent(ACTION, bad_revision_plan()[0].params, bad_revision_plan()[0].before, KEY, "inc-1", SERVICE,
-                          "bad_revision", None, NOW)
-    state.put_record(INTENTS, intent.key, intent.model_dump(mode="python"))
-    state.put_record(ACTIONS, KEY, {"key": KEY, "by": "the other adopter"})
-    result = _gate(state, owner="sweep:1", message_id=None, clock=FixedClock(LATER)).adopt_write(
-        intent, ACTION, {"traffic": []}, "r")
-    assert result.status is OutcomeStatus.SKIPPED and result.reason.startswith("duplicate")
-    assert state.get_record(ACTIONS, KEY) == {"key": KEY, "by": "the other adopter"} and not run.writes
-
-
-def test_a_store_without_record_all_never_adopts_an_intent_escalated_since_its_read():
-    state = OneCallAtATime()
-    gate = _gate(state)
-    intent = gate._intent(ACTION, bad_revision_plan()[0].params, bad_revision_plan()[0].before, KEY, "inc-1", SERVICE,
-                          "bad_revision", None, NOW)
-    state.put_record(INTENTS, intent.key, intent.model_dump(mode="python"))
-    assert intents.claim_escalation(state, intent, "sweep:other", LATER, "shows neither")
-    result = _gate(state, owner="sweep:1", message_id=None, clock=FixedClock(LATER)).adopt_write(
-        intent, ACTION, {"traffic": []}, "r")
-    assert result.status is OutcomeStatus.SKIPPED and state.get_record(ACTIONS, KEY) is None
-    assert _intent(state)["state"] == "escalated"
-
-
 def test_an_unrecorded_writes_escalation_says_the_sweep_will_record_it_later():
     """The write's one commit after it failed: the `escalated` outcome must not tell the person the
     verification sweep will never judge the change, since the backstop records it (and the

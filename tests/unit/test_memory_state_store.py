@@ -756,6 +756,30 @@ def test_the_contract_covers_every_state_store_method() -> None:
         assert all(callable(getattr(store, method, None)) for method in methods), store
 
 
+def test_every_state_store_has_the_whole_port_and_the_gate_refuses_one_that_lacks_a_method() -> None:
+    """The gate once fell back quietly for a store without `claim_all` (one claim at a time), `record_all` (one
+    call at a time, not atomic) or `find_before` (no sweep of intents): a store missing one took a slower,
+    different path unnoticed. Now every store the product, the sandbox, the soak and the drills run on has the
+    whole port (`require_state_store`), and one that lacks a method fails where the gate is built."""
+    from shared.gcp.firestore import FirestoreStateStore
+    from shared.ports import STATE_STORE_METHODS, require_state_store
+    from shared.remediation.guardrails import Gate
+    from sandbox.lost_answers import LosingStateStore
+    from sandbox.rpc_count import CountingStateStore
+    from tests.unit.test_guardrails import config
+
+    assert {"claim_all", "record_all", "find_before", "release_all"} <= set(STATE_STORE_METHODS)
+    for store in (MemoryStateStore(), FaultyStateStore(MemoryStateStore())):
+        assert require_state_store(store) is store
+    for kind in (FirestoreStateStore, CountingStateStore, LosingStateStore):   # built on the emulator only
+        assert all(callable(getattr(kind, name, None)) for name in STATE_STORE_METHODS), kind
+
+    for name in ("claim_all", "record_all", "find_before"):
+        lacking = type("Lacking", (MemoryStateStore,), {name: None})()
+        with pytest.raises(TypeError, match=f"lacks {name}"):
+            Gate(config(), lacking, None, owner="attempt-1")
+
+
 class TestMemoryStateStore(StateStoreContract):
     @pytest.fixture
     def store(self) -> MemoryStateStore:
