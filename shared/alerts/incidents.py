@@ -767,6 +767,16 @@ class Incident(BaseModel):
         return self.condition_kind == "other" and ratio_query(self.condition_filter)
 
     @property
+    def measured_metric_type(self) -> str:
+        """The metric the condition compares: the notification's `metric.type`, else (a relay that dropped it, a
+        template that blanked it) the one metric type the condition's filter selects by name, "" when neither says
+        one (a log match, a query, a filter on several types)."""
+        if self.metric_type:
+            return self.metric_type
+        named = _selected_types(_FILTER_METRIC_TYPE, self.condition_filter)
+        return next(iter(named)) if len(named) == 1 else ""
+
+    @property
     def slo_standing(self) -> str:
         """The SLO selector the condition compares when its value is the SLO's standing over its compliance period
         (the error budget left, the whole budget, the compliance reached: `_SLO_STANDING`), "" otherwise."""

@@ -43,7 +43,9 @@ conditions fire without one (AlertPolicy.Condition, google/monitoring/v3/alert.p
   evaluate the condition, then evaluate the condition as true", types/alert.py), whose incident may have
   opened on no data, and a `request_count` threshold compared downward with no denominator (a floor on the
   volume of requests: a drop in traffic), the same sign as an absence, or with no comparison stated (a floor is
-  then not ruled out);
+  then not ruled out); so is the same floor on another metric of how much work a resource does, not how well
+  (`_ACTIVITY`: a service's instances, CPU, concurrency or bytes, a connector's, a Cloud SQL instance's CPU or
+  connections), which falls when the callers stop or a service scales to zero;
 - a notification that does not say which condition fired: no condition kind at all (the `condition`
   missing, or abbreviated to its name and displayName by a relay or a template: a forecast or an
   absence then reads as a present crossing), or parts that name different conditions of a policy of
@@ -74,6 +76,44 @@ _MISSING_DATA_ACTIVE = frozenset({"EVALUATION_MISSING_DATA_ACTIVE", "2"})
 # A request_count threshold compared downward (MetricThreshold.comparison, google/monitoring/v3/common.proto) and no
 # ratio: a floor on the volume of requests, a drop in traffic.
 _REQUEST_COUNT = "run.googleapis.com/request_count"
+# The other metrics whose value is how much work a resource does, not how well: compared downward they are a floor on
+# activity, as request_count's is, and fall when the callers stop, not when requests fail (alerthunt4: before, only
+# request_count's floor was held, and a policy "backend has no instances", instance_count < 1, rolled back a revision;
+# "connector CPU below 70 %" proposed to scale the connector up). Cloud Run's (resource cloud_run_revision) are in
+# Cloud Monitoring's "Google Cloud metrics" list, run section (cloud.google.com/monitoring/api/metrics_gcp_p_z#gcp-run):
+# instance count, billable instance time, CPU and memory allocation and utilization (charted by name in
+# GoogleCloudPlatform/monitoring-dashboard-samples dashboards/google-cloud-run/README.md); max_request_concurrencies and
+# the network byte counts are in the list as public policies and dashboards name them, UNCONFIRMED against a copy of the
+# page. Cloud Run scales a revision that receives no traffic to zero instances by default, unless min instances is
+# set (cloud.google.com/run/docs/about-instance-autoscaling, read in its es, es-419 and de copies), so
+# instance_count < 1 is the service idle. The connector's (vpc_access_connector: instances, cpu/utilizations and the
+# byte and packet counts, dynatrace-oss/dynatrace-gcp-monitor src/config/vpc_access_connector.yml) fall when less
+# traffic crosses it. Cloud SQL's (cloudsql_database: cpu/utilization, network/connections, postgresql/num_backends,
+# dynatrace-oss/dynatrace-gcp-monitor src/config/cloudsql_database.yml; the network byte counts as public dashboards
+# name them, UNCONFIRMED) fall when its users ask less. A metric whose fall is the failure (database/up, an uptime
+# check's check_passed, a success ratio) is not here, and a custom or log-based metric is not read as one.
+_ACTIVITY = {
+    "run.googleapis.com/container/instance_count": "the service's instance count",
+    "run.googleapis.com/container/billable_instance_time": "the service's billable instance time",
+    "run.googleapis.com/container/cpu/utilizations": "the service's CPU utilization",
+    "run.googleapis.com/container/memory/utilizations": "the service's memory utilization",
+    "run.googleapis.com/container/cpu/allocation_time": "the service's CPU allocation time",
+    "run.googleapis.com/container/memory/allocation_time": "the service's memory allocation time",
+    "run.googleapis.com/container/max_request_concurrencies": "the service's request concurrency",
+    "run.googleapis.com/container/network/received_bytes_count": "the service's received byte count",
+    "run.googleapis.com/container/network/sent_bytes_count": "the service's sent byte count",
+    "vpcaccess.googleapis.com/connector/instances": "the connector's instance count",
+    "vpcaccess.googleapis.com/connector/cpu/utilizations": "the connector's CPU utilization",
+    "vpcaccess.googleapis.com/connector/received_bytes_count": "the connector's received byte count",
+    "vpcaccess.googleapis.com/connector/sent_bytes_count": "the connector's sent byte count",
+    "vpcaccess.googleapis.com/connector/received_packets_count": "the connector's received packet count",
+    "vpcaccess.googleapis.com/connector/sent_packets_count": "the connector's sent packet count",
+    "cloudsql.googleapis.com/database/cpu/utilization": "the database's CPU utilization",
+    "cloudsql.googleapis.com/database/network/connections": "the database's connection count",
+    "cloudsql.googleapis.com/database/postgresql/num_backends": "the database's backend count",
+    "cloudsql.googleapis.com/database/network/received_bytes_count": "the database's received byte count",
+    "cloudsql.googleapis.com/database/network/sent_bytes_count": "the database's sent byte count",
+}
 _BELOW = frozenset({"COMPARISON_LT", "COMPARISON_LE"})
 _ABOVE = frozenset({"COMPARISON_GT", "COMPARISON_GE"})
 
@@ -341,13 +381,15 @@ def _duration(seconds: float) -> str:
     return f"{hours:g} h" if hours < 48 else f"{hours / 24:g} days"
 
 
-def _traffic_floor(incident: Incident, policy: str) -> str:
+def _activity_floor(incident: Incident, policy: str) -> str:
     # An SLO condition's `metric` is not what it compares (only its filter, a time-series selector, is used: Cloud
     # Monitoring, "Creating an alerting policy"; which metric its notification names is UNCONFIRMED): an SLI under
     # its goal (select_slo_health) named beside request_count is no floor on the volume of requests.
-    if (incident.metric_type != _REQUEST_COUNT or incident.comparison in _ABOVE or incident.is_ratio
-            or incident.condition_kind != "threshold" or "select_slo_" in incident.condition_filter):
+    floor = _floor_words(incident.measured_metric_type)
+    if (floor is None or incident.comparison in _ABOVE or incident.is_ratio or incident.condition_kind != "threshold"
+            or "select_slo_" in incident.condition_filter):
         return ""
+    what, why, failing = floor
     bar = f" {incident.threshold:g}" if incident.threshold is not None else ""
     if incident.comparison not in _BELOW:
         # None (COMPARISON_UNSPECIFIED, which ProtoJSON omits), EQ, NE, a number of no ComparisonType: "Only
@@ -355,11 +397,32 @@ def _traffic_floor(incident: Incident, policy: str) -> str:
         # types/alert.py), so the notification came through something that dropped or rewrote it, and a floor is
         # not ruled out.
         shown = incident.comparison or "no comparison"
-        return (f"{policy} compares the service's requests with a bar{bar} but its condition's comparison ({shown}) "
-                "does not say whether it fires on a rise or a fall: a floor on the volume of requests (callers gone, a "
-                "route changed) is not ruled out, and is no failure of the requests that come")
-    return (f"{policy} fires when the service's requests fall below a floor ({incident.comparison}{bar}): fewer "
-            "requests (callers gone, a route changed) is no failure of the requests that come")
+        return (f"{policy} compares {what} with a bar{bar} but its condition's comparison ({shown}) "
+                f"does not say whether it fires on a rise or a fall: a floor on {_volume(what)} ({why}) is not ruled "
+                f"out, and is no failure of {failing}")
+    falls = "fall" if what == "the service's requests" else "drops"
+    return (f"{policy} fires when {what} {falls} below a floor ({incident.comparison}{bar}): {_fewer(what)} ({why}) is "
+            f"no failure of {failing}")
+
+
+def _floor_words(metric_type: str) -> tuple[str, str, str] | None:
+    """What a floor on `metric_type` is on, why it falls without a failure, and what it is no failure of; None when
+    `metric_type` is no activity metric (`_ACTIVITY`)."""
+    if metric_type == _REQUEST_COUNT:
+        return "the service's requests", "callers gone, a route changed", "the requests that come"
+    what = _ACTIVITY.get(metric_type)
+    if what is None:
+        return None
+    scaled = ", a service scaled to zero" if metric_type.startswith("run.googleapis.com/") else ""
+    return f"{what} ({metric_type})", f"callers gone, a quiet hour{scaled}", "the work that comes"
+
+
+def _volume(what: str) -> str:
+    return "the volume of requests" if what == "the service's requests" else what
+
+
+def _fewer(what: str) -> str:
+    return "fewer requests" if what == "the service's requests" else "less work"
 
 
 def _query(incident: Incident, policy: str) -> str:
@@ -375,7 +438,7 @@ def _another_condition(incident: Incident, policy: str) -> str:
             "resource's), so no present failure of this resource is stated")
 
 
-_FORMS = (_forecast, _unsaid, _absence, _missing_data, _slo_standing, _slow_burn, _long_alignment, _traffic_floor,
+_FORMS = (_forecast, _unsaid, _absence, _missing_data, _slo_standing, _slow_burn, _long_alignment, _activity_floor,
           _query, _long_range, _sql_window, _another_condition)
 
 

@@ -946,6 +946,30 @@ def test_an_alert_that_states_no_present_failure_is_diagnosed_and_reaches_a_pers
     assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
 
 
+@pytest.mark.parametrize("scenario, said", [
+    ("bad_revision_instance_count_floor_alert", "the service's instance count"),
+    ("connector_alert_cpu_floor", "the connector's CPU utilization"),
+])
+def test_a_floor_on_a_resources_activity_is_diagnosed_and_reaches_a_person_with_nothing_written(
+        standin_env, firestore, pubsub, project_id, anchor, capsys, scenario, said):
+    """A threshold compared downward on a metric of how much work a resource does ("backend has no instances",
+    instance_count below 1; a connector's CPU below 20 %: present_failure._ACTIVITY) fires when the callers stop or
+    the service scales to zero: it states no failure. The failing revision was rolled back, the busy connector's
+    scale proposed (alerthunt4). Diagnosed, and escalated with the change it would have made."""
+    world = World.for_scenario(resolve_scenario(scenario), standin_env, pubsub, project_id, anchor)
+    world.seed(scenario)
+
+    outcome = world.handle(world.alert(scenario))
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert said in outcome.reason and "drops below a floor" in outcome.reason, outcome.reason
+    assert "nothing was written" in outcome.reason, outcome.reason
+    assert outcome.action is not None and outcome.action.name in ("rollback_traffic", "scale_connector")
+    assert outcome.action.proposal_id is None
+    assert world.writes() == 0
+    assert any('"notify"' in line for line in capsys.readouterr().out.splitlines())
+
+
 @pytest.mark.parametrize("scenario", ["bad_revision", "connector_saturation"])
 @pytest.mark.parametrize("selector", ["select_slo_budget_fraction", "select_slo_compliance"])
 def test_an_alert_on_an_slos_standing_over_its_compliance_period_is_diagnosed_and_reaches_a_person(
