@@ -27,7 +27,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from shared.alerts.label_filters import (RESOURCE_TYPE, UNREAD, LabelTest, excluded, excluding_groups, label_tests,
-                                         shown, unread_groups, unselected)
+                                         metadata_selections, metadata_tests, shown, unread_groups, unselected)
 from shared.alerts.query_names import query_names, workload_names
 from shared.alerts.ratio_query import ratio_query
 from shared.clock import CLOCK_SKEW_ALLOWANCE
@@ -566,6 +566,27 @@ class _Resource(_Wire):
     labels: Labels = Field(default_factory=dict)
 
 
+def _text_labels(value: Any) -> dict[str, str]:
+    """A metadata label map's text values alone: a system label's value may also be "Boolean values, or a list of
+    strings" (MonitoredResourceMetadata.system_labels, google/api/monitored_resource.proto), which no filter comparison
+    here reads. Anything but a map is none: the block is read only to judge a condition's selection, never to refuse a
+    notification (before, alertleft3, it was not read at all)."""
+    return {str(k): v for k, v in value.items() if isinstance(v, str)} if isinstance(value, Mapping) else {}
+
+
+class _Metadata(_Wire):
+    """The notification's `metadata` (`{system_labels: {}, user_labels: {}}`, tests/fixtures/samples): empty in every
+    real sample, placeholders in Cloud Monitoring's own example (`{"labelkey": "labelvalue"}`, "Notification options",
+    its schema 1.2 example)."""
+
+    system_labels: Annotated[dict[str, str], BeforeValidator(_text_labels)] = Field(default_factory=dict)
+    user_labels: Annotated[dict[str, str], BeforeValidator(_text_labels)] = Field(default_factory=dict)
+
+
+def _metadata_block(value: Any) -> Any:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _non_empty(value: Any) -> Any:
     if isinstance(value, str) and not value.strip():
         raise PydanticCustomError("non_empty", "must be a non-empty string")
@@ -621,6 +642,7 @@ class _IncidentWire(_Wire):
     conditions: list[_Condition] | None = None
     metric: _Metric = Field(default_factory=_Metric)
     resource: _Resource = Field(default_factory=_Resource)
+    metadata: Annotated[_Metadata, BeforeValidator(_metadata_block)] = Field(default_factory=_Metadata)
     observed_value: str | None = None
     threshold_value: str | None = None
     documentation: Documentation | None = None
@@ -696,6 +718,9 @@ class Incident(BaseModel):
     metric_labels: dict[str, str] = Field(default_factory=dict)
     resource_type: str = ""
     resource_labels: dict[str, str] = Field(default_factory=dict)
+    # The notification's `metadata` labels, text values alone, keyed `system_labels.<key>` and `user_labels.<key>`
+    # (label_filters.metadata_tests): read only to judge a condition selecting by one (`_metadata_doubt`).
+    metadata_labels: dict[str, str] = Field(default_factory=dict)
     started_at: int                   # epoch seconds
     ended_at: int | None = None       # epoch seconds; None while open
     observed_value: str | None = None  # a string; prose on a cancelled incident
@@ -879,17 +904,50 @@ class Incident(BaseModel):
                         f"not select the notification's resource ({label} {quoted(value, 60)}): \"Unquoted text must "
                         "not contain any special characters\" (Cloud Logging), and what it selects is not read"
                         + several)
+            if failed and any(t.passes(value) is None for t in failed):
+                return (f"its condition {quoted(condition)} compares {label} with {shown(failed)}, which Runwarden does "
+                        f"not read for the notification's resource ({label} {quoted(value, 60)}: a regular expression "
+                        "not read, or a value differing only in case), so it may not select it" + several)
             if failed:
                 return (f"the notification's resource has {label} {quoted(value, 60)}, not the {shown(failed)} its "
                         f"condition {quoted(condition)} filters on" + several)
-        return self._group_doubt(condition, several)
+        return self._metadata_doubt(condition, several) or self._group_doubt(condition, several)
+
+    def _metadata_doubt(self, condition: str, several: str) -> str:
+        """Why the condition's selection by a metadata label (`metadata.system_labels."state" = "ACTIVE"`,
+        label_filters.metadata_selections) may not select the notification's resource, or "": read against the
+        notification's own `metadata` when it carries the label (Cloud Monitoring's example notification carries the
+        block, with placeholders; every real sample carries it empty), else not read, and doubted (before, alertleft3,
+        no selection by metadata was read, and its bar was lent to any resource)."""
+        selections = metadata_selections(self.condition_filter)
+        if not selections:
+            return ""
+        tests = metadata_tests(self.condition_filter, fold_case=self.condition_kind == "log_match") \
+            if self.condition_kind != "other" else None
+        said = ", ".join(dict.fromkeys(selections))
+        if tests is None:
+            return (f"its condition {quoted(condition)} selects by metadata label {said} in a form Runwarden does not "
+                    "read: it may select another resource" + several)
+        by_label: dict[str, list[LabelTest]] = {}
+        for test in tests:
+            by_label.setdefault(test.label, []).append(test)
+        for label, group in by_label.items():
+            value = self.metadata_labels.get(label, "")
+            if not value:
+                return (f"its condition {quoted(condition)} selects by metadata label {label} ({shown(group)}), which "
+                        "the notification's `metadata` does not carry: it may select another resource" + several)
+            if unselected(group, value):
+                return (f"the notification's resource has metadata label {label} {quoted(value, 60)}, not the "
+                        f"{shown(group)} its condition {quoted(condition)} filters on" + several)
+        return ""
 
     def _group_doubt(self, condition: str, several: str) -> str:
         """Why a `NOT (a AND b ...)` group of the condition's filter excludes the notification's resource, or may
         (label_filters.excluding_groups): it excludes a resource that passes every comparison in it. Before, such a
         group was not read at all, and its condition's bar was lent to the very resource it excludes (alertleft2)."""
         unquoted, fields = self.condition_kind != "other", self._resource_fields
-        for group in excluding_groups(self.condition_filter, unquoted) if unquoted else ():
+        fold_case = self.condition_kind == "log_match"
+        for group in excluding_groups(self.condition_filter, unquoted, fold_case) if unquoted else ():
             said = " and ".join(f"{t.label} {t.shown}" for t in group)
             shown_labels = ", ".join(f"{t.label} {quoted(fields.get(t.label, ''), 60)}"
                                      for t in dict((t.label, t) for t in group).values())
@@ -917,7 +975,8 @@ class Incident(BaseModel):
         """The resource-label comparisons the condition makes: its filter's (shared/alerts/label_filters.py), and a
         query condition's equality matchers on a Cloud Run metric (shared/alerts/query_names.py), where a query
         that selects `service_name="backend"` notified on frontend's revision is the same disagreement."""
-        tests = label_tests(self.condition_filter, unquoted=self.condition_kind != "other")
+        tests = label_tests(self.condition_filter, unquoted=self.condition_kind != "other",
+                            fold_case=self.condition_kind == "log_match")
         if self.condition_kind == "other":
             names = query_names(self.condition_filter)
             tests += [LabelTest(label, "equals", values) for label, values in
@@ -1451,6 +1510,33 @@ def _stated_condition(i: _IncidentWire) -> _Condition:
     return only if same else carried
 
 
+# The summary Monitoring writes names the resource's system labels: "CPU utilization for internal-project gke-... with
+# metric labels {instance_name=...} and system labels {state=ACTIVE} returned to normal" (Cloud Monitoring, "Notification
+# options", its schema 1.2 example, whose condition selects `metadata.system_labels."state"="ACTIVE"` while its
+# `metadata` block holds placeholders). Whether it names user labels the same way ("user labels {...}") is UNCONFIRMED
+# (no sample shows one): read alike. A value holding ", " is cut there, and then selects nothing it should not.
+_SUMMARY_LABELS = re.compile(r"\b(system|user) labels \{([^{}]*)\}")
+
+
+def _metadata_labels(metadata: _Metadata, summary: str) -> dict[str, str]:
+    """The resource's metadata labels the notification states, keyed `system_labels.<key>` / `user_labels.<key>`: its
+    `metadata` block's, then its summary's (`_SUMMARY_LABELS`); a key the two give different values is left out (not
+    known), so a condition selecting by it raises doubt (Incident._metadata_doubt)."""
+    stated = {**{f"system_labels.{k}": v for k, v in metadata.system_labels.items()},
+              **{f"user_labels.{k}": v for k, v in metadata.user_labels.items()}}
+    for kind, pairs in _SUMMARY_LABELS.findall(summary):
+        for pair in pairs.split(", "):
+            key, equals, value = pair.partition("=")
+            name = f"{kind}_labels.{key.strip()}"
+            if not equals or not key.strip():
+                continue
+            if stated.get(name, value) != value:
+                stated[name] = ""
+            else:
+                stated[name] = value
+    return {k: v for k, v in stated.items() if v}
+
+
 def _to_incident(wire: _NotificationWire) -> Incident:
     # Validated again, on purpose: pydantic's validation in Rust (about 6 us here) is cheaper than
     # `model_construct`, which fills the fields in Python (about 13 us).
@@ -1492,6 +1578,7 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         metric_labels=i.metric.labels,
         resource_type=i.resource.type,
         resource_labels=i.resource.labels,
+        metadata_labels=_metadata_labels(i.metadata, i.summary),
         started_at=i.started_at,
         ended_at=i.ended_at,
         observed_value=i.observed_value,

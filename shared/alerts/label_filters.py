@@ -43,17 +43,28 @@ Sources:
   language's text (PromQL, MQL, SQL: `label_tests(text, unquoted=False)`) has no unquoted values: a bare word there is
   a name.
 - `:` (has): Logging's "has" operator, `resource.labels.service_name:"back"`, matches "a substring" of the field's
-  value (Logging query language, "Comparisons"), read here as a case-insensitive substring (its case-insensitivity
-  is UNCONFIRMED: no stored copy of the page; Cloud Run service and connector names are lowercase, so the two
-  readings differ on no such name). Monitoring's filter syntax lists `:` too (`<operator>`, "has"); that it is the
-  same substring test there is UNCONFIRMED.
-Not read (selects nothing here, so no doubt is raised by them): a negated group comparing no field of the resource
-(it excludes of every resource alike), `:*` (the label present) outside a negated group, numeric comparisons, a regular expression Python's `re` does not compile,
-and one whose matching could run long (`_bounded`).
+  value (Logging query language, "Comparisons"). Monitoring's filter syntax lists `:` too (`<operator>`, "has"); that
+  it is the same substring test there is UNCONFIRMED.
+- Case: Logging compares text without case ("String comparisons are not case sensitive", "Logging query language",
+  read in its ja and ko copies), so a log-match filter's `=`, `!=`, `:` and functions fold case (`fold_case`); a
+  regular expression does not ("with the exception of regular expressions", same page). Whether Monitoring filters
+  fold case is UNCONFIRMED: a value differing from the resource's only in case is not read there, and raises doubt.
+  Cloud Run service names are lowercase, so `= "Backend"` in a Monitoring filter selects no service under a
+  case-sensitive reading, backend under the other: neither is guessed.
+- Double negation: `NOT (NOT (a AND b))` is `(a AND b)` (`_without_double_negations`); a deeper nesting is not read.
+- Metadata labels (`metadata.system_labels."state"`, PromQL's `metadata_user_team`): `metadata_selections`,
+  `metadata_tests`, judged against the notification's metadata by incidents.Incident._metadata_doubt.
+Not read, and raising doubt (`unselected`: it may not select the resource): an unquoted value holding another
+character than letters, digits and `_`, a regular expression Python's `re` does not compile, one of RE2's own syntax
+(`_RE2_ONLY`), one whose matching could run long (`_bounded`), a value differing only in case where case is not folded
+(before, alertleft3, each but the first was taken to select the resource). Not read, and selecting nothing here (no
+doubt): a negated group comparing no field of the resource (it excludes of every resource alike), `:*` (the label
+present) outside a negated group, numeric comparisons.
 """
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 
 _STRING = r'"(?:[^"\\]|\\.)*"'
@@ -102,7 +113,23 @@ _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _QUANTIFIED_GROUP = re.compile(r"\)[*+?{]")
 _UNBOUNDED = re.compile(r"(?<!\\)[*+]|\{\d*,\}")
 _MAX_PATTERN = 200
+# RE2's own syntax, which Python's `re` refuses or reads otherwise (RE2 syntax, github.com/google/re2/wiki/Syntax:
+# POSIX classes `[[:alpha:]]`, Unicode classes `\pN`, `\PN`, literal text `\Q...\E`, `\C` any byte, `\z` end of text,
+# `\x{41}`): Python reads `[[:alpha:]]` as a set holding `[`, `:` and letters (a "Possible nested set"), so a value RE2
+# does not match may pass. Such a pattern is not read (alertleft3).
+_RE2_ONLY = re.compile(r"\[:\^?[a-z]+:\]|\\[pPQECz]|\\x\{")
 _MAX_VALUE = 253
+
+
+def _text_matches(how: str, value: str, values: tuple[str, ...]) -> bool:
+    """Whether `value` passes a text comparison `how` of `values`, as written (no case folded here)."""
+    if how in ("equals", "one_of"):
+        return value in values
+    if how in ("has", "has_substring"):
+        return any(v in value for v in values)
+    if how == "starts_with":
+        return any(value.startswith(v) for v in values)
+    return any(value.endswith(v) for v in values)        # ends_with
 
 
 def _said(text: str) -> str:
@@ -117,12 +144,13 @@ def _unquoted(literal: str) -> str:
 @dataclass(frozen=True)
 class LabelTest:
     """One comparison a filter makes of a resource label: `how` (equals, one of the _FUNCTIONS, regex) over `values`,
-    `negated` for `!=` and `!~`."""
+    `negated` for `!=` and `!~`; `fold_case` where the language compares text without case (Logging: `_matches`)."""
 
     label: str
     how: str
     values: tuple[str, ...]
     negated: bool = False
+    fold_case: bool = False
 
     def passes(self, value: str) -> bool | None:
         """Whether a resource whose label is `value` passes this comparison, or None when that is not read."""
@@ -130,23 +158,35 @@ class LabelTest:
         return None if matched is None else matched != self.negated
 
     def _matches(self, value: str) -> bool | None:
+        """Whether `value` matches, or None when that is not read. Text compared by `=`, `:` and the functions: as
+        written, or, failing that, without case. Logging compares text without case ("String comparisons are not case
+        sensitive"; "The Logging query language is case-insensitive, with the exception of regular expressions and
+        logical operators", Cloud Logging, "Logging query language", read in its ja and ko copies): `fold_case`, and
+        a value differing only in case matches. Whether Monitoring filters compare without case is UNCONFIRMED (no
+        stored copy of "Monitoring filters" says): a value differing only in case is not read there (None), so it
+        raises doubt either way (before, alertleft3, `!= "Backend"` in a log-match filter was read as selecting
+        backend, which Logging excludes, and its bar was lent to backend)."""
         if self.how == UNREAD:
             return None
-        if self.how in ("equals", "one_of"):
-            return value in self.values
-        if self.how == "has":
-            return any(v.lower() in value.lower() for v in self.values)
-        if self.how == "starts_with":
-            return any(value.startswith(v) for v in self.values)
-        if self.how == "ends_with":
-            return any(value.endswith(v) for v in self.values)
-        if self.how == "has_substring":
-            return any(v in value for v in self.values)
-        if len(value) > _MAX_VALUE or not self.values or not _bounded(self.values[0]):
+        if self.how in ("regex", "monitoring.regex.full_match"):
+            return self._regex_matches(value)
+        if _text_matches(self.how, value, self.values):
+            return True
+        folded = _text_matches(self.how, value.lower(), tuple(v.lower() for v in self.values))
+        return folded if self.fold_case else (None if folded else False)
+
+    def _regex_matches(self, value: str) -> bool | None:
+        """A regular expression (RE2: "Monitoring filters", "Logging query language") read by Python's `re` only where
+        the two read it alike: a pattern of RE2's own syntax (`_RE2_ONLY`), one Python does not compile, or one whose
+        matching could run long is not read (None), and raises doubt (`unselected`)."""
+        if len(value) > _MAX_VALUE or not self.values or not _bounded(self.values[0]) \
+                or _RE2_ONLY.search(self.values[0]):
             return None
         try:
-            pattern = re.compile(self.values[0])
-        except (re.error, RecursionError, OverflowError):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")      # "Possible nested set" and the like: read otherwise than RE2 may
+                pattern = re.compile(self.values[0])
+        except (re.error, RecursionError, OverflowError, FutureWarning, DeprecationWarning):
             return None
         found = pattern.fullmatch(value) if self.how == "monitoring.regex.full_match" else pattern.search(value)
         return found is not None
@@ -220,6 +260,53 @@ def _negated_groups(text: str) -> list[tuple[int, int, str]]:
     return groups
 
 
+# A negation outside quotes: `NOT` or a unary `-` (not one inside a value, `us-central1`).
+_NEGATION = re.compile(r"\bNOT\b|(?<![\w.])-")
+_LEADING_NEGATION = re.compile(r"\s*(?:\bNOT\b\s*|-\s*)")
+
+
+def _without_double_negations(text: str) -> str:
+    """`text` with each outermost double negation blanked, `NOT (NOT (a AND b))` read as `((a AND b))` and `NOT (NOT
+    a)` as `(a)` (a negated negation is what it negates: both languages' `NOT`, "Monitoring filters", "Logging query
+    language"; before, alertleft3, such a group was not read and raised doubt for nothing). Blanked with spaces, so
+    every other position is kept. Only a pair inside no other negated group and negating no further negation is
+    read: a deeper nesting (`NOT (NOT (NOT (a AND b)))`, `NOT (a OR NOT (b AND c))`) stays a group not read, which
+    raises doubt (`unread_groups`)."""
+    quoted, blanked = _quoted_spans(text), list(text)
+    spans = [(found, _closing(text, found.end() - 1, quoted)) for found in _NEGATED_GROUP.finditer(text)
+             if not any(start <= found.start() < end for start, end in quoted)]
+    spans = [(found, closing) for found, closing in spans if closing is not None]
+    for found, closing in spans:
+        if any(o.start() < found.start() and closing <= c for o, c in spans if o is not found):
+            continue
+        inner_start = found.end()
+        negation = _LEADING_NEGATION.match(text, inner_start)
+        if negation is None:
+            continue
+        body = _negated_body(text, negation, closing, quoted)
+        if body is None or _NEGATION.search(_ARGUMENT.sub('""', text[body[0]:body[1]])):
+            continue
+        for i in list(range(found.start(), found.end() - 1)) + list(range(negation.start(), body[0])):
+            blanked[i] = " "
+    return "".join(blanked)
+
+
+def _negated_body(text: str, negation: re.Match[str], closing: int, quoted: list[tuple[int, int]]) \
+        -> tuple[int, int] | None:
+    """Where what the inner negation `negation` negates starts and ends, when it is all the outer group holds (its
+    closing parenthesis at `closing`): a parenthesised group, or one comparison; else None."""
+    if text.startswith("(", negation.end()):
+        opened = negation.end()
+        inner_close = _closing(text, opened, quoted)
+        if inner_close is None or text[inner_close + 1:closing].strip():
+            return None
+        return opened, inner_close + 1
+    comparison = _COMPARISON.match(text, negation.end())
+    if comparison is None or comparison.group(1) or text[comparison.end():closing].strip():
+        return None
+    return negation.end(), comparison.end()
+
+
 def _outermost(groups: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """The groups inside no other negated group: a group inside one is negated again by it, so it is read only as
     part of the group around it (a nested negation leaves that one not read: `unread_groups`)."""
@@ -233,7 +320,7 @@ def unread_groups(text: str, unquoted: bool = True) -> list[str]:
     OR "d")`; Monitoring filters' precedence is UNCONFIRMED), a resource's comparison joined by AND to `metric.type`
     or `project`. What such a group excludes is not read, so it may exclude the notification's resource: a doubt is
     raised (escalated), its bar never lent (before, leftovers3, no doubt was raised)."""
-    unread = []
+    unread, text = [], _without_double_negations(text)
     for start, end, form in _outermost(_negated_groups(text)):
         inner = [_test(m, unquoted) for m in _COMPARISON.finditer(text) if start <= m.start() <= end]
         if inner and (form == "" or form == "conjunction" and None in inner):
@@ -241,7 +328,7 @@ def unread_groups(text: str, unquoted: bool = True) -> list[str]:
     return unread
 
 
-def _test(found: re.Match[str], unquoted: bool = True) -> LabelTest | None:
+def _test(found: re.Match[str], unquoted: bool = True, fold_case: bool = False) -> LabelTest | None:
     """The comparison `found` as a test (not negated by any group around it), or None when it compares nothing read
     as a value: `:*` (the label present), a function of no quoted argument, an unquoted value where `unquoted` is
     False (a query language's text, where a bare word is a name, not a value)."""
@@ -253,44 +340,95 @@ def _test(found: re.Match[str], unquoted: bool = True) -> LabelTest | None:
             return None
         after = found.string[found.end():found.end() + 1]
         if _BARE_VALUE.fullmatch(bare) is None or after not in ("", ")") and not after.isspace():
-            return LabelTest(label, UNREAD, (bare,), negated=negated)
+            return LabelTest(label, UNREAD, (bare,), negated=negated, fold_case=fold_case)
         literal = f'"{bare}"'
     values = (_unquoted(literal),) if literal is not None else tuple(
         _unquoted(a) for a in _ARGUMENT.findall(arguments or ""))
     if not values:
         return None
     how = function or {"=~": "regex", "!~": "regex", ":": "has"}.get(op, "equals")
-    return LabelTest(label, how, values, negated=negated)
+    return LabelTest(label, how, values, negated=negated, fold_case=fold_case)
 
 
-def label_tests(text: str, unquoted: bool = True) -> list[LabelTest]:
+def label_tests(text: str, unquoted: bool = True, fold_case: bool = False) -> list[LabelTest]:
     """The resource-label comparisons `text` makes that are read (see the module's docstring), in order; with
-    `unquoted` False (a query's text), none of an unquoted value."""
+    `unquoted` False (a query's text), none of an unquoted value; with `fold_case` (Logging), text compared without
+    case (`LabelTest._matches`)."""
+    text = _without_double_negations(text)
     tests, groups = [], _negated_groups(text)
     for found in _COMPARISON.finditer(text):
         around = [form for start, end, form in groups if start <= found.start() <= end]
-        test = _test(found, unquoted)
+        test = _test(found, unquoted, fold_case)
         if test is None or any(form != "alternatives" for form in around):
             continue        # nothing compared; inside a negated group not read as alternatives (`excluding_groups`)
         if around:          # each NOT flips it
-            test = LabelTest(test.label, test.how, test.values, negated=not test.negated)
+            test = LabelTest(test.label, test.how, test.values, negated=not test.negated, fold_case=fold_case)
         tests.append(test)
     return tests
 
 
-def excluding_groups(text: str, unquoted: bool = True) -> list[tuple[LabelTest, ...]]:
+def excluding_groups(text: str, unquoted: bool = True, fold_case: bool = False) -> list[tuple[LabelTest, ...]]:
     """The comparisons of each `NOT (a AND b ...)` group of `text` whose every comparison is of a resource label (none
     nested, negated or of another field): the group excludes a resource that passes every one of them, and no other
     (`NOT (L = "a" AND M = "b")` is `L != "a" OR M != "b"`: it selects a elsewhere than b). A group holding another
     field's comparison (`metric.labels.response_code`) selects any resource for some of its series, and is not here."""
-    found_groups = []
+    found_groups, text = [], _without_double_negations(text)
     for start, end, form in _outermost(_negated_groups(text)):
         if form != "conjunction":
             continue
-        inner = [_test(m, unquoted) for m in _COMPARISON.finditer(text) if start <= m.start() <= end]
+        inner = [_test(m, unquoted, fold_case) for m in _COMPARISON.finditer(text) if start <= m.start() <= end]
         if inner and all(t is not None for t in inner):
             found_groups.append(tuple(t for t in inner if t is not None))
     return found_groups
+
+
+# A comparison of a resource's metadata label: in a Monitoring filter `metadata.user_labels."team" = "payments"` or
+# `metadata.system_labels.region = "us-central1"` (as filter objects: UNCONFIRMED, the stored copies of "Monitoring
+# filters" read here stop before its "Filter syntax" table; TimeSeries.metadata, monitoring v3 REST reference: "metadata
+# labels that are explicitly named in the reduction"; MonitoredResourceMetadata, google/api/monitored_resource.proto:
+# system labels "extracted by Google", user labels "user-defined"), in an MQL query the same dotted names (UNCONFIRMED:
+# no stored copy of the MQL reference names them), in PromQL a matcher on `metadata_user_<key>` or
+# `metadata_system_<key>` (Cloud Monitoring, "PromQL in Cloud Monitoring": "metadata_system_version",
+# "metadata_user_version"). A grouping by one (`by (metadata_system_region)`) selects nothing.
+_METADATA_FIELD = re.compile(r'\bmetadata\.(?:user_labels|system_labels|user|system)\.(?:"[^"]*"|\w+)')
+_METADATA_MATCHER = re.compile(r"\bmetadata_(?:user|system)_\w+\s*(?:=~|!~|!=|=)")
+_ANY_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
+
+
+def metadata_selections(text: str) -> list[str]:
+    """The metadata labels `text` compares, as written (`metadata.user_labels."team"`, `metadata_user_team`), outside
+    quotes. Which resources they select is not read: the notification's `metadata` is `{system_labels: {}, user_labels:
+    {}}` in every stored sample, a Compute Engine instance's too (a resource whose system labels Google extracts:
+    "name" and the like), so an empty map says nothing of the resource's labels, and Runwarden reads none of it. A
+    condition selecting by one may not select the notification's resource (before, alertleft3, it was not read and no
+    doubt was raised)."""
+    quoted = [m.span() for m in _ANY_QUOTED.finditer(text)]
+    found = [m for pattern in (_METADATA_FIELD, _METADATA_MATCHER) for m in pattern.finditer(text)]
+    outside = [m for m in found if not any(start <= m.start() < end for start, end in quoted)]
+    return [m.group(0).rstrip("=~!").strip() for m in sorted(outside, key=lambda m: m.start())]
+
+
+# A Monitoring filter's comparison of a metadata label, in `_COMPARISON`'s form (`metadata.system_labels."state" =
+# "ACTIVE"`, as Cloud Monitoring's own example notification's condition writes it: "Notification options", its
+# schema 1.2 example, tests/fixtures/samples/monitoring_docs_example_closed_gce__via_goalert.json).
+_METADATA_COMPARISON = re.compile(_COMPARISON.pattern.replace(
+    r'\bresource\.(labels?\."?\w+"?|type\b)', r'\bmetadata\.((?:system|user)_labels\."?[\w-]+"?)'))
+
+
+def metadata_tests(text: str, fold_case: bool = False) -> list[LabelTest] | None:
+    """The metadata-label comparisons of a Monitoring filter `text`, each labelled `system_labels.<key>` or
+    `user_labels.<key>`, or None when one is made in a form not read (inside a negated group, a function of no quoted
+    value, an MQL or PromQL query's: `metadata_selections` finds more than are read here)."""
+    text = _without_double_negations(text)
+    groups, tests = _negated_groups(text), []
+    for found in _METADATA_COMPARISON.finditer(text):
+        kind, key = found.group(2).split(".", 1)
+        test = None if any(start <= found.start() <= end for start, end, _ in groups) else \
+            _test(found, True, fold_case)
+        if test is None:
+            return None
+        tests.append(LabelTest(f"{kind}.{key.strip(chr(34))}", test.how, test.values, test.negated, fold_case))
+    return tests if len(tests) == len(metadata_selections(text)) else None
 
 
 def excluded(group: tuple[LabelTest, ...], labels: dict[str, str]) -> bool | None:
@@ -304,17 +442,19 @@ def excluded(group: tuple[LabelTest, ...], labels: dict[str, str]) -> bool | Non
 
 def unselected(tests: list[LabelTest], value: str) -> list[LabelTest] | None:
     """The comparisons of one label that say a resource whose label is `value` is not selected, or that it may not be,
-    or None when it is or may be: one that excludes it (`!=`), or a negated one not read (UNREAD: what it excludes is
-    unknown); else, when no selecting comparison passes it, the ones not read (it may be selected or not: a person
+    or None when it is: one that excludes it (`!=`), or a negated one not read for it (what it excludes is unknown);
+    else, when no selecting comparison passes it, the ones not read for it (it may be selected or not: a person
     decides), or, when every one is read, all of them (a filter's selections of one label are read as alternatives,
-    `= "a" OR = starts_with("b")`)."""
-    excluding = [t for t in tests if t.negated and (t.passes(value) is False or t.how == UNREAD)]
+    `= "a" OR = starts_with("b")`). Not read: an unquoted value (UNREAD), a regular expression not read (`_RE2_ONLY`,
+    `_bounded`, one Python does not compile), a value differing only in case where case is not known to be folded.
+    Before (alertleft3), only UNREAD counted: a regular expression not read was taken to select the resource, so
+    `monitoring.regex.full_match("(checkout)+-.*")` lent its bar to backend."""
+    results = [(t, t.passes(value)) for t in tests]
+    excluding = [t for t, passed in results if t.negated and passed is not True]
     if excluding:
         return excluding
-    selecting = [t for t in tests if not t.negated]
-    if not selecting or any(t.passes(value) for t in selecting):
+    selecting = [(t, passed) for t, passed in results if not t.negated]
+    if not selecting or any(passed for _, passed in selecting):
         return None
-    unread = [t for t in selecting if t.how == UNREAD]
-    if unread:
-        return unread
-    return selecting if all(t.passes(value) is False for t in selecting) else None
+    unread = [t for t, passed in selecting if passed is None]
+    return unread or [t for t, _ in selecting]

@@ -33,8 +33,9 @@ conditions fire without one (AlertPolicy.Condition, google/monitoring/v3/alert.p
   measures the deploy against the incident's start, which a slow burn does not give. A threshold condition whose
   alignment period is longer than an hour (a 5xx count or share over a day: "The alignment period is a look-back
   interval", Cloud Monitoring, "Behavior of metric-based alerting policies") is the same form, as is a PromQL
-  condition reading a range of more than an hour back (`increase(...[24h])`, or a value `offset 1d`) or a value
-  pinned to a fixed time (`@ 1609746000`), and an MQL
+  condition reading a range of more than an hour back (`increase(...[24h])`, or a value `offset 1d`; a selector's
+  range and offset summed with the subqueries around it, `x[50m] offset 50m`) or a value pinned to a fixed time
+  (`@ 1609746000`), or writing a range, offset or `@` in a form not read (Prometheus 3's `[5m * 288]`), and an MQL
   condition whose window is longer than an hour (`align delta(1d)`, `group_by sliding(6h)`, `window 2h`, `every 2h`,
   `time_shift 1d`; `_long_range`), and a SQL condition run less often than hourly, or on no stated schedule (its
   query "receives all rows received since the last time the query was run", SqlCondition, types/alert.py;
@@ -239,7 +240,7 @@ def _long_alignment(incident: Incident, policy: str) -> str:
 _PROMQL_UNITS = {"ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 31536000.0}
 _PROMQL_DURATION = r"(?:\d+(?:ms|s|m|h|d|w|y))+|\d*\.?\d+(?:[eE][+-]?\d+)?"
 _PROMQL_RANGE = re.compile(rf"\[\s*({_PROMQL_DURATION})\s*(?::[^\]]*)?\]")
-_PROMQL_OFFSET = re.compile(rf"\boffset\s+({_PROMQL_DURATION})(?![\w.])")
+_PROMQL_OFFSET = re.compile(rf"\boffset\s+({_PROMQL_DURATION})(?![\w.])", re.IGNORECASE)
 _PROMQL_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 # An `@` modifier pins a selector to a fixed time: "The @ modifier allows changing the evaluation time for individual
 # instant and range vectors in a query. The time supplied to the @ modifier is a unix timestamp and described with a
@@ -269,12 +270,112 @@ def _promql_syntax(query: str) -> str:
 def _longest_range(query: str) -> tuple[str, float] | None:
     """The longest range a PromQL query reads back (a range vector's or a subquery's range, an offset), as written
     (`[24h]`, `offset 1d`) and in seconds, or None when it reads none. A `[2h]` or `offset 1d` inside a quoted label
-    value or a comment is none (`_promql_syntax`): before, it held an alert whose query reads five minutes."""
+    value or a comment is none (`_promql_syntax`): before, it held an alert whose query reads five minutes. When no
+    one range or offset is longer than an hour, the longest reach of a selector is: its range, its offset, and the
+    range and offset of each subquery around it, summed (`x[50m] offset 50m` reads from 100 minutes back to 50;
+    `max_over_time(rate(x[5m])[50m:1m] offset 30m)` from 85 back: before, alertleft3, each was read as under an hour
+    and the value of an hour ago acted as the service now)."""
     query = _promql_syntax(query)
+    single = _longest_single(query)
+    if single is None or single[1] > FAST_BURN_LOOKBACK_SECONDS:
+        return single
+    windows, subqueries = _promql_windows(query)
+    reaches = [(written + "".join(f" within {s_written}" for s_span, s_written, _ in subqueries
+                                   if s_span[0] <= at < s_span[1]),
+                seconds + sum(s_seconds for s_span, _, s_seconds in subqueries if s_span[0] <= at < s_span[1]))
+               for at, written, _, seconds in windows]
+    return max(reaches, key=lambda written_seconds: written_seconds[1])
+
+
+def _longest_single(query: str) -> tuple[str, float] | None:
+    """The longest one range or offset of `query` (already `_promql_syntax`), as written: `[24h]`, `offset 1d`."""
     found = [(f"[{m.group(1)}]", m.group(1)) for m in _PROMQL_RANGE.finditer(query)]
     found += [(f"offset {m.group(1)}", m.group(1)) for m in _PROMQL_OFFSET.finditer(query)]
     ranges = [(written, _promql_seconds(duration)) for written, duration in found]
     return max(ranges, key=lambda written_seconds: written_seconds[1]) if ranges else None
+
+
+# What a PromQL query at Cloud Monitoring's parity, Prometheus 2.44 ("PromQL compatibility", Managed Service for
+# Prometheus: "Other than the differences listed in this document, the PromQL in Managed Service for Prometheus is at
+# parity with the PromQL available in Prometheus version 2.44"; the same engine answers PromQL in Cloud Monitoring, the
+# "PromQL in Cloud Monitoring" page linking to it: that the alerting conditions' engine is that one is UNCONFIRMED),
+# writes in a range's brackets: a duration (a range), or a duration, `:` and an optional duration (a subquery's range
+# and resolution, "Querying basics", "Subquery": `<instant_query> '[' <range> ':' [<resolution>] ']'`).
+_PROMQL_WINDOW = re.compile(rf"\s*({_PROMQL_DURATION})\s*(?::\s*(?:{_PROMQL_DURATION})?\s*)?")
+_PROMQL_BRACKET = re.compile(r"\[([^\[\]]*)\]")
+# The modifiers after a selector or subquery, in either order ("Querying basics": "offset is applied relative to the
+# @ modifier time irrespective of which modifier is written first"): `@` a time, `start()` or `end()`; `offset` a
+# duration, negative "for comparisons with temporal shifts forward in time" (which reads no further back: not added).
+_PROMQL_MODIFIER = re.compile(
+    rf"\s*(?:@\s*(?:[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|(?:start|end)\s*\(\s*\))|offset\s+(-?)\s*({_PROMQL_DURATION}))"
+    r"(?![\w.(])", re.IGNORECASE)
+# A range, offset or `@` written otherwise: Prometheus 3's duration expressions (`[5m * 2]`, `[1h+5m]`, `offset (1h)`,
+# `[step()]`: "Duration expressions", Prometheus 3.x "Querying basics", experimental, behind the flag
+# `promql-duration-expr`), which Prometheus 2.44 does not parse (whether Cloud Monitoring refuses them or reads them
+# is UNCONFIRMED), an `@` of anything but a time, start() or end(), an offset followed by arithmetic. How far back such
+# a query reads is not read: it is held (`_unread_time`), never read as no range (a day's 5xx acting as now).
+_PROMQL_OFFSET_WORD = re.compile(r"\boffset\b", re.IGNORECASE)
+_PROMQL_AT_SIGN = re.compile(r"@")
+_PROMQL_ARITHMETIC_AFTER = re.compile(r"\s*[-+*/%^]\s*[\d(.]")
+
+
+def _promql_windows(query: str) -> tuple[list[tuple[int, str, float, float]],
+                                              list[tuple[tuple[int, int], str, float]]]:
+    """Each range and offset of `query` (`_promql_syntax`'s text): (where, as written, its own seconds, its seconds with
+    its selector's offset), and each subquery's span of the query it reads, as written, and its range and offset in
+    seconds. A bracket not read (`_unread_time`) is left out."""
+    windows, subqueries, consumed = [], [], set()
+    for bracket in _PROMQL_BRACKET.finditer(query):
+        window = _PROMQL_WINDOW.fullmatch(bracket.group(1))
+        if window is None:
+            continue
+        seconds = _promql_seconds(window.group(1))
+        offset, written, at = 0.0, f"[{window.group(1)}]", bracket.end()
+        while (modifier := _PROMQL_MODIFIER.match(query, at)) is not None:
+            if modifier.group(2) and not modifier.group(1):
+                offset += _promql_seconds(modifier.group(2))
+                written += f" offset {modifier.group(2)}"
+            if modifier.group(2):
+                consumed.add(modifier.start() + modifier.group(0).lower().index("offset"))
+            at = modifier.end()
+        windows.append((bracket.start(), written, seconds, seconds + offset))
+        span = _subquery_span(query, bracket.start()) if ":" in bracket.group(1) else None
+        if span is not None:
+            subqueries.append((span, f"[{bracket.group(1).strip()}]" + written[len(f"[{window.group(1)}]"):],
+                               seconds + offset))
+    for found in _PROMQL_OFFSET.finditer(query):
+        if found.start() not in consumed:
+            seconds = _promql_seconds(found.group(1))
+            windows.append((found.start(), f"offset {found.group(1)}", seconds, seconds))
+    return windows, subqueries
+
+
+def _subquery_span(query: str, bracket: int) -> tuple[int, int] | None:
+    """The span of the expression a subquery's bracket at `bracket` reads, when it is parenthesised (`rate(x[5m])[1h:]`:
+    the ranges inside it read back from each of its steps), else None (a selector's own subquery, `x[1h:1m]`)."""
+    end = len(query[:bracket].rstrip())
+    if end == 0 or query[end - 1] != ")":
+        return None
+    depth = 0
+    for i in range(end - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(query[i], 0)
+        if depth == 0:
+            return i, end
+    return None
+
+
+def _unread_time(query: str) -> str:
+    """The first range, offset or `@` of a PromQL query written in a form Runwarden does not read (`_PROMQL_WINDOW`,
+    `_PROMQL_MODIFIER`), as written, or "": such a query may read hours back, or a fixed time, and is held."""
+    query = _promql_syntax(query)
+    for bracket in _PROMQL_BRACKET.finditer(query):
+        if _PROMQL_WINDOW.fullmatch(bracket.group(1)) is None:
+            return f"[{bracket.group(1).strip()[:40]}]"
+    for word in list(_PROMQL_OFFSET_WORD.finditer(query)) + list(_PROMQL_AT_SIGN.finditer(query)):
+        modifier = _PROMQL_MODIFIER.match(query, word.start())
+        if modifier is None or _PROMQL_ARITHMETIC_AFTER.match(query, modifier.end()):
+            return " ".join(query[word.start():word.start() + 24].split())
+    return ""
 
 
 def _promql_seconds(duration: str) -> float:
@@ -334,6 +435,11 @@ def _long_range(incident: Incident, policy: str) -> str:
         return ""
     query = incident.condition_filter
     mql = _MQL_KIND in incident.condition_kinds or bool(_MQL_QUERY.match(query))
+    unread = "" if mql else _unread_time(query)
+    if unread:
+        return (f"the query of {policy} writes a range, offset or @ Runwarden does not read ({unread}; PromQL at "
+                "Prometheus 2.44's parity writes a duration there): how far back, or at which time, it reads is not "
+                "read, so no failure now is stated")
     pinned = "" if mql else _pinned_time(query)
     if pinned:
         return (f"the query of {policy} reads a value pinned to a fixed time ({pinned}): the same instant's value "

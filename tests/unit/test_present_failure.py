@@ -216,6 +216,28 @@ UNSTATED = [
         "query": "max_over_time(rate(x[300])[7200.5:60]) > 1"}), "([7200.5])"),
     ("PromQL yesterday's 5xx, offset 86400", _kind("conditionPrometheusQueryLanguage", {
         "query": PROMQL.replace("[5m]", "[5m] offset 86400")}), "a range of 24 h back (offset 86400)"),
+    # alertleft3: Prometheus 3's duration expressions (`[5m * 288]`, `[1h+5m]`, `offset (1h)`: experimental, behind
+    # `promql-duration-expr`), which Prometheus 2.44 (Cloud Monitoring's parity, "PromQL compatibility") does not
+    # parse, and an `@` of anything but a time, start() or end(): how far back is not read, so held. Each failed on
+    # main: no range read, a day's 5xx (`[5m * 288]`) acted on as the service now.
+    ("PromQL a duration expression of a day", _kind("conditionPrometheusQueryLanguage", {
+        "query": PROMQL.replace("[5m]", "[5m * 288]")}), "does not read ([5m * 288]"),
+    ("PromQL a range of 1 h + 5 m", _kind("conditionPrometheusQueryLanguage", {
+        "query": PROMQL.replace("[5m]", "[1h+5m]")}), "does not read ([1h+5m]"),
+    ("PromQL a subquery of a duration expression", _kind("conditionPrometheusQueryLanguage", {
+        "query": "max_over_time(rate(x[5m])[1d*2:5m]) > 1"}), "does not read ([1d*2:5m]"),
+    ("PromQL an offset written as an expression", _kind("conditionPrometheusQueryLanguage", {
+        "query": PROMQL.replace("[5m]", "[5m] offset (1h + 5m)")}), "does not read (offset (1h + 5m)"),
+    ("PromQL an @ of an expression", _kind("conditionPrometheusQueryLanguage", {
+        "query": PROMQL.replace("[5m]", "[5m] @ (1609746000)")}), "does not read (@ (1609746000)"),
+    # ... and a selector's range and offset, and the subqueries around it, summed: each under an hour, together
+    # reaching more than an hour back (each failed on main, read as the service now).
+    ("PromQL a range and its offset reaching 100 min back", _kind("conditionPrometheusQueryLanguage", {
+        "query": PROMQL.replace("[5m]", "[50m] offset 50m")}), "a range of 1.66667 h back ([50m] offset 50m)"),
+    ("PromQL a range inside a subquery with an offset", _kind("conditionPrometheusQueryLanguage", {
+        "query": "max_over_time(rate(x[5m])[50m:1m] offset 30m) > 1"}), "([5m] within [50m:1m] offset 30m)"),
+    ("PromQL OFFSET in capitals", _kind("conditionPrometheusQueryLanguage", {
+        "query": PROMQL.replace("[5m]", "[5m] OFFSET 1d")}), "(offset 1d)"),
     # A SQL condition reads the log rows since its last run: hours of them on a schedule of more than an hour.
     ("SQL run every 6 hours", _sql({"hourly": {"periodicity": 6}}), "a SQL condition run every 6 h (conditionSql)"),
     ("SQL run daily", _sql({"daily": {"periodicity": 1, "executionTime": {"hours": 3}}}), "run every 24 h"),
@@ -263,6 +285,16 @@ STATED = [
         "query": PROMQL.replace("[5m]", "[5m] @ end()")})),
     ("a PromQL value at start()", _kind("conditionPrometheusQueryLanguage", {
         "query": PROMQL.replace("[5m]", "[5m] @ start()")})),
+    # alertleft3: Prometheus 2.44's forms read as what they are: a negative offset reads forward (no further back), a
+    # subquery of minutes, `@ end()` beside an offset of minutes, a quoted label value holding a duration expression.
+    ("a PromQL negative offset", _kind("conditionPrometheusQueryLanguage", {
+        "query": PROMQL.replace("[5m]", "[5m] offset -5m")})),
+    ("a PromQL subquery of 5 min", _kind("conditionPrometheusQueryLanguage", {
+        "query": "max_over_time(rate(x[5m])[5m:1m]) > 1"})),
+    ("a PromQL value at end(), offset 5 min", _kind("conditionPrometheusQueryLanguage", {
+        "query": PROMQL.replace("[5m]", "[5m] @ end() offset 5m")})),
+    ("a PromQL label value holding a duration expression", _kind("conditionPrometheusQueryLanguage", {
+        "query": 'sum(rate(x{path="/v1/[5m*2]"}[5m])) > 1'})),
     ("a PromQL label value holding an @ and digits", _kind("conditionPrometheusQueryLanguage", {
         "query": 'sum(rate(x{owner="ops@1609746000"}[5m])) > 1'})),
     # A range or offset written inside a quoted label value or a comment is none of the query's (alertleft: each
