@@ -59,8 +59,9 @@ from shared.outcomes import (
 )
 from shared.remediation.planning import Plan, advised, plan, report_of
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, REPORT_PENDING, SETTLED, ActionRecord,
-                                        ActionState, IncidentRecord, IntentRecord, intent_key, read_record)
-from shared.remediation.settled import Settled, SettledIncidents, SettledState
+                                        ActionState, IncidentRecord, IntentRecord, SettledVerdict, intent_key,
+                                        read_record)
+from shared.remediation.settled import EVERY_CLAIM, Settled, SettledIncidents, SettledState
 from shared.diagnosis.evidence import EvidenceBundle
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.health_bar import health_bar
@@ -172,6 +173,9 @@ class _Prior:
     # The incident's claims held with no action record (a refusal or an escalation kept: SettledEntry.held),
     # from its SETTLED entries: the query finds no record of them, so `full` keeps them.
     held: SettledState = SettledState()
+    # The incident's SETTLED record as the batched read found it: its entries and the verdicts its actions'
+    # judging commits copied there, so that whether the sweep has judged them is read here (`judged_since`).
+    settled: SettledState = SettledState()
     # This message's record of a write the kill switch or a pause held back (held_messages.py), if any.
     held_message: Any = None
 
@@ -320,7 +324,8 @@ class _AlertRun:
         held_message = read.pop(braked[0]) if braked else None   # no claim of the incident's either
         prior = _Prior(incident=read[(INCIDENTS, incident_id)], targets=[target, *settled.targets()],
                        found=settled.claims() | read, recorded=settled.recorded,
-                       intent=found_intent, partial=True, read=read, held=settled.held(), held_message=held_message)
+                       intent=found_intent, partial=True, read=read, held=settled.held(), held_message=held_message,
+                       settled=settled)
         if prior.intent is not None and str(prior.intent.get("claim_key")) not in prior.recorded:
             return self.full(gate, prior)
         return prior
@@ -340,7 +345,8 @@ class _AlertRun:
             found.update(zip(missing, self.adapters.state.get_many(missing)))
         return _Prior(incident=prior.incident, targets=targets, found=found,
                       recorded=frozenset(str(r.get("key")) for r in actions), intent=prior.intent, read=found,
-                      actions=tuple(actions), held=prior.held, held_message=prior.held_message)
+                      actions=tuple(actions), held=prior.held, held_message=prior.held_message,
+                      settled=prior.settled)
 
     def earlier_attempt(self, gate: Gate, prior: _Prior) -> Outcome | None:
         """An earlier attempt at this message that may have written and not recorded it (its intent
@@ -762,12 +768,13 @@ class _AlertRun:
             held = gate.held_claim(self.incident.incident_id, candidate, prior.found)
             if held is not None:
                 name, kind, key, record = held
-                settled = Settled(action=name, target=candidate, kind=kind, key=key, record=record)
+                settled = Settled(action=name, target=candidate, kind=kind, key=key, record=record,
+                                  verdicts=prior.settled.keeps_verdicts())
                 if (kind != CLAIMS or key in prior.recorded) and not _adopted(record):
                     # A real write's claim with no action record yet is not settled: the redelivery
                     # of the attempt that made it must still read its intent (earlier_attempt).
                     self.adapters.settled.remember(self.incident.incident_id, settled)
-                return self.answer_duplicate(settled, report)
+                return self.answer_duplicate(settled, report, prior.settled)
         return None
 
     def remembered(self, gate: Gate) -> Outcome | None:
@@ -778,34 +785,52 @@ class _AlertRun:
             return None
         return self.answer_duplicate(settled)
 
-    def answer_duplicate(self, settled: Settled, report: DiagnosisReport | None = None) -> Outcome:
+    def answer_duplicate(self, settled: Settled, report: DiagnosisReport | None = None,
+                         known: SettledState | None = None) -> Outcome:
+        """`known`: the incident's SETTLED record as read with the claim (None: answered from memory)."""
         result = duplicate_result(settled.action, settled.target, settled.key, settled.record,
                                   self.incident.policy_resource, self.message_id, self.incident.started_at)
-        judged = self.judged_since(settled.record) if result.status is OutcomeStatus.SKIPPED else None
+        judged = self.judged_since(settled, known) if result.status is OutcomeStatus.SKIPPED else None
         if judged is not None:
             return self.after_verdict(judged, report)
         return self.outcome(result.status, result.reason, target=settled.target, diagnosis=report,
                             action=ActionReport(name=settled.action, after=result.after))
 
-    def judged_since(self, claim: ClaimRecord) -> ActionRecord | None:
-        """The incident's action the sweep has judged since `claim` was taken (verified, undone, escalated), when
-        this is another message than the one that took it: Monitoring notifying the incident again while it
-        stays open (AlertPolicy.AlertStrategy.NotificationChannelStrategy.renotify_interval, "The frequency at
-        which to send reminder notifications for open incidents", google/monitoring/v3/alert.proto), or
-        publishing it twice. None for a redelivery of that very message, and before the claim's settle time
+    def judged_since(self, settled: Settled,
+                     known: SettledState | None = None) -> ActionRecord | SettledVerdict | None:
+        """The incident's action the sweep has judged since `settled`'s claim was taken (verified, undone,
+        escalated), when this is another message than the one that took it: Monitoring notifying the incident
+        again while it stays open (AlertPolicy.AlertStrategy.NotificationChannelStrategy.renotify_interval,
+        "The frequency at which to send reminder notifications for open incidents",
+        google/monitoring/v3/alert.proto), or publishing it twice. None for a redelivery of that very message, and before the claim's settle time
         (no sweep judges an action earlier: VerificationSettings.settle_seconds), so a storm of deliveries
-        costs no read; otherwise one query of the incident's action records."""
+        costs no read. Otherwise read where every judging commit copies its verdict (settled.write_verdict): the
+        incident's SETTLED record, `known` as the batched read found it (no further read), or read alone on an
+        instance that answered from memory (one BatchGetDocuments, not a query). Where that record cannot answer
+        alone (an entry or an action record from an earlier version: `SettledState.keeps_verdicts`), one query of
+        the incident's action records, as before."""
+        claim = settled.record
         if message_of(claim.owner) == (self.message_id or "unknown"):
             return None
         now = self.adapters.clock.now()
         if now < claim.claimed_at + timedelta(seconds=self.config.verification.settle_seconds):
             return None
+        if known is None and settled.verdicts:
+            known = self.settled_record()
+        if known is not None and known.keeps_verdicts():
+            return known.judged(self.incident.started_at)
         found = [read_record(ActionRecord, r, ACTIONS) for r in self.adapters.state.find_records(
                  ACTIONS, "incident_id", self.incident.incident_id) if r.get("state") in _VERDICT_NAMES]
         same = [r for r in found if r.incident_started_at in (None, self.incident.started_at)]
         return max(same, key=lambda r: r.resolved_at or r.applied_at, default=None)
 
-    def after_verdict(self, record: ActionRecord, report: DiagnosisReport | None) -> Outcome:
+    def settled_record(self) -> SettledState:
+        """The incident's SETTLED record, read alone; the claims' copies in it left undecoded (none is used)."""
+        key = (SETTLED, self.incident.incident_id)
+        [data] = _read_many(self.adapters.state, [key], deferred=[key])
+        return SettledState.parse(data, covered=EVERY_CLAIM)
+
+    def after_verdict(self, record: ActionRecord | SettledVerdict, report: DiagnosisReport | None) -> Outcome:
         """The answer to a notification of an incident whose action the sweep has judged: never acted on again
         (one incident is acted on once; an undone change is never made again without a person), and pointing
         to that verdict. After `verified` it is escalated: Monitoring still holds open an incident whose fix the

@@ -26,6 +26,7 @@ from shared.remediation import history, in_flight, since_rollback
 from shared.remediation.guardrails import WRITING, GateResult, bound_key, runs_dry
 from shared.remediation.judging import desired_not_served, traffic_moved
 from shared.remediation.records import ACTIONS, PINS, ActionRecord, ActionState, RestoreMark, why_unreadable
+from shared.remediation.settled import write_verdict
 
 
 def rollback(run: CommandRun) -> Outcome:
@@ -492,10 +493,12 @@ def _close_rollbacks(run: CommandRun, service: str, action_id: str | None, undid
     for data in _pending_actions(state, service, now):
         if data.get("action") != "rollback_traffic" or (action_id and data.get("key") != action_id):
             continue
-        if data.get("state") == ActionState.PENDING.value and isinstance(data.get("key"), str) and state.update_record(
-                ACTIONS, data["key"], {"state": ActionState.UNDONE.value, "resolved_at": now,
-                                       "note": f"traffic restored by {by} (command {run.command_id})",
-                                       "undone_by_command": run.command_id or ""},
+        # A verdict (undone): copied into the incident's SETTLED record in the same commit where the record keeps
+        # it there (settled.write_verdict), so a later notification of the incident reads it with its entry.
+        if data.get("state") == ActionState.PENDING.value and isinstance(data.get("key"), str) and write_verdict(
+                state, data, {"state": ActionState.UNDONE.value, "resolved_at": now,
+                              "note": f"traffic restored by {by} (command {run.command_id})",
+                              "undone_by_command": run.command_id or ""},
                 expect={"state": ActionState.PENDING.value}):
             undid.append(_undid(data))
 

@@ -51,10 +51,11 @@ from shared.remediation.own_changes import OwnChange, unrecorded_own_change
 from shared.remediation.plans import guard, held_as, release_hint, siblings, unjudged
 from shared.remediation.refusals import (BRAKE, BUDGET, COOLDOWN, SET_IN_CONFIG, braked, denied_permission,
                                          permission_advice)
-from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENT_RETENTION, INTENTS, KILL_SWITCH, PINS,
-                                        PROPOSALS, SETTLED, ActionRecord, ActionState, IncidentRecord, IntentRecord,
-                                        IntentState, ProposalRecord, SettledEntry, claim_key, read_record,
-                                        settled_field, switch_time)
+from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENT_RETENTION, INTENTS, JUDGED_STATES,
+                                        KILL_SWITCH, PINS, PROPOSALS, SETTLED, ActionRecord, ActionState,
+                                        IncidentRecord, IntentRecord, IntentState, ProposalRecord, SettledEntry,
+                                        SettledVerdict, claim_key, read_record, settled_field, switch_time,
+                                        verdict_field)
 from shared.timeline.words import duration
 from shared.timeline.writer import Timeline
 from shared.workers import Workers
@@ -1270,18 +1271,22 @@ class Gate:
             records = [replace(write, create=True) if write.kind == ACTIONS else write for write in records]
             records += held.guards if records else []
         record_all = self.state.record_all
-        entry = SettledEntry(key=key, kind=kind, target=params.target, action=action.name, recorded=bool(records))
+        # The action record keeps its verdict in SETTLED (settled.write_verdict), written with its entry here, so
+        # an entry without a verdict there means the sweep has not judged it yet (SettledState.keeps_verdicts).
+        records, verdict = _keeping_verdicts(records)
+        entry = SettledEntry(key=key, kind=kind, target=params.target, action=action.name, recorded=bool(records),
+                             verdicts=bool(records))
         if held.record is not None:
             completing = Completion(kind, key, held.record, retain, now, outcome)
             done = completing.done()
             if record_all([*records, self._settled(incident_id, entry.model_copy(
-                    update={"claim": done.model_dump(mode="python")}), done.expires_at)], completing):
+                    update={"claim": done.model_dump(mode="python")}), done.expires_at, verdict)], completing):
                 return True
             self._log("not_completed", f"{key} is no longer the claim this attempt took (it expired during the "
                                        "write and was taken over)" + (", or its action record exists" if adopted
                                                                       else "") + ": recorded without completing it")
         if records:
-            return record_all([*records, self._settled(incident_id, entry, now + retain)])
+            return record_all([*records, self._settled(incident_id, entry, now + retain, verdict)])
         return True
 
     def _closing(self, intent: IntentRecord, state: IntentState, now: datetime, guarded: bool = False,
@@ -1296,7 +1301,8 @@ class Gate:
                                                  "expires_at": intent.expires_at, **(extra or {})}, merge=True,
                            expect=intent.unchanged() if guarded else None)
 
-    def _settled(self, incident_id: str, entry: SettledEntry, expires_at: datetime) -> RecordWrite:
+    def _settled(self, incident_id: str, entry: SettledEntry, expires_at: datetime,
+                 verdict: SettledVerdict | None = None) -> RecordWrite:
         """A merge into the incident's SETTLED record: this entry, beside any others. The record has one
         `expires_at` (the TTL policy's field, infra/firestore.tf) and a merge replaces it, so it is never
         set to the entry's own expiry alone: a later, shorter-lived entry (a refusal kept for the cooldown,
@@ -1304,10 +1310,12 @@ class Gate:
         would have let the TTL delete that entry with the record, and with it the only thing that held the
         incident's writes on another target than the alert's own (shared.pipeline `_AlertRun.prior`). It is
         set at least `settled_horizon` ahead, which no entry's claim outlives; each entry is still used only
-        while its own claim copy has not expired (settled.py), so the longer life costs only storage."""
+        while its own claim copy has not expired (settled.py), so the longer life costs only storage.
+        `verdict`: the action record's, when it is written judged already (`superseded`), beside its entry."""
         horizon = self.clock.now() + settled_horizon(self.config.guardrails.claim_retention_seconds)
+        judged = {verdict_field(verdict.key): verdict.model_dump(mode="python")} if verdict else {}
         return RecordWrite(SETTLED, incident_id, {settled_field(entry.key): entry.model_dump(mode="python"),
-                                                  "incident_id": incident_id,
+                                                  **judged, "incident_id": incident_id,
                                                   "expires_at": max(expires_at, horizon)}, merge=True)
 
     def _records(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,
@@ -1886,3 +1894,18 @@ def _slot_free(data: Mapping[str, Any], now: datetime) -> bool:
         return ClaimRecord.model_validate(data).expired(now)
     except ValueError:
         return False
+
+
+def _keeping_verdicts(records: list[RecordWrite]) -> tuple[list[RecordWrite], SettledVerdict | None]:
+    """`records` with the action record marked as keeping its verdict in the incident's SETTLED record
+    (`ActionRecord.verdict_kept`: every commit that judges it writes it there too, settled.write_verdict), and
+    that verdict when the record is written judged already (a superseded write's, closed `escalated` at once)."""
+    marked, verdict = [], None
+    for write in records:
+        if write.kind == ACTIONS:
+            write = replace(write, data=write.data | {"verdict_kept": True})
+            state = write.data.get("state")
+            if state in JUDGED_STATES:
+                verdict = SettledVerdict.of(write.data, ActionState(state), write.data["resolved_at"])
+        marked.append(write)
+    return marked, verdict

@@ -217,6 +217,10 @@ class ActionRecord(KeptReport):
     # verdict on it (verified, escalated, or the move to its undo) settles that outcome, and gives the claim
     # back then (verification.Sweep._move): the target's held writes proceed. "" when the write ended.
     write_claim: str = ""
+    # Its verdict (verified, undone, escalated) is kept in the incident's SETTLED record too (`SettledVerdict`,
+    # `verdict_field`), written by the very commit that moves its state (settled.write_verdict): set by the gate
+    # that wrote its SETTLED entry with it (`SettledEntry.verdicts`). False on a record from an earlier version.
+    verdict_kept: bool = False
     # Its KeptReport: the verification sweep's outcome about it (verified, undone, escalated), stored
     # by the very update that moves its state (verification.Sweep._report).
 
@@ -578,6 +582,34 @@ class SettledEntry(BaseModel):
     held: bool = False
     claim: dict[str, Any] | None = None   # the claim exactly as that commit completed it; None if the
                                           # attempt no longer held it (it expired and was taken over)
+    # The action record `key` keeps its verdict here (`ActionRecord.verdict_kept`): every commit that judges it
+    # writes its `SettledVerdict` into this record too, so no verdict field means none yet. False on an entry
+    # from an earlier version: whether the sweep has judged it is then asked of the action records (a query).
+    verdicts: bool = False
+
+
+class SettledVerdict(BaseModel):
+    """An action record's verdict as its judging commit copies it into the incident's SETTLED record (one field
+    per action, `verdict_field`): what a later notification of the incident is answered from
+    (shared.pipeline `_AlertRun.after_verdict`, reasons.notified_after_verdict), read in the batched read the
+    duplicate path makes anyway instead of a query of the incident's action records."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    key: str
+    action: str
+    target: str
+    state: ActionState         # verified, undone or escalated: a verdict never moves again
+    applied_at: datetime
+    resolved_at: datetime | None = None
+    incident_started_at: int | None = None
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any], state: ActionState, resolved_at: datetime) -> "SettledVerdict":
+        """The verdict `state` at `resolved_at` of the action record `data` (its stored fields, or a dump)."""
+        return cls(key=data["key"], action=data["action"], target=data["target"], state=state,
+                   applied_at=data["applied_at"], resolved_at=resolved_at,
+                   incident_started_at=data.get("incident_started_at"))
 
 
 SETTLED_FIELD_PREFIX = "c_"
@@ -587,3 +619,12 @@ def settled_field(key: str) -> str:
     """The SETTLED record's field for claim `key`: fixed-length and plain (a claim key holds '/',
     '.' and '|'), one per claim, so entries merged by different commits never overwrite each other."""
     return SETTLED_FIELD_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+VERDICT_FIELD_PREFIX = "v_"
+
+
+def verdict_field(key: str) -> str:
+    """The SETTLED record's field for the verdict of action `key` (`SettledVerdict`): one per action, beside its
+    entry's (`settled_field`), as a merge writes top-level fields only (RecordWrite)."""
+    return VERDICT_FIELD_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:32]

@@ -22,6 +22,22 @@ duplicate no longer needs the query for the targets the incident's actions wrote
   every later notification of the incident read all the evidence (about 14 calls) before answering the
   same `skipped` duplicate.
 
+- the verdicts: every commit that judges one of the incident's action records (the sweep's
+  `_move`, a restore command closing a rollback it undid, the gate's record of a write taken over,
+  closed `escalated` at once) writes that verdict here too (`SettledVerdict`, `write_verdict`),
+  so another message of the incident after the settle time learns whether the sweep has judged its
+  action (`_AlertRun.judged_since`) from this record instead of a query of the action records. In the
+  same commit as the action record's own move (record_all: all or none), so the two never disagree,
+  whatever fails or crashes between: "no verdict here" means the action record is not judged
+  either, for an entry the gate marked `verdicts` (its action record then has `verdict_kept`,
+  which tells the judge to write the copy). An entry without the mark (written by the version
+  before), or no entry of an action record, leaves the question to the query, as before. A judge
+  of the version before (a deploy of the alert and command functions apart, or a rollback of
+  Runwarden itself) moves the action record alone: an entry marked by this version then reads
+  "not judged" after such a verdict, and a reminder after `verified` is answered `skipped`, as it was
+  before reminders named the verdict (UNCONFIRMED how long the two functions of one `terraform apply`
+  run apart; nothing is written either way).
+
 Whenever that one read cannot answer (no entry, an entry whose claim has expired, an intent whose
 claim has no recorded entry, or simply no duplicate: every first delivery), the query and the rest
 of the reads are made as before, so state written before the entries existed is handled as
@@ -60,8 +76,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.ports import ClaimRecord, ClaimStatus
-from shared.remediation.records import SETTLED_FIELD_PREFIX, SettledEntry
+from shared.ports import ClaimRecord, ClaimStatus, RecordWrite
+from shared.remediation.records import (ACTIONS, JUDGED_STATES, SETTLED, SETTLED_FIELD_PREFIX, VERDICT_FIELD_PREFIX,
+                                        ActionState, SettledEntry, SettledVerdict, verdict_field)
 
 
 @dataclass(frozen=True)
@@ -73,6 +90,7 @@ class Settled:
     kind: str
     key: str
     record: ClaimRecord
+    verdicts: bool = False   # the incident's SETTLED record keeps its actions' verdicts (SettledState.keeps_verdicts)
 
 
 class SettledIncidents:
@@ -129,6 +147,7 @@ class SettledState:
     """An incident's SETTLED record as read (`parse`): its entries, one per completed claim."""
 
     entries: tuple[SettledEntry, ...] = ()
+    verdicts: tuple[SettledVerdict, ...] = ()   # the verdicts its actions' judging commits copied here
 
     @classmethod
     def parse(cls, data: Any, covered: Collection[tuple[str, str]] = ()) -> "SettledState":
@@ -144,9 +163,13 @@ class SettledState:
             return cls()
         if isinstance(data, Mapping):
             return cls(tuple(SettledEntry.model_validate(value) for name, value in sorted(data.items())
-                             if name.startswith(SETTLED_FIELD_PREFIX) and isinstance(value, Mapping)))
-        entries = []
+                             if name.startswith(SETTLED_FIELD_PREFIX) and isinstance(value, Mapping)),
+                       _verdicts(data.items()))
+        entries, verdicts = [], []
         for name in sorted(data.names()):
+            if name.startswith(VERDICT_FIELD_PREFIX):
+                verdicts.append((name, data.get(name)))
+                continue
             if not name.startswith(SETTLED_FIELD_PREFIX):
                 continue
             value = data.get(name, leave=_CLAIM)
@@ -154,7 +177,24 @@ class SettledState:
                 value = data.get(name)   # its copy of the claim is needed: decoded after all
             if isinstance(value, Mapping):
                 entries.append(SettledEntry.model_validate(value))
-        return cls(tuple(entries))
+        return cls(tuple(entries), _verdicts(verdicts))
+
+    def keeps_verdicts(self) -> bool:
+        """Whether this record answers, alone, whether the sweep has judged the incident's actions: it has an
+        entry of an action record, and every action record an entry names keeps its verdict here
+        (SettledEntry.verdicts). An entry of an earlier version (no such mark), or no entry of an action record
+        (none written with it: a record from before SETTLED existed, or none read), leaves it to the query of
+        the incident's action records. An incident is acted on once (shared.pipeline `_AlertRun.acted_before`),
+        so its action record is written with its entry, or before entries existed."""
+        recorded = [entry for entry in self.entries if entry.recorded]
+        return bool(recorded) and all(entry.verdicts for entry in recorded)
+
+    def judged(self, started_at: int | None) -> SettledVerdict | None:
+        """The latest verdict on an action taken for the incident's start `started_at` (or for no stated
+        start), as `_AlertRun.judged_since` picks it from the action records; None if none is judged yet.
+        Meaningful only where `keeps_verdicts`."""
+        same = [v for v in self.verdicts if v.incident_started_at in (None, started_at)]
+        return max(same, key=lambda v: v.resolved_at or v.applied_at, default=None)
 
     @property
     def recorded(self) -> frozenset[str]:
@@ -174,3 +214,62 @@ class SettledState:
     def claims(self) -> dict[tuple[str, str], dict[str, Any]]:
         """Each entry's claim, as its completion left it, by (kind, key), as a batched read returns it."""
         return {(entry.kind, entry.key): dict(entry.claim) for entry in self.entries if entry.claim is not None}
+
+
+def _verdicts(fields: Any) -> tuple[SettledVerdict, ...]:
+    """The `SettledVerdict` fields among a SETTLED record's (name, value) pairs, in name order."""
+    return tuple(SettledVerdict.model_validate(value) for name, value in sorted(fields, key=lambda f: f[0])
+                 if name.startswith(VERDICT_FIELD_PREFIX) and isinstance(value, Mapping))
+
+
+class _Everything:
+    """Every claim counted as read beside the record (`SettledState.parse`'s `covered`): the copies are not decoded."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+EVERY_CLAIM: Collection[tuple[str, str]] = _Everything()   # type: ignore[assignment]
+
+
+def verdict_write(incident_id: str, verdict: SettledVerdict) -> RecordWrite:
+    """The verdict merged into the incident's SETTLED record, only while that record exists (`expect` its
+    `incident_id`, which every merge of it writes: guardrails.Gate._settled): never a record created with no
+    `expires_at`, which Firestore's TTL would never delete."""
+    return RecordWrite(SETTLED, incident_id, {verdict_field(verdict.key): verdict.model_dump(mode="python")},
+                       merge=True, expect={"incident_id": incident_id})
+
+
+# The action record's fields `write_verdict` reads (`ActionRecord.model_dump(include=VERDICT_OF)`).
+VERDICT_OF = frozenset({"key", "incident_id", "action", "target", "applied_at", "incident_started_at", "verdict_kept"})
+
+
+def write_verdict(state: Any, data: Mapping[str, Any], changes: dict[str, Any], expect: dict[str, Any]) -> bool:
+    """The action record `data` moved by `changes` (its verdict: a `state` in JUDGED_STATES and `resolved_at`)
+    only if it still holds `expect`, as `StateStore.update_record` moves it; when the record keeps its verdict in
+    the incident's SETTLED record (`verdict_kept`), that verdict is written there in the same commit
+    (`StateStore.record_all`: all or none), so the two never disagree, whatever fails or crashes between them:
+    a later notification reads "not judged yet" there only while the action record is not judged either.
+    Where that commit writes nothing (the record moved by another hand, so `expect` no longer holds; or the
+    SETTLED record gone, its TTL passed), the update is made alone, as before:
+    its answer is the answer. A SETTLED record gone needs no verdict: a duplicate that finds no entry asks the
+    action records (`SettledState.keeps_verdicts`)."""
+    key, to = str(data["key"]), changes.get("state")
+    if to not in JUDGED_STATES:
+        raise ValueError(f"{key}: {to!r} is no verdict")
+    verdict = _verdict(data, ActionState(to), changes["resolved_at"]) if data.get("verdict_kept") is True else None
+    if verdict is not None:
+        if state.record_all([RecordWrite(ACTIONS, key, changes, merge=True, expect=expect),
+                       verdict_write(str(data["incident_id"]), verdict)]):
+            return True
+    return bool(state.update_record(ACTIONS, key, changes, expect=expect))
+
+
+def _verdict(data: Mapping[str, Any], state: ActionState, resolved_at: Any) -> SettledVerdict | None:
+    """The verdict to copy; None for a record damaged by another hand (a field the gate writes missing or not
+    its type): its update is made alone, as before, and a later notification may read no verdict beside the
+    entry (the query would have read the damaged record, and escalated naming it)."""
+    try:
+        return SettledVerdict.of(data, state, resolved_at)
+    except (KeyError, ValueError):   # pydantic's ValidationError is a ValueError
+        return None

@@ -70,9 +70,10 @@ from shared.remediation.actions.rollback_traffic import release_commands, tagged
 from shared.remediation.sweep_budget import (COLLECT_SECONDS, LOOKUP_SECONDS, StepTime, SweepBudget, function_timeout,
                                              order_due)
 from shared.remediation.kept_reports import KEPT_IN, Carried, KeptReports, escalated, escalation_from
-from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, PROPOSALS, REPORT_PENDING, SWEEP_MARKS,
-                                        ActionRecord, ActionState, IncidentRecord, IntentRecord, IntentState, PinRecord,
-                                        ProposalRecord, read_record, stored_key, text_field)
+from shared.remediation.settled import VERDICT_OF, write_verdict
+from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, JUDGED_STATES, PINS, PROPOSALS, REPORT_PENDING,
+                                        SWEEP_MARKS, ActionRecord, ActionState, IncidentRecord, IntentRecord,
+                                        IntentState, PinRecord, ProposalRecord, read_record, stored_key, text_field)
 from shared.timeline.writer import Timeline
 
 RecordT = TypeVar("RecordT", IncidentRecord, PinRecord)
@@ -993,9 +994,13 @@ class Sweep:
         changes: dict[str, Any] = {"state": to.value, "resolved_at": self.now, **(report or {})}
         if note:
             changes["note"] = note
-        moved = self.state.update_record(ACTIONS, record.key, changes, expect={
-            "state": expected.value, "unread_escalated_at": record.unread_escalated_at,
-            "unread_told_at": record.unread_told_at, **(guard or {})})
+        expect = {"state": expected.value, "unread_escalated_at": record.unread_escalated_at,
+                  "unread_told_at": record.unread_told_at, **(guard or {})}
+        if to.value in JUDGED_STATES:
+            # A verdict: copied into the incident's SETTLED record in the same commit, where the record keeps it.
+            moved = write_verdict(self.state, record.model_dump(include=VERDICT_OF), changes, expect)
+        else:
+            moved = self.state.update_record(ACTIONS, record.key, changes, expect=expect)
         if moved and expected is ActionState.PENDING:
             self._give_back_write_claim(record)
         return moved

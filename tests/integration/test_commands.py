@@ -104,6 +104,14 @@ def test_restore_to_latest_after_a_rollback_releases_the_pin(world):
     assert world.state.get_record(PINS, SERVICE)["pinned"] is False
     [record] = world.state.find_records(ACTIONS, "action", "rollback_traffic")
     assert record["state"] == "undone"  # the sweep will not undo what a person already reversed
+    # Its verdict kept with its SETTLED entry by the same commit (settled.write_verdict): a later notification of
+    # the incident reads it there.
+    from shared.remediation.records import SETTLED
+    from shared.remediation.settled import SettledState
+
+    kept = SettledState.parse(world.state.get_record(SETTLED, record["incident_id"]))
+    assert kept.keeps_verdicts() and [(v.state.value, v.resolved_at) for v in kept.verdicts] == [
+        ("undone", record["resolved_at"])]
     again = command(world, "restore_traffic", target=SERVICE, params={"to_latest": True}, reason="again")
     assert again.status.value == "skipped" and "no pin" in again.reason
 

@@ -19,7 +19,8 @@ from shared.clock import FixedClock, skew_safe_lease
 from shared.errors import AttemptInProgress
 from shared.remediation.guardrails import CLAIMS, Gate, claim_key
 from shared.remediation.intents import SWEEP_MARGIN
-from shared.remediation.records import ACTIONS, INTENTS, PINS, IntentRecord, IntentState, intent_key
+from shared.remediation.records import ACTIONS, INTENTS, PINS, SETTLED, IntentRecord, IntentState, intent_key
+from shared.remediation.settled import SettledState
 from sandbox.standins.run import TrafficSeed
 from tests.integration.world import SERVICE, World, concurrently
 
@@ -115,6 +116,10 @@ def test_a_write_that_a_person_reverted_is_closed_and_one_overtaken_is_escalated
     assert world.state.get_record(INTENTS, intent_key(incident_id, MESSAGE))["state"] == "recorded"
     [record] = world.state.find_records(ACTIONS, "service", SERVICE)
     assert record["state"] == "escalated" and record["note"].startswith("superseded"), record
+    # Written judged: its verdict is in the incident's SETTLED record from that very commit (settled.py).
+    kept = SettledState.parse(world.state.get_record(SETTLED, incident_id))
+    assert kept.keeps_verdicts() and [(v.key, v.state.value, v.resolved_at) for v in kept.verdicts] == [
+        (record["key"], "escalated", record["resolved_at"])]
     assert world.state.get_record(PINS, SERVICE) is None
     world.clock.set(world.clock.now() + timedelta(seconds=30))
     assert world.command({"command": "sweep"}) == []

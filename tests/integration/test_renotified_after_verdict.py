@@ -65,3 +65,69 @@ def test_a_reminder_before_any_verdict_is_the_duplicate_it_was(rolled_back):
     assert reminder.status.value == "skipped" and reminder.reason.startswith("duplicate: rollback_traffic"), \
         reminder.reason
     assert rolled_back.standins.run.count("UpdateService") == 1
+
+
+def as_written_before(world) -> None:
+    """State as the version before verdicts were kept in SETTLED left it: each entry without its `verdicts` mark,
+    no verdict field beside it, each action record without `verdict_kept`."""
+    from shared.gcp.firestore import FirestoreStateStore
+    from shared.remediation.records import SETTLED_FIELD_PREFIX, VERDICT_FIELD_PREFIX
+
+    client = FirestoreStateStore._firestore(world.state)
+    for document in client.collection("runwarden_settled").stream():
+        data = {name: ({**value, "verdicts": False} if name.startswith(SETTLED_FIELD_PREFIX) else value)
+                for name, value in document.to_dict().items() if not name.startswith(VERDICT_FIELD_PREFIX)}
+        document.reference.set(data)
+    for document in client.collection("runwarden_actions").stream():
+        document.reference.set({k: v for k, v in document.to_dict().items() if k != "verdict_kept"})
+
+
+def forget_settled(world) -> None:
+    """State as a version before the SETTLED entries left it: every incident's record of them deleted."""
+    from shared.gcp.firestore import FirestoreStateStore
+
+    for document in FirestoreStateStore._firestore(world.state).collection("runwarden_settled").stream():
+        document.reference.delete()
+
+
+def _judge(world, verdict: str) -> None:
+    if verdict == "verified":
+        recovery(world)
+        world.at(12)
+    elif verdict == "undone":
+        still_failing(world)
+        world.at(18)
+    if verdict != "pending":
+        [outcome] = world.command({"command": "sweep"})
+        assert outcome.status.value == verdict, outcome.reason
+    world.at(3 * 60)
+
+
+def _answer(outcome) -> tuple:
+    return (outcome.status.value, outcome.reason, outcome.target, outcome.action.model_dump() if outcome.action else None)
+
+
+@pytest.mark.parametrize("verdict", ["pending", "verified", "undone"])
+def test_a_reminder_is_answered_alike_from_the_kept_verdict_and_from_the_action_records(rolled_back, verdict):
+    """The verdict read with the incident's SETTLED entry (settled.write_verdict, shared.pipeline
+    `judged_since`) answers a reminder exactly as the query of the action records did, on a fresh instance and
+    a remembering one, and as state the version before left does (entries without the mark; no SETTLED record
+    at all), whether the sweep judged the action or not yet."""
+    from shared.remediation.settled import SettledIncidents
+
+    _judge(rolled_back, verdict)
+    answers = {}
+    for case, message in (("fresh", "r-1"), ("remembered", "r-2")):
+        rolled_back.adapters.settled = SettledIncidents() if case == "fresh" else rolled_back.adapters.settled
+        answers[case] = _answer(rolled_back.handle(rolled_back.alert(message_id=message)))
+    as_written_before(rolled_back)
+    for case, message in (("entries before", "r-3"), ("entries before, remembered", "r-4")):
+        rolled_back.adapters.settled = SettledIncidents() if case == "entries before" else rolled_back.adapters.settled
+        answers[case] = _answer(rolled_back.handle(rolled_back.alert(message_id=message)))
+    forget_settled(rolled_back)
+    rolled_back.adapters.settled = SettledIncidents()
+    answers["no SETTLED record"] = _answer(rolled_back.handle(rolled_back.alert(message_id="r-5")))
+
+    expected = {"pending": "skipped", "verified": "escalated", "undone": "skipped"}[verdict]
+    assert answers["fresh"][0] == expected, answers["fresh"]
+    assert all(answer == answers["fresh"] for answer in answers.values()), answers

@@ -255,6 +255,80 @@ def test_state_from_before_the_settled_entries_is_read_as_before(world, counter,
     assert counter.by_method() == expected
 
 
+def _judged(world, verdict: str) -> None:
+    """The rollback (applied at +2m, settled at +7m) left pending past its settle time, or judged by a sweep."""
+    from tests.integration.test_remediation import recovery, still_failing
+
+    if verdict == "verified":
+        recovery(world)
+        world.at(12)
+    elif verdict == "undone":
+        still_failing(world)
+        world.at(18)
+    if verdict != "pending":
+        [outcome] = world.command({"command": "sweep"})
+        assert outcome.status.value == verdict, outcome.reason
+    world.at(30)   # past the deadline too, and well past the sweep's own restore claim
+
+
+# After `verified` the answer is escalated, told once per message (publish_once): its own record read and written,
+# a BatchGetDocuments and two Commits that any escalation of a message costs.
+TOLD_ONCE = {"BatchGetDocuments": 1, "Commit": 2}
+
+
+@pytest.mark.parametrize("verdict,status,told", [("pending", "skipped", {}), ("verified", "escalated", TOLD_ONCE),
+                                                 ("undone", "skipped", {})])
+@pytest.mark.parametrize("fresh", [True, False], ids=["fresh instance", "remembering instance"])
+def test_another_message_after_settle_reads_the_sweeps_verdict_with_the_settled_entry(world, counter, verdict, status,
+                                                                                      told, fresh):
+    """Another message of the incident after settle_seconds asks whether the sweep has judged the action
+    (`_AlertRun.judged_since`: after `verified` a person hears that Monitoring still holds the incident open).
+    The verdict is kept in the incident's SETTLED record by the very commit that judges it (settled.write_verdict),
+    so the one batched read a fresh instance makes anyway answers it, and a remembering instance reads that one
+    record. Before, the query of the incident's action records came on top: a fresh instance's BatchGetDocuments
+    then RunQuery, a remembering one's RunQuery (docs/performance.md, "A duplicate, case by case")."""
+    from shared.remediation.settled import SettledIncidents
+
+    world.seed("bad_revision")
+    assert world.handle(world.alert(message_id="1")).status.value == "applied"
+    world.handle(world.alert(message_id="1"))   # the completed claim is remembered
+    _judged(world, verdict)
+    if fresh:
+        world.adapters.settled = SettledIncidents()
+    counter.reset()
+
+    reminder = world.handle(world.alert(message_id="2"))   # Monitoring notifies the incident again
+
+    assert reminder.status.value == status, reminder.reason
+    assert counter.by_method() == {"BatchGetDocuments": 1 + told.get("BatchGetDocuments", 0),
+                                   **({"Commit": told["Commit"]} if told else {})}
+
+
+def test_a_settled_entry_from_before_verdicts_were_kept_asks_the_action_records_as_before(world, counter):
+    """An entry written by the version before (no `verdicts` mark): whether the sweep judged the action is asked
+    of the action records, as before: the batched read, then the query (the same answer: test_renotified_after_verdict)."""
+    from shared.remediation.settled import SettledIncidents
+
+    world.seed("bad_revision")
+    assert world.handle(world.alert(message_id="1")).status.value == "applied"
+    _judged(world, "verified")
+    _as_written_before(world)
+    world.adapters.settled = SettledIncidents()
+    counter.reset()
+
+    reminder = world.handle(world.alert(message_id="2"))
+
+    assert reminder.status.value == "escalated", reminder.reason
+    assert counter.by_method() == {"BatchGetDocuments": 2, "RunQuery": 1, "Commit": 2}   # TOLD_ONCE, and the query
+
+
+def _as_written_before(world) -> None:
+    """State as the version before verdicts were kept in SETTLED left it: no verdict fields, no `verdicts` marks."""
+    from tests.integration.test_renotified_after_verdict import as_written_before
+
+    as_written_before(world)
+
+
 class _FirstWrite:
     """The Run adapter, noting the Firestore calls made by the moment the first write is sent."""
 
