@@ -96,6 +96,10 @@ class Adapters:
     secretmanager: SecretManagerPort | None = None
     # Incidents whose action is done, remembered by this instance (see shared/remediation/settled.py).
     settled: SettledIncidents = field(default_factory=SettledIncidents)
+    # This delivery is its message's last (delivery.max_attempts, set by `deliver_bounded`): an evidence read
+    # that never answered is then a gap the diagnosis is escalated with (collection.unanswered), not a transient
+    # fault given up on with a bare `failed`.
+    last_delivery: bool = False
 
     def readers(self) -> Readers:
         return Readers(run=self.run, monitoring=self.monitoring, logging=self.logging, vpcaccess=self.vpcaccess,
@@ -493,7 +497,8 @@ class _AlertRun:
         now = self.adapters.clock.now()
         ahead = _ReadAhead(self.adapters.state, gate, service, now)   # state the write needs, read meanwhile
         try:
-            result = diagnose_service(service, self.incident, self.config, self.adapters.readers(), now)
+            result = diagnose_service(service, self.incident, self.config, self.adapters.readers(), now,
+                                      last_delivery=self.adapters.last_delivery)
         except PermanentError as exc:  # e.g. the service is gone, or Runwarden may not read it
             return self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc} [{exc.code}]", target=service)
         self.seen_written()   # recorded before anything is decided (long done: the evidence took longer)
@@ -577,7 +582,8 @@ class _AlertRun:
             found = users(target, self.config, readers)
             # A service naming the connector by a project number that cannot be told from its project is
             # judged too (Users.by_number): never left out as "not behind it".
-            results = [diagnose_service(s, self.incident, self.config, readers, now)
+            results = [diagnose_service(s, self.incident, self.config, readers, now,
+                                        last_delivery=self.adapters.last_delivery)
                        for s in (*found.services, *found.by_number)]
         except PermanentError as exc:
             return self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc} [{exc.code}]",
@@ -1366,7 +1372,10 @@ def deliver_bounded(handle: Callable[[Any, Config, Adapters], Any], event_data: 
     message_id = message_id_of(event_data)
     attempt = counter.attempt(message_id, delivery_attempt)
     try:
-        guarded = replace(adapters, state=GuardedState(adapters.state))
+        # Given up on after this one, as retry_or_give_up does (delivery.max_attempts): what never answered
+        # on it is named with the evidence read, not raised (Adapters.last_delivery).
+        guarded = replace(adapters, state=GuardedState(adapters.state),
+                          last_delivery=attempt >= config.delivery.max_attempts)
         if ahead is not None:
             ahead(message_id, attempt, guarded)
         answer = handle(event_data, config, guarded)

@@ -22,7 +22,7 @@ Cost of one collection, at most 15 API calls, 16 for an alert (CallBudget enforc
   number, "latest" or an alias), at most
   TARGET_SECRET_READS, each with its own room in the budget:
   Secret Manager: GetSecretVersion (its state, never its payload)                         (2)
-  then, at most one of (one follows a log read refused, the other a full one):
+  then, at most one of (one follows a log read refused, never one cut short; the other a full one):
   Logging:     the service's log read again without a log-match alert's own filter, or
                the rollback's candidate targets' startup failures (startup_candidates)    1
 Reads of optional sources that fail permanently (e.g. PERMISSION_DENIED on logs) become
@@ -36,7 +36,8 @@ from typing import Any, Callable, Sequence, TypeVar
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.connector_names import Naming, names_connector
-from shared.errors import IncompleteReadError, PermanentError, RunwardenError, TransientError, cause_status
+from shared.errors import (INCOMPLETE_ANSWER, IncompleteReadError, PermanentError, RunwardenError, TransientError,
+                           cause_status)
 from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, HistogramResult, LogResult, MetricQuery,
                                        MetricResult, Revision, SecretRef, Service, StartupRead,
                                        TargetConnectorRead, TargetSecretRead, short_name)
@@ -94,12 +95,21 @@ class CallBudget:
     # The gaps that are reads answered in part (IncompleteReadError: a search still paging at its deadline, an
     # answer with execution errors): the diagnosis beside them is escalated (EvidenceBundle.incomplete_reads).
     incomplete: list[str] = field(default_factory=list)
+    # The alert's last delivery (collect's `last_delivery`): an optional read that never answered (a transient
+    # fault past its retries: a first page past its deadline, UNAVAILABLE) is a gap like a read answered in
+    # part (`unanswered`), not raised for a redelivery that will not come.
+    last_delivery: bool = False
 
     def gap(self, gap: str, error: BaseException | None = None) -> None:
         """Records a read not made or refused (`gap`); `error`, its failure, marks a read answered in part."""
         self.gaps.append(gap)
         if isinstance(error, IncompleteReadError):
             self.incomplete.append(gap)
+
+    def settled(self, error: BaseException | None) -> BaseException | None:
+        """`error` as an optional read's failure is taken: on the last delivery a transient one is a read
+        that never answered (`unanswered`), a gap; otherwise as it is."""
+        return unanswered(error) if self.last_delivery and isinstance(error, TransientError) else error
 
     def call(self, what: str, fn: Callable[[], T]) -> T:
         self.take(what)
@@ -112,12 +122,27 @@ class CallBudget:
             raise BudgetExceeded(f"{what}: call {self.used} exceeds the budget of {self.limit}")
 
     def optional(self, what: str, fn: Callable[[], T]) -> T | None:
-        """A source diagnosis can do without: a permanent failure is recorded, not raised."""
+        """A source diagnosis can do without: a permanent failure is recorded, not raised (and, on the last
+        delivery, a transient one: `settled`)."""
         try:
             return self.call(what, fn)
-        except PermanentError as exc:
-            self.gap(f"{what}: {exc}", exc)
+        except RunwardenError as exc:
+            error = self.settled(exc)
+            if not isinstance(error, PermanentError):
+                raise
+            self.gap(f"{what}: {error}", error)
             return None
+
+
+def unanswered(exc: TransientError) -> IncompleteReadError:
+    """An optional evidence read that never answered on the alert's last delivery (delivery.max_attempts): its
+    first page past its deadline, UNAVAILABLE or a quota past the call's retries (TransientError). Raised, the
+    alert was given up on: one bare `failed` naming the fault, none of the evidence that was read reaching a
+    person. A gap instead, counted with the reads answered in part (EvidenceBundle.incomplete_reads), so the
+    diagnosis beside it is escalated with what was read, never acted on nor `healthy`
+    (diagnose._held_for_incomplete). Earlier deliveries still raise: a redelivery may find the API answering."""
+    return IncompleteReadError(f"no answer by the alert's last delivery (delivery.max_attempts), not used as "
+                               f"evidence: {exc}")
 
 
 @dataclass
@@ -150,7 +175,10 @@ class _Reads:
     def run(self) -> dict[str, Any]:
         calls = [read.fn for read in self.planned if read.fn is not None]
         answers = iter(_run_concurrently(calls))
-        outcomes = [next(answers) if read.fn is not None else (None, None) for read in self.planned]
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        for read in self.planned:
+            value, error = next(answers) if read.fn is not None else (None, None)
+            outcomes.append((value, self.budget.settled(error) if read.optional else error))
         found: dict[str, Any] = {}
         for read, (value, error) in zip(self.planned, outcomes):
             if read.fn is None:
@@ -217,7 +245,7 @@ class Readers:
 def collect(service_name: str, incident_started_at: datetime, readers: Readers, settings: DiagnosisSettings,
             now: datetime, sql_instances: tuple[str, ...] = (), alert: AlertContext | None = None,
             reach_back: datetime | None = None,
-            known: tuple[Service, Sequence[Revision]] | None = None) -> EvidenceBundle:
+            known: tuple[Service, Sequence[Revision]] | None = None, last_delivery: bool = False) -> EvidenceBundle:
     """Two rounds of concurrent reads: the service and its revisions, then everything they point
     at. A third, sequential read follows only a log read refused with the alert's own filter (the
     read again without it) or a log read whose page was full with a deploy the suspect (the rollback's
@@ -225,15 +253,22 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     request metrics (request_count, request_latencies) from at least this far back (the verification
     sweep: where the failure's onset before the action may lie, judging.reach_back), the same calls.
     `known`: the service and its revisions as its caller has just read them (the sweep, of a service not
-    in the config: shared/remediation/bystanders.py): the first round is not made again."""
+    in the config: shared/remediation/bystanders.py): the first round is not made again. `last_delivery`: the
+    alert's last delivery (delivery.max_attempts): an optional read that never answered is a gap that holds the
+    diagnosis (`unanswered`), not a transient fault raised; the service and its revisions still raise."""
     now = now.replace(microsecond=0)  # whole seconds: Monitoring aligns on them
-    budget = CallBudget(MAX_API_CALLS + (ALERT_READS if alert is not None else 0))
+    budget = CallBudget(MAX_API_CALLS + (ALERT_READS if alert is not None else 0), last_delivery=last_delivery)
     if known is None:
         first = _Reads(budget)
         first.add("service", "run.services.get", lambda: readers.run.get_service(service_name), optional=False)
         first.add("revisions", "run.revisions.list", lambda: readers.run.list_revisions(service_name),
                   optional=False)
-        read = first.run()
+        try:
+            read = first.run()
+        except TransientError as exc:   # the cause kept: its status (cause_status) is the fault's
+            raise TransientError(f"{exc}; nothing is diagnosed without the service and its revisions (its suspect, "
+                                 "its rollback's targets, its connector): read first, they are not a gap the rest "
+                                 "is read around") from (exc.__cause__ or exc)
         known = read["service"], read["revisions"]
     service, revisions = known[0], connectors_by_id(known[0], known[1])
     judged_from = judged_since(incident_started_at, settings, now)
@@ -300,8 +335,13 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
                                                         connector=found["target_connector"],
                                                         refusal=reads.refused.get("target_connector", ""))
     if readers.logging is not None:
-        if found["logs"] is None and extra and budget.used + 1 <= budget.limit:
-            # The alert's own filter may be one Logging refuses here: the service's logs still count.
+        if found["logs"] is None and extra and budget.used + 1 <= budget.limit \
+                and reads.refused.get("logs") != INCOMPLETE_ANSWER:
+            # The alert's own filter may be one Logging refuses here: the service's logs still count. Not after
+            # a read cut short at its 30 s (IncompleteReadError): Logging took the filter and was answering,
+            # page after page, and the read is already a gap that holds the diagnosis (diagnose.
+            # _held_for_incomplete), so a wider search without the filter would spend up to 30 s more for
+            # nothing that could lift it. Before (cutleft), it was read again all the same.
             found["logs"] = budget.optional("logging: application and system log, without the alert's filter",
                                             logs(""))
             if found["logs"] is None:   # its gap goes next to the first attempt's

@@ -128,10 +128,12 @@ class ServiceResult:
 
 
 def diagnose_service(service: str, incident: Incident, config: Config, readers: Readers,
-                     now: datetime) -> ServiceResult:
+                     now: datetime, last_delivery: bool = False) -> ServiceResult:
+    """`last_delivery`: the alert's last (collect's): a read that never answered is a gap that holds the verdict."""
     managed = config.service(service)
     bundle = collect(service, epoch_to_datetime(incident.started_at), readers, config.diagnosis, now,
-                     sql_instances=managed.cloudsql_instances if managed else (), alert=alert_context(incident))
+                     sql_instances=managed.cloudsql_instances if managed else (), alert=alert_context(incident),
+                     last_delivery=last_delivery)
     if incident.target.kind is TargetKind.UPTIME and bundle.alert is not None:
         # An uptime check on a revision tag's URL is about that revision, as a revision_name alert is.
         revision = tagged_revision(incident.target.name, bundle.service)

@@ -241,9 +241,15 @@ class CloudRunReader:
 
     def list_revisions(self, service_name: str) -> list[Revision]:
         cursor, taken = PageCursor.for_call(self._policy), []    # kept across attempts: a retry resumes
-        protos = call_with_retry(lambda timeout: self._wire().list_revisions(service_name, cursor=cursor, into=taken),
-                                 what=f"ListRevisions {service_name}", policy=self._policy,
-                                 needs=self.iam_permissions["list_revisions"])
+        try:
+            protos = call_with_retry(lambda timeout: self._wire().list_revisions(service_name, cursor=cursor,
+                                                                                 into=taken),
+                                     what=f"ListRevisions {service_name}", policy=self._policy,
+                                     needs=self.iam_permissions["list_revisions"])
+        except TransientError as exc:
+            if not cursor.cut_short(exc):
+                raise
+            raise unfinished_listing(service_name, cursor, len(taken)) from exc.__cause__
         revisions = [revision_from_proto(p) for p in protos]
         return sorted(revisions, key=lambda r: (r.create_time, r.name))
 
@@ -856,3 +862,16 @@ def cores(quantity: str) -> float | None:
         return float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
     except ValueError:
         return None
+
+
+def unfinished_listing(service_name: str, cursor: PageCursor, taken: int) -> TransientError:
+    """ListRevisions still paging when its read's deadline ran out (`PageCursor.cut_short`), named with how far it
+    got. Transient, unlike an evidence read cut short (shared.errors.IncompleteReadError): nothing is diagnosed
+    without every revision (the suspect, the rollback's targets, the connector each names), so the alert is
+    delivered again, and given up on at delivery.max_attempts with this reason. Before (cutleft), the reason was
+    the bare DEADLINE_EXCEEDED, as for a first page that never came."""
+    return TransientError(
+        f"ListRevisions {service_name}: still paging when the read's {cursor.deadline.seconds:g} s ran out: "
+        f"{cursor.pages} page(s) read, {taken} revision(s) taken, and Cloud Run still gave a next_page_token "
+        "(ListRevisionsResponse.next_page_token, google/cloud/run/v2/revision.proto); the revisions are read whole "
+        "or not at all")

@@ -582,6 +582,58 @@ def test_a_monitoring_outage_before_the_deadline_is_told_once_early_and_the_verd
     assert [o["status"] for o in rolled_back.published(2)] == ["escalated", "verified"]
 
 
+class _RequestLogCut:
+    """The world's Logging reads through the real adapter, but for the sweep's read of the request log
+    (collection.request_lines: the requests log alone), made by a second real adapter whose read budget is too
+    short for the search to finish: a search still paging at its budget (`PageCursor.cut_short`)."""
+
+    def __init__(self, whole: Any) -> None:
+        from shared.gcp.endpoints import CallPolicy
+        from shared.gcp.logging import CloudLoggingAdapter
+        self.whole = whole
+        self.cut = CloudLoggingAdapter(policy=CallPolicy(call_timeout=0.3, attempts=2, initial_backoff=0.01,
+                                                         max_backoff=0.02, total_timeout=0.3))
+
+    def list_entries(self, project: str, filter: str, max_entries: int) -> Any:
+        request_log = "run.googleapis.com%2Frequests" in filter and "varlog" not in filter \
+            and "cloudaudit" not in filter
+        return (self.cut if request_log else self.whole).list_entries(project, filter, max_entries)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.whole, name)
+
+
+def test_a_request_log_read_in_part_neither_verifies_nor_undoes_and_is_named(rolled_back):
+    """The sweep's read of who sent the requests (collection.request_lines) still paging at its budget, the pages
+    read clean: refused, the read is a "callers unknown" gap and the sweep judges on; read in part, it is evidence
+    not read (EvidenceUnread), as the metrics' are (verification.read_whole): nothing verified or undone on it,
+    and the notice a person gets names that read and how far it got. Read whole, it is verified as usual."""
+    recovery(rolled_back, until="+20m")
+    logging = rolled_back.standins.logging
+    logging.search_budget = 1            # one stored entry examined a call: the search pages, a token each time
+    whole = rolled_back.adapters.logging
+    rolled_back.adapters.logging = _RequestLogCut(whole)
+    try:
+        rolled_back.at(7)
+        assert rolled_back.command({"command": "sweep"}) == []
+        rolled_back.at(10)
+        assert rolled_back.command({"command": "sweep"}, message_id="c2") == []
+        rolled_back.at(12)
+        [told] = rolled_back.command({"command": "sweep"}, message_id="c3")
+    finally:
+        rolled_back.adapters.logging = whole
+
+    assert told.status.value == "escalated" and "cannot be verified yet" in told.reason, told.reason
+    assert "logging: request log: ListLogEntries projects/demo-project: the search had not finished" in told.reason
+    assert action_state(rolled_back) == "pending"
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+
+    logging.search_budget = None
+    rolled_back.at(16)
+    [later] = rolled_back.command({"command": "sweep"}, message_id="c4")
+    assert later.status.value == "verified", later.reason
+
+
 def test_a_read_that_fails_once_is_not_told(rolled_back):
     """One failed read (a blip) between sweeps that read the evidence: the run it began ends with the
     next read, so a later failed read starts its own and nobody is told of two blips minutes apart."""

@@ -14,19 +14,23 @@ each log read cut short named with how far it got, nothing written, never `healt
 """
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
+import grpc
 import pytest
 
+from sandbox.scenarios import resolve_scenario
 from sandbox.standins.logging import EntrySeed, log_name_for
 from shared.alerts.delivery import DeliveryCounter
+from shared.errors import TransientError
 from shared.gcp.endpoints import CallPolicy
 from shared.gcp.logging import CloudLoggingAdapter
 from shared.gcp.monitoring import CloudMonitoringAdapter
 from shared.gcp.run import CloudRunAdapter
 from shared.gcp.vpcaccess import VpcAccessAdapter
 from shared.pipeline import handle_delivery
-from tests.integration.world import World
+from tests.integration.world import World, event
 
 pytestmark = pytest.mark.emulator
 
@@ -37,8 +41,10 @@ PAGE_SECONDS = 0.25          # each ListLogEntries call searches this long befor
 REVISION = {"project_id": "demo-project", "service_name": "backend", "revision_name": "backend-00001-abc"}
 
 
-def _world(standins, pubsub, project_id, anchor, scenario: str) -> World:
-    world = World(standins, pubsub, project_id, anchor, delivery={"max_attempts": 5})
+def _world(standins, pubsub, project_id, anchor, scenario: str, project: str = "demo-project",
+           services: tuple[str, ...] | None = None, max_attempts: int = 5) -> World:
+    world = World(standins, pubsub, project_id, anchor, delivery={"max_attempts": max_attempts},
+                  **({"services": services} if services else {}))
     a = world.adapters
     a.run = CloudRunAdapter(policy=BUDGET, operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
     a.monitoring = CloudMonitoringAdapter(policy=BUDGET)
@@ -46,9 +52,10 @@ def _world(standins, pubsub, project_id, anchor, scenario: str) -> World:
     a.vpcaccess = VpcAccessAdapter(policy=BUDGET, operation_timeout=5, poll_initial_delay=0.01, poll_max_delay=0.05)
     world.seed(scenario)
     # Clean lines, more than the search can get through in its budget: the pages it reads look clean.
-    stdout = log_name_for("demo-project", "run.googleapis.com/stdout")
+    stdout = log_name_for(project, "run.googleapis.com/stdout")
+    labels = {**REVISION, "project_id": project}
     standins.logging.add_entries([EntrySeed(stdout, world.clock.now() - timedelta(seconds=i), "cloud_run_revision",
-                                            REVISION, "INFO", text=f"GET /orders 200 {i}") for i in range(400)])
+                                            labels, "INFO", text=f"GET /orders 200 {i}") for i in range(400)])
     standins.logging.search_budget = 1
     standins.logging.faults.add_latency(PAGE_SECONDS, method="ListLogEntries")
     return world
@@ -90,3 +97,89 @@ def test_the_same_alert_whole_is_still_acted_on(standin_env, firestore, pubsub, 
 
     assert outcome.status.value == "applied", outcome.reason
     assert world.writes() == 1
+
+
+def test_a_log_match_alerts_log_read_cut_short_is_not_read_again_without_its_filter(
+        standin_env, firestore, pubsub, project_id, anchor):
+    """A log-match alert (its own filter joins the service's log read: log_signals.app_log_filter) whose
+    application-log read is still paging at its budget. A read Logging refused with the filter is read again
+    without it (collect, test_pipeline's refused filter); one cut short is not: Logging took the filter and was
+    answering, and the read is already a gap that holds the diagnosis, so a second, wider search would spend
+    up to the read's whole budget again (30 s in the product) for nothing. Before (cutleft), the search was
+    made again without the filter, cut short again, and escalated the same."""
+    service = "projects/fin-core/locations/us-central1/services/invoices"
+    world = _world(standin_env, pubsub, project_id, anchor, "logmatch_proxy_dial_errors", project="fin-core",
+                   services=(service,))
+    notification = resolve_scenario("logmatch_proxy_dial_errors").notification(anchor)
+    alert_filter = notification["incident"]["condition"]["conditionMatchedLog"]["filter"]
+
+    outcome = handle_delivery(event(json.dumps(notification).encode(), "m-1"), world.config, world.adapters,
+                              counter=DeliveryCounter())
+
+    assert outcome.status.value == "escalated" and world.writes() == 0, outcome.reason
+    report = outcome.diagnosis
+    assert "logging: application and system log: ListLogEntries projects/fin-core: the search had not finished" \
+           in report.summary, report.summary
+    # Every application-log request carried the alert's filter: the search, resumed page after page, and no
+    # second search without it (the audit and request-log reads are the service's other searches).
+    app = [r.filter for r in standin_env.logging.requests("ListLogEntries") if "varlog" in r.filter]
+    assert len(app) > 3, len(app)                                      # it did page
+    assert all(alert_filter in f for f in app), [f for f in app if alert_filter not in f][:1]
+    assert not any("without the alert's filter" in item.observed for item in report.evidence)
+
+
+def test_a_read_that_never_answered_is_named_with_the_evidence_at_the_last_delivery(
+        standin_env, firestore, pubsub, project_id, anchor):
+    """Every Logging search's first page past its deadline (DEADLINE_EXCEEDED, nothing answered): a transient
+    fault, so the alert is delivered again (a redelivery may find Logging answering). On its last delivery
+    (delivery.max_attempts) the read that never answered is a gap beside the evidence that was read: the alert is
+    escalated with the request metrics and the revisions, the finding they show and each Logging read named,
+    never acted on (the audit log, where a person's change would be, was not read) nor called healthy. Before
+    (cutleft), the last delivery answered a bare `failed` ("gave up after 5 deliveries ...: ListLogEntries ...:
+    Deadline Exceeded") with none of the evidence."""
+    world = _world(standin_env, pubsub, project_id, anchor, "bad_revision")
+    standin_env.logging.search_budget = None
+    standin_env.logging.faults.clear()
+    standin_env.logging.faults.fail_next(10_000, grpc.StatusCode.DEADLINE_EXCEEDED, method="ListLogEntries")
+    counter = DeliveryCounter()
+
+    with pytest.raises(TransientError):                                 # delivery 4 of 5: delivered again
+        handle_delivery(world.alert("bad_revision", message_id="m-1"), world.config, world.adapters, counter=counter,
+                        delivery_attempt=4)
+    outcome = handle_delivery(world.alert("bad_revision", message_id="m-1"), world.config, world.adapters,
+                              counter=counter, delivery_attempt=5)
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert outcome.action is None and world.writes() == 0
+    report = outcome.diagnosis
+    assert report.signature == "inconclusive" and report.summary.startswith("bad_revision on what was read"), \
+        report.summary
+    assert "logging: audit log: no answer by the alert's last delivery" in report.summary, report.summary
+    assert "logging: application and system log: no answer by the alert's last delivery" in report.summary
+    assert any(item.source == "metric" and "request_count" in item.query for item in report.evidence)
+
+
+def test_a_revisions_listing_still_paging_is_named_when_the_alert_is_given_up_on(
+        standin_env, firestore, pubsub, project_id, anchor):
+    """ListRevisions still paging at its read's budget: nothing can be diagnosed without every revision (the
+    suspect, the rollback's targets), so it is no gap the rest is read around; delivered again, and at the last
+    delivery `failed` naming the read, how far it got and why nothing else was done. Before (cutleft), the
+    reason was the bare DEADLINE_EXCEEDED of a page."""
+    world = _world(standin_env, pubsub, project_id, anchor, "bad_revision")
+    standin_env.logging.search_budget = None
+    standin_env.logging.faults.clear()
+    standin_env.run.revisions_page_size = 1                              # one revision a page
+    standin_env.run.faults.add_latency(2, method="ListRevisions")       # the second page past the 3 s
+    counter = DeliveryCounter()
+
+    with pytest.raises(TransientError):
+        handle_delivery(world.alert("bad_revision", message_id="m-1"), world.config, world.adapters, counter=counter,
+                        delivery_attempt=4)
+    outcome = handle_delivery(world.alert("bad_revision", message_id="m-1"), world.config, world.adapters,
+                              counter=counter, delivery_attempt=5)
+
+    assert outcome.status.value == "failed" and world.writes() == 0, outcome.reason
+    assert "gave up after 5 deliveries" in outcome.reason
+    assert "ListRevisions projects/demo-project/locations/us-central1/services/backend: still paging when the " \
+           "read's 3 s ran out: 1 page(s) read, 1 revision(s) taken" in outcome.reason, outcome.reason
+    assert "nothing is diagnosed without the service and its revisions" in outcome.reason, outcome.reason

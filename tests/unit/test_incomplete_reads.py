@@ -12,9 +12,11 @@ from __future__ import annotations
 import pytest
 
 from shared.config import DiagnosisSettings
+from shared.diagnosis.collection import CallBudget
 from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.evidence import EvidenceBundle
 from shared.diagnosis.signatures import Signature
+from shared.errors import IncompleteReadError, PermanentError, TransientError
 from shared.remediation.planning import plan
 
 from tests.unit.builders import Evidence
@@ -116,3 +118,32 @@ def test_the_sweep_never_judges_an_action_on_a_read_in_part():
     with pytest.raises(EvidenceUnread, match=r"2 read\(s\) answered in part, not judged on") as raised:
         read_whole(_read_in_part(whole, AUDIT, SQL_CPU), whole.service.name)
     assert AUDIT in str(raised.value) and SQL_CPU in str(raised.value)
+
+
+# (the alert's last delivery?, an optional read's failure) -> a gap read in part?, raised as it is?
+SETTLED = {
+    "a first page past its deadline, an earlier delivery: raised, delivered again": (
+        False, TransientError("ListLogEntries projects/demo: DeadlineExceeded"), False),
+    "a first page past its deadline, the last delivery: a gap beside the evidence": (
+        True, TransientError("ListLogEntries projects/demo: DeadlineExceeded"), True),
+    "refused for good, the last delivery: a gap as ever, not one read in part": (
+        True, PermanentError("ListLogEntries projects/demo: denied", code="PERMISSION_DENIED"), False),
+    "read in part, an earlier delivery: a gap read in part as ever": (
+        False, IncompleteReadError("ListLogEntries projects/demo: the search had not finished"), True),
+}
+
+
+@pytest.mark.parametrize("case", SETTLED.values(), ids=SETTLED.keys())
+def test_a_read_that_never_answered_is_a_gap_only_on_the_last_delivery(case):
+    """collection.CallBudget.settled: on the alert's last delivery (delivery.max_attempts) an optional read's
+    transient failure is a read that never answered (collection.unanswered), counted with the reads in part so
+    that the diagnosis beside it is escalated with what was read; before it, raised for a redelivery."""
+    last, error, in_part = case
+    budget = CallBudget(last_delivery=last)
+    taken = budget.settled(error)
+    assert isinstance(taken, IncompleteReadError) is in_part
+    assert (taken is error) is not (last and isinstance(error, TransientError))
+    if in_part:
+        budget.gap(f"logging: audit log: {taken}", taken)
+        assert budget.incomplete == budget.gaps and str(error) in budget.incomplete[0]
+    assert budget.settled(None) is None
