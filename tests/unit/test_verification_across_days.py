@@ -14,6 +14,7 @@ from shared.diagnosis.facts import Window, clock_on
 from shared.diagnosis.windows import told_on
 from shared.remediation import in_flight
 from shared.remediation.records import IntentRecord
+from shared.timeline.classify import Step, alert_row
 from shared.remediation.judging import Health, HealthKind, StepKind, next_step, refired
 from tests.unit import builders
 from tests.unit.test_verification_judging import TIMES, _relapse, rollback, verdict
@@ -96,3 +97,17 @@ def test_an_open_plan_is_named_with_its_date():
     plan = IntentRecord(key="k", incident_id="i", message_id="m", owner="m:1", claim_key="i|svc|rollback_traffic",
                         action="rollback_traffic", target="svc", service="svc", noted_at=EVENING)
     assert "planned at 2026-11-26 23:58:00Z)" in in_flight.named(plan)
+
+
+@pytest.mark.parametrize("received, shown", [
+    (EVENING + timedelta(minutes=1), "notification received 23:59:00Z"),
+    (EVENING + timedelta(minutes=3), "notification received 2026-11-27 00:01:00Z"),
+], ids=["on-the-rows-day", "after-midnight"])
+def test_an_alert_rows_notification_time_is_dated_on_another_day(received, shown):
+    """The timeline's alert row stands at the incident's start (23:58); its notification's receipt past midnight
+    read "received 00:01:00Z" on a row of the day before (smallleft3)."""
+    step = Step(at=received, step="received", trigger="alert", message="", severity="INFO",
+                details={"state": "open", "started_at": EVENING.timestamp(), "policy": "p"}, function="f",
+                insert_id="x")
+    row = alert_row(step, "demo")
+    assert row.at == EVENING and shown in row.summary, row.summary
