@@ -352,8 +352,18 @@ _NODE_CONNECTOR_REFRESH = (r"Failed to find metadata on project id: \S+ and inst
                            # ENOACCESSTOKEN, its full stop included: the Logging query asks for "failed to get
                            # access token for" (stdout_needles), generic words whose lines only this reads
                            r"|Failed to get access token for automatic IAM authentication\."
+                           # The URL as the request was made, its query string and all: gaxios 7 appends "?" and
+                           # the serialized params whenever params and a paramsSerializer are set, with no test
+                           # that any param is left (`if (opts.params) if (opts.paramsSerializer)`, gaxios
+                           # build/esm/src/gaxios.js #prepareRequest), and googleapis-common sets both (the
+                           # params left once the path's project and instance are taken out, {} here, and a
+                           # qs serializer: src/apirequest.ts createAPIRequestAsync): "...connectSettings?"
+                           # ending in an empty query. gaxios 6 and before append only a non-empty query
+                           # (`Object.keys(opts.params).length > 0`). Whether the googleapis-common the
+                           # connector's @googleapis/sqladmin pins with gaxios 7 still sets the serializer is
+                           # UNCONFIRMED; unread, the line's "connect ETIMEDOUT ...:443" was a dial's timeout.
                            r"|request to https://sqladmin\.googleapis\.com/sql/v1beta4/projects/[^/\s]+/instances/"
-                           r"[^/\s:]+(?:/connectSettings|:generateEphemeralCert) failed, reason: "
+                           r"[^/\s:?]+(?:/connectSettings|:generateEphemeralCert)(?:\?[^\s#]*)? failed, reason: "
                            # ENOSQLADMINREGION, EBADSQLADMINREGION: connectSettings' answer names no region, or
                            # another than the instance connection name's (src/sqladmin-fetcher.ts)
                            r"|Cannot connect to instance, no valid region found"
@@ -385,6 +395,13 @@ _NODE_CONNECTOR_REFRESH = (r"Failed to find metadata on project id: \S+ and inst
 _PY_CONNECTOR_API_CONNECT_TIMED_OUT = (r"(?<=Connection timeout to host )https://sqladmin\.googleapis\.com/sql/v1beta4/"
                                        r"projects/[^/\s]+/instances/[^/\s:]+(?:/connectSettings|:generateEphemeralCert)"
                                        r"(?![^\s'\"),;])")
+
+# The Cloud SQL Python connector's instance named by a DNS name whose TXT record could not be read or held no
+# connection name (its DB_ERROR_TEXTS row): DnsResolutionError's two messages, each with its class's name, the
+# backquote the connector opens the name with included (google/cloud/sql/connector/resolver.py,
+# DnsResolver.query_dns: "Unable to resolve TXT record for `NAME`", "Unable to parse TXT record for `NAME` ->
+# `RECORD`").
+_PY_CONNECTOR_DNS_NAME = r"DnsResolutionError: Unable to (?:resolve|parse) TXT record for `"
 
 DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("Cloud SQL Auth Proxy v2 / Go connector", r"failed to connect to instance: Dial error",
@@ -1102,6 +1119,19 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "GoogleCloudPlatform/cloud-sql-python-connector google/cloud/sql/connector/client.py (the two URLs); "
                 "aio-libs/aiohttp aiohttp/client.py and aiohttp/client_exceptions.py (ConnectionTimeoutError); "
                 "UNCONFIRMED in a Cloud Run log"),
+    # The Cloud SQL Python connector's instance named by a DNS name (_PY_CONNECTOR_DNS_NAME): Connector.connect_async
+    # resolves the name it is given first, before any cache, refresh or dial (`conn_name = await
+    # self._resolver.resolve(instance_connection_string)`, google/cloud/sql/connector/connector.py), and
+    # DnsResolver.query_dns raises DnsResolutionError when the TXT lookup fails, whatever its cause ("Unable to
+    # resolve TXT record for `NAME`", the resolver's own error as its __cause__) or when no record parses as a
+    # connection name ("Unable to parse TXT record for `NAME` -> `RECORD`") (resolver.py). Nothing was dialled:
+    # the connector's counterpart of the Node.js connector's ENOSQLADMINRESOLVE, read as a refresh that failed
+    # (refresh_failed), never as the VPC connector's capacity. UNCONFIRMED in a Cloud Run log.
+    DbErrorText("Cloud SQL Python connector (DNS name not resolved)", _PY_CONNECTOR_DNS_NAME,
+                "google.cloud.sql.connector.exceptions.DnsResolutionError: Unable to resolve TXT record for "
+                "`orders-db.shop.example.com`",
+                "GoogleCloudPlatform/cloud-sql-python-connector google/cloud/sql/connector/resolver.py "
+                "(DnsResolver.query_dns) and connector.py (connect_async); UNCONFIRMED in a Cloud Run log"),
     # The Cloud SQL Node.js connector's (@google-cloud/cloud-sql-connector) refresh that failed: its
     # CloudSQLConnectorError messages thrown while it fetches the instance's metadata and its ephemeral
     # certificate from the Admin API (GoogleCloudPlatform/cloud-sql-nodejs-connector src/sqladmin-fetcher.ts:
@@ -2042,14 +2072,15 @@ def dial_timed_out(text: str) -> bool:
 # asyncio's TimeoutError raised by aiohttp under the connector's frames is that call timing out
 # (_PY_CONNECTOR_API_TIMED_OUT), as is aiohttp 3.10+'s ConnectionTimeoutError on the connector's own two Admin API
 # URLs (_PY_CONNECTOR_API_CONNECT_TIMED_OUT). The Node.js connector's refresh says so in its own CloudSQLConnectorError
-# messages, or in node-fetch's error on its Admin API URLs (_NODE_CONNECTOR_REFRESH).
+# messages, or in node-fetch's error on its Admin API URLs (_NODE_CONNECTOR_REFRESH). The Python connector's
+# DnsResolutionError (_PY_CONNECTOR_DNS_NAME) is its lookup of an instance named by a DNS name, before any dial.
 # The Python connector before 1.2.4 (connector.py's `asyncio.wait_for(get_connection(), timeout)`, "TimeoutError:
 # Connection timed out after 30s", removed by pull request #760) timed the refresh's wait and the dial to 3307
 # under one timer: its words cannot tell the two apart, so they are neither a refresh nor a dial, and not read.
 _REFRESH_FAILED = re.compile(r"Failed to (?:update metadata for|create ephemeral certificate for the) Cloud SQL instance"
                              r'|\bRefresh error: [^\n]*?\(connection name = "'
                              r"|Cannot connect to host sqladmin\.googleapis\.com:443 "
-                             f"|{_PY_CONNECTOR_API_CONNECT_TIMED_OUT}")
+                             f"|{_PY_CONNECTOR_API_CONNECT_TIMED_OUT}|{_PY_CONNECTOR_DNS_NAME}")
 _PY_REFRESH_TIMED_OUT = re.compile(_PY_CONNECTOR_API_TIMED_OUT)
 _NODE_REFRESH_FAILED = re.compile(_NODE_CONNECTOR_REFRESH)
 
@@ -2060,7 +2091,7 @@ def refresh_failed(text: str) -> bool:
     explains it. Each pattern is asked only of a text holding the words every text it matches holds, in the
     libraries' own casing (plain substring tests, in C): most texts are ruled out before any regex scans them."""
     if (("Refresh error: " in text or " Cloud SQL instance" in text or "sqladmin.googleapis.com:443" in text
-         or "host https://sqladmin.googleapis.com/" in text)
+         or "host https://sqladmin.googleapis.com/" in text or "DnsResolutionError: " in text)
             and _REFRESH_FAILED.search(text) is not None):
         return True
     if ("TimeoutError" in text and "google/cloud/sql/connector/" in text and "aiohttp" in text

@@ -29,6 +29,60 @@ def where_read(ref: SecretRef) -> str:
     return f"volume {ref.volume} file {ref.path}" if ref.path else f"volume {ref.volume}"
 
 
+def secret_name(revision: Revision, ref: SecretRef) -> str:
+    """The secret `ref` names, in full: projects/P/secrets/S. A revision names a secret of its own project by id
+    alone and another project's in full (SecretKeySelector.secret: "Format: {secret_name} if the secret is in the
+    same project. projects/{project}/secrets/{secret_name} if the secret is in a different project",
+    google/cloud/run/v2/k8s_min.proto; SecretVolumeSource.secret likewise), so a bare id is in the revision's own
+    project (its name's, projects/P/locations/L/services/S/revisions/R), as secretmanager.version_name reads it
+    for GetSecretVersion. Two secrets with one id in two projects are two secrets: compared by id alone, a
+    deploy that swapped project A's db-pass for project B's read as no change. A full version name (".../
+    versions/V", seen in the wild: run_references) names its secret. A bare id stays bare when the revision's
+    name holds no project (a hand-built revision)."""
+    secret = ref.secret.strip().rstrip("/").split("/versions/")[0]
+    parts = revision.name.split("/")
+    if secret.startswith("projects/") or len(parts) < 2 or parts[0] != "projects":
+        return secret
+    return f"projects/{parts[1]}/secrets/{secret}"
+
+
+def one_secret(a: str, b: str) -> bool:
+    """Whether two full secret names (`secret_name`) may be one secret: the same name, or the same secret id with
+    one project written by number and the other by id ("projects/{project}" takes either in Google's resource
+    names; whether a number is the other name's project is not read here, as connector_names.by_another_form
+    cannot tell either). Such a pair is read as one secret, a respelling: never a change a rollback undoes (the
+    password rule's rollback on "DB_PASSWORD from db-pass version 4 to projects/P/secrets/db-pass version 4"
+    would restore the very version both read), and never a difference that lets a rollback through where both
+    read it at latest; read as two, either errs toward an action. So is a bare id whose project is not known
+    (`secret_name` of a revision named without one) and a full name with that id. Two ids, or two numbers, that
+    differ are two projects."""
+    if a == b:
+        return True
+    ours, theirs = a.split("/"), b.split("/")
+    if len(ours) == 1 or len(theirs) == 1:
+        return ours[-1] == theirs[-1] and len(ours) + len(theirs) == 5
+    return (len(ours) == 4 and len(theirs) == 4 and ours[0] == theirs[0] == "projects" and ours[2:] == theirs[2:]
+            and ours[1].isdigit() != theirs[1].isdigit())
+
+
+def alike(was: list[tuple[str, str]], now: list[tuple[str, str]]) -> bool:
+    """Whether two places' reads, each (full secret name, version), are the same reads in any order: as many,
+    each pair `one_secret` at the same version."""
+    if len(was) != len(now):
+        return False
+    return all(one_secret(a, b) and v == w for (a, v), (b, w) in zip(_by_id(was), _by_id(now)))
+
+
+def _by_id(reads: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Sorted by secret id first, so that one secret spelt by project number on one side and by id on the
+    other falls at the same place on both."""
+    return sorted(reads, key=lambda r: (r[0].rsplit("/", 1)[-1], r[1], r[0]))
+
+
+def _named_reads(revision: Revision, refs: tuple[SecretRef, ...]) -> list[tuple[str, str]]:
+    return [(secret_name(revision, ref), ref.version) for ref in refs]
+
+
 def _which(ref: SecretRef) -> str:
     return f"{ref.secret} version {ref.version or 'unset'}"
 
@@ -56,14 +110,15 @@ def secrets_changed(before: Revision, after: Revision) -> list[str]:
     db-password version 5", "env API_KEY now read from api-key version latest", "env DB_PASSWORD no
     longer read from db-password version 4": a plain value, or none, in its place), by where each is read
     (by_where: an env var, a volume, a volume's item by its path), every ref read there compared, in any
-    order; [] when none."""
+    order, each secret by its full name (`secret_name`: one id in two projects is two secrets, and one secret
+    named by id and in full is one); [] when none."""
     old, new = by_where(before), by_where(after)
     changed = []
     for where, refs in new.items():
         was = old.get(where)
         if was is None:
             changed.append(f"{where} now read from {_all_which(refs)}")
-        elif [(r.secret, r.version) for r in was] != [(r.secret, r.version) for r in refs]:
+        elif not alike(_named_reads(before, was), _named_reads(after, refs)):
             changed.append(f"{where} from {_all_which(was)} to {_all_which(refs)}")
     changed += [f"{where} no longer read from {_all_which(refs)}" for where, refs in old.items() if where not in new]
     return changed

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 
 from shared.diagnosis.evidence import Revision, SecretRef
-from shared.diagnosis.secret_refs import by_where, names_a_credential, where_read
+from shared.diagnosis.secret_refs import alike, by_where, names_a_credential, one_secret, secret_name, where_read
 
 # What a line says a broken value did (value_failure).
 CONFIG = "a configuration it cannot parse as it starts"
@@ -97,25 +97,29 @@ def as_read(ref: SecretRef) -> str:
 
 
 def read_alike(failing: Revision, ref: SecretRef) -> bool:
-    """Whether `failing` reads the secret `ref` names, by secret id, at the same "latest" or alias (as_read):
+    """Whether `failing` reads the secret `ref` names (a ref of another revision of its service, so of its
+    project: secret_refs.secret_name, one_secret), at the same "latest" or alias (as_read):
     a new instance of either gets the version Secret Manager resolves it to then, the same one, so a rollback
     from `failing` changes nothing about which version is read (collection.target_secret_reads reads such a
     version last). A version pinned by number is never read alike here: it is judged by its own state
     (rules/target_secrets.py)."""
     version = as_read(ref)
-    return not version.isdigit() and any(_secret_id(r) == _secret_id(ref) and as_read(r) == version
+    name = secret_name(failing, ref)
+    return not version.isdigit() and any(one_secret(secret_name(failing, r), name) and as_read(r) == version
                                          for r in failing.secrets)
 
 
 def read_at_latest_by_both(target: Revision, failing: Revision) -> list[SecretRef]:
     """The secrets `failing` reads at "latest" (or unset: SecretRef.pinned false) that `target` reads
-    at "latest" too, by secret id, each once, in `failing`'s order: a new instance of either gets
-    whatever Secret Manager holds now. [] when none (one of them pins it, or only one reads it)."""
-    at_latest = {_secret_id(ref) for ref in target.secrets if not ref.pinned}
+    at "latest" too, by full name (secret_refs.secret_name, one_secret: one id in another project is another
+    secret), each once, in `failing`'s order: a new instance of either gets whatever Secret Manager holds now.
+    [] when none (one of them pins it, or only one reads it)."""
+    at_latest = [secret_name(target, ref) for ref in target.secrets if not ref.pinned]
     found: dict[str, SecretRef] = {}
     for ref in failing.secrets:
-        if not ref.pinned and _secret_id(ref) in at_latest:
-            found.setdefault(_secret_id(ref), ref)
+        name = secret_name(failing, ref)
+        if not ref.pinned and any(one_secret(name, theirs) for theirs in at_latest):
+            found.setdefault(name, ref)
     return list(found.values())
 
 
@@ -123,18 +127,20 @@ def read_differently(target: Revision, failing: Revision) -> list[str]:
     """Where `failing` reads its secrets differently from `target` (secret_refs.secrets_changed: another
     secret or version for an env var, a volume or a volume's item, one added or gone; every ref read at one
     place compared, secret_refs.by_where), leaving out what reads the same for a new instance: the same
-    secret id at "latest" on both, whether named by id or by path, "latest" or unset (an unset version read
-    as latest, UNCONFIRMED as secret_refs says). [] when nothing else changed: a rollback changes no secret
-    value its new instances read."""
+    secret at "latest" on both, whether named by id or in full, "latest" or unset (an unset version read
+    as latest, UNCONFIRMED as secret_refs says). A secret is its full name (secret_refs.secret_name): one id in
+    another project is another secret, whose value a rollback does change. [] when nothing else changed: a
+    rollback changes no secret value its new instances read."""
     old, new = by_where(target), by_where(failing)
     return sorted(where for where in old.keys() | new.keys()
-                  if where not in old or where not in new or _as_read(old[where]) != _as_read(new[where]))
+                  if where not in old or where not in new
+                  or not alike(_as_read(target, old[where]), _as_read(failing, new[where])))
 
 
-def _as_read(refs: tuple[SecretRef, ...]) -> list[tuple[str, str]]:
-    """What a new instance reads at one place, in any order: a pinned ref by its secret and version as
-    named, one at "latest" or unset by its secret id alone (the same secret's newest version either way)."""
-    return sorted((ref.secret, ref.version) if ref.pinned else (_secret_id(ref), "latest") for ref in refs)
+def _as_read(revision: Revision, refs: tuple[SecretRef, ...]) -> list[tuple[str, str]]:
+    """What a new instance of `revision` reads at one place: each secret by its full name, a pinned ref at its
+    version as named, one at "latest" or unset at "latest" (the same secret's newest version either way)."""
+    return [(secret_name(revision, ref), ref.version if ref.pinned else "latest") for ref in refs]
 
 
 def may_hold(ref: SecretRef, kind: str) -> bool:

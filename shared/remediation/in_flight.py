@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from shared.clock import CLOCK_SKEW_ALLOWANCE
-from shared.diagnosis.facts import clock_on
+from shared.diagnosis.facts import clock_on, dated
 from shared.errors import DamagedRecord, PermanentError
 from shared.remediation.records import INTENTS, IntentRecord, IntentState, read_record, stored_key, text_field
 from shared.ports import StateStore
@@ -114,10 +114,11 @@ def others_on(state: StateStore, target: str, since: datetime, own_key: str) -> 
 
 
 def named(plan: IntentRecord) -> str:
-    """A plan as an answer names it: what, where, whose, and when it was planned."""
+    """A plan as an answer names it: what, where, whose, and when it was planned, dated: an answer given after
+    midnight named a plan of 23:58 by its time of day alone, a moment of the answer's day still to come."""
     return (f"{plan.action} on {plan.target} (incident {plan.incident_id}"
             + (f", command {plan.command_id} by {plan.requested_by}" if plan.command_id else "")
-            + f", planned at {plan.noted_at:%H:%M:%S}Z)")
+            + f", planned at {dated(plan.noted_at)}Z)")
 
 
 def last_recorded(records: list[dict[str, Any]], since: datetime) -> str:

@@ -88,6 +88,7 @@ from shared.diagnosis.diagnose import count_cleared, diagnose
 from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.signatures import Signature
 from shared.diagnosis.still_failing import too_few
+from shared.diagnosis.windows import told_on
 from shared.remediation.actions.restore_traffic import serving_shares
 from shared.remediation.bursts import (IdleBefore, idle_before, minutes_held, minutes_read, pre_onset, readable_until,
                                       widened)
@@ -205,7 +206,14 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
     the condition's recovery ("" for nothing: a snooze, data that stopped or a close by hand may have
     closed it). `min_traffic_ratio`: a healthy service that kept less than this share of its traffic
     is unclear, not healthy (`traffic_lost`). `others`: Runwarden's action records applied since this
-    one (any target; `later_own_writes` keeps those on this service's path)."""
+    one (any target; `later_own_writes` keeps those on this service's path). Its windows are printed as its
+    times are cited, against the action's day (windows.told_on, clock_on)."""
+    with told_on(record.applied_at):
+        return _judged(record, bundle, settings, closed_at, min_traffic_ratio, recovery, others)
+
+
+def _judged(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSettings, closed_at: datetime | None,
+            min_traffic_ratio: float, recovery: str, others: Sequence[ActionRecord]) -> Health:
     later = later_own_writes(record, bundle, others)
     changed = target_changed(record, bundle)
     if changed is not None:

@@ -15,7 +15,7 @@ from shared.remediation.actions.scale_connector import (MAX_INSTANCES, ScaleConn
 from shared.config import Bounds, ConnectorPolicy, DiagnosisSettings
 from shared.diagnosis.connector_names import doubtful_policies
 from shared.diagnosis.evidence import Connector, EvidenceBundle, Revision, Service, TrafficType
-from shared.diagnosis.facts import hms
+from shared.diagnosis.facts import clock_on
 from shared.diagnosis.rules.connector_saturation import BEYOND_THE_CEILING
 from shared.diagnosis.rules.connector_signs import max_not_reached, max_not_reached_words
 from shared.diagnosis.signatures import Diagnosis, Signature
@@ -191,7 +191,7 @@ def _deploy_in_flight(bundle: EvidenceBundle, suspect: Revision) -> str:
         ready = next((c for c in revision.conditions if c.type == "Ready"), None)
         if ready is None or ready.state not in _SETTLED:
             state = f"Ready={ready.state}" if ready is not None else "no Ready condition yet"
-            return (f"a deploy is under way: {revision.short_name}, created {hms(revision.create_time)} after "
+            return (f"a deploy is under way: {revision.short_name}, created {clock_on(revision.create_time, bundle.collected_at)} after "
                     f"{suspect.short_name}, is not Ready yet ({state}); a rollback now would pin traffic under it, "
                     "and a new revision gets no traffic while a split is pinned")
     return ""

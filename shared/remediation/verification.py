@@ -60,6 +60,7 @@ from shared.config import Config
 from shared.errors import DamagedRecord, IncompleteReadError, PermanentError, TransientError
 from shared.diagnosis.evidence import EvidenceBundle, Service, TrafficTarget, short_name, split_text
 from shared.diagnosis.facts import clock_on
+from shared.diagnosis.windows import told_on
 from shared.ports import ClaimRecord, require_state_store
 from shared.remediation import bystanders, history, intents, judging, since_rollback, undo_by_hand
 from shared.remediation.approvals import Approvals
@@ -548,7 +549,8 @@ class Sweep:
             except TransientError as exc:
                 raise UndoUnfinished(str(exc)) from exc
         try:
-            health = self._health(record)
+            with told_on(record.applied_at):    # its times are cited against the action's day (clock_on)
+                health = self._health(record)
         except TransientError as exc:
             raise EvidenceUnread(str(exc)) from exc
         if health.kind is judging.HealthKind.CHANGED and record.action == "rollback_traffic":

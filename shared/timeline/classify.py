@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from shared.diagnosis.windows import clock_on
 from shared.remediation.records import JUDGED_STATES, claim_key
 from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import Actor, ActorKind, Source, TimelineEntry
@@ -196,7 +197,9 @@ def alert_row(step: Step, project: str) -> TimelineEntry:
     at = _epoch(step.details.get("started_at" if opened else "ended_at")) or step.at
     policy = step.details.get("policy") or "?"
     summary = (f"alert {'opened' if opened else 'closed'}: policy {policy!r}"
-               f" (notification received {step.at:%H:%M:%S}Z)")
+               # On the row's own day as a time of day, else dated: an alert opened at 23:58 whose notification
+               # came at 00:01 read "received 00:01:00Z" on a row of the day before.
+               f" (notification received {clock_on(step.at, at)}Z)")
     return TimelineEntry(at=at, source=Source.ALERT, actor=MONITORING,
                          kind="alert_opened" if opened else "alert_closed",
                          summary=summary, link=entry_link(project, step.insert_id, step.at), severity=step.severity,

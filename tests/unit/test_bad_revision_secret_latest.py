@@ -75,7 +75,11 @@ def env(name: str, secret: str, version: str) -> SecretRef:
 
 KEY_LATEST, KEY_8 = env("API_KEY", "api-key", "latest"), env("API_KEY", "api-key", "8")
 KEY_UNSET = env("API_KEY", "api-key", "")
-KEY_PATH = env("API_KEY", "projects/shop-prod/secrets/api-key", "latest")
+# The same secret named in full: the builders' revisions are in project "demo" (builders.PROJECT).
+KEY_PATH = env("API_KEY", "projects/demo/secrets/api-key", "latest")
+# Another project's secret with the same id (SecretKeySelector.secret: "projects/{project}/secrets/{secret_name}
+# if the secret is in a different project", google/cloud/run/v2/k8s_min.proto): another secret.
+KEY_ELSEWHERE = env("API_KEY", "projects/billing-prod/secrets/api-key", "latest")
 CONFIG_VOLUME = SecretRef(volume="config", secret="app-config", version="latest")
 CONFIG_ENV = env("CONFIG_JSON", "app-config", "latest")
 PASSWORD_4 = env("DB_PASSWORD", "db-password", "4")
@@ -88,7 +92,7 @@ def rev(*secrets: SecretRef) -> Revision:
 AT_LATEST = {
     "both latest": ((KEY_LATEST,), (KEY_LATEST,), ["api-key"]),
     "unset reads latest": ((KEY_UNSET,), (KEY_LATEST,), ["api-key"]),
-    "named by path on one": ((KEY_LATEST,), (KEY_PATH,), ["projects/shop-prod/secrets/api-key"]),
+    "named by path on one": ((KEY_LATEST,), (KEY_PATH,), ["projects/demo/secrets/api-key"]),
     "the target pins it": ((KEY_8,), (KEY_LATEST,), []),
     "the failing one pins it": ((KEY_LATEST,), (KEY_8,), []),
     "only the failing one reads it": ((PASSWORD_4,), (PASSWORD_4, KEY_LATEST), []),
@@ -142,6 +146,12 @@ CASES = {
                                                          ESCALATE),
     "refused by axios, the key named by path on the new revision": ((KEY_LATEST,), (KEY_PATH,), ((AXIOS_401, 20),), 0,
                                                                      None, ESCALATE),
+    # The deploy read the key from another project's secret of the same id: a rollback reads the own project's
+    # again (read by id alone, both "read api-key at latest" and the rollback was held).
+    "the deploy read the key from another project's secret of the same id": (
+        (KEY_LATEST,), (KEY_ELSEWHERE,), ((AXIOS_401, 20),), 0, None, ROLLBACK),
+    "the deploy moved the key back from another project's secret": (
+        (KEY_ELSEWHERE,), (KEY_PATH,), ((STRIPE, 20),), 0, None, ROLLBACK),
     "a config both mount at latest not parsed at start": ((CONFIG_VOLUME,), (CONFIG_VOLUME,), ((JSON_CONFIG, 6),), 6,
                                                           None, ESCALATE),
     "refusals with a few of its own beside": ((KEY_LATEST,), (KEY_LATEST,), ((STRIPE, 12), (OWN, 6)), 0, None,

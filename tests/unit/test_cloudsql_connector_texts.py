@@ -176,6 +176,25 @@ NODE_NO_RESOLVED_NAME = ("CloudSQLConnectorError: Failed to resolve connect sett
 NODE_GAXIOS7_TIMED_OUT = ("GaxiosError: request to https://sqladmin.googleapis.com/sql/v1beta4/projects/shop-prod/"
                           "instances/orders-db/connectSettings failed, reason: connect ETIMEDOUT 199.36.153.8:443\n"
                           "    at Gaxios._request (/app/node_modules/gaxios/build/cjs/src/gaxios.js:156:23)")
+# gaxios 7 appends "?" and the serialized params whenever params and a paramsSerializer are set (gaxios
+# #prepareRequest), googleapis-common sets both ({} once the path's project and instance are taken out): the URL
+# node-fetch names ends in an empty query (UNCONFIRMED as logged); a query with params is read alike
+NODE_GAXIOS7_EMPTY_QUERY = NODE_GAXIOS7_TIMED_OUT.replace("/connectSettings failed", "/connectSettings? failed")
+NODE_FETCH_CERT_QUERY = NODE_FETCH_CERT_REFUSED.replace(":generateEphemeralCert failed",
+                                                        ":generateEphemeralCert?alt=json failed")
+# the Python connector given a DNS name (google/cloud/sql/connector/resolver.py DnsResolver.query_dns, called by
+# connector.py connect_async before any refresh or dial): the TXT lookup failed, or no record parsed
+PY_DNS_UNRESOLVED = ("Traceback (most recent call last):\n  File \"/usr/local/lib/python3.12/site-packages/dns/"
+                     "resolver.py\", line 1190, in _next_request\ndns.resolver.LifetimeTimeout: The resolution "
+                     "lifetime expired after 5.405 seconds: Server Do53:169.254.169.254@53 answered The DNS "
+                     "operation timed out.\n\nThe above exception was the direct cause of the following exception:"
+                     "\n\nTraceback (most recent call last):\n  File \"/usr/local/lib/python3.12/site-packages/"
+                     "google/cloud/sql/connector/resolver.py\", line 89, in query_dns\n    raise "
+                     "DnsResolutionError(f\"Unable to resolve TXT record for `{dns}`\") from e\n"
+                     "google.cloud.sql.connector.exceptions.DnsResolutionError: Unable to resolve TXT record for "
+                     "`orders-db.shop.example.com`")
+PY_DNS_UNPARSED = ("google.cloud.sql.connector.exceptions.DnsResolutionError: Unable to parse TXT record for "
+                   "`orders-db.shop.example.com` -> `v=spf1 include:_spf.google.com ~all`")
 # Node's own fetch (undici) failing: "fetch failed", its cause's words naming the host at most (undici
 # lib/core/connect.js onConnectTimeout); never the connector's wording, and an application's own fetch fails so
 APP_FETCH_FAILED = ("TypeError: fetch failed\n    at node:internal/deps/undici/undici:13510:13\n    at async "
@@ -253,6 +272,15 @@ TEXTS = {
     NODE_NO_RESOLVE: (True, False, True),
     NODE_NO_RESOLVED_NAME: (True, False, True),
     NODE_GAXIOS7_TIMED_OUT: (True, False, True),
+    # ... its URL with a query string, as gaxios 7 writes it
+    NODE_GAXIOS7_EMPTY_QUERY: (True, False, True),
+    NODE_FETCH_CERT_QUERY: (True, False, True),
+    NODE_GAXIOS7_EMPTY_QUERY.replace("/connectSettings?", "/backupRuns?"): (False, False, False),
+    # the Python connector's lookup of the DNS name it was given: before any refresh or dial
+    PY_DNS_UNRESOLVED: (True, False, True),
+    PY_DNS_UNPARSED: (True, False, True),
+    # the same words in an application's own error name no connector
+    "ValueError: Unable to resolve TXT record for _dmarc.shop.example.com": (False, False, False),
     # words of the application's own: not the connector's
     "Failed to resolve DNS name orders-db.shop.example.com: queryTxt ETIMEOUT": (False, False, False),
     "Failed to resolve connect settings for DNS name:": (False, False, False),
@@ -367,6 +395,14 @@ CASES = {
         dict(lines=(NODE_BAD_REGION,), code="500", p99=30.4), None),
     "Node connector: ephemeral certificate unreadable, 500s at 30 s, busy connector: not scaled": (
         dict(lines=(NODE_EPH_PARSE_FRAMES,), code="500", p99=30.4), None),
+    # the Node.js connector's connectSettings URL as gaxios 7 writes it (an empty query): a refresh as before
+    "Node connector: connectSettings? timed out on 443 (gaxios 7), 500s at 30 s, ALL_TRAFFIC, busy: not scaled": (
+        dict(lines=(NODE_GAXIOS7_EMPTY_QUERY,), code="500", p99=30.4), None),
+    # the Python connector's DNS name whose TXT record was not read: no dial, never a scale-up
+    "Python connector: DnsResolutionError on the TXT record, 503s, ALL_TRAFFIC, busy connector: not scaled": (
+        dict(lines=(PY_DNS_UNRESOLVED,)), None),
+    "Python connector: dials to 3307 timing out beside its DNS name's failed lookups, busy: the dials scale it": (
+        dict(lines=(PY_CONNECTOR, PY_DNS_UNRESOLVED), code="500", p99=128), "scale_connector"),
     # Go's bare deadline is never a dial
     "bare 'context deadline exceeded', 500s at 10 s, busy connector: not a dial, not scaled": (
         dict(lines=(BARE_DEADLINE,), code="500", p99=10.2), None),
@@ -386,9 +422,11 @@ def test_connector_texts_and_the_action(shape, action):
 
 
 @pytest.mark.parametrize("line", (JAVA_EPHEMERAL, PY_AIOHTTP_REFUSED, PY_API_TIMED_OUT, NODE_FETCH_TIMED_OUT,
-                                  NODE_NO_METADATA, PY_AIOHTTP_CONNECT_TIMEOUT, NODE_BAD_REGION, NODE_NO_RESOLVE),
+                                  NODE_NO_METADATA, PY_AIOHTTP_CONNECT_TIMEOUT, NODE_BAD_REGION, NODE_NO_RESOLVE,
+                                  NODE_GAXIOS7_EMPTY_QUERY, PY_DNS_UNRESOLVED),
                          ids=("java", "python-aiohttp", "python-aiohttp-timeout", "node-fetch", "node-enosqladmin",
-                              "python-aiohttp-connect-timeout", "node-ebadsqladminregion", "node-enosqladminresolve"))
+                              "python-aiohttp-connect-timeout", "node-ebadsqladminregion", "node-enosqladminresolve",
+                              "node-fetch-empty-query", "python-dnsresolutionerror"))
 def test_the_refresh_is_named_and_not_scaled(line):
     result = diagnose(incident(line).bundle(), S)
 

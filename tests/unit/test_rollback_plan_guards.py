@@ -128,3 +128,14 @@ def test_no_rollback_is_pinned_under_a_deploy_in_flight(conditions):
 def test_a_newer_revision_whose_deploy_settled_does_not_hold_the_rollback(conditions):
     proposal = _with_newer(conditions)
     assert proposal.action == "rollback_traffic", proposal.reason
+
+
+def test_a_deploy_begun_before_midnight_is_named_with_its_date(monkeypatch):
+    """The newer revision created at 23:59:30, the plan read 00:00:30 the next day: its time of day alone named a
+    moment of the plan's day still to come (smallleft3); dated, as facts.clock_on cites a time of another day."""
+    from datetime import datetime, timezone
+
+    from tests.unit import builders
+    monkeypatch.setattr(builders, "T0", datetime(2026, 11, 27, 0, 0, 30, tzinfo=timezone.utc))
+    proposal = _with_newer(IN_FLIGHT["Ready reconciling"])
+    assert f"{FIX}, created 2026-11-26 23:59:30 after {NEW}" in proposal.reason, proposal.reason
