@@ -253,3 +253,51 @@ def hosts_with_ports(text: str) -> set[str]:
     """The DNS names `text` quotes with a port after them (lower case), file names left out: a line
     that says it dialled one names a host, whether or not lookup_host reads its words."""
     return {m.group(1).lower() for m in _HOST_PORT.finditer(text) if _dns_name(m.group(1).lower())}
+
+
+# A plain env var whose name says it holds the database's host ("DB_HOST", "PGHOST", "MYSQL_ADDR",
+# "DATABASE_SERVER"): a bare value (`DB_HOST=10.50.0.3`) is the database's only by its name. Another
+# host setting ("REDIS_HOST", "CACHE_ADDR") is not: a deploy moving a cache says nothing of the
+# database's answers.
+_DATABASE_HOST_NAME = re.compile(r"(?:^|_)(?:DB|DATABASE|PG|POSTGRES(?:QL)?|MYSQL|MARIADB|SQL)(?:_\w*)?_?"
+                                 r"(?:HOST|HOSTNAME|ADDR|ADDRESS|SERVER|ENDPOINT)(?:$|_)", re.IGNORECASE)
+
+
+def _database_address(name: str, value: str) -> set[str]:
+    """The database hosts and Cloud SQL connection names one plain env var gives ("p:r:i" for a
+    connection name): a database's connection settings' host(s) (`_database_setting`: a database
+    URL, Go MySQL's DSN, libpq's or ADO.NET's keyword form), a bare host under a database host's name
+    (`_DATABASE_HOST_NAME`), or the connection names it holds. Nothing for any other value."""
+    found = {":".join(n) for n in connection_names((value,))}
+    if _database_setting(value):
+        found |= {h for h in _structural_hosts(value) if not h.startswith("/")}
+    elif _DATABASE_HOST_NAME.search(name):
+        found |= {_bare(value)} - {""}
+    return found
+
+
+def database_address_changed(before: tuple[tuple[str, str], ...], after: tuple[tuple[str, str], ...],
+                             before_volumes: tuple[str, ...] = (), after_volumes: tuple[str, ...] = ()) -> list[str]:
+    """Where the new revision points at another database than the revision before, by name only
+    (a value may hold a password; the caller never shows one): each plain env var (name, value)
+    whose database hosts or connection names (`_database_address`) differ between the two, and
+    "its Cloud SQL volume" when the instances it mounts (Revision.volumes[].cloud_sql_instance,
+    revision.proto) differ. [] when either plain env was not read (() is none read: an unread env is
+    no evidence of a change), when neither revision names a database address at all, or when only
+    the letter case or a port changed. A variable added or removed counts only when the other
+    revision names no database address of its own under any variable that stays (a DB_HOST renamed
+    DATABASE_HOST with the same host is no move): the addresses compared are every variable's
+    together, and the variables named are those whose own addresses differ."""
+    if not before or not after:
+        return []
+    old = {name: _database_address(name, value) for name, value in before}
+    new = {name: _database_address(name, value) for name, value in after}
+    old_all = set().union(*old.values()) | {":".join(n) for n in connection_names(before_volumes)}
+    new_all = set().union(*new.values()) | {":".join(n) for n in connection_names(after_volumes)}
+    if not old_all or not new_all or old_all == new_all:
+        return []
+    changed = [f"plain env {name}" for name in sorted(old.keys() | new.keys())
+               if old.get(name, set()) != new.get(name, set()) and (old.get(name) or new.get(name))]
+    if connection_names(before_volumes) != connection_names(after_volumes):
+        changed.append("its Cloud SQL volume")
+    return changed

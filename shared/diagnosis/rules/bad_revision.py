@@ -15,7 +15,7 @@ from shared.diagnosis.log_signals import REPLICA_CONFLICT, LogSignal, Refusal, p
 from shared.diagnosis.lock_waits import LOCK_ADVICE, LOCK_TIMEOUT, lock_timeouts, lock_words
 from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, duration, pct, unread_rule_outs
-from shared.diagnosis.env_hosts import deploy_brought
+from shared.diagnosis.env_hosts import database_address_changed, deploy_brought
 from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_MAX_INSTANCES,
                                                   cite_hosts_brought, cite_instance_brought, scaling_tightened,
                                                   requests_per_instance, settings_changed)
@@ -150,6 +150,10 @@ def _what_the_deploy_changed(facts: Facts, c: Citation, suspect: Revision, good:
         if against is not None else []
     plain += [f"connection pool's size {key} from {old} to {new}"
               for key, old, new in (pool_size_changed(against, suspect) if against is not None else [])]
+    # Where it connects, by name only (a DB_HOST, a DSN's host, a connection name; never a value).
+    moved = database_address_changed(against.plain_env, suspect.plain_env, against.cloudsql_instances,
+                                      suspect.cloudsql_instances) if against is not None else []
+    plain += [f"database it connects to ({', '.join(moved)})"] if moved else []
     changed += secrets + plain
     if not changed:
         return ""

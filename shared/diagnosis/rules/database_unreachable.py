@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection
 
 from shared.diagnosis.evidence import Connector, LogRecord, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
-from shared.diagnosis.env_hosts import deploy_brought
+from shared.diagnosis.env_hosts import database_address_changed, deploy_brought
 from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, closed_connection,
                                           database_dial_hosts, is_pooler_wait, pattern_of, per_text, pool_size,
                                           refresh_failed, refusal_quote)
@@ -728,6 +728,29 @@ def _identity_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
             "who connects, so they are the new revision's own (bad_revision)")
 
 
+def _pointed_elsewhere(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
+    """Why the read-only refusals are the new revision's own, or "": every refusal is a write refused as
+    read-only (Refusal.READ_ONLY: PostgreSQL's 25006 "cannot execute UPDATE in a read-only transaction",
+    MySQL's 1290 "--read-only option"), every one came from the newest serving revision, deployed
+    within deploy_window_seconds, and its deploy changed where it connects against the Ready revision
+    before it (env_hosts.database_address_changed: DB_HOST, a DATABASE_URL's host, an instance
+    connection name, its Cloud SQL volume; Cloud Run Admin v2 Revision.containers[].env[].value and
+    volumes[].cloud_sql_instance, k8s_min.proto). Whether a server refuses writes is the server's: a
+    read replica answers so, the primary does not, and the revision before holds the address it wrote
+    to in itself, so sending traffic back restores it (bad_revision). The same address on both (a
+    primary set read-only, a promotion that left the old primary a replica, a full disk) is not the
+    deploy's doing and competes with it, as before."""
+    found = _deploy_changed(facts, refused, {Refusal.READ_ONLY},
+                            lambda before, after: database_address_changed(
+                                before.plain_env, after.plain_env, before.cloudsql_instances, after.cloudsql_instances))
+    if found is None:
+        return ""
+    suspect, previous, changed = found
+    return (f"the writes refused as read-only all come from {suspect.short_name}, whose deploy changed where it "
+            f"connects ({', '.join(changed)}) against {previous.short_name} (a plain value, which comes back with the "
+            "revision that holds it): the new revision writes to another server, so they are its own (bad_revision)")
+
+
 # The refusals a deploy brought about itself, each check in this order with what it read and the
 # condition it held: when one says why, the refusals are the new revision's own, this rule does not
 # match, and bad_revision judges the deploy. Each asks for refusals of its own kinds only, none of
@@ -749,4 +772,6 @@ _DEPLOYS_OWN: tuple[tuple[Callable[[Facts, dict[str, list[LogRecord]]], str], st
      "instance"),
     (_pool_raised, "run.revisions.list: containers[].env[].value",
      "refusals at a connection limit only from a new revision whose deploy raised its pool's size"),
+    (_pointed_elsewhere, "run.revisions.list: containers[].env[].value, volumes[].cloud_sql_instance",
+     "writes refused as read-only only from a new revision whose deploy changed the database it connects to"),
 )
