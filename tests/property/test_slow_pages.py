@@ -67,7 +67,8 @@ def test_a_delivery_whose_read_ran_out_is_answered_once_and_acts_on_nothing(step
     assert len(cut_reads_answered_once(SimpleNamespace(trace=[_obs(0, step, **fields)]))) == problems
 
 
-AGAIN = "message m delivered again (…): an earlier delivery answered it escalated … This delivery's answer: escalated: x"
+AGAIN = ("message m delivered again (…): an earlier delivery answered it escalated … "
+         "This delivery's answer: escalated: x")
 RACE = Concurrent(0, 1, 3, True)
 
 
