@@ -85,8 +85,9 @@ class Transport:
         # them), the answer is a function of the request: `memo` keeps answers by request bytes,
         # shared by every copy of the same seeded state. The call is still logged and faults apply.
         self._memo = memo
-        # Paged reads given no page because their shared deadline was spent (`page_deadline`): read by the
-        # property harness after each step (invariants.cut_reads_answered_once).
+        # Paged reads given no page because their shared deadline was spent (`page_deadline`), or whose page
+        # after the first was cut at its own RPC deadline (`page_time`): read by the property harness after each
+        # step (invariants.cut_reads_answered_once and the others on cut reads).
         self.deadline_spent = 0
         self._cut_lock = threading.Lock()
 
@@ -126,6 +127,9 @@ class Transport:
         spent = min(seconds, timeout)
         cursor.deadline = replace(cursor.deadline, until=cursor.deadline.until - spent)
         if seconds > timeout:
+            if cursor.pages:   # cut while paging (a page taken, more to ask): counted as a spent deadline is
+                with self._cut_lock:
+                    self.deadline_spent += 1
             raise api_exception(grpc.StatusCode.DEADLINE_EXCEEDED,
                                 f"{method}: the page took {seconds:g}s, past its {timeout:g}s deadline (simulated)")
 
@@ -213,18 +217,23 @@ class InProcessRun(CloudRunAdapter):
     def list_revisions(self, service_name: str) -> list:
         from google.cloud import run_v2
 
-        from shared.gcp.endpoints import call_with_retry
+        from shared.gcp.endpoints import PageCursor, call_with_retry
         from shared.gcp.run import revision_from_proto
 
+        # As CloudRunAdapter.list_revisions reads them (shared/gcp/run_wire.py `list_revisions`): the pages share
+        # the call's total across its retries (`PageCursor`, kept across attempts: a retry resumes at the page that
+        # failed), each asked with the cursor's `timeout()`, so a slow page (Faults.slow_pages) spends that total
+        # and a read still paging when it is spent is cut (DeadlineExceeded), as on the wire.
+        cursor, taken = PageCursor.for_call(self._policy), []
+
         def fetch(_timeout: float) -> tuple[bytes, ...]:
-            pages, token = [], ""
             while True:   # every page, as iterating the client's pager does
                 data = self._transport.call("ListRevisions", run_v2.ListRevisionsRequest.pb()(
-                    parent=service_name, page_token=token), bytes)
-                pages.append(data)
-                token = run_v2.ListRevisionsResponse.pb().FromString(data).next_page_token
-                if not token:
-                    return tuple(pages)
+                    parent=service_name, page_token=cursor.token), bytes, cursor=cursor)
+                taken.append(data)
+                cursor.took(run_v2.ListRevisionsResponse.pb().FromString(data).next_page_token)
+                if not cursor.token:
+                    return tuple(taken)
 
         def convert() -> tuple[Any, ...]:
             protos = [p for page in pages for p in run_v2.ListRevisionsResponse.deserialize(page).revisions]

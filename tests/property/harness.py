@@ -396,7 +396,7 @@ class SlowPages:
     share the call's total (endpoints.PageCursor; 30 s in process, pages of at most 5 s): a read whose pages
     outlast it is cut (WaitDeadline.page_timeout), one page slower than its own deadline too. In process only:
     the real-parts tier's gRPC servers page the same way but ignore the time."""
-    standin: str   # monitoring | logging
+    standin: str   # monitoring | logging | run (ListRevisions: a service's revisions a page each)
     seconds: int
 
     def __str__(self) -> str:
@@ -405,8 +405,11 @@ class SlowPages:
 
 # The paging a SlowPages step gives its stand-in: Monitoring's points a page (MonitoringStandIn.max_page_size),
 # Logging's entries examined per call (LoggingStandIn.search_budget).
-SLOW_PAGE_SHAPES = {"monitoring": ("max_page_size", 4), "logging": ("search_budget", 4)}
-PAGED_METHODS = {"monitoring": "ListTimeSeries", "logging": "ListLogEntries"}
+# Cloud Run's revisions a page (RunStandIn.revisions_page_size): one, so that a service's few revisions take a page
+# each, and a slow page spends the read's total (InProcessRun.list_revisions pages as the wire adapter does).
+SLOW_PAGE_SHAPES = {"monitoring": ("max_page_size", 4), "logging": ("search_budget", 4),
+                    "run": ("revisions_page_size", 1)}
+PAGED_METHODS = {"monitoring": "ListTimeSeries", "logging": "ListLogEntries", "run": "ListRevisions"}
 
 # The connector by its project's number: "{project} can be project id or number" (VpcAccess.connector,
 # google/cloud/run/v2/vendor_settings.proto). One connector, two names; the config names it by id (shared/config.py
@@ -528,6 +531,9 @@ class Observation:
     command_id: str = ""                               # an operator command step's command_id, as text
     ended: datetime | None = None                      # the pinned clock at the end of the step
     reads_cut: int = 0                                 # paged reads refused a page: their shared deadline spent
+    pending_before: int = 0                            # sweep: action records pending (or undoing) at its start
+    judged: list[str] = field(default_factory=list)    # sweep: action keys it verified, undid or began to undo
+    crossing: bool = False                             # one incident's part of a Crossing step (_split_crossing)
 
     @property
     def write_calls(self) -> int:
@@ -698,7 +704,7 @@ class Run:
         in-process transports count them, sandbox/inprocess.py `Transport.page_deadline`; 0 on real parts)."""
         adapters = self.world.adapters
         return sum(getattr(getattr(adapter, "_transport", None), "deadline_spent", 0)
-                   for adapter in (adapters.monitoring, adapters.logging))
+                   for adapter in (adapters.monitoring, adapters.logging, adapters.run))
 
     def _slow_pages(self, step: SlowPages) -> None:
         """SlowPages: the stand-in's paging narrowed (its own attribute: a copy's, never the seeded template's)
@@ -706,7 +712,7 @@ class Run:
         request under that shape instead (FastWorld.page_shape)."""
         standin = getattr(self.standins, step.standin)
         attribute, value = SLOW_PAGE_SHAPES[step.standin]
-        if hasattr(self.world, "page_shape"):   # in process: the answers kept by request follow the shape
+        if hasattr(self.world, "page_shape") and step.standin != "run":   # in process: kept answers follow the shape
             self.world.page_shape(step.standin, attribute, value)
         else:
             setattr(standin, attribute, value)
@@ -834,7 +840,10 @@ class Run:
             world.clock.advance(step.minutes * 60)
             obs.at = world.clock.now()
             obs.outcomes = list(self._command({"command": "sweep"}, obs, sweep=True))
-            obs.restored = _restore_attempts(records_before, self._records())
+            after_sweep = self._records()
+            obs.restored = _restore_attempts(records_before, after_sweep)
+            obs.pending_before = sum(1 for r in records_before.values() if r.get("state") in ("pending", "undoing"))
+            obs.judged = _judged(records_before, after_sweep)
         elif isinstance(step, KillSwitch):
             obs.command_id = f"switch-{uuid.uuid4().hex}"
             self._command({"command": "pause" if step.engaged else "resume", "requested_by": "property-test",
@@ -880,7 +889,7 @@ class Run:
                 incident=INCIDENTS[i], outcomes=[o for o in obs.outcomes if o.incident_id == INCIDENTS[i]],
                 update_calls=calls, patch_calls=patches, run_writes=run_writes, vpc_writes=vpc_writes,
                 transient=sum(1 for n, *_ in self.failed_deliveries[-obs.transient:] if n == i) if obs.transient
-                else 0, errors=obs.errors if i == 0 else []))
+                else 0, errors=obs.errors if i == 0 else [], crossing=True))
         first = split[0]
         first.update_calls += obs.update_calls - sum(o.update_calls for o in split)
         first.patch_calls += obs.patch_calls - sum(o.patch_calls for o in split)
@@ -1491,6 +1500,14 @@ def _restore_attempts(before: dict[str, dict], after: dict[str, dict]) -> list[s
                 or was == "undoing":
             keys.append(key)
     return keys
+
+
+def _judged(before: dict[str, dict], after: dict[str, dict]) -> list[str]:
+    """Action records this sweep verified or undid (or began to undo): they left `pending` for `verified`,
+    `undoing` or `undone` (shared/remediation/records.py ActionState). An escalation is not among them: a
+    sweep that cannot read its evidence past the deadline escalates on purpose (docs/behaviour.md)."""
+    return [key for key, now in after.items() if before.get(key, {}).get("state") == "pending"
+            and now.get("state") in ("verified", "undoing", "undone")]
 
 
 def settle_operations(standins: StandIns) -> None:

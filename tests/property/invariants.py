@@ -40,7 +40,8 @@ def check_all(run: Run) -> list[str]:
                   one_judgement_per_action, proposal_written_once, approvals_hold_their_world,
                   connector_written_on_its_world, every_command_answered, refusals_reported_once,
                   writes_never_overlap, held_alerts_answered, other_shapes_refused, commands_answered_once,
-                  exact_name_leases_hold, cut_reads_answered_once):
+                  exact_name_leases_hold, cut_reads_answered_once, cut_reads_race_to_one_answer,
+                  cut_reads_never_judged, cut_reads_never_approved):
         problems += check(run)
     problems += splits_are_whole(run, records)
     problems += before_states_recorded(run, records)
@@ -391,6 +392,74 @@ def cut_reads_answered_once(run: Run) -> list[str]:
         elif said and said[0] not in ANSWERS_AFTER_A_CUT:
             problems.append(f"step #{obs.index} {obs.step}: a delivery whose paged read ran out of its deadline "
                             f"answered `{said[0]}`, as if its evidence were whole")
+    return problems
+
+
+def cut_reads_race_to_one_answer(run: Run) -> list[str]:
+    """Racing deliveries of one incident (Concurrent: the same message on two to four threads, or messages of their
+    own) in a step where a paged read ran out of its deadline come to one answer between them, and write nothing:
+    the incident's claim lets one thread diagnose (the read cut is that thread's), the others wait (raised, for the
+    platform to redeliver) or are told its answer (`skipped`, "This delivery's answer: …", `_own_answer`). So no
+    write call in the step, and the answers said, as the delivery came to them, are at most one and among
+    ANSWERS_AFTER_A_CUT; a `skipped` that names no answer of its own (a duplicate told apart from the diagnosis,
+    a stand-down) is no verdict and not counted. One incident's part of a Crossing step is not judged: its cut
+    may be the other incident's read."""
+    problems = []
+    for obs in run.trace:
+        if not obs.reads_cut or not isinstance(obs.step, Concurrent) or obs.crossing:
+            continue
+        if obs.write_calls:
+            problems.append(f"step #{obs.index} {obs.step}: {obs.write_calls} write call(s) by racing deliveries "
+                            f"one of whose paged reads ran out of its deadline ({obs.reads_cut} page(s) refused)")
+        said = {_own_answer(o) for o in obs.outcomes} - {"skipped", "standing_down"}
+        wrong = sorted(said - ANSWERS_AFTER_A_CUT)
+        if wrong:
+            problems.append(f"step #{obs.index} {obs.step}: racing deliveries whose paged read ran out of its "
+                            f"deadline answered {', '.join(f'`{w}`' for w in wrong)}, as if its evidence were whole")
+        elif len(said) > 1:
+            problems.append(f"step #{obs.index} {obs.step}: racing deliveries of one incident, a paged read cut, "
+                            f"came to {len(said)} answers: {', '.join(sorted(said))}")
+    return problems
+
+
+def cut_reads_never_judged(run: Run) -> list[str]:
+    """A sweep one of whose paged reads ran out of its deadline verifies nothing and undoes nothing: the read is
+    EvidenceUnread (shared/remediation/verification.py `read_whole`, or a transient fault before its first page),
+    and the next sweep reads again; past the deadline it escalates (allowed). Judged where the sweep had one action
+    record to judge (`pending_before`): with two, the cut may be the other's read, and that one may be judged on
+    reads that all came back whole."""
+    problems = []
+    for obs in run.trace:
+        if not obs.reads_cut or not isinstance(obs.step, Sweep) or obs.pending_before != 1:
+            continue
+        if obs.judged or obs.write_calls:
+            problems.append(f"step #{obs.index} {obs.step}: a sweep whose paged read ran out of its deadline "
+                            f"({obs.reads_cut} page(s) refused) verified or undid {', '.join(obs.judged) or '-'}"
+                            f" with {obs.write_calls} write call(s): judged on a read answered in part")
+    return problems
+
+
+def cut_reads_never_approved(run: Run) -> list[str]:
+    """No approval writes an action planned on, or re-checked on, a read answered in part:
+    - an approve step (Approve, its resend, ApproveRace) in which a paged read ran out of its deadline (the re-check
+      before the write, `approval._diagnosis_changed`: a diagnosis beside an incomplete read is `inconclusive`,
+      shared/diagnosis/diagnose.py `_held_for_incomplete`, not the proposal's signature) makes no write call;
+    - a proposal made in a step whose paged read was cut (a delivery that should have escalated) is never applied
+      by an approval. A Crossing's part is left out (its cut may be the other incident's)."""
+    problems, made = [], _proposal_steps(run)
+    cut_plans = {incident for incident, step in made.items()
+                 if run.trace[step].reads_cut and not run.trace[step].crossing}
+    for obs in run.trace:
+        if not obs.approvals or isinstance(obs.step, Concurrent):
+            continue
+        if obs.reads_cut and obs.write_calls:
+            problems.append(f"step #{obs.index} {obs.step}: {obs.write_calls} write call(s) by an approval whose "
+                            f"re-check read ran out of its deadline ({obs.reads_cut} page(s) refused)")
+        for a in _writer(obs) if obs.write_calls else []:
+            if a.incident in cut_plans and not a.dry_run:
+                problems.append(f"step #{obs.index} {obs.step}: approve {a.command_id} wrote the plan of "
+                                f"{a.incident}, made at step #{made[a.incident]} on a read that ran out of its "
+                                "deadline")
     return problems
 
 

@@ -105,8 +105,11 @@ def steps(scenario: str, incidents: int) -> st.SearchStrategy:
         (1, _table([Unreadable(m) for m in (30, 60, 90)])),
         # The evidence answered in many slow pages (SlowPages, until the faults are cleared): at 1 s a page most
         # reads end within the 30 s their pages share, at 4 s the longer ones run out of it
-        # (WaitDeadline.page_timeout), at 12 s every page is cut at its own 5 s deadline.
-        (1, _table([SlowPages(standin, seconds) for standin in ("monitoring", "logging") for seconds in (1, 4, 12)])),
+        # (WaitDeadline.page_timeout), at 12 s every page is cut at its own 5 s deadline. Cloud Run's ListRevisions
+        # a revision a page: at 4 s read whole over its pages, at 12 s its first page never comes (a transient fault
+        # in every reader of revisions: the diagnosis, the rollback's target, an approve's check, the sweep).
+        (1, _table([SlowPages(standin, seconds) for standin in ("monitoring", "logging") for seconds in (1, 4, 12)]
+                   + [SlowPages("run", seconds) for seconds in (4, 12)])),
         (2, faults(scenario)),
         (2, STORE_FAULTS),
         (1, PUBLISH_FAULTS),
@@ -186,7 +189,8 @@ def programs(draw, scenario: str, max_steps: int = 8) -> list:
     program = draw(_program_steps(scenario, incidents, max_steps))
     if not any(isinstance(step, (Open, Concurrent, Skewed)) for step in program):  # every program delivers an OPEN
         program.insert(draw(_up_to(len(program))), Open(draw(_up_to(incidents - 1)), 0))
-    return program + list(draw(_TAIL))
+    cut = draw(_CUT_TAIL[scenario]) if draw(_CUT_LAST) else ()
+    return program + list(draw(_TAIL)) + list(cut)
 
 
 # Three in four programs whose connector policy makes proposals (one-way changes not allowed) begin
@@ -198,6 +202,22 @@ _ALERT_FIRST = _table([False, True, True, True])
 # and a verification period beyond it: where a rollback is verified or undone, an unreadable action
 # escalated, an approved write judged. Few generated steps reach that far on their own.
 _TAIL = _table([()] * 3, [(Sweep(16), Sweep(30))])
+
+
+# One program in six ends with its evidence read in slow pages (SlowPages at 4 s a page: the longer reads run out
+# of the 30 s their pages share) and then what judges or acts on that evidence: the sweeps past an action's
+# deadline (verify, undo), an approve (its re-check before the write; connector proposals), racing deliveries of
+# a new message. Drawn among the steps alone, a slow read met a sweep with an action to judge, or an approve, too
+# seldom: 1,500 programs judged no sweep and no approve with a read cut (docs/testing.md, "Cut reads where they
+# are judged").
+_CUT_BY = [SlowPages(standin, 4) for standin in ("monitoring", "logging")]
+_CUT_SWEEPS = [(slow, Sweep(16), Sweep(30)) for slow in _CUT_BY]
+_CUT_RACES = [(slow, Concurrent(0, 1, threads, same)) for slow in _CUT_BY for threads in (2, 3)
+              for same in (True, False)]
+_CUT_APPROVES = [(slow, Approve(0, command)) for slow in _CUT_BY for command in (0, 1)]
+_CUT_LAST = _table([False] * 5 + [True])
+_CUT_TAIL = {"bad_revision": _table(_CUT_SWEEPS * 2, _CUT_RACES),
+             "connector_saturation": _table(_CUT_SWEEPS, _CUT_RACES, _CUT_APPROVES * 2)}
 
 
 # What a config draws from, as small tables (see `_table`): each combination as likely as when

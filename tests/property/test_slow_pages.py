@@ -17,12 +17,16 @@ import pytest
 from sandbox.inprocess import InProcessMonitoring
 from shared.errors import IncompleteReadError
 from tests.property.fast import fast_run, seeded_copy
-from tests.property.harness import (ANCHOR, CONNECTOR, OPERATOR, SERVICE, Close, Concurrent, LegacySlot, Observation,
-                                    Open, SlowPages, Sweep, _Redeliver)
-from tests.property.invariants import check_all, cooldown_and_budgets, cut_reads_answered_once, explain, legacy_places
+from tests.property.harness import (ANCHOR, CONNECTOR, INCIDENTS, OPERATOR, SERVICE, ApprovalTry, Approve, Close,
+                                    Concurrent, LegacySlot, Observation, Open, SlowPages, Sweep, _Redeliver)
+from tests.property.invariants import (check_all, cooldown_and_budgets, cut_reads_answered_once,
+                                       cut_reads_never_approved, cut_reads_never_judged, cut_reads_race_to_one_answer,
+                                       explain, legacy_places)
 
 ONE_WAY = {"bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": True, "max_instances_ceiling": 10,
                                       "max_instances_step": 1}]}}
+PROPOSES = {"bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": False, "max_instances_ceiling": 10,
+                                       "max_instances_step": 1}]}}
 AT = ANCHOR + timedelta(minutes=2)
 HOUR, DAY = f"{AT:%Y-%m-%dT%H}", f"{AT:%Y-%m-%d}"
 
@@ -61,6 +65,64 @@ def _said(*statuses: str, reason: str = "") -> list[SimpleNamespace]:
 def test_a_delivery_whose_read_ran_out_is_answered_once_and_acts_on_nothing(step: object, fields: dict,
                                                                            problems: int) -> None:
     assert len(cut_reads_answered_once(SimpleNamespace(trace=[_obs(0, step, **fields)]))) == problems
+
+
+AGAIN = ("message m delivered again (…): an earlier delivery answered it escalated … "
+         "This delivery's answer: escalated: x")
+RACE = Concurrent(0, 1, 3, True)
+
+
+@pytest.mark.parametrize(("fields", "problems"), [
+    ({"reads_cut": 4, "outcomes": _said("escalated", "skipped", reason=AGAIN), "transient": 1}, 0),   # one answer
+    ({"reads_cut": 4, "outcomes": _said("escalated", "escalated", "escalated")}, 0),   # messages of their own: one
+    ({"reads_cut": 4, "outcomes": _said("escalated", "skipped")}, 0),       # a duplicate naming no answer
+    ({"reads_cut": 4, "transient": 3}, 0),                                   # every thread raised: redelivered
+    ({"reads_cut": 4, "outcomes": _said("escalated", "proposed")}, 1),       # a twin planned on part of it
+    ({"reads_cut": 4, "outcomes": _said("escalated", "failed")}, 1),         # two answers between the twins
+    ({"reads_cut": 4, "outcomes": _said("applied", "skipped"), "update_calls": 1}, 2),   # acted on part of it
+    ({"reads_cut": 4, "outcomes": _said("skipped", reason="… This delivery's answer: proposed: x")}, 1),
+    ({"reads_cut": 0, "outcomes": _said("applied", "skipped"), "update_calls": 1}, 0),   # nothing cut
+    ({"reads_cut": 4, "outcomes": _said("applied"), "update_calls": 1, "crossing": True}, 0),   # the other's cut?
+], ids=["one-answer", "own-messages", "duplicate", "all-raised", "twin-planned", "two-answers", "acted",
+        "again-proposed", "not-cut", "crossing"])
+def test_racing_deliveries_with_a_read_cut_come_to_one_answer_and_write_nothing(fields: dict, problems: int) -> None:
+    assert len(cut_reads_race_to_one_answer(SimpleNamespace(trace=[_obs(0, RACE, **fields)]))) == problems
+
+
+KEY = f"{INCIDENTS[0]}|{SERVICE}|rollback_traffic"
+
+
+@pytest.mark.parametrize(("fields", "problems"), [
+    ({"reads_cut": 3, "pending_before": 1}, 0),                                      # read again later
+    ({"reads_cut": 3, "pending_before": 1, "judged": [KEY]}, 1),                     # verified or undone on part
+    ({"reads_cut": 3, "pending_before": 1, "judged": [KEY], "update_calls": 1}, 1),  # undone, written
+    ({"reads_cut": 3, "pending_before": 1, "update_calls": 1}, 1),                   # a write all the same
+    ({"reads_cut": 3, "pending_before": 2, "judged": [KEY]}, 0),                     # the cut may be the other's
+    ({"reads_cut": 0, "pending_before": 1, "judged": [KEY], "update_calls": 1}, 0),  # nothing cut
+], ids=["unjudged", "judged", "undone", "written", "two-pending", "not-cut"])
+def test_a_sweep_with_a_read_cut_verifies_and_undoes_nothing(fields: dict, problems: int) -> None:
+    assert len(cut_reads_never_judged(SimpleNamespace(trace=[_obs(0, Sweep(16), **fields)]))) == problems
+
+
+def _approve(made_cut: int, **fields: object) -> SimpleNamespace:
+    """A proposal made at step 0 (its read cut `made_cut` times), then an approve of it at step 1."""
+    proposed = _said("proposed")[0]
+    proposed.incident_id = INCIDENTS[0]
+    applied = _said("applied")[0]
+    applied.action = SimpleNamespace(name="scale_connector")
+    attempt = ApprovalTry("c0", INCIDENTS[0], False, AT, {"state": "open"}, outcomes=[applied])
+    return SimpleNamespace(trace=[_obs(0, Open(0, 0), reads_cut=made_cut, outcomes=[proposed]),
+                                  _obs(1, Approve(0, 0), approvals=[attempt], **fields)])
+
+
+@pytest.mark.parametrize(("run", "problems"), [
+    (_approve(0, reads_cut=2), 0),                                    # re-check cut: refused, nothing written
+    (_approve(0, reads_cut=2, patch_calls=1, vpc_writes=1), 1),       # written on a re-check read in part
+    (_approve(2, patch_calls=1, vpc_writes=1), 1),                    # the plan made on a read in part
+    (_approve(0, patch_calls=1, vpc_writes=1), 0),                    # nothing cut
+], ids=["refused", "re-check-cut", "plan-cut", "not-cut"])
+def test_no_approval_writes_on_a_read_answered_in_part(run: SimpleNamespace, problems: int) -> None:
+    assert len(cut_reads_never_approved(run)) == problems
 
 
 def _budget_run(hour: int, day: int, writes: int, slots: list[tuple[int, str, int]]) -> SimpleNamespace:
@@ -162,3 +224,51 @@ def test_a_budget_slot_taken_under_the_exact_name_counts(hour: int, bucket: str,
         run.execute([LegacySlot(bucket, 0), Open(0, 0)])
         _checked(run)
         assert run.legacy_slots and sum(o.vpc_writes for o in run.trace) == patches
+
+
+def test_a_sweep_whose_evidence_runs_out_of_its_deadline_judges_nothing() -> None:
+    """The rollback applied, then the sweep's Monitoring reads cut while paging: nothing verified or undone (the
+    sweep reads again; past the deadline it escalates, unjudged). Fails if `verification.read_whole` hands on a
+    bundle read in part (the rollback undone on it: review19's bug)."""
+    with fast_run("bad_revision", "enforce", 90, operators=[OPERATOR]) as run:
+        run.execute([Open(0, 0), SlowPages("monitoring", 4), Sweep(16), Sweep(30)])
+        _checked(run)
+        swept = [o for o in run.trace if isinstance(o.step, Sweep) and o.reads_cut]
+        assert swept and all(o.pending_before == 1 and not o.judged and not o.write_calls for o in swept)
+
+
+@pytest.mark.parametrize("standin", ["monitoring", "logging"])
+def test_an_approve_whose_recheck_runs_out_of_its_deadline_writes_nothing(standin: str) -> None:
+    """The approve's re-check reads the evidence again (`approval._diagnosis_changed`): cut while paging, it is
+    `inconclusive`, not the proposal's signature, so the approval is refused, nothing patched."""
+    with fast_run("connector_saturation", "enforce", 90, operators=[OPERATOR], **PROPOSES) as run:
+        run.execute([Open(0, 0), SlowPages(standin, 4), Approve(0, 0)])
+        _checked(run)
+        approved = run.trace[2]
+        assert approved.reads_cut >= 1 and approved.write_calls == 0
+        assert "the world changed" in approved.approvals[0].outcomes[0].reason
+
+
+@pytest.mark.parametrize("same", [True, False])
+def test_racing_deliveries_whose_evidence_runs_out_come_to_one_answer(same: bool) -> None:
+    with fast_run("connector_saturation", "enforce", 90, operators=[OPERATOR], **ONE_WAY) as run:
+        run.execute([SlowPages("logging", 4), Concurrent(0, 0, 3, same)])
+        _checked(run)
+        raced = run.trace[1]
+        assert raced.reads_cut >= 1 and raced.write_calls == 0
+
+
+@pytest.mark.parametrize(("seconds", "first"), [(4, "applied"), (12, None)])
+def test_revisions_read_in_slow_pages(seconds: int, first: str | None) -> None:
+    """ListRevisions a revision a page (InProcessRun.list_revisions pages as the wire adapter does, the pages
+    sharing the call's total): at 4 s a page read whole, the rollback made; at 12 s every first page is cut at its
+    own 5 s deadline, a transient fault: raised, redelivered once the fault clears, then made."""
+    with fast_run("bad_revision", "enforce", 90, operators=[OPERATOR]) as run:
+        run.execute([SlowPages("run", seconds), Open(0, 0)])
+        _checked(run)
+        pages = [c for c in run.standins.run.calls if c.method == "ListRevisions"]
+        delivered = run.trace[1]
+        assert [o.status.value for o in delivered.outcomes] == ([first] if first else [])
+        assert delivered.transient == (0 if first else 1)
+        assert [o.status.value for o in run.trace[1 if first else -1].outcomes] == ["applied"]
+        assert any(c.request.page_token for c in pages)   # paged: a later page asked by its token
