@@ -264,7 +264,7 @@ def test_the_sweeps_query_of_open_intents_has_its_composite_index() -> None:
     from shared.remediation.records import INTENTS
 
     source = inspect.getsource(verification.Sweep._unrecorded_intents)
-    assert 'find(INTENTS, "state", IntentState.OPEN.value, "noted_at"' in source
+    assert 'find_before(INTENTS, "state", IntentState.OPEN.value, "noted_at"' in source
     index = load_module().resource("google_firestore_index", "open_intents")
     assert index["collection"] == "${var.collection_prefix}_" + INTENTS and index["query_scope"] == "COLLECTION"
     fields = [(f["field_path"], f["order"]) for f in index["fields"]]
@@ -281,7 +281,7 @@ def test_the_sweeps_query_of_actions_by_deadline_has_its_composite_index() -> No
     from shared.remediation.records import ACTIONS
 
     source = inspect.getsource(verification.Sweep._page)
-    assert 'find(ACTIONS, "state", state.value, "deadline_at"' in source
+    assert 'find_before(ACTIONS, "state", state.value, "deadline_at"' in source
     due = inspect.getsource(verification.Sweep._due)
     assert "self._actions(ActionState.PENDING)" in due and "self._actions(ActionState.UNDOING)" in due
     index = load_module().resource("google_firestore_index", "pending_actions")
