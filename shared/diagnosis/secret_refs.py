@@ -39,8 +39,14 @@ def secret_name(revision: Revision, ref: SecretRef) -> str:
     deploy that swapped project A's db-pass for project B's read as no change. A full version name (".../
     versions/V", seen in the wild: run_references) names its secret. A bare id stays bare when the revision's
     name holds no project (a hand-built revision)."""
-    secret = ref.secret.strip().rstrip("/").split("/versions/")[0]
-    parts = revision.name.split("/")
+    return full_secret_name(revision.name, ref.secret)
+
+
+def full_secret_name(revision_name: str, secret: str) -> str:
+    """`secret_name` on the names alone: the secret a revision named `revision_name` (projects/P/locations/L/
+    services/S/revisions/R) names `secret` by, in full (run_references reads them off the API's Revision)."""
+    secret = secret.strip().rstrip("/").split("/versions/")[0]
+    parts = revision_name.split("/")
     if secret.startswith("projects/") or len(parts) < 2 or parts[0] != "projects":
         return secret
     return f"projects/{parts[1]}/secrets/{secret}"

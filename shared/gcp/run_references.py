@@ -4,7 +4,10 @@ Access connectors, Cloud SQL instances and Secret Manager secrets (one ListRevis
 Where the v2 API keeps them (google/cloud/run/v2/revision.proto and k8s.min.proto):
 `vpc_access.connector`; `volumes[].cloud_sql_instance.instances`; and secrets in
 `containers[].env[].value_source.secret_key_ref.secret` and `volumes[].secret.secret`, each "a
-secret id if the secret is in the same project, projects/P/secrets/S otherwise".
+secret id if the secret is in the same project, projects/P/secrets/S otherwise" (SecretKeySelector.secret:
+"{secret_name} if the secret is in the same project. projects/{project}/secrets/{secret_name} if the secret
+is in a different project"). Each secret is kept by its full name (secret_refs.full_secret_name, a bare id
+in the revision's own project): by the id alone, another project's secret of one id was taken for it.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.diagnosis.secret_refs import full_secret_name
 from shared.gcp.endpoints import CallPolicy, PageCursor, call_with_retry, run_revisions_client
 
 
@@ -20,7 +24,7 @@ class ServiceReferences(BaseModel):
 
     connectors: frozenset[str] = frozenset()      # full connector names
     sql_instances: frozenset[str] = frozenset()   # project:region:instance
-    secrets: frozenset[str] = frozenset()         # secret ids
+    secrets: frozenset[str] = frozenset()         # full secret names, projects/P/secrets/S
 
 
 class CloudRunReferences:
@@ -69,17 +73,12 @@ def references_of(revisions: list[Any]) -> ServiceReferences:
         for volume in revision.volumes:
             instances.update(volume.cloud_sql_instance.instances)
             if volume.secret.secret:
-                secrets.add(_secret_id(volume.secret.secret))
+                secrets.add(full_secret_name(revision.name, volume.secret.secret))
         for container in revision.containers:
             for env in container.env:
                 ref = env.value_source.secret_key_ref.secret
                 if ref:
-                    secrets.add(_secret_id(ref))
+                    secrets.add(full_secret_name(revision.name, ref))
     return ServiceReferences(connectors=frozenset(connectors), sql_instances=frozenset(instances),
                              secrets=frozenset(secrets))
 
-
-def _secret_id(reference: str) -> str:
-    # "S", "projects/P/secrets/S" (and, seen in the wild, ".../versions/V"): the id is after "secrets/".
-    parts = reference.split("/")
-    return parts[parts.index("secrets") + 1] if "secrets" in parts[:-1] else reference

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Iterable
 
+from shared.diagnosis.windows import clock_on
 from shared.errors import PermanentError, RunwardenError, cause_status
 from shared.ports import LogPagesPort, MonitoringPort
 from shared.remediation.idle import requests_in
@@ -30,7 +31,7 @@ from shared.timeline.queries import (BadInput, audit_filters, check_incident_id,
                                      entry_link, explorer_link, is_incident_id, is_location, is_service_id, near_ids,
                                      other_writes_filter, received_alerts_filter, reopened_filter,
                                      request_errors_filter, runwarden_filter)
-from shared.timeline.words import duration, visible
+from shared.timeline.words import duration, spans_days, stamp, visible
 from shared.timeline.writer import INCIDENT_LABEL
 
 if TYPE_CHECKING:
@@ -274,8 +275,9 @@ class _Build:
             self.writes[row.action_key] = row
             return
         write = earlier if recording is row else row
+        # Dated when it is not on the recording row's own day (a write at 23:59, recorded after midnight).
         recording.summary = one_line(f"{recording.summary} (the write it recorded is the row of "
-                                     f"{write.at:%H:%M:%S}Z, its writer's own line)")
+                                     f"{clock_on(write.at, recording.at)}Z, its writer's own line)")
         recording.action_key, recording.marker = "", ""
         self.writes[write.action_key] = write
 
@@ -486,7 +488,8 @@ class _Build:
             self.notes += deps.notes
             self.related.connectors |= {c.rsplit("/", 1)[-1] for c in deps.connectors}
             self.related.sql_instances |= {i.rsplit(":", 1)[-1] for i in deps.sql_instances}
-            self.related.secrets |= {s.rsplit("/", 1)[-1] for s in deps.secrets}
+            # By full name (run_references): another project's secret of one id is another secret.
+            self.related.secrets |= {s.strip().rstrip("/").split("/versions/")[0] for s in deps.secrets}
             for name in deps.connectors:
                 self._connector_project(name)
             for name in deps.sql_instances:       # PROJECT:REGION:INSTANCE
@@ -580,7 +583,7 @@ class _Build:
             once = _Once()
 
             def keep(entry: LoggedEntry) -> None:
-                change = change_of(entry, self.related)
+                change = change_of(entry, self.related, read_in=project)
                 if change is None or not once.first(entry):
                     return      # not a change of ours, or the same entry answered again (_Once)
                 # One entry is its insertId with its timestamp, in its project: "Logging considers other log
@@ -1043,13 +1046,15 @@ class _Build:
         detected = milestones.detection.at if milestones.detection else None
         acted_first = derive.people_acted_first(rows, milestones,
                                                 since=derive.earlier_onset(self.errors.minutes, detected))
-        unhelped = derive.unhelped_changes(rows, milestones, self.now, self.errors.minutes)
+        # Over midnight (or days), a note's time of day alone names two moments: each is dated.
+        days = spans_days(rows)     # as the rows are dated (words.dated), of every row read
+        unhelped = derive.unhelped_changes(rows, milestones, self.now, self.errors.minutes, days=days)
         still_open = derive.open_since(rows)
-        rows, not_shown = _bounded(rows, self.limits.max_rows)      # after everything is derived from all
+        rows, not_shown = _bounded(rows, self.limits.max_rows, days)      # after everything is derived from all
         diagnosed = next((s for s in reversed(steps) if s.step == "diagnosed"), None)
-        notes = list(self.notes) + derive.unverified_writes(rows) + unhelped
+        notes = list(self.notes) + derive.unverified_writes(rows, days=days) + unhelped
         notes += [n for n in [derive.onset_note(self.errors.minutes, milestones),
-                              derive.failed_again(self.errors.minutes, milestones)] if n]
+                              derive.failed_again(self.errors.minutes, milestones, days=days)] if n]
         notes += self.reopened
         if self.routed_in:
             notes.append(self._routed_note())
@@ -1069,8 +1074,9 @@ class _Build:
             signature=str(diagnosed.details.get("signature") or "") if diagnosed else "",
             diagnosis=diagnosed.message if diagnosed else "", evidence=_evidence(diagnosed),
             actions=_actions(steps), people=people, people_acted_first=acted_first,
-            follow_ups=derive.follow_ups(steps, rows) + [f"The timeline was cut short: {n}" for n in notes + [not_shown]
-                                                         if n and ("cut short" in n or "stopped after" in n)],
+            follow_ups=derive.follow_ups(steps, rows, days=days) + [
+                f"The timeline was cut short: {n}" for n in notes + [not_shown]
+                if n and ("cut short" in n or "stopped after" in n)],
             reads=self.reads, notes=notes, rows_not_shown=not_shown, open_since=still_open)
 
     def _routed_note(self) -> str:
@@ -1223,11 +1229,11 @@ def _in_order(row: TimelineEntry) -> tuple:
     return row.at, _SOURCE_ORDER[row.source]
 
 
-def _bounded(rows: list[TimelineEntry], limit: int) -> tuple[list[TimelineEntry], str]:
+def _bounded(rows: list[TimelineEntry], limit: int, days: bool = False) -> tuple[list[TimelineEntry], str]:
     """At most `limit` rows, in time order: the alert opening and closing, Runwarden's writes and
     decisions, the errors starting and stopping, then the earliest and the latest of the rest; and,
-    when some were left out, which, in words. Milestones, measures and people are derived from all
-    rows before this."""
+    when some were left out, which, in words (their times dated when `days`, words.stamp). Milestones,
+    measures and people are derived from all rows before this."""
     if len(rows) <= limit:
         return rows, ""
     must = [i for i, r in enumerate(rows) if r.marker in ("alert_open", "alert_close", "action", "recovery")
@@ -1243,7 +1249,7 @@ def _bounded(rows: list[TimelineEntry], limit: int) -> tuple[list[TimelineEntry]
              else f"not all of Runwarden's decisions are: {len(must) - limit} of its {len(must)} decision and marked "
                   "rows are among them; the earliest and the latest are shown")
     words = (f"the timeline was cut short to {len(kept)} of {len(rows)} rows: {len(left_out)} rows from "
-             f"{left_out[0].at:%H:%M:%S}Z to {left_out[-1].at:%H:%M:%S}Z are not shown ({shown})")
+             f"{stamp(left_out[0].at, days)} to {stamp(left_out[-1].at, days)} are not shown ({shown})")
     return [rows[i] for i in sorted(kept)], words
 
 

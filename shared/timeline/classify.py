@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from shared.diagnosis.secret_refs import one_secret
 from shared.diagnosis.windows import clock_on
 from shared.remediation.records import JUDGED_STATES, claim_key
 from shared.timeline.entries import LoggedEntry
@@ -266,7 +267,8 @@ class Related:
     location: str = ""
     connectors: set[str] = field(default_factory=set)      # short names
     sql_instances: set[str] = field(default_factory=set)   # instance names (the part after the last ':')
-    secrets: set[str] = field(default_factory=set)         # secret ids
+    # Full secret names, projects/P/secrets/S (run_references), or a bare id whose project is not known.
+    secrets: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -290,7 +292,9 @@ class Change:
     on_service: bool         # the incident's service itself (not something it depends on)
 
 
-def change_of(entry: LoggedEntry, related: Related) -> Change | None:
+def change_of(entry: LoggedEntry, related: Related, read_in: str = "") -> Change | None:
+    """The change `entry` records to the service or what it depends on, or None. `read_in`: the project whose
+    audit log it was read from (the service's, `related.project`, by default)."""
     audit = entry.audit
     if audit is None or audit.status_code not in (0,):
         return None          # a refused call changed nothing
@@ -305,9 +309,9 @@ def change_of(entry: LoggedEntry, related: Related) -> Change | None:
     if _SQL.match(method) and last.rsplit(":", 1)[-1] in related.sql_instances:
         return _change(entry, "sql", "sql_operation", f"Cloud SQL instance {last}: {method.rsplit('.', 1)[-1]}", False)
     if _SECRET.match(method):
-        secret = _secret_id(resource)
-        if secret in related.secrets:
-            return _change(entry, "secret", "secret_version", f"secret {secret}: {short}", False)
+        secret = _secret_name(resource, read_in or related.project)
+        if secret and any(one_secret(secret, ours) for ours in related.secrets):
+            return _change(entry, "secret", "secret_version", f"secret {secret.rsplit('/', 1)[-1]}: {short}", False)
     return None
 
 
@@ -328,9 +332,21 @@ def _is_service(resource: str, related: Related) -> bool:
     return False
 
 
-def _secret_id(resource: str) -> str:
+def _secret_name(resource: str, read_in: str) -> str:
+    """The secret an audit entry's resource names, in full (projects/P/secrets/S), "" for none. A revision
+    names its own project's secret by id and another project's in full (SecretKeySelector.secret,
+    google/cloud/run/v2/k8s_min.proto), so by the id alone a change to the service project's db-pass was
+    taken for one to the other project's db-pass the service reads. An Admin Activity entry is written in
+    the project that holds the resource ("Cloud Audit Logs ... are stored in the resource container", Cloud
+    Audit Logs overview, cloud.google.com/logging/docs/audit; which spelling of the project a Secret Manager
+    entry's resourceName carries, id or number, is UNCONFIRMED): a project by number is read as `read_in`,
+    the project whose log it was read from, so it is compared by id with the revision's names."""
     parts = resource.split("/")
-    return parts[parts.index("secrets") + 1] if "secrets" in parts[:-1] else ""
+    if "secrets" not in parts[:-1]:
+        return ""
+    secret = parts[parts.index("secrets") + 1]
+    project = parts[1] if len(parts) > 1 and parts[0] == "projects" and not parts[1].isdigit() else read_in
+    return f"projects/{project}/secrets/{secret}" if project else secret
 
 
 def _run_kind(method: str, request: dict[str, Any] | None) -> tuple[str, str]:

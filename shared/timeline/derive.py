@@ -14,6 +14,7 @@ from shared.remediation.actions.rollback_traffic import release_commands
 from shared.timeline.classify import DECISION_STEPS, Step
 from shared.timeline.model import (ActorKind, Durations, ErrorMinute, FollowUp, Milestone, Milestones, Source,
                                    TimelineEntry)
+from shared.timeline.words import stamp
 
 HEALTHY_MINUTES = 3                  # errors at zero this many minutes in a row: a healthy window
 ONSET_GAP_MINUTES = 2                # error-free minutes allowed inside one run of errors
@@ -280,9 +281,10 @@ def _a_person_fixed_it_after(write: TimelineEntry, later: Sequence[TimelineEntry
 
 
 def unhelped_changes(rows: Sequence[TimelineEntry], m: Milestones, built_at: datetime | None = None,
-                     minutes: Sequence[ErrorMinute] | None = None) -> list[str]:
+                     minutes: Sequence[ErrorMinute] | None = None, *, days: bool = False) -> list[str]:
     """A note when people changed things after the onset and none of it is the mitigation: the errors did
-    not stop soon after any of their changes in the minutes read (or no errors were read)."""
+    not stop soon after any of their changes in the minutes read (or no errors were read). Its times dated
+    when `days` (`stamp`)."""
     start = m.onset.at if m.onset is not None else None
     changes = [r for r in rows if _is_persons_change(r) and (start is None or r.at >= start)
                and (m.mitigation is None or r.at < m.mitigation.at)]
@@ -296,9 +298,9 @@ def unhelped_changes(rows: Sequence[TimelineEntry], m: Milestones, built_at: dat
         # A latency policy's incident, say: the series counts failed requests only.
         why = ("no failed request (5xx) was read in the window, so nothing read shows that one helped (the "
                "series counts failed requests: an incident of latency is not in it)")
-    return [f"{len(changes)} change(s) by people after the onset (the first at {first.at:%H:%M:%S}Z by "
+    return [f"{len(changes)} change(s) by people after the onset (the first at {stamp(first.at, days)} by "
             f"{first.actor.name}: {first.summary}) not counted as the mitigation: {why}"
-            + (f" (the last, at {changes[-1].at:%H:%M:%S}Z, is too recent to judge: its errors may not have "
+            + (f" (the last, at {stamp(changes[-1].at, days)}, is too recent to judge: its errors may not have "
                "arrived yet)" if recent else "")]
 
 
@@ -375,16 +377,16 @@ def _unordered(one: TimelineEntry, other: TimelineEntry) -> bool:
     return abs(one.at - other.at) <= CLOCK_SKEW_ALLOWANCE
 
 
-def unverified_writes(rows: Sequence[TimelineEntry]) -> list[str]:
+def unverified_writes(rows: Sequence[TimelineEntry], *, days: bool = False) -> list[str]:
     """Notes for Runwarden's writes not counted as the mitigation for want of a verification (or of a
     record to tie one to), or verified on minutes another write of its own, made while it was unjudged,
-    shaped as much."""
+    shaped as much. Their times dated when `days` (`stamp`)."""
     notes = []
     for i, row in enumerate(rows):
         if not _is_write(row):
             continue
         verdict = _verdict(row, rows[i + 1:])
-        said = f"Runwarden's write at {row.at:%H:%M:%S}Z ({row.summary})"
+        said = f"Runwarden's write at {stamp(row.at, days)} ({row.summary})"
         if not row.action_key:
             notes.append(f"{said} names no action record (a line of an earlier version, with no `planned` line of "
                          "its attempt read): no verdict of the sweep can be tied to it, so it is not counted as the "
@@ -395,11 +397,11 @@ def unverified_writes(rows: Sequence[TimelineEntry]) -> list[str]:
         elif verdict != "verified":
             continue
         elif (earlier := _unjudged_before(rows, i)) is not None:
-            notes.append(f"{said} was verified, but it was made while its write at {earlier.at:%H:%M:%S}Z "
+            notes.append(f"{said} was verified, but it was made while its write at {stamp(earlier.at, days)} "
                          f"({earlier.summary}) was not yet judged{_maybe(rows, earlier, row)}: the minutes after are "
                          "both writes' doing, so it is not counted as the mitigation, nor is the earlier one")
         elif (later := _written_before_verdict(rows, i)) is not None:
-            notes.append(f"{said} was verified, but its write at {later.at:%H:%M:%S}Z ({later.summary}) was made "
+            notes.append(f"{said} was verified, but its write at {stamp(later.at, days)} ({later.summary}) was made "
                          f"before that verdict{_maybe(rows, row, later)}: the minutes it was judged on are both "
                          "writes' doing, so it is not counted as the mitigation")
     return notes
@@ -485,7 +487,7 @@ def _failing_after(minutes: Sequence[ErrorMinute], at: datetime) -> bool:
     return any(read.errors.get(t, 0) for t in following)
 
 
-def failed_again(minutes: Sequence[ErrorMinute], m: Milestones) -> str:
+def failed_again(minutes: Sequence[ErrorMinute], m: Milestones, *, days: bool = False) -> str:
     """Words for requests failing again after the recovery shown, "" otherwise. A recovery holds until the
     alert's last close (`_recovery`); errors after it, in the minutes read past the incident's end, are a
     service that failed again: under a policy that fires again, a new incident with its own id (a
@@ -497,7 +499,7 @@ def failed_again(minutes: Sequence[ErrorMinute], m: Milestones) -> str:
     if again is None:
         return ""
     return (f"requests failed again from {again.minute:%Y-%m-%d %H:%M}Z ({again.errors} 5xx that minute), after the "
-            f"recovery shown ({m.recovery.at:%H:%M:%S}Z): the recovery held until this incident's alert closed, "
+            f"recovery shown ({stamp(m.recovery.at, days)}): the recovery held until this incident's alert closed, "
             "not since")
 
 
@@ -523,10 +525,10 @@ def people_acted_first(rows: Sequence[TimelineEntry], m: Milestones, since: date
                and (until is None or r.at < until) for r in rows)
 
 
-def follow_ups(steps: Sequence[Step], rows: Sequence[TimelineEntry]) -> list[FollowUp]:
+def follow_ups(steps: Sequence[Step], rows: Sequence[TimelineEntry], *, days: bool = False) -> list[FollowUp]:
     """What is still open: pinned traffic (with the commands that release it), proposals nobody
     approved, escalations, failures. Log text stays in the words; only Runwarden's own commands are
-    code."""
+    code. Times dated when `days` (`stamp`)."""
     out: list[FollowUp] = []
     pinned, service, pinned_at = _pinned_revision(steps)
     if pinned:
@@ -536,8 +538,8 @@ def follow_ups(steps: Sequence[Step], rows: Sequence[TimelineEntry]) -> list[Fol
         moved = _traffic_moved_since(rows, pinned_at)
         text = (f"Traffic is pinned to {pinned}: new deploys get no traffic until someone releases the pin, with "
                 "either command:" if moved is None else
-                f"Traffic was pinned to {pinned} at {pinned_at:%H:%M:%S}Z, and the service was changed since "
-                f"({moved.at:%H:%M:%S}Z, {moved.actor.name}: {moved.summary}), which may have released it: check "
+                f"Traffic was pinned to {pinned} at {stamp(pinned_at, days)}, and the service was changed since "
+                f"({stamp(moved.at, days)}, {moved.actor.name}: {moved.summary}), which may have released it: check "
                 "whether the pin still holds before releasing it, with either command:")
         out.append(FollowUp(text=text, commands=[gcloud, runwarden]))
     applied_later = any(s.step == "applied" for s in steps)
@@ -550,8 +552,8 @@ def follow_ups(steps: Sequence[Step], rows: Sequence[TimelineEntry]) -> list[Fol
             out.append(FollowUp(text=f"Failed: {s.message}"))
     unfinished = _unfinished(steps)
     if unfinished is not None:
-        out.append(FollowUp(text=f"No outcome follows Runwarden's {unfinished.step} line of {unfinished.at:%H:%M:%S}Z "
-                                 f"({unfinished.message}) in the entries read: that attempt may have stopped mid-way, "
+        out.append(FollowUp(text=f"No outcome follows Runwarden's {unfinished.step} line of "
+                                 f"{stamp(unfinished.at, days)} ({unfinished.message}) in the entries read: that attempt may have stopped mid-way, "
                                  "and whether it wrote is not shown here; check the target's state before acting."))
     unique: dict[tuple[str, tuple[str, ...]], FollowUp] = {}
     for f in out:       # each once, where it first came

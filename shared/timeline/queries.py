@@ -200,7 +200,9 @@ def audit_filters(project: str, start: datetime, end: datetime, service: str, *,
                          'NOT protoPayload.methodName="cloudsql.instances.generateEphemeralCert")'))
     if secrets:
         families.append(('(protoPayload.serviceName="secretmanager.googleapis.com" AND (',
-                         [f"secrets/{s}" for s in sorted(secrets)], "))"))
+                         # By id: the entry's resourceName may name the project by number (classify.change_of
+                         # keeps only the service's secrets).
+                         [f"secrets/{s}" for s in sorted({s.rsplit("/", 1)[-1] for s in secrets})], "))"))
     if not families:
         raise ValueError("audit_filter needs the service or something it depends on")
     head = f"logName={quote(log_name(project, AUDIT_ACTIVITY_LOG))} AND {window(start, end)} AND ("

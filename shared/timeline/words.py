@@ -3,6 +3,7 @@ answers word a duration with it too), and how much of a value from the logs they
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 
 from shared.outcomes import BIDI, C1, INVISIBLE
@@ -67,13 +68,26 @@ def milestone_lines(t: IncidentTimeline) -> list[tuple[str, Milestone | None]]:
 def dated(t: IncidentTimeline) -> bool:
     """The rows fall on more than one UTC day: each time then carries its date (an incident over
     midnight read 23:55 then 00:05, time going backwards; one over a day showed two events at one time)."""
-    days = {e.at.date() for e in t.entries} | {e.last_at.date() for e in t.entries if e.last_at}
-    days |= {a.at.date() for a in t.actions}
+    return spans_days(t.entries, (a.at for a in t.actions))
+
+
+def spans_days(entries: Iterable[TimelineEntry], more: Iterable[datetime] = ()) -> bool:
+    """`dated`'s test on rows (and further times): their times fall on more than one UTC day. The builder asks
+    it of every row read, before the rows shown are chosen, for the notes' times (`stamp`)."""
+    days = {d for e in entries for d in (e.at.date(), e.last_at.date() if e.last_at else e.at.date())}
+    days |= {at.date() for at in more}
     return len(days) > 1
 
 
 def when(at: datetime, with_date: bool) -> str:
     return f"{at:%Y-%m-%d %H:%M:%S}" if with_date else f"{at:%H:%M:%S}"
+
+
+def stamp(at: datetime, with_date: bool) -> str:
+    """A time as a note cites it, as the rows show theirs (`when`), in UTC: with its date when the rows span
+    more than one day (`spans_days`). A note on a person's change at 23:58 and a write at 00:03 said times of
+    day alone, which the rows, dated, did not show, and which read as the write first."""
+    return f"{when(at, with_date)}Z"
 
 
 def entry_when(e: TimelineEntry, with_date: bool = False) -> str:

@@ -330,7 +330,8 @@ def test_what_the_service_depends_on_comes_from_its_revisions(seed_scenario, sta
 
     assert deps.connectors == {"projects/demo-project/locations/us-central1/connectors/backend-conn"}
     assert deps.sql_instances == {"demo-project:us-central1:main-db"} and not deps.notes
-    assert deps.secrets == {"db-password", "api-key"}
+    # Each by its full name: db-password is the service project's own, api-key another project's.
+    assert deps.secrets == {"projects/demo-project/secrets/db-password", "projects/other-project/secrets/api-key"}
     assert not missing.connectors and "could not be read" in missing.notes[0]
 
 

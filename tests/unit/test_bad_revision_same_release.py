@@ -77,6 +77,47 @@ def test_what_a_deploy_changed_in_what_the_revision_runs(before, after, expected
     assert differences(rev(**before), rev(**after)) == expected
 
 
+def in_project(project: str, *secrets: SecretRef) -> Revision:
+    return Revision(name=f"projects/{project}/locations/us-central1/services/backend/revisions/x",
+                    service=f"projects/{project}/locations/us-central1/services/backend", create_time=T0,
+                    images=(DIGEST_A,), secrets=secrets)
+
+
+def pw(secret: str, version: str = "4", env: str = "DB_PASSWORD") -> SecretRef:
+    return SecretRef(env=env, secret=secret, version=version)
+
+
+# Each secret by its full name (secret_refs.secret_name): a revision names its own project's secret by id alone
+# and another project's in full (SecretKeySelector.secret, google/cloud/run/v2/k8s_min.proto).
+SECRET_NAMES = {
+    "its own secret by id, then in full": (("shop-prod", pw("db-pass")),
+                                           ("shop-prod", pw("projects/shop-prod/secrets/db-pass")), []),
+    "by its project's number, then its id": (("shop-prod", pw("projects/123456789/secrets/db-pass")),
+                                             ("shop-prod", pw("db-pass")), []),
+    "in full with its version": (("shop-prod", pw("db-pass")),
+                                 ("shop-prod", pw("projects/shop-prod/secrets/db-pass/versions/4")), []),
+    "another project's secret of that id": (("shop-prod", pw("db-pass")),
+                                            ("shop-prod", pw("projects/shop-shared/secrets/db-pass")),
+                                            ["secrets read"]),
+    "in full, then the same id in another project": (("shop-prod", pw("projects/shop-prod/secrets/db-pass")),
+                                                     ("shop-prod", pw("projects/shop-shared/secrets/db-pass")),
+                                                     ["secrets read"]),
+    "respelt, at another version": (("shop-prod", pw("db-pass")),
+                                    ("shop-prod", pw("projects/shop-prod/secrets/db-pass", "5")), ["secrets read"]),
+    "respelt, read elsewhere": (("shop-prod", pw("db-pass")),
+                                ("shop-prod", pw("projects/shop-prod/secrets/db-pass", env="PGPASSWORD")),
+                                ["secrets read"]),
+    "two respelt, in another order": (("shop-prod", pw("db-pass"), pw("projects/shop-prod/secrets/db-pass", "3")),
+                                      ("shop-prod", pw("db-pass", "3"), pw("projects/shop-prod/secrets/db-pass")),
+                                      []),
+}
+
+
+@pytest.mark.parametrize("before, after, expected", SECRET_NAMES.values(), ids=SECRET_NAMES.keys())
+def test_a_secret_is_compared_by_its_full_name(before, after, expected):
+    assert differences(in_project(*before), in_project(*after)) == expected
+
+
 def deployed(*, old: dict | None = None, new: dict | None = None, lines=((OWN, 20),), starts: int = 0) -> Evidence:
     """NEW replaced OLD 6 minutes ago, both running DIGEST_A with PLAIN unless `old`/`new` say otherwise; 59% of
     NEW's requests fail with `lines` (text, count) at ERROR, and `starts` of Cloud Run's exits of an instance

@@ -28,6 +28,7 @@ from shared.diagnosis.evidence import Revision
 from shared.diagnosis.facts import path_changed
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.deploy_changes import settings_changed
+from shared.diagnosis.secret_refs import alike, secret_name
 
 # An image reference pinned by digest: REPOSITORY@sha256:<64 hex> (OCI image spec, descriptor digests).
 _DIGEST = re.compile(r"@(sha256:[0-9a-f]{64})$")
@@ -40,12 +41,31 @@ def digests(revision: Revision) -> tuple[str, ...] | None:
     return found if revision.images and len(found) == len(revision.images) else None
 
 
-def _secrets(revision: Revision) -> list[tuple[str, str, str, str, str, str, int]]:
-    """Every secret the revision reads, where and at which version, in any order: a volume's items told
-    apart by their paths (SecretRef.path: VersionToPath.path, the file the application opens), an env var two
-    containers set by its container (SecretRef.container), and a file's mode (SecretRef.mode: one a non-root
-    user can no longer read is a change the rollback undoes)."""
-    return sorted((r.env, r.container, r.volume, r.path, r.secret, r.version, r.mode) for r in revision.secrets)
+# Where a secret is read: an env var (by its container when two set it), or a volume's file, with the file's mode.
+_Place = tuple[str, str, str, str, int]
+
+
+def _secrets(revision: Revision) -> dict[_Place, list[tuple[str, str]]]:
+    """Every secret the revision reads, by where (a volume's items told apart by their paths, SecretRef.path:
+    VersionToPath.path, the file the application opens; an env var two containers set by its container,
+    SecretRef.container; a file's mode, SecretRef.mode: one a non-root user can no longer read is a change the
+    rollback undoes), each (full secret name, version). The full name (secret_refs.secret_name): a revision names a
+    secret of its own project by id alone and another project's in full (SecretKeySelector.secret,
+    google/cloud/run/v2/k8s_min.proto), so compared as written, `db-pass` and projects/P/secrets/db-pass at one
+    version (one secret, respelt) read as a new release, and the no-op deploy's rollback went through."""
+    found: dict[_Place, list[tuple[str, str]]] = {}
+    for r in revision.secrets:
+        found.setdefault((r.env, r.container, r.volume, r.path, r.mode), []).append((secret_name(revision, r),
+                                                                                     r.version))
+    return found
+
+
+def _same_secrets(before: Revision, after: Revision) -> bool:
+    """Whether both read the same secrets at the same versions in the same places, in any order, each secret
+    compared by its full name (`secret_refs.alike`: one secret whose project is spelt by number on one side and by
+    id on the other is one, as secrets_changed reads it)."""
+    old, new = _secrets(before), _secrets(after)
+    return old.keys() == new.keys() and all(alike(reads, new[place]) for place, reads in old.items())
 
 
 def differences(before: Revision, after: Revision) -> list[str]:
@@ -60,7 +80,7 @@ def differences(before: Revision, after: Revision) -> list[str]:
         changed.append("image digest")
     if sorted(before.plain_env) != sorted(after.plain_env) or sorted(before.env_values) != sorted(after.env_values):
         changed.append("plain env")
-    if _secrets(before) != _secrets(after):
+    if not _same_secrets(before, after):
         changed.append("secrets read")
     if before.service_account != after.service_account:
         changed.append("service account")

@@ -8,6 +8,7 @@ from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.log_signals import LogSignal, pattern_of, per_text
 from shared.diagnosis.rules.base import Citation
+from shared.diagnosis.secret_refs import one_secret, secret_name
 from shared.diagnosis.signatures import Finding, Signature
 
 # Condition reasons that mean "the configuration is wrong", not "the code is wrong".
@@ -81,28 +82,45 @@ def _secret_advice(secrets: list[LogRecord]) -> str:
 
 # A secret version as the refusals name it: "projects/N/secrets/S/versions/V" (Cloud Run's check, "Could
 # not fetch secret \"...\"", the client library's resource) or "S/versions/V" inside Secret Manager's
-# "Secret Version [...]". Names only: a secret's value is never in a log line Runwarden reads.
-_VERSION = re.compile(r"(?:projects/[^/\s\"'\]]+/secrets/|Secret Version \[)([^/\s\"'\]]+)/versions/([^\s\"'\].,]+)")
+# "Secret Version [...]", which names no project. Names only: a secret's value is never in a log line
+# Runwarden reads.
+_VERSION = re.compile(r"(?:(projects/[^/\s\"'\]]+)/secrets/|Secret Version \[)([^/\s\"'\]]+)/versions/([^\s\"'\].,]+)")
 
 
 def _versions_advice(facts: Facts, secrets: list[LogRecord]) -> str:
     """The secret versions the failures name ("; the lines name DB_PASSWORD version 3"), and whether
-    the revision the newest replaced reads one of them pinned (SecretRef.pinned; secret ids compared
-    by their last path segment, as a secret may be named by id or by projects/P/secrets/S): then
-    sending traffic back would meet the same refusal on every new instance. "" when no line names one."""
-    named = sorted({(m.group(1), m.group(2)) for e in secrets for m in _VERSION.finditer(e.text)})
+    the revision the newest replaced reads one of them pinned (SecretRef.pinned): then sending traffic back
+    would meet the same refusal on every new instance. Each secret compared by its full name (secret_refs:
+    `secret_name` of the revision's ref, `one_secret`), as secrets_changed compares them: by the id alone, a
+    refusal of project A's db-pass was said to await the rollback to a revision that pins project B's, and a
+    ref written with its version (".../secrets/S/versions/V") was never matched. A line that names no project
+    ("Secret Version [S/versions/V]") or names it by number may be the ref's secret (`one_secret`). "" when no
+    line names one."""
+    named = sorted({found for e in secrets for found in _named_versions(e.text)})
     if not named:
         return ""
-    said = ", ".join(f"{secret} version {version}" for secret, version in named[:3])
+    said = ", ".join(sorted({f"{secret.rsplit('/', 1)[-1]} version {version}" for secret, version in named})[:3])
     deploy = facts.recent_deploy()
     before = deploy[1] if deploy is not None else None
     same = [ref for ref in (before.secrets if before is not None else ())
-            if ref.pinned and (ref.secret.rsplit("/", 1)[-1], ref.version) in named]
+            if ref.pinned and any(v == ref.version and one_secret(secret, secret_name(before, ref))
+                                  for secret, v in named)]
     if not same:
         return f"; the lines name {said}"
     pinned = ", ".join(sorted({ref.secret for ref in same}))
     return (f"; the lines name {said}, which {before.short_name} pins too ({pinned}): sending traffic back to it "
             "would meet the same refusal on its new instances")
+
+
+def _named_versions(text: str) -> set[tuple[str, str]]:
+    """The (secret, version) pairs a line names, each secret as named: in full, or by id where the line gives no
+    project. Cloud Run's refusal names one version twice ("Could not fetch secret \"projects/N/secrets/S/versions/
+    V\" ... Secret Version [S/versions/V] is in DISABLED state"): the bare id there is the full name's, so it is
+    left out, else it would match a secret of that id in any project (one_secret)."""
+    found = {(f"{m.group(1)}/secrets/{m.group(2)}" if m.group(1) else m.group(2), m.group(3))
+             for m in _VERSION.finditer(text)}
+    full = {(name.rsplit("/", 1)[-1], version) for name, version in found if "/" in name}
+    return {(name, version) for name, version in found if "/" in name or (name, version) not in full}
 
 
 # IAM refusing the caller's service account a secret: Cloud Run's own startup check, and the

@@ -1,0 +1,63 @@
+"""startup_config_failure's advice on the secret versions its refusals name (`_versions_advice`): whether the
+revision the newest replaced pins one of them, so that sending traffic back would meet the same refusal. Each
+secret is compared by its full name (secret_refs.secret_name, one_secret), as secrets_changed compares them: a
+revision names its own project's secret by id alone and another project's in full ("{secret_name} if the secret
+is in the same project. projects/{project}/secrets/{secret_name} if the secret is in a different project",
+SecretKeySelector.secret, google/cloud/run/v2/k8s_min.proto). By the id alone, project A's refusal was said to
+await a rollback to a revision pinning project B's secret of that id, and a ref written with its version
+(".../secrets/S/versions/V", seen in the wild) was never matched."""
+from __future__ import annotations
+
+import pytest
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.evidence import SecretRef
+from shared.diagnosis.facts import Facts
+from shared.diagnosis.rules import startup_config_failure
+
+from tests.unit.builders import SQL, Evidence
+from tests.unit.test_diagnosis import NEW, OLD, quiet_connector
+
+S = DiagnosisSettings()
+SYSTEM = "run.googleapis.com/varlog/system"
+
+
+def refused(secret: str) -> str:
+    """Cloud Run's refusal of a disabled version, as it names it (tests/unit/test_rule_recommendations.py)."""
+    return (f'Could not fetch secret "{secret}/versions/7" for environment variable "DB_PASSWORD". Instance startup '
+            f'will now abort: Secret Version [{secret.rsplit("/", 1)[-1]}/versions/7] is in DISABLED state.')
+
+
+def advice(pinned: str, line: str) -> str:
+    """The recommendation when OLD (of project demo, tests/unit/builders.py) pins `pinned` at version 7 and NEW,
+    deployed 10 minutes ago, logs `line` at every start."""
+    ref = SecretRef(env="DB_PASSWORD", secret=pinned, version="7")
+    e = quiet_connector(Evidence().revision(OLD, -180, sql=(SQL,), secrets=(ref,))
+                        .revision(NEW, -10, sql=(SQL,), secrets=(ref,)).traffic(**{NEW: 100})
+                        .requests(OLD, -90, -10, 40).requests(NEW, -10, 5, 20, code="503").latency(NEW, -10, 5, 1.0)
+                        .log(-3, line, NEW, count=5, log_id=SYSTEM))
+    finding = startup_config_failure.evaluate(Facts(e.bundle(), S))
+    assert finding.matched, finding
+    return finding.recommendation
+
+
+PINS_TOO = "which backend-00001-abc pins too"
+CASES = {
+    "its own secret by id, refused by its project's id": ("db-pass", refused("projects/demo/secrets/db-pass"), True),
+    "its own secret by id, refused by a project number": ("db-pass", refused("projects/4012/secrets/db-pass"), True),
+    "another project's, refused in that project": ("projects/shared/secrets/db-pass",
+                                                   refused("projects/shared/secrets/db-pass"), True),
+    "written with its version": ("projects/demo/secrets/db-pass/versions/7",
+                                 refused("projects/demo/secrets/db-pass"), True),
+    "another project's secret of that id": ("projects/shared/secrets/db-pass",
+                                            refused("projects/demo/secrets/db-pass"), False),
+    "its own, when another project's is refused": ("db-pass", refused("projects/shared/secrets/db-pass"), False),
+    "another secret": ("api-key", refused("projects/demo/secrets/db-pass"), False),
+}
+
+
+@pytest.mark.parametrize("pinned, line, pins_too", CASES.values(), ids=CASES.keys())
+def test_the_advice_compares_secrets_by_their_full_names(pinned, line, pins_too):
+    said = advice(pinned, line)
+    assert "the lines name db-pass version 7" in said, said
+    assert (PINS_TOO in said) is pins_too, said
