@@ -292,6 +292,7 @@ def _answered_at_an_address_the_deploy_brought(facts: Facts, refused: dict[str, 
             "do not: the deploy changed where the application connects, so they are the new revision's own "
             "(bad_revision)")
 
+
 def _saturated_while_slow(facts: Facts, c: Citation) -> str:
     """Why the database is a cause not ruled out, or "": a Cloud SQL instance the service uses had
     its CPU at SQL_CPU_SATURATION or more (Facts.sql_saturated) from shortly before the failures
@@ -829,6 +830,7 @@ _DEPLOYS_OWN: tuple[tuple[Callable[[Facts, dict[str, list[LogRecord]]], str], st
      "refusals at a connection limit only from a new revision whose deploy raised its pool's size"),
     (_pointed_elsewhere, "run.revisions.list: containers[].env[].value, volumes[].cloud_sql_instance",
      "writes refused as read-only only from a new revision whose deploy changed the database it connects to"),
-    (_answered_at_an_address_the_deploy_brought, "run.revisions.list: containers[].env[].value",
-     "refusals only from a new revision, naming a server that only its plain env names"),
+    (_answered_at_an_address_the_deploy_brought,
+     "run.revisions.list: containers[].env[].value, volumes[].cloud_sql_instance.instances",
+     "refusals only from a new revision, naming a server (an address, a Cloud SQL socket) only its settings name"),
 )
