@@ -4,11 +4,13 @@ refusal (connection limit, credentials, permission, read-only, restarting): an a
 path to it works, so a busy connector does not explain those."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection
 
 from shared.diagnosis.evidence import Connector, LogRecord, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
-from shared.diagnosis.env_hosts import database_address_changed, deploy_brought
+from shared.diagnosis.env_hosts import (connection_names, database_address_changed, deploy_brought,
+                                     deploy_brought_instance)
 from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, closed_connection,
                                           database_dial_hosts, is_pooler_wait, pattern_of, per_text, pool_size,
                                           refresh_failed, refusal_quote)
@@ -235,6 +237,60 @@ def _deploy_brought_the_address(facts: Facts, c: Citation, errors: list[LogRecor
     return (f"the errors of reaching the database all come from {suspect.short_name} and dial {shown}, an address "
             f"its env names and {previous.short_name}'s does not: the deploy changed where the application "
             "connects, so they are the new revision's own (bad_revision)")
+
+
+# libpq's words for a refusal over a unix socket: 'connection to server on socket "/cloudsql/P:R:I/.s.PGSQL.5432"
+# failed: FATAL: ...' (PostgreSQL's src/interfaces/libpq/fe-connect.c, emitHostIdentityInfo); Cloud Run mounts
+# the Cloud SQL volume's socket at /cloudsql/INSTANCE_CONNECTION_NAME (Cloud Run docs, "Connect from Cloud Run
+# to Cloud SQL for PostgreSQL": "/cloudsql/INSTANCE_CONNECTION_NAME/.s.PGSQL.5432").
+_CLOUDSQL_SOCKET = re.compile(r"/cloudsql/([^/\s\"']+)/\.s\.PGSQL\.\d+")
+
+
+def _socket_instances(text: str) -> frozenset[tuple[str, str, str]]:
+    """The Cloud SQL instances whose socket a line names (lower case), none when it names no /cloudsql/ socket."""
+    return frozenset(connection_names(_CLOUDSQL_SOCKET.findall(text)))
+
+
+def _answered_at_an_address_the_deploy_brought(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
+    """Why the database's refusals are the new revision's own, or "": whatever they say (a password
+    refused, a database that does not exist, no pg_hba.conf entry), every one came from the newest
+    serving revision, deployed within deploy_window_seconds (`recent_deploy`); at least db_error_logs_min
+    of them, and at least half, name the server that answered: its address (log_signals.database_dial_hosts,
+    libpq's 'connection to server at "H", port P failed: FATAL: ...', a JDBC URL on the line) or the
+    Cloud SQL socket it answered on ('connection to server on socket "/cloudsql/P:R:I/.s.PGSQL.5432"');
+    and every address is one only that revision's plain env names (env_hosts.deploy_brought), every
+    instance one only its connection names give (env_hosts.deploy_brought_instance: a plain env value,
+    or its Cloud SQL volume). What answered is not the database the revision before connected to and
+    served with (DB_HOST moved to another instance, a staging manifest deployed to production): the
+    deploy changed where the application connects, and sending traffic back restores the server that
+    answered as it should (bad_revision). Refusals that name no server, or one both revisions name (a
+    password rotated, a role changed), or an env not read, say nothing here and compete as before."""
+    entries = [e for es in refused.values() for e in es]
+    deploy = facts.recent_deploy()
+    if deploy is None:
+        return ""
+    suspect, previous, _ = deploy
+    if any(e.resource_labels.get("revision_name") != suspect.short_name for e in entries):
+        return ""
+    hosts_of = per_text(database_dial_hosts, entries)
+    sockets_of = per_text(_socket_instances, entries)
+    addressed = [e for e in entries if hosts_of[e.text] or sockets_of[e.text]]
+    # Supports an action: never scaled up (Facts.logged_enough), counted as read.
+    if len(addressed) < facts.s.db_error_logs_min or 2 * len(addressed) < len(entries):
+        return ""
+    hosts = set().union(*(hosts_of[e.text] for e in addressed))
+    sockets = set().union(*(sockets_of[e.text] for e in addressed))
+    if hosts and not deploy_brought(hosts, suspect.env_values, previous.env_values):
+        return ""
+    new_names = connection_names((*suspect.env_values, *suspect.cloudsql_instances))
+    before_names = connection_names((*previous.env_values, *previous.cloudsql_instances))
+    if not all(deploy_brought_instance(n, new_names, before_names) for n in sockets):
+        return ""
+    shown = ", ".join(sorted(hosts) + sorted(":".join(n) for n in sockets))
+    return (f"the database's refusals all come from {suspect.short_name}, and {len(addressed)} of them name the "
+            f"server that answered, {shown}, which {suspect.short_name}'s settings name and {previous.short_name}'s "
+            "do not: the deploy changed where the application connects, so they are the new revision's own "
+            "(bad_revision)")
 
 
 def _saturated_while_slow(facts: Facts, c: Citation) -> str:
@@ -774,4 +830,7 @@ _DEPLOYS_OWN: tuple[tuple[Callable[[Facts, dict[str, list[LogRecord]]], str], st
      "refusals at a connection limit only from a new revision whose deploy raised its pool's size"),
     (_pointed_elsewhere, "run.revisions.list: containers[].env[].value, volumes[].cloud_sql_instance",
      "writes refused as read-only only from a new revision whose deploy changed the database it connects to"),
+    (_answered_at_an_address_the_deploy_brought,
+     "run.revisions.list: containers[].env[].value, volumes[].cloud_sql_instance.instances",
+     "refusals only from a new revision, naming a server (an address, a Cloud SQL socket) only its settings name"),
 )
