@@ -20,6 +20,7 @@ from typing import Callable
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem, LogRecord, Revision
 from shared.diagnosis.facts import INGEST_LAG, Facts, Window, hms, refused_series
+from shared.diagnosis.failure_lines import failure_lines_risen
 from shared.diagnosis.callers_left import callers_left
 from shared.diagnosis.clean_stretch import too_few_clean
 from shared.diagnosis.client_errors import client_errors_risen
@@ -379,6 +380,18 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
                                         "a person must judge whether the service still fails: check it directly on "
                                         "what failed, and whether its callers stopped sending (a circuit breaker "
                                         "open, a fallback, traffic sent elsewhere)")
+    # Clean requests while the application logs its failures at ERROR as often (a fallback or an error body
+    # answered as a 200: shared/diagnosis/failure_lines.py): escalated naming the lines, not handed to the
+    # rules either (a rule matching those lines would act on failures the requests do not show).
+    lines = "" if not traffic_judged else failure_lines_risen(facts, window, bar)
+    if lines:
+        item = EvidenceItem(source="log", query=b.logs.query if b.logs else b.requests.query, observed=observed,
+                            threshold=f"not judged healthy: {lines}", passed=False, role="context", about=about)
+        return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
+                         summary=f"the service's requests look clean since the incident started ({observed}), but "
+                                 f"{lines}", evidence=tuple(context + [item]), api_calls=b.api_calls,
+                         recommendation="a person must judge whether the service still fails: check what its "
+                                        "callers receive (the response bodies) and the cause its error lines name")
     # A connector at its ceiling for a long stretch while the requests failed, cleared before the notification
     # came: skipped, nobody heard of it (shared/diagnosis/saturated_stretch.py). Escalated, nothing written. On the
     # alert path only: the sweep judges its own action on the minutes since, as it does the 4xx and the traffic.

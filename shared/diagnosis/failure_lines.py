@@ -1,0 +1,119 @@
+"""Whether the application's own failure lines went on while its requests turned clean. Pure, no I/O.
+
+`healthy` reads request_count's classes and the p99 (shared/diagnosis/health_bar.py). An application that
+catches its failure and answers anyway (a database it cannot reach, an upstream that refuses: a fallback,
+an empty list, a GraphQL `errors` member, an error page served with a 200) leaves both clean while every
+caller gets an error body: a latency alert from a database that hung clears when the database refuses at
+once instead, and the requests are 200s. The application says so itself: it logs each such failure at ERROR
+(Cloud Logging's LogSeverity ERROR, "Error events are likely to cause problems", google/logging/type/
+log_severity.proto). Before, such a service was `healthy` and the alert skipped, reaching nobody, while its
+stderr said on every request that the database refused (tests/unit/test_healthy_failure_lines.py).
+
+The lines counted are the application's own at ERROR or worse (Facts.logs.app_failed: its stderr and
+stdout, a stack trace logged a line an entry joined to one failure, split_lines; a line written plain has no
+level, "Logs written directly to stdout or stderr" have none, Cloud Run functions' logging page
+cloud.google.com/functions/1stgendocs/monitoring/logging, so only a line its logger marked counts: that
+Cloud Run's services store such a line alike is UNCONFIRMED), in the minutes `healthy`
+judges, against its requests there: a share of lines, not of requests (a failure may log more than one
+line, so this over-states a share, never hides one). A service's usual background of ERROR lines (a retry
+it logs and recovers from, a bad input) is kept apart by its own share before the failures began: the log
+read reaches one lookback before the incident (collection._Scope.start), so the minutes from there to the
+failures' start are how the service logged while it
+served cleanly (the first failing minute by the alert's own bar, FAILING_LEAD before it, ends it: a
+latency alert's threshold is under the hang bar that Facts.failing_window reads). The lines hold `healthy` back when they are at least MIN_LINES, their share exceeds the
+alert's bar of a share (HealthBar.error_ratio), and it is more than RISE times the share before; with fewer
+than `min_requests` requests before, or a log read whose newest-first page ended after that stretch began
+(LogResult.truncated: how many it logged before is not known), there is no share before to compare with,
+and the bar alone decides. The verification sweep asks the diagnosis without this check (`traffic_judged`
+False), as it does the 4xx and the traffic: it judges its own write on the minutes since.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from shared.diagnosis.facts import Facts, Window
+from shared.diagnosis.health_bar import HealthBar
+from shared.diagnosis.windows import FAILING_LEAD, hms
+
+# A handful of lines, as `db_error_logs_min`'s default: fewer are one caller's odd request, no failure.
+MIN_LINES = 5
+# How far over its share before the share since must be to be a failure, not the service's background:
+# twice, as a steady background moves far less between two stretches half an hour apart (callers_left.KEPT
+# reads the demand the same way); UNCONFIRMED as a figure, chosen to keep a steady background healthy.
+RISE = 2.0
+
+
+def failure_lines_risen(facts: Facts, window: Window, bar: HealthBar) -> str:
+    """Why the requests in `window`, clean by `bar`, do not show the service serving its callers, because
+    the application kept logging failures at ERROR at a share of its requests over the bar's share and RISE
+    times its share before ("" if it did not, or logged too few)."""
+    logs = facts.b.logs
+    requests = facts.requests(window).total
+    if logs is None or not requests:
+        return ""
+    lines = facts.logs.app_failed
+    since = _count(lines, window)
+    share = since / requests
+    if since < MIN_LINES or share <= bar.error_ratio:
+        return ""
+    usual, said = _before(facts, bar)
+    if usual is not None and share <= RISE * usual:
+        return ""
+    return (f"the application logged {since} failure line(s) at ERROR or worse in {window}, {share:.0%} of its "
+            f"{requests:.0f} requests there, {said}: it may be answering its failures as 2xx (a fallback, an error "
+            f"body), which the share of 5xx and 429 and the p99 do not show; {_commonest(lines, window)}")
+
+
+def _count(lines, window: Window) -> int:
+    """The lines logged within `window`'s minutes: a request_count point ends its minute (Window holds
+    (start, end] by end time), so a line at t belongs to the point ending after it: [start, end)."""
+    return sum(1 for e in lines if window.start <= e.timestamp < window.end)
+
+
+def _before(facts: Facts, bar: HealthBar) -> tuple[float | None, str]:
+    """The share of failure lines to requests in the stretch before the failures began that the log read
+    covers, and the words for it (None: no share to compare with, the words saying why)."""
+    start = facts.incident.start
+    end = _failures_began(facts, bar) - FAILING_LEAD
+    if end <= start:
+        return None, "with no minute before the failures in the log read to compare with"
+    before = Window(start, end)
+    oldest = _oldest(facts)
+    if facts.b.logs is not None and facts.b.logs.truncated and oldest is not None and oldest > start:
+        return None, (f"and how many it logged before the failures is not known (the log read's newest-first page "
+                      f"ended at {hms(oldest)}, after {before} began)")
+    requests = facts.requests(before).total
+    if requests < facts.s.min_requests:
+        return None, (f"with {requests:.0f} requests in {before} before the failures, fewer than "
+                      f"{facts.s.min_requests}: no share of its own to compare with")
+    count = _count(facts.logs.app_failed, before)
+    return count / requests, f"against {count / requests:.1%} before the failures ({count} of {requests:.0f} in {before})"
+
+
+def _failures_began(facts: Facts, bar: HealthBar) -> datetime:
+    """The start of the first minute of the incident window that failed by the alert's own bar (a share of
+    5xx and 429 over it, or a p99 at it: a latency alert's bar is its threshold, under the hang bar that
+    Facts.failing_since reads), else the incident's start: a condition holds for its duration before the
+    incident opens, and the lines of those minutes are the failure's, not the service's background."""
+    refused = [at for at, total, bad in facts.refused_minutes if total and bad / total > bar.error_ratio]
+    slow = [at for at, p99 in facts.p99_by_minute(facts.incident) if p99 >= bar.p99_seconds]
+    first = min(refused[:1] + slow[:1], default=None)
+    began = first - timedelta(seconds=60) if first is not None else facts.b.judged_since
+    return min(began, facts.b.judged_since)
+
+
+def _oldest(facts: Facts) -> datetime | None:
+    entries = facts.b.logs.entries if facts.b.logs is not None else ()
+    return min(entries[0].timestamp, entries[-1].timestamp) if entries else None   # newest first
+
+
+def _commonest(lines, window: Window) -> str:
+    """The commonest text among the lines in `window`, cut short, for the person who reads the summary."""
+    counts: dict[str, int] = {}
+    for e in lines:
+        if window.start <= e.timestamp < window.end and e.text:
+            counts[e.text] = counts.get(e.text, 0) + 1
+    if not counts:
+        return "their texts are empty"
+    text, count = max(counts.items(), key=lambda item: item[1])
+    return f"the commonest ({count}): {text[:160]!r}"
