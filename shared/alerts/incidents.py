@@ -290,14 +290,17 @@ def burn_rate_lookback(condition_filter: str) -> tuple[str, float | None] | None
 # "compute.googleapis.com/instance/network/sent_packets_count"` in the samples).
 # A comparison negated by the `NOT` before it (Monitoring filters and the Logging query language) or
 # the `-` (Logging's short form) selects every type but that one: its group(1) is set.
-_FILTER_METRIC_TYPE = re.compile(r'(\bNOT\s+|-\s*)?\bmetric\.type\s*=\s*"([^"]+)"')
+# The field at the start of a name only: a log entry's payload field `jsonPayload.metric.type` or
+# `jsonPayload.resource.type` is the entry's own, no selection (before, review20, it was read as one, and
+# `resource.type="k8s_container" AND jsonPayload.resource.type="cloud_run_revision"` was read as selecting Cloud Run).
+_FILTER_METRIC_TYPE = re.compile(r'(\bNOT\s+|-\s*)?(?<![\w.])metric\.type\s*=\s*"([^"]+)"')
 
 # ... and its monitored resource as `resource.type = "TYPE"` (`resource.type="gce_instance"` and
 # `resource.type = "gce_instance"` in the samples; a log-match condition's filter is a Logging query,
 # whose `resource.type` is its entries' monitored resource, Cloud Logging, "Logging query language").
 # Unquoted too (`resource.type=cloud_run_revision`: a type holds letters, digits and `_` alone, which unquoted text may
 # hold, Cloud Logging, "Troubleshoot Logging query language"); before, an unquoted type was not read (alertleft2).
-_FILTER_RESOURCE_TYPE = re.compile(r'(\bNOT\s+|-\s*)?\bresource\.type\s*=\s*(?:"([^"]+)"|(\w+)(?![^\s)]))')
+_FILTER_RESOURCE_TYPE = re.compile(r'(\bNOT\s+|-\s*)?(?<![\w.])resource\.type\s*=\s*(?:"([^"]+)"|(\w+)(?![^\s)]))')
 
 
 def _selected_types(pattern: re.Pattern[str], *filters: str) -> set[str]:

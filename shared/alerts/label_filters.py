@@ -51,6 +51,9 @@ Sources:
   fold case is UNCONFIRMED: a value differing from the resource's only in case is not read there, and raises doubt.
   Cloud Run service names are lowercase, so `= "Backend"` in a Monitoring filter selects no service under a
   case-sensitive reading, backend under the other: neither is guessed.
+- Field names: a comparison is the resource's when its field's name starts with `resource.` or `metadata.` (PromQL:
+  `metadata_user_`, `metadata_system_`), not after a name or a dot: `jsonPayload.resource.labels.x` and
+  `metric.labels.metadata_user_id` are an entry's or a series' own fields, and select no resource (review20).
 - Double negation: `NOT (NOT (a AND b))` is `(a AND b)` (`_without_double_negations`); a deeper nesting is not read.
 - Metadata labels (`metadata.system_labels."state"`, PromQL's `metadata_user_team`): `metadata_selections`,
   `metadata_tests`, judged against the notification's metadata by incidents.Incident._metadata_doubt.
@@ -74,9 +77,13 @@ _FUNCTIONS = ("one_of", "starts_with", "ends_with", "has_substring", "monitoring
 # `resource.type` is compared as a field of the resource too (its key kept whole, RESOURCE_TYPE): in a negated group
 # `NOT (resource.type = "cloud_run_revision" AND resource.labels.service_name = "backend")` excludes backend's revisions
 # (before, leftovers3, the type was read as another field's comparison, the group not read and no doubt raised).
+# The field is the entry's or series' own: `resource.` not following a name or a dot, so a log entry's payload field
+# `jsonPayload.resource.labels.service_name` (a structured log naming another service) is no resource comparison
+# (before, review20, it was read as one, and a log-match condition selecting backend's logs was doubted as selecting
+# another service).
 RESOURCE_TYPE = "resource.type"
 _COMPARISON = re.compile(
-    r'(\bNOT\s+|(?<![\w.])-\s*)?\bresource\.(labels?\."?\w+"?|type\b)\s*(!=|=~|!~|=|:)\s*'
+    r'(\bNOT\s+|(?<![\w.])-\s*)?(?<![\w.])resource\.(labels?\."?\w+"?|type\b)\s*(!=|=~|!~|=|:)\s*'
     rf'(?:({_STRING})|({"|".join(re.escape(f) for f in _FUNCTIONS)})\s*\(\s*((?:{_STRING}|[^()"])*)\)|([^\s()"]+))')
 # An unquoted value read as written: letters, digits and `_` only, ended by a space, a parenthesis or the filter's end
 # ("Unquoted text must not contain any special characters", Cloud Logging, "Troubleshoot Logging query language"; the
@@ -390,8 +397,11 @@ def excluding_groups(text: str, unquoted: bool = True, fold_case: bool = False) 
 # no stored copy of the MQL reference names them), in PromQL a matcher on `metadata_user_<key>` or
 # `metadata_system_<key>` (Cloud Monitoring, "PromQL in Cloud Monitoring": "metadata_system_version",
 # "metadata_user_version"). A grouping by one (`by (metadata_system_region)`) selects nothing.
-_METADATA_FIELD = re.compile(r'\bmetadata\.(?:user_labels|system_labels|user|system)\.(?:"[^"]*"|\w+)')
-_METADATA_MATCHER = re.compile(r"\bmetadata_(?:user|system)_\w+\s*(?:=~|!~|!=|=)")
+# Top-level only (not following a name or a dot): a payload's own `jsonPayload.metadata.user.id` or a metric label
+# `metric.labels.metadata_user_id` is no metadata label of the resource (before, review20, each was read as one, and
+# every alert whose filter named such a field was escalated as selecting "by metadata label" another resource).
+_METADATA_FIELD = re.compile(r'(?<![\w.])metadata\.(?:user_labels|system_labels|user|system)\.(?:"[^"]*"|\w+)')
+_METADATA_MATCHER = re.compile(r"(?<![\w.])metadata_(?:user|system)_\w+\s*(?:=~|!~|!=|=)")
 _ANY_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
 
 
@@ -412,7 +422,7 @@ def metadata_selections(text: str) -> list[str]:
 # "ACTIVE"`, as Cloud Monitoring's own example notification's condition writes it: "Notification options", its
 # schema 1.2 example, tests/fixtures/samples/monitoring_docs_example_closed_gce__via_goalert.json).
 _METADATA_COMPARISON = re.compile(_COMPARISON.pattern.replace(
-    r'\bresource\.(labels?\."?\w+"?|type\b)', r'\bmetadata\.((?:system|user)_labels\."?[\w-]+"?)'))
+    r'(?<![\w.])resource\.(labels?\."?\w+"?|type\b)', r'(?<![\w.])metadata\.((?:system|user)_labels\."?[\w-]+"?)'))
 
 
 def metadata_tests(text: str, fold_case: bool = False) -> list[LabelTest] | None:

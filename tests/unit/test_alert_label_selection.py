@@ -414,6 +414,46 @@ def test_a_promql_selection_by_a_metadata_label_raises_doubt():
     assert "selects by metadata label metadata_user_team" in incident.condition_doubt, incident.condition_doubt
 
 
+# A field of a log entry's payload or a metric label named like a resource's field (`jsonPayload.resource.labels.x`,
+# `jsonPayload.metadata.user.id`, `metric.labels.metadata_user_id`) is the entry's or series' own, no selection of a
+# resource: only `resource.` and `metadata.` at the start of a field name are (review20). Each "no doubt" row failed on
+# main (escalated for nothing: read as a metadata label, or as a location backend is not in); the last failed on main
+# too (no doubt: the payload's service_name was read as an alternative selecting backend, and frontend's bar lent it).
+@pytest.mark.parametrize("filter_", [
+    'resource.type="cloud_run_revision" AND resource.labels.service_name="backend" AND jsonPayload.metadata.user.id="u1"',
+    'resource.type="cloud_run_revision" AND resource.labels.service_name="backend" AND '
+    'jsonPayload.metadata.user_labels.team="payments"',
+    'resource.type="cloud_run_revision" AND resource.labels.service_name="backend" AND '
+    'jsonPayload.resource.labels.location="europe-west1"',
+], ids=["payload-metadata-user", "payload-metadata-user-labels", "payload-resource-location"])
+def test_a_payload_field_named_like_a_resources_raises_no_doubt(filter_):
+    incident = parse_notification(log_match(filter_))
+    assert incident.condition_doubt == "", incident.condition_doubt
+
+
+def test_a_metric_label_named_like_a_metadata_label_raises_no_doubt():
+    incident = parse_notification(notification('resource.labels.service_name="backend" AND '
+                                               'metric.labels.metadata_user_id="u1"'))
+    assert incident.condition_doubt == "", incident.condition_doubt
+
+
+def test_a_payload_field_naming_the_resource_does_not_select_it():
+    incident = parse_notification(log_match('resource.type="cloud_run_revision" AND resource.labels.service_name='
+                                            '"frontend" AND jsonPayload.resource.labels.service_name="backend"'))
+    assert "not the 'frontend'" in incident.condition_doubt, incident.condition_doubt
+    assert "nothing was written" in alert_hold(incident)
+
+
+def test_a_payload_field_naming_a_resource_type_does_not_select_it():
+    """Failed on main: `jsonPayload.resource.type` was read as the condition selecting Cloud Run revisions too."""
+    incident = parse_notification(log_match('resource.type="k8s_container" AND '
+                                            'jsonPayload.resource.type="cloud_run_revision"'))
+    assert "not the k8s_container its condition" in incident.condition_doubt, incident.condition_doubt
+    control = parse_notification(log_match('resource.type="cloud_run_revision" AND resource.labels.service_name='
+                                           '"backend" AND jsonPayload.resource.type="gce_instance"'))
+    assert control.condition_doubt == "", control.condition_doubt
+
+
 def test_a_malformed_metadata_block_is_no_refusal():
     """The block is read only to judge a selection: a list, a number or a system label's list value refuses nothing."""
     for metadata in (["x"], 7, {"system_labels": {"tags": ["a", "b"], "spot": False}, "user_labels": "x"}):
