@@ -7,9 +7,15 @@ written twice where the first write may have landed. No evidence Runwarden reads
 a person's later change of the target shows that someone took it over, not that the write never landed
 (it may have landed and been changed over: docs/behaviour.md, "A write someone changed since"), and a
 connector keeps no generation or etag to tell. Only a person who has checked the target can say so:
-`release` closes the plan `void` with their name and reason and gives the held claim back, so that the
+`release` closes the plan `released` with their name and reason and gives the held claim back, so that the
 incident's next notification is diagnosed afresh and may act. Operators only; a state write, nothing
 written to Google Cloud.
+
+Closed `released`, never `void`: `void` says nothing was written, and the write may have landed whatever the
+person found (they may release a patch they saw landed, to let the incident act again). So the plan keeps
+that write known after the release, as the escalation did: the budget slots and cooldown its claim took in
+one commit before the write (Gate._take_all) are left to lapse as they would (only the claim is given back), and a released plan is
+counted as known where an escalated one is (tests/property/invariants.py, `every_write_known`).
 """
 from __future__ import annotations
 
@@ -47,7 +53,7 @@ def release(run: CommandRun) -> Outcome:
         state.release(CLAIMS, plan.claim_key, claim.owner)
         claim = None
     stays = _still_answered(claim, recorded, run.now)
-    # The plan closed `void` (it holds nothing: Gate._unjudged_plan), and the claim's SETTLED entry cleared
+    # The plan closed `released` (it holds nothing: Gate._unjudged_plan), and the claim's SETTLED entry cleared
     # (its copy of the held claim would answer a notification as a duplicate): with the command's answer.
     # An entry of a claim that still answers (`stays`) is left: it answers as the claim does.
     _close(run, plan, twins)
@@ -58,7 +64,13 @@ def release(run: CommandRun) -> Outcome:
              f"Its next notification is diagnosed afresh and may write to {plan.target} again")
     return run.outcome(OutcomeStatus.APPLIED, (
         f"released {what}{_with(twins)}, by {run.command.requested_by}: {run.command.reason}. {after}; nothing was "
-        "written now"), target=plan.target, action=report)
+        f"written now. {_KEPT}"), target=plan.target, action=report)
+
+
+# Said by every applied release: what the released plan still records (docs/behaviour.md, "A plan escalated as
+# of unknown outcome").
+_KEPT = ("The plan is kept as released, not as unwritten: its write may have landed, and the budget slots and "
+         "cooldown its claim took before the write are not given back")
 
 
 def _still_answered(claim: ClaimRecord | None, recorded: dict | None, now: datetime) -> str:
@@ -76,18 +88,19 @@ def _still_answered(claim: ClaimRecord | None, recorded: dict | None, now: datet
 
 
 def _close(run: CommandRun, plan: IntentRecord, twins: list[IntentRecord]) -> None:
-    """The command's decision: `plan` and its twins closed `void` (`_voided`), and the answer given if one of
+    """The command's decision: `plan` and its twins closed `released` (`_released`), and the answer given if one of
     them changed meanwhile and the decision fails."""
     note = f"released by {run.command.requested_by} (command {run.command_id}): {run.command.reason}"
-    run.decisions += _voided(run, [plan, *twins], note)
+    run.decisions += _released(run, [plan, *twins], note)
     run.undecided = run.build(OutcomeStatus.SKIPPED, f"{plan.key} changed meanwhile (judged or released by "
                               "another command): this release closed nothing", target=plan.target)
 
 
-def _voided(run: CommandRun, closing: list[IntentRecord], note: str) -> list[RecordWrite]:
-    """Each plan closed `void` with the person's name and note, guarded on being as read: one changed
-    meanwhile (judged or released by another command) fails the whole decision."""
-    return [RecordWrite(INTENTS, each.key, {"state": IntentState.VOID.value, "closed_at": run.now,
+def _released(run: CommandRun, closing: list[IntentRecord], note: str) -> list[RecordWrite]:
+    """Each plan closed `released` with the person's name and note, guarded on being as read: one changed
+    meanwhile (judged or released by another command) fails the whole decision. Never `void` (nothing was
+    written): each was escalated as a write that may have landed."""
+    return [RecordWrite(INTENTS, each.key, {"state": IntentState.RELEASED.value, "closed_at": run.now,
                                             "closed_by": run.command.requested_by,
                                             "note": note if each is closing[0] else f"{note} (with {closing[0].key}, "
                                                                                      "the same change)"},
@@ -102,7 +115,7 @@ def _with(twins: list[IntentRecord]) -> str:
 def _released_alone(run: CommandRun, plan: IntentRecord, twins: list[IntentRecord], others: list[IntentRecord],
                     what: str, report: ActionReport) -> Outcome:
     """Another escalated plan of the claim, of another change, holds it too: the named plan (and its twins) is
-    closed `void`, and the claim is kept for the others, each a person's to check and release in turn. Refused
+    closed `released`, and the claim is kept for the others, each a person's to check and release in turn. Refused
     instead, as before, two such plans could never be released: each release named the other as holding."""
     _close(run, plan, twins)
     held_by = "; ".join(f"{o.key} ({o.action} on {o.target}, planned at {o.noted_at:%Y-%m-%d %H:%M:%S} UTC)"
@@ -110,8 +123,8 @@ def _released_alone(run: CommandRun, plan: IntentRecord, twins: list[IntentRecor
     return run.outcome(OutcomeStatus.APPLIED, (
         f"released {what}{_with(twins)}, by {run.command.requested_by}: {run.command.reason}. The incident's "
         f"automatic writes stay held by {held_by}, escalated as another change that may have landed: release "
-        f"{'it' if len(others) == 1 else 'each'} once checked; nothing was written now"), target=plan.target,
-        action=report)
+        f"{'it' if len(others) == 1 else 'each'} once checked; nothing was written now. {_KEPT}"),
+        target=plan.target, action=report)
 
 
 # What a key copied from an answer's text may carry around it: the word `intent` before it, the parenthesis

@@ -283,6 +283,11 @@ def _looked(intent: IntentRecord, where: Standing, action: Action, adapters: Any
         # a machine type read as "may have been written" (Match.UNCONFIRMED), and a write the API had
         # refused was recorded and reported as one of unknown outcome.
         return Found(Verdict.NONE, where, None, None, "given back: nothing written")
+    if intent.state is IntentState.RELEASED:
+        # Escalated, and a person who checked the target lifted its hold (`release`, shared/commands/hold.py):
+        # the incident is theirs to act on afresh, as the release said, so nothing is recovered here, as for a
+        # void plan; but the record keeps that its write may have landed (never read as "nothing written").
+        return Found(Verdict.NONE, where, None, None, "released by a person: theirs to judge")
     if intent.state is IntentState.ESCALATED:
         # A person was told already (by the sweep, or another delivery): whatever the target shows
         # now, it is theirs to judge. ESCALATE, unread, answers a duplicate (`claim_escalation`

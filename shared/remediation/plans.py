@@ -81,8 +81,8 @@ def siblings(state: Any, intent: IntentRecord, cutoff: datetime | None = None) -
 def unjudged(state: Any, claim_key: str, own: IntentRecord | None, now: datetime) -> IntentRecord | None:
     """Another plan of the claim that holds its automatic write (Gate._unjudged_plan): the first still open,
     of any change (its attempt may have written and not recorded it); else the first escalated of any change
-    and not past its retention (a person was told that its write may have been made). Plans closed `void` or
-    `recorded`, and plans stored before intents had a state, hold nothing here. `own`: the taker's own plan,
+    and not past its retention (a person was told that its write may have been made). Plans closed `void`,
+    `recorded` or `released` (a person lifted its hold: shared/commands/hold.py), and plans stored before intents had a state, hold nothing here. `own`: the taker's own plan,
     if it stored one, left out; it may have none (an attempt with no message)."""
     escalated = None
     for plan in of_claim(state, claim_key, but=own.key if own is not None else None):

@@ -265,6 +265,10 @@ class IntentState(str, Enum):
     RECORDED = "recorded"      # its claim key has an action record: the sweep verifies the change
     VOID = "void"              # nothing was written (given back, or the target shows the state before)
     ESCALATED = "escalated"    # a person was told that the target shows neither: never escalated again
+    # An escalated plan whose hold a person lifted (`release`, shared/commands/hold.py): it holds nothing, as a
+    # void one, but its write may have landed (nothing read says it did not), so it is never closed `void`
+    # ("nothing was written"): the record keeps that write known, to the person's name and reason.
+    RELEASED = "released"
 
 
 REPORT_PENDING = "pending"   # KeptReport.report_state: stored, not yet known to be published

@@ -1016,7 +1016,10 @@ def every_write_known(run: Run) -> list[str]:
     """After a run whose raised deliveries were dead-lettered, and one sweep past every lease: every
     write that took effect has an action record (the sweep verifies it) or an escalated intent (a
     person was told what the target shows), the sweep left no intent open, and it reported no
-    unrecorded write twice."""
+    unrecorded write twice. An escalated intent a person released since (`release`: closed `released`,
+    with their name) still counts: they were told and took it over, and its record still says that its
+    write may have landed. Closed `void` ("nothing was written") it counted as nothing, and a write that
+    took effect was known to no record (batch seed 20261214, docs/testing.md)."""
     state = run.world.state
     problems = [f"intent {i['claim_key']} by {i['owner']} still open after the sweep"
                 for i in state.find_records(INTENTS, "state", "open")]
@@ -1025,9 +1028,11 @@ def every_write_known(run: Run) -> list[str]:
                  if not isinstance(o.step, SWEEPS) and not is_restore(o.step))
     recorded = len(run.action_records())
     escalated = len(state.find_records(INTENTS, "state", "escalated"))
-    if writes > recorded + escalated:
-        problems.append(f"{writes} write(s) took effect, but only {recorded} action record(s) and {escalated} "
-                        "escalated intent(s): a change nobody verifies and nobody was told of")
+    released = [i for i in state.find_records(INTENTS, "state", "released") if i.get("closed_by")]
+    if writes > recorded + escalated + len(released):
+        problems.append(f"{writes} write(s) took effect, but only {recorded} action record(s), {escalated} "
+                        f"escalated and {len(released)} released intent(s): a change nobody verifies and nobody "
+                        "was told of")
     reports = [o for obs in run.trace if isinstance(obs.step, SWEEPS) for o in obs.outcomes
                if o.status.value == "escalated" and o.action is not None and "ended without recording" in o.reason]
     keys = [o.action.action_id for o in reports]

@@ -456,7 +456,10 @@ def test_release_lifts_an_escalated_plans_hold_on_the_firestore_emulator(firesto
                 "requested_by": OPERATOR, "reason": "checked: the patch never landed"}
         [released] = handle_command(event(json.dumps(body).encode(), "c-1"), run.world.config, run.world.adapters)
         assert released.status.value == "applied", released.reason
-        assert run.world.state.get_record(INTENTS, key)["state"] == "void"
+        # Closed `released`, not `void` ("nothing was written"): its patch may have landed (here it had).
+        released_plan = run.world.state.get_record(INTENTS, key)
+        assert (released_plan["state"], released_plan["closed_by"]) == ("released", OPERATOR), released_plan
+        assert "not as unwritten" in released.reason, released.reason
         run.step(Renotify(0, 5))
         assert [o.status.value for o in run.trace[-1].outcomes] == ["applied"], run.describe()
         assert run.standins.vpcaccess.count("PatchConnector") == 2

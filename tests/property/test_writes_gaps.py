@@ -144,7 +144,7 @@ def test_an_escalated_plans_hold_is_released_by_the_command_its_answer_names_and
         first = _command(run, {**body, "command_id": "rel-0", "requested_by": OPERATOR}, "c-00")
         assert first.status.value == "applied" and "stay held by" in first.reason and "m-other" in first.reason, \
             first.reason
-        assert run.world.state.get_record(INTENTS, key)["state"] == "void"
+        assert run.world.state.get_record(INTENTS, key)["state"] == "released"
         run.step(Renotify(0, 5))
         [still] = run.trace[-1].outcomes
         assert still.status.value == "skipped" and still.reason.startswith("duplicate"), still.reason
@@ -156,7 +156,7 @@ def test_an_escalated_plans_hold_is_released_by_the_command_its_answer_names_and
         assert _command(run, {**other_body, "command_id": "rel-4"}, "c-01").status.value == "applied"
         released = _command(run, {**body, "command_id": "rel-2", "requested_by": OPERATOR}, "c-1")
         assert released.status.value == "applied" and "m-twin" in released.reason, released.reason
-        assert {run.world.state.get_record(INTENTS, k)["state"] for k in (key, twin_key, other_key)} == {"void"}
+        assert {run.world.state.get_record(INTENTS, k)["state"] for k in (key, twin_key, other_key)} == {"released"}
         again = _command(run, {**body, "command_id": "rel-3", "requested_by": OPERATOR}, "c-2")
         assert again.status.value == "rejected" and "not escalated" in again.reason, again.reason
         run.step(Renotify(0, 5))
@@ -238,3 +238,42 @@ def test_the_generated_release_lifts_an_escalated_hold_and_the_invariants_count_
         assert run.trace[9].vpc_writes == 1 and run.standins.vpcaccess.count("PatchConnector") == 2, run.describe()
         run.trace[7].step = run.trace[6].step   # as if no release had come between: a second patch of the incident
         assert once_per_claim(run) == [f"{run.trace[2].incident}|{CONNECTOR}|scale_connector acted 2 times"]
+
+
+def test_a_released_escalation_keeps_its_write_known_after_the_sweep() -> None:
+    """The soak's counterexample (batch seed 20261214, dead-lettered): the patch took and its record failed,
+    the sweep escalated the plan (the connector unreadable), and an operator released the hold. The release
+    closed the plan `void` ("nothing was written"), so after the sweep past every lease the patch that took
+    effect was known to no record: no action record, no escalated plan (`every_write_known`). Now the plan is
+    closed `released`, with the person's name and reason: it holds nothing, and it keeps the write known; the
+    budget slots and cooldown taken before the write are not given back."""
+    from shared.remediation.guardrails import BUDGETS, COOLDOWNS, bound_key
+    from shared.remediation.records import ACTIONS, INTENTS
+    from tests.property.harness import Release
+    from tests.property.invariants import every_write_known
+    from tests.property.programs import HELD_PREFIX
+
+    with fast_run("connector_saturation", "enforce", sustain=90, **ONE_WAY) as run:
+        for step in (*HELD_PREFIX, Open(0, 0), Release(0, 0)):
+            run.step(step)
+        run.dead_letter()
+        assert not check_all(run) + every_write_known(run), explain(run, check_all(run) + every_write_known(run))
+        [released] = run.trace[len(HELD_PREFIX) + 1].outcomes
+        assert released.status.value == "applied" and "not as unwritten" in released.reason, released.reason
+        state = run.world.state
+        [plan] = state.find_records(INTENTS, "incident_id", run.trace[1].incident)
+        assert (plan["state"], plan["closed_by"]) == ("released", OPERATOR), plan
+        assert state.find_records(ACTIONS, "incident_id", plan["incident_id"]) == [], run.describe()
+        assert run.standins.vpcaccess.count("PatchConnector") == 1, run.describe()
+        # What the claim took before the write stays taken (only the claim is given back).
+        assert state.get(COOLDOWNS, bound_key(CONNECTOR)) is not None or not run.world.config.guardrails.cooldown_seconds
+        assert any(state.get(BUDGETS, k) is not None for k in _slot_keys(run)), run.describe()
+
+
+def _slot_keys(run) -> list[str]:
+    """Every budget slot key the connector's writes could take now (guardrails.budget_buckets, slot_keys)."""
+    from shared.remediation.guardrails import budget_buckets, slot_keys
+
+    now = run.world.adapters.clock.now()
+    return [k for scope, bucket, capacity in budget_buckets(run.world.config, CONNECTOR, now)
+            for k in slot_keys(f"{scope}|{bucket}", capacity)]

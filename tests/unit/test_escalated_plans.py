@@ -60,7 +60,7 @@ def test_a_renotification_taking_over_the_claim_of_an_escalated_plan_writes_noth
     assert run.writes == [] and again.status is OutcomeStatus.SKIPPED and again.reason.startswith("duplicate")
 
 
-@pytest.mark.parametrize("closed", [IntentState.VOID, IntentState.RECORDED])
+@pytest.mark.parametrize("closed", [IntentState.VOID, IntentState.RECORDED, IntentState.RELEASED])
 def test_a_plan_closed_void_or_recorded_holds_nothing_back(closed: IntentState) -> None:
     state = MemoryStateStore()
     _earlier_plan(state, closed)
@@ -108,12 +108,12 @@ def test_the_redelivery_of_the_message_held_by_an_escalated_plan_answers_the_esc
 
 
 def test_a_plan_released_before_the_judge_holds_its_claim_is_not_held() -> None:
-    """The sweep escalated the plan, and a person released it (closed `void`) before the sweep took the
+    """The sweep escalated the plan, and a person released it (closed `released`) before the sweep took the
     lapsed claim to hold it: the hold was completed all the same, for 7 days, for a plan no longer escalated,
     which no `release` could lift (it refuses a plan that is not escalated). The hold is guarded on the plan."""
     state = MemoryStateStore()
     plan = _earlier_plan(state, IntentState.OPEN)
-    state.update_record(INTENTS, plan.key, {"state": IntentState.VOID.value})    # escalated, then released
+    state.update_record(INTENTS, plan.key, {"state": IntentState.RELEASED.value})    # escalated, then released
     gate = Gate(config(), state, FixedClock(T0 + timedelta(minutes=2)), owner="sweep:1", message_id="")
     assert not gate.hold_escalated(plan, "shows neither")
     assert state.get(CLAIMS, KEY) is None, state.get(CLAIMS, KEY)
@@ -131,7 +131,7 @@ def test_a_plan_released_while_a_takeover_holds_it_leaves_no_seven_day_hold() ->
     commit = state.record_all
 
     def released_first(writes, completing=None):
-        state.update_record(INTENTS, plan.key, {"state": IntentState.VOID.value})
+        state.update_record(INTENTS, plan.key, {"state": IntentState.RELEASED.value})
         return commit(writes, completing)
 
     state.record_all = released_first

@@ -40,6 +40,7 @@ class _Counting(MemoryStateStore):
 @pytest.mark.parametrize("states,expected", [
     ([], None),
     ([IntentState.VOID, IntentState.RECORDED], None),
+    ([IntentState.RELEASED], None),                            # escalated, then released by a person
     ([None], None),                                            # stored before plans had a state: not the gate's
     ([IntentState.ESCALATED], 0),
     ([IntentState.ESCALATED, IntentState.OPEN], 1),            # an open plan first, whatever its order
