@@ -790,14 +790,15 @@ def _asks_for_another(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     """Why the refusals of a database or a user the server does not hold are the new revision's own, or
     "": each refusal names the database or the user the connection asks for (`_settings_named`), every
     one came from the newest serving revision, deployed within deploy_window_seconds, and its deploy
-    changed, against the Ready revision before it, the setting each one names or the server it asks
+    changed, against the Ready revision before it, the setting each one names
     (env_hosts.connection_target_changed: DB_NAME, DB_USER, a database URL's path or user, libpq's
-    dbname=/user=; env_hosts.database_address_changed: another server holds other databases and users;
-    Cloud Run Admin v2 Revision.containers[].env[].value). The revision before holds the settings the
-    server accepted, so sending traffic back restores them (bad_revision). A password rotated on the
-    server, a database dropped or a role removed, with the same settings on both, or refused for the
-    revision before too, is not the deploy's doing and competes with it, as before; a password the
-    deploy changed is _credentials_changed's."""
+    dbname=/user=; Cloud Run Admin v2 Revision.containers[].env[].value). The revision before holds the
+    settings the server accepted, so sending traffic back restores them (bad_revision). A password
+    rotated on the server, a database dropped or a role removed, with the same settings on both, or
+    refused for the revision before too, is not the deploy's doing and competes with it, as before; so
+    does a host moved with the same database and user (the refusal names neither: a password refused
+    at another host stays a person's call, test_database_own_failures); a password the deploy changed
+    is _credentials_changed's."""
     found = _only_from_the_new_revision(facts, refused, {Refusal.SERVER_FATAL, Refusal.CREDENTIALS,
                                                           Refusal.UNKNOWN_DATABASE})
     if found is None:
@@ -806,12 +807,10 @@ def _asks_for_another(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     named = {what for kind, entries in refused.items() for e in entries for what in _settings_named(kind, e.text)}
     if not named or any(not _settings_named(kind, e.text) for kind, entries in refused.items() for e in entries):
         return ""
-    address = database_address_changed(previous.plain_env, suspect.plain_env, previous.cloudsql_instances,
-                                       suspect.cloudsql_instances)
     changed = {what: connection_target_changed(previous.plain_env, suspect.plain_env, what) for what in named}
-    if not address and not all(changed.values()):
+    if not all(changed.values()):
         return ""
-    said = list(dict.fromkeys(address + [v for what in sorted(named) for v in changed[what]]))
+    said = list(dict.fromkeys(v for what in sorted(named) for v in changed[what]))
     return (f"the refusals of the {' and the '.join(sorted(named))} it asks for all come from {suspect.short_name}, "
             f"whose deploy changed {', '.join(said)} against {previous.short_name} (a plain value, which comes back "
             "with the revision that holds it): the new revision asks the server for what it does not hold, so they "
