@@ -705,6 +705,7 @@ _UNENCRYPTED_WORDS = re.compile(r'database "[^"\n]*", (?:no encryption|SSL off)|
 def _unencrypted(text: str) -> bool:
     return _UNENCRYPTED_WORDS.search(text) is not None
 
+
 def _tls_settings_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     """Why the TLS refusals are the new revision's own, or "": every refusal is TLS the two ends do not
     agree on (Refusal.TLS_MISMATCH), every one came from the newest serving revision, deployed within
@@ -766,7 +767,6 @@ def _pointed_elsewhere(facts: Facts, refused: dict[str, list[LogRecord]]) -> str
             "revision that holds it): the new revision writes to another server, so they are its own (bad_revision)")
 
 
-
 # What a refusal says the server does not hold for the connection's own settings: the database it asks
 # for (PostgreSQL 3D000 'database "%s" does not exist', postinit.c; MySQL 1049 "Unknown database"), or
 # the user (28000 'role "%s" does not exist', miscinit.c; 28P01 'password authentication failed for
@@ -816,6 +816,7 @@ def _asks_for_another(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
             "with the revision that holds it): the new revision asks the server for what it does not hold, so they "
             "are its own (bad_revision)")
 
+
 # The refusals a deploy brought about itself, each check in this order with what it read and the
 # condition it held: when one says why, the refusals are the new revision's own, this rule does not
 # match, and bad_revision judges the deploy. Each asks for refusals of its own kinds only, none of
@@ -839,7 +840,7 @@ _DEPLOYS_OWN: tuple[tuple[Callable[[Facts, dict[str, list[LogRecord]]], str], st
      "refusals at a connection limit only from a new revision whose deploy raised its pool's size"),
     (_pointed_elsewhere, "run.revisions.list: containers[].env[].value, volumes[].cloud_sql_instance",
      "writes refused as read-only only from a new revision whose deploy changed the database it connects to"),
-    (_asks_for_another, "run.revisions.list: containers[].env[].value, volumes[].cloud_sql_instance",
+    (_asks_for_another, "run.revisions.list: containers[].env[].value",
      "refusals of a database or a user the server does not hold only from a new revision whose deploy changed "
-     "which one it asks for, or the server"),
+     "which one it asks for"),
 )
