@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from shared.gcp.identifiers import SqlInstance
 
@@ -301,3 +301,68 @@ def database_address_changed(before: tuple[tuple[str, str], ...], after: tuple[t
     if connection_names(before_volumes) != connection_names(after_volumes):
         changed.append("its Cloud SQL volume")
     return changed
+
+
+# Which database and which user a connection asks for, besides where it connects: the server answers
+# a database it does not hold with PostgreSQL's 3D000 'database "x" does not exist' and MySQL's 1049
+# "Unknown database", a user it does not know with 28000 'role "x" does not exist' and MySQL's 1045
+# "Access denied for user" (PostgreSQL src/backend/utils/init/postinit.c and miscinit.c; MySQL's
+# server error reference, ER_BAD_DB_ERROR and ER_ACCESS_DENIED_ERROR). A plain env var under a name
+# that says it holds one ("DB_NAME", "PGDATABASE", "MYSQL_DATABASE"; "DB_USER", "PGUSER" - libpq's own
+# variables, PostgreSQL docs 34.15 "Environment Variables"), or a connection string's part: a URL's
+# path and user (RFC 3986 userinfo before ':'), libpq's `dbname=`/`user=` (34.1.2 "Parameter Key
+# Words"), ADO.NET's `Database=`/`Initial Catalog=`/`User Id=`/`Uid=`, Go MySQL's `user:pass@tcp(H)/db`
+# (go-sql-driver/mysql README, "DSN").
+_DATABASE_NAME_NAME = re.compile(r"^(?:PGDATABASE|(?:\w*_)?(?:DB|DATABASE|PG|POSTGRES(?:QL)?|MYSQL|MARIADB|SQL)_?"
+                                 r"(?:NAME|DB|DATABASE|CATALOG))$", re.IGNORECASE)
+_DATABASE_USER_NAME = re.compile(r"^(?:PGUSER|(?:\w*_)?(?:DB|DATABASE|PG|POSTGRES(?:QL)?|MYSQL|MARIADB|SQL)_?"
+                                 r"(?:USER|USERNAME|LOGIN|ROLE))$", re.IGNORECASE)
+_KEYWORD_DATABASE = re.compile(r"(?:^|[\s;?&])(?:dbname|database|initial catalog)\s*=\s*'?([^\s;'&]+)", re.IGNORECASE)
+_KEYWORD_USER = re.compile(r"(?:^|[\s;?&])(?:user|user id|userid|uid|username)\s*=\s*'?([^\s;'&]+)", re.IGNORECASE)
+_GO_MYSQL_PARTS = re.compile(r"^([^:@/\s]*)(?::[^@]*)?@tcp6?\([^)]*\)/([^?\s]*)", re.IGNORECASE)
+
+
+def _url_parts(value: str) -> tuple[str, str]:
+    """A database URL's user and database (its path's first segment), "" for either absent."""
+    if "://" not in value:
+        return "", ""
+    value = value.strip()
+    if value.lower().startswith("jdbc:"):
+        value = value[5:]
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return "", ""
+    user = unquote(parts.netloc.rpartition("@")[0].partition(":")[0]) if "@" in parts.netloc else ""
+    return user, unquote(parts.path.lstrip("/").partition("/")[0])
+
+
+def _asked_for(name: str, value: str, what: str) -> set[str]:
+    """The databases (`what` "database") or users ("user") one plain env var asks for: a connection
+    string's own part (`_database_setting`) or a bare value under a name that says it holds one."""
+    bare_name, keyword = ((_DATABASE_NAME_NAME, _KEYWORD_DATABASE) if what == "database"
+                          else (_DATABASE_USER_NAME, _KEYWORD_USER))
+    if _database_setting(value):
+        go = _GO_MYSQL_PARTS.match(value.strip())
+        found = {go.group(1 if what == "user" else 2)} if go else set()
+        found |= {_url_parts(value)[0 if what == "user" else 1]} | {m.group(1) for m in keyword.finditer(value)}
+        return found - {""}
+    return {value.strip()} - {""} if bare_name.search(name) else set()
+
+
+def connection_target_changed(before: tuple[tuple[str, str], ...], after: tuple[tuple[str, str], ...],
+                              what: str) -> list[str]:
+    """Where the new revision asks for another database (`what` "database") or user ("user") than the
+    revision before, by the variable's name only ("plain env DB_NAME"; a connection string holds a
+    password, never shown): the variables whose own databases or users (`_asked_for`) differ, when
+    both revisions' plain env was read, both ask for one, and the two sets differ (compared exactly:
+    PostgreSQL folds no case in a quoted name; a variable renamed with the same value is no change)."""
+    if not before or not after:
+        return []
+    old = {name: _asked_for(name, value, what) for name, value in before}
+    new = {name: _asked_for(name, value, what) for name, value in after}
+    old_all, new_all = set().union(*old.values()), set().union(*new.values())
+    if not old_all or not new_all or old_all == new_all:
+        return []
+    return [f"plain env {name}" for name in sorted(old.keys() | new.keys())
+            if old.get(name, set()) != new.get(name, set()) and (old.get(name) or new.get(name))]

@@ -108,6 +108,9 @@ class Refusal:
                    "the instance, without dialing)")
     POOLER_LIMIT = ("the connection pooler's own client limit reached (PgBouncer's max_client_conn: new clients "
                     "refused by the pooler, whatever the database's max_connections)")
+    # MySQL's answer to a connection that asks for a database the server does not hold (1049).
+    UNKNOWN_DATABASE = ("the MySQL server holds no database of the name the connection asks for (1049 Unknown "
+                        "database: a database name changed on the client, or the database dropped or renamed)")
     SERVER_FATAL = ("the PostgreSQL server ended the connection with an error of its own (a FATAL it sent: a database "
                     "or role missing or not permitted to connect, the server short of memory, a limit of its own)")
 
@@ -267,6 +270,8 @@ REFUSAL_ADVICE = {
                           "against every client's pool size x max instances, of every service and job that "
                           "connects through it (a deploy that raised either, another service grown), and who "
                           "changed its settings; Cloud SQL's max_connections is not what refused",
+    Refusal.UNKNOWN_DATABASE: "the database name the client asks for (a DB_NAME-style setting, a URL's path) against "
+                              "SHOW DATABASES on the instance, and who changed either (a deploy, a DROP or a rename)",
     # Any other FATAL the server sent: its words say what; its own log says since when and why.
     Refusal.SERVER_FATAL: "the server's own words quoted here, and the instance's PostgreSQL log for the same minutes "
                           "(Cloud Logging, cloudsql.googleapis.com/postgres.log): what it refuses and what changed (a "
@@ -1786,6 +1791,27 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 'pq: database "orders" does not exist',
                 "lib/pq error.go (Error.Error: 'pq: ' + Message); PostgreSQL postinit.c ('database \"%s\" does not "
                 "exist', 'role \"%s\" does not exist'); UNCONFIRMED in a Cloud SQL thread", Refusal.SERVER_FATAL),
+    # node-postgres prints the server's ErrorResponse as an Error whose name is its severity word in
+    # lower case and whose message is the server's (pg-protocol's DatabaseError, built by
+    # parseErrorMessage with name "error"; the "error: " prefix as Node prints it UNCONFIRMED word for
+    # word), so neither the FATAL rows nor lib/pq's see it: the database or role the connection names
+    # is missing, answered at connect (PostgreSQL postinit.c 3D000, miscinit.c 28000).
+    DbErrorText("Node: node-postgres (database or role missing)",
+                r'(?:^|[\s:])error: (?:database|role) "[^"\n]*" does not exist',
+                'error: database "orders_v2" does not exist',
+                "brianc/node-postgres packages/pg-protocol (DatabaseError, parseErrorMessage; the printed prefix "
+                "UNCONFIRMED); PostgreSQL postinit.c ('database \"%s\" does not exist'), miscinit.c ('role \"%s\" "
+                "does not exist')", Refusal.SERVER_FATAL),
+    # MySQL's 1049 ER_BAD_DB_ERROR "Unknown database '%s'" (SQLSTATE 42000), sent at connect for the
+    # database the handshake names: mysql2 (Node) prints its message bare ("Error: Unknown database
+    # 'x'", code ER_BAD_DB_ERROR), PDO as "SQLSTATE[HY000] [1049] Unknown database 'x'", Go's MySQL
+    # driver as "Error 1049 (42000): ...", PyMySQL as "(1049, \"Unknown database 'x'\")" (each driver's
+    # frame UNCONFIRMED word for word; the server's text is MariaDB's and MySQL's error reference).
+    DbErrorText("MySQL server (unknown database)", r"\bUnknown database '[^'\n]*'",
+                "PDOException: SQLSTATE[HY000] [1049] Unknown database 'shop2'",
+                "MariaDB error reference \"Error 1049: Unknown database\" (ER_BAD_DB_ERROR, SQLSTATE 42000; "
+                "rusher/mariadb-docs server/reference/error-codes/mariadb-error-codes-1000-to-1099/"
+                "error-1049-unknown-database.md); the drivers' frames UNCONFIRMED", Refusal.UNKNOWN_DATABASE),
     # Any other error the PostgreSQL server sent at FATAL severity (but a session it ended at its own idle or
     # transaction timeout, SESSION_TIMEOUT: the application's behaviour), in the drivers' own frames: libpq
     # (PostgreSQL 14+) puts the server's severity after 'connection to server at "H" (IP), port P

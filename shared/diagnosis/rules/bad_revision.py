@@ -15,7 +15,7 @@ from shared.diagnosis.log_signals import REPLICA_CONFLICT, LogSignal, Refusal, p
 from shared.diagnosis.lock_waits import LOCK_ADVICE, LOCK_TIMEOUT, lock_timeouts, lock_words
 from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, duration, pct, unread_rule_outs
-from shared.diagnosis.env_hosts import database_address_changed, deploy_brought
+from shared.diagnosis.env_hosts import connection_target_changed, database_address_changed, deploy_brought
 from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_MAX_INSTANCES,
                                                   cite_hosts_brought, cite_instance_brought, scaling_tightened,
                                                   requests_per_instance, settings_changed)
@@ -154,6 +154,10 @@ def _what_the_deploy_changed(facts: Facts, c: Citation, suspect: Revision, good:
     moved = database_address_changed(against.plain_env, suspect.plain_env, against.cloudsql_instances,
                                       suspect.cloudsql_instances) if against is not None else []
     plain += [f"database it connects to ({', '.join(moved)})"] if moved else []
+    # Which database and which user it asks for, by name only (DB_NAME, DB_USER, a URL's path or user).
+    for what, words in (("database", "database it asks for"), ("user", "user it connects as")):
+        asked = connection_target_changed(against.plain_env, suspect.plain_env, what) if against is not None else []
+        plain += [f"{words} ({', '.join(asked)})"] if asked else []
     changed += secrets + plain
     if not changed:
         return ""

@@ -9,8 +9,8 @@ from collections.abc import Callable, Collection
 
 from shared.diagnosis.evidence import Connector, LogRecord, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
-from shared.diagnosis.env_hosts import (connection_names, database_address_changed, deploy_brought,
-                                     deploy_brought_instance)
+from shared.diagnosis.env_hosts import (connection_names, connection_target_changed, database_address_changed,
+                                     deploy_brought, deploy_brought_instance)
 from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, closed_connection,
                                           database_dial_hosts, is_pooler_wait, pattern_of, per_text, pool_size,
                                           refresh_failed, refusal_quote)
@@ -749,6 +749,18 @@ def _credentials_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> s
             "new revision's own (bad_revision)")
 
 
+# The server refused a connection for being unencrypted, in its own words: PostgreSQL's pg_hba.conf
+# refusal with the encryption state "no encryption" (PostgreSQL 12+) or "SSL off" (before; auth.c
+# ClientAuthentication), MySQL's 3159 ER_SECURE_TRANSPORT_REQUIRED. Another pg_hba.conf refusal (a host
+# or user not admitted, encrypted) is not a TLS setting's.
+_UNENCRYPTED_WORDS = re.compile(r'database "[^"\n]*", (?:no encryption|SSL off)|Connections using insecure transport',
+                                re.IGNORECASE)
+
+
+def _unencrypted(text: str) -> bool:
+    return _UNENCRYPTED_WORDS.search(text) is not None
+
+
 def _tls_settings_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     """Why the TLS refusals are the new revision's own, or "": every refusal is TLS the two ends do not
     agree on (Refusal.TLS_MISMATCH), every one came from the newest serving revision, deployed within
@@ -757,9 +769,12 @@ def _tls_settings_changed(facts: Facts, refused: dict[str, list[LogRecord]]) -> 
     revision before holds its accepted settings in itself, so sending traffic back restores them
     (bad_revision). The same settings on both (the instance's SSL mode or TLS versions changed, a
     client library's TLS floor raised by a base image the settings do not show), or an env not read,
-    compete instead: the revision before's pooled connections, opened before a change, say nothing."""
-    found = _deploy_changed(facts, refused, {Refusal.TLS_MISMATCH}, tls_settings_changed)
-    if found is None:
+    compete instead: the revision before's pooled connections, opened before a change, say nothing.
+    An unencrypted connection the server does not admit (Refusal.NOT_ADMITTED, `_unencrypted`: pg_hba.conf's
+    "..., no encryption", MySQL's 3159 "insecure transport") is one side's TLS setting against the
+    other's the same way: a deploy that turned the client's TLS off (sslmode=disable) brings it."""
+    found = _deploy_changed(facts, refused, {Refusal.TLS_MISMATCH, Refusal.NOT_ADMITTED}, tls_settings_changed)
+    if found is None or not all(map(_unencrypted, (e.text for e in refused.get(Refusal.NOT_ADMITTED, ())))):
         return ""
     suspect, previous, changed = found
     return (f"the TLS refusals all come from {suspect.short_name}, whose deploy changed the "
@@ -807,6 +822,56 @@ def _pointed_elsewhere(facts: Facts, refused: dict[str, list[LogRecord]]) -> str
             "revision that holds it): the new revision writes to another server, so they are its own (bad_revision)")
 
 
+# What a refusal says the server does not hold for the connection's own settings: the database it asks
+# for (PostgreSQL 3D000 'database "%s" does not exist', postinit.c; MySQL 1049 "Unknown database"), or
+# the user (28000 'role "%s" does not exist', miscinit.c; 28P01 'password authentication failed for
+# user', auth.c; MySQL 1045 "Access denied for user", Refusal.CREDENTIALS). Any other FATAL the server
+# sends (out of memory, permission denied for the database) is not named by which one is asked for.
+_NO_DATABASE = re.compile(r'\bdatabase "[^"]*" does not exist', re.IGNORECASE)
+_NO_ROLE = re.compile(r'\brole "[^"]*" does not exist', re.IGNORECASE)
+
+
+def _settings_named(kind: str, text: str) -> tuple[str, ...]:
+    """The connection settings (connection_target_changed's "database", "user") one refusal names; ()
+    for a refusal no setting of the client's decides."""
+    if kind == Refusal.CREDENTIALS or (kind == Refusal.SERVER_FATAL and _NO_ROLE.search(text)):
+        return ("user",)
+    if kind == Refusal.UNKNOWN_DATABASE or (kind == Refusal.SERVER_FATAL and _NO_DATABASE.search(text)):
+        return ("database",)
+    return ()
+
+
+def _asks_for_another(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
+    """Why the refusals of a database or a user the server does not hold are the new revision's own, or
+    "": each refusal names the database or the user the connection asks for (`_settings_named`), every
+    one came from the newest serving revision, deployed within deploy_window_seconds, and its deploy
+    changed, against the Ready revision before it, the setting each one names
+    (env_hosts.connection_target_changed: DB_NAME, DB_USER, a database URL's path or user, libpq's
+    dbname=/user=; Cloud Run Admin v2 Revision.containers[].env[].value). The revision before holds the
+    settings the server accepted, so sending traffic back restores them (bad_revision). A password
+    rotated on the server, a database dropped or a role removed, with the same settings on both, or
+    refused for the revision before too, is not the deploy's doing and competes with it, as before; so
+    does a host moved with the same database and user (the refusal names neither: a password refused
+    at another host stays a person's call, test_database_own_failures); a password the deploy changed
+    is _credentials_changed's."""
+    found = _only_from_the_new_revision(facts, refused, {Refusal.SERVER_FATAL, Refusal.CREDENTIALS,
+                                                          Refusal.UNKNOWN_DATABASE})
+    if found is None:
+        return ""
+    suspect, previous, _ = found
+    named = {what for kind, entries in refused.items() for e in entries for what in _settings_named(kind, e.text)}
+    if not named or any(not _settings_named(kind, e.text) for kind, entries in refused.items() for e in entries):
+        return ""
+    changed = {what: connection_target_changed(previous.plain_env, suspect.plain_env, what) for what in named}
+    if not all(changed.values()):
+        return ""
+    said = list(dict.fromkeys(v for what in sorted(named) for v in changed[what]))
+    return (f"the refusals of the {' and the '.join(sorted(named))} it asks for all come from {suspect.short_name}, "
+            f"whose deploy changed {', '.join(said)} against {previous.short_name} (a plain value, which comes back "
+            "with the revision that holds it): the new revision asks the server for what it does not hold, so they "
+            "are its own (bad_revision)")
+
+
 # The refusals a deploy brought about itself, each check in this order with what it read and the
 # condition it held: when one says why, the refusals are the new revision's own, this rule does not
 # match, and bad_revision judges the deploy. Each asks for refusals of its own kinds only, none of
@@ -833,4 +898,7 @@ _DEPLOYS_OWN: tuple[tuple[Callable[[Facts, dict[str, list[LogRecord]]], str], st
     (_answered_at_an_address_the_deploy_brought,
      "run.revisions.list: containers[].env[].value, volumes[].cloud_sql_instance.instances",
      "refusals only from a new revision, naming a server (an address, a Cloud SQL socket) only its settings name"),
+    (_asks_for_another, "run.revisions.list: containers[].env[].value",
+     "refusals of a database or a user the server does not hold only from a new revision whose deploy changed "
+     "which one it asks for"),
 )
