@@ -2012,6 +2012,24 @@ _DIAL_TIMED_OUT = re.compile(
 # the runtimes' own casing: asked only of a text holding the kernel's "Connection timed out" (a plain
 # substring test), so that the scan of every other error of reaching the database costs nothing more.
 _CONNECTOR_DIAL_TIMED_OUT = re.compile(f"{_PY_CONNECTOR_DIAL_TIMED_OUT}|{_JAVA_CONNECTOR_DIAL_TIMED_OUT}")
+# SqlClient (Microsoft.Data.SqlClient, System.Data.SqlClient) names no address and no timeout in its connect
+# failure, "A network-related or instance-specific error occurred while establishing a connection to SQL Server.
+# ... (provider: TCP Provider, error: N - ...)" (its DB_ERROR_TEXTS row): what the socket said is in the
+# provider's words or in the inner exception printed on the next line (Exception.ToString's " ---> "). Two of
+# them say the TCP connect timed out: the provider's "error: 0 - The wait operation timed out." (Win32's
+# WAIT_TIMEOUT, 258: SqlClient's own wait for the connect ran out of Connect Timeout; the words as
+# robertpopa22/mRemoteNG issue #165 quotes them), and on Linux the kernel's ETIMEDOUT as .NET prints a
+# SocketException, "System.Net.Sockets.SocketException (110): Connection timed out" (Win32Exception.ToString's
+# "(NativeErrorCode)"; the form as public .NET logs quote it, e.g. OctopusDeploy/Halibut's network-error list;
+# SqlClient's connect on Linux ending so UNCONFIRMED word for word). Both only inside that connect failure: the
+# same SocketException under a read ("Unable to read data from the transport connection") and SqlClient's
+# "Execution Timeout Expired" (258 again) are reads on an open connection, and its "Connection Timeout Expired
+# ... post-login phase" a login the server was slow to finish, not a dial. Asked only of a text holding
+# "establishing a connection to SQL Server" (a plain substring test), so other errors cost nothing more.
+_SQLCLIENT_DIAL_TIMED_OUT = re.compile(
+    r"error occurred while establishing a connection to SQL Server\.[^\n]*?"
+    r"(?:\(provider: TCP Provider, error: 0 - The wait operation timed out\.\)"
+    r"|\n[ \t]*---> System\.Net\.Sockets\.SocketException \(110\): Connection timed out\b)")
 
 
 def dial_timed_out(text: str) -> bool:
@@ -2019,7 +2037,8 @@ def dial_timed_out(text: str) -> bool:
     read on an established one (`read_timed_out`), nor a Cloud SQL connector's refresh whose call to the Admin
     API timed out (`refresh_failed`: its "dial tcp ...:443: i/o timeout" or "connect timed out" is the API's)."""
     dialled = _DIAL_TIMED_OUT.search(text) is not None or (
-        "Connection timed out" in text and _CONNECTOR_DIAL_TIMED_OUT.search(text) is not None)
+        "Connection timed out" in text and _CONNECTOR_DIAL_TIMED_OUT.search(text) is not None) or (
+        "establishing a connection to SQL Server" in text and _SQLCLIENT_DIAL_TIMED_OUT.search(text) is not None)
     return dialled and not read_timed_out(text) and not refresh_failed(text)
 
 
