@@ -193,6 +193,12 @@ TEXTS = {
     "Timeout during connection attempt\n   at Npgsql.Internal.NpgsqlConnector.Connect(NpgsqlTimeout timeout)": True,
     SQLCLIENT_110: True, SQLCLIENT_WAIT: True,
     "   " + SQLCLIENT_110.replace("\n", "\n      "): True,   # ASP.NET Core's console logger indents each line
+    # Npgsql's and MySqlConnector's connect failures with the kernel's ETIMEDOUT beneath (their own timers spared)
+    "Npgsql.NpgsqlException (0x80004005): Failed to connect to 10.20.0.3:5432\n ---> System.Net.Sockets."
+    "SocketException (110): Connection timed out\n   at Npgsql.Internal.NpgsqlConnector.Connect(NpgsqlTimeout timeout)":
+        True,
+    "MySqlConnector.MySqlException (0x80004005): Unable to connect to any of the specified MySQL hosts.\n ---> "
+    "System.Net.Sockets.SocketException (110): Connection timed out": True,
     # not dials that timed out
     SQLCLIENT_110.replace("(110): Connection timed out", "(111): Connection refused"): False,
     SQLCLIENT_NETWORK + "(provider: TCP Provider, error: 35 - An internal exception was caught)": False,
