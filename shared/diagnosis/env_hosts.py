@@ -46,11 +46,22 @@ def _url_hosts(value: str) -> list[str]:
     return [_bare(h) for h in netloc.rpartition("@")[2].split(",") if h]
 
 
+def _keyword_hosts(host: str) -> list[str]:
+    """The hosts of a keyword DSN's host value: libpq's comma-separated list ("host=h1,h2"), or ADO.NET's
+    SQL Server "Server=tcp:H,PORT" (SqlConnection.ConnectionString: "You can specify a port number after the
+    server name: server=tcp:servername, portnumber", learn.microsoft.com): a part that is only digits is that
+    port, never a host, and SqlClient's "tcp:" protocol prefix names none."""
+    parts = (h.strip() for h in host.split(","))
+    return [_bare(h[4:] if h.lower().startswith("tcp:") else h) for h in parts if h and not h.isdigit()]
+
+
 def value_hosts(value: str) -> set[str]:
     """The hosts one env value names: the whole value (a bare host, with or without its port), a
     URL's or DSN's host(s) (`scheme://…@host:port/…`, libpq's `host=H`, Go MySQL's `tcp(H:P)`)."""
     hosts = {_bare(value)} | set(_url_hosts(value))
-    for found in (*_KEYWORD_HOST.finditer(value), *_GO_MYSQL.finditer(value)):
+    for found in _KEYWORD_HOST.finditer(value):
+        hosts.update(_keyword_hosts(found.group(1)))
+    for found in _GO_MYSQL.finditer(value):
         hosts.update(_bare(h) for h in found.group(1).split(","))
     return hosts - {""}
 
@@ -59,7 +70,9 @@ def _structural_hosts(value: str) -> set[str]:
     """The hosts a URL's or DSN's structure names (`_url_hosts`, libpq's `host=H`, Go MySQL's `tcp(H:P)`),
     not the whole value read as one."""
     hosts = set(_url_hosts(value))
-    for found in (*_KEYWORD_HOST.finditer(value), *_GO_MYSQL.finditer(value)):
+    for found in _KEYWORD_HOST.finditer(value):
+        hosts.update(_keyword_hosts(found.group(1)))
+    for found in _GO_MYSQL.finditer(value):
         hosts.update(_bare(h) for h in found.group(1).split(","))
     return hosts
 

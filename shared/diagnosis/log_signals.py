@@ -2068,6 +2068,27 @@ _DIAL_TIMED_OUT = re.compile(
 # the runtimes' own casing: asked only of a text holding the kernel's "Connection timed out" (a plain
 # substring test), so that the scan of every other error of reaching the database costs nothing more.
 _CONNECTOR_DIAL_TIMED_OUT = re.compile(f"{_PY_CONNECTOR_DIAL_TIMED_OUT}|{_JAVA_CONNECTOR_DIAL_TIMED_OUT}")
+# The .NET drivers' connect failures say what the socket said only in the inner exception, printed on the next
+# line (Exception.ToString's " ---> "): on Linux the kernel's ETIMEDOUT as .NET prints a SocketException,
+# "System.Net.Sockets.SocketException (110): Connection timed out" (Win32Exception.ToString's "(NativeErrorCode)";
+# the form as public .NET logs quote it, e.g. OctopusDeploy/Halibut's network-error list), is a TCP connect that
+# timed out under SqlClient's "A network-related or instance-specific error occurred while establishing a
+# connection to SQL Server. ... (provider: TCP Provider, error: N - ...)", Npgsql's "Failed to connect to A:P"
+# and MySqlConnector's / MySql.Data's "Unable to connect to any of the specified MySQL hosts." (their
+# DB_ERROR_TEXTS rows; each driver ending so on Linux UNCONFIRMED word for word: Npgsql's and MySqlConnector's own
+# timers usually end the connect first, as "Timeout during connection attempt" and "Connect Timeout expired.").
+# SqlClient says so in its provider's words too, "error: 0 - The wait operation timed out." (Win32's WAIT_TIMEOUT,
+# 258: its own wait for the connect ran out of Connect Timeout; the words as robertpopa22/mRemoteNG issue #165
+# quotes them). Only under those connect failures: the same SocketException under a read ("Unable to read data
+# from the transport connection"), SqlClient's "Execution Timeout Expired" (258 again) and its post-login
+# "Connection Timeout Expired" are not dials. Asked only of a text holding the kernel's words or SqlClient's
+# (plain substring tests), so other errors cost nothing more.
+_DOTNET_DIAL_TIMED_OUT = re.compile(
+    r"(?:error occurred while establishing a connection to SQL Server\.|NpgsqlException[^\n]*: Failed to connect to "
+    r"|MySqlException[^\n]*: Unable to connect to any of the specified MySQL hosts\.)[^\n]*"
+    r"\n[ \t]*---> System\.Net\.Sockets\.SocketException \(110\): Connection timed out\b")
+_SQLCLIENT_WAIT_TIMED_OUT = re.compile(r"error occurred while establishing a connection to SQL Server\.[^\n]*?"
+                                       r"\(provider: TCP Provider, error: 0 - The wait operation timed out\.\)")
 
 
 def dial_timed_out(text: str) -> bool:
@@ -2075,7 +2096,9 @@ def dial_timed_out(text: str) -> bool:
     read on an established one (`read_timed_out`), nor a Cloud SQL connector's refresh whose call to the Admin
     API timed out (`refresh_failed`: its "dial tcp ...:443: i/o timeout" or "connect timed out" is the API's)."""
     dialled = _DIAL_TIMED_OUT.search(text) is not None or (
-        "Connection timed out" in text and _CONNECTOR_DIAL_TIMED_OUT.search(text) is not None)
+        "Connection timed out" in text and (_CONNECTOR_DIAL_TIMED_OUT.search(text) is not None
+                                            or _DOTNET_DIAL_TIMED_OUT.search(text) is not None)) or (
+        "The wait operation timed out" in text and _SQLCLIENT_WAIT_TIMED_OUT.search(text) is not None)
     return dialled and not read_timed_out(text) and not refresh_failed(text)
 
 

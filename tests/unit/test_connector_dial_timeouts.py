@@ -35,6 +35,16 @@ RUBY_MYSQL2 = "Mysql2::Error::ConnectionError: Can't connect to MySQL server on 
 CLIENT_NODE_PG = "POST /orders client=10.128.0.7 failed: Error: Connection terminated due to connection timeout"
 JAVA_CONNECTOR_URL = ("jdbc:postgresql:///orders?cloudSqlInstance=shop-prod:us-central1:orders-db"
                       "&socketFactory=com.google.cloud.sql.postgres.SocketFactory")
+# SqlClient's connect failure names no address: the kernel's ETIMEDOUT under it (Linux), or its own wait.
+SQLCLIENT_NETWORK = ("Microsoft.Data.SqlClient.SqlException (0x80131904): A network-related or instance-specific error "
+                     "occurred while establishing a connection to SQL Server. The server was not found or was not "
+                     "accessible. Verify that the instance name is correct and that SQL Server is configured to allow "
+                     "remote connections. ")
+SQLCLIENT_110 = (SQLCLIENT_NETWORK + "(provider: TCP Provider, error: 40 - Could not open a connection to SQL Server)\n"
+                 " ---> System.Net.Sockets.SocketException (110): Connection timed out\n"
+                 "   at Microsoft.Data.SqlClient.SNI.SNITCPHandle.Connect(String serverName, Int32 port, TimeSpan timeout)")
+SQLCLIENT_WAIT = SQLCLIENT_NETWORK + "(provider: TCP Provider, error: 0 - The wait operation timed out.)"
+ADO_NET = "Server=10.20.0.5,1433;Database=orders;User Id=app;Encrypt=True;Connect Timeout=15"
 PUBLIC_GO = ("failed to connect to `host=34.118.2.9 user=app database=orders`: dial error "
              "(dial tcp 34.118.2.9:5432: i/o timeout)")
 
@@ -113,6 +123,15 @@ CASES = {
         dict(line=RUBY_MYSQL2, p99=10.3), Signature.CONNECTOR_SATURATION, "scale_connector"),
     "PyMySQL (timed out) to a public address under PRIVATE_RANGES_ONLY: never through the connector": (
         dict(line=PYMYSQL.replace("10.20.0.3", "34.118.2.9"), p99=10.3), Signature.DATABASE_UNREACHABLE, None),
+    "SqlClient (SQL Server) names no address, the kernel's 110 under it; ADO.NET's Server=H,PORT names a private "
+    "host: the connector": (
+        dict(line=SQLCLIENT_110, p99=15, env=(ADO_NET,)), Signature.CONNECTOR_SATURATION, "scale_connector"),
+    "SqlClient's own wait for the connect ran out; ADO.NET's Server=tcp:H,PORT: the connector": (
+        dict(line=SQLCLIENT_WAIT, p99=15, env=(ADO_NET.replace("Server=", "Server=tcp:"),)),
+        Signature.CONNECTOR_SATURATION, "scale_connector"),
+    "SqlClient's timed-out connect, ADO.NET's Server=H,PORT names a public host: never through it": (
+        dict(line=SQLCLIENT_110, p99=15, env=(ADO_NET.replace("10.20.0.5", "34.118.2.9"),)),
+        Signature.DATABASE_UNREACHABLE, None),
     "500s but the failures are a small share (3 %, under status_ratio): no symptom": (
         dict(failing=2), Signature.INCONCLUSIVE, None),
 }
@@ -172,7 +191,22 @@ TEXTS = {
     # Npgsql's connect at the connection string's Timeout, printed with its cause in one entry
     "Npgsql.NpgsqlException (0x80004005): Failed to connect to 10.20.0.3:5432\n ---> System.TimeoutException: "
     "Timeout during connection attempt\n   at Npgsql.Internal.NpgsqlConnector.Connect(NpgsqlTimeout timeout)": True,
+    SQLCLIENT_110: True, SQLCLIENT_WAIT: True,
+    "   " + SQLCLIENT_110.replace("\n", "\n      "): True,   # ASP.NET Core's console logger indents each line
+    # Npgsql's and MySqlConnector's connect failures with the kernel's ETIMEDOUT beneath (their own timers spared)
+    "Npgsql.NpgsqlException (0x80004005): Failed to connect to 10.20.0.3:5432\n ---> System.Net.Sockets."
+    "SocketException (110): Connection timed out\n   at Npgsql.Internal.NpgsqlConnector.Connect(NpgsqlTimeout timeout)":
+        True,
+    "MySqlConnector.MySqlException (0x80004005): Unable to connect to any of the specified MySQL hosts.\n ---> "
+    "System.Net.Sockets.SocketException (110): Connection timed out": True,
     # not dials that timed out
+    SQLCLIENT_110.replace("(110): Connection timed out", "(111): Connection refused"): False,
+    SQLCLIENT_NETWORK + "(provider: TCP Provider, error: 35 - An internal exception was caught)": False,
+    "Microsoft.Data.SqlClient.SqlException (0x80131904): Execution Timeout Expired.  The timeout period elapsed prior "
+    "to completion of the operation or the server is not responding.\n ---> System.ComponentModel.Win32Exception "
+    "(258): The wait operation timed out.": False,
+    "System.IO.IOException: Unable to read data from the transport connection: Connection timed out.\n ---> "
+    "System.Net.Sockets.SocketException (110): Connection timed out": False,
     "Npgsql.NpgsqlException (0x80004005): Failed to connect to 10.20.0.3:5432\n ---> System.Net.Sockets."
     "SocketException (111): Connection refused": False,
     "Npgsql.NpgsqlException (0x80004005): Exception while reading from stream\n ---> System.TimeoutException: "

@@ -8,8 +8,8 @@ import pytest
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
-from shared.diagnosis.env_hosts import (deploy_brought, deploy_swapped_one_name, hosts_with_ports, looked_up_names,
-                                        mentions_name, value_hosts)
+from shared.diagnosis.env_hosts import (database_hosts, deploy_brought, deploy_swapped_one_name, hosts_with_ports,
+                                        looked_up_names, mentions_name, value_hosts)
 from shared.diagnosis.log_signals import lookup_host, says_no_such_name
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
@@ -174,6 +174,23 @@ VALUES = {
 @pytest.mark.parametrize("value, hosts", VALUES.items())
 def test_the_hosts_an_env_value_names(value, hosts):
     assert hosts <= value_hosts(value)
+
+
+# The database's settings place a dial whose words name no address (SqlClient's): ADO.NET's "Server=H,PORT"
+# (and "tcp:H,PORT") names one host, its port after the comma; libpq's "host=h1,h2" lists two.
+DATABASE_SETTINGS = {
+    "Server=10.20.0.5,1433;Database=orders;User Id=app": {"10.20.0.5"},
+    "Server=tcp:10.20.0.5,1433;Database=orders": {"10.20.0.5"},
+    "Data Source=10.20.0.5, 1433;Initial Catalog=orders": {"10.20.0.5"},
+    "Server=10.20.0.5;Database=orders": {"10.20.0.5"},
+    "host=10.20.0.5,10.20.0.6 port=5432 dbname=orders": {"10.20.0.5", "10.20.0.6"},
+    "Server=sql.internal.example,1433;Database=orders": None,
+}
+
+
+@pytest.mark.parametrize("value, hosts", DATABASE_SETTINGS.items())
+def test_the_hosts_a_database_setting_places(value, hosts):
+    assert database_hosts((value,)) == hosts
 
 
 @pytest.mark.parametrize("hosts, new, before, brought", [
