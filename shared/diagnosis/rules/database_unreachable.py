@@ -272,6 +272,14 @@ def _answered_at_an_address_the_deploy_brought(facts: Facts, refused: dict[str, 
     suspect, previous, _ = deploy
     if any(e.resource_labels.get("revision_name") != suspect.short_name for e in entries):
         return ""
+    new_names = connection_names((*suspect.env_values, *suspect.cloudsql_instances))
+    before_names = connection_names((*previous.env_values, *previous.cloudsql_instances))
+    if set(suspect.env_values) <= set(previous.env_values) and new_names <= before_names:
+        # Every plain env value and connection name of the new revision is the old one's too, so no server a
+        # refusal names can be one only its settings name (deploy_brought, deploy_brought_instance): the
+        # answer is "" whatever the lines say, and they are not searched (database_dial_hosts over a few
+        # hundred distinct texts cost a cold LARGE diagnosis about 3.6 million instructions, 12 %).
+        return ""
     hosts_of = per_text(database_dial_hosts, entries)
     sockets_of = per_text(_socket_instances, entries)
     addressed = [e for e in entries if hosts_of[e.text] or sockets_of[e.text]]
@@ -282,8 +290,6 @@ def _answered_at_an_address_the_deploy_brought(facts: Facts, refused: dict[str, 
     sockets = set().union(*(sockets_of[e.text] for e in addressed))
     if hosts and not deploy_brought(hosts, suspect.env_values, previous.env_values):
         return ""
-    new_names = connection_names((*suspect.env_values, *suspect.cloudsql_instances))
-    before_names = connection_names((*previous.env_values, *previous.cloudsql_instances))
     if not all(deploy_brought_instance(n, new_names, before_names) for n in sockets):
         return ""
     shown = ", ".join(sorted(hosts) + sorted(":".join(n) for n in sockets))
