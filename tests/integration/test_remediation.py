@@ -81,6 +81,21 @@ def still_failing(world: World, until: str = "+18m", errors: int = 20, total: in
                        + timed(OLD, "2xx", "+2m", until, [[120, 40]]))
 
 
+def judged(world: World, verdict: str, then: int) -> None:
+    """The rollback applied at +2m judged `verdict` by a sweep (recovered and `verified` at +12m, still failing
+    and `undone` at +18m), or left `pending`; then the clock at +`then` minutes."""
+    if verdict == "verified":
+        recovery(world)
+        world.at(12)
+    elif verdict == "undone":
+        still_failing(world)
+        world.at(18)
+    if verdict != "pending":
+        [outcome] = world.command({"command": "sweep"})
+        assert outcome.status.value == verdict, outcome.reason
+    world.at(then)
+
+
 def action_state(world: World) -> str:
     [record] = world.state.find_records(ACTIONS, "service", SERVICE)
     return record["state"]

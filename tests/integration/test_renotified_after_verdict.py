@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.test_remediation import NEW, OLD, action_key, recovery, still_failing
+from tests.integration.test_remediation import NEW, OLD, action_key, judged, recovery, still_failing
 from tests.integration.world import World
 
 
@@ -90,19 +90,6 @@ def forget_settled(world) -> None:
         document.reference.delete()
 
 
-def _judge(world, verdict: str) -> None:
-    if verdict == "verified":
-        recovery(world)
-        world.at(12)
-    elif verdict == "undone":
-        still_failing(world)
-        world.at(18)
-    if verdict != "pending":
-        [outcome] = world.command({"command": "sweep"})
-        assert outcome.status.value == verdict, outcome.reason
-    world.at(3 * 60)
-
-
 def _answer(outcome) -> tuple:
     return (outcome.status.value, outcome.reason, outcome.target, outcome.action.model_dump() if outcome.action else None)
 
@@ -115,7 +102,7 @@ def test_a_reminder_is_answered_alike_from_the_kept_verdict_and_from_the_action_
     at all), whether the sweep judged the action or not yet."""
     from shared.remediation.settled import SettledIncidents
 
-    _judge(rolled_back, verdict)
+    judged(rolled_back, verdict, then=3 * 60)
     answers = {}
     for case, message in (("fresh", "r-1"), ("remembered", "r-2")):
         rolled_back.adapters.settled = SettledIncidents() if case == "fresh" else rolled_back.adapters.settled

@@ -11,6 +11,7 @@ from sandbox.rpc_count import CountingStateStore, RpcCounter
 from shared.gcp.firestore import FirestoreStateStore
 from shared.remediation.guardrails import BUDGETS
 from tests.integration.world import World, concurrently
+from tests.integration.test_remediation import judged
 
 pytestmark = pytest.mark.emulator
 
@@ -255,22 +256,6 @@ def test_state_from_before_the_settled_entries_is_read_as_before(world, counter,
     assert counter.by_method() == expected
 
 
-def _judged(world, verdict: str) -> None:
-    """The rollback (applied at +2m, settled at +7m) left pending past its settle time, or judged by a sweep."""
-    from tests.integration.test_remediation import recovery, still_failing
-
-    if verdict == "verified":
-        recovery(world)
-        world.at(12)
-    elif verdict == "undone":
-        still_failing(world)
-        world.at(18)
-    if verdict != "pending":
-        [outcome] = world.command({"command": "sweep"})
-        assert outcome.status.value == verdict, outcome.reason
-    world.at(30)   # past the deadline too, and well past the sweep's own restore claim
-
-
 # After `verified` the answer is escalated, told once per message (publish_once): its own record read and written,
 # a BatchGetDocuments and two Commits that any escalation of a message costs.
 TOLD_ONCE = {"BatchGetDocuments": 1, "Commit": 2}
@@ -292,7 +277,7 @@ def test_another_message_after_settle_reads_the_sweeps_verdict_with_the_settled_
     world.seed("bad_revision")
     assert world.handle(world.alert(message_id="1")).status.value == "applied"
     world.handle(world.alert(message_id="1"))   # the completed claim is remembered
-    _judged(world, verdict)
+    judged(world, verdict, then=30)   # past the deadline too, and well past the sweep's own restore claim
     if fresh:
         world.adapters.settled = SettledIncidents()
     counter.reset()
@@ -311,7 +296,7 @@ def test_a_settled_entry_from_before_verdicts_were_kept_asks_the_action_records_
 
     world.seed("bad_revision")
     assert world.handle(world.alert(message_id="1")).status.value == "applied"
-    _judged(world, "verified")
+    judged(world, "verified", then=30)
     _as_written_before(world)
     world.adapters.settled = SettledIncidents()
     counter.reset()
