@@ -1072,8 +1072,8 @@ class Run:
         if not getattr(transport, "_person_hook", False):
             call = transport.call
 
-            def hooked(method: str, request: Any, answer: Any) -> Any:
-                result = call(method, request, answer)
+            def hooked(method: str, request: Any, answer: Any, cursor: Any = None) -> Any:
+                result = call(method, request, answer, cursor=cursor)   # a paged read's page (InProcessTransport.call)
                 if method == "GetService" and self._person_armed is not None:
                     self._person_reads -= 1
                     if self._person_reads <= 0:

@@ -264,8 +264,8 @@ def _person_change_after(run, method: str) -> list[int]:
     transport = run.world.adapters.run._transport
     call, fired = transport.call, []
 
-    def hooked(name, request, answer):
-        result = call(name, request, answer)
+    def hooked(name, request, answer, cursor=None):
+        result = call(name, request, answer, cursor=cursor)
         if name == method and not fired:
             fired.append(1)
             run._person_change(PersonTraffic(0, 0), run._current)
