@@ -283,6 +283,18 @@ def busiest_minute_refused(facts: Facts, window: Window, revision: str | None = 
     return max((bad for _, _, bad in facts.per_minute_where(window, counted)), default=0.0)
 
 
+def _not_healthy(b: EvidenceBundle, context: list[EvidenceItem], about: str, observed: str, why: str, source: str,
+                 query: str, recommendation: str, shown: str = "") -> Diagnosis:
+    """Clean requests since the incident started (`observed`), not judged healthy for `why`: inconclusive
+    and escalated with the evidence item that says so (`shown` as its observation, else `observed`), not
+    handed to the rules either (nothing acts on a failure the requests no longer show)."""
+    item = EvidenceItem(source=source, query=query, observed=shown or observed,
+                        threshold=f"not judged healthy: {why}", passed=False, role="context", about=about)
+    return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
+                     summary=f"the service's requests look clean since the incident started ({observed}), but {why}",
+                     evidence=tuple(context + [item]), api_calls=b.api_calls, recommendation=recommendation)
+
+
 def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = True) -> Diagnosis | None:
     """Healthy only on current data from after the incident started: the recent window is cut at
     the incident's start, so minutes before it (when the condition may not yet have held) never count.
@@ -354,13 +366,9 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
     # clean classes are `healthy` only with its OK calls logged (shared/diagnosis/grpc_calls.py).
     grpc = _grpc_not_shown(facts, window, bar, recent.total)
     if grpc:
-        item = EvidenceItem(source="log", query=b.logs.query if b.logs else b.requests.query, observed=observed,
-                            threshold=f"not judged healthy: {grpc}", passed=False, role="context", about=about)
-        return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
-                         summary=f"the service's requests look clean since the incident started ({observed}), but "
-                                 f"{grpc}", evidence=tuple(context + [item]), api_calls=b.api_calls,
-                         recommendation="a person must judge whether the service's gRPC calls succeed: check their "
-                                        "statuses (the grpc-status the clients receive) directly")
+        return _not_healthy(b, context, about, observed, grpc, "log", b.logs.query if b.logs else b.requests.query,
+                            "a person must judge whether the service's gRPC calls succeed: check their statuses "
+                            "(the grpc-status the clients receive) directly")
     # Clean requests too few to rule out the failure the alert is about (a quiet service failing 10 %
     # shows 20 clean requests 12 % of the time): escalated with the figures, never skipped as healthy,
     # and not handed to the rules either (the failure may have stopped: nothing acts on it).
@@ -370,42 +378,30 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
     # (shared/diagnosis/callers_left.py): escalated with the figures, not handed to the rules either.
     left = "" if few or not traffic_judged else callers_left(facts, window)
     if few or left:
-        item = EvidenceItem(source="metric", query=b.requests.query, observed=observed,
-                            threshold=f"not judged healthy: {few or left}", passed=False, role="context", about=about)
-        return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
-                         summary=f"the service's requests look clean since the incident started ({observed}), but "
-                                 f"{few or left}", evidence=tuple(context + [item]), api_calls=b.api_calls,
-                         recommendation="a person must judge whether the service still fails: watch its requests "
-                                        "until enough have been served, or check it directly" if few else
-                                        "a person must judge whether the service still fails: check it directly on "
-                                        "what failed, and whether its callers stopped sending (a circuit breaker "
-                                        "open, a fallback, traffic sent elsewhere)")
+        return _not_healthy(b, context, about, observed, few or left, "metric", b.requests.query,
+                            "a person must judge whether the service still fails: watch its requests until enough "
+                            "have been served, or check it directly" if few else
+                            "a person must judge whether the service still fails: check it directly on what failed, "
+                            "and whether its callers stopped sending (a circuit breaker open, a fallback, traffic "
+                            "sent elsewhere)")
     # Clean requests while the application logs its failures at ERROR as often (a fallback or an error body
     # answered as a 200: shared/diagnosis/failure_lines.py): escalated naming the lines, not handed to the
     # rules either (a rule matching those lines would act on failures the requests do not show).
     lines = "" if not traffic_judged else failure_lines_risen(facts, window, bar)
     if lines:
-        item = EvidenceItem(source="log", query=b.logs.query if b.logs else b.requests.query, observed=observed,
-                            threshold=f"not judged healthy: {lines}", passed=False, role="context", about=about)
-        return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
-                         summary=f"the service's requests look clean since the incident started ({observed}), but "
-                                 f"{lines}", evidence=tuple(context + [item]), api_calls=b.api_calls,
-                         recommendation="a person must judge whether the service still fails: check what its "
-                                        "callers receive (the response bodies) and the cause its error lines name")
+        return _not_healthy(b, context, about, observed, lines, "log", b.logs.query if b.logs else b.requests.query,
+                            "a person must judge whether the service still fails: check what its callers receive "
+                            "(the response bodies) and the cause its error lines name")
     # A connector at its ceiling for a long stretch while the requests failed, cleared before the notification
     # came: skipped, nobody heard of it (shared/diagnosis/saturated_stretch.py). Escalated, nothing written. On the
     # alert path only: the sweep judges its own action on the minutes since, as it does the 4xx and the traffic.
     ceiling = saturated_stretch(facts) if traffic_judged else ""
     if ceiling:
-        item = EvidenceItem(source="metric", query=b.connector_instances.query if b.connector_instances
-                            else b.requests.query, observed=ceiling, threshold=f"not judged healthy: {ceiling}",
-                            passed=False, role="context", about=about)
-        return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
-                         summary=f"the service's requests look clean since the incident started ({observed}), but "
-                                 f"{ceiling}", evidence=tuple(context + [item]), api_calls=b.api_calls,
-                         recommendation="a person must judge whether the connector needs more room before the load "
-                                        "returns: raise its max instances or machine type (gcloud compute networks "
-                                        "vpc-access connectors update), or move the load that filled it")
+        return _not_healthy(b, context, about, observed, ceiling, "metric",
+                            b.connector_instances.query if b.connector_instances else b.requests.query,
+                            "a person must judge whether the connector needs more room before the load returns: "
+                            "raise its max instances or machine type (gcloud compute networks vpc-access "
+                            "connectors update), or move the load that filled it", shown=ceiling)
     items = [EvidenceItem(source="metric", query=b.requests.query,
                           observed=f"{recent.total:.0f} requests over {minutes} minutes since the incident started, "
                                    f"{refused:.0f} ({recent.refused_ratio:.1%}) 5xx or 429 in {window}",

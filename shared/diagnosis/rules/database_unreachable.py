@@ -265,13 +265,10 @@ def _answered_at_an_address_the_deploy_brought(facts: Facts, refused: dict[str, 
     deploy changed where the application connects, and sending traffic back restores the server that
     answered as it should (bad_revision). Refusals that name no server, or one both revisions name (a
     password rotated, a role changed), or an env not read, say nothing here and compete as before."""
-    entries = [e for es in refused.values() for e in es]
-    deploy = facts.recent_deploy()
-    if deploy is None:
+    found = _only_from_the_new_revision(facts, refused, refused.keys())   # whatever kinds they are
+    if found is None:
         return ""
-    suspect, previous, _ = deploy
-    if any(e.resource_labels.get("revision_name") != suspect.short_name for e in entries):
-        return ""
+    suspect, previous, entries = found
     new_names = connection_names((*suspect.env_values, *suspect.cloudsql_instances))
     before_names = connection_names((*previous.env_values, *previous.cloudsql_instances))
     if set(suspect.env_values) <= set(previous.env_values) and new_names <= before_names:
