@@ -28,7 +28,8 @@ from pydantic_core import PydanticCustomError
 
 from shared.alerts.label_filters import (RESOURCE_TYPE, UNREAD, LabelTest, excluded, excluding_groups, label_tests,
                                          metadata_selections, metadata_tests, shown, unread_groups, unselected)
-from shared.alerts.query_names import query_names, workload_names
+from shared.alerts.query_grouping import MQL_QUERY, mql_drops, promql_drops
+from shared.alerts.query_names import query_names, selects_alone, workload_names
 from shared.alerts.ratio_query import ratio_query
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.errors import PermanentError
@@ -893,43 +894,108 @@ class Incident(BaseModel):
         another's forecast. Every comparison shared/alerts/label_filters.py reads counts: an equality, a
         `one_of`, `starts_with`, `ends_with`, `has_substring`, `monitoring.regex.full_match`, a Logging
         `=~` or `:` (has), and `!=`, `!~`, a `NOT` or `-` before a comparison, and `NOT (...)` over alternatives
-        (which exclude)."""
-        by_label: dict[str, list[LabelTest]] = {}
-        for test in self._selected_by_condition():
-            by_label.setdefault(test.label, []).append(test)
+        (which exclude). A ratio's denominatorFilter is read the same way, on its own (its selections are no
+        alternatives to the numerator's): "the threshold is applied to the ratio of the numerator to the
+        denominator" (MetricThreshold.denominator_filter, google/monitoring/v3/alert.proto), so a denominator that
+        does not select the notification's resource (another service's requests, a metadata label the notification
+        does not carry) makes the ratio no share of that resource's requests. Before, only the numerator was
+        read, and such a ratio's bar was lent to the resource; then the aggregation (`_aggregation_doubt`)."""
         several = ": its policy may have several conditions, and which one its bar and value are is unknown"
+        whose = f"its condition {quoted(condition)}"
+        unquoted, fold_case = self.condition_kind != "other", self.condition_kind == "log_match"
+        doubt = (self._label_doubt(self._selected_by_condition(), whose, several)
+                 or self._metadata_doubt(self.condition_filter, whose, several)
+                 or self._group_doubt(self.condition_filter, unquoted, fold_case, whose, several))
+        if doubt or not unquoted or not self.denominator_filter.strip():
+            return doubt or self._aggregation_doubt(condition)
+        whose = f"the denominatorFilter of its condition {quoted(condition)}"
+        text = self.denominator_filter
+        return (self._label_doubt(label_tests(text), whose, several) or self._metadata_doubt(text, whose, several)
+                or self._group_doubt(text, True, False, whose, several) or self._aggregation_doubt(condition))
+
+    def _aggregation_doubt(self, condition: str) -> str:
+        """Why the condition's series is several resources' together, not the one the notification names, or "": a
+        threshold condition whose cross-series reducer keeps no label naming one resource of its type (`_ONE_OF`:
+        REDUCE_SUM grouped by nothing, or by location alone), over a filter that does not select that resource
+        alone by equality. "Fields not specified in group_by_fields are aggregated away" (Aggregation.
+        group_by_fields, google/monitoring/v3/common.proto): its value is every selected service's 5xx together, and
+        its bar theirs. Such a notification names no service when Monitoring drops the labels aggregated away (then
+        `alert_target` rejects it, asking for the grouping); whether Monitoring ever still names one is UNCONFIRMED
+        (no sample), and a relay or template may add them: under either reading the bar is not the named service's,
+        so nothing of the condition is lent to it (no write, no `healthy`). Before, the named service was acted on."""
+        identifying = _ONE_OF.get(self.resource_type, frozenset())
+        how = self._aggregated_across(identifying) if identifying else ""
+        named = {label: value for label, value in self.resource_labels.items() if label in identifying}
+        if not how or any(self._selects_alone(label, value) for label, value in named.items()):
+            return ""
+        shown_named = ", ".join(f"{label} {quoted(value, 60)}" for label, value in named.items()) or "none of them"
+        return (f"its condition {quoted(condition)} aggregates {self.resource_type} series across "
+                f"{_ACROSS_WHAT[self.resource_type]} ({how}) and selects no one of them alone by equality: its value "
+                f"and bar are every selected one's together, not those of the resource the notification names "
+                f"({shown_named})")
+
+    def _aggregated_across(self, identifying: frozenset[str]) -> str:
+        """How the condition's series keeps none of the `identifying` labels, or "": a threshold's cross-series
+        reducer grouping by none of them ("Fields not specified in group_by_fields are aggregated away",
+        Aggregation), a PromQL aggregation or an MQL `group_by` keeping none (shared/alerts/query_grouping.py)."""
+        if self.condition_kind == "threshold":
+            if self.reducer in ("", "REDUCE_NONE") or any(
+                    _kept_label(field) in identifying | {"*"} for field in self.group_by):
+                return ""
+            kept = f"keeping {', '.join(self.group_by)} alone" if self.group_by else "grouped by nothing"
+            return f"{self.reducer} {kept}: \"Fields not specified in group_by_fields are aggregated away\", Aggregation"
+        if self.condition_kind != "other" or "conditionSql" in self.condition_kinds:
+            return ""
+        query = self.condition_filter
+        dropped = mql_drops(query, identifying) if MQL_QUERY.match(query) else promql_drops(query, identifying)
+        return f"{dropped}: labels it does not keep are aggregated away" if dropped else ""
+
+    def _selects_alone(self, label: str, value: str) -> bool:
+        """The condition selects the resource whose `label` is `value` and no other: its filter's comparisons of the
+        label each an equality to that value alone, or its query's (query_names.selects_alone)."""
+        if self.condition_kind == "other":
+            return selects_alone(self.condition_filter, label, value)
+        selecting = [t for t in self._selected_by_condition() if t.label == label and not t.negated]
+        return bool(selecting) and all(t.how == "equals" and t.values == (value,) for t in selecting)
+
+    def _label_doubt(self, tests: list[LabelTest], whose: str, several: str) -> str:
+        """Why the resource-label comparisons `tests` of one filter (`whose`) may not select the notification's
+        resource, or "" (see `_resource_label_doubt`)."""
+        by_label: dict[str, list[LabelTest]] = {}
+        for test in tests:
+            by_label.setdefault(test.label, []).append(test)
         fields = self._resource_fields
-        for label, tests in by_label.items():
+        for label, group in by_label.items():
             value = fields.get(label, "")
-            failed = unselected(tests, value) if value else None
+            failed = unselected(group, value) if value else None
             if failed and any(t.how == UNREAD for t in failed):
-                return (f"its condition {quoted(condition)} compares {label} with {shown(failed)}, which may "
+                return (f"{whose} compares {label} with {shown(failed)}, which may "
                         f"not select the notification's resource ({label} {quoted(value, 60)}): \"Unquoted text must "
                         "not contain any special characters\" (Cloud Logging), and what it selects is not read"
                         + several)
             if failed and any(t.passes(value) is None for t in failed):
-                return (f"its condition {quoted(condition)} compares {label} with {shown(failed)}, which Runwarden does "
+                return (f"{whose} compares {label} with {shown(failed)}, which Runwarden does "
                         f"not read for the notification's resource ({label} {quoted(value, 60)}: a regular expression "
                         "not read, or a value differing only in case), so it may not select it" + several)
             if failed:
-                return (f"the notification's resource has {label} {quoted(value, 60)}, not the {shown(failed)} its "
-                        f"condition {quoted(condition)} filters on" + several)
-        return self._metadata_doubt(condition, several) or self._group_doubt(condition, several)
+                return (f"the notification's resource has {label} {quoted(value, 60)}, not the {shown(failed)} "
+                        f"{whose} filters on" + several)
+        return ""
 
-    def _metadata_doubt(self, condition: str, several: str) -> str:
-        """Why the condition's selection by a metadata label (`metadata.system_labels."state" = "ACTIVE"`,
+    def _metadata_doubt(self, text: str, whose: str, several: str) -> str:
+        """Why the selection by a metadata label of a filter `text` (`metadata.system_labels."state" = "ACTIVE"`,
         label_filters.metadata_selections) may not select the notification's resource, or "": read against the
         notification's own `metadata` when it carries the label (Cloud Monitoring's example notification carries the
         block, with placeholders; every real sample carries it empty), else not read, and doubted (before, alertleft3,
         no selection by metadata was read, and its bar was lent to any resource)."""
-        selections = metadata_selections(self.condition_filter)
+        selections = metadata_selections(text)
         if not selections:
             return ""
-        tests = metadata_tests(self.condition_filter, fold_case=self.condition_kind == "log_match") \
+        tests = metadata_tests(text, fold_case=self.condition_kind == "log_match") \
             if self.condition_kind != "other" else None
         said = ", ".join(dict.fromkeys(selections))
         if tests is None:
-            return (f"its condition {quoted(condition)} selects by metadata label {said} in a form Runwarden does not "
+            return (f"{whose} selects by metadata label {said} in a form Runwarden does not "
                     "read: it may select another resource" + several)
         by_label: dict[str, list[LabelTest]] = {}
         for test in tests:
@@ -937,32 +1003,31 @@ class Incident(BaseModel):
         for label, group in by_label.items():
             value = self.metadata_labels.get(label, "")
             if not value:
-                return (f"its condition {quoted(condition)} selects by metadata label {label} ({shown(group)}), which "
+                return (f"{whose} selects by metadata label {label} ({shown(group)}), which "
                         "the notification's `metadata` does not carry: it may select another resource" + several)
             if unselected(group, value):
                 return (f"the notification's resource has metadata label {label} {quoted(value, 60)}, not the "
-                        f"{shown(group)} its condition {quoted(condition)} filters on" + several)
+                        f"{shown(group)} {whose} filters on" + several)
         return ""
 
-    def _group_doubt(self, condition: str, several: str) -> str:
-        """Why a `NOT (a AND b ...)` group of the condition's filter excludes the notification's resource, or may
+    def _group_doubt(self, text: str, unquoted: bool, fold_case: bool, whose: str, several: str) -> str:
+        """Why a `NOT (a AND b ...)` group of a filter `text` excludes the notification's resource, or may
         (label_filters.excluding_groups): it excludes a resource that passes every comparison in it. Before, such a
         group was not read at all, and its condition's bar was lent to the very resource it excludes (alertleft2)."""
-        unquoted, fields = self.condition_kind != "other", self._resource_fields
-        fold_case = self.condition_kind == "log_match"
-        for group in excluding_groups(self.condition_filter, unquoted, fold_case) if unquoted else ():
+        fields = self._resource_fields
+        for group in excluding_groups(text, unquoted, fold_case) if unquoted else ():
             said = " and ".join(f"{t.label} {t.shown}" for t in group)
             shown_labels = ", ".join(f"{t.label} {quoted(fields.get(t.label, ''), 60)}"
                                      for t in dict((t.label, t) for t in group).values())
             verdict = excluded(group, fields)
             if verdict is True:
-                return (f"the notification's resource has {shown_labels}, which its condition {quoted(condition)} "
+                return (f"the notification's resource has {shown_labels}, which {whose} "
                         f"excludes (NOT of {said})" + several)
             if verdict is None:
-                return (f"its condition {quoted(condition)} excludes a resource of {said} (NOT of them together), "
+                return (f"{whose} excludes a resource of {said} (NOT of them together), "
                         f"and whether the notification's resource ({shown_labels}) is one is not read" + several)
-        for group in unread_groups(self.condition_filter, unquoted) if unquoted else ():
-            return (f"its condition {quoted(condition)} negates a group Runwarden does not read, {quoted(group, 120)}: "
+        for group in unread_groups(text, unquoted) if unquoted else ():
+            return (f"{whose} negates a group Runwarden does not read, {quoted(group, 120)}: "
                     "whether it excludes the notification's resource is not read (label_filters.unread_groups)"
                     + several)
         return ""
@@ -1171,6 +1236,23 @@ def _number(value: str | float | None) -> float | None:
     except ValueError:
         return None
     return number if number is not None and math.isfinite(number) else None
+
+
+# The labels that name one resource of a type, any of which a condition's cross-series reducer must keep (or its
+# filter select alone) for its series to be that resource's (Incident._aggregation_doubt). A revision belongs to one
+# service, and a service's configuration bears its name (Cloud Run Admin API v1, Configuration).
+_ONE_OF = {"cloud_run_revision": frozenset({"service_name", "revision_name", "configuration_name"}),
+           "vpc_access_connector": frozenset({"connector_name"}),
+           "cloudsql_database": frozenset({"database_id"})}
+_ACROSS_WHAT = {"cloud_run_revision": "services", "vpc_access_connector": "connectors",
+                "cloudsql_database": "instances"}
+
+
+def _kept_label(field: str) -> str:
+    """The resource label a groupByFields entry keeps (`resource.label.service_name`, `resource.labels."x"` -> x;
+    `resource.label.*` -> *), or "" for another field's (a metric label of the same name names no resource)."""
+    found = re.fullmatch(r'\s*resource\.labels?\.("?)([\w*]+)\1\s*', field)
+    return found.group(2) if found else ""
 
 
 class TargetKind(str, Enum):

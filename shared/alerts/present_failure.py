@@ -65,6 +65,8 @@ import re
 
 from shared.alerts.incidents import FAST_BURN_LOOKBACK_SECONDS, Incident, quoted
 from shared.alerts.policy_labels import policy_hold
+from shared.alerts.query_grouping import MQL_QUERY as _MQL_QUERY
+from shared.alerts.query_grouping import promql_syntax as _promql_syntax
 
 # PromQL's forecast and absence functions by name, as a call (a metric or label of that name is no call).
 _QUERY_FORECAST = re.compile(r"\bpredict_linear\s*\(")
@@ -254,19 +256,6 @@ _PROMQL_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 _PROMQL_AT = re.compile(r"@\s*([+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)(?![\w.])")
 
 
-# What of a PromQL query is no syntax: its quoted strings ("Strings may be specified as literals in double quotes,
-# single quotes or backticks", Prometheus, "Querying basics"; a label value `path="/v1/[2h]"`) and its comments ("PromQL
-# supports line comments that start with #", same page), read left to right so that a quote inside a comment, or a
-# `#` inside a quote, is the other's text. Blanked, a range or offset written inside one is not read as the query's.
-_PROMQL_TEXT = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|`[^`]*`|#[^\n]*')
-
-
-def _promql_syntax(query: str) -> str:
-    """`query` with its quoted strings emptied and its comments removed (`_PROMQL_TEXT`). A quote left open is kept as
-    it is, so a range after it is still read (held), never hidden."""
-    return _PROMQL_TEXT.sub(lambda m: "" if m.group(0).startswith("#") else m.group(0)[0] * 2, query)
-
-
 def _longest_range(query: str) -> tuple[str, float] | None:
     """The longest range a PromQL query reads back (a range vector's or a subquery's range, an offset), as written
     (`[24h]`, `offset 1d`) and in seconds, or None when it reads none. A `[2h]` or `offset 1d` inside a quoted label
@@ -312,11 +301,21 @@ _PROMQL_MODIFIER = re.compile(
 # A range, offset or `@` written otherwise: Prometheus 3's duration expressions (`[5m * 2]`, `[1h+5m]`, `offset (1h)`,
 # `[step()]`: "Duration expressions", Prometheus 3.x "Querying basics", experimental, behind the flag
 # `promql-duration-expr`), which Prometheus 2.44 does not parse (whether Cloud Monitoring refuses them or reads them
-# is UNCONFIRMED), an `@` of anything but a time, start() or end(), an offset followed by arithmetic. How far back such
-# a query reads is not read: it is held (`_unread_time`), never read as no range (a day's 5xx acting as now).
+# is UNCONFIRMED), an `@` of anything but a time, start() or end(). How far back such a query reads is not read: it is
+# held (`_unread_time`), never read as no range (a day's 5xx acting as now). Arithmetic after an offset's duration is
+# the value's, not the offset's, in both versions: "When using offset with a duration expression, you must wrap the
+# expression in parentheses. Without parentheses, only the first duration value is used in the offset calculation"
+# (same page), and 2.44's grammar reads `offset` followed by one duration (`x offset 5m * 2` is `(x offset 5m) * 2`;
+# before, it was held as an offset not read).
 _PROMQL_OFFSET_WORD = re.compile(r"\boffset\b", re.IGNORECASE)
 _PROMQL_AT_SIGN = re.compile(r"@")
-_PROMQL_ARITHMETIC_AFTER = re.compile(r"\s*[-+*/%^]\s*[\d(.]")
+# Where `offset` is a label's name, not the modifier: inside a selector's braces (`x{offset="a"}`: "label_matcher:
+# IDENTIFIER match_op STRING", the lexer reading no keyword inside braces) and in the label list of a grouping or a
+# vector match (`sum by (offset)`, `without`, `on`, `ignoring`, `group_left`, `group_right`: "grouping_label:
+# maybe_label", which lists OFFSET; Prometheus's promql/parser/generated_parser.y). Before, each was held as an offset
+# not read. A metric named `offset` (`metric_identifier` lists OFFSET too) is still held: no duration follows it.
+_PROMQL_LABEL_LISTS = re.compile(
+    r"\{[^{}]*\}|\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^()]*\)", re.IGNORECASE)
 
 
 def _promql_windows(query: str) -> tuple[list[tuple[int, str, float, float]],
@@ -371,9 +370,9 @@ def _unread_time(query: str) -> str:
     for bracket in _PROMQL_BRACKET.finditer(query):
         if _PROMQL_WINDOW.fullmatch(bracket.group(1)) is None:
             return f"[{bracket.group(1).strip()[:40]}]"
-    for word in list(_PROMQL_OFFSET_WORD.finditer(query)) + list(_PROMQL_AT_SIGN.finditer(query)):
-        modifier = _PROMQL_MODIFIER.match(query, word.start())
-        if modifier is None or _PROMQL_ARITHMETIC_AFTER.match(query, modifier.end()):
+    modifiers = _PROMQL_LABEL_LISTS.sub(lambda m: " " * len(m.group(0)), query)   # positions kept
+    for word in list(_PROMQL_OFFSET_WORD.finditer(modifiers)) + list(_PROMQL_AT_SIGN.finditer(modifiers)):
+        if _PROMQL_MODIFIER.match(query, word.start()) is None:
             return " ".join(query[word.start():word.start() + 24].split())
     return ""
 
@@ -390,10 +389,6 @@ def _pinned_time(query: str) -> str:
     return f"@ {found.group(1)}" if found else ""
 
 
-# An MQL query (Cloud Monitoring, "Alerting policies with MQL": "All MQL queries start with ... A fetch operation"; a
-# query in strict form may open a `{ fetch ...; fetch ... }` join), told from a PromQL one where the condition's kind
-# does not say which it is.
-_MQL_QUERY = re.compile(r"^[\s({]*fetch\b")
 _MQL_KIND = "conditionMonitoringQueryLanguage"
 # An MQL duration: a number and its unit, as MQL writes one in every copy of Google's pages read (`align delta(1h)`,
 # `next_older(10m)`, `group_by sliding(1h)`, `every 30s`, `within 5m`: "Sample MQL queries", "Best practices for MQL

@@ -107,3 +107,14 @@ def query_names(query: str) -> QueryNames:
             if value and value not in found[label]:
                 found[label].append(value)
     return QueryNames(*(tuple(found[label]) for label in _NAMING))
+
+
+def selects_alone(query: str, label: str, value: str) -> bool:
+    """`query` reads a Cloud Run metric only where it selects `label` (service_name, location, project_id) equal to
+    `value`: every PromQL selector of one has that equality matcher, or an MQL query over cloud_run_revision compares
+    that label to that value alone. A pattern, a negation, or a second value selects more than one."""
+    if _MQL_FETCH.search(query):
+        return [v for found, *quoted in _MQL_LABEL.findall(query) if found == label for v in quoted if v] == [value]
+    run = [matchers for run_metric, matchers in _selectors(query) if run_metric]
+    return bool(run) and all((label, "=", value) in matchers and not any(
+        name == label and (op, v) != ("=", value) for name, op, v in matchers) for matchers in run)

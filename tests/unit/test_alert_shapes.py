@@ -54,6 +54,21 @@ def _log_match(incident: dict) -> None:
     incident.pop("threshold_value")
 
 
+def _summed_over_services(incident: dict) -> None:
+    incident["condition"]["conditionThreshold"].update(
+        filter='metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision"',
+        aggregations=[{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_RATE", "crossSeriesReducer": "REDUCE_SUM"}])
+
+
+def _promql_by_offset(incident: dict) -> None:
+    condition = incident["condition"]
+    incident["condition"] = {"name": condition["name"], "displayName": condition["displayName"],
+                             "conditionPrometheusQueryLanguage": {"query": (
+                                 'sum by (offset) (rate(run_googleapis_com:request_count{service_name="backend",'
+                                 'response_code_class="5xx"}[5m])) / sum by (offset) (rate(run_googleapis_com:'
+                                 'request_count{service_name="backend"}[5m])) > 0.05')}}
+
+
 def _conditions_array(incident: dict) -> None:
     incident["conditions"] = [incident.pop("condition")]
 
@@ -91,6 +106,13 @@ SHAPES = {
                          "rollback_traffic applied"),
     "`conditions`, an array (not schema 1.2)": (_conditions_array, OutcomeStatus.APPLIED, 1,
                                                 "rollback_traffic applied"),
+    # A condition summing every service's 5xx (REDUCE_SUM grouped by nothing, its filter naming no service): its value
+    # is no one service's, whichever one the notification names (before, backend was rolled back on it).
+    "a sum over every service": (_summed_over_services, OutcomeStatus.ESCALATED, 0,
+                                 "aggregates cloud_run_revision series across services"),
+    # `offset` as a PromQL label's name is no offset (before, held as an offset not read).
+    "a PromQL query grouping by a label named offset": (_promql_by_offset, OutcomeStatus.APPLIED, 1,
+                                                        "rollback_traffic applied"),
 }
 
 
