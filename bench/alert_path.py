@@ -13,18 +13,19 @@ printed too. In the same run:
     method and per thread at the client's gRPC channel:
       1. the batched read of the incident's state (its record, what settled it, this message's
          intent, the claims): on the handler's thread;
-      2. the query for the incident's action records: on the handler's thread, after (1), made
-         only when (1) does not answer a duplicate (so that a duplicate costs one round trip);
-      3. the evidence, in two concurrent rounds (the service and its revisions; then the reads
+      2. the evidence, in two concurrent rounds (the service and its revisions; then the reads
          that need them), beside which the read-ahead thread makes its query and batched read
-         (the service's action records, the gate's reads): the longer of the two paths. Read only
-         once (2) says the incident is not a duplicate, so as not to read a dozen Google APIs
-         for one;
+         (the service's action records, the gate's reads), and a thread of its own the query for
+         the incident's action records, made only when (1) found nothing of the incident (so that
+         a duplicate costs one round trip; `_AlertRun.duplicate_beside`) and answered before
+         anything is decided: the longest of the three paths. A delivery of which (1) found
+         anything waits for that query before reading the evidence, as a first write did before,
+         so as not to read a dozen Google APIs for a likely duplicate;
       4. the gate's commit (claim, cooldown, budget slots: on the handler's thread), beside which
          the check right before the write (a batched read) and the intent's create (a commit)
          run, each on a thread of its own: the longest of the three. The write waits for all.
-    No more: nothing else is waited for before the write. No fewer: each of (1)-(4) needs what
-    the one before it found, or must not be made for a duplicate.
+    No more: nothing else is waited for before the write. No fewer: each of (1), (2), (4) needs
+    what the one before it found, or must not be made for a duplicate.
 Also printed: the CPU every other process on the machine (the stand-ins, both emulators, and apart
 the emulators' JIT compiling) spends per alert, read from /proc, and the bound it sets: all
 processes' CPU until the first write, spread over the cores, is the earliest the write can come
@@ -90,7 +91,7 @@ CPU_REGRESSION = 2.0
 RATIO_REGRESSION = 7.0
 # The round trips the handler waits for before its first write, and a duplicate's on an instance
 # that does not remember the incident (tests/integration/test_round_trips.py).
-WAITED_ROUND_TRIPS = 3
+WAITED_ROUND_TRIPS = 2
 # Beside the gate's commit, each on a thread of its own: the intent's create (one commit; read only
 # when one is found) and the check right before the write (one batched read).
 INTENT_ROUND_TRIPS = 1
@@ -137,6 +138,7 @@ class _FirstWrite:
         self.probed: Any = None
         self.probe_wall = self.probe_cpu = 0.0   # what reading `probe` took, inside the timed window
         self.state_calls, self.ahead_calls, self.check_calls, self.intent_calls = {}, {}, {}, {}
+        self.incident_calls: dict[str, int] = {}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.run, name)
@@ -147,6 +149,7 @@ class _FirstWrite:
             self.cpu_at = time.process_time()
             self.state_calls = dict(self.counter.by_thread("MainThread"))
             self.ahead_calls = dict(self.counter.by_thread("read-ahead"))
+            self.incident_calls = dict(self.counter.by_thread("incident-actions"))
             self.check_calls = dict(self.counter.by_thread("gate-check"))
             self.intent_calls = dict(self.counter.by_thread("gate-intent"))
             self.probed = self.probe()
@@ -217,7 +220,8 @@ def _round_trips(calls: dict[str, int], round_trip: dict[str, float]) -> float:
 
 
 def _floor(phase1: float, phase2: float, round_trip: dict[str, float], handler: dict[str, int],
-           ahead: dict[str, int], check: dict[str, int], intent: dict[str, int]) -> tuple[float, float]:
+           ahead: dict[str, int], check: dict[str, int], intent: dict[str, int],
+           incident: dict[str, int]) -> tuple[float, float]:
     """The round trips a first write must wait for one after another (the module's docstring, the
     floor): (the evidence's critical path, the state's). `phase1`, `phase2`: the slowest read of each
     evidence round; `handler`, `ahead`, `check`, `intent`: the Firestore calls made by then on the
@@ -227,7 +231,7 @@ def _floor(phase1: float, phase2: float, round_trip: dict[str, float], handler: 
     `diagnose_service`): its calls, one after the other, run beside both rounds. The check and the
     intent's store run while the gate's commit (the handler's) is in flight: the longer of them
     adds only what it takes beyond that commit."""
-    evidence = max(phase1 + phase2, _round_trips(ahead, round_trip))
+    evidence = max(phase1 + phase2, _round_trips(ahead, round_trip), _round_trips(incident, round_trip))
     commit = round_trip["Commit"] * handler.get("Commit", 0)
     beside = max(_round_trips(check, round_trip), _round_trips(intent, round_trip))
     return evidence, _round_trips(handler, round_trip) + max(0.0, beside - commit)
@@ -397,7 +401,7 @@ def main() -> int:
             stop.set()
             server.join(timeout=10)
             return _judge_duplicates(duplicates)
-        state_calls, ahead_calls = run.state_calls, run.ahead_calls
+        state_calls, ahead_calls, incident_calls = run.state_calls, run.ahead_calls, run.incident_calls
         check_calls, intent_calls = run.check_calls, run.intent_calls
         state = adapters.state
         bare = {"BatchGetDocuments": lambda: state.get_record("bench", "missing"),
@@ -439,16 +443,19 @@ def main() -> int:
     phase1 = max(read_ms[k] for k in ("service", "revisions"))
     phase2 = max(v for k, v in read_ms.items() if k not in ("service", "revisions"))
     ahead, check, intent = (_round_trips(calls, firestore_rt) for calls in (ahead_calls, check_calls, intent_calls))
-    evidence, state_floor = _floor(phase1, phase2, firestore_rt, state_calls, ahead_calls, check_calls, intent_calls)
+    evidence, state_floor = _floor(phase1, phase2, firestore_rt, state_calls, ahead_calls, check_calls, intent_calls,
+                                   incident_calls)
+    beside = _round_trips(incident_calls, firestore_rt)
     floor = evidence + state_floor
     concurrent, sequential = statistics.median(rounds["concurrent"]), statistics.median(rounds["sequential"])
-    sum_all = sum(read_ms.values()) + ahead + check + intent + _round_trips(state_calls, firestore_rt)
+    sum_all = sum(read_ms.values()) + ahead + beside + check + intent + _round_trips(state_calls, firestore_rt)
     print("bare Firestore round trips on the handler's thread before the write: " + ", ".join(
         f"{state_calls.get(m, 0)} x {m} {firestore_rt[m] * 1000:.1f} ms" for m in firestore_rt)
           + f"; beside the gate's commit: the check {check_calls} = {check * 1000:.1f} ms, the intent's store "
           f"{intent_calls} = {intent * 1000:.1f} ms; waited for one after another: {state_floor * 1000:.1f} ms")
     print(f"bare evidence reads: {len(read_ms)} summing {sum(read_ms.values()) * 1000:.1f} ms, two rounds "
-          f"{(phase1 + phase2) * 1000:.1f} ms; beside them, read ahead: {ahead_calls} = {ahead * 1000:.1f} ms; "
+          f"{(phase1 + phase2) * 1000:.1f} ms; beside them, read ahead: {ahead_calls} = {ahead * 1000:.1f} ms, "
+          f"the incident's action records: {incident_calls} = {beside * 1000:.1f} ms; "
           f"the evidence's critical path {evidence * 1000:.1f} ms")
     print(f"sum of every round trip, one after another   {sum_all * 1000:6.1f} ms")
     print(f"floor (sequential round trips only)          {floor * 1000:6.1f} ms")
@@ -488,7 +495,7 @@ def main() -> int:
     # (on every thread) as a bare call of its method. What is beyond them is Runwarden's own: the
     # parsing, the state's decoding, the diagnosis, the plan, the gate, the models, the timeline.
     calls_cpu = evidence_cpu + sum(count * firestore_cpu[method] for calls in
-                                   (state_calls, ahead_calls, check_calls, intent_calls)
+                                   (state_calls, ahead_calls, incident_calls, check_calls, intent_calls)
                                    for method, count in calls.items())
     own = statistics.median(cpu_before) / calls_cpu
     print(f"CPU of this process until the write, {statistics.median(cpu_before) * 1000:.1f} ms, against the same "

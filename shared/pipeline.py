@@ -35,6 +35,7 @@ from shared.remediation.held_reports import Holder
 from shared.remediation.intents import Verdict, look
 from shared.remediation.history import (
     closed_incident,
+    may_stop_a_write,
     note_closed,
     note_opened,
     note_refired,
@@ -75,6 +76,7 @@ from shared.ports import (
     SecretManagerPort,
     StateStore,
     VpcAccessPort,
+    require_state_store,
 )
 from shared.diagnosis.signatures import Diagnosis, Signature
 from shared.timeline.writer import Timeline
@@ -100,6 +102,11 @@ class Adapters:
     # that never answered is then a gap the diagnosis is escalated with (collection.unanswered), not a transient
     # fault given up on with a bare `failed`.
     last_delivery: bool = False
+
+    def __post_init__(self) -> None:
+        # Every method of the port, checked where the store is handed over, as the gate and the sweep check it: a
+        # store that lacks one fails here, naming it, not at the first alert whose path reaches the call.
+        self.state = require_state_store(self.state)
 
     def readers(self) -> Readers:
         return Readers(run=self.run, monitoring=self.monitoring, logging=self.logging, vpcaccess=self.vpcaccess,
@@ -182,6 +189,13 @@ class _Prior:
     settled: SettledState = SettledState()
     # This message's record of a write the kill switch or a pause held back (held_messages.py), if any.
     held_message: Any = None
+
+    def unseen(self) -> bool:
+        """Whether the batched read found nothing of the incident: no record of it, no SETTLED entry or verdict, no
+        intent of this message, no claim on the target, no hold of this message. A first delivery; only the query of
+        the incident's action records can still find it acted on (`_AlertRun.duplicate_beside`)."""
+        return (self.partial and self.incident is None and not self.settled.entries and not self.settled.verdicts
+                and self.intent is None and self.held_message is None and all(v is None for v in self.read.values()))
 
 
 class _AlertRun:
@@ -489,18 +503,23 @@ class _AlertRun:
                     policy=self.incident.policy_resource, started_at=self.incident.started_at)
 
     def diagnose_and_act(self, gate: Gate, service: str, prior: _Prior) -> Outcome:
-        duplicate = self.duplicate(gate, service, prior=prior)
-        if duplicate is not None:
-            return duplicate
+        duplicate = self.duplicate_beside(gate, service, prior)
+        if duplicate.found is not None:
+            return duplicate.found
         if self.incident.start_unknown:
-            return self.outcome(OutcomeStatus.ESCALATED, unknown_start(self.incident, service), target=service)
+            return duplicate.answer() or self.outcome(OutcomeStatus.ESCALATED, unknown_start(self.incident, service),
+                                                      target=service)
         now = self.adapters.clock.now()
         ahead = _ReadAhead(self.adapters.state, gate, service, now)   # state the write needs, read meanwhile
         try:
             result = diagnose_service(service, self.incident, self.config, self.adapters.readers(), now,
                                       last_delivery=self.adapters.last_delivery)
         except PermanentError as exc:  # e.g. the service is gone, or Runwarden may not read it
-            return self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc} [{exc.code}]", target=service)
+            return duplicate.answer() or self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc} "
+                                                      f"[{exc.code}]", target=service)
+        found = duplicate.answer()   # its query, sent beside the evidence, answered before anything is decided
+        if found is not None:
+            return found
         self.seen_written()   # recorded before anything is decided (long done: the evidence took longer)
         bundle, diagnosis = result.bundle, result.diagnosis
         other = (unserved_host(self.incident.target.name, self.config, bundle.service)
@@ -569,12 +588,12 @@ class _AlertRun:
 
     def shared_opened(self, gate: Gate, target: AlertTarget, prior: _Prior, now: datetime) -> Outcome:
         """`for_shared` past what state says of the incident: its users diagnosed, and the connector acted on."""
-        duplicate = self.duplicate(gate, target.name, prior=prior)
-        if duplicate is not None:
-            return duplicate
+        duplicate = self.duplicate_beside(gate, target.name, prior)
+        if duplicate.found is not None:
+            return duplicate.found
         if self.incident.start_unknown:
-            return self.outcome(OutcomeStatus.ESCALATED, unknown_start(self.incident, target.name),
-                                target=target.name)
+            return duplicate.answer() or self.outcome(OutcomeStatus.ESCALATED, unknown_start(
+                self.incident, target.name), target=target.name)
         if target.kind is TargetKind.CONNECTOR:   # Runwarden writes to connectors, never to Cloud SQL
             note_refired(self.adapters.state, self.incident, now, "target", target.name)
         readers = self.adapters.readers()
@@ -586,8 +605,11 @@ class _AlertRun:
                                         last_delivery=self.adapters.last_delivery)
                        for s in (*found.services, *found.by_number)]
         except PermanentError as exc:
-            return self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc} [{exc.code}]",
-                                target=target.name)
+            return duplicate.answer() or self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc} "
+                                                      f"[{exc.code}]", target=target.name)
+        acted = duplicate.answer()   # its query, sent beside the evidence, answered before anything is decided
+        if acted is not None:
+            return acted
         if not results and found.maybe:
             # A managed service not read (refused, cut, past the fan-out) may be behind the resource: unread
             # is not "not behind" (the gate holds a write back for it the same way, MaybeBehind). Skipped, a
@@ -729,6 +751,20 @@ class _AlertRun:
         notes = [*notes, dry_hold] if dry_hold else notes
         return self.outcome(result.status, result.reason, target=written, diagnosis=report,
                             action=action_report, notes=notes, decided_at=now)
+
+    def duplicate_beside(self, gate: Gate, target: str, prior: _Prior) -> "_DuplicateCheck":
+        """`duplicate(gate, target, prior=prior)`, for a delivery about to read its evidence. When the batched
+        read found nothing of the incident (`_Prior.unseen`: a first delivery), nothing it read can answer a
+        duplicate, and the query of the incident's action records (`full`) is sent now on a thread of its own, to
+        run beside the evidence; the caller answers from it (`_DuplicateCheck.answer`) once the evidence is read
+        and before anything is decided or written. Before, the handler waited for it ahead of the evidence: one
+        round trip more on the way to every first write. Anything else found is answered at once, as before (the
+        query first, no evidence read): such a delivery is most likely a duplicate."""
+        if not prior.unseen():
+            return _DuplicateCheck(found=self.duplicate(gate, target, prior=prior))
+        return _DuplicateCheck(query=_INCIDENT_ACTIONS.submit(self.full, gate, prior),
+                               answered=lambda whole: self.held_duplicate(gate, whole, None)
+                               or self.acted_before(whole, None))
 
     def duplicate(self, gate: Gate, target: str, report: DiagnosisReport | None = None,
                   prior: _Prior | None = None) -> Outcome | None:
@@ -1156,24 +1192,42 @@ class _ReadAhead:
 _READ_AHEAD = Workers("read-ahead", 4)
 # The threads that record an OPEN seen while its evidence is read (`_AlertRun.note_seen`).
 _SEEN = Workers("incident-seen", 4)
+# The threads that query a first delivery's incident's action records while its evidence is read
+# (`_AlertRun.duplicate_beside`).
+_INCIDENT_ACTIONS = Workers("incident-actions", 4)
+
+
+@dataclass(frozen=True)
+class _DuplicateCheck:
+    """`_AlertRun.duplicate_beside`'s answer: a duplicate `found` from the batched read (or None, nothing to
+    ask), or the incident's action records still being read (`query`, `_AlertRun.full`), `answered` once they are."""
+
+    found: Outcome | None = None
+    query: Future | None = None
+    answered: Callable[[_Prior], Outcome | None] | None = None
+
+    def answer(self) -> Outcome | None:
+        """The duplicate, if any: waits for the query (its fault raised here, as the query's own would be)."""
+        if self.query is None or self.answered is None:
+            return self.found
+        return self.answered(self.query.result())
 
 
 def _read_ahead(state: StateStore, gate: Gate, service: str, now: datetime,
                 writes: bool) -> tuple[list[dict[str, Any]] | None, GateReads | None]:
-    """The service's action records, then (when an action can write) the gate's reads; a read that
-    fails is None here."""
-    return _quietly(lambda: state.find_records(ACTIONS, "service", service)), (
-        _quietly(lambda: gate.read_ahead(service, now)) if writes else None)
+    """The service's action records, then (when an action can write, and those records cannot stop the plan before
+    the gate: `may_stop_a_write`) the gate's reads; a read that fails, or is not made, is None here (the gate
+    then reads for itself, a round trip on the way to a write that such a record did not stop after all)."""
+    records = _quietly(lambda: state.find_records(ACTIONS, "service", service))
+    window = gate.config.verification.recurrence_window_seconds
+    stops = records is not None and may_stop_a_write(records, now, window)
+    return records, (_quietly(lambda: gate.read_ahead(service, now)) if writes and not stops else None)
 
 
 def _read_many(state: StateStore, reads: list[tuple[str, str]], deferred: list[tuple[str, str]]) -> list[Any]:
-    """`state.get_many(reads)`, with the documents in `deferred` decoded only as far as they are
-    read, on a store that can (`get_many_deferred`, the Firestore store: one call either way)."""
-    if deferred:
-        read_deferred = getattr(state, "get_many_deferred", None)
-        if callable(read_deferred):
-            return read_deferred(reads, deferred)
-    return state.get_many(reads)
+    """`state.get_many(reads)`, with the documents in `deferred` decoded only as far as they are read
+    (`get_many_deferred`, a method of the port: one call either way)."""
+    return state.get_many_deferred(reads, deferred) if deferred else state.get_many(reads)
 
 
 def _closed_record(record: Any, incident_id: str | None = None) -> IncidentRecord | None:

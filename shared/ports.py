@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Collection, Mapping, Protocol, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
@@ -262,6 +262,14 @@ class StateStore(Protocol):
         """The documents at each `(kind, key)`, claims and plain records alike, in one round trip
         and in the order asked; None where there is none. A claim's fields validate as a
         `ClaimRecord`."""
+        ...
+
+    def get_many_deferred(self, keys: Sequence[tuple[str, str]], deferred: Collection[tuple[str, str]]) -> list[Any]:
+        """`get_many`, in the same one round trip, except that each document whose `(kind, key)` is in `deferred`
+        may come back decoded only as far as its reader asks: it answers `get(field)` as the dict would, and a
+        `data()` that reads it whole where it is no dict (the Firestore store's `DeferredRecord`). A store with
+        nothing to defer answers `get_many`'s dicts. Required (`require_state_store`): the state read before
+        every alert's diagnosis is made with it (shared/pipeline.py `_read_many`), never a quieter other path."""
         ...
 
     def update_record(self, kind: str, key: str, changes: dict[str, Any],

@@ -454,8 +454,9 @@ class FirestoreStateStore:
         `(kind, key)` is in `deferred` comes back as a `DeferredRecord`: decoded only as far as
         its reader asks (one field, or all of it). For a large record that is mostly not read: a
         redelivery reads its message's intent whole only when no SETTLED entry records its claim
-        (shared/pipeline.py `_AlertRun.prior`). An addition: a store without it is read with
-        `get_many`: a dict answers `get` alike (shared.pipeline `_record_data` reads either whole)."""
+        (shared/pipeline.py `_AlertRun.prior`). A method of the port (shared/ports.py StateStore): a store with
+        nothing to defer answers `get_many`'s dicts, which answer `get` alike (shared.pipeline `_record_data`
+        reads either whole)."""
         names = [self._name(kind, key) for kind, key in keys]
         if not names:
             return []

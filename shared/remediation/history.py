@@ -183,6 +183,25 @@ def recent_undone_action(state: StateStore, service: str, action: str, params: M
                  if r.params.get("to_revision") == params.get("to_revision")), None)
 
 
+# The states in which a record stops a plan before the gate: `recent_verified_fix`, `recent_undone_action`.
+_STOPPING = frozenset({ActionState.VERIFIED.value, ActionState.UNDONE.value})
+
+
+def may_stop_a_write(records: list[dict[str, Any]], now: datetime, window_seconds: int) -> bool:
+    """Whether the service's action records, as read, may stop a plan before the gate: one that ended verified or
+    undone within the window, of any action (the plan is not known yet), or with a resolve time not read as one.
+    Asked of the records read ahead, before the gate's reads are sent behind them (shared/pipeline.py `_read_ahead`):
+    such a record makes those reads likely to be read by nothing. Read from the raw fields, not validated: the
+    checks themselves read every record whole later (a damaged one fails closed there, as before)."""
+    since = now - timedelta(seconds=window_seconds)
+    for data in records:
+        resolved = data.get("resolved_at")
+        if data.get("state") in _STOPPING and resolved is not None and (
+                not isinstance(resolved, datetime) or resolved >= since):
+            return True
+    return False
+
+
 def service_actions(state: StateStore, service: str) -> list[dict[str, Any]]:
     """The service's action records, read once for the checks above."""
     return state.find_records(ACTIONS, "service", service)

@@ -836,10 +836,18 @@ def test_a_sweep_hours_late_does_not_undo_on_a_failure_of_now(rolled_back):
 
 
 def test_the_signature_coming_back_after_a_verified_fix_is_escalated(rolled_back):
+    again = signature_back_after_a_verified_fix(rolled_back)
+
+    assert again.status.value == "escalated" and "came back after rollback_traffic was verified" in again.reason
+    assert rolled_back.standins.run.count("UpdateService") == 1  # only the first rollback
+
+
+def signature_back_after_a_verified_fix(rolled_back: World):
+    """The rollback verified by a sweep; then someone sends traffic back to the bad revision, and it fails again:
+    a new incident's alert, handled at +20m. Its outcome."""
     recovery(rolled_back)
     rolled_back.at(12)
     rolled_back.command({"command": "sweep"})
-    # Someone sends traffic back to the bad revision, and it fails again: a new incident.
     rolled_back.standins.run.set_traffic(SERVICE, [TrafficSeed(100, NEW)])
     more_series(rolled_back, f"""
   - metric: run.googleapis.com/request_count
@@ -854,10 +862,7 @@ def test_the_signature_coming_back_after_a_verified_fix_is_escalated(rolled_back
     points: [{{from: +6m, to: +20m, every: 60s, value: 1}}]
 """)
     rolled_back.at(20)
-    again = rolled_back.handle(rolled_back.alert(incident_id="0.returned", message_id="3"))
-
-    assert again.status.value == "escalated" and "came back after rollback_traffic was verified" in again.reason
-    assert rolled_back.standins.run.count("UpdateService") == 1  # only the first rollback
+    return rolled_back.handle(rolled_back.alert(incident_id="0.returned", message_id="3"))
 
 
 def test_the_kill_switch_command_stops_writes_until_released(world):

@@ -108,15 +108,17 @@ def test_a_connector_write_for_a_services_alert_reads_the_services_pause_with_it
     # stored before, or by an instance of an earlier version during a deploy, would not be under it.
     assert counter.by_method() == {"BatchGetDocuments": 5, "RunQuery": 6, "Commit": 5}, counter.by_method()
     assert counter.by_thread("pause-query") == {"RunQuery": 3}, counter.by_thread("pause-query")
-    # The handler's own thread sends the two queries of action records (the incident's, the connector's:
-    # pipeline.own_connector_update) and none of the pauses' (before gatebatch it sent the gate's first: 3).
-    assert counter.by_thread("MainThread")["RunQuery"] == 2, counter.by_thread("MainThread")
+    # None of the pauses' queries is sent from the handler's thread (it once sent the gate's own, before the claim).
+    # The handler's own thread sends one: the connector's (pipeline.own_connector_update). The incident's, read
+    # once the batched read found nothing of it, runs beside the evidence (`_AlertRun.duplicate_beside`).
+    assert counter.by_thread("MainThread")["RunQuery"] == 1, counter.by_thread("MainThread")
+    assert counter.by_thread("incident-actions") == {"RunQuery": 1}, counter.by_thread("incident-actions")
     # The gate's batched read for the connector (its switches with the service's pause, cooldown, write claim and
     # budget slots) is sent on the read-ahead's thread as soon as the plan scales the connector, beside the
     # query of its action records (`_ReadAhead.connector`), not by the gate after that query has answered: the
     # handler's thread sends 1 BatchGetDocuments (the state's, before anything else), was 2. In all the same: the
     # read-ahead's batch of the service's keys cannot carry the connector's, which only the evidence names.
-    assert counter.by_thread("MainThread") == {"BatchGetDocuments": 1, "RunQuery": 2, "Commit": 2}, \
+    assert counter.by_thread("MainThread") == {"BatchGetDocuments": 1, "RunQuery": 1, "Commit": 2}, \
         counter.by_thread("MainThread")
     assert counter.by_thread("read-ahead") == {"RunQuery": 1, "BatchGetDocuments": 2}, counter.by_thread("read-ahead")
 
@@ -221,6 +223,67 @@ def test_a_connector_plan_stopped_before_the_gate_reads_nothing_ahead_for_the_co
     assert counter.by_thread("pause-query") == {}, counter.by_thread("pause-query")
 
 
+def test_an_incident_known_only_by_its_action_record_is_still_a_duplicate(world, counter):
+    """The batched read finds nothing of the incident (its record, its SETTLED entries and its claims gone: a claim
+    whose retention lapsed, state pruned by hand), and its action record stands: the query of the incident's action
+    records, sent beside the evidence for such a delivery (`_AlertRun.duplicate_beside`), still answers it as acted
+    on before anything is decided, and nothing is written twice."""
+    from shared.gcp.firestore import FirestoreStateStore
+
+    world.seed("bad_revision")
+    assert world.handle(world.alert(message_id="1")).status.value == "applied"
+    client = FirestoreStateStore._firestore(world.state)
+    for kind in ("incidents", "settled", "claims"):
+        for document in client.collection(f"runwarden_{kind}").stream():
+            document.reference.delete()
+    world.adapters.settled = type(world.adapters.settled)()
+    counter.reset()
+
+    second = world.handle(world.alert(message_id="2"))   # Monitoring notifies the incident again
+
+    assert second.status.value == "skipped" and second.reason.startswith("duplicate"), second.reason
+    assert world.writes() == 1
+    assert counter.by_method()["RunQuery"] >= 1 and counter.by_method().get("Commit", 0) <= 1, counter.by_method()
+
+
+def test_a_connector_alerts_first_answer_waits_for_no_query_of_the_incident(standin_env, firestore, pubsub,
+                                                                           project_id, anchor, counter):
+    """A connector's own alert (`for_shared`) that the batched read finds nothing of: the query of the incident's
+    action records runs beside its users' evidence (`_AlertRun.duplicate_beside`), not before it on the handler's
+    thread (the round trip it waited for before its users were even listed)."""
+    from sandbox.scenarios import resolve_scenario
+
+    scenario = resolve_scenario("connector_alert_shared")
+    world = World.for_scenario(scenario, standin_env, pubsub, project_id, anchor)
+    world.state = world.adapters.state = CountingStateStore(counter, project_id)
+    world.seed("connector_alert_shared")
+
+    outcome = world.handle(world.alert("connector_alert_shared"))
+
+    assert outcome.status.value == "proposed", outcome.reason
+    assert counter.by_thread("incident-actions") == {"RunQuery": 1}, counter.by_thread("incident-actions")
+    # The handler's thread queries after the evidence only: the service's action records (`act`: a fix verified or
+    # undone lately) and the connector's (the gate: a write of it in flight). Before, the incident's came first: 3.
+    assert counter.by_thread("MainThread").get("RunQuery", 0) == 2, counter.by_thread("MainThread")
+
+
+def test_a_signature_back_after_a_verified_fix_reads_no_gate_batch_ahead(world, counter):
+    """The service's action records, read ahead while the evidence is read, hold a fix verified within the
+    recurrence window: the plan may be stopped by it (`recent_verified_fix`), so the gate's batch for the service
+    is not sent behind them (`history.may_stop_a_write`); it was, one BatchGetDocuments read by nothing."""
+    from tests.integration.test_remediation import signature_back_after_a_verified_fix
+
+    world.seed("bad_revision")
+    assert world.handle(world.alert()).status.value == "applied"
+    counter.reset()
+
+    again = signature_back_after_a_verified_fix(world)
+
+    assert again.status.value == "escalated" and "came back after rollback_traffic was verified" in again.reason
+    assert world.writes() == 1
+    assert counter.by_thread("read-ahead") == {"RunQuery": 1}, counter.by_thread("read-ahead")
+
+
 def _notification(world) -> dict:
     from sandbox.scenarios import resolve_scenario
 
@@ -319,6 +382,7 @@ class _FirstWrite:
 
     def __init__(self, run, counter: RpcCounter) -> None:
         self.run, self.counter, self.before, self.ahead, self.check, self.intent = run, counter, None, None, None, None
+        self.handler = self.beside = None
 
     def __getattr__(self, name):
         return getattr(self.run, name)
@@ -328,6 +392,8 @@ class _FirstWrite:
             self.before, self.ahead = self.counter.by_method(), self.counter.by_thread("read-ahead")
             self.check = self.counter.by_thread("gate-check")
             self.intent = self.counter.by_thread("gate-intent")
+            self.handler = self.counter.by_thread("MainThread")
+            self.beside = self.counter.by_thread("incident-actions")
         return self.run.set_traffic(*args, **kwargs)
 
 
@@ -353,8 +419,12 @@ def test_the_first_write_takes_its_claim_cooldown_and_budgets_in_one_commit(worl
     assert run.ahead == {"RunQuery": 1, "BatchGetDocuments": 1}, run.ahead
     assert run.check == {"BatchGetDocuments": 1}, run.check
     assert run.intent == {"Commit": 1}, run.intent
-    # So the handler itself waits for three round trips, one after another: the batched read, the
-    # query, then the gate's commit (the intent's commit and the check run beside it).
+    # So the handler itself waits for two round trips, one after another: the batched read, then the gate's commit
+    # (the intent's commit and the check run beside it). The query of the incident's action records goes out on a
+    # thread of its own once the batched read has found nothing of the incident (`_AlertRun.duplicate_beside`), and
+    # runs beside the evidence; before, the handler waited for it between the two (three one after another).
+    assert run.handler == {"BatchGetDocuments": 1, "Commit": 1}, run.handler
+    assert run.beside == {"RunQuery": 1}, run.beside
     # After it, one commit and no read: the claim completed (an update guarded by the update time its
     # create answered with), the action record, the pin and what settled the incident; beside it, on
     # a thread of its own, one commit and no read: the target's write claim given back (a delete

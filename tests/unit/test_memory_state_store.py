@@ -324,6 +324,21 @@ class RecordStoreContract:
         assert (record.key, record.owner, record.status, record.expires_at) == (
             KEY, "run-1", ClaimStatus.CLAIMED, T0 + timedelta(minutes=5))
 
+    def test_get_many_deferred_answers_as_get_many_and_each_deferred_record_field_by_field(self, store: Any) -> None:
+        """`get_many_deferred`: the same documents as `get_many`, in one read; each in `deferred` answers `get(field)`
+        as the dict would, and is read whole by `data()` where it has one (a dict is whole already)."""
+        store.put_record(ACTIONS, "a", action(key="a"))
+        store.put_record("incidents", "b", {"incident_id": "b", "state": "open"})
+        reads = [(ACTIONS, "a"), ("incidents", "b"), (ACTIONS, "missing")]
+
+        found = store.get_many_deferred(reads, [("incidents", "b"), (ACTIONS, "missing")])
+
+        assert found[0] == store.get_many(reads)[0] and found[2] is None
+        assert (found[1].get("state"), found[1].get("absent")) == ("open", None)
+        whole = found[1].data() if callable(getattr(found[1], "data", None)) else found[1]
+        assert whole == store.get_many(reads)[1]
+        assert store.get_many_deferred([], []) == []
+
     def test_get_many_copies_out(self, store: Any) -> None:
         store.put_record(ACTIONS, "a", action(key="a"))
         [first] = store.get_many([(ACTIONS, "a")])
@@ -732,6 +747,7 @@ COVERAGE = {
     "create_record": "test_create_record_writes_only_where_there_is_none",
     "get_record": "test_missing_record_is_none",
     "get_many": "test_get_many_answers_in_the_order_asked",
+    "get_many_deferred": "test_get_many_deferred_answers_as_get_many_and_each_deferred_record_field_by_field",
     "update_record": "test_update_applies_when_expect_matches",
     "find_records": "test_find_returns_only_matching_records",
     "claim_all": "test_claim_all_creates_every_record_in_one_go",   # once the port has it
@@ -768,16 +784,31 @@ def test_every_state_store_has_the_whole_port_and_the_gate_refuses_one_that_lack
     from sandbox.rpc_count import CountingStateStore
     from tests.unit.test_guardrails import config
 
-    assert {"claim_all", "record_all", "find_before", "release_all"} <= set(STATE_STORE_METHODS)
+    assert {"claim_all", "record_all", "find_before", "release_all", "get_many_deferred"} <= set(STATE_STORE_METHODS)
     for store in (MemoryStateStore(), FaultyStateStore(MemoryStateStore())):
         assert require_state_store(store) is store
     for kind in (FirestoreStateStore, CountingStateStore, LosingStateStore):   # built on the emulator only
         assert all(callable(getattr(kind, name, None)) for name in STATE_STORE_METHODS), kind
 
-    for name in ("claim_all", "record_all", "find_before"):
+    for name in ("claim_all", "record_all", "find_before", "get_many_deferred"):
         lacking = type("Lacking", (MemoryStateStore,), {name: None})()
         with pytest.raises(TypeError, match=f"lacks {name}"):
             Gate(config(), lacking, None, owner="attempt-1")
+
+
+@pytest.mark.parametrize("name", ["claim_all", "get_many_deferred", "find_between"])
+def test_the_adapters_refuse_a_store_that_lacks_a_method_where_they_are_built(name: str) -> None:
+    """`Adapters` is where a deployment's store is handed over (google_adapters, the sandbox, the CLI): one that lacks
+    a method of the port fails there, naming it, as the gate and the sweep do (`require_state_store`), not at the
+    first alert that reaches the call (the duplicate path read the state with `get_many_deferred` only if the store
+    had it, and fell back quietly otherwise)."""
+    from shared.pipeline import Adapters
+
+    lacking = type("Lacking", (MemoryStateStore,), {name: None})()
+    with pytest.raises(TypeError, match=f"lacks {name}"):
+        Adapters(run=None, monitoring=None, publisher=None, state=lacking, clock=None)
+    store = MemoryStateStore()
+    assert Adapters(run=None, monitoring=None, publisher=None, state=store, clock=None).state is store
 
 
 class TestMemoryStateStore(StateStoreContract):
