@@ -348,6 +348,71 @@ def test_a_referenced_secrets_new_version_is_a_change(world, logs):
     assert row.actor.name == "hal@example.com" and "db-password" in row.summary and row.marker == "human"
 
 
+def _secret_change(standin, project: str, secret: str, who: str) -> None:
+    from sandbox.standins.logging import AuditSeed, EntrySeed, log_name_for
+
+    standin.add_entry(EntrySeed(
+        log_name=log_name_for(project, "cloudaudit.googleapis.com/activity"), timestamp=T0 - timedelta(minutes=3),
+        resource_type="audited_resource", severity="NOTICE",
+        audit=AuditSeed(method_name="google.cloud.secretmanager.v1.SecretManagerService.AddSecretVersion",
+                        resource_name=f"projects/{project}/secrets/{secret}", principal_email=who,
+                        service_name="secretmanager.googleapis.com")))
+
+
+def test_a_secret_in_another_project_is_read_in_that_projects_audit_log(world, logs):
+    """The service reads projects/shared-secrets/secrets/db-pass: its new version is written in shared-secrets'
+    audit log (an entry is stored in the project that holds the resource), which only the service's project's
+    was read for. Now that project's log is read for it too; a same-named secret of the service's project is
+    another secret and stays out."""
+    _secret_change(world, "shared-secrets", "db-pass", "sam@example.com")
+    _secret_change(world, PROJECT, "db-pass", "other@example.com")
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW,
+                              depends_on=Dependencies(secrets={"projects/shared-secrets/secrets/db-pass"}))
+
+    [row] = [e for e in timeline.entries if e.kind == "secret_version"]
+    assert row.actor.name == "sam@example.com" and "db-pass" in row.summary, row
+    assert "project=shared-secrets" in row.link, row.link
+    extra = next(r for r in timeline.reads if r.name == "audit shared-secrets")
+    assert "projects/shared-secrets/logs/" in extra.filter and "secretmanager.googleapis.com" in extra.filter
+    assert "run.googleapis.com" not in extra.filter and not extra.cut_short
+
+
+def test_a_secrets_project_runwarden_may_not_read_is_said_in_the_timeline(world, logs):
+    """The secret's project is not among the watched projects: the read there is refused. The timeline says that
+    the secret's changes were not read, naming it, rather than showing no change."""
+    from shared.errors import PermanentError
+
+    class Refusing:
+        def read_page(self, project, *args, **kwargs):
+            if project == "shared-secrets":
+                raise PermanentError(f"ListLogEntries projects/{project}: PermissionDenied: 403 Permission "
+                                     "'logging.logEntries.list' denied", code="PERMISSION_DENIED")
+            return logs.read_page(project, *args, **kwargs)
+
+    _secret_change(world, "shared-secrets", "db-pass", "sam@example.com")
+    timeline = build_timeline(INCIDENT, PROJECT, Refusing(), NOW,
+                              depends_on=Dependencies(secrets={"projects/shared-secrets/secrets/db-pass"}))
+
+    assert "secret_version" not in [e.kind for e in timeline.entries]
+    refused = next(r for r in timeline.reads if r.name == "audit shared-secrets")
+    assert refused.cut_short and "PERMISSION_DENIED" in refused.why, refused
+    assert "changes to secret projects/shared-secrets/secrets/db-pass were not read" in refused.why, refused.why
+    assert timeline.cut_short
+
+
+def test_a_secret_named_by_its_projects_number_says_where_its_changes_were_read(world, logs):
+    """Cloud Run names another project's secret by that project's number (projects/123456789012/secrets/S); a
+    number is not matched to a project id here, so its changes are read only in the service's project's log,
+    which holds them only when the number is that project's: the timeline says so."""
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW,
+                              depends_on=Dependencies(secrets={"projects/123456789012/secrets/db-pass"}))
+
+    assert any("projects/123456789012/secrets/db-pass" in n and "named by its project's number" in n
+               for n in timeline.notes), timeline.notes
+    assert [r.name for r in timeline.reads if r.name.startswith("audit ")] == []
+
+
 def test_a_service_in_a_watched_project_is_read_in_its_own_project(standin, logs):
     # Runwarden runs in PROJECT and watches `backend` in another project: its step lines are in
     # PROJECT, the service's audit entries and request log in the watched project. A same-named
