@@ -195,6 +195,7 @@ class _Build:
         self.changes: dict[str, Change] = {}               # the audit entries kept, by operation or entry
         self.reopened: list[str] = []                      # notes: the policy opened again, as other incidents
         self.routed_in: dict[str, int] = {}                # entries of other projects' logs answered, by project
+        self.errors_known_until: datetime | None = None   # where the request log's read stopped (read_errors)
 
     # --- 1. Runwarden's steps ------------------------------------------------------------------------
 
@@ -779,9 +780,7 @@ class _Build:
             found, found_source = self._request_count(monitoring)
             if found_source:
                 counts, source, known_until = found, found_source, None
-        if known_until is not None:
-            self.notes.append(f"errors per minute are known only until {known_until:%H:%M}Z, where the read of the "
-                              "request log stopped: the chart ends there and no recovery is read from it")
+        self.errors_known_until = known_until     # said in result(), once the rows' days are known
         known_from = self._retained_from() if source.startswith("Cloud Run request log") else None
         self.monitoring = monitoring
         self.demand = self._agreeing(self._demand(self.start, self.end), counts)
@@ -1076,7 +1075,7 @@ class _Build:
         still_open = derive.open_since(rows)
         rows, not_shown = _bounded(rows, self.limits.max_rows, days)      # after everything is derived from all
         diagnosed = next((s for s in reversed(steps) if s.step == "diagnosed"), None)
-        notes = list(self.notes) + derive.unverified_writes(rows, days=days) + unhelped
+        notes = list(self.notes) + self._errors_cut_note(rows) + derive.unverified_writes(rows, days=days) + unhelped
         notes += [n for n in [derive.onset_note(self.errors.minutes, milestones),
                               derive.failed_again(self.errors.minutes, milestones, days=days)] if n]
         notes += self.reopened
@@ -1102,6 +1101,17 @@ class _Build:
                 f"The timeline was cut short: {n}" for n in notes + [not_shown]
                 if n and ("cut short" in n or "stopped after" in n)],
             reads=self.reads, notes=notes, rows_not_shown=not_shown, open_since=still_open)
+
+    def _errors_cut_note(self, rows: list[TimelineEntry]) -> list[str]:
+        """Where the request log's read stopped, when it did: at the minute, dated when the rows (or that minute)
+        fall on more than one UTC day (words.spans_days), as the rows are; a time of day alone names two moments
+        there."""
+        until = self.errors_known_until
+        if until is None:
+            return []
+        at = f"{until:%Y-%m-%d %H:%M}Z" if spans_days(rows, [until]) else f"{until:%H:%M}Z"
+        return [f"errors per minute are known only until {at}, where the read of the request log stopped: the chart "
+                "ends there and no recovery is read from it"]
 
     def _routed_note(self) -> str:
         shown = ", ".join(f"{visible(one_line(project, 64))} ({n})" for project, n in sorted(self.routed_in.items()))

@@ -1,7 +1,7 @@
 """The timeline builder against the Logging stand-in: real client, real gRPC, real paging."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
 import pytest
@@ -166,6 +166,27 @@ def test_an_error_read_cut_short_shows_no_recovery_it_did_not_read(standin, logs
     # 2,000 entries reach into 12:16 (from 11:57): its count may be partial, so the series ends at 12:15
     assert last.minute == T0 + timedelta(minutes=15) and last.errors == 100
     assert any("known only until 12:16Z" in n for n in timeline.notes)
+
+
+@pytest.mark.parametrize("opened, said", [
+    (datetime(2026, 11, 26, 23, 50, tzinfo=timezone.utc), "known only until 2026-11-27 00:06Z"),
+    (T0, "known only until 12:16Z"),
+], ids=["across midnight", "within a day"])
+def test_where_an_error_read_stopped_is_dated_when_the_timeline_spans_days(standin, logs, opened, said):
+    """The note on where the request log's read stopped cited a time of day alone ("until 00:09Z"), while the
+    rows, spanning midnight, were each dated: it named two moments. It is dated as the other notes are."""
+    from tests.integration.timeline_world import request_errors
+
+    step(standin, opened, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
+         started_at=int(opened.timestamp()), resource={"project_id": PROJECT, "location": "us-central1",
+                                                        "service_name": "backend"})
+    step(standin, opened + timedelta(minutes=1.5), "applied", "rollback_traffic applied", status="applied")
+    request_errors(standin, opened - timedelta(minutes=3), 30, 100)
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, opened + (NOW - T0), limits=Limits(max_error_pages=2))
+
+    [note] = [n for n in timeline.notes if n.startswith("errors per minute are known only until")]
+    assert said in note, note
 
 
 def test_many_pages_read_to_the_end(world, logs):
