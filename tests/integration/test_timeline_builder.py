@@ -369,6 +369,22 @@ def test_a_referenced_secrets_new_version_is_a_change(world, logs):
     assert row.actor.name == "hal@example.com" and "db-password" in row.summary and row.marker == "human"
 
 
+class _Refusing:
+    """The real adapter, in front of a project whose logs Runwarden may not read (PERMISSION_DENIED, as the
+    adapter raises it)."""
+
+    def __init__(self, logs, refused: str) -> None:
+        self.logs, self.refused = logs, refused
+
+    def read_page(self, project, *args, **kwargs):
+        from shared.errors import PermanentError
+
+        if project == self.refused:
+            raise PermanentError(f"ListLogEntries projects/{project}: PermissionDenied: 403 Permission "
+                                 "'logging.logEntries.list' denied", code="PERMISSION_DENIED")
+        return self.logs.read_page(project, *args, **kwargs)
+
+
 def _secret_change(standin, project: str, secret: str, who: str) -> None:
     from sandbox.standins.logging import AuditSeed, EntrySeed, log_name_for
 
@@ -402,17 +418,8 @@ def test_a_secret_in_another_project_is_read_in_that_projects_audit_log(world, l
 def test_a_secrets_project_runwarden_may_not_read_is_said_in_the_timeline(world, logs):
     """The secret's project is not among the watched projects: the read there is refused. The timeline says that
     the secret's changes were not read, naming it, rather than showing no change."""
-    from shared.errors import PermanentError
-
-    class Refusing:
-        def read_page(self, project, *args, **kwargs):
-            if project == "shared-secrets":
-                raise PermanentError(f"ListLogEntries projects/{project}: PermissionDenied: 403 Permission "
-                                     "'logging.logEntries.list' denied", code="PERMISSION_DENIED")
-            return logs.read_page(project, *args, **kwargs)
-
     _secret_change(world, "shared-secrets", "db-pass", "sam@example.com")
-    timeline = build_timeline(INCIDENT, PROJECT, Refusing(), NOW,
+    timeline = build_timeline(INCIDENT, PROJECT, _Refusing(logs, "shared-secrets"), NOW,
                               depends_on=Dependencies(secrets={"projects/shared-secrets/secrets/db-pass"}))
 
     assert "secret_version" not in [e.kind for e in timeline.entries]
@@ -473,23 +480,12 @@ def test_a_service_in_a_watched_project_is_read_in_its_own_project(standin, logs
 def test_a_watched_project_runwarden_may_not_read_leaves_a_timeline_that_says_so(standin, logs):
     # Runwarden's own lines are in PROJECT; the watched project's logs refuse it (PERMISSION_DENIED,
     # as the adapter raises it). The timeline is built from what could be read and says what not.
-    from shared.errors import PermanentError
-
-    class Refusing:
-        """The real adapter, in front of a project whose logs Runwarden may not read."""
-
-        def read_page(self, project, *args, **kwargs):
-            if project == "watched-project":
-                raise PermanentError(f"ListLogEntries projects/{project}: PermissionDenied: 403 Permission "
-                                     "'logging.logEntries.list' denied", code="PERMISSION_DENIED")
-            return logs.read_page(project, *args, **kwargs)
-
     step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
          started_at=int(T0.timestamp()),
          resource={"project_id": "watched-project", "location": "us-central1", "service_name": "backend"})
     step(standin, T0 + timedelta(minutes=1), "applied", "rollback_traffic applied", status="applied")
 
-    timeline = build_timeline(INCIDENT, PROJECT, Refusing(), NOW)
+    timeline = build_timeline(INCIDENT, PROJECT, _Refusing(logs, "watched-project"), NOW)
 
     assert [e.kind for e in timeline.entries] == ["alert_opened", "applied"] and timeline.cut_short
     refused = {r.name: r for r in timeline.reads if r.cut_short}
