@@ -11,7 +11,8 @@ incident's lines are new), after one warm-up diagnosis.
   only clearing the caches 20 times; the difference over 20 is one cold diagnosis.
 - Given functions ("module:qualified.name", e.g. shared.diagnosis.facts:LogIndex.__init__ or
   shared.diagnosis.rules.connector_signs:stress), one callgrind run each, collecting only while
-  that function runs (every reference to it in shared.diagnosis patched, the rules' tuple too;
+  that function runs (every reference to it in shared.diagnosis patched, and in the tables that list it:
+  the rules' tuple, a rule's tuple of checks such as database_unreachable._DEPLOYS_OWN;
   calls nested inside it are counted once): its instructions per cold diagnosis, callees included.
   The switch is callgrind's client request CALLGRIND_TOGGLE_COLLECT, compiled into a small shared
   library from valgrind's own header (valgrind/callgrind.h; needs a C compiler).
@@ -145,15 +146,55 @@ def _collect_inside(targets: list[str], toggle: str) -> list[bool]:
                 setattr(owner, name, wrapped(found))
             continue
         original = getattr(owner, name)
-        replacement = wrapped(original)
-        for loaded, module in list(sys.modules.items()):
-            if loaded.startswith("shared.diagnosis") and module is not None:
-                for key, value in list(vars(module).items()):
-                    if value is original:
-                        setattr(module, key, replacement)
-        rules.RULES = tuple(replacement if r is original else r for r in rules.RULES)
+        patch_references(original, wrapped(original))
     diagnosis.RULES = rules.RULES
     return on
+
+
+_LONGEST_TABLE = 10_000      # entries: a table longer than this is data, not a list of functions
+
+
+def patch_references(original, replacement) -> int:
+    """Every reference shared.diagnosis's modules hold to `original` made `replacement`: a module's name for
+    it, and the tables that list it, at any depth (the rules' tuple; a rule's tuple of (check, query,
+    threshold), database_unreachable._DEPLOYS_OWN, read at import). Patched by name alone, a check called from
+    such a table ran unwrapped and was reported at 0.00. Returns how many module names were rebound."""
+    rebound, done = 0, {}
+    for loaded, module in list(sys.modules.items()):
+        if not loaded.startswith("shared.diagnosis") or module is None:
+            continue
+        for key, value in list(vars(module).items()):
+            swapped = replacement if value is original else _swapped(value, original, replacement, done)
+            if swapped is not value:
+                setattr(module, key, swapped)
+                rebound += 1
+    return rebound
+
+
+def _swapped(value, original, replacement, done: dict | None = None):
+    """`value` with `original` replaced by `replacement` inside it: a tuple rebuilt (the same object when it
+    holds none), a list's items and a dict's values replaced in place; anything else as it is. `done`: each
+    table already walked (by id: the modules import the same tables under many names) and what it became.
+    A table of checks is short; the lookup tables of hundreds of thousands of entries (log_signals'
+    signal sets, facts' positions) hold no function and took seconds each to walk, so they are passed by."""
+    if not isinstance(value, (tuple, list, dict)) or len(value) > _LONGEST_TABLE:
+        return value
+    done = {} if done is None else done
+    if id(value) in done:
+        return done[id(value)]
+    done[id(value)] = value          # a table that holds itself is walked once
+    def one(v):
+        return replacement if v is original else _swapped(v, original, replacement, done)
+    if isinstance(value, tuple):
+        items = tuple(one(v) for v in value)
+        if any(a is not b for a, b in zip(items, value)):
+            done[id(value)] = items
+    elif isinstance(value, list):
+        value[:] = [one(v) for v in value]
+    else:
+        for key, v in list(value.items()):
+            value[key] = one(v)
+    return done[id(value)]
 
 
 def _valgrind(tool: list[str], args: list[str]) -> str:

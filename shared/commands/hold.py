@@ -118,12 +118,12 @@ def _released_alone(run: CommandRun, plan: IntentRecord, twins: list[IntentRecor
     closed `released`, and the claim is kept for the others, each a person's to check and release in turn. Refused
     instead, as before, two such plans could never be released: each release named the other as holding."""
     _close(run, plan, twins)
-    held_by = "; ".join(f"{o.key} ({o.action} on {o.target}, planned at {o.noted_at:%Y-%m-%d %H:%M:%S} UTC)"
-                        for o in others)
+    held_by = "; ".join(f"{o.key} ({o.action} on {o.target}, planned at {o.noted_at:%Y-%m-%d %H:%M:%S} UTC): "
+                        f"before releasing it, {plans.what_to_check(o)}" for o in others)
     return run.outcome(OutcomeStatus.APPLIED, (
         f"released {what}{_with(twins)}, by {run.command.requested_by}: {run.command.reason}. The incident's "
-        f"automatic writes stay held by {held_by}, escalated as another change that may have landed: release "
-        f"{'it' if len(others) == 1 else 'each'} once checked; nothing was written now. {_KEPT}"),
+        f"automatic writes stay held by {held_by}; escalated as another change that may have landed, "
+        f"{'it is' if len(others) == 1 else 'each is'} released in turn; nothing was written now. {_KEPT}"),
         target=plan.target, action=report)
 
 

@@ -64,10 +64,14 @@ def failure_lines_risen(facts: Facts, window: Window, bar: HealthBar) -> str:
             f"body), which the share of 5xx and 429 and the p99 do not show; {_commonest(lines, window)}")
 
 
-def _count(lines, window: Window) -> int:
+def _within(lines, window: Window):
     """The lines logged within `window`'s minutes: a request_count point ends its minute (Window holds
     (start, end] by end time), so a line at t belongs to the point ending after it: [start, end)."""
-    return sum(1 for e in lines if window.start <= e.timestamp < window.end)
+    return (e for e in lines if window.start <= e.timestamp < window.end)
+
+
+def _count(lines, window: Window) -> int:
+    return sum(1 for _ in _within(lines, window))
 
 
 def _before(facts: Facts, bar: HealthBar) -> tuple[float | None, str]:
@@ -110,8 +114,8 @@ def _oldest(facts: Facts) -> datetime | None:
 def _commonest(lines, window: Window) -> str:
     """The commonest text among the lines in `window`, cut short, for the person who reads the summary."""
     counts: dict[str, int] = {}
-    for e in lines:
-        if window.start <= e.timestamp < window.end and e.text:
+    for e in _within(lines, window):
+        if e.text:
             counts[e.text] = counts.get(e.text, 0) + 1
     if not counts:
         return "their texts are empty"

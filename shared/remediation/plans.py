@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.ports import RecordWrite
+from shared.remediation.actions.rollback_traffic import traffic_changes
 from shared.remediation.records import INTENTS, IntentRecord, IntentState, read_record, stored_key
 
 
@@ -100,9 +101,52 @@ def release_hint(plan: IntentRecord) -> str:
     landed."""
     until = plan.expires_at or plan.noted_at
     return (f"Until {until:%Y-%m-%d %H:%M:%S} UTC this incident's automatic writes of {plan.action} on {plan.target} "
-            "are held (the write may have landed; a later change of the target does not show that it did not). A "
-            "person who has checked that it did not land releases the hold: runwarden command release --target "
+            "are held (the write may have landed; a later change of the target does not show that it did not). "
+            f"Before releasing, {what_to_check(plan)}. Then release the hold: runwarden command release --target "
             f"{plan.target} --param 'intent={plan.key}' --reason '...'")
+
+
+def what_to_check(plan: IntentRecord) -> str:
+    """What a person checks before releasing `plan`'s hold: which write (the change the plan recorded, before
+    -> after), on which resource, and where to look: the target's current settings, and the project's Admin
+    Activity audit log (`projects/P/logs/cloudaudit.googleapis.com%2Factivity`, Cloud Audit Logs overview) for a
+    change of it since the plan was stored. `resourceName:"services/S"` (the `:` has-operator of the Logging query
+    language) matches Cloud Run's v2 name and its v1 `namespaces/P/services/S` alike (own_changes.py). Cloud Run
+    writes these entries for UpdateService and ReplaceService (Cloud Run audit logging page); that VPC Access writes
+    one for a connector patch is UNCONFIRMED (docs/api-contracts.md), so for a connector no entry proves nothing."""
+    project, region, kind, name = _parts(plan.target)
+    describe = (f"gcloud compute networks vpc-access connectors describe {name} --region={region} --project={project}"
+                if kind == "connectors" else f"gcloud run services describe {name} --region={region} --project={project}")
+    audit = (f"gcloud logging read 'logName=\"projects/{project}/logs/cloudaudit.googleapis.com%2Factivity\" AND "
+             f"protoPayload.resourceName:\"{kind}/{name}\" AND timestamp>=\"{plan.noted_at:%Y-%m-%dT%H:%M:%SZ}\"' "
+             f"--project={project}")
+    unproven = ("; VPC Access is not known to log every patch there, so no entry there does not show that it did "
+                "not land" if kind == "connectors" else "")
+    return (f"check whether this write landed: {plan.action} on {name}{_change_words(plan)}. Compare the "
+            f"{'connector' if kind == 'connectors' else 'service'}'s current settings ({describe}) with it, and look for "
+            f"a change of {name} since {plan.noted_at:%Y-%m-%d %H:%M:%S} UTC in the project's Admin Activity audit log "
+            f"({audit}){unproven}")
+
+
+def _parts(target: str) -> tuple[str, str, str, str]:
+    """(project, region, `connectors` or `services`, name) of a full resource name
+    `projects/P/locations/R/KIND/NAME`; placeholders for a name of another shape."""
+    parts = target.split("/")
+    if len(parts) == 6 and parts[0] == "projects" and parts[2] == "locations":
+        return parts[1], parts[3], parts[4], parts[5]
+    return "PROJECT", "REGION", "connectors" if "connectors/" in target else "services", target.rsplit("/", 1)[-1]
+
+
+def _change_words(plan: IntentRecord) -> str:
+    """": " and the change the plan recorded (a connector's size, a service's traffic split), before -> after."""
+    if "connector" in plan.after:
+        was, will = plan.before.get("connector") or {}, plan.after["connector"]
+        return (f": machine type {was.get('machine_type', '?')} -> {will.get('machine_type')}, instances "
+                f"{was.get('min_instances', '?')}-{was.get('max_instances', '?')} -> "
+                f"{will.get('min_instances')}-{will.get('max_instances')}")
+    if "traffic" in plan.after:
+        return ": traffic " + "; ".join(traffic_changes(plan.before, plan.after))
+    return " (the change it planned was not recorded with it)"
 
 
 def over(plan: IntentRecord, now: datetime) -> bool:

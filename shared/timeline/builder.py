@@ -180,8 +180,9 @@ class _Build:
         self.reads: list[ReadReport] = []
         self.notes: list[str] = []
         self.related = Related(project=project)
-        # Connectors and Cloud SQL instances in another project than the service's (a Shared VPC
-        # host project, a database project): their audit entries are in that project's log.
+        # Connectors, Cloud SQL instances and secrets in another project than the service's (a Shared VPC
+        # host project, a database project, a project of shared secrets): their audit entries are in that
+        # project's log.
         self.elsewhere: dict[str, dict[str, set[str]]] = {}
         self.start = self.end = self.changes_end = now
         self.errors = ErrorSeries()
@@ -194,6 +195,7 @@ class _Build:
         self.changes: dict[str, Change] = {}               # the audit entries kept, by operation or entry
         self.reopened: list[str] = []                      # notes: the policy opened again, as other incidents
         self.routed_in: dict[str, int] = {}                # entries of other projects' logs answered, by project
+        self.errors_known_until: datetime | None = None   # where the request log's read stopped (read_errors)
 
     # --- 1. Runwarden's steps ------------------------------------------------------------------------
 
@@ -490,18 +492,40 @@ class _Build:
             self.related.sql_instances |= {i.rsplit(":", 1)[-1] for i in deps.sql_instances}
             # By full name (run_references): another project's secret of one id is another secret.
             self.related.secrets |= {s.strip().rstrip("/").split("/versions/")[0] for s in deps.secrets}
+            for name in sorted(self.related.secrets):
+                self._secret_project(name)
             for name in deps.connectors:
                 self._connector_project(name)
             for name in deps.sql_instances:       # PROJECT:REGION:INSTANCE
                 parts = name.split(":")
                 if len(parts) == 3 and parts[0] != self.related.project:
-                    self.elsewhere.setdefault(parts[0], {"connectors": set(), "sql": set()})["sql"].add(parts[2])
+                    self._kept_in(parts[0])["sql"].add(parts[2])
+
+    def _kept_in(self, project: str) -> dict[str, set[str]]:
+        """What the service uses in `project`, another than its own, by family (`audit_filters`' arguments)."""
+        return self.elsewhere.setdefault(project, {"connectors": set(), "sql": set(), "secrets": set()})
+
+    def _secret_project(self, name: str) -> None:
+        """Notes a secret (projects/P/secrets/S) that lives outside the service's project: an Admin Activity entry
+        is stored in the project that holds the resource (Cloud Audit Logs overview; classify._secret_name), so
+        its changes are in P's log. A revision names another project's secret in full, often by the project's
+        number (SecretKeySelector.secret, google/cloud/run/v2/k8s_min.proto); a number is not matched to a
+        project id here, so such a secret is read in the service's project's log alone, and a note says so."""
+        parts = name.split("/")
+        if len(parts) != 4 or parts[0] != "projects" or parts[1] == self.related.project:
+            return
+        if parts[1].isdigit():
+            self.notes.append(f"the secret {name} is named by its project's number, which is not matched to a "
+                              f"project id here: its changes were read only in {self.related.project}'s audit log, "
+                              f"which holds them only if {parts[1]} is that project's number")
+            return
+        self._kept_in(parts[1])["secrets"].add(name)
 
     def _connector_project(self, name: str) -> None:
         """Notes a connector (projects/P/locations/L/connectors/C) that lives outside the service's project."""
         parts = name.split("/")
         if len(parts) == 6 and parts[0] == "projects" and parts[1] != self.related.project:
-            self.elsewhere.setdefault(parts[1], {"connectors": set(), "sql": set()})["connectors"].add(parts[5])
+            self._kept_in(parts[1])["connectors"].add(parts[5])
 
     def frame(self) -> None:
         """The window: from `before` ahead of the first sign of the incident to `after` its last. Its errors
@@ -621,10 +645,11 @@ class _Build:
                                       "are not read")
                 continue
             queries = audit_filters(project, start, end, r.service, connectors=found["connectors"],
-                                    sql_instances=found["sql"], with_service=False)
+                                    sql_instances=found["sql"], secrets=found["secrets"], with_service=False)
             for part, query in enumerate(queries, 1):
-                self.reads.append(self._read(f"audit {project}" + (f" (part {part})" if part > 1 else "") + label,
-                                             query, keep_in(project), project=project))
+                read = self._read(f"audit {project}" + (f" (part {part})" if part > 1 else "") + label,
+                                  query, keep_in(project), project=project)
+                self.reads.append(_naming_unread(read, found))
 
     def _change_row(self, change: Change, project: str) -> TimelineEntry:
         found = self._runwarden_write_near(change)
@@ -755,9 +780,7 @@ class _Build:
             found, found_source = self._request_count(monitoring)
             if found_source:
                 counts, source, known_until = found, found_source, None
-        if known_until is not None:
-            self.notes.append(f"errors per minute are known only until {known_until:%H:%M}Z, where the read of the "
-                              "request log stopped: the chart ends there and no recovery is read from it")
+        self.errors_known_until = known_until     # said in result(), once the rows' days are known
         known_from = self._retained_from() if source.startswith("Cloud Run request log") else None
         self.monitoring = monitoring
         self.demand = self._agreeing(self._demand(self.start, self.end), counts)
@@ -1052,7 +1075,7 @@ class _Build:
         still_open = derive.open_since(rows)
         rows, not_shown = _bounded(rows, self.limits.max_rows, days)      # after everything is derived from all
         diagnosed = next((s for s in reversed(steps) if s.step == "diagnosed"), None)
-        notes = list(self.notes) + derive.unverified_writes(rows, days=days) + unhelped
+        notes = list(self.notes) + self._errors_cut_note(rows) + derive.unverified_writes(rows, days=days) + unhelped
         notes += [n for n in [derive.onset_note(self.errors.minutes, milestones),
                               derive.failed_again(self.errors.minutes, milestones, days=days)] if n]
         notes += self.reopened
@@ -1078,6 +1101,17 @@ class _Build:
                 f"The timeline was cut short: {n}" for n in notes + [not_shown]
                 if n and ("cut short" in n or "stopped after" in n)],
             reads=self.reads, notes=notes, rows_not_shown=not_shown, open_since=still_open)
+
+    def _errors_cut_note(self, rows: list[TimelineEntry]) -> list[str]:
+        """Where the request log's read stopped, when it did: at the minute, dated when the rows (or that minute)
+        fall on more than one UTC day (words.spans_days), as the rows are; a time of day alone names two moments
+        there."""
+        until = self.errors_known_until
+        if until is None:
+            return []
+        at = f"{until:%Y-%m-%d %H:%M}Z" if spans_days(rows, [until]) else f"{until:%H:%M}Z"
+        return [f"errors per minute are known only until {at}, where the read of the request log stopped: the chart "
+                "ends there and no recovery is read from it"]
 
     def _routed_note(self) -> str:
         shown = ", ".join(f"{visible(one_line(project, 64))} ({n})" for project, n in sorted(self.routed_in.items()))
@@ -1204,6 +1238,19 @@ class _Once:
             return False
         self._seen.add(key)
         return True
+
+
+def _naming_unread(read: ReadReport, found: dict[str, set[str]]) -> ReadReport:
+    """`read`, an audit read in another project, saying whose changes it left unread when it was cut short: a
+    refusal there (a project not among the watched ones, whose role grants logging.logEntries.list) otherwise
+    said only that a read stopped, not that a connector's, an instance's or a secret's changes went unseen."""
+    if not read.cut_short:
+        return read
+    whose = ", ".join([*(f"connector {c}" for c in sorted(found["connectors"])),
+                       *(f"Cloud SQL instance {i}" for i in sorted(found["sql"])),
+                       *(f"secret {s}" for s in sorted(found["secrets"]))])
+    how = "were not read" if not read.pages else "may not all have been read"
+    return read.model_copy(update={"why": f"{read.why}; changes to {whose} {how}"})
 
 
 def _unread(exc: RunwardenError, project: str) -> str:

@@ -523,3 +523,36 @@ def test_a_command_whose_own_record_cannot_be_read_is_escalated_naming_it(operat
     assert outcome.status.value == "escalated", outcome.reason
     assert f"the {COMMANDS} record {_RESENT!r} cannot be read (" in outcome.reason, outcome.reason
     assert operator_world.writes() == 0
+
+
+def test_a_plan_closed_in_a_state_this_version_does_not_know_is_kept_and_holds_its_claim(world):
+    """A plan closed by a later version in a state this one does not know (as 0.2.0's `released` is to the version
+    before: docs/deploy.md, "Upgrading and removing"), met after a rollback of Runwarden itself. The sweep goes on
+    and leaves it as stored (only open plans, and plans with no state, are swept); a notification that would take
+    its lapsed claim over is escalated naming it, writing nothing (it may be a write that landed: fail closed). A
+    plan is read only through its claim: a claim given back (as a release gives it) is taken afresh, reading none."""
+    from shared.alerts.incidents import parse_message_published
+    from shared.remediation.guardrails import claim_key
+    from shared.remediation.records import intent_key
+
+    world.seed("bad_revision")
+    alert = world.alert(message_id="m-2")
+    incident = parse_message_published(alert)[1].incident_id
+    claim = claim_key(incident, SERVICE, "rollback_traffic")
+    key = intent_key(incident, "m-later")
+    stored = {"incident_id": incident, "message_id": "m-later", "owner": "m-later:1", "claim_key": claim,
+              "action": "rollback_traffic", "target": SERVICE, "service": SERVICE,
+              "noted_at": world.clock.now() - timedelta(minutes=30),
+              "expires_at": world.clock.now() + timedelta(days=6), "state": "superseded", "note": "by a later version"}
+    world.state.put_record(INTENTS, key, stored)
+    world.state.claim(CLAIMS, claim, "m-later:1", timedelta(minutes=1), world.clock.now() - timedelta(minutes=30))
+
+    swept = world.command({"command": "sweep"}, message_id="c-sweep")
+    assert all(o.status.value != "failed" for o in swept), [(o.status.value, o.reason) for o in swept]
+    assert world.state.get_record(INTENTS, key) == stored
+
+    outcome = world.handle(alert)
+    assert outcome.status.value == "escalated", outcome.reason
+    assert f"the intents record '{key}' cannot be read (state: " in outcome.reason, outcome.reason
+    assert world.writes() == 0
+    assert world.state.get_record(INTENTS, key) == stored

@@ -1,7 +1,7 @@
 """The timeline builder against the Logging stand-in: real client, real gRPC, real paging."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
 import pytest
@@ -166,6 +166,27 @@ def test_an_error_read_cut_short_shows_no_recovery_it_did_not_read(standin, logs
     # 2,000 entries reach into 12:16 (from 11:57): its count may be partial, so the series ends at 12:15
     assert last.minute == T0 + timedelta(minutes=15) and last.errors == 100
     assert any("known only until 12:16Z" in n for n in timeline.notes)
+
+
+@pytest.mark.parametrize("opened, said", [
+    (datetime(2026, 11, 26, 23, 50, tzinfo=timezone.utc), "known only until 2026-11-27 00:06Z"),
+    (T0, "known only until 12:16Z"),
+], ids=["across midnight", "within a day"])
+def test_where_an_error_read_stopped_is_dated_when_the_timeline_spans_days(standin, logs, opened, said):
+    """The note on where the request log's read stopped cited a time of day alone ("until 00:09Z"), while the
+    rows, spanning midnight, were each dated: it named two moments. It is dated as the other notes are."""
+    from tests.integration.timeline_world import request_errors
+
+    step(standin, opened, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
+         started_at=int(opened.timestamp()), resource={"project_id": PROJECT, "location": "us-central1",
+                                                        "service_name": "backend"})
+    step(standin, opened + timedelta(minutes=1.5), "applied", "rollback_traffic applied", status="applied")
+    request_errors(standin, opened - timedelta(minutes=3), 30, 100)
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, opened + (NOW - T0), limits=Limits(max_error_pages=2))
+
+    [note] = [n for n in timeline.notes if n.startswith("errors per minute are known only until")]
+    assert said in note, note
 
 
 def test_many_pages_read_to_the_end(world, logs):
@@ -348,6 +369,78 @@ def test_a_referenced_secrets_new_version_is_a_change(world, logs):
     assert row.actor.name == "hal@example.com" and "db-password" in row.summary and row.marker == "human"
 
 
+class _Refusing:
+    """The real adapter, in front of a project whose logs Runwarden may not read (PERMISSION_DENIED, as the
+    adapter raises it)."""
+
+    def __init__(self, logs, refused: str) -> None:
+        self.logs, self.refused = logs, refused
+
+    def read_page(self, project, *args, **kwargs):
+        from shared.errors import PermanentError
+
+        if project == self.refused:
+            raise PermanentError(f"ListLogEntries projects/{project}: PermissionDenied: 403 Permission "
+                                 "'logging.logEntries.list' denied", code="PERMISSION_DENIED")
+        return self.logs.read_page(project, *args, **kwargs)
+
+
+def _secret_change(standin, project: str, secret: str, who: str) -> None:
+    from sandbox.standins.logging import AuditSeed, EntrySeed, log_name_for
+
+    standin.add_entry(EntrySeed(
+        log_name=log_name_for(project, "cloudaudit.googleapis.com/activity"), timestamp=T0 - timedelta(minutes=3),
+        resource_type="audited_resource", severity="NOTICE",
+        audit=AuditSeed(method_name="google.cloud.secretmanager.v1.SecretManagerService.AddSecretVersion",
+                        resource_name=f"projects/{project}/secrets/{secret}", principal_email=who,
+                        service_name="secretmanager.googleapis.com")))
+
+
+def test_a_secret_in_another_project_is_read_in_that_projects_audit_log(world, logs):
+    """The service reads projects/shared-secrets/secrets/db-pass: its new version is written in shared-secrets'
+    audit log (an entry is stored in the project that holds the resource), which only the service's project's
+    was read for. Now that project's log is read for it too; a same-named secret of the service's project is
+    another secret and stays out."""
+    _secret_change(world, "shared-secrets", "db-pass", "sam@example.com")
+    _secret_change(world, PROJECT, "db-pass", "other@example.com")
+
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW,
+                              depends_on=Dependencies(secrets={"projects/shared-secrets/secrets/db-pass"}))
+
+    [row] = [e for e in timeline.entries if e.kind == "secret_version"]
+    assert row.actor.name == "sam@example.com" and "db-pass" in row.summary, row
+    assert "project=shared-secrets" in row.link, row.link
+    extra = next(r for r in timeline.reads if r.name == "audit shared-secrets")
+    assert "projects/shared-secrets/logs/" in extra.filter and "secretmanager.googleapis.com" in extra.filter
+    assert "run.googleapis.com" not in extra.filter and not extra.cut_short
+
+
+def test_a_secrets_project_runwarden_may_not_read_is_said_in_the_timeline(world, logs):
+    """The secret's project is not among the watched projects: the read there is refused. The timeline says that
+    the secret's changes were not read, naming it, rather than showing no change."""
+    _secret_change(world, "shared-secrets", "db-pass", "sam@example.com")
+    timeline = build_timeline(INCIDENT, PROJECT, _Refusing(logs, "shared-secrets"), NOW,
+                              depends_on=Dependencies(secrets={"projects/shared-secrets/secrets/db-pass"}))
+
+    assert "secret_version" not in [e.kind for e in timeline.entries]
+    refused = next(r for r in timeline.reads if r.name == "audit shared-secrets")
+    assert refused.cut_short and "PERMISSION_DENIED" in refused.why, refused
+    assert "changes to secret projects/shared-secrets/secrets/db-pass were not read" in refused.why, refused.why
+    assert timeline.cut_short
+
+
+def test_a_secret_named_by_its_projects_number_says_where_its_changes_were_read(world, logs):
+    """Cloud Run names another project's secret by that project's number (projects/123456789012/secrets/S); a
+    number is not matched to a project id here, so its changes are read only in the service's project's log,
+    which holds them only when the number is that project's: the timeline says so."""
+    timeline = build_timeline(INCIDENT, PROJECT, logs, NOW,
+                              depends_on=Dependencies(secrets={"projects/123456789012/secrets/db-pass"}))
+
+    assert any("projects/123456789012/secrets/db-pass" in n and "named by its project's number" in n
+               for n in timeline.notes), timeline.notes
+    assert [r.name for r in timeline.reads if r.name.startswith("audit ")] == []
+
+
 def test_a_service_in_a_watched_project_is_read_in_its_own_project(standin, logs):
     # Runwarden runs in PROJECT and watches `backend` in another project: its step lines are in
     # PROJECT, the service's audit entries and request log in the watched project. A same-named
@@ -387,23 +480,12 @@ def test_a_service_in_a_watched_project_is_read_in_its_own_project(standin, logs
 def test_a_watched_project_runwarden_may_not_read_leaves_a_timeline_that_says_so(standin, logs):
     # Runwarden's own lines are in PROJECT; the watched project's logs refuse it (PERMISSION_DENIED,
     # as the adapter raises it). The timeline is built from what could be read and says what not.
-    from shared.errors import PermanentError
-
-    class Refusing:
-        """The real adapter, in front of a project whose logs Runwarden may not read."""
-
-        def read_page(self, project, *args, **kwargs):
-            if project == "watched-project":
-                raise PermanentError(f"ListLogEntries projects/{project}: PermissionDenied: 403 Permission "
-                                     "'logging.logEntries.list' denied", code="PERMISSION_DENIED")
-            return logs.read_page(project, *args, **kwargs)
-
     step(standin, T0, "received", f"alert {INCIDENT} (open)", message_id="1", state="open",
          started_at=int(T0.timestamp()),
          resource={"project_id": "watched-project", "location": "us-central1", "service_name": "backend"})
     step(standin, T0 + timedelta(minutes=1), "applied", "rollback_traffic applied", status="applied")
 
-    timeline = build_timeline(INCIDENT, PROJECT, Refusing(), NOW)
+    timeline = build_timeline(INCIDENT, PROJECT, _Refusing(logs, "watched-project"), NOW)
 
     assert [e.kind for e in timeline.entries] == ["alert_opened", "applied"] and timeline.cut_short
     refused = {r.name: r for r in timeline.reads if r.cut_short}

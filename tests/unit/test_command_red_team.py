@@ -401,3 +401,22 @@ def test_a_decision_whose_target_is_null_decides_nothing_and_says_how_to_send_ei
         "check that it is one target's, name it" in outcome.reason, outcome.reason
     assert _writes(w) == 0
     assert _send(w, _approve(proposal, target=CONNECTOR)).status is APPLIED
+
+
+def test_a_release_that_leaves_another_plan_holding_says_what_to_check_before_releasing_it():
+    """Another escalated plan of the claim, of another change, keeps holding it: the answer said "release it once
+    checked", leaving the person to work out what to check. It now names that plan's write, its resource and where
+    to look (the service's current settings, the project's Admin Activity audit log since it was planned)."""
+    from shared.remediation.records import INTENTS, intent_key
+
+    w = _world("bad_revision")
+    key = _escalated_plan(w)
+    other = {**w.state.get_record(INTENTS, key), "message_id": "m-2", "owner": "m-2:1", "params": {"x": 1}}
+    w.state.put_record(INTENTS, intent_key("inc-held", "m-2"), other)
+    outcome = _send(w, {"command": "release", "target": SERVICE, "params": {"intent": key}})
+    assert outcome.status is APPLIED and "stay held by inc-held|m-2" in outcome.reason, outcome.reason
+    name = SERVICE.rsplit("/", 1)[-1]
+    assert f"before releasing it, check whether this write landed: rollback_traffic on {name}" in outcome.reason
+    assert f"gcloud run services describe {name}" in outcome.reason, outcome.reason
+    assert "cloudaudit.googleapis.com%2Factivity" in outcome.reason, outcome.reason
+    assert "once checked" not in outcome.reason, outcome.reason
