@@ -2662,10 +2662,18 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     # Service Unavailable for url: https://..." (requests/models.py, Response.raise_for_status), and
     # Spring WebClient's WebClientResponseException, "503 Service Unavailable from GET https://..."
     # (as logged in public code, repositories and paths UNCONFIRMED; the class's message
-    # format is UNCONFIRMED against its source). Other clients word it otherwise and are not read.
+    # format is UNCONFIRMED against its source); httpx's HTTPStatusError, "Server error '503 Service
+    # Unavailable' for url 'https://...'" (httpx/_models.py, Response.raise_for_status); aiohttp's
+    # ClientResponseError, "503, message='Service Unavailable', url=URL('https://...')" (its str,
+    # aiohttp/client_exceptions.py; newer releases print the URL as a plain quoted string: both read).
+    # Each names the URL it called in the same words, so the host is read from the line (a DNS name's
+    # letters, digits, dots and hyphens: matched alike as ASCII). Other clients
+    # (axios, .NET's HttpClient, a Go program's own wording) quote no URL of their own, and are not read.
     LogSignal.DOWNSTREAM_5XX: (
         r"\b5\d\d Server Error: [^\n]*? for url: https?://[^/\s]+\.run\.app",
         r"\b5\d\d [A-Za-z ]+ from (?:GET|POST|PUT|PATCH|DELETE) https?://[^/\s]+\.run\.app",
+        r"\bServer error '5\d\d [^'\n]*' for url 'https?://[a-z0-9.-]+\.run\.app",
+        r"\b5\d\d, message=['\"][^'\"\n]*['\"], url=(?:URL\()?['\"]https?://[a-z0-9.-]+\.run\.app",
     ),
     LogSignal.SECRET_FAILURE: (
         r"secret_key_ref.*was not found",
@@ -3163,6 +3171,11 @@ def _ipv4(text: str) -> bool:
 #   name printed or not (a logger given str(exc) prints none);
 # - Python requests: Response.raise_for_status, "503 Server Error: Service Unavailable for url: ..." and
 #   "429 Client Error: Too Many Requests for url: ..." (requests/models.py);
+# - httpx: Response.raise_for_status's HTTPStatusError, "Server error '503 Service Unavailable' for url
+#   'https://...'" then "For more information check: https://developer.mozilla.org/..." on a line of its own,
+#   "Client error '429 Too Many Requests' ..." for a 4xx (httpx/_models.py, Response.raise_for_status; as
+#   public tracebacks quote it, "httpx/_models.py, line 829, in raise_for_status ... httpx.HTTPStatusError:
+#   Client error '404 Not Found' for url '...'");
 # - urllib3's Retry giving up on statuses it retried: ResponseError "too many {status_code} error
 #   responses" (urllib3/util/retry.py, ResponseError.SPECIFIC_ERROR), inside requests' RetryError "Max
 #   retries exceeded with url: ... (Caused by ResponseError('too many 503 error responses'))";
@@ -3222,6 +3235,7 @@ _API_CORE = ("ResourceExhausted|TooManyRequests|PermissionDenied|Forbidden|Unaut
 _DOWNSTREAM_ANSWER = re.compile(
     rf"\b{_STATUS}, message=['\"][^'\"\n]*['\"], url="
     rf"|\b{_STATUS} Client Error: [^\n]*? for url: |\b{_STATUS} Server Error: [^\n]*? for url: "
+    rf"|\b(?:Client|Server) error '{_STATUS} [^'\n]*' for url '"
     rf"|\bResponseError\(['\"]too many {_STATUS} error responses"
     rf"|\bRequest failed with status code {_STATUS}\b"
     rf"|\bretrofit2\.HttpException: HTTP {_STATUS}\b"

@@ -42,6 +42,10 @@ OWN = "AttributeError: 'NoneType' object has no attribute 'currency'"
 PARTNER_503 = ("requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: "
                "https://api.partner.example/v2/charges")
 PARTNER_429 = "quote failed: AxiosError: Request failed with status code 429 (https://api.partner.example/v2/quotes)"
+# httpx's words for the same answer (Response.raise_for_status, log_signals cites it), a line of its own after.
+PARTNER_503_HTTPX = ("httpx.HTTPStatusError: Server error '503 Service Unavailable' for url "
+                     "'https://api.partner.example/v2/charges'\n"
+                     "For more information check: https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/503")
 PARTNER_500 = ("requests.exceptions.HTTPError: 500 Server Error: Internal Server Error for url: "
                "https://api.partner.example/v2/charges")
 
@@ -75,6 +79,10 @@ ANSWERS = {
                                   '{grpc_message:\\"unavailable\\", grpc_status:14}"', UNAVAILABLE),
     "a partner's 429": ("requests.exceptions.HTTPError: 429 Client Error: Too Many Requests for url: https://a/",
                         RATE_LIMITED),
+    "a partner's 503 (httpx)": (PARTNER_503_HTTPX, UNAVAILABLE),
+    "a partner's 429 (httpx)": ("httpx.HTTPStatusError: Client error '429 Too Many Requests' for url "
+                                "'https://api.partner.example/v2/quotes'", RATE_LIMITED),
+    "a partner's 500 (httpx)": (PARTNER_503_HTTPX.replace("503 Service Unavailable", "500 Internal Server Error"), ""),
     # Neither: the code's own, a downstream's 500 (the request the new code sent may cause it).
     "the code's own": (OWN, ""),
     "a partner's 500": (PARTNER_500, ""),
@@ -125,6 +133,7 @@ CASES = {
     "answers with a few of its own beside": (((VERTEX, 12), (OWN, 6)), {}, ESCALATE),
     "a partner's 503s from the deploy's minute": (((PARTNER_503, 20),), {}, ESCALATE),
     "a partner's limit of the account both use": (((PARTNER_429, 20),), {}, ESCALATE),
+    "a partner's 503s from the deploy's minute (httpx)": (((PARTNER_503_HTTPX, 20),), {}, ESCALATE),
     # The deploy changed what is presented: a rollback undoes it.
     "the deploy moved the key to another pinned version": (((STRIPE_EXPIRED, 20),), {"new_secrets": (KEY_8,)},
                                                            ROLLBACK),

@@ -20,12 +20,30 @@ CALL = ("requests.exceptions.HTTPError: 503 Server Error: Service Unavailable fo
         "https://inventory-418273645012.us-central1.run.app/v1/stock?sku=A-{}")
 SPRING = ("WebClientResponseException$ServiceUnavailable: 503 Service Unavailable from GET "
           "https://inventory-3xk2vq7abc-uc.a.run.app/v1/stock/{}")
+# httpx's and aiohttp's words for the same answer, each naming the URL it called (log_signals cites both).
+HTTPX = ("httpx.HTTPStatusError: Server error '500 Internal Server Error' for url "
+         "'https://inventory-418273645012.us-central1.run.app/v1/stock?sku=A-{}'\n"
+         "For more information check: https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/500")
+AIOHTTP = ("aiohttp.client_exceptions.ClientResponseError: 502, message='Bad Gateway', "
+           "url=URL('https://inventory-418273645012.us-central1.run.app/v1/stock?sku=A-{}')")
+AIOHTTP_PLAIN = ("aiohttp.client_exceptions.ClientResponseError: 500, message='Internal Server Error', "
+                 "url='https://inventory-418273645012.us-central1.run.app/v1/stock?sku=A-{}'")
+# The same words for a partner's host: not another Cloud Run service's.
+HTTPX_PARTNER = ("httpx.HTTPStatusError: Server error '500 Internal Server Error' for url "
+                 "'https://api.partner.example/v2/labels/{}'")
 OWN = "TypeError: unsupported operand type(s) for +: 'NoneType' and 'str'"
 
 CASES = {
     "every failure line a call answered 503 (requests)": dict(calls=12, text=CALL, own=0, rolled_back=False),
     "every failure line a call answered 503 (Spring WebClient)": dict(calls=12, text=SPRING, own=0,
                                                                       rolled_back=False),
+    "every failure line a call answered 500 (httpx)": dict(calls=12, text=HTTPX, own=0, rolled_back=False),
+    "every failure line a call answered 502 (aiohttp, URL object)": dict(calls=12, text=AIOHTTP, own=0,
+                                                                       rolled_back=False),
+    "every failure line a call answered 500 (aiohttp, plain URL)": dict(calls=12, text=AIOHTTP_PLAIN, own=0,
+                                                                      rolled_back=False),
+    "httpx's 500s from a partner's host, not a run.app one": dict(calls=12, text=HTTPX_PARTNER, own=0,
+                                                                 rolled_back=True),
     "half calls, half its own": dict(calls=6, text=CALL, own=6, rolled_back=False),
     "its own failures outnumber the calls": dict(calls=4, text=CALL, own=12, rolled_back=True),
     "two calls only": dict(calls=2, text=CALL, own=0, rolled_back=True),

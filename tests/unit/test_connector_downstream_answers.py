@@ -127,6 +127,9 @@ LINES = {
     AIOHTTP_BARE: "429", AIOHTTP: "429", REQUESTS: "503", RETRIES: "429", AXIOS: "503", RETROFIT: "429",
     SPRING: "503", WEBCLIENT: "429", DOTNET: "503",
     "429 Client Error: Too Many Requests for url: https://api.partner.example/x": "429",
+    "httpx.HTTPStatusError: Server error '503 Service Unavailable' for url 'https://api.partner.example/x'": "503",
+    "httpx.HTTPStatusError: Client error '429 Too Many Requests' for url 'https://api.partner.example/x'": "429",
+    "httpx.HTTPStatusError: Client error '404 Not Found' for url 'https://api.partner.example/x'": "",
     # Not a downstream's 429 or 5xx: another status, the application's own 503, a dial, nothing.
     "AxiosError: Request failed with status code 404": "", "retrofit2.HttpException: HTTP 401 Unauthorized": "",
     GRPC_QUOTA: "gRPC RESOURCE_EXHAUSTED", GRPC_INTERNAL: "gRPC INTERNAL", GRPC_SHEDDING: "gRPC UNAVAILABLE",

@@ -95,6 +95,14 @@ PLATFORM = [
      "https://inventory-418273645012.us-central1.run.app/v1/stock", {LogSignal.DOWNSTREAM_5XX}),
     ("WebClientResponseException$BadGateway: 502 Bad Gateway from POST https://pricing-3xk2vq7abc-ew.a.run.app/q",
      {LogSignal.DOWNSTREAM_5XX}),
+    ("httpx.HTTPStatusError: Server error '502 Bad Gateway' for url 'https://pricing-3xk2vq7abc-ew.a.run.app/q'",
+     {LogSignal.DOWNSTREAM_5XX}),
+    ("aiohttp.client_exceptions.ClientResponseError: 503, message='Service Unavailable', "
+     "url=URL('https://inventory-418273645012.us-central1.run.app/v1/stock')", {LogSignal.DOWNSTREAM_5XX}),
+    # The same words for a partner's host, or a 4xx: no other Cloud Run service's 5xx.
+    ("httpx.HTTPStatusError: Server error '503 Service Unavailable' for url 'https://api.partner.example/v2'", set()),
+    ("httpx.HTTPStatusError: Client error '404 Not Found' for url 'https://pricing-3xk2vq7abc-ew.a.run.app/q'",
+     set()),
 ]
 
 # One row per pattern alternative of every signal, from the examples the table carries.

@@ -51,6 +51,10 @@ LINES = {
     "https://inventory-418273645012.us-central1.run.app/v1/stock?sku=A-17": LogSignal.DOWNSTREAM_5XX,
     "org.springframework.web.reactive.function.client.WebClientResponseException$BadGateway: 502 Bad Gateway "
     "from GET https://pricing-3xk2vq7abc-ew.a.run.app/prices/42": LogSignal.DOWNSTREAM_5XX,
+    "httpx.HTTPStatusError: Server error '503 Service Unavailable' for url "
+    "'https://inventory-418273645012.us-central1.run.app/v1/stock'": LogSignal.DOWNSTREAM_5XX,
+    "aiohttp.client_exceptions.ClientResponseError: 500, message='Internal Server Error', "
+    "url=URL('https://pricing-3xk2vq7abc-ew.a.run.app/prices/42')": LogSignal.DOWNSTREAM_5XX,
 }
 
 
