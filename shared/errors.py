@@ -100,6 +100,9 @@ class OperationEndedInError(PermanentError):
 
 
 INCOMPLETE_ANSWER = "INCOMPLETE_ANSWER"
+# How an optional evidence read that never answered by the alert's last delivery is named (shared/diagnosis/
+# collection.py `unanswered`), and told from a read cut short (shared/diagnosis/unfinished.py).
+UNANSWERED = "no answer by the alert's last delivery"
 
 
 class IncompleteReadError(PermanentError):

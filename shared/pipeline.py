@@ -17,7 +17,8 @@ from shared.remediation.actions import get_action
 from shared.clock import Clock, SystemClock, skew_safe_lease
 from shared.diagnosis.collection import Readers
 from shared.diagnosis.scope import (alert_context, by_number_held, cloudsql_users_healthy, combine,
-                                    connector_users_healthy, diagnose_service, service_for_host, unserved_host, users)
+                                    connector_users_healthy, diagnose_service, service_for_host, unanswered_held,
+                                    unserved_host, users)
 from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
 from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, notified_after_own_close,
@@ -598,7 +599,7 @@ class _AlertRun:
             note_refired(self.adapters.state, self.incident, now, "target", target.name)
         readers = self.adapters.readers()
         try:
-            found = users(target, self.config, readers)
+            found = users(target, self.config, readers, last_delivery=self.adapters.last_delivery)
             # A service naming the connector by a project number that cannot be told from its project is
             # judged too (Users.by_number): never left out as "not behind it".
             results = [diagnose_service(s, self.incident, self.config, readers, now,
@@ -624,6 +625,10 @@ class _AlertRun:
                                 f"(looked at {len(found.looked_at)} managed service(s){caveat})", target=target.name)
         self.seen_written()
         diagnosis, primary = combine(target, results, found.api_calls, found.caveat)
+        if found.unanswered:
+            # A user's read that never answered by the last delivery: escalated with what was read, never acted on
+            # nor `healthy` (scope.unanswered_held); before it, the fault was raised and the alert delivered again.
+            diagnosis, primary = unanswered_held(target, found, diagnosis), None
         report = self.diagnosed(diagnosis)
         if found.by_number:   # a concurrent delivery's action, if any, is told as no_action tells it
             return self.duplicate(gate, target.name, report) or self.outcome(

@@ -36,8 +36,8 @@ from typing import Any, Callable, Sequence, TypeVar
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.connector_names import Naming, names_connector
-from shared.errors import (INCOMPLETE_ANSWER, IncompleteReadError, PermanentError, RunwardenError, TransientError,
-                           cause_status)
+from shared.errors import (INCOMPLETE_ANSWER, UNANSWERED, IncompleteReadError, PermanentError, RunwardenError,
+                           TransientError, cause_status)
 from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, HistogramResult, LogResult, MetricQuery,
                                        MetricResult, Revision, SecretRef, Service, StartupRead,
                                        TargetConnectorRead, TargetSecretRead, short_name)
@@ -99,12 +99,16 @@ class CallBudget:
     # fault past its retries: a first page past its deadline, UNAVAILABLE) is a gap like a read answered in
     # part (`unanswered`), not raised for a redelivery that will not come.
     last_delivery: bool = False
+    # For each of `incomplete`, in its order: where a person reads it by hand (`by_hand`), "" when not known.
+    by_hand: list[str] = field(default_factory=list)
 
-    def gap(self, gap: str, error: BaseException | None = None) -> None:
-        """Records a read not made or refused (`gap`); `error`, its failure, marks a read answered in part."""
+    def gap(self, gap: str, error: BaseException | None = None, how: str = "") -> None:
+        """Records a read not made or refused (`gap`); `error`, its failure, marks a read answered in part, and
+        `how`, where a person reads it by hand (`by_hand`), goes with it."""
         self.gaps.append(gap)
         if isinstance(error, IncompleteReadError):
             self.incomplete.append(gap)
+            self.by_hand.append(how)
 
     def settled(self, error: BaseException | None) -> BaseException | None:
         """`error` as an optional read's failure is taken: on the last delivery a transient one is a read
@@ -121,16 +125,16 @@ class CallBudget:
         if self.used > self.limit:
             raise BudgetExceeded(f"{what}: call {self.used} exceeds the budget of {self.limit}")
 
-    def optional(self, what: str, fn: Callable[[], T]) -> T | None:
+    def optional(self, what: str, fn: Callable[[], T], how: str = "") -> T | None:
         """A source diagnosis can do without: a permanent failure is recorded, not raised (and, on the last
-        delivery, a transient one: `settled`)."""
+        delivery, a transient one: `settled`). `how`: where a person reads it by hand (`by_hand`)."""
         try:
             return self.call(what, fn)
         except RunwardenError as exc:
             error = self.settled(exc)
             if not isinstance(error, PermanentError):
                 raise
-            self.gap(f"{what}: {error}", error)
+            self.gap(f"{what}: {error}", error, how)
             return None
 
 
@@ -141,8 +145,33 @@ def unanswered(exc: TransientError) -> IncompleteReadError:
     person. A gap instead, counted with the reads answered in part (EvidenceBundle.incomplete_reads), so the
     diagnosis beside it is escalated with what was read, never acted on nor `healthy`
     (diagnose._held_for_incomplete). Earlier deliveries still raise: a redelivery may find the API answering."""
-    return IncompleteReadError(f"no answer by the alert's last delivery (delivery.max_attempts), not used as "
-                               f"evidence: {exc}")
+    return IncompleteReadError(f"{UNANSWERED} (delivery.max_attempts), not used as evidence: {exc}")
+
+
+def by_hand(project: str, start: datetime, end: datetime, *, log_filter: str = "",
+            query: MetricQuery | None = None) -> str:
+    """Where a person reads an evidence read again by hand (EvidenceBundle.by_hand): a Logs Explorer query (the
+    Logging query language is the one ListLogEntries' filter takes: "Logging query language" in the Cloud Logging
+    docs, which the Logs Explorer and the API share; the filter carries its own timestamp bounds), or the metric,
+    resource and labels to pick in Metrics Explorer with the ListTimeSeries filter they make (the Monitoring
+    filter syntax, "Monitoring filters"; that Metrics Explorer takes it pasted as it is is UNCONFIRMED, so both are
+    given), over the minutes the read asked for."""
+    minutes = f"from {start:%Y-%m-%d %H:%M} to {end:%H:%M} UTC"
+    if query is not None:
+        labels = "".join(f' AND {k} = "{v}"' for k, v in query.labels.items())
+        return (f"in Metrics Explorer (project {query.project}), {minutes}: {query.metric_type} on "
+                f"{query.resource_type}{labels.replace(' AND ', ', ', 1) if labels else ''} (as a ListTimeSeries "
+                f'filter: metric.type = "{query.metric_type}" AND resource.type = "{query.resource_type}"{labels})')
+    return f"in Logs Explorer (project {project}), {minutes}, this query: {log_filter}"
+
+
+def connector_by_hand(connector: str) -> str:
+    """Where a person reads a connector by hand (projects/P/locations/L/connectors/C): gcloud's describe."""
+    parts = connector.split("/")
+    if len(parts) != 6:
+        return ""
+    return (f"gcloud compute networks vpc-access connectors describe {parts[5]} --region {parts[3]} "
+            f"--project {parts[1]}")
 
 
 @dataclass
@@ -151,6 +180,7 @@ class _Read:
     what: str
     fn: Callable[[], Any] | None   # None: not a read, a gap noted at this point of the plan
     optional: bool = True
+    how: str = ""                  # where a person reads it by hand (by_hand)
 
 
 class _Reads:
@@ -165,9 +195,19 @@ class _Reads:
         self.gap_at: dict[str, int] = {}   # where each failed read's gap is in budget.gaps
         self.refused: dict[str, str] = {}  # each optional read refused for good: its error's code
 
-    def add(self, key: str, what: str, fn: Callable[[], Any], optional: bool = True) -> None:
+    def add(self, key: str, what: str, fn: Callable[[], Any], optional: bool = True, how: str = "") -> None:
         self.budget.take(what)
-        self.planned.append(_Read(key, what, fn, optional))
+        self.planned.append(_Read(key, what, fn, optional, how))
+
+    def metric(self, key: str, what: str, read: Callable[[MetricQuery], Any], query: MetricQuery) -> None:
+        """One ListTimeSeries read of `query` (`read`: the port's query or histograms), and where to read it by hand."""
+        self.add(key, what, lambda: read(query), how=by_hand(query.project, query.start, query.end, query=query))
+
+    def search(self, key: str, what: str, logging: LoggingPort, project: str, log_filter: str, page: int,
+               start: datetime, end: datetime) -> None:
+        """One ListLogEntries read of `log_filter` (its newest `page` entries), and where to read it by hand."""
+        self.add(key, what, lambda: logging.list_entries(project, log_filter, page),
+                 how=by_hand(project, start, end, log_filter=log_filter))
 
     def note(self, gap: str) -> None:
         self.planned.append(_Read("", gap, None))
@@ -188,7 +228,7 @@ class _Reads:
             elif read.optional and isinstance(error, PermanentError):
                 self.gap_at[read.key] = len(self.budget.gaps)
                 self.refused[read.key] = error.code
-                self.budget.gap(f"{read.what}: {error}", error)
+                self.budget.gap(f"{read.what}: {error}", error, read.how)
                 found[read.key] = None
         for read, (_, error) in zip(self.planned, outcomes):
             if error is not None and not (read.optional and isinstance(error, PermanentError)):
@@ -292,27 +332,27 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
                    f"{MAX_FILTER_CHARS:,} characters")
         extra = ""
 
-    def logs(with_alert: str) -> Callable[[], Any]:
-        return lambda: readers.logging.list_entries(scope.project, app_log_filter(
-            scope.project, scope.service, scope.location, scope.start, now, with_alert), settings.max_log_entries)
+    def logs(with_alert: str) -> str:
+        return app_log_filter(scope.project, scope.service, scope.location, scope.start, now, with_alert)
 
     if readers.logging is not None:
-        reads.add("logs", "logging: application and system log", logs(extra))
-        reads.add("audit", "logging: audit log", lambda: readers.logging.list_entries(
-            scope.project, audit_filter(scope.project, scope.service, scope.location,
-                                        incident_started_at - timedelta(seconds=settings.manual_change_window_seconds),
-                                        now, connector=connector_name), settings.max_log_entries))
+        reads.search("logs", "logging: application and system log", readers.logging, scope.project, logs(extra),
+                     settings.max_log_entries, scope.start, now)
+        changes_from = incident_started_at - timedelta(seconds=settings.manual_change_window_seconds)
+        reads.search("audit", "logging: audit log", readers.logging, scope.project,
+                     audit_filter(scope.project, scope.service, scope.location, changes_from, now,
+                                  connector=connector_name), settings.max_log_entries, changes_from, now)
     if connector_name and readers.vpcaccess is not None:
-        reads.add("connector", "vpcaccess.connectors.get", lambda: readers.vpcaccess.get_connector(connector_name))
+        reads.add("connector", "vpcaccess.connectors.get", lambda: readers.vpcaccess.get_connector(connector_name),
+                  how=connector_by_hand(connector_name))
         _connector_metrics(reads, readers.monitoring, scope, connector_name)
     if sql:
-        reads.add("sql_up", "monitoring: cloudsql database/up",
-                  lambda: readers.monitoring.query(_sql_up_query(scope, sql)))
+        reads.metric("sql_up", "monitoring: cloudsql database/up", readers.monitoring.query, _sql_up_query(scope, sql))
         # A saturated instance makes statements wait (long queries, lock waits) and every request
         # that reaches it hang, whatever the connector shows: connector_saturation reads it so that a
         # hang is not put on the connector alone (`_database_saturated`).
-        reads.add("sql_cpu", "monitoring: cloudsql database/cpu/utilization",
-                  lambda: readers.monitoring.query(_sql_cpu_query(scope, sql)))
+        reads.metric("sql_cpu", "monitoring: cloudsql database/cpu/utilization", readers.monitoring.query,
+                     _sql_cpu_query(scope, sql))
     asked = alert is not None and callers_may_decide(alert, settings)
     if asked:
         _request_lines(reads, readers.logging, scope, incident_started_at, settings, now)
@@ -323,8 +363,8 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
                                                              budget):
         # A database whose connections another client took makes a new revision's requests wait for
         # connections as it would the revision before's: bad_revision holds a rollback on it.
-        reads.add("sql_connections", "monitoring: cloudsql database/postgresql/num_backends",
-                  lambda: readers.monitoring.query(_sql_connections_query(scope, sql)))
+        reads.metric("sql_connections", "monitoring: cloudsql database/postgresql/num_backends",
+                     readers.monitoring.query, _sql_connections_query(scope, sql))
     secrets = target_secret_reads(service, revisions, incident_started_at, settings) \
         if alert is not None and readers.secretmanager is not None else []
     _target_secrets(reads, readers.secretmanager, secrets)
@@ -342,8 +382,10 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
             # page after page, and the read is already a gap that holds the diagnosis (diagnose.
             # _held_for_incomplete), so a wider search without the filter would spend up to 30 s more for
             # nothing that could lift it. Before (cutleft), it was read again all the same.
-            found["logs"] = budget.optional("logging: application and system log, without the alert's filter",
-                                            logs(""))
+            found["logs"] = budget.optional(
+                "logging: application and system log, without the alert's filter",
+                lambda: readers.logging.list_entries(scope.project, logs(""), settings.max_log_entries),
+                how=by_hand(scope.project, scope.start, now, log_filter=logs("")))
             if found["logs"] is None:   # its gap goes next to the first attempt's
                 budget.gaps.insert(reads.gap_at["logs"] + 1, budget.gaps.pop())
         candidates = startup_candidates(service, revisions, found["logs"], incident_started_at, settings,
@@ -364,7 +406,7 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     missing = connector_name if reads.refused.get("connector") == "NOT_FOUND" else None
     return EvidenceBundle(incident_started_at=incident_started_at, collected_at=now, service=service,
                           revisions=revisions, sql_instances=sql, gaps=tuple(budget.gaps), api_calls=budget.used,
-                          incomplete_reads=tuple(budget.incomplete),
+                          incomplete_reads=tuple(budget.incomplete), by_hand=tuple(budget.by_hand),
                           connector_not_found=missing,
                           alert=alert, judged_from=judged_from if judged_from != incident_started_at else None,
                           callers_asked=asked, **found)
@@ -413,8 +455,11 @@ def _target_startup(logging: LoggingPort, scope: "_Scope", budget: CallBudget, c
     try:
         return StartupRead(revisions=candidates, result=logging.list_entries(scope.project, query, STARTUP_PAGE))
     except RunwardenError as exc:
-        budget.gap(f"{what}: {exc}", exc)
-        return StartupRead(revisions=candidates, failure=str(exc))
+        # On the alert's last delivery a transient failure is a read that never answered (`unanswered`), said so
+        # and counted with the reads that did not finish; before it, the plain gap it always was.
+        error = budget.settled(exc)
+        budget.gap(f"{what}: {error}", error, by_hand(scope.project, scope.start, now, log_filter=query))
+        return StartupRead(revisions=candidates, failure=str(error))
 
 
 def target_connector_name(service: Service, revisions: Sequence[Revision], incident_started_at: datetime,
@@ -561,7 +606,7 @@ def _target_connector(reads: "_Reads", vpcaccess: VpcAccessPort, name: str) -> N
     if reads.budget.used + 1 > reads.budget.limit:
         reads.note(f"{what}: not read (a collection makes at most {reads.budget.limit} calls)")
         return
-    reads.add("target_connector", what, lambda: vpcaccess.get_connector(name))
+    reads.add("target_connector", what, lambda: vpcaccess.get_connector(name), how=connector_by_hand(name))
 
 
 def callers_may_decide(alert: AlertContext, settings: DiagnosisSettings) -> bool:
@@ -584,9 +629,9 @@ def _request_lines(reads: "_Reads", logging: LoggingPort | None, scope: "_Scope"
         reads.note("logging: request log (its callers and uptime checks): no Logging reader")
         return
     start = max(started_at, now - timedelta(seconds=settings.recent_seconds) - INGEST_LAG) - timedelta(seconds=60)
-    reads.add("request_lines", "logging: request log (its callers and uptime checks)",
-              lambda: logging.list_entries(scope.project, request_log_filter(
-                  scope.project, scope.service, scope.location, (), start, now), REQUEST_LINES))
+    reads.search("request_lines", "logging: request log (its callers and uptime checks)", logging, scope.project,
+                 request_log_filter(scope.project, scope.service, scope.location, (), start, now), REQUEST_LINES,
+                 start, now)
 
 
 def request_lines(logging: LoggingPort, bundle: EvidenceBundle, since: datetime,
@@ -683,6 +728,11 @@ class Users:
     # they are behind the connector is not known, so their pauses hold back a write made for its users, and
     # neither a `healthy` nor an action is taken without them (a connector alert escalates, naming them).
     by_number: tuple[str, ...] = ()
+    # The managed services whose read never answered by the alert's last delivery (users_of's `last_delivery`:
+    # a transient fault past the call's retries, with no redelivery to come). Also in `maybe` and `unreadable`
+    # (its failure worded by `unanswered`): whether they are behind the resource is not known, so the alert is
+    # escalated with what was read of the others, never acted on nor `healthy` (scope.unanswered_held).
+    unanswered: tuple[str, ...] = ()
 
     @property
     def caveat(self) -> str:
@@ -701,7 +751,8 @@ class Users:
 
 
 def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *, connector: str | None = None,
-             sql_instance: str | None = None, stop: Callable[[], bool] | None = None) -> Users:
+             sql_instance: str | None = None, stop: Callable[[], bool] | None = None,
+             last_delivery: bool = False) -> Users:
     """`managed` is (service name, Cloud SQL instances from the config) per managed service.
 
     A service uses the connector when a revision with traffic names it in vpc_access.connector, by
@@ -713,8 +764,10 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
     compared as written (names_sql_instance): a connection name is "PROJECT_ID:REGION:INSTANCE_ID" (Cloud
     SQL docs, "About connection options"/"Connect from Cloud Run": the project by id; a number there is
     UNCONFIRMED to be accepted at all). `stop`, asked before each service: once it says so, the services
-    left are not read (`Users.cut`, and `maybe`)."""
-    users, unreadable, looked, maybe, cut, gone, by_number = [], [], [], [], [], [], []
+    left are not read (`Users.cut`, and `maybe`). `last_delivery`: the alert's last delivery (delivery.max_attempts):
+    a service whose read never answered (a transient fault) is `unanswered`, not raised for a redelivery that will not
+    come; before it, the fault is raised, and the alert delivered again."""
+    users, unreadable, looked, maybe, cut, gone, by_number, unanswered_ = [], [], [], [], [], [], [], []
     managed = list(managed)
     for name, configured in managed[:MAX_FAN_OUT_SERVICES]:
         if cut or (stop is not None and stop()):
@@ -729,6 +782,13 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
             unreadable.append(f"{name}: {exc}")
             (gone if exc.code == "NOT_FOUND" else maybe).append(name)
             continue
+        except TransientError as exc:
+            if not last_delivery:
+                raise
+            unreadable.append(f"{name}: {unanswered(exc)}")
+            unanswered_.append(name)
+            maybe.append(name)
+            continue
         serving = [r for r in connectors_by_id(service, revisions) if service.serving_percent(r.short_name) > 0]
         naming = _naming(service, serving, connector) if connector else Naming.NO
         if naming is Naming.YES:
@@ -742,7 +802,7 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
     maybe += [name for name, _ in managed[MAX_FAN_OUT_SERVICES:]]
     return Users(tuple(users), tuple(looked), tuple(unreadable), api_calls=2 * len(looked),
                  not_looked_at=max(0, len(managed) - MAX_FAN_OUT_SERVICES), maybe=tuple(maybe), cut=tuple(cut),
-                 gone=tuple(gone), by_number=tuple(by_number))
+                 gone=tuple(gone), by_number=tuple(by_number), unanswered=tuple(unanswered_))
 
 
 def _naming(service: Service, serving: Sequence[Revision], connector: str) -> Naming:
@@ -756,11 +816,11 @@ def _run_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope") -> 
     on_service = {"resource.labels.service_name": scope.service, "resource.labels.location": scope.location}
     by_revision = ("resource.labels.revision_name",)
     # From the baseline before the suspect deploy to now, per minute: one call serves every window.
-    reads.add("requests", "monitoring: run request_count", lambda: monitoring.query(scope.metric(
+    reads.metric("requests", "monitoring: run request_count", monitoring.query, scope.metric(
         "run.googleapis.com/request_count", "cloud_run_revision", on_service,
         start=min(scope.requests_start, scope.reach_back or scope.requests_start),
         aligner="ALIGN_DELTA", reducer="REDUCE_SUM",
-        group_by=(*by_revision, "metric.labels.response_code_class", "metric.labels.response_code"))))
+        group_by=(*by_revision, "metric.labels.response_code_class", "metric.labels.response_code")))
     # From one lookback before the window: a p99 as long before the failures (a WebSocket lasts as
     # long as its connection) is how the service runs, not a hang (Facts.usual_hangs).
     # Read as histograms (ALIGN_DELTA keeps a distribution, REDUCE_SUM adds them: Aggregation.Aligner and
@@ -769,18 +829,18 @@ def _run_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope") -> 
     # run), so that one call gives both the revision's p99 (its series' largest, as ALIGN_PERCENTILE_99
     # then REDUCE_MAX gave it) and the median of all its requests (percentiles.revision_latencies):
     # a p99 at a hang with the median where it was is a slow tail, not a connector (connector_saturation).
-    reads.add("latencies", "monitoring: run request_latencies", lambda: monitoring.histograms(scope.metric(
+    reads.metric("latencies", "monitoring: run request_latencies", monitoring.histograms, scope.metric(
         "run.googleapis.com/request_latencies", "cloud_run_revision", on_service,
         start=min(scope.before, scope.reach_back or scope.before),
-        aligner="ALIGN_DELTA", reducer="REDUCE_SUM", group_by=(*by_revision, *LATENCY_LABELS))))
+        aligner="ALIGN_DELTA", reducer="REDUCE_SUM", group_by=(*by_revision, *LATENCY_LABELS)))
     # Active instances only: instance_count is broken down by `state` (active, idle), and only
     # active ones are busy; summing per-state maxima would overstate how close to the limit it was.
     # From the window's start, or with a deploy suspect from TARGET_LOAD_MINUTES before its deploy if
     # that is earlier: how many instances the rollback target ran for its load (target_capacity).
-    reads.add("instances", "monitoring: run container/instance_count", lambda: monitoring.query(
-        scope.metric("run.googleapis.com/container/instance_count", "cloud_run_revision",
-                     {**on_service, "metric.labels.state": "active"}, start=scope.instances_start,
-                     aligner="ALIGN_MAX", reducer="REDUCE_SUM", group_by=by_revision)))
+    reads.metric("instances", "monitoring: run container/instance_count", monitoring.query,
+                 scope.metric("run.googleapis.com/container/instance_count", "cloud_run_revision",
+                              {**on_service, "metric.labels.state": "active"}, start=scope.instances_start,
+                              aligner="ALIGN_MAX", reducer="REDUCE_SUM", group_by=by_revision))
 
 
 # request_latencies' metric labels: one series each, so that the revision's p99 is its series' largest.
@@ -804,14 +864,13 @@ def _connector_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope
     parts = connector.split("/")  # projects/P/locations/L/connectors/C
     labels = {"resource.labels.connector_name": parts[5], "resource.labels.location": parts[3]}
 
-    def metric(name: str, aligner: str, reducer: str) -> Callable[[], Any]:
-        return lambda: monitoring.query(scope.metric(f"vpcaccess.googleapis.com/connector/{name}",
-                                                     "vpc_access_connector", labels, project=parts[1],
-                                                     start=scope.before, aligner=aligner, reducer=reducer))
+    def metric(key: str, name: str, aligner: str, reducer: str) -> None:
+        reads.metric(key, f"monitoring: connector/{name}", monitoring.query, scope.metric(
+            f"vpcaccess.googleapis.com/connector/{name}", "vpc_access_connector", labels, project=parts[1],
+            start=scope.before, aligner=aligner, reducer=reducer))
 
-    reads.add("connector_instances", "monitoring: connector/instances", metric("instances", "ALIGN_MAX", "REDUCE_MAX"))
-    reads.add("connector_cpu", "monitoring: connector/cpu/utilizations",
-              metric("cpu/utilizations", "ALIGN_PERCENTILE_99", "REDUCE_MAX"))
+    metric("connector_instances", "instances", "ALIGN_MAX", "REDUCE_MAX")
+    metric("connector_cpu", "cpu/utilizations", "ALIGN_PERCENTILE_99", "REDUCE_MAX")
     # Both byte counters: which direction each counts (from the serverless side or from the VPC
     # network) is not said by Google's metric list (cloud.google.com/monitoring/api/metrics_gcp,
     # vpcaccess: UNCONFIRMED), and a connector carrying large answers back from the database is busy
@@ -819,10 +878,8 @@ def _connector_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope
     # (Facts.connector_bytes), which is right under either reading. Monitoring takes one metric
     # type per ListTimeSeries call ("The filter must specify a single metric type",
     # ListTimeSeriesRequest.filter), so this is a call of its own.
-    reads.add("connector_bytes", "monitoring: connector/received_bytes_count",
-              metric("received_bytes_count", "ALIGN_RATE", "REDUCE_SUM"))
-    reads.add("connector_sent_bytes", "monitoring: connector/sent_bytes_count",
-              metric("sent_bytes_count", "ALIGN_RATE", "REDUCE_SUM"))
+    metric("connector_bytes", "received_bytes_count", "ALIGN_RATE", "REDUCE_SUM")
+    metric("connector_sent_bytes", "sent_bytes_count", "ALIGN_RATE", "REDUCE_SUM")
 
 
 def database_id(connection_name: str) -> str:

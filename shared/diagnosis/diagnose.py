@@ -33,6 +33,7 @@ from shared.diagnosis.saturated_stretch import saturated_stretch
 from shared.diagnosis.signatures import Diagnosis, Finding, Signature
 from shared.diagnosis.still_failing import too_few
 from shared.diagnosis.uncounted import refusals_uncounted
+from shared.diagnosis.unfinished import what_to_do
 
 RULE_SET = "runwarden rules v1 (docs/signatures.md)"
 # A deploy is the audit entry within this long of a revision's create_time.
@@ -67,8 +68,11 @@ def _held_for_incomplete(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Diagno
                                role="context") for read in reads)
     named = "; ".join(reads)
     if diagnosis.signature is not Signature.HEALTHY and diagnosis.signature not in _ACTED_ON:
+        by_hand = f"the reads that did not finish, each read by hand: {what_to_do(reads, bundle.by_hand)}"
         return diagnosis.model_copy(update={"summary": f"{diagnosis.summary.rstrip()} Read in part, not used: {named}.",
-                                            "evidence": diagnosis.evidence + items})
+                                            "evidence": diagnosis.evidence + items,
+                                            "recommendation": f"{diagnosis.recommendation}; and {by_hand}"
+                                            if diagnosis.recommendation else f"look at {by_hand}"})
     found = "the service looks healthy" if diagnosis.signature is Signature.HEALTHY else diagnosis.signature.value
     return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET,
                      summary=f"{found} on what was read ({diagnosis.summary.rstrip('.')}), but {len(reads)} read(s) "
@@ -76,8 +80,8 @@ def _held_for_incomplete(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Diagno
                              "healthy on a partial answer",
                      evidence=diagnosis.evidence + items, stand_down=diagnosis.stand_down,
                      api_calls=diagnosis.api_calls,
-                     recommendation="a person must judge with the reads that did not finish: "
-                                    "run them again over a narrower time range"
+                     recommendation="a person must judge with the reads that did not finish, each read by hand: "
+                                    + what_to_do(reads, bundle.by_hand)
                                     + (f"; if the finding holds, {diagnosis.recommendation}"
                                        if diagnosis.recommendation else ""))
 

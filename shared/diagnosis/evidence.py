@@ -959,6 +959,10 @@ class EvidenceBundle(_Model):
     # when its deadline ran out, an answer with execution errors), each as its gap says it. What was read of them
     # is not in the bundle; a diagnosis beside one is never acted on nor `healthy` (diagnose._held_for_incomplete).
     incomplete_reads: tuple[str, ...] = ()
+    # For each of `incomplete_reads`, in its order, where a person reads it by hand over the minutes it asked
+    # for (collection.by_hand: a Logs Explorer query, a Metrics Explorer filter, a gcloud command); "" when not
+    # known. The escalation's recommendation quotes it (diagnose._held_for_incomplete).
+    by_hand: tuple[str, ...] = ()
     api_calls: int = 0
     # Where the evidence of the current state starts being judged: the incident's start, or, for an
     # incident open longer than max_incident_window_seconds, that long before collection (None: the start).

@@ -21,6 +21,7 @@ from shared.diagnosis.diagnose import RULE_SET, diagnose
 from shared.diagnosis.evidence import (CONDITION_UNSTATED, AlertContext, EvidenceBundle, EvidenceItem, MetricResult, Service,
                                       micros, short_name)
 from shared.diagnosis.signatures import Diagnosis, Signature
+from shared.errors import UNANSWERED
 
 # Cloud Run's URLs (cloud.google.com/run/docs/triggering/https-request): the deterministic form
 # https://SERVICE-PROJECT_NUMBER.REGION.run.app, and the older https://SERVICE-HASH-REGIONCODE.a.run.app.
@@ -112,12 +113,43 @@ def tagged_revision(host: str, service: Service) -> str:
     return found.pop() if len(found) == 1 else ""
 
 
-def users(target: AlertTarget, config: Config, readers: Readers) -> Users:
-    """The managed services using the connector or the Cloud SQL instance the alert names."""
+def users(target: AlertTarget, config: Config, readers: Readers, last_delivery: bool = False) -> Users:
+    """The managed services using the connector or the Cloud SQL instance the alert names. `last_delivery`: the
+    alert's last (users_of's): a service whose read never answered is `Users.unanswered`, not raised."""
     managed = [(m.name, m.cloudsql_instances) for m in config.services]
     if target.kind is TargetKind.CONNECTOR:
-        return users_of(readers, managed, connector=target.name)
-    return users_of(readers, managed, sql_instance=target.name)
+        return users_of(readers, managed, connector=target.name, last_delivery=last_delivery)
+    return users_of(readers, managed, sql_instance=target.name, last_delivery=last_delivery)
+
+
+def unanswered_held(target: AlertTarget, found: Users, diagnosis: Diagnosis) -> Diagnosis:
+    """A shared resource's combined verdict (`combine`) when a managed service's read never answered by the alert's
+    last delivery (Users.unanswered): that service may be behind the resource, failing or not, so the verdict of
+    the others is neither acted on (a connector scaled for half its load, one-way) nor `healthy` (the one not read
+    may be the one failing). The finding, with every evidence item read (the resource's own metrics among them),
+    stays in the summary as `diagnose._held_for_incomplete` keeps a service's, and each service not read is named
+    with what to do: read it by hand (GetService, `gcloud run services describe`), then judge the finding."""
+    names = ", ".join(short_name(name) for name in found.unanswered)
+    finding = "its users look healthy" if diagnosis.signature is Signature.HEALTHY else diagnosis.signature.value
+    by_hand = "; ".join(f"{short_name(name)}: {_describe(name)}" for name in found.unanswered)
+    return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET, competing=diagnosis.competing,
+                     summary=f"{finding} on what was read ({diagnosis.summary.rstrip('.')}), but "
+                             f"{len(found.unanswered)} managed service(s) could not be read, so whether they are "
+                             f"behind {_what(target)} {short_name(target.name)} is not known ({names}: {UNANSWERED}, "
+                             "each read's failure above). Nothing is done on a part of its users",
+                     evidence=diagnosis.evidence, stand_down=diagnosis.stand_down, api_calls=diagnosis.api_calls,
+                     recommendation=f"a person must read each service not read by hand ({by_hand}) and judge whether "
+                                    f"it is behind {short_name(target.name)}"
+                                    + (f"; if the finding holds, {diagnosis.recommendation}"
+                                       if diagnosis.recommendation else ""))
+
+
+def _describe(service: str) -> str:
+    """gcloud's read of a managed service (projects/P/locations/L/services/S): its revisions' connector and
+    traffic, as GetService answers them."""
+    parts = service.split("/")
+    return f"gcloud run services describe {parts[5]} --region {parts[3]} --project {parts[1]}" \
+        if len(parts) == 6 else service
 
 
 @dataclass(frozen=True)
