@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
+from shared.diagnosis.latency_words import latency
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem, LogRecord, Revision
 from shared.diagnosis.facts import INGEST_LAG, Facts, Window, hms, refused_series
@@ -211,7 +212,7 @@ def _newer_minutes_failing(facts: Facts, bar: HealthBar) -> str:
     if counts.refused_ratio <= bar.error_ratio and count_cleared(facts, bar, window) and not slow:
         return ""
     return (f"the newest minutes, not yet whole, already fail: {counts.refused:.0f} of {counts.total:.0f} requests "
-            f"5xx or 429 ({counts.refused_ratio:.1%})" + (f", p99 max {max(p99):.1f} s" if p99 else "")
+            f"5xx or 429 ({counts.refused_ratio:.1%})" + (f", p99 max {latency(max(p99))}" if p99 else "")
             + f" in {window}")
 
 
@@ -352,14 +353,15 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
                                     role="context", about=about))
         return None
     observed = (f"{recent.total:.0f} requests over {minutes} minutes since the incident started, "
-                f"{recent.refused_ratio:.1%} 5xx or 429 in {window}; p99 max {max(p99):.1f} s")
+                f"{recent.refused_ratio:.1%} 5xx or 429 in {window}; p99 max {latency(max(p99))}")
     if (not bar.judged or (bar.saw_failure_needed and not _failure_seen(facts, bar))
             or (bar.sql_up_needed and not _sql_stayed_up(facts, window))):
         context.append(EvidenceItem(source="metric", query=b.requests.query, observed=observed,
                                     threshold=f"not judged healthy: {bar.why_not}", passed=False,
                                     role="context", about=about))
         return None
-    diluted = _callers_failing(facts, window, bar) or uptime_still_failing(b.request_lines, window, bar.error_ratio)
+    diluted = _callers_failing(facts, window, bar) or uptime_still_failing(
+        b.request_lines, window, bar.error_ratio, bar.probe_seconds, _request_log_unread(b))
     if diluted:
         context.append(EvidenceItem(source="log", query=b.request_lines.query if b.request_lines else b.requests.query,
                                     observed=observed, threshold=f"not judged healthy: {diluted}", passed=False,
@@ -390,8 +392,9 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
                             "sent elsewhere)")
     # Clean requests while the application logs its failures at ERROR as often (a fallback or an error body
     # answered as a 200: shared/diagnosis/failure_lines.py): escalated naming the lines, not handed to the
-    # rules either (a rule matching those lines would act on failures the requests do not show).
-    lines = "" if not traffic_judged else failure_lines_risen(facts, window, bar)
+    # rules either (a rule matching those lines would act on failures the requests do not show). The sweep's
+    # `verified` too: the lines are the service's own failures, whoever's write came before them.
+    lines = failure_lines_risen(facts, window, bar)
     if lines:
         return _not_healthy(b, context, about, observed, lines, "log", b.logs.query if b.logs else b.requests.query,
                             "a person must judge whether the service still fails: check what its callers receive "
@@ -415,7 +418,7 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
                                        if allowed is not None else "")
                                     + f" ({bar.source})",
                           passed=True, about=about),
-             EvidenceItem(source="metric", query=b.latencies.query, observed=f"p99 max {max(p99):.1f} s",
+             EvidenceItem(source="metric", query=b.latencies.query, observed=f"p99 max {latency(max(p99))}",
                           threshold=f"< {bar.p99_seconds:g} s ({bar.source})", passed=True, about=about)]
     return Diagnosis(signature=Signature.HEALTHY, confidence=0.9, rule=f"{RULE_SET}: healthy",
                      summary=f"the service is healthy on live data since the incident started ({window})",
@@ -533,7 +536,7 @@ def _clean_newest(facts: Facts, found: Finding, until: datetime) -> tuple[Eviden
     whole = until <= facts.complete_until
     item = EvidenceItem(source="metric", query=b.requests.query,
                         observed=f"{counts.total:.0f} requests in the newest {len(newest)} minutes {window}, "
-                                 f"{refused:.0f} 5xx or 429, p99 max {max(p99):.1f} s"
+                                 f"{refused:.0f} 5xx or 429, p99 max {latency(max(p99))}"
                                  + (f"; failing since {hms(facts.failing_since)}" if facts.failing_since else "")
                                  + ("" if whole else f"; not whole yet: the minutes are whole up to "
                                                      f"{hms(facts.complete_until)}, and the minutes after it may "
@@ -574,8 +577,13 @@ def _callers_failing(facts: Facts, window: Window, bar: HealthBar) -> str:
     if not b.callers_asked or bar.error_count is not None:
         return ""
     recent = facts.requests(window)
-    unread = next((gap for gap in b.gaps if gap.startswith("logging: request log")), "")
-    return callers_failing(b.request_lines, window, recent.refused, recent.total, bar.error_ratio, unread)
+    return callers_failing(b.request_lines, window, recent.refused, recent.total, bar.error_ratio,
+                           _request_log_unread(b))
+
+
+def _request_log_unread(b: EvidenceBundle) -> str:
+    """Why the request log was not read, as its gap says ("" for none)."""
+    return next((gap for gap in b.gaps if gap.startswith("logging: request log")), "")
 
 
 def _sql_stayed_up(facts: Facts, window: Window) -> bool:

@@ -24,8 +24,15 @@ latency alert's threshold is under the hang bar that Facts.failing_window reads)
 alert's bar of a share (HealthBar.error_ratio), and it is more than RISE times the share before; with fewer
 than `min_requests` requests before, or a log read whose newest-first page ended after that stretch began
 (LogResult.truncated: how many it logged before is not known), there is no share before to compare with,
-and the bar alone decides. The verification sweep asks the diagnosis without this check (`traffic_judged`
-False), as it does the 4xx and the traffic: it judges its own write on the minutes since.
+and the bar alone decides.
+The verification sweep applies the same rule to the minutes it verifies (the diagnosis's `healthy` holds it
+back whatever `traffic_judged`): its log read reaches one lookback before the settle time, so the lines before
+are the service's own before its failures began where that stretch is read, else the bar alone decides. Before,
+the sweep asked the diagnosis without it, and a rollback whose service answered its failures as 200s and logged
+each at ERROR was `verified`. A `verified` needs the lines of those minutes read too (`lines_unread`): a log
+read refused (a gap) or whose newest-first page ended after they began (LogResult.truncated: the lines there
+not all read) leaves them unknown, so the verdict is `unclear` (tests/unit/test_verification_failure_lines.py).
+The alert path keeps judging around such a read, as for the other checks that read the log.
 """
 from __future__ import annotations
 
@@ -62,6 +69,25 @@ def failure_lines_risen(facts: Facts, window: Window, bar: HealthBar) -> str:
     return (f"the application logged {since} failure line(s) at ERROR or worse in {window}, {share:.0%} of its "
             f"{requests:.0f} requests there, {said}: it may be answering its failures as 2xx (a fallback, an error "
             f"body), which the share of 5xx and 429 and the p99 do not show; {_commonest(lines, window)}")
+
+
+def lines_unread(facts: Facts, window: Window) -> str:
+    """Why the application's lines in `window` are not known all read ("" if they are): the log read missing
+    (refused, or not made: the gap says which), or its newest-first page full (LogResult.truncated, "more
+    matched than max_entries") with its oldest line after `window` began, so lines of the window's first
+    minutes may not be in it. Asked before a `verified` (judging._standing), which tells a person the incident
+    is over: a failure answered as a 2xx shows in these lines only."""
+    logs = facts.b.logs
+    if logs is None:
+        gap = next((g for g in facts.b.gaps if g.startswith("logging: application")), "no log read")
+        return (f"the application's log was not read ({gap}): whether it logged failures at ERROR or worse in "
+                f"{window}, answered as 2xx (a fallback, an error body), is not known")
+    oldest = _oldest(facts)
+    if logs.truncated and oldest is not None and oldest > window.start:
+        return (f"the log read's newest-first page ended at {hms(oldest)}, after {window} began (full at "
+                f"{len(logs.entries)} entries, max_log_entries): whether the application logged failures at ERROR "
+                "or worse in its first minutes, answered as 2xx, is not known")
+    return ""
 
 
 def _within(lines, window: Window):

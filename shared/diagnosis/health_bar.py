@@ -160,6 +160,9 @@ class HealthBar:
     # Judged only if Cloud SQL's database/up stayed at 1 over the minutes judged (a database/up
     # alert on the instance); `why_not` then says why, should it not.
     sql_up_needed: bool = False
+    # An uptime check's alert: its checker's probes must be read in the request log, and one answered this
+    # slow or slower may have failed the check (`uptime_probe_seconds`; request_callers.uptime_still_failing).
+    probe_seconds: float | None = None
 
     def count_allowed(self, seconds: float) -> float | None:
         """The most 5xx and 429 a window of `seconds` may hold (None: no count bar). A count per period longer
@@ -186,7 +189,8 @@ def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
     if unread is not None:
         return unread
     if alert.resource_type == UPTIME_RESOURCE or alert.metric_type.startswith(UPTIME_METRICS):
-        return HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds, saw_failure_needed=True, why_not=(
+        return HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds, saw_failure_needed=True,
+                         probe_seconds=uptime_probe_seconds(alert), why_not=(
             f"the uptime check (policy {alert.policy!r}) failed while the service's own requests showed no failure "
             "around the incident's start: the check's failure may lie outside the service (DNS, certificate, "
             "domain mapping, the probe's path), and the check's own result is not read"))
@@ -207,6 +211,24 @@ def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
     shown = alert.metric_type or "a condition with no metric type (MQL, PromQL or SQL)"
     return _not_judged(s, f"the alert measures {shown}, which the health check does not read (it reads "
                           f"{REQUEST_COUNT} and {REQUEST_LATENCIES})")
+
+
+# The least timeout an uptime check may have: "The maximum amount of time to wait for the request to complete
+# (must be between 1 and 60 seconds)" (UptimeCheckConfig.timeout, google-cloud-monitoring monitoring_v3/types/
+# uptime.py). The check's own timeout is not in the notification: a probe answered in this long or longer may
+# have failed it (a 1 s timeout) or passed (the console's 10 s), so it is read as a possible failure.
+LEAST_CHECK_TIMEOUT_SECONDS = 1.0
+
+
+def uptime_probe_seconds(alert: AlertContext) -> float:
+    """How slow a probe of an uptime check's checker may have failed the alert's condition: the least check
+    timeout, or the alert's own threshold on the check's request_latency when lower (in milliseconds, as
+    request_latencies is; that uptime_check/request_latency is in milliseconds too is UNCONFIRMED, and read in
+    milliseconds its threshold can only be the lower bar, never a looser one, for a threshold of 1 s or less)."""
+    if (alert.metric_type.endswith("/request_latency") and alert.comparison in _SIDED - _BELOW
+            and alert.threshold is not None and alert.threshold > 0):
+        return min(LEAST_CHECK_TIMEOUT_SECONDS, alert.threshold / 1000.0)
+    return LEAST_CHECK_TIMEOUT_SECONDS
 
 
 def _form_not_judged(alert: AlertContext, s: DiagnosisSettings) -> HealthBar | None:

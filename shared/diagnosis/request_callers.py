@@ -27,6 +27,7 @@ from datetime import timedelta
 
 from shared.diagnosis.evidence import LogRecord, LogResult
 from shared.diagnosis.facts import Window
+from shared.diagnosis.latency_words import latency
 
 # The stable token of Cloud Monitoring's uptime checker's User-Agent (see above; UNCONFIRMED string).
 UPTIME_AGENT = "GoogleStackdriverMonitoring-UptimeChecks"
@@ -149,7 +150,8 @@ def callers_failing(read: LogResult | None, window: Window, refused: float, coun
             "tell apart from callers")
 
 
-def uptime_still_failing(read: LogResult | None, window: Window, error_ratio: float) -> str:
+def uptime_still_failing(read: LogResult | None, window: Window, error_ratio: float,
+                         probe_seconds: float | None = None, unread: str = "") -> str:
     """Why clean requests in `window` do not show the service well, because the request log shows Cloud
     Monitoring's uptime checker's own requests still failing there, over `error_ratio` of them ("" if it
     does not, or the log was not read). An uptime check probes one path a few times a period (six checker
@@ -158,13 +160,35 @@ def uptime_still_failing(read: LogResult | None, window: Window, error_ratio: fl
     under any share called clean, while they are the uptime alert's own signal (a health path that pings
     a partner the pages do not use). The checker's lines are told apart by their agent (`is_uptime_check`,
     UNCONFIRMED string), as `callers_failing` tells them; a line is evidence of its request, whatever the
-    log leaves out."""
+    log leaves out.
+    `probe_seconds` (an uptime check's own alert: HealthBar.probe_seconds): a probe answered in that long or
+    longer counts as failing too, whatever its status (the checker may have given up before it: a fast p99
+    of all requests says nothing of it), and the request log not read (`unread` says why) leaves whether the
+    probes pass unknown: the check's own result (check_passed) is not read, so that is no `healthy` either."""
     if read is None:
-        return ""
+        return "" if probe_seconds is None else (
+            f"the request log was not read ({unread or 'not asked'}), so whether Cloud Monitoring's uptime checks "
+            "still fail is not known: their probes are a sliver of the service's requests, and the check's own "
+            "result (uptime_check/check_passed) is not read")
     seen = count(read, window, (), before=timedelta(0))
-    if not seen.uptime or seen.uptime_failing / seen.uptime <= error_ratio:
+    slow = _slow_probes(read, seen.covers, probe_seconds)
+    failing = seen.uptime_failing + len(slow)
+    if not seen.uptime or failing / seen.uptime <= error_ratio:
         return ""
-    return (f"Cloud Monitoring's uptime checks still fail: {seen.uptime_failing} of the {seen.uptime} request-log "
-            f"lines of its checker ({UPTIME_AGENT}) in {seen.covers} are 5xx or 429, over the {error_ratio:.1%} "
+    how = f"{seen.uptime_failing} answered 5xx or 429" + (
+        f", {len(slow)} in {latency(probe_seconds)} or more whatever their status (up to {latency(slow[-1])}: a "
+        "check may time out after 1 s, or the alert's own latency threshold is lower)" if slow else "")
+    return (f"Cloud Monitoring's uptime checks still fail: {failing} of the {seen.uptime} request-log "
+            f"lines of its checker ({UPTIME_AGENT}) in {seen.covers} failed, {how}, over the {error_ratio:.1%} "
             "called clean; the probes are too few to move the share of all requests, and an uptime check's alert "
             "is about them")
+
+
+def _slow_probes(read: LogResult, covers: Window, probe_seconds: float | None) -> list[float]:
+    """The latencies, slowest last, of the uptime checker's lines in `covers` answered without a 5xx or 429
+    in `probe_seconds` or more (httpRequest.latency)."""
+    if probe_seconds is None:
+        return []
+    return sorted(e.http_latency_seconds for e in read.entries
+                  if covers.holds(e.timestamp) and is_uptime_check(e) and not _failing(e)
+                  and e.http_latency_seconds is not None and e.http_latency_seconds >= probe_seconds)

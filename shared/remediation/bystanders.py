@@ -46,6 +46,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from shared.diagnosis.latency_words import latency
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import EvidenceBundle, Revision, Service
 from shared.diagnosis.facts import Facts, Window
@@ -216,6 +217,6 @@ def _worse(facts: Facts, settings: DiagnosisSettings, before: Window, since: Win
         slow = max(_SLOWER * max(p99_was), _SLOW_FLOOR_SECONDS)
         over = sum(v > slow for v in p99_now)
         if over / len(p99_now) >= settings.hang_minutes_ratio:
-            return (f"p99 over {slow:.1f} s ({_SLOWER:g} times its highest before, {max(p99_was):.2f} s) in {over} of "
+            return (f"p99 over {latency(slow)} ({_SLOWER:g} times its highest before, {latency(max(p99_was))}) in {over} of "
                     f"{len(p99_now)} minutes since")
     return ""

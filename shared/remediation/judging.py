@@ -15,7 +15,10 @@ Two questions, in order:
      where the alert set no latency bar (`slower_than_before`), once a request begun after the action
      could have reached its timeout (`requests_unfinished`), with no sign of callers Cloud Run turned
      away for want of an instance, which request_count may not count (the diagnosis's own `healthy`
-     asks it: shared/diagnosis/uncounted.py), with no
+     asks it: shared/diagnosis/uncounted.py), with the application's own ERROR-or-worse lines since not
+     risen over the bar's share and its share before the failures (the diagnosis's own `healthy` asks it:
+     shared/diagnosis/failure_lines.py; a fallback answered as a 200 and logged is no recovery) and read
+     whole over the minutes judged (`lines_unread`: a log read refused or cut short is no `verified`), with no
      one else's change since the action that the recovery may owe to (a deploy serving, the service's
      generation, a person's audit entry on the service or its connector: `changed_by_others`), with
      the serving revisions' own requests clean, not only the service's with a tag URL's in it
@@ -76,16 +79,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 
+from shared.diagnosis.latency_words import latency
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.client_errors import client_share
 from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, MetricResult, Service, TrafficTarget,
                                        at_micros, micros, short_name, split_text)
+from shared.diagnosis.failure_lines import lines_unread
 from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, clock_on, hms,
                                     refused_series, whole_until)
 from shared.diagnosis.health_bar import REQUEST_LATENCIES, HealthBar, health_bar
 from shared.diagnosis.diagnose import count_cleared, diagnose
 from shared.diagnosis.log_signals import LogSignal
+from shared.diagnosis.request_callers import uptime_still_failing
 from shared.diagnosis.signatures import Signature
 from shared.diagnosis.still_failing import too_few
 from shared.diagnosis.windows import told_on
@@ -361,7 +367,7 @@ def newest_minutes_disagree(health: Health, record: ActionRecord, bundle: Eviden
     if not newest.total:
         return ""
     seen = (f"{newest.total:.0f} requests in {window}, {newest.refused_ratio:.1%} 5xx or 429"
-            + (f", p99 max {max(p99):.1f} s" if p99 else ""))
+            + (f", p99 max {latency(max(p99))}" if p99 else ""))
     if health.kind is HealthKind.HEALTHY:
         bar = health_bar(alert, s)
         # A count bar (a count of 5xx, or none left after a latency alert on 5xx alone: health_bar.py) is
@@ -420,7 +426,8 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                  or tag_still_failing(facts, record, alert)
                  or _callers(facts, record, min_traffic_ratio, health_bar(alert, settings).error_ratio, idle=idle,
                              kept=verified_kept(min_traffic_ratio))
-                 or load_not_carried(facts, record, health_bar(alert, settings).error_ratio, idle))
+                 or load_not_carried(facts, record, health_bar(alert, settings).error_ratio, idle)
+                 or lines_unread(facts, facts.recent_since_incident) or probes_failing(facts, record, settings))
         if doubt:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)
         few = too_few_to_tell(facts, record, health_bar(alert, settings).error_ratio)
@@ -498,6 +505,22 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
     return Health(HealthKind.UNCLEAR, f"not healthy, but not failing as before either: {measured}; "
                                       + (f"{unjudged}; " if unjudged else "")
                                       + f"{diagnosis.signature.value}: {diagnosis.summary}" + closed)
+
+
+def probes_failing(facts: Facts, record: ActionRecord, settings: DiagnosisSettings) -> str:
+    """After an uptime check's alert (judged at the settings' defaults: `alert_bar`), why its checker's probes
+    since do not show the check passing ("" if they do, or for another alert): answered 5xx or 429, or too
+    slow for a check's timeout, over the bar's share, or the request log not read (request_callers.
+    uptime_still_failing, which the alert's own `healthy` asks too). Before, a rollback after an uptime alert
+    whose probes still timed out was verified on the service's clean share and fast p99."""
+    if record.alert is None:
+        return ""
+    bar = health_bar(record.alert, settings)
+    if bar.probe_seconds is None:
+        return ""
+    unread = next((gap for gap in facts.b.gaps if gap.startswith("logging: request log")), "")
+    return uptime_still_failing(facts.b.request_lines, facts.recent_since_incident, bar.error_ratio,
+                                bar.probe_seconds, unread)
 
 
 def deploy_not_the_cause(facts: Facts, record: ActionRecord, window: Window) -> str:
@@ -969,7 +992,7 @@ def served_elsewhere(facts: Facts, alert: AlertContext | None) -> str:
     p99 = [v for r in serving for v in _own_p99(facts, window, r)]
     if refused / total > bar.error_ratio or (p99 and max(p99) >= bar.p99_seconds):
         return (f"its serving revisions ({names}) fail on their own requests in {window}: {refused:.0f} of "
-                f"{total:.0f} 5xx or 429 ({refused / total:.1%})" + (f", p99 max {max(p99):.1f} s" if p99 else "")
+                f"{total:.0f} 5xx or 429 ({refused / total:.1%})" + (f", p99 max {latency(max(p99))}" if p99 else "")
                 + f", over the bar ({bar.error_ratio:.1%}, p99 under {bar.p99_seconds:g} s); the service's share is "
                 f"clean only with {elsewhere:.0f} requests of revisions outside the split (a tag's URL)")
     return ""
@@ -1016,7 +1039,7 @@ def tag_still_failing(facts: Facts, record: ActionRecord, alert: AlertContext | 
     named = ", ".join(tags)
     return (f"the revision rolled back from, {frm}, still answers its tag URL ({named}) and fails there: "
             f"{own.refused:.0f} of {own.total:.0f} of its requests 5xx or 429 ({own.refused_ratio:.1%}) in {since}"
-            + (f", p99 max {max(p99):.1f} s" if p99 else "")
+            + (f", p99 max {latency(max(p99))}" if p99 else "")
             + f", against the bar ({bar.error_ratio:.1%}, p99 under {bar.p99_seconds:g} s), all begun after the "
             f"rollback (ended more than its {timeout:.0f} s request timeout and a minute after it): the callers of "
             f"that URL are not served. Remove the tag (gcloud run services update-traffic SERVICE --remove-tags "
@@ -1519,11 +1542,11 @@ def slower_than_before(facts: Facts, record: ActionRecord) -> str:
         return ""
     if before is None or not then:
         unread = before_unknown(facts, record) or f"no latency read in {before}"
-        return (f"its p99 is over {bar:.1f} s in {len(slow)} of {len(now)} minutes since (max {max(now):.1f} s), and "
+        return (f"its p99 is over {latency(bar)} in {len(slow)} of {len(now)} minutes since (max {latency(max(now))}), and "
                 f"no latency before the action gives a bar to judge it at ({unread}): whether fast failures turned "
                 "into slow answers cannot be told")
-    return (f"it is much slower than before the action: p99 over {bar:.1f} s in {len(slow)} of {len(now)} minutes "
-            f"since (max {max(now):.1f} s), against at most {max(then):.1f} s in {before} "
+    return (f"it is much slower than before the action: p99 over {latency(bar)} in {len(slow)} of {len(now)} minutes "
+            f"since (max {latency(max(now))}), against at most {latency(max(then))} in {before} "
             f"{_read_before_words(facts, record, before)} ({_SLOWER:g} times that, and at least "
             f"{_SLOW_FLOOR_SECONDS:g} s): under the hang bar of {s.hang_latency_seconds:g} s, but fast failures "
             "turned into slow answers are not a recovery")

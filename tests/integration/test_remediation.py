@@ -666,6 +666,40 @@ def test_a_read_that_fails_once_is_not_told(rolled_back):
     assert action_state(rolled_back) == "pending"
 
 
+def _logged_failures(world: World, start: str, end: str, per_minute: int) -> None:
+    """The known-good revision's stderr: `per_minute` lines a minute at ERROR of a fallback it served as a 200
+    (its upstream refusing), from `start` to `end`."""
+    line = {"at": {"from": start, "to": end, "every": "1m"}, "log": "stderr", "service": "backend", "revision": OLD,
+            "severity": "ERROR", "count": per_minute,
+            "text": "GET /api/orders failed: upstream inventory returned UNAVAILABLE; served cached fallback"}
+    seed_logs(world.standins.logging, "demo-project", "us-central1", [LogSpec.model_validate(line)], [], world.anchor)
+
+
+@pytest.mark.parametrize("logged", [40, 0])
+def test_a_rollback_whose_service_answers_its_failures_as_200s_and_logs_them_is_not_verified(rolled_back, logged):
+    """After the rollback every request is a 200 at 120 ms, and (`logged` 40) the application logs each one's
+    failure at ERROR: a fallback served in place of what the callers asked for. Before, that was `verified`.
+    Now it waits, and at the deadline it is escalated naming the lines, kept in place, not undone. The control
+    (no failure line): verified as before."""
+    recovery(rolled_back, until="+18m")
+    if logged:
+        _logged_failures(rolled_back, "+2m", "+18m", logged)
+    rolled_back.at(12)
+    swept = rolled_back.command({"command": "sweep"})
+    if not logged:
+        [outcome] = swept
+        assert outcome.status.value == "verified", outcome.reason
+        return
+    assert swept == [] and action_state(rolled_back) == "pending"          # not healthy as shown: waits
+    rolled_back.at(18)
+
+    [outcome] = rolled_back.command({"command": "sweep"}, message_id="c2")
+
+    assert outcome.status.value == "escalated" and "not undone" in outcome.reason, outcome.reason
+    assert "failure line(s) at ERROR or worse" in outcome.reason and "served cached fallback" in outcome.reason
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+
+
 def test_clean_requests_after_most_of_the_traffic_vanished_do_not_verify_a_rollback(rolled_back):
     """About 1,000 requests a minute before the rollback, 25 a minute after it, all clean. Before, that
     was `verified` (20 requests is the minimum to judge). A recovery that lost 97 % of the service's own

@@ -29,7 +29,11 @@ def _serving(e: Evidence, p99: float = 0.2, error_per_minute: float = 0) -> Evid
 
 
 def _diagnose(e: Evidence, alert: AlertContext | None):
-    return diagnose(e.bundle().model_copy(update={"alert": alert}), S)
+    """The diagnosis, with the request log read as the alert path reads it for an uptime check's alert (its
+    probes' answers, which an uptime check's `healthy` needs read: request_callers.uptime_still_failing)."""
+    probes = alert is not None and health_bar(alert, S).probe_seconds is not None
+    return diagnose(e.bundle().model_copy(update={"alert": alert} | (
+        {"request_lines": e.request_log(-10), "callers_asked": True} if probes else {})), S)
 
 
 NOT_JUDGED = {
@@ -210,6 +214,9 @@ def test_an_uptime_check_whose_failure_the_service_saw_and_that_cleared_is_healt
     result = _diagnose(e, UPTIMES[uptime])
 
     assert result.signature is Signature.HEALTHY, result.summary
+    # The request log unread: the probes' answers are not known, so it is not healthy.
+    unread = diagnose(e.bundle().model_copy(update={"alert": UPTIMES[uptime]}), S)
+    assert unread.signature is Signature.INCONCLUSIVE and "request log was not read" in unread.summary
 
 
 def _background_500s(e: Evidence, every: int = 3) -> Evidence:

@@ -6,7 +6,7 @@ database refuses at once instead, the requests are 200s, and the service's stder
 the database refused. That was `healthy` and skipped. Now the application's own lines at ERROR or worse,
 over the bar's share of its requests and more than twice their share before the failures began, keep it
 back: `inconclusive`, escalated, naming the lines (shared/diagnosis/failure_lines.py). A steady background of
-ERROR lines, warnings, a handful of lines, and the sweep's own judgement stay as they were.
+ERROR lines, warnings and a handful of lines stay as they were; the sweep's own judgement reads them too.
 Pure: evidence built in memory (tests/unit/builders.py), no I/O."""
 from __future__ import annotations
 
@@ -97,8 +97,10 @@ def test_a_log_read_cut_short_before_the_failures_leaves_no_share_to_compare_wit
     assert "how many it logged before the failures is not known" in d.summary, d.summary
 
 
-def test_the_sweep_judges_its_own_write_without_the_lines():
-    """The verification sweep asks the diagnosis with `traffic_judged` False (as for the 4xx and the
-    traffic): it judges its own write on the minutes since, not on this check."""
+def test_the_sweep_judges_its_own_write_with_the_lines_too():
+    """The verification sweep asks the diagnosis with `traffic_judged` False (it judges the 4xx and the
+    traffic against its own write); the failure lines hold its `healthy` back all the same: a fallback
+    answered as a 200 after a rollback is no recovery (tests/unit/test_verification_failure_lines.py)."""
     bundle = _orders(since=50).bundle().model_copy(update={"alert": LATENCY})
-    assert diagnose(bundle, S, traffic_judged=False).signature is Signature.HEALTHY
+    d = diagnose(bundle, S, traffic_judged=False)
+    assert d.signature is Signature.INCONCLUSIVE and "failure line(s) at ERROR" in d.summary, d.summary

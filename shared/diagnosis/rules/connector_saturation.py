@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from itertools import compress
 
+from shared.diagnosis.latency_words import latency
 from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.evidence import EvidenceItem, LogRecord, Revision, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, egress_of, hms, path_changed, query_of
@@ -692,16 +693,16 @@ def _clean_peer(facts: Facts, c: Citation, stressed: list[str]) -> str:
                if maybe else f"through {facts.b.connector.short_name}")
     c.cite("metric", f"{facts.requests_query}; {facts.latencies_query}",
            f"{peer.short_name} ({through}) served {counts.total:.0f} requests, "
-           f"{pct(counts.refused_ratio)} 5xx or 429, p99 max {p99:.1f} s; {bad.short_name} (through "
+           f"{pct(counts.refused_ratio)} 5xx or 429, p99 max {latency(p99)}; {bad.short_name} (through "
            f"{short_name(bad.vpc_connector) if bad.vpc_connector else 'no connector'}) "
-           f"{pct(bad_counts.refused_ratio)} 5xx or 429, p99 max {bad_p99:.1f} s, in {window}",
+           f"{pct(bad_counts.refused_ratio)} 5xx or 429, p99 max {latency(bad_p99)}, in {window}",
            f"every serving revision on the connector failing (a revision with >= {s.min_requests} requests at most "
            f"{s.healthy_error_ratio:.0%} 5xx or 429 and p99 under {s.hang_latency_seconds:g} s rules it out)", False,
            role="refutes")
     return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but {peer.short_name} served "
             f"{counts.total:.0f} requests through it{' (named by a project number that may be its)' if maybe else ''}"
             f" cleanly in the failing minutes ({pct(counts.refused_ratio)} 5xx "
-            f"or 429, p99 max {p99:.1f} s) while {bad.short_name} failed"
+            f"or 429, p99 max {latency(p99)}) while {bad.short_name} failed"
             + (", and no failing revision routes through it" if elsewhere else
                ": a saturated connector fails every revision that crosses it alike")
             + f", so the failures are {bad.short_name}'s own")
@@ -914,7 +915,7 @@ def _dials_timed_out(facts: Facts, c: Citation, revision) -> DialPath | None:
     p99 = facts.p99_seconds(facts.failing_window or facts.incident)
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}",
            f"{len(lines)} database dials timed out {where}, e.g. {lines[0].text[:160]!r}; {pct(share)} of "
-           f"{requests.total:.0f} requests 5xx, p99 max {max(p99, default=0):.1f} s",
+           f"{requests.total:.0f} requests 5xx, p99 max {latency(max(p99, default=0))}",
            f">= {s.db_error_logs_min} dials timed out to an address that crosses the connector (a private one "
            f"under PRIVATE_RANGES_ONLY, any under ALL_TRAFFIC), with >= {s.status_ratio:.0%} 5xx",
            path.crosses is True, role="supports" if path.crosses else "refutes" if path.crosses is False else "context")
@@ -1006,7 +1007,7 @@ def _hang(facts: Facts, c: Citation) -> bool:
     p99, in_band, held = hang_minutes(facts)
     query = facts.latencies_query
     observed = (f"p99 in [{s.hang_latency_seconds:.0f} s, {0.9 * timeout:.0f} s) in {len(in_band)} of {len(p99)} "
-                f"minutes (max {max(p99):.1f} s)") if p99 else "no latency data"
+                f"minutes (max {latency(max(p99))})") if p99 else "no latency data"
     usual = usual_hang(facts) if p99 else ""
     if usual:
         c.cite("metric", query, f"{observed}; already in {usual} minutes of {facts.before}, while requests were "
@@ -1879,7 +1880,7 @@ def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
     rose = [v for v in medians if v >= bar]
     p99 = max(v for at, v in facts.p99_by_minute(facts.incident) if at in hung)
     failed = f"; {pct(requests.share(code=code))} of the requests {code}" if cut else ""
-    observed = (f"p99 {'at a hang' if cut else 'in the hang band'} in {len(hung)} minutes (max {p99:.1f} s), "
+    observed = (f"p99 {'at a hang' if cut else 'in the hang band'} in {len(hung)} minutes (max {latency(p99)}), "
                 f"median max {max(medians) * 1000:.0f} ms there (usual {usual_text} in {facts.before}); "
                 f"at {bar:.2f} s or more in {len(rose)} of {len(medians)}{failed}")
     risen = 2 * len(rose) >= len(medians)
@@ -1898,7 +1899,7 @@ def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
         ended = (f", with {pct(requests.share(code='503'))} of the requests 503 and the application's own timeout "
                  f"logged ({len(own)}x, {_framework_words(own)}): requests its own framework timed out and "
                  "answered 503, which says they failed, not where they waited")
-    return (f"requests hang (p99 up to {p99:.1f} s in {len(hung)} minutes) while the median held (median at "
+    return (f"requests hang (p99 up to {latency(p99)} in {len(hung)} minutes) while the median held (median at "
             f"{typical * 1000:.0f} ms, usual {usual_text}; {bar:.2f} s or more in {len(rose)} of "
             f"{len(medians)} minutes){ended}: a slow tail (a slow query, a lock "
             f"on some rows, one slow endpoint), not shown to be connector {facts.b.connector.short_name}'s, which "
@@ -1959,14 +1960,14 @@ def _unlogged_503s(facts: Facts, c: Citation, stressed: list[str]) -> str:
     if facts.logged_enough(waits) or facts.logged_enough(len(_platform_503s(facts))):
         return ""
     c.cite("metric", facts.latencies_query,
-           f"p99 {min(failing):.1f}-{max(failing):.1f} s in the {len(failing)} failing minutes, with "
+           f"p99 {latency(min(failing))} to {latency(max(failing))} in the {len(failing)} failing minutes, with "
            f"{pct(requests.share(code='503'))} of the requests 503; {waits} lines of a wait on any path logged "
            f"(errors of reaching the database, pool waits, HTTP or RPC calls timed out); the connector shows "
            f"{', '.join(stressed)}",
            f"a wait logged (>= {s.db_error_logs_min} lines) or a hang (p99 >= {s.hang_latency_seconds:g} s) for 503s "
            "to be the connector's", False, role="context")
     return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but the 503s "
-            f"({pct(requests.share(code='503'))} of the requests) end at p99 {min(failing):.1f}-{max(failing):.1f} s, "
+            f"({pct(requests.share(code='503'))} of the requests) end at p99 {latency(min(failing))} to {latency(max(failing))}, "
             f"under the hang bar of {s.hang_latency_seconds:g} s, and the application logged no wait on any path "
             f"({waits} errors of reaching the database, pool waits or timed-out calls): a timeout of its own that "
             "answers 503 and logs nothing ends requests so; a request a saturated connector holds logs its dial or "

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection
 
+from shared.diagnosis.latency_words import latency
 from shared.diagnosis.evidence import Connector, LogRecord, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
 from shared.diagnosis.env_hosts import (connection_names, connection_target_changed, database_address_changed,
@@ -318,11 +319,11 @@ def _saturated_while_slow(facts: Facts, c: Citation) -> str:
         return ""
     named = ", ".join(f"{db} at {value:.0%}" for db, value in hot.items())
     c.cite("metric", query_of(facts.b.sql_cpu, "cloudsql database/cpu/utilization"),
-           f"{named} of the reserved CPU in {window}; p99 max {p99:.1f} s, {waits} pool waits or cancelled statements",
+           f"{named} of the reserved CPU in {window}; p99 max {latency(p99)}, {waits} pool waits or cancelled statements",
            f"< {SQL_CPU_SATURATION:.0%} while requests failed, or as saturated before the failures", True,
            role="supports")
     return (f"the Cloud SQL instance's own CPU is saturated ({named} in {window}) and requests wait on it (p99 up to "
-            f"{p99:.1f} s, {waits} pool waits or cancelled statements): a saturated database runs every statement "
+            f"{latency(p99)}, {waits} pool waits or cancelled statements): a saturated database runs every statement "
             "slowly, whatever revision sends it")
 
 

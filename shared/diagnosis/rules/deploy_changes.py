@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from shared.diagnosis.latency_words import latency
 from shared.diagnosis.env_hosts import (connection_names, deploy_brought, deploy_brought_instance,
                                         deploy_swapped_one_name, hosts_with_ports, mentions_name)
 from shared.diagnosis.evidence import LogRecord, Revision
@@ -233,7 +234,7 @@ def deploy_lowered_timeout(facts: Facts, c: Citation, timeout: float) -> str:
     usual = len(p99) >= MINUTES_READ and len(long) >= facts.s.hang_minutes_ratio * len(p99)
     c.cite("metric", facts.latencies_query,
            f"before {revision.short_name}'s deploy {window}: p99 at or above its {timeout:.0f} s timeout in "
-           f"{len(long)} of {len(p99)} minutes" + (f" (max {max(p99):.1f} s)" if p99 else ""),
+           f"{len(long)} of {len(p99)} minutes" + (f" (max {latency(max(p99))})" if p99 else ""),
            f"in >= {facts.s.hang_minutes_ratio:.0%} of at least {MINUTES_READ} minutes: requests that long were "
            "usual before the deploy lowered the timeout", not usual, role="refutes" if usual else "context")
     if not usual:

@@ -9,6 +9,7 @@ fractional threshold alone may be a rate) (a policy that pages at 2 % of 504s ha
 """
 from __future__ import annotations
 
+from shared.diagnosis.latency_words import latency
 from shared.diagnosis.facts import Facts, Window, hms
 from shared.diagnosis.health_bar import counts_504s
 from shared.diagnosis.log_signals import LogSignal, pattern_of
@@ -41,7 +42,7 @@ def evaluate(facts: Facts) -> Finding:
     at_timeout = bool(pinned)
     texts = facts.log_matches(LogSignal.REQUEST_TIMEOUT)
     c.cite("metric", facts.latencies_query,
-           f"p99 at the {timeout:.0f} s timeout in {len(pinned)} of {len(p99)} minutes (max {max(p99):.1f} s)"
+           f"p99 at the {timeout:.0f} s timeout in {len(pinned)} of {len(p99)} minutes (max {latency(max(p99))})"
            if p99 else "no latency data", f">= {PINNED:.0%} of the {timeout:.0f} s request timeout", at_timeout,
            role="supports" if at_timeout else "context")   # one of two kinds of timeout evidence
     c.cite("log", f"run.googleapis.com/requests: {pattern_of(LogSignal.REQUEST_TIMEOUT)}", f"{len(texts)} entries",
