@@ -335,6 +335,21 @@ _KEYWORD_USER = re.compile(r"(?:^|[\s;?&])(?:user|user id|userid|uid|username)\s
 _GO_MYSQL_PARTS = re.compile(r"^([^:@/\s]*)(?::[^@]*)?@tcp6?\([^)]*\)/([^?\s]*)", re.IGNORECASE)
 
 
+# An env var's name that says it holds a whole connection string ("DATABASE_URL", "PG_DSN",
+# "SPRING_DATASOURCE_URL", "DB_CONNECTION_STRING"): its database and user with the rest.
+_CONNECTION_STRING_NAME = re.compile(r"(?:^|_)(?:DB|DATABASE|DATASOURCE|PG|POSTGRES(?:QL)?|MYSQL|MARIADB|SQL)\w*_"
+                                     r"(?:URL|URI|DSN|CONNECTION_STRING|CONN_STR)$|^(?:DSN|CONNECTION_STRING)$",
+                                     re.IGNORECASE)
+
+
+def holds_setting(name: str, what: str) -> bool:
+    """Whether an env var's name says it holds the database (`what` "database") or user ("user") a
+    connection asks for: that setting's own name (DB_NAME, PGUSER) or a connection string's (DATABASE_URL).
+    Read from the name alone: for a var read from a secret, whose value is never read."""
+    return bool((_DATABASE_NAME_NAME if what == "database" else _DATABASE_USER_NAME).search(name)
+                or _CONNECTION_STRING_NAME.search(name))
+
+
 def _url_parts(value: str) -> tuple[str, str]:
     """A database URL's user and database (its path's first segment), "" for either absent."""
     if "://" not in value:
@@ -379,3 +394,65 @@ def connection_target_changed(before: tuple[tuple[str, str], ...], after: tuple[
         return []
     return [f"plain env {name}" for name in sorted(old.keys() | new.keys())
             if old.get(name, set()) != new.get(name, set()) and (old.get(name) or new.get(name))]
+
+
+# Where a connection's port is set: a plain env var under a name that says it holds the database's port
+# ("DB_PORT", "PGPORT": libpq's own, PostgreSQL docs 34.15 "Environment Variables"; "MYSQL_PORT"), or a
+# connection string's own part: a URL's port (RFC 3986 authority; each host's of libpq's multi-host
+# "postgresql://h1:p1,h2:p2/db", 34.1.1.2 "Connection URIs"), libpq's and ADO.NET's `port=`, ADO.NET's
+# "Server=tcp:H,P" (SqlConnection.ConnectionString, learn.microsoft.com) and Go MySQL's `tcp(H:P)`
+# (go-sql-driver/mysql README, "DSN"). A database URL that names a host and no port connects at its
+# scheme's default (PostgreSQL's 5432, 34.1.2 "port"; MySQL's 3306). A value under any other name is no
+# port, whatever digits it holds (a WORKERS=6432 is not where anything connects).
+_DATABASE_PORT_NAME = re.compile(r"^(?:PGPORT|(?:\w*_)?(?:DB|DATABASE|PG|POSTGRES(?:QL)?|MYSQL|MARIADB|SQL)_?PORT)$",
+                                 re.IGNORECASE)
+_KEYWORD_PORT = re.compile(r"(?:^|[\s;?&])port\s*=\s*'?(\d{1,5})\b", re.IGNORECASE)
+_SERVER_PORT = re.compile(r"(?:^|;)\s*(?:server|data source)\s*=\s*(?:tcp:)?[^;,]+,\s*(\d{1,5})\b", re.IGNORECASE)
+_GO_MYSQL_PORT = re.compile(r"@tcp6?\([^)]*?:(\d{1,5})\)", re.IGNORECASE)
+_DEFAULT_PORT = (("postgres", "5432"), ("mysql", "3306"), ("mariadb", "3306"))
+
+
+def _url_ports(value: str) -> set[str]:
+    """A database URL's ports, each host's own, its scheme's default for a host that names none."""
+    if "://" not in value:
+        return set()
+    scheme, _, rest = value.strip().lower().removeprefix("jdbc:").partition("://")
+    hosts = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    default = next((port for prefix, port in _DEFAULT_PORT if scheme.startswith(prefix)), "")
+    ports = set()
+    for host in filter(None, hosts.split(",")):
+        _, colon, port = host.rpartition(":")
+        ports.add(port if colon and port.isdigit() else default)
+    return ports - {""}
+
+
+def _database_ports(name: str, value: str) -> set[str]:
+    """The ports one plain env var sets for the database's connection: a connection string's own
+    (`_database_setting`) or a bare number under a port's name (`_DATABASE_PORT_NAME`)."""
+    if _database_setting(value):
+        found = _url_ports(value)
+        for pattern in (_KEYWORD_PORT, _SERVER_PORT, _GO_MYSQL_PORT):
+            found |= {m.group(1) for m in pattern.finditer(value)}
+        return {p.lstrip("0") or "0" for p in found}
+    value = value.strip()
+    return {value.lstrip("0") or "0"} if value.isdigit() and _DATABASE_PORT_NAME.search(name) else set()
+
+
+def database_ports_brought(before: tuple[tuple[str, str], ...],
+                           after: tuple[tuple[str, str], ...]) -> tuple[set[str], list[str]]:
+    """The ports the deploy brought to the database's connection settings, and the variables that
+    brought them by name ("plain env DB_PORT"; a connection string holds a password, never shown):
+    each port a variable of the new revision sets (`_database_ports`) where the same variable of the
+    revision before sets other ports, and no database setting of the revision before sets at all.
+    Compared by the variable's name: a port only moved from DB_PORT into DATABASE_URL is no change, and
+    a number under another name is no port. (set(), []) when either plain env was not read, or the
+    revision before sets no database port (the one it used, a driver's default, is not shown)."""
+    if not before or not after:
+        return set(), []
+    old = {name: _database_ports(name, value) for name, value in before}
+    new = {name: _database_ports(name, value) for name, value in after}
+    old_all = set().union(*old.values())
+    if not old_all:
+        return set(), []
+    moved = {name: ports - old_all for name, ports in new.items() if ports != old.get(name, set()) and ports - old_all}
+    return set().union(*moved.values()) if moved else set(), [f"plain env {name}" for name in sorted(moved)]

@@ -423,6 +423,14 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("pgx via the Go connector", r"dial error: timeout: context deadline exceeded",
                 "failed to connect to `user=app database=orders`: /tmp/.s.PGSQL.5432 (/tmp): dial error: "
                 "timeout: context deadline exceeded", "googleapis/mcp-toolbox issue #926"),
+    # pgx's ConnectError around a dial that failed, whatever port the dial names (a PgBouncer's 6432, a second
+    # server's 5433): the wrapper says the dial was the database's, where a bare "dial tcp H:6432" could be any
+    # dependency's. v5.5+: "failed to connect to `user=U database=D`: H:P (H): dial error: ..." (jackc/pgx
+    # pgconn/errors.go, ConnectError and perDialConnectError); v4: "failed to connect to `host=H user=U
+    # database=D`: dial error (dial tcp ...)" (jackc/pgconn errors.go, connectError; UNCONFIRMED word for word).
+    DbErrorText("pgx: a failed dial (any port)", r"failed to connect to `(?:host=[^`\n]* )?user=[^`\n]*`:[^\n]*?dial error",
+                "failed to connect to `host=10.10.0.3 user=app database=shop`: dial error (dial tcp 10.10.0.3:6432: "
+                "connect: connection refused)", "jackc/pgx pgconn/errors.go; jackc/pgconn errors.go (v4)"),
     DbErrorText("Cloud SQL Auth Proxy v1", r'couldn.t connect to "[^"]+": dial tcp',
                 'couldn\'t connect to "p:r:i": dial tcp 10.20.0.3:3307: connect: connection timed out',
                 "GoogleCloudPlatform/cloud-sql-proxy issues #164, #271; terraform-google-sql-db issue #197"),
@@ -1393,6 +1401,27 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                   "postgresql issue #163 quote it; UNCONFIRMED in a Cloud Run log", Refusal.ADMIN_API_QUOTA)
       for what, message, cause in (("metadata", "failed to get instance metadata", ""),
                                    ("certificate", "create ephemeral cert failed", "fetch ephemeral cert failed: "))),
+    # The connection name's region is not the instance's: the connectors ask the Admin API for the instance by
+    # project and name alone (connectSettings), then compare the region it answers with the connection name's,
+    # before any dial. The Go connector (and the Auth Proxy v2): a ConfigError, "provided region was mismatched -
+    # got ASKED, want ANSWERED" with its connection name after it (cloud-sql-go-connector internal/cloudsql/
+    # refresh.go, fetchMetadata; errtype/errors.go); the Python connector: ValueError("[P:R:I]: Provided region
+    # was mismatched - got region ASKED, expected ANSWERED.") (cloud-sql-python-connector google/cloud/sql/
+    # connector/client.py, _get_metadata). The connection name names no instance, as the Admin API's 404 says of
+    # one that does not exist: read as that refusal, whose line names the instance asked for (instance_named).
+    # The Node connector's "Provided region was mismatched. Got ANSWERED, want ASKED" (src/sqladmin-fetcher.ts)
+    # names no instance and stays its refresh row's. UNCONFIRMED in a Cloud Run log.
+    DbErrorText("Cloud SQL Go connector / Auth Proxy v2 (region mismatched)",
+                r"provided region was mismatched - got [\w-]+, want [\w-]+",
+                'failed to connect to instance: config error: provided region was mismatched - got europe-west1, want '
+                'us-central1 (connection name = "p:europe-west1:i")',
+                "GoogleCloudPlatform/cloud-sql-go-connector internal/cloudsql/refresh.go (fetchMetadata) and "
+                "errtype/errors.go (ConfigError); UNCONFIRMED in a Cloud Run log", Refusal.NO_SUCH_INSTANCE),
+    DbErrorText("Cloud SQL Python connector (region mismatched)",
+                r"Provided region was mismatched - got region [\w-]+, expected [\w-]+",
+                "ValueError: [p:europe-west1:i]: Provided region was mismatched - got region europe-west1, expected "
+                "us-central1.", "GoogleCloudPlatform/cloud-sql-python-connector google/cloud/sql/connector/client.py "
+                "(_get_metadata); UNCONFIRMED in a Cloud Run log", Refusal.NO_SUCH_INSTANCE),
     # The same 429 from the Cloud SQL Python connector: its Admin API calls raise aiohttp's
     # ClientResponseError (raise_for_status), whose str() is "429, message='REASON', url=URL('...')"
     # (aiohttp before 3.9 wraps the url in URL(...); as logged for other APIs, repositories and paths
@@ -3080,6 +3109,12 @@ def _dialled(host: str) -> str | None:
 # - pg8000: "Can't create a connection to host H and port P" and asyncio's "Connect call failed ('A',
 #   P)" under asyncpg (their DB_ERROR_TEXTS rows); Cloud Run's own "connection to Cloud SQL instance at
 #   A:3307 failed" (its row).
+# - pgx: its ConnectError, "failed to connect to `user=U database=D`: " and per dial "H:P (H): ..." (v5.5+:
+#   ConnectError.Error and perDialConnectError.Error, "%s (%s): %s" of the address and the host as
+#   configured; jackc/pgx pgconn/errors.go), and before it pgconn's connectError, "failed to connect to
+#   `host=H user=U database=D`: " + its message, e.g. "server error (FATAL: ...)" (pgx v4's jackc/pgconn
+#   errors.go; UNCONFIRMED word for word here): the server it connected to, whether the dial or the
+#   server's answer failed.
 # Loopback (a proxy beside the application) is no address a deploy moved across the network.
 # Each wording as (a word every match of it holds, lower case; its pattern, the host captured): a text
 # is searched only for the wordings whose word it holds (a plain substring test), as most database
@@ -3094,7 +3129,8 @@ _DB_DIALLED_WORDINGS = (
     ("jdbc:", r"\bjdbc:(?:postgresql|mysql|mariadb)://([\w.:,-]+)"),
     ("running on host", r'\bIs the server running on host "([^"\n]+)"'),
     ("mysql server on", r"\bCan't connect to MySQL server on '([\w.:-]+)'"),
-    ("failed to connect to", rf"\bFailed to connect to ([\d.]+):{_DB_PORT}\b"),
+    ("failed to connect to", rf"\bFailed to connect to ([\d.]+):{_DB_PORT}\b|\bfailed to connect to `host=([\w.-]+) "
+                             r"|\bfailed to connect to `user=[^`\n]*`:\s+[\w.-]+:\d+ \(([\w.-]+)\)"),
     ("database server at", r"\bCan't reach database server at `([\w.-]+)(?::\d+)?`"
                            r"|\bThe database server at `([\w.-]+)`:`\d+` was reached but timed out"),
     ("connection to host", r"\bCan't create a connection to host ([\w.-]+) and port\b"),
@@ -3126,6 +3162,29 @@ def _db_dialled(text: str, low: str) -> list[str]:
         named = next(group for group in match.groups() if group is not None)
         found.extend(without_port(host).rstrip(".").lower() for host in named.split(",") if host)
     return found
+
+
+# The port a database line names as the one it connected to, any port (the reader above names the
+# database's own only: a port alone is no database's): libpq's 'connection to server at "H" (A), port P
+# failed' (14+) and '... TCP/IP connections on port P?' (before), pgjdbc's "Connection to H:P refused", a
+# JDBC URL's, Go's and Node's dials, Npgsql's "Failed to connect to A:P", pgx v5.5+'s "H:P (H): ",
+# Prisma's "`H`:`P`" and "`H:P`", asyncio's "Connect call failed ('A', P)", pg8000's "... and port P",
+# MySQL client 2003's "on 'H:P'" (the sources as the wordings above cite them). Read only where a
+# deploy changed a port setting (env_hosts.database_ports_brought), on lines already read as the
+# database's.
+_DB_PORT_NAMED = re.compile(
+    r'\bconnection to server at "[^"\n]+"(?: \([^)\n]*\))?, port (\d+) failed|\bTCP/IP connections on port (\d+)\?'
+    r"|\bConnection to [\w.-]+:(\d+) refused\b|\bjdbc:(?:postgresql|mysql|mariadb)://[\w.-]+:(\d+)"
+    r"|\bdial tcp [\w.-]+:(\d+)\b|\bconnect (?:ETIMEDOUT|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH) [\w.-]+:(\d+)\b"
+    r"|\bFailed to connect to [\d.]+:(\d+)\b|\bfailed to connect to `user=[^`\n]*`:\s+[\w.-]+:(\d+) \("
+    r"|\bdatabase server at `[\w.-]+`:`(\d+)`|\bdatabase server at `[\w.-]+:(\d+)`"
+    r"|\bConnect call failed \('[\d.]+', (\d+)\)|\bconnection to host [\w.-]+ and port (\d+)\b"
+    r"|\bMySQL server on '[\w.-]+:(\d+)'", re.IGNORECASE)
+
+
+def database_dial_ports(text: str) -> set[str]:
+    """The ports a database line names as the one it connected to (_DB_PORT_NAMED), as written."""
+    return {next(g for g in m.groups() if g is not None) for m in _DB_PORT_NAMED.finditer(text)}
 
 
 def database_dial_hosts(text: str) -> set[str]:

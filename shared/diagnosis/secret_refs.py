@@ -15,6 +15,7 @@ DISABLED state", startup_config_failure's secret_failure signal).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from shared.diagnosis.evidence import Revision, SecretRef
 
@@ -163,6 +164,25 @@ def pinned_secrets_changed(before: Revision, after: Revision) -> list[str]:
     its new instances would get what Secret Manager holds now, which a rotation around the deploy may have
     changed for both revisions (not shown either way)."""
     return secrets_changed(before, after) if all(ref.pinned for ref in before.secrets) else []
+
+
+def pinned_env_changed(before: Revision, after: Revision, named: Callable[[str], bool]) -> list[str]:
+    """The secret env vars whose name `named` accepts (DB_NAME, DATABASE_URL) that `after` reads from
+    another secret or version than `before`, which reads each of them at a pinned version, in
+    secrets_changed's words ("env DB_NAME from db-name version 3 to db-name version 4"). Only those: a
+    rollback brings back the value `before` served with there (a pinned version is resolved at instance
+    startup, "Configure secrets"), whatever it pins or not elsewhere. [] when `before` reads one at
+    "latest" or unset (a rollback gets what Secret Manager holds now), from no secret (a plain value the
+    caller compares by itself), or nothing changed."""
+    old, new = by_where(before), by_where(after)
+    changed = []
+    for where, refs in new.items():
+        was = old.get(where)
+        if (was is None or not refs[0].env or not named(refs[0].env) or not all(ref.pinned for ref in was)
+                or alike(_named_reads(before, was), _named_reads(after, refs))):
+            continue
+        changed.append(f"{where} from {_all_which(was)} to {_all_which(refs)}")
+    return changed
 
 
 # An env var's name that says its value is a credential alone (DB_PASSWORD, API_TOKEN, STRIPE_KEY,

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection
+from typing import NamedTuple
 
 from shared.diagnosis.latency_words import latency
 from shared.diagnosis.evidence import Connector, LogRecord, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
 from shared.diagnosis.env_hosts import (connection_names, connection_target_changed, database_address_changed,
-                                     deploy_brought, deploy_brought_instance)
+                                     database_ports_brought, deploy_brought, deploy_brought_instance, holds_setting)
 from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, closed_connection,
-                                          database_dial_hosts, is_pooler_wait, pattern_of, per_text, pool_size,
-                                          refresh_failed, refusal_quote)
+                                          database_dial_hosts, database_dial_ports, is_pooler_wait, pattern_of,
+                                          per_text, pool_size, refresh_failed, refusal_quote)
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_signs import dials_around_connector, failing_revision, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
@@ -22,7 +23,7 @@ from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, cite_host
                                                   max_instances, requests_per_instance)
 from shared.diagnosis.rules.never_left import NOTHING_TO_SCALE, never_left_advice, never_left_observed, only_never_left
 from shared.diagnosis.pool_settings import pool_size_raised
-from shared.diagnosis.secret_refs import pinned_secrets_changed, plain_credentials_changed
+from shared.diagnosis.secret_refs import pinned_env_changed, pinned_secrets_changed, plain_credentials_changed
 from shared.diagnosis.tls_settings import tls_settings_changed
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
@@ -209,7 +210,9 @@ def _deploy_brought_the_address(facts: Facts, c: Citation, errors: list[LogRecor
     HikariCP's wrappings of it, libpq's "connection to server at", a JDBC URL on the line); and every
     address they name is named by a plain env value of that revision and by none of the Ready
     revision before it, whose plain env was read (env_hosts.deploy_brought; Cloud Run Admin v2
-    Revision.containers[].env[].value). The revision before dialled its own address and served
+    Revision.containers[].env[].value), or the port they name is one only the deploy brought to the
+    database's settings (`_ports_brought_of`: DB_PORT moved to a PgBouncer's 6432 on the same host).
+    The revision before dialled its own address and served
     cleanly; nothing answers at the one only the deploy gives (a typo in the host, an instance not
     made yet), so sending traffic back restores the address that answered (bad_revision). Lines that
     name no address (pgjdbc's "The connection attempt failed.", the JDK's "Connect timed out") neither
@@ -222,14 +225,15 @@ def _deploy_brought_the_address(facts: Facts, c: Citation, errors: list[LogRecor
     if any(e.resource_labels.get("revision_name") != suspect.short_name for e in errors):
         return ""
     named = per_text(database_dial_hosts, errors)
-    addressed = [e for e in errors if named[e.text]]
+    ported = _ports_brought_of(errors, suspect, previous)
+    addressed = [e for e in errors if named[e.text] or e.text in ported.lines]
     # Supports an action: never scaled up (Facts.logged_enough), counted as read.
     if len(addressed) < facts.s.db_error_logs_min or 2 * len(addressed) < len(errors):
         return ""
-    hosts = set().union(*(named[e.text] for e in addressed))
-    if not deploy_brought(hosts, suspect.env_values, previous.env_values):
+    hosts = _hosts_brought(addressed, named, ported, suspect, previous)
+    if hosts is None:
         return ""
-    shown = ", ".join(sorted(hosts))
+    shown = ", ".join(sorted(hosts) + ported.shown())
     c.cite("api", f"run.revisions.get {suspect.short_name}, {previous.short_name}: containers[].env[]",
            f"{len(addressed)} of the {len(errors)} errors, all {suspect.short_name}'s, dial {shown}, which "
            f"{suspect.short_name}'s env names and {previous.short_name}'s does not, e.g. "
@@ -238,6 +242,42 @@ def _deploy_brought_the_address(facts: Facts, c: Citation, errors: list[LogRecor
     return (f"the errors of reaching the database all come from {suspect.short_name} and dial {shown}, an address "
             f"its env names and {previous.short_name}'s does not: the deploy changed where the application "
             "connects, so they are the new revision's own (bad_revision)")
+
+
+class _PortsBrought(NamedTuple):
+    """The lines that name a port only the deploy brought (text -> its ports), and the variables that brought them."""
+    lines: dict[str, set[str]]
+    variables: list[str]
+
+    def shown(self) -> list[str]:
+        """Each port the lines dial, with the variables that set it ("port 6432 (plain env DB_PORT)"): a port
+        is what the driver printed, a variable's value is never shown."""
+        ports = set().union(*self.lines.values()) if self.lines else set()
+        return [f"port {port} ({', '.join(self.variables)})" for port in sorted(ports, key=int)]
+
+
+def _ports_brought_of(entries: list[LogRecord], suspect: Revision, previous: Revision) -> _PortsBrought:
+    """The lines that name a port (log_signals.database_dial_ports) only the deploy brought to the database's
+    settings (env_hosts.database_ports_brought: DB_PORT 5432 -> 6432, a DATABASE_URL's port, by the variable's
+    name); none when the deploy brought no port, and the lines are then not searched. A line that also names a
+    port the revision before sets is not one."""
+    ports, variables = database_ports_brought(previous.plain_env, suspect.plain_env)
+    if not ports:
+        return _PortsBrought({}, [])
+    named = per_text(database_dial_ports, entries)
+    return _PortsBrought({text: found for text, found in named.items() if found and found <= ports}, variables)
+
+
+def _hosts_brought(addressed: list[LogRecord], named: dict[str, set[str]], ported: _PortsBrought,
+                   suspect: Revision, previous: Revision) -> set[str] | None:
+    """The hosts the lines that name no port the deploy brought (`ported`) dial, when every one of them
+    names hosts and all are ones only the new revision's plain env names (env_hosts.deploy_brought);
+    None when any is not: a line at the server the revision before connects to says nothing of the deploy."""
+    rest = [e for e in addressed if e.text not in ported.lines]
+    if any(not named[e.text] for e in rest):
+        return None
+    hosts = set().union(*(named[e.text] for e in rest))
+    return hosts if not hosts or deploy_brought(hosts, suspect.env_values, previous.env_values) else None
 
 
 # libpq's words for a refusal over a unix socket: 'connection to server on socket "/cloudsql/P:R:I/.s.PGSQL.5432"
@@ -259,8 +299,9 @@ def _answered_at_an_address_the_deploy_brought(facts: Facts, refused: dict[str, 
     of them, and at least half, name the server that answered: its address (log_signals.database_dial_hosts,
     libpq's 'connection to server at "H", port P failed: FATAL: ...', a JDBC URL on the line) or the
     Cloud SQL socket it answered on ('connection to server on socket "/cloudsql/P:R:I/.s.PGSQL.5432"');
-    and every address is one only that revision's plain env names (env_hosts.deploy_brought), every
-    instance one only its connection names give (env_hosts.deploy_brought_instance: a plain env value,
+    and every address is one only that revision's plain env names (env_hosts.deploy_brought), or the
+    port the line names one only its deploy brought (`_ports_brought_of`), every instance one only its
+    connection names give (env_hosts.deploy_brought_instance: a plain env value,
     or its Cloud SQL volume). What answered is not the database the revision before connected to and
     served with (DB_HOST moved to another instance, a staging manifest deployed to production): the
     deploy changed where the application connects, and sending traffic back restores the server that
@@ -280,17 +321,18 @@ def _answered_at_an_address_the_deploy_brought(facts: Facts, refused: dict[str, 
         return ""
     hosts_of = per_text(database_dial_hosts, entries)
     sockets_of = per_text(_socket_instances, entries)
-    addressed = [e for e in entries if hosts_of[e.text] or sockets_of[e.text]]
+    ported = _ports_brought_of(entries, suspect, previous)
+    addressed = [e for e in entries if hosts_of[e.text] or sockets_of[e.text] or e.text in ported.lines]
     # Supports an action: never scaled up (Facts.logged_enough), counted as read.
     if len(addressed) < facts.s.db_error_logs_min or 2 * len(addressed) < len(entries):
         return ""
-    hosts = set().union(*(hosts_of[e.text] for e in addressed))
     sockets = set().union(*(sockets_of[e.text] for e in addressed))
-    if hosts and not deploy_brought(hosts, suspect.env_values, previous.env_values):
+    hosts = _hosts_brought([e for e in addressed if not sockets_of[e.text]], hosts_of, ported, suspect, previous)
+    if hosts is None:
         return ""
     if not all(deploy_brought_instance(n, new_names, before_names) for n in sockets):
         return ""
-    shown = ", ".join(sorted(hosts) + sorted(":".join(n) for n in sockets))
+    shown = ", ".join(sorted(hosts) + ported.shown() + sorted(":".join(n) for n in sockets))
     return (f"the database's refusals all come from {suspect.short_name}, and {len(addressed)} of them name the "
             f"server that answered, {shown}, which {suspect.short_name}'s settings name and {previous.short_name}'s "
             "do not: the deploy changed where the application connects, so they are the new revision's own "
@@ -851,8 +893,11 @@ def _asks_for_another(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     one came from the newest serving revision, deployed within deploy_window_seconds, and its deploy
     changed, against the Ready revision before it, the setting each one names
     (env_hosts.connection_target_changed: DB_NAME, DB_USER, a database URL's path or user, libpq's
-    dbname=/user=; Cloud Run Admin v2 Revision.containers[].env[].value). The revision before holds the
-    settings the server accepted, so sending traffic back restores them (bad_revision). A password
+    dbname=/user=; Cloud Run Admin v2 Revision.containers[].env[].value), or the secret or version such a
+    variable reads against a revision before that pins it there (secret_refs.pinned_env_changed,
+    env_hosts.holds_setting: DB_NAME, DATABASE_URL from Secret Manager; Revision.containers[].env[].
+    value_source.secret_key_ref). The revision before holds the settings the server accepted, so sending
+    traffic back restores them (bad_revision). A password
     rotated on the server, a database dropped or a role removed, with the same settings on both, or
     refused for the revision before too, is not the deploy's doing and competes with it, as before; so
     does a host moved with the same database and user (the refusal names neither: a password refused
@@ -866,14 +911,18 @@ def _asks_for_another(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     named = {what for kind, entries in refused.items() for e in entries for what in _settings_named(kind, e.text)}
     if not named or any(not _settings_named(kind, e.text) for kind, entries in refused.items() for e in entries):
         return ""
-    changed = {what: connection_target_changed(previous.plain_env, suspect.plain_env, what) for what in named}
+    changed = {what: connection_target_changed(previous.plain_env, suspect.plain_env, what)
+               or pinned_env_changed(previous, suspect, lambda name, what=what: holds_setting(name, what))
+               for what in named}
     if not all(changed.values()):
         return ""
     said = list(dict.fromkeys(v for what in sorted(named) for v in changed[what]))
+    held = ("a plain value, which comes back with the revision that holds it"
+            if all(v.startswith("plain env ") for v in said) else
+            "a plain value or a pinned secret version, which comes back with the revision that holds it")
     return (f"the refusals of the {' and the '.join(sorted(named))} it asks for all come from {suspect.short_name}, "
-            f"whose deploy changed {', '.join(said)} against {previous.short_name} (a plain value, which comes back "
-            "with the revision that holds it): the new revision asks the server for what it does not hold, so they "
-            "are its own (bad_revision)")
+            f"whose deploy changed {', '.join(said)} against {previous.short_name} ({held}): the new revision asks "
+            "the server for what it does not hold, so they are its own (bad_revision)")
 
 
 # The refusals a deploy brought about itself, each check in this order with what it read and the
@@ -901,7 +950,8 @@ _DEPLOYS_OWN: tuple[tuple[Callable[[Facts, dict[str, list[LogRecord]]], str], st
      "writes refused as read-only only from a new revision whose deploy changed the database it connects to"),
     (_answered_at_an_address_the_deploy_brought,
      "run.revisions.list: containers[].env[].value, volumes[].cloud_sql_instance.instances",
-     "refusals only from a new revision, naming a server (an address, a Cloud SQL socket) only its settings name"),
+     "refusals only from a new revision, naming a server (an address, a port, a Cloud SQL socket) only its settings "
+     "name"),
     (_asks_for_another, "run.revisions.list: containers[].env[].value",
      "refusals of a database or a user the server does not hold only from a new revision whose deploy changed "
      "which one it asks for"),
