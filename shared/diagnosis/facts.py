@@ -503,19 +503,19 @@ class Facts:
         at = served[0][0] - timedelta(seconds=60)
         if not 0 <= (started - at).total_seconds() <= window:
             return None
-        quiet = self.quiet_before(revision, at)
+        quiet = self._quiet_before(revision, at)
         if quiet is None:
             return None
         return Promotion(revision.model_copy(update={"create_time": at}), revision.create_time, *quiet)
 
     def _carried(self, first: list[tuple[datetime, float]]) -> bool:
-        """Whether the revision carried most of the service's requests (more than half) in its first minute
-        or the one after it (a switch inside a minute splits that minute): its traffic began then, not a
-        tester's trickle through a tagged URL nor a canary's share."""
-        minutes, total, _ = self._by_minute(Window(first[0][0] - timedelta(seconds=60), first[-1][0]))
+        """Whether the revision carried most of the service's requests (more than half) in one of its first
+        two minutes with requests (a switch inside a minute splits that minute): its traffic began then, not
+        a tester's trickle through a tagged URL nor a canary's share."""
+        _, total, _ = self._by_minute(Window(first[0][0] - timedelta(seconds=60), first[-1][0]))
         return any(2 * mine > total[micros(end)] for end, mine in first)
 
-    def quiet_before(self, revision: Revision, at: datetime) -> tuple[Window, float] | None:
+    def _quiet_before(self, revision: Revision, at: datetime) -> tuple[Window, float] | None:
         """(the minutes read before `at`, the service's requests in them) when at least
         PROMOTION_QUIET_MINUTES of them were read with the service serving, holding at least
         min_requests, and none of `revision`'s; None otherwise."""
