@@ -51,6 +51,19 @@ INGEST_LAG = timedelta(seconds=180)
 # share of the load (bad_revision.LOAD_SHARE_MINUTES) and the requests each of its instances carried
 # (rules/target_capacity.py; collection reads container/instance_count from there).
 TARGET_LOAD_MINUTES = timedelta(minutes=10)
+# The fewest minutes read before a revision's first request, with the service serving and the revision not,
+# that date its promotion (Facts.promotion): fewer, and whether it served before is not read.
+PROMOTION_QUIET_MINUTES = TARGET_LOAD_MINUTES
+
+
+class Promotion(NamedTuple):
+    """When traffic reached a revision created long before it (`gcloud run deploy --no-traffic`, then
+    `update-traffic`; or an older revision sent the traffic back by hand): the revision as it was deployed
+    for the rules that date a deploy (its create_time moved to the promotion), and the minutes that date it."""
+    revision: Revision    # the revision, its create_time the start of the first minute it served
+    created: datetime     # its own create_time (Revision.create_time)
+    quiet: Window         # the minutes read before it, the service serving and the revision not
+    served: float         # the service's requests in `quiet`
 
 
 def whole_until(bundle: EvidenceBundle) -> datetime:
@@ -268,7 +281,8 @@ class Facts:
         self._p99s: dict[Window, tuple[tuple[datetime, float], ...]] = {}
         self._sql_down: dict[Window, tuple[list[str], str] | None] = {}
         self._sql_cpu: dict[Window, dict[str, list[float]]] = {}
-        self._replaced: dict[datetime, tuple[Revision, float] | None] = {}
+        self._replaced: dict[tuple[str, datetime], tuple[Revision, float] | None] = {}
+        self._promotions: dict[str, Promotion | None] = {}
         self._database_lines: dict[LogSignal, tuple[tuple[LogRecord, ...], tuple[LogRecord, ...]]] = {}
 
     def points(self, result: MetricResult | None) -> tuple[Points, ...]:
@@ -426,17 +440,18 @@ class Facts:
         settings, account or connector are not what the deploy changed (bad_revision's steps back
         pass over it the same way). With none that served, the newest older Ready one.
         Asked by several rules of the same revision; it depends on the revision only through its
-        creation time, so it is kept by that."""
-        if revision.create_time not in self._replaced:
-            self._replaced[revision.create_time] = self._replacing(revision)
-        return self._replaced[revision.create_time]
+        creation time (moved, for a promotion: `deployed`), so it is kept by its name and that."""
+        key = (revision.name, revision.create_time)
+        if key not in self._replaced:
+            self._replaced[key] = self._replacing(revision)
+        return self._replaced[key]
 
     def _replacing(self, revision: Revision) -> tuple[Revision, float] | None:
         lead = (self.b.incident_started_at - revision.create_time).total_seconds()
         if not 0 <= lead <= self.s.deploy_window_seconds:
             return None
-        older = sorted((r for r in self.b.revisions if r.create_time < revision.create_time and r.ready),
-                       key=lambda r: r.create_time, reverse=True)
+        older = sorted((r for r in self.b.revisions if r.create_time < revision.create_time and r.ready
+                        and r.name != revision.name), key=lambda r: r.create_time, reverse=True)
         if not older:
             return None
         served = set(self.revision_names_with_requests(self.baseline(revision)))
@@ -445,9 +460,73 @@ class Facts:
     def recent_deploy(self) -> tuple[Revision, Revision, float] | None:
         """(the newest serving revision, the revision it replaced, the seconds between its creation
         and the incident's start) when it was deployed within deploy_window_seconds (`replaced`)."""
-        suspect = self.newest_serving
+        suspect = self.deployed(self.newest_serving) if self.newest_serving is not None else None
         deploy = self.replaced(suspect) if suspect is not None else None
         return (suspect, *deploy) if deploy is not None else None
+
+    def deployed(self, revision: Revision) -> Revision:
+        """The revision as deployed: itself, or, promoted (`promotion`), with its create_time moved to
+        the minute traffic reached it, so that every window cut from a deploy (since_deploy, baseline,
+        the minutes just before it) is cut from the promotion."""
+        promoted = self.promotion(revision)
+        return promoted.revision if promoted is not None else revision
+
+    def promotion(self, revision: Revision) -> Promotion | None:
+        """When traffic reached `revision`, created more than deploy_window_seconds before the incident,
+        within deploy_window_seconds before it; None when it was not promoted or that is not dated.
+
+        What dates it is the revision's own request_count series (run.googleapis.com/request_count,
+        labelled by resource.labels.revision_name: a revision's requests are its own, whichever URL or
+        share sent them): its first minute with a request, after at least PROMOTION_QUIET_MINUTES read in
+        which the service served at least min_requests and the revision none. Its create_time ("The
+        creation time", Revision.create_time, google/cloud/run_v2/types/revision.py) dates the revision,
+        not its traffic: `gcloud run deploy --no-traffic` creates it with no share, and `gcloud run
+        services update-traffic` gives it one later, which changes the Service's `traffic` and, once
+        served, `traffic_statuses` ("Detailed status information for corresponding traffic targets",
+        google/cloud/run_v2/types/service.py), neither of which carries a time. Service.update_time ("The
+        last-modified time") moves with any change to the service, a label as much as the split, so it
+        is not read as the promotion's (UNCONFIRMED which changes move it; not needed here). With the
+        minutes before its first request not read, or a request of its own in them, nothing is dated."""
+        if revision.name not in self._promotions:
+            self._promotions[revision.name] = self._promoted(revision)
+        return self._promotions[revision.name]
+
+    def _promoted(self, revision: Revision) -> Promotion | None:
+        window = self.s.deploy_window_seconds
+        started = self.b.incident_started_at
+        if (started - revision.create_time).total_seconds() <= window:
+            return None
+        read = Window(self.before.start, self.incident.end)
+        served = [(end, total) for end, total, _ in self.revision_minutes(read, revision.short_name) if total > 0]
+        if not served or not self._carried(served[:2]):
+            return None
+        at = served[0][0] - timedelta(seconds=60)
+        if not 0 <= (started - at).total_seconds() <= window:
+            return None
+        quiet = self._quiet_before(revision, at)
+        if quiet is None:
+            return None
+        return Promotion(revision.model_copy(update={"create_time": at}), revision.create_time, *quiet)
+
+    def _carried(self, first: list[tuple[datetime, float]]) -> bool:
+        """Whether the revision carried most of the service's requests (more than half) in one of its first
+        two minutes with requests (a switch inside a minute splits that minute): its traffic began then, not
+        a tester's trickle through a tagged URL nor a canary's share."""
+        _, total, _ = self._by_minute(Window(first[0][0] - timedelta(seconds=60), first[-1][0]))
+        return any(2 * mine > total[micros(end)] for end, mine in first)
+
+    def _quiet_before(self, revision: Revision, at: datetime) -> tuple[Window, float] | None:
+        """(the minutes read before `at`, the service's requests in them) when at least
+        PROMOTION_QUIET_MINUTES of them were read with the service serving, holding at least
+        min_requests, and none of `revision`'s; None otherwise."""
+        before = Window(self.before.start, at)
+        minutes, total, _ = self._by_minute(before)
+        if self.requests(before, revision.short_name).total > 0 or not minutes:
+            return None
+        quiet = Window(at_micros(minutes[0]) - timedelta(seconds=60), at)
+        served = sum(total.values())
+        enough = len(minutes) >= PROMOTION_QUIET_MINUTES // timedelta(minutes=1) and served >= self.s.min_requests
+        return (quiet, served) if enough else None
 
     def deploy_changed_account(self, entries: Iterable[LogRecord]) -> tuple[Revision, Revision] | None:
         """(the new revision, the one before it) when every entry came from a revision deployed

@@ -1,6 +1,7 @@
 """The catalogue of what Runwarden can recognise, and the shape of a diagnosis."""
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 
 from pydantic import BaseModel, ConfigDict
@@ -44,6 +45,8 @@ class Finding(BaseModel):
     known_good_revision: str | None = None     # bad_revision
     steps_back: int | None = None              # bad_revision: releases back (Ready revisions that served)
     no_target_reason: str = ""                 # bad_revision: why there is no revision to roll back to
+    # bad_revision: when traffic reached a suspect created long before (Facts.promotion), None for a deploy.
+    suspect_promoted_at: datetime | None = None
     recommendation: str = ""                   # what a person (or a later action) should do
     # Not matched, yet not ruled out either (e.g. a deploy whose revision failed only after clean
     # minutes): it cannot act, but it competes with any cause that matched, so that one cannot act alone.
@@ -64,6 +67,7 @@ class Diagnosis(BaseModel):
     known_good_revision: str | None = None
     steps_back: int | None = None
     no_target_reason: str = ""         # bad_revision without a known-good revision: why
+    suspect_promoted_at: datetime | None = None   # bad_revision: when a suspect created long before got traffic
     subject: str | None = None
     competing: tuple[str, ...] = ()    # signatures that matched together: a person must choose
     stand_down: str = ""               # why automation must not act (a recent human change), or ""

@@ -156,6 +156,7 @@ def _rollback(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Plan:
         to_revision=diagnosis.known_good_revision,
         from_revision=suspect.short_name,
         from_revision_created_at=suspect.create_time,
+        from_revision_promoted_at=diagnosis.suspect_promoted_at,
         steps_back=diagnosis.steps_back,
         expected_etag=bundle.service.etag,
         keep_tags=tagged_targets(bundle.service),  # a tagged URL (e.g. canary) stays reachable at 0%

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import NamedTuple
 
-from shared.diagnosis.facts import (SQL_CONNECTIONS_BEFORE, SQL_CONNECTIONS_RISE, TARGET_LOAD_MINUTES, Facts, LogIndex,
-                                    Requests, Window, hms, path_changed, query_of)
+from shared.diagnosis.facts import (PROMOTION_QUIET_MINUTES, SQL_CONNECTIONS_BEFORE, SQL_CONNECTIONS_RISE,
+                                    TARGET_LOAD_MINUTES, Facts, LogIndex, Promotion, Requests, Window, clock_on, hms,
+                                    path_changed, query_of)
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.log_signals import REPLICA_CONFLICT, LogSignal, Refusal, pattern_of, per_text, refusals_of
 from shared.diagnosis.lock_waits import LOCK_ADVICE, LOCK_TIMEOUT, lock_timeouts, lock_words
@@ -43,12 +44,19 @@ def evaluate(facts: Facts) -> Finding:
                   "newest revision with traffic > 0%", suspect is not None):
         return c.no("no revision of the service is receiving traffic")
 
-    lead = (b.incident_started_at - suspect.create_time).total_seconds()
-    if not c.cite("api", f"run.revisions.get {suspect.short_name}: create_time",
-                  f"created {duration(lead)} before the incident started",
-                  f"0 s to {s.deploy_window_seconds} s before the incident", 0 <= lead <= s.deploy_window_seconds):
-        return c.no(f"{suspect.short_name} was not deployed shortly before the incident"
-                    + _tag_only_failures(facts, c))
+    promoted = facts.promotion(suspect)
+    if promoted is not None:
+        # Created long before, given its traffic in the deploy window: the promotion is the deploy, and
+        # every window below is cut from it (Facts.deployed).
+        _cite_promotion(facts, c, promoted)
+        suspect = promoted.revision
+    else:
+        lead = (b.incident_started_at - suspect.create_time).total_seconds()
+        if not c.cite("api", f"run.revisions.get {suspect.short_name}: create_time",
+                      f"created {duration(lead)} before the incident started",
+                      f"0 s to {s.deploy_window_seconds} s before the incident", 0 <= lead <= s.deploy_window_seconds):
+            return c.no(f"{suspect.short_name} was not deployed shortly before the incident"
+                        + _undated_promotion(facts, c, suspect) + _tag_only_failures(facts, c))
 
     failing = _failing(facts, c, suspect)
     if failing is not True:
@@ -116,20 +124,71 @@ def evaluate(facts: Facts) -> Finding:
         # Cloud Run's refusals, another service's 5xx, a failed lookup were never read, not ruled out.
         confidence = min(confidence, UNREAD_LOGS_CONFIDENCE)
     changed = _what_the_deploy_changed(facts, c, suspect, good) + unread
+    since = _since_its_deploy(facts, promoted)
     if good is None:
         # Still a bad revision: what is missing is somewhere to send its traffic. Say why, and escalate.
-        return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx), "
+        return c.yes(confidence, f"{suspect.short_name} fails {since} ({pct(counts.error_ratio)} 5xx), "
                                  f"and there is no rollback target: {why_none}{changed}",
                      subject=suspect.short_name, suspect_revision=suspect.short_name, no_target_reason=why_none,
                      recommendation="fix forward (deploy a corrected revision), or route traffic by hand to a "
                                     "revision you trust" + (f"; the share the revision before is shown to carry: "
                                                             f"{command}" if command else ""))
     past = f" (stepped past: {why_none})" if why_none else ""
-    return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx); "
+    return c.yes(confidence, f"{suspect.short_name} fails {since} ({pct(counts.error_ratio)} 5xx); "
                              f"{good.short_name} served cleanly before it{past}{changed}",
                  subject=suspect.short_name, suspect_revision=suspect.short_name,
                  known_good_revision=good.short_name, steps_back=steps,
+                 suspect_promoted_at=promoted.revision.create_time if promoted is not None else None,
                  recommendation=f"send 100% of traffic back to {good.short_name}")
+
+
+def _since_its_deploy(facts: Facts, promoted: Promotion | None) -> str:
+    """When the suspect's failures are counted from, in words: its deploy, or its promotion with its creation."""
+    if promoted is None:
+        return "since its deploy"
+    at = promoted.revision.create_time
+    return f"since it was promoted at {clock_on(at, facts.b.incident_started_at)} (created {clock_on(promoted.created, at)})"
+
+
+def _cite_promotion(facts: Facts, c: Citation, promoted: Promotion) -> None:
+    """Cite what dates the promotion (Facts.promotion): its creation long before, and its first request
+    after minutes the service served without it."""
+    s, name, at = facts.s, promoted.revision.short_name, promoted.revision.create_time
+    lead = (facts.b.incident_started_at - at).total_seconds()
+    c.cite("api", f"run.revisions.get {name}: create_time",
+           f"created {clock_on(promoted.created, at)}, "
+           f"{duration((facts.b.incident_started_at - promoted.created).total_seconds())} before the incident started",
+           f"more than {s.deploy_window_seconds} s before the incident: a revision given its traffic later is "
+           "dated by its first request", True, role="context")
+    c.cite("metric", facts.requests_query,
+           f"{name} served no request {promoted.quiet} while the service served {promoted.served:.0f}, then "
+           f"served from the minute starting {hms(at)}, {duration(lead)} before the incident started: promoted then",
+           f"at least {PROMOTION_QUIET_MINUTES // timedelta(minutes=1)} minutes read without a request of its own, "
+           f"then its first, 0 s to {s.deploy_window_seconds} s before the incident", True)
+
+
+def _undated_promotion(facts: Facts, c: Citation, suspect: Revision) -> str:
+    """Why a revision created long before, whose first request read falls in the deploy window, is not dated
+    as promoted then (Facts.promotion: the minutes before it not read, or its own requests in them), as a
+    clause, cited; "" when its first request read is not in the deploy window."""
+    s = facts.s
+    served = [at for at, total, _ in facts.revision_minutes(Window(facts.before.start, facts.incident.end),
+                                                           suspect.short_name) if total > 0]
+    if not served:
+        return ""
+    at = served[0] - timedelta(seconds=60)
+    lead = (facts.b.incident_started_at - at).total_seconds()
+    if at <= facts.before.start or not 0 <= lead <= s.deploy_window_seconds:
+        return ""
+    c.cite("metric", facts.requests_query,
+           f"{suspect.short_name}'s first request read is in the minute starting {hms(at)}, {duration(lead)} before "
+           "the incident started", f"at least {PROMOTION_QUIET_MINUTES // timedelta(minutes=1)} minutes read before "
+           "it with the service serving and it not, and most of the service's requests in its first minutes: a "
+           "promotion dated", False, role="context")
+    return (f"; its first request read is at {hms(at)}, but the minutes read do not show its traffic beginning "
+            f"then (at least {PROMOTION_QUIET_MINUTES // timedelta(minutes=1)} minutes read without a request of its "
+            "own before it, and most of the service's requests from it), so when its traffic reached it is not "
+            "dated (a person looks at the service's traffic changes)")
 
 
 # The checks above that read the service's logs to hold the finding back: blind when that read failed.
@@ -933,7 +992,7 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> _Target:
     steps back to it (the Ready revisions that served before the deploy, counting it), and, when
     there is none, why; with one, what was stepped past to reach it ("" when nothing was)."""
     s = facts.s
-    earlier = sorted((r for r in facts.b.revisions if r.create_time < suspect.create_time),
+    earlier = sorted((r for r in facts.b.revisions if r.create_time < suspect.create_time and r.name != suspect.name),
                      key=lambda r: r.create_time, reverse=True)
     older = [r for r in earlier if r.ready]
     if not earlier:

@@ -25,6 +25,9 @@ class RollbackTrafficParams(ActionParams):
     to_revision: str                  # the last known-good revision (short name)
     from_revision: str                # the revision being taken out of service
     from_revision_created_at: datetime
+    # When traffic reached a revision created long before it (bad_revision dates a promotion by its first
+    # request, Facts.promotion): the change rolled back, which the deploy's age bound is measured from.
+    from_revision_promoted_at: datetime | None = None
     steps_back: int                   # Ready revisions that served before the deploy, back to to_revision
     expected_etag: str                # the service as read before planning; a concurrent change aborts
     keep_tags: tuple[TrafficTarget, ...] = ()   # tagged targets as read, kept at 0%
@@ -110,11 +113,13 @@ class RollbackTraffic(Action[RollbackTrafficParams]):
             violations.append(
                 f"{params.to_revision} is {params.steps_back} revisions back; "
                 f"automation goes back at most {MAX_AUTOMATIC_STEPS}")
-        age = (now - params.from_revision_created_at).total_seconds()
+        changed = params.from_revision_promoted_at or params.from_revision_created_at
+        age = (now - changed).total_seconds()
         limit = config.bounds.rollback.max_revision_age_seconds
         if age > limit:
+            how = "promoted" if params.from_revision_promoted_at else "created"
             violations.append(
-                f"{params.from_revision} was created {int(age)} s ago; rollback only acts within {limit} s of a deploy")
+                f"{params.from_revision} was {how} {int(age)} s ago; rollback only acts within {limit} s of a deploy")
         return violations
 
     def desired_traffic(self, params: RollbackTrafficParams) -> list[TrafficTarget]:
