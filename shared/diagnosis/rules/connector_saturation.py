@@ -412,7 +412,8 @@ def _answered_at_once(facts: Facts, c: Citation, stressed: list[str]) -> tuple[s
            f"{unreached} errors of reaching the database" + (f" ({answers})" if answers else "")
            + f"; the connector shows {', '.join(stressed)}",
            f"a wait (p99 >= {ANSWERED_AT_ONCE_SECONDS:g} s, a hang, or >= {s.db_error_logs_min} errors of reaching "
-           "the database" + (" other than a connection found closed or a dial refused" if answers else "")
+           "the database" + (" other than " + " or ".join(["a connection found closed"] * bool(closed)
+                                                          + ["a dial refused"] * bool(refused)) if answers else "")
            + ") for 503s to be the connector's", False, role="context")
     if refused >= s.db_error_logs_min and not stale:
         return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but the 503s are answered at "
