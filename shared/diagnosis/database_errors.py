@@ -1,6 +1,6 @@
 """The database's refusals and the errors of reaching it in the service's logs, sorted by kind: pure
 functions over log lines, no I/O. Facts reads each once per diagnosis with them (Facts.db_refusals,
-db_never_left, db_unreached_lines, db_closed), and the rules (connector_saturation, database_unreachable,
+db_never_left, db_unreached_lines, db_closed, db_refused_dials), and the rules (connector_saturation, database_unreachable,
 rules/refusals.py, rules/never_left.py) only read what Facts kept: they live here, below both, because
 the rules import Facts."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import compress
 
 from shared.diagnosis.evidence import LogRecord
-from shared.diagnosis.log_signals import closed_connection, never_left, per_text, refusals_of
+from shared.diagnosis.log_signals import closed_connection, never_left, per_text, refusals_of, refused_dial
 
 _TEXT = operator.attrgetter("text")
 
@@ -71,5 +71,15 @@ def lines_but(lines: Sequence[LogRecord], left_out: Iterable[LogRecord]) -> list
 def closed_count(lines: Sequence[LogRecord]) -> int:
     """How many of `lines` say only that an open connection was found closed or broken
     (log_signals.closed_connection), each distinct text asked once."""
-    closed = per_text(closed_connection, lines)
-    return sum(1 for e in lines if closed[e.text])
+    return _count_saying(closed_connection, lines)
+
+
+def refused_dial_count(lines: Sequence[LogRecord]) -> int:
+    """How many of `lines` say only that a dial to an address other than loopback was refused at once
+    (log_signals.refused_dial), each distinct text asked once."""
+    return _count_saying(refused_dial, lines)
+
+
+def _count_saying(read: Callable[[str], bool], lines: Sequence[LogRecord]) -> int:
+    said = per_text(read, lines)
+    return sum(1 for e in lines if said[e.text])

@@ -23,7 +23,8 @@ from typing import Callable, Generic, Iterable, Iterator, NamedTuple, TypeVar, o
 from shared.config import DiagnosisSettings
 from shared.diagnosis.citation import query_of
 from shared.diagnosis.connector_news import ConnectorNews, news_of
-from shared.diagnosis.database_errors import closed_count, lines_but, never_left_by_kind, refusals_by_kind
+from shared.diagnosis.database_errors import (closed_count, lines_but, never_left_by_kind, refusals_by_kind,
+                                             refused_dial_count)
 from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision, ascending,
                                        at_micros, micros)
 from shared.diagnosis.log_signals import (SIGNAL_COMBINATIONS, LogSignal, classify_all, dials_and_answers,
@@ -1148,6 +1149,12 @@ class Facts:
         """How many of `db_unreached_lines` say only that an open connection was found closed or broken
         (log_signals.closed_connection): no wait, no failed dial. Only asked past cheaper checks."""
         return closed_count(self.db_unreached_lines)
+
+    @_kept
+    def db_refused_dials(self) -> int:
+        """How many of `db_unreached_lines` say only that a dial to an address other than loopback was
+        refused at once (log_signals.refused_dial): an answer, no wait. Only asked past cheaper checks."""
+        return refused_dial_count(self.db_unreached_lines)
 
 
 def egress_of(revision: Revision) -> str:

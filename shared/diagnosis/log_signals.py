@@ -2219,6 +2219,37 @@ def greeting_timed_out(text: str) -> bool:
     return "initial communication packet" in text.lower() and _GREETING_TIMED_OUT.search(text) is not None
 
 
+# A dial to the database's address that the far end refused at once (ECONNREFUSED, errno 111): the SYN
+# crossed every hop and a reset came back, nothing listening on that port (the database restarting,
+# failing over or stopped, a wrong port, a proxy or pooler in front of it down). An answer, not a wait:
+# a saturated connector drops packets and the requests that cross it wait ("causing timeouts", Cloud
+# Run's VPC connector page). Whether a connector's instances, or a VPC firewall rule that denies, ever
+# answer a SYN with a reset is UNCONFIRMED (no page says either does), so connector_saturation reads
+# refused dials as a doubt (it competes, never acted on alone), never as a rule-out. The drivers' words
+# are those _NEVER_LEFT reads at loopback, at any other address (its comment cites each source): Go's
+# net OpError, Node's exceptionWithHostPort, libpq 14+ and before, pgjdbc, asyncio's "[Errno 111]
+# Connect call failed" (asyncpg), and the MySQL clients' 2003 with errno 111. A refusal at loopback
+# never left the instance (never_left's), and a text that also says it waited (HikariCP's "request
+# timed out after 30000ms" above a refused cause) is a wait, not this.
+_REFUSED_DIAL = re.compile(
+    r"\bdial tcp \S+:\d+: connect: connection refused"
+    r"|\bconnect ECONNREFUSED \S+:\d+"
+    r'|\bconnection to server at "[^"\n]+"[^\n]*?, port \d+ failed: Connection refused'
+    r"|\bcould not connect to server: Connection refused\s+Is the server running on host"
+    r"|\bConnection to \S+ refused\. "
+    r"|\[Errno 111\] Connect call failed"
+    r"|\bCan't connect to MySQL server on '[^'\n]+' \((?:111|\[Errno 111\] Connection refused)\)",
+    re.IGNORECASE)
+
+
+def refused_dial(text: str) -> bool:
+    """Whether a database error's text says only that a dial to an address other than loopback was
+    refused at once (_REFUSED_DIAL), with no word of a wait in it."""
+    low = text.lower()
+    return (("refused" in low or "errno 111" in low or "(111)" in low) and _REFUSED_DIAL.search(text) is not None
+            and _WAITED.search(text) is None and not never_left(text))
+
+
 def closed_connection(text: str) -> bool:
     """Whether a database error's text says only that an open connection was found closed or broken
     (CLOSED_CONNECTION_TEXTS), with no word of a wait and no failed dial in it."""

@@ -1,6 +1,6 @@
 """The readings several rules share are Facts' own: each found on first use and once per diagnosis,
 whichever rule asks first and however often (Facts.connector_news, db_refusals, db_never_left,
-db_unreached_lines with db_unreached, db_closed). The rules only read them, and a read after the first is a
+db_unreached_lines with db_unreached, db_closed, db_refused_dials). The rules only read them, and a read after the first is a
 plain attribute's: no Python call."""
 from __future__ import annotations
 
@@ -34,7 +34,8 @@ DNS = ('failed to connect to `host=db.internal user=app database=app`: hostname 
 
 # Each reading and the helper facts.py calls to compute it (called once per computation).
 COMPUTED_BY = {"connector_news": "news_of", "db_refusals": "refusals_by_kind",
-               "db_never_left": "never_left_by_kind", "db_unreached_lines": "lines_but", "db_closed": "closed_count"}
+               "db_never_left": "never_left_by_kind", "db_unreached_lines": "lines_but", "db_closed": "closed_count",
+               "db_refused_dials": "refused_dial_count"}
 
 
 def _busy(*logged: tuple[str, int]) -> Evidence:
@@ -53,6 +54,7 @@ CASES = {
     "dials timed out": _busy((DIAL, 30)),
     "dials, refusals and failed lookups": _busy((DIAL, 12), (TOO_MANY, 8), (DNS, 6)),
     "connections found closed": _busy((CLOSED, 20)),
+    "dials refused": _busy(("dial tcp 10.20.0.3:5432: connect: connection refused", 20)),
     "a sidecar not running": _busy((LOOPBACK_GO, 20)),
     "no log line": _busy(),
 }
@@ -91,7 +93,7 @@ def test_every_reader_asked_twice_in_either_order_computes_each_once(monkeypatch
     asks: list[Callable[[], object]] = [
         lambda: connector_signs.new_stress(facts), lambda: refusals(facts), lambda: only_never_left(facts),
         lambda: connector_saturation._unreached(facts), lambda: connector_saturation._unreached_lines(facts),
-        lambda: connector_saturation._closed(facts)]
+        lambda: connector_saturation._closed(facts), lambda: connector_saturation._refused_dials(facts)]
     first = [ask() for ask in asks]
     again = [ask() for ask in reversed(asks)][::-1]
 
@@ -129,7 +131,8 @@ def test_the_readings_are_facts_own_before_any_rule_asks():
     assert facts.connector_news.signs == ("at max instances (3)", "CPU p99 95%")
 
 
-READINGS = ("connector_news", "db_refusals", "db_never_left", "db_unreached_lines", "db_unreached", "db_closed")
+READINGS = ("connector_news", "db_refusals", "db_never_left", "db_unreached_lines", "db_unreached", "db_closed",
+            "db_refused_dials")
 
 
 def _python_calls(read: Callable[[Facts], object], facts: Facts) -> tuple[object, int]:

@@ -389,7 +389,9 @@ def _answered_at_once(facts: Facts, c: Citation, stressed: list[str]) -> tuple[s
     on nothing either: its peer's FIN or RST came back at once, from the server (MySQL's wait_timeout
     after a quiet night, a restart) or from something on the path that forgot an idle flow. Stale
     pooled connections fail so on their first use; a saturated connector delays, it does not close.
-    Such errors do not make the 503s the connector's. Not ruled out (it competes), not acted on alone."""
+    Such errors do not make the 503s the connector's. Nor does a dial refused at once (log_signals.refused_dial:
+    "connect: connection refused", ECONNREFUSED at the database's address): a reset came back from the far end
+    at once, where a saturated connector makes the dial wait. Not ruled out (it competes), not acted on alone."""
     s = facts.s
     if facts.requests(facts.incident).share(code="503") < s.status_ratio or facts.failing_window is None:
         return "", ""
@@ -400,17 +402,26 @@ def _answered_at_once(facts: Facts, c: Citation, stressed: list[str]) -> tuple[s
         return "", ""
     unreached = _unreached(facts)
     closed = _closed(facts) if unreached >= s.db_error_logs_min else 0
-    if unreached - closed >= s.db_error_logs_min:
+    refused = _refused_dials(facts) if unreached - closed >= s.db_error_logs_min else 0
+    if unreached - closed - refused >= s.db_error_logs_min:
         return "", ""
-    stale = closed >= s.db_error_logs_min
+    stale = closed >= s.db_error_logs_min and closed >= refused
+    answers = "; ".join(([f"{closed} of them an open connection found closed"] if closed else [])
+                        + ([f"{refused} of them a dial refused"] if refused else []))
     c.cite("metric", facts.latencies_query,
            f"p99 max {max(failing) * 1000:.0f} ms in the {len(failing)} failing minutes, no hang, "
-           f"{unreached} errors of reaching the database"
-           + (f" ({closed} of them an open connection found closed)" if closed else "")
+           f"{unreached} errors of reaching the database" + (f" ({answers})" if answers else "")
            + f"; the connector shows {', '.join(stressed)}",
            f"a wait (p99 >= {ANSWERED_AT_ONCE_SECONDS:g} s, a hang, or >= {s.db_error_logs_min} errors of reaching "
-           "the database" + (" other than a connection found closed" if closed else "") + ") for 503s to be the "
-           "connector's", False, role="context")
+           "the database" + (" other than " + " or ".join(["a connection found closed"] * bool(closed)
+                                                          + ["a dial refused"] * bool(refused)) if answers else "")
+           + ") for 503s to be the connector's", False, role="context")
+    if refused >= s.db_error_logs_min and not stale:
+        return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but the 503s are answered at "
+                f"once (p99 at most {max(failing) * 1000:.0f} ms in the failing minutes) and the database errors say "
+                f"that dials to it were refused ({refused}x): the far end answered them with a reset at once "
+                "(nothing listening on that address and port), where a saturated connector drops packets and makes "
+                "requests wait, whatever else crosses it", REFUSED_DIALS)
     if stale:
         return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but the 503s are answered at "
                 f"once (p99 at most {max(failing) * 1000:.0f} ms in the failing minutes) and the database errors say "
@@ -431,6 +442,13 @@ STALE_CONNECTIONS = ("look at how the application's pool keeps idle connections:
                      "the server's or the path's idle timeout (MySQL wait_timeout; pool_recycle, maxLifetime), and at "
                      "the database's log for sessions it ended; raise the connector's max instances only if requests "
                      "wait to cross it")
+
+
+# What a person checks when dials to the database are refused at once.
+REFUSED_DIALS = ("look at what listens at the address and port the application dials: the Cloud SQL instance's state "
+                 "and operations (a restart, a failover, maintenance, a stop), the port (5432 PostgreSQL, 3306 MySQL, "
+                 "3307 the Cloud SQL connectors' server side), a proxy or pooler in front of the database; raise the "
+                 "connector's max instances only if requests wait to cross it")
 
 
 # What a person checks when the 503s are those of instances whose container's process exited.
@@ -848,6 +866,13 @@ def _closed(facts: Facts) -> int:
     was found closed or broken (log_signals.closed_connection): no wait, no failed dial. Facts.db_closed,
     counted once per diagnosis, and only where asked (`_answered_at_once`, past its cheaper checks)."""
     return facts.db_closed
+
+
+def _refused_dials(facts: Facts) -> int:
+    """How many of the errors of reaching the database (`_unreached`) say only that a dial to an address
+    other than loopback was refused at once (log_signals.refused_dial): an answer, no wait.
+    Facts.db_refused_dials, counted once per diagnosis, and only where asked (`_answered_at_once`)."""
+    return facts.db_refused_dials
 
 
 def _unread(facts: Facts) -> list[str]:
