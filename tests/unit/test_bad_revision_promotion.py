@@ -50,8 +50,9 @@ CASES = [
      _promoted(GREEN, -300, BLUE, -2880, -9), Signature.BAD_REVISION, BLUE, "promoted at"),
     ("promoted just inside the deploy window's reach, 12 quiet minutes read",
      _promoted(GREEN, -300, BLUE, -2880, -18), Signature.BAD_REVISION, BLUE, "promoted at"),
-    ("a manual rollback: the older revision sent everything back at -9m fails since",
-     _promoted(BLUE, -2880, GREEN, -300, -9), Signature.BAD_REVISION, GREEN, "promoted at"),
+    ("a manual rollback: the older revision sent everything back at -9m fails since; sending the traffic "
+     "forward again would undo that move: escalated",
+     _promoted(BLUE, -2880, GREEN, -300, -9), Signature.INCONCLUSIVE, None, "would send it forward again"),
     ("the revision that carried the traffic before was failing too: no target",
      _promoted(GREEN, -300, BLUE, -2880, -9, before_5xx_from=-22), Signature.BAD_REVISION, None,
      "was failing too"),

@@ -92,6 +92,11 @@ def evaluate(facts: Facts) -> Finding:
         return c.doubt(taken, CONNECTIONS_TAKEN)
     _cite_instance_the_deploy_named(facts, c, suspect)
     good, steps, why_none, command = _known_good(facts, c, suspect)
+    forward = _forward_past_a_move_back(facts, c, promoted, good)
+    if forward:
+        return c.doubt(forward, f"if the move back to {suspect.short_name} was not meant, send traffic to "
+                                f"{good.short_name} by hand; otherwise fix forward: Runwarden does not undo a "
+                                "release that went back to an older revision")
     # With no rollback target the finding escalates anyway, saying why (the revision before cannot
     # start either, say); with one, failed dials the revision before would meet too hold it back.
     same = (deployed_the_same(c, suspect, good, lambda: failed_starts(facts.log_matches(LogSignal.STARTUP_FAILURE,
@@ -140,6 +145,23 @@ def evaluate(facts: Facts) -> Finding:
                  known_good_revision=good.short_name, steps_back=steps,
                  suspect_promoted_at=promoted.revision.create_time if promoted is not None else None,
                  recommendation=f"send 100% of traffic back to {good.short_name}")
+
+
+def _forward_past_a_move_back(facts: Facts, c: Citation, promoted: Promotion | None, good: Revision | None) -> str:
+    """Why a rollback would send the traffic forward ("" when it would not): the suspect is an older revision
+    traffic was sent back to (Facts.promotion: a rollback by hand, or an older release promoted again), and the
+    target is one created after it, the one that traffic left. Sending it there undoes someone's decision on
+    the evidence of the 5xx share alone; the audit log that would say who moved it is not read here
+    (`_human_changes` stands down only for entries it read), so the move is escalated, never reversed."""
+    if promoted is None or good is None or good.create_time <= promoted.created:
+        return ""
+    c.cite("api", f"run.revisions.get {good.short_name}: create_time",
+           f"{good.short_name} created {clock_on(good.create_time, promoted.created)}, after "
+           f"{promoted.revision.short_name} ({clock_on(promoted.created, good.create_time)})",
+           "a rollback target older than the revision it replaces", False, role="context")
+    return (f"traffic was sent back to the older {promoted.revision.short_name} at "
+            f"{clock_on(promoted.revision.create_time, facts.b.incident_started_at)}, away from the newer "
+            f"{good.short_name}: a rollback would send it forward again, undoing that move")
 
 
 def _since_its_deploy(facts: Facts, promoted: Promotion | None) -> str:
