@@ -69,6 +69,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 
 _STRING = r'"(?:[^"\\]|\\.)*"'
 _FUNCTIONS = ("one_of", "starts_with", "ends_with", "has_substring", "monitoring.regex.full_match")
@@ -314,7 +315,24 @@ def _negated_body(text: str, negation: re.Match[str], closing: int, quoted: list
     return negation.end(), comparison.end()
 
 
-def _outermost(groups: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+# Filters read at once: a deployment's policies hold a few, each read several times per notification.
+_READ_FILTERS = 512
+
+
+@lru_cache(maxsize=_READ_FILTERS)
+def _read(text: str) -> tuple[str, tuple[tuple[int, int, str], ...]]:
+    """`text` with its double negations blanked (`_without_double_negations`) and its negated groups
+    (`_negated_groups`): a pure function of the text, worked out once per filter and shared by every reading of it
+    (`label_tests`, `excluding_groups`, `unread_groups`, `metadata_tests`). `Incident.condition_doubt` reads its
+    filter three times, and a notification's handling asks for it two to three times; a policy's notifications all
+    carry the same filter. Profiled in `make soak`, this parse was about 30 % of `condition_doubt`'s CPU
+    (docs/performance.md). Both parts are immutable (a string, tuples), so no caller can change what another
+    reads."""
+    read = _without_double_negations(text)
+    return read, tuple(_negated_groups(read))
+
+
+def _outermost(groups: tuple[tuple[int, int, str], ...]) -> list[tuple[int, int, str]]:
     """The groups inside no other negated group: a group inside one is negated again by it, so it is read only as
     part of the group around it (a nested negation leaves that one not read: `unread_groups`)."""
     return [g for g in groups if not any(o[0] < g[0] and g[1] <= o[1] for o in groups if o != g)]
@@ -327,8 +345,8 @@ def unread_groups(text: str, unquoted: bool = True) -> list[str]:
     OR "d")`; Monitoring filters' precedence is UNCONFIRMED), a resource's comparison joined by AND to `metric.type`
     or `project`. What such a group excludes is not read, so it may exclude the notification's resource: a doubt is
     raised (escalated), its bar never lent (before, leftovers3, no doubt was raised)."""
-    unread, text = [], _without_double_negations(text)
-    for start, end, form in _outermost(_negated_groups(text)):
+    unread, (text, groups) = [], _read(text)
+    for start, end, form in _outermost(groups):
         inner = [_test(m, unquoted) for m in _COMPARISON.finditer(text) if start <= m.start() <= end]
         if inner and (form == "" or form == "conjunction" and None in inner):
             unread.append(text[start:end + 1])   # a conjunction's `:*` compares nothing read (`_test`)
@@ -361,8 +379,7 @@ def label_tests(text: str, unquoted: bool = True, fold_case: bool = False) -> li
     """The resource-label comparisons `text` makes that are read (see the module's docstring), in order; with
     `unquoted` False (a query's text), none of an unquoted value; with `fold_case` (Logging), text compared without
     case (`LabelTest._matches`)."""
-    text = _without_double_negations(text)
-    tests, groups = [], _negated_groups(text)
+    tests, (text, groups) = [], _read(text)
     for found in _COMPARISON.finditer(text):
         around = [form for start, end, form in groups if start <= found.start() <= end]
         test = _test(found, unquoted, fold_case)
@@ -379,8 +396,8 @@ def excluding_groups(text: str, unquoted: bool = True, fold_case: bool = False) 
     nested, negated or of another field): the group excludes a resource that passes every one of them, and no other
     (`NOT (L = "a" AND M = "b")` is `L != "a" OR M != "b"`: it selects a elsewhere than b). A group holding another
     field's comparison (`metric.labels.response_code`) selects any resource for some of its series, and is not here."""
-    found_groups, text = [], _without_double_negations(text)
-    for start, end, form in _outermost(_negated_groups(text)):
+    found_groups, (text, groups) = [], _read(text)
+    for start, end, form in _outermost(groups):
         if form != "conjunction":
             continue
         inner = [_test(m, unquoted, fold_case) for m in _COMPARISON.finditer(text) if start <= m.start() <= end]
@@ -429,8 +446,7 @@ def metadata_tests(text: str, fold_case: bool = False) -> list[LabelTest] | None
     """The metadata-label comparisons of a Monitoring filter `text`, each labelled `system_labels.<key>` or
     `user_labels.<key>`, or None when one is made in a form not read (inside a negated group, a function of no quoted
     value, an MQL or PromQL query's: `metadata_selections` finds more than are read here)."""
-    text = _without_double_negations(text)
-    groups, tests = _negated_groups(text), []
+    (text, groups), tests = _read(text), []
     for found in _METADATA_COMPARISON.finditer(text):
         kind, key = found.group(2).split(".", 1)
         test = None if any(start <= found.start() <= end for start, end, _ in groups) else \
