@@ -839,12 +839,11 @@ class _AlertRun:
                                   self.incident.policy_resource, self.message_id, self.incident.started_at)
         judged = self.judged_since(settled, known) if result.status is OutcomeStatus.SKIPPED else None
         if judged is not None:
-            return self.after_verdict(judged, report)
+            return self.after_verdict(judged.verdict, report, judged.note)
         return self.outcome(result.status, result.reason, target=settled.target, diagnosis=report,
                             action=ActionReport(name=settled.action, after=result.after))
 
-    def judged_since(self, settled: Settled,
-                     known: SettledState | None = None) -> ActionRecord | SettledVerdict | None:
+    def judged_since(self, settled: Settled, known: SettledState | None = None) -> _Judged | None:
         """The incident's action the sweep has judged since `settled`'s claim was taken (verified, undone,
         escalated), when this is another message than the one that took it: Monitoring notifying the incident
         again while it stays open (AlertPolicy.AlertStrategy.NotificationChannelStrategy.renotify_interval,
@@ -855,7 +854,12 @@ class _AlertRun:
         incident's SETTLED record, `known` as the batched read found it (no further read), or read alone on an
         instance that answered from memory (one BatchGetDocuments, not a query). Where that record cannot answer
         alone (an entry or an action record from an earlier version: `SettledState.keeps_verdicts`), one query of
-        the incident's action records, as before."""
+        the incident's action records, as before. So does a record that keeps no verdict of the action yet, or one
+        it cannot read (`SettledState.unreadable_verdicts`): a judge of the version before (the two functions
+        deployed apart, or Runwarden rolled back) moves the action record alone, so "no verdict here" may mean
+        either "not judged" or "judged by that version", and only the action records tell. That query is the
+        second round trip at most (goal: 2), paid only between the settle time and the verdict, or in that mixed
+        state; the outcome then says where its verdict was read (`_Judged.note`)."""
         claim = settled.record
         if message_of(claim.owner) == (self.message_id or "unknown"):
             return None
@@ -865,7 +869,20 @@ class _AlertRun:
         if known is None and settled.verdicts:
             known = self.settled_record()
         if known is not None and known.keeps_verdicts():
-            return known.judged(self.incident.started_at)
+            kept = known.judged(self.incident.started_at)
+            if kept is not None:
+                return _Judged(kept)
+        found = self.judged_by_records()
+        if found is None or known is None or not (known.keeps_verdicts() or known.unreadable_verdicts):
+            return None if found is None else _Judged(found)   # state as the version before wrote it: as before
+        why = (f"kept a verdict Runwarden cannot read ({', '.join(known.unreadable_verdicts)}: damaged, or written by "
+               "a version this one cannot read; a person should repair or delete it)" if known.unreadable_verdicts
+               else "kept no verdict of it (judged by a version of Runwarden that does not copy its verdicts there)")
+        return _Judged(found, f"the incident's record of settled actions ({SETTLED}/{self.incident.incident_id}) "
+                              f"{why}: the verdict was read from the action record {found.key}")
+
+    def judged_by_records(self) -> ActionRecord | None:
+        """The latest verdict among the incident's action records for its start (or none stated): one query."""
         found = [read_record(ActionRecord, r, ACTIONS) for r in self.adapters.state.find_records(
                  ACTIONS, "incident_id", self.incident.incident_id) if r.get("state") in _VERDICT_NAMES]
         same = [r for r in found if r.incident_started_at in (None, self.incident.started_at)]
@@ -877,7 +894,8 @@ class _AlertRun:
         [data] = _read_many(self.adapters.state, [key], deferred=[key])
         return SettledState.parse(data, covered=EVERY_CLAIM)
 
-    def after_verdict(self, record: ActionRecord | SettledVerdict, report: DiagnosisReport | None) -> Outcome:
+    def after_verdict(self, record: ActionRecord | SettledVerdict, report: DiagnosisReport | None,
+                      note: str | None = None) -> Outcome:
         """The answer to a notification of an incident whose action the sweep has judged: never acted on again
         (one incident is acted on once; an undone change is never made again without a person), and pointing
         to that verdict. After `verified` it is escalated: Monitoring still holds open an incident whose fix the
@@ -885,7 +903,7 @@ class _AlertRun:
         outcome paged a person already, `skipped`. Told once per message (no action id: `publish_once`)."""
         status = OutcomeStatus.ESCALATED if record.state is ActionState.VERIFIED else OutcomeStatus.SKIPPED
         return self.outcome(status, notified_after_verdict(self.incident, record), target=record.target,
-                            diagnosis=report, action=ActionReport(name=record.action))
+                            diagnosis=report, action=ActionReport(name=record.action), notes=[note] if note else None)
 
     def outcome(self, status: OutcomeStatus, reason: str, *, step: str | None = None, target: str | None = None,
                 diagnosis: DiagnosisReport | None = None, action: ActionReport | None = None,
@@ -948,6 +966,15 @@ class _AlertRun:
                 return publish_once(outcome, message_key(self.event_data), self.config, self.adapters, self.timeline)
             return publish(outcome)
         return self._holder.publish(outcome, publish, self.timeline)   # a held report: marked once published
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """The verdict a later notification of the incident is answered from (`_AlertRun.judged_since`), and where it
+    was read when not where this version keeps it (`note`, said in the outcome)."""
+
+    verdict: ActionRecord | SettledVerdict
+    note: str | None = None
 
 
 # The sweep's verdicts on an action (records.ActionState): the action is over, judged on live data.

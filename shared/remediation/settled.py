@@ -33,10 +33,11 @@ duplicate no longer needs the query for the targets the incident's actions wrote
   which tells the judge to write the copy). An entry without the mark (written by the version
   before), or no entry of an action record, leaves the question to the query, as before. A judge
   of the version before (a deploy of the alert and command functions apart, or a rollback of
-  Runwarden itself) moves the action record alone: an entry marked by this version then reads
-  "not judged" after such a verdict, and a reminder after `verified` is answered `skipped`, as it was
-  before reminders named the verdict (UNCONFIRMED how long the two functions of one `terraform apply`
-  run apart; nothing is written either way).
+  Runwarden itself) moves the action record alone: an entry marked by this version then keeps no
+  verdict after such a verdict, so a record that keeps none past the settle time, or one it cannot
+  read (`unreadable_verdicts`), leaves the question to the query too, and the outcome says where
+  its verdict was read (`_AlertRun.judged_since`; UNCONFIRMED how long the two functions of one
+  `terraform apply` run apart: correct either way, nothing is written either way).
 
 Whenever that one read cannot answer (no entry, an entry whose claim has expired, an intent whose
 claim has no recorded entry, or simply no duplicate: every first delivery), the query and the rest
@@ -148,6 +149,7 @@ class SettledState:
 
     entries: tuple[SettledEntry, ...] = ()
     verdicts: tuple[SettledVerdict, ...] = ()   # the verdicts its actions' judging commits copied here
+    unreadable_verdicts: tuple[str, ...] = ()   # the verdict fields that cannot be read as one (`_read_verdict`)
 
     @classmethod
     def parse(cls, data: Any, covered: Collection[tuple[str, str]] = ()) -> "SettledState":
@@ -164,7 +166,7 @@ class SettledState:
         if isinstance(data, Mapping):
             return cls(tuple(SettledEntry.model_validate(value) for name, value in sorted(data.items())
                              if name.startswith(SETTLED_FIELD_PREFIX) and isinstance(value, Mapping)),
-                       _verdicts(data.items()))
+                       *_verdicts(data.items()))
         entries, verdicts = [], []
         for name in sorted(data.names()):
             if name.startswith(VERDICT_FIELD_PREFIX):
@@ -177,7 +179,7 @@ class SettledState:
                 value = data.get(name)   # its copy of the claim is needed: decoded after all
             if isinstance(value, Mapping):
                 entries.append(SettledEntry.model_validate(value))
-        return cls(tuple(entries), _verdicts(verdicts))
+        return cls(tuple(entries), *_verdicts(verdicts))
 
     def keeps_verdicts(self) -> bool:
         """Whether this record answers, alone, whether the sweep has judged the incident's actions: it has an
@@ -185,9 +187,11 @@ class SettledState:
         (SettledEntry.verdicts). An entry of an earlier version (no such mark), or no entry of an action record
         (none written with it: a record from before SETTLED existed, or none read), leaves it to the query of
         the incident's action records. An incident is acted on once (shared.pipeline `_AlertRun.acted_before`),
-        so its action record is written with its entry, or before entries existed."""
+        so its action record is written with its entry, or before entries existed. A verdict copy that cannot be
+        read (`unreadable_verdicts`) leaves it to the query too: it may stand for a verdict, so neither it nor its
+        absence is an answer."""
         recorded = [entry for entry in self.entries if entry.recorded]
-        return bool(recorded) and all(entry.verdicts for entry in recorded)
+        return bool(recorded) and all(entry.verdicts for entry in recorded) and not self.unreadable_verdicts
 
     def judged(self, started_at: int | None) -> SettledVerdict | None:
         """The latest verdict on an action taken for the incident's start `started_at` (or for no stated
@@ -216,10 +220,39 @@ class SettledState:
         return {(entry.kind, entry.key): dict(entry.claim) for entry in self.entries if entry.claim is not None}
 
 
-def _verdicts(fields: Any) -> tuple[SettledVerdict, ...]:
-    """The `SettledVerdict` fields among a SETTLED record's (name, value) pairs, in name order."""
-    return tuple(SettledVerdict.model_validate(value) for name, value in sorted(fields, key=lambda f: f[0])
-                 if name.startswith(VERDICT_FIELD_PREFIX) and isinstance(value, Mapping))
+def _verdicts(fields: Any) -> tuple[tuple[SettledVerdict, ...], tuple[str, ...]]:
+    """The `SettledVerdict` fields among a SETTLED record's (name, value) pairs, in name order; and the names of
+    those that cannot be read as one (`_read_verdict`)."""
+    verdicts, unreadable = [], []
+    for name, value in sorted(fields, key=lambda f: f[0]):
+        if name.startswith(VERDICT_FIELD_PREFIX):
+            verdict = _read_verdict(name, value)
+            verdicts.append(verdict) if verdict is not None else unreadable.append(name)
+    return tuple(verdicts), tuple(unreadable)
+
+
+def _read_verdict(name: str, value: Any) -> SettledVerdict | None:
+    """The verdict copy stored under `name`, checked field by field as the judging commit writes it
+    (`verdict_write`); None where it is not that: not a map, a field missing or not its type (Firestore returns a
+    timestamp as a datetime, an integer as an int: google.cloud.firestore_v1 `_helpers.decode_value`), a state
+    that is no verdict, or a key whose field is not `name`. Such a copy is damaged by another hand or written by
+    a version this one cannot read: it is never read as a verdict, nor as "not judged" (`keeps_verdicts`)."""
+    if not isinstance(value, Mapping) or value.get("state") not in JUDGED_STATES:
+        return None
+    if not all(isinstance(value.get(field), str) for field in ("key", "action", "target")):
+        return None
+    if verdict_field(value["key"]) != name or not isinstance(value.get("applied_at"), datetime):
+        return None
+    if not isinstance(value.get("resolved_at"), (datetime, type(None))):
+        return None
+    started = value.get("incident_started_at")
+    if started is not None and (not isinstance(started, int) or isinstance(started, bool)):
+        return None
+    try:
+        return SettledVerdict.model_validate(value)
+    except ValueError:   # pydantic's ValidationError is a ValueError
+        return None
+
 
 
 class _Everything:

@@ -556,3 +556,50 @@ def test_a_plan_closed_in_a_state_this_version_does_not_know_is_kept_and_holds_i
     assert f"the intents record '{key}' cannot be read (state: " in outcome.reason, outcome.reason
     assert world.writes() == 0
     assert world.state.get_record(INTENTS, key) == stored
+
+
+def _damage_verdict_copies(world: World, damage) -> int:
+    """Each verdict copied into an incident's SETTLED record replaced by `damage(copy)`; how many were."""
+    from shared.gcp.firestore import FirestoreStateStore
+    from shared.remediation.records import VERDICT_FIELD_PREFIX
+
+    damaged = 0
+    for document in FirestoreStateStore._firestore(world.state).collection("runwarden_settled").stream():
+        for name, value in document.to_dict().items():
+            if name.startswith(VERDICT_FIELD_PREFIX):
+                document.reference.update({name: damage(value)})
+                damaged += 1
+    return damaged
+
+
+VERDICT_DAMAGES = {
+    "not a map": lambda copy: "verified",
+    "a state no verdict": lambda copy: {**copy, "state": "pending"},
+    "no applied_at": lambda copy: {k: v for k, v in copy.items() if k != "applied_at"},
+    "another action's key": lambda copy: {**copy, "key": copy["key"] + "-other"},
+}
+
+
+@pytest.mark.parametrize("damage", VERDICT_DAMAGES.values(), ids=VERDICT_DAMAGES.keys())
+def test_a_reminder_whose_kept_verdict_cannot_be_read_is_answered_from_the_action_records(rolled_back, damage):
+    """The verdict copied into the incident's SETTLED record (settled.write_verdict), damaged by another hand: never
+    read as a verdict, nor as "not judged" (a reminder after `verified` answered `skipped`), nor raised (a `failed`
+    delivery): the action records answer, as for state the version before wrote, on a fresh instance and a
+    remembering one alike."""
+    from shared.remediation.settled import SettledIncidents
+
+    recovery(rolled_back)
+    rolled_back.at(12)
+    [verified] = rolled_back.command({"command": "sweep"})
+    assert verified.status.value == "verified", verified.reason
+    rolled_back.at(3 * 60)
+    assert _damage_verdict_copies(rolled_back, damage) == 1
+
+    answers = []
+    for message, settled in (("r-1", SettledIncidents()), ("r-2", None)):
+        rolled_back.adapters.settled = settled or rolled_back.adapters.settled
+        answers.append(rolled_back.handle(rolled_back.alert(message_id=message)))
+    for answer in answers:
+        assert answer.status.value == "escalated", answer.reason
+        assert "was verified at 2026-11-26 12:12:00 UTC" in answer.reason, answer.reason
+    assert rolled_back.standins.run.count("UpdateService") == 1

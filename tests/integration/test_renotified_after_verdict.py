@@ -118,3 +118,37 @@ def test_a_reminder_is_answered_alike_from_the_kept_verdict_and_from_the_action_
     expected = {"pending": "skipped", "verified": "escalated", "undone": "skipped"}[verdict]
     assert answers["fresh"][0] == expected, answers["fresh"]
     assert all(answer == answers["fresh"] for answer in answers.values()), answers
+
+
+def judged_by_the_version_before(world) -> None:
+    """A verdict as a judge of the version before makes it on state this version wrote (the alert function deployed
+    ahead of the command function, or Runwarden rolled back): the action record moved alone, its entry still marked,
+    no verdict copied beside it."""
+    from shared.gcp.firestore import FirestoreStateStore
+    from shared.remediation.records import VERDICT_FIELD_PREFIX
+
+    for document in FirestoreStateStore._firestore(world.state).collection("runwarden_settled").stream():
+        document.reference.set({name: value for name, value in document.to_dict().items()
+                                if not name.startswith(VERDICT_FIELD_PREFIX)})
+
+
+@pytest.mark.parametrize("verdict,status", [("verified", "escalated"), ("undone", "skipped")])
+def test_a_reminder_after_a_verdict_of_the_version_before_is_answered_from_the_action_records(rolled_back, verdict,
+                                                                                              status, request):
+    """Entries this version marked, judged by the version before (no verdict copied): the SETTLED record's silence
+    is not read as "not judged" (a reminder after `verified` answered `skipped`): the action records answer, on a
+    fresh instance and a remembering one, and the outcome says where its verdict was read. With the claim lapsed
+    the action records are read first anyway (`_AlertRun.acted_before`): the same answer, nothing to say."""
+    kept = "claim kept" in request.node.callspec.id
+    from shared.remediation.settled import SettledIncidents
+
+    judged(rolled_back, verdict, then=3 * 60)
+    judged_by_the_version_before(rolled_back)
+    for message, settled in (("r-1", SettledIncidents()), ("r-2", None)):
+        rolled_back.adapters.settled = settled or rolled_back.adapters.settled
+        reminder = rolled_back.handle(rolled_back.alert(message_id=message))
+        assert reminder.status.value == status, reminder.reason
+        assert f"was {verdict} at" in reminder.reason, reminder.reason
+        assert any("kept no verdict of it" in note and action_key(rolled_back) in note for note in reminder.notes) \
+            is kept, reminder.notes
+    assert rolled_back.standins.run.count("UpdateService") == 1 + (verdict == "undone")

@@ -324,7 +324,12 @@ def test_state_from_before_the_settled_entries_is_read_as_before(world, counter,
 TOLD_ONCE = {"BatchGetDocuments": 1, "Commit": 2}
 
 
-@pytest.mark.parametrize("verdict,status,told", [("pending", "skipped", {}), ("verified", "escalated", TOLD_ONCE),
+# Before its verdict the record keeps none, which may also mean a judge of the version before moved the action record
+# alone: only the query tells (`_AlertRun.judged_since`), the second round trip (goal 3: at most 2).
+NOT_YET = {"RunQuery": 1}
+
+
+@pytest.mark.parametrize("verdict,status,told", [("pending", "skipped", NOT_YET), ("verified", "escalated", TOLD_ONCE),
                                                  ("undone", "skipped", {})])
 @pytest.mark.parametrize("fresh", [True, False], ids=["fresh instance", "remembering instance"])
 def test_another_message_after_settle_reads_the_sweeps_verdict_with_the_settled_entry(world, counter, verdict, status,
@@ -349,7 +354,7 @@ def test_another_message_after_settle_reads_the_sweeps_verdict_with_the_settled_
 
     assert reminder.status.value == status, reminder.reason
     assert counter.by_method() == {"BatchGetDocuments": 1 + told.get("BatchGetDocuments", 0),
-                                   **({"Commit": told["Commit"]} if told else {})}
+                                   **{method: n for method, n in told.items() if method != "BatchGetDocuments"}}
 
 
 def test_a_settled_entry_from_before_verdicts_were_kept_asks_the_action_records_as_before(world, counter):

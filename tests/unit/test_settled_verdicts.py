@@ -106,3 +106,37 @@ def test_a_record_from_before_keeps_no_copy():
 def test_only_a_verdict_is_written_so():
     with pytest.raises(ValueError):
         write_verdict(store(), action(), {"state": "undoing", "resolved_at": T0}, {"state": "pending"})
+
+
+def _without(data: dict, name: str) -> dict:
+    return {k: v for k, v in data.items() if k != name}
+
+
+# A verdict copy damaged by another hand (a console edit, a partial import) or written by a version this one cannot
+# read: never read as a verdict, nor as "not judged" (its absence would say that), and never a failed delivery.
+DAMAGED_COPIES = {
+    "not a map": "verified",
+    "no state": _without(verdict("verified", 10), "state"),
+    "a state no verdict": {**verdict("verified", 10), "state": "pending"},
+    "a state unknown": {**verdict("verified", 10), "state": "judged"},
+    "no key": _without(verdict("verified", 10), "key"),
+    "another action's key": verdict("verified", 10, key="another"),
+    "applied_at no time": {**verdict("verified", 10), "applied_at": "yesterday"},
+    "resolved_at no time": {**verdict("verified", 10), "resolved_at": 12},
+    "incident_started_at no number": {**verdict("verified", 10), "incident_started_at": "soon"},
+    "action no name": {**verdict("verified", 10), "action": None},
+}
+
+
+@pytest.mark.parametrize("copy", DAMAGED_COPIES.values(), ids=DAMAGED_COPIES.keys())
+def test_a_damaged_verdict_copy_is_not_known_and_leaves_the_answer_to_the_action_records(copy):
+    state = SettledState.parse({"incident_id": "inc-1", settled_field(KEY): entry(), verdict_field(KEY): copy})
+    assert not state.keeps_verdicts()
+    assert state.judged(START) is None
+    assert state.unreadable_verdicts == (verdict_field(KEY),)
+
+
+def test_a_readable_verdict_copy_beside_a_damaged_one_still_leaves_the_answer_to_the_action_records():
+    state = SettledState.parse({settled_field(KEY): entry(), settled_field("b"): entry("b"),
+                                verdict_field(KEY): verdict("undone", 16), verdict_field("b"): "verified"})
+    assert not state.keeps_verdicts()
