@@ -1738,6 +1738,29 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "pgbouncer/pgbouncer src/client.c (disconnect_client at max_client_conn); "
                 "node-postgres prints the ErrorResponse's message after \"error: \"; UNCONFIRMED in a Cloud SQL "
                 "thread", Refusal.POOLER_LIMIT),
+    # PgBouncer while its own logins to the server fail: src/client.c closes the client with
+    # disconnect_client(client, true, "server login has been failing, try again later (server_login_retry)")
+    # when the pool holds no server and the last login failed (pgbouncer/pgbouncer src/client.c). The database
+    # behind the pooler refuses or does not answer its logins (a password rotated under the pooler, the
+    # instance restarting or failing over): no answer of the database's to read, so no refusal; every
+    # revision connects through the same pooler. UNCONFIRMED in a Cloud SQL thread.
+    DbErrorText("PgBouncer (its logins to the server failing)",
+                r"server login has been failing, try again later \(server_login_retry\)",
+                "psycopg2.OperationalError: server login has been failing, try again later (server_login_retry)",
+                "pgbouncer/pgbouncer src/client.c (disconnect_client when the pool's server logins fail); "
+                "UNCONFIRMED in a Cloud SQL thread"),
+    # The Cloud SQL Python connector's background refresh whose result holds an expired certificate:
+    # RefreshNotValidError (RefreshError before it) "['p:r:i']: Invalid refresh operation. Certficate appears
+    # to be expired." (GoogleCloudPlatform/cloud-sql-python-connector google/cloud/sql/connector/instance.py,
+    # _refresh_task, the word misspelt as it is; exceptions.py RefreshNotValidError). A refresh is the Admin
+    # API's connectSettings and generateEphemeralCert, made before any dial: no connection to the database
+    # was tried. UNCONFIRMED in a Cloud Run log.
+    DbErrorText("Cloud SQL Python connector (refresh not valid)",
+                r"\['[^'\n]*'\]: Invalid refresh operation\. Certficate appears to be expired",
+                "google.cloud.sql.connector.exceptions.RefreshNotValidError: ['p:r:i']: Invalid refresh operation. "
+                "Certficate appears to be expired.",
+                "GoogleCloudPlatform/cloud-sql-python-connector google/cloud/sql/connector/instance.py "
+                "(_refresh_task) and exceptions.py (RefreshNotValidError); UNCONFIRMED in a Cloud Run log"),
     # The disk full (automatic storage increase off): the server answers each write with its own error.
     DbErrorText("PostgreSQL server (disk full)", r"could not extend file .*No space left on device",
                 'psycopg2.errors.DiskFull: could not extend file "base/16384/24591": No space left on device',

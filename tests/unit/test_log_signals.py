@@ -129,6 +129,21 @@ DB, REFUSED, POOL = LogSignal.DB_CONNECTION, LogSignal.DB_REFUSED, LogSignal.DB_
     # The bare error it returns names no database (any library's words), and an HTTPS client's own
     # certificate failure says nothing about the database.
     ("get order 42: invalid connection", set()),
+    # PgBouncer's answer while its own logins to the database fail (a password rotated under it, the
+    # server restarting): the pooler answered, the database behind it did not take the login.
+    ("psycopg2.OperationalError: server login has been failing, try again later (server_login_retry)", {DB}),
+    ("error: server login has been failing, try again later (server_login_retry)\n    at Parser.parseErrorMessage "
+     "(/app/node_modules/pg-protocol/dist/parser.js:287:98)", {DB}),
+    ("org.postgresql.util.PSQLException: ERROR: server login has been failing, try again later "
+     "(server_login_retry)", {DB}),
+    # The Cloud SQL Python connector's refresh whose certificate came back expired: no connection dialled.
+    ("google.cloud.sql.connector.exceptions.RefreshNotValidError: ['shop-prod:us-central1:orders-db']: Invalid "
+     "refresh operation. Certficate appears to be expired.", {DB}),
+    ("google.cloud.sql.connector.exceptions.RefreshError: ['shop-prod:us-central1:orders-db']: Invalid refresh "
+     "operation. Certficate appears to be expired.", {DB}),
+    # ... but an application's own words about a login to itself, or a certificate of its own, are not.
+    ("auth: login has been failing for user 42, try again later", set()),
+    ("Invalid refresh operation: the OAuth token appears to be expired", set()),
     ("requests.exceptions.SSLError: HTTPSConnectionPool(host='api.partner.example', port=443): Max retries exceeded "
      "with url: /v2 (Caused by SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate "
      "verify failed: unable to get local issuer certificate (_ssl.c:1006)')))", set()),
