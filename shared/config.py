@@ -330,6 +330,11 @@ class DiagnosisSettings(_Section):
     bad_error_ratio: float = Field(default=0.2, gt=0, le=1)
     # 5xx share at or below which a revision served cleanly.
     healthy_error_ratio: float = Field(default=0.01, ge=0, lt=1)
+    # The most 5xx a rollback target may have answered before the deploy as a steady background (a flaky
+    # endpoint, clients' aborted requests) and still be known good, under the alert's own bar too
+    # (shared/diagnosis/background.py). 3 %: production services carry a percent or two; beyond a few
+    # percent a "background" is a failure of its own. At or below healthy_error_ratio: no background.
+    background_error_ratio: float = Field(default=0.03, ge=0, lt=1)
     # Share of requests answered with one telling status (503, 504, 429) for it to be the symptom.
     status_ratio: float = Field(default=0.1, gt=0, le=1)
     # p99 latency at or above this, but short of the request timeout, is a hang at a client timeout.
@@ -406,6 +411,8 @@ class DiagnosisSettings(_Section):
     def _ratios_ordered(self) -> "DiagnosisSettings":
         if self.healthy_error_ratio >= self.bad_error_ratio:
             raise ValueError("healthy_error_ratio must be below bad_error_ratio")
+        if self.background_error_ratio >= self.bad_error_ratio:
+            raise ValueError("background_error_ratio must be below bad_error_ratio")
         return self
 
 

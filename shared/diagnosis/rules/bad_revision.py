@@ -12,6 +12,8 @@ from shared.diagnosis.facts import (PROMOTION_QUIET_MINUTES, SQL_CONNECTIONS_BEF
                                     TARGET_LOAD_MINUTES, Facts, LogIndex, Promotion, Requests, Window, clock_on, hms,
                                     path_changed, query_of)
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
+from shared.diagnosis.background import BACKGROUND_FACTOR, TargetBar, target_bar
+from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.log_signals import REPLICA_CONFLICT, LogSignal, Refusal, pattern_of, per_text, refusals_of
 from shared.diagnosis.lock_waits import LOCK_ADVICE, LOCK_TIMEOUT, lock_timeouts, lock_words
 from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
@@ -1052,14 +1054,15 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> _Target:
         # without counting: the one that served before the deploy is still one release back.
         steps += 1 if counts.total > 0 else 0
         failed, words = _failed_share(facts, candidate, counts, baseline)
-        clean = counts.total >= s.min_requests and failed <= s.healthy_error_ratio
+        bar, why_not = _target_bar(facts, c, suspect, replaced, candidate, failed)
+        clean = counts.total >= s.min_requests and bar.holds(failed)
         c.cite("metric", facts.requests_query,
                f"{candidate.short_name} before the deploy {baseline}: {counts.total:.0f} requests, {words}",
-               f">= {s.min_requests} requests and <= {s.healthy_error_ratio:.0%} failed (5xx, and 429 when Cloud "
+               f">= {s.min_requests} requests and {bar.words} failed (5xx, and 429 when Cloud "
                "Run's refusals)", clean)
         if clean:
-            late = (_failing_just_before(facts, c, replaced, candidate) or _cannot_start(facts, c, candidate)
-                    or _failing_since_the_deploy(facts, c, replaced, candidate)
+            late = (_failing_just_before(facts, c, replaced, candidate, bar) or _cannot_start(facts, c, candidate)
+                    or _failing_since_the_deploy(facts, c, replaced, candidate, bar)
                     or connector_gone(facts, c, suspect, candidate) or database_moved(facts, c, suspect, candidate)
                     or secret_version_gone(facts, c, candidate))
             if late:
@@ -1095,7 +1098,8 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> _Target:
             reasons.append(f"{candidate.short_name} served too little before the deploy to be known good "
                            f"({counts.total:.0f} requests in {baseline})")
         else:
-            reasons.append(f"{candidate.short_name} was failing too before the deploy ({words})")
+            reasons.append(f"{candidate.short_name} was failing too before the deploy ({words}"
+                           + (f"; not a background a target may carry: {why_not})" if why_not else ")"))
     return _Target(None, steps, "; ".join(reasons[:2]))
 
 
@@ -1115,7 +1119,40 @@ _just_before = just_before
 _before_the_deploy = before_the_deploy
 
 
-def _failing_just_before(facts: Facts, c: Citation, replaced: Revision, candidate: Revision) -> str:
+def _target_bar(facts: Facts, c: Citation, suspect: Revision, replaced: Revision, candidate: Revision,
+                failed: float) -> tuple[TargetBar, str]:
+    """The bar the candidate's failed share before the deploy is judged at: `healthy_error_ratio`, or, for a
+    steady background under the alert's own bar and `background_error_ratio` beside a new revision failing
+    many times more, that background's bar (shared/diagnosis/background.py); and why a background was not
+    allowed ("" when it was, or the share is clean), cited as context."""
+    s = facts.s
+    if failed <= s.healthy_error_ratio:
+        return TargetBar(s.healthy_error_ratio), ""
+    window = _just_before(replaced, candidate)
+    last = facts.requests(window, candidate.short_name)
+    just_before = _failed_share(facts, candidate, last, window)[0] if last.total >= s.min_requests else None
+    new = facts.requests(facts.since_deploy(suspect), suspect.short_name)
+    bar, why_not = target_bar(s.healthy_error_ratio, s.background_error_ratio, _alert_share_bar(facts), failed,
+                              just_before, new.error_ratio)
+    c.cite("metric", facts.requests_query,
+           f"{candidate.short_name}'s {pct(failed)} failed before the deploy as a steady background: "
+           + (why_not or bar.why), "a background under the alert's bar and the ceiling, steady, the new revision "
+           f"at {BACKGROUND_FACTOR} times it or more", not why_not, role="context")
+    return bar, why_not
+
+
+def _alert_share_bar(facts: Facts) -> float | None:
+    """The alert's own share threshold when `healthy` judges the alert as a share of the service's requests
+    (health_bar: a ratio condition on 5xx and 429, judged, with no count bar); None otherwise."""
+    alert = facts.b.alert
+    if alert is None or not alert.ratio or alert.threshold is None or not 0 < alert.threshold < 1:
+        return None
+    bar = health_bar(alert, facts.s)
+    return alert.threshold if bar.judged and bar.error_count is None else None
+
+
+def _failing_just_before(facts: Facts, c: Citation, replaced: Revision, candidate: Revision,
+                         bar: TargetBar) -> str:
     """Why the candidate, clean over its baseline hour, is no known-good revision: it was failing in
     the minutes just before the deploy of `replaced`, the revision that replaced it (more than
     `healthy_error_ratio` failed: 5xx, and Cloud Run's 429s); "" when it was not, or
@@ -1128,10 +1165,10 @@ def _failing_just_before(facts: Facts, c: Citation, replaced: Revision, candidat
     if counts.total < s.min_requests:
         return ""
     failed, words = _failed_share(facts, candidate, counts, window)
-    failing = failed > s.healthy_error_ratio
+    failing = not bar.holds(failed)
     c.cite("metric", facts.requests_query,
            f"{candidate.short_name} just before {replaced.short_name}'s deploy {window}: {counts.total:.0f} "
-           f"requests, {words}", f"<= {s.healthy_error_ratio:.0%} failed (5xx, and 429 when Cloud Run's refusals) "
+           f"requests, {words}", f"{bar.words} failed (5xx, and 429 when Cloud Run's refusals) "
            f"in the {LOAD_SHARE_MINUTES} minutes before the deploy", not failing)
     if not failing:
         return ""
@@ -1146,7 +1183,8 @@ def _failing_just_before(facts: Facts, c: Citation, replaced: Revision, candidat
 TARGET_FAILED_MIN = 3
 
 
-def _failing_since_the_deploy(facts: Facts, c: Citation, replaced: Revision, candidate: Revision) -> str:
+def _failing_since_the_deploy(facts: Facts, c: Citation, replaced: Revision, candidate: Revision,
+                              bar: TargetBar) -> str:
     """Why the candidate, clean before the deploy of `replaced` (the revision that replaced it), is no
     known-good revision now: its own requests since that deploy failed (at least TARGET_FAILED_MIN of
     them, 5xx and Cloud Run's 429s, over `healthy_error_ratio` of them), however few they are (the seconds
@@ -1165,13 +1203,13 @@ def _failing_since_the_deploy(facts: Facts, c: Citation, replaced: Revision, can
     failed, words = _failed_share(facts, candidate, counts, window)
     if round(failed * counts.total) < TARGET_FAILED_MIN:
         return ""
-    failing = failed > s.healthy_error_ratio
+    failing = not bar.holds(failed)
     lines = [e for e in facts.logs.app_failed if e.resource_labels.get("revision_name") == candidate.short_name
              and window.holds(e.timestamp)]
     said = f", e.g. {lines[0].text[:140]!r}" if lines else ""
     c.cite("metric", facts.requests_query,
            f"{candidate.short_name} since {replaced.short_name}'s deploy {window}: {counts.total:.0f} requests, "
-           f"{words}{said}", f"<= {s.healthy_error_ratio:.0%} failed (5xx, and 429 when Cloud Run's refusals), or "
+           f"{words}{said}", f"{bar.words} failed (5xx, and 429 when Cloud Run's refusals), or "
            f"fewer than {TARGET_FAILED_MIN} failed, on the rollback target since the deploy", not failing)
     if not failing:
         return ""
