@@ -292,7 +292,7 @@ def burn_rate_lookback(condition_filter: str) -> tuple[str, float | None] | None
 # A comparison negated by the `NOT` before it (Monitoring filters and the Logging query language) or
 # the `-` (Logging's short form) selects every type but that one: its group(1) is set.
 # The field at the start of a name only: a log entry's payload field `jsonPayload.metric.type` or
-# `jsonPayload.resource.type` is the entry's own, no selection (before, review20, it was read as one, and
+# `jsonPayload.resource.type` is the entry's own, no selection (before, it was read as one, and
 # `resource.type="k8s_container" AND jsonPayload.resource.type="cloud_run_revision"` was read as selecting Cloud Run).
 _FILTER_METRIC_TYPE = re.compile(r'(\bNOT\s+|-\s*)?(?<![\w.])metric\.type\s*=\s*"([^"]+)"')
 
@@ -300,7 +300,7 @@ _FILTER_METRIC_TYPE = re.compile(r'(\bNOT\s+|-\s*)?(?<![\w.])metric\.type\s*=\s*
 # `resource.type = "gce_instance"` in the samples; a log-match condition's filter is a Logging query,
 # whose `resource.type` is its entries' monitored resource, Cloud Logging, "Logging query language").
 # Unquoted too (`resource.type=cloud_run_revision`: a type holds letters, digits and `_` alone, which unquoted text may
-# hold, Cloud Logging, "Troubleshoot Logging query language"); before, an unquoted type was not read (alertleft2).
+# hold, Cloud Logging, "Troubleshoot Logging query language"); before, an unquoted type was not read.
 _FILTER_RESOURCE_TYPE = re.compile(r'(\bNOT\s+|-\s*)?(?<![\w.])resource\.type\s*=\s*(?:"([^"]+)"|(\w+)(?![^\s)]))')
 
 
@@ -574,7 +574,7 @@ def _text_labels(value: Any) -> dict[str, str]:
     """A metadata label map's text values alone: a system label's value may also be "Boolean values, or a list of
     strings" (MonitoredResourceMetadata.system_labels, google/api/monitored_resource.proto), which no filter comparison
     here reads. Anything but a map is none: the block is read only to judge a condition's selection, never to refuse a
-    notification (before, alertleft3, it was not read at all)."""
+    notification (before, it was not read at all)."""
     return {str(k): v for k, v in value.items() if isinstance(v, str)} if isinstance(value, Mapping) else {}
 
 
@@ -986,7 +986,7 @@ class Incident(BaseModel):
         """Why the selection by a metadata label of a filter `text` (`metadata.system_labels."state" = "ACTIVE"`,
         label_filters.metadata_selections) may not select the notification's resource, or "": read against the
         notification's own `metadata` when it carries the label (Cloud Monitoring's example notification carries the
-        block, with placeholders; every real sample carries it empty), else not read, and doubted (before, alertleft3,
+        block, with placeholders; every real sample carries it empty), else not read, and doubted (before,
         no selection by metadata was read, and its bar was lent to any resource)."""
         selections = metadata_selections(text)
         if not selections:
@@ -1013,7 +1013,7 @@ class Incident(BaseModel):
     def _group_doubt(self, text: str, unquoted: bool, fold_case: bool, whose: str, several: str) -> str:
         """Why a `NOT (a AND b ...)` group of a filter `text` excludes the notification's resource, or may
         (label_filters.excluding_groups): it excludes a resource that passes every comparison in it. Before, such a
-        group was not read at all, and its condition's bar was lent to the very resource it excludes (alertleft2)."""
+        group was not read at all, and its condition's bar was lent to the very resource it excludes."""
         fields = self._resource_fields
         for group in excluding_groups(text, unquoted, fold_case) if unquoted else ():
             said = " and ".join(f"{t.label} {t.shown}" for t in group)

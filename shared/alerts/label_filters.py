@@ -53,14 +53,14 @@ Sources:
   case-sensitive reading, backend under the other: neither is guessed.
 - Field names: a comparison is the resource's when its field's name starts with `resource.` or `metadata.` (PromQL:
   `metadata_user_`, `metadata_system_`), not after a name or a dot: `jsonPayload.resource.labels.x` and
-  `metric.labels.metadata_user_id` are an entry's or a series' own fields, and select no resource (review20).
+  `metric.labels.metadata_user_id` are an entry's or a series' own fields, and select no resource.
 - Double negation: `NOT (NOT (a AND b))` is `(a AND b)` (`_without_double_negations`); a deeper nesting is not read.
 - Metadata labels (`metadata.system_labels."state"`, PromQL's `metadata_user_team`): `metadata_selections`,
   `metadata_tests`, judged against the notification's metadata by incidents.Incident._metadata_doubt.
 Not read, and raising doubt (`unselected`: it may not select the resource): an unquoted value holding another
 character than letters, digits and `_`, a regular expression Python's `re` does not compile, one of RE2's own syntax
 (`_RE2_ONLY`), one whose matching could run long (`_bounded`), a value differing only in case where case is not folded
-(before, alertleft3, each but the first was taken to select the resource). Not read, and selecting nothing here (no
+(before, each but the first was taken to select the resource). Not read, and selecting nothing here (no
 doubt): a negated group comparing no field of the resource (it excludes of every resource alike), `:*` (the label
 present) outside a negated group, numeric comparisons.
 """
@@ -77,10 +77,10 @@ _FUNCTIONS = ("one_of", "starts_with", "ends_with", "has_substring", "monitoring
 # (`resource.label."service_name"`, as gcloud and Terraform print it) and `label` singular.
 # `resource.type` is compared as a field of the resource too (its key kept whole, RESOURCE_TYPE): in a negated group
 # `NOT (resource.type = "cloud_run_revision" AND resource.labels.service_name = "backend")` excludes backend's revisions
-# (before, leftovers3, the type was read as another field's comparison, the group not read and no doubt raised).
+# (before, the type was read as another field's comparison, the group not read and no doubt raised).
 # The field is the entry's or series' own: `resource.` not following a name or a dot, so a log entry's payload field
 # `jsonPayload.resource.labels.service_name` (a structured log naming another service) is no resource comparison
-# (before, review20, it was read as one, and a log-match condition selecting backend's logs was doubted as selecting
+# (before, it was read as one, and a log-match condition selecting backend's logs was doubted as selecting
 # another service).
 RESOURCE_TYPE = "resource.type"
 _COMPARISON = re.compile(
@@ -124,7 +124,7 @@ _MAX_PATTERN = 200
 # RE2's own syntax, which Python's `re` refuses or reads otherwise (RE2 syntax, github.com/google/re2/wiki/Syntax:
 # POSIX classes `[[:alpha:]]`, Unicode classes `\pN`, `\PN`, literal text `\Q...\E`, `\C` any byte, `\z` end of text,
 # `\x{41}`): Python reads `[[:alpha:]]` as a set holding `[`, `:` and letters (a "Possible nested set"), so a value RE2
-# does not match may pass. Such a pattern is not read (alertleft3).
+# does not match may pass. Such a pattern is not read.
 _RE2_ONLY = re.compile(r"\[:\^?[a-z]+:\]|\\[pPQECz]|\\x\{")
 _MAX_VALUE = 253
 
@@ -172,7 +172,7 @@ class LabelTest:
         logical operators", Cloud Logging, "Logging query language", read in its ja and ko copies): `fold_case`, and
         a value differing only in case matches. Whether Monitoring filters compare without case is UNCONFIRMED (no
         stored copy of "Monitoring filters" says): a value differing only in case is not read there (None), so it
-        raises doubt either way (before, alertleft3, `!= "Backend"` in a log-match filter was read as selecting
+        raises doubt either way (before, `!= "Backend"` in a log-match filter was read as selecting
         backend, which Logging excludes, and its bar was lent to backend)."""
         if self.how == UNREAD:
             return None
@@ -276,7 +276,7 @@ _LEADING_NEGATION = re.compile(r"\s*(?:\bNOT\b\s*|-\s*)")
 def _without_double_negations(text: str) -> str:
     """`text` with each outermost double negation blanked, `NOT (NOT (a AND b))` read as `((a AND b))` and `NOT (NOT
     a)` as `(a)` (a negated negation is what it negates: both languages' `NOT`, "Monitoring filters", "Logging query
-    language"; before, alertleft3, such a group was not read and raised doubt for nothing). Blanked with spaces, so
+    language"; before, such a group was not read and raised doubt for nothing). Blanked with spaces, so
     every other position is kept. Only a pair inside no other negated group and negating no further negation is
     read: a deeper nesting (`NOT (NOT (NOT (a AND b)))`, `NOT (a OR NOT (b AND c))`) stays a group not read, which
     raises doubt (`unread_groups`)."""
@@ -344,7 +344,7 @@ def unread_groups(text: str, unquoted: bool = True) -> list[str]:
     query language", "Boolean operators": `"a" OR NOT "b" AND NOT "c" OR "d"` is `("a" OR (NOT "b")) AND ((NOT "c")
     OR "d")`; Monitoring filters' precedence is UNCONFIRMED), a resource's comparison joined by AND to `metric.type`
     or `project`. What such a group excludes is not read, so it may exclude the notification's resource: a doubt is
-    raised (escalated), its bar never lent (before, leftovers3, no doubt was raised)."""
+    raised (escalated), its bar never lent (before, no doubt was raised)."""
     unread, (text, groups) = [], _read(text)
     for start, end, form in _outermost(groups):
         inner = [_test(m, unquoted) for m in _COMPARISON.finditer(text) if start <= m.start() <= end]
@@ -415,7 +415,7 @@ def excluding_groups(text: str, unquoted: bool = True, fold_case: bool = False) 
 # `metadata_system_<key>` (Cloud Monitoring, "PromQL in Cloud Monitoring": "metadata_system_version",
 # "metadata_user_version"). A grouping by one (`by (metadata_system_region)`) selects nothing.
 # Top-level only (not following a name or a dot): a payload's own `jsonPayload.metadata.user.id` or a metric label
-# `metric.labels.metadata_user_id` is no metadata label of the resource (before, review20, each was read as one, and
+# `metric.labels.metadata_user_id` is no metadata label of the resource (before, each was read as one, and
 # every alert whose filter named such a field was escalated as selecting "by metadata label" another resource).
 _METADATA_FIELD = re.compile(r'(?<![\w.])metadata\.(?:user_labels|system_labels|user|system)\.(?:"[^"]*"|\w+)')
 _METADATA_MATCHER = re.compile(r"(?<![\w.])metadata_(?:user|system)_\w+\s*(?:=~|!~|!=|=)")
@@ -427,7 +427,7 @@ def metadata_selections(text: str) -> list[str]:
     quotes. Which resources they select is not read: the notification's `metadata` is `{system_labels: {}, user_labels:
     {}}` in every stored sample, a Compute Engine instance's too (a resource whose system labels Google extracts:
     "name" and the like), so an empty map says nothing of the resource's labels, and Runwarden reads none of it. A
-    condition selecting by one may not select the notification's resource (before, alertleft3, it was not read and no
+    condition selecting by one may not select the notification's resource (before, it was not read and no
     doubt was raised)."""
     quoted = [m.span() for m in _ANY_QUOTED.finditer(text)]
     found = [m for pattern in (_METADATA_FIELD, _METADATA_MATCHER) for m in pattern.finditer(text)]
@@ -473,7 +473,7 @@ def unselected(tests: list[LabelTest], value: str) -> list[LabelTest] | None:
     decides), or, when every one is read, all of them (a filter's selections of one label are read as alternatives,
     `= "a" OR = starts_with("b")`). Not read: an unquoted value (UNREAD), a regular expression not read (`_RE2_ONLY`,
     `_bounded`, one Python does not compile), a value differing only in case where case is not known to be folded.
-    Before (alertleft3), only UNREAD counted: a regular expression not read was taken to select the resource, so
+    Before, only UNREAD counted: a regular expression not read was taken to select the resource, so
     `monitoring.regex.full_match("(checkout)+-.*")` lent its bar to backend."""
     results = [(t, t.passes(value)) for t in tests]
     excluding = [t for t, passed in results if t.negated and passed is not True]

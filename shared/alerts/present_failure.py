@@ -80,7 +80,7 @@ _MISSING_DATA_ACTIVE = frozenset({"EVALUATION_MISSING_DATA_ACTIVE", "2"})
 # ratio: a floor on the volume of requests, a drop in traffic.
 _REQUEST_COUNT = "run.googleapis.com/request_count"
 # The other metrics whose value is how much work a resource does, not how well: compared downward they are a floor on
-# activity, as request_count's is, and fall when the callers stop, not when requests fail (alerthunt4: before, only
+# activity, as request_count's is, and fall when the callers stop, not when requests fail (before, only
 # request_count's floor was held, and a policy "backend has no instances", instance_count < 1, rolled back a revision;
 # "connector CPU below 70 %" proposed to scale the connector up). Cloud Run's (resource cloud_run_revision) are in
 # Cloud Monitoring's "Google Cloud metrics" list, run section (cloud.google.com/monitoring/api/metrics_gcp_p_z#gcp-run):
@@ -238,7 +238,7 @@ def _long_alignment(incident: Incident, policy: str) -> str:
 # of the page read has no such section (a unit is then required), and which form Cloud Monitoring's PromQL engine
 # takes is UNCONFIRMED. Read as seconds either way: an engine that refuses the form fires nothing, one that takes it
 # reads that many seconds back, so `[86400]` is a day's range in the only reading under which the condition fires
-# (before, it was read as no range, and a day's 5xx acted as the service now; alertleft2).
+# (before, it was read as no range, and a day's 5xx acted as the service now).
 _PROMQL_UNITS = {"ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 31536000.0}
 _PROMQL_DURATION = r"(?:\d+(?:ms|s|m|h|d|w|y))+|\d*\.?\d+(?:[eE][+-]?\d+)?"
 _PROMQL_RANGE = re.compile(rf"\[\s*({_PROMQL_DURATION})\s*(?::[^\]]*)?\]")
@@ -262,7 +262,7 @@ def _longest_range(query: str) -> tuple[str, float] | None:
     value or a comment is none (`_promql_syntax`): before, it held an alert whose query reads five minutes. When no
     one range or offset is longer than an hour, the longest reach of a selector is: its range, its offset, and the
     range and offset of each subquery around it, summed (`x[50m] offset 50m` reads from 100 minutes back to 50;
-    `max_over_time(rate(x[5m])[50m:1m] offset 30m)` from 85 back: before, alertleft3, each was read as under an hour
+    `max_over_time(rate(x[5m])[50m:1m] offset 30m)` from 85 back: before, each was read as under an hour
     and the value of an hour ago acted as the service now)."""
     query = _promql_syntax(query)
     single = _longest_single(query)

@@ -381,7 +381,7 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
             # a read cut short at its 30 s (IncompleteReadError): Logging took the filter and was answering,
             # page after page, and the read is already a gap that holds the diagnosis (diagnose.
             # _held_for_incomplete), so a wider search without the filter would spend up to 30 s more for
-            # nothing that could lift it. Before (cutleft), it was read again all the same.
+            # nothing that could lift it. Before, it was read again all the same.
             found["logs"] = budget.optional(
                 "logging: application and system log, without the alert's filter",
                 lambda: readers.logging.list_entries(scope.project, logs(""), settings.max_log_entries),

@@ -212,7 +212,7 @@ def cloudsql_users_healthy(results: list[ServiceResult], diagnosis: Diagnosis, i
     """Why a Cloud SQL instance's own alert whose every user is healthy still reaches a person, with what Runwarden read
     of the instance itself, as `connector_users_healthy` names the connector's: the alert's metric and value, and the
     instance's database/up and CPU read with its users' evidence (collection: cloudsql database/up and
-    database/cpu/utilization, per minute by database_id). Before, the reason named only the users' verdict (alertleft2):
+    database/cpu/utilization, per minute by database_id). Before, the reason named only the users' verdict:
     a person was told the users were fine, and nothing of the instance the alert measured."""
     shown = incident.metric_type or "its metric"
     database_id = incident.resource_labels.get("database_id", "")

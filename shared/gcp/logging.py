@@ -122,7 +122,7 @@ class CloudLoggingAdapter(_LoggingClient):
         never as a short answer. The pages share the call's total and a retry resumes at the page a fault
         cut (`endpoints.PageCursor`): a search still paging when the total runs out (`PageCursor.cut_short`)
         is an IncompleteReadError naming how far it got (`unfinished_search`), as list_entries' is. Before
-        (leftovers3) it was a transient DeadlineExceeded: redelivered or retried, the search began again at
+        it was a transient DeadlineExceeded: redelivered or retried, the search began again at
         its first page with the same 30 s, and ran out again; live mode said "could not read the project"."""
         from google.protobuf.json_format import MessageToDict
 

@@ -868,7 +868,7 @@ def unfinished_listing(service_name: str, cursor: PageCursor, taken: int) -> Tra
     """ListRevisions still paging when its read's deadline ran out (`PageCursor.cut_short`), named with how far it
     got. Transient, unlike an evidence read cut short (shared.errors.IncompleteReadError): nothing is diagnosed
     without every revision (the suspect, the rollback's targets, the connector each names), so the alert is
-    delivered again, and given up on at delivery.max_attempts with this reason. Before (cutleft), the reason was
+    delivered again, and given up on at delivery.max_attempts with this reason. Before, the reason was
     the bare DEADLINE_EXCEEDED, as for a first page that never came."""
     return TransientError(
         f"ListRevisions {service_name}: still paging when the read's {cursor.deadline.seconds:g} s ran out: "

@@ -105,7 +105,7 @@ class ReadOnlyPipeline:
                 raise
             # A search Logging had not finished (its 30 s spent still paging, or its pages): nothing of it shows
             # the incident unknown, and searching again from its first page takes as long. A person is told how
-            # far it got and what needs no search (leftovers3; before, a transient fault: "could not read the
+            # far it got and what needs no search (before, a transient fault: "could not read the
             # project", as if Logging were down).
             raise TargetError(f"incident {incident_id!r}: the search of Runwarden's timeline in project {project} "
                               f"for it did not finish ({exc}); give the alert JSON or the service name "

@@ -1161,7 +1161,7 @@ class _Build:
         Runwarden's own lines are not refusable (without them there is no timeline) until a page of them
         was read: a page that fails after that (its 30 s spent, DEADLINE_EXCEEDED, or the quota) cuts the
         read short as its page limit does, and the timeline shows what was read under THE TIMELINE IS
-        INCOMPLETE, answered 200 (leftovers3; before, the whole timeline failed, a 503 "try again" that
+        INCOMPLETE, answered 200 (before, the whole timeline failed, a 503 "try again" that
         searched from page one again with the same budget, and the lines read were thrown away). With no
         page read there is nothing to show: raised, as before (`logging_failure`)."""
         own = max_pages or self.limits.max_pages

@@ -74,7 +74,7 @@ def test_an_exact_name_lease_holds_the_write_with_no_read_of_its_own(firestore: 
     assert held.status is OutcomeStatus.SKIPPED and vpc.patches == [], held.reason
     # Counted on main before gatebatch: 3 and 5 (cooldown: {BatchGetDocuments 3, RunQuery 4, Commit 2}; write claim:
     # {BatchGetDocuments 5, RunQuery 3, Commit 12}); then one and two fewer. The write claim's 12 commits, before
-    # gateleft: the claim, the cooldown, a slot of each of the three budgets, the write claim's bound key taken and
+    # the claim, the cooldown, a slot of each of the three budgets, the write claim's bound key taken and
     # given back (the exact-name lease judged only after it), then the claim, cooldown and slots given back one
     # commit each. Now 6: the exact-name lease judged from the batch before the bound key is taken (it holds the
     # write whatever that key holds: not taken), and the five given back in one commit (`release_all`).

@@ -12,7 +12,7 @@ page one, so a read that needed more than one attempt's call_timeout failed ever
 redelivered to its dead-letter. Now each page is given at most call_timeout, cut to what is left of the call's
 total (`endpoints.PageCursor`), a retry asks the page that failed again with its token, and a read the total
 cuts short is never a partial answer read as whole: an evidence read says it is incomplete (IncompleteReadError),
-live mode's incident search says so too (leftovers3), the others are a transient fault.
+live mode's incident search says so too, the others are a transient fault.
 """
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ def _token(request: Any) -> str:
 READS = [
     Read("evidence log read", "ListLogEntries", lambda s: s.logging, _log_lines, _log_read,
          lambda answer, pages: len(answer.entries) == pages and not answer.truncated, _token, IncompleteReadError),
-    # Live mode's incident search cut short is incomplete too (leftovers3; before, a transient fault: retried from
+    # Live mode's incident search cut short is incomplete too (before, a transient fault: retried from
     # its first page with the same 30 s, it ran out again, and live mode said it could not read the project).
     Read("live mode's incident search", "ListLogEntries", lambda s: s.logging, _incident_line, _incident_search,
          lambda answer, pages: [p for _, p in answer] == [{"runwarden": {"step": "received"}}], _token,
@@ -243,7 +243,7 @@ def _within_total(deadlines: list[float | None], hang: float, policy: CallPolicy
 
 def test_live_modes_incident_search_cut_short_says_how_far_it_got_and_what_needs_no_search(standin_env):
     """Live mode (`runwarden diagnose --incident`) looking for an incident's `received` line under pages Logging
-    answers slowly: the search is cut short with its 1.5 s spent. Before (leftovers3), a transient fault: the CLI
+    answers slowly: the search is cut short with its 1.5 s spent. Before, a transient fault: the CLI
     said it "could not read the project", as if Logging were down, and trying again searched from page one with
     the same budget. Now the person is told the search did not finish, how far it got, and what needs none."""
     from shared.diagnosis.collection import Readers

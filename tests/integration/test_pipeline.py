@@ -781,7 +781,7 @@ def test_a_connector_alert_whose_metric_stopped_reporting_reaches_a_person(stand
 def test_a_connector_alert_whose_users_are_healthy_reaches_a_person_with_the_connectors_evidence(
         standin_env, firestore, pubsub, project_id, anchor, capsys):
     """The connector at its ceiling (3 of 3 instances), its one user healthy: nothing is done, and a person hears
-    of the connector's own state (alertleft: before, `skipped`, which reaches nobody)."""
+    of the connector's own state (before, `skipped`, which reaches nobody)."""
     world = _connector_world(standin_env, pubsub, project_id, anchor)
 
     outcome = world.handle(world.alert("connector_alert_services_fine"))
@@ -957,7 +957,7 @@ def test_a_floor_on_a_resources_activity_is_diagnosed_and_reaches_a_person_with_
     """A threshold compared downward on a metric of how much work a resource does ("backend has no instances",
     instance_count below 1; a connector's CPU below 20 %: present_failure._ACTIVITY) fires when the callers stop or
     the service scales to zero: it states no failure. The failing revision was rolled back, the busy connector's
-    scale proposed (alerthunt4). Diagnosed, and escalated with the change it would have made."""
+    scale proposed. Diagnosed, and escalated with the change it would have made."""
     world = World.for_scenario(resolve_scenario(scenario), standin_env, pubsub, project_id, anchor)
     world.seed(scenario)
 

@@ -742,7 +742,7 @@ def test_a_read_answered_in_part_neither_undoes_nor_verifies_a_rollback(rolled_b
     request_latencies read answered in part on every attempt (ListTimeSeriesResponse.execution_errors, "Query
     execution errors that may have caused the time series data returned to be incomplete",
     google/monitoring/v3/metric_service.proto; a read still paging at its 30 s is the same error,
-    shared.errors.IncompleteReadError). Before (review19), the read was a gap and the sweep judged without it:
+    shared.errors.IncompleteReadError). Before, the read was a gap and the sweep judged without it:
     no minute shows clean without its p99 (judging.recovered_first), so it called the rollback failing and undid
     it, sending the traffic back to the revision that failed first. A read in part is evidence not read: the
     sweep reads again later (EvidenceUnread), nothing written; read whole, the action is judged as usual."""
@@ -1068,7 +1068,7 @@ def test_a_connector_update_whose_operation_failed_but_left_it_changed_is_record
 
     first = world.handle(world.alert("connector_saturation"))
     world.at(3)
-    other = world.handle(world.alert("connector_saturation", message_id="2", incident_id="0.connectorhunt-next"))
+    other = world.handle(world.alert("connector_saturation", message_id="2", incident_id="0.connector-next"))
 
     assert first.status.value == "escalated", first.reason
     assert "may have left that" in first.reason and "A person must check" in first.reason

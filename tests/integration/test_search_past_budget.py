@@ -105,7 +105,7 @@ def test_a_log_match_alerts_log_read_cut_short_is_not_read_again_without_its_fil
     application-log read is still paging at its budget. A read Logging refused with the filter is read again
     without it (collect, test_pipeline's refused filter); one cut short is not: Logging took the filter and was
     answering, and the read is already a gap that holds the diagnosis, so a second, wider search would spend
-    up to the read's whole budget again (30 s in the product) for nothing. Before (cutleft), the search was
+    up to the read's whole budget again (30 s in the product) for nothing. Before, the search was
     made again without the filter, cut short again, and escalated the same."""
     service = "projects/fin-core/locations/us-central1/services/invoices"
     world = _world(standin_env, pubsub, project_id, anchor, "logmatch_proxy_dial_errors", project="fin-core",
@@ -135,7 +135,7 @@ def test_a_read_that_never_answered_is_named_with_the_evidence_at_the_last_deliv
     (delivery.max_attempts) the read that never answered is a gap beside the evidence that was read: the alert is
     escalated with the request metrics and the revisions, the finding they show and each Logging read named,
     never acted on (the audit log, where a person's change would be, was not read) nor called healthy. Before
-    (cutleft), the last delivery answered a bare `failed` ("gave up after 5 deliveries ...: ListLogEntries ...:
+   , the last delivery answered a bare `failed` ("gave up after 5 deliveries ...: ListLogEntries ...:
     Deadline Exceeded") with none of the evidence."""
     world = _world(standin_env, pubsub, project_id, anchor, "bad_revision")
     standin_env.logging.search_budget = None
@@ -163,7 +163,7 @@ def test_a_revisions_listing_still_paging_is_named_when_the_alert_is_given_up_on
         standin_env, firestore, pubsub, project_id, anchor):
     """ListRevisions still paging at its read's budget: nothing can be diagnosed without every revision (the
     suspect, the rollback's targets), so it is no gap the rest is read around; delivered again, and at the last
-    delivery `failed` naming the read, how far it got and why nothing else was done. Before (cutleft), the
+    delivery `failed` naming the read, how far it got and why nothing else was done. Before, the
     reason was the bare DEADLINE_EXCEEDED of a page."""
     world = _world(standin_env, pubsub, project_id, anchor, "bad_revision")
     standin_env.logging.search_budget = None

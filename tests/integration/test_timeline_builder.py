@@ -780,7 +780,7 @@ def test_runwardens_lines_read_from_both_ends_say_which_were_not_read(standin, l
 def test_runwardens_own_lines_cut_short_by_a_failed_page_show_what_was_read_labelled_incomplete(standin, logs):
     """The read of Runwarden's own lines fails on its fourth page (the per-minute read quota spent, after the
     adapter's retries; a page's 30 s spent, DEADLINE_EXCEEDED, ends the same way), and the newest-first read
-    after it too. Before (leftovers3), the whole timeline failed (503, "try again"), the three pages read thrown
+    after it too. Before, the whole timeline failed (503, "try again"), the three pages read thrown
     away, though they show the incident's alert and its storm: a retry met the same quota. Now the timeline shows
     what was read, under THE TIMELINE IS INCOMPLETE (answered 200: functions/timeline.py), saying why."""
     storm_then_end(standin, 300)          # 600 lines of storm, then 3 more: 7 pages of 100

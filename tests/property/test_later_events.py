@@ -813,7 +813,7 @@ def test_a_rollback_after_the_clock_stepped_back_before_t0_is_followed() -> None
     """The clock steps back 4 minutes before T0, then an operator rolls back: the world follows the rollback
     from a minute before T0 (a signed offset, "-3m"). Fails if the followed series are built with "+-3m",
     which the scenario format rejects, so the run crashes instead of being judged (the soak then lost the
-    worker: soakleft's crash report found it)."""
+    worker: the soak's crash report found it)."""
     with fast_run("bad_revision", "enforce", 90, operators=[OPERATOR]) as run:
         run.execute([Jump(1), Jump(3), Open(0, 0), OperatorRollback(0, False)])
         _checked(run)

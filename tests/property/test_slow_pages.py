@@ -229,7 +229,7 @@ def test_a_budget_slot_taken_under_the_exact_name_counts(hour: int, bucket: str,
 def test_a_sweep_whose_evidence_runs_out_of_its_deadline_judges_nothing() -> None:
     """The rollback applied, then the sweep's Monitoring reads cut while paging: nothing verified or undone (the
     sweep reads again; past the deadline it escalates, unjudged). Fails if `verification.read_whole` hands on a
-    bundle read in part (the rollback undone on it: review19's bug)."""
+    bundle read in part (the rollback undone on it: a bug found in review)."""
     with fast_run("bad_revision", "enforce", 90, operators=[OPERATOR]) as run:
         run.execute([Open(0, 0), SlowPages("monitoring", 4), Sweep(16), Sweep(30)])
         _checked(run)

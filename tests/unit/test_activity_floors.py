@@ -1,6 +1,6 @@
 """A threshold compared downward on a metric of how much work a resource does (its instances, CPU, concurrency,
 bytes: `present_failure._ACTIVITY`) is a floor on activity, as a `request_count` floor is: it fires when the callers
-stop or a service scales to zero, and states no failure. Before (alerthunt4), only request_count's floor was held:
+stop or a service scales to zero, and states no failure. Before, only request_count's floor was held:
 a policy "backend has no instances" (`run.googleapis.com/container/instance_count` COMPARISON_LT 1) on a service whose
 new revision failed rolled that revision back, its `started_at` (when the instances went) read as the failure's
 start, and "connector CPU under 70 %" on a busy connector proposed to scale it up. Now each is diagnosed and escalated

@@ -59,7 +59,7 @@ NOT_BACKEND = [
     'resource.labels.service_name !~ "^back"',
     'resource.labels.location = starts_with("europe-")',
     '(resource.labels.service_name = starts_with("checkout-") OR resource.labels.service_name = "cart")',
-    # alertleft: a negation by NOT or `-` (of one comparison, or of a group of alternatives) and Logging's `:` (has);
+    # a negation by NOT or `-` (of one comparison, or of a group of alternatives) and Logging's `:` (has);
     # each failed on main (no doubt raised).
     'NOT resource.labels.service_name = "backend"',
     'NOT resource.labels.service_name = starts_with("back")',
@@ -115,8 +115,8 @@ SELECTS_BACKEND = [
     'resource.labels.service_name != "frontend"',
     'resource.labels.service_name = one_of("a\\"b", "backend")',
     '(resource.labels.service_name = starts_with("checkout-") OR resource.labels.service_name = "backend")',
-    # Controls (alertleft): a negation of another service, a negated group joined by AND (it excludes backend only in
-    # that location, which is not backend's: `excluding_groups`, alertleft2), a double negation, `:` selecting backend, `:*` (the label present), and NOT inside a quoted value.
+    # Controls: a negation of another service, a negated group joined by AND (it excludes backend only in
+    # that location, which is not backend's: `excluding_groups`), a double negation, `:` selecting backend, `:*` (the label present), and NOT inside a quoted value.
     'NOT resource.labels.service_name = starts_with("front")',
     '-resource.labels.service_name = "frontend"',
     'NOT (resource.labels.service_name = "frontend" OR resource.labels.service_name = "cart")',
@@ -139,7 +139,7 @@ def test_a_filter_selecting_the_resource_or_not_read_raises_no_doubt(selection):
     assert alert_hold(incident) == ""
 
 
-# alertleft2: an unquoted value (Logging's `L=backend`; "Unquoted text must not contain any special characters", Cloud
+# an unquoted value (Logging's `L=backend`; "Unquoted text must not contain any special characters", Cloud
 # Logging, "Troubleshoot Logging query language"), and `NOT (a AND b)` (or Logging's implicit AND, `NOT (a b)`), which
 # excludes a resource passing both. Each failed on main: the value, or the group, was not read, no doubt was raised,
 # and the condition's bar was lent to backend (a `healthy`, a rollback). A value holding another character than
@@ -186,7 +186,7 @@ def test_an_unquoted_value_or_a_negated_conjunction_that_may_exclude_the_resourc
 
 
 def test_an_unquoted_resource_type_of_another_resource_raises_doubt():
-    """`resource.type=gce_instance` unquoted names the type as its quoted form does (alertleft2: failed on main, the
+    """`resource.type=gce_instance` unquoted names the type as its quoted form does (failed on main, the
     unquoted type not read, and a VM's condition lent its bar to backend)."""
     document = notification("")
     document["incident"]["condition"]["conditionThreshold"]["filter"] = (
@@ -226,7 +226,7 @@ def test_an_unquoted_value_or_a_negated_conjunction_selecting_the_resource_raise
     _undoubted(selection)
 
 
-# leftovers3: a negated group comparing the resource's type, or one not read (a nested negation, AND mixed with OR,
+# a negated group comparing the resource's type, or one not read (a nested negation, AND mixed with OR,
 # a resource's comparison joined by AND to `metric.type`, or to `:*`), may exclude backend's revision. Each failed on
 # main: the type was read as another field's comparison and the group as one not read, no doubt was raised, and the
 # condition's bar was lent to backend. Logging binds NOT tightest, then OR, then AND ("Logging query language",
@@ -278,7 +278,7 @@ def test_a_negated_group_selecting_the_resource_raises_no_doubt(selection):
     _undoubted(selection)
 
 
-# alertleft3: a comparison not read for backend may not select it, and raises doubt. A regular expression Python's `re`
+# a comparison not read for backend may not select it, and raises doubt. A regular expression Python's `re`
 # does not read as RE2 does (too costly to match, not compiled, RE2's own syntax: `[[:alpha:]]`), or a value differing
 # from backend's only in case (whether Monitoring filters compare without case is UNCONFIRMED). Each failed on main: a
 # selection not read was taken to select backend, and its bar was lent ("(checkout)+-.*" selects no backend).
@@ -416,7 +416,7 @@ def test_a_promql_selection_by_a_metadata_label_raises_doubt():
 
 # A field of a log entry's payload or a metric label named like a resource's field (`jsonPayload.resource.labels.x`,
 # `jsonPayload.metadata.user.id`, `metric.labels.metadata_user_id`) is the entry's or series' own, no selection of a
-# resource: only `resource.` and `metadata.` at the start of a field name are (review20). Each "no doubt" row failed on
+# resource: only `resource.` and `metadata.` at the start of a field name are. Each "no doubt" row failed on
 # main (escalated for nothing: read as a metadata label, or as a location backend is not in); the last failed on main
 # too (no doubt: the payload's service_name was read as an alternative selecting backend, and frontend's bar lent it).
 @pytest.mark.parametrize("filter_", [
@@ -481,7 +481,7 @@ def test_a_query_conditions_bare_words_are_no_values():
 def test_label_tests_read_quoted_values_whole(text, value, failed):
     tests = label_tests(text)
     found = unselected(tests, value)
-    if failed is None:      # not read: it may not select the resource (alertleft3: before, read as selecting it)
+    if failed is None:      # not read: it may not select the resource (before, read as selecting it)
         assert found == tests and tests[0].passes(value) is None
     else:
         assert (found is not None) is failed, (tests, found)

@@ -4,7 +4,7 @@
 always reaches a person (Runwarden never writes to Cloud SQL: docs/behaviour.md), and, as a connector's alert whose
 users are healthy names the connector's state, bounds, peak instances and CPU p99 (scope.connector_users_healthy), the
 reason names the alert's metric and value and the instance's database/up minutes read with the users' evidence
-(scope.cloudsql_users_healthy). Before (alertleft2), the reason was "Runwarden never writes to Cloud SQL; healthy:
+(scope.cloudsql_users_healthy). Before, the reason was "Runwarden never writes to Cloud SQL; healthy:
 <the users' verdict>", nothing of the instance: each row below failed on main.
 """
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Refusals that depend on which database or which user the connection asks for, after a deploy that
-changed it (dbdeploy).
+changed it.
 
 A server answers a connection for a database it does not hold with PostgreSQL's 3D000 'database "x"
 does not exist' (postinit.c), a user it does not know with 28000 'role "x" does not exist', and a

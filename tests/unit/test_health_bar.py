@@ -347,7 +347,7 @@ def test_a_database_up_absence_is_judged_on_database_up_read_back():
 def test_a_connector_forecast_whose_users_serve_cleanly_reaches_a_person(forecast, status):
     """Through the pipeline: the connector alert whose one user serves cleanly reaches a person when its
     instances are predicted to be at their max, and when they are at it now: `healthy`, nothing done, and
-    escalated with the connector's own evidence (alertleft; before, `skipped`, which reaches nobody)."""
+    escalated with the connector's own evidence (before, `skipped`, which reaches nobody)."""
     import json
 
     from shared.pipeline import handle_alert

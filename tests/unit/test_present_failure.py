@@ -199,7 +199,7 @@ UNSTATED = [
     ("PromQL a rise against a pinned instant", _kind("conditionPrometheusQueryLanguage", {
         "query": "sum(rate(x[5m])) / sum(rate(x[5m] @ 1700000000)) > 2"}), "(@ 1700000000)"),
     # A quote inside a comment is the comment's text: on main it opened a string that hid the `@` or range after it
-    # (alertleft: the first row failed on main, the pinned value read as the service now, and acted).
+    # (the first row failed on main, the pinned value read as the service now, and acted).
     ("PromQL pinned after a comment holding a quote", _kind("conditionPrometheusQueryLanguage", {
         "query": "sum(rate(x[5m])) # don't page on a deploy\n/ sum(rate(x[5m] @ 1700000000)) > 2 and on() y{a='b'}"}),
      "(@ 1700000000)"),
@@ -208,7 +208,7 @@ UNSTATED = [
     ("PromQL a day's range beside a quoted label value", _kind("conditionPrometheusQueryLanguage", {
         "query": 'sum(increase(x{path="/v1/[5m]"}[1d])) > 100'}), "a range of 24 h back ([1d])"),
     # A bare number where a duration goes is that many seconds (Prometheus, "Querying basics", "Float literals and time
-    # durations"; an engine that refuses it fires nothing): a day's range (alertleft2: each failed on main, no range
+    # durations"; an engine that refuses it fires nothing): a day's range (each failed on main, no range
     # read, a day's 5xx acted on as the service now).
     ("PromQL 5xx over 86400 s, no unit", _kind("conditionPrometheusQueryLanguage", {
         "query": DAY_OF_5XX.replace("[24h]", "[86400]")}), "a range of 24 h back ([86400])"),
@@ -216,7 +216,7 @@ UNSTATED = [
         "query": "max_over_time(rate(x[300])[7200.5:60]) > 1"}), "([7200.5])"),
     ("PromQL yesterday's 5xx, offset 86400", _kind("conditionPrometheusQueryLanguage", {
         "query": PROMQL.replace("[5m]", "[5m] offset 86400")}), "a range of 24 h back (offset 86400)"),
-    # alertleft3: Prometheus 3's duration expressions (`[5m * 288]`, `[1h+5m]`, `offset (1h)`: experimental, behind
+    # Prometheus 3's duration expressions (`[5m * 288]`, `[1h+5m]`, `offset (1h)`: experimental, behind
     # `promql-duration-expr`), which Prometheus 2.44 (Cloud Monitoring's parity, "PromQL compatibility") does not
     # parse, and an `@` of anything but a time, start() or end(): how far back is not read, so held. Each failed on
     # main: no range read, a day's 5xx (`[5m * 288]`) acted on as the service now.
@@ -285,7 +285,7 @@ STATED = [
         "query": PROMQL.replace("[5m]", "[5m] @ end()")})),
     ("a PromQL value at start()", _kind("conditionPrometheusQueryLanguage", {
         "query": PROMQL.replace("[5m]", "[5m] @ start()")})),
-    # alertleft3: Prometheus 2.44's forms read as what they are: a negative offset reads forward (no further back), a
+    # Prometheus 2.44's forms read as what they are: a negative offset reads forward (no further back), a
     # subquery of minutes, `@ end()` beside an offset of minutes, a quoted label value holding a duration expression.
     ("a PromQL negative offset", _kind("conditionPrometheusQueryLanguage", {
         "query": PROMQL.replace("[5m]", "[5m] offset -5m")})),
@@ -297,7 +297,7 @@ STATED = [
         "query": 'sum(rate(x{path="/v1/[5m*2]"}[5m])) > 1'})),
     ("a PromQL label value holding an @ and digits", _kind("conditionPrometheusQueryLanguage", {
         "query": 'sum(rate(x{owner="ops@1609746000"}[5m])) > 1'})),
-    # A range or offset written inside a quoted label value or a comment is none of the query's (alertleft: each
+    # A range or offset written inside a quoted label value or a comment is none of the query's (each
     # failed on main, held as a slow burn).
     ("a PromQL label value holding a range", _kind("conditionPrometheusQueryLanguage", {
         "query": 'sum(rate(x{path="/v1/reports[2h]"}[5m])) > 1'})),

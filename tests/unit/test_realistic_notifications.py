@@ -163,7 +163,7 @@ NOTIFICATIONS = {
     "a project number for the service's project": (
         "bad_revision", _labels(project_id="814739424704"), OutcomeStatus.REJECTED, 0,
         "label project_id '814739424704'"),
-    # alertleft: a connector named by its project's number is refused before anything is read, never scaled by
+    # a connector named by its project's number is refused before anything is read, never scaled by
     # that name (no sample's project_id is a number: the number is only scoping_project_number); passes on main.
     "a project number for the connector's project": (
         "bad_revision", _connector(project_id="814739424704"), OutcomeStatus.REJECTED, 0,

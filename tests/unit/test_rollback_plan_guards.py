@@ -132,7 +132,7 @@ def test_a_newer_revision_whose_deploy_settled_does_not_hold_the_rollback(condit
 
 def test_a_deploy_begun_before_midnight_is_named_with_its_date(monkeypatch):
     """The newer revision created at 23:59:30, the plan read 00:00:30 the next day: its time of day alone named a
-    moment of the plan's day still to come (smallleft3); dated, as facts.clock_on cites a time of another day."""
+    moment of the plan's day still to come; dated, as facts.clock_on cites a time of another day."""
     from datetime import datetime, timezone
 
     from tests.unit import builders

@@ -1,5 +1,5 @@
 """Verification's words about an action near midnight, or days before: a time of day alone names a moment only on
-the day it is cited about (the action's). Before (leftovers3), a rollback at 23:54 that recovered, then failed again
+the day it is cited about (the action's). Before, a rollback at 23:54 that recovered, then failed again
 after midnight, said "clean in (23:55:00, 00:00:00]" (an interval ending before it starts), and a deadline's wait
 past midnight said "until 00:10:00" with no date; `facts.dated` dated only the diagnosis's windows.
 """
@@ -64,7 +64,7 @@ def test_a_refire_after_midnight_names_its_day(evening):
 
 
 # A window of the day after the action, both its ends past midnight: within a message about the action (windows.told_on,
-# as judging.judge and the sweep write theirs) its ends are dated; before (smallleft3), "(00:01:00, 00:09:00]" in a
+# as judging.judge and the sweep write theirs) its ends are dated; before, "(00:01:00, 00:09:00]" in a
 # message whose action was at 23:58 named minutes before the action.
 _NEXT_DAY = Window(datetime(2026, 11, 27, 0, 1, tzinfo=timezone.utc), datetime(2026, 11, 27, 0, 9, tzinfo=timezone.utc))
 _SAME_DAY = Window(datetime(2026, 11, 26, 23, 50, tzinfo=timezone.utc), EVENING)
@@ -105,7 +105,7 @@ def test_an_open_plan_is_named_with_its_date():
 ], ids=["on-the-rows-day", "after-midnight"])
 def test_an_alert_rows_notification_time_is_dated_on_another_day(received, shown):
     """The timeline's alert row stands at the incident's start (23:58); its notification's receipt past midnight
-    read "received 00:01:00Z" on a row of the day before (smallleft3)."""
+    read "received 00:01:00Z" on a row of the day before."""
     step = Step(at=received, step="received", trigger="alert", message="", severity="INFO",
                 details={"state": "open", "started_at": EVENING.timestamp(), "policy": "p"}, function="f",
                 insert_id="x")
