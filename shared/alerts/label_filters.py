@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -231,8 +232,8 @@ def _quoted_spans(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in _ARGUMENT.finditer(text)]
 
 
-def _closing(text: str, opened: int, quoted: list[tuple[int, int]]) -> int | None:
-    """The index of the parenthesis closing the one at `opened`, skipping quoted strings, or None."""
+def closing_paren(text: str, opened: int, quoted: Sequence[tuple[int, int]] = ()) -> int | None:
+    """The index of the parenthesis closing the one at `opened`, skipping the `quoted` spans, or None."""
     depth, i = 0, opened
     while i < len(text):
         inside = next((end for start, end in quoted if start == i), None)
@@ -254,7 +255,7 @@ def _negated_groups(text: str) -> list[tuple[int, int, str]]:
     for found in _NEGATED_GROUP.finditer(text):
         if any(start <= found.start() < end for start, end in quoted):
             continue
-        closing = _closing(text, found.end() - 1, quoted)
+        closing = closing_paren(text, found.end() - 1, quoted)
         if closing is None:
             continue
         inner = text[found.end():closing]
@@ -281,7 +282,7 @@ def _without_double_negations(text: str) -> str:
     read: a deeper nesting (`NOT (NOT (NOT (a AND b)))`, `NOT (a OR NOT (b AND c))`) stays a group not read, which
     raises doubt (`unread_groups`)."""
     quoted, blanked = _quoted_spans(text), list(text)
-    spans = [(found, _closing(text, found.end() - 1, quoted)) for found in _NEGATED_GROUP.finditer(text)
+    spans = [(found, closing_paren(text, found.end() - 1, quoted)) for found in _NEGATED_GROUP.finditer(text)
              if not any(start <= found.start() < end for start, end in quoted)]
     spans = [(found, closing) for found, closing in spans if closing is not None]
     for found, closing in spans:
@@ -305,7 +306,7 @@ def _negated_body(text: str, negation: re.Match[str], closing: int, quoted: list
     closing parenthesis at `closing`): a parenthesised group, or one comparison; else None."""
     if text.startswith("(", negation.end()):
         opened = negation.end()
-        inner_close = _closing(text, opened, quoted)
+        inner_close = closing_paren(text, opened, quoted)
         if inner_close is None or text[inner_close + 1:closing].strip():
             return None
         return opened, inner_close + 1

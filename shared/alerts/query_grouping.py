@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import re
 
+from shared.alerts.label_filters import closing_paren
+
 # What of a PromQL query is no syntax: its quoted strings and its comments, read left to right so that a quote inside a
 # comment, or a `#` inside a quote, is the other's text.
 _PROMQL_TEXT = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|`[^`]*`|#[^\n]*')
@@ -44,15 +46,6 @@ _MQL_GROUP_BY = re.compile(r"\bgroup_by\s*\[([^\]]*)\]")
 _MQL_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 
-def _closing(text: str, opened: int) -> int | None:
-    depth = 0
-    for i in range(opened, len(text)):
-        depth += {"(": 1, ")": -1}.get(text[i], 0)
-        if depth == 0:
-            return i
-    return None
-
-
 def _names(listed: str) -> set[str]:
     return {name.strip().strip("\"'") for name in listed.split(",") if name.strip()}
 
@@ -65,7 +58,7 @@ def promql_drops(query: str, kept: frozenset[str]) -> str:
         clause = _CLAUSE.match(text, found.end())
         if clause is None:
             opened = text.find("(", found.end())
-            closed = _closing(text, opened) if opened >= 0 else None
+            closed = closing_paren(text, opened) if opened >= 0 else None
             clause = _CLAUSE.match(text, closed + 1) if closed is not None else None
         operator = found.group(1)
         if clause is None:
