@@ -23,6 +23,7 @@ from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Fiel
                       model_validator)
 
 from shared.alerts.hand_typed import as_meant, json_mistake, wrapped_said, wrapping_quote
+from shared.alerts.long_numbers import NumberTooLong, whole_number
 from shared.alerts.incidents import IncidentParseError, PubSubMessage, _lone_surrogate, decode_message_published
 from shared.gcp.identifiers import IncidentIdCharacter, folded_incident_id, stripped_incident_id, written_name_problem
 from shared.alerts.operators import CLI_SENDER
@@ -373,7 +374,10 @@ def parse_command(body: bytes | str) -> AnyCommand:
             raise CommandError("message.data", f"not UTF-8 text (byte {exc.start}, {body[exc.start:exc.start + 1]!r}): "
                                "a command is JSON in UTF-8") from None
     try:
-        data = json.loads(body, object_pairs_hook=_unique_keys)
+        data = json.loads(body, object_pairs_hook=_unique_keys, parse_int=whole_number)
+    except NumberTooLong as exc:
+        raise CommandError("message.data", f"not JSON: {exc.said(body)}, and no field of a command takes one anywhere "
+                           "near that long (max_instances is 3 to 10); nothing was run") from None
     except _DuplicateKey as exc:
         raise CommandError("message.data", f"the key {exc.key!r} appears twice{_twice_said(body)}: which value is "
                            "meant is ambiguous, so neither is used") from None
@@ -410,6 +414,7 @@ def parse_command(body: bytes | str) -> AnyCommand:
                      and e["loc"][:-1] == first["loc"][:-1]]
             if given:
                 message += f" (given instead: {', '.join(repr(str(g)[:60]) for g in given)})"
+            message += _what_to_send(first["loc"])
         message += _params_to_send(first) + _inside_params(exc.errors(), data)
         if field == "command.reason" and first["type"] in ("missing", "string_too_short", "string_pattern_mismatch"):
             message += ": a command that writes needs a reason, recorded with everything it does"
@@ -540,8 +545,18 @@ class _FloatSent(float):
     text: str
 
 
-def _int_sent(text: str) -> _IntSent:
-    number = _IntSent(text)
+@dataclass(frozen=True)
+class _UnreadNumber:
+    """A JSON integer too long to turn into a number (`NumberTooLong`), kept as its text: the lenient read of the
+    ids a rejection is answered under failed on it, and the command's id was lost with it."""
+    text: str
+
+
+def _int_sent(text: str) -> _IntSent | _UnreadNumber:
+    try:
+        number = _IntSent(text)
+    except ValueError:
+        return _UnreadNumber(text)
     number.text = text
     return number
 
@@ -659,7 +674,7 @@ class SentIds:
 
 def _number_text(value: Any) -> str | None:
     """The text a JSON number was sent as (parsed by `_loads_every_value`); None for anything else."""
-    return value.text if isinstance(value, (_IntSent, _FloatSent)) else None
+    return value.text if isinstance(value, (_IntSent, _FloatSent, _UnreadNumber)) else None
 
 
 def _answerable_id(value: Any) -> str | None:
@@ -843,8 +858,8 @@ def _given_at(data: Mapping[str, Any] | None, path: tuple[Any, ...]) -> set[str]
     return set(node) if isinstance(node, Mapping) else set()
 
 
-def _fields_at(loc: tuple[Any, ...]) -> list[str] | None:
-    """The names the model at `loc` (a command's name, then its fields) takes, as sent (aliases)."""
+def _model_at(loc: tuple[Any, ...]) -> Any:
+    """The model at `loc` (a command's name, then its fields), or None where `loc` names no model."""
     model: Any = _MODELS.get(str(loc[0])) if loc else None
     for part in loc[1:]:
         if model is None or part not in model.model_fields:
@@ -852,9 +867,29 @@ def _fields_at(loc: tuple[Any, ...]) -> list[str] | None:
         annotation = model.model_fields[part].annotation
         model = next((a for a in (annotation, *getattr(annotation, "__args__", ())) if isinstance(a, type)
                       and issubclass(a, BaseModel)), None)
+    return model
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str] | None:
+    """The names the model at `loc` (a command's name, then its fields) takes, as sent (aliases)."""
+    model = _model_at(loc)
     if model is None:
         return None
     return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _what_to_send(loc: tuple[Any, ...]) -> str:
+    """What a required field left out takes, in the words its wrong form is answered with (`_PATTERN_WORDS`):
+    pydantic's "Field required" named the field and nothing of what to send there (a target, a proposal id, a
+    release's intent, a command_id). "" for a field said elsewhere (reason, requested_by and params have their
+    own words) or of no known form."""
+    model = _model_at(loc[:-1])
+    field = model.model_fields.get(str(loc[-1])) if model is not None else None
+    patterns = [getattr(m, "pattern", None) for m in (field.metadata if field is not None else ())]
+    words = next((_PATTERN_WORDS[p] for p in patterns if p in _PATTERN_WORDS), "")
+    if not words or words.startswith("blank"):
+        return ""
+    return f": send {field.alias or loc[-1]}, {words}"
 
 
 def _closest(given: str, known: Any, scope: str = "") -> str:
@@ -1008,7 +1043,7 @@ def _message(error: Any) -> str:
     pattern = (error.get("ctx") or {}).get("pattern", "")
     words = _PATTERN_WORDS.get(pattern) if error["type"] == "string_pattern_mismatch" else None
     if words is None:
-        return error["msg"] + _sent_as(error) + _out_of_range(error)
+        return error["msg"] + _sent_as(error) + _out_of_range(error) + _length_sent(error)
     near = _nearly_a_name(str(error.get("input")), pattern)
     if near:
         return near
@@ -1135,6 +1170,15 @@ def _not_a_string(given: Any, loc: tuple[str, ...]) -> str:
         return f" (got {json.dumps(given)}, a JSON {'boolean' if isinstance(given, bool) else 'number'}: send " \
                f"\"{json.dumps(given)}\", in quotes)"
     return f" (got {json.dumps(given)[:60]})"
+
+
+def _length_sent(error: Any) -> str:
+    """How long a string past its limit was: "String should have at most 1000 characters" named the limit alone,
+    and a reason pasted from a log read as though its length were fine. "" for any other error."""
+    given = error.get("input")
+    if error["type"] != "string_too_long" or not isinstance(given, str):
+        return ""
+    return f" (got {len(given)} characters)"
 
 
 def _out_of_range(error: Any) -> str:

@@ -28,6 +28,7 @@ from pydantic_core import PydanticCustomError
 
 from shared.alerts.label_filters import (RESOURCE_TYPE, UNREAD, LabelTest, excluded, excluding_groups, label_tests,
                                          metadata_selections, metadata_tests, shown, unread_groups, unselected)
+from shared.alerts.long_numbers import NumberTooLong, whole_number
 from shared.alerts.query_grouping import MQL_QUERY, mql_drops, promql_drops
 from shared.alerts.query_names import query_names, selects_alone, workload_names
 from shared.alerts.ratio_query import ratio_query
@@ -1839,7 +1840,9 @@ def _json_object(raw: bytes | str, where: str, limit: int) -> Mapping[str, Any]:
     except UnicodeDecodeError as e:
         raise IncidentParseError(where, f"not UTF-8 text (byte {e.start})") from None
     try:
-        doc = json.loads(text, object_pairs_hook=_unique_keys)
+        doc = json.loads(text, object_pairs_hook=_unique_keys, parse_int=whole_number)
+    except NumberTooLong as e:   # valid by JSON's grammar, but no Python value
+        raise IncidentParseError(where, f"not valid JSON ({e.said(text)})") from None
     except _DuplicateKey as e:
         raise IncidentParseError(where, f"the key {e.key!r} appears twice in one object: which value is meant is "
                                  "ambiguous, so neither is used") from None
@@ -1847,7 +1850,7 @@ def _json_object(raw: bytes | str, where: str, limit: int) -> Mapping[str, Any]:
         raise IncidentParseError(where, f"not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
     except RecursionError:
         raise IncidentParseError(where, "not valid JSON (nested too deeply)") from None
-    except ValueError as e:   # valid by JSON's grammar, but no Python value: a number past 4,300 digits
+    except ValueError as e:   # any other value json's grammar allows and Python cannot hold
         raise IncidentParseError(where, f"not valid JSON ({str(e)[:120]})") from None
     if not isinstance(doc, dict):
         raise IncidentParseError(where, f"expected a JSON object, got {_json_kind(doc)}")

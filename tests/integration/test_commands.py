@@ -1451,3 +1451,32 @@ def test_a_damaged_proposal_of_the_same_key_does_not_keep_the_sweep_from_ending_
     world.at(20)
     assert not [o for o in world.command({"command": "sweep"}, message_id="s2") if "!damaged" in o.reason]
     assert world.standins.vpcaccess.count("PatchConnector") == 1
+
+
+@pytest.mark.parametrize("data, said", [
+    (b'{"command":"scale_connector","command_id":"sc-long","requested_by":"alice@example.com","reason":"r",'
+     b'"target":"' + CONNECTOR.encode() + b'","params":{"max_instances":' + b"1" * 5000 + b'}}',
+     "message.data: not JSON: a number 5000 digits long at character"),
+    (b'{"command":"rollback_traffic","command_id":"rb-no-target","requested_by":"alice@example.com","reason":"r"}',
+     "command.target: Field required: send target, a full service name, projects/PROJECT/locations/REGION/"
+     "services/SERVICE"),
+    (b'{"command":"approve","command_id":"ap-no-id","requested_by":"alice@example.com","reason":"r","params":{}}',
+     "command.params.proposal_id: Field required: send proposal_id, a proposal id as a `proposed` outcome shows"),
+], ids=["a number too long to read", "a target left out", "a proposal id left out"])
+def test_a_command_missing_a_field_or_holding_a_number_too_long_is_answered_under_its_id_saying_what_to_send(
+        world, data, said):
+    """Each read back from the Pub/Sub emulator under the command_id the body gives, as the CLI waits on it: a
+    number too long to read was answered under no id (its sender timed out) with Python's own advice; a field
+    left out said "Field required" and nothing of what to send. Nothing is run or written."""
+    from shared.commands import handle_command
+    from tests.integration.world import event
+
+    command_id = json.loads(data.replace(b"1" * 5000, b"1"))["command_id"]
+    handle_command(event(data, f"m-{command_id}"), world.config, world.adapters)
+
+    pulled = world.pubsub.pull(world.subscription, 10, timeout=10)
+    assert [m.attributes.get("command_id") for m in pulled] == [command_id]
+    answer = json.loads(pulled[0].data)
+    assert answer["status"] == "rejected" and said in answer["reason"], answer["reason"]
+    assert "sys.set_int_max_str_digits" not in answer["reason"]
+    assert world.state.get_record(FLAGS, "kill_switch") is None and writes(world) == 0

@@ -468,3 +468,79 @@ def test_a_command_id_sent_as_a_number_is_answered_under_its_text_as_sent(sent, 
     ids = sent_ids(sent)
     assert ids.answerable == answered and said in ids.said(), (ids.answerable, ids.said())
     assert bool(ids.said()) == bool(said)
+
+
+# A required field left out was answered with pydantic's bare "Field required": the field named, nothing of what
+# it takes. Every field a command requires says now what to send there, in the words its wrong form is answered
+# with (the form, an example, where to find the value).
+@pytest.mark.parametrize("fields, field, words", [
+    ({"command": "rollback_traffic", "reason": "r"}, "command.target",
+     "Field required: send target, a full service name, projects/PROJECT/locations/REGION/services/SERVICE"),
+    ({"command": "restore_traffic", "reason": "r", "params": {"to_latest": True}}, "command.target",
+     "Field required: send target, a full service name"),
+    ({"command": "diagnose"}, "command.target", "Field required: send target, a full service name"),
+    ({"command": "scale_connector", "reason": "r", "params": {"max_instances": 5}}, "command.target",
+     "Field required: send target, a full connector name, projects/PROJECT/locations/REGION/connectors/CONNECTOR"),
+    ({"command": "release", "reason": "r", "params": {"intent": "inc-1|17"}}, "command.target",
+     "Field required: send target, a full resource name, projects/PROJECT/locations/REGION/services/SERVICE or "
+     ".../connectors/CONNECTOR"),
+    ({"command": "approve", "reason": "r", "params": {}}, "command.params.proposal_id",
+     "Field required: send proposal_id, a proposal id as a `proposed` outcome shows it, such as p-3f9c2a1b7d40"),
+    ({"command": "reject", "reason": "r", "params": {}}, "command.params.proposal_id",
+     "Field required: send proposal_id, a proposal id"),
+    ({"command": "release", "reason": "r", "target": SERVICE, "params": {}}, "command.params.intent",
+     "Field required: send intent, an escalated plan's key, INCIDENT|MESSAGE"),
+    # The key given instead still named, after what the field takes.
+    ({"command": "approve", "reason": "r", "params": {"proposal": "p-3f9c2a1b7d40"}}, "command.params.proposal_id",
+     "Field required (given instead: 'proposal'): send proposal_id, a proposal id"),
+])
+def test_a_required_field_left_out_says_what_to_send_there(fields, field, words):
+    with pytest.raises(CommandError) as caught:
+        parse_command(json.dumps({"command_id": "x", "requested_by": "a", **fields}))
+    assert caught.value.field == field and words in caught.value.reason, caught.value.reason
+
+
+def test_a_command_id_left_out_says_what_it_is():
+    with pytest.raises(CommandError) as caught:
+        parse_command(json.dumps({"command": "status", "requested_by": "a"}))
+    assert caught.value.field == "command.command_id", caught.value
+    assert ("Field required: send command_id, 1-128 letters, digits or . _ : @ -, starting with a letter or a digit"
+            in caught.value.reason), caught.value.reason
+
+
+# A string past its limit named the limit only ("String should have at most 1000 characters"): a reason pasted
+# from a log, a principal pasted twice, read as though its length were fine. The length sent is said.
+@pytest.mark.parametrize("fields, field, words", [
+    ({"command": "pause", "reason": "x" * 60_000}, "command.reason",
+     "String should have at most 1000 characters (got 60000 characters)"),
+    ({"command": "pause", "reason": "r", "requested_by": "a" * 300}, "command.requested_by",
+     "at most 254 characters (got 300 characters)"),
+    ({"command": "release", "reason": "r", "target": SERVICE, "params": {"intent": "a|" + "b" * 1600}},
+     "command.params.intent", "at most 1500 characters (got 1602 characters)"),
+])
+def test_a_string_past_its_limit_says_how_long_it_was(fields, field, words):
+    with pytest.raises(CommandError) as caught:
+        parse_command(json.dumps({"command_id": "x", "requested_by": "a", **fields}))
+    assert caught.value.field == field and words in caught.value.reason, caught.value.reason
+
+
+# A JSON number longer than Python reads one (sys.int_info.default_max_str_digits, 4300 digits: Python docs,
+# "Integer string conversion length limitation") was answered with Python's own advice ("use
+# sys.set_int_max_str_digits() to increase the limit"), naming neither where it was nor what to do, and its
+# command_id was lost (the lenient read failed on the same number), so its sender waited on it and timed out.
+LONG = "1" * 5000
+LONG_NUMBER = ('{"command":"scale_connector","command_id":"sc-9","requested_by":"a","reason":"r",'
+               '"target":"projects/p/locations/r/connectors/c","params":{"max_instances":' + LONG + '}}')
+
+
+def test_a_number_too_long_to_read_says_where_it_is_and_keeps_the_command_id():
+    from shared.alerts.commands import sent_ids
+
+    with pytest.raises(CommandError) as caught:
+        parse_command(LONG_NUMBER.encode())
+    reason = caught.value.reason
+    assert caught.value.field == "message.data", caught.value
+    assert f"a number 5000 digits long at character {LONG_NUMBER.index(LONG) + 1}" in reason, reason
+    assert "4300 digits" in reason and "sys.set_int_max_str_digits" not in reason, reason
+    assert sent_ids(LONG_NUMBER.encode()).answerable == ("sc-9",)
+    assert sent_ids(('{"command":"status","command_id":-' + LONG + '}').encode()).answerable == ()

@@ -684,6 +684,23 @@ def test_reasons_read_well(payload: dict[str, Any], reason: str) -> None:
     assert caught.value.reason == reason
 
 
+# A number past Python's 4,300 digits was answered with Python's own advice ("use sys.set_int_max_str_digits() to
+# increase the limit"): where it is and how long, said instead, on either path in.
+LONG_STARTED_AT = b'{"incident": {"incident_id": "0.x", "state": "open", "started_at": 1' + b"0" * 5000 + b"}}"
+
+
+@pytest.mark.parametrize("parser, payload", [
+    (parse_notification, LONG_STARTED_AT), (parse_message_published, published(b64(LONG_STARTED_AT))),
+], ids=["notification", "message"])
+def test_a_number_too_long_to_read_says_where_it_is(parser: Callable[[Any], Any], payload: Any) -> None:
+    with pytest.raises(IncidentParseError) as caught:
+        parser(payload)
+    reason = caught.value.reason
+    at = LONG_STARTED_AT.index(b"1" + b"0" * 5000) + 1
+    assert f"a number 5001 digits long at character {at} (100000000000...)" in reason, reason
+    assert "read up to 4300 digits" in reason and "sys.set_int_max_str_digits" not in reason, reason
+
+
 def test_size_limit_is_inclusive() -> None:
     assert len(padded_to(MAX_NOTIFICATION_BYTES)) == MAX_NOTIFICATION_BYTES
     assert parse_notification(padded_to(MAX_NOTIFICATION_BYTES)).incident_id == "0.x"
