@@ -744,7 +744,8 @@ class _AlertRun:
                               service=service, signature=diagnosis.signature.value, targets=proposal.targets,
                               reads=ahead.gate_reads(proposal.params.target) if ahead else None,
                               own_changes=proposal.own_changes,
-                              on_behalf=(service, *on_behalf), users_of=users_of)
+                              on_behalf=(service, *on_behalf), users_of=users_of,
+                              background=proposal.target_background)
         action_report = ActionReport(name=action.name, params=proposal.params.model_dump(mode="json"),
                                      reversible=action.reversible, before=proposal.before, after=result.after,
                                      action_id=result.claim_key,

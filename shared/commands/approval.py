@@ -74,7 +74,8 @@ def approve(run: CommandRun) -> Outcome:
         result = run.gate().execute(action, params, proposal.before, proposal.incident_id, run.adapters,
                                     service=proposal.service, signature=proposal.signature, manual=manual,
                                     on_behalf=[proposal.service, *_made_for(proposal, behind, run.now),
-                                               *_unread_now(proposal, behind, run.now)])
+                                               *_unread_now(proposal, behind, run.now)],
+                                    background=proposal.target_background)
     except TransientError:
         _reopen(run, proposal)
         raise

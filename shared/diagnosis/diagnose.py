@@ -142,7 +142,7 @@ def _verdict(facts: Facts, context: list[EvidenceItem]) -> Diagnosis:
                      summary=found.summary, evidence=evidence + found.evidence, subject=found.subject,
                      suspect_revision=found.suspect_revision, known_good_revision=found.known_good_revision,
                      steps_back=found.steps_back, no_target_reason=found.no_target_reason,
-                     suspect_promoted_at=found.suspect_promoted_at,
+                     suspect_promoted_at=found.suspect_promoted_at, target_background=found.target_background,
                      recommendation=found.recommendation, stand_down=stand_down,
                      api_calls=bundle.api_calls)
 

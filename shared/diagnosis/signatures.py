@@ -30,6 +30,21 @@ class Signature(str, Enum):
     HEALTHY = "healthy"
 
 
+class TargetBackground(BaseModel):
+    """A rollback target's steady background of 5xx as the diagnosis accepted it (shared/diagnosis/
+    background.py: a TargetBar with a `why`), kept in the plan, its intent and its action record, so that the
+    verification judges the service back on that revision at its background (background.verified_bar) and
+    says from which evidence. Absent from a record written before it was kept: judged as it was then."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    revision: str               # the rollback target
+    share: float                # its failed share over the baseline before the deploy
+    ratio: float                # the bar it was accepted at: min(ceiling, the alert's bar)
+    alert_bar: float | None = None
+    why: str = ""               # the evidence, as cited in the diagnosis
+
+
 class Finding(BaseModel):
     """One rule's verdict on the facts: matched or not, how sure, and what it looked at."""
 
@@ -47,6 +62,9 @@ class Finding(BaseModel):
     no_target_reason: str = ""                 # bad_revision: why there is no revision to roll back to
     # bad_revision: when traffic reached a suspect created long before (Facts.promotion), None for a deploy.
     suspect_promoted_at: datetime | None = None
+    # bad_revision: the rollback target's steady background of 5xx, when it was accepted at a bar over the
+    # clean share (shared/diagnosis/background.py): the verification judges the rollback at it.
+    target_background: TargetBackground | None = None
     recommendation: str = ""                   # what a person (or a later action) should do
     # Not matched, yet not ruled out either (e.g. a deploy whose revision failed only after clean
     # minutes): it cannot act, but it competes with any cause that matched, so that one cannot act alone.
@@ -68,6 +86,7 @@ class Diagnosis(BaseModel):
     steps_back: int | None = None
     no_target_reason: str = ""         # bad_revision without a known-good revision: why
     suspect_promoted_at: datetime | None = None   # bad_revision: when a suspect created long before got traffic
+    target_background: TargetBackground | None = None   # bad_revision: the target's steady background (Finding's)
     subject: str | None = None
     competing: tuple[str, ...] = ()    # signatures that matched together: a person must choose
     stand_down: str = ""               # why automation must not act (a recent human change), or ""

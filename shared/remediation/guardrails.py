@@ -40,6 +40,7 @@ from shared.config import Config
 from shared.diagnosis.connector_names import by_another_form
 from shared.diagnosis.evidence import AlertContext
 from shared.diagnosis.facts import clock_on
+from shared.diagnosis.signatures import TargetBackground
 from shared.errors import (AttemptInProgress, ChangedAroundWriteError, NotShownAfterWriteError, OutcomeUnknownError,
                            PermanentError, RunwardenError, StaleEvidenceError, TransientError, WriteInFlight)
 from shared.outcomes import OutcomeStatus
@@ -444,6 +445,9 @@ class _Held:
     intent: IntentRecord | None = None  # the plan stored before the write: closed with the record, or given back
     report: dict[str, Any] | None = None  # merged into the intent as it is closed (adopt_write: the sweep's report)
     guards: list[RecordWrite] = field(default_factory=list)  # adopt_write: other plans that must still be open
+    # The rollback target's steady background the plan was made with (Plan.target_background): kept in the
+    # action record, so that the sweep judges the rollback at it.
+    background: TargetBackground | None = None
     # The exact-name cooldown and write claim as the gate's batched read found them (a connector's, read before
     # the claim): the one-at-a-time path judges them from here, with no read of its own (`Gate._legacy_held`).
     legacy: ExactNameLeases | None = None
@@ -578,14 +582,16 @@ class Gate:
                 service: str | None = None, signature: str = "", targets: list[str] | None = None,
                 manual: Manual | None = None, reads: GateReads | None = None,
                 own_changes: tuple[OwnChange, ...] = (), on_behalf: Sequence[str] | None = None,
-                users_of: str = "") -> GateResult:
+                users_of: str = "", background: TargetBackground | None = None) -> GateResult:
         """`reads`: the gate's reads made ahead (`read_ahead`). Used when they are for this target
         and this hour's buckets; otherwise the gate makes them itself, in one batched read.
         `on_behalf`: the services the write is made for (`held_by`); `service` when not given.
         `own_changes`: Runwarden's own changes of the target in the platform's audit log (the
         plan's); one its state has no record of holds the action back (`_unrecorded_change`).
         `users_of`: the connector whose managed users the write is made for (a connector alert's), kept
-        in a proposal so that its approve re-reads who is behind it (ProposalRecord.users_of)."""
+        in a proposal so that its approve re-reads who is behind it (ProposalRecord.users_of).
+        `background`: a rollback target's steady background of 5xx (Plan.target_background), kept in the plan
+        stored before the write and in the action record: the sweep judges the rollback at it."""
         now = self.clock.now()
         targets = targets if targets is not None else [params.target]
         dry_run = runs_dry(self.config, action.name, manual)
@@ -595,7 +601,7 @@ class Gate:
         if refusal is not None:
             if refusal.status is OutcomeStatus.PROPOSED:
                 refusal.proposal = self._propose(action, params, before, refusal, incident_id, service, signature, now,
-                                                 paused, users_of)
+                                                 paused, users_of, background)
                 p = refusal.proposal
                 if p.state != "open":
                     return GateResult(OutcomeStatus.SKIPPED, f"proposal {p.proposal_id} for this "
@@ -618,13 +624,14 @@ class Gate:
             # again what would be done, and nothing it claims is on the path of a real write.
             key = claim_key(command_incident(manual.command_id), params.target, action.name)
         intent = None if dry_run else self._intent(action, params, before, key, incident_id, service, signature,
-                                                   manual, now)
+                                                   manual, now, background)
         noted = sent = False
         if found is not None:
             held, stop, noted, sent = self._take_all_and_check(action, params.target, key, incident_id, now, found,
                                                                intent, paused)
             if held is not None:
                 held.intent = intent if noted else None
+                held.background = background
                 self._log("claimed", f"claimed {key}" + (", its cooldown" if held.cooldown else "")
                           + ", the target's write claim and a slot of each budget, in one commit")
                 return self._write(action, params, before, incident_id, adapters, held,
@@ -655,7 +662,7 @@ class Gate:
         # (cooldown, budget) or stopped, it is voided with the rest, or the sweep would judge a target
         # someone else changed. One whose store raised is stored again before the write (`_write`).
         held = _Held(claim=(kind, key), record=claim.record, intent=intent if sent else None,
-                     legacy=ExactNameLeases.of(params.target, found))
+                     legacy=ExactNameLeases.of(params.target, found), background=background)
         self._log("claimed", f"claimed {key}" + (" (took over an expired claim)" if claim.took_over else ""))
         unjudged = self._unjudged_plan(key, intent) if claim.took_over and not dry_run else None
         if unjudged is not None:
@@ -1262,7 +1269,7 @@ class Gate:
         outcome = self._completion(result.status, result.after)
         records = [] if action.corrective else self._records(action, params, before, result, incident_id, service,
                                                              signature, manual, now, superseded,
-                                                             self.owner if held.writing_kept else "")
+                                                             self.owner if held.writing_kept else "", held.background)
         if records and held.intent is not None:
             # An adopted intent is closed only if still open and owned as read: a judge that escalated
             # it meanwhile (it read the target a moment apart and found neither) is its one report.
@@ -1320,12 +1327,14 @@ class Gate:
 
     def _records(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,
                  service: str, signature: str, manual: Manual | None, now: datetime,
-                 superseded: str = "", write_claim: str = "") -> list[RecordWrite]:
+                 superseded: str = "", write_claim: str = "",
+                 background: TargetBackground | None = None) -> list[RecordWrite]:
         """The action record for the sweep, and the pin of a rollback to a named revision. `superseded`: the
         write was made and the target changed again since (adopt_write): the record is closed `escalated`
         at once with that note (the sweep never verifies or undoes it: the later change wins), and no pin
         is written (the traffic no longer shows the rollback). `write_claim`: the holder of the target's
-        write claim this write left held (its outcome unknown), given back by the sweep's verdict."""
+        write claim this write left held (its outcome unknown), given back by the sweep's verdict. `background`:
+        the rollback target's steady background, which the sweep judges the rollback at."""
         v = self.config.verification
         record = ActionRecord(key=result.claim_key, incident_id=incident_id, target=params.target, service=service,
                               action=action.name, signature=signature, params=params.model_dump(mode="json"),
@@ -1337,7 +1346,8 @@ class Gate:
                               command_digest=manual.digest if manual else "", write_claim=write_claim,
                               incident_started_at=None if manual else self.started_at,
                               # Its bar is all the sweep reads: not the documentation (up to 8 KB).
-                              alert=self.alert.model_copy(update={"documentation": ""}) if self.alert else None)
+                              alert=self.alert.model_copy(update={"documentation": ""}) if self.alert else None,
+                              target_background=background)
         if superseded:
             record = record.model_copy(update={"state": ActionState.ESCALATED, "resolved_at": now, "note": superseded})
         writes = [RecordWrite(ACTIONS, record.key, record.model_dump(mode="python") | {"state": record.state.value})]
@@ -1355,7 +1365,7 @@ class Gate:
 
     def _propose(self, action: Action, params: Any, before: dict[str, Any], result: GateResult, incident_id: str,
                  service: str | None, signature: str, now: datetime, paused: Sequence[str] = (),
-                 users_of: str = "") -> ProposalRecord:
+                 users_of: str = "", background: TargetBackground | None = None) -> ProposalRecord:
         """The proposal record an operator approves or rejects by its id. A redelivered alert finds
         the open proposal it made before, rather than making another. `paused`: whose pauses hold the
         write back (`held_by`); kept, so that the approve is held back by the same pauses."""
@@ -1374,6 +1384,7 @@ class Gate:
             reason=result.reason, proposed_at=now,
             on_behalf=[str(name) for name in paused if name not in (params.target, service or params.target)],
             maybe_behind=[str(name) for name in paused if isinstance(name, MaybeBehind)], users_of=users_of,
+            target_background=background,
             expires_at=now + timedelta(seconds=self.config.guardrails.proposal_ttl_seconds))
         self.state.put_record(PROPOSALS, proposal_id, record.model_dump(mode="python"))
         return record
@@ -1661,7 +1672,8 @@ class Gate:
     # --- intents: what an attempt is about to write (shared/remediation/intents.py) ----------------
 
     def _intent(self, action: Action, params: Any, before: dict[str, Any], key: str, incident_id: str,
-                service: str | None, signature: str, manual: Manual | None, now: datetime) -> IntentRecord | None:
+                service: str | None, signature: str, manual: Manual | None, now: datetime,
+                background: TargetBackground | None = None) -> IntentRecord | None:
         """The plan to store before a write: an alert's (keyed by incident and message) or an
         operator's command's (keyed by its command_id: a resend reads it, shared/commands/
         recovery.py). None for a corrective action (an undo keeps no record to recover), or an
@@ -1675,7 +1687,8 @@ class Gate:
                             after=action.preview(params, before), noted_at=now, command_id=command_id,
                             requested_by=manual.requested_by if manual is not None else "",
                             command_digest=manual.digest if manual is not None else "",
-                            proposal_id=manual.approved if manual is not None else "", state=IntentState.OPEN)
+                            proposal_id=manual.approved if manual is not None else "", state=IntentState.OPEN,
+                            target_background=background)
 
     def _note_intent(self, intent: IntentRecord) -> None:
         """Stores the plan under its key, unless another attempt's plan there may still be live.
@@ -1764,7 +1777,7 @@ class Gate:
         # someone else holds is left alone, and the records are still written. Every other open plan of
         # the claim must still be open as read (`plans.guard`): one escalated meanwhile fails the commit.
         held = _Held(claim=(CLAIMS, intent.claim_key), record=claim.record if claim.acquired else None, intent=intent,
-                     report=report, guards=[guard(plan) for plan in near.watched])
+                     report=report, guards=[guard(plan) for plan in near.watched], background=intent.target_background)
         manual = Manual(intent.command_id, intent.requested_by, digest=intent.command_digest) if intent.command_id else None
         if not self._settle(action, params, intent.before, result, intent.incident_id, intent.service,
                             intent.signature, held, manual, adopted=True, superseded=superseded):

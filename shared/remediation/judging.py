@@ -75,13 +75,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 
 from shared.diagnosis.latency_words import latency
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.config import DiagnosisSettings, VerificationSettings
+from shared.diagnosis.background import verified_bar
 from shared.diagnosis.client_errors import client_share
 from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, MetricResult, Service, TrafficTarget,
                                        at_micros, micros, short_name, split_text)
@@ -214,8 +215,34 @@ def judge(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSetti
     is unclear, not healthy (`traffic_lost`). `others`: Runwarden's action records applied since this
     one (any target; `later_own_writes` keeps those on this service's path). Its windows are printed as its
     times are cited, against the action's day (windows.told_on, clock_on)."""
+    judged_at, bar = background_settings(record, settings)
     with told_on(record.applied_at):
-        return _judged(record, bundle, settings, closed_at, min_traffic_ratio, recovery, others)
+        health = _judged(record, bundle, judged_at, closed_at, min_traffic_ratio, recovery, others)
+    if not bar or health.kind is HealthKind.CHANGED:
+        return health
+    return replace(health, why=f"{health.why}; {bar}")
+
+
+def background_settings(record: ActionRecord, settings: DiagnosisSettings) -> tuple[DiagnosisSettings, str]:
+    """The settings a rollback to a revision with a steady background of 5xx is judged at, and the bar in words
+    ("" when it is judged as any other action). The diagnosis accepted the target at its background
+    (shared/diagnosis/background.py), which its action record keeps (`target_background`): judged at the clean
+    share, the service back at its usual 2 % was never `healthy`, and every such rollback was escalated at its
+    deadline. Its share of 5xx and 429 counts as clean at `background.verified_bar` (never over the bar it was
+    accepted at, the alert's own, nor `background_error_ratio` as set now), in every check of this module and of
+    the diagnosis it runs; `failing` keeps `bad_error_ratio`. A record without it (another action, a command's
+    rollback, or one written before it was kept) is judged as before."""
+    background = record.target_background
+    clean = settings.healthy_error_ratio
+    if (background is None or record.action != "rollback_traffic"
+            or record.params.get("to_revision") != background.revision):
+        return settings, ""
+    bar = verified_bar(background, clean, settings.background_error_ratio)
+    if bar <= clean:
+        return settings, ""
+    return settings.model_copy(update={"healthy_error_ratio": bar}), (
+        f"judged at {bar:.1%} 5xx or 429, the steady background {background.revision} was accepted with as the "
+        f"rollback target ({background.why}), in place of the clean share of {clean:.1%}")
 
 
 def _judged(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisSettings, closed_at: datetime | None,

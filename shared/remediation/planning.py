@@ -18,7 +18,7 @@ from shared.diagnosis.evidence import Connector, EvidenceBundle, Revision, Servi
 from shared.diagnosis.facts import clock_on
 from shared.diagnosis.rules.connector_saturation import BEYOND_THE_CEILING
 from shared.diagnosis.rules.connector_signs import max_not_reached, max_not_reached_words
-from shared.diagnosis.signatures import Diagnosis, Signature
+from shared.diagnosis.signatures import Diagnosis, Signature, TargetBackground
 from shared.outcomes import DiagnosisReport
 from shared.remediation.own_changes import OwnChange, own_changes
 
@@ -40,6 +40,9 @@ class Plan(BaseModel):
     # policy (its ceiling, its machine types), so its step may be one the policy refuses. Empty: the
     # diagnosis's recommendation stands.
     advice: str = ""
+    # A rollback to a revision with a steady background of 5xx (Diagnosis.target_background): the gate keeps it
+    # in the plan's intent and action record, and the sweep judges the rollback at it.
+    target_background: TargetBackground | None = None
 
     @property
     def targets(self) -> list[str]:
@@ -166,7 +169,14 @@ def _rollback(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Plan:
         params=params,
         before=traffic_state(bundle.service),
         reason=f"send 100% of traffic from {suspect.short_name} back to {diagnosis.known_good_revision}",
+        target_background=_background_of(diagnosis),
     )
+
+
+def _background_of(diagnosis: Diagnosis) -> TargetBackground | None:
+    """The target's steady background, when it is the rollback target's (Diagnosis.target_background)."""
+    background = diagnosis.target_background
+    return background if background is not None and background.revision == diagnosis.known_good_revision else None
 
 
 # A revision's Ready condition in one of these states is settled: "Terminal state: Reconciliation completed

@@ -11,6 +11,7 @@ from typing import Any, Mapping, TypeVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
 
 from shared.diagnosis.evidence import AlertContext, TrafficTarget
+from shared.diagnosis.signatures import TargetBackground
 from shared.errors import DamagedRecord
 from shared.ports import found_key
 
@@ -185,6 +186,10 @@ class ActionRecord(KeptReport):
     # adopted from its intent, or a record from an earlier version): the sweep judges `healthy` at the
     # alert's own bar (shared/diagnosis/health_bar.py), as the alert's diagnosis did.
     alert: AlertContext | None = None
+    # A rollback to a revision with a steady background of 5xx (shared/diagnosis/background.py): the bar it
+    # was accepted at and the evidence, which the sweep judges the service at (judging.background_settings).
+    # None for any other action, and on a record written before it was kept: judged at the alert's bar as then.
+    target_background: TargetBackground | None = None
     note: str = ""
     command_id: str = ""       # the operator's command that made it ("" for automation)
     requested_by: str = ""
@@ -301,6 +306,9 @@ class IntentRecord(KeptReport):
     requested_by: str = ""
     command_digest: str = ""             # what that command asked (alerts.commands.command_digest)
     proposal_id: str = ""                # an approve's: the proposal its write applies (ended once recorded)
+    # A rollback target's steady background of 5xx (ActionRecord.target_background), for the record an adopter
+    # writes from this plan; None on a plan stored before it was kept.
+    target_background: TargetBackground | None = None
     # None for an intent stored before intents had a state: the sweep's open query cannot find it (a
     # field missing from a document is missing from every index), so a walk through the intents by
     # `noted_at` gives it `open` (verification.Sweep._stateless_intents); a redelivery reads it as is.
@@ -427,6 +435,9 @@ class ProposalRecord(BaseModel):
     # onto it since, whose state the decision never weighed (shared/commands/approval.py). "" in proposals
     # made before it was kept (a non-empty `on_behalf` then marks a connector alert's).
     users_of: str = ""
+    # A rollback target's steady background of 5xx (Plan.target_background): the approved write's action
+    # record keeps it, and the sweep judges the rollback at it. None in proposals made before it was kept.
+    target_background: TargetBackground | None = None
     # open | approved | in_doubt | rejected | refused | superseded | applied | failed | expired; and, once the sweep
     # judged the write an approve made: verified | undone | escalated (verification.Sweep._end_proposal); or
     # abandoned: its approve's attempt ended without writing, closed by the sweep (shared/remediation/approvals.py)

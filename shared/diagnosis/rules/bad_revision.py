@@ -12,7 +12,7 @@ from shared.diagnosis.facts import (PROMOTION_QUIET_MINUTES, SQL_CONNECTIONS_BEF
                                     TARGET_LOAD_MINUTES, Facts, LogIndex, Promotion, Requests, Window, clock_on, hms,
                                     path_changed, query_of)
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
-from shared.diagnosis.background import BACKGROUND_FACTOR, TargetBar, target_bar
+from shared.diagnosis.background import BACKGROUND_FACTOR, TargetBar, background_of, target_bar
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.log_signals import REPLICA_CONFLICT, LogSignal, Refusal, pattern_of, per_text, refusals_of
 from shared.diagnosis.lock_waits import LOCK_ADVICE, LOCK_TIMEOUT, lock_timeouts, lock_words
@@ -34,7 +34,7 @@ from shared.diagnosis.secret_refs import modes_changed, plain_credentials_change
 from shared.diagnosis.secret_values import (CREDENTIAL, may_hold, named, read_at_latest_by_both, read_differently,
                                            url_hosts, value_failure)
 from shared.diagnosis.tls_settings import tls_settings_changed
-from shared.diagnosis.signatures import Finding, Signature
+from shared.diagnosis.signatures import Finding, Signature, TargetBackground
 
 
 def evaluate(facts: Facts) -> Finding:
@@ -93,7 +93,7 @@ def evaluate(facts: Facts) -> Finding:
     if taken:
         return c.doubt(taken, CONNECTIONS_TAKEN)
     _cite_instance_the_deploy_named(facts, c, suspect)
-    good, steps, why_none, command = _known_good(facts, c, suspect)
+    good, steps, why_none, command, background = _known_good(facts, c, suspect)
     forward = _forward_past_a_move_back(facts, c, promoted, good)
     if forward:
         return c.doubt(forward, f"if the move back to {suspect.short_name} was not meant, send traffic to "
@@ -144,7 +144,7 @@ def evaluate(facts: Facts) -> Finding:
     return c.yes(confidence, f"{suspect.short_name} fails {since} ({pct(counts.error_ratio)} 5xx); "
                              f"{good.short_name} served cleanly before it{past}{changed}",
                  subject=suspect.short_name, suspect_revision=suspect.short_name,
-                 known_good_revision=good.short_name, steps_back=steps,
+                 known_good_revision=good.short_name, steps_back=steps, target_background=background,
                  suspect_promoted_at=promoted.revision.create_time if promoted is not None else None,
                  recommendation=f"send 100% of traffic back to {good.short_name}")
 
@@ -342,16 +342,39 @@ def _errors_concentrated(facts: Facts, c: Citation, suspect: Revision) -> bool:
     whole = facts.whole_part(window)
     if whole is not None:
         others = [(name, _worse(r, facts.requests(whole, name), s.min_requests)) for name, r in others]
-    failing = [name for name, r in others if r.error_ratio > s.healthy_error_ratio]
+    usual = {name: _at_its_background(facts, suspect, name, r.error_ratio) for name, r in others
+             if r.error_ratio > s.healthy_error_ratio}
+    failing = [name for name, why in usual.items() if not why]
     if others:
         # Which minutes a share was read over, where the whole minutes alone read worse.
         upto = {name: f" in its whole minutes {whole}" for name, r in others
                 if whole is not None and r.total != facts.requests(window, name).total}
         c.cite("metric", facts.requests_query,
                "; ".join(f"{name}: {pct(r.error_ratio)} 5xx of {r.total:.0f}{upto.get(name, '')}"
+                         + (f" (its steady background: {usual[name]})" if usual.get(name) else "")
                          for name, r in others),
-               f"other serving revisions <= {s.healthy_error_ratio:.0%} 5xx", not failing)
+               f"other serving revisions <= {s.healthy_error_ratio:.0%} 5xx, or at their own steady background "
+               "(background.target_bar)", not failing)
     return not failing
+
+
+def _at_its_background(facts: Facts, suspect: Revision, name: str, since: float) -> str:
+    """Why the other serving revision `name`, at `since` 5xx since the suspect's deploy (over the clean share),
+    still serves as it always did ("" when it is not shown to): it had a steady background of 5xx before that
+    deploy which background.target_bar accepts (under the alert's own share bar and the ceiling, steady into
+    the deploy, the suspect failing at least BACKGROUND_FACTOR times as much), and its share since holds at
+    that bar. A canary failing 40 % beside the revision that answered its usual 2 % all along was held as "5xx
+    not concentrated on the newest revision" at the clean share, and escalated: that revision is the one a
+    rollback sends everything to, judged at the same bar (`_failing_since_the_deploy`)."""
+    other = next((r for r in facts.b.revisions if r.short_name == name), None)
+    if other is None or other.create_time >= suspect.create_time:
+        return ""
+    window = _before_the_deploy(facts, suspect, other)
+    counts = facts.requests(window, name)
+    if counts.total < facts.s.min_requests:
+        return ""
+    bar, why_not = _background_bar(facts, suspect, suspect, other, counts.error_ratio)
+    return bar.why if bar.why and not why_not and bar.holds(since) else ""
 
 
 def _worse(read: Requests, whole: Requests, min_requests: int) -> Requests:
@@ -1009,6 +1032,7 @@ class _Target(NamedTuple):
     steps: int
     why: str
     command: str = ""
+    background: TargetBackground | None = None   # the target's steady background, when one was accepted
 
 
 def _known_good(facts: Facts, c: Citation, suspect: Revision) -> _Target:
@@ -1090,7 +1114,7 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> _Target:
                 # the line that moves only the share it is shown to carry.
                 return _Target(None, steps, "; ".join(reasons + [short.reason]), short.command)
             # With a target, the reasons say what was stepped past (a revision failing too).
-            return _Target(candidate, steps, "; ".join(reasons))
+            return _Target(candidate, steps, "; ".join(reasons), background=background_of(candidate.short_name, bar))
         if counts.total > 0:
             replaced = candidate
         if counts.total < s.min_requests:
@@ -1125,20 +1149,38 @@ def _target_bar(facts: Facts, c: Citation, suspect: Revision, replaced: Revision
     steady background under the alert's own bar and `background_error_ratio` beside a new revision failing
     many times more, that background's bar (shared/diagnosis/background.py); and why a background was not
     allowed ("" when it was, or the share is clean), cited as context."""
-    s = facts.s
-    if failed <= s.healthy_error_ratio:
-        return TargetBar(s.healthy_error_ratio), ""
-    window = _just_before(replaced, candidate)
-    last = facts.requests(window, candidate.short_name)
-    just_before = _failed_share(facts, candidate, last, window)[0] if last.total >= s.min_requests else None
-    new = facts.requests(facts.since_deploy(suspect), suspect.short_name)
-    bar, why_not = target_bar(s.healthy_error_ratio, s.background_error_ratio, _alert_share_bar(facts), failed,
-                              just_before, new.error_ratio)
+    if failed <= facts.s.healthy_error_ratio:
+        return TargetBar(facts.s.healthy_error_ratio), ""
+    bar, why_not = _background_bar(facts, suspect, replaced, candidate, failed)
     c.cite("metric", facts.requests_query,
            f"{candidate.short_name}'s {pct(failed)} failed before the deploy as a steady background: "
            + (why_not or bar.why), "a background under the alert's bar and the ceiling, steady, the new revision "
            f"at {BACKGROUND_FACTOR} times it or more", not why_not, role="context")
     return bar, why_not
+
+
+def _background_bar(facts: Facts, suspect: Revision, replaced: Revision, candidate: Revision,
+                    failed: float) -> tuple[TargetBar, str]:
+    """background.target_bar on the candidate's evidence: its share `failed` over the baseline before the
+    deploy of `replaced`, its share at that baseline's end, the suspect's since its deploy. Nothing cited."""
+    s = facts.s
+    new = facts.requests(facts.since_deploy(suspect), suspect.short_name)
+    return target_bar(s.healthy_error_ratio, s.background_error_ratio, _alert_share_bar(facts), failed,
+                      _share_before_the_deploy(facts, replaced, candidate), new.error_ratio)
+
+
+def _share_before_the_deploy(facts: Facts, replaced: Revision, candidate: Revision) -> float | None:
+    """The candidate's failed share in the minutes just before the deploy of `replaced` (LOAD_SHARE_MINUTES),
+    or, those too quiet (under min_requests), over the latter half of its baseline before that deploy: a
+    longer reading of the same minutes' end, which a share rising into the deploy still lifts. None when that
+    is too quiet as well: its background is not shown steady (background.target_bar refuses it)."""
+    s = facts.s
+    before = _before_the_deploy(facts, replaced, candidate)
+    for window in (_just_before(replaced, candidate), Window(before.start + (before.end - before.start) / 2, before.end)):
+        counts = facts.requests(window, candidate.short_name)
+        if counts.total >= s.min_requests:
+            return _failed_share(facts, candidate, counts, window)[0]
+    return None
 
 
 def _alert_share_bar(facts: Facts) -> float | None:
