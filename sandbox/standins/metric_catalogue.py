@@ -57,6 +57,8 @@ RESOURCE_TYPES: dict[str, ResourceType] = {r.type: r for r in (
     _resource("vpc_access_connector", "project_id", "location", "connector_name"),
     _resource("cloudsql_database", "project_id", "database_id", "region"),
     _resource("global", "project_id"),
+    # An uptime check on a URL ("Monitored resource types": uptime_url, labels project_id and host).
+    _resource("uptime_url", "project_id", "host"),
     # For user-defined metrics (custom.googleapis.com/...).
     _resource("generic_node", "project_id", "location", "namespace", "node_id"),
     _resource("generic_task", "project_id", "location", "namespace", "job", "task_id"),
@@ -112,6 +114,13 @@ METRICS: dict[str, MetricDescriptor] = {m.type: m for m in (
     _metric("cloudsql.googleapis.com/database/mysql/max_connections", "GAUGE", "INT64", "1", _SQL),
     # "The fraction of the disk quota that is currently in use." (the same reference: database/disk/utilization).
     _metric("cloudsql.googleapis.com/database/disk/utilization", "GAUGE", "DOUBLE", "1", _SQL),
+    # An uptime check's result, one point per checker location and period (metrics_gcp "monitoring":
+    # uptime_check/check_passed, GAUGE, BOOL, labels check_id and checker_location). A check with no results
+    # writes no point: its query answers no series.
+    _metric("monitoring.googleapis.com/uptime_check/check_passed", "GAUGE", "BOOL", "1",
+            frozenset({"uptime_url", "cloud_run_revision"}), ("check_id", "checker_location"),
+            required=("check_id", "checker_location"),
+            unconfirmed="written against cloud_run_revision for a check created on the service: no sample"),
 )}
 
 

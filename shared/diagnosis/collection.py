@@ -35,6 +35,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Sequence, TypeVar
 
 from shared.config import DiagnosisSettings
+from shared.diagnosis.check_results import CHECK_PASSED, CHECK_PASSED_READ, UPTIME_URL, alert_check_id
 from shared.diagnosis.connector_names import Naming, names_connector
 from shared.errors import (INCOMPLETE_ANSWER, UNANSWERED, IncompleteReadError, PermanentError, RunwardenError,
                            TransientError, cause_status)
@@ -56,6 +57,9 @@ from shared.workers import Workers
 
 T = TypeVar("T")
 MAX_API_CALLS = 15
+# An uptime check's alert reads its check's own results (`check_passed_query`) in the collection's second round,
+# on the alert path and in the verification sweep's collection (collect's `check_of`).
+UPTIME_READS = 1
 # The verification sweep's reads beside a collection: its request log (`request_lines`).
 SWEEP_READS = 1
 # The alert path's reads beside the sweep's collection: its request log, when `healthy` may depend on who
@@ -84,7 +88,7 @@ class BudgetExceeded(RuntimeError):
 # first round's two, and at MAX_API_CALLS alone (15) an alert's fullest second round of 16 could leave one read
 # queued behind another. tests/infra/test_settings.py counts the secret reads as adding no time to the slowest alert
 # because they are in flight with the round's other reads (tests/unit/test_evidence_round.py holds the pool to it).
-MAX_CONCURRENT_READS = MAX_API_CALLS + ALERT_READS + TARGET_SECRET_READS
+MAX_CONCURRENT_READS = MAX_API_CALLS + ALERT_READS + UPTIME_READS + TARGET_SECRET_READS
 
 
 @dataclass
@@ -285,7 +289,8 @@ class Readers:
 def collect(service_name: str, incident_started_at: datetime, readers: Readers, settings: DiagnosisSettings,
             now: datetime, sql_instances: tuple[str, ...] = (), alert: AlertContext | None = None,
             reach_back: datetime | None = None,
-            known: tuple[Service, Sequence[Revision]] | None = None, last_delivery: bool = False) -> EvidenceBundle:
+            known: tuple[Service, Sequence[Revision]] | None = None, last_delivery: bool = False,
+            check_of: AlertContext | None = None) -> EvidenceBundle:
     """Two rounds of concurrent reads: the service and its revisions, then everything they point
     at. A third, sequential read follows only a log read refused with the alert's own filter (the
     read again without it) or a log read whose page was full with a deploy the suspect (the rollback's
@@ -295,9 +300,14 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     `known`: the service and its revisions as its caller has just read them (the sweep, of a service not
     in the config: shared/remediation/bystanders.py): the first round is not made again. `last_delivery`: the
     alert's last delivery (delivery.max_attempts): an optional read that never answered is a gap that holds the
-    diagnosis (`unanswered`), not a transient fault raised; the service and its revisions still raise."""
+    diagnosis (`unanswered`), not a transient fault raised; the service and its revisions still raise. `check_of`:
+    the alert an action was taken on (the sweep, which collects with no alert): an uptime check's has its check's
+    results read in the second round, as the alert path reads them (`check_passed_query`)."""
     now = now.replace(microsecond=0)  # whole seconds: Monitoring aligns on them
-    budget = CallBudget(MAX_API_CALLS + (ALERT_READS if alert is not None else 0), last_delivery=last_delivery)
+    checked = alert or check_of
+    uptime = checked is not None and health_bar(checked, settings).probe_seconds is not None
+    budget = CallBudget(MAX_API_CALLS + (ALERT_READS if alert is not None else 0) + (UPTIME_READS if uptime else 0),
+                        last_delivery=last_delivery)
     if known is None:
         first = _Reads(budget)
         first.add("service", "run.services.get", lambda: readers.run.get_service(service_name), optional=False)
@@ -356,6 +366,12 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     asked = alert is not None and callers_may_decide(alert, settings)
     if asked:
         _request_lines(reads, readers.logging, scope, incident_started_at, settings, now)
+    if uptime:
+        check = check_passed_query(checked, scope.project, scope.start, scope.end)
+        if isinstance(check, str):
+            reads.note(check)
+        else:
+            reads.metric("check_passed", CHECK_PASSED_READ, readers.monitoring.query, check)
     target = target_connector_name(service, revisions, incident_started_at, settings, connector_name)
     if target is not None and readers.vpcaccess is not None:
         _target_connector(reads, readers.vpcaccess, target[0])
@@ -632,6 +648,25 @@ def _request_lines(reads: "_Reads", logging: LoggingPort | None, scope: "_Scope"
     reads.search("request_lines", "logging: request log (its callers and uptime checks)", logging, scope.project,
                  request_log_filter(scope.project, scope.service, scope.location, (), start, now), REQUEST_LINES,
                  start, now)
+
+
+def check_passed_query(alert: AlertContext, project: str, start: datetime, end: datetime) -> MetricQuery | str:
+    """An uptime check's own results from `start` to `end` (shared/diagnosis/check_results.py), raw points (one a
+    checker location and period: ALIGN_NONE keeps each result as written), of the alert's check by its id, or,
+    the notification naming none, of every check on its host (resource uptime_url, label `host`), in the
+    check's project (the resource's `project_id`), else the service's. Or why it is not read (a gap): a check
+    named by neither, or on a resource other than a URL without its id."""
+    check_id = alert_check_id(alert)
+    resource = alert.resource_type if alert.resource_type in (UPTIME_URL, "cloud_run_revision") else UPTIME_URL
+    if check_id:
+        labels = {"metric.labels.check_id": check_id}
+    elif alert.uptime_host and resource == UPTIME_URL:
+        labels = {"resource.labels.host": alert.uptime_host}
+    else:
+        return (f"{CHECK_PASSED_READ}: not read: the notification names no check id (metric.label.check_id) and "
+                "no uptime_url host")
+    return MetricQuery(project=alert.uptime_project or project, metric_type=CHECK_PASSED, resource_type=resource,
+                       labels=labels, start=start, end=end, aligner="ALIGN_NONE")
 
 
 def request_lines(logging: LoggingPort, bundle: EvidenceBundle, since: datetime,

@@ -28,6 +28,7 @@ from shared.diagnosis.client_errors import client_errors_risen
 from shared.diagnosis.grpc_calls import grpc_failing, grpc_kind, grpc_unshown, statuses
 from shared.diagnosis.health_bar import HealthBar, health_bar
 from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
+from shared.diagnosis.check_results import check_results, check_unread
 from shared.diagnosis.request_callers import callers_failing, uptime_still_failing
 from shared.diagnosis.rules import RULES
 from shared.diagnosis.saturated_stretch import saturated_stretch
@@ -355,14 +356,16 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
         return None
     observed = (f"{recent.total:.0f} requests over {minutes} minutes since the incident started, "
                 f"{recent.refused_ratio:.1%} 5xx or 429 in {window}; p99 max {latency(max(p99))}")
-    if (not bar.judged or (bar.saw_failure_needed and not _failure_seen(facts, bar))
+    if (not bar.judged or (bar.saw_failure_needed and not _failure_seen(facts, bar)
+                           and not check_results(b.check_passed, window).recovered)
             or (bar.sql_up_needed and not _sql_stayed_up(facts, window))):
         context.append(EvidenceItem(source="metric", query=b.requests.query, observed=observed,
                                     threshold=f"not judged healthy: {bar.why_not}", passed=False,
                                     role="context", about=about))
         return None
     diluted = _callers_failing(facts, window, bar) or uptime_still_failing(
-        b.request_lines, window, bar.error_ratio, bar.probe_seconds, _request_log_unread(b))
+        b.request_lines, window, bar.error_ratio, bar.probe_seconds, _request_log_unread(b), b.check_passed,
+        check_unread(b.gaps))
     if diluted:
         context.append(EvidenceItem(source="log", query=b.request_lines.query if b.request_lines else b.requests.query,
                                     observed=observed, threshold=f"not judged healthy: {diluted}", passed=False,

@@ -865,6 +865,10 @@ class AlertContext(_Model):
     # The revision the alert names (resource.labels.revision_name), when its policy keeps the revision
     # (Runwarden's own group by it, infra/alerts.tf): its condition is that revision's, not the service's.
     revision: str = ""
+    # An uptime check's alert on its URL: the notification's resource labels `host` and `project_id` (resource
+    # uptime_url), where the check's own results are read when the notification names no check id.
+    uptime_host: str = ""
+    uptime_project: str = ""
     # Why the notification's parts may be different conditions of a policy of several ("" when they
     # agree: shared/alerts/incidents.Incident.condition_doubt): its condition is then not judged.
     condition_doubt: str = ""
@@ -944,6 +948,9 @@ class EvidenceBundle(_Model):
     # The alert path asked for the request log for `healthy` (collection.callers_may_decide): None above
     # is then a read refused (its gap says why), never a read not needed.
     callers_asked: bool = False
+    # An uptime check's alert: the check's own results (uptime_check/check_passed, raw points per checker
+    # location, shared/diagnosis/check_results.py) over the minutes read; None when not read (its gap says why).
+    check_passed: MetricResult | None = None
     # The rollback's candidate targets' own startup failures, read apart when the service read's page was
     # full (`logs.truncated`) and a deploy is the suspect; None when no such read was needed.
     target_startup: StartupRead | None = None

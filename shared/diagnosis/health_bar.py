@@ -92,12 +92,15 @@ read, so its alert is not judged.
 An uptime check (resource `uptime_url`, or an uptime check metric on the service's own
 `cloud_run_revision`, a check created on the service) probes the service from outside, and can fail where the
 service never sees it: DNS, the certificate, a domain mapping, a load balancer, a probe path that is
-a small share of the traffic. The check's own result (monitoring.googleapis.com/uptime_check/
-check_passed) is not read. So its alert is judged on the service's requests only when they showed
+a small share of the traffic. So its alert is judged on the service's requests only when they showed
 a failure around the incident's start (a minute's 5xx and 429 above the bar and above every minute
 of the lookback before, not the usual background; or a p99 at the hang bar) that has since cleared
-(`saw_failure_needed`, diagnose._failure_seen); a check that failed while the service's own requests were clean throughout
-is not judged: the failure may be outside what Runwarden reads.
+(`saw_failure_needed`, diagnose._failure_seen), or when the check's own results (monitoring.googleapis.com/
+uptime_check/check_passed, shared/diagnosis/check_results.py) pass since from every checker location that
+reported; a check that failed while the service's own requests were clean throughout, with no such results,
+is not judged: the failure may be outside what Runwarden reads. Either way a result false in the minutes
+judged, or neither a result nor a probe's line in the request log, is no `healthy`
+(request_callers.uptime_still_failing).
 An evidence bundle with no alert (the verification sweep, a diagnosis from the CLI) is judged on
 the settings' defaults.
 An alert that names a revision is judged on that revision's requests too (diagnose._healthy): the
@@ -193,7 +196,8 @@ def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
                          probe_seconds=uptime_probe_seconds(alert), why_not=(
             f"the uptime check (policy {alert.policy!r}) failed while the service's own requests showed no failure "
             "around the incident's start: the check's failure may lie outside the service (DNS, certificate, "
-            "domain mapping, the probe's path), and the check's own result is not read"))
+            "domain mapping, the probe's path), and the check's own results (check_passed) do not show it passing "
+            "since from every checker location"))
     if alert.resource_type == SQL_RESOURCE:
         return _cloud_sql(alert, s)
     if alert.resource_type == CONNECTOR_RESOURCE and alert.comparison in _BELOW:

@@ -25,8 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from shared.diagnosis.evidence import LogRecord, LogResult
+from shared.diagnosis.check_results import check_failing, check_results
+from shared.diagnosis.evidence import LogRecord, LogResult, MetricResult
 from shared.diagnosis.facts import Window
+from shared.diagnosis.windows import hms
 from shared.diagnosis.latency_words import latency
 
 # The stable token of Cloud Monitoring's uptime checker's User-Agent (see above; UNCONFIRMED string).
@@ -151,29 +153,45 @@ def callers_failing(read: LogResult | None, window: Window, refused: float, coun
 
 
 def uptime_still_failing(read: LogResult | None, window: Window, error_ratio: float,
-                         probe_seconds: float | None = None, unread: str = "") -> str:
-    """Why clean requests in `window` do not show the service well, because the request log shows Cloud
-    Monitoring's uptime checker's own requests still failing there, over `error_ratio` of them ("" if it
-    does not, or the log was not read). An uptime check probes one path a few times a period (six checker
-    regions every 5 minutes is 1.2 requests a minute: UptimeCheckConfig.period, selected_regions,
-    google/monitoring/v3/uptime.proto), so its failing probes are a sliver of a busy service's requests,
-    under any share called clean, while they are the uptime alert's own signal (a health path that pings
-    a partner the pages do not use). The checker's lines are told apart by their agent (`is_uptime_check`,
-    UNCONFIRMED string), as `callers_failing` tells them; a line is evidence of its request, whatever the
-    log leaves out.
+                         probe_seconds: float | None = None, unread: str = "",
+                         check: MetricResult | None = None, check_unread: str = "") -> str:
+    """Why clean requests in `window` do not show the service well, because Cloud Monitoring's uptime checker's
+    own requests still fail there ("" if they do not, or for another alert with the log not read). An uptime
+    check probes one path a few times a period (six checker regions every 5 minutes is 1.2 requests a minute:
+    UptimeCheckConfig.period, selected_regions, google/monitoring/v3/uptime.proto), so its failing probes are a
+    sliver of a busy service's requests, under any share called clean, while they are the uptime alert's own
+    signal (a health path that pings a partner the pages do not use). The checker's lines are told apart by
+    their agent (`is_uptime_check`, UNCONFIRMED string), as `callers_failing` tells them; a line is evidence of
+    its request, whatever the log leaves out, and a line missing is evidence of nothing.
     `probe_seconds` (an uptime check's own alert: HealthBar.probe_seconds): a probe answered in that long or
     longer counts as failing too, whatever its status (the checker may have given up before it: a fast p99
-    of all requests says nothing of it), and the request log not read (`unread` says why) leaves whether the
-    probes pass unknown: the check's own result (check_passed) is not read, so that is no `healthy` either."""
+    of all requests says nothing of it). Such an alert reads the check's own results too (`check`,
+    uptime_check/check_passed: shared/diagnosis/check_results.py; `check_unread` says why they were not read):
+    any false is a failure, and with neither a result nor a checker's line read (the request log excluded,
+    sampled or refused: `unread`) whether the check passes is not known, so that is no `healthy` either."""
+    if probe_seconds is not None:
+        failed = check_failing(check, window)
+        if failed:
+            return failed
     if read is None:
-        return "" if probe_seconds is None else (
-            f"the request log was not read ({unread or 'not asked'}), so whether Cloud Monitoring's uptime checks "
-            "still fail is not known: their probes are a sliver of the service's requests, and the check's own "
-            "result (uptime_check/check_passed) is not read")
+        if probe_seconds is None or check_results(check, window).reported:
+            return ""
+        return (f"the request log was not read ({unread or 'not asked'}) and the check wrote no result "
+                f"(uptime_check/check_passed: {check_unread or 'none since ' + hms(window.start)}), so whether "
+                "Cloud Monitoring's uptime checks still fail is not known: their probes are a sliver of the "
+                "service's requests")
     seen = count(read, window, (), before=timedelta(0))
+    if not seen.uptime:
+        if probe_seconds is None or check_results(check, window).reported:
+            return ""
+        return (f"the request log holds no line of Cloud Monitoring's uptime checker ({UPTIME_AGENT}) in "
+                f"{seen.covers} and the check wrote no result (uptime_check/check_passed: "
+                f"{check_unread or 'none since ' + hms(window.start)}), so whether the check still fails is not "
+                "known: a request log that excludes or samples health checks shows no probe, and a check with no "
+                "results writes no point")
     slow = _slow_probes(read, seen.covers, probe_seconds)
     failing = seen.uptime_failing + len(slow)
-    if not seen.uptime or failing / seen.uptime <= error_ratio:
+    if failing / seen.uptime <= error_ratio:
         return ""
     how = f"{seen.uptime_failing} answered 5xx or 429" + (
         f", {len(slow)} in {latency(probe_seconds)} or more whatever their status (up to {latency(slow[-1])}: a "

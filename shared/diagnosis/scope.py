@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from shared.alerts.incidents import AlertTarget, Incident, TargetKind
 from shared.alerts.reasons import not_managed
 from shared.config import Config
+from shared.diagnosis.check_results import UPTIME_URL
 from shared.diagnosis.collection import Readers, Users, collect, epoch_to_datetime, users_of
 from shared.diagnosis.diagnose import RULE_SET, diagnose
 from shared.diagnosis.evidence import (CONDITION_UNSTATED, AlertContext, EvidenceBundle, EvidenceItem, MetricResult, Service,
@@ -56,7 +57,16 @@ def alert_context(incident: Incident) -> AlertContext:
                         denominator_group_by=list(incident.denominator_group_by),
                         denominator_aggregated=incident.denominator_aggregated,
                         revision=(incident.resource_labels.get("revision_name", "")
-                                  if incident.resource_type == "cloud_run_revision" else ""))
+                                  if incident.resource_type == "cloud_run_revision" else ""),
+                        **_uptime_url(incident))
+
+
+def _uptime_url(incident: Incident) -> dict[str, str]:
+    """An uptime_url alert's host and project (its resource labels), where its check's results are read."""
+    if incident.resource_type != UPTIME_URL:
+        return {}
+    labels = incident.resource_labels
+    return {"uptime_host": labels.get("host", "").lower(), "uptime_project": labels.get("project_id", "")}
 
 
 def service_for_host(host: str, config: Config) -> str | None:

@@ -92,6 +92,7 @@ from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG,
 from shared.diagnosis.health_bar import REQUEST_LATENCIES, HealthBar, health_bar
 from shared.diagnosis.diagnose import count_cleared, diagnose
 from shared.diagnosis.log_signals import LogSignal
+from shared.diagnosis.check_results import check_unread
 from shared.diagnosis.request_callers import uptime_still_failing
 from shared.diagnosis.signatures import Signature
 from shared.diagnosis.still_failing import too_few
@@ -538,8 +539,11 @@ def probes_failing(facts: Facts, record: ActionRecord, settings: DiagnosisSettin
     """After an uptime check's alert (judged at the settings' defaults: `alert_bar`), why its checker's probes
     since do not show the check passing ("" if they do, or for another alert): answered 5xx or 429, or too
     slow for a check's timeout, over the bar's share, or the request log not read (request_callers.
-    uptime_still_failing, which the alert's own `healthy` asks too). Before, a rollback after an uptime alert
-    whose probes still timed out was verified on the service's clean share and fast p99."""
+    uptime_still_failing, which the alert's own `healthy` asks too), or the check's own results since
+    (uptime_check/check_passed, read beside the request log: verification.py) false from any location, or
+    neither a result nor a probe's line read. Before, a rollback after an uptime alert whose probes still timed
+    out was verified on the service's clean share and fast p99, and one whose request log held no probe's line
+    (health checks excluded from it) on the service's clean requests alone."""
     if record.alert is None:
         return ""
     bar = health_bar(record.alert, settings)
@@ -547,7 +551,7 @@ def probes_failing(facts: Facts, record: ActionRecord, settings: DiagnosisSettin
         return ""
     unread = next((gap for gap in facts.b.gaps if gap.startswith("logging: request log")), "")
     return uptime_still_failing(facts.b.request_lines, facts.recent_since_incident, bar.error_ratio,
-                                bar.probe_seconds, unread)
+                                bar.probe_seconds, unread, facts.b.check_passed, check_unread(facts.b.gaps))
 
 
 def deploy_not_the_cause(facts: Facts, record: ActionRecord, window: Window) -> str:

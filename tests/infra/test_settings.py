@@ -76,10 +76,11 @@ def collection_wall_seconds(alert: bool) -> float:
     counted here as two sequential reads although collect() makes at most one."""
     from math import ceil
 
-    from shared.diagnosis.collection import MAX_CONCURRENT_READS
+    from shared.diagnosis.collection import MAX_CONCURRENT_READS, UPTIME_READS
 
     one = one_call_with_retries()
-    second_round = MAX_API_CALLS + (ALERT_READS + TARGET_SECRET_READS if alert else 0) - 2
+    # An uptime check's alert (and the sweep after one: collect's `check_of`) reads its check's results too.
+    second_round = MAX_API_CALLS + UPTIME_READS + (ALERT_READS + TARGET_SECRET_READS if alert else 0) - 2
     return one + ceil(second_round / MAX_CONCURRENT_READS) * one + 2 * one
 
 

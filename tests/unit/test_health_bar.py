@@ -30,8 +30,11 @@ def _serving(e: Evidence, p99: float = 0.2, error_per_minute: float = 0) -> Evid
 
 def _diagnose(e: Evidence, alert: AlertContext | None):
     """The diagnosis, with the request log read as the alert path reads it for an uptime check's alert (its
-    probes' answers, which an uptime check's `healthy` needs read: request_callers.uptime_still_failing)."""
+    probes' answers, 1.2 a minute answered 200, which an uptime check's `healthy` needs read or the check's own
+    results: request_callers.uptime_still_failing)."""
     probes = alert is not None and health_bar(alert, S).probe_seconds is not None
+    if probes:
+        e.uptime(OLD, -10, e.now, 1.2)
     return diagnose(e.bundle().model_copy(update={"alert": alert} | (
         {"request_lines": e.request_log(-10), "callers_asked": True} if probes else {})), S)
 
