@@ -941,9 +941,9 @@ def _names_brought(refused: dict[str, list[LogRecord]], suspect: Revision, previ
     before that asks for another), when every refusal names at least one such; {} otherwise. A name both
     revisions give (the same user refused at pg_hba.conf) ties nothing to the deploy."""
     brought: dict[str, list[str]] = {}
-    for text in {e.text for entries in refused.values() for e in entries}:
-        tied = {(what, v) for what, name in _names_said(text)
-                for v in target_brought(previous.plain_env, suspect.plain_env, what, name)}
+    for text in dict.fromkeys(e.text for entries in refused.values() for e in entries):
+        tied = sorted({(what, v) for what, name in _names_said(text)
+                       for v in target_brought(previous.plain_env, suspect.plain_env, what, name)})
         if not tied:
             return {}
         for what, variable in tied:
