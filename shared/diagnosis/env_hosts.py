@@ -274,6 +274,19 @@ def hosts_with_ports(text: str) -> set[str]:
 # database's answers.
 _DATABASE_HOST_NAME = re.compile(r"(?:^|_)(?:DB|DATABASE|PG|POSTGRES(?:QL)?|MYSQL|MARIADB|SQL)(?:_\w*)?_?"
                                  r"(?:HOST|HOSTNAME|ADDR|ADDRESS|SERVER|ENDPOINT)(?:$|_)", re.IGNORECASE)
+# A variable of another store, whatever "DB" its name also holds: Redis numbers its databases
+# ("REDIS_DB_PORT", "REDIS_DB_HOST"), MongoDB and the caches call themselves databases ("MONGO_DB_PORT",
+# "CACHE_DB_HOST"). Its host and port are that store's: a deploy moving them says nothing of the SQL
+# database's answers, nor the reverse.
+_ANOTHER_STORE = re.compile(r"(?:^|_)(?:REDIS|VALKEY|KEYDB|DRAGONFLY|MEMCACHED?|CACHE|MONGO|ELASTIC|OPENSEARCH|SOLR"
+                            r"|KAFKA|RABBIT|AMQP|NATS|INFLUX|CASSANDRA|SCYLLA|NEO4J|COUCH|ETCD|FIRESTORE|DATASTORE"
+                            r"|BIGTABLE|SPANNER|SESSION|QUEUE|BROKER|SEARCH)", re.IGNORECASE)
+
+
+def _database_variable(pattern: "re.Pattern[str]", name: str) -> bool:
+    """Whether a plain env var's name says it holds the SQL database's setting `pattern` reads (its host,
+    its port), and no other store's (`_ANOTHER_STORE`)."""
+    return pattern.search(name) is not None and _ANOTHER_STORE.search(name) is None
 
 
 def _database_address(name: str, value: str) -> set[str]:
@@ -284,7 +297,7 @@ def _database_address(name: str, value: str) -> set[str]:
     found = {":".join(n) for n in connection_names((value,))}
     if _database_setting(value):
         found |= {h for h in _structural_hosts(value) if not h.startswith("/")}
-    elif _DATABASE_HOST_NAME.search(name):
+    elif _database_variable(_DATABASE_HOST_NAME, name):
         found |= {_bare(value)} - {""}
     return found
 
@@ -396,6 +409,20 @@ def connection_target_changed(before: tuple[tuple[str, str], ...], after: tuple[
             if old.get(name, set()) != new.get(name, set()) and (old.get(name) or new.get(name))]
 
 
+def target_brought(before: tuple[tuple[str, str], ...], after: tuple[tuple[str, str], ...], what: str,
+                   value: str) -> list[str]:
+    """The variables of the new revision that ask for the database (`what` "database") or user ("user")
+    `value` a refusal names, by name ("plain env DB_USER"), when none of the revision before's asks for it
+    and some asks for another (its plain env read; compared exactly, as connection_target_changed);
+    [] otherwise: a name both revisions give, or one neither gives, is not shown to be the deploy's."""
+    if not before or not after or not value:
+        return []
+    old = set().union(*(_asked_for(name, v, what) for name, v in before))
+    if not old or value in old:
+        return []
+    return [f"plain env {name}" for name, v in after if value in _asked_for(name, v, what)]
+
+
 # Where a connection's port is set: a plain env var under a name that says it holds the database's port
 # ("DB_PORT", "PGPORT": libpq's own, PostgreSQL docs 34.15 "Environment Variables"; "MYSQL_PORT"), or a
 # connection string's own part: a URL's port (RFC 3986 authority; each host's of libpq's multi-host
@@ -426,33 +453,129 @@ def _url_ports(value: str) -> set[str]:
     return ports - {""}
 
 
-def _database_ports(name: str, value: str) -> set[str]:
+# Which database engine a variable speaks of, where its name or its scheme says (a port under MYSQL_PORT is
+# MySQL's, "postgresql+psycopg://" PostgreSQL's, Go MySQL's tcp(H:P) MySQL's); "" where neither does (DB_PORT,
+# libpq's and ADO.NET's keyword forms, which PostgreSQL and SQL Server share the words of).
+_NAMED_ENGINES = (("postgres", re.compile(r"(?:^|_)(?:PG|POSTGRES)", re.IGNORECASE)),
+                  ("mysql", re.compile(r"(?:^|_)(?:MYSQL|MARIADB)", re.IGNORECASE)))
+_SCHEME_ENGINES = (("postgres", re.compile(r"^\s*(?:jdbc:)?postgres", re.IGNORECASE)),
+                   ("mysql", re.compile(r"^\s*(?:jdbc:)?(?:mysql|mariadb)|@tcp6?\(", re.IGNORECASE)))
+
+
+def _engine_of(name: str, value: str) -> str:
+    """The engine (`_NAMED_ENGINES`, `_SCHEME_ENGINES`) one variable's value, else its name, speaks of, or ""."""
+    for engines, text in ((_SCHEME_ENGINES, value), (_NAMED_ENGINES, name)):
+        found = [engine for engine, pattern in engines if pattern.search(text)]
+        if len(found) == 1:
+            return found[0]
+    return ""
+
+
+def _database_ports(name: str, value: str, engine: str = "") -> set[str]:
     """The ports one plain env var sets for the database's connection: a connection string's own
-    (`_database_setting`) or a bare number under a port's name (`_DATABASE_PORT_NAME`)."""
+    (`_database_setting`) or a bare number under a port's name (`_DATABASE_PORT_NAME`); none from a
+    variable of an engine other than `engine` (the one the failing lines speak of, "" for unknown)."""
+    if engine and _engine_of(name, value) not in ("", engine):
+        return set()
     if _database_setting(value):
         found = _url_ports(value)
         for pattern in (_KEYWORD_PORT, _SERVER_PORT, _GO_MYSQL_PORT):
             found |= {m.group(1) for m in pattern.finditer(value)}
         return {p.lstrip("0") or "0" for p in found}
     value = value.strip()
-    return {value.lstrip("0") or "0"} if value.isdigit() and _DATABASE_PORT_NAME.search(name) else set()
+    return {value.lstrip("0") or "0"} if value.isdigit() and _database_variable(_DATABASE_PORT_NAME, name) else set()
 
 
-def database_ports_brought(before: tuple[tuple[str, str], ...],
-                           after: tuple[tuple[str, str], ...]) -> tuple[set[str], list[str]]:
+def database_ports_brought(before: tuple[tuple[str, str], ...], after: tuple[tuple[str, str], ...],
+                           engine: str = "") -> tuple[set[str], list[str]]:
     """The ports the deploy brought to the database's connection settings, and the variables that
     brought them by name ("plain env DB_PORT"; a connection string holds a password, never shown):
     each port a variable of the new revision sets (`_database_ports`) where the same variable of the
     revision before sets other ports, and no database setting of the revision before sets at all.
     Compared by the variable's name: a port only moved from DB_PORT into DATABASE_URL is no change, and
     a number under another name is no port. (set(), []) when either plain env was not read, or the
-    revision before sets no database port (the one it used, a driver's default, is not shown)."""
+    revision before sets no database port (the one it used, a driver's default, is not shown). Given the
+    `engine` the failing lines speak of ("postgres", "mysql"), a variable that names another is left out:
+    a MYSQL_PORT moved says nothing of a PostgreSQL driver's refusals."""
     if not before or not after:
         return set(), []
-    old = {name: _database_ports(name, value) for name, value in before}
-    new = {name: _database_ports(name, value) for name, value in after}
+    old = {name: _database_ports(name, value, engine) for name, value in before}
+    new = {name: _database_ports(name, value, engine) for name, value in after}
     old_all = set().union(*old.values())
     if not old_all:
         return set(), []
     moved = {name: ports - old_all for name, ports in new.items() if ports != old.get(name, set()) and ports - old_all}
     return set().union(*moved.values()) if moved else set(), [f"plain env {name}" for name in sorted(moved)]
+
+
+# Where a dependency is reached, host and port together, as a revision's plain env pairs them: a connection
+# string's own host:port (a URL's each host, its scheme's default for one that names none, RFC 3986 authority
+# and PostgreSQL docs 34.1.1.2 "Connection URIs"; libpq's `host=`/`port=`, 34.1.2, each host with the port
+# in the same place of its list or the one port for all; Go MySQL's `tcp(H:P)`), a bare "H:P" value
+# (REDIS_ADDR=10.0.0.7:6379), or two variables that differ only in their last word, one a host's
+# (DB_HOST, REDIS_HOST, PGHOST: libpq's own PGHOST/PGPORT, 34.15) and one a port's (DB_PORT, REDIS_PORT,
+# PGPORT). A host and a port in variables of different stems are not paired: REDIS_PORT is not DB_HOST's.
+_HOST_WORD = re.compile(r"(HOST|HOSTNAME|ADDR|ADDRESS|SERVER|ENDPOINT)$", re.IGNORECASE)
+_PORT_WORD = re.compile(r"PORT$", re.IGNORECASE)
+_BARE_ENDPOINT = re.compile(r"^\s*([\w.-]+):(\d{1,5})\s*$")
+_KEYWORD_PORT_LIST = re.compile(r"(?:^|[\s;?&])port\s*=\s*'?(\d{1,5}(?:,\d{1,5})*)", re.IGNORECASE)
+
+
+def _stem(name: str, word: "re.Pattern[str]") -> str | None:
+    """The name without its last word (`word`), upper case ("DB_" of DB_HOST, "PG" of PGPORT), or None."""
+    found = word.search(name)
+    return name[:found.start()].upper() if found else None
+
+
+def _string_endpoints(value: str) -> set[tuple[str, str]]:
+    """The (host, port) pairs one connection string names (`_database_setting`'s shapes)."""
+    pairs: set[tuple[str, str]] = set()
+    if "://" in value:
+        scheme, _, rest = value.strip().lower().removeprefix("jdbc:").partition("://")
+        default = next((port for prefix, port in _DEFAULT_PORT if scheme.startswith(prefix)), "")
+        for host in filter(None, rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2].split(",")):
+            name, colon, port = host.rpartition(":")
+            pairs.add((_bare(host), port if colon and port.isdigit() else default))
+    for found in _GO_MYSQL.finditer(value):
+        name, _, port = found.group(1).rpartition(":")
+        pairs.add((_bare(name), port))
+    keyword_host, keyword_port = _KEYWORD_HOST.search(value), _KEYWORD_PORT_LIST.search(value)
+    if keyword_host and keyword_port:
+        hosts, ports = keyword_host.group(1).split(","), keyword_port.group(1).split(",")
+        pairs |= {(_bare(h), ports[i] if len(ports) == len(hosts) else ports[0]) for i, h in enumerate(hosts)}
+    return {(h, p.lstrip("0") or "0") for h, p in pairs if h and p and not h.startswith("/")}
+
+
+
+def endpoints(env: tuple[tuple[str, str], ...]) -> set[tuple[str, str]]:
+    """The (host, port) pairs a revision's plain env gives (host lower case, no trailing dot; port as
+    digits): see `_HOST_WORD` above. Values are compared, never shown."""
+    pairs: set[tuple[str, str]] = set()
+    hosts: dict[str, set[str]] = {}
+    ports: dict[str, set[str]] = {}
+    for name, value in env:
+        pairs |= _string_endpoints(value)
+        bare = _BARE_ENDPOINT.match(value)
+        if bare and not bare.group(1).isdigit():
+            pairs.add((_bare(bare.group(1)), bare.group(2).lstrip("0") or "0"))
+        host_stem, port_stem = _stem(name, _HOST_WORD), _stem(name, _PORT_WORD)
+        if host_stem is not None and not bare and _bare(value):
+            hosts.setdefault(host_stem, set()).add(_bare(value))
+        if port_stem is not None and value.strip().isdigit():
+            ports.setdefault(port_stem, set()).add(value.strip().lstrip("0") or "0")
+    for stem in hosts.keys() & ports.keys():
+        pairs |= {(h, p) for h in hosts[stem] for p in ports[stem]}
+    return pairs
+
+
+def endpoint_brought(host: str, port: str, new: tuple[tuple[str, str], ...],
+                     before: tuple[tuple[str, str], ...]) -> bool:
+    """Whether the deploy moved `host`'s port to `port`: the new revision's plain env pairs them
+    (`endpoints`), the revision before's does not and pairs the same host with another port (so its
+    port was read: a driver's default, left unset, is not shown). The host itself unchanged; a host
+    only the new revision names is `deploy_brought`'s."""
+    host, port = _bare(host), port.lstrip("0") or "0"
+    if not before or (host, port) not in endpoints(new):
+        return False
+    old = endpoints(before)
+    return (host, port) not in old and any(h == host for h, _ in old)

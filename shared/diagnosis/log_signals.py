@@ -3241,6 +3241,25 @@ def database_dial_ports(text: str) -> set[str]:
     return {next(g for g in m.groups() if g is not None) for m in _DB_PORT_NAMED.finditer(text)}
 
 
+# Which engine a database line's driver speaks to, by the driver's own words (the wordings above and their
+# DB_ERROR_TEXTS rows): libpq's "connection to server at"/"on socket" and "TCP/IP connections on port", psycopg,
+# pgjdbc (org.postgresql, PSQLException, a jdbc:postgresql URL), pgx's "failed to connect to `", Npgsql,
+# asyncpg, pg8000 and PostgreSQL's "SQLSTATE" in pgx's form; MySQL client error 2003's "MySQL server on",
+# Connector/J (com.mysql, a jdbc:mysql or jdbc:mariadb URL), PyMySQL, mysqlclient, mysql2. Words of both, or
+# of neither (Go's bare "dial tcp", Node's "connect ECONNREFUSED", Prisma's): "".
+_ENGINE_WORDS = (("postgres", re.compile(r"\bconnection to server (?:at|on socket)\b|\bTCP/IP connections on port\b"
+                                         r"|\bpsycopg|\borg\.postgresql\b|\bPSQLException\b|\bjdbc:postgresql:"
+                                         r"|\bfailed to connect to `|\bNpgsql|\basyncpg\b|\bpg8000\b", re.IGNORECASE)),
+                 ("mysql", re.compile(r"\bMySQL server on\b|\bcom\.mysql\b|\bjdbc:(?:mysql|mariadb):|\bpymysql\b"
+                                      r"|\bMySQLdb\b|\bmysql2\b", re.IGNORECASE)))
+
+
+def database_engine(text: str) -> str:
+    """The engine ("postgres", "mysql") a database line's words speak of (_ENGINE_WORDS), or ""."""
+    found = [engine for engine, pattern in _ENGINE_WORDS if pattern.search(text)]
+    return found[0] if len(found) == 1 else ""
+
+
 def database_dial_hosts(text: str) -> set[str]:
     """The database hosts a failed dial's text names (lower case, no port, loopback left out):
     _DB_DIALLED's wordings, every match in the text (a wrapper and its cause name the same one)."""

@@ -18,7 +18,8 @@ from shared.diagnosis.log_signals import REPLICA_CONFLICT, LogSignal, Refusal, p
 from shared.diagnosis.lock_waits import LOCK_ADVICE, LOCK_TIMEOUT, lock_timeouts, lock_words
 from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, duration, pct, unread_rule_outs
-from shared.diagnosis.env_hosts import connection_target_changed, database_address_changed, deploy_brought
+from shared.diagnosis.env_hosts import (connection_target_changed, database_address_changed, deploy_brought,
+                                     endpoint_brought)
 from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, DEFAULT_MAX_INSTANCES,
                                                   cite_hosts_brought, cite_instance_brought, scaling_tightened,
                                                   requests_per_instance, settings_changed)
@@ -828,6 +829,13 @@ def _dials_fail_on_the_same_path(facts: Facts, c: Citation, suspect: Revision) -
                f"{suspect.short_name}'s env names host {named}, which its failed dials name; "
                f"{previous.short_name}'s does not", "a host the failed dials name, set only by the deploy", True)
         return ""
+    moved = _ports_the_deploy_moved(facts, dials, suspect, previous)
+    if moved:
+        c.cite("api", f"run.revisions.get {suspect.short_name}, {previous.short_name}: containers[].env[]",
+               f"{suspect.short_name}'s env pairs {named} with port {moved}, which its failed dials name; "
+               f"{previous.short_name}'s pairs it with another", "a host's port the failed dials name, moved only by "
+               "the deploy", True)
+        return ""
     c.cite("log", "stderr / stdout: a dial to a dependency that timed out, was refused or found no route",
            f"{len(dials)} of {suspect.short_name}'s {failures} failure lines are failed dials ({named}), e.g. "
            f"{dials[0].text[:160]!r}; its path to the VPC is {previous.short_name}'s, and no host they name is one "
@@ -837,6 +845,34 @@ def _dials_fail_on_the_same_path(facts: Facts, c: Citation, suspect: Revision) -
             f"{dials[0].text[:120]!r}) on the same path to the VPC as {previous.short_name}, which dials it the same "
             "way: a dependency down, a firewall rule or route changed, or a connector at its limit fails both, and "
             "only an address the deploy changed is cured by sending traffic back")
+
+
+def _ports_the_deploy_moved(facts: Facts, dials: list[LogRecord], suspect: Revision, previous: Revision) -> str:
+    """The ports ("6432", "6380, 6381") the failed dials name where every one names its host and a port the
+    deploy moved that host to (env_hosts.endpoint_brought: DB_PORT 5432 -> 6432 with DB_HOST the same,
+    REDIS_PORT, a URL's or DSN's port; the port written after the host the dial names, `_port_after`: Go's
+    "dial tcp H:P", Node's "connect ECONNREFUSED H:P", redis-py's "Error 111 connecting to H:P.", as
+    log_signals.dial_failure cites them); "" when any dial names no host or port, or one the
+    revision before pairs the same way. The host and port are tied together: a port another dependency's
+    variable moved says nothing of a dial to this host. A dial another revision logged too is not the
+    deploy's: that revision's settings do not pair them."""
+    texts = {e.text for e in dials}
+    if any(e.text in texts and e.resource_labels.get("revision_name") != suspect.short_name for e in facts.logs.app):
+        return ""
+    moved: set[str] = set()
+    for text in texts:
+        host = facts.logs.dials[text]
+        port = _port_after(host, text) if host else ""
+        if not port or not endpoint_brought(host, port, suspect.plain_env, previous.plain_env):
+            return ""
+        moved.add(port)
+    return ", ".join(sorted(moved, key=int))
+
+
+def _port_after(host: str, text: str) -> str:
+    """The one port a line writes right after `host` ("H:P"), or "" for none or several."""
+    ports = set(re.findall(rf"(?<![\w.-]){re.escape(host)}:(\d{{1,5}})(?!\d)", text, re.IGNORECASE))
+    return ports.pop() if len(ports) == 1 else ""
 
 
 # What a person does when the connector the revisions route through does not exist.

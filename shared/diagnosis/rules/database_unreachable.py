@@ -12,10 +12,11 @@ from shared.diagnosis.latency_words import latency
 from shared.diagnosis.evidence import Connector, LogRecord, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
 from shared.diagnosis.env_hosts import (connection_names, connection_target_changed, database_address_changed,
-                                     database_ports_brought, deploy_brought, deploy_brought_instance, holds_setting)
+                                     database_ports_brought, deploy_brought, deploy_brought_instance, holds_setting,
+                                     target_brought)
 from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, closed_connection,
-                                          database_dial_hosts, database_dial_ports, is_pooler_wait, pattern_of,
-                                          per_text, pool_size, refresh_failed, refusal_quote)
+                                          database_dial_hosts, database_dial_ports, database_engine, is_pooler_wait,
+                                          pattern_of, per_text, pool_size, refresh_failed, refusal_quote)
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.connector_signs import dials_around_connector, failing_revision, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, sql_down_while_failing
@@ -260,12 +261,17 @@ def _ports_brought_of(entries: list[LogRecord], suspect: Revision, previous: Rev
     """The lines that name a port (log_signals.database_dial_ports) only the deploy brought to the database's
     settings (env_hosts.database_ports_brought: DB_PORT 5432 -> 6432, a DATABASE_URL's port, by the variable's
     name); none when the deploy brought no port, and the lines are then not searched. A line that also names a
-    port the revision before sets is not one."""
-    ports, variables = database_ports_brought(previous.plain_env, suspect.plain_env)
-    if not ports:
+    port the revision before sets is not one. Each line is held to the variables of the engine its driver
+    speaks to (log_signals.database_engine: a libpq line to no MYSQL_PORT), every variable when it says none."""
+    if not database_ports_brought(previous.plain_env, suspect.plain_env)[0]:
         return _PortsBrought({}, [])
     named = per_text(database_dial_ports, entries)
-    return _PortsBrought({text: found for text, found in named.items() if found and found <= ports}, variables)
+    engines = {text: database_engine(text) for text, found in named.items() if found}
+    brought = {engine: database_ports_brought(previous.plain_env, suspect.plain_env, engine)
+               for engine in set(engines.values())}
+    lines = {text: named[text] for text, engine in engines.items() if named[text] <= brought[engine][0]}
+    variables = sorted({v for text in lines for v in brought[engines[text]][1]})
+    return _PortsBrought(lines, variables)
 
 
 def _hosts_brought(addressed: list[LogRecord], named: dict[str, set[str]], ported: _PortsBrought,
@@ -306,7 +312,8 @@ def _answered_at_an_address_the_deploy_brought(facts: Facts, refused: dict[str, 
     served with (DB_HOST moved to another instance, a staging manifest deployed to production): the
     deploy changed where the application connects, and sending traffic back restores the server that
     answered as it should (bad_revision). Refusals that name no server, or one both revisions name (a
-    password rotated, a role changed), or an env not read, say nothing here and compete as before."""
+    password rotated, a role changed), or an env not read, say nothing here and compete as before. A line
+    that names a socket and a host (libpq's hosts tried in turn, each failure joined) is held to both."""
     found = _only_from_the_new_revision(facts, refused, refused.keys())   # whatever kinds they are
     if found is None:
         return ""
@@ -327,7 +334,10 @@ def _answered_at_an_address_the_deploy_brought(facts: Facts, refused: dict[str, 
     if len(addressed) < facts.s.db_error_logs_min or 2 * len(addressed) < len(entries):
         return ""
     sockets = set().union(*(sockets_of[e.text] for e in addressed))
-    hosts = _hosts_brought([e for e in addressed if not sockets_of[e.text]], hosts_of, ported, suspect, previous)
+    # A line that names a socket and a host (libpq's several hosts tried in turn, each one's failure joined in
+    # one message, fe-connect.c) was answered at both: the host is held to the same test as on its own.
+    hosts = _hosts_brought([e for e in addressed if hosts_of[e.text] or not sockets_of[e.text]], hosts_of, ported,
+                           suspect, previous)
     if hosts is None:
         return ""
     if not all(deploy_brought_instance(n, new_names, before_names) for n in sockets):
@@ -887,6 +897,62 @@ def _settings_named(kind: str, text: str) -> tuple[str, ...]:
     return ()
 
 
+# The refusals whose answer turns on which user or database the connection asks for: besides the three
+# kinds `_settings_named` reads, pg_hba.conf's 'no pg_hba.conf entry for host "A", user "U", database "D"'
+# (src/backend/libpq/auth.c, ClientAuthentication; Refusal.NOT_ADMITTED and HBA_NO_ENTRY) and a role's or a
+# database's own CONNECTION LIMIT, 'too many connections for role "U"' (src/backend/utils/init/miscinit.c,
+# InitializeSessionUserId; 'for database "D"', postinit.c; Refusal.ROLE_LIMIT): the server admits one user
+# or database and not another.
+_NAMES_DECIDE = frozenset({Refusal.SERVER_FATAL, Refusal.CREDENTIALS, Refusal.UNKNOWN_DATABASE, Refusal.NOT_ADMITTED,
+                           Refusal.HBA_NO_ENTRY, Refusal.ROLE_LIMIT})
+# The names a refusal gives: pgx's ConnectError header, "failed to connect to `user=U database=D`" (v5.5+)
+# or "`host=H user=U database=D`" (v4; jackc/pgx pgconn/errors.go), and the server's own words, 'user "U"',
+# 'role "U"', 'database "D"' (PostgreSQL's auth.c, hba.c, postinit.c, miscinit.c messages), a MySQL 1045's
+# "for user 'U'@" and 1049's "Unknown database 'D'" (MySQL server error reference).
+_NAMES_SAID = (("user", re.compile(r'(?:`|\s)user=([^\s`]+)|\b(?:user|role) "([^"\n]+)"|\bfor user \'([^\'\n]+)\'@')),
+               ("database", re.compile(r'(?:`|\s)database=([^\s`]+)|\bdatabase "([^"\n]+)"'
+                                       r"|\bUnknown database '([^'\n]+)'")))
+
+
+def _names_said(text: str) -> set[tuple[str, str]]:
+    """The (setting, name) pairs one refusal gives ("user", "app"), wherever its driver or server says them."""
+    return {(what, next(g for g in m.groups() if g is not None))
+            for what, pattern in _NAMES_SAID for m in pattern.finditer(text)}
+
+
+def _kinds_changed(refused: dict[str, list[LogRecord]], suspect: Revision, previous: Revision) -> dict[str, list[str]]:
+    """Each setting the refusals' kinds name (`_settings_named`: a role or database that does not exist, a
+    password refused) -> the variables the deploy changed for it (a plain value, or a pinned secret's
+    version), when every refusal names one and every one named was changed; {} otherwise."""
+    if not refused.keys() <= {Refusal.SERVER_FATAL, Refusal.CREDENTIALS, Refusal.UNKNOWN_DATABASE}:
+        return {}
+    named = {what for kind, entries in refused.items() for e in entries for what in _settings_named(kind, e.text)}
+    if not named or any(not _settings_named(kind, e.text) for kind, entries in refused.items() for e in entries):
+        return {}
+    changed = {what: connection_target_changed(previous.plain_env, suspect.plain_env, what)
+               or pinned_env_changed(previous, suspect, lambda name, what=what: holds_setting(name, what))
+               for what in named}
+    return changed if all(changed.values()) else {}
+
+
+def _names_brought(refused: dict[str, list[LogRecord]], suspect: Revision, previous: Revision) -> dict[str, list[str]]:
+    """Each setting -> the plain env variables that brought the user or database the refusals name
+    (`_names_said`; env_hosts.target_brought: a name only the new revision asks for, against a revision
+    before that asks for another), when every refusal names at least one such; {} otherwise. A name both
+    revisions give (the same user refused at pg_hba.conf) ties nothing to the deploy."""
+    brought: dict[str, list[str]] = {}
+    for text in dict.fromkeys(e.text for entries in refused.values() for e in entries):
+        tied = sorted({(what, v) for what, name in _names_said(text)
+                       for v in target_brought(previous.plain_env, suspect.plain_env, what, name)})
+        if not tied:
+            return {}
+        for what, variable in tied:
+            brought.setdefault(what, [])
+            if variable not in brought[what]:
+                brought[what].append(variable)
+    return brought
+
+
 def _asks_for_another(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     """Why the refusals of a database or a user the server does not hold are the new revision's own, or
     "": each refusal names the database or the user the connection asks for (`_settings_named`), every
@@ -902,27 +968,26 @@ def _asks_for_another(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     refused for the revision before too, is not the deploy's doing and competes with it, as before; so
     does a host moved with the same database and user (the refusal names neither: a password refused
     at another host stays a person's call, test_database_own_failures); a password the deploy changed
-    is _credentials_changed's."""
-    found = _only_from_the_new_revision(facts, refused, {Refusal.SERVER_FATAL, Refusal.CREDENTIALS,
-                                                          Refusal.UNKNOWN_DATABASE})
+    is _credentials_changed's. Beside the kinds that name a setting, a refusal that names the user or the
+    database it was refused for (`_names_said`: pgx's "`user=U database=D`", pg_hba.conf's 'user "U",
+    database "D"', a role's connection limit) is the deploy's where that name is one only the new
+    revision's plain env asks for (`_names_brought`, env_hosts.target_brought); a name both give ties
+    nothing."""
+    found = _only_from_the_new_revision(facts, refused, _NAMES_DECIDE)
     if found is None:
         return ""
     suspect, previous, _ = found
-    named = {what for kind, entries in refused.items() for e in entries for what in _settings_named(kind, e.text)}
-    if not named or any(not _settings_named(kind, e.text) for kind, entries in refused.items() for e in entries):
+    changed = _kinds_changed(refused, suspect, previous) or _names_brought(refused, suspect, previous)
+    if not changed:
         return ""
-    changed = {what: connection_target_changed(previous.plain_env, suspect.plain_env, what)
-               or pinned_env_changed(previous, suspect, lambda name, what=what: holds_setting(name, what))
-               for what in named}
-    if not all(changed.values()):
-        return ""
+    named = changed.keys()
     said = list(dict.fromkeys(v for what in sorted(named) for v in changed[what]))
     held = ("a plain value, which comes back with the revision that holds it"
             if all(v.startswith("plain env ") for v in said) else
             "a plain value or a pinned secret version, which comes back with the revision that holds it")
     return (f"the refusals of the {' and the '.join(sorted(named))} it asks for all come from {suspect.short_name}, "
             f"whose deploy changed {', '.join(said)} against {previous.short_name} ({held}): the new revision asks "
-            "the server for what it does not hold, so they are its own (bad_revision)")
+            "the server for what it does not hold or admit, so they are its own (bad_revision)")
 
 
 # The refusals a deploy brought about itself, each check in this order with what it read and the
