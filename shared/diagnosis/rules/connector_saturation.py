@@ -1976,11 +1976,11 @@ def _link_failures_alone(facts: Facts, c: Citation, stressed: list[str]) -> str:
     s = facts.s
     if facts.b.logs is None or facts.failing_window is None:
         return ""
-    bare = facts.db_bare_link_failures
-    if not facts.logged_enough(bare):
-        return ""
     hangs = [v for at, v in facts.p99_by_minute(facts.failing_window) if at > facts.failing_since]
     if hangs and max(hangs) >= s.hang_latency_seconds:
+        return ""       # the hang band says the path is slow: asked first, it reads no line
+    bare = facts.db_bare_link_failures
+    if not facts.logged_enough(bare):
         return ""
     others = _waits_logged(facts) - bare
     if facts.logged_enough(others):
