@@ -602,8 +602,9 @@ class _AlertRun:
             found = users(target, self.config, readers, last_delivery=self.adapters.last_delivery)
             # A service naming the connector by a project number that cannot be told from its project is
             # judged too (Users.by_number): never left out as "not behind it".
+            # Each user's diagnosis starts from the read that found it behind the resource (Users.read): one read.
             results = [diagnose_service(s, self.incident, self.config, readers, now,
-                                        last_delivery=self.adapters.last_delivery)
+                                        last_delivery=self.adapters.last_delivery, found=found)
                        for s in (*found.services, *found.by_number)]
         except PermanentError as exc:
             return duplicate.answer() or self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc} "
@@ -624,7 +625,7 @@ class _AlertRun:
             return self.outcome(OutcomeStatus.SKIPPED, f"no managed service's serving revision uses {target.name} "
                                 f"(looked at {len(found.looked_at)} managed service(s){caveat})", target=target.name)
         self.seen_written()
-        diagnosis, primary = combine(target, results, found.api_calls, found.caveat)
+        diagnosis, primary = combine(target, results, found.api_calls, found.caveat, self.config.diagnosis)
         if found.unanswered:
             # A user's read that never answered by the last delivery: escalated with what was read, never acted on
             # nor `healthy` (scope.unanswered_held); before it, the fault was raised and the alert delivered again.

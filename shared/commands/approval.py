@@ -11,7 +11,7 @@ a redelivered alert stays a no-op), dry-run. Only principals in `operators` may 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from shared.alerts.commands import command_digest
 from shared.alerts.operators import APPROVE, REJECT
@@ -29,6 +29,7 @@ from shared.remediation.approvals import ABANDONED
 from shared.remediation.guardrails import PROPOSAL_IN_DOUBT, Manual, MaybeBehind, end_approval_applied
 from shared.remediation.history import incident_closed
 from shared.remediation.records import PROPOSALS, ProposalRecord, why_unreadable
+from shared.remediation.sweep_budget import LOOKUP_SECONDS, StepTime
 
 # The gate's answers that held the write back and wrote nothing (the kill switch, a pause, the
 # cooldown, a budget, the config's dry-run mode): the approval did not happen, so the proposal is
@@ -378,7 +379,33 @@ def _behind_now(run: CommandRun, proposal: ProposalRecord) -> Users | None:
     if not connector:
         return None
     managed = [(m.name, m.cloudsql_instances) for m in run.config.services]
-    return users_of(run.adapters.readers(), managed, connector=connector)
+    return _answered(proposal, users_of(run.adapters.readers(), managed, connector=connector,
+                                        retry=_reads_again(run)))
+
+
+def _reads_again(run: CommandRun) -> Callable[[], bool]:
+    """Whether a managed service's read that met a transient fault (UNAVAILABLE, DEADLINE_EXCEEDED past its
+    call's retries) may be made again by this approve: while a lookup at its longest (LOOKUP_SECONDS) still
+    ends within one step's reads from now (sweep_budget.StepTime), so the approve stays within its function's
+    timeout however many services fault (collection.users_of makes each at most READS_AGAIN more times)."""
+    step = StepTime(run.adapters.clock)
+    return lambda: step.fits(LOOKUP_SECONDS)
+
+
+def _answered(proposal: ProposalRecord, found: Users) -> Users:
+    """`found`, when every managed service the approve read answered; else the approve is answered `escalated`,
+    nothing decided nor written, the proposal left open, naming each service Cloud Run never answered for
+    (Users.unanswered, its last fault) after the approve read it again: whether it is behind the connector is
+    not known, and a write is never made on a part of its users (as the alert holds its own, scope.
+    unanswered_held). Before, the transient fault was raised: the approve was answered by the fault alone."""
+    if not found.unanswered:
+        return found
+    said = "; ".join(r for r in found.unreadable if any(r.startswith(f"{n}: ") for n in found.unanswered))
+    raise Refused(OutcomeStatus.ESCALATED, (
+        f"approval of {proposal.proposal_id} not decided: Cloud Run did not answer for {len(found.unanswered)} "
+        f"managed service(s) ({said}), so whether {'it is' if len(found.unanswered) == 1 else 'they are'} behind "
+        f"{proposal.target} is not known; nothing applied, the proposal stays open until "
+        f"{proposal.expires_at:%Y-%m-%d %H:%M:%S} UTC: approve it again once Cloud Run answers"))
 
 
 def _moved_onto(proposal: ProposalRecord, behind: Users | None, sender: str) -> str:
@@ -430,8 +457,8 @@ def _behind_weighed(run: CommandRun, proposal: ProposalRecord, behind: Users | N
         return behind
     weighed = _weighed(proposal)
     sql = {m.name: m.cloudsql_instances for m in run.config.services}
-    return users_of(run.adapters.readers(), [(name, sql.get(name, ())) for name in weighed],
-                    connector=proposal.target)
+    return _answered(proposal, users_of(run.adapters.readers(), [(name, sql.get(name, ())) for name in weighed],
+                                        connector=proposal.target, retry=_reads_again(run)))
 
 
 def _moved_off(proposal: ProposalRecord, now_behind: Users, now: datetime, sender: str) -> str:

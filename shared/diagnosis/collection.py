@@ -768,6 +768,9 @@ class Users:
     # (its failure worded by `unanswered`): whether they are behind the resource is not known, so the alert is
     # escalated with what was read of the others, never acted on nor `healthy` (scope.unanswered_held).
     unanswered: tuple[str, ...] = ()
+    # Each service read, as it was read (its Service and revisions): its diagnosis is collected from it
+    # (collect's `known`), so a connector or Cloud SQL alert reads each user's service once, not twice.
+    read: dict[str, tuple[Service, tuple[Revision, ...]]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def caveat(self) -> str:
@@ -785,9 +788,14 @@ class Users:
         return "; ".join(parts)
 
 
+# How many times a managed service's read that met a transient fault (UNAVAILABLE, DEADLINE_EXCEEDED past the
+# call's own retries: endpoints.CallPolicy) is made again when the caller bounds it in time (users_of's `retry`).
+READS_AGAIN = 2
+
+
 def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *, connector: str | None = None,
              sql_instance: str | None = None, stop: Callable[[], bool] | None = None,
-             last_delivery: bool = False) -> Users:
+             last_delivery: bool = False, retry: Callable[[], bool] | None = None) -> Users:
     """`managed` is (service name, Cloud SQL instances from the config) per managed service.
 
     A service uses the connector when a revision with traffic names it in vpc_access.connector, by
@@ -801,8 +809,14 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
     UNCONFIRMED to be accepted at all). `stop`, asked before each service: once it says so, the services
     left are not read (`Users.cut`, and `maybe`). `last_delivery`: the alert's last delivery (delivery.max_attempts):
     a service whose read never answered (a transient fault) is `unanswered`, not raised for a redelivery that will not
-    come; before it, the fault is raised, and the alert delivered again."""
+    come; before it, the fault is raised, and the alert delivered again. `retry`, for a caller with no redelivery to
+    lean on (the sweep, an approve): asked before a read that met a transient fault is made again (at most
+    READS_AGAIN times, each while it says the caller's time allows); one that never answered is then `unanswered`,
+    its fault named, never raised: a bare exception left the sweep's judgement deferred without a word, and an
+    approve answered by nothing but the fault."""
     users, unreadable, looked, maybe, cut, gone, by_number, unanswered_ = [], [], [], [], [], [], [], []
+    read: dict[str, tuple[Service, tuple[Revision, ...]]] = {}
+    calls = 0
     managed = list(managed)
     for name, configured in managed[:MAX_FAN_OUT_SERVICES]:
         if cut or (stop is not None and stop()):
@@ -810,20 +824,23 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
             maybe.append(name)
             continue
         looked.append(name)
+        attempt = _ServiceRead(readers, name, retry)
         try:
-            service = readers.run.get_service(name)
-            revisions = readers.run.list_revisions(name)
+            service, revisions = attempt.run()
         except PermanentError as exc:
             unreadable.append(f"{name}: {exc}")
             (gone if exc.code == "NOT_FOUND" else maybe).append(name)
             continue
         except TransientError as exc:
-            if not last_delivery:
+            if not last_delivery and retry is None:
                 raise
-            unreadable.append(f"{name}: {unanswered(exc)}")
+            unreadable.append(f"{name}: {unanswered(exc) if last_delivery else attempt.unanswered(exc)}")
             unanswered_.append(name)
             maybe.append(name)
             continue
+        finally:
+            calls += attempt.calls
+        read[name] = service, tuple(revisions)
         serving = [r for r in connectors_by_id(service, revisions) if service.serving_percent(r.short_name) > 0]
         naming = _naming(service, serving, connector) if connector else Naming.NO
         if naming is Naming.YES:
@@ -835,9 +852,33 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
                                   (*configured, *(i for r in serving for i in r.cloudsql_instances))):
             users.append(name)
     maybe += [name for name, _ in managed[MAX_FAN_OUT_SERVICES:]]
-    return Users(tuple(users), tuple(looked), tuple(unreadable), api_calls=2 * len(looked),
+    return Users(tuple(users), tuple(looked), tuple(unreadable), api_calls=calls,
                  not_looked_at=max(0, len(managed) - MAX_FAN_OUT_SERVICES), maybe=tuple(maybe), cut=tuple(cut),
-                 gone=tuple(gone), by_number=tuple(by_number), unanswered=tuple(unanswered_))
+                 gone=tuple(gone), by_number=tuple(by_number), unanswered=tuple(unanswered_), read=read)
+
+
+class _ServiceRead:
+    """One managed service's GetService and ListRevisions for users_of, made again after a transient fault while
+    the caller's `retry` allows (at most READS_AGAIN times); `calls` counts two for each read made."""
+
+    def __init__(self, readers: Readers, name: str, retry: Callable[[], bool] | None) -> None:
+        self.readers, self.name, self.retry = readers, name, retry
+        self.calls = 0
+        self.reads = 0
+
+    def run(self) -> tuple[Service, Sequence[Revision]]:
+        while True:
+            self.reads += 1
+            self.calls += 2     # counted as the two calls a read makes, as before a read again was made
+            try:
+                return self.readers.run.get_service(self.name), self.readers.run.list_revisions(self.name)
+            except TransientError:
+                if self.retry is None or self.reads > READS_AGAIN or not self.retry():
+                    raise
+
+    def unanswered(self, exc: TransientError) -> str:
+        """The failure of a read that never answered, in words: how many times it was made, and the last fault."""
+        return f"not answered after {self.reads} read(s) of Cloud Run (GetService, ListRevisions): {exc}"
 
 
 def _naming(service: Service, serving: Sequence[Revision], connector: str) -> Naming:

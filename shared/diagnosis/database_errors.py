@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import compress
 
 from shared.diagnosis.evidence import LogRecord
-from shared.diagnosis.log_signals import closed_connection, never_left, per_text, refusals_of, refused_dial
+from shared.diagnosis.log_signals import bare_link_failure, closed_connection, never_left, per_text, refusals_of, refused_dial
 
 _TEXT = operator.attrgetter("text")
 
@@ -78,6 +78,12 @@ def refused_dial_count(lines: Sequence[LogRecord]) -> int:
     """How many of `lines` say only that a dial to an address other than loopback was refused at once
     (log_signals.refused_dial), each distinct text asked once."""
     return _count_saying(refused_dial, lines)
+
+
+def bare_link_count(lines: Sequence[LogRecord]) -> int:
+    """How many of `lines` are Connector/J's link failure with no cause said (log_signals.bare_link_failure),
+    each distinct text asked once."""
+    return _count_saying(bare_link_failure, lines)
 
 
 def _count_saying(read: Callable[[str], bool], lines: Sequence[LogRecord]) -> int:

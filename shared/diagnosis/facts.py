@@ -23,8 +23,8 @@ from typing import Callable, Generic, Iterable, Iterator, NamedTuple, TypeVar, o
 from shared.config import DiagnosisSettings
 from shared.diagnosis.citation import query_of
 from shared.diagnosis.connector_news import ConnectorNews, news_of
-from shared.diagnosis.database_errors import (closed_count, lines_but, never_left_by_kind, refusals_by_kind,
-                                             refused_dial_count)
+from shared.diagnosis.database_errors import (bare_link_count, closed_count, lines_but, never_left_by_kind,
+                                             refusals_by_kind, refused_dial_count)
 from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision, ascending,
                                        at_micros, micros)
 from shared.diagnosis.log_signals import (SIGNAL_COMBINATIONS, LogSignal, classify_all, dials_and_answers,
@@ -1155,6 +1155,12 @@ class Facts:
         """How many of `db_unreached_lines` say only that a dial to an address other than loopback was
         refused at once (log_signals.refused_dial): an answer, no wait. Only asked past cheaper checks."""
         return refused_dial_count(self.db_unreached_lines)
+
+    @_kept
+    def db_bare_link_failures(self) -> int:
+        """How many of `db_unreached_lines` are Connector/J's "Communications link failure" with no cause
+        said (log_signals.bare_link_failure): a connection ended, no wait shown. Only asked past cheaper checks."""
+        return bare_link_count(self.db_unreached_lines)
 
 
 def egress_of(revision: Revision) -> str:

@@ -2282,6 +2282,31 @@ def closed_connection(text: str) -> bool:
             and ("initial communication packet" not in low or not greeting_timed_out(text)))
 
 
+# MySQL Connector/J's link failure with nothing said of its cause. The driver builds its message in
+# ExceptionFactory.createLinkFailureMessageBasedOnHeuristics: "Communications link failure"
+# (LocalizedErrorMessages.properties, CommunicationsException.20) followed, when it knows them, by the
+# packet timing ("The last packet sent successfully to the server was N milliseconds ago.",
+# CommunicationsException.ServerPacketTimingInfo and its variants) and by the cause it wraps ("Caused by:
+# java.net.SocketTimeoutException: connect timed out", "java.net.ConnectException: Connection refused")
+# (mysql/mysql-connector-j src/main/core-impl/java/com/mysql/cj/exceptions/ExceptionFactory.java). Logged
+# without any of those (a framework's one-line summary, a logger that drops the cause), the words are said
+# for any end of a connection: a server restart or failover, its wait_timeout or a path's idle timeout
+# closing a pooled connection, a refused or timed-out dial. Which of them the line was: not said.
+_LINK_FAILURE = re.compile(r"\bCommunications link failure\b", re.IGNORECASE)
+_LINK_FAILURE_CAUSE = re.compile(r"\blast packet\b|\bpackets? from the server\b|\brefused\b|\btimed out\b"
+                                 r"|\btimeout\b|\bCaused by:", re.IGNORECASE)
+
+
+def bare_link_failure(text: str) -> bool:
+    """Whether a database error's text is Connector/J's "Communications link failure" with no cause said
+    (_LINK_FAILURE_CAUSE: no packet timing, no wrapped exception, no refusal or timeout in its words): it
+    says a connection ended, not that anything on the path waited."""
+    # The driver's words are its own, in its case: a plain substring finds them first, as cheaply as the other
+    # drivers' texts are passed over (most database errors are not Connector/J's).
+    return ("ommunications link failure" in text and _LINK_FAILURE.search(text) is not None
+            and _LINK_FAILURE_CAUSE.search(text) is None)
+
+
 class NeverLeft:
     """Why a database error never left the service's own instance (`never_left`), in words a person acts
     on: the connection failed before any packet was sent toward the database, so neither the path to

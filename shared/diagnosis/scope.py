@@ -15,9 +15,10 @@ from urllib.parse import urlsplit
 
 from shared.alerts.incidents import AlertTarget, Incident, TargetKind
 from shared.alerts.reasons import not_managed
-from shared.config import Config
+from shared.config import Config, DiagnosisSettings
 from shared.diagnosis.check_results import UPTIME_URL
 from shared.diagnosis.collection import Readers, Users, collect, epoch_to_datetime, users_of
+from shared.diagnosis.connector_peers import PEER_CLEAN, clean_peer, peer_evidence, peer_words
 from shared.diagnosis.diagnose import RULE_SET, diagnose
 from shared.diagnosis.evidence import (CONDITION_UNSTATED, AlertContext, EvidenceBundle, EvidenceItem, MetricResult, Service,
                                       micros, short_name)
@@ -170,12 +171,14 @@ class ServiceResult:
 
 
 def diagnose_service(service: str, incident: Incident, config: Config, readers: Readers,
-                     now: datetime, last_delivery: bool = False) -> ServiceResult:
-    """`last_delivery`: the alert's last (collect's): a read that never answered is a gap that holds the verdict."""
+                     now: datetime, last_delivery: bool = False, found: Users | None = None) -> ServiceResult:
+    """`last_delivery`: the alert's last (collect's): a read that never answered is a gap that holds the verdict.
+    `found`: the users of the shared resource the alert names, whose read of this service (Users.read) the
+    diagnosis starts from instead of reading the service and its revisions again."""
     managed = config.service(service)
     bundle = collect(service, epoch_to_datetime(incident.started_at), readers, config.diagnosis, now,
                      sql_instances=managed.cloudsql_instances if managed else (), alert=alert_context(incident),
-                     last_delivery=last_delivery)
+                     last_delivery=last_delivery, known=found.read.get(service) if found else None)
     if incident.target.kind is TargetKind.UPTIME and bundle.alert is not None:
         # An uptime check on a revision tag's URL is about that revision, as a revision_name alert is.
         revision = tagged_revision(incident.target.name, bundle.service)
@@ -293,10 +296,11 @@ def _peak(result: MetricResult | None, since_us: int) -> float | None:
 # --- combining the verdicts of the services behind a shared resource -----------------------------
 
 
-def combine(target: AlertTarget, results: list[ServiceResult], lookup_calls: int = 0, caveat: str = ""
-            ) -> tuple[Diagnosis, ServiceResult | None]:
+def combine(target: AlertTarget, results: list[ServiceResult], lookup_calls: int = 0, caveat: str = "",
+            settings: DiagnosisSettings | None = None) -> tuple[Diagnosis, ServiceResult | None]:
     """One verdict about a connector or a Cloud SQL instance from its users' verdicts, and the
-    service whose evidence (and whose health, for verification) stands for it."""
+    service whose evidence (and whose health, for verification) stands for it. `settings`: the bars a
+    connector's other users are held to when one is saturated (`_clean_peer_held`); without them none is."""
     if not results:
         raise ValueError("combine needs at least one service's result")
     per_service = tuple(_verdict_item(target, r) for r in results)
@@ -324,6 +328,10 @@ def combine(target: AlertTarget, results: list[ServiceResult], lookup_calls: int
                          api_calls=lookup_calls + _calls(results)), None
     if hits:
         best = max(hits, key=lambda r: r.diagnosis.confidence)
+        held = _clean_peer_held(target, best, [r for r in results if r not in hits], settings, lead,
+                                per_service, lookup_calls + _calls(results))
+        if held is not None:
+            return held, None
         d = best.diagnosis
         others = [r for r in hits if r is not best]
         also = f"; also seen from {', '.join(short_name(r.service) for r in others)}" if others else ""
@@ -344,6 +352,29 @@ def combine(target: AlertTarget, results: list[ServiceResult], lookup_calls: int
                      evidence=per_service + tuple(e for r in results for e in r.diagnosis.evidence),
                      recommendation=f"look at {_what(target)} {short_name(target.name)} itself, and at each service's "
                                     "verdict above", api_calls=lookup_calls + _calls(results)), None
+
+
+def _clean_peer_held(target: AlertTarget, best: ServiceResult, others: list[ServiceResult],
+                     settings: DiagnosisSettings | None, lead: str, per_service: tuple[EvidenceItem, ...],
+                     api_calls: int) -> Diagnosis | None:
+    """The connector's saturation, seen from `best`, held back when another user behind it served cleanly in the
+    minutes `best` failed (connector_peers.clean_peer: busy, few 5xx, no hang): escalated naming both, the
+    connector competing (a person decides). None when no other user did (idle, failing too, or none read)."""
+    if settings is None or target.kind is not TargetKind.CONNECTOR or best.bundle is None:
+        return None
+    peers = [(r.service, r.bundle) for r in others if r.bundle is not None]
+    found = clean_peer(target.name, best.bundle, peers, settings)
+    if found is None:
+        return None
+    peer, window = found
+    d = best.diagnosis
+    return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET, competing=(d.signature.value,),
+                     summary=f"{lead}; {short_name(best.service)} shows {d.signature.value} ({d.summary}), but "
+                             + peer_words(target.name, best.service, peer),
+                     evidence=per_service + (peer_evidence(target.name, best.service, peer, window, settings),)
+                     + d.evidence,
+                     recommendation=f"{PEER_CLEAN}; if the connector is the cause: {d.recommendation}"
+                     if d.recommendation else PEER_CLEAN, api_calls=api_calls)
 
 
 def _about(diagnosis: Diagnosis, target: AlertTarget) -> bool:
@@ -403,13 +434,14 @@ def diagnose_alert(incident: Incident, config: Config, readers: Readers, now: da
             return AlertVerdict(target, skip=other)
         return AlertVerdict(target, result.diagnosis, result, (result,))
     found = users(target, config, readers)
-    results = [diagnose_service(s, incident, config, readers, now) for s in (*found.services, *found.by_number)]
+    results = [diagnose_service(s, incident, config, readers, now, found=found)
+               for s in (*found.services, *found.by_number)]
     if not results and found.maybe:
         return AlertVerdict(target, skip=f"no managed service read uses {target.name}, but {len(found.maybe)} could "
                                          "not be read: one of them may be behind it (the pipeline escalates)")
     if not results:
         return AlertVerdict(target, skip=f"no managed service's serving revision uses {target.name}")
-    diagnosis, primary = combine(target, results, found.api_calls, found.caveat)
+    diagnosis, primary = combine(target, results, found.api_calls, found.caveat, config.diagnosis)
     if target.kind is TargetKind.CLOUDSQL or found.by_number:
         primary = None  # nothing is ever planned on Cloud SQL, nor with a user maybe behind (by_number_held)
     return AlertVerdict(target, diagnosis, primary, tuple(results))

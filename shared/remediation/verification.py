@@ -741,8 +741,12 @@ class Sweep:
         """The managed services behind a connector change's connector now, besides its own service: those
         whose serving revision uses it, those whether it does is not known (unclear, each with why), and
         the verdict's caveat (managed services not looked at, or no longer existing)."""
+        # A read that met a transient fault is made again while the step's time allows (users_of's `retry`); one
+        # that never answered is unclear below, named with its fault, never raised: raised, the judgement was
+        # deferred sweep after sweep without a word, past its deadline too (only unread evidence is told).
         found = users_of(readers, [(m.name, m.cloudsql_instances) for m in self.config.services],
-                         connector=record.target, stop=lambda: not step.fits(LOOKUP_SECONDS))
+                         connector=record.target, stop=lambda: not step.fits(LOOKUP_SECONDS),
+                         retry=lambda: step.fits(LOOKUP_SECONDS))
         # `unreadable` holds "name: refusal". The change's own service is judged on its own read below
         # (a deletion since is told there, `_service_gone`), never a second time as a user not read.
         # A managed service whose read answered NOT_FOUND does not exist (deleted, the config not yet
@@ -750,7 +754,12 @@ class Sweep:
         # kept every change on the connector unclear until the deadline); the verdict names it.
         unread = [(name, judging.Health(judging.HealthKind.UNCLEAR, "cannot be read, so whether it uses the "
                                         "connector is not known")) for name in found.unreadable
-                  if not any(name.startswith(f"{s}: ") for s in (record.service, *found.gone))]
+                  if not any(name.startswith(f"{s}: ") for s in (record.service, *found.gone, *found.unanswered))]
+        # One Cloud Run never answered for, after the reads again (users_of's `retry`): named with its reads and fault.
+        unread += [(name, judging.Health(judging.HealthKind.UNCLEAR, f"{why.removeprefix(f'{name}: ')}, so whether "
+                                         "it uses the connector is not known"))
+                   for name in found.unanswered if name != record.service
+                   for why in found.unreadable if why.startswith(f"{name}: ")]
         missing = [short_name(s) for s in found.gone if s != record.service]
         unread += [(name, judging.Health(judging.HealthKind.UNCLEAR, _NOT_IN_TIME + ", so whether it uses the "
                                          "connector is not known")) for name in found.cut if name != record.service]

@@ -195,6 +195,9 @@ def evaluate(facts: Facts) -> Finding:
     tail = _slow_tail(facts, c, stressed)
     if tail:
         return c.doubt(tail, SLOW_TAIL)
+    linked = _link_failures_alone(facts, c, stressed)
+    if linked:
+        return c.doubt(linked, LINK_FAILURES_ALONE)
     unlogged = _unlogged_503s(facts, c, stressed)
     if unlogged:
         return c.doubt(unlogged, UNLOGGED_503S)
@@ -1952,6 +1955,48 @@ def _waits_logged(facts: Facts) -> int:
     dials = sum(1 for e in facts.logs.app if id(e) not in seen
                 and (dialled[e.text] or waited[e.text] is not None))
     return unreached + pooled + len(seen) + dials
+
+
+# What a person checks when Connector/J said only "Communications link failure" and nothing says the path waited.
+LINK_FAILURES_ALONE = ("find why the connections ended: the driver's full exception (its 'Caused by:' line and the "
+                       "'last packet' timing, which the log line dropped), the database's log (a restart, a failover, "
+                       "wait_timeout against the pool's idle time: HikariCP's maxLifetime and keepaliveTime); raise "
+                       "the connector's max instances only if dials time out or requests hang crossing it")
+
+
+def _link_failures_alone(facts: Facts, c: Citation, stressed: list[str]) -> str:
+    """Why the connector is not shown to be the cause, or "": the errors of reaching the database are
+    Connector/J's "Communications link failure" with no cause said (Facts.db_bare_link_failures; log_signals.
+    bare_link_failure cites the driver's message), at least db_error_logs_min of them, while fewer than that
+    many lines say a wait on any path (`_waits_logged` less them: no dial or read timeout, no pool wait) and
+    no failing minute's p99 reaches hang_latency_seconds (or none was read). The driver says those words for
+    any end of a connection (a server restart, wait_timeout, an idle timeout, a refused dial): they do not say
+    the path was slow, so the connector competes and is not scaled on them alone. A hang, or dial timeouts
+    beside them, say the path is slow, and the case is judged as before."""
+    s = facts.s
+    if facts.b.logs is None or facts.failing_window is None:
+        return ""
+    hangs = [v for at, v in facts.p99_by_minute(facts.failing_window) if at > facts.failing_since]
+    if hangs and max(hangs) >= s.hang_latency_seconds:
+        return ""       # the hang band says the path is slow: asked first, it reads no line
+    bare = facts.db_bare_link_failures
+    if not facts.logged_enough(bare):
+        return ""
+    others = _waits_logged(facts) - bare
+    if facts.logged_enough(others):
+        return ""
+    p99 = f"p99 {latency(min(hangs))} to {latency(max(hangs))}" if hangs else "p99 not read"
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}",
+           f"{bare} of Connector/J's 'Communications link failure' with no cause said (no 'last packet' timing, "
+           f"no 'Caused by:', no refusal or timeout); {others} other lines of a wait on any path; {p99} in the "
+           f"failing minutes; the connector shows {', '.join(stressed)}",
+           f"dial or read timeouts (>= {s.db_error_logs_min} lines) or a hang (p99 >= {s.hang_latency_seconds:g} s) "
+           "beside a link failure for the path to be slow", False, role="context")
+    return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but the errors of reaching the "
+            f"database are {bare} of Connector/J's 'Communications link failure' with no cause said, which the driver "
+            "says for any end of a connection (a server restart or failover, wait_timeout or an idle timeout closing "
+            f"a pooled connection, a refused dial), with {others} lines of a dial or read timing out and {p99}, under "
+            f"the hang bar of {s.hang_latency_seconds:g} s: nothing shows the path was slow")
 
 
 def _unlogged_503s(facts: Facts, c: Citation, stressed: list[str]) -> str:
