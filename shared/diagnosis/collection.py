@@ -42,10 +42,11 @@ from shared.errors import (INCOMPLETE_ANSWER, UNANSWERED, IncompleteReadError, P
 from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, HistogramResult, LogResult, MetricQuery,
                                        MetricResult, Revision, SecretRef, Service, StartupRead,
                                        TargetConnectorRead, TargetSecretRead, short_name)
-from shared.diagnosis.facts import INGEST_LAG, TARGET_LOAD_MINUTES, whole_until
+from shared.diagnosis.failure_lines import FAILURE_READ
+from shared.diagnosis.facts import APP_LOGS, FAILED_SEVERITIES, INGEST_LAG, TARGET_LOAD_MINUTES, whole_until
 from shared.diagnosis.health_bar import health_bar
-from shared.diagnosis.log_signals import (MAX_FILTER_CHARS, app_log_filter, audit_filter, request_log_filter,
-                                         target_startup_filter)
+from shared.diagnosis.log_signals import (MAX_FILTER_CHARS, app_log_filter, audit_filter, failure_lines_filter,
+                                         request_log_filter, target_startup_filter)
 from shared.diagnosis.percentiles import revision_latencies
 from shared.gcp.identifiers import SqlInstance, is_connection_name, names_sql_instance
 from shared.gcp.logging import merge_operation_entries
@@ -65,6 +66,10 @@ SWEEP_READS = 1
 # The alert path's reads beside the sweep's collection: its request log, when `healthy` may depend on who
 # sent the requests (`callers_may_decide`). The sweep collects with no alert and reads its own.
 ALERT_READS = 1
+# The read of the application's failure lines alone (`_failure_lines`), with its own room in the budget: made
+# only when the service read's page came back full before it reached its window's start, one ListLogEntries
+# page of max_log_entries (one round trip), after that read.
+FAILURE_READS = 1
 # The alert path's reads of the secret versions a rollback's candidate target pins (target_secret_reads), each
 # with its own room in the budget (the budget grows by the reads planned, never past this): a revision that pins
 # more is read in part, and a gap says so.
@@ -404,6 +409,7 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
                 how=by_hand(scope.project, scope.start, now, log_filter=logs("")))
             if found["logs"] is None:   # its gap goes next to the first attempt's
                 budget.gaps.insert(reads.gap_at["logs"] + 1, budget.gaps.pop())
+        found["failure_logs"] = _failure_lines(readers.logging, scope, budget, found["logs"], settings, now)
         candidates = startup_candidates(service, revisions, found["logs"], incident_started_at, settings,
                                         found.get("requests"))
         if candidates and budget.used + 1 <= budget.limit:
@@ -426,6 +432,31 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
                           connector_not_found=missing,
                           alert=alert, judged_from=judged_from if judged_from != incident_started_at else None,
                           callers_asked=asked, **found)
+
+
+def _failure_lines(logging: LoggingPort, scope: "_Scope", budget: CallBudget, logs: LogResult | None,
+                   settings: DiagnosisSettings, now: datetime) -> LogResult | None:
+    """The application's failure lines alone over the service read's window (log_signals.failure_lines_filter),
+    when that read's page came back full before reaching the window's start (an application logging its
+    ordinary work to stderr fills it within minutes); None otherwise, and when that page holds the
+    application's failure lines alone (a flood of errors: the read would answer that same page). Its own room in the budget
+    (FAILURE_READS): one ListLogEntries page, one round trip. Any failure once the adapter's retries are
+    spent is a gap and no read (as `_target_startup`'s): the failure lines are then not known, and
+    failure_lines.lines_unread keeps a verification `unclear`."""
+    if logs is None or logs.page_ended_after(scope.start) is None:
+        return None
+    if all(e.log_id in APP_LOGS and e.severity in FAILED_SEVERITIES for e in logs.entries):
+        # Failure lines alone (a flood of errors): they are what that read would answer, its newest page.
+        return None
+    budget.limit += FAILURE_READS
+    what = FAILURE_READ
+    query = failure_lines_filter(scope.project, scope.service, scope.location, scope.start, now)
+    try:
+        return budget.call(what, lambda: logging.list_entries(scope.project, query, settings.max_log_entries))
+    except RunwardenError as exc:
+        error = budget.settled(exc)
+        budget.gap(f"{what}: {error}", error, by_hand(scope.project, scope.start, now, log_filter=query))
+        return None
 
 
 # The rollback's candidate targets whose startups the second read asks for (the newest Ready revisions

@@ -721,6 +721,14 @@ class LogResult(_Model):
     def _with_columns(cls, entries: tuple[LogRecord, ...]) -> tuple[LogRecord, ...]:
         return Entries(entries)
 
+    def page_ended_after(self, start: datetime) -> datetime | None:
+        """The oldest entry when the newest-first page came back full (`truncated`) and ended after `start`:
+        the lines logged from `start` to it are not all read. None when the read holds every line from `start`."""
+        if not self.truncated or not self.entries:
+            return None
+        oldest = min(self.entries[0].timestamp, self.entries[-1].timestamp)   # newest first
+        return oldest if oldest > start else None
+
 
 class StartupRead(_Model):
     """The second, narrow Logging read: the startup failures of a rollback's candidate targets alone
@@ -954,6 +962,11 @@ class EvidenceBundle(_Model):
     # The rollback's candidate targets' own startup failures, read apart when the service read's page was
     # full (`logs.truncated`) and a deploy is the suspect; None when no such read was needed.
     target_startup: StartupRead | None = None
+    # The application's failure lines alone (log_signals.failure_lines_filter: ERROR or worse, or a failure
+    # text), read apart when the service read's page was full before it reached its window's start: INFO
+    # lines on stderr cannot crowd them out here (shared/diagnosis/failure_lines.py). None when not needed,
+    # or when the read failed (its gap, "logging: the application's failure lines", says why).
+    failure_logs: LogResult | None = None
     # The connector a rollback's candidate target names when the serving revisions route elsewhere, as
     # read (TargetConnectorRead); None when no candidate names another connector, or it was not read.
     target_connector: TargetConnectorRead | None = None

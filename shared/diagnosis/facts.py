@@ -28,7 +28,7 @@ from shared.diagnosis.database_errors import (bare_link_count, closed_count, lin
 from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision, ascending,
                                        at_micros, micros)
 from shared.diagnosis.log_signals import (SIGNAL_COMBINATIONS, LogSignal, classify_all, dials_and_answers,
-                                         downstream_waits, per_text, top_counted)
+                                         downstream_waits, holds_a_needle, per_text, top_counted)
 from shared.diagnosis.split_lines import has_continuation, joined
 from shared.diagnosis.windows import FAILING_LEAD, Window, clock_on, dated, hms
 from shared.gcp.identifiers import SqlInstance
@@ -1007,6 +1007,12 @@ class Facts:
         return LogIndex(self.b.logs.entries if self.b.logs else ())
 
     @cached_property
+    def failure_read(self) -> "LogIndex | None":
+        """The read of the application's failure lines alone (EvidenceBundle.failure_logs), classified; None
+        when it was not made (the service read's page held its whole window) or failed."""
+        return LogIndex(self.b.failure_logs.entries) if self.b.failure_logs is not None else None
+
+    @cached_property
     def logs_unread(self) -> str:
         """Why the service's log read holds nothing, or "" when it was read: a permanent fault
         (PERMISSION_DENIED, RESOURCE_EXHAUSTED) or UNAVAILABLE after the retries becomes a gap in the
@@ -1285,6 +1291,28 @@ class LogIndex:
     def app_failed(self) -> tuple[LogRecord, ...]:
         """The application's lines (`app`) logged at ERROR or worse (FAILED_SEVERITIES), in order."""
         return tuple(e for e in self.app if e.severity in FAILED_SEVERITIES)
+
+    @cached_property
+    def app_failing(self) -> tuple[LogRecord, ...]:
+        """The application's failure lines, in order: those at ERROR or worse (`app_failed`), and those with no
+        level at all (DEFAULT) that hold a failure text (log_signals.holds_a_needle: a database, pool-wait or
+        upstream failure, a failed lookup). A line printed plain on stderr (a traceback's last line, a driver's
+        message) has no level ("Logs written directly to stdout or stderr ... do not have an associated log
+        level", Cloud Run functions' "View and write logs" page); whether Cloud Run's services grade such stderr
+        text ERROR instead is UNCONFIRMED, so it counts either way. A line its logger marked INFO or WARNING
+        said it was no failure, and does not. Each distinct text is searched once."""
+        said: dict[str, bool] = {}
+
+        def failing(e: LogRecord) -> bool:
+            if e.severity in FAILED_SEVERITIES:
+                return True
+            if e.severity != "DEFAULT" or not e.text:
+                return False
+            known = said.get(e.text)
+            if known is None:
+                known = said[e.text] = holds_a_needle(e.text)
+            return known
+        return tuple(filter(failing, self.app))
 
     @cached_property
     def waits(self) -> dict[str, str | None]:

@@ -9,12 +9,13 @@ once instead, and the requests are 200s. The application says so itself: it logs
 log_severity.proto). Before, such a service was `healthy` and the alert skipped, reaching nobody, while its
 stderr said on every request that the database refused (tests/unit/test_healthy_failure_lines.py).
 
-The lines counted are the application's own at ERROR or worse (Facts.logs.app_failed: its stderr and
-stdout, a stack trace logged a line an entry joined to one failure, split_lines; a line written plain has no
-level, "Logs written directly to stdout or stderr" have none, Cloud Run functions' logging page
-cloud.google.com/functions/1stgendocs/monitoring/logging, so only a line its logger marked counts: that
-Cloud Run's services store such a line alike is UNCONFIRMED), in the minutes `healthy`
-judges, against its requests there: a share of lines, not of requests (a failure may log more than one
+The lines counted are the application's own failure lines (LogIndex.app_failing: its stderr and stdout, a
+stack trace logged a line an entry joined to one failure, split_lines): those at ERROR or worse, and those with
+no level that hold a failure's text. A line written plain has no level ("Logs written directly to stdout or
+stderr" have none, Cloud Run functions' logging page cloud.google.com/functions/1stgendocs/monitoring/logging);
+whether Cloud Run's services store it DEFAULT or grade stderr text ERROR is UNCONFIRMED, so a plain line naming
+a database refusal counts either way, and a line its logger marked INFO or WARNING does not. They are counted
+in the minutes `healthy` judges, against its requests there: a share of lines, not of requests (a failure may log more than one
 line, so this over-states a share, never hides one). A service's usual background of ERROR lines (a retry
 it logs and recovers from, a bad input) is kept apart by its own share before the failures began: the log
 read reaches one lookback before the incident (collection._Scope.start), so the minutes from there to the
@@ -33,11 +34,17 @@ each at ERROR was `verified`. A `verified` needs the lines of those minutes read
 read refused (a gap) or whose newest-first page ended after they began (LogResult.truncated: the lines there
 not all read) leaves them unknown, so the verdict is `unclear` (tests/unit/test_verification_failure_lines.py).
 The alert path keeps judging around such a read, as for the other checks that read the log.
+A service that logs its ordinary work to stderr (INFO, DEBUG) fills that page within minutes, and its failure
+lines of the first minutes are off it: collection then reads the failure lines alone over the same window
+(EvidenceBundle.failure_logs, log_signals.failure_lines_filter), which INFO lines cannot crowd, and both rules
+count from that read (`_failure_read`); that read full before the window began, or failed, is a read cut short
+as above (tests/integration/test_chatty_verification.py).
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from shared.diagnosis.evidence import LogRecord, LogResult
 from shared.diagnosis.facts import Facts, Window
 from shared.diagnosis.health_bar import HealthBar
 from shared.diagnosis.windows import FAILING_LEAD, hms
@@ -48,17 +55,18 @@ MIN_LINES = 5
 # twice, as a steady background moves far less between two stretches half an hour apart (callers_left.KEPT
 # reads the demand the same way); UNCONFIRMED as a figure, chosen to keep a steady background healthy.
 RISE = 2.0
+# How the gap of the read of the failure lines alone begins (collection._failure_lines).
+FAILURE_READ = "logging: the application's failure lines"
 
 
 def failure_lines_risen(facts: Facts, window: Window, bar: HealthBar) -> str:
     """Why the requests in `window`, clean by `bar`, do not show the service serving its callers, because
     the application kept logging failures at ERROR at a share of its requests over the bar's share and RISE
     times its share before ("" if it did not, or logged too few)."""
-    logs = facts.b.logs
     requests = facts.requests(window).total
-    if logs is None or not requests:
+    if facts.b.logs is None or not requests:
         return ""
-    lines = facts.logs.app_failed
+    lines, _ = _failure_read(facts)
     since = _count(lines, window)
     share = since / requests
     if since < MIN_LINES or share <= bar.error_ratio:
@@ -66,28 +74,49 @@ def failure_lines_risen(facts: Facts, window: Window, bar: HealthBar) -> str:
     usual, said = _before(facts, bar)
     if usual is not None and share <= RISE * usual:
         return ""
-    return (f"the application logged {since} failure line(s) at ERROR or worse in {window}, {share:.0%} of its "
-            f"{requests:.0f} requests there, {said}: it may be answering its failures as 2xx (a fallback, an error "
-            f"body), which the share of 5xx and 429 and the p99 do not show; {_commonest(lines, window)}")
+    plain = sum(1 for e in _within(lines, window) if e.severity == "DEFAULT")
+    level = f" ({plain} of them with no level, holding a failure's text)" if plain else ""
+    return (f"the application logged {since} failure line(s) at ERROR or worse{level} in {window}, {share:.0%} of "
+            f"its {requests:.0f} requests there, {said}: it may be answering its failures as 2xx (a fallback, an "
+            f"error body), which the share of 5xx and 429 and the p99 do not show; {_commonest(lines, window)}")
 
 
 def lines_unread(facts: Facts, window: Window) -> str:
-    """Why the application's lines in `window` are not known all read ("" if they are): the log read missing
-    (refused, or not made: the gap says which), or its newest-first page full (LogResult.truncated, "more
-    matched than max_entries") with its oldest line after `window` began, so lines of the window's first
-    minutes may not be in it. Asked before a `verified` (judging._standing), which tells a person the incident
-    is over: a failure answered as a 2xx shows in these lines only."""
+    """Why the application's failure lines in `window` are not known all read ("" if they are): the log read
+    missing (refused, or not made: the gap says which), or its newest-first page full (LogResult.truncated,
+    "more matched than max_entries") with its oldest line after `window` began, and the read of the failure
+    lines alone (EvidenceBundle.failure_logs, made then) failed or came back full before `window` began too.
+    Asked before a `verified` (judging._standing), which tells a person the incident is over: a failure
+    answered as a 2xx shows in these lines only. A read still cut short is never a `verified`."""
     logs = facts.b.logs
     if logs is None:
         gap = next((g for g in facts.b.gaps if g.startswith("logging: application")), "no log read")
         return (f"the application's log was not read ({gap}): whether it logged failures at ERROR or worse in "
                 f"{window}, answered as 2xx (a fallback, an error body), is not known")
-    oldest = _oldest(facts)
-    if logs.truncated and oldest is not None and oldest > window.start:
-        return (f"the log read's newest-first page ended at {hms(oldest)}, after {window} began (full at "
-                f"{len(logs.entries)} entries, max_log_entries): whether the application logged failures at ERROR "
-                "or worse in its first minutes, answered as 2xx, is not known")
+    ended = logs.page_ended_after(window.start)
+    if ended is None:
+        return ""
+    unknown = "whether the application logged failures at ERROR or worse in its first minutes, answered as 2xx, is not known"
+    failure = facts.b.failure_logs
+    if failure is None:
+        gap = next((g for g in facts.b.gaps if g.startswith(FAILURE_READ)), "")
+        alone = f", and the read of its failure lines alone failed ({gap})" if gap else ""
+        return (f"the log read's newest-first page ended at {hms(ended)}, after {window} began (full at "
+                f"{len(logs.entries)} entries, max_log_entries){alone}: {unknown}")
+    cut = failure.page_ended_after(window.start)
+    if cut is not None:
+        return (f"the log read's newest-first page ended at {hms(ended)}, and the read of the application's failure "
+                f"lines alone at {hms(cut)}, both after {window} began (each full at max_log_entries): {unknown}")
     return ""
+
+
+def _failure_read(facts: Facts) -> tuple[tuple[LogRecord, ...], LogResult | None]:
+    """The application's failure lines (LogIndex.app_failing) and the read they come from: the read of the
+    failure lines alone when it was made (the service read's page was full before its window's start, so
+    lines of its first minutes are off that page), else the service read."""
+    if facts.failure_read is not None:
+        return facts.failure_read.app_failing, facts.b.failure_logs
+    return facts.logs.app_failing, facts.b.logs
 
 
 def _within(lines, window: Window):
@@ -108,15 +137,16 @@ def _before(facts: Facts, bar: HealthBar) -> tuple[float | None, str]:
     if end <= start:
         return None, "with no minute before the failures in the log read to compare with"
     before = Window(start, end)
-    oldest = _oldest(facts)
-    if facts.b.logs is not None and facts.b.logs.truncated and oldest is not None and oldest > start:
+    lines, read = _failure_read(facts)
+    ended = read.page_ended_after(start) if read is not None else None
+    if ended is not None:
         return None, (f"and how many it logged before the failures is not known (the log read's newest-first page "
-                      f"ended at {hms(oldest)}, after {before} began)")
+                      f"ended at {hms(ended)}, after {before} began)")
     requests = facts.requests(before).total
     if requests < facts.s.min_requests:
         return None, (f"with {requests:.0f} requests in {before} before the failures, fewer than "
                       f"{facts.s.min_requests}: no share of its own to compare with")
-    count = _count(facts.logs.app_failed, before)
+    count = _count(lines, before)
     return count / requests, f"against {count / requests:.1%} before the failures ({count} of {requests:.0f} in {before})"
 
 
@@ -130,11 +160,6 @@ def _failures_began(facts: Facts, bar: HealthBar) -> datetime:
     first = min(refused[:1] + slow[:1], default=None)
     began = first - timedelta(seconds=60) if first is not None else facts.b.judged_since
     return min(began, facts.b.judged_since)
-
-
-def _oldest(facts: Facts) -> datetime | None:
-    entries = facts.b.logs.entries if facts.b.logs is not None else ()
-    return min(entries[0].timestamp, entries[-1].timestamp) if entries else None   # newest first
 
 
 def _commonest(lines, window: Window) -> str:

@@ -4774,6 +4774,29 @@ def app_log_filter(project: str, service: str, location: str, start: datetime, e
             + (f" OR (\n{alert_filter}\n)" if alert_filter.strip() else "") + ")")
 
 
+def failure_lines_filter(project: str, service: str, location: str, start: datetime, end: datetime) -> str:
+    """The application's failure lines alone in [start, end] (failure_lines.py counts them): its stderr and
+    stdout entries at ERROR or worse, or holding a failure text or an error's own level or key
+    (stdout_text_filter: the needles and stdout_error_filter). Made when the service read's newest-first page
+    came back full before reaching `start` (collection._failure_lines): an application that logs its ordinary
+    work (INFO, DEBUG) to stderr fills that page within minutes, and its failure lines of the first minutes
+    are off it. INFO lines cannot crowd this read.
+    `severity>=ERROR` is the query language's severity comparison ("severity >= ERROR", Logging query
+    language page, cloud.google.com/logging/docs/view/logging-query-language, "Severity"). A line written
+    plain to stderr (an uncaught traceback, a driver's message printed without a structured logger) has
+    no level: "Logs written directly to stdout or stderr ... do not have an associated log level" (Cloud Run
+    functions' "View and write logs" page); whether Cloud Run's services store it DEFAULT or grade stderr
+    text ERROR is UNCONFIRMED. Read either way: graded ERROR, `severity>=ERROR` takes it; left DEFAULT, the
+    needles take every line a failure pattern of STDOUT_SIGNALS matches, as the service read's stdout
+    clause does."""
+    stderr = log_name(project, "run.googleapis.com/stderr")
+    stdout = log_name(project, "run.googleapis.com/stdout")
+    return (f'resource.type="cloud_run_revision" AND resource.labels.service_name={quote(service)} '
+            f'AND resource.labels.location={quote(location)} '
+            f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}" '
+            f'AND (logName="{stderr}" OR logName="{stdout}") AND (severity>=ERROR OR {stdout_text_filter()})')
+
+
 # Cloud Run's own startup failure texts, as they are asked for in the rollback target's startup read
 # (target_startup_filter): each a phrase of a STARTUP_FAILURE pattern written out (the probe's three
 # kinds one by one), so that every line the pattern matches holds one, and no application's ordinary

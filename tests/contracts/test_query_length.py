@@ -41,3 +41,12 @@ def test_the_longest_querys_length_is_the_one_the_page_states_and_under_the_limi
     longest = len(app_log_filter(*LONGEST, t, t))
     assert _stated("longest query length") == longest
     assert _stated("filter length limit") == MAX_FILTER_CHARS and longest < MAX_FILTER_CHARS
+
+
+def test_the_failure_lines_query_at_its_longest_is_under_the_limit():
+    """The read of the application's failure lines alone carries the same needles (log_signals.
+    failure_lines_filter): at its longest, under Logging's 20,000 characters."""
+    from shared.diagnosis.log_signals import failure_lines_filter
+
+    t = datetime(2026, 11, 26, 12, tzinfo=timezone.utc)
+    assert len(failure_lines_filter(*LONGEST, t, t)) < MAX_FILTER_CHARS

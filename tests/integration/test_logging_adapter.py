@@ -341,3 +341,36 @@ def test_a_quota_refusal_without_a_retry_info_is_retried_on_the_backoff(adapter,
     with pytest.raises(TransientError, match="RESOURCE_EXHAUSTED|ResourceExhausted"):
         adapter.list_entries(PROJECT, WINDOW, 10)
     assert logging_standin.count("ListLogEntries") == QUICK.attempts
+
+
+def test_the_failure_lines_read_takes_the_failures_alone_whatever_their_level(logging_standin, adapter):
+    """log_signals.failure_lines_filter through the real client: of a service's stderr and stdout it takes the
+    lines at ERROR or worse, a plain line (no level) holding a failure text, a JSON line whose logger wrote its
+    own level `error` or 50; not the INFO and plain lines of its ordinary work, however many, nor another
+    service's failures. The page stays the caller's: more failures than `max_entries` come back truncated."""
+    from shared.diagnosis.log_signals import failure_lines_filter
+
+    def line(log: str, count: int, **fields) -> dict:
+        return {"at": {"from": "-10m", "to": "-1m", "every": "1m"}, "log": log, "service": "backend",
+                "revision": NEW, "count": count, **fields}
+    refused = 'psycopg2.OperationalError: connection to server at "10.8.0.3", port 5432 failed: Connection refused'
+    seed(logging_standin, [
+        line("stderr", 50, text="INFO:orders:GET /api/orders 200 in 12 ms"),
+        line("stderr", 50, severity="INFO", text="", json={"message": "cache refreshed"}),
+        line("stdout", 50, text="GET /healthz 200"),
+        line("stderr", 1, severity="ERROR", text="GET /api/orders failed: served cached fallback"),
+        line("stderr", 1, text=refused),
+        line("stdout", 1, text="", json={"level": "error", "msg": "payment call failed"}),
+        line("stdout", 1, text="", json={"level": 50, "msg": "tax call failed"}),
+        line("stderr", 1, severity="ERROR", text="other service's failure") | {"service": "frontend",
+                                                                               "revision": "frontend-00001-aaa"},
+    ])
+    query = failure_lines_filter(PROJECT, "backend", REGION, T0 - timedelta(hours=1), T0)
+
+    read = adapter.list_entries(PROJECT, query, 300)
+    texts = {e.text for e in read.entries}
+
+    assert not read.truncated and len(read.entries) == 4 * 9, texts
+    assert texts == {"GET /api/orders failed: served cached fallback", refused, "payment call failed",
+                     "tax call failed"}
+    assert adapter.list_entries(PROJECT, query, 20).truncated

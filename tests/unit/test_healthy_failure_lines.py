@@ -17,7 +17,7 @@ from shared.diagnosis.diagnose import diagnose
 from shared.diagnosis.evidence import AlertContext
 from shared.diagnosis.signatures import Signature
 
-from tests.unit.builders import FIVE_XX_RATIO, Evidence, healthy_or_escalated
+from tests.unit.builders import FIVE_XX_RATIO, Evidence, at, healthy_or_escalated
 
 S = DiagnosisSettings()
 REV = "orders-00012-zuk"
@@ -27,6 +27,7 @@ REFUSED = ('psycopg2.OperationalError: connection to server at "10.8.0.3", port 
            '\tIs the server running on that host and accepting TCP/IP connections?')
 FALLBACK = "GET /api/orders failed: upstream inventory returned UNAVAILABLE; served cached fallback"
 RETRY = "retrying inventory call after 503 (attempt 1 of 3)"
+NOISE = "INFO:orders:GET /api/orders 200 in 12 ms"
 
 
 def _orders(*, since: int = 0, before: int = 0, text: str = FALLBACK, severity: str = "ERROR",
@@ -72,6 +73,12 @@ CASES = [
      _orders(since=50, text=RETRY, severity="WARNING"), LATENCY, True, ""),
     ("control: a handful of ERROR lines (4 in 5 minutes, under MIN_LINES): healthy",
      _orders().log(1, FALLBACK, REV, count=4), LATENCY, True, ""),
+    ("database refusals printed plain (no level) on each request: not healthy",
+     _orders(since=50, text=REFUSED, severity="DEFAULT"), LATENCY, False, "50 of them with no level"),
+    ("control: chatty lines printed plain (no level) without a failure's words: healthy",
+     _orders(since=50, text=NOISE, severity="DEFAULT"), LATENCY, True, ""),
+    ("control: a refusal its logger marked INFO: healthy",
+     _orders(since=50, text=REFUSED, severity="INFO"), LATENCY, True, ""),
     ("control: 1 line in 500 requests (0.2 %, under the 1 % bar) over 5 minutes: healthy",
      _orders().log(1, FALLBACK, REV).log(2, FALLBACK, REV).log(3, FALLBACK, REV).log(4, FALLBACK, REV)
      .log(4.5, FALLBACK, REV), LATENCY, True, ""),
@@ -104,3 +111,25 @@ def test_the_sweep_judges_its_own_write_with_the_lines_too():
     bundle = _orders(since=50).bundle().model_copy(update={"alert": LATENCY})
     d = diagnose(bundle, S, traffic_judged=False)
     assert d.signature is Signature.INCONCLUSIVE and "failure line(s) at ERROR" in d.summary, d.summary
+
+
+@pytest.mark.parametrize("since,healthy", [(50, False), (0, True)])
+def test_failure_lines_off_a_page_of_info_lines_are_read_apart(since, healthy):
+    """The application logs 120 INFO lines a minute to stderr: the service read's newest-first page holds only
+    those of the last minute (from 4 on). Its failure lines since 0 (`since` a minute, at ERROR) are off that
+    page, in the read of the failure lines alone (EvidenceBundle.failure_logs). Before, the page alone was
+    counted and the service was `healthy`; now not. The control (no failure line): healthy."""
+    e = _orders(since=since)
+    for minute in range(0, 5):
+        e.log(minute, NOISE, REV, count=120, severity="INFO")
+    bundle = e.bundle()
+    page = tuple(x for x in bundle.logs.entries if x.timestamp >= at(4) and x.severity == "INFO")
+    failing = tuple(x for x in bundle.logs.entries if x.severity == "ERROR")
+    bundle = bundle.model_copy(update={
+        "alert": LATENCY, "logs": bundle.logs.model_copy(update={"entries": page, "truncated": True}),
+        "failure_logs": bundle.logs.model_copy(update={"entries": failing, "truncated": False})})
+    d = diagnose(bundle, S)
+    if healthy:
+        assert d.signature is Signature.HEALTHY, d.summary
+    else:
+        assert d.signature is Signature.INCONCLUSIVE and "failure line(s) at ERROR" in d.summary, d.summary

@@ -54,8 +54,51 @@ def _unread(e: Evidence):
         "logging: application and system log: PERMISSION_DENIED: logging.logEntries.list",)})
 
 
+NOISE = "INFO:orders:GET /api/orders 200 in 12 ms"
+FAILURE_READ_GAP = "logging: the application's failure lines: UNAVAILABLE: the service is unavailable"
+
+
+def _chatty(e: Evidence, oldest: float, *, failure_oldest: float | None = None, failure_read: bool = True):
+    """The bundle of a service logging 120 INFO lines a minute to stderr: the service read's newest-first page
+    full of them from `oldest` on; the read of the failure lines alone (ERROR or worse, or with no level) made,
+    whole, or full from `failure_oldest` on; or (`failure_read` False) failed, its gap said."""
+    for minute in range(int(oldest), int(e.now)):
+        e.log(minute, NOISE, OLD, count=60, severity="INFO")
+    b = swept(e)
+    page = tuple(x for x in b.logs.entries if x.timestamp >= at(oldest))
+    logs = b.logs.model_copy(update={"entries": page, "truncated": True})
+    if not failure_read:
+        return b.model_copy(update={"logs": logs, "gaps": b.gaps + (FAILURE_READ_GAP,)})
+    failing = tuple(x for x in b.logs.entries if x.severity in ("ERROR", "CRITICAL", "DEFAULT")
+                    and (failure_oldest is None or x.timestamp >= at(failure_oldest)))
+    read = b.logs.model_copy(update={"entries": failing, "truncated": failure_oldest is not None})
+    return b.model_copy(update={"logs": logs, "failure_logs": read})
+
+
 CASES = [
     # name, bundle, health, step, words in the reason
+    ("chatty: the page full of INFO lines after the minutes judged began, no failure line in the failure "
+     "lines' own read: verified",
+     _chatty(served(6), 3), HealthKind.HEALTHY, StepKind.VERIFY, "healthy"),
+    ("chatty: fallback lines at ERROR in the first minutes judged, off the INFO page, in the failure lines' own "
+     "read: not verified",
+     _chatty(_logged(served(6), -5, 3, 40), 3), HealthKind.UNCLEAR, StepKind.WAIT,
+     "failure line(s) at ERROR or worse"),
+    ("chatty: the failure lines' own read full too, ending after the minutes judged began (2 lines on it): "
+     "not verified",
+     _chatty(_logged(served(6), 4, 6, 1), 3, failure_oldest=4), HealthKind.UNCLEAR, StepKind.WAIT,
+     "failure lines alone at"),
+    ("chatty: the failure lines' own read failed: not verified",
+     _chatty(served(6), 3, failure_read=False), HealthKind.UNCLEAR, StepKind.WAIT,
+     "failure lines alone failed (logging: the application's failure lines: UNAVAILABLE"),
+    ("database refusals printed plain (no level) for a quarter of the requests: not verified",
+     swept(_logged(served(6), -5, 6, 10, REFUSED, "DEFAULT")), HealthKind.UNCLEAR, StepKind.WAIT,
+     "50 of them with no level"),
+    ("control: chatty lines printed plain (no level) without a failure's words: verified",
+     swept(_logged(served(6), -5, 6, 40, NOISE, "DEFAULT")), HealthKind.HEALTHY, StepKind.VERIFY, "healthy"),
+    ("control: a refusal its logger marked INFO (a retry it recovers from): verified",
+     swept(_logged(served(6), -5, 6, 40, REFUSED, "INFO")), HealthKind.HEALTHY, StepKind.VERIFY, "healthy"),
+
     ("fallback answered as 200s, each logged at ERROR since the rollback: not verified, waits",
      swept(_logged(served(6), -5, 6, 40)), HealthKind.UNCLEAR, StepKind.WAIT, "failure line(s) at ERROR or worse"),
     ("the same at the deadline: escalated, not undone (a write needs evidence of failure)",
