@@ -915,19 +915,18 @@ class Incident(BaseModel):
 
     def _aggregation_doubt(self, condition: str) -> str:
         """Why the condition's series is several resources' together, not the one the notification names, or "": its
-        cross-series reduction keeps no label of one of the resource's places (`_PLACES`: its own name, its location,
-        its project), and its filter does not select the notification's value of that place by equality. "Fields not
-        specified in group_by_fields are aggregated away" (Aggregation.group_by_fields, google/monitoring/v3/
-        common.proto): REDUCE_SUM grouped by nothing is every selected service's 5xx together; grouped by service_name
-        alone it is every region's and project's service of that name together (a service's name is unique within its
-        project and region only, and a policy sees every project of its metrics scope: `_PLACES`). A query condition
-        is read the same way, and its labels written by the query (a vector matching, `label_replace`) too
-        (shared/alerts/query_grouping.py). Such a notification names no service when Monitoring drops the labels
-        aggregated away (then `alert_target` rejects it, asking for the grouping); whether Monitoring ever still names
-        one is UNCONFIRMED (no sample), and a relay or template may add them: under either reading the bar is not the
-        named service's, so nothing of the condition is lent to it (no write, no `healthy`). Before, the named service
-        was acted on; a grouping by service_name alone, or by the service without its project, still was."""
-        for labels, across, why in _PLACES.get(self.resource_type, ()):
+        cross-series reduction keeps no label naming one resource of its type (`_PLACES`), or its query writes one, and
+        its filter does not select the notification's value of that label by equality. "Fields not specified in
+        group_by_fields are aggregated away" (Aggregation.group_by_fields, google/monitoring/v3/common.proto):
+        REDUCE_SUM grouped by nothing is every selected service's 5xx together. A query condition is read the same
+        way, and its labels written by the query (a vector matching, `label_replace`) too
+        (shared/alerts/query_grouping.py). A reduction keeping the service's name but not its location or project is
+        read as the named service's (a known limit, `_PLACES`). Such a notification names no service when Monitoring
+        drops the labels aggregated away (then `alert_target` rejects it, asking for the grouping); whether Monitoring
+        ever still names one is UNCONFIRMED (no sample), and a relay or template may add them: under either reading
+        the bar is not the named service's, so nothing of the condition is lent to it (no write, no `healthy`).
+        Before, the named service was acted on."""
+        for labels, across in _PLACES.get(self.resource_type, ()):
             unkept = self._aggregated_across(labels)
             named = {label: value for label, value in self.resource_labels.items() if label in labels}
             if unkept is None or any(self._selects_alone(label, value) for label, value in named.items()):
@@ -937,7 +936,7 @@ class Incident(BaseModel):
             verb = "aggregates {} series across {}" if aggregated else "may name {} series of other {}"
             whose = "every selected one's together" if aggregated else "those of whatever its labels were made from"
             return (f"its condition {quoted(condition)} {verb.format(self.resource_type, across)} ({how}) "
-                    f"and selects no one of them alone by equality{why}: its value and bar are {whose}, not those of "
+                    f"and selects no one of them alone by equality: its value and bar are {whose}, not those of "
                     f"the resource the notification names ({shown_named})")
         return ""
 
@@ -1247,27 +1246,20 @@ def _number(value: str | float | None) -> float | None:
     return number if number is not None and math.isfinite(number) else None
 
 
-# The places a resource of each type is told apart by, each as the labels any of which a condition's cross-series
-# reducer must keep (or its filter select alone by equality) for its series to be that resource's
-# (Incident._aggregation_doubt), what a series summed over them is across, and why that matters. A revision belongs to
-# one service, and a service's configuration bears its name (Cloud Run Admin API v1, Configuration), but a service's
-# or connector's name (and a revision's, whose suffix a deploy may set the same in every region) is unique within one
-# project and region only. A policy in a scoping project "monitors the metrics in" every project of its metrics scope
-# (Cloud Monitoring, "Overview of viewing metrics for multiple projects"; "By default, a Google Cloud project has
-# visibility only to the metrics it stores", but Runwarden's own deployment adds the watched projects to it,
-# docs/deploy.md); whether a policy's scope holds one project is not in the notification (`scoping_project_id` names
-# the scope's host, not its members), so it is read as holding several. A Cloud SQL database_id names its project.
-_SAME_NAME = " (a name is unique within one project and region only)"
-_SCOPE = (" (a policy sees every project of its scoping project's metrics scope, and how many that holds is not in "
-          "the notification)")
+# The labels that name one resource of a type, any of which a condition's cross-series reducer must keep (or its
+# filter select alone by equality, and its query not write) for its series to be that resource's
+# (Incident._aggregation_doubt), and what a series summed over them is across. A revision belongs to one service, and a
+# service's configuration bears its name (Cloud Run Admin API v1, Configuration). A known limit: a service's or
+# connector's name is unique within one project and region only, and a policy may see several projects ("Overview of
+# viewing metrics for multiple projects"), yet a reduction keeping the name but not `location` or `project_id` is read
+# as the named service's: the diagnosis reads that service's own live evidence in its own region and project before
+# any action, and the notification cannot show a same-named service elsewhere (nor can Runwarden read it), while
+# holding it would escalate every common policy grouped by service_name alone. A Cloud SQL database_id names its
+# project.
 _PLACES = {
-    "cloud_run_revision": ((frozenset({"service_name", "revision_name", "configuration_name"}), "services", ""),
-                           (frozenset({"location"}), "locations", _SAME_NAME),
-                           (frozenset({"project_id"}), "projects", _SCOPE)),
-    "vpc_access_connector": ((frozenset({"connector_name"}), "connectors", ""),
-                             (frozenset({"location"}), "locations", _SAME_NAME),
-                             (frozenset({"project_id"}), "projects", _SCOPE)),
-    "cloudsql_database": ((frozenset({"database_id"}), "instances", ""),)}
+    "cloud_run_revision": ((frozenset({"service_name", "revision_name", "configuration_name"}), "services"),),
+    "vpc_access_connector": ((frozenset({"connector_name"}), "connectors"),),
+    "cloudsql_database": ((frozenset({"database_id"}), "instances"),)}
 
 
 def _kept_label(field: str) -> str:

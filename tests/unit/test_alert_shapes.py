@@ -60,18 +60,13 @@ def _summed_over_services(incident: dict) -> None:
         aggregations=[{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_RATE", "crossSeriesReducer": "REDUCE_SUM"}])
 
 
-# backend in its own region and project, as a PromQL selector selects it.
-_HERE = 'service_name="backend",location="us-central1",project_id="demo-project"'
-
-
 def _promql_by_offset(incident: dict) -> None:
     condition = incident["condition"]
     incident["condition"] = {"name": condition["name"], "displayName": condition["displayName"],
                              "conditionPrometheusQueryLanguage": {"query": (
-                                 f'sum by (offset) (rate(run_googleapis_com:request_count{{{_HERE},'
+                                 'sum by (offset) (rate(run_googleapis_com:request_count{service_name="backend",'
                                  'response_code_class="5xx"}[5m])) / sum by (offset) (rate(run_googleapis_com:'
-                                 f'request_count{{{_HERE}}}[5m])) > 0.05')}}
-
+                                 'request_count{service_name="backend"}[5m])) > 0.05')}}
 
 
 def _grouped(*fields: str, query: str = ""):
@@ -130,15 +125,14 @@ SHAPES = {
     # is no one service's, whichever one the notification names (before, backend was rolled back on it).
     "a sum over every service": (_summed_over_services, OutcomeStatus.ESCALATED, 0,
                                  "aggregates cloud_run_revision series across services"),
-    # Grouped by the service's name without its region or project: every region's and project's backend together
-    # (before, backend was rolled back on it); grouped by all three, backend's own (applied, before and now). A query
-    # that writes service_name names what it wrote.
+    # Grouped by the service's name, with or without its region and project: read as backend's own (a known limit:
+    # the diagnosis reads backend's own evidence in its region and project; applied, before and now). A query that
+    # writes service_name names what it wrote (before, backend was rolled back on it).
     "a sum grouped by service_name alone": (
-        _grouped("resource.label.service_name"), OutcomeStatus.ESCALATED, 0,
-        "aggregates cloud_run_revision series across locations"),
+        _grouped("resource.label.service_name"), OutcomeStatus.APPLIED, 1, "rollback_traffic applied"),
     "a sum grouped by service_name and location": (
-        _grouped("resource.label.service_name", "resource.label.location"), OutcomeStatus.ESCALATED, 0,
-        "aggregates cloud_run_revision series across projects"),
+        _grouped("resource.label.service_name", "resource.label.location"), OutcomeStatus.APPLIED, 1,
+        "rollback_traffic applied"),
     "a PromQL label_replace writing service_name": (
         _grouped(query='label_replace(rate(run_googleapis_com:request_count{response_code_class="5xx"}[5m]), '
                        '"service_name", "backend", "", "") > 1'), OutcomeStatus.ESCALATED, 0,
