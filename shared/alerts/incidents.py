@@ -915,41 +915,49 @@ class Incident(BaseModel):
                 or self._group_doubt(text, True, False, whose, several) or self._aggregation_doubt(condition))
 
     def _aggregation_doubt(self, condition: str) -> str:
-        """Why the condition's series is several resources' together, not the one the notification names, or "": a
-        threshold condition whose cross-series reducer keeps no label naming one resource of its type (`_ONE_OF`:
-        REDUCE_SUM grouped by nothing, or by location alone), over a filter that does not select that resource
-        alone by equality. "Fields not specified in group_by_fields are aggregated away" (Aggregation.
-        group_by_fields, google/monitoring/v3/common.proto): its value is every selected service's 5xx together, and
-        its bar theirs. Such a notification names no service when Monitoring drops the labels aggregated away (then
-        `alert_target` rejects it, asking for the grouping); whether Monitoring ever still names one is UNCONFIRMED
-        (no sample), and a relay or template may add them: under either reading the bar is not the named service's,
-        so nothing of the condition is lent to it (no write, no `healthy`). Before, the named service was acted on."""
-        identifying = _ONE_OF.get(self.resource_type, frozenset())
-        how = self._aggregated_across(identifying) if identifying else ""
-        named = {label: value for label, value in self.resource_labels.items() if label in identifying}
-        if not how or any(self._selects_alone(label, value) for label, value in named.items()):
-            return ""
-        shown_named = ", ".join(f"{label} {quoted(value, 60)}" for label, value in named.items()) or "none of them"
-        return (f"its condition {quoted(condition)} aggregates {self.resource_type} series across "
-                f"{_ACROSS_WHAT[self.resource_type]} ({how}) and selects no one of them alone by equality: its value "
-                f"and bar are every selected one's together, not those of the resource the notification names "
-                f"({shown_named})")
+        """Why the condition's series is several resources' together, not the one the notification names, or "": its
+        cross-series reduction keeps no label naming one resource of its type (`_PLACES`), or its query writes one, and
+        its filter does not select the notification's value of that label by equality. "Fields not specified in
+        group_by_fields are aggregated away" (Aggregation.group_by_fields, google/monitoring/v3/common.proto):
+        REDUCE_SUM grouped by nothing is every selected service's 5xx together. A query condition is read the same
+        way, and its labels written by the query (a vector matching, `label_replace`) too
+        (shared/alerts/query_grouping.py). A reduction keeping the service's name but not its location or project is
+        read as the named service's (a known limit, `_PLACES`). Such a notification names no service when Monitoring
+        drops the labels aggregated away (then `alert_target` rejects it, asking for the grouping); whether Monitoring
+        ever still names one is UNCONFIRMED (no sample), and a relay or template may add them: under either reading
+        the bar is not the named service's, so nothing of the condition is lent to it (no write, no `healthy`).
+        Before, the named service was acted on."""
+        for labels, across in _PLACES.get(self.resource_type, ()):
+            unkept = self._aggregated_across(labels)
+            named = {label: value for label, value in self.resource_labels.items() if label in labels}
+            if unkept is None or any(self._selects_alone(label, value) for label, value in named.items()):
+                continue
+            how, aggregated = unkept
+            shown_named = ", ".join(f"{label} {quoted(value, 60)}" for label, value in named.items()) or "none of them"
+            verb = "aggregates {} series across {}" if aggregated else "may name {} series of other {}"
+            whose = "every selected one's together" if aggregated else "those of whatever its labels were made from"
+            return (f"its condition {quoted(condition)} {verb.format(self.resource_type, across)} ({how}) "
+                    f"and selects no one of them alone by equality: its value and bar are {whose}, not those of "
+                    f"the resource the notification names ({shown_named})")
+        return ""
 
-    def _aggregated_across(self, identifying: frozenset[str]) -> str:
-        """How the condition's series keeps none of the `identifying` labels, or "": a threshold's cross-series
-        reducer grouping by none of them ("Fields not specified in group_by_fields are aggregated away",
-        Aggregation), a PromQL aggregation or an MQL `group_by` keeping none (shared/alerts/query_grouping.py)."""
+    def _aggregated_across(self, identifying: frozenset[str]) -> tuple[str, bool] | None:
+        """How the condition's series keeps none of the `identifying` labels, and whether by aggregating (else by
+        rewriting labels), or None: a threshold's cross-series reducer grouping by none of them ("Fields not specified
+        in group_by_fields are aggregated away", Aggregation), a PromQL or MQL query's part keeping none
+        (shared/alerts/query_grouping.py)."""
         if self.condition_kind == "threshold":
             if self.reducer in ("", "REDUCE_NONE") or any(
                     _kept_label(field) in identifying | {"*"} for field in self.group_by):
-                return ""
+                return None
             kept = f"keeping {', '.join(self.group_by)} alone" if self.group_by else "grouped by nothing"
-            return f"{self.reducer} {kept}: \"Fields not specified in group_by_fields are aggregated away\", Aggregation"
+            return (f"{self.reducer} {kept}: \"Fields not specified in group_by_fields are aggregated away\", "
+                    "Aggregation", True)
         if self.condition_kind != "other" or "conditionSql" in self.condition_kinds:
-            return ""
+            return None
         query = self.condition_filter
-        dropped = mql_drops(query, identifying) if MQL_QUERY.match(query) else promql_drops(query, identifying)
-        return f"{dropped}: labels it does not keep are aggregated away" if dropped else ""
+        unkept = mql_drops(query, identifying) if MQL_QUERY.match(query) else promql_drops(query, identifying)
+        return (f"{unkept.how}: {unkept.why}", unkept.aggregated) if unkept is not None else None
 
     def _selects_alone(self, label: str, value: str) -> bool:
         """The condition selects the resource whose `label` is `value` and no other: its filter's comparisons of the
@@ -1240,13 +1248,19 @@ def _number(value: str | float | None) -> float | None:
 
 
 # The labels that name one resource of a type, any of which a condition's cross-series reducer must keep (or its
-# filter select alone) for its series to be that resource's (Incident._aggregation_doubt). A revision belongs to one
-# service, and a service's configuration bears its name (Cloud Run Admin API v1, Configuration).
-_ONE_OF = {"cloud_run_revision": frozenset({"service_name", "revision_name", "configuration_name"}),
-           "vpc_access_connector": frozenset({"connector_name"}),
-           "cloudsql_database": frozenset({"database_id"})}
-_ACROSS_WHAT = {"cloud_run_revision": "services", "vpc_access_connector": "connectors",
-                "cloudsql_database": "instances"}
+# filter select alone by equality, and its query not write) for its series to be that resource's
+# (Incident._aggregation_doubt), and what a series summed over them is across. A revision belongs to one service, and a
+# service's configuration bears its name (Cloud Run Admin API v1, Configuration). A known limit: a service's or
+# connector's name is unique within one project and region only, and a policy may see several projects ("Overview of
+# viewing metrics for multiple projects"), yet a reduction keeping the name but not `location` or `project_id` is read
+# as the named service's: the diagnosis reads that service's own live evidence in its own region and project before
+# any action, and the notification cannot show a same-named service elsewhere (nor can Runwarden read it), while
+# holding it would escalate every common policy grouped by service_name alone. A Cloud SQL database_id names its
+# project.
+_PLACES = {
+    "cloud_run_revision": ((frozenset({"service_name", "revision_name", "configuration_name"}), "services"),),
+    "vpc_access_connector": ((frozenset({"connector_name"}), "connectors"),),
+    "cloudsql_database": ((frozenset({"database_id"}), "instances"),)}
 
 
 def _kept_label(field: str) -> str:

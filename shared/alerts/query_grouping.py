@@ -16,10 +16,25 @@ Sources:
   read as keeping it (a query that fails to parse fires nothing), so only a list naming neither spelling drops it.
 - PromQL's quoted strings and comments are no syntax ("Querying basics": strings in double quotes, single quotes or
   backticks; line comments that start with #): `promql_syntax` empties them first.
+- Prometheus, "Operators", "Vector matching": `on(<label list>)` "allows reducing the set of considered labels to a
+  provided list", `ignoring(<label list>)` "allows ignoring certain labels when matching"; a one-to-one operation's
+  result carries the labels matched on (`on`) or all but those ignored (Prometheus's engine, `resultMetric`: `Keep`
+  the `on` labels, `Del` the ignored ones); with `group_left`/`group_right` the result keeps "the higher cardinality"
+  side's labels, and "the grouping modifier can take a label list that will be included from the one side" (a label
+  copied onto each series, over its own value). The set operators `and`, `or`, `unless` take series whole. Whether
+  a comparison without `bool` keeps its left side's labels whole or its `on` labels alone is not settled by the page:
+  read as `on` alone, which holds back more, never less.
+- Prometheus, "Query functions": `label_replace(v, dst_label, replacement, src_label, regex)` sets `dst_label` "in the
+  returned timeseries" to the replacement; `label_join(v, dst_label, separator, src_label_1, ...)` returns "the
+  timeseries with the label dst_label containing the joined value". A query writing a label that names a resource
+  names whatever it wrote, not the series' resource.
+- PromQL subqueries (`<instant_query>[<range>:<resolution>]`, "Querying basics") select a range of the inner query's
+  results and keep their labels: the aggregations inside are read as any other.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from shared.alerts.label_filters import closing_paren
 
@@ -50,10 +65,29 @@ def _names(listed: str) -> set[str]:
     return {name.strip().strip("\"'") for name in listed.split(",") if name.strip()}
 
 
-def promql_drops(query: str, kept: frozenset[str]) -> str:
-    """The first aggregation of a PromQL `query` whose result keeps none of the labels `kept` (a `by` naming none of
-    them, a `without` naming all of them, or neither clause: every label aggregated away), as written, or ""."""
+@dataclass(frozen=True)
+class Unkept:
+    """How a query's result does not keep a resource's label apart: the part of the query as written (`how`), why it
+    loses it (`why`), and whether it aggregates series (an aggregation, a grouping) or rewrites labels (a matching, a
+    label written)."""
+
+    how: str
+    why: str
+    aggregated: bool = True
+
+
+_AGGREGATED_AWAY = "labels it does not keep are aggregated away"
+
+
+def promql_drops(query: str, kept: frozenset[str]) -> Unkept | None:
+    """The first part of a PromQL `query` whose result keeps none of the labels `kept`, or writes one: an aggregation
+    (a `by` naming none of them, a `without` naming all of them, or neither clause: every label aggregated away), a
+    vector matching (`_matching_drops`), a label written (`_label_written`); None when every part keeps them."""
     text = promql_syntax(query)
+    return _aggregation_drops(text, kept) or _matching_drops(text, kept) or _label_written(query, text, kept)
+
+
+def _aggregation_drops(text: str, kept: frozenset[str]) -> Unkept | None:
     for found in _AGGREGATION.finditer(text):
         clause = _CLAUSE.match(text, found.end())
         if clause is None:
@@ -62,19 +96,90 @@ def promql_drops(query: str, kept: frozenset[str]) -> str:
             clause = _CLAUSE.match(text, closed + 1) if closed is not None else None
         operator = found.group(1)
         if clause is None:
-            return f"{operator}(...) with no by"
+            return Unkept(f"{operator}(...) with no by", _AGGREGATED_AWAY)
         how, names = clause.group(1).lower(), _names(clause.group(2))
         if (how == "by" and not names & kept) or (how == "without" and kept <= names):
-            return f"{operator} {how} ({', '.join(sorted(names))})"
-    return ""
+            return Unkept(f"{operator} {how} ({', '.join(sorted(names))})", _AGGREGATED_AWAY)
+    return None
 
 
-def mql_drops(query: str, kept: frozenset[str]) -> str:
+# A vector matching: `on(...)` or `ignoring(...)`, then perhaps a group modifier and the labels it copies. Keywords are
+# read in any case, as Prometheus's lexer reads them.
+_MATCHING = re.compile(r"(?<![\w.:])(on|ignoring)\s*\(([^()]*)\)(?:\s*(group_left|group_right)\b(?:\s*\(([^()]*)\))?)?",
+                       re.IGNORECASE)
+_SET_OPERATOR = re.compile(r"(?<![\w.:])(?:and|or|unless)\s*$", re.IGNORECASE)
+
+
+def _matching_drops(text: str, kept: frozenset[str]) -> Unkept | None:
+    """The first vector matching of `text` whose result keeps none of `kept` (a one-to-one `on` naming none of them),
+    drops one (a one-to-one `ignoring` naming one: the result may then name no single resource), or copies one from the
+    other side (a group modifier's list naming one); a set operator's matching is passed over (it keeps series
+    whole)."""
+    for found in _MATCHING.finditer(text):
+        if _SET_OPERATOR.search(text, 0, found.start()):
+            continue
+        matching, names = found.group(1).lower(), _names(found.group(2))
+        group, copied = (found.group(3) or "").lower(), _names(found.group(4) or "")
+        if group:
+            if copied & kept:
+                return Unkept(f"{group} ({', '.join(sorted(copied))})", "the labels listed are copied from the other "
+                              "side's series, so the result names what that side names", aggregated=False)
+            continue
+        if (matching == "on" and not names & kept) or (matching == "ignoring" and names & kept):
+            return Unkept(f"{matching} ({', '.join(sorted(names))})", "a one-to-one match keeps the labels it is on, "
+                          "or drops those it ignores", aggregated=False)
+    return None
+
+
+# The functions that write a label, and their text emptied by `promql_syntax` (the n-th emptied string is the query's
+# n-th string).
+_LABEL_WRITER = re.compile(r"(?<![\w.:])(label_replace|label_join)\s*\(")
+_EMPTIED = re.compile(r'""|\'\'|``')
+
+
+def _label_written(query: str, text: str, kept: frozenset[str]) -> Unkept | None:
+    """The first `label_replace`/`label_join` of `text` (`query` with its strings emptied) whose destination label is
+    one of `kept`, or that names its destination in a form not read (no plain string)."""
+    strings = [m.group(0)[1:-1] for m in _PROMQL_TEXT.finditer(query) if not m.group(0).startswith("#")]
+    for found in _LABEL_WRITER.finditer(text):
+        arguments = _arguments(text, found.end() - 1)
+        destination = arguments[1] if arguments is not None and len(arguments) > 1 else None
+        label = None
+        if destination is not None:
+            written = text[destination[0]:destination[1]]
+            if _EMPTIED.fullmatch(written.strip()):
+                index = len(_EMPTIED.findall(text, 0, destination[1] - len(written.lstrip())))
+                label = strings[index] if index < len(strings) else None
+        function = found.group(1)
+        if label is None:
+            return Unkept(f"{function} writes a label not read", "which label it writes is not read", aggregated=False)
+        if label in kept:
+            return Unkept(f"{function} writes {label}", "the series then names what the query wrote, not its "
+                          "resource", aggregated=False)
+    return None
+
+
+def _arguments(text: str, opened: int) -> list[tuple[int, int]] | None:
+    """The spans of the top-level arguments of the call whose parenthesis opens at `opened`, or None when it is not
+    closed. `text` has its strings emptied, so a comma is always syntax."""
+    closed = closing_paren(text, opened)
+    if closed is None:
+        return None
+    spans, depth, start = [], 0, opened + 1
+    for i in range(opened + 1, closed):
+        depth += {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}.get(text[i], 0)
+        if text[i] == "," and depth == 0:
+            spans.append((start, i))
+            start = i + 1
+    return spans + [(start, closed)]
+
+
+def mql_drops(query: str, kept: frozenset[str]) -> Unkept | None:
     """The first `group_by [...]` of an MQL `query` that keeps none of the resource labels `kept`
-    (`resource.service_name`, or the bare column), as written, or ""."""
+    (`resource.service_name`, or the bare column), or None."""
     text = _MQL_QUOTED.sub("''", query)
     for found in _MQL_GROUP_BY.finditer(text):
         names = {name.removeprefix("resource.") for name in _names(found.group(1))}
         if not names & kept:
-            return f"group_by [{found.group(1).strip()}]"
-    return ""
+            return Unkept(f"group_by [{found.group(1).strip()}]", _AGGREGATED_AWAY)
+    return None

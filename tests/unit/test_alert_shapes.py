@@ -69,6 +69,21 @@ def _promql_by_offset(incident: dict) -> None:
                                  'request_count{service_name="backend"}[5m])) > 0.05')}}
 
 
+def _grouped(*fields: str, query: str = ""):
+    """backend's 5xx summed across every service's series, grouped by `fields` (or a PromQL `query` instead)."""
+    def change(incident: dict) -> None:
+        condition = incident["condition"]
+        if query:
+            incident["condition"] = {"name": condition["name"], "displayName": condition["displayName"],
+                                     "conditionPrometheusQueryLanguage": {"query": query}}
+            return
+        condition["conditionThreshold"].update(
+            filter='metric.type="run.googleapis.com/request_count" AND resource.type="cloud_run_revision"',
+            aggregations=[{"alignmentPeriod": "60s", "perSeriesAligner": "ALIGN_RATE",
+                           "crossSeriesReducer": "REDUCE_SUM", "groupByFields": list(fields)}])
+    return change
+
+
 def _conditions_array(incident: dict) -> None:
     incident["conditions"] = [incident.pop("condition")]
 
@@ -110,6 +125,21 @@ SHAPES = {
     # is no one service's, whichever one the notification names (before, backend was rolled back on it).
     "a sum over every service": (_summed_over_services, OutcomeStatus.ESCALATED, 0,
                                  "aggregates cloud_run_revision series across services"),
+    # Grouped by the service's name, with or without its region and project: read as backend's own (a known limit:
+    # the diagnosis reads backend's own evidence in its region and project; applied, before and now). A query that
+    # writes service_name names what it wrote (before, backend was rolled back on it).
+    "a sum grouped by service_name alone": (
+        _grouped("resource.label.service_name"), OutcomeStatus.APPLIED, 1, "rollback_traffic applied"),
+    "a sum grouped by service_name and location": (
+        _grouped("resource.label.service_name", "resource.label.location"), OutcomeStatus.APPLIED, 1,
+        "rollback_traffic applied"),
+    "a PromQL label_replace writing service_name": (
+        _grouped(query='label_replace(rate(run_googleapis_com:request_count{response_code_class="5xx"}[5m]), '
+                       '"service_name", "backend", "", "") > 1'), OutcomeStatus.ESCALATED, 0,
+        "label_replace writes service_name"),
+    "a sum grouped by project, location and service": (
+        _grouped("resource.label.project_id", "resource.label.location", "resource.label.service_name"),
+        OutcomeStatus.APPLIED, 1, "rollback_traffic applied"),
     # `offset` as a PromQL label's name is no offset (before, held as an offset not read).
     "a PromQL query grouping by a label named offset": (_promql_by_offset, OutcomeStatus.APPLIED, 1,
                                                         "rollback_traffic applied"),

@@ -165,12 +165,93 @@ UNSTATED = [
 ]
 
 
-@pytest.mark.parametrize("why, change", STATED, ids=[row[0] for row in STATED])
+# The service's labels, and a PromQL query writing labels. A reduction keeping the service's name but not its location
+# or project is read as the named service's, a known limit (docs/behaviour.md): the diagnosis reads that service's own
+# live evidence in its own region and project before any action, and the notification cannot show a same-named
+# service elsewhere. PromQL: a one-to-one binary operation `on(...)` keeps the listed labels alone and `ignoring(...)`
+# drops them; `group_left(...)`/`group_right(...)` copy the listed labels from the other side; `label_replace`/
+# `label_join` write a label (Prometheus, "Operators", "Query functions"). MQL: `group_by [...]` keeps the columns
+# listed.
+HERE_FILTER = 'resource.labels.location="us-central1" AND resource.labels.project_id="demo-project"'
+ALL = 'run_googleapis_com:request_count{monitored_resource="cloud_run_revision"}'
+NAMING = "service_name, location, project_id"
+
+# The named service's labels kept (its location or project kept or not): acted on.
+PLACES_STATED = [
+    ("a sum grouped by service alone", _threshold(filter=REQUESTS, **_summed("resource.label.service_name"))),
+    ("a sum grouped by revision alone", _threshold(filter=REQUESTS, **_summed("resource.label.revision_name"))),
+    ("a mean grouped by service alone", _threshold(
+        filter=REQUESTS, **_summed("resource.label.service_name", reducer="REDUCE_MEAN"))),
+    ("a sum grouped by service, its location and project selected", _threshold(
+        filter=f"{REQUESTS} AND {HERE_FILTER}", **_summed("resource.label.service_name"))),
+    ("a sum grouped by revision, its location and project selected", _threshold(
+        filter=f"{REQUESTS} AND {HERE_FILTER}", **_summed('resource.labels."revision_name"'))),
+    ("a sum grouped by service, its location selected by a prefix", _threshold(
+        filter=f'{REQUESTS} AND resource.labels.location=starts_with("us-") AND '
+               'resource.labels.project_id="demo-project"', **_summed("resource.label.service_name"))),
+    ("a sum grouped by service, its location selected", _threshold(
+        filter=f'{REQUESTS} AND resource.labels.location="us-central1"', **_summed("resource.label.service_name"))),
+    ("a sum grouped by project, service and location", _threshold(filter=REQUESTS, **_summed(
+        "resource.label.project_id", "resource.label.service_name", "resource.label.location"))),
+    ("a PromQL sum by service, its location and project selected", _promql(
+        'sum by (service_name) (rate(run_googleapis_com:request_count{location="us-central1",'
+        'project_id="demo-project",response_code_class="5xx"}[5m])) > 1')),
+    ("a PromQL sum without the location", _promql(f"sum without (location) (rate({ALL_5XX}[5m])) > 1")),
+    ("a PromQL sum without the response code", _promql(
+        f"sum without (response_code, response_code_class) (rate({ALL_5XX}[5m])) > 1")),
+    ("a PromQL subquery of a sum by service", _promql(
+        f"max_over_time(sum by (service_name) (rate({ALL_5XX}[1m]))[10m:1m]) > 1")),
+    ("a PromQL share matched on project, location and service", _promql(
+        f"sum by ({NAMING}) (rate({ALL_5XX}[5m])) / on ({NAMING}) sum by ({NAMING}) (rate({ALL}[5m])) > 0.05")),
+    ("a PromQL share matched many-to-one, the service's side kept", _promql(
+        f"sum by ({NAMING}, revision_name) (rate({ALL_5XX}[5m])) / on ({NAMING}) group_left "
+        f"sum by ({NAMING}) (rate({ALL}[5m])) > 0.05")),
+    ("a PromQL share matched ignoring the response class", _promql(
+        f"sum by ({NAMING}, response_code_class) (rate({ALL_5XX}[5m])) / ignoring (response_code_class) "
+        f"sum by ({NAMING}) (rate({ALL}[5m])) > 0.05")),
+    ("a PromQL share matched ignoring the location and project", _promql(
+        f"sum by ({NAMING}) (rate({ALL_5XX}[5m])) / ignoring (location, project_id) "
+        f"sum by ({NAMING}) (rate({ALL}[5m])) > 0.05")),
+    ("a PromQL 'and on' (a set operator keeps its left side's labels)", _promql(
+        f"rate({ALL_5XX}[5m]) > 1 and on (service_name) rate({ALL}[5m]) > 10")),
+    ("a PromQL label_replace writing a label of its own", _promql(
+        f'label_replace(rate({ALL_5XX}[5m]), "team", "payments", "", "") > 1')),
+    ("a PromQL label_join writing location", _promql(
+        f'label_join(rate({ALL_5XX}[5m]), "location", "-", "project_id") > 1')),
+    ("a PromQL group_right copying location from the left", _promql(
+        f"max by (revision_name, location) (app_info) * on (revision_name) group_right (location) "
+        f"sum by ({NAMING}, revision_name) (rate({ALL_5XX}[5m])) > 1")),
+    ("a PromQL subquery of a sum by project, location and service", _promql(
+        f"max_over_time(sum by ({NAMING}) (rate({ALL_5XX}[1m]))[10m:1m]) > 1")),
+]
+
+# The service's own labels dropped, written or copied by the query: held, escalated, nothing written.
+PLACES_UNSTATED = [
+    ("a PromQL label_replace writing service_name", _promql(
+        f'label_replace(rate({ALL_5XX}[5m]), "service_name", "backend", "", "") > 1'),
+     "label_replace writes service_name"),
+    ("a PromQL label_join writing revision_name", _promql(
+        f'label_join(rate({ALL_5XX}[5m]), "revision_name", "-", "service_name", "location") > 1'),
+     "label_join writes revision_name"),
+    ("a PromQL share matched on location and project alone (the service dropped)", _promql(
+        f"sum by ({NAMING}) (rate({ALL_5XX}[5m])) / on (location, project_id) "
+        f"sum by ({NAMING}) (rate({ALL}[5m])) > 0.05"), "on (location, project_id)"),
+    ("a PromQL share matched ignoring the service", _promql(
+        f"sum by ({NAMING}) (rate({ALL_5XX}[5m])) / ignoring (service_name) "
+        f"sum by ({NAMING}) (rate({ALL}[5m])) > 0.05"), "ignoring (service_name)"),
+    ("a PromQL group_left copying service_name from another metric", _promql(
+        f"sum by ({NAMING}, revision_name) (rate({ALL_5XX}[5m])) * on (revision_name) group_left (service_name) "
+        "max by (revision_name, service_name) (app_info) > 1"), "group_left (service_name)"),
+]
+
+
+@pytest.mark.parametrize("why, change", STATED + PLACES_STATED, ids=[row[0] for row in STATED + PLACES_STATED])
 def test_a_present_failure_of_the_named_service_is_acted_on(why, change):
     assert _hold(change) == ""
 
 
-@pytest.mark.parametrize("why, change, said", UNSTATED, ids=[row[0] for row in UNSTATED])
+@pytest.mark.parametrize("why, change, said", UNSTATED + PLACES_UNSTATED,
+                         ids=[row[0] for row in UNSTATED + PLACES_UNSTATED])
 def test_a_shape_stating_no_present_failure_of_the_named_service_is_held(why, change, said):
     reason = _hold(change)
 
