@@ -160,6 +160,9 @@ class AuditLogSpec(Spec):
 
     at: Offset
     principal: str                           # authenticationInfo.principalEmail
+    # authenticationInfo.serviceAccountDelegationInfo: who acted through `principal` (a service account), e.g. a
+    # person's `gcloud --impersonate-service-account`.
+    delegated_by: tuple[str, ...] = ()
     api: Literal["run", "vpcaccess", "cloudsql", "secretmanager"] = "run"
     service: str | None = None               # api run: the scenario service changed
     resource: str | None = None              # other APIs: the resource changed
@@ -295,7 +298,7 @@ def _audit_seeds(project: str, region: str, spec: AuditLogSpec, anchor: datetime
     service_name, _ = AUDIT_APIS[spec.api]
     resource_type, labels, resource_name = _audited(project, region, spec)
     audit = AuditSeed(method_name=spec.method_name, resource_name=resource_name, principal_email=spec.principal,
-                      service_name=service_name, request=spec.request)
+                      delegated_by=spec.delegated_by, service_name=service_name, request=spec.request)
     base = dict(log_name=log_name_for(project, AUDIT_LOG_ID), resource_type=resource_type, resource_labels=labels,
                 severity="NOTICE")
     done = spec.done

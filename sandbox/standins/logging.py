@@ -99,6 +99,8 @@ class AuditSeed:
     method_name: str                      # e.g. google.cloud.run.v2.Services.UpdateService
     resource_name: str                    # e.g. projects/P/locations/L/services/S
     principal_email: str = ""
+    # authenticationInfo.serviceAccountDelegationInfo: the first-party principals who acted through it, in order.
+    delegated_by: tuple[str, ...] = ()
     service_name: str = "run.googleapis.com"
     status_code: int | None = None        # AuditLog.status.code; set on an operation's last entry
     request: Mapping[str, Any] | None = None   # AuditLog.request (a Struct), as the service logged it
@@ -176,6 +178,8 @@ def _audit_log(seed: AuditSeed) -> Any:
                                    resource_name=seed.resource_name)
     if seed.principal_email:
         audit.authentication_info.principal_email = seed.principal_email
+    for email in seed.delegated_by:
+        audit.authentication_info.service_account_delegation_info.add().first_party_principal.principal_email = email
     if seed.status_code is not None:
         audit.status.code = seed.status_code
     if seed.request is not None:

@@ -25,6 +25,10 @@ Cost of one collection, at most 15 API calls, 16 for an alert (CallBudget enforc
   then, at most one of (one follows a log read refused, never one cut short; the other a full one):
   Logging:     the service's log read again without a log-match alert's own filter, or
                the rollback's candidate targets' startup failures (startup_candidates)    1
+A rollback's candidates are bad_revision's: those of a deploy (the newest serving revision created in the deploy
+window) are read in the second round; those of a promotion (a revision created long before, given its traffic in
+the deploy window), dated from that round's request counts as diagnosis dates it (promoted_suspect), are read in
+the last round, beside the candidates' startups: the same reads, within the same budget.
 Reads of optional sources that fail permanently (e.g. PERMISSION_DENIED on logs) become
 `gaps`; transient faults propagate, so the platform retries the whole event.
 """
@@ -43,7 +47,7 @@ from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, HistogramRe
                                        MetricResult, Revision, SecretRef, Service, StartupRead,
                                        TargetConnectorRead, TargetSecretRead, short_name)
 from shared.diagnosis.failure_lines import FAILURE_READ
-from shared.diagnosis.facts import APP_LOGS, FAILED_SEVERITIES, INGEST_LAG, TARGET_LOAD_MINUTES, whole_until
+from shared.diagnosis.facts import APP_LOGS, FAILED_SEVERITIES, INGEST_LAG, TARGET_LOAD_MINUTES, Facts, whole_until
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.log_signals import (MAX_FILTER_CHARS, app_log_filter, audit_filter, failure_lines_filter,
                                          request_log_filter, target_startup_filter)
@@ -190,6 +194,8 @@ class _Read:
     fn: Callable[[], Any] | None   # None: not a read, a gap noted at this point of the plan
     optional: bool = True
     how: str = ""                  # where a person reads it by hand (by_hand)
+    # Any failure a gap, a transient one too (the candidates' startups: `_target_startup`), never raised.
+    never_raised: bool = False
 
 
 class _Reads:
@@ -203,10 +209,12 @@ class _Reads:
         self.planned: list[_Read] = []
         self.gap_at: dict[str, int] = {}   # where each failed read's gap is in budget.gaps
         self.refused: dict[str, str] = {}  # each optional read refused for good: its error's code
+        self.failed: dict[str, str] = {}   # each optional read refused for good: its error, in words
 
-    def add(self, key: str, what: str, fn: Callable[[], Any], optional: bool = True, how: str = "") -> None:
+    def add(self, key: str, what: str, fn: Callable[[], Any], optional: bool = True, how: str = "",
+            never_raised: bool = False) -> None:
         self.budget.take(what)
-        self.planned.append(_Read(key, what, fn, optional, how))
+        self.planned.append(_Read(key, what, fn, optional, how, never_raised))
 
     def metric(self, key: str, what: str, read: Callable[[MetricQuery], Any], query: MetricQuery) -> None:
         """One ListTimeSeries read of `query` (`read`: the port's query or histograms), and where to read it by hand."""
@@ -234,15 +242,23 @@ class _Reads:
                 self.budget.gaps.append(read.what)
             elif error is None:
                 found[read.key] = value
-            elif read.optional and isinstance(error, PermanentError):
+            elif _a_gap(read, error):
                 self.gap_at[read.key] = len(self.budget.gaps)
-                self.refused[read.key] = error.code
+                self.refused[read.key] = getattr(error, "code", "")
+                self.failed[read.key] = str(error)
                 self.budget.gap(f"{read.what}: {error}", error, read.how)
                 found[read.key] = None
         for read, (_, error) in zip(self.planned, outcomes):
-            if error is not None and not (read.optional and isinstance(error, PermanentError)):
+            if error is not None and not _a_gap(read, error):
                 raise error
         return found
+
+
+def _a_gap(read: _Read, error: BaseException) -> bool:
+    """Whether `read`'s failure is recorded as a gap rather than raised: an optional read's permanent one, and any
+    failure of a read that is never raised (`_Read.never_raised`)."""
+    return read.optional and (isinstance(error, PermanentError)
+                              or read.never_raised and isinstance(error, RunwardenError))
 
 
 def _run_concurrently(calls: list[Callable[[], Any]]) -> list[tuple[Any, BaseException | None]]:
@@ -299,7 +315,9 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     """Two rounds of concurrent reads: the service and its revisions, then everything they point
     at. A third, sequential read follows only a log read refused with the alert's own filter (the
     read again without it) or a log read whose page was full with a deploy the suspect (the rollback's
-    candidate targets' startup failures, `startup_candidates`): never both. `reach_back`: read the
+    candidate targets' startup failures, `startup_candidates`): never both. With a promoted suspect
+    (`promoted_suspect`, known only from the second round's request counts), its candidates' reads
+    (`_TargetReads`) go in that last round, concurrently with the startups' read. `reach_back`: read the
     request metrics (request_count, request_latencies) from at least this far back (the verification
     sweep: where the failure's onset before the action may lie, judging.reach_back), the same calls.
     `known`: the service and its revisions as its caller has just read them (the sweep, of a service not
@@ -377,53 +395,57 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
             reads.note(check)
         else:
             reads.metric("check_passed", CHECK_PASSED_READ, readers.monitoring.query, check)
-    target = target_connector_name(service, revisions, incident_started_at, settings, connector_name)
-    if target is not None and readers.vpcaccess is not None:
-        _target_connector(reads, readers.vpcaccess, target[0])
-    if sql and alert is not None and _sql_connections_wanted(service, revisions, incident_started_at, settings,
-                                                             budget):
-        # A database whose connections another client took makes a new revision's requests wait for
-        # connections as it would the revision before's: bad_revision holds a rollback on it.
-        reads.metric("sql_connections", "monitoring: cloudsql database/postgresql/num_backends",
-                     readers.monitoring.query, _sql_connections_query(scope, sql))
-    secrets = target_secret_reads(service, revisions, incident_started_at, settings) \
-        if alert is not None and readers.secretmanager is not None else []
-    _target_secrets(reads, readers.secretmanager, secrets)
+    # The reads the rollback's candidate targets need (their connector, their secret versions) and the database's
+    # connections: with a deploy the suspect (by its create_time), in this round.
+    deploy = rollback_suspect(service, revisions, incident_started_at, settings)
+    targets = _TargetReads.plan(reads, readers, scope, known=(service, revisions), started_at=incident_started_at,
+                                settings=settings, path=connector_name, sql=sql, alert=alert, suspect=deploy)
     found = reads.run()
-    found["target_secrets"] = _secret_answers(found, reads, secrets)
-    if "target_connector" in found:
-        found["target_connector"] = TargetConnectorRead(name=target[0], revisions=target[1],
-                                                        connector=found["target_connector"],
-                                                        refusal=reads.refused.get("target_connector", ""))
+    found["latencies"], found["latencies_p50"] = latency_percentiles(found["latencies"])
+    if readers.logging is not None and found["logs"] is None and extra and budget.used + 1 <= budget.limit \
+            and reads.refused.get("logs") != INCOMPLETE_ANSWER:
+        # The alert's own filter may be one Logging refuses here: the service's logs still count. Not after
+        # a read cut short at its 30 s (IncompleteReadError): Logging took the filter and was answering,
+        # page after page, and the read is already a gap that holds the diagnosis (diagnose.
+        # _held_for_incomplete), so a wider search without the filter would spend up to 30 s more for
+        # nothing that could lift it. Before, it was read again all the same.
+        found["logs"] = budget.optional(
+            "logging: application and system log, without the alert's filter",
+            lambda: readers.logging.list_entries(scope.project, logs(""), settings.max_log_entries),
+            how=by_hand(scope.project, scope.start, now, log_filter=logs("")))
+        if found["logs"] is None:   # its gap goes next to the first attempt's
+            budget.gaps.insert(reads.gap_at["logs"] + 1, budget.gaps.pop())
     if readers.logging is not None:
-        if found["logs"] is None and extra and budget.used + 1 <= budget.limit \
-                and reads.refused.get("logs") != INCOMPLETE_ANSWER:
-            # The alert's own filter may be one Logging refuses here: the service's logs still count. Not after
-            # a read cut short at its 30 s (IncompleteReadError): Logging took the filter and was answering,
-            # page after page, and the read is already a gap that holds the diagnosis (diagnose.
-            # _held_for_incomplete), so a wider search without the filter would spend up to 30 s more for
-            # nothing that could lift it. Before, it was read again all the same.
-            found["logs"] = budget.optional(
-                "logging: application and system log, without the alert's filter",
-                lambda: readers.logging.list_entries(scope.project, logs(""), settings.max_log_entries),
-                how=by_hand(scope.project, scope.start, now, log_filter=logs("")))
-            if found["logs"] is None:   # its gap goes next to the first attempt's
-                budget.gaps.insert(reads.gap_at["logs"] + 1, budget.gaps.pop())
         found["failure_logs"] = _failure_lines(readers.logging, scope, budget, found["logs"], settings, now)
-        candidates = startup_candidates(service, revisions, found["logs"], incident_started_at, settings,
-                                        found.get("requests"))
-        if candidates and budget.used + 1 <= budget.limit:
-            found["target_startup"] = _target_startup(readers.logging, scope, budget, candidates, now)
-        elif candidates:
-            # Only after the read again without the alert's filter, which took the third read's place:
-            # the targets' startups are not known, and bad_revision escalates rather than guess.
-            budget.gaps.append("logging: the rollback's candidate targets' startup failures: not read (the log "
-                               f"read was made twice, and a collection makes at most {budget.limit} calls)")
+    # Without a deploy, the newest serving revision may have been promoted (created long before, given its
+    # traffic in the deploy window): dated from the request counts just read, as diagnosis dates it, its
+    # candidates' reads follow in the last round, beside the candidates' startups.
+    promoted = None if deploy is not None else promoted_suspect(known, found, incident_started_at, settings, now,
+                                                                  judged_from)
+    last = _Reads(budget)
+    late = _TargetReads.plan(last, readers, scope, known=(service, revisions), started_at=incident_started_at,
+                             settings=settings, path=connector_name, sql=sql, alert=alert, suspect=promoted) \
+        if promoted is not None else None
+    candidates = startup_candidates(service, revisions, found["logs"], incident_started_at, settings,
+                                    found.get("requests"), promoted=promoted) if readers.logging is not None else ()
+    if candidates and budget.used + 1 <= budget.limit:
+        _target_startup(last, readers.logging, scope, candidates, now)
+    elif candidates:
+        # Only after the read again without the alert's filter, which took the third read's place:
+        # the targets' startups are not known, and bad_revision escalates rather than guess.
+        last.note("logging: the rollback's candidate targets' startup failures: not read (the log "
+                  f"read was made twice, and a collection makes at most {budget.limit} calls)")
+    found.update(last.run())
+    if "target_startup" in found:
+        startup = found.pop("target_startup")
+        found["target_startup"] = StartupRead(revisions=candidates, result=startup) if startup is not None \
+            else StartupRead(revisions=candidates, failure=last.failed.get("target_startup", ""))
+    found.update((late or targets).answers(found))
+    if readers.logging is not None:
         audit = found.pop("audit")
         # A long-running change logs two entries (start and end): one change, one record.
         found["audit"], found["connector_audit"] = split_audit(
             merge_operation_entries(audit) if audit is not None else None)
-    found["latencies"], found["latencies_p50"] = latency_percentiles(found["latencies"])
     # A connector that does not exist is a fact about the path, not a source missing: bad_revision reads it.
     missing = connector_name if reads.refused.get("connector") == "NOT_FOUND" else None
     return EvidenceBundle(incident_started_at=incident_started_at, collected_at=now, service=service,
@@ -468,7 +490,7 @@ STARTUP_PAGE = 50
 
 def startup_candidates(service: Service, revisions: Sequence[Revision], logs: LogResult | None,
                        incident_started_at: datetime, settings: DiagnosisSettings,
-                       requests: MetricResult | None = None) -> tuple[str, ...]:
+                       requests: MetricResult | None = None, *, promoted: Revision | None = None) -> tuple[str, ...]:
     """The revisions whose own startup failures are read apart (newest first), or () when that read
     cannot matter: the service read's page was not full (it held every line of the window, so a target
     with none there logged none), or no rollback can follow (the newest serving revision was not
@@ -478,39 +500,99 @@ def startup_candidates(service: Service, revisions: Sequence[Revision], logs: Lo
     counts read (`requests`, from the baseline on), a Ready revision that served no request in them is
     left out: bad_revision's known-good search passes over it without counting (a `--no-traffic`
     preview, a revision traffic had left), so the few read are ones it can stop at; unread, the
-    newest Ready ones are read."""
+    newest Ready ones are read. `promoted`: the suspect as a promotion (`rollback_suspect`)."""
     if logs is None or not logs.truncated:
         return ()
-    older = rollback_candidates(service, revisions, incident_started_at, settings)
+    older = rollback_candidates(service, revisions, incident_started_at, settings, promoted=promoted)
     if requests is not None:
         served = {s.resource_labels.get("revision_name") for s in requests.series if any(s.values)}
         older = [r for r in older if r.short_name in served]
     return tuple(r.short_name for r in older[:STARTUP_CANDIDATES])
 
 
-def _target_startup(logging: LoggingPort, scope: "_Scope", budget: CallBudget, candidates: tuple[str, ...],
-                    now: datetime) -> StartupRead:
-    """The candidates' startup failures over the service read's window, the newest STARTUP_PAGE. Any
-    failure once the adapter's retries are spent, a permanent refusal or a transient one (UNAVAILABLE,
-    or entries.list's per-project rate quota used up: RESOURCE_EXHAUSTED; Cloud Logging "Quotas and
-    limits", docs/timeline.md), is a gap and a read not made, never an event retried: the evidence
-    read so far stands, and bad_revision escalates rather than send traffic to a target whose starts
-    it could not see (precision first); the whole event again would spend the quota again."""
-    what = "logging: the rollback's candidate targets' startup failures"
-    budget.take(what)
+def _target_startup(reads: "_Reads", logging: LoggingPort, scope: "_Scope", candidates: tuple[str, ...],
+                    now: datetime) -> None:
+    """Plans the read of the candidates' startup failures over the service read's window, the newest STARTUP_PAGE
+    (its answer under "target_startup"). Any failure once the adapter's retries are spent, a permanent refusal or
+    a transient one (UNAVAILABLE, or entries.list's per-project rate quota used up: RESOURCE_EXHAUSTED; Cloud
+    Logging "Quotas and limits", docs/timeline.md), is a gap and a read not made, never an event retried
+    (`_Read.never_raised`): the evidence read so far stands, and bad_revision escalates rather than send traffic
+    to a target whose starts it could not see (precision first); the whole event again would spend the quota
+    again. On the alert's last delivery a transient failure is a read that never answered (`unanswered`), said
+    so and counted with the reads that did not finish; before it, the plain gap it always was."""
     query = target_startup_filter(scope.project, scope.service, scope.location, candidates, scope.start, now)
-    try:
-        return StartupRead(revisions=candidates, result=logging.list_entries(scope.project, query, STARTUP_PAGE))
-    except RunwardenError as exc:
-        # On the alert's last delivery a transient failure is a read that never answered (`unanswered`), said so
-        # and counted with the reads that did not finish; before it, the plain gap it always was.
-        error = budget.settled(exc)
-        budget.gap(f"{what}: {error}", error, by_hand(scope.project, scope.start, now, log_filter=query))
-        return StartupRead(revisions=candidates, failure=str(error))
+    reads.add("target_startup", "logging: the rollback's candidate targets' startup failures",
+              lambda: logging.list_entries(scope.project, query, STARTUP_PAGE),
+              how=by_hand(scope.project, scope.start, now, log_filter=query), never_raised=True)
+
+
+@dataclass
+class _TargetReads:
+    """The reads a rollback's candidate targets need, planned in one round for one suspect (`plan`): the
+    connector a candidate names that the serving revisions do not (`target_connector_name`), the database's
+    connections (`_sql_connections_wanted`) and the secret versions the candidates pin (`target_secret_reads`),
+    in that order; `answers` gives what they answered as the bundle's fields."""
+
+    reads: "_Reads"
+    target: tuple[str, tuple[str, ...]] | None = None
+    secrets: list[TargetSecretRead] = field(default_factory=list)
+
+    @classmethod
+    def plan(cls, reads: "_Reads", readers: "Readers", scope: "_Scope", *, known: tuple[Service, Sequence[Revision]],
+             started_at: datetime, settings: DiagnosisSettings, path: str | None, sql: tuple[str, ...],
+             alert: AlertContext | None, suspect: Revision | None) -> "_TargetReads":
+        """`suspect`: bad_revision's, a deploy by its create_time or a promotion as Facts.promotion dates it
+        (`promoted_suspect`); None plans nothing. The budget's room is judged as each is planned: in the round
+        with a deploy the suspect, or in the last round, before the candidates' startups, with a promotion."""
+        if suspect is None:
+            return cls(reads)
+        service, revisions = known
+        target = target_connector_name(service, revisions, started_at, settings, path, promoted=suspect)
+        if target is not None and readers.vpcaccess is not None:
+            _target_connector(reads, readers.vpcaccess, target[0])
+        if sql and alert is not None and _sql_connections_wanted(service, revisions, started_at, settings,
+                                                                 reads.budget, promoted=suspect):
+            # A database whose connections another client took makes a new revision's requests wait for
+            # connections as it would the revision before's: bad_revision holds a rollback on it.
+            reads.metric("sql_connections", "monitoring: cloudsql database/postgresql/num_backends",
+                         readers.monitoring.query, _sql_connections_query(scope, sql))
+        secrets = target_secret_reads(service, revisions, started_at, settings, promoted=suspect) \
+            if alert is not None and readers.secretmanager is not None else []
+        _target_secrets(reads, readers.secretmanager, secrets)
+        return cls(reads, target, secrets)
+
+    def answers(self, found: dict[str, Any]) -> dict[str, Any]:
+        """The bundle's target_secrets and, when read, target_connector, from `found` (the round's answers)."""
+        answered: dict[str, Any] = {"target_secrets": _secret_answers(found, self.reads, self.secrets)}
+        if "target_connector" in found and self.target is not None:
+            answered["target_connector"] = TargetConnectorRead(
+                name=self.target[0], revisions=self.target[1], connector=found["target_connector"],
+                refusal=self.reads.refused.get("target_connector", ""))
+        return answered
+
+
+def promoted_suspect(known: tuple[Service, Sequence[Revision]], found: dict[str, Any], started_at: datetime,
+                     settings: DiagnosisSettings, now: datetime, judged_from: datetime) -> Revision | None:
+    """bad_revision's suspect when it was promoted: the newest serving revision, created long before, as diagnosis
+    dates it from the request counts just read (Facts.promotion: its create_time moved to the minute its traffic
+    began), on evidence of those counts and latencies alone, as the bundle will hold them; None when it was not
+    promoted, that is not dated, or the counts were not read. Its rollback's candidates are then the Ready
+    revisions created before that minute, as bad_revision's known-good search steps back through them."""
+    service, revisions = known
+    serving = [r for r in revisions if service.serving_percent(r.short_name) > 0]
+    newest = max(serving, key=lambda r: r.create_time, default=None)
+    if newest is None or found.get("requests") is None:
+        return None
+    counts = EvidenceBundle(incident_started_at=started_at, collected_at=now, service=service,
+                            revisions=tuple(revisions), requests=found["requests"], latencies=found.get("latencies"),
+                            judged_from=judged_from if judged_from != started_at else None)
+    promotion = Facts(counts, settings).promotion(newest)
+    return promotion.revision if promotion is not None else None
 
 
 def target_connector_name(service: Service, revisions: Sequence[Revision], incident_started_at: datetime,
-                          settings: DiagnosisSettings, path: str | None) -> tuple[str, tuple[str, ...]] | None:
+                          settings: DiagnosisSettings, path: str | None, *,
+                          promoted: Revision | None = None) -> tuple[str, tuple[str, ...]] | None:
     """The connector a rollback's candidate target names that the serving revisions do not route through
     (`path`, the connector read with the evidence), and the candidates that name it, newest first; None
     when there is none. The candidates are the newest STARTUP_CANDIDATES of bad_revision's
@@ -519,8 +601,10 @@ def target_connector_name(service: Service, revisions: Sequence[Revision], incid
     goes to. A deploy that moved the service off a connector (to another, or to Direct VPC egress) is
     often made because that connector is being replaced or deleted, and the revision before still names it
     (Revision.vpc_access.connector, google/cloud/run/v2/revision.proto): the candidate's clean minutes
-    before the deploy say the connector existed then, not now."""
-    candidates = rollback_candidates(service, revisions, incident_started_at, settings)[:STARTUP_CANDIDATES]
+    before the deploy say the connector existed then, not now. `promoted`: the suspect as a promotion
+    (`rollback_suspect`)."""
+    candidates = rollback_candidates(service, revisions, incident_started_at, settings,
+                                     promoted=promoted)[:STARTUP_CANDIDATES]
     other = next((r.vpc_connector for r in candidates if r.vpc_connector and r.vpc_connector != path), None)
     if other is None:
         return None
@@ -528,9 +612,13 @@ def target_connector_name(service: Service, revisions: Sequence[Revision], incid
 
 
 def rollback_suspect(service: Service, revisions: Sequence[Revision], incident_started_at: datetime,
-                     settings: DiagnosisSettings) -> Revision | None:
+                     settings: DiagnosisSettings, *, promoted: Revision | None = None) -> Revision | None:
     """bad_revision's suspect: the newest serving revision, when it was deployed within deploy_window_seconds
-    before the incident; None otherwise (no rollback can follow)."""
+    before the incident; None otherwise (no rollback can follow). `promoted`, when given, is the suspect: the
+    newest serving revision created long before, as a promotion dates it (`promoted_suspect`, Facts.promotion:
+    its create_time moved to the minute its traffic began), which a deploy's create_time cannot tell."""
+    if promoted is not None:
+        return promoted
     serving = [r for r in revisions if service.serving_percent(r.short_name) > 0]
     suspect = max(serving, key=lambda r: r.create_time, default=None)
     if suspect is None or not 0 <= (incident_started_at - suspect.create_time).total_seconds() \
@@ -540,19 +628,20 @@ def rollback_suspect(service: Service, revisions: Sequence[Revision], incident_s
 
 
 def rollback_candidates(service: Service, revisions: Sequence[Revision], incident_started_at: datetime,
-                        settings: DiagnosisSettings) -> list[Revision]:
+                        settings: DiagnosisSettings, *, promoted: Revision | None = None) -> list[Revision]:
     """The Ready revisions older than bad_revision's suspect (the newest serving revision, deployed within
-    deploy_window_seconds before the incident), newest first: the revisions its known-good search steps
-    back through; [] when no rollback can follow."""
-    suspect = rollback_suspect(service, revisions, incident_started_at, settings)
+    deploy_window_seconds before the incident, or `promoted`: `rollback_suspect`), newest first: the revisions
+    its known-good search steps back through; [] when no rollback can follow. A promoted suspect's are those
+    created before its promotion, itself left out (its own create_time is earlier), as bad_revision's."""
+    suspect = rollback_suspect(service, revisions, incident_started_at, settings, promoted=promoted)
     if suspect is None:
         return []
-    return sorted((r for r in revisions if r.ready and r.create_time < suspect.create_time),
+    return sorted((r for r in revisions if r.ready and r.create_time < suspect.create_time and r.name != suspect.name),
                   key=lambda r: r.create_time, reverse=True)
 
 
 def target_secret_reads(service: Service, revisions: Sequence[Revision], incident_started_at: datetime,
-                        settings: DiagnosisSettings) -> list[TargetSecretRead]:
+                        settings: DiagnosisSettings, *, promoted: Revision | None = None) -> list[TargetSecretRead]:
     """The secret versions the rollback's candidate targets read (the newest STARTUP_CANDIDATES of
     `rollback_candidates`, newest first), one read each, not yet read; [] when no rollback can follow.
 
@@ -576,11 +665,12 @@ def target_secret_reads(service: Service, revisions: Sequence[Revision], inciden
     which value both get is what bad_revision's read_at_latest_by_both judges. Within a candidate, versions
     pinned by number come first, as they were the only ones read before (the cap, TARGET_SECRET_READS, cuts
     the rest). A version two candidates read is read once per candidate (each is judged alone), in the order
-    the candidates are listed."""
+    the candidates are listed. `promoted`: the suspect as a promotion (`rollback_suspect`)."""
     project = service.name.split("/")[1]
-    suspect = rollback_suspect(service, revisions, incident_started_at, settings)
+    suspect = rollback_suspect(service, revisions, incident_started_at, settings, promoted=promoted)
     reads: list[TargetSecretRead] = []
-    for revision in rollback_candidates(service, revisions, incident_started_at, settings)[:STARTUP_CANDIDATES]:
+    for revision in rollback_candidates(service, revisions, incident_started_at, settings,
+                                        promoted=promoted)[:STARTUP_CANDIDATES]:
         for ref in sorted(revision.secrets, key=lambda r: _read_order(r, suspect)):
             version = as_read(ref)
             reads.append(TargetSecretRead(revision=revision.short_name, where=where_read(ref), secret=ref.secret,
@@ -1004,18 +1094,17 @@ def _sql_up_query(scope: "_Scope", sql: tuple[str, ...]) -> MetricQuery:
 
 
 def _sql_connections_wanted(service: Service, revisions: Sequence[Revision], incident_started_at: datetime,
-                            settings: DiagnosisSettings, budget: CallBudget) -> bool:
+                            settings: DiagnosisSettings, budget: CallBudget, *,
+                            promoted: Revision | None = None) -> bool:
     """Whether the instances' connections are read: only bad_revision asks (a deploy the suspect: the
-    newest serving revision created within deploy_window_seconds before the incident), and only when
+    newest serving revision created within deploy_window_seconds before the incident, or one promoted then:
+    `rollback_suspect`), and only when
     the read leaves a call for the third round (startup_candidates' read or the log read again), so it
     never takes that read's place. An alert's collection (the only one that asks) with a connector and a
     database has that room unless it reads the request log too. Not read, its rule claims nothing."""
     if budget.used + 2 > budget.limit:
         return False
-    serving = [r for r in revisions if service.serving_percent(r.short_name) > 0]
-    suspect = max(serving, key=lambda r: r.create_time, default=None)
-    return suspect is not None and 0 <= (incident_started_at - suspect.create_time).total_seconds() \
-        <= settings.deploy_window_seconds
+    return rollback_suspect(service, revisions, incident_started_at, settings, promoted=promoted) is not None
 
 
 def _sql_connections_query(scope: "_Scope", sql: tuple[str, ...]) -> MetricQuery:

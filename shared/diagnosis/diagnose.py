@@ -29,6 +29,7 @@ from shared.diagnosis.grpc_calls import grpc_failing, grpc_kind, grpc_unshown, s
 from shared.diagnosis.health_bar import HealthBar, health_bar
 from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
 from shared.diagnosis.check_results import check_results, check_unread
+from shared.diagnosis.principals import PrincipalKind, principal_kind
 from shared.diagnosis.request_callers import callers_failing, uptime_still_failing
 from shared.diagnosis.rules import RULES
 from shared.diagnosis.saturated_stretch import saturated_stretch
@@ -630,8 +631,9 @@ def _subsume(matched: list[Finding]) -> list[Finding]:
 def _human_changes(facts: Facts) -> tuple[str, list[EvidenceItem]]:
     """Changes to the service by someone other than Runwarden, from the audit log.
 
-    A deploy before the incident is context (it may be the cause). A deploy after the incident
-    began, or any traffic change within the window, means a person is at work: stand down.
+    A deploy before the incident is context (it may be the cause), and so is a pipeline's own promotion
+    (`_pipeline_promotions`): the release step of a blue/green deploy. A deploy after the incident
+    began, or any other traffic change within the window, means a person is at work: stand down.
     """
     s, b = facts.s, facts.b
     if b.audit is None:
@@ -641,9 +643,12 @@ def _human_changes(facts: Facts) -> tuple[str, list[EvidenceItem]]:
     deploys = _deploy_entries(entries, b.revisions)
     finishing = _finishing_entries(entries, deploys, b.service.serving_percent)
     deploys.update(finishing)
+    promotions = _pipeline_promotions(facts, entries, deploys)
     for i, entry in enumerate(entries):
-        deployed = deploys.get(i)
-        kind = ("traffic or configuration change" if deployed is None else
+        deployed = deploys.get(i) or promotions.get(i)
+        kind = ("traffic or configuration change" + _whose(entry) if deployed is None else
+                f"traffic change promoting {deployed.short_name} (all traffic to it, at its first requests, by a "
+                "service account acting as itself: its pipeline's release)" if i in promotions else
                 f"deploy of {deployed.short_name}" if i not in finishing else
                 f"traffic change finishing the deploy of {deployed.short_name} (all traffic to it, by the same principal)")
         acting = entry.timestamp >= b.incident_started_at if deployed else True
@@ -656,6 +661,32 @@ def _human_changes(facts: Facts) -> tuple[str, list[EvidenceItem]]:
         if acting:
             reasons.append(f"{kind} by {entry.principal or 'unknown'} at {hms(entry.timestamp)}")
     return ("recent human change: " + "; ".join(reasons)) if reasons else "", items
+
+
+def _pipeline_promotions(facts: Facts, entries: list[LogRecord], deploys: dict[int, Revision]) -> dict[int, Revision]:
+    """The entries (by position) that are a pipeline's own promotion of the newest serving revision: a change
+    within _DEPLOY_MATCH of the minute its traffic began (Facts.promotion, which dates it from its own requests)
+    by a service account acting as itself (principals.principal_kind, read off the entry's principalEmail and
+    serviceAccountDelegationInfo: google/cloud/audit/audit_log.proto), while it takes all the traffic. That is
+    the release step of a blue/green deploy (`--no-traffic`, then `update-traffic`), the deploy itself, as a
+    deploy's own entry is. A person's change, one whose principal is not known to be a service account acting
+    as itself (no email, a third party's subject, a person acting through the account), a share, or a change at
+    another time is not: it stands automation down. A service account is any pipeline's, not only a release's:
+    UNCONFIRMED which pipeline made it, and not needed, since only the change that promoted the failing revision
+    at its first requests is read as its deploy."""
+    suspect = facts.newest_serving
+    promoted = facts.promotion(suspect) if suspect is not None else None
+    if promoted is None or facts.b.service.serving_percent(suspect.short_name) < 100:
+        return {}
+    at = promoted.revision.create_time
+    return {i: suspect for i, entry in enumerate(entries)
+            if i not in deploys and abs(entry.timestamp - at) <= _DEPLOY_MATCH
+            and principal_kind(entry) is PrincipalKind.SERVICE_ACCOUNT}
+
+
+def _whose(entry: LogRecord) -> str:
+    """Who acted through `entry`'s service account (its serviceAccountDelegationInfo), as a clause; "" when no one."""
+    return f" (acting through it: {', '.join(entry.delegates)})" if entry.delegates else ""
 
 
 def _deploy_entries(entries: list[LogRecord], revisions: tuple[Revision, ...]) -> dict[int, Revision]:

@@ -659,6 +659,10 @@ class LogRecord(_Model):
     method_name: str | None = None
     resource_name: str | None = None
     principal: str | None = None          # authenticationInfo.principalEmail
+    # authenticationInfo.serviceAccountDelegationInfo: who acted through the service account `principal` names
+    # (each first-party principal's email; "a third party principal" for another identity), in their order.
+    # Empty when no one delegated on it (diagnosis/principals.py).
+    delegates: tuple[str, ...] = ()
     insert_id: str = ""
     # LogEntry.operation: a long-running operation logs a first and a last entry under one id. The id is
     # unique only with its producer ("The combination of id and producer must be globally unique",

@@ -14,6 +14,7 @@ from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import pct
 from shared.diagnosis.rules.connector_signs import still_on_a_connector
 from shared.diagnosis.rules.deploy_changes import DEFAULT_MAX_INSTANCES, settings_changed
+from shared.diagnosis.principals import SERVICE_ACCOUNT_DOMAIN
 
 # VPC Access v1 Connector.state (vpcaccess.v1 discovery document): ERROR is "manual deletion recommended".
 _CONNECTOR_STATE_MEANING = {
@@ -88,20 +89,11 @@ def path_notes(facts: Facts) -> PathNotes:
     return notes
 
 
-# Cloud Audit Logs' AuthenticationInfo.principalEmail (google/cloud/audit/audit_log.proto): "the email
-# address of the authenticated user (or service account on behalf of third party principal)".
-# A service account's email ends in .gserviceaccount.com (IAM "Service accounts overview": user-managed
-# NAME@PROJECT.iam.gserviceaccount.com; the Compute Engine and App Engine defaults and service agents
-# under developer., appspot. and gcp-sa-*.iam.gserviceaccount.com). That no other suffix exists is
-# UNCONFIRMED: one that did would read as "a person", as every principal did before.
-_SERVICE_ACCOUNT_SUFFIX = ".gserviceaccount.com"
-
-
 def _principal_words(principal: str | None) -> str:
     """Who made a change, as a person reads it: a service account (Terraform, a CI job) is not a person."""
     if not principal:
         return "an unknown principal"
-    if principal.lower().endswith(_SERVICE_ACCOUNT_SUFFIX):
+    if principal.lower().endswith(SERVICE_ACCOUNT_DOMAIN):
         return f"service account {principal}"
     return f"a person, {principal}"
 

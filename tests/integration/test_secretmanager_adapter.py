@@ -134,11 +134,11 @@ def test_the_payload_is_never_served(standin_env):
     assert [rpc.method for rpc in standin_env.secretmanager.rpcs()] == ["GetSecretVersion"]
 
 
-def _collected(anchor):
+def _collected(anchor, service=ORDERS, settings=S, alert=FIVE_XX):
     readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(), logging=CloudLoggingAdapter(),
                       vpcaccess=VpcAccessAdapter(), secretmanager=SecretManagerAdapter())
     try:
-        return collect(ORDERS, anchor, readers, S, anchor + timedelta(minutes=2), alert=FIVE_XX)
+        return collect(service, anchor, readers, settings, anchor + timedelta(minutes=2), alert=alert)
     finally:
         readers.close()   # every client, before the stand-in stops (else gRPC logs its GOAWAY)
 

@@ -1,0 +1,43 @@
+"""Who made a change in the audit log: a service account, a person, or not known.
+
+An audit entry names who made the call in `authenticationInfo.principalEmail` ("The email address of the
+authenticated user (or service account on behalf of third party principal) making the request. For third party
+identity callers, the `principal_subject` field is populated instead of this field", AuthenticationInfo.
+principal_email, google/cloud/audit/audit_log.proto). A service account's email ends in `.gserviceaccount.com`:
+`SA_NAME@PROJECT_ID.iam.gserviceaccount.com` for one a project creates, and Google's own in the same domain
+(`PROJECT_NUMBER-compute@developer.gserviceaccount.com`, `PROJECT_ID@appspot.gserviceaccount.com`,
+`service-PROJECT_NUMBER@gcp-sa-*.iam.gserviceaccount.com`: IAM docs, "Service accounts overview" and "Service
+agents"). That no other suffix exists is UNCONFIRMED: one that did would read as a person's, which stands
+automation down. A person's Google account or Workspace user has any other email.
+
+A service account is not always a pipeline: a person may act as one (`gcloud --impersonate-service-account`),
+and then the entry's `serviceAccountDelegationInfo` holds "the real authorities that try to access GCP resources
+by delegating on a service account" (AuthenticationInfo.service_account_delegation_info, audit_log.proto). Such
+an entry, one with no email (a third party identity, a workload or workforce pool's principal: `principal_subject`
+only), or an email of no known form is UNKNOWN: precision treats it as a person's.
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+from shared.diagnosis.evidence import LogRecord
+
+SERVICE_ACCOUNT_DOMAIN = ".gserviceaccount.com"
+
+
+class PrincipalKind(str, Enum):
+    SERVICE_ACCOUNT = "a service account"
+    PERSON = "a person"
+    UNKNOWN = "not known to be a service account or a person"
+
+
+def principal_kind(entry: LogRecord) -> PrincipalKind:
+    """Who made `entry`'s change: a service account acting as itself, a person, or UNKNOWN (no email, one
+    of no known form, or a service account someone delegated on)."""
+    email = (entry.principal or "").strip().lower()
+    local, at, domain = email.rpartition("@")
+    if not at or not local or not domain or any(c.isspace() for c in email):
+        return PrincipalKind.UNKNOWN
+    if email.endswith(SERVICE_ACCOUNT_DOMAIN):
+        return PrincipalKind.UNKNOWN if entry.delegates else PrincipalKind.SERVICE_ACCOUNT
+    return PrincipalKind.PERSON

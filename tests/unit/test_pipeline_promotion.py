@@ -1,0 +1,101 @@
+"""A pipeline's own promotion is its release, not a person at work (diagnose._pipeline_promotions,
+diagnosis/principals.py). A blue/green release promotes a revision deployed hours before with `--no-traffic`
+(`update-traffic`): the audit log holds that traffic change, within manual_change_window_seconds of the
+incident. Made by a service account acting as itself (its principalEmail ends in .gserviceaccount.com and no
+one delegated on it: AuthenticationInfo, google/cloud/audit/audit_log.proto), at the minute the revision's
+traffic began (Facts.promotion), sending it everything, it is the deploy, context as a deploy's own entry is.
+A person's change, a principal not known to be a service account acting as itself, a share, another time, or
+a change after the incident began stands automation down."""
+from __future__ import annotations
+
+import pytest
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.evidence import LogRecord
+from shared.diagnosis.principals import PrincipalKind, principal_kind
+from shared.remediation.planning import plan
+
+from tests.unit.test_bad_revision_promotion import BLUE, GREEN, _promoted
+
+S = DiagnosisSettings()
+CI = "deployer@demo-project.iam.gserviceaccount.com"
+TRAFFIC = "google.cloud.run.v2.Services.UpdateService"
+
+
+def _bundle(principal: str | None, minute: float, *, delegates: tuple[str, ...] = (), split: int = 100,
+            promoted_at: float = -9):
+    e = _promoted(GREEN, -300, BLUE, -2880, promoted_at)
+    if split < 100:
+        e = e.traffic(**{GREEN: split, BLUE: 100 - split})
+    e = e.audit(minute, principal or "")
+    e.audits[-1] = e.audits[-1].model_copy(update={"principal": principal, "delegates": delegates})
+    return e.bundle()
+
+
+# (case, principal, audit minute, delegates, GREEN's share, stands down)
+CASES = [
+    ("the pipeline's service account promotes at the first requests' minute", CI, -9, (), 100, False),
+    ("... a minute before its first requests (the update's operation took a while)", CI, -10, (), 100, False),
+    ("a Compute Engine default service account (developer.gserviceaccount.com)",
+     "123456789-compute@developer.gserviceaccount.com", -9, (), 100, False),
+    ("the pipeline account written in capitals", CI.upper(), -9, (), 100, False),
+    ("a person promotes", "alice@example.com", -9, (), 100, True),
+    ("a person through the pipeline's account (serviceAccountDelegationInfo)", CI, -9, ("alice@example.com",),
+     100, True),
+    ("no principalEmail (a third party identity: principal_subject only)", None, -9, (), 100, True),
+    ("a principal that is no email", "principal://iam.googleapis.com/locations/global/workforcePools/p/subject/a",
+     -9, (), 100, True),
+    ("a domain that only resembles a service account's", "deployer@gserviceaccount.com.evil.example", -9, (), 100,
+     True),
+    ("the pipeline's account changes traffic 5 minutes after the promotion", CI, -4, (), 100, True),
+    ("the pipeline's account changes traffic after the incident began", CI, 1, (), 100, True),
+]
+
+
+@pytest.mark.parametrize("case,principal,minute,delegates,split,stands_down", CASES, ids=[c[0] for c in CASES])
+def test_a_pipelines_own_promotion_does_not_stand_automation_down(case, principal, minute, delegates, split,
+                                                                   stands_down):
+    bundle = _bundle(principal, minute, delegates=delegates, split=split)
+
+    result = diagnose(bundle, S)
+
+    assert bool(result.stand_down) is stands_down, (result.stand_down, result.summary)
+    assert result.known_good_revision == BLUE, result.summary
+    assert plan(result, bundle, S).action == (None if stands_down else "rollback_traffic")
+    said = [i.observed for i in result.evidence if i.about == "stand_down"]
+    assert said and (("promoting " + GREEN in said[0]) is not stands_down), said
+
+
+def test_a_pipelines_share_of_the_traffic_is_not_its_promotion():
+    """A canary's share by the pipeline's account is a rollout under way, not the release: it stands down
+    (and bad_revision does not read a share as the promotion either)."""
+    result = diagnose(_bundle(CI, -9, split=50), S)
+
+    assert result.stand_down
+
+
+def test_a_person_acting_through_the_account_is_named():
+    result = diagnose(_bundle(CI, -9, delegates=("alice@example.com",)), S)
+
+    assert "acting through it: alice@example.com" in result.stand_down
+
+
+@pytest.mark.parametrize("principal,delegates,kind", [
+    (CI, (), PrincipalKind.SERVICE_ACCOUNT),
+    ("my-app@appspot.gserviceaccount.com", (), PrincipalKind.SERVICE_ACCOUNT),
+    ("service-123@gcp-sa-cloudbuild.iam.gserviceaccount.com", (), PrincipalKind.SERVICE_ACCOUNT),
+    (CI, ("alice@example.com",), PrincipalKind.UNKNOWN),
+    (CI, ("a third party principal",), PrincipalKind.UNKNOWN),
+    ("alice@example.com", (), PrincipalKind.PERSON),
+    ("ci-robot@example.com", (), PrincipalKind.PERSON),
+    (None, (), PrincipalKind.UNKNOWN),
+    ("", (), PrincipalKind.UNKNOWN),
+    ("@gserviceaccount.com", (), PrincipalKind.UNKNOWN),
+    ("not an email", (), PrincipalKind.UNKNOWN),
+])
+def test_who_made_a_change(principal, delegates, kind):
+    entry = LogRecord(timestamp="2026-01-01T00:00:00Z", log_id="cloudaudit.googleapis.com/activity",
+                      principal=principal, delegates=delegates)
+
+    assert principal_kind(entry) is kind
