@@ -1,6 +1,7 @@
 """Gathering evidence from live state. All the I/O of a diagnosis happens here, and only here.
 
-Cost of one collection, at most 15 API calls, 16 for an alert (CallBudget enforces it):
+Cost of one collection, at most 15 API calls, 16 for an alert, each read below marked "own room" adding its own
+(CallBudget enforces it):
   Cloud Run:   GetService, ListRevisions                                              2
   Monitoring:  request_count, request_latencies (p99, p50), container/instance_count   3
   Logging:     the service's stderr/stdout warnings and system log (with a log-match
@@ -22,9 +23,13 @@ Cost of one collection, at most 15 API calls, 16 for an alert (CallBudget enforc
   number, "latest" or an alias), at most
   TARGET_SECRET_READS, each with its own room in the budget:
   Secret Manager: GetSecretVersion (its state, never its payload)                         (2)
-  then, at most one of (one follows a log read refused, never one cut short; the other a full one):
+  for an uptime check's alert (or the sweep's collection after one: collect's `check_of`), own room:
+  Monitoring:  uptime_check/check_passed of the alert's check (check_passed_query)          1
+  then, sequentially, at most one of (one follows a log read refused, never one cut short; the other a full one):
   Logging:     the service's log read again without a log-match alert's own filter, or
                the rollback's candidate targets' startup failures (startup_candidates)    1
+  and, when the service read's page came back full before its window's start, sequentially, own room:
+  Logging:     the application's failure lines alone over that window (_failure_lines)   1
 A rollback's candidates are bad_revision's: those of a deploy (the newest serving revision created in the deploy
 window) are read in the second round; those of a promotion (a revision created long before, given its traffic in
 the deploy window), dated from that round's request counts as diagnosis dates it (promoted_suspect), are read in
@@ -423,11 +428,13 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     promoted = None if deploy is not None else promoted_suspect(known, found, incident_started_at, settings, now,
                                                                   judged_from)
     last = _Reads(budget)
-    late = _TargetReads.plan(last, readers, scope, known=(service, revisions), started_at=incident_started_at,
-                             settings=settings, path=connector_name, sql=sql, alert=alert, suspect=promoted) \
-        if promoted is not None else None
     candidates = startup_candidates(service, revisions, found["logs"], incident_started_at, settings,
                                     found.get("requests"), promoted=promoted) if readers.logging is not None else ()
+    # In the last round a call is kept back only for the candidates' startups still to come: the read again
+    # without the alert's filter, if made, has already taken its own.
+    late = _TargetReads.plan(last, readers, scope, known=(service, revisions), started_at=incident_started_at,
+                             settings=settings, path=connector_name, sql=sql, alert=alert, suspect=promoted,
+                             kept_back=1 if candidates else 0) if promoted is not None else None
     if candidates and budget.used + 1 <= budget.limit:
         _target_startup(last, readers.logging, scope, candidates, now)
     elif candidates:
@@ -540,10 +547,12 @@ class _TargetReads:
     @classmethod
     def plan(cls, reads: "_Reads", readers: "Readers", scope: "_Scope", *, known: tuple[Service, Sequence[Revision]],
              started_at: datetime, settings: DiagnosisSettings, path: str | None, sql: tuple[str, ...],
-             alert: AlertContext | None, suspect: Revision | None) -> "_TargetReads":
+             alert: AlertContext | None, suspect: Revision | None, kept_back: int = 1) -> "_TargetReads":
         """`suspect`: bad_revision's, a deploy by its create_time or a promotion as Facts.promotion dates it
         (`promoted_suspect`); None plans nothing. The budget's room is judged as each is planned: in the round
-        with a deploy the suspect, or in the last round, before the candidates' startups, with a promotion."""
+        with a deploy the suspect, or in the last round, before the candidates' startups, with a promotion.
+        `kept_back`: the calls the database's connections leave for a read after this round (the third read
+        after the second round; in the last round, the startups' read when it is still to come, else none)."""
         if suspect is None:
             return cls(reads)
         service, revisions = known
@@ -551,7 +560,8 @@ class _TargetReads:
         if target is not None and readers.vpcaccess is not None:
             _target_connector(reads, readers.vpcaccess, target[0])
         if sql and alert is not None and _sql_connections_wanted(service, revisions, started_at, settings,
-                                                                 reads.budget, promoted=suspect):
+                                                                 reads.budget, promoted=suspect,
+                                                                 kept_back=kept_back):
             # A database whose connections another client took makes a new revision's requests wait for
             # connections as it would the revision before's: bad_revision holds a rollback on it.
             reads.metric("sql_connections", "monitoring: cloudsql database/postgresql/num_backends",
@@ -1095,14 +1105,15 @@ def _sql_up_query(scope: "_Scope", sql: tuple[str, ...]) -> MetricQuery:
 
 def _sql_connections_wanted(service: Service, revisions: Sequence[Revision], incident_started_at: datetime,
                             settings: DiagnosisSettings, budget: CallBudget, *,
-                            promoted: Revision | None = None) -> bool:
+                            promoted: Revision | None = None, kept_back: int = 1) -> bool:
     """Whether the instances' connections are read: only bad_revision asks (a deploy the suspect: the
     newest serving revision created within deploy_window_seconds before the incident, or one promoted then:
     `rollback_suspect`), and only when
     the read leaves a call for the third round (startup_candidates' read or the log read again), so it
     never takes that read's place. An alert's collection (the only one that asks) with a connector and a
-    database has that room unless it reads the request log too. Not read, its rule claims nothing."""
-    if budget.used + 2 > budget.limit:
+    database has that room unless it reads the request log too. Not read, its rule claims nothing. `kept_back`:
+    the calls left for reads after it (one, the third read, unless its caller knows none is to come)."""
+    if budget.used + 1 + kept_back > budget.limit:
         return False
     return rollback_suspect(service, revisions, incident_started_at, settings, promoted=promoted) is not None
 

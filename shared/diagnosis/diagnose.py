@@ -13,6 +13,7 @@ In order:
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
@@ -679,9 +680,20 @@ def _pipeline_promotions(facts: Facts, entries: list[LogRecord], deploys: dict[i
     if promoted is None or facts.b.service.serving_percent(suspect.short_name) < 100:
         return {}
     at = promoted.revision.create_time
-    return {i: suspect for i, entry in enumerate(entries)
-            if i not in deploys and abs(entry.timestamp - at) <= _DEPLOY_MATCH
-            and principal_kind(entry) is PrincipalKind.SERVICE_ACCOUNT}
+    # One entry is the promotion, as one entry is a deploy (`_deploy_entries`): the service account's traffic
+    # write nearest that minute. Another account's change in the same two minutes (a second pipeline's, an IAM
+    # change) is a change of its own, and stands automation down.
+    releases = [i for i, entry in enumerate(entries)
+                if i not in deploys and abs(entry.timestamp - at) <= _DEPLOY_MATCH
+                and _TRAFFIC_WRITE.search(entry.method_name or "")
+                and principal_kind(entry) is PrincipalKind.SERVICE_ACCOUNT]
+    nearest = min(releases, key=lambda i: abs(entries[i].timestamp - at), default=None)
+    return {} if nearest is None else {nearest: suspect}
+
+
+# The calls that set a service's traffic: v2's UpdateService, v1's ReplaceService (log_signals.AUDIT_METHODS: the
+# Cloud Run audit logging page's method names). A service's creation, an IAM policy's change, are not a promotion.
+_TRAFFIC_WRITE = re.compile(r"Services[.](ReplaceService|UpdateService)$")
 
 
 def _whose(entry: LogRecord) -> str:

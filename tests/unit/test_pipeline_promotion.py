@@ -81,6 +81,38 @@ def test_a_person_acting_through_the_account_is_named():
     assert "acting through it: alice@example.com" in result.stand_down
 
 
+# (case, the second entry's principal, its minute, its method): beside the pipeline's promotion at -9, another
+# change in the same two minutes is a change of its own, not the release (one entry is the promotion, as one entry
+# is a deploy).
+BESIDE = [
+    ("another service account's IAM change a minute later", "terraform@infra-project.iam.gserviceaccount.com", -8,
+     "SetIamPolicy"),
+    ("a second pipeline's traffic write a minute later", "other-ci@demo-project.iam.gserviceaccount.com", -8, TRAFFIC),
+    ("the same account's second traffic write a minute later", CI, -8, TRAFFIC),
+    ("a person's change a minute later", "alice@example.com", -8, TRAFFIC),
+]
+
+
+@pytest.mark.parametrize("case,principal,minute,method", BESIDE, ids=[c[0] for c in BESIDE])
+def test_a_second_change_beside_the_pipelines_promotion_stands_automation_down(case, principal, minute, method):
+    e = _promoted(GREEN, -300, BLUE, -2880, -9).audit(-9, CI).audit(minute, principal, method)
+    bundle = e.bundle()
+
+    result = diagnose(bundle, S)
+
+    assert result.stand_down, result.summary
+    assert plan(result, bundle, S).action is None
+    promoting = [i.observed for i in result.evidence if i.about == "stand_down" and "promoting " + GREEN in i.observed]
+    assert len(promoting) == 1 and CI in promoting[0], promoting
+
+
+def test_a_pipelines_change_that_writes_no_traffic_is_not_its_promotion():
+    """An IAM policy's change by the pipeline's account at the promotion's minute sets no traffic: not a release."""
+    result = diagnose(_promoted(GREEN, -300, BLUE, -2880, -9).audit(-9, CI, "SetIamPolicy").bundle(), S)
+
+    assert result.stand_down, result.summary
+
+
 @pytest.mark.parametrize("principal,delegates,kind", [
     (CI, (), PrincipalKind.SERVICE_ACCOUNT),
     ("my-app@appspot.gserviceaccount.com", (), PrincipalKind.SERVICE_ACCOUNT),

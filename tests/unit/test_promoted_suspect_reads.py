@@ -75,3 +75,25 @@ def test_a_promoted_suspects_candidates_secret_versions_are_planned():
 
     assert [(r.revision, r.secret, r.version) for r in planned] == [(BLUE, "db", "6")]
     assert target_secret_reads(bundle.service, bundle.revisions, bundle.incident_started_at, S) == []
+
+
+@pytest.mark.parametrize("used,kept_back,read", [
+    (14, 1, True),    # the second round: one call left for the third read after it
+    (15, 1, False),   # ... none left beside it
+    (15, 0, True),    # the last round, no startup read to come: the one call left is the connections'
+    (16, 0, False),   # ... none left at all
+])
+def test_the_connections_keep_back_a_call_only_for_a_read_still_to_come(used, kept_back, read):
+    """A promoted suspect's connections are read in the last round: after the log read again (which took the
+    third read's call), a call is kept back only for the candidates' startups still to come, so the same release
+    as a promotion reads what it would as a fresh deploy."""
+    from shared.diagnosis.collection import CallBudget, _sql_connections_wanted
+    bundle = _promoted(GREEN, -300, BLUE, -2880, -9).bundle()
+    promoted = promoted_suspect((bundle.service, bundle.revisions), {"requests": bundle.requests,
+                                "latencies": bundle.latencies}, bundle.incident_started_at, S, bundle.collected_at,
+                                bundle.judged_since)
+    budget = CallBudget(16)
+    budget.used = used
+
+    assert _sql_connections_wanted(bundle.service, bundle.revisions, bundle.incident_started_at, S, budget,
+                                   promoted=promoted, kept_back=kept_back) is read
