@@ -28,7 +28,8 @@ Cost of one collection, at most 15 API calls, 16 for an alert, each read below m
   then, sequentially, at most one of (one follows a log read refused, never one cut short; the other a full one):
   Logging:     the service's log read again without a log-match alert's own filter, or
                the rollback's candidate targets' startup failures (startup_candidates)    1
-  and, when the service read's page came back full before its window's start, sequentially, own room:
+  and, in the same last round as the startups' read, when the service read's page came back full before its
+  window's start, own room:
   Logging:     the application's failure lines alone over that window (_failure_lines)   1
 A rollback's candidates are bad_revision's: those of a deploy (the newest serving revision created in the deploy
 window) are read in the second round; those of a promotion (a revision created long before, given its traffic in
@@ -77,7 +78,7 @@ SWEEP_READS = 1
 ALERT_READS = 1
 # The read of the application's failure lines alone (`_failure_lines`), with its own room in the budget: made
 # only when the service read's page came back full before it reached its window's start, one ListLogEntries
-# page of max_log_entries (one round trip), after that read.
+# page of max_log_entries, in the collection's last round beside the candidates' startups (no round of its own).
 FAILURE_READS = 1
 # The alert path's reads of the secret versions a rollback's candidate target pins (target_secret_reads), each
 # with its own room in the budget (the budget grows by the reads planned, never past this): a revision that pins
@@ -420,14 +421,14 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
             how=by_hand(scope.project, scope.start, now, log_filter=logs("")))
         if found["logs"] is None:   # its gap goes next to the first attempt's
             budget.gaps.insert(reads.gap_at["logs"] + 1, budget.gaps.pop())
-    if readers.logging is not None:
-        found["failure_logs"] = _failure_lines(readers.logging, scope, budget, found["logs"], settings, now)
     # Without a deploy, the newest serving revision may have been promoted (created long before, given its
     # traffic in the deploy window): dated from the request counts just read, as diagnosis dates it, its
     # candidates' reads follow in the last round, beside the candidates' startups.
     promoted = None if deploy is not None else promoted_suspect(known, found, incident_started_at, settings, now,
                                                                   judged_from)
     last = _Reads(budget)
+    if readers.logging is not None:
+        _failure_lines(last, readers.logging, scope, found["logs"], settings, now)
     candidates = startup_candidates(service, revisions, found["logs"], incident_started_at, settings,
                                     found.get("requests"), promoted=promoted) if readers.logging is not None else ()
     # In the last round a call is kept back only for the candidates' startups still to come: the read again
@@ -463,29 +464,26 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
                           callers_asked=asked, **found)
 
 
-def _failure_lines(logging: LoggingPort, scope: "_Scope", budget: CallBudget, logs: LogResult | None,
-                   settings: DiagnosisSettings, now: datetime) -> LogResult | None:
-    """The application's failure lines alone over the service read's window (log_signals.failure_lines_filter),
-    when that read's page came back full before reaching the window's start (an application logging its
-    ordinary work to stderr fills it within minutes); None otherwise, and when that page holds the
-    application's failure lines alone (a flood of errors: the read would answer that same page). Its own room in the budget
-    (FAILURE_READS): one ListLogEntries page, one round trip. Any failure once the adapter's retries are
-    spent is a gap and no read (as `_target_startup`'s): the failure lines are then not known, and
-    failure_lines.lines_unread keeps a verification `unclear`."""
+def _failure_lines(reads: "_Reads", logging: LoggingPort, scope: "_Scope", logs: LogResult | None,
+                   settings: DiagnosisSettings, now: datetime) -> None:
+    """Plans the read of the application's failure lines alone over the service read's window
+    (log_signals.failure_lines_filter; its answer under "failure_logs"), when that read's page came back full
+    before reaching the window's start (an application logging its ordinary work to stderr fills it within
+    minutes); nothing otherwise, and nothing when that page holds the application's failure lines alone (a flood
+    of errors: the read would answer that same page). Its own room in the budget (FAILURE_READS): one
+    ListLogEntries page, in the last round beside the candidates' startups. Any failure once the adapter's
+    retries are spent is a gap and no read (`_Read.never_raised`, as `_target_startup`'s): the failure lines
+    are then not known, and failure_lines.lines_unread keeps a verification `unclear`."""
     if logs is None or logs.page_ended_after(scope.start) is None:
-        return None
+        return
     if all(e.log_id in APP_LOGS and e.severity in FAILED_SEVERITIES for e in logs.entries):
         # Failure lines alone (a flood of errors): they are what that read would answer, its newest page.
-        return None
-    budget.limit += FAILURE_READS
-    what = FAILURE_READ
+        return
+    reads.budget.limit += FAILURE_READS
     query = failure_lines_filter(scope.project, scope.service, scope.location, scope.start, now)
-    try:
-        return budget.call(what, lambda: logging.list_entries(scope.project, query, settings.max_log_entries))
-    except RunwardenError as exc:
-        error = budget.settled(exc)
-        budget.gap(f"{what}: {error}", error, by_hand(scope.project, scope.start, now, log_filter=query))
-        return None
+    reads.add("failure_logs", FAILURE_READ,
+              lambda: logging.list_entries(scope.project, query, settings.max_log_entries),
+              how=by_hand(scope.project, scope.start, now, log_filter=query), never_raised=True)
 
 
 # The rollback's candidate targets whose startups the second read asks for (the newest Ready revisions
