@@ -108,6 +108,7 @@ class Statuses:
 
 def statuses(entries: Iterable[LogRecord], window: Window) -> Statuses:
     counts: dict[str, int] = {}
+    said: dict[str, str] = {}   # each distinct text read once (log_signals.per_text's reason)
     for entry in entries:
         # Every form above holds "rpc" or "StatusCode.": the regular expression runs on those lines alone. A JSON
         # line's grpc.code key is its own field (the adapter read it).
@@ -115,7 +116,7 @@ def statuses(entries: Iterable[LogRecord], window: Window) -> Statuses:
         if entry.grpc_code and window.holds(entry.timestamp):
             code = _code(entry.grpc_code)
         elif ("rpc" in text or "StatusCode." in text) and window.holds(entry.timestamp):
-            code = status_of(text)
+            code = said[text] if text in said else said.setdefault(text, status_of(text))
         else:
             continue
         if code:

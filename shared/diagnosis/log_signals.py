@@ -1901,7 +1901,18 @@ def per_text(read: Callable[[str], _T], entries: Iterable[LogRecord]) -> dict[st
     """`read` of each distinct text of `entries`, asked once: one failure repeats one text on every
     request, so a read of max_log_entries lines holds a few distinct texts, and a regex asked of every
     line costs a diagnosis hundreds of times what it needs (bench/diagnosis_speed.py, "scaled")."""
-    return {text: read(text) for text in dict.fromkeys(e.text for e in entries)}
+    return {text: read(text) for text in distinct_texts(entries)}
+
+
+def distinct_texts(entries: Iterable[LogRecord]) -> list[str]:
+    """Each distinct text of `entries` once, in the order first met (per_text's reason)."""
+    return list(dict.fromkeys(e.text for e in entries))
+
+
+def found_in(read: Callable[[str], Iterable[_T]], entries: Iterable[LogRecord]) -> set[_T]:
+    """Everything `read` finds in `entries`' texts (hosts, names, versions), each distinct text read once
+    (per_text's reason)."""
+    return {found for text in distinct_texts(entries) for found in read(text)}
 
 
 # The DB_ERROR_TEXTS that say a connection already open was found closed or broken under a statement
@@ -4523,7 +4534,10 @@ def memory_limit_wordings(texts: Iterable[str]) -> list[tuple[str, int]]:
     wording of Cloud Run's memory-limit line among `texts`, in the unit the log wrote: "Memory limit of N
     MiB exceeded" (its current wording) or "Memory limit of NM exceeded" (its older one), in order of
     first appearance; a text in neither wording is left out."""
-    counts = Counter(f"Memory limit of N{m[1]} exceeded" for m in map(_MEMORY_UNIT.search, texts) if m)
+    counts: Counter[str] = Counter()
+    for text, lines in Counter(texts).items():   # each distinct text searched once (per_text's reason)
+        if found := _MEMORY_UNIT.search(text):
+            counts[f"Memory limit of N{found[1]} exceeded"] += lines
     return list(counts.items())
 
 

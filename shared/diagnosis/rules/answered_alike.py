@@ -26,7 +26,7 @@ from collections import Counter
 from shared.diagnosis.env_hosts import deploy_brought, looked_up_names
 from shared.diagnosis.evidence import LogRecord, Revision
 from shared.diagnosis.facts import Facts
-from shared.diagnosis.log_signals import LogSignal, per_text
+from shared.diagnosis.log_signals import LogSignal, found_in, per_text
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.secret_refs import plain_credentials_changed
 from shared.diagnosis.secret_values import CREDENTIAL, named, read_differently, url_hosts
@@ -75,7 +75,7 @@ def answered_alike(facts: Facts, c: Citation, suspect: Revision, good: Revision)
         return None
     kinds = Counter(kind for _, kind in found)
     unlike = _presented_differently(suspect, good, set(kinds))
-    hosts = {host for e, _ in found for host in url_hosts(e.text)}
+    hosts = found_in(url_hosts, (e for e, _ in found))
     if not unlike and deploy_brought(hosts, suspect.env_values, good.env_values):
         unlike = f"its env names {', '.join(sorted(hosts))}, which the answers name, and {good.short_name}'s does not"
     if not unlike and not hosts and kinds.keys() & _ABOUT_A_HOST:
@@ -150,9 +150,9 @@ def _what(kind: str, found: list[tuple[LogRecord, str]], suspect: Revision) -> s
     if kind == CREDENTIAL and suspect.secrets:
         return f"; the secrets it reads: {named(suspect.secrets)}"
     if kind == QUOTA:
-        services = sorted({s for e, k in found if k == QUOTA for s in quota_services(e.text)})
+        services = sorted(found_in(quota_services, (e for e, k in found if k == QUOTA)))
         return f"; the quota of {', '.join(services)}" if services else ""
-    hosts = sorted({h for e, k in found if k == kind for h in url_hosts(e.text)})
+    hosts = sorted(found_in(url_hosts, (e for e, k in found if k == kind)))
     return f"; hosts called: {', '.join(hosts)}" if hosts else ""
 
 

@@ -14,7 +14,7 @@ from shared.diagnosis.facts import (PROMOTION_QUIET_MINUTES, SQL_CONNECTIONS_BEF
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.background import BACKGROUND_FACTOR, TargetBar, background_of, target_bar
 from shared.diagnosis.health_bar import health_bar
-from shared.diagnosis.log_signals import REPLICA_CONFLICT, LogSignal, Refusal, pattern_of, per_text, refusals_of
+from shared.diagnosis.log_signals import REPLICA_CONFLICT, LogSignal, Refusal, found_in, pattern_of, per_text, refusals_of
 from shared.diagnosis.lock_waits import LOCK_ADVICE, LOCK_TIMEOUT, lock_timeouts, lock_words
 from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, duration, pct, unread_rule_outs
@@ -932,7 +932,7 @@ def _secret_read_at_latest_by_both(facts: Facts, c: Citation, suspect: Revision,
     if not secrets or not facts.logged_enough(len(found), facts.s.startup_failure_logs_min) \
             or 2 * len(found) < failures:
         return None
-    hosts = {host for e, kind in found if kind == CREDENTIAL for host in url_hosts(e.text)}
+    hosts = found_in(url_hosts, (e for e, kind in found if kind == CREDENTIAL))
     if deploy_brought(hosts, suspect.env_values, good.env_values):
         c.cite("api", f"run.revisions.get {suspect.short_name}, {good.short_name}: containers[].env[]",
                f"{suspect.short_name}'s env names {', '.join(sorted(hosts))}, which its refused calls name; "

@@ -15,7 +15,7 @@ from shared.diagnosis.latency_words import latency
 from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.evidence import EvidenceItem, LogRecord, Revision, short_name
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, egress_of, hms, path_changed, query_of
-from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, crash_signal,
+from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, crash_signal, distinct_texts,
                                          dial_failure, dial_timed_out, greeting_timed_out, host_address,
                                          lost_mid_query,
                                          memory_limit_wordings, pattern_of, per_text, proxy_reply, read_timed_out,
@@ -510,8 +510,9 @@ def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> tuple[s
             or len(facts.log_matches(LogSignal.UPSTREAM_TIMEOUT)) >= s.db_error_logs_min):
         return "", ""
     killed = [e for e in facts.log_matches(LogSignal.MEMORY_LIMIT) if e.timestamp >= failing.start]
-    exited = [e for e in facts.log_matches(LogSignal.STARTUP_FAILURE)
-              if e.timestamp >= failing.start and _EXITED.search(e.text)]
+    started = [e for e in facts.log_matches(LogSignal.STARTUP_FAILURE) if e.timestamp >= failing.start]
+    said_exit = per_text(lambda text: _EXITED.search(text) is not None, started)
+    exited = [e for e in started if said_exit[e.text]]
     signalled = _crash_signals(facts)
     if len(killed) + len(exited) + len(signalled) < s.startup_failure_logs_min:
         return "", ""
@@ -553,9 +554,11 @@ def _crash_signals(facts: Facts) -> list[tuple[LogRecord, int]]:
     minutes, each with its signal. The process a signal ended wrote no exit code, so `_EXITED` never sees
     it; its requests in flight end as Cloud Run's own 503s all the same."""
     failing = facts.failing_window
-    found = ((e, crash_signal(e.text)) for e in facts.log_matches(LogSignal.STARTUP_FAILURE)
-             if failing is not None and e.timestamp >= failing.start)
-    return [(e, n) for e, n in found if n is not None]
+    if failing is None:
+        return []
+    lines = [e for e in facts.log_matches(LogSignal.STARTUP_FAILURE) if e.timestamp >= failing.start]
+    signal = per_text(crash_signal, lines)
+    return [(e, signal[e.text]) for e in lines if signal[e.text] is not None]
 
 
 def _signals_words(signalled: list[tuple[LogRecord, int]]) -> str:
@@ -815,8 +818,11 @@ def _refreshes_failed(facts: Facts, c: Citation) -> str:
         return ""
     refreshes: list[LogRecord] = []
     others = 0
+    refresh: dict[str, bool] = {}   # each distinct text read once (log_signals.per_text's reason)
     for e in lines:   # stops at the db_error_logs_min-th error that is not a refresh: most reads end at once
-        if refresh_failed(e.text):
+        if e.text not in refresh:
+            refresh[e.text] = refresh_failed(e.text)
+        if refresh[e.text]:
             refreshes.append(e)
         else:
             others += 1
@@ -2080,7 +2086,7 @@ def _own_timeout_503s(facts: Facts, c: Citation) -> list[LogRecord]:
 
 def _framework_words(lines: list[LogRecord]) -> str:
     """The framework's own words the lines hold (its exception's or error's name), for the summary."""
-    return ", ".join(sorted({words_of(LogSignal.APP_TIMEOUT_503, e.text) for e in lines} - {""}))
+    return ", ".join(sorted({words_of(LogSignal.APP_TIMEOUT_503, text) for text in distinct_texts(lines)} - {""}))
 
 
 def _sql_up(facts: Facts, c: Citation) -> bool | None:

@@ -926,8 +926,9 @@ def _kinds_changed(refused: dict[str, list[LogRecord]], suspect: Revision, previ
     version), when every refusal names one and every one named was changed; {} otherwise."""
     if not refused.keys() <= {Refusal.SERVER_FATAL, Refusal.CREDENTIALS, Refusal.UNKNOWN_DATABASE}:
         return {}
-    named = {what for kind, entries in refused.items() for e in entries for what in _settings_named(kind, e.text)}
-    if not named or any(not _settings_named(kind, e.text) for kind, entries in refused.items() for e in entries):
+    said = [per_text(lambda text, kind=kind: _settings_named(kind, text), entries) for kind, entries in refused.items()]
+    named = {what for by_text in said for whats in by_text.values() for what in whats}
+    if not named or any(not whats for by_text in said for whats in by_text.values()):
         return {}
     changed = {what: connection_target_changed(previous.plain_env, suspect.plain_env, what)
                or pinned_env_changed(previous, suspect, lambda name, what=what: holds_setting(name, what))

@@ -6,7 +6,7 @@ import re
 
 from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.facts import Facts
-from shared.diagnosis.log_signals import LogSignal, pattern_of, per_text
+from shared.diagnosis.log_signals import LogSignal, found_in, pattern_of, per_text
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.secret_refs import one_secret, secret_name
 from shared.diagnosis.signatures import Finding, Signature
@@ -96,7 +96,7 @@ def _versions_advice(facts: Facts, secrets: list[LogRecord]) -> str:
     ref written with its version (".../secrets/S/versions/V") was never matched. A line that names no project
     ("Secret Version [S/versions/V]") or names it by number may be the ref's secret (`one_secret`). "" when no
     line names one."""
-    named = sorted({found for e in secrets for found in _named_versions(e.text)})
+    named = sorted(found_in(_named_versions, secrets))
     if not named:
         return ""
     said = ", ".join(sorted({f"{secret.rsplit('/', 1)[-1]} version {version}" for secret, version in named})[:3])

@@ -23,7 +23,7 @@ import re
 from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.evidence import LogRecord, Revision
 from shared.diagnosis.facts import TARGET_LOAD_MINUTES, Facts, Window, hms
-from shared.diagnosis.log_signals import LogSignal, per_text, upstream_hosts, upstream_read_timed_out
+from shared.diagnosis.log_signals import LogSignal, found_in, per_text, upstream_hosts, upstream_read_timed_out
 from shared.diagnosis.rules.base import Citation
 
 # The read timeout urllib3 quotes in its ReadTimeoutError, "Read timed out. (read timeout=10)"
@@ -51,12 +51,12 @@ def timed_out_alike(facts: Facts, c: Citation, suspect: Revision, good: Revision
     reads, failures = _read_timeouts(facts, suspect.short_name, facts.logs.app_failed)
     if not facts.logged_enough(len(reads), s.startup_failure_logs_min) or 2 * len(reads) < failures:
         return None
-    hosts = {h for e in reads for h in upstream_hosts(e.text)}
+    hosts = found_in(upstream_hosts, reads)
     since = Window(suspect.create_time - TARGET_LOAD_MINUTES, facts.incident.end)
     theirs = [e for e in _target_timeouts(facts, good.short_name, hosts) if since.holds(e.timestamp)]
     if len(theirs) < s.startup_failure_logs_min:
         return None
-    shared = sorted(hosts & {h for e in theirs for h in upstream_hosts(e.text)})
+    shared = sorted(hosts & found_in(upstream_hosts, theirs))
     changed = _timeouts_changed(good, suspect, reads, theirs)
     if not changed and deploy_brought(hosts, suspect.env_values, good.env_values):
         changed = f"its env names {', '.join(sorted(hosts))}, which {good.short_name}'s does not"
@@ -109,14 +109,18 @@ def _timeouts_changed(good: Revision, suspect: Revision, reads: list[LogRecord],
     """How the deploy changed the calls' timeout, in words, or "": another read timeout quoted in the lines
     (_QUOTED_TIMEOUT), or a plain env var named as a timeout (_TIMEOUT_NAME) set otherwise, added or dropped
     (names only, never the values: an env value may hold a password)."""
-    mine = {m.group(1) for e in reads for m in _QUOTED_TIMEOUT.finditer(e.text)}
-    before = {m.group(1) for e in theirs for m in _QUOTED_TIMEOUT.finditer(e.text)}
+    mine, before = found_in(_quoted_timeouts, reads), found_in(_quoted_timeouts, theirs)
     if mine and before and mine != before:
         return f"its calls quote read timeout={', '.join(sorted(mine))} against {', '.join(sorted(before))}"
     old = {k: v for k, v in good.plain_env if _TIMEOUT_NAME.search(k)}
     new = {k: v for k, v in suspect.plain_env if _TIMEOUT_NAME.search(k)}
     names = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
     return f"its timeout settings {', '.join(names)} differ" if names else ""
+
+
+def _quoted_timeouts(text: str) -> list[str]:
+    """The read timeouts one line quotes (_QUOTED_TIMEOUT)."""
+    return [m.group(1) for m in _QUOTED_TIMEOUT.finditer(text)]
 
 
 def _when(theirs: list[LogRecord], suspect: Revision) -> str:
