@@ -535,6 +535,8 @@ def _another_condition(incident: Incident, policy: str) -> str:
     doubt = incident.condition_doubt
     if not doubt or doubt == incident.threshold_disagreement:
         return ""
+    if doubt == incident.labels_doubt:
+        return doubt
     return (f"{doubt} ({policy}): the condition that fired may be another one (a forecast, an absence, another "
             "resource's), so no present failure of this resource is stated")
 
