@@ -423,6 +423,16 @@ class AlertSpec(_Spec):
     # conditionThreshold; the metric, resource and values are as for a threshold.
     mql: str | None = None
     documentation: str = ""
+    # A metric-absence condition (conditionAbsent: "in violation when a time series for the specified metric of a
+    # monitored resource does not include any data in the specified duration", AlertPolicy.Condition.MetricAbsence,
+    # google/monitoring/v3/alert.proto): its `duration`, as a ProtoJSON Duration ("300s"), carried instead of a
+    # conditionThreshold. No value crossed, so observed_value and threshold_value may be left out (sent as null:
+    # which values Monitoring sends for an absence is UNCONFIRMED, no sample).
+    absent: str | None = Field(default=None, pattern=r"^\d+s$")
+    # The policy's other conditions, by displayName, listed with the carried one in a `conditions` list
+    # (AlertPolicy.conditions, one to six, combined by AND, OR or AND_WITH_MATCHING_RESOURCE): no sample from
+    # Monitoring carries the list, a relay that embeds the policy may (Incident.listed_conditions).
+    other_conditions: list[str] = Field(default_factory=list)
     # The policy's user labels (`policy_user_labels`, as in Cloud Monitoring's schema-1.2 example); sent only
     # when given, as the real Pub/Sub sample carries none.
     policy_user_labels: dict[str, str] = Field(default_factory=dict)
@@ -436,6 +446,11 @@ class AlertSpec(_Spec):
             return self
         if not self.metric_type:
             raise ValueError("metric_type is required (or give log_match for a log-match condition)")
+        if self.absent is not None:
+            if (self.observed_value is None) != (self.threshold_value is None):
+                raise ValueError("an absent alert gives both observed_value and threshold_value, or neither")
+            if self.threshold_value is None:
+                return self
         if self.threshold_value is None or self.observed_value is None:
             raise ValueError("a metric alert needs observed_value and threshold_value")
         try:
@@ -763,7 +778,7 @@ def _incident(scenario: Scenario, alert: AlertSpec, anchor: datetime, incident_i
     body = {"filter": threshold_filter,
             "aggregations": [aggregation],
             "comparison": "COMPARISON_LT" if alert.comparison == "below" else "COMPARISON_GT",
-            "thresholdValue": float(alert.threshold_value), "duration": alert.duration,
+            "thresholdValue": float(alert.threshold_value or 0), "duration": alert.duration,
             "trigger": {"count": alert.trigger_count}}
     if alert.denominator_filter:
         body["denominatorFilter"] = alert.denominator_filter
@@ -776,7 +791,15 @@ def _incident(scenario: Scenario, alert: AlertSpec, anchor: datetime, incident_i
     kind = ({"conditionMonitoringQueryLanguage": {"query": alert.mql, "duration": alert.duration,
                                                  "trigger": {"count": alert.trigger_count}}}
             if alert.mql is not None else {"conditionThreshold": body})
-    return {**incident,
+    if alert.absent is not None:
+        kind = {"conditionAbsent": {"filter": threshold_filter, "aggregations": [aggregation],
+                                    "duration": alert.absent, "trigger": {"count": alert.trigger_count}}}
+        # The wording of an absence's summary is UNCONFIRMED (no sample): Monitoring's words are shown, never parsed.
+        said = "returned to normal." if state == "closed" else f"is absent for {alert.absent}."
+    listed = ({"conditions": [{"name": f"{condition['name'].rsplit('/', 1)[0]}/{_digest(other) % 10**19}",
+                               "displayName": other} for other in alert.other_conditions] + [condition]}
+              if alert.other_conditions else {})
+    return {**incident, **listed,
             "summary": (f"{metric_display} for {project} {resource_display} labels {_label_text(labels)} with metric "
                         f"labels {_label_text(alert.metric_labels)} {said}"),
             "metric": {"type": alert.metric_type, "displayName": metric_display, "labels": dict(alert.metric_labels)},

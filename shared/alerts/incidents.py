@@ -29,6 +29,7 @@ from pydantic_core import PydanticCustomError
 from shared.alerts.label_filters import (RESOURCE_TYPE, UNREAD, LabelTest, excluded, excluding_groups, label_tests,
                                          metadata_selections, metadata_tests, shown, unread_groups, unselected)
 from shared.alerts.long_numbers import NumberTooLong, whole_number
+from shared.alerts.named_elsewhere import named_elsewhere
 from shared.alerts.query_grouping import MQL_QUERY, mql_drops, promql_drops
 from shared.alerts.query_names import query_names, selects_alone, workload_names
 from shared.alerts.ratio_query import ratio_query
@@ -861,7 +862,15 @@ class Incident(BaseModel):
                     f"{' or '.join(sorted(resource_types))} its condition {quoted(shown or named)} filters on: its "
                     "policy may have several conditions (an AND policy's are met \"even if they are met on completely "
                     "different resources\"), and which one its resource, bar and value are is unknown")
-        return self._resource_label_doubt(shown or named) or self.threshold_disagreement
+        return self._resource_label_doubt(shown or named) or self.labels_doubt or self.threshold_disagreement
+
+    @property
+    def labels_doubt(self) -> str:
+        """Why the policy's user labels or the resource's metadata labels name another service (or connector) than the
+        resource whose series crossed, or "" (shared/alerts/named_elsewhere.py). Before, such a label was never read:
+        a policy labelled `service: checkout` whose condition's series was payments' rolled payments back."""
+        return named_elsewhere(self.resource_type, self.resource_labels, self.policy_user_labels,
+                               self.metadata_labels, self.policy_name)
 
     def _listed_doubt(self, condition: str) -> str:
         """Why the policy's conditions, as a `conditions` list names them, put the carried one's bar in doubt,

@@ -12,7 +12,8 @@ The label `runwarden` is the policy owner's word on Runwarden's actions, as the 
 service is (guardrails.require_label): absent, or `enabled`, Runwarden acts as it would; any other value
 (`off`, `disabled`, `false`, `observe`, empty) holds every write back, and the diagnosis and the change it
 would have made reach a person instead. A value Runwarden does not know is no consent: it may be a word
-for "off" in another team's habit. Only this label is read. The policy's `severity` (and a `severity`
+for "off" in another team's habit. Only this label is read here (a label naming a service or connector is
+compared with the resource's own in shared/alerts/named_elsewhere.py). The policy's `severity` (and a `severity`
 user label) is a paging level for people, not evidence of a cause nor consent: it changes nothing here.
 """
 from __future__ import annotations

@@ -51,7 +51,9 @@ conditions fire without one (AlertPolicy.Condition, google/monitoring/v3/alert.p
   missing, or abbreviated to its name and displayName by a relay or a template: a forecast or an
   absence then reads as a present crossing), or parts that name different conditions of a policy of
   several (Incident.condition_doubt: an AND policy's conditions are met "even if they are met on
-  completely different resources", and the carried one may be another's forecast or absence).
+  completely different resources", and the carried one may be another's forecast or absence), or a policy or
+  resource label naming another service than the resource's (Incident.labels_doubt: which one the owner meant is
+  unknown).
 Any of them is diagnosed as usual and escalated with the diagnosis and the change it would have made;
 nothing is written. A present failure alerts through its own threshold condition, which Runwarden acts
 on. A notification whose `threshold_value` and thresholdValue alone disagree still names its condition
@@ -535,6 +537,8 @@ def _another_condition(incident: Incident, policy: str) -> str:
     doubt = incident.condition_doubt
     if not doubt or doubt == incident.threshold_disagreement:
         return ""
+    if doubt == incident.labels_doubt:
+        return doubt
     return (f"{doubt} ({policy}): the condition that fired may be another one (a forecast, an absence, another "
             "resource's), so no present failure of this resource is stated")
 
