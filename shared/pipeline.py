@@ -543,9 +543,8 @@ class _AlertRun:
             # A scale of a connector other managed services share: held back when one of them served cleanly
             # in the minutes this one failed, or could not be read (scope.service_peers_held). Read before the
             # connector's gate reads are sent, which a held scale would never use.
-            held = service_peers_held(result, self.incident, self.config, readers, now)
-            if held is not None:
-                diagnosis = held
+            diagnosis = service_peers_held(result, self.incident, self.config, readers, now)
+            if diagnosis.signature is not result.diagnosis.signature:
                 proposal = plan(diagnosis, bundle, self.config.diagnosis, self.config.bounds)
         report = self.diagnosed(diagnosis)
         note_refired(self.adapters.state, self.incident, now, "service", service, ahead.service_actions())

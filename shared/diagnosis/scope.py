@@ -399,12 +399,12 @@ def saturated_connector(result: ServiceResult) -> str:
 
 
 def service_peers_held(result: ServiceResult, incident: Incident, config: Config, readers: Readers,
-                       now: datetime) -> Diagnosis | None:
+                       now: datetime) -> Diagnosis:
     """A service alert's connector saturation, held back as a connector alert's is (`_clean_peer_held`) when another
     managed user of the same connector served cleanly in the minutes this service failed; or when whether one did
-    is not known because a peer's read never answered. None when the diagnosis blames no shared connector, no other
-    managed service is behind it, or every one behind it is idle, failing too or hanging (the connector judged as
-    before).
+    is not known because a peer's read never answered. Otherwise the diagnosis as it was (its calls counting the
+    peers' reads): it blames no shared connector, no other managed service is behind it, or every one behind it is
+    idle, failing too or hanging.
 
     One connector serves several services ("You can then configure your serverless services to use the connector for
     outbound network traffic", cloud.google.com/vpc/docs/serverless-vpc-access, "How it works"; a connector even lists
@@ -425,11 +425,13 @@ def service_peers_held(result: ServiceResult, incident: Incident, config: Config
     connector = saturated_connector(result)
     others = [(m.name, m.cloudsql_instances) for m in config.services if m.name != result.service]
     if not connector or not others:
-        return None
+        return result.diagnosis
     found = users_of(readers, others, connector=connector, retry=lambda: True)
     peers, unread = _peer_bundles(found, incident, config, readers, now)
     calls = result.diagnosis.api_calls + found.api_calls + sum(b.api_calls for _, b in peers)
-    return held_by_peers(result, connector, peers, unread, config.diagnosis, calls)
+    held = held_by_peers(result, connector, peers, unread, config.diagnosis, calls)
+    # Not held: the diagnosis as it was, its calls counting the peers' reads (the budget counts every call made).
+    return held or result.diagnosis.model_copy(update={"api_calls": calls})
 
 
 def held_by_peers(result: ServiceResult, connector: str, peers: list[tuple[str, EvidenceBundle]], unread: list[str],
@@ -551,9 +553,9 @@ def diagnose_alert(incident: Incident, config: Config, readers: Readers, now: da
             return AlertVerdict(target, skip=other)
         # The pipeline reads the connector's other users for a plan that scales it; a diagnosis that blames
         # the shared connector is read the same way here (planning is the remediation's, not the diagnosis's).
-        held = service_peers_held(result, incident, config, readers, now) if saturated_connector(result) else None
-        if held is not None:
-            result = ServiceResult(result.service, result.bundle, held)
+        if saturated_connector(result):
+            result = ServiceResult(result.service, result.bundle,
+                                   service_peers_held(result, incident, config, readers, now))
         return AlertVerdict(target, result.diagnosis, result, (result,))
     found = users(target, config, readers)
     results = [diagnose_service(s, incident, config, readers, now, found=found)
