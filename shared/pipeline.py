@@ -17,8 +17,8 @@ from shared.remediation.actions import get_action
 from shared.clock import Clock, SystemClock, skew_safe_lease
 from shared.diagnosis.collection import Readers
 from shared.diagnosis.scope import (alert_context, by_number_held, cloudsql_users_healthy, combine,
-                                    connector_users_healthy, diagnose_service, service_for_host, unanswered_held,
-                                    unserved_host, users)
+                                    connector_users_healthy, diagnose_service, saturated_connector,
+                                    service_for_host, service_peers_held, unanswered_held, unserved_host, users)
 from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
 from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, notified_after_own_close,
@@ -512,8 +512,9 @@ class _AlertRun:
                                                       target=service)
         now = self.adapters.clock.now()
         ahead = _ReadAhead(self.adapters.state, gate, service, now)   # state the write needs, read meanwhile
+        readers = self.adapters.readers()
         try:
-            result = diagnose_service(service, self.incident, self.config, self.adapters.readers(), now,
+            result = diagnose_service(service, self.incident, self.config, readers, now,
                                       last_delivery=self.adapters.last_delivery)
         except PermanentError as exc:  # e.g. the service is gone, or Runwarden may not read it
             return duplicate.answer() or self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc} "
@@ -534,11 +535,19 @@ class _AlertRun:
                 f"not Runwarden's: {other}; nothing was diagnosed or written. Policy {self.incident.policy_name!r} "
                 "sends it to Runwarden's notification channel: if no person's channel is on the policy, add one"),
                 target=service)
-        report = self.diagnosed(diagnosis)
-        note_refired(self.adapters.state, self.incident, now, "service", service, ahead.service_actions())
         # Planned before Runwarden's own updates are looked for (planning reads no state: CPU it spends anyway
         # unless one is found), so that the connector's gate reads go out only for a plan that writes to it.
         proposal = plan(diagnosis, bundle, self.config.diagnosis, self.config.bounds)
+        if proposal.action is not None and bundle.connector is not None and \
+                proposal.targets == [bundle.connector.name] and saturated_connector(result):
+            # A scale of a connector other managed services share: held back when one of them served cleanly
+            # in the minutes this one failed, or could not be read (scope.service_peers_held). Read before the
+            # connector's gate reads are sent, which a held scale would never use.
+            diagnosis = service_peers_held(result, self.incident, self.config, readers, now)
+            if diagnosis.signature is not result.diagnosis.signature:
+                proposal = plan(diagnosis, bundle, self.config.diagnosis, self.config.bounds)
+        report = self.diagnosed(diagnosis)
+        note_refired(self.adapters.state, self.incident, now, "service", service, ahead.service_actions())
         if bundle.connector is not None and proposal.action is not None and \
                 proposal.targets == [bundle.connector.name] and not self.stopped_first(proposal, bundle, now):
             # The connector it scales (planning: the one the diagnosis names, as read): its gate reads sent now,

@@ -18,12 +18,13 @@ from shared.alerts.reasons import not_managed
 from shared.config import Config, DiagnosisSettings
 from shared.diagnosis.check_results import UPTIME_URL
 from shared.diagnosis.collection import Readers, Users, collect, epoch_to_datetime, users_of
-from shared.diagnosis.connector_peers import PEER_CLEAN, clean_peer, peer_evidence, peer_words
+from shared.diagnosis.connector_peers import PEER_CLEAN, CleanPeer, clean_peer, peer_evidence, peer_words
 from shared.diagnosis.diagnose import RULE_SET, diagnose
 from shared.diagnosis.evidence import (CONDITION_UNSTATED, AlertContext, EvidenceBundle, EvidenceItem, MetricResult, Service,
                                       micros, short_name)
+from shared.diagnosis.facts import Window
 from shared.diagnosis.signatures import Diagnosis, Signature
-from shared.errors import UNANSWERED
+from shared.errors import UNANSWERED, RunwardenError
 
 # Cloud Run's URLs (cloud.google.com/run/docs/triggering/https-request): the deterministic form
 # https://SERVICE-PROJECT_NUMBER.REGION.run.app, and the older https://SERVICE-HASH-REGIONCODE.a.run.app.
@@ -366,15 +367,133 @@ def _clean_peer_held(target: AlertTarget, best: ServiceResult, others: list[Serv
     found = clean_peer(target.name, best.bundle, peers, settings)
     if found is None:
         return None
+    return _held_for_peer(target.name, best, found, settings, lead, per_service, api_calls)
+
+
+def _held_for_peer(connector: str, best: ServiceResult, found: tuple[CleanPeer, Window], settings: DiagnosisSettings,
+                   lead: str, context: tuple[EvidenceItem, ...], api_calls: int) -> Diagnosis:
+    """`best`'s connector saturation escalated (the connector competing) because the clean peer in `found` served
+    through `connector` in the minutes `best` failed: both named, with the peer's figures and the bars it met."""
     peer, window = found
     d = best.diagnosis
     return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET, competing=(d.signature.value,),
                      summary=f"{lead}; {short_name(best.service)} shows {d.signature.value} ({d.summary}), but "
-                             + peer_words(target.name, best.service, peer),
-                     evidence=per_service + (peer_evidence(target.name, best.service, peer, window, settings),)
+                             + peer_words(connector, best.service, peer),
+                     evidence=context + (peer_evidence(connector, best.service, peer, window, settings),)
                      + d.evidence,
                      recommendation=f"{PEER_CLEAN}; if the connector is the cause: {d.recommendation}"
                      if d.recommendation else PEER_CLEAN, api_calls=api_calls)
+
+
+# --- a service's own alert blaming the connector it shares ------------------------------------------
+
+
+def saturated_connector(result: ServiceResult) -> str:
+    """The connector a service alert's diagnosis blames, when it is the one the service's serving revisions route
+    through as read (the one a scale would write to: planning scales `bundle.connector`); "" otherwise."""
+    connector = result.bundle.connector
+    d = result.diagnosis
+    if d.signature is not Signature.CONNECTOR_SATURATION or connector is None or d.subject != connector.name:
+        return ""
+    return connector.name
+
+
+def service_peers_held(result: ServiceResult, incident: Incident, config: Config, readers: Readers,
+                       now: datetime) -> Diagnosis:
+    """A service alert's connector saturation, held back as a connector alert's is (`_clean_peer_held`) when another
+    managed user of the same connector served cleanly in the minutes this service failed; or when whether one did
+    is not known because a peer's read never answered. Otherwise the diagnosis as it was (its calls counting the
+    peers' reads): it blames no shared connector, no other managed service is behind it, or every one behind it is
+    idle, failing too or hanging.
+
+    One connector serves several services ("You can then configure your serverless services to use the connector for
+    outbound network traffic", cloud.google.com/vpc/docs/serverless-vpc-access, "How it works"; a connector even lists
+    the projects using it, Connector.connectedProjects, "List of projects using the connector", the vpcaccess v1 REST
+    reference), and its throughput is its instances', whoever sends through it ("Throughput and scaling", the same
+    page; that one connector's instances are shared by every service's flows, not split per service, is read from
+    that page's per-connector figures: UNCONFIRMED in so many words). A saturated connector slows every user alike,
+    so a busy user served cleanly in the same minutes says the slowness is likelier the failing service's own (its
+    database, its pool, its own egress); were the connector to favour some flows, the scale is still only held back
+    for a person to decide, never undone. Before, a service alert scaled the connector on its own service's evidence
+    alone, however its neighbours fared.
+
+    The read, made only for a diagnosis that blames the shared connector: users_of over the other managed services
+    (GetService and ListRevisions each, the connector path's lookup), then, for each found behind the connector,
+    its request metrics from the incident's start (collect with its service as read: no second GetService, no logs,
+    no connector read). A read that met a transient fault is made again (users_of's `retry`, at most READS_AGAIN
+    times) and one that never answered holds the scale back, named: unread is not "idle"."""
+    connector = saturated_connector(result)
+    others = [(m.name, m.cloudsql_instances) for m in config.services if m.name != result.service]
+    if not connector or not others:
+        return result.diagnosis
+    found = users_of(readers, others, connector=connector, retry=lambda: True)
+    peers, unread = _peer_bundles(found, incident, config, readers, now)
+    calls = result.diagnosis.api_calls + found.api_calls + sum(b.api_calls for _, b in peers)
+    held = held_by_peers(result, connector, peers, unread, config.diagnosis, calls)
+    # Not held: the diagnosis as it was, its calls counting the peers' reads (the budget counts every call made).
+    return held or result.diagnosis.model_copy(update={"api_calls": calls})
+
+
+def held_by_peers(result: ServiceResult, connector: str, peers: list[tuple[str, EvidenceBundle]], unread: list[str],
+                  settings: DiagnosisSettings, api_calls: int) -> Diagnosis | None:
+    """`result`'s connector saturation judged with the other users behind `connector`: `peers` (service, its request
+    metrics as read) and `unread` ("service: why", a user whose read never answered). Held (inconclusive, the
+    connector competing) when a peer served cleanly in the minutes `result`'s service failed (connector_peers.
+    clean_peer), else when one was not read; None when every one read is idle, failing too or hanging, or none is
+    behind it: the connector judged as before."""
+    named = [short_name(s) for s, _ in peers] + [short_name(why.split(": ", 1)[0]) for why in unread]
+    if not named:
+        return None
+    lead = (f"connector {short_name(connector)} also serves {len(named)} other managed service(s) "
+            f"({', '.join(named)})")
+    clean = clean_peer(connector, result.bundle, peers, settings)
+    if clean is not None:
+        return _held_for_peer(connector, result, clean, settings, lead, (), api_calls)
+    if unread:
+        return _peers_unread(connector, result, unread, lead, api_calls)
+    return None
+
+
+def _peer_bundles(found: Users, incident: Incident, config: Config, readers: Readers,
+                  now: datetime) -> tuple[list[tuple[str, EvidenceBundle]], list[str]]:
+    """Each user in `found`, its request metrics read as its service was (Users.read), and what was not read: a
+    user whose service read never answered (Users.unanswered), or whose request_count or request_latencies read
+    failed or answered in part (its bundle's gap), each named with why."""
+    unread = [why for why in found.unreadable if any(why.startswith(f"{name}: ") for name in found.unanswered)]
+    metrics_only = Readers(run=readers.run, monitoring=readers.monitoring)
+    peers = []
+    for name in found.services:
+        try:
+            bundle = collect(name, epoch_to_datetime(incident.started_at), metrics_only, config.diagnosis, now,
+                             known=found.read[name], last_delivery=True)
+        except RunwardenError as exc:   # never expected with last_delivery (gaps instead): named, never raised
+            unread.append(f"{name}: its request metrics not read ({exc})")
+            continue
+        gaps = [gap for gap in bundle.gaps if gap.startswith(_PEER_READS)]
+        if gaps:
+            unread.append(f"{name}: {'; '.join(gaps)}")
+            continue
+        peers.append((name, bundle))
+    return peers, unread
+
+
+# The reads a peer is judged on (collection._run_metrics' names): without either, whether it served cleanly is unknown.
+_PEER_READS = ("monitoring: run request_count", "monitoring: run request_latencies")
+
+
+def _peers_unread(connector: str, result: ServiceResult, unread: list[str], lead: str, calls: int) -> Diagnosis:
+    """The connector's saturation escalated because a user behind it could not be read: it may be the busy one that
+    served cleanly, and a scale is one-way."""
+    d = result.diagnosis
+    return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET, competing=(d.signature.value,),
+                     summary=f"{lead}; {short_name(result.service)} shows {d.signature.value} ({d.summary}), but "
+                             f"{len(unread)} could not be read ({'; '.join(unread)}): whether one behind "
+                             f"{short_name(connector)} served cleanly in the same minutes, the connector then not the "
+                             "cause, is not known, so nothing is done on the connector",
+                     evidence=d.evidence, api_calls=calls,
+                     recommendation=f"read the other users of connector {short_name(connector)} by hand (their "
+                                    "request_count and request_latencies over the failing minutes); if every busy one "
+                                    f"fails too: {d.recommendation or 'the connector is the cause'}")
 
 
 def _about(diagnosis: Diagnosis, target: AlertTarget) -> bool:
@@ -432,6 +551,11 @@ def diagnose_alert(incident: Incident, config: Config, readers: Readers, now: da
         other = unserved_host(target.name, config, result.bundle.service) if target.kind is TargetKind.UPTIME else ""
         if other:
             return AlertVerdict(target, skip=other)
+        # The pipeline reads the connector's other users for a plan that scales it; a diagnosis that blames
+        # the shared connector is read the same way here (planning is the remediation's, not the diagnosis's).
+        if saturated_connector(result):
+            result = ServiceResult(result.service, result.bundle,
+                                   service_peers_held(result, incident, config, readers, now))
         return AlertVerdict(target, result.diagnosis, result, (result,))
     found = users(target, config, readers)
     results = [diagnose_service(s, incident, config, readers, now, found=found)

@@ -607,3 +607,35 @@ def test_a_command_resend_reads_its_intent_action_record_and_gate_claim_in_one_r
     # The claim's create (Commit), refused as the document exists, and its read of the first answer;
     # then the intent, the action record and the gate's claim, in one BatchGetDocuments.
     assert counter.by_method() == {"Commit": 1, "BatchGetDocuments": 2}
+
+
+def test_a_service_alerts_scale_of_a_shared_connector_reads_its_peers_once_and_nothing_ahead_when_held(
+        standin_env, firestore, pubsub, project_id, anchor, counter):
+    """ledger's 5xx alert blames fin-conn, which statements (managed, busy, clean) uses too. The peers' read
+    (scope.service_peers_held) costs, per other managed service, its GetService and its ListRevisions (users_of,
+    one after the other: two round trips), and for each behind the connector one concurrent round of its request
+    metrics (collect with its service as read: no second GetService, no logs, no connector read): three evidence
+    round trips for one peer, on the stand-ins' count 2 Cloud Run calls and 3 Monitoring calls. Held, the scale is
+    never planned, so the connector's gate reads (`_ReadAhead.connector`) are not sent: no Firestore call is added."""
+    from sandbox.scenarios import resolve_scenario
+
+    name = "service_alert_saturation_busy_clean_peer_shared_connector"
+    alone = World.for_scenario(resolve_scenario(name), standin_env, pubsub, project_id, anchor)
+    alone.config = alone.config.model_copy(update={"services": alone.config.services[:1]})
+    alone.state = alone.adapters.state = CountingStateStore(counter, project_id)
+    alone.seed(name)
+    assert alone.handle(alone.alert(name, incident_id="alone")).status.value == "proposed"
+    run, revisions = standin_env.run.count("GetService"), standin_env.run.count("ListRevisions")
+    monitoring = len(standin_env.monitoring.calls)
+    world = World.for_scenario(resolve_scenario(name), standin_env, pubsub, project_id, anchor)
+    world.state = world.adapters.state = CountingStateStore(counter, project_id)
+    counter.reset()
+
+    outcome = world.handle(world.alert(name, message_id="2", incident_id="both"))
+
+    assert (outcome.status.value, outcome.diagnosis.signature) == ("escalated", "inconclusive"), outcome.reason
+    assert standin_env.run.count("GetService") - run == 2      # ledger's own, and statements' by users_of
+    assert standin_env.run.count("ListRevisions") - revisions == 2
+    peer = len(standin_env.monitoring.calls) - 2 * monitoring   # ledger's own reads again, then statements'
+    assert peer == 3, peer
+    assert counter.by_thread("pause-query") == {}, counter.by_thread("pause-query")
