@@ -36,7 +36,9 @@ window) are read in the second round; those of a promotion (a revision created l
 the deploy window), dated from that round's request counts as diagnosis dates it (promoted_suspect), are read in
 the last round, beside the candidates' startups: the same reads, within the same budget.
 Reads of optional sources that fail permanently (e.g. PERMISSION_DENIED on logs) become
-`gaps`; transient faults propagate, so the platform retries the whole event.
+`gaps`; transient faults propagate, so the platform retries the whole event, except in the last round: there
+every read's failure is a gap (`_Reads.never_raised`), a promoted suspect's reads as the startups' and the failure
+lines', and the event is not read again for one read that follows all the others.
 """
 from __future__ import annotations
 
@@ -53,7 +55,8 @@ from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, HistogramRe
                                        MetricResult, Revision, SecretRef, Service, StartupRead,
                                        TargetConnectorRead, TargetSecretRead, short_name)
 from shared.diagnosis.failure_lines import FAILURE_READ
-from shared.diagnosis.facts import APP_LOGS, FAILED_SEVERITIES, INGEST_LAG, TARGET_LOAD_MINUTES, Facts, whole_until
+from shared.diagnosis.facts import (APP_LOGS, CONNECTIONS_READ, FAILED_SEVERITIES, INGEST_LAG, TARGET_LOAD_MINUTES,
+                                   Facts, whole_until)
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.log_signals import (MAX_FILTER_CHARS, app_log_filter, audit_filter, failure_lines_filter,
                                          request_log_filter, target_startup_filter)
@@ -104,6 +107,12 @@ class BudgetExceeded(RuntimeError):
 # queued behind another. tests/infra/test_settings.py counts the secret reads as adding no time to the slowest alert
 # because they are in flight with the round's other reads (tests/unit/test_evidence_round.py holds the pool to it).
 MAX_CONCURRENT_READS = MAX_API_CALLS + ALERT_READS + UPTIME_READS + TARGET_SECRET_READS
+# The reads of one collection that wait for each other, at most: the service and its revisions; every other read
+# at once (one wave: the pool holds the largest round); the service's log read again without the alert's filter,
+# alone; the last round (the failure lines alone, the candidates' startups, a promoted suspect's reads).
+# tests/infra/test_settings.py models the slowest alert's collection from it, and tests/integration/
+# test_collection_rounds.py counts them at the ports in the alert path's worst case.
+SEQUENTIAL_ROUNDS = 4
 
 
 @dataclass
@@ -208,10 +217,12 @@ class _Reads:
     """Independent reads, planned in order and run concurrently (at most MAX_CONCURRENT_READS
     at once). The budget counts them as they are planned, and the answers and the gaps come back
     in plan order, so the evidence and its call count never depend on which answer came first.
-    A transient fault is raised after every read has finished (the first, in plan order)."""
+    A transient fault is raised after every read has finished (the first, in plan order). `never_raised`: no read
+    of the round is raised (`_Read.never_raised`): the collection's last round, whose reads follow every other."""
 
-    def __init__(self, budget: CallBudget) -> None:
+    def __init__(self, budget: CallBudget, never_raised: bool = False) -> None:
         self.budget = budget
+        self.never_raised = never_raised
         self.planned: list[_Read] = []
         self.gap_at: dict[str, int] = {}   # where each failed read's gap is in budget.gaps
         self.refused: dict[str, str] = {}  # each optional read refused for good: its error's code
@@ -220,7 +231,7 @@ class _Reads:
     def add(self, key: str, what: str, fn: Callable[[], Any], optional: bool = True, how: str = "",
             never_raised: bool = False) -> None:
         self.budget.take(what)
-        self.planned.append(_Read(key, what, fn, optional, how, never_raised))
+        self.planned.append(_Read(key, what, fn, optional, how, never_raised or self.never_raised))
 
     def metric(self, key: str, what: str, read: Callable[[MetricQuery], Any], query: MetricQuery) -> None:
         """One ListTimeSeries read of `query` (`read`: the port's query or histograms), and where to read it by hand."""
@@ -426,7 +437,9 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     # candidates' reads follow in the last round, beside the candidates' startups.
     promoted = None if deploy is not None else promoted_suspect(known, found, incident_started_at, settings, now,
                                                                   judged_from)
-    last = _Reads(budget)
+    # Every read of the last round is a gap when it fails, a promoted suspect's too: the whole event again would
+    # read every source again, and spend the searches' quota (entries.list) on the round's other reads twice.
+    last = _Reads(budget, never_raised=True)
     if readers.logging is not None:
         _failure_lines(last, readers.logging, scope, found["logs"], settings, now)
     candidates = startup_candidates(service, revisions, found["logs"], incident_started_at, settings,
@@ -562,7 +575,7 @@ class _TargetReads:
                                                                  kept_back=kept_back):
             # A database whose connections another client took makes a new revision's requests wait for
             # connections as it would the revision before's: bad_revision holds a rollback on it.
-            reads.metric("sql_connections", "monitoring: cloudsql database/postgresql/num_backends",
+            reads.metric("sql_connections", CONNECTIONS_READ,
                          readers.monitoring.query, _sql_connections_query(scope, sql))
         secrets = target_secret_reads(service, revisions, started_at, settings, promoted=suspect) \
             if alert is not None and readers.secretmanager is not None else []

@@ -22,7 +22,7 @@ from shared.diagnosis.latency_words import latency
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem, LogRecord, Revision
 from shared.diagnosis.facts import INGEST_LAG, Facts, Window, hms, refused_series
-from shared.diagnosis.failure_lines import failure_lines_risen
+from shared.diagnosis.failure_lines import failure_lines_by_hand, failure_lines_risen, failure_read_failed
 from shared.diagnosis.callers_left import callers_left
 from shared.diagnosis.clean_stretch import too_few_clean
 from shared.diagnosis.client_errors import client_errors_risen
@@ -405,6 +405,14 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
         return _not_healthy(b, context, about, observed, lines, "log", b.logs.query if b.logs else b.requests.query,
                             "a person must judge whether the service still fails: check what its callers receive "
                             "(the response bodies) and the cause its error lines name")
+    # The same lines not known: the page cut before the minutes judged, and the read of the failure lines alone
+    # failed. Not `healthy` on the cut page (a chatty service's INFO lines hide its ERROR lines there). The sweep
+    # asks judging.lines_unread before its `verified` instead, as it judges its own action.
+    unread = failure_read_failed(facts, window) if traffic_judged else ""
+    if unread:
+        return _not_healthy(b, context, about, observed, unread, "log", b.logs.query if b.logs else b.requests.query,
+                            "a person must judge whether the service still fails: read its failure lines by hand, "
+                            f"{failure_lines_by_hand(b, window)}, and check what its callers receive")
     # A connector at its ceiling for a long stretch while the requests failed, cleared before the notification
     # came: skipped, nobody heard of it (shared/diagnosis/saturated_stretch.py). Escalated, nothing written. On the
     # alert path only: the sweep judges its own action on the minutes since, as it does the 4xx and the traffic.

@@ -67,6 +67,11 @@ class Promotion(NamedTuple):
     served: float         # the service's requests in `quiet`
 
 
+# How the gap of the instance's connections' read begins (collection._TargetReads.plan's read, EvidenceBundle.
+# sql_connections).
+CONNECTIONS_READ = "monitoring: cloudsql database/postgresql/num_backends"
+
+
 def whole_until(bundle: EvidenceBundle) -> datetime:
     """The end of the minutes surely whole in `bundle`, by real time: INGEST_LAG before the read, and
     before that by how far the reading clock may be ahead (EvidenceBundle.clock_ahead). A sweeper whose

@@ -33,7 +33,9 @@ the sweep asked the diagnosis without it, and a rollback whose service answered 
 each at ERROR was `verified`. A `verified` needs the lines of those minutes read too (`lines_unread`): a log
 read refused (a gap) or whose newest-first page ended after they began (LogResult.truncated: the lines there
 not all read) leaves them unknown, so the verdict is `unclear` (tests/unit/test_verification_failure_lines.py).
-The alert path keeps judging around such a read, as for the other checks that read the log.
+The alert path keeps judging around a log read refused or cut short, as for the other checks that read the log,
+except where the read of the failure lines alone was needed and failed (`failure_read_failed`): then nothing
+`healthy` is concluded from the cut page, and the read is named.
 A service that logs its ordinary work to stderr (INFO, DEBUG) fills that page within minutes, and its failure
 lines of the first minutes are off it: collection then reads the failure lines alone over the same window
 (EvidenceBundle.failure_logs, log_signals.failure_lines_filter), which INFO lines cannot crowd, and both rules
@@ -44,9 +46,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from shared.diagnosis.evidence import LogRecord, LogResult
+from shared.diagnosis.evidence import EvidenceBundle, LogRecord, LogResult
 from shared.diagnosis.facts import Facts, Window
 from shared.diagnosis.health_bar import HealthBar
+from shared.diagnosis.log_signals import failure_lines_filter
 from shared.diagnosis.windows import FAILING_LEAD, hms
 
 # A handful of lines, as `db_error_logs_min`'s default: fewer are one caller's odd request, no failure.
@@ -108,6 +111,28 @@ def lines_unread(facts: Facts, window: Window) -> str:
         return (f"the log read's newest-first page ended at {hms(ended)}, and the read of the application's failure "
                 f"lines alone at {hms(cut)}, both after {window} began (each full at max_log_entries): {unknown}")
     return ""
+
+
+def failure_read_failed(facts: Facts, window: Window) -> str:
+    """Why the application's failure lines in `window` are not known, when the read of them alone was needed (the
+    service read's newest-first page ended after `window` began) and failed: its gap, a refusal or a transient
+    fault (collection._failure_lines: never raised); "" otherwise. The alert path's `healthy` asks it
+    (diagnose._healthy): the cut page holds no line of the minutes before it ended, so "no failure lines there" is
+    not known, and a chatty service answering its failures as 2xx would be called healthy on its INFO lines
+    alone. A service read refused, or a read of the failure lines alone that answered full, is judged around as
+    before; the sweep asks `lines_unread`, which covers them too, before a `verified`."""
+    if facts.b.failure_logs is not None or not any(g.startswith(FAILURE_READ) for g in facts.b.gaps):
+        return ""
+    return lines_unread(facts, window)
+
+
+def failure_lines_by_hand(bundle: EvidenceBundle, window: Window) -> str:
+    """Where a person reads the application's failure lines in `window` by hand: the Logs Explorer query that
+    the read of them alone sends (log_signals.failure_lines_filter; Logs Explorer and ListLogEntries share the
+    Logging query language, "Logging query language" in the Cloud Logging docs)."""
+    parts = bundle.service.name.split("/")  # projects/P/locations/L/services/S
+    query = failure_lines_filter(parts[1], parts[5], parts[3], window.start, window.end)
+    return f"in Logs Explorer (project {parts[1]}), this query: {query}"
 
 
 def _failure_read(facts: Facts) -> tuple[tuple[LogRecord, ...], LogResult | None]:

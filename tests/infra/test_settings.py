@@ -39,10 +39,11 @@ def one_call_with_retries(policy: CallPolicy | None = None) -> float:
 def secret_reads_beyond_their_round(policy: CallPolicy | None = None) -> float:
     """What the rollback target's secret version reads add to the slowest alert: only what one of them may run
     past the round it shares. They are planned in the evidence's second round (collection.collect plans them
-    before that round's `run`), whose reads are all in flight at once (the pool holds the largest round:
-    tests/unit/test_evidence_round.py), so they overlap its other reads, counted below at one call each (the
-    request metrics are in every such round). A secret read runs at most SECRET_READ_POLICY.longest_run (its
-    retry included), so it adds that much beyond the round's call, if anything: nothing under today's policies."""
+    before that round's `run`), or, for a promoted suspect, in its last round, whose reads are all in flight at
+    once (the pool holds the largest round: tests/unit/test_evidence_round.py), so they overlap its other reads,
+    counted below at one call each (the request metrics are in every such round). A secret read runs at most
+    SECRET_READ_POLICY.longest_run (its retry included), so it adds that much beyond the round's call, if anything:
+    nothing under today's policies."""
     policy = policy or CallPolicy()
     assert MAX_CONCURRENT_READS >= MAX_API_CALLS + ALERT_READS + TARGET_SECRET_READS   # no read queued in its round
     return max(0.0, SECRET_READ_POLICY.longest_run - policy.call_timeout) if TARGET_SECRET_READS else 0.0
@@ -69,19 +70,20 @@ def test_the_function_timeout_covers_the_longest_wait_and_the_alert_budget() -> 
 def collection_wall_seconds(alert: bool) -> float:
     """The longest one collect() may take on the clock, each read at its longest run (CallPolicy.longest_run:
     a read with its retries and, for a paged read, all its pages, endpoints.PageCursor), not at call_timeout.
-    Its reads go in sequential rounds, each round's reads at once on the evidence pool
+    Its reads go in sequential rounds (collection.SEQUENTIAL_ROUNDS, counted at the ports in the alert path's
+    worst case by tests/integration/test_collection_rounds.py), each round's reads at once on the evidence pool
     (collection.MAX_CONCURRENT_READS threads; the function serves one request at a time,
     max_instance_request_concurrency = 1 in infra/functions.tf): the service and its revisions; then every
-    other planned read, in waves of the pool's size; then the log read again or the candidates' startup read,
-    counted here as two sequential reads although collect() makes at most one."""
+    other planned read, in waves of the pool's size; then the log read again without the alert's filter, alone;
+    then the last round (the failure lines alone, the candidates' startups, a promoted suspect's reads)."""
     from math import ceil
 
-    from shared.diagnosis.collection import MAX_CONCURRENT_READS, UPTIME_READS
+    from shared.diagnosis.collection import MAX_CONCURRENT_READS, SEQUENTIAL_ROUNDS, UPTIME_READS
 
     one = one_call_with_retries()
     # An uptime check's alert (and the sweep after one: collect's `check_of`) reads its check's results too.
     second_round = MAX_API_CALLS + UPTIME_READS + (ALERT_READS + TARGET_SECRET_READS if alert else 0) - 2
-    return one + ceil(second_round / MAX_CONCURRENT_READS) * one + 2 * one
+    return (SEQUENTIAL_ROUNDS - 1) * one + ceil(second_round / MAX_CONCURRENT_READS) * one
 
 
 def test_a_collection_at_every_reads_longest_run_fits_what_the_budgets_count_it_at() -> None:
@@ -98,6 +100,26 @@ def test_a_collection_at_every_reads_longest_run_fits_what_the_budgets_count_it_
     assert collection_wall_seconds(alert=True) <= counted_on_alert
     # The sweep's collection, then its request log (one read, after the collection: verification.py).
     assert collection_wall_seconds(alert=False) + SWEEP_READS * one_call_with_retries() <= COLLECT_SECONDS
+
+
+def test_a_round_more_in_the_collection_is_counted_by_the_model() -> None:
+    """The model counts collection.SEQUENTIAL_ROUNDS, which tests/integration/test_collection_rounds.py holds to what
+    collect() makes: a round more adds one read's longest run to the slowest collection, and the slowest alert's
+    collection still fits what the alert budget counts it at (the function timeout, under the ack deadline)."""
+    from unittest import mock
+
+    from shared.diagnosis import collection
+
+    one = one_call_with_retries()
+    counted_on_alert = (MAX_API_CALLS + ALERT_READS) * CallPolicy().call_timeout \
+        + TARGET_SECRET_READS * SECRET_READ_POLICY.call_timeout
+    today = collection_wall_seconds(alert=True)
+    assert today == collection.SEQUENTIAL_ROUNDS * one == 120.0
+    with mock.patch.object(collection, "SEQUENTIAL_ROUNDS", collection.SEQUENTIAL_ROUNDS + 1):
+        assert collection_wall_seconds(alert=True) == today + one
+    # The room left: two more rounds pass what the budget counts a collection at.
+    with mock.patch.object(collection, "SEQUENTIAL_ROUNDS", collection.SEQUENTIAL_ROUNDS + 2):
+        assert collection_wall_seconds(alert=True) > counted_on_alert
 
 
 def test_the_alert_budget_moves_with_the_call_policy() -> None:

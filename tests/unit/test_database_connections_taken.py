@@ -101,3 +101,32 @@ def test_the_connections_are_read_only_for_a_deploy_and_never_in_the_third_reads
     budget = CallBudget(MAX_API_CALLS + ALERT_READS, used=used)
 
     assert _sql_connections_wanted(bundle.service, bundle.revisions, bundle.incident_started_at, S, budget) is wanted, case
+
+
+# --- the connections' read made and failed ---------------------------------------------------------
+
+CONNECTIONS_GAP = "monitoring: cloudsql database/postgresql/num_backends"
+
+
+@pytest.mark.parametrize("case, text, failure, held", [
+    ("requests wait for the pool, the read never answered", HIKARI, "TransientError: ... UNAVAILABLE", True),
+    ("requests wait for the pool, the read past its deadline", HIKARI, "DEADLINE_EXCEEDED", True),
+    ("requests wait for the pool, the read refused for good", HIKARI, "PERMISSION_DENIED: denied", True),
+    ("the new revision's own crash: whatever the connections, a rollback", CRASH, "UNAVAILABLE", False),
+])
+def test_a_connections_read_that_failed_does_not_let_a_wait_for_connections_roll_back(case, text, failure, held):
+    """The read was planned (a deploy or a promotion the suspect, room in the budget) and failed: a gap. Waits for a
+    connection on the database the revision before uses may be an instance another client filled, which the read
+    would have shown: the rollback is held and the gap named, as with the connections risen. Before, the gap read as
+    not read at all (nothing claimed) and the rollback went ahead on a database it would wait on as well."""
+    bundle = _deploy(Evidence(), text).bundle()
+    bundle = bundle.model_copy(update={"gaps": (f"{CONNECTIONS_GAP}: {failure}",)})
+
+    result = diagnose(bundle, S)
+    action = plan(result, bundle, S).action
+
+    if not held:
+        assert result.signature is Signature.BAD_REVISION and action is not None, (case, result.summary)
+        return
+    assert action is None, (case, result.summary)
+    assert f"{CONNECTIONS_GAP}: {failure}" in result.summary, result.summary

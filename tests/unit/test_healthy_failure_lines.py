@@ -133,3 +133,40 @@ def test_failure_lines_off_a_page_of_info_lines_are_read_apart(since, healthy):
         assert d.signature is Signature.HEALTHY, d.summary
     else:
         assert d.signature is Signature.INCONCLUSIVE and "failure line(s) at ERROR" in d.summary, d.summary
+
+
+FAILURE_GAP = "logging: the application's failure lines: TransientError: ListLogEntries: ServiceUnavailable: 503"
+
+
+@pytest.mark.parametrize("case, since, page_from, gap, traffic_judged, healthy", [
+    ("the page cut at 4, the failure lines' read failed, the service failing behind it", 50, 4, FAILURE_GAP, True,
+     False),
+    ("the page cut at 4, the failure lines' read failed, no failure line at all", 0, 4, FAILURE_GAP, True, False),
+    ("the same read refused for good", 0, 4, "logging: the application's failure lines: PERMISSION_DENIED: denied",
+     True, False),
+    ("the page holding every minute judged (cut before the window): the failure lines there all read", 0, -1,
+     FAILURE_GAP, True, True),
+    ("the sweep: judging.lines_unread holds its `verified` instead, on the diagnosis' `healthy`", 0, 4, FAILURE_GAP,
+     False, True),
+])
+def test_a_failure_lines_read_that_failed_leaves_the_cut_page_no_healthy(case, since, page_from, gap, traffic_judged,
+                                                                         healthy):
+    """The service read's page full of INFO lines from `page_from` on, and the read of the failure lines alone
+    (planned: the page ended before its window's start) failed: a gap, no EvidenceBundle.failure_logs. Before, the
+    alert path counted the page alone: `healthy`, the failing service too. Now, when the page ended after the
+    minutes judged began, escalated naming the read and the query to read them by hand."""
+    e = _orders(since=since)
+    for minute in range(-1, 5):
+        e.log(minute, NOISE, REV, count=120, severity="INFO")
+    bundle = e.bundle()
+    page = tuple(x for x in bundle.logs.entries if x.timestamp >= at(page_from) and x.severity == "INFO")
+    bundle = bundle.model_copy(update={"alert": LATENCY, "gaps": (gap,),
+                                       "logs": bundle.logs.model_copy(update={"entries": page, "truncated": True})})
+
+    d = diagnose(bundle, S, traffic_judged=traffic_judged)
+
+    if healthy:
+        assert d.signature is Signature.HEALTHY, (case, d.summary)
+        return
+    assert d.signature is Signature.INCONCLUSIVE and gap in d.summary, (case, d.summary)
+    assert "Logs Explorer (project demo" in d.recommendation and "severity>=ERROR" in d.recommendation, d.recommendation

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import NamedTuple
 
-from shared.diagnosis.facts import (PROMOTION_QUIET_MINUTES, SQL_CONNECTIONS_BEFORE, SQL_CONNECTIONS_RISE,
-                                    TARGET_LOAD_MINUTES, Facts, LogIndex, Promotion, Requests, Window, clock_on, hms,
-                                    path_changed, query_of)
+from shared.diagnosis.facts import (CONNECTIONS_READ, PROMOTION_QUIET_MINUTES, SQL_CONNECTIONS_BEFORE,
+                                    SQL_CONNECTIONS_RISE, TARGET_LOAD_MINUTES, Facts, LogIndex, Promotion, Requests,
+                                    Window, clock_on, hms, path_changed, query_of)
 from shared.diagnosis.evidence import LogRecord, Revision, short_name
 from shared.diagnosis.background import BACKGROUND_FACTOR, TargetBar, background_of, target_bar
 from shared.diagnosis.health_bar import health_bar
@@ -714,9 +714,13 @@ def _connections_taken_on_the_same_database(facts: Facts, c: Citation, suspect: 
     rose with the failures (Facts.sql_connections_risen, database/postgresql/num_backends). Whoever
     took them (a batch, another service, sessions a leak left open) is not in the evidence; the
     revision before would wait on the same full instance. The deploy is not ruled out (a leak of its
-    own fills it too): it competes, and a person chooses. Unread or MySQL (no series), nothing."""
+    own fills it too): it competes, and a person chooses. Not read (no room, no deploy) or MySQL (no series),
+    nothing. Read and failed (its gap: a refusal, or a fault in the collection's last round, where a promoted
+    suspect's read is a gap rather than the event read again), the same waits compete as well: whether the
+    connections rose is what the read would have said."""
     risen = facts.sql_connections_risen()
-    if not risen:
+    unread = "" if risen else _connections_unread(facts)
+    if not risen and not unread:
         return ""
     found = _same_database_answers(facts, c, suspect, _connection_waits, "db_pool_wait, db_refused at the limit",
                                    ("waits for a connection or refusals at the connection limit",
@@ -725,6 +729,13 @@ def _connections_taken_on_the_same_database(facts: Facts, c: Citation, suspect: 
     if not found:
         return ""
     lines, previous = found
+    if unread:
+        c.cite("metric", "cloudsql database/postgresql/num_backends", unread, "the instance's connections read", False,
+               role="context")
+        return (f"{suspect.short_name}'s failures are waits for a database connection ({len(lines)}x, e.g. "
+                f"{lines[0].text[:120]!r}) and the Cloud SQL instance's connections were not read ({unread}): "
+                f"{previous.short_name} connects to the same instance, and whether another client took its "
+                "connections, so that it would wait as well, is not known")
     rose = "; ".join(f"{db}: {usual:.0f} before, {peak:.0f} while failing" for db, (usual, peak) in risen.items())
     before = duration(SQL_CONNECTIONS_BEFORE.total_seconds())
     c.cite("metric", query_of(facts.b.sql_connections, "cloudsql database/postgresql/num_backends"), rose,
@@ -735,6 +746,14 @@ def _connections_taken_on_the_same_database(facts: Facts, c: Citation, suspect: 
             f"{previous.short_name} connects to the same instance and would wait as well, so a rollback is not "
             "shown to help; whether the new revision holds them (a leak) or another client does (a batch, "
             "another service) is not in the evidence")
+
+
+def _connections_unread(facts: Facts) -> str:
+    """The gap of the instance's connections' read (collection's "monitoring: cloudsql database/postgresql/
+    num_backends"), when it was made and failed; "" when it answered or was not made."""
+    if facts.b.sql_connections is not None:
+        return ""
+    return next((gap for gap in facts.b.gaps if gap.startswith(CONNECTIONS_READ)), "")
 
 
 def _connection_waits(facts: Facts, revision: str) -> list[LogRecord]:
