@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from shared.diagnosis.principals import is_service_account
 from shared.diagnosis.run_audit import UPDATE_SERVICE
 from shared.diagnosis.windows import clock_on
+from shared.echo import quoted
 from shared.errors import PermanentError, RunwardenError, cause_status
 from shared.ports import LogPagesPort, MonitoringPort
 from shared.remediation.idle import requests_in
