@@ -15,6 +15,8 @@ from typing import Any
 
 import functions_framework
 
+from shared.echo import quoted
+
 PARAMETERS = ("incident_id", "format")
 # The function's root: "/" at its run.app URL; with its name when a gateway passes the path on
 # (UNCONFIRMED whether the cloudfunctions.net URL of a gen2 function strips the name, so both).
@@ -35,7 +37,7 @@ def incident_timeline(request) -> tuple[str, int, dict[str, str]]:
     if request.path.strip("/") not in ROOT_PATHS:
         # An id in the path is not read: answering ?incident_id= while the path names another
         # incident would show one incident's timeline under another's address.
-        return _error(400, "path", f"{request.path[:80]!r} is not read: give the incident as ?incident_id=ID "
+        return _error(400, "path", f"{quoted(request.path, 80)} is not read: give the incident as ?incident_id=ID "
                                    "at the function's own URL")
     unknown = sorted(set(request.args) - set(PARAMETERS))
     if unknown:

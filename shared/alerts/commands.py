@@ -27,6 +27,7 @@ from shared.alerts.long_numbers import NumberTooLong, whole_number
 from shared.alerts.incidents import IncidentParseError, PubSubMessage, _lone_surrogate, decode_message_published
 from shared.gcp.identifiers import IncidentIdCharacter, folded_incident_id, stripped_incident_id, written_name_problem
 from shared.alerts.operators import CLI_SENDER
+from shared.echo import quoted
 from shared.outcomes import BIDI, C1
 
 SCHEMA = "runwarden.command/v1"
@@ -94,9 +95,14 @@ def _as_google_writes_it(value: str) -> str:
 
 
 _WRITTEN = AfterValidator(_as_google_writes_it)
-ServiceName = Annotated[str, Field(pattern=SERVICE_PATTERN), _WRITTEN]
-ConnectorName = Annotated[str, Field(pattern=CONNECTOR_PATTERN), _WRITTEN]
-TargetName = Annotated[str, Field(pattern=TARGET_PATTERN), _WRITTEN]
+# The longest full name a target can have, with room: a domain-scoped project id (a domain, ":", and 6 to 30
+# characters: Resource Manager, "Creating and managing projects"), a region, and an id "fewer than 50 characters"
+# (CreateServiceRequest.service_id, google-cloud-run; a connector's is shorter). Longer, the name is refused by its
+# length before anything else reads it, and no answer repeats it whole (shared/echo.py).
+NAME_MAX = 512
+ServiceName = Annotated[str, Field(pattern=SERVICE_PATTERN, max_length=NAME_MAX), _WRITTEN]
+ConnectorName = Annotated[str, Field(pattern=CONNECTOR_PATTERN, max_length=NAME_MAX), _WRITTEN]
+TargetName = Annotated[str, Field(pattern=TARGET_PATTERN, max_length=NAME_MAX), _WRITTEN]
 
 
 class _Model(BaseModel):
@@ -320,7 +326,7 @@ class MisroutedAlert(CommandError):
         self.incident_id, refused = _misrouted_incident_id(incident.get("incident_id"))
         policy = incident.get("policy_name")
         parts = ([f"incident {self.incident_id}"] if self.incident_id else []) + \
-            ([f"policy {str(policy)[:120]!r}"] if policy else [])
+            ([f"policy {quoted(policy, 120)}"] if policy else [])
         named = f" ({', '.join(parts)})" if parts else ""
         super().__init__("message.data", (
             f"a Cloud Monitoring notification{named} arrived on the commands topic: it was not handled as an "
@@ -472,9 +478,9 @@ def _attributes_agree(attributes: Mapping[str, str], command: AnyCommand) -> Non
         value = getattr(command, name, None)
         if _says(attributes[key], value):
             continue
-        body_says = "the body has none" if value is None else f"the command's is {_said(value)[:120]!r}"
+        body_says = "the body has none" if value is None else f"the command's is {quoted(_said(value), 120)}"
         raise CommandError(f"message.attributes.{key}", (
-            f"{attributes[key][:120]!r}, and {body_says}: attributes are not read, and which is meant is "
+            f"{quoted(attributes[key], 120)}, and {body_says}: attributes are not read, and which is meant is "
             "ambiguous, so the command was not run: send it in the message body alone"))
 
 
@@ -783,7 +789,7 @@ def _unknown_name(error: Any, data: Mapping[str, Any] | None = None) -> str | No
             return (f"{json.dumps(sent)[:60]} is not a command: the command is named by a JSON string, one of "
                     f"{', '.join(COMMAND_NAMES)}")
         hint = _switch_named(str(given), data) or _closest(str(given), COMMAND_NAMES, scope='command')
-        return f"{str(given)[:60]!r} is not a command{hint}; one of {', '.join(COMMAND_NAMES)}"
+        return f"{quoted(given, 60)} is not a command{hint}; one of {', '.join(COMMAND_NAMES)}"
     if kind != "extra_forbidden" or not loc:
         return None
     fields = _fields_at(loc[:-1])
@@ -796,7 +802,7 @@ def _unknown_name(error: Any, data: Mapping[str, Any] | None = None) -> str | No
     # A name meaning the opposite of a known one is answered as such even beside it ({"min_instances": 3,
     # "max_instances": 6}); any other likely meaning is sought among the names not sent.
     hint = _opposite_of(str(loc[-1]), fields, str(loc[0])) or _closest(str(loc[-1]), unsent)
-    return f"{str(loc[-1])[:60]!r} is not {what} {loc[0]}{hint}; it takes: {taken}"
+    return f"{quoted(loc[-1], 60)} is not {what} {loc[0]}{hint}; it takes: {taken}"
 
 
 # The kill switch named as a command ('kill_switch', 'killSwitch', 'disable_kill_switch'), as the config names
@@ -1051,8 +1057,8 @@ def _message(error: Any) -> str:
     if swapped:
         return swapped
     if words.startswith("blank"):
-        return f"{str(error.get('input'))[:120]!r} is {words}"
-    return f"{str(error.get('input'))[:120]!r} is not {words}"
+        return f"{quoted(error.get('input'), 120)} is {words}"
+    return f"{quoted(error.get('input'), 120)} is not {words}"
 
 
 # What each command's `params` holds, as docs/commands.md ("`params` by command") gives it: said when `params`
@@ -1136,8 +1142,8 @@ def _sent_as(error: Any) -> str:
         except ValueError:
             meant = None
         if type(meant) is wanted:
-            return f" (got the string {given!r}: send {json.dumps(meant)}, without quotes)"
-        return f" (got the string {given[:60]!r})"
+            return f" (got the string {quoted(given)}: send {json.dumps(meant)}, without quotes)"
+        return f" (got the string {quoted(given, 60)})"
     if wanted is int and isinstance(given, float) and given.is_integer():
         return f" (got {given}: send a whole number, {int(given)})"
     return f" (got {json.dumps(given)[:60]})"
@@ -1173,12 +1179,13 @@ def _not_a_string(given: Any, loc: tuple[str, ...]) -> str:
 
 
 def _length_sent(error: Any) -> str:
-    """How long a string past its limit was: "String should have at most 1000 characters" named the limit alone,
-    and a reason pasted from a log read as though its length were fine. "" for any other error."""
+    """How long a string past its limit was, and how it starts (shared/echo.py: never the whole of it): "String
+    should have at most 1000 characters" named the limit alone, and a reason pasted from a log read as though its
+    length were fine. "" for any other error."""
     given = error.get("input")
     if error["type"] != "string_too_long" or not isinstance(given, str):
         return ""
-    return f" (got {len(given)} characters)"
+    return f" (got {len(given)} characters, starting {quoted(given[:60])})"
 
 
 def _out_of_range(error: Any) -> str:
@@ -1199,11 +1206,11 @@ def _other_kind(value: str, pattern: str, command: str) -> str:
     VpcAccess). "" for anything else."""
     if pattern == SERVICE_PATTERN and re.match(CONNECTOR_PATTERN, value):
         if command == "restore_traffic":
-            return f"{value!r} is a connector, not a service: " + connector_one_way(value)
-        return (f"{value!r} is a connector, not a service: {command} takes a service, "
+            return f"{quoted(value)} is a connector, not a service: " + connector_one_way(value)
+        return (f"{quoted(value)} is a connector, not a service: {command} takes a service, "
                 "projects/PROJECT/locations/REGION/services/SERVICE (one that uses the connector)")
     if pattern == CONNECTOR_PATTERN and re.match(SERVICE_PATTERN, value):
-        return (f"{value!r} is a service, not a connector: {command} takes the connector, "
+        return (f"{quoted(value)} is a service, not a connector: {command} takes the connector, "
                 "projects/PROJECT/locations/REGION/connectors/CONNECTOR (the service's revision names the one it "
                 "uses: vpc_access.connector)")
     return ""
@@ -1221,10 +1228,10 @@ def _nearly_a_name(value: str, pattern: str) -> str | None:
         return None
     stripped = value.strip()
     if stripped != value and re.fullmatch(pattern, stripped):
-        return f"{value[:160]!r} has spaces around it: write {stripped!r}"
+        return f"{quoted(value, 160)} has spaces around it: write {quoted(stripped)}"
     trimmed = stripped.rstrip("/")
     if trimmed != stripped and re.fullmatch(pattern, trimmed):
-        return f"{value[:160]!r} ends with '/': write {trimmed!r}"
+        return f"{quoted(value, 160)} ends with '/': write {quoted(trimmed)}"
     return None
 
 
@@ -1237,7 +1244,7 @@ def _nearly_a_proposal_id(value: str) -> str | None:
     if meant == value or not re.fullmatch(PROPOSAL_ID_PATTERN, meant):
         return None
     why = " (proposal ids are lower case)" if meant != value.strip() else " (without the spaces)"
-    return (f"{value[:120]!r} is not {_PATTERN_WORDS[PROPOSAL_ID_PATTERN]}: did you mean {meant!r}? send it again "
+    return (f"{quoted(value, 120)} is not {_PATTERN_WORDS[PROPOSAL_ID_PATTERN]}: did you mean {meant!r}? send it again "
             f"with that id{why}")
 
 
@@ -1250,8 +1257,8 @@ def _nearly_a_revision(value: str) -> str | None:
     if short == value or not re.fullmatch(REVISION_PATTERN, short):
         return None
     if short != stripped:
-        return f"{value[:200]!r} is the revision's full name: write its short name, {short!r}"
-    return f"{value[:160]!r} has spaces around it: write {short!r}"
+        return f"{quoted(value, 200)} is the revision's full name: write its short name, {quoted(short)}"
+    return f"{quoted(value, 160)} has spaces around it: write {quoted(short)}"
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -1318,4 +1325,4 @@ def param_from_text(command: str, key: str, text: str) -> Any:
         return text.strip().lower() == "true"
     wanted = " or ".join(sorted({"integer": "a whole number", "boolean": "true or false"}.get(t, str(t))
                                 for t in types))
-    raise CommandError(f"command.params.{key}", f"{text[:120]!r} is not {wanted}, as {command}'s {key} must be")
+    raise CommandError(f"command.params.{key}", f"{quoted(text, 120)} is not {wanted}, as {command}'s {key} must be")

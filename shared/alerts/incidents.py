@@ -34,6 +34,7 @@ from shared.alerts.query_grouping import MQL_QUERY, mql_drops, promql_drops
 from shared.alerts.query_names import query_names, selects_alone, workload_names
 from shared.alerts.ratio_query import ratio_query
 from shared.clock import CLOCK_SKEW_ALLOWANCE
+from shared.echo import quoted as echoed_quoted
 from shared.errors import PermanentError
 from shared.gcp.identifiers import (INCIDENT_ID_CHARACTER, IncidentIdCharacter, folded_incident_id,
                                     resource_label_problem, stripped_incident_id)
@@ -156,8 +157,7 @@ def _label_value(value: Any) -> str:
 
 
 def _shown(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else _json_kind(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return echoed_quoted(value, 60) if isinstance(value, str) else _json_kind(value)
 
 
 EpochSeconds = Annotated[int, BeforeValidator(_epoch_seconds)]
@@ -1232,9 +1232,9 @@ class Incident(BaseModel):
 
 
 def quoted(text: str, limit: int = 80) -> str:
-    """`text` as a quoted literal, cut to `limit` characters with "..." when longer: outside text in
-    an answer, its escapes visible and its length bounded."""
-    return repr(text if len(text) <= limit else text[:limit - 3] + "...")
+    """`text` as a quoted literal, its escapes visible; longer than `limit`, its first `limit` characters and its
+    length (shared/echo.py: what every answer repeats of its input)."""
+    return echoed_quoted(text, limit)
 
 
 def _printed_precision(text: str) -> float:

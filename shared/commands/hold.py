@@ -23,6 +23,7 @@ from datetime import datetime
 
 from shared.alerts.operators import RELEASE
 from shared.commands.context import CommandRun, rejected
+from shared.echo import echoed
 from shared.errors import DamagedRecord
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.ports import ClaimRecord, ClaimStatus, RecordWrite
@@ -158,7 +159,7 @@ def _held_plan(run: CommandRun) -> tuple[IntentRecord, list[IntentRecord], list[
     key = run.command.params.intent
     data = run.adapters.state.get_record(INTENTS, key)
     if not data:
-        raise rejected("params.intent", f"no plan {key} (the key an `escalated` outcome names as `intent ...`)"
+        raise rejected("params.intent", f"no plan {echoed(key)} (the key an `escalated` outcome names as `intent ...`)"
                                         + _meant(run, key))
     try:
         plan = IntentRecord.model_validate(data)

@@ -5,13 +5,14 @@ import difflib
 from typing import Any
 
 from shared.commands.context import CommandRun, Refused, rejected
+from shared.echo import echoed
 from shared.errors import PermanentError, TransientError
 
 
 def managed_service(run: CommandRun) -> str:
     target = run.command.target
     if not target or not run.config.manages(target):
-        raise rejected("target", f"{target} is not in the inventory: the config's services list does not name it"
+        raise rejected("target", f"{echoed(target)} is not in the inventory: the config's services list does not name it"
                        + _nearest(target, [s.name for s in run.config.services]))
     return target
 
@@ -19,7 +20,7 @@ def managed_service(run: CommandRun) -> str:
 def known_connector(run: CommandRun) -> str:
     target = run.command.target
     if not target or not has_policy(run.config, target):
-        raise rejected("target", f"{target} is not in the inventory: bounds.connectors has no policy for it"
+        raise rejected("target", f"{echoed(target)} is not in the inventory: bounds.connectors has no policy for it"
                        + _nearest(target, [c.name for c in run.config.bounds.connectors]))
     return target
 

@@ -30,15 +30,24 @@ def resume(run: CommandRun) -> Outcome:
     return _switch(run, engaged=False)
 
 
+def _switched(engaged: bool, target: str | None, *, dry_run: bool) -> str:
+    """What the switch did, or under a dry run what it would have done: a dry-run pause that answered "paused"
+    read as a brake engaged while nothing was written."""
+    done, then = ("paused", "no writes until resumed") if engaged else \
+        ("resumed" if target else "released", "writes allowed again")
+    if dry_run:
+        return f"would be {done} ({then}), and is not"
+    return f"{done}: {then}"
+
+
 def _switch(run: CommandRun, engaged: bool) -> Outcome:
     target = any_target(run)
     if engaged and target and "/connectors/" in target and not has_policy(run.config, target):
         _connector_exists(run, target)
     key = pause_key(target) if target else KILL_SWITCH
     scope = target or ("every target" if engaged else "the kill switch")
-    word = "paused: no writes until resumed" if engaged else ("resumed: writes allowed again" if target else
-                                                             "released: writes allowed again")
-    reason = f"{scope} {word} (by {run.command.requested_by}: {run.command.reason})"
+    reason = f"{scope} {_switched(engaged, target, dry_run=run.command.dry_run)} (by {run.command.requested_by}: " \
+             f"{run.command.reason})"
     if engaged and target and "/services/" in target:
         # The gate holds back every write made for the paused service (guardrails.held_by): a scale of the
         # connector its alert, or an alert on that connector, asks for too. The connector itself is not

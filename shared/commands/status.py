@@ -15,6 +15,7 @@ from shared.commands.context import CommandRun
 from shared.clock import skew_safe_lease
 from shared.commands.inventory import in_inventory
 from shared.commands.pause import engaged_pauses
+from shared.echo import echoed
 from shared.errors import DamagedRecord
 from shared.outcomes import Outcome, OutcomeStatus
 from shared.ports import ClaimRecord, found_key
@@ -84,7 +85,7 @@ def _unmanaged(run: CommandRun) -> str:
     target = run.command.target
     if not target or in_inventory(run.config, target):
         return ""
-    return (f"{target} is not in the inventory (neither the config's services nor bounds.connectors name it), "
+    return (f"{echoed(target)} is not in the inventory (neither the config's services nor bounds.connectors name it), "
             "so Runwarden watches and holds nothing for it beyond what is listed here; ")
 
 

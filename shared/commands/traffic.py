@@ -16,6 +16,7 @@ from shared.commands.context import CommandRun, Refused, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.inventory import managed_service
 from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType, split_text
+from shared.echo import echoed
 from shared.errors import AttemptInProgress, PermanentError, RunwardenError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation.actions import get_action
@@ -443,7 +444,7 @@ def _rollbacks_of(run: CommandRun, service: str, shown: int = 3) -> str:
 def _recorded_action(run: CommandRun, action_id: str, service: str) -> ActionRecord:
     data = run.adapters.state.get_record(ACTIONS, action_id)
     if not data:
-        raise rejected("params.action_id", f"no recorded action {action_id}{_rollbacks_of(run, service)}")
+        raise rejected("params.action_id", f"no recorded action {echoed(action_id)}{_rollbacks_of(run, service)}")
     try:
         record = ActionRecord.model_validate(data)
     except ValueError as exc:

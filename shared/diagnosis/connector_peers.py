@@ -30,6 +30,7 @@ from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem, short_name
 from shared.diagnosis.facts import Facts, Window
 from shared.diagnosis.latency_words import latency
 from shared.diagnosis.rules.base import pct
+from shared.diagnosis.served_cleanly import served_cleanly
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ def clean_peer(connector: str, failing: EvidenceBundle, peers: list[tuple[str, E
     failing minutes (Facts.failing_window), with those minutes; None when none did, or when the failing
     service's minutes are not known. Clean: at least min_requests requests on its serving revisions that
     route through the connector, a 5xx-and-429 share at most healthy_error_ratio, and its p99 read and under
-    hang_latency_seconds in every minute; the bars connector_saturation's `_clean_peer` holds a revision to."""
+    hang_latency_seconds in every minute (served_cleanly: the bars connector_saturation's `_clean_peer` holds a
+    revision to)."""
     window = Facts(failing, settings).failing_window
     if window is None:
         return None
@@ -68,13 +70,12 @@ def _clean(service: str, connector: str, bundle: EvidenceBundle, window: Window,
         return None
     requests = [facts.requests(window, name) for name in through]
     total = sum(r.total for r in requests)
-    if total < settings.min_requests:
-        return None     # idle: too few requests to tell
-    refused = sum(r.refused for r in requests) / total
-    p99s = [p99 for _, p99 in facts.p99_by_minute(window)]
-    if refused > settings.healthy_error_ratio or not p99s or max(p99s) >= settings.hang_latency_seconds:
-        return None     # failing too, or its latency not read
-    return CleanPeer(service, total, refused, max(p99s))
+    refused = sum(r.refused for r in requests) / total if total else 0.0
+    # The service's p99 per minute, all its revisions: the minutes' own read (request_latencies by service).
+    p99 = max((p99 for _, p99 in facts.p99_by_minute(window)), default=None)
+    if not served_cleanly(total, refused, p99, settings):
+        return None     # idle (too few requests to tell), failing too, or its latency not read
+    return CleanPeer(service, total, refused, p99)
 
 
 def peer_evidence(connector: str, failing: str, peer: CleanPeer, window: Window,

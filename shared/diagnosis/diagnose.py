@@ -33,6 +33,7 @@ from shared.diagnosis.check_results import check_results, check_unread
 from shared.diagnosis.principals import PrincipalKind, principal_kind
 from shared.diagnosis.request_callers import callers_failing, uptime_still_failing
 from shared.diagnosis.rules import RULES
+from shared.diagnosis.run_audit import TRAFFIC_WRITES, service_methods
 from shared.diagnosis.saturated_stretch import saturated_stretch
 from shared.diagnosis.signatures import Diagnosis, Finding, Signature
 from shared.diagnosis.still_failing import too_few
@@ -699,9 +700,9 @@ def _pipeline_promotions(facts: Facts, entries: list[LogRecord], deploys: dict[i
     return {} if nearest is None else {nearest: suspect}
 
 
-# The calls that set a service's traffic: v2's UpdateService, v1's ReplaceService (log_signals.AUDIT_METHODS: the
+# The calls that set a service's traffic: v2's UpdateService, v1's ReplaceService (run_audit.TRAFFIC_WRITES: the
 # Cloud Run audit logging page's method names). A service's creation, an IAM policy's change, are not a promotion.
-_TRAFFIC_WRITE = re.compile(r"Services[.](ReplaceService|UpdateService)$")
+_TRAFFIC_WRITE = re.compile(service_methods(TRAFFIC_WRITES))
 
 
 def _whose(entry: LogRecord) -> str:

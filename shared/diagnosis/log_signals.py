@@ -22,6 +22,7 @@ from urllib.parse import quote as _url_quote
 import ahocorasick_rs
 
 from shared.diagnosis.evidence import LEVEL_KEYS, LEVEL_WORDS, OBJECT_KEYS, LogRecord
+from shared.diagnosis.run_audit import SERVICE_WRITES, service_methods
 
 _T = TypeVar("_T")
 
@@ -2312,9 +2313,11 @@ def bare_link_failure(text: str) -> bool:
     """Whether a database error's text is Connector/J's "Communications link failure" with no cause said
     (_LINK_FAILURE_CAUSE: no packet timing, no wrapped exception, no refusal or timeout in its words): it
     says a connection ended, not that anything on the path waited."""
-    # The driver's words are its own, in its case: a plain substring finds them first, as cheaply as the other
-    # drivers' texts are passed over (most database errors are not Connector/J's).
-    return ("ommunications link failure" in text and _LINK_FAILURE.search(text) is not None
+    # In any case, as every database needle here is matched (a lower-cased haystack, IGNORECASE confirmations): a
+    # wrapper or a logger that upper- or lower-cases the driver's words leaves them the driver's, and its cause
+    # (_LINK_FAILURE_CAUSE) is read without case too. A plain substring of the lower-cased text finds them first,
+    # as cheaply as the other drivers' texts are passed over (most database errors are not Connector/J's).
+    return ("communications link failure" in text.lower() and _LINK_FAILURE.search(text) is not None
             and _LINK_FAILURE_CAUSE.search(text) is None)
 
 
@@ -4862,12 +4865,9 @@ def request_log_filter(project: str, service: str, location: str, revisions: Seq
             + f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}"')
 
 
-# v1 (gcloud's historical path) and v2 method names: "google.cloud.run.v1.Services.ReplaceService",
-# "google.cloud.run.v2.Services.UpdateService" (Cloud Run audit logging page; the exact
-# strings as third-party audit-log consumers match them, UNCONFIRMED against Google's text).
-# `[.]`, not a backslash-escaped dot: a bracket means a literal dot whatever the query language does with
-# backslashes in a quoted string (Logging query language: "Regular expressions" uses RE2 syntax).
-AUDIT_METHODS = r"Services[.](ReplaceService|UpdateService|CreateService)$"
+# Every write that leaves a service serving a new spec, v1 (gcloud's historical path) and v2 method names alike
+# (run_audit.SERVICE_WRITES: the Cloud Run audit logging page's method names).
+AUDIT_METHODS = service_methods(SERVICE_WRITES)
 
 
 def audit_filter(project: str, service: str, location: str, start: datetime, end: datetime,

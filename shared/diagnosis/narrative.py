@@ -14,7 +14,7 @@ from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import pct
 from shared.diagnosis.rules.connector_signs import still_on_a_connector
 from shared.diagnosis.rules.deploy_changes import DEFAULT_MAX_INSTANCES, settings_changed
-from shared.diagnosis.principals import SERVICE_ACCOUNT_DOMAIN
+from shared.diagnosis.principals import is_service_account
 
 # VPC Access v1 Connector.state (vpcaccess.v1 discovery document): ERROR is "manual deletion recommended".
 _CONNECTOR_STATE_MEANING = {
@@ -93,7 +93,7 @@ def _principal_words(principal: str | None) -> str:
     """Who made a change, as a person reads it: a service account (Terraform, a CI job) is not a person."""
     if not principal:
         return "an unknown principal"
-    if principal.lower().endswith(SERVICE_ACCOUNT_DOMAIN):
+    if is_service_account(principal):
         return f"service account {principal}"
     return f"a person, {principal}"
 

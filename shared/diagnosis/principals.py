@@ -25,6 +25,12 @@ from shared.diagnosis.evidence import LogRecord
 SERVICE_ACCOUNT_DOMAIN = ".gserviceaccount.com"
 
 
+def is_service_account(email: str) -> bool:
+    """`email` is a service account's, by its domain alone (in any case: Google's emails are not case-sensitive,
+    UNCONFIRMED in Google's words). Whether a person acted through it (delegation) is `principal_kind`'s."""
+    return email.lower().endswith(SERVICE_ACCOUNT_DOMAIN)
+
+
 class PrincipalKind(str, Enum):
     SERVICE_ACCOUNT = "a service account"
     PERSON = "a person"
@@ -38,6 +44,6 @@ def principal_kind(entry: LogRecord) -> PrincipalKind:
     local, at, domain = email.rpartition("@")
     if not at or not local or not domain or any(c.isspace() for c in email):
         return PrincipalKind.UNKNOWN
-    if email.endswith(SERVICE_ACCOUNT_DOMAIN):
+    if is_service_account(email):
         return PrincipalKind.UNKNOWN if entry.delegates else PrincipalKind.SERVICE_ACCOUNT
     return PrincipalKind.PERSON

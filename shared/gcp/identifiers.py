@@ -17,6 +17,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from shared.echo import quoted
+
 # A project id: 6-30 lowercase letters, digits, hyphens, optionally after "domain:" (the domain
 # a run of labels with dots). Checked loosely: Runwarden reads names, it never creates them.
 _PROJECT = r"(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]*[a-z0-9]"
@@ -37,7 +39,7 @@ class SqlInstance:
         """`[domain:]project:region:instance`; ValueError naming the value otherwise."""
         match = _CONNECTION.match(connection_name)
         if not match:
-            raise ValueError(f"{connection_name!r} is not a Cloud SQL connection name "
+            raise ValueError(f"{quoted(connection_name)} is not a Cloud SQL connection name "
                              "([DOMAIN:]PROJECT:REGION:INSTANCE)")
         return cls(match["project"], match["region"], match["instance"])
 
@@ -81,7 +83,7 @@ class LocationalName:
     def parse(cls, name: str) -> "LocationalName":
         match = _RESOURCE.match(name)
         if not match:
-            raise ValueError(f"{name!r} is not a resource name of the form projects/P/locations/L/KIND/ID")
+            raise ValueError(f"{quoted(name)} is not a resource name of the form projects/P/locations/L/KIND/ID")
         return cls(match["project"], match["location"], match["kind"], match["id"])
 
 
@@ -110,15 +112,15 @@ def written_name_problem(name: str) -> str | None:
             what = "a space" if char == " " else f"the character {char!r}" if char.isprintable() \
                 else f"the invisible character {ascii(char)}"
             return (f"holds {what} (character {index + 1}), which no Google resource name holds: "
-                    f"write {_printable(name)!r}")
+                    f"write {quoted(_printable(name))}")
     match = _RESOURCE.match(name)
     if match is None:
         return None
     project, location, kind, id_ = match["project"], match["location"], match["kind"], match["id"]
     if name != name.lower():
-        return f"holds capital letters: Google writes resource names in lowercase, {name.lower()!r}"
+        return f"holds capital letters: Google writes resource names in lowercase, {quoted(name.lower())}"
     if not _PROJECT_OR_NUMBER.match(project):
-        return f"project {project!r} is not a project id or number (lowercase letters, digits and hyphens)"
+        return f"project {quoted(project)} is not a project id or number (lowercase letters, digits and hyphens)"
     return location_or_id_problem(location, id_, kind)
 
 
@@ -142,7 +144,7 @@ def resource_label_problem(field: str, value: str) -> str | None:
     if field not in _LABELLED_IDS:
         return None     # a host name is not case-sensitive (uptime_url's `host` is read lowercased)
     if value != value.lower():
-        return f"holds capital letters, which no resource of its type is labelled with ({value.lower()!r} would be)"
+        return f"holds capital letters, which no resource of its type is labelled with ({quoted(value.lower())} would be)"
     if field == "project_id":
         return _project_problem(value)
     if field in ("location", "region"):
@@ -152,16 +154,16 @@ def resource_label_problem(field: str, value: str) -> str | None:
     if field == "database_id":
         project, _, instance = value.rpartition(":")
         return _project_problem(project) or (None if _ID.match(instance) else
-                                             f"holds instance {instance!r}, no Cloud SQL instance id: {_ID_RULE}")
+                                             f"holds instance {quoted(instance)}, no Cloud SQL instance id: {_ID_RULE}")
     return None
 
 
 def _project_problem(project: str) -> str | None:
     if project.isdigit():
-        return (f"is a project number, not a project id: the config names projects by id, so {project!r} matches "
+        return (f"is a project number, not a project id: the config names projects by id, so {quoted(project)} matches "
                 "no managed project")
     if not _PROJECT_ID.match(project):
-        return f"holds project {project!r}, no project id (lowercase letters, digits and hyphens, starting with a letter)"
+        return f"holds project {quoted(project)}, no project id (lowercase letters, digits and hyphens, starting with a letter)"
     return None
 
 
@@ -175,11 +177,11 @@ def location_or_id_problem(location: str, id_: str, kind: str) -> str | None:
     """Why a name's location (a region) or its id (of `kind`, plural as in the name: "services") is not
     one Google writes, or None: shared by the commands' targets and the config's names."""
     if _ZONE.match(location):
-        return f"location {location!r} is a zone: write its region, {location.rsplit('-', 1)[0]}"
+        return f"location {quoted(location)} is a zone: write its region, {location.rsplit('-', 1)[0]}"
     if not _REGION.match(location):
-        return f"location {location!r} is not a region such as us-central1 (lowercase)"
+        return f"location {quoted(location)} is not a region such as us-central1 (lowercase)"
     if not _ID.match(id_):
-        return (f"{id_!r} is not a {kind.rstrip('s')} id as the API writes it: lowercase letters, digits and "
+        return (f"{quoted(id_)} is not a {kind.rstrip('s')} id as the API writes it: lowercase letters, digits and "
                 "hyphens, starting with a letter and not ending with a hyphen")
     return None
 
@@ -201,7 +203,7 @@ class IncidentIdCharacter(ValueError):
     """Whitespace or an invisible character inside an incident id; `context` fills INCIDENT_ID_CHARACTER."""
 
     def __init__(self, stripped: str, at: int, char: str) -> None:
-        shown = repr(stripped if len(stripped) <= 60 else stripped[:57] + "...")
+        shown = quoted(stripped, 60)
         self.context = {"id": shown, "at": at, "what": _INVISIBLE_NAMES.get(char, f"U+{ord(char):04X}")}
         super().__init__(INCIDENT_ID_CHARACTER.format(**self.context))
 

@@ -42,10 +42,12 @@ from typing import Iterable
 
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.diagnosis.evidence import LogRecord
+from shared.diagnosis.run_audit import TRAFFIC_WRITES, service_methods
 from shared.ports import ClaimRecord
 
-# A change of a connector (either reading of the method name) or of a Cloud Run service.
-_CHANGES = re.compile(r"(Connector|Services[.](ReplaceService|UpdateService))")
+# A change of a connector (either reading of the method name) or of a Cloud Run service's spec or traffic
+# (run_audit.TRAFFIC_WRITES; a creation is never a change of a target Runwarden acted on).
+_CHANGES = re.compile(rf"(Connector|{service_methods(TRAFFIC_WRITES, to_the_end=False)})")
 _READS = re.compile(r"[.](Get|List)[A-Za-z]*$")
 
 

@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Iterable
 
+from shared.diagnosis.principals import is_service_account
+from shared.diagnosis.run_audit import UPDATE_SERVICE
 from shared.diagnosis.windows import clock_on
+from shared.echo import quoted
 from shared.errors import PermanentError, RunwardenError, cause_status
 from shared.ports import LogPagesPort, MonitoringPort
 from shared.remediation.idle import requests_in
@@ -43,10 +46,10 @@ PLATFORM = Actor(kind=ActorKind.PLATFORM, name="Cloud Run")
 # An action not named here (a line of an earlier version) may have changed either.
 _WRITE_FAMILY = {"rollback_traffic": "run", "restore_traffic": "run", "scale_connector": "connector"}
 # The methods those writes call, as the audit log names them: Cloud Run Admin API v2 UpdateService
-# (shared/gcp/run.py, update_mask ["traffic"]) and VPC Access v1 projects.locations.connectors.patch
-# (shared/gcp/vpcaccess.py), listed as google.cloud.vpcaccess.v1.VpcAccessService.UpdateConnector on
-# the "Serverless VPC Access audit logging" page, its other readings UNCONFIRMED (classify.CONNECTOR_UPDATE).
-_RUN_UPDATE = "google.cloud.run.v2.Services.UpdateService"
+# (run_audit.UPDATE_SERVICE; shared/gcp/run.py, update_mask ["traffic"]) and VPC Access v1
+# projects.locations.connectors.patch (shared/gcp/vpcaccess.py), listed as
+# google.cloud.vpcaccess.v1.VpcAccessService.UpdateConnector on the "Serverless VPC Access audit logging" page,
+# its other readings UNCONFIRMED (classify.CONNECTOR_UPDATE).
 ACTION_STEPS = frozenset({"applied", "adopted", "dry_run", "proposed", "verified", "undone", "escalated", "failed",
                           "skipped"})
 
@@ -467,7 +470,7 @@ class _Build:
         a region: a step's payload came from an alert, and a name that is neither is not read
         under (it would name no service's logs) nor shown as one."""
         if not is_service_id(service) or not is_location(location):
-            note = (f"a step names the service {service[:80]!r} in {location[:40]!r}, which is not a Cloud Run "
+            note = (f"a step names the service {quoted(service, 80)} in {quoted(location, 40)}, which is not a Cloud Run "
                     "service name and region: it is not used")
             if note not in self.notes:
                 self.notes.append(note)
@@ -691,7 +694,7 @@ class _Build:
         """Runwarden's own write, as the audit log records it: (the incident it was made under, whether it
         was matched by its time alone), or None for anyone else's. A service account's change of the kind
         one of Runwarden's writes makes (the service's UpdateService for a rollback or a restore, the
-        connector's update for a scale: _RUN_UPDATE, CONNECTOR_UPDATE, _WRITE_FAMILY), made between that
+        connector's update for a scale: UPDATE_SERVICE, CONNECTOR_UPDATE, _WRITE_FAMILY), made between that
         write's claim and the line Runwarden logged after it (the gate claims, writes, then logs `applied`;
         the LRO's last audit entry may come a little later), under this incident or, for a write of the
         same target, another (`_read_other_writes`), by the account that write's lines name
@@ -702,9 +705,9 @@ class _Build:
         the service back, nor another service account's UpdateService in those minutes. Lines written
         before they named their account (or by a process that could not find it) leave only the time:
         such a change is taken as Runwarden's and its row says so."""
-        if change.family not in ("run", "connector") or not change.principal.lower().endswith(".gserviceaccount.com"):
+        if change.family not in ("run", "connector") or not is_service_account(change.principal):
             return None
-        if change.method != _RUN_UPDATE and not CONNECTOR_UPDATE.match(change.method):
+        if change.method != UPDATE_SERVICE and not CONNECTOR_UPDATE.match(change.method):
             return None
         if change.kind == "deploy":
             return None

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from shared.diagnosis.run_audit import SERVICE_CHANGES, service_methods
 from shared.diagnosis.secret_refs import one_secret
 from shared.diagnosis.windows import clock_on
 from shared.remediation.records import JUDGED_STATES, claim_key
@@ -238,7 +239,7 @@ def _one_line(text: str, limit: int = 240) -> str:
 # /secret-manager/docs/audit-logging). Cloud Run's v1 API (gcloud's) writes ReplaceService, the
 # v2 API UpdateService.
 
-_RUN = re.compile(r"^google\.cloud\.run\.v[12]\.Services\.(ReplaceService|UpdateService|CreateService|DeleteService)$")
+_RUN = re.compile(rf"^google\.cloud\.run\.v[12]\.{service_methods(SERVICE_CHANGES)}")
 # VPC Access: the "Serverless VPC Access audit logging" page lists VpcAccessService.CreateConnector,
 # UpdateConnector and DeleteConnector (v1, v1beta1). The connector PATCH (projects.locations.connectors.
 # patch) has also been read as `Connectors.PatchConnector` (the form of OperationMetadata.method,

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable
 from urllib.parse import quote as url_quote
 
+from shared.echo import quoted
 from shared.gcp.identifiers import IncidentIdCharacter, folded_incident_id, stripped_incident_id
 from shared.timeline.writer import INCIDENT_LABEL, STEP_LABEL
 
@@ -55,8 +56,7 @@ def check_incident_id(value: object) -> str:
     except IncidentIdCharacter as e:
         raise BadInput("incident_id", str(e)) from None
     if not INCIDENT_ID.fullmatch(value):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        raise BadInput("incident_id", f"{shown!r} is not an incident id: use 1-128 letters, digits, '.', '-' "
+        raise BadInput("incident_id", f"{quoted(value, 60)} is not an incident id: use 1-128 letters, digits, '.', '-' "
                                       "or '_', starting with a letter or digit (like 0.nrwotmyokd9n), or "
                                       "command:COMMAND_ID for an operator's manual action")
     return value
@@ -64,7 +64,7 @@ def check_incident_id(value: object) -> str:
 
 def check_project(value: object) -> str:
     if not isinstance(value, str) or not PROJECT_ID.fullmatch(value):
-        raise BadInput("project", f"{value!r} is not a Google Cloud project id")
+        raise BadInput("project", f"{quoted(value)} is not a Google Cloud project id")
     return value
 
 

@@ -1050,10 +1050,11 @@ def test_an_id_longer_than_firestore_keys_or_query_values_take_is_rejected_namin
     """Firestore refuses a document id or an indexed query value over 1,500 bytes (the emulator: "value
     for ... is too large to be used in a query"). An action_id (up to 1,500 characters, 3,000 bytes in
     UTF-8) is read by document id, which the store hashes past that size (firestore.document_id), and a
-    long target is refused as outside the inventory before any query names it: `rejected` naming the
-    field, never `failed` on Firestore."""
+    long target is refused by its length (longer than any full name, commands.NAME_MAX) before any query
+    names it: `rejected` naming the field, never `failed` on Firestore."""
     outcome = command(world, name, **fields)
-    assert outcome.status.value == "rejected" and outcome.reason.startswith(field), outcome.reason
+    assert outcome.status.value == "rejected", outcome.reason
+    assert outcome.reason.startswith((field, f"malformed command: command.{field}:")), outcome.reason
     assert writes(world) == 0
 
 

@@ -54,6 +54,12 @@ CASES = {
     "bare, with twenty dial timeouts: scaled": (dict(p99=2.0, link=BARE, dials=20), True),
     "a connect that timed out: scaled (unchanged)": (dict(p99=2.0, link=CONNECT_TIMEOUT), True),
     "the last packet's timing said: scaled (unchanged)": (dict(p99=2.0, link=LAST_PACKET), True),
+    # A wrapper or a logger that changes the driver's case leaves its words the driver's (as every database
+    # needle is read, without case): counted as other unreached errors, a lower-cased bare one scaled.
+    "a bare one a logger lower-cased: not scaled": (dict(p99=0.3, link=BARE.lower()), False),
+    "a bare one a wrapper upper-cased: not scaled": (dict(p99=2.0, link=BARE.upper()), False),
+    "Hibernate's wrapper, upper-cased: not scaled": (dict(p99=2.0, link=HIBERNATE.upper()), False),
+    "an upper-cased connect that timed out: scaled": (dict(p99=2.0, link=CONNECT_TIMEOUT.upper()), True),
 }
 
 
@@ -75,7 +81,11 @@ def test_a_link_failure_that_names_no_cause_is_not_enough_to_scale_the_connector
 TEXTS = {BARE: True, FRAMES: True, HIBERNATE: True, SPRING: True, CONNECT_TIMEOUT: False, LAST_PACKET: False,
          BARE + "\nCaused by: java.net.ConnectException: Connection refused": False,
          BARE + "\n\nThe last packet successfully received from the server was 1,349,854 milliseconds ago.": False,
-         GO_DIAL: False, "psycopg2.OperationalError: server closed the connection unexpectedly": False}
+         GO_DIAL: False, "psycopg2.OperationalError: server closed the connection unexpectedly": False,
+         # the driver's words and their causes, in another case: read alike
+         BARE.lower(): True, BARE.upper(): True, SPRING.upper(): True, HIBERNATE.lower(): True,
+         CONNECT_TIMEOUT.upper(): False, LAST_PACKET.lower(): False,
+         (BARE + "\nCaused by: java.net.ConnectException: Connection refused").upper(): False}
 
 
 @pytest.mark.parametrize("text, expected", TEXTS.items(), ids=[t[:70] for t in TEXTS])

@@ -34,6 +34,7 @@ from shared.diagnosis.rules.deploy_changes import (DEFAULT_MAX_INSTANCES, deploy
                                                   requests_per_instance)
 from shared.diagnosis.rules.never_left import never_left_observed, only_never_left
 from shared.diagnosis.rules.refusals import refusals, refused_observed
+from shared.diagnosis.served_cleanly import served_cleanly
 from shared.diagnosis.signatures import Finding, Signature
 
 _TEXT = operator.attrgetter("text")
@@ -701,7 +702,7 @@ def _clean_peer(facts: Facts, c: Citation, stressed: list[str]) -> str:
         if counts.total < s.min_requests:
             continue
         judged = (revision, counts, p99 or 0.0)
-        if counts.refused_ratio <= s.healthy_error_ratio and p99 is not None and p99 < s.hang_latency_seconds:
+        if served_cleanly(counts.total, counts.refused_ratio, p99, s):
             clean.append(judged)
         elif counts.refused_ratio >= s.status_ratio or (p99 is not None and p99 >= s.hang_latency_seconds):
             failing.append(judged)
