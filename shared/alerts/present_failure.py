@@ -47,6 +47,11 @@ conditions fire without one (AlertPolicy.Condition, google/monitoring/v3/alert.p
   then not ruled out); so is the same floor on another metric of how much work a resource does, not how well
   (`_ACTIVITY`: a service's instances, CPU, concurrency or bytes, a connector's, a Cloud SQL instance's CPU or
   connections), which falls when the callers stop or a service scales to zero;
+- an uptime check's certificate running out: `uptime_check/time_until_ssl_cert_expires`, "Days remaining until
+  the SSL certificate expires" (Cloud Monitoring's metric list, "Google Cloud metrics", section monitoring),
+  under a number of days (the Uptime checks docs' certificate expiration policy). The certificate is still
+  valid, the check passes and the requests are clean: nothing has failed, and no rollback nor connector change
+  renews a certificate (a Cloud Run domain mapping's managed one, a load balancer's, Certificate Manager's);
 - a notification that does not say which condition fired: no condition kind at all (the `condition`
   missing, or abbreviated to its name and displayName by a relay or a template: a forecast or an
   absence then reads as a present crossing), or parts that name different conditions of a policy of
@@ -122,6 +127,12 @@ _ACTIVITY = {
 _BELOW = frozenset({"COMPARISON_LT", "COMPARISON_LE"})
 _ABOVE = frozenset({"COMPARISON_GT", "COMPARISON_GE"})
 
+# "Days remaining until the SSL certificate expires" (GAUGE, DOUBLE, unit d, labels check_id and
+# checker_location: Cloud Monitoring's metric list, "Google Cloud metrics", section monitoring; the Uptime checks
+# docs' "Create an alerting policy for SSL certificate expiration" alerts when it falls under a number of days).
+# A check may write it whatever its check_passed says: the certificate is still valid, and probes pass.
+CERT_EXPIRES = "monitoring.googleapis.com/uptime_check/time_until_ssl_cert_expires"
+
 _NOT_WRITTEN = "; it was diagnosed, and nothing was written: a person must decide on the change below"
 
 
@@ -150,6 +161,18 @@ def _forecast(incident: Incident, policy: str) -> str:
     return (f"{policy} fired on a forecast (its condition's forecastOptions): a crossing of its threshold is "
             "predicted within the forecast horizon, not measured; no failure is stated, and its start is when the "
             "prediction held")
+
+
+def _certificate(incident: Incident, policy: str) -> str:
+    if incident.metric_type != CERT_EXPIRES:
+        return ""
+    host = incident.resource_labels.get("host", "")
+    left = f"{incident.observed_value} days" if incident.observed_value else "the days"
+    return (f"{policy} fired on the certificate of its uptime check's host{' ' + host if host else ''} running out "
+            f"({left} left, under its threshold of {incident.threshold_value or 'unstated'}: uptime_check/"
+            "time_until_ssl_cert_expires): an expiring certificate is no failure of the service, and no rollback "
+            "nor connector change renews it; renew or replace the certificate the host is served with (a domain "
+            "mapping's managed certificate, a load balancer's, Certificate Manager's)")
 
 
 def _unsaid(incident: Incident, policy: str) -> str:
@@ -543,7 +566,7 @@ def _another_condition(incident: Incident, policy: str) -> str:
             "resource's), so no present failure of this resource is stated")
 
 
-_FORMS = (_forecast, _unsaid, _absence, _missing_data, _slo_standing, _slow_burn, _long_alignment, _activity_floor,
+_FORMS = (_certificate, _forecast, _unsaid, _absence, _missing_data, _slo_standing, _slow_burn, _long_alignment, _activity_floor,
           _query, _long_range, _sql_window, _another_condition)
 
 

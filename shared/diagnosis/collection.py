@@ -47,7 +47,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Sequence, TypeVar
 
 from shared.config import DiagnosisSettings
-from shared.diagnosis.check_results import CHECK_PASSED, CHECK_PASSED_READ, UPTIME_URL, alert_check_id
+from shared.diagnosis.check_results import CHECK_PASSED, CHECK_PASSED_READ, PERIODS, UPTIME_URL, alert_check_id
 from shared.diagnosis.connector_names import Naming, names_connector
 from shared.errors import (INCOMPLETE_ANSWER, UNANSWERED, IncompleteReadError, PermanentError, RunwardenError,
                            TransientError, cause_status)
@@ -74,6 +74,11 @@ MAX_API_CALLS = 15
 # An uptime check's alert reads its check's own results (`check_passed_query`) in the collection's second round,
 # on the alert path and in the verification sweep's collection (collect's `check_of`).
 UPTIME_READS = 1
+# Read from this much before the incident window's start: two of the longest period a check may have (900 s:
+# UptimeCheckConfig.period, check_results.PERIODS), so that every location that ran twice shows the check's period
+# (check_results.check_period) before the judged minutes hold a result of a check run every 15 minutes. The same
+# one call, a few points more (one a location and period).
+CHECK_HISTORY = 2 * PERIODS[-1]
 # The verification sweep's reads beside a collection: its request log (`request_lines`).
 SWEEP_READS = 1
 # The alert path's reads beside the sweep's collection: its request log, when `healthy` may depend on who
@@ -407,7 +412,7 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     if asked:
         _request_lines(reads, readers.logging, scope, incident_started_at, settings, now)
     if uptime:
-        check = check_passed_query(checked, scope.project, scope.start, scope.end)
+        check = check_passed_query(checked, scope.project, scope.start - CHECK_HISTORY, scope.end)
         if isinstance(check, str):
             reads.note(check)
         else:

@@ -360,7 +360,7 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
     observed = (f"{recent.total:.0f} requests over {minutes} minutes since the incident started, "
                 f"{recent.refused_ratio:.1%} 5xx or 429 in {window}; p99 max {latency(max(p99))}")
     if (not bar.judged or (bar.saw_failure_needed and not _failure_seen(facts, bar)
-                           and not check_results(b.check_passed, window).recovered)
+                           and not check_results(b.check_passed, facts.check_window).recovered)
             or (bar.sql_up_needed and not _sql_stayed_up(facts, window))):
         context.append(EvidenceItem(source="metric", query=b.requests.query, observed=observed,
                                     threshold=f"not judged healthy: {bar.why_not}", passed=False,
@@ -368,7 +368,7 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
         return None
     diluted = _callers_failing(facts, window, bar) or uptime_still_failing(
         b.request_lines, window, bar.error_ratio, bar.probe_seconds, _request_log_unread(b), b.check_passed,
-        check_unread(b.gaps))
+        check_unread(b.gaps), facts.check_window)
     if diluted:
         context.append(EvidenceItem(source="log", query=b.request_lines.query if b.request_lines else b.requests.query,
                                     observed=observed, threshold=f"not judged healthy: {diluted}", passed=False,

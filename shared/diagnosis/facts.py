@@ -21,6 +21,7 @@ from itertools import chain, compress
 from typing import Callable, Generic, Iterable, Iterator, NamedTuple, TypeVar, overload
 
 from shared.config import DiagnosisSettings
+from shared.diagnosis.check_results import judged_window
 from shared.diagnosis.citation import query_of
 from shared.diagnosis.connector_news import ConnectorNews, news_of
 from shared.diagnosis.database_errors import (bare_link_count, closed_count, lines_but, never_left_by_kind,
@@ -424,6 +425,12 @@ class Facts:
         """The recent window, cut at the incident's start: what `healthy` may be judged on."""
         recent = self.recent
         return Window(max(recent.start, self.b.incident_started_at), recent.end)
+
+    @cached_property
+    def check_window(self) -> Window:
+        """Where an uptime check's own results are judged: the recent window since the incident, or one of the
+        check's periods back from its end for a check run every 10 or 15 minutes (check_results.judged_window)."""
+        return judged_window(self.b.check_passed, self.recent_since_incident, self.b.incident_started_at)
 
     def minutes_with_requests(self, window: Window) -> int:
         return len({end for s in self.points(self.b.requests) for end in s.ends_in(window)})

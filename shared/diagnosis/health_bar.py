@@ -101,6 +101,10 @@ reported; a check that failed while the service's own requests were clean throug
 is not judged: the failure may be outside what Runwarden reads. Either way a result false in the minutes
 judged, or neither a result nor a probe's line in the request log, is no `healthy`
 (request_callers.uptime_still_failing).
+An uptime check's certificate alert (uptime_check/time_until_ssl_cert_expires, the days left before the
+certificate its probes are answered with expires) is not judged: the certificate is still valid, the check
+passes, and the service's requests are clean while it runs out (shared/alerts/present_failure.py holds every
+write for it too).
 An evidence bundle with no alert (the verification sweep, a diagnosis from the CLI) is judged on
 the settings' defaults.
 An alert that names a revision is judged on that revision's requests too (diagnose._healthy): the
@@ -111,6 +115,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from shared.alerts.present_failure import CERT_EXPIRES
 from shared.alerts.ratio_query import ratio_query_covers_504
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import CONDITION_UNSTATED, AlertContext
@@ -191,6 +196,11 @@ def health_bar(alert: AlertContext | None, s: DiagnosisSettings) -> HealthBar:
     unread = _form_not_judged(alert, s)
     if unread is not None:
         return unread
+    if alert.metric_type == CERT_EXPIRES:
+        return _not_judged(s, f"the alert (policy {alert.policy!r}) counts the days left before the certificate its "
+                              "uptime check is answered with expires (uptime_check/time_until_ssl_cert_expires): a "
+                              "certificate about to expire is no failure of the service's requests, and their being "
+                              "clean or the check passing says nothing of when it expires")
     if alert.resource_type == UPTIME_RESOURCE or alert.metric_type.startswith(UPTIME_METRICS):
         return HealthBar(True, s.healthy_error_ratio, s.hang_latency_seconds, saw_failure_needed=True,
                          probe_seconds=uptime_probe_seconds(alert), why_not=(

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from shared.diagnosis.check_results import check_failing, check_results
+from shared.diagnosis.check_results import awaited, check_failing, check_results, not_known_yet
 from shared.diagnosis.evidence import LogRecord, LogResult, MetricResult
 from shared.diagnosis.facts import Window
 from shared.diagnosis.windows import hms
@@ -154,7 +154,8 @@ def callers_failing(read: LogResult | None, window: Window, refused: float, coun
 
 def uptime_still_failing(read: LogResult | None, window: Window, error_ratio: float,
                          probe_seconds: float | None = None, unread: str = "",
-                         check: MetricResult | None = None, check_unread: str = "") -> str:
+                         check: MetricResult | None = None, check_unread: str = "",
+                         check_window: Window | None = None) -> str:
     """Why clean requests in `window` do not show the service well, because Cloud Monitoring's uptime checker's
     own requests still fail there ("" if they do not, or for another alert with the log not read). An uptime
     check probes one path a few times a period (six checker regions every 5 minutes is 1.2 requests a minute:
@@ -168,27 +169,37 @@ def uptime_still_failing(read: LogResult | None, window: Window, error_ratio: fl
     of all requests says nothing of it). Such an alert reads the check's own results too (`check`,
     uptime_check/check_passed: shared/diagnosis/check_results.py; `check_unread` says why they were not read):
     any false is a failure, and with neither a result nor a checker's line read (the request log excluded,
-    sampled or refused: `unread`) whether the check passes is not known, so that is no `healthy` either."""
+    sampled or refused: `unread`) whether the check passes is not known, so that is no `healthy` either.
+    `check_window`: where the check's results are judged (Facts.check_window: one of its periods for a check
+    run every 10 or 15 minutes), else `window`."""
+    judged = check_window or window
     if probe_seconds is not None:
-        failed = check_failing(check, window)
+        failed = check_failing(check, judged)
         if failed:
             return failed
+    late = awaited(check, window, judged) if probe_seconds is not None else ""
+    if late:
+        return (f"the uptime check wrote no result since {hms(judged.start)} (uptime_check/check_passed: {late}): "
+                "the checker's lines in the request log are not its (a check run that seldom has none in "
+                f"{window}), so whether it still fails is not known until then")
+    if probe_seconds is None or check_results(check, judged).reported:
+        none = ""
+    else:
+        none = check_unread or not_known_yet(check, judged) or "none since " + hms(judged.start)
     if read is None:
-        if probe_seconds is None or check_results(check, window).reported:
+        if not none:
             return ""
         return (f"the request log was not read ({unread or 'not asked'}) and the check wrote no result "
-                f"(uptime_check/check_passed: {check_unread or 'none since ' + hms(window.start)}), so whether "
-                "Cloud Monitoring's uptime checks still fail is not known: their probes are a sliver of the "
-                "service's requests")
+                f"(uptime_check/check_passed: {none}), so whether Cloud Monitoring's uptime checks still fail is "
+                "not known: their probes are a sliver of the service's requests")
     seen = count(read, window, (), before=timedelta(0))
     if not seen.uptime:
-        if probe_seconds is None or check_results(check, window).reported:
+        if not none:
             return ""
         return (f"the request log holds no line of Cloud Monitoring's uptime checker ({UPTIME_AGENT}) in "
-                f"{seen.covers} and the check wrote no result (uptime_check/check_passed: "
-                f"{check_unread or 'none since ' + hms(window.start)}), so whether the check still fails is not "
-                "known: a request log that excludes or samples health checks shows no probe, and a check with no "
-                "results writes no point")
+                f"{seen.covers} and the check wrote no result (uptime_check/check_passed: {none}), so whether the "
+                "check still fails is not known: a request log that excludes or samples health checks shows no "
+                "probe, and a check with no results writes no point")
     slow = _slow_probes(read, seen.covers, probe_seconds)
     failing = seen.uptime_failing + len(slow)
     if failing / seen.uptime <= error_ratio:

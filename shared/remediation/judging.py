@@ -551,7 +551,8 @@ def probes_failing(facts: Facts, record: ActionRecord, settings: DiagnosisSettin
         return ""
     unread = next((gap for gap in facts.b.gaps if gap.startswith("logging: request log")), "")
     return uptime_still_failing(facts.b.request_lines, facts.recent_since_incident, bar.error_ratio,
-                                bar.probe_seconds, unread, facts.b.check_passed, check_unread(facts.b.gaps))
+                                bar.probe_seconds, unread, facts.b.check_passed, check_unread(facts.b.gaps),
+                                facts.check_window)
 
 
 def deploy_not_the_cause(facts: Facts, record: ActionRecord, window: Window) -> str:
