@@ -191,3 +191,80 @@ ENGINES = {
 @pytest.mark.parametrize("text, engine", ENGINES.items())
 def test_the_engine_a_database_line_speaks_of(text, engine):
     assert database_engine(text) == engine
+
+
+# 5. Whose port or host a variable holds, from its value where the value says (a database URL's or another
+# store's scheme, a server's default port), from its name only where it does not.
+def _port_moved(name: str, was: str, now: str) -> tuple:
+    return AT_5432 + ((name, was),), AT_5432 + ((name, now),)
+
+
+STORE_PORTS = {
+    "a PostgreSQL session store's SESSION_DB_PORT moved to a PgBouncer": (_port_moved("SESSION_DB_PORT", "5432", "6432"),
+                                                                         ({"6432"}, ["plain env SESSION_DB_PORT"])),
+    "a PostgreSQL cache's CACHE_DB_PORT moved to a PgBouncer": (_port_moved("CACHE_DB_PORT", "5432", "6432"),
+                                                                ({"6432"}, ["plain env CACHE_DB_PORT"])),
+    "a QUEUE_DB_PORT moved between two database ports": (_port_moved("QUEUE_DB_PORT", "3306", "6432"),
+                                                         ({"6432"}, ["plain env QUEUE_DB_PORT"])),
+    "an APP_DB_PORT at MongoDB's ports": (_port_moved("APP_DB_PORT", "27017", "27018"), (set(), [])),
+    "a SQL_PORT at Redis's and Sentinel's ports": (_port_moved("SQL_PORT", "6379", "26379"), (set(), [])),
+    # Controls: a product's name is that store's whatever the number; a role's name with no telling number.
+    "REDIS_DB_PORT moved to a database's port": (_port_moved("REDIS_DB_PORT", "6379", "6432"), (set(), [])),
+    "MONGO_DB_PORT moved to a database's port": (_port_moved("MONGO_DB_PORT", "27017", "5432"), (set(), [])),
+    "CACHE_DB_PORT at Redis's port, then another number": (_port_moved("CACHE_DB_PORT", "6379", "6380"), (set(), [])),
+    "SESSION_DB_PORT between two numbers that say nothing": (_port_moved("SESSION_DB_PORT", "7000", "7001"),
+                                                             (set(), [])),
+    "DB_PORT between two numbers that say nothing": (_port_moved("ORDERS_DB_PORT", "7000", "7001"),
+                                                     ({"7001"}, ["plain env ORDERS_DB_PORT"])),
+}
+
+
+@pytest.mark.parametrize("envs, expected", STORE_PORTS.values(), ids=STORE_PORTS.keys())
+def test_whose_port_a_variable_holds_is_read_from_its_value_first(envs, expected):
+    assert env_hosts.database_ports_brought(*envs) == expected
+
+
+def _host_moved(name: str, was: str, now: str) -> tuple:
+    return HOST + ((name, was),), HOST + ((name, now),)
+
+
+STORE_HOSTS = {
+    "a Redis URL under DB_HOST": (_host_moved("ORDERS_DB_HOST", "redis://10.0.0.7:6379/0", "redis://10.0.0.8:6379/0"),
+                                  []),
+    "a MongoDB SRV URL under DB_HOST": (_host_moved("ORDERS_DB_HOST", "mongodb+srv://a.example.com",
+                                                    "mongodb+srv://b.example.com"), []),
+    "a host at Redis's port under DB_HOST": (_host_moved("ORDERS_DB_HOST", "10.0.0.7:6379", "10.0.0.8:6379"), []),
+    "a PostgreSQL session store's host, with its port": (_host_moved("SESSION_DB_HOST", "10.0.0.7:5432",
+                                                                     "10.0.0.8:5432"), ["plain env SESSION_DB_HOST"]),
+    "a cache's host given as a database URL": (_host_moved("CACHE_DB_HOST", "tcp://10.0.0.7:5432",
+                                                           "tcp://10.0.0.8:5432"), ["plain env CACHE_DB_HOST"]),
+    # Controls: no telling value, the name decides.
+    "a session store's bare host": (_host_moved("SESSION_DB_HOST", "10.0.0.7", "10.0.0.8"), []),
+    "a database's bare host": (_host_moved("ORDERS_DB_HOST", "10.0.0.7", "10.0.0.8"), ["plain env ORDERS_DB_HOST"]),
+    "a Redis host at a database's port": (_host_moved("REDIS_DB_HOST", "10.0.0.7:5432", "10.0.0.8:5432"), []),
+}
+
+
+@pytest.mark.parametrize("envs, expected", STORE_HOSTS.values(), ids=STORE_HOSTS.keys())
+def test_whose_host_a_variable_holds_is_read_from_its_value_first(envs, expected):
+    assert env_hosts.database_address_changed(*envs) == expected
+
+
+JUDGED_STORES = {
+    "libpq refused at the PgBouncer port a session store's SESSION_DB_PORT moved to": (
+        (LIBPQ_REFUSED.format(6432), *_port_moved("SESSION_DB_PORT", "5432", "6432")), ROLLBACK),
+    # Controls: a bare dial at a port no host of its variable's pairs (endpoint_brought), Redis's own numbers, a product's name at a database's number, the same refusal from both.
+    "Go's dial at the PgBouncer port CACHE_DB_PORT moved to, with no CACHE_DB_HOST": (
+        (DIAL.format("10.10.0.3:6432"), *_port_moved("CACHE_DB_PORT", "5432", "6432")), ESCALATE),
+    "libpq refused at the number a CACHE_DB_PORT at Redis's port moved to": (
+        (LIBPQ_REFUSED.format(6380), *_port_moved("CACHE_DB_PORT", "6379", "6380")), ESCALATE),
+    "libpq refused at a database's port REDIS_DB_PORT moved to": (
+        (LIBPQ_REFUSED.format(6432), *_port_moved("REDIS_DB_PORT", "6379", "6432")), ESCALATE),
+    "the session store's new port refused for both revisions": (
+        (LIBPQ_REFUSED.format(6432), *_port_moved("SESSION_DB_PORT", "5432", "6432"), (), (), True), ESCALATE),
+}
+
+
+@pytest.mark.parametrize("args, expected", JUDGED_STORES.values(), ids=JUDGED_STORES.keys())
+def test_a_deploy_that_moved_a_store_whose_value_says_it_is_the_database(args, expected):
+    judged(args, expected)
