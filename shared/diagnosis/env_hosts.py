@@ -455,6 +455,12 @@ def connection_target_changed(before: tuple[tuple[str, str], ...], after: tuple[
             if old.get(name, set()) != new.get(name, set()) and (old.get(name) or new.get(name))]
 
 
+def asks_for(env: tuple[tuple[str, str], ...], what: str, value: str) -> bool:
+    """Whether any plain env var of `env` asks for the database (`what` "database") or user ("user") `value`
+    (`_asked_for`; compared exactly, as connection_target_changed)."""
+    return bool(value) and any(value in _asked_for(name, v, what) for name, v in env)
+
+
 def target_brought(before: tuple[tuple[str, str], ...], after: tuple[tuple[str, str], ...], what: str,
                    value: str) -> list[str]:
     """The variables of the new revision that ask for the database (`what` "database") or user ("user")

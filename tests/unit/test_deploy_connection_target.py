@@ -3,13 +3,16 @@ bare "dial tcp H:P" at a host and port only the new revision's settings pair (DB
 PgBouncer's 6432, REDIS_PORT moved); the user and database a refusal names beside the reason (pgx's
 "`user=U database=D`", pg_hba.conf's 'user "U", database "D"', a role's connection limit), tied only
 where the deploy moved that name; a port or host variable of another store (REDIS_DB_PORT,
-MONGO_DB_PORT, CACHE_DB_HOST) never taken for the database's; and a refusal that names a Cloud SQL
-socket and a host (libpq's several hosts tried in turn) held to both."""
+MONGO_DB_PORT, CACHE_DB_HOST) never taken for the database's, whose a variable is read from its value
+first (a URL's scheme, a server's default port: SESSION_DB_PORT=6432 is PgBouncer's); a refusal that names a
+Cloud SQL socket and a host (libpq's several hosts tried in turn) held to both; and a pg_hba.conf refusal of a
+database that sits in a pinned secret the deploy moved."""
 from __future__ import annotations
 
 import pytest
 
 from shared.diagnosis import env_hosts
+from shared.diagnosis.evidence import SecretRef
 from shared.diagnosis.log_signals import database_engine
 
 from tests.unit.test_deploy_moved_where_it_connects import ESCALATE, ROLLBACK
@@ -267,4 +270,47 @@ JUDGED_STORES = {
 
 @pytest.mark.parametrize("args, expected", JUDGED_STORES.values(), ids=JUDGED_STORES.keys())
 def test_a_deploy_that_moved_a_store_whose_value_says_it_is_the_database(args, expected):
+    judged(args, expected)
+
+
+# 6. A pg_hba.conf refusal naming a database whose setting a pinned secret holds, its version moved by the deploy:
+# the secret's value is never read, so the database is tied to the secret only where no plain setting of either
+# revision asks for it and the user it names is one the deploy did not change.
+def _secret(env: str, secret: str, version: str) -> tuple:
+    return (SecretRef(env=env, secret=secret, version=version),)
+
+
+ONLY_HOST = (("DB_HOST", "10.10.0.3"),)
+ONLY_HOST_USER = ONLY_HOST + (("DB_USER", "app"),)
+NAME_V3, NAME_V4 = _secret("DB_NAME", "shop-db-name", "3"), _secret("DB_NAME", "shop-db-name", "4")
+DSN_V3, DSN_V4 = _secret("DATABASE_URL", "shop-dsn", "3"), _secret("DATABASE_URL", "shop-dsn", "4")
+PASS_V3, PASS_V4 = _secret("DB_PASSWORD", "shop-db-pass", "3"), _secret("DB_PASSWORD", "shop-db-pass", "4")
+NAME_LATEST_ = _secret("DB_NAME", "shop-db-name", "latest")
+HBA_PGX = PGX5.format("app", "shop_v2", HBA.format("app", "shop_v2"), "28000")
+HBA_LIBPQ = LIBPQ_FATAL.format(HBA.format("app", "shop_v2"))
+
+IN_SECRETS = {
+    "pgx: pg_hba.conf has no entry for the database a moved DB_NAME secret version holds": (
+        (HBA_PGX, ONLY_HOST_USER, ONLY_HOST_USER, NAME_V3, NAME_V4), ROLLBACK),
+    "libpq: pg_hba.conf has no entry for the database a moved DB_NAME secret version holds": (
+        (HBA_LIBPQ, ONLY_HOST_USER, ONLY_HOST_USER, NAME_V3, NAME_V4), ROLLBACK),
+    "libpq: pg_hba.conf, the user and database both in a moved DATABASE_URL secret": (
+        (HBA_LIBPQ, ONLY_HOST, ONLY_HOST, DSN_V3, DSN_V4), ROLLBACK),
+    # Controls: the secret rotated with nothing else moved, read at latest by the revision before, not the
+    # database's; the database a plain setting of the revision before asks for; the user moved as well.
+    "the DB_NAME secret at the same version": ((HBA_LIBPQ, ONLY_HOST_USER, ONLY_HOST_USER, NAME_V3, NAME_V3), ESCALATE),
+    "only the password secret moved": ((HBA_LIBPQ, HOST, HOST, PASS_V3, PASS_V4), ESCALATE),
+    "the revision before reads DB_NAME at latest": ((HBA_LIBPQ, ONLY_HOST_USER, ONLY_HOST_USER, NAME_LATEST_, NAME_V4),
+                                                    ESCALATE),
+    "the database the revision before's plain DB_NAME asks for": (
+        (HBA_LIBPQ, ONLY_HOST_USER + (("DB_NAME", "shop_v2"),), ONLY_HOST_USER, (), NAME_V4), ESCALATE),
+    "the user refused moved by a secret read at latest": (
+        (HBA_LIBPQ, ONLY_HOST, ONLY_HOST, NAME_V3 + _secret("DB_USER", "u", "latest"),
+         NAME_V4 + _secret("DB_USER", "u2", "latest")), ESCALATE),
+    "refused for both revisions": ((HBA_LIBPQ, ONLY_HOST_USER, ONLY_HOST_USER, NAME_V3, NAME_V4, True), ESCALATE),
+}
+
+
+@pytest.mark.parametrize("args, expected", IN_SECRETS.values(), ids=IN_SECRETS.keys())
+def test_a_pg_hba_refusal_of_a_database_a_moved_secret_holds(args, expected):
     judged(args, expected)
