@@ -274,19 +274,65 @@ def hosts_with_ports(text: str) -> set[str]:
 # database's answers.
 _DATABASE_HOST_NAME = re.compile(r"(?:^|_)(?:DB|DATABASE|PG|POSTGRES(?:QL)?|MYSQL|MARIADB|SQL)(?:_\w*)?_?"
                                  r"(?:HOST|HOSTNAME|ADDR|ADDRESS|SERVER|ENDPOINT)(?:$|_)", re.IGNORECASE)
-# A variable of another store, whatever "DB" its name also holds: Redis numbers its databases
-# ("REDIS_DB_PORT", "REDIS_DB_HOST"), MongoDB and the caches call themselves databases ("MONGO_DB_PORT",
-# "CACHE_DB_HOST"). Its host and port are that store's: a deploy moving them says nothing of the SQL
-# database's answers, nor the reverse.
-_ANOTHER_STORE = re.compile(r"(?:^|_)(?:REDIS|VALKEY|KEYDB|DRAGONFLY|MEMCACHED?|CACHE|MONGO|ELASTIC|OPENSEARCH|SOLR"
+# A variable of another store, whatever "DB" its name also holds, by its name: a product's (Redis numbers its
+# databases, "REDIS_DB_PORT"; MongoDB calls itself a database, "MONGO_DB_PORT") or a role's ("CACHE_DB_HOST",
+# "SESSION_DB_PORT", "QUEUE_DB_HOST"). A product's word is that store's whatever the value; a role's is
+# only a guess (a session store or a cache is often PostgreSQL too), so the value decides first
+# (`_store_of_value`), the name only where the value says nothing.
+_STORE_PRODUCT = re.compile(r"(?:^|_)(?:REDIS|VALKEY|KEYDB|DRAGONFLY|MEMCACHED?|MONGO|ELASTIC|OPENSEARCH|SOLR"
                             r"|KAFKA|RABBIT|AMQP|NATS|INFLUX|CASSANDRA|SCYLLA|NEO4J|COUCH|ETCD|FIRESTORE|DATASTORE"
-                            r"|BIGTABLE|SPANNER|SESSION|QUEUE|BROKER|SEARCH)", re.IGNORECASE)
+                            r"|BIGTABLE|SPANNER)", re.IGNORECASE)
+_STORE_ROLE = re.compile(r"(?:^|_)(?:CACHE|SESSION|QUEUE|BROKER|SEARCH)", re.IGNORECASE)
+# The ports a value names that say whose it is, each server's default listening port: PostgreSQL's 5432
+# (PostgreSQL docs 34.1.2 "port"), PgBouncer's 6432 (pgbouncer.ini listen_port), MySQL's and MariaDB's 3306
+# (MySQL reference, "port"), SQL Server's 1433 (learn.microsoft.com, "Configure a Server to Listen on a
+# Specific TCP Port"), CockroachDB's 26257 (cockroach start --listen-addr); and another store's: Redis's
+# 6379 and Sentinel's 26379 (redis.conf, sentinel.conf), Memcached's 11211, MongoDB's 27017-27019
+# ("Default MongoDB Port", mongod, shardsvr, configsvr), Elasticsearch's 9200/9300, AMQP's 5672/5671
+# (RabbitMQ "Networking"), Kafka's 9092, NATS's 4222, Cassandra's 9042, etcd's 2379, InfluxDB's 8086,
+# Neo4j's 7687, CouchDB's 5984, Solr's 8983. Any other number says nothing either way.
+_DATABASE_PORTS = frozenset({"5432", "6432", "3306", "1433", "26257"})
+_STORE_PORTS = frozenset({"6379", "26379", "11211", "27017", "27018", "27019", "9200", "9300", "5672", "5671", "9092",
+                          "4222", "9042", "2379", "8086", "7687", "5984", "8983"})
+_DATABASE, _ANOTHER_STORE = "database", "another store"
 
 
-def _database_variable(pattern: "re.Pattern[str]", name: str) -> bool:
-    """Whether a plain env var's name says it holds the SQL database's setting `pattern` reads (its host,
-    its port), and no other store's (`_ANOTHER_STORE`)."""
-    return pattern.search(name) is not None and _ANOTHER_STORE.search(name) is None
+# The URL schemes of other stores' clients: redis-py's and ioredis' "redis://" and "rediss://" (TLS;
+# redis-py's Redis.from_url), Valkey's "valkey://", MongoDB's "mongodb://" and "mongodb+srv://"
+# (MongoDB docs, "Connection Strings"), AMQP's "amqp://"/"amqps://" (RabbitMQ, "URI Specification"), NATS's
+# "nats://", Memcached's "memcached://", Kafka's "kafka://", and HTTP's (Elasticsearch, Solr, an API).
+_STORE_SCHEME = re.compile(r"^\s*(?:rediss?|valkey|mongodb(?:\+srv)?|amqps?|nats|memcached?|kafka|https?)://",
+                           re.IGNORECASE)
+
+
+def _store_of_value(value: str) -> str:
+    """Whose setting a value says it is, by its own shape: _DATABASE for a database URL's scheme
+    (`_DATABASE_URL`) or a database's default port (`_DATABASE_PORTS`), bare ("5432"), after a host
+    ("10.0.0.3:5432") or in a URL of no store's scheme ("tcp://10.0.0.3:5432"); _ANOTHER_STORE for another
+    store's URL scheme (`_STORE_SCHEME`: "redis://", "mongodb+srv://") or its default port ("6379",
+    "10.0.0.7:27017"); "" when it says neither (a bare host, another number)."""
+    value = value.strip()
+    if _DATABASE_URL.match(value):
+        return _DATABASE
+    if _STORE_SCHEME.match(value):
+        return _ANOTHER_STORE
+    bare = _BARE_ENDPOINT.match(value.rpartition("://")[2].rstrip("/"))
+    port = (bare.group(2) if bare else value).lstrip("0")
+    return _DATABASE if port in _DATABASE_PORTS else _ANOTHER_STORE if port in _STORE_PORTS else ""
+
+
+def _database_variable(pattern: "re.Pattern[str]", name: str, value: str) -> bool:
+    """Whether a plain env var holds the SQL database's setting `pattern` reads by name (its host, its
+    port), and no other store's: its value decides where it says whose it is (`_store_of_value`:
+    SESSION_DB_PORT=6432 is a PostgreSQL session store's, DB_HOST=redis://... is Redis's), except under a
+    product's name (REDIS_DB_PORT=5432 names two stores: not shown to be the database's); its name where
+    the value says nothing (CACHE_DB_HOST=10.0.0.8 is a cache's)."""
+    if pattern.search(name) is None:
+        return False
+    said = _store_of_value(value)
+    if said:
+        return said == _DATABASE and _STORE_PRODUCT.search(name) is None
+    return _STORE_PRODUCT.search(name) is None and _STORE_ROLE.search(name) is None
 
 
 def _database_address(name: str, value: str) -> set[str]:
@@ -297,7 +343,7 @@ def _database_address(name: str, value: str) -> set[str]:
     found = {":".join(n) for n in connection_names((value,))}
     if _database_setting(value):
         found |= {h for h in _structural_hosts(value) if not h.startswith("/")}
-    elif _database_variable(_DATABASE_HOST_NAME, name):
+    elif _database_variable(_DATABASE_HOST_NAME, name, value):
         found |= {_bare(value)} - {""}
     return found
 
@@ -409,6 +455,12 @@ def connection_target_changed(before: tuple[tuple[str, str], ...], after: tuple[
             if old.get(name, set()) != new.get(name, set()) and (old.get(name) or new.get(name))]
 
 
+def asks_for(env: tuple[tuple[str, str], ...], what: str, value: str) -> bool:
+    """Whether any plain env var of `env` asks for the database (`what` "database") or user ("user") `value`
+    (`_asked_for`; compared exactly, as connection_target_changed)."""
+    return bool(value) and any(value in _asked_for(name, v, what) for name, v in env)
+
+
 def target_brought(before: tuple[tuple[str, str], ...], after: tuple[tuple[str, str], ...], what: str,
                    value: str) -> list[str]:
     """The variables of the new revision that ask for the database (`what` "database") or user ("user")
@@ -483,7 +535,7 @@ def _database_ports(name: str, value: str, engine: str = "") -> set[str]:
             found |= {m.group(1) for m in pattern.finditer(value)}
         return {p.lstrip("0") or "0" for p in found}
     value = value.strip()
-    return {value.lstrip("0") or "0"} if value.isdigit() and _database_variable(_DATABASE_PORT_NAME, name) else set()
+    return {value.lstrip("0") or "0"} if value.isdigit() and _database_variable(_DATABASE_PORT_NAME, name, value) else set()
 
 
 def database_ports_brought(before: tuple[tuple[str, str], ...], after: tuple[tuple[str, str], ...],

@@ -174,15 +174,26 @@ def pinned_env_changed(before: Revision, after: Revision, named: Callable[[str],
     startup, "Configure secrets"), whatever it pins or not elsewhere. [] when `before` reads one at
     "latest" or unset (a rollback gets what Secret Manager holds now), from no secret (a plain value the
     caller compares by itself), or nothing changed."""
+    return list(pinned_env_moved(before, after, named).values())
+
+
+def pinned_env_moved(before: Revision, after: Revision, named: Callable[[str], bool]) -> dict[str, str]:
+    """pinned_env_changed by where each is read: {"env DB_NAME": "env DB_NAME from db-name version 3 to db-name
+    version 4"}."""
     old, new = by_where(before), by_where(after)
-    changed = []
+    moved = {}
     for where, refs in new.items():
         was = old.get(where)
         if (was is None or not refs[0].env or not named(refs[0].env) or not all(ref.pinned for ref in was)
                 or alike(_named_reads(before, was), _named_reads(after, refs))):
             continue
-        changed.append(f"{where} from {_all_which(was)} to {_all_which(refs)}")
-    return changed
+        moved[where] = f"{where} from {_all_which(was)} to {_all_which(refs)}"
+    return moved
+
+
+def env_read_from_secrets(revision: Revision, named: Callable[[str], bool]) -> set[str]:
+    """Where `revision` reads a secret into an env var whose name `named` accepts ("env DB_USER"), at any version."""
+    return {where_read(ref) for ref in revision.secrets if ref.env and named(ref.env)}
 
 
 # An env var's name that says its value is a credential alone (DB_PASSWORD, API_TOKEN, STRIPE_KEY,

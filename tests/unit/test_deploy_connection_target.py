@@ -3,13 +3,16 @@ bare "dial tcp H:P" at a host and port only the new revision's settings pair (DB
 PgBouncer's 6432, REDIS_PORT moved); the user and database a refusal names beside the reason (pgx's
 "`user=U database=D`", pg_hba.conf's 'user "U", database "D"', a role's connection limit), tied only
 where the deploy moved that name; a port or host variable of another store (REDIS_DB_PORT,
-MONGO_DB_PORT, CACHE_DB_HOST) never taken for the database's; and a refusal that names a Cloud SQL
-socket and a host (libpq's several hosts tried in turn) held to both."""
+MONGO_DB_PORT, CACHE_DB_HOST) never taken for the database's, whose a variable is read from its value
+first (a URL's scheme, a server's default port: SESSION_DB_PORT=6432 is PgBouncer's); a refusal that names a
+Cloud SQL socket and a host (libpq's several hosts tried in turn) held to both; and a pg_hba.conf refusal of a
+database that sits in a pinned secret the deploy moved."""
 from __future__ import annotations
 
 import pytest
 
 from shared.diagnosis import env_hosts
+from shared.diagnosis.evidence import SecretRef
 from shared.diagnosis.log_signals import database_engine
 
 from tests.unit.test_deploy_moved_where_it_connects import ESCALATE, ROLLBACK
@@ -191,3 +194,123 @@ ENGINES = {
 @pytest.mark.parametrize("text, engine", ENGINES.items())
 def test_the_engine_a_database_line_speaks_of(text, engine):
     assert database_engine(text) == engine
+
+
+# 5. Whose port or host a variable holds, from its value where the value says (a database URL's or another
+# store's scheme, a server's default port), from its name only where it does not.
+def _port_moved(name: str, was: str, now: str) -> tuple:
+    return AT_5432 + ((name, was),), AT_5432 + ((name, now),)
+
+
+STORE_PORTS = {
+    "a PostgreSQL session store's SESSION_DB_PORT moved to a PgBouncer": (_port_moved("SESSION_DB_PORT", "5432", "6432"),
+                                                                         ({"6432"}, ["plain env SESSION_DB_PORT"])),
+    "a PostgreSQL cache's CACHE_DB_PORT moved to a PgBouncer": (_port_moved("CACHE_DB_PORT", "5432", "6432"),
+                                                                ({"6432"}, ["plain env CACHE_DB_PORT"])),
+    "a QUEUE_DB_PORT moved between two database ports": (_port_moved("QUEUE_DB_PORT", "3306", "6432"),
+                                                         ({"6432"}, ["plain env QUEUE_DB_PORT"])),
+    "an APP_DB_PORT at MongoDB's ports": (_port_moved("APP_DB_PORT", "27017", "27018"), (set(), [])),
+    "a SQL_PORT at Redis's and Sentinel's ports": (_port_moved("SQL_PORT", "6379", "26379"), (set(), [])),
+    # Controls: a product's name is that store's whatever the number; a role's name with no telling number.
+    "REDIS_DB_PORT moved to a database's port": (_port_moved("REDIS_DB_PORT", "6379", "6432"), (set(), [])),
+    "MONGO_DB_PORT moved to a database's port": (_port_moved("MONGO_DB_PORT", "27017", "5432"), (set(), [])),
+    "CACHE_DB_PORT at Redis's port, then another number": (_port_moved("CACHE_DB_PORT", "6379", "6380"), (set(), [])),
+    "SESSION_DB_PORT between two numbers that say nothing": (_port_moved("SESSION_DB_PORT", "7000", "7001"),
+                                                             (set(), [])),
+    "DB_PORT between two numbers that say nothing": (_port_moved("ORDERS_DB_PORT", "7000", "7001"),
+                                                     ({"7001"}, ["plain env ORDERS_DB_PORT"])),
+}
+
+
+@pytest.mark.parametrize("envs, expected", STORE_PORTS.values(), ids=STORE_PORTS.keys())
+def test_whose_port_a_variable_holds_is_read_from_its_value_first(envs, expected):
+    assert env_hosts.database_ports_brought(*envs) == expected
+
+
+def _host_moved(name: str, was: str, now: str) -> tuple:
+    return HOST + ((name, was),), HOST + ((name, now),)
+
+
+STORE_HOSTS = {
+    "a Redis URL under DB_HOST": (_host_moved("ORDERS_DB_HOST", "redis://10.0.0.7:6379/0", "redis://10.0.0.8:6379/0"),
+                                  []),
+    "a MongoDB SRV URL under DB_HOST": (_host_moved("ORDERS_DB_HOST", "mongodb+srv://a.example.com",
+                                                    "mongodb+srv://b.example.com"), []),
+    "a host at Redis's port under DB_HOST": (_host_moved("ORDERS_DB_HOST", "10.0.0.7:6379", "10.0.0.8:6379"), []),
+    "a PostgreSQL session store's host, with its port": (_host_moved("SESSION_DB_HOST", "10.0.0.7:5432",
+                                                                     "10.0.0.8:5432"), ["plain env SESSION_DB_HOST"]),
+    "a cache's host given as a database URL": (_host_moved("CACHE_DB_HOST", "tcp://10.0.0.7:5432",
+                                                           "tcp://10.0.0.8:5432"), ["plain env CACHE_DB_HOST"]),
+    # Controls: no telling value, the name decides.
+    "a session store's bare host": (_host_moved("SESSION_DB_HOST", "10.0.0.7", "10.0.0.8"), []),
+    "a database's bare host": (_host_moved("ORDERS_DB_HOST", "10.0.0.7", "10.0.0.8"), ["plain env ORDERS_DB_HOST"]),
+    "a Redis host at a database's port": (_host_moved("REDIS_DB_HOST", "10.0.0.7:5432", "10.0.0.8:5432"), []),
+}
+
+
+@pytest.mark.parametrize("envs, expected", STORE_HOSTS.values(), ids=STORE_HOSTS.keys())
+def test_whose_host_a_variable_holds_is_read_from_its_value_first(envs, expected):
+    assert env_hosts.database_address_changed(*envs) == expected
+
+
+JUDGED_STORES = {
+    "libpq refused at the PgBouncer port a session store's SESSION_DB_PORT moved to": (
+        (LIBPQ_REFUSED.format(6432), *_port_moved("SESSION_DB_PORT", "5432", "6432")), ROLLBACK),
+    # Controls: a bare dial at a port no host of its variable's pairs (endpoint_brought), Redis's own numbers, a product's name at a database's number, the same refusal from both.
+    "Go's dial at the PgBouncer port CACHE_DB_PORT moved to, with no CACHE_DB_HOST": (
+        (DIAL.format("10.10.0.3:6432"), *_port_moved("CACHE_DB_PORT", "5432", "6432")), ESCALATE),
+    "libpq refused at the number a CACHE_DB_PORT at Redis's port moved to": (
+        (LIBPQ_REFUSED.format(6380), *_port_moved("CACHE_DB_PORT", "6379", "6380")), ESCALATE),
+    "libpq refused at a database's port REDIS_DB_PORT moved to": (
+        (LIBPQ_REFUSED.format(6432), *_port_moved("REDIS_DB_PORT", "6379", "6432")), ESCALATE),
+    "the session store's new port refused for both revisions": (
+        (LIBPQ_REFUSED.format(6432), *_port_moved("SESSION_DB_PORT", "5432", "6432"), (), (), True), ESCALATE),
+}
+
+
+@pytest.mark.parametrize("args, expected", JUDGED_STORES.values(), ids=JUDGED_STORES.keys())
+def test_a_deploy_that_moved_a_store_whose_value_says_it_is_the_database(args, expected):
+    judged(args, expected)
+
+
+# 6. A pg_hba.conf refusal naming a database whose setting a pinned secret holds, its version moved by the deploy:
+# the secret's value is never read, so the database is tied to the secret only where no plain setting of either
+# revision asks for it and the user it names is one the deploy did not change.
+def _secret(env: str, secret: str, version: str) -> tuple:
+    return (SecretRef(env=env, secret=secret, version=version),)
+
+
+ONLY_HOST = (("DB_HOST", "10.10.0.3"),)
+ONLY_HOST_USER = ONLY_HOST + (("DB_USER", "app"),)
+NAME_V3, NAME_V4 = _secret("DB_NAME", "shop-db-name", "3"), _secret("DB_NAME", "shop-db-name", "4")
+DSN_V3, DSN_V4 = _secret("DATABASE_URL", "shop-dsn", "3"), _secret("DATABASE_URL", "shop-dsn", "4")
+PASS_V3, PASS_V4 = _secret("DB_PASSWORD", "shop-db-pass", "3"), _secret("DB_PASSWORD", "shop-db-pass", "4")
+NAME_LATEST_ = _secret("DB_NAME", "shop-db-name", "latest")
+HBA_PGX = PGX5.format("app", "shop_v2", HBA.format("app", "shop_v2"), "28000")
+HBA_LIBPQ = LIBPQ_FATAL.format(HBA.format("app", "shop_v2"))
+
+IN_SECRETS = {
+    "pgx: pg_hba.conf has no entry for the database a moved DB_NAME secret version holds": (
+        (HBA_PGX, ONLY_HOST_USER, ONLY_HOST_USER, NAME_V3, NAME_V4), ROLLBACK),
+    "libpq: pg_hba.conf has no entry for the database a moved DB_NAME secret version holds": (
+        (HBA_LIBPQ, ONLY_HOST_USER, ONLY_HOST_USER, NAME_V3, NAME_V4), ROLLBACK),
+    "libpq: pg_hba.conf, the user and database both in a moved DATABASE_URL secret": (
+        (HBA_LIBPQ, ONLY_HOST, ONLY_HOST, DSN_V3, DSN_V4), ROLLBACK),
+    # Controls: the secret rotated with nothing else moved, read at latest by the revision before, not the
+    # database's; the database a plain setting of the revision before asks for; the user moved as well.
+    "the DB_NAME secret at the same version": ((HBA_LIBPQ, ONLY_HOST_USER, ONLY_HOST_USER, NAME_V3, NAME_V3), ESCALATE),
+    "only the password secret moved": ((HBA_LIBPQ, HOST, HOST, PASS_V3, PASS_V4), ESCALATE),
+    "the revision before reads DB_NAME at latest": ((HBA_LIBPQ, ONLY_HOST_USER, ONLY_HOST_USER, NAME_LATEST_, NAME_V4),
+                                                    ESCALATE),
+    "the database the revision before's plain DB_NAME asks for": (
+        (HBA_LIBPQ, ONLY_HOST_USER + (("DB_NAME", "shop_v2"),), ONLY_HOST_USER, (), NAME_V4), ESCALATE),
+    "the user refused moved by a secret read at latest": (
+        (HBA_LIBPQ, ONLY_HOST, ONLY_HOST, NAME_V3 + _secret("DB_USER", "u", "latest"),
+         NAME_V4 + _secret("DB_USER", "u2", "latest")), ESCALATE),
+    "refused for both revisions": ((HBA_LIBPQ, ONLY_HOST_USER, ONLY_HOST_USER, NAME_V3, NAME_V4, True), ESCALATE),
+}
+
+
+@pytest.mark.parametrize("args, expected", IN_SECRETS.values(), ids=IN_SECRETS.keys())
+def test_a_pg_hba_refusal_of_a_database_a_moved_secret_holds(args, expected):
+    judged(args, expected)

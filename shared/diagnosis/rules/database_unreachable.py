@@ -11,7 +11,7 @@ from typing import NamedTuple
 from shared.diagnosis.latency_words import latency
 from shared.diagnosis.evidence import Connector, LogRecord, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
-from shared.diagnosis.env_hosts import (connection_names, connection_target_changed, database_address_changed,
+from shared.diagnosis.env_hosts import (asks_for, connection_names, connection_target_changed, database_address_changed,
                                      database_ports_brought, deploy_brought, deploy_brought_instance, holds_setting,
                                      target_brought)
 from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, closed_connection,
@@ -24,7 +24,8 @@ from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, cite_host
                                                   max_instances, requests_per_instance)
 from shared.diagnosis.rules.never_left import NOTHING_TO_SCALE, never_left_advice, never_left_observed, only_never_left
 from shared.diagnosis.pool_settings import pool_size_raised
-from shared.diagnosis.secret_refs import pinned_env_changed, pinned_secrets_changed, plain_credentials_changed
+from shared.diagnosis.secret_refs import (env_read_from_secrets, pinned_env_changed, pinned_env_moved,
+                                          pinned_secrets_changed, plain_credentials_changed)
 from shared.diagnosis.tls_settings import tls_settings_changed
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.signatures import Finding, Signature
@@ -937,14 +938,18 @@ def _kinds_changed(refused: dict[str, list[LogRecord]], suspect: Revision, previ
 
 
 def _names_brought(refused: dict[str, list[LogRecord]], suspect: Revision, previous: Revision) -> dict[str, list[str]]:
-    """Each setting -> the plain env variables that brought the user or database the refusals name
-    (`_names_said`; env_hosts.target_brought: a name only the new revision asks for, against a revision
-    before that asks for another), when every refusal names at least one such; {} otherwise. A name both
+    """Each setting -> the variables that brought the user or database the refusals name (`_names_said`):
+    a plain env variable (env_hosts.target_brought: a name only the new revision asks for, against a revision
+    before that asks for another), or for a pg_hba.conf refusal a pinned secret the deploy moved that holds
+    it (`_names_in_moved_secrets`), when every refusal names at least one such; {} otherwise. A name both
     revisions give (the same user refused at pg_hba.conf) ties nothing to the deploy."""
     brought: dict[str, list[str]] = {}
-    for text in dict.fromkeys(e.text for entries in refused.values() for e in entries):
+    kinds = {e.text: kind for kind, entries in refused.items() for e in entries}
+    for text, kind in kinds.items():
         tied = sorted({(what, v) for what, name in _names_said(text)
                        for v in target_brought(previous.plain_env, suspect.plain_env, what, name)})
+        if not tied and kind in _HBA_REFUSALS:
+            tied = _names_in_moved_secrets(text, suspect, previous)
         if not tied:
             return {}
         for what, variable in tied:
@@ -952,6 +957,35 @@ def _names_brought(refused: dict[str, list[LogRecord]], suspect: Revision, previ
             if variable not in brought[what]:
                 brought[what].append(variable)
     return brought
+
+
+# pg_hba.conf admits a connection by its type, source address, database and user together: "The first record
+# with a matching connection type, client address, requested database, and user name is used for
+# authentication" (PostgreSQL docs, 21.1 "The pg_hba.conf File"); Refusal.HBA_NO_ENTRY and NOT_ADMITTED.
+_HBA_REFUSALS = frozenset({Refusal.HBA_NO_ENTRY, Refusal.NOT_ADMITTED})
+
+
+def _names_in_moved_secrets(text: str, suspect: Revision, previous: Revision) -> list[tuple[str, str]]:
+    """(setting, the secret the deploy moved, in secret_refs.pinned_env_changed's words) for a pg_hba.conf
+    refusal whose user or database sits, as far as the env shows, in a pinned secret whose version the deploy
+    moved (secret_refs.pinned_env_moved, env_hosts.holds_setting: DB_NAME, DATABASE_URL), the revision before
+    pinning it there: no plain env var of either revision asks for that name (env_hosts.asks_for), and every
+    other name the refusal gives is one both revisions' plain env asks for, or is read only from the moved
+    secrets (a DATABASE_URL holds the user and the database). A secret's value is never read, so a name a
+    plain setting gives, a secret read at "latest", or a user read from a secret the deploy did not move
+    leaves the refusal unexplained: [] then."""
+    said = _names_said(text)
+    moved = {what: pinned_env_moved(previous, suspect, lambda name, what=what: holds_setting(name, what))
+             for what in {what for what, _ in said}}
+    tied = {(what, name) for what, name in said if moved[what] and not asks_for(previous.plain_env, what, name)
+            and not asks_for(suspect.plain_env, what, name)}
+    places = {where for what, _ in tied for where in moved[what]}
+    for what, name in said - tied:
+        alike = asks_for(previous.plain_env, what, name) and asks_for(suspect.plain_env, what, name)
+        held = env_read_from_secrets(suspect, lambda variable, what=what: holds_setting(variable, what))
+        if not alike and not (held and held <= places):
+            return []
+    return sorted({(what, words) for what, _ in tied for words in moved[what].values()})
 
 
 def _asks_for_another(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
@@ -972,8 +1006,9 @@ def _asks_for_another(facts: Facts, refused: dict[str, list[LogRecord]]) -> str:
     is _credentials_changed's. Beside the kinds that name a setting, a refusal that names the user or the
     database it was refused for (`_names_said`: pgx's "`user=U database=D`", pg_hba.conf's 'user "U",
     database "D"', a role's connection limit) is the deploy's where that name is one only the new
-    revision's plain env asks for (`_names_brought`, env_hosts.target_brought); a name both give ties
-    nothing."""
+    revision's plain env asks for (`_names_brought`, env_hosts.target_brought), or, for a pg_hba.conf refusal,
+    one no plain setting of either revision gives that sits in a pinned secret the deploy moved
+    (`_names_in_moved_secrets`); a name both give ties nothing."""
     found = _only_from_the_new_revision(facts, refused, _NAMES_DECIDE)
     if found is None:
         return ""
