@@ -56,7 +56,7 @@ from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, HistogramRe
                                        TargetConnectorRead, TargetSecretRead, short_name)
 from shared.diagnosis.failure_lines import FAILURE_READ
 from shared.diagnosis.facts import (APP_LOGS, CONNECTIONS_READ, FAILED_SEVERITIES, INGEST_LAG, TARGET_LOAD_MINUTES,
-                                   Facts, whole_until)
+                                   Facts, promotion_reach, whole_until)
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.log_signals import (MAX_FILTER_CHARS, app_log_filter, audit_filter, failure_lines_filter,
                                          request_log_filter, target_startup_filter)
@@ -1038,7 +1038,9 @@ def _naming(service: Service, serving: Sequence[Revision], connector: str) -> Na
 def _run_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope") -> None:
     on_service = {"resource.labels.service_name": scope.service, "resource.labels.location": scope.location}
     by_revision = ("resource.labels.revision_name",)
-    # From the baseline before the suspect deploy to now, per minute: one call serves every window.
+    # From the baseline before the suspect deploy to now, per minute: one call serves every window. With no
+    # deploy, from the deploy window's start less ten minutes: a promotion anywhere in it is dated from its
+    # revision's own requests, its rollback target's judged before it (facts.promotion_reach).
     reads.metric("requests", "monitoring: run request_count", monitoring.query, scope.metric(
         "run.googleapis.com/request_count", "cloud_run_revision", on_service,
         start=min(scope.requests_start, scope.reach_back or scope.requests_start),
@@ -1059,7 +1061,9 @@ def _run_metrics(reads: _Reads, monitoring: MonitoringPort, scope: "_Scope") -> 
     # Active instances only: instance_count is broken down by `state` (active, idle), and only
     # active ones are busy; summing per-state maxima would overstate how close to the limit it was.
     # From the window's start, or with a deploy suspect from TARGET_LOAD_MINUTES before its deploy if
-    # that is earlier: how many instances the rollback target ran for its load (target_capacity).
+    # that is earlier: how many instances the rollback target ran for its load (target_capacity). With no
+    # deploy, from the deploy window's start less TARGET_LOAD_MINUTES: the same minutes before a promotion
+    # anywhere in that window (facts.promotion_reach), in the same call.
     reads.metric("instances", "monitoring: run container/instance_count", monitoring.query,
                  scope.metric("run.googleapis.com/container/instance_count", "cloud_run_revision",
                               {**on_service, "metric.labels.state": "active"}, start=scope.instances_start,
@@ -1191,6 +1195,14 @@ class _Scope:
             # A deploy suspect: reach back to its baseline too (and no further for anyone else).
             requests_start = min(before, newest.create_time - timedelta(seconds=settings.baseline_seconds))
             instances_start = min(start, newest.create_time - TARGET_LOAD_MINUTES)
+        elif newest is not None and (judged_from is None or judged_from == started_at):
+            # Created before the window, it may have been promoted in it (`--no-traffic`, then `update-traffic`):
+            # reach back to the window's start less the minutes that date a promotion there and show what its
+            # rollback's target carried just before (facts.promotion_reach). A re-notified incident's reads keep
+            # to its own lookbacks: what was promoted before them is not dated.
+            reach = promotion_reach(started_at, settings)
+            requests_start = min(before, reach)
+            instances_start = min(start, reach)
         return cls(parts[1], parts[3], parts[5], start, requests_start, max(now, start + timedelta(seconds=60)),
                    serving, before, instances_start=instances_start)
 

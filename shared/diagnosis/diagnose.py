@@ -30,7 +30,7 @@ from shared.diagnosis.grpc_calls import grpc_failing, grpc_kind, grpc_unshown, s
 from shared.diagnosis.health_bar import HealthBar, health_bar
 from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
 from shared.diagnosis.check_results import check_results, check_unread
-from shared.diagnosis.principals import PrincipalKind, principal_kind
+from shared.diagnosis.principals import PrincipalKind, named, principal_kind
 from shared.diagnosis.request_callers import callers_failing, uptime_still_failing
 from shared.diagnosis.rules import RULES
 from shared.diagnosis.run_audit import TRAFFIC_WRITES, service_methods
@@ -663,13 +663,13 @@ def _human_changes(facts: Facts) -> tuple[str, list[EvidenceItem]]:
                 f"traffic change finishing the deploy of {deployed.short_name} (all traffic to it, by the same principal)")
         acting = entry.timestamp >= b.incident_started_at if deployed else True
         items.append(EvidenceItem(source="log", query=b.audit.query,
-                                  observed=f"{entry.method_name} by {entry.principal or 'unknown'} at "
+                                  observed=f"{entry.method_name} by {named(entry)} at "
                                            f"{hms(entry.timestamp)}: {kind}",
                                   threshold=("a deploy after the incident began or a traffic change within "
                                              f"{s.manual_change_window_seconds} s stands automation down"),
                                   passed=acting, role="supports" if acting else "context", about="stand_down"))
         if acting:
-            reasons.append(f"{kind} by {entry.principal or 'unknown'} at {hms(entry.timestamp)}")
+            reasons.append(f"{kind} by {named(entry)} at {hms(entry.timestamp)}")
     return ("recent human change: " + "; ".join(reasons)) if reasons else "", items
 
 

@@ -659,8 +659,13 @@ class LogRecord(_Model):
     method_name: str | None = None
     resource_name: str | None = None
     principal: str | None = None          # authenticationInfo.principalEmail
+    # authenticationInfo.principalSubject: "String representation of identity of requesting party. Populated for
+    # both first and third party identities" (AuthenticationInfo.principal_subject, google/cloud/audit/
+    # audit_log.proto), e.g. a workload identity pool's `principal://iam.googleapis.com/...`, which has no email.
+    principal_subject: str | None = None
     # authenticationInfo.serviceAccountDelegationInfo: who acted through the service account `principal` names
-    # (each first-party principal's email; "a third party principal" for another identity), in their order.
+    # (each first-party principal's email, else the delegation's principal_subject, else "a third party
+    # principal"), in their order.
     # Empty when no one delegated on it (diagnosis/principals.py).
     delegates: tuple[str, ...] = ()
     insert_id: str = ""

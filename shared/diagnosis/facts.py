@@ -58,6 +58,17 @@ TARGET_LOAD_MINUTES = timedelta(minutes=10)
 PROMOTION_QUIET_MINUTES = TARGET_LOAD_MINUTES
 
 
+def promotion_reach(started_at: datetime, settings: DiagnosisSettings) -> datetime:
+    """How far back a promotion is read: the deploy window's start (a promotion before it is no suspect, as a
+    deploy before it is not: Facts.promotion) less PROMOTION_QUIET_MINUTES, the quiet minutes that date one at
+    the window's start and the TARGET_LOAD_MINUTES that show what its rollback's target carried just before it
+    (its requests, rules/bad_revision.py; its active instances, rules/target_capacity.py). Collection reads the
+    request counts and instance counts from here when the newest serving revision is older than the window
+    (collection._Scope), so that a promotion at any point of the window, not only in the last twenty minutes
+    the incident's own lookbacks reach, is dated from the revision's own requests."""
+    return started_at - timedelta(seconds=settings.deploy_window_seconds) - PROMOTION_QUIET_MINUTES
+
+
 class Promotion(NamedTuple):
     """When traffic reached a revision created long before it (`gcloud run deploy --no-traffic`, then
     `update-traffic`; or an older revision sent the traffic back by hand): the revision as it was deployed
@@ -509,7 +520,7 @@ class Facts:
         started = self.b.incident_started_at
         if (started - revision.create_time).total_seconds() <= window:
             return None
-        read = Window(self.before.start, self.incident.end)
+        read = Window(self.promotion_read_from, self.incident.end)
         served = [(end, total) for end, total, _ in self.revision_minutes(read, revision.short_name) if total > 0]
         if not served or not self._carried(served[:2]):
             return None
@@ -520,6 +531,15 @@ class Facts:
         if quiet is None:
             return None
         return Promotion(revision.model_copy(update={"create_time": at}), revision.create_time, *quiet)
+
+    @cached_property
+    def promotion_read_from(self) -> datetime:
+        """Where the minutes that date a promotion begin: one lookback before the incident window, or earlier,
+        back to `promotion_reach`, in a first notice's evidence (collection reads that far back for it; a
+        re-notified incident's reads begin at its own lookbacks, and a promotion before them is not dated)."""
+        if self.b.judged_from is not None and self.b.judged_from != self.b.incident_started_at:
+            return self.before.start
+        return min(self.before.start, promotion_reach(self.b.incident_started_at, self.s))
 
     def _carried(self, first: list[tuple[datetime, float]]) -> bool:
         """Whether the revision carried most of the service's requests (more than half) in one of its first
@@ -532,7 +552,7 @@ class Facts:
         """(the minutes read before `at`, the service's requests in them) when at least
         PROMOTION_QUIET_MINUTES of them were read with the service serving, holding at least
         min_requests, and none of `revision`'s; None otherwise."""
-        before = Window(self.before.start, at)
+        before = Window(self.promotion_read_from, at)
         minutes, total, _ = self._by_minute(before)
         if self.requests(before, revision.short_name).total > 0 or not minutes:
             return None

@@ -14,7 +14,7 @@ from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
 from shared.diagnosis.rules.base import pct
 from shared.diagnosis.rules.connector_signs import still_on_a_connector
 from shared.diagnosis.rules.deploy_changes import DEFAULT_MAX_INSTANCES, settings_changed
-from shared.diagnosis.principals import is_service_account
+from shared.diagnosis.principals import is_service_account, named
 
 # VPC Access v1 Connector.state (vpcaccess.v1 discovery document): ERROR is "manual deletion recommended".
 _CONNECTOR_STATE_MEANING = {
@@ -77,13 +77,13 @@ def path_notes(facts: Facts) -> PathNotes:
                                         role="context", about="connector"))
     if people:
         latest = max(people, key=lambda e: e.timestamp)
-        who = f"{latest.principal or 'unknown'} ({latest.method_name} at {hms(latest.timestamp)})"
+        who = f"{named(latest)} ({latest.method_name} at {hms(latest.timestamp)})"
         notes.sentences.append(_change_sentence(connector, latest))
         notes.stand_down = f"connector {connector.short_name} changed by {who}"
         for entry in sorted(people, key=lambda e: e.timestamp):
             notes.items.append(EvidenceItem(
                 source="log", query=facts.b.connector_audit.query,
-                observed=f"{entry.method_name} by {entry.principal or 'unknown'} at {hms(entry.timestamp)} on "
+                observed=f"{entry.method_name} by {named(entry)} at {hms(entry.timestamp)} on "
                          f"{entry.resource_name}", threshold="a change to the connector by anyone but Runwarden stands automation down",
                 passed=True, role="supports", about="stand_down"))
     return notes

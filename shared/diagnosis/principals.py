@@ -15,6 +15,24 @@ and then the entry's `serviceAccountDelegationInfo` holds "the real authorities 
 by delegating on a service account" (AuthenticationInfo.service_account_delegation_info, audit_log.proto). Such
 an entry, one with no email (a third party identity, a workload or workforce pool's principal: `principal_subject`
 only), or an email of no known form is UNKNOWN: precision treats it as a person's.
+
+A CI/CD pipeline may not run as a service account acting as itself:
+- through workload identity federation, impersonating a service account (GitHub Actions' `google-github-actions/
+  auth` with a service account, for one): the entry names the service account in principalEmail and the pool's
+  principal in serviceAccountDelegationInfo (a ThirdPartyPrincipal, or the delegation's `principal_subject`, "For
+  most identities, the format will be principal://iam.googleapis.com/{identity pool name}/subjects/{subject}":
+  ServiceAccountDelegationInfo.principal_subject, audit_log.proto). UNKNOWN: a workforce pool's person reaches
+  a service account the same way, and the entry does not tell a workload pool's pipeline from a workforce pool's
+  person by any field documented to say so (UNCONFIRMED that the subject's `workloadIdentityPools` segment is
+  always present for a workload and never for a person). It stands automation down, as a person's change does;
+  a pipeline that wants its promotions read as its release runs as its service account itself (a key, or the
+  account attached to its runner).
+- through workload identity federation with direct resource access (no service account): principalEmail empty,
+  principalSubject the pool's principal ("principal://iam.googleapis.com/projects/.../workloadIdentityPools/...";
+  which of the two fields the audit entry fills for it is UNCONFIRMED: either way no `.gserviceaccount.com` email
+  names it). UNKNOWN.
+- as a user account (a `ci-bot@company.com` Google account): no field tells it from a person's. PERSON.
+Each stands automation down: escalating is the safe reading, and a person's change is never taken for a pipeline's.
 """
 from __future__ import annotations
 
@@ -47,3 +65,9 @@ def principal_kind(entry: LogRecord) -> PrincipalKind:
     if is_service_account(email):
         return PrincipalKind.UNKNOWN if entry.delegates else PrincipalKind.SERVICE_ACCOUNT
     return PrincipalKind.PERSON
+
+
+def named(entry: LogRecord) -> str:
+    """Who made `entry`'s change, in words: its principalEmail, else its principalSubject (a federated identity's,
+    which has no email), else "unknown"."""
+    return entry.principal or entry.principal_subject or "unknown"

@@ -241,6 +241,7 @@ def record_from_entry(entry: Any) -> LogRecord:
         "method_name": (audit.method_name or None) if audit is not None else None,
         "resource_name": (audit.resource_name or None) if audit is not None else None,
         "principal": (audit.authentication_info.principal_email or None) if audit is not None else None,
+        "principal_subject": (audit.authentication_info.principal_subject or None) if audit is not None else None,
         "delegates": _delegates(audit) if audit is not None else (),
         "insert_id": raw.insert_id,
         "operation_id": operation.id if operation is not None else "",
@@ -275,10 +276,15 @@ def _unwrapped(entry: Any) -> Any:
 def _delegates(audit: Any) -> tuple[str, ...]:
     """Who acted through the service account an audit entry names: AuthenticationInfo.
     service_account_delegation_info ("Identity delegation history of an authenticated service account that
-    makes the request", google/cloud/audit/audit_log.proto), each a FirstPartyPrincipal's principal_email or a
-    ThirdPartyPrincipal (its claims not kept), in their order."""
-    return tuple(d.first_party_principal.principal_email or "a first party principal"
-                 if d.WhichOneof("Authority") == "first_party_principal" else "a third party principal"
+    makes the request", google/cloud/audit/audit_log.proto), each a FirstPartyPrincipal's principal_email, else
+    the delegation's principal_subject ("A string representing the principal_subject associated with the identity
+    ... such as third party principals", ServiceAccountDelegationInfo.principal_subject, same proto: a workload
+    identity pool's `principal://iam.googleapis.com/...` impersonating the account), else what kind it was (a
+    ThirdPartyPrincipal's claims are not kept), in their order."""
+    return tuple((d.first_party_principal.principal_email if d.WhichOneof("Authority") == "first_party_principal"
+                  else "") or d.principal_subject
+                 or ("a first party principal" if d.WhichOneof("Authority") == "first_party_principal"
+                     else "a third party principal")
                  for d in audit.authentication_info.service_account_delegation_info)
 
 
@@ -315,10 +321,11 @@ def _merge(group: list[LogRecord]) -> LogRecord:
     ordered = sorted(group, key=lambda r: (not r.operation_first, r.timestamp))
     first, last = ordered[0], next((r for r in group if r.operation_last), ordered[-1])
     principal = next((r.principal for r in ordered if r.principal), None)
+    subject = next((r.principal_subject for r in ordered if r.principal_subject), None)
     method = next((r.method_name for r in ordered if r.method_name), None)
     delegates = tuple(dict.fromkeys(d for r in ordered for d in r.delegates))
     return first.model_copy(update={
-        "principal": principal, "method_name": method, "delegates": delegates, "operation_first": any(r.operation_first for r in group),
+        "principal": principal, "principal_subject": subject, "method_name": method, "delegates": delegates, "operation_first": any(r.operation_first for r in group),
         "operation_last": any(r.operation_last for r in group),
         "status_code": last.status_code if last.operation_last else first.status_code})
 

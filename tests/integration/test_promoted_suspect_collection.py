@@ -12,7 +12,13 @@ from datetime import timedelta
 import pytest
 
 from shared.config import DiagnosisSettings
+from shared.diagnosis.collection import Readers, collect
 from shared.diagnosis.diagnose import diagnose
+from shared.gcp.logging import CloudLoggingAdapter
+from shared.gcp.monitoring import CloudMonitoringAdapter
+from shared.gcp.run import CloudRunAdapter
+from shared.gcp.secretmanager import SecretManagerAdapter
+from shared.gcp.vpcaccess import VpcAccessAdapter
 from shared.remediation.planning import plan
 
 from sandbox.standins.run import TrafficSeed
@@ -90,3 +96,55 @@ def test_a_service_serving_an_old_revision_it_did_not_promote_reads_no_candidate
     bundle = _collected(BACKEND, anchor)
 
     assert bundle.sql_connections is None and bundle.target_startup is None and bundle.target_secrets == ()
+
+
+# A deploy window of an hour, as the scenarios of a promotion 40 minutes before set it.
+HOUR = S.model_copy(update={"deploy_window_seconds": 3600, "manual_change_window_seconds": 3600})
+
+
+def test_a_promotion_40_minutes_before_is_read_back_to_the_minutes_before_it(standin_env, seed_scenario, anchor):
+    # The request counts and the active instances from the deploy window's start less ten minutes (-70m): the
+    # promotion at -40m is dated from its own first requests, and the rollback target's load and instances just
+    # before it (rules/target_capacity.py) are read in the same calls.
+    seed_scenario("blue_green_promotion_40_minutes_before")
+
+    bundle = _collected(BACKEND, anchor, HOUR)
+
+    reach = (anchor - timedelta(minutes=70)).strftime("%Y-%m-%dT%H:%M:%S")
+    assert reach in bundle.requests.query and reach in bundle.instances.query, (bundle.requests.query,
+                                                                                bundle.instances.query)
+    result = diagnose(bundle, HOUR)
+    assert result.known_good_revision == "backend-00001-blu", result.summary
+    assert plan(result, bundle, HOUR).action == "rollback_traffic"
+    release = [e.observed for e in result.evidence if e.about == "stand_down"]
+    assert len(release) == 1 and "promoting backend-00002-grn" in release[0], release
+
+
+@pytest.mark.parametrize("scenario", ["blue_green_promotion_40_minutes_before_by_a_person",
+                                      "blue_green_promotion_40_minutes_before_two_writes"])
+def test_a_promotion_40_minutes_before_by_a_person_or_beside_another_write_stands_down(standin_env, seed_scenario,
+                                                                                         anchor, scenario):
+    seed_scenario(scenario)
+
+    bundle = _collected(BACKEND, anchor, HOUR)
+
+    result = diagnose(bundle, HOUR)
+    assert result.known_good_revision == "backend-00001-blu", result.summary
+    assert result.stand_down and plan(result, bundle, HOUR).action is None, result.summary
+
+
+def test_a_re_notified_incident_reads_no_further_back_for_a_promotion(standin_env, seed_scenario, anchor):
+    # Open for two hours: the reads keep to the incident's own lookbacks from its last minutes.
+    seed_scenario("blue_green_promotion_40_minutes_before")
+
+    readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(), logging=CloudLoggingAdapter(),
+                      vpcaccess=VpcAccessAdapter(), secretmanager=SecretManagerAdapter())
+    try:
+        bundle = collect(BACKEND, anchor - timedelta(hours=2), readers, HOUR, anchor + timedelta(minutes=2),
+                         alert=FIVE_XX)
+    finally:
+        readers.close()
+
+    # Judged from its last 30 minutes (max_incident_window_seconds): read from two lookbacks before them.
+    assert "(" + (anchor - timedelta(minutes=58)).strftime("%Y-%m-%dT%H:%M:%S") in bundle.requests.query, \
+        bundle.requests.query

@@ -56,8 +56,12 @@ CASES = [
     ("the revision that carried the traffic before was failing too: no target",
      _promoted(GREEN, -300, BLUE, -2880, -9, before_5xx_from=-22), Signature.BAD_REVISION, None,
      "was failing too"),
-    ("the minutes read before its first request are too few to date it",
-     _promoted(GREEN, -300, BLUE, -2880, -24), Signature.INCONCLUSIVE, None, "is not dated"),
+    ("promoted 24 minutes before: the counts read reach its quiet minutes (the deploy window's start less ten)",
+     _promoted(GREEN, -300, BLUE, -2880, -24), Signature.BAD_REVISION, BLUE, "promoted at"),
+    ("promoted 29 minutes before, just inside the deploy window", _promoted(GREEN, -300, BLUE, -2880, -29),
+     Signature.BAD_REVISION, BLUE, "promoted at"),
+    ("promoted 35 minutes before, past the deploy window: no deploy",
+     _promoted(GREEN, -300, BLUE, -2880, -35), Signature.INCONCLUSIVE, None, "was not deployed shortly before"),
     ("it served a tester's requests before: its first request is not the promotion",
      _promoted(GREEN, -300, BLUE, -2880, -9, promoted_before=(-20, -15)), Signature.INCONCLUSIVE, None,
      "is not dated"),
@@ -130,3 +134,29 @@ def test_facts_leave_a_revision_created_in_the_window_or_serving_all_along_undat
     facts = Facts(e.bundle(), S)
 
     assert facts.promotion(facts.newest_serving) is promoted
+
+
+# A promotion older than the default window, with the window set wider: the same bound reads further back.
+WIDE = S.model_copy(update={"deploy_window_seconds": 3600, "manual_change_window_seconds": 3600})
+EARLIER = [
+    ("promoted 40 minutes before, a deploy window of an hour", _promoted(GREEN, -300, BLUE, -2880, -40),
+     Signature.BAD_REVISION, BLUE, "promoted at"),
+    ("promoted 58 minutes before, a deploy window of an hour", _promoted(GREEN, -300, BLUE, -2880, -58),
+     Signature.BAD_REVISION, BLUE, "promoted at"),
+    ("promoted 65 minutes before, past a deploy window of an hour", _promoted(GREEN, -300, BLUE, -2880, -65),
+     Signature.INCONCLUSIVE, None, "was not deployed shortly before"),
+    ("promoted 40 minutes before after a canary's share: not dated",
+     _promoted(GREEN, -300, BLUE, -2880, -40, promoted_before=(-60, -40)), Signature.INCONCLUSIVE, None,
+     "is not dated"),
+]
+
+
+@pytest.mark.parametrize("case,evidence,signature,target,words", EARLIER, ids=[c[0] for c in EARLIER])
+def test_a_promotion_is_dated_as_far_back_as_the_deploy_window(case, evidence, signature, target, words):
+    bundle = evidence.bundle()
+
+    result = diagnose(bundle, WIDE)
+
+    assert (result.signature, result.known_good_revision) == (signature, target), result.summary
+    assert words in result.summary, result.summary
+    assert plan(result, bundle, WIDE).action == ("rollback_traffic" if target else None)

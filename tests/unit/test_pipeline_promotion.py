@@ -131,3 +131,65 @@ def test_who_made_a_change(principal, delegates, kind):
                       principal=principal, delegates=delegates)
 
     assert principal_kind(entry) is kind
+
+
+POOL = "principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/github/subject/repo:acme/app"
+
+
+def _by(principal: str | None, subject: str | None, delegates: tuple[str, ...]):
+    e = _promoted(GREEN, -300, BLUE, -2880, -9).audit(-9, principal or "")
+    e.audits[-1] = e.audits[-1].model_copy(update={"principal": principal, "principal_subject": subject,
+                                                   "delegates": delegates})
+    return e.bundle()
+
+
+# A CI/CD pipeline that does not run as its service account acting as itself (principals.py): (case, principalEmail,
+# principalSubject, serviceAccountDelegationInfo, who the evidence names). Each stands automation down.
+CI_IDENTITIES = [
+    ("workload identity federation impersonating the pipeline's account", CI, None, (POOL,),
+     f"{CI} at"),
+    ("... the pool's principal kept only as a third party principal", CI, None, ("a third party principal",),
+     "a third party principal"),
+    ("workload identity federation with direct access: no email, the pool's principalSubject", None, POOL, (),
+     f"by {POOL} at"),
+    ("a user account the pipeline runs as: no field tells it from a person", "ci-bot@acme.example", None, (),
+     "by ci-bot@acme.example at"),
+]
+
+
+@pytest.mark.parametrize("case,principal,subject,delegates,named", CI_IDENTITIES, ids=[c[0] for c in CI_IDENTITIES])
+def test_a_pipeline_not_acting_as_its_own_service_account_stands_automation_down(case, principal, subject,
+                                                                                 delegates, named):
+    bundle = _by(principal, subject, delegates)
+
+    result = diagnose(bundle, S)
+
+    assert result.stand_down and plan(result, bundle, S).action is None, result.summary
+    said = [i.observed for i in result.evidence if i.about == "stand_down"]
+    assert len(said) == 1 and named in said[0] and "its pipeline's release" not in said[0], said
+    assert all(d in said[0] for d in delegates), said
+
+
+def test_an_audit_entrys_federated_principals_are_decoded():
+    """authenticationInfo.principalSubject and a delegation's principal_subject (google/cloud/audit/audit_log.proto),
+    decoded from a raw LogEntry as Logging returns it."""
+    from google.cloud.audit import audit_log_pb2
+    from google.cloud.logging_v2.types import LogEntry
+
+    from shared.gcp.logging import record_from_entry
+
+    direct, impersonating = audit_log_pb2.AuditLog(method_name=TRAFFIC), audit_log_pb2.AuditLog(method_name=TRAFFIC)
+    direct.authentication_info.principal_subject = POOL
+    impersonating.authentication_info.principal_email = CI
+    delegation = impersonating.authentication_info.service_account_delegation_info.add()
+    delegation.principal_subject = POOL
+    delegation.third_party_principal.third_party_claims.update({"sub": "repo:acme/app"})
+    records = []
+    for audit in (direct, impersonating):
+        entry = LogEntry.pb()(log_name="projects/p/logs/cloudaudit.googleapis.com%2Factivity")
+        entry.proto_payload.Pack(audit)
+        records.append(record_from_entry(entry))
+
+    assert [(r.principal, r.principal_subject, r.delegates) for r in records] == [
+        (None, POOL, ()), (CI, None, (POOL,))]
+    assert [principal_kind(r) for r in records] == [PrincipalKind.UNKNOWN, PrincipalKind.UNKNOWN]

@@ -38,8 +38,10 @@ CASES = [
      _promoted(GREEN, -300, BLUE, -2880, -9).revision(PREVIEW, -5), -9, [BLUE]),
     ("a preview created between the two is one (the known-good search passes over it without requests)",
      _promoted(GREEN, -300, BLUE, -2880, -9).revision(PREVIEW, -60), -9, [PREVIEW, BLUE]),
-    ("too few minutes read before its first request: not dated, no candidate",
-     _promoted(GREEN, -300, BLUE, -2880, -24), None, []),
+    ("promoted at -24m: the counts reach back to the deploy window's start less ten minutes, dated",
+     _promoted(GREEN, -300, BLUE, -2880, -24), -24, [BLUE]),
+    ("promoted at -35m, before the deploy window: not dated, no candidate",
+     _promoted(GREEN, -300, BLUE, -2880, -35), None, []),
     ("a tester's requests before: not dated, no candidate",
      _promoted(GREEN, -300, BLUE, -2880, -9, promoted_before=(-20, -15)), None, []),
 ]

@@ -197,13 +197,14 @@ def _undated_promotion(facts: Facts, c: Citation, suspect: Revision) -> str:
     as promoted then (Facts.promotion: the minutes before it not read, or its own requests in them), as a
     clause, cited; "" when its first request read is not in the deploy window."""
     s = facts.s
-    served = [at for at, total, _ in facts.revision_minutes(Window(facts.before.start, facts.incident.end),
+    read_from = facts.promotion_read_from
+    served = [at for at, total, _ in facts.revision_minutes(Window(read_from, facts.incident.end),
                                                            suspect.short_name) if total > 0]
     if not served:
         return ""
     at = served[0] - timedelta(seconds=60)
     lead = (facts.b.incident_started_at - at).total_seconds()
-    if at <= facts.before.start or not 0 <= lead <= s.deploy_window_seconds:
+    if at <= read_from or not 0 <= lead <= s.deploy_window_seconds:
         return ""
     c.cite("metric", facts.requests_query,
            f"{suspect.short_name}'s first request read is in the minute starting {hms(at)}, {duration(lead)} before "
