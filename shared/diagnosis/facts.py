@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 from itertools import chain, compress
-from typing import Callable, Generic, Iterable, Iterator, NamedTuple, TypeVar, overload
+from typing import Callable, Generic, Iterable, Iterator, NamedTuple, Sequence, TypeVar, overload
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.check_results import judged_window
@@ -28,8 +28,9 @@ from shared.diagnosis.database_errors import (bare_link_count, closed_count, lin
                                              refusals_by_kind, refused_dial_count)
 from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision, ascending,
                                        at_micros, micros)
-from shared.diagnosis.log_signals import (SIGNAL_COMBINATIONS, LogSignal, classify_all, dials_and_answers,
-                                         downstream_waits, holds_a_needle, per_text, top_counted)
+from shared.diagnosis.log_signals import (PLATFORM_REQUEST_TEXTS, SIGNAL_COMBINATIONS, LogSignal, classify_all,
+                                         dials_and_answers, downstream_waits, holds_a_failure_needle, holds_a_needle,
+                                         per_text, top_counted)
 from shared.diagnosis.split_lines import has_continuation, joined
 from shared.diagnosis.windows import FAILING_LEAD, Window, clock_on, dated, hms
 from shared.gcp.identifiers import SqlInstance
@@ -1036,7 +1037,16 @@ class Facts:
 
     @cached_property
     def logs(self) -> "LogIndex":
-        return LogIndex(self.b.logs.entries if self.b.logs else ())
+        """The service's log lines every rule counts from: the service read's page, and, when that page came
+        back full before its window's start, the read of the application's failure lines alone
+        (EvidenceBundle.failure_logs) joined to it (`union_of`). A service that logs its ordinary work to
+        stderr fills the page within minutes, and the database's refusals, dial timeouts, pool waits and
+        failed lookups of the incident's first minutes are off it; the failure read holds them (its stderr
+        and stdout at ERROR or worse, or holding a needle), so they count over the window, not over the
+        page's last minutes. That read failed, they are known over the page alone (`page_cut`)."""
+        page = self.b.logs.entries if self.b.logs else ()
+        failure = self.b.failure_logs
+        return LogIndex(union_of(page, failure.entries) if failure is not None and failure.entries else page)
 
     @cached_property
     def failure_read(self) -> "LogIndex | None":
@@ -1059,20 +1069,48 @@ class Facts:
         gap = re.split(r"\s\[|\n", gap)[0].strip()[:200]
         return f"the service's log read failed ({gap})" if gap else "the service's logs were not read"
 
-    def logged_enough(self, count: int, needed: int | None = None) -> bool:
-        """Whether `count` entries of a signal in the log read say it was logged at least
-        db_error_logs_min times over the incident window. The read is one page of the newest
-        max_log_entries entries; a page cut short (LogResult.truncated) covers only the window's last
-        stretch, crowded by whatever else was logged (a traceback written one entry per line, a
-        sidecar's chatter), so its count is scaled by the share of the window the page spans: one
+    @cached_property
+    def page_cut(self) -> str:
+        """Why the service's lines of the incident window's first minutes are not known, or "" when they are:
+        the service read's newest-first page full (LogResult.truncated) and ending after the window began, so
+        it holds the window's last minutes alone, and the read of the failure lines alone, made then
+        (collection._failure_lines) to read every line a rule counts over the window, failed (its gap). A
+        line's absence from the page's last minutes then rules nothing out (rules/base.unread_rule_outs).
+        That read made, the rules count from both (`logs`); not made because the page held the application's
+        failure lines alone (a flood of them), or itself full, a count over its span is scaled
+        (`logged_enough`), as before."""
+        logs = self.b.logs
+        ended = logs.page_ended_after(self.incident.start) if logs is not None else None
+        if ended is None or self.b.failure_logs is not None:
+            return ""
+        gap = next((g for g in self.b.gaps if g.startswith(FAILURE_READ_GAP)), "")
+        if not gap:
+            return ""
+        return (f"the service's log read came back full ({len(logs.entries)} entries, max_log_entries), its "
+                f"newest-first page ending at {hms(ended)}, after the incident window began at "
+                f"{hms(self.incident.start)}, and the read of its failure lines alone failed ({gap[:200]})")
+
+    def logged_enough(self, counted: int | Sequence[LogRecord], needed: int | None = None) -> bool:
+        """Whether the entries of a signal counted in the log read (`counted`: the entries, or their count)
+        say it was logged at least db_error_logs_min times over the incident window. The read is one page
+        of the newest max_log_entries entries; a page cut short (LogResult.truncated) covers only the
+        window's last stretch, crowded by whatever else was logged (a traceback written one entry per line,
+        a sidecar's chatter), so its count is scaled by the share of the window the page spans: one
         entry in a page spanning the last 20 s of a 17-minute window stands for about 50. Only for
         signals that hold an action back (a refusal proves the path works, a timeout on a public
         host never crossed the connector): a count that supports an action is never scaled up.
+        Entries the read of the failure lines alone carries (`failure_read_carries`, every one of
+        `counted` given as entries) are counted over that read's span instead (`logs` holds its lines):
+        read whole, their count is the window's, never scaled; a count alone is scaled over the page.
         `needed`: the bar, db_error_logs_min unless given."""
+        count = counted if isinstance(counted, int) else len(counted)
         needed = self.s.db_error_logs_min if needed is None else needed
         if count >= needed:
             return True
         logs = self.b.logs
+        if not isinstance(counted, int) and self.b.failure_logs is not None \
+                and all(map(failure_read_carries, counted)):
+            logs = self.b.failure_logs
         if not count or logs is None or not logs.truncated or not logs.entries:
             return False
         # The log read's own window: from the incident window's start to the collection (the
@@ -1153,7 +1191,7 @@ class Facts:
         hide it); else empty (database_errors.refusals_by_kind). Read by database_unreachable (which
         names them) and connector_saturation (an answer proves the path through the connector works)."""
         entries = self.database_lines(LogSignal.DB_REFUSED)
-        return refusals_by_kind(entries, self.logged_enough(len(entries)))
+        return refusals_by_kind(entries, self.logged_enough(entries))
 
     @_kept
     def db_never_left(self) -> dict[str, list[LogRecord]]:
@@ -1260,6 +1298,43 @@ APP_LOGS = frozenset({"run.googleapis.com/stderr", "run.googleapis.com/stdout"})
 FAILED_SEVERITIES = frozenset({"ERROR", "CRITICAL", "ALERT", "EMERGENCY"})
 _LOG_ID = operator.attrgetter("log_id")
 _TIMESTAMP = operator.attrgetter("timestamp")
+STDERR = "run.googleapis.com/stderr"
+SYSTEM_LOG = "run.googleapis.com/varlog/system"
+# How the gap of the read of the failure lines alone begins (failure_lines.FAILURE_READ, collection).
+FAILURE_READ_GAP = "logging: the application's failure lines"
+REQUEST_LOG = "run.googleapis.com/requests"
+
+
+def failure_read_carries(entry: LogRecord) -> bool:
+    """Whether the read of the failure lines alone takes `entry` (log_signals.failure_lines_filter, read on
+    the client): the application's own line (stderr, stdout) at ERROR or worse, or holding a needle, or
+    holding a needle of FAILURE_READ_SIGNALS on stderr or at WARNING or worse; a system log line; a request
+    log line holding one of Cloud Run's own failure texts. A line that filter takes by a JSON key alone (a
+    logger's level word, an exception's key) is not told here, and counts as left: its count is then scaled
+    over the page, as before the failure read."""
+    if entry.log_id in APP_LOGS:
+        return entry.severity in FAILED_SEVERITIES or holds_a_needle(entry.text) or (
+            (entry.log_id == STDERR or entry.severity in ERROR_SEVERITIES) and holds_a_failure_needle(entry.text))
+    if entry.log_id == REQUEST_LOG:
+        text = entry.text.lower()
+        return any(t.lower() in text for t in PLATFORM_REQUEST_TEXTS)
+    return entry.log_id == SYSTEM_LOG
+
+
+def union_of(page: Sequence[LogRecord], failure: Sequence[LogRecord]) -> Entries:
+    """The service read's `page` and the failure read's entries as one read, newest first, each entry once:
+    two entries with the same timestamp and insert_id are one ("Logging considers other log entries in the
+    same project, with the same timestamp, and with the same insert_id to be duplicates which are removed in
+    a single query result", LogEntry.insert_id, google/logging/v2/log_entry.proto). An entry with no
+    insert_id (a record built by hand) is told by its timestamp, log and text. On a tie in time the page's
+    entry comes first (a stable sort)."""
+    def key(e: LogRecord) -> tuple:
+        return (e.timestamp, e.insert_id) if e.insert_id else (e.timestamp, e.log_id, e.severity, e.text)
+    seen = set(map(key, page))
+    extra = [e for e in failure if key(e) not in seen]
+    if not extra:
+        return page if type(page) is Entries else Entries(page)
+    return Entries(sorted(chain(page, extra), key=_TIMESTAMP, reverse=True))
 
 
 class LogIndex:

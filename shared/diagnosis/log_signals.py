@@ -4791,6 +4791,43 @@ def app_log_filter(project: str, service: str, location: str, start: datetime, e
             + (f" OR (\n{alert_filter}\n)" if alert_filter.strip() else "") + ")")
 
 
+# The signals of the application's own lines the rules read that no needle of STDOUT_SIGNALS finds, which its
+# logger may mark below ERROR or not at all: gunicorn's "WORKER TIMEOUT" printed plain, Spring's async request
+# timeout at WARN, a downstream's 5xx passed on at WARNING, a secret it could not read. The read of the failure
+# lines alone asks for them by their own needles (failure_read_needles), where the service read takes them
+# (stderr whole, stdout at WARNING or worse), so that every line a rule counts is read over the window.
+FAILURE_READ_SIGNALS = (LogSignal.WORKER_TIMEOUT, LogSignal.APP_TIMEOUT_503, LogSignal.DOWNSTREAM_5XX,
+                        LogSignal.SECRET_FAILURE)
+
+
+@lru_cache(maxsize=1)
+def failure_read_needles() -> tuple[str, ...]:
+    """For each alternative of each pattern of FAILURE_READ_SIGNALS, the start of its literal anchor,
+    lower-cased, as stdout_needles makes them; those a needle of stdout_needles (or a shorter one here)
+    already holds are left out."""
+    pieces = {_needle_of(anchor).lower() for signal in FAILURE_READ_SIGNALS for pattern in _PATTERNS[signal]
+              for anchor in _anchors(pattern)}
+    kept: list[str] = list(stdout_needles())
+    extra: list[str] = []
+    for piece in sorted(pieces, key=lambda p: (len(p), p)):
+        if len(piece) < 7:
+            raise ValueError(f"no literal text of 7 characters to ask Logging for ({piece!r})")
+        if not any(shorter in piece for shorter in kept):
+            kept.append(piece)
+            extra.append(piece)
+    return tuple(sorted(extra))
+
+
+@lru_cache(maxsize=1)
+def _failure_needle_search() -> ahocorasick_rs.AhoCorasick:
+    return ahocorasick_rs.AhoCorasick(list(failure_read_needles()), matchkind=ahocorasick_rs.MatchKind.Standard)
+
+
+def holds_a_failure_needle(text: str) -> bool:
+    """Whether `text` holds one of failure_read_needles, letter case ignored (as holds_a_needle)."""
+    return bool(_failure_needle_search().find_matches_as_indexes(text.lower()))
+
+
 def failure_lines_filter(project: str, service: str, location: str, start: datetime, end: datetime) -> str:
     """The application's failure lines alone in [start, end] (failure_lines.py counts them): its stderr and
     stdout entries at ERROR or worse, or holding a failure text or an error's own level or key
@@ -4805,13 +4842,28 @@ def failure_lines_filter(project: str, service: str, location: str, start: datet
     functions' "View and write logs" page); whether Cloud Run's services store it DEFAULT or grade stderr
     text ERROR is UNCONFIRMED. Read either way: graded ERROR, `severity>=ERROR` takes it; left DEFAULT, the
     needles take every line a failure pattern of STDOUT_SIGNALS matches, as the service read's stdout
-    clause does."""
+    clause does.
+    Cloud Run's own lines the service read takes are asked for too, as that read asks for them: the system
+    log whole (a startup or liveness probe failing, an instance ended over its memory limit, a secret not
+    fetched at start) and the request log's lines holding PLATFORM_REQUEST_TEXTS (no available instance, the
+    request timeout, a failed connection to the instance). The rules that hold an action back on them (a
+    rollback on Cloud Run's refusals for want of an instance, a connector move on a liveness probe) then read
+    them over the window too; none is the application's, and failure_lines.py counts the application's
+    lines alone (LogIndex.app_failing). So are the application's lines of FAILURE_READ_SIGNALS, by their
+    needles (failure_read_needles), from stderr and from stdout at WARNING or worse as the service read
+    takes them: what no rule reads, and only that (the INFO noise), is left to the service read's page."""
     stderr = log_name(project, "run.googleapis.com/stderr")
     stdout = log_name(project, "run.googleapis.com/stdout")
+    system = log_name(project, "run.googleapis.com/varlog/system")
+    requests = log_name(project, "run.googleapis.com/requests")
+    texts = " OR ".join(f"textPayload:{quote(t)}" for t in PLATFORM_REQUEST_TEXTS)
     return (f'resource.type="cloud_run_revision" AND resource.labels.service_name={quote(service)} '
             f'AND resource.labels.location={quote(location)} '
             f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}" '
-            f'AND (logName="{stderr}" OR logName="{stdout}") AND (severity>=ERROR OR {stdout_text_filter()})')
+            f'AND (((logName="{stderr}" OR logName="{stdout}") AND (severity>=ERROR OR {stdout_text_filter()})) '
+            f'OR ((logName="{stderr}" OR (logName="{stdout}" AND severity>=WARNING)) '
+            f'AND {needle_restriction(failure_read_needles())}) '
+            f'OR logName="{system}" OR (logName="{requests}" AND ({texts})))')
 
 
 # Cloud Run's own startup failure texts, as they are asked for in the rollback target's startup read

@@ -28,9 +28,12 @@ def duration(seconds: float) -> str:
 
 
 def unread_rule_outs(facts: "Facts", c: Citation, checks: tuple[str, ...]) -> str:
-    """When the service's log read failed (Facts.logs_unread), the rule's `checks` that read it to
-    hold the finding back, cited as not run, as a clause for the summary; "" when the logs were read."""
-    why = facts.logs_unread
+    """When the service's log read failed (Facts.logs_unread), or its page was cut before the incident
+    window began and the read of the failure lines alone failed (Facts.page_cut: the lines of the first
+    minutes not known), the rule's `checks` that read it to hold the finding back, cited as not run (a
+    line's absence from what was read rules nothing out), as a clause for the summary; "" when the logs
+    were read over the window."""
+    why = facts.logs_unread or facts.page_cut
     if not why:
         return ""
     c.cite("log", "logging.entries.list: the service's application and system log", why,
