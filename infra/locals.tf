@@ -17,6 +17,8 @@ locals {
   #   in flight beside the second round's other reads (the pool holds the round
   #   whole: collection.MAX_CONCURRENT_READS), each within 10 s, its retry included
   #   (secretmanager.SECRET_READ_POLICY), so never past that round's 10 s call          0 s
+  #   a service alert's reads of its connector's other users: none started that could
+  #   end past those 160 s from the alert's receipt (sweep_budget.alert_peer_time)      0 s
   #   the PATCH with its retries: 30 s in all (CallPolicy.longest_run: every attempt's
   #   deadline and backoff sleep cut to what is left of total_timeout)                  30 s
   #   the operation wait, its polls included (each cut to what is left of it,

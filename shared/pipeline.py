@@ -63,6 +63,7 @@ from shared.remediation.planning import Plan, advised, plan, report_of
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, REPORT_PENDING, SETTLED, ActionRecord,
                                         ActionState, IncidentRecord, IntentRecord, SettledVerdict, intent_key,
                                         read_record)
+from shared.remediation.sweep_budget import alert_peer_time
 from shared.remediation.settled import EVERY_CLAIM, Settled, SettledIncidents, SettledState
 from shared.diagnosis.evidence import EvidenceBundle
 from shared.diagnosis.facts import Facts
@@ -543,7 +544,10 @@ class _AlertRun:
             # A scale of a connector other managed services share: held back when one of them served cleanly
             # in the minutes this one failed, or could not be read (scope.service_peers_held). Read before the
             # connector's gate reads are sent, which a held scale would never use.
-            diagnosis = service_peers_held(result, self.incident, self.config, readers, now)
+            # Bounded by the alert's time: no peer read is started that could end past the room the write,
+            # its operation wait, the read-back and the publish need before the function's timeout.
+            step = alert_peer_time(self.adapters.clock, self.received_at)
+            diagnosis = service_peers_held(result, self.incident, self.config, readers, now, fits=step.fits)
             if diagnosis.signature is not result.diagnosis.signature:
                 proposal = plan(diagnosis, bundle, self.config.diagnosis, self.config.bounds)
         report = self.diagnosed(diagnosis)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 from urllib.parse import urlsplit
 
 from shared.alerts.incidents import AlertTarget, Incident, TargetKind
 from shared.alerts.reasons import not_managed
 from shared.config import Config, DiagnosisSettings
 from shared.diagnosis.check_results import UPTIME_URL
-from shared.diagnosis.collection import Readers, Users, collect, epoch_to_datetime, users_of
+from shared.diagnosis.collection import MAX_FAN_OUT_SERVICES, Readers, Users, collect, epoch_to_datetime, users_of
 from shared.diagnosis.connector_peers import PEER_CLEAN, CleanPeer, clean_peer, peer_evidence, peer_words
 from shared.diagnosis.diagnose import RULE_SET, diagnose
 from shared.diagnosis.evidence import (CONDITION_UNSTATED, AlertContext, EvidenceBundle, EvidenceItem, MetricResult, Service,
@@ -25,6 +26,7 @@ from shared.diagnosis.evidence import (CONDITION_UNSTATED, AlertContext, Evidenc
 from shared.diagnosis.facts import Window
 from shared.diagnosis.signatures import Diagnosis, Signature
 from shared.errors import UNANSWERED, RunwardenError
+from shared.gcp.endpoints import CallPolicy
 
 # Cloud Run's URLs (cloud.google.com/run/docs/triggering/https-request): the deterministic form
 # https://SERVICE-PROJECT_NUMBER.REGION.run.app, and the older https://SERVICE-HASH-REGIONCODE.a.run.app.
@@ -399,7 +401,7 @@ def saturated_connector(result: ServiceResult) -> str:
 
 
 def service_peers_held(result: ServiceResult, incident: Incident, config: Config, readers: Readers,
-                       now: datetime) -> Diagnosis:
+                       now: datetime, fits: Callable[[float], bool] | None = None) -> Diagnosis:
     """A service alert's connector saturation, held back as a connector alert's is (`_clean_peer_held`) when another
     managed user of the same connector served cleanly in the minutes this service failed; or when whether one did
     is not known because a peer's read never answered. Otherwise the diagnosis as it was (its calls counting the
@@ -421,13 +423,21 @@ def service_peers_held(result: ServiceResult, incident: Incident, config: Config
     (GetService and ListRevisions each, the connector path's lookup), then, for each found behind the connector,
     its request metrics from the incident's start (collect with its service as read: no second GetService, no logs,
     no connector read). A read that met a transient fault is made again (users_of's `retry`, at most READS_AGAIN
-    times) and one that never answered holds the scale back, named: unread is not "idle"."""
+    times) and one that never answered holds the scale back, named: unread is not "idle".
+
+    `fits(seconds)`: whether a read that may take that long still ends within the alert's time (the pipeline's
+    StepTime, ending where the write, its operation wait, the read-back and the outcome publish must begin);
+    None (the diagnose and eval commands, a person waiting) is no bound. A lookup (PEER_LOOKUP_SECONDS) or a peer's
+    metrics read (PEER_METRICS_SECONDS) that would not fit is not started: the peer is named as not read and the
+    scale held back, as for one that never answered."""
     connector = saturated_connector(result)
     others = [(m.name, m.cloudsql_instances) for m in config.services if m.name != result.service]
     if not connector or not others:
         return result.diagnosis
-    found = users_of(readers, others, connector=connector, retry=lambda: True)
-    peers, unread = _peer_bundles(found, incident, config, readers, now)
+    fits = fits or (lambda _seconds: True)
+    found = users_of(readers, others, connector=connector, stop=lambda: not fits(PEER_LOOKUP_SECONDS),
+                     retry=lambda: fits(PEER_LOOKUP_SECONDS))
+    peers, unread = _peer_bundles(found, incident, config, readers, now, fits)
     calls = result.diagnosis.api_calls + found.api_calls + sum(b.api_calls for _, b in peers)
     held = held_by_peers(result, connector, peers, unread, config.diagnosis, calls)
     # Not held: the diagnosis as it was, its calls counting the peers' reads (the budget counts every call made).
@@ -454,15 +464,40 @@ def held_by_peers(result: ServiceResult, connector: str, peers: list[tuple[str, 
     return None
 
 
-def _peer_bundles(found: Users, incident: Incident, config: Config, readers: Readers,
-                  now: datetime) -> tuple[list[tuple[str, EvidenceBundle]], list[str]]:
+def peers_not_read(found: Users) -> list[str]:
+    """The managed services that may be behind the connector and were not told apart (Users.maybe), each named
+    with why ("service: why"): its read never answered or was refused (PERMISSION_DENIED, ...: Users.unreadable,
+    with the refusal), its serving revision names the connector by a project number that cannot be told from the
+    connector's project (Users.by_number: a connector alert escalates on it, by_number_held), its lookup not
+    started for the alert's time (Users.cut), or it is past MAX_FAN_OUT_SERVICES. Any of them may be the busy
+    one that served cleanly: a scale is one-way, so each holds it back. A service gone (NOT_FOUND: Users.gone) is
+    behind nothing and is not among them."""
+    said = {why.split(": ", 1)[0]: why for why in found.unreadable}
+    return [said.get(name) or f"{name}: {_why_maybe(found, name)}" for name in dict.fromkeys(found.maybe)]
+
+
+def _why_maybe(found: Users, name: str) -> str:
+    if name in found.by_number:
+        return ("its serving revision names the connector by a project number that cannot be told from the "
+                "connector's project (a revision may name its connector by project id or number)")
+    if name in found.cut:
+        return "not read: the alert's time left no room for its lookup (GetService, ListRevisions)"
+    return f"not read: past the {MAX_FAN_OUT_SERVICES} managed services an alert looks up"
+
+
+def _peer_bundles(found: Users, incident: Incident, config: Config, readers: Readers, now: datetime,
+                  fits: Callable[[float], bool]) -> tuple[list[tuple[str, EvidenceBundle]], list[str]]:
     """Each user in `found`, its request metrics read as its service was (Users.read), and what was not read: a
-    user whose service read never answered (Users.unanswered), or whose request_count or request_latencies read
-    failed or answered in part (its bundle's gap), each named with why."""
-    unread = [why for why in found.unreadable if any(why.startswith(f"{name}: ") for name in found.unanswered)]
+    service that may be behind the connector and was not told apart (peers_not_read), a user whose metrics read
+    would not fit in the alert's time (`fits`), or whose request_count or request_latencies read failed or
+    answered in part (its bundle's gap), each named with why."""
+    unread = peers_not_read(found)
     metrics_only = Readers(run=readers.run, monitoring=readers.monitoring)
     peers = []
     for name in found.services:
+        if not fits(PEER_METRICS_SECONDS):
+            unread.append(f"{name}: its request metrics not read: the alert's time left no room for them")
+            continue
         try:
             bundle = collect(name, epoch_to_datetime(incident.started_at), metrics_only, config.diagnosis, now,
                              known=found.read[name], last_delivery=True)
@@ -476,6 +511,14 @@ def _peer_bundles(found: Users, incident: Incident, config: Config, readers: Rea
         peers.append((name, bundle))
     return peers, unread
 
+
+# A peer's lookup at its longest: GetService then ListRevisions, one after another, each one call with its retries
+# (CallPolicy.longest_run; the sweep's sweep_budget.LOOKUP_SECONDS, tests/infra/test_settings.py holds them equal).
+PEER_LOOKUP_SECONDS = 2 * CallPolicy().longest_run
+# A peer's metrics at their longest: collect with its service known and Monitoring alone reads request_count,
+# request_latencies and, for a revision mounting a Cloud SQL instance, sql_up and sql_cpu, all in one round at once
+# (collection.MAX_CONCURRENT_READS holds them), and a promoted suspect's reads in a last round: two calls' runs.
+PEER_METRICS_SECONDS = 2 * CallPolicy().longest_run
 
 # The reads a peer is judged on (collection._run_metrics' names): without either, whether it served cleanly is unknown.
 _PEER_READS = ("monitoring: run request_count", "monitoring: run request_latencies")

@@ -36,6 +36,18 @@ ONE_CALL_SECONDS = CallPolicy().longest_run
 # imported, to keep this module free of the adapters: tests/infra/test_settings.py holds both to the code.
 RUN_OPERATION_WAIT_SECONDS = 120.0
 PUBLISH_SECONDS = 30.0
+# The connector's operation wait (VpcAccessAdapter.operation_timeout), held to the code the same way.
+CONNECTOR_OPERATION_WAIT_SECONDS = 300.0
+# The gate's Firestore calls: the 20 s infra/locals.tf leaves them between the alert's budget (550 s) and the
+# function's timeout (570 s).
+GATE_SECONDS = 20.0
+# What an alert that scales its service's connector does after reading the connector's other users
+# (scope.service_peers_held): the gate, the write (one call with its retries), the connector's operation wait,
+# the read-back and the outcome publish: 20 + 30 + 300 + 30 + 30 = 410 s. The peers' reads end this long before
+# the function's timeout (`alert_peer_time`): 160 s after the alert was received, where the budget's diagnosis
+# reads end, so they share the diagnosis's time and add none to the 550 s (tests/infra/test_settings.py).
+ALERT_AFTER_PEERS_SECONDS = (GATE_SECONDS + ONE_CALL_SECONDS + CONNECTOR_OPERATION_WAIT_SECONDS + ONE_CALL_SECONDS
+                             + PUBLISH_SECONDS)
 # One service's evidence at every call's timeout (diagnosis.collection.collect and the sweep's request-log
 # read: (MAX_API_CALLS + SWEEP_READS) x CallPolicy.call_timeout), and one service looked up to find whether it
 # uses the connector (collection.users_of: GetService and ListRevisions, each one call with its retries).
@@ -133,6 +145,14 @@ class StepTime:
 
     def fits(self, seconds: float) -> bool:
         return self.clock.now() + timedelta(seconds=seconds) <= self.until
+
+
+def alert_peer_time(clock: Clock, received_at: datetime, timeout_seconds: float | None = None) -> StepTime:
+    """The time an alert's reads of its connector's other users may take: from now until ALERT_AFTER_PEERS_SECONDS
+    before the function's timeout, counted from when the alert was received (none left: no read fits)."""
+    timeout = function_timeout() if timeout_seconds is None else timeout_seconds
+    end = received_at + timedelta(seconds=timeout - ALERT_AFTER_PEERS_SECONDS)
+    return StepTime(clock, max(0.0, (end - clock.now()).total_seconds()))
 
 
 def order_due(due: Sequence[T], key: Callable[[T], str], deadline: Callable[[T], datetime],

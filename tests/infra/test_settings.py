@@ -15,7 +15,10 @@ from shared.gcp.pubsub import PubSubPublisher
 from shared.gcp.run import CloudRunAdapter
 from shared.gcp.secretmanager import SECRET_READ_POLICY
 from shared.gcp.vpcaccess import VpcAccessAdapter
-from shared.remediation.sweep_budget import DEFAULT_FUNCTION_TIMEOUT_SECONDS, FUNCTION_TIMEOUT_ENV, LONGEST_STEP_SECONDS
+from shared.diagnosis.scope import PEER_LOOKUP_SECONDS, PEER_METRICS_SECONDS
+from shared.remediation.sweep_budget import (ALERT_AFTER_PEERS_SECONDS, CONNECTOR_OPERATION_WAIT_SECONDS,
+                                             DEFAULT_FUNCTION_TIMEOUT_SECONDS, FUNCTION_TIMEOUT_ENV, GATE_SECONDS,
+                                             LONGEST_STEP_SECONDS, LOOKUP_SECONDS)
 from tests.infra.terraform import ROOT, evaluate, load_module, single
 
 PUBSUB_MAX_ACK_DEADLINE = 600      # Pub/Sub Subscription reference: ackDeadlineSeconds, at most 600
@@ -49,14 +52,31 @@ def secret_reads_beyond_their_round(policy: CallPolicy | None = None) -> float:
     return max(0.0, SECRET_READ_POLICY.longest_run - policy.call_timeout) if TARGET_SECRET_READS else 0.0
 
 
-def alert_budget(policy: CallPolicy | None = None) -> float:
-    """The slowest on_alert that still finishes: every diagnosis read at one call's timeout (its request
-    log's too; the rollback target's secret versions only for what they may run past the round they share),
-    the write and its operation wait, the read-back, and the outcome publish."""
+def diagnosis_reads(policy: CallPolicy | None = None) -> float:
+    """Every diagnosis read at one call's timeout (its request log's too; the rollback target's secret versions
+    only for what they may run past the round they share)."""
     policy = policy or CallPolicy()
-    return ((MAX_API_CALLS + ALERT_READS) * policy.call_timeout + secret_reads_beyond_their_round(policy)
-            + one_call_with_retries(policy) + longest_operation_wait() + one_call_with_retries(policy)
+    return (MAX_API_CALLS + ALERT_READS) * policy.call_timeout + secret_reads_beyond_their_round(policy)
+
+
+def after_the_reads(policy: CallPolicy | None = None) -> float:
+    """The write and its operation wait, the read-back, and the outcome publish."""
+    policy = policy or CallPolicy()
+    return (one_call_with_retries(policy) + longest_operation_wait() + one_call_with_retries(policy)
             + _default(PubSubPublisher, "timeout"))
+
+
+def peer_reads_end(timeout: float = DEFAULT_FUNCTION_TIMEOUT_SECONDS) -> float:
+    """When, from the alert's receipt, the reads of the connector's other users end at the latest
+    (sweep_budget.alert_peer_time: no lookup or metrics read is started that could end past it)."""
+    return timeout - ALERT_AFTER_PEERS_SECONDS
+
+
+def alert_budget(policy: CallPolicy | None = None) -> float:
+    """The slowest on_alert that still finishes: the diagnosis's reads, then a service alert's reads of its
+    connector's other users (scope.service_peers_held), which end by `peer_reads_end` whatever their number,
+    then the write and its operation wait, the read-back, and the outcome publish."""
+    return max(diagnosis_reads(policy), peer_reads_end()) + after_the_reads(policy)
 
 
 def test_the_function_timeout_covers_the_longest_wait_and_the_alert_budget() -> None:
@@ -65,6 +85,22 @@ def test_the_function_timeout_covers_the_longest_wait_and_the_alert_budget() -> 
     assert timeout >= alert_budget(), f"timeout {timeout}s is below the {alert_budget()}s an alert may need"
     assert alert_budget() == 550      # locals.tf's sum: if this moves, revisit its comment and the slack it leaves
     assert timeout <= 3600                         # the longest an HTTP-triggered gen2 function may run
+
+
+def test_the_peer_reads_end_where_the_diagnosis_reads_do_and_leave_the_gate_its_room() -> None:
+    """The connector's other users are read only within what is left of the alert's reads (160 s from its
+    receipt): the write, the connector's operation wait, the read-back, the publish and the gate's 20 s come after
+    them within the timeout, and one peer at its longest (its lookup and its metrics) still fits after a fast
+    diagnosis. Before, they were read whatever the time (three slow peers: 360 s more, past the timeout)."""
+    timeout = evaluate(load_module().locals["function_timeout_seconds"])
+    assert ALERT_AFTER_PEERS_SECONDS == GATE_SECONDS + after_the_reads()
+    assert GATE_SECONDS == timeout - alert_budget() == 20
+    assert peer_reads_end(timeout) == diagnosis_reads()
+    assert peer_reads_end(timeout) >= PEER_LOOKUP_SECONDS + PEER_METRICS_SECONDS
+    assert PEER_LOOKUP_SECONDS == LOOKUP_SECONDS
+    assert CONNECTOR_OPERATION_WAIT_SECONDS == _default(VpcAccessAdapter, "operation_timeout")
+    unbounded = diagnosis_reads() + 3 * (PEER_LOOKUP_SECONDS + PEER_METRICS_SECONDS) + after_the_reads()
+    assert unbounded > timeout, "the model no longer tells a bound on the peers' reads from none"
 
 
 def collection_wall_seconds(alert: bool) -> float:

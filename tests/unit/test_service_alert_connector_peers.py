@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from shared.config import DiagnosisSettings
+from shared.alerts.incidents import Incident, IncidentState
+from shared.config import Config, DiagnosisSettings, ManagedService
+from shared.diagnosis.collection import Readers, Users
 from shared.diagnosis.diagnose import diagnose
-from shared.diagnosis.scope import ServiceResult, held_by_peers, saturated_connector
+from shared.diagnosis.scope import (ServiceResult, held_by_peers, peers_not_read, saturated_connector,
+                                    service_peers_held)
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
 
@@ -89,3 +92,59 @@ def test_only_a_saturation_of_the_connector_the_service_routes_through_reads_its
     assert saturated_connector(ServiceResult(BACKEND, result.bundle, other)) == ""
     elsewhere = result.diagnosis.model_copy(update={"subject": OTHER})
     assert saturated_connector(ServiceResult(BACKEND, result.bundle, elsewhere)) == ""
+
+
+# What users_of found of the other managed services -> the ones named as not read (each "service: why" starts so).
+GONE = f"{REPORTS}: 404 NOT_FOUND: service not found"
+REFUSED = f"{REPORTS}: 403 PERMISSION_DENIED: caller lacks run.services.get"
+NOT_READ = {
+    "refused (PERMISSION_DENIED): named with the refusal": (
+        Users((), (REPORTS,), (REFUSED,), maybe=(REPORTS,)), [REFUSED]),
+    "never answered: named with its fault": (
+        Users((), (REPORTS,), (UNREAD,), maybe=(REPORTS,), unanswered=(REPORTS,)), [UNREAD]),
+    "names the connector by another project's number": (
+        Users((), (REPORTS,), maybe=(REPORTS,), by_number=(REPORTS,)),
+        [f"{REPORTS}: its serving revision names the connector by a project number"]),
+    "its lookup cut for the alert's time": (
+        Users((), (), maybe=(REPORTS,), cut=(REPORTS,)),
+        [f"{REPORTS}: not read: the alert's time left no room for its lookup"]),
+    "past the fan-out": (
+        Users((), (), maybe=(REPORTS,), not_looked_at=1), [f"{REPORTS}: not read: past the 50 managed services"]),
+    "gone (NOT_FOUND): behind nothing, not named": (Users((), (REPORTS,), (GONE,), gone=(REPORTS,)), []),
+    "read and behind it: a peer, not named": (Users((REPORTS,), (REPORTS,)), []),
+    "read and elsewhere: not named": (Users((), (REPORTS,)), []),
+}
+
+
+@pytest.mark.parametrize("found, named", NOT_READ.values(), ids=NOT_READ.keys())
+def test_every_service_that_may_be_behind_the_connector_and_was_not_told_apart_is_named(found, named):
+    said = peers_not_read(found)
+
+    assert len(said) == len(named), said
+    for why, start in zip(said, named):
+        assert why.startswith(start), why
+
+
+def test_a_refused_or_by_number_peer_holds_the_scale_back():
+    """Each one not told apart holds the scale as a peer that never answered does (held_by_peers' `unread`)."""
+    for found, named in NOT_READ.values():
+        held = held_by_peers(failing(), CONNECTOR, [], peers_not_read(found), S, 0)
+        assert (held is not None) == bool(named), (named, held)
+        if held is not None:
+            assert held.signature is Signature.INCONCLUSIVE and plan(held, failing().bundle, S).action is None
+
+
+def test_no_peer_is_looked_up_once_the_alerts_time_has_no_room_for_it():
+    """`fits` says no read fits: nothing is read (readers that would fail on any call), and every other managed
+    service is named as not read, the scale held back."""
+    result = failing()
+    config = Config(project="demo-project", outcomes_topic="projects/demo-project/topics/runwarden-outcomes",
+                    services=(ManagedService(name=BACKEND), ManagedService(name=REPORTS)))
+    incident = Incident(incident_id="0.x", state=IncidentState.OPEN, started_at=1)
+    nothing = Readers(run=None, monitoring=None)   # type: ignore[arg-type]  (any read would raise)
+
+    held = service_peers_held(result, incident, config, nothing, result.bundle.collected_at, fits=lambda _s: False)
+
+    assert held.signature is Signature.INCONCLUSIVE, held.summary
+    assert f"{REPORTS}: not read: the alert's time left no room for its lookup" in held.summary, held.summary
+    assert plan(held, result.bundle, S).action is None
