@@ -973,7 +973,8 @@ class EvidenceBundle(_Model):
     target_startup: StartupRead | None = None
     # The application's failure lines alone (log_signals.failure_lines_filter: ERROR or worse, or a failure
     # text), read apart when the service read's page was full before it reached its window's start: INFO
-    # lines on stderr cannot crowd them out here (shared/diagnosis/failure_lines.py). None when not needed,
+    # lines on stderr take no room here unless they hold a stdout needle's failure text; the page itself can
+    # still come back full, a read cut short (failure_lines.failure_read_failed, Facts.page_cut). None when not needed,
     # or when the read failed (its gap, "logging: the application's failure lines", says why).
     failure_logs: LogResult | None = None
     # The connector a rollback's candidate target names when the serving revisions route elsewhere, as

@@ -1078,7 +1078,11 @@ class Facts:
         line's absence from the page's last minutes then rules nothing out (rules/base.unread_rule_outs).
         That read made, the rules count from both (`logs`); not made because the page held the application's
         failure lines alone (a flood of them), or itself full, a count over its span is scaled
-        (`logged_enough`), as before."""
+        (`logged_enough`), as before: unlike `healthy`, which concludes from no line at all
+        (failure_lines.failure_read_failed), a rule's count is scaled over the span read. Since that read takes
+        no INFO or DEBUG line for its stderr needles (log_signals.failure_lines_filter), what fills it is the
+        application's failures and its unlevelled or WARNING lines holding a needle, whose span is a sample
+        of the window's."""
         logs = self.b.logs
         ended = logs.page_ended_after(self.incident.start) if logs is not None else None
         if ended is None or self.b.failure_logs is not None:
@@ -1308,13 +1312,15 @@ REQUEST_LOG = "run.googleapis.com/requests"
 def failure_read_carries(entry: LogRecord) -> bool:
     """Whether the read of the failure lines alone takes `entry` (log_signals.failure_lines_filter, read on
     the client): the application's own line (stderr, stdout) at ERROR or worse, or holding a needle, or
-    holding a needle of FAILURE_READ_SIGNALS on stderr or at WARNING or worse; a system log line; a request
+    holding a needle of FAILURE_READ_SIGNALS at WARNING or worse, or on stderr with no level (DEFAULT); a
+    system log line; a request
     log line holding one of Cloud Run's own failure texts. A line that filter takes by a JSON key alone (a
     logger's level word, an exception's key) is not told here, and counts as left: its count is then scaled
     over the page, as before the failure read."""
     if entry.log_id in APP_LOGS:
         return entry.severity in FAILED_SEVERITIES or holds_a_needle(entry.text) or (
-            (entry.log_id == STDERR or entry.severity in ERROR_SEVERITIES) and holds_a_failure_needle(entry.text))
+            (entry.severity in ERROR_SEVERITIES or entry.log_id == STDERR and entry.severity == "DEFAULT")
+            and holds_a_failure_needle(entry.text))
     if entry.log_id == REQUEST_LOG:
         text = entry.text.lower()
         return any(t.lower() in text for t in PLATFORM_REQUEST_TEXTS)

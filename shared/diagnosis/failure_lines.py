@@ -38,9 +38,11 @@ except where the read of the failure lines alone was needed and failed (`failure
 `healthy` is concluded from the cut page, and the read is named.
 A service that logs its ordinary work to stderr (INFO, DEBUG) fills that page within minutes, and its failure
 lines of the first minutes are off it: collection then reads the failure lines alone over the same window
-(EvidenceBundle.failure_logs, log_signals.failure_lines_filter), which INFO lines cannot crowd, and both rules
-count from that read (`_failure_read`); that read full before the window began, or failed, is a read cut short
-as above (tests/integration/test_chatty_verification.py).
+(EvidenceBundle.failure_logs, log_signals.failure_lines_filter), where lines marked INFO or DEBUG are taken only
+for the stdout needles' failure texts, and both rules count from that read (`_failure_read`). Its page can still
+come back full (a flood of failures, or lines with no level or at WARNING holding a needle): that read full
+before the window began, or failed, is a read cut short as above, on the alert path as in the sweep
+(tests/integration/test_chatty_verification.py, tests/unit/test_healthy_failure_lines.py).
 """
 from __future__ import annotations
 
@@ -115,13 +117,17 @@ def lines_unread(facts: Facts, window: Window) -> str:
 
 def failure_read_failed(facts: Facts, window: Window) -> str:
     """Why the application's failure lines in `window` are not known, when the read of them alone was needed (the
-    service read's newest-first page ended after `window` began) and failed: its gap, a refusal or a transient
-    fault (collection._failure_lines: never raised); "" otherwise. The alert path's `healthy` asks it
-    (diagnose._healthy): the cut page holds no line of the minutes before it ended, so "no failure lines there" is
-    not known, and a chatty service answering its failures as 2xx would be called healthy on its INFO lines
-    alone. A service read refused, or a read of the failure lines alone that answered full, is judged around as
-    before; the sweep asks `lines_unread`, which covers them too, before a `verified`."""
-    if facts.b.failure_logs is not None or not any(g.startswith(FAILURE_READ) for g in facts.b.gaps):
+    service read's newest-first page ended after `window` began) and failed (its gap, a refusal or a transient
+    fault: collection._failure_lines never raises) or came back full itself, its own page ending after `window`
+    began (lines holding a needle at WARNING or with no level fill it as well as failures do); "" otherwise. The
+    alert path's `healthy` asks it (diagnose._healthy): neither page holds the lines of the minutes before it
+    ended, so "no failure lines there" is not known, and a chatty service answering its failures as 2xx would be
+    called healthy on the handful its page's last minutes hold. A service read refused is judged around as
+    before; the sweep asks `lines_unread`, which covers it too, before a `verified`."""
+    failure = facts.b.failure_logs
+    if failure is None and not any(g.startswith(FAILURE_READ) for g in facts.b.gaps):
+        return ""
+    if failure is not None and failure.page_ended_after(window.start) is None:
         return ""
     return lines_unread(facts, window)
 

@@ -4834,7 +4834,10 @@ def failure_lines_filter(project: str, service: str, location: str, start: datet
     (stdout_text_filter: the needles and stdout_error_filter). Made when the service read's newest-first page
     came back full before reaching `start` (collection._failure_lines): an application that logs its ordinary
     work (INFO, DEBUG) to stderr fills that page within minutes, and its failure lines of the first minutes
-    are off it. INFO lines cannot crowd this read.
+    are off it. Its page is max_log_entries too, and comes back full when more match: lines the service logs
+    at ERROR, or with no level or at WARNING holding a needle, can still fill it (failure_lines.
+    failure_read_failed and Facts.page_cut then treat it as a read cut short); a line its logger marked INFO or
+    DEBUG holding a needle (a `.run.app` URL in a request's access line) does not (below).
     `severity>=ERROR` is the query language's severity comparison ("severity >= ERROR", Logging query
     language page, cloud.google.com/logging/docs/view/logging-query-language, "Severity"). A line written
     plain to stderr (an uncaught traceback, a driver's message printed without a structured logger) has
@@ -4850,8 +4853,16 @@ def failure_lines_filter(project: str, service: str, location: str, start: datet
     rollback on Cloud Run's refusals for want of an instance, a connector move on a liveness probe) then read
     them over the window too; none is the application's, and failure_lines.py counts the application's
     lines alone (LogIndex.app_failing). So are the application's lines of FAILURE_READ_SIGNALS, by their
-    needles (failure_read_needles), from stderr and from stdout at WARNING or worse as the service read
-    takes them: what no rule reads, and only that (the INFO noise), is left to the service read's page."""
+    needles (failure_read_needles), from stderr with no level or at WARNING or worse, and from stdout at
+    WARNING or worse. Not from stderr at INFO or DEBUG: a needle such as `.run.app` or `server error:` is in
+    the ordinary access lines of a service that calls another (an INFO line naming the URL it called), and
+    those would fill this read's page as they fill the service read's. `severity=DEFAULT` takes a line with
+    no level: DEFAULT is LogSeverity 0, "The log entry has no assigned severity level"
+    (google/logging/type/log_severity.proto), and the query language compares severity by those names
+    ("severity = DEFAULT", Logging query language page, "Severity"). A plain stderr line's level is UNCONFIRMED
+    (above): stored DEFAULT, this clause takes it; graded ERROR, `severity>=ERROR` does. A logger that marks
+    a downstream's 5xx or a worker timeout INFO is then read on the service read's page alone: such a line
+    is left to that page, as the INFO noise is."""
     stderr = log_name(project, "run.googleapis.com/stderr")
     stdout = log_name(project, "run.googleapis.com/stdout")
     system = log_name(project, "run.googleapis.com/varlog/system")
@@ -4861,8 +4872,8 @@ def failure_lines_filter(project: str, service: str, location: str, start: datet
             f'AND resource.labels.location={quote(location)} '
             f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}" '
             f'AND (((logName="{stderr}" OR logName="{stdout}") AND (severity>=ERROR OR {stdout_text_filter()})) '
-            f'OR ((logName="{stderr}" OR (logName="{stdout}" AND severity>=WARNING)) '
-            f'AND {needle_restriction(failure_read_needles())}) '
+            f'OR (((logName="{stderr}" AND (severity=DEFAULT OR severity>=WARNING)) '
+            f'OR (logName="{stdout}" AND severity>=WARNING)) AND {needle_restriction(failure_read_needles())}) '
             f'OR logName="{system}" OR (logName="{requests}" AND ({texts})))')
 
 

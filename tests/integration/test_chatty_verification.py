@@ -5,8 +5,9 @@ honours the filter, the newest-first order and the page as Logging does.
 The service read takes all of stderr, newest first, max_log_entries (300) of it: 120 INFO lines a minute
 fill that page within three minutes, so the page ended after the minutes the sweep judges began, and a
 recovered service's rollback waited `unclear` until the deadline and was escalated. Now a second read asks
-for the application's failure lines alone (ERROR or worse, or a failure text), which INFO lines cannot crowd
-out: a clean recovery is `verified`, a service still failing behind its INFO noise never is."""
+for the application's failure lines alone (ERROR or worse, or a failure text; a line marked INFO holding a
+needle of the rules' lines, such as a `.run.app` URL, is not taken), which INFO lines do not crowd out: a
+clean recovery is `verified`, a service still failing behind its INFO noise never is."""
 from __future__ import annotations
 
 import pytest
@@ -19,10 +20,13 @@ from tests.integration.world import World
 REFUSED = 'psycopg2.OperationalError: connection to server at "10.8.0.3", port 5432 failed: Connection refused'
 
 
-def _chatty(world: World, per_minute: int = 60) -> None:
+def _chatty(world: World, per_minute: int = 60, urls: int = 0) -> None:
     """The known-good revision's ordinary work on stderr from +2m to +18m: `per_minute` plain lines a minute
-    (Python's default handler: no severity, DEFAULT) and as many JSON lines its structured logger marked INFO."""
+    (Python's default handler: no severity, DEFAULT) and as many JSON lines its structured logger marked INFO;
+    `urls` INFO lines a minute naming the `.run.app` URL it called."""
     lines = [{"at": {"from": "+2m", "to": "+18m", "every": "1m"}, "log": "stderr", "service": "backend",
+              "revision": OLD, "count": urls, "severity": "INFO",
+              "text": "INFO:orders:POST https://inventory-7f3kq2-uc.a.run.app/reserve 200 in 31 ms"}] * bool(urls) + [{"at": {"from": "+2m", "to": "+18m", "every": "1m"}, "log": "stderr", "service": "backend",
               "revision": OLD, "count": per_minute, "text": "INFO:orders:GET /api/orders 200 in 12 ms"},
              {"at": {"from": "+2m", "to": "+18m", "every": "1m"}, "log": "stderr", "service": "backend",
               "revision": OLD, "count": per_minute, "severity": "INFO", "text": "",
@@ -39,12 +43,15 @@ def _plain_refusals(world: World, per_minute: int) -> None:
     seed_logs(world.standins.logging, "demo-project", "us-central1", [LogSpec.model_validate(line)], [], world.anchor)
 
 
-def test_a_chatty_service_that_recovered_cleanly_is_verified(rolled_back):
+@pytest.mark.parametrize("urls", [0, 100], ids=["INFO lines", "and INFO lines naming a .run.app URL"])
+def test_a_chatty_service_that_recovered_cleanly_is_verified(rolled_back, urls):
     """Every request a 200 at 120 ms since the rollback, no failure line: the INFO lines alone fill the
     service read's page. Before, `unclear` ("the log read's newest-first page ended at ...") until the
-    deadline, then escalated. Now verified at the first sweep after the settle time."""
+    deadline, then escalated. Now verified at the first sweep after the settle time. With 100 INFO lines a
+    minute naming the URL the service called (a needle of the failure read's), before, they filled the
+    failure read's page too: `unclear`."""
     recovery(rolled_back, until="+18m")
-    _chatty(rolled_back)
+    _chatty(rolled_back, urls=urls)
     rolled_back.at(12)
 
     [outcome] = rolled_back.command({"command": "sweep"})

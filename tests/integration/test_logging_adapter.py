@@ -343,10 +343,15 @@ def test_a_quota_refusal_without_a_retry_info_is_retried_on_the_backoff(adapter,
     assert logging_standin.count("ListLogEntries") == QUICK.attempts
 
 
+UPSTREAM = "POST https://inventory-7f3kq2-uc.a.run.app/reserve: 503 Server Error: Service Unavailable"
+
+
 def test_the_failure_lines_read_takes_the_failures_alone_whatever_their_level(logging_standin, adapter):
     """log_signals.failure_lines_filter through the real client: of a service's stderr and stdout it takes the
     lines at ERROR or worse, a plain line (no level) holding a failure text, a JSON line whose logger wrote its
-    own level `error` or 50; not the INFO and plain lines of its ordinary work, however many, nor another
+    own level `error` or 50, a plain line holding a needle of the lines the rules read (a downstream's 5xx);
+    not the INFO and plain lines of its ordinary work, however many, nor its INFO access lines naming the
+    `.run.app` URL it called (a needle's text, at INFO: `severity=DEFAULT OR severity>=WARNING`), nor another
     service's failures. The page stays the caller's: more failures than `max_entries` come back truncated."""
     from shared.diagnosis.log_signals import failure_lines_filter
 
@@ -358,6 +363,8 @@ def test_the_failure_lines_read_takes_the_failures_alone_whatever_their_level(lo
         line("stderr", 50, text="INFO:orders:GET /api/orders 200 in 12 ms"),
         line("stderr", 50, severity="INFO", text="", json={"message": "cache refreshed"}),
         line("stdout", 50, text="GET /healthz 200"),
+        line("stderr", 50, severity="INFO", text="INFO:orders:POST https://inventory-7f3kq2-uc.a.run.app/reserve 200"),
+        line("stderr", 1, text=UPSTREAM),
         line("stderr", 1, severity="ERROR", text="GET /api/orders failed: served cached fallback"),
         line("stderr", 1, text=refused),
         line("stdout", 1, text="", json={"level": "error", "msg": "payment call failed"}),
@@ -370,7 +377,7 @@ def test_the_failure_lines_read_takes_the_failures_alone_whatever_their_level(lo
     read = adapter.list_entries(PROJECT, query, 300)
     texts = {e.text for e in read.entries}
 
-    assert not read.truncated and len(read.entries) == 4 * 9, texts
+    assert not read.truncated and len(read.entries) == 5 * 9, texts
     assert texts == {"GET /api/orders failed: served cached fallback", refused, "payment call failed",
-                     "tax call failed"}
+                     "tax call failed", UPSTREAM}
     assert adapter.list_entries(PROJECT, query, 20).truncated

@@ -42,8 +42,9 @@ def _taken(e: LogRecord) -> bool:
 
 def chatty(evidence: Evidence, page_from: float, *, failure: str = "whole") -> EvidenceBundle:
     """The bundle of `evidence` with 60 INFO lines a minute on stderr from -40: the service read's page full
-    from `page_from` on, and the read of the failure lines alone `whole`, `failed` (its gap said) or `none`
-    (not made: as before that read)."""
+    from `page_from` on, and the read of the failure lines alone `whole`, `cut` (its own page full from
+    `page_from` on, as a needle's INFO lines fill it), `failed` (its gap said) or `none` (not made: as before
+    that read)."""
     revision = evidence.revs[-1].name.rsplit("/", 1)[-1] if evidence.revs else OLD
     for minute in range(-40, int(evidence.now) + 1):
         evidence.log(minute, NOISE, revision, count=60, severity="INFO")
@@ -55,6 +56,9 @@ def chatty(evidence: Evidence, page_from: float, *, failure: str = "whole") -> E
     if failure == "none":
         return bundle
     read = b.logs.model_copy(update={"entries": tuple(filter(_taken, b.logs.entries)), "truncated": False})
+    if failure == "cut":
+        read = read.model_copy(update={"entries": tuple(e for e in read.entries if e.timestamp >= at(page_from)),
+                                       "truncated": True})
     return bundle.model_copy(update={"failure_logs": read})
 
 
@@ -159,3 +163,18 @@ def test_the_union_keeps_each_entry_once_newest_first():
     page = (line(2, "c", NOISE), line(1, "b"))
     failure = (line(1, "b"), line(-5, "a"))
     assert [e.insert_id for e in facts_module.union_of(page, failure)] == ["c", "b", "a"]
+
+
+PAGE_CUT = {
+    # name, failure read, words of Facts.page_cut ("" when the window's lines are known)
+    "the failure read whole: known": ("whole", ""),
+    "the failure read failed: its gap named": ("failed", "failure lines alone failed"),
+    "control: the failure read itself full: counted over its span (logged_enough), as before": ("cut", ""),
+}
+
+
+@pytest.mark.parametrize("failure,words", PAGE_CUT.values(), ids=PAGE_CUT.keys())
+def test_the_page_is_cut_unless_the_failure_read_holds_the_window(failure, words):
+    cut = _facts(chatty(dials_only(newly_saturated(serving(Evidence(), code="503", latency=31))), -4,
+                        failure=failure)).page_cut
+    assert (words in cut) if words else cut == "", cut

@@ -170,3 +170,45 @@ def test_a_failure_lines_read_that_failed_leaves_the_cut_page_no_healthy(case, s
         return
     assert d.signature is Signature.INCONCLUSIVE and gap in d.summary, (case, d.summary)
     assert "Logs Explorer (project demo" in d.recommendation and "severity>=ERROR" in d.recommendation, d.recommendation
+
+
+URL = "INFO:orders:POST https://inventory-7f3kq2-uc.a.run.app/reserve 200 in 31 ms"
+
+
+@pytest.mark.parametrize("case, fallbacks, cut, healthy", [
+    ("2 fallbacks a minute, the failure read's page full of INFO URL lines from 3 on: not healthy", 2, 3, False),
+    ("control: no failure line, the failure read's page still full from 3 on: not healthy, its lines unknown", 0, 3,
+     False),
+    ("control: 2 fallbacks a minute, the failure read whole: not healthy on its lines", 2, None, False),
+    ("control: no failure line, the failure read whole: healthy", 0, None, True),
+])
+def test_a_failure_read_full_before_the_minutes_judged_leaves_no_healthy(case, fallbacks, cut, healthy):
+    """A chatty service: 120 INFO lines a minute on stderr, 100 INFO lines a minute naming a `.run.app` URL (a
+    needle of the failure read's), `fallbacks` ERROR lines a minute. The service read's page holds the last minute;
+    the read of the failure lines alone (EvidenceBundle.failure_logs) full from `cut` on (None: whole). Before, a
+    failure read that came back full was trusted whole: 4 ERROR lines on its page, under MIN_LINES, `healthy`.
+    Now a failure read whose page ended after the minutes judged began is unread as a failed one: escalated,
+    naming it."""
+    e = _orders(since=fallbacks)
+    for minute in range(-1, 5):
+        e.log(minute, NOISE, REV, count=120, severity="INFO")
+        e.log(minute, URL, REV, count=100, severity="INFO")
+    bundle = e.bundle()
+    page = tuple(x for x in bundle.logs.entries if x.timestamp >= at(4) and x.severity == "INFO")
+    taken = tuple(x for x in bundle.logs.entries if x.severity == "ERROR" or x.text == URL)
+    read = bundle.logs.model_copy(update={"entries": tuple(x for x in taken if x.timestamp >= at(cut)),
+                                          "truncated": True}) if cut is not None else \
+        bundle.logs.model_copy(update={"entries": taken, "truncated": False})
+    bundle = bundle.model_copy(update={
+        "alert": LATENCY, "logs": bundle.logs.model_copy(update={"entries": page, "truncated": True}),
+        "failure_logs": read})
+
+    d = diagnose(bundle, S)
+
+    if healthy:
+        assert d.signature is Signature.HEALTHY, (case, d.summary)
+        return
+    assert d.signature is Signature.INCONCLUSIVE, (case, d.summary)
+    if cut is not None and not fallbacks:
+        assert "read of the application's failure lines alone" in d.summary, d.summary
+        assert "Logs Explorer (project demo" in d.recommendation, d.recommendation
