@@ -116,7 +116,9 @@ def statuses(entries: Iterable[LogRecord], window: Window) -> Statuses:
         if entry.grpc_code and window.holds(entry.timestamp):
             code = _code(entry.grpc_code)
         elif ("rpc" in text or "StatusCode." in text) and window.holds(entry.timestamp):
-            code = said[text] if text in said else said.setdefault(text, status_of(text))
+            if text not in said:
+                said[text] = status_of(text)
+            code = said[text]
         else:
             continue
         if code:
