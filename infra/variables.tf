@@ -354,9 +354,13 @@ variable "connector_max_instances" {
 
   validation {
     # VPC Access v1 Connector.maxInstances, "Maximum value of instances in autoscaling group
-    # underlying the connector"; gcloud takes --max-instances 3-10, above --min-instances (2 at least).
+    # underlying the connector"; gcloud takes --max-instances 3-10, above --min-instances (2 at least)
+    # (gcloud reference, compute networks vpc-access connectors create / update), the range the config's
+    # max_instances_ceiling keeps to (shared/config.py, ConnectorPolicy). Above 10 the alert's bar
+    # (alerts.tf, connector_ceiling: half an instance under the max) is one connector/instances never
+    # reaches, and that connector's ceiling is never alerted on.
     condition = alltrue([for name, max in var.connector_max_instances :
-    can(regex("^projects/[^/]+/locations/[^/]+/connectors/[^/]+$", name)) && max >= 3 && floor(max) == max])
-    error_message = "connector_max_instances maps full connector names (projects/P/locations/L/connectors/C) to the connector's max instances, a whole number of at least 3."
+    can(regex("^projects/[^/]+/locations/[^/]+/connectors/[^/]+$", name)) && max >= 3 && max <= 10 && floor(max) == max])
+    error_message = "connector_max_instances maps full connector names (projects/P/locations/L/connectors/C) to the connector's max instances, a whole number from 3 to 10 (VPC Access's range: gcloud compute networks vpc-access connectors describe CONNECTOR --region=REGION --format='value(maxInstances)')."
   }
 }
