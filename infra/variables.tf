@@ -49,6 +49,14 @@ variable "config_file" {
   description = "Runwarden's YAML config, relative to source_dir; shipped with the source and named by RUNWARDEN_CONFIG."
   type        = string
   default     = "runwarden.yaml"
+
+  validation {
+    # The file's path inside the source: its zip entry is named by fileset(source_dir, config_file)
+    # (functions.tf) and the functions read /workspace/<config_file>. "../x.yaml" was zipped as an entry
+    # outside the directory the source is unpacked in; an absolute path named no file of the source.
+    condition     = can(regex("^[^/]", var.config_file)) && !endswith(var.config_file, "/") && !contains(split("/", var.config_file), "..")
+    error_message = "config_file must be a file's path inside source_dir, relative to it (runwarden.yaml, config/prod.yaml): not absolute, not a directory, and without \"..\"."
+  }
 }
 
 variable "min_instances" {

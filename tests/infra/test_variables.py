@@ -274,3 +274,16 @@ def test_a_connectors_max_instances_is_one_vpc_access_allows(plan_with, value) -
 ])
 def test_a_connector_is_named_by_its_full_name(plan_with, name: str, expected: bool) -> None:
     assert _accepted(plan_with, "connector_max_instances", {name: 4}) is expected, name
+
+
+# The config travels inside the source (functions.tf: fileset(source_dir, config_file) names its zip entry, and
+# RUNWARDEN_CONFIG is /workspace/<config_file>). A path out of source_dir passed plan: "../runwarden.yaml" was
+# zipped as an entry named "../runwarden.yaml", outside the directory the source is unpacked in, and the functions
+# were told to read /workspace/../runwarden.yaml; an absolute path named no file of the source at all.
+@pytest.mark.parametrize("value, expected", [
+    ("runwarden.yaml", True), ("config/prod.yaml", True), ("runwarden.prod.yml", True),
+    ("../runwarden.yaml", False), ("config/../../runwarden.yaml", False), ("/etc/runwarden.yaml", False),
+    ("", False), ("config/", False),
+])
+def test_the_config_file_is_a_path_inside_the_source(plan_with, value: str, expected: bool) -> None:
+    assert _accepted(plan_with, "config_file", value) is expected, value
