@@ -37,7 +37,13 @@ locals {
   run_group_by      = ["resource.label.project_id", "resource.label.location", "resource.label.service_name"]
   revision_group_by = ["resource.label.project_id", "resource.label.location", "resource.label.service_name", "resource.label.revision_name"]
   run_requests      = "metric.type = \"run.googleapis.com/request_count\" AND resource.type = \"cloud_run_revision\"${local.service_filter}"
-  service_channels  = concat([google_monitoring_notification_channel.runwarden.name], var.human_notification_channels)
+  # Each policy that notifies Runwarden is created after the push subscriptions and Monitoring's grant on the
+  # alerts topic (their depends_on): "Only messages published to the topic after the subscription is created
+  # are available to subscriber clients" (Pub/Sub "Subscription overview"), and the subscriptions wait for
+  # the functions' builds. Without that order, an incident opened during the first apply was published to a
+  # topic nobody subscribed to, and Monitoring notifies an incident when it opens: Runwarden never heard of
+  # it (tests/infra/test_apply_order.py).
+  service_channels = concat([google_monitoring_notification_channel.runwarden.name], var.human_notification_channels)
 
   connector_group_by = ["resource.label.project_id", "resource.label.location", "resource.label.connector_name"]
   # connector_max_instances by full name, split into the vpc_access_connector labels (project_id,
@@ -94,6 +100,8 @@ resource "google_monitoring_alert_policy" "error_ratio" {
   }
 
   notification_channels = local.service_channels
+
+  depends_on = [google_pubsub_subscription.push, google_pubsub_topic_iam_member.monitoring_publisher]
 }
 
 resource "google_monitoring_alert_policy" "request_timeout" {
@@ -140,6 +148,8 @@ resource "google_monitoring_alert_policy" "request_timeout" {
   }
 
   notification_channels = local.service_channels
+
+  depends_on = [google_pubsub_subscription.push, google_pubsub_topic_iam_member.monitoring_publisher]
 }
 
 # p99 latency at 90% of the request timeout: each service's own timeout (latency_conditions/main.tf
@@ -192,6 +202,8 @@ resource "google_monitoring_alert_policy" "latency" {
   }
 
   notification_channels = local.service_channels
+
+  depends_on = [google_pubsub_subscription.push, google_pubsub_topic_iam_member.monitoring_publisher]
 }
 
 # A connector's CPU: the same bar for every connector (a share of its CPU), the diagnosis's
@@ -233,6 +245,8 @@ resource "google_monitoring_alert_policy" "connector" {
   }
 
   notification_channels = local.service_channels
+
+  depends_on = [google_pubsub_subscription.push, google_pubsub_topic_iam_member.monitoring_publisher]
 }
 
 # "At its instance ceiling" is each connector's own max instances: Connector.maxInstances, set per
@@ -284,6 +298,8 @@ resource "google_monitoring_alert_policy" "connector_ceiling" {
   }
 
   notification_channels = local.service_channels
+
+  depends_on = [google_pubsub_subscription.push, google_pubsub_topic_iam_member.monitoring_publisher]
 }
 
 resource "google_monitoring_alert_policy" "database" {
@@ -323,4 +339,6 @@ resource "google_monitoring_alert_policy" "database" {
   }
 
   notification_channels = local.service_channels
+
+  depends_on = [google_pubsub_subscription.push, google_pubsub_topic_iam_member.monitoring_publisher]
 }

@@ -192,7 +192,12 @@ resource "google_pubsub_topic_iam_member" "outcomes_publisher" {
 # the CLI's `runwarden pause`, `status`, `approve` ... fail with PERMISSION_DENIED on
 # CreateSubscription after publishing (only `--no-wait` would work). Pub/Sub grants the creator
 # nothing on the subscription it creates, hence the project-level role; the attach permission
-# stays on the outcomes topic only, so operators cannot read the alerts or commands topics.
+# stays on the outcomes topic only, so operators cannot read the alerts or commands topics. An IAM
+# condition on the CLI's subscription names (runwarden-cli-...) cannot narrow it: IAM's "Resource
+# attributes for IAM Conditions" lists pubsublite.googleapis.com, not Pub/Sub, among the services that
+# recognise a resource's name. So operators may consume from and delete any subscription in project_id
+# (Runwarden's dead-letter hold and push subscriptions, and any other workload's): docs/deploy.md says to
+# give Runwarden a project of its own where that matters.
 resource "google_project_iam_custom_role" "operator_waits" {
   count = var.operators_group == "" ? 0 : 1
 

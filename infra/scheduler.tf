@@ -36,5 +36,7 @@ resource "google_cloud_scheduler_job" "sweep" {
     attributes = { origin = "cloud-scheduler" }
   }
 
-  depends_on = [google_pubsub_topic_iam_member.scheduler_publisher]
+  # After on_command's subscription: a sweep published before it exists reaches nobody (Pub/Sub
+  # "Subscription overview": only messages published after a subscription is created are delivered).
+  depends_on = [google_pubsub_topic_iam_member.scheduler_publisher, google_pubsub_subscription.push]
 }

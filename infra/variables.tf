@@ -49,6 +49,14 @@ variable "config_file" {
   description = "Runwarden's YAML config, relative to source_dir; shipped with the source and named by RUNWARDEN_CONFIG."
   type        = string
   default     = "runwarden.yaml"
+
+  validation {
+    # The file's path inside the source: its zip entry is named by fileset(source_dir, config_file)
+    # (functions.tf) and the functions read /workspace/<config_file>. "../x.yaml" was zipped as an entry
+    # outside the directory the source is unpacked in; an absolute path named no file of the source.
+    condition     = can(regex("^[^/]", var.config_file)) && !endswith(var.config_file, "/") && !contains(split("/", var.config_file), "..")
+    error_message = "config_file must be a file's path inside source_dir, relative to it (runwarden.yaml, config/prod.yaml): not absolute, not a directory, and without \"..\"."
+  }
 }
 
 variable "min_instances" {
@@ -354,9 +362,13 @@ variable "connector_max_instances" {
 
   validation {
     # VPC Access v1 Connector.maxInstances, "Maximum value of instances in autoscaling group
-    # underlying the connector"; gcloud takes --max-instances 3-10, above --min-instances (2 at least).
+    # underlying the connector"; gcloud takes --max-instances 3-10, above --min-instances (2 at least)
+    # (gcloud reference, compute networks vpc-access connectors create / update), the range the config's
+    # max_instances_ceiling keeps to (shared/config.py, ConnectorPolicy). Above 10 the alert's bar
+    # (alerts.tf, connector_ceiling: half an instance under the max) is one connector/instances never
+    # reaches, and that connector's ceiling is never alerted on.
     condition = alltrue([for name, max in var.connector_max_instances :
-    can(regex("^projects/[^/]+/locations/[^/]+/connectors/[^/]+$", name)) && max >= 3 && floor(max) == max])
-    error_message = "connector_max_instances maps full connector names (projects/P/locations/L/connectors/C) to the connector's max instances, a whole number of at least 3."
+    can(regex("^projects/[^/]+/locations/[^/]+/connectors/[^/]+$", name)) && max >= 3 && max <= 10 && floor(max) == max])
+    error_message = "connector_max_instances maps full connector names (projects/P/locations/L/connectors/C) to the connector's max instances, a whole number from 3 to 10 (VPC Access's range: gcloud compute networks vpc-access connectors describe CONNECTOR --region=REGION --format='value(maxInstances)')."
   }
 }

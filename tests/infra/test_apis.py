@@ -40,3 +40,59 @@ def test_every_api_a_data_source_calls_is_on_before_the_plan() -> None:
 
 def test_the_check_reads_the_guide() -> None:
     assert "cloudresourcemanager.googleapis.com" in _enabled_by_the_guide()
+
+
+# The API each permission prefix the functions' code declares is served by (the IAM permission's service:
+# cloud.google.com/iam/docs/roles-permissions, one page per service; `datastore.*` are Firestore's).
+PERMISSION_APIS = {"datastore": "firestore.googleapis.com", "iam": "iam.googleapis.com",
+                   "logging": "logging.googleapis.com", "monitoring": "monitoring.googleapis.com",
+                   "pubsub": "pubsub.googleapis.com", "run": "run.googleapis.com",
+                   "secretmanager": "secretmanager.googleapis.com", "vpcaccess": "vpcaccess.googleapis.com"}
+
+
+def _declared_permissions() -> set[str]:
+    from functions.permissions import function_needs, required_permissions
+
+    return {p for needs in function_needs().values() for p in required_permissions(needs)}
+
+
+def _enabled_by_the_module() -> set[str]:
+    return set(load_module().locals["apis"])
+
+
+def test_every_api_the_functions_call_is_enabled_in_runwardens_project() -> None:
+    """The functions call with their own service accounts, whose project is project_id. For a client-based API
+    that project is the one the call is counted against ("If the principal for the API call is a service account
+    ... the project associated with the service account is used as the quota project", Google Cloud "Quota
+    project overview"), so the API must be on there even when the service read lives in a watched project; for a
+    resource-based one, in the resource's project (which uses it already). Which kind each API is, Secret Manager
+    among them, is UNCONFIRMED here: enabled in project_id, the call is served under both readings. Before,
+    secretmanager.googleapis.com was missing: the rollback target's secret versions were read through an API a
+    project that keeps no secret of its own has off, each read refused, and the check they make (a revision whose
+    pinned secret version is disabled or destroyed is no rollback target) held nothing back."""
+    declared = _declared_permissions()
+    unknown = sorted(p for p in declared if p.split(".", 1)[0] not in PERMISSION_APIS)
+    assert not unknown, f"permissions whose API this test does not know: {unknown}"
+    needed = {PERMISSION_APIS[p.split(".", 1)[0]] for p in declared}
+    missing = needed - _enabled_by_the_module()
+    assert not missing, (f"the functions call {sorted(missing)}, which apis.tf does not enable in project_id: "
+                         "each call fails with SERVICE_DISABLED where nobody enabled it by hand")
+
+
+def test_the_api_check_reads_the_code() -> None:
+    """It can fail: the code declares Secret Manager's permission, and an API list without it is found short."""
+    declared = _declared_permissions()
+    assert "secretmanager.versions.get" in declared and "datastore.entities.create" in declared
+    assert PERMISSION_APIS["secretmanager"] in {PERMISSION_APIS[p.split(".", 1)[0]] for p in declared}
+
+
+def test_the_guides_custom_role_check_covers_every_service_the_roles_hold() -> None:
+    """docs/deploy.md's pre-apply check (`gcloud iam list-testable-permissions ... | grep -E '^(...)\\.'`) lists the
+    permissions a custom role cannot hold: it must grep every service the custom roles hold, or one that cannot go
+    into a role (failing the role's creation at apply) is never shown. Before, it left out secretmanager and iam."""
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    found = re.search(r"list-testable-permissions [^`]*grep -E '\^\(([a-z|]+)\)\\\.'", text)
+    assert found, "docs/deploy.md no longer carries the custom-role check"
+    grepped = set(found.group(1).split("|"))
+    held = {p.split(".", 1)[0] for p in _declared_permissions()}
+    assert held <= grepped, f"the check leaves out {sorted(held - grepped)}"

@@ -239,3 +239,51 @@ def test_a_managed_runtime_account_is_a_service_account_email(plan_with, value: 
 ])
 def test_counts_and_timeouts_are_whole(plan_with, name: str, value, expected: bool) -> None:
     assert _accepted(plan_with, name, value) is expected, value
+
+
+# A connector's own max instances: VPC Access takes 3 to 10 ("--max-instances ... 3-10", gcloud reference,
+# `compute networks vpc-access connectors create` / `update`), the range the config's max_instances_ceiling
+# already keeps to (shared/config.py, ConnectorPolicy: its `ge` and `le` decide here, so the two cannot drift).
+# 11 or 20 passed plan and put the "at its max instances" alert's bar at 10.5 or 19.5, which connector/instances
+# never reaches: the connector's ceiling was never alerted on.
+def _connector_bounds() -> tuple[int, int]:
+    import annotated_types
+
+    metadata = runwarden_config.ConnectorPolicy.model_fields["max_instances_ceiling"].metadata
+    low = next(m.ge for m in metadata if isinstance(m, annotated_types.Ge))
+    high = next(m.le for m in metadata if isinstance(m, annotated_types.Le))
+    return low, high
+
+
+_CONNECTOR = "projects/my-project/locations/us-central1/connectors/backend-conn"
+
+
+@pytest.mark.parametrize("value", [3, 4, 10, 2, 11, 20, 100, 4.5])
+def test_a_connectors_max_instances_is_one_vpc_access_allows(plan_with, value) -> None:
+    low, high = _connector_bounds()
+    assert (low, high) == (3, 10)
+    expected = low <= value <= high and value == int(value)
+    assert _accepted(plan_with, "connector_max_instances", {_CONNECTOR: value}) is expected, value
+
+
+@pytest.mark.parametrize("name, expected", [
+    (_CONNECTOR, True),
+    ("backend-conn", False),                                            # its short name
+    ("projects/my-project/locations/us-central1/connectors/", False),
+    ("https://vpcaccess.googleapis.com/v1/" + _CONNECTOR, False),
+])
+def test_a_connector_is_named_by_its_full_name(plan_with, name: str, expected: bool) -> None:
+    assert _accepted(plan_with, "connector_max_instances", {name: 4}) is expected, name
+
+
+# The config travels inside the source (functions.tf: fileset(source_dir, config_file) names its zip entry, and
+# RUNWARDEN_CONFIG is /workspace/<config_file>). A path out of source_dir passed plan: "../runwarden.yaml" was
+# zipped as an entry named "../runwarden.yaml", outside the directory the source is unpacked in, and the functions
+# were told to read /workspace/../runwarden.yaml; an absolute path named no file of the source at all.
+@pytest.mark.parametrize("value, expected", [
+    ("runwarden.yaml", True), ("config/prod.yaml", True), ("runwarden.prod.yml", True),
+    ("../runwarden.yaml", False), ("config/../../runwarden.yaml", False), ("/etc/runwarden.yaml", False),
+    ("", False), ("config/", False),
+])
+def test_the_config_file_is_a_path_inside_the_source(plan_with, value: str, expected: bool) -> None:
+    assert _accepted(plan_with, "config_file", value) is expected, value
