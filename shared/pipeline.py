@@ -547,7 +547,9 @@ class _AlertRun:
             # Bounded by the alert's time: no peer read is started that could end past the room the write,
             # its operation wait, the read-back and the publish need before the function's timeout.
             step = alert_peer_time(self.adapters.clock, self.received_at)
-            diagnosis = service_peers_held(result, self.incident, self.config, readers, now, fits=step.fits)
+            # A peer's transient fault is raised for a redelivery (nothing written yet), named on the last one.
+            diagnosis = service_peers_held(result, self.config, readers, now, fits=step.fits,
+                                           last_delivery=self.adapters.last_delivery)
             if diagnosis.signature is not result.diagnosis.signature:
                 proposal = plan(diagnosis, bundle, self.config.diagnosis, self.config.bounds)
         report = self.diagnosed(diagnosis)

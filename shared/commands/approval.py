@@ -20,6 +20,8 @@ from shared.commands.diagnose import read_diagnosis
 from shared.commands.held import whose_dry_run
 from shared.commands.traffic import action_outcome
 from shared.diagnosis.collection import MAX_FAN_OUT_SERVICES, Users, users_of
+from shared.diagnosis.scope import ServiceResult, saturated_connector, service_peers_held
+from shared.diagnosis.signatures import Diagnosis
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import Outcome, OutcomeStatus
 from shared.ports import RecordWrite, found_key
@@ -29,7 +31,7 @@ from shared.remediation.approvals import ABANDONED
 from shared.remediation.guardrails import PROPOSAL_IN_DOUBT, Manual, MaybeBehind, end_approval_applied
 from shared.remediation.history import incident_closed
 from shared.remediation.records import PROPOSALS, ProposalRecord, why_unreadable
-from shared.remediation.sweep_budget import LOOKUP_SECONDS, StepTime
+from shared.remediation.sweep_budget import LOOKUP_SECONDS, StepTime, alert_peer_time
 
 # The gate's answers that held the write back and wrote nothing (the kill switch, a pause, the
 # cooldown, a budget, the config's dry-run mode): the approval did not happen, so the proposal is
@@ -549,7 +551,8 @@ def _diagnosis_changed(run: CommandRun, proposal: ProposalRecord) -> str:
     """The plan re-checked: the live diagnosis must still find the signature it was made for."""
     if not proposal.signature or not run.config.manages(proposal.service):
         return ""
-    _, diagnosis = read_diagnosis(run, proposal.service)
+    bundle, diagnosis = read_diagnosis(run, proposal.service)
+    diagnosis = _peers_judged(run, proposal, ServiceResult(proposal.service, bundle, diagnosis))
     run.timeline.step("diagnosed", f"re-checked before approval: {diagnosis.signature.value} "
                       f"(confidence {diagnosis.confidence:.2f}): {diagnosis.summary}",
                       signature=diagnosis.signature.value, api_calls=diagnosis.api_calls)
@@ -557,6 +560,25 @@ def _diagnosis_changed(run: CommandRun, proposal: ProposalRecord) -> str:
         return (f"the live diagnosis is now {diagnosis.signature.value}, not {proposal.signature}: "
                 f"{diagnosis.summary}")
     return ""
+
+
+def _peers_judged(run: CommandRun, proposal: ProposalRecord, result: ServiceResult) -> Diagnosis:
+    """The live diagnosis of a service alert's connector scale, judged with the connector's other managed users as
+    the alert judged it (scope.service_peers_held): one busy and clean in the minutes the service fails now, or one
+    not read (refused, or not read for the approve's time), holds it (inconclusive), and the approve is refused
+    naming it. The person approved on the evidence of
+    the alert's minutes; the scale is one-way and made now, on a connector whose other users may have changed since
+    (a peer busy and clean since, the failure then likelier the service's own), so it is re-read, as the service's
+    own diagnosis is. A connector alert's proposal was made for the users read then, re-read by `_behind_now`.
+    A transient fault past the reads' retries is raised before anything is decided, for the command's redelivery
+    (the approve's `_world_changed` precedes its decision); on its last, the peer is named and the approve refused."""
+    if proposal.action != "scale_connector" or _users_of(proposal) or not saturated_connector(result):
+        return result.diagnosis
+    # Bounded as the alert's are (sweep_budget.alert_peer_time): from the command's receipt, no peer read is
+    # started that could end where the gate, the write, its operation wait, the read-back and the publish need.
+    step = alert_peer_time(run.adapters.clock, run.received_at)
+    return service_peers_held(result, run.config, run.adapters.readers(), run.now, fits=step.fits,
+                              last_delivery=run.adapters.last_delivery)
 
 
 def _connector_changed(run: CommandRun, params: dict[str, Any]) -> str:

@@ -30,6 +30,7 @@ from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem, short_name
 from shared.diagnosis.facts import Facts, Window
 from shared.diagnosis.latency_words import latency
 from shared.diagnosis.rules.base import pct
+from shared.diagnosis.rules.connector_signs import revision_p99
 from shared.diagnosis.served_cleanly import served_cleanly
 
 
@@ -68,14 +69,24 @@ def _clean(service: str, connector: str, bundle: EvidenceBundle, window: Window,
                if names_connector(bundle.service, r.vpc_connector, connector) is Naming.YES]
     if not through:
         return None
-    requests = [facts.requests(window, name) for name in through]
-    total = sum(r.total for r in requests)
-    refused = sum(r.refused for r in requests) / total if total else 0.0
-    # The service's p99 per minute, all its revisions: the minutes' own read (request_latencies by service).
-    p99 = max((p99 for _, p99 in facts.p99_by_minute(window)), default=None)
+    requests = {name: facts.requests(window, name) for name in through}
+    total = sum(r.total for r in requests.values())
+    refused = sum(r.refused for r in requests.values()) / total if total else 0.0
+    p99 = _through_p99(facts, window, [name for name, r in requests.items() if r.total])
     if not served_cleanly(total, refused, p99, settings):
         return None     # idle (too few requests to tell), failing too, or its latency not read
     return CleanPeer(service, total, refused, p99)
+
+
+def _through_p99(facts: Facts, window: Window, revisions: list[str]) -> float | None:
+    """The largest p99 of a minute of `revisions` (those through the connector that served in the window), read per
+    revision (request_latencies grouped by revision_name, as connector_saturation's `_clean_peer` reads it): a
+    revision on no connector, or an old one no longer routed, says nothing of the connector's flows, slow or fast.
+    None when one of them has no p99 read: its latency unknown, the peer is not shown clean."""
+    per_revision = [revision_p99(facts, window, name) for name in revisions]
+    if not per_revision or not all(per_revision):
+        return None
+    return max(max(p99s) for p99s in per_revision)
 
 
 def peer_evidence(connector: str, failing: str, peer: CleanPeer, window: Window,

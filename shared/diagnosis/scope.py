@@ -25,7 +25,7 @@ from shared.diagnosis.evidence import (CONDITION_UNSTATED, AlertContext, Evidenc
                                       micros, short_name)
 from shared.diagnosis.facts import Window
 from shared.diagnosis.signatures import Diagnosis, Signature
-from shared.errors import UNANSWERED, RunwardenError
+from shared.errors import UNANSWERED, PermanentError, TransientError
 from shared.gcp.endpoints import CallPolicy
 
 # Cloud Run's URLs (cloud.google.com/run/docs/triggering/https-request): the deterministic form
@@ -400,8 +400,8 @@ def saturated_connector(result: ServiceResult) -> str:
     return connector.name
 
 
-def service_peers_held(result: ServiceResult, incident: Incident, config: Config, readers: Readers,
-                       now: datetime, fits: Callable[[float], bool] | None = None) -> Diagnosis:
+def service_peers_held(result: ServiceResult, config: Config, readers: Readers, now: datetime,
+                       fits: Callable[[float], bool] | None = None, last_delivery: bool = False) -> Diagnosis:
     """A service alert's connector saturation, held back as a connector alert's is (`_clean_peer_held`) when another
     managed user of the same connector served cleanly in the minutes this service failed; or when whether one did
     is not known because a peer's read never answered. Otherwise the diagnosis as it was (its calls counting the
@@ -422,8 +422,12 @@ def service_peers_held(result: ServiceResult, incident: Incident, config: Config
     The read, made only for a diagnosis that blames the shared connector: users_of over the other managed services
     (GetService and ListRevisions each, the connector path's lookup), then, for each found behind the connector,
     its request metrics from the incident's start (collect with its service as read: no second GetService, no logs,
-    no connector read). A read that met a transient fault is made again (users_of's `retry`, at most READS_AGAIN
-    times) and one that never answered holds the scale back, named: unread is not "idle".
+    no connector read). A lookup that met a transient fault is made again (users_of's `retry`, at most READS_AGAIN
+    times, while the alert's time allows). A transient fault past that, or on a peer's metrics (UNAVAILABLE,
+    DEADLINE_EXCEEDED past the call's own retries), is raised before anything is written, so that Pub/Sub delivers
+    the alert again, as for the alerting service's own reads (collect); on the alert's `last_delivery` (delivery.
+    max_attempts), with no redelivery to come, the peer is named as never answered and the scale held back: unread
+    is not "idle". A permanent refusal (PERMISSION_DENIED) holds it back at once, named: a redelivery reads the same.
 
     `fits(seconds)`: whether a read that may take that long still ends within the alert's time (the pipeline's
     StepTime, ending where the write, its operation wait, the read-back and the outcome publish must begin);
@@ -437,7 +441,9 @@ def service_peers_held(result: ServiceResult, incident: Incident, config: Config
     fits = fits or (lambda _seconds: True)
     found = users_of(readers, others, connector=connector, stop=lambda: not fits(PEER_LOOKUP_SECONDS),
                      retry=lambda: fits(PEER_LOOKUP_SECONDS))
-    peers, unread = _peer_bundles(found, incident, config, readers, now, fits)
+    if found.unanswered and not last_delivery:
+        raise _not_answered(connector, found)
+    peers, unread = _peer_bundles(found, result.bundle.incident_started_at, config, readers, now, fits, last_delivery)
     calls = result.diagnosis.api_calls + found.api_calls + sum(b.api_calls for _, b in peers)
     held = held_by_peers(result, connector, peers, unread, config.diagnosis, calls)
     # Not held: the diagnosis as it was, its calls counting the peers' reads (the budget counts every call made).
@@ -464,6 +470,13 @@ def held_by_peers(result: ServiceResult, connector: str, peers: list[tuple[str, 
     return None
 
 
+def _not_answered(connector: str, found: Users) -> TransientError:
+    """The fault raised for a redelivery when a lookup of the connector's other users never answered, each named."""
+    said = [why for why in found.unreadable if why.split(": ", 1)[0] in found.unanswered]
+    return TransientError(f"connector {short_name(connector)}'s other managed users not all read, read again on the "
+                          f"alert's next delivery: {'; '.join(said)}")
+
+
 def peers_not_read(found: Users) -> list[str]:
     """The managed services that may be behind the connector and were not told apart (Users.maybe), each named
     with why ("service: why"): its read never answered or was refused (PERMISSION_DENIED, ...: Users.unreadable,
@@ -485,12 +498,14 @@ def _why_maybe(found: Users, name: str) -> str:
     return f"not read: past the {MAX_FAN_OUT_SERVICES} managed services an alert looks up"
 
 
-def _peer_bundles(found: Users, incident: Incident, config: Config, readers: Readers, now: datetime,
-                  fits: Callable[[float], bool]) -> tuple[list[tuple[str, EvidenceBundle]], list[str]]:
+def _peer_bundles(found: Users, started_at: datetime, config: Config, readers: Readers, now: datetime,
+                  fits: Callable[[float], bool], last_delivery: bool
+                  ) -> tuple[list[tuple[str, EvidenceBundle]], list[str]]:
     """Each user in `found`, its request metrics read as its service was (Users.read), and what was not read: a
     service that may be behind the connector and was not told apart (peers_not_read), a user whose metrics read
-    would not fit in the alert's time (`fits`), or whose request_count or request_latencies read failed or
-    answered in part (its bundle's gap), each named with why."""
+    would not fit in the alert's time (`fits`), or whose request_count or request_latencies read was refused or
+    answered in part (its bundle's gap), each named with why. A transient fault before the `last_delivery` is
+    raised (collect's), for the alert to be delivered again; on it, a read that never answered is a gap, named."""
     unread = peers_not_read(found)
     metrics_only = Readers(run=readers.run, monitoring=readers.monitoring)
     peers = []
@@ -499,9 +514,9 @@ def _peer_bundles(found: Users, incident: Incident, config: Config, readers: Rea
             unread.append(f"{name}: its request metrics not read: the alert's time left no room for them")
             continue
         try:
-            bundle = collect(name, epoch_to_datetime(incident.started_at), metrics_only, config.diagnosis, now,
-                             known=found.read[name], last_delivery=True)
-        except RunwardenError as exc:   # never expected with last_delivery (gaps instead): named, never raised
+            bundle = collect(name, started_at, metrics_only, config.diagnosis, now,
+                             known=found.read[name], last_delivery=last_delivery)
+        except PermanentError as exc:   # never expected (an optional read's refusal is a gap): named, never raised
             unread.append(f"{name}: its request metrics not read ({exc})")
             continue
         gaps = [gap for gap in bundle.gaps if gap.startswith(_PEER_READS)]
@@ -598,7 +613,7 @@ def diagnose_alert(incident: Incident, config: Config, readers: Readers, now: da
         # the shared connector is read the same way here (planning is the remediation's, not the diagnosis's).
         if saturated_connector(result):
             result = ServiceResult(result.service, result.bundle,
-                                   service_peers_held(result, incident, config, readers, now))
+                                   service_peers_held(result, config, readers, now))
         return AlertVerdict(target, result.diagnosis, result, (result,))
     found = users(target, config, readers)
     results = [diagnose_service(s, incident, config, readers, now, found=found)

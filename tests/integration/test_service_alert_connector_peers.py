@@ -14,7 +14,10 @@ import grpc
 import pytest
 
 from sandbox.scenarios import resolve_scenario, seed
+from shared.alerts.delivery import DeliveryCounter
 from shared.diagnosis.collection import READS_AGAIN
+from shared.errors import TransientError
+from shared.pipeline import handle_delivery
 from shared.remediation.sweep_budget import ALERT_AFTER_PEERS_SECONDS, FUNCTION_TIMEOUT_ENV
 from tests.integration.world import FAST, World
 
@@ -58,44 +61,83 @@ def test_an_idle_or_failing_peer_leaves_the_scale_as_before(name, standin_env, f
     assert outcome.action.name == "scale_connector", outcome.action
 
 
-@pytest.mark.parametrize("code", [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED])
-def test_a_peer_whose_read_never_answers_holds_the_scale_back_named(
-        code, standin_env, firestore, pubsub, project_id, anchor):
-    """statements' GetService never answers (every attempt of every read, after ledger's own): whether it served
-    cleanly is not known, so the connector is not scaled on ledger's evidence alone; escalated, naming it and the
-    fault, never a bare exception."""
-    world = _world(CLEAN, standin_env, pubsub, project_id, anchor)
-    standin_env.run.faults.fail_next(EVERY_READ, code, method="GetService", after=1)
+def _deliver(world: World, counter: DeliveryCounter, attempt: int, name: str = CLEAN):
+    return handle_delivery(world.alert(name, message_id="m-1"), world.config, world.adapters, counter=counter,
+                           delivery_attempt=attempt)
 
-    outcome = world.handle(world.alert(CLEAN))
+
+@pytest.mark.parametrize("code", [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED])
+def test_a_peer_whose_lookup_never_answers_is_delivered_again_then_named_on_the_last_delivery(
+        code, standin_env, firestore, pubsub, project_id, anchor):
+    """statements' GetService never answers (every attempt of every read, after ledger's own). Before the last
+    delivery the fault is raised, nothing written, so that Pub/Sub delivers the alert again (a transient fault is
+    retried); on the last, whether it served cleanly is not known, so the connector is not scaled on ledger's
+    evidence alone: escalated, naming it and the fault. Before, the first delivery escalated at once."""
+    world = _world(CLEAN, standin_env, pubsub, project_id, anchor)
+    limit, counter = world.config.delivery.max_attempts, DeliveryCounter()
+    standin_env.run.faults.fail_next(EVERY_READ, code, method="GetService", after=1)
+    with pytest.raises(TransientError, match="services/statements: not answered after 3 read"):
+        _deliver(world, counter, limit - 1)
+    assert world.writes() == 0
+
+    standin_env.run.faults.fail_next(EVERY_READ, code, method="GetService", after=1)
+    outcome = _deliver(world, counter, limit)
 
     assert outcome.status.value == "escalated", outcome.reason
     summary = outcome.diagnosis.summary
     assert "services/statements: not answered after 3 read(s) of Cloud Run" in summary, summary
     assert code.name in summary and "could not be read" in summary, summary
-    assert standin_env.vpcaccess.count("PatchConnector") == 0
+    assert world.writes() == 0
 
 
-def test_a_peer_whose_metrics_read_never_answers_holds_the_scale_back_named(
+def test_a_peer_whose_metrics_read_never_answers_is_delivered_again_then_named_on_the_last_delivery(
         standin_env, firestore, pubsub, project_id, anchor):
     """statements' request metrics never answer (every Monitoring call past ledger's own, counted on a world that
-    manages ledger alone): whether it served cleanly is not known, so nothing is scaled; escalated, naming the reads."""
+    manages ledger alone): raised for a redelivery before the last delivery, nothing written; on the last, whether it
+    served cleanly is not known, so nothing is scaled: escalated, naming the reads. Before, the first delivery
+    escalated at once."""
     alone = _world(CLEAN, standin_env, pubsub, project_id, anchor)
     alone.config = alone.config.model_copy(update={"services": alone.config.services[:1]})
     assert alone.handle(alone.alert(CLEAN, incident_id="ledger-alone")).status.value == "proposed"
     ledger = len(standin_env.monitoring.calls)
     world = World.for_scenario(resolve_scenario(CLEAN), standin_env, pubsub, project_id, anchor)
+    limit, counter = world.config.delivery.max_attempts, DeliveryCounter()
     before = len(standin_env.monitoring.calls)
     standin_env.monitoring.faults.fail_next(1000, grpc.StatusCode.UNAVAILABLE, after=ledger)
-
-    outcome = world.handle(world.alert(CLEAN, message_id="2", incident_id="both"))
-
+    with pytest.raises(TransientError, match="UNAVAILABLE"):
+        _deliver(world, counter, limit - 1)
     assert len(standin_env.monitoring.calls) > before + ledger     # the peer's reads were made, and failed
+    assert world.writes() == 0
+
+    standin_env.monitoring.faults.clear()
+    standin_env.monitoring.faults.fail_next(1000, grpc.StatusCode.UNAVAILABLE, after=ledger)
+    outcome = _deliver(world, counter, limit)
+
     assert outcome.status.value == "escalated", outcome.reason
     summary = outcome.diagnosis.summary
     assert "services/statements: monitoring: run request_count" in summary, summary
     assert "could not be read" in summary and "UNAVAILABLE" in summary, summary
-    assert standin_env.vpcaccess.count("PatchConnector") == 0
+    assert world.writes() == 0
+
+
+@pytest.mark.parametrize("name, status", [(CLEAN, "escalated"), (IDLE, "proposed")])
+def test_a_peer_fault_that_passes_is_judged_on_the_redelivery_once(
+        name, status, standin_env, firestore, pubsub, project_id, anchor):
+    """statements' lookup unanswered on the first delivery, answered on the second: the peer is read and judged as if
+    no fault had been (held on a clean peer, proposed beside an idle one), one outcome, no write. Before, the first
+    delivery escalated naming statements as not read, whatever it would have shown."""
+    world = _world(name, standin_env, pubsub, project_id, anchor)
+    counter = DeliveryCounter()
+    standin_env.run.faults.fail_next(EVERY_READ, grpc.StatusCode.UNAVAILABLE, method="GetService", after=1)
+    with pytest.raises(TransientError):
+        _deliver(world, counter, 1, name)
+
+    outcome = _deliver(world, counter, 2, name)
+
+    assert outcome.status.value == status, outcome.reason
+    assert "could not be read" not in outcome.diagnosis.summary, outcome.diagnosis.summary
+    assert world.writes() == 0
+    assert len(world.published(2)) == 1     # the redelivery's outcome alone: none for the attempt retried
 
 
 def test_a_peer_whose_read_is_refused_holds_the_scale_back_named(standin_env, firestore, pubsub, project_id, anchor):
@@ -164,3 +206,37 @@ def test_no_peer_read_is_started_past_the_alerts_time_and_the_scale_is_held(
     assert "statements: not read: the alert's time left no room for its lookup" in summary, summary
     assert standin_env.run.count("GetService") == 1      # ledger's own alone
     assert standin_env.vpcaccess.count("PatchConnector") == 0
+
+
+def _approve(world: World, proposal_id: str, command_id: str):
+    body = {"command": "approve", "command_id": command_id, "requested_by": "alice@example.com",
+            "params": {"proposal_id": proposal_id}, "reason": "looks right"}
+    [outcome] = world.command(body, message_id=command_id)
+    return outcome
+
+
+@pytest.mark.parametrize("busy_since", [False, True])
+def test_an_approve_of_a_service_alerts_connector_scale_reads_its_peers_again(
+        busy_since, standin_env, firestore, pubsub, project_id, anchor):
+    """ledger's alert proposed the scale beside statements idle. Before the approve, statements has become busy and
+    clean in the very minutes ledger fails (its request metrics now as the busy-clean scenario's): the approve reads
+    the peers again, as it reads ledger's own diagnosis again, and is refused naming statements; nothing is scaled.
+    Still idle: the scale is applied, once. Before, the approve never read the peers and scaled the connector."""
+    world = _world(IDLE, standin_env, pubsub, project_id, anchor)
+    world.config = world.config.model_copy(update={"operators": ("alice@example.com",)})
+    proposed = world.handle(world.alert(IDLE))
+    assert proposed.status.value == "proposed", proposed.reason
+    if busy_since:
+        for series in resolve_scenario(CLEAN).materialize(anchor).series:
+            if series.resource_labels.get("service_name") == "statements":
+                world.add_series(series)
+
+    outcome = _approve(world, proposed.action.proposal_id, "approve-1")
+
+    if busy_since:
+        assert outcome.status.value == "skipped", outcome.reason
+        assert "statements served" in outcome.reason and "ledger failed" in outcome.reason, outcome.reason
+        assert standin_env.vpcaccess.count("PatchConnector") == 0
+    else:
+        assert outcome.status.value == "applied", outcome.reason
+        assert standin_env.vpcaccess.count("PatchConnector") == 1

@@ -91,3 +91,47 @@ def test_without_the_settings_no_user_is_weighed():
     diagnosis, primary = combine(AlertTarget(kind=TargetKind.CONNECTOR, name=CONNECTOR), results)
 
     assert diagnosis.signature is Signature.CONNECTOR_SATURATION and primary is not None
+
+
+# A peer's traffic through the connector is that of its serving revisions naming it: their requests and their p99,
+# per revision. Another revision's latency (one on no connector, an old one no longer routed) says nothing of it.
+BESIDE = "reports-00002-old"
+
+
+def split_peer(through_p99: float | None, beside_p99: float | None, beside_connector: str | None = None,
+               beside_share: int = 50) -> Evidence:
+    """reports: PEER through the connector and BESIDE (on `beside_connector`, none by default) each serving 60
+    requests a minute, BESIDE at `beside_share` % of the split (0: no longer routed, still serving its last
+    requests); each revision's p99 as given (None: not read)."""
+    e = (Evidence().revision(BESIDE, -400, connector=beside_connector).revision(PEER, -300)
+         .traffic(**{PEER: 100 - beside_share, BESIDE: beside_share}).requests(PEER, -90, 5, 60)
+         .requests(BESIDE, -90, 5, 60).connector(max_instances=3).connector_metric("cpu", -90, 5, 0.9))
+    e = e.latency(PEER, -90, 5, through_p99) if through_p99 is not None else e
+    return e.latency(BESIDE, -90, 5, beside_p99) if beside_p99 is not None else e
+
+
+# the peer's revisions -> whether the connector is scaled
+PER_REVISION = {
+    "clean through the connector, its revision on no connector hanging: escalated": (split_peer(0.08, 31.0), False),
+    "clean through the connector, an unrouted old revision hanging: escalated": (
+        split_peer(0.08, 31.0, beside_connector=CONNECTOR, beside_share=0), False),
+    "hanging through the connector, its revision on no connector fast: scaled": (split_peer(31.0, 0.08), True),
+    "its revision through the connector's p99 not read, the other's fast: scaled": (split_peer(None, 0.08), True),
+    "both through the connector, one hanging: scaled": (
+        split_peer(0.08, 31.0, beside_connector=CONNECTOR), True),
+    "both through the connector, both clean: escalated": (split_peer(0.08, 0.2, beside_connector=CONNECTOR), False),
+}
+
+
+@pytest.mark.parametrize("reports, scaled", PER_REVISION.values(), ids=PER_REVISION.keys())
+def test_a_peer_is_judged_on_its_serving_revisions_through_the_connector_alone(reports, scaled):
+    diagnosis, primary = combined(reports)
+
+    if scaled:
+        assert diagnosis.signature is Signature.CONNECTOR_SATURATION, diagnosis.summary
+        assert primary is not None and plan(diagnosis, primary.bundle, S).action == "scale_connector"
+        return
+    assert diagnosis.signature is Signature.INCONCLUSIVE and primary is None, diagnosis.summary
+    # The p99 named is that of the revisions through the connector: never the hanging one beside them.
+    assert "reports served" in diagnosis.summary and "p99 max" in diagnosis.summary, diagnosis.summary
+    assert "p99 max 31" not in diagnosis.summary, diagnosis.summary

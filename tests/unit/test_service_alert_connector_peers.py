@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from shared.alerts.incidents import Incident, IncidentState
 from shared.config import Config, DiagnosisSettings, ManagedService
 from shared.diagnosis.collection import Readers, Users
 from shared.diagnosis.diagnose import diagnose
@@ -140,10 +139,9 @@ def test_no_peer_is_looked_up_once_the_alerts_time_has_no_room_for_it():
     result = failing()
     config = Config(project="demo-project", outcomes_topic="projects/demo-project/topics/runwarden-outcomes",
                     services=(ManagedService(name=BACKEND), ManagedService(name=REPORTS)))
-    incident = Incident(incident_id="0.x", state=IncidentState.OPEN, started_at=1)
     nothing = Readers(run=None, monitoring=None)   # type: ignore[arg-type]  (any read would raise)
 
-    held = service_peers_held(result, incident, config, nothing, result.bundle.collected_at, fits=lambda _s: False)
+    held = service_peers_held(result, config, nothing, result.bundle.collected_at, fits=lambda _s: False)
 
     assert held.signature is Signature.INCONCLUSIVE, held.summary
     assert f"{REPORTS}: not read: the alert's time left no room for its lookup" in held.summary, held.summary
