@@ -262,6 +262,13 @@ class RunStandIn(StandIn):
         # not documented (ListRevisionsRequest.page_size: "Maximum number of revisions to return in this call",
         # google/cloud/run/v2/revision.proto; UNCONFIRMED); tests lower it to page a few revisions.
         self.revisions_page_size = 100
+        # Whether a target at 0% (a tag's own URL) must name a revision that exists and is Ready for the split to
+        # reconcile. Cloud Run's v2 reference does not say (TrafficTarget.tag: "Indicates a string to be part of
+        # the URI to exclusively reference this target", google/cloud/run/v2/traffic_target.proto; UNCONFIRMED).
+        # False: only a target with a share is checked. True: every named target is, as Knative Serving, whose
+        # Service API Cloud Run's follows, builds a route (pkg/reconciler/route/traffic: a missing or unready
+        # revision fails the whole route, whatever its percent).
+        self.zero_percent_targets_checked = False
 
     def rpcs(self) -> list[Rpc]:
         return [
@@ -619,7 +626,7 @@ class RunStandIn(StandIn):
 
     def _unservable(self, name: str, traffic: list[run_v2.TrafficTarget]) -> tuple[int, str] | None:
         for target in traffic:
-            if target.type_ != _REVISION or target.percent == 0:
+            if target.type_ != _REVISION or (target.percent == 0 and not self.zero_percent_targets_checked):
                 continue
             revision = self._revisions.get(f"{name}/revisions/{target.revision}")
             if revision is None:

@@ -21,8 +21,8 @@ from shared.errors import AttemptInProgress, PermanentError, RunwardenError, Tra
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation.actions import get_action
 from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve, serving_shares
-from shared.remediation.actions.rollback_traffic import (RollbackTrafficParams, tagged_targets, traffic_changes,
-                                                         traffic_state)
+from shared.remediation.actions.rollback_traffic import (RollbackTrafficParams, tagged_targets, tags_to_keep,
+                                                         traffic_changes, traffic_state)
 from shared.remediation import history, in_flight, since_rollback
 from shared.remediation.guardrails import WRITING, GateResult, bound_key, runs_dry
 from shared.remediation.judging import desired_not_served, traffic_moved
@@ -41,9 +41,11 @@ def rollback(run: CommandRun) -> Outcome:
         raise refused(f"{to.short_name} already serves 100% of {service.short_name}: nothing to do"
                       + _while_in_flight(run, service_name))
     from_revision = next((r for r in revisions if r.short_name == serving), to)
+    keep_tags, tags_left_out = tags_to_keep(service, revisions)
     params = RollbackTrafficParams(target=service_name, to_revision=to.short_name, from_revision=from_revision.short_name,
                                    from_revision_created_at=from_revision.create_time, steps_back=0,
-                                   expected_etag=service.etag, keep_tags=tagged_targets(service), manual=True)
+                                   expected_etag=service.etag, keep_tags=keep_tags, tags_left_out=tags_left_out,
+                                   manual=True)
     return through_gate(run, "rollback_traffic", params, traffic_state(service), service_name)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from shared.remediation.actions.rollback_traffic import (RollbackTraffic, RollbackTrafficParams, release_commands,
-                                                         tagged_targets, traffic_state)
+                                                         tags_to_keep, traffic_state)
 from shared.remediation.actions.scale_connector import (MAX_INSTANCES, ScaleConnector, ScaleConnectorParams,
                                                          connector_state, manual_sender, not_ready_answer,
                                                          policy_in_doubt)
@@ -154,6 +154,8 @@ def _rollback(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Plan:
     beside = _shares_beside(bundle.service, suspect.short_name, diagnosis.known_good_revision)
     if beside:
         return _split_kept_for_a_person(bundle.service, suspect.short_name, diagnosis.known_good_revision, beside)
+    # A tagged URL (e.g. canary) stays reachable at 0%; a tag on a revision that cannot serve is left out, named.
+    keep_tags, tags_left_out = tags_to_keep(bundle.service, bundle.revisions)
     params = RollbackTrafficParams(
         target=bundle.service.name,
         to_revision=diagnosis.known_good_revision,
@@ -162,7 +164,8 @@ def _rollback(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Plan:
         from_revision_promoted_at=diagnosis.suspect_promoted_at,
         steps_back=diagnosis.steps_back,
         expected_etag=bundle.service.etag,
-        keep_tags=tagged_targets(bundle.service),  # a tagged URL (e.g. canary) stays reachable at 0%
+        keep_tags=keep_tags,
+        tags_left_out=tags_left_out,
     )
     return Plan(
         action=RollbackTraffic.name,

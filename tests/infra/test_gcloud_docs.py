@@ -65,9 +65,11 @@ COMMANDS: dict[str, dict[str, bool]] = {
     "run deploy": {"--image": True, "--region": True, "--vpc-connector": True, "--vpc-egress": True},
     # run/services/update: [--[no-]cpu-boost] [--region=REGION] (among many).
     "run services update": {"--cpu-boost": False, "--no-cpu-boost": False, "--region": True},
-    # run/services/update-traffic: [--to-latest] [--to-revisions=[REVISION=PERCENTAGE,...]] [--region=REGION].
+    # run/services/update-traffic: [--to-latest] [--to-revisions=[REVISION=PERCENTAGE,...]] [--region=REGION]
+    # [--clear-tags | --remove-tags=[TAG,...] --set-tags=[TAG=REVISION,...] | --update-tags=[TAG=REVISION,...]].
     "run services update-traffic": {"--to-latest": False, "--to-revisions": True, "--to-tags": True,
-                                    "--region": True, "--async": False},
+                                    "--region": True, "--async": False, "--update-tags": True,
+                                    "--set-tags": True, "--remove-tags": True, "--clear-tags": False},
     # run/services/describe: SERVICE [--region=REGION].
     "run services describe": {"--region": True},
     # compute/networks/vpc-access/connectors/describe: (CONNECTOR : --region=REGION).

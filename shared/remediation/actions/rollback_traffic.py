@@ -4,18 +4,20 @@ operator's command, to a named Ready revision of the service).
 Traffic tags are kept: every tagged target of the split as read stays in the new split at 0%, so a
 tagged URL such as `canary` stays reachable. A TrafficTarget with percent 0 and a tag is how
 Cloud Run keeps a revision addressable without traffic (Cloud Run docs, "Add a tag to a newly
-deployed revision" sample: a `traffic` block with `percent = 0` and `tag`).
+deployed revision" sample: a `traffic` block with `percent = 0` and `tag`). A tag on a revision that
+cannot serve (no longer listed, or not Ready: a candidate deployed with `--no-traffic --tag` whose
+container never started) is left out and named (`tags_to_keep`).
 """
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Sequence
 
 from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
 from shared.config import Config
 from shared.errors import OutcomeUnknownError
-from shared.diagnosis.evidence import Service, TrafficTarget, TrafficType
+from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType
 
 # Automation goes back one revision at most; anything further is a person's call.
 MAX_AUTOMATIC_STEPS = 1
@@ -31,6 +33,7 @@ class RollbackTrafficParams(ActionParams):
     steps_back: int                   # Ready revisions that served before the deploy, back to to_revision
     expected_etag: str                # the service as read before planning; a concurrent change aborts
     keep_tags: tuple[TrafficTarget, ...] = ()   # tagged targets as read, kept at 0%
+    tags_left_out: tuple[str, ...] = ()         # tagged targets on revisions that cannot serve, in words
     # An operator named the revision: automation's own limits (steps back, deploy age) do not apply;
     # the command checked that the revision exists, is Ready and belongs to the service.
     manual: bool = False
@@ -39,6 +42,40 @@ class RollbackTrafficParams(ActionParams):
 def tagged_targets(service: Service) -> tuple[TrafficTarget, ...]:
     """The tagged targets of a service's split, each at 0%: what a new split keeps reachable."""
     return tuple(t.model_copy(update={"percent": 0}) for t in service.traffic if t.tag)
+
+
+def tags_to_keep(service: Service, revisions: Sequence[Revision]) -> tuple[tuple[TrafficTarget, ...], tuple[str, ...]]:
+    """The tagged targets a new split keeps at 0% (`tagged_targets`), and the ones it leaves out, in words:
+    a tag on a revision that is no longer listed or is not Ready. Such a tag's URL serves nothing, and whether
+    Cloud Run routes a split that names such a revision at 0% is not documented (TrafficTarget.tag,
+    google/cloud/run/v2/traffic_target.proto; UNCONFIRMED): Knative Serving, whose Service API Cloud Run's
+    follows, fails the whole route for a missing or unready revision whatever its percent, and Cloud Run
+    fails a split naming a revision that "does not exist or is deleted" after the write, leaving serving as it
+    was (restore_traffic.cannot_serve). Carried along, it could fail the rollback itself; left out, the split
+    is right under either reading, and the person who tagged it is told. A tag on LATEST always serves."""
+    listed = {r.short_name: r for r in revisions}
+    kept: list[TrafficTarget] = []
+    left_out: list[str] = []
+    for target in tagged_targets(service):
+        why = _cannot_carry(target, listed)
+        if why:
+            left_out.append(f"{target.tag} -> {target.revision} ({why})")
+        else:
+            kept.append(target)
+    return tuple(kept), tuple(left_out)
+
+
+def _cannot_carry(target: TrafficTarget, listed: dict[str, Revision]) -> str:
+    """Why a tagged target's revision cannot serve, or "" (LATEST, or a Ready revision)."""
+    if target.type is TrafficType.LATEST or not target.revision:
+        return ""
+    revision = listed.get(target.revision)
+    if revision is None:
+        return "no longer listed"
+    if revision.ready:
+        return ""
+    ready = next((c for c in revision.conditions if c.type == "Ready"), None)
+    return f"not Ready: {ready.state}{', ' + ready.reason if ready.reason else ''}" if ready else "not Ready"
 
 
 def with_tags(traffic: list[TrafficTarget], tags: tuple[TrafficTarget, ...]) -> list[TrafficTarget]:
@@ -170,4 +207,15 @@ class RollbackTraffic(Action[RollbackTrafficParams]):
         if params.keep_tags:
             notes.append("Traffic tags kept at 0%: " + ", ".join(
                 f"{t.tag} -> {t.revision or 'LATEST'}" for t in params.keep_tags))
+        notes.extend(left_out_note(params.target, params.tags_left_out))
         return notes
+
+
+def left_out_note(service: str, left_out: tuple[str, ...]) -> list[str]:
+    """The note naming the tags a new split left out (`tags_to_keep`), and how to tag again once Ready."""
+    if not left_out:
+        return []
+    gcloud = release_commands(service)[0].replace("--to-latest", "--update-tags TAG=REVISION")
+    return [f"Traffic tags left out, their revisions cannot serve: {'; '.join(left_out)}. A split naming such a "
+            "revision may fail as a whole, and its tagged URL served nothing. Tag it again once it is Ready: "
+            + gcloud]
