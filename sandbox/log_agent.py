@@ -17,8 +17,10 @@ from typing import Any, Callable
 
 from google.logging.type import log_severity_pb2
 
-from sandbox.standins.logging import LoggingStandIn, log_name_for
 from google.cloud.logging_v2.types import LogEntry
+
+from sandbox.standins.logging import LoggingStandIn, log_name_for
+from shared.gcp.run_logs import STDOUT
 
 _SPECIAL = {"severity", "logging.googleapis.com/labels", "logging.googleapis.com/insertId",
             "logging.googleapis.com/trace", "logging.googleapis.com/spanId", "time"}
@@ -43,7 +45,7 @@ def entry_for_line(line: str, resource: FunctionResource, now: Callable[[], date
     """The LogEntry protobuf the agent would write for one stdout line (None for a blank one)."""
     if not line.strip():
         return None
-    entry = LogEntry.pb()(log_name=log_name_for(resource.project, "run.googleapis.com/stdout"))
+    entry = LogEntry.pb()(log_name=log_name_for(resource.project, STDOUT))
     entry.resource.type = "cloud_run_revision"
     entry.resource.labels.update(resource.labels())
     payload = _json_object(line)
@@ -65,18 +67,16 @@ def entry_for_line(line: str, resource: FunctionResource, now: Callable[[], date
 
 
 class StdoutSink:
-    """Writes a function's stdout lines into the Logging stand-in: one line, or the lines that
-    arrived together as one batch (the agent sends entries in batches, as WriteLogEntries takes
+    """Writes a function's stdout lines into the Logging stand-in, the lines that arrived together as one
+    batch (the agent sends entries in batches, as WriteLogEntries takes
     them: `entries[]`, Logging API v2 reference)."""
 
     def __init__(self, logging: LoggingStandIn, resource: FunctionResource) -> None:
         self._logging = logging
         self._resource = resource
 
-    def write(self, line: str) -> None:
-        self.write_many([line])
-
-    def write_many(self, lines: list[str]) -> None:
+    def write_batch(self, lines: list[str]) -> None:
+        """One entry a line, the batch written in one call (a blank line writes none)."""
         entries = [e for e in (entry_for_line(line, self._resource, self._logging.clock) for line in lines)
                    if e is not None]
         if not entries:

@@ -16,11 +16,13 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from sandbox.scenario_fields import Duration, Offset, Spec, parse_offset
 from sandbox.standins.logging import AuditSeed, EntrySeed, OperationSeed, log_name_for
+from shared.gcp.run_logs import REQUEST_LOG, STDERR, STDOUT, SYSTEM_LOG
 
 if TYPE_CHECKING:
     from sandbox.standins.logging import LoggingStandIn
 
-RUN_LOGS = {"requests", "stderr", "stdout", "varlog/system"}   # shorthands for run.googleapis.com/...
+# A scenario's shorthand for each of Cloud Run's logs, and the log id it stands for.
+LOG_SHORTHANDS = {"requests": REQUEST_LOG, "stderr": STDERR, "stdout": STDOUT, "varlog/system": SYSTEM_LOG}
 # The User-Agent Cloud Monitoring's uptime checks send, as a Cloud Run request log shows it in
 # httpRequest.userAgent (Cloud Monitoring, "List uptime-check server IP addresses": how to identify the
 # uptime-check servers' traffic in your logs; the exact string is UNCONFIRMED in the text retrieved).
@@ -103,9 +105,9 @@ class LogSpec(Spec):
 
     @model_validator(mode="after")
     def _check(self) -> LogSpec:
-        if "/" not in self.log and self.log not in RUN_LOGS:
-            raise ValueError(f"log {self.log!r}: use {', '.join(sorted(RUN_LOGS))} or a full log id like "
-                             "run.googleapis.com/requests")
+        if "/" not in self.log and self.log not in LOG_SHORTHANDS:
+            raise ValueError(f"log {self.log!r}: use {', '.join(sorted(LOG_SHORTHANDS))} or a full log id like "
+                             f"{REQUEST_LOG}")
         if not self.revision.startswith(f"{self.service}-"):
             raise ValueError(f"revision {self.revision!r} must start with '{self.service}-'")
         if self.text and self.json_ is not None:
@@ -125,11 +127,11 @@ class LogSpec(Spec):
 
     @property
     def log_id(self) -> str:
-        return f"run.googleapis.com/{self.log}" if self.log in RUN_LOGS else self.log
+        return LOG_SHORTHANDS.get(self.log, self.log)
 
     @property
     def is_requests(self) -> bool:
-        return self.log_id == "run.googleapis.com/requests"
+        return self.log_id == REQUEST_LOG
 
     def offsets(self) -> list[timedelta]:
         if isinstance(self.at, SpanSpec):

@@ -266,7 +266,7 @@ def _pump(process: subprocess.Popen, lines: "queue.Queue[str]", sink: StdoutSink
 
 def _deliver(batch: list[str], lines: "queue.Queue[str]", sink: StdoutSink | None) -> None:
     if sink is not None and batch:
-        sink.write_many(batch)
+        sink.write_batch(batch)
     for line in batch:
         lines.put(line)
 

@@ -55,8 +55,8 @@ from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, HistogramRe
                                        MetricResult, Revision, SecretRef, Service, StartupRead,
                                        TargetConnectorRead, TargetSecretRead, short_name)
 from shared.diagnosis.failure_lines import FAILURE_READ
-from shared.diagnosis.facts import (APP_LOGS, CONNECTIONS_READ, FAILED_SEVERITIES, INGEST_LAG, TARGET_LOAD_MINUTES,
-                                   Facts, promotion_reach, whole_until)
+from shared.diagnosis.facts import (CONNECTIONS_READ, FAILED_SEVERITIES, INGEST_LAG, TARGET_LOAD_MINUTES, Facts,
+                                   promotion_reach, whole_until)
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.log_signals import (MAX_FILTER_CHARS, app_log_filter, audit_filter, failure_lines_filter,
                                          request_log_filter, target_startup_filter)
@@ -65,6 +65,7 @@ from shared.gcp.identifiers import SqlInstance, is_connection_name, names_sql_in
 from shared.gcp.logging import merge_operation_entries
 from shared.diagnosis.secret_refs import where_read
 from shared.diagnosis.secret_values import as_read, read_alike
+from shared.gcp.run_logs import APP_LOGS
 from shared.gcp.secretmanager import version_name
 from shared.ports import LoggingPort, MonitoringPort, RunPort, SecretManagerPort, VpcAccessPort
 from shared.workers import Workers

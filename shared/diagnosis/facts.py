@@ -28,12 +28,13 @@ from shared.diagnosis.database_errors import (bare_link_count, closed_count, lin
                                              refusals_by_kind, refused_dial_count)
 from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision, ascending,
                                        at_micros, micros)
-from shared.diagnosis.log_signals import (PLATFORM_REQUEST_TEXTS, SIGNAL_COMBINATIONS, LogSignal, classify_all,
-                                         dials_and_answers, downstream_waits, holds_a_failure_needle, holds_a_needle,
-                                         per_text, top_counted)
+from shared.diagnosis.log_signals import (AT_LEAST_ERROR, AT_LEAST_WARNING, SIGNAL_COMBINATIONS, LogSignal,
+                                         classify_all, dials_and_answers, downstream_waits, failure_read_takes,
+                                         holds_a_needle, per_text, top_counted)
 from shared.diagnosis.split_lines import has_continuation, joined
 from shared.diagnosis.windows import FAILING_LEAD, Window, clock_on, dated, hms
 from shared.gcp.identifiers import SqlInstance
+from shared.gcp.run_logs import APP_LOGS
 
 
 # Cloud Run's request timeout when a revision does not say (the API's default).
@@ -1296,35 +1297,24 @@ def code_class(series) -> str:
 
 
 # Severities at which a log line is an error text a person should see.
-ERROR_SEVERITIES = frozenset({"WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENCY"})
-# The application's own logs, and the severities at which a line there says something failed.
-APP_LOGS = frozenset({"run.googleapis.com/stderr", "run.googleapis.com/stdout"})
-FAILED_SEVERITIES = frozenset({"ERROR", "CRITICAL", "ALERT", "EMERGENCY"})
+ERROR_SEVERITIES = AT_LEAST_WARNING.names
+# The severities at which a line of the application's own logs (run_logs.APP_LOGS) says something failed.
+FAILED_SEVERITIES = AT_LEAST_ERROR.names
 _LOG_ID = operator.attrgetter("log_id")
 _TIMESTAMP = operator.attrgetter("timestamp")
-STDERR = "run.googleapis.com/stderr"
-SYSTEM_LOG = "run.googleapis.com/varlog/system"
 # How the gap of the read of the failure lines alone begins (failure_lines.FAILURE_READ, collection).
 FAILURE_READ_GAP = "logging: the application's failure lines"
-REQUEST_LOG = "run.googleapis.com/requests"
 
 
 def failure_read_carries(entry: LogRecord) -> bool:
-    """Whether the read of the failure lines alone takes `entry` (log_signals.failure_lines_filter, read on
-    the client): the application's own line (stderr, stdout) at ERROR or worse, or holding a needle, or
-    holding a needle of FAILURE_READ_SIGNALS at WARNING or worse, or on stderr with no level (DEFAULT); a
-    system log line; a request
-    log line holding one of Cloud Run's own failure texts. A line that filter takes by a JSON key alone (a
-    logger's level word, an exception's key) is not told here, and counts as left: its count is then scaled
-    over the page, as before the failure read."""
-    if entry.log_id in APP_LOGS:
-        return entry.severity in FAILED_SEVERITIES or holds_a_needle(entry.text) or (
-            (entry.severity in ERROR_SEVERITIES or entry.log_id == STDERR and entry.severity == "DEFAULT")
-            and holds_a_failure_needle(entry.text))
-    if entry.log_id == REQUEST_LOG:
-        text = entry.text.lower()
-        return any(t.lower() in text for t in PLATFORM_REQUEST_TEXTS)
-    return entry.log_id == SYSTEM_LOG
+    """Whether the read of the failure lines alone takes `entry`, told on the client from the table that
+    server-side filter is written from (log_signals.FAILURE_READ: failure_lines_filter asks Logging for it):
+    the application's own line (stderr, stdout) at ERROR or worse, or holding a needle, or holding a needle
+    of FAILURE_READ_SIGNALS at WARNING or worse, or on stderr with no level (DEFAULT); a system log line; a
+    request log line holding one of Cloud Run's own failure texts. A line that filter takes by a JSON key
+    alone (a logger's level word, an exception's key) is not told here, and counts as left: its count is then
+    scaled over the page, as before the failure read."""
+    return failure_read_takes(entry.log_id, entry.severity, entry.text)
 
 
 def union_of(page: Sequence[LogRecord], failure: Sequence[LogRecord]) -> Entries:

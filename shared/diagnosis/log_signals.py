@@ -17,12 +17,12 @@ from enum import Enum
 from functools import lru_cache
 from itertools import accumulate, compress, islice, repeat
 from typing import Callable, Iterable, Iterator, NamedTuple, Sequence, TypeVar
-from urllib.parse import quote as _url_quote
 
 import ahocorasick_rs
 
 from shared.diagnosis.evidence import LEVEL_KEYS, LEVEL_WORDS, OBJECT_KEYS, LogRecord
 from shared.diagnosis.run_audit import SERVICE_WRITES, service_methods
+from shared.gcp.run_logs import REQUEST_LOG, STDERR, STDOUT, SYSTEM_LOG, log_name
 
 _T = TypeVar("_T")
 
@@ -4557,10 +4557,6 @@ def crash_signal(text: str) -> int | None:
 # --- the queries ------------------------------------------------------------------------------
 
 
-def log_name(project: str, log_id: str) -> str:
-    return f"projects/{project}/logs/{_url_quote(log_id, safe='')}"
-
-
 def quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -4702,7 +4698,7 @@ def stdout_text_filter() -> str:
     """The stdout entries holding a needle in any field (one global restriction, needle_restriction);
     then the entries that carry an error in a nested object or an exception's key (stdout_error_filter).
     Built once: the patterns are fixed, and every diagnosis's query holds it."""
-    return " OR ".join([needle_restriction(stdout_needles()), stdout_error_filter()])
+    return " OR ".join([_stdout_restriction(), stdout_error_filter()])
 
 
 # The keys that hold an exception's text and nothing else (evidence.DETAIL_KEYS past `error` and
@@ -4777,10 +4773,8 @@ def app_log_filter(project: str, service: str, location: str, start: datetime, e
     query language page, "Comments"), so a filter ending in one would otherwise take the closing
     parentheses with it and Logging would refuse the whole query.
     """
-    stderr = log_name(project, "run.googleapis.com/stderr")
-    stdout = log_name(project, "run.googleapis.com/stdout")
-    system = log_name(project, "run.googleapis.com/varlog/system")
-    requests = log_name(project, "run.googleapis.com/requests")
+    stderr, stdout = log_name(project, STDERR), log_name(project, STDOUT)
+    system, requests = log_name(project, SYSTEM_LOG), log_name(project, REQUEST_LOG)
     texts = " OR ".join(f"textPayload:{quote(t)}" for t in PLATFORM_REQUEST_TEXTS)
     info = stdout_text_filter()
     return (f'resource.type="cloud_run_revision" AND resource.labels.service_name={quote(service)} '
@@ -4828,8 +4822,161 @@ def holds_a_failure_needle(text: str) -> bool:
     return bool(_failure_needle_search().find_matches_as_indexes(text.lower()))
 
 
+# --- the failure read's table ------------------------------------------------------------------
+# What the read of the failure lines alone takes, written once: failure_lines_filter asks Logging for it, and
+# failure_read_takes tells it of an entry already read (facts.failure_read_carries), so the two cannot drift.
+
+# LogSeverity's names, least severe first (google/logging/type/log_severity.proto: DEFAULT 0, DEBUG 100 ...
+# EMERGENCY 800); the query language compares severities in that order ("severity >= ERROR", Logging query
+# language page, "Severity").
+SEVERITY_NAMES = ("DEFAULT", "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENCY")
+
+
+class Severities(NamedTuple):
+    """A severity clause of the query language, and the LogSeverity names it takes."""
+
+    clause: str
+    names: frozenset[str]
+
+
+def _at_least(name: str) -> frozenset[str]:
+    return frozenset(SEVERITY_NAMES[SEVERITY_NAMES.index(name):])
+
+
+AT_LEAST_ERROR = Severities("severity>=ERROR", _at_least("ERROR"))
+AT_LEAST_WARNING = Severities("severity>=WARNING", _at_least("WARNING"))
+# No level (a line written plain, DEFAULT: "The log entry has no assigned severity level") or WARNING or worse.
+NO_LEVEL_OR_AT_LEAST_WARNING = Severities("(severity=DEFAULT OR severity>=WARNING)",
+                                          _at_least("WARNING") | {"DEFAULT"})
+
+
+class Needles(NamedTuple):
+    """Texts asked for in any field of an entry (one global restriction, needle_restriction), and the
+    client's test of an entry's text for the same texts."""
+
+    restriction: Callable[[], str]
+    held_by: Callable[[str], bool]
+
+
+@lru_cache(maxsize=1)
+def _stdout_restriction() -> str:
+    return needle_restriction(stdout_needles())
+
+
+@lru_cache(maxsize=1)
+def _failure_restriction() -> str:
+    return needle_restriction(failure_read_needles())
+
+
+STDOUT_NEEDLES = Needles(_stdout_restriction, holds_a_needle)
+FAILURE_NEEDLES = Needles(_failure_restriction, holds_a_failure_needle)
+
+
+class LogRead(NamedTuple):
+    """One log a clause reads, at the severities it takes there (None: at any)."""
+
+    log_id: str
+    severities: Severities | None = None
+
+
+class ReadClause(NamedTuple):
+    """One alternative of the failure read: an entry of one of `logs` (at that log's severities) that passes
+    the test: its level is one of `severities`, or it holds one of `needles`, or its textPayload holds one of
+    `texts`, or it carries an error's own level word or key (`error_keys`: stdout_error_filter). No test at
+    all: every entry of the logs. The client cannot tell `error_keys` from an entry's text (a LogRecord keeps
+    no JSON keys): such an entry counts as not taken there, and is scaled over the page as before."""
+
+    logs: tuple[LogRead, ...]
+    severities: Severities | None = None
+    needles: Needles | None = None
+    error_keys: bool = False
+    texts: tuple[str, ...] = ()
+
+
+# The failure read (failure_lines_filter's docstring says why each clause is there):
+FAILURE_READ = (
+    # the application's lines at ERROR or worse, or holding a needle, or an error's own level word or key;
+    ReadClause(logs=(LogRead(STDERR), LogRead(STDOUT)), severities=AT_LEAST_ERROR, needles=STDOUT_NEEDLES,
+               error_keys=True),
+    # its lines of FAILURE_READ_SIGNALS, by their needles: stderr with no level or at WARNING or worse,
+    # stdout at WARNING or worse;
+    ReadClause(logs=(LogRead(STDERR, NO_LEVEL_OR_AT_LEAST_WARNING), LogRead(STDOUT, AT_LEAST_WARNING)),
+               needles=FAILURE_NEEDLES),
+    # Cloud Run's system log whole;
+    ReadClause(logs=(LogRead(SYSTEM_LOG),)),
+    # the request log's lines holding Cloud Run's own failure texts.
+    ReadClause(logs=(LogRead(REQUEST_LOG),), texts=PLATFORM_REQUEST_TEXTS),
+)
+
+
+def _or(terms: Sequence[str]) -> str:
+    """The terms ORed, parenthesised when more than one (OR binds tighter than AND, but a clause that is
+    one term reads plainer bare)."""
+    return terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")"
+
+
+def _clause_text(project: str, clause: ReadClause) -> str:
+    logs = _or([f'logName="{log_name(project, read.log_id)}"' if read.severities is None
+                else f'(logName="{log_name(project, read.log_id)}" AND {read.severities.clause})'
+                for read in clause.logs])
+    tests = ([clause.severities.clause] if clause.severities else []) \
+        + ([clause.needles.restriction()] if clause.needles else []) \
+        + ([stdout_error_filter()] if clause.error_keys else []) \
+        + ([_or([f"textPayload:{quote(t)}" for t in clause.texts])] if clause.texts else [])
+    return f"({logs} AND {_or(tests)})" if tests else logs
+
+
+@lru_cache(maxsize=8)
+def failure_read_clauses(project: str) -> str:
+    """FAILURE_READ as one parenthesised query-language expression over `project`'s logs (cached: a
+    deployment reads one project, and the needles are fixed)."""
+    return "(" + " OR ".join(_clause_text(project, clause) for clause in FAILURE_READ) + ")"
+
+
+_Test = Callable[[str, str], bool]     # (severity, text) -> taken
+
+
+def _test_of(clause: ReadClause) -> _Test:
+    """The client's test of a clause, past its logs: any of its severities, needles or texts; no test at all,
+    every entry (error_keys alone is not told on the client, so takes none)."""
+    if clause.severities is None and clause.needles is None and not clause.texts:
+        return lambda severity, text: not clause.error_keys
+    names = clause.severities.names if clause.severities is not None else frozenset()
+    held_by = clause.needles.held_by if clause.needles is not None else None
+    texts = tuple(t.lower() for t in clause.texts)
+
+    def test(severity: str, text: str) -> bool:
+        return (severity in names or held_by is not None and held_by(text)
+                or bool(texts) and any(t in text.lower() for t in texts))
+    return test
+
+
+def _by_log(clauses: Sequence[ReadClause]) -> dict[str, tuple[tuple[frozenset[str] | None, _Test], ...]]:
+    """For each log id, the severities each clause takes it at (None: any) and the clause's test."""
+    ways: dict[str, tuple[tuple[frozenset[str] | None, _Test], ...]] = {}
+    for clause in clauses:
+        test = _test_of(clause)
+        for read in clause.logs:
+            ways[read.log_id] = ways.get(read.log_id, ()) + ((read.severities.names if read.severities else None,
+                                                               test),)
+    return ways
+
+
+_FAILURE_READ_BY_LOG = _by_log(FAILURE_READ)
+
+
+def failure_read_takes(log_id: str, severity: str, text: str) -> bool:
+    """Whether the failure read (FAILURE_READ) takes an entry of `log_id` at `severity` whose text is `text`,
+    told on the client: the needles are looked for in the text alone, and a JSON key is not told."""
+    for names, test in _FAILURE_READ_BY_LOG.get(log_id, ()):
+        if (names is None or severity in names) and test(severity, text):
+            return True
+    return False
+
+
 def failure_lines_filter(project: str, service: str, location: str, start: datetime, end: datetime) -> str:
-    """The application's failure lines alone in [start, end] (failure_lines.py counts them): its stderr and
+    """The application's failure lines alone in [start, end] (failure_lines.py counts them), written from
+    FAILURE_READ (the client's failure_read_takes reads the same table): its stderr and
     stdout entries at ERROR or worse, or holding a failure text or an error's own level or key
     (stdout_text_filter: the needles and stdout_error_filter). Made when the service read's newest-first page
     came back full before reaching `start` (collection._failure_lines): an application that logs its ordinary
@@ -4863,18 +5010,10 @@ def failure_lines_filter(project: str, service: str, location: str, start: datet
     (above): stored DEFAULT, this clause takes it; graded ERROR, `severity>=ERROR` does. A logger that marks
     a downstream's 5xx or a worker timeout INFO is then read on the service read's page alone: such a line
     is left to that page, as the INFO noise is."""
-    stderr = log_name(project, "run.googleapis.com/stderr")
-    stdout = log_name(project, "run.googleapis.com/stdout")
-    system = log_name(project, "run.googleapis.com/varlog/system")
-    requests = log_name(project, "run.googleapis.com/requests")
-    texts = " OR ".join(f"textPayload:{quote(t)}" for t in PLATFORM_REQUEST_TEXTS)
     return (f'resource.type="cloud_run_revision" AND resource.labels.service_name={quote(service)} '
             f'AND resource.labels.location={quote(location)} '
             f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}" '
-            f'AND (((logName="{stderr}" OR logName="{stdout}") AND (severity>=ERROR OR {stdout_text_filter()})) '
-            f'OR (((logName="{stderr}" AND (severity=DEFAULT OR severity>=WARNING)) '
-            f'OR (logName="{stdout}" AND severity>=WARNING)) AND {needle_restriction(failure_read_needles())}) '
-            f'OR logName="{system}" OR (logName="{requests}" AND ({texts})))')
+            f'AND {failure_read_clauses(project)}')
 
 
 # Cloud Run's own startup failure texts, as they are asked for in the rollback target's startup read
@@ -4901,10 +5040,8 @@ def target_startup_filter(project: str, service: str, location: str, revisions: 
     request log), only the entries holding one of STARTUP_NEEDLES (a global restriction: a substring
     in any field, without case; Logging query language page, "Global restrictions"). The service read's
     newest-first page may be filled by the failing revision's own lines; this read is not."""
-    stderr = log_name(project, "run.googleapis.com/stderr")
-    stdout = log_name(project, "run.googleapis.com/stdout")
-    system = log_name(project, "run.googleapis.com/varlog/system")
-    requests = log_name(project, "run.googleapis.com/requests")
+    stderr, stdout = log_name(project, STDERR), log_name(project, STDOUT)
+    system, requests = log_name(project, SYSTEM_LOG), log_name(project, REQUEST_LOG)
     which = " OR ".join(f"resource.labels.revision_name={quote(r)}" for r in revisions)
     return (f'resource.type="cloud_run_revision" AND resource.labels.service_name={quote(service)} '
             f'AND resource.labels.location={quote(location)} AND ({which}) '
@@ -4920,7 +5057,7 @@ def request_log_filter(project: str, service: str, location: str, revisions: Seq
     from Cloud Monitoring's uptime checks by httpRequest.userAgent (shared/remediation/callers.py). No
     agent in the filter: a line is read whatever its agent, so the lines of callers are counted, never
     inferred from the uptime checker's lines missing."""
-    requests = log_name(project, "run.googleapis.com/requests")
+    requests = log_name(project, REQUEST_LOG)
     which = " OR ".join(f"resource.labels.revision_name={quote(r)}" for r in revisions)
     return (f'logName="{requests}" AND resource.type="cloud_run_revision" '
             f'AND resource.labels.service_name={quote(service)} AND resource.labels.location={quote(location)} '

@@ -33,13 +33,12 @@ from typing import Iterable
 import ahocorasick_rs
 
 from shared.diagnosis.evidence import LogRecord
+from shared.gcp.run_logs import APP_LOGS
 
 # The lines of one write reach the agent together; the entries' timestamps are the agent's reading
 # time (UNCONFIRMED how close for a long trace), so a second bounds one write's lines without
 # reaching the next request's failure on a busy instance as a rule.
 JOIN_GAP = timedelta(seconds=1)
-# The container's own lines (Cloud Run "Logging and viewing logs": stdout and stderr become these logs).
-CONTAINER_LOGS = frozenset({"run.googleapis.com/stdout", "run.googleapis.com/stderr"})
 
 # A line that only continues the one before it, as the runtimes print an exception:
 # - Java's Throwable.printStackTrace: "\tat frame", "Caused by: ...", "Suppressed: ...", "\t... N more"
@@ -115,7 +114,7 @@ def joined(entries: tuple[LogRecord, ...]) -> tuple[LogRecord, ...]:
     dropped: set[int] = set()
     for i in order:
         record, key = entries[i], _key(entries[i])
-        if record.log_id not in CONTAINER_LOGS:
+        if record.log_id not in APP_LOGS:
             continue              # the request log, the system log, audit entries: never a trace's line
         head = heads.get(key)
         # Within JOIN_GAP of the group's head (not of its last line: a run of lines never chains on

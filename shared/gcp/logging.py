@@ -14,8 +14,6 @@ import itertools
 import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import quote as _url_quote
-from urllib.parse import unquote
 
 from shared.errors import IncompleteReadError, PermanentError, TransientError
 from shared.diagnosis.evidence import (GRPC_CODE_KEY, READ_KEYS, LogRecord, LogResult, decoded, payload_severity,
@@ -23,6 +21,7 @@ from shared.diagnosis.evidence import (GRPC_CODE_KEY, READ_KEYS, LogRecord, LogR
 from shared.diagnosis.log_signals import bytes_hold_a_needle, holds_a_needle
 from shared.gcp.endpoints import CallPolicy, PageCursor, call_with_retry, connect, logging_client
 from shared.redaction import redacted
+from shared.gcp.run_logs import log_id_of
 
 MAX_PAGE_SIZE = 1000     # ListLogEntries rejects larger pages
 # How many pages list_payloads follows a token through before it calls the search unfinished.
@@ -30,20 +29,9 @@ MAX_SEARCH_PAGES = 10
 AUDIT_LOG_TYPE = "type.googleapis.com/google.cloud.audit.AuditLog"
 
 
-def log_name(project: str, log_id: str) -> str:
-    """The logName of a log: `run.googleapis.com/requests` -> `projects/P/logs/run.googleapis.com%2Frequests`."""
-    return f"projects/{project}/logs/{_url_quote(log_id, safe='')}"
-
-
 def quote(value: str) -> str:
     """`value` as a double-quoted filter string, backslashes and double quotes escaped."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def log_id_of(name: str) -> str:
-    """The decoded log id of a logName (`.../logs/run.googleapis.com%2Frequests` -> `run.googleapis.com/requests`)."""
-    _, sep, encoded = name.partition("/logs/")
-    return unquote(encoded) if sep else name
 
 
 class _LoggingClient:

@@ -21,6 +21,7 @@ from shared.diagnosis.facts import Facts, Window
 # Who sent a request line, and a read's lines counted over the minutes judged: shared with the alert path's
 # `healthy` (shared/diagnosis/request_callers.py), re-exported here for the sweep.
 from shared.diagnosis.request_callers import UPTIME_AGENT, Callers, count, is_uptime_check  # noqa: F401
+from shared.gcp.run_logs import REQUEST_LOG
 
 
 def _minutes_read(seen: Callers) -> float:
@@ -106,8 +107,8 @@ def _no_line(said: str, counted: float) -> str:
     than 100%"), a sink's exclusion filter, or the _Default sink disabled or routed elsewhere. That holds
     for every action on the service until it changes, so the answer says so, and what keeps it verifiable."""
     return (f"its callers are not shown kept: {said}; the request log holds no line at all of the {counted:.0f} "
-            "requests counted: Cloud Run logs every request (run.googleapis.com/requests), so the log is most "
-            "likely not stored where it is read (an exclusion filter on run.googleapis.com/requests, in a "
+            f"requests counted: Cloud Run logs every request ({REQUEST_LOG}), so the log is most "
+            f"likely not stored where it is read (an exclusion filter on {REQUEST_LOG}, in a "
             "LogExclusion or the _Default sink's exclusions, or that sink disabled or routed elsewhere), and "
             "request_count alone cannot tell the callers from Cloud Monitoring's uptime checks. Until the request "
             "log keeps the callers' lines, no action on this service is verified: each is escalated, kept, at its "

@@ -13,6 +13,7 @@ from urllib.parse import quote as url_quote
 
 from shared.echo import quoted
 from shared.gcp.identifiers import IncidentIdCharacter, folded_incident_id, stripped_incident_id
+from shared.gcp.run_logs import REQUEST_LOG, log_name
 from shared.timeline.writer import INCIDENT_LABEL, STEP_LABEL
 
 # Monitoring incident ids look like "0.nrwotmyokd9n" (the samples in docs/messages.md): letters,
@@ -30,7 +31,6 @@ PROJECT_ID = re.compile(r"^(?:[a-z0-9.\-]+:)?[a-z][a-z0-9\-]{4,28}[a-z0-9]$")
 SERVICE_ID = re.compile(r"^[A-Za-z](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?$")
 LOCATION = re.compile(r"^[a-z][a-z0-9\-]{0,62}$")
 AUDIT_ACTIVITY_LOG = "cloudaudit.googleapis.com/activity"
-REQUESTS_LOG = "run.googleapis.com/requests"
 # The services whose Admin Activity audit entries can explain a Cloud Run incident, by the service
 # names their "audit logging" pages give: run, vpcaccess, cloudsql and secretmanager.googleapis.com.
 EXPLORER = "https://console.cloud.google.com/logs/query"
@@ -79,10 +79,6 @@ def is_location(value: str) -> bool:
 def quote(value: str) -> str:
     """`value` as a double-quoted filter string, backslashes and double quotes escaped."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def log_name(project: str, log_id: str) -> str:
-    return f"projects/{project}/logs/{url_quote(log_id, safe='')}"
 
 
 def rfc3339(at: datetime) -> str:
@@ -265,7 +261,7 @@ class _Packer:
 
 def request_errors_filter(project: str, service: str, start: datetime, end: datetime) -> str:
     """The service's failed requests in Cloud Run's request log (one entry per request)."""
-    return (f"logName={quote(log_name(project, REQUESTS_LOG))} AND resource.type=\"cloud_run_revision\" "
+    return (f"logName={quote(log_name(project, REQUEST_LOG))} AND resource.type=\"cloud_run_revision\" "
             f"AND resource.labels.service_name={quote(service)} AND httpRequest.status>=500 AND {window(start, end)}")
 
 

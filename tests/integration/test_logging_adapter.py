@@ -13,7 +13,8 @@ from shared.errors import PermanentError, TransientError
 from shared.gcp.endpoints import CallPolicy
 from shared.diagnosis.log_signals import audit_filter, request_log_filter
 from shared.remediation.callers import is_uptime_check
-from shared.gcp.logging import CloudLoggingAdapter, log_name, merge_operation_entries, quote
+from shared.gcp.logging import CloudLoggingAdapter, merge_operation_entries, quote
+from shared.gcp.run_logs import log_name
 
 PROJECT, REGION = "demo-project", "us-central1"
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)

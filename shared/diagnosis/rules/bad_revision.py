@@ -36,6 +36,7 @@ from shared.diagnosis.secret_values import (CREDENTIAL, may_hold, named, read_at
                                            url_hosts, value_failure)
 from shared.diagnosis.tls_settings import tls_settings_changed
 from shared.diagnosis.signatures import Finding, Signature, TargetBackground
+from shared.gcp.run_logs import REQUEST_LOG, STDERR, SYSTEM_LOG
 
 
 def evaluate(facts: Facts) -> Finding:
@@ -306,7 +307,7 @@ def _failing(facts: Facts, c: Citation, suspect: Revision) -> bool | str:
     startups = facts.log_matches(LogSignal.STARTUP_FAILURE, suspect.short_name)
     query = facts.requests_query
     if failed_starts(startups) >= s.startup_failure_logs_min:
-        c.cite("log", f"run.googleapis.com/varlog/system, stderr: {pattern_of(LogSignal.STARTUP_FAILURE)}",
+        c.cite("log", f"{SYSTEM_LOG}, stderr: {pattern_of(LogSignal.STARTUP_FAILURE)}",
                f"{failed_starts(startups)} startup failures on {suspect.short_name}, e.g. {startups[0].text[:160]!r}",
                f">= {s.startup_failure_logs_min}", True)
         # Instances that failed to start and were replaced fail no caller: Cloud Run starts others
@@ -405,7 +406,7 @@ def _refused_for_want_of_instances(facts: Facts, c: Citation, suspect: Revision)
         return ""
     if _fewer_instances_ready_under_the_same_load(facts, c, suspect):
         return ""
-    c.cite("log", f"run.googleapis.com/requests: {pattern_of(LogSignal.NO_INSTANCE)}",
+    c.cite("log", f"{REQUEST_LOG}: {pattern_of(LogSignal.NO_INSTANCE)}",
            f"{len(refusals)} requests to {suspect.short_name} refused by Cloud Run for want of an instance, "
            f"e.g. {refusals[0].text[:120]!r}; no startup failure",
            f"< {s.startup_failure_logs_min} such refusals: the revision's own failures, not the platform's", False)
@@ -452,7 +453,7 @@ def _passed_on_from_another_service(facts: Facts, c: Citation, suspect: Revision
     hosts = Counter(host_of[e.text] for e in calls if host_of[e.text])
     named = ", ".join(host for host, _ in hosts.most_common(2))
     mostly = 2 * len(calls) >= failures
-    c.cite("log", f"run.googleapis.com/stderr, stdout: {pattern_of(LogSignal.DOWNSTREAM_5XX)}",
+    c.cite("log", f"{STDERR}, stdout: {pattern_of(LogSignal.DOWNSTREAM_5XX)}",
            f"{len(calls)} of {suspect.short_name}'s {failures} failure lines are its calls to {named} answered "
            f"with a 5xx, e.g. {calls[0].text[:160]!r}",
            "fewer than half (or than the minimum): the revision's own failures", not mostly)
@@ -479,7 +480,7 @@ def _shut_down_by_its_liveness_probe(facts: Facts, c: Citation, suspect: Revisio
     shut = facts.log_matches(LogSignal.LIVENESS_SHUTDOWN, suspect.short_name)
     if len(shut) < s.startup_failure_logs_min:
         return False
-    c.cite("log", f"run.googleapis.com/varlog/system: {pattern_of(LogSignal.LIVENESS_SHUTDOWN)}",
+    c.cite("log", f"{SYSTEM_LOG}: {pattern_of(LogSignal.LIVENESS_SHUTDOWN)}",
            f"{len(shut)} instances of {suspect.short_name} shut down after their liveness probe failed, e.g. "
            f"{shut[0].text[:140]!r}", f">= {s.startup_failure_logs_min}: Cloud Run's refusals follow the revision's own "
            "failures", True)
@@ -503,7 +504,7 @@ def _killed_for_memory_the_deploy_took(facts: Facts, c: Citation, suspect: Revis
         return False
     previous, _ = deploy
     tighter = _memory_tightened(previous, suspect)
-    c.cite("log", f"run.googleapis.com/varlog/system: {pattern_of(LogSignal.MEMORY_LIMIT)}; "
+    c.cite("log", f"{SYSTEM_LOG}: {pattern_of(LogSignal.MEMORY_LIMIT)}; "
                   "run.revisions.list: containers[].resources.limits, max_instance_request_concurrency",
            f"{len(killed)} instances of {suspect.short_name} ended over their memory limit, e.g. "
            f"{killed[0].text[:100]!r}; {tighter or 'memory and requests per instance no tighter'} against "
@@ -1334,14 +1335,14 @@ def _cannot_start(facts: Facts, c: Citation, candidate: Revision) -> str:
     lines, unknown = _startups_read(facts, candidate)
     failing = failed_starts(lines) >= facts.s.startup_failure_logs_min
     if unknown and not failing:
-        c.cite("log", f"run.googleapis.com/varlog/system, stderr, requests: {pattern_of(LogSignal.STARTUP_FAILURE)}",
+        c.cite("log", f"{SYSTEM_LOG}, stderr, requests: {pattern_of(LogSignal.STARTUP_FAILURE)}",
                f"{candidate.short_name}'s own startups not known: {unknown}",
                f"{candidate.short_name}'s startup lines read whole: a rollback target whose new instances start", False)
         return (f"whether {candidate.short_name}'s own instances start is not known ({unknown}); a revision "
                 "left without traffic scales to zero, so a rollback needs its starts")
     if not lines:
         return ""
-    c.cite("log", f"run.googleapis.com/varlog/system, stderr: {pattern_of(LogSignal.STARTUP_FAILURE)}",
+    c.cite("log", f"{SYSTEM_LOG}, stderr: {pattern_of(LogSignal.STARTUP_FAILURE)}",
            f"{failed_starts(lines)} startup failures on {candidate.short_name}, e.g. {lines[0].text[:160]!r}",
            f"< {facts.s.startup_failure_logs_min} startup failures on the rollback target: its new instances start",
            not failing)

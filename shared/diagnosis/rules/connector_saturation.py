@@ -36,6 +36,7 @@ from shared.diagnosis.rules.never_left import never_left_observed, only_never_le
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.served_cleanly import served_cleanly
 from shared.diagnosis.signatures import Finding, Signature
+from shared.gcp.run_logs import SYSTEM_LOG
 
 _TEXT = operator.attrgetter("text")
 
@@ -526,7 +527,7 @@ def _instances_failed(facts: Facts, c: Citation, stressed: list[str]) -> tuple[s
         else "",
         _signals_words(signalled),
         f"{len(ended)}x Cloud Run's own 503 \"connection to the instance had an error\"" if ended else "") if part)
-    c.cite("log", f"run.googleapis.com/varlog/system: {pattern_of(LogSignal.MEMORY_LIMIT)}"
+    c.cite("log", f"{SYSTEM_LOG}: {pattern_of(LogSignal.MEMORY_LIMIT)}"
            + (f"; {_EXITED.pattern}" if exited else "") + ("; Container terminated on signal N (N not 2, 9, 15)"
                                                             if signalled else ""),
            f"{observed} from {hms(failing.start)}; no hang, {_unreached(facts)} errors of reaching the database, "
@@ -605,7 +606,7 @@ def _instances_unresponsive(facts: Facts, c: Citation, stressed: list[str]) -> s
     unreached, timed_out = _unreached(facts), len(facts.log_matches(LogSignal.UPSTREAM_TIMEOUT))
     if unreached >= s.db_error_logs_min or refusals(facts) or timed_out >= s.db_error_logs_min:
         return ""
-    c.cite("log", f"run.googleapis.com/varlog/system: {pattern_of(LogSignal.LIVENESS_SHUTDOWN)}",
+    c.cite("log", f"{SYSTEM_LOG}: {pattern_of(LogSignal.LIVENESS_SHUTDOWN)}",
            f"{len(shut)}x instances shut down after their liveness probe failed from {hms(failing.start)}, e.g. "
            f"{shut[0].text[:160]!r}; {unreached} errors of reaching the database, {timed_out} HTTP calls timed out, "
            f"no refusal; the connector shows {', '.join(stressed)}",

@@ -16,6 +16,7 @@ from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
 from shared.diagnosis.rules.deploy_changes import deploy_lowered_timeout
 from shared.diagnosis.signatures import Finding, Signature
+from shared.gcp.run_logs import REQUEST_LOG, SYSTEM_LOG
 
 # At or above this share of the timeout, a p99 is pinned at it (percentiles are interpolated in
 # exponential buckets, so a p99 of requests cut at exactly the timeout reads a little either side).
@@ -45,7 +46,7 @@ def evaluate(facts: Facts) -> Finding:
            f"p99 at the {timeout:.0f} s timeout in {len(pinned)} of {len(p99)} minutes (max {latency(max(p99))})"
            if p99 else "no latency data", f">= {PINNED:.0%} of the {timeout:.0f} s request timeout", at_timeout,
            role="supports" if at_timeout else "context")   # one of two kinds of timeout evidence
-    c.cite("log", f"run.googleapis.com/requests: {pattern_of(LogSignal.REQUEST_TIMEOUT)}", f"{len(texts)} entries",
+    c.cite("log", f"{REQUEST_LOG}: {pattern_of(LogSignal.REQUEST_TIMEOUT)}", f"{len(texts)} entries",
            ">= 1 supports", bool(texts) or None, role="supports" if texts else "context")
     if not at_timeout and not texts:
         return c.no("504s, but latency does not reach the request timeout and Cloud Run logs no timeout")
@@ -55,7 +56,7 @@ def evaluate(facts: Facts) -> Finding:
     confidence = 0.85 if at_timeout and texts else 0.8
     starts = _instance_starts(facts, window)
     if starts:
-        c.cite("log", f"run.googleapis.com/varlog/system: {_INSTANCE_START!r}",
+        c.cite("log", f"{SYSTEM_LOG}: {_INSTANCE_START!r}",
                f"{len(starts)} instances started in {window}, e.g. {starts[0].text[:140]!r}", "context", None,
                role="context")
     return c.yes(confidence, f"requests run into the {timeout:.0f} s request timeout ({pct(share)} 504 since "
@@ -69,13 +70,12 @@ def evaluate(facts: Facts) -> Finding:
 # a request that waited 28 s for a start of ~29 s). A request that arrives with no instance free waits
 # for one to start, and the request timeout counts that wait.
 _INSTANCE_START = "Starting new instance"
-_SYSTEM_LOG = "run.googleapis.com/varlog/system"
 
 
 def _instance_starts(facts: Facts, window: Window) -> list:
     """Cloud Run's instance starts in `window` (its system log), newest first as read."""
     return [e for e in facts.logs.entries
-            if e.log_id == _SYSTEM_LOG and e.text.startswith(_INSTANCE_START) and window.holds(e.timestamp)]
+            if e.log_id == SYSTEM_LOG and e.text.startswith(_INSTANCE_START) and window.holds(e.timestamp)]
 
 
 def _advice(timeout: float, starts: int) -> str:
