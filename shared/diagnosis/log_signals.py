@@ -1577,6 +1577,70 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "actions-setup-mysql issue #1180 quotes it, word for word; OpenSSL 1.1's \"error:1416F086:SSL "
                 "routines:tls_process_server_certificate:certificate verify failed\" as sysown/proxysql issue #2622 "
                 "does); UNCONFIRMED in a Cloud SQL thread", Refusal.CERTIFICATE),
+    # The same verdict as other drivers word it: inside their own connect failure ("Can't connect", "link
+    # failure", "Exception while ..."), which alone reads as a dial that failed. A certificate is judged only
+    # once the server sent it in the TLS handshake, so the path to the server works, whatever words wrap
+    # it. Each under the driver's own words: the runtime's verdict alone (the JDK's "PKIX path building
+    # failed", .NET's "The remote certificate ...", Python's CERTIFICATE_VERIFY_FAILED) is any HTTPS
+    # client's too.
+    # PyMySQL raises any OSError of its connect, ssl's SSLCertVerificationError among them (the TLS
+    # upgrade runs inside it, after the server's greeting), as 2003 with the error's text in brackets
+    # (PyMySQL pymysql/connections.py Connection.connect: "Can't connect to MySQL server on %r (%s)").
+    DbErrorText("PyMySQL (server certificate not trusted)",
+                r"Can't connect to MySQL server on [^\n]*CERTIFICATE_VERIFY_FAILED",
+                "pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on '10.40.0.3' ([SSL: "
+                "CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate "
+                "(_ssl.c:1006))\")",
+                "PyMySQL pymysql/connections.py (Connection.connect wraps an OSError of the connect and TLS upgrade "
+                "in OperationalError 2003) with Python's ssl verdict (\"[SSL: CERTIFICATE_VERIFY_FAILED] certificate "
+                "verify failed: ...\"); the combined text UNCONFIRMED in a public log and in a Cloud SQL thread",
+                Refusal.CERTIFICATE),
+    # pgjdbc: MakeSSL.convert wraps the handshake's failure as "SSL error: " and the JDK's message, as
+    # JetBrains/Exposed issue #1032 quotes it ("PSQLException: SSL error: sun.security.validator.
+    # ValidatorException: PKIX path building failed: ..."); "PKIX path validation failed" when a chain was
+    # built but does not reach the pinned root (pgjdbc/pgjdbc issue #3349).
+    DbErrorText("pgjdbc (server certificate not trusted)",
+                r"PSQLException: SSL error: [^\n]*PKIX path (?:building|validation) failed",
+                "org.postgresql.util.PSQLException: SSL error: sun.security.validator.ValidatorException: PKIX path "
+                "building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid "
+                "certification path to requested target",
+                "JetBrains/Exposed issue #1032 (pgjdbc's MakeSSL.convert, \"SSL error: {0}\" with the JDK's "
+                "message); pgjdbc/pgjdbc issues #3334 and #3349 (a root certificate file that does not match); "
+                "UNCONFIRMED in a Cloud SQL thread", Refusal.CERTIFICATE),
+    # Connector/J: the handshake's failure is the cause of its "Communications link failure", printed
+    # below it in the same entry: the JDK's PKIX verdict (steve-community/steve issue #104, a
+    # CJCommunicationsException from NativeProtocol.negotiateSSLConnection; debezium/debezium PR #3260),
+    # or, with sslMode=VERIFY_CA and a trust store of its own, its trust manager's CertificateException
+    # "... CertPathValidatorException: Path does not chain with any of the trust anchors"
+    # (TechnicallyCoded/Inventory-Rollback-Plus issue #178; caozongpeng/SpringBootBlog issue #2). The
+    # words between are lines of the same exception chain; the link failure's own row reads it as a dial.
+    # Under the link failure row's own words, so that Logging is asked for no other needle.
+    DbErrorText("Java: Connector/J (server certificate not trusted)",
+                r"CommunicationsException: Communications link failure(?:\n[^\n]*)*?\n[^\n]*(?:PKIX path "
+                r"(?:building|validation) failed"
+                r"|CertPathValidatorException: Path does not chain with any of the trust anchors)",
+                "com.mysql.cj.jdbc.exceptions.CommunicationsException: Communications link failure\n\tat com.mysql."
+                "cj.protocol.a.NativeProtocol.negotiateSSLConnection(NativeProtocol.java:351)\nCaused by: javax.net."
+                "ssl.SSLHandshakeException: PKIX path building failed: sun.security.provider.certpath."
+                "SunCertPathBuilderException: unable to find valid certification path to requested target",
+                "steve-community/steve issue #104 and debezium/debezium PR #3260 (the JDK's PKIX verdict under "
+                "Connector/J's TLS negotiation); TechnicallyCoded/Inventory-Rollback-Plus issue #178 (VERIFY_CA's "
+                "\"Path does not chain with any of the trust anchors\"); UNCONFIRMED in a Cloud SQL thread",
+                Refusal.CERTIFICATE),
+    # Npgsql: the handshake's AuthenticationException is the inner exception of its NpgsqlException,
+    # "Exception while performing SSL handshake" (npgsql/npgsql issue #3367, Npgsql 5, "The remote
+    # certificate was rejected by the provided RemoteCertificateValidationCallback." under VerifyCA's
+    # own validation) or, in releases that wrap the whole open, "Exception while connecting" (which
+    # wraps the SSL handshake there is UNCONFIRMED); .NET's older "The remote certificate is invalid
+    # according to the validation procedure." (npgsql/npgsql issue #3900).
+    DbErrorText("Npgsql (server certificate not trusted)",
+                r"NpgsqlException[^\n]*: Exception while (?:performing SSL handshake|connecting)[^\n]*\n[^\n]*"
+                r"AuthenticationException: The remote certificate (?:was rejected|is invalid)",
+                "Npgsql.NpgsqlException (0x80004005): Exception while performing SSL handshake\n ---> System."
+                "Security.Authentication.AuthenticationException: The remote certificate was rejected by the "
+                "provided RemoteCertificateValidationCallback.",
+                "npgsql/npgsql issues #3367 and #3900 (.NET's AuthenticationException as the inner exception of "
+                "Npgsql's); UNCONFIRMED in a Cloud SQL thread", Refusal.CERTIFICATE),
     # TLS the two ends do not agree on: the client requires SSL/TLS the server (or a local proxy) does not
     # offer, or their TLS versions meet nowhere (a client upgraded to a higher floor, a JDK that disabled
     # the versions the server speaks). The server answered (PostgreSQL's 'N' to the SSLRequest, MySQL's

@@ -100,6 +100,30 @@ LOCK_WAIT = "MySQLdb.OperationalError: (1205, 'Lock wait timeout exceeded; try r
 CERT_LIBPQ = ('sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) connection to server at "10.20.0.3", '
               "port 5432 failed: SSL error: certificate verify failed")
 CERT_MYSQL = ("ERROR 2026 (HY000): SSL connection error: error:0A000086:SSL routines::certificate verify failed")
+# The same verdict wrapped in a connect failure's words (PyMySQL's 2003, Connector/J's link failure,
+# Npgsql's handshake exception) or in pgjdbc's "SSL error": the TLS handshake reached the server.
+CERT_PYMYSQL = ("pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on '10.20.0.3' ([SSL: "
+                "CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate "
+                "(_ssl.c:1006))\")")
+CERT_CONNECTORJ = ("com.mysql.cj.jdbc.exceptions.CommunicationsException: Communications link failure\n\nThe last "
+                   "packet successfully received from the server was 9 milliseconds ago. The last packet sent "
+                   "successfully to the server was 8 milliseconds ago.\n\tat com.mysql.cj.jdbc.exceptions.SQLError."
+                   "createCommunicationsException(SQLError.java:174)\nCaused by: javax.net.ssl.SSLHandshakeException: "
+                   "PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to "
+                   "find valid certification path to requested target")
+CERT_CONNECTORJ_VERIFY_CA = ("com.mysql.cj.exceptions.CJCommunicationsException: Communications link failure\n\tat "
+                             "com.mysql.cj.protocol.a.NativeProtocol.negotiateSSLConnection(NativeProtocol.java:351)\n"
+                             "Caused by: java.security.cert.CertificateException: java.security.cert."
+                             "CertPathValidatorException: Path does not chain with any of the trust anchors")
+CERT_PGJDBC = ("org.postgresql.util.PSQLException: SSL error: sun.security.validator.ValidatorException: PKIX path "
+               "building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid "
+               "certification path to requested target")
+CERT_NPGSQL = ("Npgsql.NpgsqlException (0x80004005): Exception while performing SSL handshake\n ---> System.Security."
+               "Authentication.AuthenticationException: The remote certificate was rejected by the provided "
+               "RemoteCertificateValidationCallback.")
+CERT_NPGSQL_CONNECTING = ("Npgsql.NpgsqlException (0x80004005): Exception while connecting\n ---> System.Security."
+                          "Authentication.AuthenticationException: The remote certificate is invalid according to the "
+                          "validation procedure.")
 SUPER_READ_ONLY = ("pymysql.err.OperationalError: (1290, 'The MySQL server is running with the --super-read-only "
                    "option so it cannot execute this statement')")
 ROLE_LIMIT = ('psycopg2.OperationalError: connection to server at "10.20.0.3", port 5432 failed: FATAL:  too many '
@@ -291,6 +315,17 @@ CASES = {
     "the server's certificate not trusted (MySQL 2026) while the connector is newly saturated: no scale-up": dict(
         build=lambda e: newly_saturated(serving(e, code="503")).log(-5, CERT_MYSQL, OLD, count=25),
         expect=Signature.DATABASE_UNREACHABLE, names="certificate"),
+    **{f"the server's certificate not trusted ({stack}) while the connector is newly saturated: the handshake "
+       f"reached the server, no scale-up": dict(
+           build=lambda e, text=text: newly_saturated(serving(e, code="503")).log(-5, text, OLD, count=25),
+           expect=Signature.DATABASE_UNREACHABLE, names="certificate")
+       for stack, text in (("PyMySQL 2003", CERT_PYMYSQL), ("Connector/J, the JDK's PKIX", CERT_CONNECTORJ),
+                           ("Connector/J, VERIFY_CA", CERT_CONNECTORJ_VERIFY_CA), ("pgjdbc", CERT_PGJDBC),
+                           ("Npgsql handshake", CERT_NPGSQL), ("Npgsql connecting", CERT_NPGSQL_CONNECTING))},
+    "the server CA rotated under a deploy's minutes, in Connector/J's words: the old revision fails alike, no "
+    "rollback": dict(
+        build=lambda e: quiet(deployed(e, at=-8)).log(-6, CERT_CONNECTORJ, NEW, count=20),
+        expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}, names="certificate"),
     "the server CA rotated just after a deploy: every revision pins the same CA, no rollback": dict(
         build=lambda e: quiet(deployed(e, at=-8)).log(-6, CERT_LIBPQ, NEW, count=20),
         expect=Signature.INCONCLUSIVE, competing={"bad_revision", "database_unreachable"}, names="certificate"),

@@ -247,6 +247,13 @@ def test_each_database_error_text_is_in_the_documented_table(text):
     "requests.exceptions.SSLError: HTTPSConnectionPool(host='api.example.com', port=443): Max retries exceeded with "
     "url: / (Caused by SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
     "failed: unable to get local issuer certificate (_ssl.c:1006)')))",
+    # The JDK's and .NET's own trust verdicts, an HTTPS client's (OkHttp, HttpClient): no database driver's words.
+    "javax.net.ssl.SSLHandshakeException: PKIX path building failed: sun.security.provider.certpath."
+    "SunCertPathBuilderException: unable to find valid certification path to requested target\n\tat "
+    "okhttp3.internal.connection.RealConnection.connectTls(RealConnection.kt:379)",
+    "System.Net.Http.HttpRequestException: The SSL connection could not be established, see inner exception.\n ---> "
+    "System.Security.Authentication.AuthenticationException: The remote certificate is invalid because of errors in "
+    "the certificate chain: UntrustedRoot",
 ])
 def test_timeouts_and_refusals_on_other_ports_are_not_database_errors(text):
     assert LogSignal.DB_CONNECTION not in signals_in(_record(text))
