@@ -121,7 +121,7 @@ def evaluate(scenario: Scenario) -> Row:
     from shared.remediation.planning import plan
 
     expect = scenario.expect
-    incident = parse_notification(scenario.notification(ANCHOR))
+    incident = parse_notification(scenario.message_data(ANCHOR))   # as published, through a relay if any
     config = parse_config(scenario.config_data(_TOPIC.format(project=scenario.project)), source=scenario.name)
     with start_seeded(scenario, anchor=ANCHOR) as standins, environment(standins.env()):
         readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(), logging=CloudLoggingAdapter(),

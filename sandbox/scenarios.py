@@ -8,7 +8,9 @@ Times are offsets from the incident start T0 (`-10m`, `+2m`), made absolute by
 """
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -436,6 +438,11 @@ class AlertSpec(_Spec):
     # The policy's user labels (`policy_user_labels`, as in Cloud Monitoring's schema-1.2 example); sent only
     # when given, as the real Pub/Sub sample carries none.
     policy_user_labels: dict[str, str] = Field(default_factory=dict)
+    # How a relay between Monitoring and the alerts topic republished the notification: its push body
+    # (`{"message": {"data": "<base64>"}, "subscription": ...}`), its message's `{"data": "<base64>"}`, or the
+    # notification's text encoded twice (a JSON string, base64 text). UNCONFIRMED forms, no documented relay;
+    # none: the notification's JSON itself, as Monitoring's Pub/Sub channel publishes it.
+    relayed_as: Literal["push_body", "data", "json_string", "base64"] | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> AlertSpec:
@@ -693,6 +700,26 @@ class Scenario(_Spec):
         incident_id = incident_id or _incident_id(self.name, anchor)
         incident = _incident(self, self.alert, anchor, incident_id, state, ended_at, closed_value)
         return {"incident": incident, "version": "1.2"}
+
+    def message_data(self, anchor: datetime, **notification_args: Any) -> bytes:
+        """The alert's Pub/Sub message data: the notification's JSON, wrapped as the scenario's relay wraps it."""
+        if self.alert is None:
+            raise ValueError(f"scenario {self.name} has no `alert` section")
+        return _relayed(json.dumps(self.notification(anchor, **notification_args)).encode(), self.alert.relayed_as)
+
+
+def _relayed(body: bytes, relayed_as: str | None) -> bytes:
+    encoded = base64.b64encode(body).decode()
+    wrapped: dict[str | None, Any] = {
+        None: body,
+        "push_body": {"message": {"data": encoded, "messageId": "relayed-1"},
+                      "subscription": "projects/relay-project/subscriptions/alerts-relay"},
+        "data": {"data": encoded},
+        "json_string": body.decode(),
+        "base64": encoded.encode(),
+    }
+    form = wrapped[relayed_as]
+    return form if isinstance(form, bytes) else json.dumps(form).encode()
 
 
 _REGIONAL_RESOURCES = frozenset({"cloud_run_revision", "vpc_access_connector"})

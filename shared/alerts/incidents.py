@@ -33,6 +33,7 @@ from shared.alerts.named_elsewhere import named_elsewhere
 from shared.alerts.query_grouping import MQL_QUERY, mql_drops, promql_drops
 from shared.alerts.query_names import query_names, selects_alone, workload_names
 from shared.alerts.ratio_query import ratio_query
+from shared.alerts.relayed import MAX_WRAPPINGS, wrapped_object, wrapped_text
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.echo import quoted as echoed_quoted
 from shared.errors import PermanentError
@@ -1812,7 +1813,7 @@ def _from_cloud_event(event: Mapping[str, Any]) -> Incident:
 
 
 def _parse_notification(payload: bytes | str | Mapping[str, Any], where: str) -> Incident:
-    doc = payload if isinstance(payload, Mapping) else _json_object(payload, where, MAX_NOTIFICATION_BYTES)
+    doc = payload if isinstance(payload, Mapping) else _notification_object(payload, where)
     if "incident" not in doc:
         if isinstance(doc.get("command"), str):
             # An operator's command published to the alerts topic: say where it belongs.
@@ -1821,6 +1822,28 @@ def _parse_notification(payload: bytes | str | Mapping[str, Any], where: str) ->
     if not isinstance(doc["incident"], Mapping):
         raise IncidentParseError("incident", f"expected an object, got {_json_kind(doc['incident'])}")
     return _consistent(_to_incident(_validate(_NotificationWire, doc)))
+
+
+def _notification_object(raw: bytes | str, where: str, wrappings: int = 0) -> Mapping[str, Any]:
+    """The JSON object of `raw`, read through a relay's wrappings (shared/alerts/relayed.py): the notification's
+    own JSON is parsed once, as it always was; a wrapping is read through only when `raw` is no notification, and
+    an inner text that is none either is refused for what it lacks. Before, a notification a relay had
+    republished in its push body, or encoded twice, was rejected ("incident: is required", "expected a JSON
+    object, got string") and its failure never diagnosed."""
+    try:
+        doc = _json_object(raw, where, MAX_NOTIFICATION_BYTES)
+    except IncidentParseError:
+        readable = wrappings < MAX_WRAPPINGS and len(raw) <= _MAX_ENVELOPE_BYTES   # base64 is 4/3 of what it holds
+        inner = wrapped_text(_as_bytes(raw)) if readable else None
+        if inner is None:
+            raise
+        return _notification_object(inner, where, wrappings + 1)
+    inner = wrapped_object(doc) if "incident" not in doc and wrappings < MAX_WRAPPINGS else None
+    return doc if inner is None else _notification_object(inner, where, wrappings + 1)
+
+
+def _as_bytes(raw: bytes | str) -> bytes:
+    return raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
 
 
 def _consistent(incident: Incident) -> Incident:

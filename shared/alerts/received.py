@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.alerts.incidents import quoted
+from shared.alerts.relayed import MAX_WRAPPINGS, wrapped_object, wrapped_text
 from shared.gcp.identifiers import (COMMAND_INCIDENT_PREFIX, IncidentIdCharacter, folded_incident_id,
                                     stripped_incident_id)
 from shared.outcomes import Received
@@ -148,15 +149,27 @@ def named(content: Received, field: str) -> Named:
 
 
 def _incident_of(content: Received) -> Mapping[str, Any]:
-    """The notification's `incident` object, as far as the data reads as one; {} otherwise."""
+    """The notification's `incident` object, as far as the data reads as one, through a relay's wrappings as the
+    parser reads them (shared/alerts/relayed.py); {} otherwise."""
     if content.data_form != "text":
         return {}
+    text: bytes | None = content.data.encode("utf-8", "surrogatepass")
+    for _ in range(MAX_WRAPPINGS + 1):
+        body = _json(text)
+        if isinstance(body, Mapping) and "incident" in body:
+            incident = body["incident"]
+            return incident if isinstance(incident, Mapping) else {}
+        text = wrapped_object(body) if isinstance(body, Mapping) else wrapped_text(text)
+        if text is None:
+            break
+    return {}
+
+
+def _json(text: bytes) -> Any:
     try:
-        body = json.loads(content.data, object_pairs_hook=_once_each)
+        return json.loads(text, object_pairs_hook=_once_each)
     except (ValueError, RecursionError):   # not JSON, a key twice, a number past 4,300 digits, nested too deep
-        return {}
-    incident = body.get("incident") if isinstance(body, Mapping) else None
-    return incident if isinstance(incident, Mapping) else {}
+        return None
 
 
 def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

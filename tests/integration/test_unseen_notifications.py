@@ -255,6 +255,11 @@ def test_an_alert_on_another_resource_or_none_writes_nothing_and_says_why(standi
 
     outcome = _send(world, REFUSED[case])
 
+    _refused_and_told(world, outcome)
+
+
+def _refused_and_told(world: World, outcome) -> None:
+    """Nothing written, never `healthy`, and the outcome on the outcomes topic for a person."""
     assert outcome.status.value in ("escalated", "rejected", "skipped"), outcome.reason
     _never_healthy(outcome)
     assert world.writes() == 0

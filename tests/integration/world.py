@@ -76,8 +76,7 @@ class World:
         return scenario
 
     def alert(self, name="bad_revision", message_id="1", **notification_args) -> dict:
-        notification = resolve_scenario(name).notification(self.anchor, **notification_args)
-        return event(json.dumps(notification).encode(), message_id)
+        return event(resolve_scenario(name).message_data(self.anchor, **notification_args), message_id)
 
     def handle(self, data: dict):
         return handle_alert(data, self.config, self.adapters)
