@@ -4830,8 +4830,8 @@ def holds_a_failure_needle(text: str) -> bool:
 
 def failure_lines_filter(project: str, service: str, location: str, start: datetime, end: datetime) -> str:
     """The application's failure lines alone in [start, end] (failure_lines.py counts them): its stderr and
-    stdout entries at ERROR or worse, or holding a failure text or an error's own level or key
-    (stdout_text_filter: the needles and stdout_error_filter). Made when the service read's newest-first page
+    stdout entries at ERROR or worse, or with no level or at WARNING or worse holding a failure text or an
+    error's own level or key (stdout_text_filter: the needles and stdout_error_filter). Made when the service read's newest-first page
     came back full before reaching `start` (collection._failure_lines): an application that logs its ordinary
     work (INFO, DEBUG) to stderr fills that page within minutes, and its failure lines of the first minutes
     are off it. Its page is max_log_entries too, and comes back full when more match: lines the service logs
@@ -4856,13 +4856,23 @@ def failure_lines_filter(project: str, service: str, location: str, start: datet
     needles (failure_read_needles), from stderr with no level or at WARNING or worse, and from stdout at
     WARNING or worse. Not from stderr at INFO or DEBUG: a needle such as `.run.app` or `server error:` is in
     the ordinary access lines of a service that calls another (an INFO line naming the URL it called), and
-    those would fill this read's page as they fill the service read's. `severity=DEFAULT` takes a line with
+    those would fill this read's page as they fill the service read's. The needles of STDOUT_SIGNALS and
+    stdout_error_filter are taken by the same rule, from either log with no level or at WARNING or worse:
+    an INFO stream naming them (a retry loop's "dial tcp ... i/o timeout" each second, a client's access
+    line naming its pool) fills this read's page as the stderr INFO lines did. A line whose logger gave it a
+    level has it from its JSON `severity` field ("Cloud Run: Logging and viewing logs", "Writing structured
+    logs": the `severity` key of a JSON line becomes the entry's severity); a line with none is DEFAULT, as
+    above. Read either way, a plain line holding a needle is taken: stored DEFAULT by the clause for no
+    level, graded ERROR by `severity>=ERROR`; graded INFO (no page says so, UNCONFIRMED) it is left to the
+    service read's page like a logger's INFO line, where the rules count it over the page's span
+    (Facts.logged_count) and never conclude its absence over the window from that page. `severity=DEFAULT` takes a line with
     no level: DEFAULT is LogSeverity 0, "The log entry has no assigned severity level"
     (google/logging/type/log_severity.proto), and the query language compares severity by those names
     ("severity = DEFAULT", Logging query language page, "Severity"). A plain stderr line's level is UNCONFIRMED
     (above): stored DEFAULT, this clause takes it; graded ERROR, `severity>=ERROR` does. A logger that marks
     a downstream's 5xx or a worker timeout INFO is then read on the service read's page alone: such a line
-    is left to that page, as the INFO noise is."""
+    is left to that page, as the INFO noise is: the rules that weigh such lines against the failure lines
+    count each over the read that carries it (Facts.half_or_more), and say when the page's span was."""
     stderr = log_name(project, "run.googleapis.com/stderr")
     stdout = log_name(project, "run.googleapis.com/stdout")
     system = log_name(project, "run.googleapis.com/varlog/system")
@@ -4871,7 +4881,8 @@ def failure_lines_filter(project: str, service: str, location: str, start: datet
     return (f'resource.type="cloud_run_revision" AND resource.labels.service_name={quote(service)} '
             f'AND resource.labels.location={quote(location)} '
             f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}" '
-            f'AND (((logName="{stderr}" OR logName="{stdout}") AND (severity>=ERROR OR {stdout_text_filter()})) '
+            f'AND (((logName="{stderr}" OR logName="{stdout}") AND (severity>=ERROR '
+            f'OR ((severity=DEFAULT OR severity>=WARNING) AND ({stdout_text_filter()})))) '
             f'OR (((logName="{stderr}" AND (severity=DEFAULT OR severity>=WARNING)) '
             f'OR (logName="{stdout}" AND severity>=WARNING)) AND {needle_restriction(failure_read_needles())}) '
             f'OR logName="{system}" OR (logName="{requests}" AND ({texts})))')
