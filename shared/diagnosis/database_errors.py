@@ -28,10 +28,10 @@ def refusals_by_kind(entries: Sequence[LogRecord], enough: bool) -> dict[str, li
 
 
 def never_left_by_kind(refused: Sequence[LogRecord], lines: Sequence[LogRecord], pool_waits: int, least: int,
-                       logged_enough: Callable[[int], bool]) -> dict[str, list[LogRecord]]:
+                       logged_enough: Callable[[Sequence[LogRecord]], bool]) -> dict[str, list[LogRecord]]:
     """The errors of reaching the database (`lines`, less the texts of the database's own refusals,
     `refused`) whose text shows the connection failed inside the instance, by NeverLeft kind, most said
-    first, when they are the story: at least `least` of them (`logged_enough` of their count, asked
+    first, when they are the story: at least `least` of them (`logged_enough` of them, asked
     last), and fewer than `least` others that may have left the instance (the other errors, and the
     `pool_waits`); else empty. Each distinct text is read once, the most repeated first, and the
     reading stops as soon as the others reach `least`."""
@@ -56,7 +56,8 @@ def never_left_by_kind(refused: Sequence[LogRecord], lines: Sequence[LogRecord],
         kind = kinds.get(entry.text)
         if kind:
             by_kind.setdefault(kind, []).append(entry)
-    if sum(map(len, by_kind.values())) < least or not logged_enough(sum(map(len, by_kind.values()))):
+    found = [entry for entries in by_kind.values() for entry in entries]
+    if len(found) < least or not logged_enough(found):
         return {}
     return dict(sorted(by_kind.items(), key=lambda item: -len(item[1])))
 
@@ -80,12 +81,16 @@ def refused_dial_count(lines: Sequence[LogRecord]) -> int:
     return _count_saying(refused_dial, lines)
 
 
-def bare_link_count(lines: Sequence[LogRecord]) -> int:
-    """How many of `lines` are Connector/J's link failure with no cause said (log_signals.bare_link_failure),
+def bare_link_lines(lines: Sequence[LogRecord]) -> list[LogRecord]:
+    """The `lines` that are Connector/J's link failure with no cause said (log_signals.bare_link_failure),
     each distinct text asked once."""
-    return _count_saying(bare_link_failure, lines)
+    return _lines_saying(bare_link_failure, lines)
 
 
 def _count_saying(read: Callable[[str], bool], lines: Sequence[LogRecord]) -> int:
+    return len(_lines_saying(read, lines))
+
+
+def _lines_saying(read: Callable[[str], bool], lines: Sequence[LogRecord]) -> list[LogRecord]:
     said = per_text(read, lines)
-    return sum(1 for e in lines if said[e.text])
+    return [e for e in lines if said[e.text]]

@@ -24,7 +24,7 @@ from shared.config import DiagnosisSettings
 from shared.diagnosis.check_results import judged_window
 from shared.diagnosis.citation import query_of
 from shared.diagnosis.connector_news import ConnectorNews, news_of
-from shared.diagnosis.database_errors import (bare_link_count, closed_count, lines_but, never_left_by_kind,
+from shared.diagnosis.database_errors import (bare_link_lines, closed_count, lines_but, never_left_by_kind,
                                              refusals_by_kind, refused_dial_count)
 from shared.diagnosis.evidence import (Entries, EvidenceBundle, Floats, LogRecord, MetricResult, Revision, ascending,
                                        at_micros, micros)
@@ -1095,36 +1095,68 @@ class Facts:
                 f"newest-first page ending at {hms(ended)}, after the incident window began at "
                 f"{hms(self.incident.start)}, and the read of its failure lines alone failed ({gap[:200]})")
 
-    def logged_enough(self, counted: int | Sequence[LogRecord], needed: int | None = None) -> bool:
-        """Whether the entries of a signal counted in the log read (`counted`: the entries, or their count)
-        say it was logged at least db_error_logs_min times over the incident window. The read is one page
-        of the newest max_log_entries entries; a page cut short (LogResult.truncated) covers only the
-        window's last stretch, crowded by whatever else was logged (a traceback written one entry per line,
-        a sidecar's chatter), so its count is scaled by the share of the window the page spans: one
-        entry in a page spanning the last 20 s of a 17-minute window stands for about 50. Only for
-        signals that hold an action back (a refusal proves the path works, a timeout on a public
-        host never crossed the connector): a count that supports an action is never scaled up.
-        Entries the read of the failure lines alone carries (`failure_read_carries`, every one of
-        `counted` given as entries) are counted over that read's span instead (`logs` holds its lines):
-        read whole, their count is the window's, never scaled; a count alone is scaled over the page.
-        `needed`: the bar, db_error_logs_min unless given."""
-        count = counted if isinstance(counted, int) else len(counted)
+    def logged_enough(self, entries: Sequence[LogRecord], needed: int | None = None) -> bool:
+        """Whether the entries of a signal read in the logs say it was logged at least db_error_logs_min times
+        over the incident window. Each entry is counted over the read that carries it: the read of the failure
+        lines alone when it was made and takes that entry (`failure_read_carries`), else the service read's
+        page. A read that came back whole holds the window's every such line: its entries count once each,
+        never scaled. A page cut short (LogResult.truncated, the newest max_log_entries entries) covers only
+        the window's last stretch, crowded by whatever else was logged (INFO chatter, a traceback written one
+        entry per line), so its entries are scaled by the share of the window it spans: one entry in a page
+        spanning the last 20 s of a 17-minute window stands for about 50. Only for signals that hold an
+        action back (a refusal proves the path works, a timeout on a public host never crossed the
+        connector): a count that supports an action is never scaled up. Before, a bare count was scaled over
+        the page whatever read carried its lines, so lines the failure read held whole were taken for a
+        sample of a crowded page. `needed`: the bar, db_error_logs_min unless given."""
         needed = self.s.db_error_logs_min if needed is None else needed
-        if count >= needed:
-            return True
-        logs = self.b.logs
-        if not isinstance(counted, int) and self.b.failure_logs is not None \
-                and all(map(failure_read_carries, counted)):
-            logs = self.b.failure_logs
-        if not count or logs is None or not logs.truncated or not logs.entries:
-            return False
-        # The log read's own window: from the incident window's start to the collection (the
-        # metrics end minutes earlier, Monitoring's ingestion lag; the logs run to the read).
+        return len(entries) >= needed or (bool(entries) and self.logged_count(entries) >= needed)
+
+    def logged_count(self, entries: Sequence[LogRecord]) -> float:
+        """How many lines of the incident window `entries` stand for, each counted over the read that carries
+        it (`logged_enough`): once in a read that came back whole, scaled over the span of a page cut short."""
+        failure = self.b.failure_logs
+        carried = sum(1 for e in entries if failure_read_carries(e)) if failure is not None else 0
+        return carried * self._scale(failure) + (len(entries) - carried) * self._scale(self.b.logs)
+
+    def half_or_more(self, lines: Sequence[LogRecord], failures: Sequence[LogRecord]) -> bool:
+        """Whether `lines` are at least half of `failures` (the failure lines they are compared with), both
+        counted over the reads that carry them (`logged_count`). A logger that writes a signal's lines at INFO
+        or DEBUG (a downstream's 5xx passed on, a database's answer in a retry loop's line) leaves them to the
+        service read's page, which a chatty service fills within minutes, while its ERROR lines are read over
+        the whole window by the read of the failure lines alone: counted as read, the page's last minutes
+        were weighed against the whole window, and the signal read as a minority it was not. With no failure
+        read made, every line comes from the same page and is compared as read."""
+        if self.b.failure_logs is None:
+            return 2 * len(lines) >= len(failures)
+        return 2 * self.logged_count(lines) >= self.logged_count(failures)
+
+    def counted_over_the_page(self, entries: Sequence[LogRecord]) -> str:
+        """Words naming the service read's page cut short when some of `entries` are counted over its span
+        alone (the read of the failure lines alone made, and those lines not among what it takes), else ""."""
+        logs, failure = self.b.logs, self.b.failure_logs
+        if failure is None or logs is None or self._scale(logs) == 1.0:
+            return ""
+        alone = sum(1 for e in entries if not failure_read_carries(e))
+        if not alone:
+            return ""
+        ended = min(logs.entries[0].timestamp, logs.entries[-1].timestamp)
+        return (f"; {alone} of them on the service read's page alone (logged below WARNING, which the read of the "
+                f"failure lines alone leaves out), its newest-first page full and ending at {hms(ended)}: "
+                f"counted over its span")
+
+    def _scale(self, read: LogResult | None) -> float:
+        """How many entries of the incident window one entry of `read` stands for: 1 for a read that came back
+        whole; for a newest-first page cut short (LogResult.truncated), the window over the stretch the page
+        spans (the log read's window runs from the incident window's start to the collection: the metrics end
+        minutes earlier, Monitoring's ingestion lag; the logs run to the read). A page spanning no time, or
+        the whole window, is counted as read (1): nothing to scale by."""
+        if read is None or not read.truncated or not read.entries:
+            return 1.0
         start, end = self.incident.start, max(self.b.collected_at, self.incident.end)
-        oldest = min(logs.entries[0].timestamp, logs.entries[-1].timestamp)   # newest first
+        oldest = min(read.entries[0].timestamp, read.entries[-1].timestamp)   # newest first
         spanned = (end - max(oldest, start)).total_seconds()
         whole = (end - start).total_seconds()
-        return 0 < spanned < whole and count * whole / spanned >= needed
+        return whole / spanned if 0 < spanned < whole else 1.0
 
     def log_matches(self, signal: LogSignal, revision: str | None = None) -> list[LogRecord]:
         found = self.logs.by_signal.get(signal, ())
@@ -1238,10 +1270,10 @@ class Facts:
         return refused_dial_count(self.db_unreached_lines)
 
     @_kept
-    def db_bare_link_failures(self) -> int:
-        """How many of `db_unreached_lines` are Connector/J's "Communications link failure" with no cause
-        said (log_signals.bare_link_failure): a connection ended, no wait shown. Only asked past cheaper checks."""
-        return bare_link_count(self.db_unreached_lines)
+    def db_bare_link_failures(self) -> list[LogRecord]:
+        """The `db_unreached_lines` that are Connector/J's "Communications link failure" with no cause said
+        (log_signals.bare_link_failure): a connection ended, no wait shown. Only asked past cheaper checks."""
+        return bare_link_lines(self.db_unreached_lines)
 
 
 def egress_of(revision: Revision) -> str:
@@ -1309,11 +1341,12 @@ FAILURE_READ_GAP = "logging: the application's failure lines"
 def failure_read_carries(entry: LogRecord) -> bool:
     """Whether the read of the failure lines alone takes `entry`, told on the client from the table that
     server-side filter is written from (log_signals.FAILURE_READ: failure_lines_filter asks Logging for it):
-    the application's own line (stderr, stdout) at ERROR or worse, or holding a needle, or holding a needle
-    of FAILURE_READ_SIGNALS at WARNING or worse, or on stderr with no level (DEFAULT); a system log line; a
-    request log line holding one of Cloud Run's own failure texts. A line that filter takes by a JSON key
-    alone (a logger's level word, an exception's key) is not told here, and counts as left: its count is then
-    scaled over the page, as before the failure read."""
+    the application's own line (stderr, stdout) at ERROR or worse; with no level (DEFAULT) or at WARNING or
+    worse, one holding a needle of STDOUT_SIGNALS, or of FAILURE_READ_SIGNALS (on stdout at WARNING or worse
+    only); a system log line; a request log line holding one of Cloud Run's own failure texts. A line at INFO,
+    DEBUG or NOTICE is the page's alone, whatever it holds. A line that filter takes by a JSON key alone (a
+    logger's level word, an exception's key) is not told here, and counts as left: it is then counted over
+    the page, as before the failure read."""
     return failure_read_takes(entry.log_id, entry.severity, entry.text)
 
 

@@ -4946,22 +4946,26 @@ class LogRead(NamedTuple):
 class ReadClause(NamedTuple):
     """One alternative of the failure read: an entry of one of `logs` (at that log's severities) that passes
     the test: its level is one of `severities`, or it holds one of `needles`, or its textPayload holds one of
-    `texts`, or it carries an error's own level word or key (`error_keys`: stdout_error_filter). No test at
-    all: every entry of the logs. The client cannot tell `error_keys` from an entry's text (a LogRecord keeps
-    no JSON keys): such an entry counts as not taken there, and is scaled over the page as before."""
+    `texts`, or it carries an error's own level word or key (`error_keys`: stdout_error_filter); the needles
+    and error keys only at `needle_severities` when given (an INFO stream naming a needle would fill the
+    read). No test at all: every entry of the logs. The client cannot tell `error_keys` from an entry's text
+    (a LogRecord keeps no JSON keys): such an entry counts as not taken there, and is scaled over the page as
+    before."""
 
     logs: tuple[LogRead, ...]
     severities: Severities | None = None
     needles: Needles | None = None
     error_keys: bool = False
     texts: tuple[str, ...] = ()
+    needle_severities: Severities | None = None
 
 
 # The failure read (failure_lines_filter's docstring says why each clause is there):
 FAILURE_READ = (
-    # the application's lines at ERROR or worse, or holding a needle, or an error's own level word or key;
+    # the application's lines at ERROR or worse, or with no level or at WARNING or worse holding a needle or
+    # an error's own level word or key;
     ReadClause(logs=(LogRead(STDERR), LogRead(STDOUT)), severities=AT_LEAST_ERROR, needles=STDOUT_NEEDLES,
-               error_keys=True),
+               error_keys=True, needle_severities=NO_LEVEL_OR_AT_LEAST_WARNING),
     # its lines of FAILURE_READ_SIGNALS, by their needles: stderr with no level or at WARNING or worse,
     # stdout at WARNING or worse;
     ReadClause(logs=(LogRead(STDERR, NO_LEVEL_OR_AT_LEAST_WARNING), LogRead(STDOUT, AT_LEAST_WARNING)),
@@ -4983,9 +4987,11 @@ def _clause_text(project: str, clause: ReadClause) -> str:
     logs = _or([f'logName="{log_name(project, read.log_id)}"' if read.severities is None
                 else f'(logName="{log_name(project, read.log_id)}" AND {read.severities.clause})'
                 for read in clause.logs])
-    tests = ([clause.severities.clause] if clause.severities else []) \
-        + ([clause.needles.restriction()] if clause.needles else []) \
-        + ([stdout_error_filter()] if clause.error_keys else []) \
+    held = ([clause.needles.restriction()] if clause.needles else []) \
+        + ([stdout_error_filter()] if clause.error_keys else [])
+    if held and clause.needle_severities is not None:
+        held = [f"({clause.needle_severities.clause} AND {_or(held)})"]
+    tests = ([clause.severities.clause] if clause.severities else []) + held \
         + ([_or([f"textPayload:{quote(t)}" for t in clause.texts])] if clause.texts else [])
     return f"({logs} AND {_or(tests)})" if tests else logs
 
@@ -5007,10 +5013,12 @@ def _test_of(clause: ReadClause) -> _Test:
         return lambda severity, text: not clause.error_keys
     names = clause.severities.names if clause.severities is not None else frozenset()
     held_by = clause.needles.held_by if clause.needles is not None else None
+    held_at = clause.needle_severities.names if clause.needle_severities is not None else None
     texts = tuple(t.lower() for t in clause.texts)
 
     def test(severity: str, text: str) -> bool:
-        return (severity in names or held_by is not None and held_by(text)
+        return (severity in names
+                or held_by is not None and (held_at is None or severity in held_at) and held_by(text)
                 or bool(texts) and any(t in text.lower() for t in texts))
     return test
 
@@ -5040,9 +5048,9 @@ def failure_read_takes(log_id: str, severity: str, text: str) -> bool:
 
 def failure_lines_filter(project: str, service: str, location: str, start: datetime, end: datetime) -> str:
     """The application's failure lines alone in [start, end] (failure_lines.py counts them), written from
-    FAILURE_READ (the client's failure_read_takes reads the same table): its stderr and
-    stdout entries at ERROR or worse, or holding a failure text or an error's own level or key
-    (stdout_text_filter: the needles and stdout_error_filter). Made when the service read's newest-first page
+    FAILURE_READ (the client's failure_read_takes reads the same table): its stderr and stdout entries at
+    ERROR or worse, or with no level or at WARNING or worse holding a failure text or an error's own level
+    or key (stdout_text_filter: the needles and stdout_error_filter). Made when the service read's newest-first page
     came back full before reaching `start` (collection._failure_lines): an application that logs its ordinary
     work (INFO, DEBUG) to stderr fills that page within minutes, and its failure lines of the first minutes
     are off it. Its page is max_log_entries too, and comes back full when more match: lines the service logs
@@ -5067,13 +5075,23 @@ def failure_lines_filter(project: str, service: str, location: str, start: datet
     needles (failure_read_needles), from stderr with no level or at WARNING or worse, and from stdout at
     WARNING or worse. Not from stderr at INFO or DEBUG: a needle such as `.run.app` or `server error:` is in
     the ordinary access lines of a service that calls another (an INFO line naming the URL it called), and
-    those would fill this read's page as they fill the service read's. `severity=DEFAULT` takes a line with
+    those would fill this read's page as they fill the service read's. The needles of STDOUT_SIGNALS and
+    stdout_error_filter are taken by the same rule, from either log with no level or at WARNING or worse:
+    an INFO stream naming them (a retry loop's "dial tcp ... i/o timeout" each second, a client's access
+    line naming its pool) fills this read's page as the stderr INFO lines did. A line whose logger gave it a
+    level has it from its JSON `severity` field ("Cloud Run: Logging and viewing logs", "Writing structured
+    logs": the `severity` key of a JSON line becomes the entry's severity); a line with none is DEFAULT, as
+    above. Read either way, a plain line holding a needle is taken: stored DEFAULT by the clause for no
+    level, graded ERROR by `severity>=ERROR`; graded INFO (no page says so, UNCONFIRMED) it is left to the
+    service read's page like a logger's INFO line, where the rules count it over the page's span
+    (Facts.logged_count) and never conclude its absence over the window from that page. `severity=DEFAULT` takes a line with
     no level: DEFAULT is LogSeverity 0, "The log entry has no assigned severity level"
     (google/logging/type/log_severity.proto), and the query language compares severity by those names
     ("severity = DEFAULT", Logging query language page, "Severity"). A plain stderr line's level is UNCONFIRMED
     (above): stored DEFAULT, this clause takes it; graded ERROR, `severity>=ERROR` does. A logger that marks
     a downstream's 5xx or a worker timeout INFO is then read on the service read's page alone: such a line
-    is left to that page, as the INFO noise is."""
+    is left to that page, as the INFO noise is: the rules that weigh such lines against the failure lines
+    count each over the read that carries it (Facts.half_or_more), and say when the page's span was."""
     return (f'resource.type="cloud_run_revision" AND resource.labels.service_name={quote(service)} '
             f'AND resource.labels.location={quote(location)} '
             f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}" '

@@ -201,10 +201,10 @@ def look_next(facts: Facts) -> str:
     failed = _rollout_not_ready(facts)
     if failed:
         hints.append(failed)
-    if facts.logged_enough(len(replica_conflicts(facts))):
+    if facts.logged_enough(replica_conflicts(facts)):
         # A read replica cancelled the reads (replica.py): the replica's lag, not the service's code.
         hints.append(REPLICA_ADVICE)
-    if facts.logged_enough(len(lock_waits(facts))):
+    if facts.logged_enough(lock_waits(facts)):
         # Statements waited on a lock another session held, or deadlocked (lock_waits.py): who holds it.
         hints.append(LOCK_ADVICE)
     if top_error_texts(facts):

@@ -352,8 +352,9 @@ def test_the_failure_lines_read_takes_the_failures_alone_whatever_their_level(lo
     lines at ERROR or worse, a plain line (no level) holding a failure text, a JSON line whose logger wrote its
     own level `error` or 50, a plain line holding a needle of the lines the rules read (a downstream's 5xx);
     not the INFO and plain lines of its ordinary work, however many, nor its INFO access lines naming the
-    `.run.app` URL it called (a needle's text, at INFO: `severity=DEFAULT OR severity>=WARNING`), nor another
-    service's failures. The page stays the caller's: more failures than `max_entries` come back truncated."""
+    `.run.app` URL it called (a needle's text, at INFO: `severity=DEFAULT OR severity>=WARNING`), nor a retry
+    loop's INFO lines on either log naming a database needle (`dial tcp`, `i/o timeout`: the same rule), nor
+    another service's failures; a WARNING line holding such a needle is taken. The page stays the caller's: more failures than `max_entries` come back truncated."""
     from shared.diagnosis.log_signals import failure_lines_filter
 
     def line(log: str, count: int, **fields) -> dict:
@@ -365,6 +366,9 @@ def test_the_failure_lines_read_takes_the_failures_alone_whatever_their_level(lo
         line("stderr", 50, severity="INFO", text="", json={"message": "cache refreshed"}),
         line("stdout", 50, text="GET /healthz 200"),
         line("stderr", 50, severity="INFO", text="INFO:orders:POST https://inventory-7f3kq2-uc.a.run.app/reserve 200"),
+        line("stdout", 50, severity="INFO", text="", json={"message": "retrying: dial tcp 10.8.0.3:5432: i/o timeout"}),
+        line("stderr", 50, severity="INFO", text="pool: dial tcp 10.8.0.3:5432: i/o timeout, retrying in 1s"),
+        line("stdout", 1, severity="WARNING", text="", json={"message": "gave up: dial tcp 10.8.0.3:5432: i/o timeout"}),
         line("stderr", 1, text=UPSTREAM),
         line("stderr", 1, severity="ERROR", text="GET /api/orders failed: served cached fallback"),
         line("stderr", 1, text=refused),
@@ -378,7 +382,7 @@ def test_the_failure_lines_read_takes_the_failures_alone_whatever_their_level(lo
     read = adapter.list_entries(PROJECT, query, 300)
     texts = {e.text for e in read.entries}
 
-    assert not read.truncated and len(read.entries) == 5 * 9, texts
+    assert not read.truncated and len(read.entries) == 6 * 9, texts
     assert texts == {"GET /api/orders failed: served cached fallback", refused, "payment call failed",
-                     "tax call failed", UPSTREAM}
+                     "tax call failed", UPSTREAM, "gave up: dial tcp 10.8.0.3:5432: i/o timeout"}
     assert adapter.list_entries(PROJECT, query, 20).truncated

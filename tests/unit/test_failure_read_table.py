@@ -55,7 +55,9 @@ def test_the_client_takes_what_the_filter_takes(log_id, severity):
 @pytest.mark.parametrize("log_id, severity, text, taken", [
     ("run.googleapis.com/stderr", "INFO", "GET /api/orders 200 in 12 ms", False),       # the noise
     ("run.googleapis.com/stderr", "ERROR", "GET /api/orders 200 in 12 ms", True),        # ERROR or worse
-    ("run.googleapis.com/stdout", "INFO", "dial tcp 10.8.0.3:5432: i/o timeout", True),   # a needle, any level
+    ("run.googleapis.com/stdout", "INFO", "dial tcp 10.8.0.3:5432: i/o timeout", False),  # a needle at INFO: the page's
+    ("run.googleapis.com/stdout", "DEFAULT", "dial tcp 10.8.0.3:5432: i/o timeout", True),  # a needle, no level
+    ("run.googleapis.com/stdout", "WARNING", "dial tcp 10.8.0.3:5432: i/o timeout", True),  # a needle, WARNING
     ("run.googleapis.com/stderr", "DEFAULT", "[CRITICAL] WORKER TIMEOUT (pid:17)", True),  # no level, its needle
     ("run.googleapis.com/stderr", "INFO", "[CRITICAL] WORKER TIMEOUT (pid:17)", False),    # INFO: left to the page
     ("run.googleapis.com/stdout", "DEFAULT", "[CRITICAL] WORKER TIMEOUT (pid:17)", False),  # stdout: WARNING or worse

@@ -70,7 +70,12 @@ CASES = {
 def test_a_count_in_a_page_cut_short_is_read_over_the_window_it_spans(refusals, frames, truncated, since, enough):
     facts = Facts(_page(refusals, frames, truncated=truncated, since=since), S)
 
-    assert facts.logged_enough(refusals) is enough
+    assert facts.logged_enough([_refusal()] * refusals) is enough
+
+
+def _refusal() -> LogRecord:
+    """A proxy refusal on the page (no failure read made: every line is counted over the page)."""
+    return LogRecord(timestamp=at(1), severity="DEFAULT", log_id="run.googleapis.com/stderr", text=PLAIN)
 
 
 def test_refusals_crowded_by_traceback_lines_still_hold_a_connector_move_back():
@@ -159,4 +164,4 @@ def test_a_page_newer_than_the_metrics_is_read_over_the_log_reads_own_window():
     facts = Facts(_cut_short(e.bundle()), S)
     assert facts.incident.end < min(x.timestamp for x in facts.b.logs.entries)
 
-    assert facts.logged_enough(1)
+    assert facts.logged_enough([_refusal()])

@@ -71,7 +71,7 @@ def answered_alike(facts: Facts, c: Citation, suspect: Revision, good: Revision)
     beside it since the deploy with fewer such answers (then the downstream answered it: the deploy's).
     The database's own answers (signal db_connection) are database_unreachable's and are not read here."""
     found, failures = _answers(facts, suspect)
-    if not facts.logged_enough(len(found), facts.s.startup_failure_logs_min) or 2 * len(found) < failures:
+    if not facts.logged_enough([line for line, _ in found], facts.s.startup_failure_logs_min) or 2 * len(found) < failures:
         return None
     kinds = Counter(kind for _, kind in found)
     unlike = _presented_differently(suspect, good, set(kinds))

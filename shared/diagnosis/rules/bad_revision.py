@@ -445,23 +445,26 @@ def _passed_on_from_another_service(facts: Facts, c: Citation, suspect: Revision
     is. Whether this deploy changed its calls is not shown either: a person looks."""
     calls = facts.log_matches(LogSignal.DOWNSTREAM_5XX, suspect.short_name)
     # Read over the window (Facts.logged_enough): the calls hold a rollback back.
-    if not facts.logged_enough(len(calls), facts.s.startup_failure_logs_min):
+    if not facts.logged_enough(calls, facts.s.startup_failure_logs_min):
         return ""
     failed = [e for e in facts.logs.app_failed if e.resource_labels.get("revision_name") == suspect.short_name]
     host_of = per_text(_run_app_host, (*failed, *calls))
-    failures = len(calls) + sum(1 for e in failed if not host_of[e.text])
+    lines = [*calls, *(e for e in failed if not host_of[e.text])]
+    failures = len(lines)
     hosts = Counter(host_of[e.text] for e in calls if host_of[e.text])
     named = ", ".join(host for host, _ in hosts.most_common(2))
-    mostly = 2 * len(calls) >= failures
+    # Each counted over its read (Facts.half_or_more): calls logged at INFO are on the page alone.
+    mostly = facts.half_or_more(calls, lines)
+    sampled = facts.counted_over_the_page(calls)
     c.cite("log", f"{STDERR}, stdout: {pattern_of(LogSignal.DOWNSTREAM_5XX)}",
            f"{len(calls)} of {suspect.short_name}'s {failures} failure lines are its calls to {named} answered "
-           f"with a 5xx, e.g. {calls[0].text[:160]!r}",
+           f"with a 5xx, e.g. {calls[0].text[:160]!r}{sampled}",
            "fewer than half (or than the minimum): the revision's own failures", not mostly)
     if not mostly:
         return ""
     return (f"{suspect.short_name}'s failures are mostly another Cloud Run service's, passed on: {len(calls)} of its "
-            f"{failures} failure lines are its calls to {named} answered with a 5xx; that service may have changed "
-            "in the same minutes, and whether the deploy caused the failures is not shown")
+            f"{failures} failure lines are its calls to {named} answered with a 5xx{sampled}; that service may have "
+            "changed in the same minutes, and whether the deploy caused the failures is not shown")
 
 
 def _shut_down_by_its_liveness_probe(facts: Facts, c: Citation, suspect: Revision) -> bool:
@@ -628,7 +631,7 @@ def _names_unresolved_on_the_same_path(facts: Facts, c: Citation, suspect: Revis
     the path that resolved: this says nothing ("")."""
     lookups = _failed_lookups(facts, suspect.short_name)
     deploy = facts.recent_deploy()
-    if not facts.logged_enough(len(lookups)) or deploy is None or deploy[0].name != suspect.name:
+    if not facts.logged_enough(lookups) or deploy is None or deploy[0].name != suspect.name:
         return ""
     previous = deploy[1]
     if path_changed(previous, suspect) or _served_beside(facts, suspect):
@@ -781,14 +784,15 @@ def _same_database_answers(facts: Facts, c: Citation, suspect: Revision,
     what, bar = said
     lines = lines_of(facts, suspect.short_name)
     deploy = facts.recent_deploy()
-    if not facts.logged_enough(len(lines)) or deploy is None or deploy[0].name != suspect.name:
+    if not facts.logged_enough(lines) or deploy is None or deploy[0].name != suspect.name:
         return None
     previous = deploy[1]
-    failures = sum(1 for e in facts.logs.app_failed if e.resource_labels.get("revision_name") == suspect.short_name)
+    failed = [e for e in facts.logs.app_failed if e.resource_labels.get("revision_name") == suspect.short_name]
+    failures = len(failed)
     same_database = (set(suspect.env_values) == set(previous.env_values)
                      and set(suspect.cloudsql_instances) == set(previous.cloudsql_instances)
                      and not secrets_changed(previous, suspect))
-    if 2 * len(lines) < failures or not same_database or _answered_beside(facts, suspect, lines_of):
+    if not facts.half_or_more(lines, failed) or not same_database or _answered_beside(facts, suspect, lines_of):
         return None
     c.cite("log", f"stderr / stdout: {pattern!r}",
            f"{len(lines)} {what} on {suspect.short_name}, e.g. {lines[0].text[:160]!r}; "
@@ -834,14 +838,14 @@ def _dials_fail_on_the_same_path(facts: Facts, c: Citation, suspect: Revision) -
     and says nothing here ("")."""
     dials = _failed_dials(facts, suspect.short_name)
     deploy = facts.recent_deploy()
-    if not facts.logged_enough(len(dials)) or deploy is None or deploy[0].name != suspect.name:
+    if not facts.logged_enough(dials) or deploy is None or deploy[0].name != suspect.name:
         return ""
     previous = deploy[1]
     counted = {id(e) for e in dials}
-    failures = len(dials) + sum(1 for e in facts.logs.app_failed
-                                if e.resource_labels.get("revision_name") == suspect.short_name
-                                and id(e) not in counted)
-    if 2 * len(dials) < failures or path_changed(previous, suspect) or _dialled_beside(facts, suspect):
+    failed = [*dials, *(e for e in facts.logs.app_failed
+                        if e.resource_labels.get("revision_name") == suspect.short_name and id(e) not in counted)]
+    failures = len(failed)
+    if not facts.half_or_more(dials, failed) or path_changed(previous, suspect) or _dialled_beside(facts, suspect):
         return ""
     hosts = {facts.logs.dials[e.text] or "" for e in dials}
     named = ", ".join(sorted(hosts - {""})) or "no host named"
@@ -950,7 +954,7 @@ def _secret_read_at_latest_by_both(facts: Facts, c: Citation, suspect: Revision,
     found, failures = _value_failures(facts, suspect)
     kinds = {kind for _, kind in found}
     secrets = [ref for ref in shared if any(may_hold(ref, kind) for kind in kinds)]
-    if not secrets or not facts.logged_enough(len(found), facts.s.startup_failure_logs_min) \
+    if not secrets or not facts.logged_enough([line for line, _ in found], facts.s.startup_failure_logs_min) \
             or 2 * len(found) < failures:
         return None
     hosts = found_in(url_hosts, (e for e, kind in found if kind == CREDENTIAL))

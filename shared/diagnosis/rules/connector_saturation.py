@@ -14,6 +14,7 @@ from itertools import compress
 from shared.diagnosis.latency_words import latency
 from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.evidence import EvidenceItem, LogRecord, Revision, short_name
+from shared.diagnosis.database_errors import lines_but
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, egress_of, hms, path_changed, query_of
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, crash_signal, distinct_texts,
                                          dial_failure, dial_timed_out, greeting_timed_out, host_address,
@@ -1148,7 +1149,7 @@ def _downstream_answers(facts: Facts, c: Citation) -> str:
     app = facts.logs.app
     # Each line's answer looked up in C (compress keeps the lines whose answer is not "").
     answers = list(compress(app, map(answered.__getitem__, map(_TEXT, app))))
-    if not facts.logged_enough(len(answers)):
+    if not facts.logged_enough(answers):
         return ""
     dials = sum(1 for e in app if dialled[e.text] is not None)
     if _unreached(facts) >= s.db_error_logs_min or dials >= s.db_error_logs_min:
@@ -1220,7 +1221,7 @@ def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
              and (dialled[e.text] or waited[e.text] is not None)]
     timeouts = timeouts + dials
     # Read over the window (Facts.logged_enough): the timeouts hold a connector move back.
-    if not facts.logged_enough(len(timeouts)):
+    if not facts.logged_enough(timeouts):
         return "", False
     every = {host for named in per_text(lambda text: _hosts_named(text, dialled, waited), timeouts).values()
              for host in named}
@@ -1278,7 +1279,7 @@ def _proxy_replies(facts: Facts, c: Citation) -> str:
         return ""
     waited = facts.logs.waits
     replies = [e for e in facts.logs.app if waited[e.text] is not None and proxy_reply(e.text)]
-    if not facts.logged_enough(len(replies)):
+    if not facts.logged_enough(replies):
         return ""
     seen = {id(e) for e in replies}
     failures = len(replies) + sum(1 for e in facts.logs.app_failed if id(e) not in seen)
@@ -1372,7 +1373,7 @@ def _names_not_resolved(facts: Facts, c: Citation) -> str:
     Never a cause on its own either: which name, and whose resolver, the words seldom say."""
     failed = facts.log_matches(LogSignal.DNS_FAILURE)
     unreached = _unreached(facts)
-    if not facts.logged_enough(len(failed)) or unreached >= facts.s.db_error_logs_min:
+    if not facts.logged_enough(failed) or unreached >= facts.s.db_error_logs_min:
         return ""
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DNS_FAILURE)}",
            f"{len(failed)} of the application's name lookups failed, e.g. {failed[0].text[:160]!r}; {unreached} "
@@ -1413,7 +1414,7 @@ def _waits_on_google_api(facts: Facts, c: Citation) -> str:
     waits = facts.log_matches(LogSignal.GOOGLE_API_WAIT)
     unreached = _unreached(facts)
     # Read over the window (Facts.logged_enough): the waits hold a connector move back.
-    if not facts.logged_enough(len(waits)) or unreached >= s.db_error_logs_min:
+    if not facts.logged_enough(waits) or unreached >= s.db_error_logs_min:
         return ""
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.GOOGLE_API_WAIT)}",
            f"{len(waits)} of the application's Google Cloud API calls ran out their deadline, e.g. "
@@ -1443,7 +1444,7 @@ def _statements_cancelled(facts: Facts, c: Citation) -> str:
     cancelled = facts.log_matches(LogSignal.DB_CANCELLED)
     failed = facts.log_matches(LogSignal.DB_STATEMENT_FAILED)
     ended = cancelled + failed
-    if not facts.logged_enough(len(ended)):   # read over the window: they hold a connector move back
+    if not facts.logged_enough(ended):   # read over the window: they hold a connector move back
         return ""
     unreached = _unreached(facts)
     alone = unreached < s.db_error_logs_min
@@ -1455,7 +1456,7 @@ def _statements_cancelled(facts: Facts, c: Citation) -> str:
            "of reaching it: the path works", not alone, role="refutes" if alone else "context")
     if not alone:
         return ""
-    if not facts.logged_enough(len(cancelled)):
+    if not facts.logged_enough(cancelled):
         return (f"the database runs the application's statements and fails them with errors of its own "
                 f"({len(failed)}x, e.g. {failed[0].text[:120]!r}: a deadlock, a limit such as temp_file_limit, its "
                 f"shared memory): the path through connector {facts.b.connector.short_name} works, so its stress "
@@ -1521,7 +1522,7 @@ def _reads_among(facts: Facts, lines: list[LogRecord], timed_out: Callable[[str]
         return []
     timed = per_text(timed_out, lines)
     reads = [e for e in lines if timed[e.text]]
-    return reads if facts.logged_enough(len(reads)) else []
+    return reads if facts.logged_enough(reads) else []
 
 
 def _beside(facts: Facts, lines: Sequence[LogRecord], found: Sequence[LogRecord]) -> tuple[int, int, bool]:
@@ -1830,7 +1831,7 @@ def _workers_stuck(facts: Facts, c: Citation) -> str:
     s = facts.s
     failing = facts.failing_window
     lines = [e for e in facts.log_matches(LogSignal.WORKER_TIMEOUT) if failing is None or e.timestamp >= failing.start]
-    if not facts.logged_enough(len(lines), s.startup_failure_logs_min) or refusals(facts):
+    if not facts.logged_enough(lines, s.startup_failure_logs_min) or refusals(facts):
         return ""
     unreached, pooled = _path_waits(facts)
     waited = unreached + pooled >= s.db_error_logs_min
@@ -1951,18 +1952,19 @@ UNLOGGED_503S = ("find what ends the requests at that latency: a timeout of the 
                  "show waits to cross it (dial or read timeouts, a pool that ran out)")
 
 
-def _waits_logged(facts: Facts) -> int:
-    """How many lines the application logged of a wait on any path while the requests failed: errors of
-    reaching the database and waits for a pooled connection (`_path_waits`), HTTP and RPC calls that timed
-    out or failed to dial (UPSTREAM_TIMEOUT, log_signals.dial_failure and downstream_wait), Google API
-    deadlines, names not resolved."""
-    unreached, pooled = _path_waits(facts)
-    seen = {id(e) for signal in (LogSignal.UPSTREAM_TIMEOUT, LogSignal.GOOGLE_API_WAIT, LogSignal.DNS_FAILURE)
-            for e in facts.log_matches(signal)}
+def _waits_logged(facts: Facts) -> list[LogRecord]:
+    """The lines the application logged of a wait on any path while the requests failed: errors of reaching
+    the database and waits for a pooled connection (`_path_waits`), HTTP and RPC calls that timed out or
+    failed to dial (UPSTREAM_TIMEOUT, log_signals.dial_failure and downstream_wait), Google API deadlines,
+    names not resolved. The lines, not their number: each is counted over the read that carries it
+    (Facts.logged_enough)."""
+    seen = [e for signal in (LogSignal.UPSTREAM_TIMEOUT, LogSignal.GOOGLE_API_WAIT, LogSignal.DNS_FAILURE)
+            for e in facts.log_matches(signal)]
+    ids = set(map(id, seen))
     dialled, waited = facts.logs.dials, facts.logs.waits
-    dials = sum(1 for e in facts.logs.app if id(e) not in seen
-                and (dialled[e.text] or waited[e.text] is not None))
-    return unreached + pooled + len(seen) + dials
+    dials = [e for e in facts.logs.app if id(e) not in ids and (dialled[e.text] or waited[e.text] is not None)]
+    return [*_unreached_lines(facts), *facts.database_lines(LogSignal.DB_POOL_WAIT),
+            *{id(e): e for e in seen}.values(), *dials]
 
 
 # What a person checks when Connector/J said only "Communications link failure" and nothing says the path waited.
@@ -1990,20 +1992,20 @@ def _link_failures_alone(facts: Facts, c: Citation, stressed: list[str]) -> str:
     bare = facts.db_bare_link_failures
     if not facts.logged_enough(bare):
         return ""
-    others = _waits_logged(facts) - bare
+    others = lines_but(_waits_logged(facts), bare)
     if facts.logged_enough(others):
         return ""
     p99 = f"p99 {latency(min(hangs))} to {latency(max(hangs))}" if hangs else "p99 not read"
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}",
-           f"{bare} of Connector/J's 'Communications link failure' with no cause said (no 'last packet' timing, "
-           f"no 'Caused by:', no refusal or timeout); {others} other lines of a wait on any path; {p99} in the "
+           f"{len(bare)} of Connector/J's 'Communications link failure' with no cause said (no 'last packet' timing, "
+           f"no 'Caused by:', no refusal or timeout); {len(others)} other lines of a wait on any path; {p99} in the "
            f"failing minutes; the connector shows {', '.join(stressed)}",
            f"dial or read timeouts (>= {s.db_error_logs_min} lines) or a hang (p99 >= {s.hang_latency_seconds:g} s) "
            "beside a link failure for the path to be slow", False, role="context")
     return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but the errors of reaching the "
-            f"database are {bare} of Connector/J's 'Communications link failure' with no cause said, which the driver "
+            f"database are {len(bare)} of Connector/J's 'Communications link failure' with no cause said, which the driver "
             "says for any end of a connection (a server restart or failover, wait_timeout or an idle timeout closing "
-            f"a pooled connection, a refused dial), with {others} lines of a dial or read timing out and {p99}, under "
+            f"a pooled connection, a refused dial), with {len(others)} lines of a dial or read timing out and {p99}, under "
             f"the hang bar of {s.hang_latency_seconds:g} s: nothing shows the path was slow")
 
 
@@ -2035,7 +2037,7 @@ def _unlogged_503s(facts: Facts, c: Citation, stressed: list[str]) -> str:
     if not failing or max(failing) >= s.hang_latency_seconds:
         return ""
     waits = _waits_logged(facts)
-    if facts.logged_enough(waits) or facts.logged_enough(len(_platform_503s(facts))):
+    if facts.logged_enough(waits) or facts.logged_enough(_platform_503s(facts)):
         return ""
     c.cite("metric", facts.latencies_query,
            f"p99 {latency(min(failing))} to {latency(max(failing))} in the {len(failing)} failing minutes, with "
@@ -2074,7 +2076,7 @@ def _own_timeout_503s(facts: Facts, c: Citation) -> list[LogRecord]:
     failing = facts.failing_window
     lines = [e for e in facts.log_matches(LogSignal.APP_TIMEOUT_503)
              if failing is None or e.timestamp >= failing.start]
-    if not lines or not facts.logged_enough(len(lines)):
+    if not lines or not facts.logged_enough(lines):
         return []
     unreached, pooled = _path_waits(facts)
     waited = unreached + pooled >= s.db_error_logs_min

@@ -49,7 +49,7 @@ def timed_out_alike(facts: Facts, c: Citation, suspect: Revision, good: Revision
     (_read_in_time_beside: the partner answered it in time, so the suspect's calls are the cause)."""
     s = facts.s
     reads, failures = _read_timeouts(facts, suspect.short_name, facts.logs.app_failed)
-    if not facts.logged_enough(len(reads), s.startup_failure_logs_min) or 2 * len(reads) < failures:
+    if not facts.logged_enough(reads, s.startup_failure_logs_min) or 2 * len(reads) < failures:
         return None
     hosts = found_in(upstream_hosts, reads)
     since = Window(suspect.create_time - TARGET_LOAD_MINUTES, facts.incident.end)
