@@ -18,7 +18,9 @@ For each pending action, once its settle time has passed, judged on live evidenc
   in turn (`Sweep._actions`, MAX_STUCK_PER_SWEEP), so they never crowd the others out;
 - an undo left unfinished (its sweep died, or a transient fault stopped it) -> retried once the lease
   of the sweep that began it lapsed; unfinished for more than a verification period, escalated once,
-  kept `undoing` and still retried;
+  kept `undoing` and still retried; one whose gate claim an earlier sweep took and never finished (the
+  commit after its write failed, or it died) -> escalated, nothing written again
+  (`_undo_sent_unrecorded`);
 - otherwise it waits for the next sweep.
 Each transition is a guarded update of the action record, so two sweeps never both act on one. An
 approved proposal whose write is judged ends with that judgement (`_end_proposal`); one left `approved`
@@ -61,7 +63,7 @@ from shared.errors import DamagedRecord, IncompleteReadError, PermanentError, Tr
 from shared.diagnosis.evidence import EvidenceBundle, Service, TrafficTarget, short_name, split_text
 from shared.diagnosis.facts import clock_on
 from shared.diagnosis.windows import told_on
-from shared.ports import ClaimRecord, require_state_store
+from shared.ports import ClaimRecord, ClaimStatus, require_state_store
 from shared.remediation import bystanders, history, intents, judging, since_rollback, undo_by_hand
 from shared.remediation.approvals import Approvals
 from shared.remediation.guardrails import CLAIMS, WRITING, Gate, bound_key
@@ -73,7 +75,7 @@ from shared.remediation.sweep_budget import (COLLECT_SECONDS, LOOKUP_SECONDS, St
 from shared.remediation.kept_reports import KEPT_IN, Carried, KeptReports, escalated, escalation_from
 from shared.remediation.settled import VERDICT_OF, write_verdict
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, JUDGED_STATES, PINS, PROPOSALS, REPORT_PENDING,
-                                        SWEEP_MARKS, ActionRecord, ActionState, IncidentRecord, IntentRecord,
+                                        SWEEP_MARKS, ActionRecord, ActionState, IncidentRecord, IntentRecord, claim_key,
                                         IntentState, PinRecord, ProposalRecord, read_record, stored_key, text_field)
 from shared.timeline.writer import Timeline
 
@@ -905,12 +907,19 @@ class Sweep:
         the undo done or escalated (`_shown`): the evidence shows it either way, and a person paged for an
         undo not done must look elsewhere too; a retry of an unfinished undo has only its record, which
         does not keep it."""
+        # A record read `undoing` is a retry: an earlier attempt may have sent the undo.
+        retry = record.state is ActionState.UNDOING
+        unfinished = self._undo_sent_unrecorded(record) if retry else ""
+        if unfinished:
+            reason = _shown(f"{record.action} did not help ({why}), and its undo may have been written already: "
+                            f"{unfinished}; nothing written again: a person must check {short_name(record.service)} "
+                            f"as it is now (the undo puts back {split_text(record.traffic_before)})", shows)
+            return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
+                                reason, note=reason)
         try:
             service = self.adapters.run.get_service(record.service)
         except PermanentError:
             service = None      # not readable: the gate's own write meets the same refusal and reports it
-        # A record read `undoing` is a retry: an earlier attempt may have sent the undo.
-        retry = record.state is ActionState.UNDOING
         overtaken = (judging.undo_overtaken(record, service, retry) or self._changed_since(record, service)
                      if service is not None else "")
         if overtaken:   # traffic moved, or rolled back again, since the rollback or the unfinished undo: that stands
@@ -946,6 +955,30 @@ class Sweep:
                                                             "released_by": "undo"}, expect={"action_id": record.key})
             return outcome
         return self._undo_not_done(record, why, result, shows)
+
+    def _undo_sent_unrecorded(self, record: ActionRecord) -> str:
+        """Why an unfinished undo may have been written by an earlier sweep with nothing recording it, or "".
+        The gate's claim on the undo (restore_traffic, keyed on the rollback's incident and target, the same
+        for every sweep) is read before the retry goes to the gate: one held unfinished by another sweep, its
+        lease lapsed, is an attempt that went to the gate and never completed it: it died, or the commit after
+        its write failed (the gate's `_unrecorded`, then the sweep's own verdict). The gate would take that
+        claim over and write again; so the retry is escalated instead, naming the claim, as an operator's
+        restore is (commands/recovery.unfinished_write). A give-back that failed with nothing written leaves
+        the same claim and cannot be told apart: escalated too. No claim (never taken, or given back), a
+        completed one (the gate answers a duplicate of its result) or one still held unexpired (the gate
+        answers it): "", the retry goes to the gate as before. A claim that cannot be read: named, escalated."""
+        key = claim_key(record.incident_id, record.target, "restore_traffic")
+        data = self.state.get_many([(CLAIMS, key)])[0]
+        if not data:
+            return ""
+        try:
+            claim = read_record(ClaimRecord, data, CLAIMS, key)
+        except DamagedRecord as exc:
+            return f"the gate's claim on it ({key}) cannot be read ({exc}), so whether an earlier sweep wrote it is unknown"
+        if claim.status is ClaimStatus.COMPLETED or not claim.expired(self.now) or claim.owner == self.owner:
+            return ""
+        return (f"an earlier sweep took the gate's claim {key} at {clock_on(claim.claimed_at, self.now)} and never "
+                "finished it (its record of the write is missing: the commit after it failed, or the sweep died)")
 
     def _changed_since(self, record: ActionRecord, service: Service) -> str:
         """Why the undo would reverse a change made since the rollback, as an operator's restore of it is

@@ -1067,3 +1067,17 @@ def _split(traffic: list[dict]) -> dict[str, int]:
 def explain(run: Run, problems: list[str]) -> str:
     return ("invariants broken:\n  - " + "\n  - ".join(problems) + f"\nconfig: {run.settings}\ntrace:\n"
             + run.describe())
+
+
+def undo_escalated_not_written_again(run: Run) -> list[str]:
+    """The soak's program of an undo whose record failed (batch seed 677711083): across its sweeps the undo is
+    written once, and the later sweep answers `escalated`, naming the unfinished claim, nothing written again."""
+    sweeps = [obs for obs in run.trace if isinstance(obs.step, Sweep)]
+    writes = sum(obs.run_writes for obs in sweeps)
+    told = sweeps[-1].outcomes if sweeps else []
+    problems = [f"the undo written {writes} times"] if writes != 1 else []
+    if [o.status.value for o in told] != ["escalated"]:
+        problems.append(f"the later sweep answered {[o.status.value for o in told]}, not one `escalated`")
+    elif "never finished" not in told[0].reason or "nothing written again" not in told[0].reason:
+        problems.append(f"the escalation does not name the unfinished claim: {told[0].reason}")
+    return problems

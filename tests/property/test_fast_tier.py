@@ -21,7 +21,7 @@ from tests.property.harness import (CONNECTOR, OPERATOR, SERVICE, ApprovalTry, A
                                     PersonConnector,
                                     PublishFault, Renotify, Skewed, StoreFault, Sweep)
 from tests.property.invariants import (approvals_hold_their_world, check_all, explain, once_per_claim,
-                                       outcomes_agree, paused_targets_untouched)
+                                       outcomes_agree, paused_targets_untouched, undo_escalated_not_written_again)
 from tests.property.programs import scenario_programs
 
 CI = os.environ.get("CI", "").strip().lower() == "true"
@@ -213,6 +213,23 @@ def test_a_restore_whose_command_record_failed_is_a_duplicate_after_the_service_
         assert [o.status.value for o in answered] == ["applied", "skipped", "skipped"], run.describe()
         assert "already made its change" in answered[1].reason and "applied at" in answered[1].reason, \
             answered[1].reason
+
+
+# The soak's world of batch seed 677711083: no cooldown, one action per target per hour and per day.
+ONE_A_DAY = {**POLICY, "guardrails": {"cooldown_seconds": 0, "max_actions_per_target_per_hour": 1,
+                                      "max_actions_per_target_per_day": 1}}
+
+
+def test_a_sweeps_undo_whose_record_failed_is_never_written_again_by_a_later_sweep() -> None:
+    """The soak's counterexample (batch seed 677711083, docs/testing.md): the sweep undid a rollback that did
+    not help, the commit recording the undo failed twice (UNAVAILABLE) and the sweep raised; the next sweep,
+    past the undo's claim's lease, found the record still `undoing` and wrote the same restore again. Now the
+    gate's claim the first undo left unfinished holds it back: `escalated`, naming the write, nothing written."""
+    with fast_run("bad_revision", "enforce", 90, **ONE_A_DAY) as run:
+        run.execute([Open(0, 0), StoreFault("write", 2, method="record_all"), Sweep(16), Sweep(30)])
+        run.finish()
+        problems = check_all(run) + undo_escalated_not_written_again(run)
+        assert not problems, explain(run, problems)
 
 
 # --- the invariants can fail ------------------------------------------------------------------------
