@@ -55,6 +55,14 @@ def load_config(path: str) -> Config:
         fail(f"cannot use config {e}")
 
 
+def not_answered(what: str, error: BaseException) -> NoReturn:
+    """A read that met a transient fault past its retries (UNAVAILABLE, DEADLINE_EXCEEDED: shared.errors.
+    TransientError), said in one line with the environment's exit code, as `diagnose --live` says it: the same
+    command may read it once the service answers; nothing is wrong with the input."""
+    fail(f"could not read the evidence for {what} (a transient fault; run the command again): {error}",
+         EXIT_ENVIRONMENT)
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     # One line, so it reads well in a terminal and greps well in CI logs; what it quotes of the input (a
     # file's name, a field's value) with every control and bidi character as its escape.

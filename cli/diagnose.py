@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from cli._inputs import EXIT_ENVIRONMENT, environment, fail, load_alert, load_config, load_scenario
+from cli._inputs import EXIT_ENVIRONMENT, environment, fail, load_alert, load_config, load_scenario, not_answered
 from cli._shown import markup, shown
 
 
@@ -61,7 +61,7 @@ def run_diagnosis(alert, scenario, config=None) -> dict[str, Any]:
     from shared.config import parse_config
     from shared.diagnosis.collection import Readers
     from shared.diagnosis.scope import diagnose_alert
-    from shared.errors import PermanentError
+    from shared.errors import PermanentError, TransientError
     from shared.gcp.logging import CloudLoggingAdapter
     from shared.gcp.monitoring import CloudMonitoringAdapter
     from shared.gcp.run import CloudRunAdapter
@@ -80,6 +80,8 @@ def run_diagnosis(alert, scenario, config=None) -> dict[str, Any]:
             verdict = diagnose_alert(alert.incident, config, readers, now)
         except PermanentError as e:
             fail(f"cannot read the evidence for {verdict_target(alert)}: {e}")
+        except TransientError as e:     # a read, or a peer's (scope.service_peers_held), never answered
+            not_answered(verdict_target(alert), e)
         finally:
             readers.close()   # every client, before the stand-in stops (else gRPC logs the server's GOAWAY)
     report: dict[str, Any] = {"incident_id": alert.incident.incident_id, "target": verdict.target.name,

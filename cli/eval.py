@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cli._inputs import EXIT_ENVIRONMENT, environment, fail
+from cli._inputs import EXIT_ENVIRONMENT, environment, fail, not_answered
 
 if TYPE_CHECKING:
     from sandbox.scenarios import ExpectSpec, Scenario
@@ -111,6 +111,7 @@ def evaluate(scenario: Scenario) -> Row:
     from shared.config import parse_config
     from shared.diagnosis.collection import Readers
     from shared.diagnosis.scope import diagnose_alert
+    from shared.errors import TransientError
     from shared.gcp.logging import CloudLoggingAdapter
     from shared.gcp.monitoring import CloudMonitoringAdapter
     from shared.gcp.run import CloudRunAdapter
@@ -128,6 +129,8 @@ def evaluate(scenario: Scenario) -> Row:
                           vpcaccess=VpcAccessAdapter(), secretmanager=SecretManagerAdapter())
         try:
             verdict = diagnose_alert(incident, config, readers, ANCHOR + scenario.delivered)
+        except TransientError as e:     # a read, or a peer's (scope.service_peers_held), never answered
+            not_answered(f"scenario {scenario.name}", e)
         finally:
             # Every client closed before the stand-in stops (else gRPC logs the server's GOAWAY).
             readers.close()

@@ -20,8 +20,9 @@ from shared.commands.diagnose import read_diagnosis
 from shared.commands.held import whose_dry_run
 from shared.commands.traffic import action_outcome
 from shared.diagnosis.collection import MAX_FAN_OUT_SERVICES, Users, users_of
+from shared.diagnosis.connector_peers import PEER_CLEAN
 from shared.diagnosis.scope import ServiceResult, saturated_connector, service_peers_held
-from shared.diagnosis.signatures import Diagnosis
+from shared.diagnosis.signatures import Diagnosis, Signature
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import Outcome, OutcomeStatus
 from shared.ports import RecordWrite, found_key
@@ -564,21 +565,43 @@ def _diagnosis_changed(run: CommandRun, proposal: ProposalRecord) -> str:
 
 def _peers_judged(run: CommandRun, proposal: ProposalRecord, result: ServiceResult) -> Diagnosis:
     """The live diagnosis of a service alert's connector scale, judged with the connector's other managed users as
-    the alert judged it (scope.service_peers_held): one busy and clean in the minutes the service fails now, or one
-    not read (refused, or not read for the approve's time), holds it (inconclusive), and the approve is refused
-    naming it. The person approved on the evidence of
+    the alert judged it (scope.service_peers_held): one busy and clean in the minutes the service fails now holds it
+    (inconclusive), and the approve is refused naming it. The person approved on the evidence of
     the alert's minutes; the scale is one-way and made now, on a connector whose other users may have changed since
     (a peer busy and clean since, the failure then likelier the service's own), so it is re-read, as the service's
     own diagnosis is. A connector alert's proposal was made for the users read then, re-read by `_behind_now`.
     A transient fault past the reads' retries is raised before anything is decided, for the command's redelivery
-    (the approve's `_world_changed` precedes its decision); on its last, the peer is named and the approve refused."""
+    (the approve's `_world_changed` precedes its decision); on its last, or when a peer is refused or not read for
+    the approve's time, the approve is answered `escalated` naming it, the proposal left open (`_held_unread`): only
+    a clean peer, a change seen, refuses (closes) it."""
     if proposal.action != "scale_connector" or _users_of(proposal) or not saturated_connector(result):
         return result.diagnosis
     # Bounded as the alert's are (sweep_budget.alert_peer_time): from the command's receipt, no peer read is
     # started that could end where the gate, the write, its operation wait, the read-back and the publish need.
     step = alert_peer_time(run.adapters.clock, run.received_at)
-    return service_peers_held(result, run.config, run.adapters.readers(), run.now, fits=step.fits,
-                              last_delivery=run.adapters.last_delivery)
+    judged = service_peers_held(result, run.config, run.adapters.readers(), run.now, fits=step.fits,
+                                last_delivery=run.adapters.last_delivery)
+    if _held_unread(judged):
+        raise _peers_not_read(proposal, judged)
+    return judged
+
+
+def _held_unread(judged: Diagnosis) -> bool:
+    """Whether the peers held the scale back only because one was not read (its lookup or metrics refused, never
+    answered by the last delivery, or not started for the approve's time): no clean peer was seen, so nothing is
+    known to have changed since the alert. A clean peer's hold names the clean-peer rule in its recommendation
+    (scope._held_for_peer leads it with connector_peers.PEER_CLEAN); an unread one's never does."""
+    return judged.signature is Signature.INCONCLUSIVE and not judged.recommendation.startswith(PEER_CLEAN)
+
+
+def _peers_not_read(proposal: ProposalRecord, judged: Diagnosis) -> Refused:
+    """The approve answered `escalated`, nothing decided nor written, the proposal left open, as `_answered`
+    answers a connector alert's users unread: a peer not read again is not a peer found changed, and refusing would
+    close the proposal for good on no evidence. `judged.summary` names each peer not read and why."""
+    return Refused(OutcomeStatus.ESCALATED, (
+        f"approval of {proposal.proposal_id} not decided: {judged.summary}; nothing applied, the proposal stays "
+        f"open until {proposal.expires_at:%Y-%m-%d %H:%M:%S} UTC: approve it again once they can be read (with the "
+        "time to read them, Cloud Run and Monitoring answering, the permission granted)"))
 
 
 def _connector_changed(run: CommandRun, params: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from cli._inputs import EXIT_ENVIRONMENT
 from cli.main import runwarden
 from sandbox.scenarios import list_bundled_scenarios, resolve_scenario
 from shared.diagnosis.collection import ALERT_READS, MAX_API_CALLS, TARGET_SECRET_READS
@@ -124,3 +125,39 @@ def test_the_gate_preview_of_a_forecast_says_escalated_as_the_alert_path_does(tm
     report = json.loads(result.stdout)
     assert report["would"]["action"] == "rollback_traffic"
     assert report["gate"]["decision"] == "escalated" and "fired on a forecast" in report["gate"]["reason"], report["gate"]
+
+
+PEERS = "service_alert_saturation_idle_peer_shared_connector"
+
+
+def _peer_never_answers(monkeypatch):
+    """A peer's lookup that never answered past its retries, as scope.service_peers_held raises it when no
+    delivery is the last (the diagnose and eval commands read once, a person waiting)."""
+    from shared.diagnosis import scope
+    from shared.errors import TransientError
+
+    def never_answered(*_args, **_kwargs):
+        raise TransientError("connector fin-conn's other managed users not all read, read again on the alert's next "
+                             "delivery: projects/fin-prod/locations/us-east1/services/statements: not answered after "
+                             "3 read(s) of Cloud Run (UNAVAILABLE)")
+    monkeypatch.setattr(scope, "service_peers_held", never_answered)
+
+
+@pytest.mark.parametrize("command", ["diagnose", "eval"])
+def test_a_peer_that_never_answers_is_said_in_one_line_not_a_traceback(tmp_path, monkeypatch, command):
+    """Before, the TransientError of a peer's read left the command as a traceback (only a permanent refusal was
+    answered); now it is said in one line, naming the peer and its fault, with the environment's exit code, as
+    `diagnose --live` answers a transient read fault."""
+    _peer_never_answers(monkeypatch)
+    if command == "diagnose":
+        args = ["diagnose", str(alert_file(tmp_path, PEERS)), "--scenario", PEERS]
+    else:
+        (tmp_path / f"{PEERS}.yaml").write_text((ROOT / "sandbox" / "scenarios" / f"{PEERS}.yaml").read_text())
+        args = ["eval", str(tmp_path)]
+
+    result = CliRunner().invoke(runwarden, args)
+
+    assert isinstance(result.exception, SystemExit) and result.exit_code == EXIT_ENVIRONMENT, result.exception
+    said = result.stderr.strip().splitlines()
+    assert len(said) == 1 and "could not read the evidence" in said[0], said
+    assert "statements: not answered after 3 read(s) of Cloud Run (UNAVAILABLE)" in said[0], said

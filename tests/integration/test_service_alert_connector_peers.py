@@ -240,3 +240,30 @@ def test_an_approve_of_a_service_alerts_connector_scale_reads_its_peers_again(
     else:
         assert outcome.status.value == "applied", outcome.reason
         assert standin_env.vpcaccess.count("PatchConnector") == 1
+
+
+def test_an_approve_that_cannot_read_a_peer_leaves_the_proposal_open_for_a_later_approve(
+        standin_env, firestore, pubsub, project_id, anchor, monkeypatch):
+    """ledger's alert proposed the scale beside statements idle. An approve whose time leaves no room to read
+    statements again does not know whether it is still idle: nothing has changed that it knows of, so it decides
+    nothing (escalated, naming statements and why), writes nothing, and leaves the proposal open; a later approve,
+    with the time to read it, applies the scale, once. Before, the unread peer was taken for a changed world: the
+    proposal was closed `refused` and the later approve rejected as "already refused", the connector never scaled."""
+    world = _world(IDLE, standin_env, pubsub, project_id, anchor)
+    world.config = world.config.model_copy(update={"operators": ("alice@example.com",)})
+    proposed = world.handle(world.alert(IDLE))
+    assert proposed.status.value == "proposed", proposed.reason
+
+    with monkeypatch.context() as short:
+        short.setenv(FUNCTION_TIMEOUT_ENV, str(ALERT_AFTER_PEERS_SECONDS + 30))
+        unread = _approve(world, proposed.action.proposal_id, "approve-1")
+
+    assert unread.status.value == "escalated", unread.reason
+    assert "statements: not read: the alert's time left no room" in unread.reason, unread.reason
+    assert "stays open" in unread.reason, unread.reason
+    assert standin_env.vpcaccess.count("PatchConnector") == 0
+
+    later = _approve(world, proposed.action.proposal_id, "approve-2")
+
+    assert later.status.value == "applied", later.reason
+    assert standin_env.vpcaccess.count("PatchConnector") == 1
