@@ -95,3 +95,15 @@ def test_the_503s_logs_unread_keep_the_finding_as_it_was():
 
     assert connector.matched and connector.confidence <= 0.6, connector.summary
     assert "503s with no wait logged on any path" in connector.summary, connector.summary
+
+
+def test_the_doubt_quotes_how_many_lines_of_a_wait_were_logged():
+    """The summary and its evidence name a count of the lines of a wait ("1 errors of reaching the database"),
+    never the lines themselves."""
+    e = _evidence(CASES["Go's TimeoutHandler at 10 s, 20 % 503, nothing logged, connector CPU 92 %: in doubt"])
+    e.log(-5, DIAL, revision=OLD)
+
+    connector = connector_saturation.evaluate(Facts(e.bundle(), S))
+
+    assert "(1 errors of reaching the database" in connector.summary, connector.summary
+    assert "[" not in connector.summary.split("logged no wait on any path")[1][:20], connector.summary

@@ -2041,7 +2041,7 @@ def _unlogged_503s(facts: Facts, c: Citation, stressed: list[str]) -> str:
         return ""
     c.cite("metric", facts.latencies_query,
            f"p99 {latency(min(failing))} to {latency(max(failing))} in the {len(failing)} failing minutes, with "
-           f"{pct(requests.share(code='503'))} of the requests 503; {waits} lines of a wait on any path logged "
+           f"{pct(requests.share(code='503'))} of the requests 503; {len(waits)} lines of a wait on any path logged "
            f"(errors of reaching the database, pool waits, HTTP or RPC calls timed out); the connector shows "
            f"{', '.join(stressed)}",
            f"a wait logged (>= {s.db_error_logs_min} lines) or a hang (p99 >= {s.hang_latency_seconds:g} s) for 503s "
@@ -2049,7 +2049,7 @@ def _unlogged_503s(facts: Facts, c: Citation, stressed: list[str]) -> str:
     return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but the 503s "
             f"({pct(requests.share(code='503'))} of the requests) end at p99 {latency(min(failing))} to {latency(max(failing))}, "
             f"under the hang bar of {s.hang_latency_seconds:g} s, and the application logged no wait on any path "
-            f"({waits} errors of reaching the database, pool waits or timed-out calls): a timeout of its own that "
+            f"({len(waits)} errors of reaching the database, pool waits or timed-out calls): a timeout of its own that "
             "answers 503 and logs nothing ends requests so; a request a saturated connector holds logs its dial or "
             "read timing out, or hangs at a client timeout")
 
