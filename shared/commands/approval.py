@@ -20,8 +20,7 @@ from shared.commands.diagnose import read_diagnosis
 from shared.commands.held import whose_dry_run
 from shared.commands.traffic import action_outcome
 from shared.diagnosis.collection import MAX_FAN_OUT_SERVICES, Users, users_of
-from shared.diagnosis.connector_peers import PEER_CLEAN
-from shared.diagnosis.scope import ServiceResult, saturated_connector, service_peers_held
+from shared.diagnosis.scope import ServiceResult, held_for_clean_peer, saturated_connector, service_peers_held
 from shared.diagnosis.signatures import Diagnosis, Signature
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import Outcome, OutcomeStatus
@@ -589,9 +588,8 @@ def _peers_judged(run: CommandRun, proposal: ProposalRecord, result: ServiceResu
 def _held_unread(judged: Diagnosis) -> bool:
     """Whether the peers held the scale back only because one was not read (its lookup or metrics refused, never
     answered by the last delivery, or not started for the approve's time): no clean peer was seen, so nothing is
-    known to have changed since the alert. A clean peer's hold names the clean-peer rule in its recommendation
-    (scope._held_for_peer leads it with connector_peers.PEER_CLEAN); an unread one's never does."""
-    return judged.signature is Signature.INCONCLUSIVE and not judged.recommendation.startswith(PEER_CLEAN)
+    known to have changed since the alert. Which hold it is, scope tells (`held_for_clean_peer`): it wrote it."""
+    return judged.signature is Signature.INCONCLUSIVE and not held_for_clean_peer(judged)
 
 
 def _peers_not_read(proposal: ProposalRecord, judged: Diagnosis) -> Refused:

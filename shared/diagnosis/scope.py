@@ -387,6 +387,12 @@ def _held_for_peer(connector: str, best: ServiceResult, found: tuple[CleanPeer, 
                      if d.recommendation else PEER_CLEAN, api_calls=api_calls)
 
 
+def held_for_clean_peer(diagnosis: Diagnosis) -> bool:
+    """Whether `diagnosis` is a connector saturation held back for a clean peer (`_held_for_peer`), not for a peer
+    not read (`_peers_unread`): the one that leads its recommendation with connector_peers.PEER_CLEAN."""
+    return diagnosis.signature is Signature.INCONCLUSIVE and diagnosis.recommendation.startswith(PEER_CLEAN)
+
+
 # --- a service's own alert blaming the connector it shares ------------------------------------------
 
 
