@@ -5019,7 +5019,7 @@ def _test_of(clause: ReadClause) -> _Test:
     def test(severity: str, text: str) -> bool:
         return (severity in names
                 or held_by is not None and (held_at is None or severity in held_at) and held_by(text)
-                or bool(texts) and any(t in text.lower() for t in texts))
+                or bool(texts) and any(map(text.lower().__contains__, texts)))
     return test
 
 

@@ -147,11 +147,10 @@ class StepTime:
         return self.clock.now() + timedelta(seconds=seconds) <= self.until
 
 
-def alert_peer_time(clock: Clock, received_at: datetime, timeout_seconds: float | None = None) -> StepTime:
+def alert_peer_time(clock: Clock, received_at: datetime) -> StepTime:
     """The time an alert's reads of its connector's other users may take: from now until ALERT_AFTER_PEERS_SECONDS
     before the function's timeout, counted from when the alert was received (none left: no read fits)."""
-    timeout = function_timeout() if timeout_seconds is None else timeout_seconds
-    end = received_at + timedelta(seconds=timeout - ALERT_AFTER_PEERS_SECONDS)
+    end = received_at + timedelta(seconds=function_timeout() - ALERT_AFTER_PEERS_SECONDS)
     return StepTime(clock, max(0.0, (end - clock.now()).total_seconds()))
 
 

@@ -1958,13 +1958,11 @@ def _waits_logged(facts: Facts) -> list[LogRecord]:
     failed to dial (UPSTREAM_TIMEOUT, log_signals.dial_failure and downstream_wait), Google API deadlines,
     names not resolved. The lines, not their number: each is counted over the read that carries it
     (Facts.logged_enough)."""
-    seen = [e for signal in (LogSignal.UPSTREAM_TIMEOUT, LogSignal.GOOGLE_API_WAIT, LogSignal.DNS_FAILURE)
-            for e in facts.log_matches(signal)]
-    ids = set(map(id, seen))
+    seen = {id(e): e for signal in (LogSignal.UPSTREAM_TIMEOUT, LogSignal.GOOGLE_API_WAIT, LogSignal.DNS_FAILURE)
+            for e in facts.log_matches(signal)}
     dialled, waited = facts.logs.dials, facts.logs.waits
-    dials = [e for e in facts.logs.app if id(e) not in ids and (dialled[e.text] or waited[e.text] is not None)]
-    return [*_unreached_lines(facts), *facts.database_lines(LogSignal.DB_POOL_WAIT),
-            *{id(e): e for e in seen}.values(), *dials]
+    dials = [e for e in facts.logs.app if id(e) not in seen and (dialled[e.text] or waited[e.text] is not None)]
+    return [*_unreached_lines(facts), *facts.database_lines(LogSignal.DB_POOL_WAIT), *seen.values(), *dials]
 
 
 # What a person checks when Connector/J said only "Communications link failure" and nothing says the path waited.
