@@ -79,6 +79,16 @@ variable "max_instances" {
     condition     = var.max_instances >= 1 && var.max_instances <= 100 && floor(var.max_instances) == var.max_instances
     error_message = "max_instances must be a whole number between 1 and 100."
   }
+
+  # on_alert's min_instances is its min_instance_count, this its max_instance_count (functions.tf): the
+  # functions' API keeps min at or under max (Cloud Functions v2 API, ServiceConfig: min_instance_count,
+  # "the limit on the minimum number of function instances that may coexist"; how it refuses min > max is
+  # UNCONFIRMED), so the pair is refused here, at plan, before any resource is created. A validation that
+  # names another variable needs Terraform 1.9 (Terraform docs, "Input variables: Custom validation rules").
+  validation {
+    condition     = var.max_instances >= var.min_instances
+    error_message = "max_instances must be at least min_instances (on_alert's instances to keep warm): raise max_instances or lower min_instances."
+  }
 }
 
 variable "build_service_account" {

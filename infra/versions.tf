@@ -2,7 +2,8 @@
 # used here (registry.terraform.io/providers/hashicorp/google); 8.x may change them, so it is
 # excluded until tested.
 terraform {
-  required_version = ">= 1.5.0, < 2.0.0"
+  # 1.9: a variable's validation may name another variable (variables.tf, max_instances).
+  required_version = ">= 1.9.0, < 2.0.0"
 
   required_providers {
     google = {

@@ -146,6 +146,16 @@ def test_instance_counts_are_whole(plan_with, name: str, value: float) -> None:
     assert not _accepted(plan_with, name, value)
 
 
+@pytest.mark.parametrize("low, high, expected", [(0, 1, True), (2, 2, True), (3, 2, False), (3, 1, False)])
+def test_on_alerts_warm_instances_fit_under_its_max(plan_with, low: int, high: int, expected: bool) -> None:
+    """min_instances above max_instances planned, and failed only at apply, half the module created."""
+    result = plan_with(min_instances=low, max_instances=high)
+    said = _said(result)
+    assert (result.returncode == 0) is expected, said
+    if not expected:
+        assert "var.max_instances" in said and "at least min_instances" in said, said
+
+
 @pytest.mark.parametrize("value, expected", [("512Mi", True), ("1Gi", True), ("2G", True), ("512MB", False),
                                              ("512", False), ("0.5Gi", False), ("512 Mi", False)])
 def test_the_function_memory_is_written_as_the_functions_api_takes_it(plan_with, value: str, expected: bool) -> None:

@@ -4,7 +4,7 @@
 # ../../../runwarden.yaml (docs/deploy.md, "The config file").
 
 terraform {
-  required_version = ">= 1.5.0, < 2.0.0"
+  required_version = ">= 1.9.0, < 2.0.0"
 
   required_providers {
     google = {
