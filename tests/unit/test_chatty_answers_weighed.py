@@ -48,7 +48,7 @@ def _busy(answer: str, answers_per_minute: int, severity: str) -> Evidence:
     return e
 
 
-def _chatty(evidence: Evidence, page_from: float) -> EvidenceBundle:
+def cut_page(evidence: Evidence, page_from: float) -> EvidenceBundle:
     """The service read's page full from `page_from` on; the read of the failure lines alone whole, holding what
     its filter takes (facts.failure_read_carries, the table Logging is asked from)."""
     b = evidence.bundle()
@@ -73,6 +73,8 @@ CASES = {
 
 @pytest.mark.parametrize("answer,per_minute,severity,action", CASES.values(), ids=CASES.keys())
 def test_answers_logged_below_warning_are_weighed_over_the_page_they_are_on(answer, per_minute, severity, action):
-    bundle = _chatty(_busy(answer, per_minute, severity), 3)
+    bundle = cut_page(_busy(answer, per_minute, severity), 3)
     result = diagnose(bundle, S)
     assert plan(result, bundle, S).action == action, result.summary
+    if answer is ANSWER and action is None and severity == "INFO":   # says which lines were scaled over the page
+        assert "on the service read's page alone" in result.summary, result.summary

@@ -20,6 +20,7 @@ from shared.diagnosis.log_signals import INFO_REFUSAL_TEXTS, Refusal, refusal_of
 from shared.remediation.planning import plan
 
 from tests.unit.builders import Evidence, at
+from tests.unit.test_chatty_answers_weighed import cut_page
 from tests.unit.test_diagnosis import OLD
 from tests.unit.test_proxy_connection_limit import CLOSED, STRUCTURED, busy_connector_and
 
@@ -29,16 +30,10 @@ STDOUT = "run.googleapis.com/stdout"
 
 
 def _chatty(evidence: Evidence, page_from: float) -> EvidenceBundle:
-    """60 INFO lines a minute on stderr from -40; the service read's page full from `page_from` on; the read of
-    the failure lines alone whole, holding what its filter takes (facts.failure_read_carries)."""
+    """60 INFO lines a minute on stderr from -40, the page cut and the failure read made (cut_page)."""
     for minute in range(-40, 5):
         evidence.log(minute, NOISE, OLD, count=60, severity="INFO")
-    b = evidence.bundle()
-    page = tuple(e for e in b.logs.entries if e.timestamp >= at(page_from))
-    failure = b.logs.model_copy(update={"entries": tuple(filter(failure_read_carries, b.logs.entries)),
-                                        "truncated": False})
-    return b.model_copy(update={"logs": b.logs.model_copy(update={"entries": page, "truncated": True}),
-                                "failure_logs": failure})
+    return cut_page(evidence, page_from)
 
 
 def _refused_early(severity: str) -> Evidence:

@@ -1159,17 +1159,18 @@ def _downstream_answers(facts: Facts, c: Citation) -> str:
     # A hold-back signal, each line counted over the read that carries it (Facts.half_or_more): a client that
     # logs a downstream's 429 at INFO leaves it to a chatty page's last minutes, its ERROR lines to the window.
     mostly = facts.half_or_more(answers, failed)
+    sampled = facts.counted_over_the_page(answers)
     codes = sorted({answered[e.text] for e in answers})
     c.cite("log", "stderr / stdout: an HTTP or gRPC client raising on a downstream's 429 or 5xx (or gRPC code)",
            f"{len(answers)} of the application's {failures} failure lines are its calls answered with "
-           f"{', '.join(codes)} by a downstream, e.g. {answers[0].text[:160]!r}; {_unreached(facts)} errors of "
-           f"reaching the database, {dials} failed dials",
+           f"{', '.join(codes)} by a downstream{sampled}, e.g. {answers[0].text[:160]!r}; {_unreached(facts)} "
+           f"errors of reaching the database, {dials} failed dials",
            "fewer than half of the failures: answers prove the path to the downstream works", not mostly,
            role="context")
     if not mostly:
         return ""
     return (f"the application's calls are answered by a downstream with {', '.join(codes)} ({len(answers)} of its "
-            f"{failures} failure lines, e.g. {answers[0].text[:120]!r}): an answer proves the path to it works, so "
+            f"{failures} failure lines{sampled}, e.g. {answers[0].text[:120]!r}): an answer proves the path to it works, so "
             f"connector {facts.b.connector.short_name}'s stress does not explain those failures, and scaling it "
             "changes none of them")
 
@@ -1288,15 +1289,16 @@ def _proxy_replies(facts: Facts, c: Citation) -> str:
     failed = [*replies, *(e for e in facts.logs.app_failed if id(e) not in seen)]
     failures = len(failed)
     mostly = facts.half_or_more(replies, failed)   # a hold-back signal, counted as `_downstream_answers` counts
+    sampled = facts.counted_over_the_page(replies)
     c.cite("log", "stderr / stdout: an Envoy's reply that it reached no upstream (UF, UH)",
-           f"{len(replies)} of the application's {failures} failure lines, e.g. {replies[0].text[:160]!r}; "
+           f"{len(replies)} of the application's {failures} failure lines{sampled}, e.g. {replies[0].text[:160]!r}; "
            f"{_unreached(facts)} errors of reaching the database",
            "fewer than half of the failures: a proxy's replies say its upstream failed, not where the proxy runs",
            not mostly, role="context")
     if not mostly:
         return ""
     return (f"the failures are a proxy's replies that it reached no upstream ({len(replies)} of {failures} failure "
-            f"lines, e.g. {replies[0].text[:120]!r}): where that proxy runs the words do not say (a downstream's "
+            f"lines{sampled}, e.g. {replies[0].text[:120]!r}): where that proxy runs the words do not say (a downstream's "
             "front answered across the path, which then works; \"no healthy upstream\" dialled nothing), so "
             f"connector {facts.b.connector.short_name}'s stress is not shown to be on their path")
 
