@@ -1,4 +1,4 @@
-"""A latency as a person reads it: milliseconds below a second, seconds from one up. Pure.
+"""A latency as a person reads it: milliseconds below a second, seconds from one up, minutes from one up. Pure.
 
 request_latencies is "Distribution of request latencies in milliseconds" (Cloud Run's metrics, Cloud
 Monitoring's list of Google Cloud metrics) and Facts reads it in seconds. Worded at one decimal of a second,
@@ -8,8 +8,22 @@ from __future__ import annotations
 
 
 def latency(seconds: float) -> str:
-    """`seconds` as "35 ms" below a second (rounded to the millisecond), else "2.4 s" (a tenth of one)."""
+    """`seconds` as "35 ms" below a second (rounded to the millisecond), "2.4 s" below a minute (a tenth of
+    one), else in minutes (`minutes`): a WebSocket's or a long poll's median of 90 s read "90000 ms"."""
     millis = round(seconds * 1000)
     if millis < 1000:
         return f"{millis} ms"
-    return f"{seconds:.1f} s"
+    if round(seconds, 1) < 60:
+        return f"{seconds:.1f} s"
+    return minutes(seconds)
+
+
+def minutes(seconds: float) -> str:
+    """A minute or more as "1 min 30 s", an hour or more as "1 h 05 min" (whole seconds): the one wording of a
+    long duration, the timeline's (shared/timeline/words.duration) and the diagnosis's."""
+    whole = int(round(seconds))
+    mins, rest = divmod(whole, 60)
+    if mins < 60:
+        return f"{mins} min {rest:02d} s"
+    hours, mins = divmod(mins, 60)
+    return f"{hours} h {mins:02d} min"

@@ -4841,10 +4841,15 @@ def app_log_filter(project: str, service: str, location: str, start: datetime, e
     system, requests = log_name(project, SYSTEM_LOG), log_name(project, REQUEST_LOG)
     texts = " OR ".join(f"textPayload:{quote(t)}" for t in PLATFORM_REQUEST_TEXTS)
     info = stdout_text_filter()
+    # A plain line printed on stdout (no level, DEFAULT) holding a needle of FAILURE_READ_SIGNALS (a client's
+    # "503 Server Error: ... for url: https://....run.app", gunicorn's worker timeout): as the failure read
+    # takes it (FAILURE_READ), so that a quiet service's page, which that read is not made for, holds it too.
+    printed = f"(severity=DEFAULT AND {_failure_restriction()})"
     return (f'resource.type="cloud_run_revision" AND resource.labels.service_name={quote(service)} '
             f'AND resource.labels.location={quote(location)} '
             f'AND timestamp>="{_rfc3339(start)}" AND timestamp<="{_rfc3339(end)}" '
-            f'AND (logName="{stderr}" OR (logName="{stdout}" AND (severity>=WARNING OR {info})) OR logName="{system}" '
+            f'AND (logName="{stderr}" OR (logName="{stdout}" AND (severity>=WARNING OR {info} OR {printed})) '
+            f'OR logName="{system}" '
             f'OR (logName="{requests}" AND ({texts}))'
             + (f" OR (\n{alert_filter}\n)" if alert_filter.strip() else "") + ")")
 
@@ -4853,7 +4858,8 @@ def app_log_filter(project: str, service: str, location: str, start: datetime, e
 # logger may mark below ERROR or not at all: gunicorn's "WORKER TIMEOUT" printed plain, Spring's async request
 # timeout at WARN, a downstream's 5xx passed on at WARNING, a secret it could not read. The read of the failure
 # lines alone asks for them by their own needles (failure_read_needles), where the service read takes them
-# (stderr whole, stdout at WARNING or worse), so that every line a rule counts is read over the window.
+# (stderr whole; stdout at WARNING or worse, or with no level holding one of these needles), so that every line a
+# rule counts is read over the window.
 FAILURE_READ_SIGNALS = (LogSignal.WORKER_TIMEOUT, LogSignal.APP_TIMEOUT_503, LogSignal.DOWNSTREAM_5XX,
                         LogSignal.SECRET_FAILURE)
 
@@ -4935,6 +4941,28 @@ def _failure_restriction() -> str:
 STDOUT_NEEDLES = Needles(_stdout_restriction, holds_a_needle)
 FAILURE_NEEDLES = Needles(_failure_restriction, holds_a_failure_needle)
 
+# The refusals whose writer states them at INFO, in words no ordinary line holds: the Cloud SQL Auth Proxy v2
+# at its own --max-connections, "max connections (N) exceeded, refusing new connection", written with
+# Infof to stdout (cloud-sql-proxy internal/proxy/proxy.go, Client.serveSocketMount; internal/log/log.go),
+# plain or as zap's JSON at INFO. Each line is one connection refused inside the instance, a signal that holds
+# a connector's scale back (Refusal.PROXY_LIMIT): read over the window at any severity, never left to a chatty
+# page's last minutes. A needle of stdout_needles too, so the service read asks for it already.
+INFO_REFUSAL_TEXTS = (") exceeded, refusing new connection",)
+
+
+@lru_cache(maxsize=1)
+def _info_refusal_restriction() -> str:
+    return needle_restriction(INFO_REFUSAL_TEXTS)
+
+
+def holds_an_info_refusal(text: str) -> bool:
+    """Whether `text` holds one of INFO_REFUSAL_TEXTS, letter case ignored (as the has operator compares)."""
+    lowered = text.lower()
+    return any(t in lowered for t in INFO_REFUSAL_TEXTS)
+
+
+INFO_REFUSALS = Needles(_info_refusal_restriction, holds_an_info_refusal)
+
 
 class LogRead(NamedTuple):
     """One log a clause reads, at the severities it takes there (None: at any)."""
@@ -4966,10 +4994,11 @@ FAILURE_READ = (
     # an error's own level word or key;
     ReadClause(logs=(LogRead(STDERR), LogRead(STDOUT)), severities=AT_LEAST_ERROR, needles=STDOUT_NEEDLES,
                error_keys=True, needle_severities=NO_LEVEL_OR_AT_LEAST_WARNING),
-    # its lines of FAILURE_READ_SIGNALS, by their needles: stderr with no level or at WARNING or worse,
-    # stdout at WARNING or worse;
-    ReadClause(logs=(LogRead(STDERR, NO_LEVEL_OR_AT_LEAST_WARNING), LogRead(STDOUT, AT_LEAST_WARNING)),
-               needles=FAILURE_NEEDLES),
+    # its lines of FAILURE_READ_SIGNALS, by their needles, from either log with no level or at WARNING or worse;
+    ReadClause(logs=(LogRead(STDERR), LogRead(STDOUT)), needles=FAILURE_NEEDLES,
+               needle_severities=NO_LEVEL_OR_AT_LEAST_WARNING),
+    # the refusals their writer states at INFO (the Auth Proxy's own limit), at any severity;
+    ReadClause(logs=(LogRead(STDERR), LogRead(STDOUT)), needles=INFO_REFUSALS),
     # Cloud Run's system log whole;
     ReadClause(logs=(LogRead(SYSTEM_LOG),)),
     # the request log's lines holding Cloud Run's own failure texts.
@@ -5072,8 +5101,11 @@ def failure_lines_filter(project: str, service: str, location: str, start: datet
     rollback on Cloud Run's refusals for want of an instance, a connector move on a liveness probe) then read
     them over the window too; none is the application's, and failure_lines.py counts the application's
     lines alone (LogIndex.app_failing). So are the application's lines of FAILURE_READ_SIGNALS, by their
-    needles (failure_read_needles), from stderr with no level or at WARNING or worse, and from stdout at
-    WARNING or worse. Not from stderr at INFO or DEBUG: a needle such as `.run.app` or `server error:` is in
+    needles (failure_read_needles), from stderr and stdout with no level or at WARNING or worse (a client's
+    "503 Server Error: ... for url: https://....run.app" printed plain on stdout is DEFAULT; the service read
+    takes it too, app_log_filter). Not from either log at INFO or DEBUG, but for the refusals their writer
+    states at INFO in words no ordinary line holds (INFO_REFUSAL_TEXTS: the Auth Proxy's own limit), taken at
+    any severity: a needle such as `.run.app` or `server error:` is in
     the ordinary access lines of a service that calls another (an INFO line naming the URL it called), and
     those would fill this read's page as they fill the service read's. The needles of STDOUT_SIGNALS and
     stdout_error_filter are taken by the same rule, from either log with no level or at WARNING or worse:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 
+from shared.diagnosis.latency_words import minutes
 from shared.outcomes import BIDI, C1, INVISIBLE
 from shared.timeline.model import IncidentTimeline, Milestone, TimelineEntry
 
@@ -31,13 +32,7 @@ def duration(seconds: float | None) -> str:
     if seconds is None:
         return "unknown"
     seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, rest = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {rest:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+    return f"{seconds} s" if seconds < 60 else minutes(seconds)
 
 
 def clock(at: datetime | None) -> str:

@@ -93,3 +93,11 @@ def test_the_held_back_finding_quotes_the_504s_beside_both_percentiles():
     assert "504" in connector.summary, connector.summary
     cited = [i for i in connector.evidence if i.query == "request_latencies p50"]
     assert cited and cited[0].role == "refutes" and "504" in cited[0].observed, cited
+
+
+def test_a_median_over_a_minute_is_worded_in_minutes():
+    """A WebSocket service (request timeout 60 minutes) whose usual median is a 90 s session: the slow tail's
+    summary words it "1 min 30 s" (latency_words.latency), as the timeline words a duration, not "90000 ms"."""
+    case = dict(p99=1500.0, slow=10, timeout=3600, usual=90.0, median=90.0)
+    result = diagnose(_evidence(case).bundle(), S)
+    assert "1 min 30 s" in result.summary and "90000 ms" not in result.summary, result.summary

@@ -124,8 +124,8 @@ CARRIES = {
     "stdout ERROR naming nothing: taken": ("stdout", "ERROR", "KeyError: 'tenant_id'", True),
     "stderr INFO naming a downstream's 5xx: the page's": ("stderr", "INFO", INFO_CALL.format(1), False),
     "stderr with no level naming a downstream's 5xx: taken": ("stderr", "DEFAULT", CALL.format(1), True),
-    "stdout with no level naming a downstream's 5xx: the page's (stdout's failure needles at WARNING)": (
-        "stdout", "DEFAULT", CALL.format(1), False),
+    "stdout with no level naming a downstream's 5xx: taken, as stderr's": ("stdout", "DEFAULT", CALL.format(1), True),
+    "stdout INFO naming a downstream's 5xx: the page's": ("stdout", "INFO", INFO_CALL.format(1), False),
 }
 
 

@@ -16,8 +16,8 @@ import pytest
 from sandbox.standins.logging import EntrySeed, _flatten, entry_from_seed, log_name_for, parse_filter
 from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.facts import failure_read_carries
-from shared.diagnosis.log_signals import (PLATFORM_REQUEST_TEXTS, failure_lines_filter, failure_read_needles,
-                                          stdout_needles)
+from shared.diagnosis.log_signals import (PLATFORM_REQUEST_TEXTS, app_log_filter, failure_lines_filter,
+                                          failure_read_needles, stdout_needles)
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 AT = NOW - timedelta(minutes=1)
@@ -60,8 +60,13 @@ def test_the_client_takes_what_the_filter_takes(log_id, severity):
     ("run.googleapis.com/stdout", "WARNING", "dial tcp 10.8.0.3:5432: i/o timeout", True),  # a needle, WARNING
     ("run.googleapis.com/stderr", "DEFAULT", "[CRITICAL] WORKER TIMEOUT (pid:17)", True),  # no level, its needle
     ("run.googleapis.com/stderr", "INFO", "[CRITICAL] WORKER TIMEOUT (pid:17)", False),    # INFO: left to the page
-    ("run.googleapis.com/stdout", "DEFAULT", "[CRITICAL] WORKER TIMEOUT (pid:17)", False),  # stdout: WARNING or worse
+    ("run.googleapis.com/stdout", "DEFAULT", "[CRITICAL] WORKER TIMEOUT (pid:17)", True),  # printed plain: as stderr
+    ("run.googleapis.com/stdout", "INFO", "[CRITICAL] WORKER TIMEOUT (pid:17)", False),    # INFO: left to the page
+    ("run.googleapis.com/stdout", "DEFAULT",
+     "inventory call failed: 503 Server Error: Service Unavailable for url: https://inv-1.a.run.app/v1", True),
     ("run.googleapis.com/stdout", "WARNING", "[CRITICAL] WORKER TIMEOUT (pid:17)", True),
+    ("run.googleapis.com/stdout", "INFO", "max connections (10) exceeded, refusing new connection", True),  # the proxy
+    ("run.googleapis.com/stdout", "DEBUG", "max connections (10) exceeded, refusing new connection", True),
     ("run.googleapis.com/varlog/system", "DEBUG", "Starting new instance. Reason: AUTOSCALING", True),  # whole
     ("run.googleapis.com/requests", "ERROR", "", False),                                  # a 5xx alone
     ("run.googleapis.com/requests", "WARNING",
@@ -70,3 +75,17 @@ def test_the_client_takes_what_the_filter_takes(log_id, severity):
 ])
 def test_what_the_failure_read_takes(log_id, severity, text, taken):
     assert failure_read_carries(LogRecord(timestamp=AT, log_id=log_id, severity=severity, text=text)) is taken
+
+
+@pytest.mark.parametrize("severity", SEVERITIES)
+@pytest.mark.parametrize("log_id", ("run.googleapis.com/stderr", "run.googleapis.com/stdout"))
+def test_the_service_read_takes_every_application_line_the_failure_read_takes(log_id, severity):
+    """The failure read is made only when the service read's page came back full: a quiet service's lines are
+    read by the service read alone, so a line the failure read would take (a downstream's 5xx printed plain on
+    stdout) must be one the service read takes too, or it is read for a chatty service and never for a quiet one."""
+    window = (NOW - timedelta(minutes=30), NOW)
+    failure = parse_filter(failure_lines_filter("p", "orders", "us-central1", *window))
+    service = parse_filter(app_log_filter("p", "orders", "us-central1", *window))
+    missed = [text for text in TEXTS
+              if _server_takes(failure, log_id, severity, text) and not _server_takes(service, log_id, severity, text)]
+    assert missed == [], f"{log_id} at {severity}: the failure read takes, the service read does not: {missed[:5]}"

@@ -1,4 +1,4 @@
-"""Latencies as the outcome and its timeline word them: milliseconds below a second.
+"""Latencies as the outcome and its timeline word them: milliseconds below a second, minutes from one up.
 
 Worded at a tenth of a second, a 35 ms p99 read "p99 max 0.0 s" in a `healthy`, a verdict and a summary
 (shared/diagnosis/latency_words.py). Pure: evidence built in memory, no I/O."""
@@ -18,7 +18,8 @@ REV = "backend-00012-zuk"
 
 WORDS = [
     (0.035, "35 ms"), (0.0004, "0 ms"), (0.12, "120 ms"), (0.9994, "999 ms"), (0.9996, "1.0 s"), (1.0, "1.0 s"),
-    (2.44, "2.4 s"), (30.0, "30.0 s"),
+    (2.44, "2.4 s"), (30.0, "30.0 s"), (59.94, "59.9 s"), (59.96, "1 min 00 s"), (90.0, "1 min 30 s"),
+    (1799.6, "30 min 00 s"), (3600.0, "1 h 00 min"), (3725.0, "1 h 02 min"),
 ]
 
 

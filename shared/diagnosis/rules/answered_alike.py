@@ -70,8 +70,12 @@ def answered_alike(facts: Facts, c: Citation, suspect: Revision, good: Revision)
     env gives (env_hosts.deploy_brought: the deploy sent the calls elsewhere), and no other revision served
     beside it since the deploy with fewer such answers (then the downstream answered it: the deploy's).
     The database's own answers (signal db_connection) are database_unreachable's and are not read here."""
-    found, failures = _answers(facts, suspect)
-    if not facts.logged_enough([line for line, _ in found], facts.s.startup_failure_logs_min) or 2 * len(found) < failures:
+    found, failed = _answers(facts, suspect)
+    failures = len(failed)
+    lines = [line for line, _ in found]
+    # A hold-back signal, counted over the read that carries each line (Facts.half_or_more); both sides are
+    # lines at ERROR or worse, which one read carries, so the scale is the same on each.
+    if not facts.logged_enough(lines, facts.s.startup_failure_logs_min) or not facts.half_or_more(lines, failed):
         return None
     kinds = Counter(kind for _, kind in found)
     unlike = _presented_differently(suspect, good, set(kinds))
@@ -103,14 +107,14 @@ def answered_alike(facts: Facts, c: Citation, suspect: Revision, good: Revision)
                     f"{good.short_name}'s calls and the deploy changed how {suspect.short_name} makes them")
 
 
-def _answers(facts: Facts, suspect: Revision) -> tuple[list[tuple[LogRecord, str]], int]:
+def _answers(facts: Facts, suspect: Revision) -> tuple[list[tuple[LogRecord, str]], list[LogRecord]]:
     """The suspect's failure lines (its own logs at ERROR or worse) that are a downstream's verdict on what it
-    presents, each with its kind, and how many failure lines it has. The database's lines (signal
+    presents, each with its kind, and its failure lines. The database's lines (signal
     db_connection: a Cloud SQL certificate, the Admin API's quota) are left to database_unreachable."""
     failed = _failure_lines(facts, suspect.short_name)
     database = {id(e) for e in facts.log_matches(LogSignal.DB_CONNECTION, suspect.short_name)}
     kind_of = per_text(shared_answer, failed)
-    return [(e, kind_of[e.text]) for e in failed if kind_of[e.text] and id(e) not in database], len(failed)
+    return [(e, kind_of[e.text]) for e in failed if kind_of[e.text] and id(e) not in database], failed
 
 
 def _failure_lines(facts: Facts, revision: str) -> list[LogRecord]:

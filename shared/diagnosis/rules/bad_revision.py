@@ -951,11 +951,13 @@ def _secret_read_at_latest_by_both(facts: Facts, c: Citation, suspect: Revision,
     shared = read_at_latest_by_both(good, suspect)
     if not shared or read_differently(good, suspect) or plain_credentials_changed(good, suspect):
         return None
-    found, failures = _value_failures(facts, suspect)
+    found, failed = _value_failures(facts, suspect)
+    failures, lines = len(failed), [line for line, _ in found]
     kinds = {kind for _, kind in found}
     secrets = [ref for ref in shared if any(may_hold(ref, kind) for kind in kinds)]
-    if not secrets or not facts.logged_enough([line for line, _ in found], facts.s.startup_failure_logs_min) \
-            or 2 * len(found) < failures:
+    # A hold-back signal, counted over the read that carries each line (Facts.half_or_more), as answered_alike.
+    if not secrets or not facts.logged_enough(lines, facts.s.startup_failure_logs_min) \
+            or not facts.half_or_more(lines, failed):
         return None
     hosts = found_in(url_hosts, (e for e, kind in found if kind == CREDENTIAL))
     if deploy_brought(hosts, suspect.env_values, good.env_values):
@@ -989,9 +991,9 @@ def _last_line(text: str) -> str:
     return text.strip().rsplit("\n", 1)[-1]
 
 
-def _value_failures(facts: Facts, suspect: Revision) -> tuple[list[tuple[LogRecord, str]], int]:
+def _value_failures(facts: Facts, suspect: Revision) -> tuple[list[tuple[LogRecord, str]], list[LogRecord]]:
     """The new revision's failure lines (its own logs at ERROR or worse) that are what a broken secret
-    value gives, each with its kind (secret_values.value_failure), and how many failure lines it has.
+    value gives, each with its kind (secret_values.value_failure), and its failure lines.
     A configuration not parsed counts only when its instances fail to start (at least
     startup_failure_logs_min of Cloud Run's startup texts, failed_starts): a configuration read at start
     ends the instance, while a request's parse failure is of what a call answered. A line of the
@@ -1004,7 +1006,7 @@ def _value_failures(facts: Facts, suspect: Revision) -> tuple[list[tuple[LogReco
     starts = failed_starts(facts.log_matches(LogSignal.STARTUP_FAILURE, name)) >= facts.s.startup_failure_logs_min
     found = [(e, kind_of[e.text]) for e in failed
              if id(e) not in database and (kind_of[e.text] == CREDENTIAL or (kind_of[e.text] and starts))]
-    return found, len(failed)
+    return found, failed
 
 
 def _failed_dials(facts: Facts, revision: str) -> list[LogRecord]:

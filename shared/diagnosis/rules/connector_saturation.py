@@ -415,7 +415,7 @@ def _answered_at_once(facts: Facts, c: Citation, stressed: list[str]) -> tuple[s
     answers = "; ".join(([f"{closed} of them an open connection found closed"] if closed else [])
                         + ([f"{refused} of them a dial refused"] if refused else []))
     c.cite("metric", facts.latencies_query,
-           f"p99 max {max(failing) * 1000:.0f} ms in the {len(failing)} failing minutes, no hang, "
+           f"p99 max {latency(max(failing))} in the {len(failing)} failing minutes, no hang, "
            f"{unreached} errors of reaching the database" + (f" ({answers})" if answers else "")
            + f"; the connector shows {', '.join(stressed)}",
            f"a wait (p99 >= {ANSWERED_AT_ONCE_SECONDS:g} s, a hang, or >= {s.db_error_logs_min} errors of reaching "
@@ -424,19 +424,19 @@ def _answered_at_once(facts: Facts, c: Citation, stressed: list[str]) -> tuple[s
            + ") for 503s to be the connector's", False, role="context")
     if refused >= s.db_error_logs_min and not stale:
         return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but the 503s are answered at "
-                f"once (p99 at most {max(failing) * 1000:.0f} ms in the failing minutes) and the database errors say "
+                f"once (p99 at most {latency(max(failing))} in the failing minutes) and the database errors say "
                 f"that dials to it were refused ({refused}x): the far end answered them with a reset at once "
                 "(nothing listening on that address and port), where a saturated connector drops packets and makes "
                 "requests wait, whatever else crosses it", REFUSED_DIALS)
     if stale:
         return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but the 503s are answered at "
-                f"once (p99 at most {max(failing) * 1000:.0f} ms in the failing minutes) and the database errors say "
+                f"once (p99 at most {latency(max(failing))} in the failing minutes) and the database errors say "
                 f"only that open connections were found closed ({closed}x): their peer closed or reset them at once "
                 "(the server, or something on the path that forgot an idle flow), where a saturated connector makes "
                 "requests wait; stale pooled connections fail so on their first use, whatever else crosses the "
                 "connector", STALE_CONNECTIONS)
     return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but the 503s are answered at "
-            f"once (p99 at most {max(failing) * 1000:.0f} ms in the failing minutes) and nothing shows a request "
+            f"once (p99 at most {latency(max(failing))} in the failing minutes) and nothing shows a request "
             "failing to cross it (no hang, no error of reaching the database): a saturated connector makes requests "
             "wait; 503s answered at once are the application's own, whatever else crosses the connector (another "
             "service's job on a shared one)", OWN_503S)
@@ -1154,19 +1154,23 @@ def _downstream_answers(facts: Facts, c: Citation) -> str:
     dials = sum(1 for e in app if dialled[e.text] is not None)
     if _unreached(facts) >= s.db_error_logs_min or dials >= s.db_error_logs_min:
         return ""
-    failures = len(answers) + sum(1 for e in facts.logs.app_failed if not answered[e.text])
-    mostly = 2 * len(answers) >= failures
+    failed = [*answers, *(e for e in facts.logs.app_failed if not answered[e.text])]
+    failures = len(failed)
+    # A hold-back signal, each line counted over the read that carries it (Facts.half_or_more): a client that
+    # logs a downstream's 429 at INFO leaves it to a chatty page's last minutes, its ERROR lines to the window.
+    mostly = facts.half_or_more(answers, failed)
+    sampled = facts.counted_over_the_page(answers)
     codes = sorted({answered[e.text] for e in answers})
     c.cite("log", "stderr / stdout: an HTTP or gRPC client raising on a downstream's 429 or 5xx (or gRPC code)",
            f"{len(answers)} of the application's {failures} failure lines are its calls answered with "
-           f"{', '.join(codes)} by a downstream, e.g. {answers[0].text[:160]!r}; {_unreached(facts)} errors of "
-           f"reaching the database, {dials} failed dials",
+           f"{', '.join(codes)} by a downstream{sampled}, e.g. {answers[0].text[:160]!r}; {_unreached(facts)} "
+           f"errors of reaching the database, {dials} failed dials",
            "fewer than half of the failures: answers prove the path to the downstream works", not mostly,
            role="context")
     if not mostly:
         return ""
     return (f"the application's calls are answered by a downstream with {', '.join(codes)} ({len(answers)} of its "
-            f"{failures} failure lines, e.g. {answers[0].text[:120]!r}): an answer proves the path to it works, so "
+            f"{failures} failure lines{sampled}, e.g. {answers[0].text[:120]!r}): an answer proves the path to it works, so "
             f"connector {facts.b.connector.short_name}'s stress does not explain those failures, and scaling it "
             "changes none of them")
 
@@ -1282,17 +1286,19 @@ def _proxy_replies(facts: Facts, c: Citation) -> str:
     if not facts.logged_enough(replies):
         return ""
     seen = {id(e) for e in replies}
-    failures = len(replies) + sum(1 for e in facts.logs.app_failed if id(e) not in seen)
-    mostly = 2 * len(replies) >= failures
+    failed = [*replies, *(e for e in facts.logs.app_failed if id(e) not in seen)]
+    failures = len(failed)
+    mostly = facts.half_or_more(replies, failed)   # a hold-back signal, counted as `_downstream_answers` counts
+    sampled = facts.counted_over_the_page(replies)
     c.cite("log", "stderr / stdout: an Envoy's reply that it reached no upstream (UF, UH)",
-           f"{len(replies)} of the application's {failures} failure lines, e.g. {replies[0].text[:160]!r}; "
+           f"{len(replies)} of the application's {failures} failure lines{sampled}, e.g. {replies[0].text[:160]!r}; "
            f"{_unreached(facts)} errors of reaching the database",
            "fewer than half of the failures: a proxy's replies say its upstream failed, not where the proxy runs",
            not mostly, role="context")
     if not mostly:
         return ""
     return (f"the failures are a proxy's replies that it reached no upstream ({len(replies)} of {failures} failure "
-            f"lines, e.g. {replies[0].text[:120]!r}): where that proxy runs the words do not say (a downstream's "
+            f"lines{sampled}, e.g. {replies[0].text[:120]!r}): where that proxy runs the words do not say (a downstream's "
             "front answered across the path, which then works; \"no healthy upstream\" dialled nothing), so "
             f"connector {facts.b.connector.short_name}'s stress is not shown to be on their path")
 
@@ -1913,12 +1919,12 @@ def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
     before = sorted(v for _, v in facts.p50_by_minute(facts.before))
     usual = before[len(before) // 2] if before else None
     bar = _risen_bar(usual)
-    usual_text = f"{usual * 1000:.0f} ms" if usual is not None else "unknown"
+    usual_text = latency(usual) if usual is not None else "unknown"
     rose = [v for v in medians if v >= bar]
     p99 = max(v for at, v in facts.p99_by_minute(facts.incident) if at in hung)
     failed = f"; {pct(requests.share(code=code))} of the requests {code}" if cut else ""
     observed = (f"p99 {'at a hang' if cut else 'in the hang band'} in {len(hung)} minutes (max {latency(p99)}), "
-                f"median max {max(medians) * 1000:.0f} ms there (usual {usual_text} in {facts.before}); "
+                f"median max {latency(max(medians))} there (usual {usual_text} in {facts.before}); "
                 f"at {bar:.2f} s or more in {len(rose)} of {len(medians)}{failed}")
     risen = 2 * len(rose) >= len(medians)
     c.cite("metric", query_of(facts.b.latencies_p50, "request_latencies p50"), observed,
@@ -1937,7 +1943,7 @@ def _slow_tail(facts: Facts, c: Citation, stressed: list[str]) -> str:
                  f"logged ({len(own)}x, {_framework_words(own)}): requests its own framework timed out and "
                  "answered 503, which says they failed, not where they waited")
     return (f"requests hang (p99 up to {latency(p99)} in {len(hung)} minutes) while the median held (median at "
-            f"{typical * 1000:.0f} ms, usual {usual_text}; {bar:.2f} s or more in {len(rose)} of "
+            f"{latency(typical)}, usual {usual_text}; {bar:.2f} s or more in {len(rose)} of "
             f"{len(medians)} minutes){ended}: a slow tail (a slow query, a lock "
             f"on some rows, one slow endpoint), not shown to be connector {facts.b.connector.short_name}'s, which "
             f"shows {', '.join(stressed)}: a connector that holds requests 25 s or more (four or five resends of a "

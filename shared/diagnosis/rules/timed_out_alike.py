@@ -19,6 +19,7 @@ uptime check of another project), the new code's requests themselves.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.evidence import LogRecord, Revision
@@ -48,8 +49,10 @@ def timed_out_alike(facts: Facts, c: Citation, suspect: Revision, good: Revision
     (_timeouts_changed), and no revision served beside the suspect since the deploy without such timeouts
     (_read_in_time_beside: the partner answered it in time, so the suspect's calls are the cause)."""
     s = facts.s
-    reads, failures = _read_timeouts(facts, suspect.short_name, facts.logs.app_failed)
-    if not facts.logged_enough(reads, s.startup_failure_logs_min) or 2 * len(reads) < failures:
+    reads, failed = _read_timeouts(facts, suspect.short_name, facts.logs.app_failed)
+    failures = len(failed)
+    # A hold-back signal, counted as answered_alike counts its answers (Facts.half_or_more).
+    if not facts.logged_enough(reads, s.startup_failure_logs_min) or not facts.half_or_more(reads, failed):
         return None
     hosts = found_in(upstream_hosts, reads)
     since = Window(suspect.create_time - TARGET_LOAD_MINUTES, facts.incident.end)
@@ -86,14 +89,15 @@ def timed_out_alike(facts: Facts, c: Citation, suspect: Revision, good: Revision
                     f"its calls in time and the deploy changed how {suspect.short_name} calls it")
 
 
-def _read_timeouts(facts: Facts, revision: str, among: list[LogRecord]) -> tuple[list[LogRecord], int]:
-    """The revision's lines among `among` that are read timeouts of its own calls to a named host, and how many
-    of its lines `among` holds."""
+def _read_timeouts(facts: Facts, revision: str,
+                   among: Sequence[LogRecord]) -> tuple[list[LogRecord], list[LogRecord]]:
+    """The revision's lines among `among` that are read timeouts of its own calls to a named host, and its lines
+    `among` holds."""
     mine = [e for e in among if e.resource_labels.get("revision_name") == revision]
     timed = {id(e) for e in facts.log_matches(LogSignal.UPSTREAM_TIMEOUT, revision)}
     candidates = [e for e in mine if id(e) in timed]
     read = per_text(upstream_read_timed_out, candidates)
-    return [e for e in candidates if read[e.text]], len(mine)
+    return [e for e in candidates if read[e.text]], mine
 
 
 def _target_timeouts(facts: Facts, revision: str, hosts: set[str]) -> list[LogRecord]:
