@@ -143,7 +143,7 @@ class Transport:
         standin = self.standin
         with standin._calls_lock:   # the call log and the faults, as StandIn._wrap does
             standin._calls.append(Call(method, parsed))
-        fault = standin.faults.before_call(method)
+        fault = standin.faults.before_call(method, parsed)
         if fault is not None:
             if fault.code == grpc.StatusCode.PERMISSION_DENIED and method in standin.permissions:
                 raise api_exception(fault.code, denial_text(standin.permissions[method], resource_of(parsed)))

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Sequence, Union
 
 import yaml
 from pydantic import BeforeValidator, Field, ValidationError, model_validator
@@ -923,6 +923,24 @@ def pinned_versions(scenario: Scenario) -> list[tuple[str, str]]:
         found += [(ref.secret, ref.version) for ref in rev.secret_env.values()]
         found += [(vol.secret, item.version) for vol in rev.secret_volumes.values() for item in vol.items]
     return found
+
+
+def with_copies(scenario: Scenario, of: str, names: Sequence[str]) -> Scenario:
+    """`scenario` with service `of` copied under each of `names`: its revisions and traffic (each revision's name
+    with `of` replaced, on the same connector), and every series whose resource names it. Several managed services
+    that look alike behind one connector, for tests and benchmarks of reads made per service."""
+    service = next(s for s in scenario.services if s.name == of)
+    series = [s for s in scenario.timeseries if s.resource.labels.get("service_name") == of]
+    services, timeseries = list(scenario.services), list(scenario.timeseries)
+    for name in names:
+        services.append(service.model_copy(update={
+            "name": name, "revisions": tuple(r.model_copy(update={"name": r.name.replace(of, name)})
+                                             for r in service.revisions),
+            "traffic": tuple(t.model_copy(update={"revision": t.revision.replace(of, name) if t.revision else None})
+                             for t in service.traffic)}))
+        timeseries += [s.model_copy(update={"resource": s.resource.model_copy(update={"labels": {
+            key: value.replace(of, name) for key, value in s.resource.labels.items()}})}) for s in series]
+    return scenario.model_copy(update={"services": tuple(services), "timeseries": tuple(timeseries)})
 
 
 def start_seeded(scenario: Scenario | str | Path | None, anchor: datetime | None = None, *,

@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 from shared.remediation.actions import get_action
 from shared.clock import Clock, SystemClock, skew_safe_lease
 from shared.diagnosis.collection import Readers
-from shared.diagnosis.scope import (alert_context, by_number_held, cloudsql_users_healthy, combine,
+from shared.diagnosis.scope import (ALERT_AGAIN, alert_context, by_number_held, cloudsql_users_healthy, combine,
                                     connector_users_healthy, diagnose_service, saturated_connector,
                                     service_for_host, service_peers_held, unanswered_held, unserved_host, users)
 from shared.config import Config, DiagnosisSettings
@@ -548,7 +548,7 @@ class _AlertRun:
             # its operation wait, the read-back and the publish need before the function's timeout.
             step = alert_peer_time(self.adapters.clock, self.received_at)
             # A peer's transient fault is raised for a redelivery (nothing written yet), named on the last one.
-            diagnosis = service_peers_held(result, self.config, readers, now, fits=step.fits,
+            diagnosis = service_peers_held(result, self.config, readers, now, again=ALERT_AGAIN, fits=step.fits,
                                            last_delivery=self.adapters.last_delivery)
             if diagnosis.signature is not result.diagnosis.signature:
                 proposal = plan(diagnosis, bundle, self.config.diagnosis, self.config.bounds)

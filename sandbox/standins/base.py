@@ -230,7 +230,7 @@ class StandIn:
         def handle(request: Any, context: grpc.ServicerContext) -> Any:
             with self._calls_lock:
                 self._calls.append(Call(rpc.method, request, context.time_remaining()))
-            fault = self.faults.before_call(rpc.method)
+            fault = self.faults.before_call(rpc.method, request)
             if fault is not None:
                 if fault.code == grpc.StatusCode.PERMISSION_DENIED and rpc.method in self.permissions \
                         and not fault.generic:

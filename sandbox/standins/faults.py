@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 
@@ -20,6 +21,7 @@ class _Failure:
     method: str | None
     message: str | None = None   # the status's message; None: "<method>: injected <CODE>"
     skip: int = 0                # matching calls let through before the failures begin
+    about: str | None = None     # only calls whose request mentions it (`mentions`); None: any
 
 
 @dataclass
@@ -27,6 +29,21 @@ class _LostResponse:
     remaining: int
     code: grpc.StatusCode
     method: str | None
+
+
+@dataclass
+class _Meeting:
+    """Calls that wait for each other (`Faults.meet`): the first `barrier.parties` matching calls."""
+
+    barrier: threading.Barrier
+    method: str
+    about: tuple[str, ...]       # the request names one of them (`mentions`)
+    mentioning: str | None       # and this too (a metric type beside a service), None: nothing more
+    left: int                    # matching calls still to join
+
+    def takes(self, method: str, request: Any) -> bool:
+        return (self.left > 0 and self.method == method and mentions(request, self.about)
+                and mentions(request, self.mentioning))
 
 
 @dataclass(frozen=True)
@@ -81,6 +98,17 @@ def _applies(rule_method: str | None, method: str) -> bool:
     return rule_method is None or rule_method == method
 
 
+def mentions(request: Any, about: str | tuple[str, ...] | None) -> bool:
+    """Whether `request` names `about` (one of them, for a tuple) in its resource (`name`, `parent`) or its
+    filter: a rule aimed at one service's reads (its GetService and ListRevisions name it; its ListTimeSeries
+    filter names its service_name), whichever order concurrent reads arrive in. None: any request."""
+    if about is None:
+        return True
+    texts = [value for value in (getattr(request, field, "") for field in ("name", "parent", "filter"))
+             if isinstance(value, str)]
+    return any(one in text for one in ((about,) if isinstance(about, str) else about) for text in texts)
+
+
 class Faults:
     """Thread-safe fault rules; `method` is the short RPC name ("UpdateService"), None = all."""
 
@@ -94,16 +122,32 @@ class Faults:
         self._lost: list[_LostResponse] = []
         self._rate_limits: list[_RateLimit] = []
         self._unnamed: set[str | None] = set()
+        self._meetings: list[_Meeting] = []
 
     def fail_next(self, n: int, code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE,
-                  method: str | None = None, message: str | None = None, after: int = 0) -> None:
+                  method: str | None = None, message: str | None = None, after: int = 0,
+                  about: str | None = None) -> None:
         """The next `n` matching calls fail with `code`; later calls succeed again. `message`: the status's
         message, as an API words its refusal (which may quote what it was sent: a field's value, a URL).
-        `after`: that many matching calls are answered first (a fault on a read's third page: after=2)."""
+        `after`: that many matching calls are answered first (a fault on a read's third page: after=2).
+        `about`: only calls whose request names it (`mentions`: one service's reads, say), so that a fault
+        meant for one of several reads made at once finds it whatever order they arrive in."""
         if n < 1 or after < 0:
             raise ValueError("fail_next needs n >= 1 and after >= 0")
         with self._lock:
-            self._failures.append(_Failure(n, code, method, message, skip=after))
+            self._failures.append(_Failure(n, code, method, message, skip=after, about=about))
+
+    def meet(self, method: str, about: tuple[str, ...], *, mentioning: str | None = None,
+             wait: float = 10.0) -> None:
+        """The next len(`about`) calls of `method` naming one of `about` (`mentioning`: naming it too) are
+        each held until all of them have arrived: reads made at once meet and go on; reads made one after
+        another never meet, and each fails FAILED_PRECONDITION after at most `wait` seconds, saying so. A test of
+        overlap with no clock in its assertions: whether reads were in flight together, not how long they took."""
+        if len(about) < 2:
+            raise ValueError("meet needs at least two parties")
+        with self._lock:
+            self._meetings.append(_Meeting(threading.Barrier(len(about), timeout=wait), method, about, mentioning,
+                                           len(about)))
 
     def lose_response(self, n: int, code: grpc.StatusCode = grpc.StatusCode.DEADLINE_EXCEEDED,
                       method: str | None = None) -> None:
@@ -173,13 +217,28 @@ class Faults:
             self._unnamed.clear()
             self._lost.clear()
             self._rate_limits.clear()
+            self._meetings.clear()
 
-    def before_call(self, method: str) -> InjectedFault | None:
-        """Sleeps for any latency, then returns the fault this call must raise, if any."""
+    def before_call(self, method: str, request: Any = None) -> InjectedFault | None:
+        """Sleeps for any latency, waits for the calls it is to meet, then returns the fault this call must
+        raise, if any. `request`: the call's request, for the rules aimed at what it names (`about`)."""
         delay = self._take_latency(method)
         if delay:
             time.sleep(delay)
-        return self._take_fault(method)
+        return self._meet(method, request) or self._take_fault(method, request)
+
+    def _meet(self, method: str, request: Any) -> InjectedFault | None:
+        with self._lock:
+            meeting = next((m for m in self._meetings if m.takes(method, request)), None)
+            if meeting is None:
+                return None
+            meeting.left -= 1
+        try:
+            meeting.barrier.wait()
+        except threading.BrokenBarrierError:
+            return InjectedFault(grpc.StatusCode.FAILED_PRECONDITION,
+                                 f"{method}: fewer than {meeting.barrier.parties} calls were in flight at once")
+        return None
 
     def _take_latency(self, method: str) -> float:
         with self._lock:
@@ -187,7 +246,7 @@ class Faults:
                 return 0.0
             return sum(rule.seconds for rule in self._latencies if _applies(rule.method, method))
 
-    def _take_fault(self, method: str) -> InjectedFault | None:
+    def _take_fault(self, method: str, request: Any = None) -> InjectedFault | None:
         with self._lock:
             if None in self._denied or method in self._denied:
                 if None in self._unnamed or method in self._unnamed:
@@ -199,7 +258,7 @@ class Faults:
                 if now < limit.until and _applies(limit.method, method):
                     return InjectedFault(grpc.StatusCode.RESOURCE_EXHAUSTED, limit.quota.message, limit.quota)
             for failure in self._failures:
-                if failure.remaining > 0 and _applies(failure.method, method):
+                if failure.remaining > 0 and _applies(failure.method, method) and mentions(request, failure.about):
                     if failure.skip > 0:
                         failure.skip -= 1
                         continue

@@ -152,6 +152,15 @@ class ProposalParams(_Model):
     proposal_id: str = Field(pattern=PROPOSAL_ID_PATTERN, description="The id a `proposed` outcome shows.")
 
 
+class ApproveParams(ProposalParams):
+    accept_unread_peers: bool = Field(default=False, description=(
+        "For a service alert's connector scale: approve it although a managed service behind the connector could "
+        "not be read again (its read refused, never answered, or not started for the approve's time), the scale "
+        "then made on the alerting service's evidence alone and the unread services named in the answer. Without "
+        "it such an approve is escalated and the proposal left open. A service read and found serving cleanly "
+        "still refuses the approve."))
+
+
 class ReleaseParams(_Model):
     intent: str = Field(max_length=1500, pattern=INTENT_PATTERN,
                         description="The escalated plan an `escalated` outcome names (`intent INCIDENT|MESSAGE`).")
@@ -233,7 +242,7 @@ class Approve(_Writing):
 
     command: Literal["approve"]
     target: TargetName = _CHECKED_TARGET  # type: ignore[assignment]  # left out: None, not checked
-    params: ProposalParams
+    params: ApproveParams
     override_limits: bool = False
 
 

@@ -19,8 +19,10 @@ from shared.commands.context import CommandRun, Refused, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.held import whose_dry_run
 from shared.commands.traffic import action_outcome
+from shared.diagnosis.evidence import short_name
 from shared.diagnosis.collection import MAX_FAN_OUT_SERVICES, Users, users_of
-from shared.diagnosis.scope import ServiceResult, held_for_clean_peer, saturated_connector, service_peers_held
+from shared.diagnosis.scope import (COMMAND_AGAIN, ServiceResult, held_for_clean_peer, saturated_connector,
+                                    service_peers_held)
 from shared.diagnosis.signatures import Diagnosis, Signature
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import Outcome, OutcomeStatus
@@ -64,7 +66,8 @@ def approve(run: CommandRun) -> Outcome:
                       f"nothing{decided_since(run, proposal.proposal_id)}")
     run.timeline.step("approved", f"{proposal.proposal_id} ({proposal.action} on {proposal.target}) approved by "
                       f"{run.command.requested_by}: {run.command.reason}", proposal_id=proposal.proposal_id,
-                      **({"override": True} if run.command.override_limits else {}))
+                      **({"override": True} if run.command.override_limits else {}),
+                      **({"unread_peers_accepted": run.unread_accepted} if run.unread_accepted else {}))
     # The command's digest is kept with its intent and action record, as any command's (CommandRun.manual):
     # without it, a command reusing this id once its record is lost would be taken for this approve.
     manual = Manual(command_id=run.command_id, requested_by=run.command.requested_by,
@@ -578,11 +581,18 @@ def _peers_judged(run: CommandRun, proposal: ProposalRecord, result: ServiceResu
     # Bounded as the alert's are (sweep_budget.alert_peer_time): from the command's receipt, no peer read is
     # started that could end where the gate, the write, its operation wait, the read-back and the publish need.
     step = alert_peer_time(run.adapters.clock, run.received_at)
-    judged = service_peers_held(result, run.config, run.adapters.readers(), run.now, fits=step.fits,
-                                last_delivery=run.adapters.last_delivery)
-    if _held_unread(judged):
+    judged = service_peers_held(result, run.config, run.adapters.readers(), run.now, again=COMMAND_AGAIN,
+                                fits=step.fits, last_delivery=run.adapters.last_delivery)
+    if not _held_unread(judged):
+        return judged
+    if not run.command.params.accept_unread_peers:
         raise _peers_not_read(proposal, judged)
-    return judged
+    # The person approves knowing the peers are unread: the scale is judged on the service's own evidence, as the
+    # alert proposed it, and the answer and the timeline's `approved` step say what was not read.
+    run.unread_accepted = judged.summary
+    run.notes.append(f"approved with params.accept_unread_peers by {run.command.requested_by}, on "
+                     f"{short_name(proposal.service)}'s evidence alone: {judged.summary}")
+    return result.diagnosis
 
 
 def _held_unread(judged: Diagnosis) -> bool:
@@ -599,7 +609,9 @@ def _peers_not_read(proposal: ProposalRecord, judged: Diagnosis) -> Refused:
     return Refused(OutcomeStatus.ESCALATED, (
         f"approval of {proposal.proposal_id} not decided: {judged.summary}; nothing applied, the proposal stays "
         f"open until {proposal.expires_at:%Y-%m-%d %H:%M:%S} UTC: approve it again once they can be read (with the "
-        "time to read them, Cloud Run and Monitoring answering, the permission granted)"))
+        "time to read them, Cloud Run and Monitoring answering, the permission each refusal names granted to "
+        "Runwarden's service account on that service's project; approving again before reads the same), or, to "
+        "scale knowing they are unread, approve it with params.accept_unread_peers: true under a new command_id"))
 
 
 def _connector_changed(run: CommandRun, params: dict[str, Any]) -> str:

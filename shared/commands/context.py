@@ -93,6 +93,9 @@ class CommandRun:
     published_at: datetime | None = None
     incident_id: str | None = None   # the incident the command's outcome belongs to, once known
     notes: list[str] = field(default_factory=list)
+    # An approve's acceptance of its connector's peers unread (params.accept_unread_peers): what was not read, for
+    # its timeline step. "" when none was accepted.
+    unread_accepted: str = ""
     held: Holder | None = None   # `holder`
     claimed: ClaimRecord | None = None   # the command's record (its claim on the command_id) as this delivery took it
     reused_id: bool = False      # the id's earlier write was another command's (recovery._reused_id): no record kept

@@ -42,6 +42,7 @@ lines', and the event is not read again for one read that follows all the others
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Sequence, TypeVar
@@ -943,7 +944,8 @@ READS_AGAIN = 2
 
 def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *, connector: str | None = None,
              sql_instance: str | None = None, stop: Callable[[], bool] | None = None,
-             last_delivery: bool = False, retry: Callable[[], bool] | None = None) -> Users:
+             last_delivery: bool = False, retry: Callable[[], bool] | None = None,
+             at_once: Workers | None = None) -> Users:
     """`managed` is (service name, Cloud SQL instances from the config) per managed service.
 
     A service uses the connector when a revision with traffic names it in vpc_access.connector, by
@@ -961,34 +963,56 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
     lean on (the sweep, an approve): asked before a read that met a transient fault is made again (at most
     READS_AGAIN times, each while it says the caller's time allows); one that never answered is then `unanswered`,
     its fault named, never raised: a bare exception left the sweep's judgement deferred without a word, and an
-    approve answered by nothing but the fault."""
+    approve answered by nothing but the fault.
+
+    `at_once`: a pool on which the services are read concurrently (at most its size at once), each read then
+    `stop` asked as it starts; without it, one after another. Either way each read hands back its own outcome
+    (`_Lookup`) and they are taken in the services' order, on the caller's thread: what is found, its calls and
+    the first fault raised never depend on which answer came first, and no two reads write one list. Once
+    `stop` has said so (`stopped`, an Event the reads share), no read not yet started is made."""
     users, unreadable, looked, maybe, cut, gone, by_number, unanswered_ = [], [], [], [], [], [], [], []
     read: dict[str, tuple[Service, tuple[Revision, ...]]] = {}
     calls = 0
     managed = list(managed)
-    for name, configured in managed[:MAX_FAN_OUT_SERVICES]:
-        if cut or (stop is not None and stop()):
-            cut.append(name)
-            maybe.append(name)
-            continue
-        looked.append(name)
+    within = managed[:MAX_FAN_OUT_SERVICES]
+    stopped = threading.Event()
+    raised = not last_delivery and retry is None    # a transient fault is the caller's (a redelivery's)
+
+    def look_up(name: str) -> _Lookup:
+        if stopped.is_set() or (stop is not None and stop()):
+            stopped.set()
+            return _Lookup(name, cut=True)
         attempt = _ServiceRead(readers, name, retry)
         try:
             service, revisions = attempt.run()
         except PermanentError as exc:
-            unreadable.append(f"{name}: {exc}")
-            (gone if exc.code == "NOT_FOUND" else maybe).append(name)
-            continue
+            return _Lookup(name, attempt, error=exc)
         except TransientError as exc:
-            if not last_delivery and retry is None:
+            if raised:
                 raise
-            unreadable.append(f"{name}: {unanswered(exc) if last_delivery else attempt.unanswered(exc)}")
+            return _Lookup(name, attempt, error=exc)
+        return _Lookup(name, attempt, read=(service, tuple(revisions)))
+
+    names = [name for name, _ in within]
+    lookups = at_once.map(look_up, names) if at_once is not None and len(names) > 1 else [look_up(n) for n in names]
+    for (name, configured), lookup in zip(within, lookups):
+        if lookup.cut:
+            cut.append(name)
+            maybe.append(name)
+            continue
+        looked.append(name)
+        calls += lookup.attempt.calls
+        if isinstance(lookup.error, PermanentError):
+            unreadable.append(f"{name}: {lookup.error}")
+            (gone if lookup.error.code == "NOT_FOUND" else maybe).append(name)
+            continue
+        if isinstance(lookup.error, TransientError):
+            fault = unanswered(lookup.error) if last_delivery else lookup.attempt.unanswered(lookup.error)
+            unreadable.append(f"{name}: {fault}")
             unanswered_.append(name)
             maybe.append(name)
             continue
-        finally:
-            calls += attempt.calls
-        read[name] = service, tuple(revisions)
+        service, revisions = read[name] = lookup.read
         serving = [r for r in connectors_by_id(service, revisions) if service.serving_percent(r.short_name) > 0]
         naming = _naming(service, serving, connector) if connector else Naming.NO
         if naming is Naming.YES:
@@ -1003,6 +1027,17 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
     return Users(tuple(users), tuple(looked), tuple(unreadable), api_calls=calls,
                  not_looked_at=max(0, len(managed) - MAX_FAN_OUT_SERVICES), maybe=tuple(maybe), cut=tuple(cut),
                  gone=tuple(gone), by_number=tuple(by_number), unanswered=tuple(unanswered_), read=read)
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    """One managed service's read for users_of, as it ended: not started (`cut`), read, or refused (`error`)."""
+
+    name: str
+    attempt: "_ServiceRead | None" = None
+    read: tuple[Service, tuple[Revision, ...]] | None = None
+    error: RunwardenError | None = None
+    cut: bool = False
 
 
 class _ServiceRead:

@@ -27,6 +27,7 @@ from shared.diagnosis.facts import Window
 from shared.diagnosis.signatures import Diagnosis, Signature
 from shared.errors import UNANSWERED, PermanentError, TransientError
 from shared.gcp.endpoints import CallPolicy
+from shared.workers import Workers
 
 # Cloud Run's URLs (cloud.google.com/run/docs/triggering/https-request): the deterministic form
 # https://SERVICE-PROJECT_NUMBER.REGION.run.app, and the older https://SERVICE-HASH-REGIONCODE.a.run.app.
@@ -406,7 +407,7 @@ def saturated_connector(result: ServiceResult) -> str:
     return connector.name
 
 
-def service_peers_held(result: ServiceResult, config: Config, readers: Readers, now: datetime,
+def service_peers_held(result: ServiceResult, config: Config, readers: Readers, now: datetime, *, again: str,
                        fits: Callable[[float], bool] | None = None, last_delivery: bool = False) -> Diagnosis:
     """A service alert's connector saturation, held back as a connector alert's is (`_clean_peer_held`) when another
     managed user of the same connector served cleanly in the minutes this service failed; or when whether one did
@@ -439,16 +440,22 @@ def service_peers_held(result: ServiceResult, config: Config, readers: Readers, 
     StepTime, ending where the write, its operation wait, the read-back and the outcome publish must begin);
     None (the diagnose and eval commands, a person waiting) is no bound. A lookup (PEER_LOOKUP_SECONDS) or a peer's
     metrics read (PEER_METRICS_SECONDS) that would not fit is not started: the peer is named as not read and the
-    scale held back, as for one that never answered."""
+    scale held back, as for one that never answered.
+
+    The peers are read at once, on a pool of their own (PEERS_AT_ONCE threads): every lookup, then every metrics read,
+    so that several peers cost about the round trips of one (GetService, ListRevisions, a round of metrics), not
+    one peer's after another's. `fits` is asked as each read starts. `again`: what becomes of a read that never
+    answered, in the caller's words (ALERT_AGAIN, COMMAND_AGAIN; "" for a command a person runs again), said in the
+    fault raised for it."""
     connector = saturated_connector(result)
     others = [(m.name, m.cloudsql_instances) for m in config.services if m.name != result.service]
     if not connector or not others:
         return result.diagnosis
     fits = fits or (lambda _seconds: True)
     found = users_of(readers, others, connector=connector, stop=lambda: not fits(PEER_LOOKUP_SECONDS),
-                     retry=lambda: fits(PEER_LOOKUP_SECONDS))
+                     retry=lambda: fits(PEER_LOOKUP_SECONDS), at_once=_PEERS)
     if found.unanswered and not last_delivery:
-        raise _not_answered(connector, found)
+        raise _not_answered(connector, found, again)
     peers, unread = _peer_bundles(found, result.bundle.incident_started_at, config, readers, now, fits, last_delivery)
     calls = result.diagnosis.api_calls + found.api_calls + sum(b.api_calls for _, b in peers)
     held = held_by_peers(result, connector, peers, unread, config.diagnosis, calls)
@@ -476,11 +483,19 @@ def held_by_peers(result: ServiceResult, connector: str, peers: list[tuple[str, 
     return None
 
 
-def _not_answered(connector: str, found: Users) -> TransientError:
-    """The fault raised for a redelivery when a lookup of the connector's other users never answered, each named."""
+# What becomes of a peer's read that never answered, in each caller's words (service_peers_held's `again`): an
+# alert's and a command's Pub/Sub deliver them again; a command a person runs (diagnose, eval) says its own.
+ALERT_AGAIN = "read again on the alert's next delivery"
+COMMAND_AGAIN = "read again on the command's next delivery"
+
+
+def _not_answered(connector: str, found: Users, again: str) -> TransientError:
+    """The fault raised when a lookup of the connector's other users never answered, each named, with what becomes
+    of it (`again`, the caller's words)."""
     said = [why for why in found.unreadable if why.split(": ", 1)[0] in found.unanswered]
-    return TransientError(f"connector {short_name(connector)}'s other managed users not all read, read again on the "
-                          f"alert's next delivery: {'; '.join(said)}")
+    then = f", {again}" if again else ""
+    return TransientError(f"connector {short_name(connector)}'s other managed users not all read{then}: "
+                          f"{'; '.join(said)}")
 
 
 def peers_not_read(found: Users) -> list[str]:
@@ -514,23 +529,40 @@ def _peer_bundles(found: Users, started_at: datetime, config: Config, readers: R
     raised (collect's), for the alert to be delivered again; on it, a read that never answered is a gap, named."""
     unread = peers_not_read(found)
     metrics_only = Readers(run=readers.run, monitoring=readers.monitoring)
-    peers = []
-    for name in found.services:
+
+    def read(name: str) -> tuple[EvidenceBundle | None, str]:
         if not fits(PEER_METRICS_SECONDS):
-            unread.append(f"{name}: its request metrics not read: the alert's time left no room for them")
-            continue
+            return None, f"{name}: its request metrics not read: the alert's time left no room for them"
         try:
             bundle = collect(name, started_at, metrics_only, config.diagnosis, now,
                              known=found.read[name], last_delivery=last_delivery)
         except PermanentError as exc:   # never expected (an optional read's refusal is a gap): named, never raised
-            unread.append(f"{name}: its request metrics not read ({exc})")
-            continue
+            return None, f"{name}: its request metrics not read ({exc})"
         gaps = [gap for gap in bundle.gaps if gap.startswith(_PEER_READS)]
-        if gaps:
-            unread.append(f"{name}: {'; '.join(gaps)}")
-            continue
-        peers.append((name, bundle))
+        return (None, f"{name}: {'; '.join(gaps)}") if gaps else (bundle, "")
+
+    names = list(found.services)
+    # Every peer's read ends before a transient fault is raised (Workers.map: the first in the peers' order).
+    answers = _PEERS.map(read, names) if len(names) > 1 else [read(name) for name in names]
+    peers = []
+    for name, (bundle, why) in zip(names, answers):
+        if bundle is None:
+            unread.append(why)
+        else:
+            peers.append((name, bundle))
     return peers, unread
+
+
+# The connector's other users read at once (service_peers_held): their lookups, then their metrics reads, each on a
+# thread of this pool. However many services share one connector ("You can then configure your serverless services
+# to use the connector", Serverless VPC Access, "How it works"), their reads then cost about one's round trips. Their own pool, not the evidence pool (collection._readers): a peer's metrics read is a
+# collect() that waits on its reads in the evidence pool, and a waiting task there could hold the very threads its
+# reads queue for. Three at once: a peer's metrics round is at most five reads (request_count, request_latencies,
+# instance_count, and a Cloud SQL instance's up and CPU), so three peers' rounds (15) fit the evidence pool
+# (collection.MAX_CONCURRENT_READS) in one wave; a fourth peer waits for a thread, read as one of the first three
+# ends, each read still started only while the alert's time allows (`fits`).
+PEERS_AT_ONCE = 3
+_PEERS = Workers("connector-peers", PEERS_AT_ONCE)
 
 
 # A peer's lookup at its longest: GetService then ListRevisions, one after another, each one call with its retries
@@ -619,7 +651,7 @@ def diagnose_alert(incident: Incident, config: Config, readers: Readers, now: da
         # the shared connector is read the same way here (planning is the remediation's, not the diagnosis's).
         if saturated_connector(result):
             result = ServiceResult(result.service, result.bundle,
-                                   service_peers_held(result, config, readers, now))
+                                   service_peers_held(result, config, readers, now, again=""))
         return AlertVerdict(target, result.diagnosis, result, (result,))
     found = users(target, config, readers)
     results = [diagnose_service(s, incident, config, readers, now, found=found)

@@ -131,16 +131,16 @@ PEERS = "service_alert_saturation_idle_peer_shared_connector"
 
 
 def _peer_never_answers(monkeypatch):
-    """A peer's lookup that never answered past its retries, as scope.service_peers_held raises it when no
-    delivery is the last (the diagnose and eval commands read once, a person waiting)."""
+    """A peer's lookup that never answered past its retries (users_of's `unanswered`), as scope.service_peers_held
+    finds it when no delivery is the last (the diagnose and eval commands read once, a person waiting): the fault it
+    raises is scope's own, worded for the command."""
     from shared.diagnosis import scope
-    from shared.errors import TransientError
+    from shared.diagnosis.collection import Users
 
-    def never_answered(*_args, **_kwargs):
-        raise TransientError("connector fin-conn's other managed users not all read, read again on the alert's next "
-                             "delivery: projects/fin-prod/locations/us-east1/services/statements: not answered after "
-                             "3 read(s) of Cloud Run (UNAVAILABLE)")
-    monkeypatch.setattr(scope, "service_peers_held", never_answered)
+    statements = "projects/fin-prod/locations/us-east1/services/statements"
+    fault = f"{statements}: not answered after 3 read(s) of Cloud Run (UNAVAILABLE)"
+    monkeypatch.setattr(scope, "users_of", lambda *_args, **_kwargs: Users(
+        (), (statements,), (fault,), api_calls=6, maybe=(statements,), unanswered=(statements,)))
 
 
 @pytest.mark.parametrize("command", ["diagnose", "eval"])
@@ -161,3 +161,5 @@ def test_a_peer_that_never_answers_is_said_in_one_line_not_a_traceback(tmp_path,
     said = result.stderr.strip().splitlines()
     assert len(said) == 1 and "could not read the evidence" in said[0], said
     assert "statements: not answered after 3 read(s) of Cloud Run (UNAVAILABLE)" in said[0], said
+    # Worded for a command a person runs again, not for an alert's delivery that does not come.
+    assert "run the command again" in said[0] and "delivery" not in said[0], said

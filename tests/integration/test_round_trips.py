@@ -613,7 +613,8 @@ def test_a_service_alerts_scale_of_a_shared_connector_reads_its_peers_once_and_n
         standin_env, firestore, pubsub, project_id, anchor, counter):
     """ledger's 5xx alert blames fin-conn, which statements (managed, busy, clean) uses too. The peers' read
     (scope.service_peers_held) costs, per other managed service, its GetService and its ListRevisions (users_of,
-    one after the other: two round trips), and for each behind the connector one concurrent round of its request
+    one after the other: two round trips; the peers' at once), and for each behind the connector one concurrent
+    round of its request
     metrics (collect with its service as read: no second GetService, no logs, no connector read): three evidence
     round trips for one peer, on the stand-ins' count 2 Cloud Run calls and 3 Monitoring calls. Held, the scale is
     never planned, so the connector's gate reads (`_ReadAhead.connector`) are not sent: no Firestore call is added."""
@@ -638,4 +639,33 @@ def test_a_service_alerts_scale_of_a_shared_connector_reads_its_peers_once_and_n
     assert standin_env.run.count("ListRevisions") - revisions == 2
     peer = len(standin_env.monitoring.calls) - 2 * monitoring   # ledger's own reads again, then statements'
     assert peer == 3, peer
+    assert counter.by_thread("pause-query") == {}, counter.by_thread("pause-query")
+
+
+def test_three_peers_cost_three_times_one_peers_calls_and_no_round_trip_more(
+        standin_env, firestore, pubsub, project_id, anchor, counter):
+    """statements copied twice (payments, reports), all three busy and clean behind fin-conn: each peer is read once,
+    its calls as one peer's (GetService, ListRevisions, 3 Monitoring calls), 15 in all, and the three peers'
+    calls of each kind meet at the stand-ins (Faults.meet: made at once), so the round trips are one peer's three.
+    No Firestore call is added (held, the scale is never planned)."""
+    from sandbox.scenarios import resolve_scenario, seed, with_copies
+
+    name = "service_alert_saturation_busy_clean_peer_shared_connector"
+    peers = ("statements", "payments", "reports")
+    scenario = with_copies(resolve_scenario(name), "statements", peers[1:])
+    world = World.for_scenario(scenario, standin_env, pubsub, project_id, anchor)
+    world.state = world.adapters.state = CountingStateStore(counter, project_id)
+    seed(standin_env, scenario, anchor)
+    named = tuple(f"services/{peer}" for peer in peers)
+    standin_env.run.faults.meet("GetService", named)
+    standin_env.run.faults.meet("ListRevisions", named)
+    counter.reset()
+
+    outcome = world.handle(world.alert(name, message_id="3", incident_id="three"))
+
+    assert (outcome.status.value, outcome.diagnosis.signature) == ("escalated", "inconclusive"), outcome.reason
+    assert standin_env.run.count("GetService") == standin_env.run.count("ListRevisions") == 1 + len(peers)
+    for peer in peers:
+        its = [c for c in standin_env.monitoring.calls if f'service_name = "{peer}"' in c.request.filter]
+        assert len(its) == 3, (peer, len(its))
     assert counter.by_thread("pause-query") == {}, counter.by_thread("pause-query")

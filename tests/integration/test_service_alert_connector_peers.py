@@ -28,6 +28,10 @@ IDLE = "service_alert_saturation_idle_peer_shared_connector"
 FAILING = "service_alert_saturation_failing_peer_shared_connector"
 # Every attempt of every read users_of makes of a service (its own retries, then READS_AGAIN reads again).
 EVERY_READ = FAST.attempts * (1 + READS_AGAIN)
+# A fault is aimed at the peer's reads by what they name, never by the order calls arrive in: the peers are read at
+# once (scope.service_peers_held), so which call comes after which is not fixed.
+STATEMENTS = "services/statements"
+ITS_METRICS = 'service_name = "statements"'
 
 
 def _world(name: str, standin_env, pubsub, project_id, anchor) -> World:
@@ -75,12 +79,12 @@ def test_a_peer_whose_lookup_never_answers_is_delivered_again_then_named_on_the_
     evidence alone: escalated, naming it and the fault. Before, the first delivery escalated at once."""
     world = _world(CLEAN, standin_env, pubsub, project_id, anchor)
     limit, counter = world.config.delivery.max_attempts, DeliveryCounter()
-    standin_env.run.faults.fail_next(EVERY_READ, code, method="GetService", after=1)
+    standin_env.run.faults.fail_next(EVERY_READ, code, method="GetService", about=STATEMENTS)
     with pytest.raises(TransientError, match="services/statements: not answered after 3 read"):
         _deliver(world, counter, limit - 1)
     assert world.writes() == 0
 
-    standin_env.run.faults.fail_next(EVERY_READ, code, method="GetService", after=1)
+    standin_env.run.faults.fail_next(EVERY_READ, code, method="GetService", about=STATEMENTS)
     outcome = _deliver(world, counter, limit)
 
     assert outcome.status.value == "escalated", outcome.reason
@@ -92,25 +96,20 @@ def test_a_peer_whose_lookup_never_answers_is_delivered_again_then_named_on_the_
 
 def test_a_peer_whose_metrics_read_never_answers_is_delivered_again_then_named_on_the_last_delivery(
         standin_env, firestore, pubsub, project_id, anchor):
-    """statements' request metrics never answer (every Monitoring call past ledger's own, counted on a world that
-    manages ledger alone): raised for a redelivery before the last delivery, nothing written; on the last, whether it
+    """statements' request metrics never answer (every Monitoring call naming it, whichever order its reads and the
+    others' arrive in): raised for a redelivery before the last delivery, nothing written; on the last, whether it
     served cleanly is not known, so nothing is scaled: escalated, naming the reads. Before, the first delivery
     escalated at once."""
-    alone = _world(CLEAN, standin_env, pubsub, project_id, anchor)
-    alone.config = alone.config.model_copy(update={"services": alone.config.services[:1]})
-    assert alone.handle(alone.alert(CLEAN, incident_id="ledger-alone")).status.value == "proposed"
-    ledger = len(standin_env.monitoring.calls)
-    world = World.for_scenario(resolve_scenario(CLEAN), standin_env, pubsub, project_id, anchor)
+    world = _world(CLEAN, standin_env, pubsub, project_id, anchor)
     limit, counter = world.config.delivery.max_attempts, DeliveryCounter()
-    before = len(standin_env.monitoring.calls)
-    standin_env.monitoring.faults.fail_next(1000, grpc.StatusCode.UNAVAILABLE, after=ledger)
+    standin_env.monitoring.faults.fail_next(1000, grpc.StatusCode.UNAVAILABLE, about=ITS_METRICS)
     with pytest.raises(TransientError, match="UNAVAILABLE"):
         _deliver(world, counter, limit - 1)
-    assert len(standin_env.monitoring.calls) > before + ledger     # the peer's reads were made, and failed
+    assert any(ITS_METRICS in call.request.filter for call in standin_env.monitoring.calls)   # made, and failed
     assert world.writes() == 0
 
     standin_env.monitoring.faults.clear()
-    standin_env.monitoring.faults.fail_next(1000, grpc.StatusCode.UNAVAILABLE, after=ledger)
+    standin_env.monitoring.faults.fail_next(1000, grpc.StatusCode.UNAVAILABLE, about=ITS_METRICS)
     outcome = _deliver(world, counter, limit)
 
     assert outcome.status.value == "escalated", outcome.reason
@@ -128,7 +127,7 @@ def test_a_peer_fault_that_passes_is_judged_on_the_redelivery_once(
     delivery escalated naming statements as not read, whatever it would have shown."""
     world = _world(name, standin_env, pubsub, project_id, anchor)
     counter = DeliveryCounter()
-    standin_env.run.faults.fail_next(EVERY_READ, grpc.StatusCode.UNAVAILABLE, method="GetService", after=1)
+    standin_env.run.faults.fail_next(EVERY_READ, grpc.StatusCode.UNAVAILABLE, method="GetService", about=STATEMENTS)
     with pytest.raises(TransientError):
         _deliver(world, counter, 1, name)
 
@@ -145,7 +144,7 @@ def test_a_peer_whose_read_is_refused_holds_the_scale_back_named(standin_env, fi
     behind the connector, and served cleanly, is not known; escalated naming it and the refusal. Before, it was
     dropped and the connector scaled on ledger's evidence alone."""
     world = _world(CLEAN, standin_env, pubsub, project_id, anchor)
-    standin_env.run.faults.fail_next(1, grpc.StatusCode.PERMISSION_DENIED, method="GetService", after=1)
+    standin_env.run.faults.fail_next(1, grpc.StatusCode.PERMISSION_DENIED, method="GetService", about=STATEMENTS)
 
     outcome = world.handle(world.alert(CLEAN))
 
@@ -267,3 +266,57 @@ def test_an_approve_that_cannot_read_a_peer_leaves_the_proposal_open_for_a_later
 
     assert later.status.value == "applied", later.reason
     assert standin_env.vpcaccess.count("PatchConnector") == 1
+
+
+def _approve_unread(world: World, proposal_id: str, command_id: str, accept: bool):
+    body = {"command": "approve", "command_id": command_id, "requested_by": "alice@example.com",
+            "params": {"proposal_id": proposal_id, **({"accept_unread_peers": True} if accept else {})},
+            "reason": "statements cannot be read; scaling on ledger's evidence"}
+    [outcome] = world.command(body, message_id=command_id)
+    return outcome
+
+
+def test_an_approve_refused_a_peers_read_says_which_permission_and_can_accept_the_peer_unread(
+        standin_env, firestore, pubsub, project_id, anchor):
+    """ledger's alert proposed the scale beside statements idle; since, Runwarden's account has lost run.services.get
+    on statements (every GetService of it refused, PERMISSION_DENIED). Each approve reads the same refusal: it is
+    escalated, the proposal left open, naming the permission and the service, and saying how to approve knowing the
+    peer is unread. An approve that says so (params.accept_unread_peers) scales, once, naming statements as unread
+    in its answer. Before, every approve was escalated the same until the proposal expired, with no way through."""
+    world = _world(IDLE, standin_env, pubsub, project_id, anchor)
+    world.config = world.config.model_copy(update={"operators": ("alice@example.com",)})
+    proposed = world.handle(world.alert(IDLE))
+    assert proposed.status.value == "proposed", proposed.reason
+    standin_env.run.faults.fail_next(1000, grpc.StatusCode.PERMISSION_DENIED, method="GetService", about=STATEMENTS)
+
+    for attempt in ("approve-1", "approve-2"):
+        unread = _approve_unread(world, proposed.action.proposal_id, attempt, accept=False)
+        assert unread.status.value == "escalated", unread.reason
+        assert "services/statements: " in unread.reason and "run.services.get" in unread.reason, unread.reason
+        assert "stays open" in unread.reason and "params.accept_unread_peers: true" in unread.reason, unread.reason
+        assert standin_env.vpcaccess.count("PatchConnector") == 0
+
+    accepted = _approve_unread(world, proposed.action.proposal_id, "approve-3", accept=True)
+
+    assert accepted.status.value == "applied", accepted.reason
+    assert standin_env.vpcaccess.count("PatchConnector") == 1
+    said = " ".join(accepted.notes)
+    assert "accept_unread_peers by alice@example.com" in said and "services/statements: " in said, said
+
+
+def test_accepting_unread_peers_never_passes_a_peer_read_and_serving_cleanly(
+        standin_env, firestore, pubsub, project_id, anchor):
+    """statements has become busy and clean since the proposal: an approve with params.accept_unread_peers is still
+    refused naming it (the acceptance is of peers unread, not of evidence read against the connector)."""
+    world = _world(IDLE, standin_env, pubsub, project_id, anchor)
+    world.config = world.config.model_copy(update={"operators": ("alice@example.com",)})
+    proposed = world.handle(world.alert(IDLE))
+    for series in resolve_scenario(CLEAN).materialize(anchor).series:
+        if series.resource_labels.get("service_name") == "statements":
+            world.add_series(series)
+
+    outcome = _approve_unread(world, proposed.action.proposal_id, "approve-1", accept=True)
+
+    assert outcome.status.value == "skipped", outcome.reason
+    assert "statements served" in outcome.reason, outcome.reason
+    assert standin_env.vpcaccess.count("PatchConnector") == 0

@@ -12,9 +12,10 @@ import pytest
 from shared.config import Config, DiagnosisSettings, ManagedService
 from shared.diagnosis.collection import Readers, Users
 from shared.diagnosis.diagnose import diagnose
-from shared.diagnosis.scope import (ServiceResult, held_by_peers, peers_not_read, saturated_connector,
-                                    service_peers_held)
+from shared.diagnosis.scope import (ALERT_AGAIN, COMMAND_AGAIN, ServiceResult, held_by_peers, peers_not_read,
+                                    saturated_connector, service_peers_held)
 from shared.diagnosis.signatures import Signature
+from shared.errors import TransientError
 from shared.remediation.planning import plan
 
 from tests.unit.builders import CONNECTOR
@@ -141,8 +142,40 @@ def test_no_peer_is_looked_up_once_the_alerts_time_has_no_room_for_it():
                     services=(ManagedService(name=BACKEND), ManagedService(name=REPORTS)))
     nothing = Readers(run=None, monitoring=None)   # type: ignore[arg-type]  (any read would raise)
 
-    held = service_peers_held(result, config, nothing, result.bundle.collected_at, fits=lambda _s: False)
+    held = service_peers_held(result, config, nothing, result.bundle.collected_at, again="", fits=lambda _s: False)
 
     assert held.signature is Signature.INCONCLUSIVE, held.summary
     assert f"{REPORTS}: not read: the alert's time left no room for its lookup" in held.summary, held.summary
     assert plan(held, result.bundle, S).action is None
+
+
+class _NeverAnswers:
+    """A Cloud Run port whose every read meets a transient fault (UNAVAILABLE past the call's retries)."""
+
+    def get_service(self, name: str):
+        raise TransientError(f"GetService {name}: 503 UNAVAILABLE")
+
+    list_revisions = get_service
+
+
+# who reads the peers (service_peers_held's `again`) -> what its fault says becomes of the read
+AGAIN = {
+    "an alert, delivered again by Pub/Sub": (ALERT_AGAIN, "not all read, read again on the alert's next delivery: "),
+    "an approve, delivered again by Pub/Sub": (COMMAND_AGAIN,
+                                               "not all read, read again on the command's next delivery: "),
+    "a command a person runs (diagnose, eval): its own words": ("", "not all read: "),
+}
+
+
+@pytest.mark.parametrize("again, said", AGAIN.values(), ids=AGAIN.keys())
+def test_a_peer_that_never_answered_is_worded_for_whoever_reads_it(again, said):
+    result = failing()
+    config = Config(project="demo-project", outcomes_topic="projects/demo-project/topics/runwarden-outcomes",
+                    services=(ManagedService(name=BACKEND), ManagedService(name=REPORTS)))
+    readers = Readers(run=_NeverAnswers(), monitoring=None)   # type: ignore[arg-type]
+
+    with pytest.raises(TransientError) as raised:
+        service_peers_held(result, config, readers, result.bundle.collected_at, again=again)
+
+    assert said in str(raised.value) and f"{REPORTS}: not answered after 3 read(s)" in str(raised.value), raised.value
+    assert ("delivery" in str(raised.value)) == bool(again), raised.value

@@ -1,0 +1,90 @@
+"""Wall time of a service alert's reads of its connector's other managed users (scope.service_peers_held), by how
+many there are: each peer costs its GetService, its ListRevisions and a round of request metrics.
+
+The busy-clean-peer scenario, its peer (statements) copied so that 1, 3 or 6 other managed services share the
+connector, read from the in-process stand-ins through the real adapters, every call held `--latency` seconds at the
+stand-in (Faults.add_latency, as a network round trip would). The alerting service's own diagnosis is read once per
+run, outside the window; the window is service_peers_held alone, on the wall clock (it waits, it does not compute).
+Reported, never judged: the figures are the round trips' count times the latency, plus what the machine adds.
+
+    PYTHONPATH=. .venv/bin/python bench/connector_peer_reads.py [--latency 0.05] [--runs 3]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+SCENARIO = "service_alert_saturation_busy_clean_peer_shared_connector"
+PEER = "statements"
+COPIES = ("payments", "reports", "billing", "ledgerweb", "invoices")
+
+
+def measure(peers: int, latency: float, runs: int) -> list[float]:
+    from cli._inputs import environment
+    from cli.eval import ANCHOR
+    from sandbox.scenarios import resolve_scenario, start_seeded, with_copies
+    from shared.config import parse_config
+    from shared.diagnosis.collection import Readers
+    from shared.diagnosis.scope import diagnose_service, service_peers_held
+    from shared.gcp.logging import CloudLoggingAdapter
+    from shared.gcp.monitoring import CloudMonitoringAdapter
+    from shared.gcp.run import CloudRunAdapter
+    from shared.gcp.vpcaccess import VpcAccessAdapter
+
+    scenario = with_copies(resolve_scenario(SCENARIO), PEER, COPIES[:peers - 1])
+    incident = _incident(scenario)
+    config = parse_config(scenario.config_data(f"projects/{scenario.project}/topics/runwarden-outcomes"),
+                          source=scenario.name)
+    now = ANCHOR + scenario.delivered
+    seconds = []
+    with start_seeded(scenario, anchor=ANCHOR) as standins, environment(standins.env()):
+        readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(), logging=CloudLoggingAdapter(),
+                          vpcaccess=VpcAccessAdapter())
+        try:
+            result = diagnose_service(incident.target.name, incident, config, readers, now)
+            for service in (standins.run, standins.monitoring):
+                service.faults.add_latency(latency)
+            for _ in range(runs):
+                started = time.perf_counter()
+                held = _peers_held(service_peers_held, result, config, readers, now)
+                seconds.append(time.perf_counter() - started)
+            assert held.signature.value == "inconclusive", held.summary
+        finally:
+            readers.close()
+    return seconds
+
+
+def _peers_held(read, result, config, readers, now):
+    """service_peers_held as each tree takes it (`again`, the caller's words, where it is asked for)."""
+    import inspect
+
+    words = {"again": ""} if "again" in inspect.signature(read).parameters else {}
+    return read(result, config, readers, now, **words)
+
+
+def _incident(scenario):
+    from cli.eval import ANCHOR
+    from shared.alerts.incidents import parse_notification
+
+    return parse_notification(scenario.message_data(ANCHOR))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds each call is held at the stand-in")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    print(f"service_peers_held, each call held {args.latency * 1000:.0f} ms at the stand-in, median of {args.runs}")
+    for peers in (1, 3, 6):
+        seconds = measure(peers, args.latency, args.runs)
+        print(f"  {peers} peer(s): {statistics.median(seconds):.3f} s "
+              f"({statistics.median(seconds) / args.latency:.1f} call latencies)")
+
+
+if __name__ == "__main__":
+    main()
