@@ -29,7 +29,7 @@ from shared.diagnosis.rules.connector_signs import (CANNOT_SCALE, CHANGE_UNDER_W
                                                     dials_around_connector, either, failing_revision, hang_minutes,
                                                     held_at_onset, max_not_reached, max_not_reached_words,
                                                     revision_p99, still_on_a_connector, stress, usual_hang)
-from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, sql_down_while_failing, sql_lagging,
+from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, STALE_READS, sql_down_while_failing, sql_lagging,
                                                   sql_unreported, sql_unreported_words)
 from shared.diagnosis.rules.deploy_changes import (DEFAULT_MAX_INSTANCES, deploy_lowered_timeout,
                                                   requests_per_instance)
@@ -1508,16 +1508,6 @@ def _database_saturated(facts: Facts, c: Citation) -> str:
             f"({named} of its reserved CPU in {window}): a saturated database makes every statement and the requests "
             "that wait on it slow, and its queued requests open more connections through the connector; a bigger "
             "connector changes nothing of the database's")
-
-
-# What a person checks when reads on pooled connections time out and new connections open.
-STALE_READS = ("look at how long the application's pool keeps a connection idle against the idle timeout of the path "
-               "to the database (a NAT's, a firewall's, a connector's: a flow dropped without a reset hangs its next "
-               "query until a timeout): validate connections before use (SQLAlchemy pool_pre_ping, HikariCP's "
-               "keepaliveTime), retire idle ones sooner (pool_recycle, maxLifetime, idleTimeout, Go's "
-               "SetConnMaxIdleTime), and turn TCP keepalives on (libpq's keepalives_idle, pgjdbc's tcpKeepAlive) so "
-               "a dropped flow fails in seconds; if the reads time out on busy connections too, look at the "
-               "database's slow queries; raise the connector's max instances only if new connections fail to cross it")
 
 
 def _reads_among(facts: Facts, lines: list[LogRecord], timed_out: Callable[[str], bool]) -> list[LogRecord]:

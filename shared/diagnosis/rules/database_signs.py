@@ -12,6 +12,16 @@ SLOW_DATABASE = ("look at the Cloud SQL instance first: its CPU, its slow querie
                  "missing index); raise the connector's max instances only once the instance is no longer saturated "
                  "and requests still wait")
 
+# What a person checks when reads on established connections timed out while new connections opened: a pool
+# whose idle flows the path dropped, or a database slow to answer.
+STALE_READS = ("look at how long the application's pool keeps a connection idle against the idle timeout of the path "
+               "to the database (a NAT's, a firewall's, a connector's: a flow dropped without a reset hangs its next "
+               "query until a timeout): validate connections before use (SQLAlchemy pool_pre_ping, HikariCP's "
+               "keepaliveTime), retire idle ones sooner (pool_recycle, maxLifetime, idleTimeout, Go's "
+               "SetConnMaxIdleTime), and turn TCP keepalives on (libpq's keepalives_idle, pgjdbc's tcpKeepAlive) so "
+               "a dropped flow fails in seconds; if the reads time out on busy connections too, look at the "
+               "database's slow queries; raise the connector's max instances only if new connections fail to cross it")
+
 
 def sql_judged_window(facts: Facts) -> Window:
     """The minutes database/up is judged over: the failing ones (Facts.failing_window), or the incident
