@@ -107,9 +107,12 @@ def _play(console: Console, sandbox: Sandbox, function: FunctionServer, anchor: 
           mode: str) -> tuple[bool, str]:
     """Alert in, timeline out; returns (passed, why)."""
     notification = sandbox.scenario.notification(anchor)
-    message_id = sandbox.publish_alert(notification)
-    _show_alert(console, notification["incident"], message_id)
-    _keep_alert(console, notification)
+    # As the scenario's relay republished it, if it has one (`alert.relayed_as`): the outcome names the path.
+    data = sandbox.scenario.message_data(anchor)
+    message_id = sandbox.publish_alert(data)
+    relayed_as = sandbox.scenario.alert.relayed_as if sandbox.scenario.alert else None
+    _show_alert(console, notification["incident"], message_id, relayed_as)
+    _keep_alert(console, notification, data if relayed_as else None)
     console.print("\n[bold]What Runwarden did[/] (from the function's structured log)")
     try:
         published, live = _narrate(console, sandbox, function)
@@ -291,18 +294,24 @@ def _statuses(sandbox: Sandbox, service: str) -> dict[str, Any]:
     return {"traffic_statuses": LiveTraffic.of(sandbox.standins.run.service(service)).statuses}
 
 
-def _show_alert(console: Console, incident: dict[str, Any], message_id: str) -> None:
+def _show_alert(console: Console, incident: dict[str, Any], message_id: str, relayed_as: str | None) -> None:
     service = incident["resource"]["labels"].get("service_name", "?")
-    console.print(Text(f"\nAlert published to {ALERTS_TOPIC} (message {message_id}); {ALERTS_PUSH} pushes it "
+    relayed = f", as a relay republished it ({relayed_as})" if relayed_as else ""
+    console.print(Text(f"\nAlert published to {ALERTS_TOPIC} (message {message_id}{relayed}); {ALERTS_PUSH} pushes it "
                        "to the function", style="bold"))
     console.print(Text(f"  {incident['policy_name']!r} on {service}: {incident['observed_value']} > "
                        f"{incident['threshold_value']}, incident {incident['incident_id']}, "
                        f"started {INCIDENT_AGE.seconds // 60} min ago"))
 
 
-def _keep_alert(console: Console, notification: dict[str, Any]) -> None:
+def _keep_alert(console: Console, notification: dict[str, Any], relayed: bytes | None) -> None:
+    """The message as published: a relay's wrapping kept as it is (the commands read through it, as the pipeline
+    does), Monitoring's own notification laid out to be read."""
     TIMELINE_DIR.mkdir(parents=True, exist_ok=True)
-    ALERT_FILE.write_text(json.dumps(notification, indent=2) + "\n", encoding="utf-8")
+    if relayed is not None:
+        ALERT_FILE.write_bytes(relayed)
+    else:
+        ALERT_FILE.write_text(json.dumps(notification, indent=2) + "\n", encoding="utf-8")
     console.print(Text(f"  the notification as published: {ALERT_FILE} (runwarden parse, diagnose and replay read it)"))
 
 

@@ -110,7 +110,9 @@ class Narrator:
         name = str(details.get("step", "?"))
         self._line(self._offset(entry), name, short_names(str(entry.get("message", ""))),
                    entry.get("severity", "INFO"))
-        if name == "diagnosed" and details.get("evidence"):
+        if name == "received" and details.get("relayed"):
+            self._indented(Text(relay_path(details["relayed"])))
+        elif name == "diagnosed" and details.get("evidence"):
             self._indented(evidence_table(details["evidence"], self.plain, wide=self.console.width >= 120))
         elif name in DECISION_STEPS:
             self._decision(details, published, live)
@@ -156,6 +158,16 @@ class Narrator:
 
 
 # --- building blocks ---------------------------------------------------------------------------
+
+
+def relay_path(relayed: Sequence[Mapping[str, Any]]) -> str:
+    """The wrappings a relay put around the notification, outermost first, as the `received` step names them."""
+    said = []
+    for wrapping in relayed:
+        via = [f"subscription {wrapping['subscription']}" if wrapping.get("subscription") else "",
+               f"message {wrapping['message_id']}" if wrapping.get("message_id") else ""]
+        said.append(f"{wrapping.get('form', '?')}" + (f" ({', '.join(v for v in via if v)})" if any(via) else ""))
+    return "relayed: " + " > ".join(said)
 
 
 def evidence_table(evidence: Sequence[Mapping[str, Any]], plain: bool = False, wide: bool = True) -> Table:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.alerts.relayed import Relayed
 from shared.diagnosis.evidence import EvidenceItem
 # Credentials are redacted by one function with one list of shapes (shared/redaction.py), named here too.
 from shared.redaction import CREDENTIAL, REDACTED, SHAPES, redacted  # noqa: F401
@@ -181,6 +182,9 @@ class Outcome(BaseModel):
     requested_by: str | None = None     # as the command stated it (recorded, not authenticated)
     snapshot: dict[str, Any] | None = None   # the `status` command's answer
     received: Received | None = None    # a rejected message's content, as it arrived
+    # The wrappings a relay put around the alert's notification, outermost first (shared/alerts/relayed.py): the
+    # path it took (the relay's subscription, message id, attributes); [] when Monitoring's own message came.
+    relayed: list[Relayed] = Field(default_factory=list)
     timestamps: Timestamps
 
     @model_validator(mode="after")

@@ -25,7 +25,7 @@ from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, no
                                    not_managed, notified_after_verdict, opened_after_close, test_notification,
                                    unknown_schema, unknown_start)
 from shared.alerts.present_failure import alert_hold
-from shared.alerts.received import Named, named, received
+from shared.alerts.received import Named, named, received, relayed_path
 from shared.errors import (AttemptInProgress, DamagedRecord, PermanentError, TransientError, WriteInFlight,
                            described)
 from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, GateResult, InProgress, MaybeBehind,
@@ -46,8 +46,9 @@ from shared.remediation.history import (
     service_actions,
 )
 from shared.alerts.incidents import (AlertTarget, Incident, IncidentParseError, MisroutedCommand, TargetKind,
-                                    check_not_ahead, parse_message_published, quoted)
+                                    check_not_ahead, parse_message_published, quoted, read_message_published)
 from shared.alerts.query_names import QueryNames, query_names
+from shared.alerts.relayed import Relayed
 from shared.outcomes import (
     ActionReport,
     DiagnosisReport,
@@ -142,17 +143,21 @@ def handle_alert(event_data: Any, config: Config, adapters: Adapters) -> Outcome
     """Handle one messagePublished CloudEvent's data. Returns the outcome it published."""
     received_at = adapters.clock.now()
     try:
-        message, incident = parse_message_published(event_data)
+        message, incident, relayed = read_message_published(event_data)
         check_not_ahead(incident, message.publish_time, received_at)
     except IncidentParseError as exc:
         return _reject(exc, event_data, config, adapters, received_at)
 
     timeline = Timeline(incident.incident_id)
+    # The path a relayed notification took (its relay's subscription, message id, attributes), said only when it
+    # came relayed: Monitoring's own message has none.
+    path = {"relayed": [wrapping.model_dump(mode="json") for wrapping in relayed]} if relayed else {}
     timeline.step("received", f"alert {incident.incident_id} ({incident.state.value}) from policy "
                   f"{incident.policy_name!r}", message_id=message.message_id, policy=incident.policy_name,
                   condition=incident.condition_name, resource=incident.resource_labels,
-                  state=incident.state.value, started_at=incident.started_at, ended_at=incident.ended_at)
-    alert = _AlertRun(incident, message.message_id, config, adapters, timeline, received_at, event_data=event_data)
+                  state=incident.state.value, started_at=incident.started_at, ended_at=incident.ended_at, **path)
+    alert = _AlertRun(incident, message.message_id, config, adapters, timeline, received_at, event_data=event_data,
+                      relayed=relayed)
     try:
         outcome = alert.decide()
     except DamagedRecord as exc:
@@ -204,8 +209,10 @@ class _AlertRun:
     """The state of handling one parsed alert."""
 
     def __init__(self, incident: Incident, message_id: str | None, config: Config, adapters: Adapters,
-                 timeline: Timeline, received_at: datetime, event_data: Any = None) -> None:
+                 timeline: Timeline, received_at: datetime, event_data: Any = None,
+                 relayed: tuple[Relayed, ...] = ()) -> None:
         self.incident = incident
+        self.relayed = relayed         # the wrappings a relay put around the notification, on every outcome
         self.event_data = event_data   # the delivery as it came: its message's key, for `publish_once`
         self.message_id = message_id
         self.config = config
@@ -945,7 +952,7 @@ class _AlertRun:
         notes = [*(notes or []), *([self.incident.id_note] if self.incident.id_note else [])]
         return Outcome(incident_id=self.incident.incident_id, target=target, diagnosis=diagnosis, action=action,
                        status=status, reason=reason, notes=notes, message_id=self.message_id,
-                       timestamps=Timestamps(received_at=self.received_at, decided_at=decided_at or self.adapters.clock.now(),
+                       relayed=list(self.relayed), timestamps=Timestamps(received_at=self.received_at, decided_at=decided_at or self.adapters.clock.now(),
                                              completed_at=self.adapters.clock.now()))
 
     def holds_report(self) -> bool:
@@ -1089,7 +1096,7 @@ def _reject_once(error: IncidentParseError, command_id: str | None, also: str, e
                   field=error.field, message_id=message_id, received=content.excerpt(), command_id=command_id)
     outcome = Outcome(status=OutcomeStatus.REJECTED, reason=f"malformed alert: {error}{also}{name.words}",
                       incident_id=name.incident_id, message_id=message_id,
-                      received=content, command_id=command_id, notes=list(notes),
+                      received=content, relayed=list(relayed_path(content)), command_id=command_id, notes=list(notes),
                       # One id on every delivery of the message (message_outcome_id): a repeat is dropped.
                       outcome_id=_rejection_id(event_data, command_id),
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))

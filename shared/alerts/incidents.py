@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
@@ -33,7 +33,7 @@ from shared.alerts.named_elsewhere import named_elsewhere
 from shared.alerts.query_grouping import MQL_QUERY, mql_drops, promql_drops
 from shared.alerts.query_names import query_names, selects_alone, workload_names
 from shared.alerts.ratio_query import ratio_query
-from shared.alerts.relayed import MAX_WRAPPINGS, wrapped_object, wrapped_text
+from shared.alerts.relayed import Relayed, read_through
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.echo import quoted as echoed_quoted
 from shared.errors import PermanentError
@@ -1743,12 +1743,29 @@ def parse_notification(payload: bytes | str | Mapping[str, Any]) -> Incident:
     return _parse_notification(payload, "notification")
 
 
-def parse_message_published(data: Mapping[str, Any]) -> tuple[PubSubMessage, Incident]:
-    """The CloudEvent `data` of a messagePublished event carrying a Monitoring notification."""
+class Delivered(NamedTuple):
+    """A messagePublished event's message, the notification it carries, and the wrappings a relay put around the
+    notification that were read through to reach it (shared/alerts/relayed.py), outermost first: () when the
+    message's data is the notification itself, as Monitoring's Pub/Sub channel publishes it."""
+
+    message: PubSubMessage
+    incident: Incident
+    relayed: tuple[Relayed, ...] = ()
+
+
+def read_message_published(data: Mapping[str, Any]) -> Delivered:
+    """The CloudEvent `data` of a messagePublished event carrying a Monitoring notification, and its relay's path."""
     message = decode_message_published(data)
     if not message.data:
         raise IncidentParseError("message.data", "is required: a Monitoring notification is the message body")
-    return message, _parse_notification(message.data, "message.data")
+    incident, relayed = _read_notification(message.data, "message.data")
+    return Delivered(message, incident, relayed)
+
+
+def parse_message_published(data: Mapping[str, Any]) -> tuple[PubSubMessage, Incident]:
+    """The CloudEvent `data` of a messagePublished event carrying a Monitoring notification."""
+    delivered = read_message_published(data)
+    return delivered.message, delivered.incident
 
 
 def check_not_ahead(incident: Incident, *known: datetime | None) -> None:
@@ -1776,20 +1793,18 @@ def _span(seconds: float) -> str:
 
 
 def load_any(raw: bytes | str) -> Incident:
-    """Whatever an operator has at hand: a notification, a Pub/Sub push body or
-    MessagePublishedData, or a structured CloudEvent whose data is one of those."""
-    doc = _json_object(raw, "input", limit=_MAX_ENVELOPE_BYTES)
-    if "incident" in doc:
-        return _parse_notification(doc, "notification")
-    if "message" in doc:
+    """Whatever an operator has at hand: a Pub/Sub push body or MessagePublishedData, a structured CloudEvent whose
+    data is one of those, or anything else read as the pipeline reads a message's data: a notification, or one a
+    relay wrapped (shared/alerts/relayed.py), refused in the pipeline's words (its 256 KiB bound included)."""
+    try:
+        doc: Mapping[str, Any] | None = _json_object(raw, "input", limit=_MAX_ENVELOPE_BYTES)
+    except IncidentParseError:
+        doc = None   # no JSON object: the pipeline's reading says what it is, or why it is none
+    if doc is not None and "incident" not in doc and "message" in doc:
         return parse_message_published(doc)[1]
-    if "specversion" in doc:
+    if doc is not None and "specversion" in doc:
         return _from_cloud_event(doc)
-    raise IncidentParseError(
-        "input",
-        "expected a Monitoring notification ({\"incident\": ...}), a Pub/Sub push body or "
-        "MessagePublishedData ({\"message\": {\"data\": ...}}), or a CloudEvent ({\"specversion\": ...})",
-    )
+    return _parse_notification(raw, "notification")
 
 
 def _from_cloud_event(event: Mapping[str, Any]) -> Incident:
@@ -1813,7 +1828,22 @@ def _from_cloud_event(event: Mapping[str, Any]) -> Incident:
 
 
 def _parse_notification(payload: bytes | str | Mapping[str, Any], where: str) -> Incident:
-    doc = payload if isinstance(payload, Mapping) else _notification_object(payload, where)
+    return _read_notification(payload, where)[0]
+
+
+def _read_notification(payload: bytes | str | Mapping[str, Any], where: str) -> tuple[Incident, tuple[Relayed, ...]]:
+    """The notification in `payload` and the relay's wrappings read through to reach it (shared/alerts/relayed.py):
+    the notification's own JSON is parsed once, as it always was; a wrapping is read through only when `payload` is
+    no notification, and an inner text that is none either is refused for what it lacks. Before, a notification a
+    relay had republished in its push body, or encoded twice, was rejected ("incident: is required", "expected a
+    JSON object, got string") and its failure never diagnosed."""
+    if isinstance(payload, Mapping):
+        doc, relayed = payload, ()
+    else:
+        if not isinstance(payload, (bytes, bytearray, str)):
+            raise IncidentParseError(where, f"expected JSON text, got {type(payload).__name__}")
+        reached = read_through(_as_bytes(payload), lambda text: _json_object(text, where, MAX_NOTIFICATION_BYTES))
+        doc, relayed = reached.doc, reached.relayed
     if "incident" not in doc:
         if isinstance(doc.get("command"), str):
             # An operator's command published to the alerts topic: say where it belongs.
@@ -1821,25 +1851,7 @@ def _parse_notification(payload: bytes | str | Mapping[str, Any], where: str) ->
         raise IncidentParseError("incident", "is required (is this a Monitoring notification?)")
     if not isinstance(doc["incident"], Mapping):
         raise IncidentParseError("incident", f"expected an object, got {_json_kind(doc['incident'])}")
-    return _consistent(_to_incident(_validate(_NotificationWire, doc)))
-
-
-def _notification_object(raw: bytes | str, where: str, wrappings: int = 0) -> Mapping[str, Any]:
-    """The JSON object of `raw`, read through a relay's wrappings (shared/alerts/relayed.py): the notification's
-    own JSON is parsed once, as it always was; a wrapping is read through only when `raw` is no notification, and
-    an inner text that is none either is refused for what it lacks. Before, a notification a relay had
-    republished in its push body, or encoded twice, was rejected ("incident: is required", "expected a JSON
-    object, got string") and its failure never diagnosed."""
-    try:
-        doc = _json_object(raw, where, MAX_NOTIFICATION_BYTES)
-    except IncidentParseError:
-        readable = wrappings < MAX_WRAPPINGS and len(raw) <= _MAX_ENVELOPE_BYTES   # base64 is 4/3 of what it holds
-        inner = wrapped_text(_as_bytes(raw)) if readable else None
-        if inner is None:
-            raise
-        return _notification_object(inner, where, wrappings + 1)
-    inner = wrapped_object(doc) if "incident" not in doc and wrappings < MAX_WRAPPINGS else None
-    return doc if inner is None else _notification_object(inner, where, wrappings + 1)
+    return _consistent(_to_incident(_validate(_NotificationWire, doc))), relayed
 
 
 def _as_bytes(raw: bytes | str) -> bytes:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.alerts.incidents import quoted
-from shared.alerts.relayed import MAX_WRAPPINGS, wrapped_object, wrapped_text
+from shared.alerts.relayed import Reached, Relayed, read_through
 from shared.gcp.identifiers import (COMMAND_INCIDENT_PREFIX, IncidentIdCharacter, folded_incident_id,
                                     stripped_incident_id)
 from shared.outcomes import Received
@@ -149,27 +149,39 @@ def named(content: Received, field: str) -> Named:
 
 
 def _incident_of(content: Received) -> Mapping[str, Any]:
-    """The notification's `incident` object, as far as the data reads as one, through a relay's wrappings as the
-    parser reads them (shared/alerts/relayed.py); {} otherwise."""
+    """The notification's `incident` object, as far as the data reads as one, through a relay's wrappings by the
+    parser's one rule (shared/alerts/relayed.py `read_through`); {} otherwise."""
+    reached = _reached(content)
+    incident = reached.doc.get("incident") if reached else None
+    return incident if isinstance(incident, Mapping) else {}
+
+
+def relayed_path(content: Received) -> tuple[Relayed, ...]:
+    """The wrappings a relay put around the rejected notification, outermost first, as the parser reads them: the
+    path it took, for the outcome (`relayed`). () when the data is no wrapping of a JSON object."""
+    reached = _reached(content)
+    return reached.relayed if reached else ()
+
+
+def _reached(content: Received) -> Reached | None:
     if content.data_form != "text":
-        return {}
-    text: bytes | None = content.data.encode("utf-8", "surrogatepass")
-    for _ in range(MAX_WRAPPINGS + 1):
-        body = _json(text)
-        if isinstance(body, Mapping) and "incident" in body:
-            incident = body["incident"]
-            return incident if isinstance(incident, Mapping) else {}
-        text = wrapped_object(body) if isinstance(body, Mapping) else wrapped_text(text)
-        if text is None:
-            break
-    return {}
-
-
-def _json(text: bytes) -> Any:
-    try:
-        return json.loads(text, object_pairs_hook=_once_each)
-    except (ValueError, RecursionError):   # not JSON, a key twice, a number past 4,300 digits, nested too deep
         return None
+    try:
+        return read_through(content.data.encode("utf-8", "surrogatepass"), _json_object)
+    except ValueError:
+        return None
+
+
+def _json_object(text: bytes) -> Mapping[str, Any]:
+    """`text`'s JSON object; ValueError for any other text (not JSON, a key twice, a number past 4,300 digits,
+    nested too deep, no object)."""
+    try:
+        parsed = json.loads(text, object_pairs_hook=_once_each)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if not isinstance(parsed, Mapping):
+        raise ValueError("no JSON object")
+    return parsed
 
 
 def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -259,6 +259,10 @@ def test_every_pubsub_function_has_retry_and_a_dead_letter_policy() -> None:
     assert dead_letter["max_delivery_attempts"] == "${var.max_delivery_attempts}"
     push_config = single(push["push_config"])
     assert "oidc_token" in push_config, "pushes must carry an identity token"
+    # The functions read a push body or a CloudEvent: with payload unwrapping (Pub/Sub "Payload unwrapping") the body
+    # is the bare notification, which functions-framework answers 400 before Runwarden runs
+    # (tests/integration/test_unwrapped_push.py).
+    assert "no_wrapper" not in push_config, "the functions read the wrapped push body, not the bare message data"
 
 
 TIMELINE_PAGE_ALLOWANCE = 5     # seconds per ListLogEntries page of 1000 entries: an allowance, not a measurement

@@ -49,6 +49,24 @@ def test_every_scenario_is_diagnosed_as_it_expects(tmp_path, name):
     assert report["diagnosis"]["api_calls"] <= (MAX_API_CALLS + ALERT_READS + TARGET_SECRET_READS + 2) * services
 
 
+RELAYED = [n for n in SCENARIOS if resolve_scenario(n).alert and resolve_scenario(n).alert.relayed_as]
+
+
+@pytest.mark.parametrize("name", RELAYED)
+def test_a_relayed_alert_as_published_is_diagnosed_as_its_scenario_expects(tmp_path, name):
+    """The message as the alerts topic got it from the relay (what a dead-letter subscription shows), pasted as it
+    is: read through its wrapping, as the pipeline reads it."""
+    path = tmp_path / f"{name}.json"
+    path.write_bytes(resolve_scenario(name).message_data(ANCHOR))
+
+    result = CliRunner().invoke(runwarden, ["diagnose", str(path), "--scenario", name, "--json"])
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["diagnosis"]["signature"] == resolve_scenario(name).expect.signature, report["diagnosis"]["summary"]
+    assert report["would"]["action"] == resolve_scenario(name).expect.action
+
+
 def test_human_output_shows_the_evidence(tmp_path):
     command = [sys.executable, "-m", "cli", "diagnose", str(alert_file(tmp_path, "connector_saturation")),
                "--scenario", "connector_saturation"]

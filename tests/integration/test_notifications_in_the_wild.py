@@ -205,6 +205,50 @@ def test_a_relayed_notification_is_read_through_its_wrapping_and_acted_on_once(s
     assert outcome.status.value == "applied", outcome.reason
     assert direct.status.value != "applied", direct.reason
     assert world.writes() == 1
+    by_message = {published["message_id"]: published for published in world.published(2)}
+    relayed, sent_directly = by_message["1"], by_message["2"]
+    assert [wrapping["form"] for wrapping in relayed["relayed"]] == RELAY_PATH[case], relayed["relayed"]
+    assert sent_directly["relayed"] == []
+
+
+# The path each relay's wrapping shows on the outcome, outermost first.
+RELAY_PATH: dict[str, list[str]] = {
+    "the notification's base64 under data": ["message"],
+    "the push body republished": ["push_body"],
+    "data wrapped twice": ["message", "message"],
+    "the notification as a JSON string": ["json_string"],
+    "the notification base64 again": ["base64"],
+}
+
+
+def test_a_relayed_outcome_names_the_relay_it_came_through(standin_env, firestore, pubsub, project_id, anchor):
+    """An SRE reading the outcome of a relayed alert sees the path it took: the relay's subscription, the message id
+    it republished and its attributes, as the `received` step of the timeline does."""
+    world = _world(standin_env, pubsub, project_id, anchor)
+    body = json.dumps({"message": {"data": _b64(_notification_bytes(world)), "messageId": "9",
+                                   "attributes": {"router": "sre-alerts"}},
+                       "subscription": "projects/ops/subscriptions/monitoring-relay"}).encode()
+
+    outcome = world.handle(event(body))
+
+    assert outcome.status.value == "applied", outcome.reason
+    [path] = world.published()[0]["relayed"]
+    assert (path["form"], path["subscription"], path["message_id"], path["attributes"]) == (
+        "push_body", "projects/ops/subscriptions/monitoring-relay", "9", {"router": "sre-alerts"}), path
+
+
+def test_a_relayed_notification_rejected_for_its_own_fault_names_its_relay(standin_env, firestore, pubsub,
+                                                                           project_id, anchor):
+    world = _world(standin_env, pubsub, project_id, anchor)
+    notification = resolve_scenario("bad_revision").notification(world.anchor)
+    notification["incident"]["started_at"] = "yesterday"
+
+    outcome = world.handle(event(WRAPPED["the push body republished"](json.dumps(notification).encode())))
+
+    assert outcome.status.value == "rejected", outcome.reason
+    published = world.published()[0]
+    assert [wrapping["form"] for wrapping in published["relayed"]] == ["push_body"], published
+    assert published["received"]["data"] and world.writes() == 0
 
 
 def test_a_wrapping_holding_no_notification_is_rejected_and_kept(standin_env, firestore, pubsub, project_id, anchor):

@@ -75,8 +75,8 @@ def test_unparsable_file_exits_2_naming_the_field(runner: CliRunner, bad_file: P
 
 
 @pytest.mark.parametrize("content, field", [
-    (b"not json", "input"),
-    (b"\xff\xfe", "input"),
+    (b"not json", "notification"),
+    (b"\xff\xfe", "notification"),
     (b'{"message": {"data": "!!"}}', "message.data"),
     (b'{"incident": {"incident_id": "0.x", "state": "maybe", "started_at": 1}}', "incident.state"),
 ])

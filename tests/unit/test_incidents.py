@@ -640,8 +640,9 @@ BAD_INPUTS: list[tuple[str, Callable[[Any], Any], Any, str]] = [
     ("message not object", parse_message_published, {"message": "hi"}, "message"),
     ("publish_time garbage", parse_message_published, published(b64("{}"), publishTime="soon"),
      "message.publish_time"),
-    ("load_any unknown shape", load_any, b'{"alert": {}}', "input"),
-    ("load_any not json", load_any, b"incident: yes", "input"),
+    # Read as the pipeline reads a message's data, and refused in its words (docs/commands.md, `parse`).
+    ("load_any unknown shape", load_any, b'{"alert": {}}', "incident"),
+    ("load_any not json", load_any, b"incident: yes", "notification"),
     ("load_any cloud event of another type", load_any,
      json.dumps({"specversion": "1.0", "type": "google.cloud.storage.object.v1.finalized", "data": {}}), "type"),
     ("load_any cloud event bad base64", load_any,
