@@ -103,6 +103,8 @@ class Refusal:
                         "under the clients)")
     ADMIN_API_QUOTA = ("the Cloud SQL Admin API refuses the connectors' calls at the project's quota (429 "
                        "rateLimitExceeded): no connection to the database is dialled")
+    ADMIN_API_DISABLED = ("the Cloud SQL Admin API is disabled in the project (403 accessNotConfigured): the "
+                          "connectors fetch no certificate, and no connection to the database is dialled")
     NO_IP_OF_TYPE = ("the instance has no IP address of the type the client asks for (its public or private IP was "
                      "turned off, or the client asks for the wrong type)")
     PROXY_LIMIT = ("the Cloud SQL Auth Proxy's own --max-connections reached (it closes each connection over it in "
@@ -252,6 +254,18 @@ REFUSAL_ADVICE = {
                              "generateEphemeralCert): how many instances started at once (a burst, min instances 0), "
                              "one connector per process rather than per request, and a quota increase; the calls go "
                              "to the Admin API, not to the database, so scaling the VPC connector changes none of them",
+    # The Auth Proxy and the Cloud SQL connectors fetch the instance's connect settings and an ephemeral
+    # certificate from the Admin API before any dial (cloud-sql-go-connector internal/cloudsql/refresh.go);
+    # a project whose sqladmin.googleapis.com is disabled answers them 403 accessNotConfigured ("... has not
+    # been used in project N before or it is disabled. Enable it by visiting ...", the Service Usage
+    # API's words as googleapi prints them), on every instance of every revision alike. `gcloud services
+    # enable SERVICE` enables it (gcloud reference, "gcloud services enable"); who disabled it is a
+    # serviceusage DisableService entry of the Admin Activity audit log (Service Usage docs, "Audit logging").
+    Refusal.ADMIN_API_DISABLED: "that the Cloud SQL Admin API is enabled in the instance's project (gcloud services "
+                                "list --enabled; enable it with gcloud services enable sqladmin.googleapis.com) "
+                                "and who disabled it (a DisableService entry of the Admin Activity audit log); the "
+                                "calls go to the Admin API, not to the database, so scaling the VPC connector "
+                                "changes none of them",
     # The connectors and the Auth Proxy v2 ask for the public IP unless told otherwise (the proxy's
     # --private-ip, the connectors' IP type option): a public IP turned off (ipv4Enabled false) fails
     # every new connection of a client that was never told, on every revision alike.
@@ -408,6 +422,70 @@ _PY_CONNECTOR_API_CONNECT_TIMED_OUT = (r"(?<=Connection timeout to host )https:/
 # DnsResolver.query_dns: "Unable to resolve TXT record for `NAME`", "Unable to parse TXT record for `NAME` ->
 # `RECORD`").
 _PY_CONNECTOR_DNS_NAME = r"DnsResolutionError: Unable to (?:resolve|parse) TXT record for `"
+
+# Whose TLS verdict a line holds, when the client that judged the certificate returns the runtime's words
+# bare (go-sql-driver/mysql returns crypto/tls's error as is, node-postgres emits the TLSSocket's own error,
+# neither with the address): the line's own words must say it was the database's dial, or the verdict is
+# read as any HTTPS client's (a downstream API's certificate) and left out. Either a database's address,
+# a host and one of the engines' ports (MySQL 3306, PostgreSQL 5432, SQL Server 1433) not inside a URL
+# (`//` before the host: an HTTPS call to a service on such a port is no database's), or the words of a
+# client that speaks only to databases:
+# - Prisma's P1011, "Error opening a TLS connection: {message}" (prisma/prisma-engines
+#   libs/user-facing-errors/src/common.rs, TlsConnectionError; as Prisma's error reference lists it);
+# - Sequelize's ConnectionError, whose message is its cause's (sequelize/sequelize
+#   src/errors/connection-error.js: super(parent ? parent.message : ''), name "SequelizeConnectionError");
+# - gorm's Open, "failed to initialize database, got error %v" (go-gorm/gorm gorm.go, its logger's
+#   Error; applications print the same words when Open returns the error).
+_DATABASE_TLS_DIAL = (r"(?:(?<![\w./-])[\w.-]+:(?:3306|5432|1433)\b|\bP1011\b|Error opening a TLS connection:"
+                      r"|SequelizeConnectionError:|failed to initialize database, got error)[^\n]*?")
+# The verdicts read after it, each a row of its own (a pattern's anchor is its longest literal run, and
+# each is a needle the read already sends, or one of few): Go's crypto/x509 (UnknownAuthorityError
+# "x509: certificate signed by unknown authority", HostnameError "x509: certificate is valid for ...",
+# CertificateInvalidError "x509: certificate has expired or is not yet valid"; crypto/x509/verify.go),
+# OpenSSL's "certificate verify failed" (as CPython's ssl and libpq print it), and Node's own messages for
+# OpenSSL's X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ("self-signed certificate in certificate chain", "self
+# signed" before OpenSSL 3) and X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE ("unable to verify the first
+# certificate"), its codes SELF_SIGNED_CERT_IN_CHAIN and UNABLE_TO_VERIFY_LEAF_SIGNATURE (nodejs/node
+# src/crypto/crypto_common.cc, X509ErrorCode; OpenSSL crypto/x509/x509_txt.c).
+_TLS_VERDICTS = (("Go's crypto/x509", r"x509: certificate (?:signed by unknown authority|is valid for|has expired)"),
+                 ("OpenSSL's", r"certificate verify failed"),
+                 ("Node's, self-signed in the chain", r"self[- ]signed certificate in certificate chain"),
+                 ("Node's, the leaf unverified", r"unable to verify the first certificate"))
+
+# The Cloud SQL Admin API's answer to the connectors' calls, as they pass it on: the Go connector's and the
+# Auth Proxy v2's refresh error, printed bare (cloud-sql-go-connector errtype/errors.go RefreshError.Error,
+# "Refresh error: MESSAGE (connection name = ...): CAUSE", as the 429 rows read it), for each of its two calls
+# (internal/cloudsql/refresh.go: the metadata, then the ephemeral certificate), with googleapi's "Error STATUS:
+# MESSAGE, REASON"; and the Python connector's aiohttp error, the API's message set as its reason, on the
+# Admin API's URL (cloud-sql-python-connector google/cloud/sql/connector/client.py _get_metadata;
+# aiohttp ClientResponseError.__str__). `words` is the message's pattern, split by \b so that each row's
+# anchor is a needle the read already sends (the refresh's words, the Admin API's URL: stdout_needles).
+_REFRESH_CALLS = (("metadata", "failed to get instance metadata", ""),
+                  ("certificate", "create ephemeral cert failed", "fetch ephemeral cert failed: "))
+_API_DISABLED = ("Cloud SQL Admin API has not been used in project 418207365093 before or it is disabled. Enable it by "
+                 "visiting https://console.developers.google.com/apis/api/sqladmin.googleapis.com/overview?project="
+                 "418207365093 then retry.")
+
+
+def _admin_api_answers(kind: str, status: int, words: str, message: str, reason: str, said: str,
+                       refusal: str) -> tuple[DbErrorText, ...]:
+    """The rows of one answer of the Admin API (`status`, its `message` and `reason`, matched by `words`)."""
+    go = tuple(DbErrorText(f"Cloud SQL Go connector / Auth Proxy v2 ({what}: {status}, {kind})",
+                           rf'Refresh error: {call} \(connection name = "[^"]*"\): [^\n]*?googleapi: Error {status}\b: '
+                           + words,
+                           f"[p:r:i] failed to connect to instance: failed to get instance: Refresh error: {call} "
+                           f'(connection name = "p:r:i"): {cause}googleapi: Error {status}: {message}, {reason}',
+                           "GoogleCloudPlatform/cloud-sql-go-connector errtype/errors.go (RefreshError.Error) and "
+                           f"internal/cloudsql/refresh.go; {said}", refusal)
+               for what, call, cause in _REFRESH_CALLS)
+    python = DbErrorText(f"Cloud SQL Python connector ({status}, {kind})",
+                         rf"\b{status}, message=[\"']{words}[^\n]*?url=(?:URL\()?['\"]https://sqladmin\.googleapis\.com/",
+                         f"aiohttp.client_exceptions.ClientResponseError: {status}, message='{message}', "
+                         "url='https://sqladmin.googleapis.com/sql/v1beta4/projects/p/instances/i/connectSettings'",
+                         "GoogleCloudPlatform/cloud-sql-python-connector google/cloud/sql/connector/client.py "
+                         f"(_get_metadata: the Admin API's message as aiohttp's reason); {said}", refusal)
+    return (*go, python)
+
 
 DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     DbErrorText("Cloud SQL Auth Proxy v2 / Go connector", r"failed to connect to instance: Dial error",
@@ -1473,6 +1551,29 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "sqladmin.googleapis.com/sql/v1beta4/projects/p/instances/i/connectSettings')",
                 "GoogleCloudPlatform/cloud-sql-python-connector issue #1070 (the typo \"seeem\" was fixed to \"seem\" "
                 "in its pull request #1115: both match)", Refusal.NOT_AUTHORIZED),
+    # The Cloud SQL Admin API disabled in the project (Refusal.ADMIN_API_DISABLED): the Java connector's own
+    # words for the API's 403 with reason accessNotConfigured (GoogleCloudPlatform/cloud-sql-jdbc-socket-factory
+    # core/src/main/java/com/google/cloud/sql/core/CloudSqlInstance.java addExceptionContext: "[%s] The Google
+    # Cloud SQL Admin API is not enabled for the project \"%s\". Please use the Google Developers Console to
+    # enable it: %s"; its tests expect the same); the API's own message as the Go connector and the Auth
+    # Proxy v2 print it bare in their refresh error (the 429 rows' wrapping, errtype/errors.go RefreshError)
+    # and as the Python connector sets it as aiohttp's reason (google/cloud/sql/connector/client.py
+    # _get_metadata) on the Admin API's URL. The message, "SERVICE has not been used in project N before or
+    # it is disabled", is the Service Usage API's for any disabled service (as googleapi quotes it for
+    # others); the API's name read whole, so another API's is not this refusal. Each row's anchor is a
+    # needle the read already sends (\b splits the API's words; stdout_needles). UNCONFIRMED in a Cloud Run log.
+    DbErrorText("Cloud SQL Java connector (Admin API not enabled)",
+                r'The Google Cloud SQL Admin API is not enabled for the project "',
+                'java.lang.RuntimeException: [p:r:i] The Google Cloud SQL Admin API is not enabled for the project '
+                '"p". Please use the Google Developers Console to enable it: https://console.cloud.google.com/apis/'
+                "api/sqladmin/overview?project=p",
+                "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory core/src/main/java/com/google/cloud/sql/core/"
+                "CloudSqlInstance.java (addExceptionContext, reason accessNotConfigured) and its tests "
+                "(create_adminApiNotEnabled); UNCONFIRMED in a Cloud Run log", Refusal.ADMIN_API_DISABLED),
+    *_admin_api_answers("Admin API disabled", 403, r"Cloud SQL Admin API\b has not been used in project \S+ before or it "
+                        r"is disabled", _API_DISABLED, "accessNotConfigured", "the Service Usage API's 403 for a "
+                        "disabled API as googleapi prints it (as the 429 rows cite googleapi's form)",
+                        Refusal.ADMIN_API_DISABLED),
     DbErrorText("Cloud SQL Java connector (403)", r"The Google Cloud SQL Admin API failed for the project "
                 r'"[^"]*"\. Reason: 403', "com.google.cloud.sql.core.TerminalException: [p:r:i] The Google Cloud SQL "
                 'Admin API failed for the project "p". Reason: 403 Forbidden',
@@ -1641,6 +1742,39 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "provided RemoteCertificateValidationCallback.",
                 "npgsql/npgsql issues #3367 and #3900 (.NET's AuthenticationException as the inner exception of "
                 "Npgsql's); UNCONFIRMED in a Cloud SQL thread", Refusal.CERTIFICATE),
+    # asyncpg upgrades to TLS itself (asyncpg/connect_utils.py _create_ssl_connection: loop.start_tls after
+    # the SSLRequest; __connect_addr with direct_tls) and lets Python's ssl verdict go unwrapped, as
+    # SQLAlchemy's asyncpg dialect does after it: the traceback logged as one entry holds asyncpg's frame
+    # before ssl's SSLCertVerificationError (MagicStack/asyncpg asyncpg/connect_utils.py; CPython Lib/ssl.py).
+    # The frame is the proof that the verdict was the database's; the exception alone is any HTTPS client's.
+    # SSLCertVerificationError and its reason are cut by \W so that the verdict is the anchor, a needle
+    # the read already sends (stdout_needles).
+    DbErrorText("asyncpg (server certificate not trusted)",
+                r'asyncpg[/\\]connect_utils\.py", line \d+, in \w+(?:\n[^\n]*)*?\n[^\n]*SSLCertVerificationError\W'
+                r"[^\n]*certificate verify failed",
+                'Traceback (most recent call last):\n  File "/usr/local/lib/python3.12/site-packages/asyncpg/'
+                'connect_utils.py", line 808, in _create_ssl_connection\n    new_tr = await loop.start_tls(\n'
+                "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+                "self-signed certificate in certificate chain (_ssl.c:1000)",
+                "MagicStack/asyncpg asyncpg/connect_utils.py (_create_ssl_connection, __connect_addr: the TLS "
+                "upgrade's error raised unwrapped) with CPython's ssl.SSLCertVerificationError; the traceback "
+                "UNCONFIRMED in a public log and in a Cloud SQL thread", Refusal.CERTIFICATE),
+    # A TLS verdict on a line whose own words say it was the database's dial (_DATABASE_TLS_DIAL): a
+    # database's address, Prisma's P1011, Sequelize's ConnectionError or gorm's Open, then the verdict.
+    *(DbErrorText(f"A database's dial named, then {runtime} certificate verdict", _DATABASE_TLS_DIAL + verdict,
+                  example, "the verdict's own words (_TLS_VERDICTS) after the database's address or a database "
+                  "client's words (_DATABASE_TLS_DIAL: prisma/prisma-engines libs/user-facing-errors/src/common.rs "
+                  "P1011; sequelize/sequelize src/errors/connection-error.js; go-gorm/gorm gorm.go Open); "
+                  "UNCONFIRMED in a Cloud SQL thread", Refusal.CERTIFICATE)
+      for (runtime, verdict), example in zip(_TLS_VERDICTS, (
+          "[error] failed to initialize database, got error tls: failed to verify certificate: x509: certificate "
+          "signed by unknown authority",
+          "Error: P1011: Error opening a TLS connection: error:0A000086:SSL routines:tls_post_process_server_"
+          "certificate:certificate verify failed:../ssl/statem/statem_clnt.c:1889: (self-signed certificate in "
+          "certificate chain)",
+          "PrismaClientInitializationError: Error opening a TLS connection: self-signed certificate in certificate "
+          "chain",
+          "database 10.40.0.3:5432 unreachable: Error: unable to verify the first certificate"))),
     # TLS the two ends do not agree on: the client requires SSL/TLS the server (or a local proxy) does not
     # offer, or their TLS versions meet nowhere (a client upgraded to a higher floor, a JDK that disabled
     # the versions the server speaks). The server answered (PostgreSQL's 'N' to the SSLRequest, MySQL's
@@ -1711,6 +1845,19 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 '"p:r:i"): googleapi: Error 400: Invalid request: Invalid request since instance is not running., '
                 'invalid', "terraform-google-modules/terraform-google-sql-db issues #286 and #333 (the Admin API's "
                 "400 for a stopped instance); UNCONFIRMED from a connector", Refusal.NOT_RUNNING),
+    # The same instance as the connectors meet it: the Admin API's 409 invalidState, "The instance or operation
+    # is not in an appropriate state to handle the request." (the API's error as gcloud prints it for a
+    # suspended instance, and as a public Cloud Run runbook quotes it beside a stopped instance's refused
+    # dials; their repositories and paths UNCONFIRMED), in the Go connector's and the Auth Proxy v2's
+    # refresh error or the Python connector's aiohttp reason on the Admin API's URL (as the 403 rows). It
+    # also answers an instance in maintenance or being updated (UNCONFIRMED for connectSettings): either
+    # way the database does not take connections and no connector's capacity helps, and the advice is its
+    # state. The API's words are split by \b so that each row's anchor is a needle the read already sends.
+    *_admin_api_answers("instance not running", 409, r"The instance or operation\b is not in an appropriate state\b",
+                        "The instance or operation is not in an appropriate state to handle the request.",
+                        "invalidState", "the Admin API's 409 invalidState as gcloud and a public Cloud Run runbook "
+                        "quote it (repositories and paths UNCONFIRMED); UNCONFIRMED from a connector",
+                        Refusal.NOT_RUNNING),
     # The database's host name does not exist: the resolver answered (NXDOMAIN), so nothing crossed
     # the connector and no saturation explains it. Only the drivers' own texts, which say the name is
     # the database's; a lookup that timed out ("i/o timeout", "Temporary failure in name resolution")

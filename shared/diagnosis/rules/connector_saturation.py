@@ -1111,8 +1111,9 @@ def _database_answers(facts: Facts, c: Citation) -> str:
 # Refusals given before any connection to the database is dialled: the Auth Proxy's own connection
 # limit, inside the service's instance (log_signals, Refusal.PROXY_LIMIT), and the Cloud SQL Admin API's
 # 429 at the project's quota to the connectors' calls for connect settings and certificates
-# (Refusal.ADMIN_API_QUOTA): those calls go to sqladmin.googleapis.com, and the database is never dialled.
-_BEFORE_THE_CONNECTOR = frozenset({Refusal.PROXY_LIMIT, Refusal.ADMIN_API_QUOTA})
+# (Refusal.ADMIN_API_QUOTA) or its 403 with the API disabled in the project (Refusal.ADMIN_API_DISABLED):
+# those calls go to sqladmin.googleapis.com, and the database is never dialled.
+_BEFORE_THE_CONNECTOR = frozenset({Refusal.PROXY_LIMIT, Refusal.ADMIN_API_QUOTA, Refusal.ADMIN_API_DISABLED})
 # A connection pooler's own client limit (PgBouncer's max_client_conn): given by the pooler, in the
 # instance (a sidecar) or past the connector (a VM), never by the connector.
 _POOLER = frozenset({Refusal.POOLER_LIMIT})

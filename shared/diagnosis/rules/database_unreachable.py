@@ -575,12 +575,14 @@ _POOLER = frozenset({Refusal.POOLER_LIMIT})
 # ... and the Cloud SQL Admin API's 429 at the project's quota, to the connectors' calls for connect
 # settings and certificates: no connection is dialled, and the database never sees it.
 _ADMIN_API = frozenset({Refusal.ADMIN_API_QUOTA})
+# ... and the Cloud SQL Admin API disabled in the project: the connectors' same calls refused whole.
+_ADMIN_API_OFF = frozenset({Refusal.ADMIN_API_DISABLED})
 
 
 def _who_answered(refused: dict[str, list[LogRecord]]) -> str:
     """The summary's lead: who refused. The database, unless DNS answered for its host name, the
     Auth Proxy beside the application refused at its own limit, a pooler at its own client limit, or
-    the Cloud SQL Admin API at the project's quota."""
+    the Cloud SQL Admin API at the project's quota or disabled in the project."""
     if refused.keys() <= _RESOLVER:
         return "the database's host name does not resolve, so the application never reaches it"
     if refused.keys() <= _PROXY:
@@ -592,10 +594,14 @@ def _who_answered(refused: dict[str, list[LogRecord]]) -> str:
     if refused.keys() <= _ADMIN_API:
         return ("the Cloud SQL Admin API refuses the connectors' calls at the project's quota, so the application's "
                 "connections are never dialled")
+    if refused.keys() <= _ADMIN_API_OFF:
+        return ("the Cloud SQL Admin API refuses the connectors' calls, so the application's connections are never "
+                "dialled")
     others = [who for kinds, who in ((_RESOLVER, "DNS for its host name"),
                                      (_PROXY, "the Cloud SQL Auth Proxy's own limit"),
                                      (_POOLER, "the connection pooler's own client limit"),
-                                     (_ADMIN_API, "the Cloud SQL Admin API's quota")) if refused.keys() & kinds]
+                                     (_ADMIN_API, "the Cloud SQL Admin API's quota"),
+                                     (_ADMIN_API_OFF, "the Cloud SQL Admin API, disabled")) if refused.keys() & kinds]
     if others:
         return f"the database, or {' or '.join(others)}, refuses the application"
     return "the database refuses the application"
