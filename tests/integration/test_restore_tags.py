@@ -12,20 +12,11 @@ import pytest
 from sandbox.standins.run import TrafficSeed
 from shared.remediation.records import ACTIONS
 from tests.integration.test_remediation import still_failing
+from tests.integration.test_rollback_tags import BAD, FIX, OLD, READINGS, SCENARIO, world  # noqa: F401
 from tests.integration.world import SERVICE, World
 
-OLD, BAD, FIX = "backend-00001-abc", "backend-00002-xyz", "backend-00003-fix"
-SCENARIO = "bad_revision_fix_tagged_not_ready"
-READINGS = pytest.mark.parametrize("checked", [False, True], ids=["zero_percent_unchecked", "zero_percent_checked"])
 SINCE = pytest.mark.parametrize("deleted", [False, True], ids=["never_ready", "deleted_since"])
 _ids = itertools.count(1)
-
-
-@pytest.fixture
-def world(standin_env, firestore, pubsub, project_id, anchor):
-    w = World(standin_env, pubsub, project_id, anchor, operators=["alice@example.com"])
-    w.seed(SCENARIO)
-    return w
 
 
 def split(world: World) -> list[tuple[str, int, str]]:
