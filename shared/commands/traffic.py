@@ -20,9 +20,10 @@ from shared.echo import echoed
 from shared.errors import AttemptInProgress, PermanentError, RunwardenError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation.actions import get_action
-from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve, serving_shares
-from shared.remediation.actions.rollback_traffic import (RollbackTrafficParams, tagged_targets, tags_to_keep,
-                                                         traffic_changes, traffic_state)
+from shared.remediation.actions.restore_traffic import (RestoreTrafficParams, cannot_serve, servable_restore,
+                                                        serving_shares)
+from shared.remediation.actions.rollback_traffic import (RollbackTrafficParams, tags_to_keep, traffic_changes,
+                                                         traffic_state)
 from shared.remediation import history, in_flight, since_rollback
 from shared.remediation.guardrails import WRITING, GateResult, bound_key, runs_dry
 from shared.remediation.judging import desired_not_served, traffic_moved
@@ -57,21 +58,24 @@ def restore(run: CommandRun) -> Outcome:
     if p.to_latest:
         if all(t.type is TrafficType.LATEST for t in service.traffic if t.percent):
             raise refused(_nothing_pinned(run, service) + _while_in_flight(run, service_name))
-        params = RestoreTrafficParams(target=service_name, to_latest=True, keep_tags=tagged_targets(service))
+        # The tags as read kept where their revision can serve (servable_restore), the others named.
+        params = RestoreTrafficParams(target=service_name, to_latest=True, **servable_restore(
+            (), service, run.adapters.run.list_revisions(service_name))._asdict())
     else:
         record = _recorded_action(run, p.action_id, service_name)
         traffic = record.traffic_before
         if not traffic:
             raise rejected("params.action_id", f"{p.action_id} recorded no traffic split to put back")
-        _still_servable(run, p.action_id, service, traffic)
+        revisions = _still_servable(run, p.action_id, service, traffic)
         if record.state is ActionState.UNDONE:
             _not_overtaken(record, service)     # and `_not_undone` below
         else:
             _not_changed_since(run, record, service)
         # Sent with the etag of the read just checked, as the sweep's undo is: a change landing between that
         # check and the write is refused by Cloud Run (shared/gcp/run.py), never written over.
-        params = RestoreTrafficParams(target=service_name, traffic=traffic, undoes=record.key,
-                                      keep_tags=tagged_targets(service), expected_etag=service.etag)
+        # Its 0% targets and the tags as read kept where their revision can serve (servable_restore).
+        params = RestoreTrafficParams(target=service_name, undoes=record.key, expected_etag=service.etag,
+                                      **servable_restore(traffic, service, revisions)._asdict())
         serving = serving_shares(service.traffic_statuses)
         if serving == serving_shares(params.desired()):
             # Put back already (the sweep's undo, an earlier restore, a person's gcloud): writing it again
@@ -329,15 +333,18 @@ def _later_rollbacks(run: CommandRun, record: ActionRecord) -> str:
                      f"{r.state.value})" for r in later.standing[:3])
 
 
-def _still_servable(run: CommandRun, action_id: str, service: Service, traffic: tuple[TrafficTarget, ...]) -> None:
-    """The recorded split names only revisions that still exist, and those with a share are Ready
-    (`restore_traffic.cannot_serve` says why Cloud Run would fail it after the write): else refused
+def _still_servable(run: CommandRun, action_id: str, service: Service,
+                    traffic: tuple[TrafficTarget, ...]) -> list[Revision]:
+    """The service's revisions, once the recorded split's shares are all on revisions that still exist and
+    are Ready (`restore_traffic.cannot_serve` says why Cloud Run would fail it after the write): else refused
     here, naming the revisions, and nothing is written."""
-    why = cannot_serve(traffic, run.adapters.run.list_revisions(service.name))
+    revisions = run.adapters.run.list_revisions(service.name)
+    why = cannot_serve(traffic, revisions)
     if why:
         raise rejected("params.action_id", f"the split recorded before {action_id} cannot be put back: {why} in "
                        f"{service.short_name}; nothing written. Send to_latest: true to release the pin, or "
                        "rollback_traffic with a Ready revision")
+    return revisions
 
 
 def through_gate(run: CommandRun, name: str, params: Any, before: dict[str, Any], service: str) -> Outcome:

@@ -222,6 +222,11 @@ class ActionRecord(KeptReport):
     # verdict on it (verified, escalated, or the move to its undo) settles that outcome, and gives the claim
     # back then (verification.Sweep._move): the target's held writes proceed. "" when the write ended.
     write_claim: str = ""
+    # The sweep that sent its undo to the gate, and when (verification.Sweep._undo, noted by an update guarded
+    # on the note as read, before the gate is called; taken back when the gate gave its claim back with nothing
+    # written): what a later sweep reads when that claim is gone (shared/remediation/undo_attempt.py).
+    undo_sent_by: str = ""
+    undo_sent_at: datetime | None = None
     # Its verdict (verified, undone, escalated) is kept in the incident's SETTLED record too (`SettledVerdict`,
     # `verdict_field`), written by the very commit that moves its state (settled.write_verdict): set by the gate
     # that wrote its SETTLED entry with it (`SettledEntry.verdicts`). False on a record from an earlier version.

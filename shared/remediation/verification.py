@@ -19,8 +19,10 @@ For each pending action, once its settle time has passed, judged on live evidenc
 - an undo left unfinished (its sweep died, or a transient fault stopped it) -> retried once the lease
   of the sweep that began it lapsed; unfinished for more than a verification period, escalated once,
   kept `undoing` and still retried; one whose gate claim an earlier sweep took and never finished (the
-  commit after its write failed, or it died) -> escalated, nothing written again
-  (`_undo_sent_unrecorded`);
+  commit after its write failed, or it died), or whose record names an attempt sent to the gate a lease
+  ago whose claim is gone (Firestore's TTL deletes a lapsed claim at no set time) -> escalated, nothing
+  written again; one whose claim another sweep holds now, or that another sweep noted it sends within a
+  lease -> left to that sweep, nothing written, no outcome (`_undo_call`, undo_attempt.py);
 - otherwise it waits for the next sweep.
 Each transition is a guarded update of the action record, so two sweeps never both act on one. An
 approved proposal whose write is judged ends with that judgement (`_end_proposal`); one left `approved`
@@ -55,12 +57,12 @@ from typing import Any, Callable, TypeVar
 from pydantic import ValidationError
 
 from shared.remediation.actions import get_action
-from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve
+from shared.remediation.actions.restore_traffic import RestoreTrafficParams, cannot_serve, servable_restore
 from shared.diagnosis.collection import collect, request_lines, users_of
 from shared.clock import CLOCK_SKEW_ALLOWANCE, skew_safe_lease
 from shared.config import Config
-from shared.errors import DamagedRecord, IncompleteReadError, PermanentError, TransientError
-from shared.diagnosis.evidence import EvidenceBundle, Service, TrafficTarget, short_name, split_text
+from shared.errors import DamagedRecord, IncompleteReadError, PermanentError, RunwardenError, TransientError
+from shared.diagnosis.evidence import EvidenceBundle, Revision, Service, TrafficTarget, short_name, split_text
 from shared.diagnosis.facts import clock_on
 from shared.diagnosis.windows import told_on
 from shared.ports import ClaimRecord, ClaimStatus, require_state_store
@@ -69,7 +71,8 @@ from shared.remediation.approvals import Approvals
 from shared.remediation.guardrails import CLAIMS, WRITING, Gate, bound_key
 from shared.remediation.intents import Standing, Verdict
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
-from shared.remediation.actions.rollback_traffic import release_commands, tagged_targets
+from shared.remediation.actions.rollback_traffic import release_commands
+from shared.remediation.undo_attempt import Attempt, UndoCall, UndoVerdict, undo_call
 from shared.remediation.sweep_budget import (COLLECT_SECONDS, LOOKUP_SECONDS, StepTime, SweepBudget, function_timeout,
                                              order_due)
 from shared.remediation.kept_reports import KEPT_IN, Carried, KeptReports, escalated, escalation_from
@@ -907,12 +910,15 @@ class Sweep:
         the undo done or escalated (`_shown`): the evidence shows it either way, and a person paged for an
         undo not done must look elsewhere too; a retry of an unfinished undo has only its record, which
         does not keep it."""
-        # A record read `undoing` is a retry: an earlier attempt may have sent the undo.
+        # A record read `undoing` is a retry: an earlier attempt may have sent the undo, or another sweep may be
+        # sending it now.
         retry = record.state is ActionState.UNDOING
-        unfinished = self._undo_sent_unrecorded(record) if retry else ""
-        if unfinished:
+        verdict = self._undo_call(record) if retry else UndoVerdict(UndoCall.SEND)
+        if verdict.call is UndoCall.LEAVE:
+            return self._left_to_another(record, verdict.why)
+        if verdict.call is UndoCall.ESCALATE:
             reason = _shown(f"{record.action} did not help ({why}), and its undo may have been written already: "
-                            f"{unfinished}; nothing written again: a person must check {short_name(record.service)} "
+                            f"{verdict.why}; nothing written again: a person must check {short_name(record.service)} "
                             f"as it is now (the undo puts back {split_text(record.traffic_before)})", shows)
             return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
                                 reason, note=reason)
@@ -928,7 +934,7 @@ class Sweep:
             return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
                                 reason, note=reason)
         traffic = record.traffic_before
-        unservable = self._unservable(record, traffic) if service is not None else ""
+        unservable, revisions = self._unservable(record, traffic) if service is not None else ("", [])
         if unservable:  # Cloud Run would fail the write's operation and leave the failed split desired
             reason = _shown(f"{record.action} did not help ({why}), and it is not undone: {unservable}; nothing "
                             f"written. A person can send restore_traffic with to_latest: true to release the pin of "
@@ -940,13 +946,26 @@ class Sweep:
         # (commands/traffic.restore, RestoreTrafficParams.desired: a tag the split recorded keeps its own
         # place). Checked above: as the rollback left them (since_rollback.changed_since), or, on a retry
         # whose earlier write landed, whatever tags a person put on since, which the undo must not drop.
-        params = RestoreTrafficParams(target=record.target, traffic=traffic, undoes=record.key,
-                                      keep_tags=tagged_targets(service) if service is not None else (),
-                                      expected_etag=service.etag if service is not None else "")
+        # Only those whose revision can serve, the recorded split's own 0% targets too (servable_restore): a
+        # dead one is left out and named, or the whole undo could fail on it.
+        chosen = servable_restore(traffic, service, revisions) if service is not None else None
+        params = RestoreTrafficParams(target=record.target, undoes=record.key,
+                                      expected_etag=service.etag if service is not None else "",
+                                      **(chosen._asdict() if chosen is not None else {"traffic": traffic}))
         gate = Gate(self.config, self.state, self.adapters.clock, self.owner,
                     Timeline(record.incident_id, "command"))
-        result = gate.execute(action, params, record.after, record.incident_id, self.adapters)
-        if result.status is OutcomeStatus.APPLIED or result.reason.startswith("duplicate"):
+        if not self._note_attempt(record):
+            return self._left_to_another(record, "another sweep moved its record, or sent its undo, meanwhile")
+        try:
+            result = gate.execute(action, params, record.after, record.incident_id, self.adapters)
+        except RunwardenError:
+            self._take_back_attempt(record)
+            raise
+        duplicate = result.reason.startswith("duplicate")
+        if duplicate and not self._undo_claim_completed(record):
+            # The gate's claim was taken between this sweep's read of it and its own claim: that sweep writes it.
+            return self._left_to_another(record, "another sweep took the gate's claim on its undo meanwhile")
+        if result.status is OutcomeStatus.APPLIED or duplicate:
             outcome = self._report(record, ActionState.UNDOING, ActionState.UNDONE, OutcomeStatus.UNDONE,
                                    f"{record.action} did not help by the deadline ({why}); the recorded split is "
                                    "restored and the incident escalated to a person" + (f": {shows}" if shows else ""),
@@ -956,29 +975,59 @@ class Sweep:
             return outcome
         return self._undo_not_done(record, why, result, shows)
 
-    def _undo_sent_unrecorded(self, record: ActionRecord) -> str:
-        """Why an unfinished undo may have been written by an earlier sweep with nothing recording it, or "".
-        The gate's claim on the undo (restore_traffic, keyed on the rollback's incident and target, the same
-        for every sweep) is read before the retry goes to the gate: one held unfinished by another sweep, its
-        lease lapsed, is an attempt that went to the gate and never completed it: it died, or the commit after
-        its write failed (the gate's `_unrecorded`, then the sweep's own verdict). The gate would take that
-        claim over and write again; so the retry is escalated instead, naming the claim, as an operator's
-        restore is (commands/recovery.unfinished_write). A give-back that failed with nothing written leaves
-        the same claim and cannot be told apart: escalated too. No claim (never taken, or given back), a
-        completed one (the gate answers a duplicate of its result) or one still held unexpired (the gate
-        answers it): "", the retry goes to the gate as before. A claim that cannot be read: named, escalated."""
-        key = claim_key(record.incident_id, record.target, "restore_traffic")
+    def _undo_call(self, record: ActionRecord) -> UndoVerdict:
+        """What this sweep does with an unfinished undo (undo_attempt.undo_call), read before the retry goes to
+        the gate: the gate's claim on the undo (restore_traffic, keyed on the rollback's incident and target, the
+        same for every sweep) and the attempt the record names. The gate would take a lapsed claim over, or a
+        claim Firestore's TTL deleted would read as none, and write again; a claim another sweep holds now would
+        be answered as a duplicate, which is no undo done. A claim that cannot be read: named, escalated."""
+        key = _undo_claim_key(record)
         data = self.state.get_many([(CLAIMS, key)])[0]
-        if not data:
-            return ""
         try:
-            claim = read_record(ClaimRecord, data, CLAIMS, key)
+            claim = read_record(ClaimRecord, data, CLAIMS, key) if data else None
         except DamagedRecord as exc:
-            return f"the gate's claim on it ({key}) cannot be read ({exc}), so whether an earlier sweep wrote it is unknown"
-        if claim.status is ClaimStatus.COMPLETED or not claim.expired(self.now) or claim.owner == self.owner:
-            return ""
-        return (f"an earlier sweep took the gate's claim {key} at {clock_on(claim.claimed_at, self.now)} and never "
-                "finished it (its record of the write is missing: the commit after it failed, or the sweep died)")
+            return UndoVerdict(UndoCall.ESCALATE, f"the gate's claim on it ({key}) cannot be read ({exc}), so whether "
+                               "an earlier sweep wrote it is unknown")
+        return undo_call(claim, Attempt(record.undo_sent_by, record.undo_sent_at), self.owner, self.now, self.lease,
+                         key)
+
+    def _left_to_another(self, record: ActionRecord, why: str) -> None:
+        """Another sweep is undoing it now: this one writes nothing and says nothing to a person; the record is
+        settled by that sweep, or, if it dies, by a later one once its claim's lease lapses (`_undo_call`)."""
+        Timeline(record.incident_id, "command").step("undo_left", f"{record.key}: {why}; this sweep leaves it to "
+                                                     "that one, nothing written", key=record.key)
+        return None
+
+    def _note_attempt(self, record: ActionRecord) -> bool:
+        """This sweep's attempt noted on the record before its undo goes to the gate (undo_attempt.py), by an
+        update guarded on the state and on the note as read: False if another sweep moved the record or noted
+        its own attempt meanwhile. A transient fault raises: nothing sent, the undo left for a retry."""
+        return self.state.update_record(ACTIONS, record.key, {"undo_sent_by": self.owner, "undo_sent_at": self.now},
+                                         expect={"state": ActionState.UNDOING.value,
+                                                 "undo_sent_at": record.undo_sent_at})
+
+    def _take_back_attempt(self, record: ActionRecord) -> None:
+        """The attempt's note taken back when the gate raised and left no claim on the undo: it gave it back,
+        nothing written, and a later sweep retries as if none had been sent. A claim left (the commit after the
+        write failed, or the give-back did) keeps the note. Best effort: a note kept has the undo escalated by a
+        later sweep, once the claim is gone, instead of retried (never written twice)."""
+        try:
+            if self.state.get_many([(CLAIMS, _undo_claim_key(record))])[0]:
+                return
+            self.state.update_record(ACTIONS, record.key, {"undo_sent_by": "", "undo_sent_at": None},
+                                     expect={"undo_sent_by": self.owner, "undo_sent_at": self.now})
+        except (TransientError, PermanentError) as exc:
+            Timeline(record.incident_id, "command").step(
+                "undo_attempt_kept", f"{record.key}: the note of this sweep's undo could not be taken back ({exc}): a "
+                "later sweep escalates the undo once a lease has passed, rather than sends it", severity="WARNING",
+                key=record.key)
+
+    def _undo_claim_completed(self, record: ActionRecord) -> bool:
+        """The gate answered a duplicate: whether its claim on the undo is completed (its result stands: the
+        undo is done), not held by another sweep still in its write."""
+        key = _undo_claim_key(record)
+        data = self.state.get_many([(CLAIMS, key)])[0]
+        return bool(data) and read_record(ClaimRecord, data, CLAIMS, key).status is ClaimStatus.COMPLETED
 
     def _changed_since(self, record: ActionRecord, service: Service) -> str:
         """Why the undo would reverse a change made since the rollback, as an operator's restore of it is
@@ -997,17 +1046,18 @@ class Sweep:
         return (since_rollback.unread_records(record, later.unreadable)
                 or since_rollback.changed_since(record, service, later.standing))
 
-    def _unservable(self, record: ActionRecord, traffic: tuple[TrafficTarget, ...]) -> str:
-        """Why the recorded split cannot be put back now (restore_traffic.cannot_serve: a revision of it
-        deleted since, or one with a share not Ready), or "". Revisions that cannot be read are a reason
-        too: an undo is a write, and is not sent unchecked. A transient fault is raised (the undo is
-        left unfinished and retried)."""
+    def _unservable(self, record: ActionRecord, traffic: tuple[TrafficTarget, ...]) -> tuple[str, list[Revision]]:
+        """Why the recorded split cannot be put back now (restore_traffic.cannot_serve: a revision with a
+        share deleted since, or not Ready), or "", with the revisions read (the undo keeps only the tags they
+        can serve). Revisions that cannot be read are a reason too: an undo is a write, and is not sent
+        unchecked. A transient fault is raised (the undo is left unfinished and retried)."""
         try:
             revisions = self.adapters.run.list_revisions(record.service)
         except PermanentError as exc:
-            return f"the revisions of the split recorded before it cannot be checked ({exc})"
+            return f"the revisions of the split recorded before it cannot be checked ({exc})", []
         why = cannot_serve(traffic, revisions)
-        return f"the split recorded before it cannot be put back: {why} in {short_name(record.service)}" if why else ""
+        return (f"the split recorded before it cannot be put back: {why} in {short_name(record.service)}" if why
+                else ""), revisions
 
     def _undo_not_done(self, record: ActionRecord, why: str, result: Any, shows: str = "") -> Outcome | None:
         """An undo the gate did not report applied: escalated, and never called undone. Either nothing was
@@ -1556,6 +1606,11 @@ def _walked_to(page: list[dict[str, Any]], since: datetime, cutoff: datetime) ->
         return cutoff
     last = page[-1]["noted_at"]
     return last if last > since else since + timedelta(microseconds=1)
+
+
+def _undo_claim_key(record: ActionRecord) -> str:
+    """The gate's claim on a rollback's undo: restore_traffic, keyed on the rollback's incident and target."""
+    return claim_key(record.incident_id, record.target, "restore_traffic")
 
 
 def _stuck(record: ActionRecord) -> bool:

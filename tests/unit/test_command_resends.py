@@ -920,10 +920,10 @@ def test_a_pause_names_a_to_latest_restore_under_way_of_a_service_with_no_pin():
     transport = w.adapters.run._transport
     call = transport.call
 
-    def pause_as_it_is_sent(method, request, answer):   # the pause lands as Cloud Run takes the write
+    def pause_as_it_is_sent(method, request, answer, **kwargs):   # the pause lands as Cloud Run takes the write
         if method == "UpdateService" and not paused:
             paused.append(send(w, "pause", "p-9", target=SERVICE))
-        return call(method, request, answer)
+        return call(method, request, answer, **kwargs)
 
     transport.call = pause_as_it_is_sent
     restored = send(w, "restore_traffic", "rest-6", target=SERVICE, params={"to_latest": True})

@@ -3,21 +3,24 @@
 
 Used by the verification sweep to undo a rollback that did not help, and by an operator's command.
 It only ever writes a split Runwarden recorded before its own change, or LATEST, so it cannot
-invent a new one. Traffic tags are kept at 0% (see rollback_traffic).
+invent a new one. Traffic tags are kept at 0% (see rollback_traffic), those whose revision can serve only:
+a tag, or a 0% target of the recorded split, on a revision deleted since or not Ready is left out and
+named (`servable_restore`), as a rollback leaves it out (rollback_traffic.tags_to_keep).
 """
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, NamedTuple, Sequence
 
 from pydantic import field_validator
 
 from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
-from shared.remediation.actions.rollback_traffic import traffic_state, with_tags
+from shared.remediation.actions.rollback_traffic import (left_out_note, servable_targets, tagged_targets,
+                                                         traffic_state, with_tags)
 from shared.config import Config
 from shared.errors import OutcomeUnknownError
-from shared.diagnosis.evidence import Revision, TrafficTarget, TrafficType
+from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType
 
 LATEST = TrafficTarget(type=TrafficType.LATEST, percent=100)
 
@@ -27,6 +30,7 @@ class RestoreTrafficParams(ActionParams):
     undoes: str = ""                         # the claim key of the action being undone
     to_latest: bool = False                  # instead: 100% to LATEST, releasing a pin
     keep_tags: tuple[TrafficTarget, ...] = ()   # tagged targets as read now, kept at 0%
+    tags_left_out: tuple[str, ...] = ()         # tags (and 0% targets) on revisions that cannot serve, in words
     # The service's etag as the caller checked it (the sweep's undo, and an operator's restore by action_id:
     # as the rollback left it, read just before): the write lands only on that very service, so a change
     # made since is refused, never written over (shared/gcp/run.py). "" (an operator's to_latest): over
@@ -51,9 +55,32 @@ class RestoreTrafficParams(ActionParams):
         return with_tags(list(self.traffic) or [LATEST], tuple(t for t in self.keep_tags if t.tag not in recorded))
 
 
+class Servable(NamedTuple):
+    """What a restore writes of a recorded split and of the tags as read (RestoreTrafficParams' fields)."""
+
+    traffic: tuple[TrafficTarget, ...]
+    keep_tags: tuple[TrafficTarget, ...]
+    tags_left_out: tuple[str, ...]
+
+
+def servable_restore(traffic: Sequence[TrafficTarget], service: Service, revisions: Sequence[Revision]) -> Servable:
+    """The recorded split (`traffic`; empty for to_latest) and the service's tags as read now, each 0% target
+    kept only where its revision can serve (LATEST, or a listed Ready revision), the rest left out and named
+    once (rollback_traffic.servable_targets, the rollback's own rule, for the same reason: a split naming a
+    revision that cannot serve may fail whole under one reading of Cloud Run's API, and writes a dead tag
+    again under the other). The recorded shares stay as they are: a share on such a revision refuses the
+    whole restore before any write (`cannot_serve`). A tag on a Ready revision stays whoever put it there,
+    since the rollback too: the undo must not drop a person's tag (verification.Sweep._undo)."""
+    zero, recorded_out = servable_targets([t for t in traffic if not t.percent], revisions)
+    kept, read_out = servable_targets(tagged_targets(service), revisions)
+    return Servable(traffic=tuple(t for t in traffic if t.percent or t in zero), keep_tags=kept,
+                    tags_left_out=tuple(dict.fromkeys(recorded_out + read_out)))
+
+
 def cannot_serve(traffic: Sequence[TrafficTarget], revisions: Sequence[Revision]) -> str:
-    """Why a recorded split cannot be put back as it is now, or "": it names a revision that no longer
-    exists, or gives a share to one that is not Ready (a rollback's named revision must be Ready too).
+    """Why a recorded split cannot be put back as it is now, or "": it gives a share to a revision that no
+    longer exists or is not Ready (a rollback's named revision must be Ready too). A 0% target on such a
+    revision (a tag's own URL) is no reason: the restore leaves it out and names it (`servable_restore`).
     Such a split is not refused by UpdateService's call but by its long-running operation, after the
     write: the service's desired traffic is left at the split that failed (Cloud Run v2 Service.traffic
     and terminal_condition, google/cloud/run/v2/service.proto; the code and text users report are
@@ -62,9 +89,9 @@ def cannot_serve(traffic: Sequence[TrafficTarget], revisions: Sequence[Revision]
     checked before any write, by an operator's restore (shared/commands/traffic.py) and by the sweep's
     undo (shared/remediation/verification.py) alike."""
     found = {r.short_name: r for r in revisions}
-    named = [t for t in traffic if t.type is TrafficType.REVISION and t.revision]
+    named = [t for t in traffic if t.type is TrafficType.REVISION and t.revision and t.percent]
     gone = sorted({t.revision for t in named if t.revision not in found})
-    unready = sorted({t.revision for t in named if t.revision in found and t.percent and not found[t.revision].ready})
+    unready = sorted({t.revision for t in named if t.revision in found and not found[t.revision].ready})
     why = ([f"{', '.join(gone)} no longer exist{'s' if len(gone) == 1 else ''}"] if gone else []) + \
         ([f"{', '.join(unready)} {'is' if len(unready) == 1 else 'are'} not Ready"] if unready else [])
     return "; ".join(why)
@@ -96,7 +123,8 @@ class RestoreTraffic(Action[RestoreTrafficParams]):
     params_model = RestoreTrafficParams
     reversible = True
     corrective = True  # undoes Runwarden's own change: not held back by cooldown or budgets
-    iam_permissions = ("run.services.get", "run.services.update", "run.operations.get",
+    # run.revisions.list: every caller checks which revisions of the split can serve before the write.
+    iam_permissions = ("run.services.get", "run.services.update", "run.revisions.list", "run.operations.get",
                        "iam.serviceAccounts.actAs")
 
     def bounds_violations(self, params: RestoreTrafficParams, config: Config, now: datetime) -> list[str]:
@@ -123,6 +151,8 @@ class RestoreTraffic(Action[RestoreTrafficParams]):
 
     def notes(self, params: RestoreTrafficParams) -> list[str]:
         if params.to_latest:
-            return ["The pin is released: 100% of traffic follows the latest Ready revision, and new deploys "
+            said = ["The pin is released: 100% of traffic follows the latest Ready revision, and new deploys "
                     "receive traffic again."]
-        return [f"Traffic is back to the split recorded before {params.undoes}."]
+        else:
+            said = [f"Traffic is back to the split recorded before {params.undoes}."]
+        return said + left_out_note(params.target, params.tags_left_out)

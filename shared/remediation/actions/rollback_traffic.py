@@ -53,13 +53,21 @@ def tags_to_keep(service: Service, revisions: Sequence[Revision]) -> tuple[tuple
     fails a split naming a revision that "does not exist or is deleted" after the write, leaving serving as it
     was (restore_traffic.cannot_serve). Carried along, it could fail the rollback itself; left out, the split
     is right under either reading, and the person who tagged it is told. A tag on LATEST always serves."""
+    return servable_targets(tagged_targets(service), revisions)
+
+
+def servable_targets(targets: Sequence[TrafficTarget], revisions: Sequence[Revision]
+                     ) -> tuple[tuple[TrafficTarget, ...], tuple[str, ...]]:
+    """`targets` split into those whose revision can serve (LATEST, or a listed Ready revision) and the others,
+    in words ("TAG -> REVISION (why)"): the rule of `tags_to_keep`, which a restore applies to the 0% targets
+    of the split it puts back as well (restore_traffic.servable_restore)."""
     listed = {r.short_name: r for r in revisions}
     kept: list[TrafficTarget] = []
     left_out: list[str] = []
-    for target in tagged_targets(service):
+    for target in targets:
         why = _cannot_carry(target, listed)
         if why:
-            left_out.append(f"{target.tag} -> {target.revision} ({why})")
+            left_out.append(f"{target.tag or '(no tag)'} -> {target.revision} ({why})")
         else:
             kept.append(target)
     return tuple(kept), tuple(left_out)
