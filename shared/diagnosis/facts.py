@@ -1070,6 +1070,12 @@ class Facts:
         gap = re.split(r"\s\[|\n", gap)[0].strip()[:200]
         return f"the service's log read failed ({gap})" if gap else "the service's logs were not read"
 
+    @property
+    def failure_read_gap(self) -> str:
+        """The gap the read of the failure lines alone left (refused, or a transient fault once its retries
+        were spent: collection._failure_lines never raises), or "" when it left none (made, or not needed)."""
+        return next((g for g in self.b.gaps if g.startswith(FAILURE_READ_GAP)), "")
+
     @cached_property
     def page_cut(self) -> str:
         """Why the service's lines of the incident window's first minutes are not known, or "" when they are:
@@ -1088,7 +1094,7 @@ class Facts:
         ended = logs.page_ended_after(self.incident.start) if logs is not None else None
         if ended is None or self.b.failure_logs is not None:
             return ""
-        gap = next((g for g in self.b.gaps if g.startswith(FAILURE_READ_GAP)), "")
+        gap = self.failure_read_gap
         if not gap:
             return ""
         return (f"the service's log read came back full ({len(logs.entries)} entries, max_log_entries), its "

@@ -104,7 +104,7 @@ def lines_unread(facts: Facts, window: Window) -> str:
     unknown = "whether the application logged failures at ERROR or worse in its first minutes, answered as 2xx, is not known"
     failure = facts.b.failure_logs
     if failure is None:
-        gap = next((g for g in facts.b.gaps if g.startswith(FAILURE_READ)), "")
+        gap = facts.failure_read_gap
         alone = f", and the read of its failure lines alone failed ({gap})" if gap else ""
         return (f"the log read's newest-first page ended at {hms(ended)}, after {window} began (full at "
                 f"{len(logs.entries)} entries, max_log_entries){alone}: {unknown}")
@@ -125,7 +125,7 @@ def failure_read_failed(facts: Facts, window: Window) -> str:
     called healthy on the handful its page's last minutes hold. A service read refused is judged around as
     before; the sweep asks `lines_unread`, which covers it too, before a `verified`."""
     failure = facts.b.failure_logs
-    if failure is None and not any(g.startswith(FAILURE_READ) for g in facts.b.gaps):
+    if failure is None and not facts.failure_read_gap:
         return ""
     if failure is not None and failure.page_ended_after(window.start) is None:
         return ""
