@@ -1341,7 +1341,8 @@ ERROR_SEVERITIES = AT_LEAST_WARNING.names
 FAILED_SEVERITIES = AT_LEAST_ERROR.names
 _LOG_ID = operator.attrgetter("log_id")
 _TIMESTAMP = operator.attrgetter("timestamp")
-# How the gap of the read of the failure lines alone begins (failure_lines.FAILURE_READ, collection).
+# How the gap of the read of the failure lines alone begins (collection._failure_lines, Facts.failure_read_gap);
+# what that read takes is log_signals.FAILURE_READ, its table.
 FAILURE_READ_GAP = "logging: the application's failure lines"
 
 

@@ -49,7 +49,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from shared.diagnosis.evidence import EvidenceBundle, LogRecord, LogResult
-from shared.diagnosis.facts import FAILURE_READ_GAP, Facts, Window
+from shared.diagnosis.facts import Facts, Window
 from shared.diagnosis.health_bar import HealthBar
 from shared.diagnosis.log_signals import failure_lines_filter
 from shared.diagnosis.windows import FAILING_LEAD, hms
@@ -60,8 +60,6 @@ MIN_LINES = 5
 # twice, as a steady background moves far less between two stretches half an hour apart (callers_left.KEPT
 # reads the demand the same way); UNCONFIRMED as a figure, chosen to keep a steady background healthy.
 RISE = 2.0
-# How the gap of the read of the failure lines alone begins (collection._failure_lines).
-FAILURE_READ = FAILURE_READ_GAP
 
 
 def failure_lines_risen(facts: Facts, window: Window, bar: HealthBar) -> str:
