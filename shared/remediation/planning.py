@@ -202,7 +202,7 @@ def _deploy_in_flight(bundle: EvidenceBundle, suspect: Revision) -> str:
     evidence, so this needs no other read."""
     newer = [r for r in bundle.revisions if r.create_time > suspect.create_time]
     for revision in sorted(newer, key=lambda r: r.create_time, reverse=True):
-        ready = next((c for c in revision.conditions if c.type == "Ready"), None)
+        ready = revision.ready_condition
         if ready is None or ready.state not in _SETTLED:
             state = f"Ready={ready.state}" if ready is not None else "no Ready condition yet"
             return (f"a deploy is under way: {revision.short_name}, created {clock_on(revision.create_time, bundle.collected_at)} after "

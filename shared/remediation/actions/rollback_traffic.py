@@ -74,7 +74,7 @@ def _cannot_carry(target: TrafficTarget, listed: dict[str, Revision]) -> str:
         return "no longer listed"
     if revision.ready:
         return ""
-    ready = next((c for c in revision.conditions if c.type == "Ready"), None)
+    ready = revision.ready_condition
     return f"not Ready: {ready.state}{', ' + ready.reason if ready.reason else ''}" if ready else "not Ready"
 
 
