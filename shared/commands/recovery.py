@@ -63,7 +63,7 @@ from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.errors import DamagedRecord, PermanentError
 from shared.ports import ClaimRecord, ClaimStatus
 from shared.remediation.actions import get_action
-from shared.remediation.guardrails import CLAIMS, claim_key, command_incident
+from shared.remediation.guardrails import CLAIMS, claim_key, command_incident, left_unfinished
 from shared.remediation import intents
 from shared.remediation.intents import Verdict, look_ended
 from shared.remediation.records import (ACTIONS, ANSWERS, INTENTS, REPORT_PENDING, RESTORES, ActionRecord,
@@ -171,7 +171,7 @@ def unfinished_write(run: CommandRun) -> Outcome | None:
     ours = intents.message_of(claim.owner) == command_attempts(run.command_id)
     if claim.status is ClaimStatus.COMPLETED:
         return _completed_write(run, claim)
-    if not ours or not claim.expired(run.now) or claim.owner == run.owner:
+    if not ours or not left_unfinished(claim, run.owner, run.now):
         return None
     run.use_incident(command_incident(run.command_id))
     return _may_have_written(run, f"took the gate's claim {key} at {claim.claimed_at:%Y-%m-%d %H:%M:%S} and never "

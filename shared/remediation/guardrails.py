@@ -1876,6 +1876,17 @@ def settled_horizon(claim_retention_seconds: int) -> timedelta:
     return max(timedelta(seconds=claim_retention_seconds), INTENT_RETENTION) + CLOCK_SKEW_ALLOWANCE
 
 
+def left_unfinished(claim: ClaimRecord, owner: str, now: datetime) -> bool:
+    """Whether `claim` was taken by an earlier attempt (an owner other than `owner`, the one asking) that never
+    finished it: not completed, its lease lapsed at `now`. That attempt died, or the commit after its write
+    failed: the write may have taken with nothing recording it, and the gate would take the claim over and
+    write again. A give-back that failed with nothing written leaves the same claim and cannot be told apart.
+    Read before a retried write that stores no intent goes to the gate (the sweep's undo,
+    verification.Sweep._undo_sent_unrecorded; an operator's restore, commands/recovery.unfinished_write),
+    which is escalated instead; a claim that cannot be read is escalated by both too."""
+    return claim.status is not ClaimStatus.COMPLETED and claim.expired(now) and claim.owner != owner
+
+
 def _legacy_live(found: Mapping[tuple[str, str], dict[str, Any] | None], kind: str, target: str, now: datetime) -> bool:
     """Whether the cooldown or write claim (`kind`) an earlier version stored under `target`'s exact name, as read
     in `found`, still holds (`bound_keys`). One lapsed is never taken over (the gate takes `bound_key`'s), so it

@@ -63,10 +63,10 @@ from shared.errors import DamagedRecord, IncompleteReadError, PermanentError, Tr
 from shared.diagnosis.evidence import EvidenceBundle, Service, TrafficTarget, short_name, split_text
 from shared.diagnosis.facts import clock_on
 from shared.diagnosis.windows import told_on
-from shared.ports import ClaimRecord, ClaimStatus, require_state_store
+from shared.ports import ClaimRecord, require_state_store
 from shared.remediation import bystanders, history, intents, judging, since_rollback, undo_by_hand
 from shared.remediation.approvals import Approvals
-from shared.remediation.guardrails import CLAIMS, WRITING, Gate, bound_key
+from shared.remediation.guardrails import CLAIMS, WRITING, Gate, bound_key, left_unfinished
 from shared.remediation.intents import Standing, Verdict
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation.actions.rollback_traffic import release_commands, tagged_targets
@@ -975,7 +975,7 @@ class Sweep:
             claim = read_record(ClaimRecord, data, CLAIMS, key)
         except DamagedRecord as exc:
             return f"the gate's claim on it ({key}) cannot be read ({exc}), so whether an earlier sweep wrote it is unknown"
-        if claim.status is ClaimStatus.COMPLETED or not claim.expired(self.now) or claim.owner == self.owner:
+        if not left_unfinished(claim, self.owner, self.now):
             return ""
         return (f"an earlier sweep took the gate's claim {key} at {clock_on(claim.claimed_at, self.now)} and never "
                 "finished it (its record of the write is missing: the commit after it failed, or the sweep died)")
