@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.remediation.actions.rollback_traffic import (RollbackTraffic, RollbackTrafficParams, release_commands,
-                                                         tags_to_keep, traffic_state)
+from shared.remediation.actions.rollback_traffic import (RollbackTraffic, RollbackTrafficParams, tags_to_keep,
+                                                         traffic_state, update_traffic_command)
 from shared.remediation.actions.scale_connector import (MAX_INSTANCES, ScaleConnector, ScaleConnectorParams,
                                                          connector_state, manual_sender, not_ready_answer,
                                                          policy_in_doubt)
@@ -240,7 +240,7 @@ def _split_kept_for_a_person(service: Service, suspect: str, good: str, beside: 
     shares = ", ".join(f"{name} {percent}%" for name, percent in beside.items())
     kept = {good: max(0, 100 - sum(beside.values())), **beside}
     split = ",".join(f"{name}={percent}" for name, percent in kept.items() if name != "LATEST")
-    gcloud = release_commands(service.name)[0].replace("--to-latest", f"--to-revisions {split}")
+    gcloud = update_traffic_command(service.name, f"--to-revisions {split}")
     reason = (f"bad_revision {suspect} has a rollback target, {good}, but the split also gives {shares} to "
               f"{'a revision' if len(beside) == 1 else 'revisions'} neither failing nor known good: a rollback "
               f"writes {good} at 100% (tags kept at 0%) and would take {'that share' if len(beside) == 1 else 'those shares'} "
