@@ -122,6 +122,16 @@ class ClaimRecord(BaseModel):
     def expired(self, now: datetime) -> bool:
         return self.expires_at <= now
 
+    def left_unfinished(self, owner: str, now: datetime) -> bool:
+        """Whether an earlier attempt (an owner other than `owner`, the one asking) took this claim and never
+        finished it: not completed, its lease lapsed at `now`. That attempt died, or the commit after its write
+        failed: the write may have taken with nothing recording it, and the gate would take the claim over and
+        write again. A give-back that failed with nothing written leaves the same claim and cannot be told
+        apart. Read before a retried write that stores no intent goes to the gate (an operator's restore,
+        commands/recovery.unfinished_write; the sweep's undo, remediation/undo_attempt.undo_call), which is
+        escalated instead."""
+        return self.status is not ClaimStatus.COMPLETED and self.expired(now) and self.owner != owner
+
 
 class ClaimResult(BaseModel):
     acquired: bool

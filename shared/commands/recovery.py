@@ -171,7 +171,7 @@ def unfinished_write(run: CommandRun) -> Outcome | None:
     ours = intents.message_of(claim.owner) == command_attempts(run.command_id)
     if claim.status is ClaimStatus.COMPLETED:
         return _completed_write(run, claim)
-    if not ours or not claim.expired(run.now) or claim.owner == run.owner:
+    if not ours or not claim.left_unfinished(run.owner, run.now):
         return None
     run.use_incident(command_incident(run.command_id))
     return _may_have_written(run, f"took the gate's claim {key} at {claim.claimed_at:%Y-%m-%d %H:%M:%S} and never "

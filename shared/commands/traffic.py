@@ -152,7 +152,7 @@ def _not_ready(revision: Revision | None) -> str:
     `conditions`): failed, or not Ready yet (its rollout under way)."""
     if revision is None:
         return "is not among its revisions any more"
-    ready = next((c for c in revision.conditions if c.type == "Ready"), None)
+    ready = revision.ready_condition
     if ready is None:
         return "shows no Ready condition yet"
     why = ": ".join(part for part in (ready.reason, ready.message[:300]) if part)

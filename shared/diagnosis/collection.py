@@ -55,9 +55,8 @@ from shared.errors import (INCOMPLETE_ANSWER, UNANSWERED, IncompleteReadError, P
 from shared.diagnosis.evidence import (AlertContext, EvidenceBundle, HistogramResult, LogResult, MetricQuery,
                                        MetricResult, Revision, SecretRef, Service, StartupRead,
                                        TargetConnectorRead, TargetSecretRead, short_name)
-from shared.diagnosis.failure_lines import FAILURE_READ
-from shared.diagnosis.facts import (CONNECTIONS_READ, FAILED_SEVERITIES, INGEST_LAG, TARGET_LOAD_MINUTES, Facts,
-                                   promotion_reach, whole_until)
+from shared.diagnosis.facts import (CONNECTIONS_READ, FAILED_SEVERITIES, FAILURE_READ_GAP, INGEST_LAG,
+                                   TARGET_LOAD_MINUTES, Facts, promotion_reach, whole_until)
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.log_signals import (MAX_FILTER_CHARS, app_log_filter, audit_filter, failure_lines_filter,
                                          request_log_filter, target_startup_filter)
@@ -501,7 +500,7 @@ def _failure_lines(reads: "_Reads", logging: LoggingPort, scope: "_Scope", logs:
         return
     reads.budget.limit += FAILURE_READS
     query = failure_lines_filter(scope.project, scope.service, scope.location, scope.start, now)
-    reads.add("failure_logs", FAILURE_READ,
+    reads.add("failure_logs", FAILURE_READ_GAP,
               lambda: logging.list_entries(scope.project, query, settings.max_log_entries),
               how=by_hand(scope.project, scope.start, now, log_filter=query), never_raised=True)
 

@@ -185,6 +185,13 @@ class Revision(_Model):
     def ready(self) -> bool:
         return any(c.type == "Ready" and c.state == "CONDITION_SUCCEEDED" for c in self.conditions)
 
+    @property
+    def ready_condition(self) -> Condition | None:
+        """Its Ready condition, the first of `conditions` of type "Ready" (Revision.conditions, "The Condition
+        of this Revision, containing its readiness status", google/cloud/run/v2/revision.proto), or None when
+        it shows none yet (a revision just created)."""
+        return next((c for c in self.conditions if c.type == "Ready"), None)
+
 
 class TrafficType(str, Enum):
     LATEST = "LATEST"

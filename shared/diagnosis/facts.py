@@ -1070,6 +1070,12 @@ class Facts:
         gap = re.split(r"\s\[|\n", gap)[0].strip()[:200]
         return f"the service's log read failed ({gap})" if gap else "the service's logs were not read"
 
+    @property
+    def failure_read_gap(self) -> str:
+        """The gap the read of the failure lines alone left (refused, or a transient fault once its retries
+        were spent: collection._failure_lines never raises), or "" when it left none (made, or not needed)."""
+        return next((g for g in self.b.gaps if g.startswith(FAILURE_READ_GAP)), "")
+
     @cached_property
     def page_cut(self) -> str:
         """Why the service's lines of the incident window's first minutes are not known, or "" when they are:
@@ -1088,7 +1094,7 @@ class Facts:
         ended = logs.page_ended_after(self.incident.start) if logs is not None else None
         if ended is None or self.b.failure_logs is not None:
             return ""
-        gap = next((g for g in self.b.gaps if g.startswith(FAILURE_READ_GAP)), "")
+        gap = self.failure_read_gap
         if not gap:
             return ""
         return (f"the service's log read came back full ({len(logs.entries)} entries, max_log_entries), its "
@@ -1133,13 +1139,13 @@ class Facts:
     def counted_over_the_page(self, entries: Sequence[LogRecord]) -> str:
         """Words naming the service read's page cut short when some of `entries` are counted over its span
         alone (the read of the failure lines alone made, and those lines not among what it takes), else ""."""
-        logs, failure = self.b.logs, self.b.failure_logs
-        if failure is None or logs is None or self._scale(logs) == 1.0:
+        logs = self.b.logs
+        ended = logs.page_ended_after(self.incident.start) if logs is not None else None
+        if self.b.failure_logs is None or ended is None or self._scale(logs) == 1.0:
             return ""
         alone = sum(1 for e in entries if not failure_read_carries(e))
         if not alone:
             return ""
-        ended = min(logs.entries[0].timestamp, logs.entries[-1].timestamp)
         return (f"; {alone} of them on the service read's page alone (logged below WARNING, which the read of the "
                 f"failure lines alone leaves out), its newest-first page full and ending at {hms(ended)}: "
                 f"counted over its span")
@@ -1150,11 +1156,12 @@ class Facts:
         spans (the log read's window runs from the incident window's start to the collection: the metrics end
         minutes earlier, Monitoring's ingestion lag; the logs run to the read). A page spanning no time, or
         the whole window, is counted as read (1): nothing to scale by."""
-        if read is None or not read.truncated or not read.entries:
+        start = self.incident.start
+        ended = read.page_ended_after(start) if read is not None else None
+        if ended is None:
             return 1.0
-        start, end = self.incident.start, max(self.b.collected_at, self.incident.end)
-        oldest = min(read.entries[0].timestamp, read.entries[-1].timestamp)   # newest first
-        spanned = (end - max(oldest, start)).total_seconds()
+        end = max(self.b.collected_at, self.incident.end)
+        spanned = (end - ended).total_seconds()
         whole = (end - start).total_seconds()
         return whole / spanned if 0 < spanned < whole else 1.0
 
@@ -1334,7 +1341,8 @@ ERROR_SEVERITIES = AT_LEAST_WARNING.names
 FAILED_SEVERITIES = AT_LEAST_ERROR.names
 _LOG_ID = operator.attrgetter("log_id")
 _TIMESTAMP = operator.attrgetter("timestamp")
-# How the gap of the read of the failure lines alone begins (failure_lines.FAILURE_READ, collection).
+# How the gap of the read of the failure lines alone begins (collection._failure_lines, Facts.failure_read_gap);
+# what that read takes is log_signals.FAILURE_READ, its table.
 FAILURE_READ_GAP = "logging: the application's failure lines"
 
 

@@ -49,7 +49,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from shared.diagnosis.evidence import EvidenceBundle, LogRecord, LogResult
-from shared.diagnosis.facts import FAILURE_READ_GAP, Facts, Window
+from shared.diagnosis.facts import Facts, Window
 from shared.diagnosis.health_bar import HealthBar
 from shared.diagnosis.log_signals import failure_lines_filter
 from shared.diagnosis.windows import FAILING_LEAD, hms
@@ -60,8 +60,6 @@ MIN_LINES = 5
 # twice, as a steady background moves far less between two stretches half an hour apart (callers_left.KEPT
 # reads the demand the same way); UNCONFIRMED as a figure, chosen to keep a steady background healthy.
 RISE = 2.0
-# How the gap of the read of the failure lines alone begins (collection._failure_lines).
-FAILURE_READ = FAILURE_READ_GAP
 
 
 def failure_lines_risen(facts: Facts, window: Window, bar: HealthBar) -> str:
@@ -104,7 +102,7 @@ def lines_unread(facts: Facts, window: Window) -> str:
     unknown = "whether the application logged failures at ERROR or worse in its first minutes, answered as 2xx, is not known"
     failure = facts.b.failure_logs
     if failure is None:
-        gap = next((g for g in facts.b.gaps if g.startswith(FAILURE_READ)), "")
+        gap = facts.failure_read_gap
         alone = f", and the read of its failure lines alone failed ({gap})" if gap else ""
         return (f"the log read's newest-first page ended at {hms(ended)}, after {window} began (full at "
                 f"{len(logs.entries)} entries, max_log_entries){alone}: {unknown}")
@@ -125,7 +123,7 @@ def failure_read_failed(facts: Facts, window: Window) -> str:
     called healthy on the handful its page's last minutes hold. A service read refused is judged around as
     before; the sweep asks `lines_unread`, which covers it too, before a `verified`."""
     failure = facts.b.failure_logs
-    if failure is None and not any(g.startswith(FAILURE_READ) for g in facts.b.gaps):
+    if failure is None and not facts.failure_read_gap:
         return ""
     if failure is not None and failure.page_ended_after(window.start) is None:
         return ""

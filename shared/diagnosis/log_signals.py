@@ -4851,23 +4851,30 @@ CONTINUATION_NEEDLES = ("SocketTimeoutException: Read timed out", "SocketTimeout
 
 def stdout_needles() -> tuple[str, ...]:
     """For each alternative of each pattern of STDOUT_SIGNALS, the start of its literal anchor (a line
-    the alternative matches contains its anchor, so it contains the start), lower-cased (_needle_of);
+    the alternative matches contains its anchor, so it contains the start), lower-cased (_needles);
     and the cause lines a split stack trace logs alone (CONTINUATION_NEEDLES).
     A needle another needle holds is left out: the shorter finds every line the longer does. So every
     line a client-side pattern matches is one the server-side filter returns."""
-    pieces = {_needle_of(needle).lower() for needle in CONTINUATION_NEEDLES}
-    for signal in STDOUT_SIGNALS:
+    return _needles(STDOUT_SIGNALS, alone=CONTINUATION_NEEDLES)
+
+
+def _needles(signals: Sequence[LogSignal], alone: Sequence[str] = (), known: Sequence[str] = ()) -> tuple[str, ...]:
+    """The needles of `signals`' patterns (each alternative's anchor's start, _needle_of, lower-cased) and of
+    the texts `alone`, sorted, leaving out any a shorter one holds, here or among the needles `known`."""
+    pieces = {_needle_of(text).lower() for text in alone}
+    for signal in signals:
         for pattern in _PATTERNS[signal]:
             for anchor in _anchors(pattern):
-                piece = _needle_of(anchor)
+                piece = _needle_of(anchor).lower()
                 if len(piece) < 7:
                     raise ValueError(f"{pattern!r}: no literal text of 7 characters to ask Logging for ({anchor!r})")
                 pieces.add(piece)
-    kept: list[str] = []
+    kept, new = list(known), []
     for piece in sorted(pieces, key=lambda p: (len(p), p)):
         if not any(shorter in piece for shorter in kept):
             kept.append(piece)
-    return tuple(sorted(kept))
+            new.append(piece)
+    return tuple(sorted(new))
 
 
 @lru_cache(maxsize=1)
@@ -5016,17 +5023,7 @@ def failure_read_needles() -> tuple[str, ...]:
     """For each alternative of each pattern of FAILURE_READ_SIGNALS, the start of its literal anchor,
     lower-cased, as stdout_needles makes them; those a needle of stdout_needles (or a shorter one here)
     already holds are left out."""
-    pieces = {_needle_of(anchor).lower() for signal in FAILURE_READ_SIGNALS for pattern in _PATTERNS[signal]
-              for anchor in _anchors(pattern)}
-    kept: list[str] = list(stdout_needles())
-    extra: list[str] = []
-    for piece in sorted(pieces, key=lambda p: (len(p), p)):
-        if len(piece) < 7:
-            raise ValueError(f"no literal text of 7 characters to ask Logging for ({piece!r})")
-        if not any(shorter in piece for shorter in kept):
-            kept.append(piece)
-            extra.append(piece)
-    return tuple(sorted(extra))
+    return _needles(FAILURE_READ_SIGNALS, known=stdout_needles())
 
 
 @lru_cache(maxsize=1)

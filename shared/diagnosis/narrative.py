@@ -246,7 +246,7 @@ def _rollout_not_ready(facts: Facts) -> str:
     newest = max(facts.b.revisions, key=lambda r: r.create_time, default=None)
     if newest is None or facts.b.service.serving_percent(newest.short_name) > 0:
         return ""
-    ready = next((c for c in newest.conditions if c.type == "Ready"), None)
+    ready = newest.ready_condition
     if ready is None or ready.state != "CONDITION_FAILED":
         return ""
     said = ": ".join(part for part in (ready.reason, ready.message[:200]) if part)

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.remediation.actions.rollback_traffic import (RollbackTraffic, RollbackTrafficParams, release_commands,
-                                                         tags_to_keep, traffic_state)
+from shared.remediation.actions.rollback_traffic import (RollbackTraffic, RollbackTrafficParams, tags_to_keep,
+                                                         traffic_state, update_traffic_command)
 from shared.remediation.actions.scale_connector import (MAX_INSTANCES, ScaleConnector, ScaleConnectorParams,
                                                          connector_state, manual_sender, not_ready_answer,
                                                          policy_in_doubt)
@@ -202,7 +202,7 @@ def _deploy_in_flight(bundle: EvidenceBundle, suspect: Revision) -> str:
     evidence, so this needs no other read."""
     newer = [r for r in bundle.revisions if r.create_time > suspect.create_time]
     for revision in sorted(newer, key=lambda r: r.create_time, reverse=True):
-        ready = next((c for c in revision.conditions if c.type == "Ready"), None)
+        ready = revision.ready_condition
         if ready is None or ready.state not in _SETTLED:
             state = f"Ready={ready.state}" if ready is not None else "no Ready condition yet"
             return (f"a deploy is under way: {revision.short_name}, created {clock_on(revision.create_time, bundle.collected_at)} after "
@@ -240,7 +240,7 @@ def _split_kept_for_a_person(service: Service, suspect: str, good: str, beside: 
     shares = ", ".join(f"{name} {percent}%" for name, percent in beside.items())
     kept = {good: max(0, 100 - sum(beside.values())), **beside}
     split = ",".join(f"{name}={percent}" for name, percent in kept.items() if name != "LATEST")
-    gcloud = release_commands(service.name)[0].replace("--to-latest", f"--to-revisions {split}")
+    gcloud = update_traffic_command(service.name, f"--to-revisions {split}")
     reason = (f"bad_revision {suspect} has a rollback target, {good}, but the split also gives {shares} to "
               f"{'a revision' if len(beside) == 1 else 'revisions'} neither failing nor known good: a rollback "
               f"writes {good} at 100% (tags kept at 0%) and would take {'that share' if len(beside) == 1 else 'those shares'} "

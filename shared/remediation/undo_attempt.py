@@ -52,14 +52,14 @@ def undo_call(claim: ClaimRecord | None, attempt: Attempt, owner: str, now: date
       nothing written and the note not taken back, or it lapsed and Firestore's TTL deleted it: which, is
       unknown, and only one of them leaves the undo unwritten);
     - otherwise (no claim and no attempt, or this sweep's own): SEND."""
-    if claim is not None and claim.owner != owner and claim.status is not ClaimStatus.COMPLETED:
-        if not claim.expired(now):
-            return UndoVerdict(UndoCall.LEAVE, f"another sweep ({claim.owner}) holds the gate's claim {key} on its "
-                               f"undo since {clock_on(claim.claimed_at, now)}, until {clock_on(claim.expires_at, now)}:"
-                               " it is undoing it now")
+    if claim is not None and claim.left_unfinished(owner, now):
         return UndoVerdict(UndoCall.ESCALATE, f"an earlier sweep took the gate's claim {key} at "
                            f"{clock_on(claim.claimed_at, now)} and never finished it (its record of the write is "
                            "missing: the commit after it failed, or the sweep died)")
+    if claim is not None and claim.owner != owner and claim.status is not ClaimStatus.COMPLETED:
+        return UndoVerdict(UndoCall.LEAVE, f"another sweep ({claim.owner}) holds the gate's claim {key} on its "
+                           f"undo since {clock_on(claim.claimed_at, now)}, until {clock_on(claim.expires_at, now)}:"
+                           " it is undoing it now")
     if claim is not None or attempt.at is None or attempt.by == owner:
         return UndoVerdict(UndoCall.SEND)
     if now - attempt.at < lease:

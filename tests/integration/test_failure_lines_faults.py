@@ -12,7 +12,7 @@ import grpc
 import pytest
 
 from sandbox.scenario_logs import LogSpec, seed_logs
-from shared.diagnosis.failure_lines import FAILURE_READ
+from shared.diagnosis.facts import FAILURE_READ_GAP
 from tests.integration.test_chatty_verification import _chatty
 from tests.integration.test_remediation import (OLD, _logged_failures, action_state, recovery,  # noqa: F401
                                                 rolled_back, world)
@@ -68,7 +68,7 @@ def test_an_alert_whose_failure_lines_read_failed_is_not_called_healthy(world, f
     assert outcome.action is None and world.writes() == 0
     report = outcome.diagnosis
     assert report is not None and report.signature == "inconclusive", report
-    assert f"{FAILURE_READ}: " in report.summary and "UNAVAILABLE" in report.summary, report.summary
+    assert f"{FAILURE_READ_GAP}: " in report.summary and "UNAVAILABLE" in report.summary, report.summary
 
 
 def test_the_same_alert_whose_failure_lines_read_answered_clean_is_healthy(world):

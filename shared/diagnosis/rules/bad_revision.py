@@ -1458,7 +1458,7 @@ def _load_share(facts: Facts, c: Citation, replaced: Revision, candidate: Revisi
 
 
 def _ready_state(revision: Revision) -> str:
-    ready = next((x for x in revision.conditions if x.type == "Ready"), None)
+    ready = revision.ready_condition
     if ready is None:
         return "no Ready condition"
     detail = ", ".join(p for p in (ready.reason, ready.message[:120]) if p)

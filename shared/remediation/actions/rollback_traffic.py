@@ -82,7 +82,7 @@ def _cannot_carry(target: TrafficTarget, listed: dict[str, Revision]) -> str:
         return "no longer listed"
     if revision.ready:
         return ""
-    ready = next((c for c in revision.conditions if c.type == "Ready"), None)
+    ready = revision.ready_condition
     return f"not Ready: {ready.state}{', ' + ready.reason if ready.reason else ''}" if ready else "not Ready"
 
 
@@ -114,11 +114,18 @@ def traffic_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     return lines
 
 
-def release_commands(service: str) -> tuple[str, str]:
-    """(the gcloud line, the Runwarden command) that release a pin: all traffic to the latest Ready revision."""
+def update_traffic_command(service: str, change: str) -> str:
+    """The `gcloud run services update-traffic` line that makes `change` (its flags: --to-latest,
+    --to-revisions R=P,..., --update-tags TAG=REVISION) to `service` (projects/P/locations/L/services/S, or a
+    bare name, then with PROJECT and REGION to fill in)."""
     parts = service.split("/")
     project, region, name = (parts[1], parts[3], parts[5]) if len(parts) == 6 else ("PROJECT", "REGION", service)
-    gcloud = f"gcloud run services update-traffic {name} --to-latest --region={region} --project={project}"
+    return f"gcloud run services update-traffic {name} {change} --region={region} --project={project}"
+
+
+def release_commands(service: str) -> tuple[str, str]:
+    """(the gcloud line, the Runwarden command) that release a pin: all traffic to the latest Ready revision."""
+    gcloud = update_traffic_command(service, "--to-latest")
     runwarden = (f"runwarden command restore_traffic --target {service} --param to_latest=true "
                  "--reason 'release the pin'")
     return gcloud, runwarden
@@ -223,7 +230,7 @@ def left_out_note(service: str, left_out: tuple[str, ...]) -> list[str]:
     """The note naming the tags a new split left out (`tags_to_keep`), and how to tag again once Ready."""
     if not left_out:
         return []
-    gcloud = release_commands(service)[0].replace("--to-latest", "--update-tags TAG=REVISION")
+    gcloud = update_traffic_command(service, "--update-tags TAG=REVISION")
     return [f"Traffic tags left out, their revisions cannot serve: {'; '.join(left_out)}. A split naming such a "
             "revision may fail as a whole, and its tagged URL served nothing. Tag it again once it is Ready: "
             + gcloud]
