@@ -1,6 +1,8 @@
 """The two kinds of failure Runwarden tells apart: worth a retry, or not."""
 from __future__ import annotations
 
+from typing import Any
+
 from shared.redaction import redacted
 
 
@@ -76,7 +78,26 @@ class NotShownAfterWriteError(OutcomeUnknownError):
     the gate records the write closed `escalated` at once (never verified, undone or written again)
     and tells a person what the target shows. Also a write whose operation finished with an error
     while the target read right after no longer shows the state it was read in before the write
-    (OperationEndedInError): what the failed operation left, or another hand, changed it."""
+    (OperationEndedInError): what the failed operation left, or another hand, changed it.
+
+    `after`: the target's state as read right after, when the action knows it (recorded as the write's
+    result, so the record says what the target asks for now); `notes`: what a person can do about it."""
+
+    def __init__(self, message: str, *, after: dict[str, Any] | None = None, notes: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.after = after
+        self.notes = notes
+
+
+class LeftByFailedOperationError(NotShownAfterWriteError):
+    """A write whose long-running operation ended with an error (OperationEndedInError), while the target read
+    right after asks for something other than what it was read with before the write: the write's own change
+    (its spec accepted before the operation failed), part of it, or another hand's. `read`: the target as read
+    then (the adapter's model), for the action to record as what the write left (`after`)."""
+
+    def __init__(self, message: str, read: Any) -> None:
+        super().__init__(message)
+        self.read = read
 
 
 class PermanentError(RunwardenError):

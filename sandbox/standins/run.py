@@ -21,7 +21,10 @@ It enforces the rules the product relies on, like the real API, and fails as it 
   whether its revisions can serve is only found out while reconciling: the update is accepted
   (generation bumped, `traffic` holds the desired split, `reconciling` true), then the operation
   fails, `traffic_statuses` / `observed_generation` keep the last serving state and
-  `terminal_condition` says why (Service.reconciling docstring, google-cloud-run 0.16.2);
+  `terminal_condition` says why (Service.reconciling docstring, google-cloud-run 0.16.2). Whether a
+  failed operation leaves the desired spec as sent is not documented: `failed_update_keeps_spec`
+  switches to the reading where it is put back, and `fail_next_operation` fails an update whose
+  revisions could serve (a reconciliation that fails for a reason no read foretells);
 - UpdateService answers with an Operation that is done after N polls.
 """
 from __future__ import annotations
@@ -178,6 +181,8 @@ class _PendingOperation:
     service_name: str
     outcome: run_v2.Service | None = None      # the service once reconciled
     error: tuple[int, str] | None = None       # (google.rpc.Code, message) when it failed
+    injected: tuple[int, str] | None = None    # a failure `fail_next_operation` asked of this update
+    previous: run_v2.Service | None = None     # the service before the update (put back on failure, when asked)
 
 
 def _copy(message: Any) -> Any:
@@ -269,6 +274,15 @@ class RunStandIn(StandIn):
         # Service API Cloud Run's follows, builds a route (pkg/reconciler/route/traffic: a missing or unready
         # revision fails the whole route, whatever its percent).
         self.zero_percent_targets_checked = False
+        # Whether an update whose operation ends with an error leaves its spec desired (generation moved on,
+        # `traffic` as sent, `traffic_statuses` as before) or is put back as it was before the update. The
+        # v2 reference documents the first shape for a failed reconciliation ("Once reconciliation is over
+        # ... or there was an error, and reconciliation failed. This state can be found in
+        # terminal_condition.state", Service.reconciling, google/cloud/run/v2/service.proto) but never says
+        # what the spec is after the operation (google.longrunning.Operation.error: "The error result of the
+        # operation in case of failure or cancellation"); UNCONFIRMED which, so the product is tested under both.
+        self.failed_update_keeps_spec = True
+        self._failing_operations: list[tuple[int, str]] = []
 
     def rpcs(self) -> list[Rpc]:
         return [
@@ -509,6 +523,15 @@ class RunStandIn(StandIn):
             revision.conditions = [_condition(c, at) for c in conditions]
             self._refresh_status(revision.service)
 
+    def fail_next_operation(self, code: int = 9, message: str = "Revision failed to become ready: the "
+                            "requested minimum instances could not be started in this region.") -> None:
+        """The next accepted update's operation ends with `error` (google.rpc.Code `code`, FAILED_PRECONDITION by
+        default) and terminal_condition CONDITION_FAILED, whatever its revisions: a reconciliation that fails
+        for a reason no read before the write shows (instances that cannot start, a zonal outage). What the
+        spec is afterwards is `failed_update_keeps_spec`'s reading."""
+        with self.lock:
+            self._failing_operations.append((code, message))
+
     def service(self, name: str) -> run_v2.Service:
         with self.lock:
             return _copy(self._require_service(name))
@@ -539,8 +562,9 @@ class RunStandIn(StandIn):
             raise ApiError(self.stale_etag_code,
                            f"etag mismatch for {incoming.name}: sent {incoming.etag}, current is {stored.etag}")
         traffic = self._validated_shape(list(incoming.traffic))
+        previous = _copy(stored)
         self._accept_traffic(incoming.name, traffic)
-        return self._start_operation(incoming.name)
+        return self._start_operation(incoming.name, previous)
 
     def _check_named_template(self, incoming: run_v2.Service) -> None:
         """A revision's name is bound to its configuration for good: a template naming an existing
@@ -611,16 +635,23 @@ class RunStandIn(StandIn):
     def _reconcile(self, name: str) -> tuple[int, str] | None:
         """Brings serving state to the desired split, or fails leaving it as it was."""
         service = self._services[name]
-        service.reconciling = False
         failure = self._unservable(name, list(service.traffic))
-        if failure is None:
-            self._serving[name] = [_copy(t) for t in service.traffic]
-            service.observed_generation = service.generation
-            service.terminal_condition = _ready_condition(_now())
-        else:
-            service.terminal_condition = run_v2.Condition(
-                type_="Ready", state=run_v2.Condition.State.CONDITION_FAILED, message=failure[1],
-                last_transition_time=_now(), reason=run_v2.Condition.CommonReason.REVISION_FAILED)
+        if failure is not None:
+            return self._failed(name, failure)
+        service.reconciling = False
+        self._serving[name] = [_copy(t) for t in service.traffic]
+        service.observed_generation = service.generation
+        service.terminal_condition = _ready_condition(_now())
+        self._refresh_status(name)
+        return None
+
+    def _failed(self, name: str, failure: tuple[int, str]) -> tuple[int, str]:
+        """Reconciliation over and failed: serving left as it was, terminal_condition saying why."""
+        service = self._services[name]
+        service.reconciling = False
+        service.terminal_condition = run_v2.Condition(
+            type_="Ready", state=run_v2.Condition.State.CONDITION_FAILED, message=failure[1],
+            last_transition_time=_now(), reason=run_v2.Condition.CommonReason.REVISION_FAILED)
         self._refresh_status(name)
         return failure
 
@@ -661,10 +692,12 @@ class RunStandIn(StandIn):
 
     # --- Operations --------------------------------------------------------------------------
 
-    def _start_operation(self, service_name: str) -> operations_pb2.Operation:
+    def _start_operation(self, service_name: str, previous: run_v2.Service) -> operations_pb2.Operation:
         location = service_name.split("/services/")[0]
         op_name = f"{location}/operations/{uuid.uuid4()}"
-        self._operations[op_name] = _PendingOperation(self.lro_polls_before_done, service_name)
+        injected = self._failing_operations.pop(0) if self._failing_operations else None
+        self._operations[op_name] = _PendingOperation(self.lro_polls_before_done, service_name, injected=injected,
+                                                      previous=previous)
         if self.lro_polls_before_done <= 0:
             self._finish(op_name)
         return self._operation_message(op_name)
@@ -681,8 +714,18 @@ class RunStandIn(StandIn):
 
     def _finish(self, op_name: str) -> None:
         pending = self._operations[op_name]
-        pending.error = self._reconcile(pending.service_name)
-        pending.outcome = _copy(self._services[pending.service_name])
+        name = pending.service_name
+        pending.error = self._failed(name, pending.injected) if pending.injected else self._reconcile(name)
+        if pending.error is not None and not self.failed_update_keeps_spec and pending.previous is not None:
+            self._put_back(name, pending.previous)
+        pending.outcome = _copy(self._services[name])
+
+    def _put_back(self, name: str, previous: run_v2.Service) -> None:
+        """The reading where a failed update leaves nothing desired: the spec (traffic, generation, etag) as
+        before the update; the failure stays in terminal_condition."""
+        service = self._services[name]
+        service.traffic = list(previous.traffic)
+        service.generation, service.etag = previous.generation, previous.etag
 
     def _operation_message(self, name: str) -> operations_pb2.Operation:
         pending = self._operations[name]

@@ -39,8 +39,19 @@ The traffic write (docs/api-contracts.md has the request and its sources):
   mask (only traffic changes), checks the template anyway (no name, no conflict) or ignores the
   mask (the same configuration, unnamed: no change is detected; see forceNewRevision in the
   patch reference).
-- An operation that finished with an error is a definite failure (OperationFailedError); only
-  an operation that could not be followed is OutcomeUnknownError.
+- An operation that finished with an error is not, by itself, proof that nothing was written
+  (OperationEndedInError): Cloud Run accepts the update's spec before reconciling it (the service's
+  `generation` moves, `traffic` holds the split sent, `reconciling` is true), and a reconciliation
+  that fails leaves `terminal_condition` saying so (Service.reconciling, google/cloud/run/v2/
+  service.proto). Whether the spec stays as sent once the operation ends with its `error` ("The
+  error result of the operation in case of failure or cancellation", google.longrunning.Operation,
+  google/longrunning/operations.proto) is not documented (UpdateService: "Updates a Service", its
+  response the Service; UNCONFIRMED). So the service is read right after (`_left_by_failed_operation`):
+  still asking for the split it was read with, the write changed nothing (OperationFailedError, a
+  definite failure); asking for anything else (the split sent, or a half of it), the write may have
+  taken in the desired state while serving stayed as it was (SplitLeftByFailedOperationError, an
+  unknown outcome the gate records and escalates: never `failed`, never written again). Only an
+  operation that could not be followed is OutcomeUnknownError otherwise.
 - Afterwards `traffic_statuses` (what really serves) must match the request; `traffic` alone is
   only the desired split (Service.reconciling docstring). They are read from the operation's
   response when that Service shows its reconciliation over and succeeded for its generation
@@ -66,8 +77,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
-from shared.errors import (UNPROVEN_WRITE_CODES, ChangedAroundWriteError, OutcomeUnknownError, PermanentError,
-                           RunwardenError, StaleEvidenceError, TransientError)
+from shared.errors import (UNPROVEN_WRITE_CODES, ChangedAroundWriteError, LeftByFailedOperationError, OperationEndedInError,
+                           OutcomeUnknownError, PermanentError, RunwardenError, StaleEvidenceError, TransientError)
 from shared.diagnosis.evidence import (Condition, Revision, SecretRef, Service, TrafficTarget, TrafficType, decoded,
                                       short_name, split_text)
 from shared.gcp.endpoints import (CallPolicy, PageCursor, WaitDeadline, call_with_retry, connect, describe_error,
@@ -163,10 +174,21 @@ class NotServingAfterWriteError(OutcomeUnknownError):
     doubt. An unknown outcome: the gate records it and tells a person, never gives it back."""
 
 
-class OperationFailedError(PermanentError):
-    """The update was accepted and its operation finished with an error: nothing changed in what
-    serves. `code` is the operation's google.rpc status name; the message carries the service's
-    terminal_condition."""
+class OperationFailedError(OperationEndedInError):
+    """The update was accepted and its operation finished with an error, and the service read right after
+    still asks for the split it was read with: nothing of the update is desired or serving. `code` is the
+    operation's google.rpc status name; the message carries the service's terminal_condition."""
+
+    def __init__(self, message: str, *, code: str = "", service: Any = None) -> None:
+        super().__init__(message, code=code)
+        self.service = service   # the Service (protobuf) read for its terminal_condition, or None
+
+
+class SplitLeftByFailedOperationError(LeftByFailedOperationError):
+    """The update's operation finished with an error, and the service read right after asks for another split
+    than the one it was read with: the split sent (the spec accepted before reconciliation failed), part of it,
+    or another hand's. Serving is what terminal_condition left it. An unknown outcome: recorded, escalated with
+    the state read, never answered as nothing written nor sent again. `read`: the Service read (the model)."""
 
 
 TRAFFIC_MASK = ("traffic",)
@@ -365,6 +387,8 @@ class CloudRunAdapter(CloudRunReader):
                                        retry_codes=WRITE_RETRY_CODES)
         except (OutcomeUnknownError, WriteRefused):
             raise
+        except OperationFailedError as failed:
+            self._left_by_failed_operation(service_name, current, failed)
         except TransientError as exc:
             self._after_unanswered_write(service_name, request, exc)
         except PermanentError as exc:
@@ -418,6 +442,30 @@ class CloudRunAdapter(CloudRunReader):
                 f"traffic may now be this write's (desired {split_text(result.traffic)}) while what serves is not "
                 "settled on it") from exc
         return result
+
+    def _left_by_failed_operation(self, service_name: str, read: Any, failed: OperationFailedError) -> None:
+        """What an update whose operation ended with an error left (see the module docstring), raised: the
+        service, read right after (the read `_operation_failed` made for its terminal_condition, or one now),
+        still asking for the split `read` showed is a definite failure (OperationFailedError); asking for any
+        other split, the update may have taken in the desired state (SplitLeftByFailedOperationError); not
+        readable, what it left is unknown (OutcomeUnknownError). Never returns."""
+        try:
+            fresh = failed.service if failed.service is not None else self._read_service(service_name)
+        except (TransientError, PermanentError) as reread:
+            raise OutcomeUnknownError(f"{failed}; and the service could not be read after it ({reread}): whether "
+                                      "its desired traffic is now the update's is unknown") from failed
+        left = service_from_proto(fresh)
+        if _traffic_key(fresh.traffic) == _traffic_key(read.traffic):
+            raise OperationFailedError(
+                f"{failed}; the service still asks for the split it was read with ({split_text(left.traffic)}, "
+                f"generation {left.generation}): nothing of this update is desired or serving",
+                code=failed.code, service=fresh) from failed
+        raise SplitLeftByFailedOperationError(
+            f"{failed}; yet the service now asks for {split_text(left.traffic)} (generation {left.generation}; it "
+            f"was read asking for {split_text(service_from_proto(read).traffic)}, generation {read.generation}) "
+            f"while it serves {split_text(left.traffic_statuses) or 'nothing'}: whether a failed update keeps its "
+            "split desired is not documented, so this write may have taken in the desired state, and whatever "
+            "reconciles the service next (a restart, a deploy) may start serving it", left) from failed
 
     def _after_refusal(self, service_name: str, request: Any, read: Any, exc: Exception, *,
                        retried: bool, may_rebase: bool = False) -> Any:
@@ -561,19 +609,19 @@ class CloudRunAdapter(CloudRunReader):
         from google.rpc import code_pb2
 
         code = code_pb2.Code.Name(operation.error.code) if operation.error.code in code_pb2.Code.values() else ""
-        why = ""
+        why, service = "", None
         try:
-            condition = self._read_service(name).terminal_condition
+            service = self._read_service(name)
+            condition = service.terminal_condition
             why = (f"; terminal_condition {_enum_name(condition, 'state')}: {condition.message}"
                    if condition.message else "")
         except Exception:  # noqa: BLE001 - the operation's own error is the answer; the condition is a bonus
             pass
-        # The API keeps the desired split as sent while serving stays as it was (Service.reconciling
-        # docstring): say so, since the next deploy inherits that desired split.
+        # What the failed update left in the desired state is the caller's to read from `service`
+        # (set_traffic `_left_by_failed_operation`): this says only that the operation failed.
         return OperationFailedError(f"UpdateService {name}: operation {operation.name} failed "
-                                    f"({code or operation.error.code}): {operation.error.message}{why}; "
-                                    "serving is unchanged, but the service's desired traffic is now the split "
-                                    "that failed", code=code or "UNKNOWN")
+                                    f"({code or operation.error.code}): {operation.error.message}{why}",
+                                    code=code or "UNKNOWN", service=service)
 
     @staticmethod
     def _verify_traffic(service: Service, requested: Sequence[TrafficTarget]) -> None:

@@ -1010,6 +1010,8 @@ class Gate:
         kept = ("Not written again (it puts back Runwarden's own change: no record for the verification sweep)"
                 if action.corrective else "Recorded for the verification sweep, not written again")
         closed = ""
+        if isinstance(exc, NotShownAfterWriteError):
+            result.notes = [*result.notes, *exc.notes]
         if isinstance(exc, NotShownAfterWriteError) and not action.corrective:
             closed = f"outcome unknown: {exc}; never verified or undone"
             result.reason = (f"{action.name} was sent and may have taken: {exc}. Recorded as this incident's action "
@@ -1022,7 +1024,9 @@ class Gate:
         else:
             result.reason = (f"{action.name} was sent but its completion could not be confirmed ({exc}); "
                              f"{kept[0].lower() + kept[1:]}, and a person should check the target")
-        result.after = None
+        # What the target was read to ask for right after, when the error knows it (a failed operation's split
+        # left desired): the record says what it is, never an empty `after` that reads as nothing written.
+        result.after = exc.after if isinstance(exc, NotShownAfterWriteError) else None
         try:
             self._settle(action, params, before, result, incident_id, service or params.target, signature, held,
                          manual, superseded=closed)

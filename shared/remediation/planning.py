@@ -21,6 +21,7 @@ from shared.diagnosis.rules.connector_signs import max_not_reached, max_not_reac
 from shared.diagnosis.signatures import Diagnosis, Signature, TargetBackground
 from shared.outcomes import DiagnosisReport
 from shared.remediation.own_changes import OwnChange, own_changes
+from shared.remediation.release_pipeline import canary_in_progress, release_pipeline
 
 
 class Plan(BaseModel):
@@ -151,6 +152,15 @@ def _rollback(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Plan:
                            f"but {in_flight}; a person must decide",
                     advice=f"let the deploy finish and judge it, or send traffic back to "
                            f"{diagnosis.known_good_revision} by hand once it has")
+    pipeline = release_pipeline(bundle.service.labels)
+    share = bundle.service.serving_percent(suspect.short_name)
+    if pipeline is not None and canary_in_progress(pipeline, share):
+        return Plan(reason=f"bad_revision {suspect.short_name} has a rollback target, {diagnosis.known_good_revision}, "
+                           f"but {suspect.short_name} serves {share}% of a service {pipeline.words()} releases: a "
+                           "canary under way, whose next phase would rewrite a rollback's pin, or be fought by it; "
+                           "a person must decide through the pipeline",
+                    advice=f"roll the release back through the pipeline, which also stops its rollout: "
+                           f"{pipeline.rollback_command()}")
     beside = _shares_beside(bundle.service, suspect.short_name, diagnosis.known_good_revision)
     if beside:
         return _split_kept_for_a_person(bundle.service, suspect.short_name, diagnosis.known_good_revision, beside)
@@ -166,6 +176,7 @@ def _rollback(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Plan:
         expected_etag=bundle.service.etag,
         keep_tags=keep_tags,
         tags_left_out=tags_left_out,
+        pipeline=pipeline,
     )
     return Plan(
         action=RollbackTraffic.name,

@@ -257,26 +257,46 @@ def test_rejected_split_is_permanent(adapter, standins):
     assert standins.run.count("UpdateService") == 1
 
 
-def test_operation_failed_on_unknown_revision_is_a_definite_failure(adapter, standins):
+@pytest.mark.parametrize("keeps", [True, False], ids=["spec_kept", "spec_put_back"])
+def test_operation_failed_on_unknown_revision_is_answered_by_what_the_service_asks_after_it(adapter, standins, keeps):
+    """Whether a failed update keeps its split desired is not documented (RunStandIn.failed_update_keeps_spec).
+    Kept: the service asks for the split sent while serving stays as it was, an unknown outcome carrying the
+    service read (never a definite failure that says nothing changed). Put back: a definite failure."""
+    from shared.gcp.run import SplitLeftByFailedOperationError
+
+    standins.run.failed_update_keeps_spec = keeps
     etag = adapter.get_service(SERVICE).etag
-    with pytest.raises(OperationFailedError, match="does not exist or is deleted") as caught:
+    expected = SplitLeftByFailedOperationError if keeps else OperationFailedError
+    with pytest.raises(expected, match="does not exist or is deleted") as caught:
         adapter.set_traffic(SERVICE, [to("backend-00009-ghost")], etag)
-    assert caught.value.code == "INTERNAL"          # google.rpc code 13, yet not "outcome unknown"
-    assert not isinstance(caught.value, TransientError)
+    if keeps:
+        assert isinstance(caught.value, OutcomeUnknownError) and not isinstance(caught.value, PermanentError)
+        assert "now asks for backend-00009-ghost 100%" in str(caught.value), caught.value
+        assert f"serves {NEW} 100%" in str(caught.value)
+        assert caught.value.read.traffic == (to("backend-00009-ghost"),)
+    else:
+        assert caught.value.code == "INTERNAL"          # google.rpc code 13, yet not "outcome unknown"
+        assert not isinstance(caught.value, TransientError)
+        assert f"still asks for the split it was read with ({NEW} 100%" in str(caught.value), caught.value
     assert standins.run.count("UpdateService") == 1
     assert adapter.get_service(SERVICE).serving_percent(NEW) == 100
 
 
-def test_operation_failed_on_a_revision_that_is_not_ready_cites_terminal_condition(adapter, standins):
+@pytest.mark.parametrize("keeps", [True, False], ids=["spec_kept", "spec_put_back"])
+def test_operation_failed_on_a_revision_that_is_not_ready_cites_terminal_condition(adapter, standins, keeps):
+    from shared.gcp.run import SplitLeftByFailedOperationError
+
+    standins.run.failed_update_keeps_spec = keeps
     standins.run.set_conditions(f"{SERVICE}/revisions/{OLD}",
                                 [ConditionSeed("Ready", "CONDITION_FAILED", "CONTAINER_MISSING", "image gone")])
     etag = adapter.get_service(SERVICE).etag
-    with pytest.raises(OperationFailedError, match="terminal_condition CONDITION_FAILED: Revision") as caught:
+    expected = SplitLeftByFailedOperationError if keeps else OperationFailedError
+    with pytest.raises(expected, match="terminal_condition CONDITION_FAILED: Revision") as caught:
         adapter.set_traffic(SERVICE, [to(OLD)], etag)
-    assert caught.value.code == "FAILED_PRECONDITION"
+    assert "FAILED_PRECONDITION" in str(caught.value)
     after = adapter.get_service(SERVICE)
-    assert after.traffic == (to(OLD),)              # desired ...
-    assert after.serving_percent(NEW) == 100        # ... but not what serves
+    assert after.traffic == ((to(OLD),) if keeps else (to(NEW),))     # desired ...
+    assert after.serving_percent(NEW) == 100                          # ... but not what serves
 
 
 def test_traffic_statuses_decide_not_the_desired_split(adapter, standins, monkeypatch):

@@ -16,8 +16,8 @@ from pydantic import field_validator
 
 from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
-from shared.remediation.actions.rollback_traffic import (left_out_note, servable_targets, tagged_targets,
-                                                         traffic_state, with_tags)
+from shared.remediation.actions.rollback_traffic import (left_out_note, release_commands, servable_targets,
+                                                         tagged_targets, traffic_state, with_tags, write_split)
 from shared.config import Config
 from shared.errors import OutcomeUnknownError
 from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType
@@ -136,7 +136,9 @@ class RestoreTraffic(Action[RestoreTrafficParams]):
     def apply(self, params: RestoreTrafficParams, adapters: Any) -> dict[str, Any]:
         # An operator's to_latest sends no etag: it is meant to replace whatever serves now. The sweep's
         # undo and an operator's restore by action_id send the etag of the read they checked (expected_etag).
-        after = adapters.run.set_traffic(params.target, params.desired(), params.expected_etag)
+        after = write_split(adapters, params.target, params.desired(), params.expected_etag,
+                            "What the service asks for may serve once it reconciles. Send all traffic to the latest "
+                            f"Ready revision with: {release_commands(params.target)[0]}")
         if params.to_latest:
             latest = sum(t.percent for t in after.traffic if t.type is TrafficType.LATEST)
             if latest != 100:   # answered: desired now, whatever it shows (see rollback_traffic.apply)

@@ -16,8 +16,9 @@ from typing import Any, Sequence
 from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
 from shared.config import Config
-from shared.errors import OutcomeUnknownError
+from shared.errors import LeftByFailedOperationError, OutcomeUnknownError
 from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType
+from shared.remediation.release_pipeline import ReleasePipeline, pin_note
 
 # Automation goes back one revision at most; anything further is a person's call.
 MAX_AUTOMATIC_STEPS = 1
@@ -34,6 +35,9 @@ class RollbackTrafficParams(ActionParams):
     expected_etag: str                # the service as read before planning; a concurrent change aborts
     keep_tags: tuple[TrafficTarget, ...] = ()   # tagged targets as read, kept at 0%
     tags_left_out: tuple[str, ...] = ()         # tagged targets on revisions that cannot serve, in words
+    # The release pipeline the service's labels name (shared/remediation/release_pipeline.py): its next rollout
+    # rewrites the pin, so the outcome names it and its own rollback. None: no pipeline labelled.
+    pipeline: ReleasePipeline | None = None
     # An operator named the revision: automation's own limits (steps back, deploy age) do not apply;
     # the command checked that the revision exists, is Ready and belongs to the service.
     manual: bool = False
@@ -131,6 +135,17 @@ def release_commands(service: str) -> tuple[str, str]:
     return gcloud, runwarden
 
 
+def write_split(adapters: Any, target: str, traffic: list[TrafficTarget], etag: str, note: str) -> Service:
+    """`adapters.run.set_traffic`; a write whose operation failed while the service asks for another split than
+    before (LeftByFailedOperationError) is raised with that state as what the write left (`after`, recorded on
+    the escalated action, so the record says what the service asks for now) and `note`, what a person can do."""
+    try:
+        return adapters.run.set_traffic(target, traffic, etag)
+    except LeftByFailedOperationError as left:
+        left.after, left.notes = traffic_state(left.read), (note,)
+        raise
+
+
 def traffic_state(service: Service) -> dict[str, Any]:
     """The part of a service this action changes, as recorded in outcomes."""
     return {
@@ -183,7 +198,11 @@ class RollbackTraffic(Action[RollbackTrafficParams]):
         return {"traffic": traffic, "traffic_statuses": traffic}
 
     def apply(self, params: RollbackTrafficParams, adapters: Any) -> dict[str, Any]:
-        after = adapters.run.set_traffic(params.target, self.desired_traffic(params), params.expected_etag)
+        gcloud, runwarden = release_commands(params.target)
+        after = write_split(adapters, params.target, self.desired_traffic(params), params.expected_etag,
+                            f"If the service asks for {params.to_revision} at 100%, it is pinned there once it "
+                            f"reconciles, and new deploys receive no traffic. Put it back with: {gcloud} ; or: "
+                            f"{runwarden}")
         if after.serving_percent(params.to_revision) != 100:
             # The update was answered: its split is desired now, whatever serves. An unknown outcome, so the
             # gate records it, never a failure that gives the claim back with the split left on no record.
@@ -223,6 +242,7 @@ class RollbackTraffic(Action[RollbackTrafficParams]):
             notes.append("Traffic tags kept at 0%: " + ", ".join(
                 f"{t.tag} -> {t.revision or 'LATEST'}" for t in params.keep_tags))
         notes.extend(left_out_note(params.target, params.tags_left_out))
+        notes.extend(pin_note(params.pipeline, params.to_revision))
         return notes
 
 
