@@ -1935,11 +1935,15 @@ def restored_by_runwarden(record: ActionRecord, pin: PinRecord, service: Service
     (RestoreMark: the command and the split it writes); if its write took and its record failed, the
     rollback is still `pending` and the pin `pinned`. The service serving exactly that split (shares
     alike, tags at 0% aside), with the mark made since this rollback on its own pin still held, is that
-    restore's doing. A person's change after it serves another split and stays theirs."""
+    restore's doing. A person's change after it serves another split and stays theirs. Asked for
+    (`traffic`) and serving (`traffic_statuses`) both: a restore whose operation failed with its split left
+    desired while the rollback's revision serves (shared/gcp/run.py, SplitLeftByFailedOperationError) restored
+    nothing yet, and was answered `escalated` to its operator."""
     mark = pin.restoring
     if mark is None or not pin.pinned or pin.action_id != record.key or mark.at < record.applied_at:
         return ""
-    if serving_shares(service.traffic) != serving_shares(TrafficTarget.model_validate(t) for t in mark.traffic):
+    marked = serving_shares(TrafficTarget.model_validate(t) for t in mark.traffic)
+    if serving_shares(service.traffic) != marked or serving_shares(service.traffic_statuses) != marked:
         return ""
     return (f"traffic restored by {mark.requested_by} (command {mark.command_id}), whose record had failed: "
             f"{service.short_name} serves its split ({split_text(service.traffic)}), found by the sweep from the "

@@ -962,9 +962,14 @@ class Sweep:
             self._take_back_attempt(record)
             raise
         duplicate = result.reason.startswith("duplicate")
-        if duplicate and not self._undo_claim_completed(record):
+        first = self._undo_claim_result(record) if duplicate else None
+        if duplicate and first is None:
             # The gate's claim was taken between this sweep's read of it and its own claim: that sweep writes it.
             return self._left_to_another(record, "another sweep took the gate's claim on its undo meanwhile")
+        if first is not None and first.get("status") != OutcomeStatus.APPLIED.value:
+            # An earlier attempt's end, not an undo done: escalated or failed, perhaps written and unconfirmed (its
+            # operation failed with the split left desired while the rollback's revision serves).
+            return self._undo_ended_before(record, why, first, shows)
         if result.status is OutcomeStatus.APPLIED or duplicate:
             outcome = self._report(record, ActionState.UNDOING, ActionState.UNDONE, OutcomeStatus.UNDONE,
                                    f"{record.action} did not help by the deadline ({why}); the recorded split is "
@@ -1022,12 +1027,25 @@ class Sweep:
                 "later sweep escalates the undo once a lease has passed, rather than sends it", severity="WARNING",
                 key=record.key)
 
-    def _undo_claim_completed(self, record: ActionRecord) -> bool:
-        """The gate answered a duplicate: whether its claim on the undo is completed (its result stands: the
-        undo is done), not held by another sweep still in its write."""
+    def _undo_claim_result(self, record: ActionRecord) -> dict[str, Any] | None:
+        """The gate answered a duplicate: the result its completed claim on the undo keeps (the gate's
+        `_completion`: the first attempt's status and what it said), or None when the claim is not completed
+        (held by another sweep still in its write). Only a result `applied` is an undo done."""
         key = _undo_claim_key(record)
         data = self.state.get_many([(CLAIMS, key)])[0]
-        return bool(data) and read_record(ClaimRecord, data, CLAIMS, key).status is ClaimStatus.COMPLETED
+        claim = read_record(ClaimRecord, data, CLAIMS, key) if data else None
+        return dict(claim.result) if claim is not None and claim.status is ClaimStatus.COMPLETED else None
+
+    def _undo_ended_before(self, record: ActionRecord, why: str, first: dict[str, Any], shows: str) -> Outcome | None:
+        """An earlier attempt at the undo completed the gate's claim without applying it (its operation failed,
+        its answer was lost, it was refused) and its verdict on the record was lost: the gate's duplicate is no
+        undo done. Escalated, the pin kept, nothing written again (the gate holds the claim)."""
+        ended = first.get("status") or "with no status recorded"
+        said = f": {first['reason']}" if first.get("reason") else ""
+        reason = (f"{record.action} did not help ({why}); an earlier attempt at its undo ended {ended}{said}; not "
+                  f"claimed as undone: a person must check {record.service} as it is now")
+        return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
+                            _shown(reason, shows), note=f"{why}; undo ended {ended}")
 
     def _changed_since(self, record: ActionRecord, service: Service) -> str:
         """Why the undo would reverse a change made since the rollback, as an operator's restore of it is

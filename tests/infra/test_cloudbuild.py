@@ -68,7 +68,7 @@ def test_ci_stops_at_once_without_terraform(tmp_path) -> None:
     done = subprocess.run([str(bin_dir / "bash"), str(ROOT / ".ci" / "run")], env={"PATH": str(bin_dir), "CI": "true"},
                           capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "CI=true and terraform (1.5 or later) is not on the PATH" in done.stderr, done.stderr
+    assert "CI=true and terraform (1.9 or later) is not on the PATH" in done.stderr, done.stderr
 
 
 # --- The plan step's project and region, run as Cloud Build runs it -------------------------------

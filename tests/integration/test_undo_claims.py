@@ -149,3 +149,33 @@ def test_an_undo_whose_attempt_wrote_nothing_is_retried_and_done(rolled_back):
     assert outcome.status.value == "undone", outcome.reason
     assert rolled_back.serving() == {NEW: 100}
     assert rolled_back.standins.run.count("UpdateService") == 2
+
+
+def test_an_undo_whose_earlier_attempt_ended_unconfirmed_is_never_called_undone(rolled_back):
+    """The undo's restore reached Cloud Run and its operation failed with the split left desired (the stand-in's
+    `failed_update_keeps_spec` reading): the gate completed its claim `escalated`, written and not confirmed,
+    while the rollback's revision still serves. The sweep's own verdict after it is lost (it died, or its commit
+    failed): the record is put back to `undoing` here, its attempt noted, as that sweep left it. Before, the next
+    sweep found the claim completed and took the gate's duplicate for the undo done: `undone`, "the recorded
+    split is restored", the pin released. Now only a claim completed `applied` is an undo done; any other end is
+    escalated, the pin kept, nothing written again."""
+    still_failing(rolled_back)
+    rolled_back.at(18)
+    rolled_back.standins.run.failed_update_keeps_spec = True
+    rolled_back.standins.run.fail_next_operation()
+    [first] = rolled_back.command({"command": "sweep"}, message_id="s1")
+    assert first.status.value == "escalated", first.reason
+    assert rolled_back.serving() == {OLD: 100}
+    rec = record(rolled_back)
+    assert rec["undo_sent_at"] is not None, rec
+    rolled_back.state.update_record(ACTIONS, rec["key"], {"state": "undoing"})
+    writes = rolled_back.standins.run.count("UpdateService")
+    rolled_back.at(50)
+
+    [outcome] = rolled_back.command({"command": "sweep"}, message_id="s2")
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "not claimed as undone" in outcome.reason, outcome.reason
+    assert rolled_back.standins.run.count("UpdateService") == writes
+    assert rolled_back.state.get_record(PINS, SERVICE)["pinned"] is True
+    assert record(rolled_back)["state"] == "escalated"

@@ -960,6 +960,12 @@ def _serving(**split: int):
     return Service(name=SERVICE, generation=5, traffic=targets, traffic_statuses=targets)
 
 
+def _asked_not_served(asked: dict[str, int], serving: dict[str, int]):
+    """A restore whose operation failed with its split left desired: asked for, not serving (Cloud Run keeps
+    serving what it served: Service.traffic against traffic_statuses)."""
+    return _serving(**asked).model_copy(update={"traffic_statuses": _serving(**serving).traffic_statuses})
+
+
 OWN_RESTORES = [   # (name, pin, service now, Runwarden's own restore)
     ("serves the restore's split to latest", _pin(), _serving(LATEST=100), True),
     ("serves the restore's recorded split", _pin(backend_00002_xyz=100), _serving(backend_00002_xyz=100), True),
@@ -969,6 +975,8 @@ OWN_RESTORES = [   # (name, pin, service now, Runwarden's own restore)
     ("the pin released already", _pin(pinned=False), _serving(LATEST=100), False),
     ("the pin of another rollback", _pin(action_id="j|s|rollback_traffic"), _serving(LATEST=100), False),
     ("a restore noted before this rollback", _pin(mark_at=-6), _serving(LATEST=100), False),
+    ("the restore's split asked for, the rollback's still serving (its operation failed)",
+     _pin(backend_00002_xyz=100), _asked_not_served({"backend_00002_xyz": 100}, {"backend_00001_abc": 100}), False),
 ]
 
 
