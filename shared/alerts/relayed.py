@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.redaction import redacted
+from shared.redaction import REDACTED, redacted
 
 # How many wrappings are read through: a relay's, and a relay's of a relay's, with room for one more.
 MAX_WRAPPINGS = 3
@@ -161,7 +161,22 @@ def _shown(value: Any) -> str | None:
     return text if len(text) <= _SHOWN_CHARACTERS else text[:_SHOWN_CHARACTERS] + "..."
 
 
+# The words in an attribute's name that say its value is a secret (a webhook's signing secret, a token the relay
+# forwards, an API key): a value under such a name is redacted whole, whatever its shape, since a relay's own
+# secrets hold none of the shapes redaction knows (shared/redaction.py) and the outcome reaches people and channels.
+_SECRET_NAMES = ("token", "secret", "password", "passwd", "key", "auth", "credential", "signature", "cookie",
+                 "session")
+
+
 def _attributes(raw: Any) -> dict[str, str]:
     if not isinstance(raw, Mapping):
         return {}
-    return {str(key)[:_SHOWN_CHARACTERS]: _shown(value) or "" for key, value in list(raw.items())[:_SHOWN_ATTRIBUTES]}
+    return {str(key)[:_SHOWN_CHARACTERS]: _attribute(str(key), value)
+            for key, value in list(raw.items())[:_SHOWN_ATTRIBUTES]}
+
+
+def _attribute(name: str, value: Any) -> str:
+    lowered = name.lower()
+    if any(word in lowered for word in _SECRET_NAMES):
+        return REDACTED
+    return _shown(value) or ""

@@ -133,7 +133,7 @@ EXPECTED_PATH: dict[str, list[dict[str, Any]]] = {
     "data: base64": [{"form": "message"}],
     "a push body republished": [{"form": "push_body", "subscription": "projects/relay-project/subscriptions/alerts-relay",
                                  "message_id": "77", "publish_time": "2026-11-26T12:02:00Z",
-                                 "attributes": {"relay": "router", "token": "Bearer [redacted credential]"}}],
+                                 "attributes": {"relay": "router", "token": "[redacted credential]"}}],
     "a JSON string": [{"form": "json_string"}],
     "base64 text": [{"form": "base64"}],
     "a push body inside a JSON string": [{"form": "json_string"}, {"form": "push_body", "message_id": "77"}],
@@ -169,3 +169,33 @@ def test_an_alert_file_a_relay_wrapped_is_replayed_as_it_was_published(case, tmp
 
     replayed = parse_message_published(message_published(alert.notification, datetime(2026, 11, 26, tzinfo=timezone.utc)))
     assert alert.incident == replayed[1] == parse_notification(NOTIFICATION)
+
+
+SECRET_ATTRIBUTES = [   # (attribute, value, kept as sent)
+    ("relay", "router", True),
+    ("team", "payments", True),
+    ("token", "s3cr3t-relay-value", False),
+    ("auth_token", "s3cr3t-relay-value", False),
+    ("X-Api-Key", "0123456789abcdef", False),
+    ("password", "hunter2-relay", False),
+    ("webhookSecret", "whsec_0123456789", False),
+    ("signature", "sha256=0123456789abcdef", False),
+    ("Authorization", "Basic dXNlcjpwYXNz", False),
+    ("credentials", "{\"k\": \"v\"}", False),
+]
+
+
+@pytest.mark.parametrize("name, value, kept", SECRET_ATTRIBUTES, ids=[c[0] for c in SECRET_ATTRIBUTES])
+def test_a_relays_attribute_named_as_a_secret_never_reaches_the_outcome(name, value, kept):
+    """A relay's attributes are its own (a webhook's signing secret, an auth token it forwards): a value that holds
+    no credential's shape (shared/redaction.py) but sits under a name that says it is one is redacted too, since
+    the outcome reaches people and channels. A plain attribute is shown as sent."""
+    from shared.alerts.incidents import read_message_published
+    from shared.redaction import REDACTED
+
+    body = as_json({"message": {"data": b64(NOTIFICATION), "messageId": "77", "attributes": {name: value}},
+                    "subscription": "projects/relay-project/subscriptions/alerts-relay"})
+    [wrapping] = read_message_published(_event(body)).relayed
+
+    assert wrapping.attributes[name] == (value if kept else REDACTED), wrapping.attributes
+    assert kept or value not in json.dumps(wrapping.model_dump(mode="json"))
