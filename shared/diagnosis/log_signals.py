@@ -1570,8 +1570,10 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "GoogleCloudPlatform/cloud-sql-jdbc-socket-factory core/src/main/java/com/google/cloud/sql/core/"
                 "CloudSqlInstance.java (addExceptionContext, reason accessNotConfigured) and its tests "
                 "(create_adminApiNotEnabled); UNCONFIRMED in a Cloud Run log", Refusal.ADMIN_API_DISABLED),
-    *_admin_api_answers("Admin API disabled", 403, r"Cloud SQL Admin API\b has not been used in project \S+ before or it "
-                        r"is disabled", _API_DISABLED, "accessNotConfigured", "the Service Usage API's 403 for a "
+    # The project as the message names it, a number or an id (a domain-scoped one holds "." and ":"), in a class
+    # with no \S, so the row is matched as ASCII like the others (`_ascii_alike`).
+    *_admin_api_answers("Admin API disabled", 403, r"Cloud SQL Admin API\b has not been used in project [\w.:-]+ before or "
+                        r"it is disabled", _API_DISABLED, "accessNotConfigured", "the Service Usage API's 403 for a "
                         "disabled API as googleapi prints it (as the 429 rows cite googleapi's form)",
                         Refusal.ADMIN_API_DISABLED),
     DbErrorText("Cloud SQL Java connector (403)", r"The Google Cloud SQL Admin API failed for the project "

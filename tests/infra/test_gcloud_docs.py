@@ -56,6 +56,12 @@ COMMANDS: dict[str, dict[str, bool]] = {
                                       "--description": True, "--included-files": True, "--ignored-files": True},
     # services/enable: [SERVICE_NAME ...] [--async].
     "services enable": {"--async": False},
+    # services/list: [--available | --enabled] plus the list flags.
+    "services list": {"--available": False, "--enabled": False, **LISTING},
+    # deploy/targets/rollback: TARGET_NAME --delivery-pipeline=DELIVERY_PIPELINE [--region=REGION]
+    # [--release=RELEASE] [--rollout-id=ROLLOUT_ID] (among others).
+    "deploy targets rollback": {"--delivery-pipeline": True, "--region": True, "--release": True,
+                                "--rollout-id": True},
     # beta/services/identity/create: --service=SERVICE.
     "beta services identity create": {"--service": True},
     # iam/list-testable-permissions: FULL_RESOURCE_NAME plus the list flags.

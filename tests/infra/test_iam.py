@@ -11,6 +11,7 @@ import ast
 import inspect
 import re
 import textwrap
+from typing import Any
 
 import pytest
 
@@ -56,15 +57,23 @@ def test_every_adapter_method_declares_its_permissions(port: str) -> None:
         assert permissions, f"{cls.__name__}.{method} declares no permission"
 
 
-def _adapter_calls(action_cls: type) -> set[tuple[str, str]]:
-    """(port, method) of every `adapters.PORT.METHOD(...)` call in the action's source."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(action_cls)))
+def _adapter_calls(code: Any, seen: frozenset[Any] = frozenset()) -> set[tuple[str, str]]:
+    """(port, method) of every `adapters.PORT.METHOD(...)` call in the action's source, and in the functions it
+    hands `adapters` to by name (`write_split(adapters, ...)`, shared by the traffic actions), followed through
+    the module that defines the action."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(code)))
+    module = vars(inspect.getmodule(code))
     calls = set()
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and isinstance(node.func.value, ast.Attribute)
+        if not isinstance(node, ast.Call):
+            continue
+        if (isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Attribute)
                 and isinstance(node.func.value.value, ast.Name) and node.func.value.value.id == "adapters"):
             calls.add((node.func.value.attr, node.func.attr))
+        elif (isinstance(node.func, ast.Name) and node.args and isinstance(node.args[0], ast.Name)
+                and node.args[0].id == "adapters" and inspect.isfunction(module.get(node.func.id))
+                and module[node.func.id] not in seen):
+            calls |= _adapter_calls(module[node.func.id], seen | {code})
     return calls
 
 

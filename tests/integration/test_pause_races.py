@@ -85,10 +85,10 @@ def at_operation_poll(world: World, monkeypatch: pytest.MonkeyPatch, fire: Calla
     faults = world.standins.run.faults
     real_call = faults.before_call
 
-    def before_call(method: str) -> Any:
+    def before_call(method: str, request: Any = None) -> Any:
         if method == "GetOperation":
             fire()
-        return real_call(method)
+        return real_call(method, request)
     monkeypatch.setattr(faults, "before_call", before_call)
 
 
