@@ -179,10 +179,10 @@ NOT_READY_CODE = 9             # google.rpc.Code FAILED_PRECONDITION
 class _PendingOperation:
     polls_left: int
     service_name: str
+    previous: run_v2.Service                    # the service before the update (put back on failure, when asked)
     outcome: run_v2.Service | None = None      # the service once reconciled
     error: tuple[int, str] | None = None       # (google.rpc.Code, message) when it failed
     injected: tuple[int, str] | None = None    # a failure `fail_next_operation` asked of this update
-    previous: run_v2.Service | None = None     # the service before the update (put back on failure, when asked)
 
 
 def _copy(message: Any) -> Any:
@@ -716,7 +716,7 @@ class RunStandIn(StandIn):
         pending = self._operations[op_name]
         name = pending.service_name
         pending.error = self._failed(name, pending.injected) if pending.injected else self._reconcile(name)
-        if pending.error is not None and not self.failed_update_keeps_spec and pending.previous is not None:
+        if pending.error is not None and not self.failed_update_keeps_spec:
             self._put_back(name, pending.previous)
         pending.outcome = _copy(self._services[name])
 

@@ -980,17 +980,17 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
     def look_up(name: str) -> _Lookup:
         if stopped.is_set() or (stop is not None and stop()):
             stopped.set()
-            return _Lookup(name, cut=True)
+            return _Lookup(cut=True)
         attempt = _ServiceRead(readers, name, retry)
         try:
             service, revisions = attempt.run()
         except PermanentError as exc:
-            return _Lookup(name, attempt, error=exc)
+            return _Lookup(attempt, error=exc)
         except TransientError as exc:
             if raised:
                 raise
-            return _Lookup(name, attempt, error=exc)
-        return _Lookup(name, attempt, read=(service, tuple(revisions)))
+            return _Lookup(attempt, error=exc)
+        return _Lookup(attempt, read=(service, tuple(revisions)))
 
     names = [name for name, _ in within]
     lookups = at_once.map(look_up, names) if at_once is not None and len(names) > 1 else [look_up(n) for n in names]
@@ -1032,7 +1032,6 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
 class _Lookup:
     """One managed service's read for users_of, as it ended: not started (`cut`), read, or refused (`error`)."""
 
-    name: str
     attempt: "_ServiceRead | None" = None
     read: tuple[Service, tuple[Revision, ...]] | None = None
     error: RunwardenError | None = None

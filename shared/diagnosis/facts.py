@@ -1350,10 +1350,12 @@ def failure_read_carries(entry: LogRecord) -> bool:
     """Whether the read of the failure lines alone takes `entry`, told on the client from the table that
     server-side filter is written from (log_signals.FAILURE_READ: failure_lines_filter asks Logging for it):
     the application's own line (stderr, stdout) at ERROR or worse; with no level (DEFAULT) or at WARNING or
-    worse, one holding a needle of STDOUT_SIGNALS or of FAILURE_READ_SIGNALS; a system log line; a request log line holding one of Cloud Run's own failure texts. A line at INFO,
-    DEBUG or NOTICE is the page's alone, whatever it holds. A line that filter takes by a JSON key alone (a
-    logger's level word, an exception's key) is not told here, and counts as left: it is then counted over
-    the page, as before the failure read."""
+    worse, one holding a needle of STDOUT_SIGNALS or of FAILURE_READ_SIGNALS; at any level, one holding a
+    refusal logged at INFO (log_signals.INFO_REFUSALS: the Auth Proxy's "max connections exceeded"); a
+    system log line; a request log line holding one of Cloud Run's own failure texts. Any other line at
+    INFO, DEBUG or NOTICE is the page's alone. A line that filter takes by a JSON key alone (a logger's
+    level word, an exception's key) is not told here, and counts as left: it is then counted over the page,
+    as before the failure read."""
     return failure_read_takes(entry.log_id, entry.severity, entry.text)
 
 

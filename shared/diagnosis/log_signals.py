@@ -1478,8 +1478,7 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                   "GoogleCloudPlatform/cloud-sql-go-connector errtype/errors.go (RefreshError.Error) and "
                   "internal/cloudsql/refresh.go; the Admin API's 429 as issue #413 and cyrilgdn/terraform-provider-"
                   "postgresql issue #163 quote it; UNCONFIRMED in a Cloud Run log", Refusal.ADMIN_API_QUOTA)
-      for what, message, cause in (("metadata", "failed to get instance metadata", ""),
-                                   ("certificate", "create ephemeral cert failed", "fetch ephemeral cert failed: "))),
+      for what, message, cause in _REFRESH_CALLS),
     # The connection name's region is not the instance's: the connectors ask the Admin API for the instance by
     # project and name alone (connectSettings), then compare the region it answers with the connection name's,
     # before any dial. The Go connector (and the Auth Proxy v2): a ConfigError, "provided region was mismatched -

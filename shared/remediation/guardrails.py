@@ -1880,7 +1880,6 @@ def settled_horizon(claim_retention_seconds: int) -> timedelta:
     return max(timedelta(seconds=claim_retention_seconds), INTENT_RETENTION) + CLOCK_SKEW_ALLOWANCE
 
 
-
 def _legacy_live(found: Mapping[tuple[str, str], dict[str, Any] | None], kind: str, target: str, now: datetime) -> bool:
     """Whether the cooldown or write claim (`kind`) an earlier version stored under `target`'s exact name, as read
     in `found`, still holds (`bound_keys`). One lapsed is never taken over (the gate takes `bound_key`'s), so it

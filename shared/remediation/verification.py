@@ -987,9 +987,8 @@ class Sweep:
         claim Firestore's TTL deleted would read as none, and write again; a claim another sweep holds now would
         be answered as a duplicate, which is no undo done. A claim that cannot be read: named, escalated."""
         key = _undo_claim_key(record)
-        data = self.state.get_many([(CLAIMS, key)])[0]
         try:
-            claim = read_record(ClaimRecord, data, CLAIMS, key) if data else None
+            claim = self._undo_claim(record)
         except DamagedRecord as exc:
             return UndoVerdict(UndoCall.ESCALATE, f"the gate's claim on it ({key}) cannot be read ({exc}), so whether "
                                "an earlier sweep wrote it is unknown")
@@ -1031,10 +1030,14 @@ class Sweep:
         """The gate answered a duplicate: the result its completed claim on the undo keeps (the gate's
         `_completion`: the first attempt's status and what it said), or None when the claim is not completed
         (held by another sweep still in its write). Only a result `applied` is an undo done."""
+        claim = self._undo_claim(record)
+        return dict(claim.result) if claim is not None and claim.status is ClaimStatus.COMPLETED else None
+
+    def _undo_claim(self, record: ActionRecord) -> ClaimRecord | None:
+        """The gate's claim on the undo as it stands now (None: no such document); DamagedRecord if unreadable."""
         key = _undo_claim_key(record)
         data = self.state.get_many([(CLAIMS, key)])[0]
-        claim = read_record(ClaimRecord, data, CLAIMS, key) if data else None
-        return dict(claim.result) if claim is not None and claim.status is ClaimStatus.COMPLETED else None
+        return read_record(ClaimRecord, data, CLAIMS, key) if data else None
 
     def _undo_ended_before(self, record: ActionRecord, why: str, first: dict[str, Any], shows: str) -> Outcome | None:
         """An earlier attempt at the undo completed the gate's claim without applying it (its operation failed,

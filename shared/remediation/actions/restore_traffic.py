@@ -17,7 +17,7 @@ from pydantic import field_validator
 from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
 from shared.remediation.actions.rollback_traffic import (left_out_note, release_commands, servable_targets,
-                                                         tagged_targets, traffic_state, with_tags, write_split)
+                                                         tags_to_keep, traffic_state, with_tags, write_split)
 from shared.config import Config
 from shared.errors import OutcomeUnknownError
 from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType
@@ -72,7 +72,7 @@ def servable_restore(traffic: Sequence[TrafficTarget], service: Service, revisio
     whole restore before any write (`cannot_serve`). A tag on a Ready revision stays whoever put it there,
     since the rollback too: the undo must not drop a person's tag (verification.Sweep._undo)."""
     zero, recorded_out = servable_targets([t for t in traffic if not t.percent], revisions)
-    kept, read_out = servable_targets(tagged_targets(service), revisions)
+    kept, read_out = tags_to_keep(service, revisions)
     return Servable(traffic=tuple(t for t in traffic if t.percent or t in zero), keep_tags=kept,
                     tags_left_out=tuple(dict.fromkeys(recorded_out + read_out)))
 
