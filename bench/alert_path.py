@@ -762,10 +762,10 @@ def _serve_standins(scenario: str, env_queue: Any, stop: Any, received: Any = No
             faults = standins.run.faults
             ahead = faults.before_call   # called ahead of every handler (sandbox/standins/faults.py)
 
-            def stamped(method: str) -> Any:
+            def stamped(method: str, request: Any = None) -> Any:
                 if method == "UpdateService" and received.value == 0.0:
                     received.value = time.perf_counter()
-                return ahead(method)
+                return ahead(method, request)
 
             faults.before_call = stamped
         env_queue.put(standins.env())

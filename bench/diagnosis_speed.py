@@ -35,7 +35,7 @@ lines have not been seen before.
 RATIO_LIMIT, or diagnose() alone / the json pass past ALONE_RATIO_LIMIT (CPU p50 each); the absolute
 p99 is reported against the 5 ms goal, never a failure (the machine is shared and noisy).
 
-    .venv/bin/python bench/diagnosis_speed.py [--runs 200] [--only large|scenarios]
+    .venv/bin/python bench/diagnosis_speed.py [--runs 200] [--only large|scenarios] [--match TEXT]
 """
 from __future__ import annotations
 
@@ -366,10 +366,10 @@ def large(runs: int) -> tuple[tuple[float, float], tuple[float, float, float]]:
     return (judged, alone), (p99([t[1] for t in whole]), p99([t[1] for t in diag]), p99([t[1] for t in fresh]))
 
 
-def scenarios(runs: int) -> tuple[float, tuple[float, str]]:
-    """Every bundled scenario (its first service), recorded as the pipeline would; returns the worst p99
-    (ms), and the worst CPU p50 ratio of a scenario scaled to SCALED_ENTRIES against its json pass
-    (`scaled`), with its name."""
+def scenarios(runs: int, match: str = "") -> tuple[float, tuple[float, str]]:
+    """Every bundled scenario whose name holds `match` (its first service), recorded as the pipeline
+    would; returns the worst p99 (ms), and the worst CPU p50 ratio of a scenario scaled to SCALED_ENTRIES
+    against its json pass (`scaled`), with its name."""
     from sandbox.scenarios import list_bundled_scenarios
     from shared.config import DiagnosisSettings
     from shared.diagnosis.diagnose import diagnose
@@ -378,7 +378,7 @@ def scenarios(runs: int) -> tuple[float, tuple[float, str]]:
     worst, worst_scaled = 0.0, (0.0, "")
     print(f"{'scenario':40s} {'signature':24s} {'points':>7s} {'logs':>5s} {'median ms':>10s} {'p99 ms':>8s}"
           f" | scaled: {'logs':>5s} {'median ms':>10s} {'p99 ms':>8s} {'ratio':>6s}")
-    for name in list_bundled_scenarios():
+    for name in (n for n in list_bundled_scenarios() if match in n):
         bundle = record(name, settings)
         result = diagnose(bundle, settings)  # warm
         times = [timed(lambda: diagnose(bundle, settings))[0] for _ in range(runs)]
@@ -433,13 +433,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--only", choices=("large", "scenarios"))
+    parser.add_argument("--match", default="", help="only the bundled scenarios whose name holds this text")
     args = parser.parse_args()
 
     verdict = 0
     # An absolute p99 on a shared 2-core machine is noise-prone: it is reported, never a failure of
     # `make bench`, which fails only on a ratio regression.
     if args.only != "large":
-        worst, (scaled_ratio, scaled_name) = scenarios(args.runs)
+        worst, (scaled_ratio, scaled_name) = scenarios(args.runs, args.match)
         print(f"bundled scenarios, diagnose() alone: worst wall p99 {worst:.2f} ms "
               f"({'meets' if worst <= GOAL_MS else 'MISSES'} the {GOAL_MS:.0f} ms goal)")
         print(f"bundled scenarios scaled to {SCALED_ENTRIES} log entries: worst diagnose() / json pass, CPU p50 "

@@ -4856,7 +4856,7 @@ def stdout_needles() -> tuple[str, ...]:
     and the cause lines a split stack trace logs alone (CONTINUATION_NEEDLES).
     A needle another needle holds is left out: the shorter finds every line the longer does. So every
     line a client-side pattern matches is one the server-side filter returns."""
-    return _needles(STDOUT_SIGNALS, alone=CONTINUATION_NEEDLES)
+    return _STDOUT_NEEDLES
 
 
 def _needles(signals: Sequence[LogSignal], alone: Sequence[str] = (), known: Sequence[str] = ()) -> tuple[str, ...]:
@@ -4878,31 +4878,30 @@ def _needles(signals: Sequence[LogSignal], alone: Sequence[str] = (), known: Seq
     return tuple(sorted(new))
 
 
-@lru_cache(maxsize=1)
-def _needle_search() -> ahocorasick_rs.AhoCorasick:
-    """The lower-cased needles in one automaton (ahocorasick_rs, as for the anchors below): one pass
-    over a text whatever their number. A `re` alternation of them under IGNORECASE took up to 80 us a
-    short string, on every string key of every JSON entry."""
-    return ahocorasick_rs.AhoCorasick(list(stdout_needles()), matchkind=ahocorasick_rs.MatchKind.Standard)
+# The needles and their automata, built once at import, as _dfa's are: each needle list parses every
+# alternative of its signals' patterns with the `re` module's parser (about 20 ms for stdout's), and a
+# functools cache here would be cleared with the per-text caches, so that a diagnosis asking a line's
+# needles (the failure read's count, Facts.logged_count) paid it again. The lower-cased needles in one
+# automaton (ahocorasick_rs, as for the anchors below): one pass over a text whatever their number. A
+# `re` alternation of them under IGNORECASE took up to 80 us a short string, on every string key of
+# every JSON entry.
+_STDOUT_NEEDLES = _needles(STDOUT_SIGNALS, alone=CONTINUATION_NEEDLES)
+_NEEDLE_SEARCH = ahocorasick_rs.AhoCorasick(list(_STDOUT_NEEDLES), matchkind=ahocorasick_rs.MatchKind.Standard)
+_NEEDLE_BYTES_SEARCH = ahocorasick_rs.BytesAhoCorasick([needle.encode("ascii") for needle in _STDOUT_NEEDLES],
+                                                       matchkind=ahocorasick_rs.MatchKind.Standard)
 
 
 def holds_a_needle(text: str) -> bool:
     """Whether `text` holds one of stdout_needles, letter case ignored: the test the service log
     query's global restriction makes of each field of an entry (a substring, without case)."""
-    return bool(_needle_search().find_matches_as_indexes(text.lower()))
-
-
-@lru_cache(maxsize=1)
-def _needle_bytes_search() -> ahocorasick_rs.BytesAhoCorasick:
-    return ahocorasick_rs.BytesAhoCorasick([needle.encode("ascii") for needle in stdout_needles()],
-                                           matchkind=ahocorasick_rs.MatchKind.Standard)
+    return bool(_NEEDLE_SEARCH.find_matches_as_indexes(text.lower()))
 
 
 def bytes_hold_a_needle(data: bytes) -> bool:
     """Whether UTF-8 `data` (a whole payload as its bytes) holds one of stdout_needles, ASCII letter
     case ignored (the needles are ASCII): False proves that no string in it holds one, so a reader
     may skip its strings one by one."""
-    return bool(_needle_bytes_search().find_matches_as_indexes(data.lower()))
+    return bool(_NEEDLE_BYTES_SEARCH.find_matches_as_indexes(data.lower()))
 
 
 def needle_restriction(needles: Iterable[str]) -> str:
@@ -5019,22 +5018,21 @@ FAILURE_READ_SIGNALS = (LogSignal.WORKER_TIMEOUT, LogSignal.APP_TIMEOUT_503, Log
                         LogSignal.SECRET_FAILURE)
 
 
-@lru_cache(maxsize=1)
 def failure_read_needles() -> tuple[str, ...]:
     """For each alternative of each pattern of FAILURE_READ_SIGNALS, the start of its literal anchor,
     lower-cased, as stdout_needles makes them; those a needle of stdout_needles (or a shorter one here)
     already holds are left out."""
-    return _needles(FAILURE_READ_SIGNALS, known=stdout_needles())
+    return _FAILURE_NEEDLES
 
 
-@lru_cache(maxsize=1)
-def _failure_needle_search() -> ahocorasick_rs.AhoCorasick:
-    return ahocorasick_rs.AhoCorasick(list(failure_read_needles()), matchkind=ahocorasick_rs.MatchKind.Standard)
+# Built once at import, as stdout's needles are (above).
+_FAILURE_NEEDLES = _needles(FAILURE_READ_SIGNALS, known=_STDOUT_NEEDLES)
+_FAILURE_NEEDLE_SEARCH = ahocorasick_rs.AhoCorasick(list(_FAILURE_NEEDLES), matchkind=ahocorasick_rs.MatchKind.Standard)
 
 
 def holds_a_failure_needle(text: str) -> bool:
     """Whether `text` holds one of failure_read_needles, letter case ignored (as holds_a_needle)."""
-    return bool(_failure_needle_search().find_matches_as_indexes(text.lower()))
+    return bool(_FAILURE_NEEDLE_SEARCH.find_matches_as_indexes(text.lower()))
 
 
 # --- the failure read's table ------------------------------------------------------------------
