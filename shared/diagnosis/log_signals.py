@@ -5209,9 +5209,11 @@ def _by_log(clauses: Sequence[ReadClause]) -> dict[str, tuple[tuple[frozenset[st
 _FAILURE_READ_BY_LOG = _by_log(FAILURE_READ)
 
 
+@lru_cache(maxsize=4096)   # asked of every line a rule counts (Facts.logged_count): a failure repeats one text
 def failure_read_takes(log_id: str, severity: str, text: str) -> bool:
     """Whether the failure read (FAILURE_READ) takes an entry of `log_id` at `severity` whose text is `text`,
-    told on the client: the needles are looked for in the text alone, and a JSON key is not told."""
+    told on the client: the needles are looked for in the text alone, and a JSON key is not told. Asked once
+    per distinct (log, severity, text), as per_text reads a text once."""
     for names, test in _FAILURE_READ_BY_LOG.get(log_id, ()):
         if (names is None or severity in names) and test(severity, text):
             return True
