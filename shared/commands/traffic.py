@@ -78,13 +78,16 @@ def restore(run: CommandRun) -> Outcome:
         params = RestoreTrafficParams(target=service_name, undoes=record.key, expected_etag=service.etag,
                                       **servable_restore(traffic, service, revisions)._asdict())
         serving = serving_shares(service.traffic_statuses)
-        if serving == serving_shares(params.desired()):
+        if serving == serving_shares(params.desired()) == serving_shares(service.traffic):
             # Put back already (the sweep's undo, an earlier restore, a person's gcloud): writing it again
             # would be a second write of the same undo, as to_latest with nothing pinned is refused above.
-            # Read on what serves (traffic_statuses), as the restore verifies its write: a split only
-            # desired (`traffic`, still reconciling) does not serve yet, and is written and verified.
-            raise refused(f"{service.short_name} already serves the split recorded before {p.action_id} "
-                          f"({', '.join(f'{k} {v}%' for k, v in sorted(serving.items()))}): "
+            # Read on what serves (traffic_statuses), as the restore verifies its write, and on what the
+            # service asks for (traffic): a split only desired (still reconciling) does not serve yet, and a
+            # split serving while another is asked for (a rollback whose UpdateService operation failed with
+            # its split left desired: shared/gcp/run.py SplitLeftByFailedOperationError) serves only until the
+            # service reconciles next. Either is written and verified, through the gate, once.
+            raise refused(f"{service.short_name} already serves and asks for the split recorded before "
+                          f"{p.action_id} ({', '.join(f'{k} {v}%' for k, v in sorted(serving.items()))}): "
                           "nothing to do, nothing written" + _while_in_flight(run, service_name))
         _not_undone(run, record, service)
     action = checked(run, "restore_traffic", params)     # bounds and override refused before any note

@@ -159,6 +159,23 @@ def _changed_around(service_name: str, read: Any, after: Any) -> None:
             "write): that change may have been written over")
 
 
+def _unchanged_by(left: Service, asked_before: bool) -> str:
+    """What a failed update left when the service still asks for the split it was read with (`left`, the model
+    read after). `asked_before`: that split is the one the update sent, asked for before this write (a person's
+    change, or an earlier update whose operation failed and left it desired: `failed_update_keeps_spec`'s
+    reading) while what serves (Service.traffic_statuses, google/cloud/run/v2/service.proto) is another: this
+    write changed nothing, but it is not "nothing of this update is desired", and a person reading that would
+    take the service as asking for what serves. Whatever reconciles the service next may serve it."""
+    if not asked_before:
+        return (f"the service still asks for the split it was read with ({split_text(left.traffic)}, generation "
+                f"{left.generation}): nothing of this update is desired or serving")
+    return (f"the service asked for {split_text(left.traffic)} before this write (a person's change, or an earlier "
+            f"update whose operation failed with its split left desired) and still does (generation "
+            f"{left.generation}), while it still serves {split_text(left.traffic_statuses) or 'nothing'}: this "
+            "update changed nothing, the split it sent is asked for and not serving, and whatever reconciles the "
+            "service next (a restart, a deploy) may start serving it")
+
+
 def _status_only(read: Any, fresh: Any) -> bool:
     """Whether `fresh` differs from `read` in status alone: the same `generation` (it "increases
     every time the user modifies the desired state", Service docstring) and the same desired
@@ -388,7 +405,7 @@ class CloudRunAdapter(CloudRunReader):
         except (OutcomeUnknownError, WriteRefused):
             raise
         except OperationFailedError as failed:
-            self._left_by_failed_operation(service_name, current, failed)
+            self._left_by_failed_operation(service_name, current, failed, request.service.traffic)
         except TransientError as exc:
             self._after_unanswered_write(service_name, request, exc)
         except PermanentError as exc:
@@ -443,12 +460,14 @@ class CloudRunAdapter(CloudRunReader):
                 "settled on it") from exc
         return result
 
-    def _left_by_failed_operation(self, service_name: str, read: Any, failed: OperationFailedError) -> None:
+    def _left_by_failed_operation(self, service_name: str, read: Any, failed: OperationFailedError,
+                                  sent: Any) -> None:
         """What an update whose operation ended with an error left (see the module docstring), raised: the
         service, read right after (the read `_operation_failed` made for its terminal_condition, or one now),
-        still asking for the split `read` showed is a definite failure (OperationFailedError); asking for any
-        other split, the update may have taken in the desired state (SplitLeftByFailedOperationError); not
-        readable, what it left is unknown (OutcomeUnknownError). Never returns."""
+        still asking for the split `read` showed is a definite failure (OperationFailedError), worded by
+        `_unchanged_by`; asking for any other split, the update may have taken in the desired state
+        (SplitLeftByFailedOperationError); not readable, what it left is unknown (OutcomeUnknownError). `sent`:
+        the split the update sent (its `traffic`). Never returns."""
         try:
             fresh = failed.service if failed.service is not None else self._read_service(service_name)
         except (TransientError, PermanentError) as reread:
@@ -456,10 +475,9 @@ class CloudRunAdapter(CloudRunReader):
                                       "its desired traffic is now the update's is unknown") from failed
         left = service_from_proto(fresh)
         if _traffic_key(fresh.traffic) == _traffic_key(read.traffic):
-            raise OperationFailedError(
-                f"{failed}; the service still asks for the split it was read with ({split_text(left.traffic)}, "
-                f"generation {left.generation}): nothing of this update is desired or serving",
-                code=failed.code, service=fresh) from failed
+            asked_before = _traffic_key(read.traffic) == _traffic_key(sent)
+            raise OperationFailedError(f"{failed}; {_unchanged_by(left, asked_before)}", code=failed.code,
+                                       service=fresh) from failed
         raise SplitLeftByFailedOperationError(
             f"{failed}; yet the service now asks for {split_text(left.traffic)} (generation {left.generation}; it "
             f"was read asking for {split_text(service_from_proto(read).traffic)}, generation {read.generation}) "

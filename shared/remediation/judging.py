@@ -98,6 +98,7 @@ from shared.diagnosis.signatures import Signature
 from shared.diagnosis.still_failing import too_few
 from shared.diagnosis.windows import told_on
 from shared.remediation.actions.restore_traffic import serving_shares
+from shared.remediation.actions.rollback_traffic import describe_command
 from shared.remediation.bursts import (IdleBefore, idle_before, minutes_held, minutes_read, pre_onset, readable_until,
                                       widened)
 from shared.remediation.callers import callers_not_shown
@@ -1939,15 +1940,65 @@ def restored_by_runwarden(record: ActionRecord, pin: PinRecord, service: Service
     (`traffic`) and serving (`traffic_statuses`) both: a restore whose operation failed with its split left
     desired while the rollback's revision serves (shared/gcp/run.py, SplitLeftByFailedOperationError) restored
     nothing yet, and was answered `escalated` to its operator."""
+    marked = restore_marked(record, pin)
+    if marked is None or serving_shares(service.traffic) != marked or serving_shares(service.traffic_statuses) != marked:
+        return ""
     mark = pin.restoring
-    if mark is None or not pin.pinned or pin.action_id != record.key or mark.at < record.applied_at:
-        return ""
-    marked = serving_shares(TrafficTarget.model_validate(t) for t in mark.traffic)
-    if serving_shares(service.traffic) != marked or serving_shares(service.traffic_statuses) != marked:
-        return ""
+    assert mark is not None     # restore_marked read it
     return (f"traffic restored by {mark.requested_by} (command {mark.command_id}), whose record had failed: "
             f"{service.short_name} serves its split ({split_text(service.traffic)}), found by the sweep from the "
             "restore's mark on the pin")
+
+
+def restore_marked(record: ActionRecord, pin: PinRecord) -> dict[str, int] | None:
+    """The shares of the split an operator's restore of this rollback sent (its RestoreMark on the rollback's own
+    pin, still held, made since the rollback), or None when the pin notes no such restore."""
+    mark = pin.restoring
+    if mark is None or not pin.pinned or pin.action_id != record.key or mark.at < record.applied_at:
+        return None
+    return serving_shares(TrafficTarget.model_validate(t) for t in mark.traffic)
+
+
+def restore_left_desired(record: ActionRecord, pin: PinRecord, service: Service) -> str:
+    """Why the rollback's traffic moved in what the service asks for alone, by Runwarden's own restore whose
+    UpdateService operation failed (google.longrunning.Operation `error`), or "". The restore's mark on this
+    rollback's pin (RestoreMark, as `restored_by_runwarden` reads it) names the split it sent; the service asking
+    for exactly that split (Service.traffic, google/cloud/run/v2/service.proto) while it serves another
+    (Service.traffic_statuses; Cloud Run keeps serving what it served when a reconciliation fails, its
+    terminal_condition saying why) is that restore's split left desired (shared/gcp/run.py
+    SplitLeftByFailedOperationError). Not someone else's change: the words name the restore, its failed operation,
+    the split asked for against the one serving, and what a person checks. Whatever reconciles the service next
+    (a restart, a deploy) may start serving it, so the rollback is neither verified nor undone."""
+    marked = restore_marked(record, pin)
+    if marked is None or serving_shares(service.traffic) != marked or serving_shares(service.traffic_statuses) == marked:
+        return ""
+    mark = pin.restoring
+    assert mark is not None     # restore_marked read it
+    return (f"the restore of this rollback by {mark.requested_by} (command {mark.command_id}) was sent and its "
+            f"UpdateService operation failed with its split left desired: {service.short_name} asks for "
+            f"{split_text(service.traffic)} (its traffic) but serves {split_text(service.traffic_statuses)} (its "
+            "traffic_statuses), the rollback's split still serving; whatever reconciles the service next (a restart, "
+            "a deploy) may start serving the restore's split. Check its Ready condition and the failure with: "
+            f"{describe_command(service.name)} ; then send the restore again once its cause is fixed, or "
+            "rollback_traffic to the revision you want served")
+
+
+def asked_not_serving(after: object, service: str) -> str:
+    """What a write whose UpdateService operation failed left, from its recorded state (`after`: the gate's
+    completed claim, rollback_traffic.traffic_state of the service read right after): the split the service asks
+    for (Service.traffic) against the one it serves (Service.traffic_statuses; google/cloud/run/v2/service.proto),
+    or "" when they are alike or not recorded (a write whose answer was only lost keeps no `after`); with the gcloud
+    line that shows `service`'s both splits and its Ready condition."""
+    if not isinstance(after, dict) or not after.get("traffic") or not after.get("traffic_statuses"):
+        return ""
+    asked = [TrafficTarget.model_validate(t) for t in after["traffic"]]
+    serving = [TrafficTarget.model_validate(t) for t in after["traffic_statuses"]]
+    if serving_shares(asked) == serving_shares(serving):
+        return ""
+    return (f"; its operation failed with its split left desired: the service asks for {split_text(asked)} (its "
+            f"traffic) but serves {split_text(serving)} (its traffic_statuses), and whatever reconciles it next (a "
+            f"restart, a deploy) may start serving the split asked for; its Ready condition says why: "
+            f"{describe_command(service)}")
 
 
 def combine(judged: list[tuple[str, Health]], caveat: str = "") -> Health:

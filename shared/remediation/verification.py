@@ -560,10 +560,12 @@ class Sweep:
             raise EvidenceUnread(str(exc)) from exc
         if health.kind is judging.HealthKind.CHANGED and record.action == "rollback_traffic":
             try:
-                if self._own_restore(record):
-                    return None     # the restore's own answer reached a person; the rollback is settled
+                restored = self._own_restore(record, health)
             except TransientError as exc:
                 raise EvidenceUnread(str(exc)) from exc
+            if restored is None:
+                return None     # the restore's own answer reached a person; the rollback is settled
+            health = restored
         step = judging.next_step(record, health, self.now, self.config.verification)
         if step.kind is judging.StepKind.VERIFY:
             return self._report(record, ActionState.PENDING, ActionState.VERIFIED, OutcomeStatus.VERIFIED,
@@ -873,31 +875,35 @@ class Sweep:
             Timeline(record.incident_id, "command").step("took_unnoted", f"{record.key}: when the change took not "
                                                          f"noted: {exc}", severity="WARNING", key=record.key)
 
-    def _own_restore(self, record: ActionRecord) -> bool:
-        """The rollback's traffic moved since, by Runwarden's own restore: an operator's restore_traffic
-        whose write took and whose record failed (answered `escalated`, the pin left `pinned`). Its mark
-        on the pin (RestoreMark, noted before the write) names the command and the split it wrote; the
+    def _own_restore(self, record: ActionRecord, health: judging.Health) -> judging.Health | None:
+        """The rollback's traffic moved since (`health`, changed), by Runwarden's own restore: an operator's
+        restore_traffic whose write took and whose record failed (answered `escalated`, the pin left `pinned`).
+        Its mark on the pin (RestoreMark, noted before the write) names the command and the split it wrote; the
         service serving exactly that split is that restore's doing, and the rollback is settled as the
         recorded restore would have settled it (shared/commands/traffic.py `_released`): the record
-        `undone`, the pin released by the restore's sender. Any other split is someone else's change,
-        escalated as before (False)."""
+        `undone`, the pin released by the restore's sender (None). The service asking for that split while the
+        rollback's still serves is that restore's operation failed with its split left desired: `health` worded
+        so (judging.restore_left_desired), never as someone else's change. Any other split is someone else's
+        change, `health` as it was."""
         data = self.state.get_record(PINS, record.service)
         pin = PinRecord.model_validate(data) if data else None
         if pin is None or pin.restoring is None:
-            return False
-        note = judging.restored_by_runwarden(record, pin, self.adapters.run.get_service(record.service))
+            return health
+        service = self.adapters.run.get_service(record.service)
+        note = judging.restored_by_runwarden(record, pin, service)
         if not note:
-            return False
+            left = judging.restore_left_desired(record, pin, service)
+            return judging.Health(judging.HealthKind.CHANGED, left) if left else health
         mark = pin.restoring
         if not self._move(record, ActionState.PENDING, ActionState.UNDONE, note,
                           report={"undone_by_command": mark.command_id}):
-            return True     # another sweep moved it first, and said so
+            return None     # another sweep moved it first, and said so
         self.state.update_record(PINS, record.service, {"pinned": False, "released_at": self.now,
                                                         "released_by": mark.requested_by},
                                  expect={"action_id": record.key, "pinned": True})
         Timeline(record.incident_id, "command").step("released", f"{record.key}: {note}", action=record.action,
                                                      key=record.key)
-        return True
+        return None
 
     def _undo(self, record: ActionRecord, why: str, shows: str = "") -> Outcome | None:
         """The rollback undone (the record `undoing`): the service read and checked (`judging.undo_overtaken`:
@@ -1045,6 +1051,7 @@ class Sweep:
         undo done. Escalated, the pin kept, nothing written again (the gate holds the claim)."""
         ended = first.get("status") or "with no status recorded"
         said = f": {first['reason']}" if first.get("reason") else ""
+        said += judging.asked_not_serving(first.get("after"), record.service)    # what its failed operation left
         reason = (f"{record.action} did not help ({why}); an earlier attempt at its undo ended {ended}{said}; not "
                   f"claimed as undone: a person must check {record.service} as it is now")
         return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,

@@ -86,3 +86,95 @@ def test_an_operators_rollback_whose_operation_failed_says_what_the_service_asks
         assert world.standins.run.count("UpdateService") == 1, resent.reason
     else:
         assert outcome.status.value == "failed" and "still asks for" in outcome.reason, outcome.reason
+
+
+def operators(command: str, command_id: str, override_limits: bool = False, **params) -> dict:
+    return {"command": command, "command_id": command_id, "requested_by": "alice@example.com", "target": SERVICE,
+            "params": params, "reason": "bad deploy", "override_limits": override_limits}
+
+
+@READINGS
+def test_a_restore_by_action_id_after_a_failed_rollback_puts_back_what_it_left_desired(world, keeps):
+    """The rollback's operation failed with its split left desired (OLD asked for, NEW serving): the recorded
+    split before it (NEW 100%) serves still, but is no longer what the service asks for; whatever reconciles the
+    service next would serve OLD. Before, the restore by action_id read what serves alone and was refused
+    "already serves". Now it is written through the gate, once; a second restore is refused with what serves
+    and is asked for. Put back: nothing of the rollback is desired, and nothing was recorded to restore."""
+    failing_update(world, keeps)
+    world.handle(world.alert())
+    found = world.state.find_records(ACTIONS, "service", SERVICE)
+
+    if not keeps:
+        assert found == [] and desired(world) == [(NEW, 100)]
+        return
+    [record] = found
+    [restored] = world.command(operators("restore_traffic", "cmd-r1", action_id=record["key"]), message_id="r1")
+    [again] = world.command(operators("restore_traffic", "cmd-r2", action_id=record["key"]), message_id="r2")
+
+    assert restored.status.value == "applied", restored.reason
+    assert desired(world) == [(NEW, 100)] and world.serving() == {NEW: 100}
+    assert world.standins.run.count("UpdateService") == 2, again.reason
+    assert again.status.value == "skipped", again.reason
+    assert "already serves and asks for" in again.reason, again.reason
+
+
+@READINGS
+def test_a_failed_update_of_a_split_asked_for_before_says_so(world, keeps):
+    """An earlier failed write left OLD 100% asked for while NEW serves; an operator's rollback to OLD writes it
+    again (what serves is not it) and its operation fails too. Before: "nothing of this update is desired or
+    serving", though the split is desired. Now: `failed` (the write changed nothing), saying the split was asked
+    for before this write and still does not serve, under both readings of what the second failure keeps."""
+    world.standins.run.failed_update_keeps_spec = True
+    world.standins.run.fail_next_operation()
+    [first] = world.command(operators("rollback_traffic", "cmd-1", revision=OLD), message_id="c1")
+    assert first.status.value == "escalated" and desired(world) == [(OLD, 100)], first.reason
+    failing_update(world, keeps)
+
+    [outcome] = world.command(operators("rollback_traffic", "cmd-2", True, revision=OLD), message_id="c2")
+
+    assert world.standins.run.count("UpdateService") == 2
+    assert desired(world) == [(OLD, 100)] and world.serving() == {NEW: 100}
+    assert outcome.status.value == "failed", outcome.reason
+    assert "nothing of this update is desired" not in outcome.reason, outcome.reason
+    assert f"asked for {OLD} 100% before this write" in outcome.reason, outcome.reason
+    assert f"still serves {NEW} 100%" in outcome.reason, outcome.reason
+
+
+@pytest.fixture
+def pinned(world):
+    """The incident's rollback applied (OLD pinned at 100%), its verification pending."""
+    assert world.handle(world.alert()).status.value == "applied"
+    assert world.serving() == {OLD: 100}
+    return world
+
+
+@READINGS
+def test_the_sweep_after_an_operators_restore_whose_operation_failed_says_what_is_asked_for_and_served(pinned, keeps):
+    """An operator restores the rollback by action_id; the restore's operation fails. Spec kept: NEW is asked
+    for while OLD, the rollback's revision, serves. Before, the sweep escalated the rollback as "a change made
+    since by someone else". Now it names the restore, its failed operation, the split asked for against the one
+    serving, and the gcloud line to check; nothing is written again, the pin kept. Put back: the rollback stands
+    as it was, and no word of someone else's change."""
+    [record] = pinned.state.find_records(ACTIONS, "service", SERVICE)
+    failing_update(pinned, keeps)
+    [restore] = pinned.command(operators("restore_traffic", "cmd-r1", action_id=record["key"]), message_id="r1")
+    assert restore.status.value == ("escalated" if keeps else "failed"), restore.reason
+    pinned.at(12)
+
+    outcomes = pinned.command({"command": "sweep"}, message_id="s1")
+
+    assert pinned.standins.run.count("UpdateService") == 2
+    assert all("someone else" not in o.reason for o in outcomes), [o.reason for o in outcomes]
+    assert world_pin(pinned)["pinned"] is True
+    if keeps:
+        [outcome] = [o for o in outcomes if o.action is not None and o.action.action_id == record["key"]]
+        assert outcome.status.value == "escalated", outcome.reason
+        assert "alice@example.com" in outcome.reason and "cmd-r1" in outcome.reason, outcome.reason
+        assert "operation failed" in outcome.reason, outcome.reason
+        assert f"asks for {NEW} 100%" in outcome.reason and f"serves {OLD} 100%" in outcome.reason, outcome.reason
+        assert "gcloud run services describe backend" in outcome.reason, outcome.reason
+
+
+def world_pin(world: World) -> dict:
+    from shared.remediation.records import PINS
+    return world.state.get_record(PINS, SERVICE)

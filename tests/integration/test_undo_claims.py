@@ -176,6 +176,8 @@ def test_an_undo_whose_earlier_attempt_ended_unconfirmed_is_never_called_undone(
 
     assert outcome.status.value == "escalated", outcome.reason
     assert "not claimed as undone" in outcome.reason, outcome.reason
+    # What its failed operation left, named: the undo's split asked for, the rollback's serving.
+    assert f"asks for {NEW} 100%" in outcome.reason and f"serves {OLD} 100%" in outcome.reason, outcome.reason
     assert rolled_back.standins.run.count("UpdateService") == writes
     assert rolled_back.state.get_record(PINS, SERVICE)["pinned"] is True
     assert record(rolled_back)["state"] == "escalated"

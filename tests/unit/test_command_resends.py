@@ -684,7 +684,7 @@ def test_a_restore_by_action_id_of_a_split_already_serving_writes_nothing():
 
     again = send(w, "restore_traffic", "rest-2", target=SERVICE, params={"action_id": rolled.action.action_id})
 
-    assert again.status is OutcomeStatus.SKIPPED and "already serves the split recorded before" in again.reason, \
+    assert again.status is OutcomeStatus.SKIPPED and "already serves and asks for the split recorded before" in again.reason, \
         again.reason
     assert updates(w) == 2
 

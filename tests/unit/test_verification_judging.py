@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from shared.config import DiagnosisSettings, VerificationSettings
-from shared.diagnosis.evidence import AlertContext, EvidenceBundle
+from shared.diagnosis.evidence import AlertContext, EvidenceBundle, split_text
 from shared.diagnosis.facts import INGEST_LAG
 from shared.remediation.judging import (Health, HealthKind, StepKind, combine, judge, next_step, service_gone,
                                        unread_notice_due)
@@ -1308,3 +1308,62 @@ def test_a_service_deleted_since_is_escalated_at_once_saying_what_stays(record, 
     step = next_step(record, gone, at(3), TIMES)       # before the deadline: at once
     assert (gone.kind, step.kind) == (HealthKind.CHANGED, StepKind.ESCALATE), step.why
     assert words in step.why and "NOT_FOUND" in step.why and "nothing written" in step.why, step.why
+
+
+LEFT_DESIRED = [   # (name, pin, service now, the restore's split left desired by its failed operation)
+    ("the restore's split asked for, the rollback's still serving", _pin(backend_00002_xyz=100),
+     _asked_not_served({"backend_00002_xyz": 100}, {"backend_00001_abc": 100}), True),
+    ("to latest asked for, the rollback's still serving", _pin(),
+     _asked_not_served({"LATEST": 100}, {"backend_00001_abc": 100}), True),
+    ("the restore's split serves: its own restore, not a failure", _pin(backend_00002_xyz=100),
+     _serving(backend_00002_xyz=100), False),
+    ("a person's split asked for, not the restore's", _pin(backend_00002_xyz=100),
+     _asked_not_served({"backend_00001_abc": 50, "backend_00002_xyz": 50}, {"backend_00001_abc": 100}), False),
+    ("no restore noted", _pin(marked=False), _asked_not_served({"LATEST": 100}, {"backend_00001_abc": 100}), False),
+    ("the pin of another rollback", _pin(action_id="j|s|rollback_traffic"),
+     _asked_not_served({"LATEST": 100}, {"backend_00001_abc": 100}), False),
+    ("a restore noted before this rollback", _pin(mark_at=-6),
+     _asked_not_served({"LATEST": 100}, {"backend_00001_abc": 100}), False),
+]
+
+
+@pytest.mark.parametrize("name,pin,service,left", LEFT_DESIRED, ids=[c[0] for c in LEFT_DESIRED])
+def test_a_rollback_whose_operators_restore_failed_with_its_split_left_desired_is_named_so(name, pin, service, left):
+    """An operator's restore of the rollback whose UpdateService operation failed with its split left desired:
+    the sweep finds the rollback's traffic moved in `traffic` alone. Before, it said "a change made since by
+    someone else"; now it names the restore, its failed operation, the split asked for and the one serving,
+    and what to check."""
+    from shared.remediation.judging import restore_left_desired
+    note = restore_left_desired(rollback(), pin, service)
+    assert bool(note) is left, note
+    if left:
+        assert "alice@example.com" in note and "rs-1" in note and "operation failed" in note, note
+        assert f"asks for {split_text(service.traffic)}" in note, note
+        assert f"serves {split_text(service.traffic_statuses)}" in note, note
+        assert "gcloud run services describe backend" in note and "someone else" not in note, note
+
+
+def _state(asked: dict[str, int], serving: dict[str, int]) -> dict:
+    """A recorded service state (rollback_traffic.traffic_state): its traffic and its traffic_statuses."""
+    def split(shares: dict[str, int]) -> list[dict]:
+        return [{"type": "REVISION", "revision": r.replace("_", "-"), "percent": p, "tag": ""} for r, p in shares.items()]
+    return {"generation": 4, "traffic": split(asked), "traffic_statuses": split(serving)}
+
+
+LEFT_STATES = [   # (name, the state a failed write's claim kept, its words name asked vs serving)
+    ("the undo's split asked for, the rollback's serving",
+     _state({"backend_00002_xyz": 100}, {"backend_00001_abc": 100}), True),
+    ("asked for and serving alike", _state({"backend_00002_xyz": 100}, {"backend_00002_xyz": 100}), False),
+    ("no state kept (an answer lost)", None, False),
+    ("nothing serving read", _state({"backend_00002_xyz": 100}, {}), False),
+]
+
+
+@pytest.mark.parametrize("name,after,named", LEFT_STATES, ids=[c[0] for c in LEFT_STATES])
+def test_what_a_failed_operation_left_is_named_from_its_recorded_state(name, after, named):
+    from shared.remediation.judging import asked_not_serving
+    words = asked_not_serving(after, SERVICE)
+    assert bool(words) is named, words
+    if named:
+        assert "asks for backend-00002-xyz 100%" in words and "serves backend-00001-abc 100%" in words, words
+        assert "gcloud run services describe backend" in words, words

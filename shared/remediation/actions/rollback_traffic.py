@@ -120,11 +120,22 @@ def traffic_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 
 def update_traffic_command(service: str, change: str) -> str:
     """The `gcloud run services update-traffic` line that makes `change` (its flags: --to-latest,
-    --to-revisions R=P,..., --update-tags TAG=REVISION) to `service` (projects/P/locations/L/services/S, or a
-    bare name, then with PROJECT and REGION to fill in)."""
+    --to-revisions R=P,..., --update-tags TAG=REVISION) to `service`."""
+    return services_command("update-traffic", service, change)
+
+
+def describe_command(service: str) -> str:
+    """The `gcloud run services describe` line that shows `service`'s desired split (`spec.traffic`) beside what
+    serves (`status.traffic`) and its Ready condition."""
+    return services_command("describe", service)
+
+
+def services_command(verb: str, service: str, flags: str = "") -> str:
+    """`gcloud run services VERB` on `service` (projects/P/locations/L/services/S, or a bare name, then with
+    PROJECT and REGION to fill in), `flags` after its name."""
     parts = service.split("/")
     project, region, name = (parts[1], parts[3], parts[5]) if len(parts) == 6 else ("PROJECT", "REGION", service)
-    return f"gcloud run services update-traffic {name} {change} --region={region} --project={project}"
+    return f"gcloud run services {verb} {name}{' ' + flags if flags else ''} --region={region} --project={project}"
 
 
 def release_commands(service: str) -> tuple[str, str]:
