@@ -39,6 +39,9 @@ from shared.gcp.run_logs import APP_LOGS
 
 # Cloud Run's request timeout when a revision does not say (the API's default).
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 300.0
+# At or above this share of the request timeout, a p99 sits at it: percentiles are interpolated in exponential
+# buckets, so a p99 of requests cut at exactly the timeout reads a little either side (request_timeout.PINNED).
+PINNED_AT_TIMEOUT = 0.9
 
 # Connector throughput per instance, in Mbps (docs table: f1-micro 100-500, e2-micro 200-1000,
 # e2-standard-4 3200-16000 across 2..10 instances). UNCONFIRMED against the current page.
@@ -784,6 +787,32 @@ class Facts:
             return ""
         p99, in_band, held = self._hang_band(self.before)
         return f"{len(in_band)} of {len(p99)}" if held else ""
+
+    @cached_property
+    def usual_timeouts(self) -> str:
+        """'n of m' when the p99 sat at the request timeout of its time (`PINNED_AT_TIMEOUT` of it or more) in
+        hang_minutes_ratio of the minutes of the window before the incident, while the service served cleanly
+        there (`served_cleanly_before`); else "". Requests that always run to the timeout (a long poll held
+        just inside it, server-sent events, a stream) keep the p99 there every minute: a p99 at the timeout
+        in the incident window is then no news of a hang cut short. The timeout of the time is that of the
+        revisions that served then (`before_timeout_seconds`): a deploy may have changed it since."""
+        if self.served_cleanly_before is None:
+            return ""
+        p99 = self.p99_seconds(self.before)
+        pinned = [v for v in p99 if v >= PINNED_AT_TIMEOUT * self.before_timeout_seconds]
+        held = bool(p99) and len(pinned) / len(p99) >= self.s.hang_minutes_ratio
+        return f"{len(pinned)} of {len(p99)}" if held else ""
+
+    @cached_property
+    def before_timeout_seconds(self) -> float:
+        """The request timeout of the window before the incident: the least of those of the revisions that
+        served requests there (the p99 read is the most of theirs, minute by minute, so the least timeout is
+        the one any of them may have sat at), else the newest serving revision's (`request_timeout_seconds`).
+        Each revision carries its own (Revision.timeout, google/cloud/run/v2/revision.proto)."""
+        served = set(self.revision_names_with_requests(self.before))
+        timeouts = [r.timeout_seconds or DEFAULT_REQUEST_TIMEOUT_SECONDS for r in self.b.revisions
+                    if r.short_name in served]
+        return min(timeouts, default=self.request_timeout_seconds)
 
     def _hang_band(self, window: Window) -> tuple[list[float], list[float], bool]:
         """(p99 per minute, those in the hang band, whether they are hang_minutes_ratio of the minutes or more)."""

@@ -18,6 +18,16 @@ def latency(seconds: float) -> str:
     return minutes(seconds)
 
 
+def duration(seconds: float) -> str:
+    """A signed span of time in whole seconds: "45 s" below a minute, else `minutes` ("-1 min 30 s" for a
+    span that ends before its reference). The one wording of a duration: the diagnosis's (rules/base), the
+    timeline's and the gate's (shared/timeline/words.duration)."""
+    whole = int(round(seconds))
+    sign = "-" if whole < 0 else ""
+    whole = abs(whole)
+    return f"{sign}{whole} s" if whole < 60 else sign + minutes(whole)
+
+
 def minutes(seconds: float) -> str:
     """A minute or more as "1 min 30 s", an hour or more as "1 h 05 min" (whole seconds): the one wording of a
     long duration, the timeline's (shared/timeline/words.duration) and the diagnosis's."""

@@ -3005,7 +3005,11 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
     # (axios, .NET's HttpClient, a Go program's own wording) quote no URL of their own, and are not read.
     LogSignal.DOWNSTREAM_5XX: (
         r"\b5\d\d Server Error: [^\n]*? for url: https?://[^/\s]+\.run\.app",
-        r"\b5\d\d [A-Za-z ]+ from (?:GET|POST|PUT|PATCH|DELETE) https?://[^/\s]+\.run\.app",
+        # WebClient's words, one alternative a method: its anchor (the longest literal run, " from GET http") is
+        # the needle asked of Logging, where "(?:GET|POST|...)" left the host's ".run.app" the longest: a
+        # needle every successful call a chatty service prints to another Cloud Run service holds.
+        *(rf"\b5\d\d [A-Za-z ]+ from {method} https?://[^/\s]+\.run\.app"
+          for method in ("GET", "POST", "PUT", "PATCH", "DELETE")),
         r"\bServer error '5\d\d [^'\n]*' for url 'https?://[a-z0-9.-]+\.run\.app",
         r"\b5\d\d, message=['\"][^'\"\n]*['\"], url=(?:URL\()?['\"]https?://[a-z0-9.-]+\.run\.app",
     ),
@@ -5230,7 +5234,7 @@ def failure_lines_filter(project: str, service: str, location: str, start: datet
     are off it. Its page is max_log_entries too, and comes back full when more match: lines the service logs
     at ERROR, or with no level or at WARNING holding a needle, can still fill it (failure_lines.
     failure_read_failed and Facts.page_cut then treat it as a read cut short); a line its logger marked INFO or
-    DEBUG holding a needle (a `.run.app` URL in a request's access line) does not (below).
+    DEBUG holding a needle (`server error:` in a request's access line) does not (below).
     `severity>=ERROR` is the query language's severity comparison ("severity >= ERROR", Logging query
     language page, cloud.google.com/logging/docs/view/logging-query-language, "Severity"). A line written
     plain to stderr (an uncaught traceback, a driver's message printed without a structured logger) has
@@ -5250,9 +5254,10 @@ def failure_lines_filter(project: str, service: str, location: str, start: datet
     "503 Server Error: ... for url: https://....run.app" printed plain on stdout is DEFAULT; the service read
     takes it too, app_log_filter). Not from either log at INFO or DEBUG, but for the refusals their writer
     states at INFO in words no ordinary line holds (INFO_REFUSAL_TEXTS: the Auth Proxy's own limit), taken at
-    any severity: a needle such as `.run.app` or `server error:` is in
-    the ordinary access lines of a service that calls another (an INFO line naming the URL it called), and
-    those would fill this read's page as they fill the service read's. The needles of STDOUT_SIGNALS and
+    any severity: a needle such as `server error:` is in
+    the ordinary INFO lines of a service that calls another (a retry it logs of a call that failed once), and
+    those would fill this read's page as they fill the service read's; the host `.run.app` is no needle at
+    all (a service's successful calls to another, printed plain with no level, hold it). The needles of STDOUT_SIGNALS and
     stdout_error_filter are taken by the same rule, from either log with no level or at WARNING or worse:
     an INFO stream naming them (a retry loop's "dial tcp ... i/o timeout" each second, a client's access
     line naming its pool) fills this read's page as the stderr INFO lines did. A line whose logger gave it a

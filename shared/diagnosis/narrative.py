@@ -11,7 +11,7 @@ from shared.diagnosis.log_signals import LogSignal, is_pooler_wait, per_text, si
 from shared.diagnosis.facts import INGEST_LAG, Facts, dated, hms
 from shared.diagnosis.lock_waits import LOCK_ADVICE, lock_waits
 from shared.diagnosis.replica import REPLICA_ADVICE, replica_conflicts
-from shared.diagnosis.rules.base import pct
+from shared.diagnosis.rules.base import duration, pct
 from shared.diagnosis.rules.connector_signs import still_on_a_connector
 from shared.diagnosis.rules.deploy_changes import DEFAULT_MAX_INSTANCES, settings_changed
 from shared.diagnosis.principals import is_service_account, named
@@ -230,7 +230,7 @@ def _settings_the_deploy_changed(facts: Facts) -> str:
     changed = settings_changed(previous, revision)
     if not changed:
         return ""
-    return (f"the settings {revision.short_name}'s deploy {int(lead // 60)} min before the incident changed against "
+    return (f"the settings {revision.short_name}'s deploy {duration(lead)} before the incident changed against "
             f"{previous.short_name} ({'; '.join(changed)}), which come back with {previous.short_name} if they "
             "explain the evidence")
 

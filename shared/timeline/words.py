@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 
-from shared.diagnosis.latency_words import minutes
+from shared.diagnosis.latency_words import duration as _duration
 from shared.outcomes import BIDI, C1, INVISIBLE
 from shared.timeline.model import IncidentTimeline, Milestone, TimelineEntry
 
@@ -29,10 +29,7 @@ def cut(text: object, limit: int = MAX_SHOWN) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "unknown"
-    seconds = int(round(seconds))
-    return f"{seconds} s" if seconds < 60 else minutes(seconds)
+    return "unknown" if seconds is None else _duration(seconds)
 
 
 def clock(at: datetime | None) -> str:

@@ -64,6 +64,11 @@ def test_the_client_takes_what_the_filter_takes(log_id, severity):
     ("run.googleapis.com/stdout", "INFO", "[CRITICAL] WORKER TIMEOUT (pid:17)", False),    # INFO: left to the page
     ("run.googleapis.com/stdout", "DEFAULT",
      "inventory call failed: 503 Server Error: Service Unavailable for url: https://inv-1.a.run.app/v1", True),
+    ("run.googleapis.com/stdout", "DEFAULT",   # Spring WebClient's WebClientResponseException, printed plain
+     "pricing call failed: 503 Service Unavailable from GET https://pricing-7a2b-uc.a.run.app/v1/price", True),
+    ("run.googleapis.com/stdout", "DEFAULT",   # a chatty service's own successful call to another, printed plain
+     "GET https://pricing-7a2b-uc.a.run.app/v1/price 200 OK in 35 ms", False),
+    ("run.googleapis.com/stderr", "DEFAULT", "POST https://ledger-81234.us-central1.run.app/v1/entries -> 201", False),
     ("run.googleapis.com/stdout", "WARNING", "[CRITICAL] WORKER TIMEOUT (pid:17)", True),
     ("run.googleapis.com/stdout", "INFO", "max connections (10) exceeded, refusing new connection", True),  # the proxy
     ("run.googleapis.com/stdout", "DEBUG", "max connections (10) exceeded, refusing new connection", True),
@@ -89,3 +94,18 @@ def test_the_service_read_takes_every_application_line_the_failure_read_takes(lo
     missed = [text for text in TEXTS
               if _server_takes(failure, log_id, severity, text) and not _server_takes(service, log_id, severity, text)]
     assert missed == [], f"{log_id} at {severity}: the failure read takes, the service read does not: {missed[:5]}"
+
+
+@pytest.mark.parametrize("log_id", ("run.googleapis.com/stderr", "run.googleapis.com/stdout"))
+@pytest.mark.parametrize("text", ["GET https://pricing-7a2b-uc.a.run.app/v1/price 200 OK in 35 ms",
+                                  "POST https://ledger-81234.us-central1.run.app/v1/entries -> 201 Created"])
+def test_a_services_own_successful_calls_to_run_app_are_no_failure_line(log_id, text):
+    """A service that calls other Cloud Run services and prints each call plain (no level: DEFAULT) writes a `.run.app`
+    URL in every such line, hundreds a minute: were the host a needle, its successful calls would fill the failure
+    read's page (and the service read's stdout clause) and push the refusals and failure lines off it. The needles of
+    a downstream's 5xx are the clients' words for a failed answer, which a successful call never holds."""
+    window = (NOW - timedelta(minutes=30), NOW)
+    failure = parse_filter(failure_lines_filter("p", "orders", "us-central1", *window))
+    service = parse_filter(app_log_filter("p", "orders", "us-central1", *window))
+    assert not _server_takes(failure, log_id, "DEFAULT", text)
+    assert log_id.endswith("stderr") or not _server_takes(service, log_id, "DEFAULT", text)

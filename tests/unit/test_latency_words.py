@@ -57,3 +57,30 @@ def test_the_verdict_in_the_control_is_still_healthy():
     health = judge(rollback(), swept(served(6)).model_copy(update={"incident_started_at": rollback().settle_at}), S,
                    None, VerificationSettings().min_traffic_ratio)
     assert health.kind is HealthKind.HEALTHY, health.why
+
+
+# A duration, signed, as every part of the project words it: whole seconds below a minute, `minutes` from one up.
+# rules/base.duration worded "1m30s" and "1h02m" in a diagnosis (a revision "created 12m00s before the incident
+# started") while its timeline and the gate wrote "12 min 00 s".
+DURATIONS = [
+    (0.0, "0 s"), (0.4, "0 s"), (45.0, "45 s"), (59.6, "1 min 00 s"), (90.0, "1 min 30 s"), (720.0, "12 min 00 s"),
+    (3725.0, "1 h 02 min"), (-90.0, "-1 min 30 s"), (-45.0, "-45 s"),
+]
+
+
+@pytest.mark.parametrize("seconds,words", DURATIONS, ids=[w for _, w in DURATIONS])
+def test_a_duration_has_one_wording_in_the_diagnosis_and_the_timeline(seconds, words):
+    from shared.diagnosis.rules.base import duration as diagnosis_duration
+    from shared.timeline.words import duration as timeline_duration
+    assert diagnosis_duration(seconds) == words
+    if seconds >= 0:
+        assert timeline_duration(seconds) == words
+
+
+def test_a_deploys_lead_is_worded_in_minutes_in_the_diagnosis():
+    e = Evidence(now=5).revision("backend-00011-abc", -1440).revision(REV, -12)   # minutes
+    e.traffic(backend_00012_zuk=100).instances(REV, -60, 5, 3)
+    e.requests("backend-00011-abc", -60, -12, 100).latency("backend-00011-abc", -60, -12, 0.2)
+    e.requests(REV, -12, 5, 100, code="500").latency(REV, -12, 5, 0.2)
+    text = " ".join(f"{x.observed} {x.threshold}" for x in diagnose(e.bundle(), S).evidence)
+    assert "12 min 00 s before the incident started" in text and "12m00s" not in text, text

@@ -195,7 +195,7 @@ def test_look_next_names_the_settings_a_recent_deploy_changed_with_their_before_
 
     assert result.signature is Signature.INCONCLUSIVE, result.summary
     if said:
-        assert f"the settings {NEW}'s deploy 12 min before the incident changed against {OLD} {said}" \
+        assert f"the settings {NEW}'s deploy 12 min 00 s before the incident changed against {OLD} {said}" \
             in result.recommendation, result.recommendation
     else:
         assert "the settings" not in result.recommendation, result.recommendation

@@ -5,6 +5,8 @@ from typing import TYPE_CHECKING
 
 # Citation and pct live below the facts (shared/diagnosis/citation.py), so Facts can cite its own readings.
 from shared.diagnosis.citation import Citation, pct
+# A duration has one wording in the project (latency_words.duration): a rule cites it as the timeline words it.
+from shared.diagnosis.latency_words import duration
 
 __all__ = ["UNREAD_LOGS_CONFIDENCE", "Citation", "duration", "pct", "unread_rule_outs"]
 
@@ -14,17 +16,6 @@ if TYPE_CHECKING:
 # A finding whose log-based rule-out checks never ran (the service's log read failed: Facts.logs_unread)
 # scores this, below act_min_confidence's default 0.8 as Cloud SQL's unknown state does: escalated.
 UNREAD_LOGS_CONFIDENCE = 0.6
-
-
-def duration(seconds: float) -> str:
-    seconds = int(seconds)
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    if seconds >= 3600:
-        return f"{sign}{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
-    if seconds >= 60:
-        return f"{sign}{seconds // 60}m{seconds % 60:02d}s"
-    return f"{sign}{seconds}s"
 
 
 def unread_rule_outs(facts: "Facts", c: Citation, checks: tuple[str, ...]) -> str:

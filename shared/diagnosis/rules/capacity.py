@@ -4,7 +4,7 @@ from __future__ import annotations
 from shared.diagnosis.evidence import Revision
 from shared.diagnosis.facts import Facts, query_of
 from shared.diagnosis.log_signals import LogSignal, pattern_of
-from shared.diagnosis.rules.base import Citation, pct
+from shared.diagnosis.rules.base import Citation, duration, pct
 from shared.diagnosis.rules.deploy_changes import DEFAULT_MAX_INSTANCES, requests_per_instance
 from shared.diagnosis.rules.target_capacity import before_the_deploy, cannot_carry, just_before
 from shared.diagnosis.signatures import Finding, Signature
@@ -117,7 +117,7 @@ def _deploy_lowered(facts: Facts, c: Citation, revision: Revision) -> tuple[str,
     lowered = [f"{what} from {before} to {after}" for what, before, after in pairs if after < before]
     if not lowered:
         return "", None
-    said = (f"its deploy {int(lead // 60)} min before the incident lowered {' and '.join(lowered)} "
+    said = (f"its deploy {duration(lead)} before the incident lowered {' and '.join(lowered)} "
             f"(against {previous.short_name})")
     c.cite("api", "run.revisions.list: scaling.max_instance_count, max_instance_request_concurrency", said,
            "context", None, role="context")

@@ -15,14 +15,14 @@ from shared.diagnosis.latency_words import latency
 from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.evidence import EvidenceItem, LogRecord, Revision, short_name
 from shared.diagnosis.database_errors import lines_but
-from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, egress_of, hms, path_changed, query_of
+from shared.diagnosis.facts import PINNED_AT_TIMEOUT, SQL_CPU_SATURATION, Facts, egress_of, hms, path_changed, query_of
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, crash_signal, distinct_texts,
                                          dial_failure, dial_timed_out, greeting_timed_out, host_address,
                                          lost_mid_query,
                                          memory_limit_wordings, pattern_of, per_text, proxy_reply, read_timed_out,
                                          refresh_failed, upstream_hosts, upstream_read_timed_out,
                                          words_of)
-from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, pct, unread_rule_outs
+from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, duration, pct, unread_rule_outs
 from shared.diagnosis.connector_names import Naming, names_connector, two_connectors
 from shared.diagnosis.rules.connector_dials import DialPath, dial_path
 from shared.diagnosis.rules.connector_signs import (CANNOT_SCALE, CHANGE_UNDER_WAY, clean_before,
@@ -1059,7 +1059,9 @@ def _hang(facts: Facts, c: Citation) -> bool:
 def _cut_at_timeout(facts: Facts, c: Citation) -> bool:
     """504s pinned at a request timeout short enough to cut the hang: with the timeout at 30 s, a
     connector's 30-35 s hang ends as a 504 at 30 s, never in the band below 0.9 x the timeout.
-    request_timeout matches the same 504s, so the two compete and a person chooses."""
+    request_timeout matches the same 504s, so the two compete and a person chooses. Judged on news as
+    the band is (`_hang`): a p99 that sat at the timeout of its time before the incident while the
+    service served cleanly (Facts.usual_timeouts) is how the service runs, not a hang cut short."""
     s = facts.s
     timeout = facts.request_timeout_seconds
     if not s.hang_latency_seconds <= timeout <= s.hang_ceiling_seconds:
@@ -1067,12 +1069,20 @@ def _cut_at_timeout(facts: Facts, c: Citation) -> bool:
     requests = facts.requests(facts.incident)
     share = requests.share(code="504")
     p99 = facts.p99_seconds(facts.incident)
-    pinned = [v for v in p99 if v >= 0.9 * timeout]
+    pinned = [v for v in p99 if v >= PINNED_AT_TIMEOUT * timeout]
     held = (requests.total >= s.min_requests and share >= s.status_ratio and bool(p99)
             and len(pinned) / len(p99) >= s.hang_minutes_ratio)
-    c.cite("metric", facts.requests_query,
-           f"{requests.by_code.get('504', 0):.0f} of {requests.total:.0f} requests 504 ({pct(share)}), p99 at the "
-           f"{timeout:.0f} s request timeout in {len(pinned)} of {len(p99)} minutes",
+    observed = (f"{requests.by_code.get('504', 0):.0f} of {requests.total:.0f} requests 504 ({pct(share)}), p99 at the "
+                f"{timeout:.0f} s request timeout in {len(pinned)} of {len(p99)} minutes")
+    usual = facts.usual_timeouts if held else ""
+    if usual:
+        c.cite("metric", facts.latencies_query, f"{observed}; already at the {facts.before_timeout_seconds:.0f} s "
+               f"timeout of its time in {usual} minutes of {facts.before}, while requests were clean "
+               f"({clean_before(facts)})", "new: the p99 reached the timeout in the incident window, not before it "
+               "while the service served cleanly (requests of its own that run to the timeout: long polls, "
+               "server-sent events, streams)", False, role="context")
+        return False
+    c.cite("metric", facts.requests_query, observed,
            f">= {s.status_ratio:.0%} 504 at a request timeout <= hang_ceiling_seconds "
            f"{s.hang_ceiling_seconds:.0f} s: a hang cut short", held, role=either(held))
     return held
@@ -1773,11 +1783,11 @@ def _deploy_starved_pool(facts: Facts, c: Citation, why: str) -> str:
     if revision.cpu_idle is not True or previous.cpu_idle is not False:
         return ""
     c.cite("api", f"run.revisions.list {revision.short_name}, {previous.short_name}: containers[].resources.cpu_idle",
-           f"{revision.short_name} (deployed {int(lead // 60)} min before the incident) allocates CPU only during "
+           f"{revision.short_name} (deployed {duration(lead)} before the incident) allocates CPU only during "
            f"requests; {previous.short_name} had it always allocated",
            "a deploy that turned CPU allocation to only during requests: the pool's stale connections are "
            "the deploy's", True, role="refutes")
-    return (f"{why}; {revision.short_name}'s deploy {int(lead // 60)} min before the incident changed the CPU "
+    return (f"{why}; {revision.short_name}'s deploy {duration(lead)} before the incident changed the CPU "
             f"allocation from always allocated ({previous.short_name}) to only during requests, which starves the "
             "pool's housekeeping and keepalives between requests: the stale connections are the deploy's, and "
             f"scaling connector {facts.b.connector.short_name} leaves them stale")

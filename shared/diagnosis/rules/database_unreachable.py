@@ -18,7 +18,7 @@ from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal
                                           database_dial_hosts, database_dial_ports, database_engine, is_pooler_wait,
                                           pattern_of, per_text, pool_size, read_timed_out, refresh_failed,
                                           refusal_quote)
-from shared.diagnosis.rules.base import Citation
+from shared.diagnosis.rules.base import Citation, duration
 from shared.diagnosis.rules.connector_signs import dials_around_connector, failing_revision, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, STALE_READS, sql_down_while_failing
 from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, cite_hosts_brought, cite_instance_brought,
@@ -176,7 +176,7 @@ def _never_left(facts: Facts, c: Citation, errors: list[LogRecord]) -> Finding |
         c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}", f"{observed}; all {suspect}'s",
                "errors that never left the instance, logged by revisions the recent deploy did not make", False)
         return c.no(f"the errors of reaching the database never left the service's instances ({'; '.join(found)}) "
-                    f"and all come from {suspect}, deployed {int(deploy[2] // 60)} min before the incident: whether "
+                    f"and all come from {suspect}, deployed {duration(deploy[2])} before the incident: whether "
                     "the deploy brought them is bad_revision's to judge")
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}", observed,
            "errors that never left the instance: neither the database nor the path to it is shown at fault", True,
@@ -620,7 +620,7 @@ def _raised_max_instances(facts: Facts, c: Citation) -> str:
     if deploy is None:
         return ""
     suspect, previous, lead = deploy
-    said = (f"{suspect.short_name}, deployed {int(lead // 60)} min before the incident, raised max instances from "
+    said = (f"{suspect.short_name}, deployed {duration(lead)} before the incident, raised max instances from "
             f"{max_instances(previous)} ({previous.short_name}) to {max_instances(suspect)}: each instance "
             "holds its own connection pool")
     c.cite("api", "run.revisions.list: scaling.max_instance_count", said, "context", None, role="context")

@@ -15,7 +15,7 @@ from shared.diagnosis.env_hosts import (connection_names, deploy_brought, deploy
 from shared.diagnosis.evidence import LogRecord, Revision
 from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS, Facts, Window
 from shared.diagnosis.log_signals import Refusal, instance_named, lookup_host, per_text, says_no_such_name
-from shared.diagnosis.rules.base import Citation
+from shared.diagnosis.rules.base import Citation, duration
 from shared.diagnosis.secret_refs import secrets_that_may_name_hosts
 
 
@@ -239,7 +239,7 @@ def deploy_lowered_timeout(facts: Facts, c: Citation, timeout: float) -> str:
            "usual before the deploy lowered the timeout", not usual, role="refutes" if usual else "context")
     if not usual:
         return ""
-    return (f"{revision.short_name}'s deploy {int(lead // 60)} min before the incident lowered the request timeout "
+    return (f"{revision.short_name}'s deploy {duration(lead)} before the incident lowered the request timeout "
             f"from {before:.0f} s to {timeout:.0f} s (against {previous.short_name}), and before it the p99 "
             f"already reached {timeout:.0f} s in {len(long)} of {len(p99)} minutes: the 504s cut requests that "
             "always took that long; they are the deploy's, not a slower application")

@@ -10,7 +10,7 @@ fractional threshold alone may be a rate) (a policy that pages at 2 % of 504s ha
 from __future__ import annotations
 
 from shared.diagnosis.latency_words import latency
-from shared.diagnosis.facts import Facts, Window, hms
+from shared.diagnosis.facts import PINNED_AT_TIMEOUT, Facts, Window, hms
 from shared.diagnosis.health_bar import counts_504s
 from shared.diagnosis.log_signals import LogSignal, pattern_of
 from shared.diagnosis.rules.base import Citation, pct
@@ -18,9 +18,8 @@ from shared.diagnosis.rules.deploy_changes import deploy_lowered_timeout
 from shared.diagnosis.signatures import Finding, Signature
 from shared.gcp.run_logs import REQUEST_LOG, SYSTEM_LOG
 
-# At or above this share of the timeout, a p99 is pinned at it (percentiles are interpolated in
-# exponential buckets, so a p99 of requests cut at exactly the timeout reads a little either side).
-PINNED = 0.9
+# At or above this share of the timeout, a p99 is pinned at it (Facts' bar, which the connector's check shares).
+PINNED = PINNED_AT_TIMEOUT
 
 
 def evaluate(facts: Facts) -> Finding:

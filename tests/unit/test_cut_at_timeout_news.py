@@ -1,0 +1,63 @@
+"""A p99 at the request timeout is news of a hang cut short only when it was not there before: a service
+whose requests always run to the timeout (a long poll held just inside it, server-sent events, a stream)
+keeps its p99 there every minute, failures or not (Facts.usual_timeouts). The timeout it is judged
+against before the incident is that of the revisions that served then (Facts.before_timeout_seconds): a
+deploy may have moved it. connector_saturation's `_cut_at_timeout`, read on Facts built in memory: no I/O."""
+from __future__ import annotations
+
+import pytest
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.facts import Facts
+from shared.diagnosis.rules import connector_saturation
+from shared.diagnosis.rules.base import Citation
+from shared.diagnosis.signatures import Signature
+
+from tests.unit.builders import Evidence
+
+S = DiagnosisSettings()
+OLD, NEW = "inbox-00043-vop", "inbox-00044-paz"
+
+
+def _world(*, before_p99: float, before_timeout: float, timeout: float, deployed: float | None,
+           before_5xx: float = 0, now_p99: float = 30.0) -> Evidence:
+    """inbox, 250 requests a minute answered and 45 cut as 504s a minute over the incident window (from one
+    lookback, 15 minutes, before the incident's start at minute 0), its p99 at `now_p99` there; in the lookback
+    before it, `before_p99` and `before_5xx` 500s a minute. `deployed`: the minute NEW (at `timeout`) replaced
+    OLD (at `before_timeout`), None when NEW served all along at `timeout`."""
+    e = Evidence(now=5)
+    if deployed is None:
+        e.revision(NEW, -1440, timeout=timeout).traffic(inbox_00044_paz=100)
+        e.requests(NEW, -45, -15, 250).latency(NEW, -45, -15, before_p99)
+        if before_5xx:
+            e.requests(NEW, -45, -15, before_5xx, code="500")
+    else:
+        e.revision(OLD, -1440, timeout=before_timeout).revision(NEW, deployed, timeout=timeout)
+        e.traffic(inbox_00044_paz=100)
+        e.requests(OLD, -45, deployed, 250).latency(OLD, -45, deployed, before_p99)
+        e.requests(NEW, deployed, -15, 250).latency(NEW, deployed, -15, 0.98 * timeout)
+    return e.requests(NEW, -15, 5, 250).requests(NEW, -15, 5, 45, code="504").latency(NEW, -15, 5, now_p99)
+
+
+# name, world, whether the 504s at the timeout read as a hang cut short
+CASES = [
+    ("long polls held to 29 s inside the 30 s timeout all along: not news",
+     dict(before_p99=29.0, before_timeout=30, timeout=30, deployed=None), False),
+    ("a p99 of 1 s before, at the 30 s timeout now: news",
+     dict(before_p99=1.0, before_timeout=30, timeout=30, deployed=None), True),
+    ("a p99 at 22 s before (under 0.9 of the timeout), at 30 s now: news",
+     dict(before_p99=22.0, before_timeout=30, timeout=30, deployed=None), True),
+    ("at the timeout before, but failing then (5xx 10 %): not a clean baseline, news as before",
+     dict(before_p99=29.0, before_timeout=30, timeout=30, deployed=None, before_5xx=28), True),
+    ("a deploy raised the timeout from 25 s to 30 s; polls held to 24 s before it: not news",
+     dict(before_p99=24.0, before_timeout=25, timeout=30, deployed=-20), False),
+    ("a deploy raised the timeout from 10 s to 30 s; a p99 of 2 s before it: news",
+     dict(before_p99=2.0, before_timeout=10, timeout=30, deployed=-20), True),
+]
+
+
+@pytest.mark.parametrize("name,world,cut", CASES, ids=[c[0] for c in CASES])
+def test_a_p99_at_the_timeout_is_a_hang_cut_short_only_when_it_is_news(name, world, cut):
+    c = Citation(Signature.CONNECTOR_SATURATION)
+    assert connector_saturation._cut_at_timeout(Facts(_world(**world).bundle(), S), c) is cut, \
+        [(i.observed, i.threshold) for i in c.items]
