@@ -51,6 +51,10 @@ resource "google_pubsub_subscription" "push" {
     ttl = ""
   }
 
+  # No no_wrapper block, on purpose: the functions are CloudEvent functions, and a push with payload
+  # unwrapping (Pub/Sub "Payload unwrapping": the message data as the request body) is answered 400/415
+  # by functions-framework before Runwarden runs, so every alert would end on the dead-letter topic
+  # (docs/deploy.md, runbook "A message on the dead-letter topic"). An apply removes one set by hand.
   push_config {
     push_endpoint = google_cloudfunctions2_function.pubsub[each.key].service_config[0].uri
     oidc_token {

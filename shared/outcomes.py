@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.alerts.relayed import Relayed
+from shared.alerts.relayed import Relayed, shown_attributes
 from shared.diagnosis.evidence import EvidenceItem
 # Credentials are redacted by one function with one list of shapes (shared/redaction.py), named here too.
 from shared.redaction import CREDENTIAL, REDACTED, SHAPES, redacted  # noqa: F401
@@ -155,6 +155,11 @@ class Received(BaseModel):
         if len(self.data) > limit:
             shown["data"] = self.data[:limit]
             shown["data_cut"] = f"first {limit} of {len(self.data)} characters; the whole is on the outcome"
+        # Pub/Sub's 100 attributes of 1 KiB each, escaped, may pass a log entry's 256 KB: cut as a relay's are.
+        attributes = shown_attributes(self.attributes)
+        if attributes != self.attributes:
+            shown["attributes"] = attributes
+            shown["attributes_cut"] = "cut as a relay's are shown; the whole is on the outcome"
         return shown
 
 

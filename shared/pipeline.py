@@ -25,7 +25,7 @@ from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, no
                                    not_managed, notified_after_verdict, opened_after_close, test_notification,
                                    unknown_schema, unknown_start)
 from shared.alerts.present_failure import alert_hold
-from shared.alerts.received import Named, named, received, relayed_path
+from shared.alerts.received import Named, named, received
 from shared.errors import (AttemptInProgress, DamagedRecord, PermanentError, TransientError, WriteInFlight,
                            described)
 from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, GateResult, InProgress, MaybeBehind,
@@ -1096,7 +1096,7 @@ def _reject_once(error: IncidentParseError, command_id: str | None, also: str, e
                   field=error.field, message_id=message_id, received=content.excerpt(), command_id=command_id)
     outcome = Outcome(status=OutcomeStatus.REJECTED, reason=f"malformed alert: {error}{also}{name.words}",
                       incident_id=name.incident_id, message_id=message_id,
-                      received=content, relayed=list(relayed_path(content)), command_id=command_id, notes=list(notes),
+                      received=content, relayed=list(name.relayed), command_id=command_id, notes=list(notes),
                       # One id on every delivery of the message (message_outcome_id): a repeat is dropped.
                       outcome_id=_rejection_id(event_data, command_id),
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))

@@ -33,7 +33,7 @@ from shared.alerts.named_elsewhere import named_elsewhere
 from shared.alerts.query_grouping import MQL_QUERY, mql_drops, promql_drops
 from shared.alerts.query_names import query_names, selects_alone, workload_names
 from shared.alerts.ratio_query import ratio_query
-from shared.alerts.relayed import Relayed, read_through
+from shared.alerts.relayed import Relayed, WrappedTooDeep, read_through, wrapped_too_deep
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.echo import quoted as echoed_quoted
 from shared.errors import PermanentError
@@ -1796,18 +1796,26 @@ def load_any(raw: bytes | str) -> Incident:
     """Whatever an operator has at hand: a Pub/Sub push body or MessagePublishedData, a structured CloudEvent whose
     data is one of those, or anything else read as the pipeline reads a message's data: a notification, or one a
     relay wrapped (shared/alerts/relayed.py), refused in the pipeline's words (its 256 KiB bound included)."""
+    return load_published(raw)[0]
+
+
+def load_published(raw: bytes | str) -> tuple[Incident, bytes]:
+    """`load_any`'s incident, and the data its message was published with: a push body's or a CloudEvent's message
+    data, else `raw` itself (a notification, or one a relay wrapped, as it was published). One reading of the
+    envelope for both: a replay publishes exactly what was read."""
     try:
         doc: Mapping[str, Any] | None = _json_object(raw, "input", limit=_MAX_ENVELOPE_BYTES)
     except IncidentParseError:
         doc = None   # no JSON object: the pipeline's reading says what it is, or why it is none
     if doc is not None and "incident" not in doc and "message" in doc:
-        return parse_message_published(doc)[1]
+        message, incident = parse_message_published(doc)
+        return incident, message.data
     if doc is not None and "specversion" in doc:
         return _from_cloud_event(doc)
-    return _parse_notification(raw, "notification")
+    return _parse_notification(raw, "notification"), _as_bytes(raw)
 
 
-def _from_cloud_event(event: Mapping[str, Any]) -> Incident:
+def _from_cloud_event(event: Mapping[str, Any]) -> tuple[Incident, bytes]:
     if event.get("type") != MESSAGE_PUBLISHED:
         raise IncidentParseError("type", f"expected {MESSAGE_PUBLISHED!r}, got {_shown(event.get('type'))}")
     data = event.get("data")
@@ -1816,12 +1824,13 @@ def _from_cloud_event(event: Mapping[str, Any]) -> Incident:
     if not isinstance(data, Mapping):
         raise IncidentParseError("data", f"expected a MessagePublishedData object, got {_json_kind(data)}")
     try:
-        return parse_message_published(data)[1]
+        message, incident = parse_message_published(data)
     except IncidentParseError as e:
         # Envelope paths are relative to the CloudEvent; paths inside the notification are not.
         if e.field.startswith(("message", "data")):
             raise IncidentParseError(f"data.{e.field}", e.reason) from e
         raise
+    return incident, message.data
 
 
 # --- Helpers ----------------------------------------------------------------------------
@@ -1842,8 +1851,13 @@ def _read_notification(payload: bytes | str | Mapping[str, Any], where: str) -> 
     else:
         if not isinstance(payload, (bytes, bytearray, str)):
             raise IncidentParseError(where, f"expected JSON text, got {type(payload).__name__}")
-        reached = read_through(_as_bytes(payload), lambda text: _json_object(text, where, MAX_NOTIFICATION_BYTES))
+        try:
+            reached = read_through(_as_bytes(payload), lambda text: _json_object(text, where, MAX_NOTIFICATION_BYTES))
+        except WrappedTooDeep as deep:
+            raise IncidentParseError(where, str(deep)) from None
         doc, relayed = reached.doc, reached.relayed
+        if reached.deeper and "incident" not in doc:
+            raise IncidentParseError(where, wrapped_too_deep(relayed))
     if "incident" not in doc:
         if isinstance(doc.get("command"), str):
             # An operator's command published to the alerts topic: say where it belongs.

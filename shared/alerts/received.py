@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.alerts.incidents import quoted
-from shared.alerts.relayed import Reached, Relayed, read_through
+from shared.alerts.relayed import Reached, Relayed, WrappedTooDeep, read_through, shown, shown_attributes, text_of
 from shared.gcp.identifiers import (COMMAND_INCIDENT_PREFIX, IncidentIdCharacter, folded_incident_id,
                                     stripped_incident_id)
 from shared.outcomes import Received
@@ -41,22 +41,37 @@ from shared.timeline.queries import is_incident_id
 # under Pub/Sub's 10 MB limit for the outcome that carries it.
 MAX_KEPT_BYTES = 1024 * 1024
 
+# Pub/Sub's own bounds on a message's attributes: at most 100, each value at most 1024 bytes (Pub/Sub, "Quotas and
+# limits", Resource limits, cloud.google.com/pubsub/quotas#resource_limits, as the IngestionFailureEvent
+# .ApiViolationReason docstring of google-cloud-pubsub quotes it for the count and 10 MB; the value's 1024 as
+# Pub/Sub's own refusal states it, googleapis/google-cloud-python#7906). A message that came through a topic keeps
+# every attribute whole; one past them (no Pub/Sub message) is cut there, saying so, by the one rule
+# (shared/alerts/relayed.py `shown_attributes`). A message id or publish time is cut at the same length.
+PUBSUB_MAX_ATTRIBUTES = 100
+PUBSUB_MAX_ATTRIBUTE_CHARACTERS = 1024
+
 
 def received(event_data: Any) -> Received:
     """The message of a messagePublished event's data, as far as it can be read."""
     message = event_data.get("message") if isinstance(event_data, Mapping) else None
     if not isinstance(message, Mapping):
         return _event(event_data)
-    return Received(message_id=_text(message.get("messageId", message.get("message_id"))),
-                    publish_time=_text(message.get("publishTime", message.get("publish_time"))),
-                    attributes=_attributes(message.get("attributes")), **_data(message.get("data")))
+    return Received(message_id=_kept_value(message.get("messageId", message.get("message_id"))),
+                    publish_time=_kept_value(message.get("publishTime", message.get("publish_time"))),
+                    attributes=shown_attributes(message.get("attributes"), PUBSUB_MAX_ATTRIBUTES,
+                                                PUBSUB_MAX_ATTRIBUTE_CHARACTERS),
+                    **_data(message.get("data")))
+
+
+def _kept_value(value: Any) -> str | None:
+    return shown(value, PUBSUB_MAX_ATTRIBUTE_CHARACTERS)
 
 
 def _data(raw: Any) -> dict[str, Any]:
     if raw is None or raw == "":
         return {"data_form": "none"}
     if not isinstance(raw, str):
-        return _kept("base64", json.dumps(raw, default=str))
+        return _kept("base64", text_of(raw) or "")
     try:
         decoded = base64.b64decode(raw, validate=True)
         text = decoded.decode("utf-8")
@@ -101,16 +116,6 @@ def _fitting(text: str) -> int:
     return low
 
 
-def _attributes(raw: Any) -> dict[str, str]:
-    if not isinstance(raw, Mapping):
-        return {} if raw is None else {"(attributes)": _text(raw) or ""}
-    return {str(k): redacted(v if isinstance(v, str) else json.dumps(v, default=str)) for k, v in raw.items()}
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else value if isinstance(value, str) else json.dumps(value, default=str)
-
-
 # --- what names a rejected alert ---------------------------------------------------------------------
 
 # A policy's display name is the user's ("displayName", up to 512 Unicode characters: AlertPolicy,
@@ -123,10 +128,13 @@ class Named:
     """What identifies a rejected alert to the person it pages. `incident_id`: the incident's id, read as
     every entry point reads it (stripped, case-folded, of an incident id's shape), when the message gives
     one that is; the outcome and its lines are then labelled with it, as any alert's. `words`: what the
-    reason adds, the id when read; else that it could not be, and what can find the message instead."""
+    reason adds, the id when read; else that it could not be, and what can find the message instead. `relayed`: the
+    wrappings a relay put around the notification, outermost first, as the parser reads them (the path it took, for
+    the outcome); () when the data is no wrapping of a JSON object."""
 
     incident_id: str | None
     words: str
+    relayed: tuple[Relayed, ...] = ()
 
 
 def named(content: Received, field: str) -> Named:
@@ -134,40 +142,38 @@ def named(content: Received, field: str) -> Named:
     the message may be anything. Monitoring's notification gives `incident.incident_id` and
     `incident.policy_name` (cloud.google.com/monitoring/support/notification-options, schema 1.2); Pub/Sub's
     push envelope the `messageId` and `publishTime` (PubsubMessage, google/pubsub/v1/pubsub.proto)."""
-    incident = _incident_of(content)
+    reached = _reached(content)
+    incident = _incident_of(reached)
+    relayed = reached.relayed if reached else ()
     policy = incident.get("policy_name")
     policy_words = f"policy {quoted(policy, _POLICY_SHOWN)}" if isinstance(policy, str) and policy.strip() else ""
     incident_id = None if field.startswith("incident.incident_id") else _readable_id(incident.get("incident_id"))
     if incident_id is not None:
-        return Named(incident_id, f"; incident {incident_id}" + (f", {policy_words}" if policy_words else ""))
+        return Named(incident_id, f"; incident {incident_id}" + (f", {policy_words}" if policy_words else ""), relayed)
     found = [f"Pub/Sub message id {quoted(content.message_id)}" if content.message_id else "",
              f"published {quoted(content.publish_time)}" if content.publish_time else "", policy_words]
     found = [words for words in found if words]
     return Named(None, "; its incident id could not be read, so no incident is named: "
                  + (f"find it by its {', '.join(found)}" if found else "nothing else in it identifies it either")
-                 + " (the whole message is on the outcome, `received`)")
+                 + " (the whole message is on the outcome, `received`)", relayed)
 
 
-def _incident_of(content: Received) -> Mapping[str, Any]:
-    """The notification's `incident` object, as far as the data reads as one, through a relay's wrappings by the
-    parser's one rule (shared/alerts/relayed.py `read_through`); {} otherwise."""
-    reached = _reached(content)
+def _incident_of(reached: Reached | None) -> Mapping[str, Any]:
+    """The notification's `incident` object, as far as the data reached reads as one; {} otherwise."""
     incident = reached.doc.get("incident") if reached else None
     return incident if isinstance(incident, Mapping) else {}
 
 
-def relayed_path(content: Received) -> tuple[Relayed, ...]:
-    """The wrappings a relay put around the rejected notification, outermost first, as the parser reads them: the
-    path it took, for the outcome (`relayed`). () when the data is no wrapping of a JSON object."""
-    reached = _reached(content)
-    return reached.relayed if reached else ()
-
-
 def _reached(content: Received) -> Reached | None:
+    """The JSON object the data reads as, through a relay's wrappings by the parser's one rule (shared/alerts/relayed.py
+    `read_through`), read once for the incident and the path; None when it is none. The data is at most what the
+    outcome keeps (MAX_KEPT_BYTES), and at most MAX_WRAPPINGS wrappings are read: past them, the path read so far."""
     if content.data_form != "text":
         return None
     try:
         return read_through(content.data.encode("utf-8", "surrogatepass"), _json_object)
+    except WrappedTooDeep as deep:
+        return Reached({}, deep.relayed, deeper=True)
     except ValueError:
         return None
 

@@ -11,7 +11,13 @@ notification inside:
   or `{"data": "<base64>", "messageId": ..., "attributes": ...}` (PubsubMessage, google/pubsub/v1/pubsub.proto:
   `data` is bytes, base64 in JSON; Pub/Sub "Push subscriptions" for the push body);
 - that again, its `data` an object of the same form, or the notification object itself;
-- the notification's text as a JSON string (encoded twice), or as base64 text (encoded twice).
+- a 1st gen Cloud Function's Pub/Sub event republished (`{"@type": "type.googleapis.com/google.pubsub.v1.PubsubMessage",
+  "data": ..., "attributes": ...}`, Cloud Functions 1st gen "Pub/Sub triggers"; its legacy `{"context", "data"}` form);
+- an Eventarc CloudEvent republished whole, in the CloudEvents JSON format (`specversion`, `type`
+  `google.cloud.pubsub.topic.v1.messagePublished`, its MessagePublishedData as `data` or `data_base64`);
+- the notification's text as a JSON string (encoded twice), or as base64 text (encoded twice), base64 wrapped in lines
+  (RFC 2045 6.8: Python's `base64.encodebytes`, `openssl base64`), and either of those again (a JSON string of a JSON
+  string, base64 of base64).
 
 A push subscription with payload unwrapping (`no_wrapper`, Pub/Sub "Payload unwrapping") delivers the message's
 data as the request body and its attributes and metadata as `x-goog-pubsub-*` headers when `write_metadata` is
@@ -30,6 +36,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -50,21 +57,34 @@ _MESSAGE_KEYS = frozenset({"data", "attributes", "messageId", "message_id", "pub
                            "orderingKey", "ordering_key"})
 _PUSH_KEYS = frozenset({"message", "subscription", "deliveryAttempt", "delivery_attempt"})
 
+# The keys of a 1st gen Cloud Function's legacy event (Cloud Functions 1st gen, "Pub/Sub triggers": `context` and
+# `data`, the PubsubMessage with its `@type`), and of a CloudEvent in the CloudEvents JSON format (its required and
+# optional attributes: CloudEvents spec 1.0 "Context Attributes"; `data`/`data_base64`: "JSON Event Format").
+_LEGACY_KEYS = frozenset({"context", "data"})
+_PUBSUB_MESSAGE_TYPE = "type.googleapis.com/google.pubsub.v1.PubsubMessage"
+_MESSAGE_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
+_CLOUD_EVENT_KEYS = frozenset({"specversion", "type", "source", "id", "time", "subject", "datacontenttype",
+                               "dataschema", "data", "data_base64"})
+
 # A relay's values are cut where they are shown: the whole message is the relay's to keep.
 _SHOWN_CHARACTERS = 512
 _SHOWN_ATTRIBUTES = 20
 
+# A text in base64's alphabet, as a relay's base64 of base64 decodes to (line breaks allowed: RFC 2045 6.8).
+_BASE64_TEXT = re.compile(rb"[A-Za-z0-9+/=\s]+")
+
 
 class Relayed(BaseModel):
     """One wrapping a relay put around the notification, outermost first on an outcome (`relayed`): its `form`
-    (`push_body`: a push body republished; `message`: a PubsubMessage, its data base64 or an object;
-    `json_string`, `base64`: the text encoded twice) and what it says of the path the alert took: the relay's
+    (`push_body`: a push body republished; `message`: a PubsubMessage, its data base64 or an object (a 1st gen
+    function's event too); `cloud_event`: an Eventarc CloudEvent republished, its `id` as `message_id`, its `source` as
+    `subscription`, its `time` as `publish_time`; `json_string`, `base64`: the text encoded twice) and what it says of the path the alert took: the relay's
     subscription, the message id, publish time and attributes it carried (credentials redacted, each value cut
     at 512 characters, at most 20 attributes)."""
 
     model_config = ConfigDict(frozen=True)
 
-    form: Literal["push_body", "message", "json_string", "base64"]
+    form: Literal["push_body", "message", "cloud_event", "json_string", "base64"]
     subscription: str | None = None
     message_id: str | None = None
     publish_time: str | None = None
@@ -73,10 +93,27 @@ class Relayed(BaseModel):
 
 @dataclass(frozen=True)
 class Reached:
-    """The JSON object `read_through` reached, and the wrappings it read through to reach it, outermost first."""
+    """The JSON object `read_through` reached, and the wrappings it read through to reach it, outermost first.
+    `deeper`: `doc` (or the text reached) is itself a wrapping, past the MAX_WRAPPINGS read."""
 
     doc: Mapping[str, Any]
     relayed: tuple[Relayed, ...] = ()
+    deeper: bool = False
+
+
+class WrappedTooDeep(ValueError):
+    """A text that is no JSON object and is a wrapping past the MAX_WRAPPINGS read: `relayed` the ones read."""
+
+    def __init__(self, relayed: tuple[Relayed, ...]) -> None:
+        super().__init__(wrapped_too_deep(relayed))
+        self.relayed = relayed
+
+
+def wrapped_too_deep(relayed: tuple[Relayed, ...]) -> str:
+    """Why a notification wrapped past the depth read is not read: what was read, and where the bound is."""
+    return (f"wrapped more than {MAX_WRAPPINGS} times: {' > '.join(w.form for w in relayed)} were read through and "
+            f"another wrapping was found inside, which is not read (at most {MAX_WRAPPINGS} are: a relay's, a relay's "
+            "of a relay's, and room for one more); send the notification with fewer wrappings")
 
 
 def read_through(raw: bytes, as_object: Callable[[bytes], Mapping[str, Any]]) -> Reached:
@@ -90,13 +127,15 @@ def read_through(raw: bytes, as_object: Callable[[bytes], Mapping[str, Any]]) ->
         try:
             doc = as_object(text)
         except ValueError:
-            inner = _wrapped_text(text) if len(relayed) < MAX_WRAPPINGS else None
+            inner = _wrapped_text(text)
             if inner is None:
                 raise
+            if len(relayed) == MAX_WRAPPINGS:
+                raise WrappedTooDeep(tuple(relayed)) from None
         else:
-            inner = _wrapped_object(doc) if "incident" not in doc and len(relayed) < MAX_WRAPPINGS else None
-            if inner is None:
-                return Reached(doc, tuple(relayed))
+            inner = _wrapped_object(doc) if "incident" not in doc else None
+            if inner is None or len(relayed) == MAX_WRAPPINGS:
+                return Reached(doc, tuple(relayed), deeper=inner is not None)
         text, wrapping = inner
         relayed.append(wrapping)
 
@@ -111,21 +150,29 @@ def _wrapped_text(raw: bytes) -> tuple[bytes, Relayed] | None:
     except UnicodeDecodeError:
         return None
     try:
-        parsed, form = json.loads(text), "json_string"
+        parsed = json.loads(text)
     except (ValueError, RecursionError):
-        parsed, form = text, "base64"
+        # No JSON: base64 text, or else no wrapping (a broken object's text is the relay's error, not a wrapping).
+        decoded = _decoded(text)
+        return None if decoded is None else (decoded, Relayed(form="base64"))
     inner = _object_text(parsed) if isinstance(parsed, str) else None
-    return None if inner is None else (inner, Relayed(form=form))
+    return None if inner is None else (inner, Relayed(form="json_string"))
 
 
 def _wrapped_object(doc: Mapping[str, Any]) -> tuple[bytes, Relayed] | None:
-    """The text a relay wrapped in the JSON object `doc` (a push body or a message republished), or None when `doc`
-    is no such wrapping."""
+    """The text a relay wrapped in the JSON object `doc` (a push body, a message or a CloudEvent republished), or
+    None when `doc` is no such wrapping."""
     keys, subscription, form = set(doc), None, "message"
+    if "specversion" in keys:
+        return _wrapped_event(doc)
     if "message" in keys and keys <= _PUSH_KEYS and isinstance(doc["message"], Mapping):
         subscription, form = doc.get("subscription"), "push_body"
         doc = doc["message"]
         keys = set(doc)
+    if keys == _LEGACY_KEYS and isinstance(doc["data"], Mapping):
+        keys = {"data"}   # a 1st gen function's legacy event: its context says nothing of the path
+    if doc.get("@type") == _PUBSUB_MESSAGE_TYPE:
+        keys = keys - {"@type"}
     if "data" not in keys or not keys <= _MESSAGE_KEYS:
         return None
     data = doc["data"]
@@ -135,30 +182,60 @@ def _wrapped_object(doc: Mapping[str, Any]) -> tuple[bytes, Relayed] | None:
         inner = _object_text(data) if isinstance(data, str) else None
     if inner is None:
         return None
-    return inner, Relayed(form=form, subscription=_shown(subscription),
-                          message_id=_shown(doc.get("messageId", doc.get("message_id"))),
-                          publish_time=_shown(doc.get("publishTime", doc.get("publish_time"))),
-                          attributes=_attributes(doc.get("attributes")))
+    return inner, Relayed(form=form, subscription=shown(subscription),
+                          message_id=shown(doc.get("messageId", doc.get("message_id"))),
+                          publish_time=shown(doc.get("publishTime", doc.get("publish_time"))),
+                          attributes=shown_attributes(doc.get("attributes")))
+
+
+def _wrapped_event(event: Mapping[str, Any]) -> tuple[bytes, Relayed] | None:
+    """The MessagePublishedData an Eventarc CloudEvent republished whole holds (`data`, or `data_base64` decoded), or
+    None when `event` is no such CloudEvent (another type, a key no CloudEvent has, no data)."""
+    if event.get("type") != _MESSAGE_PUBLISHED or not set(event) <= _CLOUD_EVENT_KEYS:
+        return None
+    data, encoded = event.get("data"), event.get("data_base64")
+    if isinstance(data, Mapping):
+        inner: bytes | None = json.dumps(data).encode("utf-8", "surrogatepass")
+    else:
+        inner = _object_text(encoded) if isinstance(encoded, str) and data is None else None
+    if inner is None:
+        return None
+    return inner, Relayed(form="cloud_event", subscription=shown(event.get("source")),
+                          message_id=shown(event.get("id")), publish_time=shown(event.get("time")))
 
 
 def _object_text(text: str) -> bytes | None:
-    """`text` as a JSON object's UTF-8 text, itself or base64-decoded, or None when it is neither."""
+    """`text` as a JSON object's UTF-8 text, itself or base64-decoded (its line breaks dropped), or as a text wrapping
+    again (a JSON string, base64 text), which `read_through` reads on; None when it is none of those."""
     stripped = text.strip()
-    if stripped.startswith("{"):
+    if stripped.startswith(("{", '"')):
         return stripped.encode("utf-8", "surrogatepass")
+    return _decoded(stripped)
+
+
+def _decoded(text: str) -> bytes | None:
+    """`text` base64-decoded (its line breaks dropped), when what it decodes to is a JSON object's or string's text or
+    base64 text again; None otherwise."""
     try:
-        decoded = base64.b64decode(stripped, validate=True)
+        decoded = base64.b64decode("".join(text.split()), validate=True).strip()
     except (binascii.Error, ValueError):
         return None
-    return decoded if decoded.lstrip().startswith(b"{") else None
+    return decoded if decoded.startswith((b"{", b'"')) or _BASE64_TEXT.fullmatch(decoded) else None
 
 
-def _shown(value: Any) -> str | None:
-    """A relay's value as text, redacted and cut: it is the relay's, and may be anything."""
-    if value is None:
+def text_of(value: Any) -> str | None:
+    """A value a message gave, as text: a string as it is, anything else as its JSON (None as None)."""
+    return None if value is None else value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def shown(value: Any, characters: int = _SHOWN_CHARACTERS) -> str | None:
+    """A message's value as text, its credentials redacted and cut at `characters`, saying so: it is the sender's,
+    and may be anything."""
+    text = text_of(value)
+    if text is None:
         return None
-    text = redacted(value if isinstance(value, str) else json.dumps(value, default=str))
-    return text if len(text) <= _SHOWN_CHARACTERS else text[:_SHOWN_CHARACTERS] + "..."
+    text = redacted(text)
+    return text if len(text) <= characters else text[:characters] + "..."
 
 
 # The words in an attribute's name that say its value is a secret (a webhook's signing secret, a token the relay
@@ -167,16 +244,28 @@ def _shown(value: Any) -> str | None:
 _SECRET_NAMES = ("token", "secret", "password", "passwd", "key", "auth", "credential", "signature", "cookie",
                  "session")
 
+# Where attributes that are no object are shown, and where those past the count are counted.
+NOT_AN_OBJECT, MORE = "(attributes)", "(more)"
 
-def _attributes(raw: Any) -> dict[str, str]:
-    if not isinstance(raw, Mapping):
+
+def shown_attributes(raw: Any, count: int = _SHOWN_ATTRIBUTES, characters: int = _SHOWN_CHARACTERS) -> dict[str, str]:
+    """The one rule for what a message's attributes show, Pub/Sub's own on a rejected message (`received`) and a relay's
+    on its path (`relayed`) alike: the first `count`, each name and value cut at `characters`, a value whose name says
+    it is a secret redacted whole and any other's credentials redacted; those past `count` counted under "(more)";
+    attributes that are no object shown as text under "(attributes)"."""
+    if raw is None:
         return {}
-    return {str(key)[:_SHOWN_CHARACTERS]: _attribute(str(key), value)
-            for key, value in list(raw.items())[:_SHOWN_ATTRIBUTES]}
+    if not isinstance(raw, Mapping):
+        return {NOT_AN_OBJECT: shown(raw, characters) or ""}
+    items = list(raw.items())
+    kept = {str(name)[:characters]: _attribute(str(name), value, characters) for name, value in items[:count]}
+    if len(items) > count:
+        kept[MORE] = f"{len(items) - count} more attributes not shown"
+    return kept
 
 
-def _attribute(name: str, value: Any) -> str:
+def _attribute(name: str, value: Any, characters: int) -> str:
     lowered = name.lower()
     if any(word in lowered for word in _SECRET_NAMES):
         return REDACTED
-    return _shown(value) or ""
+    return shown(value, characters) or ""

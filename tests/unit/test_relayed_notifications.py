@@ -62,7 +62,7 @@ REFUSED: dict[str, tuple[bytes, str]] = {
     "base64 of prose": (b64(b"backend is down").encode(), "not valid JSON"),
     "a JSON string of prose": (as_json("backend is down"), "got string"),
     "data a number": (as_json({"data": 5}), "incident"),
-    "wrapped once more than is read": (_nested(NOTIFICATION, MAX_WRAPPINGS + 1), "incident"),
+    "wrapped once more than is read": (_nested(NOTIFICATION, MAX_WRAPPINGS + 1), f"wrapped more than {MAX_WRAPPINGS} times"),
 }
 
 
