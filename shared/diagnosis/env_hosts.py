@@ -79,9 +79,10 @@ def _structural_hosts(value: str) -> set[str]:
 
 # A value shaped as a database's connection settings: a URL whose scheme is a database's (SQLAlchemy's
 # "postgresql+psycopg2://", Prisma's and node-postgres' "postgres://", a JDBC URL: "jdbc:postgresql://",
-# "jdbc:mysql://", "jdbc:sqlserver://"), Go MySQL's DSN (`@tcp(H:P)/db`), or a keyword DSN (libpq's
+# "jdbc:mysql://", "jdbc:sqlserver://", Ecto's "ecto://USER:PASS@HOST/DATABASE" as Phoenix's generated
+# config/runtime.exs reads DATABASE_URL (Ecto.Repo's documented URL form)), Go MySQL's DSN (`@tcp(H:P)/db`), or a keyword DSN (libpq's
 # "host=H dbname=D", ADO.NET's "Server=H;Database=D": two settings or more, one of them the host).
-_DATABASE_URL = re.compile(r"^\s*(?:jdbc:)?(?:postgres(?:ql)?|mysql|mariadb|sqlserver|mssql|cockroachdb)(?:\+[\w-]+)?:",
+_DATABASE_URL = re.compile(r"^\s*(?:jdbc:)?(?:postgres(?:ql)?|mysql|mariadb|sqlserver|mssql|cockroachdb|ecto)(?:\+[\w-]+)?:",
                            re.IGNORECASE)
 
 

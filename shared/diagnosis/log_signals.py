@@ -345,6 +345,30 @@ SESSION_TIMEOUT = r"terminating connection due to (?:idle-in-transaction|idle-se
 
 # The Cloud SQL Python connector's dial timed out (its DB_ERROR_TEXTS row): the connector's driver helper's
 # `connect` frame, then only that traceback's frame lines, then the kernel's ETIMEDOUT as TimeoutError.
+# libpq before PostgreSQL 14: a connect that outlasted connect_timeout says only "timeout expired", with no
+# address (postgres/postgres src/interfaces/libpq/fe-misc.c, pqWaitTimed: libpq_gettext("timeout expired\n"));
+# 14 and later put 'connection to server at "A", port P failed: ' before it. The words alone are any timer's,
+# so only under the wrappers that quote libpq's connect: Ruby pg's PG::ConnectionBad, ActiveRecord's
+# ConnectionNotEstablished (rails/rails activerecord/lib/active_record/connection_adapters/postgresql_adapter.rb,
+# new_client re-raises the driver's message; Rails' request log prints it in brackets), PHP pdo_pgsql's
+# "SQLSTATE[08006] [7]" (PDO's "SQLSTATE[%s] [%d] %s" with PGRES_FATAL_ERROR) and psycopg2's OperationalError,
+# bare or in SQLAlchemy's brackets. Each its own alternative, so each asks Logging for its own needle.
+_LIBPQ_BARE_TIMEOUT = (r"\bPG::ConnectionBad: timeout expired\b|SQLSTATE\[08006\] \[7\] timeout expired\b"
+                      r"|\bActiveRecord::ConnectionNotEstablished \(timeout expired\b"
+                      r"|\bActiveRecord::ConnectionNotEstablished: timeout expired\b"
+                      r"|\bOperationalError: timeout expired\b|\bOperationalError\) timeout expired\b")
+# Postgrex (Elixir's PostgreSQL driver, under Ecto) names a socket's failure "tcp ACTION: REASON - :atom",
+# its connect's action "connect (HOST:PORT)" or "connect (SOCKET PATH)" and :inet.format_error's word for the
+# reason (elixir-ecto/postgrex lib/postgrex/protocol.ex, conn_error/3; older versions without the " - :atom"):
+# a dial that got no answer within connect_timeout is "tcp connect (10.0.0.3:5432): timeout - :timeout",
+# which DBConnection logs as "failed to connect: ** (DBConnection.ConnectionError) ...".
+_POSTGREX_DIAL_TIMED_OUT = r"\btcp connect \([^()\n]*\): timeout\b"
+# Netty's connect timer (connectTimeoutMillis): "connection timed out after N ms: ADDRESS" (netty/netty
+# transport/src/main/java/io/netty/channel/nio/AbstractNioChannel.java, connect; 4.1 releases before it said
+# "connection timed out: ADDRESS", the version UNCONFIRMED), the address as Java prints an InetSocketAddress,
+# "host/10.0.0.3:5432" or "/10.0.0.3:5432". Every reactive driver dials through it (r2dbc-postgresql,
+# r2dbc-mysql, Vert.x's SQL clients), and so do Redis and HTTP clients: only a database's port is read.
+_NETTY_DIAL_TIMED_OUT = rf"\bConnectTimeoutException: connection timed out(?: after \d+ ms)?: [\w.-]*/\S*?:{_DB_PORT}\b"
 _PY_CONNECTOR_DIAL_TIMED_OUT = (r'google[/\\]cloud[/\\]sql[/\\]connector[/\\](?:pg8000|pymysql|pytds|asyncpg)\.py", '
                                 r"line \d+, in connect(?:\n[ \t]+[^\n]*)*\n(?:builtins\.)?TimeoutError: "
                                 r"\[Errno 110\] Connection timed out")
@@ -605,6 +629,22 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "psycopg.errors.ConnectionTimeout: connection timeout expired",
                 "psycopg/psycopg psycopg/psycopg/generators.py _connect: raise e.ConnectionTimeout(\"connection "
                 "timeout expired\")"),
+    # libpq before 14 (_LIBPQ_BARE_TIMEOUT): the connect timed out, under the wrapper that quotes it.
+    DbErrorText("libpq < 14 connect timeout (Ruby pg / Rails, PHP pdo_pgsql, psycopg2)", _LIBPQ_BARE_TIMEOUT,
+                "PG::ConnectionBad: timeout expired",
+                "postgres/postgres src/interfaces/libpq/fe-misc.c (pqWaitTimed); rails/rails activerecord "
+                "postgresql_adapter.rb (new_client); UNCONFIRMED in a Cloud SQL thread"),
+    # Postgrex's connect that got no answer (_POSTGREX_DIAL_TIMED_OUT).
+    DbErrorText("Elixir: Postgrex connect timeout", _POSTGREX_DIAL_TIMED_OUT,
+                "[error] Postgrex.Protocol (#PID<0.2931.0>) failed to connect: ** (DBConnection.ConnectionError) "
+                "tcp connect (10.60.0.9:5432): timeout - :timeout",
+                "elixir-ecto/postgrex lib/postgrex/protocol.ex (conn_error/3); UNCONFIRMED in a Cloud SQL thread"),
+    # Netty's connect timer to a database's port (_NETTY_DIAL_TIMED_OUT): R2DBC's and Vert.x's drivers.
+    DbErrorText("Java: Netty connect timeout (R2DBC, Vert.x SQL clients)", _NETTY_DIAL_TIMED_OUT,
+                "Caused by: io.netty.channel.ConnectTimeoutException: connection timed out after 10000 ms: "
+                "/10.60.0.9:5432",
+                "netty/netty transport/src/main/java/io/netty/channel/nio/AbstractNioChannel.java (connect); "
+                "UNCONFIRMED in a Cloud SQL thread"),
     # Go's database/sql: a driver's connection "in a bad state (such as the server having earlier
     # closed the connection)", after database/sql's own retries on new connections failed too.
     DbErrorText("Go database/sql (any driver)", r"\bdriver: bad connection\b",
@@ -2317,6 +2357,8 @@ def read_timed_out(text: str) -> bool:
 #   attempt")`, wrapped as `new NpgsqlException($"Failed to connect to {endpoint}", e)`; as a public
 #   EF Core log quotes the two together, its repository and path UNCONFIRMED). Read in the same entry
 #   only: the timeout's line alone names no database.
+# - libpq before 14 under Ruby, PHP and psycopg2 (_LIBPQ_BARE_TIMEOUT), Postgrex's "tcp connect (A:P): timeout"
+#   (_POSTGREX_DIAL_TIMED_OUT) and Netty's connect timer to a database's port (_NETTY_DIAL_TIMED_OUT).
 # - mysqljs/mysql: "Handshake inactivity timeout" when the server sent no packet within the connect's
 #   Handshake timeout (its DB_ERROR_TEXTS row: the timer starts as the dial begins).
 # A read on an established connection that timed out (READ_TIMEOUT_TEXTS) and a failed name lookup
@@ -2339,7 +2381,8 @@ _DIAL_TIMED_OUT = re.compile(
     r"|\bcould not connect to server: Connection timed out\b"
     r"|\[2002\] Connection timed out\b"
     r"|\bTimeoutException: Timeout during connection attempt\b"
-    r"|\bHandshake inactivity timeout\b", re.IGNORECASE)
+    r"|\bHandshake inactivity timeout\b"
+    rf"|{_LIBPQ_BARE_TIMEOUT}|{_POSTGREX_DIAL_TIMED_OUT}|{_NETTY_DIAL_TIMED_OUT}", re.IGNORECASE)
 # The Cloud SQL connector libraries' own dials that timed out in the kernel (their DB_ERROR_TEXTS rows), in
 # the runtimes' own casing: asked only of a text holding the kernel's "Connection timed out" (a plain
 # substring test), so that the scan of every other error of reaching the database costs nothing more.
@@ -2788,6 +2831,20 @@ POOL_WAIT_TEXTS: tuple[DbErrorText, ...] = (
                 "** (DBConnection.ConnectionError) connection not available and queuing is disabled",
                 "elixir-ecto/db_connection lib/db_connection/connection_pool.ex (handle_info on a :busy pool, "
                 "queue: false)"),
+    # r2dbc-pool's acquire outlasted maxAcquireTime, a pooled connection or one being opened:
+    # `String.format("Connection acquisition timed out after %dms", maxAcquireTime.toMillis())` raised as
+    # R2dbcTimeoutException (r2dbc/r2dbc-pool src/main/java/io/r2dbc/pool/ConnectionPool.java). Its
+    # "Validation timed out after %dms" is a check on a connection it holds, not a wait.
+    DbErrorText("Java: r2dbc-pool", r"\bConnection acquisition timed out after \d+ ?ms\b",
+                "io.r2dbc.spi.R2dbcTimeoutException: Connection acquisition timed out after 5000ms",
+                "r2dbc/r2dbc-pool src/main/java/io/r2dbc/pool/ConnectionPool.java (the acquire's timeoutMessage)"),
+    # Ruby's Sequel: no connection came free (or could be made, the pool at max_connections) within
+    # pool_timeout, `raise ::Sequel::PoolTimeout, "timeout: #{@timeout}, elapsed: #{elapsed}..."`
+    # (jeremyevans/sequel lib/sequel/connection_pool/threaded.rb and timed_queue.rb). Its words name no
+    # pool; the class does.
+    DbErrorText("Ruby: Sequel pool", r"\bSequel::PoolTimeout\b",
+                "Sequel::PoolTimeout: timeout: 5.0, elapsed: 5.002",
+                "jeremyevans/sequel lib/sequel/connection_pool/threaded.rb (raise_pool_timeout) and timed_queue.rb"),
     # pg-pool Pool.connect: set only on a request queued because the pool is full (or an idle client
     # is about to be handed out), when connectionTimeoutMillis passes before a client is released.
     DbErrorText("Node: node-postgres pool (pg-pool)", r"timeout exceeded when trying to connect",
@@ -3445,6 +3502,11 @@ _DB_DIALLED_WORDINGS = (
     ("connection to host", r"\bCan't create a connection to host ([\w.-]+) and port\b"),
     ("connect call failed", rf"\bConnect call failed \('([\d.]+)', {_DB_PORT}\)"),
     ("cloud sql instance at", r"\bconnection to Cloud SQL instance at ([\d.]+):3307\b"),
+    # Postgrex's "tcp connect (H:P)" and Netty's connect timer's "host/A:P" to a database's port
+    # (_POSTGREX_DIAL_TIMED_OUT, _NETTY_DIAL_TIMED_OUT).
+    ("tcp connect (", r"\btcp connect \(([\w.-]+):\d+\)"),
+    ("connecttimeoutexception", rf"\bConnectTimeoutException: connection timed out(?: after \d+ ms)?: [\w.-]*/"
+                                rf"([\d.]+):{_DB_PORT}\b"),
 )
 _DB_DIALLED = tuple((word, re.compile(pattern, re.IGNORECASE)) for word, pattern in _DB_DIALLED_WORDINGS)
 # The address libpq resolved a host name to, printed after it: 'connection to server at "H" (A), port P'
@@ -3478,7 +3540,7 @@ def _db_dialled(text: str, low: str) -> list[str]:
 # failed' (14+) and '... TCP/IP connections on port P?' (before), pgjdbc's "Connection to H:P refused", a
 # JDBC URL's, Go's and Node's dials, Npgsql's "Failed to connect to A:P", pgx v5.5+'s "H:P (H): ",
 # Prisma's "`H`:`P`" and "`H:P`", asyncio's "Connect call failed ('A', P)", pg8000's "... and port P",
-# MySQL client 2003's "on 'H:P'" (the sources as the wordings above cite them). Read only where a
+# MySQL client 2003's "on 'H:P'", Postgrex's "tcp connect (H:P)" (the sources as the wordings above cite them). Read only where a
 # deploy changed a port setting (env_hosts.database_ports_brought), on lines already read as the
 # database's.
 _DB_PORT_NAMED = re.compile(
@@ -3488,7 +3550,7 @@ _DB_PORT_NAMED = re.compile(
     r"|\bFailed to connect to [\d.]+:(\d+)\b|\bfailed to connect to `user=[^`\n]*`:\s+[\w.-]+:(\d+) \("
     r"|\bdatabase server at `[\w.-]+`:`(\d+)`|\bdatabase server at `[\w.-]+:(\d+)`"
     r"|\bConnect call failed \('[\d.]+', (\d+)\)|\bconnection to host [\w.-]+ and port (\d+)\b"
-    r"|\bMySQL server on '[\w.-]+:(\d+)'", re.IGNORECASE)
+    r"|\bMySQL server on '[\w.-]+:(\d+)'|\btcp connect \([\w.-]+:(\d+)\)", re.IGNORECASE)
 
 
 def database_dial_ports(text: str) -> set[str]:
