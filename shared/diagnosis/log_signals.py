@@ -63,6 +63,67 @@ class DbErrorText(NamedTuple):
     refusal: str = ""
 
 
+class InstanceState(NamedTuple):
+    """One state of a Cloud SQL instance in which the Admin API refuses the connectors' calls for it:
+    the words a summary says, and what the state checks (_STATE_CHECKS) show for it."""
+
+    meaning: str
+    seen_as: str
+
+
+# The instance's states the Admin API's answers to the connectors can show, one wording each. The state
+# field reads SqlInstanceState: "RUNNABLE: The instance is running, or has been stopped by owner.",
+# "SUSPENDED: The instance is not available, for example due to problems with billing.", "MAINTENANCE:
+# The instance is down for maintenance.", "PENDING_CREATE: The instance is being created." (Cloud SQL
+# Admin API v1, DatabaseInstance.SqlInstanceState; the google-cloud-sql client libraries' docstrings
+# say the same); a stopped instance is RUNNABLE with settings.activationPolicy NEVER (Settings.
+# SqlActivationPolicy), and a suspended one says why in suspensionReason (SqlSuspensionReason:
+# BILLING_ISSUE, LEGAL_ISSUE, OPERATIONAL_ISSUE, KMS_KEY_ISSUE). An operation in progress (a restart,
+# an update, a failover) shows in the instance's operations with status RUNNING (Operation.status).
+INSTANCE_STATES: dict[str, InstanceState] = {
+    "stopped": InstanceState("stopped by its owner (activation policy NEVER)",
+                             "RUNNABLE with activation policy NEVER: stopped by its owner (start it with activation "
+                             "policy ALWAYS if it should run)"),
+    "suspended": InstanceState("suspended (billing, or a policy)",
+                               "SUSPENDED: suspensionReason says why (BILLING_ISSUE: the project's billing account; "
+                               "LEGAL_ISSUE, OPERATIONAL_ISSUE: a policy; KMS_KEY_ISSUE: its encryption key)"),
+    "maintenance": InstanceState("down for maintenance",
+                                 "MAINTENANCE: it ends by itself (the instance's maintenance window and its "
+                                 "maintenance events)"),
+    "operation": InstanceState("being changed by an operation in progress (a restart, an update, a failover)",
+                               "an operation RUNNING: it ends by itself, then the pools reconnect"),
+    "creating": InstanceState("still being created", "PENDING_CREATE: the instance is still being created"),
+}
+# How a person tells the states apart: the instance's own fields, and its operations.
+_STATE_CHECKS = ("gcloud sql instances describe INSTANCE --format='value(state,settings.activationPolicy,"
+                 "suspensionReason)' and gcloud sql operations list --instance INSTANCE --limit 10")
+
+
+def _states(*names: str) -> str:
+    """The named states' words, as one list ("a, b or c")."""
+    said = [INSTANCE_STATES[name].meaning for name in names]
+    return ", ".join(said[:-1]) + " or " + said[-1] if len(said) > 1 else said[0]
+
+
+def _state_advice(*names: str) -> str:
+    """What a person checks for the named states: the two checks, then what each state shows as."""
+    return (f"the instance's state ({_STATE_CHECKS}): " + "; ".join(INSTANCE_STATES[name].seen_as for name in names)
+            + "; and who changed it (its operations, the Admin Activity audit log)")
+
+
+# The Admin API's 400 "Invalid request since instance is not running": gcloud and Terraform meet it on a
+# stopped and on a suspended instance (terraform-google-modules/terraform-google-sql-db issues #286 and
+# #333, hashicorp/terraform-provider-google #7810), and an instance being created (turbot/steampipe-
+# plugin-gcp issue #243, at PENDING_CREATE). Its 409 invalidState "The instance or operation is not in an
+# appropriate state to handle the request." answers a call the instance's state or an operation in
+# progress forbids (GoogleCloudPlatform/cloud-sql-proxy issue #35: a failover asked again while the first
+# ran; GoogleCloudPlatform/django-cloud-deploy issue #237); which states answer the connectors'
+# connectSettings and generateEphemeralCert calls with which of the two is UNCONFIRMED (Cloud SQL's error
+# pages list neither per state), so the 409 is said to be any of them, and the 400 only what it says.
+_NOT_RUNNING = ("stopped", "suspended", "creating")
+_NOT_SERVING = ("stopped", "suspended", "maintenance", "operation")
+
+
 class Refusal:
     """What the database answered, in words a person acts on (DbErrorText.refusal)."""
 
@@ -97,7 +158,9 @@ class Refusal:
                     "(MySQL max_connect_errors)")
     CRASHED = ("a database server process crashed and the database ended every session to recover (PostgreSQL's "
                "crash_shutdown; most often a process killed for memory)")
-    NOT_RUNNING = "the instance is not running (stopped: activation policy NEVER, or suspended)"
+    NOT_RUNNING = f"the instance is not running: {_states(*_NOT_RUNNING)}"
+    NOT_SERVING = ("the instance is not in a state to hand out certificates (the Admin API's 409 invalidState): "
+                   f"{_states(*_NOT_SERVING)}")
     NO_SUCH_HOST = "the database's host name does not resolve (DNS answered: no such host)"
     NO_SUCH_INSTANCE = ("the Cloud SQL instance the connection name names does not exist (deleted, or renamed "
                         "under the clients)")
@@ -231,9 +294,8 @@ REFUSAL_ADVICE = {
                           "lines' address ranges) and who changed them, against the address the connections come "
                           "from: the connector's range (ipCidrRange), the Direct VPC egress subnet's range; and "
                           "whether the revision's path to the VPC (vpc_access) changed",
-    Refusal.NOT_RUNNING: "the instance's state and activation policy (gcloud sql instances describe: STOPPED "
-                         "or SUSPENDED, settings.activationPolicy NEVER) and who stopped it (its operations, "
-                         "the Admin Activity audit log); start it with activation policy ALWAYS if it should run",
+    Refusal.NOT_RUNNING: _state_advice(*_NOT_RUNNING),
+    Refusal.NOT_SERVING: _state_advice(*_NOT_SERVING),
     # The resolver's answer that the name does not exist (NXDOMAIN), given before any packet to the
     # database crosses the connector; every revision that reads the same host name gets it alike.
     Refusal.NO_SUCH_HOST: "the DNS record of the database's host name (a Cloud DNS private zone's record set, "
@@ -361,8 +423,10 @@ _LIBPQ_BARE_TIMEOUT = (r"\bPG::ConnectionBad: timeout expired\b|SQLSTATE\[08006\
 # its connect's action "connect (HOST:PORT)" or "connect (SOCKET PATH)" and :inet.format_error's word for the
 # reason (elixir-ecto/postgrex lib/postgrex/protocol.ex, conn_error/3; older versions without the " - :atom"):
 # a dial that got no answer within connect_timeout is "tcp connect (10.0.0.3:5432): timeout - :timeout",
-# which DBConnection logs as "failed to connect: ** (DBConnection.ConnectionError) ...".
-_POSTGREX_DIAL_TIMED_OUT = r"\btcp connect \([^()\n]*\): timeout\b"
+# which DBConnection logs as "failed to connect: ** (DBConnection.ConnectionError) ..."; :etimedout (the
+# kernel's own connect timeout) is :inet.format_error's "connection timed out" then " - :etimedout". No
+# answer either way: a saturated path's sign. A name that did not resolve (" - :nxdomain") is not one.
+_POSTGREX_DIAL_TIMED_OUT = r"\btcp connect \([^()\n]*\): (?:timeout\b|connection timed out - :etimedout\b)"
 # Netty's connect timer (connectTimeoutMillis): "connection timed out after N ms: ADDRESS" (netty/netty
 # transport/src/main/java/io/netty/channel/nio/AbstractNioChannel.java, connect; 4.1 releases before it said
 # "connection timed out: ADDRESS", the version UNCONFIRMED), the address as Java prints an InetSocketAddress,
@@ -1875,30 +1939,31 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "ExportControlled.java:316)",
                 "nextgenhealthcare/connect issue #6009 and MyCollab/mycollab issue #60 (the JDK's words under "
                 "Connector/J's frames); UNCONFIRMED in a Cloud SQL thread", Refusal.TLS_MISMATCH),
-    # A stopped instance (activation policy NEVER) or a suspended one: Cloud SQL's Admin API answers
-    # requests about it with 400 "Invalid request: Invalid request since instance is not running."
-    # (seen from gcloud and Terraform on stopped and suspended instances: terraform-google-modules/
-    # terraform-google-sql-db issues #286 and #333, hashicorp/terraform-provider-google #7810). That
+    # A stopped instance (activation policy NEVER), a suspended one or one being created: Cloud SQL's Admin
+    # API answers requests about it with 400 "Invalid request: Invalid request since instance is not running."
+    # (_NOT_RUNNING above, with its sources). That
     # the connectors' connectSettings call gets the same answer, in the Go connector's "failed to get
     # instance metadata" wrapping (as its 403 above), is UNCONFIRMED.
     DbErrorText("Cloud SQL Admin API (instance not running)", r"Invalid request since instance is not running",
                 'failed to get instance: Refresh error: failed to get instance metadata (connection name = '
                 '"p:r:i"): googleapi: Error 400: Invalid request: Invalid request since instance is not running., '
                 'invalid', "terraform-google-modules/terraform-google-sql-db issues #286 and #333 (the Admin API's "
-                "400 for a stopped instance); UNCONFIRMED from a connector", Refusal.NOT_RUNNING),
+                "400 for a stopped instance), turbot/steampipe-plugin-gcp issue #243 (for one being created); "
+                "UNCONFIRMED from a connector", Refusal.NOT_RUNNING),
     # The same instance as the connectors meet it: the Admin API's 409 invalidState, "The instance or operation
-    # is not in an appropriate state to handle the request." (the API's error as gcloud prints it for a
-    # suspended instance, and as a public Cloud Run runbook quotes it beside a stopped instance's refused
-    # dials; their repositories and paths UNCONFIRMED), in the Go connector's and the Auth Proxy v2's
-    # refresh error or the Python connector's aiohttp reason on the Admin API's URL (as the 403 rows). It
-    # also answers an instance in maintenance or being updated (UNCONFIRMED for connectSettings): either
-    # way the database does not take connections and no connector's capacity helps, and the advice is its
-    # state. The API's words are split by \b so that each row's anchor is a needle the read already sends.
-    *_admin_api_answers("instance not running", 409, r"The instance or operation\b is not in an appropriate state\b",
+    # is not in an appropriate state to handle the request." (GoogleCloudPlatform/cloud-sql-proxy issue #35 and
+    # GoogleCloudPlatform/django-cloud-deploy issue #237 quote the API's error body), in the Go connector's and
+    # the Auth Proxy v2's refresh error or the Python connector's aiohttp reason on the Admin API's URL (as the
+    # 403 rows). It answers a stopped or suspended instance, one down for maintenance, or one an operation in
+    # progress is changing (_NOT_SERVING above): the refusal says only that, and its advice tells the states
+    # apart; whichever it is, the database takes no connection and no connector's capacity helps. The API's
+    # words are split by \b so that each row's anchor is a needle the read already sends.
+    *_admin_api_answers("instance not in a state to serve", 409,
+                        r"The instance or operation\b is not in an appropriate state\b",
                         "The instance or operation is not in an appropriate state to handle the request.",
-                        "invalidState", "the Admin API's 409 invalidState as gcloud and a public Cloud Run runbook "
-                        "quote it (repositories and paths UNCONFIRMED); UNCONFIRMED from a connector",
-                        Refusal.NOT_RUNNING),
+                        "invalidState", "the Admin API's 409 invalidState as GoogleCloudPlatform/cloud-sql-proxy "
+                        "issue #35 quotes it; UNCONFIRMED from a connector",
+                        Refusal.NOT_SERVING),
     # The database's host name does not exist: the resolver answered (NXDOMAIN), so nothing crossed
     # the connector and no saturation explains it. Only the drivers' own texts, which say the name is
     # the database's; a lookup that timed out ("i/o timeout", "Temporary failure in name resolution")

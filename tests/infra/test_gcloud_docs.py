@@ -54,6 +54,10 @@ COMMANDS: dict[str, dict[str, bool]] = {
                                       "--branch-pattern": True, "--tag-pattern": True, "--build-config": True,
                                       "--substitutions": True, "--service-account": True, "--region": True,
                                       "--description": True, "--included-files": True, "--ignored-files": True},
+    # sql/instances/describe: INSTANCE [GCLOUD_WIDE_FLAGS] (--format among them).
+    "sql instances describe": {},
+    # sql/operations/list: --instance=INSTANCE, -i INSTANCE plus the list flags.
+    "sql operations list": {"--instance": True, **LISTING},
     # services/enable: [SERVICE_NAME ...] [--async].
     "services enable": {"--async": False},
     # services/list: [--available | --enabled] plus the list flags.

@@ -1,7 +1,7 @@
 """A database (or Cloud SQL's Admin API) that answered, in the words of clients the certificate, API and
 instance-state rows did not read: an untrusted server certificate in asyncpg's, Prisma's, Sequelize's,
 gorm's and an application's own words that name the database's address; the Cloud SQL Admin API disabled
-in the project; the instance not running (the Admin API's 409). None is the connector's to scale; each
+in the project; the instance in no state to serve (the Admin API's 409). None is the connector's to scale; each
 names what a person checks. And the controls: the same verdicts from a call to another service are no
 answer of the database's, so a saturated connector beside them is still scaled."""
 from __future__ import annotations
@@ -94,7 +94,7 @@ READ = {
     **{f"Admin API disabled: {name}": (text, Refusal.ADMIN_API_DISABLED) for name, text in (
         ("Auth Proxy / Go connector", API_DISABLED_GO), ("Python connector", API_DISABLED_PY),
         ("Java connector", API_DISABLED_JAVA))},
-    **{f"instance not running: {name}": (text, Refusal.NOT_RUNNING) for name, text in (
+    **{f"instance not in a state to serve: {name}": (text, Refusal.NOT_SERVING) for name, text in (
         ("Auth Proxy / Go connector, 409", NOT_RUNNING_GO), ("Python connector, 409", NOT_RUNNING_PY))},
     **{f"no database's answer: {name}": (text, "") for name, text in (
         ("Go HTTPS call", DOWNSTREAM_X509), ("Go HTTPS call on a database's port number", DOWNSTREAM_X509_PORT),
@@ -121,7 +121,7 @@ INCIDENTS = {
            ("the Admin API disabled (Go)", API_DISABLED_GO, "gcloud services enable sqladmin.googleapis.com"),
            ("the Admin API disabled (Python)", API_DISABLED_PY, "gcloud services enable sqladmin.googleapis.com"),
            ("the Admin API disabled (Java)", API_DISABLED_JAVA, "gcloud services enable sqladmin.googleapis.com"),
-           ("the instance not running (409)", NOT_RUNNING_GO, "activation policy"))},
+           ("the instance not in a state to serve (409)", NOT_RUNNING_GO, "activation policy"))},
     **{f"dial timeouts at a saturated connector beside {name}: the connector is still scaled": dict(
         build=lambda e, text=text: (newly_saturated(serving(e, code="503", latency=31)).log(-5, DIAL, OLD, count=20)
                                     .log(-4, text, OLD, count=3)),

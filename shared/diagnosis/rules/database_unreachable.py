@@ -577,12 +577,15 @@ _POOLER = frozenset({Refusal.POOLER_LIMIT})
 _ADMIN_API = frozenset({Refusal.ADMIN_API_QUOTA})
 # ... and the Cloud SQL Admin API disabled in the project: the connectors' same calls refused whole.
 _ADMIN_API_OFF = frozenset({Refusal.ADMIN_API_DISABLED})
+# ... and the Admin API's answer that the instance is in no state to take connections (not running, or
+# stopped, suspended, in maintenance or changed by an operation): the database itself answered nothing.
+_INSTANCE_STATE = frozenset({Refusal.NOT_RUNNING, Refusal.NOT_SERVING})
 
 
 def _who_answered(refused: dict[str, list[LogRecord]]) -> str:
     """The summary's lead: who refused. The database, unless DNS answered for its host name, the
     Auth Proxy beside the application refused at its own limit, a pooler at its own client limit, or
-    the Cloud SQL Admin API at the project's quota or disabled in the project."""
+    the Cloud SQL Admin API at the project's quota, disabled in the project, or for the instance's state."""
     if refused.keys() <= _RESOLVER:
         return "the database's host name does not resolve, so the application never reaches it"
     if refused.keys() <= _PROXY:
@@ -597,11 +600,16 @@ def _who_answered(refused: dict[str, list[LogRecord]]) -> str:
     if refused.keys() <= _ADMIN_API_OFF:
         return ("the Cloud SQL Admin API refuses the connectors' calls, so the application's connections are never "
                 "dialled")
+    if refused.keys() <= _INSTANCE_STATE:
+        return ("the Cloud SQL Admin API answers that the instance is in no state to take connections, so the "
+                "application's connections are never dialled")
     others = [who for kinds, who in ((_RESOLVER, "DNS for its host name"),
                                      (_PROXY, "the Cloud SQL Auth Proxy's own limit"),
                                      (_POOLER, "the connection pooler's own client limit"),
                                      (_ADMIN_API, "the Cloud SQL Admin API's quota"),
-                                     (_ADMIN_API_OFF, "the Cloud SQL Admin API, disabled")) if refused.keys() & kinds]
+                                     (_ADMIN_API_OFF, "the Cloud SQL Admin API, disabled"),
+                                     (_INSTANCE_STATE, "the Cloud SQL Admin API, for the instance's state"))
+              if refused.keys() & kinds]
     if others:
         return f"the database, or {' or '.join(others)}, refuses the application"
     return "the database refuses the application"
