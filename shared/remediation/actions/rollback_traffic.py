@@ -22,7 +22,7 @@ from shared.remediation.actions.base import Action, ActionParams
 from shared.config import Config
 from shared.errors import LeftByFailedOperationError, OutcomeUnknownError
 from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType
-from shared.remediation.release_pipeline import ReleasePipeline, pin_note
+from shared.remediation.release_pipeline import ReleasePipeline, RolloutMover, pin_note
 
 # Automation goes back one revision at most; anything further is a person's call.
 MAX_AUTOMATIC_STEPS = 1
@@ -100,6 +100,9 @@ class RollbackTrafficParams(ActionParams):
     # The release pipeline the service's labels name (shared/remediation/release_pipeline.py): its next rollout
     # rewrites the pin, so the outcome names it and its own rollback. None: no pipeline labelled.
     pipeline: ReleasePipeline | None = None
+    # A tool that moved the split after the deploy, the failing revision short of all traffic
+    # (release_pipeline.rollout_mover): named, so that a person stops it. None: none seen.
+    rollout: RolloutMover | None = None
     # An operator named the revision: automation's own limits (steps back, deploy age) do not apply;
     # the command checked that the revision exists, is Ready and belongs to the service.
     manual: bool = False
@@ -311,6 +314,8 @@ class RollbackTraffic(Action[RollbackTrafficParams]):
                 f"{t.tag} -> {t.revision or 'LATEST'}" for t in params.keep_tags))
         notes.extend(left_out_note(params.target, params.tags_left_out))
         notes.extend(pin_note(params.pipeline, params.to_revision))
+        if params.rollout is not None:
+            notes.append(params.rollout.words())
         return notes
 
 
