@@ -28,7 +28,7 @@ from shared.remediation import history, in_flight, since_rollback
 from shared.remediation.guardrails import WRITING, GateResult, bound_key, runs_dry
 from shared.remediation.judging import desired_not_served, traffic_moved
 from shared.remediation.records import ACTIONS, PINS, ActionRecord, ActionState, RestoreMark, why_unreadable
-from shared.remediation.release_pipeline import release_pipeline
+from shared.remediation.release_pipeline import release_pipeline, rollout_mover
 from shared.remediation.settled import write_verdict
 
 
@@ -47,7 +47,8 @@ def rollback(run: CommandRun) -> Outcome:
     params = RollbackTrafficParams(target=service_name, to_revision=to.short_name, from_revision=from_revision.short_name,
                                    from_revision_created_at=from_revision.create_time, steps_back=0,
                                    expected_etag=service.etag, keep_tags=keep_tags, tags_left_out=tags_left_out,
-                                   pipeline=release_pipeline(service.labels), manual=True)
+                                   pipeline=release_pipeline(service.labels), manual=True,
+                                   rollout=rollout_mover(service, from_revision))
     return through_gate(run, "rollback_traffic", params, traffic_state(service), service_name)
 
 

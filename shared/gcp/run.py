@@ -737,7 +737,10 @@ def service_from_proto(proto: Any) -> Service:
         scaling_mode=_enum_name(proto.scaling, "scaling_mode") if proto.scaling.scaling_mode else "",
         manual_instance_count=(proto.scaling.manual_instance_count
                                if proto.scaling.HasField("manual_instance_count") else None),
-        template_connector=proto.template.vpc_access.connector or None, template_known=proto.HasField("template"))
+        template_connector=proto.template.vpc_access.connector or None, template_known=proto.HasField("template"),
+        # Service.last_modifier and update_time, output only (google/cloud/run/v2/service.proto).
+        last_modifier=proto.last_modifier,
+        update_time=_timestamp(proto.update_time) if proto.HasField("update_time") else None)
 
 
 def _resolved(status: TrafficTarget, latest_ready: str | None) -> TrafficTarget:

@@ -100,6 +100,11 @@ class GateResult:
     # not recorded). False for every answer that wrote nothing, an `escalated` one included: a
     # bound that refuses the plan, or a target that changed under the decision (StaleEvidenceError).
     written: bool = False
+    # Answered from a claim another attempt holds or completed (`duplicate_result`; an adopted write another
+    # delivery recorded or escalated, `Gate._adopted_elsewhere`, `Gate._reported_with_twin`): this attempt wrote
+    # nothing of its own, and the claim's kept result says how the first one ended. Told here, never by the
+    # reason's words (the sweep's undo reads it: verification.Sweep._undo).
+    duplicate: bool = False
 
 
 @dataclass(frozen=True)
@@ -349,7 +354,7 @@ def duplicate_result(action: str, target: str, key: str, held: ClaimRecord, poli
             # failed), so this answer is the one that reaches a person, `failed` as it was.
             return GateResult(OutcomeStatus.FAILED, str(held.result["reason"]), claim_key=key)
         reason += f"; it was answered: {held.result['reason']}"
-    return GateResult(OutcomeStatus.SKIPPED, reason, after=held.result.get("after"), claim_key=key)
+    return GateResult(OutcomeStatus.SKIPPED, reason, after=held.result.get("after"), claim_key=key, duplicate=True)
 
 
 def other_policy(action: str, target: str, held: ClaimRecord, policy: str) -> GateResult | None:
@@ -1810,7 +1815,8 @@ class Gate:
                   f"escalated to a person with {twin.key}, a plan of the very same change (one claim, one possible "
                   "write), which reported it; nothing recorded or written")
         self._log("adopted_elsewhere", reason)
-        return GateResult(OutcomeStatus.SKIPPED, reason, after=result.after, claim_key=intent.claim_key)
+        return GateResult(OutcomeStatus.SKIPPED, reason, after=result.after, claim_key=intent.claim_key,
+                          duplicate=True)
 
     def _end_approved(self, intent: IntentRecord) -> None:
         """The proposal an adopted write applies (an approve's), ended `applied` as a completed
@@ -1834,7 +1840,8 @@ class Gate:
                   "was recorded or escalated meanwhile by another delivery or the sweep, which reports it; "
                   "nothing written")
         self._log("adopted_elsewhere", reason)
-        return GateResult(OutcomeStatus.SKIPPED, reason, after=result.after, claim_key=intent.claim_key)
+        return GateResult(OutcomeStatus.SKIPPED, reason, after=result.after, claim_key=intent.claim_key,
+                          duplicate=True)
 
 
 # Where an approve's proposal stands while its write is made or tried and not yet settled: `approved` (the

@@ -21,7 +21,7 @@ from shared.diagnosis.rules.connector_signs import max_not_reached, max_not_reac
 from shared.diagnosis.signatures import Diagnosis, Signature, TargetBackground
 from shared.outcomes import DiagnosisReport
 from shared.remediation.own_changes import OwnChange, own_changes
-from shared.remediation.release_pipeline import canary_in_progress, release_pipeline
+from shared.remediation.release_pipeline import canary_in_progress, release_pipeline, rollout_mover
 
 
 class Plan(BaseModel):
@@ -177,6 +177,7 @@ def _rollback(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Plan:
         keep_tags=keep_tags,
         tags_left_out=tags_left_out,
         pipeline=pipeline,
+        rollout=rollout_mover(bundle.service, suspect),
     )
     return Plan(
         action=RollbackTraffic.name,

@@ -27,9 +27,12 @@ rollbacks the target with the last successful deployed release", gcloud referenc
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Mapping
 
 from pydantic import BaseModel, ConfigDict
+
+from shared.diagnosis.evidence import Revision, Service
 
 CLOUD_DEPLOY = "google-cloud-deploy"
 _MANAGED_BY = ("app.kubernetes.io/managed-by", "managed-by")
@@ -97,3 +100,51 @@ def canary_in_progress(pipeline: ReleasePipeline, suspect_share: int) -> bool:
     canary phase splits traffic by percentages (Cloud Deploy canary deployments to Cloud Run), so the
     release is under way, not done. Another pipeline's split is not read as one (nothing documents it)."""
     return pipeline.cloud_deploy and 0 < suspect_share < 100
+
+
+# A change of the service within this of the failing revision's creation is taken as the deploy's own: whether
+# Service.update_time is stamped when UpdateService is asked (before the revision is created) or when the service
+# reconciles (after) is not documented (UNCONFIRMED); a minute covers either, and a tool's next canary step comes
+# minutes later. Missing a step inside it loses a note, never a rollback.
+DEPLOYS_OWN_UPDATE = timedelta(seconds=60)
+# Service accounts' addresses ("SA_NAME@PROJECT_ID.iam.gserviceaccount.com", Google-managed agents such as
+# "PROJECT_NUMBER@cloudbuild.gserviceaccount.com" and "service-PROJECT_NUMBER@gcp-sa-*.iam.gserviceaccount.com":
+# IAM docs, "Service accounts" and "Service agents"): a principal that is not a person.
+_SERVICE_ACCOUNT_DOMAIN = ".gserviceaccount.com"
+
+
+class RolloutMover(BaseModel):
+    """A service whose traffic a tool, not a person, moved after the failing revision's deploy, with that revision
+    short of all traffic: a gradual rollout other than Cloud Deploy's (a CI job stepping `gcloud run services
+    update-traffic` 5 -> 25 -> 50 -> 100 %, canary/stable tags). What Cloud Run keeps of it is the service's
+    `last_modifier` and `update_time` (google/cloud/run/v2/service.proto; no history of splits, and the audit log
+    is not read for it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    by: str                 # Service.last_modifier
+    at: datetime            # Service.update_time
+    deployed_at: datetime   # the failing revision's create_time
+    share: int              # the failing revision's share as served
+
+    def words(self) -> str:
+        return (f"{self.by} (not a person) last changed this service at {self.at:%Y-%m-%d %H:%M:%S} UTC, "
+                f"{int((self.at - self.deployed_at).total_seconds())} s after the failing revision was deployed, "
+                f"which then served {self.share}%: a rollout tool moving traffic in steps (gcloud run services "
+                "update-traffic, canary/stable tags) would move it again over this pin; stop its rollout, or its "
+                "next step undoes the rollback")
+
+
+def rollout_mover(service: Service, suspect: Revision) -> RolloutMover | None:
+    """Who moved the split after `suspect`'s deploy, when it was not a person and `suspect` serves short of all
+    traffic, or None. Never a reason to hold the rollback back: nothing says the tool will run again (a CI job
+    may have stopped on the failure), and rolling a canary back to its stable revision is what an SRE expects;
+    the outcome names it so that a person stops the tool before its next step rewrites the pin. A person's own
+    change is theirs to know of, and one at 100% is a rollout done, not under way."""
+    share = service.serving_percent(suspect.short_name)
+    changed, by = service.update_time, service.last_modifier
+    if not (0 < share < 100) or changed is None or not by.endswith(_SERVICE_ACCOUNT_DOMAIN):
+        return None
+    if changed - suspect.create_time <= DEPLOYS_OWN_UPDATE:
+        return None
+    return RolloutMover(by=by, at=changed, deployed_at=suspect.create_time, share=share)

@@ -967,7 +967,7 @@ class Sweep:
         except RunwardenError:
             self._take_back_attempt(record)
             raise
-        duplicate = result.reason.startswith("duplicate")
+        duplicate = result.duplicate
         first = self._undo_claim_result(record) if duplicate else None
         if duplicate and first is None:
             # The gate's claim was taken between this sweep's read of it and its own claim: that sweep writes it.

@@ -42,7 +42,8 @@ def test_a_rollback_leaves_out_a_tag_on_a_revision_that_never_became_ready(world
     assert split(world) == [(OLD, 100, "")]
     assert world.serving() == {OLD: 100}
     left_out = [n for n in outcome.notes if "left out" in n]
-    assert left_out and "fix" in left_out[0] and FIX in left_out[0] and "not Ready" in left_out[0], outcome.notes
+    assert left_out and "fix" in left_out[0] and FIX in left_out[0] and "(failed: CONDITION_FAILED" in left_out[0], \
+        outcome.notes
 
 
 @READINGS

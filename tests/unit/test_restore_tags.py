@@ -13,7 +13,7 @@ from shared.remediation.actions.restore_traffic import RestoreTraffic, RestoreTr
 SERVICE = "projects/p/locations/us-central1/services/backend"
 OLD, BAD, FIX = "backend-00001-abc", "backend-00002-xyz", "backend-00003-fix"
 LATEST, REV = TrafficType.LATEST, TrafficType.REVISION
-NEVER_READY = f"fix -> {FIX} (not Ready: CONDITION_FAILED, HEALTH_CHECK_CONTAINER_ERROR)"
+NEVER_READY = f"fix -> {FIX} (failed: CONDITION_FAILED, HEALTH_CHECK_CONTAINER_ERROR)"
 
 
 def t(kind: TrafficType, percent: int, revision: str | None = None, tag: str = "") -> TrafficTarget:
@@ -37,7 +37,7 @@ CASES = {
         [t(REV, 100, BAD)], [NEVER_READY]),
     "the recorded split's own tag on a revision deleted since": (
         (t(REV, 100, BAD), t(REV, 0, FIX, "fix")), PINNED, READY,
-        [t(REV, 100, BAD)], [f"fix -> {FIX} (no longer listed)"]),
+        [t(REV, 100, BAD)], [f"fix -> {FIX} (deleted: no longer listed)"]),
     "the recorded split's own tag on a Ready revision stays in its place": (
         (t(REV, 100, BAD), t(REV, 0, OLD, "v1")), PINNED, READY,
         [t(REV, 100, BAD), t(REV, 0, OLD, "v1")], []),
@@ -65,13 +65,14 @@ def test_a_restore_keeps_only_targets_and_tags_that_can_serve(recorded, read, re
     params = RestoreTrafficParams(target=SERVICE, undoes="k" if recorded else "", to_latest=not recorded,
                                   **chosen._asdict())
     assert params.desired() == written
-    assert list(params.tags_left_out) == left_out
+    assert [g.words() for g in params.tags_left_out] == left_out
 
 
 def test_the_restore_names_what_it_left_out_and_how_to_tag_again():
     params = RestoreTrafficParams(target=SERVICE, traffic=(t(REV, 100, BAD),), undoes="k",
-                                  tags_left_out=(NEVER_READY,))
+                                  tags_left_out=servable_restore((), Service(name=SERVICE, generation=3, traffic=(
+                                      t(REV, 0, FIX, "fix"),)), READY + (FAILED,)).tags_left_out)
     [note] = [n for n in RestoreTraffic().notes(params) if "left out" in n]
     assert NEVER_READY in note
-    assert ("gcloud run services update-traffic backend --update-tags TAG=REVISION --region=us-central1 --project=p"
+    assert ("gcloud run services update-traffic backend --update-tags fix=REVISION --region=us-central1 --project=p"
             in note)

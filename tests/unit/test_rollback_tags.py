@@ -38,14 +38,14 @@ CASES = {
         (t(REV, 50, BAD), t(REV, 50, OLD)), READY, [], []),
     "a candidate behind a tag whose container never started": (
         (t(REV, 100, BAD), t(REV, 0, FIX, "fix")), READY + (FAILED,), [],
-        [f"fix -> {FIX} (not Ready: CONDITION_FAILED, HEALTH_CHECK_CONTAINER_ERROR)"]),
+        [f"fix -> {FIX} (failed: CONDITION_FAILED, HEALTH_CHECK_CONTAINER_ERROR)"]),
     "a tag on a revision no longer listed": (
-        (t(REV, 100, BAD), t(REV, 0, FIX, "fix")), READY, [], [f"fix -> {FIX} (no longer listed)"]),
+        (t(REV, 100, BAD), t(REV, 0, FIX, "fix")), READY, [], [f"fix -> {FIX} (deleted: no longer listed)"]),
     "a tag on a revision with no Ready condition yet": (
-        (t(REV, 100, BAD), t(REV, 0, FIX, "fix")), READY + (revision(FIX, None),), [], [f"fix -> {FIX} (not Ready)"]),
+        (t(REV, 100, BAD), t(REV, 0, FIX, "fix")), READY + (revision(FIX, None),), [], [f"fix -> {FIX} (not Ready yet: no Ready condition yet)"]),
     "a Ready tag kept beside a dead one": (
         (t(LATEST, 100), t(REV, 0, BAD, "canary"), t(REV, 0, FIX, "fix")), READY + (FAILED,), [("canary", BAD)],
-        [f"fix -> {FIX} (not Ready: CONDITION_FAILED, HEALTH_CHECK_CONTAINER_ERROR)"]),
+        [f"fix -> {FIX} (failed: CONDITION_FAILED, HEALTH_CHECK_CONTAINER_ERROR)"]),
 }
 
 
@@ -54,16 +54,18 @@ def test_tags_kept_and_left_out(traffic, revisions, kept, left_out):
     keep, gone = tags_to_keep(Service(name=SERVICE, generation=2, traffic=traffic), revisions)
     assert [(k.tag, k.revision) for k in keep] == kept
     assert all(k.percent == 0 for k in keep)
-    assert list(gone) == left_out
+    assert [g.words() for g in gone] == left_out
 
 
 def test_the_rollback_names_what_it_left_out_and_how_to_tag_again():
     params = RollbackTrafficParams(target=SERVICE, to_revision=OLD, from_revision=BAD,
                                    from_revision_created_at=datetime(2026, 1, 1, tzinfo=timezone.utc), steps_back=1,
-                                   expected_etag="e", tags_left_out=(f"fix -> {FIX} (not Ready)",))
+                                   expected_etag="e", tags_left_out=tags_to_keep(
+                                       Service(name=SERVICE, generation=2, traffic=(t(REV, 0, FIX, "fix"),)),
+                                       READY + (revision(FIX, None),))[1])
     [note] = [n for n in RollbackTraffic().notes(params) if "left out" in n]
-    assert f"fix -> {FIX} (not Ready)" in note
-    assert ("gcloud run services update-traffic backend --update-tags TAG=REVISION --region=us-central1 --project=p"
+    assert f"fix -> {FIX} (not Ready yet: no Ready condition yet)" in note
+    assert (f"gcloud run services update-traffic backend --update-tags fix={FIX} --region=us-central1 --project=p"
             in note)
     assert RollbackTraffic().desired_traffic(params) == [t(REV, 100, OLD)]
     assert left_out_note(SERVICE, ()) == []

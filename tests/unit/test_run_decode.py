@@ -250,3 +250,16 @@ def test_the_secrets_a_revision_reads_are_read_by_name_and_version_never_by_valu
                                 SecretRef(volume="config", secret="app-config", version="latest", path="flags.json",
                                           mode=0o444))
     assert [r.pinned for r in revision.secrets] == [True, False, False, True, False]
+
+
+def test_who_changed_the_service_last_and_when_are_read():
+    """Service.last_modifier and update_time (output only, google/cloud/run/v2/service.proto): what Cloud Run keeps
+    of a split moved by a rollout tool (release_pipeline.rollout_mover); unset, "" and None."""
+    at = datetime(2026, 1, 1, 12, 10, 0, 250000, tzinfo=timezone.utc)
+    proto = run_v2.Service(name=SERVICE, generation=7, last_modifier="deployer@p.iam.gserviceaccount.com",
+                           update_time=at)
+    for answer in (proto, run_v2.Service.pb(proto)):
+        read = service_from_proto(answer)
+        assert (read.last_modifier, read.update_time) == ("deployer@p.iam.gserviceaccount.com", at)
+    unset = service_from_proto(run_v2.Service(name=SERVICE, generation=7))
+    assert (unset.last_modifier, unset.update_time) == ("", None)

@@ -16,8 +16,9 @@ from pydantic import field_validator
 
 from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
-from shared.remediation.actions.rollback_traffic import (left_out_note, release_commands, servable_targets,
-                                                         tags_to_keep, traffic_state, with_tags, write_split)
+from shared.remediation.actions.rollback_traffic import (LeftOut, left_out_note, release_commands, servable_targets,
+                                                         tags_to_keep, traffic_state, typed_left_out, with_tags,
+                                                         write_split)
 from shared.config import Config
 from shared.errors import OutcomeUnknownError
 from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType
@@ -30,12 +31,14 @@ class RestoreTrafficParams(ActionParams):
     undoes: str = ""                         # the claim key of the action being undone
     to_latest: bool = False                  # instead: 100% to LATEST, releasing a pin
     keep_tags: tuple[TrafficTarget, ...] = ()   # tagged targets as read now, kept at 0%
-    tags_left_out: tuple[str, ...] = ()         # tags (and 0% targets) on revisions that cannot serve, in words
+    tags_left_out: tuple[LeftOut, ...] = ()     # tags (and 0% targets) on revisions that cannot serve, and why
     # The service's etag as the caller checked it (the sweep's undo, and an operator's restore by action_id:
     # as the rollback left it, read just before): the write lands only on that very service, so a change
     # made since is refused, never written over (shared/gcp/run.py). "" (an operator's to_latest): over
     # whatever is there.
     expected_etag: str = ""
+
+    _typed_left_out = field_validator("tags_left_out", mode="before")(typed_left_out)
 
     @field_validator("traffic")
     @classmethod
@@ -60,7 +63,7 @@ class Servable(NamedTuple):
 
     traffic: tuple[TrafficTarget, ...]
     keep_tags: tuple[TrafficTarget, ...]
-    tags_left_out: tuple[str, ...]
+    tags_left_out: tuple[LeftOut, ...]
 
 
 def servable_restore(traffic: Sequence[TrafficTarget], service: Service, revisions: Sequence[Revision]) -> Servable:

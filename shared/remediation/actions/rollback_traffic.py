@@ -10,18 +10,80 @@ container never started) is left out and named (`tags_to_keep`).
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from enum import Enum
 from typing import Any, Sequence
+
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
 from shared.config import Config
 from shared.errors import LeftByFailedOperationError, OutcomeUnknownError
 from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType
-from shared.remediation.release_pipeline import ReleasePipeline, pin_note
+from shared.remediation.release_pipeline import ReleasePipeline, RolloutMover, pin_note
 
 # Automation goes back one revision at most; anything further is a person's call.
 MAX_AUTOMATIC_STEPS = 1
+
+
+class Unservable(str, Enum):
+    """Why a tagged target's revision cannot serve, which tells what a person can do with its tag."""
+
+    # Not listed by ListRevisions, read whole (shared/gcp/run.py): deleted. The Revisions service has
+    # GetRevision, ListRevisions and DeleteRevision and no way back (google/cloud/run/v2/revision.proto):
+    # a deleted revision is never Ready again, its tag must go on another.
+    DELETED = "deleted"
+    # Its Ready condition CONDITION_FAILED (Condition.State, google/cloud/run/v2/condition.proto): a container
+    # that never started, an image or secret it could not read. Whether Cloud Run ever retries a failed revision
+    # is not documented (UNCONFIRMED): the note holds under both readings (tag it again if it comes Ready, or put
+    # the tag on a revision that serves).
+    FAILED = "failed"
+    # Pending or reconciling, or no Ready condition shown yet (a revision just created): it may come Ready.
+    NOT_READY_YET = "not_ready_yet"
+
+
+class LeftOut(BaseModel):
+    """A tagged target a new split leaves out (`servable_targets`): its tag, its revision and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tag: str
+    revision: str
+    why: Unservable
+    condition: str = ""     # the Ready condition as read ("STATE, REASON"), "" when none or deleted
+
+    def words(self) -> str:
+        """"TAG -> REVISION (why)", as the outcome's note names it."""
+        said = {Unservable.DELETED: "deleted: no longer listed",
+                Unservable.FAILED: f"failed: {self.condition or 'CONDITION_FAILED'}",
+                Unservable.NOT_READY_YET: f"not Ready yet: {self.condition or 'no Ready condition yet'}"}[self.why]
+        return f"{self.tag or '(no tag)'} -> {self.revision} ({said})"
+
+    @classmethod
+    def from_words(cls, text: str) -> "LeftOut":
+        """A reason kept in words by params recorded before the reasons were typed ("TAG -> REVISION (why)":
+        "no longer listed", "not Ready: STATE, REASON", "not Ready"), typed so that a kept plan or proposal is
+        still read. Only for such records: nothing new is told by its words."""
+        found = _OLD_WORDS.match(text)
+        tag, revision, why = (found["tag"], found["revision"], found["why"]) if found else ("", text, "")
+        if why == "no longer listed":
+            return cls(tag=tag, revision=revision, why=Unservable.DELETED)
+        condition = why.removeprefix("not Ready").lstrip(": ")
+        failed = condition.startswith("CONDITION_FAILED")
+        return cls(tag=tag, revision=revision, why=Unservable.FAILED if failed else Unservable.NOT_READY_YET,
+                   condition=condition)
+
+
+_OLD_WORDS = re.compile(r"^(?P<tag>.*?) -> (?P<revision>\S+) \((?P<why>.*)\)$")
+
+
+def typed_left_out(value: Any) -> Any:
+    """A params' `tags_left_out` as validated: each reason kept in words typed (`LeftOut.from_words`)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(LeftOut.from_words(v) if isinstance(v, str) else v for v in value)
+    return value
 
 
 class RollbackTrafficParams(ActionParams):
@@ -34,13 +96,18 @@ class RollbackTrafficParams(ActionParams):
     steps_back: int                   # Ready revisions that served before the deploy, back to to_revision
     expected_etag: str                # the service as read before planning; a concurrent change aborts
     keep_tags: tuple[TrafficTarget, ...] = ()   # tagged targets as read, kept at 0%
-    tags_left_out: tuple[str, ...] = ()         # tagged targets on revisions that cannot serve, in words
+    tags_left_out: tuple[LeftOut, ...] = ()     # tagged targets on revisions that cannot serve, and why
     # The release pipeline the service's labels name (shared/remediation/release_pipeline.py): its next rollout
     # rewrites the pin, so the outcome names it and its own rollback. None: no pipeline labelled.
     pipeline: ReleasePipeline | None = None
+    # A tool that moved the split after the deploy, the failing revision short of all traffic
+    # (release_pipeline.rollout_mover): named, so that a person stops it. None: none seen.
+    rollout: RolloutMover | None = None
     # An operator named the revision: automation's own limits (steps back, deploy age) do not apply;
     # the command checked that the revision exists, is Ready and belongs to the service.
     manual: bool = False
+
+    _typed_left_out = field_validator("tags_left_out", mode="before")(typed_left_out)
 
 
 def tagged_targets(service: Service) -> tuple[TrafficTarget, ...]:
@@ -48,9 +115,10 @@ def tagged_targets(service: Service) -> tuple[TrafficTarget, ...]:
     return tuple(t.model_copy(update={"percent": 0}) for t in service.traffic if t.tag)
 
 
-def tags_to_keep(service: Service, revisions: Sequence[Revision]) -> tuple[tuple[TrafficTarget, ...], tuple[str, ...]]:
-    """The tagged targets a new split keeps at 0% (`tagged_targets`), and the ones it leaves out, in words:
-    a tag on a revision that is no longer listed or is not Ready. Such a tag's URL serves nothing, and whether
+def tags_to_keep(service: Service, revisions: Sequence[Revision]
+                 ) -> tuple[tuple[TrafficTarget, ...], tuple[LeftOut, ...]]:
+    """The tagged targets a new split keeps at 0% (`tagged_targets`), and the ones it leaves out, each with why
+    (`LeftOut`): a tag on a revision that is no longer listed (deleted), failed, or not Ready yet. Such a tag's URL serves nothing, and whether
     Cloud Run routes a split that names such a revision at 0% is not documented (TrafficTarget.tag,
     google/cloud/run/v2/traffic_target.proto; UNCONFIRMED): Knative Serving, whose Service API Cloud Run's
     follows, fails the whole route for a missing or unready revision whatever its percent, and Cloud Run
@@ -61,33 +129,36 @@ def tags_to_keep(service: Service, revisions: Sequence[Revision]) -> tuple[tuple
 
 
 def servable_targets(targets: Sequence[TrafficTarget], revisions: Sequence[Revision]
-                     ) -> tuple[tuple[TrafficTarget, ...], tuple[str, ...]]:
+                     ) -> tuple[tuple[TrafficTarget, ...], tuple[LeftOut, ...]]:
     """`targets` split into those whose revision can serve (LATEST, or a listed Ready revision) and the others,
-    in words ("TAG -> REVISION (why)"): the rule of `tags_to_keep`, which a restore applies to the 0% targets
+    each with why (`LeftOut`): the rule of `tags_to_keep`, which a restore applies to the 0% targets
     of the split it puts back as well (restore_traffic.servable_restore)."""
     listed = {r.short_name: r for r in revisions}
     kept: list[TrafficTarget] = []
-    left_out: list[str] = []
+    left_out: list[LeftOut] = []
     for target in targets:
-        why = _cannot_carry(target, listed)
-        if why:
-            left_out.append(f"{target.tag or '(no tag)'} -> {target.revision} ({why})")
+        gone = _cannot_carry(target, listed)
+        if gone is not None:
+            left_out.append(gone)
         else:
             kept.append(target)
     return tuple(kept), tuple(left_out)
 
 
-def _cannot_carry(target: TrafficTarget, listed: dict[str, Revision]) -> str:
-    """Why a tagged target's revision cannot serve, or "" (LATEST, or a Ready revision)."""
+def _cannot_carry(target: TrafficTarget, listed: dict[str, Revision]) -> LeftOut | None:
+    """Why a tagged target's revision cannot serve, or None (LATEST, or a Ready revision)."""
     if target.type is TrafficType.LATEST or not target.revision:
-        return ""
+        return None
     revision = listed.get(target.revision)
     if revision is None:
-        return "no longer listed"
+        return LeftOut(tag=target.tag, revision=target.revision, why=Unservable.DELETED)
     if revision.ready:
-        return ""
+        return None
     ready = revision.ready_condition
-    return f"not Ready: {ready.state}{', ' + ready.reason if ready.reason else ''}" if ready else "not Ready"
+    condition = f"{ready.state}{', ' + ready.reason if ready.reason else ''}" if ready else ""
+    failed = ready is not None and ready.state == "CONDITION_FAILED"
+    return LeftOut(tag=target.tag, revision=target.revision, condition=condition,
+                   why=Unservable.FAILED if failed else Unservable.NOT_READY_YET)
 
 
 def with_tags(traffic: list[TrafficTarget], tags: tuple[TrafficTarget, ...]) -> list[TrafficTarget]:
@@ -254,14 +325,32 @@ class RollbackTraffic(Action[RollbackTrafficParams]):
                 f"{t.tag} -> {t.revision or 'LATEST'}" for t in params.keep_tags))
         notes.extend(left_out_note(params.target, params.tags_left_out))
         notes.extend(pin_note(params.pipeline, params.to_revision))
+        if params.rollout is not None:
+            notes.append(params.rollout.words())
         return notes
 
 
-def left_out_note(service: str, left_out: tuple[str, ...]) -> list[str]:
-    """The note naming the tags a new split left out (`tags_to_keep`), and how to tag again once Ready."""
+# What a person can do with a tag left out, by why, and whether the tag can go back on its own revision.
+_WHAT_TO_DO = {
+    Unservable.NOT_READY_YET: ("Tag it again once it is Ready", True),
+    Unservable.FAILED: ("A failed revision is not documented to recover: put the tag on a revision that serves "
+                        "(or deploy a fixed one with --tag)", False),
+    Unservable.DELETED: ("A deleted revision cannot be brought back: put the tag on a revision that serves "
+                         "(or deploy a new one with --tag)", False),
+}
+
+
+def left_out_note(service: str, left_out: Sequence[LeftOut]) -> list[str]:
+    """The note naming the tags a new split left out (`tags_to_keep`), each with why, and what to do with each
+    tag by why: one on a revision not Ready yet can go back on it once it is; one on a revision deleted or failed
+    goes on a revision that serves (a deleted revision never comes back; a failed one is not documented to)."""
     if not left_out:
         return []
-    gcloud = update_traffic_command(service, "--update-tags TAG=REVISION")
-    return [f"Traffic tags left out, their revisions cannot serve: {'; '.join(left_out)}. A split naming such a "
-            "revision may fail as a whole, and its tagged URL served nothing. Tag it again once it is Ready: "
-            + gcloud]
+    said = [f"Traffic tags left out, their revisions cannot serve: {'; '.join(g.words() for g in left_out)}. "
+            "A split naming such a revision may fail as a whole, and its tagged URL served nothing."]
+    for why, (advice, onto) in _WHAT_TO_DO.items():
+        tags = [g for g in left_out if g.why is why]
+        if tags:
+            said.append(advice + ": " + update_traffic_command(
+                service, "--update-tags " + ",".join(f"{g.tag}={g.revision if onto else 'REVISION'}" for g in tags)))
+    return [" ".join(said)]

@@ -1,0 +1,59 @@
+"""A gradual rollout run by a tool other than Cloud Deploy (a CI job moving traffic 5 -> 25 -> 50 -> 100 % with
+`gcloud run services update-traffic`): the rollback is not held back (no evidence the tool will fight it), but
+its outcome names the service's last modifier when that is not a person and the service changed after the
+failing revision's deploy, with the failing revision short of all traffic. Pure: release_pipeline.rollout_mover,
+RollbackTraffic.notes, no I/O."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType
+from shared.remediation.actions.rollback_traffic import RollbackTraffic, RollbackTrafficParams
+from shared.remediation.release_pipeline import rollout_mover
+
+SERVICE = "projects/p/locations/us-central1/services/backend"
+OLD, BAD = "backend-00001-abc", "backend-00002-xyz"
+DEPLOYED = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+CI = "deployer@p.iam.gserviceaccount.com"
+BUILD = "123456789@cloudbuild.gserviceaccount.com"
+PERSON = "alice@example.com"
+
+
+def service(bad_share: int, updated_after: float | None, modifier: str, tags: bool = False) -> Service:
+    split = [TrafficTarget(type=TrafficType.REVISION, revision=BAD, percent=bad_share, tag="canary" if tags else ""),
+             TrafficTarget(type=TrafficType.REVISION, revision=OLD, percent=100 - bad_share,
+                           tag="stable" if tags else "")]
+    split = [t for t in split if t.percent or t.tag]
+    return Service(name=SERVICE, generation=5, traffic=tuple(split), traffic_statuses=tuple(split),
+                   last_modifier=modifier,
+                   update_time=DEPLOYED + timedelta(seconds=updated_after) if updated_after is not None else None)
+
+
+SUSPECT = Revision(name=f"{SERVICE}/revisions/{BAD}", service=SERVICE, create_time=DEPLOYED)
+
+# (the failing revision's share, the service's update_time after the deploy in seconds, its last modifier,
+#  canary/stable tags, whether the outcome names the modifier)
+CASES = {
+    "a CI job's canary step at 25%, ten minutes after the deploy": (25, 600, CI, False, True),
+    "Cloud Build's step at 50% with canary and stable tags": (50, 900, BUILD, True, True),
+    "a person moved the split: their own change, not a tool's": (25, 600, PERSON, False, False),
+    "the tool's rollout done: the failing revision serves 100%": (100, 900, CI, False, False),
+    "the deploy itself, changed nothing since (update_time at the deploy)": (25, 0, CI, False, False),
+    "changed within a minute of the deploy: the deploy's own update under another reading": (25, 30, CI, False, False),
+    "no update_time read": (25, None, CI, False, False),
+    "no last modifier read": (25, 600, "", False, False),
+}
+
+
+@pytest.mark.parametrize("share, after, modifier, tags, named", CASES.values(), ids=CASES.keys())
+def test_a_rollout_by_another_tool_is_named_not_held_back(share, after, modifier, tags, named):
+    moved = rollout_mover(service(share, after, modifier, tags), SUSPECT)
+    assert (moved is not None) == named
+    params = RollbackTrafficParams(target=SERVICE, to_revision=OLD, from_revision=BAD, from_revision_created_at=DEPLOYED,
+                                   steps_back=1, expected_etag="e", rollout=moved)
+    notes = " ".join(RollbackTraffic().notes(params))
+    assert (modifier in notes) == named if modifier else True
+    if named:
+        assert f"{share}%" in notes and "update-traffic" in notes and "stop" in notes
