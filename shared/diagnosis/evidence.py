@@ -183,7 +183,10 @@ class Revision(_Model):
 
     @property
     def ready(self) -> bool:
-        return any(c.type == "Ready" and c.state == "CONDITION_SUCCEEDED" for c in self.conditions)
+        """Whether its Ready condition (`ready_condition`, the one source of its readiness) succeeded: a
+        revision with none yet, or one reconciling or failed, is not Ready."""
+        ready = self.ready_condition
+        return ready is not None and ready.state == "CONDITION_SUCCEEDED"
 
     @property
     def ready_condition(self) -> Condition | None:
