@@ -16,8 +16,9 @@ from pydantic import field_validator
 
 from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
-from shared.remediation.actions.rollback_traffic import (left_out_note, release_commands, servable_targets,
-                                                         tags_to_keep, traffic_state, with_tags, write_split)
+from shared.remediation.actions.rollback_traffic import (NO_LONGER_LISTED, cannot_serve_revision, left_out_note,
+                                                         release_commands, servable_targets, tags_to_keep,
+                                                         traffic_state, with_tags, write_split)
 from shared.config import Config
 from shared.errors import OutcomeUnknownError
 from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType
@@ -88,10 +89,11 @@ def cannot_serve(traffic: Sequence[TrafficTarget], revisions: Sequence[Revision]
     terraform-google-modules/terraform-docs-samples #269; the same on update is UNCONFIRMED). So it is
     checked before any write, by an operator's restore (shared/commands/traffic.py) and by the sweep's
     undo (shared/remediation/verification.py) alike."""
-    found = {r.short_name: r for r in revisions}
-    named = [t for t in traffic if t.type is TrafficType.REVISION and t.revision and t.percent]
-    gone = sorted({t.revision for t in named if t.revision not in found})
-    unready = sorted({t.revision for t in named if t.revision in found and not found[t.revision].ready})
+    listed = {r.short_name: r for r in revisions}
+    said_of = {t.revision: cannot_serve_revision(t.revision, listed)
+               for t in traffic if t.type is TrafficType.REVISION and t.revision and t.percent}
+    gone = sorted(name for name, said in said_of.items() if said == NO_LONGER_LISTED)
+    unready = sorted(name for name, said in said_of.items() if said and said != NO_LONGER_LISTED)
     why = ([f"{', '.join(gone)} no longer exist{'s' if len(gone) == 1 else ''}"] if gone else []) + \
         ([f"{', '.join(unready)} {'is' if len(unready) == 1 else 'are'} not Ready"] if unready else [])
     return "; ".join(why)

@@ -11,7 +11,7 @@ container never started) is left out and named (`tags_to_keep`).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
@@ -77,13 +77,24 @@ def servable_targets(targets: Sequence[TrafficTarget], revisions: Sequence[Revis
     return tuple(kept), tuple(left_out)
 
 
-def _cannot_carry(target: TrafficTarget, listed: dict[str, Revision]) -> str:
+def _cannot_carry(target: TrafficTarget, listed: Mapping[str, Revision]) -> str:
     """Why a tagged target's revision cannot serve, or "" (LATEST, or a Ready revision)."""
     if target.type is TrafficType.LATEST or not target.revision:
         return ""
-    revision = listed.get(target.revision)
+    return cannot_serve_revision(target.revision, listed)
+
+
+NO_LONGER_LISTED = "no longer listed"
+
+
+def cannot_serve_revision(name: str, listed: Mapping[str, Revision]) -> str:
+    """Why the revision `name` cannot serve, or "" when it can: NO_LONGER_LISTED (not among the `listed`
+    revisions, by short name), or "not Ready" with its Ready condition's state and reason (Revision.ready).
+    The one rule of a target that can serve, for a rollback's tags (`servable_targets`) and a restore's
+    recorded shares (restore_traffic.cannot_serve) alike."""
+    revision = listed.get(name)
     if revision is None:
-        return "no longer listed"
+        return NO_LONGER_LISTED
     if revision.ready:
         return ""
     ready = revision.ready_condition
