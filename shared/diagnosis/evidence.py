@@ -220,6 +220,15 @@ def split_text(targets: Iterable[TrafficTarget]) -> str:
                      for t in targets if t.percent)
 
 
+def update_traffic_command(service: str, change: str) -> str:
+    """The `gcloud run services update-traffic` line that makes `change` (its flags: --to-latest,
+    --to-revisions R=P,..., --update-tags TAG=REVISION) to `service` (projects/P/locations/L/services/S, or a
+    bare name, then with PROJECT and REGION to fill in)."""
+    parts = service.split("/")
+    project, region, name = (parts[1], parts[3], parts[5]) if len(parts) == 6 else ("PROJECT", "REGION", service)
+    return f"gcloud run services update-traffic {name} {change} --region={region} --project={project}"
+
+
 class Service(_Model):
     name: str                       # projects/P/locations/L/services/S
     generation: int

@@ -17,7 +17,7 @@ from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
 from shared.config import Config
 from shared.errors import LeftByFailedOperationError, OutcomeUnknownError
-from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType
+from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType, update_traffic_command
 from shared.remediation.release_pipeline import ReleasePipeline, pin_note
 
 # Automation goes back one revision at most; anything further is a person's call.
@@ -127,15 +127,6 @@ def traffic_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
             lines.append(f"{name}: {old.get(key, 'absent')}{'%' if key in old else ''} -> "
                          f"{new.get(key, 'absent')}{'%' if key in new else ''}")
     return lines
-
-
-def update_traffic_command(service: str, change: str) -> str:
-    """The `gcloud run services update-traffic` line that makes `change` (its flags: --to-latest,
-    --to-revisions R=P,..., --update-tags TAG=REVISION) to `service` (projects/P/locations/L/services/S, or a
-    bare name, then with PROJECT and REGION to fill in)."""
-    parts = service.split("/")
-    project, region, name = (parts[1], parts[3], parts[5]) if len(parts) == 6 else ("PROJECT", "REGION", service)
-    return f"gcloud run services update-traffic {name} {change} --region={region} --project={project}"
 
 
 def release_commands(service: str) -> tuple[str, str]:
