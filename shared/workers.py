@@ -64,12 +64,14 @@ class Workers:
 
     def map(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         """fn over items on the pool, the answers in the items' order (as Executor.map). Every item
-        runs; if any raised, the first exception in the items' order is raised once all are done."""
+        runs; if any raised, the first exception in the items' order is raised once all are done. One
+        item (or none) runs on the caller's thread: a hand-off would only add a wait for another thread."""
+        if len(items) < 2:
+            return [fn(item) for item in items]
         batch = _Batch(fn, list(items))
-        if batch.size:
-            for _ in range(min(batch.size, self.size)):   # one hand-off per thread that can help
-                self._put(batch.work)
-            batch.done.acquire()
+        for _ in range(min(batch.size, self.size)):   # one hand-off per thread that can help
+            self._put(batch.work)
+        batch.done.acquire()
         return batch.answers()
 
     def _put(self, task: Callable[[], None]) -> None:

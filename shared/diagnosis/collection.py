@@ -286,7 +286,7 @@ def _a_gap(read: _Read, error: BaseException) -> bool:
 
 def _run_concurrently(calls: list[Callable[[], Any]]) -> list[tuple[Any, BaseException | None]]:
     """(value, None) or (None, exception) per call, in the calls' order."""
-    if len(calls) <= 1 or MAX_CONCURRENT_READS <= 1:
+    if MAX_CONCURRENT_READS <= 1:
         return [_outcome(call) for call in calls]
     return _readers(MAX_CONCURRENT_READS).map(_outcome, calls)
 
@@ -993,7 +993,7 @@ def users_of(readers: Readers, managed: Sequence[tuple[str, tuple[str, ...]]], *
         return _Lookup(attempt, read=(service, tuple(revisions)))
 
     names = [name for name, _ in within]
-    lookups = at_once.map(look_up, names) if at_once is not None and len(names) > 1 else [look_up(n) for n in names]
+    lookups = at_once.map(look_up, names) if at_once is not None else [look_up(n) for n in names]
     for (name, configured), lookup in zip(within, lookups):
         if lookup.cut:
             cut.append(name)

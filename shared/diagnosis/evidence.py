@@ -183,7 +183,10 @@ class Revision(_Model):
 
     @property
     def ready(self) -> bool:
-        return any(c.type == "Ready" and c.state == "CONDITION_SUCCEEDED" for c in self.conditions)
+        """Whether its Ready condition (`ready_condition`, the one source of its readiness) succeeded: a
+        revision with none yet, or one reconciling or failed, is not Ready."""
+        ready = self.ready_condition
+        return ready is not None and ready.state == "CONDITION_SUCCEEDED"
 
     @property
     def ready_condition(self) -> Condition | None:
@@ -215,6 +218,26 @@ def split_text(targets: Iterable[TrafficTarget]) -> str:
     URL) carry none and are left out."""
     return ", ".join(f"{t.revision or 'LATEST'} {t.percent}%" + (f" (tag {t.tag})" if t.tag else "")
                      for t in targets if t.percent)
+
+
+def update_traffic_command(service: str, change: str) -> str:
+    """The `gcloud run services update-traffic` line that makes `change` (its flags: --to-latest,
+    --to-revisions R=P,..., --update-tags TAG=REVISION) to `service`."""
+    return services_command("update-traffic", service, change)
+
+
+def describe_command(service: str) -> str:
+    """The `gcloud run services describe` line that shows `service`'s desired split (`spec.traffic`) beside what
+    serves (`status.traffic`) and its Ready condition."""
+    return services_command("describe", service)
+
+
+def services_command(verb: str, service: str, flags: str = "") -> str:
+    """`gcloud run services VERB` on `service` (projects/P/locations/L/services/S, or a bare name, then with
+    PROJECT and REGION to fill in), `flags` after its name."""
+    parts = service.split("/")
+    project, region, name = (parts[1], parts[3], parts[5]) if len(parts) == 6 else ("PROJECT", "REGION", service)
+    return f"gcloud run services {verb} {name}{' ' + flags if flags else ''} --region={region} --project={project}"
 
 
 class Service(_Model):

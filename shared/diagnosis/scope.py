@@ -543,7 +543,7 @@ def _peer_bundles(found: Users, started_at: datetime, config: Config, readers: R
 
     names = list(found.services)
     # Every peer's read ends before a transient fault is raised (Workers.map: the first in the peers' order).
-    answers = _PEERS.map(read, names) if len(names) > 1 else [read(name) for name in names]
+    answers = _PEERS.map(read, names)
     peers = []
     for name, (bundle, why) in zip(names, answers):
         if bundle is None:

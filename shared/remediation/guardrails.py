@@ -381,12 +381,18 @@ def other_start(action: str, target: str, held: ClaimRecord, started_at: int | N
     """`escalated` when `held` was completed for a notification of this incident id that said it started
     at another time than `started_at`, else None (either unknown: a claim completed before claims kept
     the start, an operator's command). See `restarted`."""
-    first = held.result.get("started_at")
-    if started_at is None or not isinstance(first, int) or isinstance(first, bool) or first == started_at:
+    first = _whole_seconds(held.result.get("started_at"))
+    if started_at is None or first is None or first == started_at:
         return None
     return GateResult(OutcomeStatus.ESCALATED, restarted(
         f"{action} on {target}, {held.result.get('status') or held.status.value} since {held.claimed_at.isoformat()}",
         first, started_at), after=held.result.get("after"), claim_key=held.key)
+
+
+def _whole_seconds(recorded: object) -> int | None:
+    """A start as a claim recorded it, when it is a whole number of seconds (a JSON integer), else None (not
+    recorded, or something else: a bool, though Python counts it an int, is no time)."""
+    return recorded if type(recorded) is int else None
 
 
 def restarted(acted: str, first: int, started_at: int) -> str:

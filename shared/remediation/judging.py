@@ -98,7 +98,7 @@ from shared.diagnosis.signatures import Signature
 from shared.diagnosis.still_failing import too_few
 from shared.diagnosis.windows import told_on
 from shared.remediation.actions.restore_traffic import serving_shares
-from shared.remediation.actions.rollback_traffic import describe_command
+from shared.diagnosis.evidence import describe_command
 from shared.remediation.bursts import (IdleBefore, idle_before, minutes_held, minutes_read, pre_onset, readable_until,
                                       widened)
 from shared.remediation.callers import callers_not_shown

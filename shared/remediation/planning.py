@@ -8,13 +8,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from shared.remediation.actions.rollback_traffic import (RollbackTraffic, RollbackTrafficParams, tags_to_keep,
-                                                         traffic_state, update_traffic_command)
+                                                         traffic_state)
 from shared.remediation.actions.scale_connector import (MAX_INSTANCES, ScaleConnector, ScaleConnectorParams,
                                                          connector_state, manual_sender, not_ready_answer,
                                                          policy_in_doubt)
 from shared.config import Bounds, ConnectorPolicy, DiagnosisSettings
 from shared.diagnosis.connector_names import doubtful_policies
-from shared.diagnosis.evidence import Connector, EvidenceBundle, Revision, Service, TrafficType
+from shared.diagnosis.evidence import Connector, EvidenceBundle, Revision, Service, TrafficType, update_traffic_command
 from shared.diagnosis.facts import clock_on
 from shared.diagnosis.rules.connector_saturation import BEYOND_THE_CEILING
 from shared.diagnosis.rules.connector_signs import max_not_reached, max_not_reached_words

@@ -532,9 +532,7 @@ def follow_ups(steps: Sequence[Step], rows: Sequence[TimelineEntry], *, days: bo
     out: list[FollowUp] = []
     pinned, service, pinned_at = _pinned_revision(steps)
     if pinned:
-        gcloud, runwarden = release_commands(service) if service else (
-            "gcloud run services update-traffic SERVICE --to-latest --region=REGION --project=PROJECT",
-            "runwarden command restore_traffic --target SERVICE --param to_latest=true --reason …")
+        gcloud, runwarden = release_commands(service or "SERVICE")
         moved = _traffic_moved_since(rows, pinned_at)
         text = (f"Traffic is pinned to {pinned}: new deploys get no traffic until someone releases the pin, with "
                 "either command:" if moved is None else

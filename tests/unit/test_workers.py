@@ -96,3 +96,15 @@ def test_a_forked_child_builds_its_own_threads() -> None:
     answer = os.read(read, 1)
     os.waitpid(child, 0)
     assert answer == b"1"
+
+
+@pytest.mark.parametrize("items", [[], [7]])
+def test_a_map_of_one_item_or_none_runs_on_the_callers_thread(items) -> None:
+    """A hand-off to the pool gains nothing for one item: it runs where the caller is (every caller once
+    said so itself, `if len(names) > 1`), and raises there as a map would."""
+    pool = Workers("test-alone", 2)
+    caller = threading.get_ident()
+    assert pool.map(lambda _: threading.get_ident(), items) == [caller for _ in items]
+    with pytest.raises(KeyError):
+        pool.map(lambda n: {}[n], [1])
+    assert not [t for t in threading.enumerate() if t.name.startswith("test-alone_")]

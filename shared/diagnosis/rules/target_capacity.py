@@ -61,7 +61,7 @@ import math
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from shared.diagnosis.evidence import Revision, Service, TrafficType, at_micros
+from shared.diagnosis.evidence import Revision, Service, TrafficType, at_micros, update_traffic_command
 from shared.diagnosis.facts import DEFAULT_REQUEST_TIMEOUT_SECONDS, TARGET_LOAD_MINUTES, Facts, Window, query_of
 from shared.diagnosis.log_signals import LogSignal
 from shared.diagnosis.rules.base import Citation
@@ -198,8 +198,7 @@ def split_command(service: Service, suspect: str, candidate: str, share: int) ->
     named = {t.revision for t in service.traffic if t.percent and t.type is TrafficType.REVISION}
     if not 1 <= share <= 99 or len(parts) != 6 or not (serving | named) <= {suspect, candidate}:
         return ""
-    return (f"gcloud run services update-traffic {parts[5]} --to-revisions {candidate}={share},{suspect}={100 - share} "
-            f"--region={parts[3]} --project={parts[1]}")
+    return update_traffic_command(service.name, f"--to-revisions {candidate}={share},{suspect}={100 - share}")
 
 
 def _room_for_the_longest(load: float, limit: int | None, candidate: Revision) -> str:

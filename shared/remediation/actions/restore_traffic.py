@@ -16,9 +16,9 @@ from pydantic import field_validator
 
 from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
-from shared.remediation.actions.rollback_traffic import (LeftOut, left_out_note, release_commands, servable_targets,
-                                                         tags_to_keep, traffic_state, typed_left_out, with_tags,
-                                                         write_split)
+from shared.remediation.actions.rollback_traffic import (LeftOut, Unservable, left_out_note, release_commands,
+                                                         servable_targets, tags_to_keep, traffic_state, typed_left_out,
+                                                         unservable, with_tags, write_split)
 from shared.config import Config
 from shared.errors import OutcomeUnknownError
 from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType
@@ -91,10 +91,11 @@ def cannot_serve(traffic: Sequence[TrafficTarget], revisions: Sequence[Revision]
     terraform-google-modules/terraform-docs-samples #269; the same on update is UNCONFIRMED). So it is
     checked before any write, by an operator's restore (shared/commands/traffic.py) and by the sweep's
     undo (shared/remediation/verification.py) alike."""
-    found = {r.short_name: r for r in revisions}
-    named = [t for t in traffic if t.type is TrafficType.REVISION and t.revision and t.percent]
-    gone = sorted({t.revision for t in named if t.revision not in found})
-    unready = sorted({t.revision for t in named if t.revision in found and not found[t.revision].ready})
+    listed = {r.short_name: r for r in revisions}
+    said_of = {t.revision: unservable(t.revision, listed)
+               for t in traffic if t.type is TrafficType.REVISION and t.revision and t.percent}
+    gone = sorted(name for name, left in said_of.items() if left is not None and left.why is Unservable.DELETED)
+    unready = sorted(name for name, left in said_of.items() if left is not None and left.why is not Unservable.DELETED)
     why = ([f"{', '.join(gone)} no longer exist{'s' if len(gone) == 1 else ''}"] if gone else []) + \
         ([f"{', '.join(unready)} {'is' if len(unready) == 1 else 'are'} not Ready"] if unready else [])
     return "; ".join(why)

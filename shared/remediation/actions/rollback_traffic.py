@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import Enum
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -21,7 +21,7 @@ from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
 from shared.config import Config
 from shared.errors import LeftByFailedOperationError, OutcomeUnknownError
-from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType
+from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType, update_traffic_command
 from shared.remediation.release_pipeline import ReleasePipeline, RolloutMover, pin_note
 
 # Automation goes back one revision at most; anything further is a person's call.
@@ -145,19 +145,27 @@ def servable_targets(targets: Sequence[TrafficTarget], revisions: Sequence[Revis
     return tuple(kept), tuple(left_out)
 
 
-def _cannot_carry(target: TrafficTarget, listed: dict[str, Revision]) -> LeftOut | None:
+def _cannot_carry(target: TrafficTarget, listed: Mapping[str, Revision]) -> LeftOut | None:
     """Why a tagged target's revision cannot serve, or None (LATEST, or a Ready revision)."""
     if target.type is TrafficType.LATEST or not target.revision:
         return None
-    revision = listed.get(target.revision)
+    return unservable(target.revision, listed, tag=target.tag)
+
+
+def unservable(name: str, listed: Mapping[str, Revision], tag: str = "") -> LeftOut | None:
+    """Why the revision `name` cannot serve (`LeftOut`: not among the `listed` revisions, by short name, so
+    deleted; its Ready condition failed; not Ready yet), or None when it can (Revision.ready). The one rule of
+    a target that can serve, for a rollback's tags (`servable_targets`) and a restore's recorded shares
+    (restore_traffic.cannot_serve) alike."""
+    revision = listed.get(name)
     if revision is None:
-        return LeftOut(tag=target.tag, revision=target.revision, why=Unservable.DELETED)
+        return LeftOut(tag=tag, revision=name, why=Unservable.DELETED)
     if revision.ready:
         return None
     ready = revision.ready_condition
     condition = f"{ready.state}{', ' + ready.reason if ready.reason else ''}" if ready else ""
     failed = ready is not None and ready.state == "CONDITION_FAILED"
-    return LeftOut(tag=target.tag, revision=target.revision, condition=condition,
+    return LeftOut(tag=tag, revision=name, condition=condition,
                    why=Unservable.FAILED if failed else Unservable.NOT_READY_YET)
 
 
@@ -187,26 +195,6 @@ def traffic_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
             lines.append(f"{name}: {old.get(key, 'absent')}{'%' if key in old else ''} -> "
                          f"{new.get(key, 'absent')}{'%' if key in new else ''}")
     return lines
-
-
-def update_traffic_command(service: str, change: str) -> str:
-    """The `gcloud run services update-traffic` line that makes `change` (its flags: --to-latest,
-    --to-revisions R=P,..., --update-tags TAG=REVISION) to `service`."""
-    return services_command("update-traffic", service, change)
-
-
-def describe_command(service: str) -> str:
-    """The `gcloud run services describe` line that shows `service`'s desired split (`spec.traffic`) beside what
-    serves (`status.traffic`) and its Ready condition."""
-    return services_command("describe", service)
-
-
-def services_command(verb: str, service: str, flags: str = "") -> str:
-    """`gcloud run services VERB` on `service` (projects/P/locations/L/services/S, or a bare name, then with
-    PROJECT and REGION to fill in), `flags` after its name."""
-    parts = service.split("/")
-    project, region, name = (parts[1], parts[3], parts[5]) if len(parts) == 6 else ("PROJECT", "REGION", service)
-    return f"gcloud run services {verb} {name}{' ' + flags if flags else ''} --region={region} --project={project}"
 
 
 def release_commands(service: str) -> tuple[str, str]:
