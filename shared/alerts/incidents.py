@@ -1908,7 +1908,9 @@ def _json_object(raw: bytes | str, where: str, limit: int) -> Mapping[str, Any]:
     if len(raw) > limit:
         raise IncidentParseError(where, f"{len(raw)} bytes is over the {limit}-byte limit")
     try:
-        text = bytes(raw).decode("utf-8")
+        # One byte order mark at the start is ignored ("utf-8-sig"), as RFC 8259 section 8.1 allows a parser:
+        # some relays and .NET or PowerShell writers prepend one, and json.loads refuses it.
+        text = bytes(raw).decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise IncidentParseError(where, f"not UTF-8 text (byte {e.start})") from None
     try:

@@ -146,7 +146,7 @@ def _wrapped_text(raw: bytes) -> tuple[bytes, Relayed] | None:
     if len(raw) > MAX_WRAPPED_TEXT_BYTES:
         return None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")   # a byte order mark at the start ignored, as incidents._json_object does
     except UnicodeDecodeError:
         return None
     try:
@@ -204,10 +204,16 @@ def _wrapped_event(event: Mapping[str, Any]) -> tuple[bytes, Relayed] | None:
                           message_id=shown(event.get("id")), publish_time=shown(event.get("time")))
 
 
+# A byte order mark a writer put before the text it wrapped, ignored once at the start as incidents._json_object
+# ignores one (RFC 8259 section 8.1: a parser "MAY ignore the presence of a byte order mark").
+_MARK = "\ufeff"
+_MARK_BYTES = _MARK.encode("utf-8")
+
+
 def _object_text(text: str) -> bytes | None:
     """`text` as a JSON object's UTF-8 text, itself or base64-decoded (its line breaks dropped), or as a text wrapping
     again (a JSON string, base64 text), which `read_through` reads on; None when it is none of those."""
-    stripped = text.strip()
+    stripped = text.strip().removeprefix(_MARK)
     if stripped.startswith(("{", '"')):
         return stripped.encode("utf-8", "surrogatepass")
     return _decoded(stripped)
@@ -217,7 +223,7 @@ def _decoded(text: str) -> bytes | None:
     """`text` base64-decoded (its line breaks dropped), when what it decodes to is a JSON object's or string's text or
     base64 text again; None otherwise."""
     try:
-        decoded = base64.b64decode("".join(text.split()), validate=True).strip()
+        decoded = base64.b64decode("".join(text.split()), validate=True).strip().removeprefix(_MARK_BYTES)
     except (binascii.Error, ValueError):
         return None
     return decoded if decoded.startswith((b"{", b'"')) or _BASE64_TEXT.fullmatch(decoded) else None
