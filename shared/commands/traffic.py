@@ -48,7 +48,7 @@ def rollback(run: CommandRun) -> Outcome:
                                    from_revision_created_at=from_revision.create_time, steps_back=0,
                                    expected_etag=service.etag, keep_tags=keep_tags, tags_left_out=tags_left_out,
                                    pipeline=release_pipeline(service.labels), manual=True,
-                                   rollout=rollout_mover(service, from_revision))
+                                   rollout=rollout_mover(service, from_revision, run.config.diagnosis.self_principals))
     return through_gate(run, "rollback_traffic", params, traffic_state(service), service_name)
 
 

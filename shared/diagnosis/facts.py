@@ -794,25 +794,49 @@ class Facts:
         hang_minutes_ratio of the minutes of the window before the incident, while the service served cleanly
         there (`served_cleanly_before`); else "". Requests that always run to the timeout (a long poll held
         just inside it, server-sent events, a stream) keep the p99 there every minute: a p99 at the timeout
-        in the incident window is then no news of a hang cut short. The timeout of the time is that of the
-        revisions that served then (`before_timeout_seconds`): a deploy may have changed it since."""
+        in the incident window is then no news of a hang cut short. Each revision's p99 is held against its
+        own timeout (`_pinned_minutes`): a deploy may have changed it since, and a small revision whose short
+        timeout its requests sat at says nothing of another's requests at a longer one."""
         if self.served_cleanly_before is None:
             return ""
         p99 = self.p99_seconds(self.before)
-        pinned = [v for v in p99 if v >= PINNED_AT_TIMEOUT * self.before_timeout_seconds]
+        pinned = self._pinned_minutes(self.before)
         held = bool(p99) and len(pinned) / len(p99) >= self.s.hang_minutes_ratio
         return f"{len(pinned)} of {len(p99)}" if held else ""
 
+    def _pinned_minutes(self, window: Window) -> set[int]:
+        """The minutes of `window` in which the revisions whose p99 sat at their own request timeout
+        (`PINNED_AT_TIMEOUT` of it or more; Revision.timeout, google/cloud/run/v2/revision.proto, each revision
+        its own; one not listed held against the newest serving revision's, `request_timeout_seconds`) carried
+        half the minute's requests or more: a small revision at its own short timeout says nothing of the
+        requests of another at a longer one."""
+        timeouts = {r.short_name: r.timeout_seconds or DEFAULT_REQUEST_TIMEOUT_SECONDS for r in self.b.revisions}
+        at_timeout: dict[int, set[str]] = {}
+        for points in self.points(self.b.latencies):
+            name = points.label("resource.labels.revision_name")
+            bar = PINNED_AT_TIMEOUT * timeouts.get(name, self.request_timeout_seconds) * 1000.0
+            for at, value in zip(*points.columns_in(window)):
+                if value >= bar:
+                    at_timeout.setdefault(at, set()).add(name)
+        carried: dict[int, float] = {}
+        total: dict[int, float] = {}
+        for points in self.points(self.b.requests):
+            name = points.label("resource.labels.revision_name")
+            for at, value in zip(*points.columns_in(window)):
+                total[at] = total.get(at, 0.0) + value
+                if name in at_timeout.get(at, ()):
+                    carried[at] = carried.get(at, 0.0) + value
+        return {at for at, names in at_timeout.items() if 2 * carried.get(at, 0.0) >= total.get(at, 0.0)}
+
     @cached_property
     def before_timeout_seconds(self) -> float:
-        """The request timeout of the window before the incident: the least of those of the revisions that
-        served requests there (the p99 read is the most of theirs, minute by minute, so the least timeout is
-        the one any of them may have sat at), else the newest serving revision's (`request_timeout_seconds`).
-        Each revision carries its own (Revision.timeout, google/cloud/run/v2/revision.proto)."""
+        """The request timeout the window before the incident is told against in words: the most of those of the
+        revisions that served requests there, else the newest serving revision's (`request_timeout_seconds`).
+        What was pinned is judged revision by revision (`_pinned_minutes`)."""
         served = set(self.revision_names_with_requests(self.before))
         timeouts = [r.timeout_seconds or DEFAULT_REQUEST_TIMEOUT_SECONDS for r in self.b.revisions
                     if r.short_name in served]
-        return min(timeouts, default=self.request_timeout_seconds)
+        return max(timeouts, default=self.request_timeout_seconds)
 
     def _hang_band(self, window: Window) -> tuple[list[float], list[float], bool]:
         """(p99 per minute, those in the hang band, whether they are hang_minutes_ratio of the minutes or more)."""

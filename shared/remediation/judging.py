@@ -103,7 +103,7 @@ from shared.remediation.bursts import (IdleBefore, idle_before, minutes_held, mi
                                       widened)
 from shared.remediation.callers import callers_not_shown
 from shared.diagnosis.connector_names import Naming, names_connector
-from shared.remediation.records import ActionRecord, ActionState, PinRecord
+from shared.remediation.records import ActionRecord, ActionState, PinRecord, RestoreMark
 
 # Minutes of requests since the action settled that `failing` needs at least (as `healthy` does).
 _MIN_MINUTES = 2
@@ -1981,6 +1981,16 @@ def restore_left_desired(record: ActionRecord, pin: PinRecord, service: Service)
             "a deploy) may start serving the restore's split. Check its Ready condition and the failure with: "
             f"{describe_command(service.name)} ; then send the restore again once its cause is fixed, or "
             "rollback_traffic to the revision you want served")
+
+
+def restore_in_flight(mark: RestoreMark, service: Service) -> str:
+    """Why a sweep that finds the service asking for an operator's restore's split but serving the rollback's
+    waits (`restore_left_desired`'s reading, while the restore's lease runs): its UpdateService may still be
+    reconciling. A later sweep tells a failed operation from one that took."""
+    return (f"the restore of this rollback by {mark.requested_by} (command {mark.command_id}, noted at "
+            f"{mark.at:%H:%M:%S}) is asked for but not serving yet: {service.short_name} asks for "
+            f"{split_text(service.traffic)} (its traffic) and serves {split_text(service.traffic_statuses)} (its "
+            "traffic_statuses); its write may still be under way, judged again by the next sweep")
 
 
 def asked_not_serving(after: object, service: str) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from typing import Any
+from typing import Any, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
@@ -84,7 +84,7 @@ def _plan(diagnosis: Diagnosis, bundle: EvidenceBundle, settings: DiagnosisSetti
     if refusal:
         return Plan(reason=refusal)
     if diagnosis.signature is Signature.BAD_REVISION:
-        return _rollback(diagnosis, bundle)
+        return _rollback(diagnosis, bundle, settings.self_principals)
     if diagnosis.signature is Signature.CONNECTOR_SATURATION:
         return _scale_connector(diagnosis, bundle, bounds or Bounds())
     return Plan(reason=f"no automatic action for {diagnosis.signature.value}: {diagnosis.summary}; "
@@ -140,7 +140,7 @@ def _named_revision_elsewhere(diagnosis: Diagnosis, bundle: EvidenceBundle) -> s
             "would be judged on the requests that serve now, not the alert's; a person must look")
 
 
-def _rollback(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Plan:
+def _rollback(diagnosis: Diagnosis, bundle: EvidenceBundle, ours: Sequence[str] = ()) -> Plan:
     if diagnosis.known_good_revision is None:
         return Plan(reason=f"bad_revision {diagnosis.suspect_revision} has no rollback target: "
                            f"{diagnosis.no_target_reason or 'no earlier revision served cleanly'}; recommended: "
@@ -177,7 +177,7 @@ def _rollback(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Plan:
         keep_tags=keep_tags,
         tags_left_out=tags_left_out,
         pipeline=pipeline,
-        rollout=rollout_mover(bundle.service, suspect),
+        rollout=rollout_mover(bundle.service, suspect, ours),
     )
     return Plan(
         action=RollbackTraffic.name,

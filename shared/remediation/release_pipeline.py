@@ -28,7 +28,7 @@ rollbacks the target with the last successful deployed release", gcloud referenc
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
@@ -135,15 +135,16 @@ class RolloutMover(BaseModel):
                 "next step undoes the rollback")
 
 
-def rollout_mover(service: Service, suspect: Revision) -> RolloutMover | None:
+def rollout_mover(service: Service, suspect: Revision, ours: Sequence[str] = ()) -> RolloutMover | None:
     """Who moved the split after `suspect`'s deploy, when it was not a person and `suspect` serves short of all
     traffic, or None. Never a reason to hold the rollback back: nothing says the tool will run again (a CI job
     may have stopped on the failure), and rolling a canary back to its stable revision is what an SRE expects;
     the outcome names it so that a person stops the tool before its next step rewrites the pin. A person's own
-    change is theirs to know of, and one at 100% is a rollout done, not under way."""
+    change is theirs to know of, one at 100% is a rollout done, not under way, and one by Runwarden's own
+    accounts (`ours`: diagnosis.self_principals) is no other tool's."""
     share = service.serving_percent(suspect.short_name)
     changed, by = service.update_time, service.last_modifier
-    if not (0 < share < 100) or changed is None or not by.endswith(_SERVICE_ACCOUNT_DOMAIN):
+    if not (0 < share < 100) or changed is None or not by.endswith(_SERVICE_ACCOUNT_DOMAIN) or by in ours:
         return None
     if changed - suspect.create_time <= DEPLOYS_OWN_UPDATE:
         return None

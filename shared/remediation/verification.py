@@ -893,6 +893,11 @@ class Sweep:
         note = judging.restored_by_runwarden(record, pin, service)
         if not note:
             left = judging.restore_left_desired(record, pin, service)
+            if left and self.now - pin.restoring.at < self.lease:
+                # Cloud Run asks for a split as soon as UpdateService is called and serves it only once it has
+                # reconciled (Service.traffic vs traffic_statuses, google/cloud/run/v2/service.proto): within the
+                # restore's lease its write may still be under way, not failed. Judged again by a later sweep.
+                return judging.Health(judging.HealthKind.UNCLEAR, judging.restore_in_flight(pin.restoring, service))
             return judging.Health(judging.HealthKind.CHANGED, left) if left else health
         mark = pin.restoring
         if not self._move(record, ActionState.PENDING, ActionState.UNDONE, note,

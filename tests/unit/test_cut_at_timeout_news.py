@@ -61,3 +61,19 @@ def test_a_p99_at_the_timeout_is_a_hang_cut_short_only_when_it_is_news(name, wor
     c = Citation(Signature.CONNECTOR_SATURATION)
     assert connector_saturation._cut_at_timeout(Facts(_world(**world).bundle(), S), c) is cut, \
         [(i.observed, i.threshold) for i in c.items]
+
+
+def test_a_small_revision_at_its_own_short_timeout_says_nothing_of_anothers_hang():
+    """Two revisions served before the incident: a small one whose requests sat at its own 5 s timeout, and the
+    main one at 0.2 s under a 30 s timeout. Each revision's p99 is held against its own timeout: the small one's
+    5 s is no sign that the main one's requests ran to 30 s, so its 504s at 30 s now are news."""
+    small = "inbox-00042-sml"
+    e = Evidence(now=5)
+    e.revision(small, -2000, timeout=5).revision(NEW, -1440, timeout=30).traffic(inbox_00044_paz=95, inbox_00042_sml=5)
+    e.requests(small, -45, 5, 12).latency(small, -45, 5, 4.8)
+    e.requests(NEW, -45, -15, 250).latency(NEW, -45, -15, 0.2)
+    e.requests(NEW, -15, 5, 250).requests(NEW, -15, 5, 45, code="504").latency(NEW, -15, 5, 30.0)
+    facts = Facts(e.bundle(), S)
+    c = Citation(Signature.CONNECTOR_SATURATION)
+    assert facts.usual_timeouts == ""
+    assert connector_saturation._cut_at_timeout(facts, c) is True, [(i.observed, i.threshold) for i in c.items]

@@ -77,3 +77,17 @@ def test_a_record_written_before_the_reasons_were_typed_still_reads():
                           f"new -> {BAD} (not Ready)"]})
     assert [(g.tag, g.revision, g.why.value) for g in params.tags_left_out] == [
         ("fix", FIX, "deleted"), ("old", OLD, "failed"), ("new", BAD, "not_ready_yet")]
+
+
+def test_a_left_out_target_without_a_tag_is_named_but_given_no_tag_line():
+    """A restore's recorded split may hold a 0% target with no tag (servable_restore): it has no tagged URL to
+    give back, so the note names it and gives no `--update-tags =REVISION` line; a tagged one beside it keeps its
+    own. A record that kept the reasons in words wrote such a target "(no tag)": read back as no tag."""
+    params = RestoreTrafficParams.model_validate({
+        "target": SERVICE, "to_latest": True,
+        "tags_left_out": [f"(no tag) -> {BAD} (not Ready: CONDITION_FAILED, X)", f"fix -> {FIX} (no longer listed)"]})
+    assert [(g.tag, g.revision) for g in params.tags_left_out] == [("", BAD), ("fix", FIX)]
+    said = _restore_notes(params.tags_left_out)
+    assert f"(no tag) -> {BAD} (failed" in said
+    assert "--update-tags fix=REVISION" in said
+    assert "--update-tags =" not in said and "(no tag)=" not in said

@@ -57,3 +57,10 @@ def test_a_rollout_by_another_tool_is_named_not_held_back(share, after, modifier
     assert (modifier in notes) == named if modifier else True
     if named:
         assert f"{share}%" in notes and "update-traffic" in notes and "stop" in notes
+
+
+def test_runwarden_s_own_account_is_no_other_tool():
+    """Runwarden's own earlier write (its service account among diagnosis.self_principals) that left the failing
+    revision short of all traffic is not another tool's rollout: the outcome does not tell a person to stop it."""
+    assert rollout_mover(service(25, 600, CI), SUSPECT, ours=(CI,)) is None
+    assert rollout_mover(service(25, 600, CI), SUSPECT, ours=("runwarden@p.iam.gserviceaccount.com",)) is not None

@@ -59,7 +59,7 @@ class LeftOut(BaseModel):
         said = {Unservable.DELETED: "deleted: no longer listed",
                 Unservable.FAILED: f"failed: {self.condition or 'CONDITION_FAILED'}",
                 Unservable.NOT_READY_YET: f"not Ready yet: {self.condition or 'no Ready condition yet'}"}[self.why]
-        return f"{self.tag or '(no tag)'} -> {self.revision} ({said})"
+        return f"{self.tag or _NO_TAG} -> {self.revision} ({said})"
 
     @classmethod
     def from_words(cls, text: str) -> "LeftOut":
@@ -68,6 +68,7 @@ class LeftOut(BaseModel):
         still read. Only for such records: nothing new is told by its words."""
         found = _OLD_WORDS.match(text)
         tag, revision, why = (found["tag"], found["revision"], found["why"]) if found else ("", text, "")
+        tag = "" if tag == _NO_TAG else tag
         if why == "no longer listed":
             return cls(tag=tag, revision=revision, why=Unservable.DELETED)
         condition = why.removeprefix("not Ready").lstrip(": ")
@@ -76,6 +77,7 @@ class LeftOut(BaseModel):
                    condition=condition)
 
 
+_NO_TAG = "(no tag)"   # how `words` names a 0% target without a tag
 _OLD_WORDS = re.compile(r"^(?P<tag>.*?) -> (?P<revision>\S+) \((?P<why>.*)\)$")
 
 
@@ -337,7 +339,8 @@ def left_out_note(service: str, left_out: Sequence[LeftOut]) -> list[str]:
     said = [f"Traffic tags left out, their revisions cannot serve: {'; '.join(g.words() for g in left_out)}. "
             "A split naming such a revision may fail as a whole, and its tagged URL served nothing."]
     for why, (advice, onto) in _WHAT_TO_DO.items():
-        tags = [g for g in left_out if g.why is why]
+        # A 0% target a restore's recorded split held with no tag has no tagged URL to give back: named above only.
+        tags = [g for g in left_out if g.why is why and g.tag]
         if tags:
             said.append(advice + ": " + update_traffic_command(
                 service, "--update-tags " + ",".join(f"{g.tag}={g.revision if onto else 'REVISION'}" for g in tags)))
