@@ -3130,7 +3130,7 @@ _PATTERNS: dict[LogSignal, tuple[str, ...]] = {
         # WebClient's words, one alternative a method: its anchor (the longest literal run, " from GET http") is
         # the needle asked of Logging, where "(?:GET|POST|...)" left the host's ".run.app" the longest: a
         # needle every successful call a chatty service prints to another Cloud Run service holds.
-        *(rf"\b5\d\d [A-Za-z ]+ from {method} https?://[^/\s]+\.run\.app"
+        *(rf"\b5\d\d [A-Za-z ]+ from {method} https?://[a-z0-9.-]+\.run\.app"
           for method in ("GET", "POST", "PUT", "PATCH", "DELETE")),
         r"\bServer error '5\d\d [^'\n]*' for url 'https?://[a-z0-9.-]+\.run\.app",
         r"\b5\d\d, message=['\"][^'\"\n]*['\"], url=(?:URL\()?['\"]https?://[a-z0-9.-]+\.run\.app",

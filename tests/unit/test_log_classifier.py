@@ -95,6 +95,19 @@ PLATFORM = [
      "https://inventory-418273645012.us-central1.run.app/v1/stock", {LogSignal.DOWNSTREAM_5XX}),
     ("WebClientResponseException$BadGateway: 502 Bad Gateway from POST https://pricing-3xk2vq7abc-ew.a.run.app/q",
      {LogSignal.DOWNSTREAM_5XX}),
+    ("WebClientResponseException$ServiceUnavailable: 503 Service Unavailable from GET "
+     "https://inventory-418273645012.us-central1.run.app/v1/stock", {LogSignal.DOWNSTREAM_5XX}),
+    ("WebClientResponseException$InternalServerError: 500 Internal Server Error from PUT "
+     "https://carts-418273645012.us-central1.run.app/v1/carts/9", {LogSignal.DOWNSTREAM_5XX}),
+    ("WebClientResponseException$GatewayTimeout: 504 Gateway Timeout from PATCH "
+     "https://orders-418273645012.us-central1.run.app/v1/orders/7", {LogSignal.DOWNSTREAM_5XX}),
+    ("WebClientResponseException$BadGateway: 502 Bad Gateway from DELETE https://carts-3xk2vq7abc-ew.a.run.app/v1/9",
+     {LogSignal.DOWNSTREAM_5XX}),
+    # A 2xx or 4xx from a run.app URL, and a 5xx from a host that is no Cloud Run service, are no downstream's 5xx.
+    ("WebClientResponseException$NotFound: 404 Not Found from GET https://inventory-418273645012.us-central1.run.app/x",
+     set()),
+    ("WebClientResponseException$ServiceUnavailable: 503 Service Unavailable from GET https://api.example.com/v1",
+     set()),
     ("httpx.HTTPStatusError: Server error '502 Bad Gateway' for url 'https://pricing-3xk2vq7abc-ew.a.run.app/q'",
      {LogSignal.DOWNSTREAM_5XX}),
     ("aiohttp.client_exceptions.ClientResponseError: 503, message='Service Unavailable', "
