@@ -1160,6 +1160,11 @@ class Incident(BaseModel):
         return ""
 
     @property
+    def observed_number(self) -> float | None:
+        """`observed_value` as a finite number ("0.60", "45000.000", "1e-3"), else None (none, prose, a unit, NaN)."""
+        return _number(self.observed_value)
+
+    @property
     def observed_unread(self) -> bool:
         """The notification carries an `observed_value` that is no plain finite number ("0.5 s", "83.5%",
         "0,835", prose): read as none, no unit guessed."""

@@ -21,6 +21,7 @@ from typing import Callable
 from shared.diagnosis.latency_words import latency
 from shared.config import DiagnosisSettings
 from shared.diagnosis.evidence import EvidenceBundle, EvidenceItem, LogRecord, Revision
+from shared.diagnosis.alert_unseen import alert_failure_unseen
 from shared.diagnosis.facts import INGEST_LAG, Facts, Window, hms, refused_series
 from shared.diagnosis.failure_lines import failure_lines_by_hand, failure_lines_risen, failure_read_failed
 from shared.diagnosis.callers_left import callers_left
@@ -424,6 +425,15 @@ def _healthy(facts: Facts, context: list[EvidenceItem], traffic_judged: bool = T
                             "a person must judge whether the connector needs more room before the load returns: "
                             "raise its max instances or machine type (gcloud compute networks vpc-access "
                             "connectors update), or move the load that filled it", shown=ceiling)
+    # An alert whose own failure no minute read shows: the alert and the evidence disagree, and clean minutes of
+    # what was read are not its condition cleared (shared/diagnosis/alert_unseen.py). On the alert path only: the
+    # sweep judges its own action on the minutes since it.
+    unseen = alert_failure_unseen(facts, bar, window) if traffic_judged else ""
+    if unseen:
+        return _not_healthy(b, context, about, observed, unseen, "metric", b.requests.query,
+                            "a person must judge which is right: compare the alert's own chart (its policy's "
+                            "condition, filter and aggregation, the project and region of the series it names) with "
+                            "the service's requests read here, and check the service directly")
     items = [EvidenceItem(source="metric", query=b.requests.query,
                           observed=f"{recent.total:.0f} requests over {minutes} minutes since the incident started, "
                                    f"{refused:.0f} ({recent.refused_ratio:.1%}) 5xx or 429 in {window}",

@@ -874,6 +874,9 @@ class AlertContext(_Model):
     resource_type: str = ""
     comparison: str = ""              # COMPARISON_GT | COMPARISON_LT | ...
     threshold: float | None = None
+    # The value the notification says its condition measured (`observed_value` as a plain finite number; None for
+    # none, prose, a unit): what shared/diagnosis/alert_unseen.py holds the minutes read to.
+    observed: float | None = None
     ratio: bool = False               # a ratio policy (numerator / denominator filters)
     log_filter: str = ""              # a log-match condition's filter ("" otherwise)
     documentation: str = ""

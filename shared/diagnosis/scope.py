@@ -49,6 +49,7 @@ def alert_context(incident: Incident) -> AlertContext:
                         metric_type=incident.metric_type,
                         resource_type=incident.resource_type, comparison="" if doubt else incident.comparison,
                         threshold=None if doubt else incident.threshold,
+                        observed=None if doubt else incident.observed_number,
                         ratio=incident.is_ratio and not doubt, condition_doubt=doubt,
                         log_filter=incident.condition_filter if incident.is_log_match else "", documentation=doc,
                         metric_labels=incident.metric_labels, condition_filter=incident.condition_filter,

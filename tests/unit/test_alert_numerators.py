@@ -26,7 +26,7 @@ from shared.diagnosis.scope import alert_context
 from shared.diagnosis.signatures import Signature
 
 from tests.unit.builders import Evidence
-from tests.unit.test_condition_units import ALL, _serving, notification, share_of, threshold
+from tests.unit.test_condition_units import ALL, _recovered, notification, share_of, threshold
 from tests.unit.test_honest_verdicts import _timeouts
 
 S = DiagnosisSettings()
@@ -147,14 +147,15 @@ NUMERATORS = {
 
 @pytest.mark.parametrize("name", NUMERATORS)
 def test_a_request_count_condition_is_judged_only_when_its_numerator_counts_5xx_or_429_alone(name):
-    """3,000 clean requests a minute: `healthy` only for a condition about what the check reads."""
+    """3,000 clean requests a minute since a burst of 500s the notification measured: `healthy` only for a
+    condition about what the check reads."""
     condition, shown, judged = NUMERATORS[name]
     document = notification(condition, threshold=shown)
     document["incident"]["metric"]["labels"] = {}
     alert = alert_context(parse_notification(document))
 
     bar = health_bar(alert, S)
-    result = diagnose(_serving(Evidence(), 0).bundle().model_copy(update={"alert": alert}), S)
+    result = diagnose(_recovered(Evidence()).bundle().model_copy(update={"alert": alert}), S)
 
     assert bar.judged is judged, bar.why_not
     assert (result.signature is Signature.HEALTHY) is judged, result.summary
@@ -189,7 +190,7 @@ def test_a_share_is_judged_only_over_all_of_its_requests(name):
     alert = alert_context(parse_notification(document))
 
     bar = health_bar(alert, S)
-    result = diagnose(_serving(Evidence(), 0).bundle().model_copy(update={"alert": alert}), S)
+    result = diagnose(_recovered(Evidence()).bundle().model_copy(update={"alert": alert}), S)
 
     assert bar.judged is judged, bar.why_not
     assert (result.signature is Signature.HEALTHY) is judged, result.summary

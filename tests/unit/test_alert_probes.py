@@ -18,7 +18,7 @@ from shared.diagnosis.signatures import Signature
 from tests.property.fast import scenario_model
 from tests.property.harness import ANCHOR
 from tests.unit.builders import Evidence
-from tests.unit.test_condition_units import _serving
+from tests.unit.test_condition_units import _recovered
 
 S = DiagnosisSettings()
 RUN = 'resource.type="cloud_run_revision" AND resource.labels.service_name="backend"'
@@ -60,12 +60,12 @@ NOT_READ = {
 
 @pytest.mark.parametrize("name", NOT_READ)
 def test_clean_requests_are_healthy_only_for_a_condition_the_check_reads(name):
-    """Clean requests at a 0.2 s p99: only a count of 5xx is shown cleared by them (a latency bar of 2 is
+    """Clean requests at a 0.2 s p99, since a burst of 500s (each notification states a value over its bar): only a count of 5xx is shown cleared by them (a latency bar of 2 is
     2 ms, the metric's unit, which a 0.2 s p99 exceeds)."""
     document, judged = NOT_READ[name]
     alert = alert_context(parse_notification(document))
 
-    result = diagnose(_serving(Evidence(), 0).bundle().model_copy(update={"alert": alert}), S)
+    result = diagnose(_recovered(Evidence()).bundle().model_copy(update={"alert": alert}), S)
 
     assert health_bar(alert, S).judged is judged
     assert (result.signature is Signature.HEALTHY) is (judged and alert.metric_type == COUNT), result.summary

@@ -24,7 +24,7 @@ from shared.diagnosis.signatures import Signature
 from shared.remediation.judging import alert_bar, unread_condition
 
 from tests.unit.builders import Evidence
-from tests.unit.test_condition_units import _serving
+from tests.unit.test_condition_units import _recovered, _serving
 
 S = DiagnosisSettings()
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "conditions"
@@ -248,8 +248,10 @@ def test_a_share_on_any_one_route_is_not_cleared_by_the_services_share(trigger):
     service = alert.model_copy(update={"group_by": BY_SERVICE, "denominator_group_by": BY_SERVICE, "metric_labels": {}})
 
     bar = health_bar(alert, S)
-    result = diagnose(_serving(Evidence(), 30).bundle().model_copy(update={"alert": alert}), S)
-    control = diagnose(_serving(Evidence(), 30).bundle().model_copy(update={"alert": service}), S)
+    # The service's own share over the bar in a burst before the incident, as the notification states it: a
+    # control over a service that never failed would be the alert and the evidence disagreeing (alert_unseen.py).
+    result = diagnose(_recovered(Evidence(), 30).bundle().model_copy(update={"alert": alert}), S)
+    control = diagnose(_recovered(Evidence(), 30).bundle().model_copy(update={"alert": service}), S)
 
     assert not bar.judged, bar.source
     assert "metric.label.route" in bar.why_not and "route='/api/payments/confirm'" in bar.why_not, bar.why_not

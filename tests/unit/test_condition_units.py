@@ -166,6 +166,13 @@ def _serving(e: Evidence, errors_per_minute: float) -> Evidence:
     return e.requests("backend-00001-abc", -15, 3, errors_per_minute, code="500")
 
 
+def _recovered(e: Evidence, errors_per_minute: float = 0) -> Evidence:
+    """`_serving`, after a burst of 500s (10 % of requests, 300 a minute) from -10 to -2 that opened the incident:
+    the minutes read show the failure the notification states (its `observed_value` over its threshold) and its
+    end. Over a service that never failed, such an alert and the evidence disagree (shared/diagnosis/alert_unseen.py)."""
+    return _serving(e, errors_per_minute).requests("backend-00001-abc", -10, -2, 300, code="500")
+
+
 def test_a_fractional_threshold_of_unstated_unit_is_not_judged_healthy():
     """A policy at 0.5 5xx (a second, as its author meant) whose notification carries no aggregation:
     30 500s a minute of 3,000 requests is 1 %, at the settings' healthy share, and far over 0.5 a second."""
