@@ -211,6 +211,14 @@ def test_a_fault_at_each_step_completes_escalates_or_is_redelivered_and_never_ac
     recorded = bool(records(world, incident_id))
 
     again = deliver(world, scenario, counter)
+    # The reads' deadlines here are 0.5 s (TIGHT): on a loaded machine a read of the redelivery may pass its deadline
+    # too, a transient fault the platform redelivers in turn. Delivered again, a few times at most: what is judged
+    # is that no handling acts twice or leaves a write unrecorded, checked after every delivery.
+    for _ in range(3):
+        if not isinstance(again.raised, TransientError):
+            break
+        assert_no_unrecorded_write(world, shape(world) != before, incident_id, again)
+        again = deliver(world, scenario, counter)
 
     assert again.raised is None, again.raised
     assert len(records(world, incident_id)) <= 1
