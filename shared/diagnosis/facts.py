@@ -40,7 +40,8 @@ from shared.gcp.run_logs import APP_LOGS
 # Cloud Run's request timeout when a revision does not say (the API's default).
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 300.0
 # At or above this share of the request timeout, a p99 sits at it: percentiles are interpolated in exponential
-# buckets, so a p99 of requests cut at exactly the timeout reads a little either side (request_timeout.PINNED).
+# buckets, so a p99 of requests cut at exactly the timeout reads a little either side. The one bar of
+# request_timeout, connector_saturation's cut at the timeout and `usual_timeouts`.
 PINNED_AT_TIMEOUT = 0.9
 
 # Connector throughput per instance, in Mbps (docs table: f1-micro 100-500, e2-micro 200-1000,

@@ -18,9 +18,6 @@ from shared.diagnosis.rules.deploy_changes import deploy_lowered_timeout
 from shared.diagnosis.signatures import Finding, Signature
 from shared.gcp.run_logs import REQUEST_LOG, SYSTEM_LOG
 
-# At or above this share of the timeout, a p99 is pinned at it (Facts' bar, which the connector's check shares).
-PINNED = PINNED_AT_TIMEOUT
-
 
 def evaluate(facts: Facts) -> Finding:
     c = Citation(Signature.REQUEST_TIMEOUT)
@@ -38,12 +35,12 @@ def evaluate(facts: Facts) -> Finding:
     revision = facts.newest_serving
     timeout = facts.request_timeout_seconds
     p99 = facts.p99_seconds(window)
-    pinned = [v for v in p99 if v >= PINNED * timeout]
+    pinned = [v for v in p99 if v >= PINNED_AT_TIMEOUT * timeout]
     at_timeout = bool(pinned)
     texts = facts.log_matches(LogSignal.REQUEST_TIMEOUT)
     c.cite("metric", facts.latencies_query,
            f"p99 at the {timeout:.0f} s timeout in {len(pinned)} of {len(p99)} minutes (max {latency(max(p99))})"
-           if p99 else "no latency data", f">= {PINNED:.0%} of the {timeout:.0f} s request timeout", at_timeout,
+           if p99 else "no latency data", f">= {PINNED_AT_TIMEOUT:.0%} of the {timeout:.0f} s request timeout", at_timeout,
            role="supports" if at_timeout else "context")   # one of two kinds of timeout evidence
     c.cite("log", f"{REQUEST_LOG}: {pattern_of(LogSignal.REQUEST_TIMEOUT)}", f"{len(texts)} entries",
            ">= 1 supports", bool(texts) or None, role="supports" if texts else "context")
