@@ -47,13 +47,12 @@ CONNECTOR = "projects/demo-project/locations/us-central1/connectors/backend-conn
 # cores, stops every thread, the clients' included; `hold_the_interpreter` below is that stop).
 TIGHT = CallPolicy(call_timeout=0.5, attempts=2, initial_backoff=0.01, max_backoff=0.02, total_timeout=1.5)
 SLOWER_THAN_THE_DEADLINE = 0.8
-PARTS = ("run", "monitoring", "logging", "vpcaccess")
 
 
 # --- the worlds ------------------------------------------------------------------------------------
 
 
-def _tight(world: World, parts: tuple[str, ...] = PARTS) -> World:
+def _tight(world: World, parts: tuple[str, ...]) -> World:
     """`parts`' adapters at the TIGHT deadlines, their operation waits 3 s; the others keep the World's."""
     tight = {"run": lambda: CloudRunAdapter(policy=TIGHT, operation_timeout=3, poll_initial_delay=0.01,
                                             poll_max_delay=0.05),
@@ -73,13 +72,15 @@ def at_product_deadlines(world: World) -> World:
     return world
 
 
-def rollback_world(standins, pubsub, project_id, anchor, tight: tuple[str, ...] = PARTS) -> World:
+def rollback_world(standins, pubsub, project_id, anchor, tight: tuple[str, ...] = ()) -> World:
+    """The bad_revision world, `tight` the parts a test makes slower than a deadline (none by default)."""
     world = _tight(World(standins, pubsub, project_id, anchor, delivery={"max_attempts": 100}), tight)
     world.seed("bad_revision")
     return world
 
 
-def connector_world(standins, pubsub, project_id, anchor, tight: tuple[str, ...] = PARTS) -> World:
+def connector_world(standins, pubsub, project_id, anchor, tight: tuple[str, ...] = ()) -> World:
+    """The connector_saturation world, `tight` as rollback_world's."""
     world = _tight(World(standins, pubsub, project_id, anchor, delivery={"max_attempts": 100},
                          bounds={"connectors": [{"name": CONNECTOR, "allow_one_way": True}]}), tight)
     world.seed("connector_saturation")
@@ -336,7 +337,8 @@ def resolve_incident(world: World, scenario: str) -> str:
 def test_a_write_that_landed_but_whose_answer_was_lost_acts_once(standin_env, firestore, pubsub, project_id, anchor,
                                                                  part, method, code, polls, expected):
     rollback = part == "run"
-    world = (rollback_world if rollback else connector_world)(standin_env, pubsub, project_id, anchor)
+    make = rollback_world if rollback else connector_world
+    world = make(standin_env, pubsub, project_id, anchor, tight=(part,))
     scenario = "bad_revision" if rollback else "connector_saturation"
     incident_id = resolve_incident(world, scenario)
     getattr(world.standins, part).lro_polls_before_done = polls
@@ -370,7 +372,8 @@ def test_a_write_answered_with_a_code_that_is_no_refusal_is_escalated_once_never
     only for a refusal: it is escalated as of unknown outcome, recorded once for the sweep, and the write is
     sent once. The other reading (it acted) is in test_a_write_that_landed_but_whose_answer_was_lost_acts_once."""
     rollback = part == "run"
-    world = (rollback_world if rollback else connector_world)(standin_env, pubsub, project_id, anchor)
+    make = rollback_world if rollback else connector_world
+    world = make(standin_env, pubsub, project_id, anchor, tight=(part,))
     scenario = "bad_revision" if rollback else "connector_saturation"
     incident_id = resolve_incident(world, scenario)
     getattr(world.standins, part).faults.fail_next(1, code, method=method)
@@ -392,7 +395,7 @@ def test_a_write_that_lands_after_the_client_gave_up_is_recorded_and_not_repeate
                                                                                   project_id, anchor):
     """The request is slower than the client's deadline: the client sees DEADLINE_EXCEEDED, and the
     server applies it a moment later. The re-read right after the error cannot see it yet."""
-    world = rollback_world(standin_env, pubsub, project_id, anchor)
+    world = rollback_world(standin_env, pubsub, project_id, anchor, tight=("run",))
     incident_id = resolve_incident(world, "bad_revision")
     world.standins.run.faults.add_latency(SLOWER_THAN_THE_DEADLINE, method="UpdateService")
     counter = DeliveryCounter()
@@ -440,7 +443,7 @@ def _cut_when(proxy: CuttableProxy, happened: Callable[[], bool]) -> threading.T
 @pytest.mark.parametrize("when", ["before anything", "after the evidence"])
 def test_firestore_gone_before_the_write_fails_closed_and_says_why(standin_env, cuttable_firestore, pubsub,
                                                                    project_id, anchor, when, capsys):
-    world = rollback_world(standin_env, pubsub, project_id, anchor)
+    world = rollback_world(standin_env, pubsub, project_id, anchor, tight=())
     _state_through(world, project_id)
     counter = DeliveryCounter()
     if when == "before anything":
@@ -479,7 +482,7 @@ def redeliver_until_handled(world: World, scenario: str, counter: DeliveryCounte
 
 def test_firestore_gone_right_after_the_write_escalates_with_what_was_done(standin_env, cuttable_firestore, pubsub,
                                                                            project_id, anchor):
-    world = rollback_world(standin_env, pubsub, project_id, anchor)
+    world = rollback_world(standin_env, pubsub, project_id, anchor, tight=("run",))
     _state_through(world, project_id)
     incident_id = resolve_incident(world, "bad_revision")
     world.standins.run.faults.add_latency(0.3, method="GetOperation")  # the cut lands while it is followed
@@ -518,7 +521,7 @@ def _timeline(capsys) -> list[dict]:
 
 def test_firestore_down_for_every_delivery_ends_in_one_failed_outcome_that_says_why(standin_env, cuttable_firestore,
                                                                                       pubsub, project_id, anchor):
-    world = _tight(World(standin_env, pubsub, project_id, anchor, delivery={"max_attempts": 5}))
+    world = World(standin_env, pubsub, project_id, anchor, delivery={"max_attempts": 5})   # no API faulted
     world.seed("bad_revision")
     _state_through(world, project_id)
     cuttable_firestore.cut()
@@ -546,7 +549,7 @@ def test_a_claim_left_by_an_attempt_that_died_is_redelivered_never_acted_on(stan
 
     from shared.remediation.guardrails import CLAIMS, claim_key
 
-    world = rollback_world(standin_env, pubsub, project_id, anchor)
+    world = rollback_world(standin_env, pubsub, project_id, anchor, tight=())
     incident_id = resolve_incident(world, "bad_revision")
     ttl = timedelta(seconds=world.config.guardrails.claim_ttl_seconds)
     world.state.claim(CLAIMS, claim_key(incident_id, SERVICE, "rollback_traffic"), "m-1:0123456789ab", ttl,
@@ -588,7 +591,8 @@ def test_a_write_refused_for_a_permission_names_the_permission_to_grant(standin_
     permission"), every permission the action declares. Before, a refusal that named none reached the
     person as a bare "The caller does not have permission"."""
     rollback = part == "run"
-    world = (rollback_world if rollback else connector_world)(standin_env, pubsub, project_id, anchor)
+    make = rollback_world if rollback else connector_world
+    world = make(standin_env, pubsub, project_id, anchor, tight=(part,))
     getattr(world.standins, part).faults.deny(method, named=named)
 
     first = deliver(world, "bad_revision" if rollback else "connector_saturation", DeliveryCounter())
@@ -610,7 +614,7 @@ def test_a_read_refused_bare_names_the_permission_it_needs_and_is_never_healthy(
     """A read refused PERMISSION_DENIED with no details ("The caller does not have permission", no ErrorInfo):
     the outcome (its reason, or the diagnosis's evidence gaps) names the permission the call needs, as the
     adapter declares it (`iam_permissions`). Before, it quoted the bare refusal and named none."""
-    world = connector_world(standin_env, pubsub, project_id, anchor)
+    world = connector_world(standin_env, pubsub, project_id, anchor, tight=(part,))
     getattr(world.standins, part).faults.deny(method, named=False)
 
     first = deliver(world, "connector_saturation", DeliveryCounter())
