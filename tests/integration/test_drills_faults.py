@@ -12,6 +12,7 @@ docs/behaviour.md ("Faults") has the table these cases check.
 """
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from shared.gcp.vpcaccess import VpcAccessAdapter
 from shared.pipeline import handle_delivery
 from shared.remediation.records import ACTIONS
 from tests.integration.cuttable_proxy import CuttableProxy
-from tests.integration.world import SERVICE, World
+from tests.integration.world import SERVICE, World, readers_at_product_deadlines
 
 pytestmark = pytest.mark.emulator
 
@@ -40,6 +41,10 @@ CONNECTOR = "projects/demo-project/locations/us-central1/connectors/backend-conn
 # call is bounded by its deadline, and the deadlines add up to less than the function timeout,
 # which is below the ack deadline (docs/deploy.md): a hung API becomes DEADLINE_EXCEEDED long
 # before Pub/Sub would redeliver.
+# They are the test's, not the product's (10 s a call, docs/deploy.md), so they bound only the API a drill
+# faults: a fault-free read under a 0.5 s deadline fails whenever this process stops for longer, and it does
+# on a loaded machine (a full garbage collection of the whole suite's heap, measured at 1.6 to 4.3 s on 2 busy
+# cores, stops every thread, the clients' included; `hold_the_interpreter` below is that stop).
 TIGHT = CallPolicy(call_timeout=0.5, attempts=2, initial_backoff=0.01, max_backoff=0.02, total_timeout=1.5)
 SLOWER_THAN_THE_DEADLINE = 0.8
 
@@ -47,24 +52,37 @@ SLOWER_THAN_THE_DEADLINE = 0.8
 # --- the worlds ------------------------------------------------------------------------------------
 
 
-def _tight(world: World) -> World:
-    a = world.adapters
-    a.run = CloudRunAdapter(policy=TIGHT, operation_timeout=3, poll_initial_delay=0.01, poll_max_delay=0.05)
-    a.monitoring = CloudMonitoringAdapter(policy=TIGHT)
-    a.logging = CloudLoggingAdapter(policy=TIGHT)
-    a.vpcaccess = VpcAccessAdapter(policy=TIGHT, operation_timeout=3, poll_initial_delay=0.01, poll_max_delay=0.05)
+def _tight(world: World, parts: tuple[str, ...]) -> World:
+    """`parts`' adapters at the TIGHT deadlines, their operation waits 3 s; the others keep the World's."""
+    tight = {"run": lambda: CloudRunAdapter(policy=TIGHT, operation_timeout=3, poll_initial_delay=0.01,
+                                            poll_max_delay=0.05),
+             "monitoring": lambda: CloudMonitoringAdapter(policy=TIGHT),
+             "logging": lambda: CloudLoggingAdapter(policy=TIGHT),
+             "vpcaccess": lambda: VpcAccessAdapter(policy=TIGHT, operation_timeout=3, poll_initial_delay=0.01,
+                                                   poll_max_delay=0.05)}
+    for part in parts:
+        setattr(world.adapters, part, tight[part]())
     return world
 
 
-def rollback_world(standins, pubsub, project_id, anchor) -> World:
-    world = _tight(World(standins, pubsub, project_id, anchor, delivery={"max_attempts": 100}))
+def at_product_deadlines(world: World) -> World:
+    """Every reader back at the product's own deadlines (the World's): the fault cleared, nothing is to be slow."""
+    for part, adapter in readers_at_product_deadlines().items():
+        setattr(world.adapters, part, adapter)
+    return world
+
+
+def rollback_world(standins, pubsub, project_id, anchor, tight: tuple[str, ...] = ()) -> World:
+    """The bad_revision world, `tight` the parts a test makes slower than a deadline (none by default)."""
+    world = _tight(World(standins, pubsub, project_id, anchor, delivery={"max_attempts": 100}), tight)
     world.seed("bad_revision")
     return world
 
 
-def connector_world(standins, pubsub, project_id, anchor) -> World:
+def connector_world(standins, pubsub, project_id, anchor, tight: tuple[str, ...] = ()) -> World:
+    """The connector_saturation world, `tight` as rollback_world's."""
     world = _tight(World(standins, pubsub, project_id, anchor, delivery={"max_attempts": 100},
-                         bounds={"connectors": [{"name": CONNECTOR, "allow_one_way": True}]}))
+                         bounds={"connectors": [{"name": CONNECTOR, "allow_one_way": True}]}), tight)
     world.seed("connector_saturation")
     return world
 
@@ -191,8 +209,29 @@ def inject(world: World, step: Step, fault: str) -> None:
 @pytest.mark.parametrize("step,fault", CASES)
 def test_a_fault_at_each_step_completes_escalates_or_is_redelivered_and_never_acts_twice(
         standin_env, firestore, pubsub, project_id, anchor, step, fault):
+    drill(standin_env, pubsub, project_id, anchor, step, fault)
+
+
+# The CI's two failures (a redelivery's ListTimeSeries past its 0.5 s deadline) and the connector path's.
+STALLED = [case for case in CASES if case.id in ("run.ListRevisions-UNAVAILABLE", "run.ListRevisions-slower",
+                                                  "vpcaccess.GetConnector-UNAVAILABLE")]
+
+
+@pytest.mark.parametrize("step,fault", STALLED)
+def test_a_redelivery_on_an_instance_that_stops_mid_read_still_completes_once(
+        standin_env, firestore, pubsub, project_id, anchor, step, fault):
+    """The process stops for 1.2 s while the redelivery's Monitoring reads are in flight, as a loaded instance's
+    full garbage collection stops it: a fault-free read is then late by that much and must still be answered."""
+    stopped = stop_the_process_at(standin_env.monitoring.faults, "ListTimeSeries", 1.2)
+    drill(standin_env, pubsub, project_id, anchor, step, fault, before_redelivery=stopped.arm)
+    assert stopped.done, "no ListTimeSeries in the redelivery: the stop never happened"
+
+
+def drill(standins, pubsub, project_id, anchor, step: Step, fault: str,
+          before_redelivery: Callable[[], None] = lambda: None) -> None:
+    """One fault at one step, then the redelivery with the fault gone; the drill's three invariants checked."""
     make = rollback_world if step.path == "rollback" else connector_world
-    world = make(standin_env, pubsub, project_id, anchor)
+    world = make(standins, pubsub, project_id, anchor, tight=(step.part,))
     scenario = "bad_revision" if step.path == "rollback" else "connector_saturation"
     shape = desired_traffic if step.path == "rollback" else connector_shape
     incident_id = resolve_incident(world, scenario)
@@ -210,15 +249,9 @@ def test_a_fault_at_each_step_completes_escalates_or_is_redelivered_and_never_ac
     assert_no_unrecorded_write(world, shape(world) != before, incident_id, first)
     recorded = bool(records(world, incident_id))
 
+    at_product_deadlines(world)   # the fault is gone: nothing is meant to be slower than a deadline now
+    before_redelivery()
     again = deliver(world, scenario, counter)
-    # The reads' deadlines here are 0.5 s (TIGHT): on a loaded machine a read of the redelivery may pass its deadline
-    # too, a transient fault the platform redelivers in turn. Delivered again, a few times at most: what is judged
-    # is that no handling acts twice or leaves a write unrecorded, checked after every delivery.
-    for _ in range(3):
-        if not isinstance(again.raised, TransientError):
-            break
-        assert_no_unrecorded_write(world, shape(world) != before, incident_id, again)
-        again = deliver(world, scenario, counter)
 
     assert again.raised is None, again.raised
     assert len(records(world, incident_id)) <= 1
@@ -229,6 +262,47 @@ def test_a_fault_at_each_step_completes_escalates_or_is_redelivered_and_never_ac
     if first.result == "redelivered":
         # The retry is the first handling that counts: it acts as a fault-free delivery would.
         assert again.outcome.status.value in ("applied", "escalated", "skipped"), again.outcome.reason
+
+
+@dataclass
+class ProcessStop:
+    """`stop_the_process_at`'s stop: made once `arm`ed, by the first matching call; `done` once made."""
+
+    armed: bool = False
+    done: bool = False
+
+    def arm(self) -> None:
+        self.armed = True
+
+
+def stop_the_process_at(faults: Any, method: str, seconds: float) -> ProcessStop:
+    """Once armed, the first `method` call the stand-in takes holds the interpreter for `seconds` before it is
+    served: every thread of this process stops, the product's clients and the other stand-ins included, while
+    gRPC's own deadline timers run on. The stand-ins' fault rules are a slow API (`add_latency`); this is a
+    slow instance."""
+    stop, before_call = ProcessStop(), faults.before_call
+
+    def stopping(called: str, request: Any = None) -> Any:
+        if stop.armed and not stop.done and called == method:
+            stop.done = True
+            hold_the_interpreter(seconds)
+        return before_call(called, request)
+
+    faults.before_call = stopping
+    return stop
+
+
+def hold_the_interpreter(seconds: float) -> None:
+    """Runs on this thread alone for `seconds`, as a full garbage collection does: the GIL is handed over only
+    when another thread has asked for it for a switch interval (sys.setswitchinterval), made longer than the hold."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(seconds + 1)
+    try:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            pass
+    finally:
+        sys.setswitchinterval(interval)
 
 
 def resolve_incident(world: World, scenario: str) -> str:
@@ -263,7 +337,8 @@ def resolve_incident(world: World, scenario: str) -> str:
 def test_a_write_that_landed_but_whose_answer_was_lost_acts_once(standin_env, firestore, pubsub, project_id, anchor,
                                                                  part, method, code, polls, expected):
     rollback = part == "run"
-    world = (rollback_world if rollback else connector_world)(standin_env, pubsub, project_id, anchor)
+    make = rollback_world if rollback else connector_world
+    world = make(standin_env, pubsub, project_id, anchor, tight=(part,))
     scenario = "bad_revision" if rollback else "connector_saturation"
     incident_id = resolve_incident(world, scenario)
     getattr(world.standins, part).lro_polls_before_done = polls
@@ -297,7 +372,8 @@ def test_a_write_answered_with_a_code_that_is_no_refusal_is_escalated_once_never
     only for a refusal: it is escalated as of unknown outcome, recorded once for the sweep, and the write is
     sent once. The other reading (it acted) is in test_a_write_that_landed_but_whose_answer_was_lost_acts_once."""
     rollback = part == "run"
-    world = (rollback_world if rollback else connector_world)(standin_env, pubsub, project_id, anchor)
+    make = rollback_world if rollback else connector_world
+    world = make(standin_env, pubsub, project_id, anchor, tight=(part,))
     scenario = "bad_revision" if rollback else "connector_saturation"
     incident_id = resolve_incident(world, scenario)
     getattr(world.standins, part).faults.fail_next(1, code, method=method)
@@ -319,7 +395,7 @@ def test_a_write_that_lands_after_the_client_gave_up_is_recorded_and_not_repeate
                                                                                   project_id, anchor):
     """The request is slower than the client's deadline: the client sees DEADLINE_EXCEEDED, and the
     server applies it a moment later. The re-read right after the error cannot see it yet."""
-    world = rollback_world(standin_env, pubsub, project_id, anchor)
+    world = rollback_world(standin_env, pubsub, project_id, anchor, tight=("run",))
     incident_id = resolve_incident(world, "bad_revision")
     world.standins.run.faults.add_latency(SLOWER_THAN_THE_DEADLINE, method="UpdateService")
     counter = DeliveryCounter()
@@ -367,7 +443,7 @@ def _cut_when(proxy: CuttableProxy, happened: Callable[[], bool]) -> threading.T
 @pytest.mark.parametrize("when", ["before anything", "after the evidence"])
 def test_firestore_gone_before_the_write_fails_closed_and_says_why(standin_env, cuttable_firestore, pubsub,
                                                                    project_id, anchor, when, capsys):
-    world = rollback_world(standin_env, pubsub, project_id, anchor)
+    world = rollback_world(standin_env, pubsub, project_id, anchor, tight=())
     _state_through(world, project_id)
     counter = DeliveryCounter()
     if when == "before anything":
@@ -406,7 +482,7 @@ def redeliver_until_handled(world: World, scenario: str, counter: DeliveryCounte
 
 def test_firestore_gone_right_after_the_write_escalates_with_what_was_done(standin_env, cuttable_firestore, pubsub,
                                                                            project_id, anchor):
-    world = rollback_world(standin_env, pubsub, project_id, anchor)
+    world = rollback_world(standin_env, pubsub, project_id, anchor, tight=("run",))
     _state_through(world, project_id)
     incident_id = resolve_incident(world, "bad_revision")
     world.standins.run.faults.add_latency(0.3, method="GetOperation")  # the cut lands while it is followed
@@ -445,7 +521,7 @@ def _timeline(capsys) -> list[dict]:
 
 def test_firestore_down_for_every_delivery_ends_in_one_failed_outcome_that_says_why(standin_env, cuttable_firestore,
                                                                                       pubsub, project_id, anchor):
-    world = _tight(World(standin_env, pubsub, project_id, anchor, delivery={"max_attempts": 5}))
+    world = World(standin_env, pubsub, project_id, anchor, delivery={"max_attempts": 5})   # no API faulted
     world.seed("bad_revision")
     _state_through(world, project_id)
     cuttable_firestore.cut()
@@ -473,7 +549,7 @@ def test_a_claim_left_by_an_attempt_that_died_is_redelivered_never_acted_on(stan
 
     from shared.remediation.guardrails import CLAIMS, claim_key
 
-    world = rollback_world(standin_env, pubsub, project_id, anchor)
+    world = rollback_world(standin_env, pubsub, project_id, anchor, tight=())
     incident_id = resolve_incident(world, "bad_revision")
     ttl = timedelta(seconds=world.config.guardrails.claim_ttl_seconds)
     world.state.claim(CLAIMS, claim_key(incident_id, SERVICE, "rollback_traffic"), "m-1:0123456789ab", ttl,
@@ -515,7 +591,8 @@ def test_a_write_refused_for_a_permission_names_the_permission_to_grant(standin_
     permission"), every permission the action declares. Before, a refusal that named none reached the
     person as a bare "The caller does not have permission"."""
     rollback = part == "run"
-    world = (rollback_world if rollback else connector_world)(standin_env, pubsub, project_id, anchor)
+    make = rollback_world if rollback else connector_world
+    world = make(standin_env, pubsub, project_id, anchor, tight=(part,))
     getattr(world.standins, part).faults.deny(method, named=named)
 
     first = deliver(world, "bad_revision" if rollback else "connector_saturation", DeliveryCounter())
@@ -537,7 +614,7 @@ def test_a_read_refused_bare_names_the_permission_it_needs_and_is_never_healthy(
     """A read refused PERMISSION_DENIED with no details ("The caller does not have permission", no ErrorInfo):
     the outcome (its reason, or the diagnosis's evidence gaps) names the permission the call needs, as the
     adapter declares it (`iam_permissions`). Before, it quoted the bare refusal and named none."""
-    world = connector_world(standin_env, pubsub, project_id, anchor)
+    world = connector_world(standin_env, pubsub, project_id, anchor, tight=(part,))
     getattr(world.standins, part).faults.deny(method, named=False)
 
     first = deliver(world, "connector_saturation", DeliveryCounter())

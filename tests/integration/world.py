@@ -34,6 +34,14 @@ FAST = CallPolicy(call_timeout=CallPolicy().call_timeout, attempts=3, initial_ba
                   total_timeout=CallPolicy().call_timeout)
 
 
+def readers_at_product_deadlines() -> dict[str, Any]:
+    """The Run, Monitoring, Logging and VPC Access adapters at the product's own per-call deadline (FAST), their
+    operation polls short: what every World starts with, and what a drill puts back once its fault is cleared."""
+    return {"run": CloudRunAdapter(policy=FAST, poll_initial_delay=0.01, poll_max_delay=0.05),
+            "monitoring": CloudMonitoringAdapter(policy=FAST), "logging": CloudLoggingAdapter(policy=FAST),
+            "vpcaccess": VpcAccessAdapter(policy=FAST, poll_initial_delay=0.01, poll_max_delay=0.05)}
+
+
 class World:
     """One test's Runwarden: config, adapters on the local servers, and a way to read outcomes."""
 
@@ -48,12 +56,9 @@ class World:
                                     "services": [{"name": s} for s in services], **config})
         self.state = FirestoreStateStore(project_id)
         self.clock = FixedClock(anchor + timedelta(minutes=2))
-        self.adapters = Adapters(run=CloudRunAdapter(policy=FAST, poll_initial_delay=0.01, poll_max_delay=0.05),
-                                 monitoring=CloudMonitoringAdapter(policy=FAST), publisher=PubSubPublisher(),
-                                 state=self.state, clock=self.clock, logging=CloudLoggingAdapter(policy=FAST),
-                                 vpcaccess=VpcAccessAdapter(policy=FAST, poll_initial_delay=0.01,
-                                                            poll_max_delay=0.05),
-                                 secretmanager=SecretManagerAdapter(policy=FAST))   # as google_adapters builds
+        # As google_adapters builds them.
+        self.adapters = Adapters(**readers_at_product_deadlines(), publisher=PubSubPublisher(), state=self.state,
+                                 clock=self.clock, secretmanager=SecretManagerAdapter(policy=FAST))
 
     @classmethod
     def for_scenario(cls, scenario, standins, pubsub, project_id, anchor, mode="enforce") -> "World":
