@@ -132,10 +132,10 @@ def asked_hold(service: str, revision: str, before: Mapping[str, Any], action_id
     recorded = recorded_service(before)
     asked = split_text(recorded.traffic) if recorded else ""
     serving = (split_text(recorded.traffic_statuses) if recorded else "") or "nothing"
-    whose = (f"Runwarden's rollback {action_id}, whose UpdateService operation failed with its split left desired"
-             if action_id else "a change not recorded as Runwarden's (a person's, a pipeline's), not serving yet")
+    whose = (f"by Runwarden's rollback {action_id}, whose UpdateService operation failed with its split left "
+             "desired; not writing it again" if action_id else "by a change not recorded as Runwarden's (a person's, "
+             "a pipeline's), failed or still reconciling; not writing a rollback over it")
     return (f"{short_name(service)} already asks for {revision} at 100% (Service.traffic: {asked}) while it serves "
-            f"{serving} (traffic_statuses): asked for, not serving, by {whose}; not writing a rollback again, a "
-            f"person must look. Whatever reconciles the service next may serve it; see both with: "
+            f"{serving} (traffic_statuses): asked for, not serving, {whose}; a person must look. Whatever reconciles the service next may serve it; see both with: "
             f"{describe_command(service)}; send all traffic to the latest Ready revision with: "
             f"{update_traffic_command(service, '--to-latest')}")

@@ -61,3 +61,30 @@ def test_a_pin_not_as_it_should_be_is_said_with_both_splits_and_the_gcloud_line(
         return
     assert "asked for, not serving" in words and "traffic_statuses" in words, words
     assert "gcloud run services describe backend" in words, words
+
+
+def recorded(asked: list[TrafficTarget], serving: list[TrafficTarget]) -> dict:
+    return {"generation": 5, "traffic": [t.model_dump(mode="json") for t in asked],
+            "traffic_statuses": [t.model_dump(mode="json") for t in serving]}
+
+
+BEFORE = [   # (name, the plan's before: asked for, serving; the revision asked for and not serving, or None)
+    ("a failed rollback left desired", [by_name(OLD, 100)], [by_name(NEW, 100)], OLD),
+    ("the failing revision asked for and serving", [by_name(NEW, 100)], [by_name(NEW, 100)], None),
+    ("LATEST asked for", [latest()], [latest(resolved=NEW)], None),
+    ("a split asked for", [by_name(OLD, 50), by_name(NEW, 50)], [by_name(NEW, 100)], None),
+    ("nothing recorded", [], [], None),
+]
+
+
+@pytest.mark.parametrize("name,asked,serving,revision", BEFORE, ids=[b[0] for b in BEFORE])
+def test_a_rollback_is_held_while_the_service_asks_for_a_revision_it_does_not_serve(name, asked, serving, revision):
+    from shared.remediation.pins import asked_hold, asked_not_serving, left_asked
+    before = recorded(asked, serving)
+    assert asked_not_serving(before) == revision, name
+    assert left_asked(before, OLD) is (revision == OLD), name
+    if revision:
+        ours, other = asked_hold(SERVICE, revision, before, "K"), asked_hold(SERVICE, revision, before)
+        assert "Runwarden's rollback K" in ours and "not writing it again" in ours, ours
+        assert "not recorded as Runwarden's" in other and "not writing a rollback over it" in other, other
+        assert all("gcloud run services describe" in w and "--to-latest" in w for w in (ours, other))
