@@ -500,7 +500,8 @@ def render_snapshot(snap: dict[str, Any]) -> list[str]:
                          f"settled by its approve, command {item.get('command_id')}") + \
                     f"; approved by {item.get('decided_by')}"
             elif name == "pinned":
-                extra = f"{item.get('revision')}, pinned {int(extra or 0) // 3600} h {int(extra or 0) % 3600 // 60} min"
+                extra = (f"{item.get('revision')}, pinned {int(extra or 0) // 3600} h {int(extra or 0) % 3600 // 60} min"
+                         + (f": {item.get('words')}" if item.get("state") == "asked" else ""))
             elif name == "writes_in_flight":
                 extra = f"held by {extra} since {item.get('since')}, until {item.get('until')} at the latest"
             elif name == "budgets":

@@ -61,7 +61,8 @@ from shared.outcomes import (
     notify_severity,
 )
 from shared.remediation.planning import Plan, advised, plan, report_of
-from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, REPORT_PENDING, SETTLED, ActionRecord,
+from shared.remediation.pins import asked_hold, asked_not_serving
+from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, REPORT_PENDING, SETTLED, ActionRecord,
                                         ActionState, IncidentRecord, IntentRecord, SettledVerdict, intent_key,
                                         read_record)
 from shared.remediation.sweep_budget import alert_peer_time
@@ -761,6 +762,10 @@ class _AlertRun:
                                 f"at {undone.resolved_at:%Y-%m-%d %H:%M:%S} ({undone.key}, incident "
                                 f"{undone.incident_id}): the service still failed after it; not repeating it, a "
                                 "person must look", target=service, diagnosis=report)
+        asked = self.asked_not_serving(service, action.name, proposal.before)
+        if asked:
+            return self.outcome(OutcomeStatus.ESCALATED, f"{diagnosis.signature.value}, but {asked}", target=service,
+                                diagnosis=report)
         self.timeline.step("planned", proposal.reason, action=action.name,
                            params=proposal.params.model_dump(mode="json"))
         result = gate.execute(action, proposal.params, proposal.before, self.incident.incident_id, self.adapters,
@@ -780,6 +785,21 @@ class _AlertRun:
         notes = [*notes, dry_hold] if dry_hold else notes
         return self.outcome(result.status, result.reason, target=written, diagnosis=report,
                             action=action_report, notes=notes, decided_at=now)
+
+    def asked_not_serving(self, service: str, action: str, before: Mapping[str, Any]) -> str:
+        """Why a rollback is not written while the service, as read for the decision, asks for a revision at
+        100% that does not serve (pins.asked_not_serving), or "". Read off the plan's `before`, no round trip;
+        only then is the service's pin read, to name Runwarden's own failed rollback (a pin ASKED) when it is
+        one: a later incident must not take the service as never rolled back and send the same split again."""
+        revision = asked_not_serving(before) if action == "rollback_traffic" else None
+        if revision is None:
+            return ""
+        try:
+            pin = self.adapters.state.get_record(PINS, service) or {}
+        except TransientError:
+            pin = {}   # unread: said as not known to be Runwarden's, and held all the same
+        ours = pin.get("pinned") is True and pin.get("revision") == revision
+        return asked_hold(service, revision, before, str(pin.get("action_id") or "") if ours else "")
 
     def duplicate_beside(self, gate: Gate, target: str, prior: _Prior) -> "_DuplicateCheck":
         """`duplicate(gate, target, prior=prior)`, for a delivery about to read its evidence. When the batched

@@ -15,6 +15,7 @@ from shared.errors import DamagedRecord, PermanentError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation import in_flight
 from shared.remediation.guardrails import Gate, pause_key
+from shared.remediation.pins import PinState
 from shared.remediation.records import (ACTIONS, FLAGS, KILL_SWITCH, PINS, RESTORES, ActionRecord,
                                         ActionState, PinRecord, RestoreNote,
                                         RestoreNoteState, read_record, stored_key)
@@ -81,7 +82,7 @@ def _switch(run: CommandRun, engaged: bool) -> Outcome:
     elif engaged:
         reason += _over_later_resume(run, previous)
     if engaged:
-        reason += _under_way(run, target)
+        reason += _under_way(run, target) + _asked_not_serving(run, target)
     if not engaged and target is None:
         reason += _still_paused(run)
     if not engaged:
@@ -155,6 +156,24 @@ def _connector_exists(run: CommandRun, target: str) -> None:
                            "its name (a connector is named projects/PROJECT/locations/REGION/connectors/NAME)") from None
     except TransientError:
         return
+
+
+def _asked_not_serving(run: CommandRun, target: str | None) -> str:
+    """The pins in the pause's scope recorded `asked` (a rollback whose UpdateService operation failed with its
+    split left desired, shared/remediation/pins.py), said: Cloud Run serves what a service asks for once it
+    reconciles next (a restart, a deploy), which is no write of Runwarden's, so no pause holds it back. One
+    equality on the pins' `state`, at most _LISTED + 1; a read that fails is said, never taken for none."""
+    try:
+        found = run.adapters.state.find_records(PINS, "state", PinState.ASKED.value, _LISTED + 1)
+    except TransientError as exc:
+        return f"; whether a rollback is asked for and not serving could not be read ({exc})"
+    asked = [f"{data.get('service')} asks for {data.get('revision')} at 100%, not serving (rollback "
+             f"{data.get('action_id')})" for data in found[:_LISTED]
+             if data.get("pinned") is True and _in_scope(target, str(data.get("service") or ""))]
+    if not asked:
+        return ""
+    return (f"; asked for, not serving: {'; '.join(asked)}: whatever reconciles the service next (a restart, a "
+            "deploy) may serve it, which is not Runwarden's write and no pause holds back")
 
 
 def _under_way(run: CommandRun, target: str | None) -> str:

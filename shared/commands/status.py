@@ -21,6 +21,7 @@ from shared.outcomes import Outcome, OutcomeStatus
 from shared.ports import ClaimRecord, found_key
 from shared.remediation.approvals import settles_after
 from shared.remediation.guardrails import BUDGETS, COOLDOWNS, WRITING, Gate, bound_key, slot_keys
+from shared.remediation.pins import state_words
 from shared.remediation.records import (ACTIONS, COMMANDS, PINS, PROPOSALS, ActionRecord, ActionState, PinRecord,
                                         ProposalRecord, why_unreadable)
 
@@ -134,7 +135,8 @@ def snapshot(run: CommandRun) -> Snapshot:
         cooldowns=_cooldowns(state, targets, now, unreadable),
         budgets=_budgets(state, config, targets, now, unreadable),
         pinned=[{"service": p.service, "revision": p.revision, "pinned_at": p.pinned_at,
-                 "age_seconds": int((now - p.pinned_at).total_seconds()), "action_id": p.action_id} for p in pins],
+                 "age_seconds": int((now - p.pinned_at).total_seconds()), "action_id": p.action_id,
+                 "state": p.state.value, "words": state_words(p.state, p.revision)} for p in pins],
         more_than_shown=more,
         unreadable=unreadable,
     )

@@ -15,7 +15,7 @@ from shared.commands import held, restore_notes
 from shared.commands.context import CommandRun, Refused, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.inventory import managed_service
-from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType, split_text
+from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType, describe_command, split_text
 from shared.echo import echoed
 from shared.errors import AttemptInProgress, PermanentError, RunwardenError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
@@ -141,6 +141,15 @@ def _nothing_pinned(run: CommandRun, service: Service) -> str:
     service.proto): when they differ, the newest revision's rollout failed or is still under way, and
     writing LATEST again serves it no sooner. Saying only "no pin to release" read as though the latest
     revision served."""
+    pinned = [t for t in service.traffic_statuses if t.type is TrafficType.REVISION and t.percent]
+    if pinned:
+        # LATEST asked for (Service.traffic) while revisions named serve (traffic_statuses): a release whose
+        # UpdateService operation failed with its split left desired, or one still reconciling. The same split
+        # is not written twice; the pin holds until what serves says otherwise (pins.read_pin).
+        return (f"{service.short_name} already asks for all traffic to LATEST, but still serves "
+                f"{split_text(pinned)} (traffic_statuses): the release is asked for, not serving, and the pin "
+                "holds; nothing written again. Whatever reconciles the service next may serve LATEST; see both "
+                f"with: {describe_command(service.name)}")
     said = f"{service.short_name} already sends all traffic to LATEST: no pin to release, nothing written"
     created, ready = service.latest_created_revision, service.latest_ready_revision
     if not created or created == ready:

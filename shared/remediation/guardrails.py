@@ -52,6 +52,7 @@ from shared.remediation.own_changes import OwnChange, unrecorded_own_change
 from shared.remediation.plans import guard, held_as, release_hint, siblings, unjudged
 from shared.remediation.refusals import (BRAKE, BUDGET, COOLDOWN, SET_IN_CONFIG, braked, denied_permission,
                                          permission_advice)
+from shared.remediation.pins import PinState, left_asked
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENT_RETENTION, INTENTS, JUDGED_STATES,
                                         KILL_SWITCH, PINS, PROPOSALS, SETTLED, ActionRecord, ActionState,
                                         IncidentRecord, IntentRecord, IntentState, ProposalRecord, SettledEntry,
@@ -1367,13 +1368,20 @@ class Gate:
             record = record.model_copy(update={"state": ActionState.ESCALATED, "resolved_at": now, "note": superseded})
         writes = [RecordWrite(ACTIONS, record.key, record.model_dump(mode="python") | {"state": record.state.value})]
         pinned_to = getattr(params, "to_revision", None)
-        if action.name == "rollback_traffic" and pinned_to and not superseded:
-            # Traffic now names a revision: new deploys get none until someone releases the pin.
-            writes.append(RecordWrite(PINS, record.service, {"service": record.service, "revision": pinned_to,
-                                                             "action_id": record.key, "pinned_at": now,
-                                                             "pinned": True, "reminded_at": None,
-                                                             # The rollback's incident, for its reminders.
-                                                             "incident_id": record.incident_id}))
+        if action.name != "rollback_traffic" or not pinned_to:
+            return writes
+        # Traffic now names a revision: new deploys get none until someone releases the pin. A write closed at
+        # once (`superseded`) is pinned only when it left its revision asked for and not serving (its operation
+        # failed with its split left desired: pins.left_asked): whatever reconciles the service next serves it,
+        # so the sweep, `status` and the next incident must know of it as of any pin.
+        state = PinState.ASKED if left_asked(result.after, pinned_to) else PinState.SERVING
+        if superseded and state is not PinState.ASKED:
+            return writes
+        writes.append(RecordWrite(PINS, record.service, {"service": record.service, "revision": pinned_to,
+                                                         "action_id": record.key, "pinned_at": now,
+                                                         "pinned": True, "state": state.value, "reminded_at": None,
+                                                         # The rollback's incident, for its reminders.
+                                                         "incident_id": record.incident_id}))
         return writes
 
     # --- proposals and overrides --------------------------------------------------------------------

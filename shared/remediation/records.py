@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, model_validator
 from shared.diagnosis.evidence import AlertContext, TrafficTarget
 from shared.diagnosis.signatures import TargetBackground
 from shared.errors import DamagedRecord
+from shared.remediation.pins import PinState
 from shared.ports import found_key
 
 ACTIONS = "actions"        # StateStore kind of ActionRecord, keyed by the claim key
@@ -518,8 +519,10 @@ class RestoreNote(BaseModel):
 
 
 class PinRecord(KeptReport):
-    """A service whose traffic Runwarden pinned to one revision by a rollback. Its KeptReport: the
-    latest reminder, stored by the update that moves `reminded_at` (verification.Sweep._remind)."""
+    """A service whose traffic Runwarden pinned to one revision by a rollback, or asked to: a rollback whose
+    UpdateService operation failed with its split left desired (`state` ASKED, shared/remediation/pins.py).
+    Held (`pinned`) while the revision is asked for or serves; the sweep reads which (Sweep._remind). Its
+    KeptReport: the latest reminder, stored by the update that moves `reminded_at` (verification.Sweep._remind)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -531,6 +534,8 @@ class PinRecord(KeptReport):
     # "" on a pin written before the field was (its reminders name none, as they did).
     incident_id: str = ""
     pinned: bool = True
+    # Serving, or asked for and not serving; a pin written before the field was is one that served.
+    state: PinState = PinState.SERVING
     reminded_at: datetime | None = None
     released_at: datetime | None = None
     released_by: str = ""

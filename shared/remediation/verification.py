@@ -77,6 +77,7 @@ from shared.remediation.sweep_budget import (COLLECT_SECONDS, LOOKUP_SECONDS, St
                                              order_due)
 from shared.remediation.kept_reports import KEPT_IN, Carried, KeptReports, escalated, escalation_from
 from shared.remediation.settled import VERDICT_OF, write_verdict
+from shared.remediation.pins import PinReading, PinState, pin_words, read_pin
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, JUDGED_STATES, PINS, PROPOSALS, REPORT_PENDING,
                                         SWEEP_MARKS, ActionRecord, ActionState, IncidentRecord, IntentRecord, claim_key,
                                         IntentState, PinRecord, ProposalRecord, read_record, stored_key, text_field)
@@ -1308,12 +1309,15 @@ class Sweep:
             if pin is None:
                 continue
             last = pin.reminded_at or pin.pinned_at
-            if self.now - pin.pinned_at < every or self.now - last < every:
+            due = self.now - pin.pinned_at >= every and self.now - last >= every
+            # A pin asked for and not serving is read every sweep: once what it asks for serves, or is asked for
+            # no more, it is known at once (a reminder of it still waits for its period).
+            if not due and pin.state is not PinState.ASKED:
                 continue
             if not self.budget.allows("pin reminder(s)"):
                 continue
             try:
-                outcome = self._remind(pin)
+                outcome = self._remind(pin, due, data.get("state"))
             except (TransientError, PermanentError) as exc:  # the next sweep looks again
                 Timeline(pin.incident_id or None, "command").step("reminder_deferred", f"{pin.service}: {exc}",
                                                                   severity="WARNING")
@@ -1322,7 +1326,11 @@ class Sweep:
                 outcomes.append(outcome)
         return outcomes
 
-    def _remind(self, pin: PinRecord) -> Outcome | None:
+    def _remind(self, pin: PinRecord, due: bool = True, stored_state: Any = None) -> Outcome | None:
+        """The pin read off its service (pins.read_pin: asked for in Service.traffic, serving in
+        traffic_statuses, apart): released only when neither holds; its state moved, and said once, when
+        what serves changed it; reminded of when `due`. `stored_state`: the state field as stored (None on a
+        pin written before it was), which the update moving the state is guarded on."""
         try:
             service = self.adapters.run.get_service(pin.service)
         except PermanentError as exc:
@@ -1330,18 +1338,47 @@ class Sweep:
                 raise
             self._release_gone(pin, exc)
             return None
-        if any(t.revision is None and t.percent for t in service.traffic) or service.serving_percent(pin.revision) < 100:
-            # Someone released or moved the pin by other means: nothing to remind of any more.
+        reading = read_pin(service, pin.revision)
+        if not reading.held:
+            # Neither asked for nor serving by name: released or moved by other means, nothing to remind of.
             self.state.update_record(PINS, pin.service, {"pinned": False, "released_at": self.now,
                                                          "released_by": "observed"}, expect={"action_id": pin.action_id})
             return None
+        if reading.state is not pin.state:
+            return self._restate(pin, service, reading, stored_state)
+        if not due:
+            return None
+        said = pin_words(service, pin.revision, reading)
         newer = service.latest_ready_revision
-        if not newer or newer == pin.revision:
+        if not said and (not newer or newer == pin.revision):
             return None  # nothing newer to release to: the pin costs nothing yet
         age = self.now - pin.pinned_at
+        reason = said or (f"{service.short_name} has been pinned to {pin.revision} for {_hours(age)} while a newer "
+                          f"Ready revision {newer} gets no traffic; release the pin when {newer} is fit to serve")
+        return self._tell_of_pin(pin, reason, {"reminded_at": self.now}, {"pinned": True}, "reminder")
+
+    def _restate(self, pin: PinRecord, service: Service, reading: PinReading, stored_state: Any) -> Outcome | None:
+        """The pin's state moved to what the service shows (`reading.state`), once: guarded on the state as
+        stored. A pin asked for whose revision now serves holds as any other, and a person is told so once
+        (the rollback's own outcome said it failed); a pin that served and is now only asked for is reminded of
+        at its period."""
+        moved = {"state": reading.state.value}
+        if pin.state is not PinState.ASKED:
+            self.state.update_record(PINS, pin.service, moved,
+                                     expect={"action_id": pin.action_id, "pinned": True, "state": stored_state})
+            return None
+        reason = (f"{service.short_name} now serves {pin.revision} at 100%, asked for by {pin.action_id}, whose "
+                  "UpdateService operation had failed with its split left desired: traffic is pinned to "
+                  f"{pin.revision}, and new deploys receive no traffic until the pin is released")
+        return self._tell_of_pin(pin, reason, moved | {"reminded_at": self.now}, {"pinned": True, "state": stored_state},
+                                 "pin_serving")
+
+    def _tell_of_pin(self, pin: PinRecord, reason: str, changes: dict[str, Any], expect: dict[str, Any],
+                     step: str) -> Outcome | None:
+        """A `reminder` outcome about the pin, kept on it by the one update that makes `changes` (guarded on
+        `expect` and the pin's rollback), and the rollback's incident's timeline step; None when another sweep
+        made that update first."""
         gcloud, runwarden = release_commands(pin.service)
-        reason = (f"{service.short_name} has been pinned to {pin.revision} for {_hours(age)} while a newer Ready "
-                  f"revision {newer} gets no traffic; release the pin when {newer} is fit to serve")
         # The rollback's incident, as its verified or undone outcome names it (record.incident_id): the notify
         # line then carries its label, so the page names the incident (infra/watchdog.tf, policy `notify`).
         outcome = Outcome(incident_id=pin.incident_id or None, trigger="command", target=pin.service,
@@ -1351,15 +1388,13 @@ class Sweep:
                           timestamps=Timestamps(received_at=self.now, completed_at=self.now))
         # The reminder replaces any earlier one still unpublished: it says the same, a period later.
         if not self.kept.keep(outcome, PINS, pin.service, lambda kept: self.state.update_record(
-                PINS, pin.service, {"reminded_at": self.now} | kept,
-                expect={"action_id": pin.action_id, "pinned": True})):
+                PINS, pin.service, changes | kept, expect={"action_id": pin.action_id} | expect)):
             return None
         # Its own line is the incident's too (labelled as the notify line is): `runwarden timeline INCIDENT`
         # shows the reminder. A pin stored before 0.2.0 names no incident, and its line none.
-        Timeline(pin.incident_id or None, "command").step("reminder", reason, severity="WARNING", service=pin.service,
+        Timeline(pin.incident_id or None, "command").step(step, reason, severity="WARNING", service=pin.service,
                                                           revision=pin.revision, action_id=pin.action_id)
         return outcome
-
 
     def _release_gone(self, pin: PinRecord, refusal: PermanentError) -> None:
         """The pinned service's own read, by name, answered NOT_FOUND: deleted since, with its revisions
