@@ -17,8 +17,8 @@ import threading
 import time
 from typing import Any
 
-from shared.errors import (UNPROVEN_WRITE_CODES, LimitReachedError, NotShownAfterWriteError, OperationEndedInError, OutcomeUnknownError,
-                           PermanentError, QuotaRefusedError, StaleEvidenceError, TransientError)
+from shared.errors import (UNPROVEN_WRITE_CODES, LimitReachedError, NotShownAfterWriteError, OperationEndedInError,
+                           OutcomeUnknownError, PermanentError, QuotaRefusedError, StaleEvidenceError, TransientError)
 from shared.diagnosis.evidence import Connector
 from shared.gcp.endpoints import (CallPolicy, WaitDeadline, call_with_retry, retry_after_seconds, retry_delay,
                                   vpcaccess_session)
@@ -457,7 +457,8 @@ def passes_in_time(error: BaseException | None) -> bool:
         return False
     if retry_delay(error) is not None:
         return True
-    return any(str(detail.get("@type", "")).endswith("/google.rpc.ErrorInfo") and detail.get("reason") == RATE_LIMIT_REASON
+    return any(str(detail.get("@type", "")).endswith("/google.rpc.ErrorInfo")
+               and detail.get("reason") == RATE_LIMIT_REASON
                for detail in getattr(error, "details", None) or () if isinstance(detail, dict))
 
 

@@ -525,7 +525,7 @@ def test_a_write_refused_for_a_permission_names_the_permission_to_grant(standin_
     assert getattr(world.standins, part).count(method) == 1
 
 
-# --- no room to scale the connector: RESOURCE_EXHAUSTED ----------------------------------------------------------------
+# --- no room to scale the connector: RESOURCE_EXHAUSTED ----------------------------------------------------------
 
 WHAT_TO_CHECK = "gcloud compute networks vpc-access connectors describe backend-conn --region=us-central1"
 

@@ -321,7 +321,8 @@ def out_of_room(p: ScaleConnectorParams, refusal: Exception, *, rate: bool = Fal
             "a limit the connector or its project has reached: no free IP address in the connector's range or "
             "subnet for another instance, or a project quota used up")
     return PermanentError(
-        f"{str(refusal).rstrip('.')}. VPC Access refused more room for {name} (RESOURCE_EXHAUSTED: {what}); nothing was changed. "
+        f"{str(refusal).rstrip('.')}. VPC Access refused more room for {name} (RESOURCE_EXHAUSTED: {what}); "
+        "nothing was changed. "
         f"Check the connector's range or subnet and its size: gcloud compute networks vpc-access connectors describe "
         f"{name} --region={region} --project={project} (each instance takes one of the /28's free addresses: a "
         "range shared with other resources may have none left); and the project's quotas in the region: "
