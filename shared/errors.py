@@ -120,6 +120,22 @@ class OperationEndedInError(PermanentError):
     The action reads the target again before taking it as a failure that changed nothing."""
 
 
+class QuotaRefusedError(TransientError):
+    """A write refused RESOURCE_EXHAUSTED by a quota that says it passes (a rate quota, or an answer asking for a
+    wait: shared/gcp/vpcaccess.py `passes_in_time`), after the call's own retries: nothing was applied. Transient,
+    so the gate gives back what it took and the message's redelivery, after Pub/Sub's backoff, sends it again; on
+    the message's last delivery the action reports it instead (scale_connector `out_of_room`)."""
+
+
+class LimitReachedError(PermanentError):
+    """A write refused RESOURCE_EXHAUSTED with no sign that it passes: a fixed limit (a connector's range with no
+    free IP for another instance, a project quota used up). Nothing was applied, and sending it again meets the
+    same limit until a person changes something: reported once, never retried."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="RESOURCE_EXHAUSTED")
+
+
 INCOMPLETE_ANSWER = "INCOMPLETE_ANSWER"
 # How an optional evidence read that never answered by the alert's last delivery is named (shared/diagnosis/
 # collection.py `unanswered`), and told from a read cut short (shared/diagnosis/unfinished.py).

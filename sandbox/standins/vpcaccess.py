@@ -54,6 +54,13 @@ _UPDATABLE = ("minInstances", "maxInstances", "machineType")
 _NOT_UPDATABLE = frozenset({"minThroughput", "maxThroughput", "network", "ipCidrRange", "subnet"})
 _OUTPUT_ONLY = frozenset({"name", "state", "connectedProjects"})
 _FIELDS = frozenset(_UPDATABLE) | _NOT_UPDATABLE | _OUTPUT_ONLY
+# How Compute Engine words the two limits a connector's scale-up can meet (its instances are VMs in the
+# connector's range or subnet): an address range with no free IP ("IP_SPACE_EXHAUSTED", Compute Engine's
+# operation error code) and a regional quota ("Quota 'CPUS' exceeded. Limit: 24.0 in region us-central1.",
+# Compute Engine's QUOTA_EXCEEDED message). Whether VPC Access passes either on in these words is UNCONFIRMED:
+# the product reads the status and its details, never the message.
+NO_FREE_IP = "IP space of '{range}' is exhausted: no free IP address for another connector instance."
+QUOTA_LIMIT = "Quota 'CPUS' exceeded. Limit: 24.0 in region {region}."
 _PERMISSIONS = {"GetConnector": "vpcaccess.connectors.get", "PatchConnector": "vpcaccess.connectors.update",
                 "GetOperation": "vpcaccess.operations.get"}
 
@@ -217,6 +224,9 @@ class VpcAccessStandIn(StandIn):
         self._connectors: dict[str, dict[str, Any]] = {}
         self._operations: dict[str, _Operation] = {}
         self._failing_operations: list[tuple[grpc.StatusCode, str]] = []
+        # While set (`exhaust_room`), a patch that asks for more room (a higher min or max, a machine type) is
+        # refused 429 RESOURCE_EXHAUSTED with this message and no details: a fixed limit, not a rate quota.
+        self._no_room: str | None = None
         self._http: _Server | None = None
         self._thread: threading.Thread | None = None
         self._audit: _AuditSink | None = None
@@ -315,6 +325,20 @@ class VpcAccessStandIn(StandIn):
         with self.lock:
             self._failing_operations.append((code, message))
 
+    def exhaust_room(self, message: str = "") -> None:
+        """Until `make_room`, every patch that asks for more room is refused at the call: 429 RESOURCE_EXHAUSTED
+        carrying `message` (NO_FREE_IP for the connector's range by default) and no ErrorInfo, RetryInfo or
+        QuotaFailure, as a fixed limit would answer (google.rpc.Code RESOURCE_EXHAUSTED: "Some resource has been
+        exhausted, perhaps a per-user quota, or perhaps the entire file system is out of space"). Which shape
+        VPC Access really gives is UNCONFIRMED. A rate quota is `faults.rate_limit`; an accepted patch whose
+        operation then ends with code 8 is `fail_next_operation(grpc.StatusCode.RESOURCE_EXHAUSTED, ...)`."""
+        with self.lock:
+            self._no_room = message or ""
+
+    def make_room(self) -> None:
+        with self.lock:
+            self._no_room = None
+
     def audit_into(self, logging: Any, principal: str, *, clock: Callable[[], datetime] | None = None,
                    method: str = PATCH_METHOD) -> None:
         """Every accepted PATCH writes its Admin Activity audit entries into `logging` (a
@@ -390,6 +414,7 @@ class VpcAccessStandIn(StandIn):
         _check_values(changes, stored)
         _check_state(stored, self.busy_code)
         _check_scale_up(changes, stored)
+        self._check_room(changes, stored, name)
         stored["state"] = "UPDATING"
         answer = self._start_operation(name, changes)
         if self.updating_shows_new_values:
@@ -398,6 +423,12 @@ class VpcAccessStandIn(StandIn):
         if self._audit is not None:
             self._audit.started(self._operations[answer["name"]], request.body)
         return answer
+
+    def _check_room(self, changes: dict[str, Any], stored: dict[str, Any], name: str) -> None:
+        grows = any(changes.get(field, stored.get(field)) != stored.get(field) for field in _UPDATABLE)
+        if self._no_room is not None and grows:
+            where = stored.get("ipCidrRange") or (stored.get("subnet") or {}).get("name") or name
+            raise HttpError(grpc.StatusCode.RESOURCE_EXHAUSTED, self._no_room or NO_FREE_IP.format(range=where))
 
     # --- operations ------------------------------------------------------------------------------
 

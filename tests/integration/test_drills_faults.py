@@ -79,9 +79,9 @@ def rollback_world(standins, pubsub, project_id, anchor, tight: tuple[str, ...] 
     return world
 
 
-def connector_world(standins, pubsub, project_id, anchor, tight: tuple[str, ...] = ()) -> World:
-    """The connector_saturation world, `tight` as rollback_world's."""
-    world = _tight(World(standins, pubsub, project_id, anchor, delivery={"max_attempts": 100},
+def connector_world(standins, pubsub, project_id, anchor, tight: tuple[str, ...] = (), attempts: int = 100) -> World:
+    """The connector_saturation world, `tight` as rollback_world's; `attempts` its delivery bound."""
+    world = _tight(World(standins, pubsub, project_id, anchor, delivery={"max_attempts": attempts},
                          bounds={"connectors": [{"name": CONNECTOR, "allow_one_way": True}]}), tight)
     world.seed("connector_saturation")
     return world
@@ -600,6 +600,79 @@ def test_a_write_refused_for_a_permission_names_the_permission_to_grant(standin_
     assert first.result == "failed", first.raised or first.outcome.reason
     assert expected in first.outcome.reason, first.outcome.reason
     assert getattr(world.standins, part).count(method) == 1
+
+
+# --- no room to scale the connector: RESOURCE_EXHAUSTED ----------------------------------------------------------
+
+WHAT_TO_CHECK = "gcloud compute networks vpc-access connectors describe backend-conn --region=us-central1"
+
+
+@pytest.mark.parametrize("where", ["at-the-call", "at-the-operation"])
+def test_a_scale_refused_for_want_of_room_is_reported_once_and_never_sent_again(standin_env, firestore, pubsub,
+                                                                                project_id, anchor, where):
+    """The patch refused RESOURCE_EXHAUSTED with no sign that it passes (a range with no free IP, a project quota),
+    or accepted and its operation ended with code 8: `failed` at once, with what to check and the gcloud line,
+    the cooldown and budget given back, the incident's claim kept, so that the alert delivered again is answered
+    with that same answer, never a second patch. Before, the refusal at the call was transient: redelivered
+    until the last delivery, each one patching again, and the person was told nothing to check."""
+    world = connector_world(standin_env, pubsub, project_id, anchor, tight=("vpcaccess",))
+    vpc = world.standins.vpcaccess
+    if where == "at-the-call":
+        vpc.exhaust_room()
+    else:
+        vpc.fail_next_operation(grpc.StatusCode.RESOURCE_EXHAUSTED, "Quota 'CPUS' exceeded. Limit: 24.0 in region "
+                                                                    "us-central1.")
+    before = connector_shape(world)
+    counter = DeliveryCounter()
+
+    first = deliver(world, "connector_saturation", counter)
+    sent = vpc.count("PatchConnector")
+    again = deliver(world, "connector_saturation", counter)
+
+    assert first.result == "failed", first.raised or first.outcome.reason
+    assert "[RESOURCE_EXHAUSTED]" in first.outcome.reason and WHAT_TO_CHECK in first.outcome.reason
+    assert "gcloud compute networks vpc-access connectors update backend-conn" in first.outcome.reason
+    assert "Not tried again for this incident" in first.outcome.reason
+    # The same answer again, from the claim kept `failed` (Gate._refused), with no second patch.
+    assert again.result == "failed" and again.outcome.reason == first.outcome.reason, again.result
+    assert vpc.count("PatchConnector") == sent <= TIGHT.attempts
+    assert connector_shape(world) == before
+
+
+def test_a_rate_quota_that_clears_by_the_next_delivery_scales_once(standin_env, firestore, pubsub, project_id, anchor):
+    """A per-minute quota (RATE_LIMIT_EXCEEDED) refuses the patch at the first delivery: nothing written, all given
+    back, redelivered; by the second it has passed, and the connector is scaled once."""
+    world = connector_world(standin_env, pubsub, project_id, anchor, tight=("vpcaccess",))
+    vpc = world.standins.vpcaccess
+    vpc.faults.rate_limit(3600, "PatchConnector", service="vpcaccess.googleapis.com")
+    before = connector_shape(world)
+    counter = DeliveryCounter()
+
+    first = deliver(world, "connector_saturation", counter)
+    vpc.faults.clear()
+    again = deliver(world, "connector_saturation", counter)
+
+    assert first.result == "redelivered", first.outcome and first.outcome.reason
+    assert connector_shape(world) != before
+    assert again.result == "applied", again.raised or again.outcome.reason
+    assert len(records(world, resolve_incident(world, "connector_saturation"))) == 1
+
+
+def test_a_rate_quota_that_never_clears_is_reported_at_the_last_delivery_with_what_to_check(
+        standin_env, firestore, pubsub, project_id, anchor):
+    """A rate quota still refusing at the message's last delivery: `failed`, naming it and what to check, not the
+    bare give-up ("gave up after 5 deliveries") the person got before."""
+    world = connector_world(standin_env, pubsub, project_id, anchor, tight=("vpcaccess",), attempts=5)   # the config's least
+    world.standins.vpcaccess.faults.rate_limit(3600, "PatchConnector", service="vpcaccess.googleapis.com")
+    counter = DeliveryCounter()
+
+    earlier = [deliver(world, "connector_saturation", counter).result for _ in range(4)]
+    last = deliver(world, "connector_saturation", counter)
+
+    assert earlier == ["redelivered"] * 4
+    assert last.result == "failed", last.raised
+    assert "rate quota" in last.outcome.reason and WHAT_TO_CHECK in last.outcome.reason, last.outcome.reason
+    assert "gave up" not in last.outcome.reason
 
 
 @pytest.mark.parametrize("part,method,permission", [

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import grpc
 import pytest
 
-from sandbox.standins.vpcaccess import VpcAccessStandIn
+from sandbox.standins.vpcaccess import QUOTA_LIMIT, VpcAccessStandIn
 from shared.remediation.actions import get_action
 from shared.remediation.actions.scale_connector import ScaleConnectorParams
-from shared.errors import NotShownAfterWriteError, PermanentError
+from shared.errors import NotShownAfterWriteError, PermanentError, TransientError
 from shared.gcp.endpoints import CallPolicy
 from shared.gcp.vpcaccess import VpcAccessAdapter
 
@@ -20,6 +21,7 @@ ACTION = get_action("scale_connector")
 class Adapters:
     def __init__(self, vpcaccess: VpcAccessAdapter) -> None:
         self.vpcaccess = vpcaccess
+        self.last_delivery = False
 
 
 @pytest.fixture
@@ -93,3 +95,58 @@ def test_a_failed_operation_that_left_the_connector_changed_is_an_unknown_outcom
     assert {key: stored[key] for key in shows} == shows
     assert vpc_standin.count("PatchConnector") == 1
 
+
+
+# --- no room to scale: RESOURCE_EXHAUSTED at the call, or at the operation's end ---------------------------------
+
+CHECKS = ("gcloud compute networks vpc-access connectors describe backend-conn --region=us-central1 "
+          "--project=demo-project")
+BY_HAND = "gcloud compute networks vpc-access connectors update backend-conn --region=us-central1 --min-instances=2 " \
+          "--max-instances=5"
+
+
+def test_a_patch_refused_for_want_of_room_is_permanent_and_says_what_to_check(adapters, vpc_standin):
+    """A fixed limit (the connector's range has no free IP, a project quota used up): RESOURCE_EXHAUSTED with no
+    sign that it passes (no RATE_LIMIT_EXCEEDED, no RetryInfo). Before, it was transient: given back and sent
+    again at every redelivery until the last, and the person was told nothing to check."""
+    vpc_standin.exhaust_room()
+
+    with pytest.raises(PermanentError) as caught:
+        ACTION.apply(params(), adapters)
+    assert caught.value.code == "RESOURCE_EXHAUSTED"
+    said = str(caught.value)
+    assert "is exhausted" in said and "nothing was changed" in said
+    assert CHECKS in said and BY_HAND in said and "iam-admin/quotas?project=demo-project" in said
+    assert vpc_standin.connector(CONNECTOR)["maxInstances"] == 3
+
+
+def test_an_operation_ending_out_of_room_is_permanent_and_says_what_to_check(adapters, vpc_standin):
+    """Accepted, then its operation ended with code 8 (RESOURCE_EXHAUSTED) and the connector as it was: a failure
+    that changed nothing, reported with what to check, never sent again by the action."""
+    vpc_standin.fail_next_operation(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                    QUOTA_LIMIT.format(region="us-central1"))
+
+    with pytest.raises(PermanentError) as caught:
+        ACTION.apply(params(), adapters)
+    assert caught.value.code == "RESOURCE_EXHAUSTED"
+    said = str(caught.value)
+    assert "Quota 'CPUS' exceeded" in said and CHECKS in said and BY_HAND in said
+    assert vpc_standin.count("PatchConnector") == 1
+    assert vpc_standin.connector(CONNECTOR)["maxInstances"] == 3
+
+
+@pytest.mark.parametrize("last", [False, True], ids=["redelivered", "last-delivery"])
+def test_a_rate_quota_refusal_is_redelivered_until_the_last_delivery_then_reported(adapters, vpc_standin, last):
+    """RESOURCE_EXHAUSTED with ErrorInfo RATE_LIMIT_EXCEEDED (a per-minute quota: it passes): transient, so the
+    gate gives everything back and the redelivery tries again after Pub/Sub's backoff; on the message's last
+    delivery it is reported with what to check, not left to a bare give-up."""
+    vpc_standin.faults.rate_limit(3600, "PatchConnector", service="vpcaccess.googleapis.com")
+    adapters.last_delivery = last
+
+    with pytest.raises(TransientError if not last else PermanentError) as caught:
+        ACTION.apply(params(), adapters)
+    if last:
+        assert caught.value.code == "RESOURCE_EXHAUSTED"
+        assert "rate quota" in str(caught.value) and CHECKS in str(caught.value)
+    assert vpc_standin.count("PatchConnector") == QUICK.attempts   # within the call, a bounded number of times
+    assert vpc_standin.connector(CONNECTOR)["maxInstances"] == 3

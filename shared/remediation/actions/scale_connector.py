@@ -15,8 +15,8 @@ from shared.alerts.operators import ONE_WAY_SCALE, lacks_one_way, sent_by_operat
 from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
 from shared.config import MACHINE_TYPES, Config, ConnectorPolicy
-from shared.errors import (NotShownAfterWriteError, OperationEndedInError, OutcomeUnknownError, PermanentError,
-                           StaleEvidenceError, TransientError)
+from shared.errors import (LimitReachedError, NotShownAfterWriteError, OperationEndedInError, OutcomeUnknownError,
+                           PermanentError, QuotaRefusedError, StaleEvidenceError, TransientError)
 from shared.diagnosis.connector_names import doubtful_policies
 from shared.diagnosis.evidence import Connector, short_name
 from shared.diagnosis.rules.connector_signs import CANNOT_SCALE, CHANGE_UNDER_WAY
@@ -158,11 +158,19 @@ class ScaleConnector(Action[ScaleConnectorParams]):
                 params.target, min_instances=params.min_instances, max_instances=params.max_instances,
                 # Only named when it changes, so the patch's mask leaves the machine type alone otherwise.
                 machine_type=params.machine_type if params.machine_type_changes else None)
+        except QuotaRefusedError as refused:
+            if not getattr(adapters, "last_delivery", False):
+                raise   # transient: all given back, and the redelivery sends it again after Pub/Sub's backoff
+            raise out_of_room(params, refused, rate=True) from refused
+        except LimitReachedError as refused:
+            raise out_of_room(params, refused) from refused
         except OperationEndedInError as failed:
             left = _left_by_failed_update(adapters, params, failed)
-            if left is None:
-                raise
-            raise left from failed
+            if left is not None:
+                raise left from failed
+            if failed.code == "RESOURCE_EXHAUSTED":
+                raise out_of_room(params, failed) from failed
+            raise
         problem = _verification_problem(after, params)
         if problem:
             # The patch's operation finished without an error, or the connector already had what was
@@ -296,6 +304,30 @@ def changed_since_planned(live: Connector, p: ScaleConnectorParams) -> str:
         return ""
     return (f"connector {short_name(p.target)} is now {now[0]} {now[1]}-{now[2]} instances, not the "
             f"{then[0]} {then[1]}-{then[2]} this change was planned on: it changed after that was read")
+
+
+def out_of_room(p: ScaleConnectorParams, refusal: Exception, *, rate: bool = False) -> PermanentError:
+    """A scale VPC Access refused RESOURCE_EXHAUSTED, at the call or at its operation's end, with the connector
+    as it was: reported once (`failed`: the gate gives back the cooldown and budget and keeps the incident's
+    claim, so its later notifications are duplicates), with what to check and the command to run once there is
+    room. Each connector instance is a VM with an address in the connector's /28 range or subnet (Serverless VPC
+    Access, "Configure a connector": a /28 that no other resource uses), of whose 16 addresses each subnet's
+    primary range reserves four (VPC, "Reserved IP addresses in IPv4 subnets"); and a project's quotas bound
+    what it may hold. Which of them VPC Access names in its refusal is UNCONFIRMED, so both are named. `rate`: a
+    rate quota that still refused at the message's last delivery."""
+    match = _CONNECTOR_NAME.match(p.target)
+    project, region, name = match.groups() if match else ("PROJECT", "REGION", p.target)
+    what = ("a rate quota on VPC Access requests, still refusing at this alert's last delivery" if rate else
+            "a limit the connector or its project has reached: no free IP address in the connector's range or "
+            "subnet for another instance, or a project quota used up")
+    return PermanentError(
+        f"{str(refusal).rstrip('.')}. VPC Access refused more room for {name} (RESOURCE_EXHAUSTED: {what}); "
+        "nothing was changed. "
+        f"Check the connector's range or subnet and its size: gcloud compute networks vpc-access connectors describe "
+        f"{name} --region={region} --project={project} (each instance takes one of the /28's free addresses: a "
+        "range shared with other resources may have none left); and the project's quotas in the region: "
+        f"https://console.cloud.google.com/iam-admin/quotas?project={project}. Once there is room, by hand: "
+        f"{gcloud_command(p)}", code="RESOURCE_EXHAUSTED")
 
 
 def _left_by_failed_update(adapters: Any, p: ScaleConnectorParams, failed: OperationEndedInError) -> Exception | None:
