@@ -21,6 +21,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple, Sequence, TypeVar
 import ahocorasick_rs
 
 from shared.diagnosis.evidence import LEVEL_KEYS, LEVEL_WORDS, OBJECT_KEYS, LogRecord
+from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.run_audit import SERVICE_WRITES, service_methods
 from shared.gcp.run_logs import REQUEST_LOG, STDERR, STDOUT, SYSTEM_LOG, log_name
 
@@ -419,6 +420,15 @@ _LIBPQ_BARE_TIMEOUT = (r"\bPG::ConnectionBad: timeout expired\b|SQLSTATE\[08006\
                       r"|\bActiveRecord::ConnectionNotEstablished \(timeout expired\b"
                       r"|\bActiveRecord::ConnectionNotEstablished: timeout expired\b"
                       r"|\bOperationalError: timeout expired\b|\bOperationalError\) timeout expired\b")
+# MyXQL (Elixir's MySQL driver, under Ecto) names a connect that failed before the server's greeting
+# "(HOST:PORT) REASON - :atom" (elixir-ecto/myxql lib/myxql/connection.ex, connect's conn_error/2: "(#{address})
+# #{format_reason(reason)} - #{inspect(reason)}", format_reason(:timeout) "timeout"), which DBConnection logs as
+# "failed to connect: ** (DBConnection.ConnectionError) ...". Its :timeout is gen_tcp.connect's at :connect_timeout
+# OR :ssl.connect's, the TLS upgrade run at the same timeout (lib/myxql/client.ex, do_connect and
+# maybe_upgrade_to_ssl): a start-up that timed out, its step unsaid (STARTUP_TIMED_OUT). Releases without the
+# " - :timeout" tail are read too (which releases, UNCONFIRMED). Only the reason's last word on the line: a
+# "(HOST:PORT) timeout" inside other words is not read.
+_MYXQL_STARTUP_TIMED_OUT = r"\bDBConnection\.ConnectionError\) \([^()\s]+:\d+\) timeout(?: - :timeout\b|(?![^\n]))"
 # Postgrex (Elixir's PostgreSQL driver, under Ecto) names a socket's failure "tcp ACTION: REASON - :atom",
 # its connect's action "connect (HOST:PORT)" or "connect (SOCKET PATH)" and :inet.format_error's word for the
 # reason (elixir-ecto/postgrex lib/postgrex/protocol.ex, conn_error/3; older versions without the " - :atom"):
@@ -693,6 +703,28 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "psycopg.errors.ConnectionTimeout: connection timeout expired",
                 "psycopg/psycopg psycopg/psycopg/generators.py _connect: raise e.ConnectionTimeout(\"connection "
                 "timeout expired\")"),
+    # MyXQL's connect or TLS upgrade that outlasted :connect_timeout (_MYXQL_STARTUP_TIMED_OUT): nothing answered in
+    # time, its step unsaid.
+    DbErrorText("Elixir: MyXQL (connect timeout)", _MYXQL_STARTUP_TIMED_OUT,
+                "[error] MyXQL.Connection (#PID<0.2410.0>) failed to connect: ** (DBConnection.ConnectionError) "
+                "(10.60.0.7:3306) timeout - :timeout",
+                "elixir-ecto/myxql lib/myxql/connection.ex (connect, conn_error/2, format_reason(:timeout)) and "
+                "lib/myxql/client.ex (do_connect, maybe_upgrade_to_ssl); UNCONFIRMED in a Cloud SQL thread"),
+    # Rails' PostgreSQL adapter replaces the driver's message with its own when the message names the
+    # configured host (rails/rails activerecord/lib/active_record/connection_adapters/postgresql_adapter.rb,
+    # new_client: `error.message.include?(conn_params[:host])` -> DatabaseConnectionError.hostname_error;
+    # activerecord/lib/active_record/errors.rb, "There is an issue connecting with your hostname: #{hostname}.").
+    # libpq 14 and later name the host in every connect failure ('connection to server at "H" (A), port P
+    # failed: ...'), so Rails 7 over libpq 14+ says this for a dial that timed out, a refusal of the dial, a
+    # TLS failure and a server's FATAL alike (the username_error and NoDatabaseError take those naming the user
+    # or the database first): an error of reaching the database whose cause the words do not say. Never a
+    # dial that timed out nor a refusal by itself; the driver's own line ("Caused by: PG::ConnectionBad: ...",
+    # when the application logs the cause) is read by its own row.
+    DbErrorText("Ruby: Rails 7 (libpq 14+) hostname error, cause unsaid", r"There is an issue connecting with your "
+                r"hostname: ",
+                "ActiveRecord::DatabaseConnectionError: There is an issue connecting with your hostname: 10.60.0.9.",
+                "rails/rails activerecord/lib/active_record/errors.rb (DatabaseConnectionError.hostname_error) and "
+                "connection_adapters/postgresql_adapter.rb (new_client); UNCONFIRMED in a Cloud SQL thread"),
     # libpq before 14 (_LIBPQ_BARE_TIMEOUT): the connect timed out, under the wrapper that quotes it.
     DbErrorText("libpq < 14 connect timeout (Ruby pg / Rails, PHP pdo_pgsql, psycopg2)", _LIBPQ_BARE_TIMEOUT,
                 "PG::ConnectionBad: timeout expired",
@@ -2447,7 +2479,8 @@ _DIAL_TIMED_OUT = re.compile(
     r"|\[2002\] Connection timed out\b"
     r"|\bTimeoutException: Timeout during connection attempt\b"
     r"|\bHandshake inactivity timeout\b"
-    rf"|{_LIBPQ_BARE_TIMEOUT}|{_POSTGREX_DIAL_TIMED_OUT}|{_NETTY_DIAL_TIMED_OUT}", re.IGNORECASE)
+    rf"|{_LIBPQ_BARE_TIMEOUT}|{_POSTGREX_DIAL_TIMED_OUT}|{_NETTY_DIAL_TIMED_OUT}|{_MYXQL_STARTUP_TIMED_OUT}",
+    re.IGNORECASE)
 # The Cloud SQL connector libraries' own dials that timed out in the kernel (their DB_ERROR_TEXTS rows), in
 # the runtimes' own casing: asked only of a text holding the kernel's "Connection timed out" (a plain
 # substring test), so that the scan of every other error of reaching the database costs nothing more.
@@ -2471,6 +2504,18 @@ _DOTNET_DIAL_TIMED_OUT = re.compile(
     r"(?:error occurred while establishing a connection to SQL Server\.|NpgsqlException[^\n]*: Failed to connect to "
     r"|MySqlException[^\n]*: Unable to connect to any of the specified MySQL hosts\.)[^\n]*"
     r"\n[ \t]*---> System\.Net\.Sockets\.SocketException \(110\): Connection timed out\b")
+# Npgsql before 6 wraps only its socket connect's failure to the last endpoint as "Exception while connecting"
+# (npgsql/npgsql src/Npgsql/NpgsqlConnector.cs, Connect and ConnectAsync, before 6: the endpoint loop's catch,
+# `throw new NpgsqlException("Exception while connecting", e)`); its timer inside that loop throws
+# TimeoutException("Timeout during connection attempt") or a bare TimeoutException(), .NET's "The operation has
+# timed out." (the time left before an endpoint's turn spent). Either, printed as the inner exception, is the
+# TCP dial that timed out; the TLS handshake and authentication run after Connect returns and are not wrapped
+# so. Npgsql 6 and later throw NpgsqlException("The operation has timed out", TimeoutException) from
+# NpgsqlTimeout.Check (src/Npgsql/Util/NpgsqlTimeout.cs), which the whole open (its TLS handshake too) and
+# other waits call: which step, its words do not say, and it is not read (UNCONFIRMED where else it is thrown).
+_NPGSQL_DIAL_TIMED_OUT = re.compile(r"NpgsqlException[^\n]*: Exception while connecting[^\n]*\n[ \t]*---> "
+                                    r"System\.TimeoutException: (?:The operation has timed out|Timeout during "
+                                    r"connection attempt)\b")
 _SQLCLIENT_WAIT_TIMED_OUT = re.compile(r"error occurred while establishing a connection to SQL Server\.[^\n]*?"
                                        r"\(provider: TCP Provider, error: 0 - The wait operation timed out\.\)")
 
@@ -2482,8 +2527,42 @@ def dial_timed_out(text: str) -> bool:
     dialled = _DIAL_TIMED_OUT.search(text) is not None or (
         "Connection timed out" in text and (_CONNECTOR_DIAL_TIMED_OUT.search(text) is not None
                                             or _DOTNET_DIAL_TIMED_OUT.search(text) is not None)) or (
-        "The wait operation timed out" in text and _SQLCLIENT_WAIT_TIMED_OUT.search(text) is not None)
+        "The wait operation timed out" in text and _SQLCLIENT_WAIT_TIMED_OUT.search(text) is not None) or (
+        "Exception while connecting" in text and _NPGSQL_DIAL_TIMED_OUT.search(text) is not None)
     return dialled and not read_timed_out(text) and not refresh_failed(text)
+
+
+# A connection's start-up that outlasted a timer covering every step of it, the words not saying which: the
+# TCP dial, the TLS handshake, or the server's authentication and start-up answers. A saturated connector drops
+# the dial's packets; a database short of CPU or connections answers the handshake and authentication late.
+# Either makes these words, so they prove a dial through the connector only beside the connector's own signs,
+# and never against a database shown saturated in the same minutes.
+# - libpq: connect_timeout is the "Maximum time to wait while connecting" (PostgreSQL docs, libpq "Parameter
+#   Key Words", connect_timeout), and connectDBComplete waits each PQconnectPoll step against it, the SSL
+#   negotiation and authentication among them (postgres/postgres src/interfaces/libpq/fe-connect.c: "/*
+#   connect_timeout elapsed */"), pqWaitTimed saying "timeout expired" at whichever step: bare before 14
+#   (_LIBPQ_BARE_TIMEOUT), 'connection to server at "H" (A), port P failed: timeout expired' from 14 (the host
+#   is named at the attempt's start, whatever step then times out).
+# - psycopg 3: "connection timeout expired", its wait over the same libpq connect (psycopg/psycopg
+#   psycopg/psycopg/generators.py _connect, over PQconnectPoll).
+# - MyXQL: :timeout from the TCP connect or the TLS upgrade (_MYXQL_STARTUP_TIMED_OUT).
+# - node-postgres: connectionTimeoutMillis runs until the server is ready for queries (brianc/node-postgres
+#   packages/pg/lib/client.js, _connect's connectionTimeoutHandle, cleared on ReadyForQuery), the TLS
+#   handshake and authentication inside it.
+# - mysqljs/mysql: "Handshake inactivity timeout", the connect's timer running from the dial to the server's
+#   handshake answered (its DB_ERROR_TEXTS row).
+# A TCP dial's own timer (Go's "dial tcp ... i/o timeout", Postgrex's "tcp connect", Netty's connect timer,
+# the kernel's ETIMEDOUT, Npgsql's Connect) says the dial, and is not one of these.
+_STARTUP_TIMED_OUT = re.compile(
+    rf"{_LIBPQ_BARE_TIMEOUT}|\bfailed: timeout expired\b|\bconnection timeout expired\b|{_MYXQL_STARTUP_TIMED_OUT}"
+    r"|\bConnection terminated due to connection timeout\b|\bHandshake inactivity timeout\b", re.IGNORECASE)
+
+
+def startup_timed_out(text: str) -> bool:
+    """Whether a database error's text says a new connection's start-up timed out at a step its words do
+    not say (_STARTUP_TIMED_OUT): the dial, the TLS handshake or authentication. Each such text is a
+    `dial_timed_out` too, read with the connector's signs; this tells it from a dial that said so."""
+    return _STARTUP_TIMED_OUT.search(text) is not None and dial_timed_out(text)
 
 
 # A Cloud SQL connector's refresh that failed: its calls to the Cloud SQL Admin API for the instance's
@@ -4243,14 +4322,15 @@ def _refusals_searched(distinct: list[str]) -> dict[str, str]:
 
 def refusal_quote(text: str, limit: int = 160) -> str:
     """The part of `text` that says the refusal (from a little before it), at most `limit`
-    characters: a long driver line keeps the server's words past its first 120 characters. The
+    characters cut between words (excerpts.excerpt: a word cut in two reads as another word): a long driver
+    line keeps the server's words past its first 120 characters. The
     match is the first kind's (in `_REFUSALS`' order) whose pattern matches, which is what
     `refusal_of` names: named by the one search when it classified the text (`refusals_of`), only
     that kind's pattern is searched, not each kind's before it."""
     kind = refusals_of((text,))[text]
     found = _REFUSALS[kind].search(text) if kind else None
     start = max(0, found.start() - 40) if found else 0
-    return ("..." if start else "") + text[start:start + limit]
+    return excerpt(text, start, limit, latest=found.start() if found else None)
 
 
 def signals_in(entry: LogRecord) -> set[LogSignal]:

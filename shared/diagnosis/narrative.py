@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.diagnosis.evidence import Connector, EvidenceItem, LogRecord, short_name
+from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.log_signals import LogSignal, is_pooler_wait, per_text, signals_in
 from shared.diagnosis.facts import INGEST_LAG, Facts, dated, hms
 from shared.diagnosis.lock_waits import LOCK_ADVICE, lock_waits
@@ -367,8 +368,9 @@ def _what_it_uses(facts: Facts) -> str:
 
 
 def top_error_texts(facts: Facts, limit: int = 3) -> list[tuple[str, int]]:
-    """The service's commonest warning-or-worse texts, numbers masked so repeats group together."""
-    return [(text.strip()[:160], n) for text, n in facts.logs.top_error_texts(limit)]
+    """The service's commonest warning-or-worse texts, numbers masked so repeats group together, each quoted
+    up to 160 characters cut between words (excerpts.excerpt)."""
+    return [(excerpt(text.strip()), n) for text, n in facts.logs.top_error_texts(limit)]
 
 
 def _onset(facts: Facts) -> str:

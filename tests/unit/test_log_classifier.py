@@ -957,6 +957,7 @@ def test_the_largest_groups_agree_on_random_texts_about_the_key(pairs, limit):
 
 # --- naming a refusal: all the texts in one search, exactly what each alone says -----------------
 
+from shared.diagnosis.excerpts import excerpt   # noqa: E402
 from shared.diagnosis.log_signals import Refusal, refusal_of, refusal_quote, refusals_of   # noqa: E402
 
 REFUSAL_ROWS = [(t.example, t.refusal) for t in DB_ERROR_TEXTS] + [
@@ -1079,7 +1080,7 @@ def _quote_plainly(text: str, limit: int = 160) -> str:
     """refusal_quote as first written: each kind's pattern searched in order, the first match quoted."""
     found = next((m for m in (p.search(text) for p in log_signals._REFUSALS.values()) if m), None)
     start = max(0, found.start() - 40) if found else 0
-    return ("..." if start else "") + text[start:start + limit]
+    return excerpt(text, start, limit, latest=found.start() if found else None)
 
 
 _LONG_PREFIX = "2026/11/26 11:52:35.629821 req=f85949e9cba4 handler=/checkout attempt=3 pool=primary " * 2

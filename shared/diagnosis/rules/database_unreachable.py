@@ -15,9 +15,9 @@ from shared.diagnosis.env_hosts import (asks_for, connection_names, connection_t
                                      database_ports_brought, deploy_brought, deploy_brought_instance, holds_setting,
                                      target_brought)
 from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, closed_connection,
-                                          database_dial_hosts, database_dial_ports, database_engine, is_pooler_wait,
-                                          pattern_of, per_text, pool_size, read_timed_out, refresh_failed,
-                                          refusal_quote)
+                                          database_dial_hosts, database_dial_ports, database_engine, dial_timed_out,
+                                          is_pooler_wait, pattern_of, per_text, pool_size, read_timed_out,
+                                          refresh_failed, refusal_quote, startup_timed_out)
 from shared.diagnosis.rules.base import Citation, duration
 from shared.diagnosis.rules.connector_signs import dials_around_connector, failing_revision, new_stress
 from shared.diagnosis.rules.database_signs import SLOW_DATABASE, STALE_READS, sql_down_while_failing
@@ -139,6 +139,9 @@ def evaluate(facts: Facts) -> Finding:
     reads = _reads_on_open_connections(facts, c, errors)
     if reads:
         return c.doubt(reads, STALE_READS + "; no automatic action")
+    late = _startups_beside_a_saturated_database(facts, c, errors)
+    if late:
+        return c.doubt(late, SLOW_DATABASE + "; no automatic action")
     # Logs alone, with the connector's health unknown, leave the path to the database in doubt.
     confidence = 0.8 if healthy else 0.6
     around = dials_around_connector(facts)
@@ -416,6 +419,39 @@ def _saturated_while_slow(facts: Facts, c: Citation) -> str:
     return (f"the Cloud SQL instance's own CPU is saturated ({named} in {window}) and requests wait on it (p99 up to "
             f"{latency(p99)}, {waits} pool waits or cancelled statements): a saturated database runs every statement "
             "slowly, whatever revision sends it")
+
+
+def _startups_beside_a_saturated_database(facts: Facts, c: Citation, errors: list[LogRecord]) -> str:
+    """Why the errors are not put on the path past a quiet connector, or "": at least db_error_logs_min of them
+    say a connection's start-up timed out at a step their words do not say (log_signals.startup_timed_out:
+    libpq's connect_timeout, MyXQL's, node-postgres' connectionTimeoutMillis run over the dial, the TLS handshake
+    and authentication alike), none says a dial timed out in words of its own, and the Cloud SQL instance's CPU
+    was newly saturated (Facts.sql_saturation_news) in the failing minutes. A saturated database answers the
+    handshake and authentication late: the words fit it as well as a firewall dropping the dial, so neither is
+    named the cause and a person looks at the database first."""
+    window = facts.failing_window
+    if window is None:
+        return ""
+    unsaid = per_text(startup_timed_out, errors)
+    startups = [e for e in errors if unsaid[e.text]]
+    if len(startups) < facts.s.db_error_logs_min:
+        return ""
+    dialled = per_text(dial_timed_out, errors)
+    if any(dialled[e.text] and not unsaid[e.text] for e in errors):   # a dial that said so: its path, not the database
+        return ""
+    hot = facts.sql_saturation_news(window)
+    if not hot:
+        return ""
+    named = ", ".join(f"{db} at {value:.0%}" for db, value in hot.items())
+    c.cite("metric", query_of(facts.b.sql_cpu, "cloudsql database/cpu/utilization"),
+           f"{named} of the reserved CPU in {window}; {len(startups)} connection start-ups timed out at a step their "
+           f"words do not say, e.g. {startups[0].text[:160]!r}",
+           f"< {SQL_CPU_SATURATION:.0%} while the start-ups timed out (connect_timeout covers the TLS handshake and "
+           "authentication, which a saturated database answers late)", False, role="refutes")
+    return (f"the connections' start-up timed out ({len(startups)}x, e.g. {startups[0].text[:120]!r}), a timer over the "
+            "dial, the TLS handshake and authentication alike, while the Cloud SQL instance's own CPU is saturated "
+            f"({named} in {window}): a saturated database answers the handshake and authentication late, so the words "
+            "do not show the path past the connector dropping the dial")
 
 
 # The limits on how many connections the database admits: its max_connections, a PostgreSQL
