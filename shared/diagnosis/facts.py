@@ -753,6 +753,13 @@ class Facts:
         """The service's p99 latency per minute in the window (max over revisions), in seconds."""
         return [value for _, value in self.p99_by_minute(window)]
 
+    def p99_at_timeout(self, window: Window) -> tuple[list[float], list[float]]:
+        """(the service's p99 per minute in the window, those at the newest serving revision's request timeout:
+        `PINNED_AT_TIMEOUT` of it or more): request_timeout and connector_saturation's hang cut short both ask."""
+        p99 = self.p99_seconds(window)
+        bar = PINNED_AT_TIMEOUT * self.request_timeout_seconds
+        return p99, [v for v in p99 if v >= bar]
+
     def p99_by_minute(self, window: Window) -> tuple[tuple[datetime, float], ...]:
         """(minute end, the service's p99 latency in seconds, max over revisions), oldest first.
         Computed once per window: the health check, the failing minutes and the hang checks all ask."""

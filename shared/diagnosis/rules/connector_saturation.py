@@ -15,7 +15,7 @@ from shared.diagnosis.latency_words import latency
 from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.evidence import EvidenceItem, LogRecord, Revision, short_name
 from shared.diagnosis.database_errors import lines_but
-from shared.diagnosis.facts import PINNED_AT_TIMEOUT, SQL_CPU_SATURATION, Facts, egress_of, hms, path_changed, query_of
+from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, egress_of, hms, path_changed, query_of
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, crash_signal, distinct_texts,
                                          dial_failure, dial_timed_out, greeting_timed_out, host_address,
                                          lost_mid_query,
@@ -1069,8 +1069,7 @@ def _cut_at_timeout(facts: Facts, c: Citation) -> bool:
         return False
     requests = facts.requests(facts.incident)
     share = requests.share(code="504")
-    p99 = facts.p99_seconds(facts.incident)
-    pinned = [v for v in p99 if v >= PINNED_AT_TIMEOUT * timeout]
+    p99, pinned = facts.p99_at_timeout(facts.incident)
     held = (requests.total >= s.min_requests and share >= s.status_ratio and bool(p99)
             and len(pinned) / len(p99) >= s.hang_minutes_ratio)
     observed = (f"{requests.by_code.get('504', 0):.0f} of {requests.total:.0f} requests 504 ({pct(share)}), p99 at the "
