@@ -10,6 +10,7 @@ citation.py, below both, and are imported here for the modules that read them fr
 """
 from __future__ import annotations
 
+import math
 import operator
 import re
 from bisect import bisect_right
@@ -753,6 +754,13 @@ class Facts:
         """The service's p99 latency per minute in the window (max over revisions), in seconds."""
         return [value for _, value in self.p99_by_minute(window)]
 
+    def p99_at_timeout(self, window: Window) -> tuple[list[float], list[float]]:
+        """(the service's p99 per minute in the window, those at the newest serving revision's request timeout:
+        `PINNED_AT_TIMEOUT` of it or more): request_timeout and connector_saturation's hang cut short both ask."""
+        p99 = self.p99_seconds(window)
+        bar = PINNED_AT_TIMEOUT * self.request_timeout_seconds
+        return p99, [v for v in p99 if v >= bar]
+
     def p99_by_minute(self, window: Window) -> tuple[tuple[datetime, float], ...]:
         """(minute end, the service's p99 latency in seconds, max over revisions), oldest first.
         Computed once per window: the health check, the failing minutes and the hang checks all ask."""
@@ -786,7 +794,12 @@ class Facts:
         minutes; Cloud Run docs, "Using WebSockets") keep the p99 there every minute, failures or not."""
         if self.served_cleanly_before is None:
             return ""
-        p99, in_band, held = self._hang_band(self.before)
+        # Each revision's p99 held to the band of its own timeout (`_minutes_within`): a deploy that moved the
+        # timeout moved the band, and the newest revision's says nothing of the minutes the one before served.
+        low = self.s.hang_latency_seconds
+        p99 = self.p99_seconds(self.before)
+        in_band = self._minutes_within(self.before, lambda timeout: (low, PINNED_AT_TIMEOUT * timeout))
+        held = bool(p99) and len(in_band) / len(p99) >= self.s.hang_minutes_ratio
         return f"{len(in_band)} of {len(p99)}" if held else ""
 
     @cached_property
@@ -807,27 +820,33 @@ class Facts:
 
     def _pinned_minutes(self, window: Window) -> set[int]:
         """The minutes of `window` in which the revisions whose p99 sat at their own request timeout
-        (`PINNED_AT_TIMEOUT` of it or more; Revision.timeout, google/cloud/run/v2/revision.proto, each revision
-        its own; one not listed held against the newest serving revision's, `request_timeout_seconds`) carried
-        half the minute's requests or more: a small revision at its own short timeout says nothing of the
-        requests of another at a longer one."""
+        (`PINNED_AT_TIMEOUT` of it or more) carried half the minute's requests or more (`_minutes_within`): a
+        small revision at its own short timeout says nothing of the requests of another at a longer one."""
+        return self._minutes_within(window, lambda timeout: (PINNED_AT_TIMEOUT * timeout, math.inf))
+
+    def _minutes_within(self, window: Window, bounds: Callable[[float], tuple[float, float]]) -> set[int]:
+        """The minutes of `window` in which the revisions whose p99 lay within the `bounds` (low <= p99 < high,
+        in seconds) of their own request timeout (Revision.timeout, google/cloud/run/v2/revision.proto, each
+        revision its own; one not listed held against the newest serving revision's, `request_timeout_seconds`)
+        carried half the minute's requests or more."""
         timeouts = {r.short_name: r.timeout_seconds or DEFAULT_REQUEST_TIMEOUT_SECONDS for r in self.b.revisions}
-        at_timeout: dict[int, set[str]] = {}
+        within: dict[int, set[str]] = {}
         for points in self.points(self.b.latencies):
             name = points.label("resource.labels.revision_name")
-            bar = PINNED_AT_TIMEOUT * timeouts.get(name, self.request_timeout_seconds) * 1000.0
+            low, high = bounds(timeouts.get(name, self.request_timeout_seconds))
+            low, high = low * 1000.0, high * 1000.0   # the series is in milliseconds
             for at, value in zip(*points.columns_in(window)):
-                if value >= bar:
-                    at_timeout.setdefault(at, set()).add(name)
+                if low <= value < high:
+                    within.setdefault(at, set()).add(name)
         carried: dict[int, float] = {}
         total: dict[int, float] = {}
         for points in self.points(self.b.requests):
             name = points.label("resource.labels.revision_name")
             for at, value in zip(*points.columns_in(window)):
                 total[at] = total.get(at, 0.0) + value
-                if name in at_timeout.get(at, ()):
+                if name in within.get(at, ()):
                     carried[at] = carried.get(at, 0.0) + value
-        return {at for at, names in at_timeout.items() if 2 * carried.get(at, 0.0) >= total.get(at, 0.0)}
+        return {at for at, names in within.items() if 2 * carried.get(at, 0.0) >= total.get(at, 0.0)}
 
     @cached_property
     def before_timeout_seconds(self) -> float:
@@ -840,7 +859,9 @@ class Facts:
         return max(timeouts, default=self.request_timeout_seconds)
 
     def _hang_band(self, window: Window) -> tuple[list[float], list[float], bool]:
-        """(p99 per minute, those in the hang band, whether they are hang_minutes_ratio of the minutes or more)."""
+        """(p99 per minute, those in the hang band, whether they are hang_minutes_ratio of the minutes or more),
+        the band that of the newest serving revision's timeout: the incident window's (`usual_hangs` holds the
+        window before it to the timeouts of the revisions that served then)."""
         s = self.s
         p99 = self.p99_seconds(window)
         # The band's bounds read once, not per minute (the timeout is a property of the newest serving revision).

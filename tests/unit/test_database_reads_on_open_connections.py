@@ -24,6 +24,8 @@ S = DiagnosisSettings()
 NODE_PG_READ = "Error: Query read timeout"
 LIBPQ_READ = "psycopg2.OperationalError: could not receive data from server: Connection timed out"
 PGX_READ = "read tcp 10.8.0.2:41822->10.40.0.5:5432: i/o timeout"
+HIKARI_WAIT = ("java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, request timed "
+               "out after 30000ms.")
 
 
 READS = {
@@ -37,6 +39,27 @@ READS = {
         build=lambda e: failing(e, connector=False).log(-6, NODE_PG_READ, OLD, count=30)),
     "reads beside fewer failed dials than it takes to name the path": dict(
         build=lambda e: failing(e).log(-6, NODE_PG_READ, OLD, count=30).log(-5, PGX_DIAL, OLD, count=2)),
+    # The same stale pool also finds some of its connections closed (the path's reset came at last, the server
+    # ended an idle one) or lost mid-query: each was an open connection too, no failed dial (counted as
+    # connector_saturation counts them, database_signs.no_failed_dial; before, they made "cannot connect").
+    "node-postgres's read timeouts beside connections terminated unexpectedly": dict(
+        build=lambda e: failing(e).log(-6, NODE_PG_READ, OLD, count=30)
+        .log(-5, "Error: Connection terminated unexpectedly", OLD, count=10)),
+    "libpq's read timeouts beside servers that closed the connection unexpectedly": dict(
+        build=lambda e: failing(e).log(-6, LIBPQ_READ, OLD, count=30)
+        .log(-5, "psycopg2.OperationalError: server closed the connection unexpectedly", OLD, count=10)),
+    "Go's read timeouts beside reads reset by their peer": dict(
+        build=lambda e: failing(e).log(-6, PGX_READ, OLD, count=30)
+        .log(-5, "read tcp 10.8.0.2:41830->10.40.0.5:5432: read: connection reset by peer", OLD, count=10)),
+    "PyMySQL's read timeouts beside connections lost mid-query": dict(
+        build=lambda e: failing(e).log(-6, "pymysql.err.OperationalError: (2013, 'Lost connection to MySQL "
+                                            "server during query (timed out)')", OLD, count=30)
+        .log(-5, "pymysql.err.OperationalError: (2013, 'Lost connection to MySQL server during query')", OLD,
+             count=10)),
+    # Waits for a pooled connection are no failed dial here (connector_saturation counts them as a wait on its
+    # path): a pool whose connections all hang on reads makes requests wait for one.
+    "libpq's read timeouts beside HikariCP's waits for a pooled connection": dict(
+        build=lambda e: failing(e).log(-6, LIBPQ_READ, OLD, count=30).log(-5, HIKARI_WAIT, OLD, count=10)),
 }
 
 
@@ -61,6 +84,9 @@ DIALS = {
         build=lambda e: failing(e).log(-6, NODE_PG_READ, OLD, count=30).log(-5, PGX_DIAL, OLD, count=10)),
     "failed dials alone: the path past the connector is named": dict(
         build=lambda e: failing(e).log(-6, PGX_DIAL, OLD, count=30)),
+    "failed dials beside reads and closed connections: the path past the connector is named": dict(
+        build=lambda e: failing(e).log(-6, NODE_PG_READ, OLD, count=30)
+        .log(-5, "Error: Connection terminated unexpectedly", OLD, count=10).log(-5, PGX_DIAL, OLD, count=10)),
 }
 
 

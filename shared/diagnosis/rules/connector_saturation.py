@@ -6,7 +6,7 @@ from __future__ import annotations
 import operator
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import compress
@@ -15,7 +15,7 @@ from shared.diagnosis.latency_words import latency
 from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.evidence import EvidenceItem, LogRecord, Revision, short_name
 from shared.diagnosis.database_errors import lines_but
-from shared.diagnosis.facts import PINNED_AT_TIMEOUT, SQL_CPU_SATURATION, Facts, egress_of, hms, path_changed, query_of
+from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, egress_of, hms, path_changed, query_of
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, crash_signal, distinct_texts,
                                          dial_failure, dial_timed_out, greeting_timed_out, host_address,
                                          lost_mid_query,
@@ -29,8 +29,9 @@ from shared.diagnosis.rules.connector_signs import (CANNOT_SCALE, CHANGE_UNDER_W
                                                     dials_around_connector, either, failing_revision, hang_minutes,
                                                     held_at_onset, max_not_reached, max_not_reached_words,
                                                     revision_p99, still_on_a_connector, stress, usual_hang)
-from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, STALE_READS, sql_down_while_failing, sql_lagging,
-                                                  sql_unreported, sql_unreported_words)
+from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, STALE_READS, no_failed_dial, reads_among,
+                                                  sql_down_while_failing, sql_lagging, sql_unreported,
+                                                  sql_unreported_words)
 from shared.diagnosis.rules.deploy_changes import (DEFAULT_MAX_INSTANCES, deploy_lowered_timeout,
                                                   requests_per_instance)
 from shared.diagnosis.rules.never_left import never_left_observed, only_never_left
@@ -1068,8 +1069,7 @@ def _cut_at_timeout(facts: Facts, c: Citation) -> bool:
         return False
     requests = facts.requests(facts.incident)
     share = requests.share(code="504")
-    p99 = facts.p99_seconds(facts.incident)
-    pinned = [v for v in p99 if v >= PINNED_AT_TIMEOUT * timeout]
+    p99, pinned = facts.p99_at_timeout(facts.incident)
     held = (requests.total >= s.min_requests and share >= s.status_ratio and bool(p99)
             and len(pinned) / len(p99) >= s.hang_minutes_ratio)
     observed = (f"{requests.by_code.get('504', 0):.0f} of {requests.total:.0f} requests 504 ({pct(share)}), p99 at the "
@@ -1341,7 +1341,7 @@ def _http_reads_timed_out(facts: Facts, c: Citation) -> str:
     never scaled alone."""
     s = facts.s
     timeouts = facts.log_matches(LogSignal.UPSTREAM_TIMEOUT)
-    reads = _reads_among(facts, timeouts, upstream_read_timed_out)
+    reads = reads_among(facts, timeouts, upstream_read_timed_out)
     if not reads:
         return ""
     read_ids = {id(e) for e in reads}
@@ -1521,36 +1521,6 @@ def _database_saturated(facts: Facts, c: Citation) -> str:
             "connector changes nothing of the database's")
 
 
-def _reads_among(facts: Facts, lines: list[LogRecord], timed_out: Callable[[str], bool]) -> list[LogRecord]:
-    """The `lines` whose text `timed_out` reads as a read on an established connection that timed out,
-    when they are enough read over the window (Facts.logged_enough) and the database refused nothing
-    (a refusal is read first, as an answer); else []."""
-    if not lines or refusals(facts):
-        return []
-    timed = per_text(timed_out, lines)
-    reads = [e for e in lines if timed[e.text]]
-    return reads if facts.logged_enough(reads) else []
-
-
-def _beside(facts: Facts, lines: Sequence[LogRecord], found: Sequence[LogRecord]) -> tuple[int, int, bool]:
-    """What else the database lines show beside `found`: the other errors of reaching the database that are
-    not on a connection already open (`_on_an_open_connection`: a connection found closed, a read that timed
-    out, a 2013 that names no reason; none is a failed dial), the waits for a pooled connection, and whether
-    the two together are fewer than db_error_logs_min (`found` alone, the path carrying new connections)."""
-    found_ids = {id(e) for e in found}
-    opened = per_text(_on_an_open_connection, lines)
-    others = sum(1 for e in lines if id(e) not in found_ids and not opened[e.text])
-    pooled = len(facts.database_lines(LogSignal.DB_POOL_WAIT))
-    return others, pooled, others + pooled < facts.s.db_error_logs_min
-
-
-def _on_an_open_connection(text: str) -> bool:
-    """Whether a database error's text is about a connection already made (found closed or reset, a read
-    that timed out, a MySQL 2013 that names no reason, a connect answered whose greeting never came): its
-    TCP dial had been answered, so it is no failed dial."""
-    return closed_connection(text) or read_timed_out(text) or lost_mid_query(text) or greeting_timed_out(text)
-
-
 @dataclass(frozen=True)
 class _NoFailedDial:
     """A kind of database error on a connection the path had carried (a read that timed out, a greeting that
@@ -1572,15 +1542,15 @@ class _NoFailedDial:
 def _no_failed_dial(facts: Facts, c: Citation, kind: _NoFailedDial) -> str:
     """Why the connector is not shown to be the cause, or "": (while requests hung at a client timeout, for a
     `kind` that asks it) at least db_error_logs_min of the errors of reaching the database are of `kind`
-    (`_reads_among`, and no refusal), with fewer than db_error_logs_min other errors of reaching the
-    database (`_beside`: a failed dial) and waits for a pooled connection together. Cited either way."""
+    (database_signs.no_failed_dial: enough read, and no refusal), with fewer than db_error_logs_min other
+    errors of reaching the database (not on an open connection: a failed dial) and waits for a pooled
+    connection together. Cited either way."""
     if kind.hung and not _hung_while_failing(facts):
         return ""
-    lines = _unreached_lines(facts)
-    found = _reads_among(facts, lines, kind.matches)
-    if not found:
+    read = no_failed_dial(facts, kind.matches, count_pool_waits=True)
+    if read is None:
         return ""
-    others, pooled, alone = _beside(facts, lines, found)
+    found, others, pooled, alone = read
     beside = f"{others} other errors of reaching the database, {pooled} waits for a pooled connection"
     c.cite("log", kind.source, f"{len(found)} {kind.observed}, e.g. {found[0].text[:160]!r}; {beside}",
            f"{kind.kind}, with < {facts.s.db_error_logs_min} failed dials and pool waits {kind.beside_it}",

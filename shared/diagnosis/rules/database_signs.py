@@ -3,8 +3,15 @@ database_unreachable both judge it: whether one went down in the failing minutes
 checks when one is saturated. Neither rule imports the other."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.facts import FAILING_LEAD, SQL_INGEST_LAG, Facts, Window, hms
+from shared.diagnosis.log_signals import (LogSignal, closed_connection, greeting_timed_out, lost_mid_query, per_text,
+                                          read_timed_out)
 from shared.diagnosis.rules.base import Citation
+from shared.diagnosis.rules.refusals import refusals
 
 # What a person checks when the database's own CPU is saturated beside a busy connector.
 SLOW_DATABASE = ("look at the Cloud SQL instance first: its CPU, its slow queries and lock waits (Query Insights, "
@@ -79,3 +86,55 @@ def sql_down_while_failing(facts: Facts, c: Citation) -> tuple[list[str], str] |
                "down while requests failed (from the first failing minute, less "
                f"{int(FAILING_LEAD.total_seconds() // 60)} min)", False, role="context")
     return sql
+
+
+def reads_among(facts: Facts, lines: list[LogRecord], timed_out: Callable[[str], bool]) -> list[LogRecord]:
+    """The `lines` whose text `timed_out` reads as a read on an established connection that timed out,
+    when they are enough read over the window (Facts.logged_enough: they hold a finding back, so a page cut
+    short is scaled) and the database refused nothing (a refusal is read first, as an answer); else []."""
+    if not lines or refusals(facts):
+        return []
+    timed = per_text(timed_out, lines)
+    reads = [e for e in lines if timed[e.text]]
+    return reads if facts.logged_enough(reads) else []
+
+
+def on_an_open_connection(text: str) -> bool:
+    """Whether a database error's text is about a connection already made (found closed or reset, a read
+    that timed out, a MySQL 2013 that names no reason, a connect answered whose greeting never came): its
+    TCP dial had been answered, so it is no failed dial."""
+    return closed_connection(text) or read_timed_out(text) or lost_mid_query(text) or greeting_timed_out(text)
+
+
+class NoFailedDial(NamedTuple):
+    """Errors of reaching the database on connections the path had carried (`found`), and what stands beside
+    them: the other errors of reaching it that are not on an open connection (`others`: a failed dial) and,
+    where the rule counts them, the waits for a pooled connection (`pooled`)."""
+    found: list[LogRecord]
+    others: int
+    pooled: int
+    alone: bool   # others and pooled together fewer than db_error_logs_min: new connections opened
+
+
+def no_failed_dial(facts: Facts, matches: Callable[[str], bool], count_pool_waits: bool) -> NoFailedDial | None:
+    """The errors of reaching the database (Facts.db_unreached_lines: refusals and failed name lookups, which
+    dialled nothing, left out) whose text `matches` (`reads_among`), with what stands beside them; None when
+    too few were logged or the database refused. Only the errors that are not on an open connection
+    (`on_an_open_connection`) count beside them: a connection found closed, reset or lost mid-query beside
+    reads that timed out had been opened too, as a stale pool's are (its flows forgotten by the path, some
+    hanging, some answered by a late reset), and says nothing against new connections opening.
+
+    `count_pool_waits`: whether the waits for a pooled connection stand beside them too. connector_saturation
+    counts them: a path saturated enough to hang reads slows new dials, and the requests' waits for a pooled
+    connection pile up there (its own sign of a wait on the path). database_unreachable does not: its finding
+    is that the application cannot connect, which only a failed dial shows, and a pool whose connections all
+    hang on reads makes its requests wait for one without any dial failing."""
+    lines = facts.db_unreached_lines
+    found = reads_among(facts, lines, matches)
+    if not found:
+        return None
+    found_ids = {id(e) for e in found}
+    opened = per_text(on_an_open_connection, lines)
+    others = sum(1 for e in lines if id(e) not in found_ids and not opened[e.text])
+    pooled = len(facts.database_lines(LogSignal.DB_POOL_WAIT)) if count_pool_waits else 0
+    return NoFailedDial(found, others, pooled, others + pooled < facts.s.db_error_logs_min)

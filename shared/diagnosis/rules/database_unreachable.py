@@ -20,7 +20,7 @@ from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal
                                           refresh_failed, refusal_quote, startup_timed_out)
 from shared.diagnosis.rules.base import Citation, duration
 from shared.diagnosis.rules.connector_signs import dials_around_connector, failing_revision, new_stress
-from shared.diagnosis.rules.database_signs import SLOW_DATABASE, STALE_READS, sql_down_while_failing
+from shared.diagnosis.rules.database_signs import SLOW_DATABASE, STALE_READS, no_failed_dial, sql_down_while_failing
 from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, cite_hosts_brought, cite_instance_brought,
                                                   max_instances, requests_per_instance)
 from shared.diagnosis.rules.never_left import NOTHING_TO_SCALE, never_left_advice, never_left_observed, only_never_left
@@ -136,7 +136,7 @@ def evaluate(facts: Facts) -> Finding:
                         "that failed (its Cloud SQL Admin API calls, before any dial): neither the database "
                         "unreachable nor the connector's symptom")
         return c.no("the connector is saturated: the connection errors are its symptom")
-    reads = _reads_on_open_connections(facts, c, errors)
+    reads = _reads_on_open_connections(facts, c)
     if reads:
         return c.doubt(reads, STALE_READS + "; no automatic action")
     late = _startups_beside_a_saturated_database(facts, c, errors)
@@ -357,38 +357,37 @@ def _answered_at_an_address_the_deploy_brought(facts: Facts, refused: dict[str, 
             "(bad_revision)")
 
 
-def _reads_on_open_connections(facts: Facts, c: Citation, errors: list[LogRecord]) -> str:
+def _reads_on_open_connections(facts: Facts, c: Citation) -> str:
     """Why the errors do not show a database the application cannot connect to, or "": at least
     db_error_logs_min of them are reads on established connections that timed out (log_signals.
     read_timed_out: node-postgres's query_timeout, libpq's "could not receive data from server: Connection
-    timed out", Go's "read tcp A->B: i/o timeout"), with fewer than db_error_logs_min others (a failed dial,
-    a reset) beside them, on a path that is not shown saturated (asked after `_connector_healthy`). Each such
-    read waited on a connection the database had accepted, and new connections open without a failed dial:
-    a pool whose idle flows the path dropped without a reset (a NAT's, a firewall's or a connector's idle
-    timeout; with CPU only during requests, the pool's keepalives and housekeeping starve between requests)
-    or a database slow to answer (a lock, a long query). Not "cannot connect", and no firewall rule that drops
-    the connector's range, which would fail the new dials too. Not ruled out either (a server that stops
-    answering mid-statement reads the same): it stays a cause not ruled out, and a person looks."""
-    s = facts.s
-    timed_out = per_text(read_timed_out, errors)
-    reads = [e for e in errors if timed_out[e.text]]
-    if len(reads) < s.db_error_logs_min:
+    timed out", Go's "read tcp A->B: i/o timeout"), with fewer than db_error_logs_min errors beside them that
+    are not on an open connection (a failed dial; database_signs.no_failed_dial, counted as connector_saturation
+    counts them: a connection found closed, reset or lost mid-query had been opened too), on a path that is not
+    shown saturated (asked after `_connector_healthy`). Each such read waited on a connection the database had
+    accepted, and new connections open without a failed dial: a pool whose idle flows the path dropped without
+    a reset (a NAT's, a firewall's or a connector's idle timeout; with CPU only during requests, the pool's
+    keepalives and housekeeping starve between requests) or a database slow to answer (a lock, a long query).
+    Not "cannot connect", and no firewall rule that drops the connector's range, which would fail the new
+    dials too. Not ruled out either (a server that stops answering mid-statement reads the same): it stays a
+    cause not ruled out, and a person looks."""
+    read = no_failed_dial(facts, read_timed_out, count_pool_waits=False)
+    if read is None:
         return ""
-    others = len(errors) - len(reads)
-    alone = others < s.db_error_logs_min
+    reads, others, _, alone = read
     c.cite("log", "stderr / stdout: a read on an established connection to the database that timed out "
            "(log_signals.READ_TIMEOUT_TEXTS)",
            f"{len(reads)} reads on established connections timed out, e.g. {reads[0].text[:160]!r}; {others} other "
-           "errors of reaching the database",
-           f"< {s.db_error_logs_min} other errors (a failed dial) beside them: new connections reach the database",
-           alone, role="refutes" if alone else "context")
+           "errors of reaching the database not on an open connection",
+           f"< {facts.s.db_error_logs_min} other errors (a failed dial) beside them: new connections reach the "
+           "database", alone, role="refutes" if alone else "context")
     if not alone:
         return ""
     return (f"reads on established connections to the database timed out ({len(reads)}x, e.g. "
             f"{reads[0].text[:120]!r}) while new connections opened without a failed dial ({others} other errors of "
-            "reaching the database): the database accepted those connections, so it is not shown unreachable; "
-            "pooled connections whose flow was dropped while idle, or a database slow to answer, hang their reads "
-            "until a timeout")
+            "reaching the database not on an open connection): the database accepted those connections, so it is "
+            "not shown unreachable; pooled connections whose flow was dropped while idle, or a database slow to "
+            "answer, hang their reads until a timeout")
 
 
 def _saturated_while_slow(facts: Facts, c: Citation) -> str:

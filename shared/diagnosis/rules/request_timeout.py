@@ -34,8 +34,7 @@ def evaluate(facts: Facts) -> Finding:
         return c.no("too few 504s")
     revision = facts.newest_serving
     timeout = facts.request_timeout_seconds
-    p99 = facts.p99_seconds(window)
-    pinned = [v for v in p99 if v >= PINNED_AT_TIMEOUT * timeout]
+    p99, pinned = facts.p99_at_timeout(window)
     at_timeout = bool(pinned)
     texts = facts.log_matches(LogSignal.REQUEST_TIMEOUT)
     c.cite("metric", facts.latencies_query,
