@@ -33,7 +33,7 @@ from enum import Enum
 
 from shared.diagnosis.evidence import EvidenceItem, at_micros
 from shared.diagnosis.facts import Facts, hms, query_of
-from shared.diagnosis.log_signals import LogSignal, dial_timed_out
+from shared.diagnosis.log_signals import LogSignal, dial_timed_out, per_text
 from shared.diagnosis.rules.deploy_changes import DEFAULT_MAX_INSTANCES
 from shared.diagnosis.saturated_stretch import ceiling_minutes
 from shared.diagnosis.signatures import Finding, Signature
@@ -166,7 +166,8 @@ def _what_requests_did(facts: Facts) -> tuple[bool, bool, str]:
     window = facts.failing_window or facts.incident
     p99 = max((value for _, value in facts.p99_by_minute(window)), default=0.0)
     errors = facts.database_lines(LogSignal.DB_CONNECTION)
-    dials = sum(1 for e in errors if dial_timed_out(e.text))
+    timed_out = per_text(dial_timed_out, errors)   # each distinct text read once, never each line
+    dials = sum(1 for e in errors if timed_out[e.text])
     hung = dials >= s.db_error_logs_min
     fast = p99 < s.hang_latency_seconds and len(errors) < s.db_error_logs_min
     words = (f"requests' p99 up to {p99:.1f} s (hang band from {s.hang_latency_seconds:g} s), {dials} dials to the "
