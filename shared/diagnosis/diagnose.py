@@ -38,6 +38,7 @@ from shared.diagnosis.run_audit import TRAFFIC_WRITES, service_methods
 from shared.diagnosis.saturated_stretch import saturated_stretch
 from shared.diagnosis.signatures import Diagnosis, Finding, Signature
 from shared.diagnosis.still_failing import too_few
+from shared.diagnosis.two_ceilings import resolve as two_ceilings
 from shared.diagnosis.uncounted import refusals_uncounted
 from shared.diagnosis.unfinished import what_to_do
 
@@ -110,6 +111,8 @@ def _verdict(facts: Facts, context: list[EvidenceItem]) -> Diagnosis:
                          stand_down=stand_down, api_calls=bundle.api_calls, recommendation=look_next(facts))
     # A cause not ruled out (Finding.not_ruled_out) competes with a single matched one: neither acts.
     doubted = [f for f in findings if not f.matched and f.not_ruled_out]
+    # Cloud Run's max instances and the connector's ceiling together: told apart by which came first (two_ceilings).
+    matched, doubted = two_ceilings(facts, matched, doubted)
     if len(matched) == 1 and doubted:
         matched = matched + doubted
     if len(matched) > 1:

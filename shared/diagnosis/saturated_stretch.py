@@ -36,18 +36,10 @@ def saturated_stretch(facts: Facts) -> str:
     if connector is None or failing is None or not connector.max_instances:
         return ""
     window = facts.incident
-    instances = _busiest(facts, facts.b.connector_instances, window)
     cpu = _busiest(facts, facts.b.connector_cpu, window)
     rates = facts.connector_bytes_by_minute(window)
     ceiling = facts.connector_ceiling_mbps()
-    s = facts.s
-
-    def at_ceiling(at: int) -> bool:
-        loaded = (min(cpu.get(at, 0.0), 1.0) >= s.connector_cpu_saturation
-                  or bool(ceiling and rates.get(at, 0.0) * 8 / 1e6 >= s.connector_throughput_ratio * ceiling))
-        return instances.get(at, 0.0) >= connector.max_instances and loaded
-
-    run = _longest_run([at for at in sorted(instances) if at_ceiling(at)])
+    run = _longest_run(ceiling_minutes(facts, window))
     if len(run) < LONG_MINUTES:
         return ""
     start, end = at_micros(run[0] - _MINUTE_US), at_micros(run[-1])
@@ -61,6 +53,25 @@ def saturated_stretch(facts: Facts) -> str:
             f"({load}) for {len(run)} minutes, from {hms(start)} to {hms(end)}, while the requests failed: it "
             "reached its ceiling, and the same load will take it there again (failures that stopped are not "
             "scaled for: a person weighs its max instances or machine type)")
+
+
+def ceiling_minutes(facts: Facts, window: Window) -> list[int]:
+    """The minute ends (microseconds, oldest first) in `window` at which the connector sat at its ceiling: at its
+    max instances and under load (the module's docstring); [] with no connector read."""
+    connector, s = facts.b.connector, facts.s
+    if connector is None or not connector.max_instances:
+        return []
+    instances = _busiest(facts, facts.b.connector_instances, window)
+    cpu = _busiest(facts, facts.b.connector_cpu, window)
+    rates = facts.connector_bytes_by_minute(window)
+    ceiling = facts.connector_ceiling_mbps()
+
+    def at_ceiling(at: int) -> bool:
+        loaded = (min(cpu.get(at, 0.0), 1.0) >= s.connector_cpu_saturation
+                  or bool(ceiling and rates.get(at, 0.0) * 8 / 1e6 >= s.connector_throughput_ratio * ceiling))
+        return instances.get(at, 0.0) >= connector.max_instances and loaded
+
+    return [at for at in sorted(instances) if at_ceiling(at)]
 
 
 def _busiest(facts: Facts, result: MetricResult | None, window: Window) -> dict[int, float]:

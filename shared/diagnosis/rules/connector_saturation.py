@@ -38,6 +38,7 @@ from shared.diagnosis.rules.never_left import never_left_observed, only_never_le
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.served_cleanly import served_cleanly
 from shared.diagnosis.signatures import Finding, Signature
+from shared.diagnosis.two_ceilings import Lead, ceilings_order
 from shared.gcp.run_logs import SYSTEM_LOG
 
 _TEXT = operator.attrgetter("text")
@@ -652,6 +653,11 @@ def _waiting_for_an_instance(facts: Facts, c: Citation) -> str:
     limit, seen, what = reached
     c.cite("metric", query_of(b.instances, "container/instance_count"), f"max {seen:.0f} instances {facts.incident}",
            f"< {what}: instances to spare, so requests are not shown waiting for one", False)
+    order = ceilings_order(facts)
+    if order is not None and order.lead is Lead.CONNECTOR:
+        # The connector's ceiling came first and the requests hung on it: the instances filled because they hung.
+        c.items.append(order.item)
+        return ""
     per_instance = requests_per_instance(revision)
     return (f"{revision.short_name} was at its max instances ({seen:.0f} of {limit}, {per_instance} requests per "
             "instance) while its requests hung: they may be waiting in Cloud Run for a free instance, which a "
