@@ -156,10 +156,10 @@ def send(name: str, *, target: str | None = None, params: dict[str, Any] | None 
 def exit_code(outcome: dict[str, Any], asked_dry_run: bool) -> int:
     """0 only when the thing asked happened. A resend's `duplicate` answer exits by the first
     answer it quotes: a rollback already `applied` is done, one first `rejected` is still rejected."""
-    from shared.alerts.commands import first_status
+    from shared.alerts.commands import first_answer
 
     status = outcome.get("status")
-    first = first_status(str(outcome.get("reason", "")), str(outcome.get("command_id") or ""))
+    first = first_answer(outcome)
     if status == "skipped" and first:
         status = first
     if status == "dry_run" and not asked_dry_run:
@@ -410,7 +410,7 @@ def _pull_one(subscriber: Any, subscription: str, command_id: str, message_id: s
     that answers the command_id and is neither a resend's `duplicate` nor a later sweep's verdict
     (the first delivery's answer, when this is a resend of a command still being handled)."""
     from google.api_core.exceptions import DeadlineExceeded
-    from shared.alerts.commands import first_status
+    from shared.alerts.commands import first_answer
 
     deadline = time.monotonic() + wait_seconds
     fallback = None  # another message's duplicate answer or a sweep's verdict: kept only if nothing better shows
@@ -433,7 +433,7 @@ def _pull_one(subscriber: Any, subscription: str, command_id: str, message_id: s
                 continue
             if message_id and outcome.get("message_id") == message_id:
                 return outcome
-            if first_status(str(outcome.get("reason", "")), command_id) or outcome.get("status") in SWEEP_VERDICTS:
+            if first_answer(outcome) or outcome.get("status") in SWEEP_VERDICTS:
                 fallback = fallback or outcome
                 continue
             return outcome

@@ -186,6 +186,10 @@ class Outcome(BaseModel):
     message_id: str | None = None       # the Pub/Sub message that triggered it
     command_id: str | None = None       # the operator's command, when one triggered it
     requested_by: str | None = None     # as the command stated it (recorded, not authenticated)
+    # A resend's answer (a `duplicate: …` of a command_id already answered, shared/commands): the status of the
+    # first answer it repeats, `applied` when that answer is lost and the write it made is recorded. None on
+    # every other outcome, a command_id reused for another command's included. What the CLI exits by.
+    first_status: OutcomeStatus | None = None
     snapshot: dict[str, Any] | None = None   # the `status` command's answer
     received: Received | None = None    # a rejected message's content, as it arrived
     # The wrappings a relay put around the alert's notification, outermost first (shared/alerts/relayed.py): the

@@ -87,6 +87,16 @@ SERVER_DEFAULT_MAX_INSTANCES = 100
 SERVER_DEFAULT_TIMEOUT = timedelta(seconds=300)
 SERVER_DEFAULT_CONCURRENCY = 80
 SERVER_DEFAULT_CONCURRENCY_UNDER_ONE_CPU = 1
+# Who changed a service: Service.creator, "Email address of the authenticated creator", and Service.last_modifier,
+# "Email address of the last authenticated modifier", both output only, with update_time, "The last-modified time"
+# (google/cloud/run/v2/service.proto; google-cloud-run 0.16.2's run_v2.types.Service docstring). The server sets
+# them from the caller's credentials, which the stand-in does not check: an RPC's caller is `RunStandIn.caller`
+# (Runwarden's own service account by default), a seeded change names its own (a person who deployed by default).
+# That a traffic-only UpdateService moves last_modifier and update_time as any update does is UNCONFIRMED (the
+# docstrings say "last", for any modification); the product reads them only to name another tool's rollout
+# (shared/remediation/release_pipeline.rollout_mover), never to hold a write back, so either reading is safe.
+RUNWARDEN_CALLER = "runwarden@demo-project.iam.gserviceaccount.com"
+SEEDED_BY = "deployer@example.com"
 
 
 def server_default_concurrency(cpu: str | None) -> int:
@@ -282,6 +292,8 @@ class RunStandIn(StandIn):
         # what the spec is after the operation (google.longrunning.Operation.error: "The error result of the
         # operation in case of failure or cancellation"); UNCONFIRMED which, so the product is tested under both.
         self.failed_update_keeps_spec = True
+        # The principal an RPC's credentials name (Service.last_modifier of an UpdateService it makes).
+        self.caller = RUNWARDEN_CALLER
         self._failing_operations: list[tuple[int, str]] = []
 
     def rpcs(self) -> list[Rpc]:
@@ -303,14 +315,16 @@ class RunStandIn(StandIn):
 
     def add_service(self, name: str, labels: dict[str, str] | None = None,
                     urls: Sequence[str] = (), max_instance_count: int | None = None,
-                    scaling_mode: str | None = None, manual_instance_count: int | None = None) -> run_v2.Service:
+                    scaling_mode: str | None = None, manual_instance_count: int | None = None,
+                    by: str = SEEDED_BY) -> run_v2.Service:
         """A service with 100% LATEST traffic; add revisions, then `set_traffic` to pin it. `urls`
         are the URLs Cloud Run lists for it (`uri` is the first; the API fills both itself, from the
         project's number and the region: https://SERVICE-PROJECT_NUMBER.REGION.run.app); by default
         `run_app_urls`. `max_instance_count` is the service-level max instances
         (Service.scaling.max_instance_count); `scaling_mode` ("AUTOMATIC" or "MANUAL") and
         `manual_instance_count` are ServiceScaling's own (google/cloud/run/v2/vendor_settings.proto),
-        stored as given: an unset mode is SCALING_MODE_UNSPECIFIED, an unset count absent (`optional`)."""
+        stored as given: an unset mode is SCALING_MODE_UNSPECIFIED, an unset count absent (`optional`). `by`: who
+        created it (Service.creator, and last_modifier until someone changes it)."""
         if manual_instance_count is not None and manual_instance_count < 0:
             raise ValueError(f"manual_instance_count must be at least 0, got {manual_instance_count}")
         if not _SERVICE_NAME.match(name):
@@ -327,7 +341,7 @@ class RunStandIn(StandIn):
             uri = urls[0]
             self._services[name] = run_v2.Service(
                 name=name, uid=str(uuid.uuid4()), generation=1, observed_generation=1, labels=labels or {},
-                create_time=now, update_time=now, etag=_new_etag(),
+                create_time=now, update_time=now, etag=_new_etag(), creator=by, last_modifier=by,
                 uri=uri, urls=list(urls),
                 template=run_v2.RevisionTemplate(containers=[run_v2.Container(image=_PLACEHOLDER_IMAGE)]),
                 traffic=[run_v2.TrafficTarget(type_=_LATEST, percent=100)],
@@ -478,13 +492,16 @@ class RunStandIn(StandIn):
             self._templates.pop(name, None)
             self._refresh_status(service)
 
-    def set_traffic(self, service: str, traffic: Sequence[TrafficSeed]) -> run_v2.Service:
-        """An out-of-band change (as if someone ran gcloud): validated, bumps generation and etag."""
+    def set_traffic(self, service: str, traffic: Sequence[TrafficSeed], by: str = SEEDED_BY,
+                    at: datetime | None = None) -> run_v2.Service:
+        """An out-of-band change (as if someone ran gcloud): validated, bumps generation and etag. `by`: whose
+        credentials made it (Service.last_modifier: a person, or a CI job's service account stepping a rollout);
+        `at`: when (Service.update_time; now by default)."""
         targets = [run_v2.TrafficTarget(type_=_LATEST if t.revision is None else _REVISION,
                                         revision=t.revision or "", percent=t.percent, tag=t.tag) for t in traffic]
         with self.lock:
             self._require_service(service)
-            return self._apply_traffic(service, self._validated_traffic(service, targets))
+            return self._apply_traffic(service, self._validated_traffic(service, targets), by, at)
 
     def set_service_max_instances(self, service: str, max_instance_count: int) -> run_v2.Service:
         """An out-of-band change of the service-level max instances (Service.scaling.max_instance_count),
@@ -563,7 +580,7 @@ class RunStandIn(StandIn):
                            f"etag mismatch for {incoming.name}: sent {incoming.etag}, current is {stored.etag}")
         traffic = self._validated_shape(list(incoming.traffic))
         previous = _copy(stored)
-        self._accept_traffic(incoming.name, traffic)
+        self._accept_traffic(incoming.name, traffic, self.caller)
         return self._start_operation(incoming.name, previous)
 
     def _check_named_template(self, incoming: run_v2.Service) -> None:
@@ -614,21 +631,25 @@ class RunStandIn(StandIn):
                 raise invalid(f"service.traffic[{i}]: revision {target.revision!r} does not exist in service {service}")
         return self._validated_shape(targets)
 
-    def _apply_traffic(self, name: str, traffic: list[run_v2.TrafficTarget]) -> run_v2.Service:
+    def _apply_traffic(self, name: str, traffic: list[run_v2.TrafficTarget], by: str,
+                       at: datetime | None) -> run_v2.Service:
         """Out-of-band change: reconciled at once."""
-        service = self._accept_traffic(name, traffic)
+        service = self._accept_traffic(name, traffic, by, at)
         failure = self._reconcile(name)
         if failure is not None:
             raise invalid(failure[1])
         return _copy(service)
 
-    def _accept_traffic(self, name: str, traffic: list[run_v2.TrafficTarget]) -> run_v2.Service:
-        """The desired split is stored, generation and etag move on; reconciliation follows."""
+    def _accept_traffic(self, name: str, traffic: list[run_v2.TrafficTarget], by: str,
+                        at: datetime | None = None) -> run_v2.Service:
+        """The desired split is stored, generation and etag move on, `by` is the last modifier (the creator
+        kept); reconciliation follows."""
         service = self._services[name]
         service.traffic = traffic
         service.generation += 1
         service.etag = _new_etag()
-        service.update_time = _now()
+        service.update_time = at or _now()
+        service.last_modifier = by
         service.reconciling = True
         return service
 

@@ -1280,8 +1280,9 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 # --- a resend's answer, written by shared/commands and read back by the CLI --------------------------
 # A resend of an answered command_id is answered with a `duplicate` reason quoting the first
-# answer's status. The CLI exits by that first status (a resend after a timed-out wait whose first
-# answer was `applied` is done), so the text is made and read here, in one place.
+# answer's status, and names that status in the outcome's `first_status`. The CLI exits by it (a resend
+# after a timed-out wait whose first answer was `applied` is done: `first_answer`); the words are read
+# back only from outcomes published before that field, so the text is made and read here, in one place.
 
 _DUPLICATE = re.compile(r"^duplicate: command (?P<id>\S+) (?:was already handled at [^:]+:\d\d:\d\d: (?P<status>[a-z_]+):"
                         r"|(?P<made>already made its change): )")
@@ -1296,6 +1297,16 @@ def duplicate_reason(command_id: str, handled_at: datetime, first_status: object
 def recorded_duplicate_reason(command_id: str, change: str) -> str:
     """The reason of the answer to a resend whose first answer is lost but whose write is recorded."""
     return f"duplicate: command {command_id} already made its change: {change}"
+
+
+def first_answer(outcome: Mapping[str, Any]) -> str | None:
+    """The status of the first answer a resend's outcome repeats, as the outcome names it (`first_status`), or
+    None when it is no resend's answer. An outcome published by a version before that field (no such key) is
+    read by its reason's words (`first_status`), as those versions wrote them."""
+    if "first_status" in outcome:
+        named = outcome["first_status"]
+        return str(named) if named else None
+    return first_status(str(outcome.get("reason", "")), str(outcome.get("command_id") or ""))
 
 
 def first_status(reason: str, command_id: str) -> str | None:

@@ -384,7 +384,16 @@ def _duplicate(run: CommandRun, claim: ClaimRecord) -> Outcome:
         since = switch_since.news(run.adapters.state, command.command, command.command_id, command.target)
         notes = [*notes, since] if since else notes
     return run.outcome(status, reason, target=command.target,
-                       notes=[*notes, f"first outcome: {first.get('outcome_id')}"])
+                       notes=[*notes, f"first outcome: {first.get('outcome_id')}"],
+                       first_status=_status_of(first) if _same_command(run, first) else None)
+
+
+def _status_of(first: dict[str, Any]) -> OutcomeStatus | None:
+    """The first answer's status as its record keeps it, or None when it is none this version knows."""
+    try:
+        return OutcomeStatus(first.get("status"))
+    except ValueError:
+        return None
 
 
 def _sweep_answer(command: Sweep, outcomes: list[Outcome], left: dict[str, int], message_id: str | None,

@@ -33,6 +33,7 @@ from shared.remediation.approvals import ABANDONED
 from shared.remediation.guardrails import PROPOSAL_IN_DOUBT, Manual, MaybeBehind, end_approval_applied
 from shared.remediation.history import incident_closed
 from shared.remediation.records import PROPOSALS, ProposalRecord, why_unreadable
+from shared.remediation.refusals import dry_run_by
 from shared.remediation.sweep_budget import LOOKUP_SECONDS, StepTime, alert_peer_time
 
 # The gate's answers that held the write back and wrote nothing (the kill switch, a pause, the
@@ -116,7 +117,7 @@ def _left_open(run: CommandRun, proposal: ProposalRecord) -> str:
     """A dry run's refusal: which dry run (held.whose_dry_run), and that the proposal is left as it was."""
     if run.command.dry_run:
         return "; dry-run: the proposal is left open"
-    whose = whose_dry_run(asked=False, config_dry_run=run.config.dry_run, action=proposal.action)
+    whose = whose_dry_run(dry_run_by(asked=False, config_dry_run=run.config.dry_run), proposal.action)
     return (f"; dry-run ({whose}): nothing decided, the proposal is left open; an approve once writes are on "
             "re-reads the world and refuses it then, if it still changed")
 

@@ -156,9 +156,10 @@ class CommandRun:
 
     def outcome(self, status: OutcomeStatus, reason: str, *, target: str | None = None,
                 action: ActionReport | None = None, diagnosis: DiagnosisReport | None = None,
-                notes: list[str] | None = None, snapshot: dict[str, Any] | None = None) -> Outcome:
+                notes: list[str] | None = None, snapshot: dict[str, Any] | None = None,
+                first_status: OutcomeStatus | None = None) -> Outcome:
         return self.stepped(self.build(status, reason, target=target, action=action, diagnosis=diagnosis, notes=notes,
-                                       snapshot=snapshot))
+                                       snapshot=snapshot, first_status=first_status))
 
     def stepped(self, outcome: Outcome) -> Outcome:
         """`outcome`, its decision written to the timeline."""
@@ -182,11 +183,12 @@ class CommandRun:
 
     def build(self, status: OutcomeStatus, reason: str, *, target: str | None = None,
               action: ActionReport | None = None, diagnosis: DiagnosisReport | None = None,
-              notes: list[str] | None = None, snapshot: dict[str, Any] | None = None) -> Outcome:
+              notes: list[str] | None = None, snapshot: dict[str, Any] | None = None,
+              first_status: OutcomeStatus | None = None) -> Outcome:
         """The outcome, with nothing written to the timeline yet."""
         now = self.now
         return Outcome(incident_id=self.incident_id, trigger="command", target=target, status=status, reason=reason,
                        action=action, diagnosis=diagnosis, notes=[*self.notes, *(notes or [])],
                        message_id=self.message_id, command_id=self.command_id,
-                       requested_by=self.command.requested_by, snapshot=snapshot,
+                       requested_by=self.command.requested_by, snapshot=snapshot, first_status=first_status,
                        timestamps=Timestamps(received_at=self.received_at, decided_at=now, completed_at=now))

@@ -10,28 +10,29 @@ from __future__ import annotations
 from typing import Any
 
 from shared.remediation.actions.rollback_traffic import traffic_changes
-from shared.remediation.refusals import held_by_brake
+from shared.remediation.refusals import DryRunBy, held_by_brake
 
 _CONNECTOR_FIELDS = ("machine_type", "min_instances", "max_instances")
 
 
-def dry_run_said(reason: str, *, asked: bool, config_dry_run: bool, action: str, before: dict[str, Any],
-                 after: dict[str, Any] | None) -> str:
-    """A dry run's answer: which brake made it one, that nothing was written, and the change it would make."""
-    whose = whose_dry_run(asked=asked, config_dry_run=config_dry_run, action=action)
+def dry_run_said(reason: str, by: DryRunBy | None, *, action: str, before: dict[str, Any],
+                 after: dict[str, Any] | None, fallback: DryRunBy) -> str:
+    """A dry run's answer: which brake made it one, that nothing was written, and the change it would make. `by`:
+    the brake the gate's result names (GateResult.dry_run_by), whose reason is its own dry-run words, said here
+    instead; None (a result that names none), `fallback`, the brake the command's and the config's settings make,
+    with the gate's reason kept."""
+    whose = whose_dry_run(by or fallback, action)
     would = changes(before, after or {})
     return (f"dry-run ({whose}): nothing written; everything but the write was checked"
             + (f"; it would change: {'; '.join(would)}" if would else "")
-            + (f" ({reason})" if not reason.startswith(("dry-run:", "shadow mode for")) else ""))
+            + (f" ({reason})" if by is None and reason else ""))
 
 
-def whose_dry_run(*, asked: bool, config_dry_run: bool, action: str) -> str:
+def whose_dry_run(by: DryRunBy, action: str) -> str:
     """Which brake makes a command a dry run: its own `dry_run`, the config's mode, or the action's shadow mode."""
-    if asked:
-        return "asked by this command's dry_run: true"
-    if config_dry_run:
-        return "the config's mode is dry_run"
-    return f"shadow mode for {action}: the config's actions.{action}.mode is dry_run"
+    return {DryRunBy.ASKED: "asked by this command's dry_run: true",
+            DryRunBy.MODE: "the config's mode is dry_run",
+            DryRunBy.SHADOW: f"shadow mode for {action}: the config's actions.{action}.mode is dry_run"}[by]
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:

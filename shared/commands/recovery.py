@@ -81,6 +81,9 @@ CLAIM_ONLY = frozenset({"restore_traffic"})
 # target, command)`, shared/commands/traffic.through_gate), so that it is read with the intent. An
 # approve's is its proposal's incident's, known only from the intent.
 _OWN_KEY = frozenset({"rollback_traffic", "scale_connector"})
+# The first answer a resend repeats when that answer is lost and the write it made is recorded (a gate claim
+# completed, an action record, a restore note `written`): the change was made (Outcome.first_status).
+MADE = OutcomeStatus.APPLIED
 
 
 @dataclass(frozen=True)
@@ -204,7 +207,7 @@ def _noted_write(run: CommandRun, note: RestoreNote) -> Outcome | None:
             f"{note.noted_at:%Y-%m-%d %H:%M:%S} (its note {note.key}); this command's record of its first answer "
             "and the gate's claim are gone; nothing written")
         status = OutcomeStatus.ESCALATED if note.status == OutcomeStatus.ESCALATED.value else OutcomeStatus.SKIPPED
-        return run.outcome(status, reason, target=command.target)
+        return run.outcome(status, reason, target=command.target, first_status=MADE)
     return _may_have_written(run, f"noted this restore at {note.noted_at:%Y-%m-%d %H:%M:%S} and went to the gate, "
                                   "and no record of its answer is left (the gate's claim and this command's record "
                                   "are gone: Firestore deletes a lapsed claim some time after its lease)")
@@ -260,7 +263,7 @@ def _completed_write(run: CommandRun, claim: ClaimRecord) -> Outcome:
         f"{claim.claimed_at:%Y-%m-%d %H:%M:%S} (the gate's claim {claim.key}); this command's record of its "
         "first answer is gone; nothing written")
     status = OutcomeStatus.ESCALATED if first == OutcomeStatus.ESCALATED.value else OutcomeStatus.SKIPPED
-    return run.outcome(status, reason, target=command.target)
+    return run.outcome(status, reason, target=command.target, first_status=MADE)
 
 
 def _reused_id(run: CommandRun, intent: IntentRecord | None, record: ActionRecord | None) -> Outcome | None:
@@ -311,7 +314,7 @@ def recorded_duplicate(run: CommandRun, record: ActionRecord) -> Outcome:
     report = ActionReport(name=record.action, params=record.params, reversible=record.reversible,
                           before=record.before, after=record.after or None, action_id=record.key)
     end_recorded_approval(run, record)
-    return run.outcome(status, reason, target=record.target, action=report)
+    return run.outcome(status, reason, target=record.target, action=report, first_status=MADE)
 
 
 def end_recorded_approval(run: CommandRun, record: ActionRecord) -> None:

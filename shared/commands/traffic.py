@@ -28,6 +28,7 @@ from shared.remediation import history, in_flight, since_rollback
 from shared.remediation.guardrails import WRITING, GateResult, bound_key, runs_dry
 from shared.remediation.judging import desired_not_served, traffic_moved
 from shared.remediation.records import ACTIONS, PINS, ActionRecord, ActionState, RestoreMark, why_unreadable
+from shared.remediation.refusals import dry_run_by
 from shared.remediation.release_pipeline import release_pipeline, rollout_mover
 from shared.remediation.settled import write_verdict
 
@@ -393,8 +394,8 @@ def action_outcome(run: CommandRun, action: Any, params: Any, before: dict[str, 
                           before=before, after=result.after, action_id=result.claim_key, overrides=result.overrides)
     notes, reason = list(result.notes), result.reason
     if result.status is OutcomeStatus.DRY_RUN:
-        reason = held.dry_run_said(reason, asked=run.command.dry_run, config_dry_run=run.config.dry_run,
-                                   action=action.name, before=before, after=result.after)
+        reason = held.dry_run_said(reason, result.dry_run_by, action=action.name, before=before, after=result.after,
+                                   fallback=dry_run_by(asked=run.command.dry_run, config_dry_run=run.config.dry_run))
     elif result.status is OutcomeStatus.SKIPPED:
         reason = held.kill_switch_said(reason, run.command.command, run.command_id)
     if result.status is OutcomeStatus.APPLIED:

@@ -50,9 +50,9 @@ from shared.remediation import in_flight
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
 from shared.remediation.plans import guard, held_as, release_hint, siblings, unjudged
-from shared.remediation.refusals import (BRAKE, BUDGET, COOLDOWN, SET_IN_CONFIG, braked, denied_permission,
-                                         permission_advice)
 from shared.remediation.pins import PinState, left_asked
+from shared.remediation.refusals import (BRAKE, BUDGET, COOLDOWN, SET_IN_CONFIG, DryRunBy, braked, denied_permission,
+                                         dry_run_by, permission_advice)
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENT_RETENTION, INTENTS, JUDGED_STATES,
                                         KILL_SWITCH, PINS, PROPOSALS, SETTLED, ActionRecord, ActionState,
                                         IncidentRecord, IntentRecord, IntentState, ProposalRecord, SettledEntry,
@@ -106,6 +106,9 @@ class GateResult:
     # nothing of its own, and the claim's kept result says how the first one ended. Told here, never by the
     # reason's words (the sweep's undo reads it: verification.Sweep._undo).
     duplicate: bool = False
+    # A `dry_run` answer: which brake made it one (the command's own dry_run, the config's mode, the action's
+    # shadow mode). None for every other answer. Told here, never by the reason's words (shared/commands/held.py).
+    dry_run_by: DryRunBy | None = None
 
 
 @dataclass(frozen=True)
@@ -710,7 +713,8 @@ class Gate:
 
         if dry_run:
             result.status = OutcomeStatus.DRY_RUN
-            result.reason = ("dry-run: everything but the write" if self.config.dry_run or (manual and manual.dry_run)
+            result.dry_run_by = dry_run_by(asked=bool(manual and manual.dry_run), config_dry_run=self.config.dry_run)
+            result.reason = ("dry-run: everything but the write" if result.dry_run_by is not DryRunBy.SHADOW
                              else f"shadow mode for {action.name}: everything but the write")
             result.after = action.preview(params, before)
             self._complete(kind, key, result)

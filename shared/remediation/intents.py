@@ -491,7 +491,8 @@ def _same_change(record: ActionRecord, intent: IntentRecord, action: Action) -> 
         return False
     if record.after:
         return action.shows(intent.after, record.after)
-    return record.params == intent.params     # its completion was unknown: no `after` to compare
+    # Its completion was unknown: no `after` to compare; its params read as this version reads them.
+    return plans.same_params(record.action, record.params, intent.params)
 
 
 def claim_escalation(state: StateStore, intent: IntentRecord, by: str, now: datetime, reason: str,

@@ -19,7 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from shared.ports import RecordWrite
+from shared.remediation.actions import get_action
 from shared.remediation.actions.rollback_traffic import traffic_changes
 from shared.remediation.records import INTENTS, IntentRecord, IntentState, read_record, stored_key
 
@@ -39,7 +42,27 @@ class Siblings:
 
 
 def same_change(plan: IntentRecord, intent: IntentRecord) -> bool:
-    return plan.action == intent.action and plan.params == intent.params and plan.before == intent.before
+    return (plan.action == intent.action and plan.before == intent.before
+            and same_params(plan.action, plan.params, intent.params))
+
+
+def same_params(action: str, stored: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether two plans' params of `action` say the same, each read as this version reads it: a plan stored by an
+    earlier version lacks the fields added since (rollback_traffic's `rollout`) and keeps some in an older form
+    (`tags_left_out` in words), which read as their defaults and their typed form (the params model's own
+    validators), what that version's write and notes were. Params this version cannot read (an unknown action, a
+    field it does not know or cannot parse) match only their exact equal: never a plan that may differ."""
+    if stored == other:
+        return True
+    read = _as_written(action, stored)
+    return read is not None and read == _as_written(action, other)
+
+
+def _as_written(action: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        return get_action(action).params_model.model_validate(params).model_dump(mode="json")
+    except (KeyError, ValidationError):
+        return None
 
 
 def of_claim(state: Any, claim_key: str, but: str | None = None) -> list[IntentRecord]:

@@ -19,7 +19,21 @@ deployment's roles are derived: functions/permissions.py), so a person is never 
 from __future__ import annotations
 
 import re
+from enum import Enum
 from typing import Any, Sequence
+
+
+class DryRunBy(str, Enum):
+    """Which brake made a write a dry run, as the gate's result says it (GateResult.dry_run_by)."""
+
+    ASKED = "asked"     # the operator's command asked it (`dry_run: true`)
+    MODE = "mode"       # the config's mode is dry_run
+    SHADOW = "shadow"   # the action's own mode is dry_run (shadow mode), the config's not
+
+
+def dry_run_by(*, asked: bool, config_dry_run: bool) -> DryRunBy:
+    """The brake that holds a write back as a dry run, the command's own first (Gate._claimed's order)."""
+    return DryRunBy.ASKED if asked else DryRunBy.MODE if config_dry_run else DryRunBy.SHADOW
 
 # The gate's words for a write the kill switch or a pause held back (Gate._claimed's early check and
 # Gate._stop_before_write): the operator's answer (shared/commands/held.py) and the sweep's held undo

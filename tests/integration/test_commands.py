@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from sandbox.standins.run import ConditionSeed, TrafficSeed
+from shared.outcomes import OutcomeStatus
 from shared.remediation.guardrails import pause_key
 from shared.remediation.records import ACTIONS, FLAGS, PINS, PROPOSALS
 from tests.integration.test_remediation import recovery
@@ -313,6 +314,27 @@ def test_the_same_command_id_twice_is_a_duplicate_carrying_the_first_result(worl
     assert first.status.value == "applied"
     assert second.status.value == "skipped" and "duplicate" in second.reason and "applied" in second.reason
     assert world.standins.run.count("UpdateService") == 1
+
+
+def test_a_resend_names_its_first_answers_status_in_a_typed_field_the_reused_id_none(world):
+    """What the CLI exits by (cli/_commands.exit_code): `first_status`, never the reason's words."""
+    first = command(world, "rollback_traffic", command_id="typed", target=SERVICE, params={"revision": OLD},
+                    reason="r")
+    refused = command(world, "rollback_traffic", command_id="typed-no", target=SERVICE,
+                      params={"revision": "backend-09999-nope"}, reason="r")
+    again = command(world, "rollback_traffic", command_id="typed", target=SERVICE, params={"revision": OLD},
+                    reason="r")
+    refused_again = command(world, "rollback_traffic", command_id="typed-no", target=SERVICE,
+                            params={"revision": "backend-09999-nope"}, reason="r")
+    reused = command(world, "rollback_traffic", command_id="typed", target=SERVICE, params={"revision": NEW},
+                     reason="r")
+
+    assert (first.status.value, refused.status.value) == ("applied", "rejected"), (first.reason, refused.reason)
+    assert (first.first_status, refused.first_status) == (None, None)
+    assert again.first_status is OutcomeStatus.APPLIED and again.status.value == "skipped", again.reason
+    assert refused_again.first_status is OutcomeStatus.REJECTED, refused_again.reason
+    assert reused.first_status is None and reused.status.value == "rejected", reused.reason
+    assert json.loads(again.to_json())["first_status"] == "applied"
 
 
 @pytest.mark.parametrize("extra", [{"dry_run": True}, {"expires_at": "2020-01-01T00:00:00Z"}])
@@ -993,6 +1015,7 @@ def test_a_resend_whose_command_record_was_lost_is_a_duplicate_of_the_recorded_a
     again = command(short, "rollback_traffic", command_id="lost-1", target=SERVICE, params={"revision": OLD},
                     reason="r")
     assert again.status.value == "skipped" and "already made its change" in again.reason, again.reason
+    assert again.first_status is OutcomeStatus.APPLIED     # the write it made: what the CLI exits 0 by
     assert again.action.action_id == _gate_key("lost-1")
     assert short.standins.run.count("UpdateService") == 1
 

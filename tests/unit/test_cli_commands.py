@@ -196,6 +196,28 @@ def test_the_exit_code_says_whether_the_thing_asked_happened(outcome, asked_dry_
     assert exit_code(outcome, asked_dry_run) == code
 
 
+TYPED = {"status": "skipped", "command_id": "rb-1"}
+
+
+@pytest.mark.parametrize("outcome, code", [
+    # The first answer's status as the outcome names it (Outcome.first_status), whatever the reason says.
+    (TYPED | {"first_status": "applied", "reason": "a resend's answer in any words"}, 0),
+    (TYPED | {"first_status": "reported", "reason": "…"}, 0),
+    (TYPED | {"first_status": "rejected", "reason": "…"}, 3),
+    (TYPED | {"first_status": "skipped", "reason": "…"}, 5),
+    (duplicate_of("rejected") | {"first_status": "applied"}, 0),
+    # Named as no resend's (None) by a version that names it: words quoting another answer are not read.
+    (duplicate_of("applied") | {"first_status": None}, 5),
+    (TYPED | {"reason": "duplicate: command rb-1 already made its change: x", "first_status": None}, 5),
+    # A status this CLI does not know, named: a person looks.
+    (TYPED | {"first_status": "something new", "reason": "…"}, 6),
+])
+def test_a_resends_exit_code_is_its_first_answers_status_as_the_outcome_names_it(outcome, code):
+    from cli._commands import exit_code
+
+    assert exit_code(outcome, asked_dry_run=False) == code
+
+
 def test_a_refusal_names_the_permission_the_call_needs():
     from google.api_core.exceptions import PermissionDenied
 

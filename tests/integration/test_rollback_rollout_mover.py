@@ -1,0 +1,83 @@
+"""A canary a CI job's service account stepped after the deploy, rolled back end to end on the stand-ins: Cloud Run
+keeps who last changed the service (Service.last_modifier, `creator` kept from creation, update_time;
+google/cloud/run/v2/service.proto), the rollback names that account and is never held back by it, and Runwarden's
+own account (diagnosis.self_principals) is never named. Stand-ins and emulators, no mocks."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from sandbox.standins.run import RUNWARDEN_CALLER, SEEDED_BY, TrafficSeed
+from tests.integration.world import SERVICE, World
+
+SCENARIO = "bad_revision_canary_beside_steady_background_5xx"
+OLD, NEW = "backend-00001-abc", "backend-00002-xyz"     # NEW deployed at T0 - 10 min, serving 10%
+CI = "ci-deployer@demo-project.iam.gserviceaccount.com"
+
+
+@pytest.fixture
+def world(standin_env, firestore, pubsub, project_id, anchor):
+    return World(standin_env, pubsub, project_id, anchor, operators=["alice@example.com"],
+                 diagnosis={"self_principals": [RUNWARDEN_CALLER]})
+
+
+def _moved(world: World, by: str) -> None:
+    """The canary's step to 10%, five minutes after the deploy, by `by`'s credentials."""
+    world.standins.run.set_traffic(SERVICE, [TrafficSeed(90, OLD), TrafficSeed(10, NEW)], by=by,
+                                   at=world.anchor - timedelta(minutes=5))
+
+
+def _rollout_notes(outcome) -> list[str]:
+    return [n for n in outcome.notes if "rollout tool" in n]
+
+
+def test_a_ci_jobs_step_after_the_deploy_is_named_on_the_rollback_and_does_not_hold_it_back(world):
+    world.seed(SCENARIO)
+    _moved(world, CI)
+
+    outcome = world.handle(world.alert(SCENARIO))
+
+    assert outcome.status.value == "applied", outcome.reason
+    assert world.serving() == {OLD: 100}
+    [note] = _rollout_notes(outcome)
+    assert note.startswith(f"{CI} (not a person)") and "300 s after the failing revision was deployed" in note, note
+    assert "served 10%" in note and "stop its rollout" in note, note
+
+
+@pytest.mark.parametrize("by", [RUNWARDEN_CALLER, SEEDED_BY], ids=["runwarden's own account", "a person"])
+def test_a_step_by_runwardens_own_account_or_a_person_is_not_named(world, by):
+    world.seed(SCENARIO)
+    _moved(world, by)
+
+    outcome = world.handle(world.alert(SCENARIO))
+
+    assert outcome.status.value == "applied", outcome.reason
+    assert _rollout_notes(outcome) == [], outcome.notes
+    assert not any(RUNWARDEN_CALLER in n for n in outcome.notes), outcome.notes
+
+
+def test_runwardens_own_write_makes_it_the_last_modifier_and_keeps_the_creator(world):
+    world.seed(SCENARIO)
+    _moved(world, CI)
+    moved = world.standins.run.service(SERVICE)
+    assert (moved.creator, moved.last_modifier) == (SEEDED_BY, CI)
+
+    outcome = world.handle(world.alert(SCENARIO))
+
+    after = world.standins.run.service(SERVICE)
+    assert outcome.status.value == "applied", outcome.reason
+    assert (after.creator, after.last_modifier) == (SEEDED_BY, RUNWARDEN_CALLER)
+    assert after.update_time > moved.update_time
+
+
+def test_an_operators_rollback_of_the_stepped_canary_names_the_ci_account_too(world):
+    world.seed(SCENARIO)
+    _moved(world, CI)
+    body = {"command": "rollback_traffic", "command_id": "cmd-1", "requested_by": "alice@example.com",
+            "target": SERVICE, "params": {"revision": OLD}, "reason": "bad canary"}
+
+    [outcome] = world.command(body)
+
+    assert outcome.status.value == "applied", outcome.reason
+    assert [n for n in _rollout_notes(outcome) if n.startswith(CI)], outcome.notes
