@@ -762,7 +762,8 @@ class _AlertRun:
                                 f"at {undone.resolved_at:%Y-%m-%d %H:%M:%S} ({undone.key}, incident "
                                 f"{undone.incident_id}): the service still failed after it; not repeating it, a "
                                 "person must look", target=service, diagnosis=report)
-        asked = self.asked_not_serving(service, action.name, proposal.before)
+        asked = self.asked_not_serving(service, action.name, proposal.before,
+                                       str(getattr(proposal.params, "to_revision", "") or ""))
         if asked:
             return self.outcome(OutcomeStatus.ESCALATED, f"{diagnosis.signature.value}, but {asked}", target=service,
                                 diagnosis=report)
@@ -786,9 +787,9 @@ class _AlertRun:
         return self.outcome(result.status, result.reason, target=written, diagnosis=report,
                             action=action_report, notes=notes, decided_at=now)
 
-    def asked_not_serving(self, service: str, action: str, before: Mapping[str, Any]) -> str:
-        """Why a rollback is not written while the service, as read for the decision, asks for a revision at
-        100% that does not serve (pins.asked_not_serving), or "". Read off the plan's `before`, no round trip;
+    def asked_not_serving(self, service: str, action: str, before: Mapping[str, Any], planned: str = "") -> str:
+        """Why a rollback (to `planned`) is not written while the service, as read for the decision, asks for a
+        revision at 100% that does not serve (pins.asked_not_serving), or "": any rollback, to it or another. Read off the plan's `before`, no round trip;
         only then is the service's pin read, to name Runwarden's own failed rollback (a pin ASKED) when it is
         one: a later incident must not take the service as never rolled back and send the same split again."""
         revision = asked_not_serving(before) if action == "rollback_traffic" else None
@@ -799,7 +800,7 @@ class _AlertRun:
         except TransientError:
             pin = {}   # unread: said as not known to be Runwarden's, and held all the same
         ours = pin.get("pinned") is True and pin.get("revision") == revision
-        return asked_hold(service, revision, before, str(pin.get("action_id") or "") if ours else "")
+        return asked_hold(service, revision, before, str(pin.get("action_id") or "") if ours else "", planned)
 
     def duplicate_beside(self, gate: Gate, target: str, prior: _Prior) -> "_DuplicateCheck":
         """`duplicate(gate, target, prior=prior)`, for a delivery about to read its evidence. When the batched

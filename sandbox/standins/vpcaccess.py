@@ -425,7 +425,12 @@ class VpcAccessStandIn(StandIn):
         return answer
 
     def _check_room(self, changes: dict[str, Any], stored: dict[str, Any], name: str) -> None:
-        grows = any(changes.get(field, stored.get(field)) != stored.get(field) for field in _UPDATABLE)
+        """More room: more instances (min or max raised; lowered is refused before, `_check_scale_up`) or another
+        machine type (its instances are new VMs, each needing an address while the old ones drain: UNCONFIRMED,
+        the docs say nothing of a change of type's addresses; any change of type is taken to need room)."""
+        grows = (any(changes.get(field, stored.get(field)) > stored.get(field) for field in ("minInstances",
+                                                                                         "maxInstances"))
+                 or changes.get("machineType", stored.get("machineType")) != stored.get("machineType"))
         if self._no_room is not None and grows:
             where = stored.get("ipCidrRange") or (stored.get("subnet") or {}).get("name") or name
             raise HttpError(grpc.StatusCode.RESOURCE_EXHAUSTED, self._no_room or NO_FREE_IP.format(range=where))

@@ -161,19 +161,23 @@ def _connector_exists(run: CommandRun, target: str) -> None:
 def _asked_not_serving(run: CommandRun, target: str | None) -> str:
     """The pins in the pause's scope recorded `asked` (a rollback whose UpdateService operation failed with its
     split left desired, shared/remediation/pins.py), said: Cloud Run serves what a service asks for once it
-    reconciles next (a restart, a deploy), which is no write of Runwarden's, so no pause holds it back. One
-    equality on the pins' `state`, at most _LISTED + 1; a read that fails is said, never taken for none."""
+    reconciles next (a restart, a deploy), which is no write of Runwarden's, so no pause holds it back. Read
+    among the pins held (one equality on `pinned`, at most _LISTED + 1, as `_restores` reads them): a release
+    sets `pinned` false and leaves `state` as it was, so released pins would pile up under a query on `state`
+    and push a live one off the page. More held than read, or a read that fails, is said, never taken for none."""
     try:
-        found = run.adapters.state.find_records(PINS, "state", PinState.ASKED.value, _LISTED + 1)
+        held = run.adapters.state.find_records(PINS, "pinned", True, _LISTED + 1)
     except TransientError as exc:
         return f"; whether a rollback is asked for and not serving could not be read ({exc})"
     asked = [f"{data.get('service')} asks for {data.get('revision')} at 100%, not serving (rollback "
-             f"{data.get('action_id')})" for data in found[:_LISTED]
-             if data.get("pinned") is True and _in_scope(target, str(data.get("service") or ""))]
+             f"{data.get('action_id')})" for data in held[:_LISTED]
+             if data.get("state") == PinState.ASKED.value and _in_scope(target, str(data.get("service") or ""))]
+    more = (f"; more than {_LISTED} pins are held and only {_LISTED} were read for a rollback asked for and not "
+            "serving: `status` lists them") if len(held) > _LISTED else ""
     if not asked:
-        return ""
+        return more
     return (f"; asked for, not serving: {'; '.join(asked)}: whatever reconciles the service next (a restart, a "
-            "deploy) may serve it, which is not Runwarden's write and no pause holds back")
+            "deploy) may serve it, which is not Runwarden's write and no pause holds back") + more
 
 
 def _under_way(run: CommandRun, target: str | None) -> str:

@@ -86,6 +86,13 @@ _OWN_KEY = frozenset({"rollback_traffic", "scale_connector"})
 MADE = OutcomeStatus.APPLIED
 
 
+def first_of(resent: OutcomeStatus) -> OutcomeStatus:
+    """The first answer's status for a resend answered from a record of its write: `escalated` when that write's
+    result was never confirmed or a person had to act on it (the resend is escalated again), else `applied`, the
+    write made (docs/messages.md, `first_status`)."""
+    return OutcomeStatus.ESCALATED if resent is OutcomeStatus.ESCALATED else MADE
+
+
 @dataclass(frozen=True)
 class Earlier:
     """What earlier attempts at the command left: `answer`, a change they made and did not record,
@@ -207,7 +214,7 @@ def _noted_write(run: CommandRun, note: RestoreNote) -> Outcome | None:
             f"{note.noted_at:%Y-%m-%d %H:%M:%S} (its note {note.key}); this command's record of its first answer "
             "and the gate's claim are gone; nothing written")
         status = OutcomeStatus.ESCALATED if note.status == OutcomeStatus.ESCALATED.value else OutcomeStatus.SKIPPED
-        return run.outcome(status, reason, target=command.target, first_status=MADE)
+        return run.outcome(status, reason, target=command.target, first_status=first_of(status))
     return _may_have_written(run, f"noted this restore at {note.noted_at:%Y-%m-%d %H:%M:%S} and went to the gate, "
                                   "and no record of its answer is left (the gate's claim and this command's record "
                                   "are gone: Firestore deletes a lapsed claim some time after its lease)")
@@ -263,7 +270,7 @@ def _completed_write(run: CommandRun, claim: ClaimRecord) -> Outcome:
         f"{claim.claimed_at:%Y-%m-%d %H:%M:%S} (the gate's claim {claim.key}); this command's record of its "
         "first answer is gone; nothing written")
     status = OutcomeStatus.ESCALATED if first == OutcomeStatus.ESCALATED.value else OutcomeStatus.SKIPPED
-    return run.outcome(status, reason, target=command.target, first_status=MADE)
+    return run.outcome(status, reason, target=command.target, first_status=first_of(status))
 
 
 def _reused_id(run: CommandRun, intent: IntentRecord | None, record: ActionRecord | None) -> Outcome | None:
@@ -314,7 +321,7 @@ def recorded_duplicate(run: CommandRun, record: ActionRecord) -> Outcome:
     report = ActionReport(name=record.action, params=record.params, reversible=record.reversible,
                           before=record.before, after=record.after or None, action_id=record.key)
     end_recorded_approval(run, record)
-    return run.outcome(status, reason, target=record.target, action=report, first_status=MADE)
+    return run.outcome(status, reason, target=record.target, action=report, first_status=first_of(status))
 
 
 def end_recorded_approval(run: CommandRun, record: ActionRecord) -> None:

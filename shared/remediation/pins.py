@@ -124,17 +124,20 @@ def state_words(state: PinState, revision: str) -> str:
     return f"{revision} serving at 100%"
 
 
-def asked_hold(service: str, revision: str, before: Mapping[str, Any], action_id: str = "") -> str:
-    """Why a rollback planned for an incident is not written while the service asks for `revision` at 100% and
-    does not serve it (`asked_not_serving` of the plan's `before`): `action_id`, Runwarden's own rollback whose
-    operation failed with its split left desired (its pin, ASKED), or "" for another hand's split. Written
-    again, the same split would be sent twice, or a split someone asked for written over; a person decides."""
+def asked_hold(service: str, revision: str, before: Mapping[str, Any], action_id: str = "", planned: str = "") -> str:
+    """Why a rollback planned for an incident (to `planned`) is not written while the service asks for `revision`
+    at 100% and does not serve it (`asked_not_serving` of the plan's `before`): `action_id`, Runwarden's own
+    rollback whose operation failed with its split left desired (its pin, ASKED), or "" for another hand's split.
+    Any rollback is held, to that revision or another: written again, the same split would be sent twice; written
+    to another, a split asked for and about to serve would be written over. A person decides."""
     recorded = recorded_service(before)
     asked = split_text(recorded.traffic) if recorded else ""
     serving = (split_text(recorded.traffic_statuses) if recorded else "") or "nothing"
+    same = not planned or short_name(planned) == short_name(revision)
+    held = "not writing it again" if same else f"not writing a rollback to {short_name(planned)} over it"
     whose = (f"by Runwarden's rollback {action_id}, whose UpdateService operation failed with its split left "
-             "desired; not writing it again" if action_id else "by a change not recorded as Runwarden's (a person's, "
-             "a pipeline's), failed or still reconciling; not writing a rollback over it")
+             f"desired; {held}" if action_id else "by a change not recorded as Runwarden's (a person's, "
+             f"a pipeline's), failed or still reconciling; not writing a rollback over it")
     return (f"{short_name(service)} already asks for {revision} at 100% (Service.traffic: {asked}) while it serves "
             f"{serving} (traffic_statuses): asked for, not serving, {whose}; a person must look. Whatever reconciles the service next may serve it; see both with: "
             f"{describe_command(service)}; send all traffic to the latest Ready revision with: "

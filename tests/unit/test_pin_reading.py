@@ -88,3 +88,8 @@ def test_a_rollback_is_held_while_the_service_asks_for_a_revision_it_does_not_se
         assert "Runwarden's rollback K" in ours and "not writing it again" in ours, ours
         assert "not recorded as Runwarden's" in other and "not writing a rollback over it" in other, other
         assert all("gcloud run services describe" in w and "--to-latest" in w for w in (ours, other))
+        # A rollback planned to another revision is held too, and told as that: not as a resend of the first.
+        elsewhere = asked_hold(SERVICE, revision, before, "K", planned="backend-00099-zzz")
+        assert "not writing a rollback to backend-00099-zzz over it" in elsewhere, elsewhere
+        assert "not writing it again" not in elsewhere, elsewhere
+        assert "not writing it again" in asked_hold(SERVICE, revision, before, "K", planned=revision)
