@@ -7,6 +7,11 @@ stand-in (Faults.add_latency, as a network round trip would). The alerting servi
 run, outside the window; the window is service_peers_held alone, on the wall clock (it waits, it does not compute).
 Reported, never judged: the figures are the round trips' count times the latency, plus what the machine adds.
 
+Then a connector alert's lookup of who is behind its connector (scope.users, as the sweep's and an approve's
+lookups make it: collection.users_of over every managed service, GetService then ListRevisions each): the
+connector_alert_shared scenario with its payments copied so that 2, 4 or 7 managed services share the connector,
+the window that lookup alone.
+
     PYTHONPATH=. .venv/bin/python bench/connector_peer_reads.py [--latency 0.05] [--runs 3]
 """
 from __future__ import annotations
@@ -59,6 +64,45 @@ def measure(peers: int, latency: float, runs: int) -> list[float]:
     return seconds
 
 
+CONNECTOR_SCENARIO = "connector_alert_shared"
+USER = "payments"
+USER_COPIES = ("reports", "billing", "ledgerweb", "invoices", "statements")
+
+
+def measure_users(managed: int, latency: float, runs: int) -> list[float]:
+    """scope.users for a connector alert whose connector `managed` managed services share, each call held `latency`."""
+    from cli._inputs import environment
+    from cli.eval import ANCHOR
+    from sandbox.scenarios import resolve_scenario, start_seeded, with_copies
+    from shared.config import parse_config
+    from shared.diagnosis.collection import Readers
+    from shared.diagnosis.scope import users
+    from shared.gcp.monitoring import CloudMonitoringAdapter
+    from shared.gcp.run import CloudRunAdapter
+
+    copies = USER_COPIES[:managed - 2]
+    scenario = with_copies(resolve_scenario(CONNECTOR_SCENARIO), USER, copies)
+    incident = _incident(scenario)
+    data = scenario.config_data(f"projects/{scenario.project}/topics/runwarden-outcomes")
+    region = data["services"][0]["name"].split("/")[3]
+    data["services"] = [*data["services"], *({"name": f"projects/{scenario.project}/locations/{region}/services/{c}"}
+                                             for c in copies)]
+    config = parse_config(data, source=scenario.name)
+    seconds = []
+    with start_seeded(scenario, anchor=ANCHOR) as standins, environment(standins.env()):
+        readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter())
+        try:
+            standins.run.faults.add_latency(latency)
+            for _ in range(runs):
+                started = time.perf_counter()
+                found = users(incident.target, config, readers)
+                seconds.append(time.perf_counter() - started)
+            assert len(found.services) == managed, found
+        finally:
+            readers.close()
+    return seconds
+
+
 def _peers_held(read, result, config, readers, now):
     """service_peers_held as each tree takes it (`again`, the caller's words, where it is asked for)."""
     import inspect
@@ -83,6 +127,12 @@ def main() -> None:
     for peers in (1, 3, 6):
         seconds = measure(peers, args.latency, args.runs)
         print(f"  {peers} peer(s): {statistics.median(seconds):.3f} s "
+              f"({statistics.median(seconds) / args.latency:.1f} call latencies)")
+    print(f"a connector alert's lookup of its users (scope.users), each call held {args.latency * 1000:.0f} ms at the "
+          f"stand-in, median of {args.runs}")
+    for managed in (2, 4, 7):
+        seconds = measure_users(managed, args.latency, args.runs)
+        print(f"  {managed} managed service(s): {statistics.median(seconds):.3f} s "
               f"({statistics.median(seconds) / args.latency:.1f} call latencies)")
 
 

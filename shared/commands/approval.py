@@ -21,7 +21,7 @@ from shared.commands.held import whose_dry_run
 from shared.commands.traffic import action_outcome
 from shared.diagnosis.evidence import short_name
 from shared.diagnosis.collection import MAX_FAN_OUT_SERVICES, Users, users_of
-from shared.diagnosis.scope import (COMMAND_AGAIN, ServiceResult, held_for_clean_peer, saturated_connector,
+from shared.diagnosis.scope import (COMMAND_AGAIN, PEERS, ServiceResult, held_for_clean_peer, saturated_connector,
                                     service_peers_held)
 from shared.diagnosis.signatures import Diagnosis, Signature
 from shared.errors import PermanentError, TransientError
@@ -380,13 +380,14 @@ def _behind_now(run: CommandRun, proposal: ProposalRecord) -> Users | None:
     """Who is behind the connector at approval, read as the connector alert read it (collection.users_of: a
     managed service whose serving revision names the connector; one that cannot be read is only maybe behind
     it), for a connector alert's proposal; None for any other (a service's own alert writes for that service
-    alone, whoever else uses its connector). Two Cloud Run reads per managed service, on the approve only."""
+    alone, whoever else uses its connector). Two Cloud Run reads per managed service, on the approve only, every
+    service's at once (scope.PEERS), taken in the config's order."""
     connector = _users_of(proposal)
     if not connector:
         return None
     managed = [(m.name, m.cloudsql_instances) for m in run.config.services]
     return _answered(proposal, users_of(run.adapters.readers(), managed, connector=connector,
-                                        retry=_reads_again(run)))
+                                        retry=_reads_again(run), at_once=PEERS))
 
 
 def _reads_again(run: CommandRun) -> Callable[[], bool]:
@@ -458,13 +459,13 @@ def _weighed(proposal: ProposalRecord) -> list[str]:
 def _behind_weighed(run: CommandRun, proposal: ProposalRecord, behind: Users | None) -> Users:
     """Which of the services weighed (`_weighed`) are behind the connector now: the connector alert's read
     (`behind`) where there is one; else the approve's own, of those services alone (two Cloud Run reads each,
-    on the approve only), as collection.users_of reads a connector's users: a serving revision naming it."""
+    on the approve only, at once), as collection.users_of reads a connector's users: a serving revision naming it."""
     if behind is not None:
         return behind
     weighed = _weighed(proposal)
     sql = {m.name: m.cloudsql_instances for m in run.config.services}
     return _answered(proposal, users_of(run.adapters.readers(), [(name, sql.get(name, ())) for name in weighed],
-                                        connector=proposal.target, retry=_reads_again(run)))
+                                        connector=proposal.target, retry=_reads_again(run), at_once=PEERS))
 
 
 def _moved_off(proposal: ProposalRecord, now_behind: Users, now: datetime, sender: str) -> str:

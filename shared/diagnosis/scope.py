@@ -131,11 +131,14 @@ def tagged_revision(host: str, service: Service) -> str:
 
 def users(target: AlertTarget, config: Config, readers: Readers, last_delivery: bool = False) -> Users:
     """The managed services using the connector or the Cloud SQL instance the alert names. `last_delivery`: the
-    alert's last (users_of's): a service whose read never answered is `Users.unanswered`, not raised."""
+    alert's last (users_of's): a service whose read never answered is `Users.unanswered`, not raised. Each service
+    is looked up at once with the others, on the peers' pool (PEERS): users_of takes the answers in the services'
+    order, so what is found, and the fault raised for a redelivery (the first in that order), never depend on which
+    answered first."""
     managed = [(m.name, m.cloudsql_instances) for m in config.services]
     if target.kind is TargetKind.CONNECTOR:
-        return users_of(readers, managed, connector=target.name, last_delivery=last_delivery)
-    return users_of(readers, managed, sql_instance=target.name, last_delivery=last_delivery)
+        return users_of(readers, managed, connector=target.name, last_delivery=last_delivery, at_once=PEERS)
+    return users_of(readers, managed, sql_instance=target.name, last_delivery=last_delivery, at_once=PEERS)
 
 
 def unanswered_held(target: AlertTarget, found: Users, diagnosis: Diagnosis) -> Diagnosis:
@@ -454,7 +457,7 @@ def service_peers_held(result: ServiceResult, config: Config, readers: Readers, 
         return result.diagnosis
     fits = fits or (lambda _seconds: True)
     found = users_of(readers, others, connector=connector, stop=lambda: not fits(PEER_LOOKUP_SECONDS),
-                     retry=lambda: fits(PEER_LOOKUP_SECONDS), at_once=_PEERS)
+                     retry=lambda: fits(PEER_LOOKUP_SECONDS), at_once=PEERS)
     if found.unanswered and not last_delivery:
         raise _not_answered(connector, found, again)
     peers, unread = _peer_bundles(found, result.bundle.incident_started_at, config, readers, now, fits, last_delivery)
@@ -544,7 +547,7 @@ def _peer_bundles(found: Users, started_at: datetime, config: Config, readers: R
 
     names = list(found.services)
     # Every peer's read ends before a transient fault is raised (Workers.map: the first in the peers' order).
-    answers = _PEERS.map(read, names)
+    answers = PEERS.map(read, names)
     peers = []
     for name, (bundle, why) in zip(names, answers):
         if bundle is None:
@@ -555,15 +558,20 @@ def _peer_bundles(found: Users, started_at: datetime, config: Config, readers: R
 
 
 # The connector's other users read at once (service_peers_held): their lookups, then their metrics reads, each on a
-# thread of this pool. However many services share one connector ("You can then configure your serverless services
-# to use the connector", Serverless VPC Access, "How it works"), their reads then cost about one's round trips. Their own pool, not the evidence pool (collection._readers): a peer's metrics read is a
-# collect() that waits on its reads in the evidence pool, and a waiting task there could hold the very threads its
-# reads queue for. Three at once: a peer's metrics round is at most five reads (request_count, request_latencies,
-# instance_count, and a Cloud SQL instance's up and CPU), so three peers' rounds (15) fit the evidence pool
+# thread of this pool; so are the lookups of every other caller of users_of (a connector or Cloud SQL alert's
+# `users`, the sweep's Sweep._behind, an approve's _behind_now and _behind_weighed). However many services share one
+# connector ("You can then configure your serverless services to use the connector", Serverless VPC Access, "How it
+# works"), their reads then cost about one's round trips. Their own pool, not the evidence pool (collection._readers):
+# a peer's metrics read is a collect() that waits on its reads in the evidence pool, and a waiting task there could
+# hold the very threads its reads queue for. Nothing run on this pool asks it for more work (a lookup is two Cloud Run
+# calls on its own thread; a metrics read's collect() waits on the evidence pool alone), and no caller of users_of
+# runs on it: a task here that waited on this pool could hold the threads its own work queues for. Three at once: a
+# peer's metrics round is at most five reads (request_count, request_latencies, instance_count, and a Cloud SQL
+# instance's up and CPU), so three peers' rounds (15) fit the evidence pool
 # (collection.MAX_CONCURRENT_READS) in one wave; a fourth peer waits for a thread, read as one of the first three
 # ends, each read still started only while the alert's time allows (`fits`).
 PEERS_AT_ONCE = 3
-_PEERS = Workers("connector-peers", PEERS_AT_ONCE)
+PEERS = Workers("connector-peers", PEERS_AT_ONCE)
 
 
 # A peer's lookup at its longest: GetService then ListRevisions, one after another, each one call with its retries

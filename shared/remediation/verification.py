@@ -64,6 +64,7 @@ from shared.config import Config
 from shared.errors import DamagedRecord, IncompleteReadError, PermanentError, RunwardenError, TransientError
 from shared.diagnosis.evidence import EvidenceBundle, Revision, Service, TrafficTarget, short_name, split_text
 from shared.diagnosis.facts import clock_on
+from shared.diagnosis.scope import PEERS
 from shared.diagnosis.windows import told_on
 from shared.ports import ClaimRecord, ClaimStatus, require_state_store
 from shared.remediation import bystanders, history, intents, judging, since_rollback, undo_by_hand
@@ -752,9 +753,11 @@ class Sweep:
         # A read that met a transient fault is made again while the step's time allows (users_of's `retry`); one
         # that never answered is unclear below, named with its fault, never raised: raised, the judgement was
         # deferred sweep after sweep without a word, past its deadline too (only unread evidence is told).
+        # The services are looked up at once, on the peers' pool (scope.PEERS), as an alert looks up its connector's
+        # users: the answers are taken in the config's order, so the verdict never depends on which came first.
         found = users_of(readers, [(m.name, m.cloudsql_instances) for m in self.config.services],
                          connector=record.target, stop=lambda: not step.fits(LOOKUP_SECONDS),
-                         retry=lambda: step.fits(LOOKUP_SECONDS))
+                         retry=lambda: step.fits(LOOKUP_SECONDS), at_once=PEERS)
         # `unreadable` holds "name: refusal". The change's own service is judged on its own read below
         # (a deletion since is told there, `_service_gone`), never a second time as a user not read.
         # A managed service whose read answered NOT_FOUND does not exist (deleted, the config not yet

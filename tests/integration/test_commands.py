@@ -1182,13 +1182,14 @@ def test_an_approve_that_reads_a_paused_service_the_alert_could_not_read_acts_on
     data = scenario.config_data("projects/x/topics/x", "enforce")
     w = World.for_scenario(scenario, standin_env, pubsub, project_id, anchor)
     w.config = parse_config({**data, "outcomes_topic": w.outcomes_topic, "operators": ["alice@example.com"],
-                             "services": [{"name": ledger}, *data["services"]],   # ledger read first
+                             "services": [{"name": ledger}, *data["services"]],
                              "bounds": {"connectors": [{"name": shared, "allow_one_way": False}]}})
     seed(standin_env, scenario, anchor)
     standin_env.run.add_service(ledger)
     standin_env.run.add_revision(ledger, "ledger-00001-aaa", anchor - timedelta(hours=1))   # no connector
     assert command(w, "pause", target=ledger, reason="migration").status.value == "applied"
-    standin_env.run.faults.fail_next(1, grpc.StatusCode.PERMISSION_DENIED, method="GetService")
+    # ledger's read refused, aimed at it by name: the alert looks up its managed services at once, in no fixed order.
+    standin_env.run.faults.fail_next(1, grpc.StatusCode.PERMISSION_DENIED, method="GetService", about=ledger)
     proposed = w.handle(w.alert("connector_alert_shared"))
     assert proposed.status.value == "proposed", proposed.reason
     assert ledger in w.state.get_record(PROPOSALS, proposed.action.proposal_id)["maybe_behind"]

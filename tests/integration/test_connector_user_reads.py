@@ -53,7 +53,8 @@ def test_the_sweep_reads_a_service_behind_the_connector_again_after_a_transient_
     raised and the sweep deferred the judgement (no outcome); now the read is made again and the scale judged."""
     world = _scaled(standin_env, pubsub, project_id, anchor)
     world.at(14)
-    standin_env.run.faults.fail_next(ONE_READ, grpc.StatusCode.UNAVAILABLE, method="GetService", after=1)
+    standin_env.run.faults.fail_next(ONE_READ, grpc.StatusCode.UNAVAILABLE, method="GetService",
+                                     about=REPORTS)
 
     outcomes = world.command({"command": "sweep"})
 
@@ -68,11 +69,13 @@ def test_a_service_behind_the_connector_that_never_answers_leaves_the_scale_uncl
     and by its deadline it is escalated naming reports and the fault."""
     world = _scaled(standin_env, pubsub, project_id, anchor)
     world.at(14)
-    standin_env.run.faults.fail_next(EVERY_READ, grpc.StatusCode.UNAVAILABLE, method="GetService", after=1)
+    standin_env.run.faults.fail_next(EVERY_READ, grpc.StatusCode.UNAVAILABLE, method="GetService",
+                                     about=REPORTS)
     assert world.command({"command": "sweep"}) == []          # before the deadline: a later sweep reads again
 
     world.at(20)
-    standin_env.run.faults.fail_next(EVERY_READ, grpc.StatusCode.UNAVAILABLE, method="GetService", after=1)
+    standin_env.run.faults.fail_next(EVERY_READ, grpc.StatusCode.UNAVAILABLE, method="GetService",
+                                     about=REPORTS)
     [outcome] = world.command({"command": "sweep"}, message_id="c2")
 
     assert outcome.status.value == "escalated", outcome.reason
@@ -80,6 +83,10 @@ def test_a_service_behind_the_connector_that_never_answers_leaves_the_scale_uncl
     assert "UNAVAILABLE" in outcome.reason, outcome.reason
     assert action_state(world) == "escalated"
     assert world.standins.vpcaccess.count("PatchConnector") == 1       # the scale-up alone, never undone
+
+
+# orders' reads, aimed at by name: an approve looks up every managed service at once, in no fixed order.
+ORDERS = "services/orders"
 
 
 def _proposed(standin_env, pubsub, project_id, anchor) -> tuple[World, str]:
@@ -101,7 +108,7 @@ def test_an_approve_reads_a_service_behind_the_connector_again_after_a_transient
     """orders' GetService fails UNAVAILABLE on every attempt of one call at the approve, then answers. Before, the
     approve raised the fault; now it reads again and applies the scale."""
     world, proposal = _proposed(standin_env, pubsub, project_id, anchor)
-    standin_env.run.faults.fail_next(ONE_READ, grpc.StatusCode.UNAVAILABLE, method="GetService")
+    standin_env.run.faults.fail_next(ONE_READ, grpc.StatusCode.UNAVAILABLE, method="GetService", about=ORDERS)
 
     applied = command(world, "approve", params={"proposal_id": proposal}, reason="scale it")
 
@@ -115,7 +122,7 @@ def test_an_approve_whose_read_of_a_service_never_answers_is_escalated_and_write
     """orders' GetService never answers the approve. Before, the approve raised the fault, a bare exception. Now
     it is answered `escalated`, naming orders and the fault; nothing is written; the proposal stays open."""
     world, proposal = _proposed(standin_env, pubsub, project_id, anchor)
-    standin_env.run.faults.fail_next(EVERY_READ, code, method="GetService")
+    standin_env.run.faults.fail_next(EVERY_READ, code, method="GetService", about=ORDERS)
 
     answer = command(world, "approve", params={"proposal_id": proposal}, reason="scale it")
 

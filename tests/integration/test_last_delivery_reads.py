@@ -60,12 +60,14 @@ def test_a_connector_alerts_user_read_that_never_answered_is_escalated_with_the_
     world = _connector_world(standin_env, pubsub, project_id, anchor)
     limit = world.config.delivery.max_attempts
     counter = DeliveryCounter()
-    standin_env.run.faults.fail_next(FAST.attempts, grpc.StatusCode.UNAVAILABLE, method="GetService", after=1)
+    standin_env.run.faults.fail_next(FAST.attempts, grpc.StatusCode.UNAVAILABLE, method="GetService",
+                                     about="services/payments")
     with pytest.raises(TransientError):                                 # not the last: delivered again
         _deliver(world, counter, limit - 1)
     assert world.writes() == 0
 
-    standin_env.run.faults.fail_next(FAST.attempts, grpc.StatusCode.UNAVAILABLE, method="GetService", after=1)
+    standin_env.run.faults.fail_next(FAST.attempts, grpc.StatusCode.UNAVAILABLE, method="GetService",
+                                     about="services/payments")
     outcome = _deliver(world, counter, limit)
 
     assert outcome.status.value == "escalated", outcome.reason
