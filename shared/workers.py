@@ -64,8 +64,9 @@ class Workers:
 
     def map(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         """fn over items on the pool, the answers in the items' order (as Executor.map). Every item
-        runs; if any raised, the first exception in the items' order is raised once all are done. One
-        item (or none) runs on the caller's thread: a hand-off would only add a wait for another thread."""
+        runs; if any raised, the first exception in the items' order is raised once all are done. A list
+        of one item (or none) runs on the caller's thread, as a hand-off would only add a wait for another
+        thread; two or more all run on the pool, the caller waiting for the batch."""
         if len(items) < 2:
             return [fn(item) for item in items]
         batch = _Batch(fn, list(items))
