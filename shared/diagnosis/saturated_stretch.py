@@ -36,9 +36,6 @@ def saturated_stretch(facts: Facts) -> str:
     if connector is None or failing is None or not connector.max_instances:
         return ""
     window = facts.incident
-    cpu = _busiest(facts, facts.b.connector_cpu, window)
-    rates = facts.connector_bytes_by_minute(window)
-    ceiling = facts.connector_ceiling_mbps()
     run = _longest_run(ceiling_minutes(facts, window))
     if len(run) < LONG_MINUTES:
         return ""
@@ -46,6 +43,10 @@ def saturated_stretch(facts: Facts) -> str:
     low, high = failing.micros
     if run[-1] <= low or run[0] - _MINUTE_US >= high:
         return ""
+    # The load's peaks for the words, read only for a stretch that is told (ceiling_minutes read them to find it).
+    cpu = _busiest(facts, facts.b.connector_cpu, window)
+    rates = facts.connector_bytes_by_minute(window)
+    ceiling = facts.connector_ceiling_mbps()
     peak_cpu = max(cpu.get(at, 0.0) for at in run)
     peak_mbps = max(rates.get(at, 0.0) for at in run) * 8 / 1e6
     load = f"CPU p99 up to {min(peak_cpu, 1.0):.0%}" + (f", {peak_mbps:.0f} of {ceiling:.0f} Mbps" if ceiling else "")
