@@ -1043,6 +1043,10 @@ class Gate:
         # What the target was read to ask for right after, when the error knows it (a failed operation's split
         # left desired): the record says what it is, never an empty `after` that reads as nothing written.
         result.after = exc.after if isinstance(exc, NotShownAfterWriteError) else None
+        if closed and left_asked(result.after, str(getattr(params, "to_revision", "") or "")):
+            # Pinned asked for (`_records`): the sweep reads it every sweep (verification.Sweep._judge_late).
+            result.reason += ("; if the service serves it later, the sweep tells so and verifies the rollback from "
+                              "then, as any rollback")
         try:
             self._settle(action, params, before, result, incident_id, service or params.target, signature, held,
                          manual, superseded=closed)

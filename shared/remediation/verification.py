@@ -1407,7 +1407,15 @@ class Sweep:
         a redelivery, or a pin whose note was lost after the record's update: noted now, nothing told)."""
         served = pin.served_late_at
         data = self.state.get_record(ACTIONS, pin.action_id)
-        record = read_record(ActionRecord, data, ACTIONS, pin.action_id) if data else None
+        try:
+            record = read_record(ActionRecord, data, ACTIONS, pin.action_id) if data else None
+        except DamagedRecord as exc:   # said once, never judged on a record this version cannot read
+            Timeline(pin.incident_id or None, "command").step(
+                "late_unjudged", f"{pin.action_id}: its revision serves since it was asked for, but its action "
+                f"record cannot be read ({exc}): not verified; a person must judge {short_name(pin.service)}",
+                severity="WARNING", action_id=pin.action_id)
+            self._note_late(pin, "unreadable")
+            return None
         if record is None or served is None or record.applied_late_at is not None \
                 or record.state is not ActionState.ESCALATED:
             self._note_late(pin, record.state.value if record is not None else "escalated")

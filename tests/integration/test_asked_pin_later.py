@@ -29,7 +29,9 @@ def served_late(world: World) -> None:
     """The rollback's operation fails with OLD left desired (+2m); Cloud Run serves it at +5m; a sweep reads it
     serving at +6m."""
     failing_update(world, keeps=True)
-    assert world.handle(world.alert()).status.value == "escalated"
+    answered = world.handle(world.alert())
+    assert answered.status.value == "escalated" and "verifies the rollback from then" in answered.reason, \
+        answered.reason
     assert world.state.get_record(PINS, SERVICE)["state"] == "asked"
     world.at(5)
     world.standins.run.reconcile(SERVICE)
