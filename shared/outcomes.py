@@ -56,7 +56,8 @@ class OutcomeStatus(str, Enum):
     UNDONE = "undone"          # not healthy by the deadline: the before-state was restored, and a person called
     REPORTED = "reported"      # a read-only command's answer (diagnose, status): nothing written
     REMINDER = "reminder"      # a sweep found traffic pinned too long while a newer Ready revision exists, or a
-                               # pin asked for and not serving (shared/remediation/pins.py), or serving since
+                               # pin asked for and not serving (shared/remediation/pins.py), or serving since,
+                               # or released once its revision asked for no longer exists
 
 
 # Outcomes a person must hear about: each is also written as a `notify` log line, which a

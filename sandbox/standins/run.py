@@ -532,6 +532,19 @@ class RunStandIn(StandIn):
             stored.etag = _new_etag()
             stored.update_time = _now()
 
+    def reconcile(self, service: str) -> run_v2.Service:
+        """The service's desired split reconciled again, nobody's update (the desired state, its generation,
+        etag and last modifier kept): what serves becomes what `traffic` asks for, as after a failed
+        update whose split was left desired (`failed_update_keeps_spec`) once whatever reconciles the service
+        next (an instance restart, Cloud Run trying again) serves it. Whether Cloud Run retries a failed
+        reconciliation on its own, and whether the etag then moves, is not documented (UNCONFIRMED:
+        Service.reconciling, terminal_condition, google/cloud/run/v2/service.proto); `touch_status` gives the
+        moved-etag reading. A split that cannot serve fails again, as an update's would."""
+        with self.lock:
+            self._require_service(service)
+            self._reconcile(service)
+            return _copy(self._services[service])
+
     def set_conditions(self, revision_name: str, conditions: Sequence[ConditionSeed]) -> None:
         """Changes a revision's conditions (e.g. it stops being Ready)."""
         with self.lock:

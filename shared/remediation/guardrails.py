@@ -38,7 +38,7 @@ from shared.remediation.actions import Action, all_actions
 from shared.clock import CLOCK_SKEW_ALLOWANCE, Clock, skew_safe_lease
 from shared.config import Config
 from shared.diagnosis.connector_names import by_another_form
-from shared.diagnosis.evidence import AlertContext
+from shared.diagnosis.evidence import AlertContext, short_name
 from shared.diagnosis.facts import clock_on
 from shared.diagnosis.signatures import TargetBackground
 from shared.errors import (AttemptInProgress, ChangedAroundWriteError, NotShownAfterWriteError, OutcomeUnknownError,
@@ -1043,6 +1043,10 @@ class Gate:
         # What the target was read to ask for right after, when the error knows it (a failed operation's split
         # left desired): the record says what it is, never an empty `after` that reads as nothing written.
         result.after = exc.after if isinstance(exc, NotShownAfterWriteError) else None
+        if closed and left_asked(result.after, str(getattr(params, "to_revision", "") or "")):
+            # Pinned asked for (`_records`): the sweep reads it every sweep (verification.Sweep._judge_late).
+            result.reason += ("; if the service serves it later, the sweep tells so and verifies the rollback from "
+                              "then, as any rollback")
         try:
             self._settle(action, params, before, result, incident_id, service or params.target, signature, held,
                          manual, superseded=closed)
@@ -1308,13 +1312,28 @@ class Gate:
             done = completing.done()
             if record_all([*records, self._settled(incident_id, entry.model_copy(
                     update={"claim": done.model_dump(mode="python")}), done.expires_at, verdict)], completing):
+                self._log_asked(records)
                 return True
             self._log("not_completed", f"{key} is no longer the claim this attempt took (it expired during the "
                                        "write and was taken over)" + (", or its action record exists" if adopted
                                                                       else "") + ": recorded without completing it")
         if records:
-            return record_all([*records, self._settled(incident_id, entry, now + retain, verdict)])
+            written = record_all([*records, self._settled(incident_id, entry, now + retain, verdict)])
+            if written:
+                self._log_asked(records)
+            return written
         return True
+
+    def _log_asked(self, records: list[RecordWrite]) -> None:
+        """The timeline's `asked` line when these records pinned a rollback asked for and not serving: the
+        incident's timeline then shows its revision asked for (shared/timeline/derive.py `_pinned_revision`),
+        until a sweep's `pin_serving` or `released` line."""
+        for write in records:
+            if write.kind == PINS and write.data.get("state") == PinState.ASKED.value:
+                self._log("asked", f"{short_name(str(write.data['service']))} asks for {write.data['revision']} at "
+                                   "100% and does not serve it: the rollback's UpdateService operation failed with "
+                                   "its split left desired; pinned as asked for", service=write.data["service"],
+                          revision=write.data["revision"], action_id=write.data["action_id"])
 
     def _closing(self, intent: IntentRecord, state: IntentState, now: datetime, guarded: bool = False,
                  extra: dict[str, Any] | None = None) -> RecordWrite:

@@ -183,6 +183,11 @@ class ActionRecord(KeptReport):
     # outlived the write's wait): when a sweep first read it READY with the change (verification
     # Sweep._note_took). Its minutes are judged from then (judging.judged_from), never from the settle time.
     took_at: datetime | None = None
+    # A rollback whose UpdateService operation failed with its split left desired (closed `escalated`, pinned
+    # ASKED) and whose revision a later sweep found serving: when that sweep found it (PinRecord.served_late_at),
+    # set by the one update that records its late verdict (verification.Sweep._judge_late), so that verdict is
+    # recorded and told once. None otherwise.
+    applied_late_at: datetime | None = None
     # The alert that led to it (None: an operator's command, an approved proposal, a write the sweep
     # adopted from its intent, or a record from an earlier version): the sweep judges `healthy` at the
     # alert's own bar (shared/diagnosis/health_bar.py), as the alert's diagnosis did.
@@ -536,6 +541,13 @@ class PinRecord(KeptReport):
     pinned: bool = True
     # Serving, or asked for and not serving; a pin written before the field was is one that served.
     state: PinState = PinState.SERVING
+    # A pin ASKED whose revision a sweep found serving since: when (an upper bound of when it began: the sweep
+    # before saw it asked for, not serving), which its rollback is judged from; and the verdict of that late
+    # verification once recorded ("verified" or "escalated"; "unreadable" for an action record this version
+    # cannot read, said once; "" while it waits for the settle time and its evidence). None and "" for a pin
+    # that served from its write.
+    served_late_at: datetime | None = None
+    late_verdict: str = ""
     reminded_at: datetime | None = None
     released_at: datetime | None = None
     released_by: str = ""
@@ -545,6 +557,12 @@ class PinRecord(KeptReport):
     @property
     def key(self) -> str:
         return self.service
+
+    @property
+    def awaits_late_verdict(self) -> bool:
+        """Its revision, asked for after a failed operation, serves since `served_late_at`, and the rollback's
+        late verification has not been recorded yet."""
+        return self.served_late_at is not None and not self.late_verdict and self.pinned
 
 
 class IncidentRecord(KeptReport):

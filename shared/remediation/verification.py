@@ -62,12 +62,13 @@ from shared.diagnosis.collection import collect, request_lines, users_of
 from shared.clock import CLOCK_SKEW_ALLOWANCE, skew_safe_lease
 from shared.config import Config
 from shared.errors import DamagedRecord, IncompleteReadError, PermanentError, RunwardenError, TransientError
-from shared.diagnosis.evidence import EvidenceBundle, Revision, Service, TrafficTarget, short_name, split_text
+from shared.diagnosis.evidence import (EvidenceBundle, Revision, Service, TrafficTarget, describe_command, short_name,
+                                      split_text)
 from shared.diagnosis.facts import clock_on
 from shared.diagnosis.scope import PEERS
 from shared.diagnosis.windows import told_on
 from shared.ports import ClaimRecord, ClaimStatus, require_state_store
-from shared.remediation import bystanders, history, intents, judging, since_rollback, undo_by_hand
+from shared.remediation import bystanders, history, intents, judging, late_rollback, since_rollback, undo_by_hand
 from shared.remediation.approvals import Approvals
 from shared.remediation.guardrails import CLAIMS, WRITING, Gate, bound_key
 from shared.remediation.intents import Standing, Verdict
@@ -1164,11 +1165,13 @@ class Sweep:
 
     def _report(self, record: ActionRecord, expected: ActionState, to: ActionState, status: OutcomeStatus,
                 reason: str, note: str = "", after: dict[str, Any] | None = None,
-                notes: list[str] | None = None) -> Outcome | None:
+                notes: list[str] | None = None, changes: dict[str, Any] | None = None,
+                guard: dict[str, Any] | None = None) -> Outcome | None:
         """The record moved from `expected` to `to` with its outcome stored in that very update, kept
         pending (held by this sweep) until its publish succeeds, as an intent keeps the sweep's report:
         a failed publish, or a sweep that dies before publishing, is published by a later sweep as the
-        same outcome (`_unsent_outcomes`). None if another sweep moved it first (and reports it)."""
+        same outcome (`_unsent_outcomes`). None if another sweep moved it first (and reports it). `changes`:
+        more fields of that update; `guard`: more fields it is guarded on."""
         if record.unread_escalated_at is not None and expected is ActionState.UNDOING:
             reason += (f" (this follows the escalation at {clock_on(record.unread_escalated_at, self.now)} that its "
                        f"undo "
@@ -1185,7 +1188,8 @@ class Sweep:
         # Behind any report of it this sweep took unpublished (`_judge` judges none another sweep holds).
         earlier = self.kept.carried(record) or Carried()
         if not self.kept.keep(outcome, ACTIONS, record.key,
-                              lambda kept: self._move(record, expected, to, note, report=kept, guard=earlier.expect),
+                              lambda kept: self._move(record, expected, to, note, report=kept | (changes or {}),
+                                                      guard=earlier.expect | (guard or {})),
                               earlier):
             return None
         step_on_record(record.incident_id, status.value, reason, action=record.action, key=record.key, left=to)
@@ -1314,8 +1318,9 @@ class Sweep:
             last = pin.reminded_at or pin.pinned_at
             due = self.now - pin.pinned_at >= every and self.now - last >= every
             # A pin asked for and not serving is read every sweep: once what it asks for serves, or is asked for
-            # no more, it is known at once (a reminder of it still waits for its period).
-            if not due and pin.state is not PinState.ASKED:
+            # no more, it is known at once (a reminder of it still waits for its period); so is one whose
+            # revision served late, until its rollback's late verdict is recorded.
+            if not due and pin.state is not PinState.ASKED and not pin.awaits_late_verdict:
                 continue
             if not self.budget.allows("pin reminder(s)"):
                 continue
@@ -1342,15 +1347,27 @@ class Sweep:
             self._release_gone(pin, exc)
             return None
         reading = read_pin(service, pin.revision)
+        if pin.state is PinState.ASKED and reading in (PinReading.ASKED, PinReading.GONE):
+            # Asked for and never served: a revision deleted since will never serve (late_rollback.revision_gone).
+            listed = [r.name for r in self.adapters.run.list_revisions(pin.service)]
+            if late_rollback.revision_gone(service, pin.revision, listed):
+                return self._release_deleted(pin, service)
         if not reading.held:
             # Neither asked for nor serving by name: released or moved by other means, nothing to remind of.
-            self.state.update_record(PINS, pin.service, {"pinned": False, "released_at": self.now,
-                                                         "released_by": "observed"}, expect={"action_id": pin.action_id})
+            released = self.state.update_record(PINS, pin.service, {"pinned": False, "released_at": self.now,
+                                                                    "released_by": "observed"},
+                                                expect={"action_id": pin.action_id})
+            if released and pin.pinned and pin.state is PinState.ASKED:
+                # Its incident's timeline showed it asked for (the gate's `asked` line): it shows it released.
+                Timeline(pin.incident_id or None, "command").step(
+                    "released", f"{service.short_name} neither asks for nor serves {pin.revision} (asked for by "
+                    f"{pin.action_id}) any more: the pin is released", service=pin.service, action_id=pin.action_id)
             return None
         if reading.state is not pin.state:
             return self._restate(pin, service, reading, stored_state)
-        if not due:
-            return None
+        late = self._judge_late(pin) if pin.awaits_late_verdict and reading is PinReading.HOLDS else None
+        if late is not None or not due:
+            return late
         said = pin_words(service, pin.revision, reading)
         newer = service.latest_ready_revision
         if not said and (not newer or newer == pin.revision):
@@ -1365,19 +1382,76 @@ class Sweep:
         stored. A pin asked for whose revision now serves holds as any other, and a person is told so once
         (the rollback's own outcome said it failed); a pin that served and is now only asked for is reminded of
         at its period."""
-        moved = {"state": reading.state.value}
+        moved: dict[str, Any] = {"state": reading.state.value}
         if pin.state is not PinState.ASKED:
             self.state.update_record(PINS, pin.service, moved,
                                      expect={"action_id": pin.action_id, "pinned": True, "state": stored_state})
             return None
+        # From now the rollback is judged as any other (`_judge_late`), its verdict told once.
+        moved |= {"served_late_at": self.now, "late_verdict": ""}
+        settle = timedelta(seconds=self.config.verification.settle_seconds)
         reason = (f"{service.short_name} now serves {pin.revision} at 100%, asked for by {pin.action_id}, whose "
                   "UpdateService operation had failed with its split left desired: traffic is pinned to "
-                  f"{pin.revision}, and new deploys receive no traffic until the pin is released")
+                  f"{pin.revision}, and new deploys receive no traffic until the pin is released. The rollback is "
+                  f"verified from now as any other: its verdict follows, no sooner than "
+                  f"{clock_on(self.now + settle, self.now)}")
         return self._tell_of_pin(pin, reason, moved | {"reminded_at": self.now}, {"pinned": True, "state": stored_state},
                                  "pin_serving")
 
+    def _judge_late(self, pin: PinRecord) -> Outcome | None:
+        """The rollback of a pin asked for whose revision serves since `served_late_at`, judged as the
+        verification judges any rollback (`_health`, judging.next_step) from then (late_rollback.judged_as), and
+        its verdict recorded and told once: the action record moved from `escalated` to `verified` (or kept
+        `escalated` with the evidence) by one update guarded on `applied_late_at` unset, its outcome kept in it
+        until published; then the pin notes the verdict. None while it waits, and once recorded (a sweep again,
+        a redelivery, or a pin whose note was lost after the record's update: noted now, nothing told)."""
+        served = pin.served_late_at
+        data = self.state.get_record(ACTIONS, pin.action_id)
+        try:
+            record = read_record(ActionRecord, data, ACTIONS, pin.action_id) if data else None
+        except DamagedRecord as exc:   # said once, never judged on a record this version cannot read
+            Timeline(pin.incident_id or None, "command").step(
+                "late_unjudged", f"{pin.action_id}: its revision serves since it was asked for, but its action "
+                f"record cannot be read ({exc}): not verified; a person must judge {short_name(pin.service)}",
+                severity="WARNING", action_id=pin.action_id)
+            self._note_late(pin, "unreadable")
+            return None
+        if record is None or served is None or record.applied_late_at is not None \
+                or record.state is not ActionState.ESCALATED:
+            self._note_late(pin, record.state.value if record is not None else "escalated")
+            return None
+        judged = late_rollback.judged_as(record, served, self.config.verification)
+        if self.now < judged.settle_at or self.kept.carried(record) is None:   # (another sweep's report first)
+            return None
+        with told_on(judged.applied_at):
+            health = self._health(judged)
+        found = late_rollback.verdict(record, served, judging.next_step(judged, health, self.now,
+                                                                        self.config.verification))
+        if found is None:
+            return None
+        outcome = self._report(record, ActionState.ESCALATED, found.state, found.status, found.reason,
+                               note=found.reason, changes={"applied_late_at": served},
+                               guard={"applied_late_at": None})
+        self._note_late(pin, found.state.value)
+        return outcome
+
+    def _note_late(self, pin: PinRecord, state: str) -> None:
+        """The pin notes its rollback's late verdict: it is judged no more."""
+        self.state.update_record(PINS, pin.service, {"late_verdict": state},
+                                 expect={"action_id": pin.action_id, "late_verdict": ""})
+
+    def _release_deleted(self, pin: PinRecord, service: Service) -> Outcome | None:
+        """A pin asked for whose revision no longer exists: released once, told to a person (a `reminder`
+        of the pin: what was asked, that the revision is gone, what serves now), never silently; guarded on
+        the pin as read, so a second sweep tells nothing."""
+        why = late_rollback.gone_words(service, pin.revision, pin.action_id)
+        released = {"pinned": False, "released_at": self.now, "released_by": "revision deleted", "released_why": why}
+        return self._tell_of_pin(pin, why, released, {"pinned": True, "state": PinState.ASKED.value}, "released",
+                                 notes=[f"See what the service asks for and serves with: "
+                                        f"{describe_command(pin.service)}"])
+
     def _tell_of_pin(self, pin: PinRecord, reason: str, changes: dict[str, Any], expect: dict[str, Any],
-                     step: str) -> Outcome | None:
+                     step: str, notes: list[str] | None = None) -> Outcome | None:
         """A `reminder` outcome about the pin, kept on it by the one update that makes `changes` (guarded on
         `expect` and the pin's rollback), and the rollback's incident's timeline step; None when another sweep
         made that update first."""
@@ -1387,7 +1461,7 @@ class Sweep:
         outcome = Outcome(incident_id=pin.incident_id or None, trigger="command", target=pin.service,
                           status=OutcomeStatus.REMINDER, reason=reason,
                           action=ActionReport(name="rollback_traffic", action_id=pin.action_id),
-                          notes=[f"Release it with: {gcloud}", f"Or: {runwarden}"],
+                          notes=notes if notes is not None else [f"Release it with: {gcloud}", f"Or: {runwarden}"],
                           timestamps=Timestamps(received_at=self.now, completed_at=self.now))
         # The reminder replaces any earlier one still unpublished: it says the same, a period later.
         if not self.kept.keep(outcome, PINS, pin.service, lambda kept: self.state.update_record(

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Sequence
 
 from shared.clock import CLOCK_SKEW_ALLOWANCE
+from shared.diagnosis.evidence import describe_command
 from shared.remediation.actions.rollback_traffic import release_commands
 from shared.timeline.classify import DECISION_STEPS, Step
 from shared.timeline.model import (ActorKind, Durations, ErrorMinute, FollowUp, Milestone, Milestones, Source,
@@ -530,11 +531,12 @@ def follow_ups(steps: Sequence[Step], rows: Sequence[TimelineEntry], *, days: bo
     approved, escalations, failures. Log text stays in the words; only Runwarden's own commands are
     code. Times dated when `days` (`stamp`)."""
     out: list[FollowUp] = []
-    pinned, service, pinned_at = _pinned_revision(steps)
+    pinned, service, pinned_at, asked = _pinned_revision(steps)
     if pinned:
         gcloud, runwarden = release_commands(service or "SERVICE")
         moved = _traffic_moved_since(rows, pinned_at)
-        text = (f"Traffic is pinned to {pinned}: new deploys get no traffic until someone releases the pin, with "
+        text = (_asked_text(pinned, service, pinned_at, days) if asked and moved is None else
+                f"Traffic is pinned to {pinned}: new deploys get no traffic until someone releases the pin, with "
                 "either command:" if moved is None else
                 f"Traffic was pinned to {pinned} at {stamp(pinned_at, days)}, and the service was changed since "
                 f"({stamp(moved.at, days)}, {moved.actor.name}: {moved.summary}), which may have released it: check "
@@ -569,14 +571,27 @@ def _unfinished(steps: Sequence[Step]) -> Step | None:
     return last
 
 
-def _pinned_revision(steps: Sequence[Step]) -> tuple[str, str, datetime | None]:
-    """(the revision a rollback pinned traffic to, the service, when), unless it was undone or its
-    pin released since (the sweep's `released`: an operator's restore it recognised). A rollback an attempt
+def _asked_text(revision: str, service: str, at: datetime | None, days: bool) -> str:
+    """The follow-up of a rollback asked for and not serving (the gate's `asked` line, no `pin_serving` since)."""
+    when = f" at {stamp(at, days)}" if at is not None else ""
+    return (f"A rollback to {revision} is asked for and not serving: its UpdateService operation failed{when} with "
+            "its split left desired, and whatever reconciles the service next may serve it and pin traffic there. "
+            f"See both splits with: {describe_command(service or 'SERVICE')}; to keep it from serving, release it "
+            "with either command:")
+
+
+def _pinned_revision(steps: Sequence[Step]) -> tuple[str, str, datetime | None, bool]:
+    """(the revision a rollback pinned traffic to, the service, when, whether it is only asked for), unless it
+    was undone or its pin released since (the sweep's `released`: an operator's restore it recognised, a
+    service or an asked-for revision deleted). A rollback an attempt
     wrote and could not record pinned it too once recorded (the gate's `adopted` line of a rollback:
     Gate.adopt_write writes the pin), unless recorded as superseded (changed again since: no pin); an
-    earlier version's `adopted` line names no action, and no pin is claimed from it."""
+    earlier version's `adopted` line names no action, and no pin is claimed from it. A rollback whose operation
+    failed with its split left desired is asked for, not serving (the gate's `asked` line: pinned ASKED,
+    shared/remediation/pins.py) until the sweep's `pin_serving` line says it serves."""
     planned = pinned = service = ""
     at = None
+    asked = False
     for s in steps:
         params = s.details.get("params") if isinstance(s.details.get("params"), dict) else {}
         if s.step == "planned":
@@ -585,10 +600,15 @@ def _pinned_revision(steps: Sequence[Step]) -> tuple[str, str, datetime | None]:
             service = str(params.get("target") or "") if is_rollback else service
         elif planned and (s.step == "applied" or (s.step == "adopted" and not s.details.get("superseded")
                                                    and s.details.get("action") == "rollback_traffic")):
-            pinned, at = planned, s.at
+            pinned, at, asked = planned, s.at, False
+        elif s.step == "asked" and s.details.get("revision"):
+            pinned, at, asked = str(s.details["revision"]), s.at, True
+            service = str(s.details.get("service") or service)
+        elif s.step == "pin_serving" and pinned:
+            at, asked = s.at, False
         elif s.step in ("undone", "released"):
-            pinned = ""
-    return pinned, service, at
+            pinned, asked = "", False
+    return pinned, service, at, asked
 
 
 def _traffic_moved_since(rows: Sequence[TimelineEntry], since: datetime | None) -> TimelineEntry | None:
