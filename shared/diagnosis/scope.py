@@ -219,14 +219,14 @@ def diagnose_users(found: Users, incident: Incident, config: Config, readers: Re
 
     `fits(seconds)`: whether a read that long still ends in the alert's time (the pipeline's StepTime, as
     service_peers_held's); None (the diagnose and eval commands, a person waiting) is no bound. A user whose
-    collection at its longest (USER_DIAGNOSIS_SECONDS) would not fit is not started, nor is any after it (`cut`):
+    collection at its longest (USER_DIAGNOSIS_SECONDS) would not fit is not started, nor is any not yet started (`cut`):
     the caller names it as not read (time_cut_held), never judges the resource healthy without it."""
     names = [*found.services, *found.by_number]
     stopped = threading.Event()
 
     def one(name: str) -> ServiceResult | None:
         if stopped.is_set() or (fits is not None and not fits(USER_DIAGNOSIS_SECONDS)):
-            stopped.set()   # later users are not started either: what is cut is the tail, as the pool hands out
+            stopped.set()   # no user not yet started is started after it (each asks as it starts, in any order)
             return None
         return diagnose_service(name, incident, config, readers, now, last_delivery=last_delivery, found=found)
 
