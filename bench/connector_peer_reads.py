@@ -12,7 +12,12 @@ lookups make it: collection.users_of over every managed service, GetService then
 connector_alert_shared scenario with its payments copied so that 2, 4 or 7 managed services share the connector,
 the window that lookup alone.
 
-    PYTHONPATH=. .venv/bin/python bench/connector_peer_reads.py [--latency 0.05] [--runs 3]
+Then that alert's users, each collected and diagnosed once found (scope.diagnose_users: at once on the peers' pool;
+a tree without it, one after another as before), every call (Cloud Run, Monitoring, Logging, VPC Access) held
+`--latency` seconds, the lookup made once outside the window.
+
+    PYTHONPATH=. .venv/bin/python bench/connector_peer_reads.py [--latency 0.05] [--runs 3] [--only diagnoses]
+        [--users 2 4 7]
 """
 from __future__ import annotations
 
@@ -73,21 +78,14 @@ def measure_users(managed: int, latency: float, runs: int) -> list[float]:
     """scope.users for a connector alert whose connector `managed` managed services share, each call held `latency`."""
     from cli._inputs import environment
     from cli.eval import ANCHOR
-    from sandbox.scenarios import resolve_scenario, start_seeded, with_copies
-    from shared.config import parse_config
+    from sandbox.scenarios import start_seeded
     from shared.diagnosis.collection import Readers
     from shared.diagnosis.scope import users
     from shared.gcp.monitoring import CloudMonitoringAdapter
     from shared.gcp.run import CloudRunAdapter
 
-    copies = USER_COPIES[:managed - 2]
-    scenario = with_copies(resolve_scenario(CONNECTOR_SCENARIO), USER, copies)
+    scenario, config = _connector_users(managed)
     incident = _incident(scenario)
-    data = scenario.config_data(f"projects/{scenario.project}/topics/runwarden-outcomes")
-    region = data["services"][0]["name"].split("/")[3]
-    data["services"] = [*data["services"], *({"name": f"projects/{scenario.project}/locations/{region}/services/{c}"}
-                                             for c in copies)]
-    config = parse_config(data, source=scenario.name)
     seconds = []
     with start_seeded(scenario, anchor=ANCHOR) as standins, environment(standins.env()):
         readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter())
@@ -101,6 +99,63 @@ def measure_users(managed: int, latency: float, runs: int) -> list[float]:
         finally:
             readers.close()
     return seconds
+
+
+def measure_diagnoses(managed: int, latency: float, runs: int) -> list[float]:
+    """A connector alert's users, each collected and diagnosed (scope.diagnose_users where the tree has it, else
+    diagnose_service one after another, as before), `managed` managed services behind the connector, every call held
+    `latency` at the stand-in. Who is behind it (scope.users) is read once, outside the window."""
+    from cli._inputs import environment
+    from cli.eval import ANCHOR
+    from sandbox.scenarios import start_seeded
+    from shared.diagnosis import scope
+    from shared.diagnosis.collection import Readers
+    from shared.gcp.logging import CloudLoggingAdapter
+    from shared.gcp.monitoring import CloudMonitoringAdapter
+    from shared.gcp.run import CloudRunAdapter
+    from shared.gcp.vpcaccess import VpcAccessAdapter
+
+    scenario, config = _connector_users(managed)
+    incident = _incident(scenario)
+    now = ANCHOR + scenario.delivered
+    seconds = []
+    with start_seeded(scenario, anchor=ANCHOR) as standins, environment(standins.env()):
+        readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(), logging=CloudLoggingAdapter(),
+                          vpcaccess=VpcAccessAdapter())
+        try:
+            found = scope.users(incident.target, config, readers)
+            for service in (standins.run, standins.monitoring, standins.logging, standins.vpcaccess):
+                service.faults.add_latency(latency)
+            for _ in range(runs):
+                started = time.perf_counter()
+                results = _diagnosed(scope, found, incident, config, readers, now)
+                seconds.append(time.perf_counter() - started)
+            assert len(results) == managed, results
+        finally:
+            readers.close()
+    return seconds
+
+
+def _diagnosed(scope, found, incident, config, readers, now) -> list:
+    if hasattr(scope, "diagnose_users"):
+        return list(scope.diagnose_users(found, incident, config, readers, now).results)
+    return [scope.diagnose_service(s, incident, config, readers, now, found=found)
+            for s in (*found.services, *found.by_number)]
+
+
+def _connector_users(managed: int):
+    """connector_alert_shared with payments copied so that `managed` managed services share its connector, and the
+    config naming them all."""
+    from sandbox.scenarios import resolve_scenario, with_copies
+    from shared.config import parse_config
+
+    copies = USER_COPIES[:managed - 2]
+    scenario = with_copies(resolve_scenario(CONNECTOR_SCENARIO), USER, copies)
+    data = scenario.config_data(f"projects/{scenario.project}/topics/runwarden-outcomes")
+    region = data["services"][0]["name"].split("/")[3]
+    data["services"] = [*data["services"], *({"name": f"projects/{scenario.project}/locations/{region}/services/{c}"}
+                                             for c in copies)]
+    return scenario, parse_config(data, source=scenario.name)
 
 
 def _peers_held(read, result, config, readers, now):
@@ -122,17 +177,42 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.05, help="seconds each call is held at the stand-in")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--users", type=int, nargs="*", default=[2, 4, 7],
+                        help="how many managed services behind the connector, for the users' diagnoses")
+    parser.add_argument("--only", choices=("peers", "lookups", "diagnoses"), default=None,
+                        help="one of the three measures alone")
     args = parser.parse_args()
+    if args.only in (None, "peers"):
+        _peers(args)
+    if args.only in (None, "lookups"):
+        _lookups(args)
+    if args.only in (None, "diagnoses"):
+        _diagnoses(args)
+
+
+def _peers(args) -> None:
     print(f"service_peers_held, each call held {args.latency * 1000:.0f} ms at the stand-in, median of {args.runs}")
     for peers in (1, 3, 6):
         seconds = measure(peers, args.latency, args.runs)
         print(f"  {peers} peer(s): {statistics.median(seconds):.3f} s "
               f"({statistics.median(seconds) / args.latency:.1f} call latencies)")
+
+
+def _lookups(args) -> None:
     print(f"a connector alert's lookup of its users (scope.users), each call held {args.latency * 1000:.0f} ms at the "
           f"stand-in, median of {args.runs}")
     for managed in (2, 4, 7):
         seconds = measure_users(managed, args.latency, args.runs)
         print(f"  {managed} managed service(s): {statistics.median(seconds):.3f} s "
+              f"({statistics.median(seconds) / args.latency:.1f} call latencies)")
+
+
+def _diagnoses(args) -> None:
+    print(f"a connector alert's users collected and diagnosed (scope.diagnose_users), each call held "
+          f"{args.latency * 1000:.0f} ms at the stand-in, median of {args.runs}")
+    for managed in args.users:
+        seconds = measure_diagnoses(managed, args.latency, args.runs)
+        print(f"  {managed} user(s): {statistics.median(seconds):.3f} s "
               f"({statistics.median(seconds) / args.latency:.1f} call latencies)")
 
 

@@ -17,8 +17,9 @@ from shared.remediation.actions import get_action
 from shared.clock import Clock, SystemClock, skew_safe_lease
 from shared.diagnosis.collection import Readers
 from shared.diagnosis.scope import (ALERT_AGAIN, alert_context, by_number_held, cloudsql_users_healthy, combine,
-                                    connector_users_healthy, diagnose_service, saturated_connector,
-                                    service_for_host, service_peers_held, unanswered_held, unserved_host, users)
+                                    connector_users_healthy, diagnose_service, diagnose_users, saturated_connector,
+                                    service_for_host, service_peers_held, TIME_CUT, time_cut_held, unanswered_held,
+                                    unserved_host, users)
 from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
 from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, notified_after_own_close,
@@ -626,15 +627,24 @@ class _AlertRun:
             # A service naming the connector by a project number that cannot be told from its project is
             # judged too (Users.by_number): never left out as "not behind it".
             # Each user's diagnosis starts from the read that found it behind the resource (Users.read): one read.
-            results = [diagnose_service(s, self.incident, self.config, readers, now,
-                                        last_delivery=self.adapters.last_delivery, found=found)
-                       for s in (*found.services, *found.by_number)]
+            # The users are diagnosed at once (scope.diagnose_users), each started only while its reads still end
+            # in the alert's time (the one a service alert's peer reads have: alert_peer_time), taken in their order.
+            step = alert_peer_time(self.adapters.clock, self.received_at)
+            diagnosed = diagnose_users(found, self.incident, self.config, readers, now,
+                                       last_delivery=self.adapters.last_delivery, fits=step.fits)
+            results = list(diagnosed.results)
         except PermanentError as exc:
             return duplicate.answer() or self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc} "
                                                       f"[{exc.code}]", target=target.name)
         acted = duplicate.answer()   # its query, sent beside the evidence, answered before anything is decided
         if acted is not None:
             return acted
+        if not results and diagnosed.cut:
+            # Users behind it, none diagnosed in the alert's time: found is not judged, nor "no user".
+            return self.outcome(OutcomeStatus.ESCALATED, (
+                f"{len(diagnosed.cut)} managed service(s) use {target.name} ({', '.join(diagnosed.cut)}), but none "
+                f"was diagnosed ({TIME_CUT}), so nothing was done; a person must look at it"
+                + (f"; {found.caveat}" if found.caveat else "")), target=target.name)
         if not results and found.maybe:
             # A managed service not read (refused, cut, past the fan-out) may be behind the resource: unread
             # is not "not behind" (the gate holds a write back for it the same way, MaybeBehind). Skipped, a
@@ -653,6 +663,9 @@ class _AlertRun:
             # A user's read that never answered by the last delivery: escalated with what was read, never acted on
             # nor `healthy` (scope.unanswered_held); before it, the fault was raised and the alert delivered again.
             diagnosis, primary = unanswered_held(target, found, diagnosis), None
+        if diagnosed.cut:
+            # A user behind it not diagnosed for the alert's time: named, never judged healthy nor acted on without.
+            diagnosis, primary = time_cut_held(target, diagnosed.cut, diagnosis), None
         report = self.diagnosed(diagnosis)
         if found.by_number:   # a concurrent delivery's action, if any, is told as no_action tells it
             return self.duplicate(gate, target.name, report) or self.outcome(

@@ -9,6 +9,7 @@ services saturating it).
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
@@ -18,7 +19,8 @@ from shared.alerts.incidents import AlertTarget, Incident, TargetKind
 from shared.alerts.reasons import not_managed
 from shared.config import Config, DiagnosisSettings
 from shared.diagnosis.check_results import UPTIME_URL
-from shared.diagnosis.collection import MAX_FAN_OUT_SERVICES, Readers, Users, collect, epoch_to_datetime, users_of
+from shared.diagnosis.collection import (MAX_FAN_OUT_SERVICES, SEQUENTIAL_ROUNDS, Readers, Users, collect,
+                                         epoch_to_datetime, users_of)
 from shared.diagnosis.connector_peers import PEER_CLEAN, CleanPeer, clean_peer, peer_evidence, peer_words
 from shared.diagnosis.diagnose import RULE_SET, diagnose
 from shared.diagnosis.evidence import (CONDITION_UNSTATED, AlertContext, EvidenceBundle, EvidenceItem, MetricResult, Service,
@@ -193,6 +195,65 @@ def diagnose_service(service: str, incident: Incident, config: Config, readers: 
         if revision:
             bundle = bundle.model_copy(update={"alert": bundle.alert.model_copy(update={"revision": revision})})
     return ServiceResult(service, bundle, diagnose(bundle, config.diagnosis))
+
+
+@dataclass(frozen=True)
+class UsersDiagnosed:
+    """A shared resource's users diagnosed (`diagnose_users`): each one's result in the users' order, and the users
+    whose diagnosis was not started because the alert's time left no room for it (`cut`, in the same order)."""
+
+    results: tuple[ServiceResult, ...]
+    cut: tuple[str, ...] = ()
+
+
+def diagnose_users(found: Users, incident: Incident, config: Config, readers: Readers, now: datetime, *,
+                   last_delivery: bool = False, fits: Callable[[float], bool] | None = None) -> UsersDiagnosed:
+    """Every user `found` behind the connector or Cloud SQL instance an alert names (its services, then those naming
+    the connector by a project number: Users.by_number), each collected and diagnosed as diagnose_service does, at
+    once on the peers' pool (PEERS, at most PEERS_AT_ONCE at a time) instead of one after another: seven users cost
+    about three waves of one user's reads, not seven. The answers are taken in the users' order whichever ended first,
+    so the combined verdict, its evidence and its log lines never depend on timing. A user's fault is its own: a
+    PermanentError or a TransientError raised by one user's collect (its service's reads; an optional read's fault is
+    a gap) is raised once every user started has ended, the first in the users' order, which is the one the loop
+    before raised (it stopped at the first); on the `last_delivery` collect makes it a gap, as before.
+
+    `fits(seconds)`: whether a read that long still ends in the alert's time (the pipeline's StepTime, as
+    service_peers_held's); None (the diagnose and eval commands, a person waiting) is no bound. A user whose
+    collection at its longest (USER_DIAGNOSIS_SECONDS) would not fit is not started, nor is any not yet started (`cut`):
+    the caller names it as not read (time_cut_held), never judges the resource healthy without it."""
+    names = [*found.services, *found.by_number]
+    stopped = threading.Event()
+
+    def one(name: str) -> ServiceResult | None:
+        if stopped.is_set() or (fits is not None and not fits(USER_DIAGNOSIS_SECONDS)):
+            stopped.set()   # no user not yet started is started after it (each asks as it starts, in any order)
+            return None
+        return diagnose_service(name, incident, config, readers, now, last_delivery=last_delivery, found=found)
+
+    answers = PEERS.map(one, names)
+    return UsersDiagnosed(tuple(a for a in answers if a is not None),
+                          tuple(name for name, a in zip(names, answers) if a is None))
+
+
+def time_cut_held(target: AlertTarget, cut: tuple[str, ...], diagnosis: Diagnosis) -> Diagnosis:
+    """A shared resource's combined verdict when users behind it were not diagnosed for the alert's time
+    (UsersDiagnosed.cut): as for a user whose read never answered (unanswered_held), the verdict of the others is
+    neither acted on nor `healthy` (the one not read may be the one failing); what was read stays in the summary, and
+    each user not read is named, with how to read it by hand."""
+    names = ", ".join(short_name(name) for name in cut)
+    finding = "its users look healthy" if diagnosis.signature is Signature.HEALTHY else diagnosis.signature.value
+    return Diagnosis(signature=Signature.INCONCLUSIVE, confidence=0.0, rule=RULE_SET, competing=diagnosis.competing,
+                     summary=f"{finding} on what was read ({diagnosis.summary.rstrip('.')}), but {len(cut)} managed "
+                             f"service(s) behind {_what(target)} {short_name(target.name)} were not diagnosed ({names}: "
+                             f"{TIME_CUT}). Nothing is done on a part of its users",
+                     evidence=diagnosis.evidence, stand_down=diagnosis.stand_down, api_calls=diagnosis.api_calls,
+                     recommendation=f"a person must diagnose each service not read ({'; '.join(map(_describe, cut))})"
+                                    + (f"; if the finding holds, {diagnosis.recommendation}"
+                                       if diagnosis.recommendation else ""))
+
+
+# A user's diagnosis not started for the alert's time, in words (time_cut_held, the pipeline's escalation).
+TIME_CUT = "not read: the alert's time left no room for their evidence"
 
 
 def by_number_held(connector: str, found: Users, diagnosis: Diagnosis) -> str:
@@ -559,12 +620,14 @@ def _peer_bundles(found: Users, started_at: datetime, config: Config, readers: R
 
 # The connector's other users read at once (service_peers_held): their lookups, then their metrics reads, each on a
 # thread of this pool; so are the lookups of every other caller of users_of (a connector or Cloud SQL alert's
-# `users`, the sweep's Sweep._behind, an approve's _behind_now and _behind_weighed). However many services share one
+# `users`, the sweep's Sweep._behind, an approve's _behind_now and _behind_weighed), and so is each user's diagnosis
+# once a connector or Cloud SQL alert has found them (diagnose_users). However many services share one
 # connector ("You can then configure your serverless services to use the connector", Serverless VPC Access, "How it
 # works"), their reads then cost about one's round trips. Their own pool, not the evidence pool (collection._readers):
 # a peer's metrics read is a collect() that waits on its reads in the evidence pool, and a waiting task there could
 # hold the very threads its reads queue for. Nothing run on this pool asks it for more work (a lookup is two Cloud Run
-# calls on its own thread; a metrics read's collect() waits on the evidence pool alone), and no caller of users_of
+# calls on its own thread; a metrics read's collect(), and a user's collect() and diagnose(), wait on the evidence pool
+# alone), and no caller of users_of or diagnose_users
 # runs on it: a task here that waited on this pool could hold the threads its own work queues for. Three at once: a
 # peer's metrics round is at most five reads (request_count, request_latencies, instance_count, and a Cloud SQL
 # instance's up and CPU), so three peers' rounds (15) fit the evidence pool
@@ -574,6 +637,12 @@ PEERS_AT_ONCE = 3
 PEERS = Workers("connector-peers", PEERS_AT_ONCE)
 
 
+# A user's diagnosis at its longest on the clock: collect()'s sequential rounds, each read at its longest run
+# (CallPolicy.longest_run; tests/infra/test_settings.py collection_wall_seconds(alert=True) models the same
+# figure). Its reads share the evidence pool (collection.MAX_CONCURRENT_READS) with at most PEERS_AT_ONCE - 1 other
+# users' collections: with every read of all of them at its longest, a round may wait a wave more for a thread, so
+# this is the bound of a user read alone, the one asked before each user starts (diagnose_users).
+USER_DIAGNOSIS_SECONDS = SEQUENTIAL_ROUNDS * CallPolicy().longest_run
 # A peer's lookup at its longest: GetService then ListRevisions, one after another, each one call with its retries
 # (CallPolicy.longest_run; the sweep's sweep_budget.LOOKUP_SECONDS, tests/infra/test_settings.py holds them equal).
 PEER_LOOKUP_SECONDS = 2 * CallPolicy().longest_run
@@ -663,8 +732,7 @@ def diagnose_alert(incident: Incident, config: Config, readers: Readers, now: da
                                    service_peers_held(result, config, readers, now, again=""))
         return AlertVerdict(target, result.diagnosis, result, (result,))
     found = users(target, config, readers)
-    results = [diagnose_service(s, incident, config, readers, now, found=found)
-               for s in (*found.services, *found.by_number)]
+    results = list(diagnose_users(found, incident, config, readers, now).results)   # no bound: nothing is cut
     if not results and found.maybe:
         return AlertVerdict(target, skip=f"no managed service read uses {target.name}, but {len(found.maybe)} could "
                                          "not be read: one of them may be behind it (the pipeline escalates)")

@@ -148,7 +148,8 @@ class StepTime:
 
 
 def alert_peer_time(clock: Clock, received_at: datetime) -> StepTime:
-    """The time an alert's reads of its connector's other users may take: from now until ALERT_AFTER_PEERS_SECONDS
+    """The time an alert's reads of its connector's other users may take (a service alert's peers; a connector or
+    Cloud SQL alert's users, each user's diagnosis: scope.diagnose_users): from now until ALERT_AFTER_PEERS_SECONDS
     before the function's timeout, counted from when the alert was received (none left: no read fits)."""
     end = received_at + timedelta(seconds=function_timeout() - ALERT_AFTER_PEERS_SECONDS)
     return StepTime(clock, max(0.0, (end - clock.now()).total_seconds()))
