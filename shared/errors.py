@@ -122,14 +122,15 @@ class OperationEndedInError(PermanentError):
 
 class QuotaRefusedError(TransientError):
     """A write refused RESOURCE_EXHAUSTED by a quota that says it passes (a rate quota, or an answer asking for a
-    wait: shared/gcp/vpcaccess.py `passes_in_time`), after the call's own retries: nothing was applied. Transient,
+    wait: shared/gcp/endpoints.py `passes_in_time`), after the call's own retries: nothing was applied. Transient,
     so the gate gives back what it took and the message's redelivery, after Pub/Sub's backoff, sends it again; on
-    the message's last delivery the action reports it instead (scale_connector `out_of_room`)."""
+    the message's last delivery the action reports it instead (scale_connector `out_of_room`, rollback_traffic
+    `out_of_quota`)."""
 
 
 class LimitReachedError(PermanentError):
     """A write refused RESOURCE_EXHAUSTED with no sign that it passes: a fixed limit (a connector's range with no
-    free IP for another instance, a project quota used up). Nothing was applied, and sending it again meets the
+    free IP for another instance, a project quota used up, a Cloud Run limit per project and region). Nothing was applied, and sending it again meets the
     same limit until a person changes something: reported once, never retried."""
 
     def __init__(self, message: str) -> None:

@@ -123,14 +123,14 @@ def iam_denial(permission: str, resource: str) -> grpc.Status:
 
 
 def quota_status(quota: QuotaRefusal) -> grpc.Status:
-    """RESOURCE_EXHAUSTED with its details in the `grpc-status-details-bin` trailer: ErrorInfo
-    RATE_LIMIT_EXCEEDED, QuotaFailure and (when set) RetryInfo (see QuotaRefusal)."""
+    """RESOURCE_EXHAUSTED with its details in the `grpc-status-details-bin` trailer: ErrorInfo (RATE_LIMIT_EXCEEDED
+    unless the refusal names another reason), QuotaFailure and, when set, RetryInfo and Help (see QuotaRefusal)."""
     from google.protobuf import duration_pb2
     from google.rpc import code_pb2, error_details_pb2, status_pb2
 
     status = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=quota.message)
     status.details.add().Pack(error_details_pb2.ErrorInfo(
-        reason="RATE_LIMIT_EXCEEDED", domain="googleapis.com",
+        reason=quota.reason, domain="googleapis.com",
         metadata={"service": quota.service, "quota_metric": quota.quota_metric, "quota_limit": quota.quota_limit,
                   "consumer": "projects/0"}))
     status.details.add().Pack(error_details_pb2.QuotaFailure(violations=[error_details_pb2.QuotaFailure.Violation(
@@ -139,6 +139,9 @@ def quota_status(quota: QuotaRefusal) -> grpc.Status:
         delay = duration_pb2.Duration()
         delay.FromNanoseconds(int(quota.retry_delay * 1e9))
         status.details.add().Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+    if quota.help_url:
+        status.details.add().Pack(error_details_pb2.Help(links=[error_details_pb2.Help.Link(
+            description="Request a higher quota limit.", url=quota.help_url)]))
     return _RichStatus(grpc.StatusCode.RESOURCE_EXHAUSTED, status.message,
                        (("grpc-status-details-bin", status.SerializeToString()),))
 

@@ -67,11 +67,20 @@ class QuotaRefusal:
     quota_metric: str
     quota_limit: str
     retry_delay: float | None = None
+    # ErrorInfo.reason: RATE_LIMIT_EXCEEDED, or RESOURCE_QUOTA_EXCEEDED for a quota on what a project holds ("not
+    # enough resource quota for the consumer", google/api/error_reason.proto), which no wait clears.
+    reason: str = "RATE_LIMIT_EXCEEDED"
+    # The status message's own words, when given (an API's wording, "Quota exceeded for quota metric 'Write
+    # requests' and limit ..."), else built from the metric and limit ids.
+    text: str = ""
+    # A google.rpc.Help link sent beside (the "Request a higher quota limit." link of the refusals quoted in
+    # DefangLabs/defang#1268 and GoogleCloudPlatform/marketing-analytics-jumpstart#163), "" for none.
+    help_url: str = ""
 
     @property
     def message(self) -> str:
-        return (f"Quota exceeded for quota metric '{self.quota_metric}' and limit '{self.quota_limit}' of "
-                f"service '{self.service}' for consumer 'project_number:0'.")
+        return self.text or (f"Quota exceeded for quota metric '{self.quota_metric}' and limit '{self.quota_limit}' "
+                             f"of service '{self.service}' for consumer 'project_number:0'.")
 
 
 @dataclass

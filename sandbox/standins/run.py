@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Mapping, Any, Sequence
 
@@ -42,6 +42,7 @@ from google.longrunning import operations_pb2
 from google.protobuf import any_pb2
 
 from sandbox.standins.base import ApiError, Rpc, StandIn, invalid, not_found, paginate, unimplemented
+from sandbox.standins.faults import QuotaRefusal
 
 SERVICES = "google.cloud.run.v2.Services"
 REVISIONS = "google.cloud.run.v2.Revisions"
@@ -97,6 +98,32 @@ SERVER_DEFAULT_CONCURRENCY_UNDER_ONE_CPU = 1
 # (shared/remediation/release_pipeline.rollout_mover), never to hold a write back, so either reading is safe.
 RUNWARDEN_CALLER = "runwarden@demo-project.iam.gserviceaccount.com"
 SEEDED_BY = "deployer@example.com"
+
+# The shapes of `RunStandIn.exhaust_quota`'s refusal.
+RATE, LIMIT, BARE = "rate", "limit", "bare"
+RUN_QUOTAS_PAGE = "https://cloud.google.com/run/quotas"
+_WRITE_QUOTA = QuotaRefusal(
+    "run.googleapis.com", "run.googleapis.com/write_regional", "WritePerMinutePerProjectRegion",
+    text="Quota exceeded for quota metric 'Write requests' and limit 'Write requests per minute per region' of "
+         "service 'run.googleapis.com' for consumer 'project_number:0'. To request a quota increase, see "
+         f"{RUN_QUOTAS_PAGE}.", help_url=RUN_QUOTAS_PAGE)
+_SERVING_LIMIT = QuotaRefusal(
+    "run.googleapis.com", "run.googleapis.com/serving_revisions", "ServingRevisionsPerProjectRegion",
+    reason="RESOURCE_QUOTA_EXCEEDED",
+    text="Quota exceeded for quota metric 'Revisions serving traffic' and limit 'Revisions serving traffic per "
+         "project per region' of service 'run.googleapis.com' for consumer 'project_number:0'. To request a quota "
+         f"increase, see {RUN_QUOTAS_PAGE}.", help_url=RUN_QUOTAS_PAGE)
+
+
+def _quota_refusal(shape: str, retry_delay: float | None) -> ApiError:
+    """The error `RunStandIn.exhaust_quota` answers UpdateService with, in `shape`."""
+    exhausted = grpc.StatusCode.RESOURCE_EXHAUSTED
+    if shape == RATE:
+        quota = replace(_WRITE_QUOTA, retry_delay=retry_delay)
+        return ApiError(exhausted, quota.message, quota=quota)
+    if shape == LIMIT:
+        return ApiError(exhausted, _SERVING_LIMIT.message, quota=_SERVING_LIMIT)
+    return ApiError(exhausted, _SERVING_LIMIT.message)
 
 
 def server_default_concurrency(cpu: str | None) -> int:
@@ -295,6 +322,8 @@ class RunStandIn(StandIn):
         # The principal an RPC's credentials name (Service.last_modifier of an UpdateService it makes).
         self.caller = RUNWARDEN_CALLER
         self._failing_operations: list[tuple[int, str]] = []
+        # While set (`exhaust_quota`), every UpdateService is refused RESOURCE_EXHAUSTED before anything is applied.
+        self._quota_refusal: ApiError | None = None
 
     def rpcs(self) -> list[Rpc]:
         return [
@@ -562,6 +591,30 @@ class RunStandIn(StandIn):
         with self.lock:
             self._failing_operations.append((code, message))
 
+    def exhaust_quota(self, shape: str = RATE, retry_delay: float | None = None) -> None:
+        """Until `restore_quota`, every UpdateService is refused RESOURCE_EXHAUSTED and nothing is applied, its
+        google.rpc.Status details in the `grpc-status-details-bin` trailer (base.quota_status), in one of the
+        shapes a refusal may take (`shape`):
+        - RATE: the project's write requests per minute in the region used up: ErrorInfo RATE_LIMIT_EXCEEDED,
+          QuotaFailure, Help to Cloud Run's quotas page and, with `retry_delay`, RetryInfo. Worded as Cloud Run's
+          refusal of its read quota is seen ("Quota exceeded for quota metric 'Read requests' and limit 'Read
+          requests per minute per region' of service 'run.googleapis.com' ... To request a quota increase, see
+          https://cloud.google.com/run/quotas", googleapis/repo-automation-bots#4469), with writes for reads: the
+          write quota's names and ids are UNCONFIRMED;
+        - LIMIT: a fixed limit of the project and region (Cloud Run's quotas page: "Maximum number of revisions
+          serving traffic", 4000 per project and region): ErrorInfo RESOURCE_QUOTA_EXCEEDED, QuotaFailure, Help;
+          whether Cloud Run refuses a traffic update for it, and in these words, is UNCONFIRMED;
+        - BARE: the same words with no details at all (google.rpc.Code fixes none).
+        The product is tested under every shape. A rate quota that lasts only a while is `faults.rate_limit`."""
+        if shape not in (RATE, LIMIT, BARE):
+            raise ValueError(f"exhaust_quota: shape is {RATE}, {LIMIT} or {BARE}, not {shape!r}")
+        with self.lock:
+            self._quota_refusal = _quota_refusal(shape, retry_delay)
+
+    def restore_quota(self) -> None:
+        with self.lock:
+            self._quota_refusal = None
+
     def service(self, name: str) -> run_v2.Service:
         with self.lock:
             return _copy(self._require_service(name))
@@ -583,6 +636,8 @@ class RunStandIn(StandIn):
             raise unimplemented("stand-in does not support allow_missing (service creation)")
         if request.validate_only:
             raise unimplemented("stand-in does not support validate_only")
+        if self._quota_refusal is not None:   # a quota is checked before the request is served: nothing applied
+            raise self._quota_refusal
         _check_mask_paths(list(request.update_mask.paths) if request.update_mask else [])
         incoming = request.service
         stored = self._require_service(incoming.name)

@@ -13,7 +13,8 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
-from shared.errors import PermanentError, RunwardenError, TransientError, classify
+from shared.errors import (LimitReachedError, PermanentError, QuotaRefusedError, RunwardenError, TransientError,
+                           classify)
 from shared.remediation.refusals import read_permission_advice
 
 if TYPE_CHECKING:
@@ -452,6 +453,117 @@ def retry_delay(exc: BaseException) -> float | None:
     retry (google/api_core/retry/: exponential_sleep_generator) reads neither, which is why this loop does."""
     asked = [d for d in (_retry_info(exc), getattr(exc, "retry_after", None)) if d is not None]
     return max(asked) if asked else None
+
+
+# ErrorInfo.reason of a rate quota: "The request is denied because there is not enough rate quota for the consumer"
+# (RATE_LIMIT_EXCEEDED, google/api/error_reason.proto), unlike RESOURCE_QUOTA_EXCEEDED, "The request is denied because
+# there is not enough resource quota for the consumer" (a quota on how much a project holds, "VMsPerProject" in its
+# example), which no wait clears.
+RATE_LIMIT_REASON = "RATE_LIMIT_EXCEEDED"
+
+
+@dataclass(frozen=True)
+class ExhaustedAnswer:
+    """What a RESOURCE_EXHAUSTED answer says of itself, read from its google.rpc details (`exhausted_answer`).
+    `passes`: it says it passes with time; `sign`: which detail said so ("" when none did); `limit`: the quota or
+    limit it names (ErrorInfo's quota_metric and quota_limit, else a QuotaFailure violation's description), or ""."""
+
+    passes: bool
+    sign: str = ""
+    limit: str = ""
+
+    def words(self) -> str:
+        """" (a rate quota: ErrorInfo RATE_LIMIT_EXCEEDED; quota ...)", what a reason adds after the refusal."""
+        said = [s for s in (self.sign, f"quota {self.limit}" if self.limit else "") if s]
+        return f" ({'; '.join(said)})" if said else ""
+
+
+def exhausted_answer(error: BaseException | None) -> ExhaustedAnswer:
+    """Whether a RESOURCE_EXHAUSTED answer says it passes with time, and what it names, from the google.rpc details
+    the answer carries (google/rpc/error_details.proto): a REST error body's `details` as JSON objects with an
+    "@type" (shared/gcp/vpcaccess.py `ApiStatusError.details`), or a gRPC answer's `grpc-status-details-bin` trailer,
+    which google-api-core unpacks into the exception's `details` as protobuf messages (exceptions.from_grpc_error,
+    `_parse_grpc_error_details`: ErrorInfo, QuotaFailure, RetryInfo and Help among the types it unpacks).
+
+    It passes when an ErrorInfo names a rate quota (RATE_LIMIT_EXCEEDED), or when the answer asks for a wait (a
+    RetryInfo, "Clients should wait until `retry_delay` amount of time has passed", or a REST Retry-After header:
+    `retry_delay`). google.rpc.Code leaves RESOURCE_EXHAUSTED open ("Some resource has been exhausted, perhaps a
+    per-user quota, or perhaps the entire file system is out of space", google/rpc/code.proto), and Google's API
+    design guide ("Errors", "Retrying errors") has a client retry it only "at the higher level with minimum 30s
+    delay"; google-api-core's generic predicate does not retry it at all (retry_base.if_transient_error). An answer
+    with neither sign (RESOURCE_QUOTA_EXCEEDED, a QuotaFailure alone, no details) is read as a fixed limit: sending
+    it again meets the same limit until a person changes something. A QuotaFailure ("Describes how a quota check
+    failed", error_details.proto) says which quota, not whether it passes: read for its words only. What Cloud Run
+    and VPC Access send for a fixed limit (status, details, wording) is not documented (UNCONFIRMED); Cloud Run's
+    rate-quota refusal is seen in the field as "Quota exceeded for quota metric 'Read requests' and limit 'Read
+    requests per minute per region' of service 'run.googleapis.com' ... To request a quota increase, see
+    https://cloud.google.com/run/quotas" (googleapis/repo-automation-bots#4469), a Logging one with an ErrorInfo
+    RATE_LIMIT_EXCEEDED whose metadata names quota_metric and quota_limit (DefangLabs/defang#1268)."""
+    if error is None:
+        return ExhaustedAnswer(False)
+    details = tuple(getattr(error, "details", None) or ())
+    infos = [d for d in details if _detail_type(d) == "google.rpc.ErrorInfo"]
+    limit = next((named for named in map(_quota_named, infos) if named), "") or next(
+        (named for d in details if _detail_type(d) == "google.rpc.QuotaFailure" for named in _violations(d) if named),
+        "")
+    if any(_field(info, "reason") == RATE_LIMIT_REASON for info in infos):
+        return ExhaustedAnswer(True, f"a rate quota: ErrorInfo {RATE_LIMIT_REASON}", limit)
+    delay = retry_delay(error)
+    if delay is not None:
+        return ExhaustedAnswer(True, f"asked to wait {delay:g}s", limit)
+    reason = next((str(_field(info, "reason")) for info in infos if _field(info, "reason")), "")
+    return ExhaustedAnswer(False, f"ErrorInfo {reason}" if reason else "", limit)
+
+
+def passes_in_time(error: BaseException | None) -> bool:
+    """Whether a RESOURCE_EXHAUSTED answer says it passes with time (`exhausted_answer`)."""
+    return exhausted_answer(error).passes
+
+
+def refused_for_quota(exc: TransientError, what: str) -> QuotaRefusedError | LimitReachedError:
+    """A write still refused RESOURCE_EXHAUSTED after its call's retries (`exc`, raised from the API's error): a
+    refusal, so nothing was applied. Transient when the answer says it passes (QuotaRefusedError: given back and
+    redelivered), permanent otherwise (LimitReachedError: reported once). `what` names the write. One reading for
+    both writes (Cloud Run's UpdateService, VPC Access's PATCH)."""
+    answer = exhausted_answer(exc.__cause__)
+    if answer.passes:
+        return QuotaRefusedError(f"{str(exc).rstrip('.')}{answer.words()}: {what} refused before it was applied")
+    return LimitReachedError(f"{str(exc).rstrip('.')}{answer.words()}: {what} refused before it was applied")
+
+
+def _detail_type(detail: Any) -> str:
+    """A detail's full message name ("google.rpc.ErrorInfo"): a REST detail's "@type" after its last "/", a
+    protobuf message's descriptor."""
+    if isinstance(detail, dict):
+        return str(detail.get("@type", "")).rsplit("/", 1)[-1]
+    descriptor = getattr(detail, "DESCRIPTOR", None)
+    return getattr(descriptor, "full_name", "") or ""
+
+
+def _field(detail: Any, name: str) -> Any:
+    """A detail's field, by its proto name: a JSON object's key (proto3 JSON writes lowerCamelCase, which
+    ErrorInfo's and QuotaFailure's one-word fields share), or a protobuf message's attribute."""
+    if isinstance(detail, dict):
+        return detail.get(name)
+    return getattr(detail, name, None)
+
+
+def _quota_named(info: Any) -> str:
+    """The quota an ErrorInfo names in its metadata ("run.googleapis.com/write_requests, WriteRequestsPerMinute"),
+    as google/api/error_reason.proto's examples carry it (quota_metric, quota_limit), or ""."""
+    metadata = _field(info, "metadata") or {}
+    named = [str(metadata.get(key)) for key in ("quota_metric", "quota_limit") if metadata.get(key)]
+    return ", ".join(named)
+
+
+def _violations(failure: Any) -> list[str]:
+    """A QuotaFailure's violations, each as its description (or its quota_metric when it has none)."""
+    out = []
+    for violation in _field(failure, "violations") or ():
+        said = _field(violation, "description") or _field(violation, "quota_metric") or _field(violation, "quotaMetric")
+        if said:
+            out.append(str(said))
+    return out
 
 
 def _retry_info(exc: BaseException) -> float | None:

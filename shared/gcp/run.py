@@ -82,7 +82,7 @@ from shared.errors import (UNPROVEN_WRITE_CODES, ChangedAroundWriteError, LeftBy
 from shared.diagnosis.evidence import (Condition, Revision, SecretRef, Service, TrafficTarget, TrafficType, decoded,
                                       short_name, split_text)
 from shared.gcp.endpoints import (CallPolicy, PageCursor, WaitDeadline, call_with_retry, connect, describe_error,
-                                  run_revisions_client, run_services_client, status_code)
+                                  refused_for_quota, run_revisions_client, run_services_client, status_code)
 
 # Only a fault that says "the request may not have arrived" is worth re-sending the write for.
 WRITE_RETRY_CODES = frozenset({"UNAVAILABLE"})
@@ -94,7 +94,13 @@ WRITE_RETRY_CODES = frozenset({"UNAVAILABLE"})
 # RESOURCE_EXHAUSTED is not re-sent at once (a quota refuses again until its window passes); the
 # redelivery reads the service afresh and writes under its new etag, so even under the reading where
 # such a refusal could still be applied, a write that landed meanwhile is seen or refused by etag
-# (UNCONFIRMED: no Cloud Run page says what a RESOURCE_EXHAUSTED UpdateService applied).
+# (UNCONFIRMED: no Cloud Run page says what a RESOURCE_EXHAUSTED UpdateService applied). The service
+# read again not showing the write, the refusal is told apart by what it says of itself
+# (endpoints.refused_for_quota, the reading VPC Access's patch shares): a rate quota (Cloud Run's
+# "API rate limits, which affect the rate at which you can call the Cloud Run Admin API", its quotas
+# page, cloud.google.com/run/quotas) is QuotaRefusedError, redelivered; a fixed limit (the page's
+# per project and region limits, such as revisions serving traffic or revision tags) is
+# LimitReachedError, reported once.
 NOT_APPLIED_CODES = WRITE_RETRY_CODES | {"RESOURCE_EXHAUSTED"}
 # How a stale etag may be refused: ABORTED (AIP-154 today) or FAILED_PRECONDITION (AIP-154 before
 # 2021-03). Either answer is a refusal: nothing was applied.
@@ -145,6 +151,15 @@ class _StatusMoved:
     """A refused write's service, re-read: its etag moved, its desired state did not."""
 
     fresh: Any
+
+
+def _refusal_of(exc: RunwardenError, code: str, service_name: str) -> RunwardenError:
+    """A write refused before it was applied (NOT_APPLIED_CODES), as raised: UNAVAILABLE as it came (transient);
+    RESOURCE_EXHAUSTED told apart by what the answer says of itself (endpoints.refused_for_quota): a rate quota
+    QuotaRefusedError (transient), a fixed limit LimitReachedError (permanent, reported once)."""
+    if code == "RESOURCE_EXHAUSTED" and isinstance(exc, TransientError):
+        return refused_for_quota(exc, f"the traffic update of {short_name(service_name)}")
+    return exc
 
 
 def _changed_around(service_name: str, read: Any, after: Any) -> None:
@@ -538,13 +553,13 @@ class CloudRunAdapter(CloudRunReader):
             landed = _traffic_key(self._read_service(service_name).traffic) == _traffic_key(request.service.traffic)
         except (TransientError, PermanentError) as reread:
             if code in NOT_APPLIED_CODES:
-                raise exc from reread
+                raise _refusal_of(exc, code, service_name) from reread
             raise OutcomeUnknownError(f"{exc}; the service could not be read back to see whether it landed "
                                       f"({reread})") from exc
         if landed:
             return
         if code in NOT_APPLIED_CODES:
-            raise exc
+            raise _refusal_of(exc, code, service_name) from exc.__cause__
         raise OutcomeUnknownError(f"{exc}; the service does not show the change yet, but the request may still "
                                   "be applied") from exc
 

@@ -9,7 +9,8 @@ OutcomeUnknownError, so the gate keeps its claim and records the action for the 
 after an error-free operation that does not show the patch is an unknown outcome too
 (NotShownAfterWriteError, `read_back`), never a permanent failure. A 429 RESOURCE_EXHAUSTED still refusing
 after the call's retries is a rate quota (QuotaRefusedError, transient) only when the answer says it passes
-(`passes_in_time`); otherwise a fixed limit (LimitReachedError, permanent: reported once, never retried).
+(endpoints.passes_in_time, the one reading Cloud Run's write shares); otherwise a fixed limit (LimitReachedError,
+permanent: reported once, never retried): endpoints.refused_for_quota.
 """
 from __future__ import annotations
 
@@ -17,14 +18,14 @@ import threading
 import time
 from typing import Any
 
-from shared.errors import (UNPROVEN_WRITE_CODES, LimitReachedError, NotShownAfterWriteError, OperationEndedInError,
-                           OutcomeUnknownError, PermanentError, QuotaRefusedError, StaleEvidenceError, TransientError)
+from shared.errors import (UNPROVEN_WRITE_CODES, NotShownAfterWriteError, OperationEndedInError, OutcomeUnknownError,
+                           PermanentError, StaleEvidenceError, TransientError)
 from shared.diagnosis.evidence import Connector
-from shared.gcp.endpoints import (CallPolicy, WaitDeadline, call_with_retry, retry_after_seconds, retry_delay,
+from shared.gcp.endpoints import (CallPolicy, WaitDeadline, call_with_retry, refused_for_quota, retry_after_seconds,
                                   vpcaccess_session)
 
 # Answers that prove the patch was rejected before it was processed: safe to send again within the call (a
-# RESOURCE_EXHAUSTED that outlasts the call's retries is then told apart: `_refused_for_room`).
+# RESOURCE_EXHAUSTED that outlasts the call's retries is then told apart: endpoints.refused_for_quota).
 PATCH_RETRY_CODES = frozenset({"UNAVAILABLE", "RESOURCE_EXHAUSTED"})
 # A PATCH while the connector is UPDATING is refused; which code says so is not documented
 # (409 ABORTED, the canonical concurrency conflict, or 400 FAILED_PRECONDITION, "the system is
@@ -243,7 +244,7 @@ class VpcAccessAdapter(VpcAccessReader):
             if _code_of(exc) in BUSY_CODES:
                 return self._when_busy(name, exc, min_instances, max_instances, machine_type, resent=sent > 1)
             if _code_of(exc) == "RESOURCE_EXHAUSTED":
-                raise _refused_for_room(exc) from exc.__cause__
+                raise refused_for_quota(exc, "the patch") from exc.__cause__
             if _code_of(exc) not in PATCH_RETRY_CODES:
                 # A 504, 500 or unnamed 5xx answer to a sent PATCH: the server may have applied it
                 # ("For operations that change the state of the system, this error may be returned
@@ -436,38 +437,6 @@ def read_back(connector: Connector, min_instances: int, max_instances: int, mach
         f"right after shows min {connector.min_instances}, max {connector.max_instances}, {connector.machine_type} "
         f"({connector.state}), not the {asked} asked: another hand (a person, Terraform) may have changed it as the "
         "operation ended, or the patch did not take; the connector keeps no record that tells which")
-
-
-# ErrorInfo.reason of a rate quota: "The request is denied because it violates rate quota" (paraphrased; the
-# RATE_LIMIT_EXCEEDED entry of google/api/error_reason.proto), unlike RESOURCE_QUOTA_EXCEEDED, a quota on how
-# much a project holds, which no wait clears.
-RATE_LIMIT_REASON = "RATE_LIMIT_EXCEEDED"
-
-
-def passes_in_time(error: BaseException | None) -> bool:
-    """Whether a RESOURCE_EXHAUSTED answer says it passes with time: its ErrorInfo names a rate quota, or it asks
-    for a wait (a RetryInfo, a Retry-After header: endpoints.retry_delay). google.rpc.Code leaves RESOURCE_EXHAUSTED
-    open ("Some resource has been exhausted, perhaps a per-user quota, or perhaps the entire file system is out of
-    space", google/rpc/code.proto), and Google's API design guide ("Errors", "Retrying errors") has a client retry
-    it only "at the higher level with minimum 30s delay"; google-api-core's generic predicate does not retry it at
-    all (retry_base.if_transient_error: InternalServerError, TooManyRequests, ServiceUnavailable). What VPC Access
-    answers when the connector's range has no free IP or a project quota is used up (status, details, wording) is
-    not documented (UNCONFIRMED): an answer without either sign is read as a fixed limit, not retried."""
-    if error is None:
-        return False
-    if retry_delay(error) is not None:
-        return True
-    return any(str(detail.get("@type", "")).endswith("/google.rpc.ErrorInfo")
-               and detail.get("reason") == RATE_LIMIT_REASON
-               for detail in getattr(error, "details", None) or () if isinstance(detail, dict))
-
-
-def _refused_for_room(exc: TransientError) -> Exception:
-    """A patch still refused RESOURCE_EXHAUSTED after the call's retries (a refusal: nothing applied): transient
-    when the answer says it passes, permanent otherwise (`passes_in_time`)."""
-    if passes_in_time(exc.__cause__):
-        return QuotaRefusedError(f"{str(exc).rstrip('.')} (a rate quota: refused before it was applied)")
-    return LimitReachedError(f"{str(exc).rstrip('.')} (refused before it was applied)")
 
 
 def _code_of(exc: BaseException) -> str:

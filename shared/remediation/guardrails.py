@@ -29,6 +29,7 @@ Nothing else in Runwarden calls an action's `apply`.
 from __future__ import annotations
 
 import hashlib
+import re
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -911,7 +912,7 @@ class Gate:
             result.reason = f"{action.name} failed: {exc}" + (f" [{exc.code}]" if exc.code else "")
             if exc.code == "PERMISSION_DENIED":   # the permission to grant, named (shared/remediation/refusals.py)
                 result.reason += permission_advice(action.name, action.iam_permissions, denied_permission(exc))
-            return self._refused(action, held, result, manual, params.target, incident_id)
+            return self._refused(action, held, result, manual, params.target, incident_id, exc.code)
         result.status = OutcomeStatus.APPLIED
         # "verified" is the sweep's word (the service healthy after the settle time); at write time the API
         # has only confirmed the change took. A corrective action (an undo, a pin's release) keeps no action
@@ -953,7 +954,7 @@ class Gate:
                     "while it stays engaged"))
 
     def _refused(self, action: Action, held: _Held, result: GateResult, manual: Manual | None, target: str,
-                 incident_id: str) -> GateResult:
+                 incident_id: str, code: str = "") -> GateResult:
         """The API refused the write for good (PERMISSION_DENIED, INVALID_ARGUMENT...): nothing was
         written, so the cooldown, the budget slots and the plan are given back. An alert's claim is
         not: it is completed `failed`, with the API's reason, and kept for the target's cooldown (the
@@ -965,7 +966,12 @@ class Gate:
         action (the sweep's undo): the sweep reads a `duplicate` of its undo as the undo done, and it
         moves the action record on with the refusal anyway, so it never tries per notification. If the
         claim cannot be completed, it is left claimed until its lease (a hold all the same). Its SETTLED entry is written with the
-        completion (`_complete_held`), so a later notification is answered before any evidence is read."""
+        completion (`_complete_held`), so a later notification is answered before any evidence is read.
+
+        Once the hold lapses, a notification of the incident tries the write again (a cause fixed meanwhile lets it).
+        Refused again with the same code (`code`), for the same start of the incident, the answer is `failed` again but
+        says so first (`_still_refused`): "still refused", since when, and that it is no new failure, so the person
+        who got the first `failed` reads a reminder, not a second fault; the hold is kept again as before."""
         if manual is not None or action.corrective or held.claim is None or held.claim[0] != CLAIMS:
             self._give_back(held)
             return result
@@ -973,12 +979,21 @@ class Gate:
         guard = self.config.guardrails
         hold = skew_safe_lease(guard.cooldown_seconds or guard.claim_ttl_seconds)
         until = self.clock.now() + hold
+        first = self._refused_before(held.claim[1], incident_id, code)
+        if first is not None:
+            result.reason = _still_refused(action.name, code, first) + result.reason
+            when = f"{first:%Y-%m-%d %H:%M:%S} UTC"
+            result.notes = [*result.notes, f"The same refusal as this incident's `failed` answer of {when}, met again "
+                                           "when the incident was notified again after its hold lapsed: a reminder "
+                                           "that the cause is still there, not a new failure."]
         result.reason += (f". Not tried again for this incident before {until:%Y-%m-%d %H:%M:%S} UTC (its later "
                           "notifications are duplicates of this answer); a person must fix the cause, and may act "
                           "at once by command")
         try:
             self._complete_held(held.claim[1], held.record, target, action.name, incident_id,
-                                {**self._completion(result.status, None), "reason": result.reason}, hold)
+                                {**self._completion(result.status, None), "reason": result.reason,
+                                 **({"code": code} if code else {}),
+                                 **({"refused_first_at": first} if first is not None else {})}, hold)
         except RunwardenError as exc:
             # Left claimed, not given back: it holds the incident until its lease (a shorter hold than the
             # cooldown, but a hold), where a claim given back let every other notification arriving
@@ -987,6 +1002,27 @@ class Gate:
             self._log("refusal_unheld", f"could not keep {held.claim[1]} for the refusal ({exc}); it stays "
                                         "claimed until its lease")
         return result
+
+    def _refused_before(self, key: str, incident_id: str, code: str) -> datetime | None:
+        """When this incident's write (claim `key`) was first refused with `code`, if it was and that refusal's hold has
+        lapsed: its SETTLED entry (`held`), which outlives the claim (`_settled`: kept `settled_horizon`), keeps the claim
+        as completed `failed`, its code (its reason's last "[CODE]" for an entry written before the code was kept) and
+        the start it was for, which must be this notification's. None otherwise, and when the record cannot be read:
+        the words of the answer are all that hang on it, never whether to write."""
+        try:
+            record = self.state.get_record(SETTLED, incident_id)
+        except (RunwardenError, ValueError):
+            return None
+        entry = (record or {}).get(settled_field(key))
+        claim = entry.get("claim") if isinstance(entry, Mapping) else None
+        kept = claim.get("result") if isinstance(claim, Mapping) else None
+        if not code or not isinstance(kept, Mapping) or kept.get("status") != OutcomeStatus.FAILED.value:
+            return None
+        said = kept.get("code") or _last_code(str(kept.get("reason") or ""))
+        started = kept.get("started_at")
+        if said != code or (started is not None and self.started_at is not None and started != self.started_at):
+            return None
+        return _as_time(kept.get("refused_first_at")) or _as_time(claim.get("claimed_at"))
 
     @staticmethod
     def _unrecorded(action: Action, params: Any, result: GateResult, exc: TransientError | PermanentError,
@@ -1886,6 +1922,32 @@ class Gate:
 # it: shared/commands/approval.py). Ended `applied` once the write is found recorded as the approve's.
 PROPOSAL_IN_DOUBT = "in_doubt"
 PROPOSAL_UNSETTLED = ("approved", PROPOSAL_IN_DOUBT)
+
+
+def _still_refused(action: str, code: str, first: datetime) -> str:
+    """How an answer refused again opens (Gate._refused): the same refusal as the incident's first `failed`."""
+    return (f"{action} still refused [{code}], as when first refused at {first:%Y-%m-%d %H:%M:%S} UTC: tried again "
+            "when the incident was notified again after that refusal's hold lapsed, and refused the same way (nothing "
+            "was written either time; this is no new failure). ")
+
+
+def _last_code(reason: str) -> str:
+    """The last "[CODE]" a refusal's reason ends its API's words with ("... failed: ... [PERMISSION_DENIED]. Not
+    tried again ..."), or ""."""
+    found = re.findall(r"\[([A-Z_]+)\]", reason)
+    return found[-1] if found else ""
+
+
+def _as_time(value: Any) -> datetime | None:
+    """A time kept in a record: a datetime (as the stores return one), or its ISO text; None otherwise."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, str):
+        try:
+            return _as_time(datetime.fromisoformat(value))
+        except ValueError:
+            return None
+    return None
 
 
 def end_approval_applied(state: Any, proposal_id: str, command_id: str, note: str) -> bool:

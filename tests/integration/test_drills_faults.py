@@ -21,6 +21,7 @@ from typing import Any, Callable
 import grpc
 import pytest
 
+from sandbox.standins.run import BARE, LIMIT, RATE
 from shared.alerts.delivery import DeliveryCounter, StateStoreUnavailable
 from shared.errors import TransientError
 from shared.gcp.endpoints import CallPolicy
@@ -72,9 +73,10 @@ def at_product_deadlines(world: World) -> World:
     return world
 
 
-def rollback_world(standins, pubsub, project_id, anchor, tight: tuple[str, ...] = ()) -> World:
-    """The bad_revision world, `tight` the parts a test makes slower than a deadline (none by default)."""
-    world = _tight(World(standins, pubsub, project_id, anchor, delivery={"max_attempts": 100}), tight)
+def rollback_world(standins, pubsub, project_id, anchor, tight: tuple[str, ...] = (), attempts: int = 100) -> World:
+    """The bad_revision world, `tight` the parts a test makes slower than a deadline (none by default); `attempts`
+    its delivery bound."""
+    world = _tight(World(standins, pubsub, project_id, anchor, delivery={"max_attempts": attempts}), tight)
     world.seed("bad_revision")
     return world
 
@@ -673,6 +675,64 @@ def test_a_rate_quota_that_never_clears_is_reported_at_the_last_delivery_with_wh
     assert last.result == "failed", last.raised
     assert "rate quota" in last.outcome.reason and WHAT_TO_CHECK in last.outcome.reason, last.outcome.reason
     assert "gave up" not in last.outcome.reason
+
+
+# --- Cloud Run's traffic update refused for quota: RESOURCE_EXHAUSTED ------------------------------------------------
+
+RUN_TO_CHECK = "gcloud run services describe backend --region=us-central1 --project=demo-project"
+RUN_QUOTAS = "https://console.cloud.google.com/iam-admin/quotas?project=demo-project&service=run.googleapis.com"
+RUN_BY_HAND = "gcloud run services update-traffic backend --to-revisions=backend-00001-abc=100"
+
+
+@pytest.mark.parametrize("shape", [LIMIT, BARE])
+def test_a_rollback_refused_for_a_fixed_limit_is_reported_once_and_never_sent_again(standin_env, firestore, pubsub,
+                                                                                    project_id, anchor, shape):
+    """UpdateService refused RESOURCE_EXHAUSTED with no sign that it passes (an ErrorInfo RESOURCE_QUOTA_EXCEEDED, or
+    no details at all): `failed` at once, naming the service to look at, the project's Cloud Run quotas and the
+    update-traffic line to run by hand, the cooldown and budget given back, the incident's claim kept, so that the
+    incident notified again (another message) is a duplicate of that answer, never a second write. Before, the
+    refusal was transient at every delivery: the rollback sent again each time until the last, then a bare give-up
+    that named nothing to check."""
+    world = rollback_world(standin_env, pubsub, project_id, anchor, tight=("run",))
+    run = world.standins.run
+    run.exhaust_quota(shape)
+    before = desired_traffic(world)
+    counter = DeliveryCounter()
+
+    first = deliver(world, "bad_revision", counter)
+    again = deliver(world, "bad_revision", counter, message_id="m-2")   # Monitoring's re-notification
+
+    assert first.result == "failed", first.raised or first.outcome.reason
+    reason = first.outcome.reason
+    assert "[RESOURCE_EXHAUSTED]" in reason and "no wait clears" in reason, reason
+    assert RUN_TO_CHECK in reason and RUN_QUOTAS in reason and RUN_BY_HAND in reason, reason
+    assert "Not tried again for this incident" in reason
+    assert again.result == "skipped" and reason in again.outcome.reason, again.raised or again.outcome.reason
+    assert run.count("UpdateService") == 1
+    assert desired_traffic(world) == before
+    assert records(world, resolve_incident(world, "bad_revision")) == []
+
+
+def test_a_rollback_refused_by_a_rate_quota_that_never_clears_is_reported_at_the_last_delivery(
+        standin_env, firestore, pubsub, project_id, anchor):
+    """Cloud Run's write quota (ErrorInfo RATE_LIMIT_EXCEEDED) still refusing at the message's last delivery: each
+    earlier delivery gave everything back and was redelivered, and the last is `failed`, naming the rate quota and
+    what to check, not the bare give-up ("gave up after 5 deliveries") the person got before."""
+    world = rollback_world(standin_env, pubsub, project_id, anchor, tight=("run",), attempts=5)   # the config's least
+    world.standins.run.exhaust_quota(RATE)
+    before = desired_traffic(world)
+    counter = DeliveryCounter()
+
+    earlier = [deliver(world, "bad_revision", counter).result for _ in range(4)]
+    last = deliver(world, "bad_revision", counter)
+
+    assert earlier == ["redelivered"] * 4
+    assert last.result == "failed", last.raised
+    reason = last.outcome.reason
+    assert "rate quota" in reason and RUN_TO_CHECK in reason and RUN_QUOTAS in reason, reason
+    assert "gave up" not in reason
+    assert world.standins.run.count("UpdateService") == 5
+    assert desired_traffic(world) == before
 
 
 @pytest.mark.parametrize("part,method,permission", [

@@ -6,8 +6,9 @@ from datetime import timedelta
 import grpc
 import pytest
 
-from sandbox.standins.run import ConditionSeed, TrafficSeed
-from shared.errors import OutcomeUnknownError, PermanentError, StaleEvidenceError, TransientError
+from sandbox.standins.run import BARE, LIMIT, RATE, ConditionSeed, TrafficSeed
+from shared.errors import (LimitReachedError, OutcomeUnknownError, PermanentError, QuotaRefusedError, StaleEvidenceError,
+                           TransientError)
 from shared.diagnosis.evidence import TrafficTarget, TrafficType
 from shared.gcp.endpoints import CallPolicy
 from shared.gcp.run import CloudRunAdapter, ConcurrentModificationError, OperationFailedError, WriteRefused
@@ -246,6 +247,27 @@ def test_a_write_refused_for_quota_is_transient_not_of_unknown_outcome(adapter, 
     assert [t.revision for t in standins.run.service(SERVICE).traffic] == [NEW]
 
     standins.run.faults.clear()
+    assert adapter.set_traffic(SERVICE, [to(OLD)], etag).traffic == (to(OLD),)
+
+
+@pytest.mark.parametrize("shape,raised", [(RATE, QuotaRefusedError), (LIMIT, LimitReachedError),
+                                          (BARE, LimitReachedError)])
+def test_a_write_refused_for_quota_is_told_apart_by_what_the_refusal_says(adapter, standins, shape, raised):
+    """UpdateService refused RESOURCE_EXHAUSTED, its google.rpc details in the gRPC status trailer (RunStandIn.
+    exhaust_quota): a rate quota (ErrorInfo RATE_LIMIT_EXCEEDED) is QuotaRefusedError, transient; a fixed limit
+    (ErrorInfo RESOURCE_QUOTA_EXCEEDED, or no details at all) is LimitReachedError, permanent, code
+    RESOURCE_EXHAUSTED, naming the quota the answer names. Either way nothing was written and the write was sent
+    once. Before, every shape was one bare TransientError: redelivered until the message's last delivery."""
+    etag = adapter.get_service(SERVICE).etag
+    standins.run.exhaust_quota(shape)
+    with pytest.raises(raised) as caught:
+        adapter.set_traffic(SERVICE, [to(OLD)], etag)
+    assert "refused before it was applied" in str(caught.value)
+    assert shape == BARE or "run.googleapis.com/" in str(caught.value), str(caught.value)
+    assert standins.run.count("UpdateService") == 1
+    assert [t.revision for t in standins.run.service(SERVICE).traffic] == [NEW]
+
+    standins.run.restore_quota()
     assert adapter.set_traffic(SERVICE, [to(OLD)], etag).traffic == (to(OLD),)
 
 

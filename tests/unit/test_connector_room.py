@@ -1,10 +1,11 @@
-"""Whether a RESOURCE_EXHAUSTED answer to the connector's patch says it passes with time (vpcaccess.passes_in_time):
+"""Whether a RESOURCE_EXHAUSTED answer to the connector's patch says it passes with time (endpoints.passes_in_time):
 a rate quota is sent again at the alert's redelivery, a fixed limit is reported at once. Pure: built errors, no I/O."""
 from __future__ import annotations
 
 import pytest
 
-from shared.gcp.vpcaccess import ApiStatusError, passes_in_time
+from shared.gcp.endpoints import passes_in_time
+from shared.gcp.vpcaccess import ApiStatusError
 
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"

@@ -149,6 +149,43 @@ def test_a_permanent_refusal_is_reported_once_and_held_for_the_cooldown_not_trie
     assert later.status is OutcomeStatus.APPLIED and len(run.writes) == 1, later.reason
 
 
+def _refused(code="PERMISSION_DENIED"):
+    return PermanentError("denied" if code == "PERMISSION_DENIED" else "no room", code=code)
+
+
+@pytest.mark.parametrize("code", ["PERMISSION_DENIED", "RESOURCE_EXHAUSTED"])
+def test_the_same_refusal_met_again_after_its_hold_is_a_reminder_not_a_new_failure(code):
+    """The incident notified again after the refusal's hold lapsed is tried again (a cause fixed meanwhile lets it);
+    refused the same way, its `failed` says "still refused", since when, and that it is no new failure, and the hold is
+    kept again. Before, the same `failed` was published again, reading as a second fault."""
+    _, b = bad_revision_plan()
+    cfg = config(guardrails__cooldown_seconds=300)
+    hold = timedelta(minutes=5) + CLOCK_SKEW_ALLOWANCE
+    first, state, _ = run_gate(cfg, run=RecordingRun(b.service, fail_with=_refused(code)))
+    acted = T0 + timedelta(minutes=2)
+    lapsed = FixedClock(acted + hold)
+    again, _, run = run_gate(cfg, state=state, clock=lapsed, owner="attempt-2",
+                             run=RecordingRun(b.service, fail_with=_refused(code)))
+    assert len(run.writes) == 1   # tried again, and refused again: nothing written
+    assert first.status is OutcomeStatus.FAILED and "still refused" not in first.reason
+    assert again.status is OutcomeStatus.FAILED, again.reason
+    assert again.reason.startswith(f"rollback_traffic still refused [{code}], as when first refused at "
+                                   f"{acted:%Y-%m-%d %H:%M:%S} UTC"), again.reason
+    assert "no new failure" in again.reason and "Not tried again for this incident before" in again.reason
+    assert any("not a new failure" in note for note in again.notes)
+    # The third notification, after the second hold: still dated from the first refusal.
+    third, _, _ = run_gate(cfg, state=state, owner="attempt-3",
+                           clock=FixedClock(lapsed.now() + hold),
+                           run=RecordingRun(b.service, fail_with=_refused(code)))
+    assert f"as when first refused at {acted:%Y-%m-%d %H:%M:%S} UTC" in third.reason, third.reason
+    # Refused for another reason once that hold lapses too: a failure of its own, not a reminder.
+    other = "RESOURCE_EXHAUSTED" if code == "PERMISSION_DENIED" else "PERMISSION_DENIED"
+    fourth, _, _ = run_gate(cfg, state=state, owner="attempt-4",
+                            clock=FixedClock(lapsed.now() + 2 * hold),
+                            run=RecordingRun(b.service, fail_with=_refused(other)))
+    assert fourth.status is OutcomeStatus.FAILED and "still refused" not in fourth.reason, fourth.reason
+
+
 def test_another_incident_is_not_held_by_a_refusal():
     _, b = bad_revision_plan()
     _, state, _ = run_gate(config(), run=RecordingRun(b.service, fail_with=PermanentError("denied",

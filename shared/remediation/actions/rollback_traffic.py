@@ -20,8 +20,10 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from shared.remediation.actions import register
 from shared.remediation.actions.base import Action, ActionParams
 from shared.config import Config
-from shared.errors import LeftByFailedOperationError, OutcomeUnknownError
-from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType, update_traffic_command
+from shared.errors import (LeftByFailedOperationError, LimitReachedError, OutcomeUnknownError, PermanentError,
+                           QuotaRefusedError)
+from shared.diagnosis.evidence import (Revision, Service, TrafficTarget, TrafficType, describe_command, short_name,
+                                      update_traffic_command)
 from shared.remediation.release_pipeline import ReleasePipeline, RolloutMover, pin_note
 
 # Automation goes back one revision at most; anything further is a person's call.
@@ -210,12 +212,57 @@ def release_commands(service: str) -> tuple[str, str]:
 def write_split(adapters: Any, target: str, traffic: list[TrafficTarget], etag: str, note: str) -> Service:
     """`adapters.run.set_traffic`; a write whose operation failed while the service asks for another split than
     before (LeftByFailedOperationError) is raised with that state as what the write left (`after`, recorded on
-    the escalated action, so the record says what the service asks for now) and `note`, what a person can do."""
+    the escalated action, so the record says what the service asks for now) and `note`, what a person can do.
+    A write refused RESOURCE_EXHAUSTED (nothing applied, shared/gcp/run.py `_refusal_of`): a fixed limit is
+    `failed` at once, and a rate quota is redelivered (transient: the gate gives everything back) until the
+    message's last delivery, then `failed`; either names what to check (`out_of_quota`), as the connector's
+    scale refused for want of room does (scale_connector.out_of_room)."""
     try:
         return adapters.run.set_traffic(target, traffic, etag)
     except LeftByFailedOperationError as left:
         left.after, left.notes = traffic_state(left.read), (note,)
         raise
+    except QuotaRefusedError as refused:
+        if not getattr(adapters, "last_delivery", False):
+            raise   # transient: all given back, and the redelivery writes it again after Pub/Sub's backoff
+        raise out_of_quota(target, traffic, refused, rate=True) from refused
+    except LimitReachedError as refused:
+        raise out_of_quota(target, traffic, refused) from refused
+
+
+def split_flags(traffic: Sequence[TrafficTarget]) -> str:
+    """The `gcloud run services update-traffic` flags that ask for `traffic`'s shares: --to-latest for all on LATEST,
+    else --to-revisions R=P,... (LATEST named as gcloud takes it); tags at 0% are left as they are."""
+    shared = [t for t in traffic if t.percent]
+    if len(shared) == 1 and shared[0].type is TrafficType.LATEST:
+        return "--to-latest"
+    return "--to-revisions=" + ",".join(
+        f"{'LATEST' if t.type is TrafficType.LATEST else t.revision}={t.percent}" for t in shared)
+
+
+def out_of_quota(target: str, traffic: Sequence[TrafficTarget], refusal: Exception, *, rate: bool = False
+                 ) -> PermanentError:
+    """A traffic update Cloud Run refused RESOURCE_EXHAUSTED, nothing applied: reported once (`failed`: the gate gives
+    back the cooldown, budget and plan and keeps the incident's claim, so its later notifications are duplicates of
+    this answer), with what to check and the line to run by hand once the quota allows. Cloud Run's quotas page
+    (cloud.google.com/run/quotas) lists "API rate limits, which affect the rate at which you can call the Cloud Run
+    Admin API" and per project and region limits (services, revisions serving traffic, revision tags); which of them
+    a refused traffic-only update names is not documented (UNCONFIRMED), so the service and the project's quotas are
+    both named. `rate`: a rate quota still refusing at the message's last delivery."""
+    parts = target.split("/")
+    project = parts[1] if len(parts) == 6 else "PROJECT"
+    what = ("a rate quota on Cloud Run Admin API requests, still refusing at this alert's last delivery: another "
+            "caller in the project and region (a deploy pipeline, Terraform, a script) may be using up its writes "
+            "per minute" if rate else
+            "a limit of the project or region reached, which no wait clears (Cloud Run's per project and region "
+            "limits, such as revisions serving traffic or revision tags)")
+    return PermanentError(
+        f"{str(refusal).rstrip('.')}. Cloud Run refused the traffic update of {short_name(target)} "
+        f"(RESOURCE_EXHAUSTED: {what}); nothing was changed. Check the service's traffic and tags: "
+        f"{describe_command(target)}; and the project's Cloud Run quotas: "
+        f"https://console.cloud.google.com/iam-admin/quotas?project={project}&service=run.googleapis.com (the limits: "
+        f"https://cloud.google.com/run/quotas). Once the quota allows, by hand: "
+        f"{update_traffic_command(target, split_flags(traffic))}", code="RESOURCE_EXHAUSTED")
 
 
 def traffic_state(service: Service) -> dict[str, Any]:
