@@ -59,6 +59,8 @@ def evaluate(facts: Facts) -> Finding:
         if not c.cite("api", f"run.revisions.get {suspect.short_name}: create_time",
                       f"created {duration(lead)} before the incident started",
                       f"0 s to {s.deploy_window_seconds} s before the incident", 0 <= lead <= s.deploy_window_seconds):
+            if lead < 0:
+                return c.no(_deployed_since(facts, suspect, -lead))
             return c.no(f"{suspect.short_name} was not deployed shortly before the incident"
                         + _undated_promotion(facts, c, suspect) + _tag_only_failures(facts, c))
 
@@ -191,6 +193,20 @@ def _cite_promotion(facts: Facts, c: Citation, promoted: Promotion) -> None:
            f"served from the minute starting {hms(at)}, {duration(lead)} before the incident started: promoted then",
            f"at least {PROMOTION_QUIET_MINUTES // timedelta(minutes=1)} minutes read without a request of its own, "
            f"then its first, 0 s to {s.deploy_window_seconds} s before the incident", True)
+
+
+def _deployed_since(facts: Facts, suspect: Revision, after: float) -> str:
+    """Why the newest serving revision, created after the incident started, is not judged as its deploy: a change
+    made since (a person's fix, a revert released) cannot have caused failures before it, and is no deploy to
+    send traffic back from. The revisions serving beside it are named, so a person sees the one that may have
+    failed; the rule judges none of them, as the evidence was gathered for the newest (a rollback could undo
+    the fix)."""
+    beside = [f"{t.revision} at {t.percent}%" for t in facts.b.service.traffic_statuses
+              if t.percent > 0 and t.revision and t.revision != suspect.short_name]
+    serving = f"; serving beside it: {', '.join(beside)}" if beside else ""
+    return (f"{suspect.short_name} was created {duration(after)} after the incident started: a change made since "
+            f"(a fix or another release), not the incident's deploy, and nothing to send traffic back from"
+            f"{serving}; a person judges the revisions deployed before it")
 
 
 def _undated_promotion(facts: Facts, c: Citation, suspect: Revision) -> str:
