@@ -31,6 +31,7 @@ from sandbox.log_agent import FunctionResource, StdoutSink
 from sandbox.emulators import FirestoreEmulator, PubSubEmulator, start_firestore, start_pubsub
 from sandbox.scenarios import Scenario, resolve_scenario
 from sandbox.scenarios import start_seeded
+from sandbox.standins.metadata import MetadataStandIn
 from sandbox.standins.server import StandIns
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -97,6 +98,9 @@ class Sandbox:
         self.pubsub: PubSubEmulator | None = None
         self.firestore: FirestoreEmulator | None = None
         self.standins: StandIns | None = None
+        # The metadata server a deployed function finds its own service account by (shared/gcp/identity.py),
+        # answering the identity the stand-ins record for the function's writes (RunStandIn.caller).
+        self.metadata: MetadataStandIn | None = None
         self.function: FunctionServer | None = None      # on_alert's server
         self.functions: dict[str, FunctionServer] = {}   # every entry point started, by name
         self.config_path = self.workdir / "runwarden.yaml"
@@ -107,6 +111,8 @@ class Sandbox:
         try:
             self._start_emulators()
             self.standins = start_seeded(self.scenario, anchor=self.anchor)
+            self.metadata = MetadataStandIn(self.standins.run.caller)
+            self.metadata.start()
             self.pubsub.ensure_topic(ALERTS_TOPIC)
             self.pubsub.ensure_topic(COMMANDS_TOPIC)
             self.pubsub.ensure_pull_subscription(OUTCOMES_WATCH, OUTCOMES_TOPIC)
@@ -134,7 +140,8 @@ class Sandbox:
     def stop(self) -> None:
         # Side by side: the Firestore JVM alone takes ~2 s to shut down.
         stoppers = [threading.Thread(target=part.stop) for part in
-                    (*self.functions.values(), self.standins, self.pubsub, self.firestore) if part is not None]
+                    (*self.functions.values(), self.standins, self.metadata, self.pubsub, self.firestore)
+                    if part is not None]
         for t in stoppers:
             t.start()
         for t in stoppers:
@@ -154,7 +161,7 @@ class Sandbox:
     # --- what product code is told -------------------------------------------------------------
 
     def env(self) -> dict[str, str]:
-        return {**self.pubsub.env(), **self.firestore.env(), **self.standins.env(),
+        return {**self.pubsub.env(), **self.firestore.env(), **self.standins.env(), **self.metadata.env(),
                 "RUNWARDEN_CONFIG": str(self.config_path), "GOOGLE_CLOUD_PROJECT": self.project}
 
     @property

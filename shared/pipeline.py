@@ -491,7 +491,7 @@ class _AlertRun:
         mode) is said in the timeline and not kept: it held back a write that was never to be made, and kept, it
         would answer the message's delivery once writes are on as held, a hold that never happened for real
         (held_messages.py, "A dry run keeps nothing"). Returns the note the answer carries for such a dry run."""
-        if self.event_data is None or result.status is not OutcomeStatus.SKIPPED or not keeps(result.reason):
+        if self.event_data is None or result.status is not OutcomeStatus.SKIPPED or not keeps(result.held):
             return ""
         if runs_dry(self.config, action):
             said = dry_hold_note(self.config.dry_run, action)
@@ -501,7 +501,7 @@ class _AlertRun:
         retain = timedelta(seconds=self.config.guardrails.claim_retention_seconds)
         try:
             self.adapters.state.put_record(CLAIMS, key, held_record(key, _attempt_owner(self.message_id), now, retain,
-                                                                    result.reason, target, service))
+                                                                    result.reason, result.held, target, service))
         except (TransientError, PermanentError) as exc:
             self.timeline.step("held_unrecorded", f"held back, but not recorded as held ({exc}): a delivery of "
                                "this message again once the hold has cleared may act on it", severity="WARNING")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.remediation.actions.rollback_traffic import traffic_changes
-from shared.remediation.refusals import DryRunBy, held_by_brake
+from shared.remediation.refusals import DryRunBy, Held, held_by_brake
 
 _CONNECTOR_FIELDS = ("machine_type", "min_instances", "max_instances")
 
@@ -44,10 +44,12 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
             if field in new and old.get(field) != new.get(field)]
 
 
-def kill_switch_said(reason: str, command: str, command_id: str | None) -> str:
-    """A write the kill switch or a pause held back: that this command wrote nothing, and how to send it once
-    released (a new command_id: the same one only repeats this answer)."""
-    if not held_by_brake(reason):
+def kill_switch_said(reason: str, held: Held | None, command: str, command_id: str | None) -> str:
+    """A write the kill switch or a pause held back (`held`, the gate's result's GateResult.held, never its words):
+    that this command wrote nothing, and how to send it once released (a new command_id: the same one only
+    repeats this answer)."""
+    if not held_by_brake(held):
         return reason
     resend = f" (a resend under command_id {command_id} only repeats this answer)" if command_id else ""
-    return (f"{reason}; this {command} wrote nothing: once resumed, send it again with a new command_id{resend}")
+    once = "once guardrails.kill_switch is false in the config again" if held is Held.KILL_SWITCH else "once resumed"
+    return (f"{reason}; this {command} wrote nothing: {once}, send it again with a new command_id{resend}")

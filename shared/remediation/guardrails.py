@@ -52,8 +52,8 @@ from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
 from shared.remediation.plans import guard, held_as, release_hint, siblings, unjudged
 from shared.remediation.pins import PinState, left_asked
-from shared.remediation.refusals import (BRAKE, BUDGET, COOLDOWN, SET_IN_CONFIG, DryRunBy, braked, denied_permission,
-                                         dry_run_by, permission_advice)
+from shared.remediation.refusals import (BRAKE, BUDGET, COOLDOWN, SET_IN_CONFIG, DryRunBy, Held, Refused, braked,
+                                         denied_permission, dry_run_by, permission_advice)
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENT_RETENTION, INTENTS, JUDGED_STATES,
                                         KILL_SWITCH, PINS, PROPOSALS, SETTLED, ActionRecord, ActionState,
                                         IncidentRecord, IntentRecord, IntentState, ProposalRecord, SettledEntry,
@@ -110,6 +110,11 @@ class GateResult:
     # A `dry_run` answer: which brake made it one (the command's own dry_run, the config's mode, the action's
     # shadow mode). None for every other answer. Told here, never by the reason's words (shared/commands/held.py).
     dry_run_by: DryRunBy | None = None
+    # What held the write back (or why this attempt wrote nothing of its own): the kill switch, a pause, a dry run,
+    # a cooldown, a budget, the plan's bounds, an approval required, a claim held... Set where the gate decides,
+    # None for a write sent and for a failure of the API. Told here, never by the reason's words, which are said
+    # to people and may be reworded (shared/remediation/refusals.py, Held).
+    held: Held | None = None
 
 
 @dataclass(frozen=True)
@@ -359,7 +364,8 @@ def duplicate_result(action: str, target: str, key: str, held: ClaimRecord, poli
             # failed), so this answer is the one that reaches a person, `failed` as it was.
             return GateResult(OutcomeStatus.FAILED, str(held.result["reason"]), claim_key=key)
         reason += f"; it was answered: {held.result['reason']}"
-    return GateResult(OutcomeStatus.SKIPPED, reason, after=held.result.get("after"), claim_key=key, duplicate=True)
+    return GateResult(OutcomeStatus.SKIPPED, reason, after=held.result.get("after"), claim_key=key, duplicate=True,
+                      held=Held.CLAIM_HELD)
 
 
 def other_policy(action: str, target: str, held: ClaimRecord, policy: str) -> GateResult | None:
@@ -486,15 +492,16 @@ def plan_refusal(config: Config, action: Action, params: Any, before: dict[str, 
     limit = config.bounds.max_targets_per_plan
     if len(targets) > limit:
         return GateResult(OutcomeStatus.ESCALATED,
-                          f"blast radius: the plan touches {len(targets)} targets, more than {limit}")
+                          f"blast radius: the plan touches {len(targets)} targets, more than {limit}",
+                          held=Held.BLAST_RADIUS)
     violations = action.bounds_violations(params, config, now)
     if violations:
-        return GateResult(OutcomeStatus.ESCALATED, "outside bounds: " + "; ".join(violations))
+        return GateResult(OutcomeStatus.ESCALATED, "outside bounds: " + "; ".join(violations), held=Held.BOUNDS)
     # An operator's command is itself the person's decision; an approval satisfies it too.
     approval = "" if manual else action.needs_approval(params, config)
     if approval:
         return GateResult(OutcomeStatus.PROPOSED, f"proposed, not applied: {approval}",
-                          after=action.preview(params, before), notes=action.notes(params))
+                          after=action.preview(params, before), notes=action.notes(params), held=Held.APPROVAL)
     return None
 
 
@@ -706,14 +713,16 @@ class Gate:
             else:
                 hold_back = (self._cooldown(params.target, now, dry_run, held)
                              or self._budgets(params.target, now, dry_run, held))
-                if hold_back:
+                if hold_back is not None:
                     self._give_back(held)
+                    result.held = hold_back.held
                     result.reason = hold_back + (self._cooled_by(params.target, key) if manual is not None
-                                                 and hold_back.startswith(COOLDOWN) else "")
+                                                 and hold_back.held is Held.COOLDOWN else "")
                     return result
 
         if dry_run:
             result.status = OutcomeStatus.DRY_RUN
+            result.held = Held.DRY_RUN
             result.dry_run_by = dry_run_by(asked=bool(manual and manual.dry_run), config_dry_run=self.config.dry_run)
             result.reason = ("dry-run: everything but the write" if result.dry_run_by is not DryRunBy.SHADOW
                              else f"shadow mode for {action.name}: everything but the write")
@@ -742,7 +751,8 @@ class Gate:
             pauses = pauses if fresh else reads.pauses       # sent with the reads ahead, if it was
         switch = self.kill_switch(params.target, found, paused, pauses)
         if switch:
-            return GateResult(OutcomeStatus.SKIPPED, braked(switch)), None
+            brake = braked(switch, Held.KILL_SWITCH if self.config.guardrails.kill_switch else Held.PAUSED)
+            return GateResult(OutcomeStatus.SKIPPED, brake, held=brake.held), None
         return None, found
 
     def _unrecorded_change(self, action: Action, target: str, changes: tuple[OwnChange, ...], now: datetime,
@@ -874,12 +884,13 @@ class Gate:
         if held.writing is None:
             busy = self._take_writing(params.target, held, manual)
             if busy:
-                result.reason = busy
+                result.reason, result.held = busy, Held.WRITE_IN_FLIGHT
                 return result
         stop = self._stop_before_write(incident_id, paused or (params.target,)) if stop is None else stop
         if stop:
             self._give_back(held)
             result.reason = stop
+            result.held = stop.held if isinstance(stop, Refused) else Held.CLOSED
             if isinstance(stop, Unrecovered):
                 result.status = OutcomeStatus.ESCALATED
             return result
@@ -903,7 +914,7 @@ class Gate:
             # The target changed after the evidence was read, and the API refused the write: the
             # decision rests on a state that is gone, and someone is changing the target now.
             self._give_back(held)
-            result.status = OutcomeStatus.ESCALATED
+            result.status, result.held = OutcomeStatus.ESCALATED, Held.CHANGED
             result.reason = (f"{action.name} not written: {exc} [{exc.code}]. The decision was made on evidence "
                              f"read before that change, so it does not stand; a person must check {params.target}")
             return result
@@ -1157,14 +1168,14 @@ class Gate:
         whether the incident closed. All in one batched read, so the check adds one round trip to
         the write, not three; for a connector, the engaged pauses' query beside it (`_pauses_ahead`)."""
         if self.config.guardrails.kill_switch:
-            return braked(SET_IN_CONFIG)
+            return braked(SET_IN_CONFIG, Held.KILL_SWITCH)
         target = paused[0] if paused else None
         pauses = self._pauses_ahead(target)   # beside the batched read, not after it
         reads = [*_switch_reads(paused), (INCIDENTS, incident_id)]
         found = dict(zip(reads, self.state.get_many(reads)))
         switch = _switch_reason(paused, found) or self._pauses_answer(target, pauses)
         if switch:
-            return braked(switch)
+            return braked(switch, Held.PAUSED)
         closed = closed_incident(found[(INCIDENTS, incident_id)])
         if closed is not None:
             return closed_before_write(closed, self.policy)
@@ -1183,11 +1194,11 @@ class Gate:
         lease = self.state.get(kind, target)
         return lease if lease is not None and not lease.expired(now) else None
 
-    def _cooldown(self, target: str, now: datetime, dry_run: bool, held: _Held) -> str:
-        """A reason to hold off, or "" (and, for real runs, the target's cooldown is now taken)."""
+    def _cooldown(self, target: str, now: datetime, dry_run: bool, held: _Held) -> Refused | None:
+        """A reason to hold off, or None (and, for real runs, the target's cooldown is now taken)."""
         ttl = skew_safe_lease(self.config.guardrails.cooldown_seconds)   # zero: no cooldown
         if not ttl:
-            return ""
+            return None
         lease = self._legacy_held(COOLDOWNS, target, now, held.legacy)
         if lease is not None:
             active = True
@@ -1200,11 +1211,11 @@ class Gate:
             if taken.acquired:
                 held.cooldown = target
         if active:
-            return (f"{COOLDOWN} {target} was acted on at {lease.claimed_at.isoformat()}; "
-                    f"next action after {lease.expires_at.isoformat()}")
-        return ""
+            return Refused(f"{COOLDOWN} {target} was acted on at {lease.claimed_at.isoformat()}; "
+                           f"next action after {lease.expires_at.isoformat()}", Held.COOLDOWN)
+        return None
 
-    def _budgets(self, target: str, now: datetime, dry_run: bool, held: _Held) -> str:
+    def _budgets(self, target: str, now: datetime, dry_run: bool, held: _Held) -> Refused | None:
         """Takes one slot of each budget, or gives back what it took and says which ran out.
 
         Each budget is N slot records per bucket (UTC hour or day); taking one is an atomic create,
@@ -1212,7 +1223,7 @@ class Gate:
         read, so the cost is one read and one create per budget however many slots are taken.
         """
         if dry_run:
-            return ""
+            return None
         buckets = [(f"{scope}|{bucket}", capacity) for scope, bucket, capacity in budget_buckets(self.config, target, now)]
         reads = [(BUDGETS, key) for bucket, capacity in buckets for key in slot_keys(bucket, capacity)]
         reads += [(BUDGETS, old) for _, key in reads if (old := legacy_slot(key, target))]
@@ -1220,9 +1231,9 @@ class Gate:
         for (scope, bucket, capacity), (name, _) in zip(budget_buckets(self.config, target, now), buckets):
             slot = self._take_slot(name, capacity, now, found, target)
             if slot is None:
-                return f"{BUDGET} {capacity} actions for {scope} in {bucket}"
+                return Refused(f"{BUDGET} {capacity} actions for {scope} in {bucket}", Held.BUDGET)
             held.slots.append(slot)
-        return ""
+        return None
 
     def _take_slot(self, bucket: str, capacity: int, now: datetime,
                    found: Mapping[tuple[str, str], dict[str, Any] | None] | None = None, target: str = ""
@@ -1889,7 +1900,7 @@ class Gate:
                   "write), which reported it; nothing recorded or written")
         self._log("adopted_elsewhere", reason)
         return GateResult(OutcomeStatus.SKIPPED, reason, after=result.after, claim_key=intent.claim_key,
-                          duplicate=True)
+                          duplicate=True, held=Held.CLAIM_HELD)
 
     def _end_approved(self, intent: IntentRecord) -> None:
         """The proposal an adopted write applies (an approve's), ended `applied` as a completed
@@ -1914,7 +1925,7 @@ class Gate:
                   "nothing written")
         self._log("adopted_elsewhere", reason)
         return GateResult(OutcomeStatus.SKIPPED, reason, after=result.after, claim_key=intent.claim_key,
-                          duplicate=True)
+                          duplicate=True, held=Held.CLAIM_HELD)
 
 
 # Where an approve's proposal stands while its write is made or tried and not yet settled: `approved` (the

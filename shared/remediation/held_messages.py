@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.ports import ClaimRecord, ClaimStatus
-from shared.remediation.refusals import BUDGET, COOLDOWN, held_by_brake, held_by_limit
+from shared.remediation.refusals import Held, held_by_brake, held_by_limit, held_of_words
 
 # In the claims collection (its TTL policy removes it), beside the pages' once-only records.
 _PREFIX = "held/"
@@ -43,27 +43,41 @@ def held_key(message: str) -> str:
     return f"{_PREFIX}{message}"
 
 
-def held_record(key: str, owner: str, now: datetime, retain: timedelta, refusal: str, target: str,
+def held_record(key: str, owner: str, now: datetime, retain: timedelta, refusal: str, held: Held, target: str,
                 service: str) -> dict[str, Any]:
-    """The record kept: a completed claim (the claims collection's shape), its result the gate's refusal, the
-    write's target and the service the alert was diagnosed for."""
+    """The record kept: a completed claim (the claims collection's shape), its result the gate's refusal and its
+    hold (`held`, GateResult.held: what later answers are told by, never the words), the write's target and the
+    service the alert was diagnosed for."""
     record = ClaimRecord(key=key, owner=owner, status=ClaimStatus.COMPLETED, claimed_at=now, expires_at=now + retain,
-                         result={"refusal": refusal, "target": target, "service": service})
+                         result={"refusal": refusal, "held": held.value, "target": target, "service": service})
     return record.model_dump()
 
 
-def keeps(refusal: str) -> bool:
-    """Whether the gate's refusal is one a message is kept held for: it gave the claim back for a brake, a
+def keeps(held: Held | None) -> bool:
+    """Whether the gate's hold is one a message is kept held for: it gave the claim back for a brake, a
     cooldown or a budget (its other refusals keep the claim, or write nothing a redelivery could write)."""
-    return held_by_brake(refusal) or held_by_limit(refusal)
+    return held_by_brake(held) or held_by_limit(held)
 
 
-def _cleared_by(refusal: str) -> str:
-    """What clears the hold `refusal` names, and so does not release the message's write."""
-    if refusal.startswith(COOLDOWN):
+def kept_hold(record: ClaimRecord) -> Held | None:
+    """The hold a held message's record keeps: its `held`; for a record kept before the hold was kept beside the
+    words (its `refusal` alone: such records stay in Firestore until their TTL), the hold those words name
+    (refusals.held_of_words). A `held` this version does not know is told by the words too."""
+    try:
+        return Held(record.result.get("held"))
+    except ValueError:
+        return held_of_words(str(record.result.get("refusal") or ""))
+
+
+def _cleared_by(held: Held | None) -> str:
+    """What clears the hold `held` names, and so does not release the message's write."""
+    if held is Held.COOLDOWN:
         return "the cooldown's end does not release it, whether or not it has ended now"
-    if refusal.startswith(BUDGET):
+    if held is Held.BUDGET:
         return "a budget's slot coming free does not release it, whether or not one is free now"
+    if held is Held.KILL_SWITCH:
+        return ("setting guardrails.kill_switch false in the config does not release it, whether or not it is "
+                "false now")
     return "a resume does not release it, whether or not writes are allowed now"
 
 
@@ -72,9 +86,8 @@ def held_again(record: ClaimRecord, message_id: str | None) -> str:
     records.read_record: one that cannot be read is answered `escalated` naming it, never passed over, since the
     write it held back may not be made on a delivery): held again, whatever the switches, the cooldown and the
     budgets say now."""
-    refusal = str(record.result.get("refusal") or "the kill switch or a pause")
     service = str(record.result.get("service") or record.result.get("target") or "its target")
-    return (f"{held_note(record, message_id)}; {_cleared_by(refusal)}: nothing was diagnosed or written. A new "
+    return (f"{held_note(record, message_id)}; {_cleared_by(kept_hold(record))}: nothing was diagnosed or written. A new "
             "notification of the incident (Monitoring re-notifies an open incident at its policy's renotify "
             "interval) is diagnosed afresh and may act, or a person acts by a command (runwarden command diagnose "
             f"--target {service}, then the change it names)")

@@ -1,6 +1,7 @@
 """What a person needs to fix a write (or a read) refused PERMISSION_DENIED: the permission, named; and the gate's
-words for a write its brakes held back (`braked`, `held_by_brake`), written here once for the gate that
-says them and the answers that read them back.
+words for a write its brakes held back (`braked`), with the hold they say typed (`Held`, `Refused`), set by the
+gate where it decides and read by every answer that tells one hold from another (`held_by_brake`,
+`held_by_limit`); the words are read only for a record kept before the hold was (`held_of_words`).
 
 Pure: reads the error Runwarden raised (and the Google error it was raised from), imports nothing
 from Google.
@@ -35,21 +36,57 @@ def dry_run_by(*, asked: bool, config_dry_run: bool) -> DryRunBy:
     """The brake that holds a write back as a dry run, the command's own first (Gate._claimed's order)."""
     return DryRunBy.ASKED if asked else DryRunBy.MODE if config_dry_run else DryRunBy.SHADOW
 
+class Held(str, Enum):
+    """Why the gate held a write back (or wrote nothing of its own), set where the gate decides (GateResult.held)
+    and kept beside its words wherever they are kept (a held message's record: held_messages.py). Every answer that
+    tells one hold from another reads this, never the words: a refusal reworded keeps its behaviour (what the sweep
+    tells as undoable by hand, what an operator is reminded of, which message is kept held)."""
+
+    KILL_SWITCH = "kill_switch"          # the config's guardrails.kill_switch: released by editing the config
+    PAUSED = "paused"                    # the kill switch engaged by command, or a pause: released by a resume
+    DRY_RUN = "dry_run"                  # the command's dry_run, the config's mode or the action's shadow mode
+    COOLDOWN = "cooldown"                # the target's cooldown (Gate._cooldown)
+    BUDGET = "budget"                    # a spent budget (Gate._budgets)
+    BLAST_RADIUS = "blast_radius"        # the plan touches more targets than allowed (plan_refusal)
+    BOUNDS = "bounds"                    # the plan is outside the action's bounds (plan_refusal)
+    APPROVAL = "approval"                # a person's approval is required (plan_refusal)
+    CLAIM_HELD = "claim_held"            # another attempt holds or completed the claim (duplicate_result)
+    WRITE_IN_FLIGHT = "write_in_flight"  # another write to the target is being sent (Gate._take_writing)
+    CLOSED = "closed"                    # the incident closed before the write (closed_before_write)
+    CHANGED = "changed"                  # the target changed since the evidence was read (StaleEvidenceError)
+
+
+_BRAKES = frozenset({Held.KILL_SWITCH, Held.PAUSED})
+_LIMITS = frozenset({Held.COOLDOWN, Held.BUDGET})
+
+
+class Refused(str):
+    """The gate's words for a write it held back, with the hold they say (`held`), so that what decided travels
+    with the words from the check that made it to the result (GateResult.held)."""
+
+    held: Held
+
+    def __new__(cls, words: str, held: Held) -> "Refused":
+        made = super().__new__(cls, words)
+        made.held = held
+        return made
+
+
 # The gate's words for a write the kill switch or a pause held back (Gate._claimed's early check and
-# Gate._stop_before_write): the operator's answer (shared/commands/held.py) and the sweep's held undo
-# (shared/remediation/undo_by_hand.py) recognise the refusal by them.
+# Gate._stop_before_write). Said to people; told apart by `Held`, never by these words, but for a record kept
+# before the hold was kept beside them (`held_of_words`).
 BRAKE = "kill switch engaged"
 SET_IN_CONFIG = "set in config"
 
 
-def braked(switch: str) -> str:
+def braked(switch: str, held: Held) -> Refused:
     """The gate's refusal of a write held back by `switch` (the config's kill switch, or a pause's words)."""
-    return f"{BRAKE}: no writes ({switch})"
+    return Refused(f"{BRAKE}: no writes ({switch})", held)
 
 
-def held_by_brake(refusal: str) -> bool:
+def held_by_brake(held: Held | None) -> bool:
     """Whether the gate held the write back for the kill switch or a pause (and for nothing else)."""
-    return refusal.startswith(BRAKE)
+    return held in _BRAKES
 
 
 # The gate's words for a write held back by the target's cooldown (Gate._cooldown) or a spent budget
@@ -59,9 +96,22 @@ COOLDOWN = "cooldown:"
 BUDGET = "budget exhausted:"
 
 
-def held_by_limit(refusal: str) -> bool:
+def held_by_limit(held: Held | None) -> bool:
     """Whether the gate held the write back for the target's cooldown or a spent budget."""
-    return refusal.startswith((COOLDOWN, BUDGET))
+    return held in _LIMITS
+
+
+def held_of_words(refusal: str) -> Held | None:
+    """The hold a refusal's words name, read only for a record kept with words alone (a held message's record
+    written before the hold was kept beside them: they stay in Firestore for claim_retention_seconds). The words
+    the gate said then; anything else is None (told as no hold: a refusal reworded since is never guessed at)."""
+    if refusal.startswith(BRAKE):
+        return Held.KILL_SWITCH if refusal.endswith(f"({SET_IN_CONFIG})") else Held.PAUSED
+    if refusal.startswith(COOLDOWN):
+        return Held.COOLDOWN
+    if refusal.startswith(BUDGET):
+        return Held.BUDGET
+    return None
 
 
 _NAMED = re.compile(r"Permission '([a-z][A-Za-z0-9_.]*)' denied")

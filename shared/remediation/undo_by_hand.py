@@ -21,19 +21,17 @@ import shlex
 from typing import Iterable
 
 from shared.diagnosis.evidence import TrafficTarget, short_name, split_text
-from shared.remediation.refusals import SET_IN_CONFIG, held_by_brake
+from shared.remediation.refusals import Held, held_by_brake
 
-# The gate's words for its other refusals (shared/remediation/guardrails.py): Gate._cooldown ("cooldown: T was
-# acted on at A; next action after B"), Gate._budgets ("budget exhausted: N actions for SCOPE in BUCKET", the
-# bucket a UTC hour or day: budget_buckets), plan_refusal ("proposed, not applied: WHY") and Gate._write on a
-# StaleEvidenceError ("ACTION not written: ... The decision was made on evidence read before that change ...").
-# The undo (restore_traffic) is corrective, which Gate._claimed holds back by no cooldown nor budget today;
-# their words are read all the same, so that a gate that one day does is not left saying nothing.
-_COOLDOWN = re.compile(r"cooldown: .+; next action after (?P<after>\S+)$")
-_BUDGET = re.compile(r"budget exhausted: \d+ actions for \S+ in (?P<bucket>\S+)$")
-_APPROVAL = "proposed, not applied: "
-_CHANGED = re.compile(r"^\w+ not written: .*\. The decision was made on evidence read before that change",
-                      re.DOTALL)
+# Which refusal gives the command is told by its hold (GateResult.held, set where the gate decides), never by its
+# words. The words are read only for what they add to a person's answer: Gate._cooldown's "...; next action after
+# B" and Gate._budgets' "... in BUCKET" (the bucket a UTC hour or day: budget_buckets); words that say it
+# otherwise leave the answer without the time, never without the command. The undo (restore_traffic) is
+# corrective, which Gate._claimed holds back by no cooldown nor budget today; they are told all the same, so that
+# a gate that one day does is not left saying nothing.
+_COOLDOWN_END = re.compile(r"; next action after (?P<after>\S+)$")
+_BUDGET_BUCKET = re.compile(r" in (?P<bucket>\S+)$")
+_GIVES_COMMAND = frozenset({Held.KILL_SWITCH, Held.PAUSED, Held.COOLDOWN, Held.BUDGET, Held.APPROVAL})
 
 
 def restore_commands(service: str, action_id: str, action: str, topic: str | None) -> tuple[str, str]:
@@ -50,37 +48,39 @@ def restore_commands(service: str, action_id: str, action: str, topic: str | Non
     return cli, f"gcloud pubsub topics publish {topic or 'COMMANDS_TOPIC'} --message {shlex.quote(body)}"
 
 
-def gives_command(refusal: str) -> bool:
-    """Whether the escalation of an undo so refused gives the command that performs it by hand."""
-    return bool(held_by_brake(refusal) or _COOLDOWN.match(refusal) or _BUDGET.match(refusal)
-                or refusal.startswith(_APPROVAL))
+def gives_command(held: Held | None) -> bool:
+    """Whether the escalation of an undo so held back gives the command that performs it by hand."""
+    return held in _GIVES_COMMAND
 
 
-def _when(refusal: str) -> str:
-    """When the undo can be done by hand, for a refusal that gives the command ("" for any other)."""
-    if held_by_brake(refusal):
-        return ("once guardrails.kill_switch is false in the config again" if refusal.endswith(f"({SET_IN_CONFIG})")
+def _when(refusal: str, held: Held | None) -> str:
+    """When the undo can be done by hand, for a hold that gives the command ("" for any other)."""
+    if held_by_brake(held):
+        return ("once guardrails.kill_switch is false in the config again" if held is Held.KILL_SWITCH
                 else "once a resume allows writes again")
-    if cooldown := _COOLDOWN.match(refusal):
-        return f"the cooldown passes by itself: after {cooldown['after']}"
-    if budget := _BUDGET.match(refusal):
-        return f"the budget passes by itself: once its bucket {budget['bucket']} (UTC) is over"
-    if refusal.startswith(_APPROVAL):
+    if held is Held.COOLDOWN:
+        cooldown = _COOLDOWN_END.search(refusal)
+        return "the cooldown passes by itself" + (f": after {cooldown['after']}" if cooldown else "")
+    if held is Held.BUDGET:
+        budget = _BUDGET_BUCKET.search(refusal)
+        return "the budget passes by itself: once its bucket " + (f"{budget['bucket']} (UTC) " if budget else "") \
+            + "is over"
+    if held is Held.APPROVAL:
         return "it waits for a person's approval: if you approve it, your command is that approval"
     return ""
 
 
-def by_hand(refusal: str, *, service: str, action_id: str, action: str,
+def by_hand(refusal: str, held: Held | None, *, service: str, action_id: str, action: str,
             traffic_before: Iterable[TrafficTarget]) -> str:
-    """What follows an undo's refusal in its escalation: that it is not retried and, where a command can do
-    it (gives_command), when, the command that undoes it by hand, and the split that command puts back; for a
-    change since the check, that a restore would write over it, and no command; "" for any other refusal
-    (blast radius, bounds, a failed write: each says its own way on)."""
-    if _CHANGED.match(refusal):
+    """What follows an undo's refusal in its escalation, by its hold (`held`, GateResult.held): that it is not
+    retried and, where a command can do it (gives_command), when, the command that undoes it by hand, and the split
+    that command puts back; for a change since the check, that a restore would write over it, and no command; ""
+    for any other refusal (blast radius, bounds, a failed write: each says its own way on)."""
+    if held is Held.CHANGED:
         return (f". Runwarden will not retry this undo: {short_name(service)} no longer serves as {action} left it, "
                 f"so restoring the split recorded before {action} now would write over that change; no command is "
                 "given: a person must judge the service as it is now")
-    when = _when(refusal)
+    when = _when(refusal, held)
     if not when:
         return ""
     cli, _ = restore_commands(service, action_id, action, None)

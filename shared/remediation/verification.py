@@ -1112,9 +1112,10 @@ class Sweep:
                       f"{result.reason}; not claimed as undone: a person must check {record.service} as it is now")
         else:
             reason = (f"{record.action} did not help ({why}) and the undo did not happen: {result.reason}"
-                      + undo_by_hand.by_hand(result.reason, service=record.service, action_id=record.key,
-                                             action=record.action, traffic_before=record.traffic_before))
-            if undo_by_hand.gives_command(result.reason):
+                      + undo_by_hand.by_hand(result.reason, result.held, service=record.service,
+                                             action_id=record.key, action=record.action,
+                                             traffic_before=record.traffic_before))
+            if undo_by_hand.gives_command(result.held):
                 notes = list(undo_by_hand.restore_commands(record.service, record.key, record.action,
                                                            self.config.commands_topic))
         return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,

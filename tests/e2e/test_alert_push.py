@@ -11,6 +11,7 @@ import grpc
 import pytest
 
 from sandbox.stack import Sandbox
+from sandbox.standins.run import RUNWARDEN_CALLER
 from tests.e2e.live import live_sandbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.emulator]
@@ -45,6 +46,19 @@ def test_a_pushed_alert_rolls_back_and_publishes_the_outcome(sandbox):
 
     steps = [line["runwarden"]["step"] for line in _timeline(sandbox, until="outcome_published")]
     assert steps == ["received", "diagnosed", "planned", "claimed", "applied", "outcome_published"]
+
+
+def test_the_function_finds_the_principal_it_writes_as_the_way_a_deployed_one_does(sandbox):
+    """The sandbox's writes are recorded as RunStandIn.caller's (Service.last_modifier); the function finds that
+    account through the metadata server (GCE_METADATA_HOST, shared/gcp/identity.py), adds it to
+    self_principals and names it on its lines (runwarden.principal), by which the timeline tells its own writes
+    from a person's. Without it, its own rollback read as someone else's change."""
+    sandbox.publish_alert(sandbox.scenario.notification(sandbox.anchor))
+    [outcome] = sandbox.wait_outcomes(1, timeout=45)
+    assert outcome.body["status"] == "applied", outcome.body["reason"]
+    lines = _timeline(sandbox, until="outcome_published")
+    assert lines and {line["runwarden"].get("principal") for line in lines} == {RUNWARDEN_CALLER}, lines
+    assert sandbox.standins.run.service(SERVICE).last_modifier == RUNWARDEN_CALLER
 
 
 def test_the_same_alert_published_five_times_acts_once(sandbox):
