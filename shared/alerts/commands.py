@@ -683,6 +683,8 @@ class SentIds:
     """Every `command_id` a body gives at its top level, in order, for the rejection of a body that is not a
     valid command to be answered under (shared/commands `_reject_malformed`, shared/pipeline `_reject`)."""
     given: tuple[Any, ...] = ()
+    # Read from the message's attributes, the body giving none (`sent_or_attribute_ids`).
+    from_attributes: bool = False
 
     @property
     def answerable(self) -> tuple[str, ...]:
@@ -697,6 +699,10 @@ class SentIds:
     def said(self) -> str:
         """What a rejection's answer adds about the ids it is answered under: several given (`ambiguity`), or
         one sent as a number, answered under its text."""
+        if self.from_attributes:
+            return (f"; the body gives no command_id, and the message's attributes give command_id "
+                    f"{', '.join(repr(str(i)[:60]) for i in self.answerable)}: answered under it, so that its sender "
+                    "hears it; nothing was run")
         numbers = [v.text for v in self.given if _number_text(v) is not None and readable_command_id(v.text)]
         as_text = (f"; command_id was sent as a JSON number ({', '.join(numbers[:4])}): answered under its text "
                    f"as sent, {', '.join(json.dumps(n) for n in numbers[:4])}, so that its sender hears it"
@@ -729,6 +735,21 @@ def sent_ids(body: bytes | str) -> SentIds:
     """The `command_id`s a body gives at its top level, read as leniently as `_read_leniently` reads."""
     doc = _read_leniently(body)
     return SentIds(tuple(doc.all.get("command_id", []))) if isinstance(doc, _Seen) else SentIds()
+
+
+def sent_or_attribute_ids(body_ids: SentIds, event_data: Any) -> SentIds:
+    """The ids a rejection is answered under: the body's, or, when the body gives none a command may carry (no
+    body: `gcloud pubsub topics publish --attribute command=…,command_id=…`; or a body without one), the
+    message's `command_id` attribute when a command may carry it. Attributes are never read as the command
+    (`_attributes_agree`): this only names whom the refusal answers. Before, such a refusal was published under
+    no id, and a sender waiting on the id it had set (the outcome's `command_id` attribute, as the CLI waits)
+    never heard it."""
+    if body_ids.answerable:
+        return body_ids
+    message = event_data.get("message") if isinstance(event_data, Mapping) else None
+    attributes = message.get("attributes") if isinstance(message, Mapping) else None
+    given = attributes.get("command_id") if isinstance(attributes, Mapping) else None
+    return SentIds((given,), from_attributes=True) if readable_command_id(given) else body_ids
 
 
 def published_body(event_data: Any) -> bytes | None:
@@ -824,8 +845,7 @@ def _unknown_name(error: Any, data: Mapping[str, Any] | None = None) -> str | No
             # pydantic's tag is the value as Python prints it: null was answered "'None' is not a command".
             return (f"{json.dumps(sent)[:60]} is not a command: the command is named by a JSON string, one of "
                     f"{', '.join(COMMAND_NAMES)}")
-        hint = _switch_named(str(given), data) or _closest(str(given), COMMAND_NAMES, scope='command')
-        return f"{quoted(given, 60)} is not a command{hint}; one of {', '.join(COMMAND_NAMES)}"
+        return not_a_command(str(given), data)
     if kind != "extra_forbidden" or not loc:
         return None
     fields = _fields_at(loc[:-1])
@@ -859,6 +879,14 @@ def _share_asked(given: str, loc: tuple[Any, ...]) -> str:
             "kept at 0%, and restore_traffic puts back a recorded split or sends 100% to LATEST; a split of your own "
             "is a person's change, gcloud run services update-traffic SERVICE --to-revisions REVISION=PERCENT; "
             "nothing was written)")
+
+
+def not_a_command(given: str, data: Mapping[str, Any] | None = None) -> str:
+    """The answer to a command's name the schema does not know, in one place for the message's body and the
+    CLI's COMMAND: the name it misspells (`_closest`), what to send for a reversal ('unpause') or for the kill
+    switch named as a command (`_switch_named`), and every name taken."""
+    hint = _switch_named(given, data) or _closest(given, COMMAND_NAMES, scope='command')
+    return f"{quoted(given, 60)} is not a command{hint}; one of {', '.join(COMMAND_NAMES)}"
 
 
 # The kill switch named as a command ('kill_switch', 'killSwitch', 'disable_kill_switch'), as the config names

@@ -117,3 +117,27 @@ def test_a_body_past_64_kib_says_how_long_it_was_and_how_long_a_command_is():
     reason = _refusal(json.dumps({**SENT, "command": "pause", "reason": "x" * 70_000}))
     assert reason.startswith("message.data: 70,"), reason
     assert "more than a command's 65,536 (64 KiB)" in reason and "nothing was run" in reason, reason
+
+
+def _event(body: bytes, attributes: dict[str, str]) -> dict[str, Any]:
+    import base64
+    return {"message": {"data": base64.b64encode(body).decode(), "attributes": attributes, "messageId": "m-1"}}
+
+
+# (the body, the attributes, the ids the refusal is answered under)
+ANSWERED_UNDER: dict[str, tuple[bytes, dict[str, str], tuple[str, ...]]] = {
+    "attributes alone": (b"", {"command": "pause", "command_id": "x-1"}, ("x-1",)),
+    "a body without command_id": (b'{"command": "pause"}', {"command_id": "x-2"}, ("x-2",)),
+    "a body of another id": (b'{"command": "pause", "command_id": "b-1"}', {"command_id": "x-3"}, ("b-1",)),
+    "an attribute no command may carry": (b"", {"command_id": "two words"}, ()),
+}
+
+
+@pytest.mark.parametrize("body, attributes, answered", ANSWERED_UNDER.values(), ids=ANSWERED_UNDER.keys())
+def test_a_refusal_is_answered_under_the_attributes_command_id_only_when_the_body_gives_none(body, attributes,
+                                                                                            answered):
+    from shared.alerts.commands import sent_ids, sent_or_attribute_ids
+
+    ids = sent_or_attribute_ids(sent_ids(body), _event(body, attributes))
+    assert ids.answerable == answered
+    assert ("answered under it" in ids.said()) == (answered != () and answered[0].startswith("x-")), ids.said()
