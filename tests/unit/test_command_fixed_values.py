@@ -141,3 +141,29 @@ def test_a_refusal_is_answered_under_the_attributes_command_id_only_when_the_bod
     ids = sent_or_attribute_ids(sent_ids(body), _event(body, attributes))
     assert ids.answerable == answered
     assert ("answered under it" in ids.said()) == (answered != () and answered[0].startswith("x-")), ids.said()
+
+
+# (a body broken by hand or by the shell, what the answer must say)
+BROKEN: dict[str, tuple[str, tuple[str, ...]]] = {
+    "cut short after a comma": ('{"command": "pause",', ("the body ends at character 20 before its JSON does",
+                                                         "1 '}' missing", "cut short")),
+    "cut short before the closing brace": ('{"command": "pause"', ("the body ends at character 19", "cut short")),
+    "cut short inside a string": ('{"command": "pause", "reason": "don', ("the string opened at character 31 never "
+                                                                         "closes", "apostrophe")),
+    "a key without quotes": ('{command: "pause"}', ("a key without quotes (command) at character 1",)),
+    "every quote removed by the shell": ("{command:pause,command_id:p-1}",
+                                         ("a key without quotes (command)", "the shell removed them",
+                                          "--message '{\"command\": …}'")),
+    "a value without quotes": ('{"command": pause}', ("a value without quotes (pause) at character 12",)),
+    "a flag in capitals": ('{"command": "pause", "dry_run": True}', ("'True' at character 32 is no JSON value",
+                                                                      "true and false")),
+    "a flag cut short": ('{"command": "pause", "dry_run": tru}', ("'tru' at character 32 is no JSON value",)),
+    "a comma missing": ('{"command": "pause" "reason": "x"}', ("a comma missing before character 20",)),
+}
+
+
+@pytest.mark.parametrize("body, said", BROKEN.values(), ids=BROKEN.keys())
+def test_a_body_broken_by_hand_or_by_the_shell_says_what_and_where(body, said):
+    reason = _refusal(body)
+    assert reason.startswith("message.data: not JSON: "), reason
+    assert [words for words in said if words not in reason] == [], reason
