@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from cli._commands import parse_params, send, send_options
+from shared.alerts.commands import COMMAND_NAMES, not_a_command
 from shared.alerts.operators import operators_help
 
 EXAMPLE = """
@@ -29,10 +30,16 @@ Exit codes: 0 done, 3 rejected, 4 timed out (the command WAS published), 5 held 
 """.format(operators=operators_help())
 
 
+def _known(_ctx: click.Context, _param: click.Parameter, name: str) -> str:
+    """COMMAND checked by the words a message's body is answered with (`not_a_command`): click's Choice said
+    "'rollbak' is not one of …", naming no command it misspelt, nor what 'unpause' or 'kill_switch' is sent as."""
+    if name not in COMMAND_NAMES:
+        raise click.BadParameter(not_a_command(name))
+    return name
+
+
 @click.command("command", epilog=EXAMPLE)
-@click.argument("name", metavar="COMMAND", type=click.Choice(
-    ["diagnose", "rollback_traffic", "restore_traffic", "scale_connector", "approve", "reject", "release", "pause",
-     "resume", "status", "sweep"]))
+@click.argument("name", metavar="COMMAND", callback=_known)
 @click.option("--target", metavar="RESOURCE", help="Full resource name of the service or connector.")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter (repeatable).")
 @click.option("--reason", help="Why; required for every command that writes.")

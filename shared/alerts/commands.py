@@ -24,7 +24,8 @@ from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Fiel
 
 from shared.alerts.hand_typed import as_meant, json_mistake, wrapped_said, wrapping_quote
 from shared.alerts.long_numbers import NumberTooLong, whole_number
-from shared.alerts.incidents import IncidentParseError, PubSubMessage, _lone_surrogate, decode_message_published
+from shared.alerts.incidents import (IncidentParseError, PubSubMessage, _json_kind, _lone_surrogate,
+                                     decode_message_published)
 from shared.gcp.identifiers import IncidentIdCharacter, folded_incident_id, stripped_incident_id, written_name_problem
 from shared.alerts.operators import CLI_SENDER
 from shared.echo import quoted
@@ -378,7 +379,11 @@ def command_digest(command: AnyCommand) -> str:
 def parse_command(body: bytes | str) -> AnyCommand:
     """A command from the message body. Raises CommandError naming the field; nothing else."""
     if len(body) > MAX_COMMAND_BYTES:
-        raise CommandError("message.data", f"{len(body)} bytes, more than {MAX_COMMAND_BYTES}")
+        # A command is a few hundred bytes, and no field of one takes more than 1,500 characters: one this long is
+        # a file or a log pasted whole, never read (not even its command_id: no sender of a command so made waits).
+        raise CommandError("message.data", f"{len(body):,} bytes, more than a command's {MAX_COMMAND_BYTES:,} (64 KiB): "
+                           "a command is a few hundred bytes and its reason at most 1,000 characters; was a file or a "
+                           "log pasted into it? nothing was run")
     if isinstance(body, (bytes, bytearray)):
         # UTF-8, as JSON between systems must be (RFC 8259 §8.1), a byte order mark read past (which
         # RFC 8259 lets a parser ignore). Handed bytes, Python's json guesses UTF-16 and UTF-32 too: a
@@ -405,7 +410,7 @@ def parse_command(body: bytes | str) -> AnyCommand:
     if isinstance(data, str) and (quote := wrapping_quote(body)):
         raise CommandError("message.data", wrapped_said(quote))
     if not isinstance(data, dict):
-        raise CommandError("command", f"expected a JSON object, got {type(data).__name__}")
+        raise CommandError("command", _not_an_object(data))
     if "command" not in data and isinstance(data.get("incident"), dict):
         raise MisroutedAlert(data["incident"])
     if "\\ud" in body.lower():   # a UTF-16 escape: most are whole pairs (an emoji, escaped)
@@ -438,6 +443,28 @@ def parse_command(body: bytes | str) -> AnyCommand:
         raise CommandError(field, message) from None
     except RecursionError:  # deeply nested JSON
         raise CommandError("message.data", "nested too deeply") from None
+
+
+def _not_an_object(data: Any) -> str:
+    """What a body that is JSON but no object was, in JSON's words, and what to send: "got list", "got NoneType"
+    and "got str" named Python's types, and a list of commands or a command's bare name read as though the
+    body had been garbled."""
+    kind = _json_kind(data)
+    said = f"expected a JSON object, {{\"command\": …, \"command_id\": …, …}}, got {_a(kind)}"
+    if isinstance(data, list):
+        named = [d["command"] for d in data if isinstance(d, Mapping) and isinstance(d.get("command"), str)]
+        if named:
+            return (f"{said} of {len(data)} holding {len(named)} command(s) ({', '.join(map(quoted, named[:4]))}): one "
+                    "command per message, each an object with its own command_id; nothing was run")
+        return f"{said} of {len(data)}: send one command, an object; nothing was run"
+    if isinstance(data, str) and data.strip() in COMMAND_NAMES:
+        return (f"{said}, {quoted(data, 60)}: a command is an object naming it, {{\"command\": "
+                f"{json.dumps(data.strip())}, \"command_id\": …, \"requested_by\": …}}; nothing was run")
+    return f"{said}{'' if data is None else ', ' + json.dumps(data)[:60]}; nothing was run"
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}" if kind != "null" else "null"
 
 
 # pydantic's error types for a string left out, empty, or of spaces (pydantic docs, "Validation Errors").
@@ -656,6 +683,8 @@ class SentIds:
     """Every `command_id` a body gives at its top level, in order, for the rejection of a body that is not a
     valid command to be answered under (shared/commands `_reject_malformed`, shared/pipeline `_reject`)."""
     given: tuple[Any, ...] = ()
+    # Read from the message's attributes, the body giving none (`sent_or_attribute_ids`).
+    from_attributes: bool = False
 
     @property
     def answerable(self) -> tuple[str, ...]:
@@ -670,6 +699,10 @@ class SentIds:
     def said(self) -> str:
         """What a rejection's answer adds about the ids it is answered under: several given (`ambiguity`), or
         one sent as a number, answered under its text."""
+        if self.from_attributes:
+            return (f"; the body gives no command_id, and the message's attributes give command_id "
+                    f"{', '.join(repr(str(i)[:60]) for i in self.answerable)}: answered under it, so that its sender "
+                    "hears it; nothing was run")
         numbers = [v.text for v in self.given if _number_text(v) is not None and readable_command_id(v.text)]
         as_text = (f"; command_id was sent as a JSON number ({', '.join(numbers[:4])}): answered under its text "
                    f"as sent, {', '.join(json.dumps(n) for n in numbers[:4])}, so that its sender hears it"
@@ -702,6 +735,21 @@ def sent_ids(body: bytes | str) -> SentIds:
     """The `command_id`s a body gives at its top level, read as leniently as `_read_leniently` reads."""
     doc = _read_leniently(body)
     return SentIds(tuple(doc.all.get("command_id", []))) if isinstance(doc, _Seen) else SentIds()
+
+
+def sent_or_attribute_ids(body_ids: SentIds, event_data: Any) -> SentIds:
+    """The ids a rejection is answered under: the body's, or, when the body gives none a command may carry (no
+    body: `gcloud pubsub topics publish --attribute command=…,command_id=…`; or a body without one), the
+    message's `command_id` attribute when a command may carry it. Attributes are never read as the command
+    (`_attributes_agree`): this only names whom the refusal answers. Before, such a refusal was published under
+    no id, and a sender waiting on the id it had set (the outcome's `command_id` attribute, as the CLI waits)
+    never heard it."""
+    if body_ids.answerable:
+        return body_ids
+    message = event_data.get("message") if isinstance(event_data, Mapping) else None
+    attributes = message.get("attributes") if isinstance(message, Mapping) else None
+    given = attributes.get("command_id") if isinstance(attributes, Mapping) else None
+    return SentIds((given,), from_attributes=True) if readable_command_id(given) else body_ids
 
 
 def published_body(event_data: Any) -> bytes | None:
@@ -797,8 +845,7 @@ def _unknown_name(error: Any, data: Mapping[str, Any] | None = None) -> str | No
             # pydantic's tag is the value as Python prints it: null was answered "'None' is not a command".
             return (f"{json.dumps(sent)[:60]} is not a command: the command is named by a JSON string, one of "
                     f"{', '.join(COMMAND_NAMES)}")
-        hint = _switch_named(str(given), data) or _closest(str(given), COMMAND_NAMES, scope='command')
-        return f"{quoted(given, 60)} is not a command{hint}; one of {', '.join(COMMAND_NAMES)}"
+        return not_a_command(str(given), data)
     if kind != "extra_forbidden" or not loc:
         return None
     fields = _fields_at(loc[:-1])
@@ -810,8 +857,36 @@ def _unknown_name(error: Any, data: Mapping[str, Any] | None = None) -> str | No
     unsent = [f for f in fields if f not in given]
     # A name meaning the opposite of a known one is answered as such even beside it ({"min_instances": 3,
     # "max_instances": 6}); any other likely meaning is sought among the names not sent.
-    hint = _opposite_of(str(loc[-1]), fields, str(loc[0])) or _closest(str(loc[-1]), unsent)
+    hint = (_share_asked(str(loc[-1]), loc) or _opposite_of(str(loc[-1]), fields, str(loc[0]))
+            or _closest(str(loc[-1]), unsent))
     return f"{quoted(loc[-1], 60)} is not {what} {loc[0]}{hint}; it takes: {taken}"
+
+
+# Words of a param asking for a share of a service's traffic ({"revision": …, "percent": 50}): no command sends
+# part of it, and "it takes: revision" read as though the share had been left out by a typo.
+_SHARE_WORDS = frozenset({"percent", "percentage", "pct", "split", "weight", "share", "traffic", "canary", "ratio"})
+
+
+def _share_asked(given: str, loc: tuple[Any, ...]) -> str:
+    """What a traffic command does instead of a share asked for in its params, or "". Cloud Run's own way to
+    split traffic is `gcloud run services update-traffic SERVICE --to-revisions REVISION=PERCENT` (gcloud
+    reference, run services update-traffic)."""
+    if str(loc[0]) not in ("rollback_traffic", "restore_traffic") or "params" not in loc[:-1]:
+        return ""
+    if not any(w in _SHARE_WORDS for w in _words(given)):
+        return ""
+    return (" (no command sends part of a service's traffic: rollback_traffic sends 100% to one revision, its tags "
+            "kept at 0%, and restore_traffic puts back a recorded split or sends 100% to LATEST; a split of your own "
+            "is a person's change, gcloud run services update-traffic SERVICE --to-revisions REVISION=PERCENT; "
+            "nothing was written)")
+
+
+def not_a_command(given: str, data: Mapping[str, Any] | None = None) -> str:
+    """The answer to a command's name the schema does not know, in one place for the message's body and the
+    CLI's COMMAND: the name it misspells (`_closest`), what to send for a reversal ('unpause') or for the kill
+    switch named as a command (`_switch_named`), and every name taken."""
+    hint = _switch_named(given, data) or _closest(given, COMMAND_NAMES, scope='command')
+    return f"{quoted(given, 60)} is not a command{hint}; one of {', '.join(COMMAND_NAMES)}"
 
 
 # The kill switch named as a command ('kill_switch', 'killSwitch', 'disable_kill_switch'), as the config names
@@ -1055,6 +1130,8 @@ def _message(error: Any) -> str:
     if error["type"].startswith("datetime") or error["type"] == "timezone_aware":
         # Epoch milliseconds, a date alone, a time without its zone: say what is read.
         return f"{error['msg']}: send an RFC 3339 time with a zone, such as 2026-11-30T09:10:00Z"
+    if error["type"] == "literal_error":
+        return error["msg"] + _not_one_of(error)
     pattern = (error.get("ctx") or {}).get("pattern", "")
     words = _PATTERN_WORDS.get(pattern) if error["type"] == "string_pattern_mismatch" else None
     if words is None:
@@ -1068,6 +1145,43 @@ def _message(error: Any) -> str:
     if words.startswith("blank"):
         return f"{quoted(error.get('input'), 120)} is {words}"
     return f"{quoted(error.get('input'), 120)} is not {words}"
+
+
+# What a value outside a fixed list means, by field. The machine types a connector can be updated to are the ones
+# `gcloud compute networks vpc-access connectors update --machine-type` takes (gcloud reference; ScaleParams).
+_ONE_OF_SAID = {
+    "machine_type": "a connector's machine type is one of these three (gcloud compute networks vpc-access connectors "
+                    "update --machine-type); nothing was scaled",
+    "schema": "this version reads runwarden.command/v1 only: send that, or leave schema out",
+}
+
+
+def _not_one_of(error: Any) -> str:
+    """What was sent where one of a fixed list of values is taken (a machine type, the schema), and the one it
+    names when it differs from one only by letter case, spaces or '_' for '-' ('E2-MICRO', 'e2_micro') or by a
+    typo of a letter ('e2-standad-4'): "Input should be 'f1-micro', 'e2-micro' or 'e2-standard-4'" said neither
+    what was read nor which was meant. A value whose digits differ ('e2-standard-8', 'e2-standard-2') is another
+    size, never guessed at: only named as not one of them."""
+    allowed = re.findall(r"'([^']*)'", str((error.get("ctx") or {}).get("expected", "")))
+    given, field = error.get("input"), str(error["loc"][-1]) if error["loc"] else ""
+    why = _ONE_OF_SAID.get(field, "")
+    if not isinstance(given, str):
+        return f" (got {json.dumps(given)[:60]}, a JSON {_json_kind(given)}){': ' + why if why else ''}"
+    meant = _one_meant(given, allowed)
+    if meant is not None:
+        return f" (got {quoted(given, 60)}: did you mean {meant!r}? send it again with {json.dumps(meant)})"
+    return f" (got {quoted(given, 60)}){': ' + why if why else ''}"
+
+
+def _one_meant(given: str, allowed: list[str]) -> str | None:
+    """The one allowed value `given` is written otherwise (case, spaces, '_') or misspelt by letters alone (its
+    digits the same, `_edits` within `_allowed`); None when none or several are."""
+    folded = re.sub(r"[\s_]+", "-", given.strip().lower())
+    if folded in allowed:
+        return folded
+    digits = re.sub(r"\D", "", folded)
+    near = [a for a in allowed if re.sub(r"\D", "", a) == digits and _edits(folded, a) <= _allowed(a)]
+    return near[0] if len(near) == 1 else None
 
 
 # What each command's `params` holds, as docs/commands.md ("`params` by command") gives it: said when `params`
@@ -1150,12 +1264,30 @@ def _sent_as(error: Any) -> str:
             meant = json.loads(given)
         except ValueError:
             meant = None
+        if wanted is int and isinstance(meant, float) and meant.is_integer():
+            meant = int(meant)                      # "6.0": the whole number it spells
         if type(meant) is wanted:
             return f" (got the string {quoted(given)}: send {json.dumps(meant)}, without quotes)"
-        return f" (got the string {quoted(given, 60)})"
+        return f" (got the string {quoted(given, 60)}{_number_said(given) if wanted is int else ''})"
     if wanted is int and isinstance(given, float) and given.is_integer():
         return f" (got {given}: send a whole number, {int(given)})"
+    if wanted is bool and type(given) is int and given in (0, 1):
+        # 1 and 0 for true and false, as many languages and shells write them: JSON has its own.
+        return f" (got {given}, a JSON number: send {json.dumps(bool(given))}, a JSON boolean)"
     return f" (got {json.dumps(given)[:60]})"
+
+
+def _number_said(given: str) -> str:
+    """What a whole number's text that is no number says instead: a percent, or a change to the value ('+2').
+    Both are a number of a kind no param takes (the only whole number, max_instances, is the connector's new
+    maximum itself); "" for any other text."""
+    if re.fullmatch(r"\s*[0-9.]+\s*%\s*", given):
+        return ": a percent is taken nowhere; send the whole number itself, without quotes or '%' (max_instances is " \
+               "the connector's new maximum number of instances, 3 to 10)"
+    if re.fullmatch(r"\s*[+-]\s*[0-9]+\s*", given):
+        return ": a change to the value is taken nowhere; send the new value itself, without quotes (max_instances " \
+               "is the connector's new maximum number of instances, 3 to 10)"
+    return ""
 
 
 # What a target left out means, by command, for a target sent as null (`_EVERY_TARGET`, `_CHECKED_TARGET`,

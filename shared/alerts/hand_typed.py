@@ -47,7 +47,57 @@ def json_mistake(text: str, error: json.JSONDecodeError) -> str:
         comma = len(text[:at].rstrip()) - 1
         return (f"a comma before {found!r} at character {comma}: JSON allows no comma after the last member of an "
                 "object or a list")
-    return ""
+    return _unquoted(text, at, error.msg) or _cut_short(text, at, error.msg) or _comma_missing(text, at, error.msg)
+
+
+# A bare word where JSON takes a quoted key or string: `--message {"command":"pause"}` typed without the single
+# quotes around it is sent as {command:pause} (the shell removes the double quotes: bash manual, "Quote Removal").
+_BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_BARE_VALUE = re.compile(r"[A-Za-z_][^\s,}\]\"]*")
+_JSON_WORDS = ("true", "false", "null")
+
+
+def _unquoted(text: str, at: int, msg: str) -> str:
+    """A key or a string value written without its double quotes, named; "" for anything else."""
+    key = msg.startswith("Expecting property name")
+    if not (key or msg.startswith("Expecting value")):
+        return ""
+    word = (_BARE_KEY if key else _BARE_VALUE).match(text, at)
+    if word is None or word.group() in _JSON_WORDS:
+        return ""
+    flag = word.group().lower()
+    if not key and len(flag) > 1 and any(w.startswith(flag) or flag == w for w in _JSON_WORDS):
+        return (f"{word.group()[:40]!r} at character {at} is no JSON value: JSON's flags are true and false, and its "
+                "nothing null, in lower case and without quotes")
+    what = "a key" if key else "a value"
+    said = (f"{what} without quotes ({word.group()[:40]}) at character {at}: JSON writes keys and strings in double "
+            "quotes (\")")
+    if '"' not in text:
+        said += ("; the body holds no double quote at all: the shell removed them, as it does when the body is not "
+                 "in single quotes: send --message '{\"command\": …}'")
+    return said
+
+
+def _cut_short(text: str, at: int, msg: str) -> str:
+    """A body that ends before its JSON does (an object or a string left open), said as such; "" otherwise."""
+    if msg.startswith("Unterminated string"):
+        return (f"the string opened at character {at} never closes: the body was cut short (a paste or a shell line "
+                "ended early, or a quote inside it, such as an apostrophe, ended the shell's quoting), or a '\"' "
+                "inside the string is not escaped (\\\"); send the whole command again")
+    if at < len(text.rstrip()):
+        return ""
+    opened = text.count("{") - text.count("}")
+    missing = f" ({opened} '}}' missing)" if opened > 0 else ""
+    return (f"the body ends at character {len(text.rstrip())} before its JSON does{missing}: it was cut short (a "
+            "paste or a shell line ended early, or a quote inside it, such as an apostrophe, ended the shell's "
+            "quoting); send the whole command again")
+
+
+def _comma_missing(text: str, at: int, msg: str) -> str:
+    """A ',' missing between two members of an object or a list; "" otherwise."""
+    if not msg.startswith("Expecting ',' delimiter"):
+        return ""
+    return f"a comma missing before character {at}: JSON separates the members of an object or a list with ','"
 
 
 def wrapped_said(quote: str) -> str:

@@ -31,7 +31,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from shared.alerts.commands import (AnyCommand, CommandError, MisroutedAlert, SentIds, Sweep, command_digest,
-                                    duplicate_reason, parse_command_published, published_body, sent_ids)
+                                    duplicate_reason, parse_command_published, published_body, sent_ids,
+                                    sent_or_attribute_ids)
 from shared.commands import answers, approval, connector, diagnose, hold, pause, recovery, status, sweep, traffic
 from shared.commands.context import CommandRun, CommandTimeline, Refused, command_owner
 from shared.commands.inventory import missing_target
@@ -421,7 +422,7 @@ def _reject_malformed(error: CommandError, event_data: Any, config: Config, adap
     content = received(event_data)
     if isinstance(error, MisroutedAlert):
         return [_reject_misrouted(error, event_data, config, adapters, received_at, content)]
-    ids = _sent_ids(event_data)
+    ids = sent_or_attribute_ids(_sent_ids(event_data), event_data)
     # Answered once under each id it gives (a body giving two different ids: its sender may wait on either),
     # or under none when it gives none a command may carry; each answer names the others (also_answered).
     answered = ids.answerable or (None,)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from sandbox.emulators import EmulatorMissing
-from sandbox.stack import REPO_ROOT, Sandbox
+from sandbox.stack import COMMANDS_TOPIC, REPO_ROOT, Sandbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.emulator]
 SERVICE = "projects/demo-project/locations/us-central1/services/backend"
@@ -249,3 +249,17 @@ def test_a_resend_after_the_commands_record_and_gate_claim_are_gone_is_a_duplica
         assert again["action"]["action_id"] == gate_key and updates(box) == 1
     finally:
         box.stop()
+
+
+def test_a_command_sent_in_attributes_alone_is_answered_under_the_command_id_it_set(rollback_box):
+    """`gcloud pubsub topics publish … --attribute command=rollback_traffic,command_id=…` without --message: the
+    body is empty and attributes are not read as the command. Its refusal was published under no command_id, so
+    a sender waiting on the outcomes' `command_id` attribute (as the CLI waits) never heard it."""
+    box = rollback_box
+    box.pubsub.publish(COMMANDS_TOPIC, b"", {"command": "rollback_traffic", "command_id": "attr-only-1",
+                                             "requested_by": OPERATOR})
+    [outcome] = box.wait_outcomes(1, timeout=45)
+    assert outcome.body["status"] == "rejected" and outcome.body["command_id"] == "attr-only-1", outcome.body
+    assert outcome.attributes.get("command_id") == "attr-only-1", outcome.attributes
+    assert "only attributes" in outcome.body["reason"] and "answered under it" in outcome.body["reason"]
+    assert updates(box) == 0

@@ -71,6 +71,20 @@ def test_an_invalid_command_is_refused_before_anything_is_published():
     assert result.exit_code == 2 and "command.reason" in result.output
 
 
+@pytest.mark.parametrize("name, said", [
+    ("rollbak", "'rollbak' is not a command (did you mean 'rollback_traffic'?)"),
+    ("Pause", "'Pause' is not a command (did you mean 'pause'?)"),
+    ("unpause", "'unpause' is not a command (to allow writes again, send 'resume')"),
+    ("kill_switch", "the kill switch is engaged by 'pause' without a target and released by 'resume'"),
+])
+def test_a_commands_name_mistyped_is_answered_as_the_commands_topic_answers_it(name, said):
+    """click's Choice said "'rollbak' is not one of …": the name it misspelt, or what to send for a reversal or
+    the kill switch, went unsaid, where the same name in a message's body is answered with it."""
+    result = invoke("command", name, "--reason", "r", "--as", "alice", "--topic", "projects/p/topics/c", "--no-wait")
+    assert result.exit_code == 2 and said in result.output, result.output
+    assert "one of diagnose, rollback_traffic" in result.output, result.output
+
+
 def test_a_bad_param_is_refused():
     result = invoke("command", "scale_connector", "--target", "projects/p/locations/l/connectors/c",
                     "--param", "max_instances=42", "--reason", "r", "--as", "alice", "--topic", "projects/p/topics/c")

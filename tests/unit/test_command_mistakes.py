@@ -105,6 +105,15 @@ MISTAKES: dict[str, tuple[str, Callable[[FastWorld], None], dict[str, Any], Outc
     "dry_run as a string": (
         "connector_saturation", _nothing, {**_scale(max_instances=5), "dry_run": "true"}, REJECTED,
         ("command.dry_run", "got the string 'true': send true, without quotes")),
+    "a machine type in capitals": (
+        "connector_saturation", _nothing, _scale(machine_type="E2-STANDARD-4"), REJECTED,
+        ("command.params.machine_type", "got 'E2-STANDARD-4': did you mean 'e2-standard-4'?")),
+    "a machine type of another size": (
+        "connector_saturation", _nothing, _scale(machine_type="e2-standard-8"), REJECTED,
+        ("command.params.machine_type", "got 'e2-standard-8'", "one of these three", "nothing was scaled")),
+    "a share of traffic asked of a rollback": (
+        "bad_revision", _nothing, {**_rollback(), "params": {"revision": "backend-00001-abc", "percent": 50}}, REJECTED,
+        ("command.params.percent", "no command sends part of a service's traffic", "nothing was written")),
     "a param's typo (max_instance)": (
         "connector_saturation", _nothing, _scale(max_instance=5), REJECTED,
         ("'max_instance' is not a param of scale_connector (did you mean 'max_instances'?)",)),
