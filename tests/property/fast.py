@@ -63,10 +63,16 @@ class FastWorld(World):
         template and every other copy (`seeded_copy`), is copied first, and the answers kept by request
         (the memo, shared by every copy of the template) are no longer used: they are no longer a
         function of the request alone."""
+        self.own_monitoring()
+        self.standins.monitoring.add_series(series)
+
+    def own_monitoring(self) -> None:
+        """This copy's Monitoring series made its own before anything is seeded into them directly (as
+        tests/integration/test_remediation.py's `more_series` does): otherwise the series land in the
+        template every later copy of the scenario shares. The memo is no longer used either."""
         monitoring = self.standins.monitoring
         with monitoring.lock:
             monitoring._series = list(monitoring._series)
-        monitoring.add_series(series)
         self.adapters.monitoring.forget_answers()
         self.seeded_as = None
 

@@ -110,6 +110,7 @@ def test_the_sweeps_undo_held_under_a_reworded_brake_still_gives_the_command_tha
     _reworded_brake(monkeypatch)
     w = _world("bad_revision")
     assert _handle(w, w.alert()).status is APPLIED
+    w.own_monitoring()   # the later minutes below stay in this world's copy, not in the scenario's shared one
     still_failing(w)
     w.at(17)
     _pause(w, SERVICE)
