@@ -48,6 +48,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.evidence import EvidenceBundle, LogRecord, LogResult
 from shared.diagnosis.facts import Facts, Window
 from shared.diagnosis.health_bar import HealthBar
@@ -200,4 +201,4 @@ def _commonest(lines, window: Window) -> str:
     if not counts:
         return "their texts are empty"
     text, count = max(counts.items(), key=lambda item: item[1])
-    return f"the commonest ({count}): {text[:160]!r}"
+    return f"the commonest ({count}): {excerpt(text)!r}"

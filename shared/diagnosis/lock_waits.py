@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.log_signals import LogSignal, words_of
@@ -53,4 +54,4 @@ def lock_waits(facts: Facts) -> list[LogRecord]:
 
 def lock_words(text: str) -> str:
     """The database's words in a lock wait's line (a traceback's first lines say nothing), for a summary."""
-    return words_of(LogSignal.DB_CANCELLED, text) or text[:120]
+    return words_of(LogSignal.DB_CANCELLED, text) or excerpt(text, limit=120)

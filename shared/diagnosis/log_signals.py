@@ -429,6 +429,21 @@ _LIBPQ_BARE_TIMEOUT = (r"\bPG::ConnectionBad: timeout expired\b|SQLSTATE\[08006\
 # " - :timeout" tail are read too (which releases, UNCONFIRMED). Only the reason's last word on the line: a
 # "(HOST:PORT) timeout" inside other words is not read.
 _MYXQL_STARTUP_TIMED_OUT = r"\bDBConnection\.ConnectionError\) \([^()\s]+:\d+\) timeout(?: - :timeout\b|(?![^\n]))"
+# Npgsql 6 and later: NpgsqlTimeout.Check throws NpgsqlException("The operation has timed out", new TimeoutException())
+# (npgsql/npgsql src/Npgsql/Util/NpgsqlTimeout.cs, Check and CheckAndGetTimeLeft; ThrowHelper.
+# ThrowNpgsqlExceptionWithInnerTimeoutException), its inner exception .NET's bare "The operation has timed out.".
+# The timer is the connection string's Timeout over the whole open: it is asked before each endpoint's dial gets
+# its share of the time left (src/Npgsql/Internal/NpgsqlConnector.cs, Connect and ConnectAsync), before the SSL
+# negotiation and the startup message (NpgsqlConnector.Open's OpenCore, CheckAndApply), at each authentication
+# message (NpgsqlConnector.Auth.cs, Authenticate), in the type loading of a first open (PostgresDatabaseInfo.cs)
+# and a multi-host open's state query (QueryDatabaseState); the pool asks it once before it waits for an idle
+# connector (PoolingDataSource.cs, RentAsync), whose own timeout says "The connection pool has been exhausted".
+# So a start-up timed out at a step its words do not say, as libpq's "timeout expired". The socket connect's own
+# timer says "Failed to connect to A:P" over "Timeout during connection attempt" (a dial row), and a command's
+# timeout "Exception while reading from stream" over "Timeout during reading attempt" (READ_TIMEOUT_TEXTS).
+# Whether another caller of NpgsqlTimeout outside the open throws it in some release: UNCONFIRMED. Only under
+# NpgsqlException's own name: .NET's bare "The operation has timed out." is also WebException's, any HTTP call's.
+_NPGSQL_OPEN_TIMED_OUT = r"\bNpgsqlException(?: \(0x[0-9A-Fa-f]+\))?: The operation has timed out\b"
 # Postgrex (Elixir's PostgreSQL driver, under Ecto) names a socket's failure "tcp ACTION: REASON - :atom",
 # its connect's action "connect (HOST:PORT)" or "connect (SOCKET PATH)" and :inet.format_error's word for the
 # reason (elixir-ecto/postgrex lib/postgrex/protocol.ex, conn_error/3; older versions without the " - :atom"):
@@ -725,6 +740,17 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "ActiveRecord::DatabaseConnectionError: There is an issue connecting with your hostname: 10.60.0.9.",
                 "rails/rails activerecord/lib/active_record/errors.rb (DatabaseConnectionError.hostname_error) and "
                 "connection_adapters/postgresql_adapter.rb (new_client); UNCONFIRMED in a Cloud SQL thread"),
+    # NoDatabaseError's words are said for any driver message holding the database's name: a database that does
+    # not exist (3D000), and as well a role whose name holds it ('role "orders_v2" does not exist' for a database
+    # "orders"), pg_hba.conf's refusal (it names the database), a database's CONNECTION LIMIT, and any failure whose
+    # message names a host or a Cloud SQL socket path ("/cloudsql/p:r:orders-pg/.s.PGSQL.5432") holding the name,
+    # a dial that timed out among them. An error of reaching the database whose cause the words do not say, as the
+    # hostname error above: never a refusal (an answer) nor a dial by itself.
+    DbErrorText("Ruby: Rails (PostgreSQL) database error, cause unsaid", r"We could not find your database: ",
+                "ActiveRecord::NoDatabaseError: We could not find your database: orders. Available database "
+                "configurations can be found in config/database.yml.",
+                "rails/rails activerecord/lib/active_record/errors.rb (NoDatabaseError.db_error) and "
+                "connection_adapters/postgresql_adapter.rb (new_client); UNCONFIRMED in a Cloud SQL thread"),
     # libpq before 14 (_LIBPQ_BARE_TIMEOUT): the connect timed out, under the wrapper that quotes it.
     DbErrorText("libpq < 14 connect timeout (Ruby pg / Rails, PHP pdo_pgsql, psycopg2)", _LIBPQ_BARE_TIMEOUT,
                 "PG::ConnectionBad: timeout expired",
@@ -910,6 +936,13 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 "Npgsql.NpgsqlException (0x80004005): Exception while connecting",
                 "npgsql/npgsql src/Npgsql/NpgsqlConnector.cs before 6 (Connect: throw new NpgsqlException(\"Exception "
                 "while connecting\", e)); UNCONFIRMED in a Cloud SQL thread"),
+    # Npgsql 6 and later: the open's timer ran out at a step its words do not say (_NPGSQL_OPEN_TIMED_OUT).
+    DbErrorText("Npgsql (.NET, 6+) open timeout", _NPGSQL_OPEN_TIMED_OUT,
+                "Npgsql.NpgsqlException (0x80004005): The operation has timed out\n ---> System.TimeoutException: The "
+                "operation has timed out.",
+                "npgsql/npgsql src/Npgsql/Util/NpgsqlTimeout.cs (Check: ThrowNpgsqlExceptionWithInnerTimeoutException(\"The "
+                "operation has timed out\")), src/Npgsql/Internal/NpgsqlConnector.cs (Open, Connect) and "
+                "NpgsqlConnector.Auth.cs; UNCONFIRMED in a Cloud SQL thread"),
     # sqlx (Rust): an I/O error on the database's socket, sqlx::Error::Io, "error communicating with
     # database: {0}" (launchbadge/sqlx sqlx-core/src/error.rs), read only
     # with a network error's OS code after it (Rust's io::Error shows "(os error N)"): 111 refused,
@@ -1478,6 +1511,26 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
                 'psycopg2.OperationalError: connection to server on socket "/cloudsql/p:r:i/.s.PGSQL.5432" failed: '
                 'FATAL:  password authentication failed for user "superset"',
                 "bengen343/superset-on-gcp-cloud-run issue #4; GoogleCloudPlatform/cloud-sql-proxy issue #1991",
+                Refusal.CREDENTIALS),
+    # Rails' PostgreSQL adapter replaces libpq's message by its own (as its hostname error, the row "Ruby: Rails 7
+    # (libpq 14+) hostname error"), checking, in this order (postgresql_adapter.rb, new_client): a driver
+    # message that holds the configured database's name raises NoDatabaseError.db_error ("We could not find your
+    # database: #{db_name}. ...", errors.rb), and one that holds the user's name DatabaseConnectionError.
+    # username_error ("There is an issue connecting to your database with your username/password, username:
+    # #{username}.", errors.rb). Both are substring tests of libpq's message, never of a SQLSTATE. The user's name
+    # is in the server's refusals of that user: 'password authentication failed for user "U"' (28P01, auth.c),
+    # 'role "U" does not exist' (28000, miscinit.c), 'role "U" is not permitted to log in', 'too many connections
+    # for role "U"' (53300): a refusal of the user the connection names, read as one (a wrong or missing password,
+    # a role the server does not hold, which a person reads the same way: the credential the revision presents).
+    # A message that names the host or a socket path holding the user's name as a part of it (a user "orders"
+    # and a host "orders-db.internal") says so too whatever failed: UNCONFIRMED how often; the rule that reads
+    # it (database_unreachable) ties it to a deploy only where the deploy changed the user or its password.
+    DbErrorText("Ruby: Rails 7 (PostgreSQL) username error", r"There is an issue connecting to your database with "
+                r"your username/password, username: ",
+                "ActiveRecord::DatabaseConnectionError: There is an issue connecting to your database with your "
+                "username/password, username: ledger_svc.",
+                "rails/rails activerecord/lib/active_record/errors.rb (DatabaseConnectionError.username_error) and "
+                "connection_adapters/postgresql_adapter.rb (new_client); UNCONFIRMED in a Cloud SQL thread",
                 Refusal.CREDENTIALS),
     # The client had no password to give when the server asked for one: said by the client before any
     # refusal of the server's (a password emptied or taken out of the DSN by a deploy).
@@ -2279,7 +2332,7 @@ CLOSED_CONNECTION_TEXTS = (
     r"OperationalError: the connection is closed",           # psycopg
     r"\bdriver: bad connection\b",                           # Go database/sql (ErrBadConn)
     r"An I/O error occurred while sending to the backend",   # pgjdbc (less its socketTimeout form, below)
-    r"Lost connection to MySQL server",   # MySQL client 2013 (CR_SERVER_LOST), less its greeting timeout (below)
+    r"Lost connection to MySQL server",   # MySQL client 2013 (CR_SERVER_LOST), less a greeting lost (below)
     r"\bServer has closed the connection\b",                 # Prisma P1017
     r"MySQL server has gone away",                           # MySQL client 2006 (CR_SERVER_GONE_ERROR)
     r"SSL SYSCALL error: (?:EOF detected|Connection reset by peer)",   # libpq over SSL
@@ -2479,7 +2532,8 @@ _DIAL_TIMED_OUT = re.compile(
     r"|\[2002\] Connection timed out\b"
     r"|\bTimeoutException: Timeout during connection attempt\b"
     r"|\bHandshake inactivity timeout\b"
-    rf"|{_LIBPQ_BARE_TIMEOUT}|{_POSTGREX_DIAL_TIMED_OUT}|{_NETTY_DIAL_TIMED_OUT}|{_MYXQL_STARTUP_TIMED_OUT}",
+    rf"|{_LIBPQ_BARE_TIMEOUT}|{_POSTGREX_DIAL_TIMED_OUT}|{_NETTY_DIAL_TIMED_OUT}|{_MYXQL_STARTUP_TIMED_OUT}"
+    rf"|{_NPGSQL_OPEN_TIMED_OUT}",
     re.IGNORECASE)
 # The Cloud SQL connector libraries' own dials that timed out in the kernel (their DB_ERROR_TEXTS rows), in
 # the runtimes' own casing: asked only of a text holding the kernel's "Connection timed out" (a plain
@@ -2511,8 +2565,8 @@ _DOTNET_DIAL_TIMED_OUT = re.compile(
 # timed out." (the time left before an endpoint's turn spent). Either, printed as the inner exception, is the
 # TCP dial that timed out; the TLS handshake and authentication run after Connect returns and are not wrapped
 # so. Npgsql 6 and later throw NpgsqlException("The operation has timed out", TimeoutException) from
-# NpgsqlTimeout.Check (src/Npgsql/Util/NpgsqlTimeout.cs), which the whole open (its TLS handshake too) and
-# other waits call: which step, its words do not say, and it is not read (UNCONFIRMED where else it is thrown).
+# NpgsqlTimeout.Check (src/Npgsql/Util/NpgsqlTimeout.cs), which the whole open (its TLS handshake too) calls:
+# which step, its words do not say, so it is a start-up that timed out (_NPGSQL_OPEN_TIMED_OUT), not this.
 _NPGSQL_DIAL_TIMED_OUT = re.compile(r"NpgsqlException[^\n]*: Exception while connecting[^\n]*\n[ \t]*---> "
                                     r"System\.TimeoutException: (?:The operation has timed out|Timeout during "
                                     r"connection attempt)\b")
@@ -2551,11 +2605,13 @@ def dial_timed_out(text: str) -> bool:
 #   handshake and authentication inside it.
 # - mysqljs/mysql: "Handshake inactivity timeout", the connect's timer running from the dial to the server's
 #   handshake answered (its DB_ERROR_TEXTS row).
+# - Npgsql 6+: "The operation has timed out", the open's Timeout asked at each of its steps (_NPGSQL_OPEN_TIMED_OUT).
 # A TCP dial's own timer (Go's "dial tcp ... i/o timeout", Postgrex's "tcp connect", Netty's connect timer,
 # the kernel's ETIMEDOUT, Npgsql's Connect) says the dial, and is not one of these.
 _STARTUP_TIMED_OUT = re.compile(
     rf"{_LIBPQ_BARE_TIMEOUT}|\bfailed: timeout expired\b|\bconnection timeout expired\b|{_MYXQL_STARTUP_TIMED_OUT}"
-    r"|\bConnection terminated due to connection timeout\b|\bHandshake inactivity timeout\b", re.IGNORECASE)
+    r"|\bConnection terminated due to connection timeout\b|\bHandshake inactivity timeout\b"
+    rf"|{_NPGSQL_OPEN_TIMED_OUT}", re.IGNORECASE)
 
 
 def startup_timed_out(text: str) -> bool:
@@ -2653,6 +2709,32 @@ def greeting_timed_out(text: str) -> bool:
     return "initial communication packet" in text.lower() and _GREETING_TIMED_OUT.search(text) is not None
 
 
+# libmysqlclient's connect lost before the server's greeting, whatever the socket said: the 2013 above with any
+# system error, or none. mysql_real_connect (sql-common/client.c) reads the greeting with cli_safe_read once the
+# socket's connect succeeded, and a read that returns nothing (the peer closed: "system error: 0"; reset: 104;
+# its timer: 110) is reported as CR_SERVER_LOST at "reading initial communication packet" (the set_mysql_extended_
+# error call cited above; MySQL Reference Manual, "Lost connection to MySQL server", dev.mysql.com/doc/refman/
+# 5.7/en/error-lost-connection.html, names the initial connection, the server's connect_timeout among its causes;
+# its words UNCONFIRMED here). The socket's connect answered is no open connection the path had carried: behind a
+# local proxy that accepts at once and dials on (the Cloud SQL Auth Proxy, a connector library's listener), the
+# accept is the proxy's, and when it cannot reach the instance the client reads "system error: 0" (google/go-cloud
+# issue #126 and GoogleCloudPlatform/kubernetes-engine-samples issue #53: clients of the Cloud SQL proxy at
+# 127.0.0.1 quote "ERROR 2013 (HY000): Lost connection to MySQL server at 'reading initial communication packet',
+# system error: 0"; litstrong/Dragon issue #33, the same words from an address Cloud SQL did not authorize; which
+# errno each proxy version leaves UNCONFIRMED). So the words cannot tell a server that closed (or did not greet) a
+# connect from a dial that failed past a proxy: not a connection found closed (closed_connection), not a failed
+# dial (never dial_failure's), and never evidence that new connections open (database_signs.on_an_open_connection).
+_GREETING_LOST = re.compile(r"Lost connection to MySQL server at '(?:handshake: )?(?:reading|waiting for) initial "
+                            r"communication packet'", re.IGNORECASE)
+
+
+def greeting_lost(text: str) -> bool:
+    """Whether a database error's text is libmysqlclient's connect lost before the server's greeting, whatever the
+    socket said (_GREETING_LOST): the connect was accepted by the server or by a proxy in front, the words do not
+    say which, then closed, reset or timed out before any greeting."""
+    return "initial communication packet" in text.lower() and _GREETING_LOST.search(text) is not None
+
+
 # A dial to the database's address that the far end refused at once (ECONNREFUSED, errno 111): the SYN
 # crossed every hop and a reset came back, nothing listening on that port (the database restarting,
 # failing over or stopped, a wrong port, a proxy or pooler in front of it down). An answer, not a wait:
@@ -2690,7 +2772,7 @@ def closed_connection(text: str) -> bool:
     low = text.lower()
     return (any(word in low for word in _CLOSED_WORDS) and _CLOSED_CONNECTION.search(text) is not None
             and _WAITED.search(text) is None and dial_failure(text) is None
-            and ("initial communication packet" not in low or not greeting_timed_out(text)))
+            and ("initial communication packet" not in low or not greeting_lost(text)))
 
 
 # MySQL Connector/J's link failure with nothing said of its cause. The driver builds its message in

@@ -292,7 +292,7 @@ def _liveness_shutdowns(facts: Facts) -> str:
     if not shut:
         return ""
     return (f"the instances' liveness probe (Cloud Run shut instances down after it failed: {len(shut)} 'LIVENESS "
-            f"... probe failed ... shut down' entries in its system log, e.g. {shut[0].text[:160]!r}; their "
+            f"... probe failed ... shut down' entries in its system log, e.g. {excerpt(shut[0].text)!r}; their "
             f"requests in flight end as 503s): the probe's path, period and failure threshold against how long "
             f"the instances take to answer it, and what kept them from answering (a blocked event loop, a "
             f"deadlock, a dependency the probe's route checks)")

@@ -32,7 +32,8 @@ CEXT_HANDSHAKE = ("mysql.connector.errors.OperationalError: 2013 (HY000): Lost c
                   "'handshake: reading initial communication packet', system error: 110")
 WAITING = ("Mysql2::Error::ConnectionError: Lost connection to MySQL server at 'waiting for initial communication "
            "packet', system error: 110")
-# errno 0: the peer closed the connect during the handshake, not a timer: read as a close, as before
+# errno 0: the connect closed before any greeting, by the server or by a proxy in front whose own dial failed:
+# no connection found closed (log_signals.greeting_lost; tests/unit/test_greetings_lost.py)
 GREETING_CLOSED = ("MySQLdb.OperationalError: (2013, \"Lost connection to MySQL server at 'reading initial "
                    "communication packet', system error: 0\")")
 PING = ("Error: Ping inactivity timeout\n    at Ping.<anonymous> (/app/node_modules/mysql/lib/protocol/Protocol.js:"
@@ -42,7 +43,7 @@ PING = ("Error: Ping inactivity timeout\n    at Ping.<anonymous> (/app/node_modu
 TEXTS = {
     MYSQLCLIENT_GREETING: (True, False, False, False, False), SQLALCHEMY_GREETING: (True, False, False, False, False),
     CEXT_HANDSHAKE: (True, False, False, False, False), WAITING: (True, False, False, False, False),
-    GREETING_CLOSED: (False, False, True, False, False), PING: (False, True, False, False, False),
+    GREETING_CLOSED: (False, False, False, False, False), PING: (False, True, False, False, False),
     "Error: Ping inactivity timeout": (False, True, False, False, False),
     "Error: Handshake inactivity timeout": (False, False, False, False, True),
 }

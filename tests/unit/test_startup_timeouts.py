@@ -28,6 +28,14 @@ ROWS: dict[str, tuple[frozenset[LogSignal], bool, bool]] = {
     "has timed out.": _DIAL,
     "Npgsql.NpgsqlException (0x80004005): Exception while connecting\n ---> System.TimeoutException: Timeout during "
     "connection attempt": _DIAL,
+    # Npgsql 6+: NpgsqlTimeout.Check, the open's Timeout asked before each endpoint's dial, the SSL negotiation and
+    # each authentication message (src/Npgsql/Util/NpgsqlTimeout.cs; Internal/NpgsqlConnector.cs, Open, Connect).
+    "Npgsql.NpgsqlException (0x80004005): The operation has timed out\n ---> System.TimeoutException: The "
+    "operation has timed out.": _STARTUP,
+    "fail: Microsoft.EntityFrameworkCore.Database.Connection[20004]\n      An error occurred using the connection to "
+    "database 'orders' on server 'tcp://10.60.0.9:5432'.\nNpgsql.NpgsqlException (0x80004005): The operation has "
+    "timed out\n ---> System.TimeoutException: The operation has timed out.\n   at Npgsql.Util.NpgsqlTimeout.Check()": _STARTUP,
+    "Npgsql.NpgsqlException: The operation has timed out": _STARTUP,
     # libpq's connect_timeout covers the whole start-up (fe-connect.c connectDBComplete): 14+ and before.
     'PG::ConnectionBad: connection to server at "10.60.0.9", port 5432 failed: timeout expired': _STARTUP,
     'Caused by:\nPG::ConnectionBad: connection to server at "10.60.0.9", port 5432 failed: timeout expired': _STARTUP,
@@ -52,9 +60,9 @@ ROWS: dict[str, tuple[frozenset[LogSignal], bool, bool]] = {
     "error returned from database: pool timed out while waiting for an open connection": _POOL,
     "Error: timeout exceeded when trying to connect": _POOL,
     # Controls.
-    # Npgsql 6+'s NpgsqlTimeout.Check: thrown by the whole open and other waits, which step unsaid: unread.
-    "Npgsql.NpgsqlException (0x80004005): The operation has timed out\n ---> System.TimeoutException: The "
-    "operation has timed out.": _NOTHING,
+    # .NET's bare words are also WebException's (any HTTP call's): not a database's without Npgsql's name.
+    "System.Net.WebException: The operation has timed out.": _NOTHING,
+    "System.TimeoutException: The operation has timed out.": _NOTHING,
     # MyXQL's other reasons, and its handshake timer's own log line, are no timeout of the connect.
     "** (DBConnection.ConnectionError) (10.60.0.7:3306) socket closed - :closed": _NOTHING,
     "MyXQL.Client (#PID<0.2410.0>) timed out because it was handshaking for longer than 15000ms": _NOTHING,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.env_hosts import deploy_brought, looked_up_names
 from shared.diagnosis.evidence import LogRecord, Revision
 from shared.diagnosis.facts import Facts
@@ -97,11 +98,11 @@ def answered_alike(facts: Facts, c: Citation, suspect: Revision, good: Revision)
     c.cite("log", "stderr / stdout: a downstream's answer about what the caller presents (its credential refused, "
                   "a Google API's quota exceeded, the host's certificate expired); run.revisions.list: "
                   "service_account, containers[].env[], secrets",
-           f"{len(found)} of {suspect.short_name}'s {failures} failure lines are {said}, e.g. {example[:160]!r}; "
+           f"{len(found)} of {suspect.short_name}'s {failures} failure lines are {said}, e.g. {excerpt(example)!r}; "
            f"{good.short_name}, the rollback target, {_ALIKE[kind]}",
            "answers about something the deploy changed: a rollback changes what is presented", False, role="context")
     reason = (f"{suspect.short_name}'s failures are {said} ({len(found)} of its {failures} failure lines, e.g. "
-              f"{example[:120]!r}{what}), and {good.short_name} {_ALIKE[kind]}: the deploy's timing is not shown "
+              f"{excerpt(example, limit=120)!r}{what}), and {good.short_name} {_ALIKE[kind]}: the deploy's timing is not shown "
               f"to be the cause, and a rollback is not shown to help ({_CHECKS[kind]})")
     return reason, (f"{_CHECKS[kind]}; send traffic back by hand only if the downstream answers "
                     f"{good.short_name}'s calls and the deploy changed how {suspect.short_name} makes them")

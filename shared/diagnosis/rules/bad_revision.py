@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import NamedTuple
 
+from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.facts import (CONNECTIONS_READ, PROMOTION_QUIET_MINUTES, SQL_CONNECTIONS_BEFORE,
                                     SQL_CONNECTIONS_RISE, TARGET_LOAD_MINUTES, Facts, LogIndex, Promotion, Requests,
                                     Window, clock_on, hms, path_changed, query_of)
@@ -324,7 +325,7 @@ def _failing(facts: Facts, c: Citation, suspect: Revision) -> bool | str:
     query = facts.requests_query
     if failed_starts(startups) >= s.startup_failure_logs_min:
         c.cite("log", f"{SYSTEM_LOG}, stderr: {pattern_of(LogSignal.STARTUP_FAILURE)}",
-               f"{failed_starts(startups)} startup failures on {suspect.short_name}, e.g. {startups[0].text[:160]!r}",
+               f"{failed_starts(startups)} startup failures on {suspect.short_name}, e.g. {excerpt(startups[0].text)!r}",
                f">= {s.startup_failure_logs_min}", True)
         # Instances that failed to start and were replaced fail no caller: Cloud Run starts others
         # (a startup probe's failures end that instance: "The instance was not started."). A
@@ -424,7 +425,7 @@ def _refused_for_want_of_instances(facts: Facts, c: Citation, suspect: Revision)
         return ""
     c.cite("log", f"{REQUEST_LOG}: {pattern_of(LogSignal.NO_INSTANCE)}",
            f"{len(refusals)} requests to {suspect.short_name} refused by Cloud Run for want of an instance, "
-           f"e.g. {refusals[0].text[:120]!r}; no startup failure",
+           f"e.g. {excerpt(refusals[0].text, limit=120)!r}; no startup failure",
            f"< {s.startup_failure_logs_min} such refusals: the revision's own failures, not the platform's", False)
     return (f"{suspect.short_name}'s failures include {len(refusals)} of Cloud Run's own refusals for want of an "
             "instance ('no available instance', a scaling limit): a burst on a service that scales from zero, "
@@ -474,7 +475,7 @@ def _passed_on_from_another_service(facts: Facts, c: Citation, suspect: Revision
     sampled = facts.counted_over_the_page(calls)
     c.cite("log", f"{STDERR}, stdout: {pattern_of(LogSignal.DOWNSTREAM_5XX)}",
            f"{len(calls)} of {suspect.short_name}'s {failures} failure lines are its calls to {named} answered "
-           f"with a 5xx, e.g. {calls[0].text[:160]!r}{sampled}",
+           f"with a 5xx, e.g. {excerpt(calls[0].text)!r}{sampled}",
            "fewer than half (or than the minimum): the revision's own failures", not mostly)
     if not mostly:
         return ""
@@ -501,7 +502,7 @@ def _shut_down_by_its_liveness_probe(facts: Facts, c: Citation, suspect: Revisio
         return False
     c.cite("log", f"{SYSTEM_LOG}: {pattern_of(LogSignal.LIVENESS_SHUTDOWN)}",
            f"{len(shut)} instances of {suspect.short_name} shut down after their liveness probe failed, e.g. "
-           f"{shut[0].text[:140]!r}", f">= {s.startup_failure_logs_min}: Cloud Run's refusals follow the revision's own "
+           f"{excerpt(shut[0].text, limit=140)!r}", f">= {s.startup_failure_logs_min}: Cloud Run's refusals follow the revision's own "
            "failures", True)
     return True
 
@@ -526,7 +527,7 @@ def _killed_for_memory_the_deploy_took(facts: Facts, c: Citation, suspect: Revis
     c.cite("log", f"{SYSTEM_LOG}: {pattern_of(LogSignal.MEMORY_LIMIT)}; "
                   "run.revisions.list: containers[].resources.limits, max_instance_request_concurrency",
            f"{len(killed)} instances of {suspect.short_name} ended over their memory limit, e.g. "
-           f"{killed[0].text[:100]!r}; {tighter or 'memory and requests per instance no tighter'} against "
+           f"{excerpt(killed[0].text, limit=100)!r}; {tighter or 'memory and requests per instance no tighter'} against "
            f"{previous.short_name}", f">= {s.startup_failure_logs_min}, and a deploy that lowered the memory or "
            "raised the requests sharing it: Cloud Run's refusals follow the revision's own failures", bool(tighter))
     return bool(tighter)
@@ -655,10 +656,10 @@ def _names_unresolved_on_the_same_path(facts: Facts, c: Citation, suspect: Revis
     if _deploy_named_the_hosts(c, lookups, suspect, previous):
         return ""
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DNS_FAILURE)}",
-           f"{len(lookups)} failed name lookups on {suspect.short_name}, e.g. {lookups[0].text[:160]!r}; its path to "
+           f"{len(lookups)} failed name lookups on {suspect.short_name}, e.g. {excerpt(lookups[0].text)!r}; its path to "
            f"the VPC is {previous.short_name}'s", "failed name lookups on a path the revision before resolves on "
            "too: a rollback cures a name the deploy changed, not a record or a resolver", False, role="context")
-    return (f"{suspect.short_name}'s name lookups fail ({len(lookups)}x, e.g. {lookups[0].text[:120]!r}) on the same "
+    return (f"{suspect.short_name}'s name lookups fail ({len(lookups)}x, e.g. {excerpt(lookups[0].text, limit=120)!r}) on the same "
             f"path to the VPC as {previous.short_name}, which asks the same resolver: a deleted record or a resolver "
             "that stops answering fails both, and only a host name the deploy changed is cured by sending "
             "traffic back")
@@ -684,7 +685,7 @@ def _replica_conflicts_on_the_same_replica(facts: Facts, c: Citation, suspect: R
         return ""
     lines, previous = found
     return (f"{suspect.short_name}'s failures are reads a read replica cancelled for conflicting with its recovery "
-            f"({len(lines)}x, e.g. {lines[0].text[:120]!r}), and its deploy changed no setting that says which "
+            f"({len(lines)}x, e.g. {excerpt(lines[0].text, limit=120)!r}), and its deploy changed no setting that says which "
             f"database it reads: {previous.short_name} reads the same replica, which cancels reads that hold back "
             "the replay of the primary's changes whatever revision sends them, so a rollback is not shown to help")
 
@@ -754,7 +755,7 @@ def _connections_taken_on_the_same_database(facts: Facts, c: Citation, suspect: 
         c.cite("metric", "cloudsql database/postgresql/num_backends", unread, "the instance's connections read", False,
                role="context")
         return (f"{suspect.short_name}'s failures are waits for a database connection ({len(lines)}x, e.g. "
-                f"{lines[0].text[:120]!r}) and the Cloud SQL instance's connections were not read ({unread}): "
+                f"{excerpt(lines[0].text, limit=120)!r}) and the Cloud SQL instance's connections were not read ({unread}): "
                 f"{previous.short_name} connects to the same instance, and whether another client took its "
                 "connections, so that it would wait as well, is not known")
     rose = "; ".join(f"{db}: {usual:.0f} before, {peak:.0f} while failing" for db, (usual, peak) in risen.items())
@@ -763,7 +764,7 @@ def _connections_taken_on_the_same_database(facts: Facts, c: Citation, suspect: 
            f"connections below {SQL_CONNECTIONS_RISE:g}x their largest in the {before} before the failures", False,
            role="refutes")
     return (f"{suspect.short_name}'s failures are waits for a database connection ({len(lines)}x, e.g. "
-            f"{lines[0].text[:120]!r}) while the Cloud SQL instance's connections rose with them ({rose}): "
+            f"{excerpt(lines[0].text, limit=120)!r}) while the Cloud SQL instance's connections rose with them ({rose}): "
             f"{previous.short_name} connects to the same instance and would wait as well, so a rollback is not "
             "shown to help; whether the new revision holds them (a leak) or another client does (a batch, "
             "another service) is not in the evidence")
@@ -811,7 +812,7 @@ def _same_database_answers(facts: Facts, c: Citation, suspect: Revision,
     if not facts.half_or_more(lines, failed) or not same_database or _answered_beside(facts, suspect, lines_of):
         return None
     c.cite("log", f"stderr / stdout: {pattern!r}",
-           f"{len(lines)} {what} on {suspect.short_name}, e.g. {lines[0].text[:160]!r}; "
+           f"{len(lines)} {what} on {suspect.short_name}, e.g. {excerpt(lines[0].text)!r}; "
            f"{failures} failure lines; its database settings are {previous.short_name}'s",
            bar, True,
            role="refutes")
@@ -879,11 +880,11 @@ def _dials_fail_on_the_same_path(facts: Facts, c: Citation, suspect: Revision) -
         return ""
     c.cite("log", "stderr / stdout: a dial to a dependency that timed out, was refused or found no route",
            f"{len(dials)} of {suspect.short_name}'s {failures} failure lines are failed dials ({named}), e.g. "
-           f"{dials[0].text[:160]!r}; its path to the VPC is {previous.short_name}'s, and no host they name is one "
+           f"{excerpt(dials[0].text)!r}; its path to the VPC is {previous.short_name}'s, and no host they name is one "
            "only its env gives", "failed dials on a path the revision before shares: a rollback cures an address "
            "the deploy changed, not the dependency, a firewall rule or the connector", False, role="context")
     return (f"{suspect.short_name} cannot open connections to a dependency ({len(dials)} failed dials, {named}, e.g. "
-            f"{dials[0].text[:120]!r}) on the same path to the VPC as {previous.short_name}, which dials it the same "
+            f"{excerpt(dials[0].text, limit=120)!r}) on the same path to the VPC as {previous.short_name}, which dials it the same "
             "way: a dependency down, a firewall rule or route changed, or a connector at its limit fails both, and "
             "only an address the deploy changed is cured by sending traffic back")
 
@@ -987,7 +988,7 @@ def _secret_read_at_latest_by_both(facts: Facts, c: Citation, suspect: Revision,
     c.cite("log", "stderr / stdout: a downstream refusing the credential sent (401, an invalid API key), a "
                   "configuration not parsed as instances fail to start; run.revisions.list: "
                   "containers[].env[].value_source.secret_key_ref, volumes[].secret",
-           f"{len(found)} of {suspect.short_name}'s {failures} failure lines are {said}, e.g. {last[:160]!r}; "
+           f"{len(found)} of {suspect.short_name}'s {failures} failure lines are {said}, e.g. {excerpt(last)!r}; "
            f"{good.short_name}, the rollback target, reads {which} at latest too",
            "failures a secret's value gives, on a secret the rollback target does not read at latest: a rollback "
            "restores the value", False, role="context")
@@ -995,7 +996,7 @@ def _secret_read_at_latest_by_both(facts: Facts, c: Citation, suspect: Revision,
              "(what it holds, when it was added and by whom): disable it or add a corrected version, and pin the "
              "revisions to a version that works")
     reason = (f"{suspect.short_name}'s failures are {said} ({len(found)} of its {failures} failure lines, e.g. "
-              f"{last[:120]!r}), and {good.short_name} reads {which} at latest too: its new instances would read "
+              f"{excerpt(last, limit=120)!r}), and {good.short_name} reads {which} at latest too: its new instances would read "
               "the version Secret Manager holds now, as the failing ones do, so a rollback brings back its settings, "
               f"not the value it served with, and is not shown to help ({check})")
     return reason, (f"{check}; send traffic back by hand only if the secret's versions are as they were and the "
@@ -1327,7 +1328,7 @@ def _failing_since_the_deploy(facts: Facts, c: Citation, replaced: Revision, can
     failing = not bar.holds(failed)
     lines = [e for e in facts.logs.app_failed if e.resource_labels.get("revision_name") == candidate.short_name
              and window.holds(e.timestamp)]
-    said = f", e.g. {lines[0].text[:140]!r}" if lines else ""
+    said = f", e.g. {excerpt(lines[0].text, limit=140)!r}" if lines else ""
     c.cite("metric", facts.requests_query,
            f"{candidate.short_name} since {replaced.short_name}'s deploy {window}: {counts.total:.0f} requests, "
            f"{words}{said}", f"{bar.words} failed (5xx, and 429 when Cloud Run's refusals), or "
@@ -1365,13 +1366,13 @@ def _cannot_start(facts: Facts, c: Citation, candidate: Revision) -> str:
     if not lines:
         return ""
     c.cite("log", f"{SYSTEM_LOG}, stderr: {pattern_of(LogSignal.STARTUP_FAILURE)}",
-           f"{failed_starts(lines)} startup failures on {candidate.short_name}, e.g. {lines[0].text[:160]!r}",
+           f"{failed_starts(lines)} startup failures on {candidate.short_name}, e.g. {excerpt(lines[0].text)!r}",
            f"< {facts.s.startup_failure_logs_min} startup failures on the rollback target: its new instances start",
            not failing)
     if not failing:
         return ""
     return (f"{candidate.short_name}'s own instances failed to start too ({failed_starts(lines)} startup failures, "
-            f"e.g. {lines[0].text[:120]!r}): its clean requests were served by warm instances a rollback does not bring "
+            f"e.g. {excerpt(lines[0].text, limit=120)!r}): its clean requests were served by warm instances a rollback does not bring "
             "back, and both revisions failing to start points at something they share (a dependency read at "
             "start)")
 

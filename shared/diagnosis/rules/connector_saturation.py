@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from itertools import compress
 
+from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.latency_words import latency
 from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.evidence import EvidenceItem, LogRecord, Revision, short_name
 from shared.diagnosis.database_errors import lines_but
 from shared.diagnosis.facts import SQL_CPU_SATURATION, Facts, egress_of, hms, path_changed, query_of
 from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, closed_connection, crash_signal, distinct_texts,
-                                         dial_failure, dial_timed_out, greeting_timed_out, host_address,
+                                         dial_failure, dial_timed_out, greeting_lost, greeting_timed_out, host_address,
                                          lost_mid_query,
                                          memory_limit_wordings, pattern_of, per_text, proxy_reply, read_timed_out,
                                          refresh_failed, upstream_hosts, upstream_read_timed_out,
@@ -185,6 +186,9 @@ def evaluate(facts: Facts) -> Finding:
     ungreeted = _no_failed_dial(facts, c, _GREETINGS_NEVER_CAME)
     if ungreeted:
         return c.doubt(ungreeted, GREETINGS_NEVER_CAME)
+    unanswered = _no_failed_dial(facts, c, _GREETINGS_LOST)
+    if unanswered:
+        return c.doubt(unanswered, GREETINGS_LOST)
     stale = _no_failed_dial(facts, c, _READS_TIMED_OUT)
     if stale:
         return _stale_pool(facts, c, stale, STALE_READS)
@@ -611,13 +615,13 @@ def _instances_unresponsive(facts: Facts, c: Citation, stressed: list[str]) -> s
         return ""
     c.cite("log", f"{SYSTEM_LOG}: {pattern_of(LogSignal.LIVENESS_SHUTDOWN)}",
            f"{len(shut)}x instances shut down after their liveness probe failed from {hms(failing.start)}, e.g. "
-           f"{shut[0].text[:160]!r}; {unreached} errors of reaching the database, {timed_out} HTTP calls timed out, "
+           f"{excerpt(shut[0].text)!r}; {unreached} errors of reaching the database, {timed_out} HTTP calls timed out, "
            f"no refusal; the connector shows {', '.join(stressed)}",
            f"a request failing to cross the connector (>= {s.db_error_logs_min} errors of reaching the database or "
            "HTTP calls timed out) for the 503s of instances shut down by their liveness probe to be the connector's",
            False, role="context")
     return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but Cloud Run shut instances "
-            f"down after their liveness probe failed ({len(shut)}x, e.g. {shut[0].text[:120]!r}) while the requests "
+            f"down after their liveness probe failed ({len(shut)}x, e.g. {excerpt(shut[0].text, limit=120)!r}) while the requests "
             f"failed, and nothing shows a request failing to cross the connector ({unreached} errors of reaching the "
             "database, no refusal): the probe is Cloud Run's own call into the instance, which crosses no "
             "connector; the requests in flight on an instance that stopped answering wait, then end as 503s")
@@ -842,7 +846,7 @@ def _refreshes_failed(facts: Facts, c: Citation) -> str:
         return ""
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}",
            f"{len(refreshes)} Cloud SQL connector refreshes failed (Admin API calls, before any dial), e.g. "
-           f"{refreshes[0].text[:160]!r}; {others} other errors of reaching the database",
+           f"{excerpt(refreshes[0].text)!r}; {others} other errors of reaching the database",
            f">= {s.db_error_logs_min} errors of reaching the database that are not a connector's refresh failing",
            False, role="refutes")
     return (f"the Cloud SQL connector's refreshes failed ({len(refreshes)} errors: its calls to the Cloud SQL Admin "
@@ -958,7 +962,7 @@ def _dials_timed_out(facts: Facts, c: Citation, revision) -> DialPath | None:
              else "naming no address")
     p99 = facts.p99_seconds(facts.failing_window or facts.incident)
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}",
-           f"{len(lines)} database dials timed out {where}, e.g. {lines[0].text[:160]!r}; {pct(share)} of "
+           f"{len(lines)} database dials timed out {where}, e.g. {excerpt(lines[0].text)!r}; {pct(share)} of "
            f"{requests.total:.0f} requests 5xx, p99 max {latency(max(p99, default=0))}",
            f">= {s.db_error_logs_min} dials timed out to an address that crosses the connector (a private one "
            f"under PRIVATE_RANGES_ONLY, any under ALL_TRAFFIC), with >= {s.status_ratio:.0%} 5xx",
@@ -1180,14 +1184,14 @@ def _downstream_answers(facts: Facts, c: Citation) -> str:
     codes = sorted({answered[e.text] for e in answers})
     c.cite("log", "stderr / stdout: an HTTP or gRPC client raising on a downstream's 429 or 5xx (or gRPC code)",
            f"{len(answers)} of the application's {failures} failure lines are its calls answered with "
-           f"{', '.join(codes)} by a downstream{sampled}, e.g. {answers[0].text[:160]!r}; {_unreached(facts)} "
+           f"{', '.join(codes)} by a downstream{sampled}, e.g. {excerpt(answers[0].text)!r}; {_unreached(facts)} "
            f"errors of reaching the database, {dials} failed dials",
            "fewer than half of the failures: answers prove the path to the downstream works", not mostly,
            role="context")
     if not mostly:
         return ""
     return (f"the application's calls are answered by a downstream with {', '.join(codes)} ({len(answers)} of its "
-            f"{failures} failure lines{sampled}, e.g. {answers[0].text[:120]!r}): an answer proves the path to it works, so "
+            f"{failures} failure lines{sampled}, e.g. {excerpt(answers[0].text, limit=120)!r}): an answer proves the path to it works, so "
             f"connector {facts.b.connector.short_name}'s stress does not explain those failures, and scaling it "
             "changes none of them")
 
@@ -1258,7 +1262,7 @@ def _waits_on_named_host(facts: Facts, c: Citation) -> tuple[str, bool]:
     named = ", ".join(hosts + ["a downstream they do not name"] * unnamed)
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.UPSTREAM_TIMEOUT)}",
            f"{len(timeouts)} of the application's {'gRPC or HTTP' if unnamed else 'HTTP'} calls timed out on "
-           f"{named}, e.g. {timeouts[0].text[:160]!r}; "
+           f"{named}, e.g. {excerpt(timeouts[0].text)!r}; "
            f"{_unreached(facts)} errors of reaching the database; egress PRIVATE_RANGES_ONLY",
            "requests that wait on a dependency routed through the connector (a private address, or the database)",
            False, role="refutes" if public else "context")
@@ -1308,14 +1312,14 @@ def _proxy_replies(facts: Facts, c: Citation) -> str:
     mostly = facts.half_or_more(replies, failed)   # a hold-back signal, counted as `_downstream_answers` counts
     sampled = facts.counted_over_the_page(replies)
     c.cite("log", "stderr / stdout: an Envoy's reply that it reached no upstream (UF, UH)",
-           f"{len(replies)} of the application's {failures} failure lines{sampled}, e.g. {replies[0].text[:160]!r}; "
+           f"{len(replies)} of the application's {failures} failure lines{sampled}, e.g. {excerpt(replies[0].text)!r}; "
            f"{_unreached(facts)} errors of reaching the database",
            "fewer than half of the failures: a proxy's replies say its upstream failed, not where the proxy runs",
            not mostly, role="context")
     if not mostly:
         return ""
     return (f"the failures are a proxy's replies that it reached no upstream ({len(replies)} of {failures} failure "
-            f"lines{sampled}, e.g. {replies[0].text[:120]!r}): where that proxy runs the words do not say (a downstream's "
+            f"lines{sampled}, e.g. {excerpt(replies[0].text, limit=120)!r}): where that proxy runs the words do not say (a downstream's "
             "front answered across the path, which then works; \"no healthy upstream\" dialled nothing), so "
             f"connector {facts.b.connector.short_name}'s stress is not shown to be on their path")
 
@@ -1363,14 +1367,14 @@ def _http_reads_timed_out(facts: Facts, c: Citation) -> str:
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.UPSTREAM_TIMEOUT)} (a read timed out: "
            "log_signals.upstream_read_timed_out)",
            f"{len(reads)} of the application's HTTP calls to {named} timed out reading the answer, e.g. "
-           f"{reads[0].text[:160]!r}; {others} timed out otherwise, {dials} failed dials in all, {unreached} errors of "
+           f"{excerpt(reads[0].text)!r}; {others} timed out otherwise, {dials} failed dials in all, {unreached} errors of "
            "reaching the database",
            f"reads that timed out with < {s.db_error_logs_min} failed dials and errors of reaching the database "
            "beside them: the path carries new connections", not alone, role="context")
     if not alone:
         return ""
     return (f"the application's HTTP calls to {named} timed out reading the answer on connections they had made "
-            f"({len(reads)}x, e.g. {reads[0].text[:120]!r}) while new connections crossed ({dials} failed dials, "
+            f"({len(reads)}x, e.g. {excerpt(reads[0].text, limit=120)!r}) while new connections crossed ({dials} failed dials, "
             f"{unreached} errors of reaching the database): the downstream answered late, and a path saturated "
             f"enough to hold answers back fails new dials too, so connector {facts.b.connector.short_name}'s stress "
             "is not shown to explain them")
@@ -1399,11 +1403,11 @@ def _names_not_resolved(facts: Facts, c: Citation) -> str:
     if not facts.logged_enough(failed) or unreached >= facts.s.db_error_logs_min:
         return ""
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DNS_FAILURE)}",
-           f"{len(failed)} of the application's name lookups failed, e.g. {failed[0].text[:160]!r}; {unreached} "
+           f"{len(failed)} of the application's name lookups failed, e.g. {excerpt(failed[0].text)!r}; {unreached} "
            "errors of reaching the database",
            f"< {facts.s.db_error_logs_min} failed name lookups: a request that fails on a name never dials through "
            "the connector", False, role="context")
-    return (f"the application's name lookups fail ({len(failed)}x, e.g. {failed[0].text[:120]!r}), with {unreached} "
+    return (f"the application's name lookups fail ({len(failed)}x, e.g. {excerpt(failed[0].text, limit=120)!r}), with {unreached} "
             f"errors of reaching the database: a request that cannot resolve its host dials nothing, through "
             f"connector {facts.b.connector.short_name} or elsewhere, so its stress is not shown to explain the "
             "failures")
@@ -1441,11 +1445,11 @@ def _waits_on_google_api(facts: Facts, c: Citation) -> str:
         return ""
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.GOOGLE_API_WAIT)}",
            f"{len(waits)} of the application's Google Cloud API calls ran out their deadline, e.g. "
-           f"{waits[0].text[:160]!r}; {unreached} errors of reaching the database; egress PRIVATE_RANGES_ONLY",
+           f"{excerpt(waits[0].text)!r}; {unreached} errors of reaching the database; egress PRIVATE_RANGES_ONLY",
            f"< {s.db_error_logs_min} Google API calls out of time: under PRIVATE_RANGES_ONLY they leave by Cloud Run's "
            "own egress unless the API is reached through a private endpoint", False, role="context")
     return (f"the application's own Google Cloud API calls run out their deadline ({len(waits)}x, e.g. "
-            f"{waits[0].text[:120]!r}), with {unreached} errors of reaching the database: under egress "
+            f"{excerpt(waits[0].text, limit=120)!r}), with {unreached} errors of reaching the database: under egress "
             f"PRIVATE_RANGES_ONLY those calls leave by Cloud Run's own egress, not through connector "
             f"{facts.b.connector.short_name}, unless the API is reached through a private endpoint, so its stress is "
             "not shown to explain the failures")
@@ -1474,27 +1478,27 @@ def _statements_cancelled(facts: Facts, c: Citation) -> str:
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CANCELLED)}"
            + (f"; {pattern_of(LogSignal.DB_STATEMENT_FAILED)}" if failed else ""),
            f"{len(ended)} statements the database {'cancelled' if not failed else 'cancelled or failed'}, e.g. "
-           f"{ended[0].text[:160]!r}; {unreached} errors of reaching the database",
+           f"{excerpt(ended[0].text)!r}; {unreached} errors of reaching the database",
            f"statements the database {'cancelled' if not failed else 'ended'} with < {s.db_error_logs_min} errors "
            "of reaching it: the path works", not alone, role="refutes" if alone else "context")
     if not alone:
         return ""
     if not facts.logged_enough(cancelled):
         return (f"the database runs the application's statements and fails them with errors of its own "
-                f"({len(failed)}x, e.g. {failed[0].text[:120]!r}: a deadlock, a limit such as temp_file_limit, its "
+                f"({len(failed)}x, e.g. {excerpt(failed[0].text, limit=120)!r}: a deadlock, a limit such as temp_file_limit, its "
                 f"shared memory): the path through connector {facts.b.connector.short_name} works, so its stress "
                 "does not explain the failures; look at the statements that fail (their locks' order, their sorts "
                 "and hashes, a recent deploy that brought them) and the instance's settings")
     replica = any(_REPLICA_CONFLICT.search(text) for text in dict.fromkeys(e.text for e in cancelled))
     return (f"the database runs the application's statements and cancels them at its own timeout or at the client's "
             f"cancel request ({len(cancelled)}x, "
-            f"e.g. {cancelled[0].text[:120]!r}): it is slow or blocked (a runaway query, lock waits, its CPU), and "
+            f"e.g. {excerpt(cancelled[0].text, limit=120)!r}): it is slow or blocked (a runaway query, lock waits, its CPU), and "
             f"the path through connector {facts.b.connector.short_name} works, so its stress does not explain the "
             "failures; look at the instance's CPU, its slow queries and lock waits"
             + ("; a read replica cancels the queries that hold back the replay of the primary's changes (\"conflict "
                "with recovery\"): look at the replica the application reads from, its lag, max_standby_streaming_delay "
                "and hot_standby_feedback" if replica else "")
-            + (f"; it also fails statements with errors of its own ({len(failed)}x, e.g. {failed[0].text[:80]!r})"
+            + (f"; it also fails statements with errors of its own ({len(failed)}x, e.g. {excerpt(failed[0].text, limit=80)!r})"
                if failed else ""))
 
 
@@ -1558,12 +1562,12 @@ def _no_failed_dial(facts: Facts, c: Citation, kind: _NoFailedDial) -> str:
         return ""
     found, others, pooled, alone = read
     beside = f"{others} other errors of reaching the database, {pooled} waits for a pooled connection"
-    c.cite("log", kind.source, f"{len(found)} {kind.observed}, e.g. {found[0].text[:160]!r}; {beside}",
+    c.cite("log", kind.source, f"{len(found)} {kind.observed}, e.g. {excerpt(found[0].text)!r}; {beside}",
            f"{kind.kind}, with < {facts.s.db_error_logs_min} failed dials and pool waits {kind.beside_it}",
            not alone, role="context")
     if not alone:
         return ""
-    return (f"{kind.doubt} ({len(found)}x, e.g. {found[0].text[:120]!r}){kind.meanwhile} ({beside}): "
+    return (f"{kind.doubt} ({len(found)}x, e.g. {excerpt(found[0].text, limit=120)!r}){kind.meanwhile} ({beside}): "
             f"{kind.because}, so connector {facts.b.connector.short_name}'s stress is not shown to explain them")
 
 
@@ -1617,6 +1621,28 @@ _GREETINGS_NEVER_CAME = _NoFailedDial(
     meanwhile=", with no dial that failed beside them",
     because="the path carried the connects, and a database slow to greet them (short of threads or memory, a reverse "
             "lookup of the client) or a local proxy that could not dial on says these words")
+
+# libmysqlclient's connects closed or reset before the server's greeting (log_signals.greeting_lost, less the
+# greeting's timer above: "Lost connection to MySQL server at 'reading initial communication packet', system
+# error: 0"). Weighed with GREETINGS_LOST.
+#
+# Something accepted the connect, then closed it before any greeting: the database's host (its connect_timeout,
+# an address it does not admit, a restart), or a local proxy in front of it (the Cloud SQL Auth Proxy, a connector
+# library's listener) that accepted at once and whose own dial on failed, which its clients read as these very
+# words (log_signals._GREETING_LOST cites them). A failed dial past a proxy may be the connector's, a server that
+# closes is not: the words cannot tell, so they are a doubt that holds the scale back, never a dial that failed
+# (no match for the connector) and never a connection the path carried (database_signs.on_an_open_connection).
+_GREETINGS_LOST = _NoFailedDial(
+    matches=lambda text: greeting_lost(text) and not greeting_timed_out(text), hung=False,
+    source="stderr / stdout: a MySQL connect closed before the server's greeting (log_signals.greeting_lost)",
+    observed="connects closed before the server's greeting",
+    kind="a connect closed before the server's greeting",
+    beside_it="beside it: a server that closes connects and a proxy whose own dial failed say the same words",
+    doubt="new connections to the database were closed before the server's greeting",
+    meanwhile=", with no dial that failed in words of its own beside them",
+    because="a database that closes connects before greeting them (its connect_timeout, an address it does not admit, "
+            "a restart) and a local proxy in front of it (the Cloud SQL Auth Proxy, a connector library) whose own "
+            "dial on failed say these words alike")
 
 # While requests hang at a client timeout (`_hung_while_failing`): MySQL 2013s that name no reason
 # (log_signals.lost_mid_query: mysqlclient's and mysql-connector-python's bare "Lost connection to MySQL server
@@ -1674,6 +1700,14 @@ GREETINGS_NEVER_CAME = ("find why the database did not greet new connections in 
                         "failover), skip_name_resolve, and any local proxy or tunnel between (the Cloud SQL Auth "
                         "Proxy's own dial errors); raise the connector's max instances only if plain dials fail to "
                         "cross it")
+
+
+# What a person checks when connects were closed before the server's greeting.
+GREETINGS_LOST = ("find what closed the new connections before the server greeted them: any local proxy in front of "
+                  "the database (the Cloud SQL Auth Proxy's or the connector library's own log lines: its dial to the "
+                  "instance, its refresh), then the database's state and log at those minutes (a restart, "
+                  "connect_timeout, Aborted_connects, an address it does not admit); raise the connector's max "
+                  "instances only if a dial through it is shown to fail")
 
 
 # What a person checks when open connections were found closed or reset while requests waited.
@@ -1819,13 +1853,13 @@ def _workers_stuck(facts: Facts, c: Citation) -> str:
     unreached, pooled = _path_waits(facts)
     waited = unreached + pooled >= s.db_error_logs_min
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.WORKER_TIMEOUT)}",
-           f"{len(lines)} workers the application's server timed out or killed, e.g. {lines[0].text[:160]!r}; "
+           f"{len(lines)} workers the application's server timed out or killed, e.g. {excerpt(lines[0].text)!r}; "
            f"{unreached} errors of reaching the database, {pooled} waits for a pooled connection",
            f">= {s.db_error_logs_min} errors of reaching the database or pool waits beside them: a worker stuck on "
            "the database path", waited, role="context")
     if waited:
         return ""
-    return (f"the application's server timed its own workers out ({len(lines)}x, e.g. {lines[0].text[:120]!r}): "
+    return (f"the application's server timed its own workers out ({len(lines)}x, e.g. {excerpt(lines[0].text, limit=120)!r}): "
             f"each was stuck past its application server's timeout, which says it was stuck, not on what, and with "
             f"{unreached} errors of reaching the database and {pooled} waits for a pooled connection nothing shows "
             f"it waiting on the path through connector {facts.b.connector.short_name}, so its stress is not shown to "
@@ -2063,7 +2097,7 @@ def _own_timeout_503s(facts: Facts, c: Citation) -> list[LogRecord]:
     waited = unreached + pooled >= s.db_error_logs_min
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.APP_TIMEOUT_503)}",
            f"{len(lines)} requests the application's own framework timed out (answered 503), e.g. "
-           f"{lines[0].text[:160]!r}; {unreached} errors of reaching the database, {pooled} waits for a pooled "
+           f"{excerpt(lines[0].text)!r}; {unreached} errors of reaching the database, {pooled} waits for a pooled "
            "connection", f">= {s.db_error_logs_min} errors of reaching the database or pool waits beside them: a "
            "request that waited on the database path", waited, role="context")
     return [] if waited else lines

@@ -8,8 +8,7 @@ from typing import NamedTuple
 
 from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.facts import FAILING_LEAD, SQL_INGEST_LAG, Facts, Window, hms
-from shared.diagnosis.log_signals import (LogSignal, closed_connection, greeting_timed_out, lost_mid_query, per_text,
-                                          read_timed_out)
+from shared.diagnosis.log_signals import LogSignal, closed_connection, lost_mid_query, per_text, read_timed_out
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.refusals import refusals
 
@@ -101,9 +100,11 @@ def reads_among(facts: Facts, lines: list[LogRecord], timed_out: Callable[[str],
 
 def on_an_open_connection(text: str) -> bool:
     """Whether a database error's text is about a connection already made (found closed or reset, a read
-    that timed out, a MySQL 2013 that names no reason, a connect answered whose greeting never came): its
-    TCP dial had been answered, so it is no failed dial."""
-    return closed_connection(text) or read_timed_out(text) or lost_mid_query(text) or greeting_timed_out(text)
+    that timed out, a MySQL 2013 that names no reason): its TCP dial had been answered, so it is no failed dial.
+    A MySQL connect lost before the server's greeting (log_signals.greeting_lost, any system error) is not one:
+    behind a local proxy its accept is the proxy's, whose own dial may have failed, so it stands beside the
+    others as a connect that may not have crossed the path (a doubt), never as proof that new connections open."""
+    return closed_connection(text) or read_timed_out(text) or lost_mid_query(text)
 
 
 class NoFailedDial(NamedTuple):

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Collection
 from typing import NamedTuple
 
+from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.latency_words import latency
 from shared.diagnosis.evidence import Connector, LogRecord, Revision, short_name
 from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
@@ -51,14 +52,14 @@ def evaluate(facts: Facts) -> Finding:
     errors = facts.database_lines(LogSignal.DB_CONNECTION)
     enough = len(errors) >= s.db_error_logs_min
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}",
-           f"{len(errors)} database connection errors" + (f", e.g. {errors[0].text[:160]!r}" if errors else ""),
+           f"{len(errors)} database connection errors" + (f", e.g. {excerpt(errors[0].text)!r}" if errors else ""),
            f">= {s.db_error_logs_min}", enough)
     earlier = facts.database_lines_before(LogSignal.DB_CONNECTION)
     if len(earlier) >= s.db_error_logs_min and facts.failing_window is not None:
         # A restart or failover that ended before the failures began (as database/up's blip).
         c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}",
                f"{len(earlier)} more only before the failures began (before {hms(facts.failing_window.start)}), "
-               f"e.g. {earlier[0].text[:160]!r}",
+               f"e.g. {excerpt(earlier[0].text)!r}",
                "logged while requests failed (from the first failing minute, less "
                f"{int(FAILING_LEAD.total_seconds() // 60)} min)", False, role="context")
     if not enough:
@@ -246,7 +247,7 @@ def _deploy_brought_the_address(facts: Facts, c: Citation, errors: list[LogRecor
     c.cite("api", f"run.revisions.get {suspect.short_name}, {previous.short_name}: containers[].env[]",
            f"{len(addressed)} of the {len(errors)} errors, all {suspect.short_name}'s, dial {shown}, which "
            f"{suspect.short_name}'s env names and {previous.short_name}'s does not, e.g. "
-           f"{addressed[0].text[:160]!r}",
+           f"{excerpt(addressed[0].text)!r}",
            "errors of reaching the database at an address only the new revision's env gives", False)
     return (f"the errors of reaching the database all come from {suspect.short_name} and dial {shown}, an address "
             f"its env names and {previous.short_name}'s does not: the deploy changed where the application "
@@ -377,14 +378,14 @@ def _reads_on_open_connections(facts: Facts, c: Citation) -> str:
     reads, others, _, alone = read
     c.cite("log", "stderr / stdout: a read on an established connection to the database that timed out "
            "(log_signals.READ_TIMEOUT_TEXTS)",
-           f"{len(reads)} reads on established connections timed out, e.g. {reads[0].text[:160]!r}; {others} other "
+           f"{len(reads)} reads on established connections timed out, e.g. {excerpt(reads[0].text)!r}; {others} other "
            "errors of reaching the database not on an open connection",
            f"< {facts.s.db_error_logs_min} other errors (a failed dial) beside them: new connections reach the "
            "database", alone, role="refutes" if alone else "context")
     if not alone:
         return ""
     return (f"reads on established connections to the database timed out ({len(reads)}x, e.g. "
-            f"{reads[0].text[:120]!r}) while new connections opened without a failed dial ({others} other errors of "
+            f"{excerpt(reads[0].text, limit=120)!r}) while new connections opened without a failed dial ({others} other errors of "
             "reaching the database not on an open connection): the database accepted those connections, so it is "
             "not shown unreachable; pooled connections whose flow was dropped while idle, or a database slow to "
             "answer, hang their reads until a timeout")
@@ -444,10 +445,10 @@ def _startups_beside_a_saturated_database(facts: Facts, c: Citation, errors: lis
     named = ", ".join(f"{db} at {value:.0%}" for db, value in hot.items())
     c.cite("metric", query_of(facts.b.sql_cpu, "cloudsql database/cpu/utilization"),
            f"{named} of the reserved CPU in {window}; {len(startups)} connection start-ups timed out at a step their "
-           f"words do not say, e.g. {startups[0].text[:160]!r}",
+           f"words do not say, e.g. {excerpt(startups[0].text)!r}",
            f"< {SQL_CPU_SATURATION:.0%} while the start-ups timed out (connect_timeout covers the TLS handshake and "
            "authentication, which a saturated database answers late)", False, role="refutes")
-    return (f"the connections' start-up timed out ({len(startups)}x, e.g. {startups[0].text[:120]!r}), a timer over the "
+    return (f"the connections' start-up timed out ({len(startups)}x, e.g. {excerpt(startups[0].text, limit=120)!r}), a timer over the "
             "dial, the TLS handshake and authentication alike, while the Cloud SQL instance's own CPU is saturated "
             f"({named} in {window}): a saturated database answers the handshake and authentication late, so the words "
             "do not show the path past the connector dropping the dial")
@@ -503,7 +504,7 @@ def pool_waits(facts: Facts, c: Citation) -> int:
     if len(waits) < facts.s.db_error_logs_min:
         return 0
     c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_POOL_WAIT)}",
-           f"{len(waits)} waits for the application's own pool, e.g. {waits[0].text[:160]!r}",
+           f"{len(waits)} waits for the application's own pool, e.g. {excerpt(waits[0].text)!r}",
            "context: a pool wait is not an error of reaching the database", None, role="context")
     return len(waits)
 
@@ -529,7 +530,7 @@ def _pooler_waits(facts: Facts, c: Citation) -> str:
     if len(waits) < facts.s.db_error_logs_min:
         return ""
     c.cite("log", f"stderr / stdout: {POOLER_WAIT}",
-           f"{len(waits)} clients the pooler closed after waiting for a server connection, e.g. {waits[0].text[:160]!r}",
+           f"{len(waits)} clients the pooler closed after waiting for a server connection, e.g. {excerpt(waits[0].text)!r}",
            f">= {facts.s.db_error_logs_min}: a wait inside a pooler every revision shares", True)
     return (f"the connection pooler in front of the database closed {len(waits)} clients it kept waiting for a server "
             "connection (PgBouncer's query_wait_timeout): its pool is shared by every revision and service that "
@@ -996,8 +997,10 @@ _NAMES_DECIDE = frozenset({Refusal.SERVER_FATAL, Refusal.CREDENTIALS, Refusal.UN
 # The names a refusal gives: pgx's ConnectError header, "failed to connect to `user=U database=D`" (v5.5+)
 # or "`host=H user=U database=D`" (v4; jackc/pgx pgconn/errors.go), and the server's own words, 'user "U"',
 # 'role "U"', 'database "D"' (PostgreSQL's auth.c, hba.c, postinit.c, miscinit.c messages), a MySQL 1045's
-# "for user 'U'@" and 1049's "Unknown database 'D'" (MySQL server error reference).
-_NAMES_SAID = (("user", re.compile(r'(?:`|\s)user=([^\s`]+)|\b(?:user|role) "([^"\n]+)"|\bfor user \'([^\'\n]+)\'@')),
+# "for user 'U'@" and 1049's "Unknown database 'D'" (MySQL server error reference), and Rails' username error,
+# "... with your username/password, username: U." (activerecord errors.rb, DatabaseConnectionError.username_error).
+_NAMES_SAID = (("user", re.compile(r'(?:`|\s)user=([^\s`]+)|\b(?:user|role) "([^"\n]+)"|\bfor user \'([^\'\n]+)\'@'
+                                   r"|\busername/password, username: (\S+?)\.?(?:\s|$)")),
                ("database", re.compile(r'(?:`|\s)database=([^\s`]+)|\bdatabase "([^"\n]+)"'
                                        r"|\bUnknown database '([^'\n]+)'")))
 

@@ -4,6 +4,7 @@ connector_saturation (nothing of theirs crossed the connector) and database_unre
 database nor the path to it is shown at fault). Neither rule imports the other."""
 from __future__ import annotations
 
+from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.log_signals import NeverLeft
@@ -35,7 +36,7 @@ def only_never_left(facts: Facts) -> dict[str, list[LogRecord]]:
 
 def never_left_observed(found: dict[str, list[LogRecord]]) -> str:
     """The errors as evidence and in a summary: how many lines said each kind, with one quoted."""
-    return "; ".join(f"{len(entries)}x {kind}, e.g. {entries[0].text[:160]!r}" for kind, entries in found.items())
+    return "; ".join(f"{len(entries)}x {kind}, e.g. {excerpt(entries[0].text)!r}" for kind, entries in found.items())
 
 
 def never_left_advice(found: dict[str, list[LogRecord]]) -> str:

@@ -9,6 +9,7 @@ fractional threshold alone may be a rate) (a policy that pages at 2 % of 504s ha
 """
 from __future__ import annotations
 
+from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.latency_words import latency
 from shared.diagnosis.facts import PINNED_AT_TIMEOUT, Facts, Window, hms
 from shared.diagnosis.health_bar import counts_504s
@@ -52,7 +53,7 @@ def evaluate(facts: Facts) -> Finding:
     starts = _instance_starts(facts, window)
     if starts:
         c.cite("log", f"{SYSTEM_LOG}: {_INSTANCE_START!r}",
-               f"{len(starts)} instances started in {window}, e.g. {starts[0].text[:140]!r}", "context", None,
+               f"{len(starts)} instances started in {window}, e.g. {excerpt(starts[0].text, limit=140)!r}", "context", None,
                role="context")
     return c.yes(confidence, f"requests run into the {timeout:.0f} s request timeout ({pct(share)} 504 since "
                              f"{hms(window.start)})", subject=revision.short_name if revision else None,

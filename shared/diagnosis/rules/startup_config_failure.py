@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.evidence import LogRecord
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.log_signals import LogSignal, found_in, pattern_of, per_text
@@ -31,7 +32,7 @@ def evaluate(facts: Facts) -> Finding:
            "a reason in " + ", ".join(sorted(CONFIG_REASONS)), bool(failed))
     secrets = facts.log_matches(LogSignal.SECRET_FAILURE)
     c.cite("log", f"varlog/system, stderr: {pattern_of(LogSignal.SECRET_FAILURE)}",
-           f"{len(secrets)} entries" + (f", e.g. {secrets[0].text[:160]!r}" if secrets else ""),
+           f"{len(secrets)} entries" + (f", e.g. {excerpt(secrets[0].text)!r}" if secrets else ""),
            f">= {s.startup_failure_logs_min}", len(secrets) >= s.startup_failure_logs_min)
     if failed:
         reason = failed[0]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.env_hosts import deploy_brought
 from shared.diagnosis.evidence import LogRecord, Revision
 from shared.diagnosis.facts import TARGET_LOAD_MINUTES, Facts, Window, hms
@@ -153,5 +154,5 @@ def _read_in_time_beside(facts: Facts, suspect: Revision, hosts: set[str]) -> bo
 
 def _example(text: str) -> str:
     """The line's read timeout in its client's words, for a person (the last line of a traceback), at most 160
-    characters."""
-    return text.strip().rsplit("\n", 1)[-1][:160]
+    characters cut between words (excerpts.excerpt)."""
+    return excerpt(text.strip().rsplit("\n", 1)[-1])
