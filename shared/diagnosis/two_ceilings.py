@@ -10,7 +10,7 @@ to its max. A connector at its ceiling (its max instances under load: CPU, or it
 e2-micro instance, cloud.google.com/vpc/docs/serverless-vpc-access, "Throughput" and machine types) makes the
 dials through it wait to the driver's connect timeout. Its instance count alone is no ceiling: "Connectors don't
 scale in" (same page, Scaling), so an idle connector stays at its max long after the load that took it there
-(saturated_stretch.ceiling_minutes reads a minute at the ceiling so). Hence:
+(saturated_stretch.ceiling_states reads each minute at the ceiling or under it so). Hence:
 
 - the connector at its ceiling LEAD or more before the revision reached its max, with the requests hung on its
   path (at least db_error_logs_min dials to the database timed out): the max instances are the connector's
@@ -31,7 +31,7 @@ when it holds however they are read:
 
 - `begun`, the latest a stretch can have begun: its oldest minute at the ceiling from which it never fell under
   `hang_minutes_ratio` of the minutes at it (a minute left out counts as not at it), so a lone minute before a
-  long gap is no start;
+  long gap is no start (the share of minutes that makes a hang the window's, reused rather than a new figure);
 - `since`, the earliest: the minute after the last one read under it (None: at it from the first minute read).
 
 The one that leads must have begun (`begun`) LEAD or more before the other could have (`since`).
@@ -55,7 +55,7 @@ from shared.diagnosis.signatures import Finding, Signature
 # A choice, not a documented figure (the module's docstring): one minute apart is within a sample of either.
 LEAD = timedelta(minutes=2)
 _MINUTE_US = 60_000_000
-LEAD_US = int(LEAD.total_seconds()) * 1_000_000
+_LEAD_US = int(LEAD.total_seconds()) * 1_000_000
 
 
 class Lead(Enum):
@@ -178,7 +178,7 @@ def _ceilings_order(facts: Facts) -> Order | None:
 
 def _first(leader: Stretch, other: Stretch) -> bool:
     """Whether `leader` began LEAD or more before `other` could have, however the minutes left out are read."""
-    return other.since is not None and leader.begun <= other.since - LEAD_US
+    return other.since is not None and leader.begun <= other.since - _LEAD_US
 
 
 def _stretch_rule(facts: Facts, runs: list[Stretch], service: Stretch, connector: Stretch | None,
