@@ -309,6 +309,15 @@ class Facts:
         self._replaced: dict[tuple[str, datetime], tuple[Revision, float] | None] = {}
         self._promotions: dict[str, Promotion | None] = {}
         self._database_lines: dict[LogSignal, tuple[tuple[LogRecord, ...], tuple[LogRecord, ...]]] = {}
+        self._above: dict[Callable[[Facts], object], object] = {}
+
+    def once(self, compute: Callable[[Facts], _T]) -> _T:
+        """`compute(self)`, found on first use and kept for the diagnosis: a reading of a module above Facts
+        (which Facts cannot import without a circle) that a rule and the verdict both read, such as
+        two_ceilings.ceilings_order."""
+        if compute not in self._above:
+            self._above[compute] = compute(self)
+        return self._above[compute]  # type: ignore[return-value]   # kept under its own function: its _T
 
     def points(self, result: MetricResult | None) -> tuple[Points, ...]:
         """The source's series, each indexed once per evidence (in the source's order)."""

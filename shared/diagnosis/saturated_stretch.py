@@ -75,6 +75,36 @@ def ceiling_minutes(facts: Facts, window: Window) -> list[int]:
     return [at for at in sorted(instances) if at_ceiling(at)]
 
 
+def ceiling_states(facts: Facts, window: Window) -> dict[int, bool]:
+    """Each minute end (microseconds) in `window` at which the connector was read: True at its ceiling (as
+    `ceiling_minutes` reads one), False read under it (under its max instances, or at them with every load
+    series read that minute under its bar). A minute whose instance count Monitoring left out, or at its max
+    with a load series' point left out and none over its bar, is in neither: it is not read as under.
+    Whether Monitoring writes an aligned point for a minute with no sample is UNCONFIRMED ("An aligned time
+    series has a single data value at the end of each alignment_period", Aggregation.Aligner,
+    google/monitoring/v3/common.proto, says nothing of a period with none): read either way, a gap proves
+    nothing. {} with no connector read."""
+    connector, s = facts.b.connector, facts.s
+    if connector is None or not connector.max_instances:
+        return {}
+    instances = _busiest(facts, facts.b.connector_instances, window)
+    cpu = _busiest(facts, facts.b.connector_cpu, window)
+    rates = facts.connector_bytes_by_minute(window)
+    ceiling = facts.connector_ceiling_mbps()
+    loads = [(cpu, lambda v: min(v, 1.0) >= s.connector_cpu_saturation)] if cpu else []
+    if ceiling and rates:
+        loads.append((rates, lambda v: v * 8 / 1e6 >= s.connector_throughput_ratio * ceiling))
+    states: dict[int, bool] = {}
+    for at in sorted(instances):
+        if instances[at] < connector.max_instances:
+            states[at] = False
+        elif any(at in read and over(read[at]) for read, over in loads):
+            states[at] = True
+        elif loads and all(at in read for read, _ in loads):
+            states[at] = False
+    return states
+
+
 def _busiest(facts: Facts, result: MetricResult | None, window: Window) -> dict[int, float]:
     """Per minute end (microseconds): the largest of the result's series (instances, CPU p99: never more than the
     busiest series showed)."""

@@ -55,6 +55,32 @@ def _world(*, connector_from: float | None, max_from: float, dials: bool, hung: 
     return e
 
 
+def _connector_at_ceiling(e: Evidence, *minutes: int) -> Evidence:
+    """The connector at its ceiling (3 of 3, CPU p99 97 %, 288 Mbps) in each minute ending at `minutes`, and at 3
+    instances from the first on ("Connectors don't scale in", Serverless VPC Access, Scaling)."""
+    for m in minutes:
+        e.conn_series["cpu"][m], e.conn_series["bytes"][m] = 0.97, 36e6
+    for m in e.conn_series["instances"]:
+        if m >= min(minutes):
+            e.conn_series["instances"][m] = 3
+    return e
+
+
+def _left_out(e: Evidence, *minutes: int) -> Evidence:
+    """Monitoring left every connector point of the minutes ending at `minutes` out (neither under nor at)."""
+    for m in minutes:
+        for series in e.conn_series.values():
+            series.pop(m, None)
+    return e
+
+
+def _revision_at_max(e: Evidence, *minutes: int) -> Evidence:
+    """The revision at its 10 max instances in each minute ending at `minutes` (a launch's burst)."""
+    for m in minutes:
+        e.inst[REV][m] = 10
+    return e
+
+
 ROWS = [
     # name, evidence, the diagnosis (a signature, or the competing pair), cases wrong on main marked "(main: both)"
     ("the connector's ceiling 4 minutes before the revision's max, dials timing out: the connector (main: both)",
@@ -72,6 +98,24 @@ ROWS = [
      _world(connector_from=-9, max_from=-13, dials=True, hung=True), None),
     ("the connector's ceiling first, requests hung to 30 s but no dial timing out (slow queries?): both",
      _world(connector_from=-14, max_from=-10, dials=False, hung=True), None),
+    # Each ceiling dated by its stretch running into the incident, not its first minute at it.
+    ("a one-minute burst at the connector's ceiling 5 minutes before, back under, then its ceiling a minute "
+     "before the revision's max, dials timing out: both (main: the connector, from the burst)",
+     _connector_at_ceiling(_world(connector_from=-11, max_from=-10, dials=True, hung=True), -14), None),
+    ("an earlier stretch at the connector's ceiling that ended, the revision's max, then the connector's ceiling "
+     "again 3 minutes after, all answered fast: capacity (main: both)",
+     _connector_at_ceiling(_world(connector_from=-6, max_from=-9, dials=False, hung=False, fast_503s=True),
+                           -14, -13, -12), CAPACITY),
+    ("a minute at the connector's ceiling, then its points left out for 3 minutes, then its ceiling in the "
+     "revision's max minute, dials timing out: both, the gap read either way (main: the connector)",
+     _left_out(_connector_at_ceiling(_world(connector_from=-11, max_from=-10, dials=True, hung=True), -14),
+               -13, -12, -11), None),
+    ("the connector's ceiling 4 minutes first with 2 of its minutes left out inside, dials timing out: the "
+     "connector, the gap not read as under (a control: main read its first minute)",
+     _left_out(_world(connector_from=-14, max_from=-10, dials=True, hung=True), -12, -11), CONNECTOR),
+    ("a one-minute burst of the revision at its max 13 minutes before, back under, then the connector's ceiling "
+     "4 minutes before its max again, dials timing out: the connector (main: both, from the burst)",
+     _revision_at_max(_world(connector_from=-12, max_from=-8, dials=True, hung=True), -14), CONNECTOR),
     # Controls: one ceiling alone.
     ("the revision's max alone, the connector at 3 of 3 all along at 30 % CPU (connectors don't scale in): capacity",
      _world(connector_from=None, max_from=-12, dials=False, hung=False, connector_at_max_all_along=True), CAPACITY),
@@ -90,6 +134,25 @@ def test_two_ceilings_are_told_apart_by_their_order(name, evidence, expected):
     assert d.signature is expected and not d.competing, d.summary
     if "alone" in name:
         return   # a control: no second ceiling to tell apart, nothing to cite
-    assert "before" in d.summary or "never reached its ceiling" in d.summary, d.summary
+    assert "before" in d.summary or "never reached its ceiling" in d.summary \
+        or "not at its ceiling while it was there" in d.summary, d.summary
     order = [e for e in d.evidence if e.about == expected.value and "the revision at its" in e.observed]
     assert len(order) == 1 and order[0].passed, [e.observed for e in d.evidence]
+
+
+def test_the_order_is_found_once_per_diagnosis(monkeypatch):
+    """The connector's rule (a hang at the revision's max) and the verdict both read the order: found once,
+    kept on the diagnosis's Facts (main found it twice, reading every series again)."""
+    from shared.diagnosis import two_ceilings
+
+    calls: list[object] = []
+    found = two_ceilings._what_requests_did
+
+    def counted(facts):
+        calls.append(facts)
+        return found(facts)
+
+    monkeypatch.setattr(two_ceilings, "_what_requests_did", counted)
+    d = diagnose(_world(connector_from=-14, max_from=-10, dials=True, hung=True).bundle(), S)
+    assert d.signature is CONNECTOR, d.summary
+    assert len(calls) == 1, f"the order was found {len(calls)} times"
