@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
@@ -491,7 +492,9 @@ def exhausted_answer(error: BaseException | None) -> ExhaustedAnswer:
     per-user quota, or perhaps the entire file system is out of space", google/rpc/code.proto), and Google's API
     design guide ("Errors", "Retrying errors") has a client retry it only "at the higher level with minimum 30s
     delay"; google-api-core's generic predicate does not retry it at all (retry_base.if_transient_error). An answer
-    with neither sign (RESOURCE_QUOTA_EXCEEDED, a QuotaFailure alone, no details) is read as a fixed limit: sending
+    with neither sign whose ErrorInfo names another reason (RESOURCE_QUOTA_EXCEEDED) is a fixed limit; one with no
+    ErrorInfo reason passes when its limit's name or its message gives the limit a window of a minute or less
+    ("per minute", `_rate_window`), and is otherwise (a QuotaFailure alone, no details) read as a fixed limit: sending
     it again meets the same limit until a person changes something. A QuotaFailure ("Describes how a quota check
     failed", error_details.proto) says which quota, not whether it passes: read for its words only. What Cloud Run
     and VPC Access send for a fixed limit (status, details, wording) is not documented (UNCONFIRMED); Cloud Run's
@@ -512,7 +515,29 @@ def exhausted_answer(error: BaseException | None) -> ExhaustedAnswer:
     if delay is not None:
         return ExhaustedAnswer(True, f"asked to wait {delay:g}s", limit)
     reason = next((str(_field(info, "reason")) for info in infos if _field(info, "reason")), "")
-    return ExhaustedAnswer(False, f"ErrorInfo {reason}" if reason else "", limit)
+    if reason:
+        return ExhaustedAnswer(False, f"ErrorInfo {reason}", limit)
+    window = _rate_window(f"{limit} {error}")
+    if window:
+        return ExhaustedAnswer(True, f"a rate quota: its limit is {window}", limit)
+    return ExhaustedAnswer(False, "", limit)
+
+
+# A quota's limit named by its window, as Google's quota refusals word it ("limit 'Read requests per minute per
+# region'", googleapis/repo-automation-bots#4469; ErrorInfo metadata "WriteRequestsPerMinutePerProjectRegion", as
+# google/api/error_reason.proto's quota_limit examples spell a limit): a window of a minute or less has passed before
+# the alert's next delivery. A day's window does not pass in time and is not read as one.
+_RATE_WINDOW = re.compile(r"\bper[ _]?(?:100[ _]?)?(?:second|minute)s?\b|Per(?:100)?(?:Second|Minute)s?(?=[A-Z]|\b)")
+
+
+def _rate_window(words: str) -> str:
+    """The window a refusal's words give its limit ("per minute"), or "" when they name none of a minute or less.
+    Read only when the answer carries no ErrorInfo reason: a reason says which kind of quota it is, the words only
+    what the limit is called (UNCONFIRMED that every rate quota's words name its window)."""
+    found = _RATE_WINDOW.search(words)
+    if not found:
+        return ""
+    return re.sub(r"(?<=[a-z])(?=[A-Z0-9])|(?<=[0-9])(?=[A-Z])", " ", found.group(0)).lower().replace("_", " ")
 
 
 def passes_in_time(error: BaseException | None) -> bool:

@@ -49,6 +49,16 @@ CASES = {
     "gRPC: a QuotaFailure alone": (grpc_refusal(quota_failure("Revisions serving traffic")), False,
                                    "Revisions serving traffic"),
     "gRPC: no details": (grpc_refusal(), False, ""),
+    "gRPC: no details, the message's limit per minute (Cloud Run's field wording)": (
+        ResourceExhausted("Quota exceeded for quota metric 'Write requests' and limit 'Write requests per minute per "
+                          "region' of service 'run.googleapis.com' for consumer 'project_number:0'."), True, ""),
+    "gRPC: no details, the message's limit per day": (
+        ResourceExhausted("Quota exceeded for quota metric 'Write requests' and limit 'Write requests per day' of "
+                          "service 'run.googleapis.com'."), False, ""),
+    "gRPC: a QuotaFailure alone naming a limit per 100 seconds": (
+        grpc_refusal(quota_failure("Requests per 100 seconds per user")), True, "Requests per 100 seconds per user"),
+    "gRPC: ErrorInfo RESOURCE_QUOTA_EXCEEDED whose limit is named per minute (the reason decides)": (
+        grpc_refusal(error_info("RESOURCE_QUOTA_EXCEEDED")), False, NAMED),
     "REST: ErrorInfo RATE_LIMIT_EXCEEDED with its metadata": (
         ApiStatusError(429, "RESOURCE_EXHAUSTED", "refused", ({"@type": "type.googleapis.com/google.rpc.ErrorInfo",
                                                              "reason": "RATE_LIMIT_EXCEEDED", "metadata": RUN_METRIC},)),
