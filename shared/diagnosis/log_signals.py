@@ -1520,18 +1520,18 @@ DB_ERROR_TEXTS: tuple[DbErrorText, ...] = (
     # #{username}.", errors.rb). Both are substring tests of libpq's message, never of a SQLSTATE. The user's name
     # is in the server's refusals of that user: 'password authentication failed for user "U"' (28P01, auth.c),
     # 'role "U" does not exist' (28000, miscinit.c), 'role "U" is not permitted to log in', 'too many connections
-    # for role "U"' (53300): a refusal of the user the connection names, read as one (a wrong or missing password,
-    # a role the server does not hold, which a person reads the same way: the credential the revision presents).
-    # A message that names the host or a socket path holding the user's name as a part of it (a user "orders"
-    # and a host "orders-db.internal") says so too whatever failed: UNCONFIRMED how often; the rule that reads
-    # it (database_unreachable) ties it to a deploy only where the deploy changed the user or its password.
-    DbErrorText("Ruby: Rails 7 (PostgreSQL) username error", r"There is an issue connecting to your database with "
+    # for role "U"' (53300). But a message that names the host or a socket path holding the user's name as a part
+    # of it (a user "orders" and a host "orders-db.internal", a socket "/cloudsql/p:r:orders-pg/.s.PGSQL.5432")
+    # says so too whatever failed, a dial that timed out through a saturated connector among them: so, as the
+    # hostname error and NoDatabaseError above, an error of reaching the database whose cause the words do not
+    # say, never a refusal (an answer, which would rule the path out) nor a dial by itself. The rule that reads it
+    # (database_unreachable) ties it to a deploy only where the deploy changed the user or its password.
+    DbErrorText("Ruby: Rails 7 (PostgreSQL) username error, cause unsaid", r"There is an issue connecting to your database with "
                 r"your username/password, username: ",
                 "ActiveRecord::DatabaseConnectionError: There is an issue connecting to your database with your "
                 "username/password, username: ledger_svc.",
                 "rails/rails activerecord/lib/active_record/errors.rb (DatabaseConnectionError.username_error) and "
-                "connection_adapters/postgresql_adapter.rb (new_client); UNCONFIRMED in a Cloud SQL thread",
-                Refusal.CREDENTIALS),
+                "connection_adapters/postgresql_adapter.rb (new_client); UNCONFIRMED in a Cloud SQL thread"),
     # The client had no password to give when the server asked for one: said by the client before any
     # refusal of the server's (a password emptied or taken out of the DSN by a deploy).
     DbErrorText("PostgreSQL client (no password supplied)",
@@ -2726,6 +2726,19 @@ def greeting_timed_out(text: str) -> bool:
 # dial (never dial_failure's), and never evidence that new connections open (database_signs.on_an_open_connection).
 _GREETING_LOST = re.compile(r"Lost connection to MySQL server at '(?:handshake: )?(?:reading|waiting for) initial "
                             r"communication packet'", re.IGNORECASE)
+
+
+# Rails' username error (the row "Ruby: Rails 7 (PostgreSQL) username error, cause unsaid"): said for the server's
+# refusals of the user and for any failure whose message names a host or socket path holding the user's name.
+_RAILS_USERNAME_ERROR = re.compile(r"There is an issue connecting to your database with your username/password, "
+                                   r"username: ")
+
+
+def username_error(text: str) -> bool:
+    """Whether a database error's text is Rails' username error: a refusal of the user's credentials, or any failure
+    whose words hold the user's name (a dial that timed out to "orders-db" for a user "orders"); the words alone do
+    not say which (activerecord postgresql_adapter.rb, new_client: a substring test)."""
+    return _RAILS_USERNAME_ERROR.search(text) is not None
 
 
 def greeting_lost(text: str) -> bool:

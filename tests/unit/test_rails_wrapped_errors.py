@@ -1,9 +1,10 @@
 """Rails' PostgreSQL adapter replaces libpq's message with its own whenever that message holds the configured
 database's name, then the user's, then the host's (activerecord postgresql_adapter.rb, new_client; errors.rb):
 NoDatabaseError.db_error, DatabaseConnectionError.username_error, .hostname_error. The username error is said for
-the server's refusals of the user the connection names (a password refused, a role missing): a refusal of the
-credentials, an answer that crossed the path. The database error is said for any message holding the database's
-name (a host or a socket path holding it too): an error of reaching the database, cause unsaid, never a refusal.
+the server's refusals of the user the connection names (a password refused, a role missing) and for any message
+holding the user's name (a host or a socket path named like it); the database error for any message holding the
+database's name: each an error of reaching the database, cause unsaid, never a refusal (which would rule the
+connector out); the username error alone holds a scale back as a doubt.
 Pure table: text -> (signals, refusal, a dial that timed out), the names the refusal gives; then verdicts."""
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from shared.config import DiagnosisSettings
 from shared.diagnosis.diagnose import diagnose
-from shared.diagnosis.log_signals import LogSignal, Refusal, classify, dial_timed_out, refusals_of
+from shared.diagnosis.log_signals import LogSignal, classify, dial_timed_out, refusals_of
 from shared.diagnosis.rules.database_unreachable import _names_said
 from shared.diagnosis.signatures import Signature
 from shared.remediation.planning import plan
@@ -19,7 +20,7 @@ from shared.remediation.planning import plan
 from tests.unit.test_connector_stale_reads import busy_connector
 
 S = DiagnosisSettings()
-DB, REFUSED = LogSignal.DB_CONNECTION, LogSignal.DB_REFUSED
+DB = LogSignal.DB_CONNECTION
 USERNAME = ("ActiveRecord::DatabaseConnectionError: There is an issue connecting to your database with your "
             "username/password, username: billing_app.")
 USERNAME_LOGGED = ("ActiveRecord::DatabaseConnectionError (There is an issue connecting to your database with your "
@@ -29,8 +30,8 @@ NO_DATABASE = ("ActiveRecord::NoDatabaseError: We could not find your database: 
                "configurations can be found in config/database.yml.")
 
 ROWS = {
-    USERNAME: (frozenset({DB, REFUSED}), Refusal.CREDENTIALS, False),
-    USERNAME_LOGGED: (frozenset({DB, REFUSED}), Refusal.CREDENTIALS, False),
+    USERNAME: (frozenset({DB}), "", False),
+    USERNAME_LOGGED: (frozenset({DB}), "", False),
     NO_DATABASE: (frozenset({DB}), "", False),
     "ActiveRecord::NoDatabaseError (We could not find your database: orders. Available database configurations can "
     "be found in config/database.yml.\n\nTo resolve this error:\n\n- Did you create the database for this app, or "
@@ -53,8 +54,11 @@ def test_the_username_error_names_the_user():
 
 # situation -> the verdict, the action, words in the summary
 CASES = {
-    "a password rotated on one side only, busy shared connector: the database's refusal, not scaled": (
-        busy_connector(USERNAME_LOGGED), Signature.DATABASE_UNREACHABLE, None, "credentials refused"),
+    # The same words for a password rotated on one side and for a dial that timed out to a host named like the user
+    # ("orders-db.internal" for a user "orders") through the saturated connector: neither a refusal that rules the
+    # connector out nor a failed dial that scales it; the doubt holds the scale back.
+    "a password rotated or a dial to a host named like the user, busy shared connector: a doubt, not scaled": (
+        busy_connector(USERNAME_LOGGED), None, None, "Rails said its username error"),
 }
 
 

@@ -22,7 +22,7 @@ from shared.diagnosis.log_signals import (REPLICA_CONFLICT, LogSignal, Refusal, 
                                          lost_mid_query,
                                          memory_limit_wordings, pattern_of, per_text, proxy_reply, read_timed_out,
                                          refresh_failed, upstream_hosts, upstream_read_timed_out,
-                                         words_of)
+                                         username_error, words_of)
 from shared.diagnosis.rules.base import UNREAD_LOGS_CONFIDENCE, Citation, duration, pct, unread_rule_outs
 from shared.diagnosis.connector_names import Naming, names_connector, two_connectors
 from shared.diagnosis.rules.connector_dials import DialPath, dial_path
@@ -189,6 +189,9 @@ def evaluate(facts: Facts) -> Finding:
     unanswered = _no_failed_dial(facts, c, _GREETINGS_LOST)
     if unanswered:
         return c.doubt(unanswered, GREETINGS_LOST)
+    credentials_or_path = _no_failed_dial(facts, c, _USERNAME_ERRORS)
+    if credentials_or_path:
+        return c.doubt(credentials_or_path, USERNAME_ERRORS)
     stale = _no_failed_dial(facts, c, _READS_TIMED_OUT)
     if stale:
         return _stale_pool(facts, c, stale, STALE_READS)
@@ -1644,6 +1647,25 @@ _GREETINGS_LOST = _NoFailedDial(
             "a restart) and a local proxy in front of it (the Cloud SQL Auth Proxy, a connector library) whose own "
             "dial on failed say these words alike")
 
+# Rails' username error (log_signals.username_error) with no failed dial in words of its own beside it. Weighed with
+# USERNAME_ERRORS.
+#
+# Rails replaces libpq's message with these words whenever it holds the configured user's name: the server's refusal
+# of that user (a password rotated on one side, a role missing), and as well any failure whose message names a host
+# or a socket path holding the name, a dial through a saturated connector that timed out among them (activerecord
+# postgresql_adapter.rb, new_client). A refusal proves the path works and a timed-out dial may be the connector's:
+# the words cannot tell, so they hold the scale back as a doubt, never a refusal that rules the connector out.
+_USERNAME_ERRORS = _NoFailedDial(
+    matches=username_error, hung=False,
+    source="stderr / stdout: Rails' username error (log_signals.username_error)",
+    observed="Rails username errors (a refusal of the user, or any failure whose words hold the user's name)",
+    kind="Rails' username error",
+    beside_it="beside it: a password or role refused and a dial to a host named like the user say the same words",
+    doubt="Rails said its username error",
+    meanwhile=", with no dial that failed in words of its own beside it",
+    because="Rails says these words for the server's refusal of the user (a password rotated, a role missing) and "
+            "for any failure whose message holds the user's name (a host or socket path named like it)")
+
 # While requests hang at a client timeout (`_hung_while_failing`): MySQL 2013s that name no reason
 # (log_signals.lost_mid_query: mysqlclient's and mysql-connector-python's bare "Lost connection to MySQL server
 # during query"); a connection found closed at once is not a wait. Weighed with LOST_MID_QUERY.
@@ -1708,6 +1730,14 @@ GREETINGS_LOST = ("find what closed the new connections before the server greete
                   "instance, its refresh), then the database's state and log at those minutes (a restart, "
                   "connect_timeout, Aborted_connects, an address it does not admit); raise the connector's max "
                   "instances only if a dial through it is shown to fail")
+
+
+# What a person checks when Rails said its username error.
+USERNAME_ERRORS = ("find the driver's own error under Rails' words (log the exception's cause, or connect with psql as "
+                   "the revision's user from the same network): a password or role the database refuses (the secret "
+                   "the revision reads against the user's password, rotated on one side) or a failure at a host or "
+                   "socket path named like the user; raise the connector's max instances only if a dial through it "
+                   "is shown to fail")
 
 
 # What a person checks when open connections were found closed or reset while requests waited.
