@@ -544,7 +544,8 @@ class PinRecord(KeptReport):
     # A pin ASKED whose revision a sweep found serving since: when (an upper bound of when it began: the sweep
     # before saw it asked for, not serving), which its rollback is judged from; and the verdict of that late
     # verification once recorded ("verified" or "escalated"; "unreadable" for an action record this version
-    # cannot read, said once; "" while it waits for the settle time and its evidence). None and "" for a pin
+    # cannot read, "gone" for one no longer kept, each said once; "" while it waits for the settle time and its
+    # evidence). None and "" for a pin
     # that served from its write.
     served_late_at: datetime | None = None
     late_verdict: str = ""

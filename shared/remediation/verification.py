@@ -1417,6 +1417,13 @@ class Sweep:
                 severity="WARNING", action_id=pin.action_id)
             self._note_late(pin, "unreadable")
             return None
+        if record is None and served is not None:   # its record gone (expired): said once, as the promised verdict
+            Timeline(pin.incident_id or None, "command").step(
+                "late_unjudged", f"{pin.action_id}: its revision serves since it was asked for, but its action "
+                f"record is no longer kept: not verified; a person must judge {short_name(pin.service)}",
+                severity="WARNING", action_id=pin.action_id)
+            self._note_late(pin, "gone")
+            return None
         if record is None or served is None or record.applied_late_at is not None \
                 or record.state is not ActionState.ESCALATED:
             self._note_late(pin, record.state.value if record is not None else "escalated")

@@ -5,9 +5,12 @@ stand-in (`reconcile`: the desired split served late, nobody's update; `delete_r
 emulator; no mocks."""
 from __future__ import annotations
 
+import json
+
 import grpc
 
 from sandbox.standins.run import TrafficSeed
+from shared.gcp.firestore import document_id
 from shared.remediation.records import ACTIONS, PINS
 from tests.integration.test_remediation import counted, more_series, request_lines, timed
 from tests.integration.test_rollback_failed_operation import failing_update, world  # noqa: F401 (the fixture)
@@ -123,3 +126,25 @@ def test_an_asked_pin_whose_revisions_cannot_be_listed_is_kept(world):
     world.standins.run.faults.clear()
     pin = world.state.get_record(PINS, SERVICE)
     assert told == [] and pin["pinned"] is True and pin["state"] == "asked", pin
+
+
+def test_an_asked_rollback_served_late_whose_record_is_gone_is_said_unjudged_once(world, capsys):
+    """The reminder that read its revision serving promised a verdict; the action record, no longer kept (its TTL
+    passed), cannot give one. Before, the pin was noted silently. Now a WARNING step says it was not verified and
+    a person must judge, once."""
+    served_late(world)
+    old_serves(world, errors=0)
+    store = world.state
+    gone = document_id(world.state.get_record(PINS, SERVICE)["action_id"])
+    store._firestore().collection(store._collection_id(ACTIONS)).document(gone).delete()   # its TTL passed
+    capsys.readouterr()
+    world.at(17)
+    sweep(world, "s2")
+    entries = [json.loads(raw) for raw in capsys.readouterr().out.splitlines() if raw.startswith("{")]
+    unjudged = [e for e in entries if e["runwarden"].get("step") == "late_unjudged"]
+    assert len(unjudged) == 1 and "no longer kept" in unjudged[0]["message"], entries
+    assert unjudged[0]["severity"] == "WARNING"
+    assert world.state.get_record(PINS, SERVICE)["late_verdict"] == "gone"
+    world.at(18)
+    sweep(world, "s3")
+    assert not [raw for raw in capsys.readouterr().out.splitlines() if "late_unjudged" in raw]
