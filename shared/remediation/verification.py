@@ -1411,19 +1411,9 @@ class Sweep:
         try:
             record = read_record(ActionRecord, data, ACTIONS, pin.action_id) if data else None
         except DamagedRecord as exc:   # said once, never judged on a record this version cannot read
-            Timeline(pin.incident_id or None, "command").step(
-                "late_unjudged", f"{pin.action_id}: its revision serves since it was asked for, but its action "
-                f"record cannot be read ({exc}): not verified; a person must judge {short_name(pin.service)}",
-                severity="WARNING", action_id=pin.action_id)
-            self._note_late(pin, "unreadable")
-            return None
+            return self._late_unjudged(pin, f"cannot be read ({exc})", "unreadable")
         if record is None and served is not None:   # its record gone (expired): said once, as the promised verdict
-            Timeline(pin.incident_id or None, "command").step(
-                "late_unjudged", f"{pin.action_id}: its revision serves since it was asked for, but its action "
-                f"record is no longer kept: not verified; a person must judge {short_name(pin.service)}",
-                severity="WARNING", action_id=pin.action_id)
-            self._note_late(pin, "gone")
-            return None
+            return self._late_unjudged(pin, "is no longer kept", "gone")
         if record is None or served is None or record.applied_late_at is not None \
                 or record.state is not ActionState.ESCALATED:
             self._note_late(pin, record.state.value if record is not None else "escalated")
@@ -1442,6 +1432,15 @@ class Sweep:
                                guard={"applied_late_at": None})
         self._note_late(pin, found.state.value)
         return outcome
+
+    def _late_unjudged(self, pin: PinRecord, record_is: str, noted: str) -> None:
+        """A late rollback whose action record gives no verdict (`record_is`: why), said once as a WARNING line in
+        place of the verdict its reminder promised; the pin notes `noted` and is judged no more."""
+        Timeline(pin.incident_id or None, "command").step(
+            "late_unjudged", f"{pin.action_id}: its revision serves since it was asked for, but its action record "
+            f"{record_is}: not verified; a person must judge {short_name(pin.service)}",
+            severity="WARNING", action_id=pin.action_id)
+        self._note_late(pin, noted)
 
     def _note_late(self, pin: PinRecord, state: str) -> None:
         """The pin notes its rollback's late verdict: it is judged no more."""
