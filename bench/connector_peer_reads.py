@@ -25,7 +25,9 @@ import argparse
 import statistics
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Callable, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -35,37 +37,23 @@ COPIES = ("payments", "reports", "billing", "ledgerweb", "invoices")
 
 
 def measure(peers: int, latency: float, runs: int) -> list[float]:
-    from cli._inputs import environment
+    """service_peers_held for the busy-clean-peer alert with `peers` other managed users, each Run and Monitoring
+    call held `latency`; the alerting service's own diagnosis read once, outside the window."""
     from cli.eval import ANCHOR
-    from sandbox.scenarios import resolve_scenario, start_seeded, with_copies
+    from sandbox.scenarios import resolve_scenario, with_copies
     from shared.config import parse_config
-    from shared.diagnosis.collection import Readers
     from shared.diagnosis.scope import diagnose_service, service_peers_held
-    from shared.gcp.logging import CloudLoggingAdapter
-    from shared.gcp.monitoring import CloudMonitoringAdapter
-    from shared.gcp.run import CloudRunAdapter
-    from shared.gcp.vpcaccess import VpcAccessAdapter
 
     scenario = with_copies(resolve_scenario(SCENARIO), PEER, COPIES[:peers - 1])
     incident = _incident(scenario)
     config = parse_config(scenario.config_data(f"projects/{scenario.project}/topics/runwarden-outcomes"),
                           source=scenario.name)
     now = ANCHOR + scenario.delivered
-    seconds = []
-    with start_seeded(scenario, anchor=ANCHOR) as standins, environment(standins.env()):
-        readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(), logging=CloudLoggingAdapter(),
-                          vpcaccess=VpcAccessAdapter())
-        try:
-            result = diagnose_service(incident.target.name, incident, config, readers, now)
-            for service in (standins.run, standins.monitoring):
-                service.faults.add_latency(latency)
-            for _ in range(runs):
-                started = time.perf_counter()
-                held = _peers_held(service_peers_held, result, config, readers, now)
-                seconds.append(time.perf_counter() - started)
-            assert held.signature.value == "inconclusive", held.summary
-        finally:
-            readers.close()
+    with _seeded(scenario) as (standins, readers):
+        result = diagnose_service(incident.target.name, incident, config, readers, now)
+        _slowed(latency, standins.run, standins.monitoring)
+        seconds, held = _timed(runs, lambda: _peers_held(service_peers_held, result, config, readers, now))
+    assert held.signature.value == "inconclusive", held.summary
     return seconds
 
 
@@ -76,28 +64,14 @@ USER_COPIES = ("reports", "billing", "ledgerweb", "invoices", "statements")
 
 def measure_users(managed: int, latency: float, runs: int) -> list[float]:
     """scope.users for a connector alert whose connector `managed` managed services share, each call held `latency`."""
-    from cli._inputs import environment
-    from cli.eval import ANCHOR
-    from sandbox.scenarios import start_seeded
-    from shared.diagnosis.collection import Readers
     from shared.diagnosis.scope import users
-    from shared.gcp.monitoring import CloudMonitoringAdapter
-    from shared.gcp.run import CloudRunAdapter
 
     scenario, config = _connector_users(managed)
     incident = _incident(scenario)
-    seconds = []
-    with start_seeded(scenario, anchor=ANCHOR) as standins, environment(standins.env()):
-        readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter())
-        try:
-            standins.run.faults.add_latency(latency)
-            for _ in range(runs):
-                started = time.perf_counter()
-                found = users(incident.target, config, readers)
-                seconds.append(time.perf_counter() - started)
-            assert len(found.services) == managed, found
-        finally:
-            readers.close()
+    with _seeded(scenario) as (standins, readers):
+        _slowed(latency, standins.run)
+        seconds, found = _timed(runs, lambda: users(incident.target, config, readers))
+    assert len(found.services) == managed, found
     return seconds
 
 
@@ -105,35 +79,56 @@ def measure_diagnoses(managed: int, latency: float, runs: int) -> list[float]:
     """A connector alert's users, each collected and diagnosed (scope.diagnose_users where the tree has it, else
     diagnose_service one after another, as before), `managed` managed services behind the connector, every call held
     `latency` at the stand-in. Who is behind it (scope.users) is read once, outside the window."""
+    from cli.eval import ANCHOR
+    from shared.diagnosis import scope
+
+    scenario, config = _connector_users(managed)
+    incident = _incident(scenario)
+    now = ANCHOR + scenario.delivered
+    with _seeded(scenario) as (standins, readers):
+        found = scope.users(incident.target, config, readers)
+        _slowed(latency, standins.run, standins.monitoring, standins.logging, standins.vpcaccess)
+        seconds, results = _timed(runs, lambda: _diagnosed(scope, found, incident, config, readers, now))
+    assert len(results) == managed, results
+    return seconds
+
+
+@contextmanager
+def _seeded(scenario: Any) -> Iterator[tuple[Any, Any]]:
+    """The scenario seeded into in-process stand-ins, the environment pointed at them, and readers through the real
+    adapters (closed after)."""
     from cli._inputs import environment
     from cli.eval import ANCHOR
     from sandbox.scenarios import start_seeded
-    from shared.diagnosis import scope
     from shared.diagnosis.collection import Readers
     from shared.gcp.logging import CloudLoggingAdapter
     from shared.gcp.monitoring import CloudMonitoringAdapter
     from shared.gcp.run import CloudRunAdapter
     from shared.gcp.vpcaccess import VpcAccessAdapter
 
-    scenario, config = _connector_users(managed)
-    incident = _incident(scenario)
-    now = ANCHOR + scenario.delivered
-    seconds = []
     with start_seeded(scenario, anchor=ANCHOR) as standins, environment(standins.env()):
         readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(), logging=CloudLoggingAdapter(),
                           vpcaccess=VpcAccessAdapter())
         try:
-            found = scope.users(incident.target, config, readers)
-            for service in (standins.run, standins.monitoring, standins.logging, standins.vpcaccess):
-                service.faults.add_latency(latency)
-            for _ in range(runs):
-                started = time.perf_counter()
-                results = _diagnosed(scope, found, incident, config, readers, now)
-                seconds.append(time.perf_counter() - started)
-            assert len(results) == managed, results
+            yield standins, readers
         finally:
             readers.close()
-    return seconds
+
+
+def _slowed(latency: float, *standins: Any) -> None:
+    """Every call to each stand-in held `latency` seconds (Faults.add_latency, as a network round trip would)."""
+    for standin in standins:
+        standin.faults.add_latency(latency)
+
+
+def _timed(runs: int, call: Callable[[], Any]) -> tuple[list[float], Any]:
+    """`call` made `runs` times: the wall time of each, and the last answer."""
+    seconds, answer = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        answer = call()
+        seconds.append(time.perf_counter() - started)
+    return seconds, answer
 
 
 def _diagnosed(scope, found, incident, config, readers, now) -> list:
@@ -191,29 +186,25 @@ def main() -> None:
 
 
 def _peers(args) -> None:
-    print(f"service_peers_held, each call held {args.latency * 1000:.0f} ms at the stand-in, median of {args.runs}")
-    for peers in (1, 3, 6):
-        seconds = measure(peers, args.latency, args.runs)
-        print(f"  {peers} peer(s): {statistics.median(seconds):.3f} s "
-              f"({statistics.median(seconds) / args.latency:.1f} call latencies)")
+    _report(args, "service_peers_held", (1, 3, 6), measure, "peer(s)")
 
 
 def _lookups(args) -> None:
-    print(f"a connector alert's lookup of its users (scope.users), each call held {args.latency * 1000:.0f} ms at the "
-          f"stand-in, median of {args.runs}")
-    for managed in (2, 4, 7):
-        seconds = measure_users(managed, args.latency, args.runs)
-        print(f"  {managed} managed service(s): {statistics.median(seconds):.3f} s "
-              f"({statistics.median(seconds) / args.latency:.1f} call latencies)")
+    _report(args, "a connector alert's lookup of its users (scope.users)", (2, 4, 7), measure_users,
+            "managed service(s)")
 
 
 def _diagnoses(args) -> None:
-    print(f"a connector alert's users collected and diagnosed (scope.diagnose_users), each call held "
-          f"{args.latency * 1000:.0f} ms at the stand-in, median of {args.runs}")
-    for managed in args.users:
-        seconds = measure_diagnoses(managed, args.latency, args.runs)
-        print(f"  {managed} user(s): {statistics.median(seconds):.3f} s "
-              f"({statistics.median(seconds) / args.latency:.1f} call latencies)")
+    _report(args, "a connector alert's users collected and diagnosed (scope.diagnose_users)", args.users,
+            measure_diagnoses, "user(s)")
+
+
+def _report(args, what: str, sizes, measured: Callable[[int, float, int], list[float]], unit: str) -> None:
+    """`measured` at each size, its median wall time, and that in call latencies."""
+    print(f"{what}, each call held {args.latency * 1000:.0f} ms at the stand-in, median of {args.runs}")
+    for size in sizes:
+        median = statistics.median(measured(size, args.latency, args.runs))
+        print(f"  {size} {unit}: {median:.3f} s ({median / args.latency:.1f} call latencies)")
 
 
 if __name__ == "__main__":
