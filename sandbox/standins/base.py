@@ -146,6 +146,23 @@ def quota_status(quota: QuotaRefusal) -> grpc.Status:
                        (("grpc-status-details-bin", status.SerializeToString()),))
 
 
+def serve_http(server: Any, name: str) -> tuple[threading.Thread, str]:
+    """An HTTP stand-in's server served on a thread of its own: the thread and "127.0.0.1:PORT". A short poll
+    interval: shutdown() waits up to one interval for the loop to notice."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, name=name, daemon=True)
+    thread.start()
+    return thread, f"127.0.0.1:{server.server_address[1]}"
+
+
+def stop_http(server: Any, thread: threading.Thread | None) -> None:
+    """What `serve_http` started, stopped: the loop shut down, the socket closed, the thread joined."""
+    if server is not None:
+        server.shutdown()
+        server.server_close()
+    if thread is not None:
+        thread.join(timeout=5)
+
+
 @dataclass(frozen=True)
 class _RichStatus(grpc.Status):
     code: grpc.StatusCode

@@ -19,6 +19,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from sandbox.standins.base import serve_http, stop_http
 from shared.gcp.identity import EMAIL_PATH
 
 FLAVOR = ("Metadata-Flavor", "Google")
@@ -46,20 +47,12 @@ class MetadataStandIn:
         server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         server.daemon_threads = True
         self._http = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        name="metadata-standin", daemon=True)
-        self._thread.start()
-        self.address = f"127.0.0.1:{server.server_address[1]}"
+        self._thread, self.address = serve_http(server, "metadata-standin")
         return self.address
 
     def stop(self) -> None:
-        if self._http is not None:
-            self._http.shutdown()
-            self._http.server_close()
-            self._http = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        stop_http(self._http, self._thread)
+        self._http, self._thread = None, None
 
     def answer(self, path: str, flavored: bool) -> tuple[int, str]:
         """(status, body) for a GET of `path`."""

@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import grpc
 
-from sandbox.standins.base import Call, StandIn
+from sandbox.standins.base import Call, StandIn, serve_http, stop_http
 from sandbox.standins.faults import Faults, QuotaRefusal
 
 MACHINE_TYPES = ("e2-micro", "f1-micro", "e2-standard-4")
@@ -239,22 +239,14 @@ class VpcAccessStandIn(StandIn):
             raise RuntimeError(f"VpcAccessStandIn already started at {self.address}")
         server = _Server(("127.0.0.1", port), _handler_for(self))
         self._http = server
-        # A short poll interval: shutdown() waits up to one interval for the loop to notice.
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        name="vpcaccess-standin", daemon=True)
-        self._thread.start()
-        self.address = f"127.0.0.1:{server.server_address[1]}"
+        self._thread, self.address = serve_http(server, "vpcaccess-standin")
         return self.address
 
     def stop(self, grace: float | None = 0) -> None:
+        stop_http(self._http, self._thread)
         if self._http is not None:
-            self._http.shutdown()
-            self._http.server_close()
             self._http.drop_connections()
-            self._http = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._http, self._thread = None, None
 
     # --- seeding and inspection (direct, no HTTP) ----------------------------------------------
 
