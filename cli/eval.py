@@ -12,6 +12,9 @@ real adapters with the clock pinned at T0 + 2 minutes, and the plan is made. Rep
   where `expect.action` names one, or the planned action stops short of `expect.status`: an
   expected `applied` that would be `proposed` or `escalated`, an expected `proposed` that would
   be `escalated`). A missed fix leaves a person paged; the scenario's expectation is not met;
+- stand-downs: a diagnosis that stands automation down for a recent human change where the scenario
+  expects none, or none where it expects one (`expect.stand_down`). Either misleads a person about who
+  is at work;
 - a confusion matrix, expected by row, diagnosed by column.
 
 The status a planned action would reach in enforce mode is the gate's own verdict on the plan
@@ -19,7 +22,8 @@ The status a planned action would reach in enforce mode is the gate's own verdic
 the policy's `runwarden` user label, or an alert that states no present failure: `escalated`); fresh state
 holds no cooldown, budget or pause.
 
-Exit 0 when accuracy is 100 % and there are no wrong and no missed actions; 3 when the bar is
+Exit 0 when accuracy is 100 % and there are no wrong actions, missed actions nor stand-downs unlike
+their expectation; 3 when the bar is
 missed; 2 for bad input; 1 when the local environment failed.
 """
 from __future__ import annotations
@@ -61,6 +65,13 @@ class Row:
     wrong_action: bool
     missed_action: bool
     reason: str
+    expected_stand_down: bool = False
+    stood_down: str = ""            # the diagnosis's stand-down words, "" when it stood nothing down
+
+    @property
+    def stand_down_unlike(self) -> bool:
+        """The diagnosis stood automation down where the scenario expects it not to, or the reverse."""
+        return bool(self.stood_down) != self.expected_stand_down
 
     @property
     def correct(self) -> bool:
@@ -85,7 +96,8 @@ def command(directory: str, as_json: bool) -> None:
                               sort_keys=True))
     else:
         _show(rows, summary)
-    if summary["accuracy"] < 1.0 or summary["wrong_actions"] or summary["missed_actions"]:
+    if (summary["accuracy"] < 1.0 or summary["wrong_actions"] or summary["missed_actions"]
+            or summary["stand_downs_unlike"]):
         raise SystemExit(EXIT_BAR_MISSED)
 
 
@@ -158,7 +170,8 @@ def evaluate(scenario: Scenario) -> Row:
                expected_status=expect.status, planned_action=action, planned_target=target,
                planned_revision=revision, planned_status=status,
                wrong_action=is_wrong_action(expect, action, target, revision, status),
-               missed_action=is_missed_action(expect, action, target, revision, status), reason=reason)
+               missed_action=is_missed_action(expect, action, target, revision, status), reason=reason,
+               expected_stand_down=expect.stand_down, stood_down=diagnosis.stand_down if diagnosis else "")
 
 
 def is_wrong_action(expect: ExpectSpec, action: str | None, target: str | None, revision: str | None,
@@ -191,6 +204,7 @@ def totals(rows: list[Row]) -> dict:
         "accuracy": sum(r.correct for r in rows) / len(rows) if rows else 0.0,
         "wrong_actions": sum(r.wrong_action for r in rows),
         "missed_actions": sum(r.missed_action for r in rows),
+        "stand_downs_unlike": sum(r.stand_down_unlike for r in rows),
         "labels": labels,
         "confusion": {e: {d: matrix[(e, d)] for d in labels} for e in labels},
     }
@@ -209,11 +223,12 @@ def _show(rows: list[Row], summary: dict) -> None:
     table.add_column("action planned (expected)", overflow="fold")
     table.add_column("", no_wrap=True)
     for r in rows:
-        mark = ("[red]WRONG[/]" if not r.correct or r.wrong_action else
+        mark = ("[red]WRONG[/]" if not r.correct or r.wrong_action or r.stand_down_unlike else
                 "[red]MISSED[/]" if r.missed_action else "[green]ok[/]")
         verdict = r.expected if r.correct else f"{r.expected} → [red]{r.diagnosed}[/]"
         action = f"{planned(r)} ({expected(r)})"
-        flag = " [red]wrong action[/]" if r.wrong_action else " [red]missed action[/]" if r.missed_action else ""
+        flag = (" [red]wrong action[/]" if r.wrong_action else " [red]missed action[/]" if r.missed_action else
+                " [red]stand-down unlike expected[/]" if r.stand_down_unlike else "")
         table.add_row(r.scenario, verdict, action + flag, mark)
     console.print(table)
     labels = summary["labels"]
@@ -227,7 +242,7 @@ def _show(rows: list[Row], summary: dict) -> None:
     console.print(matrix)
     console.print(f"[bold]signature accuracy[/] {summary['accuracy']:.1%} over {summary['scenarios']} scenarios; "
                   f"[bold]wrong actions[/] {summary['wrong_actions']}; [bold]missed actions[/] "
-                  f"{summary['missed_actions']}")
+                  f"{summary['missed_actions']}; [bold]stand-downs unlike expected[/] {summary['stand_downs_unlike']}")
     from shared.timeline.words import visible
 
     for r in rows:
@@ -252,6 +267,9 @@ def problems(r: Row) -> list[str]:
     if r.wrong_action or r.missed_action:
         kind = "wrong action" if r.wrong_action else "missed action"
         lines.append(f"{r.scenario}: {kind}: expected {expected(r)}, got {planned(r)}: {r.reason}")
+    if r.stand_down_unlike:
+        lines.append(f"{r.scenario}: stand-down: expected {'one' if r.expected_stand_down else 'none'}, "
+                     f"got {r.stood_down or 'none'}")
     return lines
 
 

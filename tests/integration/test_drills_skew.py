@@ -18,6 +18,7 @@ from shared.clock import CLOCK_SKEW_ALLOWANCE, FixedClock
 from shared.config import parse_config
 from shared.pipeline import handle_alert
 from shared.remediation.guardrails import BUDGETS, Gate, _Held, budget_buckets, slot_keys
+from shared.remediation.refusals import Held
 from tests.integration.world import SERVICE, World
 
 pytestmark = pytest.mark.emulator
@@ -88,14 +89,15 @@ def test_a_cooldown_holds_in_real_time_both_ways(world, first, second):
     only once 5 real minutes have passed, never earlier."""
     real = FixedClock(world.anchor)
     a, b = _gate(world, SkewedClock(real, first), "a"), _gate(world, SkewedClock(real, second), "b")
-    assert a._cooldown(SERVICE, a.clock.now(), False, _Held()) == ""
+    assert a._cooldown(SERVICE, a.clock.now(), False, _Held()) is None
 
     for minutes in (1, 4, 4.9):
         real.set(world.anchor + timedelta(minutes=minutes))
-        assert b._cooldown(SERVICE, b.clock.now(), False, _Held()).startswith("cooldown"), minutes
+        refused = b._cooldown(SERVICE, b.clock.now(), False, _Held())
+        assert refused is not None and refused.held is Held.COOLDOWN and refused.startswith("cooldown"), minutes
     # Liveness: free again once the cooldown, both skews and the allowance have passed.
     real.set(world.anchor + timedelta(minutes=5) + 2 * SKEW + CLOCK_SKEW_ALLOWANCE)
-    assert b._cooldown(SERVICE, b.clock.now(), False, _Held()) == ""
+    assert b._cooldown(SERVICE, b.clock.now(), False, _Held()) is None
 
 
 def test_racing_instances_with_skewed_clocks_never_exceed_a_budget(world):
@@ -111,7 +113,7 @@ def test_racing_instances_with_skewed_clocks_never_exceed_a_budget(world):
     def race(gate: Gate) -> None:
         held = _Held()
         barrier.wait()
-        if gate._budgets(SERVICE, gate.clock.now(), False, held) == "":
+        if gate._budgets(SERVICE, gate.clock.now(), False, held) is None:
             taken.extend(held.slots)
 
     threads = [threading.Thread(target=race, args=(g,)) for g in gates]

@@ -29,9 +29,11 @@ def _run(directory: Path) -> tuple[int, dict]:
 def test_the_bundled_scenarios_meet_the_bar():
     code, report = _run(SCENARIO_DIR)
 
-    wrong = [r for r in report["rows"] if not r["correct"] or r["wrong_action"] or r["missed_action"]]
+    wrong = [r for r in report["rows"] if not r["correct"] or r["wrong_action"] or r["missed_action"]
+             or bool(r["stood_down"]) != r["expected_stand_down"]]
     assert wrong == [], wrong
     assert report["accuracy"] == 1.0 and report["wrong_actions"] == 0 and report["missed_actions"] == 0
+    assert report["stand_downs_unlike"] == 0
     assert report["scenarios"] >= BAR_SCENARIOS
     assert code == 0
 
@@ -86,6 +88,21 @@ def test_an_expected_fix_not_made_is_a_missed_action_and_misses_the_bar(tmp_path
     rows = {r["scenario"]: r for r in report["rows"]}
     assert rows["previous_also_failing"]["planned_action"] is None
     assert rows["connector_saturation"]["planned_status"] == "proposed"
+
+
+def test_a_stand_down_unlike_its_expectation_misses_the_bar(tmp_path):
+    # A person's deploy after the incident began stands automation down: a scenario expecting none
+    # misses the bar, though its signature and its (absent) action are as expected.
+    data = yaml.safe_load((SCENARIO_DIR / "fix_deployed_by_person_after_alert_new_revision_serving.yaml").read_text())
+    data["expect"]["stand_down"] = False
+    (tmp_path / "no_stand_down.yaml").write_text(yaml.safe_dump(data))
+
+    code, report = _run(tmp_path)
+
+    assert code == 3
+    assert report["accuracy"] == 1.0 and report["wrong_actions"] == 0 and report["missed_actions"] == 0
+    assert report["stand_downs_unlike"] == 1
+    assert report["rows"][0]["stood_down"].startswith("recent human change: deploy of backend-00003")
 
 
 def test_a_missed_action_is_listed_expected_against_got(tmp_path):

@@ -2,6 +2,8 @@
 a wrong action (a write not expected) and a missed one (the expected fix not made) kept apart."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from cli.eval import Row, is_missed_action, is_wrong_action, problems, totals
@@ -80,3 +82,23 @@ def test_each_miss_gets_a_line_saying_expected_against_got():
         ["s: signature: expected connector_saturation, got inconclusive: why",
          "s: missed action: expected scale_connector proposed, got no action: why"]
     assert problems(_row("s", ROLLBACK, ("rollback_traffic", SERVICE, "backend-00001-abc", "applied"))) == []
+
+
+STOOD = ExpectSpec(signature="inconclusive", status="escalated", stand_down=True)
+WORDS = "recent human change: deploy of backend-00003-rev by deployer@p.iam.gserviceaccount.com at 12:01:00"
+
+
+@pytest.mark.parametrize("expect,stood,unlike", [
+    (NOTHING, "", False),
+    (STOOD, WORDS, False),
+    (NOTHING, WORDS, True),     # stood down where none is expected: a person told someone is at work
+    (STOOD, "", True),          # none where one is expected: automation would act over a person
+])
+def test_a_stand_down_unlike_its_expectation_misses_the_bar(expect, stood, unlike):
+    row = replace(_row("s", expect, (None, None, None, None)), expected_stand_down=expect.stand_down,
+                  stood_down=stood)
+
+    assert row.stand_down_unlike is unlike
+    assert totals([row])["stand_downs_unlike"] == int(unlike)
+    assert problems(row) == ([f"s: stand-down: expected {'one' if expect.stand_down else 'none'}, "
+                              f"got {stood or 'none'}"] if unlike else [])
