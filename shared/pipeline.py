@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, Sequence
 
 from shared.remediation.actions import get_action
+from shared.remediation.actions.rollback_traffic import traffic_state
 from shared.clock import Clock, SystemClock, skew_safe_lease
 from shared.diagnosis.collection import Readers
 from shared.diagnosis.scope import (ALERT_AGAIN, alert_context, by_number_held, cloudsql_users_healthy, combine,
@@ -64,11 +65,11 @@ from shared.outcomes import (
 from shared.remediation.planning import Plan, advised, plan, report_of
 from shared.remediation.pins import asked_hold, asked_not_serving
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, REPORT_PENDING, SETTLED, ActionRecord,
-                                        ActionState, IncidentRecord, IntentRecord, SettledVerdict, intent_key,
-                                        read_record)
+                                        ActionState, IncidentRecord, IntentRecord, PinRecord, SettledVerdict,
+                                        intent_key, read_record)
 from shared.remediation.sweep_budget import alert_peer_time
 from shared.remediation.settled import EVERY_CLAIM, Settled, SettledIncidents, SettledState
-from shared.diagnosis.evidence import EvidenceBundle
+from shared.diagnosis.evidence import EvidenceBundle, Service
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.health_bar import health_bar
 from shared.ports import (
@@ -580,7 +581,8 @@ class _AlertRun:
         report = advised(report, proposal)
         if proposal.action is None:
             # A concurrent delivery may have acted while this one read state; that is no escalation.
-            return self.duplicate(gate, service, report) or self.no_action(diagnosis, proposal, service, report)
+            return self.duplicate(gate, service, report) or self.no_action(diagnosis, proposal, service, report,
+                                                                            bundle.service)
         held = self.policy_held(gate, service, proposal, report)
         if held is not None:
             return held
@@ -694,7 +696,7 @@ class _AlertRun:
         report = advised(report, proposal)
         if proposal.action is None:
             return self.duplicate(gate, target.name, report) or self.no_action(diagnosis, proposal, target.name,
-                                                                                report)
+                                                                                report, primary.bundle.service)
         held = self.policy_held(gate, target.name, proposal, report)
         if held is not None:
             return held
@@ -744,9 +746,31 @@ class _AlertRun:
         return self.duplicate(gate, target, report) or self.outcome(
             OutcomeStatus.ESCALATED, f"{why}: {proposal.reason}", target=target, diagnosis=report, action=shown)
 
-    def no_action(self, diagnosis: Diagnosis, proposal: Plan, target: str, report: DiagnosisReport) -> Outcome:
+    def no_action(self, diagnosis: Diagnosis, proposal: Plan, target: str, report: DiagnosisReport,
+                  service: Service | None = None) -> Outcome:
         status = OutcomeStatus.SKIPPED if diagnosis.signature is Signature.HEALTHY else OutcomeStatus.ESCALATED
-        return self.outcome(status, proposal.reason, target=target, diagnosis=report)
+        deleted = self.asked_deleted(service) if status is OutcomeStatus.ESCALATED and service is not None else ""
+        return self.outcome(status, proposal.reason + deleted, target=target, diagnosis=report)
+
+    def asked_deleted(self, service: Service) -> str:
+        """What a split asking for a revision it does not serve (pins.asked_not_serving) is, when that revision is
+        the one Runwarden's rollback asked for and the sweep found deleted since (its pin released so,
+        `_deleted_at`): said beside a plan held for the split's share (planning `_split_kept_for_a_person` reads
+        it as "neither failing nor known good"), so the person reads what happened; "" otherwise, or unread."""
+        revision = asked_not_serving(traffic_state(service))
+        if revision is None:
+            return ""
+        try:
+            pin = self.adapters.state.get_record(PINS, service.name) or {}
+        except TransientError:
+            return ""
+        deleted = _deleted_at(pin, revision)
+        return "" if deleted is None else (
+            f"; {revision}, which {service.short_name} asks for at 100% (Service.traffic), is the revision "
+            f"Runwarden's rollback {pin.get('action_id')} asked for: its UpdateService operation failed with its split "
+            f"left desired, and {revision} was deleted since (not among the service's revisions when the sweep read "
+            f"them at {deleted:%Y-%m-%d %H:%M:%S} UTC, and the pin released), so Cloud Run cannot serve it: a person "
+            f"must set a split of revisions that exist")
 
     def act(self, gate: Gate, service: str, proposal: Plan, diagnosis: Diagnosis, report: DiagnosisReport,
             now: datetime, ahead: "_ReadAhead | None" = None, on_behalf: Sequence[str] = (),
@@ -813,7 +837,11 @@ class _AlertRun:
         except TransientError:
             pin = {}   # unread: said as not known to be Runwarden's, and held all the same
         ours = pin.get("pinned") is True and pin.get("revision") == revision
-        return asked_hold(service, revision, before, str(pin.get("action_id") or "") if ours else "", planned)
+        # Its pin released by the sweep for the revision's deletion (Sweep._release_deleted): still Runwarden's
+        # split, left naming a revision that no longer exists, said so; held as any other.
+        deleted = _deleted_at(pin, revision)
+        return asked_hold(service, revision, before, str(pin.get("action_id") or "") if ours or deleted else "",
+                          planned, deleted_at=deleted)
 
     def duplicate_beside(self, gate: Gate, target: str, prior: _Prior) -> "_DuplicateCheck":
         """`duplicate(gate, target, prior=prior)`, for a delivery about to read its evidence. When the batched
@@ -1618,3 +1646,16 @@ def query_named_services(incident: Incident, config: Config) -> str:
         return f"; no managed service is named {' or '.join(quoted(s, 60) for s in names.services)}"
     return (f"; managed service{'s' if len(found) > 1 else ''} of that name: {', '.join(found)}; nothing was read or "
             "done on any of them")
+
+
+def _deleted_at(pin: Mapping[str, Any], revision: str) -> datetime | None:
+    """When the sweep released the pin of Runwarden's rollback to `revision` for that revision's deletion
+    (Sweep._release_deleted: `released_by` `revision deleted`), or None: another pin, one released otherwise, or
+    one this version cannot read."""
+    if pin.get("pinned") is not False or pin.get("revision") != revision \
+            or pin.get("released_by") != "revision deleted":
+        return None
+    try:
+        return PinRecord.model_validate(pin).released_at
+    except ValueError:
+        return None

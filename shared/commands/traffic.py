@@ -24,13 +24,16 @@ from shared.remediation.actions.restore_traffic import (RestoreTrafficParams, ca
                                                         serving_shares)
 from shared.remediation.actions.rollback_traffic import (RollbackTrafficParams, tags_to_keep, traffic_changes,
                                                          traffic_state)
-from shared.remediation import history, in_flight, since_rollback
+from shared.remediation import history, in_flight, late_rollback, since_rollback
 from shared.remediation.guardrails import WRITING, GateResult, bound_key, runs_dry
 from shared.remediation.judging import desired_not_served, traffic_moved
-from shared.remediation.records import ACTIONS, PINS, ActionRecord, ActionState, RestoreMark, why_unreadable
+from shared.remediation.pins import recorded_service
+from shared.remediation.records import (ACTIONS, PINS, ActionRecord, ActionState, PinRecord, RestoreMark,
+                                      why_unreadable)
 from shared.remediation.refusals import dry_run_by
 from shared.remediation.release_pipeline import release_pipeline, rollout_mover
 from shared.remediation.settled import write_verdict
+from shared.timeline.writer import Timeline
 
 
 def rollback(run: CommandRun) -> Outcome:
@@ -99,6 +102,7 @@ def restore(run: CommandRun) -> Outcome:
     if outcome.status is OutcomeStatus.APPLIED:
         try:
             outcome.notes += _released(run, service_name, None if p.to_latest else p.action_id)
+            outcome.notes += _released_unjudged(run, service_name, outcome)
         except _Unrecorded as exc:
             # The restore is written: raising now would lose its answer (a command dead-lettered is never
             # answered), and a resend would only find the gate's claim completed (a duplicate) and record
@@ -509,6 +513,30 @@ def _released(run: CommandRun, service: str, action_id: str | None) -> list[str]
                           f"closed ({exc}){closed}: one left open is still judged by the sweep as if this restore "
                           "had not closed it") from None
     return undid
+
+
+def _released_unjudged(run: CommandRun, service: str, outcome: Outcome) -> list[str]:
+    """A rollback served late whose late verdict was still to come (its pin's `served_late_at` set, no
+    `late_verdict`) is released by this restore before it was judged: said once (the pin noted `released`, guarded
+    on no verdict noted), in this answer and on the rollback's incident's timeline, with what serves now. Without
+    it, the sweep reads released pins no more, and the verdict its `pin_serving` reminder promised never came."""
+    try:
+        data = run.adapters.state.get_record(PINS, service)
+        pin = PinRecord.model_validate(data) if data else None
+        if pin is None or pin.served_late_at is None or pin.late_verdict:
+            return []
+        after = recorded_service(outcome.action.after if outcome.action else None)
+        words = late_rollback.released_words(pin, f"by {run.command.requested_by or 'a person'}'s restore_traffic",
+                                             after, run.now)
+        if not run.adapters.state.update_record(PINS, service, {"late_verdict": "released"},
+                                                expect={"action_id": pin.action_id, "late_verdict": ""}):
+            return []    # said by another restore, or judged by a sweep, meanwhile
+    except (TransientError, ValueError) as exc:
+        return [f"Whether this restore released a rollback served late and not yet judged could not be read ({exc}): "
+                "if the service's pin was one, it is not verified and no verdict follows"]
+    Timeline(pin.incident_id or None, "command").step("released", words, severity="WARNING", service=service,
+                                                      action_id=pin.action_id)
+    return [words]
 
 
 def _close_rollbacks(run: CommandRun, service: str, action_id: str | None, undid: list[str]) -> None:

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared.config import VerificationSettings
-from shared.diagnosis.evidence import Service, TrafficTarget, TrafficType, short_name, split_text
+from shared.diagnosis.evidence import (Service, TrafficTarget, TrafficType, describe_command, short_name,
+                                      split_text)
 from shared.diagnosis.facts import clock_on
 from shared.outcomes import OutcomeStatus
 from shared.remediation.judging import Step, StepKind
-from shared.remediation.records import ActionRecord, ActionState
+from shared.remediation.records import ActionRecord, ActionState, PinRecord
 
 
 @dataclass(frozen=True)
@@ -50,17 +51,55 @@ def verdict(record: ActionRecord, served_at: datetime, step: Step) -> LateVerdic
     to decide, with the gcloud line the evidence names."""
     if step.kind is StepKind.WAIT:
         return None
-    revision = str(record.params.get("to_revision") or "")
-    late = (f"{record.action} to {revision}, whose UpdateService operation failed at "
-            f"{clock_on(record.applied_at, served_at)} with its split left desired (answered `escalated` then), "
-            f"was served late: {short_name(record.service)} serves {revision} at 100% since "
-            f"{clock_on(served_at, record.applied_at)} at the latest (the sweep that read it serving), and is "
-            "judged from then as any rollback")
+    late = _served_late(record, served_at)
     if step.kind is StepKind.VERIFY:
         return LateVerdict(OutcomeStatus.VERIFIED, ActionState.VERIFIED, f"{late}: verified: {step.why}")
     kept = ("; not undone: it served after its operation had failed and was answered escalated, so a person "
             "decides whether to put back the split from before" if step.kind is StepKind.UNDO else "")
     return LateVerdict(OutcomeStatus.ESCALATED, ActionState.ESCALATED, f"{late}: not verified: {step.why}{kept}")
+
+
+def _served_late(record: ActionRecord, served_at: datetime) -> str:
+    revision = str(record.params.get("to_revision") or "")
+    return (f"{record.action} to {revision}, whose UpdateService operation failed at "
+            f"{clock_on(record.applied_at, served_at)} with its split left desired (answered `escalated` then), "
+            f"was served late: {short_name(record.service)} serves {revision} at 100% since "
+            f"{clock_on(served_at, record.applied_at)} at the latest (the sweep that read it serving), and is "
+            "judged from then as any rollback")
+
+
+def unread_bar(judged: ActionRecord) -> datetime:
+    """Until when a late rollback (`judged_as`) waits for evidence it cannot read (a read that keeps failing, or
+    answers in part): its deadline past by one verification period (deadline_seconds - settle_seconds, 10 min with
+    the defaults), the bar any pending action's unreadable evidence is escalated at (verification.Sweep._unreadable).
+    Past it, the wait ends with `unverified`: before, every sweep deferred it again (`reminder_deferred`) while the
+    pin's reminder still promised a verdict, for as long as the read failed."""
+    return judged.deadline_at + (judged.deadline_at - judged.settle_at)
+
+
+def unverified(record: ActionRecord, served_at: datetime, bar: datetime, missing: str) -> LateVerdict:
+    """The verdict of a late rollback whose evidence could not be read by `unread_bar` (`missing`: the read that
+    failed and its error): it serves, and is not verified; kept `escalated` (never `verified` on evidence not read,
+    never undone on it either); a person judges the service by its own metrics."""
+    return LateVerdict(OutcomeStatus.ESCALATED, ActionState.ESCALATED,
+                       f"{_served_late(record, served_at)}: it serves, but was not verified: its evidence could not "
+                       f"be read from then to {clock_on(bar, served_at)} (its deadline past by one verification "
+                       f"period): {missing}; nothing written, not undone: a person must judge "
+                       f"{short_name(record.service)} by its metrics and request logs")
+
+
+def released_words(pin: PinRecord, by: str, split: Service | None, now: datetime) -> str:
+    """What a person reads when a rollback served late (`pin`, awaiting its late verdict) is released before that
+    verdict (`by`: who or what released it): it was not judged, its action record stays `escalated`, and what the
+    service serves and asks for now (`split`: as read after the release, None when not read)."""
+    name = short_name(pin.service)
+    since = clock_on(pin.served_late_at, now) if pin.served_late_at else "its sweep"
+    now_serves = (f"{name} serves {split_text(split.traffic_statuses) or 'nothing'} (traffic_statuses) and asks "
+                  f"for {split_text(split.traffic) or 'nothing'} (Service.traffic)" if split is not None else
+                  f"what {name} serves now was not read: see it with {describe_command(pin.service)}")
+    return (f"{name}: the rollback {pin.action_id} to {pin.revision}, served late since {since} (its UpdateService "
+            f"operation had failed with its split left desired), was released before Runwarden judged it ({by}): "
+            f"it is not verified, its action record stays `escalated`, and no verdict follows. {now_serves}")
 
 
 def revision_gone(service: Service, revision: str, listed: list[str]) -> bool:

@@ -16,6 +16,7 @@ revision is asked for or serves, and released only once neither holds; which of 
 """
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 from typing import Any, Mapping
 
@@ -124,18 +125,26 @@ def state_words(state: PinState, revision: str) -> str:
     return f"{revision} serving at 100%"
 
 
-def asked_hold(service: str, revision: str, before: Mapping[str, Any], action_id: str = "", planned: str = "") -> str:
+def asked_hold(service: str, revision: str, before: Mapping[str, Any], action_id: str = "", planned: str = "",
+               deleted_at: datetime | None = None) -> str:
     """Why a rollback planned for an incident (to `planned`) is not written while the service asks for `revision`
     at 100% and does not serve it (`asked_not_serving` of the plan's `before`): `action_id`, Runwarden's own
     rollback whose operation failed with its split left desired (its pin, ASKED), or "" for another hand's split.
     Any rollback is held, to that revision or another: written again, the same split would be sent twice; written
-    to another, a split asked for and about to serve would be written over. A person decides."""
+    to another, a split asked for and about to serve would be written over. A person decides.
+    `deleted_at`: when the sweep found `revision` deleted and released that rollback's pin (its `released_by`
+    `revision deleted`): the split still names it, so Cloud Run cannot serve it, and the hold says so rather than
+    "a change not recorded as Runwarden's"; held all the same (whose split it is now is for a person to settle)."""
     recorded = recorded_service(before)
     asked = split_text(recorded.traffic) if recorded else ""
     serving = (split_text(recorded.traffic_statuses) if recorded else "") or "nothing"
     same = not planned or short_name(planned) == short_name(revision)
     held = "not writing it again" if same else f"not writing a rollback to {short_name(planned)} over it"
-    whose = (f"by Runwarden's rollback {action_id}, whose UpdateService operation failed with its split left "
+    gone = (f"by Runwarden's rollback {action_id}, whose UpdateService operation failed with its split left desired; "
+            f"{revision} was deleted since (not among the service's revisions when the sweep read them at "
+            f"{deleted_at:%Y-%m-%d %H:%M:%S} UTC, and the pin released), so Cloud Run cannot serve it: a person must "
+            f"set a split of revisions that exist; not writing a rollback over it" if action_id and deleted_at else "")
+    whose = gone or (f"by Runwarden's rollback {action_id}, whose UpdateService operation failed with its split left "
              f"desired; {held}" if action_id else "by a change not recorded as Runwarden's (a person's, "
              f"a pipeline's), failed or still reconciling; not writing a rollback over it")
     return (f"{short_name(service)} already asks for {revision} at 100% (Service.traffic: {asked}) while it serves "

@@ -544,8 +544,9 @@ class PinRecord(KeptReport):
     # A pin ASKED whose revision a sweep found serving since: when (an upper bound of when it began: the sweep
     # before saw it asked for, not serving), which its rollback is judged from; and the verdict of that late
     # verification once recorded ("verified" or "escalated"; "unreadable" for an action record this version
-    # cannot read, "gone" for one no longer kept, each said once; "" while it waits for the settle time and its
-    # evidence). None and "" for a pin
+    # cannot read, "gone" for one no longer kept, "unverified" for evidence unread or unclear to its bar
+    # (late_rollback.unread_bar), "released" for a pin released before the verdict, each said once; "" while it
+    # waits for the settle time and its evidence). None and "" for a pin
     # that served from its write.
     served_late_at: datetime | None = None
     late_verdict: str = ""

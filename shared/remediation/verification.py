@@ -1353,6 +1353,8 @@ class Sweep:
             listed = [r.name for r in self.adapters.run.list_revisions(pin.service)]
             if late_rollback.revision_gone(service, pin.revision, listed):
                 return self._release_deleted(pin, service)
+        if not reading.held and pin.awaits_late_verdict:
+            return self._released_unjudged(pin, service)
         if not reading.held:
             # Neither asked for nor serving by name: released or moved by other means, nothing to remind of.
             released = self.state.update_record(PINS, pin.service, {"pinned": False, "released_at": self.now,
@@ -1421,16 +1423,32 @@ class Sweep:
         judged = late_rollback.judged_as(record, served, self.config.verification)
         if self.now < judged.settle_at or self.kept.carried(record) is None:   # (another sweep's report first)
             return None
-        with told_on(judged.applied_at):
-            health = self._health(judged)
+        try:
+            with told_on(judged.applied_at):
+                health = self._health(judged)
+        except TransientError as exc:   # deferred (`reminder_deferred`) until its bar, then said unverified, once
+            bar = late_rollback.unread_bar(judged)
+            if self.now < bar:
+                raise
+            return self._late_verdict(pin, record, late_rollback.unverified(record, served, bar, str(exc)), True)
         found = late_rollback.verdict(record, served, judging.next_step(judged, health, self.now,
                                                                         self.config.verification))
         if found is None:
             return None
+        return self._late_verdict(pin, record, found, health.kind is judging.HealthKind.UNCLEAR)
+
+    def _late_verdict(self, pin: PinRecord, record: ActionRecord, found: late_rollback.LateVerdict,
+                      unverified: bool) -> Outcome | None:
+        """`found` recorded on the action record and told once, then noted on the pin. One `unverified` (its
+        evidence unread or unclear to the end) also gets a WARNING `late_unverified` line: the rollback serves,
+        and nobody has checked that it helped."""
         outcome = self._report(record, ActionState.ESCALATED, found.state, found.status, found.reason,
-                               note=found.reason, changes={"applied_late_at": served},
+                               note=found.reason, changes={"applied_late_at": pin.served_late_at},
                                guard={"applied_late_at": None})
-        self._note_late(pin, found.state.value)
+        if outcome is not None and unverified and found.status is not OutcomeStatus.VERIFIED:
+            Timeline(pin.incident_id or None, "command").step("late_unverified", found.reason, severity="WARNING",
+                                                              action_id=pin.action_id)
+        self._note_late(pin, found.state.value if outcome is None or not unverified else "unverified")
         return outcome
 
     def _late_unjudged(self, pin: PinRecord, record_is: str, noted: str) -> None:
@@ -1441,6 +1459,18 @@ class Sweep:
             f"{record_is}: not verified; a person must judge {short_name(pin.service)}",
             severity="WARNING", action_id=pin.action_id)
         self._note_late(pin, noted)
+
+    def _released_unjudged(self, pin: PinRecord, service: Service) -> Outcome | None:
+        """A rollback served late whose pin was released by hand (neither asked for nor served any more) before
+        its late verdict: said once, in place of the verdict its `pin_serving` reminder promised (a `released`
+        line, so the timeline shows no pin), with what the service serves and asks for now; the pin released and
+        noted `released`, by one update guarded on it still awaiting that verdict."""
+        why = late_rollback.released_words(pin, "neither asked for nor served any more: released by hand or by "
+                                                "another change", service, self.now)
+        released = {"pinned": False, "released_at": self.now, "released_by": "observed", "late_verdict": "released"}
+        return self._tell_of_pin(pin, why, released, {"pinned": True, "late_verdict": ""}, "released",
+                                 notes=[f"See what the service asks for and serves with: "
+                                        f"{describe_command(pin.service)}"])
 
     def _note_late(self, pin: PinRecord, state: str) -> None:
         """The pin notes its rollback's late verdict: it is judged no more."""

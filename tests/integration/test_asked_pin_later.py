@@ -6,17 +6,19 @@ emulator; no mocks."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import grpc
 
 from sandbox.standins.run import TrafficSeed
 from shared.gcp.firestore import document_id
 from shared.remediation.records import ACTIONS, PINS
+from tests.integration.test_failed_rollback_pin import operators
 from tests.integration.test_remediation import counted, more_series, request_lines, timed
 from tests.integration.test_rollback_failed_operation import failing_update, world  # noqa: F401 (the fixture)
 from tests.integration.world import SERVICE, World
 
-OLD, NEW = "backend-00001-abc", "backend-00002-xyz"
+OLD, NEW, OLDER = "backend-00001-abc", "backend-00002-xyz", "backend-00000-old"
 
 
 def sweep(world: World, message_id: str) -> list:
@@ -148,3 +150,126 @@ def test_an_asked_rollback_served_late_whose_record_is_gone_is_said_unjudged_onc
     world.at(18)
     sweep(world, "s3")
     assert not [raw for raw in capsys.readouterr().out.splitlines() if "late_unjudged" in raw]
+
+
+def steps(capsys, name: str) -> list[dict]:
+    entries = [json.loads(raw) for raw in capsys.readouterr().out.splitlines() if raw.startswith("{")]
+    return [e for e in entries if e["runwarden"].get("step") == name]
+
+
+def test_a_rollback_served_late_released_by_hand_before_its_verdict_is_said_unjudged_once(world, capsys):
+    """A person sends all traffic to NEW by hand while the rollback served late waits for its settle time. Before,
+    the pin was released silently and the verdict its reminder promised never came. Now one `reminder` (and a
+    WARNING `released` line) says it was released before it was judged, not verified, and what serves now."""
+    served_late(world)
+    world.at(8)
+    world.standins.run.set_traffic(SERVICE, [TrafficSeed(100, NEW)])
+    capsys.readouterr()
+    world.at(9)
+
+    told = [o for o in sweep(world, "s2") if o.status.value == "reminder"]
+
+    [released] = told
+    assert "released before Runwarden judged it" in released.reason and "not verified" in released.reason, \
+        released.reason
+    assert f"serves {NEW} 100%" in released.reason and action(world)["key"] in released.reason, released.reason
+    [line] = steps(capsys, "released")
+    assert line["severity"] == "WARNING" and "released before" in line["message"], line
+    pin = world.state.get_record(PINS, SERVICE)
+    assert pin["pinned"] is False and pin["late_verdict"] == "released", pin
+    assert action(world)["state"] == "escalated"
+    world.at(17)
+    assert [o for o in sweep(world, "s3") if o.status.value in ("reminder", "verified", "escalated")] == []
+
+
+def test_a_rollback_served_late_released_by_the_restore_command_before_its_verdict_says_so_once(world, capsys):
+    """The release command (restore_traffic to_latest) before the late verdict. Before, its answer said the pin was
+    released and nothing of the verdict its reminder promised: none came. Now the answer says the rollback was
+    released before it was judged and what serves now, once; no sweep judges it after."""
+    served_late(world)
+    world.at(8)
+    capsys.readouterr()
+
+    [restored] = world.command(operators("restore_traffic", "cmd-l1", to_latest=True), message_id="l1")
+
+    assert restored.status.value == "applied", restored.reason
+    [said] = [n for n in restored.notes if "released before Runwarden judged it" in n]
+    assert "not verified" in said and "serves" in said, said
+    assert [line["severity"] for line in steps(capsys, "released")] == ["WARNING"]
+    assert world.state.get_record(PINS, SERVICE)["late_verdict"] == "released"
+    world.at(17)
+    assert [o for o in sweep(world, "s2") if o.status.value in ("reminder", "verified", "escalated")] == []
+
+
+def test_a_rollback_served_late_whose_evidence_never_reads_is_said_unverified_once_past_its_bar(world, capsys):
+    """Monitoring refuses every read after the rollback served late. Before, each sweep deferred it again
+    (`reminder_deferred`) for as long as the reads failed, the promised verdict never coming. Now, past its deadline
+    by one verification period (+31m: read serving at +6m, deadline 15 min, period 10 min), an `escalated` outcome
+    and a WARNING `late_unverified` line say it serves but was not verified, naming the read that failed; once."""
+    served_late(world)
+    world.standins.monitoring.faults.fail_next(100_000, grpc.StatusCode.UNAVAILABLE, method="ListTimeSeries")
+    world.at(17)
+    assert [o for o in sweep(world, "s2") if o.status.value in ("verified", "escalated")] == []   # deferred
+    capsys.readouterr()
+    world.at(32)
+
+    verdicts = [o for o in sweep(world, "s3") if o.status.value in ("verified", "escalated")]
+
+    world.standins.monitoring.faults.clear()
+    [unverified] = verdicts
+    assert unverified.status.value == "escalated", unverified.reason
+    assert "not verified" in unverified.reason and "could not be read" in unverified.reason, unverified.reason
+    assert "UNAVAILABLE" in unverified.reason or "unavailable" in unverified.reason.lower(), unverified.reason
+    [line] = steps(capsys, "late_unverified")
+    assert line["severity"] == "WARNING", line
+    record = action(world)
+    assert record["state"] == "escalated" and record["applied_late_at"] is not None, record
+    assert world.state.get_record(PINS, SERVICE)["late_verdict"] == "unverified"
+    world.at(33)
+    assert [o for o in sweep(world, "s4") if o.status.value in ("verified", "escalated")] == []
+
+
+def test_a_rollback_served_late_with_no_points_is_said_unverified_once_never_verified(world, capsys):
+    """No request series at all after the rollback served late (no requests, or metrics that never came). Now a
+    WARNING `late_unverified` line and one `escalated` outcome say it serves and was not verified, and why; never
+    `verified`."""
+    served_late(world)
+    capsys.readouterr()
+    outcomes = []
+    for minute in (17, 25, 32, 40):
+        world.at(minute)
+        outcomes += [o for o in sweep(world, f"s{minute}") if o.status.value in ("verified", "escalated")]
+
+    [unverified] = outcomes
+    assert unverified.status.value == "escalated" and "not verified" in unverified.reason, unverified.reason
+    assert [line["severity"] for line in steps(capsys, "late_unverified")] == ["WARNING"]
+    assert world.state.get_record(PINS, SERVICE)["late_verdict"] == "unverified"
+
+
+
+def test_the_next_rollback_after_an_asked_revision_was_deleted_says_so_and_is_still_held(world):
+    """OLD, asked for by the failed rollback, is deleted by the revision limit while the split still names it; the
+    sweep releases the pin. The next incident's rollback (to OLDER) is held for the split's share of OLD. Before,
+    that hold read OLD as "a revision neither failing nor known good" and nothing more. Now it also names
+    Runwarden's rollback and that OLD was deleted; still held, nothing written."""
+    world.config = world.config.model_copy(update={"guardrails": world.config.guardrails.model_copy(
+        update={"cooldown_seconds": 0})})
+    world.standins.run.add_revision(SERVICE, OLDER, world.anchor - timedelta(hours=6))   # before OLD, Ready
+    failing_update(world, keeps=True)
+    world.handle(world.alert())
+    # OLDER's clean minutes before NEW's deploy, seeded once the first rollback (to OLD, the newest clean revision)
+    # is written, so that the next incident's known-good revision is OLDER: a rollback to another revision.
+    more_series(world, counted(OLDER, 200, "-70m", "-10m", 60))
+    world.standins.run.expire_revision(SERVICE, OLD)
+    world.at(3)
+    [released] = [o for o in sweep(world, "s1") if o.status.value == "reminder"]
+    assert "still names" in released.reason, released.reason
+    world.at(4)
+
+    outcome = world.handle(world.alert(message_id="9", incident_id="0.later"))
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "not recorded as Runwarden's" not in outcome.reason, outcome.reason
+    [first] = world.state.find_records(ACTIONS, "service", SERVICE)
+    assert first["key"] in outcome.reason and f"{OLD} was deleted since" in outcome.reason, outcome.reason
+    assert world.standins.run.count("UpdateService") == 1

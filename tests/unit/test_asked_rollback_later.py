@@ -12,8 +12,10 @@ from shared.config import VerificationSettings
 from shared.diagnosis.evidence import Service, TrafficTarget, TrafficType
 from shared.outcomes import OutcomeStatus
 from shared.remediation.judging import Step as JudgedStep, StepKind
-from shared.remediation.late_rollback import gone_words, judged_as, revision_gone, verdict
-from shared.remediation.records import ActionRecord, ActionState
+from shared.remediation.late_rollback import (gone_words, judged_as, released_words, revision_gone, unread_bar,
+                                             unverified, verdict)
+from shared.remediation.pins import asked_hold
+from shared.remediation.records import ActionRecord, ActionState, PinRecord
 from shared.timeline.classify import Step
 from shared.timeline.derive import follow_ups
 from tests.unit.builders import SERVICE, at
@@ -105,3 +107,39 @@ def test_the_timeline_shows_a_rollback_asked_for_then_serving_or_released(steps,
     assert (says in text) if says else text == "", text
     if says == "asked for and not serving":
         assert "gcloud run services describe" in text and "failed at" in text, text
+
+
+def test_a_late_rollbacks_unread_evidence_waits_until_its_deadline_past_by_one_period():
+    judged = judged_as(escalated_rollback(), at(0), TIMES)
+    period = timedelta(seconds=TIMES.deadline_seconds - TIMES.settle_seconds)
+    assert unread_bar(judged) == at(0) + timedelta(seconds=TIMES.deadline_seconds) + period
+
+
+def test_a_late_rollback_whose_evidence_never_read_is_escalated_unverified_naming_what_was_missing():
+    found = unverified(escalated_rollback(), at(0), at(25), "backend: monitoring: request_count: UNAVAILABLE")
+    assert found.status is OutcomeStatus.ESCALATED and found.state is ActionState.ESCALATED
+    assert "served late" in found.reason and "not verified" in found.reason, found.reason
+    assert "request_count: UNAVAILABLE" in found.reason and "not undone" in found.reason, found.reason
+
+
+@pytest.mark.parametrize("split, says", [
+    (service([(NEW, 100)], [(NEW, 100)]), f"serves {NEW} 100% (traffic_statuses) and asks for {NEW} 100%"),
+    (service([(None, 100)], [(NEW, 100)]), f"serves {NEW} 100% (traffic_statuses) and asks for LATEST 100%"),
+    (None, "was not read: see it with gcloud run services describe"),
+])
+def test_a_late_rollback_released_before_its_verdict_says_so_and_what_serves_now(split, says):
+    pin = PinRecord(service=SERVICE, revision=OLD, action_id=KEY, pinned_at=at(-20), served_late_at=at(0))
+    words = released_words(pin, "by alice's restore_traffic", split, at(5))
+    assert "released before Runwarden judged it (by alice's restore_traffic)" in words, words
+    assert "not verified" in words and KEY in words and OLD in words and says in words, words
+
+
+def test_the_next_rollback_held_over_a_deleted_asked_revision_says_it_was_deleted_and_stays_held():
+    before = {"generation": 3, "traffic": [{"type": "REVISION", "revision": OLD,
+                                            "percent": 100}],
+              "traffic_statuses": [{"type": "REVISION", "revision": NEW,
+                                    "percent": 100}]}
+    held = asked_hold(SERVICE, OLD, before, KEY, deleted_at=at(0))
+    assert f"{OLD} was deleted since" in held and f"Runwarden's rollback {KEY}" in held, held
+    assert "not writing a rollback over it" in held and "not recorded as Runwarden's" not in held, held
+    assert "a person must look" in held, held
