@@ -49,7 +49,14 @@ def evaluate(facts: Facts) -> Finding:
                   "newest revision with traffic > 0%", suspect is not None):
         return c.no("no revision of the service is receiving traffic")
 
+    later = None
     promoted = facts.promotion(suspect)
+    if promoted is None and suspect.create_time > b.incident_started_at:
+        # The newest serving revision is a change made since the incident began: the deploy before it, if one
+        # served in the incident's minutes, is judged on its own requests instead (`_deployed_before`).
+        later, suspect = suspect, _deployed_before(facts, c, suspect)
+        if suspect is None:
+            return c.no(_deployed_since(facts, later, (later.create_time - b.incident_started_at).total_seconds()))
     if promoted is not None:
         # Created long before, given its traffic in the deploy window: the promotion is the deploy, and
         # every window below is cut from it (Facts.deployed).
@@ -65,6 +72,20 @@ def evaluate(facts: Facts) -> Finding:
             return c.no(f"{suspect.short_name} was not deployed shortly before the incident"
                         + _undated_promotion(facts, c, suspect) + _tag_only_failures(facts, c))
 
+    judged = _judge(facts, c, suspect, promoted, later)
+    if later is None or judged.matched:
+        return judged
+    # The deploy before the change since is not shown to be the cause: the change since is said first.
+    since = (later.create_time - b.incident_started_at).total_seconds()
+    return judged.model_copy(update={"summary": f"{_deployed_since(facts, later, since)}; {suspect.short_name}, "
+                                                f"deployed before it: {judged.summary}"})
+
+
+def _judge(facts: Facts, c: Citation, suspect: Revision, promoted: Promotion | None,
+           later: Revision | None) -> Finding:
+    """bad_revision's checks of `suspect`, dated (its deploy, or its promotion), from its failures on. `later`:
+    the revision created since the incident began that serves (`_deployed_before`), or None."""
+    s = facts.s
     failing = _failing(facts, c, suspect)
     if failing is not True:
         return c.no(failing)
@@ -98,6 +119,8 @@ def evaluate(facts: Facts) -> Finding:
     if taken:
         return c.doubt(taken, CONNECTIONS_TAKEN)
     _cite_instance_the_deploy_named(facts, c, suspect)
+    if later is not None:
+        return _superseded(facts, c, suspect, later)
     good, steps, why_none, command, background = _known_good(facts, c, suspect)
     forward = _forward_past_a_move_back(facts, c, promoted, good)
     if forward:
@@ -208,6 +231,69 @@ def _deployed_since(facts: Facts, suspect: Revision, after: float) -> str:
     return (f"{suspect.short_name} was created {duration(after)} after the incident started: a change made since "
             f"(a fix or another release), not the incident's deploy, and nothing to send traffic back from"
             f"{serving}; a person judges the revisions deployed before it")
+
+
+def _deployed_before(facts: Facts, c: Citation, later: Revision) -> Revision | None:
+    """The revision deployed 0 to deploy_window_seconds before the incident started that served in its minutes,
+    when `later`, the newest serving revision, was created since it began (a person's fix at a share, a revert
+    the pipeline released, an unrelated config deploy, a canary): the deploy that change followed, judged by
+    bad_revision on its own evidence. Served means it holds a share of the traffic now (Service
+    `traffic_statuses`) or at least min_requests of its own since the incident began: request_count is labelled
+    by `resource.labels.revision_name` (Cloud Run's metrics list, run.googleapis.com/request_count; "Monitored
+    resource types", cloud_run_revision), so a revision's requests are its own whichever share sent them, and a
+    revision the change since took every request from still shows the failures it served until then. Of
+    several, the newest, as for a deploy (the newest serving revision); None when there is none. Dated by
+    create_time only: a revision created long before and promoted in the window, then superseded, is not
+    looked for (the change since is said, and a person judges). Cited either way."""
+    started = facts.b.incident_started_at
+    since = Window(max(started, facts.incident.start), facts.incident.end)
+    window = facts.s.deploy_window_seconds
+    found = [r for r in facts.b.revisions
+             if r.name != later.name and 0 <= (started - r.create_time).total_seconds() <= window
+             and (facts.b.service.serving_percent(r.short_name) > 0
+                  or facts.requests(since, r.short_name).total >= facts.s.min_requests)]
+    earlier = max(found, key=lambda r: r.create_time, default=None)
+    c.cite("api", f"run.revisions.get {later.short_name}: create_time",
+           f"created {duration((later.create_time - started).total_seconds())} after the incident started"
+           + (f"; {earlier.short_name}, deployed before it, served since the incident began" if earlier else
+              "; no revision deployed in the window before the incident served since it began"),
+           f"a revision created 0 s to {window} s before the incident that served in its minutes (a share now, "
+           f"or >= {facts.s.min_requests} requests {since})", earlier is not None, role="context")
+    return earlier
+
+
+def _superseded(facts: Facts, c: Citation, suspect: Revision, later: Revision) -> Finding:
+    """`suspect`, deployed before the incident, fails; `later`, created since it began, serves: the cause is named,
+    with no rollback target. Sending traffic back writes over the change since (a fix under way, a revert, a
+    release of its own) on the evidence of the suspect's share alone, whoever made it, whether or not the audit
+    log that stands automation down for it was read: a person decides, told which revision served before the
+    suspect (Facts.replaced) and how it did then. The target is never `later`, nor any revision created after
+    the suspect (the known-good search steps back only)."""
+    s = facts.s
+    counts = facts.requests(facts.since_deploy(suspect), suspect.short_name)
+    confidence = 0.9 if counts.total >= 3 * s.min_requests else 0.75
+    unread = unread_rule_outs(facts, c, _LOG_RULE_OUTS)
+    if unread:
+        confidence = min(confidence, UNREAD_LOGS_CONFIDENCE)
+    share = facts.b.service.serving_percent(later.short_name)
+    after = duration((later.create_time - facts.b.incident_started_at).total_seconds())
+    why = (f"{later.short_name}, created {after} after the incident started, now serves {share:g}%: a change made "
+           f"since (a fix, a revert, another release); sending traffic back would write over it")
+    before = facts.replaced(suspect)
+    by_hand = ""
+    if before is not None:
+        previous = before[0]
+        then = facts.requests(facts.baseline(suspect), previous.short_name)
+        c.cite("metric", facts.requests_query, f"{previous.short_name} {facts.baseline(suspect)}: "
+                                               f"{then.total:.0f} requests, {pct(then.error_ratio)} 5xx",
+               "the revision that served before the deploy, for a person to judge", role="context")
+        by_hand = (f"; if it does not hold, send traffic by hand to {previous.short_name}, which served "
+                   f"{then.total:.0f} requests with {pct(then.error_ratio)} 5xx in the {duration(s.baseline_seconds)} "
+                   f"before {suspect.short_name}'s deploy")
+    return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx of "
+                             f"{counts.total:.0f}), and there is no rollback target: {why}{unread}",
+                 subject=suspect.short_name, suspect_revision=suspect.short_name, no_target_reason=why,
+                 recommendation=f"see whether {later.short_name}'s change holds (its own 5xx share){by_hand}")
 
 
 def _undated_promotion(facts: Facts, c: Citation, suspect: Revision) -> str:
