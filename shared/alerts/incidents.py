@@ -337,11 +337,68 @@ class _Wire(BaseModel):
     def _null_means_absent(cls, data: Any) -> Any:
         # A null optional field gets its default; a null required field is reported missing. A
         # JSON object without a null (most of them) is validated as it is: nothing to drop.
+        if isinstance(data, Mapping):
+            data = _one_value_each(cls, data)
         if type(data) is dict and None not in data.values():
             return data
         if isinstance(data, Mapping):
             return {k: v for k, v in data.items() if v is not None}
         return data
+
+
+# A field given under both its spellings: `started_at` and `startedAt`. Google's own payloads may carry both, with
+# one value (the official Pub/Sub CloudEvent fixture MessagePublishedData-duplicatedFields.json, googleapis/
+# google-cloudevents testdata: `messageId` and `message_id`, `publishTime` and `publish_time`), and so are read. Two
+# different values are no payload Monitoring wrote (schema 1.2 is snake_case: Cloud Monitoring, "Notification
+# options", its example; every sample): something rewrote one spelling and not the other, and which one holds is
+# unknown. Read as pydantic reads a field given both ways, the camelCase one silently won: a `startedAt` of another
+# hour, an `incidentId` that is another incident's, an empty `policyUserLabels` beside Monitoring's own
+# `policy_user_labels` of `runwarden: disabled`, and a rollback was written. So neither is used.
+_TWO_SPELLINGS = "two_spellings"
+
+
+def _spelt_alike(first: Any, second: Any) -> bool:
+    """The same value, a number and its text alike (`1746178794` and `"1746178794"`, `0.6` and `"0.60"`: the
+    parser reads both forms of a number as one, `coerce_numbers_to_str`, `_integer_seconds`, `_number`)."""
+    if first == second:
+        return True
+    if not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in (first, second)):
+        return False
+    texts = str(first).strip(), str(second).strip()
+    numbers = _number(texts[0]), _number(texts[1])
+    return texts[0] == texts[1] or (None not in numbers and numbers[0] == numbers[1])
+
+
+def _one_value_each(model: type[BaseModel], data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`data` read under one spelling of each field of `model`: the snake_case one, Monitoring's, where both give
+    one value ("0.60" kept, not 0.6 printed anew). Raises `_TWO_SPELLINGS` for the first field both give with
+    different values (null included: no end is not an end)."""
+    twice = [(name, field.alias) for name, field in model.model_fields.items()
+             if field.alias and field.alias != name and name in data and field.alias in data]
+    for name, alias in twice:
+        if not _spelt_alike(data[name], data[alias]):
+            raise PydanticCustomError(_TWO_SPELLINGS, "is given twice with different values, as {name} {first} and as "
+                                      "{alias} {second}{keys}: which one was sent is unknown, so neither is used",
+                                      {"field": name, "name": name, "alias": alias, "first": _spelling_shown(data[name]),
+                                       "second": _spelling_shown(data[alias]), "keys": _keys_differing(data[name],
+                                                                                                       data[alias])})
+    if not twice:
+        return data
+    aliases = {alias for _, alias in twice}
+    return {k: v for k, v in data.items() if k not in aliases}
+
+
+def _spelling_shown(value: Any) -> str:
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
+def _keys_differing(first: Any, second: Any) -> str:
+    """Where two objects differ, by key, so a long one cut short still shows it ("" for anything else)."""
+    if not (isinstance(first, Mapping) and isinstance(second, Mapping)):
+        return ""
+    keys = [str(k) for k in dict.fromkeys([*first, *second]) if first.get(k) != second.get(k)]
+    return f" (they differ at {', '.join(keys[:5])}{', ...' if len(keys) > 5 else ''})" if keys else ""
 
 
 class Link(_Wire):
@@ -2013,7 +2070,9 @@ def _validate(model: type[BaseModel], data: Any, prefix: str = "") -> Any:
         return model.model_validate(data)
     except ValidationError as e:
         first = e.errors()[0]
-        path = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
+        # A field given twice is found by its model's validator, at the model's place: named down to the field.
+        field = (first.get("ctx") or {}).get("field", "") if first["type"] == _TWO_SPELLINGS else ""
+        path = ".".join(str(part) for part in (prefix, *first["loc"], field) if part != "")
         raise IncidentParseError(path or prefix, _reason(first)) from None
 
 
