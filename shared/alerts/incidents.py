@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 import re
@@ -373,8 +374,7 @@ def _one_value_each(model: type[BaseModel], data: Mapping[str, Any]) -> Mapping[
     """`data` read under one spelling of each field of `model`: the snake_case one, Monitoring's, where both give
     one value ("0.60" kept, not 0.6 printed anew). Raises `_TWO_SPELLINGS` for the first field both give with
     different values (null included: no end is not an end)."""
-    twice = [(name, field.alias) for name, field in model.model_fields.items()
-             if field.alias and field.alias != name and name in data and field.alias in data]
+    twice = [(name, alias) for name, alias in _respellings(model) if name in data and alias in data]
     for name, alias in twice:
         if not _spelt_alike(data[name], data[alias]):
             raise PydanticCustomError(_TWO_SPELLINGS, "is given twice with different values, as {name} {first} and as "
@@ -386,6 +386,13 @@ def _one_value_each(model: type[BaseModel], data: Mapping[str, Any]) -> Mapping[
         return data
     aliases = {alias for _, alias in twice}
     return {k: v for k, v in data.items() if k not in aliases}
+
+
+@functools.cache
+def _respellings(model: type[BaseModel]) -> tuple[tuple[str, str], ...]:
+    """Each field of `model` whose alias is another spelling of its name, with that alias (read once per model)."""
+    return tuple((name, field.alias) for name, field in model.model_fields.items()
+                 if field.alias and field.alias != name)
 
 
 def _spelling_shown(value: Any) -> str:
@@ -1456,7 +1463,7 @@ def alert_target(incident: Incident) -> AlertTarget:
     # docs/deploy.md); a notification without project_id was summed over them, and the scoping
     # project is then merely where the policy lives, not where the resource is.
     project = labels.get("project_id", "")
-    malformed = _malformed(incident)
+    malformed = _malformed(incident) or _respelled(incident)
     if malformed is not None:
         return malformed
     if kind == "cloud_run_revision":
@@ -1546,6 +1553,44 @@ def _malformed(incident: Incident) -> AlertTarget | None:
                 "real resource (a log entry's writer sets its entry's resource labels; a relay may rewrite them): fix "
                 "what writes them, or route this policy to a person's channel"))
     return None
+
+
+def _label_spelling(key: str) -> str:
+    """A label key as its spellings share it: `serviceName`, `ServiceName`, `service-name` and `SERVICE_NAME` are
+    all `servicename`."""
+    return re.sub(r"[_\-\s]", "", key).lower()
+
+
+def _respelled(incident: Incident) -> AlertTarget | None:
+    """A target that says the notification's resource labels are keyed in another spelling than their type's, or
+    None. A monitored resource type's labels are a fixed set, snake_case (cloud_run_revision {project_id,
+    service_name, revision_name, location, configuration_name}: Cloud Monitoring's monitored resource list), and
+    Monitoring sends them so (every sample, tests/fixtures/samples): a `serviceName` or `projectId` in their place
+    came from a relay that respelled every key, a label map's keys with the schema's. Read as missing, they were
+    said to be a policy that aggregates across services, and its owner told to regroup an aggregation that was
+    right; read as the labels they spell, keys a relay rewrote would name what to write to. Neither: rejected,
+    naming each key as sent and as its type spells it. So is such a key beside the label's own with another value
+    (`service_name` 'backend', `serviceName` 'frontend'): which one names the resource is unknown. A copy with the
+    same value names nothing else, and is read as before."""
+    labels = incident.resource_labels
+    respelled = {}
+    for field in _NAME_LABELS.get(incident.resource_type, ()):
+        for sent in (k for k in labels if k != field and _label_spelling(k) == _label_spelling(field)):
+            # Beside the label under its own name with the same value, a copy names nothing else: read as it was.
+            if labels.get(field) != labels[sent]:
+                respelled[sent] = field
+    if not respelled:
+        return None
+    said = ", ".join(f"{sent!r} {quoted(labels[sent], 60)} for {field!r}"
+                     + (f" (which it also carries, {quoted(labels[field], 60)})" if labels.get(field) else "")
+                     for sent, field in respelled.items())
+    return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
+        f"policy {quoted(incident.policy_name)}: the notification's {incident.resource_type} labels are keyed in "
+        f"another spelling than the resource type's ({said}): Monitoring sends a monitored resource's labels under "
+        "their own snake_case names, so something between it and Runwarden (a relay) respelled the label keys; which "
+        "resource they name is not read from rewritten keys, and nothing was read or done: have the relay keep the "
+        "keys of label maps (resource.labels, metric.labels, policy_user_labels) as Monitoring sent them, or route "
+        "this policy to a person's channel"))
 
 
 # Resource labels that name what Runwarden diagnoses, wherever a notification carries them.

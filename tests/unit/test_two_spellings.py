@@ -129,3 +129,65 @@ def test_a_failing_revisions_alert_with_a_field_given_twice_writes_nothing_and_k
     assert "given twice with different values" in outcome.reason
     assert world.standins.run.count("UpdateService") == 0
     assert outcome.received is not None and json.loads(outcome.received.data) == document
+
+
+# --- a resource label keyed in another spelling -------------------------------------------------------------
+
+from shared.alerts.incidents import TargetKind  # noqa: E402
+
+RESOURCES = {
+    "every label camelCase": ("cloud_run_revision", {"projectId": "demo-project", "location": "us-central1",
+                                                     "serviceName": "backend"}, ["'projectId'", "'serviceName'"]),
+    "the service's name alone": ("cloud_run_revision", {"project_id": "demo-project", "location": "us-central1",
+                                                        "serviceName": "backend"}, ["'serviceName'"]),
+    "PascalCase": ("cloud_run_revision", {"project_id": "demo-project", "Location": "us-central1",
+                                          "service_name": "backend"}, ["'Location'"]),
+    "kebab-case": ("cloud_run_revision", {"project_id": "demo-project", "location": "us-central1",
+                                          "service-name": "backend"}, ["'service-name'"]),
+    "a copy naming another service": ("cloud_run_revision", {"project_id": "demo-project", "location": "us-central1",
+                                                             "service_name": "backend", "serviceName": "frontend"},
+                                      ["'serviceName' 'frontend'", "also carries, 'backend'"]),
+    "a connector": ("vpc_access_connector", {"projectId": "demo-project", "location": "us-central1",
+                                             "connectorName": "backend-conn"}, ["'connectorName'", "'projectId'"]),
+    "a Cloud SQL instance": ("cloudsql_database", {"project_id": "demo-project", "databaseId": "demo-project:main-db",
+                                                   "region": "us-central1"}, ["'databaseId'"]),
+    "an uptime check's host": ("uptime_url", {"project_id": "demo-project", "Host": "backend.example.com"},
+                               ["'Host'"]),
+}
+
+
+@pytest.mark.parametrize("kind, labels, named", RESOURCES.values(), ids=RESOURCES.keys())
+def test_resource_labels_keyed_in_another_spelling_are_a_relay_to_fix_not_a_policy_to_regroup(kind, labels, named):
+    document = alert()
+    document["incident"]["resource"] = {"type": kind, "labels": labels}
+    target = parse_notification(document).target
+    assert target.kind is TargetKind.UNROUTABLE and target.fix_policy
+    assert "another spelling" in target.reason and "relay" in target.reason
+    assert "aggregat" not in target.reason
+    for said in named:
+        assert said in target.reason
+
+
+def test_a_copy_of_a_label_with_its_own_value_names_the_resource_as_before():
+    document = alert()
+    as_sent = parse_notification(document).target
+    document["incident"]["resource"]["labels"]["serviceName"] = "backend"
+    assert parse_notification(document).target == as_sent
+    assert as_sent.kind is TargetKind.SERVICE
+
+
+@pytest.mark.parametrize("labels, said", [
+    ({"projectId": "demo-project", "location": "us-central1", "serviceName": "backend"}, "'serviceName'"),
+    ({"project_id": "demo-project", "location": "us-central1", "service_name": "backend", "serviceName": "frontend"},
+     "'serviceName' 'frontend'"),
+], ids=["every key camelCase", "a copy naming another service"])
+def test_a_failing_revisions_alert_with_respelled_labels_writes_nothing_and_says_so(labels, said):
+    world = FastWorld(seeded_copy("bad_revision", None), ANCHOR)
+    document = alert()
+    document["incident"]["resource"]["labels"] = labels
+
+    outcome = handle_alert(event(json.dumps(document).encode(), "1"), world.config, world.adapters)
+
+    assert outcome.status is OutcomeStatus.REJECTED, outcome.reason
+    assert said in outcome.reason and "aggregat" not in outcome.reason
+    assert world.standins.run.count("UpdateService") == 0
