@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 import re
@@ -337,11 +338,74 @@ class _Wire(BaseModel):
     def _null_means_absent(cls, data: Any) -> Any:
         # A null optional field gets its default; a null required field is reported missing. A
         # JSON object without a null (most of them) is validated as it is: nothing to drop.
+        if isinstance(data, Mapping):
+            data = _one_value_each(cls, data)
         if type(data) is dict and None not in data.values():
             return data
         if isinstance(data, Mapping):
             return {k: v for k, v in data.items() if v is not None}
         return data
+
+
+# A field given under both its spellings: `started_at` and `startedAt`. Google's own payloads may carry both, with
+# one value (the official Pub/Sub CloudEvent fixture MessagePublishedData-duplicatedFields.json, googleapis/
+# google-cloudevents testdata: `messageId` and `message_id`, `publishTime` and `publish_time`), and so are read. Two
+# different values are no payload Monitoring wrote (schema 1.2 is snake_case: Cloud Monitoring, "Notification
+# options", its example; every sample): something rewrote one spelling and not the other, and which one holds is
+# unknown. Read as pydantic reads a field given both ways, the camelCase one silently won: a `startedAt` of another
+# hour, an `incidentId` that is another incident's, an empty `policyUserLabels` beside Monitoring's own
+# `policy_user_labels` of `runwarden: disabled`, and a rollback was written. So neither is used.
+_TWO_SPELLINGS = "two_spellings"
+
+
+def _spelt_alike(first: Any, second: Any) -> bool:
+    """The same value, a number and its text alike (`1746178794` and `"1746178794"`, `0.6` and `"0.60"`: the
+    parser reads both forms of a number as one, `coerce_numbers_to_str`, `_integer_seconds`, `_number`)."""
+    if first == second:
+        return True
+    if not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in (first, second)):
+        return False
+    texts = str(first).strip(), str(second).strip()
+    numbers = _number(texts[0]), _number(texts[1])
+    return texts[0] == texts[1] or (None not in numbers and numbers[0] == numbers[1])
+
+
+def _one_value_each(model: type[BaseModel], data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`data` read under one spelling of each field of `model`: the snake_case one, Monitoring's, where both give
+    one value ("0.60" kept, not 0.6 printed anew). Raises `_TWO_SPELLINGS` for the first field both give with
+    different values (null included: no end is not an end)."""
+    twice = [(name, alias) for name, alias in _respellings(model) if name in data and alias in data]
+    for name, alias in twice:
+        if not _spelt_alike(data[name], data[alias]):
+            raise PydanticCustomError(_TWO_SPELLINGS, "is given twice with different values, as {name} {first} and as "
+                                      "{alias} {second}{keys}: which one was sent is unknown, so neither is used",
+                                      {"field": name, "name": name, "alias": alias, "first": _spelling_shown(data[name]),
+                                       "second": _spelling_shown(data[alias]), "keys": _keys_differing(data[name],
+                                                                                                       data[alias])})
+    if not twice:
+        return data
+    aliases = {alias for _, alias in twice}
+    return {k: v for k, v in data.items() if k not in aliases}
+
+
+@functools.cache
+def _respellings(model: type[BaseModel]) -> tuple[tuple[str, str], ...]:
+    """Each field of `model` whose alias is another spelling of its name, with that alias (read once per model)."""
+    return tuple((name, field.alias) for name, field in model.model_fields.items()
+                 if field.alias and field.alias != name)
+
+
+def _spelling_shown(value: Any) -> str:
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
+def _keys_differing(first: Any, second: Any) -> str:
+    """Where two objects differ, by key, so a long one cut short still shows it ("" for anything else)."""
+    if not (isinstance(first, Mapping) and isinstance(second, Mapping)):
+        return ""
+    keys = [str(k) for k in dict.fromkeys([*first, *second]) if first.get(k) != second.get(k)]
+    return f" (they differ at {', '.join(keys[:5])}{', ...' if len(keys) > 5 else ''})" if keys else ""
 
 
 class Link(_Wire):
@@ -1399,7 +1463,7 @@ def alert_target(incident: Incident) -> AlertTarget:
     # docs/deploy.md); a notification without project_id was summed over them, and the scoping
     # project is then merely where the policy lives, not where the resource is.
     project = labels.get("project_id", "")
-    malformed = _malformed(incident)
+    malformed = _malformed(incident) or _respelled(incident)
     if malformed is not None:
         return malformed
     if kind == "cloud_run_revision":
@@ -1489,6 +1553,44 @@ def _malformed(incident: Incident) -> AlertTarget | None:
                 "real resource (a log entry's writer sets its entry's resource labels; a relay may rewrite them): fix "
                 "what writes them, or route this policy to a person's channel"))
     return None
+
+
+def _label_spelling(key: str) -> str:
+    """A label key as its spellings share it: `serviceName`, `ServiceName`, `service-name` and `SERVICE_NAME` are
+    all `servicename`."""
+    return re.sub(r"[_\-\s]", "", key).lower()
+
+
+def _respelled(incident: Incident) -> AlertTarget | None:
+    """A target that says the notification's resource labels are keyed in another spelling than their type's, or
+    None. A monitored resource type's labels are a fixed set, snake_case (cloud_run_revision {project_id,
+    service_name, revision_name, location, configuration_name}: Cloud Monitoring's monitored resource list), and
+    Monitoring sends them so (every sample, tests/fixtures/samples): a `serviceName` or `projectId` in their place
+    came from a relay that respelled every key, a label map's keys with the schema's. Read as missing, they were
+    said to be a policy that aggregates across services, and its owner told to regroup an aggregation that was
+    right; read as the labels they spell, keys a relay rewrote would name what to write to. Neither: rejected,
+    naming each key as sent and as its type spells it. So is such a key beside the label's own with another value
+    (`service_name` 'backend', `serviceName` 'frontend'): which one names the resource is unknown. A copy with the
+    same value names nothing else, and is read as before."""
+    labels = incident.resource_labels
+    respelled = {}
+    for field in _NAME_LABELS.get(incident.resource_type, ()):
+        for sent in (k for k in labels if k != field and _label_spelling(k) == _label_spelling(field)):
+            # Beside the label under its own name with the same value, a copy names nothing else: read as it was.
+            if labels.get(field) != labels[sent]:
+                respelled[sent] = field
+    if not respelled:
+        return None
+    said = ", ".join(f"{sent!r} {quoted(labels[sent], 60)} for {field!r}"
+                     + (f" (which it also carries, {quoted(labels[field], 60)})" if labels.get(field) else "")
+                     for sent, field in respelled.items())
+    return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
+        f"policy {quoted(incident.policy_name)}: the notification's {incident.resource_type} labels are keyed in "
+        f"another spelling than the resource type's ({said}): Monitoring sends a monitored resource's labels under "
+        "their own snake_case names, so something between it and Runwarden (a relay) respelled the label keys; which "
+        "resource they name is not read from rewritten keys, and nothing was read or done: have the relay keep the "
+        "keys of label maps (resource.labels, metric.labels, policy_user_labels) as Monitoring sent them, or route "
+        "this policy to a person's channel"))
 
 
 # Resource labels that name what Runwarden diagnoses, wherever a notification carries them.
@@ -2013,7 +2115,9 @@ def _validate(model: type[BaseModel], data: Any, prefix: str = "") -> Any:
         return model.model_validate(data)
     except ValidationError as e:
         first = e.errors()[0]
-        path = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
+        # A field given twice is found by its model's validator, at the model's place: named down to the field.
+        field = (first.get("ctx") or {}).get("field", "") if first["type"] == _TWO_SPELLINGS else ""
+        path = ".".join(str(part) for part in (prefix, *first["loc"], field) if part != "")
         raise IncidentParseError(path or prefix, _reason(first)) from None
 
 
