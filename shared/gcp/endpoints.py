@@ -546,9 +546,11 @@ class ExhaustedAnswer:
     sign: str = ""
     limit: str = ""
 
-    def words(self) -> str:
-        """" (a rate quota: ErrorInfo RATE_LIMIT_EXCEEDED; quota ...)", what a reason adds after the refusal."""
-        said = [s for s in (self.sign, f"quota {self.limit}" if self.limit else "") if s]
+    def words(self, quoted: str = "") -> str:
+        """" (a rate quota: ErrorInfo RATE_LIMIT_EXCEEDED; quota ...)", what a reason adds after the refusal; the
+        quota left out when the refusal's text (`quoted`) already names it (its details in words, errors.classify)."""
+        named = self.limit and not all(part in quoted for part in self.limit.split(", "))
+        said = [s for s in (self.sign, f"quota {self.limit}" if named else "") if s]
         return f" ({'; '.join(said)})" if said else ""
 
 
@@ -634,9 +636,10 @@ def refused_for_quota(exc: TransientError, what: str) -> QuotaRefusedError | Lim
     redelivered), permanent otherwise (LimitReachedError: reported once). `what` names the write. One reading for
     both writes (Cloud Run's UpdateService, VPC Access's PATCH)."""
     answer = exhausted_answer(exc.__cause__)
+    text = str(exc).rstrip(".")
     if answer.passes:
-        return QuotaRefusedError(f"{str(exc).rstrip('.')}{answer.words()}: {what} refused before it was applied")
-    return LimitReachedError(f"{str(exc).rstrip('.')}{answer.words()}: {what} refused before it was applied")
+        return QuotaRefusedError(f"{text}{answer.words(text)}: {what} refused before it was applied")
+    return LimitReachedError(f"{text}{answer.words(text)}: {what} refused before it was applied")
 
 
 def _detail_type(detail: Any) -> str:
