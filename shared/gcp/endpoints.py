@@ -486,9 +486,10 @@ def quota_wait(error: BaseException, left: float, useful: float, *, spent: bool 
     Google's guidance leaves RESOURCE_EXHAUSTED to the answer: AIP-194 (google.aip.dev/194, "Automatic retry
     configuration") lists it among the "generally non-retryable codes" ("This code may be a signal that quota is
     exhausted. Retries therefore may not be expected to work for several hours; meanwhile the retries may have
-    billing implications"), and google-api-core's default predicate does not retry it (retry_base.
-    if_transient_error: InternalServerError, TooManyRequests, ServiceUnavailable only, google-api-core 2.44);
-    google.rpc.RetryInfo says when a retry may pass: "Clients should wait until `retry_delay` amount of time has
+    billing implications"). google-api-core's default predicate does retry it, blindly: retry_base.
+    if_transient_error lists TooManyRequests, which ResourceExhausted subclasses (google/api_core/exceptions.py,
+    google-api-core 2.44), and its exponential sleeps read no RetryInfo; this product switches GAPIC retries off
+    (CallPolicy) and follows the answer instead. google.rpc.RetryInfo says when a retry may pass: "Clients should wait until `retry_delay` amount of time has
     passed since receiving the error response before retrying" (google/rpc/error_details.proto). So only an
     answer that says it passes (`exhausted_answer`: a rate quota, or a wait asked for) is sent again, once: after
     its RetryInfo delay (or Retry-After, `retry_delay`), else after its rate quota's whole window ("per minute":
@@ -566,7 +567,8 @@ def exhausted_answer(error: BaseException | None) -> ExhaustedAnswer:
     `retry_delay`). google.rpc.Code leaves RESOURCE_EXHAUSTED open ("Some resource has been exhausted, perhaps a
     per-user quota, or perhaps the entire file system is out of space", google/rpc/code.proto), and Google's API
     design guide ("Errors", "Retrying errors") has a client retry it only "at the higher level with minimum 30s
-    delay"; google-api-core's generic predicate does not retry it at all (retry_base.if_transient_error). An answer
+    delay"; google-api-core's generic predicate retries it blindly, as TooManyRequests, which ResourceExhausted
+    subclasses (retry_base.if_transient_error; google/api_core/exceptions.py), reading no RetryInfo. An answer
     with neither sign whose ErrorInfo names another reason (RESOURCE_QUOTA_EXCEEDED) is a fixed limit; one with no
     ErrorInfo reason passes when its limit's name or its message gives the limit a window of a minute or less
     ("per minute", `_rate_window`), and is otherwise (a QuotaFailure alone, no details) read as a fixed limit: sending
