@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.redaction import redacted
+from shared.status_text import one_line
 
 
 class RunwardenError(Exception):
@@ -203,7 +204,8 @@ def classify(exc: BaseException) -> RunwardenError:
         cause = getattr(exc, "cause", None)
         return classify(cause) if cause is not None else TransientError(f"RetryError: {exc}")
     name = _status_name(exc)
-    message = f"{type(exc).__name__}: {exc}"
+    # One line, its google.rpc details in words (shared/status_text.py), not google-api-core's multi-line repr.
+    message = f"{type(exc).__name__}: {one_line(exc)}"
     if name is None:
         # Connection refused, socket timeouts and the like: the server may come back.
         if isinstance(exc, (ConnectionError, TimeoutError, OSError)):
@@ -217,7 +219,7 @@ def classify(exc: BaseException) -> RunwardenError:
 def described(exc: BaseException) -> str:
     """An error that is not Runwarden's own (one no adapter classified), as a reason or a log line quotes it:
     its type and text, redacted as a RunwardenError's are."""
-    return redacted(f"{type(exc).__name__}: {exc}")
+    return redacted(f"{type(exc).__name__}: {one_line(exc)}")
 
 
 def cause_status(exc: BaseException) -> str:

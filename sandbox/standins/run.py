@@ -324,6 +324,7 @@ class RunStandIn(StandIn):
         self._failing_operations: list[tuple[int, str]] = []
         # While set (`exhaust_quota`), every UpdateService is refused RESOURCE_EXHAUSTED before anything is applied.
         self._quota_refusal: ApiError | None = None
+        self._quota_refusals_left: int | None = None     # how many more it refuses (None: every one)
 
     def rpcs(self) -> list[Rpc]:
         return [
@@ -607,7 +608,7 @@ class RunStandIn(StandIn):
         with self.lock:
             self._failing_operations.append((code, message))
 
-    def exhaust_quota(self, shape: str = RATE, retry_delay: float | None = None) -> None:
+    def exhaust_quota(self, shape: str = RATE, retry_delay: float | None = None, times: int | None = None) -> None:
         """Until `restore_quota`, every UpdateService is refused RESOURCE_EXHAUSTED and nothing is applied, its
         google.rpc.Status details in the `grpc-status-details-bin` trailer (base.quota_status), in one of the
         shapes a refusal may take (`shape`):
@@ -621,15 +622,20 @@ class RunStandIn(StandIn):
           serving traffic", 4000 per project and region): ErrorInfo RESOURCE_QUOTA_EXCEEDED, QuotaFailure, Help;
           whether Cloud Run refuses a traffic update for it, and in these words, is UNCONFIRMED;
         - BARE: the same words with no details at all (google.rpc.Code fixes none).
-        The product is tested under every shape. A rate quota that lasts only a while is `faults.rate_limit`."""
+        The product is tested under every shape. A rate quota that lasts only a while is `faults.rate_limit`.
+        `times`: only the next `times` UpdateServices are refused (a quota that has room again after them, as a
+        rate quota's window passing gives it), every one until `restore_quota` when None."""
         if shape not in (RATE, LIMIT, BARE):
             raise ValueError(f"exhaust_quota: shape is {RATE}, {LIMIT} or {BARE}, not {shape!r}")
+        if times is not None and times < 1:
+            raise ValueError(f"exhaust_quota: times is at least 1, or None for every call, not {times}")
         with self.lock:
             self._quota_refusal = _quota_refusal(shape, retry_delay)
+            self._quota_refusals_left = times
 
     def restore_quota(self) -> None:
         with self.lock:
-            self._quota_refusal = None
+            self._quota_refusal, self._quota_refusals_left = None, None
 
     def service(self, name: str) -> run_v2.Service:
         with self.lock:
@@ -653,7 +659,12 @@ class RunStandIn(StandIn):
         if request.validate_only:
             raise unimplemented("stand-in does not support validate_only")
         if self._quota_refusal is not None:   # a quota is checked before the request is served: nothing applied
-            raise self._quota_refusal
+            refusal = self._quota_refusal
+            if self._quota_refusals_left is not None:
+                self._quota_refusals_left -= 1
+                if self._quota_refusals_left <= 0:
+                    self._quota_refusal, self._quota_refusals_left = None, None
+            raise refusal
         _check_mask_paths(list(request.update_mask.paths) if request.update_mask else [])
         incoming = request.service
         stored = self._require_service(incoming.name)

@@ -380,7 +380,8 @@ class PageCursor:
 
 
 def call_with_retry(fn: Callable[[float], T], *, what: str, policy: CallPolicy,
-                    retry_codes: frozenset[str] | None = None, needs: tuple[str, ...] = ()) -> T:
+                    retry_codes: frozenset[str] | None = None, needs: tuple[str, ...] = (),
+                    quota_retry: bool = False) -> T:
     """Runs `fn(timeout)`, retrying transient faults (or only `retry_codes`, gRPC status names), within
     `policy.total_timeout` in all: `timeout` is the attempt's own deadline in seconds, for `fn` to give
     its RPC (`call_timeout`, cut to what is left of the total), and no sleep runs past the total.
@@ -404,23 +405,44 @@ def call_with_retry(fn: Callable[[float], T], *, what: str, policy: CallPolicy,
     Where it differs, deliberately: it raises a RetryError after sleeping nothing, this loop the last error
     (its code decides the outcome: shared/errors.py); it starts a retry with any time left, this loop only
     with more than `useful_attempt`; it has no attempt limit, and it does not cut an attempt's own timeout.
+
+    `quota_retry` (the writes: Cloud Run's UpdateService, VPC Access's PATCH): a RESOURCE_EXHAUSTED answer is
+    not retried by the backoff above, whatever `retry_codes` says, but by `quota_wait`'s rule: sent again once,
+    the same request, after the wait the answer asks for (its RetryInfo, or its rate quota's window), when that
+    wait and one useful attempt fit in what is left of this call's total; otherwise raised at once, for the
+    message's redelivery (see `quota_wait`).
     """
     deadline = WaitDeadline.starting(policy.total_timeout)
-    attempt = 1
+    attempt, quota_waited = 1, False
     while True:
         try:
             return fn(deadline.poll_timeout(policy.call_timeout))
         except Exception as exc:  # noqa: BLE001 - every failure leaves as a Runwarden error
-            if not _retryable(exc, retry_codes) or attempt >= policy.attempts:
-                raise describe_error(exc, what, needs) from exc
-            wait = next_wait(attempt, policy, retry_delay(exc))
-            if wait is None:
-                raise describe_error(exc, f"{what} (the API asks for no retry before "
-                                          f"{retry_delay(exc):g}s, past this call's retries)") from exc
-            if deadline.left() - wait <= policy.useful_attempt:   # the retry would not fit in the total
-                raise describe_error(exc, what, needs) from exc
+            if quota_retry and status_code(exc) == "RESOURCE_EXHAUSTED":
+                plan = quota_wait(exc, deadline.left(), policy.useful_attempt,
+                                  spent=quota_waited or attempt >= policy.attempts)
+                if plan.seconds is None:
+                    raise describe_error(exc, f"{what}{plan.words()}") from exc
+                wait, quota_waited = plan.seconds, True
+            else:
+                wait = _backoff_wait(exc, attempt, what, policy, deadline, retry_codes, needs)
         time.sleep(wait)
         attempt += 1
+
+
+def _backoff_wait(exc: Exception, attempt: int, what: str, policy: CallPolicy, deadline: WaitDeadline,
+                  retry_codes: frozenset[str] | None, needs: tuple[str, ...]) -> float:
+    """The sleep before call_with_retry's next attempt after `exc`, or `exc` raised as a Runwarden error: not
+    retryable, the last attempt, a RetryInfo longer than the backoff waits (`next_wait`), or no room left."""
+    if not _retryable(exc, retry_codes) or attempt >= policy.attempts:
+        raise describe_error(exc, what, needs) from exc
+    wait = next_wait(attempt, policy, retry_delay(exc))
+    if wait is None:
+        raise describe_error(exc, f"{what} (the API asks for no retry before "
+                                  f"{retry_delay(exc):g}s, past this call's retries)") from exc
+    if deadline.left() - wait <= policy.useful_attempt:   # the retry would not fit in the total
+        raise describe_error(exc, what, needs) from exc
+    return wait
 
 
 def next_wait(attempt: int, policy: CallPolicy, asked: float | None) -> float | None:
@@ -440,6 +462,58 @@ def next_wait(attempt: int, policy: CallPolicy, asked: float | None) -> float | 
     if asked > policy.max_backoff:
         return None
     return max(asked, backoff(attempt, policy))
+
+
+@dataclass(frozen=True)
+class QuotaWait:
+    """Whether a write refused RESOURCE_EXHAUSTED is sent again within its call (`quota_wait`): after `seconds`,
+    or not (None), and why not (`why`, "" when it is)."""
+
+    seconds: float | None
+    why: str = ""
+
+    def words(self) -> str:
+        """" (not sent again within the call: ...)", what the refusal's text adds; "" when it is sent again."""
+        return f" (not sent again within the call: {self.why})" if self.why else ""
+
+
+def quota_wait(error: BaseException, left: float, useful: float, *, spent: bool = False) -> QuotaWait:
+    """Whether a write refused RESOURCE_EXHAUSTED (`error`, the API's answer) is sent again within its call, and
+    after how long. Pure: `left` is what is left of the call's total (seconds), `useful` the least a retry must
+    have after its wait (`CallPolicy.useful_attempt`), `spent` whether the call already made its one quota retry
+    (or its last attempt).
+
+    Google's guidance leaves RESOURCE_EXHAUSTED to the answer: AIP-194 (google.aip.dev/194, "Automatic retry
+    configuration") lists it among the "generally non-retryable codes" ("This code may be a signal that quota is
+    exhausted. Retries therefore may not be expected to work for several hours; meanwhile the retries may have
+    billing implications"). google-api-core's default predicate does retry it, blindly: retry_base.
+    if_transient_error lists TooManyRequests, which ResourceExhausted subclasses (google/api_core/exceptions.py,
+    google-api-core 2.44), and its exponential sleeps read no RetryInfo; this product switches GAPIC retries off
+    (CallPolicy) and follows the answer instead. google.rpc.RetryInfo says when a retry may pass: "Clients should wait until `retry_delay` amount of time has
+    passed since receiving the error response before retrying" (google/rpc/error_details.proto). So only an
+    answer that says it passes (`exhausted_answer`: a rate quota, or a wait asked for) is sent again, once: after
+    its RetryInfo delay (or Retry-After, `retry_delay`), else after its rate quota's whole window ("per minute":
+    60 s, `_window_seconds`), the earliest the quota can have room again; a rate quota naming no window is not
+    (how long is unsaid). Once only: a second refusal says the quota is still spent, and more sends count against
+    it (the quota pages count requests; UNCONFIRMED that refused ones count). And only when the wait and one
+    useful attempt fit in `left`: the call's total is the write's share of the handler's time (infra/locals.tf
+    counts "the PATCH with its retries" at CallPolicy.longest_run, and Cloud Run's write the same,
+    remediation/sweep_budget.py ONE_CALL_SECONDS), so the in-call retry never lengthens an alert or a sweep past
+    its budget. Otherwise the write is left to the message's redelivery, as before (QuotaRefusedError,
+    `refused_for_quota`). The same request is sent (the same etag, the same desired state), under the gate's
+    claim the write already holds: the retry is the write's own, never a second claim."""
+    answer = exhausted_answer(error)
+    if not answer.passes:
+        return QuotaWait(None)    # a fixed limit: `refused_for_quota` says so
+    if spent:
+        return QuotaWait(None, "refused again after its one retry within the call")
+    delay = retry_delay(error)
+    wait = delay if delay is not None else _window_seconds(f"{answer.limit} {error}")
+    if wait is None:
+        return QuotaWait(None, "a rate quota whose window the answer does not name")
+    if left - wait <= useful:
+        return QuotaWait(None, f"a wait of {wait:g}s does not fit the {max(0.0, left):.1f}s left of it")
+    return QuotaWait(wait)
 
 
 def retry_delay(exc: BaseException) -> float | None:
@@ -473,9 +547,11 @@ class ExhaustedAnswer:
     sign: str = ""
     limit: str = ""
 
-    def words(self) -> str:
-        """" (a rate quota: ErrorInfo RATE_LIMIT_EXCEEDED; quota ...)", what a reason adds after the refusal."""
-        said = [s for s in (self.sign, f"quota {self.limit}" if self.limit else "") if s]
+    def words(self, quoted: str = "") -> str:
+        """" (a rate quota: ErrorInfo RATE_LIMIT_EXCEEDED; quota ...)", what a reason adds after the refusal; the
+        quota left out when the refusal's text (`quoted`) already names it (its details in words, errors.classify)."""
+        named = self.limit and not all(part in quoted for part in self.limit.split(", "))
+        said = [s for s in (self.sign, f"quota {self.limit}" if named else "") if s]
         return f" ({'; '.join(said)})" if said else ""
 
 
@@ -491,7 +567,8 @@ def exhausted_answer(error: BaseException | None) -> ExhaustedAnswer:
     `retry_delay`). google.rpc.Code leaves RESOURCE_EXHAUSTED open ("Some resource has been exhausted, perhaps a
     per-user quota, or perhaps the entire file system is out of space", google/rpc/code.proto), and Google's API
     design guide ("Errors", "Retrying errors") has a client retry it only "at the higher level with minimum 30s
-    delay"; google-api-core's generic predicate does not retry it at all (retry_base.if_transient_error). An answer
+    delay"; google-api-core's generic predicate retries it blindly, as TooManyRequests, which ResourceExhausted
+    subclasses (retry_base.if_transient_error; google/api_core/exceptions.py), reading no RetryInfo. An answer
     with neither sign whose ErrorInfo names another reason (RESOURCE_QUOTA_EXCEEDED) is a fixed limit; one with no
     ErrorInfo reason passes when its limit's name or its message gives the limit a window of a minute or less
     ("per minute", `_rate_window`), and is otherwise (a QuotaFailure alone, no details) read as a fixed limit: sending
@@ -540,6 +617,16 @@ def _rate_window(words: str) -> str:
     return re.sub(r"(?<=[a-z])(?=[A-Z0-9])|(?<=[0-9])(?=[A-Z])", " ", found.group(0)).lower().replace("_", " ")
 
 
+def _window_seconds(words: str) -> float | None:
+    """The length in seconds of the window a refusal's words give its limit (`_rate_window`): a second 1, a minute
+    60, 100 seconds 100; None when they name none of a minute or less."""
+    window = _rate_window(words)
+    if not window:
+        return None
+    unit = 1.0 if "second" in window else 60.0
+    return unit * (100.0 if "100" in window else 1.0)
+
+
 def passes_in_time(error: BaseException | None) -> bool:
     """Whether a RESOURCE_EXHAUSTED answer says it passes with time (`exhausted_answer`)."""
     return exhausted_answer(error).passes
@@ -551,9 +638,10 @@ def refused_for_quota(exc: TransientError, what: str) -> QuotaRefusedError | Lim
     redelivered), permanent otherwise (LimitReachedError: reported once). `what` names the write. One reading for
     both writes (Cloud Run's UpdateService, VPC Access's PATCH)."""
     answer = exhausted_answer(exc.__cause__)
+    text = str(exc).rstrip(".")
     if answer.passes:
-        return QuotaRefusedError(f"{str(exc).rstrip('.')}{answer.words()}: {what} refused before it was applied")
-    return LimitReachedError(f"{str(exc).rstrip('.')}{answer.words()}: {what} refused before it was applied")
+        return QuotaRefusedError(f"{text}{answer.words(text)}: {what} refused before it was applied")
+    return LimitReachedError(f"{text}{answer.words(text)}: {what} refused before it was applied")
 
 
 def _detail_type(detail: Any) -> str:

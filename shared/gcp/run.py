@@ -91,7 +91,9 @@ WRITE_RETRY_CODES = frozenset({"UNAVAILABLE"})
 # UNAVAILABLE, and RESOURCE_EXHAUSTED, a quota or rate refusal ("The request is denied because there
 # is not enough rate quota", ErrorInfo reason RATE_LIMIT_EXCEEDED, google/api/error_reason.proto;
 # google.rpc.Code RESOURCE_EXHAUSTED: "Some resource has been exhausted, perhaps a per-user quota").
-# RESOURCE_EXHAUSTED is not re-sent at once (a quota refuses again until its window passes); the
+# RESOURCE_EXHAUSTED is not re-sent at once (a quota refuses again until its window passes): only once, the
+# same request, after the wait the answer asks for (its RetryInfo, or its rate quota's window) when that fits in
+# what is left of the call (endpoints.quota_wait); otherwise the
 # redelivery reads the service afresh and writes under its new etag, so even under the reading where
 # such a refusal could still be applied, a write that landed meanwhile is seen or refused by etag
 # (UNCONFIRMED: no Cloud Run page says what a RESOURCE_EXHAUSTED UpdateService applied). The service
@@ -415,8 +417,10 @@ class CloudRunAdapter(CloudRunReader):
 
         answered: Any = None
         try:
+            # A quota's refusal is sent again once within the call when the wait it asks for fits
+            # (endpoints.quota_wait): the same request, the same etag.
             answered = call_with_retry(write, what=f"UpdateService {service_name}", policy=self._policy,
-                                       retry_codes=WRITE_RETRY_CODES)
+                                       retry_codes=WRITE_RETRY_CODES, quota_retry=True)
         except (OutcomeUnknownError, WriteRefused):
             raise
         except OperationFailedError as failed:

@@ -3,8 +3,8 @@
 The client library has no update method, so the patch goes through google-auth's
 AuthorizedSession (see endpoints.vpcaccess_session). Reads retry briefly on transient faults.
 The patch is not idempotent while the connector is UPDATING (a second one is refused), so it
-is re-sent only when the failure proves it was never applied (connection never made, 503,
-429); a timeout, another 5xx (DATA_LOSS included) or a 499 CANCELLED after sending leaves the outcome unknown and raises
+is re-sent only when the failure proves it was never applied (connection never made, 503, and
+429 once, after the wait it asks for when that fits: endpoints.quota_wait); a timeout, another 5xx (DATA_LOSS included) or a 499 CANCELLED after sending leaves the outcome unknown and raises
 OutcomeUnknownError, so the gate keeps its claim and records the action for the sweep. A read-back
 after an error-free operation that does not show the patch is an unknown outcome too
 (NotShownAfterWriteError, `read_back`), never a permanent failure. A 429 RESOURCE_EXHAUSTED still refusing
@@ -24,8 +24,10 @@ from shared.diagnosis.evidence import Connector
 from shared.gcp.endpoints import (CallPolicy, WaitDeadline, call_with_retry, refused_for_quota, retry_after_seconds,
                                   vpcaccess_session)
 
-# Answers that prove the patch was rejected before it was processed: safe to send again within the call (a
-# RESOURCE_EXHAUSTED that outlasts the call's retries is then told apart: endpoints.refused_for_quota).
+# Answers that prove the patch was rejected before it was processed: safe to send again within the call. A
+# RESOURCE_EXHAUSTED is sent again by the quota's own rule, not the backoff: once, after the wait the answer asks
+# for, when it fits in what is left of the call (endpoints.quota_wait, the rule Cloud Run's write shares); one
+# still refused is then told apart: endpoints.refused_for_quota.
 PATCH_RETRY_CODES = frozenset({"UNAVAILABLE", "RESOURCE_EXHAUSTED"})
 # A PATCH while the connector is UPDATING is refused; which code says so is not documented
 # (409 ABORTED, the canonical concurrency conflict, or 400 FAILED_PRECONDITION, "the system is
@@ -237,7 +239,7 @@ class VpcAccessAdapter(VpcAccessReader):
 
         try:
             operation = call_with_retry(send, what=f"PatchConnector {name}", policy=self._policy,
-                                        retry_codes=PATCH_RETRY_CODES)
+                                        retry_codes=PATCH_RETRY_CODES, quota_retry=True)
         except TransientError as exc:
             if isinstance(exc.__cause__, OutcomeUnknown):  # sent, no answer: it may have been applied
                 raise OutcomeUnknownError(str(exc)) from exc

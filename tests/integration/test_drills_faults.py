@@ -757,3 +757,27 @@ def test_a_read_refused_bare_names_the_permission_it_needs_and_is_never_healthy(
     published = first.outcome.model_dump_json()
     assert "does not have permission" in published, published
     assert f"needs {permission}" in published, published
+
+
+def test_a_rollback_refused_by_a_rate_quota_asking_for_a_short_wait_is_applied_within_the_delivery_once(
+        standin_env, firestore, pubsub, project_id, anchor):
+    """Cloud Run's write quota refuses the rollback once, asking for 0.5 s (RetryInfo), which fits in what is left of
+    the write's call (the product's CallPolicy): the same UpdateService, the same etag, is sent once more within the
+    delivery, under the claim the gate took, and applied: `applied` at the first delivery, one action record, and the
+    message delivered again is a duplicate, no third UpdateService. Before, the first delivery was given back and
+    redelivered, the rollback made a Pub/Sub backoff later on evidence read again."""
+    world = rollback_world(standin_env, pubsub, project_id, anchor)
+    run = world.standins.run
+    before = desired_traffic(world)
+    run.exhaust_quota(RATE, retry_delay=0.5, times=1)
+    counter = DeliveryCounter()
+
+    first = deliver(world, "bad_revision", counter)
+    again = deliver(world, "bad_revision", counter)
+
+    assert first.result == "applied", first.raised or first.outcome.reason
+    sent = [call.request.service.etag for call in run.calls if call.method == "UpdateService"]
+    assert len(sent) == 2 and sent[0] == sent[1], sent
+    assert desired_traffic(world) != before
+    assert len(records(world, resolve_incident(world, "bad_revision"))) == 1
+    assert again.result != "applied" and run.count("UpdateService") == 2, again.raised or again.outcome.reason

@@ -243,7 +243,8 @@ def test_a_write_refused_for_quota_is_transient_not_of_unknown_outcome(adapter, 
         adapter.set_traffic(SERVICE, [to(OLD)], etag)
     assert not isinstance(caught.value, OutcomeUnknownError), caught.value
     assert "Quota exceeded" in str(caught.value)
-    assert standins.run.count("UpdateService") == 1
+    # Sent again once only after a wait that fits the call (0.01 s; a minute's window does not), refused again.
+    assert standins.run.count("UpdateService") == (1 if retry_delay is None else 2)
     assert [t.revision for t in standins.run.service(SERVICE).traffic] == [NEW]
 
     standins.run.faults.clear()
@@ -269,6 +270,45 @@ def test_a_write_refused_for_quota_is_told_apart_by_what_the_refusal_says(adapte
 
     standins.run.restore_quota()
     assert adapter.set_traffic(SERVICE, [to(OLD)], etag).traffic == (to(OLD),)
+
+
+def _sent_etags(standins) -> list[str]:
+    return [call.request.service.etag for call in standins.run.calls if call.method == "UpdateService"]
+
+
+def test_a_rate_quota_asking_for_a_wait_that_fits_is_sent_again_once_and_applied(adapter, standins):
+    """UpdateService refused once RESOURCE_EXHAUSTED by the write quota with a RetryInfo (0.3 s) that fits in what is
+    left of the call (QUICK: 5 s, a retry needing 2 s of it): the same request, the same etag, is sent once more
+    after the wait and applied, within the call. Before, the write was raised at once as QuotaRefusedError and left
+    to the message's redelivery, a Pub/Sub backoff later, on evidence read again."""
+    etag = adapter.get_service(SERVICE).etag
+    standins.run.exhaust_quota(RATE, retry_delay=0.3, times=1)
+
+    assert adapter.set_traffic(SERVICE, [to(OLD)], etag).traffic == (to(OLD),)
+    assert standins.run.count("UpdateService") == 2
+    assert _sent_etags(standins) == [etag, etag]
+
+
+@pytest.mark.parametrize("retry_delay, refusals, sent, why", [
+    (45.0, 1, 1, "a wait of 45s does not fit"),          # past the call's whole total
+    (3.5, 1, 1, "a wait of 3.5s does not fit"),          # within the total, but not with a useful attempt after it
+    (None, 1, 1, "a wait of 60s does not fit"),          # no RetryInfo: the quota's window, per minute
+    (0.2, 2, 2, "refused again after its one retry"),    # once only: the quota still refuses
+])
+def test_a_rate_quota_is_sent_again_only_once_and_only_when_its_wait_fits_the_time_left(
+        adapter, standins, retry_delay, refusals, sent, why):
+    """A rate quota's refusal whose wait (RetryInfo, else its window) and one useful attempt do not fit in what is
+    left of the call, or that refuses the one retry too: QuotaRefusedError, for the message's redelivery, nothing
+    written, the write sent at most twice, and the refusal says why it was not sent again."""
+    etag = adapter.get_service(SERVICE).etag
+    standins.run.exhaust_quota(RATE, retry_delay=retry_delay, times=refusals)
+
+    with pytest.raises(QuotaRefusedError) as caught:
+        adapter.set_traffic(SERVICE, [to(OLD)], etag)
+    assert why in str(caught.value), str(caught.value)
+    assert standins.run.count("UpdateService") == sent
+    assert _sent_etags(standins) == [etag] * sent
+    assert [t.revision for t in standins.run.service(SERVICE).traffic] == [NEW]
 
 
 def test_rejected_split_is_permanent(adapter, standins):

@@ -9,8 +9,8 @@ import grpc
 import pytest
 
 from sandbox.standins.vpcaccess import RestRequest, VpcAccessStandIn
-from shared.errors import (NotShownAfterWriteError, OutcomeUnknownError, PermanentError, StaleEvidenceError,
-                           TransientError)
+from shared.errors import (NotShownAfterWriteError, OutcomeUnknownError, PermanentError, QuotaRefusedError,
+                           StaleEvidenceError, TransientError)
 from shared.diagnosis.evidence import Connector
 from shared.gcp.endpoints import VPCACCESS_EMULATOR_ENV, CallPolicy, vpcaccess_session
 from shared.gcp.vpcaccess import (ConnectorBusyError, VpcAccessAdapter, VpcAccessReader, connector_from_json,
@@ -97,6 +97,27 @@ def test_deny_is_permanent_permission_denied(adapter, vpc_standin):
     assert caught.value.code == "PERMISSION_DENIED"
     assert "vpcaccess.connectors.get" in str(caught.value)
     assert vpc_standin.count("GetConnector") == 1
+
+
+def test_patch_refused_by_a_rate_quota_asking_for_a_wait_that_fits_is_sent_again_once_and_applied(adapter,
+                                                                                                 vpc_standin):
+    """A 429 RESOURCE_EXHAUSTED whose body asks for 0.5 s (RetryInfo), which fits in what is left of the call (QUICK:
+    5 s, a retry needing 2 s of it): the same PATCH is sent once more after it and applied within the call. Before,
+    a wait longer than the backoff's longest (50 ms) ended the call's retries: QuotaRefusedError, redelivered."""
+    vpc_standin.faults.rate_limit(0.3, "PatchConnector", service="vpcaccess.googleapis.com", retry_delay=0.5)
+    assert adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4).max_instances == 4
+    patches = [call.request for call in vpc_standin.calls if call.method == "PatchConnector"]
+    assert len(patches) == 2 and patches[0].body == patches[1].body and patches[0].params == patches[1].params
+
+
+def test_patch_refused_by_a_rate_quota_whose_window_does_not_fit_is_left_to_the_redelivery(adapter, vpc_standin):
+    """A 429 of a per-minute quota with no RetryInfo: its wait (the minute) does not fit in the call, so the PATCH is
+    sent once, not re-sent at once (before: three PATCHes 10 and 20 ms apart, each refused and each counted against
+    the quota), and the refusal says why: QuotaRefusedError, for the message's redelivery."""
+    vpc_standin.faults.rate_limit(60, "PatchConnector", service="vpcaccess.googleapis.com")
+    with pytest.raises(QuotaRefusedError, match="a wait of 60s does not fit"):
+        adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4)
+    assert vpc_standin.count("PatchConnector") == 1
 
 
 def test_patch_is_resent_after_a_503_that_proves_it_was_not_applied(adapter, vpc_standin):

@@ -49,14 +49,15 @@ class Recorder(grpc.UnaryUnaryClientInterceptor):
         return Answered(self.response_type.wrap(page) if raw is not request else page)
 
 
-def failed_call(code: grpc.StatusCode, details: str) -> grpc.RpcError:
-    """The error a unary call raises when the server answers with `code`."""
+def failed_call(code: grpc.StatusCode, details: str, trailing: tuple = ()) -> grpc.RpcError:
+    """The error a unary call raises when the server answers with `code` (and `trailing`, its trailing metadata:
+    a google.rpc.Status's `grpc-status-details-bin`, as grpc_status.rpc_status.to_status puts it there)."""
 
     class Failed(grpc.RpcError, grpc.Call):
         def code(self): return code
         def details(self): return details
         def initial_metadata(self): return ()
-        def trailing_metadata(self): return ()
+        def trailing_metadata(self): return trailing
         def is_active(self): return False
         def time_remaining(self): return None
         def cancel(self): return False

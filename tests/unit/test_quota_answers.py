@@ -10,7 +10,7 @@ from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2
 
 from shared.errors import LimitReachedError, QuotaRefusedError, TransientError
-from shared.gcp.endpoints import exhausted_answer, refused_for_quota
+from shared.gcp.endpoints import exhausted_answer, quota_wait, refused_for_quota
 from shared.gcp.vpcaccess import ApiStatusError
 
 RUN_METRIC = {"service": "run.googleapis.com", "quota_metric": "run.googleapis.com/write_regional",
@@ -87,3 +87,46 @@ def test_a_write_refused_after_its_retries_is_redelivered_only_for_a_quota_that_
     assert isinstance(refused, QuotaRefusedError if passes else LimitReachedError)
     assert "the traffic update of backend refused before it was applied" in str(refused)
     assert not limit or limit in str(refused)
+
+
+WINDOWED = {**RUN_METRIC, "quota_limit": "WritePerSecondPerProjectRegion"}
+
+# (the error, the seconds left of the call, spent: its one quota retry made, the wait before the retry or None)
+WAITS = {
+    "a RetryInfo that fits is waited out": (grpc_refusal(error_info("RATE_LIMIT_EXCEEDED"), retry_info(3)), 30, False,
+                                            3.0),
+    "a RetryInfo alone (no ErrorInfo) that fits": (grpc_refusal(retry_info(1)), 30, False, 1.0),
+    "a RetryInfo leaving less than a useful attempt after it": (grpc_refusal(retry_info(27)), 29, False, None),
+    "a RetryInfo past what is left": (grpc_refusal(retry_info(45)), 30, False, None),
+    "a rate quota per minute, no RetryInfo: its window, 60 s, does not fit": (
+        grpc_refusal(error_info("RATE_LIMIT_EXCEEDED")), 30, False, None),
+    "a rate quota per minute with 90 s left: its window is waited out": (
+        grpc_refusal(error_info("RATE_LIMIT_EXCEEDED")), 90, False, 60.0),
+    "a rate quota per second: its window, 1 s": (
+        grpc_refusal(error_details_pb2.ErrorInfo(reason="RATE_LIMIT_EXCEEDED", metadata=WINDOWED)),
+        30, False, 1.0),
+    "a quota per 100 seconds named by a QuotaFailure alone": (
+        grpc_refusal(quota_failure("Requests per 100 seconds per user")), 130, False, 100.0),
+    "a rate quota whose window is not named: how long is unsaid": (
+        grpc_refusal(error_details_pb2.ErrorInfo(reason="RATE_LIMIT_EXCEEDED")), 600, False, None),
+    "a fixed limit is never sent again": (grpc_refusal(error_info("RESOURCE_QUOTA_EXCEEDED")), 600, False, None),
+    "a fixed limit's reason with a RetryInfo: the wait it asks for (exhausted_answer: it passes)": (
+        grpc_refusal(error_info("RESOURCE_QUOTA_EXCEEDED"), retry_info(1)), 30, False, 1.0),
+    "no details: a fixed limit": (grpc_refusal(), 600, False, None),
+    "once only: refused again after the retry": (grpc_refusal(retry_info(1)), 30, True, None),
+    "REST: a RetryInfo in the body": (
+        ApiStatusError(429, "RESOURCE_EXHAUSTED", "refused", ({"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                                                             "retryDelay": "0.5s"},)), 5, False, 0.5),
+    "REST: a Retry-After header past what is left": (
+        ApiStatusError(429, "RESOURCE_EXHAUSTED", "refused", retry_after=45.0), 30, False, None),
+}
+
+
+@pytest.mark.parametrize("error, left, spent, wait", WAITS.values(), ids=WAITS.keys())
+def test_a_quota_refusal_is_sent_again_once_within_the_call_only_when_its_wait_fits(error, left, spent, wait):
+    """endpoints.quota_wait: a write refused RESOURCE_EXHAUSTED is sent again within its call only when the answer
+    says it passes and when (RetryInfo, else its rate window) and that wait and one useful attempt (2 s) fit in what
+    is left of the call; once. Otherwise None, and the refusal says why (a fixed limit: `refused_for_quota` does)."""
+    planned = quota_wait(error, left, 2.0, spent=spent)
+    assert planned.seconds == wait
+    assert (planned.words() == "") == (wait is not None or not exhausted_answer(error).passes)
