@@ -16,7 +16,8 @@ record whose unpublished report another sweep holds is not judged until it is pu
 
 A kept report this version cannot read (stored by another version) is replaced by an `escalated`
 naming its record, so it reaches a person once and never holds a place in the query's page; a kept
-reminder whose pin was released since is dropped, as no longer true.
+reminder whose pin was released after it was made is dropped, as no longer true (a reminder kept by the update
+that released the pin tells of the release, and is published: `_released_since`).
 """
 from __future__ import annotations
 
@@ -246,16 +247,16 @@ class KeptReports:
             record: KeptReport | None = KEPT_IN[collection].model_validate(data) if collection in KEPT_IN else None
         except ValidationError:
             record = None
-        if isinstance(record, PinRecord) and not record.pinned:
-            return self._drop(collection, key, f"{record.service}: a reminder of its pin to {record.revision} was "
-                              f"not published, and the pin was released since (by {record.released_by or 'a person'})"
-                              "; dropped, as no longer true")
         stored = [*kept.earlier_reports, kept.report]
         try:
             outcomes = [Outcome.model_validate_json(report) for report in stored]
         except ValidationError as exc:
             replaced = self._unreadable_report(collection, key, record, data, exc)
             return [replaced] if replaced is not None else []
+        if isinstance(record, PinRecord) and _released_since(record, outcomes[-1]):
+            return self._drop(collection, key, f"{record.service}: a reminder of its pin to {record.revision} was "
+                              f"not published, and the pin was released since (by {record.released_by or 'a person'})"
+                              "; dropped, as no longer true")
         if isinstance(record, CommandAnswer):
             # A pause's or a resume's answer published late: said if its flag was turned the other way since.
             outcomes = [switch_since.with_news(self.state, record.command, record.command_id, o) for o in outcomes]
@@ -350,3 +351,14 @@ def _named(record: KeptReport) -> str:
     """How timeline lines name the record a report is kept in: an intent by its claim key (the key its
     action record and claim have), any other by its own key."""
     return record.claim_key if isinstance(record, IntentRecord) else str(getattr(record, "key"))
+
+
+def _released_since(pin: PinRecord, reminder: Outcome) -> bool:
+    """Whether the pin was released after its kept reminder was made, so the reminder (the pin still held) is no
+    longer true. A reminder kept by the very update that released the pin (it tells of the release: a revision
+    deleted, a rollback released before its verdict) is made at the release's time and stays true: it is
+    published, never dropped. A pin released with no time kept (older records) drops it, as before."""
+    if pin.pinned:
+        return False
+    made = reminder.timestamps.decided_at or reminder.timestamps.completed_at or reminder.timestamps.received_at
+    return pin.released_at is None or made < pin.released_at
