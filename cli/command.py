@@ -41,7 +41,9 @@ def _known(_ctx: click.Context, _param: click.Parameter, name: str) -> str:
 @click.command("command", epilog=EXAMPLE)
 @click.argument("name", metavar="COMMAND", callback=_known)
 @click.option("--target", metavar="RESOURCE", help="Full resource name of the service or connector.")
-@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter (repeatable).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="A parameter (repeatable), typed by the command's params: max_instances=6 is the new value itself "
+                   "(digits alone: no '+' or '%'), to_latest=true a flag.")
 @click.option("--reason", help="Why; required for every command that writes.")
 @click.option("--override-limits", is_flag=True, help="Skip cooldown and budgets (operators only).")
 @send_options

@@ -73,8 +73,26 @@ def _no_control(pattern: re.Pattern[str], what: str) -> AfterValidator:
 _PLAIN_PRINCIPAL = _no_control(_IN_PRINCIPAL, "send the principal as plain text, such as alice@example.com")
 _PLAIN_REASON = _no_control(_IN_REASON, "send the reason as plain text (it may span lines)")
 
+# The incident label a manual command's writes carry in the timeline and the claims (`command:<command_id>`:
+# shared/remediation/guardrails.command_incident): `runwarden timeline command:rb-1` shows it, and so does every line
+# of it. Copied back as the command_id of a resend meant to hear rb-1's answer again, it is a new id, and the command
+# ran a second time.
+COMMAND_LABEL = "command:"
+
+
+def _not_a_label(value: str) -> str:
+    if value.startswith(COMMAND_LABEL) and len(value) > len(COMMAND_LABEL):
+        meant = value[len(COMMAND_LABEL):]
+        raise ValueError(f"{quoted(value, 140)} is the label the timeline gives command {quoted(meant, 130)}'s writes "
+                         f"(its incident), not a command_id: to hear that command's answer again, send it with command_id "
+                         f"{quoted(meant, 130)} (a resend never runs twice); for a new command, give an id of its own; "
+                         "nothing was run")
+    return value
+
+
 CommandId = Annotated[str, Field(pattern=COMMAND_ID_PATTERN, description="The idempotency key: the same id "
-                                 "again is answered `skipped` with the first result.")]
+                                 "again is answered `skipped` with the first result. Not `command:…`, the label a "
+                                 "command's writes carry."), AfterValidator(_not_a_label)]
 Principal = Annotated[str, Field(min_length=1, max_length=254, pattern=NON_BLANK,
                                  description="Who asks: recorded, not a credential (IAM on the topic decides who "
                                              "may publish)."), _PLAIN_PRINCIPAL]
@@ -117,15 +135,22 @@ class NoParams(_Model):
     pass
 
 
+# An optional field sent as null is refused, never read as left out (`_null_sent`): null is what a script sends for an
+# empty variable ("revision": $REV), which meant a value. Read as left out, a rollback meant for one revision went to
+# the one diagnosis chose, a scale meant to change the machine type changed max_instances alone, and an expires_at
+# meant as a deadline set none. So these fields are typed without None and default to None, as a target left out
+# is (`_EVERY_TARGET`): the default is not validated (pydantic's validate_default is off), a null sent is.
+
+
 class RollbackParams(_Model):
-    revision: str | None = Field(default=None, pattern=REVISION_PATTERN,
+    revision: str = Field(default=None, pattern=REVISION_PATTERN,  # type: ignore[assignment]  # left out: None
                                  description="The revision to send 100% of traffic to (short name). It must exist, "
                                              "be Ready and belong to the target. Without it: the last known-good "
                                              "revision diagnosis finds.")
 
 
 class RestoreParams(_Model):
-    action_id: str | None = Field(default=None, min_length=1, max_length=1500,
+    action_id: str = Field(default=None, min_length=1, max_length=1500,  # type: ignore[assignment]  # left out: None
                                   description="The action whose recorded before-split to put back (the `action_id` "
                                               "an outcome shows).")
     to_latest: bool = Field(default=False, description="Send 100% to the latest Ready revision: releases the pin.")
@@ -138,9 +163,9 @@ class RestoreParams(_Model):
 
 
 class ScaleParams(_Model):
-    max_instances: int | None = Field(default=None, ge=3, le=10,
-                                      description="The new max_instances (the API allows 3-10, never lower than now).")
-    machine_type: Literal["f1-micro", "e2-micro", "e2-standard-4"] | None = None
+    max_instances: int = Field(default=None, ge=3, le=10,  # type: ignore[assignment]  # left out: None
+                               description="The new max_instances (the API allows 3-10, never lower than now).")
+    machine_type: Literal["f1-micro", "e2-micro", "e2-standard-4"] = None  # type: ignore[assignment]  # left out: None
 
     @model_validator(mode="after")
     def _something(self) -> "ScaleParams":
@@ -176,9 +201,10 @@ class _Command(_Model):
     requested_by: Principal
     reason: OptionalReason = ""
     dry_run: bool = Field(default=False, description="Everything but the write.")
-    expires_at: AwareDatetime | None = Field(default=None, description="Arriving after this, the command is "
-                                             "rejected: a backlog of stale commands never runs. At most 30 days "
-                                             "after it arrives (as long as its record is kept), or it is rejected.")
+    expires_at: AwareDatetime = Field(  # type: ignore[assignment]  # left out: None
+        default=None, description="Arriving after this, the command is rejected: a backlog of stale commands never "
+                                  "runs. At most 30 days after it arrives (as long as its record is kept), or it is "
+                                  "rejected. Null is refused.")
 
     writes: ClassVar[bool] = False
 
@@ -685,6 +711,8 @@ class SentIds:
     given: tuple[Any, ...] = ()
     # Read from the message's attributes, the body giving none (`sent_or_attribute_ids`).
     from_attributes: bool = False
+    # Read from the commands of a JSON array (`sent_ids`): how many objects it holds.
+    from_array: int = 0
 
     @property
     def answerable(self) -> tuple[str, ...]:
@@ -703,11 +731,17 @@ class SentIds:
             return (f"; the body gives no command_id, and the message's attributes give command_id "
                     f"{', '.join(repr(str(i)[:60]) for i in self.answerable)}: answered under it, so that its sender "
                     "hears it; nothing was run")
+        if self.from_array:
+            answered = ", ".join(quoted(i, 60) for i in self.answerable[:6])
+            return (f"; the array's commands give command_id {answered}: answered under each, so that each sender hears "
+                    "it; none was recorded, so each may be sent again under its id, as a message of its own")
         numbers = [v.text for v in self.given if _number_text(v) is not None and readable_command_id(v.text)]
         as_text = (f"; command_id was sent as a JSON number ({', '.join(numbers[:4])}): answered under its text "
                    f"as sent, {', '.join(json.dumps(n) for n in numbers[:4])}, so that its sender hears it"
                    + ("" if self.ambiguity() else "; nothing was run") if numbers else "")
-        return self.ambiguity() + as_text
+        inside = [(v, i) for v in self.given if isinstance(v, str) and (i := id_as_meant(v)) is not None]
+        stripped = "".join(f"; answered under command_id {quoted(i)}, so that its sender hears it" for _, i in inside[:2])
+        return self.ambiguity() + as_text + stripped
 
     def ambiguity(self) -> str:
         """What the answer says when the body gives different ids ("" when it gives one, or one again)."""
@@ -727,13 +761,29 @@ def _number_text(value: Any) -> str | None:
 
 def _answerable_id(value: Any) -> str | None:
     """The id a rejection is answered under for one `command_id` given: the string, or a number's text as sent,
-    when a command may carry it."""
-    return readable_command_id(_number_text(value) or value)
+    when a command may carry it; a string with whitespace or a byte order mark around it, under the id inside
+    (`id_as_meant`): its sender, whose script or file added them, waits on that id, and answered under none it timed
+    out."""
+    given = _number_text(value) or value
+    return readable_command_id(given) or (id_as_meant(given) if isinstance(given, str) else None)
+
+
+def sent_target(body: bytes | str) -> str | None:
+    """The `target` a body gives at its top level as text, read as leniently as `sent_ids` reads its ids (for a
+    refusal of it to name the full names it may mean); None when it gives none, or not one string."""
+    doc = _read_leniently(body)
+    given = doc.all.get("target", []) if isinstance(doc, _Seen) else []
+    return given[0] if len(given) == 1 and isinstance(given[0], str) else None
 
 
 def sent_ids(body: bytes | str) -> SentIds:
     """The `command_id`s a body gives at its top level, read as leniently as `_read_leniently` reads."""
     doc = _read_leniently(body)
+    if isinstance(doc, list):
+        # Several commands in one message (`_not_an_object` refuses it): each object's senders wait on its own id,
+        # and answered under none, every one of them timed out.
+        given = tuple(i for item in doc if isinstance(item, _Seen) for i in item.all.get("command_id", []))
+        return SentIds(given, from_array=len(doc)) if given else SentIds()
     return SentIds(tuple(doc.all.get("command_id", []))) if isinstance(doc, _Seen) else SentIds()
 
 
@@ -1125,6 +1175,9 @@ def _reverses(given: str, found: str) -> bool:
 
 
 def _message(error: Any) -> str:
+    null = _null_sent(error)
+    if null:
+        return null
     if error["type"] == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")    # the model's own words (`_no_control`)
     if error["type"].startswith("datetime") or error["type"] == "timezone_aware":
@@ -1248,6 +1301,70 @@ _INSTANCES_RANGE = {
 # pydantic's error types for a number or a flag of another JSON type (pydantic docs, "Validation Errors").
 _WANTED = {"int_type": int, "int_from_float": int, "bool_type": bool}
 
+# What an optional field sent as null may have meant, by field: (what leaving it out does, what to send for a value).
+# The target has its own words (`_NULL_TARGET`); a flag's are `_NULL_FLAG`.
+_NULL_SAID = {
+    "revision": ("to roll back to the last known-good revision diagnosis finds, leave revision out",
+                 "to name one, send its short name, such as backend-00041-kux"),
+    "action_id": ("to send 100% to LATEST, send to_latest: true instead",
+                  "to put back the split recorded before an action, send the action_id its outcome shows"),
+    "max_instances": ("to keep the connector's max_instances as it is, leave max_instances out",
+                      "to raise it, send a whole number from 3 to 10"),
+    "machine_type": ("to keep the connector's machine type as it is, leave machine_type out",
+                     "to change it, send one of 'f1-micro', 'e2-micro', 'e2-standard-4'"),
+    "expires_at": ("for no deadline of its own, leave expires_at out (a write then still expires after "
+                   "guardrails.command_max_age_seconds)",
+                   "for one, send an RFC 3339 time with a zone, such as 2026-11-30T09:10:00Z"),
+}
+_FLAGS = ("dry_run", "override_limits", "to_latest", "accept_unread_peers")
+
+
+def _null_sent(error: Any) -> str:
+    """The answer to an optional field or a flag sent as null (`_NULL_SAID`: typed without None, so that a null sent
+    is refused, never read as left out): what was sent, how to say each thing it may have meant. "" for any other
+    error, and for a target (`_not_a_string` words its null by command)."""
+    loc = tuple(str(p) for p in error["loc"])
+    if error["type"] == "missing" or "input" not in error or error["input"] is not None or not loc:
+        return ""
+    field = loc[-1]
+    if field in _FLAGS:
+        return (f"{error['msg']} (got null: a flag is true or false, a JSON boolean without quotes; leave {field} out "
+                "for false); nothing was done")
+    said = _NULL_SAID.get(field)
+    if said is None:
+        return ""
+    left_out, value = said
+    return f"got null, as a script sends an empty variable: {left_out}; {value}; nothing was done"
+
+
+# Text a person may write for a flag's true or false (a shell's, YAML's, an environment variable's habits). Never read
+# as the flag: named, so that the answer says which JSON boolean to send if that is what was meant.
+_TRUE_WORDS = frozenset({"yes", "y", "on", "1", "t", "enable", "enabled"})
+_FALSE_WORDS = frozenset({"no", "n", "off", "0", "f", "disable", "disabled"})
+# Why each flag is never read from text: what reading it wrongly would do. dry_run only narrows a command (a "yes"
+# read as true writes nothing), but it is read as strictly as the others: a lenient reading would read "no" or "0" as
+# false too, which writes, and one rule for every flag keeps what a command does what its JSON says.
+_FLAG_WIDENS = {
+    "dry_run": "dry_run is read as strictly as every flag: text read leniently would read 'no' as false, which writes",
+    "override_limits": "override_limits sets aside the cooldown and the budgets, so text is never read as it",
+    "to_latest": "to_latest sends 100% of the service's traffic to LATEST, so text is never read as it",
+    "accept_unread_peers": "accept_unread_peers approves a scale without the peers read again, so text is never read "
+                           "as it",
+}
+
+
+def _flag_text(given: str, field: str) -> str:
+    """The answer to a flag sent as text other than "true" or "false" ("yes", "1", "TRUE", "no"): what it is, which
+    JSON boolean it reads as if any, and why it is not taken so (`_FLAG_WIDENS`)."""
+    word = given.strip().lower()
+    meant = True if word in _TRUE_WORDS or word == "true" else False if word in _FALSE_WORDS or word == "false" \
+        else None
+    instead = f": if {json.dumps(meant)} is meant, send {json.dumps(meant)}" if meant is not None else \
+        ": send true or false"
+    why = _FLAG_WIDENS.get(field, "")
+    return (f" (got the string {quoted(given, 60)}, not a JSON boolean; a flag is true or false without quotes, and no "
+            f"text is read as one{instead}{'; ' + why if why else ''}); nothing was done")
+
 
 def _sent_as(error: Any) -> str:
     """What was sent where a whole number or a flag was wanted, and what to send: a value quoted by the shell or
@@ -1268,6 +1385,8 @@ def _sent_as(error: Any) -> str:
             meant = int(meant)                      # "6.0": the whole number it spells
         if type(meant) is wanted:
             return f" (got the string {quoted(given)}: send {json.dumps(meant)}, without quotes)"
+        if wanted is bool:
+            return _flag_text(given, str(error["loc"][-1]) if error["loc"] else "")
         return f" (got the string {quoted(given, 60)}{_number_said(given) if wanted is int else ''})"
     if wanted is int and isinstance(given, float) and given.is_integer():
         return f" (got {given}: send a whole number, {int(given)})"
@@ -1365,15 +1484,47 @@ def _nearly_a_name(value: str, pattern: str) -> str | None:
         return _nearly_a_revision(value)
     if pattern == PROPOSAL_ID_PATTERN:
         return _nearly_a_proposal_id(value)
+    if pattern == COMMAND_ID_PATTERN:
+        return _nearly_a_command_id(value)
     if pattern not in (SERVICE_PATTERN, CONNECTOR_PATTERN, TARGET_PATTERN):
         return None
-    stripped = value.strip()
+    stripped = value.strip().strip(_INVISIBLE_AROUND).strip()
     if stripped != value and re.fullmatch(pattern, stripped):
-        return f"{quoted(value, 160)} has spaces around it: write {quoted(stripped)}"
+        return f"{quoted(value, 160)} has {_around_said(value)} around it: write {quoted(stripped)}"
     trimmed = stripped.rstrip("/")
     if trimmed != stripped and re.fullmatch(pattern, trimmed):
         return f"{quoted(value, 160)} ends with '/': write {quoted(trimmed)}"
     return None
+
+
+# Invisible characters a copy or an editor leaves around a word: a byte order mark (a file saved "with BOM", its
+# first field), a zero-width space or joiner, a word joiner. Not whitespace to str.strip.
+_INVISIBLE_AROUND = "\ufeff\u200b\u200c\u200d\u2060"
+
+
+def id_as_meant(value: str) -> str | None:
+    """The command_id `value` names once the whitespace and invisible characters around it (`_INVISIBLE_AROUND`) are
+    dropped, when that differs from `value` and a command may carry it; None otherwise. Only for naming: the command
+    is refused as sent (`_nearly_a_command_id`), and its refusal answered under this id (`SentIds.answerable`)."""
+    meant = value.strip().strip(_INVISIBLE_AROUND).strip()
+    return meant if meant != value and readable_command_id(meant) else None
+
+
+def _nearly_a_command_id(value: str) -> str | None:
+    """What a command_id with whitespace or an invisible character around it is, and the id to write: "is not 1-128
+    letters…" did not say which character, and a byte order mark or a trailing space is not seen in a terminal.
+    None for anything else."""
+    meant = id_as_meant(value)
+    if meant is None:
+        return None
+    return f"{quoted(value, 160)} has {_around_said(value)} around it, which no command_id holds: send it again with " \
+        f"command_id {quoted(meant)}"
+
+
+def _around_said(value: str) -> str:
+    """What stands around a word that should not (`_INVISIBLE_AROUND` or whitespace), named as a person sees it."""
+    odd = next((c for c in value if c.isspace() or c in _INVISIBLE_AROUND), " ")
+    return "spaces" if odd == " " else "a byte order mark (U+FEFF)" if odd == "\ufeff" else f"the invisible {ascii(odd)}"
 
 
 def _nearly_a_proposal_id(value: str) -> str | None:
@@ -1471,8 +1622,12 @@ def param_from_text(command: str, key: str, text: str) -> Any:
     types = {d.get("type") for d in (declared, *declared.get("anyOf", ()))} - {None, "null"}
     if "string" in types:
         return text
-    if "integer" in types and re.fullmatch(r"[+-]?[0-9]+", text.strip()):
+    if "integer" in types and re.fullmatch(r"[0-9]+", text.strip()):
         return int(text)
+    if "integer" in types and _number_said(text):
+        # "+2" was read as 2 and "+5" as 5: a change asked for ("two more") sent as the new value itself, a scale
+        # on a guess. Refused as the same text in a message's body is (`_number_said`).
+        raise CommandError(f"command.params.{key}", f"{quoted(text, 60)} is not a whole number{_number_said(text)}")
     if "boolean" in types and text.strip().lower() in ("true", "false"):
         return text.strip().lower() == "true"
     wanted = " or ".join(sorted({"integer": "a whole number", "boolean": "true or false"}.get(t, str(t))

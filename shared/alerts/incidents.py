@@ -38,8 +38,8 @@ from shared.alerts.relayed import Relayed, WrappedTooDeep, read_through, wrapped
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.echo import quoted as echoed_quoted
 from shared.errors import PermanentError
-from shared.gcp.identifiers import (INCIDENT_ID_CHARACTER, IncidentIdCharacter, folded_incident_id,
-                                    resource_label_problem, stripped_incident_id)
+from shared.gcp.identifiers import (COMMAND_INCIDENT_PREFIX, INCIDENT_ID_CHARACTER, IncidentIdCharacter,
+                                    folded_incident_id, resource_label_problem, stripped_incident_id)
 
 # Real notifications are a few KB; documentation content is capped at 10 KB by Monitoring.
 # Anything near this size is not a Monitoring notification, so refuse it before parsing.
@@ -692,10 +692,23 @@ def _incident_id(value: Any) -> Any:
         raise PydanticCustomError("incident_id_character", INCIDENT_ID_CHARACTER, e.context) from None
 
 
+def _not_a_command_label(value: str) -> str:
+    """An incident id beginning "command:" is refused: it is the incident an operator's command's writes carry
+    (shared/remediation/guardrails.command_incident), and read as an alert's it keyed that command's claims and
+    timeline (the alert answered as a duplicate of the command's rollback, their lines mixed). Monitoring writes none
+    so (every sample: letters, digits and '.'); a relayed or hand-made notification may."""
+    if value.lower().startswith(COMMAND_INCIDENT_PREFIX):
+        raise PydanticCustomError(
+            "incident_id_command", "{id} begins 'command:', the incident Runwarden gives an operator's command's writes "
+            "(command:COMMAND_ID), which no Monitoring incident id does (they look like '0.nrwotmyokd9n'): read as an "
+            "alert's, it would share that command's claims and timeline", {"id": echoed_quoted(value, 60)})
+    return value
+
+
 class _IncidentWire(_Wire):
     # Field order is the order errors are reported in: identity first.
     incident_id: Annotated[str, BeforeValidator(_non_empty), BeforeValidator(_incident_id),
-                           AfterValidator(_key_sized)]
+                           AfterValidator(_key_sized), AfterValidator(_not_a_command_label)]
     state: Annotated[IncidentState, BeforeValidator(_state)]
     started_at: EpochSeconds
     ended_at: OptionalEpochSeconds = None

@@ -32,10 +32,10 @@ from typing import Any, Callable
 
 from shared.alerts.commands import (AnyCommand, CommandError, MisroutedAlert, SentIds, Sweep, command_digest,
                                     duplicate_reason, parse_command_published, published_body, sent_ids,
-                                    sent_or_attribute_ids)
+                                    sent_or_attribute_ids, sent_target)
 from shared.commands import answers, approval, connector, diagnose, hold, pause, recovery, status, sweep, traffic
 from shared.commands.context import CommandRun, CommandTimeline, Refused, command_owner
-from shared.commands.inventory import missing_target
+from shared.commands.inventory import full_names_meant, missing_target
 from shared.clock import CLOCK_SKEW_ALLOWANCE, ahead_of_server, skew_safe_lease
 from shared.config import Config
 from shared.errors import AttemptInProgress, DamagedRecord, PermanentError, TransientError
@@ -423,10 +423,11 @@ def _reject_malformed(error: CommandError, event_data: Any, config: Config, adap
     if isinstance(error, MisroutedAlert):
         return [_reject_misrouted(error, event_data, config, adapters, received_at, content)]
     ids = sent_or_attribute_ids(_sent_ids(event_data), event_data)
+    meant = _target_meant(error, event_data, config)
     # Answered once under each id it gives (a body giving two different ids: its sender may wait on either),
     # or under none when it gives none a command may carry; each answer names the others (also_answered).
     answered = ids.answerable or (None,)
-    return [_reject_as(command_id, f"{error}{ids.said()}", error.field, event_data, config, adapters,
+    return [_reject_as(command_id, f"{error}{meant}{ids.said()}", error.field, event_data, config, adapters,
                        received_at, content, also_answered(command_id, answered,
                                                            lambda other: _rejection_id(event_data, other)))
             for command_id in answered]
@@ -467,6 +468,13 @@ def _reject_misrouted(error: MisroutedAlert, event_data: Any, config: Config, ad
                       received=content,
                       timestamps=Timestamps(received_at=received_at, completed_at=adapters.clock.now()))
     return publish_once(outcome, message_key(event_data), config, adapters, timeline)   # it pages: once a message
+
+
+def _target_meant(error: CommandError, event_data: Any, config: Config) -> str:
+    """For a target refused as no full resource name ('backend'), the inventory's full names it may mean
+    (`inventory.full_names_meant`): the parser alone cannot name them, having no config. "" otherwise."""
+    body = published_body(event_data) if error.field == "command.target" else None
+    return full_names_meant(config, sent_target(body)) if body is not None else ""
 
 
 def _sent_ids(event_data: Any) -> SentIds:

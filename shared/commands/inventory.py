@@ -63,6 +63,24 @@ def _nearest(target: str | None, names: list[str]) -> str:
     return f" (the inventory has {', '.join(found)})" if found else ""
 
 
+def full_names_meant(config: Any, sent: str | None) -> str:
+    """What a command's target that is no full resource name may mean, from the inventory: the managed services and
+    the connectors with a policy whose id is the last word of what was sent (a short name, `services/backend`, a
+    console URL's path), named with what to send. Only said, never taken in its place: a short name may be a service
+    of another project or region than the one meant, and two of the inventory's may share it. "" when none is."""
+    if not sent:
+        return ""
+    last = sent.strip().rstrip("/").rsplit("/", 1)[-1].strip().lower()
+    names = [s.name for s in config.services] + [c.name for c in config.bounds.connectors]
+    # A full name with something around it (a space, a byte order mark) is answered "write …" by the parser already.
+    found = [n for n in names if n.rsplit("/", 1)[-1] == last and n not in sent]
+    if not found:
+        return ""
+    which = "it" if len(found) == 1 else "the one meant"
+    return (f"; the inventory has {', '.join(found[:4])}: send {which} by its full name (nothing is taken in its "
+            "place)")
+
+
 def has_policy(config: Any, connector: str) -> bool:
     """Whether `bounds.connectors` names the connector (a policy of its own)."""
     return any(c.name == connector for c in config.bounds.connectors)

@@ -263,3 +263,29 @@ def test_a_command_sent_in_attributes_alone_is_answered_under_the_command_id_it_
     assert outcome.attributes.get("command_id") == "attr-only-1", outcome.attributes
     assert "only attributes" in outcome.body["reason"] and "answered under it" in outcome.body["reason"]
     assert updates(box) == 0
+
+
+def test_an_array_of_commands_and_an_id_with_a_space_around_it_are_answered_under_the_ids_their_senders_wait_on(
+        rollback_box):
+    """Two commands pasted into one message as a JSON array: refused (one command per message), and answered under
+    no command_id, so each sender waiting on the outcomes' `command_id` attribute (as the CLI waits) timed out. A
+    command_id with a trailing space (a script's variable): refused, likewise under none. Now each is answered under
+    the id meant, and nothing runs."""
+    box = rollback_box
+    array = [{"command": "rollback_traffic", "command_id": "arr-1", "requested_by": OPERATOR, "target": SERVICE,
+              "params": {"revision": OLD}, "reason": "bad deploy"},
+             {"command": "pause", "command_id": "arr-2", "requested_by": OPERATOR, "reason": "hold"}]
+    box.pubsub.publish(COMMANDS_TOPIC, json.dumps(array).encode(), {})
+    box.pubsub.publish(COMMANDS_TOPIC, json.dumps({"command": "pause", "command_id": "spaced-1 ", "reason": "hold",
+                                                   "requested_by": OPERATOR}).encode(), {})
+    answered: dict[str, dict] = {}
+    deadline = time.monotonic() + 45
+    while len(answered) < 3 and time.monotonic() < deadline:
+        for outcome in box.wait_outcomes(1, timeout=max(0.5, deadline - time.monotonic())):
+            answered[outcome.attributes.get("command_id", "")] = outcome.body
+    assert sorted(answered) == ["arr-1", "arr-2", "spaced-1"], answered
+    assert all(body["status"] == "rejected" for body in answered.values()), answered
+    assert "one command per message" in answered["arr-1"]["reason"] and "arr-2" in answered["arr-1"]["reason"]
+    assert "command_id 'spaced-1'" in answered["spaced-1"]["reason"], answered["spaced-1"]["reason"]
+    assert updates(box) == 0
+    assert "kill switch off" in send(box, "status")["reason"]   # the pauses were not run

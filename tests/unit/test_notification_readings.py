@@ -53,6 +53,16 @@ def test_whitespace_or_an_invisible_character_inside_an_incident_id_is_refused_b
     assert said in error.value.reason and "0.nrwotmyokd9n" in error.value.reason, error.value.reason
 
 
+@pytest.mark.parametrize("incident_id", ["command:rb-1", "Command:rb-1", " command:rb-1"])
+def test_an_incident_id_naming_an_operators_command_is_refused(incident_id):
+    """`command:ID` is the incident an operator's command's writes carry: an alert so named (relayed or hand-made;
+    Monitoring writes none) shared that command's claims and timeline, and was answered as its duplicate."""
+    with pytest.raises(IncidentParseError) as error:
+        parse_notification(documented(incident_id=incident_id))
+    assert error.value.field == "incident.incident_id"
+    assert "the incident Runwarden gives an operator's command's writes" in error.value.reason, error.value.reason
+
+
 # --- values with units ---------------------------------------------------------------------------------------
 
 
