@@ -40,7 +40,7 @@ from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.served_cleanly import served_cleanly
 from shared.diagnosis.signatures import Finding, Signature
 from shared.diagnosis.two_ceilings import Lead, ceilings_order
-from shared.gcp.run_logs import SYSTEM_LOG
+from shared.gcp.run_logs import REQUEST_LOG, SYSTEM_LOG
 
 _TEXT = operator.attrgetter("text")
 
@@ -136,6 +136,9 @@ def evaluate(facts: Facts) -> Finding:
     unresponsive = _instances_unresponsive(facts, c, stressed)
     if unresponsive:
         return c.doubt(unresponsive, INSTANCES_UNRESPONSIVE)
+    unstarted = _secret_not_fetched(facts, c, stressed)
+    if unstarted:
+        return c.no(unstarted)
     peer = _clean_peer(facts, c, stressed)
     if peer:
         return c.doubt(peer, CLEAN_PEER)
@@ -579,6 +582,62 @@ def _signals_words(signalled: list[tuple[LogRecord, int]]) -> str:
     counts = Counter(n for _, n in signalled)
     return (", ".join(f"{count}x \"Container terminated on signal {n}.\"" for n, count in sorted(counts.items()))
             + " (instances ended)") if counts else ""
+
+
+# Cloud Run's request-log words for a request it failed because no instance could start for it (the
+# troubleshooting page's texts, log_signals.PLATFORM_REQUEST_TEXTS: "The request failed because the instance
+# could not start successfully.", "... the instance failed the readiness check"), read among LogSignal.
+# STARTUP_FAILURE's lines.
+_NOT_STARTED = re.compile(r"could not start successfully|instance failed the readiness check", re.IGNORECASE)
+
+
+def _secret_not_fetched(facts: Facts, c: Citation, stressed: list[str]) -> str:
+    """Why the connector is ruled out, or "": the failing requests are Cloud Run's own answers for want of an
+    instance that could start (`_NOT_STARTED`, in the request log: at least db_error_logs_min, Facts.
+    logged_enough), Cloud Run's system log says it could not fetch a revision's secret for the instances it
+    started (LogSignal.SECRET_FAILURE in varlog/system, at least startup_failure_logs_min: "Could not fetch
+    secret ... Instance startup will now abort: Secret Version [...] is in DESTROYED state", "Permission denied
+    on secret ... for Revision service account"), and nothing shows a request failing to cross the connector:
+    no failing minute's p99 at hang_latency_seconds, fewer than db_error_logs_min lines of a wait on any path
+    (`_waits_logged`), no refusal.
+
+    Cloud Run reads a revision's secrets itself when it starts an instance, before the container runs
+    ("Could not fetch secret ... Instance startup will now abort", the system log's words; Secret Manager's
+    refusal of a version not ENABLED, "Secret Version [...] is in DESTROYED state.", as google-github-actions/
+    get-secretmanager-secrets issue #268 quotes it): the container never ran, so nothing it would send
+    crossed the connector, and no connector change gives it its secret. Requests that waited for such an
+    instance end as Cloud Run's own answer at the latency Cloud Run gave up at. The application's own read of
+    a secret (the client library's PERMISSION_DENIED on stderr) is not such a line: it may cross the connector
+    (ALL_TRAFFIC egress), so only the system log's lines are read. Requests on warm instances held by a
+    saturated connector log their waits or hang, and the connector's case is then judged as before."""
+    s = facts.s
+    failing = facts.failing_window
+    if failing is None or facts.b.logs is None or refusals(facts):
+        return ""
+    if any(v >= s.hang_latency_seconds for _, v in facts.p99_by_minute(failing)):
+        return ""
+    started = [e for e in facts.log_matches(LogSignal.STARTUP_FAILURE)
+               if e.log_id == REQUEST_LOG and e.timestamp >= failing.start]
+    said = per_text(lambda text: _NOT_STARTED.search(text) is not None, started)
+    turned_away = [e for e in started if said[e.text]]
+    unfetched = [e for e in facts.log_matches(LogSignal.SECRET_FAILURE)
+                 if e.log_id == SYSTEM_LOG and e.timestamp >= failing.start]
+    if not facts.logged_enough(turned_away) or len(unfetched) < s.startup_failure_logs_min:
+        return ""
+    waits = _waits_logged(facts)
+    if facts.logged_enough(waits):
+        return ""
+    c.cite("log", f"{REQUEST_LOG}: {_NOT_STARTED.pattern}; {SYSTEM_LOG}: {pattern_of(LogSignal.SECRET_FAILURE)}",
+           f"{len(turned_away)}x Cloud Run's own answer for an instance that could not start, {len(unfetched)}x its "
+           f"system log's secret not fetched (e.g. {excerpt(unfetched[0].text)!r}) from {hms(failing.start)}; "
+           f"{len(waits)} lines of a wait on any path, no hang; the connector shows {', '.join(stressed)}",
+           f"a request failing to cross the connector (a hang, >= {s.db_error_logs_min} lines of a wait) for the "
+           "failures of instances that never started to be the connector's", False, role="refutes")
+    return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but the failing requests are Cloud "
+            f"Run's own answers for instances that could not start ({len(turned_away)}x), whose secret Cloud Run could "
+            f"not fetch ({len(unfetched)}x in its system log): it reads a revision's secrets before the container "
+            "runs, so nothing crossed the connector, and nothing shows a request failing to cross it (no hang, "
+            f"{len(waits)} lines of a wait on any path): scaling it gives no instance its secret")
 
 
 # What a person checks when Cloud Run shut instances down after their liveness probe failed.

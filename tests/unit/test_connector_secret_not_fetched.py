@@ -1,0 +1,96 @@
+"""Requests Cloud Run failed because no instance could start, while its system log says it could not fetch the
+revision's secret, are not a connector's, whatever it shows: Cloud Run reads a revision's secrets before the
+container runs ("Could not fetch secret ... Instance startup will now abort"), so nothing crossed the connector.
+With no hang, no wait logged on any path and no refusal, a connector saturated in the same minutes by another
+service's job is ruled out (startup_config_failure stands alone); with any of those, its case is as before. The
+application's own read of a secret (the client library's PERMISSION_DENIED on stderr) may cross the connector
+(ALL_TRAFFIC egress), so it leaves the connector's case as it was."""
+from __future__ import annotations
+
+import pytest
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.facts import Facts
+from shared.diagnosis.rules import connector_saturation
+from shared.diagnosis.signatures import Signature
+from shared.remediation.planning import plan
+
+from tests.unit.builders import SQL, Evidence
+from tests.unit.test_diagnosis import OLD, PSYCOPG
+
+S = DiagnosisSettings()
+REQUESTS, SYSTEM = "run.googleapis.com/requests", "run.googleapis.com/varlog/system"
+NOT_STARTED = "The request failed because the instance could not start successfully."
+READINESS = "The request failed because the instance failed the readiness check."
+# Cloud Run's system-log line for a pinned version since destroyed (Secret Manager's "is in DESTROYED state.",
+# google-github-actions/get-secretmanager-secrets issue #268), and for a binding removed.
+DESTROYED = ('Could not fetch secret "projects/401234567890/secrets/db-password/versions/7" for environment variable '
+             '"DB_PASSWORD". Instance startup will now abort: Secret Version [db-password/versions/7] is in DESTROYED '
+             'state.')
+DENIED = ("spec.template.spec.containers[0].env[0].value_from.secret_key_ref.name: Permission denied on secret: "
+          "projects/401234567890/secrets/db-password/versions/latest for Revision service account "
+          "backend@demo-project.iam.gserviceaccount.com. The service account used must be granted the 'Secret Manager "
+          "Secret Accessor' role (roles/secretmanager.secretAccessor) at the secret, project or higher level.")
+# The application reading the secret itself with the client library: its own stderr line.
+APP_DENIED = ("Error: 7 PERMISSION_DENIED: Permission 'secretmanager.versions.access' denied for resource "
+              "'projects/demo-project/secrets/db-password/versions/latest' (or it may not exist).")
+
+
+def busy_connector_and_503s(p99: float = 9.8, turned_away: int = 0, refused_text: str = NOT_STARTED,
+                            secret: str = "", secret_log: str = SYSTEM, errors: str = "") -> Evidence:
+    """One revision for hours; from -6m a fifth of its requests 503 with the service's p99 at `p99` seconds;
+    another service's job takes the shared connector to its max with CPU 90% from -8m; Cloud SQL up;
+    `turned_away` request-log lines of `refused_text`, 8 lines of `secret` in `secret_log`, and 20 lines of
+    `errors`, from -5m."""
+    e = (Evidence().revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 200)
+         .requests(OLD, -6, 5, 50, code="503").latency(OLD, -90, -6, 0.09).latency(OLD, -6, 5, p99)
+         .sql_up(-90, 5, 1).connector(max_instances=3).connector_metric("instances", -90, -8, 2)
+         .connector_metric("instances", -8, 5, 3).connector_metric("cpu", -90, -8, 0.2)
+         .connector_metric("cpu", -8, 5, 0.9).connector_metric("bytes", -90, 5, 4e6))
+    if turned_away:
+        e = e.log(-5, refused_text, OLD, count=turned_away, log_id=REQUESTS, severity="ERROR", status=503)
+    if secret:
+        e = e.log(-5, secret, OLD, count=8, log_id=secret_log, severity="ERROR")
+    return e.log(-5, errors, OLD, count=20) if errors else e
+
+
+# situation -> the verdict, and the action planned
+CASES = {
+    "a destroyed version not fetched, instances not started: the secret's alone": (
+        dict(turned_away=30, secret=DESTROYED), Signature.STARTUP_CONFIG_FAILURE, None),
+    "the secret's binding removed, instances not started: the secret's alone": (
+        dict(turned_away=30, secret=DENIED), Signature.STARTUP_CONFIG_FAILURE, None),
+    "the readiness check's words: the secret's alone": (
+        dict(turned_away=30, refused_text=READINESS, secret=DESTROYED), Signature.STARTUP_CONFIG_FAILURE, None),
+    "and dial timeouts to the database: the connector stays in the running": (
+        dict(turned_away=30, secret=DESTROYED, errors=PSYCOPG), Signature.INCONCLUSIVE, None),
+    "and requests hanging at 31 s: the connector stays in the running": (
+        dict(turned_away=30, secret=DESTROYED, p99=31.0), Signature.INCONCLUSIVE, None),
+    "the application's own read denied, on stderr: the connector stays in the running": (
+        dict(turned_away=30, secret=APP_DENIED, secret_log="run.googleapis.com/stderr"), Signature.INCONCLUSIVE, None),
+    "no request turned away by Cloud Run: the connector stays in the running": (
+        dict(secret=DESTROYED), Signature.INCONCLUSIVE, None),
+    "two of Cloud Run's lines only: the connector stays in the running": (
+        dict(turned_away=2, secret=DESTROYED), Signature.INCONCLUSIVE, None),
+}
+
+
+@pytest.mark.parametrize("shape, signature, action", CASES.values(), ids=CASES.keys())
+def test_requests_of_instances_whose_secret_cloud_run_could_not_fetch_are_not_the_connectors(shape, signature, action):
+    bundle = busy_connector_and_503s(**shape).bundle()
+
+    result = diagnose(bundle, S)
+
+    assert result.signature is signature, result.summary
+    assert plan(result, bundle, S).action == action, result.summary
+    if signature is Signature.INCONCLUSIVE:
+        assert "connector_saturation" in result.competing, result.summary
+
+
+def test_the_connectors_ruling_out_names_what_cloud_run_could_not_fetch():
+    found = connector_saturation.evaluate(Facts(busy_connector_and_503s(turned_away=30, secret=DESTROYED).bundle(), S))
+
+    assert not found.matched and not found.not_ruled_out, found.summary
+    assert "Cloud Run's own answers for instances that could not start (30x)" in found.summary
+    assert "secret Cloud Run could not fetch (8x in its system log)" in found.summary
