@@ -1114,7 +1114,7 @@ class Sweep:
             reason = (f"{record.action} did not help ({why}) and the undo did not happen: {result.reason}"
                       + undo_by_hand.by_hand(result.reason, result.held, service=record.service,
                                              action_id=record.key, action=record.action,
-                                             traffic_before=record.traffic_before))
+                                             traffic_before=record.traffic_before, limit=result.limit))
             if undo_by_hand.gives_command(result.held):
                 notes = list(undo_by_hand.restore_commands(record.service, record.key, record.action,
                                                            self.config.commands_topic))
