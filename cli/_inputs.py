@@ -55,6 +55,23 @@ def load_config(path: str) -> Config:
         fail(f"cannot use config {e}")
 
 
+def as_deployed_on(config: Config, caller: str) -> Config:
+    """`config` as the deployed function runs it on stand-ins whose writes are recorded as `caller`'s
+    (RunStandIn.caller): its own principal read from a metadata server answering `caller`, as the sandbox's
+    function reads it (sandbox/stack.py, sandbox/standins/metadata.py; shared/gcp/identity.as_deployed). Only
+    GCE_METADATA_HOST is read, never the operator's own credentials file, which names the operator's account
+    and not the function's."""
+    from sandbox.standins.metadata import MetadataStandIn
+    from shared.gcp.identity import as_deployed
+
+    metadata = MetadataStandIn(caller)
+    metadata.start()
+    try:
+        return as_deployed(config, metadata.env())
+    finally:
+        metadata.stop()
+
+
 def not_answered(what: str, error: BaseException) -> NoReturn:
     """A read that met a transient fault past its retries (UNAVAILABLE, DEADLINE_EXCEEDED: shared.errors.
     TransientError), said in one line with the environment's exit code, as `diagnose --live` says it: the same

@@ -15,7 +15,8 @@ from typing import Any
 
 import click
 
-from cli._inputs import EXIT_ENVIRONMENT, environment, fail, load_alert, load_config, load_scenario, not_answered
+from cli._inputs import (EXIT_ENVIRONMENT, as_deployed_on, environment, fail, load_alert, load_config, load_scenario,
+                         not_answered)
 from cli._shown import markup, shown
 
 
@@ -73,6 +74,7 @@ def run_diagnosis(alert, scenario, config=None) -> dict[str, Any]:
                                     source=f"scenario {scenario.name}")
     now = alert.started_at + scenario.delivered   # T0 + 2 min unless the scenario says
     with start_seeded(scenario, anchor=alert.started_at) as standins, environment(standins.env()):
+        config = as_deployed_on(config, standins.run.caller)   # Runwarden's own changes are not a person's
         readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(),
                           logging=CloudLoggingAdapter(), vpcaccess=VpcAccessAdapter(),
                           secretmanager=SecretManagerAdapter())

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cli._inputs import EXIT_ENVIRONMENT, environment, fail, not_answered
+from cli._inputs import EXIT_ENVIRONMENT, as_deployed_on, environment, fail, not_answered
 
 if TYPE_CHECKING:
     from sandbox.scenarios import ExpectSpec, Scenario
@@ -137,6 +137,7 @@ def evaluate(scenario: Scenario) -> Row:
     incident = parse_notification(scenario.message_data(ANCHOR))   # as published, through a relay if any
     config = parse_config(scenario.config_data(_TOPIC.format(project=scenario.project)), source=scenario.name)
     with start_seeded(scenario, anchor=ANCHOR) as standins, environment(standins.env()):
+        config = as_deployed_on(config, standins.run.caller)   # Runwarden's own changes are not a person's
         readers = Readers(run=CloudRunAdapter(), monitoring=CloudMonitoringAdapter(), logging=CloudLoggingAdapter(),
                           vpcaccess=VpcAccessAdapter(), secretmanager=SecretManagerAdapter())
         try:

@@ -46,7 +46,8 @@ class ReplayRun:
 @click.option("--scenario", "scenario_ref", required=True, metavar="NAME_OR_FILE",
               help="A bundled scenario's name (e.g. bad_revision) or a scenario YAML file.")
 @click.option("--config", "config_file", metavar="FILE",
-              help="Runwarden config to use as written (default: the sandbox's, mode enforce).")
+              help="Runwarden config to use as written, Runwarden's own account added to self_principals as the "
+                   "deployed function adds it (default: the sandbox's, mode enforce).")
 @click.option("--json", "as_json", is_flag=True, help="Print each published outcome as one JSON line, nothing else.")
 def command(alert_file: str, scenario_ref: str, config_file: str | None, as_json: bool) -> None:
     """Run the pipeline once on an alert, in a local sandbox seeded from a scenario.
@@ -85,12 +86,15 @@ def replay(alert: Alert, scenario: Scenario, written: Config | None = None, *,
     from sandbox.stack import Sandbox
     from shared.clock import FixedClock
     from shared.config import parse_config
+    from shared.gcp.identity import as_deployed
     from shared.pipeline import google_adapters, handle_alert
 
     now = alert.started_at + scenario.delivered   # T0 + 2 min unless the scenario says
     mode = written.mode.value if written else "enforce"
     with Sandbox(scenario, anchor=alert.started_at, mode=mode) as sandbox:
-        config = written or parse_config(sandbox.config_data(), source="sandbox config")
+        # As the sandbox's function runs it: its own principal, from the sandbox's metadata server, among
+        # self_principals (shared/gcp/identity.as_deployed), so that its own changes are not a person's.
+        config = as_deployed(written or parse_config(sandbox.config_data(), source="sandbox config"), sandbox.env())
         read_outcomes = _outcome_reader(sandbox, config.outcomes_topic)
         run = ReplayRun(config)
         with environment(sandbox.env()):

@@ -11,12 +11,13 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.alerts.relayed import Relayed, shown_attributes
 from shared.diagnosis.evidence import EvidenceItem
 # Credentials are redacted by one function with one list of shapes (shared/redaction.py), named here too.
 from shared.redaction import CREDENTIAL, REDACTED, SHAPES, redacted  # noqa: F401
+from shared.remediation.refusals import Held
 from shared.timeline.writer import Timeline, sorted_json
 
 SCHEMA = "runwarden.outcome/v1"
@@ -196,7 +197,26 @@ class Outcome(BaseModel):
     # The wrappings a relay put around the alert's notification, outermost first (shared/alerts/relayed.py): the
     # path it took (the relay's subscription, message id, attributes); [] when Monitoring's own message came.
     relayed: list[Relayed] = Field(default_factory=list)
+    # What held the write back, or why this attempt wrote nothing of its own, as the gate decided it (GateResult.held,
+    # refusals.Held: `kill_switch`, `paused`, `cooldown`, `budget`, `approval`, ...), so that a subscriber tells a
+    # kill switch from a cooldown from a budget without reading `reason`, whose words are said to people and may be
+    # reworded. None on every other outcome (a write sent, a failure of the API, a diagnosis that planned nothing)
+    # and on one published before the field was (it is optional: the schema is unchanged).
+    held: Held | None = None
     timestamps: Timestamps
+
+    @field_validator("held", mode="before")
+    @classmethod
+    def _known_hold(cls, value: Any) -> Any:
+        """A hold this version does not know (an outcome kept by a later version: a kept report published again,
+        shared/remediation/kept_reports.py) read as none, never as a refusal to read the whole outcome: its
+        `reason` still says it to a person."""
+        if value is None or isinstance(value, Held):
+            return value
+        try:
+            return Held(value)
+        except ValueError:
+            return None
 
     @model_validator(mode="after")
     def _proposed_is_not_after(self) -> "Outcome":
@@ -221,6 +241,8 @@ class Outcome(BaseModel):
             attrs["service"] = self.target.rsplit("/", 1)[-1]
         if self.command_id:
             attrs["command_id"] = self.command_id
+        if self.held is not None:
+            attrs["held"] = self.held.value
         return {key: attribute_value(value) for key, value in attrs.items()}
 
     @property
@@ -238,6 +260,12 @@ def applied_record(outcome: Outcome) -> dict[str, str]:
     if outcome.status is not OutcomeStatus.APPLIED or action is None or not action.action_id:
         return {}
     return {"action": action.name, "key": action.action_id}
+
+
+def held_detail(outcome: Outcome) -> dict[str, str]:
+    """The hold an outcome names, for its timeline lines (the decision and the `notify` line): {"held": KIND}, {}
+    when it names none (a line that names no hold stays as it was)."""
+    return {"held": outcome.held.value} if outcome.held is not None else {}
 
 
 def notify_severity(outcome: Outcome) -> str | None:
@@ -267,5 +295,6 @@ def notify(outcome: Outcome, timeline: Timeline | None = None) -> bool:
                   target=outcome.target, reason=outcome.reason, outcome_id=outcome.outcome_id,
                   command_id=outcome.command_id,
                   proposal_id=outcome.action.proposal_id if outcome.action else None,
+                  **held_detail(outcome),
                   **({"received": outcome.received.excerpt()} if outcome.received is not None else {}))
     return True

@@ -33,7 +33,8 @@ from shared.errors import (AttemptInProgress, DamagedRecord, PermanentError, Tra
 from shared.remediation.guardrails import (CLAIMS, WRITING, Gate, GateReads, GateResult, InProgress, MaybeBehind,
                                           bound_key, duplicate_result, message_of, plan_refusal, restarted, runs_dry)
 from shared.remediation import intents
-from shared.remediation.held_messages import dry_hold_note, held_again, held_key, held_note, held_record, keeps
+from shared.remediation.held_messages import (dry_hold_note, held_again, held_key, held_note, held_record, keeps,
+                                             kept_hold)
 from shared.remediation.held_reports import Holder
 from shared.remediation.intents import Verdict, look
 from shared.remediation.history import (
@@ -58,12 +59,14 @@ from shared.outcomes import (
     OutcomeStatus,
     Timestamps,
     applied_record,
+    held_detail,
     message_outcome_id,
     notify,
     notify_severity,
 )
 from shared.remediation.planning import Plan, advised, plan, report_of
 from shared.remediation.pins import asked_hold, asked_not_serving
+from shared.remediation.refusals import Held
 from shared.remediation.records import (ACTIONS, INCIDENTS, INTENTS, PINS, REPORT_PENDING, SETTLED, ActionRecord,
                                         ActionState, IncidentRecord, IntentRecord, PinRecord, SettledVerdict,
                                         intent_key, read_record)
@@ -483,7 +486,8 @@ class _AlertRun:
             done.notes.append(f"{held_note(held, self.message_id)}; the incident has "
                               "been acted on since, so this delivery is answered as that action's duplicate")
             return done
-        return self.outcome(OutcomeStatus.SKIPPED, held_again(held, self.message_id), target=target)
+        return self.outcome(OutcomeStatus.SKIPPED, held_again(held, self.message_id), target=target,
+                            held=kept_hold(held))
 
     def note_held(self, result: GateResult, target: str, service: str, action: str) -> str:
         """Keeps, best effort, that a brake, a cooldown or a budget held this message's write back and the claim
@@ -822,7 +826,7 @@ class _AlertRun:
         dry_hold = self.note_held(result, written, service, action.name)
         notes = [*notes, dry_hold] if dry_hold else notes
         return self.outcome(result.status, result.reason, target=written, diagnosis=report,
-                            action=action_report, notes=notes, decided_at=now)
+                            action=action_report, notes=notes, decided_at=now, held=result.held)
 
     def asked_not_serving(self, service: str, action: str, before: Mapping[str, Any], planned: str = "") -> str:
         """Why a rollback (to `planned`) is not written while the service, as read for the decision, asks for a
@@ -993,9 +997,10 @@ class _AlertRun:
 
     def outcome(self, status: OutcomeStatus, reason: str, *, step: str | None = None, target: str | None = None,
                 diagnosis: DiagnosisReport | None = None, action: ActionReport | None = None,
-                notes: list[str] | None = None, decided_at: datetime | None = None) -> Outcome:
+                notes: list[str] | None = None, decided_at: datetime | None = None, held: Held | None = None
+                ) -> Outcome:
         return self.stepped(self.build(status, reason, target=target, diagnosis=diagnosis, action=action, notes=notes,
-                                       decided_at=decided_at), step)
+                                       decided_at=decided_at, held=held), step)
 
     def stepped(self, outcome: Outcome, step: str | None = None) -> Outcome:
         """`outcome`, its decision written to the timeline."""
@@ -1003,18 +1008,20 @@ class _AlertRun:
         severity = {OutcomeStatus.FAILED: "ERROR", OutcomeStatus.ESCALATED: "WARNING", OutcomeStatus.UNDONE: "WARNING",
                     OutcomeStatus.PROPOSED: "NOTICE"}.get(status, "INFO")
         self.timeline.step(step or status.value, outcome.reason, severity=severity, status=status.value,
-                           after=action.after if action else None, **applied_record(outcome))
+                           after=action.after if action else None, **applied_record(outcome),
+                           **held_detail(outcome))
         return outcome
 
     def build(self, status: OutcomeStatus, reason: str, *, target: str | None = None,
               diagnosis: DiagnosisReport | None = None, action: ActionReport | None = None,
-              notes: list[str] | None = None, decided_at: datetime | None = None) -> Outcome:
-        """The outcome, with nothing written to the timeline yet."""
+              notes: list[str] | None = None, decided_at: datetime | None = None, held: Held | None = None
+              ) -> Outcome:
+        """The outcome, with nothing written to the timeline yet. `held`: what held its write back (GateResult.held)."""
         # An id read lower-cased is said on every outcome of it (Incident.id_note): it may have merged two incidents.
         notes = [*(notes or []), *([self.incident.id_note] if self.incident.id_note else [])]
         return Outcome(incident_id=self.incident.incident_id, target=target, diagnosis=diagnosis, action=action,
                        status=status, reason=reason, notes=notes, message_id=self.message_id,
-                       relayed=list(self.relayed), timestamps=Timestamps(received_at=self.received_at, decided_at=decided_at or self.adapters.clock.now(),
+                       relayed=list(self.relayed), held=held, timestamps=Timestamps(received_at=self.received_at, decided_at=decided_at or self.adapters.clock.now(),
                                              completed_at=self.adapters.clock.now()))
 
     def holds_report(self) -> bool:

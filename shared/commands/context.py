@@ -12,10 +12,12 @@ from shared.alerts.operators import OVERRIDE_LIMITS, OperatorOnly, not_an_operat
 from shared.clock import skew_safe_lease
 from shared.config import Config
 from shared.errors import DamagedRecord
-from shared.outcomes import ActionReport, DiagnosisReport, Outcome, OutcomeStatus, Timestamps, applied_record
+from shared.outcomes import (ActionReport, DiagnosisReport, Outcome, OutcomeStatus, Timestamps, applied_record,
+                             held_detail)
 from shared.ports import ClaimRecord, RecordWrite
 from shared.remediation.guardrails import Gate, Manual, command_incident
 from shared.remediation.held_reports import Holder
+from shared.remediation.refusals import Held
 from shared.timeline.writer import Timeline
 
 
@@ -157,9 +159,9 @@ class CommandRun:
     def outcome(self, status: OutcomeStatus, reason: str, *, target: str | None = None,
                 action: ActionReport | None = None, diagnosis: DiagnosisReport | None = None,
                 notes: list[str] | None = None, snapshot: dict[str, Any] | None = None,
-                first_status: OutcomeStatus | None = None) -> Outcome:
+                first_status: OutcomeStatus | None = None, held: Held | None = None) -> Outcome:
         return self.stepped(self.build(status, reason, target=target, action=action, diagnosis=diagnosis, notes=notes,
-                                       snapshot=snapshot, first_status=first_status))
+                                       snapshot=snapshot, first_status=first_status, held=held))
 
     def stepped(self, outcome: Outcome) -> Outcome:
         """`outcome`, its decision written to the timeline."""
@@ -169,7 +171,7 @@ class CommandRun:
         override = bool(action and action.overrides)
         self.timeline.step(status.value, outcome.reason, severity=severity, status=status.value,
                            command=self.command.command, requested_by=self.command.requested_by,
-                           target=outcome.target, **applied_record(outcome),
+                           target=outcome.target, **applied_record(outcome), **held_detail(outcome),
                            **({"override": True} if override else {}))
         return outcome
 
@@ -184,11 +186,11 @@ class CommandRun:
     def build(self, status: OutcomeStatus, reason: str, *, target: str | None = None,
               action: ActionReport | None = None, diagnosis: DiagnosisReport | None = None,
               notes: list[str] | None = None, snapshot: dict[str, Any] | None = None,
-              first_status: OutcomeStatus | None = None) -> Outcome:
-        """The outcome, with nothing written to the timeline yet."""
+              first_status: OutcomeStatus | None = None, held: Held | None = None) -> Outcome:
+        """The outcome, with nothing written to the timeline yet. `held`: what held its write back (GateResult.held)."""
         now = self.now
         return Outcome(incident_id=self.incident_id, trigger="command", target=target, status=status, reason=reason,
                        action=action, diagnosis=diagnosis, notes=[*self.notes, *(notes or [])],
                        message_id=self.message_id, command_id=self.command_id,
                        requested_by=self.command.requested_by, snapshot=snapshot, first_status=first_status,
-                       timestamps=Timestamps(received_at=self.received_at, decided_at=now, completed_at=now))
+                       held=held, timestamps=Timestamps(received_at=self.received_at, decided_at=now, completed_at=now))

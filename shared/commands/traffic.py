@@ -406,7 +406,7 @@ def action_outcome(run: CommandRun, action: Any, params: Any, before: dict[str, 
         notes = action.notes(params) + notes
         if "traffic" in before and result.after:
             notes += [f"Changed: {line}" for line in traffic_changes(before, result.after)]
-    return run.outcome(result.status, reason, target=target, action=report, notes=notes)
+    return run.outcome(result.status, reason, target=target, action=report, notes=notes, held=result.held)
 
 
 def _named_revision(run: CommandRun, service: Service, revisions: list[Revision]) -> Revision:

@@ -88,3 +88,14 @@ def with_own_principal(config: Config, principal: str | None) -> Config:
         return config
     diagnosis = settings.model_copy(update={"self_principals": (*settings.self_principals, principal)})
     return config.model_copy(update={"diagnosis": diagnosis})
+
+
+def as_deployed(config: Config, environ: Mapping[str, str]) -> Config:
+    """`config` as the deployed function runs it: with the principal it finds as its own in `environ`
+    (`own_principal`: the metadata server GCE_METADATA_HOST names, else the credentials file) among
+    diagnosis.self_principals (functions/runtime.py does the same at start). What answers locally as the
+    deployed function would (the CLI's replay, eval and diagnose on the sandbox) builds its config by it: without
+    it, a change by Runwarden's own account that the config does not list read as a person's and stood automation
+    down where the deployed function goes on."""
+    return with_own_principal(config, own_principal(environ))
+

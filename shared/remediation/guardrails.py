@@ -52,8 +52,8 @@ from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
 from shared.remediation.plans import guard, held_as, release_hint, siblings, unjudged
 from shared.remediation.pins import PinState, left_asked
-from shared.remediation.refusals import (BRAKE, BUDGET, COOLDOWN, SET_IN_CONFIG, DryRunBy, Held, Refused, braked,
-                                         denied_permission, dry_run_by, permission_advice)
+from shared.remediation.refusals import (BRAKE, BUDGET, COOLDOWN, SET_IN_CONFIG, DryRunBy, Held, Limit, Refused,
+                                         braked, denied_permission, dry_run_by, permission_advice)
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENT_RETENTION, INTENTS, JUDGED_STATES,
                                         KILL_SWITCH, PINS, PROPOSALS, SETTLED, ActionRecord, ActionState,
                                         IncidentRecord, IntentRecord, IntentState, ProposalRecord, SettledEntry,
@@ -115,6 +115,9 @@ class GateResult:
     # None for a write sent and for a failure of the API. Told here, never by the reason's words, which are said
     # to people and may be reworded (shared/remediation/refusals.py, Held).
     held: Held | None = None
+    # A cooldown's or a spent budget's hold in data (when it passes by itself: refusals.Limit), None for any other
+    # answer. Read where a person is told when the hold passes (undo_by_hand), never parsed out of the reason.
+    limit: Limit | None = None
 
 
 @dataclass(frozen=True)
@@ -715,7 +718,7 @@ class Gate:
                              or self._budgets(params.target, now, dry_run, held))
                 if hold_back is not None:
                     self._give_back(held)
-                    result.held = hold_back.held
+                    result.held, result.limit = hold_back.held, hold_back.limit
                     result.reason = hold_back + (self._cooled_by(params.target, key) if manual is not None
                                                  and hold_back.held is Held.COOLDOWN else "")
                     return result
@@ -1212,7 +1215,8 @@ class Gate:
                 held.cooldown = target
         if active:
             return Refused(f"{COOLDOWN} {target} was acted on at {lease.claimed_at.isoformat()}; "
-                           f"next action after {lease.expires_at.isoformat()}", Held.COOLDOWN)
+                           f"next action after {lease.expires_at.isoformat()}", Held.COOLDOWN,
+                           Limit(until=lease.expires_at))
         return None
 
     def _budgets(self, target: str, now: datetime, dry_run: bool, held: _Held) -> Refused | None:
@@ -1231,7 +1235,8 @@ class Gate:
         for (scope, bucket, capacity), (name, _) in zip(budget_buckets(self.config, target, now), buckets):
             slot = self._take_slot(name, capacity, now, found, target)
             if slot is None:
-                return Refused(f"{BUDGET} {capacity} actions for {scope} in {bucket}", Held.BUDGET)
+                return Refused(f"{BUDGET} {capacity} actions for {scope} in {bucket}", Held.BUDGET,
+                               Limit(scope=scope, bucket=bucket, capacity=capacity))
             held.slots.append(slot)
         return None
 

@@ -20,6 +20,8 @@ deployment's roles are derived: functions/permissions.py), so a person is never 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import Any, Sequence
 
@@ -60,15 +62,30 @@ _BRAKES = frozenset({Held.KILL_SWITCH, Held.PAUSED})
 _LIMITS = frozenset({Held.COOLDOWN, Held.BUDGET})
 
 
+@dataclass(frozen=True)
+class Limit:
+    """What a cooldown or a spent budget said in data, beside its words (Refused.limit, GateResult.limit): when the
+    hold passes by itself, read by every answer that tells a person so (undo_by_hand), never parsed back out of the
+    words, which are said to people and may be reworded."""
+
+    until: datetime | None = None   # a cooldown: its lease's expires_at (Gate._cooldown)
+    scope: str = ""                 # a budget: whose it is, "target|<target>" or "global" (budget_buckets)
+    bucket: str = ""                # a budget: the UTC hour (%Y-%m-%dT%H) or day (%Y-%m-%d) whose slots are spent
+    capacity: int = 0               # a budget: its slots in that bucket, all taken
+
+
 class Refused(str):
-    """The gate's words for a write it held back, with the hold they say (`held`), so that what decided travels
-    with the words from the check that made it to the result (GateResult.held)."""
+    """The gate's words for a write it held back, with the hold they say (`held`) and, for a cooldown or a budget,
+    what it said in data (`limit`), so that what decided travels with the words from the check that made it to the
+    result (GateResult.held, GateResult.limit)."""
 
     held: Held
+    limit: Limit | None
 
-    def __new__(cls, words: str, held: Held) -> "Refused":
+    def __new__(cls, words: str, held: Held, limit: Limit | None = None) -> "Refused":
         made = super().__new__(cls, words)
         made.held = held
+        made.limit = limit
         return made
 
 

@@ -21,16 +21,18 @@ import shlex
 from typing import Iterable
 
 from shared.diagnosis.evidence import TrafficTarget, short_name, split_text
-from shared.remediation.refusals import Held, held_by_brake
+from shared.remediation.refusals import Held, Limit, held_by_brake
 
 # Which refusal gives the command is told by its hold (GateResult.held, set where the gate decides), never by its
-# words. The words are read only for what they add to a person's answer: Gate._cooldown's "...; next action after
-# B" and Gate._budgets' "... in BUCKET" (the bucket a UTC hour or day: budget_buckets); words that say it
-# otherwise leave the answer without the time, never without the command. The undo (restore_traffic) is
-# corrective, which Gate._claimed holds back by no cooldown nor budget today; they are told all the same, so that
-# a gate that one day does is not left saying nothing.
+# words. When a cooldown or a budget passes is read from what the gate kept of it in data (GateResult.limit: the
+# cooldown lease's expires_at, the budget's bucket, a UTC hour or day, and its capacity: refusals.Limit). The words
+# are read for it only when no such data came with the refusal (a result kept before the gate kept it): Gate._cooldown's
+# "...; next action after B" and Gate._budgets' "N actions for SCOPE in BUCKET"; words that say it otherwise leave
+# the answer without the time, never without the command. The undo (restore_traffic) is corrective, which
+# Gate._claimed holds back by no cooldown nor budget today; they are told all the same, so that a gate that one day
+# does is not left saying nothing.
 _COOLDOWN_END = re.compile(r"; next action after (?P<after>\S+)$")
-_BUDGET_BUCKET = re.compile(r" in (?P<bucket>\S+)$")
+_BUDGET_BUCKET = re.compile(r"(?:(?P<capacity>\d+) actions for \S+)? in (?P<bucket>\S+)$")
 _GIVES_COMMAND = frozenset({Held.KILL_SWITCH, Held.PAUSED, Held.COOLDOWN, Held.BUDGET, Held.APPROVAL})
 
 
@@ -53,26 +55,46 @@ def gives_command(held: Held | None) -> bool:
     return held in _GIVES_COMMAND
 
 
-def _when(refusal: str, held: Held | None) -> str:
+def _when(refusal: str, held: Held | None, limit: Limit | None) -> str:
     """When the undo can be done by hand, for a hold that gives the command ("" for any other)."""
     if held_by_brake(held):
         return ("once guardrails.kill_switch is false in the config again" if held is Held.KILL_SWITCH
                 else "once a resume allows writes again")
     if held is Held.COOLDOWN:
-        cooldown = _COOLDOWN_END.search(refusal)
-        return "the cooldown passes by itself" + (f": after {cooldown['after']}" if cooldown else "")
+        until = _cooldown_end(refusal, limit)
+        return "the cooldown passes by itself" + (f": after {until}" if until else "")
     if held is Held.BUDGET:
-        budget = _BUDGET_BUCKET.search(refusal)
-        return "the budget passes by itself: once its bucket " + (f"{budget['bucket']} (UTC) " if budget else "") \
+        bucket, capacity = _budget_bucket(refusal, limit)
+        spent = f", its {capacity} actions spent," if capacity else ""
+        return "the budget passes by itself: once its bucket " + (f"{bucket} (UTC){spent} " if bucket else "") \
             + "is over"
     if held is Held.APPROVAL:
         return "it waits for a person's approval: if you approve it, your command is that approval"
     return ""
 
 
+def _cooldown_end(refusal: str, limit: Limit | None) -> str:
+    """The cooldown's end, as ISO 8601: the lease's expires_at the gate kept (`limit`), else the refusal's words
+    ("" when neither says it)."""
+    if limit is not None and limit.until is not None:
+        return limit.until.isoformat()
+    found = _COOLDOWN_END.search(refusal) if limit is None else None
+    return found["after"] if found else ""
+
+
+def _budget_bucket(refusal: str, limit: Limit | None) -> tuple[str, int]:
+    """(the spent bucket, its capacity) the gate kept (`limit`), else the refusal's words (("", 0) when neither
+    says it)."""
+    if limit is not None:
+        return limit.bucket, limit.capacity
+    found = _BUDGET_BUCKET.search(refusal)
+    return (found["bucket"], int(found["capacity"] or 0)) if found else ("", 0)
+
+
 def by_hand(refusal: str, held: Held | None, *, service: str, action_id: str, action: str,
-            traffic_before: Iterable[TrafficTarget]) -> str:
-    """What follows an undo's refusal in its escalation, by its hold (`held`, GateResult.held): that it is not
+            traffic_before: Iterable[TrafficTarget], limit: Limit | None = None) -> str:
+    """What follows an undo's refusal in its escalation, by its hold (`held`, GateResult.held) and, for a cooldown or
+    a budget, what the gate kept of it in data (`limit`, GateResult.limit; None: read from the words): that it is not
     retried and, where a command can do it (gives_command), when, the command that undoes it by hand, and the split
     that command puts back; for a change since the check, that a restore would write over it, and no command; ""
     for any other refusal (blast radius, bounds, a failed write: each says its own way on)."""
@@ -80,7 +102,7 @@ def by_hand(refusal: str, held: Held | None, *, service: str, action_id: str, ac
         return (f". Runwarden will not retry this undo: {short_name(service)} no longer serves as {action} left it, "
                 f"so restoring the split recorded before {action} now would write over that change; no command is "
                 "given: a person must judge the service as it is now")
-    when = _when(refusal, held)
+    when = _when(refusal, held, limit)
     if not when:
         return ""
     cli, _ = restore_commands(service, action_id, action, None)

@@ -75,6 +75,7 @@ from shared.remediation.intents import Standing, Verdict
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation.actions.rollback_traffic import release_commands
 from shared.remediation.undo_attempt import Attempt, UndoCall, UndoVerdict, undo_call
+from shared.remediation.refusals import Held
 from shared.remediation.sweep_budget import (COLLECT_SECONDS, LOOKUP_SECONDS, StepTime, SweepBudget, function_timeout,
                                              order_due)
 from shared.remediation.kept_reports import KEPT_IN, Carried, KeptReports, escalated, escalation_from
@@ -120,14 +121,15 @@ class _Listing:
 
 
 def step_on_record(incident_id: str, step: str, reason: str, *, action: str, key: str, left: ActionState,
-                   severity: str = "INFO") -> None:
+                   severity: str = "INFO", held: Held | None = None) -> None:
     """The sweep's step line on an action record: `record_state` is the state the record is left in. A
     verdict leaves it verified, undone or escalated (JUDGED_STATES); an escalation that keeps it as it is
     (its evidence unreadable past the deadline, an undo unfinished: `_escalate_as_it_is`) leaves it pending
     or undoing, and the sweep still judges it later. The incident timeline tells the two apart by it: only
-    a verdict ends the span in which that write is unjudged (shared/timeline/derive.py)."""
+    a verdict ends the span in which that write is unjudged (shared/timeline/derive.py). `held`: what held the
+    undo back, as the outcome names it."""
     Timeline(incident_id, "command").step(step, reason, severity=severity, action=action, key=key,
-                                          record_state=left.value)
+                                          record_state=left.value, **({"held": held.value} if held else {}))
 
 
 class EvidenceUnread(TransientError):
@@ -1114,12 +1116,13 @@ class Sweep:
             reason = (f"{record.action} did not help ({why}) and the undo did not happen: {result.reason}"
                       + undo_by_hand.by_hand(result.reason, result.held, service=record.service,
                                              action_id=record.key, action=record.action,
-                                             traffic_before=record.traffic_before))
+                                             traffic_before=record.traffic_before, limit=result.limit))
             if undo_by_hand.gives_command(result.held):
                 notes = list(undo_by_hand.restore_commands(record.service, record.key, record.action,
                                                            self.config.commands_topic))
         return self._report(record, ActionState.UNDOING, ActionState.ESCALATED, OutcomeStatus.ESCALATED,
-                            _shown(reason, shows), note=f"{why}; undo: {result.reason}", notes=notes)
+                            _shown(reason, shows), note=f"{why}; undo: {result.reason}", notes=notes,
+                            held=None if result.written else result.held)
 
     def _move(self, record: ActionRecord, expected: ActionState, to: ActionState, note: str = "",
               report: dict[str, Any] | None = None, guard: dict[str, Any] | None = None) -> bool:
@@ -1167,12 +1170,13 @@ class Sweep:
     def _report(self, record: ActionRecord, expected: ActionState, to: ActionState, status: OutcomeStatus,
                 reason: str, note: str = "", after: dict[str, Any] | None = None,
                 notes: list[str] | None = None, changes: dict[str, Any] | None = None,
-                guard: dict[str, Any] | None = None) -> Outcome | None:
+                guard: dict[str, Any] | None = None, held: Held | None = None) -> Outcome | None:
         """The record moved from `expected` to `to` with its outcome stored in that very update, kept
         pending (held by this sweep) until its publish succeeds, as an intent keeps the sweep's report:
         a failed publish, or a sweep that dies before publishing, is published by a later sweep as the
         same outcome (`_unsent_outcomes`). None if another sweep moved it first (and reports it). `changes`:
-        more fields of that update; `guard`: more fields it is guarded on."""
+        more fields of that update; `guard`: more fields it is guarded on; `held`: what held its write (an undo) back,
+        as the gate said it (GateResult.held), on the outcome and its line."""
         if record.unread_escalated_at is not None and expected is ActionState.UNDOING:
             reason += (f" (this follows the escalation at {clock_on(record.unread_escalated_at, self.now)} that its "
                        f"undo "
@@ -1185,7 +1189,7 @@ class Sweep:
             reason += (f" (this follows the notice at {clock_on(record.unread_told_at, self.now)} that its evidence "
                        f"could not be "
                        "read yet: it is readable now)")
-        outcome = self._outcome(record, status, reason, after, notes)
+        outcome = self._outcome(record, status, reason, after, notes, held)
         # Behind any report of it this sweep took unpublished (`_judge` judges none another sweep holds).
         earlier = self.kept.carried(record) or Carried()
         if not self.kept.keep(outcome, ACTIONS, record.key,
@@ -1193,7 +1197,8 @@ class Sweep:
                                                       guard=earlier.expect | (guard or {})),
                               earlier):
             return None
-        step_on_record(record.incident_id, status.value, reason, action=record.action, key=record.key, left=to)
+        step_on_record(record.incident_id, status.value, reason, action=record.action, key=record.key, left=to,
+                       held=outcome.held)
         if record.command_id:
             self._end_proposal(record, to, reason)
         return outcome
@@ -1225,14 +1230,15 @@ class Sweep:
                 "its outcome is published all the same", severity="WARNING")
 
     def _outcome(self, record: ActionRecord, status: OutcomeStatus, reason: str,
-                 after: dict[str, Any] | None = None, notes: list[str] | None = None) -> Outcome:
+                 after: dict[str, Any] | None = None, notes: list[str] | None = None, held: Held | None = None
+                 ) -> Outcome:
         # `action_id`: the action record the verdict is about, so that a person can find it (and name
         # it to restore_traffic).
         report = ActionReport(name=record.action, params=record.params, reversible=record.reversible,
                               before=record.before, after=after if after is not None else record.after,
                               action_id=record.key)
         return Outcome(incident_id=record.incident_id, trigger="command", target=record.service, action=report,
-                       status=status, reason=reason, notes=notes or [],
+                       status=status, reason=reason, notes=notes or [], held=held,
                        timestamps=Timestamps(received_at=self.now, decided_at=self.now, completed_at=self.now))
 
     def _unsent_outcomes(self) -> list[Outcome]:

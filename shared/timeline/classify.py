@@ -13,6 +13,7 @@ from shared.diagnosis.run_audit import SERVICE_CHANGES, service_methods
 from shared.diagnosis.secret_refs import one_secret
 from shared.diagnosis.windows import clock_on
 from shared.remediation.records import JUDGED_STATES, claim_key
+from shared.remediation.refusals import Held
 from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import Actor, ActorKind, Source, TimelineEntry
 from shared.timeline.queries import entry_link
@@ -101,7 +102,16 @@ def row_of_step(step: Step, project: str) -> TimelineEntry:
     return TimelineEntry(at=step.at, source=Source.RUNWARDEN, actor=runwarden_actor(step), kind=kind,
                          summary=_one_line(step.message), link=entry_link(project, step.insert_id, step.at),
                          severity=step.severity, target=str(step.details.get("target") or ""), marker=marker,
-                         verdict_on=verdict_on(step), action_key=written_on(step))
+                         verdict_on=verdict_on(step), action_key=written_on(step), held=held_on(step))
+
+
+def held_on(step: Step) -> Held | None:
+    """The hold a decision line names (`held`, shared/outcomes.held_detail), None for a line that names none or
+    names one this version does not know (a line a later version wrote)."""
+    try:
+        return Held(step.details.get("held"))
+    except ValueError:
+        return None
 
 
 def written_on(step: Step) -> str:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from shared.remediation.idle import is_idle
+from shared.remediation.refusals import Held
 
 
 def _as_utc(at: datetime) -> datetime:
@@ -68,6 +69,11 @@ class TimelineEntry(_Model):
     # the record pending).
     action_key: str = ""
     verdict_on: str = ""
+    # On a decision row of Runwarden's, what held its write back, as its line names it (`held`, the outcome's:
+    # shared/outcomes.held_detail): a kill switch told from a cooldown from a budget without reading the summary.
+    # None for any other row, for a line naming a hold this version does not know, and for a line of an earlier
+    # version, which names none.
+    held: Held | None = None
 
 
 class ErrorMinute(_Model):
