@@ -931,7 +931,7 @@ class _AlertRun:
         if judged is not None:
             return self.after_verdict(judged.verdict, report, judged.note)
         return self.outcome(result.status, result.reason, target=settled.target, diagnosis=report,
-                            action=ActionReport(name=settled.action, after=result.after))
+                            action=ActionReport(name=settled.action, after=result.after), held=result.held)
 
     def judged_since(self, settled: Settled, known: SettledState | None = None) -> _Judged | None:
         """The incident's action the sweep has judged since `settled`'s claim was taken (verified, undone,

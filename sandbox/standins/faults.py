@@ -88,6 +88,7 @@ class _RateLimit:
     until: float                # time.monotonic() until which matching calls are refused
     method: str | None
     quota: QuotaRefusal
+    remaining: int | None = None    # how many more calls it refuses within the window; None: every one
 
 
 @dataclass(frozen=True)
@@ -176,13 +177,15 @@ class Faults:
 
     def rate_limit(self, seconds: float, method: str | None = None, *, service: str,
                    quota_metric: str = "", quota_limit: str = "ReadRequestsPerMinutePerProject",
-                   retry_delay: float | None = None) -> None:
+                   retry_delay: float | None = None, times: int | None = None) -> None:
         """Matching calls are refused RESOURCE_EXHAUSTED (a QuotaRefusal, its details included) for
         the next `seconds` of wall time, as a per-minute quota refuses every call until its window
-        passes, retries included; with `retry_delay`, the refusal carries that RetryInfo."""
+        passes, retries included; with `retry_delay`, the refusal carries that RetryInfo. `times`: only
+        that many calls within the window are refused (the window's room back after them, whenever they
+        arrive: a test of one refusal then a pass does not hang on how fast the first call comes)."""
         quota = QuotaRefusal(service, quota_metric or f"{service}/read_requests", quota_limit, retry_delay)
         with self._lock:
-            self._rate_limits.append(_RateLimit(time.monotonic() + seconds, method, quota))
+            self._rate_limits.append(_RateLimit(time.monotonic() + seconds, method, quota, times))
 
     def add_latency(self, seconds: float, method: str | None = None) -> None:
         """Every matching call sleeps `seconds` before it is handled (until clear())."""
@@ -264,7 +267,9 @@ class Faults:
                                      f"Permission denied on {method} (injected by the stand-in)")
             now = time.monotonic()
             for limit in self._rate_limits:
-                if now < limit.until and _applies(limit.method, method):
+                if now < limit.until and _applies(limit.method, method) and limit.remaining != 0:
+                    if limit.remaining is not None:
+                        limit.remaining -= 1
                     return InjectedFault(grpc.StatusCode.RESOURCE_EXHAUSTED, limit.quota.message, limit.quota)
             for failure in self._failures:
                 if failure.remaining > 0 and _applies(failure.method, method) and mentions(request, failure.about):

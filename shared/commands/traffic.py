@@ -102,13 +102,15 @@ def restore(run: CommandRun) -> Outcome:
     if outcome.status is OutcomeStatus.APPLIED:
         try:
             outcome.notes += _released(run, service_name, None if p.to_latest else p.action_id)
-            outcome.notes += _released_unjudged(run, service_name, outcome)
         except _Unrecorded as exc:
             # The restore is written: raising now would lose its answer (a command dead-lettered is never
             # answered), and a resend would only find the gate's claim completed (a duplicate) and record
             # nothing more. So it is answered, saying what is not recorded (and what is) and what that leaves.
             run.timeline.step("unrecorded", f"after the restore, {exc}", severity="WARNING")
             outcome.notes.append(f"The restore is written, but {exc}; a person must check them")
+        # Told whatever closing the rollbacks did: the pin is released by then, and the sweep reads only pins
+        # still held, so a late verdict skipped here would never be said by anyone (it keeps its own faults).
+        outcome.notes += _released_unjudged(run, service_name, outcome)
     return outcome
 
 

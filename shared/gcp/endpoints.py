@@ -214,6 +214,11 @@ class CallPolicy:
     # sleep: an attempt cut to a sliver would only time out. A choice, not a Google figure: a GET or a write
     # that returns an operation normally answers well within it (UNCONFIRMED as a latency bound).
     min_attempt: float = 2.0
+    # The longest wait before a write refused by a rate quota is sent again within its call (`quota_wait`); a
+    # longer one is left to the message's redelivery. The gate reads the kill switch and a pause before the
+    # write only: a wait within the call is a window in which one engaged is not read (as the backoff's
+    # `max_backoff` is), so it is kept as short. A choice, not a Google figure.
+    longest_quota_wait: float = 2.0
 
     def __post_init__(self) -> None:
         if not (self.call_timeout > 0 and self.total_timeout > 0):
@@ -419,8 +424,10 @@ def call_with_retry(fn: Callable[[float], T], *, what: str, policy: CallPolicy,
             return fn(deadline.poll_timeout(policy.call_timeout))
         except Exception as exc:  # noqa: BLE001 - every failure leaves as a Runwarden error
             if quota_retry and status_code(exc) == "RESOURCE_EXHAUSTED":
-                plan = quota_wait(exc, deadline.left(), policy.useful_attempt,
-                                  spent=quota_waited or attempt >= policy.attempts)
+                spent = ("refused again after its one retry within the call" if quota_waited else
+                         "refused at the call's last attempt" if attempt >= policy.attempts else "")
+                plan = quota_wait(exc, deadline.left(), policy.useful_attempt, policy.longest_quota_wait,
+                                  spent=spent)
                 if plan.seconds is None:
                     raise describe_error(exc, f"{what}{plan.words()}") from exc
                 wait, quota_waited = plan.seconds, True
@@ -477,11 +484,12 @@ class QuotaWait:
         return f" (not sent again within the call: {self.why})" if self.why else ""
 
 
-def quota_wait(error: BaseException, left: float, useful: float, *, spent: bool = False) -> QuotaWait:
+def quota_wait(error: BaseException, left: float, useful: float, longest: float, *, spent: str = "") -> QuotaWait:
     """Whether a write refused RESOURCE_EXHAUSTED (`error`, the API's answer) is sent again within its call, and
     after how long. Pure: `left` is what is left of the call's total (seconds), `useful` the least a retry must
-    have after its wait (`CallPolicy.useful_attempt`), `spent` whether the call already made its one quota retry
-    (or its last attempt).
+    have after its wait (`CallPolicy.useful_attempt`), `longest` the longest wait within a call
+    (`CallPolicy.longest_quota_wait`: the kill switch and a pause are not read during it), `spent` why the call
+    makes no more attempts ("" while it may: its one quota retry made, or its last attempt).
 
     Google's guidance leaves RESOURCE_EXHAUSTED to the answer: AIP-194 (google.aip.dev/194, "Automatic retry
     configuration") lists it among the "generally non-retryable codes" ("This code may be a signal that quota is
@@ -499,20 +507,25 @@ def quota_wait(error: BaseException, left: float, useful: float, *, spent: bool 
     useful attempt fit in `left`: the call's total is the write's share of the handler's time (infra/locals.tf
     counts "the PATCH with its retries" at CallPolicy.longest_run, and Cloud Run's write the same,
     remediation/sweep_budget.py ONE_CALL_SECONDS), so the in-call retry never lengthens an alert or a sweep past
-    its budget. Otherwise the write is left to the message's redelivery, as before (QuotaRefusedError,
+    its budget; and only when the wait is at most `longest` (2 s by default): the gate read the kill switch and
+    a pause before the write, and a longer wait would send it again with either unread, where the redelivery is
+    gated again. Otherwise the write is left to the message's redelivery, as before (QuotaRefusedError,
     `refused_for_quota`). The same request is sent (the same etag, the same desired state), under the gate's
     claim the write already holds: the retry is the write's own, never a second claim."""
     answer = exhausted_answer(error)
     if not answer.passes:
         return QuotaWait(None)    # a fixed limit: `refused_for_quota` says so
     if spent:
-        return QuotaWait(None, "refused again after its one retry within the call")
+        return QuotaWait(None, spent)
     delay = retry_delay(error)
     wait = delay if delay is not None else _window_seconds(f"{answer.limit} {error}")
     if wait is None:
         return QuotaWait(None, "a rate quota whose window the answer does not name")
     if left - wait <= useful:
         return QuotaWait(None, f"a wait of {wait:g}s does not fit the {max(0.0, left):.1f}s left of it")
+    if wait > longest:
+        return QuotaWait(None, f"a wait of {wait:g}s is longer than the {longest:g}s a write waits within its call, "
+                               "the kill switch and a pause unread")
     return QuotaWait(wait)
 
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 import grpc
 
 from sandbox.standins.run import TrafficSeed
+from shared.errors import TransientError
 from shared.gcp.firestore import document_id
 from shared.remediation.records import ACTIONS, PINS
 from tests.integration.test_failed_rollback_pin import operators
@@ -199,6 +200,28 @@ def test_a_rollback_served_late_released_by_the_restore_command_before_its_verdi
     assert world.state.get_record(PINS, SERVICE)["late_verdict"] == "released"
     world.at(17)
     assert [o for o in sweep(world, "s2") if o.status.value in ("reminder", "verified", "escalated")] == []
+
+
+def test_a_restore_whose_rollbacks_could_not_all_be_closed_still_says_the_late_verdict_will_not_come(
+        world, capsys, monkeypatch):
+    """The pin is released, then closing the rollbacks it undid fails (a Firestore fault): the answer says what is
+    not recorded. Before, the words that the late rollback was released before its verdict were skipped with it,
+    and no sweep reads a released pin: nobody was ever told. Now they are said whatever the closing did."""
+    from shared.commands import traffic
+
+    def unavailable(*args, **kwargs):
+        raise TransientError("Commit: 503 UNAVAILABLE")
+    served_late(world)
+    world.at(8)
+    monkeypatch.setattr(traffic, "_close_rollbacks", unavailable)
+    capsys.readouterr()
+
+    [restored] = world.command(operators("restore_traffic", "cmd-l2", to_latest=True), message_id="l2")
+
+    assert restored.status.value == "applied", restored.reason
+    assert any("could not all be closed" in n for n in restored.notes), restored.notes
+    assert [n for n in restored.notes if "released before Runwarden judged it" in n], restored.notes
+    assert world.state.get_record(PINS, SERVICE)["late_verdict"] == "released"
 
 
 def test_a_rollback_served_late_whose_evidence_never_reads_is_said_unverified_once_past_its_bar(world, capsys):

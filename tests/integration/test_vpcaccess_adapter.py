@@ -104,7 +104,7 @@ def test_patch_refused_by_a_rate_quota_asking_for_a_wait_that_fits_is_sent_again
     """A 429 RESOURCE_EXHAUSTED whose body asks for 0.5 s (RetryInfo), which fits in what is left of the call (QUICK:
     5 s, a retry needing 2 s of it): the same PATCH is sent once more after it and applied within the call. Before,
     a wait longer than the backoff's longest (50 ms) ended the call's retries: QuotaRefusedError, redelivered."""
-    vpc_standin.faults.rate_limit(0.3, "PatchConnector", service="vpcaccess.googleapis.com", retry_delay=0.5)
+    vpc_standin.faults.rate_limit(60, "PatchConnector", service="vpcaccess.googleapis.com", retry_delay=0.5, times=1)
     assert adapter.update_connector(CONNECTOR, min_instances=2, max_instances=4).max_instances == 4
     patches = [call.request for call in vpc_standin.calls if call.method == "PatchConnector"]
     assert len(patches) == 2 and patches[0].body == patches[1].body and patches[0].params == patches[1].params

@@ -121,6 +121,18 @@ def test_the_sweeps_undo_held_by_a_pause_names_its_hold():
     _told(held, lines, Held.PAUSED)
 
 
+def test_a_duplicate_delivery_names_the_claim_that_held_it():
+    """Another message of the incident after its write: a duplicate, held by the incident's claim. Before, it named
+    no hold when answered from the incident's settled record (Pipeline.answer_duplicate), and `claim_held` only
+    when the race was met inside the gate: what a subscriber filtering on `held` saw depended on timing."""
+    w = _world("bad_revision")
+    applied, _ = _lines(lambda: w.handle(w.alert(message_id="m-1")))
+    assert applied.status is APPLIED, applied.reason
+    again, lines = _lines(lambda: w.handle(w.alert(message_id="m-2")))
+    assert again.status is SKIPPED and again.reason.startswith("duplicate"), again.reason
+    assert again.held is Held.CLAIM_HELD and again.attributes()["held"] == Held.CLAIM_HELD.value
+
+
 def test_a_write_sent_names_no_hold():
     w = _world("bad_revision")
     applied, lines = _lines(lambda: w.handle(w.alert()))

@@ -5,12 +5,13 @@ fixed limit is reported at once (endpoints.refused_for_quota). Pure: built error
 from __future__ import annotations
 
 import pytest
-from google.api_core.exceptions import ResourceExhausted
+from google.api_core.exceptions import ResourceExhausted, ServiceUnavailable
 from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2
 
-from shared.errors import LimitReachedError, QuotaRefusedError, TransientError
-from shared.gcp.endpoints import exhausted_answer, quota_wait, refused_for_quota
+from shared.errors import LimitReachedError, PermanentError, QuotaRefusedError, TransientError
+from shared.gcp import endpoints
+from shared.gcp.endpoints import CallPolicy, call_with_retry, exhausted_answer, quota_wait, refused_for_quota
 from shared.gcp.vpcaccess import ApiStatusError
 
 RUN_METRIC = {"service": "run.googleapis.com", "quota_metric": "run.googleapis.com/write_regional",
@@ -127,6 +128,70 @@ def test_a_quota_refusal_is_sent_again_once_within_the_call_only_when_its_wait_f
     """endpoints.quota_wait: a write refused RESOURCE_EXHAUSTED is sent again within its call only when the answer
     says it passes and when (RetryInfo, else its rate window) and that wait and one useful attempt (2 s) fit in what
     is left of the call; once. Otherwise None, and the refusal says why (a fixed limit: `refused_for_quota` does)."""
-    planned = quota_wait(error, left, 2.0, spent=spent)
+    planned = quota_wait(error, left, 2.0, UNCAPPED, spent="refused again after its one retry" if spent else "")
     assert planned.seconds == wait
     assert (planned.words() == "") == (wait is not None or not exhausted_answer(error).passes)
+
+
+UNCAPPED = 600.0    # the rows above judge the fit in the time left; the cap is judged below
+
+
+@pytest.mark.parametrize("error, longest, wait", [
+    (grpc_refusal(retry_info(1)), 2.0, 1.0),
+    (grpc_refusal(retry_info(2)), 2.0, 2.0),
+    (grpc_refusal(retry_info(3)), 2.0, None),                                 # fits the 30 s left, longer than 2 s
+    (grpc_refusal(error_info("RATE_LIMIT_EXCEEDED")), 2.0, None),             # a minute's window, 90 s left
+    (grpc_refusal(error_details_pb2.ErrorInfo(reason="RATE_LIMIT_EXCEEDED", metadata=WINDOWED)), 2.0, 1.0),
+])
+def test_a_quota_wait_longer_than_a_write_waits_within_its_call_is_left_to_the_redelivery(error, longest, wait):
+    """The gate read the kill switch and a pause before the write: a wait within the call longer than
+    CallPolicy.longest_quota_wait would send the write again with either unread; the redelivery is gated again."""
+    planned = quota_wait(error, 90, 2.0, longest)
+    assert planned.seconds == wait
+    assert (wait is None) == ("the kill switch and a pause unread" in planned.words()), planned.words()
+
+
+@pytest.mark.parametrize("spent", ["refused again after its one retry within the call",
+                                   "refused at the call's last attempt"])
+def test_a_quota_refusal_with_no_attempt_left_says_which(spent):
+    """A refusal at the call's last attempt (after transient faults) made no quota retry: it never says it did."""
+    planned = quota_wait(grpc_refusal(retry_info(1)), 30, 2.0, 2.0, spent=spent)
+    assert planned.seconds is None and planned.words() == f" (not sent again within the call: {spent})"
+
+
+def _sent_through_the_loop(monkeypatch, answers: list, policy: CallPolicy) -> tuple[list[float], str]:
+    """call_with_retry over `answers` (an exception raises, anything else answers), sleeping nothing: the sleeps
+    asked for, and the error's words ("" when it answered)."""
+    slept: list[float] = []
+    monkeypatch.setattr(endpoints.time, "sleep", slept.append)
+    sent = iter(answers)
+
+    def fn(timeout: float):
+        answer = next(sent)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+    try:
+        call_with_retry(fn, what="UpdateService backend", policy=policy, quota_retry=True)
+    except (TransientError, PermanentError) as exc:
+        return slept, str(exc)
+    return slept, ""
+
+
+def test_a_quota_refusal_at_the_last_attempt_never_says_it_was_retried(monkeypatch):
+    """UNAVAILABLE twice, then RESOURCE_EXHAUSTED at the third and last attempt: no quota retry was made, and the
+    reason says the last attempt, not "its one retry" (it said so before)."""
+    unavailable = ServiceUnavailable("down")
+    slept, words = _sent_through_the_loop(monkeypatch, [unavailable, unavailable, grpc_refusal(retry_info(1))],
+                                          CallPolicy(attempts=3))
+    assert len(slept) == 2 and "refused at the call's last attempt" in words and "one retry" not in words, words
+
+
+@pytest.mark.parametrize("delay, longest, slept", [(1, 2.0, [1.0]), (3, 2.0, []), (3, 5.0, [3.0])])
+def test_the_loop_waits_a_quota_out_only_within_the_policy_longest_quota_wait(monkeypatch, delay, longest, slept):
+    """A rate quota asking for `delay` s is sent again once within the call only when that is at most the policy's
+    `longest_quota_wait`: the kill switch and a pause are not read while it waits."""
+    asked, words = _sent_through_the_loop(monkeypatch, [grpc_refusal(retry_info(delay)), "applied"],
+                                          CallPolicy(longest_quota_wait=longest))
+    assert asked == slept
+    assert (words == "") == bool(slept), words
