@@ -81,7 +81,7 @@ COMMAND_LABEL = "command:"
 
 
 def _not_a_label(value: str) -> str:
-    if value.startswith(COMMAND_LABEL) and len(value) > len(COMMAND_LABEL):
+    if value.lower().startswith(COMMAND_LABEL) and len(value) > len(COMMAND_LABEL):   # "Command:rb-1" retyped too
         meant = value[len(COMMAND_LABEL):]
         raise ValueError(f"{quoted(value, 140)} is the label the timeline gives command {quoted(meant, 130)}'s writes "
                          f"(its incident), not a command_id: to hear that command's answer again, send it with command_id "
@@ -731,11 +731,13 @@ class SentIds:
             return (f"; the body gives no command_id, and the message's attributes give command_id "
                     f"{', '.join(repr(str(i)[:60]) for i in self.answerable)}: answered under it, so that its sender "
                     "hears it; nothing was run")
-        if self.from_array:
-            answered = ", ".join(quoted(i, 60) for i in self.answerable[:6])
-            return (f"; the array's commands give command_id {answered}: answered under each, so that each sender hears "
-                    "it; none was recorded, so each may be sent again under its id, as a message of its own")
         numbers = [v.text for v in self.given if _number_text(v) is not None and readable_command_id(v.text)]
+        if self.from_array and self.answerable:   # none usable: said as any other ids below
+            answered = ", ".join(quoted(i, 60) for i in self.answerable[:6])
+            sent_as = (f"; command_id was sent as a JSON number ({', '.join(numbers[:4])}): answered under its text "
+                       f"as sent, {', '.join(json.dumps(n) for n in numbers[:4])}" if numbers else "")
+            return (f"; the array's commands give command_id {answered}: answered under each, so that each sender hears "
+                    "it; none was recorded, so each may be sent again under its id, as a message of its own" + sent_as)
         as_text = (f"; command_id was sent as a JSON number ({', '.join(numbers[:4])}): answered under its text "
                    f"as sent, {', '.join(json.dumps(n) for n in numbers[:4])}, so that its sender hears it"
                    + ("" if self.ambiguity() else "; nothing was run") if numbers else "")

@@ -47,8 +47,21 @@ def _no_deploy_before(split: dict[str, int]) -> Evidence:
     return quiet_connector(e.requests(FIX, 1, 5, 4).latency(FIX, 1, 5, 0.2))
 
 
+PREVIEW = "backend-00004-pre"
+
+
+def _with_preview(e: Evidence) -> Evidence:
+    """A `--no-traffic --tag` preview deployed 5 minutes before the incident, no share, 10 clean requests a minute
+    through its tag URL since."""
+    return e.revision(PREVIEW, -5, sql=(SQL,)).requests(PREVIEW, -5, 5, 10).latency(PREVIEW, -5, 5, 0.2)
+
+
 # (case, evidence, the suspect named or None, words in the summary)
 CASES = [
+    ("a tag-only preview deployed after the failing deploy is not judged in its place (a share first)",
+     _with_preview(_fixed_after(1, {BAD: 90, FIX: 10}, bad_created=-20)), BAD, [f"{BAD} fails since its deploy"]),
+    ("nothing holding a share: the deploy that served the incident's requests, not the newer preview",
+     _with_preview(_fixed_after(1, {FIX: 100}, bad_created=-20)), BAD, [f"{BAD} fails since its deploy"]),
     ("a fix deployed a minute after the incident started takes all the traffic: the deploy before it is named",
      _fixed_after(1, {FIX: 100}), BAD,
      [f"{BAD} fails since its deploy", "there is no rollback target", f"{FIX}, created 1 min 00 s after the "

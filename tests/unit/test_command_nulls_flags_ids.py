@@ -129,6 +129,21 @@ def test_a_command_id_copied_from_the_timelines_label_is_refused_naming_the_id_i
     assert "send it with command_id 'rb-1'" in reason and "nothing was run" in reason, reason
 
 
+def test_the_timelines_label_retyped_with_a_capital_is_refused_too():
+    reason = _refusal({**ROLLBACK, "command_id": "Command:rb-1"})
+    assert "is the label the timeline gives command 'rb-1'" in reason, reason
+
+
+@pytest.mark.parametrize("given, said", [
+    ('"bad id!"', ""),                                               # no id a command may carry: answered under none
+    ("42", 'command_id was sent as a JSON number (42): answered under its text as sent, "42"'),
+])
+def test_an_array_whose_ids_none_can_carry_never_says_it_was_answered_under_them(given, said):
+    ids = sent_ids(f'[{{"command": "pause", "command_id": {given}}}]')
+    assert "answered under each" not in ids.said() or ids.answerable, ids.said()
+    assert said in ids.said(), ids.said()
+
+
 def test_an_array_of_commands_is_answered_under_each_command_id_it_holds():
     body = json.dumps([{**SENT, "command": "pause", "command_id": "a-1"},
                        {**SENT, "command": "resume", "command_id": "a-2"}, {"command": "status"}])

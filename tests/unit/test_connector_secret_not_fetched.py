@@ -1,6 +1,7 @@
 """Requests Cloud Run failed because no instance could start, while its system log says it could not fetch the
-revision's secret, are not a connector's, whatever it shows: Cloud Run reads a revision's secrets before the
-container runs ("Could not fetch secret ... Instance startup will now abort"), so nothing crossed the connector.
+revision's secret, are not a connector's, whatever it shows: Cloud Run reads a revision's secret environment
+variables before the container runs ("Could not fetch secret ... Instance startup will now abort", encoredev/encore
+issue #2202; the DENIED row's runtime wording is UNCONFIRMED), so nothing crossed the connector.
 With no hang, no wait logged on any path and no refusal, a connector saturated in the same minutes by another
 service's job is ruled out (startup_config_failure stands alone); with any of those, its case is as before. The
 application's own read of a secret (the client library's PERMISSION_DENIED on stderr) may cross the connector

@@ -601,10 +601,14 @@ def _secret_not_fetched(facts: Facts, c: Citation, stressed: list[str]) -> str:
     no failing minute's p99 at hang_latency_seconds, fewer than db_error_logs_min lines of a wait on any path
     (`_waits_logged`), no refusal.
 
-    Cloud Run reads a revision's secrets itself when it starts an instance, before the container runs
-    ("Could not fetch secret ... Instance startup will now abort", the system log's words; Secret Manager's
-    refusal of a version not ENABLED, "Secret Version [...] is in DESTROYED state.", as google-github-actions/
-    get-secretmanager-secrets issue #268 quotes it): the container never ran, so nothing it would send
+    Cloud Run reads a revision's secrets exposed as environment variables itself when it starts an instance,
+    before the container runs (Cloud Run's "Configure secrets for services" page: a secret mounted as a volume
+    is fetched when read instead, with no check at start; the system log then holds no such line). Its words,
+    as encoredev/encore issue #2202 quotes a production log: "Could not fetch secret \"projects/.../versions/243\"
+    for environment variable \"...\". Instance startup will now abort: Secret Version [...] is in DESTROYED
+    state." then "The request failed because the instance could not start successfully.". The "Permission denied
+    on secret ... for Revision service account" form is Cloud Run's deploy-time refusal; that it is logged in
+    the same way at an instance's start after the binding is removed is UNCONFIRMED. The container never ran, so nothing it would send
     crossed the connector, and no connector change gives it its secret. Requests that waited for such an
     instance end as Cloud Run's own answer at the latency Cloud Run gave up at. The application's own read of
     a secret (the client library's PERMISSION_DENIED on stderr) is not such a line: it may cross the connector
@@ -635,7 +639,8 @@ def _secret_not_fetched(facts: Facts, c: Citation, stressed: list[str]) -> str:
            "failures of instances that never started to be the connector's", False, role="refutes")
     return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but the failing requests are Cloud "
             f"Run's own answers for instances that could not start ({len(turned_away)}x), whose secret Cloud Run could "
-            f"not fetch ({len(unfetched)}x in its system log): it reads a revision's secrets before the container "
+            f"not fetch ({len(unfetched)}x in its system log): it reads a revision's secret environment variables "
+            "before the container "
             "runs, so nothing crossed the connector, and nothing shows a request failing to cross it (no hang, "
             f"{len(waits)} lines of a wait on any path): scaling it gives no instance its secret")
 
