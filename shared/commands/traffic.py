@@ -527,6 +527,8 @@ def _released_unjudged(run: CommandRun, service: str, outcome: Outcome) -> list[
         pin = PinRecord.model_validate(data) if data else None
         if pin is None or pin.served_late_at is None or pin.late_verdict:
             return []
+        if late_rollback.verdict_recorded(run.adapters.state.get_record(ACTIONS, pin.action_id)):
+            return []    # its verdict was told (the pin's note of it lost): nothing left unjudged
         after = recorded_service(outcome.action.after if outcome.action else None)
         words = late_rollback.released_words(pin, f"by {run.command.requested_by or 'a person'}'s restore_traffic",
                                              after, run.now)

@@ -128,3 +128,13 @@ def gone_words(service: Service, revision: str, action_id: str) -> str:
 
 def _names(split: tuple[TrafficTarget, ...], revision: str) -> bool:
     return any(t.type is TrafficType.REVISION and t.revision == revision and t.percent for t in split)
+
+
+def verdict_recorded(data: dict | None) -> str:
+    """The late verdict already recorded on a rollback's action record (`data`, as stored): its state when
+    `applied_late_at` is set (the verdict told, by the update that set it), else "". A pin whose note of that
+    verdict was lost after the record's update (Sweep._late_verdict notes the pin second) still reads as awaiting
+    one: released now, it must not be said "released before Runwarden judged it", contradicting the verdict sent."""
+    if not data or data.get("applied_late_at") is None:
+        return ""
+    return str(data.get("state") or ActionState.ESCALATED.value)

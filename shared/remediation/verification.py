@@ -1360,7 +1360,10 @@ class Sweep:
             if late_rollback.revision_gone(service, pin.revision, listed):
                 return self._release_deleted(pin, service)
         if not reading.held and pin.awaits_late_verdict:
-            return self._released_unjudged(pin, service)
+            told = late_rollback.verdict_recorded(self.state.get_record(ACTIONS, pin.action_id))
+            if not told:
+                return self._released_unjudged(pin, service)
+            self._note_late(pin, told)    # its verdict was told; only the pin's note was lost: released below
         if not reading.held:
             # Neither asked for nor serving by name: released or moved by other means, nothing to remind of.
             released = self.state.update_record(PINS, pin.service, {"pinned": False, "released_at": self.now,

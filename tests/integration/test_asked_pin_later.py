@@ -183,6 +183,27 @@ def test_a_rollback_served_late_released_by_hand_before_its_verdict_is_said_unju
     assert [o for o in sweep(world, "s3") if o.status.value in ("reminder", "verified", "escalated")] == []
 
 
+def test_a_late_verdict_told_whose_pin_note_was_lost_is_never_contradicted_by_its_release(world):
+    """The late verdict was recorded and told (`verified`), and the pin's note of it lost (the sweep notes the pin
+    second). Before, the pin still read as awaiting a verdict, and its release by hand was said "released before
+    Runwarden judged it ... not verified", contradicting the verdict sent. Now the recorded verdict is noted, and
+    the release is silent."""
+    served_late(world)
+    old_serves(world, errors=0)
+    world.at(17)
+    [verified] = [o for o in sweep(world, "s3") if o.status.value in ("verified", "escalated")]
+    assert verified.status.value == "verified", verified.reason
+    world.state.update_record(PINS, SERVICE, {"late_verdict": ""})       # the note lost
+    world.standins.run.set_traffic(SERVICE, [TrafficSeed(100, NEW)])
+    world.at(20)
+
+    told = [o for o in sweep(world, "s4") if o.status.value in ("reminder", "verified", "escalated")]
+
+    assert told == [], [o.reason for o in told]
+    pin = world.state.get_record(PINS, SERVICE)
+    assert pin["pinned"] is False and pin["late_verdict"] == "verified", pin
+
+
 def test_a_rollback_served_late_released_by_the_restore_command_before_its_verdict_says_so_once(world, capsys):
     """The release command (restore_traffic to_latest) before the late verdict. Before, its answer said the pin was
     released and nothing of the verdict its reminder promised: none came. Now the answer says the rollback was
