@@ -16,8 +16,8 @@ record whose unpublished report another sweep holds is not judged until it is pu
 
 A kept report this version cannot read (stored by another version) is replaced by an `escalated`
 naming its record, so it reaches a person once and never holds a place in the query's page; a kept
-reminder whose pin was released after it was made is dropped, as no longer true (a reminder kept by the update
-that released the pin tells of the release, and is published: `_released_since`).
+reminder whose pin was released since it was made is dropped, as no longer true (a reminder kept by the update
+that released the pin tells of the release, is named on it, and is published: `_released_since`).
 """
 from __future__ import annotations
 
@@ -354,11 +354,9 @@ def _named(record: KeptReport) -> str:
 
 
 def _released_since(pin: PinRecord, reminder: Outcome) -> bool:
-    """Whether the pin was released after its kept reminder was made, so the reminder (the pin still held) is no
+    """Whether the pin was released since its kept reminder was made, so the reminder (the pin still held) is no
     longer true. A reminder kept by the very update that released the pin (it tells of the release: a revision
-    deleted, a rollback released before its verdict) is made at the release's time and stays true: it is
-    published, never dropped. A pin released with no time kept (older records) drops it, as before."""
-    if pin.pinned:
-        return False
-    made = reminder.timestamps.decided_at or reminder.timestamps.completed_at or reminder.timestamps.received_at
-    return pin.released_at is None or made < pin.released_at
+    deleted, a rollback released before its verdict) is named on the pin (`release_report`) and stays true: it is
+    published, never dropped. Named by id, not dated: a sweep's reminder and a person's release may share a
+    clock reading."""
+    return not pin.pinned and pin.release_report != reminder.outcome_id

@@ -554,6 +554,10 @@ class PinRecord(KeptReport):
     released_at: datetime | None = None
     released_by: str = ""
     released_why: str = ""                 # why the sweep released it itself (its service deleted), else ""
+    # The outcome_id of the reminder kept by the very update that released the pin (it tells of the release:
+    # Sweep._tell_of_pin), else "": that one stays true and is published; any other kept reminder of a released
+    # pin is dropped (kept_reports._released_since).
+    release_report: str = ""
     restoring: RestoreMark | None = None   # the last operator's restore sent, written or not
 
     @property

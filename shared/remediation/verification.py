@@ -1509,9 +1509,11 @@ class Sweep:
                           action=ActionReport(name="rollback_traffic", action_id=pin.action_id),
                           notes=notes if notes is not None else [f"Release it with: {gcloud}", f"Or: {runwarden}"],
                           timestamps=Timestamps(received_at=self.now, completed_at=self.now))
-        # The reminder replaces any earlier one still unpublished: it says the same, a period later.
+        # The reminder replaces any earlier one still unpublished: it says the same, a period later. One kept by
+        # the update that releases the pin is named on it, so that a failed publish is retried, not dropped.
+        told = {"release_report": outcome.outcome_id} if changes.get("pinned") is False else {}
         if not self.kept.keep(outcome, PINS, pin.service, lambda kept: self.state.update_record(
-                PINS, pin.service, changes | kept, expect={"action_id": pin.action_id} | expect)):
+                PINS, pin.service, changes | told | kept, expect={"action_id": pin.action_id} | expect)):
             return None
         # Its own line is the incident's too (labelled as the notify line is): `runwarden timeline INCIDENT`
         # shows the reminder. A pin stored before 0.2.0 names no incident, and its line none.

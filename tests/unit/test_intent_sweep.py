@@ -1146,30 +1146,30 @@ def test_an_escalation_leaves_every_plan_but_its_twins_to_be_judged_on_its_own(o
 
 # --- a pin's kept reminder, the pin released since ----------------------------------------------------------------
 
-def _pin_with_kept_reminder(state, made_at, released_at):
-    """A pin released at `released_at` whose reminder, made at `made_at`, is kept pending (its publish failed)."""
+def _pin_with_kept_reminder(state, released_at, by_the_release: bool):
+    """A pin released at `released_at` whose reminder, made then too, is kept pending (its publish failed): kept by
+    the update that released it (`by_the_release`: named on it), or by a sweep before a person's release."""
     from shared.outcomes import Outcome, Timestamps
     from shared.remediation.records import PINS, REPORT_PENDING, PinRecord
     reminder = Outcome(trigger="command", target=SERVICE, status=OutcomeStatus.REMINDER, reason="the pin to OLD",
-                       timestamps=Timestamps(received_at=made_at, decided_at=made_at, completed_at=made_at))
+                       timestamps=Timestamps(received_at=released_at, completed_at=released_at))
     pin = PinRecord(service=SERVICE, revision="backend-00001-abc", action_id="a-1", pinned_at=NOW, pinned=False,
                     released_at=released_at, released_by="revision deleted", report=reminder.to_json(),
-                    report_state=REPORT_PENDING)
+                    report_state=REPORT_PENDING, release_report=reminder.outcome_id if by_the_release else "")
     state.put_record(PINS, SERVICE, pin.model_dump(mode="python"))
     return reminder
 
 
-@pytest.mark.parametrize("made,published", [
-    (timedelta(0), True),                  # kept by the update that released the pin: it tells of the release
-    (-timedelta(minutes=1), False),        # a reminder of the pin still held, released since: no longer true
+@pytest.mark.parametrize("by_the_release,published", [
+    (True, True),        # kept by the update that released the pin: it tells of the release
+    (False, False),      # a reminder of the pin still held, released since (at the same clock reading): untrue
 ])
-def test_a_kept_pin_reminder_is_dropped_only_when_the_pin_was_released_after_it(made, published):
+def test_a_kept_pin_reminder_is_dropped_only_when_the_pin_was_released_after_it(by_the_release, published):
     """Before, any reminder kept on a released pin was dropped: a release told by the very update that made it
     (a revision deleted, a rollback released before its verdict) was lost when its first publish failed."""
     from shared.remediation.records import PINS
     state, run = _crashed_after_the_write()
-    released_at = LATER - timedelta(minutes=5)
-    reminder = _pin_with_kept_reminder(state, released_at + made, released_at)
+    reminder = _pin_with_kept_reminder(state, LATER - timedelta(minutes=5), by_the_release)
 
     outcomes = Sweep(config(), _Adapters(state, run, LATER))._unsent_outcomes()
 
