@@ -502,13 +502,15 @@ class Facts:
         VPC path, the account) every rule judges: the newest serving revision, unless it is a change made since
         the incident began (`changed_since`); then the deploy that change followed (`deploy_before_change`), or,
         with none in the deploy window, the revision created before the incident that served it
-        (`served_the_incident`); None when none did. A fix's settings are not the incident's: judged in place of
-        the deploy, a fix restoring a 300 s timeout or 20 instances hid the deploy that lowered them."""
+        (`served_the_incident`); with none that did, the change since itself, as before (the incident's minutes
+        are then its own; it is never a deploy `recent_deploy` dates, created after the incident started). None
+        only when nothing serves. A fix's settings are not the incident's: judged in place of the deploy, a fix
+        restoring a 300 s timeout or 20 instances hid the deploy that lowered them."""
         later = self.changed_since
         if later is None:
             return self.newest_serving
         earlier = [r for r in self.b.revisions if r.name != later.name and r.create_time <= self.b.incident_started_at]
-        return self.deploy_before_change or self.served_the_incident(earlier)
+        return self.deploy_before_change or self.served_the_incident(earlier) or later
 
     def served_the_incident(self, revisions: Iterable[Revision]) -> Revision | None:
         """Of `revisions`, the one that served the incident's traffic: the newest holding a share now; else, none

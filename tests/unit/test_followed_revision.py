@@ -22,11 +22,12 @@ S = DiagnosisSettings()
 OLDEST, GOOD, BAD, FIX = "backend-00001-old", "backend-00002-abc", "backend-00003-xyz", "backend-00004-fix"
 
 
-def _split(split: dict[str, int], *, bad_created: float | None = -10, fix_created: float = 1) -> Evidence:
+def _split(split: dict[str, int], *, bad_created: float | None = -10, fix_created: float = 1,
+           good_until: float = 5) -> Evidence:
     """GOOD served 60 a minute until BAD's deploy at `bad_created` (with no BAD, on at its share); BAD serves 60 a
     minute from then, FIX 6 from `fix_created`, each at the shares of `split`."""
     e = Evidence().revision(OLDEST, -3000).revision(GOOD, -2000).revision(FIX, fix_created).traffic(**split)
-    good_until = 5 if bad_created is None else bad_created
+    good_until = good_until if bad_created is None else bad_created
     e = e.requests(GOOD, -180, good_until, 60).latency(GOOD, -180, good_until, 0.2)
     if bad_created is not None:
         bad_until = 5 if split.get(BAD) else fix_created
@@ -44,6 +45,8 @@ FOLLOWED = [
      True),
     ("a fix beside a revision deployed hours before, no deploy in the window: the revision that served",
      _split({GOOD: 90, FIX: 10}, bad_created=None), GOOD, False),
+    ("a fix that took all the traffic at once, nothing before it served the incident: the fix, never dated as a "
+     "deploy", _split({FIX: 100}, bad_created=None, fix_created=0.5, good_until=0), FIX, False),
 ]
 
 
