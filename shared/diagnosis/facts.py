@@ -472,6 +472,66 @@ class Facts:
     def newest_serving(self) -> Revision | None:
         return max(self.serving, key=lambda r: r.create_time, default=None)
 
+    @cached_property
+    def changed_since(self) -> Revision | None:
+        """The newest serving revision when it was created after the incident started (a person's fix at a share,
+        a revert, a canary, a `--no-traffic` tag given a share): a change made since, which cannot have caused
+        the failures before it. None when the newest serving revision predates the incident (or none serves)."""
+        newest = self.newest_serving
+        return newest if newest is not None and newest.create_time > self.b.incident_started_at else None
+
+    @cached_property
+    def deploy_before_change(self) -> Revision | None:
+        """With a change made since (`changed_since`), the revision deployed 0 to deploy_window_seconds before the
+        incident started that served in its minutes: the deploy that change followed. None otherwise. Served
+        means a share now (Service `traffic_statuses`) or min_requests of its own since the incident began
+        (`served_the_incident`): request_count is labelled by `resource.labels.revision_name` (Cloud Run's
+        metrics list, run.googleapis.com/request_count; "Monitored resource types", cloud_run_revision), so a
+        revision's requests are its own whichever share sent them. Dated by create_time only: a revision created
+        long before and promoted in the window, then superseded, is not looked for."""
+        later = self.changed_since
+        if later is None:
+            return None
+        started, window = self.b.incident_started_at, self.s.deploy_window_seconds
+        return self.served_the_incident([r for r in self.b.revisions if r.name != later.name
+                                         and 0 <= (started - r.create_time).total_seconds() <= window])
+
+    @cached_property
+    def followed(self) -> Revision | None:
+        """The revision the incident followed, whose settings (request timeout, max instances, concurrency, the
+        VPC path, the account) every rule judges: the newest serving revision, unless it is a change made since
+        the incident began (`changed_since`); then the deploy that change followed (`deploy_before_change`), or,
+        with none in the deploy window, the revision created before the incident that served it
+        (`served_the_incident`); with none that did, the change since itself, as before (the incident's minutes
+        are then its own; it is never a deploy `recent_deploy` dates, created after the incident started). None
+        only when nothing serves. A fix's settings are not the incident's: judged in place of the deploy, a fix
+        restoring a 300 s timeout or 20 instances hid the deploy that lowered them."""
+        later = self.changed_since
+        if later is None:
+            return self.newest_serving
+        earlier = [r for r in self.b.revisions if r.name != later.name and r.create_time <= self.b.incident_started_at]
+        return self.deploy_before_change or self.served_the_incident(earlier) or later
+
+    def served_the_incident(self, revisions: Iterable[Revision]) -> Revision | None:
+        """Of `revisions`, the one that served the incident's traffic: the newest holding a share now; else, none
+        holding one (the change since took it all), the one with the most requests of its own since the incident
+        began, at least min_requests. Not simply the newest that had requests: a `--no-traffic` preview reached
+        through its tag URL has requests of its own and no share, and judged in place of the deploy that took the
+        traffic, it hid that deploy behind "not failing enough"."""
+        revisions = list(revisions)
+        sharing = [r for r in revisions if self.b.service.serving_percent(r.short_name) > 0]
+        if sharing:
+            return max(sharing, key=lambda r: r.create_time)
+        since = self.since_incident_began
+        served = [(self.requests(since, r.short_name).total, r.create_time, r) for r in revisions]
+        busiest = max(served, key=lambda t: (t[0], t[1]), default=None)
+        return busiest[2] if busiest is not None and busiest[0] >= self.s.min_requests else None
+
+    @cached_property
+    def since_incident_began(self) -> Window:
+        """The incident window from the incident's start on: where a revision's own requests show it served it."""
+        return Window(max(self.b.incident_started_at, self.incident.start), self.incident.end)
+
     def replaced(self, revision: Revision) -> tuple[Revision, float] | None:
         """(the Ready revision `revision` replaced, the seconds between its creation and the
         incident's start) when it was created within deploy_window_seconds before the incident;
@@ -498,9 +558,10 @@ class Facts:
         return next((r for r in older if r.short_name in served), older[0]), lead
 
     def recent_deploy(self) -> tuple[Revision, Revision, float] | None:
-        """(the newest serving revision, the revision it replaced, the seconds between its creation
-        and the incident's start) when it was deployed within deploy_window_seconds (`replaced`)."""
-        suspect = self.deployed(self.newest_serving) if self.newest_serving is not None else None
+        """(the revision the incident followed (`followed`: the newest serving one, unless that is a change made
+        since the incident began), the revision it replaced, the seconds between its creation and the incident's
+        start) when it was deployed within deploy_window_seconds (`replaced`)."""
+        suspect = self.deployed(self.followed) if self.followed is not None else None
         deploy = self.replaced(suspect) if suspect is not None else None
         return (suspect, *deploy) if deploy is not None else None
 
@@ -613,8 +674,9 @@ class Facts:
 
     @property
     def request_timeout_seconds(self) -> float:
-        """The newest serving revision's request timeout: where a 504 cuts a request off."""
-        revision = self.newest_serving
+        """The request timeout of the revision the incident followed (`followed`): where its 504s were cut off, not
+        the timeout of a fix made since."""
+        revision = self.followed
         return revision.timeout_seconds if revision and revision.timeout_seconds else DEFAULT_REQUEST_TIMEOUT_SECONDS
 
     def since_deploy(self, revision: Revision) -> Window:

@@ -234,13 +234,13 @@ def _told(finding: Finding, order: Order) -> Finding:
 
 
 def _max_stretch(facts: Facts) -> tuple[Stretch, str, bool] | None:
-    """(the newest stretch the newest serving revision was at its max instances, that max in words, whether an
-    earlier stretch at it was set aside): its own
+    """(the newest stretch the revision the incident followed (Facts.followed) was at its max instances, that
+    max in words, whether an earlier stretch at it was set aside): its own
     max_instance_count (unset: Cloud Run's default of 100), or the service-level one reached by the serving
     revisions together (Service.scaling, as capacity reads them), whichever stretch began first; None when
     neither was reached. A minute whose count was left out (for the service-level max: of any serving revision
     read in the window) is not read as under."""
-    revision = facts.newest_serving
+    revision = facts.followed   # the incident's limits, not those of a fix made since it began
     if revision is None:
         return None
     own = revision.max_instance_count or DEFAULT_MAX_INSTANCES

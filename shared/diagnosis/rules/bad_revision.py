@@ -236,43 +236,20 @@ def _deployed_since(facts: Facts, suspect: Revision, after: float) -> str:
 def _deployed_before(facts: Facts, c: Citation, later: Revision) -> Revision | None:
     """The revision deployed 0 to deploy_window_seconds before the incident started that served in its minutes,
     when `later`, the newest serving revision, was created since it began (a person's fix at a share, a revert
-    the pipeline released, an unrelated config deploy, a canary): the deploy that change followed, judged by
-    bad_revision on its own evidence. Served means it holds a share of the traffic now (Service
-    `traffic_statuses`) or at least min_requests of its own since the incident began (`_served_the_incident`
-    picks one: a share first, then the most requests): request_count is labelled
-    by `resource.labels.revision_name` (Cloud Run's metrics list, run.googleapis.com/request_count; "Monitored
-    resource types", cloud_run_revision), so a revision's requests are its own whichever share sent them, and a
-    revision the change since took every request from still shows the failures it served until then. None
-    when there is none. Dated by
-    create_time only: a revision created long before and promoted in the window, then superseded, is not
-    looked for (the change since is said, and a person judges). Cited either way."""
+    the pipeline released, an unrelated config deploy, a canary): the deploy that change followed
+    (`Facts.deploy_before_change`, the one every rule reads through `Facts.followed`), judged by bad_revision on
+    its own evidence. None when there is none. Cited either way."""
     started = facts.b.incident_started_at
-    since = Window(max(started, facts.incident.start), facts.incident.end)
     window = facts.s.deploy_window_seconds
-    deployed = [r for r in facts.b.revisions
-                if r.name != later.name and 0 <= (started - r.create_time).total_seconds() <= window]
-    earlier = _served_the_incident(facts, deployed, since)
+    earlier = facts.deploy_before_change
     c.cite("api", f"run.revisions.get {later.short_name}: create_time",
            f"created {duration((later.create_time - started).total_seconds())} after the incident started"
            + (f"; {earlier.short_name}, deployed before it, served since the incident began" if earlier else
               "; no revision deployed in the window before the incident served since it began"),
            f"a revision created 0 s to {window} s before the incident that served in its minutes (a share now, "
-           f"or >= {facts.s.min_requests} requests {since})", earlier is not None, role="context")
+           f"or >= {facts.s.min_requests} requests {facts.since_incident_began})", earlier is not None,
+           role="context")
     return earlier
-
-
-def _served_the_incident(facts: Facts, deployed: list[Revision], since: Window) -> Revision | None:
-    """Of the revisions `deployed` in the window, the one that served the incident's traffic: the newest holding a
-    share now; else, none holding one (the change since took it all), the one with the most requests of its own
-    since the incident began, at least min_requests. Not simply the newest that had requests: a `--no-traffic`
-    preview reached through its tag URL has requests of its own and no share, and judged in place of the deploy
-    that took the traffic, it hid that deploy behind "not failing enough"."""
-    sharing = [r for r in deployed if facts.b.service.serving_percent(r.short_name) > 0]
-    if sharing:
-        return max(sharing, key=lambda r: r.create_time)
-    served = [(facts.requests(since, r.short_name).total, r.create_time, r) for r in deployed]
-    busiest = max(served, key=lambda t: (t[0], t[1]), default=None)
-    return busiest[2] if busiest is not None and busiest[0] >= facts.s.min_requests else None
 
 
 def _superseded(facts: Facts, c: Citation, suspect: Revision, later: Revision) -> Finding:
@@ -303,8 +280,10 @@ def _superseded(facts: Facts, c: Citation, suspect: Revision, later: Revision) -
         by_hand = (f"; if it does not hold, send traffic by hand to {previous.short_name}, which served "
                    f"{then.total:.0f} requests with {pct(then.error_ratio)} 5xx in the {duration(s.baseline_seconds)} "
                    f"before {suspect.short_name}'s deploy")
+    # What the deploy changed, against the revision before it: the settings a person restores, whatever the fix did.
+    changed = _what_the_deploy_changed(facts, c, suspect, None)
     return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx of "
-                             f"{counts.total:.0f}), and there is no rollback target: {why}{unread}",
+                             f"{counts.total:.0f}), and there is no rollback target: {why}{changed}{unread}",
                  subject=suspect.short_name, suspect_revision=suspect.short_name, no_target_reason=why,
                  recommendation=f"see whether {later.short_name}'s change holds (its own 5xx share){by_hand}")
 

@@ -25,7 +25,9 @@ def evaluate(facts: Facts) -> Finding:
                "context", None)
     if not refused and not texts:
         return c.no("no 429s or 'no available instance' refusals")
-    revision = facts.newest_serving
+    # The revision the incident followed, not a fix made since it began (Facts.followed): the fix's limits are
+    # not the ones the refusals met.
+    revision = facts.followed
     # Unset, with no service-level max either, is Cloud Run's default of 100 a revision ("Configure
     # maximum instances"), as uncounted.py and deploy_changes read it: a revision at 100 with none
     # set is at its limit. A service-level max set instead is judged as a total below.
@@ -52,7 +54,7 @@ def evaluate(facts: Facts) -> Finding:
     summary = f"{revision.short_name} is at its {limit} max instances{unset} and refuses requests ({how})"
     if lowered and previous is not None:
         return c.yes(0.85 if refused else 0.7, f"{summary}; {lowered}", subject=revision.short_name,
-                     recommendation=_send_back(facts, c, revision, previous))
+                     recommendation=_after_the_change_since(facts, _send_back(facts, c, revision, previous)))
     return c.yes(0.85 if refused else 0.7, summary, subject=revision.short_name,
                  recommendation=f"raise max instances above {limit} or lower per-request cost; check concurrency")
 
@@ -83,6 +85,16 @@ def _at_service_max(facts: Facts, c: Citation) -> int | None:
            f"max {seen:.0f} instances together on {', '.join(serving)}" if seen is not None else "no data",
            f">= the service-level max_instance_count {limit} (Service.scaling)", reached)
     return limit if reached else None
+
+
+def _after_the_change_since(facts: Facts, advice: str) -> str:
+    """The advice, put after the change made since the incident began when there is one (Facts.changed_since: a
+    fix at a share, a revert): sending traffic back would write over it, so a person first sees whether it holds."""
+    later = facts.changed_since
+    if later is None:
+        return advice
+    return (f"see whether {later.short_name}'s change, made since the incident began, holds (its own refusals); "
+            f"if it does not, {advice}")
 
 
 def _send_back(facts: Facts, c: Citation, revision: Revision, previous: Revision) -> str:

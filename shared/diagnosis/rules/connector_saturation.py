@@ -291,7 +291,7 @@ def _own_update_before_failures(facts: Facts) -> LogRecord | None:
 def _own_update_competes(facts: Facts, c: Citation, began: LogRecord) -> Finding:
     """Runwarden's own update, begun between the deploy and the failures (`_own_update_before_failures`),
     not saturated, not ruled out: it competes with the deploy, so neither acts alone."""
-    connector, suspect = facts.b.connector, facts.newest_serving
+    connector, suspect = facts.b.connector, facts.followed   # the deploy recent_deploy dated (Facts.followed)
     c.cite("log", facts.b.connector_audit.query,
            f"{began.method_name} by {began.principal} at {hms(began.timestamp)} (Runwarden's own); connector "
            f"{connector.short_name} UPDATING; {suspect.short_name} deployed at {hms(suspect.create_time)}; the first "
@@ -703,8 +703,8 @@ WAITING_FOR_AN_INSTANCE = ("compare the revision's request latency with its inst
 
 def _waiting_for_an_instance(facts: Facts, c: Citation) -> str:
     """Why the hang is not shown to be the connector's, or "": the symptom is a hang alone (no 503
-    share at status_ratio), and the newest serving revision was at its max instances in the incident
-    window (its own max_instance_count, unset Cloud Run's 100, or the service-level one reached by the
+    share at status_ratio), and the revision the incident followed (Facts.followed) was at its max
+    instances in the incident window (its own max_instance_count, unset Cloud Run's 100, or the service-level one reached by the
     serving revisions together: `_limit_reached`). There, requests wait in Cloud Run for a free instance
     ("each revision is automatically scaled to the number of instances needed to handle all
     incoming requests", up to its max instances; docs "About concurrency", "Configure maximum
@@ -715,7 +715,7 @@ def _waiting_for_an_instance(facts: Facts, c: Citation) -> str:
     requests = facts.requests(facts.incident)
     if requests.total >= s.min_requests and requests.share(code="503") >= s.status_ratio:
         return ""
-    revision = facts.newest_serving
+    revision = facts.followed   # its limits, not those of a fix made since the incident began
     if revision is None:
         return ""
     reached = _limit_reached(facts, revision)
@@ -1908,7 +1908,7 @@ def _idle_cpu(facts: Facts, c: Citation, why: str, look: str) -> tuple[str, str]
     keepalives run between requests: starved, they retire and validate nothing, and the first request after
     a quiet spell meets the connections the path or the server dropped meanwhile. Unset or always allocated
     (False, None: not read where the revision sets no limits): as it was."""
-    revision = facts.newest_serving
+    revision = facts.followed   # the revision that served the incident (a fix made since is not judged)
     if revision is None or revision.cpu_idle is not True:
         return why, look
     c.cite("api", f"run.revisions.get {revision.short_name}: containers[].resources.cpu_idle", "true (CPU only "

@@ -211,7 +211,7 @@ def cite_instance_brought(c: Citation, refusals: Iterable[LogRecord], new: Revis
 
 
 def deploy_lowered_timeout(facts: Facts, c: Citation, timeout: float) -> str:
-    """Why the 504s are the deploy's and not a slow application, or "": the newest serving revision,
+    """Why the 504s are the deploy's and not a slow application, or "": the revision the incident followed,
     deployed within `deploy_window_seconds`, lowered the request timeout below that of the revision
     it replaced (Facts.replaced), and before the deploy the service's p99 already reached the new timeout in at least
     `hang_minutes_ratio` of the minutes read (at least MINUTES_READ of them). Requests that always
@@ -219,8 +219,9 @@ def deploy_lowered_timeout(facts: Facts, c: Citation, timeout: float) -> str:
     and sending traffic back restores the longer timeout (bad_revision decides). A p99 well under
     the new timeout before the deploy leaves the 504s a slowness of their own, as before. Read by
     request_timeout (which stands aside) and connector_saturation (which is ruled out), so it lives
-    here, beside neither."""
-    revision = facts.newest_serving
+    here, beside neither. The revision is the one the incident followed (Facts.followed): a fix made since it
+    began, restoring the longer timeout, is not the deploy that lowered it."""
+    revision = facts.followed
     deploy = facts.replaced(revision) if revision else None
     if deploy is None:
         return ""

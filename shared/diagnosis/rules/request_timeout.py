@@ -33,7 +33,7 @@ def evaluate(facts: Facts) -> Finding:
                   f"{requests.by_code.get('504', 0):.0f} of {requests.total:.0f} requests 504 ({pct(share)}) "
                   f"{window}, {onset}", f">= {bar:.0%} 504 ({source})", enough):
         return c.no("too few 504s")
-    revision = facts.newest_serving
+    revision = facts.followed   # whose timeout cut the incident's requests (Facts.request_timeout_seconds)
     timeout = facts.request_timeout_seconds
     p99, pinned = facts.p99_at_timeout(window)
     at_timeout = bool(pinned)
