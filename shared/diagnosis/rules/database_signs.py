@@ -4,10 +4,11 @@ checks when one is saturated. Neither rule imports the other."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import NamedTuple
 
-from shared.diagnosis.evidence import LogRecord
-from shared.diagnosis.facts import FAILING_LEAD, SQL_INGEST_LAG, Facts, Window, hms
+from shared.diagnosis.evidence import LogRecord, at_micros
+from shared.diagnosis.facts import FAILING_LEAD, SQL_GAP_SECONDS, SQL_INGEST_LAG, Facts, Window, hms
 from shared.diagnosis.log_signals import LogSignal, closed_connection, lost_mid_query, per_text, read_timed_out
 from shared.diagnosis.rules.base import Citation
 from shared.diagnosis.rules.refusals import refusals
@@ -139,3 +140,73 @@ def no_failed_dial(facts: Facts, matches: Callable[[str], bool], count_pool_wait
     others = sum(1 for e in lines if id(e) not in found_ids and not opened[e.text])
     pooled = len(facts.database_lines(LogSignal.DB_POOL_WAIT)) if count_pool_waits else 0
     return NoFailedDial(found, others, pooled, others + pooled < facts.s.db_error_logs_min)
+
+
+# A database/up series reads as up again only after this many points of 1 in a row, none skipped, up to the
+# minutes' end: one point of 1 between two 0s is an instance still restarting (a flap), as _HEALTHY_MIN_MINUTES
+# asks two clean minutes of the service's requests.
+UP_AGAIN_MIN_POINTS = 2
+
+
+class UpAgain(NamedTuple):
+    """A Cloud SQL instance whose database/up went down in the minutes judged and reads 1 again up to their end."""
+    down_at: datetime     # its first point below 1, or the last point before its first silence
+    silent: bool          # whether it first went silent (no point) rather than reading 0
+    up_since: datetime    # the first point of the unbroken run of 1s that reaches the minutes' end
+    points: int           # that run's points
+    newest: datetime      # its newest point
+    downs: int            # how many times it went down (a 0 or a silence after a 1): more than one is a flap
+    last_down: datetime   # when it last went down (as `down_at` reads the first time)
+
+
+def up_again(ends: Sequence[int], values: Sequence[float], window: Window, before: int | None,
+             gap_us: int) -> UpAgain | None:
+    """Whether a database/up series (end times in microseconds, values, oldest first) that went down in `window`
+    is up again: its points in `window` end with at least UP_AGAIN_MIN_POINTS of 1 in a row, no two of them more
+    than `gap_us` apart, the newest no more than that before the window's end (a series that fell silent since
+    is not shown up, Facts.sql_trailing). `before`: the end of its last point before the window (None: the
+    window's start stands for it, as Facts.sql_gaps reads it). None when it never went down in the window or is
+    not up again. Pure: the rule reads the series, this decides."""
+    low, high = window.micros
+    previous, up, run, since, downs = (low if before is None else before), True, 0, 0, 0
+    down_at: tuple[int, bool] | None = None
+    last = 0
+    for at, value in zip(ends, values):
+        if not low < at <= high:
+            continue
+        quiet = at - previous > gap_us
+        if (quiet or value < 1) and up:
+            downs, last = downs + 1, previous if quiet else at
+        if (quiet or value < 1) and down_at is None:
+            down_at = (previous, True) if quiet else (at, False)
+        if value < 1:
+            up, run = False, 0
+        elif quiet or not up:
+            up, run, since = True, 1, at
+        else:
+            run += 1
+        previous = at
+    if down_at is None or not up or run < UP_AGAIN_MIN_POINTS or high - previous > gap_us:
+        return None
+    return UpAgain(at_micros(down_at[0]), down_at[1], at_micros(since), run, at_micros(previous), downs,
+                   at_micros(last))
+
+
+def sql_up_again(facts: Facts, down: Sequence[str]) -> dict[str, UpAgain]:
+    """The instances of `down` (Facts.sql_down over the minutes judged, sql_judged_window) whose database/up
+    is up again by those minutes' end (`up_again`), by database_id."""
+    window = sql_judged_window(facts)
+    low = window.micros[0]
+    found: dict[str, UpAgain] = {}
+    for series in facts.points(facts.b.sql_up):
+        db = series.label("resource.labels.database_id")
+        if db not in down or db in found:
+            continue
+        pairs = list(zip(series.ends, map(float, series.values)))
+        pairs = pairs if series.ordered else sorted(pairs)
+        earlier = [at for at, _ in pairs if at <= low]
+        back = up_again([at for at, _ in pairs], [v for _, v in pairs], window, earlier[-1] if earlier else None,
+                        SQL_GAP_SECONDS * 1_000_000)
+        if back is not None:
+            found[db] = back
+    return found

@@ -5,13 +5,14 @@ path to it works, so a busy connector does not explain those."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from collections.abc import Callable, Collection
 from typing import NamedTuple
 
 from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.latency_words import latency
 from shared.diagnosis.evidence import Connector, LogRecord, Revision, short_name
-from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, Facts, hms, query_of
+from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, SQL_GAP_SECONDS, Facts, Window, hms, query_of
 from shared.diagnosis.env_hosts import (asks_for, connection_names, connection_target_changed, database_address_changed,
                                      database_ports_brought, deploy_brought, deploy_brought_instance, holds_setting,
                                      target_brought)
@@ -21,7 +22,8 @@ from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal
                                           refresh_failed, refusal_quote, startup_timed_out)
 from shared.diagnosis.rules.base import Citation, duration
 from shared.diagnosis.rules.connector_signs import dials_around_connector, failing_revision, new_stress
-from shared.diagnosis.rules.database_signs import SLOW_DATABASE, STALE_READS, no_failed_dial, sql_down_while_failing
+from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, STALE_READS, UP_AGAIN_MIN_POINTS, UpAgain,
+                                                   no_failed_dial, sql_down_while_failing, sql_up_again)
 from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, cite_hosts_brought, cite_instance_brought,
                                                   max_instances, requests_per_instance)
 from shared.diagnosis.rules.never_left import NOTHING_TO_SCALE, never_left_advice, never_left_observed, only_never_left
@@ -43,6 +45,9 @@ def evaluate(facts: Facts) -> Finding:
         c.cite("metric", facts.b.sql_up.query, sql[1], "up = 1 throughout", not down,
                role="supports" if down else "refutes")
     if down:
+        back = sql_up_again(facts, down)
+        if len(back) == len(down):
+            return _down_and_back(facts, c, back, sql[1])
         # A series that stopped reporting is not shown up either (Facts.sql_down): say which it was.
         return c.yes(0.9, f"Cloud SQL {', '.join(down)} went down or stopped reporting database/up ({sql[1]})",
                      subject=down[0],
@@ -160,6 +165,72 @@ def evaluate(facts: Facts) -> Finding:
                                  if healthy and connector is not None and not around else
                                  _PAST_DIRECT_EGRESS.format(egress=direct) if direct else "")
                  + "check Cloud SQL reachability, credentials and connection limits; no automatic action")
+
+
+def _down_and_back(facts: Facts, c: Citation, back: dict[str, UpAgain], seen: str) -> Finding:
+    """Every instance that went down in the minutes judged is up again by their end (database_signs.up_again):
+    the database explains the failures that began with its outage, and is no longer down. Said with when it
+    went down, since when it is up, and how the service's own requests fared since (`_since_back`): a service
+    still failing with its database back is failing for another reason too (a pool holding connections the
+    restart ended, say). An HA failover brings the instance up in the other zone "with the same IP address"
+    (Cloud SQL docs, "About high availability", "Availability in Cloud SQL"), so clients reconnect to the
+    same address. Lower than a database still down (0.9): the outage is over, and the rule does not claim it
+    goes on; still escalated, since the service's minutes since may not be settled. `seen`: what
+    Facts.sql_down saw over the minutes judged, quoted as the outage's words quote it."""
+    for db, up in back.items():
+        c.cite("metric", facts.b.sql_up.query,
+               f"{db}: {_went_down(up)}, 1 again from {hms(up.up_since)} ({up.points} points through "
+               f"{hms(up.newest)})", f">= {UP_AGAIN_MIN_POINTS} points of 1 in a row to the end of the minutes read, "
+               f"none more than {SQL_GAP_SECONDS} s apart: up again", True, role="context")
+    since = max(up.up_since for up in back.values())
+    service, still = _since_back(facts, c, since)
+    flapped = [db for db, up in back.items() if up.downs > 1]
+    words = "; ".join(f"Cloud SQL {db} {_went_down(up)} and is up again since {hms(up.up_since)} (database/up 1 "
+                      f"through {hms(up.newest)}" + (f", after going down {up.downs} times, last at {hms(up.last_down)}"
+                                                       if up.downs > 1 else "")
+                      + ")" for db, up in back.items()) + f"; database/up over the minutes judged: {seen}"
+    return c.yes(0.6 if still is not False else 0.7, f"{words}. The requests failed while it was down; "
+                 + service,
+                 subject=next(iter(back)),
+                 recommendation="the database is up again: check the Cloud SQL instance's operations and error log "
+                                "for what took it down (maintenance, a failover, a restart, a crash)"
+                                + (" and why it went down more than once" if flapped else "")
+                                + ("; then the service: its connection pool may hold connections the outage ended "
+                                   "(validate connections before use, as SQLAlchemy's pool_pre_ping or HikariCP's "
+                                   "keepaliveTime do) and its own logs since " + hms(since) if still else
+                                   "; watch the service's requests until its minutes since " + hms(since)
+                                   + " are settled")
+                                + "; no automatic action")
+
+
+def _went_down(up: UpAgain) -> str:
+    """When an instance up again went down, in database/up's words."""
+    return (f"stopped reporting database/up after {hms(up.down_at)}" if up.silent else
+            f"went down (database/up 0 at {hms(up.down_at)})")
+
+
+def _since_back(facts: Facts, c: Citation, since: datetime) -> tuple[str, bool | None]:
+    """What the service's requests since its database came back show, and whether it still fails: True
+    (its 5xx and 429 above healthy_error_ratio), False (at or below it), None (too few requests to tell,
+    fewer than min_requests). Minutes not whole yet (Facts.complete_until) are named: they may still hold
+    failures, which is why this finding escalates rather than calling the service healthy."""
+    s, window = facts.s, Window(since, facts.incident.end)
+    seen = facts.requests(window)
+    whole = facts.complete_until
+    partial = f" (whole up to {hms(whole)} only)" if whole is not None and whole < window.end else ""
+    share = seen.refused_ratio
+    observed = f"{seen.refused:.0f} 5xx or 429 of {seen.total:.0f} requests ({share:.1%}) in {window}{partial}"
+    still = None if seen.total < s.min_requests else share > s.healthy_error_ratio
+    c.cite("metric", facts.requests_query, observed,
+           f"<= {s.healthy_error_ratio:.1%} 5xx or 429 over >= {s.min_requests} requests since the database was up "
+           "again", still is False, role="context")
+    if still is None:
+        return f"too few requests since it came back to tell whether the service recovered ({observed})", None
+    if still:
+        return (f"but the service still fails since it came back: {observed}; what still fails is not the outage "
+                "alone"), True
+    return (f"the service's requests since it came back: {observed}; whether its failures have "
+            "ended is not settled" + (" until those minutes are whole" if partial else "")), False
 
 
 def _never_left(facts: Facts, c: Citation, errors: list[LogRecord]) -> Finding | None:
