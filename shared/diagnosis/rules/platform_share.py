@@ -21,6 +21,9 @@ request_count. So each measure compares lines with lines, or whole counts with w
   logged_count counts each line once): those lines against request_count's 5xx in the same window. A request
   log sampled or cut makes the lines fewer, never more: the share is then too low, the cautious side.
 
+Whether Cloud Run answers such a request 500 or 503 is UNCONFIRMED (docs/signatures.md's `startup_failure` row
+reads 500; the bundled scenarios log 503): either is counted, as every 5xx is.
+
 Neither measure available (no request-log line with a 5xx status in the window, the answers' read cut short,
 no 5xx counted), the share is not known (None): the rule reading it keeps what it would rule out. "Most" is a
 majority (more than half): below it, other failures are as many as Cloud Run's own answers, and a cause of
