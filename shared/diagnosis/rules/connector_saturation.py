@@ -36,6 +36,7 @@ from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, STALE_READS, n
 from shared.diagnosis.rules.deploy_changes import (DEFAULT_MAX_INSTANCES, deploy_lowered_timeout,
                                                   requests_per_instance)
 from shared.diagnosis.rules.never_left import never_left_observed, only_never_left
+from shared.diagnosis.rules.platform_share import platform_share
 from shared.diagnosis.rules.refusals import refusals, refused_observed
 from shared.diagnosis.served_cleanly import served_cleanly
 from shared.diagnosis.signatures import Finding, Signature
@@ -597,9 +598,13 @@ def _secret_not_fetched(facts: Facts, c: Citation, stressed: list[str]) -> str:
     logged_enough), Cloud Run's system log says it could not fetch a revision's secret for the instances it
     started (LogSignal.SECRET_FAILURE in varlog/system, at least startup_failure_logs_min: "Could not fetch
     secret ... Instance startup will now abort: Secret Version [...] is in DESTROYED state", "Permission denied
-    on secret ... for Revision service account"), and nothing shows a request failing to cross the connector:
-    no failing minute's p99 at hang_latency_seconds, fewer than db_error_logs_min lines of a wait on any path
-    (`_waits_logged`), no refusal.
+    on secret ... for Revision service account"), those answers are most of the failing requests, compared
+    like with like (platform_share: among the request log's lines with a 5xx status, or, the answers' read
+    holding the window whole, against request_count's 5xx; not known, the connector stays in the running),
+    and nothing shows a request failing to cross the connector: no failing minute's p99 at
+    hang_latency_seconds, fewer than db_error_logs_min lines of a wait on any path (`_waits_logged`), no
+    refusal. Before the share was asked, five such answers beside hundreds of other 503s in the same minutes
+    ruled a saturated shared connector out of what the person was told competes.
 
     Cloud Run reads a revision's secrets exposed as environment variables itself when it starts an instance,
     before the container runs (Cloud Run's "Configure secrets for services" page: a secret mounted as a volume
@@ -628,17 +633,23 @@ def _secret_not_fetched(facts: Facts, c: Citation, stressed: list[str]) -> str:
                  if e.log_id == SYSTEM_LOG and e.timestamp >= failing.start]
     if not facts.logged_enough(turned_away) or len(unfetched) < s.startup_failure_logs_min:
         return ""
+    share = platform_share(facts, turned_away, _NOT_STARTED, failing)
+    if share is None or not share.most:
+        return ""
     waits = _waits_logged(facts)
     if facts.logged_enough(waits):
         return ""
     c.cite("log", f"{REQUEST_LOG}: {_NOT_STARTED.pattern}; {SYSTEM_LOG}: {pattern_of(LogSignal.SECRET_FAILURE)}",
            f"{len(turned_away)}x Cloud Run's own answer for an instance that could not start, {len(unfetched)}x its "
            f"system log's secret not fetched (e.g. {excerpt(unfetched[0].text)!r}) from {hms(failing.start)}; "
-           f"{len(waits)} lines of a wait on any path, no hang; the connector shows {', '.join(stressed)}",
-           f"a request failing to cross the connector (a hang, >= {s.db_error_logs_min} lines of a wait) for the "
-           "failures of instances that never started to be the connector's", False, role="refutes")
+           f"{share.words}; {len(waits)} lines of a wait on any path, no hang; the connector shows "
+           f"{', '.join(stressed)}",
+           f"a request failing to cross the connector (a hang, >= {s.db_error_logs_min} lines of a wait), or fewer "
+           "than most of the 5xx Cloud Run's own answers, for the failures of instances that never started to be "
+           "the connector's", False, role="refutes")
     return (f"connector {facts.b.connector.short_name} shows {', '.join(stressed)}, but the failing requests are Cloud "
-            f"Run's own answers for instances that could not start ({len(turned_away)}x), whose secret Cloud Run could "
+            f"Run's own answers for instances that could not start ({len(turned_away)}x; {share.words}), whose secret "
+            "Cloud Run could "
             f"not fetch ({len(unfetched)}x in its system log): it reads a revision's secret environment variables "
             "before the container "
             "runs, so nothing crossed the connector, and nothing shows a request failing to cross it (no hang, "
