@@ -127,10 +127,11 @@ def test_a_malformed_command_with_no_readable_id_still_carries_what_it_said():
     assert rejected["runwarden"]["received"]["data"] == body.decode()
 
 
-@pytest.mark.parametrize("command_id", ["rb-1\n", "rb 1", "-rb", "x" * 129])
+@pytest.mark.parametrize("command_id", ["rb-1\nx", "rb 1", "-rb", "x" * 129])
 def test_a_malformed_command_s_id_that_no_command_may_carry_is_not_put_on_its_answer(command_id):
     """The id of a rejected command travels on its answer (and as the outcome's attribute) only when it
-    is one a command may carry: exactly the schema's pattern, not a prefix of it ("rb-1\\n")."""
+    is one a command may carry: exactly the schema's pattern, not a prefix of it ("rb-1\\nx"). An id with
+    only whitespace around it ("rb-1\\n") is answered under the id inside (test_command_nulls_flags_ids.py)."""
     w = world()
     body = json.dumps({"command": "status", "command_id": command_id, "requested_by": "a@example.com"}).encode()
     outcome = handle_command(event(body, "c-10"), w.config, w.adapters)[0]
@@ -265,13 +266,22 @@ def test_a_command_on_the_alerts_topic_is_answered_as_the_commands_path_reads_it
     assert w.standins.run.calls == [] and w.state.get_record("flags", "kill_switch") is None
 
 
-@pytest.mark.parametrize("command_id", ["bad id", "p-1\n", "", -7, True, None, "x" * 200])
+@pytest.mark.parametrize("command_id", ["bad id", "p-1\nx", "", -7, True, None, "x" * 200])
 def test_a_command_on_the_alerts_topic_with_no_usable_command_id_is_rejected_without_one(command_id):
     w = world()
     body = {"command": "pause", "requested_by": "alice@example.com", "reason": "x",
             **({} if command_id is None else {"command_id": command_id})}
     outcome = w.handle(event(json.dumps(body).encode(), "m-11"))
     assert outcome.status is OutcomeStatus.REJECTED and outcome.command_id is None, outcome
+
+
+def test_a_command_on_the_alerts_topic_whose_command_id_has_a_newline_after_it_is_rejected_under_the_id_inside():
+    """A script's `$(cat id)` keeps the file's newline: refused as sent, answered under the id inside so that its
+    sender hears it, the character named."""
+    w = world()
+    body = {"command": "pause", "requested_by": "alice@example.com", "reason": "x", "command_id": "p-1\n"}
+    outcome = w.handle(event(json.dumps(body).encode(), "m-11"))
+    assert outcome.status is OutcomeStatus.REJECTED and outcome.command_id == "p-1", outcome
 
 
 def test_a_command_on_the_alerts_topic_whose_command_id_is_a_number_is_rejected_under_its_text():
