@@ -73,15 +73,20 @@ HOLDS = {
 }
 
 
-@pytest.mark.parametrize("scenario, hold, reworded, cleared, said", HOLDS.values(), ids=HOLDS.keys())
-def test_a_message_held_under_reworded_refusals_is_still_kept_held(monkeypatch, scenario, hold, reworded, cleared,
-                                                                    said):
+def held_at_two_minutes(monkeypatch, scenario: str, hold, reworded):
+    """The scenario's world under `reworded` refusals, `hold` set on its write at +1m, and its alert at +2m."""
     reworded(monkeypatch)
     w = _world(scenario)
     w.at(1)
     hold(w, WRITES[scenario][1])
     w.at(2)
-    alert = w.alert(scenario, message_id="m-held")
+    return w, w.alert(scenario, message_id="m-held")
+
+
+@pytest.mark.parametrize("scenario, hold, reworded, cleared, said", HOLDS.values(), ids=HOLDS.keys())
+def test_a_message_held_under_reworded_refusals_is_still_kept_held(monkeypatch, scenario, hold, reworded, cleared,
+                                                                    said):
+    w, alert = held_at_two_minutes(monkeypatch, scenario, hold, reworded)
     held = _handle(w, alert)
     assert held.status is SKIPPED and "kill switch engaged" not in held.reason and "cooldown:" not in held.reason, \
         held.reason

@@ -20,8 +20,8 @@ from shared.timeline.entries import LoggedEntry
 from shared.timeline.model import TimelineEntry
 from tests.integration.test_remediation import OLD, still_failing
 from tests.integration.world import SERVICE, event
-from tests.unit.test_held_by_kind import _kill_switch, _pause, _reworded_brake, _reworded_limits
-from tests.unit.test_held_redeliveries import WRITES, _cooldown, _global_hour_spent, _target_hour_spent
+from tests.unit.test_held_by_kind import _kill_switch, _pause, _reworded_brake, _reworded_limits, held_at_two_minutes
+from tests.unit.test_held_redeliveries import _cooldown, _global_hour_spent, _target_hour_spent
 from tests.unit.test_switch_in_flight import OPERATOR, _world
 
 APPLIED, SKIPPED, ESCALATED = OutcomeStatus.APPLIED, OutcomeStatus.SKIPPED, OutcomeStatus.ESCALATED
@@ -73,12 +73,7 @@ HOLDS = {
 @pytest.mark.parametrize("scenario, hold, reworded, kind", HOLDS.values(), ids=HOLDS.keys())
 def test_an_alerts_held_write_names_its_hold_and_so_does_its_delivery_again(monkeypatch, scenario, hold, reworded,
                                                                             kind):
-    reworded(monkeypatch)
-    w = _world(scenario)
-    w.at(1)
-    hold(w, WRITES[scenario][1])
-    w.at(2)
-    alert = w.alert(scenario, message_id="m-held")
+    w, alert = held_at_two_minutes(monkeypatch, scenario, hold, reworded)
     held, lines = _lines(lambda: w.handle(alert))
     assert held.status is SKIPPED, held.reason
     _told(held, lines, kind)
