@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 from shared.errors import (LimitReachedError, PermanentError, QuotaRefusedError, RunwardenError, TransientError,
                            classify)
 from shared.remediation.refusals import read_permission_advice
+from shared.status_text import field as _field   # a detail's field, protobuf or proto3 JSON (either spelling)
 
 if TYPE_CHECKING:
     from google.auth.transport.requests import AuthorizedSession
@@ -666,14 +667,6 @@ def _detail_type(detail: Any) -> str:
     return getattr(descriptor, "full_name", "") or ""
 
 
-def _field(detail: Any, name: str) -> Any:
-    """A detail's field, by its proto name: a JSON object's key (proto3 JSON writes lowerCamelCase, which
-    ErrorInfo's and QuotaFailure's one-word fields share), or a protobuf message's attribute."""
-    if isinstance(detail, dict):
-        return detail.get(name)
-    return getattr(detail, name, None)
-
-
 def _quota_named(info: Any) -> str:
     """The quota an ErrorInfo names in its metadata ("run.googleapis.com/write_requests, WriteRequestsPerMinute"),
     as google/api/error_reason.proto's examples carry it (quota_metric, quota_limit), or ""."""
@@ -686,7 +679,7 @@ def _violations(failure: Any) -> list[str]:
     """A QuotaFailure's violations, each as its description (or its quota_metric when it has none)."""
     out = []
     for violation in _field(failure, "violations") or ():
-        said = _field(violation, "description") or _field(violation, "quota_metric") or _field(violation, "quotaMetric")
+        said = _field(violation, "description") or _field(violation, "quota_metric")   # either JSON spelling
         if said:
             out.append(str(said))
     return out
