@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, Mapping, Union
@@ -29,7 +30,7 @@ from shared.alerts.incidents import (IncidentParseError, PubSubMessage, _json_ki
 from shared.gcp.identifiers import IncidentIdCharacter, folded_incident_id, stripped_incident_id, written_name_problem
 from shared.alerts.operators import CLI_SENDER
 from shared.echo import quoted
-from shared.outcomes import BIDI, C1
+from shared.outcomes import BIDI, C1, INVISIBLE
 
 SCHEMA = "runwarden.command/v1"
 MAX_COMMAND_BYTES = 64 * 1024
@@ -52,26 +53,81 @@ def readable_command_id(value: object) -> str | None:
     return value if isinstance(value, str) and re.fullmatch(COMMAND_ID_PATTERN, value) else None
 
 # Characters a terminal or a page acts on instead of showing (C0 and C1 controls: ESC starts a terminal's
-# escape sequences) and the bidirectional overrides and isolates, which reorder what is shown around them
-# (shared/outcomes.py; shared/timeline/words.py shows these, and the invisible ones, as escapes). Who
-# asks and why are recorded everywhere and shown to other operators (a pause's reason in every status):
-# neither may hold one. A reason may span lines (tab, line feed, carriage return).
-_IN_PRINCIPAL = re.compile(f"[\x00-\x1f{C1}{BIDI}]")
-_IN_REASON = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f{C1}{BIDI}]")
+# escape sequences), the bidirectional marks, overrides and isolates, which reorder what is shown around them, and
+# those that show as nothing at all (shared/outcomes.py: BIDI, C1, INVISIBLE; shared/timeline/words.py shows each as
+# its escape). Who asks and why are recorded everywhere and shown to other operators (a pause's reason in every
+# status), and an action id or a plan's key is looked up and quoted back: none may hold one. "alice\u200b@example.com"
+# and a name pasted from a file saved with a byte order mark read as alice@example.com in every record, while the
+# operators check and a reader of the audit trail compared another string. Beyond the lists, the class is read from
+# the character's Unicode General Category (Unicode Standard, UAX #44 §5.7.1 "General Category Values", as Python's
+# unicodedata.category gives it): Cc control, Cf format (byte order mark, zero-width spaces and joiners, word joiner,
+# soft hyphen, bidi marks, tag characters), Zl and Zp separators, Cs surrogate, Co private use (shows as whatever a
+# font puts there), Cn unassigned (in the Unicode version of this Python: a character newer than it is refused too,
+# precision over recall); and the variation selectors (U+FE00-FE0F, U+E0100-E01EF: Mn, shown as nothing). Every other
+# letter of any script is kept: José, 田中, Ελένη. A reason may span lines (tab, line feed, carriage return), and
+# may keep U+FE0E/U+FE0F right after a symbol (the text or emoji presentation of the same symbol, "✔️": UTS #51 §4).
+_UNSEEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+_UNSEEN_LISTED = re.compile(f"[{C1}{BIDI}{INVISIBLE}\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+_PRESENTATION = "\ufe0e\ufe0f"
+_LINES = "\t\n\r"
 
 
-def _no_control(pattern: re.Pattern[str], what: str) -> AfterValidator:
+def _unseen(value: str, keep: str) -> list[int]:
+    """Where `value` holds a character a person is not shown as itself (above). `keep` lists the controls the
+    field may hold (a reason's line breaks)."""
+    return [index for index, char in enumerate(value) if char not in keep
+            and not (keep and char in _PRESENTATION and index and unicodedata.category(value[index - 1]) == "So")
+            and (unicodedata.category(char) in _UNSEEN_CATEGORIES or _UNSEEN_LISTED.match(char))]
+
+
+def unseen_character(value: str, keep: str = "") -> tuple[int, str] | None:
+    """The first character of `value` a person is not shown as itself, with its index, or None."""
+    found = _unseen(value, keep)
+    return (found[0], value[found[0]]) if found else None
+
+
+# Python's unicodedata names no control character; these are the names Unicode gives them as aliases
+# (NameAliases.txt), and U+FEFF as what it is when it comes first in a file.
+_NAMED = {"\x00": "NULL", "\x07": "BELL", "\x08": "BACKSPACE", "\t": "CHARACTER TABULATION", "\n": "LINE FEED",
+          "\r": "CARRIAGE RETURN", "\x1b": "ESCAPE", "\x7f": "DELETE", "\x9b": "CONTROL SEQUENCE INTRODUCER",
+          "\ufeff": "ZERO WIDTH NO-BREAK SPACE, a byte order mark"}
+
+
+def character_said(char: str) -> str:
+    """A character a person is not shown, named as U+XXXX with its Unicode name ("U+200B ZERO WIDTH SPACE"), and
+    what kind it is: a repr ('\u200b') said which code point but not what it does."""
+    name = _NAMED.get(char) or unicodedata.name(char, "") or {
+        "Cc": "a control character", "Cs": "a lone surrogate", "Co": "private use", "Cn": "unassigned in Unicode "
+        + unicodedata.unidata_version}.get(unicodedata.category(char), "unnamed")
+    if re.match(f"[\x00-\x1f{C1}]", char):
+        kind = "the control character"
+    elif re.match(f"[{BIDI}]", char):
+        kind = "the bidi control"
+    else:
+        kind = "the invisible character"
+    return f"{kind} U+{ord(char):04X} ({name})"
+
+
+def _no_control(what: str, keep: str = "") -> AfterValidator:
     def check(value: str) -> str:
-        found = pattern.search(value)
+        found = _unseen(value, keep)
         if found:
-            raise ValueError(f"holds the control character {found.group()!r} (character {found.start() + 1}), "
-                             f"which a terminal or a page acts on instead of showing: {what}")
+            cleaned = "".join(c for i, c in enumerate(value) if i not in found)
+            # Offered only when every one found is a character shown as nothing: a control's removal would keep the
+            # text of its sequence ("[2J" after an ESC), which is no plain text either.
+            offered = cleaned.strip() and not any(re.match(f"[\x00-\x1f{C1}]", value[i]) for i in found)
+            raise ValueError(f"holds {character_said(value[found[0]])} at character {found[0] + 1}"
+                             + (f" ({len(found)} such characters in all)" if len(found) > 1 else "")
+                             + ", which a terminal or a page does not show as itself, so the record would read as "
+                             f"other text than it holds: {what}"
+                             + (f"; without it: {quoted(cleaned, 120)}" if offered else "") + "; nothing was run")
         return value
     return AfterValidator(check)
 
 
-_PLAIN_PRINCIPAL = _no_control(_IN_PRINCIPAL, "send the principal as plain text, such as alice@example.com")
-_PLAIN_REASON = _no_control(_IN_REASON, "send the reason as plain text (it may span lines)")
+_PLAIN_PRINCIPAL = _no_control("send the principal as plain text, such as alice@example.com")
+_PLAIN_REASON = _no_control("send the reason as plain text (it may span lines)", keep=_LINES)
+_PLAIN_KEY = _no_control("send it as the outcome shows it")
 
 # The incident label a manual command's writes carry in the timeline and the claims (`command:<command_id>`:
 # shared/remediation/guardrails.command_incident): `runwarden timeline command:rb-1` shows it, and so does every line
@@ -150,9 +206,9 @@ class RollbackParams(_Model):
 
 
 class RestoreParams(_Model):
-    action_id: str = Field(default=None, min_length=1, max_length=1500,  # type: ignore[assignment]  # left out: None
-                                  description="The action whose recorded before-split to put back (the `action_id` "
-                                              "an outcome shows).")
+    action_id: Annotated[str, _PLAIN_KEY] = Field(  # type: ignore[assignment]  # left out: None
+        default=None, min_length=1, max_length=1500,
+        description="The action whose recorded before-split to put back (the `action_id` an outcome shows).")
     to_latest: bool = Field(default=False, description="Send 100% to the latest Ready revision: releases the pin.")
 
     @model_validator(mode="after")
@@ -188,7 +244,7 @@ class ApproveParams(ProposalParams):
 
 
 class ReleaseParams(_Model):
-    intent: str = Field(max_length=1500, pattern=INTENT_PATTERN,
+    intent: Annotated[str, _PLAIN_KEY] = Field(max_length=1500, pattern=INTENT_PATTERN,
                         description="The escalated plan an `escalated` outcome names (`intent INCIDENT|MESSAGE`).")
 
 

@@ -1,0 +1,48 @@
+"""Commands typed by hand, on the Pub/Sub and Firestore emulators and the Cloud Run stand-in: what a character
+a person is not shown does to the answer published, and that nothing is recorded for a command refused, so the
+corrected command may be sent again under the same id."""
+from __future__ import annotations
+
+import pytest
+
+from shared.outcomes import OutcomeStatus
+from shared.remediation.guardrails import pause_key
+from shared.remediation.records import FLAGS
+from tests.integration.world import SERVICE, World
+
+
+@pytest.fixture
+def world(standin_env, firestore, pubsub, project_id, anchor):
+    w = World(standin_env, pubsub, project_id, anchor, operators=["alice@example.com"])
+    w.seed("bad_revision")
+    return w
+
+
+def _sent(world: World, body: dict):
+    [outcome] = world.command(body, message_id=body["command_id"])
+    [published] = world.published(1)
+    assert published["outcome_id"] == outcome.outcome_id and published["reason"] == outcome.reason, published
+    return outcome
+
+
+@pytest.mark.parametrize("field, value, said", [
+    ("requested_by", "\ufeffalice@example.com", "U+FEFF (ZERO WIDTH NO-BREAK SPACE, a byte order mark) at "
+                                               "character 1"),
+    ("requested_by", "alice\u200b@example.com", "U+200B (ZERO WIDTH SPACE) at character 6"),
+    ("reason", "deploy \u2067window\u2069", "U+2067 (RIGHT-TO-LEFT ISOLATE) at character 8"),
+])
+def test_a_pause_whose_who_or_why_holds_an_unseen_character_is_refused_and_can_be_sent_again(world, field, value,
+                                                                                             said):
+    """Before, the pause was applied and recorded under a requester that reads as alice@example.com and is not."""
+    body = {"command": "pause", "command_id": "p-unseen", "requested_by": "alice@example.com", "target": SERVICE,
+            "reason": "deploy window", field: value}
+    refused = _sent(world, body)
+    assert refused.status is OutcomeStatus.REJECTED, refused.reason
+    assert refused.reason.startswith(f"malformed command: command.{field}: holds the "), refused.reason
+    assert said in refused.reason and refused.command_id == "p-unseen", refused.reason
+    assert world.state.get_record(FLAGS, pause_key(SERVICE)) is None
+    # Nothing was recorded under the id: the corrected command runs under it.
+    fixed = _sent(world, {**body, field: value.replace("\ufeff", "").replace("\u200b", "").replace("\u2067", "")
+                          .replace("\u2069", "")})
+    assert fixed.status is OutcomeStatus.APPLIED, fixed.reason
+    assert world.state.get_record(FLAGS, pause_key(SERVICE)) is not None
