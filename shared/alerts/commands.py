@@ -1414,14 +1414,31 @@ _FLAG_WIDENS = {
 def _flag_text(given: str, field: str) -> str:
     """The answer to a flag sent as text other than "true" or "false" ("yes", "1", "TRUE", "no"): what it is, which
     JSON boolean it reads as if any, and why it is not taken so (`_FLAG_WIDENS`)."""
-    word = given.strip().lower()
-    meant = True if word in _TRUE_WORDS or word == "true" else False if word in _FALSE_WORDS or word == "false" \
-        else None
+    meant = _flag_meant(given)
     instead = f": if {json.dumps(meant)} is meant, send {json.dumps(meant)}" if meant is not None else \
         ": send true or false"
     why = _FLAG_WIDENS.get(field, "")
     return (f" (got the string {quoted(given, 60)}, not a JSON boolean; a flag is true or false without quotes, and no "
             f"text is read as one{instead}{'; ' + why if why else ''}); nothing was done")
+
+
+def _flag_meant(given: str) -> bool | None:
+    """The JSON boolean text written for a flag says, if any ("TRUE", "yes", "0"): never read as it, only named."""
+    word = given.strip().lower()
+    return True if word in _TRUE_WORDS or word == "true" else False if word in _FALSE_WORDS or word == "false" \
+        else None
+
+
+def _flag_text_said(given: str, key: str) -> str:
+    """The CLI's answer to `--param KEY=TEXT` for a flag, TEXT other than `true` or `false`: the words of the JSON
+    path's (`_flag_text`), in the CLI's terms."""
+    meant = _flag_meant(given)
+    instead = (f": if {json.dumps(meant)} is meant, write {key}={json.dumps(meant)}" if meant is not None else
+               f": write {key}=true or {key}=false")
+    why = _FLAG_WIDENS.get(key, "")
+    return (f"{quoted(given, 120)} is not true or false: a flag is written true or false, in lowercase, as the "
+            f"message's JSON takes it, and no other text is read as one{instead}{'; ' + why if why else ''}; "
+            "nothing was sent")
 
 
 def _sent_as(error: Any) -> str:
@@ -1680,14 +1697,25 @@ def param_from_text(command: str, key: str, text: str) -> Any:
     types = {d.get("type") for d in (declared, *declared.get("anyOf", ()))} - {None, "null"}
     if "string" in types:
         return text
-    if "integer" in types and re.fullmatch(r"[0-9]+", text.strip()):
+    # Read as the message's JSON reads the same value, and no more leniently: a whole number as JSON writes one
+    # (RFC 8259 §6: no leading zero, no sign, no fraction), a flag as `true` or `false` alone (§3: the literal names
+    # are lowercase), whitespace around either insignificant, as around a JSON value (§2). "TRUE" and "True" were
+    # read as true here while the JSON path refused them, so one command was read two ways by how it was sent.
+    if "integer" in types and re.fullmatch(r"0|[1-9][0-9]*", text.strip()):
         return int(text)
     if "integer" in types and _number_said(text):
         # "+2" was read as 2 and "+5" as 5: a change asked for ("two more") sent as the new value itself, a scale
         # on a guess. Refused as the same text in a message's body is (`_number_said`).
         raise CommandError(f"command.params.{key}", f"{quoted(text, 60)} is not a whole number{_number_said(text)}")
-    if "boolean" in types and text.strip().lower() in ("true", "false"):
-        return text.strip().lower() == "true"
+    whole = re.fullmatch(r"\s*([0-9]+)(?:\.0*)?\s*", text) if "integer" in types else None
+    if whole:   # " 6", "06", "6.0": the JSON path names the number too ("got 6.0: send a whole number, 6")
+        raise CommandError(f"command.params.{key}", f"{quoted(text, 60)} is not a whole number as JSON writes one "
+                                                    "(no leading zero, no decimal point): write "
+                                                    f"{key}={int(whole[1])}; nothing was sent")
+    if "boolean" in types and text.strip() in ("true", "false"):
+        return text.strip() == "true"
+    if "boolean" in types:
+        raise CommandError(f"command.params.{key}", _flag_text_said(text, key))
     wanted = " or ".join(sorted({"integer": "a whole number", "boolean": "true or false"}.get(t, str(t))
                                 for t in types))
     raise CommandError(f"command.params.{key}", f"{quoted(text, 120)} is not {wanted}, as {command}'s {key} must be")

@@ -46,3 +46,35 @@ def test_a_pause_whose_who_or_why_holds_an_unseen_character_is_refused_and_can_b
                           .replace("\u2069", "")})
     assert fixed.status is OutcomeStatus.APPLIED, fixed.reason
     assert world.state.get_record(FLAGS, pause_key(SERVICE)) is not None
+
+
+@pytest.fixture
+def function(world, pubsub):
+    from tests.integration.test_cli_commands import Function
+
+    f = Function(world, pubsub)
+    f.running.set()
+    yield f
+    f.stop()
+
+
+@pytest.mark.parametrize("args, said", [
+    (("command", "restore_traffic", "--target", SERVICE, "--param", "to_latest=TRUE", "--reason", "fixed"),
+     "command.params.to_latest: 'TRUE' is not true or false"),
+    (("command", "restore_traffic", "--target", SERVICE, "--param", "to_latest=True", "--reason", "fixed"),
+     "if true is meant, write to_latest=true"),
+    (("pause", "--reason", "INC-7", "--as", "\ufeffalice@example.com"), "U+FEFF"),
+])
+def test_the_cli_publishes_nothing_for_a_command_the_message_s_json_would_refuse(function, world, args, said):
+    """`--param to_latest=TRUE` was read as true and published: the pin released, where the same command's JSON
+    ("to_latest": "TRUE") is refused. Now the CLI exits 2 naming the flag meant, and nothing reaches the topic."""
+    from click.testing import CliRunner
+
+    from cli._commands import EXIT_BAD_INPUT
+    from cli.main import runwarden
+
+    topics = ["--topic", function.topic, "--outcomes-topic", world.outcomes_topic, "--wait", "5"]
+    as_ = [] if "--as" in args else ["--as", "alice@example.com"]
+    result = CliRunner().invoke(runwarden, [*args, *as_, *topics], env={"RUNWARDEN_CONFIG": ""})
+    assert result.exit_code == EXIT_BAD_INPUT and said in result.output, result.output
+    assert function.received == [] and world.writes() == 0
