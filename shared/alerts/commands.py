@@ -126,6 +126,62 @@ def _no_control(what: str, keep: str = "") -> AfterValidator:
 
 
 _PLAIN_PRINCIPAL = _no_control("send the principal as plain text, such as alice@example.com")
+
+
+# A principal that shows as another: every character seen, and still not the text it reads as. Three ways, each
+# its own Unicode rule: a letter and its accent sent apart ("Jose" + U+0301, as a file from macOS holds it) is not the
+# composed "José" the operators list and the records compare (UAX #15, Normalization Form C); a fullwidth or other
+# compatibility letter ("ａlice", U+FF41) reads as "alice" (NFKC); and a word mixing look-alike alphabets ("аlice",
+# a Cyrillic а among Latin letters) reads as a word of one (UTS #39 §5.1, mixed-script detection). The script is read
+# from the letter's Unicode name (unicodedata.name: "CYRILLIC SMALL LETTER A"), for the alphabets whose letters
+# look like Latin ones; a word in any one script (José, 田中, Ελένη) is kept.
+_LOOK_ALIKE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC")
+
+
+def _script(char: str) -> str | None:
+    name = unicodedata.name(char, "")
+    return next((s for s in _LOOK_ALIKE_SCRIPTS if name.startswith(s + " ")), None) if char.isalpha() else None
+
+
+def _shown_as_another(value: str) -> str | None:
+    """Why `value`, a principal, reads as another text than it is (above), or None."""
+    composed = unicodedata.normalize("NFC", value)
+    if composed != value:
+        at = next(i for i, (a, b) in enumerate(zip(value, composed + "\0")) if a != b)
+        return (f"is not written in Unicode's composed form (NFC): from character {at + 1} it shows as "
+                f"{quoted(composed, 120)} and is another text, which the operators check and the records would not "
+                f"match: write {quoted(composed, 120)}")
+    for index, char in enumerate(value):
+        if unicodedata.normalize("NFKC", char) != char and not char.isspace():
+            return (f"holds {character_visible(char)} at character {index + 1}, which reads as "
+                    f"{quoted(unicodedata.normalize('NFKC', char))} and is another character: write "
+                    f"{quoted(unicodedata.normalize('NFKC', value), 120)}")
+    for word in re.finditer(r"[^\W\d_]+", value):
+        scripts = [_script(c) for c in word.group()]
+        counted = [s for s in scripts if s]
+        most = max(counted, key=counted.count, default=None)   # the odd letter out is named, not its neighbours
+        other = next((i for i, s in enumerate(scripts) if s and s != most), None)
+        if most is not None and other is not None:
+            char = word.group()[other]
+            return (f"holds {character_visible(char)} at character {word.start() + other + 1} among {most.title()} "
+                    f"letters: a word mixing alphabets reads as another of one alphabet; write the principal in "
+                    "one alphabet, as IAM knows it")
+    return None
+
+
+def character_visible(char: str) -> str:
+    """A character as U+XXXX, its Unicode name and itself."""
+    return f"U+{ord(char):04X} ({unicodedata.name(char, 'unnamed')}, {char!r})"
+
+
+def _one_reading(value: str) -> str:
+    problem = _shown_as_another(value)
+    if problem:
+        raise ValueError(problem + "; nothing was run")
+    return value
+
+
+_ONE_READING = AfterValidator(_one_reading)
 _PLAIN_REASON = _no_control("send the reason as plain text (it may span lines)", keep=_LINES)
 _PLAIN_KEY = _no_control("send it as the outcome shows it")
 
@@ -151,7 +207,7 @@ CommandId = Annotated[str, Field(pattern=COMMAND_ID_PATTERN, description="The id
                                  "command's writes carry."), AfterValidator(_not_a_label)]
 Principal = Annotated[str, Field(min_length=1, max_length=254, pattern=NON_BLANK,
                                  description="Who asks: recorded, not a credential (IAM on the topic decides who "
-                                             "may publish)."), _PLAIN_PRINCIPAL]
+                                             "may publish)."), _PLAIN_PRINCIPAL, _ONE_READING]
 Reason = Annotated[str, Field(min_length=1, max_length=1000, pattern=NON_BLANK,
                               description="Why: required for every command that writes."), _PLAIN_REASON]
 OptionalReason = Annotated[str, Field(default="", max_length=1000), _PLAIN_REASON]
@@ -384,7 +440,8 @@ class Sweep(_Model):
     schema_: Literal["runwarden.command/v1"] = Field(default=SCHEMA, alias="schema")
     command: Literal["sweep"]
     command_id: CommandId | None = None
-    requested_by: Annotated[str, Field(default="scheduler", max_length=254), _PLAIN_PRINCIPAL] = "scheduler"
+    requested_by: Annotated[str, Field(default="scheduler", max_length=254), _PLAIN_PRINCIPAL,
+                            _ONE_READING] = "scheduler"
     reason: OptionalReason = ""
     expires_at: AwareDatetime | None = None
     params: NoParams = NoParams()

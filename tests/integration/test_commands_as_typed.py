@@ -30,20 +30,21 @@ def _sent(world: World, body: dict):
                                                "character 1"),
     ("requested_by", "alice\u200b@example.com", "U+200B (ZERO WIDTH SPACE) at character 6"),
     ("reason", "deploy \u2067window\u2069", "U+2067 (RIGHT-TO-LEFT ISOLATE) at character 8"),
+    ("requested_by", "\u0430lice@example.com", "U+0430 (CYRILLIC SMALL LETTER A, 'а') at character 1"),
 ])
-def test_a_pause_whose_who_or_why_holds_an_unseen_character_is_refused_and_can_be_sent_again(world, field, value,
+def test_a_pause_whose_who_or_why_reads_as_other_text_is_refused_and_can_be_sent_again(world, field, value,
                                                                                              said):
     """Before, the pause was applied and recorded under a requester that reads as alice@example.com and is not."""
     body = {"command": "pause", "command_id": "p-unseen", "requested_by": "alice@example.com", "target": SERVICE,
             "reason": "deploy window", field: value}
     refused = _sent(world, body)
     assert refused.status is OutcomeStatus.REJECTED, refused.reason
-    assert refused.reason.startswith(f"malformed command: command.{field}: holds the "), refused.reason
+    assert refused.reason.startswith(f"malformed command: command.{field}: holds "), refused.reason
     assert said in refused.reason and refused.command_id == "p-unseen", refused.reason
     assert world.state.get_record(FLAGS, pause_key(SERVICE)) is None
     # Nothing was recorded under the id: the corrected command runs under it.
     fixed = _sent(world, {**body, field: value.replace("\ufeff", "").replace("\u200b", "").replace("\u2067", "")
-                          .replace("\u2069", "")})
+                          .replace("\u2069", "").replace("\u0430", "a")})
     assert fixed.status is OutcomeStatus.APPLIED, fixed.reason
     assert world.state.get_record(FLAGS, pause_key(SERVICE)) is not None
 

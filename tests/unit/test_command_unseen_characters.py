@@ -98,3 +98,24 @@ def test_the_cli_refuses_an_unseen_character_in_as_before_publishing(capsys):
               dry_run=False, expires_in=None, command_id="x")
     assert exited.value.code == 2
     assert "command.requested_by: holds the invisible character U+FEFF" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("principal, said", [
+    ("\u0430lice@example.com", "U+0430 (CYRILLIC SMALL LETTER A, 'а') at character 1 among Latin letters"),
+    ("ali\u0441e@example.com", "U+0441 (CYRILLIC SMALL LETTER ES, 'с') at character 4 among Latin letters"),
+    ("b\u03bfb@example.com", "U+03BF (GREEK SMALL LETTER OMICRON, 'ο') at character 2 among Latin letters"),
+    ("\uff41lice@example.com", "U+FF41 (FULLWIDTH LATIN SMALL LETTER A, 'ａ') at character 1, which reads as 'a'"),
+    ("Jose\u0301", "is not written in Unicode's composed form (NFC): from character 4 it shows as 'José'"),
+])
+def test_a_principal_that_reads_as_another_is_refused_naming_the_character(principal, said):
+    """Every character seen, and still not the text it reads as: a Cyrillic а among Latin letters, a fullwidth
+    letter, an accent sent apart from its letter. Recorded, each read as alice@example.com (or José) in the audit
+    trail while the operators check compared another string."""
+    refused = _refusal({**PAUSE, "requested_by": principal})
+    assert refused.field == "command.requested_by" and said in refused.reason, refused.reason
+
+
+@pytest.mark.parametrize("principal", ["Дмитрий Иванов", "Ελένη Παππά", "Sofía Núñez", "O’Brien", "田中　太郎",
+                                       "user:alice@example.com"])
+def test_a_principal_in_one_alphabet_is_kept(principal):
+    assert parse_command(json.dumps({**PAUSE, "requested_by": principal})).requested_by == principal
