@@ -43,7 +43,7 @@ def _known(_ctx: click.Context, _param: click.Parameter, name: str) -> str:
 @click.option("--target", metavar="RESOURCE", help="Full resource name of the service or connector.")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help="A parameter (repeatable), typed by the command's params: max_instances=6 is the new value itself "
-                   "(digits alone: no '+' or '%'), to_latest=true a flag.")
+                   "(digits alone: no '+' or '%'), to_latest=true a flag (true or false, lowercase, as in JSON).")
 @click.option("--reason", help="Why; required for every command that writes.")
 @click.option("--override-limits", is_flag=True, help="Skip cooldown and budgets (operators only).")
 @send_options

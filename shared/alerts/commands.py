@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, Mapping, Union
@@ -29,7 +30,7 @@ from shared.alerts.incidents import (IncidentParseError, PubSubMessage, _json_ki
 from shared.gcp.identifiers import IncidentIdCharacter, folded_incident_id, stripped_incident_id, written_name_problem
 from shared.alerts.operators import CLI_SENDER
 from shared.echo import quoted
-from shared.outcomes import BIDI, C1
+from shared.outcomes import BIDI, C1, INVISIBLE
 
 SCHEMA = "runwarden.command/v1"
 MAX_COMMAND_BYTES = 64 * 1024
@@ -52,26 +53,137 @@ def readable_command_id(value: object) -> str | None:
     return value if isinstance(value, str) and re.fullmatch(COMMAND_ID_PATTERN, value) else None
 
 # Characters a terminal or a page acts on instead of showing (C0 and C1 controls: ESC starts a terminal's
-# escape sequences) and the bidirectional overrides and isolates, which reorder what is shown around them
-# (shared/outcomes.py; shared/timeline/words.py shows these, and the invisible ones, as escapes). Who
-# asks and why are recorded everywhere and shown to other operators (a pause's reason in every status):
-# neither may hold one. A reason may span lines (tab, line feed, carriage return).
-_IN_PRINCIPAL = re.compile(f"[\x00-\x1f{C1}{BIDI}]")
-_IN_REASON = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f{C1}{BIDI}]")
+# escape sequences), the bidirectional marks, overrides and isolates, which reorder what is shown around them, and
+# those that show as nothing at all (shared/outcomes.py: BIDI, C1, INVISIBLE; shared/timeline/words.py shows each as
+# its escape). Who asks and why are recorded everywhere and shown to other operators (a pause's reason in every
+# status), and an action id or a plan's key is looked up and quoted back: none may hold one. "alice\u200b@example.com"
+# and a name pasted from a file saved with a byte order mark read as alice@example.com in every record, while the
+# operators check and a reader of the audit trail compared another string. Beyond the lists, the class is read from
+# the character's Unicode General Category (Unicode Standard, UAX #44 §5.7.1 "General Category Values", as Python's
+# unicodedata.category gives it): Cc control, Cf format (byte order mark, zero-width spaces and joiners, word joiner,
+# soft hyphen, bidi marks, tag characters), Zl and Zp separators, Cs surrogate, Co private use (shows as whatever a
+# font puts there), Cn unassigned (in the Unicode version of this Python: a character newer than it is refused too,
+# precision over recall); and the variation selectors (U+FE00-FE0F, U+E0100-E01EF: Mn, shown as nothing). Every other
+# letter of any script is kept: José, 田中, Ελένη. A reason may span lines (tab, line feed, carriage return), and
+# may keep U+FE0E/U+FE0F right after a symbol (the text or emoji presentation of the same symbol, "✔️": UTS #51 §4).
+_UNSEEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+_UNSEEN_LISTED = re.compile(f"[{C1}{BIDI}{INVISIBLE}\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+_PRESENTATION = "\ufe0e\ufe0f"
+_LINES = "\t\n\r"
 
 
-def _no_control(pattern: re.Pattern[str], what: str) -> AfterValidator:
+def _unseen(value: str, keep: str) -> list[int]:
+    """Where `value` holds a character a person is not shown as itself (above). `keep` lists the controls the
+    field may hold (a reason's line breaks)."""
+    return [index for index, char in enumerate(value) if char not in keep
+            and not (keep and char in _PRESENTATION and index and unicodedata.category(value[index - 1]) == "So")
+            and (unicodedata.category(char) in _UNSEEN_CATEGORIES or _UNSEEN_LISTED.match(char))]
+
+
+def unseen_character(value: str, keep: str = "") -> tuple[int, str] | None:
+    """The first character of `value` a person is not shown as itself, with its index, or None."""
+    found = _unseen(value, keep)
+    return (found[0], value[found[0]]) if found else None
+
+
+# Python's unicodedata names no control character; these are the names Unicode gives them as aliases
+# (NameAliases.txt), and U+FEFF as what it is when it comes first in a file.
+_NAMED = {"\x00": "NULL", "\x07": "BELL", "\x08": "BACKSPACE", "\t": "CHARACTER TABULATION", "\n": "LINE FEED",
+          "\r": "CARRIAGE RETURN", "\x1b": "ESCAPE", "\x7f": "DELETE", "\x9b": "CONTROL SEQUENCE INTRODUCER",
+          "\ufeff": "ZERO WIDTH NO-BREAK SPACE, a byte order mark"}
+
+
+def character_said(char: str) -> str:
+    """A character a person is not shown, named as U+XXXX with its Unicode name ("U+200B ZERO WIDTH SPACE"), and
+    what kind it is: a repr ('\u200b') said which code point but not what it does."""
+    name = _NAMED.get(char) or unicodedata.name(char, "") or {
+        "Cc": "a control character", "Cs": "a lone surrogate", "Co": "private use", "Cn": "unassigned in Unicode "
+        + unicodedata.unidata_version}.get(unicodedata.category(char), "unnamed")
+    if re.match(f"[\x00-\x1f{C1}]", char):
+        kind = "the control character"
+    elif re.match(f"[{BIDI}]", char):
+        kind = "the bidi control"
+    else:
+        kind = "the invisible character"
+    return f"{kind} U+{ord(char):04X} ({name})"
+
+
+def _no_control(what: str, keep: str = "") -> AfterValidator:
     def check(value: str) -> str:
-        found = pattern.search(value)
+        found = _unseen(value, keep)
         if found:
-            raise ValueError(f"holds the control character {found.group()!r} (character {found.start() + 1}), "
-                             f"which a terminal or a page acts on instead of showing: {what}")
+            cleaned = "".join(c for i, c in enumerate(value) if i not in found)
+            # Offered only when every one found is a character shown as nothing: a control's removal would keep the
+            # text of its sequence ("[2J" after an ESC), which is no plain text either.
+            offered = cleaned.strip() and not any(re.match(f"[\x00-\x1f{C1}]", value[i]) for i in found)
+            raise ValueError(f"holds {character_said(value[found[0]])} at character {found[0] + 1}"
+                             + (f" ({len(found)} such characters in all)" if len(found) > 1 else "")
+                             + ", which a terminal or a page does not show as itself, so the record would read as "
+                             f"other text than it holds: {what}"
+                             + (f"; without it: {quoted(cleaned, 120)}" if offered else "") + "; nothing was run")
         return value
     return AfterValidator(check)
 
 
-_PLAIN_PRINCIPAL = _no_control(_IN_PRINCIPAL, "send the principal as plain text, such as alice@example.com")
-_PLAIN_REASON = _no_control(_IN_REASON, "send the reason as plain text (it may span lines)")
+_PLAIN_PRINCIPAL = _no_control("send the principal as plain text, such as alice@example.com")
+
+
+# A principal that shows as another: every character seen, and still not the text it reads as. Three ways, each
+# its own Unicode rule: a letter and its accent sent apart ("Jose" + U+0301, as a file from macOS holds it) is not the
+# composed "José" the operators list and the records compare (UAX #15, Normalization Form C); a fullwidth or other
+# compatibility letter ("ａlice", U+FF41) reads as "alice" (NFKC); and a word mixing look-alike alphabets ("аlice",
+# a Cyrillic а among Latin letters) reads as a word of one (UTS #39 §5.1, mixed-script detection). The script is read
+# from the letter's Unicode name (unicodedata.name: "CYRILLIC SMALL LETTER A"), for the alphabets whose letters
+# look like Latin ones; a word in any one script (José, 田中, Ελένη) is kept.
+_LOOK_ALIKE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC")
+
+
+def _script(char: str) -> str | None:
+    name = unicodedata.name(char, "")
+    return next((s for s in _LOOK_ALIKE_SCRIPTS if name.startswith(s + " ")), None) if char.isalpha() else None
+
+
+def _shown_as_another(value: str) -> str | None:
+    """Why `value`, a principal, reads as another text than it is (above), or None."""
+    composed = unicodedata.normalize("NFC", value)
+    if composed != value:
+        at = next(i for i, (a, b) in enumerate(zip(value, composed + "\0")) if a != b)
+        return (f"is not written in Unicode's composed form (NFC): from character {at + 1} it shows as "
+                f"{quoted(composed, 120)} and is another text, which the operators check and the records would not "
+                f"match: write {quoted(composed, 120)}")
+    for index, char in enumerate(value):
+        if unicodedata.normalize("NFKC", char) != char and not char.isspace():
+            return (f"holds {character_visible(char)} at character {index + 1}, which reads as "
+                    f"{quoted(unicodedata.normalize('NFKC', char))} and is another character: write "
+                    f"{quoted(unicodedata.normalize('NFKC', value), 120)}")
+    for word in re.finditer(r"[^\W\d_]+", value):
+        scripts = [_script(c) for c in word.group()]
+        counted = [s for s in scripts if s]
+        most = max(counted, key=counted.count, default=None)   # the odd letter out is named, not its neighbours
+        other = next((i for i, s in enumerate(scripts) if s and s != most), None)
+        if most is not None and other is not None:
+            char = word.group()[other]
+            return (f"holds {character_visible(char)} at character {word.start() + other + 1} among {most.title()} "
+                    f"letters: a word mixing alphabets reads as another of one alphabet; write the principal in "
+                    "one alphabet, as IAM knows it")
+    return None
+
+
+def character_visible(char: str) -> str:
+    """A character as U+XXXX, its Unicode name and itself."""
+    return f"U+{ord(char):04X} ({unicodedata.name(char, 'unnamed')}, {char!r})"
+
+
+def _one_reading(value: str) -> str:
+    problem = _shown_as_another(value)
+    if problem:
+        raise ValueError(problem + "; nothing was run")
+    return value
+
+
+_ONE_READING = AfterValidator(_one_reading)
+_PLAIN_REASON = _no_control("send the reason as plain text (it may span lines)", keep=_LINES)
+_PLAIN_KEY = _no_control("send it as the outcome shows it")
 
 # The incident label a manual command's writes carry in the timeline and the claims (`command:<command_id>`:
 # shared/remediation/guardrails.command_incident): `runwarden timeline command:rb-1` shows it, and so does every line
@@ -95,7 +207,7 @@ CommandId = Annotated[str, Field(pattern=COMMAND_ID_PATTERN, description="The id
                                  "command's writes carry."), AfterValidator(_not_a_label)]
 Principal = Annotated[str, Field(min_length=1, max_length=254, pattern=NON_BLANK,
                                  description="Who asks: recorded, not a credential (IAM on the topic decides who "
-                                             "may publish)."), _PLAIN_PRINCIPAL]
+                                             "may publish)."), _PLAIN_PRINCIPAL, _ONE_READING]
 Reason = Annotated[str, Field(min_length=1, max_length=1000, pattern=NON_BLANK,
                               description="Why: required for every command that writes."), _PLAIN_REASON]
 OptionalReason = Annotated[str, Field(default="", max_length=1000), _PLAIN_REASON]
@@ -150,9 +262,9 @@ class RollbackParams(_Model):
 
 
 class RestoreParams(_Model):
-    action_id: str = Field(default=None, min_length=1, max_length=1500,  # type: ignore[assignment]  # left out: None
-                                  description="The action whose recorded before-split to put back (the `action_id` "
-                                              "an outcome shows).")
+    action_id: Annotated[str, _PLAIN_KEY] = Field(  # type: ignore[assignment]  # left out: None
+        default=None, min_length=1, max_length=1500,
+        description="The action whose recorded before-split to put back (the `action_id` an outcome shows).")
     to_latest: bool = Field(default=False, description="Send 100% to the latest Ready revision: releases the pin.")
 
     @model_validator(mode="after")
@@ -188,7 +300,7 @@ class ApproveParams(ProposalParams):
 
 
 class ReleaseParams(_Model):
-    intent: str = Field(max_length=1500, pattern=INTENT_PATTERN,
+    intent: Annotated[str, _PLAIN_KEY] = Field(max_length=1500, pattern=INTENT_PATTERN,
                         description="The escalated plan an `escalated` outcome names (`intent INCIDENT|MESSAGE`).")
 
 
@@ -328,7 +440,8 @@ class Sweep(_Model):
     schema_: Literal["runwarden.command/v1"] = Field(default=SCHEMA, alias="schema")
     command: Literal["sweep"]
     command_id: CommandId | None = None
-    requested_by: Annotated[str, Field(default="scheduler", max_length=254), _PLAIN_PRINCIPAL] = "scheduler"
+    requested_by: Annotated[str, Field(default="scheduler", max_length=254), _PLAIN_PRINCIPAL,
+                            _ONE_READING] = "scheduler"
     reason: OptionalReason = ""
     expires_at: AwareDatetime | None = None
     params: NoParams = NoParams()
@@ -1358,14 +1471,31 @@ _FLAG_WIDENS = {
 def _flag_text(given: str, field: str) -> str:
     """The answer to a flag sent as text other than "true" or "false" ("yes", "1", "TRUE", "no"): what it is, which
     JSON boolean it reads as if any, and why it is not taken so (`_FLAG_WIDENS`)."""
-    word = given.strip().lower()
-    meant = True if word in _TRUE_WORDS or word == "true" else False if word in _FALSE_WORDS or word == "false" \
-        else None
+    meant = _flag_meant(given)
     instead = f": if {json.dumps(meant)} is meant, send {json.dumps(meant)}" if meant is not None else \
         ": send true or false"
     why = _FLAG_WIDENS.get(field, "")
     return (f" (got the string {quoted(given, 60)}, not a JSON boolean; a flag is true or false without quotes, and no "
             f"text is read as one{instead}{'; ' + why if why else ''}); nothing was done")
+
+
+def _flag_meant(given: str) -> bool | None:
+    """The JSON boolean text written for a flag says, if any ("TRUE", "yes", "0"): never read as it, only named."""
+    word = given.strip().lower()
+    return True if word in _TRUE_WORDS or word == "true" else False if word in _FALSE_WORDS or word == "false" \
+        else None
+
+
+def _flag_text_said(given: str, key: str) -> str:
+    """The CLI's answer to `--param KEY=TEXT` for a flag, TEXT other than `true` or `false`: the words of the JSON
+    path's (`_flag_text`), in the CLI's terms."""
+    meant = _flag_meant(given)
+    instead = (f": if {json.dumps(meant)} is meant, write {key}={json.dumps(meant)}" if meant is not None else
+               f": write {key}=true or {key}=false")
+    why = _FLAG_WIDENS.get(key, "")
+    return (f"{quoted(given, 120)} is not true or false: a flag is written true or false, in lowercase, as the "
+            f"message's JSON takes it, and no other text is read as one{instead}{'; ' + why if why else ''}; "
+            "nothing was sent")
 
 
 def _sent_as(error: Any) -> str:
@@ -1624,14 +1754,25 @@ def param_from_text(command: str, key: str, text: str) -> Any:
     types = {d.get("type") for d in (declared, *declared.get("anyOf", ()))} - {None, "null"}
     if "string" in types:
         return text
-    if "integer" in types and re.fullmatch(r"[0-9]+", text.strip()):
+    # Read as the message's JSON reads the same value, and no more leniently: a whole number as JSON writes one
+    # (RFC 8259 §6: no leading zero, no sign, no fraction), a flag as `true` or `false` alone (§3: the literal names
+    # are lowercase), whitespace around either insignificant, as around a JSON value (§2). "TRUE" and "True" were
+    # read as true here while the JSON path refused them, so one command was read two ways by how it was sent.
+    if "integer" in types and re.fullmatch(r"0|[1-9][0-9]*", text.strip()):
         return int(text)
     if "integer" in types and _number_said(text):
         # "+2" was read as 2 and "+5" as 5: a change asked for ("two more") sent as the new value itself, a scale
         # on a guess. Refused as the same text in a message's body is (`_number_said`).
         raise CommandError(f"command.params.{key}", f"{quoted(text, 60)} is not a whole number{_number_said(text)}")
-    if "boolean" in types and text.strip().lower() in ("true", "false"):
-        return text.strip().lower() == "true"
+    whole = re.fullmatch(r"\s*([0-9]+)(?:\.0*)?\s*", text) if "integer" in types else None
+    if whole:   # " 6", "06", "6.0": the JSON path names the number too ("got 6.0: send a whole number, 6")
+        raise CommandError(f"command.params.{key}", f"{quoted(text, 60)} is not a whole number as JSON writes one "
+                                                    "(no leading zero, no decimal point): write "
+                                                    f"{key}={int(whole[1])}; nothing was sent")
+    if "boolean" in types and text.strip() in ("true", "false"):
+        return text.strip() == "true"
+    if "boolean" in types:
+        raise CommandError(f"command.params.{key}", _flag_text_said(text, key))
     wanted = " or ".join(sorted({"integer": "a whole number", "boolean": "true or false"}.get(t, str(t))
                                 for t in types))
     raise CommandError(f"command.params.{key}", f"{quoted(text, 120)} is not {wanted}, as {command}'s {key} must be")

@@ -1,6 +1,7 @@
 """The command-sending CLI without a network: input checks, params, help, check-config."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -281,3 +282,65 @@ def test_the_help_says_who_may_send_what_and_how_requested_by_is_set(args, said)
     text = " ".join(invoke(*args).output.split())
     assert [word for word in said if word not in text] == [], text
     assert "lacks allow_one_way" in text or args[0] != "command", text
+
+
+def _read_by_json(fields: dict) -> bool:
+    from shared.alerts.commands import CommandError, parse_command
+
+    try:
+        parse_command(json.dumps(fields))
+    except CommandError:
+        return False
+    return True
+
+
+def _read_by_cli(pair: str, name: str) -> bool:
+    try:
+        parse_params((pair,), name)
+    except SystemExit:
+        return False
+    return True
+
+
+APPROVE = {"command": "approve", "command_id": "a-1", "requested_by": "alice", "reason": "r"}
+SCALE = {"command": "scale_connector", "command_id": "s-1", "requested_by": "alice", "reason": "r",
+         "target": "projects/p/locations/us-central1/connectors/backend-conn"}
+
+
+def _as_json(text: str) -> object:
+    """`text` as the JSON value it is, or the string it is when it is no JSON value ("TRUE", "06")."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+@pytest.mark.parametrize("text", ["true", "false", "TRUE", "True", "FALSE", " true", "true ", "yes", "1", "0", "on"])
+def test_a_flag_given_to_the_cli_is_read_as_the_message_s_json_reads_it(text):
+    """`--param to_latest=TRUE` was read as true while the same command's JSON, "to_latest": "TRUE" (or TRUE, no
+    JSON at all), was refused: one command read two ways by how it was sent."""
+    sent = {**APPROVE, "params": {"proposal_id": "p-0123456789ab", "accept_unread_peers": _as_json(text)}}
+    assert _read_by_cli(f"accept_unread_peers={text}", "approve") == _read_by_json(sent), text
+
+
+@pytest.mark.parametrize("text", ["6", "06", " 6", "6 ", "6.0", "+6", "6%", "0x6", "６"])
+def test_a_whole_number_given_to_the_cli_is_read_as_the_message_s_json_reads_it(text):
+    sent = {**SCALE, "params": {"max_instances": _as_json(text)}}
+    assert _read_by_cli(f"max_instances={text}", "scale_connector") == _read_by_json(sent), text
+
+
+@pytest.mark.parametrize("text, meant", [("TRUE", "true"), ("True", "true"), ("FALSE", "false"),
+                                         ("yes", "true"), ("0", "false")])
+def test_a_flag_in_another_spelling_is_refused_naming_the_flag_meant(text, meant, capsys):
+    with pytest.raises(SystemExit) as exited:
+        parse_params((f"to_latest={text}",), "restore_traffic")
+    said = capsys.readouterr().err
+    assert exited.value.code == 2 and f"command.params.to_latest: {text!r} is not true or false" in said, said
+    assert f"if {meant} is meant, write to_latest={meant}" in said and "nothing was sent" in said, said
+
+
+@pytest.mark.parametrize("text", ["06", " 06", "6.0"])
+def test_a_whole_number_as_json_never_writes_it_is_refused_naming_the_number(text, capsys):
+    with pytest.raises(SystemExit):
+        parse_params((f"max_instances={text}",), "scale_connector")
+    assert "write max_instances=6; nothing was sent" in capsys.readouterr().err
