@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from cli.diagnose import _unplanned
+from shared.alerts.incidents import AlertTarget, TargetKind
 from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType
 from shared.diagnosis.moved_off import MovedOff, moved_off, moved_off_held
 from shared.diagnosis.signatures import Diagnosis, Signature
@@ -97,3 +99,11 @@ def test_a_move_whose_service_was_not_diagnosed_says_so():
     held = moved_off_held(CONNECTOR, [MOVE], {}, api_calls=2)
     assert "its diagnosis not made" in held.summary
     assert held.signature is Signature.INCONCLUSIVE
+
+
+@pytest.mark.parametrize("kind, name, words", [
+    (TargetKind.CONNECTOR, CONNECTOR, f"nothing is planned on {CONNECTOR} for this verdict; escalated"),
+    (TargetKind.CLOUDSQL, "id-platform:europe-west4:accounts-db", "Runwarden never writes to Cloud SQL; escalated"),
+], ids=["a connector alert held (before: told Runwarden never writes to Cloud SQL)", "a Cloud SQL alert"])
+def test_the_diagnose_commands_reason_for_no_plan_names_the_alerts_own_kind(kind, name, words):
+    assert _unplanned(AlertTarget(kind=kind, name=name)) == words
