@@ -18,6 +18,7 @@ import click
 from cli._inputs import (EXIT_ENVIRONMENT, as_deployed_on, environment, fail, load_alert, load_config, load_scenario,
                          not_answered)
 from cli._shown import markup, shown
+from shared.alerts.incidents import AlertTarget, TargetKind
 
 
 
@@ -97,7 +98,7 @@ def run_diagnosis(alert, scenario, config=None) -> dict[str, Any]:
     if proposal is not None and proposal.advice:   # the policy's refusal in place of the step it refuses
         report["diagnosis"]["recommendation"] = proposal.advice
     report["would"] = {"action": proposal.action if proposal else None,
-                       "reason": proposal.reason if proposal else "Runwarden never writes to Cloud SQL; escalated",
+                       "reason": proposal.reason if proposal else _unplanned(verdict.target),
                        "params": proposal.params.model_dump(mode="json") if proposal and proposal.params else None,
                        "before": proposal.before if proposal and proposal.action else None}
     if proposal is not None and proposal.action:
@@ -184,3 +185,11 @@ def change_lines(before: dict[str, Any], gate: dict[str, Any]) -> list[str]:
     if after:
         lines.append(f"traffic {word}: {split(after)}")
     return lines
+
+
+def _unplanned(target: AlertTarget) -> str:
+    """Why nothing is planned on a verdict with no service to plan from: a Cloud SQL alert (never written to), or a
+    connector alert held for a person (a user maybe behind it, by_number_held; a user that moved off it, moved_off)."""
+    if target.kind is TargetKind.CLOUDSQL:
+        return "Runwarden never writes to Cloud SQL; escalated"
+    return f"nothing is planned on {target.name} for this verdict; escalated"

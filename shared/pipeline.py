@@ -18,9 +18,9 @@ from shared.remediation.actions.rollback_traffic import traffic_state
 from shared.clock import Clock, SystemClock, skew_safe_lease
 from shared.diagnosis.collection import Readers
 from shared.diagnosis.scope import (ALERT_AGAIN, alert_context, by_number_held, cloudsql_users_healthy, combine,
-                                    connector_users_healthy, diagnose_service, diagnose_users, saturated_connector,
-                                    service_for_host, service_peers_held, TIME_CUT, time_cut_held, unanswered_held,
-                                    unserved_host, users)
+                                    connector_users_healthy, diagnose_service, diagnose_users, moved_off_users,
+                                    saturated_connector, service_for_host, service_peers_held, TIME_CUT, time_cut_held,
+                                    unanswered_held, unserved_host, users)
 from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
 from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, notified_after_own_close,
@@ -639,6 +639,10 @@ class _AlertRun:
             diagnosed = diagnose_users(found, self.incident, self.config, readers, now,
                                        last_delivery=self.adapters.last_delivery, fits=step.fits)
             results = list(diagnosed.results)
+            # No user behind it: a managed service that moved off it within the deploy window is still its story.
+            moved = (moved_off_users(target, found, self.incident, self.config, readers, now,
+                                     last_delivery=self.adapters.last_delivery, fits=step.fits)
+                     if not results and not diagnosed.cut and not found.maybe else None)
         except PermanentError as exc:
             return duplicate.answer() or self.outcome(OutcomeStatus.FAILED, f"cannot read the evidence: {exc} "
                                                       f"[{exc.code}]", target=target.name)
@@ -659,6 +663,11 @@ class _AlertRun:
                 f"no managed service read uses {target.name}, but {len(found.maybe)} managed service(s) could not "
                 f"be read ({found.caveat or ', '.join(found.maybe)}): one of them may be behind it, so nothing was "
                 "diagnosed or done; a person must look at it"), target=target.name)
+        if moved is not None:
+            # Skipped, it reached nobody: the move is named, with how each service that moved serves since.
+            self.seen_written()
+            return self.outcome(OutcomeStatus.ESCALATED, f"{moved.signature.value}: {moved.summary}; recommended: "
+                                f"{moved.recommendation}", target=target.name, diagnosis=self.diagnosed(moved))
         if not results:
             caveat = f"; {found.caveat}" if found.caveat else ""
             return self.outcome(OutcomeStatus.SKIPPED, f"no managed service's serving revision uses {target.name} "

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -26,6 +26,7 @@ from shared.diagnosis.diagnose import RULE_SET, diagnose
 from shared.diagnosis.evidence import (CONDITION_UNSTATED, AlertContext, EvidenceBundle, EvidenceItem, MetricResult, Service,
                                       micros, short_name)
 from shared.diagnosis.facts import Window
+from shared.diagnosis.moved_off import moved_off, moved_off_held
 from shared.diagnosis.signatures import Diagnosis, Signature
 from shared.errors import UNANSWERED, PermanentError, TransientError
 from shared.gcp.endpoints import CallPolicy
@@ -233,6 +234,25 @@ def diagnose_users(found: Users, incident: Incident, config: Config, readers: Re
     answers = PEERS.map(one, names)
     return UsersDiagnosed(tuple(a for a in answers if a is not None),
                           tuple(name for name, a in zip(names, answers) if a is None))
+
+
+def moved_off_users(target: AlertTarget, found: Users, incident: Incident, config: Config, readers: Readers,
+                    now: datetime, *, last_delivery: bool = False,
+                    fits: Callable[[float], bool] | None = None) -> Diagnosis | None:
+    """A connector alert with no managed user behind it: None when no managed service moved off the connector
+    within the deploy window before the incident (moved_off.moved_off; the alert is skipped), else the alert held
+    for a person (moved_off_held), each service that moved diagnosed as a user is (diagnose_users, `fits` bounding
+    it the same way): how it serves since its move is what the person needs."""
+    if target.kind is not TargetKind.CONNECTOR:
+        return None
+    since = epoch_to_datetime(incident.started_at) - timedelta(seconds=config.diagnosis.deploy_window_seconds)
+    moves = moved_off(target.name, found.read, since)
+    if not moves:
+        return None
+    moved = replace(found, services=tuple(m.service for m in moves), by_number=())
+    diagnosed = diagnose_users(moved, incident, config, readers, now, last_delivery=last_delivery, fits=fits)
+    verdicts = {r.service: r.diagnosis for r in diagnosed.results}
+    return moved_off_held(target.name, moves, verdicts, found.api_calls + _calls(list(diagnosed.results)))
 
 
 def time_cut_held(target: AlertTarget, cut: tuple[str, ...], diagnosis: Diagnosis) -> Diagnosis:
@@ -737,6 +757,9 @@ def diagnose_alert(incident: Incident, config: Config, readers: Readers, now: da
         return AlertVerdict(target, skip=f"no managed service read uses {target.name}, but {len(found.maybe)} could "
                                          "not be read: one of them may be behind it (the pipeline escalates)")
     if not results:
+        moved = moved_off_users(target, found, incident, config, readers, now)
+        if moved is not None:
+            return AlertVerdict(target, moved)
         return AlertVerdict(target, skip=f"no managed service's serving revision uses {target.name}")
     diagnosis, primary = combine(target, results, found.api_calls, found.caveat, config.diagnosis)
     if target.kind is TargetKind.CLOUDSQL or found.by_number:
