@@ -317,3 +317,38 @@ def test_the_next_rollback_after_an_asked_revision_was_deleted_says_so_and_is_st
     [first] = world.state.find_records(ACTIONS, "service", SERVICE)
     assert first["key"] in outcome.reason and f"{OLD} was deleted since" in outcome.reason, outcome.reason
     assert world.standins.run.count("UpdateService") == 1
+
+
+def test_an_applied_restore_reads_the_services_pin_once_after_its_write(world, monkeypatch):
+    """After its write the restore releases the pin and decides whether a late verdict was still owed. Before, it
+    released the pin (an update, which reads the document to check its guard) and then read it again to decide:
+    two reads of the one document. Now a pin never served late is released by one update guarded on that: one
+    read. (The restore's note on the pin before the write, `_mark_restoring`, reads it as before.)"""
+    from shared.gcp.firestore import FirestoreStateStore
+    from shared.gcp.run import CloudRunAdapter
+
+    pin_doc = f"/runwarden_{PINS}/{document_id(SERVICE)}"
+    read: list[str] = []
+    batch_get, set_traffic = FirestoreStateStore._batch_get, CloudRunAdapter.set_traffic
+
+    def counted_get(self, names):
+        read.extend(n for n in names if n.endswith(pin_doc))
+        return batch_get(self, names)
+
+    def written(self, *args, **kwargs):
+        answer = set_traffic(self, *args, **kwargs)
+        read.clear()                # what the restore read of the pin before its write is not counted
+        return answer
+    answered = world.handle(world.alert())
+    assert answered.status.value == "applied", answered.reason
+    assert world.state.get_record(PINS, SERVICE)["pinned"] is True
+    world.at(4)
+    monkeypatch.setattr(FirestoreStateStore, "_batch_get", counted_get)
+    monkeypatch.setattr(CloudRunAdapter, "set_traffic", written)
+
+    [restored] = world.command(operators("restore_traffic", "cmd-r1", to_latest=True), message_id="r1")
+
+    assert restored.status.value == "applied", restored.reason
+    assert not [n for n in restored.notes if "released before Runwarden judged it" in n], restored.notes
+    assert len(read) == 1, read
+    assert world.state.get_record(PINS, SERVICE)["pinned"] is False
