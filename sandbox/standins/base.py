@@ -146,6 +146,18 @@ def quota_status(quota: QuotaRefusal) -> grpc.Status:
                        (("grpc-status-details-bin", status.SerializeToString()),))
 
 
+def error_info_status(code: grpc.StatusCode, message: str, reason: str) -> grpc.Status:
+    """`code` and `message` with a google.rpc.ErrorInfo (`reason`, domain googleapis.com) in the
+    `grpc-status-details-bin` trailer, the shape AIP-193 gives an error's details (google.aip.dev/193;
+    google/rpc/error_details.proto ErrorInfo). google-api-core unpacks it into the exception's `details`
+    (exceptions.from_grpc_error), whose text then spreads over several lines (GoogleAPICallError.__str__)."""
+    from google.rpc import error_details_pb2, status_pb2
+
+    status = status_pb2.Status(code=code.value[0], message=message)
+    status.details.add().Pack(error_details_pb2.ErrorInfo(reason=reason, domain="googleapis.com"))
+    return _RichStatus(code, message, (("grpc-status-details-bin", status.SerializeToString()),))
+
+
 def serve_http(server: Any, name: str) -> tuple[threading.Thread, str]:
     """An HTTP stand-in's server served on a thread of its own: the thread and "127.0.0.1:PORT". A short poll
     interval: shutdown() waits up to one interval for the loop to notice."""
@@ -257,6 +269,8 @@ class StandIn:
                     context.abort_with_status(iam_denial(self.permissions[rpc.method], resource_of(request)))
                 if fault.quota is not None:
                     context.abort_with_status(quota_status(fault.quota))
+                if fault.reason is not None:
+                    context.abort_with_status(error_info_status(fault.code, fault.message, fault.reason))
                 context.abort(fault.code, fault.message)
             try:
                 with self.lock:

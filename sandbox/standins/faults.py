@@ -22,6 +22,7 @@ class _Failure:
     message: str | None = None   # the status's message; None: "<method>: injected <CODE>"
     skip: int = 0                # matching calls let through before the failures begin
     about: str | None = None     # only calls whose request mentions it (`mentions`); None: any
+    reason: str | None = None    # an ErrorInfo reason sent in the status details (`fail_next`); None: none
 
 
 @dataclass
@@ -99,6 +100,7 @@ class InjectedFault:
     message: str
     quota: QuotaRefusal | None = None   # set for a quota refusal: the details it carries
     generic: bool = False               # a PERMISSION_DENIED that names no permission (Faults.deny)
+    reason: str | None = None           # an ErrorInfo reason to send in the status details (base.error_info_status)
 
 
 GENERIC_DENIAL = "The caller does not have permission"
@@ -136,16 +138,19 @@ class Faults:
 
     def fail_next(self, n: int, code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE,
                   method: str | None = None, message: str | None = None, after: int = 0,
-                  about: str | None = None) -> None:
+                  about: str | None = None, reason: str | None = None) -> None:
         """The next `n` matching calls fail with `code`; later calls succeed again. `message`: the status's
         message, as an API words its refusal (which may quote what it was sent: a field's value, a URL).
         `after`: that many matching calls are answered first (a fault on a read's third page: after=2).
         `about`: only calls whose request names it (`mentions`: one service's reads, say), so that a fault
-        meant for one of several reads made at once finds it whatever order they arrive in."""
+        meant for one of several reads made at once finds it whatever order they arrive in.
+        `reason`: the status also carries a google.rpc.ErrorInfo with this reason in its details
+        (base.error_info_status), as AIP-193 asks of an error ("Any extra information should be provided in the
+        details field", google.aip.dev/193); which reason an API sends with which code is UNCONFIRMED per API."""
         if n < 1 or after < 0:
             raise ValueError("fail_next needs n >= 1 and after >= 0")
         with self._lock:
-            self._failures.append(_Failure(n, code, method, message, skip=after, about=about))
+            self._failures.append(_Failure(n, code, method, message, skip=after, about=about, reason=reason))
 
     def meet(self, method: str, about: tuple[str, ...], *, mentioning: str | None = None,
              wait: float = 10.0) -> None:
@@ -277,7 +282,8 @@ class Faults:
                         failure.skip -= 1
                         continue
                     failure.remaining -= 1
-                    return InjectedFault(failure.code, failure.message or f"{method}: injected {failure.code.name}")
+                    return InjectedFault(failure.code, failure.message or f"{method}: injected {failure.code.name}",
+                                         reason=failure.reason)
             return None
 
     def after_call(self, method: str) -> InjectedFault | None:

@@ -100,8 +100,9 @@ def restore(run: CommandRun) -> Outcome:
     result = _noted_and_gated(run, action, params, before, service_name)
     outcome = action_outcome(run, action, params, before, result, service_name)
     if outcome.status is OutcomeStatus.APPLIED:
+        seen = _PinSeen()
         try:
-            outcome.notes += _released(run, service_name, None if p.to_latest else p.action_id)
+            outcome.notes += _released(run, service_name, None if p.to_latest else p.action_id, seen)
         except _Unrecorded as exc:
             # The restore is written: raising now would lose its answer (a command dead-lettered is never
             # answered), and a resend would only find the gate's claim completed (a duplicate) and record
@@ -110,7 +111,7 @@ def restore(run: CommandRun) -> Outcome:
             outcome.notes.append(f"The restore is written, but {exc}; a person must check them")
         # Told whatever closing the rollbacks did: the pin is released by then, and the sweep reads only pins
         # still held, so a late verdict skipped here would never be said by anyone (it keeps its own faults).
-        outcome.notes += _released_unjudged(run, service_name, outcome)
+        outcome.notes += _released_unjudged(run, service_name, outcome, seen)
     return outcome
 
 
@@ -494,13 +495,23 @@ def _recorded_action(run: CommandRun, action_id: str, service: str) -> ActionRec
     return record
 
 
-def _released(run: CommandRun, service: str, action_id: str | None) -> list[str]:
+@dataclass
+class _PinSeen:
+    """What the restore's release of the pin read of it (`_release_pin`), so that `_released_unjudged` need not
+    read it again. `judged`: the release read the pin and decided whether a late verdict was still to come;
+    `unjudged`: that pin (as read) when one was, released by the same update that noted it `released`."""
+
+    judged: bool = False
+    unjudged: PinRecord | None = None
+
+
+def _released(run: CommandRun, service: str, action_id: str | None, seen: _PinSeen) -> list[str]:
     """The pin is gone and the sweep must not undo a rollback a person already reversed. Returns what this
     restore undid, one line per rollback it closed: whose, to which revision and when, so that an operator whose
-    restore reverses another's rollback of a minute ago (two people on one incident) reads that it did."""
-    state, now, by = run.adapters.state, run.now, run.command.requested_by
+    restore reverses another's rollback of a minute ago (two people on one incident) reads that it did. What the
+    release read of the pin is left in `seen`."""
     try:
-        state.update_record(PINS, service, {"pinned": False, "released_at": now, "released_by": by})
+        _release_pin(run, service, seen)
     except TransientError as exc:
         raise _Unrecorded(f"the pin's release could not be recorded ({exc}): the sweep may still remind of the pin of "
                           f"{service}, and the rollback it undid is still open to the sweep's judgement") from None
@@ -517,11 +528,45 @@ def _released(run: CommandRun, service: str, action_id: str | None) -> list[str]
     return undid
 
 
-def _released_unjudged(run: CommandRun, service: str, outcome: Outcome) -> list[str]:
+def _release_pin(run: CommandRun, service: str, seen: _PinSeen) -> None:
+    """The service's pin released, the pin read once. Most pins were never served late: one update guarded on
+    that (no `served_late_at`) releases such a pin, and its read (the update's own, checking the guard) is the
+    only one: no late verdict can be owed. Otherwise (a pin served late, or none) the pin is read, and one update
+    guarded on what was read releases it, noting `late_verdict: released` when its late verdict was still to come
+    and was not told (late_rollback.verdict_recorded): `seen` keeps that pin for `_released_unjudged` to say so.
+    A pin that changed between the read and the update (a sweep's verdict, another restore), an unreadable one,
+    or an action record that could not be read: released as before, and `_released_unjudged` reads it after."""
+    state = run.adapters.state
+    released = {"pinned": False, "released_at": run.now, "released_by": run.command.requested_by}
+    if state.update_record(PINS, service, released, expect={"served_late_at": None}):
+        seen.judged = True
+        return
+    data = state.get_record(PINS, service)
+    if data is None:
+        seen.judged = True     # no pin: nothing released, no late verdict owed
+        return
+    try:
+        pin = PinRecord.model_validate(data)
+        owed = (pin.served_late_at is not None and not pin.late_verdict
+                and not late_rollback.verdict_recorded(state.get_record(ACTIONS, pin.action_id)))
+    except (TransientError, ValueError):
+        state.update_record(PINS, service, released)
+        return
+    guard = {"action_id": data.get("action_id"), "late_verdict": data.get("late_verdict")}
+    if state.update_record(PINS, service, released | ({"late_verdict": "released"} if owed else {}), expect=guard):
+        seen.judged, seen.unjudged = True, (pin if owed else None)
+        return
+    state.update_record(PINS, service, released)
+
+
+def _released_unjudged(run: CommandRun, service: str, outcome: Outcome, seen: _PinSeen) -> list[str]:
     """A rollback served late whose late verdict was still to come (its pin's `served_late_at` set, no
     `late_verdict`) is released by this restore before it was judged: said once (the pin noted `released`, guarded
     on no verdict noted), in this answer and on the rollback's incident's timeline, with what serves now. Without
-    it, the sweep reads released pins no more, and the verdict its `pin_serving` reminder promised never came."""
+    it, the sweep reads released pins no more, and the verdict its `pin_serving` reminder promised never came.
+    When the release judged the pin as it read it (`seen`), that reading decides: the pin is not read again."""
+    if seen.judged:
+        return [] if seen.unjudged is None else _say_unjudged(run, service, outcome, seen.unjudged)
     try:
         data = run.adapters.state.get_record(PINS, service)
         pin = PinRecord.model_validate(data) if data else None
@@ -529,15 +574,21 @@ def _released_unjudged(run: CommandRun, service: str, outcome: Outcome) -> list[
             return []
         if late_rollback.verdict_recorded(run.adapters.state.get_record(ACTIONS, pin.action_id)):
             return []    # its verdict was told (the pin's note of it lost): nothing left unjudged
-        after = recorded_service(outcome.action.after if outcome.action else None)
-        words = late_rollback.released_words(pin, f"by {run.command.requested_by or 'a person'}'s restore_traffic",
-                                             after, run.now)
         if not run.adapters.state.update_record(PINS, service, {"late_verdict": "released"},
                                                 expect={"action_id": pin.action_id, "late_verdict": ""}):
             return []    # said by another restore, or judged by a sweep, meanwhile
     except (TransientError, ValueError) as exc:
         return [f"Whether this restore released a rollback served late and not yet judged could not be read ({exc}): "
                 "if the service's pin was one, it is not verified and no verdict follows"]
+    return _say_unjudged(run, service, outcome, pin)
+
+
+def _say_unjudged(run: CommandRun, service: str, outcome: Outcome, pin: PinRecord) -> list[str]:
+    """The words of a late rollback released by this restore before its verdict (the pin noted `released`), in
+    the answer and on its incident's timeline, with what serves now."""
+    after = recorded_service(outcome.action.after if outcome.action else None)
+    words = late_rollback.released_words(pin, f"by {run.command.requested_by or 'a person'}'s restore_traffic",
+                                         after, run.now)
     Timeline(pin.incident_id or None, "command").step("released", words, severity="WARNING", service=service,
                                                       action_id=pin.action_id)
     return [words]

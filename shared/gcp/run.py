@@ -83,6 +83,7 @@ from shared.diagnosis.evidence import (Condition, Revision, SecretRef, Service, 
                                       short_name, split_text)
 from shared.gcp.endpoints import (CallPolicy, PageCursor, WaitDeadline, call_with_retry, connect, describe_error,
                                   refused_for_quota, run_revisions_client, run_services_client, status_code)
+from shared.status_text import one_line
 
 # Only a fault that says "the request may not have arrived" is worth re-sending the write for.
 WRITE_RETRY_CODES = frozenset({"UNAVAILABLE"})
@@ -515,10 +516,13 @@ class CloudRunAdapter(CloudRunReader):
         _StatusMoved: the caller sends the write once more on the fresh etag."""
         code = status_code(exc)
         sent = request.service.etag
+        # Google's exception in one line, its details in words: google-api-core's own text of it lists the
+        # details' protobuf text, one field a line (shared/status_text.py).
+        said = one_line(exc)
         try:
             fresh = self._read_service(service_name)
         except TransientError as reread:
-            raise WriteRefused(f"UpdateService {service_name}: refused ({code}: {exc}); the service could not be "
+            raise WriteRefused(f"UpdateService {service_name}: refused ({code}: {said}); the service could not be "
                                f"read again to tell why ({reread})") from exc
         if retried and _traffic_key(fresh.traffic) == _traffic_key(request.service.traffic):
             return fresh
@@ -530,7 +534,7 @@ class CloudRunAdapter(CloudRunReader):
                 f"(generation {read.generation} etag {sent} when read; now generation "
                 f"{fresh.generation} etag {fresh.etag}): nothing written", code=code) from exc
         if code == "ABORTED":
-            raise WriteRefused(f"UpdateService {service_name}: refused (ABORTED: {exc}) with the service unchanged; "
+            raise WriteRefused(f"UpdateService {service_name}: refused (ABORTED: {said}) with the service unchanged; "
                                "nothing applied") from exc
         raise exc
 

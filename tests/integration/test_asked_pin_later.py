@@ -317,3 +317,69 @@ def test_the_next_rollback_after_an_asked_revision_was_deleted_says_so_and_is_st
     [first] = world.state.find_records(ACTIONS, "service", SERVICE)
     assert first["key"] in outcome.reason and f"{OLD} was deleted since" in outcome.reason, outcome.reason
     assert world.standins.run.count("UpdateService") == 1
+
+
+def test_an_applied_restore_reads_the_services_pin_once_after_its_write(world, monkeypatch):
+    """After its write the restore releases the pin and decides whether a late verdict was still owed. Before, it
+    released the pin (an update, which reads the document to check its guard) and then read it again to decide:
+    two reads of the one document. Now a pin never served late is released by one update guarded on that: one
+    read. (The restore's note on the pin before the write, `_mark_restoring`, reads it as before.)"""
+    from shared.gcp.firestore import FirestoreStateStore
+    from shared.gcp.run import CloudRunAdapter
+
+    pin_doc = f"/runwarden_{PINS}/{document_id(SERVICE)}"
+    read: list[str] = []
+    batch_get, set_traffic = FirestoreStateStore._batch_get, CloudRunAdapter.set_traffic
+
+    def counted_get(self, names):
+        read.extend(n for n in names if n.endswith(pin_doc))
+        return batch_get(self, names)
+
+    def written(self, *args, **kwargs):
+        answer = set_traffic(self, *args, **kwargs)
+        read.clear()                # what the restore read of the pin before its write is not counted
+        return answer
+    answered = world.handle(world.alert())
+    assert answered.status.value == "applied", answered.reason
+    assert world.state.get_record(PINS, SERVICE)["pinned"] is True
+    world.at(4)
+    monkeypatch.setattr(FirestoreStateStore, "_batch_get", counted_get)
+    monkeypatch.setattr(CloudRunAdapter, "set_traffic", written)
+
+    [restored] = world.command(operators("restore_traffic", "cmd-r1", to_latest=True), message_id="r1")
+
+    assert restored.status.value == "applied", restored.reason
+    assert not [n for n in restored.notes if "released before Runwarden judged it" in n], restored.notes
+    assert len(read) == 1, read
+    assert world.state.get_record(PINS, SERVICE)["pinned"] is False
+
+
+def test_a_late_verdict_noted_between_the_restores_read_of_the_pin_and_its_release_is_not_contradicted(
+        world, monkeypatch):
+    """The restore reads a pin served late awaiting its verdict, and a sweep notes the verdict (`verified`) before
+    the restore's release lands. The release, guarded on the pin as read, does not note it `released` over the
+    verdict: the pin is released as before and read again, and no "released before Runwarden judged it" is said."""
+    from shared.gcp.firestore import FirestoreStateStore
+
+    served_late(world)
+    world.at(8)
+    get_record, raced = FirestoreStateStore.get_record, []
+
+    def verdict_meanwhile(self, kind, key):
+        import sys
+
+        data = get_record(self, kind, key)
+        # The read the release is guarded on (not the note's read before the write, `_mark_restoring`).
+        if kind == PINS and sys._getframe(1).f_code.co_name == "_release_pin" and not raced:
+            raced.append(key)        # the sweep's verdict lands right after the restore's read
+            world.state.update_record(PINS, SERVICE, {"late_verdict": "verified"})
+        return data
+    monkeypatch.setattr(FirestoreStateStore, "get_record", verdict_meanwhile)
+
+    [restored] = world.command(operators("restore_traffic", "cmd-l3", to_latest=True), message_id="l3")
+
+    assert restored.status.value == "applied", restored.reason
+    assert raced, "the restore never read the pin served late"
+    assert not [n for n in restored.notes if "released before Runwarden judged it" in n], restored.notes
+    pin = world.state.get_record(PINS, SERVICE)
+    assert pin["pinned"] is False and pin["late_verdict"] == "verified", pin

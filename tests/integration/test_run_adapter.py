@@ -194,6 +194,22 @@ def test_a_write_refused_with_the_etag_unchanged_is_transient_and_not_unknown(ad
     assert adapter.get_service(SERVICE).traffic == (to(NEW),)
 
 
+@pytest.mark.parametrize("reread_fails", [False, True], ids=["reread", "reread_unavailable"])
+def test_a_refusal_carrying_details_is_quoted_in_one_line(adapter, standins, reread_fails):
+    """A refusal's google.rpc details (an ErrorInfo, as AIP-193 asks) are in google-api-core's text of it as the
+    protobuf's text format, one field a line: the reason quotes the refusal through status_text.one_line."""
+    etag = adapter.get_service(SERVICE).etag
+    standins.run.faults.fail_next(1, grpc.StatusCode.ABORTED, method="UpdateService", reason="CONCURRENT_REQUEST")
+    if reread_fails:
+        standins.run.faults.fail_next(3, grpc.StatusCode.UNAVAILABLE, method="GetService")
+    with pytest.raises(WriteRefused) as caught:
+        adapter.set_traffic(SERVICE, [to(OLD)], etag)
+    said = str(caught.value)
+    assert "\n" not in said, said
+    assert "(details: ErrorInfo CONCURRENT_REQUEST" in said, said
+    assert ("could not be read again" in said) is reread_fails
+
+
 def test_a_failed_precondition_with_the_etag_unchanged_is_permanent_not_stale(adapter, standins):
     etag = adapter.get_service(SERVICE).etag
     standins.run.faults.fail_next(1, grpc.StatusCode.FAILED_PRECONDITION, method="UpdateService")
