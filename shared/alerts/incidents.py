@@ -72,7 +72,8 @@ class MisroutedCommand(IncidentParseError):
         also = f"; as sent, the commands topic would reject it too: malformed command: {problem}" if problem else ""
         if count:
             # An array of commands: each goes to the commands topic as a message of its own.
-            said = f" ({', '.join(repr(n[:40]) for n in names[:4])}{', …' if len(names) > 4 else ''})" if names else ""
+            more = ", …" if len(names) > 4 else ""
+            said = f" ({', '.join(repr(n[:40]) for n in names[:4])}{more})" if names else ""
             super().__init__("incident", f"is required: this is an array of {count} Runwarden command(s){said}, not a "
                                          "Monitoring notification; none was run: publish each to the commands topic, "
                                          f"one command per message{also}")

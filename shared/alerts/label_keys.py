@@ -3,11 +3,11 @@ spelling of one of them (`revisionName`, `Response-Code-Class`): a relay that re
 it rewrote the schema's own fields.
 
 Monitoring sends a monitored resource's labels under the names its type defines, all snake_case (Cloud
-Monitoring's monitored resource list, https://cloud.google.com/monitoring/api/resources: cloud_run_revision {project_id, service_name, revision_name,
-location, configuration_name}, vpc_access_connector {project_id, location, connector_name}, cloudsql_database
-{project_id, database_id, region}; uptime_url {project_id, host}; Managed Service for Prometheus's
-prometheus_target {project_id, location, cluster, namespace, job, instance}), and a metric's labels under the
-names its descriptor defines (run.googleapis.com/request_count: response_code, response_code_class, route;
+Monitoring's monitored resource list, https://cloud.google.com/monitoring/api/resources: cloud_run_revision
+{project_id, service_name, revision_name, location, configuration_name}, vpc_access_connector {project_id, location,
+connector_name}, cloudsql_database {project_id, database_id, region}; uptime_url {project_id, host}; Managed Service
+for Prometheus's prometheus_target {project_id, location, cluster, namespace, job, instance}), and a metric's labels
+under the names its descriptor defines (run.googleapis.com/request_count: response_code, response_code_class, route;
 monitoring.googleapis.com/uptime_check/check_passed: check_id, checker_location). Every sample
 (tests/fixtures/samples) keeps them so. A key that is another spelling of one of those names was written by
 something else: read as missing, it was silently ignored (a `revisionName` naming the revision the condition held

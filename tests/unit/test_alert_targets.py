@@ -107,7 +107,8 @@ def test_a_policy_grouped_without_project_id_is_summed_over_its_metrics_scope_no
 
 
 def test_a_connector_policy_aggregated_across_connectors_says_so_too():
-    target = parse_notification(notification("vpc_access_connector", {"project_id": "p", "location": "us-east1"})).target
+    labels = {"project_id": "p", "location": "us-east1"}
+    target = parse_notification(notification("vpc_access_connector", labels)).target
     assert target.kind is TargetKind.UNROUTABLE and "connector_name" in target.reason
 
 
@@ -197,7 +198,8 @@ def test_a_log_match_alert_brings_its_filter_as_evidence_to_read():
 
 
 @pytest.mark.parametrize("resource_type, labels, revision", [
-    ("cloud_run_revision", {"project_id": "p", "service_name": "s", "location": "us-east1", "revision_name": "s-00002-can"},
+    ("cloud_run_revision",
+     {"project_id": "p", "service_name": "s", "location": "us-east1", "revision_name": "s-00002-can"},
      "s-00002-can"),
     ("cloud_run_revision", {"project_id": "p", "service_name": "s", "location": "us-east1"}, ""),
     ("uptime_url", {"project_id": "p", "host": "h", "revision_name": "x"}, ""),

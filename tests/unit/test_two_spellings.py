@@ -207,7 +207,8 @@ def test_a_failing_revisions_alert_with_respelled_labels_writes_nothing_and_says
 
 
 def _grouped_by(*fields: str) -> Change:
-    return lambda i: _threshold(i)["aggregations"][0].update(crossSeriesReducer="REDUCE_SUM", groupByFields=list(fields))
+    return lambda i: _threshold(i)["aggregations"][0].update(crossSeriesReducer="REDUCE_SUM",
+                                                             groupByFields=list(fields))
 
 
 METRICS: dict[str, tuple[Change, dict[str, str], str]] = {
