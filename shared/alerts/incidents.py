@@ -2052,13 +2052,27 @@ def _json_object(raw: bytes | str, where: str, limit: int) -> Mapping[str, Any]:
     except ValueError as e:   # any other value json's grammar allows and Python cannot hold
         raise IncidentParseError(where, f"not valid JSON ({str(e)[:120]})") from None
     if not isinstance(doc, dict):
-        raise IncidentParseError(where, f"expected a JSON object, got {_json_kind(doc)}")
+        raise IncidentParseError(where, f"expected a JSON object, got {_batched(doc) or _json_kind(doc)}")
     if "\\ud" in text or "\\uD" in text:   # a UTF-16 escape: most are whole pairs (an emoji, escaped)
         lone = _lone_surrogate(doc)
         if lone is not None:
             raise IncidentParseError(lone, "not Unicode text: a lone UTF-16 surrogate escape (a character pair cut "
                                      "in two on the way)")
     return doc
+
+
+def _batched(doc: Any) -> str:
+    """What an array of notifications is, said: a Pub/Sub channel's message is one notification (the documented
+    schema 1.2 example is one `incident` object, as is every sample; that Monitoring never batches them is
+    UNCONFIRMED, and an array is refused whoever made it), so a relay batched them. Before, "got array" alone, every
+    incident in it unnamed; "" for any other value."""
+    if not isinstance(doc, list) or not doc or not all(isinstance(d, dict) and "incident" in d for d in doc):
+        return ""
+    ids = [str(d["incident"].get("incident_id", "?"))[:40] if isinstance(d["incident"], dict) else "?" for d in doc]
+    more = ", …" if len(ids) > 4 else ""
+    return (f"an array of {len(doc)} Monitoring notification(s) (incident {', '.join(map(repr, ids[:4]))}{more}): a "
+            "notification is one message, so something between Monitoring and Runwarden batched them; none was read "
+            "or done: have it publish each as a message of its own, or route the policies to a person's channel")
 
 
 def _lone_surrogate(value: Any, path: str = "") -> str | None:

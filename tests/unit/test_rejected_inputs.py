@@ -258,6 +258,24 @@ def test_an_array_that_is_not_of_commands_is_not_called_one(body):
     assert outcome.status is OutcomeStatus.REJECTED and "Runwarden command" not in outcome.reason, outcome.reason
 
 
+def test_an_array_of_notifications_is_said_to_be_batched_naming_each_incident():
+    """A relay that batched notifications into one message: "expected a JSON object, got array" named none of the
+    incidents it held. Each is named, nothing read or done, and it is told to a person."""
+    from tests.property.fast import scenario_model
+
+    first = scenario_model("bad_revision").notification(ANCHOR)
+    second = scenario_model("connector_saturation").notification(ANCHOR)
+    w = world()
+    outcome, logged = lines(lambda: w.handle(event(json.dumps([first, second]).encode(), "m-15")))
+
+    assert outcome.status is OutcomeStatus.REJECTED, outcome.reason
+    assert "got an array of 2 Monitoring notification(s) (incident " in outcome.reason, outcome.reason
+    for notification in (first, second):
+        assert repr(notification["incident"]["incident_id"]) in outcome.reason
+    assert [line for line in logged if line["runwarden"]["step"] == "notify"]
+    assert w.standins.run.calls == []
+
+
 _PAUSE = '"command":"pause","requested_by":"jose@example.com"'
 
 
