@@ -1135,7 +1135,7 @@ def _reject(error: IncidentParseError, event_data: Any, config: Config, adapters
     sent = sent_command(published_body(event_data))
     if sent is None:
         return _reject_once(error, None, "", event_data, config, adapters, received_at)
-    misrouted, ids = MisroutedCommand(sent.name, sent.problem), sent.ids
+    misrouted, ids = MisroutedCommand(sent.name, sent.problem, sent.count, sent.names), sent.ids
     answered = ids.answerable or (None,)
     return [_reject_once(misrouted, command_id, ids.said(), event_data, config, adapters, received_at,
                          notes=_also_answered(event_data, command_id, answered))

@@ -929,31 +929,53 @@ def published_body(event_data: Any) -> bytes | None:
 
 @dataclass(frozen=True)
 class SentCommand:
-    """A body shaped as a command (its top level names a `command`, and it has no `incident`), read as far
-    as it can be: what it names, the ids it gives, and the commands path's own rejection of it as sent
-    (`problem`, None when it is a valid command)."""
+    """A body shaped as a command (its top level names a `command`, or its `schema` is a command's, and it has no
+    `incident`), or a JSON array of such objects, read as far as it can be: what it names, the ids it gives, and the
+    commands path's own rejection of it as sent (`problem`, None when it is a valid command)."""
     name: str
     ids: SentIds
     problem: str | None
+    # An array of commands (the manual trigger's shape, several at once): how many objects it holds, and the
+    # commands they name, in order; 0 and () for one command object.
+    count: int = 0
+    names: tuple[str, ...] = ()
+
+
+def _shaped_as_command(doc: Any) -> bool:
+    """An object that says it is a command: it names a `command` as text, or its `schema` is a command's
+    (`runwarden.command/v1`, the CLI writes it), and it carries no `incident` (a notification's)."""
+    if not isinstance(doc, _Seen) or "incident" in doc:
+        return False
+    return any(isinstance(name, str) for name in doc.all.get("command", [])) or SCHEMA in doc.all.get("schema", [])
+
+
+def _command_name(doc: _Seen) -> str:
+    return next((name for name in doc.all.get("command", []) if isinstance(name, str)), "")
 
 
 def sent_command(body: bytes | None) -> SentCommand | None:
     """The command a body on the alerts topic holds (an operator's mistake: the topics swapped), or None
     when it is not shaped as one. Read with the commands path's own parsing (`parse_command`), so the alert
     path answers it as the commands path would, whatever keeps it from being a notification (not UTF-8, a
-    key given twice), never losing the ids its sender waits on."""
+    key given twice), never losing the ids its sender waits on. A JSON array whose every item is an object and
+    one of them at least shaped as a command is commands too (several sent at once, as a script or the manual
+    trigger's file may hold them): before, it was answered "expected a JSON object, got array", a bad notification,
+    and its senders were never told where commands go."""
     doc = _read_leniently(body) if body is not None else None
-    if not isinstance(doc, _Seen) or "incident" in doc:
-        return None
-    names = [name for name in doc.all.get("command", []) if isinstance(name, str)]
-    if not names:
+    items = doc if isinstance(doc, list) else [doc]
+    if not items or not all(isinstance(item, _Seen) and "incident" not in item for item in items) \
+            or not any(map(_shaped_as_command, items)):
         return None
     try:
-        parse_command(body)
+        parse_command(body)   # type: ignore[arg-type]  # body is not None here
         problem = None
     except CommandError as exc:
         problem = str(exc)
-    return SentCommand(names[0], sent_ids(body), problem)
+    names = tuple(name for name in map(_command_name, items) if name)
+    if isinstance(doc, list):
+        return SentCommand(names[0] if names else "", sent_ids(body), problem,   # type: ignore[arg-type]
+                           count=len(doc), names=names)
+    return SentCommand(names[0] if names else "", sent_ids(body), problem)   # type: ignore[arg-type]
 
 
 # What each pattern asks for, in words: an operator who typed a short name or a URL reads what to

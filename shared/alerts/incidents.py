@@ -38,6 +38,7 @@ from shared.alerts.relayed import Relayed, WrappedTooDeep, read_through, wrapped
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.echo import quoted as echoed_quoted
 from shared.errors import PermanentError
+from shared.alerts import label_keys
 from shared.gcp.identifiers import (COMMAND_INCIDENT_PREFIX, INCIDENT_ID_CHARACTER, IncidentIdCharacter,
                                     folded_incident_id, resource_label_problem, stripped_incident_id)
 
@@ -67,10 +68,20 @@ class MisroutedCommand(IncidentParseError):
     `sent_command`), whatever keeps it from being a notification, and answers under each id it gives
     (shared/pipeline.py `_reject`), saying what the commands topic would answer it as sent (`problem`)."""
 
-    def __init__(self, command: str, problem: str | None = None) -> None:
+    def __init__(self, command: str, problem: str | None = None, count: int = 0, names: tuple[str, ...] = ()) -> None:
         also = f"; as sent, the commands topic would reject it too: malformed command: {problem}" if problem else ""
-        super().__init__("incident", f"is required: this is a Runwarden command ({command[:40]!r}), not a Monitoring "
-                                     f"notification; it was not run: publish it to the commands topic{also}")
+        if count:
+            # An array of commands: each goes to the commands topic as a message of its own.
+            more = ", …" if len(names) > 4 else ""
+            said = f" ({', '.join(repr(n[:40]) for n in names[:4])}{more})" if names else ""
+            super().__init__("incident", f"is required: this is an array of {count} Runwarden command(s){said}, not a "
+                                         "Monitoring notification; none was run: publish each to the commands topic, "
+                                         f"one command per message{also}")
+            return
+        what = f"a Runwarden command ({command[:40]!r})" if command else \
+            "a Runwarden command (its schema is runwarden.command/v1)"
+        super().__init__("incident", f"is required: this is {what}, not a Monitoring notification; it was not run: "
+                                     f"publish it to the commands topic{also}")
 
 
 # --- Value types ------------------------------------------------------------------------
@@ -1568,42 +1579,36 @@ def _malformed(incident: Incident) -> AlertTarget | None:
     return None
 
 
-def _label_spelling(key: str) -> str:
-    """A label key as its spellings share it: `serviceName`, `ServiceName`, `service-name` and `SERVICE_NAME` are
-    all `servicename`."""
-    return re.sub(r"[_\-\s]", "", key).lower()
-
-
 def _respelled(incident: Incident) -> AlertTarget | None:
-    """A target that says the notification's resource labels are keyed in another spelling than their type's, or
-    None. A monitored resource type's labels are a fixed set, snake_case (cloud_run_revision {project_id,
-    service_name, revision_name, location, configuration_name}: Cloud Monitoring's monitored resource list), and
-    Monitoring sends them so (every sample, tests/fixtures/samples): a `serviceName` or `projectId` in their place
-    came from a relay that respelled every key, a label map's keys with the schema's. Read as missing, they were
-    said to be a policy that aggregates across services, and its owner told to regroup an aggregation that was
-    right; read as the labels they spell, keys a relay rewrote would name what to write to. Neither: rejected,
-    naming each key as sent and as its type spells it. So is such a key beside the label's own with another value
-    (`service_name` 'backend', `serviceName` 'frontend'): which one names the resource is unknown. A copy with the
-    same value names nothing else, and is read as before."""
-    labels = incident.resource_labels
-    respelled = {}
-    for field in _NAME_LABELS.get(incident.resource_type, ()):
-        for sent in (k for k in labels if k != field and _label_spelling(k) == _label_spelling(field)):
-            # Beside the label under its own name with the same value, a copy names nothing else: read as it was.
-            if labels.get(field) != labels[sent]:
-                respelled[sent] = field
-    if not respelled:
+    """A target that says the notification's resource or metric labels are keyed in another spelling than the one
+    they are sent and read under, or None. A monitored resource type's labels are a fixed set, snake_case, and a
+    metric's labels are its descriptor's; Monitoring sends both so (every sample, tests/fixtures/samples): a
+    `serviceName`, `revisionName` or `responseCodeClass` in their place came from a relay that respelled every key,
+    a label map's keys with the schema's. Read as missing, they were said to be a policy that aggregates across
+    services (its owner told to regroup an aggregation that was right), or ignored (a revision the condition held
+    on, rolled back toward; a 4xx count judged as 5xx); read as the labels they spell, keys a relay rewrote would
+    name what to write to. Neither: rejected, naming each key as sent and as it is spelled. So is such a key beside
+    the label's own with another value (`service_name` 'backend', `serviceName` 'frontend'): which one names the
+    resource is unknown. A copy with the same value names nothing else, and is read as before. Which labels count
+    is shared/alerts/label_keys.py's rule: every label the product reads, and every label the condition names."""
+    named_resource, named_metric = label_keys.named_by(
+        (incident.condition_filter, incident.denominator_filter, *incident.group_by, *incident.denominator_group_by))
+    found = [("resource", sent, label, incident.resource_labels) for sent, label in label_keys.respelled(
+        incident.resource_labels, (*label_keys.RESOURCE_LABELS.get(incident.resource_type, ()), *named_resource)
+    ).items()] + [("metric", sent, label, incident.metric_labels) for sent, label in label_keys.respelled(
+        incident.metric_labels, (*label_keys.metric_labels_read(incident.metric_type), *named_metric)).items()]
+    if not found:
         return None
-    said = ", ".join(f"{sent!r} {quoted(labels[sent], 60)} for {field!r}"
-                     + (f" (which it also carries, {quoted(labels[field], 60)})" if labels.get(field) else "")
-                     for sent, field in respelled.items())
+    said = ", ".join(f"{where} label {sent!r} {quoted(labels[sent], 60)} for {label!r}"
+                     + (f" (which it also carries, {quoted(labels[label], 60)})" if labels.get(label) else "")
+                     for where, sent, label, labels in found)
     return AlertTarget(kind=TargetKind.UNROUTABLE, fix_policy=True, reason=(
-        f"policy {quoted(incident.policy_name)}: the notification's {incident.resource_type} labels are keyed in "
-        f"another spelling than the resource type's ({said}): Monitoring sends a monitored resource's labels under "
-        "their own snake_case names, so something between it and Runwarden (a relay) respelled the label keys; which "
-        "resource they name is not read from rewritten keys, and nothing was read or done: have the relay keep the "
-        "keys of label maps (resource.labels, metric.labels, policy_user_labels) as Monitoring sent them, or route "
-        "this policy to a person's channel"))
+        f"policy {quoted(incident.policy_name)}: the notification's {incident.resource_type or 'resource'} labels are "
+        f"keyed in another spelling than the one Monitoring sends ({said}): Monitoring sends a monitored resource's "
+        "labels under their own snake_case names and a metric's under its descriptor's, as the condition names them, "
+        "so something between it and Runwarden (a relay) respelled the label keys; what they name is not read from "
+        "rewritten keys, and nothing was read or done: have the relay keep the keys of label maps (resource.labels, "
+        "metric.labels, policy_user_labels) as Monitoring sent them, or route this policy to a person's channel"))
 
 
 # Resource labels that name what Runwarden diagnoses, wherever a notification carries them.
@@ -1979,9 +1984,9 @@ def _read_notification(payload: bytes | str | Mapping[str, Any], where: str) -> 
         if reached.deeper and "incident" not in doc:
             raise IncidentParseError(where, wrapped_too_deep(relayed))
     if "incident" not in doc:
-        if isinstance(doc.get("command"), str):
+        if isinstance(doc.get("command"), str) or doc.get("schema") == "runwarden.command/v1":
             # An operator's command published to the alerts topic: say where it belongs.
-            raise MisroutedCommand(doc["command"])
+            raise MisroutedCommand(doc["command"] if isinstance(doc.get("command"), str) else "")
         raise IncidentParseError("incident", "is required (is this a Monitoring notification?)")
     if not isinstance(doc["incident"], Mapping):
         raise IncidentParseError("incident", f"expected an object, got {_json_kind(doc['incident'])}")
@@ -2047,13 +2052,27 @@ def _json_object(raw: bytes | str, where: str, limit: int) -> Mapping[str, Any]:
     except ValueError as e:   # any other value json's grammar allows and Python cannot hold
         raise IncidentParseError(where, f"not valid JSON ({str(e)[:120]})") from None
     if not isinstance(doc, dict):
-        raise IncidentParseError(where, f"expected a JSON object, got {_json_kind(doc)}")
+        raise IncidentParseError(where, f"expected a JSON object, got {_batched(doc) or _json_kind(doc)}")
     if "\\ud" in text or "\\uD" in text:   # a UTF-16 escape: most are whole pairs (an emoji, escaped)
         lone = _lone_surrogate(doc)
         if lone is not None:
             raise IncidentParseError(lone, "not Unicode text: a lone UTF-16 surrogate escape (a character pair cut "
                                      "in two on the way)")
     return doc
+
+
+def _batched(doc: Any) -> str:
+    """What an array of notifications is, said: a Pub/Sub channel's message is one notification (the documented
+    schema 1.2 example is one `incident` object, as is every sample; that Monitoring never batches them is
+    UNCONFIRMED, and an array is refused whoever made it), so a relay batched them. Before, "got array" alone, every
+    incident in it unnamed; "" for any other value."""
+    if not isinstance(doc, list) or not doc or not all(isinstance(d, dict) and "incident" in d for d in doc):
+        return ""
+    ids = [str(d["incident"].get("incident_id", "?"))[:40] if isinstance(d["incident"], dict) else "?" for d in doc]
+    more = ", …" if len(ids) > 4 else ""
+    return (f"an array of {len(doc)} Monitoring notification(s) (incident {', '.join(map(repr, ids[:4]))}{more}): a "
+            "notification is one message, so something between Monitoring and Runwarden batched them; none was read "
+            "or done: have it publish each as a message of its own, or route the policies to a person's channel")
 
 
 def _lone_surrogate(value: Any, path: str = "") -> str | None:

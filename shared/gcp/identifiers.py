@@ -167,10 +167,30 @@ def _project_problem(project: str) -> str | None:
     return None
 
 
+# A region as a notification's label names one: an area, a direction and a number, each joined by a hyphen
+# (us-central1, europe-west1, northamerica-northeast1, me-central2; a sovereign cloud's u-france-east1). Every
+# Cloud Run service and job is in one region (Cloud Run, "Cloud Run locations",
+# https://cloud.google.com/run/docs/locations, whose list holds no other shape), as is every Serverless VPC
+# Access connector (made with a `--region`: gcloud compute networks vpc-access connectors create) and every Cloud
+# SQL instance; the cloud_run_revision label `location` is "the location the service is run" (Cloud Monitoring v3
+# Service.CloudRun.location: "Corresponds to the location resource label in the cloud_run_revision monitored
+# resource"). `global`, a multi-region (`us`, `eu`, `asia`) or a placeholder (`l`) names none: that no Google
+# region will ever be named otherwise is UNCONFIRMED, and a notification naming one is refused, never acted on,
+# so a new shape costs a page, not a write. The config's and the commands' names keep the looser `_REGION`.
+_REGION_NAME = re.compile(r"^[a-z]+(?:-[a-z]+)+[0-9]+$")
+# Locations Google names that hold no Cloud Run service: resources with no location ("global") and multi-regions.
+_NOT_REGIONS = {"global": "the location of resources that have none", "us": "a multi-region",
+                "eu": "a multi-region", "asia": "a multi-region"}
+
+
 def _region_problem(location: str) -> str | None:
     if _ZONE.match(location):
         return f"is a zone: resources are labelled with their region, {location.rsplit('-', 1)[0]}"
-    return None if _REGION.match(location) else "is not a region such as us-central1"
+    if _REGION_NAME.match(location):
+        return None
+    named = f" ({_NOT_REGIONS[location]})" if location in _NOT_REGIONS else ""
+    return (f"is not a region{named}: every Cloud Run service, Serverless VPC Access connector and Cloud SQL instance "
+            "is in one region, named such as us-central1 or europe-west1 (Cloud Run, \"Cloud Run locations\")")
 
 
 def location_or_id_problem(location: str, id_: str, kind: str) -> str | None:

@@ -310,6 +310,62 @@ def test_an_unmanaged_service_is_skipped_without_reading_it(standin_env, firesto
     assert world.standins.run.calls == []
 
 
+def _bad_revision_alert(world, change) -> dict:
+    """The bad_revision notification with `change` made to its incident, as a delivery."""
+    document = resolve_scenario("bad_revision").notification(world.anchor)
+    change(document["incident"])
+    return event(json.dumps(document).encode(), "1")
+
+
+@pytest.mark.parametrize("location", ["global", "us", "europe-west"])
+def test_an_alert_on_a_location_that_is_no_region_is_rejected_to_a_person_not_skipped(world, location):
+    """A cloud_run_revision's `location` is the region its service runs in (every Cloud Run service is in one:
+    Cloud Run, "Cloud Run locations"). One that names none was built into a service name no config manages and
+    answered `skipped` "not a managed service", which reaches nobody; it is a notification of a shape no real
+    resource has, told to a person (rejected, with a notify line), and nothing is read or written."""
+    world.seed("bad_revision")
+
+    outcome = world.handle(_bad_revision_alert(world, lambda i: i["resource"]["labels"].update(location=location)))
+
+    assert outcome.status.value == "rejected", outcome.reason
+    assert f"location {location!r}" in outcome.reason and "is not a region" in outcome.reason, outcome.reason
+    assert world.published()[0]["status"] == "rejected"
+    assert world.standins.run.calls == [] and world.writes() == 0
+
+
+def test_an_alert_whose_revision_label_a_relay_respelled_writes_nothing_and_says_so(world):
+    """`revisionName` naming the revision that served cleanly: read as missing, the alert's own revision was never
+    weighed and traffic went back toward it. Refused naming the key, nothing read or written."""
+    world.seed("bad_revision")
+
+    outcome = world.handle(_bad_revision_alert(
+        world, lambda i: i["resource"]["labels"].update(revisionName="backend-00001-abc")))
+
+    assert outcome.status.value == "rejected", outcome.reason
+    assert "resource label 'revisionName' 'backend-00001-abc' for 'revision_name'" in outcome.reason, outcome.reason
+    assert world.published()[0]["status"] == "rejected"
+    assert world.writes() == 0
+
+
+def test_an_array_of_commands_on_the_alerts_topic_is_told_where_commands_go_under_each_id(world):
+    """A JSON array of commands (several at once, as a script may hold them) sent to the alerts topic was a "bad
+    notification" (`expected a JSON object, got array`), answered under no id: its senders timed out and were never
+    told where commands go. Each id is answered, naming the commands topic; nothing is run."""
+    commands = [{"command": "pause", "command_id": f"p-{n}", "requested_by": "alice@example.com", "reason": "x"}
+                for n in (1, 2)]
+
+    outcome = world.handle(event(json.dumps(commands).encode(), "m-1"))
+
+    published = world.published(2)
+    assert sorted(p["command_id"] for p in published) == ["p-1", "p-2"]
+    for answer in published:
+        assert answer["status"] == "rejected", answer["reason"]
+        assert "this is an array of 2 Runwarden command(s) ('pause', 'pause'), not a Monitoring notification; none " \
+               "was run: publish each to the commands topic, one command per message" in answer["reason"], answer
+    assert outcome.command_id == "p-1"
+    assert world.state.get_record("flags", "kill_switch") is None
+
+
 def test_a_denied_log_read_is_a_gap_not_a_failure(world):
     world.seed("connector_saturation")
     world.standins.logging.faults.deny()

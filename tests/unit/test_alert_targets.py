@@ -107,7 +107,8 @@ def test_a_policy_grouped_without_project_id_is_summed_over_its_metrics_scope_no
 
 
 def test_a_connector_policy_aggregated_across_connectors_says_so_too():
-    target = parse_notification(notification("vpc_access_connector", {"project_id": "p", "location": "l"})).target
+    labels = {"project_id": "p", "location": "us-east1"}
+    target = parse_notification(notification("vpc_access_connector", labels)).target
     assert target.kind is TargetKind.UNROUTABLE and "connector_name" in target.reason
 
 
@@ -191,15 +192,16 @@ def test_an_uptime_check_is_not_a_log_match_alert():
 
 def test_a_log_match_alert_brings_its_filter_as_evidence_to_read():
     incident = parse_notification(notification(
-        "cloud_run_revision", {"project_id": "p", "service_name": "s", "location": "l"},
+        "cloud_run_revision", {"project_id": "p", "service_name": "s", "location": "us-east1"},
         metric={"type": "", "labels": {}}, condition={"conditionMatchedLog": {"filter": 'textPayload:"Dial error"'}}))
     assert incident.is_log_match and alert_context(incident).log_filter == 'textPayload:"Dial error"'
 
 
 @pytest.mark.parametrize("resource_type, labels, revision", [
-    ("cloud_run_revision", {"project_id": "p", "service_name": "s", "location": "l", "revision_name": "s-00002-can"},
+    ("cloud_run_revision",
+     {"project_id": "p", "service_name": "s", "location": "us-east1", "revision_name": "s-00002-can"},
      "s-00002-can"),
-    ("cloud_run_revision", {"project_id": "p", "service_name": "s", "location": "l"}, ""),
+    ("cloud_run_revision", {"project_id": "p", "service_name": "s", "location": "us-east1"}, ""),
     ("uptime_url", {"project_id": "p", "host": "h", "revision_name": "x"}, ""),
 ])
 def test_the_revision_an_alert_names_is_in_its_context(resource_type, labels, revision):
@@ -208,7 +210,7 @@ def test_the_revision_an_alert_names_is_in_its_context(resource_type, labels, re
 
 def test_a_ratio_policy_is_known_by_its_denominator():
     incident = parse_notification(notification(
-        "cloud_run_revision", {"project_id": "p", "service_name": "s", "location": "l"}, threshold_value="0.02",
+        "cloud_run_revision", {"project_id": "p", "service_name": "s", "location": "us-east1"}, threshold_value="0.02",
         condition={"conditionThreshold": {"filter": "n", "denominatorFilter": "d"}}))
     context = alert_context(incident)
     assert context.ratio and context.threshold == 0.02
@@ -407,7 +409,7 @@ def test_a_notification_without_its_condition_is_never_cleared_as_healthy(condit
     from shared.config import DiagnosisSettings
     from shared.diagnosis.health_bar import health_bar
 
-    document = notification("cloud_run_revision", {"project_id": "p", "service_name": "orders", "location": "l"},
+    document = notification("cloud_run_revision", {"project_id": "p", "service_name": "orders", "location": "us-east1"},
                             metric={"type": "run.googleapis.com/request_count", "labels": {}}, threshold_value="0.99")
     if condition is ...:
         document["incident"].pop("condition", None)

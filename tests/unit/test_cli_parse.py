@@ -127,9 +127,9 @@ def test_parse_shows_what_the_alert_is_about(runner: CliRunner, tmp_path) -> Non
     notification = {"version": "1.2", "incident": {
         "incident_id": "0.c", "state": "open", "started_at": 1764158400, "scoping_project_id": "p",
         "resource": {"type": "vpc_access_connector",
-                     "labels": {"project_id": "p", "connector_name": "c", "location": "l"}}}}
+                     "labels": {"project_id": "p", "connector_name": "c", "location": "us-east1"}}}}
     path = tmp_path / "n.json"
     path.write_text(json.dumps(notification))
     result = runner.invoke(runwarden, ["parse", str(path)])
     target = json.loads(result.stdout)["target"]
-    assert target["kind"] == "connector" and target["name"] == "projects/p/locations/l/connectors/c"
+    assert target["kind"] == "connector" and target["name"] == "projects/p/locations/us-east1/connectors/c"

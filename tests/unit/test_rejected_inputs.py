@@ -229,6 +229,53 @@ def test_a_command_on_the_alerts_topic_is_told_where_it_belongs():
     assert w.publisher.messages[0][2].get("command_id") == "p-1"
 
 
+@pytest.mark.parametrize("body, said, ids", [
+    ([{"command": "pause", "command_id": "p-1", "requested_by": "a@example.com", "reason": "x"},
+      {"command": "resume", "command_id": "r-1", "requested_by": "a@example.com", "reason": "x"}],
+     "this is an array of 2 Runwarden command(s) ('pause', 'resume'), not a Monitoring notification; none was run: "
+     "publish each to the commands topic, one command per message", ["p-1", "r-1"]),
+    # The CLI's schema field says what it is, though its command is misspelt.
+    ({"schema": "runwarden.command/v1", "comand": "pause", "command_id": "p-3", "requested_by": "a@example.com"},
+     "this is a Runwarden command (its schema is runwarden.command/v1), not a Monitoring notification", ["p-3"]),
+])
+def test_commands_on_the_alerts_topic_in_any_shape_are_told_where_commands_go(body, said, ids):
+    """A JSON array of commands was answered "expected a JSON object, got array", a bad notification under no id;
+    a command whose schema says so but which names no `command`, "incident: is required (is this a Monitoring
+    notification?)". Each says the commands topic takes commands, answered under each id; nothing is run."""
+    w = world()
+    w.handle(event(json.dumps(body).encode(), "m-13"))
+    published = w.published()
+    assert [p["command_id"] for p in published] == ids
+    for outcome in published:
+        assert outcome["status"] == "rejected" and said in outcome["reason"], outcome["reason"]
+    assert w.standins.run.calls == [] and w.state.get_record("flags", "kill_switch") is None
+
+
+@pytest.mark.parametrize("body", [[{"command": "pause", "command_id": "p-1"}, 3], [], [{"incident_id": "0.a"}]])
+def test_an_array_that_is_not_of_commands_is_not_called_one(body):
+    w = world()
+    outcome = w.handle(event(json.dumps(body).encode(), "m-14"))
+    assert outcome.status is OutcomeStatus.REJECTED and "Runwarden command" not in outcome.reason, outcome.reason
+
+
+def test_an_array_of_notifications_is_said_to_be_batched_naming_each_incident():
+    """A relay that batched notifications into one message: "expected a JSON object, got array" named none of the
+    incidents it held. Each is named, nothing read or done, and it is told to a person."""
+    from tests.property.fast import scenario_model
+
+    first = scenario_model("bad_revision").notification(ANCHOR)
+    second = scenario_model("connector_saturation").notification(ANCHOR)
+    w = world()
+    outcome, logged = lines(lambda: w.handle(event(json.dumps([first, second]).encode(), "m-15")))
+
+    assert outcome.status is OutcomeStatus.REJECTED, outcome.reason
+    assert "got an array of 2 Monitoring notification(s) (incident " in outcome.reason, outcome.reason
+    for notification in (first, second):
+        assert repr(notification["incident"]["incident_id"]) in outcome.reason
+    assert [line for line in logged if line["runwarden"]["step"] == "notify"]
+    assert w.standins.run.calls == []
+
+
 _PAUSE = '"command":"pause","requested_by":"jose@example.com"'
 
 

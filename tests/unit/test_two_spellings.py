@@ -153,6 +153,16 @@ RESOURCES = {
                                                    "region": "us-central1"}, ["'databaseId'"]),
     "an uptime check's host": ("uptime_url", {"project_id": "demo-project", "Host": "backend.example.com"},
                                ["'Host'"]),
+    # Every label of the type, not only those a target's name is built of: a revision the alert names is read (no
+    # rollback toward it), and which keys a relay rewrote beside it is unknown.
+    "the revision's name": ("cloud_run_revision", {"project_id": "demo-project", "location": "us-central1",
+                                                   "service_name": "backend", "revisionName": "backend-00001-abc"},
+                            ["resource label 'revisionName' 'backend-00001-abc' for 'revision_name'"]),
+    "the configuration's name": ("cloud_run_revision", {"project_id": "demo-project", "location": "us-central1",
+                                                        "service_name": "backend", "configuration-name": "backend"},
+                                 ["'configuration-name'"]),
+    "a Cloud SQL instance's project": ("cloudsql_database", {"projectId": "demo-project", "region": "us-central1",
+                                                             "database_id": "demo-project:main-db"}, ["'projectId'"]),
 }
 
 
@@ -190,4 +200,72 @@ def test_a_failing_revisions_alert_with_respelled_labels_writes_nothing_and_says
 
     assert outcome.status is OutcomeStatus.REJECTED, outcome.reason
     assert said in outcome.reason and "aggregat" not in outcome.reason
+    assert world.standins.run.count("UpdateService") == 0
+
+
+# --- a metric label keyed in another spelling ----------------------------------------------------------------------
+
+
+def _grouped_by(*fields: str) -> Change:
+    return lambda i: _threshold(i)["aggregations"][0].update(crossSeriesReducer="REDUCE_SUM",
+                                                             groupByFields=list(fields))
+
+
+METRICS: dict[str, tuple[Change, dict[str, str], str]] = {
+    # Cloud Run's request_count defines response_code_class (read by the health check: a 4xx count is never judged
+    # on 5xx); read as missing, a 4xx alert was told a "volume alert".
+    "the response class of a Cloud Run metric": (lambda i: None, {"responseCodeClass": "4xx"},
+                                                 "metric label 'responseCodeClass' '4xx' for 'response_code_class'"),
+    "the response code, kebab-case": (lambda i: None, {"response-code": "503"}, "'response-code' '503'"),
+    # A label the condition groups by, whatever the metric: its spelling there is the writer's.
+    "a log-based metric's label the condition groups by": (
+        lambda i: (i["metric"].update(type="logging.googleapis.com/user/db_errors"),
+                   _grouped_by("metric.label.error_kind", "resource.label.service_name")(i)),
+        {"errorKind": "timeout"}, "metric label 'errorKind' 'timeout' for 'error_kind'"),
+    "a copy naming another class": (lambda i: None, {"response_code_class": "5xx", "ResponseCodeClass": "4xx"},
+                                    "also carries, '5xx'"),
+}
+
+
+@pytest.mark.parametrize("change, labels, said", METRICS.values(), ids=METRICS.keys())
+def test_metric_labels_keyed_in_another_spelling_are_refused_naming_each(change, labels, said):
+    document = alert()
+    change(document["incident"])
+    document["incident"]["metric"]["labels"] = labels
+    target = parse_notification(document).target
+    assert target.kind is TargetKind.UNROUTABLE and target.fix_policy, target
+    assert "another spelling" in target.reason and said in target.reason, target.reason
+
+
+KEPT: dict[str, tuple[Change, dict[str, str]]] = {
+    "as Monitoring sends them": (lambda i: None, {"response_code_class": "5xx", "response_code": "503"}),
+    "a copy with the label's own value": (lambda i: None, {"response_code_class": "5xx", "responseCodeClass": "5xx"}),
+    # A user metric's labels are its writer's: camelCase there is how they were written, unless the condition
+    # names the label in another spelling.
+    "a user metric's own camelCase label": (
+        lambda i: i["metric"].update(type="custom.googleapis.com/checkout/errors"), {"errorKind": "timeout"}),
+    "a Cloud Run metric's label no decision reads": (lambda i: None, {"someLabel": "x"}),
+}
+
+
+@pytest.mark.parametrize("change, labels", KEPT.values(), ids=KEPT.keys())
+def test_metric_labels_spelled_as_their_writer_spells_them_are_read_as_before(change, labels):
+    document = alert()
+    change(document["incident"])
+    document["incident"]["metric"]["labels"] = labels
+    target = parse_notification(document).target
+    assert target.kind is TargetKind.SERVICE, target
+
+
+def test_a_failing_revisions_alert_whose_revision_label_was_respelled_rolls_nothing_back():
+    """`revisionName` naming the revision that served cleanly: read as missing, the rollback went toward the revision
+    the condition held on (resource.labels.revision_name, spelled so, holds it back)."""
+    world = FastWorld(seeded_copy("bad_revision", None), ANCHOR)
+    document = alert()
+    document["incident"]["resource"]["labels"]["revisionName"] = "backend-00001-abc"
+
+    outcome = handle_alert(event(json.dumps(document).encode(), "1"), world.config, world.adapters)
+
+    assert outcome.status is OutcomeStatus.REJECTED, outcome.reason
+    assert "'revisionName'" in outcome.reason
     assert world.standins.run.count("UpdateService") == 0
