@@ -1537,6 +1537,8 @@ class _Resend:
         self.body = body
 
     def __str__(self) -> str:
+        if "_array" in self.body:   # an array of commands (OtherShape "array"), sent again as it was
+            return f"resend(array {[one.get('command_id') for one in self.body['_array']]})"
         return f"resend({self.body.get('command')} {self.body.get('command_id')})"
 
 

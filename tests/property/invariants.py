@@ -583,12 +583,22 @@ def commands_answered_once(run: Run) -> list[str]:
     for obs in run.trace:
         if not isinstance(obs.step, ONE_COMMAND) or obs.transient or obs.errors:
             continue
-        if isinstance(obs.step, OtherShape) and obs.step.shape == "array":
+        if _array(obs):
             continue   # answered under each of its ids: other_shapes_refused
         ids = [o.command_id for o in obs.outcomes]
         if ids != [obs.command_id]:
             problems.append(f"step #{obs.index} {obs.step}: command {obs.command_id} answered under {ids}")
     return problems
+
+
+def _array(obs: Observation) -> list[str]:
+    """The command ids of an array of commands a step sent (OtherShape "array", or the platform's resend of one),
+    else []."""
+    if isinstance(obs.step, OtherShape) and obs.step.shape == "array":
+        return [f"array-{obs.step.id}-{one}" for one in ARRAY_IDS]
+    if isinstance(obs.step, _Resend) and "_array" in obs.step.body:
+        return [str(one.get("command_id")) for one in obs.step.body["_array"]]
+    return []
 
 
 def other_shapes_refused(run: Run) -> list[str]:
@@ -597,19 +607,20 @@ def other_shapes_refused(run: Run) -> list[str]:
     switch), nor a numeric id run under no claim (CHANGELOG 0.2.0, operators' commands). No shape writes."""
     problems = []
     for obs in run.trace:
-        if not isinstance(obs.step, OtherShape):
+        expected = sorted(_array(obs))   # an array of commands, or its resend
+        if not isinstance(obs.step, OtherShape) and not expected:
             continue
         if obs.write_calls:
             problems.append(f"step #{obs.index} {obs.step}: {obs.write_calls} write call(s) from a pause, a resume "
                             "or a refused command")
-        if obs.step.shape == "array" and not obs.transient and not obs.errors:
+        if expected and not obs.transient and not obs.errors:
             # Once under each id its objects give, each answer rejected: each sender hears it, nothing is run.
             ids = sorted(o.command_id or "" for o in obs.outcomes)
-            expected = sorted(f"array-{obs.step.id}-{one}" for one in ARRAY_IDS)
             if ids != expected or any(o.status.value != "rejected" for o in obs.outcomes):
                 got = [(o.command_id, o.status.value) for o in obs.outcomes]
                 problems.append(f"step #{obs.index} {obs.step}: answered {got}, not rejected once under each of {expected}")
-        elif obs.step.shape in REFUSED_SHAPES and not obs.transient and not obs.errors:
+        elif isinstance(obs.step, OtherShape) and obs.step.shape in REFUSED_SHAPES and not obs.transient \
+                and not obs.errors:
             got = [o.status.value for o in obs.outcomes]
             if got != ["rejected"]:
                 problems.append(f"step #{obs.index} {obs.step}: answered {got}, not rejected: "

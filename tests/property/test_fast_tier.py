@@ -740,3 +740,15 @@ def test_an_array_of_commands_is_refused_once_under_each_id_and_runs_nothing(com
             assert step.write_calls == 0, explain(run, [])
         problems = check_all(run)
         assert not problems, explain(run, problems)
+
+
+def test_an_array_of_commands_sent_again_after_a_failed_publish_is_refused_once_under_each_id() -> None:
+    """The soak's counterexample (seed 5005): the array's first attempt raised (its answer's publish failed) and
+    the platform's resend was judged as one command; it is the array again, answered under each id."""
+    with fast_run("bad_revision", "enforce", **POLICY) as run:
+        run.execute([Open(0, 0), PublishFault(1), OtherShape("array", "resume", 0)])
+        resent = run.trace[-1]
+        assert sorted((o.command_id, o.status.value) for o in resent.outcomes) == [
+            ("array-0-a", "rejected"), ("array-0-b", "rejected")], explain(run, [])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
