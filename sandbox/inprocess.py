@@ -39,7 +39,8 @@ from shared.gcp.vpcaccess import ApiStatusError, VpcAccessAdapter
 from shared.diagnosis.evidence import HistogramResult, LogRecord, MetricQuery, MetricResult
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import MAX_ATTRIBUTE_KEY_BYTES, MAX_ATTRIBUTE_VALUE_BYTES, MAX_ATTRIBUTES
-from sandbox.standins.base import ApiError, Call, Rpc, StandIn, denial_text, resource_of
+from sandbox.standins.base import ApiError, Call, Rpc, StandIn, denial_text, quota_details, resource_of
+from sandbox.standins.faults import QuotaRefusal
 from sandbox.standins.server import StandIns
 from sandbox.standins.vpcaccess import RestRequest, VpcAccessStandIn
 
@@ -56,6 +57,20 @@ def api_exception(code: Any, message: str) -> Exception:
     from google.api_core import exceptions
 
     return exceptions.from_grpc_status(code, message)
+
+
+def quota_exception(quota: QuotaRefusal) -> Exception:
+    """The ResourceExhausted a google-api-core client raises for a quota refusal the gRPC stand-in sends
+    (base.quota_status): its details unpacked into `details`, its ErrorInfo into `error_info`, as
+    exceptions.from_grpc_error does with the `grpc-status-details-bin` trailer (`_parse_grpc_error_details`,
+    google/api_core/exceptions.py). Without them an in-process quota refusal read as a fixed limit, never sent
+    again within its call, where the same refusal over gRPC was."""
+    from google.api_core import exceptions
+
+    details = quota_details(quota)
+    info = next((d for d in details if type(d).__name__ == "ErrorInfo"), None)
+    return exceptions.from_grpc_status(grpc.StatusCode.RESOURCE_EXHAUSTED, quota.message, details=details,
+                                       error_info=info)
 
 
 # Answers' models by the answers' bytes (Run's answers change with every write, so it is bounded).
@@ -147,6 +162,8 @@ class Transport:
         if fault is not None:
             if fault.code == grpc.StatusCode.PERMISSION_DENIED and method in standin.permissions:
                 raise api_exception(fault.code, denial_text(standin.permissions[method], resource_of(parsed)))
+            if fault.quota is not None:   # its details, as the gRPC server sends them in the trailer (quota_status)
+                raise quota_exception(fault.quota)
             raise api_exception(fault.code, fault.message)
         key = (method, data)
         if self._memo is not None and key in self._memo:
@@ -496,7 +513,12 @@ class InProcessVpcAccess(VpcAccessAdapter):
         answer = json.loads(json.dumps(answer))
         if not 200 <= status < 300:   # Google's JSON error body, read as `_api_error` reads it
             error = answer.get("error", {}) if isinstance(answer, dict) else {}
-            raise ApiStatusError(status, error.get("status") or "UNKNOWN", error.get("message") or "")
+            # Its `details` too (a quota refusal's ErrorInfo, QuotaFailure, RetryInfo), as `_api_error` reads them:
+            # without them an in-process quota refusal read as a fixed limit, never sent again within its call. The
+            # Retry-After header is not handed over (`handle` answers a status and a body only).
+            details = error.get("details")
+            raise ApiStatusError(status, error.get("status") or "UNKNOWN", error.get("message") or "",
+                                 tuple(d for d in details if isinstance(d, dict)) if isinstance(details, list) else ())
         return answer
 
 

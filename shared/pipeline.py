@@ -415,7 +415,7 @@ class _AlertRun:
             # As stored in the intent, kept there until published (`publish`, held_reports.py).
             return self.stepped(holder.stored(intent))
         return self.outcome(answer.status, answer.reason, target=intent.target, action=answer.action,
-                            notes=answer.notes)
+                            notes=answer.notes, held=answer.held)
 
     def retaken(self, gate: Gate, prior: _Prior) -> Outcome | None:
         """The report a delivery of this message stored in the intent and could not publish (its
@@ -906,8 +906,12 @@ class _AlertRun:
                   f"{record.applied_at:%Y-%m-%d %H:%M:%S} UTC (action {record.key}, now {record.state.value}); "
                   "its claim's retention has lapsed, but one incident is acted on once: nothing written. The "
                   "incident is still open: a person decides what comes next")
+        # Named `claim_held` as the duplicate met within the claim's retention is (duplicate_result): the action
+        # record is what is left of that claim, and a subscriber filtering on `held` must not tell one incident's
+        # duplicates apart by how long ago its write was.
         return self.outcome(OutcomeStatus.SKIPPED, reason, target=record.target, diagnosis=report,
-                            action=ActionReport(name=record.action, action_id=record.key, after=record.after or None))
+                            action=ActionReport(name=record.action, action_id=record.key, after=record.after or None),
+                            held=Held.CLAIM_HELD)
 
     def held_duplicate(self, gate: Gate, prior: _Prior, report: DiagnosisReport | None) -> Outcome | None:
         for candidate in prior.targets:
@@ -1001,8 +1005,11 @@ class _AlertRun:
         sweep called verified, so a person hears that the two disagree. After `undone` or `escalated`, whose
         outcome paged a person already, `skipped`. Told once per message (no action id: `publish_once`)."""
         status = OutcomeStatus.ESCALATED if record.state is ActionState.VERIFIED else OutcomeStatus.SKIPPED
+        # A duplicate of the incident's acted-on claim, named `claim_held` as one answered within the claim is
+        # (duplicate_result), whether its verdict came before or after this notification.
         return self.outcome(status, notified_after_verdict(self.incident, record), target=record.target,
-                            diagnosis=report, action=ActionReport(name=record.action), notes=[note] if note else None)
+                            diagnosis=report, action=ActionReport(name=record.action), notes=[note] if note else None,
+                            held=Held.CLAIM_HELD)
 
     def outcome(self, status: OutcomeStatus, reason: str, *, step: str | None = None, target: str | None = None,
                 diagnosis: DiagnosisReport | None = None, action: ActionReport | None = None,

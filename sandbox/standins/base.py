@@ -122,26 +122,39 @@ def iam_denial(permission: str, resource: str) -> grpc.Status:
                        (("grpc-status-details-bin", status.SerializeToString()),))
 
 
-def quota_status(quota: QuotaRefusal) -> grpc.Status:
-    """RESOURCE_EXHAUSTED with its details in the `grpc-status-details-bin` trailer: ErrorInfo (RATE_LIMIT_EXCEEDED
-    unless the refusal names another reason), QuotaFailure and, when set, RetryInfo and Help (see QuotaRefusal)."""
+def quota_details(quota: QuotaRefusal) -> list[Any]:
+    """The google.rpc details a quota refusal carries (see QuotaRefusal), as messages: ErrorInfo (RATE_LIMIT_EXCEEDED
+    unless the refusal names another reason), QuotaFailure and, when set, RetryInfo and Help. Packed into the gRPC
+    trailer by `quota_status`; handed as they are to the exception the in-process transport raises
+    (sandbox/inprocess.py), as google-api-core unpacks them from the trailer (exceptions.from_grpc_error,
+    `_parse_grpc_error_details`)."""
     from google.protobuf import duration_pb2
-    from google.rpc import code_pb2, error_details_pb2, status_pb2
+    from google.rpc import error_details_pb2
 
-    status = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=quota.message)
-    status.details.add().Pack(error_details_pb2.ErrorInfo(
-        reason=quota.reason, domain="googleapis.com",
-        metadata={"service": quota.service, "quota_metric": quota.quota_metric, "quota_limit": quota.quota_limit,
-                  "consumer": "projects/0"}))
-    status.details.add().Pack(error_details_pb2.QuotaFailure(violations=[error_details_pb2.QuotaFailure.Violation(
-        subject="project:0", description=quota.message)]))
+    details: list[Any] = [
+        error_details_pb2.ErrorInfo(
+            reason=quota.reason, domain="googleapis.com",
+            metadata={"service": quota.service, "quota_metric": quota.quota_metric, "quota_limit": quota.quota_limit,
+                      "consumer": "projects/0"}),
+        error_details_pb2.QuotaFailure(violations=[error_details_pb2.QuotaFailure.Violation(
+            subject="project:0", description=quota.message)])]
     if quota.retry_delay is not None:
         delay = duration_pb2.Duration()
         delay.FromNanoseconds(int(quota.retry_delay * 1e9))
-        status.details.add().Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+        details.append(error_details_pb2.RetryInfo(retry_delay=delay))
     if quota.help_url:
-        status.details.add().Pack(error_details_pb2.Help(links=[error_details_pb2.Help.Link(
+        details.append(error_details_pb2.Help(links=[error_details_pb2.Help.Link(
             description="Request a higher quota limit.", url=quota.help_url)]))
+    return details
+
+
+def quota_status(quota: QuotaRefusal) -> grpc.Status:
+    """RESOURCE_EXHAUSTED with its details (`quota_details`) in the `grpc-status-details-bin` trailer."""
+    from google.rpc import code_pb2, status_pb2
+
+    status = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=quota.message)
+    for detail in quota_details(quota):
+        status.details.add().Pack(detail)
     return _RichStatus(grpc.StatusCode.RESOURCE_EXHAUSTED, status.message,
                        (("grpc-status-details-bin", status.SerializeToString()),))
 

@@ -135,6 +135,9 @@ class Faults:
         self._rate_limits: list[_RateLimit] = []
         self._unnamed: set[str | None] = set()
         self._meetings: list[_Meeting] = []
+        # Calls refused RESOURCE_EXHAUSTED by a rate limit (`rate_limit`), by method: how often a write refused for
+        # quota was sent again is read from it (tests/property/invariants.py, quota_refusals_sent_again_once).
+        self.quota_refused: dict[str, int] = {}
 
     def fail_next(self, n: int, code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE,
                   method: str | None = None, message: str | None = None, after: int = 0,
@@ -275,6 +278,7 @@ class Faults:
                 if now < limit.until and _applies(limit.method, method) and limit.remaining != 0:
                     if limit.remaining is not None:
                         limit.remaining -= 1
+                    self.quota_refused[method] = self.quota_refused.get(method, 0) + 1
                     return InjectedFault(grpc.StatusCode.RESOURCE_EXHAUSTED, limit.quota.message, limit.quota)
             for failure in self._failures:
                 if failure.remaining > 0 and _applies(failure.method, method) and mentions(request, failure.about):

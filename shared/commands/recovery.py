@@ -396,7 +396,8 @@ def _recover(run: CommandRun, intent: IntentRecord) -> Outcome | None:
         _end_approval(run, f"applied by an earlier attempt at command {run.command_id}, recorded on its resend")
     if stored is not None:
         return run.stepped(stored)   # as stored in the intent, kept there until published
-    return run.outcome(answer.status, answer.reason, target=intent.target, action=answer.action, notes=answer.notes)
+    return run.outcome(answer.status, answer.reason, target=intent.target, action=answer.action, notes=answer.notes,
+                       held=answer.held)
 
 
 def _recorded_as_ours(run: CommandRun, intent: IntentRecord) -> bool:

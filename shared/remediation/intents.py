@@ -106,6 +106,7 @@ from shared.ports import ClaimRecord, ClaimStatus, RecordWrite, StateStore
 from shared.remediation import plans
 from shared.remediation.actions.base import Action
 from shared.remediation.guardrails import COOLDOWNS, bound_keys
+from shared.remediation.refusals import Held
 from shared.remediation.records import (ACTIONS, INTENTS, REPORT_PENDING, REPORT_SENT, ActionRecord, IntentRecord,
                                         IntentState, KeptReport, read_record)
 
@@ -313,6 +314,9 @@ class Answer:
     reason: str
     action: ActionReport
     notes: list[str]
+    # What held this delivery's write back (refusals.Held): `claim_held` for the duplicate of a plan another judge
+    # escalated or closed, as every other duplicate of the incident names it (guardrails.duplicate_result).
+    held: Held | None = None
 
 
 # Given the reason, the action's report and its notes of an answer about to be stored, the fields that
@@ -343,7 +347,7 @@ def answer(found: Found, intent: IntentRecord, action: Action, gate: Any, planne
         notes = action.notes(action.params_model.model_validate(intent.params))
         result = gate.adopt_write(intent, action, found.live or {}, reason,
                                   report=pending(reason, report, notes) if pending is not None else None)
-        return Answer(result.status, result.reason, report, result.notes)
+        return Answer(result.status, result.reason, report, result.notes, result.held)
     if found.verdict is Verdict.SUPERSEDED:
         return _superseded(found, intent, action, gate, planned, earlier, failed, report, pending)
     seen = f"now {found.live}" if found.live is not None else f"its state could not be read ({found.error or 'no read'})"
@@ -372,7 +376,7 @@ def _superseded(found: Found, intent: IntentRecord, action: Action, gate: Any, p
             f"{live} when found); never verified or undone")
     result = gate.adopt_write(intent, action, intent.after, reason,
                               report=pending(reason, report, []) if pending is not None else None, superseded=note)
-    return Answer(result.status, result.reason, report, result.notes)
+    return Answer(result.status, result.reason, report, result.notes, result.held)
 
 
 def _unconfirmed(found: Found, intent: IntentRecord, action: Action, gate: Any, planned: str, earlier: str,
@@ -397,7 +401,7 @@ def _unconfirmed(found: Found, intent: IntentRecord, action: Action, gate: Any, 
     # No `after`: what the write left is not known (as the gate records a write whose completion is unknown).
     result = gate.adopt_write(intent, action, {}, reason,
                               report=pending(reason, report, []) if pending is not None else None, superseded=note)
-    return Answer(result.status, result.reason, report, result.notes)
+    return Answer(result.status, result.reason, report, result.notes, result.held)
 
 
 def _shown(found: Found, intent: IntentRecord, action: Action, otherwise: str = "") -> str:
@@ -421,7 +425,7 @@ def _escalated(gate: Any, intent: IntentRecord, planned: str, report: ActionRepo
                             lease=skew_safe_lease(gate.config.guardrails.claim_ttl_seconds)):
         return Answer(OutcomeStatus.SKIPPED, (
             f"duplicate: {planned}, which its attempt ended without recording, was already escalated or closed "
-            "(by another delivery or the sweep); not acting"), report, [])
+            "(by another delivery or the sweep); not acting"), report, [], Held.CLAIM_HELD)
     # The write may have been made: no later notification of the incident writes on top of it
     # (Gate.hold_escalated; the gate's takeover reads the plan too, Gate._unjudged_plan).
     hold = getattr(gate, "hold_escalated", None)

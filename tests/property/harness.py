@@ -134,6 +134,61 @@ class Fault:
 
 
 @dataclass(frozen=True)
+class QuotaFault:
+    """Through a stand-in: the next `n` calls of `method` are refused RESOURCE_EXHAUSTED for a rate quota
+    (Faults.rate_limit: an ErrorInfo RATE_LIMIT_EXCEEDED naming a per-minute limit, a QuotaFailure, and a RetryInfo
+    of `retry_delay` seconds when set), as Google's front end refuses a call over its quota (sandbox/standins/
+    faults.py QuotaRefusal). A write so refused is sent again at most once within its call, after the wait the
+    answer asks for when it is at most CallPolicy.longest_quota_wait (a RetryInfo of 0.05 s), else (the limit's
+    minute, no RetryInfo) left to the redelivery (shared/gcp/endpoints.py quota_wait). Count-bound, not
+    time-bound (`times`), so both tiers refuse the same calls whatever their speed."""
+    standin: str   # run | monitoring | logging | vpcaccess
+    method: str
+    n: int
+    retry_delay: float | None = None
+
+    def __str__(self) -> str:
+        wait = f", retry in {self.retry_delay:g}s" if self.retry_delay is not None else ""
+        return f"quota({self.standin}.{self.method}: resource_exhausted×{self.n}{wait})"
+
+
+# The API each stand-in stands for, and a per-minute rate limit of it (its ErrorInfo's metadata; the names are
+# made up in Google's style: "ReadRequestsPerMinutePerProject", google/api/error_reason.proto's example).
+QUOTA_SERVICES = {"run": "run.googleapis.com", "monitoring": "monitoring.googleapis.com",
+                  "logging": "logging.googleapis.com", "vpcaccess": "vpcaccess.googleapis.com"}
+QUOTA_WRITES = ("UpdateService", "PatchConnector")
+
+
+# A field of a notification given twice, in Monitoring's spelling and another (a relay that rewrote one and not
+# the other; shared/alerts/incidents.py, CHANGELOG 0.2.0 "a notification field or resource label given in another
+# spelling"): with another value the notification is refused, neither value used; with the same value it is read
+# as before. (field, the other spelling, the value it is given: "early" an hour before started_at, "other" the
+# other incident's id, "frontend" another service, "same" the field's own value.)
+RESPELLINGS = (("started_at", "startedAt", "early"), ("incident_id", "incidentId", "other"),
+               ("service_name", "serviceName", "frontend"), ("started_at", "startedAt", "same"))
+
+
+@dataclass(frozen=True)
+class Respelled:
+    """An OPEN of `incident` whose notification gives a field twice (RESPELLINGS[kind]), under a message id of its
+    own: refused (`rejected`, nothing written) unless both spellings carry one value. Redelivered as it was sent."""
+    incident: int
+    kind: int
+
+    @property
+    def differs(self) -> bool:
+        return RESPELLINGS[self.kind][2] != "same"
+
+    @property
+    def message_id(self) -> str:
+        return f"{INCIDENTS[self.incident]}-respelled-{self.kind}"
+
+    def __str__(self) -> str:
+        field_name, other, value = RESPELLINGS[self.kind]
+        return f"open({INCIDENTS[self.incident]}, {field_name} and {other} ({value}))"
+
+
+@dataclass(frozen=True)
 class StoreFault:
     """Runwarden's state store (Firestore) fails its next `n` calls of a group: `read` (reads),
     `claim` (the claim's commit) or `write` (completing a claim, records); with `lost`, a commit
@@ -420,8 +475,12 @@ NUMBER_CONNECTOR = "projects/123456789012/locations/us-central1/connectors/backe
 # (pause, resume); "null_target": `"target": null`, as a script sends an empty variable; "number_id": the
 # command_id a JSON number (a script's `$ID` unquoted). CHANGELOG 0.2.0, "operators' commands": null and a
 # numeric id are rejected, nothing done; the numeric id's answer is under its text as sent ("7").
-SHAPES = ("number_name", "null_target", "number_id")
-REFUSED_SHAPES = ("null_target", "number_id")
+SHAPES = ("number_name", "null_target", "number_id", "array")
+REFUSED_SHAPES = ("null_target", "number_id", "array")
+# "array": two commands sent as one JSON array, each an object with its own command_id ("array-N-a", "array-N-b",
+# from a pool of two, so a repeat is a resend): refused, nothing run, answered once under each id
+# (docs/commands.md, "an array of commands is answered once under each command_id its objects give").
+ARRAY_IDS = ("a", "b")
 NUMBER_ID = 7   # a numeric command_id is NUMBER_ID + OtherShape.command
 
 
@@ -437,6 +496,8 @@ class OtherShape:
     id: int = 0
 
     def __str__(self) -> str:
+        if self.shape == "array":
+            return f"[{self.command}, {self.command}](array, #{self.id})"
         return f"{self.command}({self.shape}{f', #{NUMBER_ID + self.id}' if self.shape == 'number_id' else ''})"
 
 
@@ -472,7 +533,8 @@ class LegacySlot:
 Step = (Open | Concurrent | Close | Sweep | KillSwitch | Fault | StoreFault | PublishFault | Advance | Settle
         | Skewed | Jump | Pause | OperatorRollback | OperatorScale | OperatorRestore | Approve | Reject | ApproveRace
         | Renotify | Release
-        | PersonTraffic | PersonConnector | Unreadable | OtherShape | ExactNameLease | LegacySlot | SlowPages)
+        | PersonTraffic | PersonConnector | Unreadable | OtherShape | ExactNameLease | LegacySlot | SlowPages
+        | QuotaFault | Respelled)
 OPERATOR = "oncall@example.com"   # named in every generated config's `operators`
 PAUSE_TARGETS = {"service": SERVICE, "connector": CONNECTOR}
 
@@ -606,6 +668,13 @@ class Run:
     # Budget slots an earlier version took under the connector's exact name (LegacySlot), each stored where its
     # place was free: (step index, the bucket as its key names it: an hour or a day, the slot's index).
     legacy_slots: list[tuple[int, str, int]] = field(default_factory=list)
+    # Message ids whose notification gives a field twice (Respelled): the RESPELLINGS index, kept so that a
+    # redelivery carries the same bytes, as Pub/Sub's does.
+    respellings: dict[str, int] = field(default_factory=dict)
+    # Once a QuotaFault was injected: each write (set_traffic, update_connector) whose calls were refused for quota
+    # more than twice (its send and its one retry), or that took effect more than once (quota_refusals_sent_again_once).
+    quota_armed: bool = False
+    quota_problems: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._note_patches()
@@ -622,27 +691,51 @@ class Run:
 
     def _watched(self, write: Any, target: str) -> Any:
         def watched(*args: Any, **kwargs: Any) -> Any:
-            crossing = self._crossed is not None
-            with self._write_lock:
-                self._in_flight[target] += 1
-                if self._in_flight[target] > 1:
-                    self.overlaps.append(f"step #{len(self.trace)} {self._current.step if self._current else ''}: "
-                                         f"{self._in_flight[target]} writes to {target} in flight at once")
-                before = self._counters() if crossing else ()
-            try:
-                if crossing:
-                    time.sleep(0.002)
-                return write(*args, **kwargs)
-            finally:
-                with self._write_lock:
-                    self._in_flight[target] -= 1
-                    if crossing and self._crossed is not None:
-                        after = self._counters()
-                        calls = self._new_calls(before, after)
-                        done = self._crossed[getattr(self._writer, "incident", 0)]
-                        for i, n in enumerate((*calls, after[2] - before[2], after[3] - before[3])):
-                            done[i] += n
+            if self.quota_armed:
+                return self._quota_watched(write, target, *args, **kwargs)
+            return self._watched_write(write, target, *args, **kwargs)
         return watched
+
+    def _quota_watched(self, write: Any, target: str, *args: Any, **kwargs: Any) -> Any:
+        """A write once quota refusals are drawn: the refusals of its calls and what took effect counted around it.
+        One write to a target is in flight at a time (writes_never_overlap), so the counts are its own."""
+        standin, method = ((self.standins.run, "UpdateService") if target == SERVICE
+                           else (self.standins.vpcaccess, "PatchConnector"))
+        refused, took = standin.faults.quota_refused.get(method, 0), self._counters()
+        try:
+            return self._watched_write(write, target, *args, **kwargs)
+        finally:
+            refusals = standin.faults.quota_refused.get(method, 0) - refused
+            after = self._counters()
+            effects = (after[2] - took[2]) if target == SERVICE else (after[3] - took[3])
+            where = f"step #{len(self.trace)} {self._current.step if self._current else ''}"
+            if refusals > 2:
+                self.quota_problems.append(f"{where}: one {method} refused for quota {refusals} times within its call "
+                                           "(sent again more than once)")
+            if refusals and effects > 1:
+                self.quota_problems.append(f"{where}: one {method} refused for quota took effect {effects} times")
+
+    def _watched_write(self, write: Any, target: str, *args: Any, **kwargs: Any) -> Any:
+        crossing = self._crossed is not None
+        with self._write_lock:
+            self._in_flight[target] += 1
+            if self._in_flight[target] > 1:
+                self.overlaps.append(f"step #{len(self.trace)} {self._current.step if self._current else ''}: "
+                                     f"{self._in_flight[target]} writes to {target} in flight at once")
+            before = self._counters() if crossing else ()
+        try:
+            if crossing:
+                time.sleep(0.002)
+            return write(*args, **kwargs)
+        finally:
+            with self._write_lock:
+                self._in_flight[target] -= 1
+                if crossing and self._crossed is not None:
+                    after = self._counters()
+                    calls = self._new_calls(before, after)
+                    done = self._crossed[getattr(self._writer, "incident", 0)]
+                    for i, n in enumerate((*calls, after[2] - before[2], after[3] - before[3])):
+                        done[i] += n
 
     def _ended(self, message_id: str, answered: bool, exc: BaseException | None = None) -> None:
         """A delivery's end noted (under the caller's lock where threads deliver)."""
@@ -853,6 +946,12 @@ class Run:
                 self._kill_switch = step.engaged
         elif isinstance(step, Fault):
             self._inject(step)
+        elif isinstance(step, QuotaFault):
+            self._quota(step)
+        elif isinstance(step, Respelled):
+            obs.incident = INCIDENTS[step.incident]
+            self.respellings[step.message_id] = step.kind
+            self._deliver(obs, step.incident, step.message_id, False)
         elif isinstance(step, StoreFault):
             self.world.adapters.state.fail_next(step.group, step.n, step.code, lost=step.lost, method=step.method)
         elif isinstance(step, PublishFault):
@@ -1182,6 +1281,9 @@ class Run:
             return body | {"target": NUMBER_CONNECTOR, "_effect": ("pause", NUMBER_CONNECTOR, step.command == "pause")}
         if step.shape == "null_target":
             return body | {"target": None}
+        if step.shape == "array":   # sent as the list `_array` holds (`_command`), each under an id of its own
+            ids = [f"array-{step.id}-{one}" for one in ARRAY_IDS]
+            return {"command_id": ids[0], "_array": [body | {"command_id": one} for one in ids]}
         return body | {"command_id": NUMBER_ID + step.id}   # number_id: refused before it is claimed
 
     def _know_number_name(self) -> None:
@@ -1276,7 +1378,7 @@ class Run:
             self.sent_commands.append(str(body["command_id"]))
         sent = self._sent()
         try:
-            outcomes = self.world.command(body, message_id=f"cmd-{self._commands}")
+            outcomes = self.world.command(body.get("_array", body), message_id=f"cmd-{self._commands}")
         except TransientError as exc:
             if sweep:   # the state store failed: the scheduler's next sweep (at the end) does the work
                 obs.transient += 1
@@ -1368,7 +1470,18 @@ class Run:
         args: dict[str, Any] = {"incident_id": INCIDENTS[incident]}
         if closed:
             args |= {"state": "closed", "ended_at": self.world.clock.now()}
-        return self.world.alert(self.scenario, message_id=message_id, **args)
+        event = self.world.alert(self.scenario, message_id=message_id, **args)
+        kind = self.respellings.get(message_id) if self.respellings else None
+        return event if kind is None else respelled(event, kind, incident)
+
+    def _quota(self, step: QuotaFault) -> None:
+        self.quota_armed = True
+        limit = ("WriteRequestsPerMinutePerProject" if step.method in QUOTA_WRITES
+                 else "ReadRequestsPerMinutePerProject")
+        # A window no program outlasts: the `n` refusals are what ends it (or clear_faults()).
+        getattr(self.standins, step.standin).faults.rate_limit(
+            24 * 3600, step.method, service=QUOTA_SERVICES[step.standin], quota_limit=limit,
+            retry_delay=step.retry_delay, times=step.n)
 
     def _inject(self, step: Fault) -> None:
         if step.clear:
@@ -1424,6 +1537,8 @@ class _Resend:
         self.body = body
 
     def __str__(self) -> str:
+        if "_array" in self.body:   # an array of commands (OtherShape "array"), sent again as it was
+            return f"resend(array {[one.get('command_id') for one in self.body['_array']]})"
         return f"resend({self.body.get('command')} {self.body.get('command_id')})"
 
 
@@ -1481,6 +1596,25 @@ def _logged(standin: Any) -> int:
 def _since(standin: Any, start: int, end: int, method: str) -> int:
     with standin._calls_lock:
         return sum(1 for call in standin._calls[start:end] if call.method == method)
+
+
+def respelled(event: dict, kind: int, incident: int) -> dict:
+    """`event` (a Pub/Sub push of a notification) with one field of its incident given again in another spelling
+    (RESPELLINGS[kind]): the notification's JSON decoded, the field added beside its own, encoded again."""
+    import base64
+    import json
+
+    message = dict(event["message"])
+    notification = json.loads(base64.b64decode(message["data"]))
+    found, other, value = RESPELLINGS[kind]
+    holder = notification["incident"]
+    if found == "service_name":
+        holder = holder["resource"]["labels"]
+    given = holder[found]
+    holder[other] = {"early": lambda: given - 3600, "other": lambda: INCIDENTS[1 - incident],
+                     "frontend": lambda: "frontend", "same": lambda: given}[value]()
+    message["data"] = base64.b64encode(json.dumps(notification).encode()).decode()
+    return {**event, "message": message}
 
 
 def _message_id(step: Any, closed: bool) -> str:

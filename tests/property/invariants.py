@@ -16,14 +16,15 @@ from shared.clock import skew_safe_lease
 from shared.remediation.actions import all_actions
 from shared.remediation.records import INTENTS, PROPOSALS
 from shared.config import Config
-from tests.property.harness import (CONNECTOR, INCIDENTS, NUMBER_CONNECTOR, REFUSED_SHAPES, SERVICE, ApprovalTry,
-                                    Approve, ApproveRace, Close, Concurrent, KillSwitch, Observation, Open,
-                                    OperatorRestore, OperatorRollback, OperatorScale, OtherShape, Pause,
-                                    PersonTraffic, Reject, Release, Renotify, Run, Skewed, Sweep, Unreadable,
+from tests.property.harness import (ARRAY_IDS, CONNECTOR, INCIDENTS, NUMBER_CONNECTOR, REFUSED_SHAPES, RESPELLINGS,
+                                    SERVICE, ApprovalTry, Approve, ApproveRace, Close, Concurrent, KillSwitch,
+                                    Observation, Open, OperatorRestore, OperatorRollback, OperatorScale, OtherShape,
+                                    Pause, PersonTraffic, Reject, Release, Renotify, Respelled, Run, Skewed, Sweep,
+                                    Unreadable,
                                     _oldest_revision, _Redeliver, _Resend, is_operator_scale, is_release, is_restore,
                                     minutes)
 
-DELIVERIES = (Open, Concurrent, Close, Skewed, _Redeliver, Renotify)
+DELIVERIES = (Open, Concurrent, Close, Skewed, _Redeliver, Renotify, Respelled)
 SWEEPS = (Sweep, Unreadable)
 COMMANDS = (OperatorRollback, OperatorScale, OperatorRestore, Approve, Reject, Release, _Resend)
 
@@ -41,7 +42,8 @@ def check_all(run: Run) -> list[str]:
                   connector_written_on_its_world, every_command_answered, refusals_reported_once,
                   writes_never_overlap, held_alerts_answered, other_shapes_refused, commands_answered_once,
                   exact_name_leases_hold, cut_reads_answered_once, cut_reads_race_to_one_answer,
-                  cut_reads_never_judged, cut_reads_never_approved):
+                  cut_reads_never_judged, cut_reads_never_approved, respelled_notifications_refused,
+                  quota_refusals_sent_again_once, duplicates_name_one_hold):
         problems += check(run)
     problems += splits_are_whole(run, records)
     problems += before_states_recorded(run, records)
@@ -360,7 +362,7 @@ def exact_name_leases_hold(run: Run) -> list[str]:
 
 
 # An alert delivered alone in its step: the step's outcomes, raises and write calls are that delivery's.
-SINGLE_DELIVERIES = (Open, Close, Skewed, _Redeliver, Renotify)
+SINGLE_DELIVERIES = (Open, Close, Skewed, _Redeliver, Renotify, Respelled)
 # What a delivery may answer once a read of it was cut: a read cut while paging is an incomplete read
 # (shared.errors.IncompleteReadError, `PageCursor.cut_short`), a gap that holds any action and `healthy` back, so
 # the diagnosis is escalated at once; a read cut before its first page is a transient fault, redelivered, and
@@ -581,10 +583,22 @@ def commands_answered_once(run: Run) -> list[str]:
     for obs in run.trace:
         if not isinstance(obs.step, ONE_COMMAND) or obs.transient or obs.errors:
             continue
+        if _array(obs):
+            continue   # answered under each of its ids: other_shapes_refused
         ids = [o.command_id for o in obs.outcomes]
         if ids != [obs.command_id]:
             problems.append(f"step #{obs.index} {obs.step}: command {obs.command_id} answered under {ids}")
     return problems
+
+
+def _array(obs: Observation) -> list[str]:
+    """The command ids of an array of commands a step sent (OtherShape "array", or the platform's resend of one),
+    else []."""
+    if isinstance(obs.step, OtherShape) and obs.step.shape == "array":
+        return [f"array-{obs.step.id}-{one}" for one in ARRAY_IDS]
+    if isinstance(obs.step, _Resend) and "_array" in obs.step.body:
+        return [str(one.get("command_id")) for one in obs.step.body["_array"]]
+    return []
 
 
 def other_shapes_refused(run: Run) -> list[str]:
@@ -593,12 +607,20 @@ def other_shapes_refused(run: Run) -> list[str]:
     switch), nor a numeric id run under no claim (CHANGELOG 0.2.0, operators' commands). No shape writes."""
     problems = []
     for obs in run.trace:
-        if not isinstance(obs.step, OtherShape):
+        expected = sorted(_array(obs))   # an array of commands, or its resend
+        if not isinstance(obs.step, OtherShape) and not expected:
             continue
         if obs.write_calls:
             problems.append(f"step #{obs.index} {obs.step}: {obs.write_calls} write call(s) from a pause, a resume "
                             "or a refused command")
-        if obs.step.shape in REFUSED_SHAPES and not obs.transient and not obs.errors:
+        if expected and not obs.transient and not obs.errors:
+            # Once under each id its objects give, each answer rejected: each sender hears it, nothing is run.
+            ids = sorted(o.command_id or "" for o in obs.outcomes)
+            if ids != expected or any(o.status.value != "rejected" for o in obs.outcomes):
+                got = [(o.command_id, o.status.value) for o in obs.outcomes]
+                problems.append(f"step #{obs.index} {obs.step}: answered {got}, not rejected once under each of {expected}")
+        elif isinstance(obs.step, OtherShape) and obs.step.shape in REFUSED_SHAPES and not obs.transient \
+                and not obs.errors:
             got = [o.status.value for o in obs.outcomes]
             if got != ["rejected"]:
                 problems.append(f"step #{obs.index} {obs.step}: answered {got}, not rejected: "
@@ -654,7 +676,7 @@ def outcomes_agree(run: Run) -> list[str]:
                 problems.append(f"step #{obs.index} {obs.step}: {len(obs.outcomes)} outcome(s) for {expected} "
                                 "answered deliveries")
             for o in obs.outcomes:
-                if o.incident_id != obs.incident:
+                if o.incident_id != obs.incident and not _neither_id(run, obs, o):
                     problems.append(f"step #{obs.index} {obs.step}: an outcome for incident {o.incident_id}")
                 if o.incident_id in done and o.status.value in ("applied", "proposed", "dry_run"):
                     problems.append(f"step #{obs.index} {obs.step}: {o.status.value} after {o.incident_id} was "
@@ -1081,3 +1103,80 @@ def undo_escalated_not_written_again(run: Run) -> list[str]:
     elif "never finished" not in told[0].reason or "nothing written again" not in told[0].reason:
         problems.append(f"the escalation does not name the unfinished claim: {told[0].reason}")
     return problems
+
+
+# 9. a field in two spellings, quota refusals, the hold a duplicate names ------------------------------------
+
+
+def respelled_notifications_refused(run: Run) -> list[str]:
+    """A notification giving a field twice with different values (Respelled: started_at and startedAt, incident_id
+    and incidentId, a resource label service_name and serviceName) writes nothing and is answered `rejected`, once
+    per delivery (or raised, for the redelivery: a redelivery of it is the same bytes, `Run.respellings`), whatever
+    came before: neither value is used, so neither may key a claim, date a deploy or name a target. Its redelivery
+    is judged alike. One whose spellings carry one value is read as before: never refused for it."""
+    problems, told = [], set()
+    for obs in run.trace:
+        kind = _respelling(run, obs)
+        if kind is None:
+            continue
+        differs = Respelled(0, kind).differs
+        if differs and obs.write_calls:
+            problems.append(f"step #{obs.index} {obs.step}: {obs.write_calls} write call(s) under a notification "
+                            "giving a field twice with different values")
+        got = [o.status.value for o in obs.outcomes]
+        # The message's first answer is its refusal; a later delivery of the same message may say it was told
+        # already (`skipped`: a rejection is told to a person once per message).
+        allowed = ["rejected"] if kind not in told else ["rejected", "skipped"]
+        if differs and got and (len(got) != 1 or got[0] not in allowed):
+            problems.append(f"step #{obs.index} {obs.step}: answered {got}, not rejected: "
+                            + "; ".join(o.reason for o in obs.outcomes))
+        if got:
+            told.add(kind)
+        if differs and RESPELLINGS[kind][0] == "incident_id" and any(o.incident_id for o in obs.outcomes):
+            problems.append(f"step #{obs.index} {obs.step}: answered under incident "
+                            f"{[o.incident_id for o in obs.outcomes]}, one of two ids it was given")
+        if not differs and any("given twice" in o.reason for o in obs.outcomes):
+            problems.append(f"step #{obs.index} {obs.step}: refused for two spellings of one value: "
+                            + "; ".join(o.reason for o in obs.outcomes))
+    return problems
+
+
+def _neither_id(run: Run, obs: Observation, outcome: Any) -> bool:
+    """Whether `outcome` is the refusal of a notification giving its incident_id twice with different values (or a
+    later delivery's word that it was refused): it names no incident, since neither value is used (respelled_notifications_refused checks that it names none)."""
+    kind = _respelling(run, obs)
+    return (kind is not None and RESPELLINGS[kind][0] == "incident_id" and Respelled(0, kind).differs
+            and outcome.status.value in ("rejected", "skipped"))
+
+
+def _respelling(run: Run, obs: Observation) -> int | None:
+    """The RESPELLINGS index of the notification a step delivered alone (Respelled, or its redelivery), else None."""
+    if isinstance(obs.step, Respelled):
+        return obs.step.kind
+    if isinstance(obs.step, _Redeliver):
+        return run.respellings.get(obs.step.message_id)
+    return None
+
+
+def quota_refusals_sent_again_once(run: Run) -> list[str]:
+    """A write refused RESOURCE_EXHAUSTED for a rate quota (QuotaFault) is sent again at most once within its call
+    (shared/gcp/endpoints.py `quota_wait`: "sent again once, the same request"; a second refusal ends the call), and
+    one write so refused takes effect at most once: the refusal wrote nothing, its retry is the write's own under
+    the claim it holds (Run._quota_watched). Across deliveries, nothing acts twice (once_per_claim) holds it too."""
+    return list(run.quota_problems)
+
+
+def duplicates_name_one_hold(run: Run) -> list[str]:
+    """Every duplicate of one incident's alert (`skipped`, "duplicate: ..." of an action its claim holds or
+    completed) names the one hold that held it, `claim_held` (Outcome.held, refusals.Held), whether it met the
+    claim inside the gate or was answered from the incident's settled record: a subscriber filtering on `held` must
+    not see one incident's duplicates told apart by timing (CHANGELOG 0.2.0, "found reading the merged change")."""
+    kinds: defaultdict[str, set[str]] = defaultdict(set)
+    for obs in run.trace:
+        if not isinstance(obs.step, DELIVERIES):
+            continue
+        for o in obs.outcomes:
+            if o.incident_id and o.status.value == "skipped" and o.reason.startswith("duplicate"):
+                kinds[o.incident_id].add(o.held.value if o.held is not None else "none")
+    return [f"incident {incident}: its duplicates named {sorted(held)} as their hold, not only claim_held"
+            for incident, held in kinds.items() if held != {"claim_held"}]

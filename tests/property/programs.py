@@ -9,7 +9,8 @@ whose clock is ±2 min off), time passing and the clock stepping back, faults at
 commit, later writes, a commit whose answer is lost) and the outcome publish failing, the scheduler's sweep, Google finishing
 operations, and operators' commands (kill switch, pause/resume of one target, rollback_traffic,
 scale_connector, restore_traffic, approve, release), some sent in other shapes (a pause or resume of the
-connector by its project's number, a target sent as null, a command_id sent as a number), leases and budget
+connector by its project's number, a target sent as null, a command_id sent as a number, two commands in one
+JSON array), rate-quota refusals of the writes and reads, notifications giving a field twice, leases and budget
 slots an earlier version left under the connector's exact name (its cooldown, its write claim, a slot of the
 hour's or the day's budget), and the evidence answered in many slow pages (a read running out of the deadline
 its pages share). Strategies are built
@@ -24,8 +25,8 @@ from hypothesis import strategies as st
 from tests.property.harness import (CONNECTOR, OPERATOR, Advance, Approve, ApproveRace, Close, Concurrent, Crossing,
                                     ExactNameLease, Fault, Jump, KillSwitch, LegacySlot, Open, OperatorRestore,
                                     OperatorRollback, OperatorScale, OtherShape, Pause, PersonConnector, PersonTraffic,
-                                    PublishFault, Reject, Release, Renotify, Settle, Skewed, SlowPages, StoreFault,
-                                    Sweep, Unreadable)
+                                    PublishFault, QuotaFault, Reject, Release, Renotify, Respelled, Settle, Skewed,
+                                    SlowPages, StoreFault, Sweep, Unreadable)
 
 SCENARIOS = ("bad_revision", "connector_saturation")
 RUN_READS = [("run", "GetService"), ("run", "ListRevisions"), ("run", "GetOperation"),
@@ -73,6 +74,21 @@ STORE_FAULTS = st.one_of(
 PUBLISH_FAULTS = _table([PublishFault(n) for n in (1, 2)])
 
 
+# Rate-quota refusals (QuotaFault): the write refused 1-3 times, with a RetryInfo short enough to wait out within
+# the call (0.05 s: sent again once) or none (the limit's minute: left to the redelivery); a read refused 1-2 times.
+QUOTA_READS = [("run", "GetService"), ("monitoring", "ListTimeSeries"), ("logging", "ListLogEntries")]
+
+
+@lru_cache(maxsize=None)
+def quota_faults(scenario: str) -> st.SearchStrategy:
+    reads = QUOTA_READS + ([("vpcaccess", "GetConnector")] if scenario == "connector_saturation" else [])
+    return st.one_of(
+        _table([QuotaFault(standin, method, n, delay) for standin, method in WRITES[scenario] for n in (1, 2, 3)
+                for delay in (0.05, None)]),
+        _table([QuotaFault(standin, method, n, delay) for standin, method in reads for n in (1, 2)
+                for delay in (0.05, None)]))
+
+
 @lru_cache(maxsize=None)
 def steps(scenario: str, incidents: int) -> st.SearchStrategy:
     incident = range(incidents)
@@ -111,6 +127,9 @@ def steps(scenario: str, incidents: int) -> st.SearchStrategy:
         (1, _table([SlowPages(standin, seconds) for standin in ("monitoring", "logging") for seconds in (1, 4, 12)]
                    + [SlowPages("run", seconds) for seconds in (4, 12)])),
         (2, faults(scenario)),
+        (1, quota_faults(scenario)),
+        # An OPEN whose notification gives a field twice (RESPELLINGS): with different values, refused.
+        (1, _table([Respelled(i, kind) for i in incident for kind in range(4)])),
         (2, STORE_FAULTS),
         (1, PUBLISH_FAULTS),
         (2, _table([Advance(m) for m in (1, 2, 4, 6, 10, 30)])),
@@ -123,7 +142,10 @@ def steps(scenario: str, incidents: int) -> st.SearchStrategy:
         (1, _table([OtherShape("null_target", command)
                     for command in ("resume", "pause", "approve", "reject", "status")],
                    [OtherShape("number_id", command, n)
-                    for command in ("rollback_traffic", "scale_connector", "resume", "approve") for n in (0, 1)])),
+                    for command in ("rollback_traffic", "scale_connector", "resume", "approve") for n in (0, 1)],
+                   # Two commands sent as one JSON array (harness.ARRAY_IDS): refused once under each id, nothing run.
+                   [OtherShape("array", command, n) for command in ("resume", "pause", "rollback_traffic",
+                                                                    "scale_connector") for n in (0, 1)])),
     ]
     if incidents == 2:   # both incidents' alerts at once: two writes to one target, which must never overlap
         weighted.append((2, _table([Crossing(0, m, n, False) for m in message for n in (2, 3, 4)])))

@@ -15,14 +15,16 @@ from hypothesis import strategies as st
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.remediation.judging import HealthKind, StepKind, judge, next_step
 from shared.remediation.records import PROPOSALS
+from shared.remediation.refusals import Held
 from tests.property.fast import fast_run, run_sample
 from tests.property.harness import (CONNECTOR, OPERATOR, SERVICE, ApprovalTry, Approve, Close, Concurrent, Fault,
                                     Observation, Open, OperatorRestore, OperatorRollback, OperatorScale, Pause,
-                                    PersonConnector,
-                                    PublishFault, Renotify, Skewed, StoreFault, Sweep)
+                                    OtherShape, PersonConnector, PublishFault, QuotaFault, Renotify, Respelled, RESPELLINGS, Skewed,
+                                    StoreFault, Sweep)
 from tests.property.invariants import (approvals_hold_their_world, check_all, explain, once_per_claim,
-                                       outcomes_agree, paused_targets_untouched, undo_escalated_not_written_again)
-from tests.property.programs import scenario_programs
+                                       outcomes_agree, paused_targets_untouched, quota_refusals_sent_again_once,
+                                       undo_escalated_not_written_again)
+from tests.property.programs import HELD_PREFIX, WRITES, scenario_programs
 
 CI = os.environ.get("CI", "").strip().lower() == "true"
 EXAMPLES = int(os.environ.get("RUNWARDEN_FAST_EXAMPLES", "300"))
@@ -644,3 +646,109 @@ def test_a_write_is_never_verified_or_undone_on_minutes_another_own_write_may_ha
         assert step.kind is StepKind.ESCALATE, said      # at the deadline: kept, a person told
     elif all(dated < -_ALLOWANCE for _, _, dated in on_path):
         assert (health.kind, step.kind) == (alone.kind, alone_step.kind), said
+
+
+# --- duplicates' hold, a field in two spellings, quota refusals (the steps the generator draws) ----------------
+
+
+RETENTION = {"guardrails": {"cooldown_seconds": 0, "claim_retention_seconds": 600}}
+
+
+@pytest.mark.parametrize("program", [
+    # Monitoring's re-notification past the completed claim's retention: answered from the action record.
+    [Open(0, 0), Renotify(0, 20), Open(0, 1)],
+    # The write's answer lost to a publish fault, the sweep's verdict before the redelivery (after_verdict).
+    [PublishFault(1), Open(0, 0), Sweep(16), Sweep(30)],
+], ids=["past the claim's retention", "after the sweep's verdict"])
+def test_every_duplicate_of_an_incident_names_the_claim_that_held_it(program) -> None:
+    with fast_run("bad_revision", "enforce", **RETENTION) as run:
+        run.execute(program)
+        duplicates = [o for o in run.returned_outcomes() if o.reason.startswith("duplicate")]
+        assert duplicates, [o.reason for o in run.returned_outcomes()]
+        assert {o.held for o in duplicates} == {Held.CLAIM_HELD}, [(o.held, o.reason) for o in duplicates]
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+
+
+def test_a_duplicate_of_a_plan_the_sweep_escalated_names_the_claim_that_held_it() -> None:
+    """programs.HELD_PREFIX: a patch whose record failed, escalated by the sweep past the lease; the message again."""
+    with fast_run("connector_saturation", "enforce", **POLICY) as run:
+        run.execute([*HELD_PREFIX, Open(0, 0)])
+        [again] = run.trace[-3].outcomes if run.trace[-3].outcomes else [None]
+        assert again is not None and again.reason.startswith("duplicate"), explain(run, [])
+        assert again.held is Held.CLAIM_HELD, again
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+
+
+@pytest.mark.parametrize("scenario", ["bad_revision", "connector_saturation"])
+@pytest.mark.parametrize("kind", range(len(RESPELLINGS)), ids=[f"{f} and {o} ({v})" for f, o, v in RESPELLINGS])
+def test_a_notification_giving_a_field_twice_is_refused_unless_both_say_one_thing(scenario: str, kind: int) -> None:
+    with fast_run(scenario, "enforce", **POLICY) as run:
+        run.execute([Respelled(0, kind), Respelled(0, kind)])
+        step = run.trace[0]
+        if Respelled(0, kind).differs:
+            assert [o.status.value for o in step.outcomes] == ["rejected"], explain(run, [])
+            assert step.write_calls == 0 and not any(o.run_writes + o.vpc_writes for o in run.trace)
+        else:
+            assert step.outcomes and step.outcomes[0].status.value != "rejected", explain(run, [])
+            assert step.run_writes + step.vpc_writes == 1, explain(run, [])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+
+
+@pytest.mark.parametrize("scenario", ["bad_revision", "connector_saturation"])
+@pytest.mark.parametrize("refusals, delay, within", [(1, 0.05, True), (2, 0.05, False), (1, None, False)],
+                         ids=["once, a short RetryInfo", "twice, a short RetryInfo", "once, the limit's minute"])
+def test_a_write_refused_for_quota_is_sent_again_once_within_its_call_or_left_to_the_redelivery(
+        scenario: str, refusals: int, delay: float | None, within: bool) -> None:
+    """In process as over gRPC: the refusal's details (ErrorInfo RATE_LIMIT_EXCEEDED, a RetryInfo) reach the
+    adapter, so a short wait is waited out within the call (one more send), a second refusal or a minute's
+    wait is left to the redelivery; the write takes effect once either way."""
+    [(standin, method)] = WRITES[scenario]
+    with fast_run(scenario, "enforce", **POLICY) as run:
+        run.execute([QuotaFault(standin, method, refusals, delay), Open(0, 0)])
+        first = run.trace[1]
+        assert getattr(run.standins, standin).faults.quota_refused[method] == refusals
+        assert first.write_calls == (2 if within or refusals == 2 else 1), explain(run, [])
+        assert (first.transient == 0) is within, explain(run, [])
+        assert sum(o.run_writes + o.vpc_writes for o in run.trace) == 1, explain(run, [])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+
+
+def test_the_quota_invariant_sees_a_write_sent_again_past_its_one_retry(monkeypatch) -> None:
+    """quota_refusals_sent_again_once fails where a write's call is refused three times: the quota rule's "once"
+    dropped (endpoints.quota_wait sending a write again after any refusal whose wait fits)."""
+    from shared.gcp import endpoints
+
+    original = endpoints.quota_wait
+    monkeypatch.setattr(endpoints, "quota_wait", lambda error, left, useful, longest, *, spent="": original(
+        error, left, useful, longest))
+    with fast_run("bad_revision", "enforce", **POLICY) as run:
+        run.execute([QuotaFault("run", "UpdateService", 3, 0.05), Open(0, 0)])
+        assert any("sent again more than once" in p for p in quota_refusals_sent_again_once(run)), explain(run, [])
+
+
+@pytest.mark.parametrize("command", ["pause", "resume", "rollback_traffic", "scale_connector"])
+def test_an_array_of_commands_is_refused_once_under_each_id_and_runs_nothing(command: str) -> None:
+    with fast_run("connector_saturation", "enforce", **POLICY) as run:
+        run.execute([OtherShape("array", command, 0), OtherShape("array", command, 0), Open(0, 0)])
+        for step in run.trace[:2]:
+            assert sorted((o.command_id, o.status.value) for o in step.outcomes) == [
+                ("array-0-a", "rejected"), ("array-0-b", "rejected")], explain(run, [])
+            assert step.write_calls == 0, explain(run, [])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+
+
+def test_an_array_of_commands_sent_again_after_a_failed_publish_is_refused_once_under_each_id() -> None:
+    """The soak's counterexample (seed 5005): the array's first attempt raised (its answer's publish failed) and
+    the platform's resend was judged as one command; it is the array again, answered under each id."""
+    with fast_run("bad_revision", "enforce", **POLICY) as run:
+        run.execute([Open(0, 0), PublishFault(1), OtherShape("array", "resume", 0)])
+        resent = run.trace[-1]
+        assert sorted((o.command_id, o.status.value) for o in resent.outcomes) == [
+            ("array-0-a", "rejected"), ("array-0-b", "rejected")], explain(run, [])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)

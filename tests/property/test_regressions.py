@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+from shared.remediation.refusals import Held
 from tests.property.harness import (CONNECTOR, OPERATOR, Approve, Close, Fault, Open, OperatorRollback, PersonConnector,
-                                    PersonTraffic, PublishFault, Renotify, StoreFault, Sweep, fresh_run)
+                                    PersonTraffic, PublishFault, QuotaFault, Renotify, Respelled, StoreFault, Sweep,
+                                    fresh_run)
 from tests.property.invariants import check_all, every_write_known, explain
 
 pytestmark = pytest.mark.emulator
@@ -463,3 +465,22 @@ def test_release_lifts_an_escalated_plans_hold_on_the_firestore_emulator(firesto
         run.step(Renotify(0, 5))
         assert [o.status.value for o in run.trace[-1].outcomes] == ["applied"], run.describe()
         assert run.standins.vpcaccess.count("PatchConnector") == 2
+
+
+@pytest.mark.parametrize("scenario, standin, method", [("bad_revision", "run", "UpdateService"),
+                                                       ("connector_saturation", "vpcaccess", "PatchConnector")])
+def test_a_write_refused_once_for_quota_is_sent_again_within_its_call_on_real_clients(
+        firestore_emulator, pubsub_emulator, project_id, scenario, standin, method):
+    """The real clients read the refusal's RetryInfo as the in-process parts do (test_fast_tier.py): one refusal, one
+    send again within the call, one write; and a duplicate of the incident named by the claim that held it."""
+    policy = {"guardrails": {"cooldown_seconds": 1800}, "operators": [OPERATOR],
+              "bounds": {"connectors": [{"name": CONNECTOR, "allow_one_way": True, "max_instances_ceiling": 5}]}}
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, scenario, "enforce", **policy) as run:
+        run.execute([QuotaFault(standin, method, 1, 0.05), Open(0, 0), Open(0, 1), Respelled(0, 0)])
+        first = run.trace[1]
+        assert first.write_calls == 2 and first.transient == 0, explain(run, [])
+        assert first.run_writes + first.vpc_writes == 1, explain(run, [])
+        assert run.trace[2].outcomes[0].held is Held.CLAIM_HELD, explain(run, [])
+        assert [o.status.value for o in run.trace[3].outcomes] == ["rejected"], explain(run, [])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
