@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
 from datetime import datetime, timedelta
 
 from shared.diagnosis.evidence import LogRecord
