@@ -42,12 +42,14 @@ APP_DENIED = ("Error: 7 PERMISSION_DENIED: Permission 'secretmanager.versions.ac
 
 
 def busy_connector_and_503s(p99: float = 9.8, turned_away: int = 0, over: int = 11, refused_text: str = NOT_STARTED,
-                            secret: str = "", secret_log: str = SYSTEM, errors: str = "") -> Evidence:
+                            secret: str = "", secret_log: str = SYSTEM, errors: str = "",
+                            secret_each_minute: bool = False) -> Evidence:
     """One revision for hours; from -6m 50 of its 250 requests a minute 503 with the service's p99 at `p99`
     seconds; another service's job takes the shared connector to its max with CPU 90% from -8m; Cloud SQL up;
     `turned_away` request-log lines of `refused_text` a minute in the `over` minutes from -5m (50: every 503 is
-    Cloud Run's own answer, one line a request as it logs them), 8 lines of `secret` in `secret_log`, and 20 lines
-    of `errors`, from -5m."""
+    Cloud Run's own answer, one line a request as it logs them), 8 lines of `secret` in `secret_log` (or 2 a minute
+    over the `over` minutes: `secret_each_minute`, as instances keep failing to start), and 20 lines of `errors`,
+    from -5m."""
     e = (Evidence().revision(OLD, -300, sql=(SQL,)).traffic(**{OLD: 100}).requests(OLD, -90, 5, 200)
          .requests(OLD, -6, 5, 50, code="503").latency(OLD, -90, -6, 0.09).latency(OLD, -6, 5, p99)
          .sql_up(-90, 5, 1).connector(max_instances=3).connector_metric("instances", -90, -8, 2)
@@ -55,8 +57,8 @@ def busy_connector_and_503s(p99: float = 9.8, turned_away: int = 0, over: int = 
          .connector_metric("cpu", -8, 5, 0.9).connector_metric("bytes", -90, 5, 4e6))
     for minute in range(-5, -5 + over) if turned_away else ():
         e = e.log(minute - 0.9, refused_text, OLD, count=turned_away, log_id=REQUESTS, severity="ERROR", status=503)
-    if secret:
-        e = e.log(-5, secret, OLD, count=8, log_id=secret_log, severity="ERROR")
+    for minute in range(-5, -5 + over) if secret and secret_each_minute else [-5] if secret else ():
+        e = e.log(minute - 0.5, secret, OLD, count=2 if secret_each_minute else 8, log_id=secret_log, severity="ERROR")
     return e.log(-5, errors, OLD, count=20) if errors else e
 
 
@@ -101,12 +103,12 @@ def test_the_connectors_ruling_out_names_what_cloud_run_could_not_fetch():
     assert "secret Cloud Run could not fetch (8x in its system log)" in found.summary
 
 
-def with_reads(e: Evidence, answered: int = 0, request_page: int = 0, kept: float = 1.0, page_cut: bool = False):
+def with_reads(e: Evidence, answered: int = 0, request_page: int = 0, kept: float = 1.0, page_cut: int = 0):
     """The bundle of `e`, with the request log read whole on the alert path (`request_page` > 0: its newest
     `request_page` lines, a line per request counted, `answered` of each minute's 503s Cloud Run's own answer for
     an instance that could not start, the rest the application's own; `kept`: the share of lines an exclusion
-    filter's sample() leaves), and the service read's page cut short
-    (`page_cut`: its newest-first page full, the lines a sample of the window)."""
+    filter's sample() leaves), and the service read's page cut short (`page_cut`: its newest-first page full at
+    its newest `page_cut` entries, every line newer than its oldest among them)."""
     bundle = e.bundle()
     update = {}
     if request_page:
@@ -122,7 +124,7 @@ def with_reads(e: Evidence, answered: int = 0, request_page: int = 0, kept: floa
         update["request_lines"] = LogResult(query="request log", entries=tuple(lines[:request_page]),
                                             truncated=len(lines) > request_page)
     if page_cut:
-        update["logs"] = LogResult(query=bundle.logs.query, entries=bundle.logs.entries, truncated=True)
+        update["logs"] = LogResult(query=bundle.logs.query, entries=tuple(bundle.logs.entries[:page_cut]), truncated=True)
     return bundle.model_copy(update=update)
 
 
@@ -145,8 +147,18 @@ SHARES = {
         dict(turned_away=50), dict(answered=50, request_page=600), Signature.STARTUP_CONFIG_FAILURE),
     "the request log sampled to a tenth, every 5xx line read an answer: lines with lines, the secret's alone": (
         dict(turned_away=5), dict(answered=5, request_page=100_000, kept=0.1), Signature.STARTUP_CONFIG_FAILURE),
-    "the service read's page cut short, no request log read: how many not known, the connector stays": (
-        dict(turned_away=50), dict(page_cut=True), Signature.INCONCLUSIVE),
+    "the service read's page cut short to its last 100 s, after the metrics' newest minute, no request log read: "
+    "how many not known, the connector stays": (
+        dict(turned_away=50, secret_each_minute=True), dict(page_cut=90), Signature.INCONCLUSIVE),
+    "the page cut short, holding 4 whole minutes of the failing window, every 5xx there an answer: counted there, "
+    "the secret's alone": (
+        dict(turned_away=50, secret_each_minute=True), dict(page_cut=400), Signature.STARTUP_CONFIG_FAILURE),
+    "the page cut short, holding 4 whole minutes, 10 of each minute's 50 5xx answers: the connector stays": (
+        dict(turned_away=10, secret_each_minute=True), dict(page_cut=90), Signature.INCONCLUSIVE),
+    "the page cut short, holding 2 whole minutes, every 5xx there an answer: the secret's alone": (
+        dict(turned_away=50, secret_each_minute=True), dict(page_cut=290), Signature.STARTUP_CONFIG_FAILURE),
+    "the page cut short, holding 1 whole minute: too short to measure, the connector stays": (
+        dict(turned_away=50, secret_each_minute=True), dict(page_cut=240), Signature.INCONCLUSIVE),
 }
 
 

@@ -600,7 +600,9 @@ def _secret_not_fetched(facts: Facts, c: Citation, stressed: list[str]) -> str:
     secret ... Instance startup will now abort: Secret Version [...] is in DESTROYED state", "Permission denied
     on secret ... for Revision service account"), those answers are most of the failing requests, compared
     like with like (platform_share: among the request log's lines with a 5xx status, or, the answers' read
-    holding the window whole, against request_count's 5xx; not known, the connector stays in the running),
+    holding the window whole, against request_count's 5xx, or, that read cut short, against request_count's 5xx
+    over the whole minutes after its oldest entry; not known, the connector stays in the running; the system
+    log's lines count aborted starts, not requests, and never measure the share),
     and nothing shows a request failing to cross the connector: no failing minute's p99 at
     hang_latency_seconds, fewer than db_error_logs_min lines of a wait on any path (`_waits_logged`), no
     refusal. Before the share was asked, five such answers beside hundreds of other 503s in the same minutes

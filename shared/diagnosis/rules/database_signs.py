@@ -210,3 +210,91 @@ def sql_up_again(facts: Facts, down: Sequence[str]) -> dict[str, UpAgain]:
         if back is not None:
             found[db] = back
     return found
+
+
+class StillDown(NamedTuple):
+    """When a Cloud SQL instance still down at the end of the minutes judged went down (`down_since`)."""
+    since: datetime              # its first point below 1 after its last 1, or that 1 when silence came first
+    silent: bool                 # whether it first went silent (no point) rather than reading 0
+    newest: datetime             # its newest point below 1, or `since` when it has reported nothing since
+    known: bool                  # whether a point of 1 came before it in the read (else down since before `since`)
+    first: datetime | None       # when it first went down in the minutes judged, if before `since` (a flap)
+    again: datetime | None       # a point of 1 after `newest`, too few to read as up again (UP_AGAIN_MIN_POINTS)
+
+
+def down_since(ends: Sequence[int], values: Sequence[float], low: int, high: int, gap_us: int,
+               stopped: bool) -> StillDown | None:
+    """When a database/up series (end times in microseconds, values, oldest first) that is down at `high` (the
+    end of the minutes judged, which begin at `low`) went down: back from its newest point (past fewer than
+    UP_AGAIN_MIN_POINTS points of 1 at the end, which up_again does not read as up again) through every point
+    below 1 (a silence among them is down too), to the last point of 1 before them. That 1 followed by more
+    than `gap_us` of silence dates the outage from the 1 (the instance stopped reporting first); else the first
+    point below 1 dates it. `stopped`: the series has reported nothing since its newest point (Facts.
+    sql_trailing's stopped), a 1: silent since that point. With it, when it first went down in the minutes
+    judged if that was earlier (a flap). None when the series is not down at its end by its points (down only
+    by a gap between 1s): not dated as an outage going on. Pure."""
+    points = [(at, value) for at, value in zip(ends, values) if at <= high]
+    if not points:
+        return None
+    first = _first_down(points, low, gap_us)
+    if points[-1][1] >= 1 and stopped:
+        newest = at_micros(points[-1][0])
+        return StillDown(newest, True, newest, True, _earlier(first, newest), None)
+    end = len(points)
+    while end > 0 and points[end - 1][1] >= 1:
+        end -= 1
+    if end == 0 or len(points) - end >= UP_AGAIN_MIN_POINTS:
+        return None
+    if end < len(points) and points[end][0] - points[end - 1][0] > gap_us:
+        return None
+    again = at_micros(points[end][0]) if end < len(points) else None
+    newest_at = points[end - 1][0]
+    i = end - 1
+    while i > 0 and points[i - 1][1] < 1:
+        i -= 1
+    if i == 0:
+        return StillDown(at_micros(points[0][0]), False, at_micros(newest_at), False, None, again)
+    last_up = points[i - 1][0]
+    since = last_up if points[i][0] - last_up > gap_us else points[i][0]
+    return StillDown(at_micros(since), since == last_up, at_micros(newest_at), True,
+                     _earlier(first, at_micros(since)), again)
+
+
+def _first_down(points: Sequence[tuple[int, float]], low: int, gap_us: int) -> datetime | None:
+    """When a series first went down in the minutes after `low`: its first point below 1 there, or the point
+    before its first silence of more than `gap_us`; None when neither."""
+    previous = None
+    for at, value in points:
+        if at <= low:
+            previous = at
+            continue
+        if previous is not None and at - previous > gap_us:
+            return at_micros(previous)
+        if value < 1:
+            return at_micros(at)
+        previous = at
+    return None
+
+
+def _earlier(first: datetime | None, since: datetime) -> datetime | None:
+    return first if first is not None and first < since else None
+
+
+def sql_still_down(facts: Facts, down: Sequence[str]) -> dict[str, StillDown]:
+    """The instances of `down` (Facts.sql_down over the minutes judged) still down at those minutes' end, each
+    with when it went down (`down_since`), by database_id; an instance the series cannot date is left out."""
+    window = sql_judged_window(facts)
+    low, high = window.micros
+    stopped = facts.sql_trailing(window)[0]
+    found: dict[str, StillDown] = {}
+    for series in facts.points(facts.b.sql_up):
+        db = series.label("resource.labels.database_id")
+        if db not in down or db in found:
+            continue
+        pairs = list(zip(series.ends, map(float, series.values)))
+        pairs = pairs if series.ordered else sorted(pairs)
+        still = down_since([at for at, _ in pairs], [v for _, v in pairs], low, high, SQL_GAP_SECONDS * 1_000_000,
+                           db in stopped)
+        if still is not None:
+            found[db] = still
+    return found

@@ -23,7 +23,8 @@ from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal
 from shared.diagnosis.rules.base import Citation, duration
 from shared.diagnosis.rules.connector_signs import dials_around_connector, failing_revision, new_stress
 from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, STALE_READS, UP_AGAIN_MIN_POINTS, UpAgain,
-                                                   no_failed_dial, sql_down_while_failing, sql_up_again)
+                                                   no_failed_dial, on_an_open_connection, sql_down_while_failing, sql_still_down,
+                                                   sql_up_again)
 from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, cite_hosts_brought, cite_instance_brought,
                                                   max_instances, requests_per_instance)
 from shared.diagnosis.rules.never_left import NOTHING_TO_SCALE, never_left_advice, never_left_observed, only_never_left
@@ -48,8 +49,7 @@ def evaluate(facts: Facts) -> Finding:
         back = sql_up_again(facts, down)
         if len(back) == len(down):
             return _down_and_back(facts, c, back, sql[1])
-        # A series that stopped reporting is not shown up either (Facts.sql_down): say which it was.
-        return c.yes(0.9, f"Cloud SQL {', '.join(down)} went down or stopped reporting database/up ({sql[1]})",
+        return c.yes(0.9, _still_down_words(facts, c, down) + f" (database/up over the minutes judged: {sql[1]})",
                      subject=down[0],
                      recommendation="check the Cloud SQL instance (its state and activation policy, its operations: "
                                     "maintenance, failover, a stop or restart, a crash); no automatic action")
@@ -184,6 +184,8 @@ def _down_and_back(facts: Facts, c: Citation, back: dict[str, UpAgain], seen: st
                f"none more than {SQL_GAP_SECONDS} s apart: up again", True, role="context")
     since = max(up.up_since for up in back.values())
     service, still = _since_back(facts, c, since)
+    stale = _pool_kept_dead(facts, c, since) if still else ""
+    service += f"; {stale}" if stale else ""
     flapped = [db for db, up in back.items() if up.downs > 1]
     words = "; ".join(f"Cloud SQL {db} {_went_down(up)} and is up again since {hms(up.up_since)} (database/up 1 "
                       f"through {hms(up.newest)}" + (f", after going down {up.downs} times, last at {hms(up.last_down)}"
@@ -195,12 +197,87 @@ def _down_and_back(facts: Facts, c: Citation, back: dict[str, UpAgain], seen: st
                  recommendation="the database is up again: check the Cloud SQL instance's operations and error log "
                                 "for what took it down (maintenance, a failover, a restart, a crash)"
                                 + (" and why it went down more than once" if flapped else "")
-                                + ("; then the service: its connection pool may hold connections the outage ended "
+                                + (_RESTART_INSTANCES.format(since=hms(since)) if stale else
+                                   "; then the service: its connection pool may hold connections the outage ended "
                                    "(validate connections before use, as SQLAlchemy's pool_pre_ping or HikariCP's "
                                    "keepaliveTime do) and its own logs since " + hms(since) if still else
                                    "; watch the service's requests until its minutes since " + hms(since)
                                    + " are settled")
                                 + "; no automatic action")
+
+
+def _still_down_words(facts: Facts, c: Citation, down: list[str]) -> str:
+    """What the summary says of instances down at the end of the minutes judged: for each, since when
+    (database_signs.down_since: its first point below 1 after its last 1, or that 1 when it fell silent first)
+    and how long before the read (or before a single point of 1 read again at the end), cited; an instance the
+    series cannot date (down only by a gap between 1s) keeps the words that do not say which: a series that
+    stopped reporting is not shown up either (Facts.sql_down). Before, none said since when, so a person could not tell an outage
+    of two minutes from one of two hours."""
+    dated = sql_still_down(facts, down)
+    read = facts.b.collected_at
+    words = []
+    for db in down:
+        still = dated.get(db)
+        if still is None:
+            words.append(f"Cloud SQL {db} went down or stopped reporting database/up")
+            continue
+        since = hms(still.since)
+        # With a single 1 read again at the end, the outage is dated up to it, not to the read.
+        ago = (f"{duration((still.again - still.since).total_seconds())} to {hms(still.again)}" if still.again else
+               f"{duration((read - still.since).total_seconds())} at the read")
+        if still.silent and still.newest == still.since:
+            said = f"Cloud SQL {db} stopped reporting database/up after {since} (its last point, a 1): silent {ago}"
+        elif still.silent:
+            said = (f"Cloud SQL {db} stopped reporting database/up after {since} (its last 1), then read 0 through "
+                    f"{hms(still.newest)}: down since {since}, {ago}")
+        elif still.known:
+            said = (f"Cloud SQL {db} is down since {since} (its first database/up 0 after its last 1), still 0 at its "
+                    f"newest point {hms(still.newest)}: down {ago}")
+        else:
+            said = (f"Cloud SQL {db} is down since before {since} (database/up 0 at every point read, through "
+                    f"{hms(still.newest)}): down at least {ago}")
+        if still.first is not None:
+            said += f", after going down first at {hms(still.first)} and reading 1 again between"
+        if still.again is not None:
+            said += (f"; 1 again at {hms(still.again)} only, fewer than {UP_AGAIN_MIN_POINTS} points in a row: not yet "
+                     "read as up again")
+        c.cite("metric", facts.b.sql_up.query, said, "the first point below 1 after the last 1 (or the last 1 before a "
+               f"silence of more than {SQL_GAP_SECONDS} s): when it went down", True, role="context")
+        words.append(said)
+    return "; ".join(words)
+
+
+# What a person does when the service's pool still hands out connections the outage ended: new instances open new
+# connections, and a connector change reopens none (the failures are answered at once, on connections found dead).
+_RESTART_INSTANCES = ("; then the service, which has not recovered since {since}: replace its instances (deploy a new "
+                      "revision of the same configuration: new instances open new connections), not the connector, "
+                      "which these failures never waited on; and have its pool validate connections before use "
+                      "(SQLAlchemy's pool_pre_ping, HikariCP's keepaliveTime, Go's SetConnMaxIdleTime) so the next "
+                      "failover does not leave it so")
+
+
+def _pool_kept_dead(facts: Facts, c: Citation, since: datetime) -> str:
+    """What the service's errors of reaching the database logged after its database came back say, or "": at
+    least db_error_logs_min of them (counted as read: they support no action, only words and advice) and at least
+    half on a connection made before (database_signs.on_an_open_connection: found closed, reset or lost mid-query;
+    or MySQL Connector/J's link failure that says when the connection last received a packet, "The last packet
+    successfully received from the server was N milliseconds ago", mysql/mysql-connector-j
+    LocalizedErrorMessages.properties, CommunicationsException.ServerPacketTimingInfo): the database is up, and
+    the service still meets connections the outage ended, its pool handing them out."""
+    lines = [e for e in facts.database_lines(LogSignal.DB_CONNECTION) if e.timestamp > since]
+    made = per_text(lambda text: on_an_open_connection(text) or _RECEIVED_BEFORE.search(text) is not None, lines)
+    ended = [e for e in lines if made[e.text]]
+    if len(ended) < facts.s.db_error_logs_min or 2 * len(ended) < len(lines):
+        return ""
+    said = (f"{len(ended)} of its {len(lines)} errors of reaching the database logged since {hms(since)} are on "
+            f"connections made before (found closed, reset or ended, e.g. {excerpt(ended[0].text)!r})")
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}", said,
+           f">= {facts.s.db_error_logs_min}, and at least half, on connections made before the database came back: "
+           "its pool still hands out connections the outage ended", True, role="supports")
+    return said + ": its pool still hands out connections the outage ended"
+
+
+_RECEIVED_BEFORE = re.compile(r"The last packet successfully received from the server was", re.IGNORECASE)
 
 
 def _went_down(up: UpAgain) -> str:

@@ -24,8 +24,21 @@ request_count. So each measure compares lines with lines, or whole counts with w
 Whether Cloud Run answers such a request 500 or 503 is UNCONFIRMED (docs/signatures.md's `startup_failure` row
 reads 500; the bundled scenarios log 503): either is counted, as every 5xx is.
 
-Neither measure available (no request-log line with a 5xx status in the window, the answers' read cut short,
-no 5xx counted), the share is not known (None): the rule reading it keeps what it would rule out. "Most" is a
+- else, the read carrying Cloud Run's answers cut short (a busy service's answers fill its newest-first page): a
+  newest-first page holds every line newer than its oldest entry, so over the whole minutes after that entry
+  (`_within_the_page`: at least SPAN_MIN_MINUTES of the failing window) its lines are the window's count, and are
+  compared with request_count's 5xx in those same minutes. A request log sampled or cut makes the share too low,
+  as above.
+
+The system log's "Could not fetch secret" lines cannot stand in for any of these: Cloud Run writes one when an
+instance's start aborts (connector_saturation._secret_not_fetched), not one a request, and how many requests
+wait for each start it aborts, and how many others fail on warm instances meanwhile, neither they nor anything
+else read says. A count of them, over any window, measures failed starts, never the share of the failing
+requests that are Cloud Run's own answers; they confirm what the answers are, never how many of the failures.
+
+None of the measures available (no request-log line with a 5xx status in the window, the answers' read cut
+short with fewer than SPAN_MIN_MINUTES whole minutes of the failing window after its oldest entry, no 5xx
+counted), the share is not known (None): the rule reading it keeps what it would rule out. "Most" is a
 majority (more than half): below it, other failures are as many as Cloud Run's own answers, and a cause of
 theirs is not ruled out by the answers'. Whether a request-log line's timestamp is when its request came or
 when it ended is UNCONFIRMED (request_callers.count): a line at the window's edge may be counted a minute apart
@@ -35,10 +48,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from shared.diagnosis.evidence import LogRecord
-from shared.diagnosis.facts import Facts
-from shared.diagnosis.windows import Window
+from shared.diagnosis.facts import Facts, failure_read_carries
+from shared.diagnosis.windows import Window, hms
 from shared.gcp.run_logs import REQUEST_LOG
 
 
@@ -63,7 +77,8 @@ def platform_share(facts: Facts, answers: list[LogRecord], said: re.Pattern[str]
     """Cloud Run's own answers (`answers`, the lines of the service's reads whose text `said` matches) among the
     failing requests of `failing`, by the first measure the evidence allows (module docstring); None when none
     does."""
-    return _among_request_lines(facts, said, failing) or _against_request_count(facts, answers, failing)
+    return (_among_request_lines(facts, said, failing) or _against_request_count(facts, answers, failing)
+            or _within_the_page(facts, answers, failing))
 
 
 def _among_request_lines(facts: Facts, said: re.Pattern[str], failing: Window) -> Share | None:
@@ -88,3 +103,49 @@ def _against_request_count(facts: Facts, answers: list[LogRecord], failing: Wind
         return None
     return Share(len(inside), failed, f"{len(inside)} of request_count's {failed:.0f} 5xx in {failing}, the read "
                                       "holding the window's every line")
+
+
+# The least whole minutes of the failing window a cut page must hold for its lines to measure the share: one
+# minute alone is a sample of a few seconds' scatter at its edges (a request-log line's timestamp may be its
+# request's start or end, UNCONFIRMED), as `healthy` asks two clean minutes.
+SPAN_MIN_MINUTES = 2
+
+
+def _within_the_page(facts: Facts, answers: list[LogRecord], failing: Window) -> Share | None:
+    """Cloud Run's answers against request_count's 5xx over the whole minutes of `failing` after the oldest entry of
+    the read that carries them (the failure read when made and it takes them, else the service read's page), when
+    that read came back cut: a newest-first page holds every line newer than its oldest entry, so the lines there
+    are counted whole. The minutes begin at the first whole minute after that entry (request_count's points are
+    per minute, selected by their end time, Window). None when the read is whole (`_against_request_count`'s),
+    fewer than SPAN_MIN_MINUTES whole minutes of `failing` follow the entry, or no 5xx is counted there."""
+    cut = _cut_at(facts, answers, failing)
+    if cut is None:
+        return None
+    start = _next_minute(cut)
+    if failing.end - start < timedelta(minutes=SPAN_MIN_MINUTES):
+        return None
+    span = Window(start, failing.end)
+    failed = facts.requests(span).by_class.get("5xx", 0)
+    if not failed:
+        return None
+    inside = sum(1 for e in answers if span.holds(e.timestamp))
+    return Share(inside, failed, f"{inside} of request_count's {failed:.0f} 5xx in {span}, the whole minutes after "
+                                 f"the oldest line of the cut read carrying Cloud Run's answers ({hms(cut)}), which "
+                                 "holds every line since")
+
+
+def _cut_at(facts: Facts, answers: list[LogRecord], failing: Window) -> datetime | None:
+    """The oldest entry of the cut read(s) carrying `answers` (the later of the two when both carry some), or None
+    when none of them is cut inside `failing`."""
+    failure = facts.b.failure_logs
+    carrying = (failure if failure is not None and failure_read_carries(e) else facts.b.logs for e in answers)
+    reads = {id(read): read for read in carrying if read is not None}
+    ends = [read.page_ended_after(failing.start) for read in reads.values()]
+    cuts = [end for end in ends if end is not None]
+    return max(cuts) if cuts else None
+
+
+def _next_minute(at: datetime) -> datetime:
+    """The first whole minute at or after `at`."""
+    floor = at.replace(second=0, microsecond=0)
+    return floor if floor == at else floor + timedelta(minutes=1)
