@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import NamedTuple
 
+from shared.alerts.label_filters import label_tests, shown, unselected
 from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.facts import (CONNECTIONS_READ, PROMOTION_QUIET_MINUTES, SQL_CONNECTIONS_BEFORE,
                                     SQL_CONNECTIONS_RISE, TARGET_LOAD_MINUTES, Facts, LogIndex, Promotion, Requests,
@@ -69,6 +70,10 @@ def evaluate(facts: Facts) -> Finding:
                       f"0 s to {s.deploy_window_seconds} s before the incident", 0 <= lead <= s.deploy_window_seconds):
             if lead < 0:
                 return c.no(_deployed_since(facts, suspect, -lead))
+            # No revision holding a share changed in the window: a tag-only revision that did may be the cause.
+            tagged = _tag_only_cause(facts, c, suspect)
+            if tagged is not None:
+                return tagged
             return c.no(f"{suspect.short_name} was not deployed shortly before the incident"
                         + _undated_promotion(facts, c, suspect) + _tag_only_failures(facts, c))
 
@@ -353,20 +358,12 @@ def _what_the_deploy_changed(facts: Facts, c: Citation, suspect: Revision, good:
 
 def _tag_only_failures(facts: Facts, c: Citation) -> str:
     """A recent revision with no share of the split that fails through its tagged URL (a
-    `--no-traffic --tag` deploy being tried), as a clause for the finding, or "". Moving the split
-    changes nothing its tag serves (TrafficTarget.tag: "a string to be part of the URI to
-    exclusively reference this target"), so it is named for a person, never rolled back."""
-    s, b = facts.s, facts.b
-    tags = {t.revision: t.tag for t in b.service.traffic if t.tag and t.revision}
+    `--no-traffic --tag` deploy being tried), as a clause for the finding, or "", when it is not named as the
+    cause (`_tag_only_cause`). Moving the split changes nothing its tag serves (TrafficTarget.tag: "a string to
+    be part of the URI to exclusively reference this target"), so it is never rolled back."""
+    s = facts.s
     found = []
-    for revision in b.revisions:
-        tag = tags.get(revision.short_name)
-        if not tag or b.service.serving_percent(revision.short_name) > 0:
-            continue
-        lead = (b.incident_started_at - revision.create_time).total_seconds()
-        counts = facts.requests(facts.since_deploy(revision), revision.short_name)
-        if not 0 <= lead <= s.deploy_window_seconds or counts.total < s.min_requests:
-            continue
+    for revision, tag, counts in _tag_only_revisions(facts):
         failing = counts.error_ratio >= s.bad_error_ratio
         c.cite("metric", facts.requests_query,
                f"{revision.short_name} (0% of the split, tag {tag}) since its deploy: "
@@ -376,6 +373,104 @@ def _tag_only_failures(facts: Facts, c: Citation) -> str:
             found.append(f"{revision.short_name} fails ({pct(counts.error_ratio)} 5xx) but is reached only through "
                          f"its tag {tag} (0% of the split): moving traffic does not change what its tagged URL serves")
     return ("; " + "; ".join(found)) if found else ""
+
+
+def _tag_only_cause(facts: Facts, c: Citation, serving: Revision) -> Finding | None:
+    """The finding naming a tag-only revision (0% of the split, reached through its tag URL: `gcloud run deploy
+    --no-traffic --tag`) deployed 0 to deploy_window_seconds before the incident as its cause, when no revision
+    holding a share changed (`serving`, the newest that does, predates the window), or None.
+
+    Named only when the alert counts its requests: request_count is "Number of requests reaching the revision",
+    on the cloud_run_revision resource labelled by revision_name (Cloud Run's metrics list, as mirrored by
+    docs.observeinc.com "GCP Cloud Run Metrics"; gcp-facts.md), so a request through a tag's URL
+    (TrafficTarget.tag: "a dedicated url for referencing this target exclusively", run v1 REST reference) is
+    counted in its own revision's series, and a service's 5xx ratio over cloud_run_revision counts it unless the
+    condition names another revision. That a tagged URL's requests are counted under their revision is read from
+    "reaching the revision", not said of tags in words: UNCONFIRMED. Right under both readings: the failures
+    judged here are read from that same metric, so a revision whose tagged requests it did not count would show
+    none. An alert on another metric (an uptime check of the service's URL, latency, a load balancer's) or on
+    another revision does not count them: the revision is then a clause only (`_tag_only_failures`).
+
+    Its failures must be what crossed: the only tag-only revision failing (>= bad_error_ratio of >= min_requests
+    since its deploy), every revision holding a share serving cleanly beside it (`_errors_concentrated`), failing
+    from its deploy (`_clean_before_onset`), not for want of instances. No rollback target: moving the split
+    changes nothing its tag serves, and the revisions holding the split already serve cleanly."""
+    failing = [(r, tag) for r, tag, counts in _tag_only_revisions(facts) if counts.error_ratio >= facts.s.bad_error_ratio]
+    if len(failing) != 1:
+        return None
+    suspect, tag = failing[0]
+    counted = _alert_counts(facts, suspect)
+    c.cite("metric", "the notification: metric type, resource type, condition filter, resource.labels.revision_name",
+           counted or "the alert's metric counts its requests (request_count on cloud_run_revision)",
+           f"the alert counts {suspect.short_name}'s requests", not counted, role="context")
+    if counted:
+        return None
+    if _failing(facts, c, suspect) is not True or not _errors_concentrated(facts, c, suspect) \
+            or _refused_for_want_of_instances(facts, c, suspect) or _clean_before_onset(facts, c, suspect):
+        return None
+    window = facts.since_deploy(suspect)
+    counts, service = facts.requests(window, suspect.short_name), facts.requests(window)
+    mine, all_5xx = counts.by_class.get("5xx", 0), service.by_class.get("5xx", 0)
+    if not c.cite("metric", facts.requests_query, f"{suspect.short_name} {window}: {mine:.0f} of the service's "
+                  f"{all_5xx:.0f} 5xx", "more than half of the service's 5xx: its failures are what the alert "
+                  "counted", 2 * mine > all_5xx):
+        return None
+    confidence = 0.9 if counts.total >= 3 * facts.s.min_requests else 0.75
+    unread = unread_rule_outs(facts, c, _LOG_RULE_OUTS)
+    if unread:
+        confidence = min(confidence, UNREAD_LOGS_CONFIDENCE)
+    share = facts.b.service.serving_percent(serving.short_name)
+    why = (f"{suspect.short_name} holds no share of the split (reached only through its tag {tag}): moving traffic "
+           f"does not change what its tagged URL serves, and {serving.short_name}, at {share:g}%, serves cleanly")
+    lead = duration((facts.b.incident_started_at - suspect.create_time).total_seconds())
+    changed = _what_the_deploy_changed(facts, c, suspect, None)
+    return c.yes(confidence, f"{suspect.short_name}, deployed {lead} before the incident with no share and tag "
+                             f"{tag}, fails through its tagged URL since its deploy ({pct(counts.error_ratio)} 5xx of "
+                             f"{counts.total:.0f}), and the alert's request_count counts its requests; there is no "
+                             f"rollback target: {why}{changed}{unread}",
+                 subject=suspect.short_name, suspect_revision=suspect.short_name, no_target_reason=why,
+                 recommendation=f"stop the tests on the {tag} URL or fix forward; remove the tag if it is not wanted "
+                                f"(gcloud run services update-traffic {short_name(facts.b.service.name)} "
+                                f"--remove-tags {tag}); the traffic split needs no change")
+
+
+def _tag_only_revisions(facts: Facts) -> list[tuple[Revision, str, Requests]]:
+    """The revisions with a tag and no share of the split, deployed 0 to deploy_window_seconds before the incident,
+    with at least min_requests since their deploy: (revision, tag, requests since its deploy)."""
+    s, b = facts.s, facts.b
+    tags = {t.revision: t.tag for t in b.service.traffic if t.tag and t.revision}
+    found = []
+    for revision in b.revisions:
+        tag = tags.get(revision.short_name)
+        if not tag or b.service.serving_percent(revision.short_name) > 0:
+            continue
+        lead = (b.incident_started_at - revision.create_time).total_seconds()
+        counts = facts.requests(facts.since_deploy(revision), revision.short_name)
+        if 0 <= lead <= s.deploy_window_seconds and counts.total >= s.min_requests:
+            found.append((revision, tag, counts))
+    return found
+
+
+# The metric whose per-revision series count a tagged URL's requests (`_tag_only_cause`).
+_REQUEST_COUNT = "run.googleapis.com/request_count"
+
+
+def _alert_counts(facts: Facts, revision: Revision) -> str:
+    """Why the alert is not shown to count `revision`'s requests, or "" when it is: its metric is request_count on
+    cloud_run_revision (or a resource unsaid) and neither the revision the notification names nor its condition's
+    filter of revision_name leaves `revision` out. No alert context (a table, a replay without it): not shown."""
+    alert = facts.b.alert
+    if alert is None:
+        return "no notification says what the alert counts"
+    if alert.metric_type != _REQUEST_COUNT or alert.resource_type not in ("", "cloud_run_revision"):
+        return (f"the alert measures {alert.metric_type or 'a metric unsaid'} on "
+                f"{alert.resource_type or 'a resource unsaid'}, not request_count per revision")
+    if alert.revision and alert.revision != revision.short_name:
+        return f"the alert is {alert.revision}'s (resource.labels.revision_name), not {revision.short_name}'s"
+    tests = [t for t in label_tests(alert.condition_filter) if t.label == "revision_name"]
+    if tests and unselected(tests, revision.short_name) is not None:
+        return f"the condition's filter may leave {revision.short_name} out ({shown(tests)})"
+    return ""
 
 
 # Cloud Run's lines for a container whose process ended ("Container called exit(1).", or "Container
