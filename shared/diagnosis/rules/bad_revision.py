@@ -58,6 +58,8 @@ def evaluate(facts: Facts) -> Finding:
         later, suspect = suspect, _deployed_before(facts, c, suspect)
         if suspect is None:
             return c.no(_deployed_since(facts, later, (later.create_time - b.incident_started_at).total_seconds()))
+        # The deploy before it may be a promotion in the window of a revision created long before.
+        promoted = facts.promotion(suspect)
     if promoted is not None:
         # Created long before, given its traffic in the deploy window: the promotion is the deploy, and
         # every window below is cut from it (Facts.deployed).
@@ -78,8 +80,12 @@ def evaluate(facts: Facts) -> Finding:
                         + _undated_promotion(facts, c, suspect) + _tag_only_failures(facts, c))
 
     judged = _judge(facts, c, suspect, promoted, later)
-    if later is None or judged.matched:
+    if judged.matched:
         return judged
+    if later is None:
+        # The newest serving deploy is not shown failing: an earlier deploy of the window still holding a share
+        # (a split across three revisions, the middle one failing) may be.
+        return _earlier_deploy_failing(facts, suspect, promoted) or judged
     # The deploy before the change since is not shown to be the cause: the change since is said first.
     since = (later.create_time - b.incident_started_at).total_seconds()
     return judged.model_copy(update={"summary": f"{_deployed_since(facts, later, since)}; {suspect.short_name}, "
@@ -125,7 +131,7 @@ def _judge(facts: Facts, c: Citation, suspect: Revision, promoted: Promotion | N
         return c.doubt(taken, CONNECTIONS_TAKEN)
     _cite_instance_the_deploy_named(facts, c, suspect)
     if later is not None:
-        return _superseded(facts, c, suspect, later)
+        return _superseded(facts, c, suspect, later, promoted)
     good, steps, why_none, command, background = _known_good(facts, c, suspect)
     forward = _forward_past_a_move_back(facts, c, promoted, good)
     if forward:
@@ -180,6 +186,53 @@ def _judge(facts: Facts, c: Citation, suspect: Revision, promoted: Promotion | N
                  known_good_revision=good.short_name, steps_back=steps, target_background=background,
                  suspect_promoted_at=promoted.revision.create_time if promoted is not None else None,
                  recommendation=f"send 100% of traffic back to {good.short_name}")
+
+
+def _earlier_deploy_failing(facts: Facts, newest: Revision, promoted: Promotion | None) -> Finding | None:
+    """The finding naming an earlier deploy of the window that still holds a share and fails, when the newest
+    serving deploy (`newest`) does not (a split across three revisions: the oldest, a failing release, a newer one
+    serving cleanly), or None. Created 0 to deploy_window_seconds before the incident, before `newest`, the only
+    such revision failing (>= bad_error_ratio of >= min_requests since its deploy), every other revision with
+    requests serving cleanly beside it (`_errors_concentrated`), failing from its deploy. No rollback target: all
+    traffic back to the revision before it would take `newest`'s share too, a release that serves cleanly and
+    that the evidence does not blame; a person moves the failing revision's share (the command is given)."""
+    if promoted is not None:
+        return None
+    s, b = facts.s, facts.b
+    started = b.incident_started_at
+    earlier = [r for r in facts.serving if r.name != newest.name and r.create_time < newest.create_time
+               and 0 <= (started - r.create_time).total_seconds() <= s.deploy_window_seconds]
+    c = Citation(Signature.BAD_REVISION)
+    failing = [r for r in earlier if _failing(facts, Citation(Signature.BAD_REVISION), r) is True]
+    if len(failing) != 1:
+        return None
+    suspect = failing[0]
+    if _failing(facts, c, suspect) is not True or not _errors_concentrated(facts, c, suspect) \
+            or _refused_for_want_of_instances(facts, c, suspect) or _clean_before_onset(facts, c, suspect):
+        return None
+    counts = facts.requests(facts.since_deploy(suspect), suspect.short_name)
+    confidence = 0.9 if counts.total >= 3 * s.min_requests else 0.75
+    unread = unread_rule_outs(facts, c, _LOG_RULE_OUTS)
+    if unread:
+        confidence = min(confidence, UNREAD_LOGS_CONFIDENCE)
+    mine, theirs = b.service.serving_percent(suspect.short_name), b.service.serving_percent(newest.short_name)
+    why = (f"{newest.short_name}, deployed after it and serving {theirs:g}% cleanly, would lose its share too if all "
+           f"traffic went back to a revision before {suspect.short_name}")
+    before = facts.replaced(suspect)
+    move = ""
+    if before is not None and b.service.serving_percent(before[0].short_name) > 0:
+        shares = {t.revision: t.percent for t in b.service.traffic_statuses if t.percent > 0 and t.revision}
+        shares[before[0].short_name] = shares.get(before[0].short_name, 0) + mine
+        shares.pop(suspect.short_name, None)
+        move = (f": gcloud run services update-traffic {short_name(b.service.name)} --to-revisions "
+                + ",".join(f"{name}={pct_}" for name, pct_ in shares.items()))
+    changed = _what_the_deploy_changed(facts, c, suspect, None)
+    return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx of "
+                             f"{counts.total:.0f}) at {mine:g}% of the split, the revisions beside it clean; there is "
+                             f"no rollback target: {why}{changed}{unread}",
+                 subject=suspect.short_name, suspect_revision=suspect.short_name, no_target_reason=why,
+                 recommendation=f"move {suspect.short_name}'s {mine:g}% to a revision that served cleanly before it"
+                                + (move or " by hand"))
 
 
 def _forward_past_a_move_back(facts: Facts, c: Citation, promoted: Promotion | None, good: Revision | None) -> str:
@@ -251,13 +304,15 @@ def _deployed_before(facts: Facts, c: Citation, later: Revision) -> Revision | N
            f"created {duration((later.create_time - started).total_seconds())} after the incident started"
            + (f"; {earlier.short_name}, deployed before it, served since the incident began" if earlier else
               "; no revision deployed in the window before the incident served since it began"),
-           f"a revision created 0 s to {window} s before the incident that served in its minutes (a share now, "
+           f"a revision created (or promoted: Facts.promotion) 0 s to {window} s before the incident that served "
+           f"in its minutes (a share now, "
            f"or >= {facts.s.min_requests} requests {facts.since_incident_began})", earlier is not None,
            role="context")
     return earlier
 
 
-def _superseded(facts: Facts, c: Citation, suspect: Revision, later: Revision) -> Finding:
+def _superseded(facts: Facts, c: Citation, suspect: Revision, later: Revision,
+                promoted: Promotion | None = None) -> Finding:
     """`suspect`, deployed before the incident, fails; `later`, created since it began, serves: the cause is named,
     with no rollback target. Sending traffic back writes over the change since (a fix under way, a revert, a
     release of its own) on the evidence of the suspect's share alone, whoever made it, whether or not the audit
@@ -287,7 +342,8 @@ def _superseded(facts: Facts, c: Citation, suspect: Revision, later: Revision) -
                    f"before {suspect.short_name}'s deploy")
     # What the deploy changed, against the revision before it: the settings a person restores, whatever the fix did.
     changed = _what_the_deploy_changed(facts, c, suspect, None)
-    return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx of "
+    return c.yes(confidence, f"{suspect.short_name} fails {_since_its_deploy(facts, promoted)} "
+                             f"({pct(counts.error_ratio)} 5xx of "
                              f"{counts.total:.0f}), and there is no rollback target: {why}{changed}{unread}",
                  subject=suspect.short_name, suspect_revision=suspect.short_name, no_target_reason=why,
                  recommendation=f"see whether {later.short_name}'s change holds (its own 5xx share){by_hand}")
