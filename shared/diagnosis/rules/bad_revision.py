@@ -451,7 +451,8 @@ def _tag_only_cause(facts: Facts, c: Citation, serving: Revision) -> Finding | N
     since its deploy), every revision holding a share serving cleanly beside it (`_errors_concentrated`), failing
     from its deploy (`_clean_before_onset`), not for want of instances. No rollback target: moving the split
     changes nothing its tag serves, and the revisions holding the split already serve cleanly."""
-    failing = [(r, tag) for r, tag, counts in _tag_only_revisions(facts) if counts.error_ratio >= facts.s.bad_error_ratio]
+    failing = [(r, tag) for r, tag, counts in _tag_only_revisions(facts)
+               if counts.error_ratio >= facts.s.bad_error_ratio]
     if len(failing) != 1:
         return None
     suspect, tag = failing[0]
