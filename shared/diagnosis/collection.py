@@ -1229,6 +1229,11 @@ class _Scope:
             # A deploy suspect: reach back to its baseline too (and no further for anyone else).
             requests_start = min(before, newest.create_time - timedelta(seconds=settings.baseline_seconds))
             instances_start = min(start, newest.create_time - TARGET_LOAD_MINUTES)
+            if newest.create_time > started_at and (judged_from is None or judged_from == started_at):
+                # A change made since the incident began: the deploy it followed may be a promotion anywhere in
+                # the window (facts.Facts.deploy_before_change), dated as below.
+                reach = promotion_reach(started_at, settings)
+                requests_start, instances_start = min(requests_start, reach), min(instances_start, reach)
         elif newest is not None and (judged_from is None or judged_from == started_at):
             # Created before the window, it may have been promoted in it (`--no-traffic`, then `update-traffic`):
             # reach back to the window's start less the minutes that date a promotion there and show what its

@@ -487,14 +487,17 @@ class Facts:
         means a share now (Service `traffic_statuses`) or min_requests of its own since the incident began
         (`served_the_incident`): request_count is labelled by `resource.labels.revision_name` (Cloud Run's
         metrics list, run.googleapis.com/request_count; "Monitored resource types", cloud_run_revision), so a
-        revision's requests are its own whichever share sent them. Dated by create_time only: a revision created
-        long before and promoted in the window, then superseded, is not looked for."""
+        revision's requests are its own whichever share sent them. Deployed means created in the window, or
+        created long before and promoted in it (`promotion`: `--no-traffic`, then `update-traffic`; an older
+        revision sent the traffic back), then superseded by the change since: two releases minutes apart, the
+        incident following the first, judged on the first's requests, dated from its promotion."""
         later = self.changed_since
         if later is None:
             return None
         started, window = self.b.incident_started_at, self.s.deploy_window_seconds
         return self.served_the_incident([r for r in self.b.revisions if r.name != later.name
-                                         and 0 <= (started - r.create_time).total_seconds() <= window])
+                                         and (0 <= (started - r.create_time).total_seconds() <= window
+                                              or self.promotion(r) is not None)])
 
     @cached_property
     def followed(self) -> Revision | None:

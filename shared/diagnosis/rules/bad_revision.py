@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import NamedTuple
 
+from shared.alerts.label_filters import label_tests, shown, unselected
 from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.facts import (CONNECTIONS_READ, PROMOTION_QUIET_MINUTES, SQL_CONNECTIONS_BEFORE,
                                     SQL_CONNECTIONS_RISE, TARGET_LOAD_MINUTES, Facts, LogIndex, Promotion, Requests,
@@ -57,6 +58,8 @@ def evaluate(facts: Facts) -> Finding:
         later, suspect = suspect, _deployed_before(facts, c, suspect)
         if suspect is None:
             return c.no(_deployed_since(facts, later, (later.create_time - b.incident_started_at).total_seconds()))
+        # The deploy before it may be a promotion in the window of a revision created long before.
+        promoted = facts.promotion(suspect)
     if promoted is not None:
         # Created long before, given its traffic in the deploy window: the promotion is the deploy, and
         # every window below is cut from it (Facts.deployed).
@@ -69,12 +72,20 @@ def evaluate(facts: Facts) -> Finding:
                       f"0 s to {s.deploy_window_seconds} s before the incident", 0 <= lead <= s.deploy_window_seconds):
             if lead < 0:
                 return c.no(_deployed_since(facts, suspect, -lead))
+            # No revision holding a share changed in the window: a tag-only revision that did may be the cause.
+            tagged = _tag_only_cause(facts, c, suspect)
+            if tagged is not None:
+                return tagged
             return c.no(f"{suspect.short_name} was not deployed shortly before the incident"
                         + _undated_promotion(facts, c, suspect) + _tag_only_failures(facts, c))
 
     judged = _judge(facts, c, suspect, promoted, later)
-    if later is None or judged.matched:
+    if judged.matched:
         return judged
+    if later is None:
+        # The newest serving deploy is not shown failing: an earlier deploy of the window still holding a share
+        # (a split across three revisions, the middle one failing) may be.
+        return _earlier_deploy_failing(facts, suspect, promoted) or judged
     # The deploy before the change since is not shown to be the cause: the change since is said first.
     since = (later.create_time - b.incident_started_at).total_seconds()
     return judged.model_copy(update={"summary": f"{_deployed_since(facts, later, since)}; {suspect.short_name}, "
@@ -120,7 +131,7 @@ def _judge(facts: Facts, c: Citation, suspect: Revision, promoted: Promotion | N
         return c.doubt(taken, CONNECTIONS_TAKEN)
     _cite_instance_the_deploy_named(facts, c, suspect)
     if later is not None:
-        return _superseded(facts, c, suspect, later)
+        return _superseded(facts, c, suspect, later, promoted)
     good, steps, why_none, command, background = _known_good(facts, c, suspect)
     forward = _forward_past_a_move_back(facts, c, promoted, good)
     if forward:
@@ -175,6 +186,53 @@ def _judge(facts: Facts, c: Citation, suspect: Revision, promoted: Promotion | N
                  known_good_revision=good.short_name, steps_back=steps, target_background=background,
                  suspect_promoted_at=promoted.revision.create_time if promoted is not None else None,
                  recommendation=f"send 100% of traffic back to {good.short_name}")
+
+
+def _earlier_deploy_failing(facts: Facts, newest: Revision, promoted: Promotion | None) -> Finding | None:
+    """The finding naming an earlier deploy of the window that still holds a share and fails, when the newest
+    serving deploy (`newest`) does not (a split across three revisions: the oldest, a failing release, a newer one
+    serving cleanly), or None. Created 0 to deploy_window_seconds before the incident, before `newest`, the only
+    such revision failing (>= bad_error_ratio of >= min_requests since its deploy), every other revision with
+    requests serving cleanly beside it (`_errors_concentrated`), failing from its deploy. No rollback target: all
+    traffic back to the revision before it would take `newest`'s share too, a release that serves cleanly and
+    that the evidence does not blame; a person moves the failing revision's share (the command is given)."""
+    if promoted is not None:
+        return None
+    s, b = facts.s, facts.b
+    started = b.incident_started_at
+    earlier = [r for r in facts.serving if r.name != newest.name and r.create_time < newest.create_time
+               and 0 <= (started - r.create_time).total_seconds() <= s.deploy_window_seconds]
+    c = Citation(Signature.BAD_REVISION)
+    failing = [r for r in earlier if _failing(facts, Citation(Signature.BAD_REVISION), r) is True]
+    if len(failing) != 1:
+        return None
+    suspect = failing[0]
+    if _failing(facts, c, suspect) is not True or not _errors_concentrated(facts, c, suspect) \
+            or _refused_for_want_of_instances(facts, c, suspect) or _clean_before_onset(facts, c, suspect):
+        return None
+    counts = facts.requests(facts.since_deploy(suspect), suspect.short_name)
+    confidence = 0.9 if counts.total >= 3 * s.min_requests else 0.75
+    unread = unread_rule_outs(facts, c, _LOG_RULE_OUTS)
+    if unread:
+        confidence = min(confidence, UNREAD_LOGS_CONFIDENCE)
+    mine, theirs = b.service.serving_percent(suspect.short_name), b.service.serving_percent(newest.short_name)
+    why = (f"{newest.short_name}, deployed after it and serving {theirs:g}% cleanly, would lose its share too if all "
+           f"traffic went back to a revision before {suspect.short_name}")
+    before = facts.replaced(suspect)
+    move = ""
+    if before is not None and b.service.serving_percent(before[0].short_name) > 0:
+        shares = {t.revision: t.percent for t in b.service.traffic_statuses if t.percent > 0 and t.revision}
+        shares[before[0].short_name] = shares.get(before[0].short_name, 0) + mine
+        shares.pop(suspect.short_name, None)
+        move = (f": gcloud run services update-traffic {short_name(b.service.name)} --to-revisions "
+                + ",".join(f"{name}={pct_}" for name, pct_ in shares.items()))
+    changed = _what_the_deploy_changed(facts, c, suspect, None)
+    return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx of "
+                             f"{counts.total:.0f}) at {mine:g}% of the split, the revisions beside it clean; there is "
+                             f"no rollback target: {why}{changed}{unread}",
+                 subject=suspect.short_name, suspect_revision=suspect.short_name, no_target_reason=why,
+                 recommendation=f"move {suspect.short_name}'s {mine:g}% to a revision that served cleanly before it"
+                                + (move or " by hand"))
 
 
 def _forward_past_a_move_back(facts: Facts, c: Citation, promoted: Promotion | None, good: Revision | None) -> str:
@@ -246,13 +304,15 @@ def _deployed_before(facts: Facts, c: Citation, later: Revision) -> Revision | N
            f"created {duration((later.create_time - started).total_seconds())} after the incident started"
            + (f"; {earlier.short_name}, deployed before it, served since the incident began" if earlier else
               "; no revision deployed in the window before the incident served since it began"),
-           f"a revision created 0 s to {window} s before the incident that served in its minutes (a share now, "
+           f"a revision created (or promoted: Facts.promotion) 0 s to {window} s before the incident that served "
+           f"in its minutes (a share now, "
            f"or >= {facts.s.min_requests} requests {facts.since_incident_began})", earlier is not None,
            role="context")
     return earlier
 
 
-def _superseded(facts: Facts, c: Citation, suspect: Revision, later: Revision) -> Finding:
+def _superseded(facts: Facts, c: Citation, suspect: Revision, later: Revision,
+                promoted: Promotion | None = None) -> Finding:
     """`suspect`, deployed before the incident, fails; `later`, created since it began, serves: the cause is named,
     with no rollback target. Sending traffic back writes over the change since (a fix under way, a revert, a
     release of its own) on the evidence of the suspect's share alone, whoever made it, whether or not the audit
@@ -282,7 +342,8 @@ def _superseded(facts: Facts, c: Citation, suspect: Revision, later: Revision) -
                    f"before {suspect.short_name}'s deploy")
     # What the deploy changed, against the revision before it: the settings a person restores, whatever the fix did.
     changed = _what_the_deploy_changed(facts, c, suspect, None)
-    return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx of "
+    return c.yes(confidence, f"{suspect.short_name} fails {_since_its_deploy(facts, promoted)} "
+                             f"({pct(counts.error_ratio)} 5xx of "
                              f"{counts.total:.0f}), and there is no rollback target: {why}{changed}{unread}",
                  subject=suspect.short_name, suspect_revision=suspect.short_name, no_target_reason=why,
                  recommendation=f"see whether {later.short_name}'s change holds (its own 5xx share){by_hand}")
@@ -353,20 +414,12 @@ def _what_the_deploy_changed(facts: Facts, c: Citation, suspect: Revision, good:
 
 def _tag_only_failures(facts: Facts, c: Citation) -> str:
     """A recent revision with no share of the split that fails through its tagged URL (a
-    `--no-traffic --tag` deploy being tried), as a clause for the finding, or "". Moving the split
-    changes nothing its tag serves (TrafficTarget.tag: "a string to be part of the URI to
-    exclusively reference this target"), so it is named for a person, never rolled back."""
-    s, b = facts.s, facts.b
-    tags = {t.revision: t.tag for t in b.service.traffic if t.tag and t.revision}
+    `--no-traffic --tag` deploy being tried), as a clause for the finding, or "", when it is not named as the
+    cause (`_tag_only_cause`). Moving the split changes nothing its tag serves (TrafficTarget.tag: "a string to
+    be part of the URI to exclusively reference this target"), so it is never rolled back."""
+    s = facts.s
     found = []
-    for revision in b.revisions:
-        tag = tags.get(revision.short_name)
-        if not tag or b.service.serving_percent(revision.short_name) > 0:
-            continue
-        lead = (b.incident_started_at - revision.create_time).total_seconds()
-        counts = facts.requests(facts.since_deploy(revision), revision.short_name)
-        if not 0 <= lead <= s.deploy_window_seconds or counts.total < s.min_requests:
-            continue
+    for revision, tag, counts in _tag_only_revisions(facts):
         failing = counts.error_ratio >= s.bad_error_ratio
         c.cite("metric", facts.requests_query,
                f"{revision.short_name} (0% of the split, tag {tag}) since its deploy: "
@@ -376,6 +429,105 @@ def _tag_only_failures(facts: Facts, c: Citation) -> str:
             found.append(f"{revision.short_name} fails ({pct(counts.error_ratio)} 5xx) but is reached only through "
                          f"its tag {tag} (0% of the split): moving traffic does not change what its tagged URL serves")
     return ("; " + "; ".join(found)) if found else ""
+
+
+def _tag_only_cause(facts: Facts, c: Citation, serving: Revision) -> Finding | None:
+    """The finding naming a tag-only revision (0% of the split, reached through its tag URL: `gcloud run deploy
+    --no-traffic --tag`) deployed 0 to deploy_window_seconds before the incident as its cause, when no revision
+    holding a share changed (`serving`, the newest that does, predates the window), or None.
+
+    Named only when the alert counts its requests: request_count is "Number of requests reaching the revision",
+    on the cloud_run_revision resource labelled by revision_name (Cloud Run's metrics list, as mirrored by
+    docs.observeinc.com "GCP Cloud Run Metrics"; gcp-facts.md), so a request through a tag's URL
+    (TrafficTarget.tag: "a dedicated url for referencing this target exclusively", run v1 REST reference) is
+    counted in its own revision's series, and a service's 5xx ratio over cloud_run_revision counts it unless the
+    condition names another revision. That a tagged URL's requests are counted under their revision is read from
+    "reaching the revision", not said of tags in words: UNCONFIRMED. Right under both readings: the failures
+    judged here are read from that same metric, so a revision whose tagged requests it did not count would show
+    none. An alert on another metric (an uptime check of the service's URL, latency, a load balancer's) or on
+    another revision does not count them: the revision is then a clause only (`_tag_only_failures`).
+
+    Its failures must be what crossed: the only tag-only revision failing (>= bad_error_ratio of >= min_requests
+    since its deploy), every revision holding a share serving cleanly beside it (`_errors_concentrated`), failing
+    from its deploy (`_clean_before_onset`), not for want of instances. No rollback target: moving the split
+    changes nothing its tag serves, and the revisions holding the split already serve cleanly."""
+    failing = [(r, tag) for r, tag, counts in _tag_only_revisions(facts)
+               if counts.error_ratio >= facts.s.bad_error_ratio]
+    if len(failing) != 1:
+        return None
+    suspect, tag = failing[0]
+    counted = _alert_counts(facts, suspect)
+    c.cite("metric", "the notification: metric type, resource type, condition filter, resource.labels.revision_name",
+           counted or "the alert's metric counts its requests (request_count on cloud_run_revision)",
+           f"the alert counts {suspect.short_name}'s requests", not counted, role="context")
+    if counted:
+        return None
+    if _failing(facts, c, suspect) is not True or not _errors_concentrated(facts, c, suspect) \
+            or _refused_for_want_of_instances(facts, c, suspect) or _clean_before_onset(facts, c, suspect):
+        return None
+    window = facts.since_deploy(suspect)
+    counts, service = facts.requests(window, suspect.short_name), facts.requests(window)
+    mine, all_5xx = counts.by_class.get("5xx", 0), service.by_class.get("5xx", 0)
+    if not c.cite("metric", facts.requests_query, f"{suspect.short_name} {window}: {mine:.0f} of the service's "
+                  f"{all_5xx:.0f} 5xx", "more than half of the service's 5xx: its failures are what the alert "
+                  "counted", 2 * mine > all_5xx):
+        return None
+    confidence = 0.9 if counts.total >= 3 * facts.s.min_requests else 0.75
+    unread = unread_rule_outs(facts, c, _LOG_RULE_OUTS)
+    if unread:
+        confidence = min(confidence, UNREAD_LOGS_CONFIDENCE)
+    share = facts.b.service.serving_percent(serving.short_name)
+    why = (f"{suspect.short_name} holds no share of the split (reached only through its tag {tag}): moving traffic "
+           f"does not change what its tagged URL serves, and {serving.short_name}, at {share:g}%, serves cleanly")
+    lead = duration((facts.b.incident_started_at - suspect.create_time).total_seconds())
+    changed = _what_the_deploy_changed(facts, c, suspect, None)
+    return c.yes(confidence, f"{suspect.short_name}, deployed {lead} before the incident with no share and tag "
+                             f"{tag}, fails through its tagged URL since its deploy ({pct(counts.error_ratio)} 5xx of "
+                             f"{counts.total:.0f}), and the alert's request_count counts its requests; there is no "
+                             f"rollback target: {why}{changed}{unread}",
+                 subject=suspect.short_name, suspect_revision=suspect.short_name, no_target_reason=why,
+                 recommendation=f"stop the tests on the {tag} URL or fix forward; remove the tag if it is not wanted "
+                                f"(gcloud run services update-traffic {short_name(facts.b.service.name)} "
+                                f"--remove-tags {tag}); the traffic split needs no change")
+
+
+def _tag_only_revisions(facts: Facts) -> list[tuple[Revision, str, Requests]]:
+    """The revisions with a tag and no share of the split, deployed 0 to deploy_window_seconds before the incident,
+    with at least min_requests since their deploy: (revision, tag, requests since its deploy)."""
+    s, b = facts.s, facts.b
+    tags = {t.revision: t.tag for t in b.service.traffic if t.tag and t.revision}
+    found = []
+    for revision in b.revisions:
+        tag = tags.get(revision.short_name)
+        if not tag or b.service.serving_percent(revision.short_name) > 0:
+            continue
+        lead = (b.incident_started_at - revision.create_time).total_seconds()
+        counts = facts.requests(facts.since_deploy(revision), revision.short_name)
+        if 0 <= lead <= s.deploy_window_seconds and counts.total >= s.min_requests:
+            found.append((revision, tag, counts))
+    return found
+
+
+# The metric whose per-revision series count a tagged URL's requests (`_tag_only_cause`).
+_REQUEST_COUNT = "run.googleapis.com/request_count"
+
+
+def _alert_counts(facts: Facts, revision: Revision) -> str:
+    """Why the alert is not shown to count `revision`'s requests, or "" when it is: its metric is request_count on
+    cloud_run_revision (or a resource unsaid) and neither the revision the notification names nor its condition's
+    filter of revision_name leaves `revision` out. No alert context (a table, a replay without it): not shown."""
+    alert = facts.b.alert
+    if alert is None:
+        return "no notification says what the alert counts"
+    if alert.metric_type != _REQUEST_COUNT or alert.resource_type not in ("", "cloud_run_revision"):
+        return (f"the alert measures {alert.metric_type or 'a metric unsaid'} on "
+                f"{alert.resource_type or 'a resource unsaid'}, not request_count per revision")
+    if alert.revision and alert.revision != revision.short_name:
+        return f"the alert is {alert.revision}'s (resource.labels.revision_name), not {revision.short_name}'s"
+    tests = [t for t in label_tests(alert.condition_filter) if t.label == "revision_name"]
+    if tests and unselected(tests, revision.short_name) is not None:
+        return f"the condition's filter may leave {revision.short_name} out ({shown(tests)})"
+    return ""
 
 
 # Cloud Run's lines for a container whose process ended ("Container called exit(1).", or "Container

@@ -1,0 +1,62 @@
+"""A split across three revisions where only the middle one fails: the oldest serving for hours, a release of the
+deploy window failing at its share, a newer release serving cleanly beside both. The failing release is named,
+with no rollback target (all traffic back to a revision before it would take the clean newer release's share too);
+the recommendation moves its share alone. Never named when another revision fails as well, or when it was
+deployed outside the window; the newest failing is judged as ever."""
+from __future__ import annotations
+
+import pytest
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.signatures import Signature
+from shared.remediation.planning import plan
+
+from tests.unit.builders import FIVE_XX_RATIO, SQL, Evidence
+from tests.unit.test_diagnosis import quiet_connector
+
+S = DiagnosisSettings()
+OLDEST, MIDDLE, NEWEST = "backend-00001-aaa", "backend-00002-bbb", "backend-00003-ccc"
+
+
+def _three(*, middle_created: float = -20, failing: tuple[str, ...] = (MIDDLE,)) -> Evidence:
+    """OLDEST (hours old) at 50%, MIDDLE (deployed at `middle_created`) and NEWEST (at -5m) at 25% each, 20 requests
+    a minute each of the two newer, 40 of the oldest; each revision in `failing` answers 60% of its requests 500."""
+    e = (Evidence().revision(OLDEST, -300, sql=(SQL,)).revision(MIDDLE, middle_created, sql=(SQL,))
+         .revision(NEWEST, -5, sql=(SQL,)).traffic(**{OLDEST: 50, MIDDLE: 25, NEWEST: 25}))
+    for name, start, rate in ((OLDEST, -90, 40), (MIDDLE, middle_created, 20), (NEWEST, -5, 20)):
+        bad = 0.6 * rate if name in failing else 0
+        e = e.requests(name, start, 5, rate - bad).latency(name, start, 5, 0.2)
+        if bad:
+            e = e.requests(name, start if name != OLDEST else -10, 5, bad, code="500")
+    return quiet_connector(e)
+
+
+# (case, evidence, the suspect named or None)
+CASES = [
+    ("only the middle release fails: named, its share moved alone", _three(), MIDDLE),
+    ("the newest fails too: not concentrated on the middle one", _three(failing=(MIDDLE, NEWEST)), NEWEST),
+    ("the oldest fails too: not concentrated", _three(failing=(OLDEST, MIDDLE)), None),
+    ("the middle release deployed 40 minutes before, outside the deploy window", _three(middle_created=-40), None),
+]
+
+
+@pytest.mark.parametrize("case,evidence,suspect", CASES, ids=[c[0] for c in CASES])
+def test_a_failing_release_between_two_clean_ones_is_named_never_rolled_back_over_the_newer(case, evidence, suspect):
+    bundle = evidence.bundle().model_copy(update={"alert": FIVE_XX_RATIO})
+
+    result = diagnose(bundle, S)
+    planned = plan(result, bundle, S)
+
+    assert result.signature is not Signature.HEALTHY, result.summary
+    if suspect == MIDDLE:
+        assert result.signature is Signature.BAD_REVISION, result.summary
+        assert result.suspect_revision == MIDDLE and result.known_good_revision is None
+        assert f"{NEWEST}, deployed after it and serving 25% cleanly" in result.no_target_reason
+        assert f"--to-revisions {OLDEST}=75,{NEWEST}=25" in result.recommendation
+        assert planned.action is None
+    else:
+        assert result.suspect_revision != MIDDLE, result.summary
+        if suspect is None:
+            assert result.signature is not Signature.BAD_REVISION, result.summary
+            assert planned.action is None
