@@ -39,7 +39,7 @@ from shared.gcp.vpcaccess import ApiStatusError, VpcAccessAdapter
 from shared.diagnosis.evidence import HistogramResult, LogRecord, MetricQuery, MetricResult
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import MAX_ATTRIBUTE_KEY_BYTES, MAX_ATTRIBUTE_VALUE_BYTES, MAX_ATTRIBUTES
-from sandbox.standins.base import ApiError, Call, Rpc, StandIn, denial_text, quota_details, resource_of
+from sandbox.standins.base import ApiError, Call, Rpc, StandIn, denial_text, error_info, quota_details, resource_of
 from sandbox.standins.faults import QuotaRefusal
 from sandbox.standins.server import StandIns
 from sandbox.standins.vpcaccess import RestRequest, VpcAccessStandIn
@@ -57,6 +57,12 @@ def api_exception(code: Any, message: str) -> Exception:
     from google.api_core import exceptions
 
     return exceptions.from_grpc_status(code, message)
+
+
+def _exceptions() -> Any:
+    from google.api_core import exceptions
+
+    return exceptions
 
 
 def quota_exception(quota: QuotaRefusal) -> Exception:
@@ -164,6 +170,9 @@ class Transport:
                 raise api_exception(fault.code, denial_text(standin.permissions[method], resource_of(parsed)))
             if fault.quota is not None:   # its details, as the gRPC server sends them in the trailer (quota_status)
                 raise quota_exception(fault.quota)
+            if fault.reason is not None:   # its ErrorInfo, as base.error_info_status sends it in the trailer
+                info = error_info(fault.reason)
+                raise _exceptions().from_grpc_status(fault.code, fault.message, details=[info], error_info=info)
             raise api_exception(fault.code, fault.message)
         key = (method, data)
         if self._memo is not None and key in self._memo:

@@ -164,11 +164,20 @@ def error_info_status(code: grpc.StatusCode, message: str, reason: str) -> grpc.
     `grpc-status-details-bin` trailer, the shape AIP-193 gives an error's details (google.aip.dev/193;
     google/rpc/error_details.proto ErrorInfo). google-api-core unpacks it into the exception's `details`
     (exceptions.from_grpc_error), whose text then spreads over several lines (GoogleAPICallError.__str__)."""
-    from google.rpc import error_details_pb2, status_pb2
+    from google.rpc import status_pb2
 
     status = status_pb2.Status(code=code.value[0], message=message)
-    status.details.add().Pack(error_details_pb2.ErrorInfo(reason=reason, domain="googleapis.com"))
+    status.details.add().Pack(error_info(reason))
     return _RichStatus(code, message, (("grpc-status-details-bin", status.SerializeToString()),))
+
+
+def error_info(reason: str) -> Any:
+    """The google.rpc.ErrorInfo a fault with a `reason` carries (domain googleapis.com): packed into the trailer by
+    `error_info_status`, handed as it is to the exception the in-process transport raises (sandbox/inprocess.py), so
+    both tiers refuse with the same details."""
+    from google.rpc import error_details_pb2
+
+    return error_details_pb2.ErrorInfo(reason=reason, domain="googleapis.com")
 
 
 def serve_http(server: Any, name: str) -> tuple[threading.Thread, str]:

@@ -269,6 +269,22 @@ def test_injected_unavailable_then_success(services, standins, seeded):
     assert standins.run.count("GetService") == 2
 
 
+def test_a_fault_with_a_reason_carries_its_error_info_in_process_as_over_grpc(services, standins, seeded):
+    """The fast tier's transport refuses with the ErrorInfo the gRPC stand-in puts in the trailer: a test of a rule
+    that reads a refusal's reason tests the same error in both tiers."""
+    from sandbox.inprocess import Transport
+
+    standins.run.faults.fail_next(1, grpc.StatusCode.ABORTED, method="GetService", reason="CONCURRENT_REQUEST")
+    with pytest.raises(exceptions.Aborted) as over_grpc:
+        services.get_service(name=SERVICE, retry=None)
+    standins.run.faults.fail_next(1, grpc.StatusCode.ABORTED, method="GetService", reason="CONCURRENT_REQUEST")
+    with pytest.raises(exceptions.Aborted) as in_process:
+        Transport(standins.run).call("GetService", run_v2.GetServiceRequest(name=SERVICE), lambda data: data)
+    assert over_grpc.value.reason == "CONCURRENT_REQUEST"
+    assert in_process.value.reason == over_grpc.value.reason
+    assert [type(d).__name__ for d in in_process.value.details] == [type(d).__name__ for d in over_grpc.value.details]
+
+
 def test_injected_deny_until_cleared(services, standins, seeded):
     standins.run.faults.deny("GetService")
     with pytest.raises(exceptions.PermissionDenied):
