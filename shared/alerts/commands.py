@@ -72,11 +72,33 @@ _PRESENTATION = "\ufe0e\ufe0f"
 _LINES = "\t\n\r"
 
 
+# The zero-width non-joiner and joiner are part of how some scripts are spelled: Persian writes ZWNJ inside words
+# ("می‌خواهم"), Indic scripts write ZWNJ or ZWJ after a virama to choose a conjunct's form (Unicode Standard §23.2
+# "Layout Controls"; RFC 5892 Appendix A.1-A.2, CONTEXTJ, allows them there in domain names), and an emoji sequence
+# joins its symbols with ZWJ (UTS #51 §2.3). In a reason, free text no one compares, they are kept there: between
+# two letters or marks, and ZWJ between two symbols. A name someone is known by (`requested_by`) keeps none: one
+# that differs from the operators list by a joiner reads as the same name (above).
+_JOINERS = "‌‍"
+
+
+def _joins_its_neighbours(value: str, index: int) -> bool:
+    before, after = value[index - 1:index], value[index + 1:index + 2]
+    if not before or not after:
+        return False
+    kinds = unicodedata.category(before)[0] + unicodedata.category(after)[0]
+    if kinds in ("LL", "LM", "ML", "MM"):
+        return True
+    return value[index] == "‍" and (unicodedata.category(before) in ("So", "Sk") or before in _PRESENTATION) \
+        and unicodedata.category(after) == "So"
+
+
 def _unseen(value: str, keep: str) -> list[int]:
     """Where `value` holds a character a person is not shown as itself (above). `keep` lists the controls the
-    field may hold (a reason's line breaks)."""
+    field may hold (a reason's line breaks); a field that keeps any is free text, whose joiners are kept where a
+    script or an emoji sequence puts them (`_JOINERS`)."""
     return [index for index, char in enumerate(value) if char not in keep
             and not (keep and char in _PRESENTATION and index and unicodedata.category(value[index - 1]) == "So")
+            and not (keep and char in _JOINERS and _joins_its_neighbours(value, index))
             and (unicodedata.category(char) in _UNSEEN_CATEGORIES or _UNSEEN_LISTED.match(char))]
 
 
@@ -1760,6 +1782,11 @@ def first_status(reason: str, command_id: str) -> str | None:
 # boolean or nothing, which the schema then refused: the text is typed by what the command's own
 # params model declares for that key, so a string param stays a string whatever it spells.
 
+# The whitespace JSON allows around a value (RFC 8259 §2: space, tab, line feed, carriage return); str.strip() with
+# no argument strips every Unicode space (a no-break space, an ideographic space), which the message's JSON refuses.
+_JSON_SPACE = " \t\n\r"
+
+
 def param_from_text(command: str, key: str, text: str) -> Any:
     """`text` as the JSON type `command`'s params model declares for `key`: a string param as it is,
     an integer from its digits, a boolean from true/false. Raises CommandError naming the param when
@@ -1780,8 +1807,8 @@ def param_from_text(command: str, key: str, text: str) -> Any:
     # (RFC 8259 §6: no leading zero, no sign, no fraction), a flag as `true` or `false` alone (§3: the literal names
     # are lowercase), whitespace around either insignificant, as around a JSON value (§2). "TRUE" and "True" were
     # read as true here while the JSON path refused them, so one command was read two ways by how it was sent.
-    if "integer" in types and re.fullmatch(r"0|[1-9][0-9]*", text.strip()):
-        return int(text)
+    if "integer" in types and re.fullmatch(r"0|[1-9][0-9]*", text.strip(_JSON_SPACE)):
+        return int(text.strip(_JSON_SPACE))
     if "integer" in types and _number_said(text):
         # "+2" was read as 2 and "+5" as 5: a change asked for ("two more") sent as the new value itself, a scale
         # on a guess. Refused as the same text in a message's body is (`_number_said`).
@@ -1791,8 +1818,8 @@ def param_from_text(command: str, key: str, text: str) -> Any:
         raise CommandError(f"command.params.{key}", f"{quoted(text, 60)} is not a whole number as JSON writes one "
                                                     "(no leading zero, no decimal point): write "
                                                     f"{key}={int(whole[1])}; nothing was sent")
-    if "boolean" in types and text.strip() in ("true", "false"):
-        return text.strip() == "true"
+    if "boolean" in types and text.strip(_JSON_SPACE) in ("true", "false"):
+        return text.strip(_JSON_SPACE) == "true"
     if "boolean" in types:
         raise CommandError(f"command.params.{key}", _flag_text_said(text, key))
     wanted = " or ".join(sorted({"integer": "a whole number", "boolean": "true or false"}.get(t, str(t))

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from cli._commands import DONE, parse_params, render
 from cli.main import runwarden
+from shared.alerts.commands import CommandError, param_from_text
 
 SERVICE = "projects/p/locations/us-central1/services/backend"
 
@@ -327,6 +328,18 @@ def test_a_flag_given_to_the_cli_is_read_as_the_message_s_json_reads_it(text):
 def test_a_whole_number_given_to_the_cli_is_read_as_the_message_s_json_reads_it(text):
     sent = {**SCALE, "params": {"max_instances": _as_json(text)}}
     assert _read_by_cli(f"max_instances={text}", "scale_connector") == _read_by_json(sent), text
+
+
+@pytest.mark.parametrize("text, key, command", [("6\u00a0", "max_instances", "scale_connector"),
+                                                ("\u30006", "max_instances", "scale_connector"),
+                                                ("true\u00a0", "accept_unread_peers", "approve"),
+                                                ("true\u3000", "accept_unread_peers", "approve")])
+def test_only_the_whitespace_json_allows_around_a_value_is_passed_over(text, key, command):
+    """RFC 8259 §2 allows space, tab, line feed and carriage return around a value; the message's JSON refuses a
+    no-break or an ideographic space there, and the CLI read them as the value (str.strip() strips every Unicode
+    space)."""
+    with pytest.raises(CommandError):
+        param_from_text(command, key, text)
 
 
 @pytest.mark.parametrize("text, meant", [("TRUE", "true"), ("True", "true"), ("FALSE", "false"),

@@ -84,6 +84,24 @@ def test_a_reason_keeps_line_breaks_letters_and_an_emoji_shown_as_one(reason):
     assert parse_command(json.dumps({**PAUSE, "reason": reason})).reason == reason
 
 
+@pytest.mark.parametrize("reason", ["نمی\u200cخواهم", "क्\u200dष", "ক্\u200cষ", "family 👨\u200d👩\u200d👧 paged",
+                                    "❤️\u200d🔥 on fire"])
+def test_a_reason_keeps_the_joiners_a_script_or_an_emoji_sequence_is_written_with(reason):
+    """Persian writes ZWNJ inside words, Indic scripts ZWNJ/ZWJ after a virama, an emoji sequence ZWJ between
+    symbols: a reason refused them, naming a character its writer had to type."""
+    assert parse_command(json.dumps({**PAUSE, "reason": reason})).reason == reason
+
+
+@pytest.mark.parametrize("fields, field", [({"reason": "rolled\u200c back "}, "reason"),
+                                           ({"reason": "\u200dfirst"}, "reason"),
+                                           ({"reason": "a \u200c b"}, "reason"),
+                                           ({"requested_by": "نمی\u200cخواهم"}, "requested_by"),
+                                           ({"requested_by": "ali\u200dce@example.com"}, "requested_by")])
+def test_a_joiner_joining_nothing_or_in_a_name_is_still_refused(fields, field):
+    refused = _refusal({**PAUSE, **fields})
+    assert refused.field == f"command.{field}" and "U+200" in refused.reason, refused.reason
+
+
 def test_a_principal_made_only_of_unseen_characters_offers_nothing_to_send():
     refused = _refusal({**PAUSE, "requested_by": "\u200b\u200b"})
     assert "(2 such characters in all)" in refused.reason and "without it" not in refused.reason, refused.reason
