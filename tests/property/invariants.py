@@ -1125,13 +1125,15 @@ def respelled_notifications_refused(run: Run) -> list[str]:
                             "giving a field twice with different values")
         got = [o.status.value for o in obs.outcomes]
         # The message's first answer is its refusal; a later delivery of the same message may say it was told
-        # already (`skipped`: a rejection is told to a person once per message).
-        allowed = ["rejected"] if kind not in told else ["rejected", "skipped"]
+        # already (`skipped`: a rejection is told to a person once per message). Kept by message: another
+        # incident's notification respelled alike is another message, and its first answer is its refusal too.
+        message = obs.step.message_id
+        allowed = ["rejected"] if message not in told else ["rejected", "skipped"]
         if differs and got and (len(got) != 1 or got[0] not in allowed):
             problems.append(f"step #{obs.index} {obs.step}: answered {got}, not rejected: "
                             + "; ".join(o.reason for o in obs.outcomes))
         if got:
-            told.add(kind)
+            told.add(message)
         if differs and RESPELLINGS[kind][0] == "incident_id" and any(o.incident_id for o in obs.outcomes):
             problems.append(f"step #{obs.index} {obs.step}: answered under incident "
                             f"{[o.incident_id for o in obs.outcomes]}, one of two ids it was given")

@@ -685,10 +685,13 @@ def test_a_duplicate_of_a_plan_the_sweep_escalated_names_the_claim_that_held_it(
 @pytest.mark.parametrize("kind", range(len(RESPELLINGS)), ids=[f"{f} and {o} ({v})" for f, o, v in RESPELLINGS])
 def test_a_notification_giving_a_field_twice_is_refused_unless_both_say_one_thing(scenario: str, kind: int) -> None:
     with fast_run(scenario, "enforce", **POLICY) as run:
-        run.execute([Respelled(0, kind), Respelled(0, kind)])
+        run.execute([Respelled(0, kind), Respelled(0, kind), Respelled(1, kind)])
         step = run.trace[0]
         if Respelled(0, kind).differs:
             assert [o.status.value for o in step.outcomes] == ["rejected"], explain(run, [])
+            # Another incident's notification respelled alike is another message: refused in its own right, never
+            # answered as one told already.
+            assert [o.status.value for o in run.trace[2].outcomes] == ["rejected"], explain(run, [])
             assert step.write_calls == 0 and not any(o.run_writes + o.vpc_writes for o in run.trace)
         else:
             assert step.outcomes and step.outcomes[0].status.value != "rejected", explain(run, [])
