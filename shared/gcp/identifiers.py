@@ -168,11 +168,15 @@ def _project_problem(project: str) -> str | None:
 
 
 # A region as a notification's label names one: an area, a direction and a number, each joined by a hyphen
-# (us-central1, europe-west1, northamerica-northeast1, me-central2; a sovereign cloud's u-france-east1). Every
-# Cloud Run service and job is in one region (Cloud Run, "Cloud Run locations",
+# (us-central1, europe-west1, northamerica-northeast1, me-central2). The pattern also takes a one-letter area
+# (u-france-east1, said to name a sovereign partner cloud's region: UNCONFIRMED, no page read here lists it; the
+# partner pages read name their regions europe-west9 and the like, "Sovereign Controls by Partners: locations").
+# Every Cloud Run service and job is in one region (Cloud Run, "Cloud Run locations",
 # https://cloud.google.com/run/docs/locations, whose list holds no other shape), as is every Serverless VPC
-# Access connector (made with a `--region`: gcloud compute networks vpc-access connectors create) and every Cloud
-# SQL instance; the cloud_run_revision label `location` is "the location the service is run" (Cloud Monitoring v3
+# Access connector (made with a `--region`: gcloud compute networks vpc-access connectors create; that its region
+# list holds no other shape is UNCONFIRMED) and every Cloud SQL instance (Cloud SQL, "Instance settings": Region,
+# not modifiable after creation, its values of the same shape: asia-east1, europe-central2, us-central1; the
+# first generation's `us-central`, retired in 2020, would be refused, a page, never a write); the cloud_run_revision label `location` is "the location the service is run" (Cloud Monitoring v3
 # Service.CloudRun.location: "Corresponds to the location resource label in the cloud_run_revision monitored
 # resource"). `global`, a multi-region (`us`, `eu`, `asia`) or a placeholder (`l`) names none: that no Google
 # region will ever be named otherwise is UNCONFIRMED, and a notification naming one is refused, never acted on,
