@@ -19,7 +19,7 @@ same settings), when:
   counted.
 
 One peak minute is a burst the connector carried; a limit reached in `AT_LIMIT_SHARE` of the minutes with a reading
-or more is the load it runs at. With no connector metric read in the minutes judged nothing is said here (the
+or more, and in `AT_LIMIT_MINUTES` at least, is the load it runs at. With no connector metric read in the minutes judged nothing is said here (the
 verdict cites the requests alone, as before); connector metrics arrive up to ~240 s late (gcp-facts.md,
 vpc_access_connector.yml), so the newest minutes may have none yet, which only leaves fewer minutes to count."""
 from __future__ import annotations
@@ -31,6 +31,9 @@ from shared.diagnosis.evidence import at_micros
 
 # The share of the minutes read at the limit that makes it the connector's load, not a burst it carried.
 AT_LIMIT_SHARE = 0.5
+# And at least this many minutes at it: one minute is a burst whatever else was read (the least minutes a verdict
+# reads at all: judging._MIN_MINUTES).
+AT_LIMIT_MINUTES = 2
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class Limit:
     max_instances: int
 
     def held(self) -> bool:
-        return bool(self.at_limit) and len(self.at_limit) >= AT_LIMIT_SHARE * self.read
+        return len(self.at_limit) >= max(AT_LIMIT_MINUTES, AT_LIMIT_SHARE * self.read)
 
 
 def limit_in(facts: Facts, window: Window) -> Limit | None:
@@ -85,7 +88,8 @@ def at_limit(facts: Facts, action: str, window: Window) -> str:
             f"read in {window} (minutes to {hms(first)} .. {hms(last)}) at its throughput ceiling or at max "
             f"instances with its CPU saturated ({read}); the change used up the room it gave, so the clean "
             f"requests show only that it carries this load, not that it will carry the next rise (at least "
-            f"{AT_LIMIT_SHARE:.0%} of the minutes at the limit: the connector's own load, not a burst)")
+            f"{AT_LIMIT_SHARE:.0%} of the minutes, and {AT_LIMIT_MINUTES}, at the limit: the connector's own load, "
+            "not a burst)")
 
 
 def _by_minute(facts: Facts, result, window: Window) -> dict[int, float]:
