@@ -9,7 +9,8 @@ Two questions, in order:
      of the service's own request rate before the action kept, or `verification.min_traffic_ratio` if
      higher (`traffic_lost`, `verified_kept`; clean requests after most, or half, of the traffic vanished
      are `unclear`), for a connector
-     change at a load above what the saturated connector answered while it failed (`load_not_carried`),
+     change at a load above what the saturated connector answered while it failed (`load_not_carried`) and
+     with the connector as scaled not at its limit over the minutes judged (`headroom.at_limit`),
      with no rise of
      client errors in the mix of answers (`client_errors_rose`), not much slower than before the action
      where the alert set no latency bar (`slower_than_before`), once a request begun after the action
@@ -102,6 +103,7 @@ from shared.diagnosis.evidence import describe_command
 from shared.remediation.bursts import (IdleBefore, idle_before, minutes_held, minutes_read, pre_onset, readable_until,
                                       widened)
 from shared.remediation.callers import callers_not_shown
+from shared.remediation.headroom import at_limit
 from shared.diagnosis.connector_names import Naming, names_connector
 from shared.remediation.records import ActionRecord, ActionState, PinRecord, RestoreMark
 
@@ -456,6 +458,7 @@ def _standing(record: ActionRecord, bundle: EvidenceBundle, settings: DiagnosisS
                  or _callers(facts, record, min_traffic_ratio, health_bar(alert, settings).error_ratio, idle=idle,
                              kept=verified_kept(min_traffic_ratio))
                  or load_not_carried(facts, record, health_bar(alert, settings).error_ratio, idle)
+                 or at_limit(facts, record.action, facts.recent_since_incident)
                  or lines_unread(facts, facts.recent_since_incident) or probes_failing(facts, record, settings))
         if doubt:
             return Health(HealthKind.UNCLEAR, f"clean since the action settled ({cited}), but {doubt}" + closed)

@@ -1122,6 +1122,53 @@ def test_a_scaled_connector_whose_demand_fell_to_what_it_carried_is_not_verified
     assert action_state(scaled) == "escalated"
 
 
+def connector_as_scaled(world: World, cpu: float, start: str = "+6m", end: str = "+20m") -> None:
+    """The connector's own metrics after the scale-up: its instances at the max the change set, its CPU p99 at `cpu`."""
+    most = int(world.standins.vpcaccess.connector(CONNECTOR)["maxInstances"])
+    more_series(world, f"""
+  - metric: vpcaccess.googleapis.com/connector/instances
+    kind: GAUGE
+    value_type: INT64
+    resource: {{type: vpc_access_connector, labels: {{connector_name: backend-conn}}}}
+    points: [{{from: {start}, to: {end}, every: 60s, value: {most}}}]
+  - metric: vpcaccess.googleapis.com/connector/cpu/utilizations
+    kind: GAUGE
+    value_type: DISTRIBUTION
+    resource: {{type: vpc_access_connector, labels: {{connector_name: backend-conn}}}}
+    points: [{{from: {start}, to: {end}, every: 60s, value: {{samples: [[{cpu}, 20]]}}}}]""")
+
+
+def test_a_scaled_connector_still_at_its_limit_is_not_verified(scaled):
+    """The services behind it serve their whole demand cleanly after the scale-up, while the connector runs at the
+    max instances the change set with its CPU p99 at 95 % (read as 97 %: a p99 interpolated in its bucket): it carries this load with no room for the next rise, as
+    the connector before the change did until it failed. Before, `verified` on the clean requests alone. Now
+    unclear, waited for, and escalated at the deadline naming the connector's own readings; nothing written."""
+    connector_recovery(scaled)
+    connector_as_scaled(scaled, cpu=0.95)
+    scaled.at(14)
+    assert scaled.command({"command": "sweep"}) == []                 # not verified: waits
+    scaled.at(20)
+
+    [outcome] = scaled.command({"command": "sweep"}, message_id="c2")
+
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "the connector as scaled is still at its limit" in outcome.reason, outcome.reason
+    assert "CPU p99 peak 9" in outcome.reason and "(bar 80% at max_instances" in outcome.reason, outcome.reason
+    assert action_state(scaled) == "escalated"
+    assert scaled.standins.vpcaccess.count("PatchConnector") == 1      # the scale-up alone: nothing written since
+
+
+def test_a_scaled_connector_with_room_left_is_verified_naming_nothing_of_it(scaled):
+    """The same recovery with the connector at its new max instances and its CPU p99 at 40 %: verified."""
+    connector_recovery(scaled)
+    connector_as_scaled(scaled, cpu=0.4)
+    scaled.at(14)
+
+    [outcome] = scaled.command({"command": "sweep"})
+
+    assert outcome.status.value == "verified", outcome.reason
+
+
 def test_a_scaled_connector_deleted_since_is_not_verified(scaled):
     """A person deletes the connector after the scale-up (to recreate it elsewhere, or by mistake) while
     the service's requests are still clean. The change is no longer anywhere to be judged: escalated at
