@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from shared.diagnosis.facts import Facts
 from shared.diagnosis.latency_words import duration
@@ -42,6 +43,17 @@ def unsaid(found: tuple[Notable, ...], words: str) -> tuple[Notable, ...]:
     return tuple(n for n in found if not n.said_in(words))
 
 
+# What goes before the facts added: planning reads the rule's own words before it (`rule_words`), never these.
+ALSO = " Also found: "
+
+
+def rule_words(summary: str) -> str:
+    """The summary without the facts `noted` added: the words the rule (and the path notes) wrote, which
+    planning reads its stress signs from (planning._cpu_bound: "CPU p99 N%"). A fact added for a person, a
+    sign the rules left out as no cause among them, must never become the sign a plan answers."""
+    return summary.partition(ALSO)[0]
+
+
 def noted(summary: str, found: tuple[Notable, ...], recommendation: str = "") -> str:
     """`summary` with the facts it and its recommendation leave out, after "Also found:" in one sentence."""
     left = unsaid(found, f"{summary} {recommendation}")
@@ -49,7 +61,7 @@ def noted(summary: str, found: tuple[Notable, ...], recommendation: str = "") ->
         return summary
     base = summary.rstrip()
     base = base if base.endswith(".") else base + "."
-    return f"{base} Also found: {'; '.join(n.words for n in left)}."
+    return f"{base}{ALSO}{'; '.join(n.words for n in left)}."
 
 
 def _person(stand_down: str) -> list[Notable]:
@@ -93,25 +105,50 @@ def _connector(facts: Facts) -> list[Notable]:
         return []
     name = connector.short_name
     found = []
+    left_out = _left_out(facts)
     instances = facts.connector_values(facts.b.connector_instances, window)
     if instances and max(instances) >= connector.max_instances:
         found.append(Notable("connector_at_max", f"connector {name} at its max {connector.max_instances} "
-                             f"instances (connector/instances peak {max(instances):.0f})",
+                             f"instances (connector/instances peak {max(instances):.0f}{left_out('at max')})",
                              # connector_news._signs' words, or the connector named before "at max" in one clause:
                              # Cloud Run's own "at its 10 max instances" is another fact.
                              rf"at max instances \({connector.max_instances}\)|{re.escape(name)}[^.;|]*\bat (its )?max\b"))
     cpu = facts.connector_cpu(window)
     if cpu and max(cpu) >= s.connector_cpu_saturation:
-        found.append(Notable("connector_cpu", f"its CPU p99 {max(cpu):.0%} (bar {s.connector_cpu_saturation:.0%})",
+        found.append(Notable("connector_cpu", f"its CPU p99 max {max(cpu):.0%} (bar {s.connector_cpu_saturation:.0%}{left_out('CPU')})",
                              rf"CPU[^.;]*\b{max(cpu):.0%}"))
     ceiling = facts.connector_ceiling_mbps()
     rates = facts.connector_bytes(window)
     mbps = max(rates) * 8 / 1e6 if rates else None
     if ceiling and mbps is not None and mbps >= s.connector_throughput_ratio * ceiling:
         found.append(Notable("connector_throughput", f"its throughput {mbps:.0f} Mbps of its {connector.machine_type} "
-                             f"ceiling {ceiling:.0f} Mbps (bar {s.connector_throughput_ratio:.0%})",
+                             f"ceiling {ceiling:.0f} Mbps (bar {s.connector_throughput_ratio:.0%}{left_out('throughput')})",
                              rf"\b{mbps:.0f} (of {ceiling:.0f} )?Mbps"))
     return found
+
+
+# Why connector_news left a sign out as a cause, read off the context check it cited (connector_news: _chronic,
+# _held_while_failing, _stale_max_left_out), in a person's words.
+_LEFT_OUT = (("already in", "not counted as a cause: so before the failures too, while requests were clean"),
+             ("only before the failures began", "not counted as a cause: only before the failures began"),
+             ("since load that has gone", "not counted as a cause: a high-water mark of load that has gone"))
+
+
+def _left_out(facts: Facts) -> Callable[[str], str]:
+    """A function from a sign's first words ("at max", "CPU", "throughput") to "; why it is not counted as a
+    cause" when the connector's news left it out (Facts.connector_news), else "": a sign that is no news still
+    bears on a scale a person weighs, and must not read as the cause."""
+    news = facts.connector_news
+    def why(sign: str) -> str:
+        if any(kept.startswith(sign) for kept in news.signs):
+            return ""
+        for item in news.items:
+            if item.role == "context" and item.observed.startswith(sign):
+                reason = next((words for mark, words in _LEFT_OUT if mark in item.observed), "")
+                if reason:
+                    return f"; {reason}"
+        return ""
+    return why
 
 
 def _deploy(facts: Facts) -> list[Notable]:

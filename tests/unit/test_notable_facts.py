@@ -78,15 +78,15 @@ def person(e: Evidence) -> Evidence:
 ROWS = {
     # name: (changes, the words the summary or recommendation must carry)
     "connector at max and CPU hot (the known case)": (
-        (at_max, cpu_hot), [r"backend-conn at its max 3 instances", r"CPU p99 94% \(bar 80%\)"]),
+        (at_max, cpu_hot), [r"backend-conn at its max 3 instances", r"CPU p99 max 94% \(bar 80%\)"]),
     "connector at max alone": ((at_max,), [r"backend-conn at its max 3 instances \(connector/instances peak 3\)"]),
-    "CPU hot alone": ((cpu_hot,), [r"CPU p99 94% \(bar 80%\)"]),
+    "CPU hot alone": ((cpu_hot,), [r"CPU p99 max 94% \(bar 80%\)"]),
     "throughput at the ceiling": ((throughput,), [r"288 Mbps of its e2-micro ceiling 300 Mbps \(bar 80%\)"]),
     "database down and back": ((database_blip,), [r"main-db (went )?down", r"up again"]),
     "a deploy in the window": ((deployed,), [rf"{NEW} deployed 20 min 00 s before the incident, replacing {OLD}"]),
     "a person's change": ((person,), [r"automation stands down for recent human change: .*alice@example\.com"]),
     "every fact at once": ((deployed, at_max, cpu_hot, throughput, database_blip, person),
-                           [r"stands down", r"main-db (went )?down", r"at its max 3", r"CPU p99 94%", r"288 Mbps",
+                           [r"stands down", r"main-db (went )?down", r"at its max 3", r"CPU p99 max 94%", r"288 Mbps",
                             rf"{NEW} deployed"]),
     "nothing notable": ((), []),
 }
@@ -154,3 +154,14 @@ def test_a_deploy_the_words_call_not_recent_is_not_taken_as_said():
 
 def test_noted_adds_nothing_when_all_is_said():
     assert noted("all said.", ()) == "all said."
+
+
+def test_a_sign_the_rules_left_out_never_becomes_the_sign_a_plan_answers():
+    """Planning reads the stress signs from the rule's own words (planning._cpu_bound): a CPU named for the
+    person after "Also found:" must not turn a max raise into a machine-type move."""
+    from shared.diagnosis.notable import rule_words
+
+    summary = noted("connector backend-conn is saturated: at max instances (3).",
+                    tuple(n for n in notable(Facts(cpu_hot(at_max(_base())).bundle(), S)) if n.kind == "connector_cpu"))
+
+    assert "CPU p99 max 94%" in summary and "CPU" not in rule_words(summary)
