@@ -30,6 +30,7 @@ from shared.diagnosis.client_errors import client_errors_risen
 from shared.diagnosis.grpc_calls import grpc_failing, grpc_kind, grpc_unshown, statuses
 from shared.diagnosis.health_bar import HealthBar, health_bar
 from shared.diagnosis.narrative import look_next, path_notes, what_was_seen
+from shared.diagnosis.notable import notable, noted
 from shared.diagnosis.check_results import check_results, check_unread
 from shared.diagnosis.principals import PrincipalKind, named, principal_kind
 from shared.diagnosis.request_callers import callers_failing, uptime_still_failing
@@ -54,10 +55,21 @@ def diagnose(bundle: EvidenceBundle, settings: DiagnosisSettings, *, traffic_jud
     context = [EvidenceItem(source="api", query="evidence collected", observed=_collected(bundle), threshold="")]
     early = _insufficient(facts, context) or _healthy(facts, context, traffic_judged)
     if early is not None:
-        return _held_for_incomplete(early if early.signature is Signature.HEALTHY else _with_path(early, facts),
-                                    bundle)
+        return _with_notable(_held_for_incomplete(
+            early if early.signature is Signature.HEALTHY else _with_path(early, facts), bundle), facts)
 
-    return _held_for_incomplete(_with_path(_verdict(facts, context), facts), bundle)
+    return _with_notable(_held_for_incomplete(_with_path(_verdict(facts, context), facts), bundle), facts)
+
+
+def _with_notable(diagnosis: Diagnosis, facts: Facts) -> Diagnosis:
+    """Every notable fact found (notable.py: a person's change, the database down or back, the connector's
+    saturation signs, a recent deploy, a read that failed or was cut) that the summary and recommendation
+    do not already say, added to the summary of any verdict but `healthy`: a person paged for it reads them
+    there without re-reading the evidence. Words only: the signature, stand-down and evidence are unchanged."""
+    if diagnosis.signature is Signature.HEALTHY:
+        return diagnosis
+    summary = noted(diagnosis.summary, notable(facts, diagnosis.stand_down), diagnosis.recommendation)
+    return diagnosis if summary == diagnosis.summary else diagnosis.model_copy(update={"summary": summary})
 
 
 def _held_for_incomplete(diagnosis: Diagnosis, bundle: EvidenceBundle) -> Diagnosis:

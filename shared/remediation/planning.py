@@ -16,6 +16,7 @@ from shared.config import Bounds, ConnectorPolicy, DiagnosisSettings
 from shared.diagnosis.connector_names import doubtful_policies
 from shared.diagnosis.evidence import Connector, EvidenceBundle, Revision, Service, TrafficType, update_traffic_command
 from shared.diagnosis.facts import clock_on
+from shared.diagnosis.notable import rule_words
 from shared.diagnosis.rules.connector_saturation import BEYOND_THE_CEILING
 from shared.diagnosis.rules.connector_signs import max_not_reached, max_not_reached_words
 from shared.diagnosis.signatures import Diagnosis, Signature, TargetBackground
@@ -450,17 +451,17 @@ def _cpu_bound(diagnosis: Diagnosis) -> bool:
     """CPU is among the stress signs: in the summary the rule wrote, or a CPU check that passed and
     supports the finding (a CPU that was as hot before the failures, while requests were clean, is
     cited as context by connector_saturation, and is not the stress the plan answers)."""
-    return bool(_CPU_SIGN.search(diagnosis.summary)) or any(
+    return bool(_CPU_SIGN.search(rule_words(diagnosis.summary))) or any(
         item.passed and item.role == "supports" and "CPU" in item.observed for item in diagnosis.evidence)
 
 
 def _throughput_bound(diagnosis: Diagnosis) -> bool:
     """Throughput near the ceiling is among the stress signs the rule wrote in its summary."""
-    return bool(_THROUGHPUT_SIGN.search(diagnosis.summary))
+    return bool(_THROUGHPUT_SIGN.search(rule_words(diagnosis.summary)))
 
 
 def _stress_reason(diagnosis: Diagnosis, connector: Connector, cpu_bound: bool) -> str:
-    if _AT_MAX_SIGN.search(diagnosis.summary):
+    if _AT_MAX_SIGN.search(rule_words(diagnosis.summary)):
         return f"at max instances ({connector.max_instances})"
     if cpu_bound:
         return f"CPU-bound {connector.machine_type}"

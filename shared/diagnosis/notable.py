@@ -1,0 +1,175 @@
+"""The facts a diagnosis found that bear on what a person decides, each in a few words with its number and
+its bar, and which of them an escalation's words leave out.
+
+A rule that does not match says why in its own terms ("no 503s or hangs at a client timeout") and stops
+there: the connector sitting at its max instances with its CPU hot, a database that went down and came
+back, a deploy minutes before, a person's change, a read that was cut or failed, may each be true while no
+rule's words name it. A person paged for a verdict Runwarden does not act on (`inconclusive`, a signature a
+person must handle, a plan awaiting approval) would then re-read the evidence to find them. `notable` lists
+them, ordered by weight (who is at work first, then the database, the connector, the deploy, what was not
+read), and `unsaid` keeps those the words do not already say (each kind's `said` pattern), so that no fact
+is said twice. Pure: facts in, words out."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from shared.diagnosis.facts import Facts
+from shared.diagnosis.latency_words import duration
+
+
+@dataclass(frozen=True)
+class Notable:
+    """One fact in a person's words, with what in words already given says it (case-insensitive)."""
+
+    kind: str           # person_change, database_down, database_back, connector_at_max, connector_cpu,
+                        # connector_throughput, deploy, read_cut
+    words: str
+    said: str           # a regular expression: the words already given name this fact when it matches
+
+    def said_in(self, text: str) -> bool:
+        return re.search(self.said, text, re.IGNORECASE) is not None
+
+
+def notable(facts: Facts, stand_down: str = "") -> tuple[Notable, ...]:
+    """Every notable fact the diagnosis found, heaviest first. `stand_down`: the diagnosis's own words for a
+    change by someone other than Runwarden (diagnose._human_changes, narrative.path_notes)."""
+    return (*_person(stand_down), *_database(facts), *_connector(facts), *_deploy(facts), *_reads(facts))
+
+
+def unsaid(found: tuple[Notable, ...], words: str) -> tuple[Notable, ...]:
+    """The facts of `found` that `words` (a summary and its recommendation) do not already say."""
+    return tuple(n for n in found if not n.said_in(words))
+
+
+# What goes before the facts added: planning reads the rule's own words before it (`rule_words`), never these.
+ALSO = " Also found: "
+
+
+def rule_words(summary: str) -> str:
+    """The summary without the facts `noted` added: the words the rule (and the path notes) wrote, which
+    planning reads its stress signs from (planning._cpu_bound: "CPU p99 N%"). A fact added for a person, a
+    sign the rules left out as no cause among them, must never become the sign a plan answers."""
+    return summary.partition(ALSO)[0]
+
+
+def noted(summary: str, found: tuple[Notable, ...], recommendation: str = "") -> str:
+    """`summary` with the facts it and its recommendation leave out, after "Also found:" in one sentence."""
+    left = unsaid(found, f"{summary} {recommendation}")
+    if not left:
+        return summary
+    base = summary.rstrip()
+    base = base if base.endswith(".") else base + "."
+    return f"{base}{ALSO}{'; '.join(n.words for n in left)}."
+
+
+def _person(stand_down: str) -> list[Notable]:
+    """A change by someone other than Runwarden that stands automation down: the diagnosis says it in its
+    `stand_down` field, which planning reads only for a signature (planning._why_not answers an
+    `inconclusive` or competing verdict first), so a person reading the summary did not hear of it."""
+    if not stand_down:
+        return []
+    first = stand_down.split("; ")[0].removeprefix("recent human change: ")
+    return [Notable("person_change", f"automation stands down for {stand_down}", re.escape(first))]
+
+
+def _database(facts: Facts) -> list[Notable]:
+    """A Cloud SQL instance the service uses whose database/up fell below 1 (or went silent) in the incident
+    window (Facts.sql_down), and whether its newest minutes show it up again (database/up 1 in every
+    instance's points of the recent window: "back")."""
+    down = facts.sql_down(facts.incident)
+    if not down or not down[0]:
+        return []
+    names, seen = down
+    recent = facts.sql_down(facts.recent)
+    back = recent is not None and not recent[0] and not facts.sql_unread(facts.sql_up_values(facts.recent))
+    label = ", ".join(names)
+    words = f"Cloud SQL {label} down in {facts.incident} (database/up below 1: {seen})"
+    said = rf"({'|'.join(map(re.escape, names))})[^.;]*\b(down|min 0|stopped)|database/up[^.;]*\b(0|below 1)"
+    found = [Notable("database_down", words, said)]
+    if back:
+        found.append(Notable("database_back", f"{label} up again in {facts.recent} (database/up 1)",
+                             r"\b(up again|back up|came back|is back|recovered)\b"))
+    return found
+
+
+def _connector(facts: Facts) -> list[Notable]:
+    """The connector's three saturation signs in the incident window, as connector_news._signs reads them
+    (instances at the connector's max, CPU p99 at connector_cpu_saturation, throughput at
+    connector_throughput_ratio of its machine type's ceiling), whether or not a rule counted them as news:
+    a sign the rules left out (already there before, gone before the failures) still bears on a scale a
+    person weighs."""
+    connector, s, window = facts.b.connector, facts.s, facts.incident
+    if connector is None:
+        return []
+    name = connector.short_name
+    found = []
+    left_out = _left_out(facts)
+    instances = facts.connector_values(facts.b.connector_instances, window)
+    if instances and max(instances) >= connector.max_instances:
+        found.append(Notable("connector_at_max", f"connector {name} at its max {connector.max_instances} "
+                             f"instances (connector/instances peak {max(instances):.0f}{left_out('at max')})",
+                             # connector_news._signs' words, or the connector named before "at max" in one clause:
+                             # Cloud Run's own "at its 10 max instances" is another fact.
+                             rf"at max instances \({connector.max_instances}\)|{re.escape(name)}[^.;|]*\bat (its )?max\b"))
+    cpu = facts.connector_cpu(window)
+    if cpu and max(cpu) >= s.connector_cpu_saturation:
+        found.append(Notable("connector_cpu", f"its CPU p99 max {max(cpu):.0%} (bar {s.connector_cpu_saturation:.0%}{left_out('CPU')})",
+                             rf"CPU[^.;]*\b{max(cpu):.0%}"))
+    ceiling = facts.connector_ceiling_mbps()
+    rates = facts.connector_bytes(window)
+    mbps = max(rates) * 8 / 1e6 if rates else None
+    if ceiling and mbps is not None and mbps >= s.connector_throughput_ratio * ceiling:
+        found.append(Notable("connector_throughput", f"its throughput {mbps:.0f} Mbps of its {connector.machine_type} "
+                             f"ceiling {ceiling:.0f} Mbps (bar {s.connector_throughput_ratio:.0%}{left_out('throughput')})",
+                             rf"\b{mbps:.0f} (of {ceiling:.0f} )?Mbps"))
+    return found
+
+
+# Why connector_news left a sign out as a cause, read off the context check it cited (connector_news: _chronic,
+# _held_while_failing, _stale_max_left_out), in a person's words.
+_LEFT_OUT = (("already in", "not counted as a cause: so before the failures too, while requests were clean"),
+             ("only before the failures began", "not counted as a cause: only before the failures began"),
+             ("since load that has gone", "not counted as a cause: a high-water mark of load that has gone"))
+
+
+def _left_out(facts: Facts) -> Callable[[str], str]:
+    """A function from a sign's first words ("at max", "CPU", "throughput") to "; why it is not counted as a
+    cause" when the connector's news left it out (Facts.connector_news), else "": a sign that is no news still
+    bears on a scale a person weighs, and must not read as the cause."""
+    news = facts.connector_news
+    def why(sign: str) -> str:
+        if any(kept.startswith(sign) for kept in news.signs):
+            return ""
+        for item in news.items:
+            if item.role == "context" and item.observed.startswith(sign):
+                reason = next((words for mark, words in _LEFT_OUT if mark in item.observed), "")
+                if reason:
+                    return f"; {reason}"
+        return ""
+    return why
+
+
+def _deploy(facts: Facts) -> list[Notable]:
+    """A revision deployed (or promoted) within deploy_window_seconds before the incident (Facts.recent_deploy)."""
+    deploy = facts.recent_deploy()
+    if deploy is None:
+        return []
+    revision, previous, lead = deploy
+    name = re.escape(revision.short_name)
+    return [Notable("deploy", f"{revision.short_name} deployed {duration(lead)} before the incident, replacing "
+                    f"{previous.short_name} (deploy window {duration(facts.s.deploy_window_seconds)})",
+                    # "X was not deployed shortly before" (bad_revision's words for a deploy outside its own window) is no saying.
+                    rf"{name}(?![^.;]*not deployed)[^.;]*\b(deploy|promot)|(deploy|promot)[^.;]*{name}")]
+
+
+def _reads(facts: Facts) -> list[Notable]:
+    """The reads that failed (EvidenceBundle.gaps: refused, or unanswered after the retries) and the log page
+    that was cut before the incident window's first minutes (Facts.page_cut): what was not read may hold what
+    a rule needed. A read answered in part is said by diagnose._held_for_incomplete."""
+    found = [Notable("read_cut", f"not read: {gap}", re.escape(gap[:60])) for gap in facts.b.gaps]
+    if facts.page_cut:
+        found.append(Notable("read_cut", facts.page_cut, re.escape(facts.page_cut[:60])))
+    return found
+
