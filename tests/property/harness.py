@@ -637,6 +637,8 @@ class Run:
     # Final resends that an earlier attempt's claim held back (CommandInProgress, or the gate's InProgress).
     waiting_commands: list[dict[str, Any]] = field(default_factory=list)
     failed_sweeps: int = 0                   # sweeps that raised TransientError (the scheduler's next one follows)
+    # Sweeps the state store failed, raised or not: each may have left work to the sweep past its lease (`finish`).
+    faulted_sweeps: int = 0
     sent_commands: list[str] = field(default_factory=list)   # every operator command's id sent, in order
     dead_lettered: bool = False              # ended by dead_letter(): nothing raised was delivered again
     _renotified: int = 0
@@ -855,6 +857,14 @@ class Run:
         sweeps, self.failed_sweeps = self.failed_sweeps, 0
         for _ in range(sweeps):
             self.step(Sweep(0))
+        if self.faulted_sweeps:
+            # A sweep the state store failed defers what it could not do to the scheduler's next sweeps, without
+            # raising (Sweep._step, `_unrecorded_intents`): an unrecorded write whose adoption failed stays open
+            # under the incident's claim that sweep took over, and every sweep within that claim's lease leaves it
+            # (intents.swept_standing: held). The scheduler goes on sweeping: the first past the lease records it.
+            self.faulted_sweeps = 0
+            self.step(Advance(LEASE_LAPSED_MINUTES))
+            self.step(Sweep(0))
 
     def dead_letter(self) -> None:
         """The outage ends and nothing is delivered again: every delivery or command that raised is
@@ -967,6 +977,8 @@ class Run:
         obs.run_writes, obs.vpc_writes = after[2] - before[2] - obs.person_writes, after[3] - before[3]
         obs.final_generation, obs.ended = after[2], world.clock.now()
         obs.store_faults = self._store_faults() - faults_before
+        if isinstance(step, Sweep) and obs.store_faults:
+            self.faulted_sweeps += 1
         obs.reads_cut = self._deadlines_spent() - spent_before
         self._follow_rollback()
         if isinstance(step, Crossing):

@@ -1096,7 +1096,9 @@ def undo_escalated_not_written_again(run: Run) -> list[str]:
     written once, and the later sweep answers `escalated`, naming the unfinished claim, nothing written again."""
     sweeps = [obs for obs in run.trace if isinstance(obs.step, Sweep)]
     writes = sum(obs.run_writes for obs in sweeps)
-    told = sweeps[-1].outcomes if sweeps else []
+    # The sweep right after the one that wrote the undo (the ending's own sweeps may follow it: `Run.finish`).
+    undid = next((i for i, obs in enumerate(sweeps) if obs.run_writes), None)
+    told = sweeps[undid + 1].outcomes if undid is not None and undid + 1 < len(sweeps) else []
     problems = [f"the undo written {writes} times"] if writes != 1 else []
     if [o.status.value for o in told] != ["escalated"]:
         problems.append(f"the later sweep answered {[o.status.value for o in told]}, not one `escalated`")
