@@ -152,6 +152,48 @@ def test_a_redelivery_and_the_sweep_at_once_report_the_write_exactly_once(world,
     assert world.handle(world.alert(message_id=MESSAGE)).status.value == "skipped"
 
 
+def test_a_sweep_whose_recording_failed_leaves_the_write_to_the_sweep_past_its_claim_and_it_is_told_once(world):
+    """The sweep takes over the lapsed claim to record the write, and that commit fails (Firestore unavailable): the
+    sweep defers it without raising (its other steps' outcomes must still go out), the intent stays open and the
+    claim stays the sweep's until its lease lapses. The message's redelivery within that lease answers a duplicate
+    of the claim and leaves the intent as it is (its void is guarded on its own plan); a sweep within the lease
+    leaves it to the claim's holder; the first sweep past it records the write and tells a person, once."""
+    from tests.unit.fakes import FaultyStateStore
+
+    incident_id = _died_after_its_write(world)
+    key = claim_key(incident_id, SERVICE, "rollback_traffic")
+    _lapsed(world)
+    adapters, faulty = world.adapters, FaultyStateStore(world.state)
+    world.adapters = dataclasses.replace(adapters, state=faulty)
+    faulty.fail_next("write", 1, "DEADLINE_EXCEEDED", method="record_all")
+    assert world.command({"command": "sweep"}) == []        # deferred, not raised
+    world.adapters = adapters
+    assert [(method, lost) for method, _, lost in faulty.injected] == [("record_all", False)]
+    intent = intent_key(incident_id, MESSAGE)
+    assert world.state.get_record(INTENTS, intent)["state"] == "open"
+    assert world.state.get_record(ACTIONS, key) is None
+    claim = world.state.get(CLAIMS, key)
+    assert claim.owner.startswith("sweep:") and claim.status.value == "claimed", claim
+
+    redelivered = world.handle(world.alert(message_id=MESSAGE))
+    assert redelivered.status.value == "skipped" and redelivered.reason.startswith("duplicate"), redelivered.reason
+    world.clock.set(world.clock.now() + timedelta(minutes=1))
+    assert world.command({"command": "sweep"}) == []        # the claim is still the failed sweep's
+    assert world.state.get_record(INTENTS, intent)["state"] == "open"
+
+    _lapsed(world)
+    [outcome] = world.command({"command": "sweep"})
+
+    assert outcome.status.value == "escalated" and "Recorded now" in outcome.reason, outcome.reason
+    assert outcome.incident_id == incident_id and outcome.action.action_id == key
+    assert world.state.get_record(ACTIONS, key)["state"] == "pending"
+    assert world.state.get_record(INTENTS, intent)["state"] == "recorded"
+    assert [p["outcome_id"] for p in world.published(2) if p["status"] == "escalated"] == [outcome.outcome_id]
+    world.clock.set(world.clock.now() + timedelta(seconds=30))
+    assert _escalations(world.command({"command": "sweep"}), incident_id) == []
+    assert world.standins.run.count("UpdateService") == 1
+
+
 @pytest.mark.parametrize("first", ["redelivery", "sweep"])
 def test_when_both_saw_the_intent_unrecorded_the_first_to_record_reports_it(world, first):
     """The interleaving the race above may or may not hit: both read the intent, its claim and the

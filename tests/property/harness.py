@@ -428,6 +428,24 @@ class PersonTraffic:
         return f"person_traffic({good}/{newest}{f', after read {self.after_reads}' if self.after_reads else ''})"
 
 
+# The revision a person's deploy after the incident began creates (LateDeploy): newer than every seeded one.
+LATE_REVISION = "backend-00009-late"
+
+
+@dataclass(frozen=True)
+class LateDeploy:
+    """A person's deploy made after the incident began (`bad_revision` only): a revision created `minutes` after
+    T0, the incidents' start, serving `share` % of the traffic beside the newest seeded revision (100: all of it),
+    written straight into the Run stand-in as `PersonTraffic` is (generation and etag move). Sending traffic back
+    would write over a change made since: the diagnosis stands down (rules/bad_revision.py, `_no_rollback_target`),
+    `late_deploys_never_overwritten`."""
+    share: int
+    minutes: int = 1
+
+    def __str__(self) -> str:
+        return f"late_deploy({self.share}% to a revision of T0+{self.minutes}m)"
+
+
 @dataclass(frozen=True)
 class Unreadable:
     """The sweep's evidence (Monitoring's ListTimeSeries) fails UNAVAILABLE for `minutes`, while
@@ -584,6 +602,7 @@ class Observation:
     skew: float = 0                                    # seconds the acting instance's clock was off
     claim_incident: str | None = None                  # a command's writes: the incident its claim names
     store_faults: int = 0                              # state-store faults raised to Runwarden in this step
+    late_serving: bool = False   # a revision deployed after the incident began served as the step began (LateDeploy)
     person_writes: int = 0                             # traffic changes a person made (not Runwarden's)
     person_generation: int = 0                         # the service's generation right after the last of them
     final_generation: int = 0                          # the service's generation at the end of the step
@@ -637,6 +656,9 @@ class Run:
     # Final resends that an earlier attempt's claim held back (CommandInProgress, or the gate's InProgress).
     waiting_commands: list[dict[str, Any]] = field(default_factory=list)
     failed_sweeps: int = 0                   # sweeps that raised TransientError (the scheduler's next one follows)
+    # Sweeps the state store failed, raised or not: each may have left work to the sweep past its lease (`finish`).
+    faulted_sweeps: int = 0
+    late_deployed: bool = False              # a LateDeploy step ran: each step notes whether its revision serves
     sent_commands: list[str] = field(default_factory=list)   # every operator command's id sent, in order
     dead_lettered: bool = False              # ended by dead_letter(): nothing raised was delivered again
     _renotified: int = 0
@@ -855,6 +877,14 @@ class Run:
         sweeps, self.failed_sweeps = self.failed_sweeps, 0
         for _ in range(sweeps):
             self.step(Sweep(0))
+        if self.faulted_sweeps:
+            # A sweep the state store failed defers what it could not do to the scheduler's next sweeps, without
+            # raising (Sweep._step, `_unrecorded_intents`): an unrecorded write whose adoption failed stays open
+            # under the incident's claim that sweep took over, and every sweep within that claim's lease leaves it
+            # (intents.swept_standing: held). The scheduler goes on sweeping: the first past the lease records it.
+            self.faulted_sweeps = 0
+            self.step(Advance(LEASE_LAPSED_MINUTES))
+            self.step(Sweep(0))
 
     def dead_letter(self) -> None:
         """The outage ends and nothing is delivered again: every delivery or command that raised is
@@ -877,6 +907,7 @@ class Run:
                           closed_before=frozenset(self._closed), paused=frozenset(self._paused),
                           vpc_ops_before=before[3])
         self._current = obs
+        obs.late_serving = self.late_deployed and self._late_serving()
         if isinstance(step, Renotify):
             world.clock.advance(step.minutes * 60)
             obs.at, obs.incident = world.clock.now(), INCIDENTS[step.incident]
@@ -889,6 +920,8 @@ class Run:
                 self._person_change(step, obs)
         elif isinstance(step, Unreadable):
             self._unreadable(obs, step)
+        elif isinstance(step, LateDeploy):
+            self._late_deploy(step, obs)
         elif isinstance(step, Skewed):
             obs.incident, obs.skew = INCIDENTS[step.incident], step.seconds
             self._deliver(obs, step.incident, _message_id(step, False), False, skew=step.seconds)
@@ -967,6 +1000,8 @@ class Run:
         obs.run_writes, obs.vpc_writes = after[2] - before[2] - obs.person_writes, after[3] - before[3]
         obs.final_generation, obs.ended = after[2], world.clock.now()
         obs.store_faults = self._store_faults() - faults_before
+        if isinstance(step, Sweep) and obs.store_faults:
+            self.faulted_sweeps += 1
         obs.reads_cut = self._deadlines_spent() - spent_before
         self._follow_rollback()
         if isinstance(step, Crossing):
@@ -1032,6 +1067,25 @@ class Run:
         self.standins.run.set_traffic(SERVICE, [seed for seed in split if seed.percent])
         obs.person_writes += 1
         obs.person_generation = self._run_generation()
+
+    def _late_deploy(self, step: LateDeploy, obs: Observation) -> None:
+        """The late revision (created once, at T0 + `minutes`) given `share` % beside the newest seeded one."""
+        from sandbox.standins.run import TrafficSeed
+
+        run = self.standins.run
+        if LATE_REVISION not in {r.name.rpartition("/")[2] for r in run._revisions.values()}:
+            run.add_revision(SERVICE, LATE_REVISION, ANCHOR + timedelta(minutes=step.minutes))
+        latest = _person_revisions(self.scenario)[1]
+        split = [TrafficSeed(step.share, LATE_REVISION), TrafficSeed(100 - step.share, latest)]
+        run.set_traffic(SERVICE, [seed for seed in split if seed.percent], by="person@example.com")
+        obs.person_writes += 1
+        obs.person_generation = self._run_generation()
+        self.late_deployed = True
+
+    def _late_serving(self) -> bool:
+        """Whether the service's traffic names the late revision now."""
+        return any(target.revision.rpartition("/")[2] == LATE_REVISION
+                   for target in self.standins.run.service(SERVICE).traffic)
 
     def traffic_within(self, step: PersonTraffic) -> None:
         """A person's traffic change armed from inside another step (it lands at that step's gate claim)."""

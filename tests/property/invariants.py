@@ -16,8 +16,8 @@ from shared.clock import skew_safe_lease
 from shared.remediation.actions import all_actions
 from shared.remediation.records import INTENTS, PROPOSALS
 from shared.config import Config
-from tests.property.harness import (ARRAY_IDS, CONNECTOR, INCIDENTS, NUMBER_CONNECTOR, REFUSED_SHAPES, RESPELLINGS,
-                                    SERVICE, ApprovalTry, Approve, ApproveRace, Close, Concurrent, KillSwitch,
+from tests.property.harness import (ARRAY_IDS, CONNECTOR, INCIDENTS, LATE_REVISION, NUMBER_CONNECTOR, REFUSED_SHAPES,
+                                    RESPELLINGS, SERVICE, ApprovalTry, Approve, ApproveRace, Close, Concurrent, KillSwitch,
                                     Observation, Open, OperatorRestore, OperatorRollback, OperatorScale, OtherShape,
                                     Pause, PersonTraffic, Reject, Release, Renotify, Respelled, Run, Skewed, Sweep,
                                     Unreadable,
@@ -43,13 +43,27 @@ def check_all(run: Run) -> list[str]:
                   writes_never_overlap, held_alerts_answered, other_shapes_refused, commands_answered_once,
                   exact_name_leases_hold, cut_reads_answered_once, cut_reads_race_to_one_answer,
                   cut_reads_never_judged, cut_reads_never_approved, respelled_notifications_refused,
-                  quota_refusals_sent_again_once, duplicates_name_one_hold):
+                  quota_refusals_sent_again_once, duplicates_name_one_hold, late_deploys_never_overwritten):
         problems += check(run)
     problems += splits_are_whole(run, records)
     problems += before_states_recorded(run, records)
     problems += every_outcome_published(run, published)
     problems += applied_outcomes_carry_before(published, "published")
     return problems
+
+
+# The steps that deliver an alert (a Crossing is observed as one Concurrent step per incident).
+_ALERT_STEPS = (Open, Close, Concurrent, Skewed, Renotify, Respelled, ApproveRace, _Redeliver)
+
+
+def late_deploys_never_overwritten(run: Run) -> list[str]:
+    """A person's deploy made after the incident began (LateDeploy) is a change made since: while its revision
+    serves, no alert delivery sends the service's traffic back (rules/bad_revision.py stands down: "sending
+    traffic back would write over it"). An operator's command may; once the late revision serves nothing again
+    (a person's or an operator's change), the check no longer applies."""
+    return [f"step #{obs.index} {obs.step}: {obs.update_calls} UpdateService call(s) while {LATE_REVISION}, "
+            "deployed after the incident began, served" for obs in run.trace
+            if obs.late_serving and isinstance(obs.step, _ALERT_STEPS) and obs.update_calls]
 
 
 def writes_never_overlap(run: Run) -> list[str]:
@@ -1096,7 +1110,9 @@ def undo_escalated_not_written_again(run: Run) -> list[str]:
     written once, and the later sweep answers `escalated`, naming the unfinished claim, nothing written again."""
     sweeps = [obs for obs in run.trace if isinstance(obs.step, Sweep)]
     writes = sum(obs.run_writes for obs in sweeps)
-    told = sweeps[-1].outcomes if sweeps else []
+    # The sweep right after the one that wrote the undo (the ending's own sweeps may follow it: `Run.finish`).
+    undid = next((i for i, obs in enumerate(sweeps) if obs.run_writes), None)
+    told = sweeps[undid + 1].outcomes if undid is not None and undid + 1 < len(sweeps) else []
     problems = [f"the undo written {writes} times"] if writes != 1 else []
     if [o.status.value for o in told] != ["escalated"]:
         problems.append(f"the later sweep answered {[o.status.value for o in told]}, not one `escalated`")

@@ -12,9 +12,9 @@ scale_connector, restore_traffic, approve, release), some sent in other shapes (
 connector by its project's number, a target sent as null, a command_id sent as a number, two commands in one
 JSON array), rate-quota refusals of the writes and reads, notifications giving a field twice, leases and budget
 slots an earlier version left under the connector's exact name (its cooldown, its write claim, a slot of the
-hour's or the day's budget), and the evidence answered in many slow pages (a read running out of the deadline
-its pages share). Strategies are built
-once per (scenario, incidents): hypothesis would otherwise rebuild them for every example.
+hour's or the day's budget), a person's deploy made after the incident began, and the evidence answered in many
+slow pages (a read running out of the deadline its pages share). Strategies are built once per (scenario,
+incidents): hypothesis would otherwise rebuild them for every example.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from functools import lru_cache
 from hypothesis import strategies as st
 
 from tests.property.harness import (CONNECTOR, OPERATOR, Advance, Approve, ApproveRace, Close, Concurrent, Crossing,
-                                    ExactNameLease, Fault, Jump, KillSwitch, LegacySlot, Open, OperatorRestore,
+                                    ExactNameLease, Fault, Jump, KillSwitch, LateDeploy, LegacySlot, Open, OperatorRestore,
                                     OperatorRollback, OperatorScale, OtherShape, Pause, PersonConnector, PersonTraffic,
                                     PublishFault, QuotaFault, Reject, Release, Renotify, Respelled, Settle, Skewed,
                                     SlowPages, StoreFault, Sweep, Unreadable)
@@ -151,6 +151,8 @@ def steps(scenario: str, incidents: int) -> st.SearchStrategy:
         weighted.append((2, _table([Crossing(0, m, n, False) for m in message for n in (2, 3, 4)])))
     if scenario == "bad_revision":   # a person moving the service's traffic by hand, around a rollback
         weighted.append((2, _table([PersonTraffic(split, reads) for split in (0, 1) for reads in (0, 1, 2, 2, 3)])))
+        # A person's deploy made after the incident began, serving all or part of the traffic: a stand-down.
+        weighted.append((1, _table([LateDeploy(share) for share in (100, 50, 10)])))
     else:
         weighted += approvals(incidents)
         # A lease an earlier version (keyed by the exact name, before guardrails.bound_key) left on the connector,

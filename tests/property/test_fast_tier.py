@@ -17,11 +17,12 @@ from shared.remediation.judging import HealthKind, StepKind, judge, next_step
 from shared.remediation.records import PROPOSALS
 from shared.remediation.refusals import Held
 from tests.property.fast import fast_run, run_sample
-from tests.property.harness import (CONNECTOR, OPERATOR, SERVICE, ApprovalTry, Approve, Close, Concurrent, Fault,
-                                    Observation, Open, OperatorRestore, OperatorRollback, OperatorScale, Pause,
+from tests.property.harness import (CONNECTOR, LATE_REVISION, OPERATOR, SERVICE, ApprovalTry, Approve, Close,
+                                    Concurrent, Fault, LateDeploy, Observation, Open, OperatorRestore, OperatorRollback, OperatorScale, Pause,
                                     OtherShape, PersonConnector, PublishFault, QuotaFault, Renotify, Respelled, RESPELLINGS, Skewed,
                                     StoreFault, Sweep)
-from tests.property.invariants import (approvals_hold_their_world, check_all, explain, once_per_claim,
+from tests.property.invariants import (approvals_hold_their_world, check_all, explain, late_deploys_never_overwritten,
+                                       once_per_claim,
                                        outcomes_agree, paused_targets_untouched, quota_refusals_sent_again_once,
                                        undo_escalated_not_written_again)
 from tests.property.programs import HELD_PREFIX, WRITES, scenario_programs
@@ -755,3 +756,32 @@ def test_an_array_of_commands_sent_again_after_a_failed_publish_is_refused_once_
             ("array-0-a", "rejected"), ("array-0-b", "rejected")], explain(run, [])
         problems = check_all(run)
         assert not problems, explain(run, problems)
+
+
+# --- a person's deploy made after the incident began --------------------------------------------------------
+
+
+@pytest.mark.parametrize("share", [100, 50, 10])
+def test_a_deploy_made_after_the_incident_began_is_never_written_over_by_an_alert(share: int) -> None:
+    """The generator's LateDeploy: a revision created after the incidents' start serves `share` % of the traffic.
+    Every delivery of the incident stands down (escalated, naming the change made since), nothing is written;
+    an operator's rollback still may."""
+    with fast_run("bad_revision", "enforce", 90, operators=[OPERATOR]) as run:
+        run.execute([LateDeploy(share), Open(0, 0), Concurrent(0, 1, 2, False), Sweep(16), Renotify(0, 20)])
+        assert not check_all(run), explain(run, check_all(run))
+        assert run.standins.run.count("UpdateService") == 0, run.describe()
+        assert [o.status.value for o in run.trace[1].outcomes] == ["escalated"], run.describe()
+        assert "created 1 min 00 s after the incident started" in run.trace[1].outcomes[0].reason
+        assert all(obs.late_serving for obs in run.trace[1:]), run.describe()
+
+
+def test_the_late_deploy_invariant_sees_a_rollback_over_it_and_not_an_operators() -> None:
+    with fast_run("bad_revision", "enforce", 90, operators=[OPERATOR]) as run:
+        run.execute([LateDeploy(100), Open(0, 0), OperatorRollback(0, named=False)])
+        assert not late_deploys_never_overwritten(run), run.describe()
+        _observation(run, 2, update_calls=1)   # as if the operator's command had written: allowed
+        assert not late_deploys_never_overwritten(run), run.describe()
+        _observation(run, 1, update_calls=1)   # as if the alert had rolled back over the late deploy
+        assert late_deploys_never_overwritten(run) == [
+            f"step #1 {run.trace[1].step}: 1 UpdateService call(s) while {LATE_REVISION}, deployed after the incident "
+            "began, served"]

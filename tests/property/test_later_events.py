@@ -12,7 +12,8 @@ from shared.remediation.records import ACTIONS, PINS
 from tests.property.fast import fast_run
 from tests.property.harness import (CONNECTOR, INCIDENTS, OPERATOR, SERVICE, Approve, ApproveRace, Close, Fault,
                                     Jump, Open, OperatorRestore, OperatorRollback, OperatorScale, PersonConnector,
-                                    PersonTraffic, PublishFault, Reject, Renotify, StoreFault, Sweep, Unreadable)
+                                    PersonTraffic, PublishFault, Reject, Renotify, StoreFault, Sweep, Unreadable,
+                                    _Resend)
 from tests.property.invariants import (_UNREADABLE, check_all, every_command_answered, every_write_known, explain,
                                        one_judgement_per_action, one_write_per_incident, proposal_written_once,
                                        undo_keeps_person_change)
@@ -111,7 +112,10 @@ def test_an_approved_write_whose_record_and_answer_failed_is_heard_from_the_rese
         run.execute([Open(0, 0), StoreFault("write", 1, "DEADLINE_EXCEEDED", False, "record_all"), PublishFault(1),
                      Approve(0, 0), StoreFault("write", 1, "DEADLINE_EXCEEDED", False, "record_all"), Sweep(30)])
         _checked(run)
-        assert "could not be recorded" in run.trace[-1].outcomes[0].reason
+        [resent] = [obs for obs in run.trace if isinstance(obs.step, _Resend)]
+        assert "could not be recorded" in resent.outcomes[0].reason, run.describe()
+        # The ending's sweep past the failed sweep's claim (`Run.finish`) records it from its intent, and says so.
+        assert "Recorded now" in run.trace[-1].outcomes[0].reason, run.describe()
 
 
 # A command's answer whose publish failed, with nothing delivered again (found by `make soak`, batch seeds

@@ -484,3 +484,29 @@ def test_a_write_refused_once_for_quota_is_sent_again_within_its_call_on_real_cl
         assert [o.status.value for o in run.trace[3].outcomes] == ["rejected"], explain(run, [])
         problems = check_all(run)
         assert not problems, explain(run, problems)
+
+
+@pytest.mark.parametrize("lost", [False, True], ids=["its commit failed", "its commit landed, its answer lost"])
+def test_a_write_whose_adoption_by_a_sweep_failed_is_recorded_and_told_by_the_sweep_past_that_sweeps_claim(
+        firestore_emulator, pubsub_emulator, project_id, lost):
+    """Found by `make soak` (fast tier, batch seed 5002), here on the Firestore and Pub/Sub emulators: the
+    rollback took, its record failed and its `escalated` was not published (the delivery raised); the sweep past
+    the lease took over the incident's claim to record the write from its intent, and that commit failed too,
+    which the sweep defers to the next one without raising. The redelivery within that sweep's claim answered a
+    duplicate of it, and the program ended there with no action record. The scheduler's sweeps go on: the first
+    past the claim the failed sweep took records the write and tells a person once (the ending now runs it:
+    harness `Run.finish`). With the commit landed and its answer lost, the report kept in the intent is
+    published by the next delivery or sweep, once."""
+    config = {"guardrails": {"cooldown_seconds": 0, "max_actions_per_target_per_hour": 1,
+                             "max_actions_per_target_per_day": 1, "claim_retention_seconds": 600}}
+    with fresh_run(firestore_emulator, pubsub_emulator, project_id, "bad_revision", "enforce", **config) as run:
+        run.execute([StoreFault("write", 1, "DEADLINE_EXCEEDED", method="record_all"), PublishFault(1), Open(0, 0),
+                     Sweep(16), StoreFault("write", 1, "DEADLINE_EXCEEDED", lost=lost, method="record_all"),
+                     Sweep(30)])
+        problems = check_all(run)
+        assert not problems, explain(run, problems)
+        assert run.standins.run.count("UpdateService") == 1, run.describe()
+        [record] = run.action_records()
+        assert record["action"] == "rollback_traffic", record
+        told = [o for o in run.returned_outcomes() if o.status.value == "escalated" and "Recorded now" in o.reason]
+        assert len(told) == 1, run.describe()
