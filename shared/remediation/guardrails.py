@@ -719,8 +719,7 @@ class Gate:
                 if hold_back is not None:
                     self._give_back(held)
                     result.held, result.limit = hold_back.held, hold_back.limit
-                    result.reason = hold_back + (self._cooled_by(params.target, key) if manual is not None
-                                                 and hold_back.held is Held.COOLDOWN else "")
+                    result.reason = hold_back + self._held_for(params.target, key, hold_back.held, manual)
                     return result
 
         if dry_run:
@@ -1502,19 +1501,47 @@ class Gate:
             self.timeline.step("override", result.notes[-1], severity="NOTICE", override=True,
                                command_id=manual.command_id, requested_by=manual.requested_by, skipped=skipped)
 
+    def _held_for(self, target: str, key: str, held: Held | None, manual: Manual | None) -> str:
+        """What a hold by the cooldown adds to its answer: for an operator's command, the write that took it and
+        the override (`_cooled_by`); for an alert, the write that took it and that this alert is held for it
+        (`_alert_cooled_by`). Nothing for another hold, or for the sweep's own undo (no alert, no command)."""
+        if held is not Held.COOLDOWN:
+            return ""
+        if manual is not None:
+            return self._cooled_by(target, key)
+        return self._alert_cooled_by(target, key) if self._alert is not None else ""
+
+    def _alert_cooled_by(self, target: str, key: str) -> str:
+        """For an alert held back by the cooldown: the write that took it, named by its action and incident (one
+        failure fires several policies, a 5xx share, a p99, an uptime check, a connector's CPU, each its own
+        incident, "a record of when the condition of an alerting policy is met", cloud.google.com/monitoring/alerts/
+        incidents-events; delivered at once to other instances, the first to reach the gate writes and the others
+        meet its cooldown), and that this alert is held for that write. Before, the answer said only "acted on at ...;
+        next action after ...", which read as a write still to come and named neither the write nor its
+        incident. A read that fails, or finds no write (the page of records read missed it), names nothing."""
+        named = self._under_way(target, key) or self._last_recorded(target)
+        if not named:
+            return ""
+        return (f"{named}; this alert is held for that write (one failure fires several policies, each its own "
+                "incident): nothing is written for it, the write's own answer says how it ended, and the sweep judges "
+                "it on live data")
+
+    def _last_recorded(self, target: str) -> str:
+        """The newest write recorded on `target` since its cooldown began (`in_flight.last_recorded`); "" when none is
+        found or the read fails."""
+        lease = self.config.guardrails.cooldown_seconds
+        since = self.clock.now() - timedelta(seconds=lease) - CLOCK_SKEW_ALLOWANCE
+        try:
+            return in_flight.last_recorded(self.state.find_records(ACTIONS, "target", target), since)
+        except (TransientError, PermanentError):
+            return ""
+
     def _cooled_by(self, target: str, key: str) -> str:
         """For an operator's command held back by the cooldown: the write that took it, if it may still be
         under way (`_under_way`), else the newest one recorded on the target since the cooldown began (a
         second operator minutes after the first reads what was done, by whom and its action id, not only
         "acted on at"); and that an operator may override it. A read that fails names nothing."""
-        named = self._under_way(target, key)
-        if not named:
-            lease = self.config.guardrails.cooldown_seconds
-            since = self.clock.now() - timedelta(seconds=lease) - CLOCK_SKEW_ALLOWANCE
-            try:
-                named = in_flight.last_recorded(self.state.find_records(ACTIONS, "target", target), since)
-            except (TransientError, PermanentError):
-                named = ""
+        named = self._under_way(target, key) or self._last_recorded(target)
         return (f"{named}; to write within the cooldown, an operator may send it again with override_limits: true "
                 "(and a new command_id)")
 
