@@ -42,8 +42,8 @@ from shared.diagnosis.connector_names import by_another_form
 from shared.diagnosis.evidence import AlertContext, short_name
 from shared.diagnosis.facts import clock_on
 from shared.diagnosis.signatures import TargetBackground
-from shared.errors import (AttemptInProgress, ChangedAroundWriteError, NotShownAfterWriteError, OutcomeUnknownError,
-                           PermanentError, RunwardenError, StaleEvidenceError, TransientError, WriteInFlight)
+from shared.errors import (AttemptInProgress, ChangedAroundWriteError, DamagedRecord, NotShownAfterWriteError,
+                           OutcomeUnknownError, PermanentError, RunwardenError, StaleEvidenceError, TransientError, WriteInFlight)
 from shared.outcomes import OutcomeStatus
 from shared.ports import (ClaimRecord, ClaimResult, ClaimStatus, Completion, RecordWrite, StateStore,
                           require_state_store)
@@ -636,6 +636,8 @@ class Gate:
                                  f"{p.expires_at:%Y-%m-%d %H:%M:%S} UTC. Apply it: runwarden approve "
                                  f"{p.proposal_id} --reason '...'; or close it: runwarden command reject "
                                  f"--param proposal_id={p.proposal_id} --reason '...'"]
+                beside = self._proposed_beside(p, now)
+                refusal.notes = [*refusal.notes, beside] if beside else refusal.notes
             return refusal
         if own_changes and not action.corrective:
             unrecorded = self._unrecorded_change(action, params.target, own_changes, now, found)
@@ -1486,6 +1488,31 @@ class Gate:
         self.state.put_record(PROPOSALS, proposal_id, record.model_dump(mode="python"))
         return record
 
+    def _proposed_beside(self, proposal: ProposalRecord, now: datetime) -> str:
+        """Other incidents' open proposals of the same action on the same target, named on this one's answer: one
+        failure fires several policies (the connector's CPU and the service's 5xx share), each its own incident, and
+        each proposed the same scale; a person shown two proposals that name neither the other could approve both.
+        One equality query on `target`, served by the single-field index Firestore keeps for every field ("Cloud
+        Firestore automatically creates single-field indexes", cloud.google.com/firestore/docs/query-data/
+        index-overview). Best effort: a read that fails, or a record this version cannot read, names nothing more. Two proposed
+        within the same moment may each miss the other; the gate still holds a second write back (its cooldown and
+        the approve's own check of the target)."""
+        try:
+            found = self.state.find_records(PROPOSALS, "target", proposal.target)
+        except (TransientError, PermanentError):
+            return ""
+        others = sorted((other for other in (_proposal_of(data) for data in found) if other is not None
+                         and other.proposal_id != proposal.proposal_id and other.incident_id != proposal.incident_id
+                         and other.action == proposal.action and other.state == "open" and other.expires_at > now),
+                        key=lambda other: other.proposed_at)
+        if not others:
+            return ""
+        listed = "; ".join(f"{o.proposal_id} (incident {o.incident_id}, proposed at {o.proposed_at:%Y-%m-%d %H:%M:%S} "
+                           "UTC)" for o in others)
+        return (f"The same action, {proposal.action} on {proposal.target}, is already proposed under another "
+                f"incident: {listed}. One failure fires several policies, each its own incident: approve one of these "
+                "proposals and reject the others")
+
     def _override(self, target: str, now: datetime, dry_run: bool, held: _Held, manual: Manual,
                   result: GateResult) -> None:
         """Cooldown and budgets are not applied. The action still takes the target's cooldown when
@@ -2075,3 +2102,11 @@ def _keeping_verdicts(records: list[RecordWrite]) -> tuple[list[RecordWrite], Se
                 verdict = SettledVerdict.of(write.data, ActionState(state), write.data["resolved_at"])
         marked.append(write)
     return marked, verdict
+
+
+def _proposal_of(data: dict[str, Any]) -> ProposalRecord | None:
+    """A proposal as stored, or None for one this version cannot read (named by nothing: a best-effort note)."""
+    try:
+        return read_record(ProposalRecord, data, PROPOSALS, str(data.get("proposal_id") or "?"))
+    except DamagedRecord:
+        return None

@@ -249,3 +249,26 @@ def test_a_held_policys_closing_while_the_acted_on_one_is_notified_again_writes_
     assert all(r.status.value in ("resolved", "skipped") for r in results), [r.reason for r in results]
     assert world.standins.run.count("UpdateService") == 1
 
+
+def test_a_saturated_connector_proposed_under_two_policies_names_the_other_proposal_and_is_scaled_once(
+        standin_env, firestore, pubsub, project_id, anchor, monkeypatch):
+    """The connector's bounds allow no one-way change (the default): each incident's scale is proposed to a person.
+    Each answer names the other's proposal of the same change, and approving both scales the connector once."""
+    from tests.integration.test_commands import command
+    world = World(standin_env, pubsub, project_id, anchor, operators=["alice@example.com"])
+    world.seed("connector_saturation")
+    messages = [message(world, "connector_saturation", "m-5xx", FIVE_XX),
+                message(world, "connector_saturation", "m-cpu", CONNECTOR_CPU, CONNECTOR_CPU_ALERT)]
+
+    first = world.handle(messages[0])
+    world.at(2.5)
+    second = world.handle(messages[1])
+
+    assert (first.status.value, second.status.value) == ("proposed", "proposed"), (first.reason, second.reason)
+    assert first.action.proposal_id != second.action.proposal_id
+    assert any(first.action.proposal_id in n and FIVE_XX in n for n in second.notes), second.notes
+    world.at(4)
+    approved = [command(world, "approve", params={"proposal_id": p.action.proposal_id}, reason="ok")
+                for p in (first, second)]
+    assert world.standins.vpcaccess.count("PatchConnector") == 1, [a.reason for a in approved]
+    print([(a.status.value, a.reason) for a in approved])
