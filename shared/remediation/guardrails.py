@@ -42,8 +42,8 @@ from shared.diagnosis.connector_names import by_another_form
 from shared.diagnosis.evidence import AlertContext, short_name
 from shared.diagnosis.facts import clock_on
 from shared.diagnosis.signatures import TargetBackground
-from shared.errors import (AttemptInProgress, ChangedAroundWriteError, NotShownAfterWriteError, OutcomeUnknownError,
-                           PermanentError, RunwardenError, StaleEvidenceError, TransientError, WriteInFlight)
+from shared.errors import (AttemptInProgress, ChangedAroundWriteError, DamagedRecord, NotShownAfterWriteError,
+                           OutcomeUnknownError, PermanentError, RunwardenError, StaleEvidenceError, TransientError, WriteInFlight)
 from shared.outcomes import OutcomeStatus
 from shared.ports import (ClaimRecord, ClaimResult, ClaimStatus, Completion, RecordWrite, StateStore,
                           require_state_store)
@@ -636,6 +636,8 @@ class Gate:
                                  f"{p.expires_at:%Y-%m-%d %H:%M:%S} UTC. Apply it: runwarden approve "
                                  f"{p.proposal_id} --reason '...'; or close it: runwarden command reject "
                                  f"--param proposal_id={p.proposal_id} --reason '...'"]
+                beside = self._proposed_beside(p, now)
+                refusal.notes = [*refusal.notes, beside] if beside else refusal.notes
             return refusal
         if own_changes and not action.corrective:
             unrecorded = self._unrecorded_change(action, params.target, own_changes, now, found)
@@ -719,8 +721,7 @@ class Gate:
                 if hold_back is not None:
                     self._give_back(held)
                     result.held, result.limit = hold_back.held, hold_back.limit
-                    result.reason = hold_back + (self._cooled_by(params.target, key) if manual is not None
-                                                 and hold_back.held is Held.COOLDOWN else "")
+                    result.reason = hold_back + self._held_for(params.target, key, hold_back.held, manual)
                     return result
 
         if dry_run:
@@ -1487,6 +1488,31 @@ class Gate:
         self.state.put_record(PROPOSALS, proposal_id, record.model_dump(mode="python"))
         return record
 
+    def _proposed_beside(self, proposal: ProposalRecord, now: datetime) -> str:
+        """Other incidents' open proposals of the same action on the same target, named on this one's answer: one
+        failure fires several policies (the connector's CPU and the service's 5xx share), each its own incident, and
+        each proposed the same scale; a person shown two proposals that name neither the other could approve both.
+        One equality query on `target`, served by the single-field index Firestore keeps for every field ("Cloud
+        Firestore automatically creates single-field indexes", cloud.google.com/firestore/docs/query-data/
+        index-overview). Best effort: a read that fails, or a record this version cannot read, names nothing more. Two proposed
+        within the same moment may each miss the other; the gate still holds a second write back (its cooldown and
+        the approve's own check of the target)."""
+        try:
+            found = self.state.find_records(PROPOSALS, "target", proposal.target)
+        except (TransientError, PermanentError):
+            return ""
+        others = sorted((other for other in (_proposal_of(data) for data in found) if other is not None
+                         and other.proposal_id != proposal.proposal_id and other.incident_id != proposal.incident_id
+                         and other.action == proposal.action and other.state == "open" and other.expires_at > now),
+                        key=lambda other: other.proposed_at)
+        if not others:
+            return ""
+        listed = "; ".join(f"{o.proposal_id} (incident {o.incident_id}, proposed at {o.proposed_at:%Y-%m-%d %H:%M:%S} "
+                           "UTC)" for o in others)
+        return (f"The same action, {proposal.action} on {proposal.target}, is already proposed under another "
+                f"incident: {listed}. One failure fires several policies, each its own incident: approve one of these "
+                "proposals and reject the others")
+
     def _override(self, target: str, now: datetime, dry_run: bool, held: _Held, manual: Manual,
                   result: GateResult) -> None:
         """Cooldown and budgets are not applied. The action still takes the target's cooldown when
@@ -1502,19 +1528,47 @@ class Gate:
             self.timeline.step("override", result.notes[-1], severity="NOTICE", override=True,
                                command_id=manual.command_id, requested_by=manual.requested_by, skipped=skipped)
 
+    def _held_for(self, target: str, key: str, held: Held | None, manual: Manual | None) -> str:
+        """What a hold by the cooldown adds to its answer: for an operator's command, the write that took it and
+        the override (`_cooled_by`); for an alert, the write that took it and that this alert is held for it
+        (`_alert_cooled_by`). Nothing for another hold, or for the sweep's own undo (no alert, no command)."""
+        if held is not Held.COOLDOWN:
+            return ""
+        if manual is not None:
+            return self._cooled_by(target, key)
+        return self._alert_cooled_by(target, key) if self._alert is not None else ""
+
+    def _alert_cooled_by(self, target: str, key: str) -> str:
+        """For an alert held back by the cooldown: the write that took it, named by its action and incident (one
+        failure fires several policies, a 5xx share, a p99, an uptime check, a connector's CPU, each its own
+        incident, "a record of when the condition of an alerting policy is met", cloud.google.com/monitoring/alerts/
+        incidents-events; delivered at once to other instances, the first to reach the gate writes and the others
+        meet its cooldown), and that this alert is held for that write. Before, the answer said only "acted on at ...;
+        next action after ...", which read as a write still to come and named neither the write nor its
+        incident. A read that fails, or finds no write (the page of records read missed it), names nothing."""
+        named = self._under_way(target, key) or self._last_recorded(target)
+        if not named:
+            return ""
+        return (f"{named}; this alert is held for that write (one failure fires several policies, each its own "
+                "incident): nothing is written for it, the write's own answer says how it ended, and the sweep judges "
+                "it on live data")
+
+    def _last_recorded(self, target: str) -> str:
+        """The newest write recorded on `target` since its cooldown began (`in_flight.last_recorded`); "" when none is
+        found or the read fails."""
+        lease = self.config.guardrails.cooldown_seconds
+        since = self.clock.now() - timedelta(seconds=lease) - CLOCK_SKEW_ALLOWANCE
+        try:
+            return in_flight.last_recorded(self.state.find_records(ACTIONS, "target", target), since)
+        except (TransientError, PermanentError):
+            return ""
+
     def _cooled_by(self, target: str, key: str) -> str:
         """For an operator's command held back by the cooldown: the write that took it, if it may still be
         under way (`_under_way`), else the newest one recorded on the target since the cooldown began (a
         second operator minutes after the first reads what was done, by whom and its action id, not only
         "acted on at"); and that an operator may override it. A read that fails names nothing."""
-        named = self._under_way(target, key)
-        if not named:
-            lease = self.config.guardrails.cooldown_seconds
-            since = self.clock.now() - timedelta(seconds=lease) - CLOCK_SKEW_ALLOWANCE
-            try:
-                named = in_flight.last_recorded(self.state.find_records(ACTIONS, "target", target), since)
-            except (TransientError, PermanentError):
-                named = ""
+        named = self._under_way(target, key) or self._last_recorded(target)
         return (f"{named}; to write within the cooldown, an operator may send it again with override_limits: true "
                 "(and a new command_id)")
 
@@ -2048,3 +2102,11 @@ def _keeping_verdicts(records: list[RecordWrite]) -> tuple[list[RecordWrite], Se
                 verdict = SettledVerdict.of(write.data, ActionState(state), write.data["resolved_at"])
         marked.append(write)
     return marked, verdict
+
+
+def _proposal_of(data: dict[str, Any]) -> ProposalRecord | None:
+    """A proposal as stored, or None for one this version cannot read (named by nothing: a best-effort note)."""
+    try:
+        return read_record(ProposalRecord, data, PROPOSALS, str(data.get("proposal_id") or "?"))
+    except DamagedRecord:
+        return None
