@@ -14,14 +14,15 @@ same settings), when:
 - its CPU p99 is at `connector_cpu_saturation` or more while its instances stand at its max_instances: the
   connector cannot add an instance, so the CPU is the room left. A hot CPU below max_instances is not at the
   limit: the connector may still add instances up to max_instances (its min and max instances bound how many it
-  runs: gcloud compute networks vpc-access connectors update, gcp-facts.md section 3; what makes it add one is
+  runs: gcloud compute networks vpc-access connectors update, --min-instances/--max-instances; what makes it add one is
   UNCONFIRMED), and with its instance count not read that minute it is not known to be at max, so it is not
   counted.
 
 One peak minute is a burst the connector carried; a limit reached in `AT_LIMIT_SHARE` of the minutes with a reading
 or more, and in `AT_LIMIT_MINUTES` at least, is the load it runs at. With no connector metric read in the minutes judged nothing is said here (the
-verdict cites the requests alone, as before); connector metrics arrive up to ~240 s late (gcp-facts.md,
-vpc_access_connector.yml), so the newest minutes may have none yet, which only leaves fewer minutes to count."""
+verdict cites the requests alone, as before); connector metrics arrive up to ~240 s late (Cloud
+Monitoring, "Retention and latency of metric data": "data is not visible for up to 240 seconds", the figure varying
+by metric; for the connector's metrics UNCONFIRMED), so the newest minutes may have none yet, which only leaves fewer minutes to count."""
 from __future__ import annotations
 
 from dataclasses import dataclass

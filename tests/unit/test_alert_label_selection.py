@@ -1,6 +1,6 @@
 """A notification whose resource its condition's filter does not select, by any comparison the filter makes.
 
-The notification's `resource` names what fired (schema 1.2, `incident.resource`: /work/shared/reference/gcp-facts.md
+The notification's `resource` names what fired (schema 1.2, `incident.resource`;
 and tests/fixtures/samples); its `condition` says at which bar. When the condition's filter does not select that
 resource (an OR policy of one condition per group of services, the notification carrying another group's condition;
 which condition a notification of a policy of several carries is UNCONFIRMED), the bar, the value and whether a
@@ -508,7 +508,7 @@ CONNECTOR_CPU = ('metric.type="vpcaccess.googleapis.com/connector/cpu/utilizatio
 
 
 def test_a_connectors_own_policy_names_the_connector_by_project_id_not_a_service():
-    """A connector's policy (cpu/utilizations, p99 above 0.7, gcp-facts.md §3): the connector is the target; the
+    """A connector's policy (cpu/utilizations, p99 above 0.7): the connector is the target; the
     services behind it are found by their serving revisions (shared/diagnosis/scope.users), none named here."""
     document = _resource(copy.deepcopy(scenario_model("bad_revision").notification(ANCHOR)), "vpc_access_connector",
                          {"project_id": "demo-project", "location": "us-central1", "connector_name": "shared-conn"},

@@ -438,7 +438,7 @@ def _tag_only_cause(facts: Facts, c: Citation, serving: Revision) -> Finding | N
 
     Named only when the alert counts its requests: request_count is "Number of requests reaching the revision",
     on the cloud_run_revision resource labelled by revision_name (Cloud Run's metrics list, as mirrored by
-    docs.observeinc.com "GCP Cloud Run Metrics"; gcp-facts.md), so a request through a tag's URL
+    docs.observeinc.com "GCP Cloud Run Metrics"), so a request through a tag's URL
     (TrafficTarget.tag: "a dedicated url for referencing this target exclusively", run v1 REST reference) is
     counted in its own revision's series, and a service's 5xx ratio over cloud_run_revision counts it unless the
     condition names another revision. That a tagged URL's requests are counted under their revision is read from
