@@ -31,6 +31,10 @@ class Citation:
         return Finding(signature=self.signature, matched=False, summary=why, evidence=tuple(self.items),
                        recommendation=recommendation, not_ruled_out=True)
 
+    def beside(self, why: str) -> Finding:
+        """Ruled out, but in the failures' minutes: named beside the cause that stands (diagnose._verdict)."""
+        return Finding(signature=self.signature, matched=False, summary=why, evidence=tuple(self.items), beside=True)
+
     def yes(self, confidence: float, summary: str, **details) -> Finding:
         return Finding(signature=self.signature, matched=True, confidence=round(confidence, 2), summary=summary,
                        evidence=tuple(self.items), **details)

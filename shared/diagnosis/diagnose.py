@@ -158,8 +158,10 @@ def _verdict(facts: Facts, context: list[EvidenceItem]) -> Diagnosis:
                          evidence=evidence + found.evidence + (stopped.item,), stand_down=stand_down,
                          api_calls=bundle.api_calls,
                          recommendation=f"watch the service: if the failures come back, {found.recommendation}")
+    # A cause ruled out yet in the failures' minutes (Finding.beside) is named beside the one that stands.
+    beside = "".join(f". Beside it, {f.signature.value} ruled out: {f.summary}" for f in findings if f.beside)
     return Diagnosis(signature=found.signature, confidence=found.confidence, rule=f"{RULE_SET}: {found.signature.value}",
-                     summary=found.summary, evidence=evidence + found.evidence, subject=found.subject,
+                     summary=found.summary + beside, evidence=evidence + found.evidence, subject=found.subject,
                      suspect_revision=found.suspect_revision, known_good_revision=found.known_good_revision,
                      steps_back=found.steps_back, no_target_reason=found.no_target_reason,
                      suspect_promoted_at=found.suspect_promoted_at, target_background=found.target_background,

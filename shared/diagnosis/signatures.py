@@ -69,6 +69,9 @@ class Finding(BaseModel):
     # Not matched, yet not ruled out either (e.g. a deploy whose revision failed only after clean
     # minutes): it cannot act, but it competes with any cause that matched, so that one cannot act alone.
     not_ruled_out: bool = False
+    # Ruled out, yet in the failures' minutes (a database restart inside a deploy's failures): its summary is
+    # named beside the one cause that stands (diagnose._verdict), so the answer says both.
+    beside: bool = False
 
 
 class Diagnosis(BaseModel):

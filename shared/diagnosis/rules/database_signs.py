@@ -192,6 +192,20 @@ def up_again(ends: Sequence[int], values: Sequence[float], window: Window, befor
                    at_micros(last))
 
 
+def outage_inside_failures(failing_since: datetime, down_at: datetime, up_since: datetime,
+                           errors: Sequence[datetime]) -> bool:
+    """Whether a database outage that is over fell inside failures it did not start: the service failed from more
+    than FAILING_LEAD before the database went down (`failing_since`, the first failing minute's start, against
+    `down_at`), and every line of reaching the database or of its refusal (`errors`, their times) was logged within
+    the outage, from FAILING_LEAD before it went down to FAILING_LEAD after it was up again (`up_since`): what failed
+    before it and what still fails since are not the database's words. Then the outage is context (a restart, a
+    failover in the same minutes), not the failures' cause. Pure: the rule reads the times, this decides."""
+    if failing_since >= down_at - FAILING_LEAD:
+        return False
+    low, high = down_at - FAILING_LEAD, up_since + FAILING_LEAD
+    return all(low <= at <= high for at in errors)
+
+
 def sql_up_again(facts: Facts, down: Sequence[str]) -> dict[str, UpAgain]:
     """The instances of `down` (Facts.sql_down over the minutes judged, sql_judged_window) whose database/up
     is up again by those minutes' end (`up_again`), by database_id."""

@@ -23,8 +23,8 @@ from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal
 from shared.diagnosis.rules.base import Citation, duration
 from shared.diagnosis.rules.connector_signs import dials_around_connector, failing_revision, new_stress
 from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, STALE_READS, UP_AGAIN_MIN_POINTS, UpAgain,
-                                                   no_failed_dial, on_an_open_connection, sql_down_while_failing, sql_still_down,
-                                                   sql_up_again)
+                                                   no_failed_dial, on_an_open_connection, outage_inside_failures,
+                                                   sql_down_while_failing, sql_still_down, sql_up_again)
 from shared.diagnosis.rules.deploy_changes import (ADMIN_API_REFUSALS, cite_hosts_brought, cite_instance_brought,
                                                   max_instances, requests_per_instance)
 from shared.diagnosis.rules.never_left import NOTHING_TO_SCALE, never_left_advice, never_left_observed, only_never_left
@@ -184,6 +184,9 @@ def _down_and_back(facts: Facts, c: Citation, back: dict[str, UpAgain], seen: st
                f"none more than {SQL_GAP_SECONDS} s apart: up again", True, role="context")
     since = max(up.up_since for up in back.values())
     service, still = _since_back(facts, c, since)
+    inside = _outage_inside(facts, c, back, since) if still else ""
+    if inside:
+        return c.beside(inside)
     stale = _pool_kept_dead(facts, c, since) if still else ""
     service += f"; {stale}" if stale else ""
     flapped = [db for db, up in back.items() if up.downs > 1]
@@ -204,6 +207,30 @@ def _down_and_back(facts: Facts, c: Citation, back: dict[str, UpAgain], seen: st
                                    "; watch the service's requests until its minutes since " + hms(since)
                                    + " are settled")
                                 + "; no automatic action")
+
+
+def _outage_inside(facts: Facts, c: Citation, back: dict[str, UpAgain], since: datetime) -> str:
+    """Why an outage that is over is not the failures' cause, or "": the service failed before the database went
+    down and still fails since it came back, and every line of reaching the database or of its refusal was logged
+    within the outage (database_signs.outage_inside_failures). A bad deploy's errors with a one-minute restart in
+    their minutes: the restart is named as context, and the failures are left to the rule that explains them all."""
+    failing_since = facts.failing_since
+    if failing_since is None:
+        return ""
+    went = min(up.down_at for up in back.values())
+    lines = [line for signal in (LogSignal.DB_CONNECTION, LogSignal.DB_REFUSED)
+             for line in facts.database_lines(signal) + facts.database_lines_before(signal)]
+    if not outage_inside_failures(failing_since, went, since, [line.timestamp for line in lines]):
+        return ""
+    observed = (f"failing since {hms(failing_since)}, before the database went down at {hms(went)}; "
+                f"{len(lines)} line(s) of reaching the database or of its refusal, all between {hms(went - FAILING_LEAD)} "
+                f"and {hms(since + FAILING_LEAD)}")
+    c.cite("log", f"stderr / stdout: {pattern_of(LogSignal.DB_CONNECTION)}", observed,
+           "failures that began more than {0} min before the outage, and no such line outside it (less and more "
+           "{0} min)".format(int(FAILING_LEAD.total_seconds() // 60)), False, role="refutes")
+    return (f"the database was down inside the failures, not at their start: the service failed from "
+            f"{hms(failing_since)}, before Cloud SQL went down at {hms(went)}, and still fails since it was up again at "
+            f"{hms(since)}, with no error of reaching the database logged outside the outage: context, not the cause")
 
 
 def _still_down_words(facts: Facts, c: Citation, down: list[str]) -> str:
