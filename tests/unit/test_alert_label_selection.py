@@ -1,7 +1,7 @@
 """A notification whose resource its condition's filter does not select, by any comparison the filter makes.
 
 The notification's `resource` names what fired (schema 1.2, `incident.resource`, as
-and tests/fixtures/samples); its `condition` says at which bar. When the condition's filter does not select that
+in tests/fixtures/samples); its `condition` says at which bar. When the condition's filter does not select that
 resource (an OR policy of one condition per group of services, the notification carrying another group's condition;
 which condition a notification of a policy of several carries is UNCONFIRMED), the bar, the value and whether a
 present failure is stated at all are not that resource's: no `healthy`, no recovery, and no write (escalated with the
