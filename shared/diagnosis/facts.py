@@ -520,11 +520,16 @@ class Facts:
         holding one (the change since took it all), the one with the most requests of its own since the incident
         began, at least min_requests. Not simply the newest that had requests: a `--no-traffic` preview reached
         through its tag URL has requests of its own and no share, and judged in place of the deploy that took the
-        traffic, it hid that deploy behind "not failing enough"."""
+        traffic, it hid that deploy behind "not failing enough". The newest by when it took its traffic
+        (`deployed`: a promotion by its promotion, as deploy_before_change lets one in): a revision created
+        hours before and promoted minutes before the incident to most of the split followed a canary created
+        before that promotion, and is the one that served it."""
         revisions = list(revisions)
         sharing = [r for r in revisions if self.b.service.serving_percent(r.short_name) > 0]
+        if len(sharing) == 1:
+            return sharing[0]   # no order to read: no promotion is dated (its reads are skipped)
         if sharing:
-            return max(sharing, key=lambda r: r.create_time)
+            return max(sharing, key=lambda r: self.deployed(r).create_time)
         since = self.since_incident_began
         served = [(self.requests(since, r.short_name).total, r.create_time, r) for r in revisions]
         busiest = max(served, key=lambda t: (t[0], t[1]), default=None)

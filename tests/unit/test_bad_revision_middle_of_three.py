@@ -60,3 +60,34 @@ def test_a_failing_release_between_two_clean_ones_is_named_never_rolled_back_ove
         if suspect is None:
             assert result.signature is not Signature.BAD_REVISION, result.summary
             assert planned.action is None
+
+
+# A call another Cloud Run service answered 503 (requests' words; log_signals' passed-on lines).
+PASSED_ON = ("requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: "
+             "https://inventory-418273645012.us-central1.run.app/stock?sku=A-{}")
+
+
+def _two() -> Evidence:
+    """MIDDLE as the newest of two: OLDEST at 75 %, MIDDLE at 25 % failing as in `_three`."""
+    e = (Evidence().revision(OLDEST, -300, sql=(SQL,)).revision(MIDDLE, -20, sql=(SQL,))
+         .traffic(**{OLDEST: 75, MIDDLE: 25}).requests(OLDEST, -90, 5, 40).latency(OLDEST, -90, 5, 0.2)
+         .requests(MIDDLE, -20, 5, 8).requests(MIDDLE, -20, 5, 12, code="500").latency(MIDDLE, -20, 5, 0.2))
+    return quiet_connector(e)
+
+
+@pytest.mark.parametrize("split", [_three, _two], ids=[
+    "the middle of three (before: bad_revision 0.9, checked for 4 of the newest's doubts only)",
+    "the newest of two, as ever"])
+def test_failures_passed_on_from_another_service_are_not_named_the_release_s_own(split):
+    # Three lines a minute on MIDDLE, each a call inventory answered 503: the newest's judge doubts them; a revision
+    # named by the split's path is cleared of the same doubts (bad_revision._not_its_own).
+    e = split()
+    for i in range(75):
+        e.log(-20 + i / 3, PASSED_ON.format(i), revision=MIDDLE)
+    bundle = e.bundle().model_copy(update={"alert": FIVE_XX_RATIO})
+
+    result = diagnose(bundle, S)
+
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    assert "another Cloud Run service" in result.summary and "inventory-" in result.summary, result.summary
+    assert plan(result, bundle, S).action is None

@@ -75,3 +75,30 @@ def test_the_revision_the_incident_followed_is_the_promotion_not_the_release_sin
     assert facts.followed is not None and facts.followed.short_name == PROMOTED
     deploy = facts.recent_deploy()
     assert deploy is not None and deploy[0].short_name == PROMOTED and deploy[1].short_name == OLD
+
+
+CANARY = "backend-00004-can"
+
+
+@pytest.mark.parametrize("canary_at", [-25, -20], ids=[
+    "a clean canary created 25 minutes before, before the promotion (before: judged in its place, by create_time)",
+    "a clean canary created 20 minutes before"])
+def test_the_deploy_before_the_change_is_the_latest_promoted_not_the_latest_created(canary_at):
+    # PROMOTED, created 3 h before, promoted at -12 to 80 % and failing 60 %; CANARY, created within the window
+    # and serving 10 % cleanly; SINCE, a release at +2 at 10 %. The incident followed the promotion: which revision
+    # served it is ordered by when each took its traffic (Facts.deployed), a promotion by its promotion.
+    e = (Evidence().revision(OLD, -600, sql=(SQL,)).revision(PROMOTED, -180, sql=(SQL,))
+         .revision(CANARY, canary_at, sql=(SQL,)).revision(SINCE, 2, sql=(SQL,))
+         .traffic(**{PROMOTED: 80, CANARY: 10, SINCE: 10})
+         .requests(OLD, -90, -12, 36).latency(OLD, -90, -12, 0.2)
+         .requests(CANARY, canary_at, 5, 4).latency(CANARY, canary_at, 5, 0.2)
+         .requests(PROMOTED, -12, 5, 13).requests(PROMOTED, -12, 5, 19, code="500").latency(PROMOTED, -12, 5, 0.2)
+         .requests(SINCE, 2, 5, 4).latency(SINCE, 2, 5, 0.2))
+    bundle = quiet_connector(e).bundle()
+    facts = Facts(bundle, S)
+
+    assert facts.deploy_before_change is not None and facts.deploy_before_change.short_name == PROMOTED
+    assert facts.followed is not None and facts.followed.short_name == PROMOTED
+    result = diagnose(bundle, S)   # before: inconclusive, the clean canary judged "not failing"
+    assert result.signature is Signature.BAD_REVISION and result.suspect_revision == PROMOTED, result.summary
+    assert result.known_good_revision is None and plan(result, bundle, S).action is None

@@ -86,3 +86,19 @@ def test_a_tag_only_revision_is_named_only_when_the_alert_counts_its_failures(ca
         # Not named; said as a clause when it fails in the alert's window (the busy service's case reads healthy
         # at the alert's own 5% bar: 0.6% 5xx).
         assert result.signature is not Signature.BAD_REVISION or result.suspect_revision != NEW, result.summary
+
+
+def test_a_tag_only_revision_whose_failures_are_passed_on_from_another_service_is_not_named():
+    # Before: named bad_revision (the tag-only path re-applied 4 of the newest's doubts, not this one); the same
+    # revision holding a share is inconclusive (bad_revision._not_its_own, one list for every path).
+    e = _tagged()
+    for i in range(30):
+        e.log(-10 + i / 3, ("requests.exceptions.HTTPError: 503 Server Error: Service Unavailable for url: "
+                            f"https://inventory-418273645012.us-central1.run.app/stock?sku=A-{i}"), revision=NEW)
+    bundle = e.bundle().model_copy(update={"alert": FIVE_XX_RATIO})
+
+    result = diagnose(bundle, S)
+
+    assert result.signature is Signature.INCONCLUSIVE, result.summary
+    assert "another Cloud Run service" in result.summary and "inventory-" in result.summary, result.summary
+    assert plan(result, bundle, S).action is None

@@ -25,10 +25,16 @@ def _revision(short: str, created_minutes: float, connector: str | None = None,
                     vpc_connector=connector, vpc_network_interfaces=interfaces)
 
 def _service(serving: dict[str, int]) -> Service:
-    split = tuple(TrafficTarget(type=TrafficType.REVISION, revision=r, percent=p) for r, p in serving.items())
+    # "gix@preview": 0 is revision accounts-00205-gix named by the tag preview at 0 %.
+    split = tuple(TrafficTarget(type=TrafficType.REVISION, revision=_tagged(r)[0], tag=_tagged(r)[1], percent=p)
+                  for r, p in serving.items())
     newest = next(iter(serving))
     return Service(name=SERVICE, generation=3, traffic=split, traffic_statuses=split, latest_ready_revision=newest,
                    latest_created_revision=newest, template_connector=None)
+
+def _tagged(key: str) -> tuple[str, str]:
+    short, _, tag = key.partition("@")
+    return (f"accounts-00205-{short}" if tag else short), tag
 
 OLD = _revision("accounts-00204-lar", -20 * 24 * 60, CONNECTOR)
 DIRECT = ("id-vpc/run-egress",)
@@ -61,6 +67,23 @@ CASES = [
     ("traffic sent back to an older revision off the connector, the one naming it newer",
      (_revision("accounts-00203-kim", -4000, interfaces=DIRECT), _revision("accounts-00204-lar", -10, CONNECTOR)),
      {"accounts-00203-kim": 100}, None),
+    ("moved 19 days before, an ordinary deploy since within the window (before: dated by that deploy, held)",
+     (OLD, _revision("accounts-00205-gix", -19 * 24 * 60, interfaces=DIRECT),
+      _revision("accounts-00206-hop", -10, interfaces=DIRECT)), {"accounts-00206-hop": 100}, None),
+    ("moved 19 days before onto another connector, a deploy since (before: held)",
+     (OLD, _revision("accounts-00205-gix", -19 * 24 * 60, OTHER_CONNECTOR),
+      _revision("accounts-00206-hop", -10, OTHER_CONNECTOR)), {"accounts-00206-hop": 100}, None),
+    ("moved 15 minutes before, a second deploy since: dated by the first off it, within the window",
+     (OLD, _revision("accounts-00205-gix", -15, interfaces=DIRECT),
+      _revision("accounts-00206-hop", -5, interfaces=DIRECT)), {"accounts-00206-hop": 100},
+     ("accounts-00206-hop", "Direct VPC egress on id-vpc/run-egress")),
+    ("an old preview still tagged at 0 % does not date the move: the deploy 10 minutes before does",
+     (OLD, _revision("accounts-00205-gix", -19 * 24 * 60, interfaces=DIRECT),
+      _revision("accounts-00206-hop", -10, interfaces=DIRECT)), {"accounts-00206-hop": 100, "gix@preview": 0},
+     ("accounts-00206-hop", "Direct VPC egress on id-vpc/run-egress")),
+    ("a revision after the last plain one names it by a number that cannot be told: dated after that one",
+     (OLD, _revision("accounts-00205-gix", -40, BY_NUMBER), _revision("accounts-00206-hop", -10, interfaces=DIRECT)),
+     {"accounts-00206-hop": 100}, ("accounts-00206-hop", "Direct VPC egress on id-vpc/run-egress")),
     ("serving revision names it by a number that cannot be told (maybe a user: users_of's, not a move)",
      (OLD, _revision("accounts-00205-gix", -15, BY_NUMBER)), {"accounts-00205-gix": 100}, None),
 ]

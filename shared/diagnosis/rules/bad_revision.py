@@ -102,33 +102,9 @@ def _judge(facts: Facts, c: Citation, suspect: Revision, promoted: Promotion | N
         return c.no(failing)
     if not _errors_concentrated(facts, c, suspect):
         return c.no("5xx are not concentrated on the newest revision")
-    refused = _refused_for_want_of_instances(facts, c, suspect)
-    if refused:
-        return c.doubt(refused, f"compare the traffic and {suspect.short_name}'s startup latency with the previous "
-                                "revision's: a burst needs min instances (or a faster start), a slower start is the "
-                                "deploy's; send traffic back by hand only if the deploy is the cause")
-    passed_on = _passed_on_from_another_service(facts, c, suspect)
-    if passed_on:
-        return c.doubt(passed_on, "look at the named Cloud Run service's revisions and deploys in the same minutes; "
-                                  f"send traffic back by hand only if {suspect.short_name}'s deploy changed its calls")
-    late = _clean_before_onset(facts, c, suspect)
-    if late:
-        # Not shown to be the deploy, not cleared of it either (a leak fails late too): no rollback,
-        # and no other cause acts alone beside it.
-        return c.doubt(late, f"find what changed when the failures began (a dependency, load, or a leak in "
-                             f"{suspect.short_name}); send traffic back by hand if the deploy is the cause")
-    unresolved = _names_unresolved_on_the_same_path(facts, c, suspect)
-    if unresolved:
-        return c.doubt(unresolved, NAMES_UNRESOLVED)
-    replica = _replica_conflicts_on_the_same_replica(facts, c, suspect)
-    if replica:
-        return c.doubt(replica, REPLICA_CONFLICTS)
-    locked = _lock_waits_on_the_same_database(facts, c, suspect)
-    if locked:
-        return c.doubt(locked, LOCK_WAITS)
-    taken = _connections_taken_on_the_same_database(facts, c, suspect)
-    if taken:
-        return c.doubt(taken, CONNECTIONS_TAKEN)
+    doubt = _not_its_own(facts, c, suspect)
+    if doubt is not None:
+        return doubt
     _cite_instance_the_deploy_named(facts, c, suspect)
     if later is not None:
         return _superseded(facts, c, suspect, later, promoted)
@@ -188,12 +164,44 @@ def _judge(facts: Facts, c: Citation, suspect: Revision, promoted: Promotion | N
                  recommendation=f"send 100% of traffic back to {good.short_name}")
 
 
+def _not_its_own(facts: Facts, c: Citation, suspect: Revision) -> Finding | None:
+    """The doubt that `suspect`'s failures, concentrated on it, are its deploy's own, or None: refused for want of
+    instances, passed on from another service it calls, begun after minutes of clean serving, or a cause the
+    revisions beside it share (names unresolved on its path, replica conflicts, lock waits, connections taken on its
+    database). One list for every path that names a revision the cause (`_judge`, `_earlier_deploy_failing`,
+    `_tag_only_cause`): a revision named by one path is cleared of what every path clears it of."""
+    refused = _refused_for_want_of_instances(facts, c, suspect)
+    if refused:
+        return c.doubt(refused, f"compare the traffic and {suspect.short_name}'s startup latency with the previous "
+                                "revision's: a burst needs min instances (or a faster start), a slower start is the "
+                                "deploy's; send traffic back by hand only if the deploy is the cause")
+    passed_on = _passed_on_from_another_service(facts, c, suspect)
+    if passed_on:
+        return c.doubt(passed_on, "look at the named Cloud Run service's revisions and deploys in the same minutes; "
+                                  f"send traffic back by hand only if {suspect.short_name}'s deploy changed its calls")
+    late = _clean_before_onset(facts, c, suspect)
+    if late:
+        # Not shown to be the deploy, not cleared of it either (a leak fails late too): no rollback,
+        # and no other cause acts alone beside it.
+        return c.doubt(late, f"find what changed when the failures began (a dependency, load, or a leak in "
+                             f"{suspect.short_name}); send traffic back by hand if the deploy is the cause")
+    for check, what_to_do in ((_names_unresolved_on_the_same_path, NAMES_UNRESOLVED),
+                              (_replica_conflicts_on_the_same_replica, REPLICA_CONFLICTS),
+                              (_lock_waits_on_the_same_database, LOCK_WAITS),
+                              (_connections_taken_on_the_same_database, CONNECTIONS_TAKEN)):
+        shared_cause = check(facts, c, suspect)
+        if shared_cause:
+            return c.doubt(shared_cause, what_to_do)
+    return None
+
+
 def _earlier_deploy_failing(facts: Facts, newest: Revision, promoted: Promotion | None) -> Finding | None:
     """The finding naming an earlier deploy of the window that still holds a share and fails, when the newest
     serving deploy (`newest`) does not (a split across three revisions: the oldest, a failing release, a newer one
     serving cleanly), or None. Created 0 to deploy_window_seconds before the incident, before `newest`, the only
     such revision failing (>= bad_error_ratio of >= min_requests since its deploy), every other revision with
-    requests serving cleanly beside it (`_errors_concentrated`), failing from its deploy. No rollback target: all
+    requests serving cleanly beside it (`_errors_concentrated`); a doubt `_judge` would raise of it as the newest
+    (`_not_its_own`: failing late, passed on, a shared cause) is answered as `_judge` answers it. No rollback target: all
     traffic back to the revision before it would take `newest`'s share too, a release that serves cleanly and
     that the evidence does not blame; a person moves the failing revision's share (the command is given)."""
     if promoted is not None:
@@ -207,9 +215,11 @@ def _earlier_deploy_failing(facts: Facts, newest: Revision, promoted: Promotion 
     if len(failing) != 1:
         return None
     suspect = failing[0]
-    if _failing(facts, c, suspect) is not True or not _errors_concentrated(facts, c, suspect) \
-            or _refused_for_want_of_instances(facts, c, suspect) or _clean_before_onset(facts, c, suspect):
+    if _failing(facts, c, suspect) is not True or not _errors_concentrated(facts, c, suspect):
         return None
+    doubt = _not_its_own(facts, c, suspect)
+    if doubt is not None:
+        return doubt   # as _judge answers the same revision as the newest
     counts = facts.requests(facts.since_deploy(suspect), suspect.short_name)
     confidence = 0.9 if counts.total >= 3 * s.min_requests else 0.75
     unread = unread_rule_outs(facts, c, _LOG_RULE_OUTS)
@@ -449,7 +459,8 @@ def _tag_only_cause(facts: Facts, c: Citation, serving: Revision) -> Finding | N
 
     Its failures must be what crossed: the only tag-only revision failing (>= bad_error_ratio of >= min_requests
     since its deploy), every revision holding a share serving cleanly beside it (`_errors_concentrated`), failing
-    from its deploy (`_clean_before_onset`), not for want of instances. No rollback target: moving the split
+    from its deploy and not doubted as `_judge` doubts a revision holding a share (`_not_its_own`: a doubt is
+    answered as there). No rollback target: moving the split
     changes nothing its tag serves, and the revisions holding the split already serve cleanly."""
     failing = [(r, tag) for r, tag, counts in _tag_only_revisions(facts)
                if counts.error_ratio >= facts.s.bad_error_ratio]
@@ -462,9 +473,11 @@ def _tag_only_cause(facts: Facts, c: Citation, serving: Revision) -> Finding | N
            f"the alert counts {suspect.short_name}'s requests", not counted, role="context")
     if counted:
         return None
-    if _failing(facts, c, suspect) is not True or not _errors_concentrated(facts, c, suspect) \
-            or _refused_for_want_of_instances(facts, c, suspect) or _clean_before_onset(facts, c, suspect):
+    if _failing(facts, c, suspect) is not True or not _errors_concentrated(facts, c, suspect):
         return None
+    doubt = _not_its_own(facts, c, suspect)
+    if doubt is not None:
+        return doubt   # as _judge answers the same revision holding a share
     window = facts.since_deploy(suspect)
     counts, service = facts.requests(window, suspect.short_name), facts.requests(window)
     mine, all_5xx = counts.by_class.get("5xx", 0), service.by_class.get("5xx", 0)
