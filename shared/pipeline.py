@@ -539,6 +539,7 @@ class _AlertRun:
             return found
         self.seen_written()   # recorded before anything is decided (long done: the evidence took longer)
         bundle, diagnosis = result.bundle, result.diagnosis
+        gate.evidence_read_at = bundle.collected_at   # kept with the write: the sweep reads changes from it
         other = (unserved_host(self.incident.target.name, self.config, bundle.service)
                  if self.incident.target.kind is TargetKind.UPTIME else "")
         if other:

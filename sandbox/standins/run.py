@@ -549,6 +549,21 @@ class RunStandIn(StandIn):
             self._require_service(service)
             return self._apply_traffic(service, self._validated_traffic(service, targets), by, at)
 
+    def deploy(self, service: str, revision: str, create_time: datetime, **fields: Any) -> run_v2.Service:
+        """An out-of-band deploy (as `gcloud run deploy`, a pipeline's): a change of the service's template ("The
+        template used to create revisions for this Service", Service docstring, google-cloud-run), so a new
+        revision (`add_revision`, its `fields`), and the desired state changed: generation and etag
+        move on. The desired split is kept, as `--no-traffic` keeps it: while it names revisions (a rollback's
+        pin), the new one takes no traffic."""
+        self.add_revision(service, revision, create_time, **fields)
+        with self.lock:
+            stored = self._require_service(service)
+            stored.generation += 1
+            stored.observed_generation = stored.generation
+            stored.etag = _new_etag()
+            stored.update_time = _now()
+            return _copy(stored)
+
     def set_service_max_instances(self, service: str, max_instance_count: int) -> run_v2.Service:
         """An out-of-band change of the service-level max instances (Service.scaling.max_instance_count),
         as a person's update would make it: the desired state changes without a new revision or a

@@ -78,11 +78,13 @@ def approve(run: CommandRun) -> Outcome:
     try:
         # Held back by the pauses that held back the alert's write: the proposal's service and every
         # service it was made for (a connector alert's: each managed service behind the connector).
-        result = run.gate().execute(action, params, proposal.before, proposal.incident_id, run.adapters,
-                                    service=proposal.service, signature=proposal.signature, manual=manual,
-                                    on_behalf=[proposal.service, *_made_for(proposal, behind, run.now),
-                                               *_unread_now(proposal, behind, run.now)],
-                                    background=proposal.target_background)
+        gate = run.gate()
+        gate.evidence_read_at = proposal.evidence_read_at   # the evidence proposed on: the wait's changes read
+        result = gate.execute(action, params, proposal.before, proposal.incident_id, run.adapters,
+                              service=proposal.service, signature=proposal.signature, manual=manual,
+                              on_behalf=[proposal.service, *_made_for(proposal, behind, run.now),
+                                         *_unread_now(proposal, behind, run.now)],
+                              background=proposal.target_background)
     except TransientError:
         _reopen(run, proposal)
         raise

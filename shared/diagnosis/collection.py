@@ -334,7 +334,7 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
             now: datetime, sql_instances: tuple[str, ...] = (), alert: AlertContext | None = None,
             reach_back: datetime | None = None,
             known: tuple[Service, Sequence[Revision]] | None = None, last_delivery: bool = False,
-            check_of: AlertContext | None = None) -> EvidenceBundle:
+            check_of: AlertContext | None = None, changes_from: datetime | None = None) -> EvidenceBundle:
     """Two rounds of concurrent reads: the service and its revisions, then everything they point
     at. A third, sequential read follows only a log read refused with the alert's own filter (the
     read again without it) or a log read whose page was full with a deploy the suspect (the rollback's
@@ -348,7 +348,9 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     alert's last delivery (delivery.max_attempts): an optional read that never answered is a gap that holds the
     diagnosis (`unanswered`), not a transient fault raised; the service and its revisions still raise. `check_of`:
     the alert an action was taken on (the sweep, which collects with no alert): an uptime check's has its check's
-    results read in the second round, as the alert path reads them (`check_passed_query`)."""
+    results read in the second round, as the alert path reads them (`check_passed_query`). `changes_from`: read the
+    audit log from this far back at least (the sweep: from when the evidence its action was decided on was read,
+    judging.changes_read_from), in the same call."""
     now = now.replace(microsecond=0)  # whole seconds: Monitoring aligns on them
     checked = alert or check_of
     uptime = checked is not None and health_bar(checked, settings).probe_seconds is not None
@@ -394,10 +396,12 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
     if readers.logging is not None:
         reads.search("logs", "logging: application and system log", readers.logging, scope.project, logs(extra),
                      settings.max_log_entries, scope.start, now)
-        changes_from = incident_started_at - timedelta(seconds=settings.manual_change_window_seconds)
+        audit_from = incident_started_at - timedelta(seconds=settings.manual_change_window_seconds)
+        if changes_from is not None:
+            audit_from = min(audit_from, changes_from.replace(microsecond=0))
         reads.search("audit", "logging: audit log", readers.logging, scope.project,
-                     audit_filter(scope.project, scope.service, scope.location, changes_from, now,
-                                  connector=connector_name), settings.max_log_entries, changes_from, now)
+                     audit_filter(scope.project, scope.service, scope.location, audit_from, now,
+                                  connector=connector_name), settings.max_log_entries, audit_from, now)
     if connector_name and readers.vpcaccess is not None:
         reads.add("connector", "vpcaccess.connectors.get", lambda: readers.vpcaccess.get_connector(connector_name),
                   how=connector_by_hand(connector_name))

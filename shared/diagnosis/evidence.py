@@ -279,6 +279,12 @@ class Service(_Model):
     # and when, traffic moves included (the service keeps no history of its splits). "" and None: not read.
     last_modifier: str = ""
     update_time: datetime | None = None
+    # The service-level settings: the Service fields outside `template` and `traffic` that apply to every
+    # revision at once, with no new revision (SERVICE_SETTINGS, shared/gcp/run.py), as their JSON (only those
+    # set). None: not read (a model built without them). What a rollback's record keeps, so that a generation
+    # moved since by a deploy that takes no traffic is told from a setting a person changed
+    # (judging.unexplained_generations). Not part of a dump: no snapshot or written split carries it.
+    settings: dict[str, Any] | None = Field(default=None, exclude=True)
 
     @property
     def short_name(self) -> str:

@@ -763,7 +763,32 @@ def service_from_proto(proto: Any) -> Service:
         template_connector=proto.template.vpc_access.connector or None, template_known=proto.HasField("template"),
         # Service.last_modifier and update_time, output only (google/cloud/run/v2/service.proto).
         last_modifier=proto.last_modifier,
-        update_time=_timestamp(proto.update_time) if proto.HasField("update_time") else None)
+        update_time=_timestamp(proto.update_time) if proto.HasField("update_time") else None,
+        settings=service_settings(proto))
+
+
+# The Service fields that are service-level settings (google/cloud/run/v2/service.proto, google-cloud-run
+# 0.16.2's Service docstring): outside `template` ("The template used to create revisions for this Service":
+# a change there makes a new revision) and `traffic`, applied to every revision at once. Left out: what is
+# output only (OUTPUT_ONLY), the etag, name and description, `labels` and `annotations` (v2 rejects the system
+# namespaces in either: "All system labels in v1 now have a corresponding field in v2 Service"), `client` and
+# `client_version` ("Arbitrary identifier for the API client": gcloud sets them on each deploy), and
+# `launch_stage` ("On read (or output), describes whether the resource uses preview features": a template
+# with a preview feature moves it). A field this version of the library lacks is not read.
+SERVICE_SETTINGS = ("ingress", "invoker_iam_disabled", "default_uri_disabled", "iap_enabled", "scaling",
+                    "binary_authorization", "custom_audiences", "multi_region_settings")
+
+
+def service_settings(proto: Any) -> dict[str, Any]:
+    """The service's SERVICE_SETTINGS as their JSON (proto3 JSON mapping, field names as in the proto, only
+    those set): small enough for an action record, compared whole by the sweep (judging)."""
+    from google.protobuf.json_format import MessageToDict
+    part = type(_raw(proto))()
+    part.CopyFrom(_raw(proto))
+    for field in part.DESCRIPTOR.fields_by_name:
+        if field not in SERVICE_SETTINGS:
+            part.ClearField(field)
+    return MessageToDict(part, preserving_proto_field_name=True)
 
 
 def _resolved(status: TrafficTarget, latest_ready: str | None) -> TrafficTarget:

@@ -590,6 +590,10 @@ class Gate:
         # Its incident's start (Incident.started_at), kept in the claims it completes and in its action
         # record: an OPEN of the same id that says another start is no duplicate (`other_start`).
         self.started_at = started_at
+        # When the diagnosis this attempt's write is decided on read its evidence (set once it has, by the
+        # alert's pipeline or an approve): kept in the action record and the proposal (ActionRecord.
+        # evidence_read_at); None for an operator's own command.
+        self.evidence_read_at: datetime | None = None
 
     @property
     def alert(self) -> AlertContext | None:
@@ -1437,6 +1441,7 @@ class Gate:
                               requested_by=manual.requested_by if manual else "",
                               command_digest=manual.digest if manual else "", write_claim=write_claim,
                               incident_started_at=None if manual else self.started_at,
+                              evidence_read_at=self.evidence_read_at,
                               # Its bar is all the sweep reads: not the documentation (up to 8 KB).
                               alert=self.alert.model_copy(update={"documentation": ""}) if self.alert else None,
                               target_background=background)
@@ -1483,7 +1488,7 @@ class Gate:
             reason=result.reason, proposed_at=now,
             on_behalf=[str(name) for name in paused if name not in (params.target, service or params.target)],
             maybe_behind=[str(name) for name in paused if isinstance(name, MaybeBehind)], users_of=users_of,
-            target_background=background,
+            target_background=background, evidence_read_at=self.evidence_read_at,
             expires_at=now + timedelta(seconds=self.config.guardrails.proposal_ttl_seconds))
         self.state.put_record(PROPOSALS, proposal_id, record.model_dump(mode="python"))
         return record

@@ -103,6 +103,7 @@ from shared.diagnosis.evidence import describe_command
 from shared.remediation.bursts import (IdleBefore, idle_before, minutes_held, minutes_read, pre_onset, readable_until,
                                       widened)
 from shared.remediation.callers import callers_not_shown
+from shared.remediation.generations import generation_moved, unexplained_generations
 from shared.remediation.headroom import at_limit
 from shared.diagnosis.connector_names import Naming, names_connector
 from shared.remediation.records import ActionRecord, ActionState, PinRecord, RestoreMark
@@ -980,22 +981,9 @@ def changed_since(record: ActionRecord, service: Service) -> str:
     revision at once. Whose failure it is the evidence does not say, and an undo would write over a
     service someone is changing: as the diagnosis stands down for a person's recent change, so does the
     undo. A traffic change since is `changed` already (`traffic_moved`)."""
-    moved = _generation_moved(record, service)
+    moved = generation_moved(record, service)
     return (f"{moved}, so whose failure this is cannot be told, and an undo would write over their change"
             if moved else "")
-
-
-def _generation_moved(record: ActionRecord, service: Service) -> str:
-    """The rollback's service changed since it (its generation past the one the rollback left), in words;
-    "" if not, not known, or for another action."""
-    if record.action != "rollback_traffic":
-        return ""
-    then = record.after.get("generation")
-    if not isinstance(then, int) or service.generation <= then:
-        return ""
-    return (f"{service.short_name} was changed since the rollback: its generation is {service.generation}, "
-            f"{service.generation - then} past the {then} the rollback left (a deploy, a service-level setting: "
-            "someone is at work on it)")
 
 
 def served_elsewhere(facts: Facts, alert: AlertContext | None) -> str:
@@ -1091,11 +1079,15 @@ def changed_by_others(facts: Facts, record: ActionRecord) -> str:
     from what the judgement reads anyway:
     - a serving revision created after the action (Revision.create_time): a deploy since that takes
       traffic (after a rollback, any split off its revision is `changed` already, `traffic_moved`);
-    - after a rollback, the service's generation past the one the rollback left (`changed_since`: it
-      "monotonically increases every time the user modifies the desired state", run_v2.types.Service);
+    - after a rollback, the service's generation past the one the rollback left (it "monotonically increases
+      every time the user modifies the desired state", run_v2.types.Service), unless every step is a deploy
+      that takes no traffic, with the split and the service-level settings as the rollback left them
+      (generations.unexplained_generations: a pipeline's `--no-traffic` deploy under the pin changes nothing
+      that serves; before, it was read as a person's change and the rollback escalated);
     - an Admin Activity audit entry on the service, or on the connector its serving revision uses, since
-      the action, by a principal that is not one of Runwarden's own (`self_principals`), whose status is
-      not an error (a refused change changed nothing; AuditLog.status, google.rpc.Code 0 is OK). An
+      the evidence the action was decided on was read (`changes_read_from`: one made during an approval wait
+      came before the write; before, only entries after `applied_at` were read), by a principal that is not
+      one of Runwarden's own (`self_principals`), whose status is not an error (a refused change changed nothing; AuditLog.status, google.rpc.Code 0 is OK). An
       operation's two entries are one, at its first (collection.merge_operation_entries), so the action's
       own operation, begun before `applied_at`, is never read as a change since it.
     `unclear`, never `failing`: whose recovery it is the evidence does not say, and a person judges it."""
@@ -1105,21 +1097,41 @@ def changed_by_others(facts: Facts, record: ActionRecord) -> str:
         named = ", ".join(f"{r.short_name} (created {clock_on(r.create_time, after)})" for r in deployed)
         return (f"a revision deployed after the action serves now: {named}, after the action at {hms(after)}; the "
                 "recovery may be that deploy's doing, not the action's")
-    moved = _generation_moved(record, facts.b.service)
+    moved = unexplained_generations(record, facts.b.service, facts.b.revisions)
     if moved:
         return f"{moved}, so whose recovery this is cannot be told"
+    return _others_in_audit(facts, record)
+
+
+def changes_read_from(record: ActionRecord) -> datetime:
+    """From when others' changes count against the action (`changed_by_others`): the time the evidence it was
+    decided on was read (ActionRecord.evidence_read_at), or `applied_at` when that is not kept (an operator's
+    command, an older record) or not earlier. A person's fix made while the write waited (an approval, the
+    gate's reads) came before the write, and the write did not clear what it had cleared already."""
+    read = record.evidence_read_at
+    return min(read, record.applied_at) if read is not None else record.applied_at
+
+
+def _others_in_audit(facts: Facts, record: ActionRecord) -> str:
+    """The audit part of `changed_by_others`: a person's entries since the evidence's read (`changes_read_from`),
+    each said before or after the action, and whose change came first."""
+    after, since = record.applied_at, changes_read_from(record)
     audits = [e for read in (facts.b.audit, facts.b.connector_audit) if read is not None for e in read.entries]
     own = {p.strip().lower() for p in facts.s.self_principals}
-    others = sorted((e for e in audits if e.timestamp > after and (e.principal or "").lower() not in own
+    others = sorted((e for e in audits if e.timestamp > since and (e.principal or "").lower() not in own
                      and not e.status_code), key=lambda e: e.timestamp)
     if not others:
         return ""
     shown = "; ".join(f"{e.method_name or e.text or 'a change'} on {short_name(e.resource_name or '') or 'the service'} "
-                      f"by {e.principal or 'an unnamed principal'} at "
-                      f"{clock_on(e.timestamp, after)}" for e in others[:3])
-    return (f"someone else changed it after the action at {hms(after)} (Admin Activity audit log: {shown}"
-            + (f"; {len(others) - 3} more" if len(others) > 3 else "") + "): the recovery may be that change's "
-            "doing, not the action's")
+                      f"by {e.principal or 'an unnamed principal'} at {clock_on(e.timestamp, after)}"
+                      + (" (before the action)" if e.timestamp <= after and since < after else "") for e in others[:3])
+    more = f"; {len(others) - 3} more" if len(others) > 3 else ""
+    if others[0].timestamp > after:
+        return (f"someone else changed it after the action at {hms(after)} (Admin Activity audit log: {shown}{more}): "
+                "the recovery may be that change's doing, not the action's")
+    return (f"someone else changed it before the action, after the evidence it was decided on was read at "
+            f"{clock_on(since, after)} (Admin Activity audit log: {shown}{more}): their change came first and the "
+            f"action was written after it, at {hms(after)}, so the recovery may be that change's doing, not the action's")
 
 
 def verified_kept(ratio: float) -> float:

@@ -155,6 +155,12 @@ class ActionRecord(KeptReport):
     reversible: bool
     state: ActionState = ActionState.PENDING
     applied_at: datetime
+    # When the diagnosis the write was decided on read its evidence (EvidenceBundle.collected_at, the writer's
+    # clock), kept from the alert's diagnosis or from the proposal an approve wrote: the sweep reads others'
+    # changes from then, not only since `applied_at` (judging.changed_by_others: one made during an approval
+    # wait came before the write). None: an operator's own command (no diagnosis), or a record written before it
+    # was kept; then judged from `applied_at`, as it was.
+    evidence_read_at: datetime | None = None
     settle_at: datetime
     deadline_at: datetime
     resolved_at: datetime | None = None     # when it left PENDING
@@ -449,6 +455,9 @@ class ProposalRecord(BaseModel):
     # A rollback target's steady background of 5xx (Plan.target_background): the approved write's action
     # record keeps it, and the sweep judges the rollback at it. None in proposals made before it was kept.
     target_background: TargetBackground | None = None
+    # When the alert's diagnosis read the evidence it proposed on (EvidenceBundle.collected_at): the approved
+    # write's action record keeps it (ActionRecord.evidence_read_at). None in proposals made before it was kept.
+    evidence_read_at: datetime | None = None
     # open | approved | in_doubt | rejected | refused | superseded | applied | failed | expired; and, once the sweep
     # judged the write an approve made: verified | undone | escalated (verification.Sweep._end_proposal); or
     # abandoned: its approve's attempt ended without writing, closed by the sweep (shared/remediation/approvals.py)

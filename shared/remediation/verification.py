@@ -812,7 +812,8 @@ class Sweep:
             # Request metrics from where the failure's onset before the action may lie (judging.reach_back).
             # After an uptime check's alert, its check's own results too (judging.probes_failing).
             bundle = collect(service, since, readers, self.config.diagnosis, self.now,
-                             reach_back=judging.reach_back(record, self.config.diagnosis), check_of=record.alert)
+                             reach_back=judging.reach_back(record, self.config.diagnosis), check_of=record.alert,
+                             changes_from=judging.changes_read_from(record))
         except PermanentError as exc:
             return self._service_gone(record, service, exc, readers) or judging.Health(
                 judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")

@@ -13,7 +13,7 @@ import grpc
 import pytest
 import yaml
 
-from sandbox.scenario_logs import LogSpec, seed_logs
+from sandbox.scenario_logs import AuditLogSpec, LogSpec, seed_logs
 from sandbox.scenarios import Scenario, seed
 from sandbox.standins.run import ConditionSeed, TrafficSeed
 from shared.commands import handle_command
@@ -781,6 +781,33 @@ def test_a_failing_service_someone_changed_since_the_rollback_is_not_undone(roll
     assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
 
 
+@pytest.mark.parametrize("raised, verdict", [(None, "verified"), (60, None)],
+                         ids=["a deploy alone: verified", "a deploy and max instances raised: not verified"])
+def test_a_pipelines_deploy_under_the_pin_is_not_someone_elses_change(rolled_back, raised, verdict):
+    """A pipeline deploys a new revision after the rollback (a template change: the generation moves) while the
+    split stays pinned to the known-good revision, which serves cleanly. The rollback's record keeps the
+    service-level settings and the newest revision its write's answer showed, so the sweep tells that deploy
+    (no traffic, nothing that serves changed) from a person's setting: verified. With max instances raised as
+    well, the recovery may be that setting's: not verified. Before, any generation past the rollback's kept the
+    rollback `unclear`, and it was escalated at its deadline although it worked."""
+    recovery(rolled_back)
+    [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    assert record["after"]["settings"] == {} and record["after"]["latest_created_revision"] == NEW, record["after"]
+    rolled_back.standins.run.deploy(SERVICE, "backend-00003-pip", rolled_back.anchor + timedelta(minutes=4))
+    if raised:
+        rolled_back.standins.run.set_service_max_instances(SERVICE, raised)
+    rolled_back.at(12)
+
+    outcomes = rolled_back.command({"command": "sweep"})
+
+    if verdict is None:
+        assert outcomes == [] and action_state(rolled_back) == "pending"
+    else:
+        [outcome] = outcomes
+        assert outcome.status.value == verdict, outcome.reason
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+
+
 @pytest.mark.parametrize("failing", [False, True], ids=["clean since", "failing since"])
 def test_a_rollback_whose_service_was_deleted_since_is_escalated_at_once(rolled_back, failing):
     """A person deletes the service during the rollback's verification (to recreate it, or by mistake):
@@ -1102,6 +1129,41 @@ def test_a_scaled_connector_whose_services_recovered_is_verified(scaled):
     [outcome] = scaled.command({"command": "sweep"})
 
     assert outcome.status.value == "verified", outcome.reason
+
+
+@pytest.mark.parametrize("changed_at, verdict", [(None, "verified"), ("+3m", "escalated")],
+                         ids=["nobody else: verified", "a person's change in the wait: escalated"])
+def test_a_persons_change_during_the_approval_wait_is_read_by_the_sweep(standin_env, firestore, pubsub, project_id,
+                                                                        anchor, changed_at, verdict):
+    """A scale-up waits for its approval (proposed at +2m, approved at +4m); meanwhile a person changes the
+    connector themselves (+3m). The action record keeps when the evidence it was decided on was read, and the sweep
+    reads the audit log from then: the person's change came first, and the recovery may be theirs. Before, only
+    the audit log after `applied_at` was read, and the scale-up was `verified`."""
+    world = World(standin_env, pubsub, project_id, anchor, operators=["alice@example.com"],
+                  bounds={"connectors": [{"name": CONNECTOR}]})
+    world.seed("connector_saturation")
+    proposed = world.handle(world.alert("connector_saturation"))
+    assert proposed.status.value == "proposed", proposed.reason
+    if changed_at:
+        person = AuditLogSpec.model_validate({"at": changed_at, "principal": "bob@example.com", "api": "vpcaccess",
+                                              "resource": "backend-conn"})
+        seed_logs(world.standins.logging, "demo-project", "us-central1", (), (person,), world.anchor)
+    world.at(4)
+    [approved] = world.command({"command": "approve", "command_id": "appr-1", "requested_by": "alice@example.com",
+                                "params": {"proposal_id": proposed.action.proposal_id}, "reason": "ok"},
+                               message_id="appr-1")
+    assert approved.status.value == "applied", approved.reason
+    [record] = world.state.find_records(ACTIONS, "target", CONNECTOR)
+    assert record["evidence_read_at"] < record["applied_at"], record
+    connector_recovery(world)
+    world.at(20)
+
+    [outcome] = world.command({"command": "sweep"}, message_id="c2")
+
+    assert outcome.status.value == verdict, outcome.reason
+    if changed_at:
+        assert "their change came first" in outcome.reason and "bob@example.com" in outcome.reason, outcome.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 1
 
 
 def test_a_scaled_connector_whose_demand_fell_to_what_it_carried_is_not_verified(scaled):

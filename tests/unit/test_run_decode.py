@@ -32,7 +32,11 @@ def plain_service(proto: run_v2.Service) -> Service:
                    latest_created_revision=short_name(proto.latest_created_revision) or None,
                    labels=dict(proto.labels), urls=tuple(dict.fromkeys(u for u in (proto.uri, *proto.urls) if u)),
                    max_instance_count=proto.scaling.max_instance_count or None, template_known="template" in proto,
-                   template_connector=proto.template.vpc_access.connector or None)
+                   template_connector=proto.template.vpc_access.connector or None,
+                   # The service-level settings this test sets (scaling alone), in proto3 JSON: the template and
+                   # everything else left out (shared/gcp/run.py SERVICE_SETTINGS).
+                   settings={"scaling": {"max_instance_count": proto.scaling.max_instance_count}}
+                   if proto.scaling.max_instance_count else {})
 
 
 def random_revision(rng: random.Random, i: int) -> run_v2.Revision:
@@ -148,6 +152,11 @@ def test_services_decode_as_validated_models():
     proto.template = run_v2.RevisionTemplate(vpc_access=run_v2.VpcAccess(connector="backend-conn"))
     same(service_from_proto(proto), plain_service(proto))
     assert service_from_proto(proto).template_known and service_from_proto(proto).template_connector == "backend-conn"
+    # A service-level setting is read; a deploy's template, the client gcloud names, labels are not settings.
+    proto.ingress = run_v2.IngressTraffic.INGRESS_TRAFFIC_INTERNAL_ONLY
+    proto.client_version, proto.labels["team"] = "9", "a"
+    assert service_from_proto(proto).settings == {"ingress": "INGRESS_TRAFFIC_INTERNAL_ONLY",
+                                                  "scaling": {"max_instance_count": 5}}
 
 
 QUANTITIES = {"512Mi": 512.0, "1Gi": 1024.0, "2G": 2e9 / 2 ** 20, "300M": 3e8 / 2 ** 20, "0.5Gi": 512.0,

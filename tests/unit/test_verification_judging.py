@@ -1367,3 +1367,105 @@ def test_what_a_failed_operation_left_is_named_from_its_recorded_state(name, aft
     if named:
         assert "asks for backend-00002-xyz 100%" in words and "serves backend-00001-abc 100%" in words, words
         assert "gcloud run services describe backend" in words, words
+
+
+# The service-level settings a rollback's record keeps (rollback_traffic.traffic_state: Service.settings, as the
+# Run adapter reads them) and the newest revision then.
+KEPT_SETTINGS = {"ingress": "INGRESS_TRAFFIC_ALL", "scaling": {"max_instance_count": 20}}
+PIPELINE = "backend-00003-pip"
+
+
+def _pinned_rollback(settings: dict | None = KEPT_SETTINGS) -> ActionRecord:
+    """A rollback to OLD whose write's answer showed generation 3, OLD pinned at 100%, and (unless None: a record
+    written before they were kept) the service-level settings and NEW as the newest revision."""
+    after = {"generation": 3, "traffic": [{"type": "REVISION", "revision": OLD, "percent": 100}]}
+    if settings is not None:
+        after |= {"settings": settings, "latest_created_revision": NEW}
+    return rollback().model_copy(update={"after": after})
+
+
+def _since(*, generation: int = 4, deployed: tuple[str, ...] = (PIPELINE,), settings: dict | None = KEPT_SETTINGS,
+           split: dict[str, int] | None = None) -> EvidenceBundle:
+    """The service recovered on OLD since the rollback; `deployed`: revisions created since (+1, +2, ...), taking
+    no traffic; the service read at `generation` with `settings` (None: read without them)."""
+    e = served(6, split=split)
+    for i, name in enumerate(deployed):
+        e.revision(name, 1 + i)
+    bundle = _with_audit(e)
+    return bundle.model_copy(update={"service": bundle.service.model_copy(
+        update={"generation": generation, "settings": settings})})
+
+
+NO_TRAFFIC_DEPLOYS = [
+    # name, record, bundle, health, words
+    ("a pipeline's deploy taking no traffic under the pin, settings and split as left: verified",
+     _pinned_rollback(), _since(), HealthKind.HEALTHY, ""),
+    ("two such deploys, two steps: verified", _pinned_rollback(),
+     _since(generation=5, deployed=(PIPELINE, "backend-00004-pip")), HealthKind.HEALTHY, ""),
+    ("a deploy taking no traffic and max instances raised in the same minutes: not verified", _pinned_rollback(),
+     _since(generation=5, settings={**KEPT_SETTINGS, "scaling": {"max_instance_count": 60}}), HealthKind.UNCLEAR,
+     "scaling: {'max_instance_count': 20} -> {'max_instance_count': 60}"),
+    ("a person's ingress change alone, no deploy: not verified", _pinned_rollback(),
+     _since(deployed=(), settings={**KEPT_SETTINGS, "ingress": "INGRESS_TRAFFIC_INTERNAL_ONLY"}), HealthKind.UNCLEAR,
+     "ingress: INGRESS_TRAFFIC_ALL -> INGRESS_TRAFFIC_INTERNAL_ONLY"),
+    ("two steps and one deploy (a change to something not read): not verified", _pinned_rollback(),
+     _since(generation=5), HealthKind.UNCLEAR, "explain at most 1 of its 2 steps"),
+    ("a step with no deploy and no setting changed: not verified", _pinned_rollback(), _since(deployed=()),
+     HealthKind.UNCLEAR, "explain at most 0 of its 1 steps"),
+    ("a record written before the settings were kept: a moved generation is not verified, as before",
+     _pinned_rollback(None), _since(), HealthKind.UNCLEAR, "keeps no service-level settings"),
+    ("a service read without its settings: not verified", _pinned_rollback(), _since(settings=None),
+     HealthKind.UNCLEAR, "keeps no service-level settings"),
+    ("the newest revision at the rollback no longer listed: the deploys are not counted, not verified",
+     _pinned_rollback().model_copy(update={"after": {**_pinned_rollback().after,
+                                                     "latest_created_revision": "backend-00002-gone"}}),
+     _since(), HealthKind.UNCLEAR, "is not among those read"),
+]
+
+
+@pytest.mark.parametrize("name,record,bundle,kind,words", NO_TRAFFIC_DEPLOYS, ids=[c[0] for c in NO_TRAFFIC_DEPLOYS])
+def test_a_deploy_taking_no_traffic_under_the_pin_is_not_a_change_by_others(name, record, bundle, kind, words):
+    """A pipeline deploying under a rollback's pin (`--no-traffic`, or any deploy while the split names a
+    revision) moves the service's generation (a template change) and serves nothing: the recovery is still
+    the rollback's. A service-level setting changed (max instances, ingress) applies to every revision at once
+    and may be the recovery. Before, any generation past the rollback's was read as someone else's change, and a
+    rollback that worked was escalated after every pipeline run."""
+    bundle = bundle.model_copy(update={"incident_started_at": record.settle_at})
+    judged = judge(record, bundle, OWN, None, TIMES.min_traffic_ratio)
+    assert judged.kind is kind, judged.why
+    assert words in judged.why, judged.why
+
+
+def _read_at(record: ActionRecord, minute: float | None) -> ActionRecord:
+    """`record` decided on evidence read at `minute` (None: a record that kept no read time)."""
+    return record.model_copy(update={"evidence_read_at": None if minute is None else at(minute)})
+
+
+BEFORE_THE_WRITE = [
+    # name, record, bundle, health, words
+    ("a person's change of the connector while the rollback waited for its write (read -8, changed -6, applied "
+     "-5): theirs came first, not verified", _read_at(rollback(), -8),
+     _with_audit(served(6), _by("alice@example.com", -6, CONNECTOR)), HealthKind.UNCLEAR,
+     "their change came first"),
+    ("a person's deploy while a scale-up waited for its approval: not verified", _read_at(scale_up(), -30),
+     _with_audit(served(6).connector("e2-standard-4", 2, 4), _by("alice@example.com", -12)), HealthKind.UNCLEAR,
+     "UpdateService on backend by alice@example.com at 11:48:00 (before the action)"),
+    ("a change before the evidence was read: the diagnosis's business, verified", _read_at(rollback(), -8),
+     _with_audit(served(6), _by("alice@example.com", -9, CONNECTOR)), HealthKind.HEALTHY, ""),
+    ("a record that kept no read time: read from the action, as before", _read_at(rollback(), None),
+     _with_audit(served(6), _by("alice@example.com", -6, CONNECTOR)), HealthKind.HEALTHY, ""),
+    ("a change before the write and one after it: the first named first", _read_at(rollback(), -8),
+     _with_audit(served(6), _by("alice@example.com", -6, CONNECTOR), _by("bob@example.com", 2)), HealthKind.UNCLEAR,
+     "by bob@example.com at 12:02:00"),
+]
+
+
+@pytest.mark.parametrize("name,record,bundle,kind,words", BEFORE_THE_WRITE, ids=[c[0] for c in BEFORE_THE_WRITE])
+def test_a_persons_change_between_the_evidence_and_the_write_is_read(name, record, bundle, kind, words):
+    """A person's fix made after the diagnosis read its evidence and before the write (an approval wait, the gate's
+    reads) came first: the write did not clear what was cleared already. Before, only the audit log after
+    `applied_at` was read, and such an action was `verified`."""
+    bundle = bundle.model_copy(update={"incident_started_at": record.settle_at})
+    judged = judge(record, bundle, OWN, None, TIMES.min_traffic_ratio)
+    assert judged.kind is kind, judged.why
+    assert words in judged.why, judged.why

@@ -266,12 +266,19 @@ def out_of_quota(target: str, traffic: Sequence[TrafficTarget], refusal: Excepti
 
 
 def traffic_state(service: Service) -> dict[str, Any]:
-    """The part of a service this action changes, as recorded in outcomes."""
-    return {
+    """The part of a service this action changes, as recorded in outcomes; and, where read, what the sweep
+    needs to tell a later generation's cause (judging.unexplained_generations): the service-level settings
+    (Service.settings, a few hundred bytes at most) and the newest revision (`latest_created_revision`, "Name
+    of the last created revision", google/cloud/run/v2/service.proto), past which a revision is a deploy since."""
+    state: dict[str, Any] = {
         "generation": service.generation,
         "traffic": [t.model_dump(mode="json") for t in service.traffic],
         "traffic_statuses": [t.model_dump(mode="json") for t in service.traffic_statuses],
     }
+    if service.settings is not None:
+        state["settings"] = service.settings
+        state["latest_created_revision"] = service.latest_created_revision or ""
+    return state
 
 
 @register

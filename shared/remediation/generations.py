@@ -1,0 +1,93 @@
+"""Whether a rollback's service changed since the rollback in a way that may have made the recovery: pure, from
+the rollback's record (its `after`: rollback_traffic.traffic_state of the write's answer) and the service and its
+revisions as the sweep reads them.
+
+Cloud Run v2's Service (google/cloud/run/v2/service.proto; google-cloud-run 0.16.2's Service docstring):
+- `generation`: "A number that monotonically increases every time the user modifies the desired state";
+- `template`: "The template used to create revisions for this Service": a change there is a deploy, and makes a
+  new revision (`latest_created_revision`: "Name of the last created revision");
+- `traffic`: "Specifies how to distribute traffic over a collection of Revisions": while it names a revision at
+  100% (a rollback's pin), a deploy's new revision takes none (`gcloud run deploy --no-traffic`, or any deploy
+  under a pin);
+- `observed_generation`: "The generation of this Service currently serving traffic": it trails `generation`
+  while a change reconciles, so a deploy still rolling out moves `generation` first. What serves is read from
+  `traffic_statuses` and the revisions' own requests either way.
+- the service-level settings (ingress, the invoker check, scaling, ...: shared/gcp/run.py SERVICE_SETTINGS)
+  apply to every revision at once, with no new revision.
+
+So a generation moved since the rollback is a deploy or a service-level change (or a split change, judged
+apart: `traffic_moved`). A deploy that takes no traffic changes nothing that serves; a setting a person changed
+(max instances, ingress) changes how every revision serves, and the recovery may be its doing.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from shared.diagnosis.evidence import Revision, Service
+from shared.remediation.records import ActionRecord
+from shared.remediation.since_rollback import left_split, split_changed
+
+
+def generation_moved(record: ActionRecord, service: Service) -> str:
+    """The rollback's service changed since it (its generation past the one the rollback left), in words;
+    "" if not, not known, or for another action."""
+    if record.action != "rollback_traffic":
+        return ""
+    then = record.after.get("generation")
+    if not isinstance(then, int) or service.generation <= then:
+        return ""
+    return (f"{service.short_name} was changed since the rollback: its generation is {service.generation}, "
+            f"{service.generation - then} past the {then} the rollback left (a deploy, a service-level setting: "
+            "someone is at work on it)")
+
+
+def unexplained_generations(record: ActionRecord, service: Service, revisions: Sequence[Revision]) -> str:
+    """Why the rollback's service's generation moved since it in a way that may have made the recovery, in
+    words ("" when it did not move, or only by deploys that take no traffic). Every step past the generation
+    the rollback left must be a deploy: the revisions created after the newest one at the rollback (its
+    record's `latest_created_revision`), at least one per step, with the desired split as the rollback left
+    it (a deploy that took traffic or a tag changed it) and the service-level settings as they were (the
+    record's `settings`). Anything else is someone else's change, said with what moved: a setting changed
+    (named, before and now), or steps no deploy explains (a change to a setting not read, a deploy whose
+    revision is no longer listed).
+    A record written before the settings were kept (no `settings` in its `after`), or a service read without
+    them, cannot tell a deploy from a setting: any step is someone else's change, as it was judged before."""
+    moved = generation_moved(record, service)
+    if not moved:
+        return ""
+    kept, now = record.after.get("settings"), service.settings
+    if not isinstance(kept, dict) or now is None:
+        return (f"{moved}; the rollback's record keeps no service-level settings to tell a deploy that takes no "
+                "traffic from a setting changed")
+    changed = settings_changed(kept, now)
+    if changed:
+        return f"{moved}: its service-level settings changed since ({'; '.join(changed)})"
+    if split_changed(left_split(record), service.traffic):
+        return f"{moved}: its desired split is not the one the rollback left"
+    steps = service.generation - int(record.after["generation"])
+    deploys = deploys_since(str(record.after.get("latest_created_revision") or ""), revisions)
+    if deploys is None:
+        newest = record.after.get("latest_created_revision") or "none recorded"
+        return (f"{moved}: the newest revision at the rollback ({newest}) is not among those read, so the deploys "
+                "since are not known")
+    if len(deploys) < steps:
+        named = ", ".join(r.short_name for r in deploys) or "none"
+        return (f"{moved}: {len(deploys)} revision(s) deployed since ({named}) explain at most {len(deploys)} of its "
+                f"{steps} steps, with the split and the service-level settings as the rollback left them; the rest "
+                "is a change not read here")
+    return ""
+
+
+def settings_changed(kept: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """Each service-level setting that differs between the record's and the service's, `name: then -> now`."""
+    return [f"{name}: {kept.get(name, 'unset')} -> {now.get(name, 'unset')}"
+            for name in sorted(set(kept) | set(now)) if kept.get(name) != now.get(name)]
+
+
+def deploys_since(newest: str, revisions: Sequence[Revision]) -> list[Revision] | None:
+    """The revisions created after `newest` (a short name: the newest at the rollback), or None when it is not
+    among `revisions` (deleted, or not read): then the deploys since cannot be counted."""
+    then = next((r.create_time for r in revisions if r.short_name == newest), None)
+    if not newest or then is None:
+        return None
+    return [r for r in revisions if r.create_time > then]
