@@ -161,7 +161,9 @@ def _verdict(facts: Facts, context: list[EvidenceItem]) -> Diagnosis:
     # A cause ruled out yet in the failures' minutes (Finding.beside) is named beside the one that stands.
     beside = "".join(f". Beside it, {f.signature.value} ruled out: {f.summary}" for f in findings if f.beside)
     return Diagnosis(signature=found.signature, confidence=found.confidence, rule=f"{RULE_SET}: {found.signature.value}",
-                     summary=found.summary + beside, evidence=evidence + found.evidence, subject=found.subject,
+                     summary=found.summary + beside,
+                     evidence=evidence + found.evidence + tuple(e for f in findings if f.beside for e in f.evidence),
+                     subject=found.subject,
                      suspect_revision=found.suspect_revision, known_good_revision=found.known_good_revision,
                      steps_back=found.steps_back, no_target_reason=found.no_target_reason,
                      suspect_promoted_at=found.suspect_promoted_at, target_background=found.target_background,

@@ -87,3 +87,30 @@ def test_an_outage_inside_a_deploys_failures_is_context(case: dict) -> None:
         assert "database_unreachable ruled out: the database was down inside the failures" in result.summary
     else:
         assert "database_unreachable" in result.competing, result.summary
+
+
+def test_an_outage_is_not_ruled_out_by_lines_never_read() -> None:
+    """No line of reaching the database outside the outage proves nothing when the service's logs were not read:
+    the database stays in the running beside the deploy, and the answer never says no such line was logged."""
+    e = quiet_connector(deployed(Evidence(), new_at=-10)).sql_up(-6, -5, 0)
+    bundle = e.bundle()
+    bundle = bundle.model_copy(update={"logs": None, "gaps": ("logging: application and system log: UNAVAILABLE",)})
+
+    result = diagnose(bundle, DiagnosisSettings())
+
+    assert "ruled out: the database was down inside the failures" not in result.summary, result.summary
+    assert "database_unreachable" in result.competing or result.signature is Signature.DATABASE_UNREACHABLE, result
+
+
+def test_the_outage_ruled_out_beside_the_deploy_is_named_once_with_its_evidence() -> None:
+    e = quiet_connector(deployed(Evidence(), new_at=-10)).sql_up(-6, -5, 0)
+    for minute in (-6, -5.5, -5):
+        e.log(minute, CLOSED, revision=NEW, count=4)
+
+    result = diagnose(e.bundle(), DiagnosisSettings())
+
+    assert result.signature is Signature.BAD_REVISION, result.summary
+    # Named with its instance, so the words of the notable facts do not say the outage a second time.
+    assert result.summary.count("went down at") == 1, result.summary
+    assert any(item.role == "refutes" and "reaching the database" in item.observed for item in result.evidence), \
+        result.evidence

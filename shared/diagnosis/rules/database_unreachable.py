@@ -215,7 +215,9 @@ def _outage_inside(facts: Facts, c: Citation, back: dict[str, UpAgain], since: d
     within the outage (database_signs.outage_inside_failures). A bad deploy's errors with a one-minute restart in
     their minutes: the restart is named as context, and the failures are left to the rule that explains them all."""
     failing_since = facts.failing_since
-    if failing_since is None:
+    # No line of reaching the database proves the outage was not the cause only where the lines were read: the
+    # service's logs unread, or the window's first minutes cut from the page, leave both causes competing.
+    if failing_since is None or facts.logs_unread or facts.page_cut:
         return ""
     went = min(up.down_at for up in back.values())
     lines = [line for signal in (LogSignal.DB_CONNECTION, LogSignal.DB_REFUSED)
@@ -229,7 +231,8 @@ def _outage_inside(facts: Facts, c: Citation, back: dict[str, UpAgain], since: d
            "failures that began more than {0} min before the outage, and no such line outside it (less and more "
            "{0} min)".format(int(FAILING_LEAD.total_seconds() // 60)), False, role="refutes")
     return (f"the database was down inside the failures, not at their start: the service failed from "
-            f"{hms(failing_since)}, before Cloud SQL went down at {hms(went)}, and still fails since it was up again at "
+            f"{hms(failing_since)}, before Cloud SQL {', '.join(back)} went down at {hms(went)}, and still fails since it "
+            f"was up again at "
             f"{hms(since)}, with no error of reaching the database logged outside the outage: context, not the cause")
 
 
