@@ -130,7 +130,12 @@ def last_recorded(records: list[dict[str, Any]], since: datetime) -> str:
     def applied(record: dict[str, Any]) -> datetime | None:
         value = record.get("applied_at")
         if isinstance(value, str):
-            value = datetime.fromisoformat(value)
+            # A damaged record's time is no write to name: skipped, as a record with none, so that it never turns a
+            # hold (an alert's or a command's) into an error redelivered with the same record each time.
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                return None
         if not isinstance(value, datetime):
             return None
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
