@@ -72,3 +72,12 @@ def test_every_notable_fact_is_named_in_the_escalation(name: str) -> None:
     left = unsaid(found, f"{diagnosis.summary} {diagnosis.recommendation}")
 
     assert not left, f"not named: {[n.words for n in left]}\nsummary: {diagnosis.summary}"
+
+
+def test_the_known_case_names_the_connector_at_its_max_and_its_cpu_in_words_a_person_reads():
+    """The facts' own patterns judge the table above; this reads the words themselves: the p99 alert whose shared
+    connector sat at its max with its CPU hot said only "no 503s or hangs at a client timeout"."""
+    verdict, _ = _verdict("latency_p99_alert_shared_connector_at_max_cpu_hot_no_errors")
+    summary = verdict.diagnosis.summary
+    assert "Also found:" in summary, summary
+    assert "at its max 3 instances" in summary and "CPU p99 max" in summary, summary
