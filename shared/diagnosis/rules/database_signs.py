@@ -3,7 +3,7 @@ database_unreachable both judge it: whether one went down in the failing minutes
 checks when one is saturated. Neither rule imports the other."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -206,18 +206,25 @@ def outage_inside_failures(failing_since: datetime, down_at: datetime, up_since:
     return all(low <= at <= high for at in errors)
 
 
+def _down_series(facts: Facts, down: Sequence[str]) -> Iterator[tuple[str, list[tuple[int, float]]]]:
+    """Each series of an instance of `down` with its database/up points as (end, value) in time order."""
+    for series in facts.points(facts.b.sql_up):
+        db = series.label("resource.labels.database_id")
+        if db not in down:
+            continue
+        pairs = list(zip(series.ends, map(float, series.values)))
+        yield db, pairs if series.ordered else sorted(pairs)
+
+
 def sql_up_again(facts: Facts, down: Sequence[str]) -> dict[str, UpAgain]:
     """The instances of `down` (Facts.sql_down over the minutes judged, sql_judged_window) whose database/up
     is up again by those minutes' end (`up_again`), by database_id."""
     window = sql_judged_window(facts)
     low = window.micros[0]
     found: dict[str, UpAgain] = {}
-    for series in facts.points(facts.b.sql_up):
-        db = series.label("resource.labels.database_id")
-        if db not in down or db in found:
+    for db, pairs in _down_series(facts, down):
+        if db in found:
             continue
-        pairs = list(zip(series.ends, map(float, series.values)))
-        pairs = pairs if series.ordered else sorted(pairs)
         earlier = [at for at, _ in pairs if at <= low]
         back = up_again([at for at, _ in pairs], [v for _, v in pairs], window, earlier[-1] if earlier else None,
                         SQL_GAP_SECONDS * 1_000_000)
@@ -301,12 +308,9 @@ def sql_still_down(facts: Facts, down: Sequence[str]) -> dict[str, StillDown]:
     low, high = window.micros
     stopped = facts.sql_trailing(window)[0]
     found: dict[str, StillDown] = {}
-    for series in facts.points(facts.b.sql_up):
-        db = series.label("resource.labels.database_id")
-        if db not in down or db in found:
+    for db, pairs in _down_series(facts, down):
+        if db in found:
             continue
-        pairs = list(zip(series.ends, map(float, series.values)))
-        pairs = pairs if series.ordered else sorted(pairs)
         still = down_since([at for at, _ in pairs], [v for _, v in pairs], low, high, SQL_GAP_SECONDS * 1_000_000,
                            db in stopped)
         if still is not None:
