@@ -995,6 +995,16 @@ class Facts:
         per_minute = self.connector_bytes_by_minute(window)
         return [per_minute[end] for end in sorted(per_minute)]
 
+    def busiest_by_minute(self, result: MetricResult | None, window: Window) -> dict[int, float]:
+        """Per minute end (microseconds) in `window`: the largest of the result's series (the connector's
+        instances, its CPU p99: never more than the busiest series showed), for readers that line the minutes of
+        two series up (saturated_stretch, remediation.headroom)."""
+        out: dict[int, float] = {}
+        for series in self.points(result):
+            for at, value in zip(*series.columns_in(window)):
+                out[at] = max(out.get(at, value), value)
+        return out
+
     def connector_bytes_by_minute(self, window: Window) -> dict[int, float]:
         """`connector_bytes` keyed by each minute's end (microseconds), for a reader that lines the minutes up
         with another series' (saturated_stretch)."""

@@ -20,7 +20,7 @@ minutes since it.
 """
 from __future__ import annotations
 
-from shared.diagnosis.evidence import MetricResult, at_micros
+from shared.diagnosis.evidence import at_micros
 from shared.diagnosis.facts import Facts, Window, hms
 
 # Minutes in a row at the ceiling that a person should hear of, though the failures stopped: a choice, not a
@@ -44,7 +44,7 @@ def saturated_stretch(facts: Facts) -> str:
     if run[-1] <= low or run[0] - _MINUTE_US >= high:
         return ""
     # The load's peaks for the words, read only for a stretch that is told (ceiling_minutes read them to find it).
-    cpu = _busiest(facts, facts.b.connector_cpu, window)
+    cpu = facts.busiest_by_minute(facts.b.connector_cpu, window)
     rates = facts.connector_bytes_by_minute(window)
     ceiling = facts.connector_ceiling_mbps()
     peak_cpu = max(cpu.get(at, 0.0) for at in run)
@@ -62,8 +62,8 @@ def ceiling_minutes(facts: Facts, window: Window) -> list[int]:
     connector, s = facts.b.connector, facts.s
     if connector is None or not connector.max_instances:
         return []
-    instances = _busiest(facts, facts.b.connector_instances, window)
-    cpu = _busiest(facts, facts.b.connector_cpu, window)
+    instances = facts.busiest_by_minute(facts.b.connector_instances, window)
+    cpu = facts.busiest_by_minute(facts.b.connector_cpu, window)
     rates = facts.connector_bytes_by_minute(window)
     ceiling = facts.connector_ceiling_mbps()
 
@@ -87,8 +87,8 @@ def ceiling_states(facts: Facts, window: Window) -> dict[int, bool]:
     connector, s = facts.b.connector, facts.s
     if connector is None or not connector.max_instances:
         return {}
-    instances = _busiest(facts, facts.b.connector_instances, window)
-    cpu = _busiest(facts, facts.b.connector_cpu, window)
+    instances = facts.busiest_by_minute(facts.b.connector_instances, window)
+    cpu = facts.busiest_by_minute(facts.b.connector_cpu, window)
     rates = facts.connector_bytes_by_minute(window)
     ceiling = facts.connector_ceiling_mbps()
     loads = [(cpu, lambda v: min(v, 1.0) >= s.connector_cpu_saturation)] if cpu else []
@@ -103,16 +103,6 @@ def ceiling_states(facts: Facts, window: Window) -> dict[int, bool]:
         elif loads and all(at in read for read, _ in loads):
             states[at] = False
     return states
-
-
-def _busiest(facts: Facts, result: MetricResult | None, window: Window) -> dict[int, float]:
-    """Per minute end (microseconds): the largest of the result's series (instances, CPU p99: never more than the
-    busiest series showed)."""
-    out: dict[int, float] = {}
-    for series in facts.points(result):
-        for at, value in zip(*series.columns_in(window)):
-            out[at] = max(out.get(at, value), value)
-    return out
 
 
 def _longest_run(minutes: list[int]) -> list[int]:

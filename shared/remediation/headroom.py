@@ -59,8 +59,8 @@ def limit_in(facts: Facts, window: Window) -> Limit | None:
     s = facts.s
     ceiling = facts.connector_ceiling_mbps()
     mbps = {end: v * 8 / 1e6 for end, v in facts.connector_bytes_by_minute(window).items()}
-    cpu = _by_minute(facts, facts.b.connector_cpu, window)
-    instances = _by_minute(facts, facts.b.connector_instances, window)
+    cpu = facts.busiest_by_minute(facts.b.connector_cpu, window)
+    instances = facts.busiest_by_minute(facts.b.connector_instances, window)
     full = {end for end, n in instances.items() if n >= connector.max_instances}
     at = {end for end, v in mbps.items() if ceiling and v >= s.connector_throughput_ratio * ceiling}
     at |= {end for end, v in cpu.items() if min(max(v, 0.0), 1.0) >= s.connector_cpu_saturation and end in full}
@@ -91,13 +91,3 @@ def at_limit(facts: Facts, action: str, window: Window) -> str:
             f"requests show only that it carries this load, not that it will carry the next rise (at least "
             f"{AT_LIMIT_SHARE:.0%} of the minutes, and {AT_LIMIT_MINUTES}, at the limit: the connector's own load, "
             "not a burst)")
-
-
-def _by_minute(facts: Facts, result, window: Window) -> dict[int, float]:
-    """The largest value of any series of `result` per minute end in `window`."""
-    per: dict[int, float] = {}
-    for series in facts.points(result):
-        ends, values = series.columns_in(window)
-        for end, value in zip(ends, values):
-            per[end] = max(per.get(end, value), value)
-    return per
