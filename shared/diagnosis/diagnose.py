@@ -109,6 +109,9 @@ def _verdict(facts: Facts, context: list[EvidenceItem]) -> Diagnosis:
     bundle = facts.b
     findings = [rule(facts) for rule in RULES]
     matched = _subsume([f for f in findings if f.matched])
+    # A cause ruled out beside one that stands (Finding.beside) is the one found when none stands: a database
+    # restart inside failures no other rule explains is still the cause of its own minutes.
+    matched = matched or [f.otherwise for f in findings if f.beside and f.otherwise is not None]
     stand_down, change_evidence = _human_changes(facts)
     evidence = tuple(context + change_evidence)
 

@@ -72,6 +72,9 @@ class Finding(BaseModel):
     # Ruled out, yet in the failures' minutes (a database restart inside a deploy's failures): its summary is
     # named beside the one cause that stands (diagnose._verdict), so the answer says both.
     beside: bool = False
+    # A finding ruled out beside another cause: what it says when no cause stands (diagnose._verdict). A
+    # restart inside failures that no other rule explains is still the one cause found for its own minutes.
+    otherwise: Finding | None = None
 
 
 class Diagnosis(BaseModel):

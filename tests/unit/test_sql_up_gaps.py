@@ -46,9 +46,12 @@ CASES = {
     "deploy at -6 into a maintenance restart silent -7..-3 (4 minutes): competes, no rollback": dict(
         build=lambda: _deploy(-6).sql_up(-90, -7, 1).sql_up(-3, 5, 1),
         expect=Signature.INCONCLUSIVE, action=None, competing={"bad_revision", "database_unreachable"}),
-    "deploy at -12, database/up silent -6..-1 (5 minutes) while it fails: competes, no rollback": dict(
+    # Failing from its deploy six minutes before the silence, and still since database/up came back: the silence
+    # explains neither end of the failures (database_signs.outage_inside_failures), and is named beside the deploy.
+    "deploy at -12, database/up silent -6..-1 (5 minutes) inside its failures: rolled back, the silence beside": dict(
         build=lambda: _deploy(-12).sql_up(-90, -6, 1).sql_up(-1, 5, 1),
-        expect=Signature.INCONCLUSIVE, action=None, competing={"bad_revision", "database_unreachable"}),
+        expect=Signature.BAD_REVISION, action="rollback_traffic", competing=None,
+        beside="database_unreachable ruled out: the database was down inside the failures"),
     "deploy at -12, one minute without a point (a slipped sample): the deploy alone, rolled back": dict(
         build=lambda: _deploy(-12).sql_up(-90, -6, 1).sql_up(-5, 5, 1),
         expect=Signature.BAD_REVISION, action="rollback_traffic", competing=None),
@@ -60,7 +63,7 @@ CASES = {
         expect=Signature.DATABASE_UNREACHABLE, action=None, competing=None),
     "busy connector (CPU 91%), database/up silent -5..-1 (a failover's minutes): not the connector's": dict(
         build=lambda: _busy_connector(0.91).sql_up(-90, -5, 1).sql_up(-2, 5, 1),
-        expect=Signature.DATABASE_UNREACHABLE, action=None, competing=None),
+        expect=Signature.DATABASE_UNREACHABLE, action=None, competing=None, inside=True),
     "busy connector, database/up every minute: the connector scaled": dict(
         build=lambda: _busy_connector(0.95).sql_up(-90, 5, 1),
         expect=Signature.CONNECTOR_SATURATION, action="scale_connector", competing=None),
@@ -83,7 +86,7 @@ REPLICA_CASES = {
     "busy connector, the named replica promoted (its database/up silent -5..-1): not the connector's": dict(
         build=lambda: _busy_connector(0.95, (SQL, REPLICA)).sql_up(-90, 5, 1).sql_up(-90, -5, 1, db=REPLICA)
         .sql_up(-2, 5, 1, db=REPLICA),
-        expect=Signature.DATABASE_UNREACHABLE, action=None, competing=None),
+        expect=Signature.DATABASE_UNREACHABLE, action=None, competing=None, inside=True),
 }
 CASES.update(REPLICA_CASES)
 
@@ -100,6 +103,12 @@ def test_minutes_database_up_skipped_are_not_up(case):
         assert set(result.competing) == case["competing"], result.summary
     if case["expect"] is Signature.DATABASE_UNREACHABLE or case["competing"]:
         assert "no point from" in result.summary, result.summary
+    if case.get("beside"):
+        assert case["beside"] in result.summary, result.summary
+    if case.get("inside"):
+        # Failing more than two minutes before the silence, and since: nothing else explained those minutes, so the
+        # outage stands for its own minutes and says the rest is left unexplained.
+        assert "explains the failures in its own minutes only" in result.summary, result.summary
 
 
 # An alert on database/up itself, the instance's users serving cleanly throughout: `healthy` needs

@@ -185,28 +185,35 @@ def _down_and_back(facts: Facts, c: Citation, back: dict[str, UpAgain], seen: st
     since = max(up.up_since for up in back.values())
     service, still = _since_back(facts, c, since)
     inside = _outage_inside(facts, c, back, since) if still else ""
-    if inside:
-        return c.beside(inside)
+    # Ruled out beside another cause, snapshotting its evidence now; the answer below stands only when no cause
+    # does (diagnose._verdict), saying that the failures outside the outage are left unexplained.
+    ruled_out = c.beside(inside) if inside else None
     stale = _pool_kept_dead(facts, c, since) if still else ""
     service += f"; {stale}" if stale else ""
+    service += (f"; the service failed from {hms(facts.failing_since)}, before the database went down, so the outage "
+                "explains the failures in its own minutes only, and no other cause was found for those outside it"
+                if inside and facts.failing_since else "")
     flapped = [db for db, up in back.items() if up.downs > 1]
     words = "; ".join(f"Cloud SQL {db} {_went_down(up)} and is up again since {hms(up.up_since)} (database/up 1 "
                       f"through {hms(up.newest)}" + (f", after going down {up.downs} times, last at {hms(up.last_down)}"
                                                        if up.downs > 1 else "")
                       + ")" for db, up in back.items()) + f"; database/up over the minutes judged: {seen}"
-    return c.yes(0.6 if still is not False else 0.7, f"{words}. The requests failed while it was down; "
-                 + service,
-                 subject=next(iter(back)),
-                 recommendation="the database is up again: check the Cloud SQL instance's operations and error log "
-                                "for what took it down (maintenance, a failover, a restart, a crash)"
-                                + (" and why it went down more than once" if flapped else "")
-                                + (_RESTART_INSTANCES.format(since=hms(since)) if stale else
-                                   "; then the service: its connection pool may hold connections the outage ended "
-                                   "(validate connections before use, as SQLAlchemy's pool_pre_ping or HikariCP's "
-                                   "keepaliveTime do) and its own logs since " + hms(since) if still else
-                                   "; watch the service's requests until its minutes since " + hms(since)
-                                   + " are settled")
-                                + "; no automatic action")
+    found = c.yes(0.6 if still is not False else 0.7, f"{words}. The requests failed while it was down; "
+                  + service,
+                  subject=next(iter(back)),
+                  recommendation="the database is up again: check the Cloud SQL instance's operations and error log "
+                                 "for what took it down (maintenance, a failover, a restart, a crash)"
+                                 + (" and why it went down more than once" if flapped else "")
+                                 + (_RESTART_INSTANCES.format(since=hms(since)) if stale else
+                                    "; then the service: its connection pool may hold connections the outage ended "
+                                    "(validate connections before use, as SQLAlchemy's pool_pre_ping or HikariCP's "
+                                    "keepaliveTime do) and its own logs since " + hms(since) if still else
+                                    "; watch the service's requests until its minutes since " + hms(since)
+                                    + " are settled")
+                                 + (f"; and what failed the service from {hms(facts.failing_since)}, before the outage"
+                                    if ruled_out and facts.failing_since else "")
+                                 + "; no automatic action")
+    return found if ruled_out is None else ruled_out.model_copy(update={"otherwise": found})
 
 
 def _outage_inside(facts: Facts, c: Citation, back: dict[str, UpAgain], since: datetime) -> str:
