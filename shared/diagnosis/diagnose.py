@@ -111,7 +111,10 @@ def _verdict(facts: Facts, context: list[EvidenceItem]) -> Diagnosis:
     matched = _subsume([f for f in findings if f.matched])
     # A cause ruled out beside one that stands (Finding.beside) is the one found when none stands: a database
     # restart inside failures no other rule explains is still the cause of its own minutes.
-    matched = matched or [f.otherwise for f in findings if f.beside and f.otherwise is not None]
+    stood_in = [] if matched else [f for f in findings if f.beside and f.otherwise is not None]
+    if stood_in:
+        matched = [f.otherwise for f in stood_in]
+        findings = [f for f in findings if all(f is not s for s in stood_in)]
     stand_down, change_evidence = _human_changes(facts)
     evidence = tuple(context + change_evidence)
 
