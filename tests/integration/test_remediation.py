@@ -600,19 +600,30 @@ def test_a_monitoring_outage_before_the_deadline_is_told_once_early_and_the_verd
 class _RequestLogCut:
     """The world's Logging reads through the real adapter, but for the sweep's read of the request log
     (collection.request_lines: the requests log alone), made by a second real adapter whose read budget is too
-    short for the search to finish: a search still paging at its budget (`PageCursor.cut_short`)."""
+    short for the search to finish: a search still paging at its budget (`PageCursor.cut_short`). The stand-in
+    searches one entry a call (`search_budget`) only while that read runs: with it on for every read, the
+    service's other logs and the audit log paged one entry a call too, and finished within their 10 s only on a
+    calm machine (under load they were cut as well, and the answer named them instead). The cut read's budget,
+    a second, leaves its first page time to come under load, and is far too short for the thousands of calls
+    its search needs."""
 
-    def __init__(self, whole: Any) -> None:
+    def __init__(self, whole: Any, standin: Any) -> None:
         from shared.gcp.endpoints import CallPolicy
         from shared.gcp.logging import CloudLoggingAdapter
-        self.whole = whole
-        self.cut = CloudLoggingAdapter(policy=CallPolicy(call_timeout=0.3, attempts=2, initial_backoff=0.01,
-                                                         max_backoff=0.02, total_timeout=0.3))
+        self.whole, self.standin = whole, standin
+        self.cut = CloudLoggingAdapter(policy=CallPolicy(call_timeout=1.0, attempts=2, initial_backoff=0.01,
+                                                         max_backoff=0.02, total_timeout=1.0))
 
     def list_entries(self, project: str, filter: str, max_entries: int) -> Any:
         request_log = "run.googleapis.com%2Frequests" in filter and "varlog" not in filter \
             and "cloudaudit" not in filter
-        return (self.cut if request_log else self.whole).list_entries(project, filter, max_entries)
+        if not request_log:
+            return self.whole.list_entries(project, filter, max_entries)
+        self.standin.search_budget = 1
+        try:
+            return self.cut.list_entries(project, filter, max_entries)
+        finally:
+            self.standin.search_budget = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.whole, name)
@@ -625,9 +636,9 @@ def test_a_request_log_read_in_part_neither_verifies_nor_undoes_and_is_named(rol
     and the notice a person gets names that read and how far it got. Read whole, it is verified as usual."""
     recovery(rolled_back, until="+20m")
     logging = rolled_back.standins.logging
-    logging.search_budget = 1            # one stored entry examined a call: the search pages, a token each time
     whole = rolled_back.adapters.logging
-    rolled_back.adapters.logging = _RequestLogCut(whole)
+    # One stored entry examined a call while the request log is read: the search pages, a token each time.
+    rolled_back.adapters.logging = _RequestLogCut(whole, logging)
     try:
         rolled_back.at(7)
         assert rolled_back.command({"command": "sweep"}) == []
@@ -643,7 +654,6 @@ def test_a_request_log_read_in_part_neither_verifies_nor_undoes_and_is_named(rol
     assert action_state(rolled_back) == "pending"
     assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
 
-    logging.search_budget = None
     rolled_back.at(16)
     [later] = rolled_back.command({"command": "sweep"}, message_id="c4")
     assert later.status.value == "verified", later.reason
