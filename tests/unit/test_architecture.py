@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +46,10 @@ def _imports(path: Path, known: set[str]) -> set[str]:
     return targets
 
 
-def _graph() -> dict[str, set[str]]:
+@lru_cache(maxsize=1)
+def _graph() -> dict[str, frozenset[str]]:
+    """Read once per run: every test here walks the same tree, and parsing it six times in one test ran past
+    pytest's timeout on a loaded machine. Frozen, so that no test can change what the others read."""
     modules = _modules()
     known = set(modules)
     graph = {}
@@ -53,11 +57,11 @@ def _graph() -> dict[str, set[str]]:
         edges = _imports(path, known) - {name}
         # importing a package's submodule runs the package's __init__ too, but that is not an edge
         # that can close a circle unless __init__ itself imports back; keep the explicit edges only
-        graph[name] = {e for e in edges if not name.startswith(e + ".")}
+        graph[name] = frozenset(e for e in edges if not name.startswith(e + "."))
     return graph
 
 
-def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+def _cycles(graph: dict[str, frozenset[str]] | dict[str, set[str]]) -> list[list[str]]:
     """Strongly connected components of more than one module (Tarjan)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
