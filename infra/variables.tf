@@ -377,8 +377,17 @@ variable "connector_max_instances" {
     # max_instances_ceiling keeps to (shared/config.py, ConnectorPolicy). Above 10 the alert's bar
     # (alerts.tf, connector_ceiling: half an instance under the max) is one connector/instances never
     # reaches, and that connector's ceiling is never alerted on.
+    #
+    # The name as the config writes a connector's (shared/config.py, _name_problem, for bounds.connectors; the two
+    # are compared at plan, config_check): the project by its id, the location a region, the id in lowercase. The
+    # alert's filter matches the vpc_access_connector labels project_id, location and connector_name (alerts.tf,
+    # connector_ceiling), and a connector's name may carry its project's number instead ("where {project} can be
+    # project id or number", VpcAccess.connector, google/cloud/run/v2/vendor_settings.proto: a name copied from a
+    # revision): a number, a zone or a capital passed plan and built a policy whose filter matches no series, so
+    # that connector's ceiling was never alerted on, silently.
     condition = alltrue([for name, max in var.connector_max_instances :
-    can(regex("^projects/[^/]+/locations/[^/]+/connectors/[^/]+$", name)) && max >= 3 && max <= 10 && floor(max) == max])
-    error_message = "connector_max_instances maps full connector names (projects/P/locations/L/connectors/C) to the connector's max instances, a whole number from 3 to 10 (VPC Access's range: gcloud compute networks vpc-access connectors describe CONNECTOR --region=REGION --format='value(maxInstances)')."
+      can(regex("^projects/(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]*/locations/[a-z][a-z0-9-]*/connectors/[a-z](?:[a-z0-9-]*[a-z0-9])?$", name))
+    && !can(regex("^[a-z]+-[a-z]+[0-9]+-[a-z]$", try(split("/", name)[3], ""))) && max >= 3 && max <= 10 && floor(max) == max])
+    error_message = "connector_max_instances maps full connector names to the connector's max instances, a whole number from 3 to 10 (VPC Access's range: gcloud compute networks vpc-access connectors describe CONNECTOR --region=REGION --format='value(maxInstances)'). A name is projects/PROJECT_ID/locations/REGION/connectors/CONNECTOR, as the config writes it: the project's id (not its number), a region (not a zone), in lowercase; the alert matches the connector's monitored-resource labels, which no other form names."
   }
 }

@@ -286,6 +286,26 @@ def test_a_connector_is_named_by_its_full_name(plan_with, name: str, expected: b
     assert _accepted(plan_with, "connector_max_instances", {name: 4}) is expected, name
 
 
+# The alert built from each name matches the connector's monitored-resource labels (project_id, location,
+# connector_name: infra/alerts.tf, connector_ceiling), and the config check compares the names with the config's
+# bounds.connectors: so a name is one the config loader accepts for a connector (shared/config.py, _name_problem),
+# whose pattern decides. A revision may name its connector by its project's number (VpcAccess.connector, "where
+# {project} can be project id or number"); copied here, it planned a policy no series ever matched.
+@pytest.mark.parametrize("name", [
+    _CONNECTOR,
+    "projects/example.com:shop-net/locations/europe-west1/connectors/c1",      # a domain-scoped project
+    "projects/123456789012/locations/us-central1/connectors/backend-conn",     # its project's number
+    "projects/my-project/locations/us-central1-a/connectors/backend-conn",     # a zone
+    "projects/My-Project/locations/us-central1/connectors/backend-conn",
+    "projects/my-project/locations/us-central1/connectors/Backend-Conn",
+    "projects/my-project/locations/us-central1/connectors/backend-",
+    " " + _CONNECTOR,
+])
+def test_a_connectors_name_is_one_the_config_writes(plan_with, name: str) -> None:
+    expected = runwarden_config._name_problem(name, "connectors", "CONNECTOR") is None
+    assert _accepted(plan_with, "connector_max_instances", {name: 4}) is expected, name
+
+
 # The config travels inside the source (functions.tf: fileset(source_dir, config_file) names its zip entry, and
 # RUNWARDEN_CONFIG is /workspace/<config_file>). A path out of source_dir passed plan: "../runwarden.yaml" was
 # zipped as an entry named "../runwarden.yaml", outside the directory the source is unpacked in, and the functions
