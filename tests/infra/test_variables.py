@@ -94,9 +94,21 @@ def test_a_watched_project_is_a_project_id(plan_with, value: str) -> None:
     ("123456789012", False),            # the number: every name built from it is wrong
     ("My Project", False), ("my-project-", False), ("proj", False),
     ("example.com:shop-ops", False),    # its source bucket, named after it, could not be created
+    ("goog-tools", False),              # the bucket would begin with "goog" (Cloud Storage, "Bucket names")
+    ("my-goog-1", True),
 ])
 def test_the_project_is_a_project_id_a_bucket_can_be_named_after(plan_with, value: str, expected: bool) -> None:
     assert _accepted(plan_with, "project_id", value) is expected, value
+
+
+# Names built from the prefix: topics and subscriptions "<prefix>-..." (Pub/Sub: an id "must not start with goog"),
+# the source bucket "<project_id>-<prefix>-source" (Cloud Storage: no "google" nor "g00gle" in a bucket name).
+@pytest.mark.parametrize("value, expected", [
+    ("runwarden", True), ("rw", False), ("rw-prod", True), ("dog-goog", True),
+    ("goog", False), ("googwatch", False), ("rw-google", False), ("rwg00gle", False), ("go0gle-rw", False),
+])
+def test_the_name_prefix_makes_names_pubsub_and_storage_take(plan_with, value: str, expected: bool) -> None:
+    assert _accepted(plan_with, "name_prefix", value) is expected, value
 
 
 @pytest.mark.parametrize("value, expected", [("us-central1", True), ("europe-west4", True),
