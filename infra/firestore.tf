@@ -18,6 +18,24 @@ resource "google_firestore_database" "runwarden" {
   deletion_policy = "ABANDON"
 
   depends_on = [google_project_service.apis]
+
+  # A database does not move: its location is given when it is created (CreateDatabase; `gcloud firestore
+  # databases update` takes no location, only its delete protection, PITR and type), so the provider plans a
+  # changed location_id as a replacement (its schema: UNCONFIRMED here, where the provider cannot be downloaded).
+  # A replacement abandons the old database (deletion_policy) and creates one of the same name, which Firestore
+  # refuses (the name is taken): the apply stopped half-way, after the functions, with the database gone from
+  # the state; and a new database would have held none of Runwarden's state (the kill switch, pins, claims,
+  # cooldowns, action records). The example root passed its `region` as the location, so moving the functions
+  # moved the database with them. So a changed firestore_location is never applied, and the plan stops, saying
+  # where the database is.
+  lifecycle {
+    ignore_changes = [location_id]
+
+    postcondition {
+      condition     = self.location_id == var.firestore_location
+      error_message = "Runwarden's Firestore database ${self.name} is in ${self.location_id}, but firestore_location is ${var.firestore_location}: a database cannot move, and a new one would hold none of Runwarden's state (the kill switch, pins, claims, action records). Set firestore_location back to ${self.location_id} (infra/examples/basic: its firestore_location variable, which defaults to region); docs/deploy.md, 'Moving Runwarden'."
+    }
+  }
 }
 
 resource "google_firestore_field" "ttl" {

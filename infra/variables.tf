@@ -13,6 +13,15 @@ variable "project_id" {
     condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
     error_message = "project_id must be a project id: 6-30 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen (e.g. my-project; not the project number or its display name). A domain-scoped project (example.com:p) cannot host Runwarden: its source bucket is named after the project, and bucket names take no colon."
   }
+
+  validation {
+    # The source bucket's name begins with the project id (functions.tf, "<project_id>-<prefix>-source"), and
+    # "Bucket names cannot begin with the \"goog\" prefix" (Cloud Storage, "Bucket names"): in such a project the
+    # apply failed at the bucket, after the accounts, roles and database were made. Whether Resource Manager gives
+    # out project ids that begin so is UNCONFIRMED (its page refuses ids holding "google"); refused here either way.
+    condition     = !startswith(var.project_id, "goog")
+    error_message = "project_id begins with \"goog\": Runwarden's source bucket is named <project_id>-<prefix>-source, and Cloud Storage refuses a bucket name that begins with \"goog\". Deploy Runwarden in another project and list this one in watched_projects."
+  }
 }
 
 variable "region" {
@@ -37,6 +46,17 @@ variable "name_prefix" {
     # and IAM allows 30 (projects.serviceAccounts.create, accountId: 6-30 characters).
     condition     = can(regex("^[a-z][a-z0-9-]{2,11}$", var.name_prefix))
     error_message = "name_prefix must be 3-12 lowercase letters, digits or hyphens, starting with a letter (\"<prefix>-incident-timeline\" is a service account id, and those are at most 30 characters)."
+  }
+
+  validation {
+    # The topics and subscriptions are "<prefix>-..." (pubsub.tf), and a Pub/Sub topic's or subscription's id
+    # "must not start with \"goog\"" (google/pubsub/v1/pubsub.proto, Topic.name and Subscription.name); the source
+    # bucket is "<project_id>-<prefix>-source" (functions.tf), and a bucket name "cannot contain \"google\" or close
+    # misspellings, such as \"g00gle\"" (Cloud Storage, "Bucket names"). Either passed plan and failed at apply, the
+    # bucket after the accounts, roles and database were made. Which other misspellings Cloud Storage refuses is
+    # UNCONFIRMED: the one the page names is refused here.
+    condition     = !startswith(var.name_prefix, "goog") && !can(regex("g[o0][o0]gle", var.name_prefix))
+    error_message = "name_prefix must not start with \"goog\" (Pub/Sub refuses a topic or subscription id that does) nor contain \"google\" or \"g00gle\" (Cloud Storage refuses a bucket name that does, and the source bucket is <project_id>-<prefix>-source)."
   }
 }
 
@@ -377,8 +397,17 @@ variable "connector_max_instances" {
     # max_instances_ceiling keeps to (shared/config.py, ConnectorPolicy). Above 10 the alert's bar
     # (alerts.tf, connector_ceiling: half an instance under the max) is one connector/instances never
     # reaches, and that connector's ceiling is never alerted on.
+    #
+    # The name as the config writes a connector's (shared/config.py, _name_problem, for bounds.connectors; the two
+    # are compared at plan, config_check): the project by its id, the location a region, the id in lowercase. The
+    # alert's filter matches the vpc_access_connector labels project_id, location and connector_name (alerts.tf,
+    # connector_ceiling), and a connector's name may carry its project's number instead ("where {project} can be
+    # project id or number", VpcAccess.connector, google/cloud/run/v2/vendor_settings.proto: a name copied from a
+    # revision): a number, a zone or a capital passed plan and built a policy whose filter matches no series, so
+    # that connector's ceiling was never alerted on, silently.
     condition = alltrue([for name, max in var.connector_max_instances :
-    can(regex("^projects/[^/]+/locations/[^/]+/connectors/[^/]+$", name)) && max >= 3 && max <= 10 && floor(max) == max])
-    error_message = "connector_max_instances maps full connector names (projects/P/locations/L/connectors/C) to the connector's max instances, a whole number from 3 to 10 (VPC Access's range: gcloud compute networks vpc-access connectors describe CONNECTOR --region=REGION --format='value(maxInstances)')."
+      can(regex("^projects/(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]*/locations/[a-z][a-z0-9-]*/connectors/[a-z](?:[a-z0-9-]*[a-z0-9])?$", name))
+    && !can(regex("^[a-z]+-[a-z]+[0-9]+-[a-z]$", try(split("/", name)[3], ""))) && max >= 3 && max <= 10 && floor(max) == max])
+    error_message = "connector_max_instances maps full connector names to the connector's max instances, a whole number from 3 to 10 (VPC Access's range: gcloud compute networks vpc-access connectors describe CONNECTOR --region=REGION --format='value(maxInstances)'). A name is projects/PROJECT_ID/locations/REGION/connectors/CONNECTOR, as the config writes it: the project's id (not its number), a region (not a zone), in lowercase; the alert matches the connector's monitored-resource labels, which no other form names."
   }
 }

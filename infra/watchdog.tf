@@ -24,6 +24,19 @@ locals {
   # Cloud Run functions, "View and write Cloud Run function logs", Python), so `severity >= ERROR`
   # alone would miss a crash; as JSON (functions-framework's execution-id logging) it is the message.
   traceback = "(textPayload:\"Traceback (most recent call last)\" OR jsonPayload.message:\"Traceback (most recent call last)\")"
+  # Cloud Run's request log holds an entry for every request a function answered, at ERROR for a 5xx: a
+  # public gen2 function's entry for a 500 it answered itself is `severity: ERROR`, logName
+  # run.googleapis.com%2Frequests, httpRequest.status 500 and no payload (a public log dump, find_string id
+  # 25575108126; that every answered 5xx is logged at ERROR is UNCONFIRMED against Google's page). So each 503
+  # on_alert answers while its config is broken (functions/runtime.py: one CRITICAL config_error line, its own
+  # policy) paged a second time here, at every delivery, and so did a raised fault's 500 (its traceback pages
+  # already) and the timeline's 5xx answer to a person (Cloud Logging busy or refusing: the caller is told).
+  # Only the request entries that carry a text of Cloud Run's own page: the request timeout, a broken
+  # connection, no instance, an instance that never started (Cloud Run troubleshooting; the texts the diagnosis
+  # reads, shared/diagnosis/log_signals.py PLATFORM_REQUEST_TEXTS), which no other line of Runwarden's reports.
+  # Under the other reading (an answered 5xx's entry carrying a text), it still pages, as before; a request
+  # entry with a text is never dropped. tests/infra/test_log_filters.py runs both kinds.
+  answered_5xx = "(log_id(\"run.googleapis.com/requests\") AND NOT textPayload:*)"
   # The outcomes a person must hear about (shared/outcomes.py NOTIFY_STATUSES; tests/infra holds the two equal).
   # "rejected" is written as a notify line for an alert only (a malformed one, a policy to fix).
   notify_statuses      = ["escalated", "proposed", "undone", "failed", "reminder", "rejected"]
@@ -102,8 +115,9 @@ resource "google_monitoring_alert_policy" "function_errors" {
   conditions {
     display_name = "An ERROR or worse log entry from a Runwarden function"
     condition_matched_log {
-      # notify and config_error lines have policies of their own: one page per cause.
-      filter = "${local.own_logs} AND (severity >= ERROR OR ${local.traceback}) AND NOT labels.runwarden_step = \"notify\" AND NOT labels.runwarden_step = \"config_error\""
+      # notify and config_error lines have policies of their own: one page per cause; a 5xx a function
+      # answered itself is paged by the line that says why, or by none (answered_5xx above).
+      filter = "${local.own_logs} AND (severity >= ERROR OR ${local.traceback}) AND NOT labels.runwarden_step = \"notify\" AND NOT labels.runwarden_step = \"config_error\" AND NOT ${local.answered_5xx}"
       label_extractors = {
         function = "EXTRACT(resource.labels.service_name)"
         gen1     = "EXTRACT(resource.labels.function_name)"

@@ -144,3 +144,26 @@ def test_the_plan_deploys_where_the_root_says(tmp_path, overrides, tfvars, regio
 
 def test_no_region_is_assumed() -> None:
     assert BUILD["substitutions"]["_REGION"] == "", "a default region overrides the root's own on every trigger that leaves it out"
+
+
+def _seconds(duration: str) -> int:
+    match = re.fullmatch(r"(\d+)s", str(duration))
+    assert match, f"{duration!r}: Cloud Build takes a duration in seconds, such as 600s"
+    return int(match.group(1))
+
+
+# The google provider's longest create timeout among what the first apply makes: a function's 60 minutes
+# (registry.terraform.io/providers/hashicorp/google/latest/docs/resources/cloudfunctions2_function, Timeouts).
+PROVIDER_LONGEST_CREATE = 60 * 60
+
+
+def test_no_step_is_cut_off_by_the_builds_timeout() -> None:
+    # A step with no timeout of its own "is allowed to continue to run until either it completes or the build
+    # itself times out" (Cloud Build, build config file schema, Build steps: timeout): with one hour for the whole
+    # build, tests first, a slow test run left the apply minutes and cut it in the middle, its resources half made
+    # and the state locked in the bucket. Every step is bounded, the build above their sum.
+    steps = {step["id"]: _seconds(step["timeout"]) for step in BUILD["steps"] if "timeout" in step}
+    assert set(steps) == {step["id"] for step in BUILD["steps"]}, "a step without a timeout of its own"
+    assert _seconds(BUILD["timeout"]) >= sum(steps.values()), (BUILD["timeout"], steps)
+    # The provider gives up on a create before the step is killed, releasing the state lock.
+    assert steps["terraform-apply"] > PROVIDER_LONGEST_CREATE, steps

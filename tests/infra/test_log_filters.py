@@ -17,11 +17,13 @@ from typing import Iterator
 
 import pytest
 
+from sandbox.scenario_logs import REQUEST_TEXT
 from sandbox.standins.logging import EntrySeed, LoggingStandIn, log_name_for
 from shared.outcomes import NOTIFY_STATUSES
 from tests.infra.terraform import evaluate, function_names, load_module, render, single
 
 PROJECT = "rw-project"
+REQUESTS = "run.googleapis.com/requests"
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
 
 
@@ -49,6 +51,7 @@ class Line:
     labels: dict[str, str]
     expected: frozenset[str]
     text: str | None = None
+    http_status: int | None = None    # an entry of Cloud Run's request log: httpRequest.status, no payload but `text`
 
 
 def _lines() -> list[Line]:
@@ -80,6 +83,22 @@ def _lines() -> list[Line]:
              step("notify", runwarden_status="failed"), frozenset()),
         Line("a service named like a function", on_alert + "-2", "run.googleapis.com/stdout", "CRITICAL",
              step("config_error"), frozenset()),
+        # Cloud Run's request log: an entry per request, at ERROR for a 5xx (a public gen2 function's entry for a
+        # 500 it answered: severity ERROR, no payload; infra/watchdog.tf, answered_5xx). A 5xx the function answered
+        # itself is paged by the line that says why (config_error, a traceback) or by none (the timeline's answer
+        # to a person); the entries carrying Cloud Run's own text are failures nothing else reports.
+        Line("the 503 answered while the config is broken", on_alert, REQUESTS, "ERROR", {}, frozenset(),
+             http_status=503),
+        Line("the 500 of a raised fault, whose traceback pages", on_command, REQUESTS, "ERROR", {}, frozenset(),
+             http_status=500),
+        Line("the timeline's 503 to a person while Cloud Logging is busy", timeline, REQUESTS, "ERROR", {},
+             frozenset(), http_status=503),
+        Line("cut off at the function timeout", on_alert, REQUESTS, "ERROR", {}, frozenset({"function_errors"}),
+             text=REQUEST_TEXT[504], http_status=504),
+        Line("the connection to the instance broke", on_command, REQUESTS, "ERROR", {},
+             frozenset({"function_errors"}), text=REQUEST_TEXT[503], http_status=503),
+        Line("a watched service's timeout", "backend", REQUESTS, "ERROR", {}, frozenset(), text=REQUEST_TEXT[504],
+             http_status=504),
     ]
     for status, severity in NOTIFY_STATUSES.items():
         lines.append(Line(f"notify {status}", on_alert, "run.googleapis.com/stdout", severity,
@@ -96,8 +115,9 @@ def _seed(line: Line, resource_type: str, at: datetime) -> EntrySeed:
     else:
         resource = {"project_id": PROJECT, "region": "us-central1", "function_name": line.service}
     return EntrySeed(log_name=log_name_for(PROJECT, line.log), timestamp=at, resource_type=resource_type,
-                     resource_labels=resource, severity=line.severity, labels=line.labels,
-                     text=line.text, json=None if line.text else {"message": line.name})
+                     resource_labels=resource, severity=line.severity, labels=line.labels, text=line.text,
+                     json=None if line.text or line.http_status else {"message": line.name},
+                     http_status=line.http_status)
 
 
 @pytest.fixture(scope="module")

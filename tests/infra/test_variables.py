@@ -94,9 +94,21 @@ def test_a_watched_project_is_a_project_id(plan_with, value: str) -> None:
     ("123456789012", False),            # the number: every name built from it is wrong
     ("My Project", False), ("my-project-", False), ("proj", False),
     ("example.com:shop-ops", False),    # its source bucket, named after it, could not be created
+    ("goog-tools", False),              # the bucket would begin with "goog" (Cloud Storage, "Bucket names")
+    ("my-goog-1", True),
 ])
 def test_the_project_is_a_project_id_a_bucket_can_be_named_after(plan_with, value: str, expected: bool) -> None:
     assert _accepted(plan_with, "project_id", value) is expected, value
+
+
+# Names built from the prefix: topics and subscriptions "<prefix>-..." (Pub/Sub: an id "must not start with goog"),
+# the source bucket "<project_id>-<prefix>-source" (Cloud Storage: no "google" nor "g00gle" in a bucket name).
+@pytest.mark.parametrize("value, expected", [
+    ("runwarden", True), ("rw", False), ("rw-prod", True), ("dog-goog", True),
+    ("goog", False), ("googwatch", False), ("rw-google", False), ("rwg00gle", False), ("go0gle-rw", False),
+])
+def test_the_name_prefix_makes_names_pubsub_and_storage_take(plan_with, value: str, expected: bool) -> None:
+    assert _accepted(plan_with, "name_prefix", value) is expected, value
 
 
 @pytest.mark.parametrize("value, expected", [("us-central1", True), ("europe-west4", True),
@@ -283,6 +295,26 @@ def test_a_connectors_max_instances_is_one_vpc_access_allows(plan_with, value) -
     ("https://vpcaccess.googleapis.com/v1/" + _CONNECTOR, False),
 ])
 def test_a_connector_is_named_by_its_full_name(plan_with, name: str, expected: bool) -> None:
+    assert _accepted(plan_with, "connector_max_instances", {name: 4}) is expected, name
+
+
+# The alert built from each name matches the connector's monitored-resource labels (project_id, location,
+# connector_name: infra/alerts.tf, connector_ceiling), and the config check compares the names with the config's
+# bounds.connectors: so a name is one the config loader accepts for a connector (shared/config.py, _name_problem),
+# whose pattern decides. A revision may name its connector by its project's number (VpcAccess.connector, "where
+# {project} can be project id or number"); copied here, it planned a policy no series ever matched.
+@pytest.mark.parametrize("name", [
+    _CONNECTOR,
+    "projects/example.com:shop-net/locations/europe-west1/connectors/c1",      # a domain-scoped project
+    "projects/123456789012/locations/us-central1/connectors/backend-conn",     # its project's number
+    "projects/my-project/locations/us-central1-a/connectors/backend-conn",     # a zone
+    "projects/My-Project/locations/us-central1/connectors/backend-conn",
+    "projects/my-project/locations/us-central1/connectors/Backend-Conn",
+    "projects/my-project/locations/us-central1/connectors/backend-",
+    " " + _CONNECTOR,
+])
+def test_a_connectors_name_is_one_the_config_writes(plan_with, name: str) -> None:
+    expected = runwarden_config._name_problem(name, "connectors", "CONNECTOR") is None
     assert _accepted(plan_with, "connector_max_instances", {name: 4}) is expected, name
 
 

@@ -24,7 +24,7 @@ module "runwarden" {
 
   project_id         = var.project_id
   region             = var.region
-  firestore_location = var.region
+  firestore_location = coalesce(var.firestore_location, var.region)
   source_dir         = abspath("${path.root}/../../..")
 
   managed_runtime_service_accounts = var.managed_runtime_service_accounts

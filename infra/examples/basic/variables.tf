@@ -4,9 +4,15 @@ variable "project_id" {
 }
 
 variable "region" {
-  description = "Region of the functions and of the Firestore database, e.g. us-central1."
+  description = "Region of the functions (and of the Firestore database unless firestore_location is set), e.g. us-central1."
   type        = string
   default     = "us-central1"
+}
+
+variable "firestore_location" {
+  description = "Location of Runwarden's Firestore database; null: region. A database cannot move: after the first apply, keep it where it is when region changes (docs/deploy.md, 'Moving Runwarden')."
+  type        = string
+  default     = null
 }
 
 variable "oncall_email" {
