@@ -26,8 +26,8 @@ locals {
   traceback = "(textPayload:\"Traceback (most recent call last)\" OR jsonPayload.message:\"Traceback (most recent call last)\")"
   # Cloud Run's request log holds an entry for every request a function answered, at ERROR for a 5xx: a
   # public gen2 function's entry for a 500 it answered itself is `severity: ERROR`, logName
-  # run.googleapis.com%2Frequests, httpRequest.status 500 and no payload (a public log dump, find_string id
-  # 25575108126; that every answered 5xx is logged at ERROR is UNCONFIRMED against Google's page). So each 503
+  # run.googleapis.com%2Frequests, httpRequest.status 500 and no payload (seen in a log dump a user published, not
+  # on a Google page: that every answered 5xx is logged at ERROR is UNCONFIRMED). So each 503
   # on_alert answers while its config is broken (functions/runtime.py: one CRITICAL config_error line, its own
   # policy) paged a second time here, at every delivery, and so did a raised fault's 500 (its traceback pages
   # already) and the timeline's 5xx answer to a person (Cloud Logging busy or refusing: the caller is told).
