@@ -24,7 +24,7 @@ never imports `sandbox/`.
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import grpc
@@ -35,12 +35,12 @@ from shared.gcp.monitoring import (DISTRIBUTION_ALIGNERS, DISTRIBUTION_REDUCERS,
                                    IncompleteAnswerError, check_complete, describe_query, histograms_from_series,
                                    list_time_series_request, missing_evidence, result_from_series, unfinished_answer, validate_query)
 from shared.gcp.run import CloudRunAdapter
-from shared.gcp.vpcaccess import ApiStatusError, VpcAccessAdapter
+from shared.gcp.vpcaccess import VpcAccessAdapter, _api_error
 from shared.diagnosis.evidence import HistogramResult, LogRecord, MetricQuery, MetricResult
 from shared.errors import PermanentError, TransientError
 from shared.outcomes import MAX_ATTRIBUTE_KEY_BYTES, MAX_ATTRIBUTE_VALUE_BYTES, MAX_ATTRIBUTES
-from sandbox.standins.base import ApiError, Call, Rpc, StandIn, denial_text, error_info, quota_details, resource_of
-from sandbox.standins.faults import QuotaRefusal
+from sandbox.standins.base import (ApiError, Call, Rpc, StandIn, error_info_status, iam_denial, quota_status,
+                                   resource_of)
 from sandbox.standins.server import StandIns
 from sandbox.standins.vpcaccess import RestRequest, VpcAccessStandIn
 
@@ -65,18 +65,23 @@ def _exceptions() -> Any:
     return exceptions
 
 
-def quota_exception(quota: QuotaRefusal) -> Exception:
-    """The ResourceExhausted a google-api-core client raises for a quota refusal the gRPC stand-in sends
-    (base.quota_status): its details unpacked into `details`, its ErrorInfo into `error_info`, as
-    exceptions.from_grpc_error does with the `grpc-status-details-bin` trailer (`_parse_grpc_error_details`,
-    google/api_core/exceptions.py). Without them an in-process quota refusal read as a fixed limit, never sent
-    again within its call, where the same refusal over gRPC was."""
-    from google.api_core import exceptions
+def status_exception(status: Any) -> Exception:
+    """The exception a google-api-core client raises for `status`, a grpc.Status the gRPC stand-ins abort with
+    (base.quota_status, iam_denial, error_info_status): the google.rpc.Status in its `grpc-status-details-bin`
+    trailer unpacked into `details`, its ErrorInfo into `error_info`, as exceptions.from_grpc_error does
+    (`_parse_grpc_error_details`, google/api_core/exceptions.py, which unpacks each Any into the
+    google/rpc/error_details.proto message its type names). One reading of the very status the server sends, so
+    both tiers refuse with the same details, whatever a refusal carries."""
+    from google.rpc import error_details_pb2, status_pb2
 
-    details = quota_details(quota)
-    info = next((d for d in details if type(d).__name__ == "ErrorInfo"), None)
-    return exceptions.from_grpc_status(grpc.StatusCode.RESOURCE_EXHAUSTED, quota.message, details=details,
-                                       error_info=info)
+    raw = dict(status.trailing_metadata or ()).get("grpc-status-details-bin")
+    details: list[Any] = []
+    for packed in status_pb2.Status.FromString(raw).details if raw else ():
+        kind = getattr(error_details_pb2, packed.TypeName().rsplit(".", 1)[-1], None)
+        if kind is not None and packed.Unpack(detail := kind()):
+            details.append(detail)
+    info = next((d for d in details if isinstance(d, error_details_pb2.ErrorInfo)), None)
+    return _exceptions().from_grpc_status(status.code, status.details, details=details, error_info=info)
 
 
 # Answers' models by the answers' bytes (Run's answers change with every write, so it is bounded).
@@ -166,13 +171,14 @@ class Transport:
             standin._calls.append(Call(method, parsed))
         fault = standin.faults.before_call(method, parsed)
         if fault is not None:
-            if fault.code == grpc.StatusCode.PERMISSION_DENIED and method in standin.permissions:
-                raise api_exception(fault.code, denial_text(standin.permissions[method], resource_of(parsed)))
-            if fault.quota is not None:   # its details, as the gRPC server sends them in the trailer (quota_status)
-                raise quota_exception(fault.quota)
-            if fault.reason is not None:   # its ErrorInfo, as base.error_info_status sends it in the trailer
-                info = error_info(fault.reason)
-                raise _exceptions().from_grpc_status(fault.code, fault.message, details=[info], error_info=info)
+            # Each as StandIn._wrap aborts with it, its trailer's details read back (`status_exception`).
+            if fault.code == grpc.StatusCode.PERMISSION_DENIED and method in standin.permissions \
+                    and not fault.generic:
+                raise status_exception(iam_denial(standin.permissions[method], resource_of(parsed)))
+            if fault.quota is not None:
+                raise status_exception(quota_status(fault.quota))
+            if fault.reason is not None:
+                raise status_exception(error_info_status(fault.code, fault.message, fault.reason))
             raise api_exception(fault.code, fault.message)
         key = (method, data)
         if self._memo is not None and key in self._memo:
@@ -181,6 +187,12 @@ class Transport:
             with standin.lock:
                 response = rpc.serialize(rpc.handler(parsed))
         except ApiError as err:
+            # As StandIn._wrap answers it: a quota refusal's details (Run's exhaust_quota) and an IAM refusal's
+            # ErrorInfo in the trailer. Before, both were dropped here: a rate quota read as a bare refusal.
+            if err.quota is not None:
+                raise status_exception(quota_status(err.quota)) from None
+            if err.permission:
+                raise status_exception(iam_denial(err.permission, resource_of(parsed))) from None
             raise api_exception(err.code, err.message) from None
         if self._memo is not None:
             self._memo[key] = response
@@ -520,15 +532,34 @@ class InProcessVpcAccess(VpcAccessAdapter):
         status, answer = self._standin.handle(RestRequest(verb, "/v1/" + resource, dict(kwargs.get("params") or {}),
                                                           body))
         answer = json.loads(json.dumps(answer))
-        if not 200 <= status < 300:   # Google's JSON error body, read as `_api_error` reads it
-            error = answer.get("error", {}) if isinstance(answer, dict) else {}
-            # Its `details` too (a quota refusal's ErrorInfo, QuotaFailure, RetryInfo), as `_api_error` reads them:
-            # without them an in-process quota refusal read as a fixed limit, never sent again within its call. The
-            # Retry-After header is not handed over (`handle` answers a status and a body only).
-            details = error.get("details")
-            raise ApiStatusError(status, error.get("status") or "UNKNOWN", error.get("message") or "",
-                                 tuple(d for d in details if isinstance(d, dict)) if isinstance(details, list) else ())
+        if not 200 <= status < 300:
+            # Read by the adapter's own reader of an error answer (`_api_error`), from the status, the body and the
+            # headers the HTTP server would send (`VpcAccessStandIn.headers`): a quota refusal's details (ErrorInfo,
+            # QuotaFailure, RetryInfo, Help) and its Retry-After reach the product as they do over HTTP. Handed over
+            # apart, the Retry-After was lost here, and a refusal asking for a wait was sent again at once.
+            raise _api_error(_Answer(status, answer, self._standin.headers(status)))
         return answer
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A stand-in's HTTP answer as `vpcaccess._api_error` reads a requests.Response: its status, JSON body and
+    headers (a dict keyed as the stand-in writes them: the one read, Retry-After, is written so)."""
+
+    status_code: int
+    body: Any
+    headers: dict[str, str]
+
+    reason = ""
+
+    def json(self) -> Any:
+        return self.body
+
+    @property
+    def text(self) -> str:
+        import json
+
+        return json.dumps(self.body)
 
 
 class InProcessPublisher:

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from shared.clock import CLOCK_SKEW_ALLOWANCE
-from shared.gcp.identifiers import is_connection_name, location_or_id_problem
+from shared.gcp.identifiers import is_connection_name, location_or_id_problem, region_problem
 
 CONFIG_ENV = "RUNWARDEN_CONFIG"
 
@@ -64,7 +64,13 @@ def _name_problem(value: str, kind: str, example: str) -> str | None:
                 f"(resource label project_id)")
     if not _PROJECT_ID.match(project):
         return f"project {project!r} is not a project id: lowercase letters, digits and hyphens, starting with a letter"
-    return location_or_id_problem(location, id_, kind)
+    problem = location_or_id_problem(location, id_, kind)
+    if problem is None and (region := region_problem(location)) is not None:
+        # The rule the alerts path refuses a notification's location by (identifiers.resource_label_problem): every
+        # Cloud Run service, connector and Cloud SQL instance is in one region, so a name in `global`, `us` or `l`
+        # matched no alert and the resource went unmanaged, said only when the first alert was refused.
+        problem = f"location {location!r} {region}"
+    return problem
 
 
 def _email_problem(value: str, what: str) -> str | None:
@@ -119,6 +125,9 @@ class ManagedService(_Section):
         for name in v:
             if not is_connection_name(name):
                 raise ValueError(f"{name!r} must be a connection name: [domain:]project:region:instance")
+            region = name.rsplit(":", 2)[-2]
+            if (problem := region_problem(region)) is not None:   # as a cloudsql_database label's is refused
+                raise ValueError(f"{name!r} names location {region!r}, which {problem}")
         return v
 
     @field_validator("name")

@@ -925,8 +925,20 @@ class _AlertRun:
                     # A real write's claim with no action record yet is not settled: the redelivery
                     # of the attempt that made it must still read its intent (earlier_attempt).
                     self.adapters.settled.remember(self.incident.incident_id, settled)
-                return self.answer_duplicate(settled, report, prior.settled)
+                plan = gate.held_plan(key, record, self.own_plan(prior)) if kind == CLAIMS else None
+                return self.answer_duplicate(settled, report, prior.settled, plan)
         return None
+
+    def own_plan(self, prior: _Prior) -> IntentRecord | None:
+        """This message's plan as the batched read found it, decoded, when it may name what an unfinished claim holds
+        (Gate.held_plan): its redelivery then needs no query of the claim's plans. None when there is none, or it
+        cannot be read (the query reads the claim's plans then, and says what it cannot read)."""
+        if prior.intent is None:
+            return None
+        try:
+            return read_record(IntentRecord, _record_data(prior.intent), INTENTS)
+        except DamagedRecord:
+            return None
 
     def remembered(self, gate: Gate) -> Outcome | None:
         """A redelivery of an incident whose action this instance saw completed: answered from
@@ -937,10 +949,11 @@ class _AlertRun:
         return self.answer_duplicate(settled)
 
     def answer_duplicate(self, settled: Settled, report: DiagnosisReport | None = None,
-                         known: SettledState | None = None) -> Outcome:
-        """`known`: the incident's SETTLED record as read with the claim (None: answered from memory)."""
+                         known: SettledState | None = None, plan: IntentRecord | None = None) -> Outcome:
+        """`known`: the incident's SETTLED record as read with the claim (None: answered from memory). `plan`: the
+        write an unfinished claim holds (Gate.held_plan), named in the answer."""
         result = duplicate_result(settled.action, settled.target, settled.key, settled.record,
-                                  self.incident.policy_resource, self.message_id, self.incident.started_at)
+                                  self.incident.policy_resource, self.message_id, self.incident.started_at, plan=plan)
         judged = self.judged_since(settled, known) if result.status is OutcomeStatus.SKIPPED else None
         if judged is not None:
             return self.after_verdict(judged.verdict, report, judged.note)

@@ -185,13 +185,15 @@ class Faults:
 
     def rate_limit(self, seconds: float, method: str | None = None, *, service: str,
                    quota_metric: str = "", quota_limit: str = "ReadRequestsPerMinutePerProject",
-                   retry_delay: float | None = None, times: int | None = None) -> None:
+                   retry_delay: float | None = None, times: int | None = None,
+                   refusal: QuotaRefusal | None = None) -> None:
         """Matching calls are refused RESOURCE_EXHAUSTED (a QuotaRefusal, its details included) for
         the next `seconds` of wall time, as a per-minute quota refuses every call until its window
         passes, retries included; with `retry_delay`, the refusal carries that RetryInfo. `times`: only
         that many calls within the window are refused (the window's room back after them, whenever they
-        arrive: a test of one refusal then a pass does not hang on how fast the first call comes)."""
-        quota = QuotaRefusal(service, quota_metric or f"{service}/read_requests", quota_limit, retry_delay)
+        arrive: a test of one refusal then a pass does not hang on how fast the first call comes).
+        `refusal`: the refusal itself (its reason, words, Help link), when given; `service` and the rest unread."""
+        quota = refusal or QuotaRefusal(service, quota_metric or f"{service}/read_requests", quota_limit, retry_delay)
         with self._lock:
             self._rate_limits.append(_RateLimit(time.monotonic() + seconds, method, quota, times))
 

@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import grpc
 
-from sandbox.standins.base import Call, StandIn, serve_http, stop_http
+from sandbox.standins.base import Call, StandIn, quota_details, serve_http, stop_http
 from sandbox.standins.faults import Faults, QuotaRefusal
 
 MACHINE_TYPES = ("e2-micro", "f1-micro", "e2-standard-4")
@@ -130,17 +130,21 @@ def permission_denied(permission: str, resource: str) -> HttpError:
 
 
 def quota_exceeded(quota: QuotaRefusal) -> HttpError:
-    """A rate-quota refusal in the JSON error body: 429 RESOURCE_EXHAUSTED with the ErrorInfo
-    (RATE_LIMIT_EXCEEDED), QuotaFailure and, when set, RetryInfo of QuotaRefusal, each an Any with its
-    `@type` (proto3 JSON; a Duration is written as seconds with an "s" suffix)."""
-    details: list[dict[str, Any]] = [
-        {"@type": ERROR_INFO_TYPE, "reason": "RATE_LIMIT_EXCEEDED", "domain": "googleapis.com",
-         "metadata": {"service": quota.service, "quota_metric": quota.quota_metric,
-                      "quota_limit": quota.quota_limit, "consumer": "projects/0"}},
-        {"@type": "type.googleapis.com/google.rpc.QuotaFailure",
-         "violations": [{"subject": "project:0", "description": quota.message}]}]
-    if quota.retry_delay is not None:
-        details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{quota.retry_delay:g}s"})
+    """A quota refusal in the JSON error body: 429 RESOURCE_EXHAUSTED with the details the gRPC stand-ins put in
+    the status trailer (base.quota_details, one builder for both: the ErrorInfo with the refusal's own reason, the
+    QuotaFailure and, when set, the RetryInfo and the Help link), each an Any in proto3 JSON with its `@type`
+    (json_format: a Duration written as seconds with an "s" suffix), as a REST answer's google.rpc.Status writes its
+    `details[]`: "An object containing fields of an arbitrary type. An additional field "@type" contains a URI
+    identifying the type" (the Status type's JSON representation, Google Cloud REST references, e.g. "Status" of
+    cloud.google.com/bigquery/docs/reference/datatransfer/rest/v1/Status). Built apart, the REST refusal had lost the
+    refusal's reason (RESOURCE_QUOTA_EXCEEDED read as a rate quota) and its Help link."""
+    from google.protobuf import any_pb2, json_format
+
+    details = []
+    for detail in quota_details(quota):
+        packed = any_pb2.Any()
+        packed.Pack(detail)
+        details.append(json_format.MessageToDict(packed))
     return HttpError(grpc.StatusCode.RESOURCE_EXHAUSTED, quota.message, tuple(details))
 
 
@@ -383,6 +387,12 @@ class VpcAccessStandIn(StandIn):
         except Exception as exc:  # noqa: BLE001 - a stand-in bug must say what it was
             err = HttpError(grpc.StatusCode.INTERNAL, f"stand-in error: {exc!r}")
             return err.http_status, err.body()
+
+    def headers(self, status: int) -> dict[str, str]:
+        """The headers an answer of `status` carries beside its JSON body: a Retry-After with a 429 or a 503 while
+        `retry_after` is set. One rule for the HTTP server and the fast tier's in-process transport
+        (sandbox/inprocess.py InProcessVpcAccess), so a refusal carries the same wait in both."""
+        return {"Retry-After": self.retry_after} if status in (429, 503) and self.retry_after is not None else {}
 
     def _raise_injected_fault(self, method: str, name: str) -> None:
         fault = self.faults.before_call(method)
@@ -649,8 +659,8 @@ def _handler_for(standin: VpcAccessStandIn) -> type[BaseHTTPRequestHandler]:
             payload = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=UTF-8")
-            if status in (429, 503) and standin.retry_after is not None:
-                self.send_header("Retry-After", standin.retry_after)
+            for name, value in standin.headers(status).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)

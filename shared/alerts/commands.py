@@ -40,6 +40,14 @@ CONNECTOR_PATTERN = r"^projects/[^/]+/locations/[^/]+/connectors/[^/]+$"
 TARGET_PATTERN = r"^projects/[^/]+/locations/[^/]+/(services|connectors)/[^/]+$"
 # A Cloud Run revision's short name: lowercase letters, digits and hyphens (Cloud Run's resource naming rules).
 REVISION_PATTERN = r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
+# A revision as a command may type it: the same form in either case. Cloud Run's revisions are Knative Revisions,
+# named as Kubernetes names its objects, DNS labels of lowercase letters, digits and '-' (RFC 1035 §2.3.1 labels,
+# lowercase as Kubernetes takes them: "Object Names and IDs", kubernetes.io); the v2 API says only "The unique name
+# for the revision" (RevisionTemplate.revision, google/cloud/run/v2/revision_template.proto), so that Cloud Run
+# never writes one otherwise is UNCONFIRMED against a Google page. One typed in capitals passes the parse so that
+# the command can name the revision it spells from the service's own list (shared/commands/traffic.py
+# `_named_revision`): refused either way, never acted on.
+REVISION_TYPED_PATTERN = r"^[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
 PROPOSAL_ID_PATTERN = r"^p-[0-9a-f]{12}$"
 # An escalated plan's key, INCIDENT|MESSAGE (shared/remediation/records.intent_key): at least 3 characters by itself.
 INTENT_PATTERN = r"^[^|]+\|[^|]+$"
@@ -204,6 +212,21 @@ def _one_reading(value: str) -> str:
 
 
 _ONE_READING = AfterValidator(_one_reading)
+
+
+def _nothing_around(value: str) -> str:
+    """A principal as sent, refused when whitespace stands around it (" alice@example.com "), as every other field a
+    command names something by is (a command_id, a target, a revision, a proposal id: docs/commands.md): a JSON
+    string's spaces are data (RFC 8259 §7), and kept, the records and the audit trail held another string than the
+    operators check compared. Not stripped silently either: the sender hears what to write."""
+    stripped = value.strip()
+    if stripped != value and stripped:
+        raise ValueError(f"{quoted(value, 160)} has {_around_said(value)} around it: write {quoted(stripped, 160)}; "
+                         "nothing was run")
+    return value
+
+
+_NOTHING_AROUND = AfterValidator(_nothing_around)
 _PLAIN_REASON = _no_control("send the reason as plain text (it may span lines)", keep=_LINES)
 _PLAIN_KEY = _no_control("send it as the outcome shows it")
 
@@ -229,7 +252,7 @@ CommandId = Annotated[str, Field(pattern=COMMAND_ID_PATTERN, description="The id
                                  "command's writes carry."), AfterValidator(_not_a_label)]
 Principal = Annotated[str, Field(min_length=1, max_length=254, pattern=NON_BLANK,
                                  description="Who asks: recorded, not a credential (IAM on the topic decides who "
-                                             "may publish)."), _PLAIN_PRINCIPAL, _ONE_READING]
+                                             "may publish)."), _PLAIN_PRINCIPAL, _NOTHING_AROUND, _ONE_READING]
 Reason = Annotated[str, Field(min_length=1, max_length=1000, pattern=NON_BLANK,
                               description="Why: required for every command that writes."), _PLAIN_REASON]
 OptionalReason = Annotated[str, Field(default="", max_length=1000), _PLAIN_REASON]
@@ -277,7 +300,7 @@ class NoParams(_Model):
 
 
 class RollbackParams(_Model):
-    revision: str = Field(default=None, pattern=REVISION_PATTERN,  # type: ignore[assignment]  # left out: None
+    revision: str = Field(default=None, pattern=REVISION_TYPED_PATTERN,  # type: ignore[assignment]  # left out: None
                                  description="The revision to send 100% of traffic to (short name). It must exist, "
                                              "be Ready and belong to the target. Without it: the last known-good "
                                              "revision diagnosis finds.")
@@ -463,7 +486,7 @@ class Sweep(_Model):
     command: Literal["sweep"]
     command_id: CommandId | None = None
     requested_by: Annotated[str, Field(default="scheduler", max_length=254), _PLAIN_PRINCIPAL,
-                            _ONE_READING] = "scheduler"
+                            _NOTHING_AROUND, _ONE_READING] = "scheduler"
     reason: OptionalReason = ""
     expires_at: AwareDatetime | None = None
     params: NoParams = NoParams()
@@ -1009,6 +1032,8 @@ _PATTERN_WORDS = {
     TARGET_PATTERN: "a full resource name, projects/PROJECT/locations/REGION/services/SERVICE or "
                     ".../connectors/CONNECTOR (not a short name or a URL)",
     REVISION_PATTERN: "a revision's short name, such as backend-00041-kux (lowercase letters, digits and hyphens)",
+    REVISION_TYPED_PATTERN: "a revision's short name, such as backend-00041-kux (lowercase letters, digits and "
+                            "hyphens)",
     PROPOSAL_ID_PATTERN: "a proposal id as a `proposed` outcome shows it, such as p-3f9c2a1b7d40",
     COMMAND_ID_PATTERN: "1-128 letters, digits or . _ : @ -, starting with a letter or a digit",
     INTENT_PATTERN: "an escalated plan's key, INCIDENT|MESSAGE, as an `escalated` outcome names it after `intent` "
@@ -1656,7 +1681,7 @@ def _nearly_a_name(value: str, pattern: str) -> str | None:
     """What to fix in a full resource name that only a trailing slash or the spaces around it keep from its
     form (a name copied from a URL path, or with what surrounded it): "is not a full service name … (not a
     short name or a URL)" read as though the name itself were wrong. None for anything else."""
-    if pattern == REVISION_PATTERN:
+    if pattern in (REVISION_PATTERN, REVISION_TYPED_PATTERN):
         return _nearly_a_revision(value)
     if pattern == PROPOSAL_ID_PATTERN:
         return _nearly_a_proposal_id(value)
@@ -1722,7 +1747,7 @@ def _nearly_a_revision(value: str) -> str | None:
     or with spaces around it: its short name. None for anything else."""
     stripped = value.strip()
     short = stripped.rsplit("/revisions/", 1)[-1] if stripped.startswith("projects/") else stripped
-    if short == value or not re.fullmatch(REVISION_PATTERN, short):
+    if short == value or not re.fullmatch(REVISION_TYPED_PATTERN, short):
         return None
     if short != stripped:
         return f"{quoted(value, 200)} is the revision's full name: write its short name, {quoted(short)}"

@@ -16,7 +16,7 @@ from shared.commands.context import CommandRun, Refused, refused, rejected
 from shared.commands.diagnose import read_diagnosis
 from shared.commands.inventory import managed_service
 from shared.diagnosis.evidence import Revision, Service, TrafficTarget, TrafficType, describe_command, split_text
-from shared.echo import echoed
+from shared.echo import echoed, quoted
 from shared.errors import AttemptInProgress, PermanentError, RunwardenError, TransientError
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus
 from shared.remediation.actions import get_action
@@ -414,6 +414,8 @@ def action_outcome(run: CommandRun, action: Any, params: Any, before: dict[str, 
 
 def _named_revision(run: CommandRun, service: Service, revisions: list[Revision]) -> Revision:
     name = run.command.params.revision
+    if name != name.lower():
+        raise rejected("params.revision", in_capitals(name, service.short_name, [r.short_name for r in revisions]))
     found = next((r for r in revisions if r.short_name == name), None)
     if found is None:
         raise rejected("params.revision", f"{name} is not a revision of {service.short_name} "
@@ -423,6 +425,19 @@ def _named_revision(run: CommandRun, service: Service, revisions: list[Revision]
     if not found.ready:
         raise rejected("params.revision", f"{name} is not Ready: traffic can only go to a Ready revision")
     return found
+
+
+def in_capitals(name: str, service: str, revisions: list[str]) -> str:
+    """Why a revision typed with capitals is refused, naming the one revision of the service it spells when there is
+    exactly one (compared case-insensitively): Cloud Run writes revision names in lowercase
+    (shared/alerts/commands.py, REVISION_TYPED_PATTERN), so the name as sent names none, and which was meant is the
+    sender's to confirm. Never acted on, even when one matches: the command is sent again with that name."""
+    spelt = [revision for revision in revisions if revision.lower() == name.lower()]
+    said = (f"{quoted(name)} is not a revision of {service}: Cloud Run names revisions in lowercase letters, digits and "
+            "hyphens")
+    if len(spelt) == 1:
+        return f"{said}; did you mean {quoted(spelt[0])}? send it again with that name; nothing was written"
+    return f"{said} (it has {', '.join(revisions[-5:]) or 'none'}); nothing was written"
 
 
 def _known_good(run: CommandRun, service: str) -> Revision:

@@ -187,6 +187,13 @@ _NOT_REGIONS = {"global": "the location of resources that have none", "us": "a m
                 "eu": "a multi-region", "asia": "a multi-region"}
 
 
+def region_problem(location: str) -> str | None:
+    """Why `location` names no region (a zone, `global`, a multi-region, a placeholder such as `l`), or None: the
+    rule a notification's `location` label is held to (`resource_label_problem`), and the config's names
+    (shared/config.py), so a config naming none fails at load, not at the first alert."""
+    return _region_problem(location)
+
+
 def _region_problem(location: str) -> str | None:
     if _ZONE.match(location):
         return f"is a zone: resources are labelled with their region, {location.rsplit('-', 1)[0]}"

@@ -50,7 +50,8 @@ from shared.ports import (ClaimRecord, ClaimResult, ClaimStatus, Completion, Rec
 from shared.remediation import in_flight
 from shared.remediation.history import closed_incident
 from shared.remediation.own_changes import OwnChange, unrecorded_own_change
-from shared.remediation.plans import guard, held_as, release_hint, siblings, unjudged
+from shared.remediation.plans import (guard, held_as, held_for, held_write_said, of_claim, release_hint, siblings,
+                                      unjudged)
 from shared.remediation.pins import PinState, left_asked
 from shared.remediation.refusals import (BRAKE, BUDGET, COOLDOWN, SET_IN_CONFIG, DryRunBy, Held, Limit, Refused,
                                          braked, denied_permission, dry_run_by, permission_advice)
@@ -64,6 +65,10 @@ from shared.timeline.writer import Timeline
 from shared.workers import Workers
 
 CLAIMS = "claims"
+# How a verification sweep's owner begins (verification.Sweep: `sweep:<id>`). A sweep holds an alert's claim only to
+# record an attempt's unrecorded write (adopt_write) or to hold an escalated plan (hold_escalated): a duplicate
+# meeting such a claim unfinished reads what it holds (`Gate.held_plan`); one meeting a delivery's claim does not.
+SWEEP_OWNER = "sweep:"
 DRY_RUN_CLAIMS = "dry_run_claims"  # dry-run dedups too, without blocking a later real run
 COOLDOWNS = "cooldowns"
 # One write to a target at a time: a claim keyed by the target, taken by every write (in the commit of
@@ -336,7 +341,8 @@ def _maybe_behind(name: MaybeBehind, target: str) -> str:
 
 
 def duplicate_result(action: str, target: str, key: str, held: ClaimRecord, policy: str = "",
-                     message_id: str | None = None, started_at: int | None = None) -> GateResult:
+                     message_id: str | None = None, started_at: int | None = None,
+                     plan: IntentRecord | None = None) -> GateResult:
     """The gate's answer when `held` already claims this action on this target for the incident.
     (An unfinished claim of an earlier attempt at the same message is not a duplicate: InProgress.)
 
@@ -347,13 +353,20 @@ def duplicate_result(action: str, target: str, key: str, held: ClaimRecord, poli
     answered now. A claim completed for another policy's notification under the same incident id is
     no duplicate of it: see `other_policy`. `started_at`: the incident's start as this notification
     says it; a claim completed for a notification that said another start is no duplicate of it either:
-    see `other_start`."""
+    see `other_start`.
+
+    `plan`: the write an unfinished claim holds (`Gate.held_plan`), named with who holds it and until when
+    (plans.held_write_said): a write made and not recorded, held by a sweep that took the claim over to record it
+    and whose record failed, was answered "already claimed" alone, and a person heard of it only from the sweep
+    past the claim's lease. Said for a claim not completed only."""
     other = other_policy(action, target, held, policy) or other_start(action, target, held, started_at)
     if other is not None:
         return other
     first = held.result.get("status")
     reason = (f"duplicate: {action} on {target} for this incident is already {held.status.value}"
               + (f" ({first})" if first else "") + f" (since {held.claimed_at.isoformat()})")
+    if plan is not None and held.status is not ClaimStatus.COMPLETED:
+        reason += held_write_said(held.owner, held.claimed_at, held.expires_at, plan)
     if first == OutcomeStatus.ESCALATED.value and held.result.get("reason") and message_id \
             and _message_of(held.owner) == message_id:
         # The hold of an escalated plan, answered by the very message redelivered (Gate._held_for_escalated):
@@ -689,7 +702,7 @@ class Gate:
                 self._void_intent(intent)
             self._raise_if_own_message_in_progress(key, claim.record)
             return duplicate_result(action.name, params.target, key, claim.record, self.policy, self.message_id,
-                                    self.started_at)
+                                    self.started_at, plan=self.held_plan(key, claim.record) if kind == CLAIMS else None)
         # An intent the one commit stored ahead (or sent, its answer lost) is this attempt's now: held back
         # (cooldown, budget) or stopped, it is voided with the rest, or the sweep would judge a target
         # someone else changed. One whose store raised is stored again before the write (`_write`).
@@ -1293,8 +1306,9 @@ class Gate:
         held = self.held_claim(incident_id, target, found)
         if held is None:
             return None
-        name, _, key, record = held
-        return name, duplicate_result(name, target, key, record, self.policy, self.message_id, self.started_at)
+        name, kind, key, record = held
+        return name, duplicate_result(name, target, key, record, self.policy, self.message_id, self.started_at,
+                                      plan=self.held_plan(key, record) if kind == CLAIMS else None)
 
     def held_claim(self, incident_id: str, target: str,
                    found: Mapping[tuple[str, str], dict[str, Any] | None] | None = None
@@ -1313,6 +1327,31 @@ class Gate:
                 self._raise_if_own_message_in_progress(key, record)
                 return name, kind, key, record
         return None
+
+    def held_plan(self, key: str, claim: ClaimRecord, own: IntentRecord | None = None) -> IntentRecord | None:
+        """The write the unfinished claim `claim` (CLAIMS `key`) holds, for its duplicate to name (`duplicate_result`):
+        the earliest of its plans still open (plans.held_for). None for a completed claim, which is read no further
+        (the duplicate of a claim completed, the common one, costs nothing more). `own`: this message's plan as the
+        alert path read it, taken when it is this claim's and open (its redelivery: no query); else, for a claim a
+        sweep holds (`SWEEP_OWNER`: taken over to record a write), one equality query of the claim's plans
+        (plans.of_claim). A claim another delivery holds is not read further: its write is most likely under way and
+        its own answer names it; one whose record failed answered `escalated` naming it (`_unrecorded`). Best effort:
+        a plan that cannot be read leaves the duplicate as it was, "already claimed" (nothing is written either way),
+        and the timeline says so."""
+        if claim.status is ClaimStatus.COMPLETED:
+            return None
+        if own is not None and own.claim_key == key and own.state in (IntentState.OPEN, None):
+            return own
+        if not claim.owner.startswith(SWEEP_OWNER):
+            # A delivery's claim in flight: most likely its write under way, whose own answer names it; the
+            # duplicates of a storm meet these, and read nothing more (one batched read, as before).
+            return None
+        try:
+            return held_for(of_claim(self.state, key))
+        except (RunwardenError, DamagedRecord) as exc:
+            self._log("held_plan_unread", f"{key} is held unfinished by {claim.owner}; its plans could not be read "
+                                          f"({exc}), so its duplicate names no write", severity="WARNING")
+            return None
 
     def _raise_if_own_message_in_progress(self, key: str, held: ClaimRecord) -> None:
         if _own_message_in_progress(held, self.owner, self.message_id):

@@ -16,7 +16,7 @@ claim still open, or escalated and not expired, holds this incident's automatic 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from pydantic import ValidationError
@@ -115,6 +115,38 @@ def unjudged(state: Any, claim_key: str, own: IntentRecord | None, now: datetime
         if plan.state is IntentState.ESCALATED and escalated is None and not over(plan, now):
             escalated = plan
     return escalated
+
+
+def held_for(plans: list[IntentRecord]) -> IntentRecord | None:
+    """The plan an unfinished claim holds a write for: the earliest of the claim's plans still open (or stored before
+    plans had a state), whose attempt may have written it and not recorded it. None when none is open: the claim
+    holds no write that is not on record (a hold, a refusal or an escalation being completed)."""
+    open_ = [plan for plan in plans if plan.state in (IntentState.OPEN, None)]
+    return min(open_, key=lambda plan: plan.noted_at, default=None)
+
+
+def held_write_said(holder: str, claimed_at: datetime, expires_at: datetime, plan: IntentRecord) -> str:
+    """What a duplicate of an unfinished claim adds when the claim holds `plan`'s write (Gate.held_plan): which write
+    (what, on which target, planned when and by whom), that it may have been made and is not recorded yet, and who
+    holds the claim and until when, so that the person reading the duplicate hears of the write now rather than
+    from the sweep past the claim's lease. A write made and not recorded is held so by the attempt that made it (its
+    record failed: Gate._unrecorded) or by a sweep or a delivery that took the lapsed claim over to record it (its
+    own record may fail too: the sweep defers it, `intent_deferred`); whoever holds it, the first sweep past the
+    claim's lease records and reports it once (shared/remediation/intents.py)."""
+    planned = plan.noted_at.astimezone(timezone.utc)
+    what = (f"{plan.action} on {plan.target}{_change_words(plan)}, planned by {plan.owner} at "
+            f"{planned:%Y-%m-%d %H:%M:%S} UTC")
+    lapses = f"{expires_at.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
+    if holder == plan.owner:
+        who = (f"the attempt that planned it holds the claim: its write is under way, or was made and not recorded "
+               f"(its own answer says which); if it is not recorded by then, the first verification sweep after "
+               f"{lapses}, when the claim lapses, records it and reports it once")
+    else:
+        taken = f"{claimed_at.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
+        who = (f"{holder} took the claim over at {taken} to record that write; if its record fails, the first "
+               f"verification sweep after {lapses}, when the claim lapses, records it and reports it once")
+    return (f"; the claim holds a write that may have been made and is not recorded yet: {what}. Nothing is written "
+            f"again for this incident meanwhile; {who}. A person can check it now: {what_to_check(plan)}")
 
 
 def release_hint(plan: IntentRecord) -> str:

@@ -70,7 +70,7 @@ from shared.diagnosis.windows import told_on
 from shared.ports import ClaimRecord, ClaimStatus, require_state_store
 from shared.remediation import bystanders, history, intents, judging, late_rollback, since_rollback, undo_by_hand
 from shared.remediation.approvals import Approvals
-from shared.remediation.guardrails import CLAIMS, WRITING, Gate, bound_key
+from shared.remediation.guardrails import CLAIMS, SWEEP_OWNER, WRITING, Gate, bound_key
 from shared.remediation.intents import Standing, Verdict
 from shared.outcomes import ActionReport, Outcome, OutcomeStatus, Timestamps
 from shared.remediation.actions.rollback_traffic import release_commands
@@ -173,7 +173,7 @@ class Sweep:
         self.clock_ahead = clock_ahead
         # When to stop starting steps: the deployed function timeout less the longest step.
         self.budget = budget if budget is not None else SweepBudget(adapters.clock, function_timeout())
-        self.owner = f"sweep:{uuid.uuid4().hex[:12]}"
+        self.owner = f"{SWEEP_OWNER}{uuid.uuid4().hex[:12]}"
         self.lease = skew_safe_lease(config.guardrails.claim_ttl_seconds)
         # The outcomes it makes, kept in their records until published (shared/remediation/kept_reports.py).
         self.kept = KeptReports(self.state, self.owner, self.now, self.lease)

@@ -177,6 +177,8 @@ def test_a_sweep_whose_recording_failed_leaves_the_write_to_the_sweep_past_its_c
 
     redelivered = world.handle(world.alert(message_id=MESSAGE))
     assert redelivered.status.value == "skipped" and redelivered.reason.startswith("duplicate"), redelivered.reason
+    _names_the_held_write(redelivered.reason, claim)
+    assert redelivered.held.value == "claim_held"
     world.clock.set(world.clock.now() + timedelta(minutes=1))
     assert world.command({"command": "sweep"}) == []        # the claim is still the failed sweep's
     assert world.state.get_record(INTENTS, intent)["state"] == "open"
@@ -191,6 +193,40 @@ def test_a_sweep_whose_recording_failed_leaves_the_write_to_the_sweep_past_its_c
     assert [p["outcome_id"] for p in world.published(2) if p["status"] == "escalated"] == [outcome.outcome_id]
     world.clock.set(world.clock.now() + timedelta(seconds=30))
     assert _escalations(world.command({"command": "sweep"}), incident_id) == []
+    assert world.standins.run.count("UpdateService") == 1
+
+
+def _names_the_held_write(reason: str, claim: Any) -> None:
+    """A duplicate of a claim a sweep holds to record an unrecorded write names that write (what, on which target,
+    planned when and by which attempt), who holds the claim, and when the sweep past it reports it."""
+    for words in ("the claim holds a write that may have been made and is not recorded yet: rollback_traffic on "
+                  f"{SERVICE}: traffic ", f"planned by {MESSAGE}:", f"{claim.owner} took the claim over at",
+                  f"the first verification sweep after {claim.expires_at:%Y-%m-%d %H:%M:%S} UTC",
+                  "gcloud run services describe backend"):
+        assert words in reason, (words, reason)
+
+
+def test_another_notification_within_a_failed_sweeps_claim_names_the_write_it_holds(world):
+    """Not the message that wrote: a re-notification of the incident (another message id, which has no plan of its
+    own) arriving while the sweep that took the claim over to record the write holds it after its record failed.
+    Its duplicate reads the claim's plans (one query, only for a claim not completed) and names the write too."""
+    from tests.unit.fakes import FaultyStateStore
+
+    incident_id = _died_after_its_write(world)
+    key = claim_key(incident_id, SERVICE, "rollback_traffic")
+    _lapsed(world)
+    adapters, faulty = world.adapters, FaultyStateStore(world.state)
+    world.adapters = dataclasses.replace(adapters, state=faulty)
+    faulty.fail_next("write", 1, "DEADLINE_EXCEEDED", method="record_all")
+    assert world.command({"command": "sweep"}) == []
+    world.adapters = adapters
+    claim = world.state.get(CLAIMS, key)
+    assert claim.owner.startswith("sweep:") and claim.status.value == "claimed", claim
+
+    renotified = world.handle(world.alert(message_id="m-renotified"))
+
+    assert renotified.status.value == "skipped" and renotified.reason.startswith("duplicate"), renotified.reason
+    _names_the_held_write(renotified.reason, claim)
     assert world.standins.run.count("UpdateService") == 1
 
 

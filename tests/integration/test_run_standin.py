@@ -285,6 +285,45 @@ def test_a_fault_with_a_reason_carries_its_error_info_in_process_as_over_grpc(se
     assert [type(d).__name__ for d in in_process.value.details] == [type(d).__name__ for d in over_grpc.value.details]
 
 
+def _details(error) -> list:
+    return [(type(d).__name__, d.SerializeToString(deterministic=True)) for d in error.details]
+
+
+@pytest.mark.parametrize("shape, retry_delay", [("rate", 0.05), ("rate", None), ("limit", None)])
+def test_a_quota_refusal_of_the_handler_carries_its_details_in_process_as_over_grpc(services, standins, seeded,
+                                                                                      shape, retry_delay):
+    """Cloud Run's UpdateService refused for quota by the stand-in's handler (exhaust_quota: ErrorInfo, QuotaFailure,
+    Help and RetryInfo in the trailer) reaches the fast tier's transport with the same details as the real client: a
+    rate quota read as one in both tiers. Before, the in-process transport dropped them (a bare refusal)."""
+    from sandbox.inprocess import Transport
+
+    service = services.get_service(name=SERVICE)
+    standins.run.exhaust_quota(shape, retry_delay=retry_delay)
+    with pytest.raises(exceptions.ResourceExhausted) as over_grpc:
+        services.update_service(service=service, retry=None)
+    with pytest.raises(exceptions.ResourceExhausted) as in_process:
+        Transport(standins.run).call("UpdateService", run_v2.UpdateServiceRequest(service=service), lambda data: data)
+    assert (in_process.value.message, in_process.value.reason, _details(in_process.value)) == \
+        (over_grpc.value.message, over_grpc.value.reason, _details(over_grpc.value))
+    assert over_grpc.value.reason == ("RATE_LIMIT_EXCEEDED" if shape == "rate" else "RESOURCE_QUOTA_EXCEEDED")
+
+
+def test_an_iam_refusal_carries_its_error_info_in_process_as_over_grpc(services, standins, seeded):
+    """PERMISSION_DENIED for want of a permission (Faults.deny): IAM's ErrorInfo (IAM_PERMISSION_DENIED, the
+    permission in its metadata) reaches both tiers alike. Before, the in-process transport sent the words alone."""
+    from sandbox.inprocess import Transport
+
+    standins.run.faults.fail_next(1, grpc.StatusCode.PERMISSION_DENIED, method="GetService")
+    with pytest.raises(exceptions.PermissionDenied) as over_grpc:
+        services.get_service(name=SERVICE, retry=None)
+    standins.run.faults.fail_next(1, grpc.StatusCode.PERMISSION_DENIED, method="GetService")
+    with pytest.raises(exceptions.PermissionDenied) as in_process:
+        Transport(standins.run).call("GetService", run_v2.GetServiceRequest(name=SERVICE), lambda data: data)
+    assert (in_process.value.message, in_process.value.reason, _details(in_process.value)) == \
+        (over_grpc.value.message, over_grpc.value.reason, _details(over_grpc.value))
+    assert over_grpc.value.reason == "IAM_PERMISSION_DENIED"
+
+
 def test_injected_deny_until_cleared(services, standins, seeded):
     standins.run.faults.deny("GetService")
     with pytest.raises(exceptions.PermissionDenied):

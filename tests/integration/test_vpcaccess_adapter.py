@@ -488,3 +488,47 @@ def test_credentials_refused_for_good_are_unauthenticated_and_permanent(monkeypa
         vpc.close()
     assert patch.value.code == "UNAUTHENTICATED" and "invalid_grant" in str(patch.value)
     assert vpc_standin.count("PatchConnector") == 0
+
+
+# --- the fast tier's in-process transport refuses as the HTTP stand-in does ------------------------------------
+
+
+def _refusal(send) -> tuple:
+    from shared.gcp.vpcaccess import ApiStatusError
+
+    with pytest.raises(ApiStatusError) as caught:
+        send("GET", CONNECTOR)
+    error = caught.value
+    return error.http_status, error.grpc_status_code.name, str(error), error.details, error.retry_after
+
+
+@pytest.mark.parametrize("retry_after", [None, "7"])
+@pytest.mark.parametrize("quota", [dict(retry_delay=0.05), dict(retry_delay=None),
+                                   dict(reason="RESOURCE_QUOTA_EXCEEDED", help_url="https://console.cloud.google.com/iam-admin/quotas")])
+def test_a_quota_refusal_carries_the_same_details_and_wait_in_process_as_over_http(vpc_standin, retry_after, quota):
+    """The property tests' fast tier (sandbox/inprocess.py InProcessVpcAccess) and the HTTP stand-in refuse a call
+    over its quota with the same google.rpc details (ErrorInfo with its reason, QuotaFailure, RetryInfo, Help) and the
+    same Retry-After, as the gRPC stand-ins do for Run in both tiers (test_run_standin.py): a rule reading the wait a
+    refusal asks for is tested on the same answer in both tiers. Before, the in-process answer lost the Retry-After,
+    and both lost the refusal's own reason and its Help link (the REST body was built apart from the gRPC details)."""
+    from sandbox.inprocess import InProcessVpcAccess
+    from sandbox.standins.faults import QuotaRefusal
+
+    refusal = QuotaRefusal("vpcaccess.googleapis.com", "vpcaccess.googleapis.com/write_requests",
+                           "WriteRequestsPerMinutePerProject", **quota)
+    vpc_standin.retry_after = retry_after
+    http = VpcAccessAdapter(policy=QUICK)
+    try:
+        vpc_standin.faults.rate_limit(60, "GetConnector", service="", times=1, refusal=refusal)
+        over_http = _refusal(http._send)
+    finally:
+        http.close()
+    vpc_standin.faults.rate_limit(60, "GetConnector", service="", times=1, refusal=refusal)
+    in_process = _refusal(InProcessVpcAccess(vpc_standin)._send)
+
+    assert in_process == over_http
+    types = [d["@type"].rsplit(".", 1)[-1] for d in over_http[3]]
+    assert types == ["ErrorInfo", "QuotaFailure", *(["RetryInfo"] if quota.get("retry_delay") else []),
+                     *(["Help"] if quota.get("help_url") else [])]
+    assert over_http[3][0]["reason"] == refusal.reason
+    assert over_http[4] == (7.0 if retry_after else None)

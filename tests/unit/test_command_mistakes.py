@@ -100,6 +100,19 @@ MISTAKES: dict[str, tuple[str, Callable[[FastWorld], None], dict[str, Any], Outc
     "a rollback to a revision that does not exist": (
         "bad_revision", _nothing, _rollback("backend-00009-zzz"), REJECTED,
         ("params.revision: backend-00009-zzz is not a revision of backend", "backend-00001-abc, backend-00002-xyz")),
+    # Cloud Run's revision names are lowercase (RFC 1035 labels): one typed in capitals names the one revision it
+    # spells, when the service has it, and is never acted on.
+    "a rollback to a revision typed in capitals": (
+        "bad_revision", _nothing, _rollback("Backend-00001-ABC"), REJECTED,
+        ("params.revision", "'Backend-00001-ABC' is not a revision of backend", "lowercase",
+         "did you mean 'backend-00001-abc'?", "nothing was written")),
+    "a rollback to a revision typed in capitals that the service does not have": (
+        "bad_revision", _nothing, _rollback("Backend-00009-ZZZ"), REJECTED,
+        ("params.revision", "'Backend-00009-ZZZ' is not a revision of backend", "lowercase",
+         "backend-00001-abc, backend-00002-xyz")),
+    "a dry run of a rollback to a revision typed in capitals": (
+        "bad_revision", _nothing, _rollback("BACKEND-00001-abc", dry_run=True), REJECTED,
+        ("params.revision", "did you mean 'backend-00001-abc'?")),
     "a rollback to the revision already serving": (
         "bad_revision", _nothing, _rollback("backend-00002-xyz"), SKIPPED, ("already serves 100%", "nothing to do")),
     "dry_run as a string": (
@@ -123,6 +136,16 @@ MISTAKES: dict[str, tuple[str, Callable[[FastWorld], None], dict[str, Any], Outc
     "requested_by of spaces": (
         "connector_saturation", _nothing, {**_scale(max_instances=5), "requested_by": "   "}, REJECTED,
         ("command.requested_by", "is blank", "--as PRINCIPAL")),
+    "requested_by with spaces around it": (
+        "connector_saturation", _nothing, {**_scale(max_instances=5), "requested_by": " alice@example.com "}, REJECTED,
+        ("command.requested_by", "' alice@example.com ' has spaces around it: write 'alice@example.com'",
+         "nothing was run")),
+    "requested_by with a space after it, a read-only command": (
+        "bad_revision", _nothing, {"command": "status", "requested_by": "alice@example.com "}, REJECTED,
+        ("command.requested_by", "has spaces around it: write 'alice@example.com'")),
+    "requested_by with a no-break space around it": (
+        "connector_saturation", _nothing, {**_scale(max_instances=5), "requested_by": "\u00a0alice@example.com"},
+        REJECTED, ("command.requested_by", "around it: write 'alice@example.com'")),
     "requested_by empty": (
         "connector_saturation", _nothing, {**_scale(max_instances=5), "requested_by": ""}, REJECTED,
         ("command.requested_by", "is empty", "--as PRINCIPAL")),

@@ -141,8 +141,10 @@ def test_json_no_parser_can_hold_is_refused_naming_the_data(data, words):
     ({"command": "rollback_traffic", "target": SERVICE,
       "params": {"revision": f"{SERVICE}/revisions/backend-00001-abc"}},
      "is the revision's full name: write its short name, 'backend-00001-abc'"),
-    ({"command": "rollback_traffic", "target": SERVICE, "params": {"revision": "Backend-00001-abc"}},
+    ({"command": "rollback_traffic", "target": SERVICE, "params": {"revision": "backend_00001-abc"}},
      "is not a revision's short name"),
+    ({"command": "rollback_traffic", "target": SERVICE, "params": {"revision": f"{SERVICE}/revisions/Backend-00001-abc"}},
+     "is the revision's full name: write its short name, 'Backend-00001-abc'"),
     # The command that undoes a change, aimed at a connector: why it cannot be, not only the form expected.
     ({"command": "restore_traffic", "target": "projects/p/locations/r/connectors/c", "params": {"to_latest": True}},
      "'projects/p/locations/r/connectors/c' is a connector, not a service: a scale of projects/p/locations/r/"

@@ -47,6 +47,17 @@ MISTAKES = [
      "services.1.name", ["lowercase"]),
     ("a service in a zone", "  - name: projects/demo/locations/us-central1-a/services/api\n", SERVICE_LINE + 1,
      "services.1.name", ["is a zone", "us-central1"]),
+    # A location that is no region (a placeholder, a multi-region, `global`): the alerts path refuses such a
+    # notification label, so a name in one matched no alert, and the resource went unmanaged unsaid.
+    ("a service in a placeholder location", "  - name: projects/demo/locations/l/services/api\n", SERVICE_LINE + 1,
+     "services.1.name", ["location 'l' is not a region", "us-central1"]),
+    ("a service in a multi-region", "  - name: projects/demo/locations/us/services/api\n", SERVICE_LINE + 1,
+     "services.1.name", ["location 'us' is not a region (a multi-region)"]),
+    ("a connector policy in global",
+     "bounds:\n  connectors:\n    - name: projects/demo/locations/global/connectors/backend-conn\n", 8,
+     "bounds.connectors.0.name", ["location 'global' is not a region (the location of resources that have none)"]),
+    ("a Cloud SQL instance in a multi-region", "    cloudsql_instances: ['demo:eu:orders-db']\n", SERVICE_LINE + 1,
+     "services.0.cloudsql_instances", ["'demo:eu:orders-db' names location 'eu', which is not a region"]),
     ("a service name with a trailing space", "  - name: 'projects/demo/locations/us-central1/services/api '\n",
      SERVICE_LINE + 1, "services.1.name", ["spaces"]),
     ("a service by its short name", "  - name: api\n", SERVICE_LINE + 1, "services.1.name",

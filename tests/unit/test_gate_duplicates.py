@@ -43,3 +43,60 @@ def test_the_gates_answer_says_whether_it_is_a_duplicate(result, policy, message
     answer = duplicate_result("rollback_traffic", TARGET, "k", held(result), policy=policy, message_id=message,
                               started_at=200)
     assert (answer.status.value, answer.duplicate) == (status, duplicate)
+
+
+# --- an unfinished claim that holds a write not recorded: its duplicate names the write -------------------------
+
+SERVICE = "projects/p/locations/us-central1/services/backend"
+
+
+def plan(owner: str = "m-died:1", state: str | None = "open", noted: int = 0, key: str = "i|m-died"):
+    from shared.remediation.records import IntentRecord
+
+    return IntentRecord.model_validate({
+        "incident_id": "i", "message_id": key.split("|")[1], "owner": owner, "claim_key": "k",
+        "action": "rollback_traffic", "target": SERVICE, "service": SERVICE, "signature": "bad_revision",
+        "params": {"target": SERVICE, "to_revision": "backend-00001-abc"},
+        "before": {"traffic": [{"revision": "backend-00002-xyz", "percent": 100}]},
+        "after": {"traffic": [{"revision": "backend-00001-abc", "percent": 100}]},
+        "noted_at": WHEN + timedelta(seconds=noted), "state": state})
+
+
+def unfinished(owner: str) -> ClaimRecord:
+    return ClaimRecord(key="k", owner=owner, status=ClaimStatus.CLAIMED, claimed_at=WHEN + timedelta(minutes=16),
+                       expires_at=WHEN + timedelta(minutes=26))
+
+
+# (the claim, the plan it holds, words the answer must carry, words it must not)
+HELD_WRITES = {
+    "a sweep took the claim over to record the write, and its record failed": (
+        unfinished("sweep:s-1"), plan(),
+        ["already claimed", "the claim holds a write that may have been made and is not recorded yet: rollback_traffic "
+         f"on {SERVICE}: traffic backend-00001-abc: absent -> 100%", "planned by m-died:1 at 2026-01-01 00:00:00 UTC",
+         "sweep:s-1 took the claim over at 2026-01-01 00:16:00 UTC to record that write",
+         "the first verification sweep after 2026-01-01 00:26:00 UTC", "gcloud run services describe backend"], []),
+    "the attempt that wrote holds it, its record failed": (
+        unfinished("m-died:1"), plan(),
+        ["the attempt that planned it holds the claim", "planned by m-died:1"], ["took the claim over"]),
+    "a completed claim: its kept answer says how it ended, nothing more": (
+        held({"status": "applied"}, owner="sweep:s-1"), plan(), ["already completed (applied)"],
+        ["may have been made"]),
+    "no plan held": (unfinished("sweep:s-1"), None, ["already claimed"], ["may have been made"]),
+}
+
+
+@pytest.mark.parametrize("claim, held_plan, said, unsaid", HELD_WRITES.values(), ids=HELD_WRITES.keys())
+def test_a_duplicate_of_an_unfinished_claim_names_the_write_it_holds(claim, held_plan, said, unsaid):
+    answer = duplicate_result("rollback_traffic", SERVICE, "k", claim, message_id="m-died", plan=held_plan)
+    assert (answer.status.value, answer.duplicate, answer.held.value) == ("skipped", True, "claim_held")
+    assert [words for words in said if words not in answer.reason] == [], answer.reason
+    assert [words for words in unsaid if words in answer.reason] == [], answer.reason
+
+
+def test_the_write_held_is_the_earliest_plan_still_open():
+    from shared.remediation.plans import held_for
+
+    first, later = plan(noted=5, key="i|m-1"), plan(noted=1, key="i|m-2")
+    closed = [plan(state=state, noted=0, key=f"i|m-{state}") for state in ("recorded", "void", "escalated")]
+    assert held_for([first, *closed, later]) is later
+    assert held_for(closed) is None

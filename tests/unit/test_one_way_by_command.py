@@ -20,7 +20,7 @@ OPERATOR = "alice@example.com"
 @pytest.mark.parametrize("one_way, requested_by, dry_run, status", [
     (False, "bob@example.com", False, OutcomeStatus.REJECTED),     # the approval the policy asks for, bypassed
     (False, "bob@example.com", True, OutcomeStatus.REJECTED),      # a dry run answers as the real one would
-    (False, " Alice@Example.com", False, OutcomeStatus.APPLIED),   # an operator: the person's decision
+    (False, "Alice@Example.com", False, OutcomeStatus.APPLIED),    # an operator, in its own case: the person's decision
     (True, "bob@example.com", False, OutcomeStatus.APPLIED),       # the policy lets automation make it: anyone
     (True, OPERATOR, False, OutcomeStatus.APPLIED),
 ])
