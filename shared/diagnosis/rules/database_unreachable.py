@@ -1175,10 +1175,18 @@ def _settings_named(kind: str, text: str) -> tuple[str, ...]:
 # kinds `_settings_named` reads, pg_hba.conf's 'no pg_hba.conf entry for host "A", user "U", database "D"'
 # (src/backend/libpq/auth.c, ClientAuthentication; Refusal.NOT_ADMITTED and HBA_NO_ENTRY) and a role's or a
 # database's own CONNECTION LIMIT, 'too many connections for role "U"' (src/backend/utils/init/miscinit.c,
-# InitializeSessionUserId; 'for database "D"', postinit.c; Refusal.ROLE_LIMIT): the server admits one user
-# or database and not another.
+# InitializeSessionUserId; 'for database "D"', postinit.c; Refusal.ROLE_LIMIT), and an IAM login refused,
+# 'Cloud SQL IAM service account authentication failed for user "U"' (Refusal.IAM_USER; the words as
+# GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #727 quotes them): the login is refused for the user
+# it asks for, which for a service account is its email without ".gserviceaccount.com" (Cloud SQL docs, "Manage
+# users with IAM database authentication"), set by the application (the Python connector's `user=`, from
+# DB_IAM_USER in GoogleCloudPlatform/python-docs-samples cloud-sql/postgres/sqlalchemy/
+# connect_connector_auto_iam_authn.py): a deploy that changed that name brings the refusal, as a DB_USER moved
+# does. Whether Cloud SQL answers a user name it does not hold with these words or another is UNCONFIRMED;
+# a name both revisions ask for ties nothing to the deploy either way (_names_brought). The server admits one
+# user or database and not another.
 _NAMES_DECIDE = frozenset({Refusal.SERVER_FATAL, Refusal.CREDENTIALS, Refusal.UNKNOWN_DATABASE, Refusal.NOT_ADMITTED,
-                           Refusal.HBA_NO_ENTRY, Refusal.ROLE_LIMIT})
+                           Refusal.HBA_NO_ENTRY, Refusal.ROLE_LIMIT, Refusal.IAM_USER})
 # The names a refusal gives: pgx's ConnectError header, "failed to connect to `user=U database=D`" (v5.5+)
 # or "`host=H user=U database=D`" (v4; jackc/pgx pgconn/errors.go), and the server's own words, 'user "U"',
 # 'role "U"', 'database "D"' (PostgreSQL's auth.c, hba.c, postinit.c, miscinit.c messages), a MySQL 1045's
