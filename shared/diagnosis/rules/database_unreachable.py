@@ -653,7 +653,7 @@ def _refusal_advice(facts: Facts, kind: str, entries: Sequence[LogRecord] = ()) 
     bring more connections), never one a service on Direct VPC egress or with no VPC access lacks. A
     host name not found that holds an "@" (log_signals.userinfo_in_host: a URL's password cut at an
     unescaped "@") sends the person to the URL's value, not to DNS."""
-    if kind == Refusal.NO_SUCH_HOST and any(userinfo_in_host(e.text) for e in entries):
+    if kind == Refusal.NO_SUCH_HOST and any(per_text(userinfo_in_host, entries).values()):   # each text once
         return USERINFO_IN_HOST_ADVICE
     advice = REFUSAL_ADVICE[kind]
     connectors = list(dict.fromkeys(short_name(r.vpc_connector) for r in facts.serving if r.vpc_connector))
