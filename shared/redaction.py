@@ -30,7 +30,15 @@ REDACTED = "[redacted credential]"
 #   gitleaks/gitleaks `config/gitleaks.toml`);
 # - `url_password`: the password of a URL's userinfo (`scheme://user:password@host`, RFC 3986 section
 #   3.2.1, as a runbook's `postgresql://app:...@10.0.0.3/orders` holds it; the scheme, user and host kept);
-# - `private_key`: a PEM private key up to its END line (or the end of the JSON string it is in).
+# - `private_key`: a PEM private key up to its END line (or the end of the JSON string it is in);
+# - `host_userinfo`: what comes before the last "@" of a host name a resolver or a database client failed to
+#   look up (libpq's 'could not translate host name "H"', Go's "lookup H", Node's "getaddrinfo ENOTFOUND H",
+#   Java's "UnknownHostException: H", MySQL's "Unknown MySQL server host 'H'" and PyMySQL's "Can't connect to
+#   MySQL server on 'H'"), the "@" and the host after it kept. No host name holds an "@" (RFC 3986 section
+#   3.2.2, reg-name; RFC 1123 host names): one that does was cut from a connection URL whose password held an
+#   unescaped "@", the URL's parser ending the userinfo at the first "@" and reading the password's tail as
+#   the host (SQLAlchemy's make_url; libpq's URI parsing the same way), so it is a credential's part. The quote
+#   before the host may be escaped (`\"`: the line inside a JSON string, as a rejected message is kept).
 SHAPES: tuple[tuple[str, str], ...] = (
     ("authorization", r"(?P<header>(?i:authorization\s*:\s*(?:bearer|basic)\s+))[\w.~+/-]{4,}=*"),
     ("token", r"ya29\.[\w-]+"),
@@ -38,13 +46,16 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("api_key", r"AIza[\w-]{35}"),
     ("url_password", r"(?P<userinfo>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@\"']+:)[^\s@/\"']+(?=@)"),
     ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[^\"]*)"),
+    ("host_userinfo", r"(?P<hostname>(?i:\bhost name \\?\"|\blookup |getaddrinfo (?:ENOTFOUND|EAI_AGAIN|EAI_NONAME) "
+                      r"|UnknownHostException: |MySQL server host '|MySQL server on '))[^\s\"']*@(?=[\w.-])"),
 )
 CREDENTIAL = re.compile("|".join(pattern for _, pattern in SHAPES), re.DOTALL)
 
 # What each shape needs somewhere in a text (lower-cased) for it to match: a text with none of them holds
 # no credential, found at the cost of a few substring searches instead of the whole expression's
 # (12 us for a 250-character log line), on every log line the diagnosis reads.
-_NEEDLES = ("authorization", "ya29.", "bearer", "aiza", "://", "private key")
+_NEEDLES = ("authorization", "ya29.", "bearer", "aiza", "://", "private key", "host name", "lookup ", "getaddrinfo",
+            "unknownhostexception", "mysql server")
 
 
 def redacted(text: str) -> str:
@@ -56,6 +67,8 @@ def redacted(text: str) -> str:
 
 
 def _redaction(match: re.Match[str]) -> str:
+    if match.group("hostname"):   # the host after the last "@" is kept, as a URL's is
+        return match.group("hostname") + REDACTED + "@"
     kept = match.group("header") or match.group("userinfo")
     if kept:
         return kept + REDACTED

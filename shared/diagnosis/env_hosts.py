@@ -388,8 +388,11 @@ def database_address_changed(before: tuple[tuple[str, str], ...], after: tuple[t
 # (go-sql-driver/mysql README, "DSN").
 _DATABASE_NAME_NAME = re.compile(r"^(?:PGDATABASE|(?:\w*_)?(?:DB|DATABASE|PG|POSTGRES(?:QL)?|MYSQL|MARIADB|SQL)_?"
                                  r"(?:NAME|DB|DATABASE|CATALOG))$", re.IGNORECASE)
+# An IAM database user's setting is named so too, with IAM before USER: DB_IAM_USER, as Google's samples read the
+# user the Cloud SQL connectors log in as (GoogleCloudPlatform/python-docs-samples
+# cloud-sql/postgres/sqlalchemy/connect_connector_auto_iam_authn.py, `os.environ["DB_IAM_USER"]`).
 _DATABASE_USER_NAME = re.compile(r"^(?:PGUSER|(?:\w*_)?(?:DB|DATABASE|PG|POSTGRES(?:QL)?|MYSQL|MARIADB|SQL)_?"
-                                 r"(?:USER|USERNAME|LOGIN|ROLE))$", re.IGNORECASE)
+                                 r"(?:IAM_?)?(?:USER|USERNAME|LOGIN|ROLE))$", re.IGNORECASE)
 _KEYWORD_DATABASE = re.compile(r"(?:^|[\s;?&])(?:dbname|database|initial catalog)\s*=\s*'?([^\s;'&]+)", re.IGNORECASE)
 _KEYWORD_USER = re.compile(r"(?:^|[\s;?&])(?:user|user id|userid|uid|username)\s*=\s*'?([^\s;'&]+)", re.IGNORECASE)
 _GO_MYSQL_PARTS = re.compile(r"^([^:@/\s]*)(?::[^@]*)?@tcp6?\([^)]*\)/([^?\s]*)", re.IGNORECASE)

@@ -24,6 +24,7 @@ from shared.diagnosis.evidence import LEVEL_KEYS, LEVEL_WORDS, OBJECT_KEYS, LogR
 from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.run_audit import SERVICE_WRITES, service_methods
 from shared.gcp.run_logs import REQUEST_LOG, STDERR, STDOUT, SYSTEM_LOG, log_name
+from shared.redaction import REDACTED
 
 _T = TypeVar("_T")
 
@@ -3553,6 +3554,28 @@ _LOOKUP_HOST = re.compile(
     r"|Unknown MySQL server host '([\w.-]+)'"
     r"|Can't connect to MySQL server on '([\w.-]+)' \((?:\[Errno -[23]\] )?"
     r"(?:Name or service not known|Temporary failure in name resolution)", re.IGNORECASE)
+
+
+# A host name looked up that holds an "@" (as an application wrote it, or with what came before the "@"
+# redacted: shared/redaction.py `host_userinfo`), in the same words `_LOOKUP_HOST` reads: no host name holds one
+# (RFC 3986 section 3.2.2, reg-name), so it was cut from a connection URL whose password held an unescaped "@".
+_USERINFO_IN_HOST = re.compile(r"(?:\bhost name \"|\blookup |getaddrinfo (?:ENOTFOUND|EAI_AGAIN|EAI_NONAME) "
+                               r"|UnknownHostException: |MySQL server host '|MySQL server on ')"
+                               rf"(?:{re.escape(REDACTED)}|[^\s\"'])*@[\w.-]", re.IGNORECASE)
+
+# What a person checks for such a lookup, in place of REFUSAL_ADVICE's DNS record: a URL's password holding
+# "@" must be percent-encoded ("%40"; RFC 3986 section 3.2.1; SQLAlchemy docs, "Engine Configuration",
+# "Escaping Special Characters such as @ signs in Passwords").
+USERINFO_IN_HOST_ADVICE = ("the connection URL the revision reads (a plain env value or the secret version it reads, "
+                           "and when that version was added: a rotation): the host name looked up holds an \"@\", "
+                           "which no host name has, so the URL's password holds an \"@\" not percent-encoded "
+                           "(%40) and its tail was read as the host; the DNS record is not the cause")
+
+
+def userinfo_in_host(text: str) -> bool:
+    """Whether a failed lookup's line names a "host" holding an "@" (`_USERINFO_IN_HOST`): a password's tail
+    cut from a connection URL, not a name DNS could hold."""
+    return _USERINFO_IN_HOST.search(text) is not None
 
 
 def lookup_host(text: str) -> str:

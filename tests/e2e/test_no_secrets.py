@@ -54,7 +54,8 @@ def _planted() -> dict[str, str]:
             "bearer": secrets.token_urlsafe(18),                  # after "Bearer" and after "authorization: bearer"
             "api_key": "AIza" + secrets.token_urlsafe(27)[:35],
             "url_password": "pw" + secrets.token_hex(12),
-            "private_key": secrets.token_hex(24)}
+            "private_key": secrets.token_hex(24),
+            "host_userinfo": "pw" + secrets.token_hex(10)}       # a URL password's tail read as a host name
 
 
 def test_every_redacted_shape_is_planted():
@@ -65,7 +66,8 @@ def _runbook(planted: dict[str, str]) -> str:
     return (f"curl -H 'Authorization: Basic {planted['authorization']}' https://ops.internal/hook; "
             f"curl -H \"authorization: bearer {planted['bearer']}\" -H 'X-Goog-Api-Key: {planted['api_key']}' "
             f"https://maps.googleapis.com/; psql {_dsn(planted, 'db.internal.example')}; "
-            f"token {planted['token']}; Bearer {planted['bearer']}\n-----BEGIN PRIVATE KEY-----\n"
+            f"token {planted['token']}; Bearer {planted['bearer']}; psql: could not translate host name "
+            f"\"{planted['host_userinfo']}@db.internal.example\" to address\n-----BEGIN PRIVATE KEY-----\n"
             f"{planted['private_key']}\n-----END PRIVATE KEY-----\n")
 
 

@@ -44,6 +44,15 @@ ROLE_LIMIT = 'too many connections for role "{}"'
 SOCKET_AND_HOST = ('psycopg2.OperationalError: connection to server on socket "/cloudsql/{}/.s.PGSQL.5432" failed: '
                    'FATAL:  password authentication failed for user "app"\nconnection to server at "{}", port 5432 '
                    'failed: FATAL:  password authentication failed for user "app"')
+# An IAM login refused names the user it asked for (Cloud SQL's words, cloud-sql-jdbc-socket-factory issue #727), which
+# the application sets, as Google's samples do, in DB_IAM_USER: the account's email without ".gserviceaccount.com".
+IAM_REFUSED = 'Cloud SQL IAM service account authentication failed for user "{}"'
+PG8000_FATAL = "pg8000.exceptions.DatabaseError: {{'S': 'FATAL', 'V': 'FATAL', 'C': '28000', 'M': '{}'}}"
+IAM_USER = (("INSTANCE_CONNECTION_NAME", "shop:us-central1:db"), ("DB_NAME", "shop"), ("DB_IAM_USER", "app@shop.iam"))
+IAM_USER_FULL_EMAIL = (("INSTANCE_CONNECTION_NAME", "shop:us-central1:db"), ("DB_NAME", "shop"),
+                       ("DB_IAM_USER", "app@shop.iam.gserviceaccount.com"))
+IAM_USER_NEW_NAME = (("INSTANCE_CONNECTION_NAME", "shop:us-central1:db"), ("DB_NAME", "shop_v2"),
+                     ("DB_IAM_USER", "app@shop.iam"))
 DB1 = (("INSTANCE_CONNECTION_NAME", "shop:us-central1:db"), ("DB_HOST", "10.10.0.3"), ("DB_USER", "app"))
 DB2_SAME_HOST = (("INSTANCE_CONNECTION_NAME", "shop:us-central1:db2"), ("DB_HOST", "10.10.0.3"), ("DB_USER", "app"))
 DB2_NEW_HOST = (("INSTANCE_CONNECTION_NAME", "shop:us-central1:db2"), ("DB_HOST", "10.10.0.9"), ("DB_USER", "app"))
@@ -98,6 +107,19 @@ CASES = {
         ESCALATE),
     "the role limit of a user the env names nowhere": (
         (LIBPQ_FATAL.format(ROLE_LIMIT.format("reporting")), HOST, NEW_USER), ESCALATE),
+    # 5. An IAM login refused for the user the deploy moved DB_IAM_USER to (the account unchanged).
+    "pg8000: the IAM login of the user DB_IAM_USER moved to": (
+        (PG8000_FATAL.format(IAM_REFUSED.format("app@shop.iam.gserviceaccount.com")), IAM_USER, IAM_USER_FULL_EMAIL),
+        ROLLBACK),
+    "libpq: the IAM login of the user DB_IAM_USER moved to": (
+        (LIBPQ_FATAL.format(IAM_REFUSED.format("app@shop.iam.gserviceaccount.com")), IAM_USER, IAM_USER_FULL_EMAIL),
+        ROLLBACK),
+    # Controls: the user refused is the one both revisions ask for, or both revisions are refused (a role removed).
+    "the IAM login of the user both revisions ask for, DB_NAME moved": (
+        (LIBPQ_FATAL.format(IAM_REFUSED.format("app@shop.iam")), IAM_USER, IAM_USER_NEW_NAME), ESCALATE),
+    "the IAM login of the new user refused for both revisions": (
+        (LIBPQ_FATAL.format(IAM_REFUSED.format("app@shop.iam.gserviceaccount.com")), IAM_USER, IAM_USER_FULL_EMAIL,
+         (), (), True), ESCALATE),
     # 4. A refusal naming a Cloud SQL socket and a host: both must be the deploy's.
     "a socket the deploy brought and a host both name": (
         (SOCKET_AND_HOST.format("shop:us-central1:db2", "10.10.0.3"), DB1, DB2_SAME_HOST), ESCALATE),
@@ -107,6 +129,11 @@ CASES = {
 @pytest.mark.parametrize("args, expected", CASES.values(), ids=CASES.keys())
 def test_a_deploy_that_changed_the_connection_target(args, expected):
     judged(args, expected)
+
+
+@pytest.mark.parametrize("name", ["DB_IAM_USER", "PG_IAM_USER", "MYSQL_IAM_USER", "ORDERS_DB_IAM_USER", "DB_USER"])
+def test_an_iam_database_users_setting_names_the_user(name):
+    assert env_hosts.holds_setting(name, "user")
 
 
 PORTS_BROUGHT = {

@@ -17,6 +17,10 @@ ROWS = [
     ("postgresql://app:PW-9x@10.0.0.3/orders", "PW-9x", f"postgresql://app:{REDACTED}@10.0.0.3/orders"),
     ('dsn "mysql+pymysql://root:t0p@db:3306/x" refused', "t0p", f'mysql+pymysql://root:{REDACTED}@db:3306/x"'),
     ("-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY----- after", "MIIEow", f"{REDACTED} after"),
+    ('could not translate host name "wX9k@10.40.0.3" to address', "wX9k", f'host name "{REDACTED}@10.40.0.3"'),
+    ("dial tcp: lookup Zk3@db.internal on 169.254.169.254:53: no such host", "Zk3", f"lookup {REDACTED}@db.internal"),
+    ('{"doc": "could not translate host name \\"pQ7@db.internal\\" to address"}', "pQ7",
+     f'host name \\"{REDACTED}@db.internal'),
 ]
 # A bearer token outside any header, after the word "bearer" in any case (RFC 6750 section 2.1: the
 # scheme's name is case-insensitive, RFC 9110 section 11.1): whatever the word's case, whitespace or what

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import NamedTuple
 
 from shared.diagnosis.excerpts import excerpt
@@ -16,10 +16,11 @@ from shared.diagnosis.facts import FAILING_LEAD, SQL_CPU_SATURATION, SQL_GAP_SEC
 from shared.diagnosis.env_hosts import (asks_for, connection_names, connection_target_changed, database_address_changed,
                                      database_ports_brought, deploy_brought, deploy_brought_instance, holds_setting,
                                      target_brought)
-from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, LogSignal, Refusal, closed_connection,
-                                          database_dial_hosts, database_dial_ports, database_engine, dial_timed_out,
-                                          is_pooler_wait, pattern_of, per_text, pool_size, read_timed_out,
-                                          refresh_failed, refusal_quote, startup_timed_out)
+from shared.diagnosis.log_signals import (POOLER_WAIT, REFUSAL_ADVICE, USERINFO_IN_HOST_ADVICE, LogSignal, Refusal,
+                                          closed_connection, database_dial_hosts, database_dial_ports, database_engine,
+                                          dial_timed_out, is_pooler_wait, pattern_of, per_text, pool_size,
+                                          read_timed_out, refresh_failed, refusal_quote, startup_timed_out,
+                                          userinfo_in_host)
 from shared.diagnosis.rules.base import Citation, duration
 from shared.diagnosis.rules.connector_signs import dials_around_connector, failing_revision, new_stress
 from shared.diagnosis.rules.database_signs import (SLOW_DATABASE, STALE_READS, UP_AGAIN_MIN_POINTS, UpAgain,
@@ -103,7 +104,7 @@ def evaluate(facts: Facts) -> Finding:
                      + (f"; and {more} other kinds of refusal (see the evidence)" if more else "")
                      + (f"; {raised}" if raised else "") + (f"; {held}" if held else ""),
                      recommendation="no automatic action (Runwarden never writes to Cloud SQL); check "
-                                    + "; and ".join(_refusal_advice(facts, kind) for kind, _ in named))
+                                    + "; and ".join(_refusal_advice(facts, kind, entries) for kind, entries in named))
     moved = facts.deploy_changed_path(errors)
     if moved is not None:
         # The path itself is the deploy's: the revision before reached the database on its own path
@@ -646,10 +647,14 @@ def _startups_beside_a_saturated_database(facts: Facts, c: Citation, errors: lis
 _LIMITS = frozenset({Refusal.CONNECTION_LIMIT, Refusal.ROLE_LIMIT, Refusal.POOLER_LIMIT})
 
 
-def _refusal_advice(facts: Facts, kind: str) -> str:
+def _refusal_advice(facts: Facts, kind: str, entries: Sequence[LogRecord] = ()) -> str:
     """What a person checks for a refusal (REFUSAL_ADVICE), naming only what the service has: at
     the connection limit, the connector its serving revisions route through (scaling it would only
-    bring more connections), never one a service on Direct VPC egress or with no VPC access lacks."""
+    bring more connections), never one a service on Direct VPC egress or with no VPC access lacks. A
+    host name not found that holds an "@" (log_signals.userinfo_in_host: a URL's password cut at an
+    unescaped "@") sends the person to the URL's value, not to DNS."""
+    if kind == Refusal.NO_SUCH_HOST and any(per_text(userinfo_in_host, entries).values()):   # each text once
+        return USERINFO_IN_HOST_ADVICE
     advice = REFUSAL_ADVICE[kind]
     connectors = list(dict.fromkeys(short_name(r.vpc_connector) for r in facts.serving if r.vpc_connector))
     if kind in _LIMITS and connectors:
@@ -1175,10 +1180,18 @@ def _settings_named(kind: str, text: str) -> tuple[str, ...]:
 # kinds `_settings_named` reads, pg_hba.conf's 'no pg_hba.conf entry for host "A", user "U", database "D"'
 # (src/backend/libpq/auth.c, ClientAuthentication; Refusal.NOT_ADMITTED and HBA_NO_ENTRY) and a role's or a
 # database's own CONNECTION LIMIT, 'too many connections for role "U"' (src/backend/utils/init/miscinit.c,
-# InitializeSessionUserId; 'for database "D"', postinit.c; Refusal.ROLE_LIMIT): the server admits one user
-# or database and not another.
+# InitializeSessionUserId; 'for database "D"', postinit.c; Refusal.ROLE_LIMIT), and an IAM login refused,
+# 'Cloud SQL IAM service account authentication failed for user "U"' (Refusal.IAM_USER; the words as
+# GoogleCloudPlatform/cloud-sql-jdbc-socket-factory issue #727 quotes them): the login is refused for the user
+# it asks for, which for a service account is its email without ".gserviceaccount.com" (Cloud SQL docs, "Manage
+# users with IAM database authentication"), set by the application (the Python connector's `user=`, from
+# DB_IAM_USER in GoogleCloudPlatform/python-docs-samples cloud-sql/postgres/sqlalchemy/
+# connect_connector_auto_iam_authn.py): a deploy that changed that name brings the refusal, as a DB_USER moved
+# does. Whether Cloud SQL answers a user name it does not hold with these words or another is UNCONFIRMED;
+# a name both revisions ask for ties nothing to the deploy either way (_names_brought). The server admits one
+# user or database and not another.
 _NAMES_DECIDE = frozenset({Refusal.SERVER_FATAL, Refusal.CREDENTIALS, Refusal.UNKNOWN_DATABASE, Refusal.NOT_ADMITTED,
-                           Refusal.HBA_NO_ENTRY, Refusal.ROLE_LIMIT})
+                           Refusal.HBA_NO_ENTRY, Refusal.ROLE_LIMIT, Refusal.IAM_USER})
 # The names a refusal gives: pgx's ConnectError header, "failed to connect to `user=U database=D`" (v5.5+)
 # or "`host=H user=U database=D`" (v4; jackc/pgx pgconn/errors.go), and the server's own words, 'user "U"',
 # 'role "U"', 'database "D"' (PostgreSQL's auth.c, hba.c, postinit.c, miscinit.c messages), a MySQL 1045's

@@ -1,0 +1,78 @@
+"""A host name looked up that holds an "@": a connection URL's password with an unescaped "@", cut by the URL's
+parser at its first "@" and the tail read as the host (SQLAlchemy's make_url, libpq's URI parsing). No host name
+holds one (RFC 3986 section 3.2.2), so the part before the last "@" is a credential's: redacted wherever Runwarden
+quotes the line (shared/redaction.py `host_userinfo`), and the person is sent to the URL's value, not to DNS
+(log_signals.userinfo_in_host, database_unreachable._refusal_advice). Pure."""
+from __future__ import annotations
+
+import pytest
+
+from shared.config import DiagnosisSettings
+from shared.diagnosis.diagnose import diagnose
+from shared.diagnosis.log_signals import userinfo_in_host
+from shared.diagnosis.signatures import Signature
+from shared.redaction import REDACTED, redacted
+
+from tests.unit.test_database_refusals import NO_SUCH_HOST, OLD, quiet, serving
+from tests.unit.builders import Evidence
+
+S = DiagnosisSettings()
+
+# (a failed lookup's line naming a password's tail as the host, the tail, the host that must stay)
+LINES = {
+    "libpq via SQLAlchemy": ('sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) could not translate host '
+                             'name "wX9kq2@10.40.0.3" to address: Name or service not known', "wX9kq2", "@10.40.0.3"),
+    "libpq, two @ in the password": ('psycopg2.OperationalError: could not translate host name "b9@c7Q@db.internal" '
+                                     'to address: Name or service not known', "b9@c7Q", "@db.internal"),
+    "Go's resolver": ("dial tcp: lookup Zk3@orders-db.internal on 169.254.169.254:53: no such host", "Zk3",
+                      "@orders-db.internal"),
+    "Node's getaddrinfo": ("Error: getaddrinfo ENOTFOUND pw7T@10.40.0.3", "pw7T", "@10.40.0.3"),
+    "Java's UnknownHostException": ("java.net.UnknownHostException: hJ2k@db.internal: Name or service not known",
+                                    "hJ2k", "@db.internal"),
+    "MySQL's 2005": ("(2005, \"Unknown MySQL server host 'q1w2@10.30.0.5' (-2)\")", "q1w2", "@10.30.0.5"),
+    "PyMySQL's 2003": ("pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on 'r4t@10.30.0.5' "
+                       "([Errno -2] Name or service not known)\")", "r4t", "@10.30.0.5"),
+}
+# Lines whose "@" is no host's, or whose host holds none: left as they are, and not read as a URL's password.
+KEPT = ['could not translate host name "orders-db.internal" to address: Name or service not known',
+        'FATAL: Cloud SQL IAM service account authentication failed for user "orders@shop.iam"',
+        "lookup orders-db.internal on 169.254.169.254:53: no such host",
+        "a failed lookup for alice@example.com", NO_SUCH_HOST]
+
+
+@pytest.mark.parametrize("text, tail, host", LINES.values(), ids=LINES.keys())
+def test_a_passwords_tail_read_as_a_host_is_redacted_and_its_host_kept(text, tail, host):
+    out = redacted(text)
+    assert tail not in out and REDACTED + host in out, out
+    assert userinfo_in_host(text) and userinfo_in_host(out)
+
+
+@pytest.mark.parametrize("text", KEPT)
+def test_a_host_with_no_userinfo_is_kept_and_not_read_as_one(text):
+    assert redacted(text) == text
+    assert not userinfo_in_host(text)
+
+
+def _lookups(text: str):
+    return diagnose(quiet(serving(Evidence())).log(-5, text, OLD, count=20).bundle(), S)
+
+
+# The lines database_unreachable reads as the database's host not found (docs/signatures.md, "Database connection
+# errors as the client stacks write them"): the parsers that cut a URL at its first "@" are Python's (SQLAlchemy's
+# make_url) and libpq's; Go's net/url and the WHATWG URL Node uses split at the last one.
+READ = ["libpq via SQLAlchemy", "libpq, two @ in the password", "MySQL's 2005", "PyMySQL's 2003"]
+
+
+@pytest.mark.parametrize("text", [LINES[name][0] for name in READ], ids=READ)
+def test_the_person_is_sent_to_the_urls_value_not_to_dns(text):
+    result = _lookups(text)
+    assert result.signature is Signature.DATABASE_UNREACHABLE, result.summary
+    assert "not percent-encoded (%40)" in result.recommendation, result.recommendation
+    assert "DNS record of the database's host name" not in result.recommendation
+
+
+def test_a_host_name_with_no_userinfo_still_sends_the_person_to_dns():
+    result = _lookups(NO_SUCH_HOST)
+    assert result.signature is Signature.DATABASE_UNREACHABLE, result.summary
+    assert "DNS record of the database's host name" in result.recommendation
+    assert "percent-encoded" not in result.recommendation
