@@ -1089,6 +1089,40 @@ class Incident(BaseModel):
                         f"{whose} filters on" + several)
         return ""
 
+    @property
+    def resource_unselected(self) -> str:
+        """How the notification's resource has a label its condition's own selection rules out (its filter's, or a
+        query's equality matchers on a Cloud Run metric: `_selected_by_condition`), or "": the condition selects
+        `service_name="backend"` and the resource says checkout. Monitoring measured only series the condition
+        selects, so such a resource's labels were written by something else: a PromQL condition's `labels`, "Labels to
+        add to or overwrite in the PromQL query result" (AlertPolicy.Condition.PrometheusQueryLanguageCondition.labels,
+        google/monitoring/v3/alert.proto; whether they reach the incident's resource labels is UNCONFIRMED), a relay or
+        template, or another condition of an OR policy carried beside this resource (UNCONFIRMED, `condition_doubt`).
+        Only a comparison read as excluding the value counts here (one not read may select it: `condition_doubt` says
+        so); the resource's labels are no longer taken as what the alert is about under any of those readings."""
+        fields = self._resource_fields
+        by_label: dict[str, list[LabelTest]] = {}
+        for test in self._selected_by_condition():
+            by_label.setdefault(test.label, []).append(test)
+        for label, group in by_label.items():
+            value = fields.get(label, "")
+            failed = unselected(group, value) if value else None
+            if failed and all(t.passes(value) is False for t in failed):
+                condition = quoted(self.condition_display_name.strip() or self.condition_name.strip())
+                return (f"its resource has {label} {quoted(value, 60)}, which its condition {condition} does not "
+                        f"select ({label} {shown(failed)})")
+        return ""
+
+    @property
+    def selected_names(self) -> dict[str, tuple[str, ...]]:
+        """The values the condition selects by equality (`=`, `one_of`; never negated) for each resource label, as
+        `_selected_by_condition` reads them: what a person is told the alert may be about."""
+        found: dict[str, tuple[str, ...]] = {}
+        for test in self._selected_by_condition():
+            if test.how in ("equals", "one_of") and not test.negated:
+                found[test.label] = tuple(dict.fromkeys(found.get(test.label, ()) + test.values))
+        return found
+
     def _metadata_doubt(self, text: str, whose: str, several: str) -> str:
         """Why the selection by a metadata label of a filter `text` (`metadata.system_labels."state" = "ACTIVE"`,
         label_filters.metadata_selections) may not select the notification's resource, or "": read against the
