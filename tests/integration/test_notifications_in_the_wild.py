@@ -227,6 +227,31 @@ TOLD: dict[str, Change] = {
 }
 
 
+EVERY_SERVICE = f"{RATIO} > 0.05".replace(',service_name="backend"', "")
+
+# A PromQL condition over every service whose `labels` write the service's name: the resource carries the value the
+# policy wrote, and whether Monitoring names the measured series or the overwritten one is UNCONFIRMED. On main:
+# backend rolled back (the first), checkout `skipped` (the second).
+OVERWRITTEN: dict[str, Change] = {
+    "promql over every service, labels writing service_name backend": _promql_labelled(
+        EVERY_SERVICE, {"service_name": "backend"}),
+    "promql over every service, labels writing service_name checkout": _promql_labelled(
+        EVERY_SERVICE, {"service_name": "checkout"}, CHECKOUT),
+}
+
+
+@pytest.mark.parametrize("case", OVERWRITTEN)
+def test_a_resource_name_a_query_label_may_have_written_is_never_acted_on(standin_env, firestore, pubsub, project_id,
+                                                                         anchor, case):
+    world = _world(standin_env, pubsub, project_id, anchor)
+
+    outcome = _send(world, OVERWRITTEN[case])
+
+    _refused_and_told(world, outcome)
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "its PromQL condition's `labels` set service_name to" in outcome.reason, outcome.reason
+
+
 @pytest.mark.parametrize("case", TOLD)
 def test_a_resource_its_own_condition_rules_out_is_told_not_skipped(standin_env, firestore, pubsub, project_id,
                                                                     anchor, case):

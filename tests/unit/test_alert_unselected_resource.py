@@ -108,3 +108,52 @@ def test_a_resource_its_condition_may_select_is_not_told(case, text, kind):
 
     assert incident.resource_unselected == ""
     assert unselected_unmanaged(incident, _service(CHECKOUT), MANAGED) == ""
+
+
+# A PromQL condition's `labels` that set a label naming the resource: whether the notification's resource carries the
+# query result's labels before or after they are overwritten is UNCONFIRMED, so a resource that carries the value the
+# policy wrote (or a template of other labels) may not be the one that alerted. Put in doubt (`condition_doubt`: no
+# write, no `healthy`), and told when it names an unmanaged service. On main each was read as the resource it names:
+# backend rolled back on a label over every service's series, checkout `skipped`.
+EVERY_SERVICE = PROMQL.format("")
+
+
+@pytest.mark.parametrize("labels, resource", [
+    ({"service_name": "backend"}, {}),
+    ({"service_name": "{{$labels.job}}"}, {}),
+    ({"service_name": "checkout", "severity": "page"}, CHECKOUT),
+    ({"location": "us-central1"}, {}),
+], ids=["a constant it carries", "a template of another label", "a constant naming an unmanaged service",
+        "the location it carries"])
+def test_a_query_label_the_resource_carries_may_not_be_what_alerted(labels, resource):
+    incident = _read(resource, "conditionPrometheusQueryLanguage", EVERY_SERVICE, labels=labels)
+    label = next(k for k in labels if k != "severity")
+
+    assert incident.labels_overwritten.startswith(f"its PromQL condition's `labels` set {label} to "), \
+        incident.labels_overwritten
+    assert incident.labels_overwritten in incident.condition_doubt
+    if resource:
+        told = unselected_unmanaged(incident, _service(resource), MANAGED)
+        assert "the notification may not name the resource that alerted" in told, told
+
+
+@pytest.mark.parametrize("labels, query", [
+    ({"severity": "page", "team": "payments"}, EVERY_SERVICE),        # no label naming the resource
+    ({"service_name": "checkout"}, EVERY_SERVICE),                     # not what the resource carries: not applied
+    ({"service_name": "{{ $labels.service_name }}"}, EVERY_SERVICE),  # the label's own value
+    ({"service_name": "backend"}, PROMQL.format('service_name="backend",')),   # the query selects backend alone
+], ids=["labels naming no resource", "a value the resource does not carry", "the label's own template",
+        "a query selecting the resource alone"])
+def test_a_query_label_that_cannot_have_named_the_resource_is_no_doubt(labels, query):
+    incident = _read({}, "conditionPrometheusQueryLanguage", query, labels=labels)
+
+    assert incident.labels_overwritten == ""
+    assert incident.condition_doubt == ""
+
+
+def test_labels_on_a_threshold_condition_are_not_a_querys():
+    """Only PrometheusQueryLanguageCondition has `labels` (alert.proto): the same key beside a filter is not read."""
+    incident = _read({}, "conditionThreshold", f'{REQUESTS} AND resource.labels.service_name="backend"',
+                     labels={"service_name": "backend"})
+
+    assert incident.query_labels == {} and incident.labels_overwritten == ""
