@@ -25,7 +25,7 @@ from shared.config import Config, DiagnosisSettings
 from shared.alerts.delivery import DeliveryCounter, GuardedState, message_key
 from shared.alerts.reasons import (OWN_CLOSINGS, closed_reason, never_opened, notified_after_own_close,
                                    not_managed, notified_after_verdict, opened_after_close, test_notification,
-                                   unknown_schema, unknown_start)
+                                   unknown_schema, unknown_start, unselected_unmanaged)
 from shared.alerts.present_failure import alert_hold
 from shared.alerts.received import Named, named, received
 from shared.errors import (AttemptInProgress, DamagedRecord, PermanentError, TransientError, WriteInFlight,
@@ -291,8 +291,12 @@ class _AlertRun:
     def for_service(self, service: str) -> Outcome:
         state, now = self.adapters.state, self.adapters.clock.now()
         if not self.config.manages(service):
-            return self.outcome(OutcomeStatus.SKIPPED, not_managed(service, [s.name for s in self.config.services],
-                                                                   self.incident.policy_name), target=service)
+            managed = [s.name for s in self.config.services]
+            told = unselected_unmanaged(self.incident, service, managed)
+            if told:
+                return self.outcome(OutcomeStatus.ESCALATED, told, target=service)
+            return self.outcome(OutcomeStatus.SKIPPED, not_managed(service, managed, self.incident.policy_name),
+                                target=service)
         gate = self.gate()
         remembered = self.remembered(gate)
         if remembered is not None:

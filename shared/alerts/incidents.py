@@ -571,6 +571,11 @@ class _ConditionBody(_Wire):
     minutes: _Periodicity | None = None
     hourly: _Periodicity | None = None
     daily: _Periodicity | None = None
+    # A PromQL condition's `labels`, "Labels to add to or overwrite in the PromQL query result. Label names must be
+    # valid. Label values can be templatized by using variables" (AlertPolicy.Condition.PrometheusQueryLanguageCondition
+    # .labels, map<string, string>, google/monitoring/v3/alert.proto; the Java client's PrometheusQueryLanguageCondition
+    # OrBuilder docs): read as text only (`Incident.query_labels`), whatever a relay put there.
+    labels: Any = None
 
     def sql_schedule_seconds(self) -> float | None:
         """The time between a SQL condition's runs in seconds: the span of log rows each run reads. None when the
@@ -780,6 +785,8 @@ class Incident(BaseModel):
     # Every condition kind the `condition` object carries (conditionThreshold, conditionAbsent, ...): one, or
     # none, from Monitoring; see `condition_doubt`.
     condition_kinds: tuple[str, ...] = ()
+    # A PromQL condition's `labels` (`_ConditionBody.labels`), those whose name and value are text: {} for any other.
+    query_labels: dict[str, str] = Field(default_factory=dict)
     # The (resource name, displayName) of each condition a `conditions` list names, () when there is none:
     # more than one, or one that is not the carried condition, puts its bar in doubt (`condition_doubt`).
     listed_conditions: tuple[tuple[str, str], ...] = ()
@@ -951,7 +958,8 @@ class Incident(BaseModel):
                     f"{' or '.join(sorted(resource_types))} its condition {quoted(shown or named)} filters on: its "
                     "policy may have several conditions (an AND policy's are met \"even if they are met on completely "
                     "different resources\"), and which one its resource, bar and value are is unknown")
-        return self._resource_label_doubt(shown or named) or self.labels_doubt or self.threshold_disagreement
+        return (self._resource_label_doubt(shown or named) or self.labels_overwritten or self.labels_doubt
+                or self.threshold_disagreement)
 
     @property
     def labels_doubt(self) -> str:
@@ -1088,6 +1096,64 @@ class Incident(BaseModel):
                 return (f"the notification's resource has {label} {quoted(value, 60)}, not the {shown(failed)} "
                         f"{whose} filters on" + several)
         return ""
+
+    @property
+    def resource_unselected(self) -> str:
+        """How the notification's resource has a label its condition's own selection rules out (its filter's, or a
+        query's equality matchers on a Cloud Run metric: `_selected_by_condition`), or "": the condition selects
+        `service_name="backend"` and the resource says checkout. Monitoring measured only series the condition
+        selects, so such a resource's labels were written by something else: a PromQL condition's `labels`, "Labels to
+        add to or overwrite in the PromQL query result" (AlertPolicy.Condition.PrometheusQueryLanguageCondition.labels,
+        google/monitoring/v3/alert.proto; whether they reach the incident's resource labels is UNCONFIRMED), a relay or
+        template, or another condition of an OR policy carried beside this resource (UNCONFIRMED, `condition_doubt`).
+        Only a comparison read as excluding the value counts here (one not read may select it: `condition_doubt` says
+        so); the resource's labels are no longer taken as what the alert is about under any of those readings."""
+        fields = self._resource_fields
+        by_label: dict[str, list[LabelTest]] = {}
+        for test in self._selected_by_condition():
+            by_label.setdefault(test.label, []).append(test)
+        for label, group in by_label.items():
+            value = fields.get(label, "")
+            failed = unselected(group, value) if value else None
+            if failed and all(t.passes(value) is False for t in failed):
+                condition = quoted(self.condition_display_name.strip() or self.condition_name.strip())
+                return (f"its resource has {label} {quoted(value, 60)}, which its condition {condition} does not "
+                        f"select ({label} {shown(failed)})")
+        return ""
+
+    @property
+    def labels_overwritten(self) -> str:
+        """How a PromQL condition's `labels` set a label naming the notification's resource (`query_labels`; the
+        type's labels, label_keys.RESOURCE_LABELS) to the value the resource carries, or to a template of other labels,
+        or "". "Labels to add to or overwrite in the PromQL query result" (PrometheusQueryLanguageCondition.labels,
+        alert.proto): whether the incident's resource carries the result's labels before or after they are
+        overwritten is UNCONFIRMED (no sample). Read after, `service_name: "checkout"` names every service's series
+        checkout; read before, the resource is what Monitoring measured. A value the resource does not carry was not
+        applied to it (the resource is as measured, under either reading), nor is one whose query selects the resource
+        alone (`_selects_alone`: its series are that resource's); one it does carry, or a template (other than the
+        label's own, `{{$labels.service_name}}`), leaves which resource alerted unknown."""
+        naming = label_keys.RESOURCE_LABELS.get(self.resource_type, ())
+        for label, value in self.query_labels.items():
+            carried = self.resource_labels.get(label, "")
+            if label not in naming or not carried or self._selects_alone(label, carried):
+                continue   # a query selecting that resource alone measured its series, whatever the label says
+            own = re.fullmatch(r"\{\{\s*\$labels\.(\w+)\s*\}\}", value.strip())
+            if (own and own.group(1) == label) or ("{{" not in value and value != carried):
+                continue
+            return (f"its PromQL condition's `labels` set {label} to {quoted(value, 60)} (\"Labels to add to or "
+                    f"overwrite in the PromQL query result\") and its resource has {label} {quoted(carried, 60)}: "
+                    "whether that is the series Monitoring measured or the label the policy wrote is unknown")
+        return ""
+
+    @property
+    def selected_names(self) -> dict[str, tuple[str, ...]]:
+        """The values the condition selects by equality (`=`, `one_of`; never negated) for each resource label, as
+        `_selected_by_condition` reads them: what a person is told the alert may be about."""
+        found: dict[str, tuple[str, ...]] = {}
+        for test in self._selected_by_condition():
+            if test.how in ("equals", "one_of") and not test.negated:
+                found[test.label] = tuple(dict.fromkeys(found.get(test.label, ()) + test.values))
+        return found
 
     def _metadata_doubt(self, text: str, whose: str, several: str) -> str:
         """Why the selection by a metadata label of a filter `text` (`metadata.system_labels."state" = "ACTIVE"`,
@@ -1615,6 +1681,15 @@ def _respelled(incident: Incident) -> AlertTarget | None:
 _NAMING_LABELS = ("project_id", "location", "service_name", "revision_name", "connector_name", "database_id", "host")
 
 
+def _query_labels(condition: _Condition) -> dict[str, str]:
+    """A PromQL condition's `labels` (`_ConditionBody.labels`) whose name and value are text; {} for any other
+    condition, and for a `labels` that is no object."""
+    body = condition.other
+    if "conditionPrometheusQueryLanguage" not in condition.kinds or body is None or not isinstance(body.labels, Mapping):
+        return {}
+    return {str(k): v for k, v in body.labels.items() if isinstance(v, str)}
+
+
 def _no_resource(incident: Incident) -> AlertTarget:
     """A notification with no `resource.type`: it cannot say what it is about, so nothing is guessed
     from its labels; but the policy that sent it to Runwarden's channel keeps firing, so a person
@@ -1793,6 +1868,7 @@ def _to_incident(wire: _NotificationWire) -> Incident:
         condition_filter=condition.filter,
         condition_kind=condition.kind,
         condition_kinds=condition.kinds,
+        query_labels=_query_labels(condition),
         listed_conditions=tuple((c.name.strip(), c.display_name.strip()) for c in i.conditions or ()),
         comparison=body.comparison if body else "",
         denominator_filter=body.denominator_filter if body else "",

@@ -179,6 +179,31 @@ def unknown_start(incident: Incident, about: str) -> str:
             f"{incident.policy_name!r}{summary}")
 
 
+def unselected_unmanaged(incident: Incident, service: str, managed: Sequence[str]) -> str:
+    """The `escalated` outcome's reason for an alert whose resource names a service the config does not manage while
+    its own condition rules that resource out (Incident.resource_unselected), or its PromQL condition's `labels` may
+    have written that name (Incident.labels_overwritten), or "" when neither: which service it
+    is about is unknown (the managed one its condition selects, under a label rewritten on the way), so it is told, not
+    `skipped` as another team's alert (`not_managed`), which nobody heard of. The managed services the condition
+    selects by name are named; nothing is read or done on any."""
+    unselected, overwritten = incident.resource_unselected, incident.labels_overwritten
+    if not unselected and not overwritten:
+        return ""
+    selected = incident.selected_names
+    names = selected.get("service_name", ())
+    found = [name for name in managed if name.rsplit("/", 1)[-1] in names
+             and name.split("/")[1] in selected.get("project_id", (name.split("/")[1],))
+             and name.split("/")[3] in selected.get("location", (name.split("/")[3],))]
+    said = (f"; its condition selects the managed service{'s' if len(found) > 1 else ''} {', '.join(found)}"
+            if found else "")
+    why = (f"the notification contradicts itself: {unselected}, so Monitoring did not measure that resource's series "
+           "under it: its labels were written on the way (a PromQL condition's `labels` overwrite its query's result "
+           "labels; a relay or template), or it carries another condition of its policy" if unselected else
+           f"the notification may not name the resource that alerted: {overwritten}")
+    return (f"{service} is not a managed service, but {why}. Which resource it is about is unknown, so nothing was "
+            f"read or done; a person must look at it{said}. Policy {quoted(incident.policy_name)}")
+
+
 def not_managed(service: str, managed: Sequence[str], policy: str) -> str:
     """The `skipped` outcome's reason for an alert on a Cloud Run service the config does not manage
     (`projects/P/locations/L/services/S`): nothing read or done. When a managed service has the same service id in

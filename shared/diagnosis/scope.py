@@ -16,7 +16,7 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from shared.alerts.incidents import AlertTarget, Incident, TargetKind
-from shared.alerts.reasons import not_managed
+from shared.alerts.reasons import not_managed, unselected_unmanaged
 from shared.config import Config, DiagnosisSettings
 from shared.diagnosis.check_results import UPTIME_URL
 from shared.diagnosis.collection import (MAX_FAN_OUT_SERVICES, SEQUENTIAL_ROUNDS, Readers, Users, collect,
@@ -738,7 +738,9 @@ def diagnose_alert(incident: Incident, config: Config, readers: Readers, now: da
     if target.kind in (TargetKind.SERVICE, TargetKind.UPTIME):
         service = target.name if target.kind is TargetKind.SERVICE else service_for_host(target.name, config)
         if service is None or not config.manages(service):
-            skip = (not_managed(target.name, [s.name for s in config.services], incident.policy_name)
+            managed = [s.name for s in config.services]
+            skip = ((unselected_unmanaged(incident, target.name, managed)
+                     or not_managed(target.name, managed, incident.policy_name))
                     if target.kind is TargetKind.SERVICE else f"{target.name} is not a managed service (nor its host)")
             return AlertVerdict(target, skip=skip)
         result = diagnose_service(service, incident, config, readers, now)

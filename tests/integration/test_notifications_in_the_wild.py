@@ -19,10 +19,10 @@ from typing import Callable
 import pytest
 
 from sandbox.scenarios import resolve_scenario
-from tests.integration.test_unseen_notifications import (BY, PROJECT, RATE_5XX, RATE_ALL, Change,
-                                                         _both, _drop, _incident, _labels, _mql, _never_healthy,
-                                                         _promql, _refused_and_told, _send, _set, _threshold, _top,
-                                                         _world)
+from tests.integration.test_unseen_notifications import (BY, PROJECT, RATE_5XX, RATE_ALL, SERVICE_LABELS, Change,
+                                                         _both, _condition, _drop, _incident, _labels, _mql,
+                                                         _never_healthy, _promql, _refused_and_told, _send, _set,
+                                                         _threshold, _top, _world)
 from tests.integration.world import World, event
 
 RATIO = f"{BY}({RATE_5XX % '5m'}) / {BY}({RATE_ALL % '5m'})"
@@ -134,6 +134,135 @@ REJECTED: dict[str, Change] = {
     "incident_id missing": _drop("incident_id"),
     "incident an array": lambda n: n.update(incident=[n["incident"]]),
 }
+
+
+# --- more documented forms: query labels, uptime and log-match conditions on the revision, resources it may name ------
+
+BACKEND = f"projects/{PROJECT}/locations/us-central1/services/backend"
+CHECKOUT = {"project_id": PROJECT, "location": "us-central1", "service_name": "checkout"}
+# An uptime check whose monitored resource is the Cloud Run service ("UptimeCheckConfig.monitored_resource": uptime_url,
+# gce_instance, ..., cloud_run_revision, google/monitoring/v3/uptime.proto), alerted on as the console's uptime
+# policy is: check_passed, ALIGN_NEXT_OLDER, REDUCE_COUNT_FALSE grouped by its resource, more than 1 location failing.
+UPTIME_ON_REVISION = {"filter": 'metric.type="monitoring.googleapis.com/uptime_check/check_passed" AND '
+                                'resource.type="cloud_run_revision" AND metric.label."check_id"="backend-uptime"',
+                      "aggregations": [{"alignmentPeriod": "1200s", "perSeriesAligner": "ALIGN_NEXT_OLDER",
+                                        "crossSeriesReducer": "REDUCE_COUNT_FALSE",
+                                        "groupByFields": ["resource.label.*"]}],
+                      "comparison": "COMPARISON_GT", "thresholdValue": 1, "duration": "60s", "trigger": {"count": 1}}
+# A log-match condition on Cloud Run's request log (LogMatch: a filter and label extractors, alert.proto); the entry's
+# resource is the revision, every label set by Cloud Run ("Monitored resource types": cloud_run_revision).
+BACKEND_5XX_LOG = 'resource.type="cloud_run_revision" AND resource.labels.service_name="backend" AND httpRequest.status>=500'
+
+
+def _uptime_on_revision(n: dict) -> None:
+    _condition(n, "conditionThreshold", UPTIME_ON_REVISION, "monitoring.googleapis.com/uptime_check/check_passed",
+               "3", "1")
+    _incident(n)["metric"]["labels"] = {"check_id": "backend-uptime", "checker_location": "us-iowa"}
+
+
+def _log_match(query: str, labels: dict[str, str]) -> Change:
+    def change(n: dict) -> None:
+        _condition(n, "conditionMatchedLog", {"filter": query, "labelExtractors": {
+            "status": "EXTRACT(httpRequest.status)"}})
+        _incident(n)["metric"]["labels"] = {"status": "503"}
+        _incident(n)["resource"] = {"type": "cloud_run_revision", "labels": dict(labels)}
+    return change
+
+
+def _promql_labelled(query: str, labels: dict[str, str], resource: dict[str, str] | None = None) -> Change:
+    """A PromQL condition with its `labels`, "Labels to add to or overwrite in the PromQL query result"
+    (PrometheusQueryLanguageCondition.labels, alert.proto); where they show in the notification is UNCONFIRMED: the
+    resource's labels as measured, or as overwritten (`resource`)."""
+    def change(n: dict) -> None:
+        _promql(query, resource)(n)
+        _incident(n)["condition"]["conditionPrometheusQueryLanguage"].update(labels=labels, ruleGroup="backend-rules",
+                                                                             alertRule="Backend5xxRatio")
+    return change
+
+
+ACTS.update({
+    "promql ratio with labels adding a severity, from a rule group": _promql_labelled(f"{RATIO} > 0.05",
+                                                                                     {"severity": "page"}),
+    "promql ratio whose labels overwrite service_name, the resource as measured": _promql_labelled(
+        f"{RATIO} > 0.05", {"service_name": "checkout"}),
+    "uptime check on the cloud_run_revision failing": _uptime_on_revision,
+    "log match on backend's 5xx request log": _log_match(BACKEND_5XX_LOG, {
+        **SERVICE_LABELS, "revision_name": "backend-00002-xyz", "configuration_name": "backend"}),
+    "metrics scope of another project": _set(scoping_project_id="ops-host"),
+    "resource_display_name of another service": _set(resource_display_name="checkout"),
+})
+
+HELD.update({
+    # The alert names the revision that served cleanly: its condition held on that revision's own requests.
+    "grouped by revision, naming the clean one": _labels(revision_name="backend-00001-abc"),
+    "grouped by revision, naming another service's": _labels(revision_name="checkout-00003-qqq",
+                                                            configuration_name="checkout"),
+    # Cloud Run worker pools ("Monitored resource types": cloud_run_worker_pool) are not Runwarden's.
+    # A relay that wrote the project number where the id is: matches no managed project (rejected as a policy to fix).
+    "project_id a project number": _labels(project_id="814739424704"),
+    "cloud_run_worker_pool of the same name": _set(resource={"type": "cloud_run_worker_pool", "labels": {
+        "project_id": PROJECT, "location": "us-central1", "worker_pool_name": "backend"}}),
+})
+
+REJECTED.update({
+    # A relay that serialised the condition object as a JSON string.
+    "condition a JSON string": lambda n: _incident(n).update(condition=json.dumps(_incident(n)["condition"])),
+})
+
+# The resource names a service the config does not manage while the condition selects only backend: Monitoring did
+# not measure that resource under it (its labels were rewritten on the way: a PromQL condition's `labels`, a relay), so
+# which service it is about is unknown. On main each was `skipped` as another team's alert, and nobody heard of it.
+TOLD: dict[str, Change] = {
+    "threshold on backend, resource checkout": _labels(service_name="checkout"),
+    "threshold on backend in us-central1, resource europe-west1": _both(
+        lambda n: _incident(n)["condition"]["conditionThreshold"].update(
+            filter=_incident(n)["condition"]["conditionThreshold"]["filter"]
+            + ' AND resource.labels.location="us-central1"'),
+        _labels(location="europe-west1")),
+    "promql ratio on backend whose labels overwrite service_name, resource as overwritten": _promql_labelled(
+        f"{RATIO} > 0.05", {"service_name": "checkout"}, CHECKOUT),
+    "mql on backend, resource checkout": _both(_mql(MQL_HEAD + "condition val() > 0.5 '1/s'"),
+                                               _labels(service_name="checkout")),
+    "log match on backend's request log, resource checkout": _log_match(BACKEND_5XX_LOG, CHECKOUT),
+}
+
+
+EVERY_SERVICE = f"{RATIO} > 0.05".replace(',service_name="backend"', "")
+
+# A PromQL condition over every service whose `labels` write the service's name: the resource carries the value the
+# policy wrote, and whether Monitoring names the measured series or the overwritten one is UNCONFIRMED. On main:
+# backend rolled back (the first), checkout `skipped` (the second).
+OVERWRITTEN: dict[str, Change] = {
+    "promql over every service, labels writing service_name backend": _promql_labelled(
+        EVERY_SERVICE, {"service_name": "backend"}),
+    "promql over every service, labels writing service_name checkout": _promql_labelled(
+        EVERY_SERVICE, {"service_name": "checkout"}, CHECKOUT),
+}
+
+
+@pytest.mark.parametrize("case", OVERWRITTEN)
+def test_a_resource_name_a_query_label_may_have_written_is_never_acted_on(standin_env, firestore, pubsub, project_id,
+                                                                         anchor, case):
+    world = _world(standin_env, pubsub, project_id, anchor)
+
+    outcome = _send(world, OVERWRITTEN[case])
+
+    _refused_and_told(world, outcome)
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "its PromQL condition's `labels` set service_name to" in outcome.reason, outcome.reason
+
+
+@pytest.mark.parametrize("case", TOLD)
+def test_a_resource_its_own_condition_rules_out_is_told_not_skipped(standin_env, firestore, pubsub, project_id,
+                                                                    anchor, case):
+    world = _world(standin_env, pubsub, project_id, anchor)
+
+    outcome = _send(world, TOLD[case])
+
+    _refused_and_told(world, outcome)
+    assert outcome.status.value == "escalated", outcome.reason
+    assert "the notification contradicts itself" in outcome.reason, outcome.reason
+    assert f"its condition selects the managed service {BACKEND}" in outcome.reason, outcome.reason
 
 
 @pytest.mark.parametrize("case", ACTS)
