@@ -754,6 +754,9 @@ def _notifications() -> list[dict[str, Any]]:
     return found + varied
 
 
+# Every bundled scenario's notification, four ways: about 2,600 parses, growing with the scenarios (73 s alone on
+# a loaded 2-core machine, past pytest's 120 s under the full suite's load).
+@pytest.mark.timeout(600)
 def test_the_incident_is_what_validating_its_fields_again_gives() -> None:
     """The Incident holds the same fields, values and types as one validated again from them, for
     every notification at hand (nulls dropped or not: `_null_means_absent` keeps an object
