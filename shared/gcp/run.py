@@ -764,7 +764,7 @@ def service_from_proto(proto: Any) -> Service:
         # Service.last_modifier and update_time, output only (google/cloud/run/v2/service.proto).
         last_modifier=proto.last_modifier,
         update_time=_timestamp(proto.update_time) if proto.HasField("update_time") else None,
-        settings=service_settings(proto))
+        settings=service_settings(proto), template_settings=template_settings(proto))
 
 
 # The Service fields that are service-level settings (google/cloud/run/v2/service.proto, google-cloud-run
@@ -789,6 +789,55 @@ def service_settings(proto: Any) -> dict[str, Any]:
         if field not in SERVICE_SETTINGS:
             part.ClearField(field)
     return MessageToDict(part, preserving_proto_field_name=True)
+
+
+# The revision template's fields a deploy of new code changes, left out of `template_settings`
+# (google/cloud/run/v2/revision_template.proto, k8s.min.proto; google-cloud-run's RevisionTemplate and Container
+# docstrings): the revision's name ("The unique name for the revision": each deploy names its own), `labels` and
+# `annotations` (metadata: v2 rejects the run.googleapis.com, autoscaling.knative.dev, ... namespaces in either,
+# "All system annotations in v1 now have a corresponding field in v2 RevisionTemplate", so no scaling or VPC
+# setting hides there), and each container's code: `image` ("Name of the container image"), `source_code`
+# ("Location of the source"), `base_image_uri` ("Base image for this container"), and `build_info` ("Output
+# only"). Every other field set (env and secrets, resources, scaling, VPC access and egress, the service account,
+# the timeout, concurrency, volumes, probes, the execution environment, ...) changes how a revision made from it
+# serves.
+TEMPLATE_METADATA = frozenset({"revision", "labels", "annotations"})
+CONTAINER_CODE = frozenset({"image", "source_code", "base_image_uri", "build_info"})
+
+
+def template_settings(proto: Any) -> dict[str, str] | None:
+    """The service's revision template (Service.template, "The template used to create revisions for this
+    Service") as a short digest per field that changes how a revision serves (all but TEMPLATE_METADATA, and each
+    container's fields but CONTAINER_CODE), keyed `field` or `containers[NAME].field` (a container without a name
+    by its place). Digests, not values: env values and secret names stay out of the action record, which needs only
+    to tell which field a change since touched (generations.template_changed). None when the template was not read
+    (a summary of the service)."""
+    raw = _raw(proto)
+    if not raw.HasField("template"):
+        return None
+    digests: dict[str, str] = {}
+    for field, value in raw.template.ListFields():
+        if field.name in TEMPLATE_METADATA:
+            continue
+        if field.name != "containers":
+            digests[field.name] = _digest(field, value)
+            continue
+        for place, container in enumerate(value):
+            named = container.name or str(place)
+            digests.update((f"containers[{named}].{part.name}", _digest(part, held))
+                           for part, held in container.ListFields() if part.name not in CONTAINER_CODE)
+    return digests
+
+
+def _digest(field: Any, value: Any) -> str:
+    """A field's value as 12 hex digits of its deterministic wire bytes (a repeated field's elements in order)."""
+    import hashlib
+    # FieldDescriptor.is_repeated (protobuf 5.28 and later; `label`, deprecated, before it).
+    repeated = field.is_repeated if hasattr(field, "is_repeated") else field.label == field.LABEL_REPEATED
+    items = value if repeated else (value,)
+    whole = b"\x00".join(item.SerializeToString(deterministic=True) if hasattr(item, "SerializeToString")
+                          else repr(item).encode() for item in items)
+    return hashlib.blake2b(whole, digest_size=6).hexdigest()
 
 
 def _resolved(status: TrafficTarget, latest_ready: str | None) -> TrafficTarget:
