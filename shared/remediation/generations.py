@@ -54,10 +54,11 @@ def unexplained_generations(record: ActionRecord, service: Service, revisions: S
     words ("" when it did not move, or only by deploys that take no traffic). Every step past the generation
     the rollback left must be a deploy: the revisions created after the newest one at the rollback (its
     record's `latest_created_revision`), at least one per step, with the desired split as the rollback left
-    it (a deploy that took traffic or a tag changed it) and the service-level settings as they were (the
-    record's `settings`). Anything else is someone else's change, said with what moved: a setting changed
-    (named, before and now), or steps no deploy explains (a change to a setting not read, a deploy whose
-    revision is no longer listed).
+    it (a deploy that took traffic or a tag changed it), the service-level settings as they were (the
+    record's `settings`) and the revision template's as they were but for the code (the record's `template`:
+    `_template_moved`). Anything else is someone else's change, said with what moved: a setting changed
+    (named, before and now), a template field changed (named, its value not kept), or steps no deploy explains
+    (a change to a setting not read, a deploy whose revision is no longer listed).
     A record written before the settings were kept (no `settings` in its `after`), or a service read without
     them, cannot tell a deploy from a setting: any step is someone else's change, as it was judged before."""
     moved = generation_moved(record, service)

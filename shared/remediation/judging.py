@@ -1190,7 +1190,7 @@ def server_time_read(record: ActionRecord, revisions: Sequence[Revision]) -> dat
 def _when_said(at: datetime, since: datetime, after: datetime) -> str:
     """An entry's place against the evidence's read and the action, as far as the clocks tell."""
     if at <= since:
-        return " (dated before the evidence's read, within the clock-skew allowance of it)"
+        return " (dated before the time read from, within the clock-skew allowance of it)"
     return " (before the action)" if at <= after and since < after else ""
 
 
