@@ -549,15 +549,39 @@ class RunStandIn(StandIn):
             self._require_service(service)
             return self._apply_traffic(service, self._validated_traffic(service, targets), by, at)
 
-    def deploy(self, service: str, revision: str, create_time: datetime, **fields: Any) -> run_v2.Service:
-        """An out-of-band deploy (as `gcloud run deploy`, a pipeline's): a change of the service's template ("The
-        template used to create revisions for this Service", Service docstring, google-cloud-run), so a new
-        revision (`add_revision`, its `fields`), and the desired state changed: generation and etag
-        move on. The desired split is kept, as `--no-traffic` keeps it: while it names revisions (a rollback's
-        pin), the new one takes no traffic."""
-        self.add_revision(service, revision, create_time, **fields)
+    def deploy(self, service: str, revision: str, create_time: datetime, *, image: str | None = None,
+               env: Sequence[tuple[str, str]] = ()) -> run_v2.Service:
+        """An out-of-band deploy (as `gcloud run deploy --image`, a pipeline's, or `gcloud run services update
+        --update-env-vars`, a person's): a change of the service's template ("The template used to create revisions
+        for this Service", Service docstring, google-cloud-run), so a new revision, and the desired state changed:
+        generation and etag move on. The new revision is the service's newest one's configuration with only what is
+        given changed: the ingress container's image, and each `env` variable set (others kept), as gcloud sends the
+        template it read with its flags applied (settings not given are kept from the service's template: gcloud's
+        `run deploy` reference, UNCONFIRMED in so many words). The desired split is kept, as `--no-traffic` keeps it:
+        while it names revisions (a rollback's pin), the new one takes no traffic."""
         with self.lock:
             stored = self._require_service(service)
+            newest = self._revisions.get(stored.latest_created_revision)
+            if newest is None:
+                raise ValueError(f"{service} has no revision to deploy over")
+            name = f"{service}/revisions/{revision}"
+            if name in self._revisions:
+                raise ValueError(f"revision {name} already exists")
+            proto = _copy(newest)
+            proto.name, proto.uid, proto.etag = name, str(uuid.uuid4()), _new_etag()
+            proto.create_time = proto.update_time = create_time
+            proto.conditions = [_condition(c, create_time) for c in READY]
+            ingress = proto.containers[0]
+            if image:
+                ingress.image = image
+            for key, value in env:
+                kept = [e for e in ingress.env if e.name != key]
+                ingress.env = [*kept, run_v2.EnvVar(name=key, value=value)]
+            self._revisions[name] = proto
+            template = _template_of(proto)
+            self._templates[name] = template
+            stored.template = _copy(template)
+            self._refresh_status(service)
             stored.generation += 1
             stored.observed_generation = stored.generation
             stored.etag = _new_etag()

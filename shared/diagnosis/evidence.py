@@ -285,6 +285,11 @@ class Service(_Model):
     # moved since by a deploy that takes no traffic is told from a setting a person changed
     # (judging.unexplained_generations). Not part of a dump: no snapshot or written split carries it.
     settings: dict[str, Any] | None = Field(default=None, exclude=True)
+    # The revision template's fields that change how a revision made from it serves, each as a digest
+    # (shared/gcp/run.py template_settings: env, secrets, scaling, VPC access, ..., not the image a deploy
+    # brings). None: not read. What a rollback's record keeps beside `settings`, so that a person's change of the
+    # template made with a deploy is told from a pipeline's deploy of new code (generations.template_changed).
+    template_settings: dict[str, str] | None = Field(default=None, exclude=True)
 
     @property
     def short_name(self) -> str:

@@ -14,10 +14,18 @@ Cloud Run v2's Service (google/cloud/run/v2/service.proto; google-cloud-run 0.16
   `traffic_statuses` and the revisions' own requests either way.
 - the service-level settings (ingress, the invoker check, scaling, ...: shared/gcp/run.py SERVICE_SETTINGS)
   apply to every revision at once, with no new revision.
+- within `template`, a deploy of new code changes the containers' image (Container.image, source_code,
+  base_image_uri; google/cloud/run/v2/k8s.min.proto) and the revision's name; every other field (env, secrets,
+  resources, scaling, vpc_access and its egress, the service account, timeout, concurrency, volumes:
+  revision_template.proto) is configuration, and a person's change of it rides the same UpdateService as a deploy
+  (`gcloud run deploy --update-env-vars`, the console's "Edit & deploy new revision").
 
 So a generation moved since the rollback is a deploy or a service-level change (or a split change, judged
 apart: `traffic_moved`). A deploy that takes no traffic changes nothing that serves; a setting a person changed
-(max instances, ingress) changes how every revision serves, and the recovery may be its doing.
+(max instances, ingress) changes how every revision serves, and the recovery may be its doing. A template
+changed beyond the code under the pin serves nothing yet, but it is a person at work on the failure's
+configuration (an env fix, a larger pool, another egress) whose next step serves it, and whose own verdict
+the recovery may be: named, never verified on. Only the image may change for a deploy to be no one else's.
 """
 from __future__ import annotations
 
@@ -46,10 +54,11 @@ def unexplained_generations(record: ActionRecord, service: Service, revisions: S
     words ("" when it did not move, or only by deploys that take no traffic). Every step past the generation
     the rollback left must be a deploy: the revisions created after the newest one at the rollback (its
     record's `latest_created_revision`), at least one per step, with the desired split as the rollback left
-    it (a deploy that took traffic or a tag changed it) and the service-level settings as they were (the
-    record's `settings`). Anything else is someone else's change, said with what moved: a setting changed
-    (named, before and now), or steps no deploy explains (a change to a setting not read, a deploy whose
-    revision is no longer listed).
+    it (a deploy that took traffic or a tag changed it), the service-level settings as they were (the
+    record's `settings`) and the revision template's as they were but for the code (the record's `template`:
+    `_template_moved`). Anything else is someone else's change, said with what moved: a setting changed
+    (named, before and now), a template field changed (named, its value not kept), or steps no deploy explains
+    (a change to a setting not read, a deploy whose revision is no longer listed).
     A record written before the settings were kept (no `settings` in its `after`), or a service read without
     them, cannot tell a deploy from a setting: any step is someone else's change, as it was judged before."""
     moved = generation_moved(record, service)
@@ -62,6 +71,9 @@ def unexplained_generations(record: ActionRecord, service: Service, revisions: S
     changed = settings_changed(kept, now)
     if changed:
         return f"{moved}: its service-level settings changed since ({'; '.join(changed)})"
+    template = _template_moved(record, service)
+    if template:
+        return f"{moved}{template}"
     if split_changed(left_split(record), service.traffic):
         return f"{moved}: its desired split is not the one the rollback left"
     steps = service.generation - int(record.after["generation"])
@@ -76,6 +88,27 @@ def unexplained_generations(record: ActionRecord, service: Service, revisions: S
                 f"{steps} steps, with the split and the service-level settings as the rollback left them; the rest "
                 "is a change not read here")
     return ""
+
+
+def _template_moved(record: ActionRecord, service: Service) -> str:
+    """Why the revision template is not as the rollback left it beyond the code a deploy brings, in words ("" when
+    it is): a field changed since (a person's env, secret, scaling or VPC change, made with a deploy or as one), or
+    no template to compare (a record written before it was kept, a service read without it)."""
+    kept, now = record.after.get("template"), service.template_settings
+    if not isinstance(kept, dict) or now is None:
+        return ("; the rollback's record, or the service as read, holds no revision template to tell a pipeline's deploy of new code from a "
+                "change of the template's settings (env, secrets, scaling, VPC access)")
+    changed = template_changed(kept, now)
+    if not changed:
+        return ""
+    return (f": its revision template changed since beyond the code a deploy brings ({', '.join(changed)}; values "
+            "not kept): a person at work on its configuration, whose next step (a traffic move, the pin released) "
+            "serves it")
+
+
+def template_changed(kept: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """Each template field (shared/gcp/run.py template_settings: its digest) set, unset or changed since."""
+    return [name for name in sorted(set(kept) | set(now)) if kept.get(name) != now.get(name)]
 
 
 def settings_changed(kept: dict[str, Any], now: dict[str, Any]) -> list[str]:

@@ -85,8 +85,9 @@ from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.config import DiagnosisSettings, VerificationSettings
 from shared.diagnosis.background import verified_bar
 from shared.diagnosis.client_errors import client_share
-from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, MetricResult, Service, TrafficTarget,
-                                       at_micros, micros, short_name, split_text)
+from shared.diagnosis.collection import MAX_AUDIT_ENTRIES
+from shared.diagnosis.evidence import (AlertContext, Connector, EvidenceBundle, LogRecord, MetricResult, Revision, Service,
+                                       TrafficTarget, at_micros, micros, short_name, split_text)
 from shared.diagnosis.failure_lines import lines_unread
 from shared.diagnosis.facts import (DEFAULT_REQUEST_TIMEOUT_SECONDS, INGEST_LAG, Facts, Window, clock_on, hms,
                                     refused_series, whole_until)
@@ -1114,24 +1115,87 @@ def changes_read_from(record: ActionRecord) -> datetime:
 
 def _others_in_audit(facts: Facts, record: ActionRecord) -> str:
     """The audit part of `changed_by_others`: a person's entries since the evidence's read (`changes_read_from`),
-    each said before or after the action, and whose change came first."""
+    each said before or after the action, and whose change came first.
+    The read time is the instance's clock, an entry's `timestamp` Google's (LogEntry.timestamp, "The time the
+    event described by the log entry occurred", google/logging/v2/log_entry.proto), and the two may differ by
+    up to CLOCK_SKEW_ALLOWANCE either way: an instance 2 minutes fast dates its read 2 minutes late, and a
+    person's change a minute after the read in real time was dated before it and left out. So entries from
+    the allowance before the read count too (`changes_counted`), said as possibly after it, unless dated at or
+    before a server time the evidence already held (`server_time_read`): those came before the read whatever
+    the clocks."""
     after, since = record.applied_at, changes_read_from(record)
     audits = [e for read in (facts.b.audit, facts.b.connector_audit) if read is not None for e in read.entries]
     own = {p.strip().lower() for p in facts.s.self_principals}
-    others = sorted((e for e in audits if e.timestamp > since and (e.principal or "").lower() not in own
-                     and not e.status_code), key=lambda e: e.timestamp)
+    others = sorted((e for e in changes_counted(audits, since, server_time_read(record, facts.b.revisions))
+                     if (e.principal or "").lower() not in own and not e.status_code), key=lambda e: e.timestamp)
+    cut = audit_cut(facts, since - CLOCK_SKEW_ALLOWANCE)
     if not others:
-        return ""
+        return cut
     shown = "; ".join(f"{e.method_name or e.text or 'a change'} on {short_name(e.resource_name or '') or 'the service'} "
                       f"by {e.principal or 'an unnamed principal'} at {clock_on(e.timestamp, after)}"
-                      + (" (before the action)" if e.timestamp <= after and since < after else "") for e in others[:3])
-    more = f"; {len(others) - 3} more" if len(others) > 3 else ""
+                      + _when_said(e.timestamp, since, after) for e in others[:3])
+    more = (f"; {len(others) - 3} more" if len(others) > 3 else "") + (f"; and {cut}" if cut else "")
     if others[0].timestamp > after:
         return (f"someone else changed it after the action at {hms(after)} (Admin Activity audit log: {shown}{more}): "
                 "the recovery may be that change's doing, not the action's")
-    return (f"someone else changed it before the action, after the evidence it was decided on was read at "
-            f"{clock_on(since, after)} (Admin Activity audit log: {shown}{more}): their change came first and the "
-            f"action was written after it, at {hms(after)}, so the recovery may be that change's doing, not the action's")
+    read = (f"after the evidence it was decided on was read at {clock_on(since, after)}" if others[0].timestamp > since
+            else f"after, or up to the clock-skew allowance ({_minutes(CLOCK_SKEW_ALLOWANCE)}) before, "
+                 + (f"the time the evidence it was decided on was read at, {clock_on(since, after)}" if since < after
+                    else f"the action's time, {hms(after)}")
+                 + " (this instance's clock, not Google's: the change may have come after it)")
+    return (f"someone else changed it before the action, {read} (Admin Activity audit log: {shown}{more}): their "
+            f"change came first and the action was written after it, at {hms(after)}, so the recovery may be that "
+            "change's doing, not the action's")
+
+
+def audit_cut(facts: Facts, read_from: datetime) -> str:
+    """Why the audit read does not show that nobody else changed the service or its connector since `read_from`,
+    because it was cut at its bound (collection.MAX_AUDIT_ENTRIES, newest first: LogResult.truncated) before it
+    reached back to then ("" when it was read whole, or reached back past `read_from`). The entries left out are the
+    oldest, the very ones from the evidence's read on. A read that failed is a gap, judged as such elsewhere."""
+    reads = [r for r in (facts.b.audit, facts.b.connector_audit) if r is not None]
+    if not any(r.truncated for r in reads):
+        return ""
+    oldest = min((e.timestamp for r in reads for e in r.entries), default=None)
+    if oldest is not None and oldest <= read_from:
+        return ""
+    back_to = f"back to {clock_on(oldest, read_from)} only" if oldest is not None else "with no entry kept"
+    return (f"the Admin Activity audit read of the service and its connector came back cut at its bound "
+            f"({MAX_AUDIT_ENTRIES:,} entries, newest first), {back_to}: the changes from {clock_on(read_from, read_from)} "
+            "(the evidence's read, less the clock-skew allowance) to then are not read, so whether someone else "
+            "changed it since cannot be told")
+
+
+def changes_counted(entries: Sequence[LogRecord], since: datetime, read_after: datetime | None) -> list[LogRecord]:
+    """The audit entries that may be changes after the evidence's read: dated after `since` (the read's time on
+    the instance's clock), or within CLOCK_SKEW_ALLOWANCE before it (the clocks cannot tell which came first),
+    but never at or before `read_after` (a server time the evidence held: those came before the read)."""
+    return [e for e in entries if e.timestamp > since - CLOCK_SKEW_ALLOWANCE
+            and (read_after is None or e.timestamp > read_after)]
+
+
+def server_time_read(record: ActionRecord, revisions: Sequence[Revision]) -> datetime | None:
+    """A time on Google's clock known to come before the evidence's read: the newest `create_time`
+    ("The creation time", google/cloud/run/v2/revision.proto, set by the server) of the revisions the record
+    names, which existed when the evidence was read (the rollback's two, the newest revision its plan read).
+    Whether a deploy's audit entry is dated at or before the revision it creates is not documented (UNCONFIRMED:
+    the entry is the operation's start, "Cloud Run audit logging"); if it is dated after, that deploy is named
+    as possibly first, never left out. None when the record names none of them."""
+    named = {str(record.params.get(key) or "") for key in ("from_revision", "to_revision")}
+    named.add(str(record.before.get("latest_created_revision") or ""))
+    times = [r.create_time for r in revisions if r.short_name in named - {""}]
+    return max(times, default=None)
+
+
+def _when_said(at: datetime, since: datetime, after: datetime) -> str:
+    """An entry's place against the evidence's read and the action, as far as the clocks tell."""
+    if at <= since:
+        return " (dated before the time read from, within the clock-skew allowance of it)"
+    return " (before the action)" if at <= after and since < after else ""
+
+
+def _minutes(span: timedelta) -> str:
+    return f"{span.total_seconds() / 60:g} min"
 
 
 def verified_kept(ratio: float) -> float:

@@ -810,10 +810,12 @@ class Sweep:
             # From when the change took (judging.judged_from), or, not known yet, the settle time.
             since = judging.judged_from(record) or judging.after_write(record)
             # Request metrics from where the failure's onset before the action may lie (judging.reach_back).
-            # After an uptime check's alert, its check's own results too (judging.probes_failing).
+            # After an uptime check's alert, its check's own results too (judging.probes_failing). The audit
+            # log from the allowance before the evidence's read: its time is this instance's clock
+            # (judging.changes_counted).
             bundle = collect(service, since, readers, self.config.diagnosis, self.now,
                              reach_back=judging.reach_back(record, self.config.diagnosis), check_of=record.alert,
-                             changes_from=judging.changes_read_from(record))
+                             changes_from=judging.changes_read_from(record) - CLOCK_SKEW_ALLOWANCE)
         except PermanentError as exc:
             return self._service_gone(record, service, exc, readers) or judging.Health(
                 judging.HealthKind.UNCLEAR, f"cannot read the evidence: {exc}")

@@ -803,7 +803,8 @@ def test_a_pipelines_deploy_under_the_pin_is_not_someone_elses_change(rolled_bac
     recovery(rolled_back)
     [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
     assert record["after"]["settings"] == {} and record["after"]["latest_created_revision"] == NEW, record["after"]
-    rolled_back.standins.run.deploy(SERVICE, "backend-00003-pip", rolled_back.anchor + timedelta(minutes=4))
+    rolled_back.standins.run.deploy(SERVICE, "backend-00003-pip", rolled_back.anchor + timedelta(minutes=4),
+                                    image="europe-docker.pkg.dev/demo-project/backend/api:v3")
     if raised:
         rolled_back.standins.run.set_service_max_instances(SERVICE, raised)
     rolled_back.at(12)
@@ -815,6 +816,35 @@ def test_a_pipelines_deploy_under_the_pin_is_not_someone_elses_change(rolled_bac
     else:
         [outcome] = outcomes
         assert outcome.status.value == verdict, outcome.reason
+    assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
+
+
+@pytest.mark.parametrize("env, verdict", [((), "verified"), ((("DB_POOL_SIZE", "50"),), "escalated")],
+                         ids=["a pipeline's new image alone: verified", "a person's env change with it: named"])
+def test_a_persons_template_change_under_the_pin_is_named(rolled_back, env, verdict):
+    """During the rollback's verification a deploy under the pin makes a new revision that takes no traffic: a
+    pipeline's new image alone is no one else's change, but a person's env change in the same update (the
+    revision template's configuration, not its code) is someone at work on the failure: named, field by field
+    (`containers[0].env`), never verified. The rollback's record keeps the template as digests
+    (`after.template`, shared/gcp/run.py template_settings). Before, any deploy under the pin counted as a
+    pipeline's, and the rollback was `verified` with a person's configuration change made meanwhile."""
+    recovery(rolled_back)
+    [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
+    assert "containers[0].env" not in record["after"]["template"] and record["after"]["template"], record["after"]
+    rolled_back.standins.run.deploy(SERVICE, "backend-00003-fix", rolled_back.anchor + timedelta(minutes=4),
+                                    image="europe-docker.pkg.dev/demo-project/backend/api:v3", env=env)
+    rolled_back.at(12)
+    first = rolled_back.command({"command": "sweep"})
+    if verdict == "verified":
+        [outcome] = first
+    else:
+        assert first == [] and action_state(rolled_back) == "pending"
+        rolled_back.at(18)
+        [outcome] = rolled_back.command({"command": "sweep"}, message_id="c2")
+        assert "its revision template changed since beyond the code a deploy brings (containers[0].env" \
+            in outcome.reason, outcome.reason
+        assert "50" not in outcome.reason.split("containers[0].env")[1][:40], outcome.reason   # no value told
+    assert outcome.status.value == verdict, outcome.reason
     assert rolled_back.serving() == {OLD: 100} and rolled_back.standins.run.count("UpdateService") == 1
 
 
@@ -1122,6 +1152,43 @@ def connector_recovery(world: World, per_minute: int = 45) -> None:
     request_lines(world, OLD, "+6m", "+20m", per_minute)
     more_series(world, counted(OLD, 200, "+6m", "+20m", per_minute)
                        + timed(OLD, "2xx", "+6m", "+20m", [[120, per_minute]]))
+
+
+# A principal of Runwarden's own (diagnosis.self_principals), whose audit entries the sweep leaves out.
+OWN_ACCOUNT = "runwarden@demo-project.iam.gserviceaccount.com"
+
+
+@pytest.mark.parametrize("busy, said", [(600, "by bob@example.com"), (1100, "came back cut at its bound")],
+                         ids=["more than a page: read on, the person named", "more than the bound: the cut named"])
+def test_a_persons_change_under_a_busy_audit_log_is_read_or_the_cut_named(standin_env, firestore, pubsub, project_id,
+                                                                         anchor, busy, said):
+    """A person changes the connector at +5m, after the scale-up; then the service's Admin Activity log fills with
+    `busy` operations the sweep leaves out (Runwarden's own account's, two entries each: 1,200 and 2,200 entries),
+    newer than the person's. Read newest first, the
+    person's entry lies past the first page (ListLogEntries pages with next_page_token, google/logging/v2/
+    logging.proto, as the Logging stand-in does): the read goes on to the bound (collection.MAX_AUDIT_ENTRIES) and
+    names the person; past the bound, the cut read is named and nothing is verified on it. Before, the read took
+    one page of max_log_entries (300), called the rest unread nowhere, and the scale-up was `verified`."""
+    world = World(standin_env, pubsub, project_id, anchor, bounds={"connectors": [{"name": CONNECTOR,
+                                                                                    "allow_one_way": True}]},
+                  diagnosis={"self_principals": [OWN_ACCOUNT]})
+    world.seed("connector_saturation")
+    assert world.handle(world.alert("connector_saturation")).status.value == "applied"
+    world.published()
+    person = AuditLogSpec.model_validate({"at": "+5m", "principal": "bob@example.com", "api": "vpcaccess",
+                                          "resource": "backend-conn"})
+    step = 480 / busy     # seconds apart, from +6m to +14m
+    own = [AuditLogSpec.model_validate({"at": timedelta(seconds=360 + i * step), "principal": OWN_ACCOUNT,
+                                        "service": SERVICE.rsplit("/", 1)[-1], "kind": "traffic"})
+           for i in range(busy)]
+    seed_logs(world.standins.logging, "demo-project", "us-central1", (), (person, *own), world.anchor)
+    connector_recovery(world)
+    world.at(20)
+
+    [outcome] = world.command({"command": "sweep"}, message_id="c2")
+
+    assert outcome.status.value == "escalated" and said in outcome.reason, outcome.reason
+    assert world.writes() == 1
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from google.cloud import run_v2
 
 from bench.run_decode import plain_revision
 from shared.diagnosis.evidence import Condition, Revision, SecretRef, Service, TrafficTarget, TrafficType, short_name
-from shared.gcp.run import cores, mebibytes, revision_from_proto, service_from_proto
+from shared.gcp.run import cores, mebibytes, revision_from_proto, service_from_proto, template_settings
 
 SERVICE = "projects/p/locations/us-central1/services/backend"
 REVISION_REASONS = [n for n in run_v2.Condition.RevisionReason.__members__ if n != "REVISION_REASON_UNDEFINED"]
@@ -36,7 +36,9 @@ def plain_service(proto: run_v2.Service) -> Service:
                    # The service-level settings this test sets (scaling alone), in proto3 JSON: the template and
                    # everything else left out (shared/gcp/run.py SERVICE_SETTINGS).
                    settings={"scaling": {"max_instance_count": proto.scaling.max_instance_count}}
-                   if proto.scaling.max_instance_count else {})
+                   if proto.scaling.max_instance_count else {},
+                   # Its own tests below (test_the_template_is_read_as_its_configuration).
+                   template_settings=template_settings(proto))
 
 
 def random_revision(rng: random.Random, i: int) -> run_v2.Revision:
@@ -272,3 +274,35 @@ def test_who_changed_the_service_last_and_when_are_read():
         assert (read.last_modifier, read.update_time) == ("deployer@p.iam.gserviceaccount.com", at)
     unset = service_from_proto(run_v2.Service(name=SERVICE, generation=7))
     assert (unset.last_modifier, unset.update_time) == ("", None)
+
+
+def _templated(**container: object) -> run_v2.Service:
+    """A service whose template runs one container with `container`'s fields (an image and an env by default)."""
+    fields = {"image": "europe-docker.pkg.dev/p/r/backend:v1", "env": [run_v2.EnvVar(name="POOL", value="10")],
+              **container}
+    return run_v2.Service(name=SERVICE, template=run_v2.RevisionTemplate(
+        revision="backend-00002-new", labels={"commit": "abc"}, containers=[run_v2.Container(**fields)],
+        vpc_access=run_v2.VpcAccess(connector="backend-conn")))
+
+
+def test_the_template_is_read_as_its_configuration():
+    """The revision template's fields that change how a revision serves are read, each as a digest: a person's env
+    change shows in `containers[0].env`; a pipeline's new image, the revision's name and labels (what a deploy of
+    new code changes) and output-only fields do not; a service read without its template has none."""
+    kept = template_settings(_templated())
+    assert set(kept) == {"containers[0].env", "vpc_access"}, kept
+    assert all(len(d) == 12 and "10" not in d for d in kept.values()), kept      # digests, not values
+    assert template_settings(run_v2.Service.pb(_templated())) == kept           # the plain protobuf alike
+    deploy = _templated(image="europe-docker.pkg.dev/p/r/backend:v2", build_info=run_v2.BuildInfo(source_location="x"))
+    deploy.template.revision, deploy.template.labels = "backend-00003-pip", {"commit": "def"}
+    assert template_settings(deploy) == kept
+    env = _templated(env=[run_v2.EnvVar(name="POOL", value="50")])
+    assert [k for k in kept if template_settings(env)[k] != kept[k]] == ["containers[0].env"]
+    egress = _templated()
+    egress.template.vpc_access.egress = run_v2.VpcAccess.VpcEgress.ALL_TRAFFIC
+    assert [k for k in kept if template_settings(egress)[k] != kept[k]] == ["vpc_access"]
+    scaled = _templated()
+    scaled.template.scaling = run_v2.RevisionScaling(min_instance_count=2)
+    assert set(template_settings(scaled)) - set(kept) == {"scaling"}
+    assert template_settings(run_v2.Service(name=SERVICE)) is None
+    assert service_from_proto(env).template_settings == template_settings(env)

@@ -1034,8 +1034,12 @@ CONCURRENT = [
     ("a person's change refused (status PERMISSION_DENIED): nothing changed, verified", scale_up(),
      _with_audit(served(6).connector("e2-standard-4", 2, 4), _by("alice@example.com", 1, status=7)),
      HealthKind.HEALTHY, ""),
-    ("a person's change before the action: the diagnosis's business, verified", scale_up(),
-     _with_audit(served(6).connector("e2-standard-4", 2, 4), _by("alice@example.com", -6)), HealthKind.HEALTHY, ""),
+    ("a person's change more than the clock-skew allowance before the action: the diagnosis's business, verified",
+     scale_up(), _with_audit(served(6).connector("e2-standard-4", 2, 4), _by("alice@example.com", -11)),
+     HealthKind.HEALTHY, ""),
+    ("a person's change a minute before the action, within the clock-skew allowance: not verified", scale_up(),
+     _with_audit(served(6).connector("e2-standard-4", 2, 4), _by("alice@example.com", -6)), HealthKind.UNCLEAR,
+     "the action's time, 11:55:00 (this instance's clock"),
     ("a rollback whose service changed since (its generation): not verified",
      rollback().model_copy(update={"after": {"generation": 2}}), _with_audit(served(6)), HealthKind.UNCLEAR,
      "was changed since the rollback"),
@@ -1372,28 +1376,33 @@ def test_what_a_failed_operation_left_is_named_from_its_recorded_state(name, aft
 # The service-level settings a rollback's record keeps (rollback_traffic.traffic_state: Service.settings, as the
 # Run adapter reads them) and the newest revision then.
 KEPT_SETTINGS = {"ingress": "INGRESS_TRAFFIC_ALL", "scaling": {"max_instance_count": 20}}
+# The revision template as shared/gcp/run.py template_settings reads it: a digest per field (the image left out).
+KEPT_TEMPLATE = {"containers[0].env": "0a1b2c3d4e5f", "containers[0].resources": "5f4e3d2c1b0a",
+                 "vpc_access": "c0ffee000001"}
 PIPELINE = "backend-00003-pip"
 
 
-def _pinned_rollback(settings: dict | None = KEPT_SETTINGS) -> ActionRecord:
+def _pinned_rollback(settings: dict | None = KEPT_SETTINGS, template: dict | None = KEPT_TEMPLATE) -> ActionRecord:
     """A rollback to OLD whose write's answer showed generation 3, OLD pinned at 100%, and (unless None: a record
-    written before they were kept) the service-level settings and NEW as the newest revision."""
+    written before they were kept) the service-level settings and NEW as the newest revision, and the template."""
     after = {"generation": 3, "traffic": [{"type": "REVISION", "revision": OLD, "percent": 100}]}
     if settings is not None:
         after |= {"settings": settings, "latest_created_revision": NEW}
+    if template is not None:
+        after |= {"template": template}
     return rollback().model_copy(update={"after": after})
 
 
 def _since(*, generation: int = 4, deployed: tuple[str, ...] = (PIPELINE,), settings: dict | None = KEPT_SETTINGS,
-           split: dict[str, int] | None = None) -> EvidenceBundle:
+           split: dict[str, int] | None = None, template: dict | None = KEPT_TEMPLATE) -> EvidenceBundle:
     """The service recovered on OLD since the rollback; `deployed`: revisions created since (+1, +2, ...), taking
-    no traffic; the service read at `generation` with `settings` (None: read without them)."""
+    no traffic; the service read at `generation` with `settings` and `template` (None: read without them)."""
     e = served(6, split=split)
     for i, name in enumerate(deployed):
         e.revision(name, 1 + i)
     bundle = _with_audit(e)
     return bundle.model_copy(update={"service": bundle.service.model_copy(
-        update={"generation": generation, "settings": settings})})
+        update={"generation": generation, "settings": settings, "template_settings": template})})
 
 
 NO_TRAFFIC_DEPLOYS = [
@@ -1416,6 +1425,22 @@ NO_TRAFFIC_DEPLOYS = [
      _pinned_rollback(None), _since(), HealthKind.UNCLEAR, "keeps no service-level settings"),
     ("a service read without its settings: not verified", _pinned_rollback(), _since(settings=None),
      HealthKind.UNCLEAR, "keeps no service-level settings"),
+    ("a person's env change made with a deploy under the pin (its image as it was): named, not verified",
+     _pinned_rollback(), _since(template={**KEPT_TEMPLATE, "containers[0].env": "0a1b2c3d4e60"}), HealthKind.UNCLEAR,
+     "its revision template changed since beyond the code a deploy brings (containers[0].env; values not kept)"),
+    ("a person's egress change and a new scaling block with two deploys: both named, not verified",
+     _pinned_rollback(), _since(generation=5, deployed=(PIPELINE, "backend-00004-pip"),
+                                template={**KEPT_TEMPLATE, "vpc_access": "c0ffee000002", "scaling": "aa"}),
+     HealthKind.UNCLEAR, "(scaling, vpc_access; values not kept)"),
+    ("a container's setting removed since: named", _pinned_rollback(),
+     _since(template={k: v for k, v in KEPT_TEMPLATE.items() if k != "containers[0].resources"}), HealthKind.UNCLEAR,
+     "(containers[0].resources; values not kept)"),
+    ("a record with the settings but no template (written before it was kept): not verified",
+     _pinned_rollback(template=None), _since(), HealthKind.UNCLEAR, "holds no revision template"),
+    ("a service read without its template: not verified", _pinned_rollback(), _since(template=None),
+     HealthKind.UNCLEAR, "holds no revision template"),
+    ("Runwarden's own write alone (the rollback's split, no step since): verified", _pinned_rollback(),
+     _since(generation=3, deployed=()), HealthKind.HEALTHY, ""),
     ("the newest revision at the rollback no longer listed: the deploys are not counted, not verified",
      _pinned_rollback().model_copy(update={"after": {**_pinned_rollback().after,
                                                      "latest_created_revision": "backend-00002-gone"}}),
@@ -1450,10 +1475,11 @@ BEFORE_THE_WRITE = [
     ("a person's deploy while a scale-up waited for its approval: not verified", _read_at(scale_up(), -30),
      _with_audit(served(6).connector("e2-standard-4", 2, 4), _by("alice@example.com", -12)), HealthKind.UNCLEAR,
      "UpdateService on backend by alice@example.com at 11:48:00 (before the action)"),
-    ("a change before the evidence was read: the diagnosis's business, verified", _read_at(rollback(), -8),
-     _with_audit(served(6), _by("alice@example.com", -9, CONNECTOR)), HealthKind.HEALTHY, ""),
-    ("a record that kept no read time: read from the action, as before", _read_at(rollback(), None),
-     _with_audit(served(6), _by("alice@example.com", -6, CONNECTOR)), HealthKind.HEALTHY, ""),
+    ("a change more than the clock-skew allowance before the evidence was read: the diagnosis's business, verified",
+     _read_at(rollback(), -8), _with_audit(served(6), _by("alice@example.com", -14, CONNECTOR)), HealthKind.HEALTHY, ""),
+    ("a record that kept no read time: read from the action, less the clock-skew allowance",
+     _read_at(rollback(), None), _with_audit(served(6), _by("alice@example.com", -11, CONNECTOR)), HealthKind.HEALTHY,
+     ""),
     ("a change before the write and one after it: the first named first", _read_at(rollback(), -8),
      _with_audit(served(6), _by("alice@example.com", -6, CONNECTOR), _by("bob@example.com", 2)), HealthKind.UNCLEAR,
      "by bob@example.com at 12:02:00"),
@@ -1469,3 +1495,95 @@ def test_a_persons_change_between_the_evidence_and_the_write_is_read(name, recor
     judged = judge(record, bundle, OWN, None, TIMES.min_traffic_ratio)
     assert judged.kind is kind, judged.why
     assert words in judged.why, judged.why
+
+
+def _skewed(skew: float, change: float) -> tuple[ActionRecord, EvidenceBundle]:
+    """A scale-up whose evidence was read at -8 in real time by an instance whose clock ran `skew` minutes ahead
+    (negative: behind), so its record says -8 + skew; a person changed the connector at `change`, real time, as
+    Google dates it (LogEntry.timestamp)."""
+    return (_read_at(scale_up(), -8 + skew),
+            _with_audit(served(6).connector("e2-standard-4", 2, 4), _by("alice@example.com", change, CONNECTOR)))
+
+
+SKEWED_READS = [
+    # name, skew (minutes the reading instance's clock ran ahead), the person's change (real minute), health, words
+    ("a change a minute after the read, the reader 2 min ahead: named as possibly first", 2, -7, HealthKind.UNCLEAR,
+     "within the clock-skew allowance of it"),
+    ("a change a minute after the read, clocks agreeing: named", 0, -7, HealthKind.UNCLEAR, "their change came first"),
+    ("a change a minute after the read, the reader 2 min behind: named", -2, -7, HealthKind.UNCLEAR,
+     "their change came first"),
+    ("a change a minute before the read, the reader 2 min ahead: named as possibly first (the clocks cannot tell)",
+     2, -9, HealthKind.UNCLEAR, "may have come after it"),
+    ("a change a minute before the read, the reader 2 min behind: named as possibly first", -2, -9,
+     HealthKind.UNCLEAR, "their change came first"),
+    ("a change 10 min before the read, the reader 2 min ahead: the diagnosis's business, verified", 2, -18,
+     HealthKind.HEALTHY, ""),
+    ("a change 10 min before the read, the reader 2 min behind: the diagnosis's business, verified", -2, -18,
+     HealthKind.HEALTHY, ""),
+]
+
+
+@pytest.mark.parametrize("name,skew,change,kind,words", SKEWED_READS, ids=[c[0] for c in SKEWED_READS])
+def test_a_persons_change_is_read_whatever_the_readers_clock(name, skew, change, kind, words):
+    """The record's `evidence_read_at` is the reading instance's clock, an audit entry's time Google's; the
+    instances' clocks may differ by minutes (issue 13's drills: +-2 min). Before, an instance 2 min ahead dated
+    its read after a person's change made a minute after it, and the scale-up was `verified` on the person's
+    fix."""
+    record, bundle = _skewed(skew, change)
+    judged = judge(record, bundle.model_copy(update={"incident_started_at": record.settle_at}), OWN, None,
+                   TIMES.min_traffic_ratio)
+    assert judged.kind is kind, judged.why
+    assert words in judged.why, judged.why
+
+
+def _cut(evidence: Evidence, *entries, truncated: bool = True) -> EvidenceBundle:
+    """`evidence` with an audit read of `entries` that came back at its bound (`truncated`), newest first."""
+    bundle = _with_audit(evidence, *sorted(entries, key=lambda e: e.timestamp, reverse=True))
+    return bundle.model_copy(update={"audit": bundle.audit.model_copy(update={"truncated": truncated}),
+                                     "connector_audit": bundle.connector_audit.model_copy(
+                                         update={"truncated": truncated})})
+
+
+AUDIT_CUT = [
+    # name, record, bundle, health, words
+    ("an audit read cut at its bound after the action: what came before it not read, not verified",
+     _read_at(scale_up(), -8), _cut(served(6).connector("e2-standard-4", 2, 4), _by(RUNWARDEN, 2), _by(RUNWARDEN, 1)),
+     HealthKind.UNCLEAR, "came back cut at its bound (2,000 entries, newest first), back to 12:01:00 only"),
+    ("an audit read cut at its bound with only the connector's entries kept: not verified", _read_at(scale_up(), -8),
+     _cut(served(6).connector("e2-standard-4", 2, 4), _by(RUNWARDEN, 1, CONNECTOR)), HealthKind.UNCLEAR,
+     "back to 12:01:00 only"),
+    ("an audit read cut at its bound but reaching back past the read and its allowance: verified",
+     _read_at(scale_up(), -8), _cut(served(6).connector("e2-standard-4", 2, 4), _by(RUNWARDEN, 1),
+                                    _by(RUNWARDEN, -14)), HealthKind.HEALTHY, ""),
+    ("an audit read whole: verified", _read_at(scale_up(), -8),
+     _cut(served(6).connector("e2-standard-4", 2, 4), _by(RUNWARDEN, 1), truncated=False), HealthKind.HEALTHY, ""),
+    ("a person's change read on a cut read: named, as any", _read_at(scale_up(), -8),
+     _cut(served(6).connector("e2-standard-4", 2, 4), _by(RUNWARDEN, 2), _by("bob@example.com", 1)),
+     HealthKind.UNCLEAR, "by bob@example.com"),
+]
+
+
+@pytest.mark.parametrize("name,record,bundle,kind,words", AUDIT_CUT, ids=[c[0] for c in AUDIT_CUT])
+def test_an_audit_read_cut_at_its_bound_never_verifies(name, record, bundle, kind, words):
+    """A busy project's Admin Activity log can hold more entries within the window than the read takes; read newest
+    first, the entries left out are the oldest, from the evidence's read on: the very ones asked about. Before, a
+    cut read (LogResult.truncated) was read as whole, and an action was `verified` with a person's change unread."""
+    judged = judge(record, bundle.model_copy(update={"incident_started_at": record.settle_at}), OWN, None,
+                   TIMES.min_traffic_ratio)
+    assert judged.kind is kind, judged.why
+    assert words in judged.why, judged.why
+
+
+def test_a_change_before_a_revision_the_evidence_held_is_before_the_read():
+    """Within the allowance before the read, a change dated at or before the newest revision the record names
+    (its create_time, Google's clock, like the entry's) came before the read whatever the instance's clock: the
+    person's deploy the rollback took the traffic from is the diagnosis's business, not a change since."""
+    record = _read_at(rollback(), -19)
+    deploy = _with_audit(served(6), _by("alice@example.com", -20.5))
+    judged = judge(record, deploy.model_copy(update={"incident_started_at": record.settle_at}), OWN, None,
+                   TIMES.min_traffic_ratio)
+    assert judged.kind is HealthKind.HEALTHY, judged.why
+    later = _with_audit(served(6), _by("alice@example.com", -19.5))
+    judged = judge(record, later.model_copy(update={"incident_started_at": record.settle_at}), OWN, None,
+                   TIMES.min_traffic_ratio)
+    assert judged.kind is HealthKind.UNCLEAR and "within the clock-skew allowance of it" in judged.why, judged.why

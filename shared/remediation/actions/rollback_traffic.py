@@ -268,8 +268,9 @@ def out_of_quota(target: str, traffic: Sequence[TrafficTarget], refusal: Excepti
 def traffic_state(service: Service) -> dict[str, Any]:
     """The part of a service this action changes, as recorded in outcomes; and, where read, what the sweep
     needs to tell a later generation's cause (judging.unexplained_generations): the service-level settings
-    (Service.settings, a few hundred bytes at most) and the newest revision (`latest_created_revision`, "Name
-    of the last created revision", google/cloud/run/v2/service.proto), past which a revision is a deploy since."""
+    (Service.settings, a few hundred bytes at most), the revision template's fields as digests
+    (Service.template_settings) and the newest revision (`latest_created_revision`, "Name of the last created
+    revision", google/cloud/run/v2/service.proto), past which a revision is a deploy since."""
     state: dict[str, Any] = {
         "generation": service.generation,
         "traffic": [t.model_dump(mode="json") for t in service.traffic],
@@ -278,6 +279,8 @@ def traffic_state(service: Service) -> dict[str, Any]:
     if service.settings is not None:
         state["settings"] = service.settings
         state["latest_created_revision"] = service.latest_created_revision or ""
+    if service.template_settings is not None:
+        state["template"] = service.template_settings    # a digest per field, a few dozen at most
     return state
 
 
