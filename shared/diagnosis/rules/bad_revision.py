@@ -13,7 +13,7 @@ from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.facts import (CONNECTIONS_READ, PROMOTION_QUIET_MINUTES, SQL_CONNECTIONS_BEFORE,
                                     SQL_CONNECTIONS_RISE, TARGET_LOAD_MINUTES, Facts, LogIndex, Promotion, Requests,
                                     Window, clock_on, hms, path_changed, query_of)
-from shared.diagnosis.evidence import LogRecord, Revision, short_name
+from shared.diagnosis.evidence import LogRecord, Revision, short_name, update_traffic_command
 from shared.diagnosis.background import BACKGROUND_FACTOR, TargetBar, background_of, target_bar
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.log_signals import REPLICA_CONFLICT, LogSignal, Refusal, found_in, pattern_of, per_text, refusals_of
@@ -228,21 +228,47 @@ def _earlier_deploy_failing(facts: Facts, newest: Revision, promoted: Promotion 
     mine, theirs = b.service.serving_percent(suspect.short_name), b.service.serving_percent(newest.short_name)
     why = (f"{newest.short_name}, deployed after it and serving {theirs:g}% cleanly, would lose its share too if all "
            f"traffic went back to a revision before {suspect.short_name}")
-    before = facts.replaced(suspect)
-    move = ""
-    if before is not None and b.service.serving_percent(before[0].short_name) > 0:
-        shares = {t.revision: t.percent for t in b.service.traffic_statuses if t.percent > 0 and t.revision}
-        shares[before[0].short_name] = shares.get(before[0].short_name, 0) + mine
-        shares.pop(suspect.short_name, None)
-        move = (f": gcloud run services update-traffic {short_name(b.service.name)} --to-revisions "
-                + ",".join(f"{name}={pct_}" for name, pct_ in shares.items()))
     changed = _what_the_deploy_changed(facts, c, suspect, None)
     return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx of "
                              f"{counts.total:.0f}) at {mine:g}% of the split, the revisions beside it clean; there is "
                              f"no rollback target: {why}{changed}{unread}",
                  subject=suspect.short_name, suspect_revision=suspect.short_name, no_target_reason=why,
-                 recommendation=f"move {suspect.short_name}'s {mine:g}% to a revision that served cleanly before it"
-                                + (move or " by hand"))
+                 recommendation=_share_moved(facts, suspect, mine))
+
+
+def _share_moved(facts: Facts, suspect: Revision, mine: float) -> str:
+    """What a person does with a failing revision's share of a split no rollback may replace: move that share
+    alone to the revision that served cleanly (`_share_taker`), every other share kept, with the `gcloud run
+    services update-traffic --to-revisions` line that writes it (its REVISION=PERCENT form, as the plan's kept
+    split gives it: docs/api-contracts.md cites it from Cloud Run's rollouts page). By hand, in words, only when no
+    other revision holding a share was read serving cleanly, or a share is LATEST's with no revision to name."""
+    b = facts.b
+    taker = _share_taker(facts, suspect)
+    shares = {t.revision: t.percent for t in b.service.traffic_statuses if t.percent > 0}
+    if taker is None or not all(shares):
+        return f"move {suspect.short_name}'s {mine:g}% to a revision that served cleanly before it by hand"
+    shares[taker.short_name] = shares.get(taker.short_name, 0) + shares.pop(suspect.short_name, 0)
+    split = ",".join(f"{name}={percent:g}" for name, percent in shares.items())
+    gcloud = update_traffic_command(b.service.name, f"--to-revisions {split}")
+    return (f"move {suspect.short_name}'s {mine:g}% alone to {taker.short_name}, which served cleanly beside it, "
+            f"keeping the other shares: {gcloud}")
+
+
+def _share_taker(facts: Facts, suspect: Revision) -> Revision | None:
+    """The revision a failing revision's share moves to: among the others holding a share that served at least
+    min_requests since the suspect's deploy (clean, as `_errors_concentrated` found every such one), the revision
+    it replaced (Facts.replaced) when it still holds one, else the newest created before it (what served before the
+    release), else the one holding the most (a newer release, clean beside it); None when none was read so."""
+    s, window = facts.s, facts.since_deploy(suspect)
+    read = [r for r in facts.serving if r.name != suspect.name
+            and facts.requests(window, r.short_name).total >= s.min_requests]
+    replaced = facts.replaced(suspect)
+    if replaced is not None and replaced[0] in read:
+        return replaced[0]
+    before = [r for r in read if r.create_time < suspect.create_time]
+    if before:
+        return max(before, key=lambda r: r.create_time)
+    return max(read, key=lambda r: (facts.b.service.serving_percent(r.short_name), r.create_time), default=None)
 
 
 def _forward_past_a_move_back(facts: Facts, c: Citation, promoted: Promotion | None, good: Revision | None) -> str:
