@@ -2319,6 +2319,24 @@ def found_in(read: Callable[[str], Iterable[_T]], entries: Iterable[LogRecord]) 
     return {found for text in distinct_texts(entries) for found in read(text)}
 
 
+# MySQL Connector/J's link failure on a connection that had received packets from the server: it appends to
+# "Communications link failure" (CommunicationsException.20) the time since the last packet received and sent,
+# "The last packet successfully received from the server was N milliseconds ago. The last packet sent successfully
+# to the server was M milliseconds ago." (CommunicationsException.ServerPacketTimingInfo, the numbers formatted in
+# the JVM's locale: "1,349,854", "1.349.854"), and only when a packet was received; a connect that received none says
+# "The driver has not received any packets from the server." (ServerPacketTimingInfoNoRecv) instead
+# (mysql/mysql-connector-j src/main/core-api/java/com/mysql/cj/exceptions/ExceptionFactory.java,
+# createLinkFailureMessageBasedOnHeuristics; src/main/resources/com/mysql/cj/LocalizedErrorMessages.properties). So
+# the server had answered on this connection: its dial crossed the path, as pgjdbc's "An I/O error occurred while
+# sending to the backend" says of its own. Its cause, printed below in the same entry, says how it ended (an
+# EOFException "Can not read response from server ... connection was unexpectedly lost", MysqlIO.EOF; a reset),
+# or that a read timed out ("Read timed out": a wait, read_timed_out, never this). A TLS handshake that failed after
+# the server's greeting also received a packet, and is a connect, not an open connection: a text that names a
+# handshake is not read so.
+_CONNECTOR_J_AFTER_PACKETS = (r"\bCommunications link failure\s+The last packet successfully received from the server "
+                              r"was [\d,.'\s\u00a0\u202f]+ milliseconds ago(?![\s\S]*handshake)")
+
+
 # The DB_ERROR_TEXTS that say a connection already open was found closed or broken under a statement
 # (its peer's FIN or RST), not that a connect or a read waited: each is its row's pattern, less any
 # timeout alternative. Who closed it the words do not say: the server (MySQL's wait_timeout ends a
@@ -2355,6 +2373,7 @@ CLOSED_CONNECTION_TEXTS = (
     _JAVA_DRIVER_RESET,   # Java: a bare reset under pgjdbc's, Connector/J's or HikariCP's frames
     _NODE_POOL_IDLE_RESET,   # Node: an idle client's reset, node-postgres's pool's client printed with it
     _HIKARI_BROKEN,   # Java: HikariCP's eviction of a connection broken (SQLSTATE class 08)
+    _CONNECTOR_J_AFTER_PACKETS,   # Java: Connector/J's link failure on a connection the server had answered
 )
 _CLOSED_CONNECTION = re.compile("|".join(f"(?:{p})" for p in CLOSED_CONNECTION_TEXTS), re.IGNORECASE)
 # A closed-connection text that also says something waited (pgjdbc's socketTimeout, "Read timed out";
@@ -2681,7 +2700,7 @@ _CLOSED_WORDS = ("connectiondoesnotexisterror", "the connection is closed", "bad
                  "ssl connection has been closed", "connection reset by peer", "broken pipe",
                  "this connection has been closed", "connection already closed", "connection is closed",
                  "connection is in closed state", "read econnreset", "socketexception: connection reset",
-                 "marked as broken")
+                 "marked as broken", "last packet successfully received")
 
 
 # libmysqlclient's connect whose server greeting never came: mysql_real_connect reads the server's first

@@ -91,3 +91,47 @@ def test_failures_passed_on_from_another_service_are_not_named_the_release_s_own
     assert result.signature is Signature.INCONCLUSIVE, result.summary
     assert "another Cloud Run service" in result.summary and "inventory-" in result.summary, result.summary
     assert plan(result, bundle, S).action is None
+
+
+BETWEEN = "backend-00002-xyz"
+
+
+def _three_past_an_unshared_neighbour(*, oldest_share: int = 50) -> Evidence:
+    """`_three`, with BETWEEN (created two hours ago, after OLDEST) serving until MIDDLE's deploy took its share:
+    MIDDLE's earlier neighbour, the revision it replaced, holds none of the split now. With `oldest_share` 0, OLDEST
+    is gone from the split too and a fourth clean revision, NEWER (at -10m), holds its share."""
+    newer = "backend-00003-nnn"
+    e = (Evidence().revision(OLDEST, -300, sql=(SQL,)).revision(BETWEEN, -120, sql=(SQL,))
+         .revision(MIDDLE, -20, sql=(SQL,)))
+    if oldest_share:
+        e = (e.revision(NEWEST, -5, sql=(SQL,)).traffic(**{OLDEST: oldest_share, MIDDLE: 25, NEWEST: 25})
+             .requests(OLDEST, -90, 5, 40).latency(OLDEST, -90, 5, 0.2))
+    else:
+        e = (e.revision(newer, -10, sql=(SQL,)).revision(NEWEST, -5, sql=(SQL,))
+             .traffic(**{newer: 50, MIDDLE: 25, NEWEST: 25}).requests(newer, -10, 5, 40).latency(newer, -10, 5, 0.2))
+    e = (e.requests(BETWEEN, -90, -20, 20).latency(BETWEEN, -90, -20, 0.2)
+         .requests(MIDDLE, -20, 5, 8).requests(MIDDLE, -20, 5, 12, code="500").latency(MIDDLE, -20, 5, 0.2)
+         .requests(NEWEST, -5, 5, 20).latency(NEWEST, -5, 5, 0.2))
+    return quiet_connector(e)
+
+
+# evidence -> the command's split: the failing share moved alone, to the revision that served cleanly
+SHARE_MOVED = {
+    "the neighbour it replaced holds no share: to the older clean one": (
+        _three_past_an_unshared_neighbour, f"--to-revisions {OLDEST}=75,{NEWEST}=25"),
+    "no revision before it holds a share: to the clean one holding most": (
+        lambda: _three_past_an_unshared_neighbour(oldest_share=0),
+        f"--to-revisions backend-00003-nnn=75,{NEWEST}=25"),
+}
+
+
+@pytest.mark.parametrize("evidence, split", SHARE_MOVED.values(), ids=SHARE_MOVED.keys())
+def test_the_failing_share_is_moved_by_a_command_whatever_its_neighbour_holds(evidence, split):
+    bundle = evidence().bundle().model_copy(update={"alert": FIVE_XX_RATIO})
+
+    result = diagnose(bundle, S)
+
+    assert result.signature is Signature.BAD_REVISION and result.suspect_revision == MIDDLE, result.summary
+    assert result.known_good_revision is None and plan(result, bundle, S).action is None
+    assert "gcloud run services update-traffic backend " + split in result.recommendation, result.recommendation
+    assert "by hand" not in result.recommendation, result.recommendation

@@ -53,9 +53,11 @@ CASES = [
     ("a manual rollback: the older revision sent everything back at -9m fails since; sending the traffic "
      "forward again would undo that move: escalated",
      _promoted(BLUE, -2880, GREEN, -300, -9), Signature.INCONCLUSIVE, None, "would send it forward again"),
-    ("the revision that carried the traffic before was failing too: no target",
-     _promoted(GREEN, -300, BLUE, -2880, -9, before_5xx_from=-22), Signature.BAD_REVISION, None,
-     "was failing too"),
+    # The failures came first (from -22m, on the revision the promotion replaced): the promotion is a doubt, not
+    # their cause (bad_revision._began_before_its_deploy; before, bad_revision with no target, "failing too").
+    ("the revision that carried the traffic before was failing from -22m: the promotion is not their cause",
+     _promoted(GREEN, -300, BLUE, -2880, -9, before_5xx_from=-22), Signature.INCONCLUSIVE, None,
+     "the failures began at"),
     ("promoted 24 minutes before: the counts read reach its quiet minutes (the deploy window's start less ten)",
      _promoted(GREEN, -300, BLUE, -2880, -24), Signature.BAD_REVISION, BLUE, "promoted at"),
     ("promoted 29 minutes before, just inside the deploy window", _promoted(GREEN, -300, BLUE, -2880, -29),

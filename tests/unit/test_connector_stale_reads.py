@@ -199,10 +199,11 @@ TEXTS = {
     "com.mysql.cj.jdbc.exceptions.CommunicationsException: Communications link failure\n\nThe last packet sent "
     "successfully to the server was 0 milliseconds ago. The driver has not received any packets from the server.\n"
     "Caused by: java.net.SocketTimeoutException: Read timed out": (False, False),
-    # the same words of a read with no timer in them
+    # the same words of a read with no timer in them: an open connection found closed (its EOF), as pgjdbc's I/O
+    # error is (tests/unit/test_open_connection_words.py)
     "com.mysql.cj.jdbc.exceptions.CommunicationsException: Communications link failure\n\nThe last packet "
     "successfully received from the server was 1,349,854 milliseconds ago.\n"
-    "Caused by: java.io.EOFException: Can not read response from server.": (False, False),
+    "Caused by: java.io.EOFException: Can not read response from server.": (False, True),
 }
 
 

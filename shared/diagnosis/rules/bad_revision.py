@@ -13,7 +13,7 @@ from shared.diagnosis.excerpts import excerpt
 from shared.diagnosis.facts import (CONNECTIONS_READ, PROMOTION_QUIET_MINUTES, SQL_CONNECTIONS_BEFORE,
                                     SQL_CONNECTIONS_RISE, TARGET_LOAD_MINUTES, Facts, LogIndex, Promotion, Requests,
                                     Window, clock_on, hms, path_changed, query_of)
-from shared.diagnosis.evidence import LogRecord, Revision, short_name
+from shared.diagnosis.evidence import LogRecord, Revision, short_name, update_traffic_command
 from shared.diagnosis.background import BACKGROUND_FACTOR, TargetBar, background_of, target_bar
 from shared.diagnosis.health_bar import health_bar
 from shared.diagnosis.log_signals import REPLICA_CONFLICT, LogSignal, Refusal, found_in, pattern_of, per_text, refusals_of
@@ -77,7 +77,8 @@ def evaluate(facts: Facts) -> Finding:
             if tagged is not None:
                 return tagged
             return c.no(f"{suspect.short_name} was not deployed shortly before the incident"
-                        + _undated_promotion(facts, c, suspect) + _tag_only_failures(facts, c))
+                        + (_undated_promotion(facts, c, suspect) or _promotion_time(facts, c, suspect))
+                        + _tag_only_failures(facts, c))
 
     judged = _judge(facts, c, suspect, promoted, later)
     if judged.matched:
@@ -179,6 +180,13 @@ def _not_its_own(facts: Facts, c: Citation, suspect: Revision) -> Finding | None
     if passed_on:
         return c.doubt(passed_on, "look at the named Cloud Run service's revisions and deploys in the same minutes; "
                                   f"send traffic back by hand only if {suspect.short_name}'s deploy changed its calls")
+    first = _began_before_its_deploy(facts, c, suspect)
+    if first:
+        # The failures came first, on the revision it replaced: the deploy (a hotfix, a routine release) did not
+        # start them. Not ruled out (it may have made them worse), never named the cause alone.
+        return c.doubt(first, f"find what began failing {_ONSET_WORDS}: a dependency the revisions share (the failure "
+                              "lines quoted), load, or a change outside the service; send traffic back by hand only "
+                              f"if {suspect.short_name}'s deploy made them worse")
     late = _clean_before_onset(facts, c, suspect)
     if late:
         # Not shown to be the deploy, not cleared of it either (a leak fails late too): no rollback,
@@ -228,21 +236,47 @@ def _earlier_deploy_failing(facts: Facts, newest: Revision, promoted: Promotion 
     mine, theirs = b.service.serving_percent(suspect.short_name), b.service.serving_percent(newest.short_name)
     why = (f"{newest.short_name}, deployed after it and serving {theirs:g}% cleanly, would lose its share too if all "
            f"traffic went back to a revision before {suspect.short_name}")
-    before = facts.replaced(suspect)
-    move = ""
-    if before is not None and b.service.serving_percent(before[0].short_name) > 0:
-        shares = {t.revision: t.percent for t in b.service.traffic_statuses if t.percent > 0 and t.revision}
-        shares[before[0].short_name] = shares.get(before[0].short_name, 0) + mine
-        shares.pop(suspect.short_name, None)
-        move = (f": gcloud run services update-traffic {short_name(b.service.name)} --to-revisions "
-                + ",".join(f"{name}={pct_}" for name, pct_ in shares.items()))
     changed = _what_the_deploy_changed(facts, c, suspect, None)
     return c.yes(confidence, f"{suspect.short_name} fails since its deploy ({pct(counts.error_ratio)} 5xx of "
                              f"{counts.total:.0f}) at {mine:g}% of the split, the revisions beside it clean; there is "
                              f"no rollback target: {why}{changed}{unread}",
                  subject=suspect.short_name, suspect_revision=suspect.short_name, no_target_reason=why,
-                 recommendation=f"move {suspect.short_name}'s {mine:g}% to a revision that served cleanly before it"
-                                + (move or " by hand"))
+                 recommendation=_share_moved(facts, suspect, mine))
+
+
+def _share_moved(facts: Facts, suspect: Revision, mine: float) -> str:
+    """What a person does with a failing revision's share of a split no rollback may replace: move that share
+    alone to the revision that served cleanly (`_share_taker`), every other share kept, with the `gcloud run
+    services update-traffic --to-revisions` line that writes it (its REVISION=PERCENT form, as the plan's kept
+    split gives it: docs/api-contracts.md cites it from Cloud Run's rollouts page). By hand, in words, only when no
+    other revision holding a share was read serving cleanly, or a share is LATEST's with no revision to name."""
+    b = facts.b
+    taker = _share_taker(facts, suspect)
+    shares = {t.revision: t.percent for t in b.service.traffic_statuses if t.percent > 0}
+    if taker is None or not all(shares):
+        return f"move {suspect.short_name}'s {mine:g}% to a revision that served cleanly before it by hand"
+    shares[taker.short_name] = shares.get(taker.short_name, 0) + shares.pop(suspect.short_name, 0)
+    split = ",".join(f"{name}={percent:g}" for name, percent in shares.items())
+    gcloud = update_traffic_command(b.service.name, f"--to-revisions {split}")
+    return (f"move {suspect.short_name}'s {mine:g}% alone to {taker.short_name}, which served cleanly beside it, "
+            f"keeping the other shares: {gcloud}")
+
+
+def _share_taker(facts: Facts, suspect: Revision) -> Revision | None:
+    """The revision a failing revision's share moves to: among the others holding a share that served at least
+    min_requests since the suspect's deploy (clean, as `_errors_concentrated` found every such one), the revision
+    it replaced (Facts.replaced) when it still holds one, else the newest created before it (what served before the
+    release), else the one holding the most (a newer release, clean beside it); None when none was read so."""
+    s, window = facts.s, facts.since_deploy(suspect)
+    read = [r for r in facts.serving if r.name != suspect.name
+            and facts.requests(window, r.short_name).total >= s.min_requests]
+    replaced = facts.replaced(suspect)
+    if replaced is not None and replaced[0] in read:
+        return replaced[0]
+    before = [r for r in read if r.create_time < suspect.create_time]
+    if before:
+        return max(before, key=lambda r: r.create_time)
+    return max(read, key=lambda r: (facts.b.service.serving_percent(r.short_name), r.create_time), default=None)
 
 
 def _forward_past_a_move_back(facts: Facts, c: Citation, promoted: Promotion | None, good: Revision | None) -> str:
@@ -382,6 +416,36 @@ def _undated_promotion(facts: Facts, c: Citation, suspect: Revision) -> str:
             f"then (at least {PROMOTION_QUIET_MINUTES // timedelta(minutes=1)} minutes read without a request of its "
             "own before it, and most of the service's requests from it), so when its traffic reached it is not "
             "dated (a person looks at the service's traffic changes)")
+
+
+def _promotion_time(facts: Facts, c: Citation, suspect: Revision) -> str:
+    """When traffic moved to `suspect`, an older revision serving while a newer one exists (a promotion or a
+    rollback: revisions are ordered by their create_time, which dates the revision, not its traffic), as a clause,
+    cited; "" when no newer revision exists. The Service keeps no history of its splits and `traffic` carries no
+    time; Service.update_time ("The last-modified time", output only, google/cloud/run/v2/service.proto) moves with
+    every change to the service, its traffic among them: one before the deploy window dates the move before it too.
+    One inside it dates nothing (a label moves it as well: which changes do is UNCONFIRMED), nor do its own requests
+    read (Facts.promotion) nor an audit entry read (the audit log is read over the incident's window only): the
+    promotion's time is then said to be unknown, never guessed from the revision's creation."""
+    newer = [r for r in facts.b.revisions if r.create_time > suspect.create_time]
+    if not newer:
+        return ""
+    s, started, changed = facts.s, facts.b.incident_started_at, facts.b.service.update_time
+    last = max(newer, key=lambda r: r.create_time)
+    dated = changed is not None and (started - changed).total_seconds() > s.deploy_window_seconds
+    c.cite("api", f"run.services.get {facts.b.service.name}: update_time",
+           f"the service last changed at {clock_on(changed, started)}" if changed is not None else "not read",
+           f"before the {duration(s.deploy_window_seconds)} deploy window: the traffic moved to {suspect.short_name} "
+           "before it too", dated, role="context")
+    if dated:
+        return (f"; traffic moved to it, older than {last.short_name}, before the deploy window: the service has not "
+                f"changed since {clock_on(changed, started)} (Service.update_time)")
+    return (f"; traffic moved to it, older than {last.short_name} (created {clock_on(last.create_time, started)}), "
+            f"at a time nothing read dates (the service last changed "
+            + (f"at {clock_on(changed, started)}, which any change moves" if changed is not None else "at a time not read")
+            + ", and its own requests read do not show its traffic beginning): the promotion's time is unknown, so "
+            "it is not shown to be outside the deploy window either (a person looks at the service's traffic changes "
+            "in the audit log)")
 
 
 # The checks above that read the service's logs to hold the finding back: blind when that read failed.
@@ -867,6 +931,50 @@ def _clean_before_onset(facts: Facts, c: Citation, suspect: Revision) -> str:
         return ""
     return (f"{name} served cleanly for {len(before)} minutes after its deploy before failing from {hms(onset)}: "
             "the failures did not begin with the deploy (a dependency, load or a leak may have started them)")
+
+
+def _began_before_its_deploy(facts: Facts, c: Citation, suspect: Revision) -> str:
+    """Why the failures are not the deploy's, or "": they began on the revision `suspect` replaced
+    (Facts.replaced), at least a minute before the deploy (or the promotion: `suspect` as deployed), after it had
+    served cleanly for LATE_ONSET_MINUTES or more (its own deploy did not start them either), and it kept failing
+    (>= bad_error_ratio of >= min_requests) from their first minute to the deploy. A deploy made into an incident
+    already under way (a hotfix, a routine release) fails as the revision before did; an SRE dates the cause to the
+    onset, not to the deploy. Read over the deploy window before the deploy, minute by minute (Facts.revision_minutes),
+    never an hour's sum, which dilutes minutes of failure into a few percent."""
+    s = facts.s
+    replaced = facts.replaced(suspect)
+    if replaced is None:
+        return ""
+    previous, deployed = replaced[0], suspect.create_time
+    minutes = facts.revision_minutes(Window(deployed - timedelta(seconds=s.deploy_window_seconds), deployed),
+                                     previous.short_name)
+    onset = next((i for i, (_, total, errors) in enumerate(minutes) if total and errors / total >= s.bad_error_ratio),
+                 None)
+    if onset is None or minutes[onset][0] > deployed - timedelta(seconds=60):
+        return ""
+    clean, since = minutes[:onset], minutes[onset:]
+    served, errors = sum(t for _, t, _ in clean), sum(e for _, _, e in clean)
+    total, failed = sum(t for _, t, _ in since), sum(e for _, _, e in since)
+    began = minutes[onset][0] - timedelta(seconds=60)
+    shown = (len(clean) >= LATE_ONSET_MINUTES and served >= s.min_requests and errors / served <= s.healthy_error_ratio
+             and total >= s.min_requests and failed / total >= s.bad_error_ratio)
+    c.cite("metric", facts.requests_query,
+           f"{previous.short_name} before {suspect.short_name}'s deploy: {errors:.0f} 5xx of {served:.0f} in its "
+           f"{len(clean)} minutes before {hms(began)}, then {pct(failed / total if total else 0)} 5xx of {total:.0f} "
+           f"from {hms(began)} to the deploy at {hms(deployed)}",
+           f">= {LATE_ONSET_MINUTES} clean minutes (<= {s.healthy_error_ratio:.0%} 5xx), then >= "
+           f"{s.bad_error_ratio:.0%} 5xx of >= {s.min_requests} from a minute before the deploy: the failures began "
+           "before it", not shown)
+    if not shown:
+        return ""
+    lead = duration((deployed - began).total_seconds())
+    return (f"the failures began at {hms(began)} on {previous.short_name}, {lead} before {suspect.short_name}'s deploy "
+            f"({pct(failed / total)} 5xx of {total:.0f} from then to the deploy, after {len(clean)} clean minutes): "
+            f"the deploy did not start them, and {suspect.short_name} is not shown to be their cause")
+
+
+# Where a person looks for what began the failures that came before the deploy (`_began_before_its_deploy`).
+_ONSET_WORDS = "when the failures began, before the deploy"
 
 
 # What a person checks when the new revision's name lookups fail on the path the revision before used.
@@ -1445,9 +1553,27 @@ def _known_good(facts: Facts, c: Citation, suspect: Revision) -> _Target:
             reasons.append(f"{candidate.short_name} served too little before the deploy to be known good "
                            f"({counts.total:.0f} requests in {baseline})")
         else:
-            reasons.append(f"{candidate.short_name} was failing too before the deploy ({words}"
+            reasons.append(f"{candidate.short_name} was failing too before the deploy "
+                           f"({_failing_in_the_incident(facts, candidate, baseline) or words}"
                            + (f"; not a background a target may carry: {why_not})" if why_not else ")"))
     return _Target(None, steps, "; ".join(reasons[:2]))
+
+
+def _failing_in_the_incident(facts: Facts, candidate: Revision, baseline: Window) -> str:
+    """A revision stepped past as failing too, in the incident's minutes before the deploy (from the service's first
+    failing minute, Facts.failing_since, to the end of `baseline`) beside its hour's share, or "" when the failures
+    began after the deploy or it served none of those minutes: the hour's sum dilutes minutes of failure into a few
+    percent (the partner's 503s at 40% for 7 minutes read 4.7% over the hour)."""
+    since = facts.failing_since
+    if since is None or not baseline.start < since < baseline.end:
+        return ""
+    window = Window(since, baseline.end)
+    counts = facts.requests(window, candidate.short_name)
+    if not counts.total:
+        return ""
+    words = _failed_share(facts, candidate, counts, window)[1]
+    hour_words = _failed_share(facts, candidate, facts.requests(baseline, candidate.short_name), baseline)[1]
+    return f"{words} of {counts.total:.0f} {window}, from the first failing minute; {hour_words} over {baseline}"
 
 
 # The known-good revision takes 100% of the traffic: it must have carried most of it (more than

@@ -297,13 +297,11 @@ _RESTART_INSTANCES = ("; then the service, which has not recovered since {since}
 def _pool_kept_dead(facts: Facts, c: Citation, since: datetime) -> str:
     """What the service's errors of reaching the database logged after its database came back say, or "": at
     least db_error_logs_min of them (counted as read: they support no action, only words and advice) and at least
-    half on a connection made before (database_signs.on_an_open_connection: found closed, reset or lost mid-query;
-    or MySQL Connector/J's link failure that says when the connection last received a packet, "The last packet
-    successfully received from the server was N milliseconds ago", mysql/mysql-connector-j
-    LocalizedErrorMessages.properties, CommunicationsException.ServerPacketTimingInfo): the database is up, and
-    the service still meets connections the outage ended, its pool handing them out."""
+    half on a connection made before (database_signs.on_an_open_connection: found closed, reset or lost mid-query,
+    MySQL Connector/J's link failure after packets received among them, log_signals.closed_connection): the database
+    is up, and the service still meets connections the outage ended, its pool handing them out."""
     lines = [e for e in facts.database_lines(LogSignal.DB_CONNECTION) if e.timestamp > since]
-    made = per_text(lambda text: on_an_open_connection(text) or _RECEIVED_BEFORE.search(text) is not None, lines)
+    made = per_text(on_an_open_connection, lines)
     ended = [e for e in lines if made[e.text]]
     if len(ended) < facts.s.db_error_logs_min or 2 * len(ended) < len(lines):
         return ""
@@ -313,9 +311,6 @@ def _pool_kept_dead(facts: Facts, c: Citation, since: datetime) -> str:
            f">= {facts.s.db_error_logs_min}, and at least half, on connections made before the database came back: "
            "its pool still hands out connections the outage ended", True, role="supports")
     return said + ": its pool still hands out connections the outage ended"
-
-
-_RECEIVED_BEFORE = re.compile(r"The last packet successfully received from the server was", re.IGNORECASE)
 
 
 def _went_down(up: UpAgain) -> str:
