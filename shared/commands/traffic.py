@@ -430,14 +430,17 @@ def _named_revision(run: CommandRun, service: Service, revisions: list[Revision]
 def in_capitals(name: str, service: str, revisions: list[str]) -> str:
     """Why a revision typed with capitals is refused, naming the one revision of the service it spells when there is
     exactly one (compared case-insensitively): Cloud Run writes revision names in lowercase
-    (shared/alerts/commands.py, REVISION_TYPED_PATTERN), so the name as sent names none, and which was meant is the
-    sender's to confirm. Never acted on, even when one matches: the command is sent again with that name."""
+    (shared/alerts/commands.py, REVISION_PATTERN; the parse takes either case, REVISION_TYPED_PATTERN, so that this
+    answer can name the one meant), so the name as sent names none, and which was meant is the sender's to confirm.
+    Never acted on, even when one matches: the command is sent again with that name, under a new command_id, since
+    this refusal is recorded under the one sent (the command's claim is taken before the revisions are read)."""
     spelt = [revision for revision in revisions if revision.lower() == name.lower()]
     said = (f"{quoted(name)} is not a revision of {service}: Cloud Run names revisions in lowercase letters, digits and "
             "hyphens")
     if len(spelt) == 1:
-        return f"{said}; did you mean {quoted(spelt[0])}? send it again with that name; nothing was written"
-    return f"{said} (it has {', '.join(revisions[-5:]) or 'none'}); nothing was written"
+        return (f"{said}; did you mean {quoted(spelt[0])}? send it again with that name, under a new command_id; "
+                "nothing was written")
+    return f"{said} (it has {', '.join(revisions[-5:]) or 'none'}); nothing was written; send it again under a new command_id"
 
 
 def _known_good(run: CommandRun, service: str) -> Revision:

@@ -105,11 +105,11 @@ MISTAKES: dict[str, tuple[str, Callable[[FastWorld], None], dict[str, Any], Outc
     "a rollback to a revision typed in capitals": (
         "bad_revision", _nothing, _rollback("Backend-00001-ABC"), REJECTED,
         ("params.revision", "'Backend-00001-ABC' is not a revision of backend", "lowercase",
-         "did you mean 'backend-00001-abc'?", "nothing was written")),
+         "did you mean 'backend-00001-abc'?", "under a new command_id", "nothing was written")),
     "a rollback to a revision typed in capitals that the service does not have": (
         "bad_revision", _nothing, _rollback("Backend-00009-ZZZ"), REJECTED,
         ("params.revision", "'Backend-00009-ZZZ' is not a revision of backend", "lowercase",
-         "backend-00001-abc, backend-00002-xyz")),
+         "backend-00001-abc, backend-00002-xyz", "under a new command_id")),
     "a dry run of a rollback to a revision typed in capitals": (
         "bad_revision", _nothing, _rollback("BACKEND-00001-abc", dry_run=True), REJECTED,
         ("params.revision", "did you mean 'backend-00001-abc'?")),
