@@ -404,10 +404,12 @@ variable "connector_max_instances" {
     # connector_ceiling), and a connector's name may carry its project's number instead ("where {project} can be
     # project id or number", VpcAccess.connector, google/cloud/run/v2/vendor_settings.proto: a name copied from a
     # revision): a number, a zone or a capital passed plan and built a policy whose filter matches no series, so
-    # that connector's ceiling was never alerted on, silently.
+    # that connector's ceiling was never alerted on, silently. The location has a region's shape, as
+    # shared/gcp/identifiers.py _REGION_NAME reads one (us-central1, europe-west12): a zone (us-central1-a),
+    # `global` and the multi-regions `us`, `eu`, `asia` are refused as the config refuses them.
     condition = alltrue([for name, max in var.connector_max_instances :
       can(regex("^projects/(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]*/locations/[a-z][a-z0-9-]*/connectors/[a-z](?:[a-z0-9-]*[a-z0-9])?$", name))
-    && !can(regex("^[a-z]+-[a-z]+[0-9]+-[a-z]$", try(split("/", name)[3], ""))) && max >= 3 && max <= 10 && floor(max) == max])
+    && can(regex("^[a-z]+(-[a-z]+)+[0-9]+$", try(split("/", name)[3], ""))) && max >= 3 && max <= 10 && floor(max) == max])
     error_message = "connector_max_instances maps full connector names to the connector's max instances, a whole number from 3 to 10 (VPC Access's range: gcloud compute networks vpc-access connectors describe CONNECTOR --region=REGION --format='value(maxInstances)'). A name is projects/PROJECT_ID/locations/REGION/connectors/CONNECTOR, as the config writes it: the project's id (not its number), a region (not a zone), in lowercase; the alert matches the connector's monitored-resource labels, which no other form names."
   }
 }

@@ -308,6 +308,10 @@ def test_a_connector_is_named_by_its_full_name(plan_with, name: str, expected: b
     "projects/example.com:shop-net/locations/europe-west1/connectors/c1",      # a domain-scoped project
     "projects/123456789012/locations/us-central1/connectors/backend-conn",     # its project's number
     "projects/my-project/locations/us-central1-a/connectors/backend-conn",     # a zone
+    "projects/my-project/locations/global/connectors/backend-conn",            # no region at all
+    "projects/my-project/locations/us/connectors/backend-conn",                # a multi-region
+    "projects/my-project/locations/eu/connectors/backend-conn",
+    "projects/my-project/locations/europe-west12/connectors/backend-conn",     # a region of two digits
     "projects/My-Project/locations/us-central1/connectors/backend-conn",
     "projects/my-project/locations/us-central1/connectors/Backend-Conn",
     "projects/my-project/locations/us-central1/connectors/backend-",
