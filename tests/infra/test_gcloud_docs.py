@@ -73,8 +73,9 @@ COMMANDS: dict[str, dict[str, bool]] = {
     # run/deploy: [SERVICE] [--image=IMAGE] [--region=REGION] [--vpc-connector=VPC_CONNECTOR]
     # [--vpc-egress=VPC_EGRESS] (among many).
     "run deploy": {"--image": True, "--region": True, "--vpc-connector": True, "--vpc-egress": True},
-    # run/services/update: [--[no-]cpu-boost] [--region=REGION] (among many).
-    "run services update": {"--cpu-boost": False, "--no-cpu-boost": False, "--region": True},
+    # run/services/update: [--[no-]cpu-boost] [--region=REGION] [--update-env-vars=[KEY=VALUE,...]] (among many).
+    "run services update": {"--cpu-boost": False, "--no-cpu-boost": False, "--region": True,
+                            "--update-env-vars": True},
     # run/services/update-traffic: [--to-latest] [--to-revisions=[REVISION=PERCENTAGE,...]] [--region=REGION]
     # [--clear-tags | --remove-tags=[TAG,...] --set-tags=[TAG=REVISION,...] | --update-tags=[TAG=REVISION,...]].
     "run services update-traffic": {"--to-latest": False, "--to-revisions": True, "--to-tags": True,
