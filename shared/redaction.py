@@ -46,8 +46,11 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("api_key", r"AIza[\w-]{35}"),
     ("url_password", r"(?P<userinfo>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@\"']+:)[^\s@/\"']+(?=@)"),
     ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[^\"]*)"),
-    ("host_userinfo", r"(?P<hostname>(?i:\bhost name \\?\"|\blookup |getaddrinfo (?:ENOTFOUND|EAI_AGAIN|EAI_NONAME) "
-                      r"|UnknownHostException: |MySQL server host '|MySQL server on '))[^\s\"']*@(?=[\w.-])"),
+    # Inside a quote the tail runs to the quote's own end (libpq's URI parser ends a host only at ":", "/", "?" or
+    # ",", so a quote of the other kind or a space reaches it: 'host name "s3cr'et@10.40.0.3"'); unquoted, to a space.
+    ("host_userinfo", r"(?P<hostname>(?i:\bhost name \\?(?P<dq>\")|MySQL server (?:host|on) (?P<sq>')|\blookup "
+                      r"|getaddrinfo (?:ENOTFOUND|EAI_AGAIN|EAI_NONAME) |UnknownHostException: ))"
+                      r"(?(dq)[^\"\n]*|(?(sq)[^'\n]*|\S*))@(?=[\w.-])"),
 )
 CREDENTIAL = re.compile("|".join(pattern for _, pattern in SHAPES), re.DOTALL)
 

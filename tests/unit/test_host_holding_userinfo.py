@@ -30,6 +30,13 @@ LINES = {
     "Java's UnknownHostException": ("java.net.UnknownHostException: hJ2k@db.internal: Name or service not known",
                                     "hJ2k", "@db.internal"),
     "MySQL's 2005": ("(2005, \"Unknown MySQL server host 'q1w2@10.30.0.5' (-2)\")", "q1w2", "@10.30.0.5"),
+    # libpq's URI parser ends a host only at ":", "/", "?" or ",": a quote of the other kind or a space reaches it.
+    "libpq, a tail holding an apostrophe": ('could not translate host name "s3cr\'et@10.40.0.3" to address: Name or '
+                                            'service not known', "s3cr'et", "@10.40.0.3"),
+    "libpq, a tail holding a space": ('could not translate host name "pa ss@10.40.0.3" to address: Name or service not '
+                                      'known', "pa ss", "@10.40.0.3"),
+    "MySQL's 2005, a tail holding a double quote": ("Unknown MySQL server host 'ta\"il@10.0.0.3' (-2)", 'ta"il',
+                                                    "@10.0.0.3"),
     "PyMySQL's 2003": ("pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on 'r4t@10.30.0.5' "
                        "([Errno -2] Name or service not known)\")", "r4t", "@10.30.0.5"),
 }
