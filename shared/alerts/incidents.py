@@ -52,6 +52,14 @@ _MAX_ENVELOPE_BYTES = 2 * MAX_NOTIFICATION_BYTES
 MESSAGE_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
 
 
+# A PromQL condition label's value that is a template (PrometheusQueryLanguageCondition.labels: "can be templatized
+# by using variables", alert.proto): Prometheus's `{{ $labels.x }}` or the documentation variables' `${...}`.
+_OWN_TEMPLATE = re.compile(r"\{\{\s*\$labels\.(\w+)\s*\}\}|\$\{\s*(?:metric|resource)\.labels?\.(\w+)\s*\}")
+
+
+def _templated(value: str) -> bool:
+    return "{{" in value or "${" in value
+
 class IncidentParseError(PermanentError, ValueError):
     """A notification that cannot be turned into an Incident. A retry will not fix it."""
 
@@ -1131,14 +1139,17 @@ class Incident(BaseModel):
         checkout; read before, the resource is what Monitoring measured. A value the resource does not carry was not
         applied to it (the resource is as measured, under either reading), nor is one whose query selects the resource
         alone (`_selects_alone`: its series are that resource's); one it does carry, or a template (other than the
-        label's own, `{{$labels.service_name}}`), leaves which resource alerted unknown."""
+        label's own, `{{$labels.service_name}}` or `${metric.label.service_name}`), leaves which resource alerted
+        unknown. The field's comment says its values "can be templatized by using variables", pointing to the
+        documentation variables page, whose variables are written `${...}`; Prometheus rules write `{{ $labels.x }}`:
+        which of the two Monitoring expands in these labels is UNCONFIRMED, so both are templates here."""
         naming = label_keys.RESOURCE_LABELS.get(self.resource_type, ())
         for label, value in self.query_labels.items():
             carried = self.resource_labels.get(label, "")
             if label not in naming or not carried or self._selects_alone(label, carried):
                 continue   # a query selecting that resource alone measured its series, whatever the label says
-            own = re.fullmatch(r"\{\{\s*\$labels\.(\w+)\s*\}\}", value.strip())
-            if (own and own.group(1) == label) or ("{{" not in value and value != carried):
+            own = _OWN_TEMPLATE.fullmatch(value.strip())
+            if (own and (own.group(1) or own.group(2)) == label) or (not _templated(value) and value != carried):
                 continue
             return (f"its PromQL condition's `labels` set {label} to {quoted(value, 60)} (\"Labels to add to or "
                     f"overwrite in the PromQL query result\") and its resource has {label} {quoted(carried, 60)}: "

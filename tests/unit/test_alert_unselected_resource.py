@@ -121,10 +121,11 @@ EVERY_SERVICE = PROMQL.format("")
 @pytest.mark.parametrize("labels, resource", [
     ({"service_name": "backend"}, {}),
     ({"service_name": "{{$labels.job}}"}, {}),
+    ({"service_name": "${metric.label.job}"}, {}),
     ({"service_name": "checkout", "severity": "page"}, CHECKOUT),
     ({"location": "us-central1"}, {}),
-], ids=["a constant it carries", "a template of another label", "a constant naming an unmanaged service",
-        "the location it carries"])
+], ids=["a constant it carries", "a template of another label", "a documentation variable of another label",
+        "a constant naming an unmanaged service", "the location it carries"])
 def test_a_query_label_the_resource_carries_may_not_be_what_alerted(labels, resource):
     incident = _read(resource, "conditionPrometheusQueryLanguage", EVERY_SERVICE, labels=labels)
     label = next(k for k in labels if k != "severity")
@@ -141,9 +142,10 @@ def test_a_query_label_the_resource_carries_may_not_be_what_alerted(labels, reso
     ({"severity": "page", "team": "payments"}, EVERY_SERVICE),        # no label naming the resource
     ({"service_name": "checkout"}, EVERY_SERVICE),                     # not what the resource carries: not applied
     ({"service_name": "{{ $labels.service_name }}"}, EVERY_SERVICE),  # the label's own value
+    ({"service_name": "${resource.label.service_name}"}, EVERY_SERVICE),  # the same, as a documentation variable
     ({"service_name": "backend"}, PROMQL.format('service_name="backend",')),   # the query selects backend alone
 ], ids=["labels naming no resource", "a value the resource does not carry", "the label's own template",
-        "a query selecting the resource alone"])
+        "the label's own documentation variable", "a query selecting the resource alone"])
 def test_a_query_label_that_cannot_have_named_the_resource_is_no_doubt(labels, query):
     incident = _read({}, "conditionPrometheusQueryLanguage", query, labels=labels)
 
