@@ -135,3 +135,23 @@ def test_the_failing_share_is_moved_by_a_command_whatever_its_neighbour_holds(ev
     assert result.known_good_revision is None and plan(result, bundle, S).action is None
     assert "gcloud run services update-traffic backend " + split in result.recommendation, result.recommendation
     assert "by hand" not in result.recommendation, result.recommendation
+
+
+def test_a_revision_holding_two_entries_keeps_both_shares_in_the_command():
+    """NEWEST's 25% held as two entries of the split (15% untagged, 10% tagged `blue`): the line that moves MIDDLE's
+    share keeps NEWEST's whole 25%, as planning._shares_beside sums a revision's entries (before, the second entry
+    overwrote the first: `NEWEST=10`, a split of 85%)."""
+    bundle = _three().bundle().model_copy(update={"alert": FIVE_XX_RATIO})
+    statuses = []
+    for t in bundle.service.traffic_statuses:
+        if t.revision == NEWEST:
+            statuses += [t.model_copy(update={"percent": 15}), t.model_copy(update={"percent": 10, "tag": "blue"})]
+        else:
+            statuses.append(t)
+    bundle = bundle.model_copy(update={"service": bundle.service.model_copy(
+        update={"traffic_statuses": tuple(statuses), "traffic": tuple(statuses)})})
+
+    result = diagnose(bundle, S)
+
+    assert result.signature is Signature.BAD_REVISION and result.suspect_revision == MIDDLE, result.summary
+    assert f"--to-revisions {OLDEST}=75,{NEWEST}=25" in result.recommendation, result.recommendation

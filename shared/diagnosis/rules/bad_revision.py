@@ -252,7 +252,12 @@ def _share_moved(facts: Facts, suspect: Revision, mine: float) -> str:
     other revision holding a share was read serving cleanly, or a share is LATEST's with no revision to name."""
     b = facts.b
     taker = _share_taker(facts, suspect)
-    shares = {t.revision: t.percent for t in b.service.traffic_statuses if t.percent > 0}
+    # A revision may hold two entries (an untagged share and a tagged one): summed, as planning._shares_beside
+    # sums them, so that the line keeps every share (--to-revisions names a revision once).
+    shares: dict[str, float] = {}
+    for t in b.service.traffic_statuses:
+        if t.percent > 0:
+            shares[t.revision] = shares.get(t.revision, 0) + t.percent
     if taker is None or not all(shares):
         return f"move {suspect.short_name}'s {mine:g}% to a revision that served cleanly before it by hand"
     shares[taker.short_name] = shares.get(taker.short_name, 0) + shares.pop(suspect.short_name, 0)
