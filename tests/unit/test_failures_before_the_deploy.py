@@ -40,6 +40,16 @@ def _hotfix(onset: float = -15, background: float = 0.0, new_words: str = PARTNE
     return quiet_connector(e.log(-7, new_words, NEW, count=20))
 
 
+def _blip() -> Evidence:
+    """OLD at 100% and 50 requests a minute, 40% of them 502 from -12m to -10m only, clean again to NEW's deploy at
+    -8m; NEW fails 40% on its own KeyErrors."""
+    e = (Evidence().revision(OLD, -1440).revision(NEW, -8).traffic(**{NEW: 100})
+         .requests(OLD, -90, -12, 50).requests(OLD, -12, -10, 30).requests(OLD, -12, -10, 20, code="502")
+         .requests(OLD, -10, -8, 50).latency(OLD, -90, -8, 0.2).log(-12, PARTNER, OLD, count=20)
+         .requests(NEW, -8, 5, 30).latency(NEW, -8, 5, 0.2).requests(NEW, -8, 5, 20, code="502"))
+    return quiet_connector(e.log(-7, OWN, NEW, count=20))
+
+
 def _diagnosed(evidence: Evidence):
     bundle = evidence.bundle().model_copy(update={"alert": FIVE_XX_RATIO})
     return diagnose(bundle, S), bundle
@@ -53,6 +63,8 @@ CASES = {
     "three minutes before it: the same": (
         _hotfix(onset=-11), Signature.INCONCLUSIVE, None, f"the failures began at 11:49:00 on {OLD}"),
     # controls: unchanged
+    "a blip on the revision before that stopped two minutes before the deploy: its own KeyErrors, named": (
+        _blip(), Signature.BAD_REVISION, None, f"{NEW} fails since its deploy"),
     "clean until the deploy, its own KeyErrors: rolled back": (
         _hotfix(onset=-8, new_words=OWN), Signature.BAD_REVISION, OLD, f"{OLD} served cleanly"),
     "the revision before failing since its own deploy at -18m: stepped past, rolled back further": (
