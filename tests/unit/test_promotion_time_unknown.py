@@ -20,7 +20,7 @@ from tests.unit.test_diagnosis import quiet_connector
 S = DiagnosisSettings()
 OLD, NEWER = "backend-00007-old", "backend-00008-new"
 UNKNOWN = "the promotion's time is unknown"
-BEFORE = "before the deploy window: the service has not changed since"
+BEFORE = "its share dates from before the deploy window: the service has not changed since"
 
 
 def _moved_back(newer: bool = True) -> Evidence:
@@ -55,3 +55,5 @@ def test_a_promotion_not_dated_is_said_to_be_unknown(evidence, changed, said, un
     assert result.signature is not Signature.BAD_REVISION, result.summary
     assert plan(result, bundle, S).action is None
     assert said in result.summary and unsaid not in result.summary, result.summary
+    # NEWER at 0% may never have served (a --no-traffic deploy): that traffic moved back is never said as known.
+    assert "traffic moved to it" not in result.summary, result.summary

@@ -442,11 +442,13 @@ def _promotion_time(facts: Facts, c: Citation, suspect: Revision) -> str:
            f"the service last changed at {clock_on(changed, started)}" if changed is not None else "not read",
            f"before the {duration(s.deploy_window_seconds)} deploy window: the traffic moved to {suspect.short_name} "
            "before it too", dated, role="context")
+    # A newer revision at 0% may never have served (deployed with --no-traffic): whether traffic moved to the older
+    # one at all is not known from the revisions, so the words say "if".
     if dated:
-        return (f"; traffic moved to it, older than {last.short_name}, before the deploy window: the service has not "
-                f"changed since {clock_on(changed, started)} (Service.update_time)")
-    return (f"; traffic moved to it, older than {last.short_name} (created {clock_on(last.create_time, started)}), "
-            f"at a time nothing read dates (the service last changed "
+        return (f"; it serves though older than {last.short_name}, and its share dates from before the deploy window: "
+                f"the service has not changed since {clock_on(changed, started)} (Service.update_time)")
+    return (f"; it serves though older than {last.short_name} (created {clock_on(last.create_time, started)}): if "
+            f"traffic moved back to it, nothing read dates when (the service last changed "
             + (f"at {clock_on(changed, started)}, which any change moves" if changed is not None else "at a time not read")
             + ", and its own requests read do not show its traffic beginning): the promotion's time is unknown, so "
             "it is not shown to be outside the deploy window either (a person looks at the service's traffic changes "
