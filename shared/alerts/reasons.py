@@ -185,7 +185,8 @@ def unselected_unmanaged(incident: Incident, service: str, managed: Sequence[str
     have written that name (Incident.labels_overwritten), or "" when neither: which service it
     is about is unknown (the managed one its condition selects, under a label rewritten on the way), so it is told, not
     `skipped` as another team's alert (`not_managed`), which nobody heard of. The managed services the condition
-    selects by name are named; nothing is read or done on any."""
+    selects by name are named; nothing is read or done on any. A condition that names services, none of them
+    managed (`service_name="payments"` on checkout), is another team's either way: "", skipped as before."""
     unselected, overwritten = incident.resource_unselected, incident.labels_overwritten
     if not unselected and not overwritten:
         return ""
@@ -194,6 +195,8 @@ def unselected_unmanaged(incident: Incident, service: str, managed: Sequence[str
     found = [name for name in managed if name.rsplit("/", 1)[-1] in names
              and name.split("/")[1] in selected.get("project_id", (name.split("/")[1],))
              and name.split("/")[3] in selected.get("location", (name.split("/")[3],))]
+    if names and not found:
+        return ""   # every service its condition names is unmanaged too: no reading points to a managed one
     said = (f"; its condition selects the managed service{'s' if len(found) > 1 else ''} {', '.join(found)}"
             if found else "")
     why = (f"the notification contradicts itself: {unselected}, so Monitoring did not measure that resource's series "

@@ -159,3 +159,12 @@ def test_labels_on_a_threshold_condition_are_not_a_querys():
                      labels={"service_name": "backend"})
 
     assert incident.query_labels == {} and incident.labels_overwritten == ""
+
+
+def test_a_condition_naming_only_unmanaged_services_is_another_teams_either_way():
+    """Its condition selects payments, its resource says checkout: neither is managed, so no reading of it points to
+    a managed service, and it is skipped as another team's, not told."""
+    incident = _read(CHECKOUT, "conditionThreshold", f'{REQUESTS} AND resource.labels.service_name="payments"')
+
+    assert incident.resource_unselected != ""
+    assert unselected_unmanaged(incident, _service(CHECKOUT), MANAGED) == ""
