@@ -599,20 +599,19 @@ def test_a_monitoring_outage_before_the_deadline_is_told_once_early_and_the_verd
 
 class _RequestLogCut:
     """The world's Logging reads through the real adapter, but for the sweep's read of the request log
-    (collection.request_lines: the requests log alone), made by a second real adapter whose read budget is too
-    short for the search to finish: a search still paging at its budget (`PageCursor.cut_short`). The stand-in
-    searches one entry a call (`search_budget`) only while that read runs: with it on for every read, the
-    service's other logs and the audit log paged one entry a call too, and finished within their 10 s only on a
-    calm machine (under load they were cut as well, and the answer named them instead). The cut read's budget,
-    a second, leaves its first page time to come under load, and is far too short for the thousands of calls
-    its search needs."""
+    (collection.request_lines: the requests log alone), made by a second real adapter, cut while it still pages:
+    the stand-in examines one entry a call while that read runs (`search_budget`), so every page comes with a
+    token, and its third page and every later ask of it (the retry included) are refused DEADLINE_EXCEEDED,
+    aimed at that read's own filter: a search still paging when its deadline ran out (`PageCursor.cut_short`),
+    counted in pages, not in seconds. Before, a 0.3 s budget cut it by the clock: under load the first page did
+    not come in time, and with the budget on every read the service's other logs were cut as well."""
 
     def __init__(self, whole: Any, standin: Any) -> None:
         from shared.gcp.endpoints import CallPolicy
         from shared.gcp.logging import CloudLoggingAdapter
         self.whole, self.standin = whole, standin
-        self.cut = CloudLoggingAdapter(policy=CallPolicy(call_timeout=1.0, attempts=2, initial_backoff=0.01,
-                                                         max_backoff=0.02, total_timeout=1.0))
+        self.cut = CloudLoggingAdapter(policy=CallPolicy(call_timeout=10.0, attempts=2, initial_backoff=0.01,
+                                                         max_backoff=0.02, total_timeout=10.0))
 
     def list_entries(self, project: str, filter: str, max_entries: int) -> Any:
         request_log = "run.googleapis.com%2Frequests" in filter and "varlog" not in filter \
@@ -620,10 +619,13 @@ class _RequestLogCut:
         if not request_log:
             return self.whole.list_entries(project, filter, max_entries)
         self.standin.search_budget = 1
+        self.standin.faults.fail_next(1_000, grpc.StatusCode.DEADLINE_EXCEEDED, method="ListLogEntries", after=2,
+                                      about=filter)
         try:
             return self.cut.list_entries(project, filter, max_entries)
         finally:
             self.standin.search_budget = None
+            self.standin.faults.clear()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.whole, name)
