@@ -605,8 +605,8 @@ class RunStandIn(StandIn):
         --update-env-vars`, a person's): a change of the service's template ("The template used to create revisions
         for this Service", Service docstring, google-cloud-run), so a new revision, and the desired state changed:
         generation and etag move on. `by`: whose credentials (a pipeline's account, a person), named by its audit
-        entries (`audit_into`), dated DEPLOY_ASKED_BEFORE its revision. The new revision is the service's newest one's configuration with only what is
-        given changed: the ingress container's image, and each `env` variable set (others kept), as gcloud sends the
+        entries (`audit_into`), dated DEPLOY_ASKED_BEFORE its revision. The new revision is the service's newest
+        one's configuration with only what is given changed: the ingress container's image, and each `env` variable set (others kept), as gcloud sends the
         template it read with its flags applied (settings not given are kept from the service's template: gcloud's
         `run deploy` reference, UNCONFIRMED in so many words). The desired split is kept, as `--no-traffic` keeps it:
         while it names revisions (a rollback's pin), the new one takes no traffic."""

@@ -410,7 +410,8 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
             audit_from = min(audit_from, changes_from.replace(microsecond=0))
         # The sweep's read (`changes_from`) asks whether anyone changed it since: up to MAX_AUDIT_ENTRIES. The alert
         # path's reads the changes before the incident for the rules: one page of `max_log_entries`, as it always did.
-        most = max(settings.max_log_entries, MAX_AUDIT_ENTRIES) if changes_from is not None else settings.max_log_entries
+        most = (max(settings.max_log_entries, MAX_AUDIT_ENTRIES) if changes_from is not None
+                else settings.max_log_entries)
         reads.search("audit", "logging: audit log", readers.logging, scope.project,
                      audit_filter(scope.project, scope.service, scope.location, audit_from, now,
                                   connector=connector_name), most, audit_from, now)
