@@ -98,6 +98,23 @@ SERVER_DEFAULT_CONCURRENCY_UNDER_ONE_CPU = 1
 # (shared/remediation/release_pipeline.rollout_mover), never to hold a write back, so either reading is safe.
 RUNWARDEN_CALLER = "runwarden@demo-project.iam.gserviceaccount.com"
 SEEDED_BY = "deployer@example.com"
+# The Admin Activity audit entries of an out-of-band write (`deploy`, `set_service_max_instances`: a pipeline's or a
+# person's), written into the Logging stand-in once `audit_into` names it, as Cloud Run writes them to
+# cloudaudit.googleapis.com/activity ("Cloud Run audit logging"; the payload a google.cloud.audit.AuditLog,
+# google/cloud/audit/audit_log.proto: method_name, resource_name, authentication_info.principal_email, request,
+# status). The methodName: v2's UpdateService (the default), or gcloud's historical v1 path, ReplaceService, which
+# names the service by namespace (the audit logging page's examples; which one a given pipeline's gcloud uses is
+# UNCONFIRMED, so the product reads both). On a cloud_run_revision resource with the service's labels, as
+# sandbox/scenario_logs.py seeds a Run change. An operation's two entries, "one when the operation starts and another
+# when it ends" (the same page): the first with the principal and the request, the last with the status.
+AUDIT_LOG_ID = "cloudaudit.googleapis.com/activity"
+UPDATE_METHOD = "google.cloud.run.v2.Services.UpdateService"
+REPLACE_METHOD_V1 = "google.cloud.run.v1.Services.ReplaceService"
+# How long before the revision it creates a deploy's request (its operation's first entry) is dated, and how long its
+# operation runs. Neither is documented (UNCONFIRMED): a deploy's request comes before its revision exists, and the
+# product reads an entry dated after its revision as someone else's (never a wrong `verified`).
+DEPLOY_ASKED_BEFORE = timedelta(seconds=5)
+OPERATION_TAKES = timedelta(seconds=15)
 
 # The shapes of `RunStandIn.exhaust_quota`'s refusal.
 RATE, LIMIT, BARE = "rate", "limit", "bare"
@@ -325,6 +342,9 @@ class RunStandIn(StandIn):
         # While set (`exhaust_quota`), every UpdateService is refused RESOURCE_EXHAUSTED before anything is applied.
         self._quota_refusal: ApiError | None = None
         self._quota_refusals_left: int | None = None     # how many more it refuses (None: every one)
+        # Where an out-of-band write's audit entries go (`audit_into`): a LoggingStandIn, the clock that dates a write
+        # given no time, and the methodName. None: written nowhere.
+        self._audit: tuple[Any, Any, str] | None = None
 
     def rpcs(self) -> list[Rpc]:
         return [
@@ -549,13 +569,44 @@ class RunStandIn(StandIn):
             self._require_service(service)
             return self._apply_traffic(service, self._validated_traffic(service, targets), by, at)
 
+    def audit_into(self, logging: Any, *, clock: Any = None, method: str = UPDATE_METHOD) -> None:
+        """Every out-of-band write (`deploy`, `set_service_max_instances`) writes its Admin Activity audit entries
+        into `logging` (a LoggingStandIn), as Cloud Run does for every change (AUDIT_LOG_ID above). `clock` (a
+        callable giving an aware datetime) dates a write made with no time of its own (the test's clock; wall time
+        by default); `method`: UPDATE_METHOD or REPLACE_METHOD_V1."""
+        self._audit = (logging, clock or _now, method)
+
+    def _audited(self, service: str, principal: str, at: datetime, request: dict[str, Any]) -> None:
+        """The write's two audit entries (its operation's start at `at`, its end OPERATION_TAKES later), if any."""
+        if self._audit is None:
+            return
+        from sandbox.standins.logging import AuditSeed, EntrySeed, OperationSeed, log_name_for
+
+        logging, _, method = self._audit
+        _, project, _, location, _, short = service.split("/")
+        resource = f"namespaces/{project}/services/{short}" if ".v1." in method else service
+        base = dict(log_name=log_name_for(project, AUDIT_LOG_ID), resource_type="cloud_run_revision",
+                    severity="NOTICE", resource_labels={"project_id": project, "service_name": short,
+                                                        "revision_name": "", "configuration_name": "",
+                                                        "location": location})
+        op = f"operations/{uuid.uuid4().hex[:12]}"
+        first = AuditSeed(method_name=method, resource_name=resource, principal_email=principal,
+                          request={"@type": f"type.googleapis.com/{method.rsplit('.', 2)[0]}."
+                                            f"{method.rsplit('.', 1)[1]}Request", **request})
+        last = AuditSeed(method_name=method, resource_name=resource, status_code=0)
+        logging.add_entries([
+            EntrySeed(timestamp=at, operation=OperationSeed(op, "run.googleapis.com", first=True), audit=first, **base),
+            EntrySeed(timestamp=at + OPERATION_TAKES, operation=OperationSeed(op, "run.googleapis.com", last=True),
+                      audit=last, **base)])
+
     def deploy(self, service: str, revision: str, create_time: datetime, *, image: str | None = None,
-               env: Sequence[tuple[str, str]] = ()) -> run_v2.Service:
+               env: Sequence[tuple[str, str]] = (), by: str = SEEDED_BY) -> run_v2.Service:
         """An out-of-band deploy (as `gcloud run deploy --image`, a pipeline's, or `gcloud run services update
         --update-env-vars`, a person's): a change of the service's template ("The template used to create revisions
         for this Service", Service docstring, google-cloud-run), so a new revision, and the desired state changed:
-        generation and etag move on. The new revision is the service's newest one's configuration with only what is
-        given changed: the ingress container's image, and each `env` variable set (others kept), as gcloud sends the
+        generation and etag move on. `by`: whose credentials (a pipeline's account, a person), named by its audit
+        entries (`audit_into`), dated DEPLOY_ASKED_BEFORE its revision. The new revision is the service's newest
+        one's configuration with only what is given changed: the ingress container's image, and each `env` variable set (others kept), as gcloud sends the
         template it read with its flags applied (settings not given are kept from the service's template: gcloud's
         `run deploy` reference, UNCONFIRMED in so many words). The desired split is kept, as `--no-traffic` keeps it:
         while it names revisions (a rollback's pin), the new one takes no traffic."""
@@ -586,14 +637,21 @@ class RunStandIn(StandIn):
             stored.observed_generation = stored.generation
             stored.etag = _new_etag()
             stored.update_time = _now()
-            return _copy(stored)
+            answer = _copy(stored)
+        containers = [{"image": c.image, "env": [{"name": e.name, "value": e.value} for e in c.env]}
+                      for c in proto.containers]
+        self._audited(service, by, create_time - DEPLOY_ASKED_BEFORE,
+                      {"service": {"name": service, "template": {"revision": revision, "containers": containers}}})
+        return answer
 
-    def set_service_max_instances(self, service: str, max_instance_count: int) -> run_v2.Service:
+    def set_service_max_instances(self, service: str, max_instance_count: int, *, by: str = SEEDED_BY,
+                                  at: datetime | None = None) -> run_v2.Service:
         """An out-of-band change of the service-level max instances (Service.scaling.max_instance_count),
         as a person's update would make it: the desired state changes without a new revision or a
         traffic change, so generation and etag move on ("generation ... monotonically increases every
         time the user modifies the desired state", Service docstring, google-cloud-run), reconciled at
-        once."""
+        once. `by`: whose credentials; `at`: when its audit entries (`audit_into`) date it (the audit clock's now
+        by default)."""
         if max_instance_count < 1:
             raise ValueError(f"max_instance_count must be at least 1, got {max_instance_count}")
         with self.lock:
@@ -603,7 +661,11 @@ class RunStandIn(StandIn):
             stored.observed_generation = stored.generation
             stored.etag = _new_etag()
             stored.update_time = _now()
-            return _copy(stored)
+            answer = _copy(stored)
+        when = at or (self._audit[1]() if self._audit is not None else _now())
+        self._audited(service, by, when,
+                      {"service": {"name": service, "scaling": {"maxInstanceCount": max_instance_count}}})
+        return answer
 
     def touch_status(self, service: str) -> None:
         """A change to the service's status alone, with the etag moved and the generation kept: the

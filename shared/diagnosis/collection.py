@@ -408,10 +408,13 @@ def collect(service_name: str, incident_started_at: datetime, readers: Readers, 
         audit_from = incident_started_at - timedelta(seconds=settings.manual_change_window_seconds)
         if changes_from is not None:
             audit_from = min(audit_from, changes_from.replace(microsecond=0))
+        # The sweep's read (`changes_from`) asks whether anyone changed it since: up to MAX_AUDIT_ENTRIES. The alert
+        # path's reads the changes before the incident for the rules: one page of `max_log_entries`, as it always did.
+        most = (max(settings.max_log_entries, MAX_AUDIT_ENTRIES) if changes_from is not None
+                else settings.max_log_entries)
         reads.search("audit", "logging: audit log", readers.logging, scope.project,
                      audit_filter(scope.project, scope.service, scope.location, audit_from, now,
-                                  connector=connector_name), max(settings.max_log_entries, MAX_AUDIT_ENTRIES),
-                     audit_from, now)
+                                  connector=connector_name), most, audit_from, now)
     if connector_name and readers.vpcaccess is not None:
         reads.add("connector", "vpcaccess.connectors.get", lambda: readers.vpcaccess.get_connector(connector_name),
                   how=connector_by_hand(connector_name))

@@ -90,6 +90,15 @@ def unexplained_generations(record: ActionRecord, service: Service, revisions: S
     return ""
 
 
+def deploys_accounted(record: ActionRecord, service: Service, revisions: Sequence[Revision]) -> list[Revision]:
+    """The revisions created since the rollback that explain its generation's steps, for a caller to which
+    `unexplained_generations` said nothing (every step a deploy taking no traffic): [] when the generation did
+    not move, or the newest revision at the rollback is not read."""
+    if not generation_moved(record, service):
+        return []
+    return deploys_since(str(record.after.get("latest_created_revision") or ""), revisions) or []
+
+
 def _template_moved(record: ActionRecord, service: Service) -> str:
     """Why the revision template is not as the rollback left it beyond the code a deploy brings, in words ("" when
     it is): a field changed since (a person's env, secret, scaling or VPC change, made with a deploy or as one), or

@@ -104,7 +104,7 @@ from shared.diagnosis.evidence import describe_command
 from shared.remediation.bursts import (IdleBefore, idle_before, minutes_held, minutes_read, pre_onset, readable_until,
                                       widened)
 from shared.remediation.callers import callers_not_shown
-from shared.remediation.generations import generation_moved, unexplained_generations
+from shared.remediation.generations import deploys_accounted, generation_moved, unexplained_generations
 from shared.remediation.headroom import at_limit
 from shared.diagnosis.connector_names import Naming, names_connector
 from shared.remediation.records import ActionRecord, ActionState, PinRecord, RestoreMark
@@ -1101,7 +1101,7 @@ def changed_by_others(facts: Facts, record: ActionRecord) -> str:
     moved = unexplained_generations(record, facts.b.service, facts.b.revisions)
     if moved:
         return f"{moved}, so whose recovery this is cannot be told"
-    return _others_in_audit(facts, record)
+    return _others_in_audit(facts, record, deploys_accounted(record, facts.b.service, facts.b.revisions))
 
 
 def changes_read_from(record: ActionRecord) -> datetime:
@@ -1113,9 +1113,13 @@ def changes_read_from(record: ActionRecord) -> datetime:
     return min(read, record.applied_at) if read is not None else record.applied_at
 
 
-def _others_in_audit(facts: Facts, record: ActionRecord) -> str:
+def _others_in_audit(facts: Facts, record: ActionRecord, deploys: Sequence[Revision] = ()) -> str:
     """The audit part of `changed_by_others`: a person's entries since the evidence's read (`changes_read_from`),
-    each said before or after the action, and whose change came first.
+    each said before or after the action, and whose change came first. `deploys`: the revisions created since a
+    rollback that `unexplained_generations` accounted for as deploys taking no traffic (a pipeline's under the
+    pin); each one's own Admin Activity entry is passed over (`deploy_entries`), since every real deploy writes
+    one (ReplaceService or UpdateService by the pipeline's account, "Cloud Run audit logging"). Before, that
+    entry was named as someone else's change, and a rollback under which a pipeline deployed never verified.
     The read time is the instance's clock, an entry's `timestamp` Google's (LogEntry.timestamp, "The time the
     event described by the log entry occurred", google/logging/v2/log_entry.proto), and the two may differ by
     up to CLOCK_SKEW_ALLOWANCE either way: an instance 2 minutes fast dates its read 2 minutes late, and a
@@ -1128,6 +1132,8 @@ def _others_in_audit(facts: Facts, record: ActionRecord) -> str:
     own = {p.strip().lower() for p in facts.s.self_principals}
     others = sorted((e for e in changes_counted(audits, since, server_time_read(record, facts.b.revisions))
                      if (e.principal or "").lower() not in own and not e.status_code), key=lambda e: e.timestamp)
+    accounted = deploy_entries(others, deploys, facts.b.service.short_name)
+    others = [e for e in others if not any(e is a for a in accounted)]
     cut = audit_cut(facts, since - CLOCK_SKEW_ALLOWANCE)
     if not others:
         return cut
@@ -1166,6 +1172,31 @@ def audit_cut(facts: Facts, read_from: datetime) -> str:
             "changed it since cannot be told")
 
 
+# The methodName of a deploy's Admin Activity entry: google.cloud.run.v1.Services.ReplaceService (gcloud's v1 path)
+# or google.cloud.run.v2.Services.UpdateService ("Cloud Run audit logging"; the AuditLog.method_name field,
+# google/cloud/audit/audit_log.proto). The audit read's filter asks for these (collection.audit_filter).
+_DEPLOY_METHODS = ("Services.ReplaceService", "Services.UpdateService")
+
+
+def deploy_entries(entries: Sequence[LogRecord], deploys: Sequence[Revision], service: str) -> list[LogRecord]:
+    """The entries that are the deploys' own: for each revision in `deploys`, oldest first, the latest entry
+    not taken yet that is a Run deploy on `service` (its methodName, and its resource the service, not its
+    connector) dated at or before the revision's `create_time`: a deploy's request comes before the revision it
+    makes. At most one per revision, so a person's update besides the deploys (a second entry) is still named.
+    Whether Cloud Run dates the entry at or before the revision it creates is not documented (UNCONFIRMED: it is
+    the operation's first entry, "Cloud Run audit logging"); read the other way, no entry is taken and the deploy
+    is named as someone else's: `unclear`, never a wrong `verified`."""
+    candidates = [e for e in entries if (e.method_name or "").endswith(_DEPLOY_METHODS)
+                  and "/connectors/" not in (e.resource_name or "")
+                  and short_name(e.resource_name or "") == service]
+    taken: list[LogRecord] = []
+    for revision in sorted(deploys, key=lambda r: r.create_time):
+        free = [e for e in candidates if e.timestamp <= revision.create_time and not any(e is t for t in taken)]
+        if free:
+            taken.append(max(free, key=lambda e: e.timestamp))
+    return taken
+
+
 def changes_counted(entries: Sequence[LogRecord], since: datetime, read_after: datetime | None) -> list[LogRecord]:
     """The audit entries that may be changes after the evidence's read: dated after `since` (the read's time on
     the instance's clock), or within CLOCK_SKEW_ALLOWANCE before it (the clocks cannot tell which came first),
@@ -1175,16 +1206,38 @@ def changes_counted(entries: Sequence[LogRecord], since: datetime, read_after: d
 
 
 def server_time_read(record: ActionRecord, revisions: Sequence[Revision]) -> datetime | None:
-    """A time on Google's clock known to come before the evidence's read: the newest `create_time`
-    ("The creation time", google/cloud/run/v2/revision.proto, set by the server) of the revisions the record
-    names, which existed when the evidence was read (the rollback's two, the newest revision its plan read).
-    Whether a deploy's audit entry is dated at or before the revision it creates is not documented (UNCONFIRMED:
-    the entry is the operation's start, "Cloud Run audit logging"); if it is dated after, that deploy is named
-    as possibly first, never left out. None when the record names none of them."""
+    """A time on Google's clock known to come before the evidence's read, the latest of:
+    - the `create_time` ("The creation time", google/cloud/run/v2/revision.proto, set by the server) of the
+      revisions the record names, which existed when the evidence was read (the rollback's two, the newest
+      revision its plan read). Whether a deploy's audit entry is dated at or before the revision it creates is
+      not documented (UNCONFIRMED: the entry is the operation's start, "Cloud Run audit logging"); if it is dated
+      after, that deploy is named as possibly first, never left out;
+    - the service's `update_time` as the plan read it ("The last-modified time", output only,
+      google/cloud/run/v2/service.proto; the record's `before`, rollback_traffic.traffic_state): every change
+      dated at or before it, a pipeline's traffic step that made the service fail minutes before the read among
+      them, was made before the read. Before, such a step within the clock-skew allowance of the read was named
+      as possibly after it, and a rollback that worked was `unclear`. A record stored before it was kept reads
+      the revisions alone.
+    None when the record holds none of them."""
     named = {str(record.params.get(key) or "") for key in ("from_revision", "to_revision")}
     named.add(str(record.before.get("latest_created_revision") or ""))
     times = [r.create_time for r in revisions if r.short_name in named - {""}]
-    return max(times, default=None)
+    updated = _stored_time(record.before.get("update_time"))
+    return max([*times, *([updated] if updated is not None else [])], default=None)
+
+
+def _stored_time(value: object) -> datetime | None:
+    """A time a record's state keeps (an ISO 8601 string, or a datetime as Firestore gives one back); None when
+    absent or unreadable (read as not kept)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 
 def _when_said(at: datetime, since: datetime, after: datetime) -> str:

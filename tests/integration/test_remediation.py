@@ -805,8 +805,14 @@ def test_a_pipelines_deploy_under_the_pin_is_not_someone_elses_change(rolled_bac
     recovery(rolled_back)
     [record] = rolled_back.state.find_records(ACTIONS, "service", SERVICE)
     assert record["after"]["settings"] == {} and record["after"]["latest_created_revision"] == NEW, record["after"]
+    # The service's update_time as the plan read it (Google's clock): changes at or before it were seen by the read.
+    assert record["before"]["update_time"], record["before"]
     rolled_back.standins.run.deploy(SERVICE, "backend-00003-pip", rolled_back.anchor + timedelta(minutes=4),
-                                    image="europe-docker.pkg.dev/demo-project/backend/api:v3")
+                                    image="europe-docker.pkg.dev/demo-project/backend/api:v3",
+                                    by="ci-deployer@demo-project.iam.gserviceaccount.com")
+    # Its Admin Activity entry, as every real deploy writes (Cloud Run audit logging): the deploy's own, not a person's.
+    assert any("ci-deployer@" in str(e.proto_payload) for e in rolled_back.standins.logging.entries()), \
+        "the deploy wrote no audit entry"
     if raised:
         rolled_back.standins.run.set_service_max_instances(SERVICE, raised)
     rolled_back.at(12)

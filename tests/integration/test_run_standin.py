@@ -72,6 +72,34 @@ def test_a_service_level_change_out_of_band_moves_generation_and_etag_not_the_sp
     assert list(after.traffic) == list(before.traffic) and after.latest_created_revision == before.latest_created_revision
 
 
+@pytest.mark.parametrize("method", ["google.cloud.run.v2.Services.UpdateService",
+                                    "google.cloud.run.v1.Services.ReplaceService"])
+def test_an_out_of_band_deploy_and_setting_change_write_the_admin_activity_entries_the_audit_query_finds(
+        standins, standin_env, seeded, anchor, method):
+    """Every change of a service writes its Admin Activity entries ("Cloud Run audit logging": an operation's first,
+    with the caller and the request, and its last, with the status), a pipeline's deploy and a person's setting alike;
+    through the real Logging client, the product's own audit query finds each as one change by its principal, a
+    deploy's dated before the revision it creates. Before, the stand-in's deploy wrote none, and a sweep never saw
+    the entry every real deploy leaves."""
+    from shared.diagnosis.log_signals import audit_filter
+    from shared.gcp.logging import CloudLoggingAdapter, merge_operation_entries
+
+    standins.run.audit_into(standins.logging, method=method)
+    created = anchor + timedelta(minutes=4)
+    standins.run.deploy(SERVICE, "backend-00003-pip", created, image="europe-docker.pkg.dev/p/backend/api:v3",
+                        by="ci-deployer@demo-project.iam.gserviceaccount.com")
+    standins.run.set_service_max_instances(SERVICE, 2, by="alice@example.com", at=anchor + timedelta(minutes=6))
+
+    query = audit_filter("demo-project", "backend", "us-central1", anchor, anchor + timedelta(minutes=10))
+    changes = sorted(merge_operation_entries(CloudLoggingAdapter().list_entries("demo-project", query, 100)).entries,
+                     key=lambda e: e.timestamp)
+
+    named = ("namespaces/demo-project/services/backend" if ".v1." in method else SERVICE)
+    assert [(c.method_name, c.resource_name, c.principal) for c in changes] == [
+        (method, named, "ci-deployer@demo-project.iam.gserviceaccount.com"), (method, named, "alice@example.com")]
+    assert changes[0].timestamp <= created and changes[1].timestamp == anchor + timedelta(minutes=6)
+
+
 def test_unknown_service_and_revision_are_not_found(services, revisions, seeded):
     with pytest.raises(exceptions.NotFound):
         services.get_service(name=SERVICE.replace("backend", "frontend"))

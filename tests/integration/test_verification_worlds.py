@@ -171,14 +171,10 @@ def test_a_scale_up_after_which_a_person_raised_the_services_max_instances_is_no
     shows the scale-up and the service still reaches it: `verified`. The Admin Activity audit log holds
     the person's UpdateService since the action: whose recovery it is the evidence does not say, so it
     is escalated at the deadline, kept, nothing written."""
-    from sandbox.scenario_logs import AuditLogSpec
-
     connector_recovery(scaled)
-    scaled.standins.run.set_service_max_instances(SERVICE, 40)
-    person = AuditLogSpec.model_validate({"at": "+6m", "done": "+7m", "service": "backend",
-                                          "principal": "alice@example.com",
-                                          "method": "google.cloud.run.v2.Services.UpdateService"})
-    seed_logs(scaled.standins.logging, "demo-project", "us-central1", (), (person,), scaled.anchor)
+    # The stand-in writes the person's UpdateService entries, as Cloud Run audits every change.
+    scaled.standins.run.set_service_max_instances(SERVICE, 40, by="alice@example.com",
+                                                  at=scaled.anchor + timedelta(minutes=6))
     scaled.at(14)
     assert scaled.command({"command": "sweep"}) == []                 # not verified: waits
     scaled.at(20)

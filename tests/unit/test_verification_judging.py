@@ -1587,3 +1587,98 @@ def test_a_change_before_a_revision_the_evidence_held_is_before_the_read():
     judged = judge(record, later.model_copy(update={"incident_started_at": record.settle_at}), OWN, None,
                    TIMES.min_traffic_ratio)
     assert judged.kind is HealthKind.UNCLEAR and "within the clock-skew allowance of it" in judged.why, judged.why
+
+
+def _service_read_at(record: ActionRecord, read: float, updated: float | None) -> ActionRecord:
+    """`record` decided on evidence read at `read` (the instance's clock), its plan's before-state keeping the
+    service's update_time as read (Google's clock; None: a record stored before it was kept)."""
+    record = _read_at(record, read)
+    if updated is None:
+        return record
+    return record.model_copy(update={"before": {**record.before, "update_time": at(updated).isoformat()}})
+
+
+CI = "ci-deployer@demo.iam.gserviceaccount.com"
+SERVER_TIMES = [
+    # name, record, the change's minute, health, words
+    ("a pipeline's traffic step at -11 that made the service fail, the service's update_time -11, read at -8: "
+     "seen by the read, verified", _service_read_at(rollback(), -8, -11), -11, HealthKind.HEALTHY, ""),
+    ("a change at -12.9, before the update_time the read saw: verified", _service_read_at(rollback(), -8, -11), -12.9,
+     HealthKind.HEALTHY, ""),
+    ("the update_time kept as Firestore's 'Z' form: read alike, verified",
+     _read_at(rollback(), -8).model_copy(update={"before": {"update_time": "2026-11-26T11:49:00Z"}}), -11,
+     HealthKind.HEALTHY, ""),
+    ("a change after the update_time the read saw, within the allowance before the read: named as possibly first",
+     _service_read_at(rollback(), -8, -11), -10, HealthKind.UNCLEAR, "within the clock-skew allowance of it"),
+    ("a change after the read: named", _service_read_at(rollback(), -8, -11), -7, HealthKind.UNCLEAR,
+     "their change came first"),
+    ("a record stored before the update_time was kept: read as before, named as possibly first",
+     _service_read_at(rollback(), -8, None), -11, HealthKind.UNCLEAR, "within the clock-skew allowance of it"),
+]
+
+
+@pytest.mark.parametrize("name,record,change,kind,words", SERVER_TIMES, ids=[c[0] for c in SERVER_TIMES])
+def test_a_change_the_read_already_saw_by_the_services_update_time_is_before_it(name, record, change, kind, words):
+    """A pipeline's or canary tool's traffic step (UpdateService by its account) is what made the service fail,
+    usually minutes before the evidence was read: within the clock-skew allowance before the read (the instance's
+    clock). The plan's before-state keeps the service's update_time as read (Google's clock, like the entry's), and
+    an entry dated at or before it came before the read whatever the instances' clocks. Before, only the named
+    revisions' create_time ruled one out, and a rollback that worked was `unclear` on the step that caused it."""
+    bundle = _with_audit(served(6), _by(CI, change))
+    judged = judge(record, bundle.model_copy(update={"incident_started_at": record.settle_at}), OWN, None,
+                   TIMES.min_traffic_ratio)
+    assert judged.kind is kind, judged.why
+    assert words in judged.why, judged.why
+
+
+def _deploy_entry(minute: float, *, v1: bool = False, principal: str = CI, status: int | None = None):
+    """A deploy's Admin Activity entry (Cloud Run audit logging): v2's UpdateService on the service's full name,
+    or gcloud's v1 ReplaceService naming it by namespace."""
+    entry = _by(principal, minute, status=status)
+    if not v1:
+        return entry
+    return entry.model_copy(update={"method_name": "google.cloud.run.v1.Services.ReplaceService",
+                                    "resource_name": "namespaces/demo-project/services/backend"})
+
+
+def _since_audited(*entries, **since) -> EvidenceBundle:
+    bundle = _since(**since)
+    return bundle.model_copy(update={"audit": bundle.audit.model_copy(update={"entries": tuple(entries)})})
+
+
+DEPLOY_ENTRIES = [
+    # name, bundle, health, words
+    ("a pipeline's deploy under the pin with its own audit entry (v2 UpdateService, at its revision): verified",
+     _since_audited(_deploy_entry(1)), HealthKind.HEALTHY, ""),
+    ("its entry seconds before its revision: verified", _since_audited(_deploy_entry(0.9)), HealthKind.HEALTHY, ""),
+    ("gcloud's v1 ReplaceService entry: verified", _since_audited(_deploy_entry(0.9, v1=True)), HealthKind.HEALTHY,
+     ""),
+    ("two deploys, two entries: verified", _since_audited(_deploy_entry(0.9), _deploy_entry(1.9),
+                                                          generation=5, deployed=(PIPELINE, "backend-00004-pip")),
+     HealthKind.HEALTHY, ""),
+    ("a deploy's entry and a person's second update of the service: the second named",
+     _since_audited(_deploy_entry(0.9), _by("alice@example.com", 3)), HealthKind.UNCLEAR,
+     "UpdateService on backend by alice@example.com at 12:03:00"),
+    ("a deploy's entry dated after its revision (the undocumented other order): named, never verified",
+     _since_audited(_deploy_entry(1.5)), HealthKind.UNCLEAR, f"by {CI} at 12:01:30"),
+    ("a deploy's entry and a person's change of the connector: the connector's named",
+     _since_audited(_deploy_entry(0.9), _by("alice@example.com", 2, CONNECTOR)), HealthKind.UNCLEAR,
+     "backend-conn by alice"),
+    ("no deploy since (generation as the rollback left it), a person's UpdateService: named",
+     _since_audited(_by("alice@example.com", 1), generation=3, deployed=()), HealthKind.UNCLEAR,
+     "by alice@example.com at 12:01:00"),
+]
+
+
+@pytest.mark.parametrize("name,bundle,kind,words", DEPLOY_ENTRIES, ids=[c[0] for c in DEPLOY_ENTRIES])
+def test_a_pipelines_deploy_under_the_pin_is_not_named_by_its_own_audit_entry(name, bundle, kind, words):
+    """Every real deploy writes an Admin Activity entry (ReplaceService or UpdateService by the pipeline's account,
+    dated at the operation's start). `unexplained_generations` accounts for the deploy by its revision; its entry is
+    that same deploy, passed over (one per revision created since, dated at or before it, on the service). Before,
+    the entry was named as someone else's change after the generation check had accepted the deploy: a pipeline's
+    deploy under the rollback's pin could never be `verified`."""
+    record = _pinned_rollback()
+    judged = judge(record, bundle.model_copy(update={"incident_started_at": record.settle_at}), OWN, None,
+                   TIMES.min_traffic_ratio)
+    assert judged.kind is kind, judged.why
+    assert words in judged.why, judged.why

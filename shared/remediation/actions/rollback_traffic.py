@@ -270,12 +270,17 @@ def traffic_state(service: Service) -> dict[str, Any]:
     needs to tell a later generation's cause (judging.unexplained_generations): the service-level settings
     (Service.settings, a few hundred bytes at most), the revision template's fields as digests
     (Service.template_settings) and the newest revision (`latest_created_revision`, "Name of the last created
-    revision", google/cloud/run/v2/service.proto), past which a revision is a deploy since."""
+    revision", google/cloud/run/v2/service.proto), past which a revision is a deploy since; and the service's
+    `update_time` ("The last-modified time", output only, service.proto; Google's clock, unlike the instance's
+    read time), which a plan's before-state keeps so that the sweep knows a change dated at or before it was
+    already seen by the evidence's read (judging.server_time_read)."""
     state: dict[str, Any] = {
         "generation": service.generation,
         "traffic": [t.model_dump(mode="json") for t in service.traffic],
         "traffic_statuses": [t.model_dump(mode="json") for t in service.traffic_statuses],
     }
+    if service.update_time is not None:
+        state["update_time"] = service.update_time.isoformat()
     if service.settings is not None:
         state["settings"] = service.settings
         state["latest_created_revision"] = service.latest_created_revision or ""
