@@ -48,9 +48,11 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|[^\"]*)"),
     # Inside a quote the tail runs to the quote's own end (libpq's URI parser ends a host only at ":", "/", "?" or
     # ",", so a quote of the other kind or a space reaches it: 'host name "s3cr'et@10.40.0.3"'); unquoted, to a space.
+    # A tail already redacted (REDACTED, which holds a space) is no credential: a text redacted again is unchanged,
+    # and no scan for the shapes finds one in it.
     ("host_userinfo", r"(?P<hostname>(?i:\bhost name \\?(?P<dq>\")|MySQL server (?:host|on) (?P<sq>')|\blookup "
                       r"|getaddrinfo (?:ENOTFOUND|EAI_AGAIN|EAI_NONAME) |UnknownHostException: ))"
-                      r"(?(dq)[^\"\n]*|(?(sq)[^'\n]*|\S*))@(?=[\w.-])"),
+                      r"(?!\[redacted credential\]@)(?(dq)[^\"\n]*|(?(sq)[^'\n]*|\S*))@(?=[\w.-])"),
 )
 CREDENTIAL = re.compile("|".join(pattern for _, pattern in SHAPES), re.DOTALL)
 

@@ -83,3 +83,14 @@ def test_a_host_name_with_no_userinfo_still_sends_the_person_to_dns():
     assert result.signature is Signature.DATABASE_UNREACHABLE, result.summary
     assert "DNS record of the database's host name" in result.recommendation
     assert "percent-encoded" not in result.recommendation
+
+
+@pytest.mark.parametrize("text", [LINES[name][0] for name in LINES], ids=list(LINES))
+def test_a_redacted_line_holds_no_credential_shape_any_more(text):
+    """Redacted once, a line is redacted: the shapes find nothing in it (the end-to-end scan reads every log and outcome
+    for them), and redacting it again changes nothing; REDACTED holds a space, which a quoted tail may hold too."""
+    from shared.redaction import CREDENTIAL
+
+    out = redacted(text)
+    assert CREDENTIAL.search(out) is None, out
+    assert redacted(out) == out
