@@ -3579,10 +3579,10 @@ _LOOKUP_HOST = re.compile(
 # redacted: shared/redaction.py `host_userinfo`), in the same words `_LOOKUP_HOST` reads: no host name holds one
 # (RFC 3986 section 3.2.2, reg-name), so it was cut from a connection URL whose password held an unescaped "@".
 # Inside a quote the host runs to the quote's own end, as redaction reads it (a tail may hold a space or a quote of
-# the other kind); unquoted, to a space (the redaction's own words, which hold one, aside).
+# the other kind); unquoted, to a space or a quote (the redaction's own words, which hold a space, aside).
 _USERINFO_IN_HOST = re.compile(r"(?:\bhost name (?P<dq>\")|MySQL server (?:host|on) (?P<sq>')|\blookup "
                                r"|getaddrinfo (?:ENOTFOUND|EAI_AGAIN|EAI_NONAME) |UnknownHostException: )"
-                               rf"(?(dq)[^\"\n]*|(?(sq)[^'\n]*|(?:{re.escape(REDACTED)}|\S)*))@[\w.-]", re.IGNORECASE)
+                               rf"(?(dq)[^\"\n]*|(?(sq)[^'\n]*|(?:{re.escape(REDACTED)}|[^\s\"'])*))@[\w.-]", re.IGNORECASE)
 
 # What a person checks for such a lookup, in place of REFUSAL_ADVICE's DNS record: a URL's password holding
 # "@" must be percent-encoded ("%40"; RFC 3986 section 3.2.1; SQLAlchemy docs, "Engine Configuration",

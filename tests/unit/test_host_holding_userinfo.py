@@ -44,7 +44,9 @@ LINES = {
 KEPT = ['could not translate host name "orders-db.internal" to address: Name or service not known',
         'FATAL: Cloud SQL IAM service account authentication failed for user "orders@shop.iam"',
         "lookup orders-db.internal on 169.254.169.254:53: no such host",
-        "a failed lookup for alice@example.com", NO_SUCH_HOST]
+        "a failed lookup for alice@example.com", NO_SUCH_HOST,
+        # an unquoted host ends at a quote: the JSON line's next field holds an "@" of its own
+        '{"level":"error","msg":"getaddrinfo ENOTFOUND db.internal","user":"api@shop-prod.iam.gserviceaccount.com"}']
 
 
 @pytest.mark.parametrize("text, tail, host", LINES.values(), ids=LINES.keys())
