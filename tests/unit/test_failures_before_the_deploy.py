@@ -50,6 +50,16 @@ def _blip() -> Evidence:
     return quiet_connector(e.log(-7, OWN, NEW, count=20))
 
 
+def _draining() -> Evidence:
+    """OLD at 50 requests a minute, 40% of them 502 from -15m to -9m, then 3 clean requests in its last minute before
+    NEW's deploy at -8m (its traffic draining as the deploy lands); NEW fails 40% on the partner's words."""
+    e = (Evidence().revision(OLD, -1440).revision(NEW, -8).traffic(**{NEW: 100})
+         .requests(OLD, -90, -15, 50).requests(OLD, -15, -9, 30).requests(OLD, -15, -9, 20, code="502")
+         .requests(OLD, -9, -8, 3).latency(OLD, -90, -8, 0.2).log(-15, PARTNER, OLD, count=20)
+         .requests(NEW, -8, 5, 30).latency(NEW, -8, 5, 0.2).requests(NEW, -8, 5, 20, code="502"))
+    return quiet_connector(e.log(-7, PARTNER + " (after 3 retries)", NEW, count=20))
+
+
 def _diagnosed(evidence: Evidence):
     bundle = evidence.bundle().model_copy(update={"alert": FIVE_XX_RATIO})
     return diagnose(bundle, S), bundle
@@ -62,6 +72,8 @@ CASES = {
                                                   "deploy"),
     "three minutes before it: the same": (
         _hotfix(onset=-11), Signature.INCONCLUSIVE, None, f"the failures began at 11:49:00 on {OLD}"),
+    "its traffic draining in the minute before the deploy (3 clean requests): the failures still came first": (
+        _draining(), Signature.INCONCLUSIVE, None, f"on {OLD}"),
     # controls: unchanged
     "a blip on the revision before that stopped two minutes before the deploy: its own KeyErrors, named": (
         _blip(), Signature.BAD_REVISION, None, f"{NEW} fails since its deploy"),

@@ -963,18 +963,24 @@ def _began_before_its_deploy(facts: Facts, c: Citation, suspect: Revision) -> st
     served, errors = sum(t for _, t, _ in clean), sum(e for _, _, e in clean)
     total, failed = sum(t for _, t, _ in since), sum(e for _, _, e in since)
     began = minutes[onset][0] - timedelta(seconds=60)
-    # Still failing in its last minute served before the deploy: a blip that had stopped by then did not run into it.
-    last = next(((t, e) for _, t, e in reversed(since) if t), None)
+    # Still failing in its last minutes before the deploy: a blip that had stopped by then did not run into it. Read
+    # back from the deploy until they hold min_requests, so that a minute of a few requests (traffic draining as the
+    # deploy lands) decides nothing alone.
+    tail_total = tail_failed = 0.0
+    for _, t, e in reversed(since):
+        tail_total, tail_failed = tail_total + t, tail_failed + e
+        if tail_total >= s.min_requests:
+            break
     shown = (len(clean) >= LATE_ONSET_MINUTES and served >= s.min_requests and errors / served <= s.healthy_error_ratio
              and total >= s.min_requests and failed / total >= s.bad_error_ratio
-             and last is not None and last[1] / last[0] >= s.bad_error_ratio)
+             and tail_total > 0 and tail_failed / tail_total >= s.bad_error_ratio)
     c.cite("metric", facts.requests_query,
            f"{previous.short_name} before {suspect.short_name}'s deploy: {errors:.0f} 5xx of {served:.0f} in its "
            f"{len(clean)} minutes before {hms(began)}, then {pct(failed / total if total else 0)} 5xx of {total:.0f} "
            f"from {hms(began)} to the deploy at {hms(deployed)}",
            f">= {LATE_ONSET_MINUTES} clean minutes (<= {s.healthy_error_ratio:.0%} 5xx), then >= "
-           f"{s.bad_error_ratio:.0%} 5xx of >= {s.min_requests} from a minute before the deploy, its last minute before "
-           "it among them: the failures began before it", not shown)
+           f"{s.bad_error_ratio:.0%} 5xx of >= {s.min_requests} from a minute before the deploy, its last minutes before "
+           f"it (back to {s.min_requests} requests) among them: the failures began before it", not shown)
     if not shown:
         return ""
     lead = duration((deployed - began).total_seconds())
