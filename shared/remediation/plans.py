@@ -41,9 +41,21 @@ class Siblings:
         return self.recorded or self.reported
 
 
+# What a before-state keeps of when it was read, not of what it was: a plan read a moment later (a status-only touch
+# moves Service.update_time with the generation kept), or stored by a version that kept no such field, is the same
+# change (rollback_traffic.traffic_state).
+_READ_TIME_KEYS = frozenset({"update_time"})
+
+
 def same_change(plan: IntentRecord, intent: IntentRecord) -> bool:
-    return (plan.action == intent.action and plan.before == intent.before
+    return (plan.action == intent.action and _state(plan.before) == _state(intent.before)
             and same_params(plan.action, plan.params, intent.params))
+
+
+def _state(before: Any) -> Any:
+    if not isinstance(before, dict) or not _READ_TIME_KEYS & before.keys():
+        return before
+    return {key: value for key, value in before.items() if key not in _READ_TIME_KEYS}
 
 
 def same_params(action: str, stored: dict[str, Any], other: dict[str, Any]) -> bool:

@@ -77,3 +77,16 @@ def test_an_older_action_record_with_no_after_matches_a_plan_of_the_same_change_
                           params=stored, before=BEFORE, after={}, signature="bad_revision", reversible=True,
                           applied_at=AT, settle_at=AT, deadline_at=AT)
     assert _same_change(record, plan(now), get_action("rollback_traffic")) is same
+
+
+@pytest.mark.parametrize("stored, now, same", [
+    (BEFORE, {**BEFORE, "update_time": "2026-11-26T11:58:00+00:00"}, True),     # stored before it kept the time
+    ({**BEFORE, "update_time": "2026-11-26T11:58:00+00:00"},
+     {**BEFORE, "update_time": "2026-11-26T11:59:30+00:00"}, True),              # a status-only touch between reads
+    (BEFORE, {"traffic": [], "update_time": "2026-11-26T11:58:00+00:00"}, False),  # another split: another change
+])
+def test_when_the_state_before_was_read_is_not_what_it_was(stored, now, same):
+    """The Service's update_time in a plan's before-state (rollback_traffic.traffic_state) dates its read for the
+    sweep; a plan read a moment later, or stored by a version that kept none, is still the same change."""
+    assert same_change(plan(NOW, before=stored), plan(NOW, before=now)) is same
+    assert same_change(plan(NOW, before=now), plan(NOW, before=stored)) is same
