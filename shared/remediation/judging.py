@@ -1184,8 +1184,9 @@ def deploy_entries(entries: Sequence[LogRecord], deploys: Sequence[Revision], se
     connector) dated at or before the revision's `create_time`: a deploy's request comes before the revision it
     makes. At most one per revision, so a person's update besides the deploys (a second entry) is still named.
     Whether Cloud Run dates the entry at or before the revision it creates is not documented (UNCONFIRMED: it is
-    the operation's first entry, "Cloud Run audit logging"); read the other way, no entry is taken and the deploy
-    is named as someone else's: `unclear`, never a wrong `verified`."""
+    the operation's first entry, "Cloud Run audit logging"); read the other way, the deploy's own entry is not
+    taken (an earlier update of the service may be taken in its place, one at most per revision), so one entry is
+    still named as someone else's: `unclear`, never a wrong `verified`."""
     candidates = [e for e in entries if (e.method_name or "").endswith(_DEPLOY_METHODS)
                   and "/connectors/" not in (e.resource_name or "")
                   and short_name(e.resource_name or "") == service]
