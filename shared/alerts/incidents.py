@@ -60,6 +60,7 @@ _OWN_TEMPLATE = re.compile(r"\{\{\s*\$labels\.(\w+)\s*\}\}|\$\{\s*(?:metric|reso
 def _templated(value: str) -> bool:
     return "{{" in value or "${" in value
 
+
 class IncidentParseError(PermanentError, ValueError):
     """A notification that cannot be turned into an Incident. A retry will not fix it."""
 
