@@ -158,22 +158,11 @@ def test_a_sweep_whose_recording_failed_leaves_the_write_to_the_sweep_past_its_c
     claim stays the sweep's until its lease lapses. The message's redelivery within that lease answers a duplicate
     of the claim and leaves the intent as it is (its void is guarded on its own plan); a sweep within the lease
     leaves it to the claim's holder; the first sweep past it records the write and tells a person, once."""
-    from tests.unit.fakes import FaultyStateStore
-
-    incident_id = _died_after_its_write(world)
-    key = claim_key(incident_id, SERVICE, "rollback_traffic")
-    _lapsed(world)
-    adapters, faulty = world.adapters, FaultyStateStore(world.state)
-    world.adapters = dataclasses.replace(adapters, state=faulty)
-    faulty.fail_next("write", 1, "DEADLINE_EXCEEDED", method="record_all")
-    assert world.command({"command": "sweep"}) == []        # deferred, not raised
-    world.adapters = adapters
+    incident_id, key, claim, faulty = _a_sweeps_record_failed(world)
     assert [(method, lost) for method, _, lost in faulty.injected] == [("record_all", False)]
     intent = intent_key(incident_id, MESSAGE)
     assert world.state.get_record(INTENTS, intent)["state"] == "open"
     assert world.state.get_record(ACTIONS, key) is None
-    claim = world.state.get(CLAIMS, key)
-    assert claim.owner.startswith("sweep:") and claim.status.value == "claimed", claim
 
     redelivered = world.handle(world.alert(message_id=MESSAGE))
     assert redelivered.status.value == "skipped" and redelivered.reason.startswith("duplicate"), redelivered.reason
@@ -196,6 +185,25 @@ def test_a_sweep_whose_recording_failed_leaves_the_write_to_the_sweep_past_its_c
     assert world.standins.run.count("UpdateService") == 1
 
 
+def _a_sweeps_record_failed(world: Any) -> tuple[str, str, Any, Any]:
+    """A rollback written and not recorded, its claim lapsed, and the sweep that took the claim over to record the
+    write failing that commit (Firestore DEADLINE_EXCEEDED): deferred, not raised, the claim still the sweep's.
+    Returns the incident, the claim's key, the claim as stored, and the faulty store (what it injected)."""
+    from tests.unit.fakes import FaultyStateStore
+
+    incident_id = _died_after_its_write(world)
+    key = claim_key(incident_id, SERVICE, "rollback_traffic")
+    _lapsed(world)
+    adapters, faulty = world.adapters, FaultyStateStore(world.state)
+    world.adapters = dataclasses.replace(adapters, state=faulty)
+    faulty.fail_next("write", 1, "DEADLINE_EXCEEDED", method="record_all")
+    assert world.command({"command": "sweep"}) == []        # deferred, not raised
+    world.adapters = adapters
+    claim = world.state.get(CLAIMS, key)
+    assert claim.owner.startswith("sweep:") and claim.status.value == "claimed", claim
+    return incident_id, key, claim, faulty
+
+
 def _names_the_held_write(reason: str, claim: Any) -> None:
     """A duplicate of a claim a sweep holds to record an unrecorded write names that write (what, on which target,
     planned when and by which attempt), who holds the claim, and when the sweep past it reports it."""
@@ -210,18 +218,7 @@ def test_another_notification_within_a_failed_sweeps_claim_names_the_write_it_ho
     """Not the message that wrote: a re-notification of the incident (another message id, which has no plan of its
     own) arriving while the sweep that took the claim over to record the write holds it after its record failed.
     Its duplicate reads the claim's plans (one query, only for a claim not completed) and names the write too."""
-    from tests.unit.fakes import FaultyStateStore
-
-    incident_id = _died_after_its_write(world)
-    key = claim_key(incident_id, SERVICE, "rollback_traffic")
-    _lapsed(world)
-    adapters, faulty = world.adapters, FaultyStateStore(world.state)
-    world.adapters = dataclasses.replace(adapters, state=faulty)
-    faulty.fail_next("write", 1, "DEADLINE_EXCEEDED", method="record_all")
-    assert world.command({"command": "sweep"}) == []
-    world.adapters = adapters
-    claim = world.state.get(CLAIMS, key)
-    assert claim.owner.startswith("sweep:") and claim.status.value == "claimed", claim
+    _, _, claim, _ = _a_sweeps_record_failed(world)
 
     renotified = world.handle(world.alert(message_id="m-renotified"))
 
