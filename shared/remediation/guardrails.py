@@ -58,8 +58,8 @@ from shared.remediation.refusals import (BRAKE, BUDGET, COOLDOWN, SET_IN_CONFIG,
 from shared.remediation.records import (ACTIONS, FLAGS, INCIDENTS, INTENT_RETENTION, INTENTS, JUDGED_STATES,
                                         KILL_SWITCH, PINS, PROPOSALS, SETTLED, ActionRecord, ActionState,
                                         IncidentRecord, IntentRecord, IntentState, ProposalRecord, SettledEntry,
-                                        SettledVerdict, claim_key, read_record, settled_field, switch_time,
-                                        verdict_field)
+                                        SettledVerdict, claim_key, read_record, settled_field, stored_time,
+                                        switch_time, verdict_field)
 from shared.timeline.words import duration
 from shared.timeline.writer import Timeline
 from shared.workers import Workers
@@ -1054,7 +1054,7 @@ class Gate:
         started = kept.get("started_at")
         if said != code or (started is not None and self.started_at is not None and started != self.started_at):
             return None
-        return _as_time(kept.get("refused_first_at")) or _as_time(claim.get("claimed_at"))
+        return stored_time(kept.get("refused_first_at")) or stored_time(claim.get("claimed_at"))
 
     @staticmethod
     def _unrecorded(action: Action, params: Any, result: GateResult, exc: TransientError | PermanentError,
@@ -2050,18 +2050,6 @@ def _last_code(reason: str) -> str:
     tried again ..."), or ""."""
     found = re.findall(r"\[([A-Z_]+)\]", reason)
     return found[-1] if found else ""
-
-
-def _as_time(value: Any) -> datetime | None:
-    """A time kept in a record: a datetime (as the stores return one), or its ISO text; None otherwise."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if isinstance(value, str):
-        try:
-            return _as_time(datetime.fromisoformat(value))
-        except ValueError:
-            return None
-    return None
 
 
 def end_approval_applied(state: Any, proposal_id: str, command_id: str, note: str) -> bool:

@@ -18,7 +18,8 @@ from typing import Any
 from shared.clock import CLOCK_SKEW_ALLOWANCE
 from shared.diagnosis.facts import clock_on, dated
 from shared.errors import DamagedRecord, PermanentError
-from shared.remediation.records import INTENTS, IntentRecord, IntentState, read_record, stored_key, text_field
+from shared.remediation.records import (INTENTS, IntentRecord, IntentState, read_record, stored_key, stored_time,
+                                        text_field)
 from shared.ports import StateStore
 
 LISTED = 20
@@ -127,18 +128,10 @@ def last_recorded(records: list[dict[str, Any]], since: datetime) -> str:
     restore_traffic's `action_id`) and where it stands. "" when none is found: the records are read unordered
     and at most a page of them (StateStore.find_records), so the one that took the cooldown may be past it;
     then nothing is named rather than an older write."""
+    # A damaged record's time is no write to name: skipped (stored_time: None), as a record with none, so that it
+    # never turns a hold (an alert's or a command's) into an error redelivered with the same record each time.
     def applied(record: dict[str, Any]) -> datetime | None:
-        value = record.get("applied_at")
-        if isinstance(value, str):
-            # A damaged record's time is no write to name: skipped, as a record with none, so that it never turns a
-            # hold (an alert's or a command's) into an error redelivered with the same record each time.
-            try:
-                value = datetime.fromisoformat(value)
-            except ValueError:
-                return None
-        if not isinstance(value, datetime):
-            return None
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return stored_time(record.get("applied_at"))
 
     recent = [(when, r) for r in records if (when := applied(r)) is not None and when >= since]
     if not recent:

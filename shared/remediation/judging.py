@@ -107,7 +107,7 @@ from shared.remediation.callers import callers_not_shown
 from shared.remediation.generations import deploys_accounted, generation_moved, unexplained_generations
 from shared.remediation.headroom import at_limit
 from shared.diagnosis.connector_names import Naming, names_connector
-from shared.remediation.records import ActionRecord, ActionState, PinRecord, RestoreMark
+from shared.remediation.records import ActionRecord, ActionState, PinRecord, RestoreMark, stored_time
 
 # Minutes of requests since the action settled that `failing` needs at least (as `healthy` does).
 _MIN_MINUTES = 2
@@ -1223,22 +1223,8 @@ def server_time_read(record: ActionRecord, revisions: Sequence[Revision]) -> dat
     named = {str(record.params.get(key) or "") for key in ("from_revision", "to_revision")}
     named.add(str(record.before.get("latest_created_revision") or ""))
     times = [r.create_time for r in revisions if r.short_name in named - {""}]
-    updated = _stored_time(record.before.get("update_time"))
+    updated = stored_time(record.before.get("update_time"))
     return max([*times, *([updated] if updated is not None else [])], default=None)
-
-
-def _stored_time(value: object) -> datetime | None:
-    """A time a record's state keeps (an ISO 8601 string, or a datetime as Firestore gives one back); None when
-    absent or unreadable (read as not kept)."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 
 def _when_said(at: datetime, since: datetime, after: datetime) -> str:

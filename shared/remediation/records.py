@@ -48,6 +48,20 @@ def switch_time(flag: Mapping[str, Any]) -> str:
     return f"{at.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
 
 
+def stored_time(value: Any) -> datetime | None:
+    """A time a record keeps: a datetime (as the stores give one back; a naive one read as UTC) or its ISO 8601
+    text (a trailing "Z" included: datetime.fromisoformat reads it from Python 3.11); None when absent or
+    unreadable, so that one damaged time never turns a hold or a verdict into an error redelivered each time."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
 # How long a record is kept after it was opened or applied: longer than any window that reads it
 # (recurrence_window_seconds is at most 7 days). Firestore's TTL policy on `expires_at`
 # (infra/firestore.tf) deletes it after that, so state does not pile up.
