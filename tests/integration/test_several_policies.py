@@ -271,4 +271,45 @@ def test_a_saturated_connector_proposed_under_two_policies_names_the_other_propo
     approved = [command(world, "approve", params={"proposal_id": p.action.proposal_id}, reason="ok")
                 for p in (first, second)]
     assert world.standins.vpcaccess.count("PatchConnector") == 1, [a.reason for a in approved]
-    print([(a.status.value, a.reason) for a in approved])
+    # The second approve reads the connector the first one scaled: its answer names that write and its incident,
+    # not only a connector that "changed since the proposal".
+    assert approved[0].status.value == "applied", approved[0].reason
+    assert approved[1].status.value == "skipped", approved[1].reason
+    assert "scale_connector" in approved[1].reason and FIVE_XX in approved[1].reason, approved[1].reason
+
+
+def test_two_proposals_of_one_scale_approved_in_the_same_instant_write_once_and_the_second_names_the_first(
+        standin_env, firestore, pubsub, project_id, anchor, monkeypatch):
+    """Two operators approve the two incidents' proposals of the same scale in the same second, on two instances:
+    each read the connector before any write. One write (the target's cooldown and write claim, taken in one commit
+    with the claim); the other approve's answer names that write and its incident, whether or not the first's plan
+    and record can be read yet (Gate._taken_with reads the claim its attempt took)."""
+    from tests.integration.test_commands import command
+    world = World(standin_env, pubsub, project_id, anchor, operators=["alice@example.com", "bob@example.com"])
+    world.seed("connector_saturation")
+    first = world.handle(message(world, "connector_saturation", "m-5xx", FIVE_XX))
+    world.at(2.5)
+    second = world.handle(message(world, "connector_saturation", "m-cpu", CONNECTOR_CPU, CONNECTOR_CPU_ALERT))
+    assert (first.status.value, second.status.value) == ("proposed", "proposed"), (first.reason, second.reason)
+    world.at(4)
+    barrier, real_execute = threading.Barrier(2, timeout=60), guardrails.Gate.execute
+
+    def execute(self: Any, *args: Any, **kwargs: Any) -> Any:
+        barrier.wait()
+        return real_execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(guardrails.Gate, "execute", execute)
+    answers, errors = concurrently(
+        lambda: command(world, "approve", "alice@example.com", params={"proposal_id": first.action.proposal_id},
+                        reason="ok"),
+        lambda: command(world, "approve", "bob@example.com", params={"proposal_id": second.action.proposal_id},
+                        reason="ok"))
+    monkeypatch.setattr(guardrails.Gate, "execute", real_execute)
+
+    assert not errors, errors
+    assert world.standins.vpcaccess.count("PatchConnector") == 1, [a.reason for a in answers]
+    [acted] = [a for a in answers if a.status.value == "applied"]
+    [other] = [a for a in answers if a is not acted]
+    assert other.status.value == "skipped", other.reason
+    assert acted.action.name in other.reason and acted.incident_id in other.reason, other.reason
+
