@@ -313,3 +313,58 @@ def test_two_proposals_of_one_scale_approved_in_the_same_instant_write_once_and_
     assert other.status.value == "skipped", other.reason
     assert acted.action.name in other.reason and acted.incident_id in other.reason, other.reason
 
+
+SHARED = "service_alert_saturation_failing_peer_shared_connector"
+FIN_CONN = "projects/fin-prod/locations/us-east1/connectors/fin-conn"
+
+
+def every_services_5xx(service: str) -> dict[str, Any]:
+    """One policy over every Cloud Run service (no service filter, no grouping away of the service): Monitoring opens
+    one incident per time series that meets the condition ("Incidents for metric-based alerting policies",
+    cloud.google.com/monitoring/alerts/incidents-events: an incident for each time series that violates it), each
+    notified with its own incident_id and its own resource."""
+    return {"policy_name": "every service's 5xx ratio", "condition_name": "5xx ratio above 5%",
+            "metric_type": "run.googleapis.com/request_count",
+            "filter": 'metric.type = "run.googleapis.com/request_count" AND resource.type = "cloud_run_revision" '
+                      'AND metric.labels.response_code_class = "5xx"',
+            "resource": {"type": "cloud_run_revision", "labels": {"service_name": service}},
+            "metric_labels": {"response_code_class": "5xx"}, "observed_value": "0.33", "threshold_value": "0.05"}
+
+
+def test_one_policy_over_two_services_behind_one_connector_diagnoses_each_for_its_own_service_and_scales_once(
+        standin_env, firestore, pubsub, project_id, anchor):
+    """One policy with no service filter, two services behind one saturated connector both failing: two incidents
+    delivered at once, each diagnosed for its own service (its own request counts and latencies read). ledger's,
+    its Cloud SQL instance read up, proposes the scale; statements', no database read for it, stays below the bar
+    to act and is escalated with the same connector named, never healthy. Approving the proposal scales the
+    connector once; statements' incident notified again after it writes nothing more."""
+    from tests.integration.test_commands import command
+    scenario = resolve_scenario(SHARED)
+    world = World.for_scenario(scenario, standin_env, pubsub, project_id, anchor)
+    world.config = world.config.model_copy(update={"operators": ["alice@example.com"]})
+    world.seed(SHARED)
+    messages = [message(world, SHARED, "m-ledger", "0.every5xx-ledger", every_services_5xx("ledger")),
+                message(world, SHARED, "m-statements", "0.every5xx-statements", every_services_5xx("statements"))]
+
+    answers, errors = concurrently(*[(lambda m=m: world.handle(m)) for m in messages])
+
+    assert not errors, errors
+    ledger, statements = sorted(answers, key=lambda a: a.incident_id)
+    for outcome, service in ((ledger, "ledger"), (statements, "statements")):
+        assert outcome.diagnosis.signature == "connector_saturation", outcome.diagnosis.summary
+        # Read for its own service: the request counts it judged are that service's, never the other's.
+        queries = [e.query for e in outcome.diagnosis.evidence if e.source == "metric"]
+        assert any(f'service_name = "{service}"' in q for q in queries), queries
+        other = "statements" if service == "ledger" else "ledger"
+        assert not any(f'service_name = "{other}"' in q and "request_count" in q for q in queries), queries
+    assert ledger.status.value == "proposed" and ledger.target == FIN_CONN, ledger.reason
+    assert statements.status.value == "escalated" and "fin-conn" in statements.reason, statements.reason
+    assert world.writes() == 0
+    world.at(4)
+    approved = command(world, "approve", params={"proposal_id": ledger.action.proposal_id}, reason="ok")
+    assert approved.status.value == "applied", approved.reason
+    world.at(5)
+    again = world.handle(message(world, SHARED, "m-statements-2", "0.every5xx-statements",
+                                 every_services_5xx("statements")))
+    assert again.status.value != "applied", again.reason
+    assert world.standins.vpcaccess.count("PatchConnector") == 1, again.reason
