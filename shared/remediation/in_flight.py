@@ -134,7 +134,8 @@ def claim_named(data: dict[str, Any]) -> str:
     """The write a stored claim stands for, as an answer names it: what, where, whose (an incident, or an
     operator's command: guardrails.command_incident), and when its attempt claimed it, dated."""
     incident, target, action = claimed(data)
-    whose = f"command {incident.removeprefix('command:')}" if incident.startswith("command:") else f"incident {incident}"
+    command = incident.removeprefix("command:")
+    whose = f"command {command}" if command != incident else f"incident {incident}"
     when = stored_time(data.get("claimed_at"))
     return f"{action} on {target} ({whose}" + (f", claimed at {dated(when)}Z)" if when is not None else ")")
 

@@ -1,11 +1,11 @@
 """Another instance of Runwarden in a process of its own, started after the test's own instance has acted: it
 builds its config and adapters from nothing (as functions/runtime.py does once per instance), on the same
-stand-ins and emulators (their addresses read from the environment the test set), handles one message at the
-time given, and prints its answers as JSON lines. Nothing of the first instance's memory reaches it: whatever it
-knows of the gate (switches, pauses, cooldowns, budgets, claims) it reads from Firestore.
+stand-ins and emulators (their addresses read from the environment the test set), handles the messages given in
+turn at the time given, and prints their answers as JSON lines. Nothing of the first instance's memory reaches
+it: whatever it knows of the gate (switches, pauses, cooldowns, budgets, claims) it reads from Firestore.
 
-    python -m tests.integration.another_instance < {"config": {...}, "now": ISO, "kind": "alert"|"command",
-                                                     "data": <the push's CloudEvent data>}
+    python -m tests.integration.another_instance < {"config": {...}, "now": ISO, "messages": [{"kind": "alert" or
+                                                     "command", "data": <the push's CloudEvent data>}, ...]}
 """
 from __future__ import annotations
 
@@ -26,15 +26,15 @@ from tests.integration.world import FAST, readers_at_product_deadlines
 def main() -> None:
     asked = json.load(sys.stdin)
     config = parse_config(asked["config"])
+    clock = FixedClock(datetime.fromisoformat(asked["now"]))
     adapters = Adapters(**readers_at_product_deadlines(), publisher=PubSubPublisher(),
-                        state=FirestoreStateStore(config.project), clock=FixedClock(datetime.fromisoformat(asked["now"])),
+                        state=FirestoreStateStore(config.project), clock=clock,
                         secretmanager=SecretManagerAdapter(policy=FAST))
-    if asked["kind"] == "alert":
-        answers = [handle_alert(asked["data"], config, adapters)]
-    else:
-        answers = handle_command(asked["data"], config, adapters)
-    for answer in answers:
-        print("ANSWER " + answer.model_dump_json(by_alias=True))
+    for one in asked["messages"]:
+        answers = ([handle_alert(one["data"], config, adapters)] if one["kind"] == "alert"
+                   else handle_command(one["data"], config, adapters))
+        for answer in answers:
+            print("ANSWER " + answer.model_dump_json(by_alias=True), flush=True)
 
 
 if __name__ == "__main__":

@@ -319,10 +319,14 @@ FIN_CONN = "projects/fin-prod/locations/us-east1/connectors/fin-conn"
 
 
 def every_services_5xx(service: str) -> dict[str, Any]:
-    """One policy over every Cloud Run service (no service filter, no grouping away of the service): Monitoring opens
-    one incident per time series that meets the condition ("Incidents for metric-based alerting policies",
-    cloud.google.com/monitoring/alerts/incidents-events: an incident for each time series that violates it), each
-    notified with its own incident_id and its own resource."""
+    """One policy over every Cloud Run service (no service filter, no grouping away of the service), its incident
+    notified for one service's series. "An incident is a record of when the condition or conditions of an alerting
+    policy are met" ("Incidents for metric-based alerting policies", cloud.google.com/monitoring/alerts/incidents-
+    events); that one condition met by two services' series opens one incident for each, each notified with its own
+    incident_id and resource, is UNCONFIRMED there ("Alerting behavior", concepts-indepth, limits the open incidents
+    per policy without saying how series map to them). Each notification names one resource and is handled for it,
+    so the product is right under either reading: one incident per series (this test), or one for the policy, whose
+    notification names one of them."""
     return {"policy_name": "every service's 5xx ratio", "condition_name": "5xx ratio above 5%",
             "metric_type": "run.googleapis.com/request_count",
             "filter": 'metric.type = "run.googleapis.com/request_count" AND resource.type = "cloud_run_revision" '
