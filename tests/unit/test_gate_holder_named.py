@@ -72,3 +72,23 @@ def test_a_write_held_by_a_write_claim_whose_plan_has_not_landed_names_its_incid
     with pytest.raises(WriteInFlight) as raised:
         second(state, "0.fivexxpolicy")
     assert "0.latencypolicy" in str(raised.value), raised.value
+
+
+def test_one_policys_incidents_on_two_services_each_roll_back_their_own_service():
+    """One policy over every service opens an incident per service (a 5xx share with no service filter): each
+    service's rollback is its own write, held back by neither the other's cooldown, write claim nor claim."""
+    other = SERVICE.replace("/services/backend", "/services/ledger")
+    state = MemoryStateStore()
+    proposal, b = bad_revision_plan()
+    answers = []
+    for incident, target in (("0.every5xx-backend", SERVICE), ("0.every5xx-ledger", other)):
+        gate = Gate(config(services=[{"name": SERVICE}, {"name": other}]), state, FixedClock(NOW),
+                    owner=f"attempt-{incident}", alert=FIVE_XX_RATIO)
+        params = proposal.params.model_copy(update={"target": target})
+        before = {**proposal.before, "service": {**proposal.before.get("service", {}), "name": target}}
+        run = RecordingRun(b.service.model_copy(update={"name": target}))
+        answers.append((gate.execute(ROLLBACK, params, before, incident, Adapters(run), service=target), run))
+
+    for result, run in answers:
+        assert result.status is OutcomeStatus.APPLIED and len(run.writes) == 1, result.reason
+    assert state.get(COOLDOWNS, bound_key(SERVICE)) is not None and state.get(COOLDOWNS, bound_key(other)) is not None
