@@ -32,7 +32,8 @@ from shared.remediation.actions.scale_connector import manual_sender
 from shared.remediation.approvals import ABANDONED
 from shared.remediation.guardrails import PROPOSAL_IN_DOUBT, Manual, MaybeBehind, end_approval_applied
 from shared.remediation.history import incident_closed
-from shared.remediation.records import PROPOSALS, ProposalRecord, why_unreadable
+from shared.remediation import in_flight
+from shared.remediation.records import ACTIONS, PROPOSALS, ProposalRecord, why_unreadable
 from shared.remediation.refusals import dry_run_by
 from shared.remediation.sweep_budget import LOOKUP_SECONDS, StepTime, alert_peer_time
 
@@ -356,7 +357,10 @@ def _world_changed(run: CommandRun, proposal: ProposalRecord, behind: Users | No
         return f"incident {proposal.incident_id} closed at {closed.closed_at:%H:%M:%S} ({closed.closed_by})"
     scale, service = proposal.action == "scale_connector", "/services/" in proposal.service
     if scale:
-        changed = _connector_changed(run, proposal.params) or _moved_onto(proposal, behind, _who_sends(run, proposal))
+        changed = _connector_changed(run, proposal.params)
+        if changed:
+            return changed + _written_since(run, proposal)
+        changed = _moved_onto(proposal, behind, _who_sends(run, proposal))
         if changed:
             return changed
     newer = _newer_revision_serving(run, proposal.service, proposal.proposed_at) if service else ""
@@ -628,6 +632,23 @@ def _connector_changed(run: CommandRun, params: dict[str, Any]) -> str:
     if connector.state != "READY":
         return f"connector {connector.short_name} is {connector.state}"
     return ""
+
+
+def _written_since(run: CommandRun, proposal: ProposalRecord) -> str:
+    """Runwarden's own write to the proposal's target since it was proposed, named, when the target changed: most
+    often another incident's approved proposal of the same change (one policy opens an incident per resource or
+    per policy, and each proposes the scale; approving the second reads the first's write). The newest recorded
+    write (in_flight.last_recorded: what, by whom, its action, naming its incident), else a plan still under way
+    (in_flight.others_on). "" when none is found or the read fails: the change is named all the same."""
+    state = run.adapters.state
+    try:
+        named = in_flight.last_recorded(state.find_records(ACTIONS, "target", proposal.target), proposal.proposed_at)
+        if named:
+            return named
+        under_way = in_flight.others_on(state, proposal.target, proposal.proposed_at, proposal.key).listed()
+    except (TransientError, PermanentError):
+        return ""
+    return f"; under way now: {'; '.join(under_way)}" if under_way else ""
 
 
 def _newer_revision_serving(run: CommandRun, service_name: str, since: datetime) -> str:

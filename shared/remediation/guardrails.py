@@ -84,6 +84,9 @@ _SLOT_RETENTION = timedelta(days=2)   # a budget slot outlives any bucket it cou
 # The check right before the write, made while the gate commits (`_take_all_and_check`), on threads
 # kept for the instance's life (shared/workers.py).
 _GATE_CHECK = Workers("gate-check", 4)
+# The claims one attempt may hold at once, read to name the write whose cooldown or write claim holds another
+# back (Gate._taken_with): its incident's, and an operator's command's over several targets.
+_HOLDER_CLAIMS = 10
 # The intent stored while the gate commits (shared/remediation/intents.py), likewise.
 _GATE_INTENT = Workers("gate-intent", 4)
 # The query of engaged pauses a connector's write reads with its switches (`Gate.paused_otherwise`), sent beside
@@ -738,7 +741,7 @@ class Gate:
                 if hold_back is not None:
                     self._give_back(held)
                     result.held, result.limit = hold_back.held, hold_back.limit
-                    result.reason = hold_back + self._held_for(params.target, key, hold_back.held, manual)
+                    result.reason = hold_back + self._held_for(params.target, key, hold_back, manual)
                     return result
 
         if dry_run:
@@ -1234,7 +1237,7 @@ class Gate:
         if active:
             return Refused(f"{COOLDOWN} {target} was acted on at {lease.claimed_at.isoformat()}; "
                            f"next action after {lease.expires_at.isoformat()}", Held.COOLDOWN,
-                           Limit(until=lease.expires_at))
+                           Limit(until=lease.expires_at), holder=lease.owner)
         return None
 
     def _budgets(self, target: str, now: datetime, dry_run: bool, held: _Held) -> Refused | None:
@@ -1572,30 +1575,54 @@ class Gate:
             self.timeline.step("override", result.notes[-1], severity="NOTICE", override=True,
                                command_id=manual.command_id, requested_by=manual.requested_by, skipped=skipped)
 
-    def _held_for(self, target: str, key: str, held: Held | None, manual: Manual | None) -> str:
+    def _held_for(self, target: str, key: str, hold: Refused, manual: Manual | None) -> str:
         """What a hold by the cooldown adds to its answer: for an operator's command, the write that took it and
         the override (`_cooled_by`); for an alert, the write that took it and that this alert is held for it
         (`_alert_cooled_by`). Nothing for another hold, or for the sweep's own undo (no alert, no command)."""
-        if held is not Held.COOLDOWN:
+        if hold.held is not Held.COOLDOWN:
             return ""
         if manual is not None:
-            return self._cooled_by(target, key)
-        return self._alert_cooled_by(target, key) if self._alert is not None else ""
+            return self._cooled_by(target, key, hold.holder)
+        return self._alert_cooled_by(target, key, hold.holder) if self._alert is not None else ""
 
-    def _alert_cooled_by(self, target: str, key: str) -> str:
+    def _alert_cooled_by(self, target: str, key: str, holder: str = "") -> str:
         """For an alert held back by the cooldown: the write that took it, named by its action and incident (one
         failure fires several policies, a 5xx share, a p99, an uptime check, a connector's CPU, each its own
         incident, "a record of when the condition of an alerting policy is met", cloud.google.com/monitoring/alerts/
         incidents-events; delivered at once to other instances, the first to reach the gate writes and the others
         meet its cooldown), and that this alert is held for that write. Before, the answer said only "acted on at ...;
         next action after ...", which read as a write still to come and named neither the write nor its
-        incident. A read that fails, or finds no write (the page of records read missed it), names nothing."""
-        named = self._under_way(target, key) or self._last_recorded(target)
+        incident. Found as `_holder_named` finds it; a read that fails, or finds no write, names nothing."""
+        named = self._holder_named(target, key, holder)
         if not named:
             return ""
         return (f"{named}; this alert is held for that write (one failure fires several policies, each its own "
                 "incident): nothing is written for it, the write's own answer says how it ended, and the sweep judges "
                 "it on live data")
+
+    def _holder_named(self, target: str, key: str, holder: str) -> str:
+        """The write that holds `target` back, named: its plan while it may be under way (`_under_way`), else the
+        newest write recorded on the target (`_last_recorded`), else the claim its attempt (`holder`, the lease's
+        owner) took in the same commit as the lease (`_taken_with`): a write decided in the same instant as this
+        one has stored neither its plan (stored beside that commit, it may land after this read) nor its record."""
+        return self._under_way(target, key) or self._last_recorded(target) or self._taken_with(target, key, holder)
+
+    def _taken_with(self, target: str, key: str, holder: str) -> str:
+        """The write whose attempt (`holder`) holds `target`'s cooldown or write claim, read from the claim that
+        attempt took on its incident with them (`_take_all` commits them together; the one-at-a-time path takes
+        its claim first): one equality query of the claims by owner (a claim's `owner` is one attempt at one
+        message, so a few at most; a single-field equality needs no composite index, FirestoreStateStore.
+        find_records). Its other claims, of another target (an operator's pause of several), are not this write.
+        "" when none is found or the read fails: the hold's own words still say until when."""
+        if not holder or holder == self.owner:
+            return ""
+        try:
+            found = self.state.find_records(CLAIMS, "owner", holder, _HOLDER_CLAIMS)
+        except (TransientError, PermanentError):
+            return ""
+        named = [in_flight.claim_named(data) for data in found
+                 if data.get("key") != key and bound_key(in_flight.claimed(data)[1]) == bound_key(target)]
+        return f"; the write that holds it (its plan not stored yet): {'; '.join(sorted(named))}" if named else ""
 
     def _last_recorded(self, target: str) -> str:
         """The newest write recorded on `target` since its cooldown began (`in_flight.last_recorded`); "" when none is
@@ -1607,12 +1634,12 @@ class Gate:
         except (TransientError, PermanentError):
             return ""
 
-    def _cooled_by(self, target: str, key: str) -> str:
+    def _cooled_by(self, target: str, key: str, holder: str = "") -> str:
         """For an operator's command held back by the cooldown: the write that took it, if it may still be
         under way (`_under_way`), else the newest one recorded on the target since the cooldown began (a
         second operator minutes after the first reads what was done, by whom and its action id, not only
         "acted on at"); and that an operator may override it. A read that fails names nothing."""
-        named = self._under_way(target, key) or self._last_recorded(target)
+        named = self._holder_named(target, key, holder)
         return (f"{named}; to write within the cooldown, an operator may send it again with override_limits: true "
                 "(and a new command_id)")
 
@@ -1655,11 +1682,11 @@ class Gate:
                                                     "lapsed; taken over")
             return ""
         self._give_back(held)   # its plan voided with the rest: nothing is sent
-        other = taken.record
+        other, own = taken.record, held.claim[1] if held.claim else ""
         busy = (f"another write to {target} is in flight (its write claim held by {other.owner} since "
                 f"{clock_on(other.claimed_at, other.expires_at)}Z, until "
                 f"{clock_on(other.expires_at, other.claimed_at)}Z at the latest"
-                f"{self._under_way(target, held.claim[1] if held.claim else '')})")
+                f"{self._under_way(target, own) or self._taken_with(target, own, other.owner)})")
         if manual is None:
             raise WriteInFlight(f"{busy}: not written beside it; delivered again once it has ended", busy, target=target,
                                 holder=other.owner)

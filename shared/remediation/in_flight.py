@@ -122,6 +122,24 @@ def named(plan: IntentRecord) -> str:
             + f", planned at {dated(plan.noted_at)}Z)")
 
 
+def claimed(data: dict[str, Any]) -> tuple[str, str, str]:
+    """A stored claim's incident, target and action, read from its key (records.claim_key: "{incident}|{target}|
+    {action}"; an incident id may hold a "|", a target's resource name and an action's name never do); ("", "", "")
+    for a key of another shape."""
+    parts = str(data.get("key") or "").rsplit("|", 2)
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else ("", "", "")
+
+
+def claim_named(data: dict[str, Any]) -> str:
+    """The write a stored claim stands for, as an answer names it: what, where, whose (an incident, or an
+    operator's command: guardrails.command_incident), and when its attempt claimed it, dated."""
+    incident, target, action = claimed(data)
+    command = incident.removeprefix("command:")
+    whose = f"command {command}" if command != incident else f"incident {incident}"
+    when = stored_time(data.get("claimed_at"))
+    return f"{action} on {target} ({whose}" + (f", claimed at {dated(when)}Z)" if when is not None else ")")
+
+
 def last_recorded(records: list[dict[str, Any]], since: datetime) -> str:
     """The newest write recorded on a target (its action records, `records`) since the cooldown it took began
     (`since`), named for an operator's command that cooldown holds back: what, by whom, its action id (a

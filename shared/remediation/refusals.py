@@ -81,11 +81,15 @@ class Refused(str):
 
     held: Held
     limit: Limit | None
+    holder: str
 
-    def __new__(cls, words: str, held: Held, limit: Limit | None = None) -> "Refused":
+    def __new__(cls, words: str, held: Held, limit: Limit | None = None, holder: str = "") -> "Refused":
         made = super().__new__(cls, words)
         made.held = held
         made.limit = limit
+        # A cooldown's: the attempt that took it (its lease's owner), whose claim names the write that holds this
+        # one back when its plan and record cannot be read yet (Gate._taken_with).
+        made.holder = holder
         return made
 
 

@@ -326,3 +326,35 @@ def test_a_pause_landing_while_an_alerts_write_waits_on_its_operation_is_named_i
     assert "already past the gate's last check, so the write was sent and is not undone by it" in done.reason
     assert landed["answer"].status.value == "applied", landed["answer"].reason
     assert world.standins.run.count("UpdateService") == 1 and world.serving() == {OLD: 100}
+
+
+@pytest.mark.parametrize("target", [None, SERVICE], ids=["kill-switch", "pause-of-the-service"])
+def test_a_brake_engaged_while_the_sweep_judges_holds_its_undo_back_and_its_answer_names_it(world, monkeypatch,
+                                                                                             target):
+    """The sweep reads the rolled-back service's metrics to judge the rollback; while it reads them, a person
+    engages the kill switch (or pauses that service). The sweep's verdict (an undo: the service still fails) is
+    held back at the gate, which reads the brake then: nothing is sent, and the answer names the brake. Nothing is
+    sent afterwards either, until a person decides."""
+    assert world.handle(world.alert()).status.value == "applied"
+    world.published()
+    still_failing(world)
+    world.at(18)
+    fire, landed = once(lambda: pause(world, "pz-j", **({"target": target} if target else {})))
+    faults = world.standins.monitoring.faults
+    real_call = faults.before_call
+
+    def before_call(method: str, request: Any = None) -> Any:
+        if method == "ListTimeSeries":
+            fire()
+        return real_call(method, request)
+    monkeypatch.setattr(faults, "before_call", before_call)
+
+    [verdict] = world.command({"command": "sweep"})
+    monkeypatch.setattr(faults, "before_call", real_call)
+
+    assert landed["answer"].status.value == "applied", landed["answer"].reason
+    assert verdict.status.value == "escalated" and "the undo did not happen" in verdict.reason, verdict.reason
+    assert ("kill switch engaged" if target is None else "paused") in verdict.reason, verdict.reason
+    assert world.standins.run.count("UpdateService") == 1 and world.serving() == {OLD: 100}
+    world.at(20)
+    assert world.command({"command": "sweep"}) == [] and world.standins.run.count("UpdateService") == 1

@@ -156,6 +156,11 @@ class MemoryStateStore:
             # As in a Firestore query, a record without the field never matches, not even None.
             found = [(key, record) for (k, key), record in self.documents.items()
                      if k == kind and field in record and record[field] == wanted]
+            # A claim is a document of its kind's collection too, queried as any other (FirestoreStateStore).
+            found += [(key, stored) for (k, key), claim in self.records.items()
+                      if k == kind and field in (stored := plain_record(claim.model_dump(mode="python")
+                                                                       | {"status": claim.status.value}))
+                      and stored[field] == wanted]
             return _found(found[:limit])
 
     def find_before(self, kind: str, field: str, value: Any, time_field: str, before: datetime,
